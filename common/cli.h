@@ -1,0 +1,61 @@
+/* The command table shared by the two CLIs.  Each subcommand is a function in
+ * the module that owns it (images/cli_*.c, runtime/cli_*.c, ...).  They are
+ * declared weak so the binary links while a module is still being written;
+ * nrun_main.c reports a command whose function is absent as unsupported. */
+#ifndef NR_CLI_H
+#define NR_CLI_H
+
+#include <stdbool.h>
+
+typedef struct nr_global {
+    const char *root;   /* --root / NRUN_ROOT / default */
+    const char *prog;   /* "nrun" or "nbuild", for error lines */
+    bool debug;
+} nr_global;
+
+#define NR_DEFAULT_ROOT "/var/lib/nrun"
+
+/* argv[0] is the subcommand name; options follow.  Returns the exit code. */
+typedef int (*nr_cmd_fn)(int argc, char **argv, nr_global *g);
+
+#define NR_DECLARE_CMD(fn) int fn(int argc, char **argv, nr_global *g) __attribute__((weak))
+
+/* images/ */
+NR_DECLARE_CMD(nr_cmd_images);   /* nrun images [--format json] [-q] */
+NR_DECLARE_CMD(nr_cmd_rmi);      /* nrun rmi IMAGE... */
+NR_DECLARE_CMD(nr_cmd_tag);      /* nrun tag SRC DST */
+NR_DECLARE_CMD(nr_cmd_image);    /* nrun image ls|rm|inspect|prune|tag ... */
+NR_DECLARE_CMD(nr_cmd_image_inspect);
+NR_DECLARE_CMD(nr_cmd_pull);
+NR_DECLARE_CMD(nr_cmd_push);
+NR_DECLARE_CMD(nr_cmd_save);
+NR_DECLARE_CMD(nr_cmd_load);
+
+/* runtime/ */
+NR_DECLARE_CMD(nr_cmd_run);
+NR_DECLARE_CMD(nr_cmd_create);
+NR_DECLARE_CMD(nr_cmd_start);
+NR_DECLARE_CMD(nr_cmd_ps);
+NR_DECLARE_CMD(nr_cmd_stop);
+NR_DECLARE_CMD(nr_cmd_kill);
+NR_DECLARE_CMD(nr_cmd_rm);
+NR_DECLARE_CMD(nr_cmd_logs);
+NR_DECLARE_CMD(nr_cmd_exec);
+NR_DECLARE_CMD(nr_cmd_container_inspect);
+NR_DECLARE_CMD(nr_cmd_oci);      /* nrun oci create|start|state|kill|delete (OCI runtime CLI) */
+NR_DECLARE_CMD(nr_cmd_internal); /* nrun __internal ...: monitor and re-exec entry points */
+
+/* runtime/supervisor/ */
+NR_DECLARE_CMD(nr_cmd_reload);
+NR_DECLARE_CMD(nr_cmd_scale);
+NR_DECLARE_CMD(nr_cmd_stats);
+NR_DECLARE_CMD(nr_cmd_top);
+
+/* builder/ */
+NR_DECLARE_CMD(nr_cmd_build);    /* nbuild [opts] CONTEXT */
+
+/* Shared option helpers. */
+/* Print "prog: <msg>" and return NR_EXIT_USAGE. */
+int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,386 @@
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void nr_cleanup_freep(void *p)
+{
+    free(*(void **)p);
+}
+void nr_cleanup_closep(int *fd)
+{
+    if (*fd >= 0) {
+        int saved = errno;
+        close(*fd);
+        errno = saved;
+    }
+}
+void nr_cleanup_fclosep(FILE **f)
+{
+    if (*f)
+        fclose(*f);
+}
+void nr_cleanup_closedirp(DIR **d)
+{
+    if (*d)
+        closedir(*d);
+}
+
+static void oom(void)
+{
+    static const char m[] = "nrun: out of memory\n";
+    (void)!write(2, m, sizeof m - 1);
+    abort();
+}
+void *nr_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom();
+    return p;
+}
+void *nr_xcalloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p)
+        oom();
+    return p;
+}
+void *nr_xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (!p)
+        oom();
+    return p;
+}
+char *nr_xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (!p)
+        oom();
+    return p;
+}
+char *nr_xstrndup(const char *s, size_t n)
+{
+    char *p = strndup(s, n);
+    if (!p)
+        oom();
+    return p;
+}
+char *nr_xasprintf(const char *fmt, ...)
+{
+    char *p;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&p, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        oom();
+    return p;
+}
+
+void nr_buf_add(nr_buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->data = nr_xrealloc(b->data, cap);
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+void nr_buf_addstr(nr_buf *b, const char *s)
+{
+    nr_buf_add(b, s, strlen(s));
+}
+void nr_buf_addf(nr_buf *b, const char *fmt, ...)
+{
+    cleanup_free char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        oom();
+    nr_buf_add(b, s, (size_t)r);
+}
+void nr_buf_free(nr_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int nr_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int nr_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, nr_err *err)
+{
+    char tmp[4096];
+    const char *slash = strrchr(name, '/');
+    if (slash)
+        snprintf(tmp, sizeof tmp, "%.*s/.tmp-%d-%s", (int)(slash - name), name, (int)getpid(), slash + 1);
+    else
+        snprintf(tmp, sizeof tmp, ".tmp-%d-%s", (int)getpid(), name);
+    cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "create %s", tmp);
+    if (nr_write_all(fd, data, len) < 0 || fsync(fd) < 0 || fchmod(fd, mode) < 0) {
+        int e = errno;
+        unlinkat(dirfd, tmp, 0);
+        return nr_err_sys(err, e, "write %s", name);
+    }
+    if (renameat(dirfd, tmp, dirfd, name) < 0) {
+        int e = errno;
+        unlinkat(dirfd, tmp, 0);
+        return nr_err_sys(err, e, "rename %s", name);
+    }
+    /* Make the rename itself durable. */
+    cleanup_close int dfd = -1;
+    if (slash) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - name), name);
+        dfd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    } else {
+        dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (dfd >= 0)
+        fsync(dfd);
+    return 0;
+}
+
+int nr_read_file(int dirfd, const char *path, size_t max, char **out, size_t *len, nr_err *err)
+{
+    cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s", path);
+    nr_buf b = {0};
+    char chunk[65536];
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof chunk);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            nr_buf_free(&b);
+            return nr_err_sys(err, e, "read %s", path);
+        }
+        if (r == 0)
+            break;
+        if (b.len + (size_t)r > max) {
+            nr_buf_free(&b);
+            return nr_err_sys(err, EFBIG, "read %s: larger than %zu bytes", path, max);
+        }
+        nr_buf_add(&b, chunk, (size_t)r);
+    }
+    if (!b.data)
+        nr_buf_add(&b, "", 0);
+    *out = b.data;
+    if (len)
+        *len = b.len;
+    return 0;
+}
+
+int nr_mkdir_p(const char *path, mode_t mode, nr_err *err)
+{
+    cleanup_free char *p = nr_xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+            return nr_err_sys(err, errno, "mkdir %s", p);
+        *s = '/';
+    }
+    if (mkdir(p, mode) < 0 && errno != EEXIST)
+        return nr_err_sys(err, errno, "mkdir %s", p);
+    return 0;
+}
+
+int nr_rm_rf(int dfd, const char *name, nr_err *err)
+{
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return nr_err_sys(err, errno, "stat %s", name);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+            return nr_err_sys(err, errno, "unlink %s", name);
+        return 0;
+    }
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s", name);
+    cleanup_dir DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return nr_err_sys(err, errno, "opendir %s", name);
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (nr_rm_rf(dirfd(d), de->d_name, err) < 0)
+            return nr_err_wrap(err, "remove %s", name);
+    }
+    if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        return nr_err_sys(err, errno, "rmdir %s", name);
+    return 0;
+}
+
+int nr_lock(int dirfd, const char *name, bool exclusive, int *fd_out, nr_err *err)
+{
+    cleanup_close int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open lock %s", name);
+    while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+        if (errno != EINTR)
+            return nr_err_sys(err, errno, "lock %s", name);
+    }
+    *fd_out = steal_fd(&fd);
+    return 0;
+}
+
+int nr_parse_size(const char *s, unsigned long long *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return -1;
+    unsigned long long mult = 1;
+    switch (*end) {
+    case '\0': break;
+    case 'b': case 'B': end++; break;
+    case 'k': case 'K': mult = 1ULL << 10; end++; break;
+    case 'm': case 'M': mult = 1ULL << 20; end++; break;
+    case 'g': case 'G': mult = 1ULL << 30; end++; break;
+    case 't': case 'T': mult = 1ULL << 40; end++; break;
+    default: return -1;
+    }
+    if (mult > 1 && *end == 'i')
+        end++;
+    if (mult > 1 && (*end == 'b' || *end == 'B'))
+        end++;
+    if (*end)
+        return -1;
+    double r = v * (double)mult;
+    if (r > 9.2e18)
+        return -1;
+    *out = (unsigned long long)r;
+    return 0;
+}
+
+void nr_human_size(unsigned long long n, char *out, size_t outlen)
+{
+    static const char *u[] = {"B", "kB", "MB", "GB", "TB"};
+    double v = (double)n;
+    int i = 0;
+    while (v >= 1000 && i < 4) {
+        v /= 1000;
+        i++;
+    }
+    if (i == 0)
+        snprintf(out, outlen, "%lluB", n);
+    else
+        snprintf(out, outlen, v < 10 ? "%.2f%s" : v < 100 ? "%.1f%s" : "%.0f%s", v, u[i]);
+}
+
+void nr_human_ago(long long s, char *out, size_t outlen)
+{
+    if (s < 1)
+        snprintf(out, outlen, "Less than a second ago");
+    else if (s < 60)
+        snprintf(out, outlen, "%lld second%s ago", s, s == 1 ? "" : "s");
+    else if (s < 3600)
+        snprintf(out, outlen, "%lld minute%s ago", s / 60, s / 60 == 1 ? "" : "s");
+    else if (s < 86400 * 2)
+        snprintf(out, outlen, "%lld hour%s ago", s / 3600, s / 3600 == 1 ? "" : "s");
+    else if (s < 86400 * 14)
+        snprintf(out, outlen, "%lld days ago", s / 86400);
+    else if (s < 86400 * 60)
+        snprintf(out, outlen, "%lld weeks ago", s / (86400 * 7));
+    else if (s < 86400 * 730)
+        snprintf(out, outlen, "%lld months ago", s / (86400 * 30));
+    else
+        snprintf(out, outlen, "%lld years ago", s / (86400 * 365));
+}
+
+void nr_rfc3339(long long sec, long nsec, char *out, size_t outlen)
+{
+    struct tm tm;
+    time_t t = (time_t)sec;
+    gmtime_r(&t, &tm);
+    char base[64];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (nsec)
+        snprintf(out, outlen, "%s.%09ldZ", base, nsec);
+    else
+        snprintf(out, outlen, "%sZ", base);
+}
+
+struct nr_sha256 {
+    EVP_MD_CTX *ctx;
+};
+
+nr_sha256 *nr_sha256_new(void)
+{
+    nr_sha256 *h = nr_xmalloc(sizeof *h);
+    h->ctx = EVP_MD_CTX_new();
+    if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+        oom();
+    return h;
+}
+void nr_sha256_update(nr_sha256 *h, const void *data, size_t len)
+{
+    if (len)
+        EVP_DigestUpdate(h->ctx, data, len);
+}
+void nr_sha256_final(nr_sha256 *h, char out[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(h->ctx, md, &n);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[64] = '\0';
+    EVP_MD_CTX_free(h->ctx);
+    free(h);
+}
+void nr_sha256_hex(const void *data, size_t len, char out[65])
+{
+    nr_sha256 *h = nr_sha256_new();
+    nr_sha256_update(h, data, len);
+    nr_sha256_final(h, out);
+}

@@ -1,0 +1,91 @@
+/* Small helpers every module uses: cleanup attributes so early returns are
+ * leak-free, atomic file writes, directory helpers, file locks.  Everything
+ * that can fail returns < 0 and fills an nr_err. */
+#ifndef NR_UTIL_H
+#define NR_UTIL_H
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define NR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void nr_cleanup_freep(void *p);
+void nr_cleanup_closep(int *fd);
+void nr_cleanup_fclosep(FILE **f);
+void nr_cleanup_closedirp(DIR **d);
+#define cleanup_free __attribute__((cleanup(nr_cleanup_freep)))
+#define cleanup_close __attribute__((cleanup(nr_cleanup_closep)))
+#define cleanup_fclose __attribute__((cleanup(nr_cleanup_fclosep)))
+#define cleanup_dir __attribute__((cleanup(nr_cleanup_closedirp)))
+
+static inline int steal_fd(int *fd)
+{
+    int r = *fd;
+    *fd = -1;
+    return r;
+}
+static inline void *steal_ptr(void *pp)
+{
+    void **p = pp;
+    void *r = *p;
+    *p = NULL;
+    return r;
+}
+
+/* Allocation that cannot fail (aborts on OOM, as an out-of-memory CLI cannot report anything useful). */
+void *nr_xmalloc(size_t n);
+void *nr_xcalloc(size_t n, size_t m);
+void *nr_xrealloc(void *p, size_t n);
+char *nr_xstrdup(const char *s);
+char *nr_xstrndup(const char *s, size_t n);
+char *nr_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable byte buffer. */
+typedef struct nr_buf {
+    char *data;
+    size_t len, cap;
+} nr_buf;
+void nr_buf_add(nr_buf *b, const void *p, size_t n);
+void nr_buf_addstr(nr_buf *b, const char *s);
+void nr_buf_addf(nr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nr_buf_free(nr_buf *b);
+
+/* Write `len` bytes to dirfd/name atomically: temp file in the same dir,
+ * fsync, rename, fsync the dir.  Readers see the old or the new file, never a mix. */
+int nr_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, nr_err *err);
+/* Read a whole file (at most `max` bytes, else EFBIG) into a NUL-terminated malloc'd buffer. */
+int nr_read_file(int dirfd, const char *path, size_t max, char **out, size_t *len, nr_err *err);
+/* write(2) the whole buffer, retrying on EINTR and short writes. */
+int nr_write_all(int fd, const void *p, size_t n);
+/* mkdir -p (absolute or relative to cwd). */
+int nr_mkdir_p(const char *path, mode_t mode, nr_err *err);
+/* rm -rf of dirfd/name; no error when it does not exist.  Never follows symlinks. */
+int nr_rm_rf(int dirfd, const char *name, nr_err *err);
+/* flock() a lock file dirfd/name (created if needed); *fd_out holds the lock until closed. */
+int nr_lock(int dirfd, const char *name, bool exclusive, int *fd_out, nr_err *err);
+
+/* Parse a size like 512, 64k, 100m, 2g (1024 based). */
+int nr_parse_size(const char *s, unsigned long long *out);
+/* Human size "12.3MB" (1000 based, as docker prints). */
+void nr_human_size(unsigned long long n, char *out, size_t outlen);
+/* Human duration ago: "3 minutes ago". */
+void nr_human_ago(long long secs_since, char *out, size_t outlen);
+/* Time as RFC 3339 UTC with nanoseconds: "2026-11-25T10:11:54.123456789Z". */
+void nr_rfc3339(long long sec, long nsec, char *out, size_t outlen);
+
+/* sha256 of a buffer, as 64 lowercase hex chars + NUL. */
+void nr_sha256_hex(const void *data, size_t len, char out[65]);
+/* Incremental sha256 (OpenSSL EVP behind it). */
+typedef struct nr_sha256 nr_sha256;
+nr_sha256 *nr_sha256_new(void);
+void nr_sha256_update(nr_sha256 *h, const void *data, size_t len);
+void nr_sha256_final(nr_sha256 *h, char out[65]); /* frees h */
+
+#endif

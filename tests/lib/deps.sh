@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install what the build, the tests and the benchmarks need, from Debian's
+# archive (apt-get) and the npm registry.  Idempotent; silent when all is there.
+set -euo pipefail
+
+APT_PKGS=(
+    gcc make pkg-config git ca-certificates
+    libarchive-dev libjansson-dev libseccomp-dev libcap-dev libssl-dev libcurl4-openssl-dev
+    libcmocka-dev bats jq
+    umoci skopeo podman buildah crun runc docker-registry
+    busybox-static wrk hyperfine iproute2 util-linux procps psmisc
+    nodejs npm
+)
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+    s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$s" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "deps: missing packages ${missing[*]}; run 'make deps' as root" >&2
+        exit 1
+    fi
+    # nodejs/npm may come from elsewhere on a developer machine: keep what works.
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+        keep=(); for p in "${missing[@]}"; do case $p in nodejs|npm) ;; *) keep+=("$p");; esac; done
+        missing=("${keep[@]}")
+    fi
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "deps: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+fi
+
+# JS tools for the tests and benchmarks, pinned exactly.
+here=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -f "$here/tests/apps/package.json" ] && [ ! -f "$here/tests/apps/node_modules/.nrun-installed" ]; then
+    echo "deps: npm install in tests/apps"
+    (cd "$here/tests/apps" && npm install --no-audit --no-fund --loglevel=error >/dev/null &&
+        touch node_modules/.nrun-installed)
+fi
+exit 0

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Run every test: cmocka unit tests, then bats end-to-end tests, and end with
+# one line "N passed, N failed[, N skipped]".  TAP from both is counted here.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-$PWD/build}
+export BUILD NRUN="$BUILD/nrun" NBUILD="$BUILD/nbuild"
+unit=1 e2e=1 files=()
+for a in "$@"; do
+    case $a in
+    --unit-only) e2e=0 ;;
+    --e2e-only) unit=0 ;;
+    *) files+=("$a") ;;
+    esac
+done
+
+pass=0 fail=0 skip=0
+log=$(mktemp)
+count() { # reads TAP on stdin, echoes it, counts results
+    while IFS= read -r line; do
+        printf '%s\n' "$line"
+        case $line in
+        "not ok "*"# skip"* | "not ok "*"# SKIP"*) skip=$((skip + 1)) ;;
+        "ok "*"# skip"* | "ok "*"# SKIP"*) skip=$((skip + 1)) ;;
+        "not ok "*) fail=$((fail + 1)) ;;
+        "ok "*) pass=$((pass + 1)) ;;
+        esac
+    done
+}
+
+if [ $unit = 1 ]; then
+    for t in "$BUILD"/tests/test_*; do
+        [ -x "$t" ] || continue
+        echo "# unit: $(basename "$t")"
+        count < <(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1; rc=$?; [ $rc -eq 0 ] || [ $rc -lt 128 ] || echo "not ok - $(basename "$t") crashed with status $rc")
+    done
+fi
+if [ $e2e = 1 ]; then
+    [ ${#files[@]} -gt 0 ] || files=(tests/e2e/*.bats)
+    for f in "${files[@]}"; do
+        [ -f "$f" ] || continue
+        echo "# e2e: $f"
+        count < <(bats --tap "$f" 2>&1)
+    done
+fi
+rm -f "$log"
+if [ $skip -gt 0 ]; then
+    echo "$pass passed, $fail failed, $skip skipped"
+else
+    echo "$pass passed, $fail failed"
+fi
+[ $fail -eq 0 ]

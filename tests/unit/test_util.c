@@ -1,0 +1,82 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+static void test_err_sys_names_errno(void **state)
+{
+    nr_err e;
+    assert_int_equal(nr_err_sys(&e, ENOENT, "open %s", "/x/y"), -1);
+    assert_string_equal(e.msg, "open /x/y: ENOENT (No such file or directory)");
+    assert_int_equal(e.errnum, ENOENT);
+    nr_err_wrap(&e, "store %s", "/r");
+    assert_string_equal(e.msg, "store /r: open /x/y: ENOENT (No such file or directory)");
+}
+
+static void test_parse_size(void **state)
+{
+    unsigned long long v;
+    assert_int_equal(nr_parse_size("512", &v), 0);
+    assert_int_equal(v, 512);
+    assert_int_equal(nr_parse_size("64k", &v), 0);
+    assert_int_equal(v, 65536);
+    assert_int_equal(nr_parse_size("1.5m", &v), 0);
+    assert_int_equal(v, 1572864);
+    assert_int_equal(nr_parse_size("2GiB", &v), 0);
+    assert_int_equal(v, 2ULL << 30);
+    assert_int_equal(nr_parse_size("", &v), -1);
+    assert_int_equal(nr_parse_size("-1", &v), -1);
+    assert_int_equal(nr_parse_size("12q", &v), -1);
+}
+
+static void test_sha256(void **state)
+{
+    char hex[65];
+    nr_sha256_hex("", 0, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    nr_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_atomic_write_and_rm_rf(void **state)
+{
+    char dir[] = "/tmp/nrun-ut-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    nr_err e;
+    assert_int_equal(nr_write_atomic(dfd, "f.json", "{}", 2, 0644, &e), 0);
+    char *buf;
+    size_t len;
+    assert_int_equal(nr_read_file(dfd, "f.json", 100, &buf, &len, &e), 0);
+    assert_int_equal(len, 2);
+    assert_string_equal(buf, "{}");
+    free(buf);
+    assert_int_equal(nr_read_file(dfd, "f.json", 1, &buf, &len, &e), -1);
+    assert_int_equal(e.errnum, EFBIG);
+    assert_int_equal(mkdirat(dfd, "sub", 0755), 0);
+    assert_int_equal(symlinkat("/etc", dfd, "sub/link"), 0);
+    assert_int_equal(nr_rm_rf(dfd, "sub", &e), 0);
+    assert_int_equal(faccessat(dfd, "sub", F_OK, 0), -1);
+    assert_int_equal(access("/etc/passwd", F_OK), 0); /* symlink target untouched */
+    close(dfd);
+    assert_int_equal(nr_rm_rf(AT_FDCWD, dir, &e), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_sys_names_errno),
+        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_atomic_write_and_rm_rf),
+    };
+    return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
