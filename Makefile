@@ -21,7 +21,8 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Files embedded into the binary (the JS agent preloaded into workers, ...).
-EMBED_SRCS := $(wildcard runtime/supervisor/*.js)
+EMBED_SRCS := $(sort $(wildcard runtime/supervisor/*.js images/node/*.sh images/node/*.txt))
+LIB_OBJS += $(BUILD)/obj/gen/embed.o
 
 .PHONY: all build deps test test-unit test-e2e demo check-asan clean bench
 all:
@@ -71,6 +72,14 @@ demo:
 
 bench: all
 	@for b in bench/*.sh; do echo "== $$b"; BUILD=$(abspath $(BUILD)) $$b; done
+
+$(BUILD)/gen/embed.c: tools/embed.sh $(EMBED_SRCS)
+	@mkdir -p $(dir $@)
+	./tools/embed.sh $@ $(EMBED_SRCS)
+
+$(BUILD)/obj/gen/embed.o: $(BUILD)/gen/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 clean:
 	rm -rf build build-asan

@@ -1,0 +1,71 @@
+/* The supervisor: PID 1 of every container.  The runtime sets the container
+ * up (namespaces, mounts, cgroups, pivot_root) and then, still as root inside
+ * the container, calls sv_run(), which never returns to it: it runs the
+ * command as Node cluster workers or as one supervised process, serves the
+ * control socket, writes the logs, and returns the container's exit code.
+ *
+ * Everything the supervisor needs from the host side (log dir, control socket,
+ * published ports) arrives as file descriptors opened before pivot_root, so the
+ * supervisor never needs a host path.  The same entry point runs directly on
+ * the host for tests (`nrun __internal supervise ...`). */
+#ifndef SV_SUPERVISOR_H
+#define SV_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum sv_mode { SV_MODE_AUTO = 0, SV_MODE_CLUSTER, SV_MODE_SINGLE };
+enum sv_balance { SV_BALANCE_RR = 0, SV_BALANCE_LEASTCONN };
+
+typedef struct sv_config {
+    char **argv;              /* command (entrypoint + cmd); argv[0] searched in PATH of envp */
+    char **envp;              /* the workers' environment */
+    const char *cwd;          /* working directory of the workers */
+    uid_t uid;                /* identity of the workers (the supervisor stays root) */
+    gid_t gid;
+    const gid_t *groups;
+    size_t ngroups;
+
+    /* Sockets nrun bound in the host namespace for -p, already listening.
+     * listen_ports[i] is the container port each one serves. */
+    const int *listen_fds;
+    const int *listen_ports;
+    size_t n_listen;
+
+    enum sv_mode mode;        /* AUTO: cluster when basename(argv[0]) is "node" */
+    enum sv_balance balance;
+    int workers;              /* 0 = from the cgroup CPU quota, else cpuset, else online CPUs */
+
+    int log_dir_fd;           /* directory for the JSON-lines log (container.log + rotations); -1 = none */
+    unsigned long long log_max_size; /* 0 = default */
+    int log_max_files;        /* 0 = default */
+    bool echo_stdio;          /* also copy worker output raw to our stdout/stderr (foreground run) */
+
+    int control_fd;           /* listening AF_UNIX socket for the control protocol; -1 = none */
+    const char *runtime_dir;  /* writable dir visible to workers for the agent (e.g. /dev/.nrun) */
+
+    int stop_signal;          /* signal sent to workers on stop (image STOPSIGNAL); 0 = SIGTERM */
+    int stop_timeout_ms;      /* then SIGKILL */
+    int drain_timeout_ms;     /* reload/stop: disconnect, then SIGTERM after this */
+    int kill_timeout_ms;      /* then SIGKILL after this */
+    bool wait_ready;          /* reload waits for process.send('ready') instead of listening */
+    unsigned long long max_memory; /* per-worker RSS that triggers a graceful replacement; 0 = off */
+    int crash_loop_max;       /* restarts within crash_loop_window_ms that end the container */
+    int crash_loop_window_ms;
+
+    /* Called in each forked worker just before exec, after the supervisor's own
+     * setup (process group, PDEATHSIG, fds, uid/gid): the runtime drops
+     * capabilities and installs seccomp here.  Returns < 0 to abort the exec. */
+    int (*worker_prepare)(void *arg);
+    void *worker_prepare_arg;
+} sv_config;
+
+/* Fill defaults (everything not set by the caller). */
+void sv_config_init(sv_config *cfg);
+
+/* Run until the container ends; returns its exit code (128+signal when the
+ * app was killed).  Expects to be PID 1 or a child subreaper. */
+int sv_run(const sv_config *cfg);
+
+#endif
