@@ -1,0 +1,32 @@
+# Shared helpers for the bats end-to-end tests.  Each test file gets its own
+# store root under /tmp; downloads for base images are shared between test
+# files (and runs) through NRUN_CACHE_DIR so only the first build is online.
+: "${BUILD:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}"
+NRUN=${NRUN:-$BUILD/nrun}
+NBUILD=${NBUILD:-$BUILD/nbuild}
+export NRUN_CACHE_DIR=${NRUN_CACHE_DIR:-/var/cache/nrun-test}
+unset NODE_EXTRA_CA_CERTS
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+
+# A fresh store root for this test file (call from setup_file).
+nr_make_root() {
+    export NRUN_ROOT
+    NRUN_ROOT=$(mktemp -d /tmp/nrun-test.XXXXXX)
+}
+
+# Remove the root made by nr_make_root; refuses anything else.
+nr_remove_root() {
+    case ${NRUN_ROOT:-} in
+    /tmp/nrun-test.*) ;;
+    *) return 0 ;;
+    esac
+    # Nothing may stay mounted below the root.
+    grep -F " $NRUN_ROOT/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
+    rm -rf "$NRUN_ROOT"
+}
+
+# Hash of every file of a tree (names, modes, contents): "the store is unchanged".
+nr_tree_hash() {
+    (cd "$1" && find . -path ./cache -prune -o -print0 | LC_ALL=C sort -z |
+        xargs -0 stat -c '%n %f %s %Y' | sha256sum && find . -path ./cache -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum) | sha256sum | cut -c1-64
+}
