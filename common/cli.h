@@ -50,6 +50,7 @@ NR_DECLARE_CMD(nr_cmd_reload);
 NR_DECLARE_CMD(nr_cmd_scale);
 NR_DECLARE_CMD(nr_cmd_stats);
 NR_DECLARE_CMD(nr_cmd_top);
+NR_DECLARE_CMD(nr_cmd_supervise); /* nrun supervise [opts] -- CMD...: the supervisor on the host (tests) */
 
 /* builder/ */
 NR_DECLARE_CMD(nr_cmd_build);    /* nbuild [opts] CONTEXT */

@@ -31,6 +31,7 @@ static nr_cmd_fn lookup(const char *name)
         {"scale", nr_cmd_scale},
         {"stats", nr_cmd_stats},
         {"top", nr_cmd_top},
+        {"supervise", nr_cmd_supervise},
         {"images", nr_cmd_images},
         {"rmi", nr_cmd_rmi},
         {"tag", nr_cmd_tag},
