@@ -295,6 +295,10 @@ static int prepare(img_layer_writer *w, nr_err *err)
         if (!t || t->type != IMG_ENT_FILE)
             return nr_err_set(err, "layer entry %s: hardlink target %s is not a regular file of this layer", h->path,
                               h->link);
+        /* Same inode, same metadata (tar readers ignore it, listings show it). */
+        h->mode = t->mode;
+        h->uid = t->uid;
+        h->gid = t->gid;
         if (strcmp(t->path, h->path) < 0)
             continue;
         /* The link comes first in the tar: it takes the content, the old
@@ -304,7 +308,8 @@ static int prepare(img_layer_writer *w, nr_err *err)
         content.path = first;
         content.seq = h->seq;
         char *oldlink = h->link;
-        ent link = {.type = IMG_ENT_HARDLINK, .path = old, .fd = -1, .link = nr_xstrdup(first), .seq = t->seq};
+        ent link = {.type = IMG_ENT_HARDLINK, .path = old, .mode = t->mode, .uid = t->uid, .gid = t->gid, .fd = -1,
+                    .link = nr_xstrdup(first), .seq = t->seq};
         for (size_t j = i + 1; j < w->n; j++)
             if (w->e[j].type == IMG_ENT_HARDLINK && !strcmp(w->e[j].link, old)) {
                 free(w->e[j].link);
