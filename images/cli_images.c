@@ -334,7 +334,7 @@ static json_t *inspect_json(img_image *img)
     json_t *cfg = img_image_runconfig(img);
     json_t *hist = json_object_get(img->config_json, "history");
     json_t *created = json_object_get(img->config_json, "created");
-    return json_pack("{s:s, s:o, s:o, s:s, s:s, s:o, s:O, s:O, s:{s:s, s:o}, s:O, s:o, s:I, s:s, s:s}", "Id",
+    json_t *o = json_pack("{s:s, s:o, s:o, s:s, s:s, s:o, s:O, s:O, s:{s:s, s:o}, s:O, s:o, s:I, s:s, s:s}", "Id",
                      img->config.digest, "RepoTags", tags, "RepoDigests", digests, "Digest", img->manifest.digest,
                      "MediaType", img->manifest.media_type, "Created", created ? json_incref(created) : json_string(""),
                      "Architecture", json_object_get(img->config_json, "architecture"), "Os",
@@ -342,6 +342,8 @@ static json_t *inspect_json(img_image *img)
                      cfg ? cfg : json_object(), "History", hist ? json_incref(hist) : json_array(), "Size",
                      (json_int_t)img_image_size(img), "ManifestMediaType", img->manifest.media_type, "ConfigDigest",
                      img->config.digest);
+    json_object_set_new(o, "Layers", layers);
+    return o;
 }
 
 int nr_cmd_image_inspect(int argc, char **argv, nr_global *g)

@@ -18,7 +18,7 @@
 
 static const char LAYOUT[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
-/* The ref.name to write: `tag` verbatim, else the tag of a name:tag ref. */
+/* The ref.name to write: `tag` verbatim, else the "name:tag" of a named ref. */
 static int export_name(const char *ref, const char *tag, char *out, size_t outlen, nr_err *err)
 {
     out[0] = '\0';
@@ -31,7 +31,7 @@ static int export_name(const char *ref, const char *tag, char *out, size_t outle
     img_ref r;
     nr_err e;
     if (strncmp(ref, "sha256:", 7) && img_ref_parse(ref, &r, &e) == 0 && !r.digest[0])
-        snprintf(out, outlen, "%s", r.tag);
+        img_ref_format(&r, out, outlen);
     return 0;
 }
 

@@ -538,8 +538,8 @@ static void test_export_import_roundtrip(void **state)
     char dir[512], file[512];
     snprintf(dir, sizeof dir, "%s/cache/out", root);
     snprintf(file, sizeof file, "%s/cache/out.tar", root);
-    assert_int_equal(img_export_oci_dir(S, "app:1", dir, NULL, &err), 0);
-    assert_int_equal(img_export_oci_archive(S, "app:1", file, "1", &err), 0);
+    assert_int_equal(img_export_oci_dir(S, "app:1", dir, "1", &err), 0);      /* OCI style: tag only */
+    assert_int_equal(img_export_oci_archive(S, "app:1", file, NULL, &err), 0); /* full name */
     /* Into a second store, by directory and by archive. */
     char root2[512];
     snprintf(root2, sizeof root2, "%s/cache/store2", root);
@@ -548,10 +548,10 @@ static void test_export_import_roundtrip(void **state)
     assert_int_equal(img_import_oci_dir(s2, dir, NULL, NULL, NULL, &err), -1); /* only a tag: needs a repo */
     assert_non_null(strstr(err.msg, "repository"));
     assert_int_equal(img_import_oci_dir(s2, dir, "copy", NULL, NULL, &err), 0);
-    assert_int_equal(img_import_oci_archive(s2, file, "arch", NULL, NULL, &err), 0);
+    assert_int_equal(img_import_oci_archive(s2, file, NULL, NULL, NULL, &err), 0);
     img_image *a, *b;
     assert_int_equal(img_image_load(s2, "copy:1", &a, &err), 0);
-    assert_int_equal(img_image_load(s2, "arch:1", &b, &err), 0);
+    assert_int_equal(img_image_load(s2, "app:1", &b, &err), 0);
     assert_string_equal(a->manifest.digest, m.digest);
     assert_string_equal(b->manifest.digest, m.digest);
     img_image_free(a);
