@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,7 +16,6 @@
 #include "images/oci.h"
 #include "images/ref.h"
 #include "images/store.h"
-#include "images/store_int.h"
 
 /* nr_usage_error lives in nrun_main.c, which nbuild and the unit tests do
  * not link; this file is linked into all of them. */
@@ -177,33 +175,6 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
 
 /* ---- nrun rmi ---- */
 
-/* Remove the manifest blob of an image no tag points to any more (layers
- * and config stay for prune: other images may share them).  Under the
- * exclusive gc lock, so no build that is about to tag the same manifest is
- * in between. */
-static int drop_manifest(img_store *s, const char *digest, bool *deleted, nr_err *err)
-{
-    *deleted = false;
-    cleanup_close int gc = -1, lk = -1;
-    if (nr_lock(img_store_dirfd(s), IMG_GC_LOCK, true, &gc, err) < 0 || img__lock_index(s, false, &lk, err) < 0)
-        return -1;
-    json_t *idx;
-    if (img__index_load(s, &idx, err) < 0)
-        return -1;
-    size_t i;
-    json_t *v;
-    bool used = false;
-    json_array_foreach(json_object_get(idx, "manifests"), i, v) used |=
-        !strcmp(json_string_value(json_object_get(v, "digest")), digest);
-    json_decref(idx);
-    if (used)
-        return 0;
-    if (unlinkat(img_store_blobs_dirfd(s), img_digest_hex(digest), 0) < 0 && errno != ENOENT)
-        return nr_err_sys(err, errno, "remove blob %s", digest);
-    *deleted = true;
-    return 0;
-}
-
 int nr_cmd_rmi(int argc, char **argv, nr_global *g)
 {
     static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
@@ -266,7 +237,7 @@ int nr_cmd_rmi(int argc, char **argv, nr_global *g)
             printf("Untagged: %s\n", img->tags[k]);
         }
         bool deleted;
-        if (drop_manifest(s, img->manifest.digest, &deleted, &err) < 0)
+        if (img_manifest_drop_untagged(s, img->manifest.digest, &deleted, &err) < 0)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         else if (deleted)
             printf("Deleted: %s\n", img->manifest.digest);

@@ -86,19 +86,64 @@ static int mark(img_store *s, const img_desc *d, strset *set, int depth, nr_err 
     return r;
 }
 
+/* The gc lock exclusively: on a new fd, or by converting this handle's
+ * shared hold (a second fd would wait for ourselves). */
+static int gc_lock_exclusive(img_store *s, int *own, nr_err *err)
+{
+    if (s->gc_fd < 0) {
+        if (nr_lock(s->root_fd, IMG_GC_LOCK, true, own, err) < 0)
+            return nr_err_wrap(err, "store %s", s->root);
+        return 0;
+    }
+    while (flock(s->gc_fd, LOCK_EX) < 0)
+        if (errno != EINTR)
+            return nr_err_sys(err, errno, "lock %s/%s", s->root, IMG_GC_LOCK);
+    return 0;
+}
+
+static void gc_unlock_exclusive(img_store *s)
+{
+    if (s->gc_fd >= 0)
+        flock(s->gc_fd, LOCK_SH);
+}
+
+int img_manifest_drop_untagged(img_store *s, const char *digest, bool *deleted, nr_err *err)
+{
+    *deleted = false;
+    if (!img_digest_valid(digest))
+        return nr_err_set(err, "invalid digest \"%.80s\"", digest);
+    cleanup_close int gc = -1, lk = -1;
+    if (gc_lock_exclusive(s, &gc, err) < 0)
+        return -1;
+    int ret = -1;
+    json_t *idx = NULL;
+    if (img__lock_index(s, false, &lk, err) < 0 || img__index_load(s, &idx, err) < 0)
+        goto out;
+    size_t i;
+    json_t *v;
+    bool used = false;
+    json_array_foreach(json_object_get(idx, "manifests"), i, v) used |=
+        !strcmp(json_string_value(json_object_get(v, "digest")), digest);
+    if (!used) {
+        if (unlinkat(s->blobs_fd, img_digest_hex(digest), 0) < 0 && errno != ENOENT) {
+            nr_err_sys(err, errno, "remove blob %s", digest);
+            goto out;
+        }
+        *deleted = true;
+    }
+    ret = 0;
+out:
+    json_decref(idx);
+    gc_unlock_exclusive(s);
+    return ret;
+}
+
 int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
 {
     memset(res, 0, sizeof *res);
     cleanup_close int gc = -1;
-    int gcfd = s->gc_fd;
-    if (gcfd < 0) {
-        if (nr_lock(s->root_fd, IMG_GC_LOCK, true, &gc, err) < 0)
-            return nr_err_wrap(err, "store %s", s->root);
-    } else {
-        while (flock(gcfd, LOCK_EX) < 0)
-            if (errno != EINTR)
-                return nr_err_sys(err, errno, "lock %s/%s", s->root, IMG_GC_LOCK);
-    }
+    if (gc_lock_exclusive(s, &gc, err) < 0)
+        return -1;
     cleanup_close int lk = -1;
     int ret = -1;
     strset set = {0};
@@ -146,8 +191,7 @@ int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
     res->temps_removed = img__clean_temps(s->blobs_fd, true) + img__clean_temps(s->root_fd, true);
     ret = 0;
 out:
-    if (gcfd >= 0)
-        flock(gcfd, LOCK_SH);
+    gc_unlock_exclusive(s);
     json_decref(idx);
     set_free(&set);
     return ret;
