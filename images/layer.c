@@ -489,7 +489,11 @@ int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *er
     }
     /* The tar: plain ustar headers unless a field needs PAX; no blocking
      * padding beyond the two end-of-archive blocks. */
+    /* hdrcharset=BINARY: names are written as the bytes we were given
+     * (UTF-8 in practice), not converted through the C locale, which
+     * cannot represent them. */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+        archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
         archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
         archive_write_open2(a, &k, NULL, tar_cb, NULL, NULL) != ARCHIVE_OK) {
         nr_err_set(err, "layer tar: %s", archive_error_string(a));

@@ -269,6 +269,8 @@ teardown_file() {
     [ "$(stat -c '%a %u' "$rootfs/tmp")" = "1777 0" ]
     [ "$(stat -c '%u:%g' "$rootfs/app/server.js")" = 1000:1000 ]
     [ "$(readlink "$rootfs/bin/sh")" = busybox ]
+    [ "$(cat "$rootfs/app/café.txt")" = utf8 ]
+    [ "$(cat "$rootfs"/app/node_modules/a-very-long-package-name-for-testing/lib/and-a-long-directory-name-below-it/deeper/still-deeper/index.js)" = "module.exports = 1" ]
     [ ! -e "$rootfs/tmp/.wh.old" ]
     [ "$(jq -r '.process.args | join(" ")' "$WORK/bundle/config.json")" = "node server.js" ]
     rm -rf "$WORK/bundle"

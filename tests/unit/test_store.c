@@ -319,6 +319,82 @@ static void test_layer_reproducible(void **state)
     img_layer_reader_close(r);
 }
 
+
+/* Long names, UTF-8 names, big ids: PAX records appear, but only the needed
+ * ones (no atime/ctime, no pid-based header names) and the bytes repeat. */
+static void raw_tar(const char *digest, nr_buf *out)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/blobs/sha256/%s", root, img_digest_hex(digest));
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    assert_int_equal(archive_read_open_filename(a, p, 65536), ARCHIVE_OK);
+    struct archive_entry *e;
+    assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
+    char buf[65536];
+    la_ssize_t n;
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+        nr_buf_add(out, buf, (size_t)n);
+    archive_read_free(a);
+}
+
+static void long_layer(img_layer_info *info)
+{
+    nr_err err;
+    char longp[300];
+    memset(longp, 'd', sizeof longp);
+    for (int i = 50; i < 290; i += 50)
+        longp[i] = '/';
+    longp[sizeof longp - 1] = '\0';
+    img_layer_writer *w;
+    assert_int_equal(img_layer_writer_new(S, IMG_COMPRESS_GZIP, 0, &w, &err), 0);
+    if (img_layer_add_data(w, longp, "x", 1, 0644, 3000000, 3000000, &err) < 0 ||
+        img_layer_add_data(w, "app/caf\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac.txt", "y", 1, 0644, 0, 0, &err) < 0 ||
+        img_layer_add_symlink(w, "lnk", longp, 0, 0, &err) < 0)
+        fail_msg("add: %s", err.msg);
+    if (img_layer_writer_commit(w, info, &err) < 0)
+        fail_msg("commit: %s", err.msg);
+}
+
+static void test_layer_pax_names(void **state)
+{
+    img_layer_info x, y;
+    long_layer(&x);
+    long_layer(&y);
+    assert_string_equal(x.digest, y.digest);
+    nr_buf t = {0};
+    raw_tar(x.digest, &t);
+    assert_null(memmem(t.data, t.len, "atime", 5));
+    assert_null(memmem(t.data, t.len, "ctime", 5));
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    assert_null(memmem(t.data, t.len, "PaxHeaders.", 11));
+    assert_non_null(memmem(t.data, t.len, "caf\xc3\xa9", 5)); /* UTF-8 kept as is */
+    nr_buf_free(&t);
+    /* And a tar reader sees the names and ids back. */
+    nr_err err;
+    img_layer_reader *r;
+    assert_int_equal(img_layer_reader_open(S, x.digest, -1, x.diff_id, &r, &err), 0);
+    struct archive_entry *e;
+    int n = 0;
+    while (archive_read_next_header(img_layer_reader_archive(r), &e) == ARCHIVE_OK) {
+        const char *p = archive_entry_pathname(e);
+        assert_non_null(p);
+        if (strlen(p) > 250) {
+            assert_int_equal(archive_entry_uid(e), 3000000);
+            n++;
+        }
+        if (strstr(p, "caf\xc3\xa9-"))
+            n++;
+        if (!strcmp(p, "lnk") && strlen(archive_entry_symlink(e)) > 250)
+            n++;
+    }
+    assert_int_equal(n, 3);
+    assert_int_equal(img_layer_reader_finish(r, &err), 0);
+    img_layer_reader_close(r);
+}
+
 static void test_layer_bad_entries(void **state)
 {
     nr_err err;
@@ -602,6 +678,10 @@ static int make_image(const char *r, const char *tag, const char *comp)
             if (img_layer_add_dir(w, "app", 0755, 1000, 1000, &err) < 0 ||
                 img_layer_add_data(w, "app/server.js", js, strlen(js), 0644, 1000, 1000, &err) < 0 ||
                 img_layer_add_hardlink(w, "app/index.js", "app/server.js", &err) < 0 ||
+                img_layer_add_data(w, "app/caf\xc3\xa9.txt", "utf8\n", 5, 0644, 1000, 1000, &err) < 0 ||
+                img_layer_add_data(w, "app/node_modules/a-very-long-package-name-for-testing/lib/"
+                                      "and-a-long-directory-name-below-it/deeper/still-deeper/index.js",
+                                   "module.exports = 1\n", 19, 0644, 1000, 1000, &err) < 0 ||
                 img_layer_add_whiteout(w, "tmp/old", &err) < 0)
                 goto fail;
         }
@@ -644,6 +724,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_blob_writer_stream_abort, setup, teardown),
         cmocka_unit_test(test_ref_parse),
         cmocka_unit_test_setup_teardown(test_layer_reproducible, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layer_pax_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layer_bad_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_write_tag_resolve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_index, setup, teardown),
