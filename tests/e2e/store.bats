@@ -246,9 +246,14 @@ teardown_file() {
     [ "$status" -ne 0 ]
     [ "${#lines[@]}" -eq 1 ]
     [[ $output == *ENOSPC* ]]
-    run "$NRUN" --root "$WORK/full/store" save -o "$WORK/full/store/x.tar" small:1
+    run "$NRUN" --root "$WORK/full/store" tag small:1 small:2
     [ "$status" -ne 0 ]
-    rm -f "$WORK/full/store/x.tar"
+    [ "${#lines[@]}" -eq 1 ]
+    [[ $output == *ENOSPC* ]]
+    run "$NRUN" --root "$WORK/full/store" save -o "$WORK/full/x.tar" small:1
+    [ "$status" -ne 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [ -z "$(ls "$WORK/full" | grep x.tar)" ]
     [ "$(nr_tree_hash "$WORK/full/store")" = "$before" ]
     # With room again, the same commands work.
     rm -f "$WORK/full/filler"
