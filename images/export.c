@@ -76,6 +76,7 @@ int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const cha
     json_t *old = NULL;
     cleanup_free char *text = NULL;
     cleanup_close int dfd = -1, bfd = -1;
+    cleanup_free char *layout = NULL;
     if (nr_mkdir_p(dir, 0755, err) < 0)
         goto out;
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -83,7 +84,6 @@ int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const cha
         nr_err_sys(err, errno, "open %s", dir);
         goto out;
     }
-    cleanup_free char *layout = NULL;
     if (nr_read_file(dfd, "oci-layout", 4096, &layout, NULL, err) == 0) {
         json_t *l = json_loads(layout, 0, NULL);
         bool ok = json_is_string(json_object_get(l, "imageLayoutVersion"));

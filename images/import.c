@@ -310,12 +310,13 @@ int img_import_oci_dir(img_store *s, const char *dir, const char *repo, img_impo
         return nr_err_sys(err, errno, "open %s", dir);
     if (nr_read_file(dfd, "index.json", IMG_JSON_MAX, &im.index, &im.index_len, err) < 0)
         return nr_err_wrap(err, "%s: not an OCI image layout", dir);
+    cleanup_dir DIR *d = NULL;
     int bfd = openat(dfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (bfd < 0) {
         nr_err_sys(err, errno, "open %s/blobs/sha256", dir);
         goto out;
     }
-    cleanup_dir DIR *d = fdopendir(bfd);
+    d = fdopendir(bfd);
     if (!d) {
         close(bfd);
         nr_err_sys(err, errno, "open %s/blobs/sha256", dir);

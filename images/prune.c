@@ -148,6 +148,7 @@ int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
     int ret = -1;
     strset set = {0};
     json_t *idx = NULL;
+    cleanup_dir DIR *dir = NULL;
     if (img__lock_index(s, true, &lk, err) < 0 || img__index_load(s, &idx, err) < 0)
         goto out;
     size_t i;
@@ -166,7 +167,7 @@ int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
         nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
         goto out;
     }
-    cleanup_dir DIR *dir = fdopendir(fd);
+    dir = fdopendir(fd);
     if (!dir) {
         close(fd);
         nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
