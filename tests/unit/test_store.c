@@ -416,6 +416,23 @@ static void test_layer_bad_entries(void **state)
     assert_int_equal(img_layer_writer_commit(w, &(img_layer_info){0}, &err), -1);
     assert_non_null(strstr(err.msg, p));
     assert_int_equal(count_dir("blobs/sha256"), 0); /* nothing half-written */
+    /* Compression level: part of the blob, not of the tar. */
+    img_layer_info l1, l9;
+    for (int lv = 1; lv <= 9; lv += 8) {
+        assert_int_equal(img_layer_writer_new(S, IMG_COMPRESS_GZIP, 0, &w, &err), 0);
+        assert_int_equal(img_layer_writer_set_level(w, lv, &err), 0);
+        for (int i = 0; i < 50; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "f%d", i);
+            assert_int_equal(img_layer_add_data(w, name, "some text some text some text", 29, 0644, 0, 0, &err), 0);
+        }
+        assert_int_equal(img_layer_writer_commit(w, lv == 1 ? &l1 : &l9, &err), 0);
+    }
+    assert_string_equal(l1.diff_id, l9.diff_id);
+    assert_string_not_equal(l1.digest, l9.digest);
+    assert_int_equal(img_layer_writer_new(S, IMG_COMPRESS_GZIP, 0, &w, &err), 0);
+    assert_int_equal(img_layer_writer_set_level(w, 10, &err), -1);
+    img_layer_writer_abort(w);
     img_compress c;
     assert_int_equal(img_compress_parse("lz4", &c, &err), -1);
     assert_int_equal(img_compress_parse("zstd", &c, &err), 0);
