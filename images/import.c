@@ -305,6 +305,8 @@ int img_import_oci_dir(img_store *s, const char *dir, const char *repo, img_impo
 {
     imp im = {.s = s, .src = dir};
     int ret = -1;
+    if (img_store_hold(s, err) < 0) /* blobs found in the store stay until tagged */
+        return -1;
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return nr_err_sys(err, errno, "open %s", dir);
@@ -352,6 +354,8 @@ int img_import_oci_archive(img_store *s, const char *file, const char *repo, img
 {
     imp im = {.s = s, .src = file};
     int ret = -1;
+    if (img_store_hold(s, err) < 0) /* blobs found in the store stay until tagged */
+        return -1;
     struct archive *a = archive_read_new();
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);

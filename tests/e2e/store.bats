@@ -267,6 +267,24 @@ teardown_file() {
     [ -z "$(find "$NRUN_ROOT" -name '.tmp-*')" ]
 }
 
+@test "prune running during 8 concurrent image writers never breaks a tagged image" {
+    pids=()
+    for i in 1 2 3 4 5 6 7 8; do
+        "$MAKE_IMAGE" --make-image "$NRUN_ROOT" "z:$i" >/dev/null &
+        pids+=($!)
+        if [ $((i % 2)) = 0 ]; then
+            "$NRUN" image prune >/dev/null &
+            pids+=($!)
+        fi
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    for i in 1 2 3 4 5 6 7 8; do
+        run "$NRUN" image inspect "z:$i" # verifies every layer blob
+        [ "$status" -eq 0 ]
+    done
+    "$NRUN" rmi z:1 z:2 z:3 z:4 z:5 z:6 z:7 z:8 >/dev/null
+}
+
 @test "a read-only store serves reads; writes fail with one line and change nothing" {
     mkdir -p "$WORK/ro"
     mount --bind "$NRUN_ROOT" "$WORK/ro"

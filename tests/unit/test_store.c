@@ -538,6 +538,8 @@ static void put_index(const char *text)
 static void test_hostile_index(void **state)
 {
     nr_err err;
+    char hello[IMG_DIGEST_MAX];
+    assert_int_equal(img_blob_put(S, "hello", 5, hello, &err), 0); /* the digest the entries below name */
     img_tag *t;
     size_t n;
     static const char *bad[] = {
@@ -619,6 +621,155 @@ static void test_hostile_manifest_config(void **state)
                                   "\",\"digest\":\"%s\",\"size\":1},\"layers\":[]}",
                                   okcfg, &err),
                      -1); /* config size does not match */
+}
+
+
+/* ---- hostile layers and archives ---- */
+
+static void test_layer_reader_garbage(void **state)
+{
+    nr_err err;
+    char d[IMG_DIGEST_MAX];
+    char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (char)(i * 7 + 3);
+    assert_int_equal(img_blob_put(S, junk, sizeof junk, d, &err), 0);
+    img_layer_reader *r = NULL;
+    if (img_layer_reader_open(S, d, -1, NULL, &r, &err) == 0) {
+        struct archive_entry *e;
+        assert_int_not_equal(archive_read_next_header(img_layer_reader_archive(r), &e), ARCHIVE_OK);
+        img_layer_reader_close(r);
+    }
+    /* A missing blob names the digest. */
+    assert_int_equal(img_layer_reader_open(S, "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+                                           -1, NULL, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "sha256:1111"));
+    /* Tagging a manifest that is not stored is refused. */
+    img_desc m = {.media_type = IMG_MT_MANIFEST, .size = 1};
+    snprintf(m.digest, sizeof m.digest, "sha256:%064d", 0);
+    assert_int_equal(img_tag_set(S, "ghost", &m, &err), -1);
+    assert_int_equal(err.errnum, ENOENT);
+}
+
+typedef struct ar_ent {
+    const char *name;
+    int type; /* AE_IFREG, AE_IFLNK, AE_IFDIR */
+    const char *data;
+    const char *link;
+} ar_ent;
+
+static void write_archive(const char *path, const ar_ent *ents, size_t n)
+{
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+    for (size_t i = 0; i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_copy_pathname(e, ents[i].name);
+        archive_entry_set_filetype(e, (unsigned)ents[i].type);
+        archive_entry_set_perm(e, 0644);
+        if (ents[i].link)
+            archive_entry_copy_symlink(e, ents[i].link);
+        size_t len = ents[i].data ? strlen(ents[i].data) : 0;
+        archive_entry_set_size(e, (la_int64_t)len);
+        assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+        if (len)
+            assert_int_equal(archive_write_data(a, ents[i].data, len), (la_ssize_t)len);
+        archive_entry_free(e);
+    }
+    archive_write_free(a);
+}
+
+static char *blob_name(const char *content)
+{
+    char hex[65];
+    nr_sha256_hex(content, strlen(content), hex);
+    return nr_xasprintf("blobs/sha256/%s", hex);
+}
+
+static void test_import_hostile_archives(void **state)
+{
+    nr_err err;
+    char file[512], evil[512];
+    snprintf(file, sizeof file, "%s/cache/h.tar", root);
+    snprintf(evil, sizeof evil, "%s/cache/evil-written", root);
+    const char *cfg = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+    char cfghex[65];
+    nr_sha256_hex(cfg, strlen(cfg), cfghex);
+    char *man = nr_xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","
+                             "\"digest\":\"sha256:%s\",\"size\":%zu},\"layers\":[]}",
+                             IMG_MT_MANIFEST, IMG_MT_CONFIG, cfghex, strlen(cfg));
+    char manhex[65];
+    nr_sha256_hex(man, strlen(man), manhex);
+    char *idx = nr_xasprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"sha256:%s\","
+                             "\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"ok:1\"}}]}",
+                             IMG_MT_MANIFEST, manhex, strlen(man));
+    char *bc = blob_name(cfg), *bm = blob_name(man);
+    char travel[600];
+    snprintf(travel, sizeof travel, "../../../../../../../..%s", evil);
+
+    /* Sanity: the good archive loads. */
+    ar_ent good[] = {{"oci-layout", AE_IFREG, "{\"imageLayoutVersion\":\"1.0.0\"}", NULL},
+                     {"index.json", AE_IFREG, idx, NULL},
+                     {bc, AE_IFREG, cfg, NULL},
+                     {bm, AE_IFREG, man, NULL},
+                     {travel, AE_IFREG, "pwned", NULL},
+                     {"blobs/sha256/../../../x", AE_IFREG, "pwned", NULL}};
+    write_archive(file, good, NR_ARRAY_LEN(good));
+    if (img_import_oci_archive(S, file, NULL, NULL, NULL, &err) < 0)
+        fail_msg("good archive: %s", err.msg);
+    assert_int_equal(access(evil, F_OK), -1); /* nothing is ever extracted by name */
+    img_image *img;
+    assert_int_equal(img_image_load(S, "ok:1", &img, &err), 0);
+    img_image_free(img);
+    assert_int_equal(img_tag_remove(S, "ok:1", &err), 0);
+    img_prune_result pr;
+    assert_int_equal(img_store_prune(S, &pr, &err), 0);
+
+    /* The config blob as a symlink: not a blob, so it is missing. */
+    ar_ent link[] = {{"index.json", AE_IFREG, idx, NULL}, {bc, AE_IFLNK, NULL, "/etc/passwd"}, {bm, AE_IFREG, man, NULL}};
+    write_archive(file, link, NR_ARRAY_LEN(link));
+    assert_int_equal(img_import_oci_archive(S, file, NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "missing"));
+    /* A blob whose content does not match its name. */
+    ar_ent lie[] = {{"index.json", AE_IFREG, idx, NULL}, {bc, AE_IFREG, "{}", NULL}, {bm, AE_IFREG, man, NULL}};
+    write_archive(file, lie, NR_ARRAY_LEN(lie));
+    assert_int_equal(img_import_oci_archive(S, file, NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "corrupt"));
+    /* Duplicate JSON keys, a nested index, a bad name, no index at all. */
+    ar_ent dup[] = {{"index.json", AE_IFREG, "{\"schemaVersion\":2,\"schemaVersion\":2,\"manifests\":[]}", NULL}};
+    write_archive(file, dup, NR_ARRAY_LEN(dup));
+    assert_int_equal(img_import_oci_archive(S, file, NULL, NULL, NULL, &err), -1);
+    char *nested = nr_xasprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"sha256:%s\","
+                                "\"size\":%zu}]}", IMG_MT_INDEX, manhex, strlen(man));
+    ar_ent nest[] = {{"index.json", AE_IFREG, nested, NULL}, {bm, AE_IFREG, man, NULL}};
+    write_archive(file, nest, NR_ARRAY_LEN(nest));
+    assert_int_equal(img_import_oci_archive(S, file, NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "not supported"));
+    char *badname = nr_xasprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"sha256:%s\","
+                                 "\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"../x:y\"}}]}",
+                                 IMG_MT_MANIFEST, manhex, strlen(man));
+    ar_ent bn[] = {{"index.json", AE_IFREG, badname, NULL}, {bc, AE_IFREG, cfg, NULL}, {bm, AE_IFREG, man, NULL}};
+    write_archive(file, bn, NR_ARRAY_LEN(bn));
+    assert_int_equal(img_import_oci_archive(S, file, NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "invalid reference"));
+    ar_ent none[] = {{bc, AE_IFREG, cfg, NULL}};
+    write_archive(file, none, NR_ARRAY_LEN(none));
+    assert_int_equal(img_import_oci_archive(S, file, NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "index.json"));
+    /* None of the failures left a tag or a blob behind. */
+    img_tag *t;
+    size_t n;
+    assert_int_equal(img_tag_list(S, &t, &n, &err), 0);
+    assert_int_equal(n, 0);
+    img_tag_list_free(t, n);
+    assert_int_equal(count_dir("blobs/sha256"), 0);
+    free(nested);
+    free(badname);
+    free(bc);
+    free(bm);
+    free(idx);
+    free(man);
 }
 
 /* ---- export / import ---- */
@@ -747,6 +898,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_hostile_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_manifest_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_import_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layer_reader_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_hostile_archives, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
