@@ -287,7 +287,8 @@ static ent *find_ent(img_layer_writer *w, const char *path)
  * the first (in tar order) name of its file, as tar readers require. */
 static int prepare(img_layer_writer *w, nr_err *err)
 {
-    qsort(w->e, w->n, sizeof *w->e, cmp_ent);
+    if (w->n)
+        qsort(w->e, w->n, sizeof *w->e, cmp_ent);
     size_t out = 0;
     for (size_t i = 0; i < w->n; i++) {
         if (i + 1 < w->n && !strcmp(w->e[i].path, w->e[i + 1].path)) {

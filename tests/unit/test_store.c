@@ -433,6 +433,16 @@ static void test_layer_bad_entries(void **state)
     assert_int_equal(img_layer_writer_new(S, IMG_COMPRESS_GZIP, 0, &w, &err), 0);
     assert_int_equal(img_layer_writer_set_level(w, 10, &err), -1);
     img_layer_writer_abort(w);
+    /* An empty layer is a valid (empty) tar. */
+    img_layer_info empty;
+    assert_int_equal(img_layer_writer_new(S, IMG_COMPRESS_GZIP, 0, &w, &err), 0);
+    assert_int_equal(img_layer_writer_commit(w, &empty, &err), 0);
+    img_layer_reader *r;
+    assert_int_equal(img_layer_reader_open(S, empty.digest, (int64_t)empty.size, empty.diff_id, &r, &err), 0);
+    struct archive_entry *ae;
+    assert_int_equal(archive_read_next_header(img_layer_reader_archive(r), &ae), ARCHIVE_EOF);
+    assert_int_equal(img_layer_reader_finish(r, &err), 0);
+    img_layer_reader_close(r);
     img_compress c;
     assert_int_equal(img_compress_parse("lz4", &c, &err), -1);
     assert_int_equal(img_compress_parse("zstd", &c, &err), 0);
