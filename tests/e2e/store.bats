@@ -336,6 +336,36 @@ teardown_file() {
     umount "$WORK/full"
 }
 
+@test "CLI misuse and bad roots: one line, exit 2 for usage, 3 for the store" {
+    run "$NRUN" images --format yaml
+    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    run "$NRUN" rmi
+    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    run "$NRUN" tag onlyone
+    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    run "$NRUN" tag demo:1 'x@sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
+    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    run "$NRUN" image frobnicate
+    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    run "$NRUN" load -i "$WORK/does-not-exist.tar"
+    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    [[ $output == *does-not-exist.tar*ENOENT* ]]
+    run "$NRUN" save demo:1
+    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    touch "$WORK/afile"
+    run "$NRUN" --root "$WORK/afile" images
+    [ "$status" -eq 3 ] && [ "${#lines[@]}" -eq 1 ]
+    [[ $output == *ENOTDIR* ]]
+    run "$NRUN" --root /proc/nrun-store images
+    [ "$status" -eq 3 ] && [ "${#lines[@]}" -eq 1 ]
+    # An empty store lists nothing but the header.
+    run "$NRUN" --root "$WORK/empty" images
+    [ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 1 ]
+    run "$NRUN" --root "$WORK/empty" images --format json
+    [ "$output" = "[]" ]
+    rm -rf "$WORK/empty" "$WORK/afile"
+}
+
 # ---- item 7: our images, checked by real tools ----
 
 @test "umoci unpacks an exported image (OCI layout dir)" {
