@@ -267,7 +267,7 @@ static int plan(bld_state *b, nr_err *err)
             fprintf(b->o->progress, "STEP %zu/%zu: %s\n", i + 1, b->f.n, t);
         }
         if (!st && in->kind != BLD_FROM && in->kind != BLD_ARG)
-            return bld_errat(err, &b->f, in, 0, "%s before FROM: only ARG may come before the first FROM", in->name);
+            return bld_errat(err, &b->f, in, in->kw_off, "%s before FROM: only ARG may come before the first FROM", in->name);
         int rc;
         switch (in->kind) {
         case BLD_FROM:
@@ -277,10 +277,10 @@ static int plan(bld_state *b, nr_err *err)
             rc = plan_arg(b, st, in, err);
             break;
         case BLD_RUN:
-            rc = bld_errat(err, &b->f, in, 0, "RUN is not supported yet");
+            rc = bld_errat(err, &b->f, in, in->kw_off, "RUN is not supported yet");
             break;
         case BLD_ONBUILD:
-            rc = bld_errat(err, &b->f, in, 0, "ONBUILD is not supported");
+            rc = bld_errat(err, &b->f, in, in->kw_off, "ONBUILD is not supported");
             break;
         case BLD_COPY:
         case BLD_ADD:

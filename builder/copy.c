@@ -61,6 +61,14 @@ void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l)
 
 /* ---- planning ---- */
 
+/* A context path as the user wrote it: relative to the context. */
+static const char *shown_path(bld_state *b, const char *host)
+{
+    const char *d = bld_ctx_dir(b->ctx);
+    size_t n = strlen(d);
+    return !strncmp(host, d, n) && host[n] == '/' ? host + n + 1 : host;
+}
+
 static int parse_chmod(const char *s, mode_t *out)
 {
     size_t n = strlen(s);
@@ -139,7 +147,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             rc = bld_errat(err, &b->f, in, in->args[bad < n ? bad : n - 1].off, "%s: %s", in->name, err->msg);
         } else {
             for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++)
-                if (bld_archive_check(step->sel.archives[i], step->sel.archives[i], err) < 0)
+                if (bld_archive_check(step->sel.archives[i], shown_path(b, step->sel.archives[i]), err) < 0)
                     rc = bld_errat(err, &b->f, in, in->args[0].off, "%s", err->msg);
         }
         char digest[65];
@@ -247,7 +255,8 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
             rc = img_layer_add_symlink(w, it->dest, it->link, uid, gid, err);
     }
     for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++)
-        rc = bld_archive_add(w, step->sel.archives[i], step->sel.archives[i], step->sel.archive_dest[i], o, err);
+        rc = bld_archive_add(w, step->sel.archives[i], shown_path(b, step->sel.archives[i]), step->sel.archive_dest[i],
+                             o, err);
     if (rc < 0) {
         img_layer_writer_abort(w);
         return -1;

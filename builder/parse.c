@@ -396,7 +396,7 @@ static int check_instr(const bld_nodefile *f, bld_instr *in, bool json_ok, bool 
             return bld_errat(err, f, in, at, "%s requires at least two arguments: source... destination", in->name);
         return 0;
     case BLD_ONBUILD:
-        return bld_errat(err, f, in, 0, "ONBUILD is not supported");
+        return bld_errat(err, f, in, in->kw_off, "ONBUILD is not supported");
     default:
         return 0;
     }
@@ -408,6 +408,7 @@ static int parse_line(const bld_nodefile *f, bld_instr *in, nr_err *err)
     while (k < in->len && !isspace((unsigned char)in->text[k]))
         k++;
     size_t kl = k - i;
+    in->kw_off = i;
     for (size_t t = 0; t < NR_ARRAY_LEN(kinds); t++) {
         if (strlen(kinds[t].name) != kl || strncasecmp(kinds[t].name, in->text + i, kl))
             continue;

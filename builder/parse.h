@@ -58,6 +58,7 @@ typedef struct bld_instr {
     char *text;          /* the logical line, continuations joined */
     int *lines, *cols;   /* physical position of each byte of text (1-based) */
     size_t len;
+    size_t kw_off;       /* offset of the keyword (after leading blanks) */
     bld_flag *flags;
     size_t nflags;
     size_t rest_off;     /* first byte after keyword and flags */
