@@ -217,6 +217,9 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         for (size_t k = 0; k < p->n_hist; k++)
             bld_hist_add(st, p->hist[k].created_by, p->hist[k].empty);
         memcpy(st->chain, p->chain, 65);
+        for (size_t k = 0; k < p->n_dirs; k++)
+            bld_stage_add_dir(st, p->dirs[k]);
+        memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);
         return 0;
@@ -249,6 +252,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         for (i = 0; i < img->n_layers; i++)
             json_array_append_new(st->base_history, json_pack("{s:s}", "created_by", "base layer"));
     }
+    snprintf(st->base_digest, sizeof st->base_digest, "%s", img->manifest.digest);
     snprintf(seed, sizeof seed, "image %s %d", img->manifest.digest, (int)b->o->compress);
     nr_sha256_hex(seed, strlen(seed), st->chain);
     img_image_free(img);
@@ -539,6 +543,10 @@ static void state_free(bld_state *b)
         free(st->hist);
         vars_free(st->args, st->n_args);
         bld_passwd_free(&st->pw);
+        for (size_t k = 0; k < st->n_dirs; k++)
+            free(st->dirs[k]);
+        free(st->dirs);
+        free(st->base_dirs);
     }
     free(b->stages);
     for (size_t i = 0; i < b->n_steps; i++) {

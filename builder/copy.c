@@ -137,6 +137,9 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         bool dest_dir = dl == 0 || d[dl - 1] == '/' || !strcmp(d, ".") || (dl >= 2 && !strcmp(d + dl - 2, "/."));
         const char *wd = json_string_value(json_object_get(st->config, "WorkingDir"));
         cleanup_free char *dest = d[0] == '/' ? bld_path_clean(d) : bld_path_join(wd && *wd ? wd : "/", d);
+        /* Docker: an existing directory is a directory destination. */
+        if (!dest_dir && bld_stage_is_dir(b, st, dest))
+            dest_dir = true;
         for (size_t i = 0; i + 1 < n; i++)
             nr_buf_addf(&text, " %s", words[i]);
         nr_buf_addf(&text, " %s", d);
@@ -157,6 +160,17 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             bld_sel_free(&step->sel);
             free(step);
         } else {
+            for (size_t i = 0; i < step->sel.n; i++) {
+                const bld_item *it = &step->sel.items[i];
+                if (it->type == IMG_ENT_DIR)
+                    bld_stage_add_dir(st, it->dest);
+                else if (strrchr(it->dest, '/') != it->dest) {
+                    cleanup_free char *parent = nr_xstrndup(it->dest, (size_t)(strrchr(it->dest, '/') - it->dest));
+                    bld_stage_add_dir(st, parent);
+                }
+            }
+            for (size_t i = 0; i < step->sel.n_archives; i++)
+                bld_stage_add_dir(st, step->sel.archive_dest[i]);
             step->text = nr_xstrdup(text.data);
             cleanup_free char *ck = nr_xasprintf("%s %s", text.data, digest);
             bld_chain_add(st, ck);

@@ -209,6 +209,64 @@ mkctx() {
     [ "$(jq -r '.layers[0].mediaType' "$(blob "$(manifest_of zs:1)")")" = application/vnd.oci.image.layer.v1.tar+zstd ]
 }
 
+@test "FROM an image in the store: layers, history, --chown by name, existing dir destination" {
+    d=$(mkctx base <<'EOF'
+FROM scratch
+COPY passwd group /etc/
+COPY Nodefile /opt/lib/
+ENV BASE_ENV=1
+CMD ["base"]
+EOF
+    )
+    printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' >"$d/passwd"
+    printf 'root:x:0:\nstaff:x:50:\nnode:x:1000:\n' >"$d/group"
+    run "$NBUILD" -q -t base:1 "$d"
+    [ "$status" -eq 0 ]
+    d2=$(mkctx child <<'EOF'
+FROM base:1
+WORKDIR /app
+COPY --chown=node:staff a.txt /app
+COPY --chown=node b.txt /opt/lib
+COPY c.txt /new/c
+ENTRYPOINT ["node"]
+EOF
+    )
+    for f in a b c; do echo $f >"$d2/$f.txt"; done
+    run "$NBUILD" -q -t child:1 "$d2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run listing child:1
+    echo "$output"
+    [[ "$output" == *"-rw-r--r-- 1000/50 app/a.txt"* ]]
+    [[ "$output" == *"-rw-r--r-- 1000/1000 opt/lib/b.txt"* ]]
+    [[ "$output" == *"-rw-r--r-- 0/0 new/c"* ]]
+    [ "$(jq -r '.layers | length' "$(blob "$(manifest_of child:1)")")" = 5 ]
+    [ "$(cfg child:1 '[.history[] | select(.empty_layer != true)] | length')" = 5 ]
+    [ "$(cfg child:1 .history[0].created_by)" = '"COPY passwd group /etc/"' ]
+    [ "$(cfg child:1 .config.Env)" = '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","BASE_ENV=1"]' ]
+    # ENTRYPOINT resets the CMD inherited from the base, as Docker does.
+    [ "$(cfg child:1 .config.Cmd)" = null ]
+    printf 'FROM base:1\nCOPY --chown=ghost a.txt /x\n' >"$d2/Nodefile"
+    bad_build 'Nodefile:2:6: --chown: unknown user "ghost" (not in the image'"'"'s /etc/passwd)' "$d2"
+    printf 'FROM base:1\nCOPY --chown=node:nogroup a.txt /x\n' >"$d2/Nodefile"
+    bad_build 'unknown group "nogroup"' "$d2"
+}
+
+@test "8 concurrent builds into one store leave 8 tags" {
+    d=$(mkctx conc <<<$'FROM scratch\nARG N\nCOPY Nodefile /n-$N')
+    pids=()
+    for i in 1 2 3 4 5 6 7 8; do
+        "$NBUILD" -q -t "conc:$i" --build-arg "N=$i" "$d" >"$BATS_TEST_TMPDIR/out.$i" 2>&1 &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    for i in 1 2 3 4 5 6 7 8; do
+        [ "$(manifest_of "conc:$i")" = "$(tail -n1 "$BATS_TEST_TMPDIR/out.$i")" ]
+        jq -e . "$(blob "$(manifest_of "conc:$i")")" >/dev/null
+    done
+    [ "$(jq '[.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] | startswith("conc:"))] | length' "$NRUN_ROOT/index.json")" = 8 ]
+}
+
 @test "ARG before FROM, --build-arg, ENV over ARG, substitution forms" {
     d=$(mkctx args <<'EOF'
 ARG TAG=scratch
