@@ -295,6 +295,10 @@ static int prepare(img_layer_writer *w, nr_err *err)
         if (!t || t->type != IMG_ENT_FILE)
             return nr_err_set(err, "layer entry %s: hardlink target %s is not a regular file of this layer", h->path,
                               h->link);
+        /* Same inode, same metadata (tar readers ignore it, listings show it). */
+        h->mode = t->mode;
+        h->uid = t->uid;
+        h->gid = t->gid;
         if (strcmp(t->path, h->path) < 0)
             continue;
         /* The link comes first in the tar: it takes the content, the old
@@ -304,7 +308,8 @@ static int prepare(img_layer_writer *w, nr_err *err)
         content.path = first;
         content.seq = h->seq;
         char *oldlink = h->link;
-        ent link = {.type = IMG_ENT_HARDLINK, .path = old, .fd = -1, .link = nr_xstrdup(first), .seq = t->seq};
+        ent link = {.type = IMG_ENT_HARDLINK, .path = old, .mode = t->mode, .uid = t->uid, .gid = t->gid, .fd = -1,
+                    .link = nr_xstrdup(first), .seq = t->seq};
         for (size_t j = i + 1; j < w->n; j++)
             if (w->e[j].type == IMG_ENT_HARDLINK && !strcmp(w->e[j].link, old)) {
                 free(w->e[j].link);
@@ -484,7 +489,11 @@ int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *er
     }
     /* The tar: plain ustar headers unless a field needs PAX; no blocking
      * padding beyond the two end-of-archive blocks. */
+    /* hdrcharset=BINARY: names are written as the bytes we were given
+     * (UTF-8 in practice), not converted through the C locale, which
+     * cannot represent them. */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+        archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
         archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
         archive_write_open2(a, &k, NULL, tar_cb, NULL, NULL) != ARCHIVE_OK) {
         nr_err_set(err, "layer tar: %s", archive_error_string(a));
