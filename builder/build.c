@@ -16,11 +16,6 @@
 #include "images/oci.h"
 #include "images/ref.h"
 
-/* The OCI export lands separately in images/; until it is linked, --output
- * reports that it is unavailable instead of failing the link. */
-#pragma weak img_export_oci_dir
-#pragma weak img_export_oci_archive
-
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- variables ---- */
@@ -468,8 +463,6 @@ static int export_output(bld_state *b, const img_desc *m, nr_err *err)
         snprintf(tagbuf, sizeof tagbuf, "%s", c ? c + 1 : "latest");
         tag = tagbuf;
     }
-    if (!img_export_oci_dir || !img_export_oci_archive)
-        return nr_err_set(err, "--output: OCI export is not available in this build");
     if (!strncmp(out, "oci:", 4))
         return img_export_oci_dir(b->s, m->digest, out + 4, tag, err);
     return img_export_oci_archive(b->s, m->digest, out + 12, tag, err);
