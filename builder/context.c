@@ -115,9 +115,14 @@ int bld_ctx_save(bld_ctx *c, nr_err *err)
     if (nr_mkdir_p(c->cache_dir, 0700, err) < 0)
         return -1;
     nr_buf b = {0};
+    size_t dl = strlen(c->dir);
     for (size_t i = 0; i < c->cap; i++) {
         sc_ent *e = &c->tab[i];
         if (!e->path || strpbrk(e->path, "\n"))
+            continue;
+        /* Forget files of this context that this build did not see (deleted
+         * or ignored), so the cache does not grow without bound. */
+        if (!e->used && !strncmp(e->path, c->dir, dl) && e->path[dl] == '/')
             continue;
         nr_buf_addf(&b, "%s %c %llu %lld %lld %lld %lld %llu %llu %s\n", e->sha, e->kind,
                     (unsigned long long)e->size, e->mt_s, e->mt_ns, e->ct_s, e->ct_ns, (unsigned long long)e->ino,

@@ -78,6 +78,12 @@ static int parse_chmod(const char *s, mode_t *out)
     return 0;
 }
 
+/* Offset of a flag's value ("--chown=" skipped) for error columns. */
+static size_t flag_value_off(const bld_flag *fl)
+{
+    return fl->off + 2 + strlen(fl->name) + (fl->value ? 1 : 0);
+}
+
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 {
     bool is_add = in->kind == BLD_ADD;
@@ -90,7 +96,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     nr_buf_addstr(&text, in->name);
     bld_owner own = {0};
     if ((fl = bld_instr_flag(in, "chown"))) {
-        bld_word w = {.s = fl->value ? fl->value : "", .off = fl->off};
+        bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
         cleanup_free char *spec = NULL;
         if (bld_expand_word(b, st, in, &w, &spec, err) < 0)
             goto fail;
@@ -114,7 +120,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         nr_buf_addf(&text, " --chown=%u:%u", (unsigned)own.uid, (unsigned)own.gid);
     }
     if ((fl = bld_instr_flag(in, "chmod"))) {
-        bld_word w = {.s = fl->value ? fl->value : "", .off = fl->off};
+        bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
         cleanup_free char *m = NULL;
         if (bld_expand_word(b, st, in, &w, &m, err) < 0)
             goto fail;
