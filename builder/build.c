@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "builder/base.h"
@@ -308,9 +309,11 @@ static int name_cmp(const void *a, const void *b)
 
 static int blob_names(img_store *s, char ***out, size_t *n, nr_err *err)
 {
-    int fd = fcntl(img_store_blobs_dirfd(s), F_DUPFD_CLOEXEC, 3);
+    /* A fresh open, not a dup: a dup shares the directory offset, so a
+     * second listing would start at the end. */
+    int fd = openat(img_store_blobs_dirfd(s), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return nr_err_sys(err, errno, "dup");
+        return nr_err_sys(err, errno, "open %s/blobs/sha256", img_store_root(s));
     cleanup_dir DIR *d = fdopendir(fd);
     if (!d) {
         close(fd);
@@ -368,7 +371,7 @@ static bool blob_is_ours(bld_state *b, bld_stage *st, const char *name)
     return ours;
 }
 
-static void undo_blobs(bld_state *b, bld_stage *st, char **snap, size_t nsnap)
+static void undo_blobs(bld_state *b, bld_stage *st, char **snap, size_t nsnap, const struct stat *before)
 {
     char **now;
     size_t n;
@@ -382,6 +385,10 @@ static void undo_blobs(bld_state *b, bld_stage *st, char **snap, size_t nsnap)
             unlinkat(img_store_blobs_dirfd(b->s), now[i], 0);
     }
     names_free(now, n);
+    /* Linking and unlinking moved the directory's times: put them back so
+     * the store is as it was, metadata included. */
+    struct timespec ts[2] = {before->st_atim, before->st_mtim};
+    futimens(img_store_blobs_dirfd(b->s), ts);
 }
 
 static int write_image(bld_state *b, bld_stage *st, img_desc *manifest, nr_err *err)
@@ -468,11 +475,45 @@ static int export_output(bld_state *b, const img_desc *m, nr_err *err)
     return img_export_oci_archive(b->s, m->digest, out + 12, tag, err);
 }
 
+/* Refuse before writing anything when the store is read-only or cannot hold
+ * the new layers (an upper bound: uncompressed tar size), so the common
+ * failures leave the store untouched, not just cleaned up. */
+static int check_space(bld_state *b, bld_stage *st, nr_err *err)
+{
+    uint64_t need = 256 * 1024; /* config, manifest, index.json */
+    bool writes = false;
+    for (size_t i = 0; i < st->n_layers; i++)
+        if (!st->layers[i]->done) {
+            need += st->layers[i]->max_bytes + st->layers[i]->max_bytes / 64;
+            writes = true;
+        }
+    struct statvfs sv;
+    if (fstatvfs(img_store_blobs_dirfd(b->s), &sv) < 0)
+        return nr_err_sys(err, errno, "statvfs %s", img_store_root(b->s));
+    if (sv.f_flag & ST_RDONLY)
+        return nr_err_sys(err, EROFS, "store %s", img_store_root(b->s));
+    if (faccessat(img_store_blobs_dirfd(b->s), ".", W_OK, AT_EACCESS) < 0)
+        return nr_err_sys(err, errno, "store %s", img_store_root(b->s));
+    uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    if (writes && need > avail) {
+        char n[32], a[32];
+        nr_human_size(need, n, sizeof n);
+        nr_human_size(avail, a, sizeof a);
+        return nr_err_sys(err, ENOSPC, "store %s: the new layers need up to %s, %s free", img_store_root(b->s), n, a);
+    }
+    return 0;
+}
+
 static int write_all(bld_state *b, bld_result *res, nr_err *err)
 {
     bld_stage *st = &b->stages[b->n_stages - 1];
     char **snap;
     size_t nsnap;
+    if (check_space(b, st, err) < 0)
+        return -1;
+    struct stat before;
+    if (fstat(img_store_blobs_dirfd(b->s), &before) < 0)
+        return nr_err_sys(err, errno, "stat %s/blobs", img_store_root(b->s));
     if (blob_names(b->s, &snap, &nsnap, err) < 0)
         return -1;
     int rc = write_image(b, st, &res->manifest, err);
@@ -481,7 +522,7 @@ static int write_all(bld_state *b, bld_result *res, nr_err *err)
     if (rc == 0)
         rc = set_tags(b, &res->manifest, err);
     if (rc < 0) {
-        undo_blobs(b, st, snap, nsnap);
+        undo_blobs(b, st, snap, nsnap, &before);
     } else {
         for (size_t i = st->n_base_layers; i < st->n_layers; i++) {
             bld_step *s = st->layers[i];

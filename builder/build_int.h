@@ -19,6 +19,7 @@ typedef struct bld_step {
     char key[65];          /* layer cache key */
     bool done;             /* layer known: base layer, cache hit, or written */
     bool cached;           /* from the layer cache */
+    uint64_t max_bytes;    /* upper bound of the layer's size (space check) */
     img_layer_desc layer;
 } bld_step;
 

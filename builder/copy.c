@@ -155,9 +155,16 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         if (bld_ctx_select(b->ctx, words, n - 1, dest, dest_dir, is_add, &step->sel, &bad, err) < 0) {
             rc = bld_errat(err, &b->f, in, in->args[bad < n ? bad : n - 1].off, "%s: %s", in->name, err->msg);
         } else {
-            for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++)
-                if (bld_archive_check(step->sel.archives[i], shown_path(b, step->sel.archives[i]), err) < 0)
+            for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++) {
+                uint64_t bytes = 0;
+                if (bld_archive_check(step->sel.archives[i], shown_path(b, step->sel.archives[i]), &bytes, err) < 0)
                     rc = bld_errat(err, &b->f, in, in->args[0].off, "%s", err->msg);
+                step->max_bytes += bytes;
+            }
+            /* tar headers (a long name can take a PAX header too) + data in 512 blocks. */
+            for (size_t i = 0; i < step->sel.n; i++)
+                step->max_bytes += 1536 + (step->sel.items[i].size + 511) / 512 * 512;
+            step->max_bytes += 4096 * (step->sel.n + 1);
         }
         char digest[65];
         if (rc == 0 && bld_sel_digest(b->ctx, &step->sel, digest, err) < 0)

@@ -455,6 +455,24 @@ EOF
     [ "$leftovers" -eq 0 ]
 }
 
+@test "a failure after the layers were written (export to a full disk) removes them again" {
+    small="$BATS_TEST_TMPDIR/out"
+    mkdir -p "$small"
+    mount -t tmpfs -o size=64k tmpfs "$small"
+    d=$(mkctx undo <<<$'FROM scratch\nCOPY big.bin /big.bin\nCOPY Nodefile /n')
+    head -c 200000 /dev/urandom >"$d/big.bin"
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run "$NBUILD" -q -t undo:1 --output "oci:$small/layout" "$d"
+    after=$(nr_tree_hash "$NRUN_ROOT")
+    umount "$small"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"ENOSPC"* ]]
+    [ "$before" = "$after" ]
+    [ -z "$(manifest_of undo:1)" ]
+}
+
 @test "--output oci:DIR and oci-archive:FILE are read by umoci and skopeo" {
     out="$BATS_TEST_TMPDIR/layout"
     run "$NBUILD" -q -t app:1 --output "oci:$out" "$CTX"
