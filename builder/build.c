@@ -328,7 +328,8 @@ static int blob_names(img_store *s, char ***out, size_t *n, nr_err *err)
         *out = nr_xrealloc(*out, (*n + 1) * sizeof **out);
         (*out)[(*n)++] = nr_xstrdup(de->d_name);
     }
-    qsort(*out, *n, sizeof **out, name_cmp);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, name_cmp);
     return 0;
 }
 

@@ -238,7 +238,8 @@ static int add_parents(img_layer_writer *w, bld_step *step, nr_err *err)
             *sl = '\0';
         }
     }
-    qsort(v, n, sizeof *v, str_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, str_cmp);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         bool dup = i > 0 && !strcmp(v[i], v[i - 1]);

@@ -68,13 +68,14 @@ static int scan_base(bld_state *b, bld_stage *st, nr_buf *out, nr_err *err)
             rc = img_layer_reader_finish(r, err);
         img_layer_reader_close(r);
     }
-    qsort(v, n, sizeof *v, str_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, str_cmp);
     nr_buf_addstr(out, "\n");
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0 && (i == 0 || strcmp(v[i], v[i - 1])))
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (i == 0 || strcmp(v[i], v[i - 1]))
             nr_buf_addf(out, "%s\n", v[i]);
+    for (size_t i = 0; i < n; i++)
         free(v[i]);
-    }
     free(v);
     return rc;
 }
