@@ -47,7 +47,7 @@ typedef struct img_layer_entry {
      * For host_path/fd, size is the expected size: a file that changed size
      * before commit is an error naming it (no torn layer). */
     const char *host_path;
-    int fd;                    /* -1 when unused */
+    int fd;                    /* used when > 0 (0 and -1: unused) */
     const void *data;
     size_t data_len;
     uint64_t size;
