@@ -76,7 +76,8 @@ static int add_tree(img_layer_writer *w, int dfd, const char *host, const char *
 }
 
 /* One COPY step: the directory ctx/<src> as a layer at <dest>. */
-static int write_layer(img_store *s, const char *ctx, json_t *layer, img_layer_desc *out, nr_err *err)
+static int write_layer(img_store *s, const char *ctx, json_t *layer, const char *by, img_layer_desc *out,
+                       nr_err *err)
 {
     const char *src = json_string_value(json_object_get(layer, "src"));
     const char *dest = json_string_value(json_object_get(layer, "dest"));
@@ -85,6 +86,7 @@ static int write_layer(img_store *s, const char *ctx, json_t *layer, img_layer_d
         !json_is_integer(ju) || !json_is_integer(jg) || json_integer_value(ju) < 0 || json_integer_value(jg) < 0 ||
         json_integer_value(ju) > 65535 || json_integer_value(jg) > 65535)
         return nr_err_set(err, "%s/image.json: a layer needs src (a name), dest (absolute) and uid/gid", ctx);
+    fprintf(stderr, "base: %s\n", by);
     /* In-image prefix: "/" -> "", "/home/" -> "home". */
     cleanup_free char *prefix = nr_xstrdup(dest + 1);
     size_t pl = strlen(prefix);
@@ -143,8 +145,7 @@ int bld_base_write(img_store *s, const char *ctx, const char *const *tags, size_
         hist[i] = (img_history_entry){.created_by = by, .empty_layer = !layer};
         if (!layer)
             continue;
-        fprintf(stderr, "base: %s\n", by);
-        if (write_layer(s, ctx, layer, &layers[n_layers], err) < 0)
+        if (write_layer(s, ctx, layer, by, &layers[n_layers], err) < 0)
             return -1;
         n_layers++;
     }
