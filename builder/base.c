@@ -167,12 +167,29 @@ static bool tag_present(img_store *s, const char *ref)
     return true;
 }
 
+static int ensure(img_store *s, const char *ref, const bld_base_spec *spec, nr_err *err);
+
 int bld_base_ensure(img_store *s, const char *ref, nr_err *err)
 {
     bld_base_spec spec;
     int r = bld_base_resolve(NULL, ref, &spec, err);
-    if (r != 0)
-        return r;
+    if (r == 1) {
+        nr_err_set(err, "%s is not a base image nrun knows", ref);
+        err->errnum = ENOENT;
+        return 1;
+    }
+    if (r == 0)
+        r = ensure(s, ref, &spec, err);
+    /* ENOENT means "not a base image" to the caller: a real failure that
+     * happens to come from ENOENT keeps its message but not that errnum. */
+    if (r < 0 && err->errnum == ENOENT)
+        err->errnum = EIO;
+    return r;
+}
+
+static int ensure(img_store *s, const char *ref, const bld_base_spec *spec_in, nr_err *err)
+{
+    bld_base_spec spec = *spec_in;
     const char *root = img_store_root(s);
     const char *env_cache = getenv("NRUN_CACHE_DIR");
     cleanup_free char *cache = env_cache && *env_cache ? nr_xstrdup(env_cache) : nr_xasprintf("%s/cache/base", root);
