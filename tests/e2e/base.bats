@@ -232,3 +232,28 @@ teardown_file() {
     grep -qx 'COPY --chown=1000:1000 home/ /home/' "$W/c1/Nodefile"
     [ "$(jq -r '.steps | length' "$W/c1/image.json")" = "$(grep -c '^[A-Z]' "$W/c1/Nodefile" | awk '{print $1 - 1}')" ]
 }
+
+@test "base: nbuild makes a missing base at FROM with visible progress, then builds on it" {
+    root2=$(mktemp -d /tmp/nrun-test.XXXXXX)
+    mkdir -p "$W/app"
+    printf 'FROM node:20-slim\nWORKDIR /app\nCOPY hello.js ./\nUSER node\nCMD ["node", "hello.js"]\n' >"$W/app/Nodefile"
+    echo 'console.log("hello from", process.version)' >"$W/app/hello.js"
+    # -q: the digest alone on stdout; the base's progress goes to stderr.
+    "$NBUILD" --root "$root2" -q -t hello:1 "$W/app" >"$W/app.out" 2>"$W/app.err" || { rm -rf "$root2"; false; }
+    d_app=$(digest_of "$root2" hello:1)
+    d_base=$(digest_of "$root2" node:20-slim)
+    d_ver=$(digest_of "$root2" "node:$(pin NODE_20)-slim")
+    umoci unpack --image "$root2:hello:1" "$W/uapp" >/dev/null 2>&1
+    printf 'FROM node:18\n' >"$W/app/Nodefile.old"
+    run "$NBUILD" --root "$root2" -f "$W/app/Nodefile.old" -t old:1 "$W/app"
+    rm -rf "$root2"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"Nodefile.old:1:"*"unknown base image node:18"* ]]
+    [ -n "$d_app" ] && [ -n "$d_base" ] && [ "$d_base" = "$d_ver" ]
+    [ "$(cat "$W/app.out")" = "$d_app" ]
+    grep -q '^base: node:20-slim is not in the store; making it' "$W/app.err"
+    grep -q "^base: node:20-slim ready: $d_base" "$W/app.err"
+    run chroot --userspec=1000:1000 "$W/uapp/rootfs" /usr/local/bin/node /app/hello.js
+    [ "$status" -eq 0 ]
+    [ "$output" = "hello from v$(pin NODE_20)" ]
+}
