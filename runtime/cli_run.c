@@ -76,7 +76,7 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
     rt_reexec_sealed();
     rt_run_opts o = {.net = "private"};
     rt_run_params rp = {0};
-    const char *restart = NULL;
+    const char *restart = NULL, *cidfile = NULL;
     nr_err err = {0};
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -112,6 +112,7 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
             return rt_usage(g, "run: %s needs a value", a);
         const char *n = name;
         if (!strcmp(n, "--name")) o.name = val;
+        else if (!strcmp(n, "--cidfile")) cidfile = val;
         else if (!strcmp(n, "-e") || !strcmp(n, "--env")) {
             if (*val == '=' || !*val)
                 return rt_usage(g, "run: -e %s: empty variable name", val);
@@ -188,6 +189,15 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
     img_store_close(store);
     if (r < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    if (cidfile) {
+        FILE *f = fopen(cidfile, "wx");
+        if (!f || fprintf(f, "%s", c.id) < 0 || fclose(f) != 0) {
+            nr_err_sys(&err, errno, "--cidfile %s", cidfile);
+            nr_err ign;
+            rt_container_remove(g->root, c.id, &ign);
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+        }
+    }
     if (g->debug)
         fprintf(stderr, "nrun: container %s (%zu layers unpacked)\n", c.id, c.layers_extracted);
     if (rp.detach) {
