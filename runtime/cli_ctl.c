@@ -201,6 +201,16 @@ int nr_cmd_rm(int argc, char **argv, nr_global *g)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
             continue;
         }
+        rt_state st;
+        if (!force && rt_state_read(g->root, id, &st, &err) == 0) {
+            bool running = !strcmp(rt_state_live_status(&st), "running");
+            rt_state_free(&st);
+            if (running) {
+                nr_err_set(&err, "container %s is running: stop it first or use rm -f", argv[i]);
+                rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+                continue;
+            }
+        }
         if (force && stop_one(g->root, id, 0, SIGKILL, &err) < 0) {
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
             continue;

@@ -121,7 +121,7 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
         s->gid = (gid_t)(*end == ':' ? strtoul(end + 1, NULL, 10) : u);
         s->ngroups = 0;
     }
-    if (rt_user_switch(s, &e) < 0 || rt_security_exec(s, s->uid, &e) < 0)
+    if (rt_bounding_drop(s->caps, &e) < 0 || rt_user_switch(s, &e) < 0 || rt_security_exec(s, s->uid, &e) < 0)
         die(e.msg, 0);
     const char *cwd = o->cwd ? o->cwd : s->cwd;
     if (chdir(cwd) < 0)

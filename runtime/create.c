@@ -103,7 +103,9 @@ static int resolve_user(const char *spec, const rt_rootfs_desc *rf, rt_user *u, 
         else
             return nr_err_set(err, "group \"%s\" not found in the image's /etc/group", grp);
     }
-    /* supplementary groups: every group listing the user by name */
+    /* supplementary groups: the primary one, then every group listing the user by name */
+    u->groups = nr_xmalloc(sizeof(gid_t));
+    u->groups[u->ngroups++] = u->gid;
     if (uname && group) {
         cleanup_free char *un = nr_xstrdup(uname);
         char *save = NULL;

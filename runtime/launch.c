@@ -149,6 +149,13 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
     nr_err e = {0};
     char b;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* the parent may block or catch signals it forwards: start clean */
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGCHLD, SIGPIPE};
+    for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
+        signal(sigs[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     if (read(go_fd, &b, 1) != 1)
         _exit(NR_EXIT_CMD);
     close(go_fd);

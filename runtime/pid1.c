@@ -123,6 +123,12 @@ int rt_pid1_fallback(const sv_config *cfg)
     }
 }
 
+void rt_forward_block(void)
+{
+    sigset_t set, old;
+    block_all(&set, &old);
+}
+
 int rt_wait_forward(pid_t pid)
 {
     sigset_t set, old;

@@ -69,6 +69,8 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
     for (;;) {
         rt_proc p;
         rt_state st;
+        if (fg)
+            rt_forward_block(); /* a signal between launch and wait is queued, not fatal */
         if (rt_launch(root, id, io, &p, err) < 0) {
             if (notify_fd >= 0) {
                 dprintf(notify_fd, "E%s", err->msg);

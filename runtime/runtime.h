@@ -165,6 +165,10 @@ int rt_security_pid1(const rt_spec *s, nr_err *err);
 /* Right before exec of a container process: caps for uid, then seccomp. */
 int rt_security_exec(const rt_spec *s, uid_t uid, nr_err *err);
 int rt_user_switch(const rt_spec *s, nr_err *err);
+/* Drop every capability but `keep` from the bounding set (needs CAP_SETPCAP: before a uid switch). */
+int rt_bounding_drop(uint64_t keep, nr_err *err);
+/* Block and queue the signals a foreground nrun forwards (before launching). */
+void rt_forward_block(void);
 /* CVE-2019-5736: re-exec this program from a sealed memfd copy. */
 int rt_reexec_sealed(void);
 /* CVE-2024-21626: close every fd >= 3 except keep[]. */

@@ -73,7 +73,7 @@ int rt_rlimits_apply(const rt_spec *s, nr_err *err)
     return 0;
 }
 
-static int drop_bounding(uint64_t keep, nr_err *err)
+int rt_bounding_drop(uint64_t keep, nr_err *err)
 {
     for (int c = 0; c <= CAP_LAST_CAP; c++) {
         if (keep & (1ULL << c))
@@ -114,7 +114,7 @@ int rt_security_pid1(const rt_spec *s, nr_err *err)
     /* Not dumpable: /proc/1/{exe,mem,environ} stay closed to container root. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
         return nr_err_sys(err, errno, "PR_SET_DUMPABLE");
-    if (drop_bounding(s->caps, err) < 0)
+    if (rt_bounding_drop(s->caps, err) < 0)
         return -1;
     /* PID 1 keeps what it needs to switch workers' identity and signal them. */
     if (set_caps(s->caps | (1ULL << CAP_SETUID) | (1ULL << CAP_SETGID) | (1ULL << CAP_KILL), false, err) < 0)
@@ -140,7 +140,7 @@ int rt_security_exec(const rt_spec *s, uid_t uid, nr_err *err)
 {
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         return nr_err_sys(err, errno, "clear ambient capabilities");
-    if (drop_bounding(s->caps, err) < 0)
+    if (rt_bounding_drop(s->caps, err) < 0)
         return -1;
     /* A non-root process keeps no capability at all; root keeps the container's set. */
     if (set_caps(uid == 0 ? s->caps : 0, false, err) < 0)
