@@ -37,6 +37,8 @@ int sv_parse_duration_ms(const char *s, int *out)
         mul = 1000;
     else if (!strcmp(end, "m"))
         mul = 60000;
+    else if (!strcmp(end, "h"))
+        mul = 3600000;
     else
         return -1;
     double ms = v * mul;
@@ -111,7 +113,7 @@ int sv_control_bind(const char *path, nr_err *err)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return nr_err_sys(err, errno, "socket");
-    mode_t old = umask(077);
+    mode_t old = umask(0177);
     int r = bind(fd, (struct sockaddr *)&a, sizeof a);
     umask(old);
     if (r < 0 || listen(fd, 64) < 0) {

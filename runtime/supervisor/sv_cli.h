@@ -4,7 +4,7 @@
 #include "common/cli.h"
 #include "common/err.h"
 
-/* "500ms", "10s", "2m", or a plain number of seconds. */
+/* "500ms", "10s", "2m", "1h", or a plain number of seconds. */
 int sv_parse_duration_ms(const char *s, int *out);
 /* Bind and listen on a root-only AF_UNIX control socket (a stale one is replaced). */
 int sv_control_bind(const char *path, nr_err *err);
