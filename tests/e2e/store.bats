@@ -308,6 +308,13 @@ teardown_file() {
     [ "$status" -ne 0 ]
     [ "$(nr_tree_hash "$WORK/ro")" = "$before" ]
     umount "$WORK/ro"
+    # A plain OCI layout (umoci's, no lock files, no layers/), read-only.
+    mount --bind "$WORK/umoci" "$WORK/ro"
+    mount -o remount,bind,ro "$WORK/ro"
+    run "$NRUN" --root "$WORK/ro" image inspect base
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.[0].Config.Cmd[0]' <<<"$output")" = /bin/true ]
+    umount "$WORK/ro"
 }
 
 @test "a full disk (2 MB tmpfs) fails with one line and leaves the store byte-identical" {
