@@ -99,7 +99,9 @@ teardown_file() {
     cp -a "$NRUN_ROOT" "$WORK/rmi"
     run "$NRUN" --root "$WORK/rmi" rmi -f "$id"
     [ "$status" -eq 0 ]
-    [[ $output == *"Untagged: multi:a"* && $output == *"Untagged: multi:b"* && $output == *"Untagged: demo:1"* ]]
+    [[ $output == *"Untagged: multi:a"* ]]
+    [[ $output == *"Untagged: multi:b"* ]]
+    [[ $output == *"Untagged: demo:1"* ]]
     [[ $output == *"Untagged: demo:2"* ]]
     [[ $output == *"Deleted: $(cat "$WORK/demo.digest")"* ]]
     [ "$(jq '.manifests | length' "$WORK/rmi/index.json")" -eq 0 ]
@@ -345,29 +347,39 @@ teardown_file() {
 
 @test "CLI misuse and bad roots: one line, exit 2 for usage, 3 for the store" {
     run "$NRUN" images --format yaml
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" rmi
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" tag onlyone
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" tag demo:1 'x@sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" image frobnicate
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" load -i "$WORK/does-not-exist.tar"
-    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
     [[ $output == *does-not-exist.tar*ENOENT* ]]
-    run "$NRUN" save demo:1
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    run "$NRUN" save --dir demo:1
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     touch "$WORK/afile"
     run "$NRUN" --root "$WORK/afile" images
-    [ "$status" -eq 3 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 3 ]
+    [ "${#lines[@]}" -eq 1 ]
     [[ $output == *ENOTDIR* ]]
     run "$NRUN" --root /proc/nrun-store images
-    [ "$status" -eq 3 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 3 ]
+    [ "${#lines[@]}" -eq 1 ]
     # An empty store lists nothing but the header.
     run "$NRUN" --root "$WORK/empty" images
-    [ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" --root "$WORK/empty" images --format json
     [ "$output" = "[]" ]
     rm -rf "$WORK/empty" "$WORK/afile"
@@ -408,6 +420,22 @@ teardown_file() {
     [ "$output" = "Loaded image: demo:1" ]
     [ "$("$NRUN" --root "$WORK/store2" image inspect demo:1 | jq -r '.[0].Digest')" = "$(cat "$WORK/demo.digest")" ]
     rm -rf "$WORK/store2"
+    # Through a pipe, as docker save | docker load.
+    run bash -c "'$NRUN' save demo:1 | '$NRUN' --root '$WORK/store4' load"
+    [ "$status" -eq 0 ]
+    [ "$output" = "Loaded image: demo:1" ]
+    rm -rf "$WORK/store4"
+}
+
+@test "the same image written into two stores has the same digest" {
+    d1=$("$MAKE_IMAGE" --make-image "$WORK/s1" r:1)
+    d2=$(SOURCE_DATE_EPOCH=0 "$MAKE_IMAGE" --make-image "$WORK/s2" other:2)
+    [ "$d1" = "$d2" ]
+    [ "$d1" = "$(cat "$WORK/demo.digest")" ]
+    d3=$(SOURCE_DATE_EPOCH=1700000000 "$MAKE_IMAGE" --make-image "$WORK/s3" r:1)
+    [ "$d3" != "$d1" ]
+    [ "$("$NRUN" --root "$WORK/s3" image inspect r:1 | jq -r '.[0].Created')" = 2023-11-14T22:13:20Z ]
+    rm -rf "$WORK/s1" "$WORK/s2" "$WORK/s3"
 }
 
 podman_tmp() {
