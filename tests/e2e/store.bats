@@ -49,7 +49,10 @@ teardown_file() {
     [ "$(jq length <<<"$output")" -eq 1 ]
     [ "$(jq -r '.[0].Repository + ":" + .[0].Tag' <<<"$output")" = demo:1 ]
     [ "$(jq -r '.[0].Digest' <<<"$output")" = "$(cat "$WORK/demo.digest")" ]
-    [ "$(jq '.[0].Size > 500' <<<"$output")" = true ]
+    size=$(jq '.[0].Size' <<<"$output")
+    want=$("$NRUN" image inspect demo:1 | jq '.[0].Layers | map(.Size) | add')
+    want=$((want + $(stat -c %s "$NRUN_ROOT/blobs/sha256/$(jq -r '.[0].Id[7:]' <<<"$output")")))
+    [ "$size" -eq "$want" ]
     [ "$(jq -r '.[0].Created' <<<"$output")" = 1970-01-01T00:00:00Z ]
     id=$(jq -r '.[0].Id' <<<"$output")
     run "$NRUN" images -q
