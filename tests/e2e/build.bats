@@ -268,6 +268,35 @@ EOF
     [ "$(jq '[.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] | startswith("conc:"))] | length' "$NRUN_ROOT/index.json")" = 8 ]
 }
 
+@test ".nbuildignore wins over .dockerignore; escape directive; JSON-form COPY with spaces" {
+    d=$(mkctx ign <<'EOF'
+# escape=`
+FROM scratch
+COPY . /c/
+COPY ["my file.txt", "/dst dir/"]
+ENV OLD `
+    value with spaces
+LABEL old label text
+EOF
+    )
+    printf 'x\n' >"$d/a.txt"
+    printf 'y\n' >"$d/b.txt"
+    printf 'z\n' >"$d/my file.txt"
+    printf 'a.txt\n' >"$d/.dockerignore"
+    printf 'b.txt\n.nbuildignore\n.dockerignore\n' >"$d/.nbuildignore"
+    run "$NBUILD" -q -t ign:1 "$d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run listing ign:1
+    echo "$output"
+    [[ "$output" == *" c/a.txt"* ]]
+    [[ "$output" != *" c/b.txt"* ]]
+    [[ "$output" != *"c/.dockerignore"* ]]
+    [[ "$output" == *" dst dir/my file.txt"* ]]
+    [ "$(cfg ign:1 '.config.Env[1]')" = '"OLD=value with spaces"' ]
+    [ "$(cfg ign:1 '.config.Labels.old')" = '"label text"' ]
+}
+
 @test "ARG before FROM, --build-arg, ENV over ARG, substitution forms" {
     d=$(mkctx args <<'EOF'
 ARG TAG=scratch
