@@ -297,6 +297,26 @@ EOF
     [ "$(cfg ign:1 '.config.Labels.old')" = '"label text"' ]
 }
 
+@test "FROM an earlier stage continues from it" {
+    d=$(mkctx stages <<'EOF'
+FROM scratch AS base
+COPY a /a
+ENV FROM_BASE=1
+FROM base AS final
+COPY b /b
+EOF
+    )
+    echo a >"$d/a"
+    echo b >"$d/b"
+    run "$NBUILD" -q -t stages:1 "$d"
+    [ "$status" -eq 0 ]
+    run listing stages:1
+    [[ "$output" == *" a"* ]]
+    [[ "$output" == *" b"* ]]
+    [ "$(jq -r '.layers | length' "$(blob "$(manifest_of stages:1)")")" = 2 ]
+    [ "$(cfg stages:1 '.config.Env[1]')" = '"FROM_BASE=1"' ]
+}
+
 @test "ARG before FROM, --build-arg, ENV over ARG, substitution forms" {
     d=$(mkctx args <<'EOF'
 ARG TAG=scratch
