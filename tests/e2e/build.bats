@@ -193,6 +193,20 @@ mkctx() {
     [ "$created" = 2023-11-14T22:13:20Z ]
 }
 
+@test "SOURCE_DATE_EPOCH is part of the cache key and sets every mtime" {
+    d=$(mkctx sde <<<$'FROM scratch\nCOPY Nodefile /n')
+    plain=$("$NBUILD" -q -t sde:1 "$d")
+    dated=$(SOURCE_DATE_EPOCH=1700000000 "$NBUILD" -q -t sde:2 "$d")
+    [ "$plain" != "$dated" ]
+    run listing sde:2
+    echo "$output"
+    [[ "$output" == *"-rw-r--r-- 0/0 n"* ]]
+    l=$(jq -r '.layers[0].digest' "$(blob "$dated")")
+    tar tvzf "$(blob "$l")" | grep -q ' 2023-11-14 22:13 n$'
+    [ "$(SOURCE_DATE_EPOCH=1700000000 "$NBUILD" -q "$d")" = "$dated" ]
+    [ "$("$NBUILD" -q "$d")" = "$plain" ]
+}
+
 @test "-q prints only the digest; -f names the file; Dockerfile fallback; zstd" {
     run "$NBUILD" -q "$CTX"
     [ "${#lines[@]}" -eq 1 ]
