@@ -186,6 +186,14 @@ static int load_base(bld_state *b, const bld_instr *in, const char *ref, img_ima
     return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", ref);
 }
 
+/* SOURCE_DATE_EPOCH sets every mtime in a layer, so it is part of the cache
+ * key: a cached layer must have the mtimes this build would write. */
+static const char *sde(void)
+{
+    const char *v = getenv("SOURCE_DATE_EPOCH");
+    return v && strlen(v) < 24 ? v : "";
+}
+
 static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
 {
     cleanup_free char *ref = NULL;
@@ -220,10 +228,10 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         st->shell = json_deep_copy(p->shell);
         return 0;
     }
-    char seed[128];
+    char seed[160];
     if (!strcmp(ref, "scratch")) {
         st->config = json_pack("{s:[s]}", "Env", DEFAULT_PATH);
-        snprintf(seed, sizeof seed, "scratch %d", (int)b->o->compress);
+        snprintf(seed, sizeof seed, "scratch %d %s", (int)b->o->compress, sde());
         nr_sha256_hex(seed, strlen(seed), st->chain);
         return 0;
     }
@@ -249,7 +257,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
             json_array_append_new(st->base_history, json_pack("{s:s}", "created_by", "base layer"));
     }
     snprintf(st->base_digest, sizeof st->base_digest, "%s", img->manifest.digest);
-    snprintf(seed, sizeof seed, "image %s %d", img->manifest.digest, (int)b->o->compress);
+    snprintf(seed, sizeof seed, "image %s %d %s", img->manifest.digest, (int)b->o->compress, sde());
     nr_sha256_hex(seed, strlen(seed), st->chain);
     img_image_free(img);
     return 0;

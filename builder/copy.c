@@ -105,7 +105,10 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             img_layer_desc *ls = nr_xcalloc(st->n_base_layers + 1, sizeof *ls);
             for (size_t i = 0; i < st->n_base_layers; i++)
                 ls[i] = st->layers[i]->layer;
-            int rc = bld_passwd_load(b->s, ls, st->n_base_layers, &st->pw, err);
+            cleanup_free char *cf = st->base_digest[0] ? nr_xasprintf("%s/etc/%s.json", b->cache_dir,
+                                                                      img_digest_hex(st->base_digest))
+                                                        : NULL;
+            int rc = bld_passwd_load(b->s, ls, st->n_base_layers, cf, &st->pw, err);
             free(ls);
             if (rc < 0) {
                 bld_errat(err, &b->f, in, fl->off, "--chown: reading /etc/passwd of the base image: %s", err->msg);

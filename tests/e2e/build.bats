@@ -193,6 +193,20 @@ mkctx() {
     [ "$created" = 2023-11-14T22:13:20Z ]
 }
 
+@test "SOURCE_DATE_EPOCH is part of the cache key and sets every mtime" {
+    d=$(mkctx sde <<<$'FROM scratch\nCOPY Nodefile /n')
+    plain=$("$NBUILD" -q -t sde:1 "$d")
+    dated=$(SOURCE_DATE_EPOCH=1700000000 "$NBUILD" -q -t sde:2 "$d")
+    [ "$plain" != "$dated" ]
+    run listing sde:2
+    echo "$output"
+    [[ "$output" == *"-rw-r--r-- 0/0 n"* ]]
+    l=$(jq -r '.layers[0].digest' "$(blob "$dated")")
+    tar tvzf "$(blob "$l")" | grep -q ' 2023-11-14 22:13 n$'
+    [ "$(SOURCE_DATE_EPOCH=1700000000 "$NBUILD" -q "$d")" = "$dated" ]
+    [ "$("$NBUILD" -q "$d")" = "$plain" ]
+}
+
 @test "-q prints only the digest; -f names the file; Dockerfile fallback; zstd" {
     run "$NBUILD" -q "$CTX"
     [ "${#lines[@]}" -eq 1 ]
@@ -266,6 +280,55 @@ EOF
         jq -e . "$(blob "$(manifest_of "conc:$i")")" >/dev/null
     done
     [ "$(jq '[.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] | startswith("conc:"))] | length' "$NRUN_ROOT/index.json")" = 8 ]
+}
+
+@test ".nbuildignore wins over .dockerignore; escape directive; JSON-form COPY with spaces" {
+    d=$(mkctx ign <<'EOF'
+# escape=`
+FROM scratch
+COPY . /c/
+COPY ["my file.txt", "/dst dir/"]
+ENV OLD `
+    value with spaces
+LABEL old label text
+EOF
+    )
+    printf 'x\n' >"$d/a.txt"
+    printf 'y\n' >"$d/b.txt"
+    printf 'z\n' >"$d/my file.txt"
+    printf 'a.txt\n' >"$d/.dockerignore"
+    printf 'b.txt\n.nbuildignore\n.dockerignore\n' >"$d/.nbuildignore"
+    run "$NBUILD" -q -t ign:1 "$d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run listing ign:1
+    echo "$output"
+    [[ "$output" == *" c/a.txt"* ]]
+    [[ "$output" != *" c/b.txt"* ]]
+    [[ "$output" != *"c/.dockerignore"* ]]
+    [[ "$output" == *" dst dir/my file.txt"* ]]
+    [ "$(cfg ign:1 '.config.Env[1]')" = '"OLD=value with spaces"' ]
+    [ "$(cfg ign:1 '.config.Labels.old')" = '"label text"' ]
+}
+
+@test "FROM an earlier stage continues from it" {
+    d=$(mkctx stages <<'EOF'
+FROM scratch AS base
+COPY a /a
+ENV FROM_BASE=1
+FROM base AS final
+COPY b /b
+EOF
+    )
+    echo a >"$d/a"
+    echo b >"$d/b"
+    run "$NBUILD" -q -t stages:1 "$d"
+    [ "$status" -eq 0 ]
+    run listing stages:1
+    [[ "$output" == *" a"* ]]
+    [[ "$output" == *" b"* ]]
+    [ "$(jq -r '.layers | length' "$(blob "$(manifest_of stages:1)")")" = 2 ]
+    [ "$(cfg stages:1 '.config.Env[1]')" = '"FROM_BASE=1"' ]
 }
 
 @test "ARG before FROM, --build-arg, ENV over ARG, substitution forms" {
