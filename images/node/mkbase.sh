@@ -60,6 +60,8 @@ offline=${NRUN_OFFLINE:-0}
 # Only one build at a time fills the cache; the others wait, then find it full.
 exec 9>"$cache/.lock"
 flock 9
+# Under the lock, a download dir is one a killed run left behind.
+rm -rf "$cache"/npm/.dl.* "$cache"/debs/.dl.*
 
 # npm's integrity string of a file: "sha512-" + base64 of the binary digest.
 integrity_of() {

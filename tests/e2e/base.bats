@@ -257,3 +257,24 @@ teardown_file() {
     [ "$status" -eq 0 ]
     [ "$output" = "hello from v$(pin NODE_20)" ]
 }
+
+@test "base: concurrent makes of one image make it once; leftovers of a killed make are removed" {
+    root3=$(mktemp -d /tmp/nrun-test.XXXXXX)
+    mkdir -p "$NRUN_CACHE_DIR/.ctx-2147483646-leftover/ctx"
+    pids=()
+    for i in 1 2 3; do
+        "$NRUN" --root "$root3" base node:22-slim 2>"$W/conc$i.err" &
+        pids+=($!)
+    done
+    rcs=""
+    for p in "${pids[@]}"; do wait "$p"; rcs+="$? "; done
+    d=$(digest_of "$root3" node:22-slim)
+    n=$(jq '.manifests | length' "$root3/index.json")
+    rm -rf "$root3"
+    [ "$rcs" = "0 0 0 " ]
+    [ "$(cat "$W"/conc*.err | grep -c 'is not in the store; making it')" = 1 ]
+    [ "$d" = "$(digest_of "$NRUN_ROOT" node:22-slim)" ]
+    [ "$n" = 2 ]
+    [ ! -e "$NRUN_CACHE_DIR/.ctx-2147483646-leftover" ]
+    grep -q 'removing .ctx-2147483646-leftover' "$W"/conc*.err
+}
