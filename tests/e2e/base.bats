@@ -278,3 +278,14 @@ teardown_file() {
     [ ! -e "$NRUN_CACHE_DIR/.ctx-2147483646-leftover" ]
     grep -q 'removing .ctx-2147483646-leftover' "$W"/conc*.err
 }
+
+@test "base: podman loads a base image (as an oci-archive made by skopeo)" {
+    name=localhost/nrun-base-test-$$:22-slim
+    skopeo copy -q "oci:$NRUN_ROOT:node:22-slim" "oci-archive:$W/n22s.tar:$name"
+    run podman load -q -i "$W/n22s.tar"
+    loaded=$(podman image inspect --format '{{.Config.Cmd}} {{index .Config.Labels "io.nrun.base.flavour"}}' "$name" 2>&1)
+    podman rmi -f "$name" >/dev/null 2>&1 || true
+    rm -f "$W/n22s.tar"
+    [ "$status" -eq 0 ]
+    [ "$loaded" = "[node] slim" ]
+}
