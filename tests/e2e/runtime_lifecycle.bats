@@ -73,7 +73,7 @@ teardown_file() {
 @test "run: signals to a foreground nrun reach the app" {
     mkdir -p "$BATS_FILE_TMPDIR/cids"
     # nrun itself in the background (not a shell function), so the signal reaches it
-    "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/sig" --rm bb:1 sh -c 'trap "echo TERM; exit 42" TERM; echo ready; while :; do sleep 0.1; done' >"$BATS_TEST_TMPDIR/out" &
+    "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/sig" --rm bb:1 sh -c 'trap "echo TERM; exit 42" TERM USR1; echo ready; while :; do sleep 0.1; done' >"$BATS_TEST_TMPDIR/out" &
     pid=$!
     for _ in $(seq 100); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.05; done
     kill -TERM $pid
