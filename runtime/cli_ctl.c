@@ -131,7 +131,6 @@ int nr_cmd_stop(int argc, char **argv, nr_global *g)
     }
     if (i >= argc)
         return rt_usage(g, "stop: which container?");
-    rt_reexec_sealed();
     int rc = 0;
     for (; i < argc; i++) {
         nr_err err = {0};
