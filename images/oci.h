@@ -12,8 +12,10 @@
  * existing layout is added to and an entry with the same ref.name replaced).
  * `tag` is written verbatim as org.opencontainers.image.ref.name (OCI
  * convention: just the tag, "1.2", so `skopeo inspect oci:DIR:1.2` and
- * `umoci unpack --image DIR:1.2` find it); NULL: the tag of `ref` when it is
- * name:tag, else no annotation. */
+ * `umoci unpack --image DIR:1.2` find it), or a full "name:tag" (what
+ * `podman load` takes as the image name; skopeo then wants oci:DIR:name:tag).
+ * NULL: the normalized "name:tag" of `ref` when it names a tag, else no
+ * annotation. */
 int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const char *tag, nr_err *err);
 /* Same, as a tar archive of a layout, written atomically to FILE. */
 int img_export_oci_archive(img_store *s, const char *ref, const char *file, const char *tag, nr_err *err);
