@@ -19,6 +19,11 @@
 #include "runtime/create.h"
 #include "runtime/runtime.h"
 
+/* With the supervisor as PID 1, a stop is SIGTERM to it: it drains and sends
+ * the image's STOPSIGNAL to the workers itself.  The fallback init forwards
+ * what it gets, so it is sent the STOPSIGNAL directly. */
+extern int sv_run(const struct sv_config *cfg) __attribute__((weak));
+
 static int pidfd_of(const rt_state *st)
 {
     int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
@@ -91,7 +96,7 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
         cleanup_free char *dir = rt_ctr_dir(root, id);
         cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         sig = SIGTERM;
-        if (dfd >= 0 && rt_spec_load(dfd, "config.json", &spec, err) == 0) {
+        if (!sv_run && dfd >= 0 && rt_spec_load(dfd, "config.json", &spec, err) == 0) {
             sig = spec.stop_signal;
             rt_spec_free(&spec);
         }
@@ -126,7 +131,6 @@ int nr_cmd_stop(int argc, char **argv, nr_global *g)
     }
     if (i >= argc)
         return rt_usage(g, "stop: which container?");
-    rt_reexec_sealed();
     int rc = 0;
     for (; i < argc; i++) {
         nr_err err = {0};

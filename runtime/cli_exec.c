@@ -209,7 +209,6 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     }
     if (i + 1 >= argc)
         return rt_usage(g, "exec: usage: exec [OPTIONS] CONTAINER CMD...");
-    rt_reexec_sealed();
     nr_err err = {0};
     char id[65];
     rt_state st;
@@ -227,6 +226,13 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     if (dfd < 0 || rt_spec_load(dfd, "config.json", &spec, &err) < 0) {
         rt_state_free(&st);
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    if (rt_caps_need_sealed_exe(spec.caps)) {
+        rt_state_free(&st);
+        rt_spec_free(&spec);
+        rt_reexec_sealed(); /* back to main() from a sealed copy; then we pass here */
+        if (rt_state_read(g->root, id, &st, &err) < 0 || rt_spec_load(dfd, "config.json", &spec, &err) < 0)
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     }
     void *prog = NULL;
     cleanup_free char *cache = nr_xasprintf("%s/cache", g->root);

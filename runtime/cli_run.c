@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "runtime/cli_common.h"
 #include "common/util.h"
@@ -73,7 +74,7 @@ static int parse_ll(const char *s, long long *out)
 
 int nr_cmd_run(int argc, char **argv, nr_global *g)
 {
-    rt_reexec_sealed();
+    rt_timing("start");
     rt_run_opts o = {.net = "private"};
     rt_run_params rp = {0};
     const char *restart = NULL, *cidfile = NULL;
@@ -176,6 +177,11 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
     const char *image = argv[i++];
     o.cmd = argv + i;
     o.ncmd = (size_t)(argc - i);
+    bool ptrace = false;
+    for (size_t k = 0; k < o.ncap_add; k++)
+        ptrace |= !strcasecmp(o.cap_add[k], "ALL") || rt_cap_from_name(o.cap_add[k]) == rt_cap_from_name("SYS_PTRACE");
+    if (ptrace)
+        rt_reexec_sealed(); /* restarts this command from a sealed copy, once */
     if (rt_restart_parse(restart, &rp.restart, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
     if (rp.rm && rp.restart.policy != RT_RESTART_NO)
@@ -185,10 +191,12 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
     if (img_store_open(g->root, &store, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     rt_created c;
+    rt_timing("store open");
     int r = rt_container_create(store, g->root, image, &o, &c, &err);
     img_store_close(store);
     if (r < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    rt_timing("created");
     if (cidfile) {
         FILE *f = fopen(cidfile, "wx");
         if (!f || fprintf(f, "%s", c.id) < 0 || fclose(f) != 0) {

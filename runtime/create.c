@@ -133,7 +133,7 @@ static int resolve_user(const char *spec, const rt_rootfs_desc *rf, rt_user *u, 
 
 static int write_text(int dfd, const char *name, const char *text, nr_err *err)
 {
-    return nr_write_atomic(dfd, name, text, strlen(text), 0644, err);
+    return rt_write_file(dfd, name, text, 0644, err);
 }
 
 static char *host_resolv(void)
@@ -168,6 +168,7 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     }
     if (img_image_unpack(store, img, &out->layers_extracted, err) < 0)
         goto out;
+    rt_timing("image loaded+unpacked");
     lower = nr_xcalloc(img->n_layers + 1, sizeof(char *));
     for (size_t i = img->n_layers; i-- > 0;) {
         const char *hex = img_digest_hex(img->layers[i].diff_id);
@@ -251,7 +252,7 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
         goto out_rm;
     if (rt_spec_build(cfg, o, &rf, &u, root, dir, &config, err) < 0)
         goto out_rm;
-    if (nr_write_atomic(dfd, "config.json", config, strlen(config), 0600, err) < 0)
+    if (rt_write_file(dfd, "config.json", config, 0600, err) < 0)
         goto out_rm;
     rt_state st = {.status = "created", .name = out->name, .created = time(NULL)};
     strcpy(st.id, out->id);

@@ -283,6 +283,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
     if (rt_cgroup_create(id, &c.spec, &p->cg, err) < 0)
         goto out;
 
+    rt_timing("cgroups+ports+seccomp ready");
     int go[2], sync[2];
     if (pipe2(go, O_CLOEXEC) < 0) {
         nr_err_sys(err, errno, "pipe");
@@ -298,6 +299,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
     if (c.spec.ns_net)
         flags |= CLONE_NEWNET;
     fflush(NULL);
+    rt_timing("clone");
     pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
     if (pid == 0) {
         close(go[1]);
@@ -319,6 +321,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
         close(sync[0]);
         goto out_cg;
     }
+    rt_timing("init in its cgroups");
     if (write(go[1], "g", 1) != 1) {
         nr_err_sys(err, errno, "start container");
         kill(pid, SIGKILL);
@@ -345,6 +348,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
             nr_err_set(err, "container setup: init exited (status %d)", st);
         goto out_cg;
     }
+    rt_timing("container init running");
     p->pid = pid;
     p->start_time = rt_pid_start_time(pid);
     r = 0;

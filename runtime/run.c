@@ -110,6 +110,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             notify_fd = -1;
         }
         code = fg ? rt_wait_forward(p.pid) : wait_plain(p.pid);
+        rt_timing("app exited");
         bool oom = rt_cgroup_oom_killed(&p.cg);
         rt_launch_cleanup(&p);
         if (oom && code != 137)
@@ -125,6 +126,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             rt_state_write(root, &st, &ign);
             rt_state_free(&st);
         }
+        rt_timing("cleaned up, state written");
         bool again = !stop_requested(root, id) &&
                      (rp->restart.policy == RT_RESTART_ALWAYS ||
                       (rp->restart.policy == RT_RESTART_ON_FAILURE && code != 0 &&
@@ -158,6 +160,7 @@ int rt_run_foreground(const char *root, const char *id, const rt_run_params *rp,
         nr_err ign;
         rt_container_remove(root, id, &ign);
     }
+    rt_timing("removed");
     return code;
 }
 

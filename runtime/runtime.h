@@ -128,6 +128,8 @@ void rt_spec_free(rt_spec *s);
 int rt_spec_load(int dirfd, const char *name, rt_spec *s, nr_err *err);
 
 int rt_signal_from_name(const char *s);
+/* NRUN_TIMING=1: print a phase timestamp on stderr. */
+void rt_timing(const char *what);
 /* Capability names ("CAP_CHOWN" or "chown") <-> numbers. */
 int rt_cap_from_name(const char *name);
 const char *rt_cap_name(int cap);
@@ -169,8 +171,11 @@ int rt_user_switch(const rt_spec *s, nr_err *err);
 int rt_bounding_drop(uint64_t keep, nr_err *err);
 /* Block and queue the signals a foreground nrun forwards (before launching). */
 void rt_forward_block(void);
-/* CVE-2019-5736: re-exec this program from a sealed memfd copy. */
+/* CVE-2019-5736: re-exec this program from a sealed memfd copy.  Needed only
+ * when container processes hold CAP_SYS_PTRACE: otherwise our non-dumpable
+ * flag already keeps /proc/<our pid>/exe closed to them. */
 int rt_reexec_sealed(void);
+bool rt_caps_need_sealed_exe(uint64_t caps);
 /* CVE-2024-21626: close every fd >= 3 except keep[]. */
 int rt_close_fds_except(const int *keep, size_t n);
 
@@ -220,6 +225,8 @@ typedef struct rt_state {
     struct json_t *cgroups;   /* array of paths */
 } rt_state;
 int rt_state_read(const char *store_root, const char *id, rt_state *st, nr_err *err);
+/* Replace dirfd/name atomically (temp + rename, no fsync: see state.c). */
+int rt_write_file(int dirfd, const char *name, const char *text, mode_t mode, nr_err *err);
 int rt_state_write(const char *store_root, const rt_state *st, nr_err *err);
 void rt_state_free(rt_state *st);
 /* Is pid still the process that had start_time? */
