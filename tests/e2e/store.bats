@@ -481,5 +481,13 @@ podman_tmp() {
     [ "$status" -eq 0 ]
     [ "$("$NRUN" --root "$WORK/store3" image inspect back:1 | jq -r '.[0].Digest')" = "$digest" ]
     rm -rf "$WORK/store3"
+    # A zstd image goes through the registry unchanged as well.
+    "$NRUN" save --dir --tag z -o "$WORK/ociz" demo:zstd
+    # --preserve-digests: else skopeo swaps in the gzip blobs of demo:1 it knows share these diff_ids.
+    run skopeo copy --preserve-digests --dest-tls-verify=false "oci:$WORK/ociz:z" "docker://$NR_REGISTRY/demo:zstd"
+    [ "$status" -eq 0 ]
+    skopeo inspect --tls-verify=false --raw "docker://$NR_REGISTRY/demo:zstd" >"$WORK/zstd.manifest"
+    [ "$(jq -r '.layers[0].mediaType' "$WORK/zstd.manifest")" = application/vnd.oci.image.layer.v1.tar+zstd ]
+    [ "$(sha256sum <"$WORK/zstd.manifest" | cut -c1-64)" = "$(cut -c8- "$WORK/zstd.digest")" ]
     nr_registry_stop
 }
