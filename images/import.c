@@ -173,6 +173,12 @@ static int tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, cha
     } else if (rn && (strchr(rn, ':') || strchr(rn, '/'))) {
         if (img_ref_normalize(rn, name, sizeof name, err) < 0)
             return nr_err_wrap(err, "%s: image name", im->src);
+        if (repo) { /* the given repository, the archive's tag */
+            img_ref full;
+            if (img_ref_parse(name, &full, err) < 0 || img_ref_parse(repo, &r, err) < 0)
+                return -1;
+            snprintf(name, sizeof name, "%s:%s", r.name, full.tag);
+        }
     } else if (rn) {
         if (!img_tag_valid(rn))
             return nr_err_set(err, "%s: ref.name \"%.80s\" is not a valid tag", im->src, rn);

@@ -427,6 +427,9 @@ teardown_file() {
     run bash -c "'$NRUN' save demo:1 | '$NRUN' --root '$WORK/store4' load"
     [ "$status" -eq 0 ]
     [ "$output" = "Loaded image: demo:1" ]
+    # --name REPO keeps the archive's tag.
+    run "$NRUN" --root "$WORK/store4" load -i "$WORK/demo.tar" --name renamed
+    [ "$output" = "Loaded image: renamed:1" ]
     rm -rf "$WORK/store4"
 }
 
