@@ -181,6 +181,18 @@ static void test_image_write_tag_resolve(void **state)
     assert_int_equal(img_tag_remove(S, "app:latest", &err), -1);
     assert_int_equal(err.errnum, ENOENT);
 
+    /* Undoing a write: only unreferenced blobs of the list go. */
+    char lone[IMG_DIGEST_MAX];
+    assert_int_equal(img_blob_put(S, "lone", 4, lone, &err), 0);
+    const char *undo[] = {lone, m2.digest};
+    img_prune_result ur;
+    assert_int_equal(img_blobs_remove_unreferenced(S, undo, 2, &ur, &err), 0);
+    assert_int_equal(ur.blobs_removed, 1);
+    assert_false(img_blob_exists(S, lone));
+    assert_true(img_blob_exists(S, m2.digest)); /* other:2 still reaches it */
+    const char *bad[] = {"sha256:nope"};
+    assert_int_equal(img_blobs_remove_unreferenced(S, bad, 1, &ur, &err), -1);
+
     /* Prune keeps what app:v1 and other:2 reach, removes the rest. */
     char junk[IMG_DIGEST_MAX];
     assert_int_equal(img_blob_put(S, "junk", 4, junk, &err), 0);
