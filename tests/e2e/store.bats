@@ -376,6 +376,12 @@ teardown_file() {
     [ "$status" -eq 3 ]
     [ "${#lines[@]}" -eq 1 ]
     [[ $output == *ENOTDIR* ]]
+    mkdir -p "$WORK/notlayout" && echo mine >"$WORK/notlayout/file"
+    run "$NRUN" save --dir -o "$WORK/notlayout" demo:1
+    [ "$status" -eq 1 ]
+    [[ $output == *"not an OCI layout"* ]]
+    [ "$(ls "$WORK/notlayout")" = file ]
+    rm -rf "$WORK/notlayout"
     run "$NRUN" --root /proc/nrun-store images
     [ "$status" -eq 3 ]
     [ "${#lines[@]}" -eq 1 ]
