@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "runtime/runtime.h"
 #include "runtime/supervisor/sv_cli.h"
 
 int sv_usage(nr_global *g, const char *fmt, ...)
@@ -39,9 +40,13 @@ char *sv_control_call(nr_global *g, const char *id, const char *path, const char
 {
     cleanup_free char *p = NULL;
     if (!path) {
+        char full[65];
         if (!id || !valid_id(id))
             return nr_err_set(err, "bad container id %s", id ? id : "(none)"), NULL;
-        p = nr_xasprintf("%s/containers/%s/control.sock", g->root, id);
+        /* A name, a full id or a unique prefix, as the runtime's commands take. */
+        if (rt_container_find(g->root, id, full, err) < 0)
+            return NULL;
+        p = nr_xasprintf("%s/containers/%s/control.sock", g->root, full);
         path = p;
     }
     struct sockaddr_un a = {.sun_family = AF_UNIX};
