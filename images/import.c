@@ -305,17 +305,20 @@ int img_import_oci_dir(img_store *s, const char *dir, const char *repo, img_impo
 {
     imp im = {.s = s, .src = dir};
     int ret = -1;
+    if (img_store_hold(s, err) < 0) /* blobs found in the store stay until tagged */
+        return -1;
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return nr_err_sys(err, errno, "open %s", dir);
     if (nr_read_file(dfd, "index.json", IMG_JSON_MAX, &im.index, &im.index_len, err) < 0)
         return nr_err_wrap(err, "%s: not an OCI image layout", dir);
+    cleanup_dir DIR *d = NULL;
     int bfd = openat(dfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (bfd < 0) {
         nr_err_sys(err, errno, "open %s/blobs/sha256", dir);
         goto out;
     }
-    cleanup_dir DIR *d = fdopendir(bfd);
+    d = fdopendir(bfd);
     if (!d) {
         close(bfd);
         nr_err_sys(err, errno, "open %s/blobs/sha256", dir);
@@ -351,15 +354,17 @@ int img_import_oci_archive(img_store *s, const char *file, const char *repo, img
 {
     imp im = {.s = s, .src = file};
     int ret = -1;
+    if (img_store_hold(s, err) < 0) /* blobs found in the store stay until tagged */
+        return -1;
     struct archive *a = archive_read_new();
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
-    if (archive_read_open_filename(a, file, 65536) != ARCHIVE_OK) {
+    int r = !strcmp(file, "-") ? archive_read_open_fd(a, STDIN_FILENO, 65536) : archive_read_open_filename(a, file, 65536);
+    if (r != ARCHIVE_OK) {
         nr_err_set(err, "open %s: %s", file, archive_error_string(a));
         goto out;
     }
     struct archive_entry *e;
-    int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *p = archive_entry_pathname(e);
         if (!p)

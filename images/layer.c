@@ -35,6 +35,7 @@ typedef struct ent {
 struct img_layer_writer {
     img_store *s;
     img_compress c;
+    int level; /* 0: the default */
     long long mtime;
     ent *e;
     size_t n, cap;
@@ -239,6 +240,15 @@ size_t img_layer_count(const img_layer_writer *w)
     return w->n;
 }
 
+int img_layer_writer_set_level(img_layer_writer *w, int level, nr_err *err)
+{
+    int max = w->c == IMG_COMPRESS_ZSTD ? 19 : 9;
+    if (level < 1 || level > max)
+        return nr_err_set(err, "compression level %d is out of range (1-%d)", level, max);
+    w->level = level;
+    return 0;
+}
+
 void img_layer_writer_abort(img_layer_writer *w)
 {
     if (!w)
@@ -277,7 +287,8 @@ static ent *find_ent(img_layer_writer *w, const char *path)
  * the first (in tar order) name of its file, as tar readers require. */
 static int prepare(img_layer_writer *w, nr_err *err)
 {
-    qsort(w->e, w->n, sizeof *w->e, cmp_ent);
+    if (w->n)
+        qsort(w->e, w->n, sizeof *w->e, cmp_ent);
     size_t out = 0;
     for (size_t i = 0; i < w->n; i++) {
         if (i + 1 < w->n && !strcmp(w->e[i].path, w->e[i + 1].path)) {
@@ -467,6 +478,11 @@ int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *er
     int r = w->c == IMG_COMPRESS_ZSTD ? archive_write_add_filter_zstd(k.z) : archive_write_add_filter_gzip(k.z);
     if (r == ARCHIVE_OK && w->c == IMG_COMPRESS_GZIP)
         r = archive_write_set_filter_option(k.z, "gzip", "timestamp", NULL);
+    if (r == ARCHIVE_OK && w->level) {
+        char lv[8];
+        snprintf(lv, sizeof lv, "%d", w->level);
+        r = archive_write_set_filter_option(k.z, NULL, "compression-level", lv);
+    }
     if (r == ARCHIVE_OK)
         r = archive_write_set_format_raw(k.z);
     if (r == ARCHIVE_OK)

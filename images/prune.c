@@ -36,7 +36,7 @@ static int cmp_str(const void *a, const void *b)
 
 static bool set_has(const strset *s, const char *hex)
 {
-    return bsearch(&hex, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
+    return s->n && bsearch(&hex, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
 }
 
 static void set_free(strset *s)
@@ -148,6 +148,7 @@ int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
     int ret = -1;
     strset set = {0};
     json_t *idx = NULL;
+    cleanup_dir DIR *dir = NULL;
     if (img__lock_index(s, true, &lk, err) < 0 || img__index_load(s, &idx, err) < 0)
         goto out;
     size_t i;
@@ -160,13 +161,14 @@ int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
             goto out;
         }
     }
-    qsort(set.v, set.n, sizeof *set.v, cmp_str);
+    if (set.n)
+        qsort(set.v, set.n, sizeof *set.v, cmp_str);
     int fd = openat(s->blobs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
         goto out;
     }
-    cleanup_dir DIR *dir = fdopendir(fd);
+    dir = fdopendir(fd);
     if (!dir) {
         close(fd);
         nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);

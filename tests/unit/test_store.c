@@ -1,64 +1,12 @@
-/* Unit tests of the image store (images/): blobs, refs, tags, layers,
- * image write/load, hostile JSON, export/import, prune.
+/* Unit tests of the image store (images/): blobs, refs, tags, image
+ * write/load, hostile JSON.  Layers: test_layer.c; OCI export/import:
+ * test_oci.c.
  *
  * Also a test aid for the e2e tests, so they can make images with our own
  * layer writer before nbuild exists:
  *   test_store --make-image ROOT NAME:TAG [gzip|zstd]
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-#include <archive.h>
-#include <archive_entry.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <unistd.h>
-
-#include "common/util.h"
-#include "images/image.h"
-#include "images/layer.h"
-#include "images/oci.h"
-#include "images/ref.h"
-#include "images/store.h"
-
-static char root[256];
-static img_store *S;
-
-static int setup(void **state)
-{
-    snprintf(root, sizeof root, "/tmp/nrun-unit-store.XXXXXX");
-    if (!mkdtemp(root))
-        return -1;
-    nr_err err;
-    return img_store_open(root, &S, &err);
-}
-
-static int teardown(void **state)
-{
-    nr_err err;
-    img_store_close(S);
-    S = NULL;
-    return nr_rm_rf(AT_FDCWD, root, &err);
-}
-
-static void flip_byte(const char *digest, long off)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/blobs/sha256/%s", root, img_digest_hex(digest));
-    int fd = open(p, O_RDWR);
-    assert_true(fd >= 0);
-    unsigned char c;
-    assert_int_equal(pread(fd, &c, 1, off), 1);
-    c ^= 0x01;
-    assert_int_equal(pwrite(fd, &c, 1, off), 1);
-    close(fd);
-}
+#include "store_fixture.h"
 
 /* ---- blobs ---- */
 
@@ -102,19 +50,6 @@ static void test_blob_put_read_verify(void **state)
     assert_false(img_blob_exists(S, "sha256:00"));
     assert_false(img_blob_exists(S, "../../etc/passwd"));
     assert_int_equal(img_blob_reader_open(S, "sha256:../x", -1, &r, &err), -1);
-}
-
-static int count_dir(const char *sub)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", root, sub);
-    DIR *d = opendir(p);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        n += de->d_name[0] != '.' || (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."));
-    closedir(d);
-    return n;
 }
 
 static void test_blob_writer_stream_abort(void **state)
@@ -192,260 +127,7 @@ static void test_ref_parse(void **state)
     assert_false(img_tag_valid(".x"));
 }
 
-/* ---- layers ---- */
-
-static void write_file(const char *path, const char *content, time_t mtime)
-{
-    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-    close(fd);
-    struct timeval tv[2] = {{mtime, 0}, {mtime, 0}};
-    utimes(path, tv);
-}
-
-static void make_layer(img_compress c, bool reverse, img_layer_info *info)
-{
-    nr_err err;
-    char a[512], b[512];
-    snprintf(a, sizeof a, "%s/cache/a.txt", root);
-    snprintf(b, sizeof b, "%s/cache/b.txt", root);
-    time_t t = reverse ? 1000000 : 2000000; /* host mtimes differ between the two builds */
-    write_file(a, "alpha\n", t);
-    write_file(b, "bravo bravo\n", t + 5);
-    img_layer_writer *w;
-    assert_int_equal(img_layer_writer_new(S, c, -1, &w, &err), 0);
-    int fd = open(b, O_RDONLY);
-    if (!reverse) {
-        assert_int_equal(img_layer_add_dir(w, "/app", 0755, 1000, 1000, &err), 0);
-        assert_int_equal(img_layer_add_file(w, "/app/a.txt", a, 6, 0644, 1000, 1000, &err), 0);
-        assert_int_equal(img_layer_add_file_fd(w, "app/b.txt", fd, 12, 0600, 0, 0, &err), 0);
-        assert_int_equal(img_layer_add_symlink(w, "app/link", "a.txt", 0, 0, &err), 0);
-        assert_int_equal(img_layer_add_hardlink(w, "app/0hard", "app/a.txt", &err), 0);
-        assert_int_equal(img_layer_add_data(w, "etc/motd", "hi\n", 3, 0644, 0, 0, &err), 0);
-        assert_int_equal(img_layer_add_whiteout(w, "old/gone", &err), 0);
-        assert_int_equal(img_layer_add_opaque(w, "var/cache", &err), 0);
-        assert_int_equal(img_layer_add_data(w, "etc/motd", "hello\n", 6, 0644, 0, 0, &err), 0); /* last wins */
-    } else {
-        assert_int_equal(img_layer_add_opaque(w, "var/cache", &err), 0);
-        assert_int_equal(img_layer_add_data(w, "./etc//motd", "hello\n", 6, 0644, 0, 0, &err), 0);
-        assert_int_equal(img_layer_add_whiteout(w, "/old/gone/", &err), 0);
-        assert_int_equal(img_layer_add_hardlink(w, "app/0hard", "app/a.txt", &err), 0);
-        assert_int_equal(img_layer_add_symlink(w, "app/link", "a.txt", 0, 0, &err), 0);
-        assert_int_equal(img_layer_add_file_fd(w, "app/b.txt", fd, 12, 0600, 0, 0, &err), 0);
-        assert_int_equal(img_layer_add_file(w, "app/a.txt", a, 6, 0644, 1000, 1000, &err), 0);
-        assert_int_equal(img_layer_add_dir(w, "app/", 0755, 1000, 1000, &err), 0);
-    }
-    close(fd);
-    if (img_layer_writer_commit(w, info, &err) < 0)
-        fail_msg("commit: %s", err.msg);
-}
-
-static void test_layer_reproducible(void **state)
-{
-    img_layer_info x, y, z;
-    unsetenv("SOURCE_DATE_EPOCH");
-    make_layer(IMG_COMPRESS_GZIP, false, &x);
-    make_layer(IMG_COMPRESS_GZIP, true, &y);
-    assert_string_equal(x.digest, y.digest);
-    assert_string_equal(x.diff_id, y.diff_id);
-    assert_int_equal(x.size, y.size);
-    assert_string_equal(x.media_type, IMG_MT_LAYER_GZIP);
-    make_layer(IMG_COMPRESS_ZSTD, true, &z);
-    assert_string_equal(z.media_type, IMG_MT_LAYER_ZSTD);
-    assert_string_equal(z.diff_id, x.diff_id); /* same tar, other compression */
-    assert_string_not_equal(z.digest, x.digest);
-
-    /* Read it back: sorted, mtime 0, numeric ids, no names, links right. */
-    nr_err err;
-    img_layer_reader *r;
-    assert_int_equal(img_layer_reader_open(S, x.digest, (int64_t)x.size, x.diff_id, &r, &err), 0);
-    struct archive *a = img_layer_reader_archive(r);
-    struct archive_entry *e;
-    const char *want[] = {"app/", "app/0hard", "app/a.txt", "app/b.txt", "app/link", "etc/motd", "old/.wh.gone",
-                          "var/cache/.wh..wh..opq"};
-    size_t n = 0;
-    while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-        assert_true(n < NR_ARRAY_LEN(want));
-        assert_string_equal(archive_entry_pathname(e), want[n]);
-        assert_int_equal(archive_entry_mtime(e), 0);
-        assert_false(archive_entry_atime_is_set(e));
-        assert_false(archive_entry_ctime_is_set(e));
-        assert_true(!archive_entry_uname(e) || !*archive_entry_uname(e));
-        assert_true(!archive_entry_gname(e) || !*archive_entry_gname(e));
-        if (!strcmp(want[n], "app/0hard")) {
-            assert_int_equal(archive_entry_size(e), 6); /* first name carries the content */
-            assert_int_equal(archive_entry_uid(e), 1000);
-        }
-        if (!strcmp(want[n], "app/a.txt"))
-            assert_string_equal(archive_entry_hardlink(e), "app/0hard");
-        if (!strcmp(want[n], "app/b.txt"))
-            assert_int_equal(archive_entry_perm(e), 0600);
-        if (!strcmp(want[n], "app/link"))
-            assert_string_equal(archive_entry_symlink(e), "a.txt");
-        if (!strcmp(want[n], "etc/motd")) {
-            char buf[16] = "";
-            assert_int_equal(archive_read_data(a, buf, sizeof buf), 6);
-            assert_string_equal(buf, "hello\n");
-        }
-        n++;
-    }
-    assert_int_equal(n, NR_ARRAY_LEN(want));
-    assert_int_equal(img_layer_reader_finish(r, &err), 0);
-    img_layer_reader_close(r);
-
-    /* SOURCE_DATE_EPOCH moves every mtime, so the digest changes. */
-    setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
-    img_layer_info w;
-    make_layer(IMG_COMPRESS_GZIP, false, &w);
-    unsetenv("SOURCE_DATE_EPOCH");
-    assert_string_not_equal(w.diff_id, x.diff_id);
-
-    /* A wrong diff_id, and a corrupt blob, are reported by finish. */
-    assert_int_equal(img_layer_reader_open(S, x.digest, (int64_t)x.size, y.digest, &r, &err), 0);
-    a = img_layer_reader_archive(r);
-    while (archive_read_next_header(a, &e) == ARCHIVE_OK)
-        ;
-    assert_int_equal(img_layer_reader_finish(r, &err), -1);
-    assert_non_null(strstr(err.msg, "diff_id"));
-    img_layer_reader_close(r);
-    flip_byte(x.digest, (long)x.size - 3);
-    assert_int_equal(img_layer_reader_open(S, x.digest, (int64_t)x.size, x.diff_id, &r, &err), 0);
-    a = img_layer_reader_archive(r);
-    while (archive_read_next_header(a, &e) == ARCHIVE_OK)
-        ;
-    assert_int_equal(img_layer_reader_finish(r, &err), -1);
-    assert_non_null(strstr(err.msg, x.digest));
-    img_layer_reader_close(r);
-}
-
-
-/* Long names, UTF-8 names, big ids: PAX records appear, but only the needed
- * ones (no atime/ctime, no pid-based header names) and the bytes repeat. */
-static void raw_tar(const char *digest, nr_buf *out)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/blobs/sha256/%s", root, img_digest_hex(digest));
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_all(a);
-    archive_read_support_format_raw(a);
-    assert_int_equal(archive_read_open_filename(a, p, 65536), ARCHIVE_OK);
-    struct archive_entry *e;
-    assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
-    char buf[65536];
-    la_ssize_t n;
-    while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
-        nr_buf_add(out, buf, (size_t)n);
-    archive_read_free(a);
-}
-
-static void long_layer(img_layer_info *info)
-{
-    nr_err err;
-    char longp[300];
-    memset(longp, 'd', sizeof longp);
-    for (int i = 50; i < 290; i += 50)
-        longp[i] = '/';
-    longp[sizeof longp - 1] = '\0';
-    img_layer_writer *w;
-    assert_int_equal(img_layer_writer_new(S, IMG_COMPRESS_GZIP, 0, &w, &err), 0);
-    if (img_layer_add_data(w, longp, "x", 1, 0644, 3000000, 3000000, &err) < 0 ||
-        img_layer_add_data(w, "app/caf\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac.txt", "y", 1, 0644, 0, 0, &err) < 0 ||
-        img_layer_add_symlink(w, "lnk", longp, 0, 0, &err) < 0)
-        fail_msg("add: %s", err.msg);
-    if (img_layer_writer_commit(w, info, &err) < 0)
-        fail_msg("commit: %s", err.msg);
-}
-
-static void test_layer_pax_names(void **state)
-{
-    img_layer_info x, y;
-    long_layer(&x);
-    long_layer(&y);
-    assert_string_equal(x.digest, y.digest);
-    nr_buf t = {0};
-    raw_tar(x.digest, &t);
-    assert_null(memmem(t.data, t.len, "atime", 5));
-    assert_null(memmem(t.data, t.len, "ctime", 5));
-    char pid[32];
-    snprintf(pid, sizeof pid, "%d", (int)getpid());
-    assert_null(memmem(t.data, t.len, "PaxHeaders.", 11));
-    assert_non_null(memmem(t.data, t.len, "caf\xc3\xa9", 5)); /* UTF-8 kept as is */
-    nr_buf_free(&t);
-    /* And a tar reader sees the names and ids back. */
-    nr_err err;
-    img_layer_reader *r;
-    assert_int_equal(img_layer_reader_open(S, x.digest, -1, x.diff_id, &r, &err), 0);
-    struct archive_entry *e;
-    int n = 0;
-    while (archive_read_next_header(img_layer_reader_archive(r), &e) == ARCHIVE_OK) {
-        const char *p = archive_entry_pathname(e);
-        assert_non_null(p);
-        if (strlen(p) > 250) {
-            assert_int_equal(archive_entry_uid(e), 3000000);
-            n++;
-        }
-        if (strstr(p, "caf\xc3\xa9-"))
-            n++;
-        if (!strcmp(p, "lnk") && strlen(archive_entry_symlink(e)) > 250)
-            n++;
-    }
-    assert_int_equal(n, 3);
-    assert_int_equal(img_layer_reader_finish(r, &err), 0);
-    img_layer_reader_close(r);
-}
-
-static void test_layer_bad_entries(void **state)
-{
-    nr_err err;
-    img_layer_writer *w;
-    assert_int_equal(img_layer_writer_new(S, IMG_COMPRESS_GZIP, 0, &w, &err), 0);
-    assert_int_equal(img_layer_add_data(w, "../etc/passwd", "x", 1, 0644, 0, 0, &err), -1);
-    assert_int_equal(img_layer_add_data(w, "a/../../b", "x", 1, 0644, 0, 0, &err), -1);
-    assert_int_equal(img_layer_add_data(w, "/", "x", 1, 0644, 0, 0, &err), -1);
-    assert_int_equal(img_layer_add_hardlink(w, "x", "../y", &err), -1);
-    assert_int_equal(img_layer_add_hardlink(w, "x", "missing", &err), 0);
-    assert_int_equal(img_layer_writer_commit(w, &(img_layer_info){0}, &err), -1);
-    assert_non_null(strstr(err.msg, "missing"));
-    /* A file that changed size between add and commit. */
-    char p[512];
-    snprintf(p, sizeof p, "%s/cache/grow", root);
-    write_file(p, "12345", 0);
-    assert_int_equal(img_layer_writer_new(S, IMG_COMPRESS_GZIP, 0, &w, &err), 0);
-    assert_int_equal(img_layer_add_file(w, "grow", p, 3, 0644, 0, 0, &err), 0);
-    assert_int_equal(img_layer_writer_commit(w, &(img_layer_info){0}, &err), -1);
-    assert_non_null(strstr(err.msg, p));
-    assert_int_equal(count_dir("blobs/sha256"), 0); /* nothing half-written */
-    img_compress c;
-    assert_int_equal(img_compress_parse("lz4", &c, &err), -1);
-    assert_int_equal(img_compress_parse("zstd", &c, &err), 0);
-}
-
 /* ---- images and tags ---- */
-
-static void write_image(const char *tag, const char *content, img_desc *m)
-{
-    nr_err err;
-    img_layer_writer *w;
-    assert_int_equal(img_layer_writer_new(S, IMG_COMPRESS_GZIP, -1, &w, &err), 0);
-    assert_int_equal(img_layer_add_data(w, "hello.txt", content, strlen(content), 0644, 0, 0, &err), 0);
-    img_layer_info li;
-    assert_int_equal(img_layer_writer_commit(w, &li, &err), 0);
-    img_layer_desc ld = {.blob = {.size = li.size}};
-    snprintf(ld.blob.media_type, sizeof ld.blob.media_type, "%s", li.media_type);
-    memcpy(ld.blob.digest, li.digest, IMG_DIGEST_MAX);
-    memcpy(ld.diff_id, li.diff_id, IMG_DIGEST_MAX);
-    json_t *cfg = json_pack("{s:[s], s:[s,s], s:s, s:{s:{}}, s:{s:s}, s:s}", "Env", "PATH=/bin", "Cmd", "node",
-                            "server.js", "WorkingDir", "/app", "ExposedPorts", "3000/tcp", "Labels", "a", "b", "User",
-                            "node");
-    img_history_entry h[] = {{.created_by = "COPY hello.txt /"}, {.created_by = "CMD [\"node\"]", .empty_layer = true}};
-    img_image_spec spec = {.config = cfg, .layers = &ld, .n_layers = 1, .history = h, .n_history = 2, .created = -1};
-    if (img_image_write(S, &spec, m, &err) < 0)
-        fail_msg("image write: %s", err.msg);
-    json_decref(cfg);
-    if (tag)
-        assert_int_equal(img_tag_set(S, tag, m, &err), 0);
-}
 
 static void test_image_write_tag_resolve(void **state)
 {
@@ -521,6 +203,8 @@ static void put_index(const char *text)
 static void test_hostile_index(void **state)
 {
     nr_err err;
+    char hello[IMG_DIGEST_MAX];
+    assert_int_equal(img_blob_put(S, "hello", 5, hello, &err), 0); /* the digest the entries below name */
     img_tag *t;
     size_t n;
     static const char *bad[] = {
@@ -604,49 +288,7 @@ static void test_hostile_manifest_config(void **state)
                      -1); /* config size does not match */
 }
 
-/* ---- export / import ---- */
 
-static void test_export_import_roundtrip(void **state)
-{
-    nr_err err;
-    img_desc m;
-    write_image("app:1", "payload", &m);
-    char dir[512], file[512];
-    snprintf(dir, sizeof dir, "%s/cache/out", root);
-    snprintf(file, sizeof file, "%s/cache/out.tar", root);
-    assert_int_equal(img_export_oci_dir(S, "app:1", dir, "1", &err), 0);      /* OCI style: tag only */
-    assert_int_equal(img_export_oci_archive(S, "app:1", file, NULL, &err), 0); /* full name */
-    /* Into a second store, by directory and by archive. */
-    char root2[512];
-    snprintf(root2, sizeof root2, "%s/cache/store2", root);
-    img_store *s2;
-    assert_int_equal(img_store_open(root2, &s2, &err), 0);
-    assert_int_equal(img_import_oci_dir(s2, dir, NULL, NULL, NULL, &err), -1); /* only a tag: needs a repo */
-    assert_non_null(strstr(err.msg, "repository"));
-    assert_int_equal(img_import_oci_dir(s2, dir, "copy", NULL, NULL, &err), 0);
-    assert_int_equal(img_import_oci_archive(s2, file, NULL, NULL, NULL, &err), 0);
-    img_image *a, *b;
-    assert_int_equal(img_image_load(s2, "copy:1", &a, &err), 0);
-    assert_int_equal(img_image_load(s2, "app:1", &b, &err), 0);
-    assert_string_equal(a->manifest.digest, m.digest);
-    assert_string_equal(b->manifest.digest, m.digest);
-    img_image_free(a);
-    img_image_free(b);
-    img_store_close(s2);
-    /* A corrupt blob stops export with the digest named. */
-    img_image *img;
-    assert_int_equal(img_image_load(S, "app:1", &img, &err), 0);
-    flip_byte(img->layers[0].blob.digest, 2);
-    assert_int_equal(img_export_oci_archive(S, "app:1", file, NULL, &err), -1);
-    assert_non_null(strstr(err.msg, img->layers[0].blob.digest));
-    char dir2[512];
-    snprintf(dir2, sizeof dir2, "%s/cache/out2", root);
-    assert_int_equal(img_export_oci_dir(S, "app:1", dir2, NULL, &err), -1);
-    assert_non_null(strstr(err.msg, img->layers[0].blob.digest));
-    img_image_free(img);
-}
-
-/* Test aid for the e2e tests: an image made by our own writers. */
 static int make_image(const char *r, const char *tag, const char *comp)
 {
     nr_err err;
@@ -723,13 +365,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_blob_put_read_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blob_writer_stream_abort, setup, teardown),
         cmocka_unit_test(test_ref_parse),
-        cmocka_unit_test_setup_teardown(test_layer_reproducible, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_layer_pax_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_layer_bad_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_write_tag_resolve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_manifest_config, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_export_import_roundtrip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
