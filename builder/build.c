@@ -557,8 +557,11 @@ static int read_nodefile(bld_state *b, nr_err *err)
     cleanup_free char *text = NULL, *shown = NULL;
     size_t len;
     if (o->file) {
-        shown = nr_xstrdup(o->file);
-        if (nr_read_file(AT_FDCWD, o->file, 4u << 20, &text, &len, err) < 0)
+        /* -f - reads the Nodefile from stdin, as docker build does. */
+        bool in = !strcmp(o->file, "-");
+        shown = nr_xstrdup(in ? "stdin" : o->file);
+        if (nr_read_file(AT_FDCWD, in ? "/proc/self/fd/0" : o->file, 4u << 20, &text, &len,
+                         err) < 0)
             return -1;
     } else {
         static const char *names[] = {"Nodefile", "Dockerfile"};

@@ -223,6 +223,10 @@ mkctx() {
     printf 'FROM scratch\nBOGUS x\n' >"$d/other.nf"
     run "$NBUILD" -q -f "$d/other.nf" "$d"
     [ "$output" = "nbuild: $d/other.nf:2:1: unknown instruction: BOGUS" ]
+    run "$NBUILD" -q -f - "$d" <<<$'FROM scratch\nNOPE x'
+    [ "$output" = "nbuild: stdin:2:1: unknown instruction: NOPE" ]
+    run "$NBUILD" -q -f - "$d" <<<$'FROM scratch\nLABEL from=stdin'
+    [ "$status" -eq 0 ]
     d=$(mkctx zs <<<$'FROM scratch\nCOPY Nodefile /')
     run "$NBUILD" -q --compress zstd -t zs:1 "$d"
     [ "$status" -eq 0 ]
