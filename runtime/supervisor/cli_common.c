@@ -49,10 +49,10 @@ char *sv_control_call(nr_global *g, const char *id, const char *path, const char
         p = nr_xasprintf("%s/containers/%s/control.sock", g->root, full);
         path = p;
     }
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof a.sun_path)
-        return nr_err_set(err, "control socket path too long: %s", path), NULL;
-    strcpy(a.sun_path, path);
+    struct sockaddr_un a;
+    cleanup_close int keep = -1;
+    if (nr_unix_addr(path, &a, &keep, err) < 0)
+        return NULL;
     cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return nr_err_sys(err, errno, "socket"), NULL;
