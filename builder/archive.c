@@ -85,7 +85,7 @@ static char *safe_name(const char *raw)
 }
 
 static int walk(img_layer_writer *w, const char *host, const char *shown, const char *dest, const bld_owner *o,
-                nr_err *err)
+                uint64_t *bytes, nr_err *err)
 {
     struct archive *a = open_archive(host, err);
     if (!a)
@@ -121,6 +121,8 @@ static int walk(img_layer_writer *w, const char *host, const char *shown, const 
         if (rc < 0)
             break;
         cleanup_free char *path = bld_path_join(dest, name);
+        if (bytes)
+            *bytes += 1024 + ((uint64_t)(archive_entry_size(ent) > 0 ? archive_entry_size(ent) : 0) + 511) / 512 * 512;
         mode_t type = archive_entry_filetype(ent);
         mode_t mode = o->chmod ? o->mode : (archive_entry_perm(ent) & 07777);
         uid_t uid = o->chown ? o->uid : (uid_t)archive_entry_uid(ent);
@@ -177,14 +179,18 @@ static int walk(img_layer_writer *w, const char *host, const char *shown, const 
     return rc;
 }
 
-int bld_archive_check(const char *host, const char *shown, nr_err *err)
+int bld_archive_check(const char *host, const char *shown, uint64_t *bytes_out, nr_err *err)
 {
     bld_owner none = {0};
-    return walk(NULL, host, shown, "/", &none, err);
+    uint64_t bytes = 0;
+    int rc = walk(NULL, host, shown, "/", &none, &bytes, err);
+    if (bytes_out)
+        *bytes_out = bytes;
+    return rc;
 }
 
 int bld_archive_add(img_layer_writer *w, const char *host, const char *shown, const char *dest, const bld_owner *o,
                     nr_err *err)
 {
-    return walk(w, host, shown, dest, o, err);
+    return walk(w, host, shown, dest, o, NULL, err);
 }

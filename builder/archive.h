@@ -9,6 +9,7 @@
 #define BLD_ARCHIVE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -25,8 +26,9 @@ typedef struct bld_owner {
     mode_t mode;
 } bld_owner;
 
-/* Read every entry and apply the rules above.  `shown` names the source. */
-int bld_archive_check(const char *host, const char *shown, nr_err *err);
+/* Read every entry and apply the rules above.  `shown` names the source.
+ * *bytes_out (may be NULL) gets the unpacked size: data + headers. */
+int bld_archive_check(const char *host, const char *shown, uint64_t *bytes_out, nr_err *err);
 /* Add the archive's entries below `dest` (absolute in-image dir) to w. */
 int bld_archive_add(img_layer_writer *w, const char *host, const char *shown, const char *dest, const bld_owner *o,
                     nr_err *err);

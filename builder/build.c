@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "builder/base.h"
@@ -15,11 +16,6 @@
 #include "common/util.h"
 #include "images/oci.h"
 #include "images/ref.h"
-
-/* The OCI export lands separately in images/; until it is linked, --output
- * reports that it is unavailable instead of failing the link. */
-#pragma weak img_export_oci_dir
-#pragma weak img_export_oci_archive
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -190,6 +186,14 @@ static int load_base(bld_state *b, const bld_instr *in, const char *ref, img_ima
     return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", ref);
 }
 
+/* SOURCE_DATE_EPOCH sets every mtime in a layer, so it is part of the cache
+ * key: a cached layer must have the mtimes this build would write. */
+static const char *sde(void)
+{
+    const char *v = getenv("SOURCE_DATE_EPOCH");
+    return v && strlen(v) < 24 ? v : "";
+}
+
 static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
 {
     cleanup_free char *ref = NULL;
@@ -217,14 +221,17 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         for (size_t k = 0; k < p->n_hist; k++)
             bld_hist_add(st, p->hist[k].created_by, p->hist[k].empty);
         memcpy(st->chain, p->chain, 65);
+        for (size_t k = 0; k < p->n_dirs; k++)
+            bld_stage_add_dir(st, p->dirs[k]);
+        memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);
         return 0;
     }
-    char seed[128];
+    char seed[160];
     if (!strcmp(ref, "scratch")) {
         st->config = json_pack("{s:[s]}", "Env", DEFAULT_PATH);
-        snprintf(seed, sizeof seed, "scratch %d", (int)b->o->compress);
+        snprintf(seed, sizeof seed, "scratch %d %s", (int)b->o->compress, sde());
         nr_sha256_hex(seed, strlen(seed), st->chain);
         return 0;
     }
@@ -249,7 +256,8 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         for (i = 0; i < img->n_layers; i++)
             json_array_append_new(st->base_history, json_pack("{s:s}", "created_by", "base layer"));
     }
-    snprintf(seed, sizeof seed, "image %s %d", img->manifest.digest, (int)b->o->compress);
+    snprintf(st->base_digest, sizeof st->base_digest, "%s", img->manifest.digest);
+    snprintf(seed, sizeof seed, "image %s %d %s", img->manifest.digest, (int)b->o->compress, sde());
     nr_sha256_hex(seed, strlen(seed), st->chain);
     img_image_free(img);
     return 0;
@@ -309,9 +317,11 @@ static int name_cmp(const void *a, const void *b)
 
 static int blob_names(img_store *s, char ***out, size_t *n, nr_err *err)
 {
-    int fd = fcntl(img_store_blobs_dirfd(s), F_DUPFD_CLOEXEC, 3);
+    /* A fresh open, not a dup: a dup shares the directory offset, so a
+     * second listing would start at the end. */
+    int fd = openat(img_store_blobs_dirfd(s), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return nr_err_sys(err, errno, "dup");
+        return nr_err_sys(err, errno, "open %s/blobs/sha256", img_store_root(s));
     cleanup_dir DIR *d = fdopendir(fd);
     if (!d) {
         close(fd);
@@ -326,7 +336,8 @@ static int blob_names(img_store *s, char ***out, size_t *n, nr_err *err)
         *out = nr_xrealloc(*out, (*n + 1) * sizeof **out);
         (*out)[(*n)++] = nr_xstrdup(de->d_name);
     }
-    qsort(*out, *n, sizeof **out, name_cmp);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, name_cmp);
     return 0;
 }
 
@@ -369,7 +380,7 @@ static bool blob_is_ours(bld_state *b, bld_stage *st, const char *name)
     return ours;
 }
 
-static void undo_blobs(bld_state *b, bld_stage *st, char **snap, size_t nsnap)
+static void undo_blobs(bld_state *b, bld_stage *st, char **snap, size_t nsnap, const struct stat *before)
 {
     char **now;
     size_t n;
@@ -383,6 +394,10 @@ static void undo_blobs(bld_state *b, bld_stage *st, char **snap, size_t nsnap)
             unlinkat(img_store_blobs_dirfd(b->s), now[i], 0);
     }
     names_free(now, n);
+    /* Linking and unlinking moved the directory's times: put them back so
+     * the store is as it was, metadata included. */
+    struct timespec ts[2] = {before->st_atim, before->st_mtim};
+    futimens(img_store_blobs_dirfd(b->s), ts);
 }
 
 static int write_image(bld_state *b, bld_stage *st, img_desc *manifest, nr_err *err)
@@ -464,11 +479,38 @@ static int export_output(bld_state *b, const img_desc *m, nr_err *err)
         snprintf(tagbuf, sizeof tagbuf, "%s", c ? c + 1 : "latest");
         tag = tagbuf;
     }
-    if (!img_export_oci_dir || !img_export_oci_archive)
-        return nr_err_set(err, "--output: OCI export is not available in this build");
     if (!strncmp(out, "oci:", 4))
         return img_export_oci_dir(b->s, m->digest, out + 4, tag, err);
     return img_export_oci_archive(b->s, m->digest, out + 12, tag, err);
+}
+
+/* Refuse before writing anything when the store is read-only or cannot hold
+ * the new layers (an upper bound: uncompressed tar size), so the common
+ * failures leave the store untouched, not just cleaned up. */
+static int check_space(bld_state *b, bld_stage *st, nr_err *err)
+{
+    uint64_t need = 256 * 1024; /* config, manifest, index.json */
+    bool writes = false;
+    for (size_t i = 0; i < st->n_layers; i++)
+        if (!st->layers[i]->done) {
+            need += st->layers[i]->max_bytes + st->layers[i]->max_bytes / 64;
+            writes = true;
+        }
+    struct statvfs sv;
+    if (fstatvfs(img_store_blobs_dirfd(b->s), &sv) < 0)
+        return nr_err_sys(err, errno, "statvfs %s", img_store_root(b->s));
+    if (sv.f_flag & ST_RDONLY)
+        return nr_err_sys(err, EROFS, "store %s", img_store_root(b->s));
+    if (faccessat(img_store_blobs_dirfd(b->s), ".", W_OK, AT_EACCESS) < 0)
+        return nr_err_sys(err, errno, "store %s", img_store_root(b->s));
+    uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    if (writes && need > avail) {
+        char n[32], a[32];
+        nr_human_size(need, n, sizeof n);
+        nr_human_size(avail, a, sizeof a);
+        return nr_err_sys(err, ENOSPC, "store %s: the new layers need up to %s, %s free", img_store_root(b->s), n, a);
+    }
+    return 0;
 }
 
 static int write_all(bld_state *b, bld_result *res, nr_err *err)
@@ -476,6 +518,11 @@ static int write_all(bld_state *b, bld_result *res, nr_err *err)
     bld_stage *st = &b->stages[b->n_stages - 1];
     char **snap;
     size_t nsnap;
+    if (check_space(b, st, err) < 0)
+        return -1;
+    struct stat before;
+    if (fstat(img_store_blobs_dirfd(b->s), &before) < 0)
+        return nr_err_sys(err, errno, "stat %s/blobs", img_store_root(b->s));
     if (blob_names(b->s, &snap, &nsnap, err) < 0)
         return -1;
     int rc = write_image(b, st, &res->manifest, err);
@@ -484,7 +531,7 @@ static int write_all(bld_state *b, bld_result *res, nr_err *err)
     if (rc == 0)
         rc = set_tags(b, &res->manifest, err);
     if (rc < 0) {
-        undo_blobs(b, st, snap, nsnap);
+        undo_blobs(b, st, snap, nsnap, &before);
     } else {
         for (size_t i = st->n_base_layers; i < st->n_layers; i++) {
             bld_step *s = st->layers[i];
@@ -539,6 +586,10 @@ static void state_free(bld_state *b)
         free(st->hist);
         vars_free(st->args, st->n_args);
         bld_passwd_free(&st->pw);
+        for (size_t k = 0; k < st->n_dirs; k++)
+            free(st->dirs[k]);
+        free(st->dirs);
+        free(st->base_dirs);
     }
     free(b->stages);
     for (size_t i = 0; i < b->n_steps; i++) {

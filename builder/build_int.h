@@ -19,6 +19,7 @@ typedef struct bld_step {
     char key[65];          /* layer cache key */
     bool done;             /* layer known: base layer, cache hit, or written */
     bool cached;           /* from the layer cache */
+    uint64_t max_bytes;    /* upper bound of the layer's size (space check) */
     img_layer_desc layer;
 } bld_step;
 
@@ -46,6 +47,13 @@ typedef struct bld_stage {
     json_t *shell;         /* SHELL, default ["/bin/sh","-c"] */
     bool cmd_set;
     bld_passwd pw;
+    /* Directories known to exist (for COPY's "destination is an existing
+     * directory" rule): made by this build, and those of the base image. */
+    char **dirs;
+    size_t n_dirs;
+    char base_digest[IMG_DIGEST_MAX];  /* manifest of the base; "" for scratch */
+    bool base_dirs_loaded;
+    char *base_dirs;       /* "\n/a\n/a/b\n..." */
 } bld_stage;
 
 typedef struct bld_state {
@@ -73,6 +81,10 @@ void bld_chain_add(bld_stage *st, const char *text);
 /* ENV LABEL WORKDIR USER EXPOSE CMD ENTRYPOINT VOLUME STOPSIGNAL HEALTHCHECK
  * SHELL MAINTAINER: change the stage's config (instr.c). */
 int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);
+
+/* Known directories of a stage (dirs.c). */
+void bld_stage_add_dir(bld_stage *st, const char *path);
+bool bld_stage_is_dir(bld_state *b, bld_stage *st, const char *path);
 
 /* COPY / ADD: plan (select, hash, cache lookup) and write. */
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);

@@ -115,9 +115,14 @@ int bld_ctx_save(bld_ctx *c, nr_err *err)
     if (nr_mkdir_p(c->cache_dir, 0700, err) < 0)
         return -1;
     nr_buf b = {0};
+    size_t dl = strlen(c->dir);
     for (size_t i = 0; i < c->cap; i++) {
         sc_ent *e = &c->tab[i];
         if (!e->path || strpbrk(e->path, "\n"))
+            continue;
+        /* Forget files of this context that this build did not see (deleted
+         * or ignored), so the cache does not grow without bound. */
+        if (!e->used && !strncmp(e->path, c->dir, dl) && e->path[dl] == '/')
             continue;
         nr_buf_addf(&b, "%s %c %llu %lld %lld %lld %lld %llu %llu %s\n", e->sha, e->kind,
                     (unsigned long long)e->size, e->mt_s, e->mt_ns, e->ct_s, e->ct_ns, (unsigned long long)e->ino,
@@ -316,6 +321,11 @@ char *bld_path_join(const char *a, const char *b)
 
 /* ---- selection ---- */
 
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void sel_add(bld_sel *s, const bld_item *it)
 {
     s->items = nr_xrealloc(s->items, (s->n + 1) * sizeof *s->items);
@@ -387,7 +397,8 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, con
         added = nr_err_sys(err, errno, "readdir %s", host);
         goto out;
     }
-    qsort(names, nn, sizeof *names, (int (*)(const void *, const void *))strcmp);
+    if (nn > 1)
+        qsort(names, nn, sizeof *names, name_cmp);
     for (size_t i = 0; i < nn && added >= 0; i++) {
         const char *nm = names[i];
         cleanup_free char *crel = !strcmp(rel, ".") ? nr_xstrdup(nm) : nr_xasprintf("%s/%s", rel, nm);
@@ -507,7 +518,8 @@ static int glob_walk(bld_ctx *c, const char *base, const char *pat, char ***out,
         names = nr_xrealloc(names, (nn + 1) * sizeof *names);
         names[nn++] = nr_xstrdup(de->d_name);
     }
-    qsort(names, nn, sizeof *names, (int (*)(const void *, const void *))strcmp);
+    if (nn > 1)
+        qsort(names, nn, sizeof *names, name_cmp);
     int rc = 0;
     for (size_t i = 0; i < nn; i++) {
         cleanup_free char *p = !strcmp(base, ".") ? nr_xstrdup(names[i]) : nr_xasprintf("%s/%s", base, names[i]);

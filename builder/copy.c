@@ -78,6 +78,12 @@ static int parse_chmod(const char *s, mode_t *out)
     return 0;
 }
 
+/* Offset of a flag's value ("--chown=" skipped) for error columns. */
+static size_t flag_value_off(const bld_flag *fl)
+{
+    return fl->off + 2 + strlen(fl->name) + (fl->value ? 1 : 0);
+}
+
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 {
     bool is_add = in->kind == BLD_ADD;
@@ -90,7 +96,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     nr_buf_addstr(&text, in->name);
     bld_owner own = {0};
     if ((fl = bld_instr_flag(in, "chown"))) {
-        bld_word w = {.s = fl->value ? fl->value : "", .off = fl->off};
+        bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
         cleanup_free char *spec = NULL;
         if (bld_expand_word(b, st, in, &w, &spec, err) < 0)
             goto fail;
@@ -99,7 +105,10 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             img_layer_desc *ls = nr_xcalloc(st->n_base_layers + 1, sizeof *ls);
             for (size_t i = 0; i < st->n_base_layers; i++)
                 ls[i] = st->layers[i]->layer;
-            int rc = bld_passwd_load(b->s, ls, st->n_base_layers, &st->pw, err);
+            cleanup_free char *cf = st->base_digest[0] ? nr_xasprintf("%s/etc/%s.json", b->cache_dir,
+                                                                      img_digest_hex(st->base_digest))
+                                                        : NULL;
+            int rc = bld_passwd_load(b->s, ls, st->n_base_layers, cf, &st->pw, err);
             free(ls);
             if (rc < 0) {
                 bld_errat(err, &b->f, in, fl->off, "--chown: reading /etc/passwd of the base image: %s", err->msg);
@@ -114,7 +123,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         nr_buf_addf(&text, " --chown=%u:%u", (unsigned)own.uid, (unsigned)own.gid);
     }
     if ((fl = bld_instr_flag(in, "chmod"))) {
-        bld_word w = {.s = fl->value ? fl->value : "", .off = fl->off};
+        bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
         cleanup_free char *m = NULL;
         if (bld_expand_word(b, st, in, &w, &m, err) < 0)
             goto fail;
@@ -137,6 +146,9 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         bool dest_dir = dl == 0 || d[dl - 1] == '/' || !strcmp(d, ".") || (dl >= 2 && !strcmp(d + dl - 2, "/."));
         const char *wd = json_string_value(json_object_get(st->config, "WorkingDir"));
         cleanup_free char *dest = d[0] == '/' ? bld_path_clean(d) : bld_path_join(wd && *wd ? wd : "/", d);
+        /* Docker: an existing directory is a directory destination. */
+        if (!dest_dir && bld_stage_is_dir(b, st, dest))
+            dest_dir = true;
         for (size_t i = 0; i + 1 < n; i++)
             nr_buf_addf(&text, " %s", words[i]);
         nr_buf_addf(&text, " %s", d);
@@ -146,9 +158,16 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         if (bld_ctx_select(b->ctx, words, n - 1, dest, dest_dir, is_add, &step->sel, &bad, err) < 0) {
             rc = bld_errat(err, &b->f, in, in->args[bad < n ? bad : n - 1].off, "%s: %s", in->name, err->msg);
         } else {
-            for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++)
-                if (bld_archive_check(step->sel.archives[i], shown_path(b, step->sel.archives[i]), err) < 0)
+            for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++) {
+                uint64_t bytes = 0;
+                if (bld_archive_check(step->sel.archives[i], shown_path(b, step->sel.archives[i]), &bytes, err) < 0)
                     rc = bld_errat(err, &b->f, in, in->args[0].off, "%s", err->msg);
+                step->max_bytes += bytes;
+            }
+            /* tar headers (a long name can take a PAX header too) + data in 512 blocks. */
+            for (size_t i = 0; i < step->sel.n; i++)
+                step->max_bytes += 1536 + (step->sel.items[i].size + 511) / 512 * 512;
+            step->max_bytes += 4096 * (step->sel.n + 1);
         }
         char digest[65];
         if (rc == 0 && bld_sel_digest(b->ctx, &step->sel, digest, err) < 0)
@@ -157,6 +176,17 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             bld_sel_free(&step->sel);
             free(step);
         } else {
+            for (size_t i = 0; i < step->sel.n; i++) {
+                const bld_item *it = &step->sel.items[i];
+                if (it->type == IMG_ENT_DIR)
+                    bld_stage_add_dir(st, it->dest);
+                else if (strrchr(it->dest, '/') != it->dest) {
+                    cleanup_free char *parent = nr_xstrndup(it->dest, (size_t)(strrchr(it->dest, '/') - it->dest));
+                    bld_stage_add_dir(st, parent);
+                }
+            }
+            for (size_t i = 0; i < step->sel.n_archives; i++)
+                bld_stage_add_dir(st, step->sel.archive_dest[i]);
             step->text = nr_xstrdup(text.data);
             cleanup_free char *ck = nr_xasprintf("%s %s", text.data, digest);
             bld_chain_add(st, ck);
@@ -211,7 +241,8 @@ static int add_parents(img_layer_writer *w, bld_step *step, nr_err *err)
             *sl = '\0';
         }
     }
-    qsort(v, n, sizeof *v, str_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, str_cmp);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         bool dup = i > 0 && !strcmp(v[i], v[i - 1]);

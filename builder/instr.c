@@ -253,6 +253,7 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         const char *cur = json_string_value(json_object_get(c, "WorkingDir"));
         cleanup_free char *p = w[0] == '/' ? bld_path_clean(w) : bld_path_join(cur && *cur ? cur : "/", w);
         json_object_set_new(c, "WorkingDir", json_string(p));
+        bld_stage_add_dir(st, p);
         nr_buf_addf(&text, " %s", p);
         break;
     }

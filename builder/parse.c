@@ -242,10 +242,10 @@ static int parse_name_vals(const bld_nodefile *f, bld_instr *in, nr_err *err)
 {
     cleanup_free bld_word *w = NULL;
     size_t n = 0;
-    if (split_words(f, in, in->rest_off, &w, &n, err) < 0)
-        return -1;
-    int rc = 0;
-    if (n == 0) {
+    int rc = split_words(f, in, in->rest_off, &w, &n, err);
+    if (rc < 0) {
+        /* the words split so far are freed below */
+    } else if (n == 0) {
         rc = bld_errat(err, f, in, in->rest_off, "%s requires at least one argument", in->name);
     } else if (!strchr(w[0].s, '=')) {
         /* Old form: one key, the rest of the line is the value. */

@@ -127,9 +127,11 @@ int img_blob_put(img_store *s, const void *data, size_t len, char digest_out[IMG
     nr_sha256_hex(data, len, hex);
     char d[IMG_DIGEST_MAX];
     snprintf(d, sizeof d, "sha256:%s", hex);
+    /* Hold the gc lock before looking: a blob seen here must not be pruned
+     * before this handle tags what uses it. */
+    if (img_store_hold(s, err) < 0)
+        return -1;
     if (faccessat(s->blobs_fd, hex, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-        if (img_store_hold(s, err) < 0)
-            return -1;
         memcpy(digest_out, d, sizeof d);
         return 0;
     }

@@ -229,6 +229,8 @@ int img_image_write(img_store *s, const img_image_spec *spec, img_desc *manifest
         return nr_err_set(err, "image has %zu layers, at most %d are supported", spec->n_layers, MAX_LAYERS);
     if (spec->config && runconfig_validate(spec->config, "image config", err) < 0)
         return -1;
+    if (img_store_hold(s, err) < 0) /* the layers checked below stay until tagged */
+        return -1;
     for (size_t i = 0; i < spec->n_layers; i++) {
         const img_layer_desc *l = &spec->layers[i];
         if (!img_digest_valid(l->blob.digest) || !img_digest_valid(l->diff_id))
@@ -275,7 +277,7 @@ json_t *img_image_runconfig(const img_image *img)
 
 uint64_t img_image_size(const img_image *img)
 {
-    uint64_t n = img->manifest.size + img->config.size;
+    uint64_t n = img->config.size;
     for (size_t i = 0; i < img->n_layers; i++)
         n += img->layers[i].blob.size;
     return n;

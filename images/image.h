@@ -90,6 +90,11 @@ typedef struct img_tag {
 int img_tag_set(img_store *s, const char *ref, const img_desc *manifest, nr_err *err);
 /* Remove a tag; errnum ENOENT when it does not exist. */
 int img_tag_remove(img_store *s, const char *ref, nr_err *err);
+/* Remove the manifest blob `digest` when no tag in index.json points to it
+ * any more (config and layers stay for prune: other images may share them).
+ * Under the exclusive gc lock, so no build about to tag the same manifest is
+ * in between.  *deleted says whether it went. */
+int img_manifest_drop_untagged(img_store *s, const char *digest, bool *deleted, nr_err *err);
 /* All tags, sorted by ref name. */
 int img_tag_list(img_store *s, img_tag **out, size_t *n_out, nr_err *err);
 void img_tag_list_free(img_tag *tags, size_t n);
@@ -119,7 +124,7 @@ int img_image_load_digest(img_store *s, const char *manifest_digest, img_image *
 void img_image_free(img_image *img);
 /* The "config" object inside the config blob (borrowed; may be NULL). */
 json_t *img_image_runconfig(const img_image *img);
-/* Size as `nrun images` shows it: manifest + config + compressed layers. */
+/* Size as `nrun images` shows it: config + compressed layers. */
 uint64_t img_image_size(const img_image *img);
 /* "created" of the config as seconds since the epoch (0 when absent/bad). */
 long long img_image_created(const img_image *img);

@@ -135,6 +135,8 @@ int img_tag_set(img_store *s, const char *ref, const img_desc *manifest, nr_err 
         return -1;
     if (!img_digest_valid(manifest->digest))
         return nr_err_set(err, "tag %s: invalid manifest digest", name);
+    if (!img_blob_exists(s, manifest->digest))
+        return nr_err_sys(err, ENOENT, "tag %s: manifest %s is not in the store", name, manifest->digest);
     cleanup_close int lk = -1;
     if (img__lock_index(s, true, &lk, err) < 0)
         return -1;

@@ -35,6 +35,7 @@ typedef struct ent {
 struct img_layer_writer {
     img_store *s;
     img_compress c;
+    int level; /* 0: the default */
     long long mtime;
     ent *e;
     size_t n, cap;
@@ -239,6 +240,15 @@ size_t img_layer_count(const img_layer_writer *w)
     return w->n;
 }
 
+int img_layer_writer_set_level(img_layer_writer *w, int level, nr_err *err)
+{
+    int max = w->c == IMG_COMPRESS_ZSTD ? 19 : 9;
+    if (level < 1 || level > max)
+        return nr_err_set(err, "compression level %d is out of range (1-%d)", level, max);
+    w->level = level;
+    return 0;
+}
+
 void img_layer_writer_abort(img_layer_writer *w)
 {
     if (!w)
@@ -277,7 +287,8 @@ static ent *find_ent(img_layer_writer *w, const char *path)
  * the first (in tar order) name of its file, as tar readers require. */
 static int prepare(img_layer_writer *w, nr_err *err)
 {
-    qsort(w->e, w->n, sizeof *w->e, cmp_ent);
+    if (w->n)
+        qsort(w->e, w->n, sizeof *w->e, cmp_ent);
     size_t out = 0;
     for (size_t i = 0; i < w->n; i++) {
         if (i + 1 < w->n && !strcmp(w->e[i].path, w->e[i + 1].path)) {
@@ -295,6 +306,10 @@ static int prepare(img_layer_writer *w, nr_err *err)
         if (!t || t->type != IMG_ENT_FILE)
             return nr_err_set(err, "layer entry %s: hardlink target %s is not a regular file of this layer", h->path,
                               h->link);
+        /* Same inode, same metadata (tar readers ignore it, listings show it). */
+        h->mode = t->mode;
+        h->uid = t->uid;
+        h->gid = t->gid;
         if (strcmp(t->path, h->path) < 0)
             continue;
         /* The link comes first in the tar: it takes the content, the old
@@ -304,7 +319,8 @@ static int prepare(img_layer_writer *w, nr_err *err)
         content.path = first;
         content.seq = h->seq;
         char *oldlink = h->link;
-        ent link = {.type = IMG_ENT_HARDLINK, .path = old, .fd = -1, .link = nr_xstrdup(first), .seq = t->seq};
+        ent link = {.type = IMG_ENT_HARDLINK, .path = old, .mode = t->mode, .uid = t->uid, .gid = t->gid, .fd = -1,
+                    .link = nr_xstrdup(first), .seq = t->seq};
         for (size_t j = i + 1; j < w->n; j++)
             if (w->e[j].type == IMG_ENT_HARDLINK && !strcmp(w->e[j].link, old)) {
                 free(w->e[j].link);
@@ -462,6 +478,11 @@ int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *er
     int r = w->c == IMG_COMPRESS_ZSTD ? archive_write_add_filter_zstd(k.z) : archive_write_add_filter_gzip(k.z);
     if (r == ARCHIVE_OK && w->c == IMG_COMPRESS_GZIP)
         r = archive_write_set_filter_option(k.z, "gzip", "timestamp", NULL);
+    if (r == ARCHIVE_OK && w->level) {
+        char lv[8];
+        snprintf(lv, sizeof lv, "%d", w->level);
+        r = archive_write_set_filter_option(k.z, NULL, "compression-level", lv);
+    }
     if (r == ARCHIVE_OK)
         r = archive_write_set_format_raw(k.z);
     if (r == ARCHIVE_OK)
@@ -484,7 +505,11 @@ int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *er
     }
     /* The tar: plain ustar headers unless a field needs PAX; no blocking
      * padding beyond the two end-of-archive blocks. */
+    /* hdrcharset=BINARY: names are written as the bytes we were given
+     * (UTF-8 in practice), not converted through the C locale, which
+     * cannot represent them. */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+        archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
         archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
         archive_write_open2(a, &k, NULL, tar_cb, NULL, NULL) != ARCHIVE_OK) {
         nr_err_set(err, "layer tar: %s", archive_error_string(a));

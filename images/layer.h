@@ -77,6 +77,10 @@ int img_layer_add_hardlink(img_layer_writer *w, const char *path, const char *ta
 int img_layer_add_whiteout(img_layer_writer *w, const char *path, nr_err *err);
 int img_layer_add_opaque(img_layer_writer *w, const char *dirpath, nr_err *err);
 size_t img_layer_count(const img_layer_writer *w);
+/* Compression level (gzip 1-9, default 6; zstd 1-19, default 3).  Part of
+ * the layer's identity: the same entries at another level give another
+ * digest (the diff_id stays). */
+int img_layer_writer_set_level(img_layer_writer *w, int level, nr_err *err);
 
 /* Write the tar into the store.  Commit and abort free the writer. */
 int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *err);

@@ -162,7 +162,7 @@ int img_ref_parse(const char *s, img_ref *out, nr_err *err)
     const char *why = NULL;
     if (!name_valid(buf, &why))
         return nr_err_set(err, "invalid reference format \"%s\": %s", s, why);
-    snprintf(out->name, sizeof out->name, "%s", buf);
+    memcpy(out->name, buf, strlen(buf) + 1); /* name_valid bounded it to IMG_NAME_MAX - 1 */
     return 0;
 }
 

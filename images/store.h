@@ -90,7 +90,9 @@ int img_blob_copy_to(img_store *s, const char *digest, int dst_blobs_dirfd, nr_e
 /* ---- locks ---- */
 
 /* Hold gc.lock shared for the rest of this handle's life (taken
- * automatically by the first blob write). */
+ * automatically by blob writes, img_image_write and imports).  Call it before
+ * trusting img_blob_exists for a blob this handle did not write (a build
+ * cache hit): prune then cannot remove it before the image is tagged. */
 int img_store_hold(img_store *s, nr_err *err);
 
 /* ---- prune ---- */

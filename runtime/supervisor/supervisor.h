@@ -7,7 +7,7 @@
  * Everything the supervisor needs from the host side (log dir, control socket,
  * published ports) arrives as file descriptors opened before pivot_root, so the
  * supervisor never needs a host path.  The same entry point runs directly on
- * the host for tests (`nrun __internal supervise ...`). */
+ * the host for tests (`nrun supervise ... -- CMD`). */
 #ifndef SV_SUPERVISOR_H
 #define SV_SUPERVISOR_H
 
@@ -53,6 +53,15 @@ typedef struct sv_config {
     unsigned long long max_memory; /* per-worker RSS that triggers a graceful replacement; 0 = off */
     int crash_loop_max;       /* restarts within crash_loop_window_ms that end the container */
     int crash_loop_window_ms;
+
+    /* Added by the supervisor issue (sv_config_init fills them). */
+    int backoff_base_ms;      /* first restart delay; doubles per quick crash (jitter +-20%) */
+    int backoff_max_ms;       /* cap of the restart delay */
+    int stable_ms;            /* uptime after which a worker's backoff starts over */
+    int heartbeat_timeout_ms; /* cluster: no agent ping for this long = hung, replaced; 0 = off */
+    int listen_timeout_ms;    /* reload: a new worker that does not listen/ready by then fails it */
+    bool restart_single;      /* single mode: restart a process that fails (else its exit ends the container) */
+    unsigned long long log_rate; /* per-worker log bytes/s kept; beyond it bytes are dropped and counted; 0 = no limit */
 
     /* Called in each forked worker just before exec, after the supervisor's own
      * setup (process group, PDEATHSIG, fds, uid/gid): the runtime drops

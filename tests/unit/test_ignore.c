@@ -111,6 +111,37 @@ static void test_bad(void **state)
     bld_ignore_free(ig);
 }
 
+
+/* Random patterns and paths: never a crash, a parse error names the line. */
+static void test_fuzz(void **state)
+{
+    static const char alphabet[] = "ab/*?[]!^\\.-\n# ";
+    unsigned long long r = 0x9e3779b97f4a7c15ULL;
+    for (int iter = 0; iter < 5000; iter++) {
+        char pat[64], path[32];
+        size_t pn = 0, qn = 0;
+        for (int i = 0; i < 40; i++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            pat[pn++] = alphabet[r % (sizeof alphabet - 1)];
+        }
+        pat[pn] = '\0';
+        for (int i = 0; i < 12; i++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            path[qn++] = "ab/."[r % 4];
+        }
+        path[qn] = '\0';
+        bld_ignore *ig = NULL;
+        nr_err e;
+        if (bld_ignore_parse(".dockerignore", pat, &ig, &e) < 0) {
+            assert_true(!strncmp(e.msg, ".dockerignore:", 14));
+            continue;
+        }
+        (void)bld_ignore_match(ig, path);
+        (void)bld_ignore_skip_dir(ig, path);
+        bld_ignore_free(ig);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -118,6 +149,7 @@ int main(void)
         cmocka_unit_test(test_doublestar_and_classes),
         cmocka_unit_test(test_exceptions_last_wins),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

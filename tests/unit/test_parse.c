@@ -260,6 +260,69 @@ static void test_expand(void **state)
     xbad("${NOPE:-\"x}", 8, "unterminated quote \"");
 }
 
+
+/* Deterministic mutation fuzzing: every mutant either parses (and then every
+ * word expands or fails cleanly) or fails with a positioned error.  Run
+ * under ASan (make check-asan) this also catches memory errors. */
+static const char *no_vars(void *ctx, const char *name)
+{
+    return strlen(name) % 2 ? "v" : NULL;
+}
+
+static void test_fuzz_mutations(void **state)
+{
+    static const char seed[] = "# escape=\\\nARG B=x\nFROM ${B:-scratch} AS s\nENV A=\"1 2\" C='$A' \\\n  D=${A:+y}\n"
+                               "LABEL k=v\nCOPY --chown=1:2 [\"a\", \"b/\"]\nADD x.tgz /x/\nCMD [\"n\"]\n"
+                               "HEALTHCHECK --interval=1s CMD x\nEXPOSE 80/tcp\nSHELL [\"/bin/sh\",\"-c\"]\n";
+    static const char alphabet[] = "\\\n\"'$${}[]:-+?=# \t`,AaZz09/.*!\r";
+    unsigned long long r = 88172645463325252ULL;
+    char buf[512];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = sizeof seed - 1;
+        memcpy(buf, seed, n);
+        int muts = 1 + (int)(r % 6);
+        for (int m = 0; m < muts; m++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            size_t pos = (size_t)(r % (n + 1));
+            char ch = alphabet[(r >> 20) % (sizeof alphabet - 1)];
+            switch ((r >> 40) % 3) {
+            case 0: /* replace */
+                if (pos < n)
+                    buf[pos] = ch;
+                break;
+            case 1: /* insert */
+                if (n + 1 < sizeof buf) {
+                    memmove(buf + pos + 1, buf + pos, n - pos);
+                    buf[pos] = ch;
+                    n++;
+                }
+                break;
+            default: /* delete */
+                if (pos < n) {
+                    memmove(buf + pos, buf + pos + 1, n - pos - 1);
+                    n--;
+                }
+            }
+        }
+        bld_nodefile f;
+        nr_err e = {0};
+        if (bld_parse("Nodefile", buf, n, &f, &e) < 0) {
+            assert_true(!strncmp(e.msg, "Nodefile:", 9));
+            continue;
+        }
+        for (size_t i = 0; i < f.n; i++)
+            for (size_t k = 0; k < f.ins[i].nargs; k++) {
+                char *out = NULL;
+                size_t pos = 0;
+                if (bld_expand(f.ins[i].args[k].s, f.escape, no_vars, NULL, &out, &pos, &e) == 0)
+                    free(out);
+                else
+                    assert_true(pos <= strlen(f.ins[i].args[k].s));
+            }
+        bld_nodefile_free(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_hostile_no_crash),
         cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_fuzz_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

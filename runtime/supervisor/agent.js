@@ -1,0 +1,105 @@
+// nrun's worker agent, preloaded with NODE_OPTIONS=--require into cluster
+// workers started by the nrun supervisor.  It reports what only the worker
+// sees, over the cluster channel as internal messages ({cmd:'NODE_NRUN'},
+// invisible to the app): connections closed (for least-connections and
+// draining), a heartbeat with event-loop lag, and it drains on request.
+// It must not change the app's behaviour: no listeners the app can see, all
+// timers unref'd, and outside an nrun worker it does nothing.
+'use strict';
+(function nrunAgent() {
+  const cluster = require('cluster');
+  if (!cluster.isWorker || typeof process.send !== 'function' || !process.channel) return;
+  const net = require('net');
+  const INTERVAL = 1000;
+  let closed = 0;
+  let reported = 0;
+  let flushing = false;
+  let draining = false;
+  const live = new Set();
+
+  function send(m) {
+    if (!process.connected) return;
+    m.cmd = 'NODE_NRUN';
+    try { process.send(m); } catch (e) { /* channel closing */ }
+  }
+  function flush() {
+    flushing = false;
+    if (closed !== reported) {
+      reported = closed;
+      send({ act: 'conn', closed });
+    }
+  }
+
+  // A worker that never listens (a script) must end when its work ends, as
+  // it would without the cluster channel: the channel is unref'd until the
+  // app asks for a server.
+  process.channel.unref();
+  const getServer = cluster._getServer;
+  cluster._getServer = function () {
+    if (process.channel) process.channel.ref();
+    return getServer.apply(this, arguments);
+  };
+
+  const IDLE_MS = 150;
+  function idle(sock) {
+    return !sock._nrunRes && Date.now() - (sock._nrunIdleSince || 0) >= IDLE_MS;
+  }
+  function closeIfIdle(sock) {
+    if (idle(sock) && !sock.destroyed) sock.destroy();
+  }
+
+  const emit = net.Server.prototype.emit;
+  net.Server.prototype.emit = function (ev, a, b) {
+    if (ev === 'connection' && a && typeof a.once === 'function' && !a._nrunTracked) {
+      a._nrunTracked = true;
+      a._nrunIdleSince = Date.now();
+      live.add(a);
+      a.once('close', () => {
+        live.delete(a);
+        closed++;
+        if (!flushing) { flushing = true; setImmediate(flush); }
+      });
+    } else if (ev === 'request' && b && a && a.socket) {
+      const sock = a.socket;
+      sock._nrunRes = b;
+      if (draining) b.shouldKeepAlive = false;
+      b.once('finish', () => {
+        if (sock._nrunRes === b) sock._nrunRes = null;
+        sock._nrunIdleSince = Date.now();
+      });
+    }
+    return emit.apply(this, arguments);
+  };
+
+  function drain() {
+    if (draining) return;
+    draining = true;
+    for (const sock of live) {
+      const res = sock._nrunRes;
+      if (res && !res.headersSent) res.shouldKeepAlive = false;
+    }
+    // Keep-alive sockets with no request in flight: close them a moment after
+    // they went idle (a request racing our close would see a reset).
+    const t = setInterval(() => {
+      for (const sock of live) closeIfIdle(sock);
+      if (live.size === 0) clearInterval(t);
+    }, 200);
+    t.unref();
+    flush();
+  }
+
+  process.on('internalMessage', (m) => {
+    if (m && m.cmd === 'NODE_NRUN' && m.act === 'drain') drain();
+  });
+
+  let last = Date.now();
+  const hb = setInterval(() => {
+    const now = Date.now();
+    const lag = Math.max(0, now - last - INTERVAL);
+    last = now;
+    send({ act: 'ping', lag, closed });
+    reported = closed;
+  }, INTERVAL);
+  hb.unref();
+  send({ act: 'ping', lag: 0, closed: 0 });
+})();

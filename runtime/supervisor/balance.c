@@ -1,0 +1,356 @@
+/* Listening sockets and connection hand-off.  The master accepts and hands
+ * each connection to a worker (round-robin or least open connections).  It
+ * keeps its own copy of the fd until the worker acks: a refused connection
+ * (accepted:false) or one handed to a worker that died before acking goes to
+ * another worker, as Node's RoundRobinHandle does.  A worker is routable
+ * only while its channel takes writes and its un-acked hand-offs are under
+ * SV_INFLIGHT_MAX, so a hung worker stops receiving connections at once.
+ * With no routable worker the listener is disarmed and the kernel's backlog
+ * holds new connections. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "runtime/supervisor/sv_internal.h"
+
+static void on_accept(void *arg, uint32_t events);
+
+bool sv_worker_routable(const sv_worker *w)
+{
+    return (w->state == SV_W_UP || w->state == SV_W_STARTING) && w->ipc_fd >= 0 && !w->ipc_eof &&
+           w->ninflight < SV_INFLIGHT_MAX && w->ipc_out.len == w->ipc_out_off && w->nsubs > 0;
+}
+
+uint64_t sv_worker_open_conns(const sv_worker *w)
+{
+    return w->handed > w->closed ? w->handed - w->closed : 0;
+}
+
+static bool subscribed(const sv_worker *w, const sv_listener *l, int *index)
+{
+    for (int i = 0; i < w->nsubs; i++)
+        if (w->subs[i].lis == l) {
+            *index = w->subs[i].index;
+            return true;
+        }
+    return false;
+}
+
+static void sockname_json(sv_listener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "";
+    l->sockname[0] = 0;
+    if (getsockname(l->fd, (struct sockaddr *)&ss, &len) < 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+        l->port = ntohs(a->sin_port);
+        snprintf(l->sockname, sizeof l->sockname, "{\"address\":\"%s\",\"family\":\"IPv4\",\"port\":%d}", host, l->port);
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 a;
+        memcpy(&a, &ss, sizeof a);
+        inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
+        l->port = ntohs(a.sin6_port);
+        snprintf(l->sockname, sizeof l->sockname, "{\"address\":\"%s\",\"family\":\"IPv6\",\"port\":%d}", host, l->port);
+    }
+}
+
+static int bind_tcp(const char *address, int port, int type, nr_err *err)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    int family;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (address && inet_pton(AF_INET, address, &a4->sin_addr) == 1) {
+        family = AF_INET;
+    } else if (address && inet_pton(AF_INET6, address, &a6->sin6_addr) == 1) {
+        family = AF_INET6;
+    } else if (address) {
+        return nr_err_set(err, "listen: address %s is not numeric", address);
+    } else {
+        family = AF_INET6; /* no address: "::" dual-stack, as Node does, else 0.0.0.0 */
+        a6->sin6_addr = in6addr_any;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0 && !address && family == AF_INET6 && errno == EAFNOSUPPORT) {
+            family = AF_INET;
+            continue;
+        }
+        if (fd < 0)
+            return nr_err_sys(err, errno, "socket");
+        int one = 1, zero = 0;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (family == AF_INET6 && !address)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        if (family == AF_INET) {
+            a4->sin_family = AF_INET;
+            a4->sin_port = htons((uint16_t)port);
+            len = sizeof *a4;
+        } else {
+            a6->sin6_family = AF_INET6;
+            a6->sin6_port = htons((uint16_t)port);
+            len = sizeof *a6;
+        }
+        if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 4096) < 0) {
+            int e = errno;
+            close(fd);
+            if (!address && family == AF_INET6 && (e == EADDRNOTAVAIL || e == EAFNOSUPPORT)) {
+                family = AF_INET;
+                memset(&ss, 0, sizeof ss);
+                continue;
+            }
+            return nr_err_sys(err, e, "bind %s port %d", address ? address : "::", port);
+        }
+        (void)type;
+        return fd;
+    }
+    return nr_err_set(err, "bind port %d: no address family", port);
+}
+
+static int bind_unix(const char *path, nr_err *err)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (!path || strlen(path) >= sizeof a.sun_path)
+        return nr_err_set(err, "listen: bad unix socket path");
+    strcpy(a.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "socket");
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4096) < 0) {
+        int e = errno;
+        close(fd);
+        return nr_err_sys(err, e, "bind %s", path);
+    }
+    return fd;
+}
+
+sv_listener *sv_listener_get(const char *key, const char *address, int port, int type, nr_err *err)
+{
+    for (sv_listener *l = sv_g->listeners; l; l = l->next)
+        if (!strcmp(l->key, key))
+            return l->fd >= 0 ? l : NULL;
+    if (sv_g->stopping)
+        return nr_err_set(err, "stopping"), NULL;
+    int fd = -1;
+    const sv_config *cfg = sv_g->cfg;
+    /* A port nrun published (-p) is served on the socket it passed in. */
+    for (size_t i = 0; type != -1 && i < cfg->n_listen; i++)
+        if (cfg->listen_ports[i] == port && port > 0) {
+            fd = fcntl(cfg->listen_fds[i], F_DUPFD_CLOEXEC, 3);
+            if (fd < 0)
+                return nr_err_sys(err, errno, "dup listen fd"), NULL;
+            int fl = fcntl(fd, F_GETFL);
+            fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+            break;
+        }
+    if (fd < 0)
+        fd = type == -1 ? bind_unix(address, err) : bind_tcp(address, port, type, err);
+    if (fd < 0)
+        return NULL;
+    sv_listener *l = nr_xcalloc(1, sizeof *l);
+    l->key = nr_xstrdup(key);
+    l->fd = fd;
+    l->port = port;
+    if (type != -1)
+        sockname_json(l);
+    if (sv_watch_add(&l->w, fd, 0, on_accept, l) < 0) {
+        nr_err_sys(err, errno, "epoll add listener");
+        close(fd);
+        free(l->key);
+        free(l);
+        return NULL;
+    }
+    l->next = sv_g->listeners;
+    sv_g->listeners = l;
+    return l;
+}
+
+static bool hand(sv_worker *w, sv_listener *l, int fd, int index)
+{
+    char msg[700];
+    uint32_t seq = ++w->seq;
+    int n = snprintf(msg, sizeof msg,
+                     "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\","
+                     "\"act\":\"newconn\",\"key\":\"%s:%d\",\"seq\":%u}}\n",
+                     l->key, index, seq);
+    if (n <= 0 || (size_t)n >= sizeof msg || sv_ipc_send_fd(w, msg, (size_t)n, fd) < 0)
+        return false;
+    w->inflight[w->ninflight++] = (sv_inflight){.seq = seq, .fd = fd, .lis = l};
+    w->handed++;
+    return true;
+}
+
+/* Pick a worker for a connection of `l` and hand it over; false when none can take it. */
+static bool dispatch(sv_listener *l, int fd, const sv_worker *exclude)
+{
+    sv_worker *cand[SV_MAX_SLOTS * 2];
+    int idx[SV_MAX_SLOTS * 2];
+    int n = 0;
+    for (sv_worker *w = sv_g->workers; w && n < (int)NR_ARRAY_LEN(cand); w = w->next) {
+        int index;
+        if (w != exclude && sv_worker_routable(w) && subscribed(w, l, &index)) {
+            idx[n] = index;
+            cand[n++] = w;
+        }
+    }
+    while (n > 0) {
+        int pick = (int)(l->rr_next++ % (unsigned)n);
+        if (sv_g->cfg->balance == SV_BALANCE_LEASTCONN) {
+            /* Fewest open connections; ties go round-robin from the rr cursor. */
+            uint64_t best = UINT64_MAX;
+            int start = pick;
+            for (int k = 0; k < n; k++) {
+                int i = (start + k) % n;
+                uint64_t open = sv_worker_open_conns(cand[i]) + (uint64_t)cand[i]->ninflight;
+                if (open < best) {
+                    best = open;
+                    pick = i;
+                }
+            }
+        }
+        if (hand(cand[pick], l, fd, idx[pick]))
+            return true;
+        cand[pick] = cand[n - 1];
+        idx[pick] = idx[n - 1];
+        n--;
+    }
+    return false;
+}
+
+static bool any_routable(sv_listener *l)
+{
+    int index;
+    for (sv_worker *w = sv_g->workers; w; w = w->next)
+        if (sv_worker_routable(w) && subscribed(w, l, &index))
+            return true;
+    return false;
+}
+
+static void pend(sv_listener *l, int fd)
+{
+    if (sv_g->npending >= (int)NR_ARRAY_LEN(sv_g->pending)) {
+        close(fd); /* bounded: a connection we cannot place is refused, not hoarded */
+        return;
+    }
+    sv_g->pending[sv_g->npending++] = (sv_inflight){.fd = fd, .lis = l};
+}
+
+static void on_accept(void *arg, uint32_t events)
+{
+    sv_listener *l = arg;
+    for (int i = 0; i < 64 && l->fd >= 0; i++) {
+        if (!any_routable(l)) {
+            sv_watch_mod(&l->w, 0);
+            l->armed = false;
+            return;
+        }
+        int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE)
+                sv_log_sys("accept: %s", strerror(errno));
+            return;
+        }
+        l->accepted++;
+        if (!dispatch(l, fd, NULL))
+            pend(l, fd);
+    }
+}
+
+/* Place pending connections, then arm the listeners that have a taker. */
+void sv_balance_rearm(void)
+{
+    int keep = 0;
+    for (int i = 0; i < sv_g->npending; i++) {
+        sv_inflight *p = &sv_g->pending[i];
+        if (p->lis->fd < 0 && sv_g->stopping && !any_routable(p->lis)) {
+            close(p->fd);
+            continue;
+        }
+        if (!dispatch(p->lis, p->fd, NULL))
+            sv_g->pending[keep++] = *p;
+    }
+    sv_g->npending = keep;
+    for (sv_listener *l = sv_g->listeners; l; l = l->next) {
+        if (l->fd < 0)
+            continue;
+        bool want = any_routable(l);
+        if (want != l->armed) {
+            sv_watch_mod(&l->w, want ? EPOLLIN : 0);
+            l->armed = want;
+        }
+    }
+}
+
+void sv_balance_worker_up(sv_worker *w, sv_listener *l)
+{
+    sv_balance_rearm();
+}
+
+void sv_balance_on_ack(sv_worker *w, uint32_t seq, bool accepted)
+{
+    for (int i = 0; i < w->ninflight; i++) {
+        if (w->inflight[i].seq != seq)
+            continue;
+        sv_inflight c = w->inflight[i];
+        w->inflight[i] = w->inflight[--w->ninflight];
+        if (accepted) {
+            close(c.fd);
+        } else {
+            w->handed--;
+            if (!dispatch(c.lis, c.fd, w))
+                pend(c.lis, c.fd);
+        }
+        break;
+    }
+    sv_balance_rearm();
+    if (w->state == SV_W_DRAINING)
+        sv_drain_check(w);
+}
+
+/* The worker can take no more connections (dead, channel closed): what it
+ * has not acked goes to the others. */
+void sv_balance_worker_gone(sv_worker *w)
+{
+    int n = w->ninflight;
+    w->ninflight = 0;
+    for (int i = 0; i < n; i++) {
+        w->handed--;
+        if (!dispatch(w->inflight[i].lis, w->inflight[i].fd, w))
+            pend(w->inflight[i].lis, w->inflight[i].fd);
+    }
+    w->nsubs = 0;
+    sv_balance_rearm();
+}
+
+/* Stop accepting: close every listening socket.  Listener structs stay
+ * (a pending event may still name one) and are freed with the process. */
+void sv_balance_close_all(void)
+{
+    for (sv_listener *l = sv_g->listeners; l; l = l->next) {
+        if (l->fd < 0)
+            continue;
+        sv_watch_del(&l->w);
+        close(l->fd);
+        l->fd = -1;
+        l->armed = false;
+    }
+    /* Accepted connections still waiting go to a worker if one can take them. */
+    sv_balance_rearm();
+}

@@ -1,0 +1,91 @@
+/* What the supervisor's CLI commands share: the usage error and the control
+ * socket client (container id -> <root>/containers/<id>/control.sock). */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/supervisor/sv_cli.h"
+
+int sv_usage(nr_global *g, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", g->prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return NR_EXIT_USAGE;
+}
+
+static bool valid_id(const char *id)
+{
+    if (!*id || strlen(id) > 128)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') || ('0' <= *p && *p <= '9') || strchr("_.-", *p)))
+            return false;
+    return *id != '.';
+}
+
+char *sv_control_call(nr_global *g, const char *id, const char *path, const char *request, int timeout_ms, nr_err *err)
+{
+    cleanup_free char *p = NULL;
+    if (!path) {
+        if (!id || !valid_id(id))
+            return nr_err_set(err, "bad container id %s", id ? id : "(none)"), NULL;
+        p = nr_xasprintf("%s/containers/%s/control.sock", g->root, id);
+        path = p;
+    }
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path)
+        return nr_err_set(err, "control socket path too long: %s", path), NULL;
+    strcpy(a.sun_path, path);
+    cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "socket"), NULL;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        if (errno == ENOENT || errno == ECONNREFUSED)
+            return nr_err_sys(err, errno, "%s: not running (control socket %s)", id ? id : "supervisor", path), NULL;
+        return nr_err_sys(err, errno, "connect %s", path), NULL;
+    }
+    size_t n = strlen(request);
+    if (nr_write_all(fd, request, n) < 0 || nr_write_all(fd, "\n", 1) < 0)
+        return nr_err_sys(err, errno, "write %s", path), NULL;
+    nr_buf b = {0};
+    for (;;) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        int r = poll(&pf, 1, timeout_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            nr_buf_free(&b);
+            return nr_err_set(err, "%s: no reply within %d ms", path, timeout_ms), NULL;
+        }
+        char buf[4096];
+        ssize_t k = read(fd, buf, sizeof buf);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        nr_buf_add(&b, buf, (size_t)k);
+        if (memchr(buf, '\n', (size_t)k))
+            break;
+    }
+    if (!b.len) {
+        nr_buf_free(&b);
+        return nr_err_set(err, "%s: connection closed without a reply", path), NULL;
+    }
+    nr_buf_add(&b, "", 1);
+    char *nl = strchr(b.data, '\n');
+    if (nl)
+        *nl = 0;
+    return b.data;
+}

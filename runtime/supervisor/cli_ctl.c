@@ -1,0 +1,172 @@
+/* `nrun reload|scale|stats|top ID` (or `--control PATH` instead of ID): thin
+ * clients of the control socket. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "runtime/supervisor/sv_cli.h"
+
+typedef struct ctl_args {
+    const char *id, *path;
+    const char *extra;   /* the one extra positional (scale N) */
+    bool json;
+} ctl_args;
+
+static int parse(int argc, char **argv, nr_global *g, ctl_args *a, bool want_extra)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--control")) {
+            if (++i >= argc)
+                return sv_usage(g, "%s: --control needs a path", argv[0]);
+            a->path = argv[i];
+        } else if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--format=json")) {
+            a->json = true;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return sv_usage(g, "%s: unknown option %s", argv[0], argv[i]);
+        } else if (!a->id && !a->path) {
+            a->id = argv[i];
+        } else if (want_extra && !a->extra) {
+            a->extra = argv[i];
+        } else {
+            return sv_usage(g, "%s: unexpected argument %s", argv[0], argv[i]);
+        }
+    }
+    /* With --control, the first positional is the extra argument. */
+    if (a->path && a->id && want_extra && !a->extra) {
+        a->extra = a->id;
+        a->id = NULL;
+    }
+    if (!a->id && !a->path)
+        return sv_usage(g, "%s: which container? (ID or --control PATH)", argv[0]);
+    if (want_extra && !a->extra)
+        return sv_usage(g, "%s: missing argument", argv[0]);
+    return 0;
+}
+
+static int call(nr_global *g, ctl_args *a, const char *req, int timeout_ms, json_t **out)
+{
+    nr_err err = {0};
+    cleanup_free char *reply = sv_control_call(g, a->id, a->path, req, timeout_ms, &err);
+    if (!reply)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    json_t *r = json_loads(reply, 0, NULL);
+    if (!r || !json_is_object(r)) {
+        json_decref(r);
+        fprintf(stderr, "%s: bad reply from the supervisor: %.200s\n", g->prog, reply);
+        return NR_EXIT_FAIL;
+    }
+    if (!json_is_true(json_object_get(r, "ok"))) {
+        const char *e = json_string_value(json_object_get(r, "error"));
+        fprintf(stderr, "%s: %s\n", g->prog, e ? e : "failed");
+        json_decref(r);
+        return NR_EXIT_FAIL;
+    }
+    *out = r;
+    return 0;
+}
+
+int nr_cmd_reload(int argc, char **argv, nr_global *g)
+{
+    ctl_args a;
+    json_t *r;
+    int rc = parse(argc, argv, g, &a, false);
+    if (rc)
+        return rc;
+    /* A reload takes as long as its workers take to start: wait generously. */
+    if ((rc = call(g, &a, "{\"cmd\":\"reload\"}", 600000, &r)))
+        return rc;
+    printf("reloaded: %lld workers replaced\n", (long long)json_integer_value(json_object_get(r, "replaced")));
+    json_decref(r);
+    return 0;
+}
+
+int nr_cmd_scale(int argc, char **argv, nr_global *g)
+{
+    ctl_args a;
+    json_t *r;
+    int rc = parse(argc, argv, g, &a, true);
+    if (rc)
+        return rc;
+    char *end;
+    long n = strtol(a.extra, &end, 10);
+    if (*end || end == a.extra || n < 1 || n > 256)
+        return sv_usage(g, "scale: %s: expected a worker count 1..256", a.extra);
+    char req[64];
+    snprintf(req, sizeof req, "{\"cmd\":\"scale\",\"workers\":%ld}", n);
+    if ((rc = call(g, &a, req, 10000, &r)))
+        return rc;
+    json_decref(r);
+    return 0;
+}
+
+static void human_ms(long long ms, char *out, size_t n)
+{
+    if (ms < 60000)
+        snprintf(out, n, "%llds", ms / 1000);
+    else if (ms < 3600000)
+        snprintf(out, n, "%lldm%llds", ms / 60000, ms / 1000 % 60);
+    else
+        snprintf(out, n, "%lldh%lldm", ms / 3600000, ms / 60000 % 60);
+}
+
+static int table(int argc, char **argv, nr_global *g, bool full)
+{
+    ctl_args a;
+    json_t *r;
+    int rc = parse(argc, argv, g, &a, false);
+    if (rc)
+        return rc;
+    if ((rc = call(g, &a, full ? "{\"cmd\":\"stats\"}" : "{\"cmd\":\"ps\"}", 10000, &r)))
+        return rc;
+    if (a.json) {
+        char *s = json_dumps(r, JSON_COMPACT);
+        puts(s ? s : "{}");
+        free(s);
+        json_decref(r);
+        return 0;
+    }
+    if (full)
+        printf("%-7s %-8s %-9s %-8s %-8s %-6s %-9s %-6s %s\n", "WORKER", "PID", "STATE", "UPTIME", "RESTARTS", "CPU%",
+               "RSS", "CONNS", "LAG");
+    else
+        printf("%-7s %-8s %-9s %-8s %s\n", "WORKER", "PID", "STATE", "UPTIME", "RESTARTS");
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(r, "workers"), i, w)
+    {
+        char up[32], rss[32], lag[32] = "-";
+        human_ms(json_integer_value(json_object_get(w, "uptime_ms")), up, sizeof up);
+        nr_human_size((unsigned long long)json_integer_value(json_object_get(w, "rss")), rss, sizeof rss);
+        json_t *l = json_object_get(w, "lag_ms");
+        if (l)
+            snprintf(lag, sizeof lag, "%.1fms", json_number_value(l));
+        if (full)
+            printf("%-7lld %-8lld %-9s %-8s %-8lld %-6.1f %-9s %-6lld %s\n",
+                   (long long)json_integer_value(json_object_get(w, "worker")),
+                   (long long)json_integer_value(json_object_get(w, "pid")),
+                   json_string_value(json_object_get(w, "state")), up,
+                   (long long)json_integer_value(json_object_get(w, "restarts")),
+                   json_number_value(json_object_get(w, "cpu")), rss,
+                   (long long)json_integer_value(json_object_get(w, "connections")), lag);
+        else
+            printf("%-7lld %-8lld %-9s %-8s %lld\n", (long long)json_integer_value(json_object_get(w, "worker")),
+                   (long long)json_integer_value(json_object_get(w, "pid")),
+                   json_string_value(json_object_get(w, "state")), up,
+                   (long long)json_integer_value(json_object_get(w, "restarts")));
+    }
+    json_decref(r);
+    return 0;
+}
+
+int nr_cmd_stats(int argc, char **argv, nr_global *g)
+{
+    return table(argc, argv, g, true);
+}
+
+int nr_cmd_top(int argc, char **argv, nr_global *g)
+{
+    return table(argc, argv, g, false);
+}

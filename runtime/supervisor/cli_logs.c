@@ -1,0 +1,229 @@
+/* `nrun logs [-f] [--since T] [--tail N] [--worker N] [--json] ID`, or
+ * `--log-dir DIR` instead of ID (host runs of `nrun supervise`).  Reads the
+ * JSON lines of <root>/containers/<id>/logs/container.log and its rotations
+ * (container.log.N is the oldest), prints each line's msg (stdout lines to
+ * stdout, the rest to stderr) or the JSON line itself with --json; -f keeps
+ * following the file across rotations. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/supervisor/sv_cli.h"
+
+typedef struct logs_opts {
+    bool follow, json;
+    long tail;            /* -1 = all */
+    int worker;           /* -1 = all */
+    char since[64];       /* RFC 3339 lower bound, "" = none */
+    char **ring;
+    long nring, ring_pos;
+    bool tailing;         /* collecting into the ring (before follow) */
+} logs_opts;
+
+static int parse_since(const char *s, char *out, size_t n)
+{
+    int ms;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (sv_parse_duration_ms(s, &ms) == 0) {
+        long long t = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 - ms;
+        nr_rfc3339(t / 1000, (long)(t % 1000) * 1000000, out, n);
+        return 0;
+    }
+    struct tm tm = {0};
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end)
+        end = strptime(s, "%Y-%m-%d", &tm);
+    if (!end)
+        return -1;
+    long nsec = 0;
+    if (*end == '.') {
+        char *e2;
+        double frac = strtod(end, &e2);
+        nsec = (long)(frac * 1e9);
+        end = e2;
+    }
+    if (*end && strcmp(end, "Z"))
+        return -1;
+    nr_rfc3339((long long)timegm(&tm), nsec, out, n);
+    return 0;
+}
+
+static void print_line(logs_opts *o, const char *line, size_t len)
+{
+    json_t *j = json_loadb(line, len, 0, NULL);
+    if (!j)
+        return; /* a torn or foreign line: skip it */
+    const char *t = json_string_value(json_object_get(j, "time"));
+    const char *stream = json_string_value(json_object_get(j, "stream"));
+    json_t *msg = json_object_get(j, "msg");
+    int worker = (int)json_integer_value(json_object_get(j, "worker"));
+    if (!t || !stream || !json_is_string(msg) || (o->worker >= 0 && worker != o->worker) ||
+        (o->since[0] && strcmp(t, o->since) < 0)) {
+        json_decref(j);
+        return;
+    }
+    if (o->tailing) {
+        free(o->ring[o->ring_pos]);
+        o->ring[o->ring_pos] = nr_xstrndup(line, len);
+        o->ring_pos = (o->ring_pos + 1) % o->tail;
+        if (o->nring < o->tail)
+            o->nring++;
+        json_decref(j);
+        return;
+    }
+    if (o->json) {
+        fwrite(line, 1, len, stdout);
+        fputc('\n', stdout);
+    } else {
+        FILE *f = !strcmp(stream, "stdout") ? stdout : stderr;
+        fwrite(json_string_value(msg), 1, json_string_length(msg), f);
+        fputc('\n', f);
+    }
+    json_decref(j);
+}
+
+/* Print the complete lines of fd from its current offset; a trailing partial
+ * line stays in `part` for the next call. */
+static void read_lines(logs_opts *o, int fd, nr_buf *part)
+{
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+        nr_buf_add(part, buf, (size_t)n);
+        size_t start = 0;
+        char *nl;
+        while ((nl = memchr(part->data + start, '\n', part->len - start))) {
+            size_t len = (size_t)(nl - (part->data + start));
+            print_line(o, part->data + start, len);
+            start += len + 1;
+        }
+        memmove(part->data, part->data + start, part->len - start);
+        part->len -= start;
+    }
+}
+
+static void flush_ring(logs_opts *o)
+{
+    o->tailing = false;
+    for (long i = 0; i < o->nring; i++) {
+        long k = (o->ring_pos - o->nring + i + o->tail) % o->tail;
+        print_line(o, o->ring[k], strlen(o->ring[k]));
+        free(o->ring[k]);
+        o->ring[k] = NULL;
+    }
+    o->nring = 0;
+}
+
+int nr_cmd_logs(int argc, char **argv, nr_global *g)
+{
+    logs_opts o = {.tail = -1, .worker = -1};
+    const char *id = NULL, *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-f") || !strcmp(a, "--follow")) {
+            o.follow = true;
+        } else if (!strcmp(a, "--json")) {
+            o.json = true;
+        } else if (!strcmp(a, "--tail") || !strcmp(a, "-n")) {
+            char *end;
+            if (!v || ((o.tail = strtol(v, &end, 10)) < 0 || *end || end == v))
+                return sv_usage(g, "logs: --tail needs a number of lines");
+            i++;
+        } else if (!strcmp(a, "--worker")) {
+            char *end;
+            if (!v || ((o.worker = (int)strtol(v, &end, 10)) < 0 || *end || end == v))
+                return sv_usage(g, "logs: --worker needs a worker number (0 = the supervisor)");
+            i++;
+        } else if (!strcmp(a, "--since")) {
+            if (!v || parse_since(v, o.since, sizeof o.since) < 0)
+                return sv_usage(g, "logs: --since needs a duration (10m, 30s) or a time (2026-11-25T10:00:00Z)");
+            i++;
+        } else if (!strcmp(a, "--log-dir")) {
+            if (!v)
+                return sv_usage(g, "logs: --log-dir needs a directory");
+            dir = v;
+            i++;
+        } else if (a[0] == '-' && a[1]) {
+            return sv_usage(g, "logs: unknown option %s", a);
+        } else if (!id) {
+            id = a;
+        } else {
+            return sv_usage(g, "logs: unexpected argument %s", a);
+        }
+    }
+    if (!id == !dir)
+        return sv_usage(g, "logs: give a container ID or --log-dir DIR");
+    cleanup_free char *path = NULL;
+    if (id) {
+        if (strchr(id, '/') || !strcmp(id, "..") || !strcmp(id, "."))
+            return sv_usage(g, "logs: bad container id %s", id);
+        path = nr_xasprintf("%s/containers/%s/logs", g->root, id);
+    } else {
+        path = nr_xstrdup(dir);
+    }
+    nr_err err = {0};
+    cleanup_close int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        nr_err_sys(&err, errno, "open log dir %s", path);
+        return nr_err_report(&err, g->prog, errno == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_FAIL);
+    }
+    if (o.tail == 0 && !o.follow)
+        return 0;
+    if (o.tail > 0) {
+        o.ring = nr_xcalloc((size_t)o.tail, sizeof *o.ring);
+        o.tailing = true;
+    }
+    nr_buf part = {0};
+    /* Rotated files, oldest (highest number) first. */
+    for (int k = 1000; k >= 1; k--) {
+        char name[64];
+        snprintf(name, sizeof name, "container.log.%d", k);
+        int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        read_lines(&o, fd, &part);
+        part.len = 0;
+        close(fd);
+    }
+    int fd = openat(dfd, "container.log", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0)
+        read_lines(&o, fd, &part);
+    if (o.tail == 0) {
+        /* --tail 0 -f: only what comes from now on */
+        o.tailing = false;
+    } else if (o.tail > 0) {
+        flush_ring(&o);
+    }
+    free(o.ring);
+    fflush(stdout);
+    while (o.follow) {
+        struct stat a, b;
+        poll(NULL, 0, 200);
+        if (fd >= 0)
+            read_lines(&o, fd, &part);
+        fflush(stdout);
+        fflush(stderr);
+        /* Rotated (or created): finish the old file, then switch to the new one. */
+        if (fstatat(dfd, "container.log", &b, 0) == 0 && (fd < 0 || (fstat(fd, &a) == 0 && a.st_ino != b.st_ino))) {
+            if (fd >= 0) {
+                read_lines(&o, fd, &part);
+                close(fd);
+            }
+            part.len = 0;
+            fd = openat(dfd, "container.log", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    nr_buf_free(&part);
+    return 0;
+}

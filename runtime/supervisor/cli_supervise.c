@@ -1,0 +1,335 @@
+/* `nrun supervise [opts] -- CMD...`: the supervisor on the host, for tests and
+ * for running an app without a container.  It does here what the runtime does
+ * before calling sv_run as PID 1: binds the published ports, opens the log
+ * dir and the control socket; and it makes itself a child subreaper so
+ * orphans of the workers are re-parented to it, as they would be to PID 1. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cli.h"
+#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/sv_internal.h"
+
+extern char **environ;
+
+int sv_parse_duration_ms(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return -1;
+    double mul = 1000; /* plain number: seconds, as `docker stop -t` */
+    if (!strcmp(end, "ms"))
+        mul = 1;
+    else if (!strcmp(end, "s") || !*end)
+        mul = 1000;
+    else if (!strcmp(end, "m"))
+        mul = 60000;
+    else if (!strcmp(end, "h"))
+        mul = 3600000;
+    else
+        return -1;
+    double ms = v * mul;
+    if (ms > 86400000.0 * 24)
+        return -1;
+    *out = (int)ms;
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int bind_port(const char *spec, int *port_out, nr_err *err)
+{
+    char host[128] = "";
+    const char *colon = strrchr(spec, ':');
+    const char *p = spec;
+    if (colon) {
+        size_t hl = (size_t)(colon - spec);
+        if (hl >= sizeof host)
+            return nr_err_set(err, "-p %s: address too long", spec);
+        memcpy(host, spec, hl);
+        host[hl] = 0;
+        p = colon + 1;
+    }
+    int port;
+    if (parse_int(p, 1, 65535, &port) < 0)
+        return nr_err_set(err, "-p %s: expected [IP:]PORT", spec);
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int family = AF_INET;
+    if (*host && inet_pton(AF_INET, host, &a4.sin_addr) != 1) {
+        if (inet_pton(AF_INET6, host, &a6.sin6_addr) != 1)
+            return nr_err_set(err, "-p %s: %s is not an IP address", spec, host);
+        family = AF_INET6;
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "socket");
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int r = family == AF_INET ? bind(fd, (struct sockaddr *)&a4, sizeof a4) : bind(fd, (struct sockaddr *)&a6, sizeof a6);
+    if (r < 0 || listen(fd, 4096) < 0) {
+        int e = errno;
+        close(fd);
+        return nr_err_sys(err, e, "bind port %s", spec);
+    }
+    *port_out = port;
+    return fd;
+}
+
+int sv_control_bind(const char *path, nr_err *err)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path)
+        return nr_err_set(err, "control socket path too long: %s", path);
+    strcpy(a.sun_path, path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return nr_err_set(err, "%s exists and is not a socket", path);
+        unlink(path); /* stale socket of a previous run */
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "socket");
+    mode_t old = umask(0177);
+    int r = bind(fd, (struct sockaddr *)&a, sizeof a);
+    umask(old);
+    if (r < 0 || listen(fd, 64) < 0) {
+        int e = errno;
+        close(fd);
+        return nr_err_sys(err, e, "bind %s", path);
+    }
+    return fd;
+}
+
+static void usage(void)
+{
+    fputs("Usage: nrun supervise [OPTIONS] -- CMD [ARGS...]\n"
+          "Run CMD under the nrun supervisor on this host (node: cluster workers; else one process).\n"
+          "  -p [IP:]PORT            bind PORT here and serve it (repeatable)\n"
+          "  --workers N             cluster workers (default: CPU quota, cpuset, online CPUs)\n"
+          "  --balance rr|leastconn  connection hand-off (default rr)\n"
+          "  --mode auto|cluster|single\n"
+          "  --log-dir DIR           write DIR/container.log (JSON lines)\n"
+          "  --log-max-size SIZE     rotate at SIZE (default 10m); --log-max-files N (default 5)\n"
+          "  --log-rate SIZE         per-worker log bytes per second kept (default unlimited)\n"
+          "  --control PATH          control socket (nrun reload|scale|stats|top --control PATH)\n"
+          "  --runtime-dir DIR       where the worker agent is written (default /run/nrun)\n"
+          "  --stop-signal SIG       default SIGTERM; --stop-timeout T (15s)\n"
+          "  --drain-timeout T (10s) --kill-timeout T (5s) --listen-timeout T (60s)\n"
+          "  --wait-ready            reload waits for process.send('ready')\n"
+          "  --max-memory SIZE       replace a worker whose RSS exceeds SIZE\n"
+          "  --crash-loop N/T        more than N crashes within T ends the run (default 10/60s)\n"
+          "  --backoff T[/MAX]       first restart delay and cap (default 100ms/10s); --stable T (10s)\n"
+          "  --heartbeat-timeout T   replace a worker silent for T (default 30s, 0 = off)\n"
+          "  --restart-failed        single mode: restart a failing process instead of exiting\n"
+          "  -q, --quiet             do not copy worker output to our stdout/stderr\n",
+          stdout);
+}
+
+static int parse_signal(const char *s)
+{
+    int n;
+    if (parse_int(s, 1, 64, &n) == 0)
+        return n;
+    if (!strncasecmp(s, "SIG", 3))
+        s += 3;
+    for (int i = 1; i < NSIG; i++) {
+        const char *ab = sigabbrev_np(i);
+        if (ab && !strcasecmp(ab, s))
+            return i;
+    }
+    return -1;
+}
+
+int nr_cmd_supervise(int argc, char **argv, nr_global *g)
+{
+    sv_config cfg;
+    sv_config_init(&cfg);
+    cfg.echo_stdio = true;
+    cfg.runtime_dir = "/run/nrun";
+    int lfds[32], lports[32];
+    size_t nl = 0;
+    const char *log_dir = NULL, *control = NULL;
+    nr_err err = {0};
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED()                                                                                                         \
+    do {                                                                                                               \
+        if (!v)                                                                                                        \
+            return sv_usage(g, "supervise: %s needs a value", a);                                                \
+        i++;                                                                                                           \
+    } while (0)
+        unsigned long long sz;
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage();
+            return 0;
+        } else if (!strcmp(a, "-p")) {
+            NEED();
+            if (nl >= NR_ARRAY_LEN(lfds))
+                return sv_usage(g, "supervise: too many -p");
+            int fd = bind_port(v, &lports[nl], &err);
+            if (fd < 0)
+                return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+            lfds[nl++] = fd;
+        } else if (!strcmp(a, "--workers")) {
+            NEED();
+            if (parse_int(v, 1, 256, &cfg.workers) < 0)
+                return sv_usage(g, "supervise: --workers %s: expected 1..256", v);
+        } else if (!strcmp(a, "--balance")) {
+            NEED();
+            if (!strcmp(v, "rr"))
+                cfg.balance = SV_BALANCE_RR;
+            else if (!strcmp(v, "leastconn"))
+                cfg.balance = SV_BALANCE_LEASTCONN;
+            else
+                return sv_usage(g, "supervise: --balance %s: expected rr or leastconn", v);
+        } else if (!strcmp(a, "--mode")) {
+            NEED();
+            if (!strcmp(v, "auto"))
+                cfg.mode = SV_MODE_AUTO;
+            else if (!strcmp(v, "cluster"))
+                cfg.mode = SV_MODE_CLUSTER;
+            else if (!strcmp(v, "single"))
+                cfg.mode = SV_MODE_SINGLE;
+            else
+                return sv_usage(g, "supervise: --mode %s: expected auto, cluster or single", v);
+        } else if (!strcmp(a, "--log-dir")) {
+            NEED();
+            log_dir = v;
+        } else if (!strcmp(a, "--log-max-size") || !strcmp(a, "--max-memory") || !strcmp(a, "--log-rate")) {
+            NEED();
+            if (nr_parse_size(v, &sz) < 0 || !sz)
+                return sv_usage(g, "supervise: %s %s: expected a size like 10m", a, v);
+            if (a[2] == 'l' && a[6] == 'm')
+                cfg.log_max_size = sz;
+            else if (a[2] == 'l')
+                cfg.log_rate = sz;
+            else
+                cfg.max_memory = sz;
+        } else if (!strcmp(a, "--log-max-files")) {
+            NEED();
+            if (parse_int(v, 1, 1000, &cfg.log_max_files) < 0)
+                return sv_usage(g, "supervise: --log-max-files %s: expected 1..1000", v);
+        } else if (!strcmp(a, "--control")) {
+            NEED();
+            control = v;
+        } else if (!strcmp(a, "--runtime-dir")) {
+            NEED();
+            cfg.runtime_dir = v;
+        } else if (!strcmp(a, "--stop-signal")) {
+            NEED();
+            if ((cfg.stop_signal = parse_signal(v)) < 0)
+                return sv_usage(g, "supervise: --stop-signal %s: unknown signal", v);
+        } else if (!strcmp(a, "--stop-timeout") || !strcmp(a, "--drain-timeout") || !strcmp(a, "--kill-timeout") ||
+                   !strcmp(a, "--listen-timeout") || !strcmp(a, "--heartbeat-timeout") || !strcmp(a, "--stable")) {
+            NEED();
+            int ms;
+            if (sv_parse_duration_ms(v, &ms) < 0)
+                return sv_usage(g, "supervise: %s %s: expected a duration like 500ms, 10s", a, v);
+            switch (a[2]) {
+            case 's':
+                if (a[4] == 'o')
+                    cfg.stop_timeout_ms = ms;
+                else
+                    cfg.stable_ms = ms;
+                break;
+            case 'd':
+                cfg.drain_timeout_ms = ms;
+                break;
+            case 'k':
+                cfg.kill_timeout_ms = ms;
+                break;
+            case 'l':
+                cfg.listen_timeout_ms = ms;
+                break;
+            default:
+                cfg.heartbeat_timeout_ms = ms;
+            }
+        } else if (!strcmp(a, "--crash-loop") || !strcmp(a, "--backoff")) {
+            NEED();
+            char buf[64];
+            snprintf(buf, sizeof buf, "%s", v);
+            char *slash = strchr(buf, '/');
+            if (slash)
+                *slash++ = 0;
+            int x, y = 0;
+            bool ok = a[2] == 'c' ? parse_int(buf, 1, 100000, &x) == 0 : sv_parse_duration_ms(buf, &x) == 0;
+            if (ok && slash)
+                ok = sv_parse_duration_ms(slash, &y) == 0 && y > 0;
+            if (!ok || (a[2] == 'c' && !slash))
+                return sv_usage(g, "supervise: %s %s: expected %s", a, v,
+                                      a[2] == 'c' ? "N/DURATION, e.g. 5/30s" : "DURATION[/MAX], e.g. 100ms/10s");
+            if (a[2] == 'c') {
+                cfg.crash_loop_max = x;
+                cfg.crash_loop_window_ms = y;
+            } else {
+                cfg.backoff_base_ms = x ? x : 1;
+                if (y)
+                    cfg.backoff_max_ms = y;
+            }
+        } else if (!strcmp(a, "--wait-ready")) {
+            cfg.wait_ready = true;
+        } else if (!strcmp(a, "--restart-failed")) {
+            cfg.restart_single = true;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            cfg.echo_stdio = false;
+        } else {
+            return sv_usage(g, "supervise: unknown option %s (see nrun supervise --help)", a);
+        }
+#undef NEED
+    }
+    if (i >= argc)
+        return sv_usage(g, "supervise: no command (nrun supervise [OPTIONS] -- CMD...)");
+    cfg.argv = argv + i;
+    cfg.envp = environ;
+    cfg.listen_fds = lfds;
+    cfg.listen_ports = lports;
+    cfg.n_listen = nl;
+    if (log_dir) {
+        if (nr_mkdir_p(log_dir, 0750, &err) < 0)
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+        cfg.log_dir_fd = open(log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cfg.log_dir_fd < 0) {
+            nr_err_sys(&err, errno, "open log dir %s", log_dir);
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+        }
+    }
+    if (control && (cfg.control_fd = sv_control_bind(control, &err)) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+        nr_err_sys(&err, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    int code = sv_run(&cfg);
+    if (control)
+        unlink(control);
+    return code;
+}

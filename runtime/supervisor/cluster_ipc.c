@@ -1,0 +1,283 @@
+/* Node's cluster protocol, master side, on the worker's NODE_CHANNEL_FD
+ * (JSON serialization: one JSON value per line).  What we speak is what
+ * lib/internal/cluster/{child,primary}.js speak in round-robin mode:
+ *   worker: {"cmd":"NODE_CLUSTER","act":"online"|"queryServer"|"listening"|"close"|...,"seq":n}
+ *   master: {"cmd":"NODE_CLUSTER","ack":n,"key":..,"sockname":..}   (no fd: round-robin)
+ *   master: {"cmd":"NODE_HANDLE","type":"net.Native","msg":{..."act":"newconn","key":..,"seq":m}} + SCM_RIGHTS
+ *   worker: {"cmd":"NODE_HANDLE_ACK"} then {"cmd":"NODE_CLUSTER","ack":m,"accepted":bool}
+ *   master: {"cmd":"NODE_CLUSTER","act":"disconnect"}  -> the worker closes its servers and the channel
+ * plus our agent's messages, {"cmd":"NODE_NRUN",...}: a NODE_ prefix makes Node
+ * deliver them as internal messages, so the app never sees them. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "runtime/supervisor/sv_internal.h"
+
+static void want_out(sv_worker *w, bool on)
+{
+    if (w->ipc_fd >= 0)
+        sv_watch_mod(&w->ipc_w, EPOLLIN | (on ? EPOLLOUT : 0));
+}
+
+static void flush_out(sv_worker *w)
+{
+    while (w->ipc_out_off < w->ipc_out.len) {
+        ssize_t n = send(w->ipc_fd, w->ipc_out.data + w->ipc_out_off, w->ipc_out.len - w->ipc_out_off,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                want_out(w, true);
+                return;
+            }
+            w->ipc_out_off = w->ipc_out.len; /* peer gone: EOF handling follows */
+            break;
+        }
+        w->ipc_out_off += (size_t)n;
+    }
+    w->ipc_out.len = w->ipc_out_off = 0;
+    want_out(w, false);
+    sv_balance_rearm();
+}
+
+int sv_ipc_send(sv_worker *w, const char *json)
+{
+    if (w->ipc_fd < 0 || w->ipc_eof)
+        return -1;
+    nr_buf_addstr(&w->ipc_out, json);
+    nr_buf_add(&w->ipc_out, "\n", 1);
+    flush_out(w);
+    return 0;
+}
+
+/* One message with one fd, in one sendmsg: Node takes the fd that arrives
+ * with the read ending in the NODE_HANDLE line.  The message is small, so the
+ * kernel takes it whole or not at all (EAGAIN: the caller tries another worker). */
+int sv_ipc_send_fd(sv_worker *w, const char *json, size_t len, int fd)
+{
+    if (w->ipc_fd < 0 || w->ipc_eof || w->ipc_out.len > w->ipc_out_off)
+        return -1;
+    struct iovec iov = {.iov_base = (void *)json, .iov_len = len};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    ssize_t n;
+    do
+        n = sendmsg(w->ipc_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -1;
+    if ((size_t)n < len) {
+        /* Cannot happen for a message this small; keep the stream well-formed anyway. */
+        nr_buf_add(&w->ipc_out, json + n, len - (size_t)n);
+        flush_out(w);
+    }
+    return 0;
+}
+
+void sv_ipc_close(sv_worker *w)
+{
+    if (w->ipc_fd < 0)
+        return;
+    sv_watch_del(&w->ipc_w);
+    close(w->ipc_fd);
+    w->ipc_fd = -1;
+    w->ipc_eof = true;
+}
+
+static void reply_json(sv_worker *w, json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (s) {
+        sv_ipc_send(w, s);
+        free(s);
+    }
+    json_decref(o);
+}
+
+static void query_server(sv_worker *w, json_t *m)
+{
+    json_t *seq = json_object_get(m, "seq");
+    json_t *addr = json_object_get(m, "address");
+    json_t *at = json_object_get(m, "addressType");
+    json_t *fdv = json_object_get(m, "fd");
+    int index = (int)json_integer_value(json_object_get(m, "index"));
+    int port = (int)json_integer_value(json_object_get(m, "port"));
+    const char *address = json_is_string(addr) ? json_string_value(addr) : NULL;
+    int type = json_is_integer(at) ? (int)json_integer_value(at) : 0;
+    char fdbuf[32] = "";
+    if (json_is_integer(fdv))
+        snprintf(fdbuf, sizeof fdbuf, "%lld", (long long)json_integer_value(fdv));
+    json_t *r = json_pack("{s:s,s:O}", "cmd", "NODE_CLUSTER", "ack", seq ? seq : json_null());
+    json_object_set_new(r, "data", json_null());
+    nr_err err = {0};
+    sv_listener *l = NULL;
+    char *key = nr_xasprintf("%s:%d:%d:%s", address ? address : "", port, type, fdbuf);
+    if (json_is_string(at) || json_is_integer(fdv) || (type != 4 && type != 6 && type != -1 && type != 0)) {
+        /* UDP (dgram) and listen({fd}) need a shared handle: not served. */
+        json_object_set_new(r, "errno", json_integer(-95 /* EOPNOTSUPP */));
+    } else if (w->nsubs >= SV_MAX_KEYS) {
+        json_object_set_new(r, "errno", json_integer(-24 /* EMFILE */));
+    } else if (!(l = sv_listener_get(key, address, port, type, &err))) {
+        sv_log_sys("worker %d: listen %s: %s", w->slot, key, err.msg);
+        json_object_set_new(r, "errno", json_integer(-(err.errnum ? err.errnum : 22)));
+    }
+    char *wkey = nr_xasprintf("%s:%d", key, index);
+    json_object_set_new(r, "key", json_string(wkey));
+    if (l && l->sockname[0]) {
+        json_t *sn = json_loads(l->sockname, 0, NULL);
+        if (sn)
+            json_object_set_new(r, "sockname", sn);
+    }
+    reply_json(w, r);
+    if (l) {
+        w->subs[w->nsubs].lis = l;
+        w->subs[w->nsubs].index = index;
+        w->nsubs++;
+        sv_balance_worker_up(w, l);
+    }
+    free(key);
+    free(wkey);
+}
+
+static void unsubscribe(sv_worker *w, const char *wkey)
+{
+    for (int i = 0; i < w->nsubs; i++) {
+        char buf[600];
+        snprintf(buf, sizeof buf, "%s:%d", w->subs[i].lis->key, w->subs[i].index);
+        if (!strcmp(buf, wkey)) {
+            w->subs[i] = w->subs[--w->nsubs];
+            return;
+        }
+    }
+}
+
+static void on_message(sv_worker *w, const char *line, size_t len)
+{
+    /* The commonest message, once per connection: skip the parser. */
+    static const char hack[] = "{\"cmd\":\"NODE_HANDLE_ACK\"}";
+    if (len == sizeof hack - 1 && !memcmp(line, hack, len))
+        return;
+    json_t *m = json_loadb(line, len, JSON_DECODE_ANY, NULL);
+    if (!m)
+        return;
+    if (json_is_string(m)) {
+        if (!strcmp(json_string_value(m), "ready")) {
+            w->ready = true;
+            if (sv_g->cfg->wait_ready)
+                sv_worker_now_up(w);
+        }
+        json_decref(m);
+        return;
+    }
+    const char *cmd = json_string_value(json_object_get(m, "cmd"));
+    const char *act = json_string_value(json_object_get(m, "act"));
+    if (!cmd) {
+        /* process.send({...}) from the app: 'ready' may come as an object too. */
+        json_decref(m);
+        return;
+    }
+    if (!strcmp(cmd, "NODE_CLUSTER")) {
+        json_t *ack = json_object_get(m, "ack");
+        if (json_is_integer(ack)) {
+            sv_balance_on_ack(w, (uint32_t)json_integer_value(ack), json_is_true(json_object_get(m, "accepted")));
+        } else if (!act) {
+        } else if (!strcmp(act, "queryServer")) {
+            query_server(w, m);
+        } else if (!strcmp(act, "listening")) {
+            w->listened = true;
+            if (!sv_g->cfg->wait_ready)
+                sv_worker_now_up(w);
+        } else if (!strcmp(act, "close")) {
+            const char *key = json_string_value(json_object_get(m, "key"));
+            if (key)
+                unsubscribe(w, key);
+        } else if (!strcmp(act, "exitedAfterDisconnect")) {
+            json_t *r = json_pack("{s:s,s:O}", "cmd", "NODE_CLUSTER", "ack", json_object_get(m, "seq"));
+            if (r)
+                reply_json(w, r);
+        }
+    } else if (!strcmp(cmd, "NODE_NRUN") && act) {
+        if (!strcmp(act, "conn")) {
+            w->closed = (uint64_t)json_integer_value(json_object_get(m, "closed"));
+            if (w->state == SV_W_DRAINING)
+                sv_drain_check(w);
+        } else if (!strcmp(act, "ping")) {
+            w->last_ping_ms = sv_now_ms();
+            w->lag_ms = json_number_value(json_object_get(m, "lag"));
+            json_t *c = json_object_get(m, "closed");
+            if (json_is_integer(c))
+                w->closed = (uint64_t)json_integer_value(c);
+        }
+    }
+    json_decref(m);
+}
+
+static void on_eof(sv_worker *w)
+{
+    sv_ipc_close(w);
+    sv_balance_worker_gone(w);
+    if (w->state == SV_W_DRAINING) {
+        /* disconnect finished: its servers are closed, its connections ended. */
+        sv_drain_check(w);
+    }
+}
+
+void sv_ipc_on_event(void *arg, uint32_t events)
+{
+    sv_worker *w = arg;
+    if (events & EPOLLOUT)
+        flush_out(w);
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || w->ipc_fd < 0)
+        return;
+    char buf[65536];
+    for (int rounds = 0; rounds < 4; rounds++) {
+        ssize_t n = recv(w->ipc_fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            on_eof(w);
+            return;
+        }
+        nr_buf_add(&w->ipc_in, buf, (size_t)n);
+        size_t start = 0;
+        for (;;) {
+            char *nl = memchr(w->ipc_in.data + start, '\n', w->ipc_in.len - start);
+            if (!nl)
+                break;
+            size_t len = (size_t)(nl - (w->ipc_in.data + start));
+            on_message(w, w->ipc_in.data + start, len);
+            if (w->ipc_fd < 0)
+                return;
+            start += len + 1;
+        }
+        if (start) {
+            memmove(w->ipc_in.data, w->ipc_in.data + start, w->ipc_in.len - start);
+            w->ipc_in.len -= start;
+        }
+        if (w->ipc_in.len > (1u << 24)) {
+            sv_log_sys("worker %d: IPC message over 16 MiB: closing the channel", w->slot);
+            on_eof(w);
+            return;
+        }
+        if ((size_t)n < sizeof buf)
+            return;
+    }
+}

@@ -1,0 +1,299 @@
+/* Worker output -> JSON lines {"time","worker","pid","stream","msg"} in
+ * <log dir>/container.log, rotated by size (container.log.1 .. .N).
+ * Each stream has its own bounded line buffer, and a line is written with one
+ * write(2) on an O_APPEND file, so lines never interleave; a line longer than
+ * SV_LINE_MAX is split.  The master reads at most a bounded amount per
+ * wakeup from each pipe, so a flooding worker is throttled by its own full
+ * pipe and never stalls the master or the other workers.  With a --log-rate,
+ * bytes over it are read and dropped, and the count is logged once a second.
+ * echo_stdio copies the raw bytes to our stdout/stderr through non-blocking
+ * descriptions of their own; what they cannot take is dropped and counted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/supervisor/sv_internal.h"
+
+#define LOG_NAME "container.log"
+#define DEFAULT_MAX_SIZE (10ull << 20)
+#define DEFAULT_MAX_FILES 5
+
+static int nonblocking_copy(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -1;
+    if (!S_ISREG(st.st_mode) && !S_ISSOCK(st.st_mode)) {
+        /* Our own open file description, so O_NONBLOCK does not leak to whoever shares the terminal/pipe. */
+        char p[64];
+        snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+        int nfd = open(p, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (nfd >= 0)
+            return nfd;
+    }
+    return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+int sv_logs_open(nr_err *err)
+{
+    const sv_config *cfg = sv_g->cfg;
+    if (cfg->echo_stdio) {
+        sv_g->echo_out = nonblocking_copy(STDOUT_FILENO);
+        sv_g->echo_err = nonblocking_copy(STDERR_FILENO);
+    }
+    if (cfg->log_dir_fd < 0)
+        return 0;
+    sv_g->log_fd = openat(cfg->log_dir_fd, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (sv_g->log_fd < 0)
+        return nr_err_sys(err, errno, "open log file %s", LOG_NAME);
+    struct stat st;
+    if (fstat(sv_g->log_fd, &st) == 0)
+        sv_g->log_size = (unsigned long long)st.st_size;
+    return 0;
+}
+
+static void rotate(void)
+{
+    const sv_config *cfg = sv_g->cfg;
+    int keep = cfg->log_max_files > 0 ? cfg->log_max_files : DEFAULT_MAX_FILES;
+    char from[64], to[64];
+    snprintf(to, sizeof to, LOG_NAME ".%d", keep);
+    unlinkat(cfg->log_dir_fd, to, 0);
+    for (int i = keep - 1; i >= 1; i--) {
+        snprintf(from, sizeof from, LOG_NAME ".%d", i);
+        snprintf(to, sizeof to, LOG_NAME ".%d", i + 1);
+        renameat(cfg->log_dir_fd, from, cfg->log_dir_fd, to);
+    }
+    renameat(cfg->log_dir_fd, LOG_NAME, cfg->log_dir_fd, LOG_NAME ".1");
+    close(sv_g->log_fd);
+    sv_g->log_fd = openat(cfg->log_dir_fd, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    sv_g->log_size = 0;
+}
+
+/* Length of a valid UTF-8 sequence at p (1..4), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t len = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (!len || len > n || (len == 2 && p[0] < 0xc2))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* JSON string escaping; invalid UTF-8 becomes U+FFFD so the line stays valid JSON. */
+static size_t escape(char *out, const char *in, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+            i++;
+        } else if (c == '\n') {
+            out[o++] = '\\', out[o++] = 'n', i++;
+        } else if (c == '\t') {
+            out[o++] = '\\', out[o++] = 't', i++;
+        } else if (c == '\r') {
+            out[o++] = '\\', out[o++] = 'r', i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(out + o, "\\u00", 4);
+            out[o + 4] = hex[c >> 4];
+            out[o + 5] = hex[c & 15];
+            o += 6, i++;
+        } else if (c < 0x80) {
+            out[o++] = (char)c, i++;
+        } else {
+            size_t l = utf8_len(s + i, n - i);
+            if (l) {
+                memcpy(out + o, s + i, l);
+                o += l, i += l;
+            } else {
+                memcpy(out + o, "\\ufffd", 6);
+                o += 6, i++;
+            }
+        }
+    }
+    return o;
+}
+
+void sv_logs_write(int slot, pid_t pid, const char *stream, const char *msg, size_t len)
+{
+    if (sv_g->log_fd < 0)
+        return;
+    static char line[SV_LINE_MAX * 6 + 256];
+    if (len > SV_LINE_MAX)
+        len = SV_LINE_MAX;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char when[64];
+    nr_rfc3339(ts.tv_sec, ts.tv_nsec, when, sizeof when);
+    int h = snprintf(line, 256, "{\"time\":\"%s\",\"worker\":%d,\"pid\":%d,\"stream\":\"%s\",\"msg\":\"", when, slot,
+                     (int)pid, stream);
+    if (h < 0 || h >= 256)
+        return;
+    size_t n = (size_t)h + escape(line + h, msg, len);
+    memcpy(line + n, "\"}\n", 3);
+    n += 3;
+    unsigned long long max = sv_g->cfg->log_max_size ? sv_g->cfg->log_max_size : DEFAULT_MAX_SIZE;
+    if (sv_g->log_size > 0 && sv_g->log_size + n > max)
+        rotate();
+    if (sv_g->log_fd >= 0 && nr_write_all(sv_g->log_fd, line, n) == 0)
+        sv_g->log_size += n;
+}
+
+static void emit(sv_stream *s)
+{
+    sv_worker *w = s->w;
+    size_t len = s->len;
+    if (len && s->line[len - 1] == '\r')
+        len--;
+    sv_logs_write(w->slot, w->pid, s->name, s->line, len);
+    s->len = 0;
+}
+
+void sv_logs_flush_stream(sv_stream *s)
+{
+    if (s->len)
+        emit(s);
+}
+
+static void echo(sv_worker *w, int fd, const char *p, size_t n)
+{
+    if (fd < 0)
+        return;
+    ssize_t r = write(fd, p, n);
+    if (r < 0)
+        r = 0;
+    if ((size_t)r < n)
+        w->dropped += n - (size_t)r;
+}
+
+static void consume(sv_stream *s, const char *p, size_t n)
+{
+    sv_worker *w = s->w;
+    echo(w, s == &w->out ? sv_g->echo_out : sv_g->echo_err, p, n);
+    if (sv_g->log_fd < 0)
+        return;
+    unsigned long long rate = sv_g->cfg->log_rate;
+    if (rate) {
+        uint64_t now = sv_now_ms();
+        if (now - w->log_window_ms >= 1000) {
+            w->log_window_ms = now;
+            w->log_window_bytes = 0;
+        }
+        if (w->log_window_bytes + n > rate) {
+            w->dropped += n;
+            sv_logs_flush_stream(s);
+            return;
+        }
+        w->log_window_bytes += n;
+    }
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        size_t room = SV_LINE_MAX - s->len;
+        if (take >= room) {
+            memcpy(s->line + s->len, p, room);
+            s->len += room;
+            emit(s); /* over-long line: split */
+            p += room, n -= room;
+            continue;
+        }
+        memcpy(s->line + s->len, p, take);
+        s->len += take;
+        p += take, n -= take;
+        if (nl) {
+            emit(s);
+            p++, n--;
+        }
+    }
+}
+
+static void close_stream(sv_stream *s)
+{
+    sv_logs_flush_stream(s);
+    if (s->fd >= 0) {
+        sv_watch_del(&s->watch);
+        close(s->fd);
+        s->fd = -1;
+    }
+}
+
+static void on_readable(void *arg, uint32_t events)
+{
+    sv_stream *s = arg;
+    char buf[65536];
+    /* A bounded amount per wakeup: the loop stays fair to everyone else. */
+    for (int i = 0; i < 4; i++) {
+        ssize_t n = read(s->fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            close_stream(s);
+            return;
+        }
+        consume(s, buf, (size_t)n);
+        if ((size_t)n < sizeof buf)
+            return;
+    }
+}
+
+static void attach(sv_worker *w, sv_stream *s, int fd, const char *name)
+{
+    s->w = w;
+    s->name = name;
+    s->fd = fd;
+    s->len = 0;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (sv_watch_add(&s->watch, fd, EPOLLIN, on_readable, s) < 0) {
+        close(fd);
+        s->fd = -1;
+    }
+}
+
+void sv_logs_attach(sv_worker *w, int out_fd, int err_fd)
+{
+    attach(w, &w->out, out_fd, "stdout");
+    attach(w, &w->err, err_fd, "stderr");
+}
+
+/* At the worker's exit: take what is left in the pipes, unless a grandchild
+ * still holds them open (then they are closed after one bounded read). */
+void sv_logs_detach(sv_worker *w)
+{
+    sv_stream *ss[2] = {&w->out, &w->err};
+    for (int i = 0; i < 2; i++)
+        if (ss[i]->fd >= 0) {
+            on_readable(ss[i], EPOLLIN);
+            close_stream(ss[i]);
+        }
+    if (w->dropped)
+        sv_logs_report_drops();
+}
+
+void sv_logs_report_drops(void)
+{
+    for (sv_worker *w = sv_g->workers; w; w = w->next) {
+        if (!w->dropped)
+            continue;
+        char msg[128];
+        int n = snprintf(msg, sizeof msg, "dropped %llu bytes of output (log rate limit or slow stdout)",
+                         (unsigned long long)w->dropped);
+        w->dropped = 0;
+        sv_logs_write(w->slot, w->pid, "supervisor", msg, (size_t)n);
+    }
+}

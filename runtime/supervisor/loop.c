@@ -1,0 +1,194 @@
+/* The supervisor's event loop, in the shape of redis' ae.c: one epoll set,
+ * fd watches with a callback each, one-shot timers kept in a short list and
+ * driven by a single timerfd, and a signalfd so signals arrive as events and
+ * are never handled in signal context.  The timer list is a plain list: the
+ * supervisor has a handful of timers (a few per worker), so O(n) is cheaper
+ * than a heap's bookkeeping. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/supervisor/sv_internal.h"
+
+static int ep = -1, sig_fd = -1, tim_fd = -1;
+static sv_timer *timers;
+static uint64_t armed_due;
+static sv_watch sig_w, tim_w;
+
+uint64_t sv_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int sv_loop_init(nr_err *err)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT};
+    for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
+        sigaddset(&set, sigs[i]);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return nr_err_sys(err, errno, "sigprocmask");
+    /* Writes to a closed pipe or socket must return EPIPE, not kill PID 1. */
+    signal(SIGPIPE, SIG_IGN);
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0)
+        return nr_err_sys(err, errno, "epoll_create1");
+    sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sig_fd < 0)
+        return nr_err_sys(err, errno, "signalfd");
+    tim_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (tim_fd < 0)
+        return nr_err_sys(err, errno, "timerfd_create");
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &sig_w};
+    sig_w = (sv_watch){.fd = sig_fd, .added = true};
+    tim_w = (sv_watch){.fd = tim_fd, .added = true};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, sig_fd, &ev) < 0)
+        return nr_err_sys(err, errno, "epoll_ctl signalfd");
+    ev.data.ptr = &tim_w;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, tim_fd, &ev) < 0)
+        return nr_err_sys(err, errno, "epoll_ctl timerfd");
+    return 0;
+}
+
+void sv_loop_fini(void)
+{
+    if (ep >= 0)
+        close(ep);
+    if (sig_fd >= 0)
+        close(sig_fd);
+    if (tim_fd >= 0)
+        close(tim_fd);
+    ep = sig_fd = tim_fd = -1;
+}
+
+int sv_watch_add(sv_watch *w, int fd, uint32_t events, sv_io_fn fn, void *arg)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = w};
+    *w = (sv_watch){.fd = fd, .fn = fn, .arg = arg, .events = events};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return -1;
+    w->added = true;
+    return 0;
+}
+
+int sv_watch_mod(sv_watch *w, uint32_t events)
+{
+    if (!w->added || w->events == events)
+        return 0;
+    struct epoll_event ev = {.events = events, .data.ptr = w};
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, w->fd, &ev) < 0)
+        return -1;
+    w->events = events;
+    return 0;
+}
+
+void sv_watch_del(sv_watch *w)
+{
+    if (w->added)
+        epoll_ctl(ep, EPOLL_CTL_DEL, w->fd, NULL);
+    w->added = false;
+    w->fn = NULL;
+}
+
+static void rearm(void)
+{
+    uint64_t due = 0;
+    for (sv_timer *t = timers; t; t = t->next)
+        if (!due || t->due_ms < due)
+            due = t->due_ms;
+    if (due == armed_due)
+        return;
+    armed_due = due;
+    struct itimerspec its = {0};
+    if (due) {
+        /* Absolute monotonic time: no drift between computing and arming. */
+        its.it_value.tv_sec = (time_t)(due / 1000);
+        its.it_value.tv_nsec = (long)(due % 1000) * 1000000;
+    }
+    timerfd_settime(tim_fd, due ? TFD_TIMER_ABSTIME : 0, &its, NULL);
+}
+
+void sv_timer_start(sv_timer *t, uint64_t delay_ms, void (*fn)(void *), void *arg)
+{
+    sv_timer_stop(t);
+    t->due_ms = sv_now_ms() + (delay_ms ? delay_ms : 1);
+    t->fn = fn;
+    t->arg = arg;
+    t->armed = true;
+    t->prev = NULL;
+    t->next = timers;
+    if (timers)
+        timers->prev = t;
+    timers = t;
+    rearm();
+}
+
+void sv_timer_stop(sv_timer *t)
+{
+    if (!t->armed)
+        return;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        timers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->armed = false;
+    t->next = t->prev = NULL;
+    rearm();
+}
+
+static void run_timers(void)
+{
+    uint64_t exp;
+    while (read(tim_fd, &exp, sizeof exp) > 0)
+        ;
+    armed_due = 0;
+    /* Fire one due timer at a time and rescan: a callback may stop or start others. */
+    for (;;) {
+        uint64_t now = sv_now_ms();
+        sv_timer *due = NULL;
+        for (sv_timer *t = timers; t; t = t->next)
+            if (t->due_ms <= now) {
+                due = t;
+                break;
+            }
+        if (!due)
+            break;
+        sv_timer_stop(due);
+        due->fn(due->arg);
+    }
+    rearm();
+}
+
+int sv_loop_once(void (*on_signal)(int sig), nr_err *err)
+{
+    struct epoll_event evs[64];
+    int n = epoll_wait(ep, evs, (int)NR_ARRAY_LEN(evs), -1);
+    if (n < 0) {
+        if (errno == EINTR)
+            return 0;
+        return nr_err_sys(err, errno, "epoll_wait");
+    }
+    for (int i = 0; i < n; i++) {
+        sv_watch *w = evs[i].data.ptr;
+        if (w == &sig_w) {
+            struct signalfd_siginfo si;
+            while (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si)
+                on_signal((int)si.ssi_signo);
+        } else if (w == &tim_w) {
+            run_timers();
+        } else if (w->fn) {
+            w->fn(w->arg, evs[i].events);
+        }
+    }
+    return 0;
+}

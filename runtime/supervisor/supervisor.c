@@ -1,0 +1,273 @@
+/* sv_run: the supervisor's main.  It owns the PID-1 duties (tini's job):
+ * every signal arrives through the loop's signalfd, SIGCHLD reaps every
+ * zombie with waitpid(-1, WNOHANG) -- workers and re-parented grandchildren
+ * alike -- and the container's exit code is the app's (128+signal when it was
+ * killed).  Signals (README "Signals"):
+ *   SIGTERM, SIGINT  graceful stop; a second one kills every worker at once
+ *   SIGHUP           cluster: rolling reload; single process: forwarded
+ *   SIGUSR1, SIGUSR2 forwarded to every worker
+ *   SIGQUIT          forwarded to every worker (Node ignores it; others dump core) */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/embed.h"
+#include "runtime/supervisor/sv_internal.h"
+
+sv_state *sv_g;
+
+void sv_config_init(sv_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->log_dir_fd = -1;
+    cfg->control_fd = -1;
+    cfg->stop_timeout_ms = 15000;
+    cfg->drain_timeout_ms = 10000;
+    cfg->kill_timeout_ms = 5000;
+    cfg->crash_loop_max = 10;
+    cfg->crash_loop_window_ms = 60000;
+    cfg->backoff_base_ms = 100;
+    cfg->backoff_max_ms = 10000;
+    cfg->stable_ms = 10000;
+    cfg->heartbeat_timeout_ms = 30000;
+    cfg->listen_timeout_ms = 60000;
+    cfg->uid = (uid_t)-1;
+    cfg->gid = (gid_t)-1;
+}
+
+/* A line from the supervisor itself: in the log (worker 0) and on stderr. */
+void sv_log_sys(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof msg)
+        n = sizeof msg - 1;
+    sv_logs_write(0, sv_g->self, "supervisor", msg, (size_t)n);
+    char line[1100];
+    int m = snprintf(line, sizeof line, "nrun: %s\n", msg);
+    if (m > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)m < sizeof line ? (size_t)m : sizeof line - 1);
+}
+
+int sv_exit_code_of(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 1;
+}
+
+static void reap_all(void)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            break;
+        sv_worker *w = sv_worker_by_pid(pid);
+        if (w)
+            sv_worker_reaped(w, status);
+        /* Anything else was an orphan re-parented to us: reaping it is all we owe it. */
+    }
+}
+
+static void signal_all(int sig)
+{
+    for (sv_worker *w = sv_g->workers; w; w = w->next)
+        if (!w->reaped) {
+            if (sig == SIGKILL)
+                sv_worker_signal_group(w, sig);
+            else
+                sv_worker_signal(w, sig);
+        }
+}
+
+static void stop_timeout(void *arg)
+{
+    sv_log_sys("stop timeout: killing every worker");
+    signal_all(SIGKILL);
+}
+
+/* Stop accepting, drain the workers, exit when they are gone.  A plain
+ * process gets the signal we received (as docker run's signal proxy does);
+ * sig 0 means the configured stop signal. */
+void sv_begin_stop(int sig)
+{
+    if (!sig)
+        sig = sv_g->cfg->stop_signal ? sv_g->cfg->stop_signal : SIGTERM;
+    if (sv_g->stopping)
+        return;
+    sv_g->stopping = true;
+    sv_g->target = 0;
+    sv_balance_close_all();
+    for (int s = 1; s <= SV_MAX_SLOTS; s++)
+        if (sv_g->slots[s].restart_pending) {
+            sv_timer_stop(&sv_g->slots[s].restart_t);
+            sv_g->slots[s].restart_pending = false;
+        }
+    for (sv_worker *w = sv_g->workers; w; w = w->next) {
+        if (w->reaped)
+            continue;
+        w->expected_exit = true;
+        if (w->cluster && w->state != SV_W_STOPPING)
+            sv_drain_worker(w);
+        else if (w->state != SV_W_STOPPING) {
+            w->state = SV_W_STOPPING;
+            sv_worker_signal(w, sig);
+        }
+    }
+    sv_timer_start(&sv_g->stop_t, (uint64_t)sv_g->cfg->stop_timeout_ms, stop_timeout, NULL);
+    sv_maybe_finish();
+}
+
+/* End the container with `code` once every worker is gone (they are killed). */
+void sv_fatal_exit(int code)
+{
+    if (!sv_g->exiting) {
+        sv_g->exiting = true;
+        sv_g->exit_code = code;
+    }
+    sv_g->stopping = true;
+    sv_g->target = 0;
+    sv_balance_close_all();
+    for (sv_worker *w = sv_g->workers; w; w = w->next)
+        if (!w->reaped) {
+            w->expected_exit = true;
+            w->state = SV_W_STOPPING;
+        }
+    signal_all(SIGKILL);
+}
+
+void sv_maybe_finish(void)
+{
+    if ((sv_g->stopping || sv_g->exiting) && sv_live_workers() == 0)
+        sv_g->exiting = true;
+}
+
+static void on_signal(int sig)
+{
+    switch (sig) {
+    case SIGCHLD:
+        reap_all();
+        break;
+    case SIGTERM:
+    case SIGINT:
+        if (sv_g->stopping) {
+            sv_log_sys("second %s: killing every worker", strsignal(sig));
+            signal_all(SIGKILL);
+        } else {
+            sv_log_sys("%s: graceful stop", strsignal(sig));
+            sv_begin_stop(sig);
+        }
+        break;
+    case SIGHUP:
+        if (sv_g->cluster) {
+            sv_log_sys("SIGHUP: rolling reload");
+            sv_reload_start(NULL);
+        } else {
+            signal_all(SIGHUP);
+        }
+        break;
+    default:
+        signal_all(sig);
+        break;
+    }
+}
+
+static bool argv0_is_node(const char *a)
+{
+    const char *b = strrchr(a, '/');
+    b = b ? b + 1 : a;
+    return !strcmp(b, "node") || !strncmp(b, "node-", 5) || !strncmp(b, "nodejs", 6);
+}
+
+/* Write the agent where the workers can read it (it is in our binary). */
+static int write_agent(sv_state *s, nr_err *err)
+{
+    const char *dir = s->cfg->runtime_dir;
+    if (!dir || !*dir)
+        return 0;
+    size_t len;
+    const char *js = nr_embed_get("runtime/supervisor/agent.js", &len);
+    if (!js)
+        return nr_err_set(err, "agent.js is not embedded in this binary");
+    if (nr_mkdir_p(dir, 0755, err) < 0)
+        return -1;
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", dir);
+    if (nr_write_atomic(dfd, "nrun-agent.js", js, len, 0644, err) < 0)
+        return -1;
+    s->agent_path = nr_xasprintf("%s/nrun-agent.js", dir);
+    return 0;
+}
+
+int sv_cpu_count(void);
+
+int sv_run(const sv_config *cfg)
+{
+    static sv_state state;
+    memset(&state, 0, sizeof state);
+    sv_state *s = sv_g = &state;
+    s->cfg = cfg;
+    s->self = getpid();
+    s->log_fd = s->echo_out = s->echo_err = s->ctl_fd = -1;
+    nr_err err = {0};
+
+    if (!cfg->argv || !cfg->argv[0]) {
+        fprintf(stderr, "nrun: supervisor: no command\n");
+        return NR_EXIT_CMD;
+    }
+    s->cluster = cfg->mode == SV_MODE_CLUSTER || (cfg->mode == SV_MODE_AUTO && argv0_is_node(cfg->argv[0]));
+    s->target = s->cluster ? (cfg->workers > 0 ? cfg->workers : sv_cpu_count()) : 1;
+    if (s->target > SV_MAX_SLOTS)
+        s->target = SV_MAX_SLOTS;
+    if (getpid() != 1)
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    if (sv_loop_init(&err) < 0 || sv_logs_open(&err) < 0 || (s->cluster && write_agent(s, &err) < 0) ||
+        (cfg->control_fd >= 0 && sv_control_init(cfg->control_fd) < 0)) {
+        fprintf(stderr, "nrun: supervisor: %s\n", err.msg);
+        return NR_EXIT_CMD;
+    }
+    sv_stats_sample();
+    /* Cluster mode starts one worker; the others follow once it listens. */
+    sv_worker *first = sv_worker_spawn(1, &err);
+    if (!first) {
+        fprintf(stderr, "nrun: %s\n", err.msg);
+        return err.errnum == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC;
+    }
+    while (!s->exiting) {
+        if (sv_loop_once(on_signal, &err) < 0) {
+            fprintf(stderr, "nrun: supervisor: %s\n", err.msg);
+            sv_fatal_exit(NR_EXIT_CMD);
+        }
+        sv_worker_gc();
+        sv_maybe_finish();
+    }
+    /* Host mode (a subreaper, not PID 1): leave no process of ours behind. */
+    for (sv_worker *w = s->workers; w; w = w->next)
+        if (w->pid > 0)
+            kill(-w->pid, SIGKILL);
+    reap_all();
+    sv_logs_report_drops();
+    sv_control_fini();
+    sv_loop_fini();
+    return s->exit_code;
+}

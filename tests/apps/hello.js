@@ -1,0 +1,11 @@
+// A plain HTTP server: answers "hello from <pid>" on $PORT (default 3000).
+'use strict';
+const http = require('http');
+const port = Number(process.env.PORT || 3000);
+http.createServer((req, res) => {
+  if (req.url === '/crash') process.exit(3);
+  if (req.url === '/hang') { for (;;) {} }
+  if (req.url === '/grow') { global.hog = Buffer.alloc(150e6, 1); res.end('grown\n'); return; }
+  if (req.url === '/slow') { setTimeout(() => res.end('slow ' + process.pid + '\n'), 300); return; }
+  res.end('hello from ' + process.pid + '\n');
+}).listen(port, () => console.log('listening on ' + port + ' pid ' + process.pid));

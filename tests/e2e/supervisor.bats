@@ -1,0 +1,238 @@
+#!/usr/bin/env bats
+# The supervisor on the host (`nrun supervise`): PID-1 duties, cluster mode for
+# unmodified Node apps, exit codes, restarts, stop, logs, control.
+load ../lib/common
+load ../lib/supervisor
+
+APPS=$REPO/tests/apps
+
+teardown() { sv_cleanup; }
+
+@test "cluster: an unmodified http app is served by N workers on one port" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start --workers 2 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    pids=$(for i in $(seq 1 20); do curl -sf "http://127.0.0.1:$PORT/"; done | awk '{print $3}' | sort -u | wc -l)
+    [ "$pids" -eq 2 ]
+    # The workers are not listening themselves: only the supervisor holds the port.
+    owner=$(ss -Htlnp "sport = :$PORT" | grep -o 'pid=[0-9]*' | sort -u)
+    [ "$owner" = "pid=$SV_PID" ]
+    grep -q '"stream":"stdout","msg":"listening on' "$SV_LOGS/container.log"
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "exit codes: single process code, 128+signal, a node script that never listens, missing command" {
+    run "$NRUN" supervise -q -- sh -c 'exit 3'
+    [ "$status" -eq 3 ]
+    run "$NRUN" supervise -q -- sh -c 'kill -TERM $$'
+    [ "$status" -eq 143 ]
+    run "$NRUN" supervise -q --runtime-dir "$BATS_TEST_TMPDIR/rt" -- node "$APPS/script.js"
+    [ "$status" -eq 7 ]
+    run -127 "$NRUN" supervise -q -- /nonexistent/cmd
+    [ "$status" -eq 127 ]
+    run "$NRUN" supervise --workers 0 -- true
+    [ "$status" -eq 2 ]
+}
+
+@test "single mode: output is echoed raw and logged as JSON lines; -p passes the socket systemd-style" {
+    PORT=$(sv_free_port)
+    sv_start -p "127.0.0.1:$PORT" -- sh -c 'echo "fds=$LISTEN_FDS pid_ok=$([ "$LISTEN_PID" = $$ ] && echo y)"; echo err-line >&2; [ -e /proc/self/fd/3 ] && echo fd3=yes; exit 5'
+    wait "$SV_PID" || rc=$?
+    SV_PID=
+    [ "$rc" -eq 5 ]
+    grep -qx 'fds=1 pid_ok=y' "$SV_DIR/out"
+    grep -qx 'fd3=yes' "$SV_DIR/out"
+    grep -qx 'err-line' "$SV_DIR/err"
+    jq -e 'select(.stream == "stderr" and .msg == "err-line" and .worker == 1 and (.pid | type) == "number" and (.time | test("Z$")))' "$SV_LOGS/container.log"
+}
+
+@test "zombies: grandchildren abandoned by a worker are reaped" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start --workers 1 -- node "$APPS/orphans.js"
+    sv_wait_http "$PORT"
+    for i in 1 2 3; do curl -sf "http://127.0.0.1:$PORT/" >/dev/null; done
+    # The sleeps were re-parented to the supervisor (a subreaper here, PID 1 in a container).
+    sv_wait '[ "$(ps -o pid= --ppid $SV_PID | wc -l)" -gt 1 ]' 5
+    sleep 0.8
+    run ps -o stat=,pid= --ppid "$SV_PID"
+    echo "$output"
+    ! echo "$output" | grep -q '^Z'
+    [ "$(echo "$output" | grep -c .)" -eq 1 ] # only the worker is left
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "single mode: zombies of a plain process are reaped too" {
+    sv_start -q -- sh -c 'for i in 1 2 3 4; do (sleep 0.2 &); done; sleep 1.5'
+    sleep 0.9
+    run ps -o stat= --ppid "$SV_PID"
+    ! echo "$output" | grep -q '^Z'
+    wait "$SV_PID"
+    SV_PID=
+}
+
+@test "restarts: a crashed worker comes back with growing backoff; a crash loop ends the run non-zero" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start --workers 1 --backoff 100ms/5s --crash-loop 4/60s -- node "$APPS/crash.js"
+    rc=0
+    wait "$SV_PID" || rc=$?
+    SV_PID=
+    [ "$rc" -eq 1 ]
+    grep -q 'crash loop' "$SV_DIR/err"
+    delays=$(grep -o 'restarting in [0-9]*' "$SV_DIR/err" | awk '{print $3}')
+    echo "$delays"
+    [ "$(echo "$delays" | wc -l)" -eq 4 ]
+    # Doubling with +-20% jitter: strictly increasing.
+    [ "$(echo "$delays" | sort -n | tr '\n' ' ')" = "$(echo "$delays" | tr '\n' ' ')" ]
+    [ "$(echo "$delays" | sort -un | wc -l)" -eq 4 ]
+    [ "$(grep -c '"msg":"up ' "$SV_LOGS/container.log")" -eq 5 ]
+}
+
+@test "restarts: a worker that exits is replaced and serving goes on" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start --workers 2 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    curl -s --max-time 2 "http://127.0.0.1:$PORT/crash" || true
+    sv_wait '[ "$(sv_stats | jq "[.workers[] | select(.state == \"up\")] | length")" = 2 ] && [ "$(sv_stats | jq .restarts)" = 1 ]'
+    for i in $(seq 1 10); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null; done
+    grep -q 'exited with code 3' "$SV_DIR/err"
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "stop: SIGTERM drains an in-flight request, then exits 0" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start --workers 2 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    curl -s --max-time 5 -o "$SV_DIR/slow" -w '%{http_code}' "http://127.0.0.1:$PORT/slow" >"$SV_DIR/code" &
+    cpid=$!
+    sleep 0.1
+    kill -TERM "$SV_PID"
+    rc=0
+    wait "$SV_PID" || rc=$?
+    SV_PID=
+    wait "$cpid"
+    [ "$rc" -eq 0 ]
+    [ "$(cat "$SV_DIR/code")" = 200 ]
+    grep -q '^slow ' "$SV_DIR/slow"
+    # Not accepting any more.
+    ! curl -s --max-time 1 "http://127.0.0.1:$PORT/"
+}
+
+@test "signals: SIGUSR2 is forwarded to the workers" {
+    sv_start -q -- sh -c 'trap "echo got-usr2; exit 0" USR2; while :; do sleep 0.05; done'
+    sleep 0.3
+    kill -USR2 "$SV_PID"
+    rc=0
+    wait "$SV_PID" || rc=$?
+    SV_PID=
+    [ "$rc" -eq 0 ]
+    grep -q '"msg":"got-usr2"' "$SV_LOGS/container.log"
+}
+
+@test "control: scale up and down live; stats and top list the workers" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start --workers 1 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    "$NRUN" scale --control "$SV_CTL" 3
+    sv_wait '[ "$(sv_up_count)" = 3 ]'
+    run "$NRUN" top --control "$SV_CTL"
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | grep -c ' up ')" -eq 3 ]
+    run "$NRUN" stats --control "$SV_CTL"
+    echo "$output" | head -1 | grep -q 'RSS'
+    "$NRUN" scale --control "$SV_CTL" 1
+    sv_wait '[ "$(sv_stats | jq ".workers | length")" = 1 ]'
+    for i in $(seq 1 5); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null; done
+    run "$NRUN" scale --control "$SV_CTL" 0
+    [ "$status" -eq 2 ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "control: only root may use the control socket" {
+    sv_start -q -- sleep 30
+    sv_wait "[ -S $SV_CTL ]"
+    [ "$(stat -c %a "$SV_CTL")" = 600 ]
+    chmod 777 "$SV_CTL" "$SV_DIR"
+    run setpriv --reuid=65534 --regid=65534 --clear-groups "$NRUN" stats --control "$SV_CTL"
+    [ "$status" -ne 0 ]
+    echo "$output" | grep -q 'root only'
+    run "$NRUN" stats --control "$SV_CTL"
+    [ "$status" -eq 0 ]
+    sv_stop
+    [ "$SV_RC" = 143 ]
+}
+
+@test "balance: round-robin shares short connections among 4 workers within 10%" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 4 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 4 ]'
+    wrk -t1 -c8 -d2s -H 'Connection: close' "http://127.0.0.1:$PORT/" >/dev/null
+    sv_stats | jq -e '[.workers[].handed] as $h | ($h | add / length) as $m | ($h | length) == 4 and all($h[]; . >= $m * 0.9 and . <= $m * 1.1)'
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "balance: leastconn serves and reports open connections" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 2 --balance leastconn -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    run wrk -t1 -c8 -d1s "http://127.0.0.1:$PORT/"
+    ! echo "$output" | grep -q 'Socket errors\|Non-2xx'
+    sv_stats | jq -e '[.workers[].handed] | all(. > 0)'
+    # After wrk closed its connections, the agent reported them closed.
+    sv_wait '[ "$(sv_stats | jq "[.workers[].connections] | add")" = 0 ]' 5
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "logs: a flooding worker keeps lines whole, is rate-limited with a count, and others are served" {
+    PORT=$(sv_free_port)
+    PORT=$PORT FLOOD_MS=2500 sv_start -q --workers 2 --log-max-size 2m --log-max-files 2 --log-rate 1m -- node "$APPS/flood.js"
+    sv_wait_http "$PORT"
+    for i in $(seq 1 30); do curl -sf --max-time 3 "http://127.0.0.1:$PORT/" >/dev/null; done
+    "$NRUN" stats --control "$SV_CTL" >/dev/null
+    sleep 3
+    sv_stop
+    [ "$SV_RC" = 0 ]
+    ls "$SV_LOGS"
+    [ "$(ls "$SV_LOGS" | wc -l)" -le 3 ]
+    [ -f "$SV_LOGS/container.log.1" ]
+    [ "$(cat "$SV_LOGS"/container.log* | grep -c '"msg":"flood ')" -gt 1000 ]
+    # Every line is valid JSON; flood lines are whole; the 100 KB line was split at 16 KiB.
+    cat "$SV_LOGS"/container.log* | jq -e -c 'select(.msg | startswith("flood ")) | select((.msg | length) != ((.msg | split(" ")[0:3] | join(" ") | length) + 1001))' && false
+    cat "$SV_LOGS"/container.log* | jq -s -e 'map(.msg | length) | max <= 16384'
+    grep -q 'dropped [0-9]* bytes' "$SV_LOGS"/container.log*
+}
+
+@test "logs: nrun logs --tail, --worker, --json, --since, -f" {
+    sv_start -q -- sh -c 'for i in 1 2 3 4 5; do echo line-$i; done; echo oops >&2; sleep 0.5; echo late-line; sleep 0.3'
+    sleep 0.2
+    "$NRUN" logs -f --log-dir "$SV_LOGS" >"$SV_DIR/follow" 2>/dev/null &
+    fpid=$!
+    wait "$SV_PID"
+    SV_PID=
+    sleep 0.5
+    kill "$fpid"; wait "$fpid" || true
+    grep -qx late-line "$SV_DIR/follow"
+    grep -qx line-1 "$SV_DIR/follow"
+    run "$NRUN" logs --log-dir "$SV_LOGS" --tail 2 --worker 1
+    [ "$output" = "$(printf 'oops\nlate-line')" ] || [ "$output" = "$(printf 'late-line\noops')" ]
+    run "$NRUN" logs --log-dir "$SV_LOGS" --json --worker 1
+    [ "$(echo "$output" | jq -r .msg | head -1)" = line-1 ]
+    run "$NRUN" logs --log-dir "$SV_LOGS" --since 1h --worker 1
+    [ "$(echo "$output" | grep -c line-)" -eq 5 ]
+    run "$NRUN" logs --log-dir "$SV_LOGS" --since 2099-01-01T00:00:00Z
+    [ -z "$output" ]
+    run -127 "$NRUN" logs --log-dir /nonexistent/dir
+    [ "$status" -ne 0 ]
+    run "$NRUN" logs --since yesterday --log-dir "$SV_LOGS"
+    [ "$status" -eq 2 ]
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bats
+# Zero-downtime reload under load, --wait-ready, hang and memory replacement.
+load ../lib/common
+load ../lib/supervisor
+
+APPS=$REPO/tests/apps
+
+teardown() { sv_cleanup; }
+
+# Failed requests in a wrk summary: socket errors + non-2xx/3xx responses.
+wrk_failures() {
+    local f=$1 n=0 x
+    x=$(grep -o 'Non-2xx or 3xx responses: [0-9]*' "$f" | awk '{print $NF}')
+    n=$((n + ${x:-0}))
+    if grep -q 'Socket errors' "$f"; then
+        for x in $(grep 'Socket errors' "$f" | grep -o '[0-9][0-9]*'); do n=$((n + x)); done
+    fi
+    echo "$n"
+}
+
+@test "reload: nrun reload and SIGHUP under wrk -c64 keep-alive load lose no request" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 2 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    before=$(sv_stats | jq -c '[.workers[].pid] | sort')
+    wrk -t2 -c64 -d7s "http://127.0.0.1:$PORT/" >"$SV_DIR/wrk" 2>&1 &
+    wpid=$!
+    sleep 1
+    run "$NRUN" reload --control "$SV_CTL"
+    [ "$status" -eq 0 ]
+    [ "$output" = "reloaded: 2 workers replaced" ]
+    mid=$(sv_stats | jq -c '[.workers[] | select(.state == "up") | .pid] | sort')
+    sleep 1
+    kill -HUP "$SV_PID"
+    sv_wait 'grep -c "reload done" "$SV_DIR/err" | grep -qx 2' 20
+    wait "$wpid"
+    cat "$SV_DIR/wrk"
+    grep -q 'requests in' "$SV_DIR/wrk"
+    [ "$(wrk_failures "$SV_DIR/wrk")" -eq 0 ]
+    after=$(sv_stats | jq -c '[.workers[] | select(.state == "up") | .pid] | sort')
+    [ "$before" != "$mid" ] && [ "$mid" != "$after" ]
+    [ "$(sv_up_count)" = 2 ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "reload --wait-ready: waits for process.send('ready'); a worker never ready fails the reload, old ones keep serving" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 --wait-ready -- node "$APPS/ready.js"
+    sv_wait_http "$PORT"
+    run "$NRUN" reload --control "$SV_CTL"
+    [ "$status" -eq 0 ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 --wait-ready --listen-timeout 1s -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    old=$(sv_stats | jq '.workers[0].pid')
+    run "$NRUN" reload --control "$SV_CTL"
+    [ "$status" -ne 0 ]
+    echo "$output" | grep -q 'before it was up'
+    # The never-ready worker was killed; the old one is the only one left, and serves.
+    sv_wait '[ "$(sv_stats | jq -c "[.workers[].pid]")" = "[$old]" ]' 5
+    curl -sf "http://127.0.0.1:$PORT/" | grep -q "hello from $old"
+    sv_stop
+}
+
+@test "hang: a worker whose event loop is stuck (no heartbeat) is killed and replaced" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 2 --heartbeat-timeout 2s -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    curl -s --max-time 1 "http://127.0.0.1:$PORT/hang" || true
+    sv_wait 'grep -q "sent no heartbeat" "$SV_DIR/err"' 10
+    sv_wait '[ "$(sv_up_count)" = 2 ]' 10
+    for i in $(seq 1 10); do curl -sf --max-time 2 "http://127.0.0.1:$PORT/" >/dev/null; done
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "max-memory: a worker over the limit is replaced gracefully" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 --max-memory 120m -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    old=$(sv_stats | jq '.workers[0].pid')
+    curl -sf "http://127.0.0.1:$PORT/grow"
+    sv_wait 'grep -q "max-memory" "$SV_DIR/err"' 10
+    sv_wait '[ "$(sv_stats | jq ".workers | length")" = 1 ] && [ "$(sv_stats | jq ".workers[0].pid")" != "$old" ]' 15
+    curl -sf "http://127.0.0.1:$PORT/" | grep -vq "hello from $old"
+    grep -q "after drain" "$SV_DIR/err"
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
