@@ -7,6 +7,7 @@
 #include "common/cli.h"
 #include "common/embed.h"
 #include "common/util.h"
+#include "images/image.h"
 #include "images/store.h"
 
 /* nr_usage_error lives in nrun_main.c; this file is linked into nbuild too. */
@@ -46,8 +47,9 @@ int nr_cmd_base(int argc, char **argv, nr_global *g)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             puts("Usage: nrun base [--list] REF...\n"
                  "Make the base images REF (node:20, node:22-slim, ...) in the store from pinned\n"
-                 "packages; downloads are cached ($NRUN_CACHE_DIR or <root>/cache/base), so only\n"
-                 "the first run is online.  --list prints the refs this nrun knows.");
+                 "packages unless present, and print \"REF DIGEST\" for each.  Downloads are cached\n"
+                 "($NRUN_CACHE_DIR or <root>/cache/base), so only the first run is online.\n"
+                 "--list prints the refs this nrun knows.");
             return 0;
         }
         return usage_error(g, "unknown option ", argv[i]);
@@ -61,10 +63,14 @@ int nr_cmd_base(int argc, char **argv, nr_global *g)
     int rc = 0;
     for (; i < argc && rc == 0; i++) {
         int r = bld_base_ensure(s, argv[i], &err);
+        img_image *img = NULL;
         if (r == 1)
             rc = usage_error(g, "unknown base image (see nrun base --list): ", argv[i]);
-        else if (r < 0)
+        else if (r < 0 || img_image_load(s, argv[i], &img, &err) < 0)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        else
+            printf("%s %s\n", argv[i], img->manifest.digest);
+        img_image_free(img);
     }
     img_store_close(s);
     return rc;

@@ -173,7 +173,7 @@ teardown_file() {
     before=$(nr_tree_hash "$NRUN_ROOT")
     run "$NRUN" base node:22
     [ "$status" -eq 0 ]
-    [ -z "$output" ]
+    [ "$output" = "node:22 $(digest_of "$NRUN_ROOT" node:22)" ]
     run "$NRUN" base node:18
     [ "$status" -eq 2 ]
     [[ "$output" == *"unknown base image"*"node:18"* ]]
