@@ -96,6 +96,21 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
                 }
             continue;
         }
+        if (!strcmp(a, "--help")) {
+            puts("Usage: nrun run [OPTIONS] IMAGE [CMD...]\n"
+                 "  -d, --detach             run in the background, print the id\n"
+                 "  -i, -t                   keep stdin open / set TERM (no pty yet)\n"
+                 "  --name NAME              unique name, also the hostname\n"
+                 "  -e K=V, --env-file F     environment\n"
+                 "  -w DIR, --entrypoint CMD, -u USER[:GROUP]\n"
+                 "  --rm, --restart no|on-failure[:N]|always, --cidfile FILE\n"
+                 "  -m SIZE, --cpus N, --pids-limit N, --cpuset-cpus LIST\n"
+                 "  --read-only, -v HOST:CTR[:ro] | NAME:CTR | CTR\n"
+                 "  -p [IP:]HOST:CTR, --net private|host|none, -h HOSTNAME\n"
+                 "  --cap-add CAP, --cap-drop CAP, --security-opt seccomp=unconfined|PROFILE.json\n"
+                 "  --workers N, --balance rr|leastconn, --mode auto|cluster|single (supervisor)");
+            return 0;
+        }
         if (!strcmp(a, "--detach")) { rp.detach = true; continue; }
         if (!strcmp(a, "--interactive")) { rp.interactive = true; continue; }
         if (!strcmp(a, "--tty")) { o.tty = true; continue; }
