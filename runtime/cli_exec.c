@@ -131,8 +131,10 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
     while (s->env[n])
         n++;
     char **env = nr_xcalloc(n + o->nenv + 1, sizeof(char *));
-    memcpy(env, s->env, n * sizeof(char *));
-    memcpy(env + n, o->env, o->nenv * sizeof(char *));
+    if (n)
+        memcpy(env, s->env, n * sizeof(char *));
+    if (o->nenv)
+        memcpy(env + n, o->env, o->nenv * sizeof(char *));
     extern char **environ;
     environ = env;
     rt_close_fds_except(NULL, 0);
@@ -308,5 +310,8 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     rt_spec_free(&spec);
     free(prog);
     free(o.env);
-    return code;
+    /* We joined the container's pid namespace: exit-time tools that clone
+     * threads (LeakSanitizer's tracer) would land there and hang.  Leave now. */
+    fflush(NULL);
+    _exit(code);
 }
