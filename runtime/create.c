@@ -131,9 +131,16 @@ static int resolve_user(const char *spec, const rt_rootfs_desc *rf, rt_user *u, 
     return 0;
 }
 
-static int write_text(int dfd, const char *name, const char *text, nr_err *err)
+/* A file of a brand-new container dir: nobody reads it before state.json
+ * exists, so a plain exclusive create is enough (no temp + rename). */
+static int write_new(int dfd, const char *name, const char *text, mode_t mode, nr_err *err)
 {
-    return rt_write_file(dfd, name, text, 0644, err);
+    cleanup_close int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "create %s", name);
+    if (nr_write_all(fd, text, strlen(text)) < 0)
+        return nr_err_sys(err, errno, "write %s", name);
+    return 0;
 }
 
 static char *host_resolv(void)
@@ -229,7 +236,7 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     }
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0 ||
-        mkdirat(dfd, "merged", 0755) < 0 || mkdirat(dfd, "volumes", 0700) < 0) {
+        mkdirat(dfd, "merged", 0755) < 0) {
         nr_err_sys(err, errno, "create %s", dir);
         goto out_rm;
     }
@@ -238,8 +245,8 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
                                             "127.0.1.1\t%s\n", o->hostname);
     bool hostnet = o->net && !strcmp(o->net, "host");
     resolv = hostnet ? host_resolv() : nr_xstrdup("# no network outside this container\n");
-    if (write_text(dfd, "hostname", hn, err) < 0 || write_text(dfd, "hosts", hosts, err) < 0 ||
-        write_text(dfd, "resolv.conf", resolv, err) < 0)
+    if (write_new(dfd, "hostname", hn, 0644, err) < 0 || write_new(dfd, "hosts", hosts, 0644, err) < 0 ||
+        write_new(dfd, "resolv.conf", resolv, 0644, err) < 0)
         goto out_rm;
     layers_dir = nr_xasprintf("%s/layers", root);
     merged = nr_xasprintf("%s/merged", dir);
@@ -256,7 +263,7 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
         goto out_rm;
     if (rt_spec_build(cfg, o, &rf, &u, root, dir, &config, err) < 0)
         goto out_rm;
-    if (rt_write_file(dfd, "config.json", config, 0600, err) < 0)
+    if (write_new(dfd, "config.json", config, 0600, err) < 0)
         goto out_rm;
     rt_state st = {.status = "created", .name = out->name, .created = time(NULL)};
     strcpy(st.id, out->id);

@@ -47,6 +47,7 @@ typedef struct launch_ctx {
     int listen_ports[256];
     size_t nlisten;
     int log_fd, control_fd;
+    bool minimal_init; /* NRUN_MINIMAL_INIT=1: pid1.c instead of the supervisor (measurements) */
 } launch_ctx;
 
 char *rt_ctr_dir(const char *root, const char *id)
@@ -225,7 +226,7 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
     if (write(sync_fd, "OK", 2) != 2)
         _exit(NR_EXIT_CMD);
     close(sync_fd);
-    int code = sv_run ? sv_run(&cfg) : rt_pid1_fallback(&cfg);
+    int code = sv_run && !c->minimal_init ? sv_run(&cfg) : rt_pid1_fallback(&cfg);
     _exit(code);
 }
 
@@ -244,7 +245,7 @@ static void ctx_free(launch_ctx *c)
 int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc *p, nr_err *err)
 {
     memset(p, 0, sizeof *p);
-    launch_ctx c = {.log_fd = -1, .control_fd = -1};
+    launch_ctx c = {.log_fd = -1, .control_fd = -1, .minimal_init = getenv("NRUN_MINIMAL_INIT") != NULL};
     cleanup_free char *dir = rt_ctr_dir(root, id);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
