@@ -138,6 +138,27 @@ static int worker_prepare(void *arg)
     return 0;
 }
 
+/* Our command line (host paths, flags, -e values) is readable by every
+ * process in the container through /proc/1/cmdline: blank it, leaving "nrun". */
+static void hide_cmdline(void)
+{
+    char buf[64];
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t total = 0;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        total += (size_t)n;
+    close(fd);
+    extern char *program_invocation_name; /* argv[0]: the start of the area */
+    char *start = program_invocation_name;
+    if (!start || total < 5)
+        return;
+    memset(start, 0, total);
+    memcpy(start, "nrun", 4);
+}
+
 static void child_fail(int fd, const nr_err *e)
 {
     dprintf(fd, "E%s", e->msg);
@@ -222,6 +243,7 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
     cfg.stop_signal = s->stop_signal;
     cfg.worker_prepare = worker_prepare;
     cfg.worker_prepare_arg = c;
+    hide_cmdline();
     prctl(PR_SET_PDEATHSIG, 0);
     if (write(sync_fd, "OK", 2) != 2)
         _exit(NR_EXIT_CMD);

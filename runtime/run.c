@@ -175,6 +175,11 @@ int rt_run_detached(const char *root, const char *id, const rt_run_params *rp, n
         return nr_err_sys(err, errno, "fork");
     if (pid == 0) {
         close(pfd[0]);
+        /* hold nothing of the caller's: no fd (a test harness waits on its
+         * pipes), no cwd (it would keep a mount busy) */
+        rt_close_fds_except(&pfd[1], 1);
+        if (chdir("/") < 0)
+            _exit(NR_EXIT_CMD);
         setsid();
         signal(SIGHUP, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);

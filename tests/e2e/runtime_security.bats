@@ -31,6 +31,13 @@ teardown_file() {
     [[ "${lines[2]}" == *nrun* ]]
 }
 
+@test "PID 1's command line shows no host path or flag value" {
+    run rt_run --rm -e SECRET=hunter2 -v "$BATS_FILE_TMPDIR:/mnt" sec:1 sh -c 'tr "\0" " " </proc/1/cmdline'
+    [ "$status" -eq 0 ]
+    [[ "$output" == nrun* ]]
+    [[ "$output" != *hunter2* && "$output" != *"$BATS_FILE_TMPDIR"* && "$output" != *"$NRUN_ROOT"* ]]
+}
+
 @test "uts namespace: hostname can not be changed, the host's stays" {
     before=$(hostname)
     run rt_run --rm --name uts1 sec:1 sh -c 'hostname evil; hostname'
