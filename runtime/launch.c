@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -216,6 +217,11 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
     for (size_t i = 0; i < c->nlisten; i++)
         keep[nk++] = c->listen_fds[i];
     rt_close_fds_except(keep, nk);
+    /* the host's supplementary groups of the caller must not reach the container */
+    if (setgroups(s->ngroups, s->groups) < 0) {
+        nr_err_sys(&e, errno, "setgroups");
+        child_fail(sync_fd, &e);
+    }
     if (rt_security_pid1(s, &e) < 0)
         child_fail(sync_fd, &e);
 

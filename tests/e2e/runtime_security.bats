@@ -38,6 +38,12 @@ teardown_file() {
     [[ "$output" != *hunter2* && "$output" != *"$BATS_FILE_TMPDIR"* && "$output" != *"$NRUN_ROOT"* ]]
 }
 
+@test "the caller's supplementary groups do not reach the container" {
+    run setpriv --groups 4242 "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/groups" --rm sec:1 grep Groups /proc/self/status
+    [ "$status" -eq 0 ]
+    [[ "$output" != *4242* ]]
+}
+
 @test "uts namespace: hostname can not be changed, the host's stays" {
     before=$(hostname)
     run rt_run --rm --name uts1 sec:1 sh -c 'hostname evil; hostname'
