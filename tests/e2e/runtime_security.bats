@@ -44,6 +44,14 @@ teardown_file() {
     [[ "$output" != *4242* ]]
 }
 
+@test "rlimits: NOFILE is our own hard limit, never more" {
+    hard=$(ulimit -Hn)
+    run rt_run --rm sec:1 sh -c 'ulimit -Hn; ulimit -Sn'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "$hard" ] || [ "${lines[0]}" -le "$hard" ]
+    [ "${lines[1]}" -le "${lines[0]}" ]
+}
+
 @test "uts namespace: hostname can not be changed, the host's stays" {
     before=$(hostname)
     run rt_run --rm --name uts1 sec:1 sh -c 'hostname evil; hostname'
