@@ -75,6 +75,15 @@ wait_ready() { # the app has set its traps
     "$NRUN" rm box1
 }
 
+@test "names: of 4 concurrent runs with one --name exactly one gets it" {
+    for i in 1 2 3 4; do
+        "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/race$i" -d --name racer bb:1 sleep 100 >/dev/null 2>&1 &
+    done
+    wait
+    [ "$("$NRUN" ps -a --format json | jq -r .Names | grep -cx racer)" -eq 1 ]
+    "$NRUN" rm -f racer
+}
+
 @test "run: signals to a foreground nrun reach the app" {
     mkdir -p "$BATS_FILE_TMPDIR/cids"
     # nrun itself in the background (not a shell function), so the signal reaches it
