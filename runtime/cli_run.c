@@ -125,7 +125,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         if (!strcmp(a, "--help")) {
             puts("Usage: nrun run [OPTIONS] IMAGE [CMD...]\n"
                  "  -d, --detach             run in the background, print the id\n"
-                 "  -i, -t                   keep stdin open / set TERM (no pty yet)\n"
+                 "  -i, -t                   keep stdin open / a pty (foreground; minimal init, no supervisor)\n"
                  "  --name NAME              unique name, also the hostname\n"
                  "  -e K=V, --env-file F     environment\n"
                  "  -w DIR, --entrypoint CMD, -u USER[:GROUP]\n"
@@ -223,6 +223,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         ptrace |= !strcasecmp(op->cap_add[k], "ALL") || rt_cap_from_name(op->cap_add[k]) == rt_cap_from_name("SYS_PTRACE");
     if (ptrace)
         rt_reexec_sealed(); /* restarts this command from a sealed copy, once */
+    rp.tty = op->tty && !rp.detach; /* -dt: no terminal to attach to yet */
     if (rt_restart_parse(restart, &rp.restart, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
     if (rp.rm && rp.restart.policy != RT_RESTART_NO)

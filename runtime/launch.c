@@ -201,6 +201,16 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
         child_fail(sync_fd, &e);
     }
     int fds[3] = {io->stdin_fd, io->stdout_fd, io->stderr_fd};
+    if (s->terminal && io->console_sock >= 0) {
+        /* after pivot_root and setsid: a pty of the container's own devpts */
+        int sl = rt_pty_open_slave(io->console_sock, &e);
+        if (sl < 0)
+            child_fail(sync_fd, &e);
+        fds[0] = fds[1] = fds[2] = sl;
+        /* an interactive session is one process on a terminal: the minimal
+         * init, not the supervisor, whose workers talk through pipes */
+        c->minimal_init = true;
+    }
     for (int i = 0; i < 3; i++)
         if (fds[i] >= 0 && dup2(fds[i], i) < 0) {
             nr_err_sys(&e, errno, "dup2 stdio");

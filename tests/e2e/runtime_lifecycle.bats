@@ -208,6 +208,16 @@ wait_ready() { # the app has set its traps
     "$NRUN" rm -f "$id"
 }
 
+@test "run -t / -it: a pty from the container's devpts, input relayed, exit code kept" {
+    run rt_run --rm -t bb:1 sh -c 'tty; test -t 0 && echo isatty; exit 3'
+    [ "$status" -eq 3 ]
+    [[ "$output" == */dev/pts/0* ]]
+    [[ "$output" == *isatty* ]]
+    run sh -c "echo 'echo typed-\$((6*7)); exit 4' | '$NRUN' run --cidfile '$BATS_FILE_TMPDIR/cids/it' --rm -it bb:1 sh"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *typed-42* ]]
+}
+
 @test "inspect: 127 fallthrough when no container matches; bad usage errors" {
     run -127 "$NRUN" inspect no-such-thing
     run "$NRUN" run --memory 1 bb:1 true
