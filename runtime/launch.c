@@ -166,8 +166,7 @@ static void child_fail(int fd, const nr_err *e)
     _exit(NR_EXIT_CMD);
 }
 
-static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int sync_fd, const rt_launch_io *io,
-                                                 const rt_cgroup *cg)
+static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int sync_fd, const rt_launch_io *io)
 {
     nr_err e = {0};
     char b;
@@ -182,7 +181,6 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
     if (read(go_fd, &b, 1) != 1)
         _exit(NR_EXIT_CMD);
     close(go_fd);
-    (void)cg;
     rt_spec *s = &c->spec;
     if (unshare(CLONE_NEWCGROUP) < 0) {
         nr_err_sys(&e, errno, "unshare cgroup namespace");
@@ -343,7 +341,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
     if (pid == 0) {
         close(go[1]);
         close(sync[0]);
-        child_main(&c, go[0], sync[1], io, &p->cg);
+        child_main(&c, go[0], sync[1], io);
     }
     close(go[0]);
     close(sync[1]);
