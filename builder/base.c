@@ -3,8 +3,11 @@
  * write that context into the store (base_write.c).  See builder/base.h. */
 #include "builder/base.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +134,7 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
 {
     if (nr_mkdir_p(cache_dir, 0755, err) < 0)
         return nr_err_wrap(err, "base image cache");
-    cleanup_free char *tmp = nr_xasprintf("%s/.recipe-XXXXXX", cache_dir);
+    cleanup_free char *tmp = nr_xasprintf("%s/.recipe-%d-XXXXXX", cache_dir, (int)getpid());
     if (!mkdtemp(tmp))
         return nr_err_sys(err, errno, "mkdtemp %s", tmp);
     int rc = -1;
@@ -155,6 +158,39 @@ out:;
     nr_err e2;
     nr_rm_rf(AT_FDCWD, tmp, &e2);
     return rc;
+}
+
+/* Work dirs of a make that was killed (".ctx-<pid>-*", ".recipe-<pid>-*"
+ * whose pid is gone) hold a whole rootfs each: remove them. */
+static void remove_stale(int cache_fd)
+{
+    int fd = dup(cache_fd);
+    if (fd < 0)
+        return;
+    cleanup_dir DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *p = NULL;
+        if (!strncmp(de->d_name, ".ctx-", 5))
+            p = de->d_name + 5;
+        else if (!strncmp(de->d_name, ".recipe-", 8))
+            p = de->d_name + 8;
+        if (!p)
+            continue;
+        char *end;
+        long pid = strtol(p, &end, 10);
+        if (end == p || *end != '-' || pid <= 0 || pid > INT32_MAX)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive (EPERM: alive too) */
+        nr_err e;
+        fprintf(stderr, "base: removing %s, left by a make that did not finish\n", de->d_name);
+        nr_rm_rf(dirfd(d), de->d_name, &e);
+    }
 }
 
 static bool tag_present(img_store *s, const char *ref)
@@ -208,7 +244,8 @@ static int ensure(img_store *s, const char *ref, const bld_base_spec *spec_in, n
         return 0;
 
     fprintf(stderr, "base: %s is not in the store; making it from pinned packages (node %s)\n", ref, spec.version);
-    cleanup_free char *tmp = nr_xasprintf("%s/.ctx-XXXXXX", cache);
+    remove_stale(cfd);
+    cleanup_free char *tmp = nr_xasprintf("%s/.ctx-%d-XXXXXX", cache, (int)getpid());
     if (!mkdtemp(tmp))
         return nr_err_sys(err, errno, "mkdtemp %s", tmp);
     cleanup_free char *ctx = nr_xasprintf("%s/ctx", tmp);

@@ -186,6 +186,14 @@ static int load_base(bld_state *b, const bld_instr *in, const char *ref, img_ima
     return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", ref);
 }
 
+/* SOURCE_DATE_EPOCH sets every mtime in a layer, so it is part of the cache
+ * key: a cached layer must have the mtimes this build would write. */
+static const char *sde(void)
+{
+    const char *v = getenv("SOURCE_DATE_EPOCH");
+    return v && strlen(v) < 24 ? v : "";
+}
+
 static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
 {
     cleanup_free char *ref = NULL;
@@ -220,10 +228,10 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         st->shell = json_deep_copy(p->shell);
         return 0;
     }
-    char seed[128];
+    char seed[160];
     if (!strcmp(ref, "scratch")) {
         st->config = json_pack("{s:[s]}", "Env", DEFAULT_PATH);
-        snprintf(seed, sizeof seed, "scratch %d", (int)b->o->compress);
+        snprintf(seed, sizeof seed, "scratch %d %s", (int)b->o->compress, sde());
         nr_sha256_hex(seed, strlen(seed), st->chain);
         return 0;
     }
@@ -249,7 +257,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
             json_array_append_new(st->base_history, json_pack("{s:s}", "created_by", "base layer"));
     }
     snprintf(st->base_digest, sizeof st->base_digest, "%s", img->manifest.digest);
-    snprintf(seed, sizeof seed, "image %s %d", img->manifest.digest, (int)b->o->compress);
+    snprintf(seed, sizeof seed, "image %s %d %s", img->manifest.digest, (int)b->o->compress, sde());
     nr_sha256_hex(seed, strlen(seed), st->chain);
     img_image_free(img);
     return 0;
@@ -262,6 +270,7 @@ static int plan(bld_state *b, nr_err *err)
     for (size_t i = 0; i < b->f.n; i++) {
         const bld_instr *in = &b->f.ins[i];
         bld_stage *st = b->n_stages ? &b->stages[b->n_stages - 1] : NULL;
+        size_t layers_before = st ? st->n_layers : 0;
         if (b->o->progress) {
             cleanup_free char *t = bld_instr_rest(in, 0);
             fprintf(b->o->progress, "STEP %zu/%zu: %s\n", i + 1, b->f.n, t);
@@ -285,14 +294,15 @@ static int plan(bld_state *b, nr_err *err)
         case BLD_COPY:
         case BLD_ADD:
             rc = bld_copy_plan(b, st, in, err);
-            if (rc == 0 && b->o->progress && st->layers[st->n_layers - 1]->cached)
-                fprintf(b->o->progress, "--> Using cache %.19s\n", st->layers[st->n_layers - 1]->layer.blob.digest);
             break;
         default:
             rc = bld_meta_plan(b, st, in, err);
         }
         if (rc < 0)
             return -1;
+        if (st && in->kind != BLD_FROM && st->n_layers > layers_before && b->o->progress &&
+            st->layers[st->n_layers - 1]->cached)
+            fprintf(b->o->progress, "--> Using cache %.19s\n", st->layers[st->n_layers - 1]->layer.blob.digest);
     }
     for (size_t i = 0; i < b->o->n_build_args; i++)
         if (!b->build_arg_used[i] && !b->o->quiet)
@@ -547,8 +557,11 @@ static int read_nodefile(bld_state *b, nr_err *err)
     cleanup_free char *text = NULL, *shown = NULL;
     size_t len;
     if (o->file) {
-        shown = nr_xstrdup(o->file);
-        if (nr_read_file(AT_FDCWD, o->file, 4u << 20, &text, &len, err) < 0)
+        /* -f - reads the Nodefile from stdin, as docker build does. */
+        bool in = !strcmp(o->file, "-");
+        shown = nr_xstrdup(in ? "stdin" : o->file);
+        if (nr_read_file(AT_FDCWD, in ? "/proc/self/fd/0" : o->file, 4u << 20, &text, &len,
+                         err) < 0)
             return -1;
     } else {
         static const char *names[] = {"Nodefile", "Dockerfile"};

@@ -105,7 +105,10 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             img_layer_desc *ls = nr_xcalloc(st->n_base_layers + 1, sizeof *ls);
             for (size_t i = 0; i < st->n_base_layers; i++)
                 ls[i] = st->layers[i]->layer;
-            int rc = bld_passwd_load(b->s, ls, st->n_base_layers, &st->pw, err);
+            cleanup_free char *cf = st->base_digest[0] ? nr_xasprintf("%s/etc/%s.json", b->cache_dir,
+                                                                      img_digest_hex(st->base_digest))
+                                                        : NULL;
+            int rc = bld_passwd_load(b->s, ls, st->n_base_layers, cf, &st->pw, err);
             free(ls);
             if (rc < 0) {
                 bld_errat(err, &b->f, in, fl->off, "--chown: reading /etc/passwd of the base image: %s", err->msg);
@@ -204,6 +207,30 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 fail:
     nr_buf_free(&text);
     return -1;
+}
+
+/* WORKDIR of a directory that does not exist yet: Docker creates it (0755,
+ * root), so the image has it even when nothing is copied into it.  That is
+ * a layer of its own, cached like a COPY. */
+int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *text)
+{
+    bld_step *step = nr_xcalloc(1, sizeof *step);
+    bld_item it = {.dest = nr_xstrdup(path), .type = IMG_ENT_DIR, .mode = 0755};
+    step->sel.items = nr_xmalloc(sizeof *step->sel.items);
+    step->sel.items[0] = it;
+    step->sel.n = 1;
+    step->max_bytes = 4096 * 8;
+    step->text = nr_xstrdup(text);
+    bld_chain_add(st, text);
+    memcpy(step->key, st->chain, 65);
+    step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
+    st->layers = nr_xrealloc(st->layers, (st->n_layers + 1) * sizeof *st->layers);
+    st->layers[st->n_layers++] = step;
+    b->steps = nr_xrealloc(b->steps, (b->n_steps + 1) * sizeof *b->steps);
+    b->steps[b->n_steps++] = step;
+    bld_hist_add(st, text, false);
+    bld_stage_add_dir(st, path);
+    return 0;
 }
 
 /* ---- writing ---- */

@@ -5,6 +5,8 @@
 #include <archive_entry.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +44,57 @@ static const char *norm(const char *n)
     return n;
 }
 
-int bld_passwd_load(img_store *s, const img_layer_desc *layers, size_t n, bld_passwd *out, nr_err *err)
+static bool cache_read(const char *file, bld_passwd *out)
+{
+    cleanup_free char *text = NULL;
+    nr_err e;
+    if (!file || nr_read_file(AT_FDCWD, file, 4u << 20, &text, NULL, &e) < 0)
+        return false;
+    json_t *j = json_loads(text, 0, NULL);
+    json_t *pw = json_object_get(j, "passwd"), *gr = json_object_get(j, "group");
+    bool ok = json_is_object(j) && (json_is_null(pw) || json_is_string(pw)) && (json_is_null(gr) || json_is_string(gr));
+    if (ok) {
+        out->loaded = true;
+        out->passwd = json_is_string(pw) ? nr_xstrdup(json_string_value(pw)) : NULL;
+        out->group = json_is_string(gr) ? nr_xstrdup(json_string_value(gr)) : NULL;
+    }
+    json_decref(j);
+    return ok;
+}
+
+static void cache_write(const char *file, const bld_passwd *p)
+{
+    cleanup_free char *dir = nr_xstrdup(file);
+    char *sl = strrchr(dir, '/');
+    nr_err e;
+    if (!sl)
+        return;
+    *sl = '\0';
+    if (nr_mkdir_p(dir, 0700, &e) < 0)
+        return;
+    json_t *j = json_pack("{s:s?, s:s?}", "passwd", p->passwd, "group", p->group);
+    cleanup_free char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0 && text)
+        nr_write_atomic(dfd, sl + 1, text, strlen(text), 0600, &e); /* best effort */
+}
+
+static int load_layers(img_store *s, const img_layer_desc *layers, size_t n, bld_passwd *out, nr_err *err);
+
+int bld_passwd_load(img_store *s, const img_layer_desc *layers, size_t n, const char *cache_file, bld_passwd *out,
+                    nr_err *err)
+{
+    if (cache_read(cache_file, out))
+        return 0;
+    if (load_layers(s, layers, n, out, err) < 0)
+        return -1;
+    if (cache_file)
+        cache_write(cache_file, out);
+    return 0;
+}
+
+static int load_layers(img_store *s, const img_layer_desc *layers, size_t n, bld_passwd *out, nr_err *err)
 {
     /* 0 = not seen yet, 1 = found (or deleted): lower layers do not matter. */
     int have_pw = 0, have_gr = 0;

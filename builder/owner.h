@@ -20,7 +20,11 @@ typedef struct bld_passwd {
 
 /* True when the spec needs the image's files (a part is not numeric). */
 bool bld_chown_needs_names(const char *spec);
-int bld_passwd_load(img_store *s, const img_layer_desc *layers, size_t n, bld_passwd *out, nr_err *err);
+/* Read them from the layers; `cache_file` (may be NULL) keeps the result as
+ * JSON so the next build of the same base reads one small file instead of
+ * decompressing the base layers. */
+int bld_passwd_load(img_store *s, const img_layer_desc *layers, size_t n, const char *cache_file, bld_passwd *out,
+                    nr_err *err);
 void bld_passwd_free(bld_passwd *p);
 /* Resolve; without a group, gid = uid (Docker's rule).  Errors name the part. */
 int bld_chown_resolve(const char *spec, const bld_passwd *pw, uid_t *uid, gid_t *gid, nr_err *err);

@@ -420,10 +420,12 @@ int nr_cmd_load(int argc, char **argv, nr_global *g)
         default: return bad_option(g, "load", argv);
         }
     }
+    if (!input && !isatty(STDIN_FILENO))
+        input = "-";
     if (!input || optind != argc)
-        return nr_usage_error(g, "load: needs -i FILE (an OCI archive or layout directory)");
-    struct stat st;
-    if (stat(input, &st) < 0) {
+        return nr_usage_error(g, "load: needs -i FILE (an OCI archive or layout directory) or an archive on stdin");
+    struct stat st = {0};
+    if (strcmp(input, "-") && stat(input, &st) < 0) {
         nr_err e;
         nr_err_sys(&e, errno, "load %s", input);
         return nr_err_report(&e, g->prog, NR_EXIT_FAIL);
@@ -454,12 +456,16 @@ int nr_cmd_save(int argc, char **argv, nr_global *g)
         case 'o': out = optarg; break;
         case 'd': dir = true; break;
         case 't': tag = optarg; break;
-        case 'h': puts("Usage: nrun save -o FILE [--dir] [--tag TAG] IMAGE   (OCI archive, or OCI layout with --dir)"); return 0;
+        case 'h': puts("Usage: nrun save [-o FILE|-] [--dir] [--tag TAG] IMAGE   (OCI archive, or OCI layout with --dir)"); return 0;
         default: return bad_option(g, "save", argv);
         }
     }
+    if (!out && !dir && !isatty(STDOUT_FILENO))
+        out = "-";
     if (!out || optind != argc - 1)
-        return nr_usage_error(g, "save: needs -o FILE and one IMAGE");
+        return nr_usage_error(g, "save: needs -o FILE (or a pipe on stdout) and one IMAGE");
+    if (dir && !strcmp(out, "-"))
+        return nr_usage_error(g, "save: --dir needs a directory, not stdout");
     img_store *s;
     if (open_store(g, &s))
         return NR_EXIT_STORE;

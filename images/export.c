@@ -214,7 +214,8 @@ int img_export_oci_archive(img_store *s, const char *ref, const char *file, cons
     int ret = -1;
     struct archive *a = NULL;
     cleanup_free char *text = export_index(NULL, img, name);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    bool to_stdout = !strcmp(file, "-");
+    int fd = to_stdout ? STDOUT_FILENO : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
         nr_err_sys(err, errno, "create %s", file);
         goto out;
@@ -240,11 +241,11 @@ int img_export_oci_archive(img_store *s, const char *ref, const char *file, cons
         nr_err_set(err, "write %s: %s", file, archive_error_string(a));
         goto out;
     }
-    if (fsync(fd) < 0) {
+    if (!to_stdout && fsync(fd) < 0) {
         nr_err_sys(err, errno, "write %s", file);
         goto out;
     }
-    if (rename(tmp, file) < 0) {
+    if (!to_stdout && rename(tmp, file) < 0) {
         nr_err_sys(err, errno, "rename %s", file);
         goto out;
     }
@@ -252,10 +253,11 @@ int img_export_oci_archive(img_store *s, const char *ref, const char *file, cons
 out:
     if (a)
         archive_write_free(a);
-    if (fd >= 0)
+    if (fd >= 0 && !to_stdout)
         close(fd);
     if (ret < 0) {
-        unlink(tmp);
+        if (!to_stdout)
+            unlink(tmp);
         nr_err_wrap(err, "export %s", ref);
     }
     img_image_free(img);

@@ -277,7 +277,7 @@ json_t *img_image_runconfig(const img_image *img)
 
 uint64_t img_image_size(const img_image *img)
 {
-    uint64_t n = img->manifest.size + img->config.size;
+    uint64_t n = img->config.size;
     for (size_t i = 0; i < img->n_layers; i++)
         n += img->layers[i].blob.size;
     return n;

@@ -124,7 +124,7 @@ int img_image_load_digest(img_store *s, const char *manifest_digest, img_image *
 void img_image_free(img_image *img);
 /* The "config" object inside the config blob (borrowed; may be NULL). */
 json_t *img_image_runconfig(const img_image *img);
-/* Size as `nrun images` shows it: manifest + config + compressed layers. */
+/* Size as `nrun images` shows it: config + compressed layers. */
 uint64_t img_image_size(const img_image *img);
 /* "created" of the config as seconds since the epoch (0 when absent/bad). */
 long long img_image_created(const img_image *img);

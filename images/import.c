@@ -359,12 +359,12 @@ int img_import_oci_archive(img_store *s, const char *file, const char *repo, img
     struct archive *a = archive_read_new();
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
-    if (archive_read_open_filename(a, file, 65536) != ARCHIVE_OK) {
+    int r = !strcmp(file, "-") ? archive_read_open_fd(a, STDIN_FILENO, 65536) : archive_read_open_filename(a, file, 65536);
+    if (r != ARCHIVE_OK) {
         nr_err_set(err, "open %s: %s", file, archive_error_string(a));
         goto out;
     }
     struct archive_entry *e;
-    int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *p = archive_entry_pathname(e);
         if (!p)

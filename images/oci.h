@@ -17,11 +17,12 @@
  * NULL: the normalized "name:tag" of `ref` when it names a tag, else no
  * annotation. */
 int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const char *tag, nr_err *err);
-/* Same, as a tar archive of a layout, written atomically to FILE. */
+/* Same, as a tar archive of a layout, written atomically to FILE ("-":
+ * standard output). */
 int img_export_oci_archive(img_store *s, const char *ref, const char *file, const char *tag, nr_err *err);
 
 /* Import every image manifest listed in the index.json of a layout DIR or an
- * archive FILE.  A ref.name annotation that is a full "name:tag" becomes that
+ * archive FILE ("-": standard input).  A ref.name annotation that is a full "name:tag" becomes that
  * tag; one that is only a tag ("1.2") is combined with `repo` (error when repo
  * is NULL); `repo` as "name:tag" forces that tag for a single image.
  * Reports each loaded "name:tag" (or digest when untagged) through the

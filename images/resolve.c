@@ -198,8 +198,9 @@ int img_image_load(img_store *s, const char *ref, img_image **out, nr_err *err)
                 return -1;
             int64_t size = -1;
             found[0] = '\0';
+            /* A plain OCI layout may name images by tag alone ("1.0"). */
             for (size_t i = 0; i < nt; i++)
-                if (!strcmp(tags[i].ref_name, name)) {
+                if (!strcmp(tags[i].ref_name, name) || !strcmp(tags[i].ref_name, ref)) {
                     memcpy(found, tags[i].manifest.digest, IMG_DIGEST_MAX);
                     size = (int64_t)tags[i].manifest.size;
                 }

@@ -162,16 +162,21 @@ int img_store_open(const char *root, img_store **out, nr_err *err)
      * read-only store still serves reads. */
     bool created = false;
     static const char *dirs[] = {"blobs", "blobs/sha256", "layers", "cache", "containers"};
-    for (size_t i = 0; i < NR_ARRAY_LEN(dirs); i++)
+    for (size_t i = 0; s->writable && i < NR_ARRAY_LEN(dirs); i++)
         if (ensure_dir(s->root_fd, dirs[i], &created, err) < 0)
             goto fail_wrap;
-    if (ensure_file(s->root_fd, "oci-layout", OCI_LAYOUT, err) < 0 ||
-        ensure_file(s->root_fd, "index.json", EMPTY_INDEX, err) < 0)
+    if (s->writable && (ensure_file(s->root_fd, "oci-layout", OCI_LAYOUT, err) < 0 ||
+                        ensure_file(s->root_fd, "index.json", EMPTY_INDEX, err) < 0))
         goto fail_wrap;
     /* Lock files exist from the start, so later commands only lock them
      * (the root is not modified by a failing write on a full disk). */
-    if (ensure_file(s->root_fd, IMG_INDEX_LOCK, "", err) < 0 || ensure_file(s->root_fd, IMG_GC_LOCK, "", err) < 0)
+    if (s->writable &&
+        (ensure_file(s->root_fd, IMG_INDEX_LOCK, "", err) < 0 || ensure_file(s->root_fd, IMG_GC_LOCK, "", err) < 0))
         goto fail_wrap;
+    if (!s->writable && faccessat(s->root_fd, "index.json", F_OK, 0) < 0) {
+        nr_err_sys(err, errno, "store %s is read-only and has no index.json", root);
+        goto fail;
+    }
     s->blobs_fd = openat(s->root_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s->blobs_fd < 0) {
         nr_err_sys(err, errno, "open %s/blobs/sha256", root);

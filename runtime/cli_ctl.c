@@ -18,6 +18,7 @@
 #include "runtime/cli_common.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
+#include "runtime/supervisor/sv_cli.h"
 
 /* With the supervisor as PID 1, a stop is SIGTERM to it: it drains and sends
  * the image's STOPSIGNAL to the workers itself.  The fallback init forwards
@@ -105,7 +106,19 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
     cleanup_close int pfd = !strcmp(st.status, "running") ? pidfd_of(&st) : -1;
     rt_state_free(&st);
     if (pfd >= 0) {
-        syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+        /* The supervisor stops gracefully on its control socket, sending the
+         * image's STOPSIGNAL to the app; a signal to PID 1 is only the fallback
+         * (a raw signal is forwarded as it is, like `nrun kill`). */
+        bool asked = false;
+        if (!force_sig && sv_run) {
+            nr_global g = {.root = root, .prog = "nrun"};
+            nr_err ign = {0};
+            cleanup_free char *cpath = nr_xasprintf("%s/containers/%s/control.sock", root, id);
+            cleanup_free char *reply = sv_control_call(&g, NULL, cpath, "{\"cmd\":\"stop\"}", 2000, &ign);
+            asked = reply && strstr(reply, "\"ok\":true");
+        }
+        if (!asked)
+            syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
         struct pollfd p = {.fd = pfd, .events = POLLIN};
         if (sig != SIGKILL && poll(&p, 1, timeout_s * 1000) == 0)
             syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);

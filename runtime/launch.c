@@ -94,10 +94,10 @@ static int bind_port(const rt_port *p, nr_err *err)
 static int open_control(int ctrfd, const char *dir, nr_err *err)
 {
     cleanup_free char *path = nr_xasprintf("%s/control.sock", dir);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof sa.sun_path)
-        return -2; /* a deep --root: no control socket, not fatal */
-    strcpy(sa.sun_path, path);
+    struct sockaddr_un sa;
+    cleanup_close int keep = -1;
+    if (nr_unix_addr(path, &sa, &keep, err) < 0)
+        return -1;
     unlinkat(ctrfd, "control.sock", 0);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)

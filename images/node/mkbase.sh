@@ -54,12 +54,17 @@ name=node:$major
 [ "$flavour" = full ] || name=node:$major-slim
 
 [ ! -e "$out" ] || die "output directory $out already exists"
+for t in tar gzip dpkg-deb sha256sum sha512sum basenc base64 flock find; do
+    command -v "$t" >/dev/null || die "$t is needed to make base images (not in PATH)"
+done
 mkdir -p "$cache/npm" "$cache/debs"
 offline=${NRUN_OFFLINE:-0}
 
 # Only one build at a time fills the cache; the others wait, then find it full.
 exec 9>"$cache/.lock"
 flock 9
+# Under the lock, a download dir is one a killed run left behind.
+rm -rf "$cache"/npm/.dl.* "$cache"/debs/.dl.*
 
 # npm's integrity string of a file: "sha512-" + base64 of the binary digest.
 integrity_of() {
@@ -99,21 +104,28 @@ fetch_npm() {
 
 # Fill $cache/debs with the Debian packages once; selected.txt names the
 # exact files (package version sha256 file) every later build uses.
+debs_why=
 debs_ok() {
     local sel="$cache/debs/selected.txt" p v s f n=0
+    debs_why="they are not in the cache $cache"
     [ -f "$sel" ] || return 1
+    debs_why="$sel lists other packages than versions.txt"
     [ "$(head -n1 "$sel")" = "# ${debian_pkgs[*]}" ] || return 1
     while read -r p v s f; do
         case $p in '#'*) continue ;; esac
+        debs_why="$cache/debs/$f is missing"
         [ -f "$cache/debs/$f" ] || return 1
+        debs_why="$cache/debs/$f does not match the sha256 recorded in $sel"
         [ "$(sha256sum <"$cache/debs/$f" | cut -c1-64)" = "$s" ] || return 1
         n=$((n + 1))
     done <"$sel"
+    debs_why="$sel is incomplete"
     [ $n -eq ${#debian_pkgs[@]} ]
 }
 fetch_debs() {
     debs_ok && return 0
-    [ "$offline" != 1 ] || die "Debian packages (${debian_pkgs[*]}) are not in the cache $cache and NRUN_OFFLINE=1 forbids downloads"
+    [ "$offline" != 1 ] || die "Debian packages (${debian_pkgs[*]}) are needed: $debs_why, and NRUN_OFFLINE=1 forbids downloads"
+    say "Debian packages needed: $debs_why"
     command -v apt-get >/dev/null || die "apt-get is needed to download ${debian_pkgs[*]} (not in PATH)"
     say "downloading Debian packages ${debian_pkgs[*]} (apt-get download) ..."
     local tmp d p v s

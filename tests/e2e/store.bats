@@ -49,7 +49,10 @@ teardown_file() {
     [ "$(jq length <<<"$output")" -eq 1 ]
     [ "$(jq -r '.[0].Repository + ":" + .[0].Tag' <<<"$output")" = demo:1 ]
     [ "$(jq -r '.[0].Digest' <<<"$output")" = "$(cat "$WORK/demo.digest")" ]
-    [ "$(jq '.[0].Size > 500' <<<"$output")" = true ]
+    size=$(jq '.[0].Size' <<<"$output")
+    want=$("$NRUN" image inspect demo:1 | jq '.[0].Layers | map(.Size) | add')
+    want=$((want + $(stat -c %s "$NRUN_ROOT/blobs/sha256/$(jq -r '.[0].Id[7:]' <<<"$output")")))
+    [ "$size" -eq "$want" ]
     [ "$(jq -r '.[0].Created' <<<"$output")" = 1970-01-01T00:00:00Z ]
     id=$(jq -r '.[0].Id' <<<"$output")
     run "$NRUN" images -q
@@ -99,7 +102,9 @@ teardown_file() {
     cp -a "$NRUN_ROOT" "$WORK/rmi"
     run "$NRUN" --root "$WORK/rmi" rmi -f "$id"
     [ "$status" -eq 0 ]
-    [[ $output == *"Untagged: multi:a"* && $output == *"Untagged: multi:b"* && $output == *"Untagged: demo:1"* ]]
+    [[ $output == *"Untagged: multi:a"* ]]
+    [[ $output == *"Untagged: multi:b"* ]]
+    [[ $output == *"Untagged: demo:1"* ]]
     [[ $output == *"Untagged: demo:2"* ]]
     [[ $output == *"Deleted: $(cat "$WORK/demo.digest")"* ]]
     [ "$(jq '.manifests | length' "$WORK/rmi/index.json")" -eq 0 ]
@@ -308,6 +313,13 @@ teardown_file() {
     [ "$status" -ne 0 ]
     [ "$(nr_tree_hash "$WORK/ro")" = "$before" ]
     umount "$WORK/ro"
+    # A plain OCI layout (umoci's, no lock files, no layers/), read-only.
+    mount --bind "$WORK/umoci" "$WORK/ro"
+    mount -o remount,bind,ro "$WORK/ro"
+    run "$NRUN" --root "$WORK/ro" image inspect base
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.[0].Config.Cmd[0]' <<<"$output")" = /bin/true ]
+    umount "$WORK/ro"
 }
 
 @test "a full disk (2 MB tmpfs) fails with one line and leaves the store byte-identical" {
@@ -338,29 +350,39 @@ teardown_file() {
 
 @test "CLI misuse and bad roots: one line, exit 2 for usage, 3 for the store" {
     run "$NRUN" images --format yaml
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" rmi
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" tag onlyone
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" tag demo:1 'x@sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" image frobnicate
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" load -i "$WORK/does-not-exist.tar"
-    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
     [[ $output == *does-not-exist.tar*ENOENT* ]]
-    run "$NRUN" save demo:1
-    [ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
+    run "$NRUN" save --dir demo:1
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
     touch "$WORK/afile"
     run "$NRUN" --root "$WORK/afile" images
-    [ "$status" -eq 3 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 3 ]
+    [ "${#lines[@]}" -eq 1 ]
     [[ $output == *ENOTDIR* ]]
     run "$NRUN" --root /proc/nrun-store images
-    [ "$status" -eq 3 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 3 ]
+    [ "${#lines[@]}" -eq 1 ]
     # An empty store lists nothing but the header.
     run "$NRUN" --root "$WORK/empty" images
-    [ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$NRUN" --root "$WORK/empty" images --format json
     [ "$output" = "[]" ]
     rm -rf "$WORK/empty" "$WORK/afile"
@@ -401,6 +423,22 @@ teardown_file() {
     [ "$output" = "Loaded image: demo:1" ]
     [ "$("$NRUN" --root "$WORK/store2" image inspect demo:1 | jq -r '.[0].Digest')" = "$(cat "$WORK/demo.digest")" ]
     rm -rf "$WORK/store2"
+    # Through a pipe, as docker save | docker load.
+    run bash -c "'$NRUN' save demo:1 | '$NRUN' --root '$WORK/store4' load"
+    [ "$status" -eq 0 ]
+    [ "$output" = "Loaded image: demo:1" ]
+    rm -rf "$WORK/store4"
+}
+
+@test "the same image written into two stores has the same digest" {
+    d1=$("$MAKE_IMAGE" --make-image "$WORK/s1" r:1)
+    d2=$(SOURCE_DATE_EPOCH=0 "$MAKE_IMAGE" --make-image "$WORK/s2" other:2)
+    [ "$d1" = "$d2" ]
+    [ "$d1" = "$(cat "$WORK/demo.digest")" ]
+    d3=$(SOURCE_DATE_EPOCH=1700000000 "$MAKE_IMAGE" --make-image "$WORK/s3" r:1)
+    [ "$d3" != "$d1" ]
+    [ "$("$NRUN" --root "$WORK/s3" image inspect r:1 | jq -r '.[0].Created')" = 2023-11-14T22:13:20Z ]
+    rm -rf "$WORK/s1" "$WORK/s2" "$WORK/s3"
 }
 
 podman_tmp() {

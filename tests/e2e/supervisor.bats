@@ -45,7 +45,7 @@ teardown() { sv_cleanup; }
     grep -qx 'fds=1 pid_ok=y' "$SV_DIR/out"
     grep -qx 'fd3=yes' "$SV_DIR/out"
     grep -qx 'err-line' "$SV_DIR/err"
-    jq -e 'select(.stream == "stderr" and .msg == "err-line" and .worker == 1 and (.pid | type) == "number" and (.time | test("Z$")))' "$SV_LOGS/container.log"
+    jq -s -e 'any(.[]; .stream == "stderr" and .msg == "err-line" and .worker == 1 and (.pid | type) == "number" and (.time | test("Z$")))' "$SV_LOGS/container.log"
 }
 
 @test "zombies: grandchildren abandoned by a worker are reaped" {
