@@ -129,3 +129,46 @@ for what in true node; do
     printf '%-22s %9s %12s %9s %9s\n' "$what" "$(cpu nrun.$what)" "$(cpu nrunt.$what)" "$(cpu crun.$what)" "$(cpu runc.$what)"
 done
 echo "bare node -e 0: $(wall bare.node) ms wall, $(cpu bare.node) ms CPU   (N=$N interleaved runs each)"
+
+# ---- the hello example to its first HTTP response: nrun run -d -p vs bare node
+# (needs the node:20-slim base: built from NRUN_CACHE_DIR, skipped when that fails)
+NBUILD=$BUILD/nbuild
+if ! "$NBUILD" -q -t hello:bench examples/hello >/dev/null 2>"$W/nbuild.err"; then
+    echo "hello first response: skipped (nbuild failed: $(tail -1 "$W/nbuild.err"))"
+    exit 0
+fi
+first_response() { # PORT: poll until the server answers
+    for _ in $(seq 2000); do
+        curl -sf --max-time 1 "http://127.0.0.1:$1/" >/dev/null 2>&1 && return 0
+        sleep 0.002
+    done
+    return 1
+}
+: >"$W/h.nrun"; : >"$W/h.bare"; : >"$W/h.nrun1"
+for i in $(seq "$N"); do
+    port=$((30000 + RANDOM % 20000))
+    t0=$EPOCHREALTIME
+    id=$("$NRUN" run -d -p "127.0.0.1:$port:3000" hello:bench)
+    first_response "$port"
+    t1=$EPOCHREALTIME
+    ms "$t0" "$t1" >>"$W/h.nrun"; echo >>"$W/h.nrun"
+    "$NRUN" rm -f "$id" >/dev/null
+    port=$((30000 + RANDOM % 20000))
+    t0=$EPOCHREALTIME
+    id=$("$NRUN" run -d --workers 1 -p "127.0.0.1:$port:3000" hello:bench)
+    first_response "$port"
+    t1=$EPOCHREALTIME
+    ms "$t0" "$t1" >>"$W/h.nrun1"; echo >>"$W/h.nrun1"
+    "$NRUN" rm -f "$id" >/dev/null
+    port=$((30000 + RANDOM % 20000))
+    t0=$EPOCHREALTIME
+    (cd examples/hello && PORT=$port exec node server.js >/dev/null) &
+    pid=$!
+    first_response "$port"
+    t1=$EPOCHREALTIME
+    ms "$t0" "$t1" >>"$W/h.bare"; echo >>"$W/h.bare"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+done
+hn=$(grep . "$W/h.nrun" | median); h1=$(grep . "$W/h.nrun1" | median); hb=$(grep . "$W/h.bare" | median)
+echo "hello to first response: nrun ${hn} ms (default workers), ${h1} ms (--workers 1), bare node ${hb} ms;" \
+    "ratios $(echo "$hn $hb" | awk '{printf "%.2f", $1/$2}')x / $(echo "$h1 $hb" | awk '{printf "%.2f", $1/$2}')x"
