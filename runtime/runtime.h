@@ -194,6 +194,7 @@ int rt_seccomp_load(void *prog, nr_err *err);
 typedef struct rt_launch_io {
     int stdin_fd, stdout_fd, stderr_fd; /* -1 = inherit */
     bool echo_stdio;
+    int console_sock;         /* >= 0 with process.terminal: the pty master is sent here */
 } rt_launch_io;
 typedef struct rt_proc {
     pid_t pid;                /* host pid of the container's PID 1 */
@@ -210,6 +211,14 @@ struct sv_config;
 int rt_pid1_fallback(const struct sv_config *cfg);
 /* Wait for pid while forwarding the usual signals to it; returns its exit code (128+sig). */
 int rt_wait_forward(pid_t pid);
+
+/* tty.c ------------------------------------------------------------------- */
+int rt_send_fd(int sock, int fd);
+int rt_recv_fd(int sock);
+/* In the container: a pty from its devpts, the master sent over console_sock,
+ * the slave (our controlling terminal now) returned.  Needs setsid() first. */
+int rt_pty_open_slave(int console_sock, nr_err *err);
+void rt_tty_relay(int master, pid_t pid);
 
 /* state.c ----------------------------------------------------------------- */
 typedef struct rt_state {

@@ -111,15 +111,21 @@ int rt_state_read(const char *root, const char *id, rt_state *st, nr_err *err)
     return 0;
 }
 
-int rt_state_write(const char *root, const rt_state *st, nr_err *err)
+int rt_state_write(const char *root, const rt_state *st_in, nr_err *err)
 {
+    rt_state copy = *st_in;
+    const rt_state *st = &copy;
+    json_t *empty = NULL;
+    if (!copy.cgroups)
+        copy.cgroups = empty = json_array();
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:i, s:O}", "id", st->id,
                           "name", st->name ? st->name : "", "image", st->image ? st->image : "", "command",
                           st->command ? st->command : "", "status", st->status, "pid", (int)st->pid, "monitor_pid",
                           (int)st->monitor_pid, "start_time", (json_int_t)st->start_time, "exit_code", st->exit_code,
                           "oom_killed", st->oom_killed, "created", (json_int_t)st->created, "started",
                           (json_int_t)st->started, "finished", (json_int_t)st->finished, "restart_count",
-                          st->restart_count, "cgroups", st->cgroups ? st->cgroups : json_array());
+                          st->restart_count, "cgroups", st->cgroups);
+    json_decref(empty);
     if (!j)
         return nr_err_set(err, "state.json: cannot build");
     cleanup_free char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

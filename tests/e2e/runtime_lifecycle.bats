@@ -75,6 +75,15 @@ wait_ready() { # the app has set its traps
     "$NRUN" rm box1
 }
 
+@test "names: of 4 concurrent runs with one --name exactly one gets it" {
+    for i in 1 2 3 4; do
+        "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/race$i" -d --name racer bb:1 sleep 100 >/dev/null 2>&1 &
+    done
+    wait
+    [ "$("$NRUN" ps -a --format json | jq -r .Names | grep -cx racer)" -eq 1 ]
+    "$NRUN" rm -f racer
+}
+
 @test "run: signals to a foreground nrun reach the app" {
     mkdir -p "$BATS_FILE_TMPDIR/cids"
     # nrun itself in the background (not a shell function), so the signal reaches it
@@ -197,6 +206,16 @@ wait_ready() { # the app has set its traps
     [[ "$output" == */dev/pts/0* ]]
     [[ "$output" == *isatty* ]]
     "$NRUN" rm -f "$id"
+}
+
+@test "run -t / -it: a pty from the container's devpts, input relayed, exit code kept" {
+    run rt_run --rm -t bb:1 sh -c 'tty; test -t 0 && echo isatty; exit 3'
+    [ "$status" -eq 3 ]
+    [[ "$output" == */dev/pts/0* ]]
+    [[ "$output" == *isatty* ]]
+    run sh -c "echo 'echo typed-\$((6*7)); exit 4' | '$NRUN' run --cidfile '$BATS_FILE_TMPDIR/cids/it' --rm -it bb:1 sh"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *typed-42* ]]
 }
 
 @test "inspect: 127 fallthrough when no container matches; bad usage errors" {
