@@ -33,6 +33,10 @@ sv_wait() {
         sleep 0.1
     done
     echo "timed out waiting for: $cond" >&2
+    if [ -n "${SV_DIR:-}" ]; then
+        tail -n 20 "$SV_DIR/err" "$SV_DIR/out" "$SV_LOGS/container.log" >&2 || true
+        ps -o pid,ppid,stat,args --ppid "${SV_PID:-1}" >&2 || true
+    fi
     return 1
 }
 
