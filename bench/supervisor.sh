@@ -31,7 +31,7 @@ trap cleanup EXIT
 free_port() {
     local p
     while :; do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
         ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
     done
 }
@@ -49,7 +49,7 @@ pids+=($!)
 PORT=$P_SINGLE node "$APPS/hello.js" >/dev/null 2>&1 &
 pids+=($!)
 PORT=$P_PM2 "$PM2" start "$APPS/hello.js" -i 2 --name nrun-bench >/dev/null 2>&1
-for p in $P_NRUN $P_CLUSTER $P_PM2 $P_SINGLE; do wait_port "$p"; done
+for p in $P_NRUN $P_CLUSTER $P_PM2 $P_SINGLE; do wait_port "$p" || { echo "ports: nrun=$P_NRUN cluster=$P_CLUSTER pm2=$P_PM2 single=$P_SINGLE" >&2; "$PM2" logs --nostream --lines 20 >&2 || true; exit 1; }; done
 sleep 1
 
 names=(nrun cluster-rr pm2 single)
@@ -67,9 +67,8 @@ run_wrk() { # name port mode
     echo "$rps $p99" >>"$tmp/$1.$3"
     [ -z "$errs" ] || echo "  ($1 $3: $errs)" >&2
 }
-for mode in keepalive close; do
-    for i in "${names[@]}"; do run_wrk "${names[0]}" "$P_NRUN" "$mode" >/dev/null 2>&1; break; done # warm-up
-done
+# Warm-up (JIT, connection pools), not counted.
+for p in "${ports[@]}"; do wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
 for r in $(seq 1 "$ROUNDS"); do
     for mode in keepalive close; do
         for k in "${!names[@]}"; do
@@ -91,7 +90,8 @@ base_cl=$(cut -d' ' -f1 "$tmp/cluster-rr.close" | median)
 for n in "${names[@]}"; do
     ka=$(cut -d' ' -f1 "$tmp/$n.keepalive" | median); kp=$(cut -d' ' -f2 "$tmp/$n.keepalive" | median)
     cl=$(cut -d' ' -f1 "$tmp/$n.close" | median); cp=$(cut -d' ' -f2 "$tmp/$n.close" | median)
-    printf '%-11s %12.0f %9.2f %7.2fx %12.0f %9.2f %7.2fx\n' "$n" "$ka" "$kp" "$(echo "$ka / $base_ka" | bc -l)" \
-        "$cl" "$cp" "$(echo "$cl / $base_cl" | bc -l)"
+    printf '%-11s %12.0f %9.2f %7.2fx %12.0f %9.2f %7.2fx\n' "$n" "$ka" "$kp" "$(awk -v a="$ka" -v b="$base_ka" 'BEGIN{print a/b}')" \
+        "$cl" "$cp" "$(awk -v a="$cl" -v b="$base_cl" 'BEGIN{print a/b}')"
 done
 echo "supervisor RSS: $((rss / 1024)) kB (PSS ${pss} kB) after the load"
+echo "errors: see lines in parentheses above (none printed = none)"

@@ -6,7 +6,7 @@
 sv_free_port() {
     local p
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
         if ! ss -Htln "sport = :$p" | grep -q .; then
             echo "$p"
             return 0
