@@ -238,3 +238,56 @@ teardown() { sv_cleanup; }
     run "$NRUN" logs --since yesterday --log-dir "$SV_LOGS"
     [ "$status" -eq 2 ]
 }
+
+@test "cluster: a port published with -p is served on the passed socket, others are bound inside" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q -p "127.0.0.1:$PORT" --workers 2 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    # Only the socket we passed (127.0.0.1) listens on the port: the master did not bind "::".
+    [ "$(ss -Htln "sport = :$PORT" | awk '{print $4}')" = "127.0.0.1:$PORT" ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "control: hostile requests get an error line, the supervisor keeps running" {
+    sv_start -q -- sleep 30
+    sv_wait "[ -S $SV_CTL ]"
+    # One raw request line (or a raw blob) to the socket, print the reply line.
+    reply() {
+        node -e '
+const m = process.argv[2] === "@big" ? "x".repeat(200000) : process.argv[2];
+const s = require("net").connect(process.argv[1], () => s.write(m));
+s.on("data", (d) => { process.stdout.write(d); s.destroy(); });' "$SV_CTL" "$1"
+    }
+    reply $'not json\n' | grep -q '"ok":false'
+    reply $'{"cmd":"nope"}\n' | grep -q 'unknown command'
+    reply $'{"cmd":"scale","workers":"x"}\n' | grep -q '"ok":false'
+    reply $'[1,2,3]\n' | grep -q '"ok":false'
+    reply "@big" | grep -q 'too long'
+    run "$NRUN" stats --json --control "$SV_CTL"
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | jq .mode)" = '"single"' ]
+    sv_stop
+    [ "$SV_RC" = 143 ]
+}
+
+@test "supervise: bad flags are refused with one line" {
+    run "$NRUN" supervise --balance fastest -- true
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"expected rr or leastconn"* ]]
+    run "$NRUN" supervise --crash-loop 5 -- true
+    [ "$status" -eq 2 ]
+    run "$NRUN" supervise --drain-timeout soon -- true
+    [ "$status" -eq 2 ]
+    run "$NRUN" supervise -p 99999 -- true
+    [ "$status" -eq 125 ]
+    run "$NRUN" supervise --workers 2
+    [ "$status" -eq 2 ]
+    run "$NRUN" reload
+    [ "$status" -eq 2 ]
+    run "$NRUN" reload --control /nonexistent.sock
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"not running"* ]]
+    run "$NRUN" reload ../../etc
+    [ "$status" -eq 1 ]
+}
