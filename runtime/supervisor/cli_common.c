@@ -56,9 +56,19 @@ char *sv_control_call(nr_global *g, const char *id, const char *path, const char
             return nr_err_sys(err, errno, "%s: not running (control socket %s)", id ? id : "supervisor", path), NULL;
         return nr_err_sys(err, errno, "connect %s", path), NULL;
     }
-    size_t n = strlen(request);
-    if (nr_write_all(fd, request, n) < 0 || nr_write_all(fd, "\n", 1) < 0)
-        return nr_err_sys(err, errno, "write %s", path), NULL;
+    /* The supervisor may answer and close before reading (a refusal): no
+     * SIGPIPE, and whatever it answered is read below. */
+    char *line = nr_xasprintf("%s\n", request);
+    size_t n = strlen(line), off = 0;
+    while (off < n) {
+        ssize_t k = send(fd, line + off, n - off, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        off += (size_t)k;
+    }
+    free(line);
     nr_buf b = {0};
     for (;;) {
         struct pollfd pf = {.fd = fd, .events = POLLIN};

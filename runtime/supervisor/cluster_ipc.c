@@ -112,6 +112,10 @@ static void reply_json(sv_worker *w, json_t *o)
 
 static void query_server(sv_worker *w, json_t *m)
 {
+    /* Stopping: no listener any more.  No reply: the worker, already told to
+     * disconnect, ends cleanly instead of failing its listen(). */
+    if (sv_g->stopping)
+        return;
     json_t *seq = json_object_get(m, "seq");
     json_t *addr = json_object_get(m, "address");
     json_t *at = json_object_get(m, "addressType");

@@ -42,9 +42,10 @@ static int nonblocking_copy(int fd)
 int sv_logs_open(nr_err *err)
 {
     const sv_config *cfg = sv_g->cfg;
+    sv_g->sys_err = nonblocking_copy(STDERR_FILENO);
     if (cfg->echo_stdio) {
         sv_g->echo_out = nonblocking_copy(STDOUT_FILENO);
-        sv_g->echo_err = nonblocking_copy(STDERR_FILENO);
+        sv_g->echo_err = sv_g->sys_err;
     }
     if (cfg->log_dir_fd < 0)
         return 0;

@@ -61,8 +61,9 @@ void sv_log_sys(const char *fmt, ...)
     sv_logs_write(0, sv_g->self, "supervisor", msg, (size_t)n);
     char line[1100];
     int m = snprintf(line, sizeof line, "nrun: %s\n", msg);
-    if (m > 0)
-        (void)!write(STDERR_FILENO, line, (size_t)m < sizeof line ? (size_t)m : sizeof line - 1);
+    /* Never block PID 1 on a full stderr: the line is in the log anyway. */
+    if (m > 0 && sv_g->sys_err >= 0)
+        (void)!write(sv_g->sys_err, line, (size_t)m < sizeof line ? (size_t)m : sizeof line - 1);
 }
 
 int sv_exit_code_of(int status)
@@ -256,7 +257,7 @@ int sv_run(const sv_config *cfg)
     sv_state *s = sv_g = &state;
     s->cfg = cfg;
     s->self = getpid();
-    s->log_fd = s->echo_out = s->echo_err = s->ctl_fd = -1;
+    s->log_fd = s->echo_out = s->echo_err = s->sys_err = s->ctl_fd = -1;
     nr_err err = {0};
 
     if (!cfg->argv || !cfg->argv[0]) {
@@ -293,7 +294,7 @@ int sv_run(const sv_config *cfg)
     }
     /* Host mode (a subreaper, not PID 1): leave no process of ours behind. */
     for (sv_worker *w = s->workers; w; w = w->next)
-        if (w->pid > 0)
+        if (w->pid > 0 && !w->reaped)
             kill(-w->pid, SIGKILL);
     reap_all();
     sv_logs_report_drops();

@@ -164,6 +164,7 @@ typedef struct sv_state {
     int log_fd;             /* container.log, -1 = none */
     unsigned long long log_size;
     int echo_out, echo_err; /* own non-blocking descriptions of our stdout/stderr, -1 = none */
+    int sys_err;            /* the same for the supervisor's own messages (always open) */
     char *agent_path;
     sv_timer tick_t;
     /* pending connections: accepted, not handed over (no worker could take them) */

@@ -162,7 +162,8 @@ teardown() { sv_cleanup; }
     chmod 777 "$SV_CTL" "$SV_DIR"
     run setpriv --reuid=65534 --regid=65534 --clear-groups "$NRUN" stats --control "$SV_CTL"
     [ "$status" -ne 0 ]
-    echo "$output" | grep -q 'root only'
+    echo "$output"
+    echo "$output" | grep -q "root only"
     run "$NRUN" stats --control "$SV_CTL"
     [ "$status" -eq 0 ]
     sv_stop
@@ -246,6 +247,7 @@ teardown() { sv_cleanup; }
     # Only the socket we passed (127.0.0.1) listens on the port: the master did not bind "::".
     [ "$(ss -Htln "sport = :$PORT" | awk '{print $4}')" = "127.0.0.1:$PORT" ]
     sv_stop
+    cat "$SV_DIR/err"
     [ "$SV_RC" = 0 ]
 }
 
