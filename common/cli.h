@@ -54,6 +54,7 @@ NR_DECLARE_CMD(nr_cmd_supervise); /* nrun supervise [opts] -- CMD...: the superv
 
 /* builder/ */
 NR_DECLARE_CMD(nr_cmd_build);    /* nbuild [opts] CONTEXT */
+NR_DECLARE_CMD(nr_cmd_base);     /* nrun base [--list] REF...: make base images now */
 
 /* Shared option helpers. */
 /* Print "prog: <msg>" and return NR_EXIT_USAGE. */

@@ -41,6 +41,7 @@ static nr_cmd_fn lookup(const char *name)
         {"save", nr_cmd_save},
         {"load", nr_cmd_load},
         {"build", nr_cmd_build},
+        {"base", nr_cmd_base},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(table[i].name, name))
@@ -66,7 +67,7 @@ static void usage(FILE *f)
           "\n"
           "Containers:  run create start ps stop kill rm logs exec inspect\n"
           "Supervisor:  reload scale stats top\n"
-          "Images:      images rmi tag image (ls|rm|inspect|prune) pull push save load\n"
+          "Images:      images rmi tag image (ls|rm|inspect|prune) pull push save load base\n"
           "OCI runtime: oci (create|start|state|kill|delete)\n"
           "\n"
           "Global options:\n"

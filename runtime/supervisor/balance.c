@@ -45,6 +45,9 @@ static bool subscribed(const sv_worker *w, const sv_listener *l, int *index)
     return false;
 }
 
+/* The address the worker's server reports.  For a port nrun published, the
+ * socket is bound on the host to another port: the worker still sees the port
+ * it asked for (Node checks that the two match and fails with EADDRINUSE). */
 static void sockname_json(sv_listener *l)
 {
     struct sockaddr_storage ss;
@@ -56,13 +59,15 @@ static void sockname_json(sv_listener *l)
     if (ss.ss_family == AF_INET) {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
         inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        l->port = ntohs(a->sin_port);
+        if (l->port <= 0)
+            l->port = ntohs(a->sin_port);
         snprintf(l->sockname, sizeof l->sockname, "{\"address\":\"%s\",\"family\":\"IPv4\",\"port\":%d}", host, l->port);
     } else if (ss.ss_family == AF_INET6) {
         struct sockaddr_in6 a;
         memcpy(&a, &ss, sizeof a);
         inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
-        l->port = ntohs(a.sin6_port);
+        if (l->port <= 0)
+            l->port = ntohs(a.sin6_port);
         snprintf(l->sockname, sizeof l->sockname, "{\"address\":\"%s\",\"family\":\"IPv6\",\"port\":%d}", host, l->port);
     }
 }

@@ -77,7 +77,7 @@ static void handle(sv_ctl_client *c, const char *line, size_t len)
         }
     } else if (!strcmp(cmd, "stop")) {
         sv_control_reply(c, "{\"ok\":true}");
-        sv_begin_stop();
+        sv_begin_stop(0);
     } else {
         sv_control_reply(c, "{\"ok\":false,\"error\":\"unknown command\"}");
     }

@@ -106,9 +106,13 @@ static void stop_timeout(void *arg)
     signal_all(SIGKILL);
 }
 
-/* Stop accepting, drain the workers, exit when they are gone. */
-void sv_begin_stop(void)
+/* Stop accepting, drain the workers, exit when they are gone.  A plain
+ * process gets the signal we received (as docker run's signal proxy does);
+ * sig 0 means the configured stop signal. */
+void sv_begin_stop(int sig)
 {
+    if (!sig)
+        sig = sv_g->cfg->stop_signal ? sv_g->cfg->stop_signal : SIGTERM;
     if (sv_g->stopping)
         return;
     sv_g->stopping = true;
@@ -127,7 +131,7 @@ void sv_begin_stop(void)
             sv_drain_worker(w);
         else if (w->state != SV_W_STOPPING) {
             w->state = SV_W_STOPPING;
-            sv_worker_signal(w, sv_g->cfg->stop_signal ? sv_g->cfg->stop_signal : SIGTERM);
+            sv_worker_signal(w, sig);
         }
     }
     sv_timer_start(&sv_g->stop_t, (uint64_t)sv_g->cfg->stop_timeout_ms, stop_timeout, NULL);
@@ -171,7 +175,7 @@ static void on_signal(int sig)
             signal_all(SIGKILL);
         } else {
             sv_log_sys("%s: graceful stop", strsignal(sig));
-            sv_begin_stop();
+            sv_begin_stop(sig);
         }
         break;
     case SIGHUP:

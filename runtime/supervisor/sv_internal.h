@@ -184,7 +184,7 @@ extern sv_state *sv_g;
 
 /* supervisor.c */
 void sv_log_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void sv_begin_stop(void);
+void sv_begin_stop(int sig);
 void sv_fatal_exit(int code);
 void sv_maybe_finish(void);
 

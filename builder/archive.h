@@ -1,0 +1,36 @@
+/* ADD of a local tar archive (plain, gzip, bzip2, xz or zstd): detection,
+ * validation and unpacking into a layer.
+ *
+ * Hostile archives are refused with the entry's name: absolute paths, paths
+ * that climb out with "..", entries written through a symlink of the same
+ * archive, hardlinks to a path outside it or not yet seen, and special files
+ * (devices, fifos).  Validation runs before anything is written. */
+#ifndef BLD_ARCHIVE_H
+#define BLD_ARCHIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "images/layer.h"
+
+/* Is the file a tar archive libarchive can read (any supported filter)? */
+bool bld_archive_probe(const char *host);
+
+typedef struct bld_owner {
+    bool chown;      /* override the archive's uid/gid */
+    uid_t uid;
+    gid_t gid;
+    bool chmod;      /* override modes */
+    mode_t mode;
+} bld_owner;
+
+/* Read every entry and apply the rules above.  `shown` names the source.
+ * *bytes_out (may be NULL) gets the unpacked size: data + headers. */
+int bld_archive_check(const char *host, const char *shown, uint64_t *bytes_out, nr_err *err);
+/* Add the archive's entries below `dest` (absolute in-image dir) to w. */
+int bld_archive_add(img_layer_writer *w, const char *host, const char *shown, const char *dest, const bld_owner *o,
+                    nr_err *err);
+
+#endif

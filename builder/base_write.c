@@ -1,0 +1,166 @@
+/* Write a base image context made by images/node/mkbase.sh into the store:
+ * image.json lists the steps (the same as its Nodefile), each COPY step's
+ * directory becomes one layer through the store's reproducible layer writer
+ * (sorted entries, mtime 0, numeric owners), and the config carries Env, Cmd
+ * and Labels with a fixed `created` of 0, so the same context always gives
+ * the same manifest digest, whatever the clock or SOURCE_DATE_EPOCH. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/base.h"
+#include "common/util.h"
+#include "images/image.h"
+#include "images/layer.h"
+#include "images/store.h"
+
+#define MAX_STEPS 32
+#define MAX_DEPTH 64
+
+/* Add everything below host directory `dfd` (named `host` in errors) to the
+ * layer under in-image path `img` ("" for the root), owned by uid:gid. */
+static int add_tree(img_layer_writer *w, int dfd, const char *host, const char *img, uid_t uid, gid_t gid,
+                    int depth, nr_err *err)
+{
+    if (depth > MAX_DEPTH)
+        return nr_err_set(err, "%s: directories nested too deep", host);
+    int fd2 = dup(dfd);
+    if (fd2 < 0)
+        return nr_err_sys(err, errno, "dup %s", host);
+    cleanup_dir DIR *d = fdopendir(fd2);
+    if (!d) {
+        close(fd2);
+        return nr_err_sys(err, errno, "opendir %s", host);
+    }
+    struct dirent *de;
+    while ((errno = 0, de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        cleanup_free char *hpath = nr_xasprintf("%s/%s", host, de->d_name);
+        cleanup_free char *ipath = nr_xasprintf("%s%s%s", img, *img ? "/" : "", de->d_name);
+        struct stat st;
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            return nr_err_sys(err, errno, "stat %s", hpath);
+        mode_t perm = st.st_mode & 07777;
+        if (S_ISDIR(st.st_mode)) {
+            if (img_layer_add_dir(w, ipath, perm, uid, gid, err) < 0)
+                return -1;
+            cleanup_close int sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0)
+                return nr_err_sys(err, errno, "open %s", hpath);
+            if (add_tree(w, sub, hpath, ipath, uid, gid, depth + 1, err) < 0)
+                return -1;
+        } else if (S_ISREG(st.st_mode)) {
+            if (img_layer_add_file(w, ipath, hpath, (uint64_t)st.st_size, perm, uid, gid, err) < 0)
+                return -1;
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[4096];
+            ssize_t n = readlinkat(dfd, de->d_name, target, sizeof target - 1);
+            if (n < 0)
+                return nr_err_sys(err, errno, "readlink %s", hpath);
+            target[n] = '\0';
+            if (img_layer_add_symlink(w, ipath, target, uid, gid, err) < 0)
+                return -1;
+        } else {
+            return nr_err_set(err, "%s: not a file, directory or symlink", hpath);
+        }
+    }
+    if (errno)
+        return nr_err_sys(err, errno, "readdir %s", host);
+    return 0;
+}
+
+/* One COPY step: the directory ctx/<src> as a layer at <dest>. */
+static int write_layer(img_store *s, const char *ctx, json_t *layer, const char *by, img_layer_desc *out,
+                       nr_err *err)
+{
+    const char *src = json_string_value(json_object_get(layer, "src"));
+    const char *dest = json_string_value(json_object_get(layer, "dest"));
+    json_t *ju = json_object_get(layer, "uid"), *jg = json_object_get(layer, "gid");
+    if (!src || !*src || strchr(src, '/') || src[0] == '.' || !dest || dest[0] != '/' || strstr(dest, "..") ||
+        !json_is_integer(ju) || !json_is_integer(jg) || json_integer_value(ju) < 0 || json_integer_value(jg) < 0 ||
+        json_integer_value(ju) > 65535 || json_integer_value(jg) > 65535)
+        return nr_err_set(err, "%s/image.json: a layer needs src (a name), dest (absolute) and uid/gid", ctx);
+    fprintf(stderr, "base: %s\n", by);
+    /* In-image prefix: "/" -> "", "/home/" -> "home". */
+    cleanup_free char *prefix = nr_xstrdup(dest + 1);
+    size_t pl = strlen(prefix);
+    while (pl && prefix[pl - 1] == '/')
+        prefix[--pl] = '\0';
+    cleanup_free char *host = nr_xasprintf("%s/%s", ctx, src);
+    cleanup_close int dfd = open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", host);
+    img_layer_writer *w;
+    if (img_layer_writer_new(s, IMG_COMPRESS_GZIP, 0, &w, err) < 0)
+        return -1;
+    if (add_tree(w, dfd, host, prefix, (uid_t)json_integer_value(ju), (gid_t)json_integer_value(jg), 0, err) < 0) {
+        img_layer_writer_abort(w);
+        return -1;
+    }
+    img_layer_info info;
+    if (img_layer_writer_commit(w, &info, err) < 0)
+        return nr_err_wrap(err, "layer %s", src);
+    memset(out, 0, sizeof *out);
+    snprintf(out->blob.media_type, sizeof out->blob.media_type, "%s", info.media_type);
+    snprintf(out->blob.digest, sizeof out->blob.digest, "%s", info.digest);
+    out->blob.size = info.size;
+    snprintf(out->diff_id, sizeof out->diff_id, "%s", info.diff_id);
+    return 0;
+}
+
+int bld_base_write(img_store *s, const char *ctx, const char *const *tags, size_t n_tags, img_desc *manifest_out,
+                   nr_err *err)
+{
+    cleanup_close int cfd = open(ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cfd < 0)
+        return nr_err_sys(err, errno, "open %s", ctx);
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (nr_read_file(cfd, "image.json", 1 << 20, &text, &len, err) < 0)
+        return nr_err_wrap(err, "%s", ctx);
+    json_error_t je;
+    json_auto_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!doc)
+        return nr_err_set(err, "%s/image.json:%d:%d: %s", ctx, je.line, je.column, je.text);
+    json_t *steps = json_object_get(doc, "steps"), *config = json_object_get(doc, "config");
+    size_t n = json_array_size(steps);
+    if (!json_is_array(steps) || n == 0 || n > MAX_STEPS || !json_is_object(config))
+        return nr_err_set(err, "%s/image.json: needs a steps array (1..%d) and a config object", ctx, MAX_STEPS);
+
+    img_history_entry hist[MAX_STEPS];
+    img_layer_desc layers[MAX_STEPS];
+    size_t n_layers = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *st = json_array_get(steps, i);
+        const char *by = json_string_value(json_object_get(st, "created_by"));
+        if (!by)
+            return nr_err_set(err, "%s/image.json: steps[%zu] has no created_by", ctx, i);
+        json_t *layer = json_object_get(st, "layer");
+        hist[i] = (img_history_entry){.created_by = by, .empty_layer = !layer};
+        if (!layer)
+            continue;
+        if (write_layer(s, ctx, layer, by, &layers[n_layers], err) < 0)
+            return -1;
+        n_layers++;
+    }
+    img_image_spec spec = {
+        .config = config,
+        .layers = layers,
+        .n_layers = n_layers,
+        .history = hist,
+        .n_history = n,
+        .created = 0,
+    };
+    if (img_image_write(s, &spec, manifest_out, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n_tags; i++)
+        if (img_tag_set(s, tags[i], manifest_out, err) < 0)
+            return -1;
+    return 0;
+}

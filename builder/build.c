@@ -1,0 +1,635 @@
+/* The executor (see build.h): plan all stages, then write the last one. */
+#include "builder/build.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "builder/base.h"
+#include "builder/build_int.h"
+#include "builder/expand.h"
+#include "common/util.h"
+#include "images/oci.h"
+#include "images/ref.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* ---- variables ---- */
+
+static const char *vars_get(const bld_var *v, size_t n, const char *name, bool *found)
+{
+    for (size_t i = n; i-- > 0;)
+        if (!strcmp(v[i].name, name)) {
+            *found = true;
+            return v[i].value;
+        }
+    *found = false;
+    return NULL;
+}
+
+static void vars_set(bld_var **v, size_t *n, const char *name, const char *value)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*v)[i].name, name)) {
+            free((*v)[i].value);
+            (*v)[i].value = value ? nr_xstrdup(value) : NULL;
+            return;
+        }
+    *v = nr_xrealloc(*v, (*n + 1) * sizeof **v);
+    (*v)[*n].name = nr_xstrdup(name);
+    (*v)[*n].value = value ? nr_xstrdup(value) : NULL;
+    (*n)++;
+}
+
+static void vars_free(bld_var *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].value);
+    }
+    free(v);
+}
+
+const char *bld_lookup(void *p, const char *name)
+{
+    bld_stage *st = p;
+    json_t *env = json_object_get(st->config, "Env"), *e;
+    size_t nl = strlen(name), i;
+    const char *found = NULL;
+    json_array_foreach(env, i, e) {
+        const char *s = json_string_value(e);
+        if (s && !strncmp(s, name, nl) && s[nl] == '=')
+            found = s + nl + 1;
+    }
+    if (found)
+        return found;
+    bool has;
+    return vars_get(st->args, st->n_args, name, &has);
+}
+
+static const char *global_lookup(void *p, const char *name)
+{
+    bld_state *b = p;
+    bool has;
+    return vars_get(b->gargs, b->n_gargs, name, &has);
+}
+
+int bld_expand_word(bld_state *b, bld_stage *st, const bld_instr *in, const bld_word *w, char **out, nr_err *err)
+{
+    size_t pos = 0;
+    int r = st ? bld_expand(w->s, b->f.escape, bld_lookup, st, out, &pos, err)
+               : bld_expand(w->s, b->f.escape, global_lookup, b, out, &pos, err);
+    if (r < 0)
+        return bld_errat(err, &b->f, in, in->json ? w->off : w->off + pos, "%s: %s", in->name, err->msg);
+    return 0;
+}
+
+/* --build-arg K=V, or K alone: the value of K in nbuild's environment. */
+static bool build_arg(bld_state *b, const char *name, const char **value)
+{
+    size_t nl = strlen(name);
+    for (size_t i = b->o->n_build_args; i-- > 0;) {
+        const char *a = b->o->build_args[i];
+        if (strncmp(a, name, nl) || (a[nl] != '=' && a[nl] != '\0'))
+            continue;
+        b->build_arg_used[i] = true;
+        *value = a[nl] == '=' ? a + nl + 1 : getenv(name);
+        return *value != NULL;
+    }
+    return false;
+}
+
+void bld_hist_add(bld_stage *st, const char *text, bool empty)
+{
+    st->hist = nr_xrealloc(st->hist, (st->n_hist + 1) * sizeof *st->hist);
+    st->hist[st->n_hist].created_by = nr_xstrdup(text);
+    st->hist[st->n_hist].empty = empty;
+    st->n_hist++;
+}
+
+void bld_chain_add(bld_stage *st, const char *text)
+{
+    nr_sha256 *h = nr_sha256_new();
+    nr_sha256_update(h, st->chain, strlen(st->chain));
+    nr_sha256_update(h, "\n", 1);
+    nr_sha256_update(h, text, strlen(text) + 1);
+    nr_sha256_final(h, st->chain);
+}
+
+/* ---- ARG and FROM ---- */
+
+static int plan_arg(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
+{
+    for (size_t i = 0; i < in->nargs; i++) {
+        const char *w = in->args[i].s;
+        const char *eq = strchr(w, '=');
+        cleanup_free char *name = eq ? nr_xstrndup(w, (size_t)(eq - w)) : nr_xstrdup(w);
+        cleanup_free char *def = NULL;
+        if (eq) {
+            bld_word dw = {.s = (char *)eq + 1, .off = in->args[i].off + (size_t)(eq - w) + 1};
+            if (bld_expand_word(b, st, in, &dw, &def, err) < 0)
+                return -1;
+        }
+        const char *v = NULL;
+        if (!build_arg(b, name, &v)) {
+            v = def;
+            if (!v && st) {
+                bool has;
+                v = vars_get(b->gargs, b->n_gargs, name, &has);
+            }
+        }
+        if (st) {
+            vars_set(&st->args, &st->n_args, name, v);
+            cleanup_free char *t = nr_xasprintf("ARG %s=%s", name, v ? v : "");
+            bld_chain_add(st, t);
+        } else {
+            vars_set(&b->gargs, &b->n_gargs, name, v);
+        }
+    }
+    return 0;
+}
+
+static bld_step *step_done(bld_state *b, const img_layer_desc *l)
+{
+    bld_step *s = nr_xcalloc(1, sizeof *s);
+    s->layer = *l;
+    s->done = s->cached = true;
+    b->steps = nr_xrealloc(b->steps, (b->n_steps + 1) * sizeof *b->steps);
+    b->steps[b->n_steps++] = s;
+    return s;
+}
+
+static int load_base(bld_state *b, const bld_instr *in, const char *ref, img_image **img, nr_err *err)
+{
+    char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    if (img_ref_normalize(ref, norm, sizeof norm, err) < 0)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref, err->msg);
+    if (img_image_load(b->s, norm, img, err) == 0)
+        return 0;
+    if (err->errnum != ENOENT)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
+    if (bld_base_ensure) {
+        if (bld_base_ensure(b->s, norm, err) == 0) {
+            if (img_image_load(b->s, norm, img, err) == 0)
+                return 0;
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
+        }
+        if (err->errnum != ENOENT)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: building the base image: %s", ref,
+                             err->msg);
+    }
+    return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", ref);
+}
+
+/* SOURCE_DATE_EPOCH sets every mtime in a layer, so it is part of the cache
+ * key: a cached layer must have the mtimes this build would write. */
+static const char *sde(void)
+{
+    const char *v = getenv("SOURCE_DATE_EPOCH");
+    return v && strlen(v) < 24 ? v : "";
+}
+
+static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
+{
+    cleanup_free char *ref = NULL;
+    if (bld_expand_word(b, NULL, in, &in->args[0], &ref, err) < 0)
+        return -1;
+    if (!*ref)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM: empty image name");
+    b->stages = nr_xrealloc(b->stages, (b->n_stages + 1) * sizeof *b->stages);
+    bld_stage *st = &b->stages[b->n_stages++];
+    memset(st, 0, sizeof *st);
+    st->shell = json_pack("[s,s]", "/bin/sh", "-c");
+    if (in->nargs == 3)
+        st->name = nr_xstrdup(in->args[2].s);
+    for (size_t i = 0; i + 1 < b->n_stages; i++) {
+        bld_stage *p = &b->stages[i];
+        if (!p->name || strcasecmp(p->name, ref))
+            continue;
+        /* FROM <earlier stage>: continue from its state. */
+        st->config = json_deep_copy(p->config);
+        st->base_history = p->base_history ? json_deep_copy(p->base_history) : NULL;
+        st->layers = nr_xmalloc((p->n_layers + 1) * sizeof *st->layers);
+        memcpy(st->layers, p->layers, p->n_layers * sizeof *st->layers);
+        st->n_layers = p->n_layers;
+        st->n_base_layers = p->n_base_layers;
+        for (size_t k = 0; k < p->n_hist; k++)
+            bld_hist_add(st, p->hist[k].created_by, p->hist[k].empty);
+        memcpy(st->chain, p->chain, 65);
+        for (size_t k = 0; k < p->n_dirs; k++)
+            bld_stage_add_dir(st, p->dirs[k]);
+        memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
+        json_decref(st->shell);
+        st->shell = json_deep_copy(p->shell);
+        return 0;
+    }
+    char seed[160];
+    if (!strcmp(ref, "scratch")) {
+        st->config = json_pack("{s:[s]}", "Env", DEFAULT_PATH);
+        snprintf(seed, sizeof seed, "scratch %d %s", (int)b->o->compress, sde());
+        nr_sha256_hex(seed, strlen(seed), st->chain);
+        return 0;
+    }
+    img_image *img;
+    if (load_base(b, in, ref, &img, err) < 0)
+        return -1;
+    json_t *rc = img_image_runconfig(img);
+    st->config = rc ? json_deep_copy(rc) : json_object();
+    st->layers = nr_xmalloc((img->n_layers + 1) * sizeof *st->layers);
+    for (size_t i = 0; i < img->n_layers; i++)
+        st->layers[i] = step_done(b, &img->layers[i]);
+    st->n_layers = st->n_base_layers = img->n_layers;
+    /* Keep the base history only when it accounts for every base layer. */
+    json_t *h = json_object_get(img->config_json, "history"), *v;
+    size_t nonempty = 0, i;
+    json_array_foreach(h, i, v)
+        nonempty += json_is_object(v) && !json_is_true(json_object_get(v, "empty_layer"));
+    if (json_is_array(h) && nonempty == img->n_layers) {
+        st->base_history = json_deep_copy(h);
+    } else {
+        st->base_history = json_array();
+        for (i = 0; i < img->n_layers; i++)
+            json_array_append_new(st->base_history, json_pack("{s:s}", "created_by", "base layer"));
+    }
+    snprintf(st->base_digest, sizeof st->base_digest, "%s", img->manifest.digest);
+    snprintf(seed, sizeof seed, "image %s %d %s", img->manifest.digest, (int)b->o->compress, sde());
+    nr_sha256_hex(seed, strlen(seed), st->chain);
+    img_image_free(img);
+    return 0;
+}
+
+/* ---- planning ---- */
+
+static int plan(bld_state *b, nr_err *err)
+{
+    for (size_t i = 0; i < b->f.n; i++) {
+        const bld_instr *in = &b->f.ins[i];
+        bld_stage *st = b->n_stages ? &b->stages[b->n_stages - 1] : NULL;
+        size_t layers_before = st ? st->n_layers : 0;
+        if (b->o->progress) {
+            cleanup_free char *t = bld_instr_rest(in, 0);
+            fprintf(b->o->progress, "STEP %zu/%zu: %s\n", i + 1, b->f.n, t);
+        }
+        if (!st && in->kind != BLD_FROM && in->kind != BLD_ARG)
+            return bld_errat(err, &b->f, in, in->kw_off, "%s before FROM: only ARG may come before the first FROM", in->name);
+        int rc;
+        switch (in->kind) {
+        case BLD_FROM:
+            rc = plan_from(b, in, err);
+            break;
+        case BLD_ARG:
+            rc = plan_arg(b, st, in, err);
+            break;
+        case BLD_RUN:
+            rc = bld_errat(err, &b->f, in, in->kw_off, "RUN is not supported yet");
+            break;
+        case BLD_ONBUILD:
+            rc = bld_errat(err, &b->f, in, in->kw_off, "ONBUILD is not supported");
+            break;
+        case BLD_COPY:
+        case BLD_ADD:
+            rc = bld_copy_plan(b, st, in, err);
+            break;
+        default:
+            rc = bld_meta_plan(b, st, in, err);
+        }
+        if (rc < 0)
+            return -1;
+        if (st && in->kind != BLD_FROM && st->n_layers > layers_before && b->o->progress &&
+            st->layers[st->n_layers - 1]->cached)
+            fprintf(b->o->progress, "--> Using cache %.19s\n", st->layers[st->n_layers - 1]->layer.blob.digest);
+    }
+    for (size_t i = 0; i < b->o->n_build_args; i++)
+        if (!b->build_arg_used[i] && !b->o->quiet)
+            fprintf(stderr, "%s: warning: build-arg %s was not consumed\n", "nbuild", b->o->build_args[i]);
+    return 0;
+}
+
+/* ---- writing, and undoing it ---- */
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int blob_names(img_store *s, char ***out, size_t *n, nr_err *err)
+{
+    /* A fresh open, not a dup: a dup shares the directory offset, so a
+     * second listing would start at the end. */
+    int fd = openat(img_store_blobs_dirfd(s), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s/blobs/sha256", img_store_root(s));
+    cleanup_dir DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return nr_err_sys(err, errno, "list blobs");
+    }
+    struct dirent *de;
+    *out = NULL;
+    *n = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        *out = nr_xrealloc(*out, (*n + 1) * sizeof **out);
+        (*out)[(*n)++] = nr_xstrdup(de->d_name);
+    }
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, name_cmp);
+    return 0;
+}
+
+static void names_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Is this new blob ours: one of our layers, or a config/manifest naming
+ * exactly our layers (written by img_image_write before it failed)? */
+static bool blob_is_ours(bld_state *b, bld_stage *st, const char *name)
+{
+    char digest[IMG_DIGEST_MAX];
+    snprintf(digest, sizeof digest, "sha256:%s", name);
+    for (size_t i = 0; i < st->n_layers; i++)
+        if (!strcmp(st->layers[i]->layer.blob.digest, digest))
+            return true;
+    char *text = NULL;
+    size_t len;
+    nr_err e;
+    if (img_blob_read(b->s, digest, 1 << 20, &text, &len, &e) < 0)
+        return false;
+    json_t *j = json_loadb(text, len, 0, NULL);
+    free(text);
+    if (!j)
+        return false;
+    json_t *ids = json_object_get(json_object_get(j, "rootfs"), "diff_ids");
+    json_t *layers = json_object_get(j, "layers");
+    json_t *list = ids ? ids : layers;
+    bool ours = json_is_array(list) && json_array_size(list) == st->n_layers;
+    for (size_t i = 0; ours && i < st->n_layers; i++) {
+        json_t *x = json_array_get(list, i);
+        const char *want = ids ? st->layers[i]->layer.diff_id : st->layers[i]->layer.blob.digest;
+        const char *got = ids ? json_string_value(x) : json_string_value(json_object_get(x, "digest"));
+        ours = got && !strcmp(got, want);
+    }
+    json_decref(j);
+    return ours;
+}
+
+static void undo_blobs(bld_state *b, bld_stage *st, char **snap, size_t nsnap, const struct stat *before)
+{
+    char **now;
+    size_t n;
+    nr_err e;
+    if (blob_names(b->s, &now, &n, &e) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (bsearch(&now[i], snap, nsnap, sizeof *snap, name_cmp))
+            continue;
+        if (blob_is_ours(b, st, now[i]))
+            unlinkat(img_store_blobs_dirfd(b->s), now[i], 0);
+    }
+    names_free(now, n);
+    /* Linking and unlinking moved the directory's times: put them back so
+     * the store is as it was, metadata included. */
+    struct timespec ts[2] = {before->st_atim, before->st_mtim};
+    futimens(img_store_blobs_dirfd(b->s), ts);
+}
+
+static int write_image(bld_state *b, bld_stage *st, img_desc *manifest, nr_err *err)
+{
+    for (size_t i = 0; i < st->n_layers; i++) {
+        bld_step *s = st->layers[i];
+        if (s->done)
+            continue;
+        if (bld_step_write(b, s, err) < 0)
+            return nr_err_wrap(err, "writing layer for \"%s\"", s->text);
+        if (b->o->progress)
+            fprintf(b->o->progress, "--> %s: %.19s\n", s->text, s->layer.blob.digest);
+    }
+    img_layer_desc *ls = nr_xcalloc(st->n_layers + 1, sizeof *ls);
+    for (size_t i = 0; i < st->n_layers; i++)
+        ls[i] = st->layers[i]->layer;
+    img_history_entry *h = nr_xcalloc(st->n_hist + 1, sizeof *h);
+    size_t nh = 0;
+    for (size_t i = 0; i < st->n_hist; i++) {
+        h[nh].created_by = st->hist[i].created_by;
+        h[nh].empty_layer = st->hist[i].empty;
+        nh++;
+    }
+    img_image_spec spec = {.config = st->config, .layers = ls, .n_layers = st->n_layers, .history = h,
+                           .n_history = nh, .base_history = st->base_history, .created = -1};
+    if (!st->base_history && nh == 0)
+        spec.base_history = json_array();
+    int rc = img_image_write(b->s, &spec, manifest, err);
+    if (spec.base_history != st->base_history)
+        json_decref(spec.base_history);
+    free(ls);
+    free(h);
+    return rc;
+}
+
+typedef struct old_tag {
+    bool existed;
+    img_desc manifest;
+} old_tag;
+
+static int set_tags(bld_state *b, const img_desc *m, nr_err *err)
+{
+    old_tag *old = nr_xcalloc(b->o->n_tags + 1, sizeof *old);
+    size_t i;
+    int rc = 0;
+    for (i = 0; i < b->o->n_tags; i++) {
+        img_image *img;
+        nr_err e;
+        if (img_image_load(b->s, b->o->tags[i], &img, &e) == 0) {
+            old[i].existed = true;
+            old[i].manifest = img->manifest;
+            img_image_free(img);
+        }
+        if ((rc = img_tag_set(b->s, b->o->tags[i], m, err)) < 0)
+            break;
+    }
+    if (rc < 0) { /* put back the tags already moved */
+        while (i-- > 0) {
+            nr_err e;
+            if (old[i].existed)
+                img_tag_set(b->s, b->o->tags[i], &old[i].manifest, &e);
+            else
+                img_tag_remove(b->s, b->o->tags[i], &e);
+        }
+    }
+    free(old);
+    return rc;
+}
+
+static int export_output(bld_state *b, const img_desc *m, nr_err *err)
+{
+    const char *out = b->o->output;
+    if (!out)
+        return 0;
+    const char *tag = NULL;
+    char tagbuf[IMG_TAG_MAX];
+    if (b->o->n_tags) {
+        const char *c = strrchr(b->o->tags[0], ':');
+        snprintf(tagbuf, sizeof tagbuf, "%s", c ? c + 1 : "latest");
+        tag = tagbuf;
+    }
+    if (!strncmp(out, "oci:", 4))
+        return img_export_oci_dir(b->s, m->digest, out + 4, tag, err);
+    return img_export_oci_archive(b->s, m->digest, out + 12, tag, err);
+}
+
+/* Refuse before writing anything when the store is read-only or cannot hold
+ * the new layers (an upper bound: uncompressed tar size), so the common
+ * failures leave the store untouched, not just cleaned up. */
+static int check_space(bld_state *b, bld_stage *st, nr_err *err)
+{
+    uint64_t need = 256 * 1024; /* config, manifest, index.json */
+    bool writes = false;
+    for (size_t i = 0; i < st->n_layers; i++)
+        if (!st->layers[i]->done) {
+            need += st->layers[i]->max_bytes + st->layers[i]->max_bytes / 64;
+            writes = true;
+        }
+    struct statvfs sv;
+    if (fstatvfs(img_store_blobs_dirfd(b->s), &sv) < 0)
+        return nr_err_sys(err, errno, "statvfs %s", img_store_root(b->s));
+    if (sv.f_flag & ST_RDONLY)
+        return nr_err_sys(err, EROFS, "store %s", img_store_root(b->s));
+    if (faccessat(img_store_blobs_dirfd(b->s), ".", W_OK, AT_EACCESS) < 0)
+        return nr_err_sys(err, errno, "store %s", img_store_root(b->s));
+    uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    if (writes && need > avail) {
+        char n[32], a[32];
+        nr_human_size(need, n, sizeof n);
+        nr_human_size(avail, a, sizeof a);
+        return nr_err_sys(err, ENOSPC, "store %s: the new layers need up to %s, %s free", img_store_root(b->s), n, a);
+    }
+    return 0;
+}
+
+static int write_all(bld_state *b, bld_result *res, nr_err *err)
+{
+    bld_stage *st = &b->stages[b->n_stages - 1];
+    char **snap;
+    size_t nsnap;
+    if (check_space(b, st, err) < 0)
+        return -1;
+    struct stat before;
+    if (fstat(img_store_blobs_dirfd(b->s), &before) < 0)
+        return nr_err_sys(err, errno, "stat %s/blobs", img_store_root(b->s));
+    if (blob_names(b->s, &snap, &nsnap, err) < 0)
+        return -1;
+    int rc = write_image(b, st, &res->manifest, err);
+    if (rc == 0)
+        rc = export_output(b, &res->manifest, err);
+    if (rc == 0)
+        rc = set_tags(b, &res->manifest, err);
+    if (rc < 0) {
+        undo_blobs(b, st, snap, nsnap, &before);
+    } else {
+        for (size_t i = st->n_base_layers; i < st->n_layers; i++) {
+            bld_step *s = st->layers[i];
+            if (s->cached) {
+                res->layers_cached++;
+            } else if (s->text) {
+                res->layers_built++;
+                bld_cache_put(b, s->key, &s->layer);
+            }
+        }
+    }
+    names_free(snap, nsnap);
+    return rc;
+}
+
+/* ---- entry ---- */
+
+static int read_nodefile(bld_state *b, nr_err *err)
+{
+    const bld_opts *o = b->o;
+    cleanup_free char *text = NULL, *shown = NULL;
+    size_t len;
+    if (o->file) {
+        /* -f - reads the Nodefile from stdin, as docker build does. */
+        bool in = !strcmp(o->file, "-");
+        shown = nr_xstrdup(in ? "stdin" : o->file);
+        if (nr_read_file(AT_FDCWD, in ? "/proc/self/fd/0" : o->file, 4u << 20, &text, &len,
+                         err) < 0)
+            return -1;
+    } else {
+        static const char *names[] = {"Nodefile", "Dockerfile"};
+        for (size_t i = 0; i < 2 && !text; i++) {
+            free(shown);
+            shown = !strcmp(o->context, ".") ? nr_xstrdup(names[i]) : nr_xasprintf("%s/%s", o->context, names[i]);
+            if (nr_read_file(AT_FDCWD, shown, 4u << 20, &text, &len, err) < 0 && err->errnum != ENOENT)
+                return -1;
+        }
+        if (!text)
+            return nr_err_set(err, "no Nodefile or Dockerfile in %s (use -f FILE)", o->context);
+    }
+    return bld_parse(shown, text, len, &b->f, err);
+}
+
+static void state_free(bld_state *b)
+{
+    for (size_t i = 0; i < b->n_stages; i++) {
+        bld_stage *st = &b->stages[i];
+        free(st->name);
+        json_decref(st->config);
+        json_decref(st->base_history);
+        json_decref(st->shell);
+        free(st->layers);
+        for (size_t k = 0; k < st->n_hist; k++)
+            free(st->hist[k].created_by);
+        free(st->hist);
+        vars_free(st->args, st->n_args);
+        bld_passwd_free(&st->pw);
+        for (size_t k = 0; k < st->n_dirs; k++)
+            free(st->dirs[k]);
+        free(st->dirs);
+        free(st->base_dirs);
+    }
+    free(b->stages);
+    for (size_t i = 0; i < b->n_steps; i++) {
+        free(b->steps[i]->text);
+        bld_sel_free(&b->steps[i]->sel);
+        free(b->steps[i]);
+    }
+    free(b->steps);
+    vars_free(b->gargs, b->n_gargs);
+    free(b->build_arg_used);
+    bld_ctx_free(b->ctx);
+    bld_nodefile_free(&b->f);
+    free(b->cache_dir);
+}
+
+int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
+{
+    bld_state b = {.s = s, .o = o};
+    memset(res, 0, sizeof *res);
+    b.build_arg_used = nr_xcalloc(o->n_build_args + 1, sizeof *b.build_arg_used);
+    b.cache_dir = nr_xasprintf("%s/cache/build", img_store_root(s));
+    int rc = read_nodefile(&b, err);
+    if (rc == 0)
+        rc = bld_ctx_open(o->context, b.cache_dir, &b.ctx, err);
+    if (rc == 0)
+        rc = plan(&b, err);
+    if (rc == 0 && b.n_stages == 0)
+        rc = nr_err_set(err, "%s: no FROM instruction", b.f.path);
+    if (rc == 0)
+        rc = write_all(&b, res, err);
+    if (rc == 0) {
+        nr_err e;
+        res->files_read = bld_ctx_files_read(b.ctx);
+        bld_ctx_save(b.ctx, &e); /* best effort: only costs re-hashing */
+    }
+    state_free(&b);
+    return rc;
+}

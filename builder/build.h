@@ -1,0 +1,43 @@
+/* The Nodefile executor: plan every instruction (expand variables, resolve
+ * the base image, select and hash COPY/ADD sources, look up the layer
+ * cache), then write the missing layers, the config and manifest, the
+ * --output exports and, last, the tags.
+ *
+ * Contract: every error that bad input can cause is found while planning,
+ * before the store is touched.  An error while writing (disk full, read-only
+ * store) removes the blobs this build added, so the store is left as it was.
+ * Cache records and the stat cache live under <root>/cache/build/. */
+#ifndef BLD_BUILD_H
+#define BLD_BUILD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "images/image.h"
+#include "images/layer.h"
+#include "images/store.h"
+
+typedef struct bld_opts {
+    const char *context;       /* context directory */
+    const char *file;          /* Nodefile path; NULL: CONTEXT/Nodefile, then CONTEXT/Dockerfile */
+    const char **tags;         /* -t, normalized "name:tag" */
+    size_t n_tags;
+    const char **build_args;   /* "K=V" or "K" (value from the environment) */
+    size_t n_build_args;
+    const char *output;        /* "oci:DIR" / "oci-archive:FILE" / NULL */
+    img_compress compress;
+    bool quiet;
+    bool no_cache;
+    FILE *progress;            /* STEP lines; NULL when quiet */
+} bld_opts;
+
+typedef struct bld_result {
+    img_desc manifest;
+    size_t layers_cached, layers_built;
+    size_t files_read;         /* context files read for hashing (stat cache misses) */
+} bld_result;
+
+int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err);
+
+#endif

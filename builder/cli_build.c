@@ -1,0 +1,160 @@
+/* nbuild [options] CONTEXT — flags to bld_opts, then bld_build(). */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/build.h"
+#include "common/cli.h"
+#include "common/util.h"
+#include "images/ref.h"
+#include "images/store.h"
+
+static const char usage[] =
+    "usage: nbuild [-f FILE] [-t NAME:TAG]... [--build-arg K[=V]]... [--output oci:DIR|oci-archive:FILE]\n"
+    "              [--compress gzip|zstd] [--no-cache] [-q] [--root DIR] CONTEXT\n";
+
+/* Local twin of nr_usage_error (defined in nrun_main.c, which nbuild and the
+ * unit tests do not link): "nbuild: <msg>" and the usage exit code. */
+static int usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(nr_global *g, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", g->prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return NR_EXIT_USAGE;
+}
+
+/* The directory that will hold `path` must exist (checked before building,
+ * so a bad --output never leaves a half-done build behind). */
+static int check_parent(nr_global *g, const char *path, bool need_write)
+{
+    cleanup_free char *dup = nr_xstrdup(path);
+    const char *dir = dirname(dup);
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return usage_error(g, "--output: directory %s does not exist", dir);
+    if (need_write && access(dir, W_OK) < 0)
+        return usage_error(g, "--output: directory %s is not writable", dir);
+    return 0;
+}
+
+int nr_cmd_build(int argc, char **argv, nr_global *g)
+{
+    static const struct option longopts[] = {
+        {"file", required_argument, NULL, 'f'},     {"tag", required_argument, NULL, 't'},
+        {"build-arg", required_argument, NULL, 'a'}, {"output", required_argument, NULL, 'o'},
+        {"compress", required_argument, NULL, 'c'}, {"quiet", no_argument, NULL, 'q'},
+        {"no-cache", no_argument, NULL, 'n'},       {"root", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    bld_opts o = {.compress = IMG_COMPRESS_GZIP};
+    cleanup_free const char **tags = nr_xcalloc((size_t)argc + 1, sizeof *tags);
+    cleanup_free const char **bargs = nr_xcalloc((size_t)argc + 1, sizeof *bargs);
+    char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
+    nr_err err = {0};
+    int c, rc = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "f:t:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            o.file = optarg;
+            break;
+        case 't':
+            if (img_ref_normalize(optarg, norm[o.n_tags], sizeof norm[0], &err) < 0) {
+                rc = usage_error(g, "-t %s: %s", optarg, err.msg);
+                goto out;
+            }
+            tags[o.n_tags] = norm[o.n_tags];
+            o.n_tags++;
+            break;
+        case 'a':
+            if (!*optarg || optarg[0] == '=') {
+                rc = usage_error(g, "--build-arg %s: want NAME=VALUE", optarg);
+                goto out;
+            }
+            bargs[o.n_build_args++] = optarg;
+            break;
+        case 'o':
+            if (!strncmp(optarg, "oci:", 4) && optarg[4]) {
+                if ((rc = check_parent(g, optarg + 4, false)) != 0)
+                    goto out;
+            } else if (!strncmp(optarg, "oci-archive:", 12) && optarg[12]) {
+                if ((rc = check_parent(g, optarg + 12, true)) != 0)
+                    goto out;
+            } else {
+                rc = usage_error(g, "--output %s: want oci:DIR or oci-archive:FILE", optarg);
+                goto out;
+            }
+            o.output = optarg;
+            break;
+        case 'c':
+            if (img_compress_parse(optarg, &o.compress, &err) < 0) {
+                rc = usage_error(g, "--compress %s: want gzip or zstd", optarg);
+                goto out;
+            }
+            break;
+        case 'q':
+            o.quiet = true;
+            break;
+        case 'n':
+            o.no_cache = true;
+            break;
+        case 'r':
+            g->root = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            goto out;
+        default:
+            rc = usage_error(g, "unknown or incomplete option %s\n%s", argv[optind - 1], usage);
+            goto out;
+        }
+    }
+    if (argc - optind != 1) {
+        rc = usage_error(g, "%s\n%s", argc - optind ? "exactly one CONTEXT directory" : "missing CONTEXT",
+                            usage);
+        goto out;
+    }
+    o.context = argv[optind];
+    o.tags = tags;
+    o.build_args = bargs;
+    o.progress = o.quiet ? NULL : stdout;
+    if (o.progress)
+        setvbuf(stdout, NULL, _IOLBF, 0);
+    img_store *s;
+    if (img_store_open(g->root, &s, &err) < 0) {
+        rc = nr_err_report(&err, g->prog, NR_EXIT_STORE);
+        goto out;
+    }
+    bld_result res;
+    if (bld_build(s, &o, &res, &err) < 0) {
+        img_store_close(s);
+        rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        goto out;
+    }
+    img_store_close(s);
+    if (!o.quiet) {
+        for (size_t i = 0; i < o.n_tags; i++)
+            printf("COMMIT %s\n", o.tags[i]);
+        if (o.output)
+            printf("OUTPUT %s\n", o.output);
+        printf("(%zu layers built, %zu from cache, %zu context files read)\n", res.layers_built, res.layers_cached,
+               res.files_read);
+    }
+    printf("%s\n", res.manifest.digest);
+    if (fflush(stdout) != 0)
+        rc = NR_EXIT_FAIL;
+out:
+    free(norm);
+    return rc;
+}

@@ -1,0 +1,699 @@
+/* Build context: stat-cached hashing and COPY/ADD source selection (see context.h). */
+#include "builder/context.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "builder/archive.h"
+#include "common/util.h"
+
+typedef struct sc_ent {
+    char *path;
+    uint64_t size, ino, dev;
+    long long mt_s, mt_ns, ct_s, ct_ns;
+    char sha[65];
+    char kind;   /* 'a' maybe an archive (by magic), '-' not */
+    bool used;
+} sc_ent;
+
+struct bld_ctx {
+    char *dir;
+    int fd;
+    bld_ignore *ig;
+    char *cache_dir;
+    sc_ent *tab;     /* open addressing, power-of-two size */
+    size_t cap, n;
+    bool dirty;
+    size_t files_read;
+};
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static sc_ent *sc_find(bld_ctx *c, const char *path, bool insert)
+{
+    if (insert && (c->n + 1) * 2 > c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 1024;
+        sc_ent *nt = nr_xcalloc(ncap, sizeof *nt);
+        for (size_t i = 0; i < c->cap; i++) {
+            if (!c->tab[i].path)
+                continue;
+            size_t j = fnv(c->tab[i].path) & (ncap - 1);
+            while (nt[j].path)
+                j = (j + 1) & (ncap - 1);
+            nt[j] = c->tab[i];
+        }
+        free(c->tab);
+        c->tab = nt;
+        c->cap = ncap;
+    }
+    if (!c->cap)
+        return NULL;
+    size_t j = fnv(path) & (c->cap - 1);
+    while (c->tab[j].path) {
+        if (!strcmp(c->tab[j].path, path))
+            return &c->tab[j];
+        j = (j + 1) & (c->cap - 1);
+    }
+    if (!insert)
+        return NULL;
+    c->tab[j].path = nr_xstrdup(path);
+    c->n++;
+    return &c->tab[j];
+}
+
+/* statcache lines: sha kind size mt_s mt_ns ct_s ct_ns ino dev path */
+static void sc_load(bld_ctx *c)
+{
+    if (!c->cache_dir)
+        return;
+    cleanup_free char *p = nr_xasprintf("%s/statcache", c->cache_dir);
+    cleanup_fclose FILE *f = fopen(p, "re");
+    if (!f)
+        return; /* no cache yet, or unreadable: hash everything */
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t l;
+    while ((l = getline(&line, &cap, f)) > 0) {
+        if (line[l - 1] != '\n')
+            break; /* truncated last line */
+        line[l - 1] = '\0';
+        sc_ent e = {0};
+        int off = 0;
+        char sha[65];
+        unsigned long long sz, ino, dev;
+        if (sscanf(line, "%64s %c %llu %lld %lld %lld %lld %llu %llu %n", sha, &e.kind, &sz, &e.mt_s, &e.mt_ns,
+                   &e.ct_s, &e.ct_ns, &ino, &dev, &off) != 9 || off <= 0 || strlen(sha) != 64 || line[off] != '/')
+            continue;
+        sc_ent *s = sc_find(c, line + off, true);
+        char *path = s->path;
+        *s = e;
+        s->path = path;
+        s->size = sz, s->ino = ino, s->dev = dev;
+        memcpy(s->sha, sha, 65);
+    }
+    free(line);
+}
+
+int bld_ctx_save(bld_ctx *c, nr_err *err)
+{
+    if (!c->cache_dir || !c->dirty)
+        return 0;
+    if (nr_mkdir_p(c->cache_dir, 0700, err) < 0)
+        return -1;
+    nr_buf b = {0};
+    size_t dl = strlen(c->dir);
+    for (size_t i = 0; i < c->cap; i++) {
+        sc_ent *e = &c->tab[i];
+        if (!e->path || strpbrk(e->path, "\n"))
+            continue;
+        /* Forget files of this context that this build did not see (deleted
+         * or ignored), so the cache does not grow without bound. */
+        if (!e->used && !strncmp(e->path, c->dir, dl) && e->path[dl] == '/')
+            continue;
+        nr_buf_addf(&b, "%s %c %llu %lld %lld %lld %lld %llu %llu %s\n", e->sha, e->kind,
+                    (unsigned long long)e->size, e->mt_s, e->mt_ns, e->ct_s, e->ct_ns, (unsigned long long)e->ino,
+                    (unsigned long long)e->dev, e->path);
+    }
+    cleanup_close int dfd = open(c->cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = dfd < 0 ? nr_err_sys(err, errno, "open %s", c->cache_dir)
+                     : nr_write_atomic(dfd, "statcache", b.data ? b.data : "", b.len, 0600, err);
+    nr_buf_free(&b);
+    if (rc == 0)
+        c->dirty = false;
+    return rc;
+}
+
+int bld_ctx_open(const char *dir, const char *cache_dir, bld_ctx **out, nr_err *err)
+{
+    char *real = realpath(dir, NULL);
+    if (!real)
+        return nr_err_sys(err, errno, "build context %s", dir);
+    bld_ctx *c = nr_xcalloc(1, sizeof *c);
+    c->dir = real;
+    c->fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (c->fd < 0) {
+        nr_err_sys(err, errno, "build context %s", dir);
+        bld_ctx_free(c);
+        return -1;
+    }
+    if (bld_ignore_load(c->fd, &c->ig, err) < 0) {
+        nr_err_wrap(err, "build context %s", dir);
+        bld_ctx_free(c);
+        return -1;
+    }
+    c->cache_dir = cache_dir ? nr_xstrdup(cache_dir) : NULL;
+    sc_load(c);
+    *out = c;
+    return 0;
+}
+
+void bld_ctx_free(bld_ctx *c)
+{
+    if (!c)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    for (size_t i = 0; i < c->cap; i++)
+        free(c->tab[i].path);
+    free(c->tab);
+    bld_ignore_free(c->ig);
+    free(c->dir);
+    free(c->cache_dir);
+    free(c);
+}
+
+const char *bld_ctx_dir(const bld_ctx *c)
+{
+    return c->dir;
+}
+const bld_ignore *bld_ctx_ignore(const bld_ctx *c)
+{
+    return c->ig;
+}
+size_t bld_ctx_files_read(const bld_ctx *c)
+{
+    return c->files_read;
+}
+
+static char magic_kind(const unsigned char *b, size_t n)
+{
+    if ((n >= 2 && b[0] == 0x1f && b[1] == 0x8b) || (n >= 3 && !memcmp(b, "BZh", 3)) ||
+        (n >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6)) || (n >= 4 && !memcmp(b, "\x28\xb5\x2f\xfd", 4)) ||
+        (n >= 262 && !memcmp(b + 257, "ustar", 5)))
+        return 'a';
+    return '-';
+}
+
+static int hash_entry(bld_ctx *c, const char *host, const struct stat *st, sc_ent **out, nr_err *err)
+{
+    sc_ent *e = sc_find(c, host, false);
+    if (e && e->size == (uint64_t)st->st_size && e->ino == (uint64_t)st->st_ino && e->dev == (uint64_t)st->st_dev &&
+        e->mt_s == st->st_mtim.tv_sec && e->mt_ns == st->st_mtim.tv_nsec && e->ct_s == st->st_ctim.tv_sec &&
+        e->ct_ns == st->st_ctim.tv_nsec) {
+        e->used = true;
+        *out = e;
+        return 0;
+    }
+    /* O_NONBLOCK: a fifo swapped in after the lstat must not hang the build. */
+    cleanup_close int fd = open(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s", host);
+    struct stat fst;
+    if (fstat(fd, &fst) < 0)
+        return nr_err_sys(err, errno, "stat %s", host);
+    if (!S_ISREG(fst.st_mode) || fst.st_ino != st->st_ino)
+        return nr_err_set(err, "%s changed while reading the build context", host);
+    nr_sha256 *h = nr_sha256_new();
+    unsigned char buf[65536], head[512];
+    size_t hn = 0;
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e2 = errno;
+            char dummy[65];
+            nr_sha256_final(h, dummy);
+            return nr_err_sys(err, e2, "read %s", host);
+        }
+        if (r == 0)
+            break;
+        if (hn < sizeof head) {
+            size_t k = (size_t)r < sizeof head - hn ? (size_t)r : sizeof head - hn;
+            memcpy(head + hn, buf, k);
+            hn += k;
+        }
+        total += (uint64_t)r;
+        nr_sha256_update(h, buf, (size_t)r);
+    }
+    char sha[65];
+    nr_sha256_final(h, sha);
+    if (total != (uint64_t)st->st_size)
+        return nr_err_set(err, "%s changed while reading the build context", host);
+    c->files_read++;
+    e = sc_find(c, host, true);
+    e->size = total, e->ino = st->st_ino, e->dev = st->st_dev;
+    e->mt_s = st->st_mtim.tv_sec, e->mt_ns = st->st_mtim.tv_nsec;
+    e->ct_s = st->st_ctim.tv_sec, e->ct_ns = st->st_ctim.tv_nsec;
+    memcpy(e->sha, sha, 65);
+    e->kind = magic_kind(head, hn);
+    e->used = true;
+    c->dirty = true;
+    *out = e;
+    return 0;
+}
+
+int bld_ctx_hash_file(bld_ctx *c, const char *host, const struct stat *st, char out[65], nr_err *err)
+{
+    sc_ent *e;
+    if (hash_entry(c, host, st, &e, err) < 0)
+        return -1;
+    memcpy(out, e->sha, 65);
+    return 0;
+}
+
+/* ---- paths ---- */
+
+char *bld_path_clean(const char *in)
+{
+    size_t n = strlen(in);
+    bool abs = in[0] == '/';
+    char *out = nr_xmalloc(n + 3);
+    size_t o = 0;
+    for (const char *p = in; *p;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *e = strchr(p, '/');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == 1 && p[0] == '.') {
+        } else if (l == 2 && p[0] == '.' && p[1] == '.') {
+            size_t back = o;
+            while (back > 0 && out[back - 1] != '/')
+                back--;
+            bool prev_up = o - back == 2 && out[back] == '.' && out[back + 1] == '.';
+            if (o > 0 && !prev_up)
+                o = back > 0 ? back - 1 : 0;
+            else if (!abs) {
+                if (o)
+                    out[o++] = '/';
+                out[o++] = '.', out[o++] = '.';
+            }
+        } else {
+            if (o)
+                out[o++] = '/';
+            memcpy(out + o, p, l);
+            o += l;
+        }
+        p += l;
+    }
+    out[o] = '\0';
+    if (abs) {
+        memmove(out + 1, out, o + 1);
+        out[0] = '/';
+    } else if (!o) {
+        strcpy(out, ".");
+    }
+    return out;
+}
+
+char *bld_path_join(const char *a, const char *b)
+{
+    cleanup_free char *j = nr_xasprintf("%s/%s", a, b);
+    return bld_path_clean(j);
+}
+
+/* ---- selection ---- */
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void sel_add(bld_sel *s, const bld_item *it)
+{
+    s->items = nr_xrealloc(s->items, (s->n + 1) * sizeof *s->items);
+    s->items[s->n++] = *it;
+}
+
+void bld_sel_free(bld_sel *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->items[i].dest);
+        free(s->items[i].host);
+        free(s->items[i].link);
+    }
+    free(s->items);
+    for (size_t i = 0; i < s->n_archives; i++) {
+        free(s->archives[i]);
+        free(s->archive_dest[i]);
+    }
+    free(s->archives);
+    free(s->archive_dest);
+    memset(s, 0, sizeof *s);
+}
+
+static int open_beneath(int dfd, const char *rel, int flags, nr_err *err, const char *shown)
+{
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
+    if (fd < 0 && errno == EXDEV)
+        return nr_err_set(err, "source %s is outside the build context (through a symlink)", shown);
+    if (fd < 0 && errno == ENOENT)
+        return nr_err_set(err, "source %s not found in the build context", shown);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "source %s", shown);
+    return fd;
+}
+
+static const char *type_name(mode_t m)
+{
+    return S_ISFIFO(m) ? "fifo" : S_ISSOCK(m) ? "socket" : S_ISCHR(m) ? "character device"
+         : S_ISBLK(m) ? "block device" : "special file";
+}
+
+/* Add the contents of directory `dfd` (context-relative `rel`, host path
+ * `host`) below `dest`.  Returns the number of items added, -1 on error. */
+static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, const char *dest, bld_sel *s,
+                     nr_err *err)
+{
+    int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+    if (dup < 0)
+        return nr_err_sys(err, errno, "dup");
+    cleanup_dir DIR *d = fdopendir(dup);
+    if (!d) {
+        close(dup);
+        return nr_err_sys(err, errno, "opendir %s", host);
+    }
+    /* Sorted, so errors and cache digests do not depend on readdir order. */
+    char **names = NULL;
+    size_t nn = 0;
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        names = nr_xrealloc(names, (nn + 1) * sizeof *names);
+        names[nn++] = nr_xstrdup(de->d_name);
+    }
+    long added = 0;
+    if (errno) {
+        added = nr_err_sys(err, errno, "readdir %s", host);
+        goto out;
+    }
+    if (nn > 1)
+        qsort(names, nn, sizeof *names, name_cmp);
+    for (size_t i = 0; i < nn && added >= 0; i++) {
+        const char *nm = names[i];
+        cleanup_free char *crel = !strcmp(rel, ".") ? nr_xstrdup(nm) : nr_xasprintf("%s/%s", rel, nm);
+        cleanup_free char *chost = nr_xasprintf("%s/%s", host, nm);
+        struct stat st;
+        if (fstatat(dfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            added = nr_err_sys(err, errno, "stat %s", chost);
+            break;
+        }
+        bool excluded = bld_ignore_match(c->ig, crel);
+        if (excluded && (!S_ISDIR(st.st_mode) || bld_ignore_skip_dir(c->ig, crel)))
+            continue;
+        bld_item it = {.dest = bld_path_join(dest, nm), .mode = st.st_mode & 07777};
+        if (S_ISDIR(st.st_mode)) {
+            cleanup_close int cfd = openat(dfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (cfd < 0) {
+                free(it.dest);
+                added = nr_err_sys(err, errno, "open %s", chost);
+                break;
+            }
+            size_t at = s->n;
+            it.type = IMG_ENT_DIR;
+            sel_add(s, &it);
+            long sub = walk_dir(c, cfd, crel, chost, it.dest, s, err);
+            if (sub < 0) {
+                added = -1;
+                break;
+            }
+            if (excluded && sub == 0) { /* only there for an exception that matched nothing */
+                free(s->items[at].dest);
+                memmove(&s->items[at], &s->items[at + 1], (s->n - at - 1) * sizeof *s->items);
+                s->n--;
+                continue;
+            }
+            added += 1 + sub;
+        } else if (S_ISREG(st.st_mode)) {
+            it.type = IMG_ENT_FILE;
+            it.size = (uint64_t)st.st_size;
+            it.host = steal_ptr(&chost);
+            if (bld_ctx_hash_file(c, it.host, &st, it.sha, err) < 0) {
+                free(it.dest), free(it.host);
+                added = -1;
+                break;
+            }
+            sel_add(s, &it);
+            added++;
+        } else if (S_ISLNK(st.st_mode)) {
+            char buf[4096];
+            ssize_t l = readlinkat(dfd, nm, buf, sizeof buf - 1);
+            if (l < 0) {
+                free(it.dest);
+                added = nr_err_sys(err, errno, "readlink %s", chost);
+                break;
+            }
+            buf[l] = '\0';
+            it.type = IMG_ENT_SYMLINK;
+            it.mode = 0777;
+            it.link = nr_xstrdup(buf);
+            sel_add(s, &it);
+            added++;
+        } else {
+            free(it.dest);
+            added = nr_err_set(err, "%s: cannot copy a %s", chost, type_name(st.st_mode));
+        }
+    }
+out:
+    for (size_t i = 0; i < nn; i++)
+        free(names[i]);
+    free(names);
+    return added;
+}
+
+static bool has_meta(const char *s)
+{
+    return strpbrk(s, "*?[") != NULL;
+}
+
+/* Expand a glob segment by segment (Go filepath.Match semantics: `*` does
+ * not cross '/', no special leading dot).  Ignored paths never match. */
+static int glob_walk(bld_ctx *c, const char *base, const char *pat, char ***out, size_t *n, nr_err *err)
+{
+    const char *slash = strchr(pat, '/');
+    cleanup_free char *seg = slash ? nr_xstrndup(pat, (size_t)(slash - pat)) : nr_xstrdup(pat);
+    const char *rest = slash ? slash + 1 : NULL;
+    if (!has_meta(seg)) {
+        cleanup_free char *p = !strcmp(base, ".") ? nr_xstrdup(seg) : nr_xasprintf("%s/%s", base, seg);
+        if (!rest) {
+            struct stat st;
+            if (fstatat(c->fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && !bld_ignore_match(c->ig, p)) {
+                *out = nr_xrealloc(*out, (*n + 1) * sizeof **out);
+                (*out)[(*n)++] = steal_ptr(&p);
+            }
+            return 0;
+        }
+        return glob_walk(c, p, rest, out, n, err);
+    }
+    struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    int dfd = (int)syscall(SYS_openat2, c->fd, base, &how, sizeof how);
+    if (dfd < 0 && (errno == ENOTDIR || errno == ENOENT))
+        return 0; /* nothing can match below a missing path */
+    if (dfd < 0 && errno == EXDEV)
+        return nr_err_set(err, "source %s is outside the build context (through a symlink)", base);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", base);
+    cleanup_dir DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return nr_err_sys(err, errno, "opendir %s", base);
+    }
+    char **names = NULL;
+    size_t nn = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || fnmatch(seg, de->d_name, 0) != 0)
+            continue;
+        names = nr_xrealloc(names, (nn + 1) * sizeof *names);
+        names[nn++] = nr_xstrdup(de->d_name);
+    }
+    if (nn > 1)
+        qsort(names, nn, sizeof *names, name_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < nn; i++) {
+        cleanup_free char *p = !strcmp(base, ".") ? nr_xstrdup(names[i]) : nr_xasprintf("%s/%s", base, names[i]);
+        free(names[i]);
+        if (rc < 0 || bld_ignore_match(c->ig, p))
+            continue;
+        if (rest) {
+            rc = glob_walk(c, p, rest, out, n, err);
+        } else {
+            *out = nr_xrealloc(*out, (*n + 1) * sizeof **out);
+            (*out)[(*n)++] = steal_ptr(&p);
+        }
+    }
+    free(names);
+    return rc;
+}
+
+/* One resolved source (a context-relative, cleaned path). */
+static int add_source(bld_ctx *c, const char *rel, const char *shown, const char *dest, bool dest_is_dir,
+                      bool is_add, bld_sel *s, nr_err *err)
+{
+    if (strcmp(rel, ".") && bld_ignore_match(c->ig, rel))
+        return nr_err_set(err, "source %s is excluded by the ignore file", shown);
+    cleanup_close int fd = open_beneath(c->fd, rel, O_PATH, err, shown);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return nr_err_sys(err, errno, "stat %s", shown);
+    char link[64], host[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t hl = readlink(link, host, sizeof host - 1);
+    if (hl < 0)
+        return nr_err_sys(err, errno, "resolve %s", shown);
+    host[hl] = '\0';
+    if (S_ISDIR(st.st_mode)) {
+        cleanup_close int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+            return nr_err_sys(err, errno, "open %s", host);
+        /* The destination directory itself is created 0755, as Docker does,
+         * whatever the mode of the context directory (often 0700 from mktemp). */
+        bld_item it = {.dest = nr_xstrdup(dest), .type = IMG_ENT_DIR, .mode = 0755};
+        sel_add(s, &it);
+        return walk_dir(c, dfd, rel, host, dest, s, err) < 0 ? -1 : 0;
+    }
+    if (!S_ISREG(st.st_mode))
+        return nr_err_set(err, "source %s: cannot copy a %s", shown, type_name(st.st_mode));
+    const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    bld_item it = {.type = IMG_ENT_FILE, .mode = st.st_mode & 07777, .size = (uint64_t)st.st_size};
+    sc_ent *e;
+    if (hash_entry(c, host, &st, &e, err) < 0)
+        return -1;
+    if (is_add && e->kind == 'a' && bld_archive_probe(host)) {
+        s->archives = nr_xrealloc(s->archives, (s->n_archives + 1) * sizeof *s->archives);
+        s->archive_dest = nr_xrealloc(s->archive_dest, (s->n_archives + 1) * sizeof *s->archive_dest);
+        s->archives[s->n_archives] = nr_xstrdup(host);
+        s->archive_dest[s->n_archives++] = nr_xstrdup(dest);
+        return 0;
+    }
+    memcpy(it.sha, e->sha, 65);
+    it.dest = dest_is_dir ? bld_path_join(dest, base) : nr_xstrdup(dest);
+    it.host = nr_xstrdup(host);
+    sel_add(s, &it);
+    return 0;
+}
+
+int bld_ctx_select(bld_ctx *c, char **srcs, size_t nsrc, const char *dest, bool dest_is_dir, bool is_add,
+                   bld_sel *out, size_t *bad, nr_err *err)
+{
+    bld_sel s = {0};
+    size_t matched_total = 0;
+    for (size_t i = 0; i < nsrc; i++) {
+        *bad = i;
+        const char *src = srcs[i];
+        if (!strncmp(src, "http://", 7) || !strncmp(src, "https://", 8) || !strncmp(src, "git@", 4)) {
+            bld_sel_free(&s);
+            return nr_err_set(err, is_add ? "ADD from a URL is not supported (%s)" : "COPY source can not be a URL (%s)",
+                              src);
+        }
+        if (!*src) {
+            bld_sel_free(&s);
+            return nr_err_set(err, "empty source path");
+        }
+        cleanup_free char *rel = bld_path_clean(src);
+        if (rel[0] == '/' || !strcmp(rel, "..") || !strncmp(rel, "../", 3)) {
+            bld_sel_free(&s);
+            return nr_err_set(err, "source %s is outside the build context", src);
+        }
+        char **matches = NULL;
+        size_t nm = 0;
+        if (has_meta(rel)) {
+            if (glob_walk(c, ".", rel, &matches, &nm, err) < 0) {
+                bld_sel_free(&s);
+                return -1;
+            }
+            if (nm == 0) {
+                bld_sel_free(&s);
+                return nr_err_set(err, "no source files match %s", src);
+            }
+        } else {
+            matches = nr_xmalloc(sizeof *matches);
+            matches[nm++] = nr_xstrdup(rel);
+        }
+        matched_total += nm;
+        if (matched_total > 1 && !dest_is_dir) {
+            for (size_t k = 0; k < nm; k++)
+                free(matches[k]);
+            free(matches);
+            bld_sel_free(&s);
+            *bad = nsrc;
+            return nr_err_set(err, "with more than one source file, the destination must be a directory and end with a /");
+        }
+        int rc = 0;
+        for (size_t k = 0; k < nm; k++) {
+            if (rc == 0)
+                rc = add_source(c, matches[k], nm > 1 ? matches[k] : src, dest, dest_is_dir, is_add, &s, err);
+            free(matches[k]);
+        }
+        free(matches);
+        if (rc < 0) {
+            bld_sel_free(&s);
+            return -1;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    return strcmp(((const bld_item *)a)->dest, ((const bld_item *)b)->dest);
+}
+
+int bld_sel_digest(bld_ctx *c, bld_sel *s, char out[65], nr_err *err)
+{
+    /* Stable order; a later duplicate of a dest wins in the layer, so keep
+     * the sort stable by index for equal dests. */
+    for (size_t i = 1; i < s->n; i++) {
+        bld_item t = s->items[i];
+        size_t j = i;
+        while (j > 0 && item_cmp(&s->items[j - 1], &t) > 0) {
+            s->items[j] = s->items[j - 1];
+            j--;
+        }
+        s->items[j] = t;
+    }
+    nr_sha256 *h = nr_sha256_new();
+    for (size_t i = 0; i < s->n; i++) {
+        const bld_item *it = &s->items[i];
+        char line[256];
+        int l = snprintf(line, sizeof line, "%d %o %llu ", (int)it->type, (unsigned)it->mode,
+                         (unsigned long long)it->size);
+        nr_sha256_update(h, it->dest, strlen(it->dest) + 1);
+        nr_sha256_update(h, line, (size_t)l);
+        if (it->type == IMG_ENT_FILE)
+            nr_sha256_update(h, it->sha, 64);
+        if (it->link)
+            nr_sha256_update(h, it->link, strlen(it->link) + 1);
+        nr_sha256_update(h, "\n", 1);
+    }
+    for (size_t i = 0; i < s->n_archives; i++) {
+        struct stat st;
+        char sha[65];
+        int rc = lstat(s->archives[i], &st) < 0 ? nr_err_sys(err, errno, "stat %s", s->archives[i])
+                                                 : bld_ctx_hash_file(c, s->archives[i], &st, sha, err);
+        if (rc < 0) {
+            char dummy[65];
+            nr_sha256_final(h, dummy);
+            return -1;
+        }
+        nr_sha256_update(h, "archive ", 8);
+        nr_sha256_update(h, s->archive_dest[i], strlen(s->archive_dest[i]) + 1);
+        nr_sha256_update(h, sha, 64);
+    }
+    nr_sha256_final(h, out);
+    return 0;
+}

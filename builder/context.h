@@ -1,0 +1,80 @@
+/* The build context: the directory given to nbuild, seen through its ignore
+ * file, and the COPY/ADD sources selected from it.
+ *
+ * Contract:
+ *  - Sources are context-relative.  An absolute source, one that climbs out
+ *    with "..", or one that resolves through a symlink to a place outside the
+ *    context (openat2 RESOLVE_BENEATH) is refused; so is a missing or ignored
+ *    source, a glob that matches nothing, and a special file (fifo, socket,
+ *    device) — all with a message naming the source.
+ *  - A file's content digest comes from a stat cache keyed by host path +
+ *    size + mtime + ctime + inode + device, persisted in CACHE_DIR/statcache:
+ *    an unchanged file is never opened again (a no-op rebuild reads nothing).
+ *  - Selection applies Docker's COPY rules: a file goes to DEST, or to
+ *    DEST/<basename> when DEST is a directory (ends with '/'); a directory's
+ *    contents (not the directory itself) go below DEST. */
+#ifndef BLD_CONTEXT_H
+#define BLD_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "builder/ignore.h"
+#include "common/err.h"
+#include "images/layer.h"
+
+typedef struct bld_ctx bld_ctx;
+
+/* Open the context directory.  cache_dir (may be NULL: no persistence) holds
+ * the stat cache. */
+int bld_ctx_open(const char *dir, const char *cache_dir, bld_ctx **out, nr_err *err);
+void bld_ctx_free(bld_ctx *c);
+/* Write the stat cache back (atomically) when it changed. */
+int bld_ctx_save(bld_ctx *c, nr_err *err);
+const char *bld_ctx_dir(const bld_ctx *c);   /* absolute, symlinks resolved */
+const bld_ignore *bld_ctx_ignore(const bld_ctx *c);
+/* Files hashed by reading them (stat cache misses) since open. */
+size_t bld_ctx_files_read(const bld_ctx *c);
+
+/* sha256 of a file's content through the stat cache.  `host` is the
+ * absolute path (the cache key), `st` its fresh lstat, fd an open fd or -1
+ * (then host is opened). */
+int bld_ctx_hash_file(bld_ctx *c, const char *host, const struct stat *st, char out[65], nr_err *err);
+
+typedef struct bld_item {
+    char *dest;            /* absolute in-image path, cleaned */
+    img_entry_type type;   /* IMG_ENT_FILE, IMG_ENT_DIR or IMG_ENT_SYMLINK */
+    mode_t mode;           /* 07777 bits from the context */
+    uint64_t size;
+    char *host;            /* absolute host path (files) */
+    char *link;            /* symlink target */
+    char sha[65];          /* file content digest */
+} bld_item;
+
+typedef struct bld_sel {
+    bld_item *items;
+    size_t n;
+    char **archives;       /* ADD: host paths of sources that are archives (with archive_dest) */
+    char **archive_dest;
+    size_t n_archives;
+} bld_sel;
+
+/* Select the sources (expanded words) for DEST (absolute, cleaned;
+ * dest_is_dir when the instruction's destination ends with '/' or is ".").
+ * `is_add`: local tar archives (by content) are listed in sel->archives
+ * instead of being copied.  On error *bad is the index of the culprit
+ * source (or nsrc for the destination) and err names it. */
+int bld_ctx_select(bld_ctx *c, char **srcs, size_t nsrc, const char *dest, bool dest_is_dir, bool is_add,
+                   bld_sel *out, size_t *bad, nr_err *err);
+void bld_sel_free(bld_sel *s);
+/* Digest over the selection: dest, type, mode, size, content/link of each
+ * item in dest order, and each archive's content digest. */
+int bld_sel_digest(bld_ctx *c, bld_sel *s, char out[65], nr_err *err);
+
+/* Path helpers shared with the executor. */
+char *bld_path_clean(const char *p);          /* Go's filepath.Clean */
+char *bld_path_join(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,329 @@
+/* COPY and ADD: planning (expansion, source selection, hashing, cache
+ * lookup) and writing the layer.  Planning reads the context and the store
+ * but writes nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder/build_int.h"
+#include "common/util.h"
+#include "images/layer.h"
+
+/* ---- layer cache records ---- */
+
+bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out)
+{
+    if (b->o->no_cache)
+        return false;
+    cleanup_free char *p = nr_xasprintf("%s/layers/%s", b->cache_dir, key);
+    cleanup_free char *text = NULL;
+    nr_err e;
+    if (nr_read_file(AT_FDCWD, p, 65536, &text, NULL, &e) < 0)
+        return false;
+    json_t *j = json_loads(text, 0, NULL);
+    if (!j)
+        return false;
+    const char *d = json_string_value(json_object_get(j, "digest"));
+    const char *id = json_string_value(json_object_get(j, "diff_id"));
+    const char *mt = json_string_value(json_object_get(j, "mediaType"));
+    json_t *sz = json_object_get(j, "size");
+    bool ok = d && id && mt && json_is_integer(sz) && json_integer_value(sz) >= 0 && img_digest_valid(d) &&
+              img_digest_valid(id) && strlen(mt) < sizeof out->blob.media_type &&
+              (!strcmp(mt, IMG_MT_LAYER_GZIP) || !strcmp(mt, IMG_MT_LAYER_ZSTD)) && img_blob_exists(b->s, d);
+    if (ok) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->blob.digest, sizeof out->blob.digest, "%s", d);
+        snprintf(out->diff_id, sizeof out->diff_id, "%s", id);
+        snprintf(out->blob.media_type, sizeof out->blob.media_type, "%s", mt);
+        out->blob.size = (uint64_t)json_integer_value(sz);
+    }
+    json_decref(j);
+    return ok;
+}
+
+void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l)
+{
+    /* Best effort: a cache that cannot be written only costs a rebuild. */
+    nr_err e;
+    cleanup_free char *dir = nr_xasprintf("%s/layers", b->cache_dir);
+    if (nr_mkdir_p(dir, 0700, &e) < 0)
+        return;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "digest", l->blob.digest, "diff_id", l->diff_id, "mediaType",
+                          l->blob.media_type, "size", (json_int_t)l->blob.size);
+    cleanup_free char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(j);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0 && text)
+        nr_write_atomic(dfd, key, text, strlen(text), 0600, &e);
+}
+
+/* ---- planning ---- */
+
+/* A context path as the user wrote it: relative to the context. */
+static const char *shown_path(bld_state *b, const char *host)
+{
+    const char *d = bld_ctx_dir(b->ctx);
+    size_t n = strlen(d);
+    return !strncmp(host, d, n) && host[n] == '/' ? host + n + 1 : host;
+}
+
+static int parse_chmod(const char *s, mode_t *out)
+{
+    size_t n = strlen(s);
+    if (n < 3 || n > 4 || strspn(s, "01234567") != n)
+        return -1;
+    *out = (mode_t)strtoul(s, NULL, 8);
+    return 0;
+}
+
+/* Offset of a flag's value ("--chown=" skipped) for error columns. */
+static size_t flag_value_off(const bld_flag *fl)
+{
+    return fl->off + 2 + strlen(fl->name) + (fl->value ? 1 : 0);
+}
+
+int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
+{
+    bool is_add = in->kind == BLD_ADD;
+    const bld_flag *fl;
+    if ((fl = bld_instr_flag(in, "from")))
+        return bld_errat(err, &b->f, in, fl->off, "COPY --from is not supported yet");
+    if ((fl = bld_instr_flag(in, "checksum")))
+        return bld_errat(err, &b->f, in, fl->off, "ADD --checksum is not supported (it applies to URLs only)");
+    nr_buf text = {0};
+    nr_buf_addstr(&text, in->name);
+    bld_owner own = {0};
+    if ((fl = bld_instr_flag(in, "chown"))) {
+        bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
+        cleanup_free char *spec = NULL;
+        if (bld_expand_word(b, st, in, &w, &spec, err) < 0)
+            goto fail;
+        if (bld_chown_needs_names(spec) && !st->pw.loaded) {
+            /* Names come from the base layers (the only ones in the store yet). */
+            img_layer_desc *ls = nr_xcalloc(st->n_base_layers + 1, sizeof *ls);
+            for (size_t i = 0; i < st->n_base_layers; i++)
+                ls[i] = st->layers[i]->layer;
+            cleanup_free char *cf = st->base_digest[0] ? nr_xasprintf("%s/etc/%s.json", b->cache_dir,
+                                                                      img_digest_hex(st->base_digest))
+                                                        : NULL;
+            int rc = bld_passwd_load(b->s, ls, st->n_base_layers, cf, &st->pw, err);
+            free(ls);
+            if (rc < 0) {
+                bld_errat(err, &b->f, in, fl->off, "--chown: reading /etc/passwd of the base image: %s", err->msg);
+                goto fail;
+            }
+        }
+        if (bld_chown_resolve(spec, &st->pw, &own.uid, &own.gid, err) < 0) {
+            bld_errat(err, &b->f, in, fl->off, "%s", err->msg);
+            goto fail;
+        }
+        own.chown = true;
+        nr_buf_addf(&text, " --chown=%u:%u", (unsigned)own.uid, (unsigned)own.gid);
+    }
+    if ((fl = bld_instr_flag(in, "chmod"))) {
+        bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
+        cleanup_free char *m = NULL;
+        if (bld_expand_word(b, st, in, &w, &m, err) < 0)
+            goto fail;
+        if (parse_chmod(m, &own.mode) < 0) {
+            bld_errat(err, &b->f, in, fl->off, "invalid --chmod \"%s\" (want octal, e.g. 0644)", m);
+            goto fail;
+        }
+        own.chmod = true;
+        nr_buf_addf(&text, " --chmod=%04o", (unsigned)own.mode);
+    }
+    size_t n = in->nargs;
+    char **words = nr_xcalloc(n, sizeof *words);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = bld_expand_word(b, st, in, &in->args[i], &words[i], err);
+    }
+    if (rc == 0) {
+        const char *d = words[n - 1];
+        size_t dl = strlen(d);
+        bool dest_dir = dl == 0 || d[dl - 1] == '/' || !strcmp(d, ".") || (dl >= 2 && !strcmp(d + dl - 2, "/."));
+        const char *wd = json_string_value(json_object_get(st->config, "WorkingDir"));
+        cleanup_free char *dest = d[0] == '/' ? bld_path_clean(d) : bld_path_join(wd && *wd ? wd : "/", d);
+        /* Docker: an existing directory is a directory destination. */
+        if (!dest_dir && bld_stage_is_dir(b, st, dest))
+            dest_dir = true;
+        for (size_t i = 0; i + 1 < n; i++)
+            nr_buf_addf(&text, " %s", words[i]);
+        nr_buf_addf(&text, " %s", d);
+        bld_step *step = nr_xcalloc(1, sizeof *step);
+        step->own = own;
+        size_t bad = 0;
+        if (bld_ctx_select(b->ctx, words, n - 1, dest, dest_dir, is_add, &step->sel, &bad, err) < 0) {
+            rc = bld_errat(err, &b->f, in, in->args[bad < n ? bad : n - 1].off, "%s: %s", in->name, err->msg);
+        } else {
+            for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++) {
+                uint64_t bytes = 0;
+                if (bld_archive_check(step->sel.archives[i], shown_path(b, step->sel.archives[i]), &bytes, err) < 0)
+                    rc = bld_errat(err, &b->f, in, in->args[0].off, "%s", err->msg);
+                step->max_bytes += bytes;
+            }
+            /* tar headers (a long name can take a PAX header too) + data in 512 blocks. */
+            for (size_t i = 0; i < step->sel.n; i++)
+                step->max_bytes += 1536 + (step->sel.items[i].size + 511) / 512 * 512;
+            step->max_bytes += 4096 * (step->sel.n + 1);
+        }
+        char digest[65];
+        if (rc == 0 && bld_sel_digest(b->ctx, &step->sel, digest, err) < 0)
+            rc = bld_errat(err, &b->f, in, in->args[0].off, "%s: %s", in->name, err->msg);
+        if (rc < 0) {
+            bld_sel_free(&step->sel);
+            free(step);
+        } else {
+            for (size_t i = 0; i < step->sel.n; i++) {
+                const bld_item *it = &step->sel.items[i];
+                if (it->type == IMG_ENT_DIR)
+                    bld_stage_add_dir(st, it->dest);
+                else if (strrchr(it->dest, '/') != it->dest) {
+                    cleanup_free char *parent = nr_xstrndup(it->dest, (size_t)(strrchr(it->dest, '/') - it->dest));
+                    bld_stage_add_dir(st, parent);
+                }
+            }
+            for (size_t i = 0; i < step->sel.n_archives; i++)
+                bld_stage_add_dir(st, step->sel.archive_dest[i]);
+            step->text = nr_xstrdup(text.data);
+            cleanup_free char *ck = nr_xasprintf("%s %s", text.data, digest);
+            bld_chain_add(st, ck);
+            memcpy(step->key, st->chain, 65);
+            step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
+            st->layers = nr_xrealloc(st->layers, (st->n_layers + 1) * sizeof *st->layers);
+            st->layers[st->n_layers++] = step;
+            b->steps = nr_xrealloc(b->steps, (b->n_steps + 1) * sizeof *b->steps);
+            b->steps[b->n_steps++] = step;
+            bld_hist_add(st, text.data, false);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(words[i]);
+    free(words);
+    nr_buf_free(&text);
+    return rc;
+fail:
+    nr_buf_free(&text);
+    return -1;
+}
+
+/* WORKDIR of a directory that does not exist yet: Docker creates it (0755,
+ * root), so the image has it even when nothing is copied into it.  That is
+ * a layer of its own, cached like a COPY. */
+int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *text)
+{
+    bld_step *step = nr_xcalloc(1, sizeof *step);
+    bld_item it = {.dest = nr_xstrdup(path), .type = IMG_ENT_DIR, .mode = 0755};
+    step->sel.items = nr_xmalloc(sizeof *step->sel.items);
+    step->sel.items[0] = it;
+    step->sel.n = 1;
+    step->max_bytes = 4096 * 8;
+    step->text = nr_xstrdup(text);
+    bld_chain_add(st, text);
+    memcpy(step->key, st->chain, 65);
+    step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
+    st->layers = nr_xrealloc(st->layers, (st->n_layers + 1) * sizeof *st->layers);
+    st->layers[st->n_layers++] = step;
+    b->steps = nr_xrealloc(b->steps, (b->n_steps + 1) * sizeof *b->steps);
+    b->steps[b->n_steps++] = step;
+    bld_hist_add(st, text, false);
+    bld_stage_add_dir(st, path);
+    return 0;
+}
+
+/* ---- writing ---- */
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Parent directories of everything the step writes, that are not items
+ * themselves: created 0755 root:root as Docker does. */
+static int add_parents(img_layer_writer *w, bld_step *step, nr_err *err)
+{
+    char **v = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < step->sel.n + step->sel.n_archives; i++) {
+        bool arch = i >= step->sel.n;
+        const char *d = arch ? step->sel.archive_dest[i - step->sel.n] : step->sel.items[i].dest;
+        cleanup_free char *p = nr_xstrdup(d);
+        if (!arch) {
+            char *sl = strrchr(p, '/');
+            if (!sl)
+                continue;
+            *sl = '\0';
+        }
+        while (*p && strcmp(p, "/")) {
+            v = nr_xrealloc(v, (n + 1) * sizeof *v);
+            v[n++] = nr_xstrdup(p);
+            char *sl = strrchr(p, '/');
+            if (!sl)
+                break;
+            *sl = '\0';
+        }
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, str_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = i > 0 && !strcmp(v[i], v[i - 1]);
+        bool item = false;
+        for (size_t k = 0; !dup && k < step->sel.n && !item; k++)
+            item = !strcmp(step->sel.items[k].dest, v[i]);
+        if (!dup && !item && rc == 0) {
+            bool is_archive_dest = false;
+            for (size_t k = 0; k < step->sel.n_archives; k++)
+                is_archive_dest |= !strcmp(step->sel.archive_dest[k], v[i]);
+            uid_t u = is_archive_dest && step->own.chown ? step->own.uid : 0;
+            gid_t g = is_archive_dest && step->own.chown ? step->own.gid : 0;
+            rc = img_layer_add_dir(w, v[i], 0755, u, g, err);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    return rc;
+}
+
+int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
+{
+    if (step->done)
+        return 0;
+    img_layer_writer *w;
+    if (img_layer_writer_new(b->s, b->o->compress, -1, &w, err) < 0)
+        return -1;
+    int rc = add_parents(w, step, err);
+    const bld_owner *o = &step->own;
+    uid_t uid = o->chown ? o->uid : 0;
+    gid_t gid = o->chown ? o->gid : 0;
+    for (size_t i = 0; i < step->sel.n && rc == 0; i++) {
+        const bld_item *it = &step->sel.items[i];
+        mode_t mode = o->chmod ? o->mode : it->mode;
+        if (it->type == IMG_ENT_FILE)
+            rc = img_layer_add_file(w, it->dest, it->host, it->size, mode, uid, gid, err);
+        else if (it->type == IMG_ENT_DIR)
+            rc = img_layer_add_dir(w, it->dest, mode, uid, gid, err);
+        else
+            rc = img_layer_add_symlink(w, it->dest, it->link, uid, gid, err);
+    }
+    for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++)
+        rc = bld_archive_add(w, step->sel.archives[i], shown_path(b, step->sel.archives[i]), step->sel.archive_dest[i],
+                             o, err);
+    if (rc < 0) {
+        img_layer_writer_abort(w);
+        return -1;
+    }
+    img_layer_info info;
+    if (img_layer_writer_commit(w, &info, err) < 0)
+        return -1;
+    memset(&step->layer, 0, sizeof step->layer);
+    snprintf(step->layer.blob.digest, sizeof step->layer.blob.digest, "%s", info.digest);
+    snprintf(step->layer.blob.media_type, sizeof step->layer.blob.media_type, "%s", info.media_type);
+    snprintf(step->layer.diff_id, sizeof step->layer.diff_id, "%s", info.diff_id);
+    step->layer.blob.size = info.size;
+    step->done = true;
+    return 0;
+}

@@ -1,0 +1,177 @@
+/* Word expansion (see expand.h): a small recursive-descent lexer. */
+#include "builder/expand.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "common/util.h"
+
+typedef struct lex {
+    const char *s;
+    size_t i;
+    char esc;
+    bld_lookup_fn look;
+    void *ctx;
+    size_t errpos;
+    int depth;   /* ${...:-${...}} nesting, bounded: hostile input must not blow the stack */
+    nr_err *err;
+} lex;
+
+static int word(lex *x, nr_buf *o, bool in_brace);
+
+static int fail(lex *x, size_t pos, const char *msg, const char *arg)
+{
+    x->errpos = pos;
+    return nr_err_set(x->err, msg, arg);
+}
+
+static bool name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+/* x->s[x->i] is the character after '$'. */
+static int variable(lex *x, nr_buf *o)
+{
+    size_t dollar = x->i - 1;
+    const char *s = x->s;
+    if (s[x->i] != '{') {
+        if (!isalpha((unsigned char)s[x->i]) && s[x->i] != '_') {
+            nr_buf_add(o, "$", 1);
+            return 0;
+        }
+        size_t a = x->i;
+        while (name_char(s[x->i]))
+            x->i++;
+        cleanup_free char *name = nr_xstrndup(s + a, x->i - a);
+        const char *v = x->look(x->ctx, name);
+        if (v)
+            nr_buf_addstr(o, v);
+        return 0;
+    }
+    x->i++;
+    size_t a = x->i;
+    while (name_char(s[x->i]))
+        x->i++;
+    if (x->i == a)
+        return fail(x, dollar, "bad substitution: %s", "empty or invalid variable name in ${}");
+    cleanup_free char *name = nr_xstrndup(s + a, x->i - a);
+    const char *v = x->look(x->ctx, name);
+    if (s[x->i] == '}') {
+        x->i++;
+        if (v)
+            nr_buf_addstr(o, v);
+        return 0;
+    }
+    if (!s[x->i])
+        return fail(x, dollar, "missing '}' in ${%s...}", name);
+    bool colon = false;
+    if (s[x->i] == ':') {
+        colon = true;
+        x->i++;
+    }
+    char op = s[x->i];
+    if (op != '-' && op != '+' && op != '?')
+        return fail(x, dollar, "bad substitution: unsupported modifier in ${%s...}", name);
+    x->i++;
+    if (++x->depth > 32)
+        return fail(x, dollar, "substitution nested too deeply in ${%s...}", name);
+    nr_buf alt = {0};
+    int wr = word(x, &alt, true);
+    x->depth--;
+    if (wr < 0) {
+        nr_buf_free(&alt);
+        return -1;
+    }
+    if (x->s[x->i] != '}') {
+        nr_buf_free(&alt);
+        return fail(x, dollar, "missing '}' in ${%s...}", name);
+    }
+    x->i++;
+    bool set = v && (!colon || *v);
+    const char *altv = alt.data ? alt.data : "";
+    int rc = 0;
+    if (op == '-')
+        nr_buf_addstr(o, set ? v : altv);
+    else if (op == '+')
+        nr_buf_addstr(o, set ? altv : "");
+    else if (!set) {
+        x->errpos = dollar;
+        rc = nr_err_set(x->err, "%s: %s", name, *altv ? altv : "parameter not set or empty");
+    } else
+        nr_buf_addstr(o, v);
+    nr_buf_free(&alt);
+    return rc;
+}
+
+static int word(lex *x, nr_buf *o, bool in_brace)
+{
+    const char *s = x->s;
+    while (s[x->i]) {
+        char c = s[x->i];
+        if (in_brace && c == '}')
+            return 0;
+        if (c == x->esc) {
+            if (s[x->i + 1]) {
+                nr_buf_add(o, s + x->i + 1, 1);
+                x->i += 2;
+            } else {
+                nr_buf_add(o, &c, 1);
+                x->i++;
+            }
+        } else if (c == '\'') {
+            size_t q = x->i++;
+            const char *e = strchr(s + x->i, '\'');
+            if (!e)
+                return fail(x, q, "unterminated quote %s", "'");
+            nr_buf_add(o, s + x->i, (size_t)(e - (s + x->i)));
+            x->i = (size_t)(e - s) + 1;
+        } else if (c == '"') {
+            size_t q = x->i++;
+            for (;;) {
+                char d = s[x->i];
+                if (!d)
+                    return fail(x, q, "unterminated quote %s", "\"");
+                if (d == '"') {
+                    x->i++;
+                    break;
+                }
+                if (d == x->esc && (s[x->i + 1] == '"' || s[x->i + 1] == '$' || s[x->i + 1] == x->esc)) {
+                    nr_buf_add(o, s + x->i + 1, 1);
+                    x->i += 2;
+                } else if (d == '$') {
+                    x->i++;
+                    if (variable(x, o) < 0)
+                        return -1;
+                } else {
+                    nr_buf_add(o, &d, 1);
+                    x->i++;
+                }
+            }
+        } else if (c == '$') {
+            x->i++;
+            if (variable(x, o) < 0)
+                return -1;
+        } else {
+            nr_buf_add(o, &c, 1);
+            x->i++;
+        }
+    }
+    return 0;
+}
+
+int bld_expand(const char *w, char esc, bld_lookup_fn look, void *ctx, char **out, size_t *errpos, nr_err *err)
+{
+    lex x = {.s = w, .esc = esc, .look = look, .ctx = ctx, .err = err};
+    nr_buf o = {0};
+    if (word(&x, &o, false) < 0) {
+        nr_buf_free(&o);
+        if (errpos)
+            *errpos = x.errpos;
+        return -1;
+    }
+    if (!o.data)
+        nr_buf_add(&o, "", 0);
+    *out = o.data;
+    return 0;
+}

@@ -1,0 +1,265 @@
+/* Export an image as an OCI layout directory or a tar archive of one. */
+#include "images/oci.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "images/ref.h"
+#include "images/store_int.h"
+
+static const char LAYOUT[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+/* The ref.name to write: `tag` verbatim, else the "name:tag" of a named ref. */
+static int export_name(const char *ref, const char *tag, char *out, size_t outlen, nr_err *err)
+{
+    out[0] = '\0';
+    if (tag) {
+        if (!*tag || strlen(tag) >= outlen || strchr(tag, '\n'))
+            return nr_err_set(err, "invalid export tag \"%.80s\"", tag);
+        snprintf(out, outlen, "%s", tag);
+        return 0;
+    }
+    img_ref r;
+    nr_err e;
+    if (strncmp(ref, "sha256:", 7) && img_ref_parse(ref, &r, &e) == 0 && !r.digest[0])
+        img_ref_format(&r, out, outlen);
+    return 0;
+}
+
+/* index.json of the export: an existing one (validated) minus entries with
+ * the same name, plus this image. */
+static char *export_index(json_t *old, const img_image *img, const char *name)
+{
+    json_t *idx = old ? json_incref(old)
+                      : json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", IMG_MT_INDEX, "manifests");
+    json_t *m = json_object_get(idx, "manifests");
+    for (size_t i = 0; i < json_array_size(m);) {
+        json_t *n = json_object_get(json_object_get(json_array_get(m, i), "annotations"), IMG_ANNOT_REF_NAME);
+        bool same = name[0] ? json_is_string(n) && !strcmp(json_string_value(n), name)
+                            : !n && !strcmp(json_string_value(json_object_get(json_array_get(m, i), "digest")),
+                                            img->manifest.digest);
+        if (same)
+            json_array_remove(m, i);
+        else
+            i++;
+    }
+    json_t *d = img__desc_json(&img->manifest);
+    json_object_set_new(d, "platform", json_pack("{s:s, s:s}", "architecture",
+                                                 json_string_value(json_object_get(img->config_json, "architecture")),
+                                                 "os", json_string_value(json_object_get(img->config_json, "os"))));
+    if (name[0])
+        json_object_set_new(d, "annotations", json_pack("{s:s}", IMG_ANNOT_REF_NAME, name));
+    json_array_append_new(m, d);
+    char *text = json_dumps(idx, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(idx);
+    return text;
+}
+
+int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const char *tag, nr_err *err)
+{
+    char name[IMG_NAME_MAX + IMG_TAG_MAX];
+    if (export_name(ref, tag, name, sizeof name, err) < 0)
+        return -1;
+    img_image *img;
+    if (img_image_load(s, ref, &img, err) < 0)
+        return -1;
+    int ret = -1;
+    json_t *old = NULL;
+    cleanup_free char *text = NULL;
+    cleanup_close int dfd = -1, bfd = -1;
+    cleanup_free char *layout = NULL;
+    if (nr_mkdir_p(dir, 0755, err) < 0)
+        goto out;
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        nr_err_sys(err, errno, "open %s", dir);
+        goto out;
+    }
+    if (nr_read_file(dfd, "oci-layout", 4096, &layout, NULL, err) == 0) {
+        json_t *l = json_loads(layout, 0, NULL);
+        bool ok = json_is_string(json_object_get(l, "imageLayoutVersion"));
+        json_decref(l);
+        if (!ok) {
+            nr_err_set(err, "%s/oci-layout: not an OCI image layout", dir);
+            goto out;
+        }
+        cleanup_free char *it = NULL;
+        if (nr_read_file(dfd, "index.json", IMG_JSON_MAX, &it, NULL, err) == 0) {
+            old = json_loads(it, 0, NULL);
+            if (!json_is_array(json_object_get(old, "manifests"))) {
+                nr_err_set(err, "%s/index.json: not an OCI image index", dir);
+                goto out;
+            }
+        } else if (err->errnum != ENOENT) {
+            goto out;
+        }
+    } else if (err->errnum != ENOENT) {
+        goto out;
+    } else if (nr_write_atomic(dfd, "oci-layout", LAYOUT, strlen(LAYOUT), 0644, err) < 0) {
+        nr_err_wrap(err, "export to %s", dir);
+        goto out;
+    }
+    if ((mkdirat(dfd, "blobs", 0755) < 0 && errno != EEXIST) ||
+        (mkdirat(dfd, "blobs/sha256", 0755) < 0 && errno != EEXIST)) {
+        nr_err_sys(err, errno, "mkdir %s/blobs/sha256", dir);
+        goto out;
+    }
+    bfd = openat(dfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (bfd < 0) {
+        nr_err_sys(err, errno, "open %s/blobs/sha256", dir);
+        goto out;
+    }
+    for (size_t i = 0; i < img->n_layers; i++)
+        if (img_blob_copy_to(s, img->layers[i].blob.digest, bfd, err) < 0)
+            goto wrap;
+    if (img_blob_copy_to(s, img->config.digest, bfd, err) < 0 || img_blob_copy_to(s, img->manifest.digest, bfd, err) < 0)
+        goto wrap;
+    text = export_index(old, img, name);
+    if (!text || nr_write_atomic(dfd, "index.json", text, strlen(text), 0644, err) < 0)
+        goto wrap;
+    ret = 0;
+    goto out;
+wrap:
+    nr_err_wrap(err, "export %s to %s", ref, dir);
+out:
+    json_decref(old);
+    img_image_free(img);
+    return ret;
+}
+
+/* ---- archive ---- */
+
+static int tar_add_bytes(struct archive *a, const char *path, const void *data, size_t len, nr_err *err)
+{
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_copy_pathname(e, path);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, (la_int64_t)len);
+    archive_entry_set_mtime(e, 0, 0);
+    int r = archive_write_header(a, e);
+    archive_entry_free(e);
+    if (r != ARCHIVE_OK || (len && archive_write_data(a, data, len) < 0))
+        return nr_err_set(err, "write %s: %s", path, archive_error_string(a));
+    return 0;
+}
+
+static int tar_add_dir(struct archive *a, const char *path, nr_err *err)
+{
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_copy_pathname(e, path);
+    archive_entry_set_filetype(e, AE_IFDIR);
+    archive_entry_set_perm(e, 0755);
+    archive_entry_set_mtime(e, 0, 0);
+    int r = archive_write_header(a, e);
+    archive_entry_free(e);
+    if (r != ARCHIVE_OK)
+        return nr_err_set(err, "write %s: %s", path, archive_error_string(a));
+    return 0;
+}
+
+static int tar_add_blob(img_store *s, struct archive *a, const img_desc *d, nr_err *err)
+{
+    char path[128];
+    snprintf(path, sizeof path, "blobs/sha256/%s", img_digest_hex(d->digest));
+    uint64_t size;
+    if (img_blob_size(s, d->digest, &size, err) < 0)
+        return -1;
+    if (size != d->size)
+        return nr_err_set(err, "blob %s has %llu bytes, its descriptor says %llu", d->digest,
+                          (unsigned long long)size, (unsigned long long)d->size);
+    img_blob_reader *r;
+    if (img_blob_reader_open(s, d->digest, (int64_t)size, &r, err) < 0)
+        return -1;
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_copy_pathname(e, path);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, (la_int64_t)size);
+    archive_entry_set_mtime(e, 0, 0);
+    int ret = archive_write_header(a, e) == ARCHIVE_OK ? 0 : nr_err_set(err, "write %s: %s", path, archive_error_string(a));
+    archive_entry_free(e);
+    char buf[65536];
+    while (ret == 0) {
+        ssize_t n = img_blob_reader_read(r, buf, sizeof buf, err);
+        if (n < 0)
+            ret = -1;
+        else if (n == 0)
+            break;
+        else if (archive_write_data(a, buf, (size_t)n) < 0)
+            ret = nr_err_set(err, "write %s: %s", path, archive_error_string(a));
+    }
+    img_blob_reader_close(r);
+    return ret;
+}
+
+int img_export_oci_archive(img_store *s, const char *ref, const char *file, const char *tag, nr_err *err)
+{
+    char name[IMG_NAME_MAX + IMG_TAG_MAX];
+    if (export_name(ref, tag, name, sizeof name, err) < 0)
+        return -1;
+    img_image *img;
+    if (img_image_load(s, ref, &img, err) < 0)
+        return -1;
+    cleanup_free char *tmp = nr_xasprintf("%s.tmp-%d", file, (int)getpid());
+    int ret = -1;
+    struct archive *a = NULL;
+    cleanup_free char *text = export_index(NULL, img, name);
+    bool to_stdout = !strcmp(file, "-");
+    int fd = to_stdout ? STDOUT_FILENO : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        nr_err_sys(err, errno, "create %s", file);
+        goto out;
+    }
+    a = archive_write_new();
+    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK || archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+        nr_err_set(err, "write %s: %s", file, archive_error_string(a));
+        goto out;
+    }
+    if (tar_add_bytes(a, "oci-layout", LAYOUT, strlen(LAYOUT), err) < 0 ||
+        tar_add_bytes(a, "index.json", text, strlen(text), err) < 0 || tar_add_dir(a, "blobs", err) < 0 ||
+        tar_add_dir(a, "blobs/sha256", err) < 0 || tar_add_blob(s, a, &img->manifest, err) < 0 ||
+        tar_add_blob(s, a, &img->config, err) < 0)
+        goto out;
+    for (size_t i = 0; i < img->n_layers; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < i; j++)
+            dup |= !strcmp(img->layers[i].blob.digest, img->layers[j].blob.digest);
+        if (!dup && tar_add_blob(s, a, &img->layers[i].blob, err) < 0)
+            goto out;
+    }
+    if (archive_write_close(a) != ARCHIVE_OK) {
+        nr_err_set(err, "write %s: %s", file, archive_error_string(a));
+        goto out;
+    }
+    if (!to_stdout && fsync(fd) < 0) {
+        nr_err_sys(err, errno, "write %s", file);
+        goto out;
+    }
+    if (!to_stdout && rename(tmp, file) < 0) {
+        nr_err_sys(err, errno, "rename %s", file);
+        goto out;
+    }
+    ret = 0;
+out:
+    if (a)
+        archive_write_free(a);
+    if (fd >= 0 && !to_stdout)
+        close(fd);
+    if (ret < 0) {
+        if (!to_stdout)
+            unlink(tmp);
+        nr_err_wrap(err, "export %s", ref);
+    }
+    img_image_free(img);
+    return ret;
+}

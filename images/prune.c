@@ -1,0 +1,200 @@
+/* Garbage collection: blobs not reachable from index.json go, under the
+ * exclusive gc lock (no build is between writing blobs and tagging) and the
+ * exclusive index lock (no tag changes meanwhile). */
+#include "images/store_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "images/image.h"
+
+typedef struct strset {
+    char **v;
+    size_t n, cap;
+} strset;
+
+static void set_add(strset *s, const char *d)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->v = nr_xrealloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->v[s->n++] = nr_xstrdup(img_digest_hex(d));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool set_has(const strset *s, const char *hex)
+{
+    return s->n && bsearch(&hex, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
+}
+
+static void set_free(strset *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+}
+
+/* Mark a descriptor and what it references (manifest -> config + layers,
+ * index -> manifests). */
+static int mark(img_store *s, const img_desc *d, strset *set, int depth, nr_err *err)
+{
+    set_add(set, d->digest);
+    bool is_index = !strcmp(d->media_type, IMG_MT_INDEX) ||
+                    !strcmp(d->media_type, "application/vnd.docker.distribution.manifest.list.v2+json");
+    if (strcmp(d->media_type, IMG_MT_MANIFEST) && strcmp(d->media_type, IMG_MT_DOCKER_MANIFEST) && !is_index)
+        return 0;
+    if (depth > 4)
+        return nr_err_set(err, "index %s: nested too deep", d->digest);
+    cleanup_free char *data = NULL;
+    size_t len;
+    if (img_blob_read(s, d->digest, IMG_JSON_MAX, &data, &len, err) < 0)
+        return -1;
+    json_t *j = json_loadb(data, len, 0, NULL);
+    if (!j)
+        return nr_err_set(err, "manifest %s: invalid JSON", d->digest);
+    int r = 0;
+    json_t *list = is_index ? json_object_get(j, "manifests") : json_object_get(j, "layers");
+    img_desc c;
+    if (!is_index) {
+        r = img__desc_parse(json_object_get(j, "config"), &c, d->digest, err);
+        if (r == 0)
+            set_add(set, c.digest);
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        if (r < 0)
+            break;
+        r = img__desc_parse(v, &c, d->digest, err);
+        if (r == 0)
+            r = mark(s, &c, set, depth + 1, err);
+    }
+    json_decref(j);
+    return r;
+}
+
+/* The gc lock exclusively: on a new fd, or by converting this handle's
+ * shared hold (a second fd would wait for ourselves). */
+static int gc_lock_exclusive(img_store *s, int *own, nr_err *err)
+{
+    if (s->gc_fd < 0) {
+        if (nr_lock(s->root_fd, IMG_GC_LOCK, true, own, err) < 0)
+            return nr_err_wrap(err, "store %s", s->root);
+        return 0;
+    }
+    while (flock(s->gc_fd, LOCK_EX) < 0)
+        if (errno != EINTR)
+            return nr_err_sys(err, errno, "lock %s/%s", s->root, IMG_GC_LOCK);
+    return 0;
+}
+
+static void gc_unlock_exclusive(img_store *s)
+{
+    if (s->gc_fd >= 0)
+        flock(s->gc_fd, LOCK_SH);
+}
+
+int img_manifest_drop_untagged(img_store *s, const char *digest, bool *deleted, nr_err *err)
+{
+    *deleted = false;
+    if (!img_digest_valid(digest))
+        return nr_err_set(err, "invalid digest \"%.80s\"", digest);
+    cleanup_close int gc = -1, lk = -1;
+    if (gc_lock_exclusive(s, &gc, err) < 0)
+        return -1;
+    int ret = -1;
+    json_t *idx = NULL;
+    if (img__lock_index(s, false, &lk, err) < 0 || img__index_load(s, &idx, err) < 0)
+        goto out;
+    size_t i;
+    json_t *v;
+    bool used = false;
+    json_array_foreach(json_object_get(idx, "manifests"), i, v) used |=
+        !strcmp(json_string_value(json_object_get(v, "digest")), digest);
+    if (!used) {
+        if (unlinkat(s->blobs_fd, img_digest_hex(digest), 0) < 0 && errno != ENOENT) {
+            nr_err_sys(err, errno, "remove blob %s", digest);
+            goto out;
+        }
+        *deleted = true;
+    }
+    ret = 0;
+out:
+    json_decref(idx);
+    gc_unlock_exclusive(s);
+    return ret;
+}
+
+int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
+{
+    memset(res, 0, sizeof *res);
+    cleanup_close int gc = -1;
+    if (gc_lock_exclusive(s, &gc, err) < 0)
+        return -1;
+    cleanup_close int lk = -1;
+    int ret = -1;
+    strset set = {0};
+    json_t *idx = NULL;
+    cleanup_dir DIR *dir = NULL;
+    if (img__lock_index(s, true, &lk, err) < 0 || img__index_load(s, &idx, err) < 0)
+        goto out;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(idx, "manifests"), i, v)
+    {
+        img_desc d;
+        if (img__desc_parse(v, &d, "index.json", err) < 0 || mark(s, &d, &set, 0, err) < 0) {
+            nr_err_wrap(err, "prune %s: nothing removed", s->root);
+            goto out;
+        }
+    }
+    if (set.n)
+        qsort(set.v, set.n, sizeof *set.v, cmp_str);
+    int fd = openat(s->blobs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
+        goto out;
+    }
+    dir = fdopendir(fd);
+    if (!dir) {
+        close(fd);
+        nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
+        goto out;
+    }
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        char d[IMG_DIGEST_MAX];
+        snprintf(d, sizeof d, "sha256:%.64s", de->d_name);
+        if (strlen(de->d_name) != 64 || !img_digest_valid(d) || set_has(&set, de->d_name))
+            continue;
+        struct stat st;
+        if (fstatat(s->blobs_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (unlinkat(s->blobs_fd, de->d_name, 0) < 0) {
+            nr_err_sys(err, errno, "remove blob %s", d);
+            goto out;
+        }
+        res->blobs_removed++;
+        res->bytes_reclaimed += (uint64_t)st.st_size;
+    }
+    res->temps_removed = img__clean_temps(s->blobs_fd, true) + img__clean_temps(s->root_fd, true);
+    ret = 0;
+out:
+    gc_unlock_exclusive(s);
+    json_decref(idx);
+    set_free(&set);
+    return ret;
+}

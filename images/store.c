@@ -1,0 +1,253 @@
+/* The store handle: opening (and creating) the layout, atomic writes that
+ * leave nothing behind on failure, temp file cleanup, the gc lock. */
+#include "images/store_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+static const char OCI_LAYOUT[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+static const char EMPTY_INDEX[] =
+    "{\"manifests\":[],\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"schemaVersion\":2}";
+
+bool img_digest_valid(const char *d)
+{
+    if (!d || strncmp(d, "sha256:", 7))
+        return false;
+    const char *h = d + 7;
+    size_t n = 0;
+    for (; h[n]; n++)
+        if (!((h[n] >= '0' && h[n] <= '9') || (h[n] >= 'a' && h[n] <= 'f')))
+            return false;
+    return n == 64;
+}
+
+const char *img_digest_hex(const char *d)
+{
+    return d + 7;
+}
+
+static int proc_fd_path(int fd, char *buf, size_t len)
+{
+    return snprintf(buf, len, "/proc/self/fd/%d", fd) >= (int)len ? -1 : 0;
+}
+
+/* Give an O_TMPFILE file the name `name` in dirfd (EEXIST when taken). */
+static int link_tmpfile(int fd, int dirfd, const char *name)
+{
+    if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+        return 0;
+    if (errno != ENOENT && errno != EPERM)
+        return -1;
+    /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc works without it. */
+    char p[64];
+    if (proc_fd_path(fd, p, sizeof p) < 0)
+        return -1;
+    return linkat(AT_FDCWD, p, dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+static unsigned long tmp_counter(void)
+{
+    static unsigned long n;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long)ts.tv_nsec ^ (++n << 20);
+}
+
+int img__write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, nr_err *err)
+{
+    if (strchr(name, '/'))
+        return nr_write_atomic(dirfd, name, data, len, mode, err);
+    cleanup_close int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+    if (fd < 0) {
+        if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+            return nr_write_atomic(dirfd, name, data, len, mode, err);
+        return nr_err_sys(err, errno, "create %s", name);
+    }
+    if (nr_write_all(fd, data, len) < 0 || fsync(fd) < 0 || fchmod(fd, mode) < 0)
+        return nr_err_sys(err, errno, "write %s", name);
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, ".tmp-%d-%lx-%.180s", (int)getpid(), tmp_counter(), name);
+    if (link_tmpfile(fd, dirfd, tmp) < 0)
+        return nr_err_sys(err, errno, "write %s", name);
+    if (renameat(dirfd, tmp, dirfd, name) < 0) {
+        int e = errno;
+        unlinkat(dirfd, tmp, 0);
+        return nr_err_sys(err, e, "rename %s", name);
+    }
+    if (fsync(dirfd) < 0 && errno != EINVAL)
+        return nr_err_sys(err, errno, "fsync directory of %s", name);
+    return 0;
+}
+
+size_t img__clean_temps(int dirfd, bool all)
+{
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    cleanup_dir DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return 0;
+    }
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, ".tmp-", 5))
+            continue;
+        char *end;
+        long pid = strtol(de->d_name + 5, &end, 10);
+        bool dead = end != de->d_name + 5 && *end == '-' && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+        if (!all && !dead)
+            continue;
+        if (unlinkat(dirfd, de->d_name, 0) == 0)
+            n++;
+    }
+    return n;
+}
+
+static int ensure_dir(int dirfd, const char *name, bool *created, nr_err *err)
+{
+    if (mkdirat(dirfd, name, 0755) == 0) {
+        *created = true;
+        return 0;
+    }
+    if (errno == EEXIST)
+        return 0;
+    return nr_err_sys(err, errno, "mkdir %s", name);
+}
+
+static int ensure_file(int dirfd, const char *name, const char *content, nr_err *err)
+{
+    if (faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        return 0;
+    if (errno != ENOENT)
+        return nr_err_sys(err, errno, "access %s", name);
+    return img__write_atomic(dirfd, name, content, strlen(content), 0644, err);
+}
+
+int img_store_open(const char *root, img_store **out, nr_err *err)
+{
+    if (!root || !*root)
+        return nr_err_set(err, "store root is empty");
+    struct stat st;
+    if (stat(root, &st) < 0) {
+        if (errno != ENOENT)
+            return nr_err_sys(err, errno, "store %s", root);
+        if (nr_mkdir_p(root, 0755, err) < 0)
+            return nr_err_wrap(err, "create store");
+    } else if (!S_ISDIR(st.st_mode)) {
+        return nr_err_sys(err, ENOTDIR, "store %s", root);
+    }
+    img_store *s = nr_xcalloc(1, sizeof *s);
+    s->root = nr_xstrdup(root);
+    s->root_fd = s->blobs_fd = s->gc_fd = -1;
+    s->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->root_fd < 0) {
+        nr_err_sys(err, errno, "open store %s", root);
+        goto fail;
+    }
+    s->writable = faccessat(s->root_fd, ".", W_OK, AT_EACCESS) == 0;
+    /* Create what is missing; a complete layout is left untouched, so a
+     * read-only store still serves reads. */
+    bool created = false;
+    static const char *dirs[] = {"blobs", "blobs/sha256", "layers", "cache", "containers"};
+    for (size_t i = 0; s->writable && i < NR_ARRAY_LEN(dirs); i++)
+        if (ensure_dir(s->root_fd, dirs[i], &created, err) < 0)
+            goto fail_wrap;
+    if (s->writable && (ensure_file(s->root_fd, "oci-layout", OCI_LAYOUT, err) < 0 ||
+                        ensure_file(s->root_fd, "index.json", EMPTY_INDEX, err) < 0))
+        goto fail_wrap;
+    /* Lock files exist from the start, so later commands only lock them
+     * (the root is not modified by a failing write on a full disk). */
+    if (s->writable &&
+        (ensure_file(s->root_fd, IMG_INDEX_LOCK, "", err) < 0 || ensure_file(s->root_fd, IMG_GC_LOCK, "", err) < 0))
+        goto fail_wrap;
+    if (!s->writable && faccessat(s->root_fd, "index.json", F_OK, 0) < 0) {
+        nr_err_sys(err, errno, "store %s is read-only and has no index.json", root);
+        goto fail;
+    }
+    s->blobs_fd = openat(s->root_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->blobs_fd < 0) {
+        nr_err_sys(err, errno, "open %s/blobs/sha256", root);
+        goto fail;
+    }
+    if (s->writable) {
+        img__clean_temps(s->root_fd, false);
+        img__clean_temps(s->blobs_fd, false);
+    }
+    *out = s;
+    return 0;
+fail_wrap:
+    nr_err_wrap(err, "store %s", root);
+fail:
+    img_store_close(s);
+    return -1;
+}
+
+void img_store_close(img_store *s)
+{
+    if (!s)
+        return;
+    if (s->root_fd >= 0)
+        close(s->root_fd);
+    if (s->blobs_fd >= 0)
+        close(s->blobs_fd);
+    if (s->gc_fd >= 0)
+        close(s->gc_fd);
+    free(s->root);
+    free(s);
+}
+
+const char *img_store_root(const img_store *s)
+{
+    return s->root;
+}
+int img_store_dirfd(const img_store *s)
+{
+    return s->root_fd;
+}
+int img_store_blobs_dirfd(const img_store *s)
+{
+    return s->blobs_fd;
+}
+
+int img_store_hold(img_store *s, nr_err *err)
+{
+    if (s->gc_fd >= 0)
+        return 0;
+    if (nr_lock(s->root_fd, IMG_GC_LOCK, false, &s->gc_fd, err) < 0)
+        return nr_err_wrap(err, "store %s", s->root);
+    return 0;
+}
+
+int img__lock_index(img_store *s, bool exclusive, int *fd_out, nr_err *err)
+{
+    if (exclusive || s->writable) {
+        if (nr_lock(s->root_fd, IMG_INDEX_LOCK, exclusive, fd_out, err) < 0)
+            return nr_err_wrap(err, "store %s", s->root);
+        return 0;
+    }
+    /* A store we cannot write (read-only mount): lock read-only when the
+     * lock file exists; nobody can change index.json there anyway. */
+    cleanup_close int fd = openat(s->root_fd, IMG_INDEX_LOCK, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        while (flock(fd, LOCK_SH) < 0)
+            if (errno != EINTR)
+                return nr_err_sys(err, errno, "lock %s/%s", s->root, IMG_INDEX_LOCK);
+    } else if (errno != ENOENT) {
+        return nr_err_sys(err, errno, "open %s/%s", s->root, IMG_INDEX_LOCK);
+    }
+    *fd_out = steal_fd(&fd);
+    return 0;
+}

@@ -1,0 +1,43 @@
+/* Private to images/: the store handle and helpers shared by its files. */
+#ifndef IMG_STORE_INT_H
+#define IMG_STORE_INT_H
+
+#include <jansson.h>
+
+#include "images/image.h"
+#include "images/store.h"
+
+struct img_store {
+    char *root;
+    int root_fd;
+    int blobs_fd;
+    int gc_fd;      /* gc.lock held shared (img_store_hold), or -1 */
+    bool writable;
+};
+
+#define IMG_INDEX_LOCK "index.lock"
+#define IMG_GC_LOCK "gc.lock"
+
+/* Atomic replace of dirfd/name that touches nothing when the data cannot be
+ * written (full disk): the content goes to an unnamed O_TMPFILE first and is
+ * only linked (then renamed over `name`) once it is complete and fsync'd. */
+int img__write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, nr_err *err);
+int img__lock_index(img_store *s, bool exclusive, int *fd_out, nr_err *err);
+
+/* A blob written in two steps: finish (hash, fsync) then link (make it
+ * visible under its digest).  Import finishes every blob before linking any,
+ * so a full disk leaves the store untouched. */
+int img__blob_writer_finish(img_blob_writer *w, char digest_out[IMG_DIGEST_MAX], uint64_t *size_out, nr_err *err);
+int img__blob_writer_link(img_blob_writer *w, nr_err *err); /* frees w, also on error */
+
+/* Remove ".tmp-<pid>-*" files in dirfd whose pid is gone (all of them when
+ * `all`); returns the number removed. */
+size_t img__clean_temps(int dirfd, bool all);
+
+/* index.json, read (caller holds the index lock) and validated. */
+int img__index_load(img_store *s, json_t **out, nr_err *err);
+/* Parse a descriptor object; `what` names it in errors ("index.json: manifests[2]"). */
+int img__desc_parse(json_t *j, img_desc *d, const char *what, nr_err *err);
+json_t *img__desc_json(const img_desc *d);
+
+#endif

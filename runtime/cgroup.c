@@ -1,0 +1,328 @@
+/* cgroups for a container: v1, hybrid (v1 controllers plus a cgroup2 mount
+ * that holds none of ours — crun refuses that layout, we use the v1 side) and
+ * pure v2.  Each container gets its own group per controller, created below
+ * the group nrun itself runs in (v1) or below /nrun (v2, where internal
+ * processes are not allowed), limits written before the first process joins,
+ * and removed when it ends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "common/util.h"
+#include "runtime/runtime.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+enum rt_cg_mode rt_cgroup_detect(void)
+{
+    struct statfs sf;
+    if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+        return RT_CG_V2;
+    if (statfs(CG_ROOT "/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+        return RT_CG_HYBRID;
+    return RT_CG_V1;
+}
+
+static int write_file(const char *dir, const char *file, const char *val, nr_err *err)
+{
+    cleanup_free char *p = nr_xasprintf("%s/%s", dir, file);
+    cleanup_close int fd = open(p, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s", p);
+    if (write(fd, val, strlen(val)) < 0)
+        return nr_err_sys(err, errno, "write \"%s\" to %s", val, p);
+    return 0;
+}
+
+static char *read_small(const char *dir, const char *file)
+{
+    cleanup_free char *p = nr_xasprintf("%s/%s", dir, file);
+    char *out = NULL;
+    size_t len;
+    nr_err e;
+    if (nr_read_file(AT_FDCWD, p, 1 << 16, &out, &len, &e) < 0)
+        return NULL;
+    while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
+        out[--len] = 0;
+    return out;
+}
+
+/* Our own group in the hierarchy holding `ctrl`, from /proc/self/cgroup. */
+static char *self_path(const char *ctrl)
+{
+    cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
+    if (!f)
+        return nr_xstrdup("/");
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = 0;
+        const char *list = c1 + 1, *path = c2 + 1;
+        if (!*ctrl ? !*list : false)
+            return nr_xstrdup(path);
+        cleanup_free char *copy = nr_xstrdup(list);
+        char *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t && *ctrl; t = strtok_r(NULL, ",", &save))
+            if (!strcmp(t, ctrl))
+                return nr_xstrdup(path);
+    }
+    return nr_xstrdup("/");
+}
+
+/* v1 cpuset: a new group starts with empty cpus/mems and refuses tasks. */
+static int cpuset_inherit(const char *dir, nr_err *err)
+{
+    static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+    for (size_t i = 0; i < 2; i++) {
+        cleanup_free char *cur = read_small(dir, files[i]);
+        if (cur && *cur)
+            continue;
+        cleanup_free char *parent = nr_xstrdup(dir);
+        *strrchr(parent, '/') = 0;
+        cleanup_free char *pv = read_small(parent, files[i]);
+        if (!pv || !*pv)
+            return nr_err_set(err, "cgroup: %s/%s is empty", parent, files[i]);
+        if (write_file(dir, files[i], pv, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int mkdir_group(const char *base, const char *rel, bool cpuset, nr_err *err)
+{
+    /* rel is "nrun/<id>" below base: create both, inheriting cpuset on v1 */
+    cleanup_free char *mid = nr_xasprintf("%s/nrun", base);
+    if (mkdir(mid, 0755) < 0 && errno != EEXIST)
+        return nr_err_sys(err, errno, "mkdir %s", mid);
+    if (cpuset && cpuset_inherit(mid, err) < 0)
+        return -1;
+    cleanup_free char *dir = nr_xasprintf("%s/%s", base, rel);
+    if (mkdir(dir, 0755) < 0)
+        return nr_err_sys(err, errno, "mkdir %s", dir);
+    if (cpuset && cpuset_inherit(dir, err) < 0)
+        return -1;
+    return 0;
+}
+
+static void add_path(rt_cgroup *cg, const char *ctrl, char *path)
+{
+    cg->ctrl[cg->n] = nr_xstrdup(ctrl);
+    cg->paths[cg->n++] = path;
+}
+
+static int apply_v1(rt_cgroup *cg, const rt_spec *s, nr_err *err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        const char *c = cg->ctrl[i], *d = cg->paths[i];
+        char v[64];
+        if (!strcmp(c, "memory") && s->mem_limit > 0) {
+            snprintf(v, sizeof v, "%lld", s->mem_limit);
+            if (write_file(d, "memory.limit_in_bytes", v, err) < 0)
+                return -1;
+            nr_err ign;
+            write_file(d, "memory.memsw.limit_in_bytes", v, &ign); /* absent without swap accounting */
+        } else if (!strcmp(c, "cpu") && s->cpu_quota > 0) {
+            snprintf(v, sizeof v, "%lld", s->cpu_period);
+            if (write_file(d, "cpu.cfs_period_us", v, err) < 0)
+                return -1;
+            snprintf(v, sizeof v, "%lld", s->cpu_quota);
+            if (write_file(d, "cpu.cfs_quota_us", v, err) < 0)
+                return -1;
+        } else if (!strcmp(c, "pids") && s->pids_limit > 0) {
+            snprintf(v, sizeof v, "%lld", s->pids_limit);
+            if (write_file(d, "pids.max", v, err) < 0)
+                return -1;
+        } else if (!strcmp(c, "cpuset") && s->cpuset_cpus) {
+            if (write_file(d, "cpuset.cpus", s->cpuset_cpus, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int apply_v2(const char *d, const rt_spec *s, nr_err *err)
+{
+    char v[64];
+    if (s->mem_limit > 0) {
+        snprintf(v, sizeof v, "%lld", s->mem_limit);
+        if (write_file(d, "memory.max", v, err) < 0)
+            return -1;
+        nr_err ign;
+        write_file(d, "memory.swap.max", "0", &ign);
+    }
+    if (s->cpu_quota > 0) {
+        snprintf(v, sizeof v, "%lld %lld", s->cpu_quota, s->cpu_period);
+        if (write_file(d, "cpu.max", v, err) < 0)
+            return -1;
+    }
+    if (s->pids_limit > 0) {
+        snprintf(v, sizeof v, "%lld", s->pids_limit);
+        if (write_file(d, "pids.max", v, err) < 0)
+            return -1;
+    }
+    if (s->cpuset_cpus && write_file(d, "cpuset.cpus", s->cpuset_cpus, err) < 0)
+        return -1;
+    return 0;
+}
+
+int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *err)
+{
+    memset(cg, 0, sizeof *cg);
+    cg->mode = rt_cgroup_detect();
+    cleanup_free char *rel = nr_xasprintf("nrun/%s", id);
+    if (cg->mode == RT_CG_V2) {
+        if (mkdir_group(CG_ROOT, rel, false, err) < 0)
+            return -1;
+        add_path(cg, "unified", nr_xasprintf("%s/%s", CG_ROOT, rel));
+        nr_err ign;
+        /* Enable what the kernel offers; a missing controller only means no limit of that kind. */
+        static const char *const ctl[] = {"+memory", "+cpu", "+pids", "+cpuset"};
+        for (size_t i = 0; i < NR_ARRAY_LEN(ctl); i++) {
+            write_file(CG_ROOT, "cgroup.subtree_control", ctl[i], &ign);
+            write_file(CG_ROOT "/nrun", "cgroup.subtree_control", ctl[i], &ign);
+        }
+        if (apply_v2(cg->paths[0], s, err) < 0) {
+            rt_cgroup_destroy(cg, &ign);
+            return -1;
+        }
+        return 0;
+    }
+    static const char *const ctrls[] = {"memory", "cpu", "cpuacct", "pids", "cpuset"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(ctrls); i++) {
+        cleanup_free char *mnt = nr_xasprintf("%s/%s", CG_ROOT, ctrls[i]);
+        struct stat st;
+        if (stat(mnt, &st) < 0)
+            continue;
+        /* cpu,cpuacct co-mounted: one group serves both; skip the second name */
+        bool dup = false;
+        char real[4096];
+        if (!realpath(mnt, real))
+            continue;
+        for (size_t k = 0; k < cg->n; k++)
+            if (!strncmp(cg->paths[k], real, strlen(real)) && cg->paths[k][strlen(real)] == '/')
+                dup = true;
+        if (dup)
+            continue;
+        cleanup_free char *sp = self_path(ctrls[i]);
+        cleanup_free char *base = nr_xasprintf("%s%s", real, strcmp(sp, "/") ? sp : "");
+        if (mkdir_group(base, rel, !strcmp(ctrls[i], "cpuset"), err) < 0) {
+            nr_err ign;
+            rt_cgroup_destroy(cg, &ign);
+            rt_cgroup_free(cg);
+            return -1;
+        }
+        add_path(cg, ctrls[i], nr_xasprintf("%s/%s", base, rel));
+    }
+    if (apply_v1(cg, s, err) < 0) {
+        nr_err ign;
+        rt_cgroup_destroy(cg, &ign);
+        rt_cgroup_free(cg);
+        return -1;
+    }
+    return 0;
+}
+
+int rt_cgroup_add(const rt_cgroup *cg, pid_t pid, nr_err *err)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%d", (int)pid);
+    for (size_t i = 0; i < cg->n; i++)
+        if (write_file(cg->paths[i], "cgroup.procs", v, err) < 0)
+            return -1;
+    return 0;
+}
+
+bool rt_cgroup_oom_killed(const rt_cgroup *cg)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        const char *file = !strcmp(cg->ctrl[i], "memory") ? "memory.oom_control"
+                           : !strcmp(cg->ctrl[i], "unified") ? "memory.events" : NULL;
+        if (!file)
+            continue;
+        cleanup_free char *t = read_small(cg->paths[i], file);
+        const char *k = t ? strstr(t, "oom_kill ") : NULL;
+        if (k && atoll(k + 9) > 0)
+            return true;
+    }
+    return false;
+}
+
+static void kill_all(const char *dir)
+{
+    cleanup_free char *procs = read_small(dir, "cgroup.procs");
+    for (char *p = procs; p && *p;) {
+        long pid = strtol(p, &p, 10);
+        if (pid > 0)
+            kill((pid_t)pid, SIGKILL);
+        while (*p == '\n')
+            p++;
+    }
+}
+
+int rt_cgroup_destroy(const rt_cgroup *cg, nr_err *err)
+{
+    int r = 0;
+    for (size_t i = 0; i < cg->n; i++) {
+        const char *d = cg->paths[i];
+        for (int tries = 0;; tries++) {
+            if (rmdir(d) == 0 || errno == ENOENT)
+                break;
+            if (errno != EBUSY || tries > 500) {
+                r = nr_err_sys(err, errno, "rmdir %s", d);
+                break;
+            }
+            kill_all(d);
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return r;
+}
+
+void rt_cgroup_free(rt_cgroup *cg)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        free(cg->paths[i]);
+        free(cg->ctrl[i]);
+    }
+    cg->n = 0;
+}
+
+json_t *rt_cgroup_to_json(const rt_cgroup *cg)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < cg->n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s}", "controller", cg->ctrl[i], "path", cg->paths[i]));
+    return a;
+}
+
+void rt_cgroup_from_json(const json_t *a, rt_cgroup *cg)
+{
+    memset(cg, 0, sizeof *cg);
+    cg->mode = rt_cgroup_detect();
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *c = json_string_value(json_object_get(v, "controller"));
+        const char *p = json_string_value(json_object_get(v, "path"));
+        /* state.json is ours, but only accept what we would have written */
+        if (!c || !p || cg->n >= NR_ARRAY_LEN(cg->paths) || strncmp(p, CG_ROOT "/", strlen(CG_ROOT) + 1) ||
+            strstr(p, "/../") || !strstr(p, "/nrun/"))
+            continue;
+        add_path(cg, c, nr_xstrdup(p));
+    }
+}

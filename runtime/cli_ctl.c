@@ -1,0 +1,243 @@
+/* nrun stop [-t SECS] | kill [-s SIG] | rm [-f]: signal a container's PID 1
+ * through a pidfd (opened, then checked against the recorded start time, so
+ * a recycled pid is never signalled) and wait for its monitor to record the
+ * exit.  A container whose monitor is gone is recorded here instead. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/cli_common.h"
+#include "runtime/create.h"
+#include "runtime/runtime.h"
+#include "runtime/supervisor/sv_cli.h"
+
+/* With the supervisor as PID 1, a stop is SIGTERM to it: it drains and sends
+ * the image's STOPSIGNAL to the workers itself.  The fallback init forwards
+ * what it gets, so it is sent the STOPSIGNAL directly. */
+extern int sv_run(const struct sv_config *cfg) __attribute__((weak));
+
+static int pidfd_of(const rt_state *st)
+{
+    int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+    if (fd < 0)
+        return -1;
+    if (!rt_pid_alive(st->pid, st->start_time)) { /* the pid was reused */
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Wait until the monitor recorded the exit; record it ourselves when the
+ * monitor is gone (its pid is dead) or takes too long. */
+static void settle(const char *root, const char *id, int code_if_lost)
+{
+    long long deadline = now_ms() + 5000;
+    for (;;) {
+        rt_state st;
+        nr_err ign;
+        if (rt_state_read(root, id, &st, &ign) < 0)
+            return;
+        bool done = strcmp(st.status, "running") != 0;
+        bool monitor_alive = st.monitor_pid > 0 && kill(st.monitor_pid, 0) == 0;
+        if (!done && (!monitor_alive || now_ms() > deadline)) {
+            rt_cgroup cg;
+            rt_cgroup_from_json(st.cgroups, &cg);
+            st.oom_killed = rt_cgroup_oom_killed(&cg);
+            rt_cgroup_destroy(&cg, &ign);
+            rt_cgroup_free(&cg);
+            st.status = "exited";
+            st.exit_code = code_if_lost;
+            st.finished = time(NULL);
+            json_decref(st.cgroups);
+            st.cgroups = json_array();
+            rt_state_write(root, &st, &ign);
+            done = true;
+        }
+        rt_state_free(&st);
+        if (done)
+            return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int stop_one(const char *root, const char *ref, int timeout_s, int force_sig, nr_err *err)
+{
+    char id[65];
+    if (rt_container_find(root, ref, id, err) < 0)
+        return -1;
+    rt_state st;
+    if (rt_state_read(root, id, &st, err) < 0)
+        return -1;
+    /* no restart after an explicit stop */
+    cleanup_free char *mark = nr_xasprintf("%s/containers/%s/stopping", root, id);
+    int mfd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (mfd >= 0)
+        close(mfd);
+    int sig = force_sig;
+    if (!sig) {
+        rt_spec spec;
+        cleanup_free char *dir = rt_ctr_dir(root, id);
+        cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        sig = SIGTERM;
+        if (!sv_run && dfd >= 0 && rt_spec_load(dfd, "config.json", &spec, err) == 0) {
+            sig = spec.stop_signal;
+            rt_spec_free(&spec);
+        }
+        nr_err_clear(err);
+    }
+    cleanup_close int pfd = !strcmp(st.status, "running") ? pidfd_of(&st) : -1;
+    rt_state_free(&st);
+    if (pfd >= 0) {
+        /* The supervisor stops gracefully on its control socket, sending the
+         * image's STOPSIGNAL to the app; a signal to PID 1 is only the fallback
+         * (a raw signal is forwarded as it is, like `nrun kill`). */
+        bool asked = false;
+        if (!force_sig && sv_run) {
+            nr_global g = {.root = root, .prog = "nrun"};
+            nr_err ign = {0};
+            cleanup_free char *cpath = nr_xasprintf("%s/containers/%s/control.sock", root, id);
+            cleanup_free char *reply = sv_control_call(&g, NULL, cpath, "{\"cmd\":\"stop\"}", 2000, &ign);
+            asked = reply && strstr(reply, "\"ok\":true");
+        }
+        if (!asked)
+            syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+        struct pollfd p = {.fd = pfd, .events = POLLIN};
+        if (sig != SIGKILL && poll(&p, 1, timeout_s * 1000) == 0)
+            syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+        poll(&p, 1, 10000);
+    }
+    settle(root, id, 128 + SIGKILL);
+    return 0;
+}
+
+int nr_cmd_stop(int argc, char **argv, nr_global *g)
+{
+    int t = 10, i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--time")) && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 0 || v > 86400)
+                return rt_usage(g, "stop: -t %s: expected seconds", argv[i]);
+            t = (int)v;
+        } else {
+            return rt_usage(g, "stop: unknown option %s", argv[i]);
+        }
+    }
+    if (i >= argc)
+        return rt_usage(g, "stop: which container?");
+    int rc = 0;
+    for (; i < argc; i++) {
+        nr_err err = {0};
+        if (stop_one(g->root, argv[i], t, 0, &err) < 0)
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        else
+            printf("%s\n", argv[i]);
+    }
+    return rc;
+}
+
+int nr_cmd_kill(int argc, char **argv, nr_global *g)
+{
+    int sig = SIGKILL, i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--signal")) && i + 1 < argc) {
+            sig = rt_signal_from_name(argv[++i]);
+            if (sig < 0)
+                return rt_usage(g, "kill: -s %s: unknown signal", argv[i]);
+        } else {
+            return rt_usage(g, "kill: unknown option %s", argv[i]);
+        }
+    }
+    if (i >= argc)
+        return rt_usage(g, "kill: which container?");
+    int rc = 0;
+    for (; i < argc; i++) {
+        nr_err err = {0};
+        char id[65];
+        rt_state st;
+        if (rt_container_find(g->root, argv[i], id, &err) < 0 || rt_state_read(g->root, id, &st, &err) < 0) {
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+            continue;
+        }
+        int pfd = !strcmp(rt_state_live_status(&st), "running") ? pidfd_of(&st) : -1;
+        rt_state_free(&st);
+        if (pfd < 0) {
+            nr_err_set(&err, "container %s is not running", argv[i]);
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+            continue;
+        }
+        if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0) {
+            nr_err_sys(&err, errno, "kill %s", argv[i]);
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        } else {
+            printf("%s\n", argv[i]);
+        }
+        close(pfd);
+    }
+    return rc;
+}
+
+int nr_cmd_rm(int argc, char **argv, nr_global *g)
+{
+    bool force = false;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force"))
+            force = true;
+        else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--volumes"))
+            ; /* anonymous volumes live in the container dir and always go with it */
+        else
+            return rt_usage(g, "rm: unknown option %s", argv[i]);
+    }
+    if (i >= argc)
+        return rt_usage(g, "rm: which container?");
+    int rc = 0;
+    for (; i < argc; i++) {
+        nr_err err = {0};
+        char id[65];
+        if (rt_container_find(g->root, argv[i], id, &err) < 0) {
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+            continue;
+        }
+        rt_state st;
+        if (!force && rt_state_read(g->root, id, &st, &err) == 0) {
+            bool running = !strcmp(rt_state_live_status(&st), "running");
+            rt_state_free(&st);
+            if (running) {
+                nr_err_set(&err, "container %s is running: stop it first or use rm -f", argv[i]);
+                rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+                continue;
+            }
+        }
+        if (force && stop_one(g->root, id, 0, SIGKILL, &err) < 0) {
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+            continue;
+        }
+        /* a monitor may still be finishing its bookkeeping: let it */
+        settle(g->root, id, 128 + SIGKILL);
+        if (rt_container_remove(g->root, id, &err) < 0)
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        else
+            printf("%s\n", argv[i]);
+    }
+    return rc;
+}

@@ -1,0 +1,312 @@
+/* nrun exec [-i] [-t] [-e K=V] [-w DIR] [-u UID[:GID]] CONTAINER CMD...
+ *
+ * Joins every namespace and the cgroups of a running container and runs CMD
+ * with the container's identity, capabilities, no_new_privs and seccomp
+ * filter (all from its config.json).  We stay non-dumpable and run from the
+ * sealed memfd copy while we are a process inside the container before exec
+ * (CVE-2019-5736).  With -t the pty is allocated inside the container's own
+ * devpts and its master passed back to us over a socketpair; we relay. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/cli_common.h"
+#include "runtime/runtime.h"
+
+static int send_fd(int sock, int fd)
+{
+    char c = 'm';
+    struct iovec iov = {.iov_base = &c, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *c1 = CMSG_FIRSTHDR(&msg);
+    c1->cmsg_level = SOL_SOCKET;
+    c1->cmsg_type = SCM_RIGHTS;
+    c1->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c1), &fd, sizeof fd);
+    return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+    char c;
+    struct iovec iov = {.iov_base = &c, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+        return -1;
+    struct cmsghdr *c1 = CMSG_FIRSTHDR(&msg);
+    if (!c1 || c1->cmsg_type != SCM_RIGHTS)
+        return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c1), sizeof fd);
+    return fd;
+}
+
+typedef struct exec_opts {
+    bool tty, interactive;
+    char **env;
+    size_t nenv;
+    const char *cwd, *user;
+    char **cmd;
+} exec_opts;
+
+static __attribute__((noreturn)) void die(const char *what, int e)
+{
+    dprintf(2, "nrun exec: %s: %s\n", what, strerror(e));
+    _exit(NR_EXIT_CMD);
+}
+
+static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int nsfd[], const rt_state *st, void *prog,
+                                           int sock)
+{
+    static const int types[] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWNS};
+    nr_err e = {0};
+    /* the cgroups first: their host paths vanish with the mount namespace */
+    rt_cgroup cg;
+    rt_cgroup_from_json(st->cgroups, &cg);
+    if (rt_cgroup_add(&cg, 0, &e) < 0)
+        die(e.msg, 0);
+    for (int i = 0; i < 5; i++)
+        if (nsfd[i] >= 0 && setns(nsfd[i], types[i]) < 0)
+            die("setns", errno);
+    if (chdir("/") < 0)
+        die("chdir /", errno);
+    if (rt_rlimits_apply(s, &e) < 0)
+        die(e.msg, 0);
+    if (o->tty) {
+        int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
+            die("open /dev/ptmx in the container", errno);
+        char *name = ptsname(m);
+        if (!name || setsid() < 0)
+            die("ptsname", errno);
+        int sl = open(name, O_RDWR | O_CLOEXEC);
+        if (sl < 0 || ioctl(sl, TIOCSCTTY, 0) < 0)
+            die("open pty", errno);
+        if (send_fd(sock, m) < 0)
+            die("pass pty", errno);
+        close(m);
+        if (dup2(sl, 0) < 0 || dup2(sl, 1) < 0 || dup2(sl, 2) < 0)
+            die("dup2", errno);
+        close(sl);
+    } else if (!o->interactive) {
+        int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (n < 0 || dup2(n, 0) < 0)
+            die("/dev/null", errno);
+    }
+    close(sock);
+    if (o->user) {
+        char *end;
+        unsigned long u = strtoul(o->user, &end, 10);
+        s->uid = (uid_t)u;
+        s->gid = (gid_t)(*end == ':' ? strtoul(end + 1, NULL, 10) : u);
+        s->ngroups = 0;
+    }
+    if (rt_bounding_drop(s->caps, &e) < 0 || rt_user_switch(s, &e) < 0 || rt_security_exec(s, s->uid, &e) < 0)
+        die(e.msg, 0);
+    const char *cwd = o->cwd ? o->cwd : s->cwd;
+    if (chdir(cwd) < 0)
+        die(cwd, errno);
+    /* container env, then -e */
+    size_t n = 0;
+    while (s->env[n])
+        n++;
+    char **env = nr_xcalloc(n + o->nenv + 1, sizeof(char *));
+    memcpy(env, s->env, n * sizeof(char *));
+    memcpy(env + n, o->env, o->nenv * sizeof(char *));
+    extern char **environ;
+    environ = env;
+    rt_close_fds_except(NULL, 0);
+    if (rt_seccomp_load(prog, &e) < 0)
+        die(e.msg, 0);
+    execvp(o->cmd[0], o->cmd);
+    int err = errno;
+    dprintf(2, "nrun exec: %s: %s\n", o->cmd[0], strerror(err));
+    _exit(err == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC);
+}
+
+static struct termios saved_tio;
+static bool raw_set;
+
+static void relay(int master, pid_t pid)
+{
+    if (isatty(0) && tcgetattr(0, &saved_tio) == 0) {
+        struct termios raw = saved_tio;
+        cfmakeraw(&raw);
+        raw_set = tcsetattr(0, TCSANOW, &raw) == 0;
+        struct winsize ws;
+        if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+            ioctl(master, TIOCSWINSZ, &ws);
+    }
+    char buf[8192];
+    bool in_open = true;
+    for (;;) {
+        struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[0].revents) {
+            ssize_t r = read(master, buf, sizeof buf);
+            if (r <= 0)
+                break;
+            if (nr_write_all(1, buf, (size_t)r) < 0)
+                break;
+        }
+        if (p[1].revents) {
+            ssize_t r = read(0, buf, sizeof buf);
+            if (r <= 0)
+                in_open = false;
+            else if (nr_write_all(master, buf, (size_t)r) < 0)
+                break;
+        }
+    }
+    if (raw_set)
+        tcsetattr(0, TCSANOW, &saved_tio);
+    (void)pid;
+}
+
+int nr_cmd_exec(int argc, char **argv, nr_global *g)
+{
+    exec_opts o = {0};
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strspn(a + 1, "it") == strlen(a + 1) && a[1] != '-') {
+            o.interactive |= strchr(a, 'i') != NULL;
+            o.tty |= strchr(a, 't') != NULL;
+        } else if ((!strcmp(a, "-e") || !strcmp(a, "--env")) && i + 1 < argc && strchr(argv[i + 1], '=')) {
+            o.env = nr_xrealloc(o.env, (o.nenv + 1) * sizeof(char *));
+            o.env[o.nenv++] = argv[++i];
+        } else if ((!strcmp(a, "-w") || !strcmp(a, "--workdir")) && i + 1 < argc && argv[i + 1][0] == '/') {
+            o.cwd = argv[++i];
+        } else if ((!strcmp(a, "-u") || !strcmp(a, "--user")) && i + 1 < argc &&
+                   strspn(argv[i + 1], "0123456789:") == strlen(argv[i + 1])) {
+            o.user = argv[++i];
+        } else {
+            return rt_usage(g, "exec: bad option %s (-i -t -e K=V -w /DIR -u UID[:GID])", a);
+        }
+    }
+    if (i + 1 >= argc)
+        return rt_usage(g, "exec: usage: exec [OPTIONS] CONTAINER CMD...");
+    nr_err err = {0};
+    char id[65];
+    rt_state st;
+    if (rt_container_find(g->root, argv[i], id, &err) < 0 || rt_state_read(g->root, id, &st, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    o.cmd = argv + i + 1;
+    if (strcmp(rt_state_live_status(&st), "running")) {
+        rt_state_free(&st);
+        nr_err_set(&err, "container %s is not running", argv[i]);
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    rt_spec spec;
+    cleanup_free char *dir = rt_ctr_dir(g->root, id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || rt_spec_load(dfd, "config.json", &spec, &err) < 0) {
+        rt_state_free(&st);
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    if (rt_caps_need_sealed_exe(spec.caps)) {
+        rt_state_free(&st);
+        rt_spec_free(&spec);
+        rt_reexec_sealed(); /* back to main() from a sealed copy; then we pass here */
+        if (rt_state_read(g->root, id, &st, &err) < 0 || rt_spec_load(dfd, "config.json", &spec, &err) < 0)
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    void *prog = NULL;
+    cleanup_free char *cache = nr_xasprintf("%s/cache", g->root);
+    cleanup_close int cfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (spec.seccomp_json && rt_seccomp_prepare(spec.seccomp_json, cfd, &prog, &err) < 0) {
+        rt_state_free(&st);
+        rt_spec_free(&spec);
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    static const char *const names[] = {"ipc", "uts", "net", "cgroup", "mnt"};
+    int nsfd[5];
+    int pidns = -1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)st.pid);
+    pidns = open(path, O_RDONLY | O_CLOEXEC);
+    for (int k = 0; k < 5; k++) {
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)st.pid, names[k]);
+        nsfd[k] = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    /* opened, then re-checked: the pid must still be the container's init */
+    if (pidns < 0 || nsfd[4] < 0 || !rt_pid_alive(st.pid, st.start_time)) {
+        nr_err_set(&err, "container %s is not running", argv[i]);
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (setns(pidns, CLONE_NEWPID) < 0) {
+        nr_err_sys(&err, errno, "join the pid namespace of %s", argv[i]);
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    int sp[2] = {-1, -1};
+    if (o.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+        nr_err_sys(&err, errno, "socketpair");
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    fflush(NULL);
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    pid_t pid = fork();
+    if (pid < 0) {
+        nr_err_sys(&err, errno, "fork");
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (sp[0] >= 0)
+            close(sp[0]);
+        child(&spec, &o, nsfd, &st, prog, sp[1]);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    for (int k = 0; k < 5; k++)
+        if (nsfd[k] >= 0)
+            close(nsfd[k]);
+    close(pidns);
+    rt_state_free(&st);
+    int code;
+    if (o.tty) {
+        close(sp[1]);
+        int master = recv_fd(sp[0]);
+        close(sp[0]);
+        if (master >= 0) {
+            signal(SIGINT, SIG_IGN);
+            relay(master, pid);
+            close(master);
+        }
+        int s2;
+        waitpid(pid, &s2, 0);
+        code = WIFEXITED(s2) ? WEXITSTATUS(s2) : 128 + WTERMSIG(s2);
+    } else {
+        code = rt_wait_forward(pid);
+    }
+    rt_spec_free(&spec);
+    free(prog);
+    free(o.env);
+    return code;
+}

@@ -1,0 +1,155 @@
+/* nrun __internal ...: entry points that are not user commands.
+ *   mkimage -t REF [--config JSON] LAYER.tar[.gz]...  store tar files (plain or
+ *       gzip) as the layers of a new image (base first) and tag it: lets the
+ *       tests make images with arbitrary (also hostile) layers without nbuild.
+ *   unpack REF  unpack the image's layers (prints how many needed work; bench). */
+#include <errno.h>
+#include <fcntl.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <jansson.h>
+#include <time.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "images/image.h"
+#include "images/store.h"
+#include "images/unpack.h"
+#include "runtime/cli_common.h"
+
+/* diff_id of a gzip layer: sha256 of its decompressed bytes. */
+static int gunzip_digest(const char *path, char out[IMG_DIGEST_MAX], nr_err *err)
+{
+    struct archive *a = archive_read_new();
+    struct archive_entry *ae;
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK || archive_read_next_header(a, &ae) != ARCHIVE_OK) {
+        nr_err_set(err, "%s: %s", path, archive_error_string(a));
+        archive_read_free(a);
+        return -1;
+    }
+    nr_sha256 *h = nr_sha256_new();
+    char buf[65536];
+    la_ssize_t n;
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+        nr_sha256_update(h, buf, (size_t)n);
+    char hex[65];
+    nr_sha256_final(h, hex);
+    int r = n < 0 ? nr_err_set(err, "%s: %s", path, archive_error_string(a)) : 0;
+    archive_read_free(a);
+    snprintf(out, IMG_DIGEST_MAX, "sha256:%s", hex);
+    return r;
+}
+
+static int mkimage(int argc, char **argv, nr_global *g)
+{
+    const char *ref = NULL, *config = NULL;
+    int i = 2;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-t") && i + 1 < argc)
+            ref = argv[++i];
+        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            config = argv[++i];
+        else
+            return rt_usage(g, "__internal mkimage: unknown option %s", argv[i]);
+    }
+    if (!ref || i >= argc)
+        return rt_usage(g, "usage: __internal mkimage -t REF [--config JSON] LAYER.tar...");
+    nr_err err = {0};
+    json_error_t je;
+    json_t *cfg = config ? json_loads(config, 0, &je) : json_object();
+    if (!json_is_object(cfg))
+        return rt_usage(g, "__internal mkimage: --config: %s", config ? je.text : "");
+    img_store *s;
+    if (img_store_open(g->root, &s, &err) < 0) {
+        json_decref(cfg);
+        return nr_err_report(&err, g->prog, NR_EXIT_STORE);
+    }
+    size_t n = (size_t)(argc - i);
+    img_layer_desc *layers = nr_xcalloc(n, sizeof *layers);
+    int rc = NR_EXIT_FAIL;
+    for (size_t k = 0; k < n; k++) {
+        const char *path = argv[i + (int)k];
+        cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            nr_err_sys(&err, errno, "open %s", path);
+            goto out;
+        }
+        img_blob_writer *w;
+        if (img_blob_writer_new(s, &w, &err) < 0)
+            goto out;
+        char buf[65536];
+        ssize_t r;
+        while ((r = read(fd, buf, sizeof buf)) > 0)
+            if (img_blob_writer_write(w, buf, (size_t)r, &err) < 0) {
+                img_blob_writer_abort(w);
+                goto out;
+            }
+        if (r < 0) {
+            nr_err_sys(&err, errno, "read %s", path);
+            img_blob_writer_abort(w);
+            goto out;
+        }
+        uint64_t size;
+        if (img_blob_writer_commit(w, layers[k].blob.digest, &size, &err) < 0)
+            goto out;
+        layers[k].blob.size = size;
+        unsigned char magic[2] = {0};
+        bool gz = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        snprintf(layers[k].blob.media_type, sizeof layers[k].blob.media_type, "%s", gz ? IMG_MT_LAYER_GZIP : IMG_MT_LAYER);
+        if (!gz)
+            memcpy(layers[k].diff_id, layers[k].blob.digest, sizeof layers[k].diff_id); /* plain tar */
+        else if (gunzip_digest(path, layers[k].diff_id, &err) < 0)
+            goto out;
+    }
+    img_image_spec spec = {.config = cfg, .layers = layers, .n_layers = n, .created = -1};
+    img_desc m;
+    if (img_image_write(s, &spec, &m, &err) < 0 || img_tag_set(s, ref, &m, &err) < 0)
+        goto out;
+    printf("%s\n", m.digest);
+    rc = 0;
+out:
+    free(layers);
+    json_decref(cfg);
+    img_store_close(s);
+    if (rc)
+        return nr_err_report(&err, g->prog, rc);
+    return 0;
+}
+
+static int unpack(int argc, char **argv, nr_global *g)
+{
+    if (argc != 3)
+        return rt_usage(g, "usage: __internal unpack REF");
+    nr_err err = {0};
+    img_store *s;
+    img_image *img;
+    if (img_store_open(g->root, &s, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_STORE);
+    if (img_image_load(s, argv[2], &img, &err) < 0) {
+        img_store_close(s);
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    }
+    size_t n;
+    int r = img_image_unpack(s, img, &n, &err);
+    img_image_free(img);
+    img_store_close(s);
+    if (r < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    printf("%zu\n", n);
+    return 0;
+}
+
+int nr_cmd_internal(int argc, char **argv, nr_global *g)
+{
+    if (argc >= 2 && !strcmp(argv[1], "unpack"))
+        return unpack(argc, argv, g);
+    if (argc < 2)
+        return rt_usage(g, "__internal: which entry point?");
+    if (!strcmp(argv[1], "mkimage"))
+        return mkimage(argc, argv, g);
+    return rt_usage(g, "__internal %s: unknown entry point", argv[1]);
+}

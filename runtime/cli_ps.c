@@ -1,0 +1,162 @@
+/* nrun ps [-a] [-q] [--format json] and nrun inspect CONTAINER (container
+ * part; returns 127 when nothing matches so `nrun inspect` tries images). */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/util.h"
+#include "runtime/cli_common.h"
+#include "runtime/runtime.h"
+
+static void human_duration(long long s, char *out, size_t len)
+{
+    if (s < 60)
+        snprintf(out, len, "%lld second%s", s, s == 1 ? "" : "s");
+    else if (s < 3600)
+        snprintf(out, len, "%lld minute%s", s / 60, s / 60 == 1 ? "" : "s");
+    else if (s < 86400)
+        snprintf(out, len, "%lld hour%s", s / 3600, s / 3600 == 1 ? "" : "s");
+    else
+        snprintf(out, len, "%lld day%s", s / 86400, s / 86400 == 1 ? "" : "s");
+}
+
+static void status_text(const rt_state *st, const char *live, char *out, size_t len)
+{
+    long long now = time(NULL);
+    char d[64];
+    if (!strcmp(live, "running")) {
+        human_duration(now - st->started, d, sizeof d);
+        snprintf(out, len, "Up %s", d);
+    } else if (!strcmp(live, "exited")) {
+        bool lost = !strcmp(st->status, "running"); /* init died with nobody to record it */
+        human_duration(now - (lost || !st->finished ? st->started : st->finished), d, sizeof d);
+        if (lost)
+            snprintf(out, len, "Exited (unknown) %s ago", d);
+        else
+            snprintf(out, len, "Exited (%d)%s %s ago", st->exit_code, st->oom_killed ? " OOMKilled" : "", d);
+    } else {
+        snprintf(out, len, "Created");
+    }
+}
+
+static json_t *state_json(const rt_state *st, const char *live)
+{
+    char created[64], started[64], finished[64];
+    nr_rfc3339(st->created, 0, created, sizeof created);
+    nr_rfc3339(st->started, 0, started, sizeof started);
+    nr_rfc3339(st->finished, 0, finished, sizeof finished);
+    bool lost = !strcmp(live, "exited") && !strcmp(st->status, "running");
+    return json_pack("{s:s, s:b, s:i, s:i, s:b, s:s, s:s, s:i}", "Status", live, "Running", !strcmp(live, "running"),
+                     "Pid", !strcmp(live, "running") ? (int)st->pid : 0, "ExitCode", lost ? -1 : st->exit_code,
+                     "OOMKilled", st->oom_killed, "StartedAt", st->started ? started : "", "FinishedAt",
+                     st->finished ? finished : "", "RestartCount", st->restart_count);
+}
+
+int nr_cmd_ps(int argc, char **argv, nr_global *g)
+{
+    bool all = false, json = false, quiet = false;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1] && argv[i][1] != '-' && strspn(argv[i] + 1, "aq") == strlen(argv[i] + 1)) {
+            all |= strchr(argv[i], 'a') != NULL;
+            quiet |= strchr(argv[i], 'q') != NULL;
+        } else if (!strcmp(argv[i], "--all"))
+            all = true;
+        else if (!strcmp(argv[i], "--quiet"))
+            quiet = true;
+        else if (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json"))
+            json = true, i++;
+        else if (!strcmp(argv[i], "--format=json"))
+            json = true;
+        else
+            return rt_usage(g, "ps: unknown option %s (ps [-a] [-q] [--format json])", argv[i]);
+    }
+    char **ids;
+    size_t n;
+    nr_err err = {0};
+    if (rt_container_list(g->root, &ids, &n, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    if (!json && !quiet)
+        printf("%-12s  %-20s  %-24s  %-14s  %-28s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
+    for (size_t i = 0; i < n; i++) {
+        rt_state st;
+        if (rt_state_read(g->root, ids[i], &st, &err) < 0) {
+            free(ids[i]);
+            continue; /* being created or removed right now */
+        }
+        const char *live = rt_state_live_status(&st);
+        if (all || !strcmp(live, "running")) {
+            char status[128], ago[64];
+            status_text(&st, live, status, sizeof status);
+            if (quiet) {
+                printf("%.12s\n", st.id);
+            } else if (json) {
+                json_t *state = state_json(&st, live);
+                json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:O, s:O, s:O}", "ID", st.id, "Names", st.name,
+                                      "Image", st.image, "Command", st.command, "CreatedAt", (json_int_t)st.created,
+                                      "Status", status, "State", state, "ExitCode", json_object_get(state, "ExitCode"),
+                                      "OOMKilled", json_object_get(state, "OOMKilled"));
+                json_decref(state);
+                char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                printf("%s\n", text);
+                free(text);
+                json_decref(j);
+            } else {
+                nr_human_ago(time(NULL) - st.created, ago, sizeof ago);
+                char cmd[25];
+                snprintf(cmd, sizeof cmd, "%s", st.command);
+                printf("%.12s  %-20.20s  %-24s  %-14s  %-28s  %s\n", st.id, st.image, cmd, ago, status, st.name);
+            }
+        }
+        rt_state_free(&st);
+        free(ids[i]);
+    }
+    free(ids);
+    return 0;
+}
+
+int nr_cmd_container_inspect(int argc, char **argv, nr_global *g)
+{
+    int i = 1;
+    if (i < argc && !strcmp(argv[i], "--type") && i + 1 < argc) {
+        if (strcmp(argv[i + 1], "container"))
+            return NR_EXIT_NOTFOUND;
+        i += 2;
+    }
+    if (i >= argc)
+        return rt_usage(g, "inspect: which container?");
+    json_t *out = json_array();
+    for (; i < argc; i++) {
+        char id[65];
+        nr_err err = {0};
+        if (rt_container_find(g->root, argv[i], id, &err) < 0) {
+            json_decref(out);
+            if (err.errnum == 0 && strstr(err.msg, "ambiguous"))
+                return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+            return NR_EXIT_NOTFOUND;
+        }
+        rt_state st;
+        if (rt_state_read(g->root, id, &st, &err) < 0) {
+            json_decref(out);
+            return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        }
+        const char *live = rt_state_live_status(&st);
+        char created[64];
+        nr_rfc3339(st.created, 0, created, sizeof created);
+        cleanup_free char *cfgpath = nr_xasprintf("%s/containers/%s/config.json", g->root, id);
+        json_t *cfg = json_load_file(cfgpath, 0, NULL);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "Id", st.id, "Name", st.name, "Image", st.image,
+                              "Created", created, "State", state_json(&st, live), "Config", cfg ? cfg : json_null(),
+                              "Cgroups", json_incref(st.cgroups));
+        json_array_append_new(out, j);
+        rt_state_free(&st);
+    }
+    char *text = json_dumps(out, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+    printf("%s\n", text);
+    free(text);
+    json_decref(out);
+    return 0;
+}

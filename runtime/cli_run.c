@@ -1,0 +1,228 @@
+/* nrun run [OPTIONS] IMAGE [CMD...]: flags -> rt_run_opts, then create the
+ * container and run it in the foreground or detached. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "runtime/cli_common.h"
+#include "common/util.h"
+#include "images/store.h"
+#include "runtime/create.h"
+#include "runtime/runtime.h"
+
+static void push(char ***v, size_t *n, const char *s)
+{
+    *v = nr_xrealloc(*v, (*n + 2) * sizeof(char *));
+    (*v)[(*n)++] = nr_xstrdup(s);
+    (*v)[*n] = NULL;
+}
+
+static int env_file(rt_run_opts *o, const char *path, nr_err *err)
+{
+    cleanup_fclose FILE *f = fopen(path, "re");
+    if (!f)
+        return nr_err_sys(err, errno, "--env-file %s", path);
+    char line[8192];
+    int ln = 0;
+    while (fgets(line, sizeof line, f)) {
+        ln++;
+        size_t l = strlen(line);
+        if (l && line[l - 1] != '\n' && !feof(f))
+            return nr_err_set(err, "%s:%d: line too long", path, ln);
+        line[strcspn(line, "\r\n")] = 0;
+        const char *p = line + strspn(line, " \t");
+        if (!*p || *p == '#')
+            continue;
+        if (*p == '=')
+            return nr_err_set(err, "%s:%d: empty variable name", path, ln);
+        if (!strchr(p, '=')) {
+            const char *v = getenv(p);
+            if (!v)
+                continue;
+            cleanup_free char *kv = nr_xasprintf("%s=%s", p, v);
+            push(&o->env, &o->nenv, kv);
+        } else {
+            push(&o->env, &o->nenv, p);
+        }
+    }
+    return 0;
+}
+
+static int parse_cpus(const char *s, rt_run_opts *o)
+{
+    char *end;
+    double c = strtod(s, &end);
+    if (*end || end == s || c <= 0 || c > 1024)
+        return -1;
+    o->cpu_period = 100000;
+    o->cpu_quota = (long long)(c * 100000 + 0.5);
+    return 0;
+}
+
+static int parse_ll(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int nr_cmd_run(int argc, char **argv, nr_global *g)
+{
+    rt_timing("start");
+    rt_run_opts o = {.net = "private"};
+    rt_run_params rp = {0};
+    const char *restart = NULL, *cidfile = NULL;
+    nr_err err = {0};
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+        char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        }
+        /* boolean flags, including combined short ones like -dit */
+        if (a[1] != '-' && strspn(a + 1, "dit") == strlen(a + 1)) {
+            for (char *c = a + 1; *c; c++)
+                switch (*c) {
+                case 'd': rp.detach = true; break;
+                case 'i': rp.interactive = true; break;
+                case 't': o.tty = true; break;
+                }
+            continue;
+        }
+        if (!strcmp(a, "--detach")) { rp.detach = true; continue; }
+        if (!strcmp(a, "--interactive")) { rp.interactive = true; continue; }
+        if (!strcmp(a, "--tty")) { o.tty = true; continue; }
+        if (!strcmp(a, "--rm")) { rp.rm = true; continue; }
+        if (!strcmp(a, "--read-only")) { o.read_only = true; continue; }
+        /* options with a value: --opt=V or --opt V */
+        const char *val = NULL;
+        char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
+        cleanup_free char *name = eq ? nr_xstrndup(a, (size_t)(eq - a)) : nr_xstrdup(a);
+        if (eq)
+            val = eq + 1;
+        else if (i + 1 < argc)
+            val = argv[++i];
+        else
+            return rt_usage(g, "run: %s needs a value", a);
+        const char *n = name;
+        if (!strcmp(n, "--name")) o.name = val;
+        else if (!strcmp(n, "--cidfile")) cidfile = val;
+        else if (!strcmp(n, "-e") || !strcmp(n, "--env")) {
+            if (*val == '=' || !*val)
+                return rt_usage(g, "run: -e %s: empty variable name", val);
+            if (!strchr(val, '=')) {
+                const char *v = getenv(val);
+                if (v) {
+                    cleanup_free char *kv = nr_xasprintf("%s=%s", val, v);
+                    push(&o.env, &o.nenv, kv);
+                }
+            } else {
+                push(&o.env, &o.nenv, val);
+            }
+        } else if (!strcmp(n, "--env-file")) {
+            if (env_file(&o, val, &err) < 0)
+                return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
+        } else if (!strcmp(n, "-w") || !strcmp(n, "--workdir")) o.workdir = val;
+        else if (!strcmp(n, "--entrypoint")) { o.entrypoint = val; o.entrypoint_set = true; }
+        else if (!strcmp(n, "--restart")) restart = val;
+        else if (!strcmp(n, "-u") || !strcmp(n, "--user")) o.user = val;
+        else if (!strcmp(n, "-m") || !strcmp(n, "--memory")) {
+            unsigned long long v;
+            if (nr_parse_size(val, &v) < 0 || v < 4 * 1024 * 1024)
+                return rt_usage(g, "run: --memory %s: expected a size of at least 4m", val);
+            o.memory = (long long)v;
+        } else if (!strcmp(n, "--cpus")) {
+            if (parse_cpus(val, &o) < 0)
+                return rt_usage(g, "run: --cpus %s: expected a positive number", val);
+        } else if (!strcmp(n, "--pids-limit")) {
+            if (parse_ll(val, &o.pids_limit) < 0)
+                return rt_usage(g, "run: --pids-limit %s: expected a number", val);
+        } else if (!strcmp(n, "--cpuset-cpus")) o.cpuset = val;
+        else if (!strcmp(n, "-v") || !strcmp(n, "--volume")) push(&o.volumes, &o.nvolumes, val);
+        else if (!strcmp(n, "-p") || !strcmp(n, "--publish")) push(&o.ports, &o.nports, val);
+        else if (!strcmp(n, "--net") || !strcmp(n, "--network")) {
+            if (strcmp(val, "host") && strcmp(val, "none") && strcmp(val, "private") && strcmp(val, "bridge") &&
+                strcmp(val, "default"))
+                return rt_usage(g, "run: --net %s: expected host, none or private", val);
+            o.net = !strcmp(val, "host") ? "host" : !strcmp(val, "none") ? "none" : "private";
+        } else if (!strcmp(n, "-h") || !strcmp(n, "--hostname")) o.hostname = val;
+        else if (!strcmp(n, "--cap-add")) push(&o.cap_add, &o.ncap_add, val);
+        else if (!strcmp(n, "--cap-drop")) push(&o.cap_drop, &o.ncap_drop, val);
+        else if (!strcmp(n, "--security-opt")) push(&o.security_opt, &o.nsecurity_opt, val);
+        else if (!strcmp(n, "--workers")) {
+            long long w;
+            if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
+                return rt_usage(g, "run: --workers %s: expected 0..1024", val);
+            o.workers = (int)w;
+        } else if (!strcmp(n, "--balance")) {
+            if (strcmp(val, "rr") && strcmp(val, "leastconn"))
+                return rt_usage(g, "run: --balance %s: expected rr or leastconn", val);
+            o.balance = !strcmp(val, "leastconn");
+        } else if (!strcmp(n, "--mode")) {
+            if (strcmp(val, "auto") && strcmp(val, "cluster") && strcmp(val, "single"))
+                return rt_usage(g, "run: --mode %s: expected auto, cluster or single", val);
+            o.mode = !strcmp(val, "cluster") ? 1 : !strcmp(val, "single") ? 2 : 0;
+        } else
+            return rt_usage(g, "run: unknown option %s", name);
+    }
+    if (i >= argc)
+        return rt_usage(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
+    const char *image = argv[i++];
+    o.cmd = argv + i;
+    o.ncmd = (size_t)(argc - i);
+    bool ptrace = false;
+    for (size_t k = 0; k < o.ncap_add; k++)
+        ptrace |= !strcasecmp(o.cap_add[k], "ALL") || rt_cap_from_name(o.cap_add[k]) == rt_cap_from_name("SYS_PTRACE");
+    if (ptrace)
+        rt_reexec_sealed(); /* restarts this command from a sealed copy, once */
+    if (rt_restart_parse(restart, &rp.restart, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
+    if (rp.rm && rp.restart.policy != RT_RESTART_NO)
+        return rt_usage(g, "run: --rm and --restart cannot be combined");
+
+    img_store *store;
+    if (img_store_open(g->root, &store, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    rt_created c;
+    rt_timing("store open");
+    int r = rt_container_create(store, g->root, image, &o, &c, &err);
+    img_store_close(store);
+    if (r < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    rt_timing("created");
+    if (cidfile) {
+        FILE *f = fopen(cidfile, "wx");
+        if (!f || fprintf(f, "%s", c.id) < 0 || fclose(f) != 0) {
+            nr_err_sys(&err, errno, "--cidfile %s", cidfile);
+            nr_err ign;
+            rt_container_remove(g->root, c.id, &ign);
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+        }
+    }
+    if (g->debug)
+        fprintf(stderr, "nrun: container %s (%zu layers unpacked)\n", c.id, c.layers_extracted);
+    if (rp.detach) {
+        if (rt_run_detached(g->root, c.id, &rp, &err) < 0) {
+            nr_err ign;
+            rt_container_remove(g->root, c.id, &ign);
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+        }
+        printf("%s\n", c.id);
+        return 0;
+    }
+    int code = rt_run_foreground(g->root, c.id, &rp, &err);
+    if (code < 0) {
+        nr_err ign;
+        if (!rp.rm)
+            rt_container_remove(g->root, c.id, &ign);
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    return code;
+}

@@ -1,0 +1,288 @@
+/* Create a container from an image: unpack its layers once, make
+ * containers/<id>/ (upper, work, merged, hostname, hosts, resolv.conf),
+ * resolve the user in the image's /etc/passwd and /etc/group, and write the
+ * config.json that describes it.  Names are unique (checked under a lock). */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "images/image.h"
+#include "images/unpack.h"
+#include "runtime/create.h"
+#include "runtime/runtime.h"
+
+/* Find etc/<file> in the layers, top first (a whiteout hides it below). */
+static char *read_etc(const char *layers_dir, char **lower, size_t n, const char *file)
+{
+    for (size_t i = 0; i < n; i++) {
+        cleanup_free char *p = nr_xasprintf("%s/%s/etc/%s", layers_dir, lower[i], file);
+        struct stat st;
+        if (lstat(p, &st) < 0)
+            continue;
+        if (!S_ISREG(st.st_mode))
+            return NULL; /* whiteout or something odd: no such file */
+        char *text = NULL;
+        size_t len;
+        nr_err ign;
+        if (nr_read_file(AT_FDCWD, p, 4 << 20, &text, &len, &ign) < 0)
+            return NULL;
+        return text;
+    }
+    return NULL;
+}
+
+static bool all_digits(const char *s)
+{
+    return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) < 11;
+}
+
+/* Look `key` (a name, or a number when by_id) up in a passwd/group text:
+ * returns the line's fields split in place. */
+static bool find_entry(char *text, const char *key, bool by_id, char **fields, int nf)
+{
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        int n = 0;
+        char *p = line;
+        fields[n++] = p;
+        while (n < nf && (p = strchr(p, ':'))) {
+            *p++ = 0;
+            fields[n++] = p;
+        }
+        if (n < 3)
+            continue;
+        if (!strcmp(by_id ? fields[2] : fields[0], key))
+            return true;
+    }
+    return false;
+}
+
+static int resolve_user(const char *spec, const rt_rootfs_desc *rf, rt_user *u, nr_err *err)
+{
+    memset(u, 0, sizeof *u);
+    if (!spec || !*spec)
+        return 0;
+    cleanup_free char *copy = nr_xstrdup(spec);
+    char *grp = strchr(copy, ':');
+    if (grp)
+        *grp++ = 0;
+    const char *user = copy;
+    cleanup_free char *passwd = read_etc(rf->layers_dir, rf->lower, rf->nlower, "passwd");
+    const char *uname = NULL;
+    char *f[7];
+    if (all_digits(user)) {
+        u->uid = (uid_t)strtoul(user, NULL, 10);
+        u->gid = u->uid ? u->uid : 0;
+        if (passwd && find_entry(passwd, user, true, f, 7)) {
+            u->gid = (gid_t)strtoul(f[3], NULL, 10);
+            uname = f[0];
+        }
+    } else {
+        if (!passwd || !find_entry(passwd, user, false, f, 7) || !all_digits(f[2]) || !all_digits(f[3]))
+            return nr_err_set(err, "user \"%s\" not found in the image's /etc/passwd", user);
+        u->uid = (uid_t)strtoul(f[2], NULL, 10);
+        u->gid = (gid_t)strtoul(f[3], NULL, 10);
+        uname = f[0];
+    }
+    cleanup_free char *group = read_etc(rf->layers_dir, rf->lower, rf->nlower, "group");
+    if (grp) {
+        char *g[4];
+        cleanup_free char *gcopy = group ? nr_xstrdup(group) : NULL;
+        if (all_digits(grp))
+            u->gid = (gid_t)strtoul(grp, NULL, 10);
+        else if (gcopy && find_entry(gcopy, grp, false, g, 4) && all_digits(g[2]))
+            u->gid = (gid_t)strtoul(g[2], NULL, 10);
+        else
+            return nr_err_set(err, "group \"%s\" not found in the image's /etc/group", grp);
+    }
+    /* supplementary groups: the primary one, then every group listing the user by name */
+    u->groups = nr_xmalloc(sizeof(gid_t));
+    u->groups[u->ngroups++] = u->gid;
+    if (uname && group) {
+        cleanup_free char *un = nr_xstrdup(uname);
+        char *save = NULL;
+        for (char *line = strtok_r(group, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            char *g[4];
+            int n = 0;
+            char *p = line;
+            g[n++] = p;
+            while (n < 4 && (p = strchr(p, ':'))) {
+                *p++ = 0;
+                g[n++] = p;
+            }
+            if (n < 4 || !all_digits(g[2]))
+                continue;
+            char *s2 = NULL;
+            for (char *m = strtok_r(g[3], ",", &s2); m; m = strtok_r(NULL, ",", &s2))
+                if (!strcmp(m, un) && u->ngroups < 64) {
+                    u->groups = nr_xrealloc(u->groups, (u->ngroups + 1) * sizeof(gid_t));
+                    u->groups[u->ngroups++] = (gid_t)strtoul(g[2], NULL, 10);
+                }
+        }
+    }
+    return 0;
+}
+
+static int write_text(int dfd, const char *name, const char *text, nr_err *err)
+{
+    return rt_write_file(dfd, name, text, 0644, err);
+}
+
+static char *host_resolv(void)
+{
+    char *t = NULL;
+    size_t len;
+    nr_err ign;
+    if (nr_read_file(AT_FDCWD, "/etc/resolv.conf", 1 << 16, &t, &len, &ign) < 0)
+        return nr_xstrdup("");
+    return t;
+}
+
+int rt_container_create(img_store *store, const char *root, const char *image_ref, rt_run_opts *o, rt_created *out,
+                        nr_err *err)
+{
+    memset(out, 0, sizeof *out);
+    img_image *img = NULL;
+    if (img_image_load(store, image_ref, &img, err) < 0)
+        return -1;
+    int r = -1;
+    char **lower = NULL;
+    size_t nlower = 0;
+    cleanup_free char *dir = NULL;
+    cleanup_free char *config = NULL;
+    cleanup_close int lock = -1;
+    cleanup_close int cdfd = -1;
+    int dfd = -1;
+    rt_user u = {0};
+    if (img->n_layers == 0) {
+        nr_err_set(err, "image %s has no layers", image_ref);
+        goto out;
+    }
+    if (img_image_unpack(store, img, &out->layers_extracted, err) < 0)
+        goto out;
+    rt_timing("image loaded+unpacked");
+    lower = nr_xcalloc(img->n_layers + 1, sizeof(char *));
+    for (size_t i = img->n_layers; i-- > 0;) {
+        const char *hex = img_digest_hex(img->layers[i].diff_id);
+        bool dup = false;
+        for (size_t k = 0; k < nlower; k++)
+            dup |= !strcmp(lower[k], hex);
+        if (!dup)
+            lower[nlower++] = nr_xstrdup(hex);
+    }
+    unsigned char rnd[32];
+    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
+        nr_err_sys(err, errno, "getrandom");
+        goto out;
+    }
+    for (int i = 0; i < 32; i++)
+        sprintf(out->id + 2 * i, "%02x", rnd[i]);
+    cleanup_free char *cdir = nr_xasprintf("%s/containers", root);
+    cdfd = open(cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cdfd < 0) {
+        nr_err_sys(err, errno, "open %s", cdir);
+        goto out;
+    }
+    if (nr_lock(cdfd, ".names.lock", true, &lock, err) < 0)
+        goto out;
+    char short_id[13];
+    memcpy(short_id, out->id, 12);
+    short_id[12] = 0;
+    out->name = nr_xstrdup(o->name ? o->name : short_id);
+    if (o->name) {
+        if (strlen(o->name) > 128 || strspn(o->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                                         strlen(o->name)) {
+            nr_err_set(err, "--name \"%s\": use letters, digits, '_', '.', '-'", o->name);
+            goto out;
+        }
+        char other[65];
+        nr_err ign;
+        if (rt_container_find(root, o->name, other, &ign) == 0) {
+            rt_state st;
+            bool same = rt_state_read(root, other, &st, &ign) == 0 && !strcmp(st.name, o->name);
+            if (same)
+                rt_state_free(&st);
+            if (same) {
+                nr_err_set(err, "the container name \"%s\" is already in use by %.12s", o->name, other);
+                goto out;
+            }
+        }
+    }
+    if (!o->hostname)
+        o->hostname = o->name ? o->name : short_id;
+    o->name = out->name;
+    dir = rt_ctr_dir(root, out->id);
+    if (mkdir(dir, 0700) < 0) {
+        nr_err_sys(err, errno, "mkdir %s", dir);
+        goto out;
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0 ||
+        mkdirat(dfd, "merged", 0755) < 0 || mkdirat(dfd, "volumes", 0700) < 0) {
+        nr_err_sys(err, errno, "create %s", dir);
+        goto out_rm;
+    }
+    cleanup_free char *hn = nr_xasprintf("%s\n", o->hostname);
+    cleanup_free char *hosts = nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                            "127.0.1.1\t%s\n", o->hostname);
+    bool hostnet = o->net && !strcmp(o->net, "host");
+    cleanup_free char *resolv = hostnet ? host_resolv() : nr_xstrdup("# no network outside this container\n");
+    if (write_text(dfd, "hostname", hn, err) < 0 || write_text(dfd, "hosts", hosts, err) < 0 ||
+        write_text(dfd, "resolv.conf", resolv, err) < 0)
+        goto out_rm;
+    cleanup_free char *layers_dir = nr_xasprintf("%s/layers", root);
+    cleanup_free char *merged = nr_xasprintf("%s/merged", dir), *upper = nr_xasprintf("%s/upper", dir),
+                      *work = nr_xasprintf("%s/work", dir);
+    rt_rootfs_desc rf = {.root_path = merged, .layers_dir = layers_dir, .lower = lower, .nlower = nlower,
+                         .upper = upper, .work = work};
+    const json_t *cfg = img_image_runconfig(img);
+    const char *user = o->user;
+    const json_t *iu = cfg ? json_object_get(cfg, "User") : NULL;
+    if (!user && json_is_string(iu))
+        user = json_string_value(iu);
+    if (resolve_user(user, &rf, &u, err) < 0)
+        goto out_rm;
+    if (rt_spec_build(cfg, o, &rf, &u, root, dir, &config, err) < 0)
+        goto out_rm;
+    if (rt_write_file(dfd, "config.json", config, 0600, err) < 0)
+        goto out_rm;
+    rt_state st = {.status = "created", .name = out->name, .created = time(NULL)};
+    strcpy(st.id, out->id);
+    st.image = (char *)image_ref;
+    nr_buf cmd = {0};
+    json_t *spec = json_loads(config, 0, NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(json_object_get(spec, "process"), "args"), i, v)
+        nr_buf_addf(&cmd, "%s%s", i ? " " : "", json_string_value(v));
+    nr_buf_add(&cmd, "", 1);
+    json_decref(spec);
+    st.command = cmd.data;
+    r = rt_state_write(root, &st, err);
+    nr_buf_free(&cmd);
+    if (r < 0)
+        goto out_rm;
+    goto out;
+out_rm: {
+    nr_err ign;
+    nr_rm_rf(AT_FDCWD, dir, &ign);
+    r = -1;
+}
+out:
+    if (dfd >= 0)
+        close(dfd);
+    for (size_t k = 0; k < nlower; k++)
+        free(lower[k]);
+    free(lower);
+    free(u.groups);
+    img_image_free(img);
+    return r;
+}

@@ -1,0 +1,371 @@
+/* Launch a container from containers/<id>/config.json.
+ *
+ * Parent (host side)                      Child (clone: new mnt/pid/ipc/uts/net ns)
+ *   load spec, compile seccomp (cached)
+ *   create cgroups, bind -p ports,
+ *   open logs/ and control.sock
+ *   clone ───────────────────────────────►  wait for "go"
+ *   put child in the cgroups, "go" ──────►  unshare cgroup ns, hostname, lo up,
+ *                                            overlay + mounts, pivot_root,
+ *                                            masked paths, rlimits, caps, nnp,
+ *                                            close every other fd
+ *   wait for "OK" or an error line ◄──────  "OK", then sv_run() as PID 1
+ *
+ * The child reports a setup failure as one line on the sync pipe; the parent
+ * turns it into its error and removes the cgroups. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/runtime.h"
+#include "runtime/supervisor/supervisor.h"
+
+/* Linked once the supervisor branch lands; until then pid1.c stands in. */
+extern int sv_run(const sv_config *cfg) __attribute__((weak));
+extern void sv_config_init(sv_config *cfg) __attribute__((weak));
+
+typedef struct launch_ctx {
+    rt_spec spec;
+    void *seccomp_prog;
+    int listen_fds[256];
+    int listen_ports[256];
+    size_t nlisten;
+    int log_fd, control_fd;
+} launch_ctx;
+
+char *rt_ctr_dir(const char *root, const char *id)
+{
+    return nr_xasprintf("%s/containers/%s", root, id);
+}
+
+static int bind_port(const rt_port *p, nr_err *err)
+{
+    struct sockaddr_storage ss = {0};
+    socklen_t len;
+    int fam = AF_INET;
+    if (strchr(p->addr, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = fam = AF_INET6;
+        a->sin6_port = htons((uint16_t)p->host_port);
+        if (inet_pton(AF_INET6, p->addr, &a->sin6_addr) != 1)
+            return nr_err_set(err, "-p %s:%d: bad IPv6 address", p->addr, p->host_port);
+        len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)p->host_port);
+        if (!*p->addr)
+            a->sin_addr.s_addr = htonl(INADDR_ANY);
+        else if (inet_pton(AF_INET, p->addr, &a->sin_addr) != 1)
+            return nr_err_set(err, "-p %s:%d: bad IPv4 address", p->addr, p->host_port);
+        len = sizeof *a;
+    }
+    int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "socket");
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 511) < 0) {
+        int e = errno;
+        close(fd);
+        return nr_err_sys(err, e, "publish port %s%s%d", p->addr, *p->addr ? ":" : "", p->host_port);
+    }
+    return fd;
+}
+
+static int open_control(int ctrfd, const char *dir, nr_err *err)
+{
+    cleanup_free char *path = nr_xasprintf("%s/control.sock", dir);
+    struct sockaddr_un sa;
+    cleanup_close int keep = -1;
+    if (nr_unix_addr(path, &sa, &keep, err) < 0)
+        return -1;
+    unlinkat(ctrfd, "control.sock", 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "socket");
+    mode_t old = umask(0177);
+    int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (r < 0 || fchmodat(ctrfd, "control.sock", 0600, 0) < 0 || listen(fd, 16) < 0) {
+        int e = errno;
+        close(fd);
+        return nr_err_sys(err, e, "control socket %s", path);
+    }
+    return fd;
+}
+
+static int lo_up(nr_err *err)
+{
+    cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return nr_err_sys(err, errno, "socket");
+    struct ifreq ifr = {0};
+    strcpy(ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+        return nr_err_sys(err, errno, "get lo flags");
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+        return nr_err_sys(err, errno, "bring lo up");
+    return 0;
+}
+
+static int worker_prepare(void *arg)
+{
+    launch_ctx *c = arg;
+    nr_err e = {0};
+    if (rt_security_exec(&c->spec, geteuid(), &e) < 0 || rt_seccomp_load(c->seccomp_prog, &e) < 0) {
+        dprintf(2, "nrun: %s\n", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void child_fail(int fd, const nr_err *e)
+{
+    dprintf(fd, "E%s", e->msg);
+    _exit(NR_EXIT_CMD);
+}
+
+static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int sync_fd, const rt_launch_io *io,
+                                                 const rt_cgroup *cg)
+{
+    nr_err e = {0};
+    char b;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* the parent may block or catch signals it forwards: start clean */
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGCHLD, SIGPIPE};
+    for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
+        signal(sigs[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (read(go_fd, &b, 1) != 1)
+        _exit(NR_EXIT_CMD);
+    close(go_fd);
+    (void)cg;
+    rt_spec *s = &c->spec;
+    if (unshare(CLONE_NEWCGROUP) < 0) {
+        nr_err_sys(&e, errno, "unshare cgroup namespace");
+        child_fail(sync_fd, &e);
+    }
+    if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+        nr_err_sys(&e, errno, "sethostname");
+        child_fail(sync_fd, &e);
+    }
+    if (s->ns_net && s->net_lo_up && lo_up(&e) < 0)
+        child_fail(sync_fd, &e);
+    if (rt_mounts_setup(s, &e) < 0 || rt_mounts_finish(s, &e) < 0 || rt_rlimits_apply(s, &e) < 0)
+        child_fail(sync_fd, &e);
+    if (setsid() < 0) {
+        nr_err_sys(&e, errno, "setsid");
+        child_fail(sync_fd, &e);
+    }
+    int fds[3] = {io->stdin_fd, io->stdout_fd, io->stderr_fd};
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0 && dup2(fds[i], i) < 0) {
+            nr_err_sys(&e, errno, "dup2 stdio");
+            child_fail(sync_fd, &e);
+        }
+    /* CVE-2024-21626: nothing of the host stays open but what we pass on purpose. */
+    int keep[260];
+    size_t nk = 0;
+    keep[nk++] = sync_fd;
+    if (c->log_fd >= 0)
+        keep[nk++] = c->log_fd;
+    if (c->control_fd >= 0)
+        keep[nk++] = c->control_fd;
+    for (size_t i = 0; i < c->nlisten; i++)
+        keep[nk++] = c->listen_fds[i];
+    rt_close_fds_except(keep, nk);
+    if (rt_security_pid1(s, &e) < 0)
+        child_fail(sync_fd, &e);
+
+    sv_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (sv_config_init)
+        sv_config_init(&cfg);
+    cfg.argv = s->args;
+    cfg.envp = s->env;
+    cfg.cwd = s->cwd;
+    cfg.uid = s->uid;
+    cfg.gid = s->gid;
+    cfg.groups = s->groups;
+    cfg.ngroups = s->ngroups;
+    cfg.listen_fds = c->listen_fds;
+    cfg.listen_ports = c->listen_ports;
+    cfg.n_listen = c->nlisten;
+    cfg.mode = (enum sv_mode)s->sv_mode;
+    cfg.balance = (enum sv_balance)s->sv_balance;
+    cfg.workers = s->sv_workers;
+    cfg.log_dir_fd = c->log_fd;
+    cfg.echo_stdio = io->echo_stdio;
+    cfg.control_fd = c->control_fd;
+    cfg.runtime_dir = "/dev/.nrun";
+    cfg.stop_signal = s->stop_signal;
+    cfg.worker_prepare = worker_prepare;
+    cfg.worker_prepare_arg = c;
+    prctl(PR_SET_PDEATHSIG, 0);
+    if (write(sync_fd, "OK", 2) != 2)
+        _exit(NR_EXIT_CMD);
+    close(sync_fd);
+    int code = sv_run ? sv_run(&cfg) : rt_pid1_fallback(&cfg);
+    _exit(code);
+}
+
+static void ctx_free(launch_ctx *c)
+{
+    for (size_t i = 0; i < c->nlisten; i++)
+        close(c->listen_fds[i]);
+    if (c->log_fd >= 0)
+        close(c->log_fd);
+    if (c->control_fd >= 0)
+        close(c->control_fd);
+    free(c->seccomp_prog);
+    rt_spec_free(&c->spec);
+}
+
+int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc *p, nr_err *err)
+{
+    memset(p, 0, sizeof *p);
+    launch_ctx c = {.log_fd = -1, .control_fd = -1};
+    cleanup_free char *dir = rt_ctr_dir(root, id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", dir);
+    if (rt_spec_load(dfd, "config.json", &c.spec, err) < 0)
+        return nr_err_wrap(err, "%s", dir);
+    int r = -1;
+    if (c.spec.seccomp_json) {
+        cleanup_free char *cache = nr_xasprintf("%s/cache", root);
+        mkdir(cache, 0755);
+        cleanup_close int cfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rt_seccomp_prepare(c.spec.seccomp_json, cfd, &c.seccomp_prog, err) < 0)
+            goto out;
+    }
+    for (size_t i = 0; i < c.spec.nports; i++) {
+        int fd = bind_port(&c.spec.ports[i], err);
+        if (fd < 0)
+            goto out;
+        c.listen_ports[c.nlisten] = c.spec.ports[i].ctr_port;
+        c.listen_fds[c.nlisten++] = fd;
+    }
+    if (mkdirat(dfd, "logs", 0700) < 0 && errno != EEXIST) {
+        nr_err_sys(err, errno, "mkdir %s/logs", dir);
+        goto out;
+    }
+    c.log_fd = openat(dfd, "logs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (c.log_fd < 0) {
+        nr_err_sys(err, errno, "open %s/logs", dir);
+        goto out;
+    }
+    c.control_fd = open_control(dfd, dir, err);
+    if (c.control_fd == -1)
+        goto out;
+    if (c.control_fd < 0)
+        c.control_fd = -1;
+    if (rt_cgroup_create(id, &c.spec, &p->cg, err) < 0)
+        goto out;
+
+    rt_timing("cgroups+ports+seccomp ready");
+    int go[2], sync[2];
+    if (pipe2(go, O_CLOEXEC) < 0) {
+        nr_err_sys(err, errno, "pipe");
+        goto out_cg;
+    }
+    if (pipe2(sync, O_CLOEXEC) < 0) {
+        nr_err_sys(err, errno, "pipe");
+        close(go[0]);
+        close(go[1]);
+        goto out_cg;
+    }
+    unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+    if (c.spec.ns_net)
+        flags |= CLONE_NEWNET;
+    fflush(NULL);
+    rt_timing("clone");
+    pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid == 0) {
+        close(go[1]);
+        close(sync[0]);
+        child_main(&c, go[0], sync[1], io, &p->cg);
+    }
+    close(go[0]);
+    close(sync[1]);
+    if (pid < 0) {
+        nr_err_sys(err, errno, "clone");
+        close(go[1]);
+        close(sync[0]);
+        goto out_cg;
+    }
+    if (rt_cgroup_add(&p->cg, pid, err) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(go[1]);
+        close(sync[0]);
+        goto out_cg;
+    }
+    rt_timing("init in its cgroups");
+    if (write(go[1], "g", 1) != 1) {
+        nr_err_sys(err, errno, "start container");
+        kill(pid, SIGKILL);
+    }
+    close(go[1]);
+    char msg[1100];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof msg - 1 && (n = read(sync[0], msg + got, sizeof msg - 1 - got)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        got += (size_t)n;
+    }
+    close(sync[0]);
+    msg[got] = 0;
+    if (got < 2 || strncmp(msg, "OK", 2)) {
+        int st;
+        waitpid(pid, &st, 0);
+        if (msg[0] == 'E')
+            nr_err_set(err, "container setup: %s", msg + 1);
+        else
+            nr_err_set(err, "container setup: init exited (status %d)", st);
+        goto out_cg;
+    }
+    rt_timing("container init running");
+    p->pid = pid;
+    p->start_time = rt_pid_start_time(pid);
+    r = 0;
+    goto out;
+out_cg: {
+    nr_err ign;
+    rt_cgroup_destroy(&p->cg, &ign);
+    rt_cgroup_free(&p->cg);
+}
+out:
+    ctx_free(&c);
+    return r;
+}
+
+void rt_launch_cleanup(rt_proc *p)
+{
+    nr_err ign;
+    rt_cgroup_destroy(&p->cg, &ign);
+    rt_cgroup_free(&p->cg);
+}

@@ -1,0 +1,281 @@
+/* The container's filesystem view, built in its new mount namespace: the
+ * overlay (or plain) root, the spec's mounts, a minimal /dev, pivot_root, then
+ * masked and read-only paths.  The image is hostile: every mount target is
+ * resolved inside the root with openat2(RESOLVE_IN_ROOT) and mounted through
+ * its fd, so a symlink like /proc -> /etc/.. in a layer can never redirect a
+ * mount onto the host. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/runtime.h"
+
+static int openat2_in_root(int rootfd, const char *path, int flags)
+{
+    struct open_how how = {.flags = (unsigned long long)flags | O_CLOEXEC,
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    while (*path == '/')
+        path++;
+    if (!*path)
+        path = ".";
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+/* Open (creating as needed) `path` inside the root: a directory, or an empty
+ * file when `file` is set.  Returns an O_PATH fd. */
+static int ensure_in_root(int rootfd, const char *path, bool file, nr_err *err)
+{
+    int fd = openat2_in_root(rootfd, path, O_PATH);
+    if (fd >= 0 || errno != ENOENT)
+        return fd >= 0 ? fd : nr_err_sys(err, errno, "resolve %s in the container", path);
+    cleanup_free char *copy = nr_xstrdup(path);
+    char *slash = strrchr(copy, '/');
+    const char *name = slash ? slash + 1 : copy;
+    if (slash)
+        *slash = 0;
+    cleanup_close int parent = -1;
+    if (slash && *copy) {
+        parent = ensure_in_root(rootfd, copy, false, err);
+        if (parent < 0)
+            return -1;
+    } else {
+        parent = dup(rootfd);
+    }
+    /* reopen the parent as a real directory fd to create in it */
+    cleanup_close int pdir = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pdir < 0)
+        return nr_err_sys(err, errno, "open parent of %s in the container", path);
+    if (file) {
+        int f = openat(pdir, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (f < 0 && errno != EEXIST)
+            return nr_err_sys(err, errno, "create %s in the container", path);
+        if (f >= 0)
+            close(f);
+    } else if (mkdirat(pdir, name, 0755) < 0 && errno != EEXIST) {
+        return nr_err_sys(err, errno, "mkdir %s in the container", path);
+    }
+    fd = openat2_in_root(rootfd, path, O_PATH);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "resolve %s in the container", path);
+    return fd;
+}
+
+static int mount_at_fd(const char *src, int fd, const char *type, unsigned long flags, const char *data,
+                       const char *what, nr_err *err)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    if (mount(src, p, type, flags, data && *data ? data : NULL) < 0)
+        return nr_err_sys(err, errno, "mount %s on %s", type ? type : src, what);
+    return 0;
+}
+
+static int make_dev(int rootfd, nr_err *err)
+{
+    static const struct { const char *name; unsigned maj, min; } devs[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+    };
+    cleanup_close int dev = openat2_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY);
+    if (dev < 0)
+        return nr_err_sys(err, errno, "open /dev in the container");
+    for (size_t i = 0; i < NR_ARRAY_LEN(devs); i++) {
+        if (mknodat(dev, devs[i].name, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
+            return nr_err_sys(err, errno, "mknod /dev/%s", devs[i].name);
+        if (fchmodat(dev, devs[i].name, 0666, 0) < 0) /* umask */
+            return nr_err_sys(err, errno, "chmod /dev/%s", devs[i].name);
+    }
+    static const struct { const char *target, *name; } links[] = {
+        {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
+    };
+    for (size_t i = 0; i < NR_ARRAY_LEN(links); i++)
+        if (symlinkat(links[i].target, dev, links[i].name) < 0)
+            return nr_err_sys(err, errno, "symlink /dev/%s", links[i].name);
+    return 0;
+}
+
+/* /sys/fs/cgroup inside: read-only views of the container's own groups (the
+ * cgroup namespace makes them its root), so the supervisor reads its quota. */
+static int mount_cgroupfs(int rootfd, const char *dest, nr_err *err)
+{
+    cleanup_close int fd = ensure_in_root(rootfd, dest, false, err);
+    if (fd < 0)
+        return -1;
+    unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME;
+    if (rt_cgroup_detect() == RT_CG_V2)
+        return mount_at_fd("cgroup2", fd, "cgroup2", fl | MS_RDONLY, NULL, dest, err);
+    if (mount_at_fd("tmpfs", fd, "tmpfs", fl, "mode=755,size=64k", dest, err) < 0)
+        return -1;
+    cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = 0;
+        const char *list = c1 + 1;
+        bool named = !strncmp(list, "name=", 5);
+        if (!*list || named)
+            continue; /* the v2 hybrid part and named hierarchies hold nothing of ours */
+        cleanup_free char *sub = nr_xasprintf("%s/%s", dest, list);
+        cleanup_close int sfd = ensure_in_root(rootfd, sub, false, err);
+        if (sfd < 0)
+            return -1;
+        if (mount_at_fd("cgroup", sfd, "cgroup", fl | MS_RDONLY, list, sub, err) < 0)
+            return -1;
+    }
+    cleanup_close int top = openat2_in_root(rootfd, dest, O_PATH);
+    if (top < 0)
+        return nr_err_sys(err, errno, "reopen %s", dest);
+    return mount_at_fd(NULL, top, NULL, MS_REMOUNT | MS_RDONLY | fl, "mode=755,size=64k", dest, err);
+}
+
+static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
+{
+    if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"))
+        return mount_cgroupfs(rootfd, m->dest, err);
+    bool file = false;
+    if (m->bind) {
+        struct stat st;
+        if (stat(m->source, &st) < 0)
+            return nr_err_sys(err, errno, "bind source %s", m->source);
+        file = !S_ISDIR(st.st_mode);
+    }
+    cleanup_close int fd = ensure_in_root(rootfd, m->dest, file, err);
+    if (fd < 0)
+        return -1;
+    if (m->bind) {
+        if (mount_at_fd(m->source, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL, m->dest, err) < 0)
+            return -1;
+        /* bind ignores other flags: apply them with a remount of the new mount */
+        unsigned long extra = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        if (extra) {
+            close(fd);
+            fd = openat2_in_root(rootfd, m->dest, O_PATH);
+            if (fd < 0 || mount_at_fd(NULL, fd, NULL, MS_BIND | MS_REMOUNT | extra, NULL, m->dest, err) < 0)
+                return fd < 0 ? nr_err_sys(err, errno, "reopen %s", m->dest) : -1;
+        }
+    } else {
+        unsigned long fl = m->flags & ~(MS_BIND | MS_REC);
+        bool ro_later = !strcmp(m->type, "sysfs") ? false : (fl & MS_RDONLY);
+        if (mount_at_fd(m->source, fd, m->type, ro_later ? fl & ~MS_RDONLY : fl, m->data, m->dest, err) < 0)
+            return -1;
+        if (!strcmp(m->dest, "/dev") && make_dev(rootfd, err) < 0)
+            return -1;
+        if (ro_later) {
+            close(fd);
+            fd = openat2_in_root(rootfd, m->dest, O_PATH);
+            if (fd < 0 || mount_at_fd(NULL, fd, NULL, MS_REMOUNT | fl, m->data, m->dest, err) < 0)
+                return fd < 0 ? nr_err_sys(err, errno, "reopen %s", m->dest) : -1;
+        }
+    }
+    if (m->prop) {
+        close(fd);
+        fd = openat2_in_root(rootfd, m->dest, O_PATH);
+        if (fd < 0 || mount_at_fd(NULL, fd, NULL, m->prop, NULL, m->dest, err) < 0)
+            return fd < 0 ? nr_err_sys(err, errno, "reopen %s", m->dest) : -1;
+    }
+    return 0;
+}
+
+static int mount_overlay(const rt_spec *s, nr_err *err)
+{
+    /* Lower layers by short relative names from inside the layers dir: the
+     * option string is limited to a page and 64-hex names keep ~60 layers in it. */
+    cleanup_close int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (chdir(s->overlay_layers_dir) < 0)
+        return nr_err_sys(err, errno, "chdir %s", s->overlay_layers_dir);
+    nr_buf o = {0};
+    nr_buf_addstr(&o, "lowerdir=");
+    for (size_t i = 0; i < s->noverlay_lower; i++)
+        nr_buf_addf(&o, "%s%s", i ? ":" : "", s->overlay_lower[i]);
+    nr_buf_addf(&o, ",upperdir=%s,workdir=%s", s->overlay_upper, s->overlay_work);
+    nr_buf_addstr(&o, ",index=off,xino=off");
+    nr_buf_add(&o, "", 1);
+    int r = 0;
+    if (o.len >= 4096)
+        r = nr_err_set(err, "overlay options for %zu layers exceed a page", s->noverlay_lower);
+    else if (mount("overlay", s->root_path, "overlay", 0, o.data) < 0)
+        r = nr_err_sys(err, errno, "mount overlay on %s (%zu layers)", s->root_path, s->noverlay_lower);
+    nr_buf_free(&o);
+    if (fchdir(cwd) < 0 && r == 0)
+        r = nr_err_sys(err, errno, "fchdir");
+    return r;
+}
+
+int rt_mounts_setup(const rt_spec *s, nr_err *err)
+{
+    /* Nothing we do here may propagate back to the host. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return nr_err_sys(err, errno, "make / private");
+    if (s->overlay_layers_dir) {
+        if (mount_overlay(s, err) < 0)
+            return -1;
+    } else if (mount(s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        return nr_err_sys(err, errno, "bind %s", s->root_path);
+    }
+    cleanup_close int rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return nr_err_sys(err, errno, "open rootfs %s", s->root_path);
+    for (size_t i = 0; i < s->nmounts; i++)
+        if (do_mount(rootfd, &s->mounts[i], err) < 0)
+            return -1;
+    if (fchdir(rootfd) < 0)
+        return nr_err_sys(err, errno, "chdir rootfs");
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        return nr_err_sys(err, errno, "pivot_root %s", s->root_path);
+    /* The old root is stacked below the new one at "/": detach it. */
+    if (umount2(".", MNT_DETACH) < 0)
+        return nr_err_sys(err, errno, "detach the old root");
+    if (chdir("/") < 0)
+        return nr_err_sys(err, errno, "chdir /");
+    return 0;
+}
+
+int rt_mounts_finish(const rt_spec *s, nr_err *err)
+{
+    cleanup_close int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return nr_err_sys(err, errno, "open /");
+    for (size_t i = 0; i < s->nmasked; i++) {
+        cleanup_close int fd = openat2_in_root(rootfd, s->masked[i], O_PATH);
+        if (fd < 0)
+            continue; /* absent on this kernel */
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+            return nr_err_sys(err, errno, "stat %s", s->masked[i]);
+        if (S_ISDIR(st.st_mode)) {
+            if (mount_at_fd("tmpfs", fd, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0", s->masked[i], err) < 0)
+                return -1;
+        } else if (mount_at_fd("/dev/null", fd, NULL, MS_BIND, NULL, s->masked[i], err) < 0) {
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < s->nreadonly; i++) {
+        cleanup_close int fd = openat2_in_root(rootfd, s->readonly[i], O_PATH);
+        if (fd < 0)
+            continue;
+        char p[64];
+        snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+        if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+            return nr_err_sys(err, errno, "bind %s", s->readonly[i]);
+        close(fd);
+        fd = openat2_in_root(rootfd, s->readonly[i], O_PATH);
+        if (fd < 0 || mount_at_fd(NULL, fd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                  NULL, s->readonly[i], err) < 0)
+            return fd < 0 ? nr_err_sys(err, errno, "reopen %s", s->readonly[i]) : -1;
+    }
+    if (s->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        return nr_err_sys(err, errno, "remount / read-only");
+    return 0;
+}

@@ -1,0 +1,159 @@
+/* A minimal PID 1 used only while the supervisor (runtime/supervisor/) is not
+ * linked: fork+exec the command, forward signals, reap everything, exit with
+ * the command's code (128+signal when killed).  Also the host-side wait of a
+ * foreground `nrun run`, which forwards the same signals to the container. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/runtime.h"
+#include "runtime/supervisor/supervisor.h"
+
+static const int fwd_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+
+static void noop(int sig)
+{
+    (void)sig;
+}
+
+static int code_of(int st)
+{
+    return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
+}
+
+/* Block the forwarded signals (and SIGCHLD) and give them a handler so the
+ * kernel queues them for PID 1 of a pid namespace instead of dropping them. */
+static void block_all(sigset_t *set, sigset_t *old)
+{
+    sigemptyset(set);
+    struct sigaction sa = {.sa_handler = noop};
+    for (size_t i = 0; i < NR_ARRAY_LEN(fwd_signals); i++) {
+        sigaddset(set, fwd_signals[i]);
+        sigaction(fwd_signals[i], &sa, NULL);
+    }
+    sigaddset(set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, set, old);
+}
+
+static void restore_signals(const sigset_t *old)
+{
+    struct sigaction sa = {.sa_handler = SIG_DFL};
+    for (size_t i = 0; i < NR_ARRAY_LEN(fwd_signals); i++)
+        sigaction(fwd_signals[i], &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+    sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+int rt_pid1_fallback(const sv_config *cfg)
+{
+    sigset_t set, old;
+    block_all(&set, &old);
+    pid_t child = fork();
+    if (child < 0) {
+        perror("nrun: fork");
+        return NR_EXIT_CMD;
+    }
+    if (child == 0) {
+        restore_signals(&old);
+        extern char **environ;
+        if (cfg->n_listen) {
+            /* systemd-style socket activation: fds 3.. and LISTEN_FDS */
+            int tmp[256];
+            for (size_t i = 0; i < cfg->n_listen; i++)
+                tmp[i] = fcntl(cfg->listen_fds[i], F_DUPFD_CLOEXEC, 300);
+            for (size_t i = 0; i < cfg->n_listen; i++)
+                if (dup2(tmp[i], 3 + (int)i) < 0)
+                    _exit(NR_EXIT_CMD);
+        }
+        size_t n = 0;
+        while (cfg->envp[n])
+            n++;
+        char **env = nr_xcalloc(n + 3, sizeof(char *));
+        memcpy(env, cfg->envp, n * sizeof(char *));
+        if (cfg->n_listen) {
+            env[n++] = nr_xasprintf("LISTEN_FDS=%zu", cfg->n_listen);
+            env[n++] = nr_xasprintf("LISTEN_PID=%d", (int)getpid());
+        }
+        environ = env;
+        if (cfg->cwd && chdir(cfg->cwd) < 0) {
+            dprintf(2, "nrun: chdir %s: %s\n", cfg->cwd, strerror(errno));
+            _exit(NR_EXIT_CMD);
+        }
+        if (setgroups(cfg->ngroups, cfg->groups) < 0 || setresgid(cfg->gid, cfg->gid, cfg->gid) < 0 ||
+            setresuid(cfg->uid, cfg->uid, cfg->uid) < 0) {
+            dprintf(2, "nrun: switch to uid %u: %s\n", (unsigned)cfg->uid, strerror(errno));
+            _exit(NR_EXIT_CMD);
+        }
+        if (cfg->worker_prepare && cfg->worker_prepare(cfg->worker_prepare_arg) < 0)
+            _exit(NR_EXIT_CMD);
+        /* fds the app must not see: the log dir and control socket of PID 1 */
+        for (int fd = 3 + (int)cfg->n_listen; fd < 1024; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        execvp(cfg->argv[0], cfg->argv);
+        int e = errno;
+        dprintf(2, "nrun: exec %s: %s\n", cfg->argv[0], strerror(e));
+        _exit(e == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC);
+    }
+    int code = 0;
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        if (sig < 0)
+            continue;
+        if (sig != SIGCHLD) {
+            kill(child, sig);
+            continue;
+        }
+        int st;
+        pid_t p;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+            if (p == child) {
+                code = code_of(st);
+                /* PID 1 exiting kills the rest of the namespace */
+                return code;
+            }
+    }
+}
+
+void rt_forward_block(void)
+{
+    sigset_t set, old;
+    block_all(&set, &old);
+}
+
+int rt_wait_forward(pid_t pid)
+{
+    sigset_t set, old;
+    block_all(&set, &old);
+    int code, st0;
+    if (waitpid(pid, &st0, WNOHANG) == pid) {
+        restore_signals(&old);
+        return code_of(st0);
+    }
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        if (sig < 0)
+            continue;
+        if (sig != SIGCHLD) {
+            kill(pid, sig);
+            continue;
+        }
+        int st;
+        pid_t p = waitpid(pid, &st, WNOHANG);
+        if (p == pid) {
+            code = code_of(st);
+            break;
+        }
+    }
+    restore_signals(&old);
+    return code;
+}

@@ -1,0 +1,242 @@
+/* Running a created container: the launch / wait / record / restart loop,
+ * in the foreground (signals forwarded, the app's exit code returned) or in
+ * a small detached monitor process that records the exit status and time in
+ * state.json and applies --restart.  `nrun stop` leaves a "stopping" mark so
+ * a stopped container is not restarted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/create.h"
+#include "runtime/runtime.h"
+
+extern int sv_run(const struct sv_config *cfg) __attribute__((weak));
+
+int rt_restart_parse(const char *s, rt_restart *out, nr_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!s || !strcmp(s, "no"))
+        return 0;
+    if (!strcmp(s, "always") || !strcmp(s, "unless-stopped")) {
+        out->policy = RT_RESTART_ALWAYS;
+        return 0;
+    }
+    if (!strncmp(s, "on-failure", 10) && (s[10] == 0 || s[10] == ':')) {
+        out->policy = RT_RESTART_ON_FAILURE;
+        if (s[10] == ':') {
+            char *end;
+            long n = strtol(s + 11, &end, 10);
+            if (*end || end == s + 11 || n < 0 || n > 1000000)
+                return nr_err_set(err, "--restart %s: bad retry count", s);
+            out->max = (int)n;
+        }
+        return 0;
+    }
+    return nr_err_set(err, "--restart %s: expected no, on-failure[:N], always or unless-stopped", s);
+}
+
+static bool stop_requested(const char *root, const char *id)
+{
+    cleanup_free char *p = nr_xasprintf("%s/containers/%s/stopping", root, id);
+    return access(p, F_OK) == 0;
+}
+
+static int wait_plain(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return 255;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
+}
+
+/* notify_fd >= 0: report the first start ("OK" or "E<message>") there. */
+static int run_loop(const char *root, const char *id, const rt_launch_io *io, const rt_run_params *rp, bool fg,
+                    int notify_fd, nr_err *err)
+{
+    int restarts = 0, code = NR_EXIT_CMD;
+    cleanup_free char *stopping = nr_xasprintf("%s/containers/%s/stopping", root, id);
+    unlink(stopping);
+    for (;;) {
+        rt_proc p;
+        rt_state st;
+        if (fg)
+            rt_forward_block(); /* a signal between launch and wait is queued, not fatal */
+        if (rt_launch(root, id, io, &p, err) < 0) {
+            if (notify_fd >= 0) {
+                dprintf(notify_fd, "E%s", err->msg);
+                close(notify_fd);
+                notify_fd = -1;
+            }
+            if (rt_state_read(root, id, &st, err) == 0) {
+                if (restarts > 0) {
+                    st.status = "exited";
+                    st.exit_code = NR_EXIT_CMD;
+                    st.finished = time(NULL);
+                    nr_err ign;
+                    rt_state_write(root, &st, &ign);
+                }
+                rt_state_free(&st);
+            }
+            return -1;
+        }
+        if (rt_state_read(root, id, &st, err) == 0) {
+            st.status = "running";
+            st.pid = p.pid;
+            st.start_time = p.start_time;
+            st.started = time(NULL);
+            st.monitor_pid = getpid();
+            st.restart_count = restarts;
+            st.oom_killed = false;
+            json_decref(st.cgroups);
+            st.cgroups = rt_cgroup_to_json(&p.cg);
+            nr_err ign;
+            rt_state_write(root, &st, &ign);
+            rt_state_free(&st);
+        }
+        if (notify_fd >= 0) {
+            if (write(notify_fd, "OK", 2) < 0)
+                (void)0;
+            close(notify_fd);
+            notify_fd = -1;
+        }
+        code = fg ? rt_wait_forward(p.pid) : wait_plain(p.pid);
+        rt_timing("app exited");
+        bool oom = rt_cgroup_oom_killed(&p.cg);
+        rt_launch_cleanup(&p);
+        if (oom && code != 137)
+            code = 137;
+        nr_err ign;
+        if (rt_state_read(root, id, &st, &ign) == 0) {
+            st.status = "exited";
+            st.exit_code = code;
+            st.oom_killed = oom;
+            st.finished = time(NULL);
+            json_decref(st.cgroups);
+            st.cgroups = json_array();
+            rt_state_write(root, &st, &ign);
+            rt_state_free(&st);
+        }
+        rt_timing("cleaned up, state written");
+        bool again = !stop_requested(root, id) &&
+                     (rp->restart.policy == RT_RESTART_ALWAYS ||
+                      (rp->restart.policy == RT_RESTART_ON_FAILURE && code != 0 &&
+                       (rp->restart.max == 0 || restarts < rp->restart.max)));
+        if (!again)
+            break;
+        restarts++;
+        /* docker-like backoff: 100 ms doubling, capped at 10 s */
+        long ms = 100L << (restarts < 8 ? restarts - 1 : 7);
+        if (ms > 10000)
+            ms = 10000;
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        if (stop_requested(root, id))
+            break;
+    }
+    unlink(stopping);
+    return code;
+}
+
+int rt_run_foreground(const char *root, const char *id, const rt_run_params *rp, nr_err *err)
+{
+    rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = true};
+    cleanup_close int null = -1;
+    if (!rp->interactive) {
+        null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        io.stdin_fd = null;
+    }
+    int code = run_loop(root, id, &io, rp, true, -1, err);
+    if (rp->rm) {
+        nr_err ign;
+        rt_container_remove(root, id, &ign);
+    }
+    rt_timing("removed");
+    return code;
+}
+
+int rt_run_detached(const char *root, const char *id, const rt_run_params *rp, nr_err *err)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return nr_err_sys(err, errno, "pipe");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return nr_err_sys(err, errno, "fork");
+    if (pid == 0) {
+        close(pfd[0]);
+        setsid();
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGPIPE, SIG_IGN);
+        /* The monitor's own messages and, without the supervisor, the app's output. */
+        cleanup_free char *log = nr_xasprintf("%s/containers/%s/logs", root, id);
+        mkdir(log, 0700);
+        cleanup_free char *console = nr_xasprintf("%s/console.log", log);
+        int out = sv_run ? open("/dev/null", O_WRONLY | O_CLOEXEC)
+                         : open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+            _exit(NR_EXIT_CMD);
+        close(in);
+        close(out);
+        rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = false};
+        nr_err e = {0};
+        int code = run_loop(root, id, &io, rp, false, pfd[1], &e);
+        if (rp->rm) {
+            nr_err ign;
+            rt_container_remove(root, id, &ign);
+        }
+        _exit(code < 0 ? NR_EXIT_CMD : code & 0xff);
+    }
+    close(pfd[1]);
+    char msg[1100];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof msg - 1 && (n = read(pfd[0], msg + got, sizeof msg - 1 - got)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        got += (size_t)n;
+    }
+    close(pfd[0]);
+    msg[got] = 0;
+    if (got >= 2 && !strncmp(msg, "OK", 2))
+        return 0;
+    if (msg[0] == 'E')
+        return nr_err_set(err, "%s", msg + 1);
+    return nr_err_set(err, "the container monitor died before the container started");
+}
+
+int rt_container_remove(const char *root, const char *id, nr_err *err)
+{
+    rt_state st;
+    if (rt_state_read(root, id, &st, err) < 0)
+        return -1;
+    if (!strcmp(rt_state_live_status(&st), "running")) {
+        rt_state_free(&st);
+        return nr_err_set(err, "container %.12s is running: stop it first or use rm -f", id);
+    }
+    rt_cgroup cg;
+    rt_cgroup_from_json(st.cgroups, &cg);
+    nr_err ign;
+    rt_cgroup_destroy(&cg, &ign);
+    rt_cgroup_free(&cg);
+    rt_state_free(&st);
+    cleanup_free char *dir = rt_ctr_dir(root, id);
+    /* rename first so a half-removed container is never listed */
+    cleanup_free char *gone = nr_xasprintf("%s/containers/.rm-%s", root, id);
+    if (rename(dir, gone) < 0)
+        return nr_err_sys(err, errno, "remove %s", dir);
+    return nr_rm_rf(AT_FDCWD, gone, err);
+}

@@ -1,0 +1,243 @@
+/* The container runtime.  One description of a container: an OCI runtime-spec
+ * config.json in containers/<id>/ (spec.c builds it from an image config and
+ * the run flags, and parses it back, validating it as hostile input).  The
+ * launch code (launch.c) reads only that description: it creates the cgroups
+ * (cgroup.c), binds the published ports, clones into new namespaces, builds
+ * the root filesystem and mounts (mounts.c), drops privileges (security.c,
+ * seccomp.c) and runs the supervisor as PID 1 (or pid1.c's minimal init while
+ * the supervisor is not linked).  state.c keeps containers/<id>/state.json. */
+#ifndef RT_RUNTIME_H
+#define RT_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+#define RT_MAX_CAPS 64
+
+typedef struct rt_mount {
+    char *dest, *type, *source;
+    unsigned long flags;      /* MS_* from the options */
+    unsigned long prop;       /* MS_PRIVATE/... requested, 0 = none */
+    char *data;               /* the remaining options, comma separated */
+    bool bind, rdonly;
+} rt_mount;
+
+typedef struct rt_rlimit {
+    int resource;
+    unsigned long long soft, hard;
+} rt_rlimit;
+
+typedef struct rt_port {
+    char addr[64];            /* "" = all addresses */
+    int host_port, ctr_port;
+} rt_port;
+
+/* The parsed config.json: everything the launch code needs, nothing else. */
+typedef struct rt_spec {
+    /* process */
+    char **args, **env;
+    char *cwd;
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    size_t ngroups;
+    bool terminal, no_new_privs;
+    uint64_t caps;            /* bit n = capability n (bounding = effective = permitted) */
+    rt_rlimit *rlimits;
+    size_t nrlimits;
+    /* root */
+    char *root_path;          /* absolute: the rootfs dir, or the overlay mount point */
+    bool root_readonly;
+    char *hostname;
+    rt_mount *mounts;
+    size_t nmounts;
+    /* linux */
+    bool ns_net;              /* false: share the host network namespace */
+    bool net_lo_up;
+    char **masked, **readonly;
+    size_t nmasked, nreadonly;
+    long long mem_limit;      /* bytes, 0 = none */
+    long long cpu_quota, cpu_period;
+    long long pids_limit;     /* 0 = none */
+    char *cpuset_cpus;
+    char *seccomp_json;       /* linux.seccomp re-serialised canonically; NULL = unconfined */
+    /* annotations (org.nrun.*) */
+    char *overlay_layers_dir; /* dir holding the lower layers, NULL = plain rootfs */
+    char **overlay_lower;     /* names relative to overlay_layers_dir, top first */
+    size_t noverlay_lower;
+    char *overlay_upper, *overlay_work; /* absolute */
+    int stop_signal;
+    rt_port *ports;
+    size_t nports;
+    /* supervisor pass-through */
+    int sv_workers, sv_balance, sv_mode;
+} rt_spec;
+
+/* Flags of `nrun run` that shape the spec (spec.c). */
+typedef struct rt_run_opts {
+    const char *name, *hostname, *user, *workdir, *entrypoint;
+    bool entrypoint_set;
+    char **env;               /* K=V from -e / --env-file, in order */
+    size_t nenv;
+    char **cmd;               /* CMD... after the image */
+    size_t ncmd;
+    char **volumes;           /* -v specs as given */
+    size_t nvolumes;
+    char **ports;             /* -p specs */
+    size_t nports;
+    char **cap_add, **cap_drop;
+    size_t ncap_add, ncap_drop;
+    char **security_opt;
+    size_t nsecurity_opt;
+    const char *net;          /* "private" (default), "host", "none" */
+    bool read_only, tty;
+    long long memory, cpu_quota, cpu_period, pids_limit;
+    const char *cpuset;
+    int workers, balance, mode;
+} rt_run_opts;
+
+/* spec.c ------------------------------------------------------------------ */
+/* Build config.json text from an image config (the "config" object of an OCI
+ * image config, may be NULL) and the run options.  rootfs_* describe where
+ * the rootfs comes from.  The image's /etc/passwd and /etc/group are read
+ * through etc_dirfd (an fd of the merged view or the top layer, -1 = none). */
+typedef struct rt_rootfs_desc {
+    const char *root_path;    /* absolute path of the rootfs/mount point */
+    const char *layers_dir;   /* NULL = root_path is a plain directory */
+    char **lower;             /* layer dir names, top first */
+    size_t nlower;
+    const char *upper, *work;
+} rt_rootfs_desc;
+struct json_t;
+typedef struct rt_user {
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    size_t ngroups;
+} rt_user;
+/* Returns the config.json text (malloc'd).  img_config may be NULL. */
+int rt_spec_build(const struct json_t *img_config, const rt_run_opts *o, const rt_rootfs_desc *rf,
+                  const rt_user *u, const char *store_root, const char *ctr_dir, char **json_out,
+                  nr_err *err);
+int rt_spec_parse(const char *json, size_t len, rt_spec *s, nr_err *err);
+void rt_spec_free(rt_spec *s);
+int rt_spec_load(int dirfd, const char *name, rt_spec *s, nr_err *err);
+
+int rt_signal_from_name(const char *s);
+/* NRUN_TIMING=1: print a phase timestamp on stderr. */
+void rt_timing(const char *what);
+/* Capability names ("CAP_CHOWN" or "chown") <-> numbers. */
+int rt_cap_from_name(const char *name);
+const char *rt_cap_name(int cap);
+uint64_t rt_caps_default(void);
+
+/* cgroup.c ---------------------------------------------------------------- */
+enum rt_cg_mode { RT_CG_V1, RT_CG_HYBRID, RT_CG_V2 };
+typedef struct rt_cgroup {
+    enum rt_cg_mode mode;
+    char *paths[8];           /* absolute dirs this container owns (v1: one per controller) */
+    char *ctrl[8];            /* controller name per path ("unified" for v2) */
+    size_t n;
+} rt_cgroup;
+enum rt_cg_mode rt_cgroup_detect(void);
+int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *err);
+int rt_cgroup_add(const rt_cgroup *cg, pid_t pid, nr_err *err);
+/* Kill what is left and rmdir; retries while the kernel is still tearing down. */
+int rt_cgroup_destroy(const rt_cgroup *cg, nr_err *err);
+bool rt_cgroup_oom_killed(const rt_cgroup *cg);
+void rt_cgroup_free(rt_cgroup *cg);
+/* Serialise to/from a JSON array of paths (kept in state.json). */
+struct json_t *rt_cgroup_to_json(const rt_cgroup *cg);
+void rt_cgroup_from_json(const struct json_t *a, rt_cgroup *cg);
+
+/* mounts.c ---------------------------------------------------------------- */
+/* In the child, in its new mount namespace: build the rootfs and pivot_root. */
+int rt_mounts_setup(const rt_spec *s, nr_err *err);
+/* After pivot_root: masked and read-only paths, read-only root. */
+int rt_mounts_finish(const rt_spec *s, nr_err *err);
+
+/* security.c -------------------------------------------------------------- */
+int rt_rlimits_apply(const rt_spec *s, nr_err *err);
+/* Bounding set = s->caps, no_new_privs; PID 1 keeps its permitted caps. */
+int rt_security_pid1(const rt_spec *s, nr_err *err);
+/* Right before exec of a container process: caps for uid, then seccomp. */
+int rt_security_exec(const rt_spec *s, uid_t uid, nr_err *err);
+int rt_user_switch(const rt_spec *s, nr_err *err);
+/* Drop every capability but `keep` from the bounding set (needs CAP_SETPCAP: before a uid switch). */
+int rt_bounding_drop(uint64_t keep, nr_err *err);
+/* Block and queue the signals a foreground nrun forwards (before launching). */
+void rt_forward_block(void);
+/* CVE-2019-5736: re-exec this program from a sealed memfd copy.  Needed only
+ * when container processes hold CAP_SYS_PTRACE: otherwise our non-dumpable
+ * flag already keeps /proc/<our pid>/exe closed to them. */
+int rt_reexec_sealed(void);
+bool rt_caps_need_sealed_exe(uint64_t caps);
+/* CVE-2024-21626: close every fd >= 3 except keep[]. */
+int rt_close_fds_except(const int *keep, size_t n);
+
+/* seccomp.c --------------------------------------------------------------- */
+/* The default profile as an OCI linux.seccomp object. */
+struct json_t *rt_seccomp_default(void);
+/* A Docker profile file -> OCI linux.seccomp (includes/excludes by caps resolved). */
+struct json_t *rt_seccomp_from_docker(const char *path, uint64_t caps, nr_err *err);
+/* Compile (or load from <cache_dir>/seccomp/<sha256>.bpf) and install. */
+int rt_seccomp_install(const char *profile_json, int cache_dirfd, nr_err *err);
+/* Compile into the cache without installing (called on the host before clone). */
+int rt_seccomp_prepare(const char *profile_json, int cache_dirfd, void **prog, nr_err *err);
+int rt_seccomp_load(void *prog, nr_err *err);
+
+/* launch.c ---------------------------------------------------------------- */
+typedef struct rt_launch_io {
+    int stdin_fd, stdout_fd, stderr_fd; /* -1 = inherit */
+    bool echo_stdio;
+} rt_launch_io;
+typedef struct rt_proc {
+    pid_t pid;                /* host pid of the container's PID 1 */
+    unsigned long long start_time;
+    rt_cgroup cg;
+} rt_proc;
+/* Launch containers/<id> (reads its config.json); returns once PID 1 runs the
+ * app.  The caller waits for p->pid and then calls rt_launch_cleanup. */
+int rt_launch(const char *store_root, const char *id, const rt_launch_io *io, rt_proc *p, nr_err *err);
+void rt_launch_cleanup(rt_proc *p);
+
+/* pid1.c ------------------------------------------------------------------ */
+struct sv_config;
+int rt_pid1_fallback(const struct sv_config *cfg);
+/* Wait for pid while forwarding the usual signals to it; returns its exit code (128+sig). */
+int rt_wait_forward(pid_t pid);
+
+/* state.c ----------------------------------------------------------------- */
+typedef struct rt_state {
+    char id[65];
+    char *name, *image, *command;
+    const char *status;       /* "created", "running", "exited" */
+    pid_t pid, monitor_pid;
+    unsigned long long start_time;
+    int exit_code;
+    bool oom_killed;
+    long long created, started, finished; /* unix seconds */
+    int restart_count;
+    struct json_t *cgroups;   /* array of paths */
+} rt_state;
+int rt_state_read(const char *store_root, const char *id, rt_state *st, nr_err *err);
+/* Replace dirfd/name atomically (temp + rename, no fsync: see state.c). */
+int rt_write_file(int dirfd, const char *name, const char *text, mode_t mode, nr_err *err);
+int rt_state_write(const char *store_root, const rt_state *st, nr_err *err);
+void rt_state_free(rt_state *st);
+/* Is pid still the process that had start_time? */
+bool rt_pid_alive(pid_t pid, unsigned long long start_time);
+unsigned long long rt_pid_start_time(pid_t pid);
+/* Resolve a name, full id or unique id prefix to the full id. */
+int rt_container_find(const char *store_root, const char *ref, char id[65], nr_err *err);
+/* List ids of every container. */
+int rt_container_list(const char *store_root, char ***ids, size_t *n, nr_err *err);
+char *rt_ctr_dir(const char *store_root, const char *id);
+/* A status string honest about a dead init: running only while pid+start time match. */
+const char *rt_state_live_status(const rt_state *st);
+
+#endif

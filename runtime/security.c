@@ -1,0 +1,229 @@
+/* Privileges of container processes: capabilities (libcap), no_new_privs,
+ * rlimits, identity, and the two CVE defences for PID 1: the nrun binary is
+ * run from a sealed memfd copy (CVE-2019-5736: /proc/1/exe then names an
+ * unwritable memfd, never the host's file) and no host fd survives into the
+ * container (CVE-2024-21626). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/runtime.h"
+
+static const char *const cap_names[] = {
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+    "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+};
+
+int rt_cap_from_name(const char *name)
+{
+    for (size_t i = 0; i < NR_ARRAY_LEN(cap_names); i++)
+        if (!strcasecmp(name, cap_names[i]) || !strcasecmp(name, cap_names[i] + 4))
+            return (int)i;
+    return -1;
+}
+
+const char *rt_cap_name(int cap)
+{
+    return cap >= 0 && (size_t)cap < NR_ARRAY_LEN(cap_names) ? cap_names[cap] : NULL;
+}
+
+/* Docker's default set without NET_RAW, MKNOD and AUDIT_WRITE. */
+uint64_t rt_caps_default(void)
+{
+    static const int d[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_SETGID, CAP_SETUID,
+                            CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL};
+    uint64_t c = 0;
+    for (size_t i = 0; i < NR_ARRAY_LEN(d); i++)
+        c |= 1ULL << d[i];
+    return c;
+}
+
+int rt_rlimits_apply(const rt_spec *s, nr_err *err)
+{
+    for (size_t i = 0; i < s->nrlimits; i++) {
+        struct rlimit cur, want = {s->rlimits[i].soft, s->rlimits[i].hard};
+        if (getrlimit(s->rlimits[i].resource, &cur) < 0)
+            return nr_err_sys(err, errno, "getrlimit %d", s->rlimits[i].resource);
+        /* Never above the current hard limit: raising it needs CAP_SYS_RESOURCE, which root lacks here. */
+        if (cur.rlim_max != RLIM_INFINITY && (want.rlim_max == RLIM_INFINITY || want.rlim_max > cur.rlim_max))
+            want.rlim_max = cur.rlim_max;
+        if (want.rlim_cur > want.rlim_max)
+            want.rlim_cur = want.rlim_max;
+        if (setrlimit(s->rlimits[i].resource, &want) < 0)
+            return nr_err_sys(err, errno, "setrlimit %d", s->rlimits[i].resource);
+    }
+    return 0;
+}
+
+int rt_bounding_drop(uint64_t keep, nr_err *err)
+{
+    for (int c = 0; c <= CAP_LAST_CAP; c++) {
+        if (keep & (1ULL << c))
+            continue;
+        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1)
+            continue; /* already gone (or unknown to this kernel) */
+        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            return nr_err_sys(err, errno, "drop capability %d from the bounding set", c);
+    }
+    return 0;
+}
+
+static int set_caps(uint64_t caps, bool inheritable_ambient, nr_err *err)
+{
+    cap_t c = cap_init();
+    if (!c)
+        return nr_err_sys(err, errno, "cap_init");
+    for (int i = 0; i <= CAP_LAST_CAP && i < 64; i++) {
+        if (!(caps & (1ULL << i)))
+            continue;
+        cap_value_t v = i;
+        if (cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0 || cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET) < 0 ||
+            (inheritable_ambient && cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET) < 0)) {
+            cap_free(c);
+            return nr_err_sys(err, errno, "cap_set_flag");
+        }
+    }
+    int r = cap_set_proc(c);
+    int e = errno;
+    cap_free(c);
+    if (r < 0)
+        return nr_err_sys(err, e, "set capabilities");
+    return 0;
+}
+
+int rt_security_pid1(const rt_spec *s, nr_err *err)
+{
+    /* Not dumpable: /proc/1/{exe,mem,environ} stay closed to container root. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return nr_err_sys(err, errno, "PR_SET_DUMPABLE");
+    if (rt_bounding_drop(s->caps, err) < 0)
+        return -1;
+    /* PID 1 keeps what it needs to switch workers' identity and signal them. */
+    if (set_caps(s->caps | (1ULL << CAP_SETUID) | (1ULL << CAP_SETGID) | (1ULL << CAP_KILL), false, err) < 0)
+        return -1;
+    if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return nr_err_sys(err, errno, "PR_SET_NO_NEW_PRIVS");
+    return 0;
+}
+
+int rt_user_switch(const rt_spec *s, nr_err *err)
+{
+    if (setgroups(s->ngroups, s->groups) < 0)
+        return nr_err_sys(err, errno, "setgroups");
+    if (setresgid(s->gid, s->gid, s->gid) < 0)
+        return nr_err_sys(err, errno, "setgid %u", (unsigned)s->gid);
+    if (setresuid(s->uid, s->uid, s->uid) < 0)
+        return nr_err_sys(err, errno, "setuid %u", (unsigned)s->uid);
+    return 0;
+}
+
+/* Called in the container process right before exec (worker_prepare / exec). */
+int rt_security_exec(const rt_spec *s, uid_t uid, nr_err *err)
+{
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return nr_err_sys(err, errno, "clear ambient capabilities");
+    if (rt_bounding_drop(s->caps, err) < 0)
+        return -1;
+    /* A non-root process keeps no capability at all; root keeps the container's set. */
+    if (set_caps(uid == 0 ? s->caps : 0, false, err) < 0)
+        return -1;
+    if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return nr_err_sys(err, errno, "PR_SET_NO_NEW_PRIVS");
+    return 0;
+}
+
+#define SEALED_ENV "_NRUN_SEALED"
+
+/* CVE-2019-5736: a container root that opens /proc/1/exe (or /proc/<exec>/exe)
+ * for writing would overwrite the host's nrun binary.  Running from a sealed
+ * memfd copy makes that link point at an unwritable anonymous file. */
+static void exec_sealed(char **argv)
+{
+    cleanup_close int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    cleanup_close int mfd = memfd_create("nrun", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    struct stat st;
+    if (src < 0 || mfd < 0 || fstat(src, &st) < 0)
+        return;
+    off_t off = 0;
+    while (off < st.st_size)
+        if (sendfile(mfd, src, &off, (size_t)(st.st_size - off)) <= 0)
+            return;
+    if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+        return;
+    setenv(SEALED_ENV, "1", 1);
+    extern char **environ;
+    syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
+    unsetenv(SEALED_ENV);
+}
+
+/* ptrace_may_access() lets a process into a non-dumpable task's /proc files
+ * only with CAP_SYS_PTRACE over it: without that cap, non-dumpable suffices. */
+bool rt_caps_need_sealed_exe(uint64_t caps)
+{
+    return caps & (1ULL << CAP_SYS_PTRACE);
+}
+
+int rt_reexec_sealed(void)
+{
+    if (getenv(SEALED_ENV)) {
+        unsetenv(SEALED_ENV);
+        return 0;
+    }
+    /* the original command line, as main() received it */
+    cleanup_free char *cmdline = NULL;
+    size_t clen;
+    nr_err ign;
+    if (nr_read_file(AT_FDCWD, "/proc/self/cmdline", 1 << 20, &cmdline, &clen, &ign) < 0)
+        return -1;
+    size_t argc = 0;
+    for (size_t i = 0; i < clen; i++)
+        argc += cmdline[i] == 0;
+    cleanup_free char **argv = nr_xcalloc(argc + 1, sizeof(char *));
+    for (size_t i = 0, k = 0; i < clen && k < argc; k++) {
+        argv[k] = cmdline + i;
+        i += strlen(cmdline + i) + 1;
+    }
+    exec_sealed(argv);
+    return -1; /* still running from the file: the non-dumpable flag remains the defence */
+}
+
+int rt_close_fds_except(const int *keep, size_t n)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    int dfd = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        int fd = atoi(e->d_name);
+        if (fd < 3 || fd == dfd)
+            continue;
+        bool k = false;
+        for (size_t i = 0; i < n; i++)
+            k |= keep[i] == fd;
+        if (!k)
+            close(fd);
+    }
+    closedir(d);
+    return 0;
+}

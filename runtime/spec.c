@@ -1,0 +1,487 @@
+/* Build a container's OCI runtime-spec config.json from the image config and
+ * the `nrun run` flags (what `crun spec` writes, filled from the image).  The
+ * result is the only description the launch code reads (spec_parse.c). */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/runtime.h"
+
+static const char *const masked_paths[] = {
+    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+    "/proc/interrupts", "/sys/firmware", "/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+static json_t *str_array(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *mount_obj(const char *dest, const char *type, const char *src, const char *opts)
+{
+    json_t *m = json_pack("{s:s, s:s, s:s}", "destination", dest, "type", type, "source", src);
+    json_t *o = json_array();
+    cleanup_free char *copy = nr_xstrdup(opts);
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(o, json_string(t));
+    json_object_set_new(m, "options", o);
+    return m;
+}
+
+/* A volume name as docker accepts it: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
+static bool valid_volume_name(const char *n)
+{
+    if (!*n || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= '0' && n[0] <= '9')))
+        return false;
+    for (const char *p = n; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *p))
+            return false;
+    return strlen(n) < 128;
+}
+
+/* A container path must be absolute and free of "..". */
+static bool valid_ctr_path(const char *p)
+{
+    if (p[0] != '/' || strlen(p) >= PATH_MAX)
+        return false;
+    for (const char *s = p; (s = strstr(s, "..")); s += 2)
+        if ((s == p || s[-1] == '/') && (s[2] == 0 || s[2] == '/'))
+            return false;
+    return true;
+}
+
+/* -v HOST:CTR[:ro|rw], -v NAME:CTR[:ro], -v CTR (anonymous). */
+static int add_volume(json_t *mounts, const char *spec, const char *store_root, const char *ctr_dir,
+                      int *anon, nr_err *err)
+{
+    cleanup_free char *copy = nr_xstrdup(spec);
+    char *parts[3] = {0};
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+        if (n == 3)
+            return nr_err_set(err, "-v %s: too many ':' fields", spec);
+        parts[n++] = t;
+    }
+    if (n == 0)
+        return nr_err_set(err, "-v: empty volume spec");
+    bool ro = false;
+    if (n == 3 || (n == 2 && (!strcmp(parts[1], "ro") || !strcmp(parts[1], "rw")))) {
+        const char *mode = parts[n - 1];
+        if (!strcmp(mode, "ro"))
+            ro = true;
+        else if (strcmp(mode, "rw"))
+            return nr_err_set(err, "-v %s: mode must be ro or rw, not \"%s\"", spec, mode);
+        n--;
+    }
+    const char *src_arg = n == 2 ? parts[0] : NULL, *dest = parts[n - 1];
+    if (!valid_ctr_path(dest))
+        return nr_err_set(err, "-v %s: container path \"%s\" must be absolute without \"..\"", spec, dest);
+    cleanup_free char *src = NULL;
+    if (!src_arg) {
+        src = nr_xasprintf("%s/volumes/anon%d", ctr_dir, (*anon)++);
+    } else if (src_arg[0] == '/') {
+        struct stat st;
+        if (stat(src_arg, &st) < 0)
+            return nr_err_sys(err, errno, "-v %s: host path %s", spec, src_arg);
+        src = realpath(src_arg, NULL);
+        if (!src)
+            return nr_err_sys(err, errno, "-v %s: resolve %s", spec, src_arg);
+    } else if (valid_volume_name(src_arg)) {
+        src = nr_xasprintf("%s/volumes/%s/_data", store_root, src_arg);
+    } else {
+        return nr_err_set(err, "-v %s: \"%s\" is neither an absolute host path nor a volume name", spec, src_arg);
+    }
+    if (src_arg == NULL || src_arg[0] != '/') {
+        if (nr_mkdir_p(src, 0755, err) < 0)
+            return nr_err_wrap(err, "-v %s", spec);
+    }
+    json_array_append_new(mounts, mount_obj(dest, "bind", src, ro ? "rbind,ro,rprivate" : "rbind,rprivate"));
+    return 0;
+}
+
+static int parse_port(const char *spec, json_t *list, nr_err *err)
+{
+    cleanup_free char *copy = nr_xstrdup(spec);
+    char *proto = strchr(copy, '/');
+    if (proto) {
+        if (strcmp(proto, "/tcp"))
+            return nr_err_set(err, "-p %s: only tcp ports are supported", spec);
+        *proto = 0;
+    }
+    char *last = strrchr(copy, ':');
+    if (!last)
+        return nr_err_set(err, "-p %s: expected [IP:]HOST:CTR", spec);
+    *last = 0;
+    const char *ctr = last + 1, *host = copy, *ip = "";
+    char *mid = strrchr(copy, ':');
+    if (mid) {
+        *mid = 0;
+        ip = copy;
+        host = mid + 1;
+        if (ip[0] == '[') { /* [::1] */
+            size_t l = strlen(ip);
+            if (l < 3 || ip[l - 1] != ']')
+                return nr_err_set(err, "-p %s: bad address", spec);
+            ip++;
+            ((char *)ip)[l - 2] = 0;
+        }
+        if (strlen(ip) >= 64)
+            return nr_err_set(err, "-p %s: bad address", spec);
+    }
+    char *end;
+    errno = 0;
+    long h = strtol(host, &end, 10);
+    if (errno || *end || end == host || h < 1 || h > 65535)
+        return nr_err_set(err, "-p %s: bad host port \"%s\"", spec, host);
+    long c = strtol(ctr, &end, 10);
+    if (errno || *end || end == ctr || c < 1 || c > 65535)
+        return nr_err_set(err, "-p %s: bad container port \"%s\"", spec, ctr);
+    json_array_append_new(list, json_pack("{s:s, s:i, s:i}", "address", ip, "host", (int)h, "container", (int)c));
+    return 0;
+}
+
+static int stop_signal_of(const char *s)
+{
+    static const struct { const char *n; int v; } sigs[] = {
+        {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+        {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"WINCH", SIGWINCH},
+    };
+    if (!s || !*s)
+        return SIGTERM;
+    if (!strncasecmp(s, "SIG", 3))
+        s += 3;
+    for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
+        if (!strcasecmp(s, sigs[i].n))
+            return sigs[i].v;
+    char *end;
+    long v = strtol(s, &end, 10);
+    return (*end || v < 1 || v > 64) ? -1 : (int)v;
+}
+
+int rt_signal_from_name(const char *s)
+{
+    return stop_signal_of(s);
+}
+
+static uint64_t caps_from_opts(const rt_run_opts *o, nr_err *err, bool *ok)
+{
+    uint64_t caps = rt_caps_default();
+    *ok = true;
+    for (size_t i = 0; i < o->ncap_drop; i++) {
+        if (!strcasecmp(o->cap_drop[i], "ALL")) {
+            caps = 0;
+            continue;
+        }
+        int c = rt_cap_from_name(o->cap_drop[i]);
+        if (c < 0) {
+            *ok = false;
+            nr_err_set(err, "--cap-drop: unknown capability \"%s\"", o->cap_drop[i]);
+            return 0;
+        }
+        caps &= ~(1ULL << c);
+    }
+    for (size_t i = 0; i < o->ncap_add; i++) {
+        if (!strcasecmp(o->cap_add[i], "ALL")) {
+            for (int c = 0; rt_cap_name(c); c++)
+                caps |= 1ULL << c;
+            continue;
+        }
+        int c = rt_cap_from_name(o->cap_add[i]);
+        if (c < 0) {
+            *ok = false;
+            nr_err_set(err, "--cap-add: unknown capability \"%s\"", o->cap_add[i]);
+            return 0;
+        }
+        caps |= 1ULL << c;
+    }
+    return caps;
+}
+
+static json_t *caps_array(uint64_t caps)
+{
+    json_t *a = json_array();
+    for (int c = 0; c < 64; c++)
+        if ((caps & (1ULL << c)) && rt_cap_name(c))
+            json_array_append_new(a, json_string(rt_cap_name(c)));
+    return a;
+}
+
+/* Image Env, then -e (a later K replaces an earlier one); PATH and HOSTNAME defaults. */
+static json_t *build_env(const json_t *imgcfg, const rt_run_opts *o, const char *hostname, bool tty)
+{
+    json_t *env = json_array();
+    const json_t *ie = imgcfg ? json_object_get(imgcfg, "Env") : NULL;
+    bool have_path = false;
+    size_t i;
+    json_t *v;
+    if (json_is_array(ie))
+        json_array_foreach(ie, i, v) if (json_is_string(v))
+            json_array_append(env, v);
+    for (size_t k = 0; k < o->nenv; k++) {
+        const char *kv = o->env[k];
+        size_t klen = strcspn(kv, "=");
+        bool replaced = false;
+        json_array_foreach(env, i, v)
+        {
+            const char *cur = json_string_value(v);
+            if (!strncmp(cur, kv, klen) && cur[klen] == '=') {
+                json_array_set_new(env, i, json_string(kv));
+                replaced = true;
+                break;
+            }
+        }
+        if (!replaced)
+            json_array_append_new(env, json_string(kv));
+    }
+    json_array_foreach(env, i, v) if (!strncmp(json_string_value(v), "PATH=", 5))
+        have_path = true;
+    if (!have_path)
+        json_array_insert_new(env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+    cleanup_free char *h = nr_xasprintf("HOSTNAME=%s", hostname);
+    json_array_append_new(env, json_string(h));
+    if (tty)
+        json_array_append_new(env, json_string("TERM=xterm"));
+    return env;
+}
+
+static json_t *build_args(const json_t *imgcfg, const rt_run_opts *o, nr_err *err)
+{
+    json_t *args = json_array();
+    const json_t *ep = imgcfg ? json_object_get(imgcfg, "Entrypoint") : NULL;
+    const json_t *cmd = imgcfg ? json_object_get(imgcfg, "Cmd") : NULL;
+    size_t i;
+    json_t *v;
+    if (o->entrypoint_set) {
+        if (o->entrypoint && *o->entrypoint)
+            json_array_append_new(args, json_string(o->entrypoint));
+    } else if (json_is_array(ep)) {
+        json_array_foreach(ep, i, v) if (json_is_string(v)) json_array_append(args, v);
+    }
+    if (o->ncmd) {
+        for (size_t k = 0; k < o->ncmd; k++)
+            json_array_append_new(args, json_string(o->cmd[k]));
+    } else if (json_is_array(cmd) && !o->entrypoint_set) {
+        json_array_foreach(cmd, i, v) if (json_is_string(v)) json_array_append(args, v);
+    }
+    if (json_array_size(args) == 0) {
+        json_decref(args);
+        nr_err_set(err, "no command: the image has no Entrypoint or Cmd and none was given");
+        return NULL;
+    }
+    return args;
+}
+
+int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_desc *rf, const rt_user *u,
+                  const char *store_root, const char *ctr_dir, char **json_out, nr_err *err)
+{
+    const char *hostname = o->hostname ? o->hostname : o->name;
+    if (!hostname || strlen(hostname) > 63)
+        return nr_err_set(err, "hostname \"%s\" is empty or longer than 63 bytes", hostname ? hostname : "");
+    bool caps_ok;
+    uint64_t caps = caps_from_opts(o, err, &caps_ok);
+    if (!caps_ok)
+        return -1;
+    json_t *args = build_args(imgcfg, o, err);
+    if (!args)
+        return -1;
+    json_t *spec = json_object();
+    json_object_set_new(spec, "ociVersion", json_string("1.0.2"));
+
+    /* process */
+    const char *wd = o->workdir;
+    const json_t *iwd = imgcfg ? json_object_get(imgcfg, "WorkingDir") : NULL;
+    if (!wd && json_is_string(iwd) && json_string_length(iwd))
+        wd = json_string_value(iwd);
+    if (!wd)
+        wd = "/";
+    if (!valid_ctr_path(wd)) {
+        json_decref(spec);
+        json_decref(args);
+        return nr_err_set(err, "working directory \"%s\" must be absolute without \"..\"", wd);
+    }
+    json_t *groups = json_array();
+    for (size_t i = 0; i < u->ngroups; i++)
+        json_array_append_new(groups, json_integer(u->groups[i]));
+    struct rlimit rl;
+    unsigned long long nofile = 1048576;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < nofile)
+        nofile = rl.rlim_max; /* never above our own hard limit: we cannot raise it */
+    json_t *process = json_pack(
+        "{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:[{s:s, s:I, s:I}], s:b}",
+        "terminal", o->tty, "user", "uid", (json_int_t)u->uid, "gid", (json_int_t)u->gid, "additionalGids", groups,
+        "args", args, "env", build_env(imgcfg, o, hostname, o->tty), "cwd", wd, "capabilities", "bounding",
+        caps_array(caps), "effective", caps_array(caps), "permitted", caps_array(caps), "rlimits", "type",
+        "RLIMIT_NOFILE", "hard", (json_int_t)nofile, "soft", (json_int_t)nofile, "noNewPrivileges", 1);
+    json_object_set_new(spec, "process", process);
+    json_object_set_new(spec, "root", json_pack("{s:s, s:b}", "path", rf->root_path, "readonly", o->read_only));
+    json_object_set_new(spec, "hostname", json_string(hostname));
+
+    /* mounts */
+    json_t *mounts = json_array();
+    json_array_append_new(mounts, mount_obj("/proc", "proc", "proc", "nosuid,noexec,nodev"));
+    json_array_append_new(mounts, mount_obj("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
+    json_array_append_new(mounts, mount_obj("/dev/pts", "devpts", "devpts",
+                                            "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
+    json_array_append_new(mounts, mount_obj("/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k"));
+    json_array_append_new(mounts, mount_obj("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
+    json_array_append_new(mounts, mount_obj("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
+    json_array_append_new(mounts, mount_obj("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,relatime,ro"));
+    static const char *const etc_files[] = {"hostname", "hosts", "resolv.conf"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(etc_files); i++) {
+        cleanup_free char *dst = nr_xasprintf("/etc/%s", etc_files[i]);
+        cleanup_free char *src = nr_xasprintf("%s/%s", ctr_dir, etc_files[i]);
+        json_array_append_new(mounts, mount_obj(dst, "bind", src, "rbind,rprivate"));
+    }
+    int anon = 0;
+    const json_t *ivol = imgcfg ? json_object_get(imgcfg, "Volumes") : NULL;
+    if (json_is_object(ivol)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)ivol, k, v)
+        {
+            bool overridden = false;
+            for (size_t i = 0; i < o->nvolumes; i++) {
+                const char *c = strchr(o->volumes[i], ':');
+                c = c ? c + 1 : o->volumes[i];
+                if (!strncmp(c, k, strlen(k)) && (c[strlen(k)] == 0 || c[strlen(k)] == ':'))
+                    overridden = true;
+            }
+            if (overridden)
+                continue;
+            if (add_volume(mounts, k, store_root, ctr_dir, &anon, err) < 0) {
+                json_decref(mounts);
+                json_decref(spec);
+                return nr_err_wrap(err, "image VOLUME");
+            }
+        }
+    }
+    for (size_t i = 0; i < o->nvolumes; i++)
+        if (add_volume(mounts, o->volumes[i], store_root, ctr_dir, &anon, err) < 0) {
+            json_decref(mounts);
+            json_decref(spec);
+            return -1;
+        }
+    json_object_set_new(spec, "mounts", mounts);
+
+    /* linux */
+    json_t *ns = json_array();
+    const char *nsnames[] = {"pid", "mount", "ipc", "uts", "cgroup", "network"};
+    bool hostnet = o->net && !strcmp(o->net, "host");
+    for (size_t i = 0; i < NR_ARRAY_LEN(nsnames); i++)
+        if (!(hostnet && !strcmp(nsnames[i], "network")))
+            json_array_append_new(ns, json_pack("{s:s}", "type", nsnames[i]));
+    json_t *res = json_object();
+    if (o->memory > 0)
+        json_object_set_new(res, "memory", json_pack("{s:I, s:I}", "limit", (json_int_t)o->memory, "swap", (json_int_t)o->memory));
+    if (o->cpu_quota > 0 || o->cpuset) {
+        json_t *cpu = json_object();
+        if (o->cpu_quota > 0) {
+            json_object_set_new(cpu, "quota", json_integer(o->cpu_quota));
+            json_object_set_new(cpu, "period", json_integer(o->cpu_period));
+        }
+        if (o->cpuset)
+            json_object_set_new(cpu, "cpus", json_string(o->cpuset));
+        json_object_set_new(res, "cpu", cpu);
+    }
+    if (o->pids_limit > 0)
+        json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)o->pids_limit));
+    json_t *linux_ = json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", res, "maskedPaths",
+                               str_array(masked_paths, NR_ARRAY_LEN(masked_paths)), "readonlyPaths",
+                               str_array(readonly_paths, NR_ARRAY_LEN(readonly_paths)));
+    bool unconfined = false;
+    const char *profile = NULL;
+    for (size_t i = 0; i < o->nsecurity_opt; i++) {
+        const char *so = o->security_opt[i];
+        if (!strcmp(so, "seccomp=unconfined") || !strcmp(so, "seccomp:unconfined"))
+            unconfined = true;
+        else if (!strncmp(so, "seccomp=", 8))
+            profile = so + 8;
+        else if (!strcmp(so, "no-new-privileges") || !strcmp(so, "no-new-privileges:true") ||
+                 !strcmp(so, "no-new-privileges=true"))
+            ; /* always on */
+        else {
+            json_decref(linux_);
+            json_decref(spec);
+            return nr_err_set(err, "--security-opt %s: unsupported (seccomp=unconfined|PROFILE.json, no-new-privileges)", so);
+        }
+    }
+    if (!unconfined) {
+        json_t *sc = profile ? rt_seccomp_from_docker(profile, caps, err) : rt_seccomp_default();
+        if (!sc) {
+            json_decref(linux_);
+            json_decref(spec);
+            return -1;
+        }
+        json_object_set_new(linux_, "seccomp", sc);
+    }
+    json_object_set_new(spec, "linux", linux_);
+
+    /* annotations: what OCI has no field for */
+    json_t *ann = json_object();
+    if (rf->layers_dir) {
+        nr_buf lower = {0};
+        for (size_t i = 0; i < rf->nlower; i++)
+            nr_buf_addf(&lower, "%s%s", i ? ":" : "", rf->lower[i]);
+        nr_buf_add(&lower, "", 1);
+        json_object_set_new(ann, "org.nrun.overlay.layers", json_string(rf->layers_dir));
+        json_object_set_new(ann, "org.nrun.overlay.lower", json_string(lower.data));
+        json_object_set_new(ann, "org.nrun.overlay.upper", json_string(rf->upper));
+        json_object_set_new(ann, "org.nrun.overlay.work", json_string(rf->work));
+        nr_buf_free(&lower);
+    }
+    const json_t *iss = imgcfg ? json_object_get(imgcfg, "StopSignal") : NULL;
+    int sig = stop_signal_of(json_is_string(iss) ? json_string_value(iss) : NULL);
+    if (sig < 0) {
+        json_decref(ann);
+        json_decref(spec);
+        return nr_err_set(err, "image StopSignal \"%s\" is not a signal", json_string_value(iss));
+    }
+    cleanup_free char *sigs = nr_xasprintf("%d", sig);
+    json_object_set_new(ann, "org.nrun.stop-signal", json_string(sigs));
+    json_t *ports = json_array();
+    if (o->nports && o->net && !strcmp(o->net, "none")) {
+        json_decref(ann);
+        json_decref(ports);
+        json_decref(spec);
+        return nr_err_set(err, "-p cannot be used with --net none");
+    }
+    for (size_t i = 0; i < o->nports; i++)
+        if (parse_port(o->ports[i], ports, err) < 0) {
+            json_decref(ann);
+            json_decref(ports);
+            json_decref(spec);
+            return -1;
+        }
+    cleanup_free char *ports_s = json_dumps(ports, JSON_COMPACT);
+    json_decref(ports);
+    json_object_set_new(ann, "org.nrun.ports", json_string(ports_s));
+    json_object_set_new(ann, "org.nrun.net", json_string(o->net ? o->net : "private"));
+    cleanup_free char *w = nr_xasprintf("%d", o->workers);
+    json_object_set_new(ann, "org.nrun.workers", json_string(w));
+    json_object_set_new(ann, "org.nrun.balance", json_string(o->balance ? "leastconn" : "rr"));
+    json_object_set_new(ann, "org.nrun.mode", json_string(o->mode == 1 ? "cluster" : o->mode == 2 ? "single" : "auto"));
+    json_object_set_new(spec, "annotations", ann);
+
+    *json_out = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(spec);
+    if (!*json_out)
+        return nr_err_set(err, "config.json: cannot serialise");
+    return 0;
+}

@@ -1,0 +1,476 @@
+/* Parse a config.json back into an rt_spec.  The file is treated as hostile
+ * input: every field is type-checked, paths must be absolute and free of
+ * "..", sizes are bounded, and the first problem is reported by its JSON path. */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#include "common/util.h"
+#include "runtime/runtime.h"
+
+#define MAX_ITEMS 4096
+
+static bool abs_clean(const char *p)
+{
+    if (!p || p[0] != '/' || strlen(p) >= PATH_MAX)
+        return false;
+    for (const char *s = p; (s = strstr(s, "..")); s += 2)
+        if ((s == p || s[-1] == '/') && (s[2] == 0 || s[2] == '/'))
+            return false;
+    return true;
+}
+
+static int get_str(const json_t *o, const char *key, bool required, char **out, const char *where, nr_err *err)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v) {
+        if (required)
+            return nr_err_set(err, "config.json: %s.%s is missing", where, key);
+        return 0;
+    }
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+        return nr_err_set(err, "config.json: %s.%s must be a string without NUL", where, key);
+    *out = nr_xstrdup(json_string_value(v));
+    return 0;
+}
+
+static int get_strv(const json_t *o, const char *key, char ***out, size_t *n, const char *where, nr_err *err)
+{
+    const json_t *a = json_object_get(o, key);
+    *out = nr_xcalloc(1, sizeof(char *));
+    if (n)
+        *n = 0;
+    if (!a)
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) > MAX_ITEMS)
+        return nr_err_set(err, "config.json: %s.%s must be an array of strings", where, key);
+    size_t cnt = json_array_size(a);
+    free(*out);
+    *out = nr_xcalloc(cnt + 1, sizeof(char *));
+    for (size_t i = 0; i < cnt; i++) {
+        const json_t *v = json_array_get(a, i);
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+            return nr_err_set(err, "config.json: %s.%s[%zu] must be a string without NUL", where, key, i);
+        (*out)[i] = nr_xstrdup(json_string_value(v));
+    }
+    if (n)
+        *n = cnt;
+    return 0;
+}
+
+static void strv_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static int get_int(const json_t *o, const char *key, long long min, long long max, long long *out, const char *where,
+                   nr_err *err)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+        return nr_err_set(err, "config.json: %s.%s must be an integer in [%lld, %lld]", where, key, min, max);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    unsigned long set, clear;
+    unsigned long prop;
+} mount_opts[] = {
+    {"ro", MS_RDONLY, 0, 0},          {"rw", 0, MS_RDONLY, 0},        {"nosuid", MS_NOSUID, 0, 0},
+    {"suid", 0, MS_NOSUID, 0},        {"nodev", MS_NODEV, 0, 0},      {"dev", 0, MS_NODEV, 0},
+    {"noexec", MS_NOEXEC, 0, 0},      {"exec", 0, MS_NOEXEC, 0},      {"relatime", MS_RELATIME, 0, 0},
+    {"strictatime", MS_STRICTATIME, 0, 0}, {"noatime", MS_NOATIME, 0, 0}, {"bind", MS_BIND, 0, 0},
+    {"rbind", MS_BIND | MS_REC, 0, 0}, {"private", 0, 0, MS_PRIVATE},  {"rprivate", 0, 0, MS_PRIVATE | MS_REC},
+    {"slave", 0, 0, MS_SLAVE},        {"rslave", 0, 0, MS_SLAVE | MS_REC}, {"shared", 0, 0, MS_SHARED},
+    {"rshared", 0, 0, MS_SHARED | MS_REC},
+};
+
+static int parse_mount(const json_t *m, size_t idx, rt_mount *out, nr_err *err)
+{
+    char where[32];
+    snprintf(where, sizeof where, "mounts[%zu]", idx);
+    if (!json_is_object(m))
+        return nr_err_set(err, "config.json: %s must be an object", where);
+    if (get_str(m, "destination", true, &out->dest, where, err) < 0 || get_str(m, "type", false, &out->type, where, err) < 0 ||
+        get_str(m, "source", false, &out->source, where, err) < 0)
+        return -1;
+    if (!abs_clean(out->dest))
+        return nr_err_set(err, "config.json: %s.destination \"%s\" must be absolute without \"..\"", where, out->dest);
+    if (!out->type)
+        out->type = nr_xstrdup("none");
+    if (!out->source)
+        out->source = nr_xstrdup(out->type);
+    char **opts;
+    size_t n;
+    if (get_strv(m, "options", &opts, &n, where, err) < 0) {
+        strv_free(opts);
+        return -1;
+    }
+    nr_buf data = {0};
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        for (; k < NR_ARRAY_LEN(mount_opts); k++)
+            if (!strcmp(opts[i], mount_opts[k].name))
+                break;
+        if (k < NR_ARRAY_LEN(mount_opts)) {
+            out->flags = (out->flags | mount_opts[k].set) & ~mount_opts[k].clear;
+            out->prop |= mount_opts[k].prop;
+        } else {
+            nr_buf_addf(&data, "%s%s", data.len ? "," : "", opts[i]);
+        }
+    }
+    strv_free(opts);
+    nr_buf_add(&data, "", 1);
+    out->data = data.data;
+    if (!strcmp(out->type, "bind"))
+        out->flags |= MS_BIND;
+    out->bind = out->flags & MS_BIND;
+    out->rdonly = out->flags & MS_RDONLY;
+    if (out->bind && !abs_clean(out->source))
+        return nr_err_set(err, "config.json: %s.source \"%s\" must be an absolute host path", where, out->source);
+    return 0;
+}
+
+static int parse_caps(const json_t *proc, uint64_t *caps, nr_err *err)
+{
+    const json_t *c = json_object_get(proc, "capabilities");
+    *caps = 0;
+    if (!c)
+        return 0;
+    const json_t *b = json_object_get(c, "bounding");
+    if (!json_is_object(c) || (b && !json_is_array(b)))
+        return nr_err_set(err, "config.json: process.capabilities.bounding must be an array");
+    size_t i;
+    json_t *v;
+    json_array_foreach(b, i, v)
+    {
+        int n = json_is_string(v) ? rt_cap_from_name(json_string_value(v)) : -1;
+        if (n < 0)
+            return nr_err_set(err, "config.json: process.capabilities.bounding[%zu]: unknown capability", i);
+        *caps |= 1ULL << n;
+    }
+    return 0;
+}
+
+static int parse_rlimits(const json_t *proc, rt_spec *s, nr_err *err)
+{
+    static const struct { const char *n; int r; } names[] = {
+        {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_NPROC", RLIMIT_NPROC}, {"RLIMIT_CORE", RLIMIT_CORE},
+        {"RLIMIT_STACK", RLIMIT_STACK},   {"RLIMIT_AS", RLIMIT_AS},       {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+        {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_CPU", RLIMIT_CPU},     {"RLIMIT_DATA", RLIMIT_DATA},
+        {"RLIMIT_NICE", RLIMIT_NICE},     {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+        {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_LOCKS", RLIMIT_LOCKS}, {"RLIMIT_RSS", RLIMIT_RSS},
+    };
+    const json_t *a = json_object_get(proc, "rlimits");
+    if (!a)
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) > 32)
+        return nr_err_set(err, "config.json: process.rlimits must be an array");
+    s->rlimits = nr_xcalloc(json_array_size(a) + 1, sizeof *s->rlimits);
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const json_t *t = json_object_get(v, "type");
+        const json_t *h = json_object_get(v, "hard"), *so = json_object_get(v, "soft");
+        size_t k = 0;
+        for (; json_is_string(t) && k < NR_ARRAY_LEN(names); k++)
+            if (!strcmp(json_string_value(t), names[k].n))
+                break;
+        if (!json_is_string(t) || k == NR_ARRAY_LEN(names) || !json_is_integer(h) || !json_is_integer(so) ||
+            json_integer_value(h) < 0 || json_integer_value(so) < 0 || json_integer_value(so) > json_integer_value(h))
+            return nr_err_set(err, "config.json: process.rlimits[%zu] is invalid", i);
+        s->rlimits[s->nrlimits++] = (rt_rlimit){names[k].r, json_integer_value(so), json_integer_value(h)};
+    }
+    return 0;
+}
+
+static const char *ann(const json_t *a, const char *k)
+{
+    const json_t *v = json_object_get(a, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
+{
+    const json_t *a = json_object_get(root, "annotations");
+    if (!a)
+        return 0;
+    if (!json_is_object(a))
+        return nr_err_set(err, "config.json: annotations must be an object");
+    const char *layers = ann(a, "org.nrun.overlay.layers");
+    if (layers) {
+        const char *lower = ann(a, "org.nrun.overlay.lower"), *up = ann(a, "org.nrun.overlay.upper"),
+                   *wk = ann(a, "org.nrun.overlay.work");
+        if (!abs_clean(layers) || !lower || !*lower || !abs_clean(up) || !abs_clean(wk))
+            return nr_err_set(err, "config.json: org.nrun.overlay.* annotations are incomplete or not absolute");
+        s->overlay_layers_dir = nr_xstrdup(layers);
+        s->overlay_upper = nr_xstrdup(up);
+        s->overlay_work = nr_xstrdup(wk);
+        size_t n = 1;
+        for (const char *p = lower; *p; p++)
+            n += *p == ':';
+        if (n > 500)
+            return nr_err_set(err, "config.json: more than 500 layers");
+        s->overlay_lower = nr_xcalloc(n + 1, sizeof(char *));
+        cleanup_free char *copy = nr_xstrdup(lower);
+        char *save = NULL;
+        for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+            /* a layer is a plain name below the layers dir: nothing that could climb out */
+            if (strchr(t, '/') || !strcmp(t, ".") || !strcmp(t, "..") || strchr(t, ','))
+                return nr_err_set(err, "config.json: overlay layer name \"%s\" is invalid", t);
+            s->overlay_lower[s->noverlay_lower++] = nr_xstrdup(t);
+        }
+    }
+    const char *sig = ann(a, "org.nrun.stop-signal");
+    if (sig) {
+        char *end;
+        long v = strtol(sig, &end, 10);
+        if (*end || v < 1 || v > 64)
+            return nr_err_set(err, "config.json: org.nrun.stop-signal \"%s\" is invalid", sig);
+        s->stop_signal = (int)v;
+    }
+    const char *net = ann(a, "org.nrun.net");
+    s->net_lo_up = true;
+    (void)net;
+    const char *ports = ann(a, "org.nrun.ports");
+    if (ports) {
+        json_error_t je;
+        json_t *p = json_loads(ports, 0, &je);
+        if (!json_is_array(p) || json_array_size(p) > 256) {
+            json_decref(p);
+            return nr_err_set(err, "config.json: org.nrun.ports must be a JSON array");
+        }
+        s->ports = nr_xcalloc(json_array_size(p) + 1, sizeof *s->ports);
+        size_t i;
+        json_t *v;
+        json_array_foreach(p, i, v)
+        {
+            const json_t *ad = json_object_get(v, "address"), *h = json_object_get(v, "host"),
+                         *c = json_object_get(v, "container");
+            if (!json_is_string(ad) || json_string_length(ad) >= sizeof s->ports[0].addr || !json_is_integer(h) ||
+                !json_is_integer(c) || json_integer_value(h) < 1 || json_integer_value(h) > 65535 ||
+                json_integer_value(c) < 1 || json_integer_value(c) > 65535) {
+                json_decref(p);
+                return nr_err_set(err, "config.json: org.nrun.ports[%zu] is invalid", i);
+            }
+            rt_port *pt = &s->ports[s->nports++];
+            strcpy(pt->addr, json_string_value(ad));
+            pt->host_port = (int)json_integer_value(h);
+            pt->ctr_port = (int)json_integer_value(c);
+        }
+        json_decref(p);
+    }
+    const char *w = ann(a, "org.nrun.workers");
+    if (w)
+        s->sv_workers = atoi(w) < 0 ? 0 : atoi(w) > 1024 ? 1024 : atoi(w);
+    const char *b = ann(a, "org.nrun.balance");
+    s->sv_balance = b && !strcmp(b, "leastconn");
+    const char *m = ann(a, "org.nrun.mode");
+    s->sv_mode = m && !strcmp(m, "cluster") ? 1 : m && !strcmp(m, "single") ? 2 : 0;
+    return 0;
+}
+
+static int parse_linux(const json_t *root, rt_spec *s, nr_err *err)
+{
+    const json_t *l = json_object_get(root, "linux");
+    if (!json_is_object(l))
+        return nr_err_set(err, "config.json: linux must be an object");
+    const json_t *ns = json_object_get(l, "namespaces");
+    if (!json_is_array(ns))
+        return nr_err_set(err, "config.json: linux.namespaces must be an array");
+    bool have[6] = {0};
+    static const char *const known[] = {"pid", "mount", "ipc", "uts", "cgroup", "network"};
+    size_t i;
+    json_t *v;
+    json_array_foreach(ns, i, v)
+    {
+        const json_t *t = json_object_get(v, "type");
+        size_t k = 0;
+        for (; json_is_string(t) && k < NR_ARRAY_LEN(known); k++)
+            if (!strcmp(json_string_value(t), known[k]))
+                break;
+        if (!json_is_string(t) || k == NR_ARRAY_LEN(known) || json_object_get(v, "path"))
+            return nr_err_set(err, "config.json: linux.namespaces[%zu]: unsupported (known: pid mount ipc uts cgroup network, no path)", i);
+        have[k] = true;
+    }
+    for (size_t k = 0; k < 5; k++)
+        if (!have[k])
+            return nr_err_set(err, "config.json: linux.namespaces lacks \"%s\" (nrun always isolates it)", known[k]);
+    s->ns_net = have[5];
+    const json_t *r = json_object_get(l, "resources");
+    if (r && !json_is_object(r))
+        return nr_err_set(err, "config.json: linux.resources must be an object");
+    const json_t *mem = json_object_get(r, "memory"), *cpu = json_object_get(r, "cpu"), *pids = json_object_get(r, "pids");
+    if (mem && get_int(mem, "limit", 0, LLONG_MAX, &s->mem_limit, "linux.resources.memory", err) < 0)
+        return -1;
+    s->cpu_period = 100000;
+    if (cpu) {
+        if (get_int(cpu, "quota", 0, LLONG_MAX, &s->cpu_quota, "linux.resources.cpu", err) < 0 ||
+            get_int(cpu, "period", 1000, 1000000, &s->cpu_period, "linux.resources.cpu", err) < 0 ||
+            get_str(cpu, "cpus", false, &s->cpuset_cpus, "linux.resources.cpu", err) < 0)
+            return -1;
+        if (s->cpuset_cpus && strspn(s->cpuset_cpus, "0123456789,-") != strlen(s->cpuset_cpus))
+            return nr_err_set(err, "config.json: linux.resources.cpu.cpus \"%s\" is not a cpu list", s->cpuset_cpus);
+    }
+    if (pids && get_int(pids, "limit", 0, LLONG_MAX, &s->pids_limit, "linux.resources.pids", err) < 0)
+        return -1;
+    if (get_strv(l, "maskedPaths", &s->masked, &s->nmasked, "linux", err) < 0 ||
+        get_strv(l, "readonlyPaths", &s->readonly, &s->nreadonly, "linux", err) < 0)
+        return -1;
+    for (size_t k = 0; k < s->nmasked; k++)
+        if (!abs_clean(s->masked[k]))
+            return nr_err_set(err, "config.json: linux.maskedPaths[%zu] must be absolute", k);
+    for (size_t k = 0; k < s->nreadonly; k++)
+        if (!abs_clean(s->readonly[k]))
+            return nr_err_set(err, "config.json: linux.readonlyPaths[%zu] must be absolute", k);
+    const json_t *sc = json_object_get(l, "seccomp");
+    if (sc) {
+        if (!json_is_object(sc))
+            return nr_err_set(err, "config.json: linux.seccomp must be an object");
+        s->seccomp_json = json_dumps(sc, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    return 0;
+}
+
+int rt_spec_parse(const char *text, size_t len, rt_spec *s, nr_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->stop_signal = 15;
+    json_error_t je;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return nr_err_set(err, "config.json:%d:%d: %s", je.line, je.column, je.text);
+    int r = -1;
+    const json_t *proc = json_object_get(root, "process"), *user, *rootfs = json_object_get(root, "root");
+    if (!json_is_object(root) || !json_is_object(proc) || !json_is_object(rootfs)) {
+        nr_err_set(err, "config.json: process and root must be objects");
+        goto out;
+    }
+    if (get_strv(proc, "args", &s->args, NULL, "process", err) < 0 || get_strv(proc, "env", &s->env, NULL, "process", err) < 0 ||
+        get_str(proc, "cwd", true, &s->cwd, "process", err) < 0)
+        goto out;
+    if (!s->args[0] || !*s->args[0]) {
+        nr_err_set(err, "config.json: process.args must not be empty");
+        goto out;
+    }
+    if (!abs_clean(s->cwd)) {
+        nr_err_set(err, "config.json: process.cwd \"%s\" must be absolute without \"..\"", s->cwd);
+        goto out;
+    }
+    for (size_t i = 0; s->env[i]; i++)
+        if (!strchr(s->env[i], '=')) {
+            nr_err_set(err, "config.json: process.env[%zu] \"%s\" is not K=V", i, s->env[i]);
+            goto out;
+        }
+    user = json_object_get(proc, "user");
+    if (user) {
+        long long uid = 0, gid = 0;
+        if (get_int(user, "uid", 0, 0xfffffffe, &uid, "process.user", err) < 0 ||
+            get_int(user, "gid", 0, 0xfffffffe, &gid, "process.user", err) < 0)
+            goto out;
+        s->uid = (uid_t)uid;
+        s->gid = (gid_t)gid;
+        const json_t *g = json_object_get(user, "additionalGids");
+        if (g && (!json_is_array(g) || json_array_size(g) > 256)) {
+            nr_err_set(err, "config.json: process.user.additionalGids must be an array");
+            goto out;
+        }
+        s->groups = nr_xcalloc(json_array_size(g) + 1, sizeof(gid_t));
+        size_t i;
+        json_t *v;
+        json_array_foreach(g, i, v)
+        {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0xfffffffe) {
+                nr_err_set(err, "config.json: process.user.additionalGids[%zu] is invalid", i);
+                goto out;
+            }
+            s->groups[s->ngroups++] = (gid_t)json_integer_value(v);
+        }
+    }
+    s->terminal = json_is_true(json_object_get(proc, "terminal"));
+    s->no_new_privs = json_is_true(json_object_get(proc, "noNewPrivileges"));
+    if (parse_caps(proc, &s->caps, err) < 0 || parse_rlimits(proc, s, err) < 0)
+        goto out;
+    if (get_str(rootfs, "path", true, &s->root_path, "root", err) < 0)
+        goto out;
+    if (!abs_clean(s->root_path)) {
+        nr_err_set(err, "config.json: root.path \"%s\" must be absolute", s->root_path);
+        goto out;
+    }
+    s->root_readonly = json_is_true(json_object_get(rootfs, "readonly"));
+    if (get_str(root, "hostname", false, &s->hostname, "", err) < 0)
+        goto out;
+    if (s->hostname && strlen(s->hostname) > 64) {
+        nr_err_set(err, "config.json: hostname is longer than 64 bytes");
+        goto out;
+    }
+    const json_t *mounts = json_object_get(root, "mounts");
+    if (mounts && (!json_is_array(mounts) || json_array_size(mounts) > MAX_ITEMS)) {
+        nr_err_set(err, "config.json: mounts must be an array");
+        goto out;
+    }
+    s->mounts = nr_xcalloc(json_array_size(mounts) + 1, sizeof *s->mounts);
+    for (size_t i = 0; i < json_array_size(mounts); i++) {
+        if (parse_mount(json_array_get(mounts, i), i, &s->mounts[i], err) < 0) {
+            s->nmounts = i + 1;
+            goto out;
+        }
+        s->nmounts = i + 1;
+    }
+    if (parse_linux(root, s, err) < 0 || parse_annotations(root, s, err) < 0)
+        goto out;
+    r = 0;
+out:
+    json_decref(root);
+    if (r < 0)
+        rt_spec_free(s);
+    return r;
+}
+
+int rt_spec_load(int dirfd, const char *name, rt_spec *s, nr_err *err)
+{
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (nr_read_file(dirfd, name, 4 << 20, &text, &len, err) < 0)
+        return -1;
+    return rt_spec_parse(text, len, s, err);
+}
+
+void rt_spec_free(rt_spec *s)
+{
+    strv_free(s->args);
+    strv_free(s->env);
+    free(s->cwd);
+    free(s->groups);
+    free(s->rlimits);
+    free(s->root_path);
+    free(s->hostname);
+    for (size_t i = 0; i < s->nmounts; i++) {
+        free(s->mounts[i].dest);
+        free(s->mounts[i].type);
+        free(s->mounts[i].source);
+        free(s->mounts[i].data);
+    }
+    free(s->mounts);
+    strv_free(s->masked);
+    strv_free(s->readonly);
+    free(s->cpuset_cpus);
+    free(s->seccomp_json);
+    free(s->overlay_layers_dir);
+    strv_free(s->overlay_lower);
+    free(s->overlay_upper);
+    free(s->overlay_work);
+    free(s->ports);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,239 @@
+/* containers/<id>/state.json: what `ps`, `stop`, `exec` and `inspect` know of
+ * a container.  Written atomically (temp + rename) by whoever changes it: the
+ * run command when the container starts, its monitor when it ends.  A reader
+ * never trusts "running" alone: the pid must still be the process that
+ * started at the recorded time (/proc/<pid>/stat field 22), so a container
+ * whose nrun or monitor was killed shows as exited, never running. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/runtime.h"
+
+unsigned long long rt_pid_start_time(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    /* comm may hold spaces and parens: fields restart after the last ')' */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    p += 2; /* field 3 (state) */
+    for (int f = 3; f < 22 && p; f++) {
+        p = strchr(p, ' ');
+        if (p)
+            p++;
+    }
+    return p ? strtoull(p, NULL, 10) : 0;
+}
+
+bool rt_pid_alive(pid_t pid, unsigned long long start_time)
+{
+    if (pid <= 0 || start_time == 0)
+        return false;
+    unsigned long long st = rt_pid_start_time(pid);
+    if (st != start_time)
+        return false;
+    /* a zombie still has its stat: it is not running */
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+static bool valid_id(const char *id)
+{
+    if (strlen(id) != 64)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+int rt_state_read(const char *root, const char *id, rt_state *st, nr_err *err)
+{
+    memset(st, 0, sizeof *st);
+    if (!valid_id(id))
+        return nr_err_set(err, "bad container id \"%s\"", id);
+    cleanup_free char *path = nr_xasprintf("%s/containers/%s/state.json", root, id);
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (nr_read_file(AT_FDCWD, path, 1 << 20, &text, &len, err) < 0)
+        return -1;
+    json_error_t je;
+    json_t *j = json_loadb(text, len, 0, &je);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return nr_err_set(err, "%s:%d:%d: %s", path, je.line, je.column, json_is_object(j) ? "" : je.text);
+    }
+    strcpy(st->id, id);
+    const char *s;
+    st->name = nr_xstrdup((s = json_string_value(json_object_get(j, "name"))) ? s : "");
+    st->image = nr_xstrdup((s = json_string_value(json_object_get(j, "image"))) ? s : "");
+    st->command = nr_xstrdup((s = json_string_value(json_object_get(j, "command"))) ? s : "");
+    s = json_string_value(json_object_get(j, "status"));
+    st->status = s && !strcmp(s, "running") ? "running" : s && !strcmp(s, "exited") ? "exited" : "created";
+    st->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
+    st->monitor_pid = (pid_t)json_integer_value(json_object_get(j, "monitor_pid"));
+    st->start_time = (unsigned long long)json_integer_value(json_object_get(j, "start_time"));
+    st->exit_code = (int)json_integer_value(json_object_get(j, "exit_code"));
+    st->oom_killed = json_is_true(json_object_get(j, "oom_killed"));
+    st->created = json_integer_value(json_object_get(j, "created"));
+    st->started = json_integer_value(json_object_get(j, "started"));
+    st->finished = json_integer_value(json_object_get(j, "finished"));
+    st->restart_count = (int)json_integer_value(json_object_get(j, "restart_count"));
+    json_t *cg = json_object_get(j, "cgroups");
+    st->cgroups = json_is_array(cg) ? json_incref(cg) : json_array();
+    json_decref(j);
+    return 0;
+}
+
+int rt_state_write(const char *root, const rt_state *st, nr_err *err)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:i, s:O}", "id", st->id,
+                          "name", st->name ? st->name : "", "image", st->image ? st->image : "", "command",
+                          st->command ? st->command : "", "status", st->status, "pid", (int)st->pid, "monitor_pid",
+                          (int)st->monitor_pid, "start_time", (json_int_t)st->start_time, "exit_code", st->exit_code,
+                          "oom_killed", st->oom_killed, "created", (json_int_t)st->created, "started",
+                          (json_int_t)st->started, "finished", (json_int_t)st->finished, "restart_count",
+                          st->restart_count, "cgroups", st->cgroups ? st->cgroups : json_array());
+    if (!j)
+        return nr_err_set(err, "state.json: cannot build");
+    cleanup_free char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    cleanup_free char *dir = rt_ctr_dir(root, st->id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", dir);
+    return rt_write_file(dfd, "state.json", text, 0600, err);
+}
+
+/* Container files are replaced atomically (temp + rename: a reader sees the
+ * old or the new file, never a mix, and a killed nrun leaves one of them) but
+ * not fsync'd: they describe processes that a power loss ends anyway, and
+ * five fsyncs would double the start time of a container. */
+int rt_write_file(int dirfd, const char *name, const char *text, mode_t mode, nr_err *err)
+{
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, ".tmp-%d-%s", (int)getpid(), name);
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "create %s", name);
+    size_t len = strlen(text);
+    if (nr_write_all(fd, text, len) < 0) {
+        int e = errno;
+        close(fd);
+        unlinkat(dirfd, tmp, 0);
+        return nr_err_sys(err, e, "write %s", name);
+    }
+    close(fd);
+    if (renameat(dirfd, tmp, dirfd, name) < 0) {
+        int e = errno;
+        unlinkat(dirfd, tmp, 0);
+        return nr_err_sys(err, e, "rename %s", name);
+    }
+    return 0;
+}
+
+void rt_state_free(rt_state *st)
+{
+    free(st->name);
+    free(st->image);
+    free(st->command);
+    json_decref(st->cgroups);
+    memset(st, 0, sizeof *st);
+}
+
+const char *rt_state_live_status(const rt_state *st)
+{
+    if (!strcmp(st->status, "running") && !rt_pid_alive(st->pid, st->start_time))
+        return "exited";
+    return st->status;
+}
+
+int rt_container_list(const char *root, char ***ids, size_t *n, nr_err *err)
+{
+    cleanup_free char *dir = nr_xasprintf("%s/containers", root);
+    *ids = NULL;
+    *n = 0;
+    cleanup_dir DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        return nr_err_sys(err, errno, "open %s", dir);
+    }
+    struct dirent *e;
+    size_t cap = 0;
+    while ((e = readdir(d))) {
+        if (!valid_id(e->d_name))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *ids = nr_xrealloc(*ids, cap * sizeof(char *));
+        }
+        (*ids)[(*n)++] = nr_xstrdup(e->d_name);
+    }
+    return 0;
+}
+
+int rt_container_find(const char *root, const char *ref, char id[65], nr_err *err)
+{
+    char **ids;
+    size_t n;
+    if (rt_container_list(root, &ids, &n, err) < 0)
+        return -1;
+    int found = 0;
+    size_t rl = strlen(ref);
+    /* an exact name wins over an id prefix, as in docker */
+    for (size_t i = 0; i < n && !found; i++) {
+        rt_state st;
+        nr_err ign;
+        if (rt_state_read(root, ids[i], &st, &ign) == 0) {
+            if (!strcmp(st.name, ref)) {
+                strcpy(id, ids[i]);
+                found = 1;
+            }
+            rt_state_free(&st);
+        }
+    }
+    if (!found)
+        for (size_t i = 0; i < n && rl > 0 && rl <= 64; i++)
+            if (!strncmp(ids[i], ref, rl)) {
+                if (!found)
+                    strcpy(id, ids[i]);
+                found++;
+            }
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    if (found == 0) {
+        errno = ENOENT;
+        return nr_err_set(err, "no such container: %s", ref);
+    }
+    if (found > 1)
+        return nr_err_set(err, "container id prefix %s is ambiguous", ref);
+    return 0;
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# cgroups on this machine's layout (v1 hybrid here; v2 and v1 by the same code):
+# limits applied, OOM -> 137 + OOMKilled, a fork bomb held, groups removed.
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_make_busybox_image
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+ctl() { # file inside the container's cgroup view, v1 or v2 spelling
+    if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then echo "/sys/fs/cgroup/$2"; else echo "/sys/fs/cgroup/$1"; fi
+}
+
+@test "memory: the limit is set, exceeding it kills with 137 and OOMKilled is recorded" {
+    lim=$(ctl memory/memory.limit_in_bytes memory.max)
+    run rt_run --name oom --memory 16m bb:1 sh -c "cat $lim; x=\$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived"
+    [ "$status" -eq 137 ]
+    [ "${lines[0]}" = 16777216 ]
+    [[ "$output" != *survived* ]]
+    run "$NRUN" ps -a --format json
+    echo "$output" | jq -e 'select(.Names=="oom") | .OOMKilled and .ExitCode == 137'
+    run "$NRUN" inspect oom
+    echo "$output" | jq -e '.[0].State.OOMKilled'
+    "$NRUN" rm oom
+}
+
+@test "pids: a fork bomb is held by --pids-limit and the host is unaffected" {
+    cur=$(ctl pids/pids.current pids.current)
+    # the bomb runs in a subshell (busybox sh gives up when fork fails); then count without forking
+    run rt_run --rm --pids-limit 12 bb:1 sh -c "(for i in \$(seq 100); do sleep 3 & done) 2>/dev/null; read n < $cur; echo n=\$n"
+    [[ "$output" == *n=* ]]
+    n=${output##*n=}
+    [ "$n" -le 12 ]
+    [ "$n" -ge 5 ]
+    run rt_run --rm bb:1 true
+    [ "$status" -eq 0 ]
+}
+
+@test "cpu: --cpus sets the CFS quota, --cpuset-cpus the cpuset" {
+    if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+        run rt_run --rm --cpus 0.5 --cpuset-cpus 0 bb:1 cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpuset.cpus
+        [ "${lines[0]}" = "50000 100000" ]
+    else
+        run rt_run --rm --cpus 0.5 --cpuset-cpus 0 bb:1 cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpuset/cpuset.cpus
+        [ "${lines[0]}" = 50000 ]
+    fi
+    [ "${lines[1]}" = 0 ]
+}
+
+@test "cgroup namespace: the container sees its own group as the root" {
+    run rt_run --rm bb:1 cat /proc/self/cgroup
+    [ "$status" -eq 0 ]
+    [[ "$output" != *nrun* ]]
+}
+
+@test "groups exist while running and are gone after stop" {
+    id=$(rt_run -d --memory 32m bb:1 sleep 1000)
+    for d in $(rt_cgroup_dirs "$id"); do [ -d "$d" ]; done
+    mem=$(rt_cgroup_dirs "$id" | grep -m1 memory || rt_cgroup_dirs "$id" | head -1)
+    grep -q . "$mem/cgroup.procs"
+    "$NRUN" stop -t 1 "$id"
+    for d in $(rt_cgroup_dirs "$id"); do [ ! -d "$d" ]; done
+    "$NRUN" rm "$id"
+}
+
+@test "hybrid layout detected: works where crun refuses" {
+    if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+        skip "pure cgroup v2 host: no hybrid layout to test"
+    fi
+    run rt_run --rm --memory 64m --pids-limit 50 bb:1 echo ok
+    [ "$output" = ok ]
+}

@@ -1,0 +1,210 @@
+#!/usr/bin/env bats
+# nrun run / ps / stop / kill / rm / exec / inspect on a busybox image.
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_make_busybox_image
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+wait_ready() { # the app has set its traps
+    for _ in $(seq 100); do "$NRUN" exec "$1" test -e /tmp/ready 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+
+@test "run: foreground command output and its exit code" {
+    run rt_run bb:1 sh -c 'echo hello; exit 7'
+    [ "$status" -eq 7 ]
+    [ "$output" = hello ]
+}
+
+@test "run: IMAGE shorthand without the run verb" {
+    run "$NRUN" --root "$NRUN_ROOT" bb:1 echo short
+    [ "$status" -eq 0 ]
+    [ "$output" = short ]
+    rt_rm_all
+}
+
+@test "run: image Env and Cmd, -e overrides, --env-file, -w, --entrypoint" {
+    printf '# comment\nFROMFILE=yes\n\nIMG=file\n' >"$BATS_TEST_TMPDIR/env"
+    run rt_run --rm -e A=1 --env-file "$BATS_TEST_TMPDIR/env" -e IMG=2 -w /tmp bb:1 sh -c 'echo $A $IMG $FROMFILE $(pwd) $PATH'
+    [ "$status" -eq 0 ]
+    [ "$output" = "1 2 yes /tmp /bin" ]
+    run rt_run --rm --entrypoint echo bb:1 a b
+    [ "$output" = "a b" ]
+}
+
+@test "run: the image's default command when none is given" {
+    run rt_run --rm bb:1
+    [ "$status" -eq 0 ]
+}
+
+@test "run: missing image and missing command fail with 125/127 and a message" {
+    run rt_run --rm nosuch:1 true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *nosuch* ]]
+    run -127 rt_run --rm bb:1 /no/such/cmd
+    [[ "$output" == *"/no/such/cmd"* ]]
+}
+
+@test "run: --user name and uid:gid, supplementary groups from /etc/group" {
+    run rt_run --rm --user node bb:1 id
+    [ "$output" = "uid=1000(node) gid=1000(node) groups=1000(node),2000(extra)" ]
+    run rt_run --rm --user 1234:5678 bb:1 sh -c 'id -u; id -g'
+    [ "${lines[0]}" = 1234 ]
+    [ "${lines[1]}" = 5678 ]
+    run rt_run --rm --user nobody bb:1 true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *nobody*passwd* ]]
+}
+
+@test "run: hostname is the container name; names are unique" {
+    run rt_run --name box1 bb:1 hostname
+    [ "$output" = box1 ]
+    run rt_run --name box1 bb:1 true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"already in use"* ]]
+    "$NRUN" rm box1
+}
+
+@test "run: signals to a foreground nrun reach the app" {
+    mkdir -p "$BATS_FILE_TMPDIR/cids"
+    # nrun itself in the background (not a shell function), so the signal reaches it
+    "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/sig" --rm bb:1 sh -c 'trap "echo TERM; exit 42" TERM USR1; echo ready; while :; do sleep 0.1; done' >"$BATS_TEST_TMPDIR/out" &
+    pid=$!
+    for _ in $(seq 100); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.05; done
+    kill -TERM $pid
+    wait $pid || st=$?
+    [ "${st:-0}" -eq 42 ]
+    grep -q TERM "$BATS_TEST_TMPDIR/out"
+}
+
+@test "detached: -d prints the id, ps shows it, stop uses the image STOPSIGNAL, ps -a shows the exit" {
+    id=$(rt_run -d --name d1 bb:1 sh -c 'trap "exit 5" USR1; touch /tmp/ready; while :; do sleep 0.1; done')
+    [[ "$id" =~ ^[0-9a-f]{64}$ ]]
+    wait_ready d1
+    run "$NRUN" ps
+    [[ "$output" == *"${id:0:12}"*"Up "*d1* ]]
+    run "$NRUN" stop -t 5 d1
+    [ "$status" -eq 0 ]
+    run "$NRUN" ps
+    [[ "$output" != *d1* ]]
+    run "$NRUN" ps -a --format json
+    echo "$output" | jq -e 'select(.Names=="d1") | .State.ExitCode == 5 and .State.Status == "exited"'
+    run "$NRUN" inspect d1
+    echo "$output" | jq -e '.[0].State.ExitCode == 5 and .[0].Config.ociVersion == "1.0.2"'
+    "$NRUN" rm d1
+    [ ! -d "$NRUN_ROOT/containers/$id" ]
+}
+
+@test "stop: SIGKILL after the timeout when the app ignores the stop signal" {
+    rt_run -d --name d2 bb:1 sh -c 'trap "" USR1 TERM; touch /tmp/ready; while :; do sleep 0.1; done' >/dev/null
+    wait_ready d2
+    run "$NRUN" stop -t 1 d2
+    [ "$status" -eq 0 ]
+    run "$NRUN" inspect d2
+    echo "$output" | jq -e '.[0].State.ExitCode == 137'
+    "$NRUN" rm d2
+}
+
+@test "kill -s and rm -f; rm refuses a running container without -f" {
+    rt_run -d --name d3 bb:1 sh -c 'trap "exit 9" HUP; touch /tmp/ready; while :; do sleep 0.1; done' >/dev/null
+    wait_ready d3
+    run "$NRUN" rm d3
+    [ "$status" -ne 0 ]
+    [[ "$output" == *running* ]]
+    "$NRUN" kill -s HUP d3
+    for _ in $(seq 100); do "$NRUN" ps | grep -q d3 || break; sleep 0.05; done
+    run "$NRUN" inspect d3
+    echo "$output" | jq -e '.[0].State.ExitCode == 9'
+    rt_run -d --name d4 bb:1 sleep 1000 >/dev/null
+    run "$NRUN" rm -f d3 d4
+    [ "$status" -eq 0 ]
+    run "$NRUN" ps -a
+    [[ "$output" != *d3* && "$output" != *d4* ]]
+}
+
+@test "restart: on-failure:2 restarts twice, then records the exit" {
+    id=$(rt_run -d --restart on-failure:2 bb:1 sh -c 'exit 3')
+    for _ in $(seq 200); do
+        "$NRUN" inspect "$id" | jq -e '.[0].State.Status == "exited" and .[0].State.RestartCount == 2' >/dev/null && break
+        sleep 0.05
+    done
+    run "$NRUN" inspect "$id"
+    echo "$output" | jq -e '.[0].State.RestartCount == 2 and .[0].State.ExitCode == 3'
+    "$NRUN" rm "$id"
+}
+
+@test "restart: always restarts a clean exit; stop ends it for good" {
+    id=$(rt_run -d --restart always bb:1 sh -c 'sleep 0.2')
+    for _ in $(seq 200); do
+        "$NRUN" inspect "$id" | jq -e '.[0].State.RestartCount >= 2' >/dev/null && break
+        sleep 0.05
+    done
+    "$NRUN" inspect "$id" | jq -e '.[0].State.RestartCount >= 2'
+    "$NRUN" stop -t 2 "$id"
+    sleep 0.5
+    run "$NRUN" inspect "$id"
+    echo "$output" | jq -e '.[0].State.Status == "exited"'
+    n=$(echo "$output" | jq '.[0].State.RestartCount')
+    sleep 0.5
+    "$NRUN" inspect "$id" | jq -e ".[0].State.Status == \"exited\" and .[0].State.RestartCount == $n"
+    "$NRUN" rm "$id"
+}
+
+@test "state: a container whose init and monitor died is shown exited, never running" {
+    id=$(rt_run -d bb:1 sleep 1000)
+    pid=$(jq .pid "$NRUN_ROOT/containers/$id/state.json")
+    mon=$(jq .monitor_pid "$NRUN_ROOT/containers/$id/state.json")
+    kill -9 "$mon"
+    kill -9 "$pid"
+    for _ in $(seq 100); do [ -e /proc/$pid ] || break; sleep 0.05; done
+    run "$NRUN" ps -a
+    [[ "$output" == *"${id:0:12}"*Exited* ]]
+    run "$NRUN" ps
+    [[ "$output" != *"${id:0:12}"* ]]
+    "$NRUN" rm "$id"
+}
+
+@test "exec: joins the namespaces with the container's identity, caps and seccomp" {
+    id=$(rt_run -d --user node bb:1 sh -c 'echo marker > /tmp/m; sleep 1000')
+    for _ in $(seq 50); do [ -n "$("$NRUN" exec "$id" cat /tmp/m 2>/dev/null)" ] && break; sleep 0.05; done
+    run "$NRUN" exec -e X=y "$id" sh -c 'cat /tmp/m; id -u; echo $X; hostname; grep -E "^(CapEff|Seccomp|NoNewPrivs):" /proc/self/status; ps -o pid | wc -l'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = marker ]
+    [ "${lines[1]}" = 1000 ]
+    [ "${lines[2]}" = y ]
+    [ "${lines[3]}" = "${id:0:12}" ]
+    [[ "${lines[4]}" == *0000000000000000 ]]
+    [[ "${lines[5]}" == NoNewPrivs:*1 ]]
+    [[ "${lines[6]}" == Seccomp:*2 ]]
+    run "$NRUN" exec "$id" sh -c 'exit 4'
+    [ "$status" -eq 4 ]
+    "$NRUN" rm -f "$id"
+}
+
+@test "exec -t: a pty from the container's devpts" {
+    id=$(rt_run -d bb:1 sleep 1000)
+    run "$NRUN" exec -t "$id" sh -c 'tty; test -t 0 && echo isatty'
+    [[ "$output" == */dev/pts/0* ]]
+    [[ "$output" == *isatty* ]]
+    "$NRUN" rm -f "$id"
+}
+
+@test "inspect: 127 fallthrough when no container matches; bad usage errors" {
+    run -127 "$NRUN" inspect no-such-thing
+    run "$NRUN" run --memory 1 bb:1 true
+    [ "$status" -eq 2 ]
+    run "$NRUN" run --restart sometimes bb:1 true
+    [ "$status" -eq 2 ]
+    run "$NRUN" run --rm --restart always bb:1 true
+    [ "$status" -eq 2 ]
+}

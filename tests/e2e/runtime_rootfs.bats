@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# Root filesystem and network: overlay upper per container, --read-only,
+# bind mounts, named and anonymous volumes, /etc/hostname|hosts|resolv.conf,
+# -p published sockets (systemd-style LISTEN_FDS for a plain process), node.
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    "$NRUN" __internal mkimage -t vol:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
+    "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
+        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+@test "writes go to the container's upper dir, never to the shared layer" {
+    hex=$(sha256sum "$BATS_FILE_TMPDIR/bb.tar" | cut -c1-64)
+    id=$(rt_run -d vol:1 sh -c 'echo new > /etc/newfile; rm /bin/vi; sleep 100')
+    for _ in $(seq 50); do [ -e "$NRUN_ROOT/containers/$id/upper/etc/newfile" ] && break; sleep 0.05; done
+    [ -e "$NRUN_ROOT/containers/$id/upper/etc/newfile" ]
+    [ ! -e "$NRUN_ROOT/layers/$hex/etc/newfile" ]
+    [ -L "$NRUN_ROOT/layers/$hex/bin/vi" ]
+    run rt_run --rm vol:1 ls /etc/newfile
+    [ "$status" -ne 0 ]
+    "$NRUN" rm -f "$id"
+}
+
+@test "--read-only: the root is read-only, volumes and /dev/shm stay writable" {
+    run rt_run --rm --read-only vol:1 sh -c 'touch /x 2>/dev/null && echo rootwritable; touch /data/x && echo volok; touch /dev/shm/x && echo shmok'
+    [ "$output" = "$(printf 'volok\nshmok')" ]
+}
+
+@test "-v HOST:CTR and :ro bind mounts" {
+    mkdir -p "$BATS_TEST_TMPDIR/h"
+    echo host >"$BATS_TEST_TMPDIR/h/f"
+    run rt_run --rm -v "$BATS_TEST_TMPDIR/h:/mnt/h" vol:1 sh -c 'cat /mnt/h/f; echo ctr > /mnt/h/g'
+    [ "$output" = host ]
+    [ "$(cat "$BATS_TEST_TMPDIR/h/g")" = ctr ]
+    run rt_run --rm -v "$BATS_TEST_TMPDIR/h:/mnt/h:ro" vol:1 sh -c 'echo x > /mnt/h/g'
+    [ "$status" -ne 0 ]
+    [ "$(cat "$BATS_TEST_TMPDIR/h/g")" = ctr ]
+    run rt_run --rm -v "relative/path:/x" vol:1 true
+    [ "$status" -eq 125 ]
+    run rt_run --rm -v "$BATS_TEST_TMPDIR/h:/../escape" vol:1 true
+    [ "$status" -eq 125 ]
+    run rt_run --rm -v "/no/such/dir:/x" vol:1 true
+    [ "$status" -eq 125 ]
+    [[ "$output" == */no/such/dir* ]]
+}
+
+@test "named volumes persist under the root's volumes/; image VOLUME gets an anonymous one" {
+    run rt_run --rm -v cache1:/cache vol:1 sh -c 'echo kept > /cache/f'
+    [ "$status" -eq 0 ]
+    [ "$(cat "$NRUN_ROOT/volumes/cache1/_data/f")" = kept ]
+    run rt_run --rm -v cache1:/other vol:1 cat /other/f
+    [ "$output" = kept ]
+    id=$(rt_run -d vol:1 sh -c 'echo anon > /data/a; sleep 100')
+    for _ in $(seq 50); do [ -e "$NRUN_ROOT/containers/$id/volumes/anon0/a" ] && break; sleep 0.05; done
+    [ "$(cat "$NRUN_ROOT/containers/$id/volumes/anon0/a")" = anon ]
+    "$NRUN" rm -f "$id"
+}
+
+@test "per-container /etc/hostname, /etc/hosts, /etc/resolv.conf" {
+    run rt_run --rm --name etc1 vol:1 sh -c 'cat /etc/hostname; grep -c etc1 /etc/hosts; grep -c localhost /etc/hosts'
+    [ "${lines[0]}" = etc1 ]
+    [ "${lines[1]}" = 1 ]
+    [ "${lines[2]}" -ge 1 ]
+    run rt_run --rm --net host vol:1 cat /etc/resolv.conf
+    [ "$output" = "$(cat /etc/resolv.conf)" ]
+}
+
+@test "-p: nrun binds the host port and passes the listening socket (LISTEN_FDS=1, fd 3)" {
+    port=$((20000 + RANDOM % 20000))
+    # --mode single: with the supervisor as PID 1 a plain process gets the socket as fd 3 too
+    id=$(rt_run -d --mode single -p "127.0.0.1:$port:80" nd:1 node -e \
+        "require('net').createServer(s=>s.end('hi '+process.env.LISTEN_FDS+'\n')).listen({fd:3})")
+    for _ in $(seq 100); do
+        out=$(curl -s --http0.9 --max-time 2 "http://127.0.0.1:$port/" || true)
+        [ -n "$out" ] && break
+        sleep 0.05
+    done
+    [ "$out" = "hi 1" ]
+    # the port is bound on the host, not inside: the container's own lo has nothing on it
+    run "$NRUN" exec "$id" node -e "require('net').connect($port,'127.0.0.1').on('error',()=>console.log('refused')).on('connect',()=>console.log('connected'))"
+    [ "$output" = refused ]
+    "$NRUN" rm -f "$id"
+    run rt_run --rm -p "127.0.0.1:$port:80" -p "127.0.0.1:$port:81" nd:1 true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"$port"* ]]
+    run rt_run --rm -p "99999:80" nd:1 true
+    [ "$status" -eq 125 ]
+}
+
+@test "node runs unmodified in a container (libuv falls back from io_uring/clone3)" {
+    run rt_run --rm nd:1 node -e 'require("fs").writeFileSync("/tmp/x","y"); console.log(require("fs").readFileSync("/tmp/x","utf8"), require("os").hostname().length)'
+    [ "$status" -eq 0 ]
+    [ "$output" = "y 12" ]
+}

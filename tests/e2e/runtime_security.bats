@@ -1,0 +1,167 @@
+#!/usr/bin/env bats
+# Isolation and privileges: namespaces, /dev, masked and read-only paths,
+# capabilities, no_new_privs, seccomp, fds, /proc/1/exe, escape attempts.
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    # a second layer with the syscall probe, linked statically
+    mkdir -p "$BATS_FILE_TMPDIR/probe/bin"
+    gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/probe" "$BATS_TEST_DIRNAME/runtime/syscalls.c"
+    tar --numeric-owner -C "$BATS_FILE_TMPDIR/probe" -cf "$BATS_FILE_TMPDIR/probe.tar" .
+    "$NRUN" __internal mkimage -t sec:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probe.tar" >/dev/null
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+@test "pid namespace: the app sees only its own processes, init is PID 1" {
+    run rt_run --rm sec:1 sh -c 'ps -o pid,comm >/tmp/ps; grep -c . /tmp/ps; echo $$; grep "^ *1 " /tmp/ps'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" -le 5 ]
+    [ "$(ps -e | wc -l)" -gt 10 ]
+    [ "${lines[1]}" -eq 2 ]
+    [[ "${lines[2]}" == *nrun* ]]
+}
+
+@test "uts namespace: hostname can not be changed, the host's stays" {
+    before=$(hostname)
+    run rt_run --rm --name uts1 sec:1 sh -c 'hostname evil; hostname'
+    [[ "$output" == *"not permitted"* ]]
+    [[ "$output" == *uts1* ]]
+    [ "$(hostname)" = "$before" ]
+}
+
+@test "network: own namespace with only lo, up; --net host sees the host's interfaces" {
+    run rt_run --rm sec:1 sh -c 'ls /sys/class/net; ip -o addr show lo'
+    [ "${lines[0]}" = lo ]
+    [[ "$output" == *"127.0.0.1"* ]]
+    run rt_run --rm --net host sec:1 ls /sys/class/net
+    [ "$(echo "$output" | wc -l)" -eq "$(ls /sys/class/net | wc -l)" ]
+    run rt_run --rm --net none sec:1 ls /sys/class/net
+    [ "$output" = lo ]
+    run rt_run --rm --net none -p 18080:80 sec:1 true
+    [ "$status" -eq 125 ]
+}
+
+@test "/dev: a tmpfs with the standard nodes, devpts, shm, mqueue" {
+    run rt_run --rm sec:1 sh -c 'ls /dev | tr "\n" " "; echo; head -c 4 /dev/urandom | wc -c; echo x > /dev/null && echo nullok; grep -E " /dev/(pts|shm|mqueue) " /proc/mounts | cut -d" " -f3 | tr "\n" " "'
+    [[ "${lines[0]}" == *"full"*"mqueue"*"null"*"ptmx"*"pts"*"random"*"shm"*"tty"*"urandom"*"zero"* ]]
+    [ "${lines[1]}" = 4 ]
+    [ "${lines[2]}" = nullok ]
+    [ "${lines[3]}" = "devpts tmpfs mqueue " ]
+}
+
+@test "masked and read-only paths; /sys read-only; kcore unreadable" {
+    run rt_run --rm sec:1 sh -c 'exec 2>/dev/null
+        cat /proc/kcore 2>/dev/null | head -c1 | wc -c
+        cat /proc/keys | wc -c
+        ls /sys/firmware | wc -l
+        echo 1 > /proc/sys/kernel/panic 2>/dev/null && echo procsys-writable
+        echo 1 > /proc/sysrq-trigger 2>/dev/null && echo sysrq-writable
+        touch /sys/x 2>/dev/null && echo sys-writable
+        echo done'
+    [ "${lines[0]}" = 0 ]
+    [ "${lines[1]}" = 0 ]
+    [ "${lines[2]}" = 0 ]
+    [ "${lines[3]}" = done ]
+}
+
+@test "escape attempts: mount, unshare, module load, see the host's processes" {
+    run rt_run --rm sec:1 sh -c '
+        mount -t tmpfs t /mnt 2>/dev/null && echo mounted
+        unshare -m true 2>/dev/null && echo unshared
+        insmod /bin/busybox 2>/dev/null && echo inserted
+        ps -o pid | grep -c .
+        echo done'
+    [[ "$output" != *mounted* && "$output" != *unshared* && "$output" != *inserted* ]]
+    [ "${lines[-1]}" = done ]
+    [ "${lines[-2]}" -le 5 ]
+}
+
+@test "capabilities: docker's default set minus NET_RAW, MKNOD, AUDIT_WRITE; --cap-add/--cap-drop" {
+    run rt_run --rm sec:1 grep CapEff /proc/self/status
+    # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT SETFCAP
+    [ "$output" = "CapEff:	00000000800405fb" ]
+    run rt_run --rm --cap-drop CHOWN --cap-add NET_RAW sec:1 grep CapEff /proc/self/status
+    [ "$output" = "CapEff:	00000000800425fa" ]
+    run rt_run --rm --cap-drop ALL sec:1 grep CapBnd /proc/self/status
+    [ "$output" = "CapBnd:	0000000000000000" ]
+    run rt_run --rm --cap-add NOPE sec:1 true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *NOPE* ]]
+    run rt_run --rm sec:1 mknod /tmp/d c 1 3
+    [ "$status" -ne 0 ]
+}
+
+@test "a non-root user keeps no capability; no_new_privs is set" {
+    run rt_run --rm --user 1000 sec:1 grep -E "^(CapPrm|CapEff|NoNewPrivs)" /proc/self/status
+    [ "${lines[0]}" = "CapPrm:	0000000000000000" ]
+    [ "${lines[1]}" = "CapEff:	0000000000000000" ]
+    [ "${lines[2]}" = "NoNewPrivs:	1" ]
+}
+
+@test "seccomp: denied calls get EPERM, clone3 and io_uring ENOSYS, never a kill" {
+    run rt_run --rm sec:1 probe
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"clone3=ENOSYS"* ]]
+    [[ "$output" == *"io_uring_setup=ENOSYS"* ]]
+    [[ "$output" == *"add_key=EPERM"* ]]
+    [[ "$output" == *"kexec_load=EPERM"* ]]
+    [[ "$output" == *"unshare_user=EPERM"* ]]
+    [[ "$output" == *"clone_newns=EPERM"* ]]
+    [[ "$output" == *"init_module=EPERM"* ]]
+    [[ "$output" == *"getpid=ok"* ]]
+    run rt_run --rm --security-opt seccomp=unconfined sec:1 sh -c 'grep Seccomp: /proc/self/status; probe'
+    [[ "$output" == *"Seccomp:	0"* ]]
+    [[ "$output" == *"clone3=EFAULT"* || "$output" == *"clone3=EINVAL"* ]]
+}
+
+@test "seccomp: a Docker-format profile, compiled once and cached by its hash" {
+    cat >"$BATS_TEST_TMPDIR/p.json" <<'P'
+{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+ {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13},
+ {"names":["getpid"],"action":"SCMP_ACT_ERRNO","includes":{"caps":["CAP_SYS_ADMIN"]}}]}
+P
+    rm -rf "$NRUN_ROOT/cache/seccomp"
+    run rt_run --rm --security-opt "seccomp=$BATS_TEST_TMPDIR/p.json" sec:1 sh -c 'mkdir /tmp/x; probe | grep getpid'
+    [[ "$output" == *"Permission denied"* ]]
+    [[ "$output" == *"getpid=ok"* ]]
+    [ "$(ls "$NRUN_ROOT/cache/seccomp" | wc -l)" -ge 1 ]
+    echo '{"defaultAction":' >"$BATS_TEST_TMPDIR/bad.json"
+    run rt_run --rm --security-opt "seccomp=$BATS_TEST_TMPDIR/bad.json" sec:1 true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *bad.json* ]]
+}
+
+@test "no host fd reaches the app (CVE-2024-21626)" {
+    exec 7</etc/hostname
+    run rt_run --rm sec:1 sh -c 'sleep 1 & echo $(ls /proc/$!/fd); readlink /proc/$!/cwd; kill $!'
+    exec 7<&-
+    [ "${lines[0]}" = "0 1 2" ]
+    [ "${lines[1]}" = / ]
+}
+
+@test "/proc/1/exe: not the host binary, not writable even with CAP_SYS_PTRACE (CVE-2019-5736)" {
+    before=$(sha256sum "$NRUN" | cut -c1-64)
+    run rt_run --rm sec:1 sh -c 'echo x > /proc/1/exe && echo WROTE; cat /proc/1/environ >/dev/null 2>&1 && echo READ; echo done'
+    [[ "$output" != *WROTE* && "$output" != *READ* ]]
+    run rt_run --rm --cap-add SYS_PTRACE sec:1 sh -c 'readlink /proc/1/exe; echo x > /proc/1/exe && echo WROTE; echo x >> /proc/1/exe && echo APPENDED; echo done'
+    [[ "${lines[0]}" == /memfd:nrun* ]]
+    [[ "$output" != *WROTE* && "$output" != *APPENDED* ]]
+    [ "$(sha256sum "$NRUN" | cut -c1-64)" = "$before" ]
+}
+
+@test "config.json is the description: it is written and validated" {
+    id=$(rt_run -d sec:1 sleep 100)
+    jq -e '.process.noNewPrivileges and (.linux.namespaces | length == 6) and .linux.seccomp.defaultAction == "SCMP_ACT_ERRNO"' \
+        "$NRUN_ROOT/containers/$id/config.json"
+    "$NRUN" rm -f "$id"
+}

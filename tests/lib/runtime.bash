@@ -1,0 +1,88 @@
+# Helpers for the runtime's bats tests (tests/e2e/runtime*.bats): test images
+# made without nbuild (a busybox-static rootfs, the host's node with its
+# libraries), every container started through `rt_nrun run` so its id is
+# recorded, and the end-of-file check that nothing is left behind.
+
+# nrun run with --cidfile, so teardown knows every container this file made.
+rt_run() {
+    mkdir -p "$BATS_FILE_TMPDIR/cids"
+    "$NRUN" run --cidfile "$(mktemp -u "$BATS_FILE_TMPDIR/cids/XXXXXX")" "$@"
+}
+
+# A busybox-static rootfs as an uncompressed tar: $1 = output tar.
+rt_busybox_tar() {
+    local d
+    d=$(mktemp -d "$BATS_FILE_TMPDIR/bbroot.XXXXXX")
+    mkdir -p "$d/bin" "$d/etc" "$d/tmp" "$d/home/node" "$d/data"
+    cp /bin/busybox "$d/bin/busybox"
+    for a in $(/bin/busybox --list); do
+        [ "$a" = busybox ] || ln -s busybox "$d/bin/$a"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' >"$d/etc/passwd"
+    printf 'root:x:0:\nnode:x:1000:\nextra:x:2000:node\n' >"$d/etc/group"
+    chmod 1777 "$d/tmp"
+    chown 1000:1000 "$d/home/node"
+    tar --numeric-owner -C "$d" -cf "$1" .
+    rm -rf "$d"
+}
+
+# The host's node binary plus the libraries it loads: $1 = output tar.
+rt_node_tar() {
+    local d n
+    d=$(mktemp -d "$BATS_FILE_TMPDIR/noderoot.XXXXXX")
+    n=$(readlink -f "$(command -v node)")
+    mkdir -p "$d/usr/bin" "$d/tmp" "$d/etc"
+    cp "$n" "$d/usr/bin/node"
+    for lib in $(ldd "$n" | grep -o '/[^ ]*'); do
+        mkdir -p "$d$(dirname "$lib")"
+        cp -L "$lib" "$d$lib"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$d/etc/passwd"
+    chmod 1777 "$d/tmp"
+    tar --numeric-owner -C "$d" -cf "$1" .
+    rm -rf "$d"
+}
+
+# bb:1 (busybox) in the current root.
+rt_make_busybox_image() {
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    "$NRUN" __internal mkimage -t bb:1 \
+        --config '{"Cmd":["sh"],"Env":["PATH=/bin","IMG=1"],"StopSignal":"SIGUSR1"}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+}
+
+# Controller dirs a container with id $1 would own (v1/hybrid: below our own group).
+rt_cgroup_dirs() {
+    local id=$1 line ctrl path
+    if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+        echo "/sys/fs/cgroup/nrun/$id"
+        return
+    fi
+    for ctrl in memory cpu cpuacct pids cpuset; do
+        path=$(awk -F: -v c="$ctrl" '{n=split($2,a,","); for(i=1;i<=n;i++) if(a[i]==c) print $3}' /proc/self/cgroup)
+        [ "$path" = / ] && path=
+        echo "$(readlink -f /sys/fs/cgroup/$ctrl)$path/nrun/$id"
+    done
+}
+
+# Nothing left: no container dir, mount, cgroup or process of this file.
+rt_assert_clean() {
+    local id f left=0
+    for f in "$BATS_FILE_TMPDIR"/cids/*; do
+        [ -f "$f" ] || continue
+        id=$(cat "$f")
+        if [ -d "$NRUN_ROOT/containers/$id" ]; then echo "left: container $id" >&2; left=1; fi
+        for d in $(rt_cgroup_dirs "$id"); do
+            if [ -d "$d" ]; then echo "left: cgroup $d" >&2; left=1; fi
+        done
+        if grep -ls "$id" /proc/[0-9]*/cgroup 2>/dev/null | grep -q .; then echo "left: process of $id" >&2; left=1; fi
+    done
+    if grep -qF " $NRUN_ROOT/" /proc/mounts; then echo "left: mounts under $NRUN_ROOT" >&2; left=1; fi
+    return $left
+}
+
+# Remove every container of the root (teardown).
+rt_rm_all() {
+    local ids
+    ids=$("$NRUN" ps -aq 2>/dev/null) || true
+    [ -z "$ids" ] || "$NRUN" rm -f $ids >/dev/null 2>&1 || true
+}

@@ -1,0 +1,219 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/base.h"
+#include "common/embed.h"
+#include "common/util.h"
+#include "images/image.h"
+
+static const char *V = "# pins\n"
+                       "NODE_MAJORS=20 22\n"
+                       "NODE_20=20.20.2\n"
+                       "NODE_22=22.23.3\n";
+
+static void test_resolve_majors_and_versions(void **state)
+{
+    bld_base_spec sp;
+    nr_err e;
+    assert_int_equal(bld_base_resolve(V, "node:20", &sp, &e), 0);
+    assert_string_equal(sp.major, "20");
+    assert_string_equal(sp.version, "20.20.2");
+    assert_false(sp.slim);
+    assert_string_equal(sp.tag_major, "node:20");
+    assert_string_equal(sp.tag_version, "node:20.20.2");
+
+    assert_int_equal(bld_base_resolve(V, "node:22-slim", &sp, &e), 0);
+    assert_true(sp.slim);
+    assert_string_equal(sp.tag_major, "node:22-slim");
+    assert_string_equal(sp.tag_version, "node:22.23.3-slim");
+
+    assert_int_equal(bld_base_resolve(V, "node:20.20.2", &sp, &e), 0);
+    assert_string_equal(sp.tag_major, "node:20");
+    assert_int_equal(bld_base_resolve(V, "node:22.23.3-slim", &sp, &e), 0);
+    assert_true(sp.slim);
+}
+
+static void test_resolve_unknown_refs(void **state)
+{
+    bld_base_spec sp;
+    nr_err e;
+    const char *bad[] = {"node", "node:latest", "node:18", "node:2", "node:200", "node:20.20.1", "node:20.20.2x",
+                         "node:20.20", "node:20-alpine", "node:-slim", "node:", "node:20-slim-slim",
+                         "nodejs:20", "docker.io/library/node:20", "node:22.23.3.1", "node:20.20.2-slim2", "x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (bld_base_resolve(V, bad[i], &sp, &e) != 1)
+            fail_msg("%s should not be a known base image", bad[i]);
+    }
+}
+
+static void test_resolve_broken_versions(void **state)
+{
+    bld_base_spec sp;
+    nr_err e;
+    assert_int_equal(bld_base_resolve("NODE_20=20.1.0\n", "node:20", &sp, &e), -1);
+    assert_non_null(strstr(e.msg, "NODE_MAJORS"));
+    assert_int_equal(bld_base_resolve("NODE_MAJORS=20\n", "node:20", &sp, &e), -1);
+    assert_non_null(strstr(e.msg, "NODE_20"));
+    /* A key that merely starts like another is not it. */
+    assert_int_equal(bld_base_resolve("NODE_MAJORS=20\nNODE_200=1\n", "node:20", &sp, &e), -1);
+}
+
+static void test_embedded_pins(void **state)
+{
+    bld_base_spec sp;
+    nr_err e;
+    assert_non_null(nr_embed_get("images/node/mkbase.sh", NULL));
+    assert_int_equal(bld_base_resolve(NULL, "node:20", &sp, &e), 0);
+    assert_int_equal(strncmp(sp.version, "20.", 3), 0);
+    assert_int_equal(bld_base_resolve(NULL, "node:22-slim", &sp, &e), 0);
+    assert_int_equal(strncmp(sp.version, "22.", 3), 0);
+}
+
+/* ---- bld_base_write: a context (image.json + layer dirs) into a store ---- */
+
+static char *tmpdir(void)
+{
+    char *d = nr_xstrdup("/tmp/nrun-test-base.XXXXXX");
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static void put(const char *dir, const char *name, const char *text)
+{
+    char *p = nr_xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    free(p);
+}
+
+static void rmtree(char *d)
+{
+    nr_err e;
+    nr_rm_rf(AT_FDCWD, d, &e);
+    free(d);
+}
+
+static const char *GOOD_JSON =
+    "{\"steps\": ["
+    "{\"created_by\": \"COPY os/ /\", \"layer\": {\"src\": \"os\", \"dest\": \"/\", \"uid\": 0, \"gid\": 0}},"
+    "{\"created_by\": \"COPY --chown=1000:1000 home/ /home/\", \"layer\": {\"src\": \"home\", \"dest\": \"/home/\", \"uid\": 1000, \"gid\": 1000}},"
+    "{\"created_by\": \"CMD [\\\"node\\\"]\"}],"
+    "\"config\": {\"Cmd\": [\"node\"], \"Env\": [\"A=1\"], \"Labels\": {\"x\": \"y\"}}}";
+
+/* A small context: os/ with a dir, a file, a symlink and a sticky /tmp; home/node. */
+static char *make_ctx(const char *json)
+{
+    char *c = tmpdir();
+    char *p;
+    p = nr_xasprintf("%s/os/etc", c), assert_int_equal(nr_mkdir_p(p, 0755, &(nr_err){0}), 0), free(p);
+    p = nr_xasprintf("%s/os/tmp", c), assert_int_equal(nr_mkdir_p(p, 0755, &(nr_err){0}), 0);
+    assert_int_equal(chmod(p, 01777), 0), free(p);
+    p = nr_xasprintf("%s/home/node", c), assert_int_equal(nr_mkdir_p(p, 0755, &(nr_err){0}), 0), free(p);
+    p = nr_xasprintf("%s/os/etc", c), put(p, "passwd", "root:x:0:0::/root:/bin/sh\n"), free(p);
+    p = nr_xasprintf("%s/os/etc/localtime", c), assert_int_equal(symlink("/usr/share/zoneinfo/UTC", p), 0), free(p);
+    put(c, "image.json", json);
+    return c;
+}
+
+static void test_write_reproducible(void **state)
+{
+    char *c1 = make_ctx(GOOD_JSON), *c2 = make_ctx(GOOD_JSON);
+    char *r1 = tmpdir(), *r2 = tmpdir();
+    img_store *s1, *s2;
+    nr_err e;
+    assert_int_equal(img_store_open(r1, &s1, &e), 0);
+    assert_int_equal(img_store_open(r2, &s2, &e), 0);
+    const char *tags[] = {"node:t", "node:t.1"};
+    img_desc m1, m2;
+    if (bld_base_write(s1, c1, tags, 2, &m1, &e) < 0)
+        fail_msg("%s", e.msg);
+    /* Different mtimes and SOURCE_DATE_EPOCH: same digest. */
+    char *p = nr_xasprintf("%s/os/etc/passwd", c2);
+    struct timespec ts[2] = {{.tv_sec = 12345}, {.tv_sec = 12345}};
+    assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+    free(p);
+    setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+    int r = bld_base_write(s2, c2, tags, 1, &m2, &e);
+    unsetenv("SOURCE_DATE_EPOCH");
+    assert_int_equal(r, 0);
+    assert_string_equal(m1.digest, m2.digest);
+
+    img_image *img;
+    assert_int_equal(img_image_load(s1, "node:t.1", &img, &e), 0);
+    assert_string_equal(img->manifest.digest, m1.digest);
+    assert_int_equal(img->n_layers, 2);
+    json_t *cfg = img_image_runconfig(img);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(cfg, "Cmd"), 0)), "node");
+    assert_string_equal(json_string_value(json_object_get(img->config_json, "created")), "1970-01-01T00:00:00Z");
+    assert_int_equal(json_array_size(json_object_get(img->config_json, "history")), 3);
+    img_image_free(img);
+    img_store_close(s1);
+    img_store_close(s2);
+    rmtree(c1), rmtree(c2), rmtree(r1), rmtree(r2);
+}
+
+static void expect_write_error(const char *json, const char *want)
+{
+    char *c = make_ctx(json), *root = tmpdir();
+    img_store *s;
+    nr_err e;
+    img_desc m;
+    const char *tags[] = {"node:bad"};
+    assert_int_equal(img_store_open(root, &s, &e), 0);
+    assert_int_equal(bld_base_write(s, c, tags, 1, &m, &e), -1);
+    if (!strstr(e.msg, want))
+        fail_msg("error \"%s\" does not say \"%s\"", e.msg, want);
+    img_image *img;
+    assert_int_equal(img_image_load(s, "node:bad", &img, &e), -1);
+    img_store_close(s);
+    rmtree(c), rmtree(root);
+}
+
+static void test_write_hostile_descriptions(void **state)
+{
+    expect_write_error("{", "image.json:1:");
+    expect_write_error("[]", "needs a steps array");
+    expect_write_error("{\"steps\": [], \"config\": {}}", "needs a steps array");
+    expect_write_error("{\"steps\": [{\"layer\": {}}], \"config\": {}}", "has no created_by");
+    const char *fmt = "{\"steps\": [{\"created_by\": \"x\", \"layer\": %s}], \"config\": {}}";
+    const char *bad_layers[] = {
+        "{\"src\": \"..\", \"dest\": \"/\", \"uid\": 0, \"gid\": 0}",
+        "{\"src\": \"os/../..\", \"dest\": \"/\", \"uid\": 0, \"gid\": 0}",
+        "{\"src\": \"os\", \"dest\": \"etc\", \"uid\": 0, \"gid\": 0}",
+        "{\"src\": \"os\", \"dest\": \"/../x\", \"uid\": 0, \"gid\": 0}",
+        "{\"src\": \"os\", \"dest\": \"/\", \"uid\": -1, \"gid\": 0}",
+        "{\"src\": \"os\", \"dest\": \"/\", \"uid\": \"0\", \"gid\": 0}",
+    };
+    for (size_t i = 0; i < sizeof bad_layers / sizeof bad_layers[0]; i++) {
+        char *j = nr_xasprintf(fmt, bad_layers[i]);
+        expect_write_error(j, "a layer needs src");
+        free(j);
+    }
+    char *j = nr_xasprintf(fmt, "{\"src\": \"missing\", \"dest\": \"/\", \"uid\": 0, \"gid\": 0}");
+    expect_write_error(j, "missing: ENOENT");
+    free(j);
+    expect_write_error("{\"steps\": [{\"created_by\": \"x\"}], \"config\": {\"Cmd\": \"node\"}}", "Cmd");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resolve_majors_and_versions),
+        cmocka_unit_test(test_resolve_unknown_refs),
+        cmocka_unit_test(test_resolve_broken_versions),
+        cmocka_unit_test(test_embedded_pins),
+        cmocka_unit_test(test_write_reproducible),
+        cmocka_unit_test(test_write_hostile_descriptions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
