@@ -293,3 +293,34 @@ s.on("data", (d) => { process.stdout.write(d); s.destroy(); });' "$SV_CTL" "$1"
     run "$NRUN" reload ../../etc
     [ "$status" -eq 1 ]
 }
+
+@test "workers: the default count follows the CPU quota of the cgroup, else the cpuset" {
+    # cpuset (affinity): one CPU -> one worker
+    PORT=$(sv_free_port)
+    SV_DIR=$(mktemp -d /tmp/nrun-sv.XXXXXX); SV_CTL=$SV_DIR/ctl.sock
+    PORT=$PORT taskset -c 0 "$NRUN" supervise -q --control "$SV_CTL" --runtime-dir "$SV_DIR/rt" -- node "$APPS/hello.js" &
+    SV_PID=$!
+    sv_wait_http "$PORT"
+    [ "$(sv_stats | jq .target)" = 1 ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+
+    # cgroup v1 CPU quota of 3 CPUs -> 3 workers (more than this machine's CPUs)
+    cpu=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $2; exit}' /proc/self/cgroup)
+    base=/sys/fs/cgroup/$cpu
+    [ -n "$cpu" ] && [ -w "$base" ] || skip "no writable cgroup v1 cpu hierarchy here"
+    cg=$base/nrun-sv-test.$$
+    mkdir "$cg"
+    echo 100000 >"$cg/cpu.cfs_period_us"
+    echo 300000 >"$cg/cpu.cfs_quota_us"
+    PORT=$(sv_free_port)
+    (echo "$BASHPID" >"$cg/cgroup.procs" && PORT=$PORT exec "$NRUN" supervise -q --control "$SV_CTL" --runtime-dir "$SV_DIR/rt" -- node "$APPS/hello.js") &
+    SV_PID=$!
+    sv_wait_http "$PORT" || { rmdir "$cg"; false; }
+    target=$(sv_stats | jq .target)
+    sv_stop
+    # move nothing back: every process of the group has exited
+    rmdir "$cg"
+    [ "$target" = 3 ]
+    [ "$SV_RC" = 0 ]
+}
