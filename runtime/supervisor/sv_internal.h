@@ -234,6 +234,8 @@ void sv_logs_detach(sv_worker *w);
 void sv_logs_flush_stream(sv_stream *s);
 void sv_logs_write(int slot, pid_t pid, const char *stream, const char *msg, size_t len);
 void sv_logs_report_drops(void);
+/* JSON string body of in[0..n) into out (room for 6*n bytes); invalid UTF-8 -> U+FFFD. */
+size_t sv_json_escape(char *out, const char *in, size_t n);
 
 /* control.c */
 int sv_control_init(int fd);
