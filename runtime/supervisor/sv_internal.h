@@ -90,7 +90,12 @@ typedef struct sv_inflight {
     uint32_t seq;
     int fd;
     sv_listener *lis;
+    uint64_t sent_ms;
 } sv_inflight;
+
+/* A worker that has not acked a hand-off for this long gets no new
+ * connection until it does (busy or hung: the others take the load). */
+#define SV_ACK_LATE_MS 500
 
 typedef struct sv_worker {
     int slot;               /* 1..N, the "worker" field of log lines */
