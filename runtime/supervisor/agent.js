@@ -19,8 +19,7 @@
 
   function send(m) {
     if (!process.connected) return;
-    m.cmd = 'NODE_NRUN';
-    try { process.send(m); } catch (e) { /* channel closing */ }
+    try { process.send(Object.assign({ cmd: 'NODE_NRUN' }, m)); } catch (e) { /* channel closing */ }
   }
   function flush() {
     flushing = false;
@@ -52,7 +51,9 @@
       a.once('close', () => {
         live.delete(a);
         closed++;
-        if (!flushing) { flushing = true; setImmediate(flush); }
+        // Batched: at most one report per 20 ms (at once while draining).
+        if (draining) setImmediate(flush);
+        else if (!flushing) { flushing = true; setTimeout(flush, 20).unref(); }
       });
     } else if (draining && ev === 'request' && b) {
       b.shouldKeepAlive = false;
