@@ -275,6 +275,15 @@ static void on_message(sv_worker *w, const char *line, size_t len)
     json_decref(m);
 }
 
+static void channel_lost(void *arg)
+{
+    sv_worker *w = arg;
+    if (w->reaped || w->state == SV_W_DRAINING || w->state == SV_W_STOPPING)
+        return;
+    sv_log_sys("worker %d (pid %d) closed its cluster channel and still runs: stopping it", w->slot, (int)w->pid);
+    sv_worker_terminate(w); /* its exit is a crash: restarted with backoff */
+}
+
 static void on_eof(sv_worker *w)
 {
     sv_ipc_close(w);
@@ -282,6 +291,10 @@ static void on_eof(sv_worker *w)
     if (w->state == SV_W_DRAINING) {
         /* disconnect finished: its servers are closed, its connections ended. */
         sv_drain_check(w);
+    } else if (w->listened && !sv_g->stopping && (w->state == SV_W_UP || w->state == SV_W_STARTING)) {
+        /* A server worker without its channel gets no connection any more.
+         * Usually it is exiting; if it is not, end it so the slot restarts. */
+        sv_timer_start(&w->drain_t, 2000, channel_lost, w);
     }
 }
 

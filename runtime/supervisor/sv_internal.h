@@ -226,6 +226,8 @@ uint64_t sv_worker_open_conns(const sv_worker *w);
 /* reload.c */
 void sv_replace_worker(sv_worker *old);
 void sv_drain_worker(sv_worker *w);
+/* Stop signal to its group now, SIGKILL after the kill timeout. */
+void sv_worker_terminate(sv_worker *w);
 void sv_worker_now_up(sv_worker *w);
 void sv_reload_start(struct sv_ctl_client *c);
 void sv_reload_worker_failed(sv_worker *w);

@@ -324,3 +324,17 @@ s.on("data", (d) => { process.stdout.write(d); s.destroy(); });' "$SV_CTL" "$1"
     [ "$target" = 3 ]
     [ "$SV_RC" = 0 ]
 }
+
+@test "restarts: a worker that leaves the cluster but keeps running is stopped and replaced" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    old=$(sv_stats | jq '.workers[0].pid')
+    curl -s --max-time 2 "http://127.0.0.1:$PORT/leave" || true
+    sv_wait 'grep -q "closed its cluster channel" "$SV_DIR/err"' 10
+    sv_wait '[ "$(sv_up_count)" = 1 ] && [ "$(sv_stats | jq ".workers[0].pid")" != "$old" ]' 10
+    curl -sf "http://127.0.0.1:$PORT/" | grep -q '^hello from '
+    ! kill -0 "$old" 2>/dev/null
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
