@@ -13,6 +13,10 @@ http.createServer((req, res) => {
     return;
   }
   if (req.url === '/grow') { global.hog = Buffer.alloc(150e6, 1); res.end('grown\n'); return; }
-  if (req.url === '/slow') { setTimeout(() => res.end('slow ' + process.pid + '\n'), 300); return; }
+  if (req.url.startsWith('/slow')) {
+    const ms = Number(req.url.split('/')[2] || 300);
+    setTimeout(() => res.end('slow ' + process.pid + '\n'), ms);
+    return;
+  }
   res.end('hello from ' + process.pid + '\n');
 }).listen(port, () => console.log('listening on ' + port + ' pid ' + process.pid));

@@ -338,3 +338,29 @@ s.on("data", (d) => { process.stdout.write(d); s.destroy(); });' "$SV_CTL" "$1"
     sv_stop
     [ "$SV_RC" = 0 ]
 }
+
+@test "stop: a process that ignores the stop signal is killed after --stop-timeout (137)" {
+    sv_start -q --stop-timeout 500ms -- sh -c 'trap "" TERM; echo ready; sleep 30'
+    sv_wait 'grep -q ready "$SV_LOGS/container.log"' 5
+    sv_stop
+    [ "$SV_RC" = 137 ]
+    grep -q 'stop timeout' "$SV_DIR/err"
+}
+
+@test "reload: a request longer than --drain-timeout is cut by the stop signal" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 --drain-timeout 100ms --kill-timeout 200ms -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    # /slow/5000 answers after 5 s; the drain gives the old worker only 100 ms
+    handed=$(sv_stats | jq '.workers[0].handed')
+    curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/slow/5000" >"$SV_DIR/code" &
+    cpid=$!
+    sv_wait '[ "$(sv_stats | jq ".workers[0].handed")" -gt "$handed" ]' 5
+    "$NRUN" reload --control "$SV_CTL"
+    wait "$cpid" || true
+    [ "$(cat "$SV_DIR/code")" = 000 ]
+    sv_wait 'grep -q "killed by Terminated" "$SV_DIR/err"' 5
+    curl -sf "http://127.0.0.1:$PORT/" | grep -q '^hello from '
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
