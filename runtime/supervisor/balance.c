@@ -3,8 +3,9 @@
  * keeps its own copy of the fd until the worker acks: a refused connection
  * (accepted:false) or one handed to a worker that died before acking goes to
  * another worker, as Node's RoundRobinHandle does.  A worker is routable
- * only while its channel takes writes and its un-acked hand-offs are under
- * SV_INFLIGHT_MAX, so a hung worker stops receiving connections at once.
+ * only while its channel takes writes, its un-acked hand-offs are under
+ * SV_INFLIGHT_MAX and none is older than SV_ACK_LATE_MS, so a hung (or
+ * long-blocked) worker stops receiving connections at once.
  * With no routable worker the listener is disarmed and the kernel's backlog
  * holds new connections. */
 #include <arpa/inet.h>
@@ -24,10 +25,21 @@
 
 static void on_accept(void *arg, uint32_t events);
 
+static bool acks_late(const sv_worker *w)
+{
+    if (!w->ninflight)
+        return false;
+    uint64_t oldest = UINT64_MAX;
+    for (int i = 0; i < w->ninflight; i++)
+        if (w->inflight[i].sent_ms < oldest)
+            oldest = w->inflight[i].sent_ms;
+    return sv_now_ms() - oldest > SV_ACK_LATE_MS;
+}
+
 bool sv_worker_routable(const sv_worker *w)
 {
     return (w->state == SV_W_UP || w->state == SV_W_STARTING) && w->ipc_fd >= 0 && !w->ipc_eof &&
-           w->ninflight < SV_INFLIGHT_MAX && w->ipc_out.len == w->ipc_out_off && w->nsubs > 0;
+           w->ninflight < SV_INFLIGHT_MAX && w->ipc_out.len == w->ipc_out_off && w->nsubs > 0 && !acks_late(w);
 }
 
 uint64_t sv_worker_open_conns(const sv_worker *w)
@@ -195,7 +207,7 @@ static bool hand(sv_worker *w, sv_listener *l, int fd, int index)
                      l->key, index, seq);
     if (n <= 0 || (size_t)n >= sizeof msg || sv_ipc_send_fd(w, msg, (size_t)n, fd) < 0)
         return false;
-    w->inflight[w->ninflight++] = (sv_inflight){.seq = seq, .fd = fd, .lis = l};
+    w->inflight[w->ninflight++] = (sv_inflight){.seq = seq, .fd = fd, .lis = l, .sent_ms = sv_now_ms()};
     w->handed++;
     return true;
 }
