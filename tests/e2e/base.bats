@@ -6,6 +6,7 @@
 # runtime is needed).  Downloads are shared through NRUN_CACHE_DIR, so only
 # the first run on a machine is online.
 load ../lib/common
+bats_require_minimum_version 1.5.0
 
 MKBASE=$REPO/images/node/mkbase.sh
 VERSIONS=$REPO/images/node/versions.txt
@@ -297,4 +298,20 @@ teardown_file() {
     rm -f "$W/n22s.tar"
     [ "$status" -eq 0 ]
     [ "$loaded" = "[node] slim" ]
+}
+
+@test "base: the images run under nrun (node as root and as the node user, npm and sh in full)" {
+    if "$NRUN" run 2>&1 | grep -q 'not supported yet'; then skip "nrun run is not in this build"; fi
+    run "$NRUN" run --rm node:22-slim node -e 'console.log(process.version, process.env.NODE_VERSION, process.cwd())'
+    [ "$status" -eq 0 ]
+    [ "$output" = "v$(pin NODE_22) $(pin NODE_22) /" ]
+    run "$NRUN" run --rm --user node node:22-slim node -e 'const os = require("os"); console.log(os.userInfo().username, os.homedir(), require("fs").statSync(os.homedir()).uid)'
+    [ "$status" -eq 0 ]
+    [ "$output" = "node /home/node 1000" ]
+    run "$NRUN" run --rm node:20 sh -c 'npm --version && ls -ld /tmp | cut -c1-10'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "$(pin NPM_20)" ]
+    [ "${lines[1]}" = drwxrwxrwt ]
+    run -127 "$NRUN" run --rm node:22-slim sh -c true
+    [ "$status" -eq 127 ]
 }
