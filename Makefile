@@ -36,18 +36,22 @@ deps:
 
 $(BUILD)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@echo '  CC      $<'
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/nrun: $(BUILD)/obj/runtime/nrun_main.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	@echo '  LD      $@'
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/nbuild: $(BUILD)/obj/builder/nbuild_main.o $(LIB_OBJS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	@echo '  LD      $@'
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcmocka
+	@echo '  LD      $@'
+	@$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 test:
 	@$(MAKE) --no-print-directory deps
@@ -75,11 +79,13 @@ bench: all
 
 $(BUILD)/gen/embed.c: tools/embed.sh $(EMBED_SRCS)
 	@mkdir -p $(dir $@)
-	./tools/embed.sh $@ $(EMBED_SRCS)
+	@echo '  EMBED   $@'
+	@./tools/embed.sh $@ $(EMBED_SRCS)
 
 $(BUILD)/obj/gen/embed.o: $(BUILD)/gen/embed.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@echo '  CC      $<'
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 clean:
 	rm -rf build build-asan

@@ -270,6 +270,7 @@ static int plan(bld_state *b, nr_err *err)
     for (size_t i = 0; i < b->f.n; i++) {
         const bld_instr *in = &b->f.ins[i];
         bld_stage *st = b->n_stages ? &b->stages[b->n_stages - 1] : NULL;
+        size_t layers_before = st ? st->n_layers : 0;
         if (b->o->progress) {
             cleanup_free char *t = bld_instr_rest(in, 0);
             fprintf(b->o->progress, "STEP %zu/%zu: %s\n", i + 1, b->f.n, t);
@@ -293,14 +294,15 @@ static int plan(bld_state *b, nr_err *err)
         case BLD_COPY:
         case BLD_ADD:
             rc = bld_copy_plan(b, st, in, err);
-            if (rc == 0 && b->o->progress && st->layers[st->n_layers - 1]->cached)
-                fprintf(b->o->progress, "--> Using cache %.19s\n", st->layers[st->n_layers - 1]->layer.blob.digest);
             break;
         default:
             rc = bld_meta_plan(b, st, in, err);
         }
         if (rc < 0)
             return -1;
+        if (st && in->kind != BLD_FROM && st->n_layers > layers_before && b->o->progress &&
+            st->layers[st->n_layers - 1]->cached)
+            fprintf(b->o->progress, "--> Using cache %.19s\n", st->layers[st->n_layers - 1]->layer.blob.digest);
     }
     for (size_t i = 0; i < b->o->n_build_args; i++)
         if (!b->build_arg_used[i] && !b->o->quiet)
@@ -555,8 +557,11 @@ static int read_nodefile(bld_state *b, nr_err *err)
     cleanup_free char *text = NULL, *shown = NULL;
     size_t len;
     if (o->file) {
-        shown = nr_xstrdup(o->file);
-        if (nr_read_file(AT_FDCWD, o->file, 4u << 20, &text, &len, err) < 0)
+        /* -f - reads the Nodefile from stdin, as docker build does. */
+        bool in = !strcmp(o->file, "-");
+        shown = nr_xstrdup(in ? "stdin" : o->file);
+        if (nr_read_file(AT_FDCWD, in ? "/proc/self/fd/0" : o->file, 4u << 20, &text, &len,
+                         err) < 0)
             return -1;
     } else {
         static const char *names[] = {"Nodefile", "Dockerfile"};

@@ -89,6 +89,8 @@ bool bld_stage_is_dir(bld_state *b, bld_stage *st, const char *path);
 /* COPY / ADD: plan (select, hash, cache lookup) and write. */
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);
 int bld_step_write(bld_state *b, bld_step *step, nr_err *err);
+/* WORKDIR of a missing directory: a layer that creates it. */
+int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *text);
 /* Layer cache records under <cache_dir>/layers/<key>. */
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);

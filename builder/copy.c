@@ -209,6 +209,30 @@ fail:
     return -1;
 }
 
+/* WORKDIR of a directory that does not exist yet: Docker creates it (0755,
+ * root), so the image has it even when nothing is copied into it.  That is
+ * a layer of its own, cached like a COPY. */
+int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *text)
+{
+    bld_step *step = nr_xcalloc(1, sizeof *step);
+    bld_item it = {.dest = nr_xstrdup(path), .type = IMG_ENT_DIR, .mode = 0755};
+    step->sel.items = nr_xmalloc(sizeof *step->sel.items);
+    step->sel.items[0] = it;
+    step->sel.n = 1;
+    step->max_bytes = 4096 * 8;
+    step->text = nr_xstrdup(text);
+    bld_chain_add(st, text);
+    memcpy(step->key, st->chain, 65);
+    step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
+    st->layers = nr_xrealloc(st->layers, (st->n_layers + 1) * sizeof *st->layers);
+    st->layers[st->n_layers++] = step;
+    b->steps = nr_xrealloc(b->steps, (b->n_steps + 1) * sizeof *b->steps);
+    b->steps[b->n_steps++] = step;
+    bld_hist_add(st, text, false);
+    bld_stage_add_dir(st, path);
+    return 0;
+}
+
 /* ---- writing ---- */
 
 static int str_cmp(const void *a, const void *b)

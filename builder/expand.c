@@ -13,6 +13,7 @@ typedef struct lex {
     bld_lookup_fn look;
     void *ctx;
     size_t errpos;
+    int depth;   /* ${...:-${...}} nesting, bounded: hostile input must not blow the stack */
     nr_err *err;
 } lex;
 
@@ -73,8 +74,12 @@ static int variable(lex *x, nr_buf *o)
     if (op != '-' && op != '+' && op != '?')
         return fail(x, dollar, "bad substitution: unsupported modifier in ${%s...}", name);
     x->i++;
+    if (++x->depth > 32)
+        return fail(x, dollar, "substitution nested too deeply in ${%s...}", name);
     nr_buf alt = {0};
-    if (word(x, &alt, true) < 0) {
+    int wr = word(x, &alt, true);
+    x->depth--;
+    if (wr < 0) {
         nr_buf_free(&alt);
         return -1;
     }

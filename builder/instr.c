@@ -216,6 +216,7 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     nr_buf text = {0};
     nr_buf_addstr(&text, in->name);
     int rc = 0;
+    bool made_layer = false; /* WORKDIR that creates its directory */
     json_t *c = st->config;
     switch (in->kind) {
     case BLD_ENV:
@@ -253,8 +254,11 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         const char *cur = json_string_value(json_object_get(c, "WorkingDir"));
         cleanup_free char *p = w[0] == '/' ? bld_path_clean(w) : bld_path_join(cur && *cur ? cur : "/", w);
         json_object_set_new(c, "WorkingDir", json_string(p));
-        bld_stage_add_dir(st, p);
         nr_buf_addf(&text, " %s", p);
+        if (strcmp(p, "/") && !bld_stage_is_dir(b, st, p)) {
+            bld_mkdir_plan(b, st, p, text.data);
+            made_layer = true;
+        }
         break;
     }
     case BLD_USER: {
@@ -347,7 +351,7 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     default:
         rc = bld_errat(err, &b->f, in, 0, "%s: internal error (not a metadata instruction)", in->name);
     }
-    if (rc == 0) {
+    if (rc == 0 && !made_layer) {
         bld_chain_add(st, text.data);
         bld_hist_add(st, text.data, true);
     }

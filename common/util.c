@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -383,4 +385,25 @@ void nr_sha256_hex(const void *data, size_t len, char out[65])
     nr_sha256 *h = nr_sha256_new();
     nr_sha256_update(h, data, len);
     nr_sha256_final(h, out);
+}
+
+int nr_unix_addr(const char *path, struct sockaddr_un *sa, int *keep_fd, nr_err *err)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    *keep_fd = -1;
+    if (strlen(path) < sizeof sa->sun_path) {
+        memcpy(sa->sun_path, path, strlen(path) + 1);
+        return 0;
+    }
+    const char *slash = strrchr(path, '/');
+    if (!slash || strlen(slash + 1) > 64)
+        return nr_err_set(err, "unix socket path too long: %s", path);
+    cleanup_free char *dir = nr_xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
+    int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s", dir);
+    snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s", fd, slash + 1);
+    *keep_fd = fd;
+    return 0;
 }

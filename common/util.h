@@ -88,4 +88,13 @@ nr_sha256 *nr_sha256_new(void);
 void nr_sha256_update(nr_sha256 *h, const void *data, size_t len);
 void nr_sha256_final(nr_sha256 *h, char out[65]); /* frees h */
 
+
+
+/* Fill an AF_UNIX address for `path`.  sun_path holds 107 bytes, less than a
+ * socket under a deep --root: then the parent dir is opened and the address
+ * goes through /proc/self/fd/N/name; *keep_fd holds that dir (close it after
+ * bind/connect), -1 otherwise. */
+struct sockaddr_un;
+int nr_unix_addr(const char *path, struct sockaddr_un *sa, int *keep_fd, nr_err *err);
+
 #endif

@@ -15,20 +15,18 @@ echo
 echo "== nrun images"
 nrun images
 echo
-if nrun run --help >/dev/null 2>&1; then
-    port=${DEMO_PORT:-18080}
-    echo "== nrun run -d --name hello-demo -p 127.0.0.1:$port:3000 hello:1.0"
-    nrun rm -f hello-demo >/dev/null 2>&1 || true
-    id=$(nrun run -d --name hello-demo -p "127.0.0.1:$port:3000" hello:1.0)
-    echo "container: $id"
-    for _ in $(seq 1 50); do
-        if out=$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null); then break; fi
-        sleep 0.1
-    done
-    echo "curl http://127.0.0.1:$port/ -> ${out:-no answer}"
-    nrun ps
-    nrun logs --tail 5 hello-demo || true
-    nrun stop hello-demo >/dev/null
-    nrun rm hello-demo >/dev/null
-    echo "stopped and removed hello-demo"
-fi
+port=${DEMO_PORT:-18080}
+echo "== nrun run -d --name hello-demo -p 127.0.0.1:$port:3000 hello:1.0"
+nrun rm -f hello-demo >/dev/null 2>&1 || true
+id=$(nrun run -d --name hello-demo -p "127.0.0.1:$port:3000" hello:1.0)
+echo "container: $id"
+for _ in $(seq 1 50); do
+    if out=$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null); then break; fi
+    sleep 0.1
+done
+echo "curl http://127.0.0.1:$port/ -> ${out:-no answer}"
+nrun ps
+nrun logs --tail 5 hello-demo || true
+nrun stop hello-demo >/dev/null
+nrun rm hello-demo >/dev/null
+echo "stopped and removed hello-demo"

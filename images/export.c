@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -64,6 +65,24 @@ static char *export_index(json_t *old, const img_image *img, const char *name)
     return text;
 }
 
+static bool dir_is_empty(int dfd)
+{
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return false;
+    }
+    struct dirent *de;
+    bool empty = true;
+    while (empty && (de = readdir(d)))
+        empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
 int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const char *tag, nr_err *err)
 {
     char name[IMG_NAME_MAX + IMG_TAG_MAX];
@@ -103,6 +122,10 @@ int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const cha
             goto out;
         }
     } else if (err->errnum != ENOENT) {
+        goto out;
+    } else if (!dir_is_empty(dfd)) {
+        /* Never scatter blobs/ and index.json into somebody's directory. */
+        nr_err_set(err, "%s exists, is not empty and is not an OCI layout", dir);
         goto out;
     } else if (nr_write_atomic(dfd, "oci-layout", LAYOUT, strlen(LAYOUT), 0644, err) < 0) {
         nr_err_wrap(err, "export to %s", dir);

@@ -173,6 +173,12 @@ static int tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, cha
     } else if (rn && (strchr(rn, ':') || strchr(rn, '/'))) {
         if (img_ref_normalize(rn, name, sizeof name, err) < 0)
             return nr_err_wrap(err, "%s: image name", im->src);
+        if (repo) { /* the given repository, the archive's tag */
+            img_ref full;
+            if (img_ref_parse(name, &full, err) < 0 || img_ref_parse(repo, &r, err) < 0)
+                return -1;
+            snprintf(name, sizeof name, "%s:%s", r.name, full.tag);
+        }
     } else if (rn) {
         if (!img_tag_valid(rn))
             return nr_err_set(err, "%s: ref.name \"%.80s\" is not a valid tag", im->src, rn);
@@ -202,6 +208,8 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
     json_t *list = json_object_get(idx, "manifests");
     int ret = -1;
     found *f = nr_xcalloc(json_array_size(list) + 1, sizeof *f);
+    char **linked = NULL;
+    size_t n_linked = 0;
     size_t nf = 0, i;
     json_t *v;
     if (!json_is_array(list) || json_array_size(list) == 0) {
@@ -254,15 +262,18 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
         nf++;
     }
     /* Everything checked: make the blobs visible, then the tags. */
+    linked = nr_xcalloc(im->n + 1, sizeof *linked);
     for (i = 0; i < im->n; i++) {
         staged *st = &im->b[i];
         img_blob_writer *w = st->w;
         st->w = NULL;
         if (!st->used) {
             img_blob_writer_abort(w);
-        } else if (img__blob_writer_link(w, err) < 0) {
-            goto out;
+            continue;
         }
+        linked[n_linked++] = st->digest;
+        if (img__blob_writer_link(w, err) < 0)
+            goto out;
     }
     for (i = 0; i < nf; i++) {
         if (f[i].name && img_tag_set(im->s, f[i].name, &f[i].m, err) < 0)
@@ -272,6 +283,14 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
     }
     ret = 0;
 out:
+    if (ret < 0 && n_linked) {
+        /* Failed after linking (index.json could not be written): take
+         * back the blobs nothing refers to. */
+        img_prune_result pr;
+        nr_err e2;
+        img_blobs_remove_unreferenced(im->s, (const char *const *)linked, n_linked, &pr, &e2);
+    }
+    free(linked);
     for (i = 0; i < nf; i++)
         free(f[i].name);
     free(f);

@@ -136,7 +136,7 @@ int img_tag_set(img_store *s, const char *ref, const img_desc *manifest, nr_err 
     if (!img_digest_valid(manifest->digest))
         return nr_err_set(err, "tag %s: invalid manifest digest", name);
     if (!img_blob_exists(s, manifest->digest))
-        return nr_err_sys(err, ENOENT, "tag %s: manifest %s is not in the store", name, manifest->digest);
+        return img__not_found(err, "tag %s: manifest %s is not in the store", name, manifest->digest);
     cleanup_close int lk = -1;
     if (img__lock_index(s, true, &lk, err) < 0)
         return -1;
@@ -165,7 +165,7 @@ int img_tag_remove(img_store *s, const char *ref, nr_err *err)
         return -1;
     int r = 0;
     if (index_drop(idx, name) == 0)
-        r = nr_err_sys(err, ENOENT, "no such image: %s", name);
+        r = img__not_found(err, "no such image: %s", name);
     else
         r = index_save(s, idx, err);
     json_decref(idx);

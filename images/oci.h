@@ -22,9 +22,10 @@ int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const cha
 int img_export_oci_archive(img_store *s, const char *ref, const char *file, const char *tag, nr_err *err);
 
 /* Import every image manifest listed in the index.json of a layout DIR or an
- * archive FILE ("-": standard input).  A ref.name annotation that is a full "name:tag" becomes that
- * tag; one that is only a tag ("1.2") is combined with `repo` (error when repo
- * is NULL); `repo` as "name:tag" forces that tag for a single image.
+ * archive FILE ("-": standard input).  Names: a ref.name annotation that is
+ * a full "name:tag" becomes that tag; `repo` (a repository) replaces its
+ * name and keeps its tag; a ref.name that is only a tag ("1.2") needs `repo`
+ * (error without); `repo` as "name:tag" forces that name for a single image.
  * Reports each loaded "name:tag" (or digest when untagged) through the
  * callback. */
 typedef void (*img_import_cb)(const char *ref_name, const img_desc *manifest, void *arg);

@@ -138,7 +138,20 @@ out:
     return ret;
 }
 
-int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
+static int remove_blob(img_store *s, const char *hex, img_prune_result *res, nr_err *err)
+{
+    struct stat st;
+    if (fstatat(s->blobs_fd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0;
+    if (unlinkat(s->blobs_fd, hex, 0) < 0)
+        return nr_err_sys(err, errno, "remove blob sha256:%s", hex);
+    res->blobs_removed++;
+    res->bytes_reclaimed += (uint64_t)st.st_size;
+    return 0;
+}
+
+/* Remove unreachable blobs: all of them, or only those in `only`. */
+static int prune_impl(img_store *s, const char *const *only, size_t n_only, img_prune_result *res, nr_err *err)
 {
     memset(res, 0, sizeof *res);
     cleanup_close int gc = -1;
@@ -163,6 +176,18 @@ int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
     }
     if (set.n)
         qsort(set.v, set.n, sizeof *set.v, cmp_str);
+    if (only) {
+        for (i = 0; i < n_only; i++) {
+            if (!img_digest_valid(only[i])) {
+                nr_err_set(err, "invalid digest \"%.80s\"", only[i]);
+                goto out;
+            }
+            if (!set_has(&set, img_digest_hex(only[i])) && remove_blob(s, img_digest_hex(only[i]), res, err) < 0)
+                goto out;
+        }
+        ret = 0;
+        goto out;
+    }
     int fd = openat(s->blobs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
@@ -180,15 +205,8 @@ int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
         snprintf(d, sizeof d, "sha256:%.64s", de->d_name);
         if (strlen(de->d_name) != 64 || !img_digest_valid(d) || set_has(&set, de->d_name))
             continue;
-        struct stat st;
-        if (fstatat(s->blobs_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        if (unlinkat(s->blobs_fd, de->d_name, 0) < 0) {
-            nr_err_sys(err, errno, "remove blob %s", d);
+        if (remove_blob(s, de->d_name, res, err) < 0)
             goto out;
-        }
-        res->blobs_removed++;
-        res->bytes_reclaimed += (uint64_t)st.st_size;
     }
     res->temps_removed = img__clean_temps(s->blobs_fd, true) + img__clean_temps(s->root_fd, true);
     ret = 0;
@@ -197,4 +215,15 @@ out:
     json_decref(idx);
     set_free(&set);
     return ret;
+}
+
+int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
+{
+    return prune_impl(s, NULL, 0, res, err);
+}
+
+int img_blobs_remove_unreferenced(img_store *s, const char *const *digests, size_t n, img_prune_result *res,
+                                  nr_err *err)
+{
+    return prune_impl(s, digests, n, res, err);
 }

@@ -115,7 +115,7 @@ int img_image_load_digest(img_store *s, const char *manifest_digest, img_image *
     if (!img_digest_valid(manifest_digest))
         return nr_err_set(err, "invalid digest \"%.80s\"", manifest_digest);
     if (!img_blob_exists(s, manifest_digest))
-        return nr_err_sys(err, ENOENT, "no such image: %s", manifest_digest);
+        return img__not_found(err, "no such image: %s", manifest_digest);
     return load_digest(s, manifest_digest, -1, out, err);
 }
 
@@ -168,7 +168,7 @@ static int find_by_id(img_store *s, const char *ref, const char *hex, char found
     }
     img_tag_list_free(tags, nt);
     if (ret == 0 && !found[0])
-        ret = nr_err_sys(err, ENOENT, "no such image: %s", ref);
+        ret = img__not_found(err, "no such image: %s", ref);
     return ret;
 }
 
@@ -187,7 +187,7 @@ int img_image_load(img_store *s, const char *ref, img_image **out, nr_err *err)
         if (hex == ref && img_ref_parse(ref, &r, &perr) == 0) {
             if (r.digest[0]) {
                 if (!img_blob_exists(s, r.digest))
-                    return nr_err_sys(err, ENOENT, "no such image: %s", ref);
+                    return img__not_found(err, "no such image: %s", ref);
                 return load_digest(s, r.digest, -1, out, err);
             }
             char name[IMG_NAME_MAX + IMG_TAG_MAX];
@@ -208,7 +208,7 @@ int img_image_load(img_store *s, const char *ref, img_image **out, nr_err *err)
             if (found[0])
                 return load_digest(s, found, size, out, err);
             if (!idlike)
-                return nr_err_sys(err, ENOENT, "no such image: %s", name);
+                return img__not_found(err, "no such image: %s", name);
         } else if (!idlike) {
             *err = perr;
             return -1;
@@ -225,5 +225,5 @@ int img_image_load(img_store *s, const char *ref, img_image **out, nr_err *err)
         return load_digest(s, found, -1, out, err);
     if (img_blob_exists(s, d))
         return load_digest(s, d, -1, out, err);
-    return nr_err_sys(err, ENOENT, "no such image: %s", ref);
+    return img__not_found(err, "no such image: %s", ref);
 }

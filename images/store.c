@@ -3,6 +3,7 @@
 #include "images/store_int.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -250,4 +251,14 @@ int img__lock_index(img_store *s, bool exclusive, int *fd_out, nr_err *err)
     }
     *fd_out = steal_fd(&fd);
     return 0;
+}
+
+int img__not_found(nr_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->errnum = ENOENT;
+    return -1;
 }

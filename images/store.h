@@ -105,5 +105,12 @@ typedef struct img_prune_result {
 /* Remove blobs not reachable from index.json (manifest, its config and
  * layers) and stale temp files, under the exclusive gc lock. */
 int img_store_prune(img_store *s, img_prune_result *res, nr_err *err);
+/* Remove just these blobs, unless index.json reaches them: for a writer
+ * undoing what it wrote when it fails late (a full disk at the manifest).
+ * Like prune it first waits until no other handle holds the gc lock, so a
+ * concurrent build that wrote the same blob (same content, same digest) has
+ * tagged it by then and it stays. */
+int img_blobs_remove_unreferenced(img_store *s, const char *const *digests, size_t n, img_prune_result *res,
+                                  nr_err *err);
 
 #endif

@@ -34,6 +34,10 @@ int img__blob_writer_link(img_blob_writer *w, nr_err *err); /* frees w, also on 
  * `all`); returns the number removed. */
 size_t img__clean_temps(int dirfd, bool all);
 
+/* A logical "not found" (errnum ENOENT, no strerror suffix): the CLI maps
+ * it to its not-found exit code. */
+int img__not_found(nr_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* index.json, read (caller holds the index lock) and validated. */
 int img__index_load(img_store *s, json_t **out, nr_err *err);
 /* Parse a descriptor object; `what` names it in errors ("index.json: manifests[2]"). */

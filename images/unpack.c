@@ -265,11 +265,12 @@ static int extract(img_store *s, const img_layer_desc *l, int layers_fd, const c
     if (img_layer_reader_open(s, l->blob.digest, (int64_t)l->blob.size, l->diff_id, &r, err) < 0)
         return -1;
     int ret = -1;
+    cleanup_close int root = -1; /* before the first goto: out: closes it */
     if (mkdirat(layers_fd, tmp, 0755) < 0) {
         nr_err_sys(err, errno, "mkdir layers/%s", tmp);
         goto out;
     }
-    cleanup_close int root = openat(layers_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    root = openat(layers_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root < 0) {
         nr_err_sys(err, errno, "open layers/%s", tmp);
         goto out;

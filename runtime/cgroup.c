@@ -71,11 +71,9 @@ static char *self_path(const char *ctrl)
             continue;
         *c2 = 0;
         const char *list = c1 + 1, *path = c2 + 1;
-        if (!*ctrl ? !*list : false)
-            return nr_xstrdup(path);
         cleanup_free char *copy = nr_xstrdup(list);
         char *save = NULL;
-        for (char *t = strtok_r(copy, ",", &save); t && *ctrl; t = strtok_r(NULL, ",", &save))
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
             if (!strcmp(t, ctrl))
                 return nr_xstrdup(path);
     }

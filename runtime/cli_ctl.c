@@ -18,6 +18,12 @@
 #include "runtime/cli_common.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
+#include "runtime/supervisor/sv_cli.h"
+
+/* With the supervisor as PID 1, a stop is SIGTERM to it: it drains and sends
+ * the image's STOPSIGNAL to the workers itself.  The fallback init forwards
+ * what it gets, so it is sent the STOPSIGNAL directly. */
+extern int sv_run(const struct sv_config *cfg) __attribute__((weak));
 
 static int pidfd_of(const rt_state *st)
 {
@@ -91,7 +97,7 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
         cleanup_free char *dir = rt_ctr_dir(root, id);
         cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         sig = SIGTERM;
-        if (dfd >= 0 && rt_spec_load(dfd, "config.json", &spec, err) == 0) {
+        if (!sv_run && dfd >= 0 && rt_spec_load(dfd, "config.json", &spec, err) == 0) {
             sig = spec.stop_signal;
             rt_spec_free(&spec);
         }
@@ -100,7 +106,19 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
     cleanup_close int pfd = !strcmp(st.status, "running") ? pidfd_of(&st) : -1;
     rt_state_free(&st);
     if (pfd >= 0) {
-        syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+        /* The supervisor stops gracefully on its control socket, sending the
+         * image's STOPSIGNAL to the app; a signal to PID 1 is only the fallback
+         * (a raw signal is forwarded as it is, like `nrun kill`). */
+        bool asked = false;
+        if (!force_sig && sv_run) {
+            nr_global g = {.root = root, .prog = "nrun"};
+            nr_err ign = {0};
+            cleanup_free char *cpath = nr_xasprintf("%s/containers/%s/control.sock", root, id);
+            cleanup_free char *reply = sv_control_call(&g, NULL, cpath, "{\"cmd\":\"stop\"}", 2000, &ign);
+            asked = reply && strstr(reply, "\"ok\":true");
+        }
+        if (!asked)
+            syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
         struct pollfd p = {.fd = pfd, .events = POLLIN};
         if (sig != SIGKILL && poll(&p, 1, timeout_s * 1000) == 0)
             syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
@@ -126,7 +144,6 @@ int nr_cmd_stop(int argc, char **argv, nr_global *g)
     }
     if (i >= argc)
         return rt_usage(g, "stop: which container?");
-    rt_reexec_sealed();
     int rc = 0;
     for (; i < argc; i++) {
         nr_err err = {0};

@@ -25,42 +25,6 @@
 #include "runtime/cli_common.h"
 #include "runtime/runtime.h"
 
-static int send_fd(int sock, int fd)
-{
-    char c = 'm';
-    struct iovec iov = {.iov_base = &c, .iov_len = 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-    struct cmsghdr *c1 = CMSG_FIRSTHDR(&msg);
-    c1->cmsg_level = SOL_SOCKET;
-    c1->cmsg_type = SCM_RIGHTS;
-    c1->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c1), &fd, sizeof fd);
-    return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-    char c;
-    struct iovec iov = {.iov_base = &c, .iov_len = 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-        return -1;
-    struct cmsghdr *c1 = CMSG_FIRSTHDR(&msg);
-    if (!c1 || c1->cmsg_type != SCM_RIGHTS)
-        return -1;
-    int fd;
-    memcpy(&fd, CMSG_DATA(c1), sizeof fd);
-    return fd;
-}
-
 typedef struct exec_opts {
     bool tty, interactive;
     char **env;
@@ -102,7 +66,7 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
         int sl = open(name, O_RDWR | O_CLOEXEC);
         if (sl < 0 || ioctl(sl, TIOCSCTTY, 0) < 0)
             die("open pty", errno);
-        if (send_fd(sock, m) < 0)
+        if (rt_send_fd(sock, m) < 0)
             die("pass pty", errno);
         close(m);
         if (dup2(sl, 0) < 0 || dup2(sl, 1) < 0 || dup2(sl, 2) < 0)
@@ -131,8 +95,10 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
     while (s->env[n])
         n++;
     char **env = nr_xcalloc(n + o->nenv + 1, sizeof(char *));
-    memcpy(env, s->env, n * sizeof(char *));
-    memcpy(env + n, o->env, o->nenv * sizeof(char *));
+    if (n)
+        memcpy(env, s->env, n * sizeof(char *));
+    if (o->nenv)
+        memcpy(env + n, o->env, o->nenv * sizeof(char *));
     extern char **environ;
     environ = env;
     rt_close_fds_except(NULL, 0);
@@ -142,48 +108,6 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
     int err = errno;
     dprintf(2, "nrun exec: %s: %s\n", o->cmd[0], strerror(err));
     _exit(err == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC);
-}
-
-static struct termios saved_tio;
-static bool raw_set;
-
-static void relay(int master, pid_t pid)
-{
-    if (isatty(0) && tcgetattr(0, &saved_tio) == 0) {
-        struct termios raw = saved_tio;
-        cfmakeraw(&raw);
-        raw_set = tcsetattr(0, TCSANOW, &raw) == 0;
-        struct winsize ws;
-        if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-            ioctl(master, TIOCSWINSZ, &ws);
-    }
-    char buf[8192];
-    bool in_open = true;
-    for (;;) {
-        struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (p[0].revents) {
-            ssize_t r = read(master, buf, sizeof buf);
-            if (r <= 0)
-                break;
-            if (nr_write_all(1, buf, (size_t)r) < 0)
-                break;
-        }
-        if (p[1].revents) {
-            ssize_t r = read(0, buf, sizeof buf);
-            if (r <= 0)
-                in_open = false;
-            else if (nr_write_all(master, buf, (size_t)r) < 0)
-                break;
-        }
-    }
-    if (raw_set)
-        tcsetattr(0, TCSANOW, &saved_tio);
-    (void)pid;
 }
 
 int nr_cmd_exec(int argc, char **argv, nr_global *g)
@@ -209,7 +133,6 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     }
     if (i + 1 >= argc)
         return rt_usage(g, "exec: usage: exec [OPTIONS] CONTAINER CMD...");
-    rt_reexec_sealed();
     nr_err err = {0};
     char id[65];
     rt_state st;
@@ -227,6 +150,13 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     if (dfd < 0 || rt_spec_load(dfd, "config.json", &spec, &err) < 0) {
         rt_state_free(&st);
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    if (rt_caps_need_sealed_exe(spec.caps)) {
+        rt_state_free(&st);
+        rt_spec_free(&spec);
+        rt_reexec_sealed(); /* back to main() from a sealed copy; then we pass here */
+        if (rt_state_read(g->root, id, &st, &err) < 0 || rt_spec_load(dfd, "config.json", &spec, &err) < 0)
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     }
     void *prog = NULL;
     cleanup_free char *cache = nr_xasprintf("%s/cache", g->root);
@@ -284,13 +214,14 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     close(pidns);
     rt_state_free(&st);
     int code;
+    if (o.tty)
+        rt_forward_block();
     if (o.tty) {
         close(sp[1]);
-        int master = recv_fd(sp[0]);
+        int master = rt_recv_fd(sp[0]);
         close(sp[0]);
         if (master >= 0) {
-            signal(SIGINT, SIG_IGN);
-            relay(master, pid);
+            rt_tty_relay(master, pid);
             close(master);
         }
         int s2;
@@ -302,5 +233,8 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     rt_spec_free(&spec);
     free(prog);
     free(o.env);
-    return code;
+    /* We joined the container's pid namespace: exit-time tools that clone
+     * threads (LeakSanitizer's tracer) would land there and hang.  Leave now. */
+    fflush(NULL);
+    _exit(code);
 }

@@ -1,10 +1,14 @@
 /* nrun __internal ...: entry points that are not user commands.
- *   mkimage -t REF [--config JSON] LAYER.tar...  store uncompressed tar files as
- *       the layers of a new image (base first) and tag it: lets the tests make
- *       images with arbitrary (also hostile) layers without nbuild. */
+ *   mkimage -t REF [--config JSON] LAYER.tar[.gz]...  store tar files (plain or
+ *       gzip) as the layers of a new image (base first) and tag it: lets the
+ *       tests make images with arbitrary (also hostile) layers without nbuild.
+ *   unpack REF  unpack the image's layers (prints how many needed work; bench). */
 #include <errno.h>
 #include <fcntl.h>
+#include <archive.h>
+#include <archive_entry.h>
 #include <jansson.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,7 +16,33 @@
 #include "common/util.h"
 #include "images/image.h"
 #include "images/store.h"
+#include "images/unpack.h"
 #include "runtime/cli_common.h"
+
+/* diff_id of a gzip layer: sha256 of its decompressed bytes. */
+static int gunzip_digest(const char *path, char out[IMG_DIGEST_MAX], nr_err *err)
+{
+    struct archive *a = archive_read_new();
+    struct archive_entry *ae;
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK || archive_read_next_header(a, &ae) != ARCHIVE_OK) {
+        nr_err_set(err, "%s: %s", path, archive_error_string(a));
+        archive_read_free(a);
+        return -1;
+    }
+    nr_sha256 *h = nr_sha256_new();
+    char buf[65536];
+    la_ssize_t n;
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+        nr_sha256_update(h, buf, (size_t)n);
+    char hex[65];
+    nr_sha256_final(h, hex);
+    int r = n < 0 ? nr_err_set(err, "%s: %s", path, archive_error_string(a)) : 0;
+    archive_read_free(a);
+    snprintf(out, IMG_DIGEST_MAX, "sha256:%s", hex);
+    return r;
+}
 
 static int mkimage(int argc, char **argv, nr_global *g)
 {
@@ -67,8 +97,13 @@ static int mkimage(int argc, char **argv, nr_global *g)
         if (img_blob_writer_commit(w, layers[k].blob.digest, &size, &err) < 0)
             goto out;
         layers[k].blob.size = size;
-        snprintf(layers[k].blob.media_type, sizeof layers[k].blob.media_type, "%s", IMG_MT_LAYER);
-        memcpy(layers[k].diff_id, layers[k].blob.digest, sizeof layers[k].diff_id); /* plain tar */
+        unsigned char magic[2] = {0};
+        bool gz = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        snprintf(layers[k].blob.media_type, sizeof layers[k].blob.media_type, "%s", gz ? IMG_MT_LAYER_GZIP : IMG_MT_LAYER);
+        if (!gz)
+            memcpy(layers[k].diff_id, layers[k].blob.digest, sizeof layers[k].diff_id); /* plain tar */
+        else if (gunzip_digest(path, layers[k].diff_id, &err) < 0)
+            goto out;
     }
     img_image_spec spec = {.config = cfg, .layers = layers, .n_layers = n, .created = -1};
     img_desc m;
@@ -85,8 +120,33 @@ out:
     return 0;
 }
 
+static int unpack(int argc, char **argv, nr_global *g)
+{
+    if (argc != 3)
+        return rt_usage(g, "usage: __internal unpack REF");
+    nr_err err = {0};
+    img_store *s;
+    img_image *img;
+    if (img_store_open(g->root, &s, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_STORE);
+    if (img_image_load(s, argv[2], &img, &err) < 0) {
+        img_store_close(s);
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    }
+    size_t n;
+    int r = img_image_unpack(s, img, &n, &err);
+    img_image_free(img);
+    img_store_close(s);
+    if (r < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    printf("%zu\n", n);
+    return 0;
+}
+
 int nr_cmd_internal(int argc, char **argv, nr_global *g)
 {
+    if (argc >= 2 && !strcmp(argv[1], "unpack"))
+        return unpack(argc, argv, g);
     if (argc < 2)
         return rt_usage(g, "__internal: which entry point?");
     if (!strcmp(argv[1], "mkimage"))

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "runtime/cli_common.h"
 #include "common/util.h"
@@ -71,10 +72,36 @@ static int parse_ll(const char *s, long long *out)
     return 0;
 }
 
+static void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void opts_free(rt_run_opts *o)
+{
+    strv_free(o->env, o->nenv);
+    strv_free(o->volumes, o->nvolumes);
+    strv_free(o->ports, o->nports);
+    strv_free(o->cap_add, o->ncap_add);
+    strv_free(o->cap_drop, o->ncap_drop);
+    strv_free(o->security_opt, o->nsecurity_opt);
+}
+
+static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op);
+
 int nr_cmd_run(int argc, char **argv, nr_global *g)
 {
-    rt_reexec_sealed();
     rt_run_opts o = {.net = "private"};
+    int r = run_main(argc, argv, g, &o);
+    opts_free(&o);
+    return r;
+}
+
+static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
+{
+    rt_timing("start");
     rt_run_params rp = {0};
     const char *restart = NULL, *cidfile = NULL;
     nr_err err = {0};
@@ -91,15 +118,30 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
                 switch (*c) {
                 case 'd': rp.detach = true; break;
                 case 'i': rp.interactive = true; break;
-                case 't': o.tty = true; break;
+                case 't': op->tty = true; break;
                 }
             continue;
         }
+        if (!strcmp(a, "--help")) {
+            puts("Usage: nrun run [OPTIONS] IMAGE [CMD...]\n"
+                 "  -d, --detach             run in the background, print the id\n"
+                 "  -i, -t                   keep stdin open / a pty (foreground; minimal init, no supervisor)\n"
+                 "  --name NAME              unique name, also the hostname\n"
+                 "  -e K=V, --env-file F     environment\n"
+                 "  -w DIR, --entrypoint CMD, -u USER[:GROUP]\n"
+                 "  --rm, --restart no|on-failure[:N]|always, --cidfile FILE\n"
+                 "  -m SIZE, --cpus N, --pids-limit N, --cpuset-cpus LIST\n"
+                 "  --read-only, -v HOST:CTR[:ro] | NAME:CTR | CTR\n"
+                 "  -p [IP:]HOST:CTR, --net private|host|none, -h HOSTNAME\n"
+                 "  --cap-add CAP, --cap-drop CAP, --security-opt seccomp=unconfined|PROFILE.json\n"
+                 "  --workers N, --balance rr|leastconn, --mode auto|cluster|single (supervisor)");
+            return 0;
+        }
         if (!strcmp(a, "--detach")) { rp.detach = true; continue; }
         if (!strcmp(a, "--interactive")) { rp.interactive = true; continue; }
-        if (!strcmp(a, "--tty")) { o.tty = true; continue; }
+        if (!strcmp(a, "--tty")) { op->tty = true; continue; }
         if (!strcmp(a, "--rm")) { rp.rm = true; continue; }
-        if (!strcmp(a, "--read-only")) { o.read_only = true; continue; }
+        if (!strcmp(a, "--read-only")) { op->read_only = true; continue; }
         /* options with a value: --opt=V or --opt V */
         const char *val = NULL;
         char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
@@ -111,7 +153,7 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
         else
             return rt_usage(g, "run: %s needs a value", a);
         const char *n = name;
-        if (!strcmp(n, "--name")) o.name = val;
+        if (!strcmp(n, "--name")) op->name = val;
         else if (!strcmp(n, "--cidfile")) cidfile = val;
         else if (!strcmp(n, "-e") || !strcmp(n, "--env")) {
             if (*val == '=' || !*val)
@@ -120,62 +162,68 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
                 const char *v = getenv(val);
                 if (v) {
                     cleanup_free char *kv = nr_xasprintf("%s=%s", val, v);
-                    push(&o.env, &o.nenv, kv);
+                    push(&op->env, &op->nenv, kv);
                 }
             } else {
-                push(&o.env, &o.nenv, val);
+                push(&op->env, &op->nenv, val);
             }
         } else if (!strcmp(n, "--env-file")) {
-            if (env_file(&o, val, &err) < 0)
+            if (env_file(op, val, &err) < 0)
                 return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
-        } else if (!strcmp(n, "-w") || !strcmp(n, "--workdir")) o.workdir = val;
-        else if (!strcmp(n, "--entrypoint")) { o.entrypoint = val; o.entrypoint_set = true; }
+        } else if (!strcmp(n, "-w") || !strcmp(n, "--workdir")) op->workdir = val;
+        else if (!strcmp(n, "--entrypoint")) { op->entrypoint = val; op->entrypoint_set = true; }
         else if (!strcmp(n, "--restart")) restart = val;
-        else if (!strcmp(n, "-u") || !strcmp(n, "--user")) o.user = val;
+        else if (!strcmp(n, "-u") || !strcmp(n, "--user")) op->user = val;
         else if (!strcmp(n, "-m") || !strcmp(n, "--memory")) {
             unsigned long long v;
             if (nr_parse_size(val, &v) < 0 || v < 4 * 1024 * 1024)
                 return rt_usage(g, "run: --memory %s: expected a size of at least 4m", val);
-            o.memory = (long long)v;
+            op->memory = (long long)v;
         } else if (!strcmp(n, "--cpus")) {
-            if (parse_cpus(val, &o) < 0)
+            if (parse_cpus(val, op) < 0)
                 return rt_usage(g, "run: --cpus %s: expected a positive number", val);
         } else if (!strcmp(n, "--pids-limit")) {
-            if (parse_ll(val, &o.pids_limit) < 0)
+            if (parse_ll(val, &op->pids_limit) < 0)
                 return rt_usage(g, "run: --pids-limit %s: expected a number", val);
-        } else if (!strcmp(n, "--cpuset-cpus")) o.cpuset = val;
-        else if (!strcmp(n, "-v") || !strcmp(n, "--volume")) push(&o.volumes, &o.nvolumes, val);
-        else if (!strcmp(n, "-p") || !strcmp(n, "--publish")) push(&o.ports, &o.nports, val);
+        } else if (!strcmp(n, "--cpuset-cpus")) op->cpuset = val;
+        else if (!strcmp(n, "-v") || !strcmp(n, "--volume")) push(&op->volumes, &op->nvolumes, val);
+        else if (!strcmp(n, "-p") || !strcmp(n, "--publish")) push(&op->ports, &op->nports, val);
         else if (!strcmp(n, "--net") || !strcmp(n, "--network")) {
             if (strcmp(val, "host") && strcmp(val, "none") && strcmp(val, "private") && strcmp(val, "bridge") &&
                 strcmp(val, "default"))
                 return rt_usage(g, "run: --net %s: expected host, none or private", val);
-            o.net = !strcmp(val, "host") ? "host" : !strcmp(val, "none") ? "none" : "private";
-        } else if (!strcmp(n, "-h") || !strcmp(n, "--hostname")) o.hostname = val;
-        else if (!strcmp(n, "--cap-add")) push(&o.cap_add, &o.ncap_add, val);
-        else if (!strcmp(n, "--cap-drop")) push(&o.cap_drop, &o.ncap_drop, val);
-        else if (!strcmp(n, "--security-opt")) push(&o.security_opt, &o.nsecurity_opt, val);
+            op->net = !strcmp(val, "host") ? "host" : !strcmp(val, "none") ? "none" : "private";
+        } else if (!strcmp(n, "-h") || !strcmp(n, "--hostname")) op->hostname = val;
+        else if (!strcmp(n, "--cap-add")) push(&op->cap_add, &op->ncap_add, val);
+        else if (!strcmp(n, "--cap-drop")) push(&op->cap_drop, &op->ncap_drop, val);
+        else if (!strcmp(n, "--security-opt")) push(&op->security_opt, &op->nsecurity_opt, val);
         else if (!strcmp(n, "--workers")) {
             long long w;
             if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
                 return rt_usage(g, "run: --workers %s: expected 0..1024", val);
-            o.workers = (int)w;
+            op->workers = (int)w;
         } else if (!strcmp(n, "--balance")) {
             if (strcmp(val, "rr") && strcmp(val, "leastconn"))
                 return rt_usage(g, "run: --balance %s: expected rr or leastconn", val);
-            o.balance = !strcmp(val, "leastconn");
+            op->balance = !strcmp(val, "leastconn");
         } else if (!strcmp(n, "--mode")) {
             if (strcmp(val, "auto") && strcmp(val, "cluster") && strcmp(val, "single"))
                 return rt_usage(g, "run: --mode %s: expected auto, cluster or single", val);
-            o.mode = !strcmp(val, "cluster") ? 1 : !strcmp(val, "single") ? 2 : 0;
+            op->mode = !strcmp(val, "cluster") ? 1 : !strcmp(val, "single") ? 2 : 0;
         } else
             return rt_usage(g, "run: unknown option %s", name);
     }
     if (i >= argc)
         return rt_usage(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
     const char *image = argv[i++];
-    o.cmd = argv + i;
-    o.ncmd = (size_t)(argc - i);
+    op->cmd = argv + i;
+    op->ncmd = (size_t)(argc - i);
+    bool ptrace = false;
+    for (size_t k = 0; k < op->ncap_add; k++)
+        ptrace |= !strcasecmp(op->cap_add[k], "ALL") || rt_cap_from_name(op->cap_add[k]) == rt_cap_from_name("SYS_PTRACE");
+    if (ptrace)
+        rt_reexec_sealed(); /* restarts this command from a sealed copy, once */
+    rp.tty = op->tty && !rp.detach; /* -dt: no terminal to attach to yet */
     if (rt_restart_parse(restart, &rp.restart, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
     if (rp.rm && rp.restart.policy != RT_RESTART_NO)
@@ -185,10 +233,12 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
     if (img_store_open(g->root, &store, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     rt_created c;
-    int r = rt_container_create(store, g->root, image, &o, &c, &err);
+    rt_timing("store open");
+    int r = rt_container_create(store, g->root, image, op, &c, &err);
     img_store_close(store);
     if (r < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    rt_timing("created");
     if (cidfile) {
         FILE *f = fopen(cidfile, "wx");
         if (!f || fprintf(f, "%s", c.id) < 0 || fclose(f) != 0) {
@@ -200,6 +250,7 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
     }
     if (g->debug)
         fprintf(stderr, "nrun: container %s (%zu layers unpacked)\n", c.id, c.layers_extracted);
+    free(c.name);
     if (rp.detach) {
         if (rt_run_detached(g->root, c.id, &rp, &err) < 0) {
             nr_err ign;

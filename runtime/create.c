@@ -131,9 +131,16 @@ static int resolve_user(const char *spec, const rt_rootfs_desc *rf, rt_user *u, 
     return 0;
 }
 
-static int write_text(int dfd, const char *name, const char *text, nr_err *err)
+/* A file of a brand-new container dir: nobody reads it before state.json
+ * exists, so a plain exclusive create is enough (no temp + rename). */
+static int write_new(int dfd, const char *name, const char *text, mode_t mode, nr_err *err)
 {
-    return nr_write_atomic(dfd, name, text, strlen(text), 0644, err);
+    cleanup_close int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "create %s", name);
+    if (nr_write_all(fd, text, strlen(text)) < 0)
+        return nr_err_sys(err, errno, "write %s", name);
+    return 0;
 }
 
 static char *host_resolv(void)
@@ -160,6 +167,9 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     cleanup_free char *config = NULL;
     cleanup_close int lock = -1;
     cleanup_close int cdfd = -1;
+    /* every cleanup variable is declared here: the error paths jump over the code below */
+    cleanup_free char *cdir = NULL, *hn = NULL, *hosts = NULL, *resolv = NULL, *layers_dir = NULL, *merged = NULL,
+                      *upper = NULL, *work = NULL;
     int dfd = -1;
     rt_user u = {0};
     if (img->n_layers == 0) {
@@ -168,6 +178,7 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     }
     if (img_image_unpack(store, img, &out->layers_extracted, err) < 0)
         goto out;
+    rt_timing("image loaded+unpacked");
     lower = nr_xcalloc(img->n_layers + 1, sizeof(char *));
     for (size_t i = img->n_layers; i-- > 0;) {
         const char *hex = img_digest_hex(img->layers[i].diff_id);
@@ -184,7 +195,7 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     }
     for (int i = 0; i < 32; i++)
         sprintf(out->id + 2 * i, "%02x", rnd[i]);
-    cleanup_free char *cdir = nr_xasprintf("%s/containers", root);
+    cdir = nr_xasprintf("%s/containers", root);
     cdfd = open(cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cdfd < 0) {
         nr_err_sys(err, errno, "open %s", cdir);
@@ -225,21 +236,22 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     }
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0 ||
-        mkdirat(dfd, "merged", 0755) < 0 || mkdirat(dfd, "volumes", 0700) < 0) {
+        mkdirat(dfd, "merged", 0755) < 0) {
         nr_err_sys(err, errno, "create %s", dir);
         goto out_rm;
     }
-    cleanup_free char *hn = nr_xasprintf("%s\n", o->hostname);
-    cleanup_free char *hosts = nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+    hn = nr_xasprintf("%s\n", o->hostname);
+    hosts = nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                                             "127.0.1.1\t%s\n", o->hostname);
     bool hostnet = o->net && !strcmp(o->net, "host");
-    cleanup_free char *resolv = hostnet ? host_resolv() : nr_xstrdup("# no network outside this container\n");
-    if (write_text(dfd, "hostname", hn, err) < 0 || write_text(dfd, "hosts", hosts, err) < 0 ||
-        write_text(dfd, "resolv.conf", resolv, err) < 0)
+    resolv = hostnet ? host_resolv() : nr_xstrdup("# no network outside this container\n");
+    if (write_new(dfd, "hostname", hn, 0644, err) < 0 || write_new(dfd, "hosts", hosts, 0644, err) < 0 ||
+        write_new(dfd, "resolv.conf", resolv, 0644, err) < 0)
         goto out_rm;
-    cleanup_free char *layers_dir = nr_xasprintf("%s/layers", root);
-    cleanup_free char *merged = nr_xasprintf("%s/merged", dir), *upper = nr_xasprintf("%s/upper", dir),
-                      *work = nr_xasprintf("%s/work", dir);
+    layers_dir = nr_xasprintf("%s/layers", root);
+    merged = nr_xasprintf("%s/merged", dir);
+    upper = nr_xasprintf("%s/upper", dir);
+    work = nr_xasprintf("%s/work", dir);
     rt_rootfs_desc rf = {.root_path = merged, .layers_dir = layers_dir, .lower = lower, .nlower = nlower,
                          .upper = upper, .work = work};
     const json_t *cfg = img_image_runconfig(img);
@@ -251,7 +263,7 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
         goto out_rm;
     if (rt_spec_build(cfg, o, &rf, &u, root, dir, &config, err) < 0)
         goto out_rm;
-    if (nr_write_atomic(dfd, "config.json", config, strlen(config), 0600, err) < 0)
+    if (write_new(dfd, "config.json", config, 0600, err) < 0)
         goto out_rm;
     rt_state st = {.status = "created", .name = out->name, .created = time(NULL)};
     strcpy(st.id, out->id);
@@ -276,6 +288,10 @@ out_rm: {
     r = -1;
 }
 out:
+    if (r < 0) {
+        free(out->name);
+        out->name = NULL;
+    }
     if (dfd >= 0)
         close(dfd);
     for (size_t k = 0; k < nlower; k++)

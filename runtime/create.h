@@ -30,7 +30,7 @@ int rt_restart_parse(const char *s, rt_restart *out, nr_err *err);
 
 typedef struct rt_run_params {
     rt_restart restart;
-    bool rm, interactive, detach;
+    bool rm, interactive, detach, tty;
 } rt_run_params;
 
 /* Foreground: returns the app's exit code (125 when nrun failed). */

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -47,6 +48,7 @@ typedef struct launch_ctx {
     int listen_ports[256];
     size_t nlisten;
     int log_fd, control_fd;
+    bool minimal_init; /* NRUN_MINIMAL_INIT=1: pid1.c instead of the supervisor (measurements) */
 } launch_ctx;
 
 char *rt_ctr_dir(const char *root, const char *id)
@@ -92,10 +94,10 @@ static int bind_port(const rt_port *p, nr_err *err)
 static int open_control(int ctrfd, const char *dir, nr_err *err)
 {
     cleanup_free char *path = nr_xasprintf("%s/control.sock", dir);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof sa.sun_path)
-        return -2; /* a deep --root: no control socket, not fatal */
-    strcpy(sa.sun_path, path);
+    struct sockaddr_un sa;
+    cleanup_close int keep = -1;
+    if (nr_unix_addr(path, &sa, &keep, err) < 0)
+        return -1;
     unlinkat(ctrfd, "control.sock", 0);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -137,14 +139,34 @@ static int worker_prepare(void *arg)
     return 0;
 }
 
+/* Our command line (host paths, flags, -e values) is readable by every
+ * process in the container through /proc/1/cmdline: blank it, leaving "nrun". */
+static void hide_cmdline(void)
+{
+    char buf[64];
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t total = 0;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        total += (size_t)n;
+    close(fd);
+    extern char *program_invocation_name; /* argv[0]: the start of the area */
+    char *start = program_invocation_name;
+    if (!start || total < 5)
+        return;
+    memset(start, 0, total);
+    memcpy(start, "nrun", 4);
+}
+
 static void child_fail(int fd, const nr_err *e)
 {
     dprintf(fd, "E%s", e->msg);
     _exit(NR_EXIT_CMD);
 }
 
-static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int sync_fd, const rt_launch_io *io,
-                                                 const rt_cgroup *cg)
+static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int sync_fd, const rt_launch_io *io)
 {
     nr_err e = {0};
     char b;
@@ -159,7 +181,6 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
     if (read(go_fd, &b, 1) != 1)
         _exit(NR_EXIT_CMD);
     close(go_fd);
-    (void)cg;
     rt_spec *s = &c->spec;
     if (unshare(CLONE_NEWCGROUP) < 0) {
         nr_err_sys(&e, errno, "unshare cgroup namespace");
@@ -178,6 +199,16 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
         child_fail(sync_fd, &e);
     }
     int fds[3] = {io->stdin_fd, io->stdout_fd, io->stderr_fd};
+    if (s->terminal && io->console_sock >= 0) {
+        /* after pivot_root and setsid: a pty of the container's own devpts */
+        int sl = rt_pty_open_slave(io->console_sock, &e);
+        if (sl < 0)
+            child_fail(sync_fd, &e);
+        fds[0] = fds[1] = fds[2] = sl;
+        /* an interactive session is one process on a terminal: the minimal
+         * init, not the supervisor, whose workers talk through pipes */
+        c->minimal_init = true;
+    }
     for (int i = 0; i < 3; i++)
         if (fds[i] >= 0 && dup2(fds[i], i) < 0) {
             nr_err_sys(&e, errno, "dup2 stdio");
@@ -194,6 +225,11 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
     for (size_t i = 0; i < c->nlisten; i++)
         keep[nk++] = c->listen_fds[i];
     rt_close_fds_except(keep, nk);
+    /* the host's supplementary groups of the caller must not reach the container */
+    if (setgroups(s->ngroups, s->groups) < 0) {
+        nr_err_sys(&e, errno, "setgroups");
+        child_fail(sync_fd, &e);
+    }
     if (rt_security_pid1(s, &e) < 0)
         child_fail(sync_fd, &e);
 
@@ -221,11 +257,12 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
     cfg.stop_signal = s->stop_signal;
     cfg.worker_prepare = worker_prepare;
     cfg.worker_prepare_arg = c;
+    hide_cmdline();
     prctl(PR_SET_PDEATHSIG, 0);
     if (write(sync_fd, "OK", 2) != 2)
         _exit(NR_EXIT_CMD);
     close(sync_fd);
-    int code = sv_run ? sv_run(&cfg) : rt_pid1_fallback(&cfg);
+    int code = sv_run && !c->minimal_init ? sv_run(&cfg) : rt_pid1_fallback(&cfg);
     _exit(code);
 }
 
@@ -244,7 +281,7 @@ static void ctx_free(launch_ctx *c)
 int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc *p, nr_err *err)
 {
     memset(p, 0, sizeof *p);
-    launch_ctx c = {.log_fd = -1, .control_fd = -1};
+    launch_ctx c = {.log_fd = -1, .control_fd = -1, .minimal_init = getenv("NRUN_MINIMAL_INIT") != NULL};
     cleanup_free char *dir = rt_ctr_dir(root, id);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
@@ -283,6 +320,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
     if (rt_cgroup_create(id, &c.spec, &p->cg, err) < 0)
         goto out;
 
+    rt_timing("cgroups+ports+seccomp ready");
     int go[2], sync[2];
     if (pipe2(go, O_CLOEXEC) < 0) {
         nr_err_sys(err, errno, "pipe");
@@ -298,11 +336,12 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
     if (c.spec.ns_net)
         flags |= CLONE_NEWNET;
     fflush(NULL);
+    rt_timing("clone");
     pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
     if (pid == 0) {
         close(go[1]);
         close(sync[0]);
-        child_main(&c, go[0], sync[1], io, &p->cg);
+        child_main(&c, go[0], sync[1], io);
     }
     close(go[0]);
     close(sync[1]);
@@ -319,6 +358,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
         close(sync[0]);
         goto out_cg;
     }
+    rt_timing("init in its cgroups");
     if (write(go[1], "g", 1) != 1) {
         nr_err_sys(err, errno, "start container");
         kill(pid, SIGKILL);
@@ -345,6 +385,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
             nr_err_set(err, "container setup: init exited (status %d)", st);
         goto out_cg;
     }
+    rt_timing("container init running");
     p->pid = pid;
     p->start_time = rt_pid_start_time(pid);
     r = 0;

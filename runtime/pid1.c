@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -95,8 +97,9 @@ int rt_pid1_fallback(const sv_config *cfg)
         if (cfg->worker_prepare && cfg->worker_prepare(cfg->worker_prepare_arg) < 0)
             _exit(NR_EXIT_CMD);
         /* fds the app must not see: the log dir and control socket of PID 1 */
-        for (int fd = 3 + (int)cfg->n_listen; fd < 1024; fd++)
-            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        if (syscall(SYS_close_range, 3 + cfg->n_listen, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+            for (int fd = 3 + (int)cfg->n_listen; fd < 1024; fd++)
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
         execvp(cfg->argv[0], cfg->argv);
         int e = errno;
         dprintf(2, "nrun: exec %s: %s\n", cfg->argv[0], strerror(e));

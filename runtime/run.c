@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,7 +72,16 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
         rt_state st;
         if (fg)
             rt_forward_block(); /* a signal between launch and wait is queued, not fatal */
-        if (rt_launch(root, id, io, &p, err) < 0) {
+        int sp[2] = {-1, -1};
+        rt_launch_io lio = *io;
+        if (fg && rp->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
+            lio.console_sock = sp[1];
+        int lr = rt_launch(root, id, &lio, &p, err);
+        if (sp[1] >= 0)
+            close(sp[1]);
+        if (lr < 0) {
+            if (sp[0] >= 0)
+                close(sp[0]);
             if (notify_fd >= 0) {
                 dprintf(notify_fd, "E%s", err->msg);
                 close(notify_fd);
@@ -109,7 +119,16 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             close(notify_fd);
             notify_fd = -1;
         }
+        if (sp[0] >= 0) {
+            int master = rt_recv_fd(sp[0]);
+            close(sp[0]);
+            if (master >= 0) {
+                rt_tty_relay(master, p.pid);
+                close(master);
+            }
+        }
         code = fg ? rt_wait_forward(p.pid) : wait_plain(p.pid);
+        rt_timing("app exited");
         bool oom = rt_cgroup_oom_killed(&p.cg);
         rt_launch_cleanup(&p);
         if (oom && code != 137)
@@ -125,6 +144,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             rt_state_write(root, &st, &ign);
             rt_state_free(&st);
         }
+        rt_timing("cleaned up, state written");
         bool again = !stop_requested(root, id) &&
                      (rp->restart.policy == RT_RESTART_ALWAYS ||
                       (rp->restart.policy == RT_RESTART_ON_FAILURE && code != 0 &&
@@ -147,9 +167,9 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
 
 int rt_run_foreground(const char *root, const char *id, const rt_run_params *rp, nr_err *err)
 {
-    rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = true};
+    rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = true, .console_sock = -1};
     cleanup_close int null = -1;
-    if (!rp->interactive) {
+    if (!rp->interactive && !rp->tty) {
         null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         io.stdin_fd = null;
     }
@@ -158,6 +178,7 @@ int rt_run_foreground(const char *root, const char *id, const rt_run_params *rp,
         nr_err ign;
         rt_container_remove(root, id, &ign);
     }
+    rt_timing("removed");
     return code;
 }
 
@@ -172,6 +193,11 @@ int rt_run_detached(const char *root, const char *id, const rt_run_params *rp, n
         return nr_err_sys(err, errno, "fork");
     if (pid == 0) {
         close(pfd[0]);
+        /* hold nothing of the caller's: no fd (a test harness waits on its
+         * pipes), no cwd (it would keep a mount busy) */
+        rt_close_fds_except(&pfd[1], 1);
+        if (chdir("/") < 0)
+            _exit(NR_EXIT_CMD);
         setsid();
         signal(SIGHUP, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);
@@ -186,7 +212,7 @@ int rt_run_detached(const char *root, const char *id, const rt_run_params *rp, n
             _exit(NR_EXIT_CMD);
         close(in);
         close(out);
-        rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = false};
+        rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = false, .console_sock = -1};
         nr_err e = {0};
         int code = run_loop(root, id, &io, rp, false, pfd[1], &e);
         if (rp->rm) {

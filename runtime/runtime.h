@@ -128,6 +128,8 @@ void rt_spec_free(rt_spec *s);
 int rt_spec_load(int dirfd, const char *name, rt_spec *s, nr_err *err);
 
 int rt_signal_from_name(const char *s);
+/* NRUN_TIMING=1: print a phase timestamp on stderr. */
+void rt_timing(const char *what);
 /* Capability names ("CAP_CHOWN" or "chown") <-> numbers. */
 int rt_cap_from_name(const char *name);
 const char *rt_cap_name(int cap);
@@ -169,8 +171,11 @@ int rt_user_switch(const rt_spec *s, nr_err *err);
 int rt_bounding_drop(uint64_t keep, nr_err *err);
 /* Block and queue the signals a foreground nrun forwards (before launching). */
 void rt_forward_block(void);
-/* CVE-2019-5736: re-exec this program from a sealed memfd copy. */
+/* CVE-2019-5736: re-exec this program from a sealed memfd copy.  Needed only
+ * when container processes hold CAP_SYS_PTRACE: otherwise our non-dumpable
+ * flag already keeps /proc/<our pid>/exe closed to them. */
 int rt_reexec_sealed(void);
+bool rt_caps_need_sealed_exe(uint64_t caps);
 /* CVE-2024-21626: close every fd >= 3 except keep[]. */
 int rt_close_fds_except(const int *keep, size_t n);
 
@@ -189,6 +194,7 @@ int rt_seccomp_load(void *prog, nr_err *err);
 typedef struct rt_launch_io {
     int stdin_fd, stdout_fd, stderr_fd; /* -1 = inherit */
     bool echo_stdio;
+    int console_sock;         /* >= 0 with process.terminal: the pty master is sent here */
 } rt_launch_io;
 typedef struct rt_proc {
     pid_t pid;                /* host pid of the container's PID 1 */
@@ -206,6 +212,14 @@ int rt_pid1_fallback(const struct sv_config *cfg);
 /* Wait for pid while forwarding the usual signals to it; returns its exit code (128+sig). */
 int rt_wait_forward(pid_t pid);
 
+/* tty.c ------------------------------------------------------------------- */
+int rt_send_fd(int sock, int fd);
+int rt_recv_fd(int sock);
+/* In the container: a pty from its devpts, the master sent over console_sock,
+ * the slave (our controlling terminal now) returned.  Needs setsid() first. */
+int rt_pty_open_slave(int console_sock, nr_err *err);
+void rt_tty_relay(int master, pid_t pid);
+
 /* state.c ----------------------------------------------------------------- */
 typedef struct rt_state {
     char id[65];
@@ -220,6 +234,8 @@ typedef struct rt_state {
     struct json_t *cgroups;   /* array of paths */
 } rt_state;
 int rt_state_read(const char *store_root, const char *id, rt_state *st, nr_err *err);
+/* Replace dirfd/name atomically (temp + rename, no fsync: see state.c). */
+int rt_write_file(int dirfd, const char *name, const char *text, mode_t mode, nr_err *err);
 int rt_state_write(const char *store_root, const rt_state *st, nr_err *err);
 void rt_state_free(rt_state *st);
 /* Is pid still the process that had start_time? */

@@ -174,6 +174,13 @@ static void exec_sealed(char **argv)
     unsetenv(SEALED_ENV);
 }
 
+/* ptrace_may_access() lets a process into a non-dumpable task's /proc files
+ * only with CAP_SYS_PTRACE over it: without that cap, non-dumpable suffices. */
+bool rt_caps_need_sealed_exe(uint64_t caps)
+{
+    return caps & (1ULL << CAP_SYS_PTRACE);
+}
+
 int rt_reexec_sealed(void)
 {
     if (getenv(SEALED_ENV)) {

@@ -240,9 +240,6 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
             return nr_err_set(err, "config.json: org.nrun.stop-signal \"%s\" is invalid", sig);
         s->stop_signal = (int)v;
     }
-    const char *net = ann(a, "org.nrun.net");
-    s->net_lo_up = true;
-    (void)net;
     const char *ports = ann(a, "org.nrun.ports");
     if (ports) {
         json_error_t je;
@@ -347,6 +344,7 @@ int rt_spec_parse(const char *text, size_t len, rt_spec *s, nr_err *err)
 {
     memset(s, 0, sizeof *s);
     s->stop_signal = 15;
+    s->net_lo_up = true; /* an own network namespace always has lo up, nothing else */
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)

@@ -19,8 +19,7 @@
 
   function send(m) {
     if (!process.connected) return;
-    m.cmd = 'NODE_NRUN';
-    try { process.send(m); } catch (e) { /* channel closing */ }
+    try { process.send(Object.assign({ cmd: 'NODE_NRUN' }, m)); } catch (e) { /* channel closing */ }
   }
   function flush() {
     flushing = false;
@@ -40,50 +39,54 @@
     return getServer.apply(this, arguments);
   };
 
-  const IDLE_MS = 150;
-  function idle(sock) {
-    return !sock._nrunRes && Date.now() - (sock._nrunIdleSince || 0) >= IDLE_MS;
-  }
-  function closeIfIdle(sock) {
-    if (idle(sock) && !sock.destroyed) sock.destroy();
-  }
-
+  // Draining: every response from now on says `Connection: close`; a socket
+  // with no response in flight (Node's own socket._httpMessage) and no bytes
+  // read across two sweeps 100 ms apart is idle and closed.  Nothing is added
+  // per request before a drain.
   const emit = net.Server.prototype.emit;
   net.Server.prototype.emit = function (ev, a, b) {
     if (ev === 'connection' && a && typeof a.once === 'function' && !a._nrunTracked) {
       a._nrunTracked = true;
-      a._nrunIdleSince = Date.now();
       live.add(a);
       a.once('close', () => {
         live.delete(a);
         closed++;
-        if (!flushing) { flushing = true; setImmediate(flush); }
+        // Batched: at most one report per 20 ms (at once while draining).
+        if (draining) setImmediate(flush);
+        else if (!flushing) { flushing = true; setTimeout(flush, 20).unref(); }
       });
-    } else if (ev === 'request' && b && a && a.socket) {
-      const sock = a.socket;
-      sock._nrunRes = b;
-      if (draining) b.shouldKeepAlive = false;
-      b.once('finish', () => {
-        if (sock._nrunRes === b) sock._nrunRes = null;
-        sock._nrunIdleSince = Date.now();
-      });
+    } else if (draining && ev === 'request' && b) {
+      b.shouldKeepAlive = false;
     }
     return emit.apply(this, arguments);
   };
+
+  function sweep() {
+    for (const sock of live) {
+      const busy = sock._httpMessage && !sock._httpMessage.finished;
+      if (busy || sock.bytesRead !== sock._nrunRead) {
+        sock._nrunRead = sock.bytesRead;
+        sock._nrunIdle = false;
+      } else if (sock._nrunIdle) {
+        sock.destroy();
+      } else {
+        sock._nrunIdle = true;
+      }
+    }
+  }
 
   function drain() {
     if (draining) return;
     draining = true;
     for (const sock of live) {
-      const res = sock._nrunRes;
+      const res = sock._httpMessage;
       if (res && !res.headersSent) res.shouldKeepAlive = false;
+      sock._nrunRead = -1;
     }
-    // Keep-alive sockets with no request in flight: close them a moment after
-    // they went idle (a request racing our close would see a reset).
     const t = setInterval(() => {
-      for (const sock of live) closeIfIdle(sock);
+      sweep();
       if (live.size === 0) clearInterval(t);
-    }, 200);
+    }, 100);
     t.unref();
     flush();
   }

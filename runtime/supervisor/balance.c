@@ -3,8 +3,9 @@
  * keeps its own copy of the fd until the worker acks: a refused connection
  * (accepted:false) or one handed to a worker that died before acking goes to
  * another worker, as Node's RoundRobinHandle does.  A worker is routable
- * only while its channel takes writes and its un-acked hand-offs are under
- * SV_INFLIGHT_MAX, so a hung worker stops receiving connections at once.
+ * only while its channel takes writes, its un-acked hand-offs are under
+ * SV_INFLIGHT_MAX and none is older than SV_ACK_LATE_MS, so a hung (or
+ * long-blocked) worker stops receiving connections at once.
  * With no routable worker the listener is disarmed and the kernel's backlog
  * holds new connections. */
 #include <arpa/inet.h>
@@ -24,10 +25,21 @@
 
 static void on_accept(void *arg, uint32_t events);
 
+static bool acks_late(const sv_worker *w)
+{
+    if (!w->ninflight)
+        return false;
+    uint64_t oldest = UINT64_MAX;
+    for (int i = 0; i < w->ninflight; i++)
+        if (w->inflight[i].sent_ms < oldest)
+            oldest = w->inflight[i].sent_ms;
+    return sv_now_ms() - oldest > SV_ACK_LATE_MS;
+}
+
 bool sv_worker_routable(const sv_worker *w)
 {
     return (w->state == SV_W_UP || w->state == SV_W_STARTING) && w->ipc_fd >= 0 && !w->ipc_eof &&
-           w->ninflight < SV_INFLIGHT_MAX && w->ipc_out.len == w->ipc_out_off && w->nsubs > 0;
+           w->ninflight < SV_INFLIGHT_MAX && w->ipc_out.len == w->ipc_out_off && w->nsubs > 0 && !acks_late(w);
 }
 
 uint64_t sv_worker_open_conns(const sv_worker *w)
@@ -45,6 +57,9 @@ static bool subscribed(const sv_worker *w, const sv_listener *l, int *index)
     return false;
 }
 
+/* The address the worker's server reports.  For a port nrun published, the
+ * socket is bound on the host to another port: the worker still sees the port
+ * it asked for (Node checks that the two match and fails with EADDRINUSE). */
 static void sockname_json(sv_listener *l)
 {
     struct sockaddr_storage ss;
@@ -56,13 +71,15 @@ static void sockname_json(sv_listener *l)
     if (ss.ss_family == AF_INET) {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
         inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        l->port = ntohs(a->sin_port);
+        if (l->port <= 0)
+            l->port = ntohs(a->sin_port);
         snprintf(l->sockname, sizeof l->sockname, "{\"address\":\"%s\",\"family\":\"IPv4\",\"port\":%d}", host, l->port);
     } else if (ss.ss_family == AF_INET6) {
         struct sockaddr_in6 a;
         memcpy(&a, &ss, sizeof a);
         inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
-        l->port = ntohs(a.sin6_port);
+        if (l->port <= 0)
+            l->port = ntohs(a.sin6_port);
         snprintf(l->sockname, sizeof l->sockname, "{\"address\":\"%s\",\"family\":\"IPv6\",\"port\":%d}", host, l->port);
     }
 }
@@ -190,7 +207,7 @@ static bool hand(sv_worker *w, sv_listener *l, int fd, int index)
                      l->key, index, seq);
     if (n <= 0 || (size_t)n >= sizeof msg || sv_ipc_send_fd(w, msg, (size_t)n, fd) < 0)
         return false;
-    w->inflight[w->ninflight++] = (sv_inflight){.seq = seq, .fd = fd, .lis = l};
+    w->inflight[w->ninflight++] = (sv_inflight){.seq = seq, .fd = fd, .lis = l, .sent_ms = sv_now_ms()};
     w->handed++;
     return true;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "runtime/runtime.h"
 #include "runtime/supervisor/sv_cli.h"
 
 int sv_usage(nr_global *g, const char *fmt, ...)
@@ -39,15 +40,19 @@ char *sv_control_call(nr_global *g, const char *id, const char *path, const char
 {
     cleanup_free char *p = NULL;
     if (!path) {
+        char full[65];
         if (!id || !valid_id(id))
             return nr_err_set(err, "bad container id %s", id ? id : "(none)"), NULL;
-        p = nr_xasprintf("%s/containers/%s/control.sock", g->root, id);
+        /* A name, a full id or a unique prefix, as the runtime's commands take. */
+        if (rt_container_find(g->root, id, full, err) < 0)
+            return NULL;
+        p = nr_xasprintf("%s/containers/%s/control.sock", g->root, full);
         path = p;
     }
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof a.sun_path)
-        return nr_err_set(err, "control socket path too long: %s", path), NULL;
-    strcpy(a.sun_path, path);
+    struct sockaddr_un a;
+    cleanup_close int keep = -1;
+    if (nr_unix_addr(path, &a, &keep, err) < 0)
+        return NULL;
     cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return nr_err_sys(err, errno, "socket"), NULL;
@@ -56,9 +61,19 @@ char *sv_control_call(nr_global *g, const char *id, const char *path, const char
             return nr_err_sys(err, errno, "%s: not running (control socket %s)", id ? id : "supervisor", path), NULL;
         return nr_err_sys(err, errno, "connect %s", path), NULL;
     }
-    size_t n = strlen(request);
-    if (nr_write_all(fd, request, n) < 0 || nr_write_all(fd, "\n", 1) < 0)
-        return nr_err_sys(err, errno, "write %s", path), NULL;
+    /* The supervisor may answer and close before reading (a refused peer):
+     * no SIGPIPE, and its reply is still read after EPIPE. */
+    cleanup_free char *line = nr_xasprintf("%s\n", request);
+    for (size_t off = 0, n = strlen(line); off < n;) {
+        ssize_t w = send(fd, line + off, n - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+            break;
+        if (w < 0)
+            return nr_err_sys(err, errno, "write %s", path), NULL;
+        off += (size_t)w;
+    }
     nr_buf b = {0};
     for (;;) {
         struct pollfd pf = {.fd = fd, .events = POLLIN};

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "runtime/runtime.h"
 #include "runtime/supervisor/sv_cli.h"
 
 typedef struct logs_opts {
@@ -164,9 +165,13 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
         return sv_usage(g, "logs: give a container ID or --log-dir DIR");
     cleanup_free char *path = NULL;
     if (id) {
+        char full[65];
+        nr_err ferr = {0};
         if (strchr(id, '/') || !strcmp(id, "..") || !strcmp(id, "."))
             return sv_usage(g, "logs: bad container id %s", id);
-        path = nr_xasprintf("%s/containers/%s/logs", g->root, id);
+        if (rt_container_find(g->root, id, full, &ferr) < 0)
+            return nr_err_report(&ferr, g->prog, NR_EXIT_FAIL);
+        path = nr_xasprintf("%s/containers/%s/logs", g->root, full);
     } else {
         path = nr_xstrdup(dir);
     }

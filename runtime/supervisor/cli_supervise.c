@@ -100,10 +100,10 @@ static int bind_port(const char *spec, int *port_out, nr_err *err)
 
 int sv_control_bind(const char *path, nr_err *err)
 {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof a.sun_path)
-        return nr_err_set(err, "control socket path too long: %s", path);
-    strcpy(a.sun_path, path);
+    struct sockaddr_un a;
+    cleanup_close int keep = -1;
+    if (nr_unix_addr(path, &a, &keep, err) < 0)
+        return -1;
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))

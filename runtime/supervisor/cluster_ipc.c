@@ -112,6 +112,10 @@ static void reply_json(sv_worker *w, json_t *o)
 
 static void query_server(sv_worker *w, json_t *m)
 {
+    /* Stopping: no listener any more.  No reply: the worker, already told to
+     * disconnect, ends cleanly instead of failing its listen(). */
+    if (sv_g->stopping)
+        return;
     json_t *seq = json_object_get(m, "seq");
     json_t *addr = json_object_get(m, "address");
     json_t *at = json_object_get(m, "addressType");
@@ -167,11 +171,54 @@ static void unsubscribe(sv_worker *w, const char *wkey)
     }
 }
 
+/* "<prefix><digits>" at the start of line: the number, else -1. */
+static long long prefixed_number(const char *line, size_t len, const char *prefix, size_t plen, size_t *end)
+{
+    if (len <= plen || memcmp(line, prefix, plen))
+        return -1;
+    long long v = 0;
+    size_t i = plen;
+    for (; i < len && i < plen + 18 && line[i] >= '0' && line[i] <= '9'; i++)
+        v = v * 10 + (line[i] - '0');
+    if (i == plen)
+        return -1;
+    *end = i;
+    return v;
+}
+
+/* The messages that come once per connection, in the exact form Node's
+ * cluster child and our agent write them, are recognised without the JSON
+ * parser; anything else takes the general path below. */
+static bool fast_path(sv_worker *w, const char *line, size_t len)
+{
+    static const char hack[] = "{\"cmd\":\"NODE_HANDLE_ACK\"}";
+    static const char ack[] = "{\"cmd\":\"NODE_CLUSTER\",\"ack\":";
+    static const char conn[] = "{\"cmd\":\"NODE_NRUN\",\"act\":\"conn\",\"closed\":";
+    static const char yes[] = ",\"accepted\":true,", no[] = ",\"accepted\":false,";
+    size_t e;
+    long long v;
+    if (len == sizeof hack - 1 && !memcmp(line, hack, len))
+        return true;
+    if ((v = prefixed_number(line, len, ack, sizeof ack - 1, &e)) >= 0) {
+        bool t = len - e >= sizeof yes - 1 && !memcmp(line + e, yes, sizeof yes - 1);
+        bool f = len - e >= sizeof no - 1 && !memcmp(line + e, no, sizeof no - 1);
+        if (!t && !f)
+            return false;
+        sv_balance_on_ack(w, (uint32_t)v, t);
+        return true;
+    }
+    if ((v = prefixed_number(line, len, conn, sizeof conn - 1, &e)) >= 0 && line[e] == '}') {
+        w->closed = (uint64_t)v;
+        if (w->state == SV_W_DRAINING)
+            sv_drain_check(w);
+        return true;
+    }
+    return false;
+}
+
 static void on_message(sv_worker *w, const char *line, size_t len)
 {
-    /* The commonest message, once per connection: skip the parser. */
-    static const char hack[] = "{\"cmd\":\"NODE_HANDLE_ACK\"}";
-    if (len == sizeof hack - 1 && !memcmp(line, hack, len))
+    if (fast_path(w, line, len))
         return;
     json_t *m = json_loadb(line, len, JSON_DECODE_ANY, NULL);
     if (!m)
@@ -228,6 +275,15 @@ static void on_message(sv_worker *w, const char *line, size_t len)
     json_decref(m);
 }
 
+static void channel_lost(void *arg)
+{
+    sv_worker *w = arg;
+    if (w->reaped || w->state == SV_W_DRAINING || w->state == SV_W_STOPPING)
+        return;
+    sv_log_sys("worker %d (pid %d) closed its cluster channel and still runs: stopping it", w->slot, (int)w->pid);
+    sv_worker_terminate(w); /* its exit is a crash: restarted with backoff */
+}
+
 static void on_eof(sv_worker *w)
 {
     sv_ipc_close(w);
@@ -235,6 +291,10 @@ static void on_eof(sv_worker *w)
     if (w->state == SV_W_DRAINING) {
         /* disconnect finished: its servers are closed, its connections ended. */
         sv_drain_check(w);
+    } else if (w->listened && !sv_g->stopping && (w->state == SV_W_UP || w->state == SV_W_STARTING)) {
+        /* A server worker without its channel gets no connection any more.
+         * Usually it is exiting; if it is not, end it so the slot restarts. */
+        sv_timer_start(&w->drain_t, 2000, channel_lost, w);
     }
 }
 

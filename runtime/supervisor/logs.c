@@ -42,9 +42,10 @@ static int nonblocking_copy(int fd)
 int sv_logs_open(nr_err *err)
 {
     const sv_config *cfg = sv_g->cfg;
+    sv_g->sys_err = nonblocking_copy(STDERR_FILENO);
     if (cfg->echo_stdio) {
         sv_g->echo_out = nonblocking_copy(STDOUT_FILENO);
-        sv_g->echo_err = nonblocking_copy(STDERR_FILENO);
+        sv_g->echo_err = sv_g->sys_err;
     }
     if (cfg->log_dir_fd < 0)
         return 0;
@@ -90,7 +91,7 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 }
 
 /* JSON string escaping; invalid UTF-8 becomes U+FFFD so the line stays valid JSON. */
-static size_t escape(char *out, const char *in, size_t n)
+size_t sv_json_escape(char *out, const char *in, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)in;
@@ -143,7 +144,7 @@ void sv_logs_write(int slot, pid_t pid, const char *stream, const char *msg, siz
                      (int)pid, stream);
     if (h < 0 || h >= 256)
         return;
-    size_t n = (size_t)h + escape(line + h, msg, len);
+    size_t n = (size_t)h + sv_json_escape(line + h, msg, len);
     memcpy(line + n, "\"}\n", 3);
     n += 3;
     unsigned long long max = sv_g->cfg->log_max_size ? sv_g->cfg->log_max_size : DEFAULT_MAX_SIZE;

@@ -33,6 +33,11 @@ static void term_fire(void *arg)
     sv_timer_start(&w->kill_t, (uint64_t)sv_g->cfg->kill_timeout_ms, kill_fire, w);
 }
 
+void sv_worker_terminate(sv_worker *w)
+{
+    term_fire(w);
+}
+
 void sv_drain_worker(sv_worker *w)
 {
     if (w->reaped || w->state == SV_W_DRAINING || w->state == SV_W_STOPPING)

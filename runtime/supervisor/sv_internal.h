@@ -90,7 +90,12 @@ typedef struct sv_inflight {
     uint32_t seq;
     int fd;
     sv_listener *lis;
+    uint64_t sent_ms;
 } sv_inflight;
+
+/* A worker that has not acked a hand-off for this long gets no new
+ * connection until it does (busy or hung: the others take the load). */
+#define SV_ACK_LATE_MS 500
 
 typedef struct sv_worker {
     int slot;               /* 1..N, the "worker" field of log lines */
@@ -164,6 +169,7 @@ typedef struct sv_state {
     int log_fd;             /* container.log, -1 = none */
     unsigned long long log_size;
     int echo_out, echo_err; /* own non-blocking descriptions of our stdout/stderr, -1 = none */
+    int sys_err;            /* the same for the supervisor's own messages (always open) */
     char *agent_path;
     sv_timer tick_t;
     /* pending connections: accepted, not handed over (no worker could take them) */
@@ -220,6 +226,8 @@ uint64_t sv_worker_open_conns(const sv_worker *w);
 /* reload.c */
 void sv_replace_worker(sv_worker *old);
 void sv_drain_worker(sv_worker *w);
+/* Stop signal to its group now, SIGKILL after the kill timeout. */
+void sv_worker_terminate(sv_worker *w);
 void sv_worker_now_up(sv_worker *w);
 void sv_reload_start(struct sv_ctl_client *c);
 void sv_reload_worker_failed(sv_worker *w);
@@ -233,6 +241,8 @@ void sv_logs_detach(sv_worker *w);
 void sv_logs_flush_stream(sv_stream *s);
 void sv_logs_write(int slot, pid_t pid, const char *stream, const char *msg, size_t len);
 void sv_logs_report_drops(void);
+/* JSON string body of in[0..n) into out (room for 6*n bytes); invalid UTF-8 -> U+FFFD. */
+size_t sv_json_escape(char *out, const char *in, size_t n);
 
 /* control.c */
 int sv_control_init(int fd);

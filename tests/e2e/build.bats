@@ -92,7 +92,8 @@ mkctx() {
     [ "$digest" = "$(manifest_of app:1)" ]
     m=$(blob "$digest")
     [ "$(jq -r .mediaType "$m")" = application/vnd.oci.image.manifest.v1+json ]
-    [ "$(jq -r '.layers | length' "$m")" = 4 ]
+    # 5 layers: WORKDIR /app creates the directory (as Docker does), then 4 COPY.
+    [ "$(jq -r '.layers | length' "$m")" = 5 ]
     [ "$(jq -r '.layers[0].mediaType' "$m")" = application/vnd.oci.image.layer.v1.tar+gzip ]
     [ "$(cfg app:1 .config.Env)" = '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","APP_VERSION=1.0","NODE_ENV=production","GREETING=hello world"]' ]
     [ "$(cfg app:1 .config.Labels)" = '{"maintainer":"team","org.opencontainers.image.version":"1.0"}' ]
@@ -106,13 +107,17 @@ mkctx() {
     [ "$(cfg app:1 .config.Healthcheck)" = '{"Interval":30000000000,"Retries":3,"Test":["CMD","node","-e","1"],"Timeout":5000000000}' ]
     [ "$(cfg app:1 '[.architecture,.os]')" = '["amd64","linux"]' ]
     # diff_ids are of the uncompressed tars, layer digests of the gzip blobs.
-    [ "$(cfg app:1 '.rootfs.diff_ids | length')" = 4 ]
+    [ "$(cfg app:1 '.rootfs.diff_ids | length')" = 5 ]
     first=$(jq -r '.layers[0].digest' "$m")
     [ "sha256:$(gzip -dc "$(blob "$first")" | sha256sum | cut -c1-64)" = "$(cfg app:1 '.rootfs.diff_ids[0]' | tr -d '"')" ]
-    # History: one entry per instruction after FROM except ARG; layers only for COPY.
-    [ "$(cfg app:1 '[.history[] | select(.empty_layer != true)] | length')" = 4 ]
-    [ "$(cfg app:1 '[.history[] | select(.empty_layer == true)] | length')" = 10 ]
+    # History: one entry per instruction after FROM except ARG; layers only for
+    # COPY and the WORKDIR that made its directory.
+    [ "$(cfg app:1 '[.history[] | select(.empty_layer != true)] | length')" = 5 ]
+    [ "$(cfg app:1 '[.history[] | select(.empty_layer == true)] | length')" = 9 ]
+    [ "$(cfg app:1 '.history[2]')" = '{"created":"1970-01-01T00:00:00Z","created_by":"WORKDIR /app"}' ]
     [ "$(cfg app:1 '.history[3].created_by')" = '"COPY package.json ./"' ]
+    l0=$(jq -r '.layers[0].digest' "$m")
+    [ "$(tar tvzf "$(blob "$l0")" | awk '{print $1, $2, $6}')" = "drwxr-xr-x 0/0 app/" ]
 }
 
 @test "COPY semantics: dest dir, rename, dir contents, glob, chown, chmod, ignore file" {
@@ -143,8 +148,8 @@ mkctx() {
     first=$(manifest_of app:1)
     run "$NBUILD" -t app:1 "$CTX"
     [ "$status" -eq 0 ]
-    [ "$(grep -c -- '--> Using cache' <<<"$output")" -eq 4 ]
-    [[ "$output" == *"(0 layers built, 4 from cache, 0 context files read)"* ]]
+    [ "$(grep -c -- '--> Using cache' <<<"$output")" -eq 5 ]
+    [[ "$output" == *"(0 layers built, 5 from cache, 0 context files read)"* ]]
     [ "${lines[-1]}" = "$first" ]
     if ! command -v strace >/dev/null; then
         skip "strace not installed: cannot observe opens"
@@ -166,14 +171,14 @@ mkctx() {
     [ "$status" -eq 0 ]
     echo "$output"
     # util.js is in COPY . . and in the glob COPY: those two and the one after rebuild.
-    [[ "$output" == *"(3 layers built, 1 from cache, 1 context files read)"* ]]
+    [[ "$output" == *"(3 layers built, 2 from cache, 1 context files read)"* ]]
     # A mode change alone is a change too (modes are in the key, mtimes are not).
     touch -d '2001-01-01' "$BATS_TEST_TMPDIR/c2/server.js"
     run "$NBUILD" -t app:2 "$BATS_TEST_TMPDIR/c2"
-    [[ "$output" == *"(0 layers built, 4 from cache"* ]]
+    [[ "$output" == *"(0 layers built, 5 from cache"* ]]
     chmod 0700 "$BATS_TEST_TMPDIR/c2/package.json"
     run "$NBUILD" -t app:2 "$BATS_TEST_TMPDIR/c2"
-    [[ "$output" == *"(4 layers built, 0 from cache"* ]]
+    [[ "$output" == *"(4 layers built, 1 from cache"* ]]
     run "$NRUN" rmi app:2
 }
 
@@ -218,6 +223,10 @@ mkctx() {
     printf 'FROM scratch\nBOGUS x\n' >"$d/other.nf"
     run "$NBUILD" -q -f "$d/other.nf" "$d"
     [ "$output" = "nbuild: $d/other.nf:2:1: unknown instruction: BOGUS" ]
+    run "$NBUILD" -q -f - "$d" <<<$'FROM scratch\nNOPE x'
+    [ "$output" = "nbuild: stdin:2:1: unknown instruction: NOPE" ]
+    run "$NBUILD" -q -f - "$d" <<<$'FROM scratch\nLABEL from=stdin'
+    [ "$status" -eq 0 ]
     d=$(mkctx zs <<<$'FROM scratch\nCOPY Nodefile /')
     run "$NBUILD" -q --compress zstd -t zs:1 "$d"
     [ "$status" -eq 0 ]
@@ -255,8 +264,9 @@ EOF
     [[ "$output" == *"-rw-r--r-- 1000/50 app/a.txt"* ]]
     [[ "$output" == *"-rw-r--r-- 1000/1000 opt/lib/b.txt"* ]]
     [[ "$output" == *"-rw-r--r-- 0/0 new/c"* ]]
-    [ "$(jq -r '.layers | length' "$(blob "$(manifest_of child:1)")")" = 5 ]
-    [ "$(cfg child:1 '[.history[] | select(.empty_layer != true)] | length')" = 5 ]
+    # 2 base layers + WORKDIR /app (new) + 3 COPY; /opt/lib already existed.
+    [ "$(jq -r '.layers | length' "$(blob "$(manifest_of child:1)")")" = 6 ]
+    [ "$(cfg child:1 '[.history[] | select(.empty_layer != true)] | length')" = 6 ]
     [ "$(cfg child:1 .history[0].created_by)" = '"COPY passwd group /etc/"' ]
     [ "$(cfg child:1 .config.Env)" = '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","BASE_ENV=1"]' ]
     # ENTRYPOINT resets the CMD inherited from the base, as Docker does.
@@ -314,9 +324,10 @@ EOF
 @test "FROM an earlier stage continues from it" {
     d=$(mkctx stages <<'EOF'
 FROM scratch AS base
-COPY a /a
+COPY a /dir/a
 ENV FROM_BASE=1
 FROM base AS final
+WORKDIR /dir
 COPY b /b
 EOF
     )
@@ -325,9 +336,11 @@ EOF
     run "$NBUILD" -q -t stages:1 "$d"
     [ "$status" -eq 0 ]
     run listing stages:1
-    [[ "$output" == *" a"* ]]
+    [[ "$output" == *" dir/a"* ]]
     [[ "$output" == *" b"* ]]
+    # WORKDIR of a directory that exists adds no layer.
     [ "$(jq -r '.layers | length' "$(blob "$(manifest_of stages:1)")")" = 2 ]
+    [ "$(cfg stages:1 '.history[] | select(.created_by == "WORKDIR /dir") | .empty_layer')" = true ]
     [ "$(cfg stages:1 '.config.Env[1]')" = '"FROM_BASE=1"' ]
 }
 
@@ -542,13 +555,13 @@ EOF
     run "$NBUILD" -q -t app:1 --output "oci:$out" "$CTX"
     echo "$output"
     [ "$status" -eq 0 ]
-    skopeo inspect "oci:$out:1" | jq -e '.Layers | length == 4'
+    skopeo inspect "oci:$out:1" | jq -e '.Layers | length == 5'
     umoci unpack --rootless --image "$out:1" "$BATS_TEST_TMPDIR/bundle" >/dev/null
     [ -f "$BATS_TEST_TMPDIR/bundle/rootfs/app/server.js" ]
     [ "$(cat "$BATS_TEST_TMPDIR/bundle/rootfs/etc/app/server.js")" = 'console.log("hi")' ]
     run "$NBUILD" -q -t app:1 --output "oci-archive:$BATS_TEST_TMPDIR/app.tar" "$CTX"
     [ "$status" -eq 0 ]
-    skopeo inspect "oci-archive:$BATS_TEST_TMPDIR/app.tar" | jq -e '.Layers | length == 4'
+    skopeo inspect "oci-archive:$BATS_TEST_TMPDIR/app.tar" | jq -e '.Layers | length == 5'
     # podman, in a throwaway vfs store, loads the archive.
     p="$BATS_TEST_TMPDIR/podman"
     podman --root "$p/root" --runroot "$p/run" --storage-driver vfs load -i "$BATS_TEST_TMPDIR/app.tar" >/dev/null

@@ -79,3 +79,23 @@ ctl() { # file inside the container's cgroup view, v1 or v2 spelling
     run rt_run --rm --memory 64m --pids-limit 50 bb:1 echo ok
     [ "$output" = ok ]
 }
+
+@test "pure cgroup v2 (simulated: cgroup2 over /sys/fs/cgroup in a private mount namespace)" {
+    if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+        skip "the host is pure v2: the tests above already ran on v2"
+    fi
+    mkdir -p "$BATS_FILE_TMPDIR/cids"
+    run unshare -m --propagation private sh -c "
+        mount -t cgroup2 none /sys/fs/cgroup || exit 99
+        '$NRUN' run --cidfile '$BATS_FILE_TMPDIR/cids/v2a' --rm bb:1 sh -c 'cat /proc/self/cgroup; grep -c cgroup2 /proc/mounts' || exit 98
+        '$NRUN' run --cidfile '$BATS_FILE_TMPDIR/cids/v2b' --rm --memory 16m bb:1 true"
+    # the container is alone at the root of its cgroup namespace, in a cgroup2 view
+    [ "${lines[-3]}" = "0::/" ]
+    [ "${lines[-2]}" = 1 ]
+    # this kernel's cgroup2 holds no memory controller here: refused, naming the file
+    [[ "${lines[-1]}" == *memory.max* ]]
+    [ "$status" -eq 125 ]
+    for f in v2a v2b; do
+        [ ! -e "/sys/fs/cgroup/unified/nrun/$(cat "$BATS_FILE_TMPDIR/cids/$f" 2>/dev/null || echo none)" ]
+    done
+}

@@ -15,6 +15,11 @@ teardown_file() {
     nr_remove_root
 }
 
+wait_ready() { # the app has set its traps
+    for _ in $(seq 100); do "$NRUN" exec "$1" test -e /tmp/ready 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+
 @test "run: foreground command output and its exit code" {
     run rt_run bb:1 sh -c 'echo hello; exit 7'
     [ "$status" -eq 7 ]
@@ -70,10 +75,19 @@ teardown_file() {
     "$NRUN" rm box1
 }
 
+@test "names: of 4 concurrent runs with one --name exactly one gets it" {
+    for i in 1 2 3 4; do
+        "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/race$i" -d --name racer bb:1 sleep 100 >/dev/null 2>&1 &
+    done
+    wait
+    [ "$("$NRUN" ps -a --format json | jq -r .Names | grep -cx racer)" -eq 1 ]
+    "$NRUN" rm -f racer
+}
+
 @test "run: signals to a foreground nrun reach the app" {
     mkdir -p "$BATS_FILE_TMPDIR/cids"
     # nrun itself in the background (not a shell function), so the signal reaches it
-    "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/sig" --rm bb:1 sh -c 'trap "echo TERM; exit 42" TERM; echo ready; while :; do sleep 0.1; done' >"$BATS_TEST_TMPDIR/out" &
+    "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/sig" --rm bb:1 sh -c 'trap "echo TERM; exit 42" TERM USR1; echo ready; while :; do sleep 0.1; done' >"$BATS_TEST_TMPDIR/out" &
     pid=$!
     for _ in $(seq 100); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.05; done
     kill -TERM $pid
@@ -83,8 +97,9 @@ teardown_file() {
 }
 
 @test "detached: -d prints the id, ps shows it, stop uses the image STOPSIGNAL, ps -a shows the exit" {
-    id=$(rt_run -d --name d1 bb:1 sh -c 'trap "exit 5" USR1; while :; do sleep 0.1; done')
+    id=$(rt_run -d --name d1 bb:1 sh -c 'trap "exit 5" USR1; touch /tmp/ready; while :; do sleep 0.1; done')
     [[ "$id" =~ ^[0-9a-f]{64}$ ]]
+    wait_ready d1
     run "$NRUN" ps
     [[ "$output" == *"${id:0:12}"*"Up "*d1* ]]
     run "$NRUN" stop -t 5 d1
@@ -100,7 +115,8 @@ teardown_file() {
 }
 
 @test "stop: SIGKILL after the timeout when the app ignores the stop signal" {
-    rt_run -d --name d2 bb:1 sh -c 'trap "" USR1 TERM; while :; do sleep 0.1; done' >/dev/null
+    rt_run -d --name d2 bb:1 sh -c 'trap "" USR1 TERM; touch /tmp/ready; while :; do sleep 0.1; done' >/dev/null
+    wait_ready d2
     run "$NRUN" stop -t 1 d2
     [ "$status" -eq 0 ]
     run "$NRUN" inspect d2
@@ -109,7 +125,8 @@ teardown_file() {
 }
 
 @test "kill -s and rm -f; rm refuses a running container without -f" {
-    rt_run -d --name d3 bb:1 sh -c 'trap "exit 9" HUP; while :; do sleep 0.1; done' >/dev/null
+    rt_run -d --name d3 bb:1 sh -c 'trap "exit 9" HUP; touch /tmp/ready; while :; do sleep 0.1; done' >/dev/null
+    wait_ready d3
     run "$NRUN" rm d3
     [ "$status" -ne 0 ]
     [[ "$output" == *running* ]]
@@ -132,6 +149,23 @@ teardown_file() {
     done
     run "$NRUN" inspect "$id"
     echo "$output" | jq -e '.[0].State.RestartCount == 2 and .[0].State.ExitCode == 3'
+    "$NRUN" rm "$id"
+}
+
+@test "restart: always restarts a clean exit; stop ends it for good" {
+    id=$(rt_run -d --restart always bb:1 sh -c 'sleep 0.2')
+    for _ in $(seq 200); do
+        "$NRUN" inspect "$id" | jq -e '.[0].State.RestartCount >= 2' >/dev/null && break
+        sleep 0.05
+    done
+    "$NRUN" inspect "$id" | jq -e '.[0].State.RestartCount >= 2'
+    "$NRUN" stop -t 2 "$id"
+    sleep 0.5
+    run "$NRUN" inspect "$id"
+    echo "$output" | jq -e '.[0].State.Status == "exited"'
+    n=$(echo "$output" | jq '.[0].State.RestartCount')
+    sleep 0.5
+    "$NRUN" inspect "$id" | jq -e ".[0].State.Status == \"exited\" and .[0].State.RestartCount == $n"
     "$NRUN" rm "$id"
 }
 
@@ -172,6 +206,16 @@ teardown_file() {
     [[ "$output" == */dev/pts/0* ]]
     [[ "$output" == *isatty* ]]
     "$NRUN" rm -f "$id"
+}
+
+@test "run -t / -it: a pty from the container's devpts, input relayed, exit code kept" {
+    run rt_run --rm -t bb:1 sh -c 'tty; test -t 0 && echo isatty; exit 3'
+    [ "$status" -eq 3 ]
+    [[ "$output" == */dev/pts/0* ]]
+    [[ "$output" == *isatty* ]]
+    run sh -c "echo 'echo typed-\$((6*7)); exit 4' | '$NRUN' run --cidfile '$BATS_FILE_TMPDIR/cids/it' --rm -it bb:1 sh"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *typed-42* ]]
 }
 
 @test "inspect: 127 fallthrough when no container matches; bad usage errors" {

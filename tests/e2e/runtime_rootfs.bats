@@ -80,6 +80,7 @@ teardown_file() {
 
 @test "-p: nrun binds the host port and passes the listening socket (LISTEN_FDS=1, fd 3)" {
     port=$((20000 + RANDOM % 20000))
+    # --mode single: with the supervisor as PID 1 a plain process gets the socket as fd 3 too
     id=$(rt_run -d --mode single -p "127.0.0.1:$port:80" nd:1 node -e \
         "require('net').createServer(s=>s.end('hi '+process.env.LISTEN_FDS+'\n')).listen({fd:3})")
     for _ in $(seq 100); do

@@ -31,6 +31,27 @@ teardown_file() {
     [[ "${lines[2]}" == *nrun* ]]
 }
 
+@test "PID 1's command line shows no host path or flag value" {
+    run rt_run --rm -e SECRET=hunter2 -v "$BATS_FILE_TMPDIR:/mnt" sec:1 sh -c 'tr "\0" " " </proc/1/cmdline'
+    [ "$status" -eq 0 ]
+    [[ "$output" == nrun* ]]
+    [[ "$output" != *hunter2* && "$output" != *"$BATS_FILE_TMPDIR"* && "$output" != *"$NRUN_ROOT"* ]]
+}
+
+@test "the caller's supplementary groups do not reach the container" {
+    run setpriv --groups 4242 "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/groups" --rm sec:1 grep Groups /proc/self/status
+    [ "$status" -eq 0 ]
+    [[ "$output" != *4242* ]]
+}
+
+@test "rlimits: NOFILE is our own hard limit, never more" {
+    hard=$(ulimit -Hn)
+    run rt_run --rm sec:1 sh -c 'ulimit -Hn; ulimit -Sn'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "$hard" ] || [ "${lines[0]}" -le "$hard" ]
+    [ "${lines[1]}" -le "${lines[0]}" ]
+}
+
 @test "uts namespace: hostname can not be changed, the host's stays" {
     before=$(hostname)
     run rt_run --rm --name uts1 sec:1 sh -c 'hostname evil; hostname'

@@ -376,6 +376,12 @@ teardown_file() {
     [ "$status" -eq 3 ]
     [ "${#lines[@]}" -eq 1 ]
     [[ $output == *ENOTDIR* ]]
+    mkdir -p "$WORK/notlayout" && echo mine >"$WORK/notlayout/file"
+    run "$NRUN" save --dir -o "$WORK/notlayout" demo:1
+    [ "$status" -eq 1 ]
+    [[ $output == *"not an OCI layout"* ]]
+    [ "$(ls "$WORK/notlayout")" = file ]
+    rm -rf "$WORK/notlayout"
     run "$NRUN" --root /proc/nrun-store images
     [ "$status" -eq 3 ]
     [ "${#lines[@]}" -eq 1 ]
@@ -427,6 +433,9 @@ teardown_file() {
     run bash -c "'$NRUN' save demo:1 | '$NRUN' --root '$WORK/store4' load"
     [ "$status" -eq 0 ]
     [ "$output" = "Loaded image: demo:1" ]
+    # --name REPO keeps the archive's tag.
+    run "$NRUN" --root "$WORK/store4" load -i "$WORK/demo.tar" --name renamed
+    [ "$output" = "Loaded image: renamed:1" ]
     rm -rf "$WORK/store4"
 }
 
@@ -481,5 +490,13 @@ podman_tmp() {
     [ "$status" -eq 0 ]
     [ "$("$NRUN" --root "$WORK/store3" image inspect back:1 | jq -r '.[0].Digest')" = "$digest" ]
     rm -rf "$WORK/store3"
+    # A zstd image goes through the registry unchanged as well.
+    "$NRUN" save --dir --tag z -o "$WORK/ociz" demo:zstd
+    # --preserve-digests: else skopeo swaps in the gzip blobs of demo:1 it knows share these diff_ids.
+    run skopeo copy --preserve-digests --dest-tls-verify=false "oci:$WORK/ociz:z" "docker://$NR_REGISTRY/demo:zstd"
+    [ "$status" -eq 0 ]
+    skopeo inspect --tls-verify=false --raw "docker://$NR_REGISTRY/demo:zstd" >"$WORK/zstd.manifest"
+    [ "$(jq -r '.layers[0].mediaType' "$WORK/zstd.manifest")" = application/vnd.oci.image.layer.v1.tar+zstd ]
+    [ "$(sha256sum <"$WORK/zstd.manifest" | cut -c1-64)" = "$(cut -c8- "$WORK/zstd.digest")" ]
     nr_registry_stop
 }

@@ -3,6 +3,7 @@
 # unmodified Node apps, exit codes, restarts, stop, logs, control.
 load ../lib/common
 load ../lib/supervisor
+bats_require_minimum_version 1.5.0
 
 APPS=$REPO/tests/apps
 
@@ -45,7 +46,7 @@ teardown() { sv_cleanup; }
     grep -qx 'fds=1 pid_ok=y' "$SV_DIR/out"
     grep -qx 'fd3=yes' "$SV_DIR/out"
     grep -qx 'err-line' "$SV_DIR/err"
-    jq -e 'select(.stream == "stderr" and .msg == "err-line" and .worker == 1 and (.pid | type) == "number" and (.time | test("Z$")))' "$SV_LOGS/container.log"
+    jq -s -e 'any(.[]; .stream == "stderr" and .msg == "err-line" and .worker == 1 and (.pid | type) == "number" and (.time | test("Z$")))' "$SV_LOGS/container.log"
 }
 
 @test "zombies: grandchildren abandoned by a worker are reaped" {
@@ -161,7 +162,8 @@ teardown() { sv_cleanup; }
     chmod 777 "$SV_CTL" "$SV_DIR"
     run setpriv --reuid=65534 --regid=65534 --clear-groups "$NRUN" stats --control "$SV_CTL"
     [ "$status" -ne 0 ]
-    echo "$output" | grep -q 'root only'
+    echo "$output"
+    echo "$output" | grep -q "root only"
     run "$NRUN" stats --control "$SV_CTL"
     [ "$status" -eq 0 ]
     sv_stop
@@ -207,7 +209,8 @@ teardown() { sv_cleanup; }
     [ -f "$SV_LOGS/container.log.1" ]
     [ "$(cat "$SV_LOGS"/container.log* | grep -c '"msg":"flood ')" -gt 1000 ]
     # Every line is valid JSON; flood lines are whole; the 100 KB line was split at 16 KiB.
-    cat "$SV_LOGS"/container.log* | jq -e -c 'select(.msg | startswith("flood ")) | select((.msg | length) != ((.msg | split(" ")[0:3] | join(" ") | length) + 1001))' && false
+    bad=$(cat "$SV_LOGS"/container.log* | jq -c 'select(.msg | startswith("flood ")) | select((.msg | length) != ((.msg | split(" ")[0:3] | join(" ") | length) + 1001))' | wc -l)
+    [ "$bad" -eq 0 ]
     cat "$SV_LOGS"/container.log* | jq -s -e 'map(.msg | length) | max <= 16384'
     grep -q 'dropped [0-9]* bytes' "$SV_LOGS"/container.log*
 }
@@ -235,4 +238,129 @@ teardown() { sv_cleanup; }
     [ "$status" -ne 0 ]
     run "$NRUN" logs --since yesterday --log-dir "$SV_LOGS"
     [ "$status" -eq 2 ]
+}
+
+@test "cluster: a port published with -p is served on the passed socket, others are bound inside" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q -p "127.0.0.1:$PORT" --workers 2 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    # Only the socket we passed (127.0.0.1) listens on the port: the master did not bind "::".
+    [ "$(ss -Htln "sport = :$PORT" | awk '{print $4}')" = "127.0.0.1:$PORT" ]
+    sv_stop
+    cat "$SV_DIR/err"
+    [ "$SV_RC" = 0 ]
+}
+
+@test "control: hostile requests get an error line, the supervisor keeps running" {
+    sv_start -q -- sleep 30
+    sv_wait "[ -S $SV_CTL ]"
+    # One raw request line (or a raw blob) to the socket, print the reply line.
+    reply() {
+        node -e '
+const m = process.argv[2] === "@big" ? "x".repeat(200000) : process.argv[2];
+const s = require("net").connect(process.argv[1], () => s.write(m));
+s.on("data", (d) => { process.stdout.write(d); s.destroy(); });' "$SV_CTL" "$1"
+    }
+    reply $'not json\n' | grep -q '"ok":false'
+    reply $'{"cmd":"nope"}\n' | grep -q 'unknown command'
+    reply $'{"cmd":"scale","workers":"x"}\n' | grep -q '"ok":false'
+    reply $'[1,2,3]\n' | grep -q '"ok":false'
+    reply "@big" | grep -q 'too long'
+    run "$NRUN" stats --json --control "$SV_CTL"
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | jq .mode)" = '"single"' ]
+    sv_stop
+    [ "$SV_RC" = 143 ]
+}
+
+@test "supervise: bad flags are refused with one line" {
+    run "$NRUN" supervise --balance fastest -- true
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"expected rr or leastconn"* ]]
+    run "$NRUN" supervise --crash-loop 5 -- true
+    [ "$status" -eq 2 ]
+    run "$NRUN" supervise --drain-timeout soon -- true
+    [ "$status" -eq 2 ]
+    run "$NRUN" supervise -p 99999 -- true
+    [ "$status" -eq 125 ]
+    run "$NRUN" supervise --workers 2
+    [ "$status" -eq 2 ]
+    run "$NRUN" reload
+    [ "$status" -eq 2 ]
+    run "$NRUN" reload --control /nonexistent.sock
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"not running"* ]]
+    run "$NRUN" reload ../../etc
+    [ "$status" -eq 1 ]
+}
+
+@test "workers: the default count follows the CPU quota of the cgroup, else the cpuset" {
+    # cpuset (affinity): one CPU -> one worker
+    PORT=$(sv_free_port)
+    SV_DIR=$(mktemp -d /tmp/nrun-sv.XXXXXX); SV_CTL=$SV_DIR/ctl.sock
+    PORT=$PORT taskset -c 0 "$NRUN" supervise -q --control "$SV_CTL" --runtime-dir "$SV_DIR/rt" -- node "$APPS/hello.js" &
+    SV_PID=$!
+    sv_wait_http "$PORT"
+    [ "$(sv_stats | jq .target)" = 1 ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+
+    # cgroup v1 CPU quota of 3 CPUs -> 3 workers (more than this machine's CPUs)
+    cpu=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $2; exit}' /proc/self/cgroup)
+    base=/sys/fs/cgroup/$cpu
+    [ -n "$cpu" ] && [ -w "$base" ] || skip "no writable cgroup v1 cpu hierarchy here"
+    cg=$base/nrun-sv-test.$$
+    mkdir "$cg"
+    echo 100000 >"$cg/cpu.cfs_period_us"
+    echo 300000 >"$cg/cpu.cfs_quota_us"
+    PORT=$(sv_free_port)
+    (echo "$BASHPID" >"$cg/cgroup.procs" && PORT=$PORT exec "$NRUN" supervise -q --control "$SV_CTL" --runtime-dir "$SV_DIR/rt" -- node "$APPS/hello.js") &
+    SV_PID=$!
+    sv_wait_http "$PORT" || { rmdir "$cg"; false; }
+    target=$(sv_stats | jq .target)
+    sv_stop
+    # move nothing back: every process of the group has exited
+    rmdir "$cg"
+    [ "$target" = 3 ]
+    [ "$SV_RC" = 0 ]
+}
+
+@test "restarts: a worker that leaves the cluster but keeps running is stopped and replaced" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    old=$(sv_stats | jq '.workers[0].pid')
+    curl -s --max-time 2 "http://127.0.0.1:$PORT/leave" || true
+    sv_wait 'grep -q "closed its cluster channel" "$SV_DIR/err"' 10
+    sv_wait '[ "$(sv_up_count)" = 1 ] && [ "$(sv_stats | jq ".workers[0].pid")" != "$old" ]' 10
+    curl -sf "http://127.0.0.1:$PORT/" | grep -q '^hello from '
+    ! kill -0 "$old" 2>/dev/null
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "stop: a process that ignores the stop signal is killed after --stop-timeout (137)" {
+    sv_start -q --stop-timeout 500ms -- sh -c 'trap "" TERM; echo ready; sleep 30'
+    sv_wait 'grep -q ready "$SV_LOGS/container.log"' 5
+    sv_stop
+    [ "$SV_RC" = 137 ]
+    grep -q 'stop timeout' "$SV_DIR/err"
+}
+
+@test "reload: a request longer than --drain-timeout is cut by the stop signal" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 --drain-timeout 100ms --kill-timeout 200ms -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    # /slow/5000 answers after 5 s; the drain gives the old worker only 100 ms
+    handed=$(sv_stats | jq '.workers[0].handed')
+    curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/slow/5000" >"$SV_DIR/code" &
+    cpid=$!
+    sv_wait '[ "$(sv_stats | jq ".workers[0].handed")" -gt "$handed" ]' 5
+    "$NRUN" reload --control "$SV_CTL"
+    wait "$cpid" || true
+    [ "$(cat "$SV_DIR/code")" = 000 ]
+    sv_wait 'grep -q "killed by Terminated" "$SV_DIR/err"' 5
+    curl -sf "http://127.0.0.1:$PORT/" | grep -q '^hello from '
+    sv_stop
+    [ "$SV_RC" = 0 ]
 }

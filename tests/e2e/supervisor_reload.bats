@@ -93,3 +93,27 @@ wrk_failures() {
     sv_stop
     [ "$SV_RC" = 0 ]
 }
+
+@test "hung worker: it gets no new connections, and what it was handed but never read goes to another worker" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 2 --heartbeat-timeout 3s -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    stuck=$(sv_stats | jq '.workers[0].pid')
+    kill -STOP "$stuck"
+    # 20 new connections while it is stopped: some are handed to it before it
+    # counts as late; all must still be answered, by the other worker.
+    for i in $(seq 1 20); do
+        curl -s --max-time 20 "http://127.0.0.1:$PORT/" >"$SV_DIR/r$i" &
+    done
+    sleep 1
+    # late acks: it is out of the routing well before the heartbeat gives up on it
+    for i in $(seq 1 10); do curl -sf --max-time 2 "http://127.0.0.1:$PORT/" | grep -v "hello from $stuck$"; done
+    wait_all() { for j in $(jobs -p); do [ "$j" = "$SV_PID" ] || wait "$j"; done; }
+    wait_all
+    for i in $(seq 1 20); do grep -q '^hello from ' "$SV_DIR/r$i"; done
+    ! grep -h "hello from $stuck$" "$SV_DIR"/r*
+    grep -q "sent no heartbeat" "$SV_DIR/err"
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}

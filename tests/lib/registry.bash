@@ -2,6 +2,8 @@
 # tests.  nr_registry_start sets and exports NR_REGISTRY_PID,
 # NR_REGISTRY_PORT, NR_REGISTRY (host:port) and NR_REGISTRY_DIR (config,
 # storage, log); nr_registry_stop stops it by PID and removes the directory.
+# The directory is also recorded in $BATS_FILE_TMPDIR, so a test that fails
+# before stopping it does not leak it: call nr_registry_stop in teardown_file too.
 
 nr_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -29,6 +31,7 @@ EOC
     /usr/bin/docker-registry serve "$NR_REGISTRY_DIR/config.yml" >"$NR_REGISTRY_DIR/log" 2>&1 3>&- &
     NR_REGISTRY_PID=$!
     echo "$NR_REGISTRY_PID" >"$NR_REGISTRY_DIR/pid"
+    echo "$NR_REGISTRY_DIR" >>"${BATS_FILE_TMPDIR:-/tmp}/nrun-registry.dirs"
     local i
     for i in $(seq 1 100); do
         if curl -fsS "http://$NR_REGISTRY/v2/" >/dev/null 2>&1; then
@@ -43,17 +46,30 @@ EOC
     return 1
 }
 
-nr_registry_stop() {
-    local pid=${NR_REGISTRY_PID:-}
-    [ -n "$pid" ] || { [ -f "${NR_REGISTRY_DIR:-/nonexistent}/pid" ] && pid=$(cat "$NR_REGISTRY_DIR/pid"); }
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+_nr_registry_stop_dir() {
+    local dir=$1 pid=""
+    case $dir in /tmp/nrun-registry.*) ;; *) return 0 ;; esac
+    [ -f "$dir/pid" ] && pid=$(cat "$dir/pid")
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
+        grep -q docker-registry "/proc/$pid/cmdline" 2>/dev/null; then
         kill "$pid"
         local i
         for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null || true
     fi
-    case ${NR_REGISTRY_DIR:-} in
-    /tmp/nrun-registry.*) rm -rf "$NR_REGISTRY_DIR" ;;
-    esac
-    NR_REGISTRY_PID=
+    rm -rf "$dir"
+}
+
+# Stops the registry of this test, or (from teardown_file) every registry
+# this test file started.
+nr_registry_stop() {
+    if [ -n "${NR_REGISTRY_DIR:-}" ]; then
+        _nr_registry_stop_dir "$NR_REGISTRY_DIR"
+    fi
+    local list="${BATS_FILE_TMPDIR:-/tmp}/nrun-registry.dirs" d
+    if [ -z "${NR_REGISTRY_DIR:-}" ] && [ -f "$list" ]; then
+        while read -r d; do _nr_registry_stop_dir "$d"; done <"$list"
+        rm -f "$list"
+    fi
+    NR_REGISTRY_PID= NR_REGISTRY_DIR=
 }

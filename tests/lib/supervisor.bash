@@ -6,7 +6,7 @@
 sv_free_port() {
     local p
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
         if ! ss -Htln "sport = :$p" | grep -q .; then
             echo "$p"
             return 0
@@ -33,6 +33,10 @@ sv_wait() {
         sleep 0.1
     done
     echo "timed out waiting for: $cond" >&2
+    if [ -n "${SV_DIR:-}" ]; then
+        tail -n 20 "$SV_DIR/err" "$SV_DIR/out" "$SV_LOGS/container.log" >&2 || true
+        ps -o pid,ppid,stat,args --ppid "${SV_PID:-1}" >&2 || true
+    fi
     return 1
 }
 

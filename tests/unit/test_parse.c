@@ -258,6 +258,18 @@ static void test_expand(void **state)
     xbad("a'b", 1, "unterminated quote '");
     xbad("\"$A", 0, "unterminated quote \"");
     xbad("${NOPE:-\"x}", 8, "unterminated quote \"");
+    /* Deep nesting is refused, not a stack overflow. */
+    nr_buf deep = {0};
+    for (int i = 0; i < 100000; i++)
+        nr_buf_addstr(&deep, "${A:-");
+    for (int i = 0; i < 100000; i++)
+        nr_buf_addstr(&deep, "}");
+    char *out = NULL;
+    nr_err e;
+    size_t pos;
+    assert_int_equal(bld_expand(deep.data, '\\', look, (void *)(const char *[]){NULL}, &out, &pos, &e), -1);
+    assert_non_null(strstr(e.msg, "nested too deeply"));
+    nr_buf_free(&deep);
 }
 
 

@@ -181,6 +181,18 @@ static void test_image_write_tag_resolve(void **state)
     assert_int_equal(img_tag_remove(S, "app:latest", &err), -1);
     assert_int_equal(err.errnum, ENOENT);
 
+    /* Undoing a write: only unreferenced blobs of the list go. */
+    char lone[IMG_DIGEST_MAX];
+    assert_int_equal(img_blob_put(S, "lone", 4, lone, &err), 0);
+    const char *undo[] = {lone, m2.digest};
+    img_prune_result ur;
+    assert_int_equal(img_blobs_remove_unreferenced(S, undo, 2, &ur, &err), 0);
+    assert_int_equal(ur.blobs_removed, 1);
+    assert_false(img_blob_exists(S, lone));
+    assert_true(img_blob_exists(S, m2.digest)); /* other:2 still reaches it */
+    const char *bad[] = {"sha256:nope"};
+    assert_int_equal(img_blobs_remove_unreferenced(S, bad, 1, &ur, &err), -1);
+
     /* Prune keeps what app:v1 and other:2 reach, removes the rest. */
     char junk[IMG_DIGEST_MAX];
     assert_int_equal(img_blob_put(S, "junk", 4, junk, &err), 0);
@@ -357,6 +369,120 @@ fail:
     return 1;
 }
 
+
+/* Mutated manifests, configs and index.json files (fixed seed): every one is
+ * either accepted or refused with a message, never a crash (run it under
+ * make check-asan). */
+static unsigned long long rng_state = 0x9e3779b97f4a7c15ULL;
+static unsigned rnd(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+static char *mutate(const char *in)
+{
+    static const char *tokens[] = {"null", "1", "-1", "\"\"", "[]", "{}", "true", "\"sha256:zz\"", "1e400",
+                                   "\"x\"", "[1]", "{\"a\":1}", "99999999999999999999"};
+    nr_buf b = {0};
+    nr_buf_addstr(&b, in);
+    for (int k = 0, n = 1 + (int)rnd(3); k < n; k++) {
+        size_t at = rnd((unsigned)b.len);
+        if (rnd(2)) { /* replace a value after a ':' with another JSON value */
+            char *colon = strchr(b.data + at, ':');
+            if (!colon)
+                continue;
+            size_t from = (size_t)(colon + 1 - b.data), to = from;
+            int depth = 0;
+            bool str = false;
+            for (; to < b.len; to++) {
+                char c = b.data[to];
+                if (str) {
+                    if (c == '\\')
+                        to++;
+                    else if (c == '"')
+                        str = false;
+                    continue;
+                }
+                if (c == '"')
+                    str = true;
+                else if (c == '[' || c == '{')
+                    depth++;
+                else if ((c == ']' || c == '}') && depth-- == 0)
+                    break;
+                else if (c == ',' && depth == 0)
+                    break;
+            }
+            nr_buf out = {0};
+            nr_buf_add(&out, b.data, from);
+            nr_buf_addstr(&out, tokens[rnd(NR_ARRAY_LEN(tokens))]);
+            nr_buf_add(&out, b.data + to, b.len - to);
+            nr_buf_free(&b);
+            b = out;
+        } else { /* flip a byte */
+            b.data[at] = (char)(b.data[at] ^ (1 << rnd(7)));
+        }
+    }
+    return b.data;
+}
+
+static void test_validators_survive_mutations(void **state)
+{
+    nr_err err;
+    img_desc m;
+    write_image("seed:1", "x", &m);
+    img_image *img;
+    assert_int_equal(img_image_load(S, "seed:1", &img, &err), 0);
+    char *man = json_dumps(img->manifest_json, JSON_SORT_KEYS | JSON_COMPACT);
+    char *cfg = json_dumps(img->config_json, JSON_SORT_KEYS | JSON_COMPACT);
+    img_image_free(img);
+    cleanup_free char *idx = NULL;
+    assert_int_equal(nr_read_file(img_store_dirfd(S), "index.json", 1 << 20, &idx, NULL, &err), 0);
+    size_t accepted = 0, refused = 0;
+    for (int i = 0; i < 3000; i++) {
+        char *mm = mutate(man), *mc = mutate(cfg);
+        json_t *j = json_loads(mm, JSON_REJECT_DUPLICATES, NULL);
+        if (j) {
+            memset(&err, 0, sizeof err);
+            if (img_manifest_validate(j, "m", &err) == 0)
+                accepted++;
+            else
+                refused += strlen(err.msg) > 0;
+            json_decref(j);
+        }
+        j = json_loads(mc, JSON_REJECT_DUPLICATES, NULL);
+        if (j) {
+            memset(&err, 0, sizeof err);
+            if (img_config_validate(j, "c", &err) == 0)
+                accepted++;
+            else
+                refused += strlen(err.msg) > 0;
+            json_decref(j);
+        }
+        free(mm);
+        free(mc);
+        if (i % 20 == 0) { /* the index, through the store */
+            char *mi = mutate(idx);
+            assert_int_equal(nr_write_atomic(img_store_dirfd(S), "index.json", mi, strlen(mi), 0644, &err), 0);
+            img_tag *t;
+            size_t n;
+            if (img_tag_list(S, &t, &n, &err) == 0) {
+                for (size_t k = 0; k < n; k++)
+                    if (img_image_load(S, t[k].ref_name, &img, &err) == 0)
+                        img_image_free(img);
+                img_tag_list_free(t, n);
+            }
+            free(mi);
+        }
+    }
+    free(man);
+    free(cfg);
+    assert_true(refused > 100); /* the mutations did bite */
+    assert_true(accepted > 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "--make-image"))
@@ -368,6 +494,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_image_write_tag_resolve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_manifest_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validators_survive_mutations, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

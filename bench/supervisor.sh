@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The supervisor's hand-off against its peers, in one interleaved run:
+#   nrun supervise --workers 2 | node cluster (SCHED_RR) 2 workers | pm2 -i 2 | one node process
+# wrk keep-alive and `Connection: close`; medians of ROUNDS runs, ratios to
+# node cluster RR, p99 latency, and the supervisor's RSS.
+# Env: ROUNDS (default 5), DURATION (default 4s), CONNS (default 64), BUILD.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$here/build}
+NRUN=$BUILD/nrun
+APPS=$here/tests/apps
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-4s}
+CONNS=${CONNS:-64}
+unset NODE_EXTRA_CA_CERTS
+command -v wrk >/dev/null || { echo "bench/supervisor.sh: wrk is missing (make deps)" >&2; exit 1; }
+PM2=$APPS/node_modules/.bin/pm2
+[ -x "$PM2" ] || { echo "bench/supervisor.sh: pm2 missing in tests/apps (make deps)" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/nrun-bench-sv.XXXXXX)
+export PM2_HOME=$tmp/pm2
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    "$PM2" kill >/dev/null 2>&1 || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
+        ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+    done
+}
+wait_port() {
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/" >/dev/null && return 0; sleep 0.1; done
+    echo "bench: nothing answers on port $1" >&2
+    return 1
+}
+
+P_NRUN=$(free_port); P_CLUSTER=$(free_port); P_PM2=$(free_port); P_SINGLE=$(free_port)
+PORT=$P_NRUN "$NRUN" supervise -q --workers 2 --control "$tmp/ctl.sock" --runtime-dir "$tmp/rt" -- node "$APPS/hello.js" >/dev/null 2>&1 &
+pids+=($!)
+PORT=$P_CLUSTER WORKERS=2 NODE_CLUSTER_SCHED_POLICY=rr node "$APPS/cluster-master.js" >/dev/null 2>&1 &
+pids+=($!)
+PORT=$P_SINGLE node "$APPS/hello.js" >/dev/null 2>&1 &
+pids+=($!)
+PORT=$P_PM2 "$PM2" start "$APPS/hello.js" -i 2 --name nrun-bench >/dev/null 2>&1
+for p in $P_NRUN $P_CLUSTER $P_PM2 $P_SINGLE; do wait_port "$p" || { echo "ports: nrun=$P_NRUN cluster=$P_CLUSTER pm2=$P_PM2 single=$P_SINGLE" >&2; "$PM2" logs --nostream --lines 20 >&2 || true; exit 1; }; done
+sleep 1
+
+names=(nrun cluster-rr pm2 single)
+ports=($P_NRUN $P_CLUSTER $P_PM2 $P_SINGLE)
+# results: $tmp/<name>.<mode> lines "rps p99_ms"
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}'; }
+run_wrk() { # name port mode
+    local out hdr=()
+    [ "$3" = close ] && hdr=(-H 'Connection: close')
+    out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "http://127.0.0.1:$2/" 2>&1)
+    local rps p99 errs
+    rps=$(echo "$out" | awk '/^Requests\/sec:/{print $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}' | to_ms)
+    errs=$(echo "$out" | grep -E 'Socket errors|Non-2xx' | tr '\n' ' ' || true)
+    echo "$rps $p99" >>"$tmp/$1.$3"
+    [ -z "$errs" ] || echo "  ($1 $3: $errs)" >&2
+}
+# Warm-up (JIT, connection pools), not counted.
+for p in "${ports[@]}"; do wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
+for r in $(seq 1 "$ROUNDS"); do
+    for mode in keepalive close; do
+        for k in "${!names[@]}"; do
+            run_wrk "${names[$k]}" "${ports[$k]}" "$mode"
+        done
+    done
+    echo "round $r/$ROUNDS done" >&2
+done
+median() { sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+rss=$("$NRUN" stats --json --control "$tmp/ctl.sock" | jq '.supervisor_rss')
+sv_pid=$("$NRUN" stats --json --control "$tmp/ctl.sock" | jq '.pid')
+pss=$(awk '/^Pss:/{print $2}' "/proc/$sv_pid/smaps_rollup" 2>/dev/null || echo "?")
+
+echo
+echo "hello-world HTTP, 2 workers, wrk -t2 -c$CONNS -d$DURATION, median of $ROUNDS interleaved rounds"
+printf '%-11s %12s %9s %8s %12s %9s %8s\n' "" "keep-alive" "p99 ms" "vs RR" "conn:close" "p99 ms" "vs RR"
+base_ka=$(cut -d' ' -f1 "$tmp/cluster-rr.keepalive" | median)
+base_cl=$(cut -d' ' -f1 "$tmp/cluster-rr.close" | median)
+for n in "${names[@]}"; do
+    ka=$(cut -d' ' -f1 "$tmp/$n.keepalive" | median); kp=$(cut -d' ' -f2 "$tmp/$n.keepalive" | median)
+    cl=$(cut -d' ' -f1 "$tmp/$n.close" | median); cp=$(cut -d' ' -f2 "$tmp/$n.close" | median)
+    printf '%-11s %12.0f %9.2f %7.2fx %12.0f %9.2f %7.2fx\n' "$n" "$ka" "$kp" "$(awk -v a="$ka" -v b="$base_ka" 'BEGIN{print a/b}')" \
+        "$cl" "$cp" "$(awk -v a="$cl" -v b="$base_cl" 'BEGIN{print a/b}')"
+done
+echo "supervisor RSS: $((rss / 1024)) kB (PSS ${pss} kB) after the load"
+echo "errors: see lines in parentheses above (none printed = none)"
