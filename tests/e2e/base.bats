@@ -270,7 +270,9 @@ teardown_file() {
 
 @test "base: concurrent makes of one image make it once; leftovers of a killed make are removed" {
     root3=$(mktemp -d /tmp/nrun-test.XXXXXX)
-    mkdir -p "$NRUN_CACHE_DIR/.ctx-2147483646-leftover/ctx"
+    # A dead pid (above any pid_max); the name is unique to this run.
+    left=.ctx-2147483646-leftover-$$-$BATS_ROOT_PID
+    mkdir -p "$NRUN_CACHE_DIR/$left/ctx"
     pids=()
     for i in 1 2 3; do
         "$NRUN" --root "$root3" base node:22-slim 2>"$W/conc$i.err" &
@@ -285,8 +287,8 @@ teardown_file() {
     [ "$(cat "$W"/conc*.err | grep -c 'is not in the store; making it')" = 1 ]
     [ "$d" = "$(digest_of "$NRUN_ROOT" node:22-slim)" ]
     [ "$n" = 2 ]
-    [ ! -e "$NRUN_CACHE_DIR/.ctx-2147483646-leftover" ]
-    grep -q 'removing .ctx-2147483646-leftover' "$W"/conc*.err
+    # Gone (another test run sharing the cache may be the one that removed it).
+    [ ! -e "$NRUN_CACHE_DIR/$left" ]
 }
 
 @test "base: podman loads a base image (as an oci-archive made by skopeo)" {
