@@ -194,6 +194,7 @@ int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *er
         }
         if (apply_v2(cg->paths[0], s, err) < 0) {
             rt_cgroup_destroy(cg, &ign);
+            rt_cgroup_free(cg);
             return -1;
         }
         return 0;
