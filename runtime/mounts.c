@@ -4,6 +4,7 @@
  * resolved inside the root with openat2(RESOLVE_IN_ROOT) and mounted through
  * its fd, so a symlink like /proc -> /etc/.. in a layer can never redirect a
  * mount onto the host. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -140,6 +141,136 @@ static int mount_cgroupfs(int rootfd, const char *dest, nr_err *err)
     return mount_at_fd(NULL, top, NULL, MS_REMOUNT | MS_RDONLY | fl, "mode=755,size=64k", dest, err);
 }
 
+/* copy_file_range when the kernel can (not from overlay to another fs on
+ * every version), else read/write. */
+static int copy_data(int a, int b)
+{
+    for (;;) {
+        ssize_t c = copy_file_range(a, NULL, b, NULL, 1 << 30, 0);
+        if (c == 0)
+            return 0;
+        if (c > 0)
+            continue;
+        if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+            return -1;
+        break;
+    }
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(a, buf, sizeof buf)) > 0)
+        if (nr_write_all(b, buf, (size_t)n) < 0)
+            return -1;
+    return n < 0 ? -1 : 0;
+}
+
+/* Copy a directory tree from the image into a fresh volume.  The image is
+ * hostile: nothing is followed (O_NOFOLLOW everywhere, symlinks recreated as
+ * symlinks), everything is created exclusively below the volume's own fd,
+ * device nodes and sockets are skipped. */
+static int copy_tree(int from, int to, int depth, nr_err *err)
+{
+    if (depth > 64)
+        return nr_err_set(err, "volume copy-up: directory tree deeper than 64");
+    int dfd = dup(from);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return nr_err_sys(err, errno, "volume copy-up: read dir");
+    }
+    rewinddir(d); /* the dup shares its offset with `from`: start from the top */
+    int r = 0;
+    struct dirent *e;
+    while (r == 0 && (e = readdir(d))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, ".."))
+            continue;
+        struct stat st;
+        if (fstatat(from, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            r = nr_err_sys(err, errno, "volume copy-up: stat %s", n);
+        } else if (S_ISDIR(st.st_mode)) {
+            if (mkdirat(to, n, 0700) < 0) {
+                r = nr_err_sys(err, errno, "volume copy-up: mkdir %s", n);
+                break;
+            }
+            int a = openat(from, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int b = openat(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (a < 0 || b < 0)
+                r = nr_err_sys(err, errno, "volume copy-up: open %s", n);
+            else if ((r = copy_tree(a, b, depth + 1, err)) == 0 &&
+                     (fchown(b, st.st_uid, st.st_gid) < 0 || fchmod(b, st.st_mode & 07777) < 0))
+                r = nr_err_sys(err, errno, "volume copy-up: chown %s", n);
+            if (a >= 0)
+                close(a);
+            if (b >= 0)
+                close(b);
+        } else if (S_ISREG(st.st_mode)) {
+            int a = openat(from, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            int b = openat(to, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (a < 0 || b < 0) {
+                r = nr_err_sys(err, errno, "volume copy-up: open %s", n);
+            } else {
+                if (copy_data(a, b) < 0)
+                    r = nr_err_sys(err, errno, "volume copy-up: copy %s", n);
+                if (r == 0 && (fchown(b, st.st_uid, st.st_gid) < 0 || fchmod(b, st.st_mode & 07777) < 0))
+                    r = nr_err_sys(err, errno, "volume copy-up: chown %s", n);
+            }
+            if (a >= 0)
+                close(a);
+            if (b >= 0)
+                close(b);
+        } else if (S_ISLNK(st.st_mode)) {
+            char t[4096];
+            ssize_t l = readlinkat(from, n, t, sizeof t - 1);
+            if (l < 0)
+                r = nr_err_sys(err, errno, "volume copy-up: readlink %s", n);
+            else {
+                t[l] = 0;
+                if (symlinkat(t, to, n) < 0 || fchownat(to, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                    r = nr_err_sys(err, errno, "volume copy-up: symlink %s", n);
+            }
+        }
+    }
+    closedir(d);
+    return r;
+}
+
+static bool dir_empty(int fd)
+{
+    int d2 = dup(fd);
+    DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+    if (!d) {
+        if (d2 >= 0)
+            close(d2);
+        return false;
+    }
+    rewinddir(d);
+    struct dirent *e;
+    bool empty = true;
+    while (empty && (e = readdir(d)))
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
+static int volume_copyup(int rootfd, const rt_mount *m, nr_err *err)
+{
+    cleanup_close int img = openat2_in_root(rootfd, m->dest, O_RDONLY | O_DIRECTORY);
+    if (img < 0)
+        return 0; /* nothing at dest in the image (or not a directory): nothing to copy */
+    cleanup_close int vol = open(m->source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (vol < 0)
+        return nr_err_sys(err, errno, "open volume %s", m->source);
+    if (!dir_empty(vol) || dir_empty(img))
+        return 0; /* a used volume keeps its content */
+    struct stat st;
+    if (copy_tree(img, vol, 0, err) < 0)
+        return nr_err_wrap(err, "volume %s", m->dest);
+    if (fstat(img, &st) == 0 && (fchown(vol, st.st_uid, st.st_gid) < 0 || fchmod(vol, st.st_mode & 07777) < 0))
+        return nr_err_sys(err, errno, "volume %s: chown", m->dest);
+    return 0;
+}
+
 static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
 {
     if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"))
@@ -151,6 +282,8 @@ static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
             return nr_err_sys(err, errno, "bind source %s", m->source);
         file = !S_ISDIR(st.st_mode);
     }
+    if (m->copyup && volume_copyup(rootfd, m, err) < 0)
+        return -1;
     cleanup_close int fd = ensure_in_root(rootfd, m->dest, file, err);
     if (fd < 0)
         return -1;

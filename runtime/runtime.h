@@ -24,6 +24,7 @@ typedef struct rt_mount {
     unsigned long prop;       /* MS_PRIVATE/... requested, 0 = none */
     char *data;               /* the remaining options, comma separated */
     bool bind, rdonly;
+    bool copyup;              /* "nrun-copyup": an empty volume gets the image's content at dest */
 } rt_mount;
 
 typedef struct rt_rlimit {

@@ -112,7 +112,11 @@ static int add_volume(json_t *mounts, const char *spec, const char *store_root, 
         if (nr_mkdir_p(src, 0755, err) < 0)
             return nr_err_wrap(err, "-v %s", spec);
     }
-    json_array_append_new(mounts, mount_obj(dest, "bind", src, ro ? "rbind,ro,rprivate" : "rbind,rprivate"));
+    /* volumes nrun makes (named, anonymous) start with the image's content, as docker's do */
+    const char *opts = ro ? "rbind,ro,rprivate" : "rbind,rprivate";
+    cleanup_free char *withcopy = nr_xasprintf("%s,nrun-copyup", opts);
+    bool ours = !src_arg || src_arg[0] != '/';
+    json_array_append_new(mounts, mount_obj(dest, "bind", src, ours ? withcopy : opts));
     return 0;
 }
 

@@ -122,7 +122,9 @@ static int parse_mount(const json_t *m, size_t idx, rt_mount *out, nr_err *err)
         for (; k < NR_ARRAY_LEN(mount_opts); k++)
             if (!strcmp(opts[i], mount_opts[k].name))
                 break;
-        if (k < NR_ARRAY_LEN(mount_opts)) {
+        if (!strcmp(opts[i], "nrun-copyup")) {
+            out->copyup = true;
+        } else if (k < NR_ARRAY_LEN(mount_opts)) {
             out->flags = (out->flags | mount_opts[k].set) & ~mount_opts[k].clear;
             out->prop |= mount_opts[k].prop;
         } else {

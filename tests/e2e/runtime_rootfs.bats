@@ -11,6 +11,15 @@ setup_file() {
     rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
     "$NRUN" __internal mkimage -t vol:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}' \
         "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    # an image whose VOLUME has content: a file, a subdir, a symlink out of it
+    mkdir -p "$BATS_FILE_TMPDIR/seed/data/sub"
+    echo seeded >"$BATS_FILE_TMPDIR/seed/data/seed"
+    echo deep >"$BATS_FILE_TMPDIR/seed/data/sub/f"
+    ln -s /etc/passwd "$BATS_FILE_TMPDIR/seed/data/link"
+    chown -R 1000:1000 "$BATS_FILE_TMPDIR/seed/data"
+    tar --numeric-owner -C "$BATS_FILE_TMPDIR/seed" -cf "$BATS_FILE_TMPDIR/seed.tar" .
+    "$NRUN" __internal mkimage -t seeded:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/seed.tar" >/dev/null
     rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
     "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
         "$BATS_FILE_TMPDIR/node.tar" >/dev/null
@@ -69,6 +78,17 @@ teardown_file() {
     "$NRUN" rm -f "$id"
 }
 
+@test "volumes start with the image's content (symlinks copied as links); a used named volume is kept" {
+    run rt_run --rm seeded:1 sh -c 'cat /data/seed /data/sub/f; readlink /data/link; stat -c %u /data /data/seed'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'seeded\ndeep\n/etc/passwd\n1000\n1000')" ]
+    run rt_run --rm -v seedvol:/data seeded:1 sh -c 'cat /data/seed; echo changed > /data/seed'
+    [ "$output" = seeded ]
+    [ -L "$NRUN_ROOT/volumes/seedvol/_data/link" ]
+    run rt_run --rm -v seedvol:/data seeded:1 cat /data/seed
+    [ "$output" = changed ]
+}
+
 @test "per-container /etc/hostname, /etc/hosts, /etc/resolv.conf" {
     run rt_run --rm --name etc1 vol:1 sh -c 'cat /etc/hostname; grep -c etc1 /etc/hosts; grep -c localhost /etc/hosts'
     [ "${lines[0]}" = etc1 ]
@@ -79,7 +99,7 @@ teardown_file() {
 }
 
 @test "-p: nrun binds the host port and passes the listening socket (LISTEN_FDS=1, fd 3)" {
-    port=$((20000 + RANDOM % 20000))
+    port=$(rt_free_port)
     # --mode single: with the supervisor as PID 1 a plain process gets the socket as fd 3 too
     id=$(rt_run -d --mode single -p "127.0.0.1:$port:80" nd:1 node -e \
         "require('net').createServer(s=>s.end('hi '+process.env.LISTEN_FDS+'\n')).listen({fd:3})")

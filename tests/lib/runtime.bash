@@ -86,3 +86,8 @@ rt_rm_all() {
     ids=$("$NRUN" ps -aq 2>/dev/null) || true
     [ -z "$ids" ] || "$NRUN" rm -f $ids >/dev/null 2>&1 || true
 }
+
+# A TCP port on 127.0.0.1 that is free right now.
+rt_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
