@@ -163,6 +163,12 @@ sv_listener *sv_listener_get(const char *key, const char *address, int port, int
             return l->fd >= 0 ? l : NULL;
     if (sv_g->stopping)
         return nr_err_set(err, "stopping"), NULL;
+    int n = 0;
+    for (sv_listener *l = sv_g->listeners; l; l = l->next)
+        n++;
+    /* Listeners live as long as the container: a worker cannot make us open more. */
+    if (n >= 64)
+        return nr_err_sys(err, EMFILE, "more than 64 listening sockets"), NULL;
     int fd = -1;
     const sv_config *cfg = sv_g->cfg;
     /* A port nrun published (-p) is served on the socket it passed in. */

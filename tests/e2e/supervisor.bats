@@ -364,3 +364,17 @@ s.on("data", (d) => { process.stdout.write(d); s.destroy(); });' "$SV_CTL" "$1"
     sv_stop
     [ "$SV_RC" = 0 ]
 }
+
+@test "cluster: garbage and forged messages on a worker's channel are ignored or refused" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 2 -- node "$APPS/hostile-ipc.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    for i in $(seq 1 10); do curl -sf "http://127.0.0.1:$PORT/" | grep -q '^still fine '; done
+    grep -q 'more than 64 listening sockets' "$SV_DIR/err"
+    grep -q 'not-an-ip' "$SV_DIR/err"
+    # the forged listeners are capped: at most 64 sockets held
+    [ "$(ls -l /proc/$SV_PID/fd | grep -c socket)" -lt 80 ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
