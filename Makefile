@@ -13,7 +13,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE= \
 	-DNR_VERSION='"$(NR_VERSION)"' -I. $(PKG_CFLAGS) $(CFLAGS)
-LDFLAGS_ALL = $(SAN) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LDFLAGS_ALL = $(SAN) -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 
 SRC_DIRS := common images builder runtime runtime/supervisor
 LIB_SRCS := $(filter-out %_main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
