@@ -138,6 +138,9 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
     if (!mkdtemp(tmp))
         return nr_err_sys(err, errno, "mkdtemp %s", tmp);
     int rc = -1;
+    /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
+    cleanup_free char *script = nr_xasprintf("%s/mkbase.sh", tmp);
+    cleanup_free char *versions = nr_xasprintf("%s/versions.txt", tmp);
     cleanup_close int tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (tfd < 0) {
         nr_err_sys(err, errno, "open %s", tmp);
@@ -145,8 +148,6 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
     }
     if (put_embedded(tfd, SCRIPT_NAME, "mkbase.sh", err) < 0 || put_embedded(tfd, VERSIONS_NAME, "versions.txt", err) < 0)
         goto out;
-    cleanup_free char *script = nr_xasprintf("%s/mkbase.sh", tmp);
-    cleanup_free char *versions = nr_xasprintf("%s/versions.txt", tmp);
     char *const argv[] = {"bash", script, versions, (char *)cache_dir, (char *)out_dir, (char *)spec->major,
                           spec->slim ? "slim" : "full", NULL};
     if (run_child("mkbase.sh", argv, err) < 0) {
