@@ -323,7 +323,6 @@ static int check_instr(const bld_nodefile *f, bld_instr *in, bool json_ok, bool 
     case BLD_LABEL:
         return parse_name_vals(f, in, err);
     case BLD_HEALTHCHECK: {
-        cleanup_free char *rest = bld_instr_rest(in, at);
         size_t kw = skip_ws(in, at), kend = kw;
         while (kend < in->len && !isspace((unsigned char)in->text[kend]))
             kend++;
