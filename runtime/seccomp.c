@@ -235,8 +235,8 @@ static int compile(const json_t *sc, scmp_filter_ctx *out, nr_err *err)
             }
             uint64_t a1 = (uint64_t)json_integer_value(val), a2 = json_is_integer(v2) ? (uint64_t)json_integer_value(v2) : 0;
             /* OCI's MASKED_EQ: (arg & value) == valueTwo */
-            cmp[ncmp++] = c == SCMP_CMP_MASKED_EQ ? SCMP_CMP((unsigned)json_integer_value(idx), c, a1, a2)
-                                                  : SCMP_CMP((unsigned)json_integer_value(idx), c, a1);
+            cmp[ncmp++] = (struct scmp_arg_cmp){.arg = (unsigned)json_integer_value(idx), .op = c, .datum_a = a1,
+                                                .datum_b = c == SCMP_CMP_MASKED_EQ ? a2 : 0};
         }
         json_array_foreach(names, k, v)
         {
