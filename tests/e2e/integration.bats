@@ -7,7 +7,9 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
     nr_make_root
-    export PORT=$((20000 + RANDOM % 20000))
+    # a port free now (a random one collided with other processes on this shared machine)
+    export PORT
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "$NBUILD" -q -t hello:it "$REPO/examples/hello" >"$BATS_FILE_TMPDIR/digest"
 }
 
