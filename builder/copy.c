@@ -302,6 +302,8 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
     for (size_t i = 0; i < step->sel.n && rc == 0; i++) {
         const bld_item *it = &step->sel.items[i];
         mode_t mode = o->chmod ? o->mode : it->mode;
+        if (it->type == IMG_ENT_DIR && !strcmp(it->dest, "/"))
+            continue; /* `COPY dir/ /`: the root itself is never a layer entry */
         if (it->type == IMG_ENT_FILE)
             rc = img_layer_add_file(w, it->dest, it->host, it->size, mode, uid, gid, err);
         else if (it->type == IMG_ENT_DIR)
