@@ -222,7 +222,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
             bld_hist_add(st, p->hist[k].created_by, p->hist[k].empty);
         memcpy(st->chain, p->chain, 65);
         for (size_t k = 0; k < p->n_dirs; k++)
-            bld_stage_add_dir(st, p->dirs[k]);
+            bld_stage_set_dir(st, p->dirs[k].path, p->dirs[k].mode, p->dirs[k].uid, p->dirs[k].gid);
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);
@@ -382,6 +382,11 @@ static bool blob_is_ours(bld_state *b, bld_stage *st, const char *name)
     return ours;
 }
 
+/* A late failure: remove the blobs this build added (new since the
+ * snapshot, and ours by content), unless an image in index.json names them.
+ * The store removes them under the exclusive gc lock, so a concurrent build
+ * that wrote the same blobs (same content, same digests) has tagged its
+ * image first and they stay. */
 static void undo_blobs(bld_state *b, bld_stage *st, char **snap, size_t nsnap, const struct stat *before)
 {
     char **now;
@@ -389,12 +394,20 @@ static void undo_blobs(bld_state *b, bld_stage *st, char **snap, size_t nsnap, c
     nr_err e;
     if (blob_names(b->s, &now, &n, &e) < 0)
         return;
+    char **ours = nr_xcalloc(n + 1, sizeof *ours);
+    size_t n_ours = 0;
     for (size_t i = 0; i < n; i++) {
-        if (bsearch(&now[i], snap, nsnap, sizeof *snap, name_cmp))
+        if (strlen(now[i]) != 64 || bsearch(&now[i], snap, nsnap, sizeof *snap, name_cmp))
             continue;
         if (blob_is_ours(b, st, now[i]))
-            unlinkat(img_store_blobs_dirfd(b->s), now[i], 0);
+            ours[n_ours++] = nr_xasprintf("sha256:%s", now[i]);
     }
+    img_prune_result r;
+    if (n_ours)
+        img_blobs_remove_unreferenced(b->s, (const char *const *)ours, n_ours, &r, &e);
+    for (size_t i = 0; i < n_ours; i++)
+        free(ours[i]);
+    free(ours);
     names_free(now, n);
     /* Linking and unlinking moved the directory's times: put them back so
      * the store is as it was, metadata included. */
@@ -591,15 +604,14 @@ static void state_free(bld_state *b)
         free(st->hist);
         vars_free(st->args, st->n_args);
         bld_passwd_free(&st->pw);
-        for (size_t k = 0; k < st->n_dirs; k++)
-            free(st->dirs[k]);
-        free(st->dirs);
-        free(st->base_dirs);
+        bld_dirs_free(st->dirs, st->n_dirs);
+        bld_dirs_free(st->base_dirs, st->n_base_dirs);
     }
     free(b->stages);
     for (size_t i = 0; i < b->n_steps; i++) {
         free(b->steps[i]->text);
         bld_sel_free(&b->steps[i]->sel);
+        bld_dirs_free(b->steps[i]->pdirs, b->steps[i]->n_pdirs);
         free(b->steps[i]);
     }
     free(b->steps);

@@ -11,6 +11,14 @@
 #include "builder/owner.h"
 #include "builder/parse.h"
 
+/* A directory's metadata in the image being built. */
+typedef struct bld_dir {
+    char *path;            /* absolute, cleaned */
+    mode_t mode;           /* 07777 bits */
+    uid_t uid;
+    gid_t gid;
+} bld_dir;
+
 /* One layer of a stage: a base layer (done, text NULL) or a COPY/ADD. */
 typedef struct bld_step {
     char *text;            /* history created_by */
@@ -20,6 +28,11 @@ typedef struct bld_step {
     bool done;             /* layer known: base layer, cache hit, or written */
     bool cached;           /* from the layer cache */
     uint64_t max_bytes;    /* upper bound of the layer's size (space check) */
+    /* Directory entries written with the metadata chosen at planning: the
+     * parents of what the step writes, and its directories that already
+     * exist (those keep the metadata they have below, as Docker does). */
+    bld_dir *pdirs;
+    size_t n_pdirs;
     img_layer_desc layer;
 } bld_step;
 
@@ -47,13 +60,15 @@ typedef struct bld_stage {
     json_t *shell;         /* SHELL, default ["/bin/sh","-c"] */
     bool cmd_set;
     bld_passwd pw;
-    /* Directories known to exist (for COPY's "destination is an existing
-     * directory" rule): made by this build, and those of the base image. */
-    char **dirs;
+    /* Directories known to exist, with their metadata (for COPY's
+     * "destination is an existing directory" rule and for parents that keep
+     * their metadata): made by this build, and those of the base image. */
+    bld_dir *dirs;
     size_t n_dirs;
     char base_digest[IMG_DIGEST_MAX];  /* manifest of the base; "" for scratch */
     bool base_dirs_loaded;
-    char *base_dirs;       /* "\n/a\n/a/b\n..." */
+    bld_dir *base_dirs;    /* sorted by path */
+    size_t n_base_dirs;
 } bld_stage;
 
 typedef struct bld_state {
@@ -82,15 +97,23 @@ void bld_chain_add(bld_stage *st, const char *text);
  * SHELL MAINTAINER: change the stage's config (instr.c). */
 int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);
 
-/* Known directories of a stage (dirs.c). */
-void bld_stage_add_dir(bld_stage *st, const char *path);
+/* Known directories of a stage (dirs.c).  set_dir records (or replaces) the
+ * metadata of one directory made by this build. */
+void bld_stage_set_dir(bld_stage *st, const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* Is `path` a directory in the stage?  *out (may be NULL) gets its
+ * metadata (not to be freed; path points into the stage). */
+bool bld_stage_dir(bld_state *b, bld_stage *st, const char *path, bld_dir *out);
 bool bld_stage_is_dir(bld_state *b, bld_stage *st, const char *path);
+void bld_dirs_free(bld_dir *v, size_t n);
 
 /* COPY / ADD: plan (select, hash, cache lookup) and write. */
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);
 int bld_step_write(bld_state *b, bld_step *step, nr_err *err);
-/* WORKDIR of a missing directory: a layer that creates it. */
-int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *text);
+/* WORKDIR of a missing directory: a layer that creates it (and its missing
+ * parents) owned by uid:gid. */
+int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *text, uid_t uid, gid_t gid);
+/* Load the base image's /etc/passwd and /etc/group into st->pw (once). */
+int bld_stage_passwd(bld_state *b, bld_stage *st, nr_err *err);
 /* Layer cache records under <cache_dir>/layers/<key>. */
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);

@@ -29,9 +29,13 @@ bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out)
     const char *id = json_string_value(json_object_get(j, "diff_id"));
     const char *mt = json_string_value(json_object_get(j, "mediaType"));
     json_t *sz = json_object_get(j, "size");
+    /* Hold the gc lock before trusting that the blob exists: a concurrent
+     * prune could otherwise remove it before our image names it.  A store
+     * whose lock cannot be taken gets no cache hit. */
     bool ok = d && id && mt && json_is_integer(sz) && json_integer_value(sz) >= 0 && img_digest_valid(d) &&
               img_digest_valid(id) && strlen(mt) < sizeof out->blob.media_type &&
-              (!strcmp(mt, IMG_MT_LAYER_GZIP) || !strcmp(mt, IMG_MT_LAYER_ZSTD)) && img_blob_exists(b->s, d);
+              (!strcmp(mt, IMG_MT_LAYER_GZIP) || !strcmp(mt, IMG_MT_LAYER_ZSTD)) && img_store_hold(b->s, &e) == 0 &&
+              img_blob_exists(b->s, d);
     if (ok) {
         memset(out, 0, sizeof *out);
         snprintf(out->blob.digest, sizeof out->blob.digest, "%s", d);
@@ -61,6 +65,21 @@ void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l)
 
 /* ---- planning ---- */
 
+int bld_stage_passwd(bld_state *b, bld_stage *st, nr_err *err)
+{
+    if (st->pw.loaded)
+        return 0;
+    /* Names come from the base layers (the only ones in the store yet). */
+    img_layer_desc *ls = nr_xcalloc(st->n_base_layers + 1, sizeof *ls);
+    for (size_t i = 0; i < st->n_base_layers; i++)
+        ls[i] = st->layers[i]->layer;
+    cleanup_free char *cf =
+        st->base_digest[0] ? nr_xasprintf("%s/etc/%s.json", b->cache_dir, img_digest_hex(st->base_digest)) : NULL;
+    int rc = bld_passwd_load(b->s, ls, st->n_base_layers, cf, &st->pw, err);
+    free(ls);
+    return rc;
+}
+
 /* A context path as the user wrote it: relative to the context. */
 static const char *shown_path(bld_state *b, const char *host)
 {
@@ -84,6 +103,86 @@ static size_t flag_value_off(const bld_flag *fl)
     return fl->off + 2 + strlen(fl->name) + (fl->value ? 1 : 0);
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int pdir_cmp(const void *a, const void *b)
+{
+    return strcmp(((const bld_dir *)a)->path, ((const bld_dir *)b)->path);
+}
+
+static void pdir_add(bld_step *step, const char *path, const bld_dir *m)
+{
+    step->pdirs = nr_xrealloc(step->pdirs, (step->n_pdirs + 1) * sizeof *step->pdirs);
+    step->pdirs[step->n_pdirs++] = (bld_dir){.path = nr_xstrdup(path), .mode = m->mode, .uid = m->uid, .gid = m->gid};
+}
+
+/* The directory entries of a step, as BuildKit makes them: a directory
+ * that already exists (base image or an earlier step) keeps its mode and
+ * owner; a missing parent is created 0755, owned by the --chown owner
+ * (root without it); a copied directory that is missing gets its own mode
+ * and the --chown owner.  Parents and existing directories go to
+ * step->pdirs; the stage learns the new ones. */
+static void plan_dirs(bld_state *b, bld_stage *st, bld_step *step)
+{
+    const bld_owner *o = &step->own;
+    uid_t uid = o->chown ? o->uid : 0;
+    gid_t gid = o->chown ? o->gid : 0;
+    char **v = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < step->sel.n + step->sel.n_archives; i++) {
+        bool arch = i >= step->sel.n;
+        const char *d = arch ? step->sel.archive_dest[i - step->sel.n] : step->sel.items[i].dest;
+        cleanup_free char *p = nr_xstrdup(d);
+        if (!arch) {
+            char *sl = strrchr(p, '/');
+            if (!sl)
+                continue;
+            *sl = '\0';
+        }
+        while (*p && strcmp(p, "/")) {
+            v = nr_xrealloc(v, (n + 1) * sizeof *v);
+            v[n++] = nr_xstrdup(p);
+            char *sl = strrchr(p, '/');
+            if (!sl)
+                break;
+            *sl = '\0';
+        }
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, str_cmp);
+    for (size_t i = 0; i < n; i++) {
+        bool skip = i > 0 && !strcmp(v[i], v[i - 1]);
+        for (size_t k = 0; !skip && k < step->sel.n; k++)
+            skip = !strcmp(step->sel.items[k].dest, v[i]);
+        if (skip)
+            continue;
+        bld_dir m;
+        if (!bld_stage_dir(b, st, v[i], &m)) {
+            m = (bld_dir){.mode = 0755, .uid = uid, .gid = gid};
+            bld_stage_set_dir(st, v[i], m.mode, m.uid, m.gid);
+        }
+        pdir_add(step, v[i], &m);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    for (size_t i = 0; i < step->sel.n; i++) {
+        const bld_item *it = &step->sel.items[i];
+        bld_dir m;
+        if (it->type != IMG_ENT_DIR)
+            continue;
+        if (bld_stage_dir(b, st, it->dest, &m))
+            pdir_add(step, it->dest, &m);
+        else
+            bld_stage_set_dir(st, it->dest, o->chmod ? o->mode : it->mode, uid, gid);
+    }
+    if (step->n_pdirs > 1)
+        qsort(step->pdirs, step->n_pdirs, sizeof *step->pdirs, pdir_cmp);
+}
+
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 {
     bool is_add = in->kind == BLD_ADD;
@@ -100,20 +199,9 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         cleanup_free char *spec = NULL;
         if (bld_expand_word(b, st, in, &w, &spec, err) < 0)
             goto fail;
-        if (bld_chown_needs_names(spec) && !st->pw.loaded) {
-            /* Names come from the base layers (the only ones in the store yet). */
-            img_layer_desc *ls = nr_xcalloc(st->n_base_layers + 1, sizeof *ls);
-            for (size_t i = 0; i < st->n_base_layers; i++)
-                ls[i] = st->layers[i]->layer;
-            cleanup_free char *cf = st->base_digest[0] ? nr_xasprintf("%s/etc/%s.json", b->cache_dir,
-                                                                      img_digest_hex(st->base_digest))
-                                                        : NULL;
-            int rc = bld_passwd_load(b->s, ls, st->n_base_layers, cf, &st->pw, err);
-            free(ls);
-            if (rc < 0) {
-                bld_errat(err, &b->f, in, fl->off, "--chown: reading /etc/passwd of the base image: %s", err->msg);
-                goto fail;
-            }
+        if (bld_chown_needs_names(spec) && bld_stage_passwd(b, st, err) < 0) {
+            bld_errat(err, &b->f, in, fl->off, "--chown: reading /etc/passwd of the base image: %s", err->msg);
+            goto fail;
         }
         if (bld_chown_resolve(spec, &st->pw, &own.uid, &own.gid, err) < 0) {
             bld_errat(err, &b->f, in, fl->off, "%s", err->msg);
@@ -176,19 +264,10 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             bld_sel_free(&step->sel);
             free(step);
         } else {
-            for (size_t i = 0; i < step->sel.n; i++) {
-                const bld_item *it = &step->sel.items[i];
-                if (it->type == IMG_ENT_DIR)
-                    bld_stage_add_dir(st, it->dest);
-                else if (strrchr(it->dest, '/') != it->dest) {
-                    cleanup_free char *parent = nr_xstrndup(it->dest, (size_t)(strrchr(it->dest, '/') - it->dest));
-                    bld_stage_add_dir(st, parent);
-                }
-            }
-            for (size_t i = 0; i < step->sel.n_archives; i++)
-                bld_stage_add_dir(st, step->sel.archive_dest[i]);
+            plan_dirs(b, st, step);
             step->text = nr_xstrdup(text.data);
-            cleanup_free char *ck = nr_xasprintf("%s %s", text.data, digest);
+            /* "dirs2": layers of earlier versions wrote parents as root 0755. */
+            cleanup_free char *ck = nr_xasprintf("%s %s dirs2", text.data, digest);
             bld_chain_add(st, ck);
             memcpy(step->key, st->chain, 65);
             step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
@@ -210,18 +289,21 @@ fail:
 }
 
 /* WORKDIR of a directory that does not exist yet: Docker creates it (0755,
- * root), so the image has it even when nothing is copied into it.  That is
- * a layer of its own, cached like a COPY. */
-int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *text)
+ * with its missing parents, owned by the current USER as BuildKit does), so
+ * the image has it even when nothing is copied into it.  That is a layer of
+ * its own, cached like a COPY. */
+int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *text, uid_t uid, gid_t gid)
 {
     bld_step *step = nr_xcalloc(1, sizeof *step);
+    step->own = (bld_owner){.chown = uid || gid, .uid = uid, .gid = gid};
     bld_item it = {.dest = nr_xstrdup(path), .type = IMG_ENT_DIR, .mode = 0755};
     step->sel.items = nr_xmalloc(sizeof *step->sel.items);
     step->sel.items[0] = it;
     step->sel.n = 1;
     step->max_bytes = 4096 * 8;
     step->text = nr_xstrdup(text);
-    bld_chain_add(st, text);
+    cleanup_free char *ck = nr_xasprintf("%s dirs2", text);
+    bld_chain_add(st, ck);
     memcpy(step->key, st->chain, 65);
     step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
     st->layers = nr_xrealloc(st->layers, (st->n_layers + 1) * sizeof *st->layers);
@@ -229,63 +311,16 @@ int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *te
     b->steps = nr_xrealloc(b->steps, (b->n_steps + 1) * sizeof *b->steps);
     b->steps[b->n_steps++] = step;
     bld_hist_add(st, text, false);
-    bld_stage_add_dir(st, path);
+    plan_dirs(b, st, step);
     return 0;
 }
 
 /* ---- writing ---- */
 
-static int str_cmp(const void *a, const void *b)
+static bool is_pdir(const bld_step *step, const char *path)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Parent directories of everything the step writes, that are not items
- * themselves: created 0755 root:root as Docker does. */
-static int add_parents(img_layer_writer *w, bld_step *step, nr_err *err)
-{
-    char **v = NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < step->sel.n + step->sel.n_archives; i++) {
-        bool arch = i >= step->sel.n;
-        const char *d = arch ? step->sel.archive_dest[i - step->sel.n] : step->sel.items[i].dest;
-        cleanup_free char *p = nr_xstrdup(d);
-        if (!arch) {
-            char *sl = strrchr(p, '/');
-            if (!sl)
-                continue;
-            *sl = '\0';
-        }
-        while (*p && strcmp(p, "/")) {
-            v = nr_xrealloc(v, (n + 1) * sizeof *v);
-            v[n++] = nr_xstrdup(p);
-            char *sl = strrchr(p, '/');
-            if (!sl)
-                break;
-            *sl = '\0';
-        }
-    }
-    if (n > 1)
-        qsort(v, n, sizeof *v, str_cmp);
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool dup = i > 0 && !strcmp(v[i], v[i - 1]);
-        bool item = false;
-        for (size_t k = 0; !dup && k < step->sel.n && !item; k++)
-            item = !strcmp(step->sel.items[k].dest, v[i]);
-        if (!dup && !item && rc == 0) {
-            bool is_archive_dest = false;
-            for (size_t k = 0; k < step->sel.n_archives; k++)
-                is_archive_dest |= !strcmp(step->sel.archive_dest[k], v[i]);
-            uid_t u = is_archive_dest && step->own.chown ? step->own.uid : 0;
-            gid_t g = is_archive_dest && step->own.chown ? step->own.gid : 0;
-            rc = img_layer_add_dir(w, v[i], 0755, u, g, err);
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-    return rc;
+    bld_dir key = {.path = (char *)path};
+    return step->n_pdirs && bsearch(&key, step->pdirs, step->n_pdirs, sizeof key, pdir_cmp);
 }
 
 int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
@@ -295,7 +330,11 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
     img_layer_writer *w;
     if (img_layer_writer_new(b->s, b->o->compress, -1, &w, err) < 0)
         return -1;
-    int rc = add_parents(w, step, err);
+    int rc = 0;
+    for (size_t i = 0; i < step->n_pdirs && rc == 0; i++) {
+        const bld_dir *d = &step->pdirs[i];
+        rc = img_layer_add_dir(w, d->path, d->mode, d->uid, d->gid, err);
+    }
     const bld_owner *o = &step->own;
     uid_t uid = o->chown ? o->uid : 0;
     gid_t gid = o->chown ? o->gid : 0;
@@ -306,6 +345,8 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
             continue; /* `COPY dir/ /`: the root itself is never a layer entry */
         if (it->type == IMG_ENT_FILE)
             rc = img_layer_add_file(w, it->dest, it->host, it->size, mode, uid, gid, err);
+        else if (it->type == IMG_ENT_DIR && is_pdir(step, it->dest))
+            continue; /* exists below: written with its metadata above */
         else if (it->type == IMG_ENT_DIR)
             rc = img_layer_add_dir(w, it->dest, mode, uid, gid, err);
         else

@@ -1,44 +1,159 @@
-/* Directories known to exist in a stage, for Docker's rule that a COPY
- * destination naming an existing directory copies into it even without a
- * trailing '/'.  Directories made by this build are tracked as steps are
- * planned; those of the base image are listed once from its layers and the
- * list is kept in <cache>/dirs/<manifest hex> (only read when needed). */
+/* Directories known in a stage, with their metadata (mode, owner):
+ *  - for Docker's rule that a COPY destination naming an existing directory
+ *    copies into it even without a trailing '/';
+ *  - for the parents of what a COPY/ADD writes: a directory that exists
+ *    below keeps its mode and owner (/tmp stays 1777, a home stays its
+ *    user's); only missing ones are created.
+ * Directories made by this build are recorded as steps are planned; those
+ * of the base image are listed once from its layers (later layers win,
+ * whiteouts remove) and the list is kept in <cache>/dirs/<manifest hex>.v2,
+ * one "mode uid gid path" line each (only read when needed). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "builder/build_int.h"
 #include "common/util.h"
 
-void bld_stage_add_dir(bld_stage *st, const char *path)
+void bld_dirs_free(bld_dir *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].path);
+    free(v);
+}
+
+void bld_stage_set_dir(bld_stage *st, const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
     cleanup_free char *p = bld_path_clean(path);
-    while (p[0] == '/' && p[1]) {
-        bool have = false;
-        for (size_t i = 0; i < st->n_dirs && !have; i++)
-            have = !strcmp(st->dirs[i], p);
-        if (have)
-            return; /* its parents are known too */
-        st->dirs = nr_xrealloc(st->dirs, (st->n_dirs + 1) * sizeof *st->dirs);
-        st->dirs[st->n_dirs++] = nr_xstrdup(p);
-        char *sl = strrchr(p, '/');
-        sl[sl == p ? 1 : 0] = '\0';
+    for (size_t i = 0; i < st->n_dirs; i++) {
+        if (!strcmp(st->dirs[i].path, p)) {
+            st->dirs[i].mode = mode & 07777;
+            st->dirs[i].uid = uid;
+            st->dirs[i].gid = gid;
+            return;
+        }
+    }
+    st->dirs = nr_xrealloc(st->dirs, (st->n_dirs + 1) * sizeof *st->dirs);
+    st->dirs[st->n_dirs++] = (bld_dir){.path = steal_ptr(&p), .mode = mode & 07777, .uid = uid, .gid = gid};
+}
+
+/* ---- the base image's directories ---- */
+
+enum { K_IMPLICIT, K_DIR, K_NONDIR, K_GONE };
+
+typedef struct scan_ent {
+    char *path;
+    size_t seq;
+    int kind;
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+} scan_ent;
+
+typedef struct scan {
+    scan_ent *v;
+    size_t n, seq;
+} scan;
+
+static void scan_add(scan *sc, char *path, int kind, mode_t mode, uid_t uid, gid_t gid)
+{
+    sc->v = nr_xrealloc(sc->v, (sc->n + 1) * sizeof *sc->v);
+    sc->v[sc->n++] = (scan_ent){.path = path, .seq = sc->seq++, .kind = kind, .mode = mode, .uid = uid, .gid = gid};
+}
+
+/* The parents of `p` (absolute, cleaned), as implicit directories. */
+static void scan_parents(scan *sc, const char *p)
+{
+    cleanup_free char *q = nr_xstrdup(p);
+    char *sl;
+    while ((sl = strrchr(q, '/')) && sl != q) {
+        *sl = '\0';
+        scan_add(sc, nr_xstrdup(q), K_IMPLICIT, 0755, 0, 0);
     }
 }
 
-static int str_cmp(const void *a, const void *b)
+static int ent_cmp(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const scan_ent *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* "\n/a\n/a/b\n" of every directory in the base layers (explicit entries
- * and the parents of every entry). */
-static int scan_base(bld_state *b, bld_stage *st, nr_buf *out, nr_err *err)
+static int dir_cmp(const void *a, const void *b)
 {
-    char **v = NULL;
-    size_t n = 0;
+    return strcmp(((const bld_dir *)a)->path, ((const bld_dir *)b)->path);
+}
+
+static void scan_entry(scan *sc, struct archive_entry *e)
+{
+    const char *nm = archive_entry_pathname(e);
+    if (!nm || strchr(nm, '\n'))
+        return;
+    char *p = bld_path_join("/", nm);
+    if (!strcmp(p, "/")) {
+        free(p);
+        return;
+    }
+    scan_parents(sc, p);
+    const char *base = strrchr(p, '/') + 1;
+    if (!strcmp(base, ".wh..wh..opq")) {
+        free(p); /* the directory stays (its parents were added) */
+    } else if (!strncmp(base, ".wh.", 4)) {
+        memmove((char *)base, base + 4, strlen(base + 4) + 1);
+        scan_add(sc, p, K_GONE, 0, 0, 0);
+    } else if (archive_entry_filetype(e) == AE_IFDIR) {
+        scan_add(sc, p, K_DIR, archive_entry_perm(e) & 07777, (uid_t)archive_entry_uid(e),
+                 (gid_t)archive_entry_gid(e));
+    } else {
+        scan_add(sc, p, K_NONDIR, 0, 0, 0);
+    }
+}
+
+/* Resolve the scan: per path, the last explicit entry decides (a directory
+ * with its metadata, or not a directory); an implicit parent seen after a
+ * removal makes it a directory again (0755 root, what extractors create). */
+static void scan_resolve(scan *sc, bld_dir **out, size_t *n_out)
+{
+    if (sc->n > 1)
+        qsort(sc->v, sc->n, sizeof *sc->v, ent_cmp);
+    *out = NULL;
+    *n_out = 0;
+    for (size_t i = 0; i < sc->n;) {
+        size_t j = i;
+        const scan_ent *last = NULL;
+        bool implicit_after = false;
+        for (; j < sc->n && !strcmp(sc->v[j].path, sc->v[i].path); j++) {
+            if (sc->v[j].kind == K_IMPLICIT) {
+                implicit_after = true;
+            } else {
+                last = &sc->v[j];
+                implicit_after = false;
+            }
+        }
+        bld_dir d = {.mode = 0755};
+        bool is_dir = true;
+        if (last && last->kind == K_DIR)
+            d = (bld_dir){.mode = last->mode, .uid = last->uid, .gid = last->gid};
+        else if (last)
+            is_dir = implicit_after;
+        if (is_dir) {
+            d.path = nr_xstrdup(sc->v[i].path);
+            *out = nr_xrealloc(*out, (*n_out + 1) * sizeof **out);
+            (*out)[(*n_out)++] = d;
+        }
+        i = j;
+    }
+    for (size_t i = 0; i < sc->n; i++)
+        free(sc->v[i].path);
+    free(sc->v);
+}
+
+static int scan_base(bld_state *b, bld_stage *st, bld_dir **out, size_t *n_out, nr_err *err)
+{
+    scan sc = {0};
     int rc = 0;
     for (size_t i = 0; i < st->n_base_layers && rc == 0; i++) {
         const img_layer_desc *l = &st->layers[i]->layer;
@@ -48,68 +163,105 @@ static int scan_base(bld_state *b, bld_stage *st, nr_buf *out, nr_err *err)
         struct archive *a = img_layer_reader_archive(r);
         struct archive_entry *e;
         int ar;
-        while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
-            const char *nm = archive_entry_pathname(e);
-            if (!nm)
-                continue;
-            cleanup_free char *p = bld_path_join("/", nm);
-            if (archive_entry_filetype(e) != AE_IFDIR) {
-                char *sl = strrchr(p, '/');
-                sl[sl == p ? 1 : 0] = '\0';
-            }
-            if (strcmp(p, "/")) {
-                v = nr_xrealloc(v, (n + 1) * sizeof *v);
-                v[n++] = steal_ptr(&p);
-            }
-        }
+        while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN)
+            scan_entry(&sc, e);
         if (ar != ARCHIVE_EOF)
             rc = nr_err_set(err, "layer %s: %s", l->blob.digest, archive_error_string(a));
         if (rc == 0)
             rc = img_layer_reader_finish(r, err);
         img_layer_reader_close(r);
     }
-    if (n > 1)
-        qsort(v, n, sizeof *v, str_cmp);
-    nr_buf_addstr(out, "\n");
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if (i == 0 || strcmp(v[i], v[i - 1]))
-            nr_buf_addf(out, "%s\n", v[i]);
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    scan_resolve(&sc, out, n_out);
+    if (rc < 0) {
+        bld_dirs_free(*out, *n_out);
+        *out = NULL;
+        *n_out = 0;
+    }
     return rc;
+}
+
+static bool parse_list(const char *text, bld_dir **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    for (const char *l = text; *l;) {
+        const char *nl = strchr(l, '\n');
+        if (!nl)
+            goto bad;
+        unsigned mode, uid, gid;
+        int at = -1;
+        if (sscanf(l, "%o %u %u %n", &mode, &uid, &gid, &at) != 3 || at < 0 || l[at] != '/' || l + at >= nl)
+            goto bad;
+        *out = nr_xrealloc(*out, (*n_out + 1) * sizeof **out);
+        (*out)[(*n_out)++] = (bld_dir){.path = nr_xstrndup(l + at, (size_t)(nl - l - at)), .mode = mode & 07777,
+                                       .uid = uid, .gid = gid};
+        l = nl + 1;
+    }
+    for (size_t i = 1; i < *n_out; i++)
+        if (strcmp((*out)[i - 1].path, (*out)[i].path) >= 0)
+            goto bad;
+    return true;
+bad:
+    bld_dirs_free(*out, *n_out);
+    *out = NULL;
+    *n_out = 0;
+    return false;
+}
+
+static void load_base(bld_state *b, bld_stage *st)
+{
+    st->base_dirs_loaded = true;
+    const char *hex = img_digest_hex(st->base_digest);
+    cleanup_free char *p = nr_xasprintf("%s/dirs/%s.v2", b->cache_dir, hex);
+    cleanup_free char *text = NULL;
+    nr_err e;
+    if (nr_read_file(AT_FDCWD, p, 256u << 20, &text, NULL, &e) == 0 &&
+        parse_list(text, &st->base_dirs, &st->n_base_dirs))
+        return;
+    /* Unreadable base: the layer reader will say so when it matters. */
+    if (scan_base(b, st, &st->base_dirs, &st->n_base_dirs, &e) < 0)
+        return;
+    /* Best effort: the list only saves a rescan. */
+    nr_buf out = {0};
+    for (size_t i = 0; i < st->n_base_dirs; i++) {
+        const bld_dir *d = &st->base_dirs[i];
+        nr_buf_addf(&out, "%o %u %u %s\n", (unsigned)d->mode, (unsigned)d->uid, (unsigned)d->gid, d->path);
+    }
+    cleanup_free char *dir = nr_xasprintf("%s/dirs", b->cache_dir);
+    if (nr_mkdir_p(dir, 0700, &e) == 0) {
+        cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+            nr_write_atomic(dfd, strrchr(p, '/') + 1, out.data ? out.data : "", out.len, 0600, &e);
+    }
+    nr_buf_free(&out);
+}
+
+bool bld_stage_dir(bld_state *b, bld_stage *st, const char *path, bld_dir *out)
+{
+    if (!strcmp(path, "/")) {
+        if (out)
+            *out = (bld_dir){.path = (char *)"/", .mode = 0755};
+        return true;
+    }
+    for (size_t i = 0; i < st->n_dirs; i++) {
+        if (!strcmp(st->dirs[i].path, path)) {
+            if (out)
+                *out = st->dirs[i];
+            return true;
+        }
+    }
+    if (!st->base_digest[0])
+        return false;
+    if (!st->base_dirs_loaded)
+        load_base(b, st);
+    bld_dir key = {.path = (char *)path};
+    const bld_dir *d = st->n_base_dirs ? bsearch(&key, st->base_dirs, st->n_base_dirs, sizeof key, dir_cmp) : NULL;
+    if (d && out)
+        *out = *d;
+    return d != NULL;
 }
 
 bool bld_stage_is_dir(bld_state *b, bld_stage *st, const char *path)
 {
-    for (size_t i = 0; i < st->n_dirs; i++)
-        if (!strcmp(st->dirs[i], path))
-            return true;
-    if (!st->base_digest[0])
-        return false;
-    if (!st->base_dirs_loaded) {
-        st->base_dirs_loaded = true;
-        const char *hex = img_digest_hex(st->base_digest);
-        cleanup_free char *p = nr_xasprintf("%s/dirs/%s", b->cache_dir, hex);
-        nr_err e;
-        if (nr_read_file(AT_FDCWD, p, 64u << 20, &st->base_dirs, NULL, &e) < 0) {
-            nr_buf out = {0};
-            if (scan_base(b, st, &out, &e) < 0) {
-                nr_buf_free(&out); /* unreadable base: the layer reader will say so later */
-                return false;
-            }
-            st->base_dirs = out.data;
-            /* Best effort: the list only saves a rescan. */
-            cleanup_free char *dir = nr_xasprintf("%s/dirs", b->cache_dir);
-            if (nr_mkdir_p(dir, 0700, &e) == 0) {
-                cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (dfd >= 0)
-                    nr_write_atomic(dfd, hex, out.data, out.len, 0600, &e);
-            }
-        }
-    }
-    if (!st->base_dirs)
-        return false;
-    cleanup_free char *needle = nr_xasprintf("\n%s\n", path);
-    return strstr(st->base_dirs, needle) != NULL;
+    return bld_stage_dir(b, st, path, NULL);
 }

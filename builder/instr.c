@@ -256,7 +256,22 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         json_object_set_new(c, "WorkingDir", json_string(p));
         nr_buf_addf(&text, " %s", p);
         if (strcmp(p, "/") && !bld_stage_is_dir(b, st, p)) {
-            bld_mkdir_plan(b, st, p, text.data);
+            /* BuildKit creates a missing WORKDIR as the current USER. */
+            const char *u = json_string_value(json_object_get(c, "User"));
+            uid_t uid = 0;
+            gid_t gid = 0;
+            if (u && *u) {
+                if (bld_chown_needs_names(u) && bld_stage_passwd(b, st, err) < 0) {
+                    rc = bld_errat(err, &b->f, in, in->args[0].off,
+                                   "WORKDIR: reading /etc/passwd of the base image for USER %s: %s", u, err->msg);
+                    break;
+                }
+                if (bld_chown_resolve(u, &st->pw, &uid, &gid, err) < 0) {
+                    rc = bld_errat(err, &b->f, in, in->args[0].off, "WORKDIR: owner from USER %s: %s", u, err->msg);
+                    break;
+                }
+            }
+            bld_mkdir_plan(b, st, p, text.data, uid, gid);
             made_layer = true;
         }
         break;

@@ -126,8 +126,12 @@ mkctx() {
     # COPY package.json ./ with WORKDIR /app
     [[ "$output" == *"-rw-r--r-- 0/0 app/package.json"* ]]
     # COPY . . : contents of the context, owned by 1000, modes kept, symlink kept
-    [[ "$output" == *"drwxr-xr-x 1000/1000 app/"* ]]
+    [[ "$output" == *"drwxr-xr-x 1000/1000 app/src/"* ]]
     [[ "$output" == *"-rwxr-x--- 1000/1000 app/src/top.txt"* ]]
+    # ... but /app, made by WORKDIR, keeps its owner (BuildKit: --chown does
+    # not change a directory that exists).
+    l2=$(jq -r '.layers[2].digest' "$(blob "$(manifest_of app:1)")")
+    [ "$(tar tvzf "$(blob "$l2")" 2>/dev/null | head -n1 | awk '{print $1, $2, $6}')" = "drwxr-xr-x 0/0 app/" ]
     [[ "$output" == *"lrwxrwxrwx 1000/1000 app/main.js -> server.js"* ]]
     [[ "$output" == *"app/docs/README.md"* ]]
     [[ "$output" != *"app/docs/NOTES.md"* ]]
@@ -275,6 +279,102 @@ EOF
     bad_build 'Nodefile:2:6: --chown: unknown user "ghost" (not in the image'"'"'s /etc/passwd)' "$d2"
     printf 'FROM base:1\nCOPY --chown=node:nogroup a.txt /x\n' >"$d2/Nodefile"
     bad_build 'unknown group "nogroup"' "$d2"
+}
+
+@test "COPY keeps the metadata of existing parent directories; missing ones are created" {
+    d=$(mkctx dbase <<'EOF'
+FROM scratch
+COPY --chmod=1777 empty /tmp
+COPY --chown=1000:1000 empty /home/u
+COPY --chown=1000:1000 --chmod=0700 empty /srv/priv
+EOF
+    )
+    mkdir "$d/empty"
+    run "$NBUILD" -q -t dbase:1 "$d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    d2=$(mkctx dchild <<'EOF'
+FROM dbase:1
+COPY x /tmp/x
+COPY app /home/u/app
+COPY --chown=7:8 x /tmp/new/deep/y
+COPY sub /srv/priv
+WORKDIR /home/u/work
+EOF
+    )
+    echo x >"$d2/x"
+    mkdir -p "$d2/app" "$d2/sub"
+    echo a >"$d2/app/a.js"
+    echo s >"$d2/sub/s"
+    run "$NBUILD" -q -t dchild:1 --output "oci:$BATS_TEST_TMPDIR/oci" "$d2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    m=$(blob "$(manifest_of dchild:1)")
+    lay() { tar tvzf "$(blob "$(jq -r ".layers[$1].digest" "$m")")" 2>/dev/null | awk '{print $1, $2, $6}'; }
+    run lay 3 # COPY x /tmp/x: /tmp as it is in the base
+    echo "$output"
+    [ "$output" = $'drwxrwxrwt 0/0 tmp/\n-rw-r--r-- 0/0 tmp/x' ]
+    run lay 4 # COPY app /home/u/app: /home/u keeps its owner, app is new
+    echo "$output"
+    [[ "$output" == *"drwxr-xr-x 1000/1000 home/u/"* ]]
+    [[ "$output" == *"drwxr-xr-x 0/0 home/u/app/"* ]]
+    run lay 5 # --chown: existing /tmp kept, missing parents get the owner
+    echo "$output"
+    [[ "$output" == *"drwxrwxrwt 0/0 tmp/"* ]]
+    [[ "$output" == *"drwxr-xr-x 7/8 tmp/new/"* ]]
+    [[ "$output" == *"drwxr-xr-x 7/8 tmp/new/deep/"* ]]
+    run lay 6 # a directory source into an existing directory: its metadata stays
+    echo "$output"
+    [[ "$output" == *"drwx------ 1000/1000 srv/priv/"* ]]
+    [[ "$output" == *"-rw-r--r-- 0/0 srv/priv/s"* ]]
+    run lay 7 # WORKDIR below an existing directory
+    echo "$output"
+    [[ "$output" == *"drwxr-xr-x 1000/1000 home/u/"* ]]
+    # Independent check: umoci unpacks the exported image the same way.
+    umoci unpack --image "$BATS_TEST_TMPDIR/oci:1" "$BATS_TEST_TMPDIR/bundle" >/dev/null
+    r="$BATS_TEST_TMPDIR/bundle/rootfs"
+    [ "$(stat -c '%a %u:%g' "$r/tmp")" = "1777 0:0" ]
+    [ "$(stat -c '%a %u:%g' "$r/home/u")" = "755 1000:1000" ]
+    [ "$(stat -c '%a %u:%g' "$r/srv/priv")" = "700 1000:1000" ]
+    [ "$(stat -c '%a %u:%g' "$r/tmp/new/deep")" = "755 7:8" ]
+}
+
+@test "WORKDIR creates a missing directory owned by the current USER (BuildKit)" {
+    d=$(mkctx wbase <<'EOF'
+FROM scratch
+COPY passwd group /etc/
+EOF
+    )
+    printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' >"$d/passwd"
+    printf 'root:x:0:\nstaff:x:50:\nnode:x:1000:\n' >"$d/group"
+    run "$NBUILD" -q -t wbase:1 "$d"
+    [ "$status" -eq 0 ]
+    d2=$(mkctx wchild <<'EOF'
+FROM wbase:1
+USER node
+WORKDIR /srv/app
+USER 7:staff
+WORKDIR x
+WORKDIR /etc
+USER root
+WORKDIR /r
+EOF
+    )
+    run "$NBUILD" -q -t wchild:1 "$d2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    m=$(blob "$(manifest_of wchild:1)")
+    # 1 base layer + 3 WORKDIR layers (/etc exists: none)
+    [ "$(jq -r '.layers | length' "$m")" = 4 ]
+    lay() { tar tvzf "$(blob "$(jq -r ".layers[$1].digest" "$m")")" 2>/dev/null | awk '{print $1, $2, $6}'; }
+    run lay 1
+    [ "$output" = $'drwxr-xr-x 1000/1000 srv/\ndrwxr-xr-x 1000/1000 srv/app/' ]
+    run lay 2
+    [ "$output" = $'drwxr-xr-x 1000/1000 srv/\ndrwxr-xr-x 1000/1000 srv/app/\ndrwxr-xr-x 7/50 srv/app/x/' ]
+    run lay 3
+    [ "$output" = 'drwxr-xr-x 0/0 r/' ]
+    printf 'FROM wbase:1\nUSER ghost\nWORKDIR /w\n' >"$d2/Nodefile"
+    bad_build 'Nodefile:3:9: WORKDIR: owner from USER ghost: --chown: unknown user "ghost"' "$d2"
 }
 
 @test "8 concurrent builds into one store leave 8 tags" {
@@ -548,6 +648,48 @@ EOF
     [[ "$output" == *"ENOSPC"* ]]
     [ "$before" = "$after" ]
     [ -z "$(manifest_of undo:1)" ]
+}
+
+@test "a late failure does not remove blobs a concurrent identical build has tagged" {
+    d=$(mkctx race <<<$'FROM scratch\nCOPY big.bin /big.bin\nCOPY Nodefile /n')
+    head -c 300000 /dev/urandom >"$d/big.bin"
+    fifo="$BATS_TEST_TMPDIR/fifo"
+    mkfifo "$fifo"
+    # Build A exports to a pipe nobody reads: it stops there with its layers,
+    # config and manifest written but not tagged.  SIGPIPE ignored, so closing
+    # the pipe later makes its write fail (EPIPE) and it undoes its blobs.
+    (
+        trap '' PIPE
+        exec "$NBUILD" -q -t race-a:1 --output oci-archive:- "$d" >"$fifo" 2>"$BATS_TEST_TMPDIR/a.err"
+    ) &
+    a=$!
+    exec {rfd}<"$fifo"
+    # Wait until A is parked writing the pipe (a wait, not a pass/fail limit).
+    for _ in $(seq 1200); do
+        grep -q pipe_write "/proc/$a/wchan" 2>/dev/null && break
+        sleep 0.1
+    done
+    cat "$BATS_TEST_TMPDIR/a.err"
+    grep -q pipe_write "/proc/$a/wchan"
+    # Build B: the same image, tagged while A still holds its blobs.
+    run "$NBUILD" -q -t race-b:1 "$d"
+    echo "B: $output"
+    [ "$status" -eq 0 ]
+    exec {rfd}<&-
+    st=0
+    wait "$a" || st=$?
+    cat "$BATS_TEST_TMPDIR/a.err"
+    [ "$st" -ne 0 ]
+    [ -z "$(manifest_of race-a:1)" ]
+    # Every blob of B's image is still there and intact.
+    m=$(manifest_of race-b:1)
+    [ -f "$(blob "$m")" ]
+    for x in $(jq -r '.config.digest, .layers[].digest' "$(blob "$m")"); do
+        [ "sha256:$(sha256sum <"$(blob "$x")" | cut -c1-64)" = "$x" ]
+    done
+    run "$NRUN" image inspect race-b:1
+    echo "$output"
+    [ "$status" -eq 0 ]
 }
 
 @test "--output oci:DIR and oci-archive:FILE are read by umoci and skopeo" {
