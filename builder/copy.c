@@ -172,8 +172,8 @@ static void plan_dirs(bld_state *b, bld_stage *st, bld_step *step)
     for (size_t i = 0; i < step->sel.n; i++) {
         const bld_item *it = &step->sel.items[i];
         bld_dir m;
-        if (it->type != IMG_ENT_DIR)
-            continue;
+        if (it->type != IMG_ENT_DIR || !strcmp(it->dest, "/"))
+            continue; /* `COPY dir/ /`: the root itself is never a layer entry */
         if (bld_stage_dir(b, st, it->dest, &m))
             pdir_add(step, it->dest, &m);
         else
@@ -342,7 +342,7 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
         const bld_item *it = &step->sel.items[i];
         mode_t mode = o->chmod ? o->mode : it->mode;
         if (it->type == IMG_ENT_DIR && !strcmp(it->dest, "/"))
-            continue; /* `COPY dir/ /`: the root itself is never a layer entry */
+            continue;
         if (it->type == IMG_ENT_FILE)
             rc = img_layer_add_file(w, it->dest, it->host, it->size, mode, uid, gid, err);
         else if (it->type == IMG_ENT_DIR && is_pdir(step, it->dest))
