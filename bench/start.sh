@@ -137,6 +137,8 @@ if ! "$NBUILD" -q -t hello:bench examples/hello >/dev/null 2>"$W/nbuild.err"; th
     echo "hello first response: skipped (nbuild failed: $(tail -1 "$W/nbuild.err"))"
     exit 0
 fi
+# a port nobody holds, on every address (bare node listens on ::, nrun on 127.0.0.1)
+free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::", 0)); print(s.getsockname()[1])'; }
 first_response() { # PORT: poll until the server answers
     for _ in $(seq 2000); do
         curl -sf --max-time 1 "http://127.0.0.1:$1/" >/dev/null 2>&1 && return 0
@@ -146,21 +148,21 @@ first_response() { # PORT: poll until the server answers
 }
 : >"$W/h.nrun"; : >"$W/h.bare"; : >"$W/h.nrun1"
 for i in $(seq "$N"); do
-    port=$((30000 + RANDOM % 20000))
+    port=$(free_port)
     t0=$EPOCHREALTIME
     id=$("$NRUN" run -d -p "127.0.0.1:$port:3000" hello:bench)
     first_response "$port"
     t1=$EPOCHREALTIME
     ms "$t0" "$t1" >>"$W/h.nrun"; echo >>"$W/h.nrun"
     "$NRUN" rm -f "$id" >/dev/null
-    port=$((30000 + RANDOM % 20000))
+    port=$(free_port)
     t0=$EPOCHREALTIME
     id=$("$NRUN" run -d --workers 1 -p "127.0.0.1:$port:3000" hello:bench)
     first_response "$port"
     t1=$EPOCHREALTIME
     ms "$t0" "$t1" >>"$W/h.nrun1"; echo >>"$W/h.nrun1"
     "$NRUN" rm -f "$id" >/dev/null
-    port=$((30000 + RANDOM % 20000))
+    port=$(free_port)
     t0=$EPOCHREALTIME
     (cd examples/hello && PORT=$port exec node server.js >/dev/null) &
     pid=$!

@@ -234,12 +234,19 @@ int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *er
     return 0;
 }
 
+/* pid 0 = the calling thread, which must be the only thread of its process.
+ * v1: it moves itself through `tasks`.  A write to cgroup.procs (or of
+ * another pid) takes the kernel's global threadgroup rwsem for writing, which
+ * waits for an RCU grace period: 10-15 ms here, half the start time of a
+ * container.  Moving the current thread skips that lock, and for a
+ * single-threaded process it moves the whole process all the same. */
 int rt_cgroup_add(const rt_cgroup *cg, pid_t pid, nr_err *err)
 {
     char v[32];
     snprintf(v, sizeof v, "%d", (int)pid);
+    const char *file = pid == 0 && cg->mode != RT_CG_V2 ? "tasks" : "cgroup.procs";
     for (size_t i = 0; i < cg->n; i++)
-        if (write_file(cg->paths[i], "cgroup.procs", v, err) < 0)
+        if (write_file(cg->paths[i], strcmp(cg->ctrl[i], "unified") ? file : "cgroup.procs", v, err) < 0)
             return -1;
     return 0;
 }

@@ -228,6 +228,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
     if (rp.rm && rp.restart.policy != RT_RESTART_NO)
         return rt_usage(g, "run: --rm and --restart cannot be combined");
+    op->ephemeral = rp.rm;
 
     img_store *store;
     if (img_store_open(g->root, &store, &err) < 0)

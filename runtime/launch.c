@@ -4,8 +4,8 @@
  *   load spec, compile seccomp (cached)
  *   create cgroups, bind -p ports,
  *   open logs/ and control.sock
- *   clone ───────────────────────────────►  wait for "go"
- *   put child in the cgroups, "go" ──────►  unshare cgroup ns, hostname, lo up,
+ *   clone ───────────────────────────────►  join the cgroups (itself: fast),
+ *                                            unshare cgroup ns, hostname, lo up,
  *                                            overlay + mounts, pivot_root,
  *                                            masked paths, rlimits, caps, nnp,
  *                                            close every other fd
@@ -48,6 +48,7 @@ typedef struct launch_ctx {
     int listen_ports[256];
     size_t nlisten;
     int log_fd, control_fd;
+    const rt_cgroup *cg; /* the child puts itself in these (see rt_cgroup_add) */
     bool minimal_init; /* NRUN_MINIMAL_INIT=1: pid1.c instead of the supervisor (measurements) */
 } launch_ctx;
 
@@ -166,10 +167,9 @@ static void child_fail(int fd, const nr_err *e)
     _exit(NR_EXIT_CMD);
 }
 
-static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int sync_fd, const rt_launch_io *io)
+static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, const rt_launch_io *io)
 {
     nr_err e = {0};
-    char b;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* the parent may block or catch signals it forwards: start clean */
     static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGCHLD, SIGPIPE};
@@ -178,9 +178,10 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int go_fd, int s
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (read(go_fd, &b, 1) != 1)
-        _exit(NR_EXIT_CMD);
-    close(go_fd);
+    /* join the cgroups first (still single-threaded, before the cgroup
+     * namespace is made, nothing run yet): the fast way, see rt_cgroup_add */
+    if (rt_cgroup_add(c->cg, 0, &e) < 0)
+        child_fail(sync_fd, &e);
     rt_spec *s = &c->spec;
     if (unshare(CLONE_NEWCGROUP) < 0) {
         nr_err_sys(&e, errno, "unshare cgroup namespace");
@@ -320,16 +321,11 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
     if (rt_cgroup_create(id, &c.spec, &p->cg, err) < 0)
         goto out;
 
+    c.cg = &p->cg;
     rt_timing("cgroups+ports+seccomp ready");
-    int go[2], sync[2];
-    if (pipe2(go, O_CLOEXEC) < 0) {
-        nr_err_sys(err, errno, "pipe");
-        goto out_cg;
-    }
+    int sync[2];
     if (pipe2(sync, O_CLOEXEC) < 0) {
         nr_err_sys(err, errno, "pipe");
-        close(go[0]);
-        close(go[1]);
         goto out_cg;
     }
     unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
@@ -339,31 +335,15 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
     rt_timing("clone");
     pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
     if (pid == 0) {
-        close(go[1]);
         close(sync[0]);
-        child_main(&c, go[0], sync[1], io);
+        child_main(&c, sync[1], io);
     }
-    close(go[0]);
     close(sync[1]);
     if (pid < 0) {
         nr_err_sys(err, errno, "clone");
-        close(go[1]);
         close(sync[0]);
         goto out_cg;
     }
-    if (rt_cgroup_add(&p->cg, pid, err) < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        close(go[1]);
-        close(sync[0]);
-        goto out_cg;
-    }
-    rt_timing("init in its cgroups");
-    if (write(go[1], "g", 1) != 1) {
-        nr_err_sys(err, errno, "start container");
-        kill(pid, SIGKILL);
-    }
-    close(go[1]);
     char msg[1100];
     size_t got = 0;
     ssize_t n;

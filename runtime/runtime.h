@@ -71,6 +71,7 @@ typedef struct rt_spec {
     char **overlay_lower;     /* names relative to overlay_layers_dir, top first */
     size_t noverlay_lower;
     char *overlay_upper, *overlay_work; /* absolute */
+    bool overlay_volatile;    /* mount with "volatile": no sync of the upper fs (see mounts.c) */
     int stop_signal;
     rt_port *ports;
     size_t nports;
@@ -96,6 +97,7 @@ typedef struct rt_run_opts {
     size_t nsecurity_opt;
     const char *net;          /* "private" (default), "host", "none" */
     bool read_only, tty;
+    bool ephemeral;           /* --rm: the upper layer is deleted at the end, never reused */
     long long memory, cpu_quota, cpu_period, pids_limit;
     const char *cpuset;
     int workers, balance, mode;

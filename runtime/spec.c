@@ -448,6 +448,8 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         json_object_set_new(ann, "org.nrun.overlay.lower", json_string(lower.data));
         json_object_set_new(ann, "org.nrun.overlay.upper", json_string(rf->upper));
         json_object_set_new(ann, "org.nrun.overlay.work", json_string(rf->work));
+        if (o->ephemeral)
+            json_object_set_new(ann, "org.nrun.overlay.volatile", json_string("true"));
         nr_buf_free(&lower);
     }
     const json_t *iss = imgcfg ? json_object_get(imgcfg, "StopSignal") : NULL;

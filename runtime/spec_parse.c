@@ -219,6 +219,8 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
         s->overlay_layers_dir = nr_xstrdup(layers);
         s->overlay_upper = nr_xstrdup(up);
         s->overlay_work = nr_xstrdup(wk);
+        const char *vol = ann(a, "org.nrun.overlay.volatile");
+        s->overlay_volatile = vol && !strcmp(vol, "true");
         size_t n = 1;
         for (const char *p = lower; *p; p++)
             n += *p == ':';

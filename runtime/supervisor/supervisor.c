@@ -281,13 +281,15 @@ int sv_run(const sv_config *cfg)
         return NR_EXIT_CMD;
     }
     sv_stats_sample();
-    drop_unused_pages();
     /* Cluster mode starts one worker; the others follow once it listens. */
     sv_worker *first = sv_worker_spawn(1, &err);
     if (!first) {
         fprintf(stderr, "nrun: %s\n", err.msg);
         return err.errnum == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC;
     }
+    /* after the first fork, not before: the worker would fault back in,
+     * one page at a time, what it touches of our binary on its way to exec */
+    drop_unused_pages();
     while (!s->exiting) {
         if (sv_loop_once(on_signal, &err) < 0) {
             fprintf(stderr, "nrun: supervisor: %s\n", err.msg);

@@ -43,6 +43,21 @@ teardown_file() {
     "$NRUN" rm -f "$id"
 }
 
+@test "--rm mounts the overlay volatile (no sync of the host disk at exit); a kept container does not" {
+    run rt_run --rm vol:1 sh -c 'grep "^overlay / " /proc/mounts'
+    [ "$status" -eq 0 ]
+    [[ "$output" == *volatile* ]]
+    id=$(rt_run -d vol:1 sleep 100)
+    run "$NRUN" exec "$id" sh -c 'grep "^overlay / " /proc/mounts'
+    "$NRUN" rm -f "$id"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "overlay / "* ]]
+    [[ "$output" != *volatile* ]]
+    # the removed container's files are gone soon after (deleted in the background)
+    for _ in $(seq 50); do [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.lock$')" ] && break; sleep 0.05; done
+    [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.lock$')" ]
+}
+
 @test "--read-only: the root is read-only, volumes and /dev/shm stay writable" {
     run rt_run --rm --read-only vol:1 sh -c 'touch /x 2>/dev/null && echo rootwritable; touch /data/x && echo volok; touch /dev/shm/x && echo shmok'
     [ "$output" = "$(printf 'volok\nshmok')" ]

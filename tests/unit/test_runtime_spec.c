@@ -70,6 +70,22 @@ static void test_round_trip(void **state)
     assert_false(s.caps & 1); /* CHOWN dropped */
     assert_true(s.caps & (1ULL << 5)); /* KILL kept */
     assert_non_null(s.seccomp_json);
+    assert_false(s.overlay_volatile); /* a kept container's upper is synced on unmount */
+    rt_spec_free(&s);
+    free(text);
+}
+
+/* --rm: the overlay is mounted "volatile" (its upper is deleted at the end) */
+static void test_ephemeral_volatile(void **state)
+{
+    rt_run_opts o = {.name = "tmp", .ephemeral = true};
+    char *text = build(&o, "{\"Cmd\":[\"true\"]}");
+    assert_non_null(text);
+    assert_non_null(strstr(text, "org.nrun.overlay.volatile"));
+    rt_spec s;
+    nr_err err;
+    assert_int_equal(rt_spec_parse(text, strlen(text), &s, &err), 0);
+    assert_true(s.overlay_volatile);
     rt_spec_free(&s);
     free(text);
 }
@@ -186,6 +202,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_ephemeral_volatile),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_hostile_config),
         cmocka_unit_test(test_caps_names),
