@@ -195,11 +195,21 @@ static void consume(sv_stream *s, const char *p, size_t n)
             w->log_window_bytes = 0;
         }
         if (w->log_window_bytes + n > rate) {
-            w->dropped += n;
-            sv_logs_flush_stream(s);
+            /* Drop the chunk and the line it cuts (its start is buffered,
+             * its end comes later): lines are logged whole or not at all. */
+            w->dropped += n + s->len;
+            s->len = 0;
+            s->skip_line = true;
             return;
         }
         w->log_window_bytes += n;
+    }
+    if (s->skip_line) {
+        const char *nl = memchr(p, '\n', n);
+        size_t skip = nl ? (size_t)(nl - p) + 1 : n;
+        w->dropped += skip;
+        p += skip, n -= skip;
+        s->skip_line = !nl;
     }
     while (n > 0) {
         const char *nl = memchr(p, '\n', n);

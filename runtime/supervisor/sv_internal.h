@@ -83,6 +83,7 @@ typedef struct sv_stream {
     sv_watch watch;
     int fd;
     size_t len;
+    bool skip_line;         /* the rate limit dropped part of this line: drop the rest too */
     char line[SV_LINE_MAX];
 } sv_stream;
 
