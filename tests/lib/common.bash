@@ -25,8 +25,10 @@ nr_remove_root() {
     rm -rf "$NRUN_ROOT"
 }
 
-# Hash of every file of a tree (names, modes, contents): "the store is unchanged".
+# Hash of every file of a tree (names, symlink targets, modes, mtimes, contents): "the store is
+# unchanged".  A directory's st_size is left out: ext4 grows a directory's
+# blocks when entries are added and never shrinks them when they are removed.
 nr_tree_hash() {
     (cd "$1" && find . -path ./cache -prune -o -print0 | LC_ALL=C sort -z |
-        xargs -0 stat -c '%n %f %s %Y' | sha256sum && find . -path ./cache -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum) | sha256sum | cut -c1-64
+        xargs -0 stat -c '%N %f %Y' | sha256sum && find . -path ./cache -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum) | sha256sum | cut -c1-64
 }
