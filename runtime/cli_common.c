@@ -1,22 +1,10 @@
-/* Helpers shared by the runtime's subcommands (both binaries link them, and
- * nbuild has no nr_usage_error of its own). */
+/* Helpers shared by the runtime's subcommands. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "runtime/cli_common.h"
-
-int rt_usage(nr_global *g, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", g->prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return NR_EXIT_USAGE;
-}
 
 /* NRUN_TIMING=1: phase timestamps on stderr (for bench/start.sh work). */
 void rt_timing(const char *what)

@@ -5,7 +5,4 @@
 #include "common/cli.h"
 #include "common/err.h"
 
-/* "prog: message" on stderr; returns NR_EXIT_USAGE. */
-int rt_usage(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 #endif

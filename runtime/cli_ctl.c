@@ -136,14 +136,14 @@ int nr_cmd_stop(int argc, char **argv, nr_global *g)
             char *end;
             long v = strtol(argv[++i], &end, 10);
             if (*end || v < 0 || v > 86400)
-                return rt_usage(g, "stop: -t %s: expected seconds", argv[i]);
+                return nr_usage_error(g, "stop: -t %s: expected seconds", argv[i]);
             t = (int)v;
         } else {
-            return rt_usage(g, "stop: unknown option %s", argv[i]);
+            return nr_usage_error(g, "stop: unknown option %s", argv[i]);
         }
     }
     if (i >= argc)
-        return rt_usage(g, "stop: which container?");
+        return nr_usage_error(g, "stop: which container?");
     int rc = 0;
     for (; i < argc; i++) {
         nr_err err = {0};
@@ -162,13 +162,13 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
         if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--signal")) && i + 1 < argc) {
             sig = rt_signal_from_name(argv[++i]);
             if (sig < 0)
-                return rt_usage(g, "kill: -s %s: unknown signal", argv[i]);
+                return nr_usage_error(g, "kill: -s %s: unknown signal", argv[i]);
         } else {
-            return rt_usage(g, "kill: unknown option %s", argv[i]);
+            return nr_usage_error(g, "kill: unknown option %s", argv[i]);
         }
     }
     if (i >= argc)
-        return rt_usage(g, "kill: which container?");
+        return nr_usage_error(g, "kill: which container?");
     int rc = 0;
     for (; i < argc; i++) {
         nr_err err = {0};
@@ -206,10 +206,10 @@ int nr_cmd_rm(int argc, char **argv, nr_global *g)
         else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--volumes"))
             ; /* anonymous volumes live in the container dir and always go with it */
         else
-            return rt_usage(g, "rm: unknown option %s", argv[i]);
+            return nr_usage_error(g, "rm: unknown option %s", argv[i]);
     }
     if (i >= argc)
-        return rt_usage(g, "rm: which container?");
+        return nr_usage_error(g, "rm: which container?");
     int rc = 0;
     for (; i < argc; i++) {
         nr_err err = {0};

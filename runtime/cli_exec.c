@@ -128,11 +128,11 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
                    strspn(argv[i + 1], "0123456789:") == strlen(argv[i + 1])) {
             o.user = argv[++i];
         } else {
-            return rt_usage(g, "exec: bad option %s (-i -t -e K=V -w /DIR -u UID[:GID])", a);
+            return nr_usage_error(g, "exec: bad option %s (-i -t -e K=V -w /DIR -u UID[:GID])", a);
         }
     }
     if (i + 1 >= argc)
-        return rt_usage(g, "exec: usage: exec [OPTIONS] CONTAINER CMD...");
+        return nr_usage_error(g, "exec: usage: exec [OPTIONS] CONTAINER CMD...");
     nr_err err = {0};
     char id[65];
     rt_state st;

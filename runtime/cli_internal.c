@@ -54,15 +54,15 @@ static int mkimage(int argc, char **argv, nr_global *g)
         else if (!strcmp(argv[i], "--config") && i + 1 < argc)
             config = argv[++i];
         else
-            return rt_usage(g, "__internal mkimage: unknown option %s", argv[i]);
+            return nr_usage_error(g, "__internal mkimage: unknown option %s", argv[i]);
     }
     if (!ref || i >= argc)
-        return rt_usage(g, "usage: __internal mkimage -t REF [--config JSON] LAYER.tar...");
+        return nr_usage_error(g, "usage: __internal mkimage -t REF [--config JSON] LAYER.tar...");
     nr_err err = {0};
     json_error_t je;
     json_t *cfg = config ? json_loads(config, 0, &je) : json_object();
     if (!json_is_object(cfg))
-        return rt_usage(g, "__internal mkimage: --config: %s", config ? je.text : "");
+        return nr_usage_error(g, "__internal mkimage: --config: %s", config ? je.text : "");
     img_store *s;
     if (img_store_open(g->root, &s, &err) < 0) {
         json_decref(cfg);
@@ -123,7 +123,7 @@ out:
 static int unpack(int argc, char **argv, nr_global *g)
 {
     if (argc != 3)
-        return rt_usage(g, "usage: __internal unpack REF");
+        return nr_usage_error(g, "usage: __internal unpack REF");
     nr_err err = {0};
     img_store *s;
     img_image *img;
@@ -148,8 +148,8 @@ int nr_cmd_internal(int argc, char **argv, nr_global *g)
     if (argc >= 2 && !strcmp(argv[1], "unpack"))
         return unpack(argc, argv, g);
     if (argc < 2)
-        return rt_usage(g, "__internal: which entry point?");
+        return nr_usage_error(g, "__internal: which entry point?");
     if (!strcmp(argv[1], "mkimage"))
         return mkimage(argc, argv, g);
-    return rt_usage(g, "__internal %s: unknown entry point", argv[1]);
+    return nr_usage_error(g, "__internal %s: unknown entry point", argv[1]);
 }

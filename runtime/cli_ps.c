@@ -72,7 +72,7 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
         else if (!strcmp(argv[i], "--format=json"))
             json = true;
         else
-            return rt_usage(g, "ps: unknown option %s (ps [-a] [-q] [--format json])", argv[i]);
+            return nr_usage_error(g, "ps: unknown option %s (ps [-a] [-q] [--format json])", argv[i]);
     }
     char **ids;
     size_t n;
@@ -127,7 +127,7 @@ int nr_cmd_container_inspect(int argc, char **argv, nr_global *g)
         i += 2;
     }
     if (i >= argc)
-        return rt_usage(g, "inspect: which container?");
+        return nr_usage_error(g, "inspect: which container?");
     json_t *out = json_array();
     for (; i < argc; i++) {
         char id[65];

@@ -151,13 +151,13 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         else if (i + 1 < argc)
             val = argv[++i];
         else
-            return rt_usage(g, "run: %s needs a value", a);
+            return nr_usage_error(g, "run: %s needs a value", a);
         const char *n = name;
         if (!strcmp(n, "--name")) op->name = val;
         else if (!strcmp(n, "--cidfile")) cidfile = val;
         else if (!strcmp(n, "-e") || !strcmp(n, "--env")) {
             if (*val == '=' || !*val)
-                return rt_usage(g, "run: -e %s: empty variable name", val);
+                return nr_usage_error(g, "run: -e %s: empty variable name", val);
             if (!strchr(val, '=')) {
                 const char *v = getenv(val);
                 if (v) {
@@ -177,21 +177,21 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         else if (!strcmp(n, "-m") || !strcmp(n, "--memory")) {
             unsigned long long v;
             if (nr_parse_size(val, &v) < 0 || v < 4 * 1024 * 1024)
-                return rt_usage(g, "run: --memory %s: expected a size of at least 4m", val);
+                return nr_usage_error(g, "run: --memory %s: expected a size of at least 4m", val);
             op->memory = (long long)v;
         } else if (!strcmp(n, "--cpus")) {
             if (parse_cpus(val, op) < 0)
-                return rt_usage(g, "run: --cpus %s: expected a positive number", val);
+                return nr_usage_error(g, "run: --cpus %s: expected a positive number", val);
         } else if (!strcmp(n, "--pids-limit")) {
             if (parse_ll(val, &op->pids_limit) < 0)
-                return rt_usage(g, "run: --pids-limit %s: expected a number", val);
+                return nr_usage_error(g, "run: --pids-limit %s: expected a number", val);
         } else if (!strcmp(n, "--cpuset-cpus")) op->cpuset = val;
         else if (!strcmp(n, "-v") || !strcmp(n, "--volume")) push(&op->volumes, &op->nvolumes, val);
         else if (!strcmp(n, "-p") || !strcmp(n, "--publish")) push(&op->ports, &op->nports, val);
         else if (!strcmp(n, "--net") || !strcmp(n, "--network")) {
             if (strcmp(val, "host") && strcmp(val, "none") && strcmp(val, "private") && strcmp(val, "bridge") &&
                 strcmp(val, "default"))
-                return rt_usage(g, "run: --net %s: expected host, none or private", val);
+                return nr_usage_error(g, "run: --net %s: expected host, none or private", val);
             op->net = !strcmp(val, "host") ? "host" : !strcmp(val, "none") ? "none" : "private";
         } else if (!strcmp(n, "-h") || !strcmp(n, "--hostname")) op->hostname = val;
         else if (!strcmp(n, "--cap-add")) push(&op->cap_add, &op->ncap_add, val);
@@ -200,21 +200,21 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         else if (!strcmp(n, "--workers")) {
             long long w;
             if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
-                return rt_usage(g, "run: --workers %s: expected 0..1024", val);
+                return nr_usage_error(g, "run: --workers %s: expected 0..1024", val);
             op->workers = (int)w;
         } else if (!strcmp(n, "--balance")) {
             if (strcmp(val, "rr") && strcmp(val, "leastconn"))
-                return rt_usage(g, "run: --balance %s: expected rr or leastconn", val);
+                return nr_usage_error(g, "run: --balance %s: expected rr or leastconn", val);
             op->balance = !strcmp(val, "leastconn");
         } else if (!strcmp(n, "--mode")) {
             if (strcmp(val, "auto") && strcmp(val, "cluster") && strcmp(val, "single"))
-                return rt_usage(g, "run: --mode %s: expected auto, cluster or single", val);
+                return nr_usage_error(g, "run: --mode %s: expected auto, cluster or single", val);
             op->mode = !strcmp(val, "cluster") ? 1 : !strcmp(val, "single") ? 2 : 0;
         } else
-            return rt_usage(g, "run: unknown option %s", name);
+            return nr_usage_error(g, "run: unknown option %s", name);
     }
     if (i >= argc)
-        return rt_usage(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
+        return nr_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);
@@ -227,7 +227,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     if (rt_restart_parse(restart, &rp.restart, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
     if (rp.rm && rp.restart.policy != RT_RESTART_NO)
-        return rt_usage(g, "run: --rm and --restart cannot be combined");
+        return nr_usage_error(g, "run: --rm and --restart cannot be combined");
     op->ephemeral = rp.rm;
 
     img_store *store;

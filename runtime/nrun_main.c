@@ -49,17 +49,6 @@ static nr_cmd_fn lookup(const char *name)
     return NULL;
 }
 
-int nr_usage_error(nr_global *g, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", g->prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return NR_EXIT_USAGE;
-}
-
 static void usage(FILE *f)
 {
     fputs("Usage: nrun [--root DIR] COMMAND [ARGS...]\n"

@@ -15,17 +15,6 @@
 #include "runtime/runtime.h"
 #include "runtime/supervisor/sv_cli.h"
 
-int sv_usage(nr_global *g, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", g->prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return NR_EXIT_USAGE;
-}
-
 static bool valid_id(const char *id)
 {
     if (!*id || strlen(id) > 128)

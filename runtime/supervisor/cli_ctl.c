@@ -20,18 +20,18 @@ static int parse(int argc, char **argv, nr_global *g, ctl_args *a, bool want_ext
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--control")) {
             if (++i >= argc)
-                return sv_usage(g, "%s: --control needs a path", argv[0]);
+                return nr_usage_error(g, "%s: --control needs a path", argv[0]);
             a->path = argv[i];
         } else if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--format=json")) {
             a->json = true;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return sv_usage(g, "%s: unknown option %s", argv[0], argv[i]);
+            return nr_usage_error(g, "%s: unknown option %s", argv[0], argv[i]);
         } else if (!a->id && !a->path) {
             a->id = argv[i];
         } else if (want_extra && !a->extra) {
             a->extra = argv[i];
         } else {
-            return sv_usage(g, "%s: unexpected argument %s", argv[0], argv[i]);
+            return nr_usage_error(g, "%s: unexpected argument %s", argv[0], argv[i]);
         }
     }
     /* With --control, the first positional is the extra argument. */
@@ -40,9 +40,9 @@ static int parse(int argc, char **argv, nr_global *g, ctl_args *a, bool want_ext
         a->id = NULL;
     }
     if (!a->id && !a->path)
-        return sv_usage(g, "%s: which container? (ID or --control PATH)", argv[0]);
+        return nr_usage_error(g, "%s: which container? (ID or --control PATH)", argv[0]);
     if (want_extra && !a->extra)
-        return sv_usage(g, "%s: missing argument", argv[0]);
+        return nr_usage_error(g, "%s: missing argument", argv[0]);
     return 0;
 }
 
@@ -93,7 +93,7 @@ int nr_cmd_scale(int argc, char **argv, nr_global *g)
     char *end;
     long n = strtol(a.extra, &end, 10);
     if (*end || end == a.extra || n < 1 || n > 256)
-        return sv_usage(g, "scale: %s: expected a worker count 1..256", a.extra);
+        return nr_usage_error(g, "scale: %s: expected a worker count 1..256", a.extra);
     char req[64];
     snprintf(req, sizeof req, "{\"cmd\":\"scale\",\"workers\":%ld}", n);
     if ((rc = call(g, &a, req, 10000, &r)))

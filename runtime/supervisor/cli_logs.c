@@ -137,38 +137,38 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
         } else if (!strcmp(a, "--tail") || !strcmp(a, "-n")) {
             char *end;
             if (!v || ((o.tail = strtol(v, &end, 10)) < 0 || *end || end == v))
-                return sv_usage(g, "logs: --tail needs a number of lines");
+                return nr_usage_error(g, "logs: --tail needs a number of lines");
             i++;
         } else if (!strcmp(a, "--worker")) {
             char *end;
             if (!v || ((o.worker = (int)strtol(v, &end, 10)) < 0 || *end || end == v))
-                return sv_usage(g, "logs: --worker needs a worker number (0 = the supervisor)");
+                return nr_usage_error(g, "logs: --worker needs a worker number (0 = the supervisor)");
             i++;
         } else if (!strcmp(a, "--since")) {
             if (!v || parse_since(v, o.since, sizeof o.since) < 0)
-                return sv_usage(g, "logs: --since needs a duration (10m, 30s) or a time (2026-11-25T10:00:00Z)");
+                return nr_usage_error(g, "logs: --since needs a duration (10m, 30s) or a time (2026-11-25T10:00:00Z)");
             i++;
         } else if (!strcmp(a, "--log-dir")) {
             if (!v)
-                return sv_usage(g, "logs: --log-dir needs a directory");
+                return nr_usage_error(g, "logs: --log-dir needs a directory");
             dir = v;
             i++;
         } else if (a[0] == '-' && a[1]) {
-            return sv_usage(g, "logs: unknown option %s", a);
+            return nr_usage_error(g, "logs: unknown option %s", a);
         } else if (!id) {
             id = a;
         } else {
-            return sv_usage(g, "logs: unexpected argument %s", a);
+            return nr_usage_error(g, "logs: unexpected argument %s", a);
         }
     }
     if (!id == !dir)
-        return sv_usage(g, "logs: give a container ID or --log-dir DIR");
+        return nr_usage_error(g, "logs: give a container ID or --log-dir DIR");
     cleanup_free char *path = NULL;
     if (id) {
         char full[65];
         nr_err ferr = {0};
         if (strchr(id, '/') || !strcmp(id, "..") || !strcmp(id, "."))
-            return sv_usage(g, "logs: bad container id %s", id);
+            return nr_usage_error(g, "logs: bad container id %s", id);
         if (rt_container_find(g->root, id, full, &ferr) < 0)
             return nr_err_report(&ferr, g->prog, NR_EXIT_FAIL);
         path = nr_xasprintf("%s/containers/%s/logs", g->root, full);

@@ -181,7 +181,7 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
 #define NEED()                                                                                                         \
     do {                                                                                                               \
         if (!v)                                                                                                        \
-            return sv_usage(g, "supervise: %s needs a value", a);                                                \
+            return nr_usage_error(g, "supervise: %s needs a value", a);                                                \
         i++;                                                                                                           \
     } while (0)
         unsigned long long sz;
@@ -194,7 +194,7 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
         } else if (!strcmp(a, "-p")) {
             NEED();
             if (nl >= NR_ARRAY_LEN(lfds))
-                return sv_usage(g, "supervise: too many -p");
+                return nr_usage_error(g, "supervise: too many -p");
             int fd = bind_port(v, &lports[nl], &err);
             if (fd < 0)
                 return nr_err_report(&err, g->prog, NR_EXIT_CMD);
@@ -202,7 +202,7 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
         } else if (!strcmp(a, "--workers")) {
             NEED();
             if (parse_int(v, 1, 256, &cfg.workers) < 0)
-                return sv_usage(g, "supervise: --workers %s: expected 1..256", v);
+                return nr_usage_error(g, "supervise: --workers %s: expected 1..256", v);
         } else if (!strcmp(a, "--balance")) {
             NEED();
             if (!strcmp(v, "rr"))
@@ -210,7 +210,7 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
             else if (!strcmp(v, "leastconn"))
                 cfg.balance = SV_BALANCE_LEASTCONN;
             else
-                return sv_usage(g, "supervise: --balance %s: expected rr or leastconn", v);
+                return nr_usage_error(g, "supervise: --balance %s: expected rr or leastconn", v);
         } else if (!strcmp(a, "--mode")) {
             NEED();
             if (!strcmp(v, "auto"))
@@ -220,14 +220,14 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
             else if (!strcmp(v, "single"))
                 cfg.mode = SV_MODE_SINGLE;
             else
-                return sv_usage(g, "supervise: --mode %s: expected auto, cluster or single", v);
+                return nr_usage_error(g, "supervise: --mode %s: expected auto, cluster or single", v);
         } else if (!strcmp(a, "--log-dir")) {
             NEED();
             log_dir = v;
         } else if (!strcmp(a, "--log-max-size") || !strcmp(a, "--max-memory") || !strcmp(a, "--log-rate")) {
             NEED();
             if (nr_parse_size(v, &sz) < 0 || !sz)
-                return sv_usage(g, "supervise: %s %s: expected a size like 10m", a, v);
+                return nr_usage_error(g, "supervise: %s %s: expected a size like 10m", a, v);
             if (a[2] == 'l' && a[6] == 'm')
                 cfg.log_max_size = sz;
             else if (a[2] == 'l')
@@ -237,7 +237,7 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
         } else if (!strcmp(a, "--log-max-files")) {
             NEED();
             if (parse_int(v, 1, 1000, &cfg.log_max_files) < 0)
-                return sv_usage(g, "supervise: --log-max-files %s: expected 1..1000", v);
+                return nr_usage_error(g, "supervise: --log-max-files %s: expected 1..1000", v);
         } else if (!strcmp(a, "--control")) {
             NEED();
             control = v;
@@ -247,13 +247,13 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
         } else if (!strcmp(a, "--stop-signal")) {
             NEED();
             if ((cfg.stop_signal = parse_signal(v)) < 0)
-                return sv_usage(g, "supervise: --stop-signal %s: unknown signal", v);
+                return nr_usage_error(g, "supervise: --stop-signal %s: unknown signal", v);
         } else if (!strcmp(a, "--stop-timeout") || !strcmp(a, "--drain-timeout") || !strcmp(a, "--kill-timeout") ||
                    !strcmp(a, "--listen-timeout") || !strcmp(a, "--heartbeat-timeout") || !strcmp(a, "--stable")) {
             NEED();
             int ms;
             if (sv_parse_duration_ms(v, &ms) < 0)
-                return sv_usage(g, "supervise: %s %s: expected a duration like 500ms, 10s", a, v);
+                return nr_usage_error(g, "supervise: %s %s: expected a duration like 500ms, 10s", a, v);
             switch (a[2]) {
             case 's':
                 if (a[4] == 'o')
@@ -285,7 +285,7 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
             if (ok && slash)
                 ok = sv_parse_duration_ms(slash, &y) == 0 && y > 0;
             if (!ok || (a[2] == 'c' && !slash))
-                return sv_usage(g, "supervise: %s %s: expected %s", a, v,
+                return nr_usage_error(g, "supervise: %s %s: expected %s", a, v,
                                       a[2] == 'c' ? "N/DURATION, e.g. 5/30s" : "DURATION[/MAX], e.g. 100ms/10s");
             if (a[2] == 'c') {
                 cfg.crash_loop_max = x;
@@ -302,12 +302,12 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             cfg.echo_stdio = false;
         } else {
-            return sv_usage(g, "supervise: unknown option %s (see nrun supervise --help)", a);
+            return nr_usage_error(g, "supervise: unknown option %s (see nrun supervise --help)", a);
         }
 #undef NEED
     }
     if (i >= argc)
-        return sv_usage(g, "supervise: no command (nrun supervise [OPTIONS] -- CMD...)");
+        return nr_usage_error(g, "supervise: no command (nrun supervise [OPTIONS] -- CMD...)");
     cfg.argv = argv + i;
     cfg.envp = environ;
     cfg.listen_fds = lfds;

@@ -11,7 +11,4 @@ int sv_control_bind(const char *path, nr_err *err);
 /* Send one request to the control socket of container `id` (or `--control PATH`),
  * return the reply line (malloc'd) or NULL with err set. */
 char *sv_control_call(nr_global *g, const char *id, const char *path, const char *request, int timeout_ms, nr_err *err);
-/* "nrun: <msg>" on stderr, returns NR_EXIT_USAGE.  (nr_usage_error lives in
- * nrun_main.c, which nbuild does not link, and every lib object goes into both.) */
-int sv_usage(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #endif
