@@ -3,6 +3,7 @@
 # image, run it with a published port, serve through several workers, reload
 # without failing a request, read the logs, stop gracefully, clean up.
 load ../lib/common
+load ../lib/registry
 bats_require_minimum_version 1.5.0
 
 setup_file() {
@@ -14,6 +15,7 @@ setup_file() {
 }
 
 teardown_file() {
+    nr_registry_stop 2>/dev/null || true
     for c in $("$NRUN" ps -aq 2>/dev/null); do "$NRUN" rm -f "$c" >/dev/null 2>&1 || true; done
     nr_remove_root
 }
@@ -63,4 +65,27 @@ teardown_file() {
     run "$NRUN" run --rm hello:it node -e 'console.log(process.getuid(), require("os").hostname().length > 0)'
     [ "$status" -eq 0 ]
     [ "$output" = "1000 true" ]
+}
+
+@test "an nbuild image goes through a docker-registry and back with the same digest; podman loads it" {
+    "$NBUILD" -q -t hello:it --output "oci:$BATS_TEST_TMPDIR/layout" "$REPO/examples/hello" >"$BATS_TEST_TMPDIR/d"
+    want=$(cat "$BATS_TEST_TMPDIR/d")
+    run skopeo inspect --raw "oci:$BATS_TEST_TMPDIR/layout:it"
+    [ "$status" -eq 0 ]
+    [ "sha256:$(printf '%s' "$output" | sha256sum | cut -c1-64)" = "$want" ]
+    nr_registry_start
+    skopeo copy -q --dest-tls-verify=false "oci:$BATS_TEST_TMPDIR/layout:it" "docker://$NR_REGISTRY/hello:it"
+    skopeo copy -q --src-tls-verify=false "docker://$NR_REGISTRY/hello:it" "oci:$BATS_TEST_TMPDIR/back:it"
+    run skopeo inspect --raw "oci:$BATS_TEST_TMPDIR/back:it"
+    [ "sha256:$(printf '%s' "$output" | sha256sum | cut -c1-64)" = "$want" ]
+    nr_registry_stop
+    umoci unpack --rootless --image "$BATS_TEST_TMPDIR/back:it" "$BATS_TEST_TMPDIR/bundle" >/dev/null
+    [ -f "$BATS_TEST_TMPDIR/bundle/rootfs/app/server.js" ]
+    [ -x "$BATS_TEST_TMPDIR/bundle/rootfs/usr/local/bin/node" ]
+    "$NBUILD" -q -t hello:it --output "oci-archive:$BATS_TEST_TMPDIR/img.tar" "$REPO/examples/hello" >/dev/null
+    pr="$BATS_TEST_TMPDIR/podman"
+    run podman --root "$pr/root" --runroot "$pr/run" --storage-driver vfs load -i "$BATS_TEST_TMPDIR/img.tar"
+    [ "$status" -eq 0 ]
+    podman --root "$pr/root" --runroot "$pr/run" --storage-driver vfs rmi -a -f >/dev/null 2>&1 || true
+    rm -rf "$pr"
 }
