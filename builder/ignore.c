@@ -1,5 +1,6 @@
 /* Ignore patterns (see ignore.h).  Each pattern is compiled once into an
  * anchored POSIX extended regex, the way Docker turns them into Go regexps. */
+#include "builder/context.h"
 #include "builder/ignore.h"
 
 #include <errno.h>
@@ -21,53 +22,6 @@ struct bld_ignore {
     size_t n;
     bool any_exception;
 };
-
-/* Go's filepath.Clean for '/'-separated paths. */
-static char *clean(const char *in)
-{
-    size_t n = strlen(in);
-    bool abs = n && in[0] == '/';
-    char *out = nr_xmalloc(n + 2);
-    size_t o = 0;
-    const char *p = in;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        const char *e = strchr(p, '/');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == 1 && p[0] == '.') {
-            /* skip */
-        } else if (l == 2 && p[0] == '.' && p[1] == '.') {
-            size_t back = o;
-            while (back > 0 && out[back - 1] != '/')
-                back--;
-            bool prev_dotdot = o - back == 2 && out[back] == '.' && out[back + 1] == '.';
-            if (o > 0 && !prev_dotdot) {
-                o = back > 0 ? back - 1 : 0;
-            } else if (!abs) {
-                if (o)
-                    out[o++] = '/';
-                out[o++] = '.', out[o++] = '.';
-            }
-        } else {
-            if (o)
-                out[o++] = '/';
-            memcpy(out + o, p, l);
-            o += l;
-        }
-        p += l;
-    }
-    out[o] = '\0';
-    if (abs) {
-        memmove(out + 1, out, o + 1);
-        out[0] = '/';
-    } else if (o == 0) {
-        strcpy(out, ".");
-    }
-    return out;
-}
 
 /* Translate a pattern into an anchored ERE. */
 static char *to_regex(const char *p)
@@ -177,7 +131,7 @@ int bld_ignore_parse(const char *name, const char *text, bld_ignore **out, nr_er
                 return nr_err_set(err, "%s:%d: illegal exclusion pattern \"!\"", name, line);
             }
         }
-        char *c = clean(s);
+        char *c = bld_path_clean(s);
         if (c[0] == '/' && c[1])
             memmove(c, c + 1, strlen(c));
         cleanup_free char *rx = to_regex(c);

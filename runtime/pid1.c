@@ -54,6 +54,28 @@ static void restore_signals(const sigset_t *old)
     sigprocmask(SIG_SETMASK, old, NULL);
 }
 
+/* With every signal in `set` blocked: forward each one to `child` until it
+ * exits, and return its exit code.  `reap_all` also reaps any other child (as
+ * PID 1 must); otherwise only `child` is waited for. */
+static int forward_until_exit(const sigset_t *set, pid_t child, bool reap_all)
+{
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(set, &si);
+        if (sig < 0)
+            continue;
+        if (sig != SIGCHLD) {
+            kill(child, sig);
+            continue;
+        }
+        int st;
+        pid_t p;
+        while ((p = waitpid(reap_all ? -1 : child, &st, WNOHANG)) > 0)
+            if (p == child)
+                return code_of(st);
+    }
+}
+
 int rt_pid1_fallback(const sv_config *cfg)
 {
     sigset_t set, old;
@@ -105,25 +127,8 @@ int rt_pid1_fallback(const sv_config *cfg)
         dprintf(2, "nrun: exec %s: %s\n", cfg->argv[0], strerror(e));
         _exit(e == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC);
     }
-    int code = 0;
-    for (;;) {
-        siginfo_t si;
-        int sig = sigwaitinfo(&set, &si);
-        if (sig < 0)
-            continue;
-        if (sig != SIGCHLD) {
-            kill(child, sig);
-            continue;
-        }
-        int st;
-        pid_t p;
-        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-            if (p == child) {
-                code = code_of(st);
-                /* PID 1 exiting kills the rest of the namespace */
-                return code;
-            }
-    }
+    /* PID 1 exiting kills the rest of the namespace: no need to wait for them. */
+    return forward_until_exit(&set, child, true);
 }
 
 void rt_forward_block(void)
@@ -141,22 +146,7 @@ int rt_wait_forward(pid_t pid)
         restore_signals(&old);
         return code_of(st0);
     }
-    for (;;) {
-        siginfo_t si;
-        int sig = sigwaitinfo(&set, &si);
-        if (sig < 0)
-            continue;
-        if (sig != SIGCHLD) {
-            kill(pid, sig);
-            continue;
-        }
-        int st;
-        pid_t p = waitpid(pid, &st, WNOHANG);
-        if (p == pid) {
-            code = code_of(st);
-            break;
-        }
-    }
+    code = forward_until_exit(&set, pid, false);
     restore_signals(&old);
     return code;
 }
