@@ -25,14 +25,25 @@ CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -Wno-unused-paramete
 	-DNR_VERSION='"$(NR_VERSION)"' -I. $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN) -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 
-SRC_DIRS := common images builder runtime runtime/supervisor
+SRC_DIRS := common images builder runtime runtime/supervisor runtime/init
 LIB_SRCS := $(filter-out %_main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Files embedded into the binary (the JS agent preloaded into workers, ...).
 EMBED_SRCS := $(sort $(wildcard runtime/supervisor/*.js images/node/*.sh images/node/*.txt))
-LIB_OBJS += $(BUILD)/obj/gen/embed.o
+LIB_OBJS += $(BUILD)/obj/gen/embed.o $(BUILD)/obj/gen/init_blob.o
+
+# The container's PID 1 (runtime/init/): the supervisor as a small static
+# program, embedded in nrun and executed from a sealed memfd inside the
+# container.  Static, so it needs nothing of the image; apart from nrun, so
+# it carries none of nrun's libraries.  Never built with sanitizers (they
+# cannot link statically); `nrun supervise` runs the same supervisor code
+# inside nrun for the sanitizer build.
+INIT_SRCS := runtime/init/init_main.c runtime/init/initcfg.c runtime/lockdown.c runtime/pid1.c \
+	common/err.c common/util.c $(filter-out runtime/supervisor/cli_%,$(wildcard runtime/supervisor/*.c))
+INIT_OBJS := $(INIT_SRCS:%.c=$(BUILD)/obj-init/%.o) $(BUILD)/obj-init/gen/embed.o
+CFLAGS_INIT = $(filter-out $(SAN),$(CFLAGS_ALL)) -ffunction-sections -fdata-sections
 
 .PHONY: all build deps test test-unit test-e2e demo check-asan clean bench
 all:
@@ -47,6 +58,31 @@ deps:
 $(BUILD)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/obj-init/%.o: %.c $(wildcard */*.h */*/*.h)
+	@mkdir -p $(dir $@)
+	@echo '  CC      $< (init)'
+	@$(CC) $(CFLAGS_INIT) -c $< -o $@
+
+$(BUILD)/obj-init/gen/embed.o: $(BUILD)/gen/embed.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS_INIT) -c $< -o $@
+
+$(BUILD)/nrun-init: $(INIT_OBJS)
+	@echo '  LD      $@ (static)'
+	@$(CC) -static-pie -s -Wl,-z,relro,-z,now -Wl,--gc-sections -o $@ $^ -ljansson
+
+$(BUILD)/gen/init_blob.c: Makefile $(BUILD)/nrun-init
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '/* generated: build/nrun-init, embedded (see runtime/init/) */' \
+		"const char nr_init_blob_id[] = \"$$(sha256sum $(BUILD)/nrun-init | cut -c1-16)\";" \
+		'__asm__(".section .rodata.nrun_init,\"a\"\n.balign 64\n.globl nr_init_blob\n.hidden nr_init_blob\n"' \
+		'        "nr_init_blob:\n.incbin \"$(abspath $(BUILD))/nrun-init\"\n"' \
+		'        ".globl nr_init_blob_end\n.hidden nr_init_blob_end\nnr_init_blob_end:\n.previous\n");' >$@
+
+$(BUILD)/obj/gen/init_blob.o: $(BUILD)/gen/init_blob.c $(BUILD)/nrun-init
+	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/nrun: $(BUILD)/obj/runtime/nrun_main.o $(LIB_OBJS)

@@ -218,11 +218,6 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);
-    bool ptrace = false;
-    for (size_t k = 0; k < op->ncap_add; k++)
-        ptrace |= !strcasecmp(op->cap_add[k], "ALL") || rt_cap_from_name(op->cap_add[k]) == rt_cap_from_name("SYS_PTRACE");
-    if (ptrace)
-        rt_reexec_sealed(); /* restarts this command from a sealed copy, once */
     rp.tty = op->tty && !rp.detach; /* -dt: no terminal to attach to yet */
     if (rt_restart_parse(restart, &rp.restart, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_USAGE);

@@ -3,16 +3,20 @@
  * Parent (host side)                      Child (clone: new mnt/pid/ipc/uts/net ns)
  *   load spec, compile seccomp (cached)
  *   create cgroups, bind -p ports,
- *   open logs/ and control.sock
+ *   open logs/ and control.sock,
+ *   open PID 1's program (init_exe.c)
  *   clone ───────────────────────────────►  join the cgroups (itself: fast),
  *                                            unshare cgroup ns, hostname, lo up,
  *                                            overlay + mounts, pivot_root,
- *                                            masked paths, rlimits, caps, nnp,
- *                                            close every other fd
- *   wait for "OK" or an error line ◄──────  "OK", then sv_run() as PID 1
+ *                                            masked paths, rlimits, setsid,
+ *                                            close every other fd,
+ *                                            exec nrun-init (config in a memfd)
+ *                                            └ privileges, non-dumpable
+ *   wait for "OK" or an error line ◄──────  "OK", then the supervisor as PID 1
  *
  * The child reports a setup failure as one line on the sync pipe; the parent
- * turns it into its error and removes the cgroups. */
+ * turns it into its error and removes the cgroups.  PID 1 is a fresh static
+ * program, not this process: it holds none of nrun's libraries or memory. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,11 +40,8 @@
 
 #include "common/util.h"
 #include "runtime/runtime.h"
+#include "runtime/init/initcfg.h"
 #include "runtime/supervisor/supervisor.h"
-
-/* Linked once the supervisor branch lands; until then pid1.c stands in. */
-extern int sv_run(const sv_config *cfg) __attribute__((weak));
-extern void sv_config_init(sv_config *cfg) __attribute__((weak));
 
 typedef struct launch_ctx {
     rt_spec spec;
@@ -49,6 +51,7 @@ typedef struct launch_ctx {
     size_t nlisten;
     int log_fd, control_fd;
     const rt_cgroup *cg; /* the child puts itself in these (see rt_cgroup_add) */
+    int init_fd; /* PID 1's program (init_exe.c), executed once the root is in place */
     bool minimal_init; /* NRUN_MINIMAL_INIT=1: pid1.c instead of the supervisor (measurements) */
 } launch_ctx;
 
@@ -129,42 +132,77 @@ static int lo_up(nr_err *err)
     return 0;
 }
 
-static int worker_prepare(void *arg)
-{
-    launch_ctx *c = arg;
-    nr_err e = {0};
-    if (rt_security_exec(&c->spec, geteuid(), &e) < 0 || rt_seccomp_load(c->seccomp_prog, &e) < 0) {
-        dprintf(2, "nrun: %s\n", e.msg);
-        return -1;
-    }
-    return 0;
-}
-
-/* Our command line (host paths, flags, -e values) is readable by every
- * process in the container through /proc/1/cmdline: blank it, leaving "nrun". */
-static void hide_cmdline(void)
-{
-    char buf[64];
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    size_t total = 0;
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-        total += (size_t)n;
-    close(fd);
-    extern char *program_invocation_name; /* argv[0]: the start of the area */
-    char *start = program_invocation_name;
-    if (!start || total < 5)
-        return;
-    memset(start, 0, total);
-    memcpy(start, "nrun", 4);
-}
-
-static void child_fail(int fd, const nr_err *e)
+static __attribute__((noreturn)) void child_fail(int fd, const nr_err *e)
 {
     dprintf(fd, "E%s", e->msg);
     _exit(NR_EXIT_CMD);
+}
+
+/* Become PID 1: execute nrun-init with its configuration in a memfd.  It
+ * sets PID 1's privileges, says "OK" on the sync pipe and runs the supervisor. */
+static __attribute__((noreturn)) void exec_init(launch_ctx *c, int sync_fd, const rt_launch_io *io)
+{
+    nr_err e = {0};
+    rt_spec *s = &c->spec;
+    rt_initcfg ic;
+    memset(&ic, 0, sizeof ic);
+    sv_config_init(&ic.sv);
+    ic.sv.argv = s->args;
+    ic.sv.envp = s->env;
+    ic.sv.cwd = s->cwd;
+    ic.sv.uid = s->uid;
+    ic.sv.gid = s->gid;
+    ic.sv.groups = s->groups;
+    ic.sv.ngroups = s->ngroups;
+    ic.sv.listen_fds = c->listen_fds;
+    ic.sv.listen_ports = c->listen_ports;
+    ic.sv.n_listen = c->nlisten;
+    ic.sv.mode = (enum sv_mode)s->sv_mode;
+    ic.sv.balance = (enum sv_balance)s->sv_balance;
+    ic.sv.workers = s->sv_workers;
+    ic.sv.log_dir_fd = c->log_fd;
+    ic.sv.echo_stdio = io->echo_stdio;
+    ic.sv.control_fd = c->control_fd;
+    ic.sv.runtime_dir = "/dev/.nrun";
+    ic.sv.stop_signal = s->stop_signal;
+    ic.caps = s->caps;
+    ic.nnp = s->no_new_privs;
+    ic.minimal = c->minimal_init;
+    const void *bpf;
+    ic.bpf_len = rt_seccomp_bytes(c->seccomp_prog, &bpf);
+    ic.bpf = (unsigned char *)bpf;
+    int cfd = memfd_create("nrun-config", 0);
+    if (cfd < 0) {
+        nr_err_sys(&e, errno, "memfd_create");
+        child_fail(sync_fd, &e);
+    }
+    if (rt_initcfg_write(cfd, &ic, &e) < 0)
+        child_fail(sync_fd, &e);
+    if (lseek(cfd, 0, SEEK_SET) < 0) {
+        nr_err_sys(&e, errno, "lseek");
+        child_fail(sync_fd, &e);
+    }
+    /* what PID 1 keeps: everything else is close-on-exec or already closed */
+    int keep[260];
+    size_t nk = 0;
+    keep[nk++] = sync_fd;
+    keep[nk++] = c->log_fd;
+    keep[nk++] = c->control_fd;
+    for (size_t i = 0; i < c->nlisten; i++)
+        keep[nk++] = c->listen_fds[i];
+    for (size_t i = 0; i < nk; i++)
+        if (keep[i] >= 0 && fcntl(keep[i], F_SETFD, 0) < 0) {
+            nr_err_sys(&e, errno, "fcntl");
+            child_fail(sync_fd, &e);
+        }
+    char cfds[16], syncs[16];
+    snprintf(cfds, sizeof cfds, "%d", cfd);
+    snprintf(syncs, sizeof syncs, "%d", sync_fd);
+    char *argv[] = {"nrun", "init", cfds, syncs, NULL};
+    char *envp[] = {NULL};
+    syscall(SYS_execveat, c->init_fd, "", argv, envp, AT_EMPTY_PATH);
+    nr_err_sys(&e, errno, "execute the container's init");
+    child_fail(sync_fd, &e);
 }
 
 static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, const rt_launch_io *io)
@@ -225,46 +263,14 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, con
         keep[nk++] = c->control_fd;
     for (size_t i = 0; i < c->nlisten; i++)
         keep[nk++] = c->listen_fds[i];
+    keep[nk++] = c->init_fd;
     rt_close_fds_except(keep, nk);
     /* the host's supplementary groups of the caller must not reach the container */
     if (setgroups(s->ngroups, s->groups) < 0) {
         nr_err_sys(&e, errno, "setgroups");
         child_fail(sync_fd, &e);
     }
-    if (rt_security_pid1(s, &e) < 0)
-        child_fail(sync_fd, &e);
-
-    sv_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    if (sv_config_init)
-        sv_config_init(&cfg);
-    cfg.argv = s->args;
-    cfg.envp = s->env;
-    cfg.cwd = s->cwd;
-    cfg.uid = s->uid;
-    cfg.gid = s->gid;
-    cfg.groups = s->groups;
-    cfg.ngroups = s->ngroups;
-    cfg.listen_fds = c->listen_fds;
-    cfg.listen_ports = c->listen_ports;
-    cfg.n_listen = c->nlisten;
-    cfg.mode = (enum sv_mode)s->sv_mode;
-    cfg.balance = (enum sv_balance)s->sv_balance;
-    cfg.workers = s->sv_workers;
-    cfg.log_dir_fd = c->log_fd;
-    cfg.echo_stdio = io->echo_stdio;
-    cfg.control_fd = c->control_fd;
-    cfg.runtime_dir = "/dev/.nrun";
-    cfg.stop_signal = s->stop_signal;
-    cfg.worker_prepare = worker_prepare;
-    cfg.worker_prepare_arg = c;
-    hide_cmdline();
-    prctl(PR_SET_PDEATHSIG, 0);
-    if (write(sync_fd, "OK", 2) != 2)
-        _exit(NR_EXIT_CMD);
-    close(sync_fd);
-    int code = sv_run && !c->minimal_init ? sv_run(&cfg) : rt_pid1_fallback(&cfg);
-    _exit(code);
+    exec_init(c, sync_fd, io);
 }
 
 static void ctx_free(launch_ctx *c)
@@ -275,6 +281,8 @@ static void ctx_free(launch_ctx *c)
         close(c->log_fd);
     if (c->control_fd >= 0)
         close(c->control_fd);
+    if (c->init_fd >= 0)
+        close(c->init_fd);
     free(c->seccomp_prog);
     rt_spec_free(&c->spec);
 }
@@ -282,7 +290,7 @@ static void ctx_free(launch_ctx *c)
 int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc *p, nr_err *err)
 {
     memset(p, 0, sizeof *p);
-    launch_ctx c = {.log_fd = -1, .control_fd = -1, .minimal_init = getenv("NRUN_MINIMAL_INIT") != NULL};
+    launch_ctx c = {.log_fd = -1, .control_fd = -1, .init_fd = -1, .minimal_init = getenv("NRUN_MINIMAL_INIT") != NULL};
     cleanup_free char *dir = rt_ctr_dir(root, id);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
@@ -318,6 +326,9 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
         goto out;
     if (c.control_fd < 0)
         c.control_fd = -1;
+    c.init_fd = rt_init_exe(root, rt_caps_need_sealed_exe(c.spec.caps), err);
+    if (c.init_fd < 0)
+        goto out;
     if (rt_cgroup_create(id, &c.spec, &p->cg, err) < 0)
         goto out;
 

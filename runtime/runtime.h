@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "runtime/lockdown.h"
 
 #define RT_MAX_CAPS 64
 
@@ -165,13 +166,9 @@ int rt_mounts_finish(const rt_spec *s, nr_err *err);
 
 /* security.c -------------------------------------------------------------- */
 int rt_rlimits_apply(const rt_spec *s, nr_err *err);
-/* Bounding set = s->caps, no_new_privs; PID 1 keeps its permitted caps. */
-int rt_security_pid1(const rt_spec *s, nr_err *err);
 /* Right before exec of a container process: caps for uid, then seccomp. */
 int rt_security_exec(const rt_spec *s, uid_t uid, nr_err *err);
 int rt_user_switch(const rt_spec *s, nr_err *err);
-/* Drop every capability but `keep` from the bounding set (needs CAP_SETPCAP: before a uid switch). */
-int rt_bounding_drop(uint64_t keep, nr_err *err);
 /* Block and queue the signals a foreground nrun forwards (before launching). */
 void rt_forward_block(void);
 /* CVE-2019-5736: re-exec this program from a sealed memfd copy.  Needed only
@@ -179,6 +176,8 @@ void rt_forward_block(void);
  * flag already keeps /proc/<our pid>/exe closed to them. */
 int rt_reexec_sealed(void);
 bool rt_caps_need_sealed_exe(uint64_t caps);
+/* PID 1's program as an fd for execveat (init_exe.c); sealed = a memfd copy. */
+int rt_init_exe(const char *root, bool sealed, nr_err *err);
 /* CVE-2024-21626: close every fd >= 3 except keep[]. */
 int rt_close_fds_except(const int *keep, size_t n);
 
@@ -192,6 +191,8 @@ int rt_seccomp_install(const char *profile_json, int cache_dirfd, nr_err *err);
 /* Compile into the cache without installing (called on the host before clone). */
 int rt_seccomp_prepare(const char *profile_json, int cache_dirfd, void **prog, nr_err *err);
 int rt_seccomp_load(void *prog, nr_err *err);
+/* The compiled program's bytes (struct sock_filter[]); 0 when prog is NULL. */
+size_t rt_seccomp_bytes(void *prog, const void **data);
 
 /* launch.c ---------------------------------------------------------------- */
 typedef struct rt_launch_io {

@@ -320,14 +320,15 @@ int rt_seccomp_prepare(const char *profile_json, int cache_dirfd, void **prog, n
 
 int rt_seccomp_load(void *prog, nr_err *err)
 {
-    bpf_blob *b = prog;
-    if (!b)
-        return 0;
-    struct sock_fprog fp = {.len = (unsigned short)(b->len / sizeof(struct sock_filter)),
-                            .filter = (struct sock_filter *)b->data};
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) < 0)
-        return nr_err_sys(err, errno, "install seccomp filter");
-    return 0;
+    const bpf_blob *b = prog;
+    return b ? rt_seccomp_load_raw(b->data, b->len, err) : 0;
+}
+
+size_t rt_seccomp_bytes(void *prog, const void **data)
+{
+    const bpf_blob *b = prog;
+    *data = b ? b->data : NULL;
+    return b ? b->len : 0;
 }
 
 int rt_seccomp_install(const char *profile_json, int cache_dirfd, nr_err *err)

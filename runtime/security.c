@@ -1,4 +1,4 @@
-/* Privileges of container processes: capabilities (libcap), no_new_privs,
+/* Privileges of container processes: capability names, no_new_privs,
  * rlimits, identity, and the two CVE defences for PID 1: the nrun binary is
  * run from a sealed memfd copy (CVE-2019-5736: /proc/1/exe then names an
  * unwritable memfd, never the host's file) and no host fd survives into the
@@ -10,7 +10,6 @@
 #include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -73,57 +72,6 @@ int rt_rlimits_apply(const rt_spec *s, nr_err *err)
     return 0;
 }
 
-int rt_bounding_drop(uint64_t keep, nr_err *err)
-{
-    for (int c = 0; c <= CAP_LAST_CAP; c++) {
-        if (keep & (1ULL << c))
-            continue;
-        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1)
-            continue; /* already gone (or unknown to this kernel) */
-        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-            return nr_err_sys(err, errno, "drop capability %d from the bounding set", c);
-    }
-    return 0;
-}
-
-static int set_caps(uint64_t caps, bool inheritable_ambient, nr_err *err)
-{
-    cap_t c = cap_init();
-    if (!c)
-        return nr_err_sys(err, errno, "cap_init");
-    for (int i = 0; i <= CAP_LAST_CAP && i < 64; i++) {
-        if (!(caps & (1ULL << i)))
-            continue;
-        cap_value_t v = i;
-        if (cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0 || cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET) < 0 ||
-            (inheritable_ambient && cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET) < 0)) {
-            cap_free(c);
-            return nr_err_sys(err, errno, "cap_set_flag");
-        }
-    }
-    int r = cap_set_proc(c);
-    int e = errno;
-    cap_free(c);
-    if (r < 0)
-        return nr_err_sys(err, e, "set capabilities");
-    return 0;
-}
-
-int rt_security_pid1(const rt_spec *s, nr_err *err)
-{
-    /* Not dumpable: /proc/1/{exe,mem,environ} stay closed to container root. */
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-        return nr_err_sys(err, errno, "PR_SET_DUMPABLE");
-    if (rt_bounding_drop(s->caps, err) < 0)
-        return -1;
-    /* PID 1 keeps what it needs to switch workers' identity and signal them. */
-    if (set_caps(s->caps | (1ULL << CAP_SETUID) | (1ULL << CAP_SETGID) | (1ULL << CAP_KILL), false, err) < 0)
-        return -1;
-    if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return nr_err_sys(err, errno, "PR_SET_NO_NEW_PRIVS");
-    return 0;
-}
-
 int rt_user_switch(const rt_spec *s, nr_err *err)
 {
     if (setgroups(s->ngroups, s->groups) < 0)
@@ -135,19 +83,10 @@ int rt_user_switch(const rt_spec *s, nr_err *err)
     return 0;
 }
 
-/* Called in the container process right before exec (worker_prepare / exec). */
+/* Called in the container process right before exec (nrun exec). */
 int rt_security_exec(const rt_spec *s, uid_t uid, nr_err *err)
 {
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-        return nr_err_sys(err, errno, "clear ambient capabilities");
-    if (rt_bounding_drop(s->caps, err) < 0)
-        return -1;
-    /* A non-root process keeps no capability at all; root keeps the container's set. */
-    if (set_caps(uid == 0 ? s->caps : 0, false, err) < 0)
-        return -1;
-    if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return nr_err_sys(err, errno, "PR_SET_NO_NEW_PRIVS");
-    return 0;
+    return rt_lockdown_exec(s->caps, uid, s->no_new_privs, err);
 }
 
 #define SEALED_ENV "_NRUN_SEALED"

@@ -9,6 +9,12 @@
 (function nrunAgent() {
   const cluster = require('cluster');
   if (!cluster.isWorker || typeof process.send !== 'function' || !process.channel) return;
+  // Node sets a worker up only when it runs a file (process.argv[1]): for
+  // `node -e` / `node -p` / stdin, do it here, or listen() would never return.
+  if (!cluster.worker && typeof cluster._setupWorker === 'function') {
+    cluster._setupWorker();
+    delete process.env.NODE_UNIQUE_ID;
+  }
   const net = require('net');
   const INTERVAL = 1000;
   let closed = 0;

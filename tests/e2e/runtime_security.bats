@@ -180,6 +180,36 @@ P
     [ "$(sha256sum "$NRUN" | cut -c1-64)" = "$before" ]
 }
 
+@test "PID 1 is the static init: no shared library, none of nrun's memory" {
+    id=$(rt_run -d sec:1 sleep 100)
+    pid=$("$NRUN" inspect "$id" | jq -r '.[0].State.Pid')
+    [ "$pid" -gt 1 ]
+    [[ "$(tr '\0' ' ' </proc/"$pid"/cmdline)" == "nrun init "* ]]
+    [[ "$(readlink /proc/"$pid"/exe)" == "$NRUN_ROOT"/cache/nrun-init-* ]]
+    # nothing mapped from a file but the program itself
+    ! grep -E '\.so|libcrypto|libarchive' /proc/"$pid"/maps
+    rss=$(awk '/^VmRSS/ {print $2}' /proc/"$pid"/status)
+    echo "PID 1 RSS: $rss kB"
+    [ "$rss" -lt 2048 ]
+    "$NRUN" rm -f "$id"
+}
+
+@test "PID 1's program in the store: written once, replaced when damaged" {
+    rt_run --rm sec:1 true
+    f=$(ls "$NRUN_ROOT"/cache/nrun-init-*)
+    [ "$(stat -c %a:%u "$f")" = 555:0 ]
+    good=$(sha256sum <"$f")
+    # a short file, then one that is group-writable: both are rewritten
+    chmod 644 "$f" && head -c 1000 /dev/zero >"$f"
+    run rt_run --rm sec:1 echo ran
+    [ "$output" = ran ]
+    [ "$(sha256sum <"$f")" = "$good" ]
+    chmod 775 "$f"
+    run rt_run --rm sec:1 echo ran
+    [ "$output" = ran ]
+    [ "$(stat -c %a "$f")" = 555 ]
+}
+
 @test "config.json is the description: it is written and validated" {
     id=$(rt_run -d sec:1 sleep 100)
     jq -e '.process.noNewPrivileges and (.linux.namespaces | length == 6) and .linux.seccomp.defaultAction == "SCMP_ACT_ERRNO"' \

@@ -45,6 +45,16 @@ teardown() { sv_cleanup; }
     [ "$SV_RC" = 0 ]
 }
 
+@test "node -e: a server given on the command line is a cluster worker too" {
+    PORT=$(sv_free_port)
+    sv_start -q --workers 2 -- node -e "require('http').createServer((q, r) => r.end('e ' + process.pid)).listen($PORT)"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    [ "$(for i in $(seq 1 10); do curl -sf "http://127.0.0.1:$PORT/"; echo; done | sort -u | wc -l)" -eq 2 ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
 @test "express: an unmodified express app runs as cluster workers" {
     [ -d "$APPS/node_modules/express" ] || skip "tests/apps/node_modules missing: run make deps"
     PORT=$(sv_free_port)

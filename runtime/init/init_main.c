@@ -1,0 +1,72 @@
+/* nrun-init: PID 1 of every container.
+ *
+ * nrun sets the container up (namespaces, cgroups, mounts, pivot_root) and
+ * then executes this small static program from a sealed memfd, so no file of
+ * ours is needed in the image and /proc/1/exe never names a host file.  Being
+ * a fresh, static process it carries nothing of nrun's (libcrypto,
+ * libarchive, the image store code): the supervisor's memory is its own.
+ *
+ *   argv: nrun init CONFIG_FD SYNC_FD
+ *
+ * CONFIG_FD holds the configuration (initcfg.h); SYNC_FD gets "OK" once the
+ * privileges are set, or "E<message>", and is closed.  Then the supervisor
+ * (or, for a terminal session, the minimal init) runs until the container
+ * ends and its exit code is ours. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "runtime/init/initcfg.h"
+#include "runtime/lockdown.h"
+
+int rt_pid1_fallback(const struct sv_config *cfg);
+
+static int prepare(void *arg)
+{
+    const rt_initcfg *c = arg;
+    nr_err e = {0};
+    if (rt_lockdown_exec(c->caps, geteuid(), c->nnp, &e) < 0 || rt_seccomp_load_raw(c->bpf, c->bpf_len, &e) < 0) {
+        dprintf(2, "nrun: %s\n", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int fd_arg(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return errno || *end || end == s || v < 0 || v > 1 << 20 ? -1 : (int)v;
+}
+
+int main(int argc, char **argv)
+{
+    /* First: /proc/1/{exe,mem,environ} closed to the container's root.  No
+     * other process exists in the container until the supervisor forks. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    int cfd = argc == 4 && !strcmp(argv[1], "init") ? fd_arg(argv[2]) : -1;
+    int sync = argc == 4 ? fd_arg(argv[3]) : -1;
+    if (cfd < 0 || sync < 0) {
+        fprintf(stderr, "nrun-init: PID 1 of nrun's containers, started only by nrun\n");
+        return NR_EXIT_USAGE;
+    }
+    rt_initcfg c;
+    nr_err e = {0};
+    if (rt_initcfg_read(cfd, &c, &e) < 0 || rt_lockdown_pid1(c.caps, c.nnp, &e) < 0) {
+        dprintf(sync, "E%s", e.msg);
+        return NR_EXIT_CMD;
+    }
+    close(cfd);
+    c.sv.worker_prepare = prepare;
+    c.sv.worker_prepare_arg = &c;
+    prctl(PR_SET_PDEATHSIG, 0);
+    if (write(sync, "OK", 2) != 2)
+        return NR_EXIT_CMD;
+    close(sync);
+    return c.minimal ? rt_pid1_fallback(&c.sv) : sv_run(&c.sv);
+}

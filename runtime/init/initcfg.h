@@ -1,0 +1,29 @@
+/* What nrun hands to the container's PID 1 (build/nrun-init, a static
+ * program embedded in nrun and executed from a sealed memfd once the
+ * container's root is in place): the supervisor's configuration plus the
+ * privileges every container process gets.  One JSON object in a memfd. */
+#ifndef RT_INITCFG_H
+#define RT_INITCFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "runtime/supervisor/supervisor.h"
+
+typedef struct rt_initcfg {
+    sv_config sv;          /* argv, envp, cwd, identity, fds, supervisor settings */
+    uint64_t caps;         /* the container's capability set */
+    bool nnp;              /* no_new_privs */
+    bool minimal;          /* the minimal init (a terminal session), not the supervisor */
+    unsigned char *bpf;    /* compiled seccomp program, installed in each process before exec */
+    size_t bpf_len;
+} rt_initcfg;
+
+/* Serialize (nrun side).  The fds named in c->sv must stay open across exec. */
+int rt_initcfg_write(int fd, const rt_initcfg *c, nr_err *err);
+/* Parse and check (PID 1 side); on success the caller owns everything in c. */
+int rt_initcfg_read(int fd, rt_initcfg *c, nr_err *err);
+void rt_initcfg_free(rt_initcfg *c);
+
+#endif

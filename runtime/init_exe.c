@@ -1,0 +1,65 @@
+/* The container's PID 1 program (runtime/init/, embedded in nrun at build
+ * time) as an executable fd for execveat() inside the container.
+ *
+ * Normally a file in the store, cache/nrun-init-<id>, written once
+ * (atomically, 0555) and shared by every container through the page cache:
+ * PID 1 makes itself non-dumpable before any other process exists in the
+ * container, so /proc/1/exe stays closed to the container's root.  When the
+ * container holds CAP_SYS_PTRACE that is not enough (CVE-2019-5736), and the
+ * program is run from a sealed memfd copy instead, which cannot be written. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/runtime.h"
+
+extern const unsigned char nr_init_blob[] __attribute__((visibility("hidden")));
+extern const unsigned char nr_init_blob_end[] __attribute__((visibility("hidden")));
+extern const char nr_init_blob_id[];
+
+static int sealed_copy(const unsigned char *data, size_t len, nr_err *err)
+{
+    int fd = memfd_create("nrun-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "memfd_create");
+    if (nr_write_all(fd, data, len) < 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+        int e = errno;
+        close(fd);
+        return nr_err_sys(err, e, "seal a copy of nrun-init");
+    }
+    return fd;
+}
+
+int rt_init_exe(const char *root, bool sealed, nr_err *err)
+{
+    size_t len = (size_t)(nr_init_blob_end - nr_init_blob);
+    if (sealed)
+        return sealed_copy(nr_init_blob, len, err);
+    cleanup_free char *dir = nr_xasprintf("%s/cache", root);
+    cleanup_free char *name = nr_xasprintf("nrun-init-%s", nr_init_blob_id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 && errno == ENOENT && mkdir(dir, 0755) == 0)
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", dir);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len && st.st_uid == 0 &&
+            !(st.st_mode & 022))
+            return fd;
+        if (fd >= 0)
+            close(fd); /* not what we wrote: replace it */
+        else if (errno != ENOENT)
+            return nr_err_sys(err, errno, "open %s/%s", dir, name);
+        if (nr_write_atomic(dfd, name, nr_init_blob, len, 0555, err) < 0)
+            return nr_err_wrap(err, "%s", dir);
+    }
+    return nr_err_set(err, "%s/%s: cannot be written as expected", dir, name);
+}

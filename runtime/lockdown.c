@@ -1,0 +1,81 @@
+/* What a container process applies to itself before it runs container code:
+ * the bounding set, its capabilities, no_new_privs and the seccomp filter.
+ * Plain syscalls only (no libcap, no libseccomp): the static PID 1 in
+ * runtime/init/ links this file too. */
+#include <errno.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime/lockdown.h"
+
+int rt_bounding_drop(uint64_t keep, nr_err *err)
+{
+    for (int c = 0; c <= 63; c++) {
+        if (keep & (1ULL << c))
+            continue;
+        int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+        if (r < 0)
+            break; /* past the last capability this kernel knows */
+        if (r == 1 && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+            return nr_err_sys(err, errno, "drop capability %d from the bounding set", c);
+    }
+    return 0;
+}
+
+/* Effective = permitted = caps, inheritable empty. */
+int rt_caps_set(uint64_t caps, nr_err *err)
+{
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2] = {{0}};
+    d[0].effective = d[0].permitted = (uint32_t)caps;
+    d[1].effective = d[1].permitted = (uint32_t)(caps >> 32);
+    if (syscall(SYS_capset, &h, d) < 0)
+        return nr_err_sys(err, errno, "set capabilities");
+    return 0;
+}
+
+int rt_lockdown_pid1(uint64_t caps, bool nnp, nr_err *err)
+{
+    /* Not dumpable: /proc/1/{exe,mem,environ} stay closed to container root. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return nr_err_sys(err, errno, "PR_SET_DUMPABLE");
+    if (rt_bounding_drop(caps, err) < 0)
+        return -1;
+    /* PID 1 keeps what it needs to switch workers' identity and signal them. */
+    if (rt_caps_set(caps | (1ULL << CAP_SETUID) | (1ULL << CAP_SETGID) | (1ULL << CAP_KILL), err) < 0)
+        return -1;
+    if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return nr_err_sys(err, errno, "PR_SET_NO_NEW_PRIVS");
+    return 0;
+}
+
+int rt_lockdown_exec(uint64_t caps, uid_t uid, bool nnp, nr_err *err)
+{
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return nr_err_sys(err, errno, "clear ambient capabilities");
+    if (rt_bounding_drop(caps, err) < 0)
+        return -1;
+    /* A non-root process keeps no capability at all; root keeps the container's set. */
+    if (rt_caps_set(uid == 0 ? caps : 0, err) < 0)
+        return -1;
+    if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return nr_err_sys(err, errno, "PR_SET_NO_NEW_PRIVS");
+    return 0;
+}
+
+int rt_seccomp_load_raw(const void *filter, size_t len, nr_err *err)
+{
+    if (!filter || !len)
+        return 0;
+    if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+        return nr_err_set(err, "seccomp filter of %zu bytes is not a BPF program", len);
+    struct sock_fprog fp = {.len = (unsigned short)(len / sizeof(struct sock_filter)),
+                            .filter = (struct sock_filter *)filter};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) < 0)
+        return nr_err_sys(err, errno, "install seccomp filter");
+    return 0;
+}

@@ -1,0 +1,159 @@
+/* The configuration nrun hands to PID 1: every field survives the trip, and
+ * a damaged or hostile config is refused with the field named. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "runtime/init/initcfg.h"
+
+static int memfd_with(const char *text)
+{
+    int fd = memfd_create("t", 0);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    lseek(fd, 0, SEEK_SET);
+    return fd;
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    char *argv[] = {"node", "server.js", "--flag=ü", NULL};
+    char *env[] = {"PATH=/usr/bin", "A=b=c", NULL};
+    gid_t groups[] = {10, 4294967294u};
+    int fds[] = {5, 6}, ports[] = {3000, 65535};
+    unsigned char bpf[16] = {0x20, 0, 0, 0, 4, 0, 0, 0, 0x15, 0, 0, 1, 0x3e, 0, 0, 0xc0};
+    rt_initcfg in;
+    memset(&in, 0, sizeof in);
+    sv_config_init(&in.sv);
+    in.sv.argv = argv;
+    in.sv.envp = env;
+    in.sv.cwd = "/app";
+    in.sv.uid = 1000;
+    in.sv.gid = 1001;
+    in.sv.groups = groups;
+    in.sv.ngroups = 2;
+    in.sv.listen_fds = fds;
+    in.sv.listen_ports = ports;
+    in.sv.n_listen = 2;
+    in.sv.mode = SV_MODE_CLUSTER;
+    in.sv.balance = SV_BALANCE_LEASTCONN;
+    in.sv.workers = 4;
+    in.sv.log_dir_fd = 7;
+    in.sv.control_fd = -1;
+    in.sv.echo_stdio = true;
+    in.sv.stop_signal = 3;
+    in.sv.runtime_dir = "/dev/.nrun";
+    in.caps = (1ULL << 40) | 5;
+    in.nnp = true;
+    in.minimal = false;
+    in.bpf = bpf;
+    in.bpf_len = sizeof bpf;
+    int fd = memfd_create("t", 0);
+    nr_err e = {0};
+    assert_int_equal(rt_initcfg_write(fd, &in, &e), 0);
+    lseek(fd, 0, SEEK_SET);
+    rt_initcfg out;
+    assert_int_equal(rt_initcfg_read(fd, &out, &e), 0);
+    close(fd);
+    for (int i = 0; argv[i]; i++)
+        assert_string_equal(out.sv.argv[i], argv[i]);
+    assert_null(out.sv.argv[3]);
+    assert_string_equal(out.sv.envp[1], "A=b=c");
+    assert_null(out.sv.envp[2]);
+    assert_string_equal(out.sv.cwd, "/app");
+    assert_int_equal(out.sv.uid, 1000);
+    assert_int_equal(out.sv.gid, 1001);
+    assert_int_equal(out.sv.ngroups, 2);
+    assert_int_equal(out.sv.groups[1], 4294967294u);
+    assert_int_equal(out.sv.n_listen, 2);
+    assert_int_equal(out.sv.listen_fds[1], 6);
+    assert_int_equal(out.sv.listen_ports[1], 65535);
+    assert_int_equal(out.sv.mode, SV_MODE_CLUSTER);
+    assert_int_equal(out.sv.balance, SV_BALANCE_LEASTCONN);
+    assert_int_equal(out.sv.workers, 4);
+    assert_int_equal(out.sv.log_dir_fd, 7);
+    assert_int_equal(out.sv.control_fd, -1);
+    assert_true(out.sv.echo_stdio);
+    assert_int_equal(out.sv.stop_signal, 3);
+    assert_string_equal(out.sv.runtime_dir, "/dev/.nrun");
+    /* defaults the config does not carry */
+    assert_int_equal(out.sv.drain_timeout_ms, 10000);
+    assert_true(out.caps == ((1ULL << 40) | 5));
+    assert_true(out.nnp);
+    assert_false(out.minimal);
+    assert_int_equal(out.bpf_len, sizeof bpf);
+    assert_memory_equal(out.bpf, bpf, sizeof bpf);
+    rt_initcfg_free(&out);
+}
+
+#define GOOD_TAIL                                                                                                   \
+    "\"cwd\":\"/\",\"uid\":0,\"gid\":0,\"groups\":[],\"listen\":[],\"mode\":0,\"balance\":0,\"workers\":0," \
+    "\"log_fd\":-1,\"control_fd\":-1,\"echo_stdio\":false,\"stop_signal\":0,\"runtime_dir\":\"/dev/.nrun\","   \
+    "\"caps\":0,\"nnp\":true,\"minimal\":false,\"seccomp\":\"\"}"
+
+static void expect_refused(const char *text, const char *needle)
+{
+    int fd = memfd_with(text);
+    rt_initcfg c;
+    nr_err e = {0};
+    int r = rt_initcfg_read(fd, &c, &e);
+    close(fd);
+    if (r == 0 || !strstr(e.msg, needle))
+        fail_msg("config %s: r=%d msg=\"%s\", wanted \"%s\"", text, r, e.msg, needle);
+}
+
+static void test_hostile(void **state)
+{
+    (void)state;
+    /* the well-formed base is accepted */
+    int fd = memfd_with("{\"argv\":[\"sh\"],\"env\":[]," GOOD_TAIL);
+    rt_initcfg c;
+    nr_err e = {0};
+    assert_int_equal(rt_initcfg_read(fd, &c, &e), 0);
+    rt_initcfg_free(&c);
+    close(fd);
+    expect_refused("", "init config");
+    expect_refused("[1,2]", "not a JSON object");
+    expect_refused("{\"argv\":[],\"env\":[]," GOOD_TAIL, "\"argv\" is empty");
+    expect_refused("{\"argv\":[1],\"env\":[]," GOOD_TAIL, "\"argv\"[0]");
+    expect_refused("{\"argv\":[\"a\\u0000b\"],\"env\":[]," GOOD_TAIL, "u0000");
+    expect_refused("{\"argv\":[\"sh\"]," GOOD_TAIL, "\"env\"");
+    expect_refused("{\"argv\":[\"sh\"],\"argv\":[\"x\"],\"env\":[]," GOOD_TAIL, "duplicate");
+    /* numbers out of range, wrong types */
+    const char *bad[][2] = {
+        {"\"uid\":0", "\"uid\":-1"},         {"\"uid\":0", "\"uid\":\"0\""},
+        {"\"groups\":[]", "\"groups\":[-5]"}, {"\"listen\":[]", "\"listen\":[{\"fd\":1,\"port\":80}]"},
+        {"\"listen\":[]", "\"listen\":[{\"fd\":4,\"port\":0}]"}, {"\"mode\":0", "\"mode\":9"},
+        {"\"workers\":0", "\"workers\":100000"}, {"\"stop_signal\":0", "\"stop_signal\":65"},
+        {"\"runtime_dir\":\"/dev/.nrun\"", "\"runtime_dir\":\"rel\""}, {"\"caps\":0", "\"caps\":-1"},
+        {"\"nnp\":true", "\"nnp\":1"},       {"\"seccomp\":\"\"", "\"seccomp\":\"abc\""},
+        {"\"seccomp\":\"\"", "\"seccomp\":\"zz\""},
+    };
+    const char *field[] = {"uid", "uid", "groups", "fd", "port", "mode", "workers", "stop_signal",
+                           "runtime_dir", "caps", "nnp", "seccomp", "seccomp"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[2048];
+        snprintf(text, sizeof text, "{\"argv\":[\"sh\"],\"env\":[],%s", GOOD_TAIL);
+        char *at = strstr(text, bad[i][0]);
+        assert_non_null(at);
+        char out[2048];
+        snprintf(out, sizeof out, "%.*s%s%s", (int)(at - text), text, bad[i][1], at + strlen(bad[i][0]));
+        expect_refused(out, field[i]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_hostile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
