@@ -11,6 +11,8 @@
 #include "images/store.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
+#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/supervisor.h"
 
 static void push(char ***v, size_t *n, const char *s)
 {
@@ -87,6 +89,7 @@ static void opts_free(rt_run_opts *o)
     strv_free(o->cap_add, o->ncap_add);
     strv_free(o->cap_drop, o->ncap_drop);
     strv_free(o->security_opt, o->nsecurity_opt);
+    strv_free(o->sv_opts, o->nsv_opts);
 }
 
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op);
@@ -134,7 +137,11 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                  "  --read-only, -v HOST:CTR[:ro] | NAME:CTR | CTR\n"
                  "  -p [IP:]HOST:CTR, --net private|host|none, -h HOSTNAME\n"
                  "  --cap-add CAP, --cap-drop CAP, --security-opt seccomp=unconfined|PROFILE.json\n"
-                 "  --workers N, --balance rr|leastconn, --mode auto|cluster|single (supervisor)");
+                 "  --workers N, --balance rr|leastconn, --mode auto|cluster|single (supervisor)\n"
+                 "  --max-memory SIZE, --wait-ready, --drain-timeout T, --kill-timeout T, --stop-timeout T,\n"
+                 "  --listen-timeout T, --heartbeat-timeout T, --crash-loop N/T, --backoff T[/MAX], --stable T,\n"
+                 "  --log-max-size SIZE, --log-max-files N, --log-rate SIZE, --restart-failed\n"
+                 "                           supervisor tuning, as for `nrun supervise` (see its --help)");
             return 0;
         }
         if (!strcmp(a, "--detach")) { rp.detach = true; continue; }
@@ -142,6 +149,11 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         if (!strcmp(a, "--tty")) { op->tty = true; continue; }
         if (!strcmp(a, "--rm")) { rp.rm = true; continue; }
         if (!strcmp(a, "--read-only")) { op->read_only = true; continue; }
+        if (sv_opt_arity(a) == 0) {
+            cleanup_free char *kv = nr_xasprintf("%s=true", a);
+            push(&op->sv_opts, &op->nsv_opts, kv);
+            continue;
+        }
         /* options with a value: --opt=V or --opt V */
         const char *val = NULL;
         char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
@@ -155,6 +167,14 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         const char *n = name;
         if (!strcmp(n, "--name")) op->name = val;
         else if (!strcmp(n, "--cidfile")) cidfile = val;
+        else if (sv_opt_arity(n) > 0) {
+            sv_config probe;
+            sv_config_init(&probe);
+            if (sv_opt_apply(&probe, n, val, &err) < 0)
+                return nr_usage_error(g, "run: %s", err.msg);
+            cleanup_free char *kv = nr_xasprintf("%s=%s", n, val);
+            push(&op->sv_opts, &op->nsv_opts, kv);
+        }
         else if (!strcmp(n, "-e") || !strcmp(n, "--env")) {
             if (*val == '=' || !*val)
                 return nr_usage_error(g, "run: -e %s: empty variable name", val);

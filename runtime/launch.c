@@ -42,6 +42,7 @@
 #include "runtime/runtime.h"
 #include "runtime/init/initcfg.h"
 #include "runtime/supervisor/supervisor.h"
+#include "runtime/supervisor/sv_cli.h"
 
 typedef struct launch_ctx {
     rt_spec spec;
@@ -165,6 +166,14 @@ static __attribute__((noreturn)) void exec_init(launch_ctx *c, int sync_fd, cons
     ic.sv.control_fd = c->control_fd;
     ic.sv.runtime_dir = "/dev/.nrun";
     ic.sv.stop_signal = s->stop_signal;
+    for (size_t i = 0; i < s->nsv_opts; i++) {
+        /* checked when config.json was read: apply cannot fail here */
+        cleanup_free char *opt = nr_xstrdup(s->sv_opts[i]);
+        char *eq = strchr(opt, '=');
+        *eq = 0;
+        if (sv_opt_apply(&ic.sv, opt, eq + 1, &e) < 0)
+            child_fail(sync_fd, &e);
+    }
     ic.caps = s->caps;
     ic.nnp = s->no_new_privs;
     ic.minimal = c->minimal_init;

@@ -78,6 +78,8 @@ typedef struct rt_spec {
     size_t nports;
     /* supervisor pass-through */
     int sv_workers, sv_balance, sv_mode;
+    char **sv_opts;           /* "--opt=value" from org.nrun.supervisor.* (checked by sv_opt_apply) */
+    size_t nsv_opts;
 } rt_spec;
 
 /* Flags of `nrun run` that shape the spec (spec.c). */
@@ -102,6 +104,8 @@ typedef struct rt_run_opts {
     long long memory, cpu_quota, cpu_period, pids_limit;
     const char *cpuset;
     int workers, balance, mode;
+    char **sv_opts;           /* supervisor tuning, "--opt=value" (--max-memory, --wait-ready, ...) */
+    size_t nsv_opts;
 } rt_run_opts;
 
 /* spec.c ------------------------------------------------------------------ */

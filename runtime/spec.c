@@ -483,6 +483,14 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     json_object_set_new(ann, "org.nrun.workers", json_string(w));
     json_object_set_new(ann, "org.nrun.balance", json_string(o->balance ? "leastconn" : "rr"));
     json_object_set_new(ann, "org.nrun.mode", json_string(o->mode == 1 ? "cluster" : o->mode == 2 ? "single" : "auto"));
+    for (size_t i = 0; i < o->nsv_opts; i++) {
+        /* "--max-memory=100m" -> org.nrun.supervisor.max-memory: "100m" */
+        const char *kv = o->sv_opts[i], *eq = strchr(kv, '=');
+        if (strncmp(kv, "--", 2) || !eq)
+            continue;
+        cleanup_free char *key = nr_xasprintf("org.nrun.supervisor.%.*s", (int)(eq - kv - 2), kv + 2);
+        json_object_set_new(ann, key, json_string(eq + 1));
+    }
     json_object_set_new(spec, "annotations", ann);
 
     *json_out = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -11,6 +11,8 @@
 
 #include "common/util.h"
 #include "runtime/runtime.h"
+#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/supervisor.h"
 
 #define MAX_ITEMS 4096
 
@@ -279,6 +281,28 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
     s->sv_balance = b && !strcmp(b, "leastconn");
     const char *m = ann(a, "org.nrun.mode");
     s->sv_mode = m && !strcmp(m, "cluster") ? 1 : m && !strcmp(m, "single") ? 2 : 0;
+    /* supervisor tuning: each one checked as the command line would be */
+    const char *key;
+    const json_t *val;
+    static const char prefix[] = "org.nrun.supervisor.";
+    sv_config probe;
+    sv_config_init(&probe);
+    json_object_foreach((json_t *)a, key, val)
+    {
+        if (strncmp(key, prefix, sizeof prefix - 1))
+            continue;
+        if (!json_is_string(val))
+            return nr_err_set(err, "config.json: annotation %s must be a string", key);
+        cleanup_free char *opt = nr_xasprintf("--%s", key + sizeof prefix - 1);
+        if (sv_opt_arity(opt) < 0)
+            return nr_err_set(err, "config.json: annotation %s: no such supervisor option", key);
+        nr_err e = {0};
+        if (sv_opt_apply(&probe, opt, json_string_value(val), &e) < 0)
+            return nr_err_set(err, "config.json: annotation %s: %s", key, e.msg);
+        s->sv_opts = nr_xrealloc(s->sv_opts, (s->nsv_opts + 2) * sizeof(char *));
+        s->sv_opts[s->nsv_opts++] = nr_xasprintf("%s=%s", opt, json_string_value(val));
+        s->sv_opts[s->nsv_opts] = NULL;
+    }
     return 0;
 }
 
@@ -453,6 +477,7 @@ void rt_spec_free(rt_spec *s)
 {
     strv_free(s->args);
     strv_free(s->env);
+    strv_free(s->sv_opts);
     free(s->cwd);
     free(s->groups);
     free(s->rlimits);

@@ -3,6 +3,7 @@
  * the field. */
 #include <errno.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,48 @@ static json_t *strv_json(char *const *v)
     for (size_t i = 0; v && v[i]; i++)
         json_array_append_new(a, json_string(v[i]));
     return a;
+}
+
+/* The supervisor's tuning knobs, all numbers (sizes, counts, ms, booleans). */
+enum tkind { T_INT, T_ULL, T_BOOL };
+static const struct tunable {
+    const char *key;
+    size_t off;
+    enum tkind kind;
+    long long lo, hi;
+} tunables[] = {
+#define TI(f, lo, hi) {#f, offsetof(sv_config, f), T_INT, lo, hi}
+#define TU(f) {#f, offsetof(sv_config, f), T_ULL, 0, INT64_MAX}
+#define TB(f) {#f, offsetof(sv_config, f), T_BOOL, 0, 1}
+    TU(log_max_size),          TI(log_max_files, 0, 1000),       TI(stop_timeout_ms, 0, INT32_MAX),
+    TI(drain_timeout_ms, 0, INT32_MAX), TI(kill_timeout_ms, 0, INT32_MAX), TB(wait_ready),
+    TU(max_memory),            TI(crash_loop_max, 0, 100000),    TI(crash_loop_window_ms, 0, INT32_MAX),
+    TI(backoff_base_ms, 0, INT32_MAX), TI(backoff_max_ms, 0, INT32_MAX), TI(stable_ms, 0, INT32_MAX),
+    TI(heartbeat_timeout_ms, 0, INT32_MAX), TI(listen_timeout_ms, 0, INT32_MAX), TB(restart_single),
+    TU(log_rate),
+#undef TI
+#undef TU
+#undef TB
+};
+
+static long long tunable_get(const sv_config *s, const struct tunable *t)
+{
+    const char *p = (const char *)s + t->off;
+    switch (t->kind) {
+    case T_INT: return *(const int *)p;
+    case T_ULL: return (long long)*(const unsigned long long *)p;
+    default: return *(const bool *)p;
+    }
+}
+
+static void tunable_set(sv_config *s, const struct tunable *t, long long v)
+{
+    char *p = (char *)s + t->off;
+    switch (t->kind) {
+    case T_INT: *(int *)p = (int)v; break;
+    case T_ULL: *(unsigned long long *)p = (unsigned long long)v; break;
+    default: *(bool *)p = v != 0;
+    }
 }
 
 int rt_initcfg_write(int fd, const rt_initcfg *c, nr_err *err)
@@ -45,6 +88,10 @@ int rt_initcfg_write(int fd, const rt_initcfg *c, nr_err *err)
     json_object_set_new(o, "echo_stdio", json_boolean(s->echo_stdio));
     json_object_set_new(o, "stop_signal", json_integer(s->stop_signal));
     json_object_set_new(o, "runtime_dir", json_string(s->runtime_dir ? s->runtime_dir : "/dev/.nrun"));
+    json_t *t = json_object();
+    for (size_t i = 0; i < NR_ARRAY_LEN(tunables); i++)
+        json_object_set_new(t, tunables[i].key, json_integer((json_int_t)tunable_get(s, &tunables[i])));
+    json_object_set_new(o, "tuning", t);
     json_object_set_new(o, "caps", json_integer((json_int_t)c->caps));
     json_object_set_new(o, "nnp", json_boolean(c->nnp));
     json_object_set_new(o, "minimal", json_boolean(c->minimal));
@@ -200,6 +247,13 @@ static int parse(json_t *o, rt_initcfg *c, nr_err *err)
     if (json_string_value(v)[0] != '/')
         return nr_err_set(err, "init config: \"runtime_dir\" is not absolute");
     s->runtime_dir = nr_xstrdup(json_string_value(v));
+    if (need(o, "tuning", JSON_OBJECT, &v, err) < 0)
+        return -1;
+    for (size_t i = 0; i < NR_ARRAY_LEN(tunables); i++) {
+        if (int_field(v, tunables[i].key, tunables[i].lo, tunables[i].hi, &x, err) < 0)
+            return nr_err_wrap(err, "\"tuning\"");
+        tunable_set(s, &tunables[i], x);
+    }
     if (int_field(o, "caps", 0, INT64_MAX, &x, err) < 0)
         return -1;
     c->caps = (uint64_t)x;

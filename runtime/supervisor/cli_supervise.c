@@ -184,7 +184,6 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
             return nr_usage_error(g, "supervise: %s needs a value", a);                                                \
         i++;                                                                                                           \
     } while (0)
-        unsigned long long sz;
         if (!strcmp(a, "--")) {
             i++;
             break;
@@ -224,20 +223,6 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
         } else if (!strcmp(a, "--log-dir")) {
             NEED();
             log_dir = v;
-        } else if (!strcmp(a, "--log-max-size") || !strcmp(a, "--max-memory") || !strcmp(a, "--log-rate")) {
-            NEED();
-            if (nr_parse_size(v, &sz) < 0 || !sz)
-                return nr_usage_error(g, "supervise: %s %s: expected a size like 10m", a, v);
-            if (a[2] == 'l' && a[6] == 'm')
-                cfg.log_max_size = sz;
-            else if (a[2] == 'l')
-                cfg.log_rate = sz;
-            else
-                cfg.max_memory = sz;
-        } else if (!strcmp(a, "--log-max-files")) {
-            NEED();
-            if (parse_int(v, 1, 1000, &cfg.log_max_files) < 0)
-                return nr_usage_error(g, "supervise: --log-max-files %s: expected 1..1000", v);
         } else if (!strcmp(a, "--control")) {
             NEED();
             control = v;
@@ -248,57 +233,11 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
             NEED();
             if ((cfg.stop_signal = parse_signal(v)) < 0)
                 return nr_usage_error(g, "supervise: --stop-signal %s: unknown signal", v);
-        } else if (!strcmp(a, "--stop-timeout") || !strcmp(a, "--drain-timeout") || !strcmp(a, "--kill-timeout") ||
-                   !strcmp(a, "--listen-timeout") || !strcmp(a, "--heartbeat-timeout") || !strcmp(a, "--stable")) {
-            NEED();
-            int ms;
-            if (sv_parse_duration_ms(v, &ms) < 0)
-                return nr_usage_error(g, "supervise: %s %s: expected a duration like 500ms, 10s", a, v);
-            switch (a[2]) {
-            case 's':
-                if (a[4] == 'o')
-                    cfg.stop_timeout_ms = ms;
-                else
-                    cfg.stable_ms = ms;
-                break;
-            case 'd':
-                cfg.drain_timeout_ms = ms;
-                break;
-            case 'k':
-                cfg.kill_timeout_ms = ms;
-                break;
-            case 'l':
-                cfg.listen_timeout_ms = ms;
-                break;
-            default:
-                cfg.heartbeat_timeout_ms = ms;
-            }
-        } else if (!strcmp(a, "--crash-loop") || !strcmp(a, "--backoff")) {
-            NEED();
-            char buf[64];
-            snprintf(buf, sizeof buf, "%s", v);
-            char *slash = strchr(buf, '/');
-            if (slash)
-                *slash++ = 0;
-            int x, y = 0;
-            bool ok = a[2] == 'c' ? parse_int(buf, 1, 100000, &x) == 0 : sv_parse_duration_ms(buf, &x) == 0;
-            if (ok && slash)
-                ok = sv_parse_duration_ms(slash, &y) == 0 && y > 0;
-            if (!ok || (a[2] == 'c' && !slash))
-                return nr_usage_error(g, "supervise: %s %s: expected %s", a, v,
-                                      a[2] == 'c' ? "N/DURATION, e.g. 5/30s" : "DURATION[/MAX], e.g. 100ms/10s");
-            if (a[2] == 'c') {
-                cfg.crash_loop_max = x;
-                cfg.crash_loop_window_ms = y;
-            } else {
-                cfg.backoff_base_ms = x ? x : 1;
-                if (y)
-                    cfg.backoff_max_ms = y;
-            }
-        } else if (!strcmp(a, "--wait-ready")) {
-            cfg.wait_ready = true;
-        } else if (!strcmp(a, "--restart-failed")) {
-            cfg.restart_single = true;
+        } else if (sv_opt_arity(a) >= 0) {
+            if (sv_opt_arity(a) > 0)
+                NEED();
+            if (sv_opt_apply(&cfg, a, sv_opt_arity(a) > 0 ? v : NULL, &err) < 0)
+                return nr_usage_error(g, "supervise: %s", err.msg);
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             cfg.echo_stdio = false;
         } else {

@@ -11,4 +11,10 @@ int sv_control_bind(const char *path, nr_err *err);
 /* Send one request to the control socket of container `id` (or `--control PATH`),
  * return the reply line (malloc'd) or NULL with err set. */
 char *sv_control_call(nr_global *g, const char *id, const char *path, const char *request, int timeout_ms, nr_err *err);
+/* The supervisor's tuning options (--max-memory, --drain-timeout, --wait-ready, ...):
+ * sv_opt_arity: -1 not one of them, 0 a flag, 1 takes a value.
+ * sv_opt_apply: 1 not one of them, 0 applied to cfg, -1 bad value (err says why). */
+struct sv_config;
+int sv_opt_arity(const char *opt);
+int sv_opt_apply(struct sv_config *cfg, const char *opt, const char *val, nr_err *err);
 #endif

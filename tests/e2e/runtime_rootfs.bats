@@ -140,3 +140,38 @@ teardown_file() {
     [ "$status" -eq 0 ]
     [ "$output" = "y 12" ]
 }
+
+@test "run: supervisor options reach PID 1 (--max-memory, --crash-loop); bad values are refused before anything is made" {
+    n=$("$NRUN" ps -aq | wc -l)
+    run rt_run --rm --max-memory lots nd:1 true
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--max-memory lots"* ]]
+    run rt_run --rm --crash-loop 5 nd:1 true
+    [ "$status" -eq 2 ]
+    run rt_run --rm --wait-ready=yes nd:1 true
+    [ "$status" -eq 2 ]
+    [ "$("$NRUN" ps -aq | wc -l)" -eq "$n" ]
+    # a crash loop of 2 in 60 s ends the container (the default allows 10)
+    run rt_run --rm --crash-loop 2/60s --backoff 10ms --workers 1 nd:1 node -e \
+        "require('http').createServer().listen(3000, () => setTimeout(() => process.exit(4), 300))"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"crash loop"* ]]
+    [ "$(grep -c 'exited with code 4 after' <<<"$output")" -eq 3 ]
+    # --max-memory: a worker that grows past it is replaced
+    port=$(rt_free_port)
+    id=$(rt_run -d --max-memory 60m --workers 1 -p "127.0.0.1:$port:3000" nd:1 node -e \
+        "require('http').createServer((q, r) => { if (q.url === '/grow') global.hog = Buffer.alloc(100e6, 1); r.end(String(process.pid)) }).listen(3000)")
+    jq -e '.annotations["org.nrun.supervisor.max-memory"] == "60m"' "$NRUN_ROOT/containers/$id/config.json"
+    for _ in $(seq 100); do old=$(curl -sf --max-time 2 "http://127.0.0.1:$port/") && break; sleep 0.1; done
+    [ -n "$old" ]
+    curl -sf "http://127.0.0.1:$port/grow" >/dev/null
+    for _ in $(seq 150); do
+        new=$(curl -sf --max-time 2 "http://127.0.0.1:$port/" || true)
+        [ -n "$new" ] && [ "$new" != "$old" ] && break
+        sleep 0.1
+    done
+    [ "$new" != "$old" ]
+    run "$NRUN" logs "$id"
+    [[ "$output" == *"> --max-memory 60 MiB: replacing it"* ]]
+    "$NRUN" rm -f "$id"
+}

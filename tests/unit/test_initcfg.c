@@ -50,6 +50,11 @@ static void test_roundtrip(void **state)
     in.sv.echo_stdio = true;
     in.sv.stop_signal = 3;
     in.sv.runtime_dir = "/dev/.nrun";
+    in.sv.max_memory = 100ULL << 20;
+    in.sv.wait_ready = true;
+    in.sv.drain_timeout_ms = 1234;
+    in.sv.crash_loop_max = 3;
+    in.sv.log_rate = 1ULL << 40;
     in.caps = (1ULL << 40) | 5;
     in.nnp = true;
     in.minimal = false;
@@ -84,7 +89,13 @@ static void test_roundtrip(void **state)
     assert_int_equal(out.sv.stop_signal, 3);
     assert_string_equal(out.sv.runtime_dir, "/dev/.nrun");
     /* defaults the config does not carry */
-    assert_int_equal(out.sv.drain_timeout_ms, 10000);
+    assert_int_equal(out.sv.drain_timeout_ms, 1234);
+    assert_true(out.sv.max_memory == 100ULL << 20);
+    assert_true(out.sv.wait_ready);
+    assert_int_equal(out.sv.crash_loop_max, 3);
+    assert_true(out.sv.log_rate == 1ULL << 40);
+    /* a default carried as is */
+    assert_int_equal(out.sv.heartbeat_timeout_ms, 30000);
     assert_true(out.caps == ((1ULL << 40) | 5));
     assert_true(out.nnp);
     assert_false(out.minimal);
@@ -93,10 +104,32 @@ static void test_roundtrip(void **state)
     rt_initcfg_free(&out);
 }
 
-#define GOOD_TAIL                                                                                                   \
-    "\"cwd\":\"/\",\"uid\":0,\"gid\":0,\"groups\":[],\"listen\":[],\"mode\":0,\"balance\":0,\"workers\":0," \
-    "\"log_fd\":-1,\"control_fd\":-1,\"echo_stdio\":false,\"stop_signal\":0,\"runtime_dir\":\"/dev/.nrun\","   \
-    "\"caps\":0,\"nnp\":true,\"minimal\":false,\"seccomp\":\"\"}"
+/* The text nrun writes for a plain config: the base the hostile cases edit. */
+static char *good_text(void)
+{
+    char *argv[] = {"sh", NULL};
+    char *env[] = {NULL};
+    rt_initcfg in;
+    memset(&in, 0, sizeof in);
+    sv_config_init(&in.sv);
+    in.sv.argv = argv;
+    in.sv.envp = env;
+    in.sv.cwd = "/";
+    in.sv.uid = 0;
+    in.sv.gid = 0;
+    in.sv.runtime_dir = "/dev/.nrun";
+    in.sv.log_dir_fd = in.sv.control_fd = -1;
+    in.nnp = true;
+    int fd = memfd_create("t", 0);
+    nr_err e = {0};
+    assert_int_equal(rt_initcfg_write(fd, &in, &e), 0);
+    static char text[8192];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    assert_true(n > 0);
+    text[n] = 0;
+    close(fd);
+    return text;
+}
 
 static void expect_refused(const char *text, const char *needle)
 {
@@ -109,44 +142,53 @@ static void expect_refused(const char *text, const char *needle)
         fail_msg("config %s: r=%d msg=\"%s\", wanted \"%s\"", text, r, e.msg, needle);
 }
 
+/* good_text() with `from` replaced by `to` (which must be there) */
+static void refused_edit(const char *from, const char *to, const char *needle)
+{
+    const char *text = good_text();
+    const char *at = strstr(text, from);
+    if (!at)
+        fail_msg("%s not in %s", from, text);
+    char out[8192];
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    expect_refused(out, needle);
+}
+
 static void test_hostile(void **state)
 {
     (void)state;
     /* the well-formed base is accepted */
-    int fd = memfd_with("{\"argv\":[\"sh\"],\"env\":[]," GOOD_TAIL);
+    int fd = memfd_with(good_text());
     rt_initcfg c;
     nr_err e = {0};
     assert_int_equal(rt_initcfg_read(fd, &c, &e), 0);
+    assert_int_equal(c.sv.crash_loop_max, 10);
     rt_initcfg_free(&c);
     close(fd);
     expect_refused("", "init config");
     expect_refused("[1,2]", "not a JSON object");
-    expect_refused("{\"argv\":[],\"env\":[]," GOOD_TAIL, "\"argv\" is empty");
-    expect_refused("{\"argv\":[1],\"env\":[]," GOOD_TAIL, "\"argv\"[0]");
-    expect_refused("{\"argv\":[\"a\\u0000b\"],\"env\":[]," GOOD_TAIL, "u0000");
-    expect_refused("{\"argv\":[\"sh\"]," GOOD_TAIL, "\"env\"");
-    expect_refused("{\"argv\":[\"sh\"],\"argv\":[\"x\"],\"env\":[]," GOOD_TAIL, "duplicate");
-    /* numbers out of range, wrong types */
-    const char *bad[][2] = {
-        {"\"uid\":0", "\"uid\":-1"},         {"\"uid\":0", "\"uid\":\"0\""},
-        {"\"groups\":[]", "\"groups\":[-5]"}, {"\"listen\":[]", "\"listen\":[{\"fd\":1,\"port\":80}]"},
-        {"\"listen\":[]", "\"listen\":[{\"fd\":4,\"port\":0}]"}, {"\"mode\":0", "\"mode\":9"},
-        {"\"workers\":0", "\"workers\":100000"}, {"\"stop_signal\":0", "\"stop_signal\":65"},
-        {"\"runtime_dir\":\"/dev/.nrun\"", "\"runtime_dir\":\"rel\""}, {"\"caps\":0", "\"caps\":-1"},
-        {"\"nnp\":true", "\"nnp\":1"},       {"\"seccomp\":\"\"", "\"seccomp\":\"abc\""},
-        {"\"seccomp\":\"\"", "\"seccomp\":\"zz\""},
-    };
-    const char *field[] = {"uid", "uid", "groups", "fd", "port", "mode", "workers", "stop_signal",
-                           "runtime_dir", "caps", "nnp", "seccomp", "seccomp"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char text[2048];
-        snprintf(text, sizeof text, "{\"argv\":[\"sh\"],\"env\":[],%s", GOOD_TAIL);
-        char *at = strstr(text, bad[i][0]);
-        assert_non_null(at);
-        char out[2048];
-        snprintf(out, sizeof out, "%.*s%s%s", (int)(at - text), text, bad[i][1], at + strlen(bad[i][0]));
-        expect_refused(out, field[i]);
-    }
+    refused_edit("\"argv\":[\"sh\"]", "\"argv\":[]", "\"argv\" is empty");
+    refused_edit("\"argv\":[\"sh\"]", "\"argv\":[1]", "\"argv\"[0]");
+    refused_edit("\"argv\":[\"sh\"]", "\"argv\":[\"a\\u0000b\"]", "u0000");
+    refused_edit("\"env\":[]", "\"nv\":[]", "\"env\"");
+    refused_edit("\"argv\":[\"sh\"]", "\"argv\":[\"sh\"],\"argv\":[\"x\"]", "duplicate");
+    refused_edit("\"uid\":0", "\"uid\":-1", "uid");
+    refused_edit("\"uid\":0", "\"uid\":\"0\"", "uid");
+    refused_edit("\"groups\":[]", "\"groups\":[-5]", "groups");
+    refused_edit("\"listen\":[]", "\"listen\":[{\"fd\":1,\"port\":80}]", "fd");
+    refused_edit("\"listen\":[]", "\"listen\":[{\"fd\":4,\"port\":0}]", "port");
+    refused_edit("\"mode\":0", "\"mode\":9", "mode");
+    refused_edit("\"workers\":0", "\"workers\":100000", "workers");
+    refused_edit("\"stop_signal\":0", "\"stop_signal\":65", "stop_signal");
+    refused_edit("\"runtime_dir\":\"/dev/.nrun\"", "\"runtime_dir\":\"rel\"", "runtime_dir");
+    refused_edit("\"caps\":0", "\"caps\":-1", "caps");
+    refused_edit("\"nnp\":true", "\"nnp\":1", "nnp");
+    refused_edit("\"seccomp\":\"\"", "\"seccomp\":\"abc\"", "seccomp");
+    refused_edit("\"seccomp\":\"\"", "\"seccomp\":\"zz\"", "seccomp");
+    refused_edit("\"tuning\":{", "\"tunin\":{", "tuning");
+    refused_edit("\"max_memory\":0", "\"max_memory\":-1", "max_memory");
+    refused_edit("\"wait_ready\":0", "\"wait_ready\":2", "wait_ready");
+    refused_edit("\"crash_loop_max\":10", "\"crash_loop_max\":1.5", "crash_loop_max");
 }
 
 int main(void)

@@ -36,7 +36,9 @@ static void test_round_trip(void **state)
     char *ports[] = {"127.0.0.1:8080:80", "9000:9001"};
     char *env[] = {"A=1", "IMG=override"};
     char *drop[] = {"CHOWN"};
+    char *svo[] = {"--max-memory=100m", "--wait-ready=true"};
     rt_run_opts o = {.name = "web", .ports = ports, .nports = 2, .env = env, .nenv = 2, .cap_drop = drop,
+                     .sv_opts = svo, .nsv_opts = 2,
                      .ncap_drop = 1, .memory = 64 << 20, .pids_limit = 100, .cpu_quota = 50000, .cpu_period = 100000,
                      .workers = 3, .read_only = true};
     char *text = build(&o, "{\"Cmd\":[\"node\",\"app.js\"],\"Env\":[\"IMG=1\",\"PATH=/x\"],\"StopSignal\":\"SIGQUIT\","
@@ -67,6 +69,9 @@ static void test_round_trip(void **state)
     assert_true(s.no_new_privs);
     assert_true(s.ns_net);
     assert_int_equal(s.sv_workers, 3);
+    assert_int_equal(s.nsv_opts, 2);
+    assert_string_equal(s.sv_opts[0], "--max-memory=100m");
+    assert_string_equal(s.sv_opts[1], "--wait-ready=true");
     assert_false(s.caps & 1); /* CHOWN dropped */
     assert_true(s.caps & (1ULL << 5)); /* KILL kept */
     assert_non_null(s.seccomp_json);
@@ -180,6 +185,10 @@ static void test_hostile_config(void **state)
     expect_bad("annotations", "{\"org.nrun.ports\":\"[{\\\"address\\\":\\\"\\\",\\\"host\\\":0,\\\"container\\\":1}]\"}",
                "org.nrun.ports[0]");
     expect_bad("annotations", "{\"org.nrun.stop-signal\":\"99\"}", "stop-signal");
+    expect_bad("annotations", "{\"org.nrun.supervisor.max-memory\":\"lots\"}", "org.nrun.supervisor.max-memory");
+    expect_bad("annotations", "{\"org.nrun.supervisor.max-memory\":100}", "must be a string");
+    expect_bad("annotations", "{\"org.nrun.supervisor.rm-rf\":\"1\"}", "no such supervisor option");
+    expect_bad("annotations", "{\"org.nrun.supervisor.wait-ready\":\"no\"}", "takes no value");
     expect_bad("hostname", "\"" "0123456789012345678901234567890123456789012345678901234567890123456789" "\"", "hostname");
 }
 
