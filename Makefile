@@ -113,6 +113,7 @@ check-asan:
 	@$(MAKE) --no-print-directory build BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		NRUN_SUPERVISE_INPROCESS=1 \
 		BUILD=$(abspath build-asan) ./tests/run.sh
 
 demo:

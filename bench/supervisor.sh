@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The supervisor's hand-off against its peers, in one interleaved run:
-#   nrun supervise --workers 2 | node cluster (SCHED_RR) 2 workers | pm2 -i 2 | one node process
+#   nrun supervise --workers 2 | nrun run --workers 2 -p (a container) |
+#   node cluster (SCHED_RR) 2 workers | pm2 -i 2 | one node process
 # wrk keep-alive and `Connection: close`; medians of ROUNDS runs, ratios to
-# node cluster RR, p99 latency, and the supervisor's RSS.
+# node cluster RR, p99 latency, and the supervisor's RSS (on the host and as a
+# container's PID 1).
 # Env: ROUNDS (default 5), DURATION (default 4s), CONNS (default 64), BUILD.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +22,9 @@ PM2=$APPS/node_modules/.bin/pm2
 tmp=$(mktemp -d /tmp/nrun-bench-sv.XXXXXX)
 export PM2_HOME=$tmp/pm2
 pids=()
+export NRUN_ROOT=$tmp/root
 cleanup() {
+    [ -z "${ctr:-}" ] || "$NRUN" rm -f "$ctr" >/dev/null 2>&1 || true
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     "$PM2" kill >/dev/null 2>&1 || true
@@ -41,7 +45,14 @@ wait_port() {
     return 1
 }
 
-P_NRUN=$(free_port); P_CLUSTER=$(free_port); P_PM2=$(free_port); P_SINGLE=$(free_port)
+P_NRUN=$(free_port); P_CLUSTER=$(free_port); P_PM2=$(free_port); P_SINGLE=$(free_port); P_CTR=$(free_port)
+# the container: an image of this host's node binary and its libraries
+BATS_FILE_TMPDIR=$tmp
+# shellcheck source=../tests/lib/runtime.bash
+source "$here/tests/lib/runtime.bash"
+rt_node_tar "$tmp/node.tar"
+"$NRUN" __internal mkimage -t bench-node:1 --config '{"Env":["PATH=/usr/bin"]}' "$tmp/node.tar" >/dev/null
+ctr=$("$NRUN" run -d --workers 2 -p "127.0.0.1:$P_CTR:3000" -v "$APPS:/app:ro" bench-node:1 node /app/hello.js)
 PORT=$P_NRUN "$NRUN" supervise -q --workers 2 --control "$tmp/ctl.sock" --runtime-dir "$tmp/rt" -- node "$APPS/hello.js" >/dev/null 2>&1 &
 pids+=($!)
 PORT=$P_CLUSTER WORKERS=2 NODE_CLUSTER_SCHED_POLICY=rr node "$APPS/cluster-master.js" >/dev/null 2>&1 &
@@ -49,11 +60,11 @@ pids+=($!)
 PORT=$P_SINGLE node "$APPS/hello.js" >/dev/null 2>&1 &
 pids+=($!)
 PORT=$P_PM2 "$PM2" start "$APPS/hello.js" -i 2 --name nrun-bench >/dev/null 2>&1
-for p in $P_NRUN $P_CLUSTER $P_PM2 $P_SINGLE; do wait_port "$p" || { echo "ports: nrun=$P_NRUN cluster=$P_CLUSTER pm2=$P_PM2 single=$P_SINGLE" >&2; "$PM2" logs --nostream --lines 20 >&2 || true; exit 1; }; done
+for p in $P_NRUN $P_CTR $P_CLUSTER $P_PM2 $P_SINGLE; do wait_port "$p" || { echo "ports: nrun=$P_NRUN cluster=$P_CLUSTER pm2=$P_PM2 single=$P_SINGLE" >&2; "$PM2" logs --nostream --lines 20 >&2 || true; exit 1; }; done
 sleep 1
 
-names=(nrun cluster-rr pm2 single)
-ports=($P_NRUN $P_CLUSTER $P_PM2 $P_SINGLE)
+names=(nrun nrun-ctr cluster-rr pm2 single)
+ports=($P_NRUN $P_CTR $P_CLUSTER $P_PM2 $P_SINGLE)
 # results: $tmp/<name>.<mode> lines "rps p99_ms"
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}'; }
 run_wrk() { # name port mode
@@ -81,6 +92,9 @@ median() { sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print
 rss=$("$NRUN" stats --json --control "$tmp/ctl.sock" | jq '.supervisor_rss')
 sv_pid=$("$NRUN" stats --json --control "$tmp/ctl.sock" | jq '.pid')
 pss=$(awk '/^Pss:/{print $2}' "/proc/$sv_pid/smaps_rollup" 2>/dev/null || echo "?")
+crss=$("$NRUN" stats --json "$ctr" | jq '.supervisor_rss')
+cpid=$("$NRUN" inspect "$ctr" | jq '.[0].State.Pid')
+cpss=$(awk '/^Pss:/{print $2}' "/proc/$cpid/smaps_rollup" 2>/dev/null || echo "?")
 
 echo
 echo "hello-world HTTP, 2 workers, wrk -t2 -c$CONNS -d$DURATION, median of $ROUNDS interleaved rounds"
@@ -93,5 +107,6 @@ for n in "${names[@]}"; do
     printf '%-11s %12.0f %9.2f %7.2fx %12.0f %9.2f %7.2fx\n' "$n" "$ka" "$kp" "$(awk -v a="$ka" -v b="$base_ka" 'BEGIN{print a/b}')" \
         "$cl" "$cp" "$(awk -v a="$cl" -v b="$base_cl" 'BEGIN{print a/b}')"
 done
-echo "supervisor RSS: $((rss / 1024)) kB (PSS ${pss} kB) after the load"
+echo "supervisor RSS after the load: container PID 1 (nrun-init) $((crss / 1024)) kB (PSS ${cpss} kB);" \
+    "nrun supervise on the host $((rss / 1024)) kB (PSS ${pss} kB)"
 echo "errors: see lines in parentheses above (none printed = none)"

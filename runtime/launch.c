@@ -177,6 +177,7 @@ static __attribute__((noreturn)) void exec_init(launch_ctx *c, int sync_fd, cons
     ic.caps = s->caps;
     ic.nnp = s->no_new_privs;
     ic.minimal = c->minimal_init;
+    ic.lockdown = true;
     const void *bpf;
     ic.bpf_len = rt_seccomp_bytes(c->seccomp_prog, &bpf);
     ic.bpf = (unsigned char *)bpf;

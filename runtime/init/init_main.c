@@ -6,10 +6,11 @@
  * a fresh, static process it carries nothing of nrun's (libcrypto,
  * libarchive, the image store code): the supervisor's memory is its own.
  *
- *   argv: nrun init CONFIG_FD SYNC_FD
+ *   argv: nrun init CONFIG_FD SYNC_FD|-
  *
  * CONFIG_FD holds the configuration (initcfg.h); SYNC_FD gets "OK" once the
- * privileges are set, or "E<message>", and is closed.  Then the supervisor
+ * privileges are set, or "E<message>", and is closed.  `nrun supervise` runs
+ * the same program on the host (no sync fd, no lockdown).  Then the supervisor
  * (or, for a terminal session, the minimal init) runs until the container
  * ends and its exit code is ours. */
 #include <errno.h>
@@ -29,6 +30,8 @@ static int prepare(void *arg)
 {
     const rt_initcfg *c = arg;
     nr_err e = {0};
+    if (!c->lockdown)
+        return 0;
     if (rt_lockdown_exec(c->caps, geteuid(), c->nnp, &e) < 0 || rt_seccomp_load_raw(c->bpf, c->bpf_len, &e) < 0) {
         dprintf(2, "nrun: %s\n", e.msg);
         return -1;
@@ -50,23 +53,31 @@ int main(int argc, char **argv)
      * other process exists in the container until the supervisor forks. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     int cfd = argc == 4 && !strcmp(argv[1], "init") ? fd_arg(argv[2]) : -1;
-    int sync = argc == 4 ? fd_arg(argv[3]) : -1;
-    if (cfd < 0 || sync < 0) {
+    int sync = argc == 4 ? (strcmp(argv[3], "-") ? fd_arg(argv[3]) : -2) : -1;
+    if (cfd < 0 || sync == -1) {
         fprintf(stderr, "nrun-init: PID 1 of nrun's containers, started only by nrun\n");
         return NR_EXIT_USAGE;
     }
     rt_initcfg c;
     nr_err e = {0};
-    if (rt_initcfg_read(cfd, &c, &e) < 0 || rt_lockdown_pid1(c.caps, c.nnp, &e) < 0) {
-        dprintf(sync, "E%s", e.msg);
+    if (rt_initcfg_read(cfd, &c, &e) < 0 || (c.lockdown && rt_lockdown_pid1(c.caps, c.nnp, &e) < 0)) {
+        if (sync >= 0)
+            dprintf(sync, "E%s", e.msg);
+        else
+            dprintf(2, "nrun: %s\n", e.msg);
         return NR_EXIT_CMD;
     }
     close(cfd);
     c.sv.worker_prepare = prepare;
     c.sv.worker_prepare_arg = &c;
-    prctl(PR_SET_PDEATHSIG, 0);
-    if (write(sync, "OK", 2) != 2)
-        return NR_EXIT_CMD;
-    close(sync);
-    return c.minimal ? rt_pid1_fallback(&c.sv) : sv_run(&c.sv);
+    if (sync >= 0) {
+        prctl(PR_SET_PDEATHSIG, 0);
+        if (write(sync, "OK", 2) != 2)
+            return NR_EXIT_CMD;
+        close(sync);
+    }
+    int code = c.minimal ? rt_pid1_fallback(&c.sv) : sv_run(&c.sv);
+    if (c.control_path)
+        unlink(c.control_path);
+    return code;
 }

@@ -70,8 +70,8 @@ int rt_initcfg_write(int fd, const rt_initcfg *c, nr_err *err)
     json_object_set_new(o, "argv", strv_json(s->argv));
     json_object_set_new(o, "env", strv_json(s->envp));
     json_object_set_new(o, "cwd", json_string(s->cwd ? s->cwd : "/"));
-    json_object_set_new(o, "uid", json_integer(s->uid));
-    json_object_set_new(o, "gid", json_integer(s->gid));
+    json_object_set_new(o, "uid", json_integer(s->uid == (uid_t)-1 ? -1 : (json_int_t)s->uid));
+    json_object_set_new(o, "gid", json_integer(s->gid == (gid_t)-1 ? -1 : (json_int_t)s->gid));
     json_t *g = json_array();
     for (size_t i = 0; i < s->ngroups; i++)
         json_array_append_new(g, json_integer(s->groups[i]));
@@ -95,6 +95,9 @@ int rt_initcfg_write(int fd, const rt_initcfg *c, nr_err *err)
     json_object_set_new(o, "caps", json_integer((json_int_t)c->caps));
     json_object_set_new(o, "nnp", json_boolean(c->nnp));
     json_object_set_new(o, "minimal", json_boolean(c->minimal));
+    json_object_set_new(o, "lockdown", json_boolean(c->lockdown));
+    if (c->control_path)
+        json_object_set_new(o, "control_path", json_string(c->control_path));
     char *hex = nr_xmalloc(2 * c->bpf_len + 1);
     for (size_t i = 0; i < c->bpf_len; i++) {
         static const char d[] = "0123456789abcdef";
@@ -187,10 +190,11 @@ static int parse(json_t *o, rt_initcfg *c, nr_err *err)
     if (need(o, "cwd", JSON_STRING, &v, err) < 0)
         return -1;
     s->cwd = nr_xstrdup(json_string_value(v));
-    if (int_field(o, "uid", 0, UINT32_MAX - 1, &x, err) < 0)
+    /* -1: keep ours (the supervisor on the host) */
+    if (int_field(o, "uid", -1, UINT32_MAX - 1, &x, err) < 0)
         return -1;
     s->uid = (uid_t)x;
-    if (int_field(o, "gid", 0, UINT32_MAX - 1, &x, err) < 0)
+    if (int_field(o, "gid", -1, UINT32_MAX - 1, &x, err) < 0)
         return -1;
     s->gid = (gid_t)x;
     if (need(o, "groups", JSON_ARRAY, &v, err) < 0)
@@ -257,8 +261,14 @@ static int parse(json_t *o, rt_initcfg *c, nr_err *err)
     if (int_field(o, "caps", 0, INT64_MAX, &x, err) < 0)
         return -1;
     c->caps = (uint64_t)x;
-    if (bool_field(o, "nnp", &c->nnp, err) < 0 || bool_field(o, "minimal", &c->minimal, err) < 0)
+    if (bool_field(o, "nnp", &c->nnp, err) < 0 || bool_field(o, "minimal", &c->minimal, err) < 0 ||
+        bool_field(o, "lockdown", &c->lockdown, err) < 0)
         return -1;
+    v = json_object_get(o, "control_path");
+    if (v && (!json_is_string(v) || json_string_value(v)[0] != '/'))
+        return nr_err_set(err, "init config: \"control_path\" is not an absolute path");
+    if (v)
+        c->control_path = nr_xstrdup(json_string_value(v));
     if (need(o, "seccomp", JSON_STRING, &v, err) < 0)
         return -1;
     const char *hex = json_string_value(v);
@@ -326,6 +336,7 @@ void rt_initcfg_free(rt_initcfg *c)
     free((int *)c->sv.listen_fds);
     free((int *)c->sv.listen_ports);
     free((char *)c->sv.runtime_dir);
+    free(c->control_path);
     free(c->bpf);
     memset(c, 0, sizeof *c);
     sv_config_init(&c->sv);

@@ -16,6 +16,8 @@ typedef struct rt_initcfg {
     uint64_t caps;         /* the container's capability set */
     bool nnp;              /* no_new_privs */
     bool minimal;          /* the minimal init (a terminal session), not the supervisor */
+    bool lockdown;         /* a container: set PID 1's and each process's privileges (not on the host) */
+    char *control_path;    /* on the host: the control socket to remove at the end (NULL in a container) */
     unsigned char *bpf;    /* compiled seccomp program, installed in each process before exec */
     size_t bpf_len;
 } rt_initcfg;

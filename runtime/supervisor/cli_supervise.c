@@ -14,10 +14,14 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/cli.h"
+#include "runtime/init/initcfg.h"
+#include "runtime/runtime.h"
 #include "runtime/supervisor/sv_cli.h"
 #include "runtime/supervisor/sv_internal.h"
 
@@ -149,6 +153,55 @@ static void usage(void)
           stdout);
 }
 
+/* Replace this process with nrun-init (a sealed memfd copy) running cfg.
+ * NRUN_SUPERVISE_INPROCESS=1 keeps the supervisor inside nrun instead: the
+ * sanitizer build uses that, as nrun-init is never built with sanitizers. */
+static void exec_init(const sv_config *cfg, const char *control, nr_err *err)
+{
+    rt_initcfg ic;
+    memset(&ic, 0, sizeof ic);
+    ic.sv = *cfg;
+    cleanup_free char *cwd = getcwd(NULL, 0);
+    if (!cwd) {
+        nr_err_sys(err, errno, "getcwd");
+        return;
+    }
+    if (!ic.sv.cwd)
+        ic.sv.cwd = cwd; /* workers start where we were started */
+    cleanup_free char *abs_control = control && control[0] != '/' ? nr_xasprintf("%s/%s", cwd, control) : NULL;
+    ic.control_path = abs_control ? abs_control : (char *)control;
+    cleanup_close int exe = rt_init_exe(NULL, true, err);
+    if (exe < 0)
+        return;
+    cleanup_close int cfd = memfd_create("nrun-config", 0);
+    if (cfd < 0) {
+        nr_err_sys(err, errno, "memfd_create");
+        return;
+    }
+    if (rt_initcfg_write(cfd, &ic, err) < 0)
+        return;
+    if (lseek(cfd, 0, SEEK_SET) < 0) {
+        nr_err_sys(err, errno, "lseek");
+        return;
+    }
+    int keep[40];
+    size_t nk = 0;
+    keep[nk++] = cfg->log_dir_fd;
+    keep[nk++] = cfg->control_fd;
+    for (size_t i = 0; i < cfg->n_listen && nk < NR_ARRAY_LEN(keep); i++)
+        keep[nk++] = cfg->listen_fds[i];
+    for (size_t i = 0; i < nk; i++)
+        if (keep[i] >= 0 && fcntl(keep[i], F_SETFD, 0) < 0) {
+            nr_err_sys(err, errno, "fcntl");
+            return;
+        }
+    char cfds[16];
+    snprintf(cfds, sizeof cfds, "%d", cfd);
+    char *argv[] = {"nrun", "init", cfds, "-", NULL};
+    syscall(SYS_execveat, exe, "", argv, cfg->envp, AT_EMPTY_PATH);
+    nr_err_sys(err, errno, "execute nrun-init");
+}
+
 static int parse_signal(const char *s)
 {
     int n;
@@ -265,6 +318,11 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
         nr_err_sys(&err, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    if (!getenv("NRUN_SUPERVISE_INPROCESS")) {
+        /* the same program as a container's PID 1; returns only on failure */
+        exec_init(&cfg, control, &err);
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     }
     int code = sv_run(&cfg);

@@ -24,6 +24,17 @@ teardown() { sv_cleanup; }
     [ "$SV_RC" = 0 ]
 }
 
+@test "nrun supervise runs the same static program as a container's PID 1, and removes its control socket" {
+    sv_start -q -- sleep 100
+    sv_wait "[ -S $SV_CTL ]"
+    [[ "$(readlink /proc/$SV_PID/exe)" == "/memfd:nrun-init"* ]]
+    ! grep -q '\.so' /proc/$SV_PID/maps
+    [ "$(sv_stats | jq '.workers | length')" = 1 ]
+    sv_stop
+    [ "$SV_RC" = 143 ] # sleep got the SIGTERM: its code is ours
+    [ ! -e "$SV_CTL" ]
+}
+
 @test "exit codes: single process code, 128+signal, a node script that never listens, missing command" {
     run "$NRUN" supervise -q -- sh -c 'exit 3'
     [ "$status" -eq 3 ]

@@ -58,6 +58,8 @@ static void test_roundtrip(void **state)
     in.caps = (1ULL << 40) | 5;
     in.nnp = true;
     in.minimal = false;
+    in.lockdown = true;
+    in.control_path = "/run/x.sock";
     in.bpf = bpf;
     in.bpf_len = sizeof bpf;
     int fd = memfd_create("t", 0);
@@ -99,6 +101,8 @@ static void test_roundtrip(void **state)
     assert_true(out.caps == ((1ULL << 40) | 5));
     assert_true(out.nnp);
     assert_false(out.minimal);
+    assert_true(out.lockdown);
+    assert_string_equal(out.control_path, "/run/x.sock");
     assert_int_equal(out.bpf_len, sizeof bpf);
     assert_memory_equal(out.bpf, bpf, sizeof bpf);
     rt_initcfg_free(&out);
@@ -172,7 +176,6 @@ static void test_hostile(void **state)
     refused_edit("\"argv\":[\"sh\"]", "\"argv\":[\"a\\u0000b\"]", "u0000");
     refused_edit("\"env\":[]", "\"nv\":[]", "\"env\"");
     refused_edit("\"argv\":[\"sh\"]", "\"argv\":[\"sh\"],\"argv\":[\"x\"]", "duplicate");
-    refused_edit("\"uid\":0", "\"uid\":-1", "uid");
     refused_edit("\"uid\":0", "\"uid\":\"0\"", "uid");
     refused_edit("\"groups\":[]", "\"groups\":[-5]", "groups");
     refused_edit("\"listen\":[]", "\"listen\":[{\"fd\":1,\"port\":80}]", "fd");
@@ -186,6 +189,9 @@ static void test_hostile(void **state)
     refused_edit("\"seccomp\":\"\"", "\"seccomp\":\"abc\"", "seccomp");
     refused_edit("\"seccomp\":\"\"", "\"seccomp\":\"zz\"", "seccomp");
     refused_edit("\"tuning\":{", "\"tunin\":{", "tuning");
+    refused_edit("\"lockdown\":false", "\"lockdown\":null", "lockdown");
+    refused_edit("\"lockdown\":false", "\"lockdown\":false,\"control_path\":\"rel\"", "control_path");
+    refused_edit("\"uid\":0", "\"uid\":-2", "uid");
     refused_edit("\"max_memory\":0", "\"max_memory\":-1", "max_memory");
     refused_edit("\"wait_ready\":0", "\"wait_ready\":2", "wait_ready");
     refused_edit("\"crash_loop_max\":10", "\"crash_loop_max\":1.5", "crash_loop_max");
