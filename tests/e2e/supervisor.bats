@@ -25,6 +25,7 @@ teardown() { sv_cleanup; }
 }
 
 @test "nrun supervise runs the same static program as a container's PID 1, and removes its control socket" {
+    unset NRUN_SUPERVISE_INPROCESS # (set by make check-asan for the other tests)
     sv_start -q -- sleep 100
     sv_wait "[ -S $SV_CTL ]"
     [[ "$(readlink /proc/$SV_PID/exe)" == "/memfd:nrun-init"* ]]
