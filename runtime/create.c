@@ -1,5 +1,5 @@
 /* Create a container from an image: unpack its layers once, make
- * containers/<id>/ (upper, work, merged, hostname, hosts, resolv.conf),
+ * containers/<id>/ (upper, work, merged),
  * resolve the user in the image's /etc/passwd and /etc/group, and write the
  * config.json that describes it.  Names are unique (checked under a lock). */
 #include <errno.h>
@@ -143,14 +143,54 @@ static int write_new(int dfd, const char *name, const char *text, mode_t mode, n
     return 0;
 }
 
-static char *host_resolv(void)
+/* The init layer: the mount points every container needs (/proc, /dev,
+ * /sys, /etc/hostname, /etc/hosts, /etc/resolv.conf), shared by all of them
+ * as the top lower layer, so that an image lacking one costs no copy-up in
+ * each container's upper dir.  Made once per store, atomically. */
+#define INIT_LAYER "nrun-init-1"
+
+static int ensure_init_layer(const char *layers_dir, nr_err *err)
 {
-    char *t = NULL;
-    size_t len;
+    cleanup_close int lfd = open(layers_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lfd < 0)
+        return nr_err_sys(err, errno, "open %s", layers_dir);
+    struct stat st;
+    if (fstatat(lfd, INIT_LAYER, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, ".tmp-" INIT_LAYER "-%d", (int)getpid());
     nr_err ign;
-    if (nr_read_file(AT_FDCWD, "/etc/resolv.conf", 1 << 16, &t, &len, &ign) < 0)
-        return nr_xstrdup("");
-    return t;
+    nr_rm_rf(lfd, tmp, &ign);
+    static const char *const dirs[] = {"", "/proc", "/dev", "/sys", "/etc"};
+    static const char *const files[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(dirs); i++) {
+        cleanup_free char *p = nr_xasprintf("%s%s", tmp, dirs[i]);
+        if (mkdirat(lfd, p, 0755) < 0 || fchmodat(lfd, p, 0755, 0) < 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < NR_ARRAY_LEN(files); i++) {
+        cleanup_free char *p = nr_xasprintf("%s%s", tmp, files[i]);
+        int fd = openat(lfd, p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 || fchmod(fd, 0644) < 0) {
+            if (fd >= 0)
+                close(fd);
+            goto fail;
+        }
+        close(fd);
+    }
+    if (renameat(lfd, tmp, lfd, INIT_LAYER) < 0) {
+        int e = errno;
+        nr_rm_rf(lfd, tmp, &ign);
+        if (e == EEXIST || e == ENOTEMPTY)
+            return 0; /* another nrun made it first */
+        return nr_err_sys(err, e, "rename %s/%s", layers_dir, tmp);
+    }
+    return 0;
+fail: {
+    int e = errno;
+    nr_rm_rf(lfd, tmp, &ign);
+    return nr_err_sys(err, e, "make the init layer in %s", layers_dir);
+}
 }
 
 int rt_container_create(img_store *store, const char *root, const char *image_ref, rt_run_opts *o, rt_created *out,
@@ -168,8 +208,7 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     cleanup_close int lock = -1;
     cleanup_close int cdfd = -1;
     /* every cleanup variable is declared here: the error paths jump over the code below */
-    cleanup_free char *cdir = NULL, *hn = NULL, *hosts = NULL, *resolv = NULL, *layers_dir = NULL, *merged = NULL,
-                      *upper = NULL, *work = NULL;
+    cleanup_free char *cdir = NULL, *layers_dir = NULL, *merged = NULL, *upper = NULL, *work = NULL;
     int dfd = -1;
     rt_user u = {0};
     if (img->n_layers == 0) {
@@ -179,7 +218,11 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     if (img_image_unpack(store, img, &out->layers_extracted, err) < 0)
         goto out;
     rt_timing("image loaded+unpacked");
-    lower = nr_xcalloc(img->n_layers + 1, sizeof(char *));
+    lower = nr_xcalloc(img->n_layers + 2, sizeof(char *));
+    layers_dir = nr_xasprintf("%s/layers", root);
+    if (ensure_init_layer(layers_dir, err) < 0)
+        goto out;
+    lower[nlower++] = nr_xstrdup(INIT_LAYER);
     for (size_t i = img->n_layers; i-- > 0;) {
         const char *hex = img_digest_hex(img->layers[i].diff_id);
         bool dup = false;
@@ -240,15 +283,6 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
         nr_err_sys(err, errno, "create %s", dir);
         goto out_rm;
     }
-    hn = nr_xasprintf("%s\n", o->hostname);
-    hosts = nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                            "127.0.1.1\t%s\n", o->hostname);
-    bool hostnet = o->net && !strcmp(o->net, "host");
-    resolv = hostnet ? host_resolv() : nr_xstrdup("# no network outside this container\n");
-    if (write_new(dfd, "hostname", hn, 0644, err) < 0 || write_new(dfd, "hosts", hosts, 0644, err) < 0 ||
-        write_new(dfd, "resolv.conf", resolv, 0644, err) < 0)
-        goto out_rm;
-    layers_dir = nr_xasprintf("%s/layers", root);
     merged = nr_xasprintf("%s/merged", dir);
     upper = nr_xasprintf("%s/upper", dir);
     work = nr_xasprintf("%s/work", dir);

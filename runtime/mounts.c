@@ -321,6 +321,44 @@ static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
     return 0;
 }
 
+/* /etc/hostname, /etc/hosts and /etc/resolv.conf: written in the container's
+ * own /dev tmpfs (/dev/.nrun) and bound over the image's, so a container puts
+ * no file of them on the host's disk.  A -v onto one of them wins. */
+static int etc_files(int rootfd, const rt_spec *s, const char *resolv, nr_err *err)
+{
+    const char *h = s->hostname && *s->hostname ? s->hostname : "localhost";
+    cleanup_free char *hn = nr_xasprintf("%s\n", h);
+    cleanup_free char *hosts = nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                            "127.0.1.1\t%s\n", h);
+    const struct { const char *name, *text; } f[] = {{"hostname", hn}, {"hosts", hosts}, {"resolv.conf", resolv}};
+    cleanup_close int p = ensure_in_root(rootfd, "/dev/.nrun", false, err);
+    if (p < 0)
+        return -1;
+    cleanup_close int dir = openat(p, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return nr_err_sys(err, errno, "open /dev/.nrun in the container");
+    for (size_t i = 0; i < NR_ARRAY_LEN(f); i++) {
+        cleanup_free char *dest = nr_xasprintf("/etc/%s", f[i].name);
+        bool user = false;
+        for (size_t k = 0; k < s->nmounts; k++)
+            user |= !strcmp(s->mounts[k].dest, dest);
+        if (user)
+            continue;
+        cleanup_close int w = openat(dir, f[i].name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (w < 0 || nr_write_all(w, f[i].text, strlen(f[i].text)) < 0 || fchmod(w, 0644) < 0)
+            return nr_err_sys(err, errno, "write /dev/.nrun/%s in the container", f[i].name);
+        cleanup_close int src = openat(dir, f[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        cleanup_close int dst = ensure_in_root(rootfd, dest, true, err);
+        if (src < 0 || dst < 0)
+            return src < 0 ? nr_err_sys(err, errno, "reopen /dev/.nrun/%s", f[i].name) : -1;
+        char sp[64];
+        snprintf(sp, sizeof sp, "/proc/self/fd/%d", src);
+        if (mount_at_fd(sp, dst, NULL, MS_BIND, NULL, dest, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int mount_overlay(const rt_spec *s, nr_err *err)
 {
     /* Lower layers by short relative names from inside the layers dir: the
@@ -355,6 +393,14 @@ static int mount_overlay(const rt_spec *s, nr_err *err)
 
 int rt_mounts_setup(const rt_spec *s, nr_err *err)
 {
+    /* --net host: the host's resolver configuration, read while we still see it */
+    cleanup_free char *resolv = NULL;
+    if (s->etc_files && !s->ns_net) {
+        size_t len;
+        nr_err ign;
+        if (nr_read_file(AT_FDCWD, "/etc/resolv.conf", 1 << 16, &resolv, &len, &ign) < 0)
+            resolv = nr_xstrdup("");
+    }
     /* Nothing we do here may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return nr_err_sys(err, errno, "make / private");
@@ -370,6 +416,8 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err)
     for (size_t i = 0; i < s->nmounts; i++)
         if (do_mount(rootfd, &s->mounts[i], err) < 0)
             return -1;
+    if (s->etc_files && etc_files(rootfd, s, resolv ? resolv : "# no network outside this container\n", err) < 0)
+        return -1;
     if (fchdir(rootfd) < 0)
         return nr_err_sys(err, errno, "chdir rootfs");
     if (syscall(SYS_pivot_root, ".", ".") < 0)

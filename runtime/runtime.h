@@ -73,6 +73,7 @@ typedef struct rt_spec {
     size_t noverlay_lower;
     char *overlay_upper, *overlay_work; /* absolute */
     bool overlay_volatile;    /* mount with "volatile": no sync of the upper fs (see mounts.c) */
+    bool etc_files;           /* org.nrun.etc-files: generate /etc/hostname, hosts, resolv.conf (mounts.c) */
     int stop_signal;
     rt_port *ports;
     size_t nports;

@@ -347,12 +347,6 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     json_array_append_new(mounts, mount_obj("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
     json_array_append_new(mounts, mount_obj("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
     json_array_append_new(mounts, mount_obj("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,relatime,ro"));
-    static const char *const etc_files[] = {"hostname", "hosts", "resolv.conf"};
-    for (size_t i = 0; i < NR_ARRAY_LEN(etc_files); i++) {
-        cleanup_free char *dst = nr_xasprintf("/etc/%s", etc_files[i]);
-        cleanup_free char *src = nr_xasprintf("%s/%s", ctr_dir, etc_files[i]);
-        json_array_append_new(mounts, mount_obj(dst, "bind", src, "rbind,rprivate"));
-    }
     int anon = 0;
     const json_t *ivol = imgcfg ? json_object_get(imgcfg, "Volumes") : NULL;
     if (json_is_object(ivol)) {
@@ -479,6 +473,9 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     json_decref(ports);
     json_object_set_new(ann, "org.nrun.ports", json_string(ports_s));
     json_object_set_new(ann, "org.nrun.net", json_string(o->net ? o->net : "private"));
+    /* /etc/hostname, /etc/hosts, /etc/resolv.conf: made by the launch in the
+     * container's /dev tmpfs from "hostname" and the network mode (mounts.c) */
+    json_object_set_new(ann, "org.nrun.etc-files", json_string("generated"));
     cleanup_free char *w = nr_xasprintf("%d", o->workers);
     json_object_set_new(ann, "org.nrun.workers", json_string(w));
     json_object_set_new(ann, "org.nrun.balance", json_string(o->balance ? "leastconn" : "rr"));

@@ -238,6 +238,10 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
             s->overlay_lower[s->noverlay_lower++] = nr_xstrdup(t);
         }
     }
+    const char *etc = ann(a, "org.nrun.etc-files");
+    if (etc && strcmp(etc, "generated"))
+        return nr_err_set(err, "config.json: org.nrun.etc-files \"%s\" is not \"generated\"", etc);
+    s->etc_files = etc != NULL;
     const char *sig = ann(a, "org.nrun.stop-signal");
     if (sig) {
         char *end;
