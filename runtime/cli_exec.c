@@ -1,4 +1,4 @@
-/* nrun exec [-i] [-t] [-e K=V] [-w DIR] [-u UID[:GID]] CONTAINER CMD...
+/* nrun exec [-i] [-t] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER CMD...
  *
  * Joins every namespace and the cgroups of a running container and runs CMD
  * with the container's identity, capabilities, no_new_privs and seccomp
@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -37,6 +38,21 @@ static __attribute__((noreturn)) void die(const char *what, int e)
 {
     dprintf(2, "nrun exec: %s: %s\n", what, strerror(e));
     _exit(NR_EXIT_CMD);
+}
+
+static char *read_ctr_file(const char *path)
+{
+    cleanup_close int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (4 << 20))
+        return NULL;
+    nr_buf b = {0};
+    char chunk[8192];
+    ssize_t n;
+    while (b.len < (4u << 20) && (n = read(fd, chunk, sizeof chunk)) > 0)
+        nr_buf_add(&b, chunk, (size_t)n);
+    nr_buf_add(&b, "", 1);
+    return b.data;
 }
 
 static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int nsfd[], const rt_state *st, void *prog,
@@ -79,11 +95,17 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
     }
     close(sock);
     if (o->user) {
-        char *end;
-        unsigned long u = strtoul(o->user, &end, 10);
-        s->uid = (uid_t)u;
-        s->gid = (gid_t)(*end == ':' ? strtoul(end + 1, NULL, 10) : u);
-        s->ngroups = 0;
+        /* names are looked up in the container's own files (we are in its
+         * mount namespace): regular files only, never a FIFO that would block */
+        cleanup_free char *passwd = read_ctr_file("/etc/passwd"), *group = read_ctr_file("/etc/group");
+        rt_user u;
+        if (rt_user_resolve(o->user, passwd, group, &u, &e) < 0)
+            die(e.msg, 0);
+        free(s->groups);
+        s->uid = u.uid;
+        s->gid = u.gid;
+        s->groups = u.groups;
+        s->ngroups = u.ngroups;
     }
     if (rt_bounding_drop(s->caps, &e) < 0 || rt_user_switch(s, &e) < 0 || rt_security_exec(s, s->uid, &e) < 0)
         die(e.msg, 0);
@@ -124,11 +146,11 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
             o.env[o.nenv++] = argv[++i];
         } else if ((!strcmp(a, "-w") || !strcmp(a, "--workdir")) && i + 1 < argc && argv[i + 1][0] == '/') {
             o.cwd = argv[++i];
-        } else if ((!strcmp(a, "-u") || !strcmp(a, "--user")) && i + 1 < argc &&
-                   strspn(argv[i + 1], "0123456789:") == strlen(argv[i + 1])) {
+        } else if ((!strcmp(a, "-u") || !strcmp(a, "--user")) && i + 1 < argc && *argv[i + 1] &&
+                   strlen(argv[i + 1]) < 256 && !strpbrk(argv[i + 1], "\n/")) {
             o.user = argv[++i];
         } else {
-            return nr_usage_error(g, "exec: bad option %s (-i -t -e K=V -w /DIR -u UID[:GID])", a);
+            return nr_usage_error(g, "exec: bad option %s (-i -t -e K=V -w /DIR -u USER[:GROUP])", a);
         }
     }
     if (i + 1 >= argc)

@@ -65,7 +65,7 @@ static bool find_entry(char *text, const char *key, bool by_id, char **fields, i
     return false;
 }
 
-static int resolve_user(const char *spec, const rt_rootfs_desc *rf, rt_user *u, nr_err *err)
+int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_err *err)
 {
     memset(u, 0, sizeof *u);
     if (!spec || !*spec)
@@ -75,7 +75,6 @@ static int resolve_user(const char *spec, const rt_rootfs_desc *rf, rt_user *u, 
     if (grp)
         *grp++ = 0;
     const char *user = copy;
-    cleanup_free char *passwd = read_etc(rf->layers_dir, rf->lower, rf->nlower, "passwd");
     const char *uname = NULL;
     char *f[7];
     if (all_digits(user)) {
@@ -92,7 +91,6 @@ static int resolve_user(const char *spec, const rt_rootfs_desc *rf, rt_user *u, 
         u->gid = (gid_t)strtoul(f[3], NULL, 10);
         uname = f[0];
     }
-    cleanup_free char *group = read_etc(rf->layers_dir, rf->lower, rf->nlower, "group");
     if (grp) {
         char *g[4];
         cleanup_free char *gcopy = group ? nr_xstrdup(group) : NULL;
@@ -293,8 +291,12 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     const json_t *iu = cfg ? json_object_get(cfg, "User") : NULL;
     if (!user && json_is_string(iu))
         user = json_string_value(iu);
-    if (resolve_user(user, &rf, &u, err) < 0)
-        goto out_rm;
+    {
+        cleanup_free char *passwd = user ? read_etc(layers_dir, lower, nlower, "passwd") : NULL;
+        cleanup_free char *group = user ? read_etc(layers_dir, lower, nlower, "group") : NULL;
+        if (rt_user_resolve(user, passwd, group, &u, err) < 0)
+            goto out_rm;
+    }
     if (rt_spec_build(cfg, o, &rf, &u, root, dir, &config, err) < 0)
         goto out_rm;
     if (write_new(dfd, "config.json", config, 0600, err) < 0)

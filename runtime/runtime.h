@@ -128,6 +128,10 @@ typedef struct rt_user {
     gid_t *groups;
     size_t ngroups;
 } rt_user;
+/* USER as name|uid[:group|gid] looked up in passwd/group texts (either may be
+ * NULL; both are modified).  Supplementary groups: the primary one and every
+ * group that lists the user.  u->groups is malloc'd. */
+int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_err *err);
 /* Returns the config.json text (malloc'd).  img_config may be NULL. */
 int rt_spec_build(const struct json_t *img_config, const rt_run_opts *o, const rt_rootfs_desc *rf,
                   const rt_user *u, const char *store_root, const char *ctr_dir, char **json_out,

@@ -197,6 +197,16 @@ wait_ready() { # the app has set its traps
     [[ "${lines[6]}" == Seccomp:*2 ]]
     run "$NRUN" exec "$id" sh -c 'exit 4'
     [ "$status" -eq 4 ]
+    # -u: a name from the container's /etc/passwd (with its groups), or numbers
+    run "$NRUN" exec -u root "$id" id
+    [ "$output" = "uid=0(root) gid=0(root) groups=0(root)" ]
+    run "$NRUN" exec -u node "$id" id
+    [ "$output" = "uid=1000(node) gid=1000(node) groups=1000(node),2000(extra)" ]
+    run "$NRUN" exec -u 4321:99 "$id" sh -c 'id -u; id -g'
+    [ "$output" = "$(printf '4321\n99')" ]
+    run "$NRUN" exec -u nosuchuser "$id" id
+    [ "$status" -eq 125 ]
+    [[ "$output" == *'user "nosuchuser" not found'* ]]
     "$NRUN" rm -f "$id"
 }
 
