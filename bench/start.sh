@@ -66,6 +66,13 @@ with open(out, "a") as f:
     f.write("%.2f %.2f\n" % ((t1 - t0) * 1000, (ru.ru_utime + ru.ru_stime) * 1000))
 sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
 PY
+# ext4 without a journal (this machine's root) scans every inode freed in the
+# last 30 s on each inode allocation: what the setup above deleted (temp
+# trees), or a previous run's unpack section, would slow the first half of
+# the loop for every runtime.  Start from a settled disk.
+SETTLE=${SETTLE:-30}
+echo "waiting ${SETTLE}s for inodes freed by the setup to age out (SETTLE=0 to skip)" >&2
+sleep "$SETTLE"
 export NRUN W N
 unshare -m --propagation private bash -c '
 set -euo pipefail
