@@ -250,6 +250,8 @@ static void on_message(sv_worker *w, const char *line, size_t len)
             w->listened = true;
             if (!sv_g->cfg->wait_ready)
                 sv_worker_now_up(w);
+            else
+                sv_wait_ready_arm(w);
         } else if (!strcmp(act, "close")) {
             const char *key = json_string_value(json_object_get(m, "key"));
             if (key)

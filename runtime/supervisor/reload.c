@@ -75,6 +75,28 @@ static void listen_timeout(void *arg)
     sv_worker_signal_group(w, SIGKILL);
 }
 
+/* --wait-ready, a worker that is nobody's replacement (the first ones, or one
+ * restarted after a crash) listened but never said 'ready': after
+ * --listen-timeout it serves anyway, as pm2 does, rather than holding the
+ * others back forever.  (A replacement in a reload fails instead: the old
+ * worker keeps serving.) */
+static void ready_timeout(void *arg)
+{
+    sv_worker *w = arg;
+    if (w->state != SV_W_STARTING)
+        return;
+    sv_log_sys("worker %d (pid %d) listens but sent no 'ready' within %d ms (--listen-timeout): serving with it",
+               w->slot, (int)w->pid, sv_g->cfg->listen_timeout_ms);
+    sv_worker_now_up(w);
+}
+
+void sv_wait_ready_arm(sv_worker *w)
+{
+    if (w->replaces_id || w->state != SV_W_STARTING || w->listen_t.armed)
+        return;
+    sv_timer_start(&w->listen_t, (uint64_t)sv_g->cfg->listen_timeout_ms, ready_timeout, w);
+}
+
 /* Start a new worker in old's slot; old is drained once the new one is up. */
 void sv_replace_worker(sv_worker *old)
 {

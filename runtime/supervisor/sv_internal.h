@@ -230,6 +230,8 @@ void sv_drain_worker(sv_worker *w);
 /* Stop signal to its group now, SIGKILL after the kill timeout. */
 void sv_worker_terminate(sv_worker *w);
 void sv_worker_now_up(sv_worker *w);
+/* --wait-ready: a worker that listened serves after --listen-timeout without 'ready' (not a replacement). */
+void sv_wait_ready_arm(sv_worker *w);
 void sv_reload_start(struct sv_ctl_client *c);
 void sv_reload_worker_failed(sv_worker *w);
 void sv_scale(int n);

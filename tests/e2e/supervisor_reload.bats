@@ -67,6 +67,17 @@ wrk_failures() {
     sv_stop
 }
 
+@test "--wait-ready: a first worker that listens but never says 'ready' serves after --listen-timeout, and the others start" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 2 --wait-ready --listen-timeout 1s -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    sv_wait 'grep -q "sent no .ready. within 1000 ms" "$SV_DIR/err"' 10
+    sv_wait '[ "$(sv_up_count)" = 2 ]' 10
+    [ "$(grep -c "sent no 'ready'" "$SV_DIR/err")" -eq 2 ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
 @test "hang: a worker whose event loop is stuck (no heartbeat) is killed and replaced" {
     PORT=$(sv_free_port)
     PORT=$PORT sv_start -q --workers 2 --heartbeat-timeout 2s -- node "$APPS/hello.js"
