@@ -7,6 +7,7 @@
  * container, so /proc/1/exe stays closed to the container's root.  When the
  * container holds CAP_SYS_PTRACE that is not enough (CVE-2019-5736), and the
  * program is run from a sealed memfd copy instead, which cannot be written. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +37,24 @@ static int sealed_copy(const unsigned char *data, size_t len, nr_err *err)
     return fd;
 }
 
+/* Copies written by other builds of nrun: a running container keeps its
+ * program's inode, and a start of that other build writes its copy again. */
+static void remove_others(int dfd, const char *keep)
+{
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, "nrun-init-", 10) && strcmp(e->d_name, keep))
+            unlinkat(dfd, e->d_name, 0);
+    closedir(d);
+}
+
 int rt_init_exe(const char *root, bool sealed, nr_err *err)
 {
     size_t len = (size_t)(nr_init_blob_end - nr_init_blob);
@@ -60,6 +79,7 @@ int rt_init_exe(const char *root, bool sealed, nr_err *err)
             return nr_err_sys(err, errno, "open %s/%s", dir, name);
         if (nr_write_atomic(dfd, name, nr_init_blob, len, 0555, err) < 0)
             return nr_err_wrap(err, "%s", dir);
+        remove_others(dfd, name);
     }
     return nr_err_set(err, "%s/%s: cannot be written as expected", dir, name);
 }

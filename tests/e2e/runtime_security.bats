@@ -208,6 +208,11 @@ P
     run rt_run --rm sec:1 echo ran
     [ "$output" = ran ]
     [ "$(stat -c %a "$f")" = 555 ]
+    # a copy left by another build of nrun goes when ours is (re)written
+    cp "$f" "$NRUN_ROOT/cache/nrun-init-0123456789abcdef"
+    rm "$f"
+    rt_run --rm sec:1 true
+    [ "$(ls "$NRUN_ROOT"/cache/nrun-init-*)" = "$f" ]
 }
 
 @test "config.json is the description: it is written and validated" {
