@@ -233,7 +233,20 @@ static bool dispatch(sv_listener *l, int fd, const sv_worker *exclude)
     }
     while (n > 0) {
         int pick = (int)(l->rr_next++ % (unsigned)n);
-        if (sv_g->cfg->balance == SV_BALANCE_LEASTCONN) {
+        if (sv_g->cfg->balance == SV_BALANCE_RR) {
+            /* Round-robin over the workers that are free (every hand-off
+             * acked), as Node's own round-robin does; when none is, the one
+             * least behind.  A worker stuck in a long request then stops
+             * collecting connections that another could serve now. */
+            int start = pick;
+            for (int k = 0; k < n; k++) {
+                int i = (start + k) % n;
+                if (cand[i]->ninflight < cand[pick]->ninflight)
+                    pick = i;
+                if (cand[pick]->ninflight == 0)
+                    break;
+            }
+        } else if (sv_g->cfg->balance == SV_BALANCE_LEASTCONN) {
             /* Fewest open connections; ties go round-robin from the rr cursor. */
             uint64_t best = UINT64_MAX;
             int start = pick;
