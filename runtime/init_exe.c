@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/util.h"
+#include "runtime/init/initcfg.h"
 #include "runtime/runtime.h"
 
 extern const unsigned char nr_init_blob[] __attribute__((visibility("hidden")));
@@ -53,6 +55,42 @@ static void remove_others(int dfd, const char *keep)
         if (!strncmp(e->d_name, "nrun-init-", 10) && strcmp(e->d_name, keep))
             unlinkat(dfd, e->d_name, 0);
     closedir(d);
+}
+
+void rt_init_exec(int exe, const rt_initcfg *ic, int sync_fd, char **envp, nr_err *err)
+{
+    cleanup_close int cfd = memfd_create("nrun-config", 0);
+    if (cfd < 0) {
+        nr_err_sys(err, errno, "memfd_create");
+        return;
+    }
+    if (rt_initcfg_write(cfd, ic, err) < 0)
+        return;
+    if (lseek(cfd, 0, SEEK_SET) < 0) {
+        nr_err_sys(err, errno, "lseek");
+        return;
+    }
+    /* what PID 1 keeps: everything else is close-on-exec */
+    const sv_config *s = &ic->sv;
+    int keep[260];
+    size_t nk = 0;
+    keep[nk++] = sync_fd;
+    keep[nk++] = s->log_dir_fd;
+    keep[nk++] = s->control_fd;
+    for (size_t i = 0; i < s->n_listen && nk < NR_ARRAY_LEN(keep); i++)
+        keep[nk++] = s->listen_fds[i];
+    for (size_t i = 0; i < nk; i++)
+        if (keep[i] >= 0 && fcntl(keep[i], F_SETFD, 0) < 0) {
+            nr_err_sys(err, errno, "fcntl");
+            return;
+        }
+    char cfds[16], syncs[16] = "-";
+    snprintf(cfds, sizeof cfds, "%d", cfd);
+    if (sync_fd >= 0)
+        snprintf(syncs, sizeof syncs, "%d", sync_fd);
+    char *argv[] = {"nrun", "init", cfds, syncs, NULL};
+    syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
+    nr_err_sys(err, errno, "execute nrun-init");
 }
 
 int rt_init_exe(const char *root, bool sealed, nr_err *err)

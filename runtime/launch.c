@@ -181,37 +181,8 @@ static __attribute__((noreturn)) void exec_init(launch_ctx *c, int sync_fd, cons
     const void *bpf;
     ic.bpf_len = rt_seccomp_bytes(c->seccomp_prog, &bpf);
     ic.bpf = (unsigned char *)bpf;
-    int cfd = memfd_create("nrun-config", 0);
-    if (cfd < 0) {
-        nr_err_sys(&e, errno, "memfd_create");
-        child_fail(sync_fd, &e);
-    }
-    if (rt_initcfg_write(cfd, &ic, &e) < 0)
-        child_fail(sync_fd, &e);
-    if (lseek(cfd, 0, SEEK_SET) < 0) {
-        nr_err_sys(&e, errno, "lseek");
-        child_fail(sync_fd, &e);
-    }
-    /* what PID 1 keeps: everything else is close-on-exec or already closed */
-    int keep[260];
-    size_t nk = 0;
-    keep[nk++] = sync_fd;
-    keep[nk++] = c->log_fd;
-    keep[nk++] = c->control_fd;
-    for (size_t i = 0; i < c->nlisten; i++)
-        keep[nk++] = c->listen_fds[i];
-    for (size_t i = 0; i < nk; i++)
-        if (keep[i] >= 0 && fcntl(keep[i], F_SETFD, 0) < 0) {
-            nr_err_sys(&e, errno, "fcntl");
-            child_fail(sync_fd, &e);
-        }
-    char cfds[16], syncs[16];
-    snprintf(cfds, sizeof cfds, "%d", cfd);
-    snprintf(syncs, sizeof syncs, "%d", sync_fd);
-    char *argv[] = {"nrun", "init", cfds, syncs, NULL};
     char *envp[] = {NULL};
-    syscall(SYS_execveat, c->init_fd, "", argv, envp, AT_EMPTY_PATH);
-    nr_err_sys(&e, errno, "execute the container's init");
+    rt_init_exec(c->init_fd, &ic, sync_fd, envp, &e); /* returns only on failure */
     child_fail(sync_fd, &e);
 }
 

@@ -187,6 +187,11 @@ int rt_reexec_sealed(void);
 bool rt_caps_need_sealed_exe(uint64_t caps);
 /* PID 1's program as an fd for execveat (init_exe.c); sealed = a memfd copy. */
 int rt_init_exe(const char *root, bool sealed, nr_err *err);
+/* Execute PID 1's program `exe` with ic in a memfd; sync_fd (-1: none) gets
+ * its "OK".  The fds ic names stay open across the exec.  Returns only on
+ * failure, with err set. */
+struct rt_initcfg;
+void rt_init_exec(int exe, const struct rt_initcfg *ic, int sync_fd, char **envp, nr_err *err);
 /* CVE-2024-21626: close every fd >= 3 except keep[]. */
 int rt_close_fds_except(const int *keep, size_t n);
 

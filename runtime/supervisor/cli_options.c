@@ -27,7 +27,7 @@ int sv_opt_arity(const char *opt)
     return -1;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
+int sv_parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
     errno = 0;
@@ -49,7 +49,7 @@ static int pair(const char *v, bool count_first, int *x, int *y)
     if (slash)
         *slash++ = 0;
     *y = 0;
-    if (count_first ? parse_int(buf, 1, 100000, x) < 0 : sv_parse_duration_ms(buf, x) < 0)
+    if (count_first ? sv_parse_int(buf, 1, 100000, x) < 0 : sv_parse_duration_ms(buf, x) < 0)
         return -1;
     if (count_first && !slash)
         return -1;
@@ -86,7 +86,7 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
         else
             cfg->log_rate = sz;
     } else if (!strcmp(opt, "--log-max-files")) {
-        if (parse_int(v, 1, 1000, &cfg->log_max_files) < 0)
+        if (sv_parse_int(v, 1, 1000, &cfg->log_max_files) < 0)
             return nr_err_set(err, "%s %s: expected 1..1000", opt, v);
     } else if (!strcmp(opt, "--crash-loop") || !strcmp(opt, "--backoff")) {
         bool crash = opt[2] == 'c';

@@ -52,17 +52,6 @@ int sv_parse_duration_ms(const char *s, int *out)
     return 0;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int bind_port(const char *spec, int *port_out, nr_err *err)
 {
     char host[128] = "";
@@ -77,7 +66,7 @@ static int bind_port(const char *spec, int *port_out, nr_err *err)
         p = colon + 1;
     }
     int port;
-    if (parse_int(p, 1, 65535, &port) < 0)
+    if (sv_parse_int(p, 1, 65535, &port) < 0)
         return nr_err_set(err, "-p %s: expected [IP:]PORT", spec);
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
     struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -171,41 +160,14 @@ static void exec_init(const sv_config *cfg, const char *control, nr_err *err)
     cleanup_free char *abs_control = control && control[0] != '/' ? nr_xasprintf("%s/%s", cwd, control) : NULL;
     ic.control_path = abs_control ? abs_control : (char *)control;
     cleanup_close int exe = rt_init_exe(NULL, true, err);
-    if (exe < 0)
-        return;
-    cleanup_close int cfd = memfd_create("nrun-config", 0);
-    if (cfd < 0) {
-        nr_err_sys(err, errno, "memfd_create");
-        return;
-    }
-    if (rt_initcfg_write(cfd, &ic, err) < 0)
-        return;
-    if (lseek(cfd, 0, SEEK_SET) < 0) {
-        nr_err_sys(err, errno, "lseek");
-        return;
-    }
-    int keep[40];
-    size_t nk = 0;
-    keep[nk++] = cfg->log_dir_fd;
-    keep[nk++] = cfg->control_fd;
-    for (size_t i = 0; i < cfg->n_listen && nk < NR_ARRAY_LEN(keep); i++)
-        keep[nk++] = cfg->listen_fds[i];
-    for (size_t i = 0; i < nk; i++)
-        if (keep[i] >= 0 && fcntl(keep[i], F_SETFD, 0) < 0) {
-            nr_err_sys(err, errno, "fcntl");
-            return;
-        }
-    char cfds[16];
-    snprintf(cfds, sizeof cfds, "%d", cfd);
-    char *argv[] = {"nrun", "init", cfds, "-", NULL};
-    syscall(SYS_execveat, exe, "", argv, cfg->envp, AT_EMPTY_PATH);
-    nr_err_sys(err, errno, "execute nrun-init");
+    if (exe >= 0)
+        rt_init_exec(exe, &ic, -1, cfg->envp, err);
 }
 
 static int parse_signal(const char *s)
 {
     int n;
-    if (parse_int(s, 1, 64, &n) == 0)
+    if (sv_parse_int(s, 1, 64, &n) == 0)
         return n;
     if (!strncasecmp(s, "SIG", 3))
         s += 3;
@@ -253,7 +215,7 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
             lfds[nl++] = fd;
         } else if (!strcmp(a, "--workers")) {
             NEED();
-            if (parse_int(v, 1, 256, &cfg.workers) < 0)
+            if (sv_parse_int(v, 1, 256, &cfg.workers) < 0)
                 return nr_usage_error(g, "supervise: --workers %s: expected 1..256", v);
         } else if (!strcmp(a, "--balance")) {
             NEED();

@@ -4,6 +4,8 @@
 #include "common/cli.h"
 #include "common/err.h"
 
+/* A decimal integer in lo..hi (the whole string). */
+int sv_parse_int(const char *s, int lo, int hi, int *out);
 /* "500ms", "10s", "2m", "1h", or a plain number of seconds. */
 int sv_parse_duration_ms(const char *s, int *out);
 /* Bind and listen on a root-only AF_UNIX control socket (a stale one is replaced). */
