@@ -86,15 +86,16 @@
     return emit.apply(this, arguments);
   };
 
-  // Every open socket, for the drain.
+  // Every open socket, for the drain (once each: an https server's sockets
+  // may be both tracked here and in its connection list).
   function sockets() {
-    const all = [...raw];
+    const all = new Set(raw);
     for (const srv of servers) {
       if (kConnections === undefined)
         kConnections = Object.getOwnPropertySymbols(srv).find((x) => String(x) === 'Symbol(http.server.connections)') || null;
       const list = kConnections && srv[kConnections];
       if (list && typeof list.all === 'function')
-        for (const p of list.all()) if (p && p.socket && !p.socket.destroyed) all.push(p.socket);
+        for (const p of list.all()) if (p && p.socket && !p.socket.destroyed) all.add(p.socket);
     }
     return all;
   }
@@ -122,7 +123,7 @@
           seen.set(sock, [s[0], true]);
         }
       }
-      if (now.length === 0) clearInterval(t);
+      if (now.size === 0) clearInterval(t);
     }, 100);
     t.unref();
     count();
