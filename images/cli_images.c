@@ -2,7 +2,6 @@
  * flag parsing and output only; the work is in the store library. */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +16,6 @@
 #include "images/ref.h"
 #include "images/store.h"
 
-/* nr_usage_error lives in nrun_main.c, which nbuild and the unit tests do
- * not link; this file is linked into all of them. */
-__attribute__((format(printf, 2, 3))) static int usage_err(nr_global *g, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", g->prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return NR_EXIT_USAGE;
-}
-#define nr_usage_error usage_err
 
 static int open_store(nr_global *g, img_store **s)
 {

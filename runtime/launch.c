@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -254,6 +253,22 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, con
     exec_init(c, sync_fd, io);
 }
 
+size_t rt_sync_read(int fd, char *buf, size_t cap)
+{
+    size_t got = 0;
+    ssize_t n;
+    while (got < cap - 1 && (n = read(fd, buf + got, cap - 1 - got)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = 0;
+    return got;
+}
+
 static void ctx_free(launch_ctx *c)
 {
     for (size_t i = 0; i < c->nlisten; i++)
@@ -337,17 +352,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
         goto out_cg;
     }
     char msg[1100];
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof msg - 1 && (n = read(sync[0], msg + got, sizeof msg - 1 - got)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            break;
-        got += (size_t)n;
-    }
-    close(sync[0]);
-    msg[got] = 0;
+    size_t got = rt_sync_read(sync[0], msg, sizeof msg);
     if (got < 2 || strncmp(msg, "OK", 2)) {
         int st;
         waitpid(pid, &st, 0);

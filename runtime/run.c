@@ -20,8 +20,6 @@
 #include "runtime/create.h"
 #include "runtime/runtime.h"
 
-extern int sv_run(const struct sv_config *cfg) __attribute__((weak));
-
 static int container_remove(const char *root, const char *id, bool background, nr_err *err);
 
 int rt_restart_parse(const char *s, rt_restart *out, nr_err *err)
@@ -206,12 +204,8 @@ int rt_run_detached(const char *root, const char *id, const rt_run_params *rp, n
         setsid();
         signal(SIGHUP, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);
-        /* The monitor's own messages and, without the supervisor, the app's output. */
-        cleanup_free char *log = nr_xasprintf("%s/containers/%s/logs", root, id);
-        mkdir(log, 0700);
-        cleanup_free char *console = nr_xasprintf("%s/console.log", log);
-        int out = sv_run ? open("/dev/null", O_WRONLY | O_CLOEXEC)
-                         : open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        /* the app's output goes to the supervisor's log, not through us */
+        int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
         int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
             _exit(NR_EXIT_CMD);
@@ -228,17 +222,7 @@ int rt_run_detached(const char *root, const char *id, const rt_run_params *rp, n
     }
     close(pfd[1]);
     char msg[1100];
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof msg - 1 && (n = read(pfd[0], msg + got, sizeof msg - 1 - got)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            break;
-        got += (size_t)n;
-    }
-    close(pfd[0]);
-    msg[got] = 0;
+    size_t got = rt_sync_read(pfd[0], msg, sizeof msg);
     if (got >= 2 && !strncmp(msg, "OK", 2))
         return 0;
     if (msg[0] == 'E')

@@ -185,6 +185,9 @@ void rt_forward_block(void);
  * flag already keeps /proc/<our pid>/exe closed to them. */
 int rt_reexec_sealed(void);
 bool rt_caps_need_sealed_exe(uint64_t caps);
+/* What a child says on a sync pipe ("OK" or "E<message>"), read until it
+ * closes its end (at most cap - 1 bytes), NUL-terminated; fd is closed. */
+size_t rt_sync_read(int fd, char *buf, size_t cap);
 /* PID 1's program as an fd for execveat (init_exe.c); sealed = a memfd copy. */
 int rt_init_exe(const char *root, bool sealed, nr_err *err);
 /* Execute PID 1's program `exe` with ic in a memfd; sync_fd (-1: none) gets

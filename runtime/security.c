@@ -1,8 +1,9 @@
-/* Privileges of container processes: capability names, no_new_privs,
- * rlimits, identity, and the two CVE defences for PID 1: the nrun binary is
- * run from a sealed memfd copy (CVE-2019-5736: /proc/1/exe then names an
- * unwritable memfd, never the host's file) and no host fd survives into the
- * container (CVE-2024-21626). */
+/* Privileges of container processes: capability names, rlimits, identity,
+ * and the two CVE defences: `nrun exec` re-executes itself from a sealed
+ * memfd copy when the container holds CAP_SYS_PTRACE (CVE-2019-5736:
+ * /proc/<pid>/exe then names an unwritable memfd, never the host's file; PID 1
+ * gets the same from init_exe.c), and no host fd survives into the container
+ * (CVE-2024-21626).  The capability syscalls themselves are in lockdown.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -23,8 +23,7 @@
 #include "common/err.h"
 #include "runtime/init/initcfg.h"
 #include "runtime/lockdown.h"
-
-int rt_pid1_fallback(const struct sv_config *cfg);
+#include "runtime/runtime.h"
 
 static int prepare(void *arg)
 {

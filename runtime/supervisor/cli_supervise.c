@@ -14,8 +14,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
