@@ -160,21 +160,20 @@ first_response() { # PORT: poll until the server answers
     return 1
 }
 : >"$W/h.nrun"; : >"$W/h.bare"; : >"$W/h.nrun1"
+hello_nrun() { # OUT [RUN OPTIONS...]: nrun run -d of the hello image to its first response
+    local out=$1 port t0 t1 id
+    shift
+    port=$(free_port)
+    t0=$EPOCHREALTIME
+    id=$("$NRUN" run -d "$@" -p "127.0.0.1:$port:3000" hello:bench)
+    first_response "$port"
+    t1=$EPOCHREALTIME
+    ms "$t0" "$t1" >>"$out"; echo >>"$out"
+    "$NRUN" rm -f "$id" >/dev/null
+}
 for i in $(seq "$N"); do
-    port=$(free_port)
-    t0=$EPOCHREALTIME
-    id=$("$NRUN" run -d -p "127.0.0.1:$port:3000" hello:bench)
-    first_response "$port"
-    t1=$EPOCHREALTIME
-    ms "$t0" "$t1" >>"$W/h.nrun"; echo >>"$W/h.nrun"
-    "$NRUN" rm -f "$id" >/dev/null
-    port=$(free_port)
-    t0=$EPOCHREALTIME
-    id=$("$NRUN" run -d --workers 1 -p "127.0.0.1:$port:3000" hello:bench)
-    first_response "$port"
-    t1=$EPOCHREALTIME
-    ms "$t0" "$t1" >>"$W/h.nrun1"; echo >>"$W/h.nrun1"
-    "$NRUN" rm -f "$id" >/dev/null
+    hello_nrun "$W/h.nrun"
+    hello_nrun "$W/h.nrun1" --workers 1
     port=$(free_port)
     t0=$EPOCHREALTIME
     (cd examples/hello && PORT=$port exec node server.js >/dev/null) &
