@@ -163,7 +163,7 @@ static __attribute__((noreturn)) void exec_init(launch_ctx *c, int sync_fd, cons
     ic.sv.log_dir_fd = c->log_fd;
     ic.sv.echo_stdio = io->echo_stdio;
     ic.sv.control_fd = c->control_fd;
-    ic.sv.runtime_dir = "/dev/.nrun";
+    ic.sv.runtime_dir = RT_CTR_RUN_DIR;
     ic.sv.stop_signal = s->stop_signal;
     for (size_t i = 0; i < s->nsv_opts; i++) {
         /* checked when config.json was read: apply cannot fail here */

@@ -331,7 +331,7 @@ static int etc_files(int rootfd, const rt_spec *s, const char *resolv, nr_err *e
     cleanup_free char *hosts = nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                                             "127.0.1.1\t%s\n", h);
     const struct { const char *name, *text; } f[] = {{"hostname", hn}, {"hosts", hosts}, {"resolv.conf", resolv}};
-    cleanup_close int p = ensure_in_root(rootfd, "/dev/.nrun", false, err);
+    cleanup_close int p = ensure_in_root(rootfd, RT_CTR_RUN_DIR, false, err);
     if (p < 0)
         return -1;
     cleanup_close int dir = openat(p, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -185,6 +185,9 @@ void rt_forward_block(void);
  * flag already keeps /proc/<our pid>/exe closed to them. */
 int rt_reexec_sealed(void);
 bool rt_caps_need_sealed_exe(uint64_t caps);
+/* Inside a container: nrun's own dir in its /dev tmpfs (the worker agent,
+ * the generated /etc/hostname, hosts, resolv.conf). */
+#define RT_CTR_RUN_DIR "/dev/.nrun"
 /* What a child says on a sync pipe ("OK" or "E<message>"), read until it
  * closes its end (at most cap - 1 bytes), NUL-terminated; fd is closed. */
 size_t rt_sync_read(int fd, char *buf, size_t cap);
