@@ -3,10 +3,85 @@
 // sees, over the cluster channel as internal messages ({cmd:'NODE_NRUN'},
 // invisible to the app): connections closed (for least-connections and
 // draining), a heartbeat with event-loop lag, and it drains on request.
-// It must not change the app's behaviour: no listeners the app can see, all
-// timers unref'd, and outside an nrun worker it does nothing.
+// It must not change the app's behaviour: all timers unref'd, no listener
+// the app can see once connected (until then, for an eval: a 'newListener'
+// listener and a wrapper of Module._load, both removed at the connect), and
+// outside an nrun worker it does nothing.
 'use strict';
 (function nrunAgent() {
+  // `node -e` / `node -p`: Node sets a cluster worker up only when it runs a
+  // file, so the supervisor hands such a worker its channel as NRUN_CHANNEL_FD
+  // and the agent connects it when the code first needs it: a require(), a
+  // process.send(), a look at process.connected or process.channel, or a
+  // 'message' listener (a server needs require() or the cluster's own send).
+  // Code that needs none of them (`node -e 0`, a computation) does not pay
+  // the 3 to 6 ms of loading the channel, net and the cluster.
+  const lazyFd = process.env.NRUN_CHANNEL_FD;
+  if (lazyFd !== undefined) {
+    const id = process.env.NRUN_UNIQUE_ID;
+    delete process.env.NRUN_CHANNEL_FD;
+    delete process.env.NRUN_UNIQUE_ID;
+    const fd = Number(lazyFd);
+    if (!Number.isInteger(fd) || fd < 0 || id === undefined || process.channel) return;
+    if (typeof process._eval !== 'string' || /\bimport\b/.test(process._eval)) {
+      // ES module code loads modules without require(): connect now.
+      require('child_process')._forkChild(fd, 'json');
+      process.env.NODE_UNIQUE_ID = id;
+      agent();
+      return;
+    }
+    const Module = require('module');
+    const load = Module._load;
+    let connected = false;
+    const connect = () => {
+      if (connected) return;
+      connected = true;
+      if (Module._load === hook) Module._load = load;
+      process.removeListener('newListener', onListener);
+      delete process.send;
+      delete process.connected;
+      delete process.channel;
+      require('child_process')._forkChild(fd, 'json');
+      process.env.NODE_UNIQUE_ID = id;
+      agent();
+    };
+    // Node's eval itself loads 'module' (and 'vm') through Module._load;
+    // neither can listen or start a process.
+    const harmless = new Set(['module', 'node:module', 'vm', 'node:vm']);
+    const hook = function (request) {
+      if (!harmless.has(request)) connect();
+      return load.apply(this, arguments);
+    };
+    function onListener(name) {
+      if (name === 'message' || name === 'disconnect') connect();
+    }
+    Module._load = hook;
+    process.on('newListener', onListener);
+    Object.defineProperty(process, 'send', {
+      configurable: true, writable: true, enumerable: false,
+      value: function send() {
+        connect();
+        return process.send.apply(process, arguments);
+      },
+    });
+    for (const name of ['connected', 'channel']) {
+      Object.defineProperty(process, name, {
+        configurable: true, enumerable: false,
+        get() {
+          connect();
+          return process[name];
+        },
+        set(v) {
+          Object.defineProperty(process, name, { configurable: true, writable: true, enumerable: true, value: v });
+        },
+      });
+    }
+    return;
+  }
+  agent();
+})();
+
+function agent() {
   const cluster = require('cluster');
   if (!cluster.isWorker || typeof process.send !== 'function' || !process.channel) return;
   // Node sets a worker up only when it runs a file (process.argv[1]): for
@@ -143,4 +218,4 @@
   }, INTERVAL);
   hb.unref();
   send({ act: 'ping', lag: 0, closed: 0 });
-})();
+}

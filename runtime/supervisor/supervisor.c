@@ -199,6 +199,30 @@ static bool argv0_is_node(const char *a)
     return !strcmp(b, "node") || !strncmp(b, "node-", 5) || !strncmp(b, "nodejs", 6);
 }
 
+/* `node [OPTIONS] -e|-p CODE ...`: Node sets up a cluster worker only for a
+ * file, and the agent connects an eval's channel lazily (agent.js).  Only
+ * the options before the first non-option count; a wrong guess either way
+ * costs time, not function (the agent connects a file's channel at once). */
+static bool argv_is_node_eval(char **argv)
+{
+    static const char *const takes_value[] = {"-r", "--require", "--import", "--loader", "--experimental-loader",
+                                              "-C", "--conditions", "--title", "--input-type", "--env-file"};
+    for (size_t i = 1; argv[i]; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !strcmp(a, "--") || !strcmp(a, "-"))
+            return false;
+        if (!strcmp(a, "-e") || !strcmp(a, "--eval") || !strcmp(a, "-p") || !strcmp(a, "--print") ||
+            !strcmp(a, "-pe") || !strcmp(a, "-ep") || !strncmp(a, "--eval=", 7) || !strncmp(a, "--print=", 8))
+            return true;
+        for (size_t k = 0; k < NR_ARRAY_LEN(takes_value); k++)
+            if (!strcmp(a, takes_value[k]) && argv[i + 1]) {
+                i++;
+                break;
+            }
+    }
+    return false;
+}
+
 /* Write the agent where the workers can read it (it is in our binary). */
 static int write_agent(sv_state *s, nr_err *err)
 {
@@ -269,6 +293,7 @@ int sv_run(const sv_config *cfg)
         return NR_EXIT_CMD;
     }
     s->cluster = cfg->mode == SV_MODE_CLUSTER || (cfg->mode == SV_MODE_AUTO && argv0_is_node(cfg->argv[0]));
+    s->node_eval = s->cluster && argv0_is_node(cfg->argv[0]) && argv_is_node_eval(cfg->argv);
     s->target = s->cluster ? (cfg->workers > 0 ? cfg->workers : sv_cpu_count()) : 1;
     if (s->target > SV_MAX_SLOTS)
         s->target = SV_MAX_SLOTS;

@@ -172,6 +172,7 @@ typedef struct sv_state {
     int echo_out, echo_err; /* own non-blocking descriptions of our stdout/stderr, -1 = none */
     int sys_err;            /* the same for the supervisor's own messages (always open) */
     char *agent_path;
+    bool node_eval;         /* `node -e|-p`: the agent connects the channel when needed */
     sv_timer tick_t;
     /* pending connections: accepted, not handed over (no worker could take them) */
     sv_inflight pending[256];

@@ -60,6 +60,7 @@ void sv_worker_signal_group(sv_worker *w, int sig)
 static bool env_skip(const char *e)
 {
     static const char *const drop[] = {"NODE_UNIQUE_ID=", "NODE_CHANNEL_FD=", "NODE_CHANNEL_SERIALIZATION_MODE=",
+                                       "NRUN_UNIQUE_ID=", "NRUN_CHANNEL_FD=",
                                        "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NODE_OPTIONS="};
     for (size_t i = 0; i < NR_ARRAY_LEN(drop); i++)
         if (!strncmp(e, drop[i], strlen(drop[i])))
@@ -87,12 +88,17 @@ static char **build_env(sv_worker *w, char **listen_pid)
     }
     *listen_pid = NULL;
     if (w->cluster) {
-        env[k++] = nr_xasprintf("NODE_UNIQUE_ID=%d", w->id);
-        env[k++] = nr_xstrdup("NODE_CHANNEL_FD=3");
+        bool agent = sv_g->agent_path && !strpbrk(sv_g->agent_path, "\"\\");
+        /* Node connects NODE_CHANNEL_FD before any code runs; the agent
+         * connects NRUN_CHANNEL_FD of an eval when it is needed. */
+        bool lazy = agent && sv_g->node_eval;
+        env[k++] = nr_xasprintf("%s=%d", lazy ? "NRUN_UNIQUE_ID" : "NODE_UNIQUE_ID", w->id);
+        env[k++] = nr_xstrdup(lazy ? "NRUN_CHANNEL_FD=3" : "NODE_CHANNEL_FD=3");
         env[k++] = nr_xstrdup("NODE_CHANNEL_SERIALIZATION_MODE=json");
-        if (sv_g->agent_path && !strpbrk(sv_g->agent_path, "\"\\"))
-            env[k++] = nr_xasprintf("NODE_OPTIONS=%s%s--require \"%s\"", node_options ? node_options : "",
-                                    node_options && *node_options ? " " : "", sv_g->agent_path);
+        /* first, so that the app's own preloads see a cluster worker */
+        if (agent)
+            env[k++] = nr_xasprintf("NODE_OPTIONS=--require \"%s\"%s%s", sv_g->agent_path,
+                                    node_options && *node_options ? " " : "", node_options ? node_options : "");
         else if (node_options)
             env[k++] = nr_xasprintf("NODE_OPTIONS=%s", node_options);
     } else {
