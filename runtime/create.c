@@ -271,16 +271,9 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
         o->hostname = o->name ? o->name : short_id;
     o->name = out->name;
     dir = rt_ctr_dir(root, out->id);
-    if (mkdir(dir, 0700) < 0) {
-        nr_err_sys(err, errno, "mkdir %s", dir);
+    dfd = rt_ctr_dir_make(root, out->id, err);
+    if (dfd < 0)
         goto out;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0 ||
-        mkdirat(dfd, "merged", 0755) < 0) {
-        nr_err_sys(err, errno, "create %s", dir);
-        goto out_rm;
-    }
     merged = nr_xasprintf("%s/merged", dir);
     upper = nr_xasprintf("%s/upper", dir);
     work = nr_xasprintf("%s/work", dir);

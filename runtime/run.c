@@ -269,11 +269,11 @@ static int container_remove(const char *root, const char *id, bool background, n
             rt_close_fds_except(NULL, 0);
             setsid();
             nr_err ign;
-            _exit(nr_rm_rf(AT_FDCWD, gone, &ign) < 0);
+            _exit(rt_ctr_dir_discard(root, gone, id, &ign) < 0);
         }
         if (pid > 0)
             return 0;
         /* no fork: do it here */
     }
-    return nr_rm_rf(AT_FDCWD, gone, err);
+    return rt_ctr_dir_discard(root, gone, id, err);
 }

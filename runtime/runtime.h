@@ -270,6 +270,12 @@ int rt_container_find(const char *store_root, const char *ref, char id[65], nr_e
 /* List ids of every container. */
 int rt_container_list(const char *store_root, char ***ids, size_t *n, nr_err *err);
 char *rt_ctr_dir(const char *store_root, const char *id);
+/* A new container's directory with upper, work, merged and logs (recycled
+ * from containers/.free when one is there): its fd, or -1. */
+int rt_ctr_dir_make(const char *store_root, const char *id, nr_err *err);
+/* Remove a container's directory (already renamed out of the list to path),
+ * or keep its emptied skeleton for a later rt_ctr_dir_make. */
+int rt_ctr_dir_discard(const char *store_root, const char *path, const char *id, nr_err *err);
 /* A status string honest about a dead init: running only while pid+start time match. */
 const char *rt_state_live_status(const rt_state *st);
 

@@ -43,6 +43,37 @@ teardown_file() {
     "$NRUN" rm -f "$id"
 }
 
+@test "a removed container's directory is recycled as a fresh one: nothing of it reaches the next container" {
+    free=$NRUN_ROOT/containers/.free
+    # a container that changes its / (mode, owner, files) and one that does not
+    rt_run --rm vol:1 sh -c 'chmod 777 /; chown 5:6 /; echo x >/left; mkdir -p /d/e; echo y >/d/e/f'
+    rt_run --rm vol:1 true
+    id=$(rt_run -d vol:1 sleep 100)
+    "$NRUN" rm -f "$id" >/dev/null
+    [ ! -e "$NRUN_ROOT/containers/$id" ]
+    for _ in $(seq 50); do [ -d "$free/$id" ] && break; sleep 0.05; done
+    [ -d "$free/$id" ]
+    # a skeleton: four empty dirs, root's, with their modes
+    [ "$(ls -A "$free/$id" | sort | tr '\n' ' ')" = "logs merged upper work " ]
+    for d in upper work merged logs; do [ -z "$(ls -A "$free/$id/$d")" ]; done
+    [ "$(stat -c '%a %u %g' "$free/$id/upper")" = "755 0 0" ]
+    [ "$(stat -c '%a' "$free/$id/work")" = 700 ]
+    [ "$(stat -c '%a' "$free/$id")" = 700 ]
+    # every new container gets a fresh root
+    for _ in 1 2 3; do
+        run rt_run --rm vol:1 sh -c 'stat -c "%a %u %g" /; ls /left /d 2>&1'
+        [ "${lines[0]}" = "755 0 0" ]
+        [[ "$output" == *"/left: No such file"* ]]
+        [[ "$output" == *"/d: No such file"* ]]
+    done
+    # the pool is capped
+    for _ in $(seq 20); do rt_run -d vol:1 true; done >"$BATS_TEST_TMPDIR/ids"
+    "$NRUN" rm -f $(cat "$BATS_TEST_TMPDIR/ids") >/dev/null
+    [ "$(ls "$free" | wc -l)" -le 16 ]
+    [ "$(ls "$free" | wc -l)" -ge 1 ]
+    ! "$NRUN" ps -a --format json | grep -q .free
+}
+
 @test "--rm mounts the overlay volatile (no sync of the host disk at exit); a kept container does not" {
     run rt_run --rm vol:1 sh -c 'grep "^overlay / " /proc/mounts'
     [ "$status" -eq 0 ]
@@ -53,9 +84,9 @@ teardown_file() {
     [ "$status" -eq 0 ]
     [[ "$output" == "overlay / "* ]]
     [[ "$output" != *volatile* ]]
-    # the removed container's files are gone soon after (deleted in the background)
-    for _ in $(seq 50); do [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.lock$')" ] && break; sleep 0.05; done
-    [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.lock$')" ]
+    # the removed container's files are gone soon after (deleted or recycled in the background)
+    for _ in $(seq 50); do [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.lock$\|^\.free$')" ] && break; sleep 0.05; done
+    [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.lock$\|^\.free$')" ]
 }
 
 @test "--read-only: the root is read-only, volumes and /dev/shm stay writable" {
