@@ -41,7 +41,20 @@ static char *read_etc(const char *layers_dir, char **lower, size_t n, const char
 
 static bool all_digits(const char *s)
 {
-    return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) < 11;
+    return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* A uid or gid: decimal, at most 4294967294 ((uid_t)-1 means "unchanged" to
+ * the kernel, and a wider number must not wrap round to root). */
+static bool parse_id(const char *s, uint32_t *out)
+{
+    if (!all_digits(s) || strlen(s) > 10)
+        return false;
+    unsigned long long v = strtoull(s, NULL, 10);
+    if (v >= 0xffffffffULL)
+        return false;
+    *out = (uint32_t)v;
+    return true;
 }
 
 /* Look `key` (a name, or a number when by_id) up in a passwd/group text:
@@ -77,29 +90,36 @@ int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_
     const char *user = copy;
     const char *uname = NULL;
     char *f[7];
+    uint32_t id;
     if (all_digits(user)) {
-        u->uid = (uid_t)strtoul(user, NULL, 10);
-        u->gid = u->uid ? u->uid : 0;
-        if (passwd && find_entry(passwd, user, true, f, 7)) {
-            u->gid = (gid_t)strtoul(f[3], NULL, 10);
+        if (!parse_id(user, &id))
+            return nr_err_set(err, "user id %s is out of range (0-4294967294)", user);
+        u->uid = id;
+        u->gid = 0;
+        if (passwd && find_entry(passwd, user, true, f, 7) && parse_id(f[3], &id)) {
+            u->gid = id;
             uname = f[0];
         }
     } else {
-        if (!passwd || !find_entry(passwd, user, false, f, 7) || !all_digits(f[2]) || !all_digits(f[3]))
+        uint32_t gid;
+        if (!passwd || !find_entry(passwd, user, false, f, 7) || !parse_id(f[2], &id) || !parse_id(f[3], &gid))
             return nr_err_set(err, "user \"%s\" not found in the image's /etc/passwd", user);
-        u->uid = (uid_t)strtoul(f[2], NULL, 10);
-        u->gid = (gid_t)strtoul(f[3], NULL, 10);
+        u->uid = id;
+        u->gid = gid;
         uname = f[0];
     }
     if (grp) {
         char *g[4];
         cleanup_free char *gcopy = group ? nr_xstrdup(group) : NULL;
-        if (all_digits(grp))
-            u->gid = (gid_t)strtoul(grp, NULL, 10);
-        else if (gcopy && find_entry(gcopy, grp, false, g, 4) && all_digits(g[2]))
-            u->gid = (gid_t)strtoul(g[2], NULL, 10);
-        else
+        if (all_digits(grp)) {
+            if (!parse_id(grp, &id))
+                return nr_err_set(err, "group id %s is out of range (0-4294967294)", grp);
+            u->gid = id;
+        } else if (gcopy && find_entry(gcopy, grp, false, g, 4) && parse_id(g[2], &id)) {
+            u->gid = id;
+        } else {
             return nr_err_set(err, "group \"%s\" not found in the image's /etc/group", grp);
+        }
     }
     /* supplementary groups: the primary one, then every group listing the user by name */
     u->groups = nr_xmalloc(sizeof(gid_t));
@@ -116,13 +136,14 @@ int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_
                 *p++ = 0;
                 g[n++] = p;
             }
-            if (n < 4 || !all_digits(g[2]))
+            uint32_t gid;
+            if (n < 4 || !parse_id(g[2], &gid))
                 continue;
             char *s2 = NULL;
             for (char *m = strtok_r(g[3], ",", &s2); m; m = strtok_r(NULL, ",", &s2))
                 if (!strcmp(m, un) && u->ngroups < 64) {
                     u->groups = nr_xrealloc(u->groups, (u->ngroups + 1) * sizeof(gid_t));
-                    u->groups[u->ngroups++] = (gid_t)strtoul(g[2], NULL, 10);
+                    u->groups[u->ngroups++] = gid;
                 }
         }
     }

@@ -66,58 +66,100 @@ static bool valid_ctr_path(const char *p)
     return true;
 }
 
-/* -v HOST:CTR[:ro|rw], -v NAME:CTR[:ro], -v CTR (anonymous). */
-static int add_volume(json_t *mounts, const char *spec, const char *store_root, const char *ctr_dir,
-                      int *anon, nr_err *err)
+/* Where nothing may be mounted: the root itself, and the kernel's views
+ * (a volume's copy-up there would read the live /proc or /sys, as root,
+ * before the masks are on).  nrun's own volumes start with what the image
+ * has at their path, so they stay off /dev (nrun's tmpfs) too. */
+static const char *forbidden_dest(const char *dest, bool ours)
 {
-    cleanup_free char *copy = nr_xstrdup(spec);
-    char *parts[3] = {0};
-    size_t n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
-        if (n == 3)
-            return nr_err_set(err, "-v %s: too many ':' fields", spec);
-        parts[n++] = t;
+    static const char *const kernel[] = {"/proc", "/sys"};
+    if (!strcmp(dest, "/") || dest[strspn(dest, "/")] == 0)
+        return "the container's root";
+    for (size_t i = 0; i < NR_ARRAY_LEN(kernel) + 1; i++) {
+        const char *k = i < NR_ARRAY_LEN(kernel) ? kernel[i] : ours ? "/dev" : NULL;
+        size_t n = k ? strlen(k) : 0;
+        if (k && !strncmp(dest, k, n) && (dest[n] == 0 || dest[n] == '/'))
+            return k;
     }
-    if (n == 0)
-        return nr_err_set(err, "-v: empty volume spec");
-    bool ro = false;
-    if (n == 3 || (n == 2 && (!strcmp(parts[1], "ro") || !strcmp(parts[1], "rw")))) {
-        const char *mode = parts[n - 1];
-        if (!strcmp(mode, "ro"))
-            ro = true;
-        else if (strcmp(mode, "rw"))
-            return nr_err_set(err, "-v %s: mode must be ro or rw, not \"%s\"", spec, mode);
-        n--;
-    }
-    const char *src_arg = n == 2 ? parts[0] : NULL, *dest = parts[n - 1];
+    return NULL;
+}
+
+/* A mount at dest: src a host path (bind), a volume name, or NULL (anonymous). */
+static int add_mount(json_t *mounts, const char *what, const char *src_arg, const char *dest, bool ro,
+                     const char *store_root, const char *ctr_dir, int *anon, nr_err *err)
+{
     if (!valid_ctr_path(dest))
-        return nr_err_set(err, "-v %s: container path \"%s\" must be absolute without \"..\"", spec, dest);
+        return nr_err_set(err, "%s: container path \"%s\" must be absolute without \"..\"", what, dest);
+    bool ours = !src_arg || src_arg[0] != '/';
+    const char *bad = forbidden_dest(dest, ours);
+    if (bad)
+        return nr_err_set(err, "%s: nothing may be mounted on %s", what, bad);
     cleanup_free char *src = NULL;
     if (!src_arg) {
         src = nr_xasprintf("%s/volumes/anon%d", ctr_dir, (*anon)++);
     } else if (src_arg[0] == '/') {
         struct stat st;
         if (stat(src_arg, &st) < 0)
-            return nr_err_sys(err, errno, "-v %s: host path %s", spec, src_arg);
+            return nr_err_sys(err, errno, "%s: host path %s", what, src_arg);
         src = realpath(src_arg, NULL);
         if (!src)
-            return nr_err_sys(err, errno, "-v %s: resolve %s", spec, src_arg);
+            return nr_err_sys(err, errno, "%s: resolve %s", what, src_arg);
     } else if (valid_volume_name(src_arg)) {
         src = nr_xasprintf("%s/volumes/%s/_data", store_root, src_arg);
     } else {
-        return nr_err_set(err, "-v %s: \"%s\" is neither an absolute host path nor a volume name", spec, src_arg);
+        return nr_err_set(err, "%s: \"%s\" is neither an absolute host path nor a volume name", what, src_arg);
     }
-    if (src_arg == NULL || src_arg[0] != '/') {
-        if (nr_mkdir_p(src, 0755, err) < 0)
-            return nr_err_wrap(err, "-v %s", spec);
-    }
+    if (ours && nr_mkdir_p(src, 0755, err) < 0)
+        return nr_err_wrap(err, "%s", what);
     /* volumes nrun makes (named, anonymous) start with the image's content, as docker's do */
     const char *opts = ro ? "rbind,ro,rprivate" : "rbind,rprivate";
     cleanup_free char *withcopy = nr_xasprintf("%s,nrun-copyup", opts);
-    bool ours = !src_arg || src_arg[0] != '/';
     json_array_append_new(mounts, mount_obj(dest, "bind", src, ours ? withcopy : opts));
     return 0;
+}
+
+/* -v HOST:CTR[:ro|rw], -v NAME:CTR[:ro|rw], -v CTR[:ro|rw] (anonymous); every
+ * field non-empty.  Sets *src (NULL: anonymous), *dest, *ro; frees with *buf. */
+static int parse_volume(const char *spec, char **buf, const char **src, const char **dest, bool *ro, nr_err *err)
+{
+    char *copy = *buf = nr_xstrdup(spec);
+    char *parts[4];
+    size_t n = 0;
+    for (char *p = copy; n < 4; p++) {
+        parts[n++] = p;
+        p = strchr(p, ':');
+        if (!p)
+            break;
+        *p = 0;
+    }
+    if (n > 3)
+        return nr_err_set(err, "-v %s: too many ':' fields", spec);
+    for (size_t i = 0; i < n; i++)
+        if (!*parts[i])
+            return nr_err_set(err, "-v %s: empty field", spec);
+    *ro = false;
+    if (n == 3 || (n == 2 && (!strcmp(parts[1], "ro") || !strcmp(parts[1], "rw")))) {
+        const char *mode = parts[--n];
+        if (!strcmp(mode, "ro"))
+            *ro = true;
+        else if (strcmp(mode, "rw"))
+            return nr_err_set(err, "-v %s: mode must be ro or rw, not \"%s\"", spec, mode);
+    }
+    *src = n == 2 ? parts[0] : NULL;
+    *dest = parts[n - 1];
+    return 0;
+}
+
+static int add_volume(json_t *mounts, const char *spec, const char *store_root, const char *ctr_dir,
+                      int *anon, nr_err *err)
+{
+    cleanup_free char *buf = NULL;
+    const char *src, *dest;
+    bool ro;
+    if (parse_volume(spec, &buf, &src, &dest, &ro, err) < 0)
+        return -1;
+    cleanup_free char *what = nr_xasprintf("-v %s", spec);
+    return add_mount(mounts, what, src, dest, ro, store_root, ctr_dir, anon, err);
 }
 
 static int parse_port(const char *spec, json_t *list, nr_err *err)
@@ -354,19 +396,24 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         json_t *v;
         json_object_foreach((json_t *)ivol, k, v)
         {
+            /* a -v at the same path replaces the image's anonymous volume */
             bool overridden = false;
             for (size_t i = 0; i < o->nvolumes; i++) {
-                const char *c = strchr(o->volumes[i], ':');
-                c = c ? c + 1 : o->volumes[i];
-                if (!strncmp(c, k, strlen(k)) && (c[strlen(k)] == 0 || c[strlen(k)] == ':'))
+                cleanup_free char *buf = NULL;
+                const char *src, *dest;
+                bool ro;
+                nr_err ign;
+                if (parse_volume(o->volumes[i], &buf, &src, &dest, &ro, &ign) == 0 && !strcmp(dest, k))
                     overridden = true;
             }
             if (overridden)
                 continue;
-            if (add_volume(mounts, k, store_root, ctr_dir, &anon, err) < 0) {
+            /* the key is a container path, nothing else: never a source */
+            cleanup_free char *what = nr_xasprintf("image VOLUME %s", k);
+            if (add_mount(mounts, what, NULL, k, false, store_root, ctr_dir, &anon, err) < 0) {
                 json_decref(mounts);
                 json_decref(spec);
-                return nr_err_wrap(err, "image VOLUME");
+                return -1;
             }
         }
     }
