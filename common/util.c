@@ -371,3 +371,32 @@ int nr_unix_addr(const char *path, struct sockaddr_un *sa, int *keep_fd, nr_err 
     *keep_fd = fd;
     return 0;
 }
+
+bool nr_utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p++;
+        int more;
+        unsigned min;
+        if (c < 0x80)
+            continue;
+        else if ((c & 0xe0) == 0xc0)
+            more = 1, min = 0x80, c &= 0x1f;
+        else if ((c & 0xf0) == 0xe0)
+            more = 2, min = 0x800, c &= 0x0f;
+        else if ((c & 0xf8) == 0xf0)
+            more = 3, min = 0x10000, c &= 0x07;
+        else
+            return false;
+        for (; more; more--, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return false;
+            c = c << 6 | (*p & 0x3f);
+        }
+        /* no overlong forms, no surrogates, nothing past U+10FFFF */
+        if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+            return false;
+    }
+    return true;
+}

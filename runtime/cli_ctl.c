@@ -229,8 +229,17 @@ int nr_cmd_rm(int argc, char **argv, nr_global *g)
             }
         }
         if (force && stop_one(g->root, id, 0, SIGKILL, &err) < 0) {
-            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
-            continue;
+            /* a state that cannot be read names no process to stop: remove the rest */
+            rt_state chk;
+            nr_err ign = {0};
+            int readable = rt_state_read(g->root, id, &chk, &ign) == 0;
+            if (readable)
+                rt_state_free(&chk);
+            if (readable || ign.errnum == ENOENT) {
+                rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+                continue;
+            }
+            memset(&err, 0, sizeof err);
         }
         /* a monitor may still be finishing its bookkeeping: let it */
         settle(g->root, id, 128 + SIGKILL);

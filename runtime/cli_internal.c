@@ -46,21 +46,23 @@ static int gunzip_digest(const char *path, char out[IMG_DIGEST_MAX], nr_err *err
 
 static int mkimage(int argc, char **argv, nr_global *g)
 {
-    const char *ref = NULL, *config = NULL;
+    const char *ref = NULL, *config = NULL, *config_file = NULL;
     int i = 2;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "-t") && i + 1 < argc)
             ref = argv[++i];
         else if (!strcmp(argv[i], "--config") && i + 1 < argc)
             config = argv[++i];
+        else if (!strcmp(argv[i], "--config-file") && i + 1 < argc) /* beyond an argument's 128 KiB */
+            config_file = argv[++i];
         else
             return nr_usage_error(g, "__internal mkimage: unknown option %s", argv[i]);
     }
     if (!ref || i >= argc)
-        return nr_usage_error(g, "usage: __internal mkimage -t REF [--config JSON] LAYER.tar...");
+        return nr_usage_error(g, "usage: __internal mkimage -t REF [--config JSON | --config-file F] LAYER.tar...");
     nr_err err = {0};
     json_error_t je;
-    json_t *cfg = config ? json_loads(config, 0, &je) : json_object();
+    json_t *cfg = config_file ? json_load_file(config_file, 0, &je) : config ? json_loads(config, 0, &je) : json_object();
     if (!json_is_object(cfg))
         return nr_usage_error(g, "__internal mkimage: --config: %s", config ? je.text : "");
     img_store *s;

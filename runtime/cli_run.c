@@ -108,6 +108,12 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     rt_run_params rp = {0};
     const char *restart = NULL, *cidfile = NULL;
     nr_err err = {0};
+    /* everything given here ends up in config.json, which is JSON: UTF-8 */
+    for (int k = 1; k < argc; k++)
+        if (!nr_utf8_valid(argv[k])) {
+            fprintf(stderr, "nrun: argument %d is not valid UTF-8\n", k);
+            return NR_EXIT_CMD;
+        }
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         char *a = argv[i];

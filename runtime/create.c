@@ -20,19 +20,28 @@
 #include "runtime/runtime.h"
 
 /* Find etc/<file> in the layers, top first (a whiteout hides it below). */
+/* The image's /etc/<file> (passwd, group), read from its layers top down as
+ * the overlay would show it, without following any symlink: a layer's
+ * "etc -> /etc" must not make us read the host's. */
 static char *read_etc(const char *layers_dir, char **lower, size_t n, const char *file)
 {
     for (size_t i = 0; i < n; i++) {
-        cleanup_free char *p = nr_xasprintf("%s/%s/etc/%s", layers_dir, lower[i], file);
+        cleanup_free char *p = nr_xasprintf("%s/%s", layers_dir, lower[i]);
+        cleanup_close int lfd = open(p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         struct stat st;
-        if (lstat(p, &st) < 0)
+        if (lfd < 0 || fstatat(lfd, "etc", &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (!S_ISDIR(st.st_mode))
+            return NULL; /* a whiteout, a symlink or a file hides every lower etc */
+        cleanup_close int efd = openat(lfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (efd < 0 || fstatat(efd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
         if (!S_ISREG(st.st_mode))
             return NULL; /* whiteout or something odd: no such file */
         char *text = NULL;
         size_t len;
         nr_err ign;
-        if (nr_read_file(AT_FDCWD, p, 4 << 20, &text, &len, &ign) < 0)
+        if (nr_read_file(efd, file, 4 << 20, &text, &len, &ign) < 0)
             return NULL;
         return text;
     }
@@ -147,6 +156,26 @@ int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_
                 }
         }
     }
+    return 0;
+}
+
+/* Will execve take this command and environment?  Each string is at most
+ * 128 KiB (MAX_ARG_STRLEN) and, with an 8 MiB stack, all of them 2 MiB. */
+static int exec_fits(const json_t *args, const json_t *env, nr_err *err)
+{
+    size_t total = 0, i;
+    json_t *v;
+    const json_t *lists[] = {args, env};
+    for (size_t l = 0; l < 2; l++)
+        json_array_foreach(lists[l], i, v) {
+            size_t n = strlen(json_string_value(v)) + 1;
+            if (n > 128 * 1024)
+                return nr_err_set(err, "process.%s[%zu] is %zu bytes: longer than exec takes (128 KiB)",
+                                  l ? "env" : "args", i, n - 1);
+            total += n + sizeof(char *);
+        }
+    if (total > 2 << 20)
+        return nr_err_set(err, "the command and environment take %zu bytes: more than exec takes (2 MiB)", total);
     return 0;
 }
 
@@ -313,19 +342,33 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     }
     if (rt_spec_build(cfg, o, &rf, &u, root, dir, &config, err) < 0)
         goto out_rm;
-    if (write_new(dfd, "config.json", config, 0600, err) < 0)
+    json_t *spec = json_loads(config, 0, NULL);
+    const json_t *proc = json_object_get(spec, "process");
+    if (exec_fits(json_object_get(proc, "args"), json_object_get(proc, "env"), err) < 0 ||
+        (strlen(config) > RT_CONFIG_MAX &&
+         nr_err_set(err, "config.json would take %zu bytes, more than the %d nrun reads", strlen(config),
+                    RT_CONFIG_MAX) < 0) ||
+        write_new(dfd, "config.json", config, 0600, err) < 0) {
+        json_decref(spec);
         goto out_rm;
+    }
     rt_state st = {.status = "created", .name = out->name, .created = time(NULL)};
     strcpy(st.id, out->id);
     st.image = (char *)image_ref;
     nr_buf cmd = {0};
-    json_t *spec = json_loads(config, 0, NULL);
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(json_object_get(spec, "process"), "args"), i, v)
+    json_array_foreach(json_object_get(proc, "args"), i, v)
         nr_buf_addf(&cmd, "%s%s", i ? " " : "", json_string_value(v));
     nr_buf_add(&cmd, "", 1);
     json_decref(spec);
+    /* the command as ps shows it: a few KB at most, cut between characters */
+    if (cmd.len > 4096) {
+        size_t k = 4096;
+        while (k > 0 && (cmd.data[k] & 0xc0) == 0x80)
+            k--;
+        cmd.data[k] = 0;
+    }
     st.command = cmd.data;
     r = rt_state_write(root, &st, err);
     nr_buf_free(&cmd);

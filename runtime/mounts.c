@@ -261,11 +261,12 @@ static int volume_copyup(int rootfd, const rt_mount *m, nr_err *err)
     cleanup_close int vol = open(m->source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (vol < 0)
         return nr_err_sys(err, errno, "open volume %s", m->source);
-    if (!dir_empty(vol) || dir_empty(img))
+    if (!dir_empty(vol))
         return 0; /* a used volume keeps its content */
     struct stat st;
-    if (copy_tree(img, vol, 0, err) < 0)
+    if (!dir_empty(img) && copy_tree(img, vol, 0, err) < 0)
         return nr_err_wrap(err, "volume %s", m->dest);
+    /* and the directory's owner and mode, even when it is empty (/tmp's 1777, a user's home) */
     if (fstat(img, &st) == 0 && (fchown(vol, st.st_uid, st.st_gid) < 0 || fchmod(vol, st.st_mode & 07777) < 0))
         return nr_err_sys(err, errno, "volume %s: chown", m->dest);
     return 0;
@@ -290,13 +291,26 @@ static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
     if (m->bind) {
         if (mount_at_fd(m->source, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL, m->dest, err) < 0)
             return -1;
-        /* bind ignores other flags: apply them with a remount of the new mount */
+        /* bind ignores other flags: apply them to the new mount and, for a
+         * recursive bind, to every mount below it (a :ro bind of a dir with
+         * a tmpfs inside must not leave that tmpfs writable) */
         unsigned long extra = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
         if (extra) {
             close(fd);
             fd = openat2_in_root(rootfd, m->dest, O_PATH);
-            if (fd < 0 || mount_at_fd(NULL, fd, NULL, MS_BIND | MS_REMOUNT | extra, NULL, m->dest, err) < 0)
-                return fd < 0 ? nr_err_sys(err, errno, "reopen %s", m->dest) : -1;
+            if (fd < 0)
+                return nr_err_sys(err, errno, "reopen %s", m->dest);
+            struct mount_attr attr = {
+                .attr_set = (extra & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) | (extra & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
+                            (extra & MS_NODEV ? MOUNT_ATTR_NODEV : 0) | (extra & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0)};
+            unsigned at = AT_EMPTY_PATH | (m->flags & MS_REC ? AT_RECURSIVE : 0);
+            if (mount_setattr(fd, "", at, &attr, sizeof attr) < 0) {
+                if (errno != ENOSYS) /* else a kernel before 5.12: the top mount only */
+                    return nr_err_sys(err, errno, "set %s%s on %s", extra & MS_RDONLY ? "ro" : "flags",
+                                      m->flags & MS_REC ? " recursively" : "", m->dest);
+                if (mount_at_fd(NULL, fd, NULL, MS_BIND | MS_REMOUNT | extra, NULL, m->dest, err) < 0)
+                    return -1;
+            }
         }
     } else {
         unsigned long fl = m->flags & ~(MS_BIND | MS_REC);

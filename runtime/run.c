@@ -243,18 +243,23 @@ int rt_container_remove(const char *root, const char *id, nr_err *err)
 static int container_remove(const char *root, const char *id, bool background, nr_err *err)
 {
     rt_state st;
-    if (rt_state_read(root, id, &st, err) < 0)
-        return -1;
-    if (!strcmp(rt_state_live_status(&st), "running")) {
-        rt_state_free(&st);
-        return nr_err_set(err, "container %.12s is running: stop it first or use rm -f", id);
-    }
-    rt_cgroup cg;
-    rt_cgroup_from_json(st.cgroups, &cg);
     nr_err ign;
-    rt_cgroup_destroy(&cg, &ign);
-    rt_cgroup_free(&cg);
-    rt_state_free(&st);
+    if (rt_state_read(root, id, &st, err) < 0) {
+        /* a directory whose state cannot be read (cut short, too big) has
+         * no process we could know of: it is removed, not kept forever */
+        if (err->errnum == ENOENT)
+            return -1;
+    } else {
+        if (!strcmp(rt_state_live_status(&st), "running")) {
+            rt_state_free(&st);
+            return nr_err_set(err, "container %.12s is running: stop it first or use rm -f", id);
+        }
+        rt_cgroup cg;
+        rt_cgroup_from_json(st.cgroups, &cg);
+        rt_cgroup_destroy(&cg, &ign);
+        rt_cgroup_free(&cg);
+        rt_state_free(&st);
+    }
     cleanup_free char *dir = rt_ctr_dir(root, id);
     /* rename first so a half-removed container is never listed */
     cleanup_free char *gone = nr_xasprintf("%s/containers/.rm-%s", root, id);

@@ -270,6 +270,8 @@ int rt_container_find(const char *store_root, const char *ref, char id[65], nr_e
 /* List ids of every container. */
 int rt_container_list(const char *store_root, char ***ids, size_t *n, nr_err *err);
 char *rt_ctr_dir(const char *store_root, const char *id);
+/* The largest config.json nrun reads back. */
+#define RT_CONFIG_MAX (4 << 20)
 /* A new container's directory with upper, work, merged and logs (recycled
  * from containers/.free when one is there): its fd, or -1. */
 int rt_ctr_dir_make(const char *store_root, const char *id, nr_err *err);

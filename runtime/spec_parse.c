@@ -472,7 +472,7 @@ int rt_spec_load(int dirfd, const char *name, rt_spec *s, nr_err *err)
 {
     cleanup_free char *text = NULL;
     size_t len;
-    if (nr_read_file(dirfd, name, 4 << 20, &text, &len, err) < 0)
+    if (nr_read_file(dirfd, name, RT_CONFIG_MAX, &text, &len, err) < 0)
         return -1;
     return rt_spec_parse(text, len, s, err);
 }

@@ -70,6 +70,20 @@ static void test_atomic_write_and_rm_rf(void **state)
     assert_int_equal(nr_rm_rf(AT_FDCWD, dir, &e), 0);
 }
 
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    assert_true(nr_utf8_valid(""));
+    assert_true(nr_utf8_valid("plain ascii"));
+    assert_true(nr_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")); /* é € emoji */
+    assert_false(nr_utf8_valid("\xff"));
+    assert_false(nr_utf8_valid("a\xc3"));             /* truncated */
+    assert_false(nr_utf8_valid("\xc0\xaf"));          /* overlong '/' */
+    assert_false(nr_utf8_valid("\xed\xa0\x80"));      /* surrogate */
+    assert_false(nr_utf8_valid("\xf4\x90\x80\x80"));  /* past U+10FFFF */
+    assert_false(nr_utf8_valid("\x80"));              /* lone continuation */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -77,6 +91,7 @@ int main(void)
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_atomic_write_and_rm_rf),
+        cmocka_unit_test(test_utf8_valid),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
