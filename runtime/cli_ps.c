@@ -56,6 +56,16 @@ static json_t *state_json(const rt_state *st, const char *live)
                      st->finished ? finished : "", "RestartCount", st->restart_count);
 }
 
+static int newest_first(const void *a, const void *b)
+{
+    const rt_state *x = a, *y = b;
+    if (x->created != y->created)
+        return x->created < y->created ? 1 : -1;
+    if (x->created_ns != y->created_ns)
+        return x->created_ns < y->created_ns ? 1 : -1;
+    return strcmp(x->id, y->id);
+}
+
 int nr_cmd_ps(int argc, char **argv, nr_global *g)
 {
     bool all = false, json = false, quiet = false;
@@ -81,12 +91,18 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     if (!json && !quiet)
         printf("%-12s  %-20s  %-24s  %-14s  %-28s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
+    /* newest first, as docker lists them */
+    rt_state *sts = nr_xcalloc(n ? n : 1, sizeof *sts);
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        rt_state st;
-        if (rt_state_read(g->root, ids[i], &st, &err) < 0) {
-            free(ids[i]);
-            continue; /* being created or removed right now */
-        }
+        if (rt_state_read(g->root, ids[i], &sts[m], &err) == 0)
+            m++; /* else being created or removed right now */
+        free(ids[i]);
+    }
+    free(ids);
+    qsort(sts, m, sizeof *sts, newest_first);
+    for (size_t i = 0; i < m; i++) {
+        rt_state st = sts[i];
         const char *live = rt_state_live_status(&st);
         if (all || !strcmp(live, "running")) {
             char status[128], ago[64];
@@ -112,9 +128,8 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
             }
         }
         rt_state_free(&st);
-        free(ids[i]);
     }
-    free(ids);
+    free(sts);
     return 0;
 }
 

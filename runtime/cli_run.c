@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "runtime/cli_common.h"
 #include "common/util.h"
@@ -52,15 +53,44 @@ static int env_file(rt_run_opts *o, const char *path, nr_err *err)
     return 0;
 }
 
+/* --cpus: from 0.01 (the kernel's 1 ms quota floor) to the CPUs there are. */
 static int parse_cpus(const char *s, rt_run_opts *o)
 {
     char *end;
     double c = strtod(s, &end);
-    if (*end || end == s || c <= 0 || c > 1024)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (*end || end == s || !(c >= 0.01) || c > (n > 0 ? n : 1024))
         return -1;
     o->cpu_period = 100000;
     o->cpu_quota = (long long)(c * 100000 + 0.5);
     return 0;
+}
+
+/* A cpu list (0-2,4) of CPUs this machine has. */
+static bool cpuset_valid(const char *s)
+{
+    long max = sysconf(_SC_NPROCESSORS_CONF);
+    if (!*s)
+        return false;
+    for (const char *p = s;;) {
+        char *end;
+        if (*p < '0' || *p > '9')
+            return false;
+        long a = strtol(p, &end, 10), b = a;
+        if (*end == '-') {
+            p = end + 1;
+            if (*p < '0' || *p > '9')
+                return false;
+            b = strtol(p, &end, 10);
+        }
+        if (a > b || b >= max)
+            return false;
+        if (!*end)
+            return true;
+        if (*end != ',')
+            return false;
+        p = end + 1;
+    }
 }
 
 static int parse_ll(const char *s, long long *out)
@@ -207,11 +237,17 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             op->memory = (long long)v;
         } else if (!strcmp(n, "--cpus")) {
             if (parse_cpus(val, op) < 0)
-                return nr_usage_error(g, "run: --cpus %s: expected a positive number", val);
+                return nr_usage_error(g, "run: --cpus %s: expected a number from 0.01 to %ld (the CPUs there are)",
+                                      val, sysconf(_SC_NPROCESSORS_ONLN));
         } else if (!strcmp(n, "--pids-limit")) {
             if (parse_ll(val, &op->pids_limit) < 0)
                 return nr_usage_error(g, "run: --pids-limit %s: expected a number", val);
-        } else if (!strcmp(n, "--cpuset-cpus")) op->cpuset = val;
+        } else if (!strcmp(n, "--cpuset-cpus")) {
+            if (!cpuset_valid(val))
+                return nr_usage_error(g, "run: --cpuset-cpus %s: expected a list like 0-2,4 of CPUs 0-%ld", val,
+                                      sysconf(_SC_NPROCESSORS_CONF) - 1);
+            op->cpuset = val;
+        }
         else if (!strcmp(n, "-v") || !strcmp(n, "--volume")) push(&op->volumes, &op->nvolumes, val);
         else if (!strcmp(n, "-p") || !strcmp(n, "--publish")) push(&op->ports, &op->nports, val);
         else if (!strcmp(n, "--net") || !strcmp(n, "--network")) {

@@ -317,6 +317,11 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
             }
         }
     }
+    /* --net host: the host's name, as docker gives it; else the container's */
+    char host_name[65] = "";
+    if (!o->hostname && o->net && !strcmp(o->net, "host") && gethostname(host_name, sizeof host_name - 1) == 0 &&
+        host_name[0])
+        o->hostname = host_name;
     if (!o->hostname)
         o->hostname = o->name ? o->name : short_id;
     o->name = out->name;
@@ -352,7 +357,9 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
         json_decref(spec);
         goto out_rm;
     }
-    rt_state st = {.status = "created", .name = out->name, .created = time(NULL)};
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    rt_state st = {.status = "created", .name = out->name, .created = now.tv_sec, .created_ns = now.tv_nsec};
     strcpy(st.id, out->id);
     st.image = (char *)image_ref;
     nr_buf cmd = {0};

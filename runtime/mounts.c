@@ -338,12 +338,14 @@ static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
 /* /etc/hostname, /etc/hosts and /etc/resolv.conf: written in the container's
  * own /dev tmpfs (/dev/.nrun) and bound over the image's, so a container puts
  * no file of them on the host's disk.  A -v onto one of them wins. */
-static int etc_files(int rootfd, const rt_spec *s, const char *resolv, nr_err *err)
+static int etc_files(int rootfd, const rt_spec *s, const char *resolv, const char *host_hosts, nr_err *err)
 {
     const char *h = s->hostname && *s->hostname ? s->hostname : "localhost";
     cleanup_free char *hn = nr_xasprintf("%s\n", h);
-    cleanup_free char *hosts = nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                            "127.0.1.1\t%s\n", h);
+    /* --net host shares the host's addresses: its hosts file, as docker does */
+    cleanup_free char *hosts = host_hosts ? nr_xstrdup(host_hosts)
+                                          : nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                                                         "ip6-loopback\n127.0.1.1\t%s\n", h);
     const struct { const char *name, *text; } f[] = {{"hostname", hn}, {"hosts", hosts}, {"resolv.conf", resolv}};
     cleanup_close int p = ensure_in_root(rootfd, RT_CTR_RUN_DIR, false, err);
     if (p < 0)
@@ -407,13 +409,15 @@ static int mount_overlay(const rt_spec *s, nr_err *err)
 
 int rt_mounts_setup(const rt_spec *s, nr_err *err)
 {
-    /* --net host: the host's resolver configuration, read while we still see it */
-    cleanup_free char *resolv = NULL;
+    /* --net host: the host's resolver configuration and hosts, read while we still see them */
+    cleanup_free char *resolv = NULL, *hosts = NULL;
     if (s->etc_files && !s->ns_net) {
         size_t len;
         nr_err ign;
         if (nr_read_file(AT_FDCWD, "/etc/resolv.conf", 1 << 16, &resolv, &len, &ign) < 0)
             resolv = nr_xstrdup("");
+        if (nr_read_file(AT_FDCWD, "/etc/hosts", 1 << 20, &hosts, &len, &ign) < 0)
+            hosts = NULL;
     }
     /* Nothing we do here may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -430,7 +434,7 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err)
     for (size_t i = 0; i < s->nmounts; i++)
         if (do_mount(rootfd, &s->mounts[i], err) < 0)
             return -1;
-    if (s->etc_files && etc_files(rootfd, s, resolv ? resolv : "# no network outside this container\n", err) < 0)
+    if (s->etc_files && etc_files(rootfd, s, resolv ? resolv : "# no network outside this container\n", hosts, err) < 0)
         return -1;
     if (fchdir(rootfd) < 0)
         return nr_err_sys(err, errno, "chdir rootfs");

@@ -254,6 +254,7 @@ typedef struct rt_state {
     int exit_code;
     bool oom_killed;
     long long created, started, finished; /* unix seconds */
+    long long created_ns;                  /* and the nanoseconds of created (orders ps) */
     int restart_count;
     struct json_t *cgroups;   /* array of paths */
 } rt_state;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -243,16 +244,27 @@ static uint64_t caps_from_opts(const rt_run_opts *o, nr_err *err, bool *ok)
         }
         caps &= ~(1ULL << c);
     }
+    /* what nrun itself may pass on: a capability outside its own bounding
+     * set could only make the container's setup fail */
+    uint64_t bounding = 0;
+    for (int c = 0; rt_cap_name(c); c++)
+        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+            bounding |= 1ULL << c;
     for (size_t i = 0; i < o->ncap_add; i++) {
         if (!strcasecmp(o->cap_add[i], "ALL")) {
-            for (int c = 0; rt_cap_name(c); c++)
-                caps |= 1ULL << c;
+            caps |= bounding;
             continue;
         }
         int c = rt_cap_from_name(o->cap_add[i]);
         if (c < 0) {
             *ok = false;
             nr_err_set(err, "--cap-add: unknown capability \"%s\"", o->cap_add[i]);
+            return 0;
+        }
+        if (!(bounding & (1ULL << c))) {
+            *ok = false;
+            nr_err_set(err, "--cap-add %s: nrun does not hold this capability itself (not in its bounding set)",
+                       o->cap_add[i]);
             return 0;
         }
         caps |= 1ULL << c;
