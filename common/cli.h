@@ -5,7 +5,10 @@
 #ifndef NR_CLI_H
 #define NR_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
+
+#include "common/err.h"
 
 typedef struct nr_global {
     const char *root;   /* --root / NRUN_ROOT / default */
@@ -41,7 +44,6 @@ NR_DECLARE_CMD(nr_cmd_kill);
 NR_DECLARE_CMD(nr_cmd_rm);
 NR_DECLARE_CMD(nr_cmd_logs);
 NR_DECLARE_CMD(nr_cmd_exec);
-NR_DECLARE_CMD(nr_cmd_container_inspect);
 NR_DECLARE_CMD(nr_cmd_oci);      /* nrun oci create|start|state|kill|delete (OCI runtime CLI) */
 NR_DECLARE_CMD(nr_cmd_internal); /* nrun __internal ...: monitor and re-exec entry points */
 
@@ -55,6 +57,12 @@ NR_DECLARE_CMD(nr_cmd_supervise); /* nrun supervise [opts] -- CMD...: the superv
 /* builder/ */
 NR_DECLARE_CMD(nr_cmd_build);    /* nbuild [opts] CONTEXT */
 NR_DECLARE_CMD(nr_cmd_base);     /* nrun base [--list] REF...: make base images now */
+
+/* `nrun inspect NAME...`: one object each, the container or image of that
+ * name (NULL and *found false when there is none; NULL with an error in err
+ * when it cannot be read). */
+json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err *err) __attribute__((weak));
+json_t *nr_inspect_image(nr_global *g, const char *ref, bool verify, bool *found, nr_err *err) __attribute__((weak));
 
 /* Shared option helpers. */
 /* Print "prog: <msg>" and return NR_EXIT_USAGE. */

@@ -303,6 +303,31 @@ static json_t *inspect_json(img_image *img)
     return o;
 }
 
+json_t *nr_inspect_image(nr_global *g, const char *ref, bool verify, bool *found, nr_err *err)
+{
+    *found = false;
+    img_store *s;
+    if (img_store_open(g->root, &s, err) < 0)
+        return NULL;
+    img_image *img;
+    json_t *j = NULL;
+    if (img_image_load(s, ref, &img, err) < 0) {
+        *found = err->errnum != ENOENT;
+        img_store_close(s);
+        return NULL;
+    }
+    *found = true;
+    size_t k = 0;
+    for (; verify && k < img->n_layers; k++)
+        if (img_blob_verify(s, img->layers[k].blob.digest, err) < 0)
+            break;
+    if (!verify || k == img->n_layers)
+        j = inspect_json(img);
+    img_image_free(img);
+    img_store_close(s);
+    return j;
+}
+
 int nr_cmd_image_inspect(int argc, char **argv, nr_global *g)
 {
     int first = 1;
@@ -313,34 +338,22 @@ int nr_cmd_image_inspect(int argc, char **argv, nr_global *g)
         else if (!strcmp(argv[first], "-h") || !strcmp(argv[first], "--help")) {
             puts("Usage: nrun image inspect [--no-verify] IMAGE...");
             return 0;
-        } else if (!strcmp(argv[first], "--type") && first + 1 < argc) {
-            first++;
         } else {
             return nr_usage_error(g, "inspect: unknown option %s", argv[first]);
         }
     }
     if (first >= argc)
         return nr_usage_error(g, "inspect: needs at least one image");
-    img_store *s;
-    if (open_store(g, &s))
-        return NR_EXIT_STORE;
     json_t *out = json_array();
     int rc = 0;
     for (int i = first; i < argc; i++) {
-        nr_err err;
-        img_image *img;
-        if (img_image_load(s, argv[i], &img, &err) < 0) {
-            rc = nr_err_report(&err, g->prog, err.errnum == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_FAIL);
-            continue;
-        }
-        for (size_t k = 0; verify && k < img->n_layers; k++) {
-            if (img_blob_verify(s, img->layers[k].blob.digest, &err) < 0) {
-                rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
-                break;
-            }
-        }
-        json_array_append_new(out, inspect_json(img));
-        img_image_free(img);
+        nr_err err = {0};
+        bool found;
+        json_t *j = nr_inspect_image(g, argv[i], verify, &found, &err);
+        if (j)
+            json_array_append_new(out, j);
+        else
+            rc = nr_err_report(&err, g->prog, found ? NR_EXIT_FAIL : NR_EXIT_NOTFOUND);
     }
     if (json_array_size(out)) {
         char *t = json_dumps(out, JSON_INDENT(4));
@@ -348,7 +361,6 @@ int nr_cmd_image_inspect(int argc, char **argv, nr_global *g)
         free(t);
     }
     json_decref(out);
-    img_store_close(s);
     return rc;
 }
 

@@ -133,45 +133,24 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
     return 0;
 }
 
-int nr_cmd_container_inspect(int argc, char **argv, nr_global *g)
+json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err *err)
 {
-    int i = 1;
-    if (i < argc && !strcmp(argv[i], "--type") && i + 1 < argc) {
-        if (strcmp(argv[i + 1], "container"))
-            return NR_EXIT_NOTFOUND;
-        i += 2;
-    }
-    if (i >= argc)
-        return nr_usage_error(g, "inspect: which container?");
-    json_t *out = json_array();
-    for (; i < argc; i++) {
-        char id[65];
-        nr_err err = {0};
-        if (rt_container_find(g->root, argv[i], id, &err) < 0) {
-            json_decref(out);
-            if (err.errnum == 0 && strstr(err.msg, "ambiguous"))
-                return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
-            return NR_EXIT_NOTFOUND;
-        }
-        rt_state st;
-        if (rt_state_read(g->root, id, &st, &err) < 0) {
-            json_decref(out);
-            return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
-        }
-        const char *live = rt_state_live_status(&st);
-        char created[64];
-        nr_rfc3339(st.created, 0, created, sizeof created);
-        cleanup_free char *cfgpath = nr_xasprintf("%s/containers/%s/config.json", g->root, id);
-        json_t *cfg = json_load_file(cfgpath, 0, NULL);
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "Id", st.id, "Name", st.name, "Image", st.image,
-                              "Created", created, "State", state_json(&st, live), "Config", cfg ? cfg : json_null(),
-                              "Cgroups", json_incref(st.cgroups));
-        json_array_append_new(out, j);
-        rt_state_free(&st);
-    }
-    char *text = json_dumps(out, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-    printf("%s\n", text);
-    free(text);
-    json_decref(out);
-    return 0;
+    char id[65];
+    *found = false;
+    if (rt_container_find(g->root, ref, id, err) < 0)
+        return NULL; /* none, or an ambiguous prefix (err says so) */
+    *found = true;
+    rt_state st;
+    if (rt_state_read(g->root, id, &st, err) < 0)
+        return NULL;
+    const char *live = rt_state_live_status(&st);
+    char created[64];
+    nr_rfc3339(st.created, 0, created, sizeof created);
+    cleanup_free char *cfgpath = nr_xasprintf("%s/containers/%s/config.json", g->root, id);
+    json_t *cfg = json_load_file(cfgpath, 0, NULL);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "Id", st.id, "Name", st.name, "Image", st.image,
+                          "Created", created, "State", state_json(&st, live), "Config", cfg ? cfg : json_null(),
+                          "Cgroups", json_incref(st.cgroups));
+    rt_state_free(&st);
+    return j;
 }

@@ -65,16 +65,57 @@ static void usage(FILE *f)
 }
 
 /* `nrun inspect X` looks for a container first, then an image, as docker does. */
+/* `nrun inspect [--type container|image] [--no-verify] NAME...`: each name is
+ * a container if there is one of that name or id, else an image (docker's
+ * order); one JSON array of them all; a name that is neither is an error. */
 static int cmd_inspect(int argc, char **argv, nr_global *g)
 {
-    if (nr_cmd_container_inspect) {
-        int r = nr_cmd_container_inspect(argc, argv, g);
-        if (r != NR_EXIT_NOTFOUND || !nr_cmd_image_inspect)
-            return r;
+    bool containers = true, images = true, verify = true;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *t = NULL;
+        if (!strcmp(argv[i], "--type") && i + 1 < argc)
+            t = argv[++i];
+        else if (!strncmp(argv[i], "--type=", 7))
+            t = argv[i] + 7;
+        else if (!strcmp(argv[i], "--no-verify"))
+            verify = false;
+        else
+            return nr_usage_error(g, "inspect: unknown option %s (--type container|image, --no-verify)", argv[i]);
+        if (t && strcmp(t, "container") && strcmp(t, "image"))
+            return nr_usage_error(g, "inspect: --type %s: container or image", t);
+        if (t)
+            containers = !strcmp(t, "container"), images = !containers;
     }
-    if (nr_cmd_image_inspect)
-        return nr_cmd_image_inspect(argc, argv, g);
-    return nr_usage_error(g, "inspect: not supported yet");
+    if (i >= argc)
+        return nr_usage_error(g, "inspect: which container or image?");
+    json_t *out = json_array();
+    int rc = 0;
+    for (; i < argc; i++) {
+        nr_err err = {0};
+        bool found = false;
+        json_t *j = NULL;
+        if (containers && nr_inspect_container)
+            j = nr_inspect_container(g, argv[i], &found, &err);
+        if (!j && !found && images && nr_inspect_image) {
+            memset(&err, 0, sizeof err);
+            j = nr_inspect_image(g, argv[i], verify, &found, &err);
+        }
+        if (j) {
+            json_array_append_new(out, j);
+        } else if (found) {
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        } else {
+            fprintf(stderr, "%s: no such %s: %s\n", g->prog,
+                    containers && images ? "container or image" : containers ? "container" : "image", argv[i]);
+            rc = NR_EXIT_NOTFOUND;
+        }
+    }
+    char *text = json_dumps(out, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+    printf("%s\n", text);
+    free(text);
+    json_decref(out);
+    return rc;
 }
 
 int main(int argc, char **argv)

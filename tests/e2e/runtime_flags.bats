@@ -69,3 +69,22 @@ teardown_file() {
     [ "$(jq -r .Names <<<"$output" | grep '^order' | tr '\n' ' ')" = "order4 order3 order2 order1 " ]
     "$NRUN" rm -f order1 order2 order3 order4 >/dev/null
 }
+
+@test "inspect: containers and images in one array, each name looked up on its own; a missing one is named" {
+    id=$(rt_run -d --name insp bb:1 sleep 100)
+    run "$NRUN" inspect insp bb:1 "${id:0:12}"
+    [ "$status" -eq 0 ]
+    [ "$(jq length <<<"$output")" -eq 3 ]
+    [ "$(jq -r '.[0].Id' <<<"$output")" = "$id" ]
+    [ "$(jq -r '.[2].Id' <<<"$output")" = "$id" ]
+    [ "$(jq -r '.[1].Id // .[1].id' <<<"$output")" != "$id" ]
+    run -127 "$NRUN" inspect insp nosuch
+    [ "$(jq -r '.[0].Name' <<<"$output" 2>/dev/null | head -1)" = insp ] || [[ "$output" == *'"Name": "insp"'* ]]
+    [[ "$output" == *"nrun: no such container or image: nosuch"* ]]
+    run -127 "$NRUN" inspect --type image insp
+    [[ "$output" == *"no such image: insp"* ]]
+    run "$NRUN" inspect --type container insp
+    [ "$status" -eq 0 ]
+    run -2 "$NRUN" inspect --type volume insp
+    "$NRUN" rm -f insp >/dev/null
+}
