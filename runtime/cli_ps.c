@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "common/util.h"
 #include "runtime/cli_common.h"
+#include "runtime/create.h"
 #include "runtime/runtime.h"
 
 static void human_duration(long long s, char *out, size_t len)
@@ -56,6 +58,21 @@ static json_t *state_json(const rt_state *st, const char *live)
                      st->finished ? finished : "", "RestartCount", st->restart_count);
 }
 
+/* A --rm container whose nrun was killed (SIGKILL: no chance to remove it)
+ * is removed by the next ps, as docker's daemon would have: its init is dead,
+ * and so is the nrun that ran it and was to remove it.  Frees st then. */
+static bool orphan_removed(const char *root, rt_state *st)
+{
+    if (!st->auto_remove || strcmp(st->status, "running") || !strcmp(rt_state_live_status(st), "running") ||
+        st->monitor_pid <= 0 || kill(st->monitor_pid, 0) == 0 || errno != ESRCH)
+        return false;
+    nr_err ign;
+    if (rt_container_remove(root, st->id, &ign) < 0)
+        return false;
+    rt_state_free(st);
+    return true;
+}
+
 static int newest_first(const void *a, const void *b)
 {
     const rt_state *x = a, *y = b;
@@ -95,8 +112,8 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
     rt_state *sts = nr_xcalloc(n ? n : 1, sizeof *sts);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (rt_state_read(g->root, ids[i], &sts[m], &err) == 0)
-            m++; /* else being created or removed right now */
+        if (rt_state_read(g->root, ids[i], &sts[m], &err) == 0 && !orphan_removed(g->root, &sts[m]))
+            m++; /* else being created or removed right now, or an orphan just removed */
         free(ids[i]);
     }
     free(ids);

@@ -359,7 +359,8 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    rt_state st = {.status = "created", .name = out->name, .created = now.tv_sec, .created_ns = now.tv_nsec};
+    rt_state st = {.status = "created", .name = out->name, .created = now.tv_sec, .created_ns = now.tv_nsec,
+                   .auto_remove = o->ephemeral};
     strcpy(st.id, out->id);
     st.image = (char *)image_ref;
     nr_buf cmd = {0};

@@ -255,6 +255,7 @@ typedef struct rt_state {
     bool oom_killed;
     long long created, started, finished; /* unix seconds */
     long long created_ns;                  /* and the nanoseconds of created (orders ps) */
+    bool auto_remove;                      /* --rm: removed when it ends */
     int restart_count;
     struct json_t *cgroups;   /* array of paths */
 } rt_state;

@@ -105,6 +105,7 @@ int rt_state_read(const char *root, const char *id, rt_state *st, nr_err *err)
     st->oom_killed = json_is_true(json_object_get(j, "oom_killed"));
     st->created = json_integer_value(json_object_get(j, "created"));
     st->created_ns = json_integer_value(json_object_get(j, "created_ns"));
+    st->auto_remove = json_is_true(json_object_get(j, "auto_remove"));
     st->started = json_integer_value(json_object_get(j, "started"));
     st->finished = json_integer_value(json_object_get(j, "finished"));
     st->restart_count = (int)json_integer_value(json_object_get(j, "restart_count"));
@@ -121,13 +122,13 @@ int rt_state_write(const char *root, const rt_state *st_in, nr_err *err)
     json_t *empty = NULL;
     if (!copy.cgroups)
         copy.cgroups = empty = json_array();
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:i, s:O}", "id", st->id,
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:i, s:b, s:O}", "id", st->id,
                           "name", st->name ? st->name : "", "image", st->image ? st->image : "", "command",
                           st->command ? st->command : "", "status", st->status, "pid", (int)st->pid, "monitor_pid",
                           (int)st->monitor_pid, "start_time", (json_int_t)st->start_time, "exit_code", st->exit_code,
                           "oom_killed", st->oom_killed, "created", (json_int_t)st->created, "created_ns", (json_int_t)st->created_ns, "started",
                           (json_int_t)st->started, "finished", (json_int_t)st->finished, "restart_count",
-                          st->restart_count, "cgroups", st->cgroups);
+                          st->restart_count, "auto_remove", st->auto_remove, "cgroups", st->cgroups);
     json_decref(empty);
     if (!j)
         return nr_err_set(err, "state.json: cannot build");

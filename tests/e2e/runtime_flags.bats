@@ -88,3 +88,30 @@ teardown_file() {
     run -2 "$NRUN" inspect --type volume insp
     "$NRUN" rm -f insp >/dev/null
 }
+
+@test "--rm: a container whose nrun was killed (SIGKILL) runs on and is removed by the next ps after it ends" {
+    rt_run --rm --name orphan bb:1 sleep 1 &
+    pid=$!
+    for _ in $(seq 50); do "$NRUN" ps | grep -q orphan && break; sleep 0.05; done
+    kill -KILL "$pid"
+    wait "$pid" || true
+    run "$NRUN" ps
+    [[ "$output" == *orphan* ]] # still running: its init does not die with nrun
+    sleep 1.5
+    run "$NRUN" ps -a
+    [[ "$output" != *orphan* ]]
+    run "$NRUN" ps -a
+    [[ "$output" != *orphan* ]]
+    id=$(cat "$BATS_FILE_TMPDIR"/cids/* 2>/dev/null | while read -r c; do [ -d "$NRUN_ROOT/containers/$c" ] && echo "$c"; done)
+    [ -z "$id" ]
+    # a kept container that ended the same way is listed as exited, not removed
+    rt_run --name kept bb:1 sleep 1 &
+    pid=$!
+    for _ in $(seq 50); do "$NRUN" ps | grep -q kept && break; sleep 0.05; done
+    kill -KILL "$pid"
+    wait "$pid" || true
+    sleep 1.5
+    run "$NRUN" ps -a
+    [[ "$output" == *kept* ]]
+    "$NRUN" rm -f kept >/dev/null
+}
