@@ -73,6 +73,15 @@ static bool orphan_removed(const char *root, rt_state *st)
     return true;
 }
 
+/* Columns count characters, not bytes (a UTF-8 name, the ellipsis). */
+static size_t display_width(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
 static int newest_first(const void *a, const void *b)
 {
     const rt_state *x = a, *y = b;
@@ -106,8 +115,6 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
     nr_err err = {0};
     if (rt_container_list(g->root, &ids, &n, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
-    if (!json && !quiet)
-        printf("%-12s  %-20s  %-24s  %-14s  %-28s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
     /* newest first, as docker lists them */
     rt_state *sts = nr_xcalloc(n ? n : 1, sizeof *sts);
     size_t m = 0;
@@ -118,6 +125,14 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
     }
     free(ids);
     qsort(sts, m, sizeof *sts, newest_first);
+    /* the table: every column as wide as its widest cell, as docker's is */
+    enum { NCOL = 6 };
+    char *(*rows)[NCOL] = nr_xcalloc(m + 1, sizeof *rows);
+    size_t nrows = 0, width[NCOL] = {0};
+    static const char *const head[NCOL] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"};
+    for (int c = 0; c < NCOL; c++)
+        rows[nrows][c] = nr_xstrdup(head[c]);
+    nrows++;
     for (size_t i = 0; i < m; i++) {
         rt_state st = sts[i];
         const char *live = rt_state_live_status(&st);
@@ -139,14 +154,35 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
                 json_decref(j);
             } else {
                 nr_human_ago(time(NULL) - st.created, ago, sizeof ago);
-                char cmd[25];
-                snprintf(cmd, sizeof cmd, "%s", st.command);
-                printf("%.12s  %-20.20s  %-24s  %-14s  %-28s  %s\n", st.id, st.image, cmd, ago, status, st.name);
+                /* the command quoted, cut to 20 characters with an ellipsis */
+                size_t cl = strlen(st.command);
+                rows[nrows][0] = nr_xasprintf("%.12s", st.id);
+                rows[nrows][1] = nr_xstrdup(st.image);
+                rows[nrows][2] = cl > 20 ? nr_xasprintf("\"%.19s…\"", st.command) : nr_xasprintf("\"%s\"", st.command);
+                rows[nrows][3] = nr_xstrdup(ago);
+                rows[nrows][4] = nr_xstrdup(status);
+                rows[nrows][5] = nr_xstrdup(st.name);
+                nrows++;
             }
         }
         rt_state_free(&st);
     }
     free(sts);
+    if (!json && !quiet) {
+        for (size_t r = 0; r < nrows; r++)
+            for (int c = 0; c < NCOL; c++)
+                if (display_width(rows[r][c]) > width[c])
+                    width[c] = display_width(rows[r][c]);
+        for (size_t r = 0; r < nrows; r++) {
+            for (int c = 0; c < NCOL; c++)
+                printf("%s%*s", rows[r][c], c < NCOL - 1 ? (int)(width[c] - display_width(rows[r][c]) + 3) : 0, "");
+            putchar('\n');
+        }
+    }
+    for (size_t r = 0; r < nrows; r++)
+        for (int c = 0; c < NCOL; c++)
+            free(rows[r][c]);
+    free(rows);
     return 0;
 }
 

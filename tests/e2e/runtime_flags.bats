@@ -67,6 +67,14 @@ teardown_file() {
     for i in 1 2 3 4; do rt_run -d --name "order$i" bb:1 true >/dev/null; done
     run "$NRUN" ps -a --format json
     [ "$(jq -r .Names <<<"$output" | grep '^order' | tr '\n' ' ')" = "order4 order3 order2 order1 " ]
+    # the table: columns as wide as their cells, the command quoted and cut
+    rt_run -d --name wide bb:1 sh -c 'sleep 100; echo and a long tail' >/dev/null
+    run "$NRUN" ps
+    [[ "${lines[0]}" =~ ^CONTAINER\ ID\ +IMAGE\ +COMMAND\ +CREATED\ +STATUS\ +NAMES$ ]]
+    [[ "$output" == *'"sh -c sleep 100; ec…"'* ]]
+    col=$(awk 'NR == 1 {print index($0, "STATUS")}' <<<"$output")
+    [ "$(grep wide <<<"$output" | cut -c"$col"-"$((col + 1))")" = Up ]
+    "$NRUN" rm -f wide >/dev/null
     "$NRUN" rm -f order1 order2 order3 order4 >/dev/null
 }
 
