@@ -72,8 +72,9 @@ teardown_file() {
     run "$NRUN" ps
     [[ "${lines[0]}" =~ ^CONTAINER\ ID\ +IMAGE\ +COMMAND\ +CREATED\ +STATUS\ +NAMES$ ]]
     [[ "$output" == *'"sh -c sleep 100; ec…"'* ]]
-    col=$(awk 'NR == 1 {print index($0, "STATUS")}' <<<"$output")
-    [ "$(grep wide <<<"$output" | cut -c"$col"-"$((col + 1))")" = Up ]
+    # STATUS starts at the same character in the header and in the row
+    python3 -c 'import sys; h, r = sys.argv[1], sys.argv[2]; i = h.index("STATUS"); sys.exit(r[i:i + 3] != "Up ")' \
+        "${lines[0]}" "$(grep wide <<<"$output")"
     "$NRUN" rm -f wide >/dev/null
     "$NRUN" rm -f order1 order2 order3 order4 >/dev/null
 }
