@@ -16,6 +16,37 @@ setup_file() {
         "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probe.tar" >/dev/null
 }
 
+# nd:1 (the host's node) for the tests that need a cluster worker: made once, on first use.
+sec_node_image() {
+    [ -e "$BATS_FILE_TMPDIR/node.tar" ] && return 0
+    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
+    "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
+        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+}
+
+# The directories a `..` walk from the container's logs dir ($1 = id) would reach on the host.
+sec_host_ancestors() {
+    local d=$NRUN_ROOT/containers/$1/logs
+    while [ "$d" != / ]; do
+        d=$(dirname "$d")
+        echo "$d"
+    done
+}
+
+# Wait until the container's log ($1 = id) has $2 lines.
+sec_wait_log_lines() {
+    for _ in $(seq 200); do
+        [ "$("$NRUN" logs "$1" | grep -c .)" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# a failed test leaves no container running into the next ones
+teardown() {
+    rt_rm_all
+}
+
 teardown_file() {
     rt_rm_all
     rt_assert_clean
@@ -168,6 +199,57 @@ P
     exec 7<&-
     [ "${lines[0]}" = "0 1 2" ]
     [ "${lines[1]}" = / ]
+}
+
+@test "PID 1's fds lead nowhere on the host, even with CAP_SYS_PTRACE (CVE-2024-21626)" {
+    tok=escape-$$-$RANDOM
+    id=$(rt_run -d --cap-add SYS_PTRACE --log-max-size 2k --log-max-files 2 sec:1 sh -c \
+        'i=0; while [ $i -lt 100 ]; do echo line-$i; i=$((i + 1)); done; sleep 100')
+    # from every fd of PID 1: list and write at each depth of `..`; a listing
+    # with the store's entries (or the root's own name) is the host's
+    run "$NRUN" exec "$id" sh -c '
+        for f in /proc/1/fd/*; do
+            p=$f
+            for i in 1 2 3 4 5 6 7 8; do
+                p=$p/..
+                ls -a "$p" 2>/dev/null | grep -qxE "containers|config.json|state.json|$1" && echo "HOST $p"
+                echo x 2>/dev/null >"$p/$2"
+            done
+        done
+        echo walked $(ls /proc/1/fd | wc -l)' sh "$(basename "$NRUN_ROOT")" "$tok"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "${lines[-1]}" == "walked "* && "${lines[-1]#walked }" -ge 5 ]]
+    [[ "$output" != *HOST* ]]
+    for d in $(sec_host_ancestors "$id"); do
+        [ ! -e "${d%/}/$tok" ] || { echo "escaped: ${d%/}/$tok"; rm -f "${d%/}/$tok"; false; }
+    done
+    # PID 1 still writes and rotates its log, through the fd it holds
+    for _ in $(seq 100); do [ "$("$NRUN" logs "$id" | tail -n1)" = line-99 ] && break; sleep 0.05; done
+    [ "$("$NRUN" logs "$id" | tail -n1)" = line-99 ]
+    logs=$NRUN_ROOT/containers/$id/logs
+    [ -s "$logs/container.log.2" ] && [ ! -e "$logs/container.log.3" ]
+    grep -q '"msg":"line-99"' "$logs/container.log"
+    "$NRUN" rm -f "$id"
+}
+
+@test "a worker cannot reach the host through PID 1's own /proc/self/fd (cluster listen on a path)" {
+    sec_node_image
+    tok=escape-$$-$RANDOM
+    # a root worker (no extra capability) writes Node's queryServer itself: PID 1
+    # resolves the path, and /proc/self is PID 1 there, its fds no ptrace check away
+    id=$(rt_run -d --workers 1 nd:1 node -e "
+        require('cluster');
+        process.on('internalMessage', (m) => m.ack && console.log('ack', m.ack, m.errno || 0));
+        for (let fd = 3; fd < 24; fd++)
+            process.send({cmd: 'NODE_CLUSTER', act: 'queryServer', index: fd, port: -1, addressType: -1, fd: null,
+                          address: '/proc/self/fd/' + fd + '/../../../../../../../../$tok', seq: fd});
+        setInterval(() => {}, 1000)")
+    sec_wait_log_lines "$id" 21
+    for d in $(sec_host_ancestors "$id"); do
+        [ ! -e "${d%/}/$tok" ] || { echo "escaped: ${d%/}/$tok"; rm -f "${d%/}/$tok"; false; }
+    done
+    "$NRUN" rm -f "$id"
 }
 
 @test "/proc/1/exe: not the host binary, not writable even with CAP_SYS_PTRACE (CVE-2019-5736)" {
