@@ -11,6 +11,7 @@ setup_file() {
     # a second layer with the syscall probe, linked statically
     mkdir -p "$BATS_FILE_TMPDIR/probe/bin"
     gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/probe" "$BATS_TEST_DIRNAME/runtime/syscalls.c"
+    gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/tiocsti" "$BATS_TEST_DIRNAME/runtime/tiocsti.c"
     tar --numeric-owner -C "$BATS_FILE_TMPDIR/probe" -cf "$BATS_FILE_TMPDIR/probe.tar" .
     "$NRUN" __internal mkimage -t sec:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
         "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probe.tar" >/dev/null
@@ -249,6 +250,31 @@ P
     for d in $(sec_host_ancestors "$id"); do
         [ ! -e "${d%/}/$tok" ] || { echo "escaped: ${d%/}/$tok"; rm -f "${d%/}/$tok"; false; }
     done
+    "$NRUN" rm -f "$id"
+}
+
+@test "exec without -t: CMD leads its own session, TIOCSTI on the caller's terminal fails" {
+    id=$(rt_run -d sec:1 sleep 100)
+    # EPERM: not our controlling tty; EIO when the kernel disabled TIOCSTI outright
+    want=EPERM
+    [ "$(cat /proc/sys/dev/tty/legacy_tiocsti 2>/dev/null || echo 1)" = 1 ] || want=EIO
+    # under a pty, as from an interactive shell: stdout and stderr are that terminal
+    run script -qec "'$NRUN' exec '$id' tiocsti" /dev/null
+    out=$(tr -d '\r' <<<"$output")
+    echo "$out"
+    [ "$status" -eq 0 ]
+    [[ "$out" == *"fd0=ENOTTY"* && "$out" == *"fd1=$want"* && "$out" == *"fd2=$want"* ]]
+    [[ "$out" == *"session=own"* && "$out" == *"ctty=0"* ]]
+    # -i: stdin is the terminal too; a non-root user likewise
+    run script -qec "'$NRUN' exec -i -u 1000 '$id' tiocsti" /dev/null
+    out=$(tr -d '\r' <<<"$output")
+    echo "$out"
+    [[ "$out" == *"fd0=$want"* && "$out" == *"fd1=$want"* && "$out" == *"fd2=$want"* ]]
+    [[ "$out" != *"=ok"* && "$out" == *"session=own"* && "$out" == *"ctty=0"* ]]
+    # -t: the container's own pty is the controlling terminal
+    run script -qec "'$NRUN' exec -t '$id' tiocsti" /dev/null
+    out=$(tr -d '\r' <<<"$output")
+    [[ "$out" == *"fd0=ok"* && "$out" == *"session=own"* && "$out" != *"ctty=0"* ]]
     "$NRUN" rm -f "$id"
 }
 
