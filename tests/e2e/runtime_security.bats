@@ -278,6 +278,42 @@ P
     "$NRUN" rm -f "$id"
 }
 
+@test "a cluster worker's listen(path) binds as the worker: its own socket, EACCES where it cannot write" {
+    sec_node_image
+    # --cap-drop ALL: PID 1 is root without DAC_OVERRIDE (and the owner of
+    # /etc); the default set has DAC_OVERRIDE, which the worker's identity must
+    # take away for the bind too
+    for caps in "--cap-drop ALL" ""; do
+        id=$(rt_run -d -u 1000 $caps --workers 1 nd:1 node -e "
+            const net = require('net'), fs = require('fs');
+            net.createServer().listen('/etc/pwn.sock', () => console.log('etc listening'))
+                .on('error', (e) => console.log('etc', e.code));
+            net.createServer().listen('/tmp/w.sock', () => {
+                const s = fs.statSync('/tmp/w.sock');
+                console.log('tmp', s.isSocket(), s.uid, s.gid === process.getgid());
+            });
+            setInterval(() => {}, 1000)")
+        sec_wait_log_lines "$id" 2
+        run "$NRUN" logs "$id"
+        echo "$caps: $output"
+        [[ "$output" == *"etc EACCES"* && "$output" == *"tmp true 1000 true"* ]]
+        [ ! -e "$NRUN_ROOT/containers/$id/upper/etc/pwn.sock" ]
+        # PID 1 is back to root's filesystem identity, its capabilities whole
+        pid=$("$NRUN" inspect "$id" | jq -r '.[0].State.Pid')
+        [ "$(awk '/^Uid:/ {print $5}' /proc/"$pid"/status)" = 0 ]
+        [ "$(awk '/^Gid:/ {print $5}' /proc/"$pid"/status)" = 0 ]
+        [ "$(awk '/^CapEff:/ {print $2}' /proc/"$pid"/status)" = "$(awk '/^CapPrm:/ {print $2}' /proc/"$pid"/status)" ]
+        "$NRUN" rm -f "$id"
+    done
+    # a root worker still binds where root may
+    id=$(rt_run -d --workers 1 nd:1 node -e "
+        require('net').createServer().listen('/etc/app.sock', () => console.log('uid', require('fs').statSync('/etc/app.sock').uid));
+        setInterval(() => {}, 1000)")
+    sec_wait_log_lines "$id" 1
+    [ "$("$NRUN" logs "$id")" = "uid 0" ]
+    "$NRUN" rm -f "$id"
+}
+
 @test "/proc/1/exe: not the host binary, not writable even with CAP_SYS_PTRACE (CVE-2019-5736)" {
     before=$(sha256sum "$NRUN" | cut -c1-64)
     run rt_run --rm sec:1 sh -c 'echo x > /proc/1/exe && echo WROTE; cat /proc/1/environ >/dev/null 2>&1 && echo READ; echo done'
