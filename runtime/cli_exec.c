@@ -5,7 +5,9 @@
  * filter (all from its config.json).  We stay non-dumpable and run from the
  * sealed memfd copy while we are a process inside the container before exec
  * (CVE-2019-5736).  With -t the pty is allocated inside the container's own
- * devpts and its master passed back to us over a socketpair; we relay. */
+ * devpts and its master passed back to us over a socketpair; we relay.
+ * Either way CMD leads a new session, so a terminal it inherits is never its
+ * controlling tty. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -72,12 +74,17 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
         die("chdir /", errno);
     if (rt_rlimits_apply(s, &e) < 0)
         die(e.msg, 0);
+    /* A session of its own, as PID 1 has: the caller's terminal, which a
+     * plain exec hands on as stdio, is then not our controlling tty, and
+     * TIOCSTI on it (typing into the host's shell) fails with EPERM. */
+    if (setsid() < 0)
+        die("setsid", errno);
     if (o->tty) {
         int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
             die("open /dev/ptmx in the container", errno);
         char *name = ptsname(m);
-        if (!name || setsid() < 0)
+        if (!name)
             die("ptsname", errno);
         int sl = open(name, O_RDWR | O_CLOEXEC);
         if (sl < 0 || ioctl(sl, TIOCSCTTY, 0) < 0)

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -113,6 +114,27 @@ static int open_control(int ctrfd, const char *dir, nr_err *err)
         int e = errno;
         close(fd);
         return nr_err_sys(err, e, "control socket %s", path);
+    }
+    return fd;
+}
+
+/* The logs dir as PID 1 gets it: the root of a detached clone of its mount,
+ * not a plain directory fd.  A container process given CAP_SYS_PTRACE can
+ * open /proc/1/fd/N, and `..` from a plain fd walks up into the host's store
+ * and on to / (CVE-2024-21626); `..` from the root of a detached mount stays
+ * in it.  An O_PATH fd: openat, renameat and unlinkat take it as dirfd (no
+ * getdents: reopen "." for that).  The mount goes with the last fd, PID 1's. */
+static int open_logs(int dfd, const char *dir, nr_err *err)
+{
+    if (mkdirat(dfd, "logs", 0700) < 0 && errno != EEXIST)
+        return nr_err_sys(err, errno, "mkdir %s/logs", dir);
+    int fd = (int)syscall(SYS_open_tree, dfd, "logs", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "detached mount of %s/logs", dir);
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        close(fd);
+        return nr_err_sys(err, ENOTDIR, "open %s/logs", dir);
     }
     return fd;
 }
@@ -308,15 +330,9 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
         c.listen_ports[c.nlisten] = c.spec.ports[i].ctr_port;
         c.listen_fds[c.nlisten++] = fd;
     }
-    if (mkdirat(dfd, "logs", 0700) < 0 && errno != EEXIST) {
-        nr_err_sys(err, errno, "mkdir %s/logs", dir);
+    c.log_fd = open_logs(dfd, dir, err);
+    if (c.log_fd < 0)
         goto out;
-    }
-    c.log_fd = openat(dfd, "logs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (c.log_fd < 0) {
-        nr_err_sys(err, errno, "open %s/logs", dir);
-        goto out;
-    }
     c.control_fd = open_control(dfd, dir, err);
     if (c.control_fd == -1)
         goto out;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -139,6 +140,57 @@ static int bind_tcp(const char *address, int port, int type, nr_err *err)
     return nr_err_set(err, "bind port %d: no address family", port);
 }
 
+/* A filesystem identity: the ids the kernel checks for file access. */
+typedef struct fs_ident {
+    uid_t uid;
+    gid_t gid;
+} fs_ident;
+
+/* setfsuid/setfsgid report no error: the value read back (an invalid id
+ * changes nothing) says whether it took. */
+static bool set_fsuid(uid_t u)
+{
+    setfsuid(u);
+    return (uid_t)setfsuid((uid_t)-1) == u;
+}
+
+static bool set_fsgid(gid_t g)
+{
+    setfsgid(g);
+    return (gid_t)setfsgid((gid_t)-1) == g;
+}
+
+/* Take the workers' filesystem identity (-1: keep ours); *old gets ours.
+ * Away from fsuid 0 the kernel also clears CAP_CHOWN, DAC_OVERRIDE,
+ * DAC_READ_SEARCH, FOWNER, FSETID, MKNOD, LINUX_IMMUTABLE and MAC_OVERRIDE
+ * from the effective set; back at 0 it raises again those still permitted,
+ * i.e. the ones we had.  Needs CAP_SETUID/CAP_SETGID, which PID 1 keeps. */
+static int fsid_enter(uid_t uid, gid_t gid, fs_ident *old, nr_err *err)
+{
+    old->uid = (uid_t)setfsuid((uid_t)-1);
+    old->gid = (gid_t)setfsgid((gid_t)-1);
+    if (gid != (gid_t)-1 && !set_fsgid(gid))
+        return nr_err_sys(err, EPERM, "setfsgid %u", (unsigned)gid);
+    if (uid != (uid_t)-1 && !set_fsuid(uid)) {
+        set_fsgid(old->gid);
+        return nr_err_sys(err, EPERM, "setfsuid %u", (unsigned)uid);
+    }
+    return 0;
+}
+
+static void fsid_leave(const fs_ident *old)
+{
+    /* Back to our own euid/egid, which the kernel always allows.  Should it
+     * not take, PID 1 must not go on with a worker's identity. */
+    if (!set_fsuid(old->uid) || !set_fsgid(old->gid))
+        abort();
+}
+
+/* A worker's server.listen(path): the socket file is made with the workers'
+ * filesystem identity, as if the worker had bound it itself, so it is theirs
+ * and only where they may create a file (EACCES goes back to listen()).  As
+ * root, PID 1 could write where the workers cannot.  Single-threaded: nothing
+ * else runs under the borrowed identity. */
 static int bind_unix(const char *path, nr_err *err)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -148,8 +200,17 @@ static int bind_unix(const char *path, nr_err *err)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return nr_err_sys(err, errno, "socket");
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4096) < 0) {
-        int e = errno;
+    fs_ident old;
+    if (fsid_enter(sv_g->cfg->uid, sv_g->cfg->gid, &old, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    int r = bind(fd, (struct sockaddr *)&a, sizeof a);
+    int e = errno;
+    fsid_leave(&old);
+    if (r < 0 || listen(fd, 4096) < 0) {
+        if (r == 0)
+            e = errno;
         close(fd);
         return nr_err_sys(err, e, "bind %s", path);
     }

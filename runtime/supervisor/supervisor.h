@@ -37,7 +37,9 @@ typedef struct sv_config {
     enum sv_balance balance;
     int workers;              /* 0 = from the cgroup CPU quota, else cpuset, else online CPUs */
 
-    int log_dir_fd;           /* directory for the JSON-lines log (container.log + rotations); -1 = none */
+    int log_dir_fd;           /* directory for the JSON-lines log (container.log + rotations); -1 = none.
+                               * In a container an O_PATH fd (a detached mount, see launch.c): *at() calls
+                               * only; reopen "." for getdents */
     unsigned long long log_max_size; /* 0 = default */
     int log_max_files;        /* 0 = default */
     bool echo_stdio;          /* also copy worker output raw to our stdout/stderr (foreground run) */

@@ -11,9 +11,47 @@ setup_file() {
     # a second layer with the syscall probe, linked statically
     mkdir -p "$BATS_FILE_TMPDIR/probe/bin"
     gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/probe" "$BATS_TEST_DIRNAME/runtime/syscalls.c"
+    gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/tiocsti" "$BATS_TEST_DIRNAME/runtime/tiocsti.c"
     tar --numeric-owner -C "$BATS_FILE_TMPDIR/probe" -cf "$BATS_FILE_TMPDIR/probe.tar" .
     "$NRUN" __internal mkimage -t sec:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
         "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probe.tar" >/dev/null
+}
+
+# nd:1 (the host's node) for the tests that need a cluster worker: made once, on first use.
+sec_node_image() {
+    [ -e "$BATS_FILE_TMPDIR/node.tar" ] && return 0
+    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
+    "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
+        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+}
+
+# No file $2 in a directory a `..` walk from the logs dir of container $1
+# reaches on the host; any found is named and removed, and the check fails.
+sec_no_escape() {
+    local d=$NRUN_ROOT/containers/$1/logs found=0
+    while [ "$d" != / ]; do
+        d=$(dirname "$d")
+        if [ -e "${d%/}/$2" ]; then
+            echo "escaped: ${d%/}/$2"
+            rm -f "${d%/}/$2"
+            found=1
+        fi
+    done
+    return $found
+}
+
+# Wait until the container's log ($1 = id) has $2 lines.
+sec_wait_log_lines() {
+    for _ in $(seq 200); do
+        [ "$("$NRUN" logs "$1" | grep -c .)" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# a failed test leaves no container running into the next ones
+teardown() {
+    rt_rm_all
 }
 
 teardown_file() {
@@ -168,6 +206,114 @@ P
     exec 7<&-
     [ "${lines[0]}" = "0 1 2" ]
     [ "${lines[1]}" = / ]
+}
+
+@test "PID 1's fds lead nowhere on the host, even with CAP_SYS_PTRACE (CVE-2024-21626)" {
+    tok=escape-$$-$RANDOM
+    id=$(rt_run -d --cap-add SYS_PTRACE --log-max-size 2k --log-max-files 2 sec:1 sh -c \
+        'i=0; while [ $i -lt 100 ]; do echo line-$i; i=$((i + 1)); done; sleep 100')
+    # from every fd of PID 1: list and write at each depth of `..`; a listing
+    # with the store's entries (or the root's own name) is the host's
+    run "$NRUN" exec "$id" sh -c '
+        for f in /proc/1/fd/*; do
+            p=$f
+            for i in 1 2 3 4 5 6 7 8; do
+                p=$p/..
+                ls -a "$p" 2>/dev/null | grep -qxE "containers|config.json|state.json|$1" && echo "HOST $p"
+                echo x 2>/dev/null >"$p/$2"
+            done
+        done
+        echo walked $(ls /proc/1/fd | wc -l)' sh "$(basename "$NRUN_ROOT")" "$tok"
+    echo "$output"
+    sec_no_escape "$id" "$tok"
+    [ "$status" -eq 0 ]
+    [[ "${lines[-1]}" == "walked "* && "${lines[-1]#walked }" -ge 5 ]]
+    [[ "$output" != *HOST* ]]
+    # PID 1 still writes and rotates its log, through the fd it holds
+    for _ in $(seq 100); do [ "$("$NRUN" logs "$id" | tail -n1)" = line-99 ] && break; sleep 0.05; done
+    [ "$("$NRUN" logs "$id" | tail -n1)" = line-99 ]
+    logs=$NRUN_ROOT/containers/$id/logs
+    [ -s "$logs/container.log.2" ] && [ ! -e "$logs/container.log.3" ]
+    grep -q '"msg":"line-99"' "$logs/container.log"
+    "$NRUN" rm -f "$id"
+}
+
+@test "a worker cannot reach the host through PID 1's own /proc/self/fd (cluster listen on a path)" {
+    sec_node_image
+    tok=escape-$$-$RANDOM
+    # a root worker (no extra capability) writes Node's queryServer itself: PID 1
+    # resolves the path, and /proc/self is PID 1 there, its fds no ptrace check away
+    id=$(rt_run -d --workers 1 nd:1 node -e "
+        require('cluster');
+        process.on('internalMessage', (m) => m.ack && console.log('ack', m.ack, m.errno || 0));
+        for (let fd = 3; fd < 24; fd++)
+            process.send({cmd: 'NODE_CLUSTER', act: 'queryServer', index: fd, port: -1, addressType: -1, fd: null,
+                          address: '/proc/self/fd/' + fd + '/../../../../../../../../$tok', seq: fd});
+        setInterval(() => {}, 1000)")
+    sec_wait_log_lines "$id" 21
+    sec_no_escape "$id" "$tok"
+    "$NRUN" rm -f "$id"
+}
+
+@test "exec without -t: CMD leads its own session, TIOCSTI on the caller's terminal fails" {
+    id=$(rt_run -d sec:1 sleep 100)
+    # EPERM: not our controlling tty; EIO when the kernel disabled TIOCSTI outright
+    want=EPERM
+    [ "$(cat /proc/sys/dev/tty/legacy_tiocsti 2>/dev/null || echo 1)" = 1 ] || want=EIO
+    # under a pty, as from an interactive shell: stdout and stderr are that terminal
+    run script -qec "'$NRUN' exec '$id' tiocsti" /dev/null
+    out=$(tr -d '\r' <<<"$output")
+    echo "$out"
+    [ "$status" -eq 0 ]
+    [[ "$out" == *"fd0=ENOTTY"* && "$out" == *"fd1=$want"* && "$out" == *"fd2=$want"* ]]
+    [[ "$out" == *"session=own"* && "$out" == *"ctty=0"* ]]
+    # -i: stdin is the terminal too; a non-root user likewise
+    run script -qec "'$NRUN' exec -i -u 1000 '$id' tiocsti" /dev/null
+    out=$(tr -d '\r' <<<"$output")
+    echo "$out"
+    [[ "$out" == *"fd0=$want"* && "$out" == *"fd1=$want"* && "$out" == *"fd2=$want"* ]]
+    [[ "$out" != *"=ok"* && "$out" == *"session=own"* && "$out" == *"ctty=0"* ]]
+    # -t: the container's own pty is the controlling terminal
+    run script -qec "'$NRUN' exec -t '$id' tiocsti" /dev/null
+    out=$(tr -d '\r' <<<"$output")
+    [[ "$out" == *"fd0=ok"* && "$out" == *"session=own"* && "$out" != *"ctty=0"* ]]
+    "$NRUN" rm -f "$id"
+}
+
+@test "a cluster worker's listen(path) binds as the worker: its own socket, EACCES where it cannot write" {
+    sec_node_image
+    # --cap-drop ALL: PID 1 is root without DAC_OVERRIDE (and the owner of
+    # /etc); the default set has DAC_OVERRIDE, which the worker's identity must
+    # take away for the bind too
+    for caps in "--cap-drop ALL" ""; do
+        id=$(rt_run -d -u 1000 $caps --workers 1 nd:1 node -e "
+            const net = require('net'), fs = require('fs');
+            net.createServer().listen('/etc/pwn.sock', () => console.log('etc listening'))
+                .on('error', (e) => console.log('etc', e.code));
+            net.createServer().listen('/tmp/w.sock', () => {
+                const s = fs.statSync('/tmp/w.sock');
+                console.log('tmp', s.isSocket(), s.uid, s.gid === process.getgid());
+            });
+            setInterval(() => {}, 1000)")
+        sec_wait_log_lines "$id" 2
+        run "$NRUN" logs "$id"
+        echo "$caps: $output"
+        [[ "$output" == *"etc EACCES"* && "$output" == *"tmp true 1000 true"* ]]
+        [ ! -e "$NRUN_ROOT/containers/$id/upper/etc/pwn.sock" ]
+        # PID 1 is back to root's filesystem identity, its capabilities whole
+        pid=$("$NRUN" inspect "$id" | jq -r '.[0].State.Pid')
+        [ "$(awk '/^Uid:/ {print $5}' /proc/"$pid"/status)" = 0 ]
+        [ "$(awk '/^Gid:/ {print $5}' /proc/"$pid"/status)" = 0 ]
+        [ "$(awk '/^CapEff:/ {print $2}' /proc/"$pid"/status)" = "$(awk '/^CapPrm:/ {print $2}' /proc/"$pid"/status)" ]
+        "$NRUN" rm -f "$id"
+    done
+    # a root worker still binds where root may
+    id=$(rt_run -d --workers 1 nd:1 node -e "
+        require('net').createServer().listen('/etc/app.sock', () => console.log('uid', require('fs').statSync('/etc/app.sock').uid));
+        setInterval(() => {}, 1000)")
+    sec_wait_log_lines "$id" 1
+    [ "$("$NRUN" logs "$id")" = "uid 0" ]
+    "$NRUN" rm -f "$id"
 }
 
 @test "/proc/1/exe: not the host binary, not writable even with CAP_SYS_PTRACE (CVE-2019-5736)" {
