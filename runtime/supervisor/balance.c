@@ -191,11 +191,38 @@ static void fsid_leave(const fs_ident *old)
  * and only where they may create a file (EACCES goes back to listen()).  As
  * root, PID 1 could write where the workers cannot.  Single-threaded: nothing
  * else runs under the borrowed identity. */
-static int bind_unix(const char *path, nr_err *err)
+/* A worker's unix socket path, as PID 1 may bind it: relative to the
+ * workers' directory, never through /proc (PID 1's own fds and root are
+ * there, not the worker's) or "..". */
+static char *unix_path(const char *path, nr_err *err)
+{
+    if (!path || !*path)
+        return nr_err_set(err, "listen: empty unix socket path"), NULL;
+    const char *cwd = sv_g->cfg->cwd && *sv_g->cfg->cwd ? sv_g->cfg->cwd : NULL;
+    char *full = path[0] == '/' || !cwd ? nr_xstrdup(path) : nr_xasprintf("%s/%s", cwd, path);
+    bool bad = full[0] != '/';
+    for (const char *c = full; !bad && *c;) {
+        c += strspn(c, "/");
+        size_t n = strcspn(c, "/");
+        bad = (n == 2 && !strncmp(c, "..", 2)) || (c == full + strspn(full, "/") && n == 4 && !strncmp(c, "proc", 4));
+        c += n;
+    }
+    if (bad) {
+        nr_err_set(err, "listen %s: a unix socket may not go through /proc or \"..\"", path);
+        free(full);
+        return NULL;
+    }
+    return full;
+}
+
+static int bind_unix(const char *path_in, nr_err *err)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (!path || strlen(path) >= sizeof a.sun_path)
-        return nr_err_set(err, "listen: bad unix socket path");
+    cleanup_free char *path = unix_path(path_in, err);
+    if (!path)
+        return -1;
+    if (strlen(path) >= sizeof a.sun_path)
+        return nr_err_set(err, "listen: unix socket path %s is too long", path);
     strcpy(a.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)

@@ -255,6 +255,26 @@ P
     "$NRUN" rm -f "$id"
 }
 
+@test "a worker's unix socket path: relative to its -w, never through /proc or .." {
+    sec_node_image
+    run rt_run --rm --workers 1 -w /tmp --crash-loop 1/60s nd:1 node -e "
+        const net = require('net'), fs = require('fs');
+        net.createServer().listen('rel.sock', () => {
+            console.log('rel', fs.existsSync('/tmp/rel.sock'));
+            const bad = ['/proc/self/fd/0/x.sock', '/tmp/../proc/self/root/y.sock', '//proc/1/z.sock'];
+            let left = bad.length;
+            for (const p of bad)
+                net.createServer().on('error', (e) => { console.log('refused', p, e.code); if (!--left) process.exit(0); })
+                    .listen(p, () => { console.log('bound', p); process.exit(1); });
+        });"
+    [[ "$output" == *"rel true"* ]]
+    [[ "$output" == *"refused /proc/self/fd/0/x.sock EINVAL"* ]]
+    [[ "$output" == *"refused /tmp/../proc/self/root/y.sock EINVAL"* ]]
+    [[ "$output" == *"refused //proc/1/z.sock EINVAL"* ]]
+    [[ "$output" != *bound* ]]
+    [[ "$output" == *'a unix socket may not go through /proc or ".."'* ]]
+}
+
 @test "exec without -t: CMD leads its own session, TIOCSTI on the caller's terminal fails" {
     id=$(rt_run -d sec:1 sleep 100)
     # EPERM: not our controlling tty; EIO when the kernel disabled TIOCSTI outright
