@@ -38,7 +38,10 @@ typedef struct exec_opts {
 
 static __attribute__((noreturn)) void die(const char *what, int e)
 {
-    dprintf(2, "nrun exec: %s: %s\n", what, strerror(e));
+    if (e)
+        dprintf(2, "nrun exec: %s: %s\n", what, strerror(e));
+    else
+        dprintf(2, "nrun exec: %s\n", what);
     _exit(NR_EXIT_CMD);
 }
 
@@ -119,15 +122,32 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
     const char *cwd = o->cwd ? o->cwd : s->cwd;
     if (chdir(cwd) < 0)
         die(cwd, errno);
-    /* container env, then -e */
+    /* the container's env, each -e replacing a variable of the same name
+     * (getenv takes the first: an appended duplicate would not count), and
+     * TERM for a terminal */
     size_t n = 0;
     while (s->env[n])
         n++;
-    char **env = nr_xcalloc(n + o->nenv + 1, sizeof(char *));
+    char **env = nr_xcalloc(n + o->nenv + 2, sizeof(char *));
     if (n)
         memcpy(env, s->env, n * sizeof(char *));
-    if (o->nenv)
-        memcpy(env + n, o->env, o->nenv * sizeof(char *));
+    const char *adds[o->nenv + 1];
+    size_t na = 0;
+    for (size_t k = 0; k < o->nenv; k++)
+        adds[na++] = o->env[k];
+    if (o->tty)
+        adds[na++] = "TERM=xterm";
+    for (size_t k = 0; k < na; k++) {
+        size_t klen = strcspn(adds[k], "=");
+        size_t j = 0;
+        while (j < n && !(strncmp(env[j], adds[k], klen) == 0 && env[j][klen] == '='))
+            j++;
+        if (j < n && k == na - 1 && o->tty && !strcmp(adds[k], "TERM=xterm"))
+            continue; /* the container's own TERM stays */
+        env[j] = (char *)adds[k];
+        if (j == n)
+            n++;
+    }
     extern char **environ;
     environ = env;
     rt_close_fds_except(NULL, 0);
@@ -148,10 +168,19 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
         if (strspn(a + 1, "it") == strlen(a + 1) && a[1] != '-') {
             o.interactive |= strchr(a, 'i') != NULL;
             o.tty |= strchr(a, 't') != NULL;
-        } else if ((!strcmp(a, "-e") || !strcmp(a, "--env")) && i + 1 < argc && strchr(argv[i + 1], '=')) {
+        } else if ((!strcmp(a, "-e") || !strcmp(a, "--env")) && i + 1 < argc && *argv[i + 1] && *argv[i + 1] != '=') {
+            const char *kv = argv[++i];
+            if (!strchr(kv, '=')) { /* -e NAME: the caller's value, if it has one (docker's rule) */
+                const char *v = getenv(kv);
+                if (!v)
+                    continue;
+                kv = nr_xasprintf("%s=%s", kv, v); /* lives until exec */
+            }
             o.env = nr_xrealloc(o.env, (o.nenv + 1) * sizeof(char *));
-            o.env[o.nenv++] = argv[++i];
-        } else if ((!strcmp(a, "-w") || !strcmp(a, "--workdir")) && i + 1 < argc && argv[i + 1][0] == '/') {
+            o.env[o.nenv++] = (char *)kv;
+        } else if ((!strcmp(a, "-w") || !strcmp(a, "--workdir")) && i + 1 < argc) {
+            if (argv[i + 1][0] != '/')
+                return nr_usage_error(g, "exec: -w %s: the working directory must be an absolute path", argv[i + 1]);
             o.cwd = argv[++i];
         } else if ((!strcmp(a, "-u") || !strcmp(a, "--user")) && i + 1 < argc && *argv[i + 1] &&
                    strlen(argv[i + 1]) < 256 && !strpbrk(argv[i + 1], "\n/")) {

@@ -149,8 +149,12 @@ int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_
             if (n < 4 || !parse_id(g[2], &gid))
                 continue;
             char *s2 = NULL;
-            for (char *m = strtok_r(g[3], ",", &s2); m; m = strtok_r(NULL, ",", &s2))
-                if (!strcmp(m, un) && u->ngroups < 64) {
+            bool have = false;
+            for (size_t k = 0; k < u->ngroups; k++)
+                have |= u->groups[k] == gid;
+            for (char *m = strtok_r(g[3], ",", &s2); m && !have; m = strtok_r(NULL, ",", &s2))
+                if (!strcmp(m, un) && u->ngroups < 64 && !have) {
+                    have = true;
                     u->groups = nr_xrealloc(u->groups, (u->ngroups + 1) * sizeof(gid_t));
                     u->groups[u->ngroups++] = gid;
                 }

@@ -124,3 +124,31 @@ teardown_file() {
     [[ "$output" == *kept* ]]
     "$NRUN" rm -f kept >/dev/null
 }
+
+@test "exec: -e replaces the container's variable, -e NAME takes the caller's value, -t sets TERM, -w must be absolute, errors read clean" {
+    d=$BATS_TEST_TMPDIR/etc
+    mkdir -p "$d/etc"
+    printf 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n' >"$d/etc/passwd"
+    printf 'root:x:0:\napp:x:1000:\nextra:x:2000:app\n' >"$d/etc/group"
+    tar -C "$d" -cf "$BATS_TEST_TMPDIR/etc.tar" etc
+    "$NRUN" __internal mkimage -t users:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin","FOO=image"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_TEST_TMPDIR/etc.tar" >/dev/null
+    id=$(rt_run -d users:1 sleep 100)
+    run "$NRUN" exec -e FOO=mine "$id" sh -c 'env | grep -c "^FOO="; echo "$FOO"'
+    [ "$output" = "$(printf '1\nmine')" ]
+    FROMHOST=hostval run "$NRUN" exec -e FROMHOST -e NOT_SET_ANYWHERE "$id" sh -c 'echo "$FROMHOST:${NOT_SET_ANYWHERE-unset}"'
+    [ "$output" = "hostval:unset" ]
+    run script -qec "'$NRUN' exec -t '$id' sh -c 'echo T=\$TERM'" /dev/null
+    [[ "$output" == *"T=xterm"* ]]
+    run -2 "$NRUN" exec -w tmp "$id" true
+    [[ "$output" == *"-w tmp: the working directory must be an absolute path"* ]]
+    run "$NRUN" exec -u nosuchuser "$id" id
+    [ "$status" -ne 0 ]
+    [ "$output" = "nrun exec: user \"nosuchuser\" not found in the image's /etc/passwd" ]
+    # the primary group is not listed twice when the group also names the user
+    run "$NRUN" exec -u app:extra "$id" id -G
+    [ "$output" = 2000 ]
+    run "$NRUN" exec -u app "$id" id -G
+    [ "$output" = "1000 2000" ]
+    "$NRUN" rm -f "$id" >/dev/null
+}
