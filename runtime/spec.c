@@ -109,6 +109,8 @@ static int add_volume(json_t *mounts, const char *spec, const char *store_root, 
         return nr_err_set(err, "-v %s: \"%s\" is neither an absolute host path nor a volume name", spec, src_arg);
     }
     if (src_arg == NULL || src_arg[0] != '/') {
+        /* _data may be entered by the container's users: the owner-only
+         * volumes/ (or container dir) above it keeps host users out */
         if (nr_mkdir_p(src, 0755, err) < 0)
             return nr_err_wrap(err, "-v %s", spec);
     }
