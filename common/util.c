@@ -271,6 +271,36 @@ int nr_lock(int dirfd, const char *name, bool exclusive, int *fd_out, nr_err *er
     return 0;
 }
 
+int nr_lock_transient(int dirfd, const char *name, int *fd_out, nr_err *err)
+{
+    for (;;) {
+        cleanup_close int fd = -1;
+        if (nr_lock(dirfd, name, true, &fd, err) < 0)
+            return -1;
+        /* A holder removes the file before it lets go: the lock we got may be
+         * that of a removed file, while a newer one under the name is free
+         * for anyone.  Ours only when the name still leads to our file. */
+        struct stat held, now;
+        if (fstat(fd, &held) < 0)
+            return nr_err_sys(err, errno, "stat lock %s", name);
+        if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (now.st_dev == held.st_dev && now.st_ino == held.st_ino) {
+                *fd_out = steal_fd(&fd);
+                return 0;
+            }
+        } else if (errno != ENOENT) {
+            return nr_err_sys(err, errno, "stat lock %s", name);
+        }
+    }
+}
+
+void nr_unlock_transient(int dirfd, const char *name, int fd)
+{
+    /* unlink first: nobody can lock this file after it is gone from the dir */
+    unlinkat(dirfd, name, 0);
+    close(fd);
+}
+
 int nr_parse_size(const char *s, unsigned long long *out)
 {
     char *end;

@@ -72,6 +72,12 @@ int nr_rm_rf(int dirfd, const char *name, nr_err *err);
 bool nr_utf8_valid(const char *s);
 /* flock() a lock file dirfd/name (created if needed); *fd_out holds the lock until closed. */
 int nr_lock(int dirfd, const char *name, bool exclusive, int *fd_out, nr_err *err);
+/* An exclusive lock whose file exists only while it is held, so a store is
+ * left as it was whatever the locked work did: lock with nr_lock_transient,
+ * release with nr_unlock_transient (which removes the file).  A file left by
+ * a crashed holder is simply locked and removed by the next one. */
+int nr_lock_transient(int dirfd, const char *name, int *fd_out, nr_err *err);
+void nr_unlock_transient(int dirfd, const char *name, int fd);
 
 /* Parse a size like 512, 64k, 100m, 2g (1024 based). */
 int nr_parse_size(const char *s, unsigned long long *out);

@@ -117,15 +117,49 @@ size_t img__clean_temps(int dirfd, bool all)
     return n;
 }
 
-static int ensure_dir(int dirfd, const char *name, bool *created, nr_err *err)
+/* nrun's own directories hold image content (blobs, unpacked layers, build
+ * cache) and container data (upper dirs, volumes).  A host user who could
+ * reach them could run a setuid-root file of an image or one a container
+ * wrote into a volume, so only their owner may enter them.  Containers do not
+ * need the paths: root makes the overlay and bind mounts, and a container's
+ * process reaches its files through those mounts. */
+static const char *const private_dirs[] = {"blobs", "blobs/sha256", "layers", "cache", "containers", "volumes"};
+
+/* Make dirfd/name a directory only its owner can enter: created 0700, or an
+ * existing one (a store made by an older nrun) stripped of group and other
+ * bits. */
+static int ensure_private_dir(int dirfd, const char *name, nr_err *err)
 {
-    if (mkdirat(dirfd, name, 0755) == 0) {
-        *created = true;
+    if (mkdirat(dirfd, name, 0700) == 0)
         return 0;
+    if (errno != EEXIST)
+        return nr_err_sys(err, errno, "mkdir %s", name);
+    cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return nr_err_sys(err, errno, "open %s", name);
+    if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 07700) < 0)
+        return nr_err_sys(err, errno, "chmod %s to owner-only", name);
+    return 0;
+}
+
+/* A root nrun creates is owner-only too; missing parents (a path the user
+ * chose) get the usual 0755. */
+static int make_root(const char *root, nr_err *err)
+{
+    cleanup_free char *parent = nr_xstrdup(root);
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/')
+        parent[--n] = 0;
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = 0;
+        if (nr_mkdir_p(parent, 0755, err) < 0)
+            return -1;
     }
-    if (errno == EEXIST)
-        return 0;
-    return nr_err_sys(err, errno, "mkdir %s", name);
+    if (mkdir(root, 0700) < 0 && errno != EEXIST)
+        return nr_err_sys(err, errno, "mkdir %s", root);
+    return 0;
 }
 
 static int ensure_file(int dirfd, const char *name, const char *content, nr_err *err)
@@ -145,7 +179,7 @@ int img_store_open(const char *root, img_store **out, nr_err *err)
     if (stat(root, &st) < 0) {
         if (errno != ENOENT)
             return nr_err_sys(err, errno, "store %s", root);
-        if (nr_mkdir_p(root, 0755, err) < 0)
+        if (make_root(root, err) < 0)
             return nr_err_wrap(err, "create store");
     } else if (!S_ISDIR(st.st_mode)) {
         return nr_err_sys(err, ENOTDIR, "store %s", root);
@@ -159,12 +193,11 @@ int img_store_open(const char *root, img_store **out, nr_err *err)
         goto fail;
     }
     s->writable = faccessat(s->root_fd, ".", W_OK, AT_EACCESS) == 0;
-    /* Create what is missing; a complete layout is left untouched, so a
-     * read-only store still serves reads. */
-    bool created = false;
-    static const char *dirs[] = {"blobs", "blobs/sha256", "layers", "cache", "containers"};
-    for (size_t i = 0; s->writable && i < NR_ARRAY_LEN(dirs); i++)
-        if (ensure_dir(s->root_fd, dirs[i], &created, err) < 0)
+    /* Create what is missing and close what an older nrun left open to
+     * everyone; a store we cannot write is left untouched and still serves
+     * reads. */
+    for (size_t i = 0; s->writable && i < NR_ARRAY_LEN(private_dirs); i++)
+        if (ensure_private_dir(s->root_fd, private_dirs[i], err) < 0)
             goto fail_wrap;
     if (s->writable && (ensure_file(s->root_fd, "oci-layout", OCI_LAYOUT, err) < 0 ||
                         ensure_file(s->root_fd, "index.json", EMPTY_INDEX, err) < 0))

@@ -1,7 +1,7 @@
 /* The image store: a root directory that is itself a valid OCI image layout
  * (oci-layout, index.json, blobs/sha256/<hex>) plus nrun's own directories
  * (layers/ for unpacked layers, cache/ for build cache and downloads,
- * containers/ for container state).
+ * containers/ for container state, volumes/ for named volumes).
  *
  * Contract:
  *  - A blob is written to a temp file (".tmp-<pid>-...") in blobs/sha256,
@@ -17,6 +17,10 @@
  *    not tagged its image yet.  Lock order: gc.lock before index.lock.
  *  - Temp files left by a crashed process are removed on open (when their
  *    pid is gone) and by prune.
+ *  - nrun's directories (blobs/, layers/, cache/, containers/, volumes/) are
+ *    owner-only (0700), and open tightens those of an older, more open store:
+ *    other host users must not reach image or container files (a setuid-root
+ *    file in a layer or a volume).  A root nrun creates is 0700 as well.
  */
 #ifndef IMG_STORE_H
 #define IMG_STORE_H
@@ -34,8 +38,9 @@
 typedef struct img_store img_store;
 
 /* Open (and on first use create) the store at `root`: oci-layout, index.json,
- * blobs/sha256/, layers/, cache/, containers/.  A root that exists but is not
- * writable can still be opened for reading (listing, inspect, export). */
+ * blobs/sha256/, layers/, cache/, containers/, volumes/.  A root that exists
+ * but is not writable can still be opened for reading (listing, inspect,
+ * export). */
 int img_store_open(const char *root, img_store **out, nr_err *err);
 void img_store_close(img_store *s);
 const char *img_store_root(const img_store *s);

@@ -303,23 +303,11 @@ out:
     return ret;
 }
 
-int img_layer_unpack(img_store *s, const img_layer_desc *l, bool *did_work, nr_err *err)
+/* The layer's work, under its lock: extract to a temp dir, rename into place. */
+static int unpack_locked(img_store *s, const img_layer_desc *l, int layers_fd, bool *did_work, nr_err *err)
 {
-    if (did_work)
-        *did_work = false;
-    if (!img_digest_valid(l->diff_id) || !img_digest_valid(l->blob.digest))
-        return nr_err_set(err, "layer: invalid digest or diff_id");
     const char *hex = img_digest_hex(l->diff_id);
-    cleanup_close int layers_fd = openat(img_store_dirfd(s), "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (layers_fd < 0)
-        return nr_err_sys(err, errno, "open %s/layers", img_store_root(s));
     struct stat st;
-    if (fstatat(layers_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
-        return 0; /* unpacked once already */
-    cleanup_free char *lockname = nr_xasprintf(".lock-%s", hex);
-    cleanup_close int lock = -1;
-    if (nr_lock(layers_fd, lockname, true, &lock, err) < 0)
-        return -1;
     if (fstatat(layers_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
         return 0; /* another nrun finished it while we waited */
     remove_stale(layers_fd, hex);
@@ -338,6 +326,30 @@ int img_layer_unpack(img_store *s, const img_layer_desc *l, bool *did_work, nr_e
     if (did_work)
         *did_work = true;
     return 0;
+}
+
+int img_layer_unpack(img_store *s, const img_layer_desc *l, bool *did_work, nr_err *err)
+{
+    if (did_work)
+        *did_work = false;
+    if (!img_digest_valid(l->diff_id) || !img_digest_valid(l->blob.digest))
+        return nr_err_set(err, "layer: invalid digest or diff_id");
+    const char *hex = img_digest_hex(l->diff_id);
+    cleanup_close int layers_fd = openat(img_store_dirfd(s), "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (layers_fd < 0)
+        return nr_err_sys(err, errno, "open %s/layers", img_store_root(s));
+    struct stat st;
+    if (fstatat(layers_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+        return 0; /* unpacked once already */
+    /* The lock file goes when the work is done, so a refused layer leaves
+     * layers/ exactly as it was. */
+    cleanup_free char *lockname = nr_xasprintf(".lock-%s", hex);
+    int lock;
+    if (nr_lock_transient(layers_fd, lockname, &lock, err) < 0)
+        return nr_err_wrap(err, "%s/layers", img_store_root(s));
+    int r = unpack_locked(s, l, layers_fd, did_work, err);
+    nr_unlock_transient(layers_fd, lockname, lock);
+    return r;
 }
 
 int img_image_unpack(img_store *s, const img_image *img, size_t *n_extracted, nr_err *err)

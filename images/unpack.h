@@ -7,7 +7,9 @@
  *    (.tmp-<hex>-<pid>) renamed into place after the blob digest and the
  *    diff_id both verified (streaming) and the data was synced.
  *  - Concurrent unpacks of one layer take a per-layer lock: one extracts, the
- *    others wait and find it done.  Leftover temp dirs are removed.
+ *    others wait and find it done.  Leftover temp dirs are removed.  The lock
+ *    file (layers/.lock-<hex>) exists only while held, so a refused layer
+ *    (hostile entry, bad digest) leaves layers/ as it was.
  *  - OCI whiteouts become overlay whiteouts: ".wh.x" -> char device 0/0 "x",
  *    ".wh..wh..opq" -> xattr trusted.overlay.opaque=y on the directory.
  *  - Hostile entries are refused with their name: absolute paths, "..",

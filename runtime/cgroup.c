@@ -2,8 +2,9 @@
  * that holds none of ours — crun refuses that layout, we use the v1 side) and
  * pure v2.  Each container gets its own group per controller, created below
  * the group nrun itself runs in (v1) or below /nrun (v2, where internal
- * processes are not allowed), limits written before the first process joins,
- * and removed when it ends. */
+ * processes are not allowed), limits and the device allow-list (v1
+ * devices.allow, v2 a BPF program: cgroup_bpf.c) written before the first
+ * process joins, and removed when it ends. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -115,6 +116,44 @@ static int mkdir_group(const char *base, const char *rel, bool cpuset, nr_err *e
     return 0;
 }
 
+/* The devices a container may use, as Docker allows them: mknod of any
+ * (creating a node opens nothing), and open of the standard nodes of its
+ * /dev, ptys, tun and fuse.  Any other device (a disk, /dev/mem, a loop
+ * device) a container with CAP_MKNOD makes cannot be opened: EPERM. */
+static const rt_dev_rule dev_allowed[] = {
+    {'c', -1, -1, "m"},    {'b', -1, -1, "m"},
+    {'c', 1, 3, "rwm"},    /* null */
+    {'c', 1, 5, "rwm"},    /* zero */
+    {'c', 1, 7, "rwm"},    /* full */
+    {'c', 1, 8, "rwm"},    /* random */
+    {'c', 1, 9, "rwm"},    /* urandom */
+    {'c', 5, 0, "rwm"},    /* tty */
+    {'c', 5, 1, "rwm"},    /* console */
+    {'c', 5, 2, "rwm"},    /* ptmx */
+    {'c', 136, -1, "rwm"}, /* pts */
+    {'c', 10, 200, "rwm"}, /* tun */
+    {'c', 10, 229, "rwm"}, /* fuse */
+};
+
+/* v1: deny everything, then allow the list (before anything joins). */
+static int devices_v1(const char *dir, nr_err *err)
+{
+    if (write_file(dir, "devices.deny", "a", err) < 0)
+        return -1;
+    for (size_t i = 0; i < NR_ARRAY_LEN(dev_allowed); i++) {
+        const rt_dev_rule *r = &dev_allowed[i];
+        char maj[16] = "*", min[16] = "*", line[64];
+        if (r->major >= 0)
+            snprintf(maj, sizeof maj, "%d", r->major);
+        if (r->minor >= 0)
+            snprintf(min, sizeof min, "%d", r->minor);
+        snprintf(line, sizeof line, "%c %s:%s %s", r->type, maj, min, r->access);
+        if (write_file(dir, "devices.allow", line, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static void add_path(rt_cgroup *cg, const char *ctrl, char *path)
 {
     cg->ctrl[cg->n] = nr_xstrdup(ctrl);
@@ -146,6 +185,9 @@ static int apply_v1(rt_cgroup *cg, const rt_spec *s, nr_err *err)
         } else if (!strcmp(c, "cpuset") && s->cpuset_cpus) {
             if (write_file(d, "cpuset.cpus", s->cpuset_cpus, err) < 0)
                 return -1;
+        } else if (!strcmp(c, "devices")) {
+            if (devices_v1(d, err) < 0)
+                return -1;
         }
     }
     return 0;
@@ -173,7 +215,7 @@ static int apply_v2(const char *d, const rt_spec *s, nr_err *err)
     }
     if (s->cpuset_cpus && write_file(d, "cpuset.cpus", s->cpuset_cpus, err) < 0)
         return -1;
-    return 0;
+    return rt_cgroup_bpf_devices(d, dev_allowed, NR_ARRAY_LEN(dev_allowed), err);
 }
 
 int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *err)
@@ -199,7 +241,7 @@ int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *er
         }
         return 0;
     }
-    static const char *const ctrls[] = {"memory", "cpu", "cpuacct", "pids", "cpuset"};
+    static const char *const ctrls[] = {"memory", "cpu", "cpuacct", "pids", "cpuset", "devices"};
     for (size_t i = 0; i < NR_ARRAY_LEN(ctrls); i++) {
         cleanup_free char *mnt = nr_xasprintf("%s/%s", CG_ROOT, ctrls[i]);
         struct stat st;

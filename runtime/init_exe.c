@@ -101,7 +101,8 @@ int rt_init_exe(const char *root, bool sealed, nr_err *err)
     cleanup_free char *dir = nr_xasprintf("%s/cache", root);
     cleanup_free char *name = nr_xasprintf("nrun-init-%s", nr_init_blob_id);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 && errno == ENOENT && mkdir(dir, 0755) == 0)
+    /* owner-only, as img_store_open makes it */
+    if (dfd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return nr_err_sys(err, errno, "open %s", dir);

@@ -318,7 +318,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
     int r = -1;
     if (c.spec.seccomp_json) {
         cleanup_free char *cache = nr_xasprintf("%s/cache", root);
-        mkdir(cache, 0755);
+        mkdir(cache, 0700); /* owner-only, as img_store_open makes it */
         cleanup_close int cfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rt_seccomp_prepare(c.spec.seccomp_json, cfd, &c.seccomp_prog, err) < 0)
             goto out;

@@ -166,6 +166,16 @@ void rt_cgroup_free(rt_cgroup *cg);
 /* Serialise to/from a JSON array of paths (kept in state.json). */
 struct json_t *rt_cgroup_to_json(const rt_cgroup *cg);
 void rt_cgroup_from_json(const struct json_t *a, rt_cgroup *cg);
+/* A device rule as in v1's devices.allow: type 'c', 'b' or 'a' (all), major
+ * and minor -1 for '*', access a subset of "rwm". */
+typedef struct rt_dev_rule {
+    char type;
+    int major, minor;
+    const char *access;
+} rt_dev_rule;
+/* cgroup_bpf.c: v2 has no devices.allow; attach a BPF program to the group
+ * dir that allows exactly these rules and denies the rest. */
+int rt_cgroup_bpf_devices(const char *dir, const rt_dev_rule *rules, size_t n_rules, nr_err *err);
 
 /* mounts.c ---------------------------------------------------------------- */
 /* In the child, in its new mount namespace: build the rootfs and pivot_root. */

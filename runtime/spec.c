@@ -110,6 +110,8 @@ static int add_mount(json_t *mounts, const char *what, const char *src_arg, cons
     } else {
         return nr_err_set(err, "%s: \"%s\" is neither an absolute host path nor a volume name", what, src_arg);
     }
+    /* _data may be entered by the container's users: the owner-only
+     * volumes/ (or container dir) above it keeps host users out */
     if (ours && nr_mkdir_p(src, 0755, err) < 0)
         return nr_err_wrap(err, "%s", what);
     /* volumes nrun makes (named, anonymous) start with the image's content, as docker's do */

@@ -99,3 +99,28 @@ ctl() { # file inside the container's cgroup view, v1 or v2 spelling
         [ ! -e "/sys/fs/cgroup/unified/nrun/$(cat "$BATS_FILE_TMPDIR/cids/$f" 2>/dev/null || echo none)" ]
     done
 }
+
+@test "pure cgroup v2 (simulated): the device allow-list is a BPF program on the container's group" {
+    if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+        skip "the host is pure v2: runtime_security.bats tests devices on v2"
+    fi
+    mkdir -p "$BATS_FILE_TMPDIR/cids"
+    # the kernel runs a cgroup2 group's device programs next to the v1
+    # devices controller, so this hybrid host can check the v2 code
+    run unshare -m --propagation private sh -c "
+        mount -t cgroup2 none /sys/fs/cgroup || exit 99
+        '$NRUN' run --cidfile '$BATS_FILE_TMPDIR/cids/v2dev' --rm --cap-add MKNOD bb:1 sh -c '
+            mknod /tmp/loop b 7 0; mknod /tmp/mem c 1 1; mknod /tmp/rng c 10 183
+            (exec 3<>/tmp/loop); (exec 3</tmp/mem); (exec 3</tmp/rng)
+            echo x >/dev/null && head -c 4 /dev/urandom | wc -c; head -c 4 /dev/zero | wc -c' || exit 98
+        '$NRUN' run --cidfile '$BATS_FILE_TMPDIR/cids/v2tty' --rm -t bb:1 sh -c 'tty; echo x >/dev/tty'"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    for n in loop mem rng; do
+        [[ "$output" =~ "can't "(open|create)" /tmp/$n: Operation not permitted" ]]
+    done
+    [[ "$output" == *$'\n'4$'\n'4$'\n'*/dev/pts/0* ]]
+    for f in v2dev v2tty; do
+        [ ! -e "/sys/fs/cgroup/unified/nrun/$(cat "$BATS_FILE_TMPDIR/cids/$f" 2>/dev/null || echo none)" ]
+    done
+}

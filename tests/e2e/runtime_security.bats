@@ -118,6 +118,103 @@ teardown_file() {
     [ "${lines[3]}" = "devpts tmpfs mqueue " ]
 }
 
+@test "devices: with CAP_MKNOD a container makes nodes but opens only those of its /dev (device cgroup)" {
+    # a loop device (block 7:0), /dev/mem (char 1:1) and hwrng (char 10:183):
+    # making the node may work, opening it must not
+    run rt_run --rm --cap-add MKNOD sec:1 sh -c '
+        mknod /tmp/loop b 7 0; mknod /tmp/mem c 1 1; mknod /tmp/rng c 10 183
+        for n in /tmp/loop /tmp/mem /tmp/rng; do (exec 3<>$n); (exec 3<$n); done
+        echo x >/dev/null && echo null-ok
+        head -c 4 /dev/zero | wc -c; head -c 4 /dev/urandom | wc -c; head -c 4 /dev/random | wc -c
+        echo x >/dev/full || echo full-ENOSPC'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    for n in loop mem rng; do
+        [ "$(grep -cE "can't (open|create) /tmp/$n: Operation not permitted" <<<"$output")" -eq 2 ]
+    done
+    [[ "$output" == *null-ok*$'\n'4$'\n'4$'\n'4$'\n'*full-ENOSPC* ]]
+    # a pty of the container's devpts, for run -t and exec -t
+    run rt_run --rm -t --cap-add MKNOD sec:1 sh -c 'tty; echo x >/dev/tty && echo tty-ok'
+    [ "$status" -eq 0 ]
+    [[ "$output" == */dev/pts/0*tty-ok* ]]
+    id=$(rt_run -d sec:1 sleep 1000)
+    run "$NRUN" exec -t "$id" sh -c 'tty; echo x >/dev/null && echo exec-ok'
+    [[ "$output" == */dev/pts/*exec-ok* ]]
+    if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
+        # v1: the container's own devices group holds the list, exec joins it,
+        # and it goes with the container
+        run "$NRUN" exec "$id" sh -c 'tr "\n" , </sys/fs/cgroup/devices/devices.list'
+        [[ "$output" == "c *:* m,b *:* m,c 1:3 rwm,"*"c 136:* rwm,"* ]]
+        dev=$(rt_cgroup_dirs "$id" | grep /devices/)
+        [ -d "$dev" ]
+        grep -q . "$dev/cgroup.procs"
+    fi
+    "$NRUN" rm -f "$id"
+    for d in $(rt_cgroup_dirs "$id"); do
+        for _ in $(seq 50); do [ ! -d "$d" ] && break; sleep 0.05; done
+        [ ! -d "$d" ]
+    done
+}
+
+@test "the store is owner-only: host users reach no setuid file of a layer or a volume" {
+    d="$BATS_TEST_TMPDIR/suid"
+    mkdir -p "$d/bin"
+    cat >"$BATS_TEST_TMPDIR/rootme.c" <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+int main(void) { printf("euid=%d\n", (int)geteuid()); return 0; }
+EOF
+    gcc -static -O1 -o "$d/bin/rootme" "$BATS_TEST_TMPDIR/rootme.c"
+    chmod 4755 "$d/bin/rootme"
+    tar --numeric-owner -C "$d" -cf "$BATS_TEST_TMPDIR/suid.tar" .
+    "$NRUN" __internal mkimage -t suid:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_TEST_TMPDIR/suid.tar" >/dev/null
+    # the layer is unpacked, and a container writes a setuid-root copy into a named volume
+    run rt_run --rm -v suidvol:/vol suid:1 sh -c 'cp /bin/rootme /vol/ && chmod 4755 /vol/rootme && echo written'
+    [ "$output" = written ]
+    layer="$NRUN_ROOT/layers/$(sha256sum "$BATS_TEST_TMPDIR/suid.tar" | cut -c1-64)/bin/rootme"
+    vol="$NRUN_ROOT/volumes/suidvol/_data/rootme"
+    [ "$(stat -c '%a %u' "$layer")" = "4755 0" ]
+    [ "$(stat -c '%a %u' "$vol")" = "4755 0" ]
+    # a root others may enter (the default /var/lib/nrun is 0755 on older stores)
+    chmod 755 "$NRUN_ROOT"
+    # (runuser, not setpriv: setpriv keeps root's capabilities until its execve)
+    for f in "$layer" "$vol"; do
+        run runuser -u nobody -- "$f"
+        echo "$f: $output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"Permission denied"* ]]
+    done
+    for sub in blobs blobs/sha256 layers cache containers volumes; do
+        [ "$(stat -c %a "$NRUN_ROOT/$sub")" = 700 ]
+        run runuser -u nobody -- ls "$NRUN_ROOT/$sub"
+        [ "$status" -ne 0 ]
+    done
+    chmod 700 "$NRUN_ROOT"
+    # containers still reach everything through their mounts, also as a non-root user
+    run rt_run --rm -v suidvol:/vol suid:1 chown 1000 /vol
+    [ "$status" -eq 0 ]
+    run rt_run --rm -u 1000 -v suidvol:/vol suid:1 \
+        sh -c 'head -1 /etc/passwd; /bin/rootme; echo w >/vol/f && cat /vol/f; id -u'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'root:x:0:0:root:/root:/bin/sh\neuid=1000\nw\n1000')" ]
+}
+
+@test "an older store's open directories are closed by the next command; a new root is 0700" {
+    for sub in blobs blobs/sha256 layers cache containers volumes; do chmod 755 "$NRUN_ROOT/$sub"; done
+    "$NRUN" images >/dev/null
+    for sub in blobs blobs/sha256 layers cache containers volumes; do
+        [ "$(stat -c %a "$NRUN_ROOT/$sub")" = 700 ]
+    done
+    new="$BATS_TEST_TMPDIR/parent/root"
+    NRUN_ROOT=$new "$NRUN" images >/dev/null
+    [ "$(stat -c %a "$BATS_TEST_TMPDIR/parent")" = 755 ]
+    [ "$(stat -c %a "$new")" = 700 ]
+    [ "$(cd "$new" && stat -c '%a %n' blobs blobs/sha256 layers cache containers volumes | tr '\n' ,)" = \
+        "700 blobs,700 blobs/sha256,700 layers,700 cache,700 containers,700 volumes," ]
+}
+
 @test "masked and read-only paths; /sys read-only; kcore unreadable" {
     run rt_run --rm sec:1 sh -c 'exec 2>/dev/null
         cat /proc/kcore 2>/dev/null | head -c1 | wc -c

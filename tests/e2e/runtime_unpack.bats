@@ -44,6 +44,7 @@ layer_hex() { sha256sum "$1" | cut -c1-64; }
 @test "concurrent runs of a new image unpack each layer exactly once" {
     mkimg conc:1 "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/lower.tar" "$BATS_FILE_TMPDIR/upper.tar"
     rm -rf "$NRUN_ROOT/layers/$(layer_hex "$BATS_FILE_TMPDIR/bb.tar")"
+    mkdir -p "$BATS_FILE_TMPDIR/cids" # made by rt_run, which this test does not use
     for i in 1 2 3 4; do
         "$NRUN" --debug run --cidfile "$BATS_FILE_TMPDIR/cids/conc$i" --rm conc:1 true 2>"$BATS_TEST_TMPDIR/err$i" &
     done
@@ -54,7 +55,7 @@ layer_hex() { sha256sum "$1" | cut -c1-64; }
         total=$((total + n))
     done
     [ "$total" -eq 3 ]
-    [ -z "$(ls -A "$NRUN_ROOT/layers" | grep '^\.tmp-' || true)" ]
+    [ -z "$(ls -A "$NRUN_ROOT/layers" | grep -e '^\.tmp-' -e '^\.lock-' || true)" ]
 }
 
 @test "OCI whiteouts become overlay whiteouts; hardlinks, symlinks and modes survive" {
@@ -73,6 +74,9 @@ layer_hex() { sha256sum "$1" | cut -c1-64; }
 }
 
 @test "hostile layers are refused with the entry's name and write nothing" {
+    mkimg evil-base:1 "$BATS_FILE_TMPDIR/bb.tar"
+    rt_run --rm evil-base:1 true
+    before=$(ls -A "$NRUN_ROOT/layers")
     for k in dotdot:nrun-test-evil absolute:/etc/nrun-test-evil symlink-parent:a/nrun-test-evil \
         symlink-rel-parent:b/nrun-test-evil hardlink-abs:/etc/shadow hardlink-dotdot:shadow \
         hardlink-via-symlink:shadow chardev00:etc/passwd blockdev:sda; do
@@ -84,24 +88,30 @@ layer_hex() { sha256sum "$1" | cut -c1-64; }
         [[ "$output" == *"$name"* ]]
         [[ "$output" == *refused* ]]
         [ ! -d "$NRUN_ROOT/layers/$(layer_hex "$BATS_FILE_TMPDIR/$kind.tar")" ]
+        # no temp dir, no lock file: layers/ is as it was
+        [ "$(ls -A "$NRUN_ROOT/layers")" = "$before" ]
     done
     [ ! -e /etc/nrun-test-evil ]
     [ ! -e "$NRUN_ROOT/../etc/nrun-test-evil" ]
-    [ -z "$(ls -A "$NRUN_ROOT/layers" | grep '^\.tmp-' || true)" ]
 }
 
 @test "a corrupt layer blob is detected while streaming and never used" {
-    cp "$BATS_FILE_TMPDIR/lower.tar" "$BATS_TEST_TMPDIR/c.tar"
+    # a layer of its own: no other test has locked or unpacked it
+    mkdir "$BATS_TEST_TMPDIR/c"
+    head -c 4096 /dev/urandom >"$BATS_TEST_TMPDIR/c/data"
+    tar --numeric-owner -C "$BATS_TEST_TMPDIR/c" -cf "$BATS_TEST_TMPDIR/c.tar" .
     mkimg corrupt:1 "$BATS_FILE_TMPDIR/bb.tar" "$BATS_TEST_TMPDIR/c.tar"
     hex=$(layer_hex "$BATS_TEST_TMPDIR/c.tar")
     rm -rf "$NRUN_ROOT/layers/$hex"
     blob="$NRUN_ROOT/blobs/sha256/$hex"
     chmod u+w "$blob"
     printf 'Z' | dd of="$blob" bs=1 seek=600 conv=notrunc 2>/dev/null
+    before=$(ls -A "$NRUN_ROOT/layers")
     run rt_run --rm corrupt:1 true
     [ "$status" -eq 125 ]
     [[ "$output" == *"$hex"* ]]
     [ ! -d "$NRUN_ROOT/layers/$hex" ]
+    [ "$(ls -A "$NRUN_ROOT/layers")" = "$before" ]
 }
 
 @test "a half-unpacked temp dir left by a crash is removed and ignored" {

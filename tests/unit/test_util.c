@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -84,6 +85,45 @@ static void test_utf8_valid(void **state)
     assert_false(nr_utf8_valid("\x80"));              /* lone continuation */
 }
 
+/* The lock file exists while held and goes with the unlock; a waiter that
+ * got the lock of the removed file takes the lock again on a file of the name. */
+static void test_lock_transient(void **state)
+{
+    char dir[] = "/tmp/nrun-ut-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    nr_err e;
+    int fd;
+    assert_int_equal(nr_lock_transient(dfd, ".lock-x", &fd, &e), 0);
+    assert_int_equal(faccessat(dfd, ".lock-x", F_OK, 0), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fd); /* a copy of ours would hold our lock */
+        int cfd;
+        if (nr_lock_transient(dfd, ".lock-x", &cfd, &e) < 0)
+            _exit(1);
+        struct stat held, named;
+        if (fstat(cfd, &held) < 0 || fstatat(dfd, ".lock-x", &named, 0) < 0 || held.st_ino != named.st_ino)
+            _exit(2);
+        nr_unlock_transient(dfd, ".lock-x", cfd);
+        _exit(faccessat(dfd, ".lock-x", F_OK, 0) == 0 ? 3 : 0);
+    }
+    usleep(100 * 1000); /* the child waits on our file */
+    nr_unlock_transient(dfd, ".lock-x", fd);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* a file left by a crashed holder is taken over and removed */
+    close(openat(dfd, ".lock-y", O_CREAT | O_WRONLY, 0600));
+    assert_int_equal(nr_lock_transient(dfd, ".lock-y", &fd, &e), 0);
+    nr_unlock_transient(dfd, ".lock-y", fd);
+    assert_int_equal(faccessat(dfd, ".lock-y", F_OK, 0), -1);
+    close(dfd);
+    assert_int_equal(nr_rm_rf(AT_FDCWD, dir, &e), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -92,6 +132,7 @@ int main(void)
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_atomic_write_and_rm_rf),
         cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_lock_transient),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
