@@ -128,7 +128,9 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         if (!strcmp(a, "--help")) {
             puts("Usage: nrun run [OPTIONS] IMAGE [CMD...]\n"
                  "  -d, --detach             run in the background, print the id\n"
-                 "  -i, -t                   keep stdin open / a pty (foreground; minimal init, no supervisor)\n"
+                 "  -i, --interactive        the app reads this stdin (cluster: worker 1), EOF when it ends;\n"
+                 "                           without -i, or with -d (nothing to attach to), stdin is /dev/null\n"
+                 "  -t, --tty                a pty (foreground only; minimal init, no supervisor)\n"
                  "  --name NAME              unique name, also the hostname\n"
                  "  -e K=V, --env-file F     environment\n"
                  "  -w DIR, --entrypoint CMD, -u USER[:GROUP]\n"

@@ -170,7 +170,8 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
 
 int rt_run_foreground(const char *root, const char *id, const rt_run_params *rp, nr_err *err)
 {
-    rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = true, .console_sock = -1};
+    rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = true, .console_sock = -1,
+                       .pass_stdin = rp->interactive};
     cleanup_close int null = -1;
     if (!rp->interactive && !rp->tty) {
         null = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -218,6 +218,7 @@ size_t rt_seccomp_bytes(void *prog, const void **data);
 typedef struct rt_launch_io {
     int stdin_fd, stdout_fd, stderr_fd; /* -1 = inherit */
     bool echo_stdio;
+    bool pass_stdin;          /* run -i: the app reads the inherited stdin (else /dev/null) */
     int console_sock;         /* >= 0 with process.terminal: the pty master is sent here */
 } rt_launch_io;
 typedef struct rt_proc {

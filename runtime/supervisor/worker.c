@@ -177,7 +177,10 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     for (int i = 0; i < nl && i < 64; i++)
         lf[i] = fcntl(cfg->listen_fds[i], F_DUPFD, high);
     int ef = fcntl(errfd, F_DUPFD_CLOEXEC, high);
-    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    /* run -i: the app is slot 1 (the one process, or the first cluster
+     * worker and its replacements); stdin is ours, inherited from nrun */
+    bool keep_stdin = cfg->pass_stdin && w->slot == 1;
+    int nul = keep_stdin ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
     int code = 0;
     if (o < 0 || e < 0 || ef < 0 || (ipc >= 0 && c < 0))
         goto fail;

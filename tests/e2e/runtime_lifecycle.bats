@@ -228,6 +228,26 @@ wait_ready() { # the app has set its traps
     [[ "$output" == *typed-42* ]]
 }
 
+@test "run -i: the app reads the caller's stdin to EOF; without -i, and with -d, stdin is /dev/null" {
+    lines_in() { printf 'a\nb\n' | rt_run --rm "$@" bb:1 wc -l; }
+    cat_in() { echo hi | rt_run --rm "$@" bb:1 cat; }
+    run lines_in -i
+    [ "$status" -eq 0 ]
+    [ "$output" = 2 ]
+    run cat_in --interactive
+    [ "$output" = hi ]
+    run lines_in
+    [ "$output" = 0 ]
+    # -d -i: nothing to attach to: the app sees EOF at once, not the caller's stdin
+    id=$(echo hi | rt_run -d -i bb:1 sh -c 'cat; echo eof')
+    for _ in $(seq 100); do "$NRUN" inspect "$id" | jq -e '.[0].State.Status == "exited"' >/dev/null && break; sleep 0.05; done
+    run "$NRUN" logs "$id"
+    [ "$output" = eof ]
+    "$NRUN" rm "$id"
+    run "$NRUN" run --help
+    [[ "$output" == *"-i, --interactive"*"stdin"* ]]
+}
+
 @test "inspect: 127 fallthrough when no container matches; bad usage errors" {
     run -127 "$NRUN" inspect no-such-thing
     run "$NRUN" run --memory 1 bb:1 true
