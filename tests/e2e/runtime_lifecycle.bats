@@ -248,6 +248,25 @@ wait_ready() { # the app has set its traps
     [[ "$output" == *"-i, --interactive"*"stdin"* ]]
 }
 
+@test "logs -f: returns when the container exits or is stopped, at once when it has already exited" {
+    id=$(rt_run -d bb:1 sh -c 'echo one; sleep 1; echo two')
+    run timeout 10 "$NRUN" logs -f "$id"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'one\ntwo')" ]
+    run timeout 5 "$NRUN" logs -f "$id"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'one\ntwo')" ]
+    "$NRUN" rm "$id"
+    rt_run -d --name lf bb:1 sh -c 'echo up; touch /tmp/ready; while :; do sleep 0.1; done' >/dev/null
+    wait_ready lf
+    timeout 10 "$NRUN" logs -f lf >"$BATS_TEST_TMPDIR/out" &
+    pid=$!
+    "$NRUN" stop -t 5 lf >/dev/null
+    wait $pid
+    [ "$(cat "$BATS_TEST_TMPDIR/out")" = up ]
+    "$NRUN" rm lf
+}
+
 @test "inspect: 127 fallthrough when no container matches; bad usage errors" {
     run -127 "$NRUN" inspect no-such-thing
     run "$NRUN" run --memory 1 bb:1 true
