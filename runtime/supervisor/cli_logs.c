@@ -73,6 +73,10 @@ static void print_line(logs_opts *o, const char *line, size_t len)
         json_decref(j);
         return;
     }
+    if (o->tailing && o->tail == 0) {
+        json_decref(j); /* --tail 0 -f: the past is read only to find where now starts */
+        return;
+    }
     if (o->tailing) {
         free(o->ring[o->ring_pos]);
         o->ring[o->ring_pos] = nr_xstrndup(line, len);
@@ -217,13 +221,12 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
     }
     if (o.tail == 0 && !o.follow)
         return 0;
-    if (o.tail > 0) {
+    if (o.tail > 0)
         o.ring = nr_xcalloc((size_t)o.tail, sizeof *o.ring);
-        o.tailing = true;
-    }
+    o.tailing = o.tail >= 0;
     nr_buf part = {0};
     /* Rotated files, oldest (highest number) first. */
-    for (int k = 1000; k >= 1; k--) {
+    for (int k = 1000; k >= 1 && o.tail != 0; k--) {
         char name[64];
         snprintf(name, sizeof name, "container.log.%d", k);
         int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

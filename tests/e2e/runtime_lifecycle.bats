@@ -256,6 +256,10 @@ wait_ready() { # the app has set its traps
     run timeout 5 "$NRUN" logs -f "$id"
     [ "$status" -eq 0 ]
     [ "$output" = "$(printf 'one\ntwo')" ]
+    # --tail 0 -f: only what comes from now on (nothing, the container is done)
+    run timeout 5 "$NRUN" logs -f --tail 0 "$id"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
     "$NRUN" rm "$id"
     rt_run -d --name lf bb:1 sh -c 'echo up; touch /tmp/ready; while :; do sleep 0.1; done' >/dev/null
     wait_ready lf
