@@ -108,8 +108,9 @@ int rt_pid1_fallback(const sv_config *cfg)
         }
         environ = env;
         if (cfg->cwd && chdir(cfg->cwd) < 0) {
-            dprintf(2, "nrun: chdir %s: %s\n", cfg->cwd, strerror(errno));
-            _exit(NR_EXIT_CMD);
+            int e = errno;
+            dprintf(2, "nrun: chdir %s: %s (%s)\n", cfg->cwd, strerrorname_np(e), strerror(e));
+            _exit(NR_EXIT_NOEXEC);
         }
         if (setgroups(cfg->ngroups, cfg->groups) < 0 || setresgid(cfg->gid, cfg->gid, cfg->gid) < 0 ||
             setresuid(cfg->uid, cfg->uid, cfg->uid) < 0) {

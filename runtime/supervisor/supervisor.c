@@ -310,7 +310,7 @@ int sv_run(const sv_config *cfg)
     sv_worker *first = sv_worker_spawn(1, &err);
     if (!first) {
         fprintf(stderr, "nrun: %s\n", err.msg);
-        return err.errnum == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC;
+        return s->spawn_code ? s->spawn_code : NR_EXIT_NOEXEC;
     }
     /* after the first fork, not before: the worker would fault back in,
      * one page at a time, what it touches of our binary on its way to exec */

@@ -42,6 +42,18 @@ wait_ready() { # the app has set its traps
     [ "$output" = "a b" ]
 }
 
+@test "run -w: a missing working directory is made (root's, 0755); one that cannot be entered is a chdir error, 126" {
+    run rt_run --rm -u node -w /nonexistent/deep bb:1 sh -c 'pwd; stat -c "%a %u" /nonexistent /nonexistent/deep'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf '/nonexistent/deep\n755 0\n755 0')" ]
+    run rt_run --rm -w /etc/passwd bb:1 pwd
+    [ "$status" -eq 126 ]
+    [ "$output" = "nrun: chdir /etc/passwd: ENOTDIR (Not a directory)" ]
+    run rt_run --rm -t -w /etc/passwd/x bb:1 pwd
+    [ "$status" -eq 126 ]
+    [[ "$output" == *"chdir /etc/passwd/x: ENOTDIR"* ]]
+}
+
 @test "run: the image's default command when none is given" {
     run rt_run --rm bb:1
     [ "$status" -eq 0 ]
