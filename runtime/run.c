@@ -129,10 +129,10 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
         }
         code = fg ? rt_wait_forward(p.pid) : wait_plain(p.pid);
         rt_timing("app exited");
+        /* the app's own code, as docker reports it: an OOM kill of some
+         * child the app survived is OOMKilled, not a 137 of the app */
         bool oom = rt_cgroup_oom_killed(&p.cg);
         rt_launch_cleanup(&p);
-        if (oom && code != 137)
-            code = 137;
         nr_err ign;
         /* --rm without restarts: the container is removed next, and until
          * then its dead pid already shows it as exited */
