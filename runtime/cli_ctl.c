@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/signal.h"
 #include "common/util.h"
 #include "runtime/cli_common.h"
 #include "runtime/create.h"
@@ -159,10 +160,16 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
 {
     int sig = SIGKILL, i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--signal")) && i + 1 < argc) {
-            sig = rt_signal_from_name(argv[++i]);
+        const char *name = NULL;
+        if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--signal")) && i + 1 < argc)
+            name = argv[++i];
+        else if (!strncmp(argv[i], "--signal=", 9))
+            name = argv[i] + 9;
+        if (name) {
+            sig = nr_signal_parse(name);
             if (sig < 0)
-                return nr_usage_error(g, "kill: -s %s: unknown signal", argv[i]);
+                return nr_usage_error(g, "kill: -s \"%s\": unknown signal (a name like TERM or SIGRTMIN+1, or 1..64)",
+                                      name);
         } else {
             return nr_usage_error(g, "kill: unknown option %s", argv[i]);
         }

@@ -140,7 +140,6 @@ int rt_spec_parse(const char *json, size_t len, rt_spec *s, nr_err *err);
 void rt_spec_free(rt_spec *s);
 int rt_spec_load(int dirfd, const char *name, rt_spec *s, nr_err *err);
 
-int rt_signal_from_name(const char *s);
 /* NRUN_TIMING=1: print a phase timestamp on stderr. */
 void rt_timing(const char *what);
 /* Capability names ("CAP_CHOWN" or "chown") <-> numbers. */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/signal.h"
 #include "common/util.h"
 #include "runtime/runtime.h"
 
@@ -203,27 +204,10 @@ static int parse_port(const char *spec, json_t *list, nr_err *err)
     return 0;
 }
 
+/* An image's StopSignal; none (or "") is SIGTERM, as for docker. */
 static int stop_signal_of(const char *s)
 {
-    static const struct { const char *n; int v; } sigs[] = {
-        {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
-        {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"WINCH", SIGWINCH},
-    };
-    if (!s || !*s)
-        return SIGTERM;
-    if (!strncasecmp(s, "SIG", 3))
-        s += 3;
-    for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
-        if (!strcasecmp(s, sigs[i].n))
-            return sigs[i].v;
-    char *end;
-    long v = strtol(s, &end, 10);
-    return (*end || v < 1 || v > 64) ? -1 : (int)v;
-}
-
-int rt_signal_from_name(const char *s)
-{
-    return stop_signal_of(s);
+    return !s || !*s ? SIGTERM : nr_signal_parse(s);
 }
 
 static uint64_t caps_from_opts(const rt_run_opts *o, nr_err *err, bool *ok)

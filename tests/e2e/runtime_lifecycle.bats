@@ -153,6 +153,29 @@ wait_ready() { # the app has set its traps
     [[ "$output" != *d3* && "$output" != *d4* ]]
 }
 
+@test "signal names: one table for kill -s and an image's StopSignal" {
+    "$NRUN" __internal mkimage -t bbalrm:1 \
+        --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"StopSignal":"SIGALRM"}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    id=$(rt_run -d bbalrm:1 sh -c 'trap "exit 7" ALRM; trap "exit 8" USR2; touch /tmp/ready; while :; do sleep 0.1; done')
+    wait_ready "$id"
+    for s in "" SIG NOPE 0 65 RTMIN+31 "TERM "; do
+        run "$NRUN" kill -s "$s" "$id"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"-s \"$s\": unknown signal"* ]]
+    done
+    run "$NRUN" kill --signal=sigUSR2 "$id"
+    [ "$status" -eq 0 ]
+    for _ in $(seq 100); do "$NRUN" inspect "$id" | jq -e '.[0].State.Status == "exited"' >/dev/null && break; sleep 0.05; done
+    "$NRUN" inspect "$id" | jq -e '.[0].State.ExitCode == 8'
+    "$NRUN" rm "$id"
+    # the image's STOPSIGNAL SIGALRM: accepted, and what stop sends
+    id=$(rt_run -d bbalrm:1 sh -c 'trap "exit 7" ALRM; touch /tmp/ready; while :; do sleep 0.1; done')
+    wait_ready "$id"
+    "$NRUN" stop -t 5 "$id"
+    "$NRUN" inspect "$id" | jq -e '.[0].State.ExitCode == 7'
+    "$NRUN" rm "$id"
+}
+
 @test "restart: on-failure:2 restarts twice, then records the exit" {
     id=$(rt_run -d --restart on-failure:2 bb:1 sh -c 'exit 3')
     for _ in $(seq 200); do
