@@ -3,10 +3,11 @@
  * zombie with waitpid(-1, WNOHANG) -- workers and re-parented grandchildren
  * alike -- and the container's exit code is the app's (128+signal when it was
  * killed).  Signals (README "Signals"):
+ *   SIGCHLD          reap
  *   SIGTERM, SIGINT  graceful stop; a second one kills every worker at once
  *   SIGHUP           cluster: rolling reload; single process: forwarded
- *   SIGUSR1, SIGUSR2 forwarded to every worker
- *   SIGQUIT          forwarded to every worker (Node ignores it; others dump core) */
+ *   any other        forwarded to every worker (QUIT, USR1, WINCH, CONT, TSTP,
+ *                    ALRM, real-time ones...): the app's, as if it were PID 1 */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>

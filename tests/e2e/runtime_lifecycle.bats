@@ -176,6 +176,31 @@ wait_ready() { # the app has set its traps
     "$NRUN" rm "$id"
 }
 
+@test "kill -s: every signal PID 1 does not handle itself reaches the app (supervisor, and -t's init)" {
+    id=$(rt_run -d bb:1 sh -c 'for s in WINCH CONT ALRM PIPE URG TSTP QUIT 34 35 64; do trap "echo $s >> /tmp/got" $s; done
+        touch /tmp/ready; while :; do sleep 0.1; done')
+    wait_ready "$id"
+    n=0
+    for s in WINCH SIGCONT alrm PIPE URG TSTP QUIT 34 RTMIN+1 SIGRTMAX; do
+        "$NRUN" kill -s "$s" "$id" >/dev/null
+        n=$((n + 1))
+        for _ in $(seq 100); do [ "$("$NRUN" exec "$id" sh -c 'cat /tmp/got 2>/dev/null' | wc -l)" -ge $n ] && break; sleep 0.05; done
+    done
+    run "$NRUN" exec "$id" cat /tmp/got
+    [ "$output" = "$(printf 'WINCH\nCONT\nALRM\nPIPE\nURG\nTSTP\nQUIT\n34\n35\n64')" ]
+    "$NRUN" rm -f "$id"
+    rt_run --rm -t --name mt bb:1 sh -c 'trap "echo got-WINCH" WINCH; trap "exit 5" ALRM; touch /tmp/ready
+        while :; do sleep 0.1; done' >"$BATS_TEST_TMPDIR/out" 2>&1 &
+    pid=$!
+    wait_ready mt
+    "$NRUN" kill -s WINCH mt
+    for _ in $(seq 100); do grep -q got-WINCH "$BATS_TEST_TMPDIR/out" && break; sleep 0.05; done
+    "$NRUN" kill -s ALRM mt
+    wait $pid || st=$?
+    [ "${st:-0}" -eq 5 ]
+    grep -q got-WINCH "$BATS_TEST_TMPDIR/out"
+}
+
 @test "restart: on-failure:2 restarts twice, then records the exit" {
     id=$(rt_run -d --restart on-failure:2 bb:1 sh -c 'exit 3')
     for _ in $(seq 200); do
