@@ -201,6 +201,25 @@ wait_ready() { # the app has set its traps
     grep -q got-WINCH "$BATS_TEST_TMPDIR/out"
 }
 
+@test "kill -s STOP stops the app, not PID 1; CONT (forwarded by PID 1) resumes it" {
+    id=$(rt_run -d bb:1 sh -c 'trap "echo cont >> /tmp/got" CONT; trap "exit 6" USR1; touch /tmp/ready
+        while :; do sleep 0.1; done')
+    wait_ready "$id"
+    pid1=$(jq .pid "$NRUN_ROOT/containers/$id/state.json")
+    app=$(pgrep -P "$pid1")
+    "$NRUN" kill -s SIGSTOP "$id"
+    for _ in $(seq 100); do grep -q 'State:.*T (stopped)' /proc/"$app"/status && break; sleep 0.05; done
+    grep -q 'State:.*T (stopped)' /proc/"$app"/status
+    ! grep -q 'State:.*T (stopped)' /proc/"$pid1"/status
+    "$NRUN" kill -s 18 "$id"
+    for _ in $(seq 100); do [ "$("$NRUN" exec "$id" sh -c 'cat /tmp/got 2>/dev/null')" = cont ] && break; sleep 0.05; done
+    ! grep -q 'State:.*T (stopped)' /proc/"$app"/status
+    # PID 1 was never stopped: a graceful stop (the image's SIGUSR1) still goes through it
+    "$NRUN" stop -t 5 "$id"
+    "$NRUN" inspect "$id" | jq -e '.[0].State.ExitCode == 6'
+    "$NRUN" rm "$id"
+}
+
 @test "restart: on-failure:2 restarts twice, then records the exit" {
     id=$(rt_run -d --restart on-failure:2 bb:1 sh -c 'exit 3')
     for _ in $(seq 200); do
