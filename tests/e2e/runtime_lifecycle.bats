@@ -87,6 +87,29 @@ wait_ready() { # the app has set its traps
     "$NRUN" rm box1
 }
 
+@test "names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters, each refusal one line" {
+    for n in "" -x .x _x "a b" a/b "a:b"; do
+        run -125 rt_run --rm --name "$n" bb:1 true
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == "nrun: --name \"$n\": "* ]]
+    done
+    run -125 rt_run --rm --name "" bb:1 true
+    [[ "$output" == *"cannot be empty"* ]]
+    run -125 rt_run --rm --name -x bb:1 true
+    [[ "$output" == *"must start with a letter or a digit"* ]]
+    run -125 rt_run --rm --name "$(printf 'a%.0s' $(seq 300))" bb:1 true
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"300 characters, at most 128"* ]]
+    # 128 is fine; a name too long for a hostname (63) leaves the short id as hostname
+    long=$(printf 'b%.0s' $(seq 128))
+    id=$(rt_run -d --name "$long" bb:1 hostname)
+    for _ in $(seq 100); do "$NRUN" inspect "$id" | jq -e '.[0].State.Status == "exited"' >/dev/null && break; sleep 0.05; done
+    [ "$("$NRUN" logs "$long")" = "${id:0:12}" ]
+    "$NRUN" rm "$long"
+    run rt_run --rm --name 9.a_b-c bb:1 hostname
+    [ "$output" = 9.a_b-c ]
+}
+
 @test "names: of 4 concurrent runs with one --name exactly one gets it" {
     for i in 1 2 3 4; do
         "$NRUN" run --cidfile "$BATS_FILE_TMPDIR/cids/race$i" -d --name racer bb:1 sleep 100 >/dev/null 2>&1 &
