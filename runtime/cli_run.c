@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "runtime/cli_common.h"
 #include "common/util.h"
@@ -21,34 +22,54 @@ static void push(char ***v, size_t *n, const char *s)
     (*v)[*n] = NULL;
 }
 
+#define BLANKS " \t\n\v\f\r"
+
+/* One line of an env file (line ending removed): VAR=VAL, VAL kept as it
+ * is, or VAR alone for its value here (nothing when it is unset). */
+static int env_line(rt_run_opts *o, const char *path, int ln, const char *line, nr_err *err)
+{
+    const char *p = line + strspn(line, BLANKS);
+    if (!*p || *p == '#')
+        return 0;
+    size_t nlen = strcspn(p, "=");
+    if (nlen == 0)
+        return nr_err_set(err, "--env-file %s:%d: empty variable name", path, ln);
+    if (strcspn(p, BLANKS) < nlen) /* "E2 = two", "export E6=x" */
+        return nr_err_set(err, "--env-file %s:%d: variable name \"%.*s\" contains whitespace", path, ln, (int)nlen, p);
+    if (p[nlen] == '=') {
+        push(&o->env, &o->nenv, p);
+    } else if (getenv(p)) {
+        cleanup_free char *kv = nr_xasprintf("%s=%s", p, getenv(p));
+        push(&o->env, &o->nenv, kv);
+    }
+    return 0;
+}
+
+/* --env-file as docker reads it: lines of any length; blank lines and
+ * # comments skipped; leading blanks ignored; CRLF endings taken. */
 static int env_file(rt_run_opts *o, const char *path, nr_err *err)
 {
     cleanup_fclose FILE *f = fopen(path, "re");
-    if (!f)
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) < 0)
         return nr_err_sys(err, errno, "--env-file %s", path);
-    char line[8192];
+    if (S_ISDIR(st.st_mode))
+        return nr_err_sys(err, EISDIR, "--env-file %s", path);
+    cleanup_free char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
     int ln = 0;
-    while (fgets(line, sizeof line, f)) {
+    while ((len = getline(&line, &cap, f)) >= 0) {
         ln++;
-        size_t l = strlen(line);
-        if (l && line[l - 1] != '\n' && !feof(f))
-            return nr_err_set(err, "%s:%d: line too long", path, ln);
-        line[strcspn(line, "\r\n")] = 0;
-        const char *p = line + strspn(line, " \t");
-        if (!*p || *p == '#')
-            continue;
-        if (*p == '=')
-            return nr_err_set(err, "%s:%d: empty variable name", path, ln);
-        if (!strchr(p, '=')) {
-            const char *v = getenv(p);
-            if (!v)
-                continue;
-            cleanup_free char *kv = nr_xasprintf("%s=%s", p, v);
-            push(&o->env, &o->nenv, kv);
-        } else {
-            push(&o->env, &o->nenv, p);
-        }
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = 0;
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = 0;
+        if (env_line(o, path, ln, line, err) < 0)
+            return -1;
     }
+    if (ferror(f))
+        return nr_err_sys(err, errno, "--env-file %s", path);
     return 0;
 }
 

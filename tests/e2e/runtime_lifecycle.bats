@@ -54,6 +54,22 @@ wait_ready() { # the app has set its traps
     [[ "$output" == *"chdir /etc/passwd/x: ENOTDIR"* ]]
 }
 
+@test "run --env-file: VAR=VAL or VAR (from here), comments, any length; a name with whitespace or a directory is an error" {
+    f=$BATS_TEST_TMPDIR/env
+    { printf '  # comment\n\n  LEAD=  v  \r\nFROMHOST\nUNSETHERE\nBIG='; head -c 20000 /dev/zero | tr '\0' x; echo; } >"$f"
+    FROMHOST=here run rt_run --rm --env-file "$f" bb:1 sh -c 'echo "[$LEAD]" $FROMHOST ${#BIG} ${UNSETHERE-unset}'
+    [ "$status" -eq 0 ]
+    [ "$output" = "[  v  ] here 20000 unset" ]
+    printf 'E1=one\nE2 = two\n' >"$f"
+    run -2 rt_run --rm --env-file "$f" bb:1 true
+    [ "$output" = "nrun: --env-file $f:2: variable name \"E2 \" contains whitespace" ]
+    printf 'export E6=x\n' >"$f"
+    run -2 rt_run --rm --env-file "$f" bb:1 true
+    [[ "$output" == *"$f:1: variable name \"export E6\" contains whitespace" ]]
+    run -2 rt_run --rm --env-file "$BATS_TEST_TMPDIR" bb:1 true
+    [ "$output" = "nrun: --env-file $BATS_TEST_TMPDIR: EISDIR (Is a directory)" ]
+}
+
 @test "run: the image's default command when none is given" {
     run rt_run --rm bb:1
     [ "$status" -eq 0 ]
