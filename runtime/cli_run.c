@@ -22,11 +22,21 @@ static void push(char ***v, size_t *n, const char *s)
     (*v)[*n] = NULL;
 }
 
+/* An --env-file entry: after the other files' entries, before every -e,
+ * whatever the order of the flags (docker's: -e wins over a file). */
+static void push_file_env(rt_run_opts *o, size_t *nfile, const char *kv)
+{
+    push(&o->env, &o->nenv, kv);
+    char *last = o->env[o->nenv - 1];
+    memmove(o->env + *nfile + 1, o->env + *nfile, (o->nenv - 1 - *nfile) * sizeof *o->env);
+    o->env[(*nfile)++] = last;
+}
+
 #define BLANKS " \t\n\v\f\r"
 
 /* One line of an env file (line ending removed): VAR=VAL, VAL kept as it
  * is, or VAR alone for its value here (nothing when it is unset). */
-static int env_line(rt_run_opts *o, const char *path, int ln, const char *line, nr_err *err)
+static int env_line(rt_run_opts *o, size_t *nfile, const char *path, int ln, const char *line, nr_err *err)
 {
     const char *p = line + strspn(line, BLANKS);
     if (!*p || *p == '#')
@@ -37,17 +47,17 @@ static int env_line(rt_run_opts *o, const char *path, int ln, const char *line, 
     if (strcspn(p, BLANKS) < nlen) /* "E2 = two", "export E6=x" */
         return nr_err_set(err, "--env-file %s:%d: variable name \"%.*s\" contains whitespace", path, ln, (int)nlen, p);
     if (p[nlen] == '=') {
-        push(&o->env, &o->nenv, p);
+        push_file_env(o, nfile, p);
     } else if (getenv(p)) {
         cleanup_free char *kv = nr_xasprintf("%s=%s", p, getenv(p));
-        push(&o->env, &o->nenv, kv);
+        push_file_env(o, nfile, kv);
     }
     return 0;
 }
 
 /* --env-file as docker reads it: lines of any length; blank lines and
  * # comments skipped; leading blanks ignored; CRLF endings taken. */
-static int env_file(rt_run_opts *o, const char *path, nr_err *err)
+static int env_file(rt_run_opts *o, size_t *nfile, const char *path, nr_err *err)
 {
     cleanup_fclose FILE *f = fopen(path, "re");
     struct stat st;
@@ -65,7 +75,7 @@ static int env_file(rt_run_opts *o, const char *path, nr_err *err)
             line[--len] = 0;
         if (len > 0 && line[len - 1] == '\r')
             line[--len] = 0;
-        if (env_line(o, path, ln, line, err) < 0)
+        if (env_line(o, nfile, path, ln, line, err) < 0)
             return -1;
     }
     if (ferror(f))
@@ -128,6 +138,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     rt_timing("start");
     rt_run_params rp = {0};
     const char *restart = NULL, *cidfile = NULL;
+    size_t nfile_env = 0; /* op->env starts with this many --env-file entries */
     nr_err err = {0};
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -211,7 +222,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                 push(&op->env, &op->nenv, val);
             }
         } else if (!strcmp(n, "--env-file")) {
-            if (env_file(op, val, &err) < 0)
+            if (env_file(op, &nfile_env, val, &err) < 0)
                 return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
         } else if (!strcmp(n, "-w") || !strcmp(n, "--workdir")) op->workdir = val;
         else if (!strcmp(n, "--entrypoint")) { op->entrypoint = val; op->entrypoint_set = true; }

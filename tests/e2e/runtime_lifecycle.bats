@@ -70,6 +70,13 @@ wait_ready() { # the app has set its traps
     [ "$output" = "nrun: --env-file $BATS_TEST_TMPDIR: EISDIR (Is a directory)" ]
 }
 
+@test "run: image Env < --env-file (in order) < -e, whatever the order of the flags" {
+    printf 'X=file\nY=file\nZ=file1\nIMG=file\n' >"$BATS_TEST_TMPDIR/f1"
+    printf 'Z=file2\n' >"$BATS_TEST_TMPDIR/f2"
+    run rt_run --rm -e X=cli --env-file "$BATS_TEST_TMPDIR/f1" --env-file "$BATS_TEST_TMPDIR/f2" bb:1 sh -c 'echo $X $Y $Z $IMG'
+    [ "$output" = "cli file file2 file" ]
+}
+
 @test "run: the image's default command when none is given" {
     run rt_run --rm bb:1
     [ "$status" -eq 0 ]
