@@ -253,12 +253,13 @@ static json_t *caps_array(uint64_t caps)
     return a;
 }
 
-/* Image Env, then -e (a later K replaces an earlier one); PATH and HOSTNAME defaults. */
+/* Image Env, then -e (a later K replaces an earlier one); PATH and HOSTNAME
+ * are defaults, for docker too: set by the image or -e, they stay. */
 static json_t *build_env(const json_t *imgcfg, const rt_run_opts *o, const char *hostname, bool tty)
 {
     json_t *env = json_array();
     const json_t *ie = imgcfg ? json_object_get(imgcfg, "Env") : NULL;
-    bool have_path = false;
+    bool have_path = false, have_hostname = false;
     size_t i;
     json_t *v;
     if (json_is_array(ie))
@@ -280,12 +281,17 @@ static json_t *build_env(const json_t *imgcfg, const rt_run_opts *o, const char 
         if (!replaced)
             json_array_append_new(env, json_string(kv));
     }
-    json_array_foreach(env, i, v) if (!strncmp(json_string_value(v), "PATH=", 5))
-        have_path = true;
+    json_array_foreach(env, i, v)
+    {
+        have_path |= !strncmp(json_string_value(v), "PATH=", 5);
+        have_hostname |= !strncmp(json_string_value(v), "HOSTNAME=", 9);
+    }
     if (!have_path)
         json_array_insert_new(env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-    cleanup_free char *h = nr_xasprintf("HOSTNAME=%s", hostname);
-    json_array_append_new(env, json_string(h));
+    if (!have_hostname) {
+        cleanup_free char *h = nr_xasprintf("HOSTNAME=%s", hostname);
+        json_array_append_new(env, json_string(h));
+    }
     if (tty)
         json_array_append_new(env, json_string("TERM=xterm"));
     return env;

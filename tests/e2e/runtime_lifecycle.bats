@@ -77,6 +77,13 @@ wait_ready() { # the app has set its traps
     [ "$output" = "cli file file2 file" ]
 }
 
+@test "run: HOSTNAME defaults to the hostname; -e HOSTNAME=custom stays" {
+    run rt_run --rm --name hn1 bb:1 sh -c 'echo $HOSTNAME; env | grep -c ^HOSTNAME='
+    [ "$output" = "$(printf 'hn1\n1')" ]
+    run rt_run --rm --name hn2 -e HOSTNAME=custom bb:1 sh -c 'echo $HOSTNAME $(hostname); env | grep -c ^HOSTNAME='
+    [ "$output" = "$(printf 'custom hn2\n1')" ]
+}
+
 @test "run: the image's default command when none is given" {
     run rt_run --rm bb:1
     [ "$status" -eq 0 ]
