@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "builder/build_int.h"
+#include "common/signal.h"
 #include "common/util.h"
 
 static void env_set(json_t *config, const char *k, const char *v)
@@ -95,29 +96,6 @@ static void expose_add(json_t *ports, const char *p)
         snprintf(k, sizeof k, "%lu/%s", x, proto);
         json_object_set_new(ports, k, json_object());
     }
-}
-
-static bool valid_signal(const char *s)
-{
-    static const char *names[] = {"HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "IOT", "BUS", "FPE", "KILL",
-                                  "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP",
-                                  "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO",
-                                  "POLL", "PWR", "SYS", "RTMIN", "RTMAX"};
-    if (isdigit((unsigned char)s[0])) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        return !*end && v >= 1 && v <= 64;
-    }
-    const char *n = strncasecmp(s, "SIG", 3) ? s : s + 3;
-    for (size_t i = 0; i < NR_ARRAY_LEN(names); i++)
-        if (!strcasecmp(n, names[i]))
-            return true;
-    if (!strncasecmp(n, "RTMIN+", 6) || !strncasecmp(n, "RTMAX-", 6)) {
-        char *end;
-        long v = strtol(n + 6, &end, 10);
-        return !*end && v >= 1 && v <= 15;
-    }
-    return false;
 }
 
 /* Go time.ParseDuration subset: [0-9.]+(ns|us|µs|ms|s|m|h) repeated. */
@@ -319,7 +297,7 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         cleanup_free char *s = NULL;
         if ((rc = bld_expand_word(b, st, in, &in->args[0], &s, err)) < 0)
             break;
-        if (!valid_signal(s)) {
+        if (nr_signal_parse(s) < 0) { /* the table nrun reads it with */
             rc = bld_errat(err, &b->f, in, in->args[0].off, "STOPSIGNAL: invalid signal \"%s\"", s);
             break;
         }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/signal.h"
 #include "common/util.h"
 #include "runtime/cli_common.h"
 #include "runtime/create.h"
@@ -155,14 +156,61 @@ int nr_cmd_stop(int argc, char **argv, nr_global *g)
     return rc;
 }
 
+static pid_t ppid_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* comm may hold anything: fields restart after it */
+    int ppid;
+    return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
+}
+
+/* SIGSTOP cannot be caught, so PID 1 cannot forward it, and sent to PID 1 it
+ * stops the supervisor while the app runs on.  It goes to PID 1's children
+ * instead (the workers, or -t's app), found in the container's cgroup: where
+ * PID 1 forwards every other signal, so the SIGCONT it forwards resumes them.
+ * Each one is checked to be PID 1's child again through its pidfd. */
+static int stop_children(const rt_state *st, nr_err *err)
+{
+    rt_cgroup cg;
+    rt_cgroup_from_json(st->cgroups, &cg);
+    cleanup_free char *procs = cg.n ? nr_xasprintf("%s/cgroup.procs", cg.paths[0]) : NULL;
+    rt_cgroup_free(&cg);
+    cleanup_fclose FILE *f = procs ? fopen(procs, "re") : NULL;
+    if (!f)
+        return nr_err_sys(err, procs ? errno : ENOENT, "container %.12s: its processes", st->id);
+    int n = 0, pid;
+    while (fscanf(f, "%d", &pid) == 1) {
+        if (pid == st->pid || ppid_of(pid) != st->pid)
+            continue;
+        cleanup_close int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pfd >= 0 && ppid_of(pid) == st->pid && syscall(SYS_pidfd_send_signal, pfd, SIGSTOP, NULL, 0) == 0)
+            n++;
+    }
+    if (n == 0)
+        return nr_err_set(err, "container %.12s has no process for PID 1 to stop", st->id);
+    return 0;
+}
+
 int nr_cmd_kill(int argc, char **argv, nr_global *g)
 {
     int sig = SIGKILL, i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--signal")) && i + 1 < argc) {
-            sig = rt_signal_from_name(argv[++i]);
+        const char *name = NULL;
+        if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--signal")) && i + 1 < argc)
+            name = argv[++i];
+        else if (!strncmp(argv[i], "--signal=", 9))
+            name = argv[i] + 9;
+        if (name) {
+            sig = nr_signal_parse(name);
             if (sig < 0)
-                return nr_usage_error(g, "kill: -s %s: unknown signal", argv[i]);
+                return nr_usage_error(g, "kill: -s \"%s\": unknown signal (a name like TERM or SIGRTMIN+1, or 1..64)",
+                                      name);
         } else {
             return nr_usage_error(g, "kill: unknown option %s", argv[i]);
         }
@@ -179,13 +227,17 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
             continue;
         }
         int pfd = !strcmp(rt_state_live_status(&st), "running") ? pidfd_of(&st) : -1;
-        rt_state_free(&st);
         if (pfd < 0) {
+            rt_state_free(&st);
             nr_err_set(&err, "container %s is not running", argv[i]);
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
             continue;
         }
-        if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0) {
+        int r = sig == SIGSTOP ? stop_children(&st, &err) : 0;
+        rt_state_free(&st);
+        if (r < 0) {
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        } else if (sig != SIGSTOP && syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0) {
             nr_err_sys(&err, errno, "kill %s", argv[i]);
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         } else {

@@ -120,8 +120,10 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
     if (rt_bounding_drop(s->caps, &e) < 0 || rt_user_switch(s, &e) < 0 || rt_security_exec(s, s->uid, &e) < 0)
         die(e.msg, 0);
     const char *cwd = o->cwd ? o->cwd : s->cwd;
-    if (chdir(cwd) < 0)
-        die(cwd, errno);
+    if (chdir(cwd) < 0) {
+        cleanup_free char *what = nr_xasprintf("chdir %s", cwd);
+        die(what, errno);
+    }
     /* the container's env, each -e replacing a variable of the same name
      * (getenv takes the first: an appended duplicate would not count), and
      * TERM for a terminal */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/cli_common.h"
@@ -22,34 +23,64 @@ static void push(char ***v, size_t *n, const char *s)
     (*v)[*n] = NULL;
 }
 
-static int env_file(rt_run_opts *o, const char *path, nr_err *err)
+/* An --env-file entry: after the other files' entries, before every -e,
+ * whatever the order of the flags (docker's: -e wins over a file). */
+static void push_file_env(rt_run_opts *o, size_t *nfile, const char *kv)
+{
+    push(&o->env, &o->nenv, kv);
+    char *last = o->env[o->nenv - 1];
+    memmove(o->env + *nfile + 1, o->env + *nfile, (o->nenv - 1 - *nfile) * sizeof *o->env);
+    o->env[(*nfile)++] = last;
+}
+
+#define BLANKS " \t\n\v\f\r"
+
+/* One line of an env file (line ending removed): VAR=VAL, VAL kept as it
+ * is, or VAR alone for its value here (nothing when it is unset). */
+static int env_line(rt_run_opts *o, size_t *nfile, const char *path, int ln, const char *line, nr_err *err)
+{
+    const char *p = line + strspn(line, BLANKS);
+    if (!*p || *p == '#')
+        return 0;
+    size_t nlen = strcspn(p, "=");
+    if (nlen == 0)
+        return nr_err_set(err, "--env-file %s:%d: empty variable name", path, ln);
+    if (strcspn(p, BLANKS) < nlen) /* "E2 = two", "export E6=x" */
+        return nr_err_set(err, "--env-file %s:%d: variable name \"%.*s\" contains whitespace", path, ln, (int)nlen, p);
+    if (p[nlen] == '=') {
+        push_file_env(o, nfile, p);
+    } else if (getenv(p)) {
+        cleanup_free char *kv = nr_xasprintf("%s=%s", p, getenv(p));
+        push_file_env(o, nfile, kv);
+    }
+    return 0;
+}
+
+/* --env-file as docker reads it: lines of any length; blank lines and
+ * # comments skipped; leading blanks ignored; CRLF endings taken. */
+static int env_file(rt_run_opts *o, size_t *nfile, const char *path, nr_err *err)
 {
     cleanup_fclose FILE *f = fopen(path, "re");
-    if (!f)
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) < 0)
         return nr_err_sys(err, errno, "--env-file %s", path);
-    char line[8192];
+    if (S_ISDIR(st.st_mode))
+        return nr_err_sys(err, EISDIR, "--env-file %s", path);
+    cleanup_free char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
     int ln = 0;
-    while (fgets(line, sizeof line, f)) {
+    while ((len = getline(&line, &cap, f)) >= 0) {
         ln++;
-        size_t l = strlen(line);
-        if (l && line[l - 1] != '\n' && !feof(f))
-            return nr_err_set(err, "%s:%d: line too long", path, ln);
-        line[strcspn(line, "\r\n")] = 0;
-        const char *p = line + strspn(line, " \t");
-        if (!*p || *p == '#')
-            continue;
-        if (*p == '=')
-            return nr_err_set(err, "%s:%d: empty variable name", path, ln);
-        if (!strchr(p, '=')) {
-            const char *v = getenv(p);
-            if (!v)
-                continue;
-            cleanup_free char *kv = nr_xasprintf("%s=%s", p, v);
-            push(&o->env, &o->nenv, kv);
-        } else {
-            push(&o->env, &o->nenv, p);
-        }
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = 0;
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = 0;
+        if (env_line(o, nfile, path, ln, line, err) < 0)
+            return -1;
     }
+    if (ferror(f))
+        return nr_err_sys(err, errno, "--env-file %s", path);
     return 0;
 }
 
@@ -137,6 +168,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     rt_timing("start");
     rt_run_params rp = {0};
     const char *restart = NULL, *cidfile = NULL;
+    size_t nfile_env = 0; /* op->env starts with this many --env-file entries */
     nr_err err = {0};
     /* everything given here ends up in config.json, which is JSON: UTF-8 */
     for (int k = 1; k < argc; k++)
@@ -164,7 +196,9 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         if (!strcmp(a, "--help")) {
             puts("Usage: nrun run [OPTIONS] IMAGE [CMD...]\n"
                  "  -d, --detach             run in the background, print the id\n"
-                 "  -i, -t                   keep stdin open / a pty (foreground; minimal init, no supervisor)\n"
+                 "  -i, --interactive        the app reads this stdin (cluster: worker 1), EOF when it ends;\n"
+                 "                           without -i, or with -d (nothing to attach to), stdin is /dev/null\n"
+                 "  -t, --tty                a pty (foreground only; minimal init, no supervisor)\n"
                  "  --name NAME              unique name, also the hostname\n"
                  "  -e K=V, --env-file F     environment\n"
                  "  -w DIR, --entrypoint CMD, -u USER[:GROUP]\n"
@@ -224,7 +258,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                 push(&op->env, &op->nenv, val);
             }
         } else if (!strcmp(n, "--env-file")) {
-            if (env_file(op, val, &err) < 0)
+            if (env_file(op, &nfile_env, val, &err) < 0)
                 return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
         } else if (!strcmp(n, "-w") || !strcmp(n, "--workdir")) op->workdir = val;
         else if (!strcmp(n, "--entrypoint")) { op->entrypoint = val; op->entrypoint_set = true; }

@@ -245,6 +245,25 @@ fail: {
 }
 }
 
+/* A container name as docker takes it: [a-zA-Z0-9][a-zA-Z0-9_.-]*, here at
+ * most 128 characters (it names the container in every command and log). */
+#define NAME_MAX_LEN 128
+static int name_check(const char *name, nr_err *err)
+{
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    size_t len = strlen(name);
+    if (len == 0)
+        return nr_err_set(err, "--name \"\": a container name cannot be empty");
+    if (len > NAME_MAX_LEN)
+        return nr_err_set(err, "--name \"%.16s...\": %zu characters, at most %d", name, len, NAME_MAX_LEN);
+    if (!strchr(alnum, name[0]))
+        return nr_err_set(err, "--name \"%s\": must start with a letter or a digit", name);
+    for (const char *p = name; *p; p++)
+        if (!strchr(alnum, *p) && !strchr("_.-", *p))
+            return nr_err_set(err, "--name \"%s\": only letters, digits, '_', '.' and '-' are allowed", name);
+    return 0;
+}
+
 int rt_container_create(img_store *store, const char *root, const char *image_ref, rt_run_opts *o, rt_created *out,
                         nr_err *err)
 {
@@ -303,11 +322,8 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     short_id[12] = 0;
     out->name = nr_xstrdup(o->name ? o->name : short_id);
     if (o->name) {
-        if (strlen(o->name) > 128 || strspn(o->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-                                         strlen(o->name)) {
-            nr_err_set(err, "--name \"%s\": use letters, digits, '_', '.', '-'", o->name);
+        if (name_check(o->name, err) < 0)
             goto out;
-        }
         char other[65];
         nr_err ign;
         if (rt_container_find(root, o->name, other, &ign) == 0) {
@@ -326,8 +342,10 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     if (!o->hostname && o->net && !strcmp(o->net, "host") && gethostname(host_name, sizeof host_name - 1) == 0 &&
         host_name[0])
         o->hostname = host_name;
+    /* the name is the hostname when it is one (63 bytes at most), else
+     * the short id, docker's default */
     if (!o->hostname)
-        o->hostname = o->name ? o->name : short_id;
+        o->hostname = o->name && strlen(o->name) <= 63 ? o->name : short_id;
     o->name = out->name;
     dir = rt_ctr_dir(root, out->id);
     dfd = rt_ctr_dir_make(root, out->id, err);

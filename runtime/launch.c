@@ -184,6 +184,7 @@ static __attribute__((noreturn)) void exec_init(launch_ctx *c, int sync_fd, cons
     ic.sv.workers = s->sv_workers;
     ic.sv.log_dir_fd = c->log_fd;
     ic.sv.echo_stdio = io->echo_stdio;
+    ic.sv.pass_stdin = io->pass_stdin;
     ic.sv.control_fd = c->control_fd;
     ic.sv.runtime_dir = RT_CTR_RUN_DIR;
     ic.sv.stop_signal = s->stop_signal;

@@ -61,7 +61,11 @@ static int ensure_in_root(int rootfd, const char *path, bool file, nr_err *err)
             return nr_err_sys(err, errno, "create %s in the container", path);
         if (f >= 0)
             close(f);
-    } else if (mkdirat(pdir, name, 0755) < 0 && errno != EEXIST) {
+    } else if (mkdirat(pdir, name, 0755) == 0) {
+        /* 0755 whatever the caller's umask: a non-root app must enter it */
+        if (fchmodat(pdir, name, 0755, 0) < 0)
+            return nr_err_sys(err, errno, "chmod %s in the container", path);
+    } else if (errno != EEXIST) {
         return nr_err_sys(err, errno, "mkdir %s in the container", path);
     }
     fd = openat2_in_root(rootfd, path, O_PATH);
@@ -375,6 +379,19 @@ static int etc_files(int rootfd, const rt_spec *s, const char *resolv, const cha
     return 0;
 }
 
+/* A missing working directory is created (root's, 0755, parents too), as
+ * docker does, after the mounts so one inside a volume is made there.  One
+ * that exists, or that cannot be resolved for another reason (a file on the
+ * way), is left to the app's chdir, which reports it. */
+static int workdir_ensure(int rootfd, const char *cwd, nr_err *err)
+{
+    cleanup_close int fd = openat2_in_root(rootfd, cwd, O_PATH);
+    if (fd >= 0 || errno != ENOENT)
+        return 0;
+    fd = ensure_in_root(rootfd, cwd, false, err);
+    return fd < 0 ? nr_err_wrap(err, "working directory %s", cwd) : 0;
+}
+
 static int mount_overlay(const rt_spec *s, nr_err *err)
 {
     /* Lower layers by short relative names from inside the layers dir: the
@@ -435,6 +452,8 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err)
         if (do_mount(rootfd, &s->mounts[i], err) < 0)
             return -1;
     if (s->etc_files && etc_files(rootfd, s, resolv ? resolv : "# no network outside this container\n", hosts, err) < 0)
+        return -1;
+    if (s->cwd && workdir_ensure(rootfd, s->cwd, err) < 0)
         return -1;
     if (fchdir(rootfd) < 0)
         return nr_err_sys(err, errno, "chdir rootfs");

@@ -19,6 +19,8 @@
 #include "runtime/runtime.h"
 #include "runtime/supervisor/supervisor.h"
 
+/* What a foreground nrun passes on to its container: the usual ones (a
+ * terminal's Ctrl-Z stops nrun, as it stops any command). */
 static const int fwd_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 
 static void noop(int sig)
@@ -32,25 +34,31 @@ static int code_of(int st)
 }
 
 /* Block the forwarded signals (and SIGCHLD) and give them a handler so the
- * kernel queues them for PID 1 of a pid namespace instead of dropping them. */
-static void block_all(sigset_t *set, sigset_t *old)
+ * kernel queues them for PID 1 of a pid namespace instead of dropping them.
+ * `all`: the container's minimal init, which forwards every signal it can
+ * catch (as the supervisor does; glibc keeps 32 and 33 to itself here). */
+static void block_all(sigset_t *set, sigset_t *old, bool all)
 {
     sigemptyset(set);
     struct sigaction sa = {.sa_handler = noop};
-    for (size_t i = 0; i < NR_ARRAY_LEN(fwd_signals); i++) {
-        sigaddset(set, fwd_signals[i]);
-        sigaction(fwd_signals[i], &sa, NULL);
+    for (int s = 1; s < NSIG; s++) {
+        bool fwd = all && s != SIGKILL && s != SIGSTOP;
+        for (size_t i = 0; i < NR_ARRAY_LEN(fwd_signals) && !fwd; i++)
+            fwd = s == fwd_signals[i];
+        if (fwd && sigaddset(set, s) == 0)
+            sigaction(s, &sa, NULL);
     }
     sigaddset(set, SIGCHLD);
     sigprocmask(SIG_BLOCK, set, old);
 }
 
-static void restore_signals(const sigset_t *old)
+/* Undo block_all (and the app gets SIGPIPE's default back). */
+static void restore_signals(const sigset_t *set, const sigset_t *old)
 {
     struct sigaction sa = {.sa_handler = SIG_DFL};
-    for (size_t i = 0; i < NR_ARRAY_LEN(fwd_signals); i++)
-        sigaction(fwd_signals[i], &sa, NULL);
-    sigaction(SIGPIPE, &sa, NULL);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGCHLD && (s == SIGPIPE || sigismember(set, s) == 1))
+            sigaction(s, &sa, NULL);
     sigprocmask(SIG_SETMASK, old, NULL);
 }
 
@@ -65,7 +73,8 @@ static int forward_until_exit(const sigset_t *set, pid_t child, bool reap_all)
         if (sig < 0)
             continue;
         if (sig != SIGCHLD) {
-            kill(child, sig);
+            if (si.si_pid != getpid()) /* not one we raised on ourselves */
+                kill(child, sig);
             continue;
         }
         int st;
@@ -79,14 +88,14 @@ static int forward_until_exit(const sigset_t *set, pid_t child, bool reap_all)
 int rt_pid1_fallback(const sv_config *cfg)
 {
     sigset_t set, old;
-    block_all(&set, &old);
+    block_all(&set, &old, true);
     pid_t child = fork();
     if (child < 0) {
         perror("nrun: fork");
         return NR_EXIT_CMD;
     }
     if (child == 0) {
-        restore_signals(&old);
+        restore_signals(&set, &old);
         extern char **environ;
         if (cfg->n_listen) {
             /* systemd-style socket activation: fds 3.. and LISTEN_FDS */
@@ -108,8 +117,9 @@ int rt_pid1_fallback(const sv_config *cfg)
         }
         environ = env;
         if (cfg->cwd && chdir(cfg->cwd) < 0) {
-            dprintf(2, "nrun: chdir %s: %s\n", cfg->cwd, strerror(errno));
-            _exit(NR_EXIT_CMD);
+            int e = errno;
+            dprintf(2, "nrun: chdir %s: %s (%s)\n", cfg->cwd, strerrorname_np(e), strerror(e));
+            _exit(NR_EXIT_NOEXEC);
         }
         if (setgroups(cfg->ngroups, cfg->groups) < 0 || setresgid(cfg->gid, cfg->gid, cfg->gid) < 0 ||
             setresuid(cfg->uid, cfg->uid, cfg->uid) < 0) {
@@ -134,19 +144,19 @@ int rt_pid1_fallback(const sv_config *cfg)
 void rt_forward_block(void)
 {
     sigset_t set, old;
-    block_all(&set, &old);
+    block_all(&set, &old, false);
 }
 
 int rt_wait_forward(pid_t pid)
 {
     sigset_t set, old;
-    block_all(&set, &old);
+    block_all(&set, &old, false);
     int code, st0;
     if (waitpid(pid, &st0, WNOHANG) == pid) {
-        restore_signals(&old);
+        restore_signals(&set, &old);
         return code_of(st0);
     }
     code = forward_until_exit(&set, pid, false);
-    restore_signals(&old);
+    restore_signals(&set, &old);
     return code;
 }

@@ -129,10 +129,10 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
         }
         code = fg ? rt_wait_forward(p.pid) : wait_plain(p.pid);
         rt_timing("app exited");
+        /* the app's own code, as docker reports it: an OOM kill of some
+         * child the app survived is OOMKilled, not a 137 of the app */
         bool oom = rt_cgroup_oom_killed(&p.cg);
         rt_launch_cleanup(&p);
-        if (oom && code != 137)
-            code = 137;
         nr_err ign;
         /* --rm without restarts: the container is removed next, and until
          * then its dead pid already shows it as exited */
@@ -170,7 +170,8 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
 
 int rt_run_foreground(const char *root, const char *id, const rt_run_params *rp, nr_err *err)
 {
-    rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = true, .console_sock = -1};
+    rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = true, .console_sock = -1,
+                       .pass_stdin = rp->interactive};
     cleanup_close int null = -1;
     if (!rp->interactive && !rp->tty) {
         null = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -140,7 +140,6 @@ int rt_spec_parse(const char *json, size_t len, rt_spec *s, nr_err *err);
 void rt_spec_free(rt_spec *s);
 int rt_spec_load(int dirfd, const char *name, rt_spec *s, nr_err *err);
 
-int rt_signal_from_name(const char *s);
 /* NRUN_TIMING=1: print a phase timestamp on stderr. */
 void rt_timing(const char *what);
 /* Capability names ("CAP_CHOWN" or "chown") <-> numbers. */
@@ -228,6 +227,7 @@ size_t rt_seccomp_bytes(void *prog, const void **data);
 typedef struct rt_launch_io {
     int stdin_fd, stdout_fd, stderr_fd; /* -1 = inherit */
     bool echo_stdio;
+    bool pass_stdin;          /* run -i: the app reads the inherited stdin (else /dev/null) */
     int console_sock;         /* >= 0 with process.terminal: the pty master is sent here */
 } rt_launch_io;
 typedef struct rt_proc {

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/signal.h"
 #include "common/util.h"
 #include "runtime/runtime.h"
 
@@ -206,27 +207,10 @@ static int parse_port(const char *spec, json_t *list, nr_err *err)
     return 0;
 }
 
+/* An image's StopSignal; none (or "") is SIGTERM, as for docker. */
 static int stop_signal_of(const char *s)
 {
-    static const struct { const char *n; int v; } sigs[] = {
-        {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
-        {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"WINCH", SIGWINCH},
-    };
-    if (!s || !*s)
-        return SIGTERM;
-    if (!strncasecmp(s, "SIG", 3))
-        s += 3;
-    for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
-        if (!strcasecmp(s, sigs[i].n))
-            return sigs[i].v;
-    char *end;
-    long v = strtol(s, &end, 10);
-    return (*end || v < 1 || v > 64) ? -1 : (int)v;
-}
-
-int rt_signal_from_name(const char *s)
-{
-    return stop_signal_of(s);
+    return !s || !*s ? SIGTERM : nr_signal_parse(s);
 }
 
 static uint64_t caps_from_opts(const rt_run_opts *o, nr_err *err, bool *ok)
@@ -283,12 +267,13 @@ static json_t *caps_array(uint64_t caps)
     return a;
 }
 
-/* Image Env, then -e (a later K replaces an earlier one); PATH and HOSTNAME defaults. */
+/* Image Env, then -e (a later K replaces an earlier one); PATH and HOSTNAME
+ * are defaults, for docker too: set by the image or -e, they stay. */
 static json_t *build_env(const json_t *imgcfg, const rt_run_opts *o, const char *hostname, bool tty)
 {
     json_t *env = json_array();
     const json_t *ie = imgcfg ? json_object_get(imgcfg, "Env") : NULL;
-    bool have_path = false;
+    bool have_path = false, have_hostname = false;
     size_t i;
     json_t *v;
     if (json_is_array(ie))
@@ -310,12 +295,17 @@ static json_t *build_env(const json_t *imgcfg, const rt_run_opts *o, const char 
         if (!replaced)
             json_array_append_new(env, json_string(kv));
     }
-    json_array_foreach(env, i, v) if (!strncmp(json_string_value(v), "PATH=", 5))
-        have_path = true;
+    json_array_foreach(env, i, v)
+    {
+        have_path |= !strncmp(json_string_value(v), "PATH=", 5);
+        have_hostname |= !strncmp(json_string_value(v), "HOSTNAME=", 9);
+    }
     if (!have_path)
         json_array_insert_new(env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-    cleanup_free char *h = nr_xasprintf("HOSTNAME=%s", hostname);
-    json_array_append_new(env, json_string(h));
+    if (!have_hostname) {
+        cleanup_free char *h = nr_xasprintf("HOSTNAME=%s", hostname);
+        json_array_append_new(env, json_string(h));
+    }
     if (tty)
         json_array_append_new(env, json_string("TERM=xterm"));
     return env;

@@ -86,6 +86,7 @@ int rt_initcfg_write(int fd, const rt_initcfg *c, nr_err *err)
     json_object_set_new(o, "log_fd", json_integer(s->log_dir_fd));
     json_object_set_new(o, "control_fd", json_integer(s->control_fd));
     json_object_set_new(o, "echo_stdio", json_boolean(s->echo_stdio));
+    json_object_set_new(o, "pass_stdin", json_boolean(s->pass_stdin));
     json_object_set_new(o, "stop_signal", json_integer(s->stop_signal));
     json_object_set_new(o, "runtime_dir", json_string(s->runtime_dir ? s->runtime_dir : "/dev/.nrun"));
     json_t *t = json_object();
@@ -241,7 +242,7 @@ static int parse(json_t *o, rt_initcfg *c, nr_err *err)
     if (int_field(o, "control_fd", -1, 1 << 20, &x, err) < 0)
         return -1;
     s->control_fd = (int)x;
-    if (bool_field(o, "echo_stdio", &s->echo_stdio, err) < 0)
+    if (bool_field(o, "echo_stdio", &s->echo_stdio, err) < 0 || bool_field(o, "pass_stdin", &s->pass_stdin, err) < 0)
         return -1;
     if (int_field(o, "stop_signal", 0, 64, &x, err) < 0)
         return -1;

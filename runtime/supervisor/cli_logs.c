@@ -3,7 +3,8 @@
  * JSON lines of <root>/containers/<id>/logs/container.log and its rotations
  * (container.log.N is the oldest), prints each line's msg (stdout lines to
  * stdout, the rest to stderr) or the JSON line itself with --json; -f keeps
- * following the file across rotations. */
+ * following the file across rotations until the container is no longer
+ * running, as docker's does (a --log-dir is followed until interrupted). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -72,6 +73,10 @@ static void print_line(logs_opts *o, const char *line, size_t len)
         json_decref(j);
         return;
     }
+    if (o->tailing && o->tail == 0) {
+        json_decref(j); /* --tail 0 -f: the past is read only to find where now starts */
+        return;
+    }
     if (o->tailing) {
         free(o->ring[o->ring_pos]);
         o->ring[o->ring_pos] = nr_xstrndup(line, len);
@@ -124,6 +129,39 @@ static void flush_ring(logs_opts *o)
     o->nring = 0;
 }
 
+/* Read what is new in container.log; when it was rotated (or created),
+ * finish the old file, then read the new one from its start. */
+static void follow_step(logs_opts *o, int dfd, int *fd, nr_buf *part)
+{
+    struct stat a, b;
+    if (*fd >= 0)
+        read_lines(o, *fd, part);
+    if (fstatat(dfd, "container.log", &b, 0) == 0 && (*fd < 0 || (fstat(*fd, &a) == 0 && a.st_ino != b.st_ino))) {
+        if (*fd >= 0) {
+            read_lines(o, *fd, part);
+            close(*fd);
+        }
+        part->len = 0;
+        *fd = openat(dfd, "container.log", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (*fd >= 0)
+            read_lines(o, *fd, part);
+    }
+    fflush(stdout);
+    fflush(stderr);
+}
+
+/* Its PID 1 alive (pid + start time); a removed container is not. */
+static bool ctr_running(const char *root, const char *id)
+{
+    rt_state st;
+    nr_err ign;
+    if (rt_state_read(root, id, &st, &ign) < 0)
+        return false;
+    bool up = !strcmp(rt_state_live_status(&st), "running");
+    rt_state_free(&st);
+    return up;
+}
+
 int nr_cmd_logs(int argc, char **argv, nr_global *g)
 {
     logs_opts o = {.tail = -1, .worker = -1};
@@ -164,8 +202,8 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
     if (!id == !dir)
         return nr_usage_error(g, "logs: give a container ID or --log-dir DIR");
     cleanup_free char *path = NULL;
+    char full[65] = "";
     if (id) {
-        char full[65];
         nr_err ferr = {0};
         if (strchr(id, '/') || !strcmp(id, "..") || !strcmp(id, "."))
             return nr_usage_error(g, "logs: bad container id %s", id);
@@ -183,13 +221,12 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
     }
     if (o.tail == 0 && !o.follow)
         return 0;
-    if (o.tail > 0) {
+    if (o.tail > 0)
         o.ring = nr_xcalloc((size_t)o.tail, sizeof *o.ring);
-        o.tailing = true;
-    }
+    o.tailing = o.tail >= 0;
     nr_buf part = {0};
     /* Rotated files, oldest (highest number) first. */
-    for (int k = 1000; k >= 1; k--) {
+    for (int k = 1000; k >= 1 && o.tail != 0; k--) {
         char name[64];
         snprintf(name, sizeof name, "container.log.%d", k);
         int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -211,21 +248,13 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
     free(o.ring);
     fflush(stdout);
     while (o.follow) {
-        struct stat a, b;
+        /* looked at before reading: what the container wrote before it
+         * ended is in the file by then, and this last step prints it */
+        bool ended = *full && !ctr_running(g->root, full);
+        follow_step(&o, dfd, &fd, &part);
+        if (ended)
+            break;
         poll(NULL, 0, 200);
-        if (fd >= 0)
-            read_lines(&o, fd, &part);
-        fflush(stdout);
-        fflush(stderr);
-        /* Rotated (or created): finish the old file, then switch to the new one. */
-        if (fstatat(dfd, "container.log", &b, 0) == 0 && (fd < 0 || (fstat(fd, &a) == 0 && a.st_ino != b.st_ino))) {
-            if (fd >= 0) {
-                read_lines(&o, fd, &part);
-                close(fd);
-            }
-            part.len = 0;
-            fd = openat(dfd, "container.log", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        }
     }
     if (fd >= 0)
         close(fd);

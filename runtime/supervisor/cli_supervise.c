@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/cli.h"
+#include "common/signal.h"
 #include "runtime/init/initcfg.h"
 #include "runtime/runtime.h"
 #include "runtime/supervisor/sv_cli.h"
@@ -162,21 +163,6 @@ static void exec_init(const sv_config *cfg, const char *control, nr_err *err)
         rt_init_exec(exe, &ic, -1, cfg->envp, err);
 }
 
-static int parse_signal(const char *s)
-{
-    int n;
-    if (sv_parse_int(s, 1, 64, &n) == 0)
-        return n;
-    if (!strncasecmp(s, "SIG", 3))
-        s += 3;
-    for (int i = 1; i < NSIG; i++) {
-        const char *ab = sigabbrev_np(i);
-        if (ab && !strcasecmp(ab, s))
-            return i;
-    }
-    return -1;
-}
-
 int nr_cmd_supervise(int argc, char **argv, nr_global *g)
 {
     sv_config cfg;
@@ -244,7 +230,7 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
             cfg.runtime_dir = v;
         } else if (!strcmp(a, "--stop-signal")) {
             NEED();
-            if ((cfg.stop_signal = parse_signal(v)) < 0)
+            if ((cfg.stop_signal = nr_signal_parse(v)) < 0)
                 return nr_usage_error(g, "supervise: --stop-signal %s: unknown signal", v);
         } else if (sv_opt_arity(a) >= 0) {
             if (sv_opt_arity(a) > 0)

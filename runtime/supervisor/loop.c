@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,23 +28,34 @@ uint64_t sv_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Every signal reaches the loop (all but SIGKILL and SIGSTOP, which cannot):
+ * what PID 1 does not handle itself is the app's and is forwarded, so
+ * `nrun kill -s ANY` behaves as in docker, where the app is PID 1.  A
+ * blocked signal is queued even for the init of a pid namespace, which the
+ * kernel would otherwise spare every signal it has no handler for.  Kernel
+ * masks, not sigset_t: glibc's sigaddset refuses 32 and 33 (its own, for
+ * threads; we have none and the app may want them). */
+static int block_all_signals(nr_err *err)
+{
+    uint64_t mask = ~0ULL & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+    if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &mask, NULL, sizeof mask) < 0)
+        return nr_err_sys(err, errno, "sigprocmask");
+    sig_fd = (int)syscall(SYS_signalfd4, -1, &mask, sizeof mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sig_fd < 0)
+        return nr_err_sys(err, errno, "signalfd");
+    return 0;
+}
+
 int sv_loop_init(nr_err *err)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT};
-    for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
-        sigaddset(&set, sigs[i]);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-        return nr_err_sys(err, errno, "sigprocmask");
-    /* Writes to a closed pipe or socket must return EPIPE, not kill PID 1. */
+    /* Writes to a closed pipe or socket must return EPIPE, not kill PID 1
+     * (the SIGPIPE they raise on us is queued, and dropped in sv_loop_once). */
     signal(SIGPIPE, SIG_IGN);
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0)
         return nr_err_sys(err, errno, "epoll_create1");
-    sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sig_fd < 0)
-        return nr_err_sys(err, errno, "signalfd");
+    if (block_all_signals(err) < 0)
+        return -1;
     tim_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (tim_fd < 0)
         return nr_err_sys(err, errno, "timerfd_create");
@@ -182,8 +194,12 @@ int sv_loop_once(void (*on_signal)(int sig), nr_err *err)
         sv_watch *w = evs[i].data.ptr;
         if (w == &sig_w) {
             struct signalfd_siginfo si;
+            uint32_t self = (uint32_t)getpid();
             while (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si)
-                on_signal((int)si.ssi_signo);
+                /* one we raised on ourselves (SIGPIPE of a write to a closed
+                 * pipe, SIGXFSZ) is nobody's to forward */
+                if (si.ssi_pid != self || si.ssi_signo == SIGCHLD)
+                    on_signal((int)si.ssi_signo);
         } else if (w == &tim_w) {
             run_timers();
         } else if (w->fn) {

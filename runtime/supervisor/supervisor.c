@@ -3,10 +3,11 @@
  * zombie with waitpid(-1, WNOHANG) -- workers and re-parented grandchildren
  * alike -- and the container's exit code is the app's (128+signal when it was
  * killed).  Signals (README "Signals"):
+ *   SIGCHLD          reap
  *   SIGTERM, SIGINT  graceful stop; a second one kills every worker at once
  *   SIGHUP           cluster: rolling reload; single process: forwarded
- *   SIGUSR1, SIGUSR2 forwarded to every worker
- *   SIGQUIT          forwarded to every worker (Node ignores it; others dump core) */
+ *   any other        forwarded to every worker (QUIT, USR1, WINCH, CONT, TSTP,
+ *                    ALRM, real-time ones...): the app's, as if it were PID 1 */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -310,7 +311,7 @@ int sv_run(const sv_config *cfg)
     sv_worker *first = sv_worker_spawn(1, &err);
     if (!first) {
         fprintf(stderr, "nrun: %s\n", err.msg);
-        return err.errnum == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC;
+        return s->spawn_code ? s->spawn_code : NR_EXIT_NOEXEC;
     }
     /* after the first fork, not before: the worker would fault back in,
      * one page at a time, what it touches of our binary on its way to exec */

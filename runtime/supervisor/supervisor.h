@@ -43,6 +43,8 @@ typedef struct sv_config {
     unsigned long long log_max_size; /* 0 = default */
     int log_max_files;        /* 0 = default */
     bool echo_stdio;          /* also copy worker output raw to our stdout/stderr (foreground run) */
+    bool pass_stdin;          /* run -i: slot 1's worker reads our stdin; every other worker (and
+                               * slot 1 without it) gets /dev/null */
 
     int control_fd;           /* listening AF_UNIX socket for the control protocol; -1 = none */
     const char *runtime_dir;  /* writable dir visible to workers for the agent (e.g. /dev/.nrun) */

@@ -164,6 +164,7 @@ typedef struct sv_state {
     bool stopping;
     bool exiting;
     int exit_code;
+    int spawn_code;         /* exit code of the last worker that could not exec (126/127) */
     sv_timer stop_t;
     uint64_t crash_times[64];
     int ncrash;

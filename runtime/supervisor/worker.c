@@ -150,8 +150,21 @@ static void exec_in_path(char *const argv[], char **env)
     errno = saved;
 }
 
+/* What a child that could not exec reports on its error pipe. */
+enum { FAILED_EXEC, FAILED_CHDIR };
+typedef struct spawn_failure {
+    int step, errnum;
+} spawn_failure;
+
+/* 127 for a command that is not there, 126 for anything else that kept it
+ * from running (a working directory that cannot be entered included). */
+static int failure_code(const spawn_failure *f)
+{
+    return f->step == FAILED_EXEC && f->errnum == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC;
+}
+
 /* In the child: never returns.  Only async-signal-safe calls matter little
- * here (we are single-threaded), but every failure reports errno on `errfd`. */
+ * here (we are single-threaded), but every failure reports on `errfd`. */
 static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char **env, char *listen_pid, pid_t parent)
 {
     const sv_config *cfg = sv_g->cfg;
@@ -177,8 +190,11 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     for (int i = 0; i < nl && i < 64; i++)
         lf[i] = fcntl(cfg->listen_fds[i], F_DUPFD, high);
     int ef = fcntl(errfd, F_DUPFD_CLOEXEC, high);
-    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int code = 0;
+    /* run -i: the app is slot 1 (the one process, or the first cluster
+     * worker and its replacements); stdin is ours, inherited from nrun */
+    bool keep_stdin = cfg->pass_stdin && w->slot == 1;
+    int nul = keep_stdin ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
+    spawn_failure f = {FAILED_EXEC, 0};
     if (o < 0 || e < 0 || ef < 0 || (ipc >= 0 && c < 0))
         goto fail;
     if (nul >= 0 && dup2(nul, 0) < 0)
@@ -204,15 +220,17 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     } else if (cfg->gid != (gid_t)-1 && cfg->gid != getgid() && setgid(cfg->gid) < 0) {
         goto fail;
     }
-    if (cfg->cwd && chdir(cfg->cwd) < 0)
+    if (cfg->cwd && chdir(cfg->cwd) < 0) {
+        f.step = FAILED_CHDIR;
         goto fail;
+    }
     if (cfg->worker_prepare && cfg->worker_prepare(cfg->worker_prepare_arg) < 0)
         goto fail;
     exec_in_path(cfg->argv, env);
 fail:
-    code = errno ? errno : EINVAL;
-    (void)!write(errfd >= 0 ? errfd : 2, &code, sizeof code);
-    _exit(code == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC);
+    f.errnum = errno ? errno : EINVAL;
+    (void)!write(errfd >= 0 ? errfd : 2, &f, sizeof f);
+    _exit(failure_code(&f));
 }
 
 sv_worker *sv_worker_spawn(int slot, nr_err *err)
@@ -251,21 +269,25 @@ sv_worker *sv_worker_spawn(int slot, nr_err *err)
     w->pid = pid;
     w->started_ms = sv_now_ms();
 
-    int code = 0;
+    spawn_failure f;
     ssize_t r;
     do
-        r = read(xp[0], &code, sizeof code);
+        r = read(xp[0], &f, sizeof f);
     while (r < 0 && errno == EINTR);
     close(xp[0]);
     xp[0] = -1;
     w->next = sv_g->workers;
     sv_g->workers = w;
     sv_logs_attach(w, op[0], ep[0]);
-    if (r == (ssize_t)sizeof code) {
+    if (r == (ssize_t)sizeof f) {
         /* exec failed: the child exits with 126/127; SIGCHLD will reap it. */
         if (sp[0] >= 0)
             close(sp[0]);
-        nr_err_sys(err, code, "exec %s", sv_g->cfg->argv[0]);
+        sv_g->spawn_code = failure_code(&f);
+        if (f.step == FAILED_CHDIR)
+            nr_err_sys(err, f.errnum, "chdir %s", sv_g->cfg->cwd);
+        else
+            nr_err_sys(err, f.errnum, "exec %s", sv_g->cfg->argv[0]);
         w->state = SV_W_STOPPING;
         return NULL;
     }

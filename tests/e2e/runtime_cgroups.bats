@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # cgroups on this machine's layout (v1 hybrid here; v2 and v1 by the same code):
-# limits applied, OOM -> 137 + OOMKilled, a fork bomb held, groups removed.
+# limits applied, OOM -> OOMKilled with the app's own code, a fork bomb held, groups removed.
 load ../lib/common
 load ../lib/runtime
 bats_require_minimum_version 1.5.0
@@ -31,6 +31,15 @@ ctl() { # file inside the container's cgroup view, v1 or v2 spelling
     run "$NRUN" inspect oom
     echo "$output" | jq -e '.[0].State.OOMKilled'
     "$NRUN" rm oom
+}
+
+@test "memory: a child OOM-killed under a script that goes on: the script's own exit code, OOMKilled" {
+    run rt_run --name oomchild --memory 16m bb:1 sh -c "sh -c 'x=\$(head -c 100000000 /dev/zero | tr \"\\\\0\" a)'; echo child=\$?; exit 3"
+    [ "$status" -eq 3 ]
+    [[ "$output" == *child=137* ]]
+    run "$NRUN" inspect oomchild
+    echo "$output" | jq -e '.[0].State.OOMKilled and .[0].State.ExitCode == 3'
+    "$NRUN" rm oomchild
 }
 
 @test "pids: a fork bomb is held by --pids-limit and the host is unaffected" {

@@ -42,6 +42,48 @@ wait_ready() { # the app has set its traps
     [ "$output" = "a b" ]
 }
 
+@test "run -w: a missing working directory is made (root's, 0755); one that cannot be entered is a chdir error, 126" {
+    run rt_run --rm -u node -w /nonexistent/deep bb:1 sh -c 'pwd; stat -c "%a %u" /nonexistent /nonexistent/deep'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf '/nonexistent/deep\n755 0\n755 0')" ]
+    run rt_run --rm -w /etc/passwd bb:1 pwd
+    [ "$status" -eq 126 ]
+    [ "$output" = "nrun: chdir /etc/passwd: ENOTDIR (Not a directory)" ]
+    run rt_run --rm -t -w /etc/passwd/x bb:1 pwd
+    [ "$status" -eq 126 ]
+    [[ "$output" == *"chdir /etc/passwd/x: ENOTDIR"* ]]
+}
+
+@test "run --env-file: VAR=VAL or VAR (from here), comments, any length; a name with whitespace or a directory is an error" {
+    f=$BATS_TEST_TMPDIR/env
+    { printf '  # comment\n\n  LEAD=  v  \r\nFROMHOST\nUNSETHERE\nBIG='; head -c 20000 /dev/zero | tr '\0' x; echo; } >"$f"
+    FROMHOST=here run rt_run --rm --env-file "$f" bb:1 sh -c 'echo "[$LEAD]" $FROMHOST ${#BIG} ${UNSETHERE-unset}'
+    [ "$status" -eq 0 ]
+    [ "$output" = "[  v  ] here 20000 unset" ]
+    printf 'E1=one\nE2 = two\n' >"$f"
+    run -2 rt_run --rm --env-file "$f" bb:1 true
+    [ "$output" = "nrun: --env-file $f:2: variable name \"E2 \" contains whitespace" ]
+    printf 'export E6=x\n' >"$f"
+    run -2 rt_run --rm --env-file "$f" bb:1 true
+    [[ "$output" == *"$f:1: variable name \"export E6\" contains whitespace" ]]
+    run -2 rt_run --rm --env-file "$BATS_TEST_TMPDIR" bb:1 true
+    [ "$output" = "nrun: --env-file $BATS_TEST_TMPDIR: EISDIR (Is a directory)" ]
+}
+
+@test "run: image Env < --env-file (in order) < -e, whatever the order of the flags" {
+    printf 'X=file\nY=file\nZ=file1\nIMG=file\n' >"$BATS_TEST_TMPDIR/f1"
+    printf 'Z=file2\n' >"$BATS_TEST_TMPDIR/f2"
+    run rt_run --rm -e X=cli --env-file "$BATS_TEST_TMPDIR/f1" --env-file "$BATS_TEST_TMPDIR/f2" bb:1 sh -c 'echo $X $Y $Z $IMG'
+    [ "$output" = "cli file file2 file" ]
+}
+
+@test "run: HOSTNAME defaults to the hostname; -e HOSTNAME=custom stays" {
+    run rt_run --rm --name hn1 bb:1 sh -c 'echo $HOSTNAME; env | grep -c ^HOSTNAME='
+    [ "$output" = "$(printf 'hn1\n1')" ]
+    run rt_run --rm --name hn2 -e HOSTNAME=custom bb:1 sh -c 'echo $HOSTNAME $(hostname); env | grep -c ^HOSTNAME='
+    [ "$output" = "$(printf 'custom hn2\n1')" ]
+}
+
 @test "run: the image's default command when none is given" {
     run rt_run --rm bb:1
     [ "$status" -eq 0 ]
@@ -73,6 +115,29 @@ wait_ready() { # the app has set its traps
     [ "$status" -eq 125 ]
     [[ "$output" == *"already in use"* ]]
     "$NRUN" rm box1
+}
+
+@test "names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters, each refusal one line" {
+    for n in "" -x .x _x "a b" a/b "a:b"; do
+        run -125 rt_run --rm --name "$n" bb:1 true
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == "nrun: --name \"$n\": "* ]]
+    done
+    run -125 rt_run --rm --name "" bb:1 true
+    [[ "$output" == *"cannot be empty"* ]]
+    run -125 rt_run --rm --name -x bb:1 true
+    [[ "$output" == *"must start with a letter or a digit"* ]]
+    run -125 rt_run --rm --name "$(printf 'a%.0s' $(seq 300))" bb:1 true
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"300 characters, at most 128"* ]]
+    # 128 is fine; a name too long for a hostname (63) leaves the short id as hostname
+    long=$(printf 'b%.0s' $(seq 128))
+    id=$(rt_run -d --name "$long" bb:1 hostname)
+    for _ in $(seq 100); do "$NRUN" inspect "$id" | jq -e '.[0].State.Status == "exited"' >/dev/null && break; sleep 0.05; done
+    [ "$("$NRUN" logs "$long")" = "${id:0:12}" ]
+    "$NRUN" rm "$long"
+    run rt_run --rm --name 9.a_b-c bb:1 hostname
+    [ "$output" = 9.a_b-c ]
 }
 
 @test "names: of 4 concurrent runs with one --name exactly one gets it" {
@@ -139,6 +204,73 @@ wait_ready() { # the app has set its traps
     [ "$status" -eq 0 ]
     run "$NRUN" ps -a
     [[ "$output" != *d3* && "$output" != *d4* ]]
+}
+
+@test "signal names: one table for kill -s and an image's StopSignal" {
+    "$NRUN" __internal mkimage -t bbalrm:1 \
+        --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"StopSignal":"SIGALRM"}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    id=$(rt_run -d bbalrm:1 sh -c 'trap "exit 7" ALRM; trap "exit 8" USR2; touch /tmp/ready; while :; do sleep 0.1; done')
+    wait_ready "$id"
+    for s in "" SIG NOPE 0 65 RTMIN+31 "TERM "; do
+        run "$NRUN" kill -s "$s" "$id"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"-s \"$s\": unknown signal"* ]]
+    done
+    run "$NRUN" kill --signal=sigUSR2 "$id"
+    [ "$status" -eq 0 ]
+    for _ in $(seq 100); do "$NRUN" inspect "$id" | jq -e '.[0].State.Status == "exited"' >/dev/null && break; sleep 0.05; done
+    "$NRUN" inspect "$id" | jq -e '.[0].State.ExitCode == 8'
+    "$NRUN" rm "$id"
+    # the image's STOPSIGNAL SIGALRM: accepted, and what stop sends
+    id=$(rt_run -d bbalrm:1 sh -c 'trap "exit 7" ALRM; touch /tmp/ready; while :; do sleep 0.1; done')
+    wait_ready "$id"
+    "$NRUN" stop -t 5 "$id"
+    "$NRUN" inspect "$id" | jq -e '.[0].State.ExitCode == 7'
+    "$NRUN" rm "$id"
+}
+
+@test "kill -s: every signal PID 1 does not handle itself reaches the app (supervisor, and -t's init)" {
+    id=$(rt_run -d bb:1 sh -c 'for s in WINCH CONT ALRM PIPE URG TSTP QUIT 34 35 64; do trap "echo $s >> /tmp/got" $s; done
+        touch /tmp/ready; while :; do sleep 0.1; done')
+    wait_ready "$id"
+    n=0
+    for s in WINCH SIGCONT alrm PIPE URG TSTP QUIT 34 RTMIN+1 SIGRTMAX; do
+        "$NRUN" kill -s "$s" "$id" >/dev/null
+        n=$((n + 1))
+        for _ in $(seq 100); do [ "$("$NRUN" exec "$id" sh -c 'cat /tmp/got 2>/dev/null' | wc -l)" -ge $n ] && break; sleep 0.05; done
+    done
+    run "$NRUN" exec "$id" cat /tmp/got
+    [ "$output" = "$(printf 'WINCH\nCONT\nALRM\nPIPE\nURG\nTSTP\nQUIT\n34\n35\n64')" ]
+    "$NRUN" rm -f "$id"
+    rt_run --rm -t --name mt bb:1 sh -c 'trap "echo got-WINCH" WINCH; trap "exit 5" ALRM; touch /tmp/ready
+        while :; do sleep 0.1; done' >"$BATS_TEST_TMPDIR/out" 2>&1 &
+    pid=$!
+    wait_ready mt
+    "$NRUN" kill -s WINCH mt
+    for _ in $(seq 100); do grep -q got-WINCH "$BATS_TEST_TMPDIR/out" && break; sleep 0.05; done
+    "$NRUN" kill -s ALRM mt
+    wait $pid || st=$?
+    [ "${st:-0}" -eq 5 ]
+    grep -q got-WINCH "$BATS_TEST_TMPDIR/out"
+}
+
+@test "kill -s STOP stops the app, not PID 1; CONT (forwarded by PID 1) resumes it" {
+    id=$(rt_run -d bb:1 sh -c 'trap "echo cont >> /tmp/got" CONT; trap "exit 6" USR1; touch /tmp/ready
+        while :; do sleep 0.1; done')
+    wait_ready "$id"
+    pid1=$(jq .pid "$NRUN_ROOT/containers/$id/state.json")
+    app=$(pgrep -P "$pid1")
+    "$NRUN" kill -s SIGSTOP "$id"
+    for _ in $(seq 100); do grep -q 'State:.*T (stopped)' /proc/"$app"/status && break; sleep 0.05; done
+    grep -q 'State:.*T (stopped)' /proc/"$app"/status
+    ! grep -q 'State:.*T (stopped)' /proc/"$pid1"/status
+    "$NRUN" kill -s 18 "$id"
+    for _ in $(seq 100); do [ "$("$NRUN" exec "$id" sh -c 'cat /tmp/got 2>/dev/null')" = cont ] && break; sleep 0.05; done
+    ! grep -q 'State:.*T (stopped)' /proc/"$app"/status
+    # PID 1 was never stopped: a graceful stop (the image's SIGUSR1) still goes through it
+    "$NRUN" stop -t 5 "$id"
+    "$NRUN" inspect "$id" | jq -e '.[0].State.ExitCode == 6'
+    "$NRUN" rm "$id"
 }
 
 @test "restart: on-failure:2 restarts twice, then records the exit" {
@@ -226,6 +358,49 @@ wait_ready() { # the app has set its traps
     run sh -c "echo 'echo typed-\$((6*7)); exit 4' | '$NRUN' run --cidfile '$BATS_FILE_TMPDIR/cids/it' --rm -it bb:1 sh"
     [ "$status" -eq 4 ]
     [[ "$output" == *typed-42* ]]
+}
+
+@test "run -i: the app reads the caller's stdin to EOF; without -i, and with -d, stdin is /dev/null" {
+    lines_in() { printf 'a\nb\n' | rt_run --rm "$@" bb:1 wc -l; }
+    cat_in() { echo hi | rt_run --rm "$@" bb:1 cat; }
+    run lines_in -i
+    [ "$status" -eq 0 ]
+    [ "$output" = 2 ]
+    run cat_in --interactive
+    [ "$output" = hi ]
+    run lines_in
+    [ "$output" = 0 ]
+    # -d -i: nothing to attach to: the app sees EOF at once, not the caller's stdin
+    id=$(echo hi | rt_run -d -i bb:1 sh -c 'cat; echo eof')
+    for _ in $(seq 100); do "$NRUN" inspect "$id" | jq -e '.[0].State.Status == "exited"' >/dev/null && break; sleep 0.05; done
+    run "$NRUN" logs "$id"
+    [ "$output" = eof ]
+    "$NRUN" rm "$id"
+    run "$NRUN" run --help
+    [[ "$output" == *"-i, --interactive"*"stdin"* ]]
+}
+
+@test "logs -f: returns when the container exits or is stopped, at once when it has already exited" {
+    id=$(rt_run -d bb:1 sh -c 'echo one; sleep 1; echo two')
+    run timeout 10 "$NRUN" logs -f "$id"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'one\ntwo')" ]
+    run timeout 5 "$NRUN" logs -f "$id"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'one\ntwo')" ]
+    # --tail 0 -f: only what comes from now on (nothing, the container is done)
+    run timeout 5 "$NRUN" logs -f --tail 0 "$id"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    "$NRUN" rm "$id"
+    rt_run -d --name lf bb:1 sh -c 'echo up; touch /tmp/ready; while :; do sleep 0.1; done' >/dev/null
+    wait_ready lf
+    timeout 10 "$NRUN" logs -f lf >"$BATS_TEST_TMPDIR/out" &
+    pid=$!
+    "$NRUN" stop -t 5 lf >/dev/null
+    wait $pid
+    [ "$(cat "$BATS_TEST_TMPDIR/out")" = up ]
+    "$NRUN" rm lf
 }
 
 @test "inspect: 127 fallthrough when no container matches; bad usage errors" {

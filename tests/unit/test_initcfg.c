@@ -48,6 +48,7 @@ static void test_roundtrip(void **state)
     in.sv.log_dir_fd = 7;
     in.sv.control_fd = -1;
     in.sv.echo_stdio = true;
+    in.sv.pass_stdin = true;
     in.sv.stop_signal = 3;
     in.sv.runtime_dir = "/dev/.nrun";
     in.sv.max_memory = 100ULL << 20;
@@ -88,6 +89,7 @@ static void test_roundtrip(void **state)
     assert_int_equal(out.sv.log_dir_fd, 7);
     assert_int_equal(out.sv.control_fd, -1);
     assert_true(out.sv.echo_stdio);
+    assert_true(out.sv.pass_stdin);
     assert_int_equal(out.sv.stop_signal, 3);
     assert_string_equal(out.sv.runtime_dir, "/dev/.nrun");
     /* defaults the config does not carry */

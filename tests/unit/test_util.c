@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/signal.h"
 #include "common/util.h"
 
 static void test_err_sys_names_errno(void **state)
@@ -20,6 +21,30 @@ static void test_err_sys_names_errno(void **state)
     assert_int_equal(e.errnum, ENOENT);
     nr_err_wrap(&e, "store %s", "/r");
     assert_string_equal(e.msg, "store /r: open /x/y: ENOENT (No such file or directory)");
+}
+
+static void test_signal_parse(void **state)
+{
+    assert_int_equal(nr_signal_parse("TERM"), 15);
+    assert_int_equal(nr_signal_parse("SIGterm"), 15);
+    assert_int_equal(nr_signal_parse("alrm"), 14);
+    assert_int_equal(nr_signal_parse("SIGPIPE"), 13);
+    assert_int_equal(nr_signal_parse("IOT"), 6);
+    assert_int_equal(nr_signal_parse("cld"), 17);
+    assert_int_equal(nr_signal_parse("SIGSYS"), 31);
+    assert_int_equal(nr_signal_parse("RTMIN"), 34);
+    assert_int_equal(nr_signal_parse("RTMIN+1"), 35);
+    assert_int_equal(nr_signal_parse("SIGRTMIN+3"), 37);
+    assert_int_equal(nr_signal_parse("rtmax-2"), 62);
+    assert_int_equal(nr_signal_parse("SIGRTMAX"), 64);
+    assert_int_equal(nr_signal_parse("RTMIN+30"), 64);
+    assert_int_equal(nr_signal_parse("1"), 1);
+    assert_int_equal(nr_signal_parse("64"), 64);
+    const char *bad[] = {"", "SIG", "0", "65", "-1", "+3", " 9", "9 ", "TERM ", "SIGSIGTERM", "RTMIN+0",
+                         "RTMIN+31", "RTMIN+", "RTMAX-x", "RTMIN-1", "NOPE", "1000"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(nr_signal_parse(bad[i]), -1);
+    assert_int_equal(nr_signal_parse(NULL), -1);
 }
 
 static void test_parse_size(void **state)
@@ -129,6 +154,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_sys_names_errno),
         cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_signal_parse),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_atomic_write_and_rm_rf),
         cmocka_unit_test(test_utf8_valid),

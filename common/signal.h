@@ -1,0 +1,12 @@
+/* Signal names, one table for every place that reads one: `nrun kill -s`,
+ * `nrun supervise --stop-signal`, an image's StopSignal and nbuild's
+ * STOPSIGNAL.  Spelled as docker and kill(1) take them: a standard Linux
+ * name with or without "SIG", in any case ("TERM", "SIGterm", "IOT"),
+ * RTMIN, RTMIN+n, RTMAX-n, RTMAX, or a number 1..64. */
+#ifndef NR_SIGNAL_H
+#define NR_SIGNAL_H
+
+/* The signal number, or -1 (an empty string is not a signal). */
+int nr_signal_parse(const char *s);
+
+#endif
