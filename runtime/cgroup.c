@@ -218,6 +218,49 @@ static int apply_v2(const char *d, const rt_spec *s, nr_err *err)
     return rt_cgroup_bpf_devices(d, dev_allowed, NR_ARRAY_LEN(dev_allowed), err);
 }
 
+/* v1: the hierarchies a container gets a group in, and where nrun's own
+ * group is in each (the container's goes below it, at nrun/<id>). */
+#define V1_MAX 8
+static size_t v1_bases(char *ctrl[V1_MAX], char *base[V1_MAX])
+{
+    static const char *const ctrls[] = {"memory", "cpu", "cpuacct", "pids", "cpuset", "devices"};
+    size_t n = 0;
+    char real[V1_MAX][4096];
+    for (size_t i = 0; i < NR_ARRAY_LEN(ctrls); i++) {
+        cleanup_free char *mnt = nr_xasprintf("%s/%s", CG_ROOT, ctrls[i]);
+        struct stat st;
+        if (stat(mnt, &st) < 0 || !realpath(mnt, real[n]))
+            continue;
+        /* cpu,cpuacct co-mounted: one group serves both; skip the second name */
+        bool dup = false;
+        for (size_t k = 0; k < n; k++)
+            dup |= !strcmp(real[k], real[n]);
+        if (dup)
+            continue;
+        cleanup_free char *sp = self_path(ctrls[i]);
+        ctrl[n] = (char *)ctrls[i];
+        base[n] = nr_xasprintf("%s%s", real[n], strcmp(sp, "/") ? sp : "");
+        n++;
+    }
+    return n;
+}
+
+void rt_cgroup_guess(const char *id, rt_cgroup *cg)
+{
+    memset(cg, 0, sizeof *cg);
+    cg->mode = rt_cgroup_detect();
+    if (cg->mode == RT_CG_V2) {
+        add_path(cg, "unified", nr_xasprintf("%s/nrun/%s", CG_ROOT, id));
+        return;
+    }
+    char *ctrl[V1_MAX], *base[V1_MAX];
+    size_t n = v1_bases(ctrl, base);
+    for (size_t i = 0; i < n; i++) {
+        add_path(cg, ctrl[i], nr_xasprintf("%s/nrun/%s", base[i], id));
+        free(base[i]);
+    }
+}
+
 int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *err)
 {
     memset(cg, 0, sizeof *cg);
@@ -241,31 +284,21 @@ int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *er
         }
         return 0;
     }
-    static const char *const ctrls[] = {"memory", "cpu", "cpuacct", "pids", "cpuset", "devices"};
-    for (size_t i = 0; i < NR_ARRAY_LEN(ctrls); i++) {
-        cleanup_free char *mnt = nr_xasprintf("%s/%s", CG_ROOT, ctrls[i]);
-        struct stat st;
-        if (stat(mnt, &st) < 0)
-            continue;
-        /* cpu,cpuacct co-mounted: one group serves both; skip the second name */
-        bool dup = false;
-        char real[4096];
-        if (!realpath(mnt, real))
-            continue;
-        for (size_t k = 0; k < cg->n; k++)
-            if (!strncmp(cg->paths[k], real, strlen(real)) && cg->paths[k][strlen(real)] == '/')
-                dup = true;
-        if (dup)
-            continue;
-        cleanup_free char *sp = self_path(ctrls[i]);
-        cleanup_free char *base = nr_xasprintf("%s%s", real, strcmp(sp, "/") ? sp : "");
-        if (mkdir_group(base, rel, !strcmp(ctrls[i], "cpuset"), err) < 0) {
-            nr_err ign;
-            rt_cgroup_destroy(cg, &ign);
-            rt_cgroup_free(cg);
-            return -1;
-        }
-        add_path(cg, ctrls[i], nr_xasprintf("%s/%s", base, rel));
+    char *ctrl[V1_MAX], *base[V1_MAX];
+    size_t n = v1_bases(ctrl, base);
+    int r = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r == 0 && mkdir_group(base[i], rel, !strcmp(ctrl[i], "cpuset"), err) < 0)
+            r = -1;
+        else if (r == 0)
+            add_path(cg, ctrl[i], nr_xasprintf("%s/%s", base[i], rel));
+        free(base[i]);
+    }
+    if (r < 0) {
+        nr_err ign;
+        rt_cgroup_destroy(cg, &ign);
+        rt_cgroup_free(cg);
+        return -1;
     }
     if (apply_v1(cg, s, err) < 0) {
         nr_err ign;

@@ -245,6 +245,7 @@ static int container_remove(const char *root, const char *id, bool background, n
 {
     rt_state st;
     nr_err ign;
+    bool recorded = false; /* the state names the container's cgroups */
     if (rt_state_read(root, id, &st, err) < 0) {
         /* a directory whose state cannot be read (cut short, too big) has
          * no process we could know of: it is removed, not kept forever */
@@ -257,9 +258,18 @@ static int container_remove(const char *root, const char *id, bool background, n
         }
         rt_cgroup cg;
         rt_cgroup_from_json(st.cgroups, &cg);
+        recorded = cg.n > 0;
         rt_cgroup_destroy(&cg, &ign);
         rt_cgroup_free(&cg);
         rt_state_free(&st);
+    }
+    if (!recorded) {
+        /* none written down: an ended container's, or those its nrun made
+         * and died before recording (killed while starting it) */
+        rt_cgroup guess;
+        rt_cgroup_guess(id, &guess);
+        rt_cgroup_destroy(&guess, &ign);
+        rt_cgroup_free(&guess);
     }
     cleanup_free char *dir = rt_ctr_dir(root, id);
     /* rename first so a half-removed container is never listed */

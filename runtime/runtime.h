@@ -159,6 +159,9 @@ enum rt_cg_mode rt_cgroup_detect(void);
 int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *err);
 int rt_cgroup_add(const rt_cgroup *cg, pid_t pid, nr_err *err);
 /* Kill what is left and rmdir; retries while the kernel is still tearing down. */
+/* The groups rt_cgroup_create would make for id, made or not: for removing
+ * those of a container whose nrun died before it recorded them. */
+void rt_cgroup_guess(const char *id, rt_cgroup *cg);
 int rt_cgroup_destroy(const rt_cgroup *cg, nr_err *err);
 bool rt_cgroup_oom_killed(const rt_cgroup *cg);
 void rt_cgroup_free(rt_cgroup *cg);

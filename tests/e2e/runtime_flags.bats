@@ -152,3 +152,30 @@ teardown_file() {
     [ "$output" = "1000 2000" ]
     "$NRUN" rm -f "$id" >/dev/null
 }
+
+@test "rm removes the cgroups of a container whose nrun died before it wrote them down" {
+    # the exact case: cgroups made, state without them (nrun killed in between)
+    id=$(rt_run -d bb:1 true)
+    for _ in $(seq 50); do [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Status')" = exited ] && break; sleep 0.1; done
+    for d in $(rt_cgroup_dirs "$id"); do mkdir -p "$d"; done
+    [ -n "$(for d in $(rt_cgroup_dirs "$id"); do [ -d "$d" ] && echo "$d"; done)" ]
+    "$NRUN" rm "$id" >/dev/null
+    for d in $(rt_cgroup_dirs "$id"); do [ ! -d "$d" ]; done
+    # and for real: nrun killed at points all through a start, then rm -f
+    for delay in 0.002 0.004 0.006 0.008 0.012 0.016 0.02 0.03; do
+        rt_run --name "killed" bb:1 sleep 5 >/dev/null 2>&1 &
+        pid=$!
+        sleep "$delay"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        "$NRUN" rm -f killed >/dev/null 2>&1 || true
+        for f in "$BATS_FILE_TMPDIR"/cids/*; do
+            c=$(cat "$f" 2>/dev/null) || continue
+            [ -n "$c" ] || continue
+            [ -d "$NRUN_ROOT/containers/$c" ] && continue # another test's, still there
+            for d in $(rt_cgroup_dirs "$c"); do
+                if [ -d "$d" ]; then echo "left: $d (delay $delay)"; false; fi
+            done
+        done
+    done
+}
