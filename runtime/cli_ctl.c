@@ -79,6 +79,34 @@ static void settle(const char *root, const char *id, int code_if_lost)
     }
 }
 
+/* No restart after an explicit stop: the monitor's restart loop looks for this mark. */
+static void mark_stopping(const char *root, const char *id)
+{
+    cleanup_free char *mark = nr_xasprintf("%s/containers/%s/stopping", root, id);
+    int mfd = open(mark, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (mfd >= 0)
+        close(mfd);
+}
+
+/* A kill that ends the container (KILL, TERM, INT, QUIT or its own stop
+ * signal) turns its restart policy off until it is started again, as
+ * docker's does; USR1 and the like leave the policy alone. */
+static bool kill_is_fatal(const char *root, const char *id, int sig)
+{
+    if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
+        return true;
+    cleanup_free char *dir = rt_ctr_dir(root, id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    rt_spec spec;
+    nr_err ign;
+    bool stop = false;
+    if (dfd >= 0 && rt_spec_load(dfd, "config.json", &spec, &ign) == 0) {
+        stop = spec.stop_signal == sig;
+        rt_spec_free(&spec);
+    }
+    return stop;
+}
+
 static int stop_one(const char *root, const char *ref, int timeout_s, int force_sig, nr_err *err)
 {
     char id[65];
@@ -87,11 +115,7 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
     rt_state st;
     if (rt_state_read(root, id, &st, err) < 0)
         return -1;
-    /* no restart after an explicit stop */
-    cleanup_free char *mark = nr_xasprintf("%s/containers/%s/stopping", root, id);
-    int mfd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (mfd >= 0)
-        close(mfd);
+    mark_stopping(root, id);
     int sig = force_sig;
     if (!sig) {
         rt_spec spec;
@@ -105,6 +129,12 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
         nr_err_clear(err);
     }
     cleanup_close int pfd = !strcmp(st.status, "running") ? pidfd_of(&st) : -1;
+    /* between two runs the monitor only waits out its backoff: end it there */
+    if (!strcmp(rt_state_live_status(&st), "restarting")) {
+        kill(st.monitor_pid, SIGKILL);
+        for (int i = 0; i < 200 && kill(st.monitor_pid, 0) == 0; i++)
+            usleep(10000); /* until its parent has reaped it */
+    }
     rt_state_free(&st);
     if (pfd >= 0) {
         /* The supervisor stops gracefully on its control socket, sending the
@@ -233,6 +263,8 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
             continue;
         }
+        if (kill_is_fatal(g->root, id, sig))
+            mark_stopping(g->root, id);
         int r = sig == SIGSTOP ? stop_children(&st, &err) : 0;
         rt_state_free(&st);
         if (r < 0) {
@@ -272,10 +304,12 @@ int nr_cmd_rm(int argc, char **argv, nr_global *g)
         }
         rt_state st;
         if (!force && rt_state_read(g->root, id, &st, &err) == 0) {
-            bool running = !strcmp(rt_state_live_status(&st), "running");
+            const char *live = rt_state_live_status(&st);
+            bool running = !strcmp(live, "running") || !strcmp(live, "restarting");
+            cleanup_free char *what = nr_xstrdup(live);
             rt_state_free(&st);
             if (running) {
-                nr_err_set(&err, "container %s is running: stop it first or use rm -f", argv[i]);
+                nr_err_set(&err, "container %s is %s: stop it first or use rm -f", argv[i], what);
                 rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
                 continue;
             }

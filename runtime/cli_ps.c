@@ -33,6 +33,9 @@ static void status_text(const rt_state *st, const char *live, char *out, size_t 
     if (!strcmp(live, "running")) {
         human_duration(now - st->started, d, sizeof d);
         snprintf(out, len, "Up %s", d);
+    } else if (!strcmp(live, "restarting")) {
+        human_duration(now - (st->finished ? st->finished : st->started), d, sizeof d);
+        snprintf(out, len, "Restarting (%d) %s ago", st->exit_code, d);
     } else if (!strcmp(live, "exited")) {
         bool lost = !strcmp(st->status, "running"); /* init died with nobody to record it */
         human_duration(now - (lost || !st->finished ? st->started : st->finished), d, sizeof d);
@@ -52,8 +55,8 @@ static json_t *state_json(const rt_state *st, const char *live)
     nr_rfc3339(st->started, 0, started, sizeof started);
     nr_rfc3339(st->finished, 0, finished, sizeof finished);
     bool lost = !strcmp(live, "exited") && !strcmp(st->status, "running");
-    return json_pack("{s:s, s:b, s:i, s:i, s:b, s:s, s:s, s:i}", "Status", live, "Running", !strcmp(live, "running"),
-                     "Pid", !strcmp(live, "running") ? (int)st->pid : 0, "ExitCode", lost ? -1 : st->exit_code,
+    return json_pack("{s:s, s:b, s:b, s:i, s:i, s:b, s:s, s:s, s:i}", "Status", live, "Running",
+                     !strcmp(live, "running"), "Restarting", !strcmp(live, "restarting"), "Pid", !strcmp(live, "running") ? (int)st->pid : 0, "ExitCode", lost ? -1 : st->exit_code,
                      "OOMKilled", st->oom_killed, "StartedAt", st->started ? started : "", "FinishedAt",
                      st->finished ? finished : "", "RestartCount", st->restart_count);
 }

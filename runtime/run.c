@@ -154,6 +154,13 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
                        (rp->restart.max == 0 || restarts < rp->restart.max)));
         if (!again)
             break;
+        /* between an exit and the next start: ps says Restarting, and rm
+         * without -f refuses, as docker's do */
+        if (rt_state_read(root, id, &st, &ign) == 0) {
+            st.status = "restarting";
+            rt_state_write(root, &st, &ign);
+            rt_state_free(&st);
+        }
         restarts++;
         /* docker-like backoff: 100 ms doubling, capped at 10 s */
         long ms = 100L << (restarts < 8 ? restarts - 1 : 7);
@@ -252,9 +259,11 @@ static int container_remove(const char *root, const char *id, bool background, n
         if (err->errnum == ENOENT)
             return -1;
     } else {
-        if (!strcmp(rt_state_live_status(&st), "running")) {
+        const char *live = rt_state_live_status(&st);
+        if (!strcmp(live, "running") || !strcmp(live, "restarting")) {
+            nr_err_set(err, "container %.12s is %s: stop it first or use rm -f", id, live);
             rt_state_free(&st);
-            return nr_err_set(err, "container %.12s is running: stop it first or use rm -f", id);
+            return -1;
         }
         rt_cgroup cg;
         rt_cgroup_from_json(st.cgroups, &cg);

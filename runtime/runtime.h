@@ -261,7 +261,7 @@ void rt_tty_relay(int master, pid_t pid);
 typedef struct rt_state {
     char id[65];
     char *name, *image, *command;
-    const char *status;       /* "created", "running", "exited" */
+    const char *status;       /* "created", "running", "restarting", "exited" */
     pid_t pid, monitor_pid;
     unsigned long long start_time;
     int exit_code;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,10 @@ int rt_state_read(const char *root, const char *id, rt_state *st, nr_err *err)
     st->image = nr_xstrdup((s = json_string_value(json_object_get(j, "image"))) ? s : "");
     st->command = nr_xstrdup((s = json_string_value(json_object_get(j, "command"))) ? s : "");
     s = json_string_value(json_object_get(j, "status"));
-    st->status = s && !strcmp(s, "running") ? "running" : s && !strcmp(s, "exited") ? "exited" : "created";
+    st->status = s && !strcmp(s, "running")      ? "running"
+                 : s && !strcmp(s, "exited")     ? "exited"
+                 : s && !strcmp(s, "restarting") ? "restarting"
+                                                 : "created";
     st->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
     st->monitor_pid = (pid_t)json_integer_value(json_object_get(j, "monitor_pid"));
     st->start_time = (unsigned long long)json_integer_value(json_object_get(j, "start_time"));
@@ -180,6 +184,9 @@ void rt_state_free(rt_state *st)
 const char *rt_state_live_status(const rt_state *st)
 {
     if (!strcmp(st->status, "running") && !rt_pid_alive(st->pid, st->start_time))
+        return "exited";
+    /* restarting only while the monitor that will restart it lives */
+    if (!strcmp(st->status, "restarting") && (st->monitor_pid <= 0 || (kill(st->monitor_pid, 0) < 0 && errno == ESRCH)))
         return "exited";
     return st->status;
 }

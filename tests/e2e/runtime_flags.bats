@@ -179,3 +179,33 @@ teardown_file() {
         done
     done
 }
+
+@test "restart policy: ps says Restarting between runs, rm refuses it without -f, kill turns the policy off (USR1 does not)" {
+    id=$(rt_run -d --restart always bb:1 sh -c 'sleep 0.3; exit 3')
+    for _ in $(seq 100); do "$NRUN" ps -a | grep -q "Restarting (3)" && break; sleep 0.05; done
+    run "$NRUN" ps -a
+    [[ "$output" == *"Restarting (3)"* ]]
+    "$NRUN" inspect "$id" | jq -e '.[0].State.Restarting == true or .[0].State.Running == true'
+    run "$NRUN" rm "$id"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"is restarting: stop it first or use rm -f"* || "$output" == *"is running: stop it first"* ]]
+    run "$NRUN" rm -f "$id"
+    [ "$status" -eq 0 ]
+    [ ! -d "$NRUN_ROOT/containers/$id" ]
+    # kill: no restart after it
+    id=$(rt_run -d --restart always bb:1 sleep 100)
+    for _ in $(seq 50); do [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Status')" = running ] && break; sleep 0.05; done
+    "$NRUN" kill "$id" >/dev/null
+    sleep 1
+    [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Status')" = exited ]
+    [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.RestartCount')" = 0 ]
+    "$NRUN" rm "$id" >/dev/null
+    # USR1 is not an end: a container that exits on it is restarted
+    id=$(rt_run -d --restart always bb:1 sh -c 'trap "exit 7" USR1; while :; do sleep 0.1; done')
+    for _ in $(seq 50); do [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Status')" = running ] && break; sleep 0.05; done
+    sleep 0.3
+    "$NRUN" kill -s USR1 "$id" >/dev/null
+    for _ in $(seq 100); do [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.RestartCount')" -ge 1 ] && break; sleep 0.05; done
+    [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.RestartCount')" -ge 1 ]
+    "$NRUN" rm -f "$id" >/dev/null
+}
