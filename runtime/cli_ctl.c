@@ -56,7 +56,7 @@ static void settle(const char *root, const char *id, int code_if_lost)
         if (rt_state_read(root, id, &st, &ign) < 0)
             return;
         bool done = strcmp(st.status, "running") != 0;
-        bool monitor_alive = st.monitor_pid > 0 && kill(st.monitor_pid, 0) == 0;
+        bool monitor_alive = rt_state_monitor_alive(&st);
         if (!done && (!monitor_alive || now_ms() > deadline)) {
             rt_cgroup cg;
             rt_cgroup_from_json(st.cgroups, &cg);
@@ -131,9 +131,15 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
     cleanup_close int pfd = !strcmp(st.status, "running") ? pidfd_of(&st) : -1;
     /* between two runs the monitor only waits out its backoff: end it there */
     if (!strcmp(rt_state_live_status(&st), "restarting")) {
-        kill(st.monitor_pid, SIGKILL);
-        for (int i = 0; i < 200 && kill(st.monitor_pid, 0) == 0; i++)
-            usleep(10000); /* until its parent has reaped it */
+        /* by pidfd, checked to be the monitor still: never a reused pid */
+        int mfd = (int)syscall(SYS_pidfd_open, st.monitor_pid, 0);
+        if (mfd >= 0 && rt_state_monitor_alive(&st)) {
+            syscall(SYS_pidfd_send_signal, mfd, SIGKILL, NULL, 0);
+            struct pollfd mp = {.fd = mfd, .events = POLLIN};
+            poll(&mp, 1, 2000);
+        }
+        if (mfd >= 0)
+            close(mfd);
     }
     rt_state_free(&st);
     if (pfd >= 0) {

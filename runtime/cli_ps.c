@@ -67,7 +67,7 @@ static json_t *state_json(const rt_state *st, const char *live)
 static bool orphan_removed(const char *root, rt_state *st)
 {
     if (!st->auto_remove || strcmp(st->status, "running") || !strcmp(rt_state_live_status(st), "running") ||
-        st->monitor_pid <= 0 || kill(st->monitor_pid, 0) == 0 || errno != ESRCH)
+        st->monitor_pid <= 0 || rt_state_monitor_alive(st))
         return false;
     nr_err ign;
     if (rt_container_remove(root, st->id, &ign) < 0)

@@ -105,6 +105,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             st.start_time = p.start_time;
             st.started = time(NULL);
             st.monitor_pid = getpid();
+            st.monitor_start = rt_pid_start_time(st.monitor_pid);
             st.restart_count = restarts;
             st.oom_killed = false;
             json_decref(st.cgroups);

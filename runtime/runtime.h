@@ -263,6 +263,7 @@ typedef struct rt_state {
     char *name, *image, *command;
     const char *status;       /* "created", "running", "restarting", "exited" */
     pid_t pid, monitor_pid;
+    unsigned long long monitor_start; /* the monitor's start time: a reused pid is not it */
     unsigned long long start_time;
     int exit_code;
     bool oom_killed;
@@ -293,6 +294,8 @@ int rt_ctr_dir_make(const char *store_root, const char *id, nr_err *err);
 /* Remove a container's directory (already renamed out of the list to path),
  * or keep its emptied skeleton for a later rt_ctr_dir_make. */
 int rt_ctr_dir_discard(const char *store_root, const char *path, const char *id, nr_err *err);
+/* Is the nrun that runs (and would restart or remove) this container alive? */
+bool rt_state_monitor_alive(const rt_state *st);
 /* A status string honest about a dead init: running only while pid+start time match. */
 const char *rt_state_live_status(const rt_state *st);
 

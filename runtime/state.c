@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -104,6 +106,7 @@ int rt_state_read(const char *root, const char *id, rt_state *st, nr_err *err)
                                                  : "created";
     st->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
     st->monitor_pid = (pid_t)json_integer_value(json_object_get(j, "monitor_pid"));
+    st->monitor_start = (unsigned long long)json_integer_value(json_object_get(j, "monitor_start"));
     st->start_time = (unsigned long long)json_integer_value(json_object_get(j, "start_time"));
     st->exit_code = (int)json_integer_value(json_object_get(j, "exit_code"));
     st->oom_killed = json_is_true(json_object_get(j, "oom_killed"));
@@ -126,13 +129,14 @@ int rt_state_write(const char *root, const rt_state *st_in, nr_err *err)
     json_t *empty = NULL;
     if (!copy.cgroups)
         copy.cgroups = empty = json_array();
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:i, s:b, s:O}", "id", st->id,
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:i, s:b, s:I, s:O}", "id", st->id,
                           "name", st->name ? st->name : "", "image", st->image ? st->image : "", "command",
                           st->command ? st->command : "", "status", st->status, "pid", (int)st->pid, "monitor_pid",
                           (int)st->monitor_pid, "start_time", (json_int_t)st->start_time, "exit_code", st->exit_code,
                           "oom_killed", st->oom_killed, "created", (json_int_t)st->created, "created_ns", (json_int_t)st->created_ns, "started",
                           (json_int_t)st->started, "finished", (json_int_t)st->finished, "restart_count",
-                          st->restart_count, "auto_remove", st->auto_remove, "cgroups", st->cgroups);
+                          st->restart_count, "auto_remove", st->auto_remove, "monitor_start",
+                          (json_int_t)st->monitor_start, "cgroups", st->cgroups);
     json_decref(empty);
     if (!j)
         return nr_err_set(err, "state.json: cannot build");
@@ -181,12 +185,17 @@ void rt_state_free(rt_state *st)
     memset(st, 0, sizeof *st);
 }
 
+bool rt_state_monitor_alive(const rt_state *st)
+{
+    return st->monitor_pid > 0 && st->monitor_start && rt_pid_alive(st->monitor_pid, st->monitor_start);
+}
+
 const char *rt_state_live_status(const rt_state *st)
 {
     if (!strcmp(st->status, "running") && !rt_pid_alive(st->pid, st->start_time))
         return "exited";
     /* restarting only while the monitor that will restart it lives */
-    if (!strcmp(st->status, "restarting") && (st->monitor_pid <= 0 || (kill(st->monitor_pid, 0) < 0 && errno == ESRCH)))
+    if (!strcmp(st->status, "restarting") && !rt_state_monitor_alive(st))
         return "exited";
     return st->status;
 }
@@ -319,6 +328,11 @@ static int make_skeleton(int dfd, nr_err *err)
         fremovexattr(fd, "trusted.overlay.uuid");
         if (flistxattr(fd, x, sizeof x) != 0)
             return nr_err_set(err, "%s has extended attributes", name);
+        /* and the inode flags (chattr: sync, noatime, append...) a new dir
+         * here would get from its parent, or new files would inherit them */
+        int flags = 0, fresh = 0;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && ioctl(dfd, FS_IOC_GETFLAGS, &fresh) == 0 && flags != fresh)
+            return nr_err_set(err, "%s has inode flags %#x", name, (unsigned)flags);
     }
     return 0;
 }

@@ -11,9 +11,9 @@
 (function nrunAgent() {
   // `node -e` / `node -p`: Node sets a cluster worker up only when it runs a
   // file, so the supervisor hands such a worker its channel as NRUN_CHANNEL_FD
-  // and the agent connects it when the code first needs it: a require(), a
-  // process.send(), a look at process.connected or process.channel, or a
-  // 'message' listener (a server needs require() or the cluster's own send).
+  // and the agent connects it when the code first needs it: a require() or
+  // process.getBuiltinModule(), a process.send(), a look at process.connected
+  // or process.channel, or a 'message' listener (a server needs a module).
   // Code that needs none of them (`node -e 0`, a computation) does not pay
   // the 3 to 6 ms of loading the channel, net and the cluster.
   const lazyFd = process.env.NRUN_CHANNEL_FD;
@@ -33,10 +33,12 @@
     const Module = require('module');
     const load = Module._load;
     let connected = false;
+    const getBuiltin = process.getBuiltinModule; // Node >= 20.16: modules without require()
     const connect = () => {
       if (connected) return;
       connected = true;
       if (Module._load === hook) Module._load = load;
+      if (getBuiltin && process.getBuiltinModule === builtinHook) process.getBuiltinModule = getBuiltin;
       process.removeListener('newListener', onListener);
       delete process.send;
       delete process.connected;
@@ -52,10 +54,15 @@
       if (!harmless.has(request)) connect();
       return load.apply(this, arguments);
     };
+    const builtinHook = function getBuiltinModule(id) {
+      if (!harmless.has(id)) connect();
+      return getBuiltin.apply(this, arguments);
+    };
     function onListener(name) {
       if (name === 'message' || name === 'disconnect') connect();
     }
     Module._load = hook;
+    if (typeof getBuiltin === 'function') process.getBuiltinModule = builtinHook;
     process.on('newListener', onListener);
     Object.defineProperty(process, 'send', {
       configurable: true, writable: true, enumerable: false,

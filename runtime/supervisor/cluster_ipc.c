@@ -218,6 +218,7 @@ static bool fast_path(sv_worker *w, const char *line, size_t len)
 
 static void on_message(sv_worker *w, const char *line, size_t len)
 {
+    w->heard = true;
     if (fast_path(w, line, len))
         return;
     json_t *m = json_loadb(line, len, JSON_DECODE_ANY, NULL);

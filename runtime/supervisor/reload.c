@@ -55,8 +55,10 @@ void sv_drain_check(sv_worker *w)
 {
     if (w->state != SV_W_DRAINING || w->reaped)
         return;
-    if (w->ipc_fd < 0) {
-        /* Disconnected: give an app with nothing left to do a moment to exit by itself. */
+    if (w->ipc_fd < 0 || !w->heard) {
+        /* Disconnected, or never connected (a `node -e` that needed no
+         * channel cannot hear a disconnect): give an app with nothing left
+         * to do a moment to exit by itself. */
         if (!w->drain_t.armed || w->drain_t.due_ms > sv_now_ms() + 1000)
             sv_timer_start(&w->drain_t, 1000, term_fire, w);
         return;

@@ -126,6 +126,7 @@ typedef struct sv_worker {
     } subs[SV_MAX_KEYS];
     int nsubs;
     bool disconnect_sent;
+    bool heard;             /* it has written on its channel (a lazy `node -e` may never open it) */
     bool restart_after_exit; /* single mode reload / memory limit: start again whatever the code */
     sv_inflight inflight[SV_INFLIGHT_MAX];
     int ninflight;

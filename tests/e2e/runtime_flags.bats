@@ -209,3 +209,39 @@ teardown_file() {
     [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.RestartCount')" -ge 1 ]
     "$NRUN" rm -f "$id" >/dev/null
 }
+
+@test "a dead monitor's reused pid is not taken for the monitor: ps says Exited, rm -f signals nothing" {
+    id=$(rt_run -d --restart always bb:1 sh -c 'exit 3')
+    st=$NRUN_ROOT/containers/$id/state.json
+    # from the 5th restart on the backoff is 1.6 s or more: time to act in it
+    for _ in $(seq 400); do
+        [ "$(jq -r '.status + " " + (.restart_count | tostring)' "$st" 2>/dev/null)" = "restarting 5" ] && break
+        sleep 0.02
+    done
+    [ "$(jq -r .status "$st")" = restarting ]
+    mp=$(jq -r .monitor_pid "$st")
+    kill -KILL "$mp"
+    for _ in $(seq 100); do [ -e "/proc/$mp" ] || break; sleep 0.02; done
+    # a process of ours with the monitor's pid
+    victim=
+    for _ in $(seq 20); do
+        echo $((mp - 1)) >/proc/sys/kernel/ns_last_pid
+        sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
+        if [ $! = "$mp" ]; then victim=$! && break; fi
+        kill $! && wait $! 2>/dev/null || true
+    done
+    if [ -z "$victim" ]; then
+        echo "# could not get pid $mp again (other processes took it): reuse not exercised" >&3
+        "$NRUN" rm -f "$id" >/dev/null
+        return 0
+    fi
+    run "$NRUN" ps -a
+    "$NRUN" rm -f "$id" >/dev/null
+    alive=0
+    kill -0 "$victim" && alive=1
+    kill "$victim" 2>/dev/null || true
+    wait "$victim" 2>/dev/null || true
+    [[ "$output" == *"Exited (3)"* ]]
+    [[ "$output" != *Restarting* ]]
+    [ "$alive" = 1 ]
+}

