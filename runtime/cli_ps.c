@@ -1,5 +1,6 @@
 /* nrun ps [-a] [-q] [--format json] and nrun inspect CONTAINER (container
  * part; returns 127 when nothing matches so `nrun inspect` tries images). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/util.h"
@@ -66,14 +68,51 @@ static json_t *state_json(const rt_state *st, const char *live)
  * and so is the nrun that ran it and was to remove it.  Frees st then. */
 static bool orphan_removed(const char *root, rt_state *st)
 {
-    if (!st->auto_remove || strcmp(st->status, "running") || !strcmp(rt_state_live_status(st), "running") ||
-        st->monitor_pid <= 0 || rt_state_monitor_alive(st))
+    /* ended (recorded running, init dead) or never started (created) */
+    bool ended = !strcmp(st->status, "running") && strcmp(rt_state_live_status(st), "running");
+    if (!st->auto_remove || !(ended || !strcmp(st->status, "created")) || st->monitor_pid <= 0 ||
+        rt_state_monitor_alive(st))
         return false;
     nr_err ign;
     if (rt_container_remove(root, st->id, &ign) < 0)
         return false;
     rt_state_free(st);
     return true;
+}
+
+/* What an nrun killed at the wrong moment leaves: a container dir that never
+ * got its state (killed while creating it), a .rm-<id> dir half deleted
+ * (killed while removing it).  Once a minute old, so that no nrun is still
+ * at work on it, the next ps removes them. */
+#define LEFTOVER_AGE 60
+static bool old_enough(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && time(NULL) - sb.st_mtime > LEFTOVER_AGE;
+}
+
+static void stateless_removed(const char *root, const char *id)
+{
+    cleanup_free char *dir = rt_ctr_dir(root, id);
+    cleanup_free char *state = nr_xasprintf("%s/state.json", dir);
+    struct stat sb;
+    nr_err ign;
+    if (stat(state, &sb) < 0 && errno == ENOENT && old_enough(dir))
+        rt_container_remove(root, id, &ign);
+}
+
+static void leftovers_removed(const char *root)
+{
+    cleanup_free char *dir = nr_xasprintf("%s/containers", root);
+    cleanup_dir DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (strncmp(e->d_name, ".rm-", 4))
+            continue;
+        cleanup_free char *p = nr_xasprintf("%s/%s", dir, e->d_name);
+        nr_err ign;
+        if (old_enough(p))
+            rt_ctr_dir_discard(root, p, e->d_name + 4, &ign);
+    }
 }
 
 /* Columns count characters, not bytes (a UTF-8 name, the ellipsis). */
@@ -122,11 +161,16 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
     rt_state *sts = nr_xcalloc(n ? n : 1, sizeof *sts);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (rt_state_read(g->root, ids[i], &sts[m], &err) == 0 && !orphan_removed(g->root, &sts[m]))
-            m++; /* else being created or removed right now, or an orphan just removed */
+        if (rt_state_read(g->root, ids[i], &sts[m], &err) == 0) {
+            if (!orphan_removed(g->root, &sts[m]))
+                m++;
+        } else {
+            stateless_removed(g->root, ids[i]); /* or being created right now */
+        }
         free(ids[i]);
     }
     free(ids);
+    leftovers_removed(g->root);
     qsort(sts, m, sizeof *sts, newest_first);
     /* the table: every column as wide as its widest cell, as docker's is */
     enum { NCOL = 6 };

@@ -381,8 +381,9 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
+    /* the creating nrun is the monitor until a detached one takes over */
     rt_state st = {.status = "created", .name = out->name, .created = now.tv_sec, .created_ns = now.tv_nsec,
-                   .auto_remove = o->ephemeral};
+                   .auto_remove = o->ephemeral, .monitor_pid = getpid(), .monitor_start = rt_pid_start_time(getpid())};
     strcpy(st.id, out->id);
     st.image = (char *)image_ref;
     nr_buf cmd = {0};

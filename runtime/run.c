@@ -255,9 +255,12 @@ static int container_remove(const char *root, const char *id, bool background, n
     nr_err ign;
     bool recorded = false; /* the state names the container's cgroups */
     if (rt_state_read(root, id, &st, err) < 0) {
-        /* a directory whose state cannot be read (cut short, too big) has
-         * no process we could know of: it is removed, not kept forever */
-        if (err->errnum == ENOENT)
+        /* a directory whose state cannot be read (cut short, too big, never
+         * written by an nrun killed while creating it) has no process we
+         * could know of: it is removed, not kept forever */
+        cleanup_free char *d = rt_ctr_dir(root, id);
+        struct stat sb;
+        if (stat(d, &sb) < 0)
             return -1;
     } else {
         const char *live = rt_state_live_status(&st);

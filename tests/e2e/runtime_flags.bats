@@ -245,3 +245,28 @@ teardown_file() {
     [[ "$output" != *Restarting* ]]
     [ "$alive" = 1 ]
 }
+
+@test "what an nrun killed at the wrong moment leaves is removed by the next ps: --rm containers never started, dirs without a state, half-removed dirs" {
+    before=$(ls "$NRUN_ROOT/containers" | wc -l)
+    for i in $(seq 12); do
+        rt_run --rm bb:1 true >/dev/null 2>&1 &
+        pid=$!
+        sleep "0.00$((i % 9))"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    sleep 0.5
+    # the ones left without a state, and a half-removed one, look a minute old
+    mkdir -p "$NRUN_ROOT/containers/.rm-$(printf 'e%.0s' $(seq 64))/upper/deep/er"
+    for d in "$NRUN_ROOT"/containers/*/ "$NRUN_ROOT"/containers/.rm-*/; do
+        [ -d "$d" ] || continue
+        [ -e "$d/state.json" ] || touch -d '2 minutes ago' "$d"
+    done
+    "$NRUN" ps -a >/dev/null
+    sleep 0.5
+    run "$NRUN" ps -a --format json
+    [ "$(jq -r 'select(.State.Status == "created") | .ID' <<<"$output" | wc -l)" -eq 0 ]
+    [ -z "$(ls -d "$NRUN_ROOT"/containers/.rm-* 2>/dev/null)" ]
+    for d in "$NRUN_ROOT"/containers/*/; do [ ! -d "$d" ] || [ -e "$d/state.json" ]; done
+    [ "$(ls "$NRUN_ROOT/containers" | wc -l)" -le "$before" ]
+}
