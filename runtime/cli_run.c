@@ -76,7 +76,14 @@ static int env_file(rt_run_opts *o, size_t *nfile, const char *path, nr_err *err
             line[--len] = 0;
         if (len > 0 && line[len - 1] == '\r')
             line[--len] = 0;
-        if (env_line(o, nfile, path, ln, line, err) < 0)
+        char *text = line;
+        if (ln == 1 && !strncmp(text, "\xef\xbb\xbf", 3)) /* a UTF-8 byte order mark */
+            text += 3, len -= 3;
+        if (memchr(text, 0, (size_t)len))
+            return nr_err_set(err, "--env-file %s:%d: a NUL byte", path, ln);
+        if (!nr_utf8_valid(text))
+            return nr_err_set(err, "--env-file %s:%d: not valid UTF-8", path, ln);
+        if (env_line(o, nfile, path, ln, text, err) < 0)
             return -1;
     }
     if (ferror(f))

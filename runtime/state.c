@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -340,20 +341,26 @@ static int make_skeleton(int dfd, nr_err *err)
 int rt_ctr_dir_discard(const char *root, const char *path, const char *id, nr_err *err)
 {
     cleanup_free char *pool = nr_xasprintf("%s/containers/.free", root);
+    if (mkdir(pool, 0700) < 0 && errno != EEXIST)
+        return nr_rm_rf(AT_FDCWD, path, err);
+    nr_err ign;
+    cleanup_close int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0 || make_skeleton(dfd, &ign) < 0 || fchmod(dfd, 0700) < 0)
+        return nr_rm_rf(AT_FDCWD, path, err);
+    /* count and add under the pool's lock, or concurrent removals overfill it */
+    cleanup_close int pfd = open(pool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0 || flock(pfd, LOCK_EX) < 0)
+        return nr_rm_rf(AT_FDCWD, path, err);
     size_t n = 0;
     {
-        cleanup_dir DIR *d = opendir(pool);
-        if (!d && (errno != ENOENT || mkdir(pool, 0700) < 0))
-            return nr_rm_rf(AT_FDCWD, path, err);
+        cleanup_dir DIR *d = fdopendir(dup(pfd));
         for (struct dirent *e; d && (e = readdir(d));)
             n += e->d_name[0] != '.';
     }
-    nr_err ign;
-    cleanup_close int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     cleanup_free char *to = nr_xasprintf("%s/%s", pool, id);
-    if (n < RT_FREE_DIRS && dfd >= 0 && make_skeleton(dfd, &ign) == 0 && fchmod(dfd, 0700) == 0 &&
-        rename(path, to) == 0)
+    if (n < RT_FREE_DIRS && rename(path, to) == 0)
         return 0;
+    flock(pfd, LOCK_UN);
     return nr_rm_rf(AT_FDCWD, path, err);
 }
 

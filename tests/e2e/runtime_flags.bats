@@ -76,6 +76,13 @@ teardown_file() {
     python3 -c 'import sys; h, r = sys.argv[1], sys.argv[2]; i = h.index("STATUS"); sys.exit(r[i:i + 3] != "Up ")' \
         "${lines[0]}" "$(grep wide <<<"$output")"
     "$NRUN" rm -f wide >/dev/null
+    # control characters are escaped: one row per container, no escape sequence out
+    rt_run -d --name ctl bb:1 sh -c $'sleep 100\n\e[31m' >/dev/null
+    run "$NRUN" ps
+    [ "${#lines[@]}" -eq 2 ]
+    [[ "$output" == *'"sh -c sleep 100\n\x…"'* ]]
+    [[ "$output" != *$'\e'* ]]
+    "$NRUN" rm -f ctl >/dev/null
     "$NRUN" rm -f order1 order2 order3 order4 >/dev/null
 }
 
@@ -269,4 +276,16 @@ teardown_file() {
     [ -z "$(ls -d "$NRUN_ROOT"/containers/.rm-* 2>/dev/null)" ]
     for d in "$NRUN_ROOT"/containers/*/; do [ ! -d "$d" ] || [ -e "$d/state.json" ]; done
     [ "$(ls "$NRUN_ROOT/containers" | wc -l)" -le "$before" ]
+}
+
+@test "--env-file: a byte order mark is skipped; a NUL byte or bytes that are not UTF-8 are refused with file:line" {
+    printf '\xef\xbb\xbfBOM=1\nB=2\n' >"$BATS_TEST_TMPDIR/bom"
+    run rt_run --rm --env-file "$BATS_TEST_TMPDIR/bom" bb:1 sh -c 'echo "$BOM$B"'
+    [ "$output" = 12 ]
+    printf 'OK=1\nA=caf\xe9\n' >"$BATS_TEST_TMPDIR/latin1"
+    run -2 rt_run --rm --env-file "$BATS_TEST_TMPDIR/latin1" bb:1 true
+    [ "$output" = "nrun: --env-file $BATS_TEST_TMPDIR/latin1:2: not valid UTF-8" ]
+    printf 'A=a\0b\n' >"$BATS_TEST_TMPDIR/nul"
+    run -2 rt_run --rm --env-file "$BATS_TEST_TMPDIR/nul" bb:1 true
+    [ "$output" = "nrun: --env-file $BATS_TEST_TMPDIR/nul:1: a NUL byte" ]
 }
