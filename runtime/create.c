@@ -81,6 +81,9 @@ static bool find_entry(char *text, const char *key, bool by_id, char **fields, i
         }
         if (n < 3)
             continue;
+        static char none[1];
+        for (int k = n; k < nf; k++)
+            fields[k] = none; /* a short line: its missing fields are empty */
         if (!strcmp(by_id ? fields[2] : fields[0], key))
             return true;
     }
@@ -108,6 +111,7 @@ int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_
         if (passwd && find_entry(passwd, user, true, f, 7) && parse_id(f[3], &id)) {
             u->gid = id;
             uname = f[0];
+            snprintf(u->home, sizeof u->home, "%s", f[5]);
         }
     } else {
         uint32_t gid;
@@ -116,6 +120,7 @@ int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_
         u->uid = id;
         u->gid = gid;
         uname = f[0];
+        snprintf(u->home, sizeof u->home, "%s", f[5]);
     }
     if (grp) {
         char *g[4];

@@ -127,6 +127,7 @@ typedef struct rt_user {
     gid_t gid;
     gid_t *groups;
     size_t ngroups;
+    char home[256]; /* from passwd; "" when the user has no entry */
 } rt_user;
 /* USER as name|uid[:group|gid] looked up in passwd/group texts (either may be
  * NULL; both are modified).  Supplementary groups: the primary one and every

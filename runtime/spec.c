@@ -269,11 +269,11 @@ static json_t *caps_array(uint64_t caps)
 
 /* Image Env, then -e (a later K replaces an earlier one); PATH and HOSTNAME
  * are defaults, for docker too: set by the image or -e, they stay. */
-static json_t *build_env(const json_t *imgcfg, const rt_run_opts *o, const char *hostname, bool tty)
+static json_t *build_env(const json_t *imgcfg, const rt_run_opts *o, const rt_user *u, const char *hostname, bool tty)
 {
     json_t *env = json_array();
     const json_t *ie = imgcfg ? json_object_get(imgcfg, "Env") : NULL;
-    bool have_path = false, have_hostname = false;
+    bool have_path = false, have_hostname = false, have_home = false;
     size_t i;
     json_t *v;
     if (json_is_array(ie))
@@ -299,6 +299,12 @@ static json_t *build_env(const json_t *imgcfg, const rt_run_opts *o, const char 
     {
         have_path |= !strncmp(json_string_value(v), "PATH=", 5);
         have_hostname |= !strncmp(json_string_value(v), "HOSTNAME=", 9);
+        have_home |= !strncmp(json_string_value(v), "HOME=", 5);
+    }
+    /* HOME as docker sets it: the user's passwd entry, else / (root: /root) */
+    if (!have_home) {
+        cleanup_free char *h = nr_xasprintf("HOME=%s", u && u->home[0] ? u->home : u && u->uid ? "/" : "/root");
+        json_array_append_new(env, json_string(h));
     }
     if (!have_path)
         json_array_insert_new(env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
@@ -376,7 +382,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     json_t *process = json_pack(
         "{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:[{s:s, s:I, s:I}], s:b}",
         "terminal", o->tty, "user", "uid", (json_int_t)u->uid, "gid", (json_int_t)u->gid, "additionalGids", groups,
-        "args", args, "env", build_env(imgcfg, o, hostname, o->tty), "cwd", wd, "capabilities", "bounding",
+        "args", args, "env", build_env(imgcfg, o, u, hostname, o->tty), "cwd", wd, "capabilities", "bounding",
         caps_array(caps), "effective", caps_array(caps), "permitted", caps_array(caps), "rlimits", "type",
         "RLIMIT_NOFILE", "hard", (json_int_t)nofile, "soft", (json_int_t)nofile, "noNewPrivileges", 1);
     json_object_set_new(spec, "process", process);

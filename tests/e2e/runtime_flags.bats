@@ -157,6 +157,15 @@ teardown_file() {
     [ "$output" = 2000 ]
     run "$NRUN" exec -u app "$id" id -G
     [ "$output" = "1000 2000" ]
+    # HOME: the user's passwd entry, / for a uid without one, /root for root, else what is given
+    run rt_run --rm -u app users:1 sh -c 'echo $HOME'
+    [ "$output" = /home/app ]
+    run rt_run --rm -u 4321 users:1 sh -c 'echo $HOME'
+    [ "$output" = / ]
+    run rt_run --rm users:1 sh -c 'echo $HOME'
+    [ "$output" = /root ]
+    run rt_run --rm -e HOME=/given -u app users:1 sh -c 'echo $HOME'
+    [ "$output" = /given ]
     "$NRUN" rm -f "$id" >/dev/null
 }
 
