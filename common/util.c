@@ -225,6 +225,62 @@ int nr_mkdir_p(const char *path, mode_t mode, nr_err *err)
     return 0;
 }
 
+/* Empty the directory fd.  Below RM_DEPTH levels a directory is moved up to
+ * top instead (*moved set) and emptied in a later pass: a tree of any depth
+ * is removed with at most RM_DEPTH fds open. */
+#define RM_DEPTH 64
+static int rm_contents(int fd, int top, int depth, bool *moved, nr_err *err)
+{
+    int dup_fd = dup(fd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    if (!d) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        return nr_err_sys(err, errno, "opendir");
+    }
+    rewinddir(d);
+    int r = 0;
+    struct dirent *de;
+    while (r == 0 && (de = readdir(d))) {
+        const char *n = de->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, ".."))
+            continue;
+        struct stat st;
+        if (fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno != ENOENT)
+                r = nr_err_sys(err, errno, "stat %s", n);
+            continue;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            if (unlinkat(fd, n, 0) < 0 && errno != ENOENT)
+                r = nr_err_sys(err, errno, "unlink %s", n);
+            continue;
+        }
+        if (depth >= RM_DEPTH) {
+            static unsigned long seq;
+            char up[64];
+            snprintf(up, sizeof up, ".nrun-deep-%d-%lu", (int)getpid(), ++seq);
+            if (renameat(fd, n, top, up) < 0)
+                r = nr_err_sys(err, errno, "move %s up", n);
+            *moved = true;
+            continue;
+        }
+        int sub = openat(fd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+            r = nr_err_sys(err, errno, "open %s", n);
+            continue;
+        }
+        r = rm_contents(sub, top, depth + 1, moved, err);
+        close(sub);
+        if (r == 0 && unlinkat(fd, n, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            r = nr_err_sys(err, errno, "rmdir %s", n);
+        if (r < 0)
+            nr_err_wrap(err, "remove %s", n);
+    }
+    closedir(d);
+    return r;
+}
+
 int nr_rm_rf(int dfd, const char *name, nr_err *err)
 {
     struct stat st;
@@ -241,18 +297,15 @@ int nr_rm_rf(int dfd, const char *name, nr_err *err)
     int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return nr_err_sys(err, errno, "open %s", name);
-    cleanup_dir DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return nr_err_sys(err, errno, "opendir %s", name);
+    bool moved = true;
+    int r = 0;
+    while (r == 0 && moved) {
+        moved = false;
+        r = rm_contents(fd, fd, 0, &moved, err);
     }
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        if (nr_rm_rf(dirfd(d), de->d_name, err) < 0)
-            return nr_err_wrap(err, "remove %s", name);
-    }
+    close(fd);
+    if (r < 0)
+        return nr_err_wrap(err, "remove %s", name);
     if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
         return nr_err_sys(err, errno, "rmdir %s", name);
     return 0;

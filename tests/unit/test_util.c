@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,6 +97,35 @@ static void test_atomic_write_and_rm_rf(void **state)
     assert_int_equal(nr_rm_rf(AT_FDCWD, dir, &e), 0);
 }
 
+/* A tree far deeper than the fds we may open is removed all the same. */
+static void test_rm_rf_deep(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nrun-ut-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(mkdirat(fd, "d", 0755), 0);
+        int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+        close(openat(sub, "f", O_CREAT | O_WRONLY, 0600));
+        close(fd);
+        fd = sub;
+    }
+    close(fd);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl = {200, 200}; /* far fewer fds than levels */
+        nr_err e;
+        _exit(setrlimit(RLIMIT_NOFILE, &rl) == 0 && nr_rm_rf(AT_FDCWD, dir, &e) == 0 ? 0 : 1);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(access(dir, F_OK), -1);
+}
+
 static void test_utf8_valid(void **state)
 {
     (void)state;
@@ -157,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_signal_parse),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_atomic_write_and_rm_rf),
+        cmocka_unit_test(test_rm_rf_deep),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_lock_transient),
     };
