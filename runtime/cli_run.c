@@ -209,7 +209,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                  "  --name NAME              unique name, also the hostname\n"
                  "  -e K=V, --env-file F     environment\n"
                  "  -w DIR, --entrypoint CMD, -u USER[:GROUP]\n"
-                 "  --rm, --restart no|on-failure[:N]|always, --cidfile FILE\n"
+                 "  --rm, --restart no|on-failure[:N]|always|unless-stopped, --cidfile FILE\n"
                  "  -m SIZE, --cpus N, --pids-limit N, --cpuset-cpus LIST\n"
                  "  --read-only, -v HOST:CTR[:ro] | NAME:CTR | CTR\n"
                  "  -p [IP:]HOST:CTR, --net private|host|none, -h HOSTNAME\n"
