@@ -1,22 +1,14 @@
 #!/usr/bin/env bats
-# Run flags checked against what the machine has (CPUs, nrun's own
-# capabilities), --net host's names, and ps order.
+# Docker-like details of the lifecycle CLI: run flags checked against the
+# machine (CPUs, nrun's own capabilities), --net host's names, ps (order,
+# columns, escapes), inspect, exec's options, HOME, --env-file's bytes, the
+# restart policy, and what an nrun killed at the wrong moment leaves behind.
 load ../lib/common
 load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t bb:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
-}
-
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+setup_file() { rt_file_setup_bb; }
+teardown_file() { rt_file_teardown; }
 
 @test "--cpus goes from 0.01 to the CPUs there are; --cpuset-cpus names CPUs that exist" {
     n=$(nproc --all)

@@ -7,18 +7,8 @@ load ../lib/common
 load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t bb:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
-}
-
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+setup_file() { rt_file_setup_bb; }
+teardown_file() { rt_file_teardown; }
 
 # No container directory but the recycled ones (containers/.free).
 no_containers() { [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.lock$\|^\.free$')" ]; }

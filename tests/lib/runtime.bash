@@ -91,3 +91,18 @@ rt_rm_all() {
 rt_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# A file's own store with the busybox image bb:1 (setup_file), and its end:
+# every container removed, nothing left, the store gone (teardown_file).
+rt_file_setup_bb() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    "$NRUN" __internal mkimage -t bb:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+}
+
+rt_file_teardown() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
