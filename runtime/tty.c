@@ -77,6 +77,18 @@ int rt_pty_open_slave(int console_sock, nr_err *err)
 }
 
 /* Expects the forwarded signals blocked (rt_forward_block). */
+/* Our stdin ended (a pipe or a file under -t): the app reading the pty
+ * gets its end-of-file character, twice after a partial line (the first
+ * only hands the line over), as a terminal user typing ^D would. */
+static void eof_to_pty(int master, char last)
+{
+    struct termios t;
+    if (isatty(0) || tcgetattr(master, &t) < 0 || !(t.c_lflag & ICANON))
+        return;
+    char eof[2] = {(char)t.c_cc[VEOF], (char)t.c_cc[VEOF]};
+    nr_write_all(master, eof, last == '\n' ? 1 : 2);
+}
+
 void rt_tty_relay(int master, pid_t pid)
 {
     struct termios saved;
@@ -95,7 +107,7 @@ void rt_tty_relay(int master, pid_t pid)
     for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
         sigaddset(&set, sigs[i]);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-    char buf[8192];
+    char buf[8192], last = '\n';
     bool in_open = true;
     for (;;) {
         struct pollfd p[3] = {{.fd = master, .events = POLLIN},
@@ -126,10 +138,14 @@ void rt_tty_relay(int master, pid_t pid)
         }
         if (p[1].revents) {
             ssize_t r = read(0, buf, sizeof buf);
-            if (r <= 0)
+            if (r <= 0) {
                 in_open = false;
-            else if (nr_write_all(master, buf, (size_t)r) < 0)
+                eof_to_pty(master, last);
+            } else if (nr_write_all(master, buf, (size_t)r) < 0) {
                 break;
+            } else {
+                last = buf[r - 1];
+            }
         }
     }
     if (sfd >= 0)

@@ -290,3 +290,12 @@ teardown_file() { rt_file_teardown; }
     run -2 rt_run --rm --env-file "$BATS_TEST_TMPDIR/nul" bb:1 true
     [ "$output" = "nrun: --env-file $BATS_TEST_TMPDIR/nul:1: a NUL byte" ]
 }
+
+@test "run -it with stdin from a pipe: the app reading the pty gets end-of-file when the pipe ends" {
+    run timeout 30 sh -c "echo hello | '$NRUN' run --rm -it bb:1 cat"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *hello* ]]
+    run timeout 30 sh -c "printf 'a\nb' | '$NRUN' run --rm -it bb:1 wc -l"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *1* ]]
+}
