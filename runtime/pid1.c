@@ -19,9 +19,11 @@
 #include "runtime/runtime.h"
 #include "runtime/supervisor/supervisor.h"
 
-/* What a foreground nrun passes on to its container: the usual ones (a
- * terminal's Ctrl-Z stops nrun, as it stops any command). */
-static const int fwd_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+/* What a foreground nrun passes on to its container: these and the
+ * real-time signals, as docker's signal proxy does.  Not job control (a
+ * terminal's Ctrl-Z stops nrun, as it stops any command), nor what the
+ * kernel sends nrun about itself (SEGV, PIPE, XCPU, ...). */
+static const int fwd_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
 
 static void noop(int sig)
 {
@@ -42,7 +44,7 @@ static void block_all(sigset_t *set, sigset_t *old, bool all)
     sigemptyset(set);
     struct sigaction sa = {.sa_handler = noop};
     for (int s = 1; s < NSIG; s++) {
-        bool fwd = all && s != SIGKILL && s != SIGSTOP;
+        bool fwd = (all && s != SIGKILL && s != SIGSTOP) || (s >= SIGRTMIN && s <= SIGRTMAX);
         for (size_t i = 0; i < NR_ARRAY_LEN(fwd_signals) && !fwd; i++)
             fwd = s == fwd_signals[i];
         if (fwd && sigaddset(set, s) == 0)

@@ -299,3 +299,18 @@ teardown_file() { rt_file_teardown; }
     [ "$status" -eq 0 ]
     [[ "$output" == *1* ]]
 }
+
+@test "a foreground nrun passes ALRM and the real-time signals on to the app, as docker's signal proxy does" {
+    for sig in ALRM 35 40; do
+        mkdir -p "$BATS_FILE_TMPDIR/cids"
+        (exec "$NRUN" run --cidfile "$(mktemp -u "$BATS_FILE_TMPDIR/cids/XXXXXX")" --rm bb:1 \
+            sh -c "trap 'echo got-$sig; exit 7' $sig; while :; do sleep 0.1; done" >"$BATS_TEST_TMPDIR/out" 2>&1) &
+        pid=$!
+        sleep 1
+        kill -"$sig" "$pid"
+        rc=0
+        wait "$pid" || rc=$?
+        [ "$rc" -eq 7 ]
+        grep -q "got-$sig" "$BATS_TEST_TMPDIR/out"
+    done
+}
