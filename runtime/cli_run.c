@@ -1,6 +1,7 @@
 /* nrun run [OPTIONS] IMAGE [CMD...]: flags -> rt_run_opts, then create the
  * container and run it in the foreground or detached. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,19 @@ static void opts_free(rt_run_opts *o)
     strv_free(o->sv_opts, o->nsv_opts);
 }
 
+/* A refused `nrun run` exits 125 as docker's does (2 is the app's to give). */
+static int run_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run_usage_error(nr_global *g, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", g->prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return NR_EXIT_CMD;
+}
+
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op);
 
 int nr_cmd_run(int argc, char **argv, nr_global *g)
@@ -240,7 +254,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         else if (i + 1 < argc)
             val = argv[++i];
         else
-            return nr_usage_error(g, "run: %s needs a value", a);
+            return run_usage_error(g, "run: %s needs a value", a);
         const char *n = name;
         if (!strcmp(n, "--name")) op->name = val;
         else if (!strcmp(n, "--cidfile")) cidfile = val;
@@ -248,13 +262,13 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             sv_config probe;
             sv_config_init(&probe);
             if (sv_opt_apply(&probe, n, val, &err) < 0)
-                return nr_usage_error(g, "run: %s", err.msg);
+                return run_usage_error(g, "run: %s", err.msg);
             cleanup_free char *kv = nr_xasprintf("%s=%s", n, val);
             push(&op->sv_opts, &op->nsv_opts, kv);
         }
         else if (!strcmp(n, "-e") || !strcmp(n, "--env")) {
             if (*val == '=' || !*val)
-                return nr_usage_error(g, "run: -e %s: empty variable name", val);
+                return run_usage_error(g, "run: -e %s: empty variable name", val);
             if (!strchr(val, '=')) {
                 const char *v = getenv(val);
                 if (v) {
@@ -266,7 +280,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             }
         } else if (!strcmp(n, "--env-file")) {
             if (env_file(op, &nfile_env, val, &err) < 0)
-                return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
+                return nr_err_report(&err, g->prog, NR_EXIT_CMD);
         } else if (!strcmp(n, "-w") || !strcmp(n, "--workdir")) op->workdir = val;
         else if (!strcmp(n, "--entrypoint")) { op->entrypoint = val; op->entrypoint_set = true; }
         else if (!strcmp(n, "--restart")) restart = val;
@@ -274,18 +288,18 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         else if (!strcmp(n, "-m") || !strcmp(n, "--memory")) {
             unsigned long long v;
             if (nr_parse_size(val, &v) < 0 || v < 4 * 1024 * 1024)
-                return nr_usage_error(g, "run: --memory %s: expected a size of at least 4m", val);
+                return run_usage_error(g, "run: --memory %s: expected a size of at least 4m", val);
             op->memory = (long long)v;
         } else if (!strcmp(n, "--cpus")) {
             if (parse_cpus(val, op) < 0)
-                return nr_usage_error(g, "run: --cpus %s: expected a number from 0.01 to %ld (the CPUs there are)",
+                return run_usage_error(g, "run: --cpus %s: expected a number from 0.01 to %ld (the CPUs there are)",
                                       val, sysconf(_SC_NPROCESSORS_ONLN));
         } else if (!strcmp(n, "--pids-limit")) {
             if (parse_ll(val, &op->pids_limit) < 0)
-                return nr_usage_error(g, "run: --pids-limit %s: expected a number", val);
+                return run_usage_error(g, "run: --pids-limit %s: expected a number", val);
         } else if (!strcmp(n, "--cpuset-cpus")) {
             if (!cpuset_valid(val))
-                return nr_usage_error(g, "run: --cpuset-cpus %s: expected a list like 0-2,4 of CPUs 0-%ld", val,
+                return run_usage_error(g, "run: --cpuset-cpus %s: expected a list like 0-2,4 of CPUs 0-%ld", val,
                                       sysconf(_SC_NPROCESSORS_CONF) - 1);
             op->cpuset = val;
         }
@@ -294,7 +308,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         else if (!strcmp(n, "--net") || !strcmp(n, "--network")) {
             if (strcmp(val, "host") && strcmp(val, "none") && strcmp(val, "private") && strcmp(val, "bridge") &&
                 strcmp(val, "default"))
-                return nr_usage_error(g, "run: --net %s: expected host, none or private", val);
+                return run_usage_error(g, "run: --net %s: expected host, none or private", val);
             op->net = !strcmp(val, "host") ? "host" : !strcmp(val, "none") ? "none" : "private";
         } else if (!strcmp(n, "-h") || !strcmp(n, "--hostname")) op->hostname = val;
         else if (!strcmp(n, "--cap-add")) push(&op->cap_add, &op->ncap_add, val);
@@ -303,29 +317,29 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         else if (!strcmp(n, "--workers")) {
             long long w;
             if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
-                return nr_usage_error(g, "run: --workers %s: expected 0..1024", val);
+                return run_usage_error(g, "run: --workers %s: expected 0..1024", val);
             op->workers = (int)w;
         } else if (!strcmp(n, "--balance")) {
             if (strcmp(val, "rr") && strcmp(val, "leastconn"))
-                return nr_usage_error(g, "run: --balance %s: expected rr or leastconn", val);
+                return run_usage_error(g, "run: --balance %s: expected rr or leastconn", val);
             op->balance = !strcmp(val, "leastconn");
         } else if (!strcmp(n, "--mode")) {
             if (strcmp(val, "auto") && strcmp(val, "cluster") && strcmp(val, "single"))
-                return nr_usage_error(g, "run: --mode %s: expected auto, cluster or single", val);
+                return run_usage_error(g, "run: --mode %s: expected auto, cluster or single", val);
             op->mode = !strcmp(val, "cluster") ? 1 : !strcmp(val, "single") ? 2 : 0;
         } else
-            return nr_usage_error(g, "run: unknown option %s", name);
+            return run_usage_error(g, "run: unknown option %s", name);
     }
     if (i >= argc)
-        return nr_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
+        return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);
     rp.tty = op->tty && !rp.detach; /* -dt: no terminal to attach to yet */
     if (rt_restart_parse(restart, &rp.restart, &err) < 0)
-        return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     if (rp.rm && rp.restart.policy != RT_RESTART_NO)
-        return nr_usage_error(g, "run: --rm and --restart cannot be combined");
+        return run_usage_error(g, "run: --rm and --restart cannot be combined");
     op->ephemeral = rp.rm;
 
     img_store *store;

@@ -13,11 +13,11 @@ teardown_file() { rt_file_teardown; }
 @test "--cpus goes from 0.01 to the CPUs there are; --cpuset-cpus names CPUs that exist" {
     n=$(nproc --all)
     for c in 0.001 0 -1 $((n + 1)) abc; do
-        run -2 rt_run --rm --cpus "$c" bb:1 true
+        run -125 rt_run --rm --cpus "$c" bb:1 true
         [[ "$output" == "nrun: run: --cpus $c: expected a number from 0.01 to "* ]]
     done
     for s in "$n" "1-0" "0-" "a" "0,,1" ""; do
-        run -2 rt_run --rm --cpuset-cpus "$s" bb:1 true
+        run -125 rt_run --rm --cpuset-cpus "$s" bb:1 true
         [[ "$output" == *"--cpuset-cpus $s: expected a list like 0-2,4 of CPUs 0-$((n - 1))" ]]
     done
     run rt_run --rm --cpus 0.01 --cpuset-cpus "0-$((n - 1))" bb:1 cat /sys/fs/cgroup/cpuset/cpuset.cpus
@@ -284,10 +284,10 @@ teardown_file() { rt_file_teardown; }
     run rt_run --rm --env-file "$BATS_TEST_TMPDIR/bom" bb:1 sh -c 'echo "$BOM$B"'
     [ "$output" = 12 ]
     printf 'OK=1\nA=caf\xe9\n' >"$BATS_TEST_TMPDIR/latin1"
-    run -2 rt_run --rm --env-file "$BATS_TEST_TMPDIR/latin1" bb:1 true
+    run -125 rt_run --rm --env-file "$BATS_TEST_TMPDIR/latin1" bb:1 true
     [ "$output" = "nrun: --env-file $BATS_TEST_TMPDIR/latin1:2: not valid UTF-8" ]
     printf 'A=a\0b\n' >"$BATS_TEST_TMPDIR/nul"
-    run -2 rt_run --rm --env-file "$BATS_TEST_TMPDIR/nul" bb:1 true
+    run -125 rt_run --rm --env-file "$BATS_TEST_TMPDIR/nul" bb:1 true
     [ "$output" = "nrun: --env-file $BATS_TEST_TMPDIR/nul:1: a NUL byte" ]
 }
 

@@ -61,12 +61,12 @@ wait_ready() { # the app has set its traps
     [ "$status" -eq 0 ]
     [ "$output" = "[  v  ] here 20000 unset" ]
     printf 'E1=one\nE2 = two\n' >"$f"
-    run -2 rt_run --rm --env-file "$f" bb:1 true
+    run -125 rt_run --rm --env-file "$f" bb:1 true
     [ "$output" = "nrun: --env-file $f:2: variable name \"E2 \" contains whitespace" ]
     printf 'export E6=x\n' >"$f"
-    run -2 rt_run --rm --env-file "$f" bb:1 true
+    run -125 rt_run --rm --env-file "$f" bb:1 true
     [[ "$output" == *"$f:1: variable name \"export E6\" contains whitespace" ]]
-    run -2 rt_run --rm --env-file "$BATS_TEST_TMPDIR" bb:1 true
+    run -125 rt_run --rm --env-file "$BATS_TEST_TMPDIR" bb:1 true
     [ "$output" = "nrun: --env-file $BATS_TEST_TMPDIR: EISDIR (Is a directory)" ]
 }
 
@@ -406,9 +406,9 @@ wait_ready() { # the app has set its traps
 @test "inspect: 127 fallthrough when no container matches; bad usage errors" {
     run -127 "$NRUN" inspect no-such-thing
     run "$NRUN" run --memory 1 bb:1 true
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 125 ]
     run "$NRUN" run --restart sometimes bb:1 true
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 125 ]
     run "$NRUN" run --rm --restart always bb:1 true
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 125 ]
 }

@@ -183,12 +183,12 @@ teardown_file() {
 @test "run: supervisor options reach PID 1 (--max-memory, --crash-loop); bad values are refused before anything is made" {
     n=$("$NRUN" ps -aq | wc -l)
     run rt_run --rm --max-memory lots nd:1 true
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 125 ]
     [[ "$output" == *"--max-memory lots"* ]]
     run rt_run --rm --crash-loop 5 nd:1 true
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 125 ]
     run rt_run --rm --wait-ready=yes nd:1 true
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 125 ]
     [ "$("$NRUN" ps -aq | wc -l)" -eq "$n" ]
     # a crash loop of 2 in 60 s ends the container (the default allows 10)
     run rt_run --rm --crash-loop 2/60s --backoff 10ms --workers 1 nd:1 node -e \
