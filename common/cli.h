@@ -6,6 +6,7 @@
 #define NR_CLI_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include "common/err.h"
@@ -67,5 +68,7 @@ json_t *nr_inspect_image(nr_global *g, const char *ref, bool verify, bool *found
 /* Shared option helpers. */
 /* Print "prog: <msg>" and return NR_EXIT_USAGE. */
 int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with another exit code (`nrun run` refuses with docker's 125). */
+int nr_usage_verror(nr_global *g, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 #endif

@@ -294,6 +294,15 @@ int nr_rm_rf(int dfd, const char *name, nr_err *err)
             return nr_err_sys(err, errno, "unlink %s", name);
         return 0;
     }
+    if (nr_empty_dir(dfd, name, err) < 0)
+        return nr_err_wrap(err, "remove %s", name);
+    if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        return nr_err_sys(err, errno, "rmdir %s", name);
+    return 0;
+}
+
+int nr_empty_dir(int dfd, const char *name, nr_err *err)
+{
     int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return nr_err_sys(err, errno, "open %s", name);
@@ -304,11 +313,7 @@ int nr_rm_rf(int dfd, const char *name, nr_err *err)
         r = rm_contents(fd, fd, 0, &moved, err);
     }
     close(fd);
-    if (r < 0)
-        return nr_err_wrap(err, "remove %s", name);
-    if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-        return nr_err_sys(err, errno, "rmdir %s", name);
-    return 0;
+    return r;
 }
 
 int nr_lock(int dirfd, const char *name, bool exclusive, int *fd_out, nr_err *err)

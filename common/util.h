@@ -68,6 +68,8 @@ int nr_write_all(int fd, const void *p, size_t n);
 int nr_mkdir_p(const char *path, mode_t mode, nr_err *err);
 /* rm -rf of dirfd/name; no error when it does not exist.  Never follows symlinks. */
 int nr_rm_rf(int dirfd, const char *name, nr_err *err);
+/* Remove everything in the directory dirfd/name, keeping it. */
+int nr_empty_dir(int dirfd, const char *name, nr_err *err);
 /* Is s well-formed UTF-8 (what JSON, and so config.json, can carry)? */
 bool nr_utf8_valid(const char *s);
 /* flock() a lock file dirfd/name (created if needed); *fd_out holds the lock until closed. */

@@ -88,23 +88,27 @@ static void mark_stopping(const char *root, const char *id)
         close(mfd);
 }
 
+/* The container's stop signal (its image's STOPSIGNAL), from config.json; TERM if unreadable. */
+static int ctr_stop_signal(const char *root, const char *id)
+{
+    cleanup_free char *dir = rt_ctr_dir(root, id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    rt_spec spec;
+    nr_err ign;
+    int sig = SIGTERM;
+    if (dfd >= 0 && rt_spec_load(dfd, "config.json", &spec, &ign) == 0) {
+        sig = spec.stop_signal;
+        rt_spec_free(&spec);
+    }
+    return sig;
+}
+
 /* A kill that ends the container (KILL, TERM, INT, QUIT or its own stop
  * signal) turns its restart policy off until it is started again, as
  * docker's does; USR1 and the like leave the policy alone. */
 static bool kill_is_fatal(const char *root, const char *id, int sig)
 {
-    if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
-        return true;
-    cleanup_free char *dir = rt_ctr_dir(root, id);
-    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    rt_spec spec;
-    nr_err ign;
-    bool stop = false;
-    if (dfd >= 0 && rt_spec_load(dfd, "config.json", &spec, &ign) == 0) {
-        stop = spec.stop_signal == sig;
-        rt_spec_free(&spec);
-    }
-    return stop;
+    return sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT || ctr_stop_signal(root, id) == sig;
 }
 
 static int stop_one(const char *root, const char *ref, int timeout_s, int force_sig, nr_err *err)
@@ -117,17 +121,8 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
         return -1;
     mark_stopping(root, id);
     int sig = force_sig;
-    if (!sig) {
-        rt_spec spec;
-        cleanup_free char *dir = rt_ctr_dir(root, id);
-        cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        sig = SIGTERM;
-        if (!sv_run && dfd >= 0 && rt_spec_load(dfd, "config.json", &spec, err) == 0) {
-            sig = spec.stop_signal;
-            rt_spec_free(&spec);
-        }
-        nr_err_clear(err);
-    }
+    if (!sig)
+        sig = sv_run ? SIGTERM : ctr_stop_signal(root, id);
     cleanup_close int pfd = !strcmp(st.status, "running") ? pidfd_of(&st) : -1;
     /* between two runs the monitor only waits out its backoff: end it there */
     if (!strcmp(rt_state_live_status(&st), "restarting")) {

@@ -166,12 +166,10 @@ static int run_usage_error(nr_global *g, const char *fmt, ...) __attribute__((fo
 static int run_usage_error(nr_global *g, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", g->prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int r = nr_usage_verror(g, NR_EXIT_CMD, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    return NR_EXIT_CMD;
+    return r;
 }
 
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op);

@@ -279,23 +279,6 @@ static const struct {
     mode_t mode;
 } skeleton[] = {{"upper", 0755}, {"work", 0700}, {"merged", 0755}, {"logs", 0700}};
 
-static int empty_dir(int dfd, const char *name, nr_err *err)
-{
-    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return nr_err_sys(err, errno, "open %s", name);
-    cleanup_dir DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return nr_err_sys(err, errno, "opendir %s", name);
-    }
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && nr_rm_rf(dirfd(d), e->d_name, err) < 0)
-            return -1;
-    return 0;
-}
-
 /* Make dir a skeleton; 0 if it is one now. */
 static int make_skeleton(int dfd, nr_err *err)
 {
@@ -312,7 +295,7 @@ static int make_skeleton(int dfd, nr_err *err)
         struct stat st;
         if (keep && (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)))
             keep = false;
-        if (keep ? empty_dir(dfd, e->d_name, err) : nr_rm_rf(dfd, e->d_name, err))
+        if (keep ? nr_empty_dir(dfd, e->d_name, err) : nr_rm_rf(dfd, e->d_name, err))
             return -1;
     }
     /* as a new one: root's, its mode, no xattrs (overlay's marks on the upper
