@@ -50,7 +50,7 @@ INIT_SRCS := runtime/init/init_main.c runtime/init/initcfg.c runtime/lockdown.c 
 INIT_OBJS := $(INIT_SRCS:%.c=$(BUILD)/obj-init/%.o) $(BUILD)/obj-init/gen/embed.o
 CFLAGS_INIT = $(filter-out $(SAN),$(CFLAGS_ALL)) -ffunction-sections -fdata-sections
 
-.PHONY: all build deps test test-unit test-e2e demo check-asan clean bench
+.PHONY: all build deps test test-unit test-e2e check-security demo check-asan clean bench
 all:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory build
@@ -112,6 +112,12 @@ test:
 # Run only some tests: make test-e2e E2E=tests/e2e/store.bats
 test-unit test-e2e: build
 	@BUILD=$(abspath $(BUILD)) ./tests/run.sh $(if $(findstring unit,$@),--unit-only,--e2e-only) $(E2E)
+
+# The escape probes alone (tests/security/: static C probes built at test time).
+check-security:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory build
+	@BUILD=$(abspath $(BUILD)) ./tests/run.sh --security-only
 
 check-asan:
 	@$(MAKE) --no-print-directory deps

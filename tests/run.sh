@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Run every test: cmocka unit tests, then bats end-to-end tests, and end with
+# Run every test: cmocka unit tests, then bats end-to-end tests (tests/e2e/,
+# then the escape probes of tests/security/), and end with
 # one line "N passed, N failed[, N skipped]".  TAP from both is counted here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-$PWD/build}
 export BUILD NRUN="$BUILD/nrun" NBUILD="$BUILD/nbuild"
-unit=1 e2e=1 files=()
+unit=1 e2e=1 files=() sets=(tests/e2e/*.bats tests/security/*.bats)
 for a in "$@"; do
     case $a in
     --unit-only) e2e=0 ;;
     --e2e-only) unit=0 ;;
+    --security-only) unit=0 sets=(tests/security/*.bats) ;;
     *) files+=("$a") ;;
     esac
 done
@@ -36,7 +38,7 @@ if [ $unit = 1 ]; then
     done
 fi
 if [ $e2e = 1 ]; then
-    [ ${#files[@]} -gt 0 ] || files=(tests/e2e/*.bats)
+    [ ${#files[@]} -gt 0 ] || files=("${sets[@]}")
     for f in "${files[@]}"; do
         [ -f "$f" ] || continue
         echo "# e2e: $f"

@@ -10,8 +10,8 @@ setup_file() {
     rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
     # a second layer with the syscall probe, linked statically
     mkdir -p "$BATS_FILE_TMPDIR/probe/bin"
-    gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/probe" "$BATS_TEST_DIRNAME/runtime/syscalls.c"
-    gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/tiocsti" "$BATS_TEST_DIRNAME/runtime/tiocsti.c"
+    gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/probe" "$BATS_TEST_DIRNAME/probes/syscalls.c"
+    gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/tiocsti" "$BATS_TEST_DIRNAME/probes/tiocsti.c"
     tar --numeric-owner -C "$BATS_FILE_TMPDIR/probe" -cf "$BATS_FILE_TMPDIR/probe.tar" .
     "$NRUN" __internal mkimage -t sec:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
         "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probe.tar" >/dev/null

@@ -1,0 +1,26 @@
+# Helpers for tests/security/*.bats: probes are small C programs under
+# tests/security/probes/, built statically at test time into an image layer,
+# so they run in any container whatever its libc.  Every probe test asserts
+# both that the attack failed and that nothing it aimed at changed on the host.
+
+# Build probes into "$BATS_FILE_TMPDIR/probes/bin" and a tar of them:
+# $1 = output tar, $2... = probe names (tests/security/probes/NAME.c).
+sec_build_probes() {
+    local out=$1 d="$BATS_FILE_TMPDIR/probes" p
+    shift
+    mkdir -p "$d/bin"
+    for p in "$@"; do
+        gcc -static -O1 -Wall -o "$d/bin/$p" "$REPO/tests/security/probes/$p.c" || return 1
+    done
+    tar --numeric-owner -C "$d" -cf "$out" . || return 1
+}
+
+# A marker file on the host that an attack would create: fails (and removes
+# it) when $1 exists.
+sec_no_marker() {
+    if [ -e "$1" ] || [ -L "$1" ]; then
+        echo "escaped: $1 exists on the host" >&2
+        rm -rf "$1"
+        return 1
+    fi
+}
