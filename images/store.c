@@ -6,12 +6,14 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,6 +119,46 @@ size_t img__clean_temps(int dirfd, bool all)
     return n;
 }
 
+int img__open_nofollow(int dirfd, const char *path, int flags)
+{
+    struct open_how how = {.flags = (unsigned long long)flags | O_CLOEXEC | O_NOFOLLOW,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+/* Who may own the store and what is in it: root, or the user running nrun
+ * (a rootless store).  Anyone else could have put a symlink or their own
+ * directory there, and root would then write into, or chmod, a directory of
+ * their choosing. */
+static bool owner_trusted(const struct stat *st)
+{
+    return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
+/* The error for dirfd/name that cannot be opened as a plain directory. */
+static int refuse_entry(const char *root, int dirfd, const char *name, int e, nr_err *err)
+{
+    struct stat st;
+    if (e == ELOOP || e == EXDEV || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (e == ELOOP || e == EXDEV || S_ISLNK(st.st_mode))
+            return nr_err_set(err, "store: %s/%s is a symlink or crosses one: refused", root, name);
+        if (!S_ISDIR(st.st_mode))
+            return nr_err_set(err, "store: %s/%s is not a directory: refused", root, name);
+    }
+    return nr_err_sys(err, e, "store: open %s/%s", root, name);
+}
+
+static int check_owner(const char *root, const char *name, int fd, nr_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return nr_err_sys(err, errno, "store: stat %s/%s", root, name);
+    if (!owner_trusted(&st))
+        return nr_err_set(err, "store: %s/%s is owned by uid %u, not by root or uid %u: refused", root, name,
+                          (unsigned)st.st_uid, (unsigned)geteuid());
+    return 0;
+}
+
 /* nrun's own directories hold image content (blobs, unpacked layers, build
  * cache) and container data (upper dirs, volumes).  A host user who could
  * reach them could run a setuid-root file of an image or one a container
@@ -124,22 +166,62 @@ size_t img__clean_temps(int dirfd, bool all)
  * need the paths: root makes the overlay and bind mounts, and a container's
  * process reaches its files through those mounts. */
 static const char *const private_dirs[] = {"blobs", "blobs/sha256", "layers", "cache", "containers", "volumes"};
+/* The files of the root, which must be plain files where they exist. */
+static const char *const root_files[] = {"oci-layout", "index.json", IMG_INDEX_LOCK, IMG_GC_LOCK};
 
 /* Make dirfd/name a directory only its owner can enter: created 0700, or an
  * existing one (a store made by an older nrun) stripped of group and other
- * bits. */
-static int ensure_private_dir(int dirfd, const char *name, nr_err *err)
+ * bits.  Never through a symlink, and never one someone else owns: only the
+ * fd opened here is changed.  A read-only store is only checked. */
+static int ensure_private_dir(const char *root, int dirfd, const char *name, bool writable, nr_err *err)
 {
-    if (mkdirat(dirfd, name, 0700) == 0)
+    if (writable && mkdirat(dirfd, name, 0700) == 0)
         return 0;
-    if (errno != EEXIST)
-        return nr_err_sys(err, errno, "mkdir %s", name);
-    cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (writable && errno != EEXIST)
+        return nr_err_sys(err, errno, "store: mkdir %s/%s", root, name);
+    cleanup_close int fd = img__open_nofollow(dirfd, name, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+        if (!writable && errno == ENOENT)
+            return 0;
+        return refuse_entry(root, dirfd, name, errno, err);
+    }
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0)
-        return nr_err_sys(err, errno, "open %s", name);
-    if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 07700) < 0)
-        return nr_err_sys(err, errno, "chmod %s to owner-only", name);
+    if (check_owner(root, name, fd, err) < 0 || fstat(fd, &st) < 0)
+        return -1;
+    if (writable && (st.st_mode & 077) && fchmod(fd, st.st_mode & 07700) < 0)
+        return nr_err_sys(err, errno, "store: chmod %s/%s to owner-only", root, name);
+    return 0;
+}
+
+static int check_root_file(const char *root, int dirfd, const char *name, nr_err *err)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : nr_err_sys(err, errno, "store: stat %s/%s", root, name);
+    if (S_ISLNK(st.st_mode))
+        return nr_err_set(err, "store: %s/%s is a symlink: refused", root, name);
+    if (!S_ISREG(st.st_mode))
+        return nr_err_set(err, "store: %s/%s is not a regular file: refused", root, name);
+    if (!owner_trusted(&st))
+        return nr_err_set(err, "store: %s/%s is owned by uid %u, not by root or uid %u: refused", root, name,
+                          (unsigned)st.st_uid, (unsigned)geteuid());
+    return 0;
+}
+
+/* The root itself: a path the user chose is followed (as docker's
+ * --data-root is), but what it leads to must be ours and closed to others,
+ * or another user could swap its entries between our checks and our use. */
+static int check_root(const char *root, int fd, nr_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return nr_err_sys(err, errno, "store %s: stat", root);
+    if (!owner_trusted(&st))
+        return nr_err_set(err, "store %s is owned by uid %u, not by root or uid %u: refused", root,
+                          (unsigned)st.st_uid, (unsigned)geteuid());
+    if (st.st_mode & 022)
+        return nr_err_set(err, "store %s is writable by group or others (mode %04o): refused", root,
+                          (unsigned)(st.st_mode & 07777));
     return 0;
 }
 
@@ -192,13 +274,18 @@ int img_store_open(const char *root, img_store **out, nr_err *err)
         nr_err_sys(err, errno, "open store %s", root);
         goto fail;
     }
+    if (check_root(root, s->root_fd, err) < 0)
+        goto fail;
     s->writable = faccessat(s->root_fd, ".", W_OK, AT_EACCESS) == 0;
     /* Create what is missing and close what an older nrun left open to
      * everyone; a store we cannot write is left untouched and still serves
      * reads. */
-    for (size_t i = 0; s->writable && i < NR_ARRAY_LEN(private_dirs); i++)
-        if (ensure_private_dir(s->root_fd, private_dirs[i], err) < 0)
-            goto fail_wrap;
+    for (size_t i = 0; i < NR_ARRAY_LEN(private_dirs); i++)
+        if (ensure_private_dir(root, s->root_fd, private_dirs[i], s->writable, err) < 0)
+            goto fail;
+    for (size_t i = 0; i < NR_ARRAY_LEN(root_files); i++)
+        if (check_root_file(root, s->root_fd, root_files[i], err) < 0)
+            goto fail;
     if (s->writable && (ensure_file(s->root_fd, "oci-layout", OCI_LAYOUT, err) < 0 ||
                         ensure_file(s->root_fd, "index.json", EMPTY_INDEX, err) < 0))
         goto fail_wrap;
@@ -211,9 +298,9 @@ int img_store_open(const char *root, img_store **out, nr_err *err)
         nr_err_sys(err, errno, "store %s is read-only and has no index.json", root);
         goto fail;
     }
-    s->blobs_fd = openat(s->root_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    s->blobs_fd = img__open_nofollow(s->root_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY);
     if (s->blobs_fd < 0) {
-        nr_err_sys(err, errno, "open %s/blobs/sha256", root);
+        refuse_entry(root, s->root_fd, "blobs/sha256", errno, err);
         goto fail;
     }
     if (s->writable) {

@@ -21,6 +21,12 @@
  *    owner-only (0700), and open tightens those of an older, more open store:
  *    other host users must not reach image or container files (a setuid-root
  *    file in a layer or a volume).  A root nrun creates is 0700 as well.
+ *  - A store prepared by someone else is refused, never used or chmodded
+ *    through: the root (a user-given path, followed) and every store
+ *    directory and file must be owned by root or the calling euid; the root
+ *    must not be group/world-writable; nothing inside the root may be a
+ *    symlink (store directories are opened with RESOLVE_NO_SYMLINKS and only
+ *    the fd opened is ever fchmod'ed).
  */
 #ifndef IMG_STORE_H
 #define IMG_STORE_H

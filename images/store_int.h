@@ -22,6 +22,9 @@ struct img_store {
  * written (full disk): the content goes to an unnamed O_TMPFILE first and is
  * only linked (then renamed over `name`) once it is complete and fsync'd. */
 int img__write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, nr_err *err);
+/* openat2 of dirfd/path with no symlink anywhere on the way and nothing
+ * outside dirfd (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS); O_CLOEXEC added. */
+int img__open_nofollow(int dirfd, const char *path, int flags);
 int img__lock_index(img_store *s, bool exclusive, int *fd_out, nr_err *err);
 
 /* A blob written in two steps: finish (hash, fsync) then link (make it
