@@ -1,15 +1,28 @@
 /* nrun exec [-i] [-t] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER CMD...
  *
- * Joins every namespace and the cgroups of a running container and runs CMD
- * with the container's identity, capabilities, no_new_privs and seccomp
- * filter (all from its config.json).  We stay non-dumpable and run from the
- * sealed memfd copy while we are a process inside the container before exec
- * (CVE-2019-5736).  With -t the pty is allocated inside the container's own
- * devpts and its master passed back to us over a socketpair; we relay.
- * Either way CMD leads a new session, so a terminal it inherits is never its
- * controlling tty. */
+ * Runs CMD in a running container with its identity, capabilities,
+ * no_new_privs and seccomp filter (all from its config.json).  The order is
+ * the defence (CVE-2019-5736, CVE-2024-21626):
+ *
+ *   1. re-execute from a sealed memfd copy: no process of ours, in the
+ *      container or not, runs the host's nrun file;
+ *   2. read what we need from the store (config.json, the seccomp program),
+ *      then close every fd but stdio and the container's namespaces;
+ *   3. join its cgroups and namespaces ourselves, the mount namespace last
+ *      (our root and cwd become the container's root), not dumpable;
+ *   4. only then fork the child that the container can see (its pid
+ *      namespace): it holds nothing of the host, so a container process
+ *      that catches it (CAP_SYS_PTRACE) finds only the container;
+ *   5. the working directory and /etc/passwd are resolved inside the root
+ *      without magic links (openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS).
+ *
+ * With -t the pty is allocated inside the container's own devpts and its
+ * master passed back to us over a socketpair; we relay.  Either way CMD
+ * leads a new session, so a terminal it inherits is never its controlling
+ * tty. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -20,6 +33,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -45,9 +59,19 @@ static __attribute__((noreturn)) void die(const char *what, int e)
     _exit(NR_EXIT_CMD);
 }
 
+/* path inside the container (we are in its mount namespace): resolved in
+ * the root with no magic link (/proc/self/fd/N, /proc/1/root, ...). */
+static int open_in_root(const char *path, int flags)
+{
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+}
+
+/* /etc/passwd or /etc/group of the container: a regular file of at most
+ * 4 MiB, never a FIFO that would block; NULL when there is none. */
 static char *read_ctr_file(const char *path)
 {
-    cleanup_close int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    cleanup_close int fd = open_in_root(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (4 << 20))
         return NULL;
@@ -60,21 +84,26 @@ static char *read_ctr_file(const char *path)
     return b.data;
 }
 
-static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int nsfd[], const rt_state *st, void *prog,
-                                           int sock)
+/* chdir to the working directory, resolved inside the container as the
+ * user that will run CMD (a directory it cannot search is its error). */
+static void enter_cwd(const char *cwd)
 {
-    static const int types[] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWNS};
+    cleanup_close int fd = open_in_root(cwd, O_PATH | O_DIRECTORY);
+    if (fd < 0 || fchdir(fd) < 0) {
+        int e = errno;
+        cleanup_free char *what =
+            nr_xasprintf(e == ELOOP ? "working directory %s: a link that leads out of the container (or a loop)"
+                                    : "working directory %s",
+                         cwd);
+        die(what, e == ELOOP ? 0 : e);
+    }
+}
+
+/* The process the container sees: forked inside every namespace of the
+ * container, holding no fd of the host but stdio and sock (-t). */
+static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, void *prog, int sock)
+{
     nr_err e = {0};
-    /* the cgroups first: their host paths vanish with the mount namespace */
-    rt_cgroup cg;
-    rt_cgroup_from_json(st->cgroups, &cg);
-    if (rt_cgroup_add(&cg, 0, &e) < 0)
-        die(e.msg, 0);
-    for (int i = 0; i < 5; i++)
-        if (nsfd[i] >= 0 && setns(nsfd[i], types[i]) < 0)
-            die("setns", errno);
-    if (chdir("/") < 0)
-        die("chdir /", errno);
     if (rt_rlimits_apply(s, &e) < 0)
         die(e.msg, 0);
     /* A session of its own, as PID 1 has: the caller's terminal, which a
@@ -119,11 +148,7 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
     }
     if (rt_bounding_drop(s->caps, &e) < 0 || rt_user_switch(s, &e) < 0 || rt_security_exec(s, s->uid, &e) < 0)
         die(e.msg, 0);
-    const char *cwd = o->cwd ? o->cwd : s->cwd;
-    if (chdir(cwd) < 0) {
-        cleanup_free char *what = nr_xasprintf("chdir %s", cwd);
-        die(what, errno);
-    }
+    enter_cwd(o->cwd ? o->cwd : s->cwd);
     /* the container's env, each -e replacing a variable of the same name
      * (getenv takes the first: an appended duplicate would not count), and
      * TERM for a terminal */
@@ -161,6 +186,81 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int 
     _exit(err == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC);
 }
 
+/* 2: everything exec needs from the store and the host, then nothing of
+ * them open: the spec and seccomp program in memory, the container's
+ * namespaces as fds (pid last), and we are in its cgroups and not dumpable. */
+static int exec_prepare(const char *root, const char *ref, rt_spec *spec, void **prog, int nsfd[6], nr_err *err)
+{
+    char id[65];
+    rt_state st;
+    if (rt_container_find(root, ref, id, err) < 0 || rt_state_read(root, id, &st, err) < 0)
+        return -1;
+    int r = -1;
+    bool have_spec = false;
+    for (int k = 0; k < 6; k++)
+        nsfd[k] = -1;
+    if (strcmp(rt_state_live_status(&st), "running")) {
+        nr_err_set(err, "container %s is not running", ref);
+        goto out;
+    }
+    {
+        cleanup_free char *dir = rt_ctr_dir(root, id);
+        cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+            nr_err_sys(err, errno, "open %s", dir);
+            goto out;
+        }
+        if (rt_spec_load(dfd, "config.json", spec, err) < 0)
+            goto out;
+        have_spec = true;
+        cleanup_free char *cache = nr_xasprintf("%s/cache", root);
+        cleanup_close int cfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (spec->seccomp_json && rt_seccomp_prepare(spec->seccomp_json, cfd, prog, err) < 0)
+            goto out;
+    }
+    static const char *const names[] = {"ipc", "uts", "net", "cgroup", "mnt", "pid"};
+    for (int k = 0; k < 6; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)st.pid, names[k]);
+        nsfd[k] = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    /* opened, then re-checked: the pid must still be the container's init */
+    if (nsfd[4] < 0 || nsfd[5] < 0 || !rt_pid_alive(st.pid, st.start_time)) {
+        nr_err_set(err, "container %s is not running", ref);
+        goto out;
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+        nr_err_sys(err, errno, "PR_SET_DUMPABLE");
+        goto out;
+    }
+    /* the cgroups while their host paths are in reach; we stay outside
+     * the container's pid namespace, so its processes cannot name us */
+    rt_cgroup cg;
+    rt_cgroup_from_json(st.cgroups, &cg);
+    int c = rt_cgroup_add(&cg, 0, err);
+    rt_cgroup_free(&cg);
+    if (c < 0)
+        goto out;
+    r = 0;
+out:
+    rt_state_free(&st);
+    if (r < 0) {
+        for (int k = 0; k < 6; k++)
+            if (nsfd[k] >= 0)
+                close(nsfd[k]);
+        if (have_spec)
+            rt_spec_free(spec);
+        free(*prog);
+        *prog = NULL;
+        return r;
+    }
+    /* no fd of the host survives into the container's namespaces */
+    int keep[6];
+    memcpy(keep, nsfd, sizeof keep);
+    rt_close_fds_except(keep, 6);
+    return 0;
+}
+
 int nr_cmd_exec(int argc, char **argv, nr_global *g)
 {
     exec_opts o = {0};
@@ -194,57 +294,26 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     if (i + 1 >= argc)
         return nr_usage_error(g, "exec: usage: exec [OPTIONS] CONTAINER CMD...");
     nr_err err = {0};
-    char id[65];
-    rt_state st;
-    if (rt_container_find(g->root, argv[i], id, &err) < 0 || rt_state_read(g->root, id, &st, &err) < 0)
+    /* 1: from here on we run from a sealed copy (back to main() once) */
+    if (rt_reexec_sealed(&err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     o.cmd = argv + i + 1;
-    if (strcmp(rt_state_live_status(&st), "running")) {
-        rt_state_free(&st);
-        nr_err_set(&err, "container %s is not running", argv[i]);
-        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
-    }
     rt_spec spec;
-    cleanup_free char *dir = rt_ctr_dir(g->root, id);
-    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || rt_spec_load(dfd, "config.json", &spec, &err) < 0) {
-        rt_state_free(&st);
-        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
-    }
-    if (rt_caps_need_sealed_exe(spec.caps)) {
-        rt_state_free(&st);
-        rt_spec_free(&spec);
-        rt_reexec_sealed(); /* back to main() from a sealed copy; then we pass here */
-        if (rt_state_read(g->root, id, &st, &err) < 0 || rt_spec_load(dfd, "config.json", &spec, &err) < 0)
-            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
-    }
     void *prog = NULL;
-    cleanup_free char *cache = nr_xasprintf("%s/cache", g->root);
-    cleanup_close int cfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (spec.seccomp_json && rt_seccomp_prepare(spec.seccomp_json, cfd, &prog, &err) < 0) {
-        rt_state_free(&st);
-        rt_spec_free(&spec);
+    int nsfd[6]; /* ipc uts net cgroup mnt, then pid: the order we join them */
+    if (exec_prepare(g->root, argv[i], &spec, &prog, nsfd, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
-    }
-    static const char *const names[] = {"ipc", "uts", "net", "cgroup", "mnt"};
-    int nsfd[5];
-    int pidns = -1;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)st.pid);
-    pidns = open(path, O_RDONLY | O_CLOEXEC);
-    for (int k = 0; k < 5; k++) {
-        snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)st.pid, names[k]);
-        nsfd[k] = open(path, O_RDONLY | O_CLOEXEC);
-    }
-    /* opened, then re-checked: the pid must still be the container's init */
-    if (pidns < 0 || nsfd[4] < 0 || !rt_pid_alive(st.pid, st.start_time)) {
-        nr_err_set(&err, "container %s is not running", argv[i]);
-        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
-    }
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    if (setns(pidns, CLONE_NEWPID) < 0) {
-        nr_err_sys(&err, errno, "join the pid namespace of %s", argv[i]);
-        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    /* 3: setns(CLONE_NEWNS) makes our root and cwd the container's root;
+     * setns(CLONE_NEWPID) only places the child we fork next */
+    static const int types[] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWNS, CLONE_NEWPID};
+    static const char *const tnames[] = {"ipc", "uts", "network", "cgroup", "mount", "pid"};
+    for (int k = 0; k < 6; k++) {
+        if (nsfd[k] >= 0 && setns(nsfd[k], types[k]) < 0) {
+            nr_err_sys(&err, errno, "join the %s namespace of %s", tnames[k], argv[i]);
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+        }
+        if (nsfd[k] >= 0)
+            close(nsfd[k]);
     }
     int sp[2] = {-1, -1};
     if (o.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
@@ -265,14 +334,9 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (sp[0] >= 0)
             close(sp[0]);
-        child(&spec, &o, nsfd, &st, prog, sp[1]);
+        child(&spec, &o, prog, sp[1]);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
-    for (int k = 0; k < 5; k++)
-        if (nsfd[k] >= 0)
-            close(nsfd[k]);
-    close(pidns);
-    rt_state_free(&st);
     int code;
     if (o.tty)
         rt_forward_block();

@@ -193,10 +193,10 @@ int rt_security_exec(const rt_spec *s, uid_t uid, nr_err *err);
 int rt_user_switch(const rt_spec *s, nr_err *err);
 /* Block and queue the signals a foreground nrun forwards (before launching). */
 void rt_forward_block(void);
-/* CVE-2019-5736: re-exec this program from a sealed memfd copy.  Needed only
- * when container processes hold CAP_SYS_PTRACE: otherwise our non-dumpable
- * flag already keeps /proc/<our pid>/exe closed to them. */
-int rt_reexec_sealed(void);
+/* CVE-2019-5736: re-execute this program from a sealed memfd copy (back
+ * to main() with the same arguments); returns 0 once it runs from one.
+ * Every entry into a running container (nrun exec) does this first. */
+int rt_reexec_sealed(nr_err *err);
 bool rt_caps_need_sealed_exe(uint64_t caps);
 /* Inside a container: nrun's own dir in its /dev tmpfs (the worker agent,
  * the generated /etc/hostname, hosts, resolv.conf). */
