@@ -3,7 +3,15 @@
  * and compared with its name.  Only when every referenced blob is staged and
  * every manifest and config validated are the blobs linked and the tags set,
  * so a hostile or truncated archive, or a full disk, leaves the store as it
- * was. */
+ * was.
+ *
+ * The layout's top directory is a path the user chose and is followed; nothing
+ * inside it is: every file is opened beneath it with no symlink on the way
+ * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) and must be a regular file
+ * (a FIFO would hang us, a device or a link would read the host).  In an
+ * archive, an entry that is a symlink, hardlink, device or FIFO where the
+ * layout has a file (index.json, oci-layout, blobs/sha256/<hex>) or a
+ * directory (blobs, blobs/sha256) refuses the whole archive. */
 #include "images/oci.h"
 
 #include <archive.h>
@@ -14,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -21,6 +30,7 @@
 #include "images/store_int.h"
 
 #define KEEP_IN_MEMORY (1u << 20) /* blobs this small stay in memory too (manifests, configs) */
+#define LAYOUT_FILE_MAX 4096      /* oci-layout: {"imageLayoutVersion":"1.0.0"} */
 
 typedef struct staged {
     char digest[IMG_DIGEST_MAX];
@@ -108,6 +118,16 @@ static staged *find_staged(imp *im, const char *digest)
     return NULL;
 }
 
+/* jansson's message without its "near '...'": that would echo bytes of a file
+ * that may not be what it claims to be. */
+static const char *json_reason(json_error_t *je)
+{
+    char *near = strstr(je->text, " near '");
+    if (near)
+        *near = 0;
+    return je->text;
+}
+
 /* A small JSON blob from the import or, failing that, from the store. */
 static int get_json(imp *im, const img_desc *d, json_t **out, nr_err *err)
 {
@@ -134,7 +154,8 @@ static int get_json(imp *im, const img_desc *d, json_t **out, nr_err *err)
     json_error_t je;
     *out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
     if (!*out)
-        return nr_err_set(err, "%s: blob %s: invalid JSON at %d:%d: %s", im->src, d->digest, je.line, je.column, je.text);
+        return nr_err_set(err, "%s: blob %s: invalid JSON at %d:%d: %s", im->src, d->digest, je.line, je.column,
+                          json_reason(&je));
     return 0;
 }
 
@@ -197,6 +218,20 @@ static int tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, cha
     return 0;
 }
 
+/* oci-layout, when present: {"imageLayoutVersion": "..."}. */
+static int check_oci_layout(const char *src, const char *data, size_t len, nr_err *err)
+{
+    json_error_t je;
+    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (!j)
+        return nr_err_set(err, "%s: oci-layout:%d:%d: %s", src, je.line, je.column, json_reason(&je));
+    bool ok = json_is_string(json_object_get(j, "imageLayoutVersion"));
+    json_decref(j);
+    if (!ok)
+        return nr_err_set(err, "%s: oci-layout has no imageLayoutVersion", src);
+    return 0;
+}
+
 static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg, nr_err *err)
 {
     if (!im->index)
@@ -204,7 +239,7 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
     json_error_t je;
     json_t *idx = json_loadb(im->index, im->index_len, JSON_REJECT_DUPLICATES, &je);
     if (!idx)
-        return nr_err_set(err, "%s: index.json:%d:%d: %s", im->src, je.line, je.column, je.text);
+        return nr_err_set(err, "%s: index.json:%d:%d: %s", im->src, je.line, je.column, json_reason(&je));
     json_t *list = json_object_get(idx, "manifests");
     int ret = -1;
     found *f = nr_xcalloc(json_array_size(list) + 1, sizeof *f);
@@ -320,6 +355,83 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len, const char *what, nr_er
     return n;
 }
 
+/* Open dirfd/name of the layout `dir` for reading: beneath it, through no
+ * symlink, a regular file only.  Checked before the open too, so a device
+ * node or FIFO is never opened (a FIFO's open would block); O_NONBLOCK covers
+ * one swapped in between, and the fd's own type decides. */
+static int open_layout_file(const char *dir, int dirfd, const char *shown, const char *name, int *fd_out, nr_err *err)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return nr_err_sys(err, errno, "%s/%s", dir, shown);
+    if (S_ISLNK(st.st_mode))
+        return nr_err_set(err, "%s/%s is a symlink: refused", dir, shown);
+    if (!S_ISREG(st.st_mode))
+        return nr_err_set(err, "%s/%s is not a regular file: refused", dir, shown);
+    cleanup_close int fd = img__open_nofollow(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0 && (errno == ELOOP || errno == EXDEV))
+        return nr_err_set(err, "%s/%s is a symlink: refused", dir, shown);
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return nr_err_sys(err, errno, "open %s/%s", dir, shown);
+    if (!S_ISREG(st.st_mode))
+        return nr_err_set(err, "%s/%s is not a regular file: refused", dir, shown);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+        return nr_err_sys(err, errno, "open %s/%s", dir, shown);
+    *fd_out = steal_fd(&fd);
+    return 0;
+}
+
+/* A small file of the layout (index.json, oci-layout), at most `max` bytes. */
+static int read_layout_file(const char *dir, int dirfd, const char *name, size_t max, char **out, size_t *len,
+                            nr_err *err)
+{
+    cleanup_close int fd = -1;
+    if (open_layout_file(dir, dirfd, name, name, &fd, err) < 0)
+        return -1;
+    nr_buf b = {0};
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            nr_buf_free(&b);
+            return nr_err_sys(err, errno, "read %s/%s", dir, name);
+        }
+        if (n == 0)
+            break;
+        if (b.len + (size_t)n > max) {
+            nr_buf_free(&b);
+            return nr_err_set(err, "%s/%s is larger than %zu bytes: refused", dir, name, max);
+        }
+        nr_buf_add(&b, chunk, (size_t)n);
+    }
+    nr_buf_add(&b, "", 1);
+    *out = b.data;
+    *len = b.len - 1;
+    return 0;
+}
+
+/* A directory of the layout, beneath it and through no symlink. */
+static int open_layout_dir(const char *dir, int dirfd, const char *name, nr_err *err)
+{
+    int fd = img__open_nofollow(dirfd, name, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0)
+        return fd;
+    if (errno == ELOOP || errno == EXDEV)
+        return nr_err_set(err, "%s/%s is a symlink or crosses one: refused", dir, name);
+    if (errno == ENOTDIR)
+        return nr_err_set(err, "%s/%s is not a directory: refused", dir, name);
+    return nr_err_sys(err, errno, "open %s/%s", dir, name);
+}
+
+static bool hex64(const char *name)
+{
+    char d[IMG_DIGEST_MAX];
+    return strlen(name) == 64 && snprintf(d, sizeof d, "sha256:%s", name) > 0 && img_digest_valid(d);
+}
+
 int img_import_oci_dir(img_store *s, const char *dir, const char *repo, img_import_cb cb, void *arg, nr_err *err)
 {
     imp im = {.s = s, .src = dir};
@@ -329,14 +441,25 @@ int img_import_oci_dir(img_store *s, const char *dir, const char *repo, img_impo
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return nr_err_sys(err, errno, "open %s", dir);
-    if (nr_read_file(dfd, "index.json", IMG_JSON_MAX, &im.index, &im.index_len, err) < 0)
-        return nr_err_wrap(err, "%s: not an OCI image layout", dir);
-    cleanup_dir DIR *d = NULL;
-    int bfd = openat(dfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (bfd < 0) {
-        nr_err_sys(err, errno, "open %s/blobs/sha256", dir);
-        goto out;
+    cleanup_free char *layout = NULL;
+    size_t layout_len;
+    if (faccessat(dfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
+        if (read_layout_file(dir, dfd, "oci-layout", LAYOUT_FILE_MAX, &layout, &layout_len, err) < 0 ||
+            check_oci_layout(dir, layout, layout_len, err) < 0)
+            return -1;
     }
+    if (faccessat(dfd, "index.json", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+        return nr_err_set(err, "%s: no index.json (not an OCI image layout)", dir);
+    if (read_layout_file(dir, dfd, "index.json", IMG_JSON_MAX, &im.index, &im.index_len, err) < 0)
+        return -1;
+    cleanup_dir DIR *d = NULL;
+    int bfd = open_layout_dir(dir, dfd, "blobs", err);
+    if (bfd >= 0) {
+        close(bfd);
+        bfd = open_layout_dir(dir, dfd, "blobs/sha256", err);
+    }
+    if (bfd < 0)
+        goto out;
     d = fdopendir(bfd);
     if (!d) {
         close(bfd);
@@ -345,13 +468,13 @@ int img_import_oci_dir(img_store *s, const char *dir, const char *repo, img_impo
     }
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (strlen(de->d_name) != 64)
-            continue;
-        cleanup_close int fd = openat(bfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-            nr_err_sys(err, errno, "open %s/blobs/sha256/%s", dir, de->d_name);
+        if (!hex64(de->d_name))
+            continue; /* not a sha256 blob name: ignored */
+        char shown[80];
+        snprintf(shown, sizeof shown, "blobs/sha256/%.64s", de->d_name);
+        cleanup_close int fd = -1;
+        if (open_layout_file(dir, bfd, shown, de->d_name, &fd, err) < 0)
             goto out;
-        }
         if (stage(&im, de->d_name, fd_read, &fd, err) < 0)
             goto out;
     }
@@ -359,6 +482,44 @@ int img_import_oci_dir(img_store *s, const char *dir, const char *repo, img_impo
 out:
     imp_free(&im);
     return ret;
+}
+
+/* What a layout has at an archive path: a file, a directory, or nothing of
+ * ours (other entries are ignored). */
+enum { ENTRY_OTHER, ENTRY_FILE, ENTRY_DIR };
+static int layout_entry(const char *p)
+{
+    size_t n = strlen(p);
+    while (n && p[n - 1] == '/')
+        n--;
+    if ((n == 10 && !strncmp(p, "index.json", n)) || (n == 10 && !strncmp(p, "oci-layout", n)))
+        return ENTRY_FILE;
+    if ((n == 5 && !strncmp(p, "blobs", n)) || (n == 12 && !strncmp(p, "blobs/sha256", n)))
+        return ENTRY_DIR;
+    if (n == 13 + 64 && !strncmp(p, "blobs/sha256/", 13)) {
+        char hex[65];
+        memcpy(hex, p + 13, 64);
+        hex[64] = 0;
+        if (hex64(hex))
+            return ENTRY_FILE;
+    }
+    return ENTRY_OTHER;
+}
+
+/* An entry where the layout has a file must be a plain file (no link,
+ * device, FIFO or directory), where it has a directory a directory. */
+static int check_entry(const char *file, const char *p, struct archive_entry *e, int kind, nr_err *err)
+{
+    unsigned type = archive_entry_filetype(e);
+    if (archive_entry_hardlink(e))
+        return nr_err_set(err, "%s: entry \"%.200s\" is a hardlink: refused", file, p);
+    if (type == AE_IFLNK)
+        return nr_err_set(err, "%s: entry \"%.200s\" is a symlink: refused", file, p);
+    if (kind == ENTRY_DIR && type != AE_IFDIR)
+        return nr_err_set(err, "%s: entry \"%.200s\" is not a directory: refused", file, p);
+    if (kind == ENTRY_FILE && (type != AE_IFREG || p[strlen(p) - 1] == '/'))
+        return nr_err_set(err, "%s: entry \"%.200s\" is not a regular file: refused", file, p);
+    return 0;
 }
 
 static ssize_t ar_read(void *ctx, void *buf, size_t len, const char *what, nr_err *err)
@@ -384,15 +545,46 @@ int img_import_oci_archive(img_store *s, const char *file, const char *repo, img
         goto out;
     }
     struct archive_entry *e;
+    bool seen_layout = false;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *p = archive_entry_pathname(e);
         if (!p)
             continue;
         while (p[0] == '.' && p[1] == '/')
             p += 2;
-        if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+        int kind = layout_entry(p);
+        if (kind == ENTRY_OTHER)
             continue;
-        if (!strcmp(p, "index.json")) {
+        if (check_entry(file, p, e, kind, err) < 0)
+            goto out;
+        if (kind == ENTRY_DIR)
+            continue;
+        if (!strcmp(p, "oci-layout")) {
+            if (seen_layout) {
+                nr_err_set(err, "%s: oci-layout appears twice: refused", file);
+                goto out;
+            }
+            seen_layout = true;
+            char buf[LAYOUT_FILE_MAX + 1];
+            size_t got = 0;
+            la_ssize_t n = 0;
+            while (got < sizeof buf && (n = archive_read_data(a, buf + got, sizeof buf - got)) > 0)
+                got += (size_t)n;
+            if (n < 0) {
+                nr_err_set(err, "%s: %s", file, archive_error_string(a));
+                goto out;
+            }
+            if (got > LAYOUT_FILE_MAX) {
+                nr_err_set(err, "%s: oci-layout is larger than %d bytes: refused", file, LAYOUT_FILE_MAX);
+                goto out;
+            }
+            if (check_oci_layout(file, buf, got, err) < 0)
+                goto out;
+        } else if (!strcmp(p, "index.json")) {
+            if (im.index) {
+                nr_err_set(err, "%s: index.json appears twice: refused", file);
+                goto out;
+            }
             if (archive_entry_size(e) > (la_int64_t)IMG_JSON_MAX) {
                 nr_err_set(err, "%s: index.json is too large", file);
                 goto out;
@@ -410,7 +602,7 @@ int img_import_oci_archive(img_store *s, const char *file, const char *repo, img
             free(im.index);
             im.index = b.data ? b.data : nr_xstrdup("");
             im.index_len = b.len;
-        } else if (!strncmp(p, "blobs/sha256/", 13) && strlen(p + 13) == 64) {
+        } else {
             if (stage(&im, p + 13, ar_read, a, err) < 0)
                 goto out;
         }

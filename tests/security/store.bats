@@ -196,3 +196,216 @@ sec_store_refused() {
         [[ "$output" == *"$r/$f"* ]]
     done
 }
+
+# ---- 7: nrun load never follows a link inside the layout or archive ----
+
+# The good layout and archive of bb:1 (made once): $SEC_TMP/layout, layout.tar.
+sec_layouts() {
+    [ -d "$SEC_TMP/layout" ] && return 0
+    "$NRUN" save --dir -o "$SEC_TMP/layout" bb:1
+    "$NRUN" save -o "$SEC_TMP/layout.tar" bb:1
+}
+
+# Blob hexes of bb:1: the manifest's, the config's, the layer's.
+sec_manifest_hex() { jq -r '.manifests[0].digest' "$SEC_TMP/layout/index.json" | cut -d: -f2; }
+sec_config_hex() { jq -r '.config.digest' "$SEC_TMP/layout/blobs/sha256/$(sec_manifest_hex)" | cut -d: -f2; }
+sec_layer_hex() { jq -r '.layers[0].digest' "$SEC_TMP/layout/blobs/sha256/$(sec_manifest_hex)" | cut -d: -f2; }
+
+# A copy of the good layout to spoil: prints its path.
+sec_layout_copy() {
+    local l
+    l=$(mktemp -d "$SEC_TMP/lay.XXXXXX")
+    cp -a "$SEC_TMP/layout/." "$l/"
+    echo "$l"
+}
+
+# `nrun load -i $1` must fail within 20 s naming $2, echo nothing of the
+# secret, and leave the store and the secret as they were.
+sec_load_refused() {
+    local input=$1 path=$2 before secret_before
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    secret_before=$(stat -c '%a %u %s %Y' "$SEC_TMP/secret")
+    run timeout 20 "$NRUN" load -i "$input" --name evil:1
+    echo "load $input: $status $output"
+    [ "$status" -ne 0 ]
+    [ "$status" -ne 124 ] # no hang on a FIFO or an endless device
+    [[ "$output" == *"$path"* ]]
+    [ "$(echo "$output" | wc -l)" -eq 1 ]
+    [[ "$output" != *SECRET* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    [ "$(stat -c '%a %u %s %Y' "$SEC_TMP/secret")" = "$secret_before" ]
+    ! grep -rqF "$(cat "$SEC_TMP/secret")" "$NRUN_ROOT"
+    ! "$NRUN" image inspect evil:1 >/dev/null 2>&1
+}
+
+@test "load: the good layout and archive load (the baseline the probes spoil)" {
+    sec_layouts
+    run "$NRUN" load -i "$SEC_TMP/layout" --name good:1
+    [ "$status" -eq 0 ]
+    run "$NRUN" load -i "$SEC_TMP/layout.tar" --name good:2
+    [ "$status" -eq 0 ]
+    "$NRUN" rmi good:1 good:2 >/dev/null
+}
+
+@test "load: index.json, oci-layout or a blob of a layout that is a symlink (secret, /dev/zero, FIFO) is refused" {
+    sec_layouts
+    mkfifo "$SEC_TMP/fifo"
+    local f target l
+    for f in index.json oci-layout "blobs/sha256/$(sec_manifest_hex)" "blobs/sha256/$(sec_config_hex)" \
+        "blobs/sha256/$(sec_layer_hex)"; do
+        for target in "$SEC_TMP/secret" /dev/zero "$SEC_TMP/fifo" /etc/shadow; do
+            l=$(sec_layout_copy)
+            rm "$l/$f"
+            ln -s "$target" "$l/$f"
+            sec_load_refused "$l" "$l/$f"
+            [[ "$output" == *symlink* ]]
+        done
+    done
+    # a relative link to a sibling file of the layout is a link too
+    l=$(sec_layout_copy)
+    cp "$l/index.json" "$l/index.real"
+    rm "$l/index.json"
+    ln -s index.real "$l/index.json"
+    sec_load_refused "$l" "$l/index.json"
+    rm "$SEC_TMP/fifo"
+}
+
+@test "load: a FIFO, a device node or a directory where a layout has a file is refused without hanging" {
+    sec_layouts
+    local f l
+    for f in index.json oci-layout "blobs/sha256/$(sec_manifest_hex)" "blobs/sha256/$(sec_layer_hex)"; do
+        l=$(sec_layout_copy)
+        rm "$l/$f"
+        mkfifo "$l/$f"
+        sec_load_refused "$l" "$l/$f"
+        l=$(sec_layout_copy)
+        rm "$l/$f"
+        mknod "$l/$f" c 1 5 # /dev/zero
+        sec_load_refused "$l" "$l/$f"
+        l=$(sec_layout_copy)
+        rm "$l/$f"
+        mkdir "$l/$f"
+        sec_load_refused "$l" "$l/$f"
+    done
+    # a blob nothing references is read too (to verify it): the same rules
+    l=$(sec_layout_copy)
+    mkfifo "$l/blobs/sha256/$(printf x | sha256sum | cut -c1-64)"
+    sec_load_refused "$l" "$l/blobs/sha256/"
+}
+
+@test "load: a blobs or blobs/sha256 directory that is a symlink is refused, even to a valid copy" {
+    sec_layouts
+    local l copy
+    copy=$(sec_layout_copy)
+    l=$(sec_layout_copy)
+    rm -rf "${l:?}/blobs"
+    ln -s "$copy/blobs" "$l/blobs"
+    sec_load_refused "$l" "$l/blobs"
+    l=$(sec_layout_copy)
+    rm -rf "${l:?}/blobs/sha256"
+    ln -s "$copy/blobs/sha256" "$l/blobs/sha256"
+    sec_load_refused "$l" "$l/blobs/sha256"
+    l=$(sec_layout_copy)
+    rm -rf "${l:?}/blobs"
+    ln -s /etc "$l/blobs"
+    sec_load_refused "$l" "$l/blobs"
+    # the layout itself may be given through a symlink: the user chose it
+    ln -s "$copy" "$SEC_TMP/laylink"
+    run "$NRUN" load -i "$SEC_TMP/laylink" --name vialink:1
+    rm "$SEC_TMP/laylink"
+    [ "$status" -eq 0 ]
+    "$NRUN" rmi vialink:1 >/dev/null
+}
+
+@test "load: an oversized or malformed index.json / oci-layout is refused naming it, echoing none of it" {
+    sec_layouts
+    local l
+    l=$(sec_layout_copy)
+    head -c $((9 << 20)) /dev/zero | tr '\0' ' ' >"$l/index.json"
+    sec_load_refused "$l" "$l/index.json"
+    l=$(sec_layout_copy)
+    cp "$SEC_TMP/secret" "$l/index.json"
+    sec_load_refused "$l" "index.json"
+    l=$(sec_layout_copy)
+    cp "$SEC_TMP/secret" "$l/oci-layout"
+    sec_load_refused "$l" "oci-layout"
+}
+
+# An archive like layout.tar with entry $2 replaced: $1 = output, $2 = name,
+# $3 = kind (symlink:TARGET, hardlink:TARGET, chr, fifo, dir, dup), written by
+# python's tarfile (GNU tar will not store these shapes from a directory).
+sec_evil_tar() {
+    python3 - "$SEC_TMP/layout.tar" "$@" <<'PY'
+import io, sys, tarfile
+src, out, name, kind = sys.argv[1:5]
+with tarfile.open(src) as t, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as o:
+    for m in t.getmembers():
+        data = t.extractfile(m).read() if m.isfile() else None
+        if m.name.rstrip("/") != name:
+            o.addfile(m, io.BytesIO(data) if data is not None else None)
+            continue
+        if kind == "dup":
+            o.addfile(m, io.BytesIO(data))
+            o.addfile(m, io.BytesIO(data))
+            continue
+        n = tarfile.TarInfo(m.name.rstrip("/"))
+        n.mode = 0o644
+        if kind.startswith("symlink:"):
+            n.type, n.linkname = tarfile.SYMTYPE, kind[8:]
+        elif kind.startswith("hardlink:"):
+            n.type, n.linkname = tarfile.LNKTYPE, kind[9:]
+        elif kind == "chr":
+            n.type, n.devmajor, n.devminor = tarfile.CHRTYPE, 1, 5
+        elif kind == "fifo":
+            n.type = tarfile.FIFOTYPE
+        elif kind == "dir":
+            n.type, n.mode = tarfile.DIRTYPE, 0o755
+        o.addfile(n)
+PY
+}
+
+@test "load: archive entries that are links, devices or FIFOs where a layout has a file are refused" {
+    sec_layouts
+    local f kind t i=0
+    for f in index.json oci-layout "blobs/sha256/$(sec_manifest_hex)" "blobs/sha256/$(sec_layer_hex)"; do
+        for kind in symlink:/etc/shadow "symlink:$SEC_TMP/secret" symlink:/dev/zero hardlink:/etc/shadow \
+            hardlink:index.json chr fifo dir; do
+            [ "$f" = index.json ] && [ "$kind" = hardlink:index.json ] && kind=hardlink:oci-layout
+            t="$SEC_TMP/evil$((i++)).tar"
+            sec_evil_tar "$t" "$f" "$kind"
+            sec_load_refused "$t" "$f"
+        done
+    done
+}
+
+@test "load: archive blobs dirs that are links, duplicate index.json, a linked unreferenced blob: refused" {
+    sec_layouts
+    local t
+    t="$SEC_TMP/evil-blobs.tar"
+    sec_evil_tar "$t" blobs symlink:/etc
+    sec_load_refused "$t" '"blobs"'
+    sec_evil_tar "$t" blobs/sha256 "symlink:$SEC_TMP"
+    sec_load_refused "$t" '"blobs/sha256"'
+    sec_evil_tar "$t" index.json dup
+    sec_load_refused "$t" "index.json appears twice"
+    sec_evil_tar "$t" oci-layout dup
+    sec_load_refused "$t" "oci-layout appears twice"
+    # an extra blob entry nothing references, linked to a host file
+    python3 - "$SEC_TMP/layout.tar" "$t" "$(sha256sum "$SEC_TMP/secret" | cut -c1-64)" <<'PY'
+import shutil, sys, tarfile
+shutil.copy(sys.argv[1], sys.argv[2])
+with tarfile.open(sys.argv[2], "a") as o:
+    n = tarfile.TarInfo("blobs/sha256/" + sys.argv[3])
+    n.type, n.linkname = tarfile.SYMTYPE, "/etc/shadow"
+    o.addfile(n)
+PY
+    sec_load_refused "$t" "blobs/sha256/$(sha256sum "$SEC_TMP/secret" | cut -c1-64)"
+    # the same through standard input
+    sec_evil_tar "$t" "blobs/sha256/$(sec_layer_hex)" symlink:/etc/shadow
+    local before
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run bash -c "timeout 20 '$NRUN' load --name evil:1 <'$t'"
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [[ "$output" == *"blobs/sha256/$(sec_layer_hex)"*symlink* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
