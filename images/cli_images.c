@@ -382,7 +382,8 @@ static int cmd_prune(int argc, char **argv, nr_global *g)
     } else {
         char size[32];
         nr_human_size(res.bytes_reclaimed, size, sizeof size);
-        printf("Deleted blobs: %zu\nTotal reclaimed space: %s\n", res.blobs_removed, size);
+        printf("Deleted blobs: %zu\nDeleted layers: %zu\nTotal reclaimed space: %s\n", res.blobs_removed,
+               res.layers_removed, size);
     }
     img_store_close(s);
     return rc;

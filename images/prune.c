@@ -1,5 +1,5 @@
-/* Garbage collection: blobs not reachable from index.json go, under the
- * exclusive gc lock (no build is between writing blobs and tagging) and the
+/* Garbage collection: blobs not reachable from index.json go (then the
+ * unpacked layers nothing uses: prune_layers.c), under the exclusive gc lock (no build is between writing blobs and tagging) and the
  * exclusive index lock (no tag changes meanwhile). */
 #include "images/store_int.h"
 
@@ -46,10 +46,43 @@ static void set_free(strset *s)
     free(s->v);
 }
 
+/* What the images of index.json keep: blobs, and the diff_ids of their
+ * unpacked layers (layers_unknown when a config could not be read: then no
+ * unpacked layer is removed). */
+typedef struct marks {
+    strset blobs;
+    strset diff_ids;
+    bool layers_unknown;
+} marks;
+
+/* Add the config's rootfs.diff_ids to m->diff_ids. */
+static void mark_diff_ids(img_store *s, const img_desc *c, marks *m)
+{
+    cleanup_free char *data = NULL;
+    size_t len;
+    nr_err ign;
+    json_t *j = NULL;
+    if (img_blob_read(s, c->digest, IMG_JSON_MAX, &data, &len, &ign) < 0 || !(j = json_loadb(data, len, 0, NULL))) {
+        m->layers_unknown = true;
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(json_object_get(j, "rootfs"), "diff_ids"), i, v)
+    {
+        if (json_is_string(v) && img_digest_valid(json_string_value(v)))
+            set_add(&m->diff_ids, json_string_value(v));
+        else
+            m->layers_unknown = true;
+    }
+    json_decref(j);
+}
+
 /* Mark a descriptor and what it references (manifest -> config + layers,
  * index -> manifests). */
-static int mark(img_store *s, const img_desc *d, strset *set, int depth, nr_err *err)
+static int mark(img_store *s, const img_desc *d, marks *mk, int depth, nr_err *err)
 {
+    strset *set = &mk->blobs;
     set_add(set, d->digest);
     bool is_index = !strcmp(d->media_type, IMG_MT_INDEX) ||
                     !strcmp(d->media_type, "application/vnd.docker.distribution.manifest.list.v2+json");
@@ -71,6 +104,8 @@ static int mark(img_store *s, const img_desc *d, strset *set, int depth, nr_err 
         r = img__desc_parse(json_object_get(j, "config"), &c, d->digest, err);
         if (r == 0)
             set_add(set, c.digest);
+        if (r == 0)
+            mark_diff_ids(s, &c, mk);
     }
     size_t i;
     json_t *v;
@@ -80,7 +115,7 @@ static int mark(img_store *s, const img_desc *d, strset *set, int depth, nr_err 
             break;
         r = img__desc_parse(v, &c, d->digest, err);
         if (r == 0)
-            r = mark(s, &c, set, depth + 1, err);
+            r = mark(s, &c, mk, depth + 1, err);
     }
     json_decref(j);
     return r;
@@ -159,6 +194,7 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, img_
         return -1;
     cleanup_close int lk = -1;
     int ret = -1;
+    marks mk = {0};
     strset set = {0};
     json_t *idx = NULL;
     cleanup_dir DIR *dir = NULL;
@@ -169,11 +205,13 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, img_
     json_array_foreach(json_object_get(idx, "manifests"), i, v)
     {
         img_desc d;
-        if (img__desc_parse(v, &d, "index.json", err) < 0 || mark(s, &d, &set, 0, err) < 0) {
+        if (img__desc_parse(v, &d, "index.json", err) < 0 || mark(s, &d, &mk, 0, err) < 0) {
             nr_err_wrap(err, "prune %s: nothing removed", s->root);
             goto out;
         }
     }
+    set = mk.blobs;
+    mk.blobs = (strset){0};
     if (set.n)
         qsort(set.v, set.n, sizeof *set.v, cmp_str);
     if (only) {
@@ -209,11 +247,21 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, img_
             goto out;
     }
     res->temps_removed = img__clean_temps(s->blobs_fd, true) + img__clean_temps(s->root_fd, true);
+    /* Then the unpacked layers of what went (a layer's blob may have gone
+     * with an image while a container still runs from its unpacked dir). */
+    if (!mk.layers_unknown) {
+        if (mk.diff_ids.n)
+            qsort(mk.diff_ids.v, mk.diff_ids.n, sizeof *mk.diff_ids.v, cmp_str);
+        if (img__layers_prune(s, mk.diff_ids.v, mk.diff_ids.n, res, err) < 0)
+            goto out;
+    }
     ret = 0;
 out:
     gc_unlock_exclusive(s);
     json_decref(idx);
     set_free(&set);
+    set_free(&mk.blobs);
+    set_free(&mk.diff_ids);
     return ret;
 }
 

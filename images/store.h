@@ -110,11 +110,16 @@ int img_store_hold(img_store *s, nr_err *err);
 
 typedef struct img_prune_result {
     size_t blobs_removed;
+    size_t layers_removed; /* unpacked layer dirs (layers/<diff_id hex>) */
     uint64_t bytes_reclaimed;
     size_t temps_removed;
 } img_prune_result;
 /* Remove blobs not reachable from index.json (manifest, its config and
- * layers) and stale temp files, under the exclusive gc lock. */
+ * layers) and stale temp files, under the exclusive gc lock; then the
+ * unpacked layers (layers/<hex>) that no image of index.json has (by its
+ * config's rootfs.diff_ids) and no container's config.json lists, and
+ * half-extracted layer dirs of dead unpacks.  nrun's own layers (not named
+ * by a diff_id, e.g. layers/nrun-init-1) stay. */
 int img_store_prune(img_store *s, img_prune_result *res, nr_err *err);
 /* Remove just these blobs, unless index.json reaches them: for a writer
  * undoing what it wrote when it fails late (a full disk at the manifest).

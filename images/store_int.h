@@ -33,6 +33,11 @@ int img__lock_index(img_store *s, bool exclusive, int *fd_out, nr_err *err);
 int img__blob_writer_finish(img_blob_writer *w, char digest_out[IMG_DIGEST_MAX], uint64_t *size_out, nr_err *err);
 int img__blob_writer_link(img_blob_writer *w, nr_err *err); /* frees w, also on error */
 
+/* Prune's layer half (prune_layers.c): remove layers/<hex> not in `keep`
+ * (sorted diff_id hexes of the images) and used by no container, and dead
+ * unpack temp dirs.  Caller holds the exclusive gc and index locks. */
+int img__layers_prune(img_store *s, char *const *keep, size_t n_keep, img_prune_result *res, nr_err *err);
+
 /* Remove ".tmp-<pid>-*" files in dirfd whose pid is gone (all of them when
  * `all`); returns the number removed. */
 size_t img__clean_temps(int dirfd, bool all);

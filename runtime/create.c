@@ -274,6 +274,11 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
 {
     memset(out, 0, sizeof *out);
     img_image *img = NULL;
+    /* gc.lock shared until the store is closed, after config.json names the
+     * layers: prune cannot remove an unpacked layer in between.  (A store we
+     * cannot write has no prune to fear.) */
+    nr_err ign;
+    img_store_hold(store, &ign);
     if (img_image_load(store, image_ref, &img, err) < 0)
         return -1;
     int r = -1;

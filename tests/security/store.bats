@@ -409,3 +409,118 @@ PY
     [[ "$output" == *"blobs/sha256/$(sec_layer_hex)"*symlink* ]]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
+
+# ---- 10a: prune reclaims the unpacked layers nothing uses ----
+
+# A one-file layer tar: $1 = output, $2 = file name; $3 = "ro" adds read-only
+# and closed directories (0555, 0000) the removal must cope with.
+sec_layer_tar() {
+    local d
+    d=$(mktemp -d "$BATS_FILE_TMPDIR/layer.XXXXXX")
+    echo "$2" >"$d/$2"
+    if [ "${3:-}" = ro ]; then
+        mkdir -p "$d/ro/deep/er" "$d/closed/in"
+        echo x >"$d/ro/deep/er/f"
+        echo y >"$d/closed/in/g"
+        chmod 0555 "$d/ro/deep/er" "$d/ro/deep" "$d/ro"
+        chmod 0000 "$d/closed/in" "$d/closed"
+    fi
+    tar --numeric-owner -C "$d" -cf "$1" .
+    chmod -R u+rwx "$d" && rm -rf "$d"
+}
+
+sec_diff_id() { sha256sum "$1" | cut -c1-64; }
+
+@test "prune: layers only a removed image used go, shared ones stay, the other image still runs" {
+    local t=$BATS_FILE_TMPDIR bb shared one two dead
+    sec_layer_tar "$t/shared.tar" shared
+    sec_layer_tar "$t/one.tar" one ro
+    sec_layer_tar "$t/two.tar" two
+    bb=$(sec_diff_id "$t/bb.tar")
+    shared=$(sec_diff_id "$t/shared.tar")
+    one=$(sec_diff_id "$t/one.tar")
+    two=$(sec_diff_id "$t/two.tar")
+    "$NRUN" __internal mkimage -t p1:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$t/bb.tar" "$t/shared.tar" "$t/one.tar" >/dev/null
+    "$NRUN" __internal mkimage -t p2:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$t/bb.tar" "$t/shared.tar" "$t/two.tar" >/dev/null
+    rt_run --rm p1:1 cat /one /shared
+    rt_run --rm p2:1 cat /two
+    [ -d "$NRUN_ROOT/layers/$one/ro/deep/er" ] && [ -d "$NRUN_ROOT/layers/$two" ] && [ -d "$NRUN_ROOT/layers/$shared" ]
+    # a half-extracted layer of a dead unpack, one of a live one, a name of nobody's
+    dead=$(sh -c 'echo $$')
+    mkdir -p "$NRUN_ROOT/layers/.tmp-$one-$dead/sub" "$NRUN_ROOT/layers/.tmp-$two-$$" "$NRUN_ROOT/layers/other"
+    head -c 100000 /dev/zero >"$NRUN_ROOT/layers/.tmp-$one-$dead/sub/f"
+    chmod 0555 "$NRUN_ROOT/layers/.tmp-$one-$dead/sub"
+    "$NRUN" rmi p1:1
+    run "$NRUN" image prune -f
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Deleted layers: 1"* ]]
+    [[ "$output" == *"Total reclaimed space: "* ]]
+    [[ "$output" != *"Total reclaimed space: 0B"* ]]
+    [ ! -e "$NRUN_ROOT/layers/$one" ]
+    [ ! -e "$NRUN_ROOT/layers/.tmp-$one-$dead" ]
+    [ -d "$NRUN_ROOT/layers/$shared" ] && [ -d "$NRUN_ROOT/layers/$two" ] && [ -d "$NRUN_ROOT/layers/$bb" ]
+    [ -d "$NRUN_ROOT/layers/.tmp-$two-$$" ] && [ -d "$NRUN_ROOT/layers/other" ]
+    ls "$NRUN_ROOT/layers" | grep -q '^nrun-init-'
+    rmdir "$NRUN_ROOT/layers/.tmp-$two-$$" "$NRUN_ROOT/layers/other"
+    # what stays still runs, from the same unpacked dirs
+    run rt_run --rm p2:1 cat /two /shared
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'two\nshared')" ]
+    run rt_run --rm bb:1 echo ok
+    [ "$output" = ok ]
+    # a second prune finds nothing more
+    run "$NRUN" image prune -f
+    [[ "$output" == *"Deleted layers: 0"* ]]
+    "$NRUN" rmi p2:1 >/dev/null
+}
+
+@test "prune: a layer under a running or a stopped container stays until the container is removed" {
+    local t=$BATS_FILE_TMPDIR three four id stopped
+    sec_layer_tar "$t/three.tar" three
+    sec_layer_tar "$t/four.tar" four
+    three=$(sec_diff_id "$t/three.tar")
+    four=$(sec_diff_id "$t/four.tar")
+    "$NRUN" __internal mkimage -t p3:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$t/bb.tar" "$t/three.tar" >/dev/null
+    "$NRUN" __internal mkimage -t p4:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$t/bb.tar" "$t/four.tar" >/dev/null
+    id=$(rt_run -d p3:1 sleep 1000)
+    stopped=$(rt_run -d p4:1 true)
+    "$NRUN" wait "$stopped" >/dev/null 2>&1 || sleep 1
+    "$NRUN" rmi p3:1 p4:1
+    run "$NRUN" image prune -f
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -d "$NRUN_ROOT/layers/$three" ] && [ -d "$NRUN_ROOT/layers/$four" ]
+    run "$NRUN" exec "$id" cat /three
+    [ "$status" -eq 0 ]
+    [ "$output" = three ]
+    "$NRUN" rm -f "$id" "$stopped" >/dev/null
+    run "$NRUN" image prune -f
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Deleted layers: 2"* ]]
+    [ ! -e "$NRUN_ROOT/layers/$three" ] && [ ! -e "$NRUN_ROOT/layers/$four" ]
+    run rt_run --rm bb:1 echo ok
+    [ "$output" = ok ]
+}
+
+@test "prune: a container config.json that cannot be read keeps every unpacked layer" {
+    local t=$BATS_FILE_TMPDIR five id
+    sec_layer_tar "$t/five.tar" five
+    five=$(sec_diff_id "$t/five.tar")
+    "$NRUN" __internal mkimage -t p5:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$t/bb.tar" "$t/five.tar" >/dev/null
+    id=$(rt_run -d p5:1 true)
+    "$NRUN" wait "$id" >/dev/null 2>&1 || sleep 1
+    "$NRUN" rmi p5:1
+    cp "$NRUN_ROOT/containers/$id/config.json" "$t/config.keep"
+    echo '{broken' >"$NRUN_ROOT/containers/$id/config.json"
+    run "$NRUN" image prune -f
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"containers/$id/config.json"* ]]
+    [ -d "$NRUN_ROOT/layers/$five" ]
+    cp "$t/config.keep" "$NRUN_ROOT/containers/$id/config.json"
+    "$NRUN" rm -f "$id" >/dev/null
+    run "$NRUN" image prune -f
+    [ "$status" -eq 0 ]
+    [ ! -e "$NRUN_ROOT/layers/$five" ]
+}
