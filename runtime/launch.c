@@ -339,7 +339,7 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
         goto out;
     if (c.control_fd < 0)
         c.control_fd = -1;
-    c.init_fd = rt_init_exe(root, rt_caps_need_sealed_exe(c.spec.caps), err);
+    c.init_fd = rt_init_exe(err);
     if (c.init_fd < 0)
         goto out;
     if (rt_cgroup_create(id, &c.spec, &p->cg, err) < 0)

@@ -197,15 +197,14 @@ void rt_forward_block(void);
  * to main() with the same arguments); returns 0 once it runs from one.
  * Every entry into a running container (nrun exec) does this first. */
 int rt_reexec_sealed(nr_err *err);
-bool rt_caps_need_sealed_exe(uint64_t caps);
 /* Inside a container: nrun's own dir in its /dev tmpfs (the worker agent,
  * the generated /etc/hostname, hosts, resolv.conf). */
 #define RT_CTR_RUN_DIR "/dev/.nrun"
 /* What a child says on a sync pipe ("OK" or "E<message>"), read until it
  * closes its end (at most cap - 1 bytes), NUL-terminated; fd is closed. */
 size_t rt_sync_read(int fd, char *buf, size_t cap);
-/* PID 1's program as an fd for execveat (init_exe.c); sealed = a memfd copy. */
-int rt_init_exe(const char *root, bool sealed, nr_err *err);
+/* PID 1's program as an fd for execveat (init_exe.c): a sealed memfd copy. */
+int rt_init_exe(nr_err *err);
 /* Execute PID 1's program `exe` with ic in a memfd; sync_fd (-1: none) gets
  * its "OK".  The fds ic names stay open across the exec.  Returns only on
  * failure, with err set. */

@@ -143,13 +143,6 @@ static bool running_sealed(void)
     return seals >= 0 && (seals & SEALED_SEALS) == SEALED_SEALS;
 }
 
-/* ptrace_may_access() lets a process into a non-dumpable task's /proc files
- * only with CAP_SYS_PTRACE over it: without that cap, non-dumpable suffices. */
-bool rt_caps_need_sealed_exe(uint64_t caps)
-{
-    return caps & (1ULL << CAP_SYS_PTRACE);
-}
-
 int rt_reexec_sealed(nr_err *err)
 {
     if (running_sealed())

@@ -158,7 +158,7 @@ static void exec_init(const sv_config *cfg, const char *control, nr_err *err)
         ic.sv.cwd = cwd; /* workers start where we were started */
     cleanup_free char *abs_control = control && control[0] != '/' ? nr_xasprintf("%s/%s", cwd, control) : NULL;
     ic.control_path = abs_control ? abs_control : (char *)control;
-    cleanup_close int exe = rt_init_exe(NULL, true, err);
+    cleanup_close int exe = rt_init_exe(err);
     if (exe >= 0)
         rt_init_exec(exe, &ic, -1, cfg->envp, err);
 }
