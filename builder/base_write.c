@@ -122,7 +122,7 @@ int bld_base_write(img_store *s, const char *ctx, const char *const *tags, size_
         return nr_err_sys(err, errno, "open %s", ctx);
     cleanup_free char *text = NULL;
     size_t len;
-    if (nr_read_file(cfd, "image.json", 1 << 20, &text, &len, err) < 0)
+    if (nr_read_user_file(cfd, "image.json", "image config", 1 << 20, &text, &len, err) < 0)
         return nr_err_wrap(err, "%s", ctx);
     json_error_t je;
     json_auto_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

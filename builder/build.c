@@ -564,6 +564,8 @@ static int write_all(bld_state *b, bld_result *res, nr_err *err)
 
 /* ---- entry ---- */
 
+#define NODEFILE_MAX (4u << 20)
+
 static int read_nodefile(bld_state *b, nr_err *err)
 {
     const bld_opts *o = b->o;
@@ -573,15 +575,17 @@ static int read_nodefile(bld_state *b, nr_err *err)
         /* -f - reads the Nodefile from stdin, as docker build does. */
         bool in = !strcmp(o->file, "-");
         shown = nr_xstrdup(in ? "stdin" : o->file);
-        if (nr_read_file(AT_FDCWD, in ? "/proc/self/fd/0" : o->file, 4u << 20, &text, &len,
-                         err) < 0)
+        /* stdin may be a pipe; a named file must be a regular one (no FIFO, no /dev/zero) */
+        if ((in ? nr_read_file(AT_FDCWD, "/proc/self/fd/0", NODEFILE_MAX, &text, &len, err)
+                : nr_read_user_file(AT_FDCWD, o->file, "Nodefile", NODEFILE_MAX, &text, &len, err)) < 0)
             return -1;
     } else {
         static const char *names[] = {"Nodefile", "Dockerfile"};
         for (size_t i = 0; i < 2 && !text; i++) {
             free(shown);
             shown = !strcmp(o->context, ".") ? nr_xstrdup(names[i]) : nr_xasprintf("%s/%s", o->context, names[i]);
-            if (nr_read_file(AT_FDCWD, shown, 4u << 20, &text, &len, err) < 0 && err->errnum != ENOENT)
+            if (nr_read_user_file(AT_FDCWD, shown, "Nodefile", NODEFILE_MAX, &text, &len, err) < 0 &&
+                err->errnum != ENOENT)
                 return -1;
         }
         if (!text)

@@ -157,7 +157,7 @@ int bld_ignore_load(int ctxfd, bld_ignore **out, nr_err *err)
     static const char *names[] = {".nbuildignore", ".dockerignore"};
     for (size_t i = 0; i < NR_ARRAY_LEN(names); i++) {
         cleanup_free char *text = NULL;
-        if (nr_read_file(ctxfd, names[i], 16u << 20, &text, NULL, err) < 0) {
+        if (nr_read_user_file(ctxfd, names[i], "ignore file", 16u << 20, &text, NULL, err) < 0) {
             if (err->errnum == ENOENT)
                 continue;
             return -1;

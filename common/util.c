@@ -488,3 +488,88 @@ bool nr_utf8_valid(const char *s)
     }
     return true;
 }
+
+/* A file the user named (--env-file, a seccomp profile, a Nodefile...): open
+ * without blocking (a FIFO with no writer) or taking a terminal, accept only
+ * a regular file of at most `max` bytes, decided from fstat before anything
+ * is read, then read at most max bytes (a file that grows meanwhile is cut
+ * off with EFBIG, never read to its end). */
+int nr_read_user_file(int dirfd, const char *path, const char *what, size_t max, char **out, size_t *len,
+                      nr_err *err)
+{
+    cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "%s %s", what, path);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return nr_err_sys(err, errno, "%s %s", what, path);
+    if (S_ISDIR(st.st_mode))
+        return nr_err_sys(err, EISDIR, "%s %s", what, path);
+    if (!S_ISREG(st.st_mode)) {
+        const char *kind = S_ISFIFO(st.st_mode)                        ? "a FIFO or pipe"
+                           : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                           : S_ISSOCK(st.st_mode)                       ? "a socket"
+                                                                        : "an unknown kind of file";
+        return nr_err_set(err, "%s %s: %s, not a regular file", what, path, kind);
+    }
+    if ((unsigned long long)st.st_size > max)
+        return nr_err_set(err, "%s %s: %lld bytes, more than the %zu allowed", what, path, (long long)st.st_size,
+                          max);
+    char *buf = nr_xmalloc(max + 1);
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, max + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            return nr_err_sys(err, e, "%s %s: read", what, path);
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > max) {
+            free(buf);
+            return nr_err_set(err, "%s %s: more than the %zu bytes allowed", what, path, max);
+        }
+    }
+    buf[n] = 0;
+    *out = n + 1 < max + 1 ? nr_xrealloc(buf, n + 1) : buf;
+    if (len)
+        *len = n;
+    return 0;
+}
+
+/* An absolute path, lexically canonical: "//a/./b/../c/" -> "/a/c"; ".."
+ * never climbs above "/".  NULL when p is not absolute or too long. */
+char *nr_path_clean(const char *p)
+{
+    size_t n = strlen(p);
+    if (p[0] != '/' || n >= 4096)
+        return NULL;
+    char *out = nr_xmalloc(n + 2);
+    size_t o = 0;
+    for (const char *s = p; *s;) {
+        while (*s == '/')
+            s++;
+        size_t l = strcspn(s, "/");
+        if (l == 0 || (l == 1 && s[0] == '.')) {
+            /* nothing, or "." */
+        } else if (l == 2 && s[0] == '.' && s[1] == '.') {
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--; /* the slash before the dropped name */
+        } else {
+            out[o++] = '/';
+            memcpy(out + o, s, l);
+            o += l;
+        }
+        s += l;
+    }
+    if (o == 0)
+        out[o++] = '/';
+    out[o] = 0;
+    return out;
+}

@@ -107,4 +107,12 @@ void nr_sha256_final(nr_sha256 *h, char out[65]); /* frees h */
 struct sockaddr_un;
 int nr_unix_addr(const char *path, struct sockaddr_un *sa, int *keep_fd, nr_err *err);
 
+/* Read a file the user named on the command line (`what` names the flag in
+ * errors): a regular file only, at most `max` bytes, never blocking on a FIFO. */
+int nr_read_user_file(int dirfd, const char *path, const char *what, size_t max, char **out, size_t *len,
+                      nr_err *err);
+/* An absolute path made lexically canonical (no "//", ".", "..", trailing
+ * "/"; ".." stops at "/"): malloc'd, or NULL when p is not absolute. */
+char *nr_path_clean(const char *p);
+
 #endif

@@ -1,6 +1,7 @@
 /* nrun run [OPTIONS] IMAGE [CMD...]: flags -> rt_run_opts, then create the
  * container and run it in the foreground or detached. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,37 +59,36 @@ static int env_line(rt_run_opts *o, size_t *nfile, const char *path, int ln, con
 }
 
 /* --env-file as docker reads it: lines of any length; blank lines and
- * # comments skipped; leading blanks ignored; CRLF endings taken. */
+ * # comments skipped; leading blanks ignored; CRLF endings taken.  A regular
+ * file of at most 1 MiB (more than exec passes to an app): /dev/zero, a FIFO
+ * or a directory is refused before anything is read. */
+#define ENV_FILE_MAX (1u << 20)
 static int env_file(rt_run_opts *o, size_t *nfile, const char *path, nr_err *err)
 {
-    cleanup_fclose FILE *f = fopen(path, "re");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) < 0)
-        return nr_err_sys(err, errno, "--env-file %s", path);
-    if (S_ISDIR(st.st_mode))
-        return nr_err_sys(err, EISDIR, "--env-file %s", path);
-    cleanup_free char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (nr_read_user_file(AT_FDCWD, path, "--env-file", ENV_FILE_MAX, &text, &len, err) < 0)
+        return -1;
     int ln = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
+    for (char *line = text, *end = text + len; line < end;) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t l = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        char *next = nl ? nl + 1 : end;
+        line[l] = 0;
         ln++;
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = 0;
-        if (len > 0 && line[len - 1] == '\r')
-            line[--len] = 0;
-        char *text = line;
-        if (ln == 1 && !strncmp(text, "\xef\xbb\xbf", 3)) /* a UTF-8 byte order mark */
-            text += 3, len -= 3;
-        if (memchr(text, 0, (size_t)len))
+        if (l > 0 && line[l - 1] == '\r')
+            line[--l] = 0;
+        char *t = line;
+        if (ln == 1 && !strncmp(t, "\xef\xbb\xbf", 3)) /* a UTF-8 byte order mark */
+            t += 3, l -= 3;
+        if (memchr(t, 0, l))
             return nr_err_set(err, "--env-file %s:%d: a NUL byte", path, ln);
-        if (!nr_utf8_valid(text))
+        if (!nr_utf8_valid(t))
             return nr_err_set(err, "--env-file %s:%d: not valid UTF-8", path, ln);
-        if (env_line(o, nfile, path, ln, text, err) < 0)
+        if (env_line(o, nfile, path, ln, t, err) < 0)
             return -1;
+        line = next;
     }
-    if (ferror(f))
-        return nr_err_sys(err, errno, "--env-file %s", path);
     return 0;
 }
 

@@ -7,12 +7,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -105,6 +107,41 @@ static int make_dev(int rootfd, nr_err *err)
     for (size_t i = 0; i < NR_ARRAY_LEN(links); i++)
         if (symlinkat(links[i].target, dev, links[i].name) < 0)
             return nr_err_sys(err, errno, "symlink /dev/%s", links[i].name);
+    /* nrun's own dir, made now so that no later mount can take its place
+     * unseen (see check_target) */
+    if (mkdirat(dev, RT_CTR_RUN_DIR + 5, 0755) < 0 || fchmodat(dev, RT_CTR_RUN_DIR + 5, 0755, 0) < 0)
+        return nr_err_sys(err, errno, "mkdir %s", RT_CTR_RUN_DIR);
+    return 0;
+}
+
+/* The spec's destinations are checked as strings (spec_policy.h); the image
+ * can still turn one elsewhere with a symlink (/data -> /proc).  So a bind or
+ * volume target is checked once resolved: never on a kernel filesystem (a
+ * volume's copy-up would read the live /proc or /sys), never /dev itself or
+ * nrun's /dev/.nrun (a host directory there would get nrun's files). */
+static int check_target(int rootfd, int fd, const char *dest, nr_err *err)
+{
+    struct statfs sf;
+    struct stat st;
+    if (fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0)
+        return nr_err_sys(err, errno, "stat mount target %s", dest);
+    static const struct { long magic; const char *name; } kernel[] = {
+        {PROC_SUPER_MAGIC, "proc"},   {SYSFS_MAGIC, "sysfs"},   {CGROUP_SUPER_MAGIC, "cgroup"},
+        {CGROUP2_SUPER_MAGIC, "cgroup2"}, {DEVPTS_SUPER_MAGIC, "devpts"}, {SECURITYFS_MAGIC, "securityfs"},
+        {DEBUGFS_MAGIC, "debugfs"}, {TRACEFS_MAGIC, "tracefs"}, {BPF_FS_MAGIC, "bpf"},
+    };
+    for (size_t i = 0; i < NR_ARRAY_LEN(kernel); i++)
+        if ((long)sf.f_type == kernel[i].magic)
+            return nr_err_set(err, "mount %s: it resolves into the container's %s filesystem (a symlink in the "
+                                   "image?): refused", dest, kernel[i].name);
+    static const char *const ours[] = {"/dev", RT_CTR_RUN_DIR};
+    for (size_t i = 0; i < NR_ARRAY_LEN(ours); i++) {
+        cleanup_close int o = openat2_in_root(rootfd, ours[i], O_PATH);
+        struct stat os;
+        if (o >= 0 && fstat(o, &os) == 0 && os.st_dev == st.st_dev && os.st_ino == st.st_ino)
+            return nr_err_set(err, "mount %s: it resolves to %s in the container (a symlink in the image?): refused",
+                              dest, ours[i]);
+    }
     return 0;
 }
 
@@ -145,26 +182,67 @@ static int mount_cgroupfs(int rootfd, const char *dest, nr_err *err)
     return mount_at_fd(NULL, top, NULL, MS_REMOUNT | MS_RDONLY | fl, "mode=755,size=64k", dest, err);
 }
 
-/* copy_file_range when the kernel can (not from overlay to another fs on
- * every version), else read/write. */
-static int copy_data(int a, int b)
+/* Bytes [off, end) of a into b at the same offsets: copy_file_range when the
+ * kernel can (not from overlay to another fs on every version), else
+ * pread/pwrite. */
+static int copy_range(int a, int b, off_t off, off_t end)
 {
-    for (;;) {
-        ssize_t c = copy_file_range(a, NULL, b, NULL, 1 << 30, 0);
-        if (c == 0)
-            return 0;
+    off_t in = off, out = off;
+    while (in < end) {
+        ssize_t c = copy_file_range(a, &in, b, &out, (size_t)(end - in), 0);
         if (c > 0)
             continue;
+        if (c == 0)
+            return 0; /* the file shrank under us: what is left is a hole */
         if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
             return -1;
         break;
     }
     char buf[65536];
-    ssize_t n;
-    while ((n = read(a, buf, sizeof buf)) > 0)
-        if (nr_write_all(b, buf, (size_t)n) < 0)
+    while (in < end) {
+        size_t want = (size_t)(end - in) < sizeof buf ? (size_t)(end - in) : sizeof buf;
+        ssize_t n = pread(a, buf, want, in);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -1 : 0;
+        for (ssize_t w = 0; w < n;) {
+            ssize_t k = pwrite(b, buf + w, (size_t)(n - w), in + w);
+            if (k < 0 && errno != EINTR)
+                return -1;
+            w += k > 0 ? k : 0;
+        }
+        in += n;
+    }
+    return 0;
+}
+
+/* Copy a regular file of `size` bytes keeping its holes: only the data
+ * extents SEEK_DATA/SEEK_HOLE report are copied, the rest stays a hole (a
+ * sparse 2 GiB file in an image takes no 2 GiB in the volume).  A
+ * filesystem without SEEK_DATA reports the whole file as data. */
+static int copy_data(int a, int b, off_t size)
+{
+    off_t pos = 0;
+    while (pos < size) {
+        off_t d = lseek(a, pos, SEEK_DATA);
+        if (d < 0 && errno == ENXIO)
+            break; /* only a hole is left */
+        if (d < 0) {
+            if (errno != EINVAL && errno != EOPNOTSUPP)
+                return -1;
+            d = pos; /* no SEEK_DATA here: copy everything */
+        }
+        if (d >= size)
+            break;
+        off_t h = lseek(a, d, SEEK_HOLE);
+        if (h < 0 || h > size)
+            h = size;
+        if (copy_range(a, b, d, h) < 0)
             return -1;
-    return n < 0 ? -1 : 0;
+        pos = h;
+    }
+    return ftruncate(b, size);
 }
 
 /* Copy a directory tree from the image into a fresh volume.  The image is
@@ -214,7 +292,7 @@ static int copy_tree(int from, int to, int depth, nr_err *err)
             if (a < 0 || b < 0) {
                 r = nr_err_sys(err, errno, "volume copy-up: open %s", n);
             } else {
-                if (copy_data(a, b) < 0)
+                if (copy_data(a, b, st.st_size) < 0)
                     r = nr_err_sys(err, errno, "volume copy-up: copy %s", n);
                 if (r == 0 && (fchown(b, st.st_uid, st.st_gid) < 0 || fchmod(b, st.st_mode & 07777) < 0))
                     r = nr_err_sys(err, errno, "volume copy-up: chown %s", n);
@@ -257,11 +335,13 @@ static bool dir_empty(int fd)
     return empty;
 }
 
-static int volume_copyup(int rootfd, const rt_mount *m, nr_err *err)
+/* Fill a fresh volume from the image's directory at its target (`target`,
+ * resolved in the root and checked by check_target). */
+static int volume_copyup(int target, const rt_mount *m, nr_err *err)
 {
-    cleanup_close int img = openat2_in_root(rootfd, m->dest, O_RDONLY | O_DIRECTORY);
+    cleanup_close int img = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (img < 0)
-        return 0; /* nothing at dest in the image (or not a directory): nothing to copy */
+        return 0; /* not a directory in the image: nothing to copy */
     cleanup_close int vol = open(m->source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (vol < 0)
         return nr_err_sys(err, errno, "open volume %s", m->source);
@@ -287,10 +367,12 @@ static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
             return nr_err_sys(err, errno, "bind source %s", m->source);
         file = !S_ISDIR(st.st_mode);
     }
-    if (m->copyup && volume_copyup(rootfd, m, err) < 0)
-        return -1;
     cleanup_close int fd = ensure_in_root(rootfd, m->dest, file, err);
     if (fd < 0)
+        return -1;
+    if ((m->bind || m->copyup) && check_target(rootfd, fd, m->dest, err) < 0)
+        return -1;
+    if (m->copyup && volume_copyup(fd, m, err) < 0)
         return -1;
     if (m->bind) {
         if (mount_at_fd(m->source, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL, m->dest, err) < 0)

@@ -6,19 +6,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "runtime/runtime.h"
+#include "runtime/seccomp_default.h"
 
 /* What a container process may call.  Anything missing gets EPERM. */
 static const char *const allowed[] = {
@@ -51,12 +55,11 @@ static const char *const allowed[] = {
     "sendmsg", "sendto", "set_robust_list", "set_thread_area", "set_tid_address", "setfsgid", "setfsuid",
     "setgid", "setgroups", "setitimer", "setpgid", "setpriority", "setregid", "setresgid", "setresuid",
     "setreuid", "setrlimit", "setsid", "setsockopt", "setuid", "setxattr", "sethostname", "setdomainname",
-    "shmat", "shmctl", "shmdt", "shmget", "shutdown", "sigaltstack", "signalfd", "signalfd4", "socket",
-    "socketpair", "splice", "stat", "statfs", "statx", "symlink", "symlinkat", "sync", "sync_file_range",
+    "shmat", "shmctl", "shmdt", "shmget", "shutdown", "sigaltstack", "signalfd", "signalfd4", "splice", "stat", "statfs", "statx", "symlink", "symlinkat", "sync", "sync_file_range",
     "syncfs", "sysinfo", "tee", "tgkill", "time", "timer_create", "timer_delete", "timer_getoverrun",
     "timer_gettime", "timer_settime", "timerfd_create", "timerfd_gettime", "timerfd_settime", "times", "tkill",
     "truncate", "umask", "uname", "unlink", "unlinkat", "utime", "utimensat", "utimes", "vfork", "vmsplice",
-    "wait4", "waitid", "write", "writev", "capget", "personality", "process_mrelease", "get_mempolicy",
+    "wait4", "waitid", "write", "writev", "capget", "process_mrelease", "get_mempolicy",
     "set_mempolicy", "mbind", "mseal", "cachestat", "map_shadow_stack",
 };
 
@@ -66,18 +69,114 @@ static const char *const enosys[] = {"clone3", "io_uring_setup", "io_uring_enter
 /* clone is allowed unless it asks for a new namespace. */
 #define CLONE_NS_FLAGS 0x7E020000ULL
 
-json_t *rt_seccomp_default(void)
+static json_t *rule(json_t *rules, const char *name, int err_ret)
+{
+    json_t *r = json_pack("{s:[s], s:s, s:[]}", "names", name, "action", err_ret ? "SCMP_ACT_ERRNO" : "SCMP_ACT_ALLOW",
+                          "args");
+    if (err_ret)
+        json_object_set_new(r, "errnoRet", json_integer(err_ret));
+    json_array_append_new(rules, r);
+    return json_object_get(r, "args");
+}
+
+static void arg_cmp(json_t *args, int index, uint64_t value, uint64_t two, const char *op)
+{
+    json_array_append_new(args, json_pack("{s:i, s:I, s:I, s:s}", "index", index, "value", (json_int_t)value,
+                                          "valueTwo", (json_int_t)two, "op", op));
+}
+
+/* `name` with argument `index` equal to a value in the `ok` mask (values
+ * below 64) is allowed; one in `skip` is left to other rules; any other
+ * value fails with err_ret.  `also`, if set, is a further comparison every
+ * rule carries.  The denied part of [0, 64) is covered by aligned blocks
+ * ((arg & ~(size-1)) == start) and everything above by one GT: the 64-bit
+ * register is compared whole, so upper bits the kernel would drop cannot
+ * slip a denied value through. */
+static void arg_allowlist(json_t *rules, const char *name, int index, uint64_t ok, uint64_t skip, int err_ret,
+                          const json_t *also)
+{
+    for (unsigned v = 0; v < 64; v++) {
+        if (!(ok & (1ULL << v)))
+            continue;
+        json_t *a = rule(rules, name, 0);
+        if (also)
+            json_array_append(a, (json_t *)also);
+        arg_cmp(a, index, v, 0, "SCMP_CMP_EQ");
+    }
+    uint64_t keep = ok | skip;
+    for (unsigned start = 0; start < 64;) {
+        if (keep & (1ULL << start)) {
+            start++;
+            continue;
+        }
+        unsigned size = 1;
+        for (;;) {
+            unsigned n = size * 2;
+            uint64_t block = (n == 64 ? ~0ULL : (1ULL << n) - 1) << start;
+            if (start % n || start + n > 64 || (keep & block))
+                break;
+            size = n;
+        }
+        json_t *a = rule(rules, name, err_ret);
+        if (also)
+            json_array_append(a, (json_t *)also);
+        arg_cmp(a, index, ~(uint64_t)(size - 1), start, "SCMP_CMP_MASKED_EQ");
+        start += size;
+    }
+    json_t *a = rule(rules, name, err_ret);
+    if (also)
+        json_array_append(a, (json_t *)also);
+    arg_cmp(a, index, 63, 0, "SCMP_CMP_GT");
+}
+
+#define BIT(n) (1ULL << (n))
+
+json_t *rt_seccomp_default_caps(uint64_t caps)
 {
     json_t *names = json_array(), *nosys = json_array();
     for (size_t i = 0; i < NR_ARRAY_LEN(allowed); i++)
         json_array_append_new(names, json_string(allowed[i]));
     for (size_t i = 0; i < NR_ARRAY_LEN(enosys); i++)
         json_array_append_new(nosys, json_string(enosys[i]));
-    return json_pack("{s:s, s:i, s:[s], s:[{s:o, s:s}, {s:o, s:s, s:i}, {s:[s], s:s, s:[{s:i, s:I, s:I, s:s}]}]}",
-                     "defaultAction", "SCMP_ACT_ERRNO", "defaultErrnoRet", EPERM, "architectures", "SCMP_ARCH_X86_64",
-                     "syscalls", "names", names, "action", "SCMP_ACT_ALLOW", "names", nosys, "action",
-                     "SCMP_ACT_ERRNO", "errnoRet", ENOSYS, "names", "clone", "action", "SCMP_ACT_ALLOW", "args",
-                     "index", 0, "value", (json_int_t)CLONE_NS_FLAGS, "valueTwo", (json_int_t)0, "op", "SCMP_CMP_MASKED_EQ");
+    json_t *sc = json_pack("{s:s, s:i, s:[s], s:[{s:o, s:s}, {s:o, s:s, s:i}, {s:[s], s:s, s:[{s:i, s:I, s:I, s:s}]}]}",
+                           "defaultAction", "SCMP_ACT_ERRNO", "defaultErrnoRet", EPERM, "architectures",
+                           "SCMP_ARCH_X86_64", "syscalls", "names", names, "action", "SCMP_ACT_ALLOW", "names", nosys,
+                           "action", "SCMP_ACT_ERRNO", "errnoRet", ENOSYS, "names", "clone", "action",
+                           "SCMP_ACT_ALLOW", "args", "index", 0, "value", (json_int_t)CLONE_NS_FLAGS, "valueTwo",
+                           (json_int_t)0, "op", "SCMP_CMP_MASKED_EQ");
+    json_t *rules = json_object_get(sc, "syscalls");
+    /* Socket families a Node app uses: unix, IPv4, IPv6 and netlink (getifaddrs
+     * behind os.networkInterfaces()); raw packets with NET_RAW, as docker.
+     * The rest (AF_VSOCK reaches the host's vsock ports from any network
+     * namespace; bluetooth, AF_ALG, AF_KEY...) is EAFNOSUPPORT, what glibc
+     * and libuv take for "not built into this kernel". */
+    uint64_t fam = BIT(AF_UNIX) | BIT(AF_INET) | BIT(AF_INET6) | (caps & BIT(CAP_NET_RAW) ? BIT(AF_PACKET) : 0);
+    arg_allowlist(rules, "socket", 0, fam, BIT(AF_NETLINK), EAFNOSUPPORT, NULL);
+    arg_allowlist(rules, "socketpair", 0, BIT(AF_UNIX), 0, EAFNOSUPPORT, NULL);
+    /* netlink: routes and addresses, socket diagnostics (ss), audit (sudo and
+     * login carry on quietly after EPROTONOSUPPORT only), not the host's
+     * device events (NETLINK_KOBJECT_UEVENT) nor the rest; all of it with
+     * NET_ADMIN, which is what configures the others. */
+    json_t *nl = json_pack("{s:i, s:I, s:I, s:s}", "index", 0, "value", (json_int_t)AF_NETLINK, "valueTwo",
+                           (json_int_t)0, "op", "SCMP_CMP_EQ");
+    if (caps & BIT(CAP_NET_ADMIN))
+        json_array_append(rule(rules, "socket", 0), nl);
+    else
+        arg_allowlist(rules, "socket", 2, BIT(NETLINK_ROUTE) | BIT(NETLINK_SOCK_DIAG) | BIT(NETLINK_AUDIT), 0,
+                      EPROTONOSUPPORT, nl);
+    json_decref(nl);
+    /* personality: the values docker's default profile allows (Linux, with
+     * or without the 32-bit uname, UNAME26, and the query), never
+     * ADDR_NO_RANDOMIZE or READ_IMPLIES_EXEC; the rest gets EPERM */
+    static const uint64_t pers[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
+    for (size_t i = 0; i < NR_ARRAY_LEN(pers); i++)
+        arg_cmp(rule(rules, "personality", 0), 0, pers[i], 0, "SCMP_CMP_EQ");
+    return sc;
+}
+
+json_t *rt_seccomp_default(void)
+{
+    return rt_seccomp_default_caps(rt_caps_default());
 }
 
 static bool list_has_cap(const json_t *caps, uint64_t have, bool all)
@@ -108,8 +207,13 @@ static bool list_has_arch(const json_t *a)
 
 json_t *rt_seccomp_from_docker(const char *path, uint64_t caps, nr_err *err)
 {
+    /* docker reads the whole file too; 4 MiB is ten times its own default profile's size */
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (nr_read_user_file(AT_FDCWD, path, "seccomp profile", 4u << 20, &text, &len, err) < 0)
+        return NULL;
     json_error_t je;
-    json_t *p = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    json_t *p = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!p) {
         nr_err_set(err, "seccomp profile %s:%d:%d: %s", path, je.line, je.column, je.text);
         return NULL;

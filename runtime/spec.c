@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include "common/signal.h"
 #include "common/util.h"
 #include "runtime/runtime.h"
+#include "runtime/seccomp_default.h"
+#include "runtime/spec_policy.h"
 
 static const char *const masked_paths[] = {
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -57,45 +60,44 @@ static bool valid_volume_name(const char *n)
     return strlen(n) < 128;
 }
 
-/* A container path must be absolute and free of "..". */
-static bool valid_ctr_path(const char *p)
+/* A container path: absolute, without a ".." component, in canonical form
+ * (no "//", ".", trailing "/"), so that every check compares the one
+ * spelling the kernel will resolve.  NULL when it is not one. */
+static char *ctr_path(const char *p)
 {
     if (p[0] != '/' || strlen(p) >= PATH_MAX)
-        return false;
+        return NULL;
     for (const char *s = p; (s = strstr(s, "..")); s += 2)
         if ((s == p || s[-1] == '/') && (s[2] == 0 || s[2] == '/'))
-            return false;
-    return true;
+            return NULL;
+    return nr_path_clean(p);
 }
 
-/* Where nothing may be mounted: the root itself, and the kernel's views
- * (a volume's copy-up there would read the live /proc or /sys, as root,
- * before the masks are on).  nrun's own volumes start with what the image
- * has at their path, so they stay off /dev (nrun's tmpfs) too. */
-static const char *forbidden_dest(const char *dest, bool ours)
+static bool has_dest(const json_t *mounts, const char *dest)
 {
-    static const char *const kernel[] = {"/proc", "/sys"};
-    if (!strcmp(dest, "/") || dest[strspn(dest, "/")] == 0)
-        return "the container's root";
-    for (size_t i = 0; i < NR_ARRAY_LEN(kernel) + 1; i++) {
-        const char *k = i < NR_ARRAY_LEN(kernel) ? kernel[i] : ours ? "/dev" : NULL;
-        size_t n = k ? strlen(k) : 0;
-        if (k && !strncmp(dest, k, n) && (dest[n] == 0 || dest[n] == '/'))
-            return k;
-    }
-    return NULL;
+    size_t i;
+    json_t *m;
+    json_array_foreach(mounts, i, m) if (!strcmp(json_string_value(json_object_get(m, "type")), "bind") &&
+                                         !strcmp(json_string_value(json_object_get(m, "destination")), dest))
+        return true; /* a -v may cover /dev/shm, not another -v */
+    return false;
 }
 
-/* A mount at dest: src a host path (bind), a volume name, or NULL (anonymous). */
-static int add_mount(json_t *mounts, const char *what, const char *src_arg, const char *dest, bool ro,
+/* A mount at dest: src a host path (bind), a volume name, or NULL (anonymous).
+ * A directory nrun makes for it is only listed in `mk`: created once every
+ * flag has been checked, so a refused run leaves no volume behind. */
+static int add_mount(json_t *mounts, json_t *mk, const char *what, const char *src_arg, const char *dest_arg, bool ro,
                      const char *store_root, const char *ctr_dir, int *anon, nr_err *err)
 {
-    if (!valid_ctr_path(dest))
-        return nr_err_set(err, "%s: container path \"%s\" must be absolute without \"..\"", what, dest);
+    cleanup_free char *dest = ctr_path(dest_arg);
+    if (!dest)
+        return nr_err_set(err, "%s: container path \"%s\" must be absolute without \"..\"", what, dest_arg);
     bool ours = !src_arg || src_arg[0] != '/';
-    const char *bad = forbidden_dest(dest, ours);
+    const char *bad = rt_spec_dest_forbidden(dest, ours);
     if (bad)
         return nr_err_set(err, "%s: nothing may be mounted on %s", what, bad);
+    if (has_dest(mounts, dest))
+        return nr_err_set(err, "%s: duplicate mount point %s", what, dest);
     cleanup_free char *src = NULL;
     if (!src_arg) {
         src = nr_xasprintf("%s/volumes/anon%d", ctr_dir, (*anon)++);
@@ -113,12 +115,21 @@ static int add_mount(json_t *mounts, const char *what, const char *src_arg, cons
     }
     /* _data may be entered by the container's users: the owner-only
      * volumes/ (or container dir) above it keeps host users out */
-    if (ours && nr_mkdir_p(src, 0755, err) < 0)
-        return nr_err_wrap(err, "%s", what);
+    if (ours)
+        json_array_append_new(mk, json_pack("{s:s, s:s}", "dir", src, "what", what));
     /* volumes nrun makes (named, anonymous) start with the image's content, as docker's do */
     const char *opts = ro ? "rbind,ro,rprivate" : "rbind,rprivate";
     cleanup_free char *withcopy = nr_xasprintf("%s,nrun-copyup", opts);
     json_array_append_new(mounts, mount_obj(dest, "bind", src, ours ? withcopy : opts));
+    return 0;
+}
+
+static int make_volume_dirs(const json_t *mk, nr_err *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(mk, i, v) if (nr_mkdir_p(json_string_value(json_object_get(v, "dir")), 0755, err) < 0)
+        return nr_err_wrap(err, "%s", json_string_value(json_object_get(v, "what")));
     return 0;
 }
 
@@ -154,7 +165,7 @@ static int parse_volume(const char *spec, char **buf, const char **src, const ch
     return 0;
 }
 
-static int add_volume(json_t *mounts, const char *spec, const char *store_root, const char *ctr_dir,
+static int add_volume(json_t *mounts, json_t *mk, const char *spec, const char *store_root, const char *ctr_dir,
                       int *anon, nr_err *err)
 {
     cleanup_free char *buf = NULL;
@@ -163,7 +174,7 @@ static int add_volume(json_t *mounts, const char *spec, const char *store_root, 
     if (parse_volume(spec, &buf, &src, &dest, &ro, err) < 0)
         return -1;
     cleanup_free char *what = nr_xasprintf("-v %s", spec);
-    return add_mount(mounts, what, src, dest, ro, store_root, ctr_dir, anon, err);
+    return add_mount(mounts, mk, what, src, dest, ro, store_root, ctr_dir, anon, err);
 }
 
 static int parse_port(const char *spec, json_t *list, nr_err *err)
@@ -367,11 +378,13 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         wd = json_string_value(iwd);
     if (!wd)
         wd = "/";
-    if (!valid_ctr_path(wd)) {
+    cleanup_free char *wd_clean = ctr_path(wd);
+    if (!wd_clean) {
         json_decref(spec);
         json_decref(args);
         return nr_err_set(err, "working directory \"%s\" must be absolute without \"..\"", wd);
     }
+    wd = wd_clean;
     json_t *groups = json_array();
     for (size_t i = 0; i < u->ngroups; i++)
         json_array_append_new(groups, json_integer(u->groups[i]));
@@ -400,27 +413,31 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     json_array_append_new(mounts, mount_obj("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
     json_array_append_new(mounts, mount_obj("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,relatime,ro"));
     int anon = 0;
+    json_auto_t *mk = json_array();
     const json_t *ivol = imgcfg ? json_object_get(imgcfg, "Volumes") : NULL;
     if (json_is_object(ivol)) {
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)ivol, k, v)
         {
-            /* a -v at the same path replaces the image's anonymous volume */
-            bool overridden = false;
-            for (size_t i = 0; i < o->nvolumes; i++) {
-                cleanup_free char *buf = NULL;
+            /* the key is a container path, nothing else: never a source */
+            cleanup_free char *what = nr_xasprintf("image VOLUME %s", k);
+            cleanup_free char *kc = ctr_path(k);
+            /* a -v at the same path replaces the image's anonymous volume,
+             * and "/data" and "/data/" are one volume */
+            bool overridden = kc && has_dest(mounts, kc);
+            for (size_t i = 0; kc && i < o->nvolumes; i++) {
+                cleanup_free char *buf = NULL, *dc = NULL;
                 const char *src, *dest;
                 bool ro;
                 nr_err ign;
-                if (parse_volume(o->volumes[i], &buf, &src, &dest, &ro, &ign) == 0 && !strcmp(dest, k))
+                if (parse_volume(o->volumes[i], &buf, &src, &dest, &ro, &ign) == 0 && (dc = ctr_path(dest)) &&
+                    !strcmp(dc, kc))
                     overridden = true;
             }
             if (overridden)
                 continue;
-            /* the key is a container path, nothing else: never a source */
-            cleanup_free char *what = nr_xasprintf("image VOLUME %s", k);
-            if (add_mount(mounts, what, NULL, k, false, store_root, ctr_dir, &anon, err) < 0) {
+            if (add_mount(mounts, mk, what, NULL, k, false, store_root, ctr_dir, &anon, err) < 0) {
                 json_decref(mounts);
                 json_decref(spec);
                 return -1;
@@ -428,7 +445,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         }
     }
     for (size_t i = 0; i < o->nvolumes; i++)
-        if (add_volume(mounts, o->volumes[i], store_root, ctr_dir, &anon, err) < 0) {
+        if (add_volume(mounts, mk, o->volumes[i], store_root, ctr_dir, &anon, err) < 0) {
             json_decref(mounts);
             json_decref(spec);
             return -1;
@@ -478,7 +495,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         }
     }
     if (!unconfined) {
-        json_t *sc = profile ? rt_seccomp_from_docker(profile, caps, err) : rt_seccomp_default();
+        json_t *sc = profile ? rt_seccomp_from_docker(profile, caps, err) : rt_seccomp_default_caps(caps);
         if (!sc) {
             json_decref(linux_);
             json_decref(spec);
@@ -526,6 +543,17 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
             json_decref(spec);
             return -1;
         }
+    /* A published port is a socket of the host's namespace handed in: with
+     * CAP_NET_ADMIN the app could turn it into that namespace (SIOCGSKNS) and
+     * configure the host's network.  Refused until ports are published from
+     * the container's own namespace. */
+    if (o->nports && !hostnet && (caps & (1ULL << CAP_NET_ADMIN))) {
+        json_decref(ann);
+        json_decref(ports);
+        json_decref(spec);
+        return nr_err_set(err, "-p cannot be combined with --cap-add NET_ADMIN (or ALL): the published socket "
+                               "belongs to the host's network namespace");
+    }
     cleanup_free char *ports_s = json_dumps(ports, JSON_COMPACT);
     json_decref(ports);
     json_object_set_new(ann, "org.nrun.ports", json_string(ports_s));
@@ -547,6 +575,10 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     }
     json_object_set_new(spec, "annotations", ann);
 
+    if (make_volume_dirs(mk, err) < 0) {
+        json_decref(spec);
+        return -1;
+    }
     *json_out = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(spec);
     if (!*json_out)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -11,6 +12,7 @@
 
 #include "common/util.h"
 #include "runtime/runtime.h"
+#include "runtime/spec_policy.h"
 #include "runtime/supervisor/sv_cli.h"
 #include "runtime/supervisor/supervisor.h"
 
@@ -24,6 +26,37 @@ static bool abs_clean(const char *p)
         if ((s == p || s[-1] == '/') && (s[2] == 0 || s[2] == '/'))
             return false;
     return true;
+}
+
+/* Is path (canonical) p, or below it? */
+static bool path_in(const char *path, const char *p)
+{
+    size_t n = strlen(p);
+    return !strncmp(path, p, n) && (path[n] == 0 || path[n] == '/');
+}
+
+const char *rt_spec_dest_forbidden(const char *dest, bool nrun_volume)
+{
+    /* A volume's copy-up in the kernel's views would read the live /proc or
+     * /sys as root before the masks are on; a bind there would replace what
+     * the masks protect.  runc allows a few binds below /proc (lxcfs): nrun
+     * has no use for them. */
+    static const char *const kernel[] = {"/proc", "/sys"};
+    if (!strcmp(dest, "/"))
+        return "the container's root";
+    for (size_t i = 0; i < NR_ARRAY_LEN(kernel); i++)
+        if (path_in(dest, kernel[i]))
+            return kernel[i];
+    /* /dev is nrun's tmpfs: a volume there would start with its device
+     * nodes; a host directory on /dev or /dev/.nrun would receive the files
+     * nrun writes there (hosts, resolv.conf, the supervisor's sockets) */
+    if (nrun_volume && path_in(dest, "/dev"))
+        return "/dev";
+    if (!strcmp(dest, "/dev"))
+        return "/dev";
+    if (path_in(dest, RT_CTR_RUN_DIR))
+        return RT_CTR_RUN_DIR;
+    return NULL;
 }
 
 static int get_str(const json_t *o, const char *key, bool required, char **out, const char *where, nr_err *err)
@@ -108,6 +141,10 @@ static int parse_mount(const json_t *m, size_t idx, rt_mount *out, nr_err *err)
         return -1;
     if (!abs_clean(out->dest))
         return nr_err_set(err, "config.json: %s.destination \"%s\" must be absolute without \"..\"", where, out->dest);
+    /* every later check and the mount itself see one spelling: "//proc/" is /proc */
+    char *clean = nr_path_clean(out->dest);
+    free(out->dest);
+    out->dest = clean;
     if (!out->type)
         out->type = nr_xstrdup("none");
     if (!out->source)
@@ -142,6 +179,15 @@ static int parse_mount(const json_t *m, size_t idx, rt_mount *out, nr_err *err)
     out->rdonly = out->flags & MS_RDONLY;
     if (out->bind && !abs_clean(out->source))
         return nr_err_set(err, "config.json: %s.source \"%s\" must be an absolute host path", where, out->source);
+    /* the kernel's own filesystems go where they belong; a bind or a volume
+     * goes only where spec.c would put one */
+    const char *bad = out->bind || out->copyup ? rt_spec_dest_forbidden(out->dest, out->copyup)
+                      : !strcmp(out->dest, "/") ? "the container's root" : NULL;
+    if (bad)
+        return nr_err_set(err, "config.json: %s.destination \"%s\": nothing may be mounted on %s", where, out->dest,
+                          bad);
+    if (out->copyup && !out->bind)
+        return nr_err_set(err, "config.json: %s: nrun-copyup is for a bind mount", where);
     return 0;
 }
 
@@ -460,6 +506,13 @@ int rt_spec_parse(const char *text, size_t len, rt_spec *s, nr_err *err)
     }
     if (parse_linux(root, s, err) < 0 || parse_annotations(root, s, err) < 0)
         goto out;
+    /* ports are host sockets handed in: never to a holder of CAP_NET_ADMIN in
+     * its own network namespace (SIOCGSKNS would give it the host's) */
+    if (s->nports && s->ns_net && (s->caps & (1ULL << CAP_NET_ADMIN))) {
+        nr_err_set(err, "config.json: org.nrun.ports with CAP_NET_ADMIN: the published sockets belong to the "
+                        "host's network namespace");
+        goto out;
+    }
     r = 0;
 out:
     json_decref(root);

@@ -1,0 +1,16 @@
+/* Where a container's mounts may go, shared by the builder of config.json
+ * (spec.c) and its reader (spec_parse.c, which takes the file as hostile).
+ * Destinations are compared in canonical form only (nr_path_clean): "//proc",
+ * "/proc/" and "/./proc" are /proc. */
+#ifndef RT_SPEC_POLICY_H
+#define RT_SPEC_POLICY_H
+
+#include <stdbool.h>
+
+/* The forbidden place `dest` (canonical) is or lies in, or NULL when a mount
+ * may go there: never "/", never in the kernel's /proc or /sys views; a
+ * volume nrun fills from the image (`nrun_volume`) never in /dev either, and
+ * nothing on /dev itself or in /dev/.nrun (nrun's files in the container). */
+const char *rt_spec_dest_forbidden(const char *dest, bool nrun_volume);
+
+#endif

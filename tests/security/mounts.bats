@@ -1,0 +1,142 @@
+#!/usr/bin/env bats
+# Mount destinations: every spelling of /, /proc, /sys, /dev and /dev/.nrun
+# is refused (the check compares canonical paths), an image symlink cannot
+# redirect a volume's copy-up into the kernel's views or a host directory
+# onto /dev, and a volume's copy-up keeps the image's holes.
+load ../lib/common
+load ../lib/runtime
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    "$NRUN" __internal mkimage -t mv:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    # a hostile layer: directories that are symlinks into the kernel's views and /dev
+    local d=$BATS_FILE_TMPDIR/links
+    mkdir -p "$d"
+    ln -s /proc "$d/toproc"
+    ln -s ../sys/kernel "$d/tosys"
+    ln -s /dev "$d/todev"
+    ln -s /dev/.nrun "$d/tonrun"
+    tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/links.tar" .
+    "$NRUN" __internal mkimage -t links:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/links.tar" >/dev/null
+}
+
+teardown() {
+    rt_rm_all
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+VARIANTS=(/ // /. /.. /proc/../proc /x/../proc //proc /./proc /proc/ /proc/. /proc// /proc/sys/kernel //proc/sys/kernel/ /proc/self
+    //sys /sys/ /sys/./ /./sys/fs/cgroup/x /sys/kernel //dev /dev/ /./dev /dev/. /dev/.nrun //dev/.nrun/ /dev/.nrun/x)
+
+# $output is a refusal of the destination ("..", whatever it resolves to, is one too).
+refused_dest() {
+    [[ "$output" == *"nothing may be mounted on"* || "$output" == *'must be absolute without ".."'* ]]
+}
+
+# No container dir besides those counted before ($1).
+no_new_containers() {
+    [ "$(ls "$NRUN_ROOT/containers" | grep -vc '^\.')" -eq "$1" ]
+}
+
+@test "-v HOST:DEST: every spelling of /, /proc, /sys, /dev, /dev/.nrun is refused (125, one line), the host dir untouched" {
+    h=$BATS_TEST_TMPDIR/host
+    mkdir "$h"
+    n=$(ls "$NRUN_ROOT/containers" | grep -vc '^\.' || true)
+    for v in "${VARIANTS[@]}"; do
+        run -125 rt_run --rm -v "$h:$v" mv:1 sh -c 'echo escaped >/proc/x 2>/dev/null; true'
+        refused_dest || { echo "$v: $output"; return 1; }
+        [ "${#lines[@]}" -eq 1 ]
+        [ -z "$(ls -A "$h")" ] || { echo "$v: written into the host dir: $(ls -A "$h")"; return 1; }
+    done
+    no_new_containers "$n"
+}
+
+@test "-v NAME:DEST and -v DEST (anonymous): every spelling refused, no named volume made" {
+    n=$(ls "$NRUN_ROOT/containers" | grep -vc '^\.' || true)
+    i=0
+    for v in "${VARIANTS[@]}" /dev/shm //dev/pts/; do
+        i=$((i + 1))
+        run -125 rt_run --rm -v "nv$i:$v" mv:1 true
+        refused_dest || { echo "$v: $output"; return 1; }
+        [ ! -e "$NRUN_ROOT/volumes/nv$i" ] || { echo "$v: volume nv$i made"; return 1; }
+        run -125 rt_run --rm -v "$v" mv:1 true
+        refused_dest || { echo "anonymous $v: $output"; return 1; }
+    done
+    # refused after a good -v: that one's volume is not made either
+    run -125 rt_run --rm -v good1:/data -v bad1://proc/ mv:1 true
+    [ ! -e "$NRUN_ROOT/volumes/good1" ]
+    no_new_containers "$n"
+}
+
+@test "image VOLUME keys are checked in canonical form too" {
+    for k in //proc /proc/ /./sys //dev/ /dev/.nrun /; do
+        "$NRUN" __internal mkimage -t hv:1 --config "{\"Cmd\":[\"sh\"],\"Env\":[\"PATH=/bin\"],\"Volumes\":{\"$k\":{}}}" \
+            "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+        run -125 rt_run --rm hv:1 true
+        [[ "$output" == *"image VOLUME $k: nothing may be mounted on"* ]] || { echo "$k: $output"; return 1; }
+    done
+}
+
+@test "a canonical spelling is stored: -v HOST://data/./x/ mounts at /data/x; duplicates are refused" {
+    h=$BATS_TEST_TMPDIR/host
+    mkdir "$h"
+    echo hi >"$h/f"
+    run rt_run --rm -v "$h://data/./x/" mv:1 cat /data/x/f
+    [ "$status" -eq 0 ]
+    [ "$output" = hi ]
+    run -125 rt_run --rm -v "$h:/data" -v "$h://data/" mv:1 true
+    [[ "$output" == *"duplicate mount point /data"* ]]
+}
+
+@test "an image symlink cannot turn a volume's copy-up into /proc or /sys: refused, the volume not filled" {
+    for l in toproc tosys; do
+        run rt_run --rm -v "v$l:/$l" links:1 true
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"resolves into the container's"* ]] || { echo "$l: $output"; return 1; }
+        [ -z "$(ls -A "$NRUN_ROOT/volumes/v$l/_data" 2>/dev/null)" ] || { echo "$l: $(ls "$NRUN_ROOT/volumes/v$l/_data" | head)"; return 1; }
+        run rt_run --rm -v "/$l" links:1 true
+        [ "$status" -ne 0 ]
+    done
+}
+
+@test "an image symlink cannot put a host dir on /dev or /dev/.nrun: refused, nothing written into it" {
+    for l in todev tonrun; do
+        h=$BATS_TEST_TMPDIR/h$l
+        mkdir "$h"
+        run rt_run --rm -v "$h:/$l" links:1 true
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"resolves to /dev"* ]] || { echo "$l: $output"; return 1; }
+        [ -z "$(ls -A "$h")" ] || { echo "$l: written into the host dir: $(ls -A "$h")"; return 1; }
+        sec_no_marker "$h/.nrun"
+        sec_no_marker "$h/hosts"
+    done
+}
+
+@test "volume copy-up keeps holes: a sparse 1 GiB file in the image takes a few KB in the volume" {
+    d=$BATS_TEST_TMPDIR/sparse
+    mkdir -p "$d/data"
+    truncate -s 1G "$d/data/big"
+    printf start | dd of="$d/data/big" conv=notrunc status=none
+    printf end | dd of="$d/data/big" bs=1 seek=$((512 * 1024 * 1024)) conv=notrunc status=none
+    tar --sparse --numeric-owner -C "$d" -cf "$BATS_TEST_TMPDIR/sparse.tar" .
+    "$NRUN" __internal mkimage -t sp:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_TEST_TMPDIR/sparse.tar" >/dev/null
+    run rt_run --rm -v spvol:/data sp:1 sh -c 'head -c 5 /data/big; tail -c +536870913 /data/big | head -c 3; echo; wc -c </data/big'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = startend ]
+    [ "${lines[1]}" -eq 1073741824 ]
+    f=$NRUN_ROOT/volumes/spvol/_data/big
+    [ "$(stat -c %s "$f")" -eq 1073741824 ]
+    used=$(du -k "$f" | cut -f1)
+    [ "$used" -lt 1024 ] || { echo "copy-up took ${used} KiB"; return 1; }
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# The default seccomp allowlist by probe: socket families (no AF_VSOCK,
+# bluetooth, AF_ALG, AF_KEY; AF_PACKET only with NET_RAW; netlink without
+# the host's device events), personality() with docker's values only, and
+# the published -p socket, which is the host's: no CAP_NET_ADMIN beside it.
+load ../lib/common
+load ../lib/runtime
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" sockfam skns
+    "$NRUN" __internal mkimage -t sc:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probes.tar" >/dev/null
+}
+
+teardown() {
+    rt_rm_all
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+# The value of key $1 in the probe's output ($output).
+probe_val() {
+    local l
+    for l in "${lines[@]}"; do
+        [ "${l%%=*}" = "$1" ] && { echo "${l#*=}"; return 0; }
+    done
+    echo missing
+}
+
+# Nothing listens on the host's vsock port 4242 (what the probe tried to bind).
+no_host_vsock_listener() {
+    ! grep -qs ':1092 ' /proc/net/vsock 2>/dev/null # 4242 = 0x1092
+}
+
+@test "seccomp: AF_VSOCK, bluetooth, AF_ALG, AF_KEY, AF_PACKET, unknown families are EAFNOSUPPORT; unix, inet, inet6, netlink route work" {
+    run rt_run --rm --net none sc:1 /bin/sockfam
+    [ "$status" -eq 0 ]
+    for k in unix inet inet6 netlink-route socketpair-unix; do
+        [ "$(probe_val $k)" = ok ] || { echo "$k: $(probe_val $k)"; return 1; }
+    done
+    for k in vsock vsock-highbits bluetooth alg key packet unspec family-99; do
+        [ "$(probe_val $k)" = EAFNOSUPPORT ] || { echo "$k: $(probe_val $k)"; return 1; }
+    done
+    [ "$(probe_val socketpair-vsock)" = EAFNOSUPPORT ]
+    # the attack got nowhere: nothing bound, nothing listening on the host
+    [ "$(probe_val vsock-bind)" = missing ]
+    [ "$(probe_val vsock-listen)" = missing ]
+    no_host_vsock_listener
+}
+
+@test "seccomp: netlink gives routes, not the host's device events (NETLINK_KOBJECT_UEVENT) nor netfilter" {
+    run rt_run --rm sc:1 /bin/sockfam
+    [ "$status" -eq 0 ]
+    [ "$(probe_val netlink-route)" = ok ]
+    [ "$(probe_val netlink-uevent)" = EPROTONOSUPPORT ]
+    [ "$(probe_val netlink-netfilter)" = EPROTONOSUPPORT ]
+}
+
+@test "seccomp: AF_PACKET with --cap-add NET_RAW (as docker); the rest stays denied" {
+    run rt_run --rm --cap-add NET_RAW sc:1 /bin/sockfam
+    [ "$status" -eq 0 ]
+    [ "$(probe_val packet)" = ok ]
+    [ "$(probe_val vsock)" = EAFNOSUPPORT ]
+    [ "$(probe_val netlink-uevent)" = EPROTONOSUPPORT ]
+    no_host_vsock_listener
+}
+
+@test "seccomp: personality() only with docker's values: the query and PER_LINUX work, ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, 3GB/32-bit limits are EPERM" {
+    run rt_run --rm sc:1 /bin/sockfam
+    [ "$status" -eq 0 ]
+    [ "$(probe_val personality-query)" = ok ]
+    [ "$(probe_val personality-linux)" = ok ]
+    for k in personality-no-randomize personality-read-implies-exec personality-linux32-3gb personality-addr-limit-32bit; do
+        [ "$(probe_val $k)" = EPERM ] || { echo "$k: $(probe_val $k)"; return 1; }
+    done
+    # and the process kept its plain Linux personality
+    [ "$(probe_val personality-now)" = 0 ]
+}
+
+@test "seccomp: the compiled default filter is cached by its content (a changed profile gets a new entry)" {
+    rm -rf "$NRUN_ROOT/cache/seccomp"
+    rt_run --rm sc:1 true
+    rt_run --rm sc:1 true
+    [ "$(ls "$NRUN_ROOT/cache/seccomp" | wc -l)" -eq 1 ]
+    rt_run --rm --cap-add NET_RAW sc:1 true
+    [ "$(ls "$NRUN_ROOT/cache/seccomp" | wc -l)" -eq 2 ]
+}
+
+@test "-p with --cap-add NET_ADMIN or ALL is refused (125): the published socket is the host's namespace" {
+    port=$(rt_free_port)
+    n=$(ls "$NRUN_ROOT/containers" | wc -l)
+    for cap in NET_ADMIN net_admin ALL; do
+        run -125 rt_run --rm -p "127.0.0.1:$port:80" --cap-add "$cap" sc:1 true
+        [[ "$output" == *"-p cannot be combined with --cap-add NET_ADMIN"* ]]
+        [ "${#lines[@]}" -eq 1 ]
+    done
+    # nothing made, and the port was never bound
+    [ "$(ls "$NRUN_ROOT/containers" | wc -l)" -eq "$n" ]
+    ! ss -Htln "sport = :$port" | grep -q .
+    # --net host has no namespace of its own to leak from; NET_ADMIN without -p is fine
+    run rt_run --rm --cap-add NET_ADMIN sc:1 true
+    [ "$status" -eq 0 ]
+}
+
+@test "SIOCGSKNS on the published socket fails (EPERM): the app gets no handle on the host's network namespace" {
+    port=$(rt_free_port)
+    run rt_run --rm --mode single -p "127.0.0.1:$port:80" sc:1 /bin/skns
+    [ "$status" -eq 0 ]
+    [ "$(probe_val skns)" = EPERM ]
+    # it sees only its own lo, none of the host's interfaces
+    [ "$(probe_val if)" = lo ]
+    for i in $(ls /sys/class/net); do
+        [ "$i" = lo ] && continue
+        [[ "$output" != *"if=$i"* ]]
+    done
+}
