@@ -122,3 +122,29 @@ no_host_vsock_listener() {
         [[ "$output" != *"if=$i"* ]]
     done
 }
+
+@test "node under the default filter: an HTTP server and client, os.networkInterfaces(), dns.lookup, a unix socket" {
+    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
+    "$NRUN" __internal mkimage -t scnode:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
+        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    run rt_run --rm --mode single scnode:1 node -e '
+        const http = require("http"), os = require("os"), dns = require("dns"), net = require("net");
+        console.log("ifaces", Object.keys(os.networkInterfaces()).join(","));
+        dns.lookup("localhost", (e, a) => {
+            console.log("dns", e ? e.code : a);
+            const s = http.createServer((q, r) => r.end("pong")).listen(0, "127.0.0.1", () => {
+                http.get({host: "127.0.0.1", port: s.address().port}, r => {
+                    let b = ""; r.on("data", d => b += d).on("end", () => {
+                        console.log("http", b);
+                        const u = net.createServer(c => c.end("u")).listen("/tmp/u.sock", () =>
+                            net.connect("/tmp/u.sock").on("data", d => { console.log("unix", String(d)); process.exit(0); }));
+                    });
+                });
+            });
+        });'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "ifaces lo" ]
+    [[ "${lines[1]}" == "dns 127.0.0.1" || "${lines[1]}" == "dns ::1" ]]
+    [ "${lines[2]}" = "http pong" ]
+    [ "${lines[3]}" = "unix u" ]
+}
