@@ -145,8 +145,7 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
         if (!force_sig && sv_run) {
             nr_global g = {.root = root, .prog = "nrun"};
             nr_err ign = {0};
-            cleanup_free char *cpath = nr_xasprintf("%s/containers/%s/control.sock", root, id);
-            cleanup_free char *reply = sv_control_call(&g, NULL, cpath, "{\"cmd\":\"stop\"}", 2000, &ign);
+            cleanup_free char *reply = sv_control_call(&g, id, NULL, "{\"cmd\":\"stop\"}", 2000, &ign);
             asked = reply && strstr(reply, "\"ok\":true");
         }
         if (!asked)

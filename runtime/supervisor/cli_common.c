@@ -1,5 +1,12 @@
 /* What the supervisor's CLI commands share: the usage error and the control
- * socket client (container id -> <root>/containers/<id>/control.sock). */
+ * socket client (container id -> <root>/containers/<id>/control.sock).
+ *
+ * A container's control socket is answered by its PID 1, and we check that
+ * it is: every byte of a reply carries its sender's credentials
+ * (SO_PASSCRED; the kernel fills them in and refuses a forged pid), which
+ * must be the pid and start time state.json records.  A container process
+ * that took the listening socket from PID 1 (pidfd_getfd or ptrace with
+ * CAP_SYS_PTRACE) and answers in its place is refused. */
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -25,16 +32,46 @@ static bool valid_id(const char *id)
     return *id != '.';
 }
 
+/* recv() that also reads the sender's credentials: -2 when peer > 0 and
+ * the bytes did not come from that pid (the kernel never merges bytes of
+ * two senders into one read while SO_PASSCRED is on). */
+static ssize_t recv_checked(int fd, char *buf, size_t len, pid_t peer)
+{
+    union {
+        struct cmsghdr h;
+        char space[CMSG_SPACE(sizeof(struct ucred))];
+    } c;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &c, .msg_controllen = sizeof c};
+    ssize_t k = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+    if (k <= 0 || !peer)
+        return k;
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_CREDENTIALS)
+        return -2;
+    struct ucred u;
+    memcpy(&u, CMSG_DATA(h), sizeof u);
+    return u.pid == peer ? k : -2;
+}
+
 char *sv_control_call(nr_global *g, const char *id, const char *path, const char *request, int timeout_ms, nr_err *err)
 {
     cleanup_free char *p = NULL;
+    pid_t peer = 0; /* the pid that must answer (a container's init); 0 = any (--control) */
+    unsigned long long peer_start = 0;
     if (!path) {
         char full[65];
         if (!id || !valid_id(id))
             return nr_err_set(err, "bad container id %s", id ? id : "(none)"), NULL;
         /* A name, a full id or a unique prefix, as the runtime's commands take. */
-        if (rt_container_find(g->root, id, full, err) < 0)
+        rt_state st;
+        if (rt_container_find(g->root, id, full, err) < 0 || rt_state_read(g->root, full, &st, err) < 0)
             return NULL;
+        peer = st.pid;
+        peer_start = st.start_time;
+        rt_state_free(&st);
+        if (peer <= 0)
+            return nr_err_set(err, "%s: not running", id), NULL;
         p = nr_xasprintf("%s/containers/%s/control.sock", g->root, full);
         path = p;
     }
@@ -43,7 +80,8 @@ char *sv_control_call(nr_global *g, const char *id, const char *path, const char
     if (nr_unix_addr(path, &a, &keep, err) < 0)
         return NULL;
     cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
         return nr_err_sys(err, errno, "socket"), NULL;
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
         if (errno == ENOENT || errno == ECONNREFUSED)
@@ -74,9 +112,13 @@ char *sv_control_call(nr_global *g, const char *id, const char *path, const char
             return nr_err_set(err, "%s: no reply within %d ms", path, timeout_ms), NULL;
         }
         char buf[4096];
-        ssize_t k = read(fd, buf, sizeof buf);
+        ssize_t k = recv_checked(fd, buf, sizeof buf, peer);
         if (k < 0 && errno == EINTR)
             continue;
+        if (k == -2 || (k > 0 && peer && !rt_pid_alive(peer, peer_start))) {
+            nr_buf_free(&b);
+            return nr_err_set(err, "%s: answered by a process other than the container's init: refused", path), NULL;
+        }
         if (k <= 0)
             break;
         nr_buf_add(&b, buf, (size_t)k);

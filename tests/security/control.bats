@@ -1,0 +1,63 @@
+#!/usr/bin/env bats
+# The control socket: the host CLI talks only to the container's real PID 1.
+load ../lib/common
+load ../lib/runtime
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" ctlsteal
+    "$NRUN" __internal mkimage -t ctl:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probes.tar" >/dev/null
+}
+
+teardown() {
+    rt_rm_all
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+@test "control socket: a container process that steals PID 1's socket (CAP_SYS_PTRACE) cannot answer the CLI" {
+    id=$(rt_run -d --cap-add SYS_PTRACE ctl:1 sh -c 'ctlsteal 20 >/tmp/steal.log 2>&1; sleep 100')
+    for _ in $(seq 100); do "$NRUN" exec "$id" grep -q ready /tmp/steal.log 2>/dev/null && break; sleep 0.05; done
+    run "$NRUN" exec "$id" cat /tmp/steal.log
+    [[ "$output" == *"stole fd"* ]]
+    refused=0
+    for _ in $(seq 15); do
+        run "$NRUN" stats "$id"
+        echo "$status: $output"
+        [[ "$output" != *FORGED* && "$output" != *4242* ]]
+        if [ "$status" -ne 0 ]; then
+            [[ "$output" == *"other than the container's init"* ]]
+            refused=$((refused + 1))
+        fi
+        run "$NRUN" top --json "$id"
+        [[ "$output" != *FORGED* ]]
+        [ "$status" -eq 0 ] || refused=$((refused + 1))
+    done
+    # the thief did take connections (else this proved nothing)
+    echo "refused: $refused"
+    [ "$refused" -gt 0 ]
+    # stop still stops it, whoever answers
+    run "$NRUN" stop -t 2 "$id"
+    [ "$status" -eq 0 ]
+    run "$NRUN" ps -a --format json
+    [[ "$output" == *Exited* ]]
+    "$NRUN" rm -f "$id"
+}
+
+@test "control socket: PID 1's own replies are accepted (stats, top, scale)" {
+    id=$(rt_run -d ctl:1 sleep 100)
+    run "$NRUN" stats "$id"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == WORKER* ]]
+    [ "${#lines[@]}" -eq 2 ]
+    "$NRUN" rm -f "$id"
+}
