@@ -22,7 +22,6 @@
  * tty. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -59,19 +58,11 @@ static __attribute__((noreturn)) void die(const char *what, int e)
     _exit(NR_EXIT_CMD);
 }
 
-/* path inside the container (we are in its mount namespace): resolved in
- * the root with no magic link (/proc/self/fd/N, /proc/1/root, ...). */
-static int open_in_root(const char *path, int flags)
-{
-    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
-}
-
 /* /etc/passwd or /etc/group of the container: a regular file of at most
  * 4 MiB, never a FIFO that would block; NULL when there is none. */
 static char *read_ctr_file(const char *path)
 {
-    cleanup_close int fd = open_in_root(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    cleanup_close int fd = rt_open_in_root(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (4 << 20))
         return NULL;
@@ -88,8 +79,7 @@ static char *read_ctr_file(const char *path)
  * user that will run CMD (a directory it cannot search is its error). */
 static void enter_cwd(const char *cwd)
 {
-    cleanup_close int fd = open_in_root(cwd, O_PATH | O_DIRECTORY);
-    if (fd < 0 || fchdir(fd) < 0) {
+    if (rt_chdir_in_root(cwd) < 0) {
         int e = errno;
         cleanup_free char *what =
             nr_xasprintf(e == ELOOP ? "working directory %s: a link that leads out of the container (or a loop)"

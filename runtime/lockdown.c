@@ -3,6 +3,8 @@
  * Plain syscalls only (no libcap, no libseccomp): the static PID 1 in
  * runtime/init/ links this file too. */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -78,4 +80,32 @@ int rt_seccomp_load_raw(const void *filter, size_t len, nr_err *err)
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) < 0)
         return nr_err_sys(err, errno, "install seccomp filter");
     return 0;
+}
+
+int rt_open_in_root(const char *path, int flags)
+{
+    /* RESOLVE_IN_ROOT takes the dirfd as the root: our root, not our cwd */
+    int root = path[0] == '/' ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+    if (root == -1)
+        return -1;
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                           .resolve = RESOLVE_NO_MAGICLINKS | (root != AT_FDCWD ? RESOLVE_IN_ROOT : 0)};
+    int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+    int e = errno;
+    if (root != AT_FDCWD)
+        close(root);
+    errno = e;
+    return fd;
+}
+
+int rt_chdir_in_root(const char *path)
+{
+    int fd = rt_open_in_root(path, O_PATH | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int r = fchdir(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
 }

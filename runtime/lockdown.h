@@ -1,5 +1,6 @@
-/* Capabilities, no_new_privs and seccomp for container processes: plain
- * syscalls, shared by nrun and its static PID 1 (runtime/init/). */
+/* Capabilities, no_new_privs, seccomp and path resolution for container
+ * processes: plain syscalls, shared by nrun and its static PID 1
+ * (runtime/init/). */
 #ifndef RT_LOCKDOWN_H
 #define RT_LOCKDOWN_H
 
@@ -20,5 +21,14 @@ int rt_lockdown_pid1(uint64_t caps, bool nnp, nr_err *err);
 int rt_lockdown_exec(uint64_t caps, uid_t uid, bool nnp, nr_err *err);
 /* Install a compiled BPF program (struct sock_filter[]); len 0 = none. */
 int rt_seccomp_load_raw(const void *filter, size_t len, nr_err *err);
+
+/* Open path inside our root (an absolute one from our root, a relative one
+ * from our cwd) following no magic link (/proc/self/fd/N, /proc/1/cwd...):
+ * a container process's root is the container's, and what a magic link
+ * names may lie outside it. */
+int rt_open_in_root(const char *path, int flags);
+/* chdir through rt_open_in_root: the working directory of every process
+ * that enters a container (PID 1's app, its workers, nrun exec). */
+int rt_chdir_in_root(const char *path);
 
 #endif

@@ -118,7 +118,7 @@ int rt_pid1_fallback(const sv_config *cfg)
             env[n++] = nr_xasprintf("LISTEN_PID=%d", (int)getpid());
         }
         environ = env;
-        if (cfg->cwd && chdir(cfg->cwd) < 0) {
+        if (cfg->cwd && rt_chdir_in_root(cfg->cwd) < 0) {
             int e = errno;
             dprintf(2, "nrun: chdir %s: %s (%s)\n", cfg->cwd, strerrorname_np(e), strerror(e));
             _exit(NR_EXIT_NOEXEC);

@@ -17,6 +17,7 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include "runtime/lockdown.h"
 #include "runtime/supervisor/sv_internal.h"
 
 extern char **environ;
@@ -220,7 +221,7 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     } else if (cfg->gid != (gid_t)-1 && cfg->gid != getgid() && setgid(cfg->gid) < 0) {
         goto fail;
     }
-    if (cfg->cwd && chdir(cfg->cwd) < 0) {
+    if (cfg->cwd && rt_chdir_in_root(cfg->cwd) < 0) {
         f.step = FAILED_CHDIR;
         goto fail;
     }
