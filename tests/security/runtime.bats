@@ -474,3 +474,20 @@ P
         "$NRUN_ROOT/containers/$id/config.json"
     "$NRUN" rm -f "$id"
 }
+
+@test "run: an image whose WORKDIR is a /proc/self/fd link starts nowhere on the host" {
+    tok=esc-run-wd-$$-$RANDOM
+    for n in 3 4 5 6 7 8 9; do
+        d=$(mktemp -d "$BATS_FILE_TMPDIR/wd.XXXXXX")
+        ln -s "/proc/self/fd/$n" "$d/app"
+        tar --numeric-owner -C "$d" -cf "$d.tar" .
+        "$NRUN" __internal mkimage -t wd:$n --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"WorkingDir":"/app"}' \
+            "$BATS_FILE_TMPDIR/bb.tar" "$d.tar" >/dev/null
+        run rt_run --rm "wd:$n" sh -c "touch $tok; pwd -P"
+        echo "fd $n: $status $output"
+        found=$(find "$NRUN_ROOT" -name "$tok" -not -path '*/upper/*' 2>/dev/null)
+        [ -z "$found" ] || { rm -f $found; false; }
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"/app"* ]]
+    done
+}
