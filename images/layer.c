@@ -8,10 +8,12 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -24,6 +26,7 @@ typedef struct ent {
     uid_t uid;
     gid_t gid;
     char *host_path;
+    int at_fd;      /* not owned: the caller keeps it open until commit */
     int fd;
     char *data;
     size_t data_len;
@@ -135,6 +138,7 @@ int img_layer_add(img_layer_writer *w, const img_layer_entry *in, nr_err *err)
             return nr_err_set(err, "layer entry %s: a file needs exactly one of host_path, fd, data", p);
         if (in->host_path) {
             e.host_path = nr_xstrdup(in->host_path);
+            e.at_fd = in->at_fd > 0 ? in->at_fd : 0;
             e.size = in->size;
         } else if (in->data) {
             e.data = nr_xmalloc(in->data_len);
@@ -149,6 +153,7 @@ int img_layer_add(img_layer_writer *w, const img_layer_entry *in, nr_err *err)
         break;
     }
     case IMG_ENT_DIR:
+    case IMG_ENT_FIFO:
         break;
     case IMG_ENT_SYMLINK:
         if (!in->link || !*in->link)
@@ -200,6 +205,15 @@ int img_layer_add_file_fd(img_layer_writer *w, const char *path, int fd, uint64_
         return nr_err_set(err, "layer entry %s: invalid fd", path);
     img_layer_entry e = {.type = IMG_ENT_FILE, .path = path, .mode = mode, .uid = uid, .gid = gid, .fd = fd,
                          .size = size};
+    return img_layer_add(w, &e, err);
+}
+int img_layer_add_file_at(img_layer_writer *w, const char *path, int at_fd, const char *rel, uint64_t size,
+                          mode_t mode, uid_t uid, gid_t gid, nr_err *err)
+{
+    if (at_fd <= 0 || !rel)
+        return nr_err_set(err, "layer entry %s: invalid directory fd or path", path);
+    img_layer_entry e = {.type = IMG_ENT_FILE, .path = path, .mode = mode, .uid = uid, .gid = gid, .host_path = rel,
+                         .at_fd = at_fd, .fd = -1, .size = size};
     return img_layer_add(w, &e, err);
 }
 int img_layer_add_data(img_layer_writer *w, const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
@@ -382,7 +396,18 @@ static int write_content(struct archive *a, sink *k, ent *e, nr_err *err)
     }
     cleanup_close int own = -1;
     int fd = e->fd;
-    if (e->host_path) {
+    if (e->host_path && e->at_fd > 0) {
+        /* beneath at_fd, no symlink in any component, never a FIFO's open to block */
+        struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+        own = (int)syscall(SYS_openat2, e->at_fd, e->host_path, &how, sizeof how);
+        struct stat st;
+        if (own < 0)
+            return nr_err_sys(err, errno, "open %s", e->host_path);
+        if (fstat(own, &st) < 0 || !S_ISREG(st.st_mode))
+            return nr_err_set(err, "%s is no longer a regular file", e->host_path);
+        fd = own;
+    } else if (e->host_path) {
         own = open(e->host_path, O_RDONLY | O_CLOEXEC);
         if (own < 0)
             return nr_err_sys(err, errno, "open %s", e->host_path);
@@ -433,6 +458,10 @@ static int write_entries(img_layer_writer *w, struct archive *a, sink *k, nr_err
             break;
         case IMG_ENT_DIR:
             archive_entry_set_filetype(ae, AE_IFDIR);
+            archive_entry_set_size(ae, 0);
+            break;
+        case IMG_ENT_FIFO:
+            archive_entry_set_filetype(ae, AE_IFIFO);
             archive_entry_set_size(ae, 0);
             break;
         case IMG_ENT_SYMLINK:

@@ -34,6 +34,7 @@ typedef enum {
     IMG_ENT_HARDLINK, /* link = in-image path of another entry of this layer */
     IMG_ENT_WHITEOUT, /* path is deleted: written as dir/.wh.name */
     IMG_ENT_OPAQUE,   /* path is an opaque dir: written as path/.wh..wh..opq */
+    IMG_ENT_FIFO,     /* named pipe (mode, uid, gid) */
 } img_entry_type;
 
 typedef struct img_layer_entry {
@@ -42,12 +43,16 @@ typedef struct img_layer_entry {
     mode_t mode;               /* permission bits incl. suid/sgid/sticky (07777) */
     uid_t uid;
     gid_t gid;
-    /* IMG_ENT_FILE: exactly one source.  host_path is opened at commit;
+    /* IMG_ENT_FILE: exactly one source.  host_path is opened at commit
+     * (when at_fd > 0: resolved beneath at_fd with no symlink anywhere, and
+     * at_fd must stay open until commit or abort: no fd per file, so a
+     * layer of 100k files needs no 100k descriptors);
      * fd is dup'ed now and read (pread from 0) at commit; data is copied now.
      * For host_path/fd, size is the expected size: a file that changed size
      * before commit is an error naming it (no torn layer). */
     const char *host_path;
     int fd;                    /* used when > 0 (0 and -1: unused) */
+    int at_fd;                 /* used when > 0, with host_path */
     const void *data;
     size_t data_len;
     uint64_t size;
@@ -70,6 +75,7 @@ int img_layer_add(img_layer_writer *w, const img_layer_entry *e, nr_err *err);
 /* Shorthands for img_layer_add. */
 int img_layer_add_file(img_layer_writer *w, const char *path, const char *host_path, uint64_t size, mode_t mode, uid_t uid, gid_t gid, nr_err *err);
 int img_layer_add_file_fd(img_layer_writer *w, const char *path, int fd, uint64_t size, mode_t mode, uid_t uid, gid_t gid, nr_err *err);
+int img_layer_add_file_at(img_layer_writer *w, const char *path, int at_fd, const char *rel, uint64_t size, mode_t mode, uid_t uid, gid_t gid, nr_err *err);
 int img_layer_add_data(img_layer_writer *w, const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid, nr_err *err);
 int img_layer_add_dir(img_layer_writer *w, const char *path, mode_t mode, uid_t uid, gid_t gid, nr_err *err);
 int img_layer_add_symlink(img_layer_writer *w, const char *path, const char *target, uid_t uid, gid_t gid, nr_err *err);
@@ -103,5 +109,38 @@ int img_layer_reader_open(img_store *s, const char *digest, int64_t size, const 
 struct archive *img_layer_reader_archive(img_layer_reader *r);
 int img_layer_reader_finish(img_layer_reader *r, nr_err *err);
 void img_layer_reader_close(img_layer_reader *r);
+
+/* ---- an overlayfs upper directory as a layer (layer_diff.c) ----
+ * A RUN step's container writes into an overlay upper dir; this turns that
+ * dir into the OCI changeset it means: files, dirs (mode incl. suid/sgid/
+ * sticky, uid, gid), symlinks (target verbatim), FIFOs, hardlinks (names of
+ * one inode inside the upper dir), overlay whiteouts (0/0 char devices, or
+ * empty files with the overlay.whiteout xattr) as .wh.name, opaque dirs
+ * (overlay.opaque = "y"; "x" only marks a dir holding xattr whiteouts) as
+ * the dir plus .wh..wh..opq.  Sockets are left out (as docker does); device
+ * nodes, names starting with ".wh.", and overlay metacopy/redirect files
+ * (mount with metacopy=off,redirect_dir=off) are errors naming the path.
+ * The walk never follows a symlink (openat2 RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS), holds O(1) descriptors, and is bounded (paths
+ * < 4096 bytes, so depth < 2048; at most 4M entries).  File contents are
+ * read at commit beneath upper_dirfd: keep it open and the dir unchanged
+ * until the writer is committed or aborted.  Extended attributes other than
+ * overlay's (security.capability, ...) are not carried. */
+typedef struct img_upper_opts {
+    /* In-image paths ("/dev", "etc/hosts") left out with all they hold: the
+     * runtime's mount points.  NULL-terminated; NULL for none. */
+    const char *const *skip;
+    /* The overlay was mounted with userxattr (rootless): its xattrs are
+     * user.overlay.*; else trusted.overlay.* (and user.* ones are data). */
+    bool userxattr;
+    /* Called for each directory added, with its in-image path ("/app"). */
+    void (*dir_cb)(void *arg, const char *path, mode_t mode, uid_t uid, gid_t gid);
+    void *arg;
+} img_upper_opts;
+
+/* Add every entry of the upper dir to w.  Returns the number of entries
+ * added (0: the step changed nothing), or -1 with err set (w is then left
+ * with what was added: abort it).  o may be NULL. */
+long img_layer_add_upper(img_layer_writer *w, int upper_dirfd, const img_upper_opts *o, nr_err *err);
 
 #endif
