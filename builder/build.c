@@ -267,6 +267,14 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
 
 static int plan(bld_state *b, nr_err *err)
 {
+    /* what needs no variable or image: checked before any RUN runs */
+    for (size_t i = 0; i < b->f.n; i++) {
+        const bld_instr *in = &b->f.ins[i];
+        if (in->kind == BLD_RUN && bld_run_check(b, in, err) < 0)
+            return -1;
+        if (in->kind == BLD_ONBUILD)
+            return bld_errat(err, &b->f, in, in->kw_off, "ONBUILD is not supported");
+    }
     for (size_t i = 0; i < b->f.n; i++) {
         const bld_instr *in = &b->f.ins[i];
         bld_stage *st = b->n_stages ? &b->stages[b->n_stages - 1] : NULL;
@@ -286,7 +294,7 @@ static int plan(bld_state *b, nr_err *err)
             rc = plan_arg(b, st, in, err);
             break;
         case BLD_RUN:
-            rc = bld_errat(err, &b->f, in, in->kw_off, "RUN is not supported yet");
+            rc = bld_run_plan(b, st, in, err);
             break;
         case BLD_ONBUILD:
             rc = bld_errat(err, &b->f, in, in->kw_off, "ONBUILD is not supported");
@@ -356,8 +364,10 @@ static bool blob_is_ours(bld_state *b, bld_stage *st, const char *name)
 {
     char digest[IMG_DIGEST_MAX];
     snprintf(digest, sizeof digest, "sha256:%s", name);
-    for (size_t i = 0; i < st->n_layers; i++)
-        if (!strcmp(st->layers[i]->layer.blob.digest, digest))
+    /* a layer of any stage (a RUN writes the layers before it while
+     * planning), but a RUN's own: that one is build cache, kept */
+    for (size_t k = 0; k < b->n_steps; k++)
+        if (b->steps[k]->done && !b->steps[k]->keep && !strcmp(b->steps[k]->layer.blob.digest, digest))
             return true;
     char *text = NULL;
     size_t len;
@@ -528,26 +538,24 @@ static int check_space(bld_state *b, bld_stage *st, nr_err *err)
     return 0;
 }
 
+/* The blobs before this build, to undo what it adds if it fails. */
+typedef struct blob_snap {
+    char **names;
+    size_t n;
+    struct stat dir;
+} blob_snap;
+
 static int write_all(bld_state *b, bld_result *res, nr_err *err)
 {
     bld_stage *st = &b->stages[b->n_stages - 1];
-    char **snap;
-    size_t nsnap;
     if (check_space(b, st, err) < 0)
-        return -1;
-    struct stat before;
-    if (fstat(img_store_blobs_dirfd(b->s), &before) < 0)
-        return nr_err_sys(err, errno, "stat %s/blobs", img_store_root(b->s));
-    if (blob_names(b->s, &snap, &nsnap, err) < 0)
         return -1;
     int rc = write_image(b, st, &res->manifest, err);
     if (rc == 0)
         rc = export_output(b, &res->manifest, err);
     if (rc == 0)
         rc = set_tags(b, &res->manifest, err);
-    if (rc < 0) {
-        undo_blobs(b, st, snap, nsnap, &before);
-    } else {
+    if (rc == 0) {
         for (size_t i = st->n_base_layers; i < st->n_layers; i++) {
             bld_step *s = st->layers[i];
             if (s->cached) {
@@ -558,7 +566,6 @@ static int write_all(bld_state *b, bld_result *res, nr_err *err)
             }
         }
     }
-    names_free(snap, nsnap);
     return rc;
 }
 
@@ -635,12 +642,22 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     int rc = read_nodefile(&b, err);
     if (rc == 0)
         rc = bld_ctx_open(o->context, b.cache_dir, &b.ctx, err);
+    /* RUN steps write layers while planning: what this build adds is
+     * undone if it fails (but the layers RUN made, kept as cache) */
+    blob_snap snap = {0};
+    nr_err ign;
+    bool have_snap = rc == 0 && fstat(img_store_blobs_dirfd(s), &snap.dir) == 0 &&
+                     blob_names(s, &snap.names, &snap.n, &ign) == 0;
     if (rc == 0)
         rc = plan(&b, err);
     if (rc == 0 && b.n_stages == 0)
         rc = nr_err_set(err, "%s: no FROM instruction", b.f.path);
     if (rc == 0)
         rc = write_all(&b, res, err);
+    if (rc < 0 && have_snap && b.n_stages > 0)
+        undo_blobs(&b, &b.stages[b.n_stages - 1], snap.names, snap.n, &snap.dir);
+    if (have_snap)
+        names_free(snap.names, snap.n);
     if (rc == 0) {
         nr_err e;
         res->files_read = bld_ctx_files_read(b.ctx);

@@ -29,6 +29,7 @@ typedef struct bld_opts {
     img_compress compress;
     bool quiet;
     bool no_cache;
+    const char *host_ca;       /* CA bundle bound into RUN steps; NULL: none */
     FILE *progress;            /* STEP lines; NULL when quiet */
 } bld_opts;
 

@@ -27,6 +27,7 @@ typedef struct bld_step {
     char key[65];          /* layer cache key */
     bool done;             /* layer known: base layer, cache hit, or written */
     bool cached;           /* from the layer cache */
+    bool keep;             /* a RUN's layer: build cache, kept when the build fails later */
     uint64_t max_bytes;    /* upper bound of the layer's size (space check) */
     /* Directory entries written with the metadata chosen at planning: the
      * parents of what the step writes, and its directories that already
@@ -60,6 +61,7 @@ typedef struct bld_stage {
     json_t *shell;         /* SHELL, default ["/bin/sh","-c"] */
     bool cmd_set;
     bld_passwd pw;
+    bool pw_stale;         /* a RUN may have changed /etc/passwd: read it from every layer */
     /* Directories known to exist, with their metadata (for COPY's
      * "destination is an existing directory" rule and for parents that keep
      * their metadata): made by this build, and those of the base image. */
@@ -114,6 +116,12 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err);
 int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *text, uid_t uid, gid_t gid);
 /* Load the base image's /etc/passwd and /etc/group into st->pw (once). */
 int bld_stage_passwd(bld_state *b, bld_stage *st, nr_err *err);
+/* RUN: its flags and shape, checked before any step runs (run.c). */
+int bld_run_check(bld_state *b, const bld_instr *in, nr_err *err);
+/* RUN: run the step in a container now, its changes a layer (run.c). */
+int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);
+/* After a RUN: the users and groups are read again from all the layers. */
+void bld_stage_pw_stale(bld_stage *st);
 /* Layer cache records under <cache_dir>/layers/<key>. */
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);

@@ -17,7 +17,10 @@
 
 static const char usage[] =
     "usage: nbuild [-f FILE] [-t NAME:TAG]... [--build-arg K[=V]]... [--output oci:DIR|oci-archive:FILE]\n"
-    "              [--compress gzip|zstd] [--no-cache] [-q] [--root DIR] CONTEXT\n";
+    "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [-q] [--root DIR] CONTEXT\n";
+
+/* The host's trust store, bound into RUN steps (builder/run.c). */
+#define HOST_CA_DEFAULT "/etc/ssl/certs/ca-certificates.crt"
 
 /* Local twin of nr_usage_error (defined in nrun_main.c, which nbuild and the
  * unit tests do not link): "nbuild: <msg>" and the usage exit code. */
@@ -54,9 +57,10 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         {"build-arg", required_argument, NULL, 'a'}, {"output", required_argument, NULL, 'o'},
         {"compress", required_argument, NULL, 'c'}, {"quiet", no_argument, NULL, 'q'},
         {"no-cache", no_argument, NULL, 'n'},       {"root", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},           {"host-ca", optional_argument, NULL, 'C'},
+        {NULL, 0, NULL, 0},
     };
-    bld_opts o = {.compress = IMG_COMPRESS_GZIP};
+    bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
     cleanup_free const char **tags = nr_xcalloc((size_t)argc + 1, sizeof *tags);
     cleanup_free const char **bargs = nr_xcalloc((size_t)argc + 1, sizeof *bargs);
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
@@ -112,6 +116,18 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         case 'r':
             g->root = optarg;
             break;
+        case 'C':
+            if (!optarg || !strcmp(optarg, "true") || !strcmp(optarg, "1")) {
+                o.host_ca = HOST_CA_DEFAULT;
+            } else if (!strcmp(optarg, "false") || !strcmp(optarg, "0")) {
+                o.host_ca = NULL;
+            } else if (optarg[0] == '/') {
+                o.host_ca = optarg;
+            } else {
+                rc = usage_error(g, "--host-ca=%s: want true, false or an absolute path", optarg);
+                goto out;
+            }
+            break;
         case 'h':
             fputs(usage, stdout);
             goto out;
@@ -126,6 +142,15 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         goto out;
     }
     o.context = argv[optind];
+    /* the host's bundle when it has one: a host without it builds without */
+    struct stat cast;
+    if (o.host_ca && (stat(o.host_ca, &cast) < 0 || !S_ISREG(cast.st_mode))) {
+        if (strcmp(o.host_ca, HOST_CA_DEFAULT)) {
+            rc = usage_error(g, "--host-ca=%s: not a regular file", o.host_ca);
+            goto out;
+        }
+        o.host_ca = NULL;
+    }
     o.tags = tags;
     o.build_args = bargs;
     o.progress = o.quiet ? NULL : stdout;

@@ -65,17 +65,31 @@ void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l)
 
 /* ---- planning ---- */
 
+void bld_stage_pw_stale(bld_stage *st)
+{
+    bld_passwd_free(&st->pw);
+    memset(&st->pw, 0, sizeof st->pw);
+    st->pw_stale = true;
+}
+
 int bld_stage_passwd(bld_state *b, bld_stage *st, nr_err *err)
 {
     if (st->pw.loaded)
         return 0;
-    /* Names come from the base layers (the only ones in the store yet). */
-    img_layer_desc *ls = nr_xcalloc(st->n_base_layers + 1, sizeof *ls);
-    for (size_t i = 0; i < st->n_base_layers; i++)
+    /* Names come from the base layers (the only ones in the store yet), or
+     * after a RUN from every layer up to the last one written (a COPY
+     * planned since is not written yet). */
+    size_t n = st->n_base_layers;
+    if (st->pw_stale)
+        for (n = 0; n < st->n_layers && st->layers[n]->done; n++)
+            ;
+    img_layer_desc *ls = nr_xcalloc(n + 1, sizeof *ls);
+    for (size_t i = 0; i < n; i++)
         ls[i] = st->layers[i]->layer;
-    cleanup_free char *cf =
-        st->base_digest[0] ? nr_xasprintf("%s/etc/%s.json", b->cache_dir, img_digest_hex(st->base_digest)) : NULL;
-    int rc = bld_passwd_load(b->s, ls, st->n_base_layers, cf, &st->pw, err);
+    cleanup_free char *cf = st->base_digest[0] && !st->pw_stale
+                                ? nr_xasprintf("%s/etc/%s.json", b->cache_dir, img_digest_hex(st->base_digest))
+                                : NULL;
+    int rc = bld_passwd_load(b->s, ls, n, cf, &st->pw, err);
     free(ls);
     return rc;
 }

@@ -281,6 +281,17 @@ int rt_container_create(img_store *store, const char *root, const char *image_re
     img_store_hold(store, &ign);
     if (img_image_load(store, image_ref, &img, err) < 0)
         return -1;
+    int r = rt_container_create_image(store, root, img, image_ref, o, out, err);
+    img_image_free(img);
+    return r;
+}
+
+int rt_container_create_image(img_store *store, const char *root, const img_image *img, const char *image_ref,
+                              rt_run_opts *o, rt_created *out, nr_err *err)
+{
+    memset(out, 0, sizeof *out);
+    nr_err ign;
+    img_store_hold(store, &ign);
     int r = -1;
     char **lower = NULL;
     size_t nlower = 0;
@@ -432,6 +443,5 @@ out:
         free(lower[k]);
     free(lower);
     free(u.groups);
-    img_image_free(img);
     return r;
 }

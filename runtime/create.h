@@ -21,6 +21,12 @@ typedef struct rt_created {
 /* o->name/o->hostname are filled in when not given. */
 int rt_container_create(img_store *store, const char *root, const char *image_ref, rt_run_opts *o, rt_created *out,
                         nr_err *err);
+/* The same from an image in memory (its layers in the store, its config_json
+ * holding "config"; manifest and tags unused): a build step's container.
+ * image_ref is what state.json and ps show. */
+struct img_image;
+int rt_container_create_image(img_store *store, const char *root, const struct img_image *img, const char *image_ref,
+                              rt_run_opts *o, rt_created *out, nr_err *err);
 
 typedef struct rt_restart {
     enum { RT_RESTART_NO, RT_RESTART_ON_FAILURE, RT_RESTART_ALWAYS } policy;

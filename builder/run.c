@@ -1,0 +1,497 @@
+/* RUN: a build step that runs a command in a container of the stage so far
+ * and keeps what it changed as a layer.
+ *
+ * The container is an ordinary one, made and run by the runtime library
+ * (namespaces, cgroups, seccomp, capabilities, the one hardened entry), from
+ * the stage's layers and config held in memory: the layers written so far
+ * are put in the store first, nothing else (no config, no manifest) is.
+ * The command runs as the stage's USER in its WORKDIR with its ENV and the
+ * build ARGs in its environment, under the plain supervisor (a `node`
+ * command is a process, not a cluster master).  Its overlay upper dir
+ * becomes the layer (images/layer_diff.c: whiteouts, opaque dirs); a step
+ * that changed nothing adds an empty_layer history entry.
+ *
+ * Network: --network=host (the default, so npm and apt reach their
+ * registries), none, or default (= host until nrun has a bridge network).
+ * Trust anchors: the host's CA bundle is bound read-only at HOST_CA_PATH
+ * and named by NODE_EXTRA_CA_CERTS, SSL_CERT_FILE and friends for the step
+ * only (--host-ca=false turns it off): never in a layer, the config or the
+ * cache key.
+ *
+ * Cache: key = the stage's chain + the command + its environment, user,
+ * workdir and network; a hit reuses the layer (or the "changed nothing"
+ * record) without running anything. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "builder/build_int.h"
+#include "common/util.h"
+#include "images/layer.h"
+#include "runtime/create.h"
+
+/* In the container's /dev tmpfs: a bind there leaves nothing in the upper dir. */
+#define HOST_CA_PATH "/dev/nrun-host-ca.crt"
+#define TAIL_LINES 12
+
+/* ---- the step's output: shown as it comes (unless -q), its tail kept ---- */
+
+typedef struct out_relay {
+    pid_t pid;
+    int saved[2]; /* our stdout, stderr while the step runs */
+    int tail_fd;  /* the relay sends the last lines here when the step ends */
+} out_relay;
+
+static void relay_main(int in, int out, int tail, bool quiet)
+{
+    char *ring[TAIL_LINES] = {0};
+    size_t head = 0;
+    nr_buf line = {0};
+    char buf[8192];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (!quiet)
+            (void)!nr_write_all(out, buf, (size_t)n);
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] != '\n' && line.len < 4096) {
+                nr_buf_add(&line, &buf[i], 1);
+                continue;
+            }
+            if (buf[i] != '\n')
+                continue; /* a very long line: its start is kept */
+            nr_buf_add(&line, "", 1);
+            free(ring[head]);
+            ring[head] = line.data;
+            head = (head + 1) % TAIL_LINES;
+            memset(&line, 0, sizeof line);
+        }
+    }
+    if (line.len) {
+        nr_buf_add(&line, "", 1);
+        free(ring[head]);
+        ring[head] = line.data;
+        head = (head + 1) % TAIL_LINES;
+    }
+    for (size_t k = 0; k < TAIL_LINES; k++) {
+        const char *l = ring[(head + k) % TAIL_LINES];
+        if (l)
+            dprintf(tail, "%s\n", l);
+    }
+    _exit(0);
+}
+
+static int relay_start(out_relay *r, bool quiet, nr_err *err)
+{
+    int p[2], t[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return nr_err_sys(err, errno, "pipe");
+    if (pipe2(t, O_CLOEXEC) < 0) {
+        close(p[0]);
+        close(p[1]);
+        return nr_err_sys(err, errno, "pipe");
+    }
+    fflush(NULL);
+    r->pid = fork();
+    if (r->pid < 0) {
+        int e = errno;
+        close(p[0]), close(p[1]), close(t[0]), close(t[1]);
+        return nr_err_sys(err, e, "fork");
+    }
+    if (r->pid == 0) {
+        close(p[1]);
+        close(t[0]);
+        signal(SIGINT, SIG_IGN); /* a ^C reaches the step; we end with its output */
+        relay_main(p[0], 1, t[1], quiet);
+    }
+    close(p[0]);
+    close(t[1]);
+    r->tail_fd = t[0];
+    r->saved[0] = fcntl(1, F_DUPFD_CLOEXEC, 3);
+    r->saved[1] = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    dup2(p[1], 1);
+    dup2(p[1], 2);
+    close(p[1]);
+    return 0;
+}
+
+/* Restore stdout/stderr; the step's last lines (malloc'd, may be empty). */
+static char *relay_end(out_relay *r)
+{
+    fflush(NULL);
+    if (r->saved[0] >= 0)
+        dup2(r->saved[0], 1), close(r->saved[0]);
+    if (r->saved[1] >= 0)
+        dup2(r->saved[1], 2), close(r->saved[1]);
+    nr_buf b = {0};
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(r->tail_fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0)
+            nr_buf_add(&b, buf, (size_t)n);
+    close(r->tail_fd);
+    while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    nr_buf_add(&b, "", 1);
+    return b.data;
+}
+
+/* ---- the cache: a layer, or "this step changed nothing" ---- */
+
+static bool cache_empty_get(bld_state *b, const char *key)
+{
+    if (b->o->no_cache)
+        return false;
+    cleanup_free char *p = nr_xasprintf("%s/layers/%s.empty", b->cache_dir, key);
+    return access(p, F_OK) == 0;
+}
+
+static void cache_empty_put(bld_state *b, const char *key)
+{
+    nr_err e;
+    cleanup_free char *dir = nr_xasprintf("%s/layers", b->cache_dir);
+    cleanup_free char *name = nr_xasprintf("%s.empty", key);
+    if (nr_mkdir_p(dir, 0700, &e) < 0)
+        return;
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        nr_write_atomic(dfd, name, "", 0, 0600, &e);
+}
+
+/* ---- the step ---- */
+
+static void add_layer(bld_state *b, bld_stage *st, const char *text, const img_layer_desc *l, bool cached)
+{
+    bld_step *s = nr_xcalloc(1, sizeof *s);
+    s->text = nr_xstrdup(text);
+    s->layer = *l;
+    s->done = true;
+    s->cached = cached;
+    s->keep = true;
+    st->layers = nr_xrealloc(st->layers, (st->n_layers + 1) * sizeof *st->layers);
+    st->layers[st->n_layers++] = s;
+    b->steps = nr_xrealloc(b->steps, (b->n_steps + 1) * sizeof *b->steps);
+    b->steps[b->n_steps++] = s;
+    bld_hist_add(st, text, false);
+}
+
+static void dir_seen(void *arg, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+    bld_stage_set_dir(arg, path, mode, uid, gid);
+}
+
+/* The ARGs of the stage as environment entries, where ENV does not set the
+ * same name (ENV wins, as Docker's RUN sees it). */
+static void arg_env(bld_stage *st, char ***env, size_t *n)
+{
+    for (size_t i = 0; i < st->n_args; i++) {
+        if (!st->args[i].value)
+            continue;
+        bool set_by_env = false;
+        size_t k;
+        json_t *e;
+        size_t nl = strlen(st->args[i].name);
+        json_array_foreach(json_object_get(st->config, "Env"), k, e) {
+            const char *s = json_string_value(e);
+            set_by_env |= s && !strncmp(s, st->args[i].name, nl) && s[nl] == '=';
+        }
+        if (set_by_env)
+            continue;
+        *env = nr_xrealloc(*env, (*n + 1) * sizeof **env);
+        (*env)[(*n)++] = nr_xasprintf("%s=%s", st->args[i].name, st->args[i].value);
+    }
+}
+
+/* The upper dir of the finished step as a layer; *entries = 0 when the
+ * step changed nothing (the writer is then abandoned). */
+static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, img_layer_desc *out, size_t *entries,
+                          nr_err *err)
+{
+    cleanup_close int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (ufd < 0)
+        return nr_err_sys(err, errno, "open %s", upper);
+    img_layer_writer *w;
+    if (img_layer_writer_new(b->s, b->o->compress, -1, &w, err) < 0)
+        return -1;
+    img_upper_opts uo = {.dir_cb = dir_seen, .arg = st};
+    long n = img_layer_add_upper(w, ufd, &uo, err);
+    if (n <= 0) {
+        img_layer_writer_abort(w);
+        *entries = 0;
+        return n < 0 ? -1 : 0;
+    }
+    img_layer_info info;
+    if (img_layer_writer_commit(w, &info, err) < 0)
+        return -1;
+    memset(out, 0, sizeof *out);
+    snprintf(out->blob.digest, sizeof out->blob.digest, "%s", info.digest);
+    snprintf(out->blob.media_type, sizeof out->blob.media_type, "%s", info.media_type);
+    snprintf(out->diff_id, sizeof out->diff_id, "%s", info.diff_id);
+    out->blob.size = info.size;
+    *entries = (size_t)n;
+    return 0;
+}
+
+typedef struct run_cmd {
+    char **argv;
+    size_t argc;
+    const char *network; /* the runtime's name: "host" or "none" */
+    char *text;          /* history: "RUN ..." */
+} run_cmd;
+
+static void run_cmd_free(run_cmd *c)
+{
+    for (size_t i = 0; i < c->argc; i++)
+        free(c->argv[i]);
+    free(c->argv);
+    free(c->text);
+}
+
+/* The flags of a RUN: checked for the whole file before any step runs. */
+static int run_flags(bld_state *b, const bld_instr *in, const char **network, nr_err *err)
+{
+    *network = "host";
+    for (size_t i = 0; i < in->nflags; i++) {
+        const bld_flag *f = &in->flags[i];
+        const char *v = f->value ? f->value : "";
+        if (!strcmp(f->name, "network")) {
+            if (!strcmp(v, "host") || !strcmp(v, "default"))
+                *network = "host";
+            else if (!strcmp(v, "none"))
+                *network = "none";
+            else
+                return bld_errat(err, &b->f, in, f->off, "RUN --network=%s: expected default, host or none", v);
+        } else if (!strcmp(f->name, "security")) {
+            if (strcmp(v, "sandbox"))
+                return bld_errat(err, &b->f, in, f->off, "RUN --security=%s: only sandbox is supported", v);
+        } else {
+            return bld_errat(err, &b->f, in, f->off, "RUN --%s is not supported yet", f->name);
+        }
+    }
+    return 0;
+}
+
+int bld_run_check(bld_state *b, const bld_instr *in, nr_err *err)
+{
+    const char *net;
+    if (run_flags(b, in, &net, err) < 0)
+        return -1;
+    if (in->json ? in->nargs == 0 : in->rest_off >= in->len)
+        return bld_errat(err, &b->f, in, in->kw_off, "RUN: an empty command");
+    return 0;
+}
+
+static int parse_run(bld_state *b, bld_stage *st, const bld_instr *in, run_cmd *c, nr_err *err)
+{
+    memset(c, 0, sizeof *c);
+    if (run_flags(b, in, &c->network, err) < 0)
+        return -1;
+    nr_buf t = {0};
+    nr_buf_addstr(&t, "RUN ");
+    if (in->json) {
+        if (in->nargs == 0)
+            return bld_errat(err, &b->f, in, in->rest_off, "RUN: an empty command");
+        c->argv = nr_xcalloc(in->nargs + 1, sizeof *c->argv);
+        for (size_t i = 0; i < in->nargs; i++)
+            c->argv[c->argc++] = nr_xstrdup(in->args[i].s);
+        json_t *a = json_array();
+        for (size_t i = 0; i < c->argc; i++)
+            json_array_append_new(a, json_string(c->argv[i]));
+        char *s = json_dumps(a, JSON_COMPACT);
+        json_decref(a);
+        nr_buf_addstr(&t, s ? s : "[]");
+        free(s);
+    } else {
+        cleanup_free char *cmd = bld_instr_rest(in, in->rest_off);
+        if (!*cmd)
+            return bld_errat(err, &b->f, in, in->rest_off, "RUN: an empty command");
+        size_t ns = json_array_size(st->shell);
+        c->argv = nr_xcalloc(ns + 2, sizeof *c->argv);
+        for (size_t i = 0; i < ns; i++)
+            c->argv[c->argc++] = nr_xstrdup(json_string_value(json_array_get(st->shell, i)));
+        c->argv[c->argc++] = nr_xstrdup(cmd);
+        for (size_t i = 0; i < ns; i++)
+            nr_buf_addf(&t, "%s ", json_string_value(json_array_get(st->shell, i)));
+        nr_buf_addstr(&t, cmd);
+    }
+    nr_buf_add(&t, "", 1);
+    c->text = t.data;
+    return 0;
+}
+
+/* Everything the result depends on besides the layers: part of the key. */
+static char *key_text(bld_stage *st, const run_cmd *c, char **env, size_t nenv)
+{
+    json_t *k = json_object();
+    json_t *a = json_array();
+    for (size_t i = 0; i < c->argc; i++)
+        json_array_append_new(a, json_string(c->argv[i]));
+    json_object_set_new(k, "run", a);
+    json_t *e = json_deep_copy(json_object_get(st->config, "Env"));
+    if (!e)
+        e = json_array();
+    for (size_t i = 0; i < nenv; i++)
+        json_array_append_new(e, json_string(env[i]));
+    json_object_set_new(k, "env", e);
+    for (const char *const *f = (const char *const[]){"User", "WorkingDir", NULL}; *f; f++) {
+        json_t *v = json_object_get(st->config, *f);
+        if (v)
+            json_object_set(k, *f, v);
+    }
+    json_object_set_new(k, "network", json_string(c->network));
+    char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(k);
+    return s;
+}
+
+/* The container's view of the stage: its layers (written to the store
+ * first) and a config without what would make the runtime add to the run
+ * (volumes, healthcheck, ports). */
+static int stage_image(bld_state *b, bld_stage *st, img_image *img, nr_err *err)
+{
+    memset(img, 0, sizeof *img);
+    for (size_t i = 0; i < st->n_layers; i++)
+        if (!st->layers[i]->done && bld_step_write(b, st->layers[i], err) < 0)
+            return nr_err_wrap(err, "writing layer for \"%s\"", st->layers[i]->text);
+    json_t *cfg = json_deep_copy(st->config);
+    json_object_del(cfg, "Volumes");
+    json_object_del(cfg, "Healthcheck");
+    json_object_del(cfg, "ExposedPorts");
+    json_object_del(cfg, "Entrypoint");
+    json_object_del(cfg, "Cmd");
+    img->config_json = json_pack("{s:o}", "config", cfg);
+    img->layers = nr_xcalloc(st->n_layers + 1, sizeof *img->layers);
+    for (size_t i = 0; i < st->n_layers; i++)
+        img->layers[img->n_layers++] = st->layers[i]->layer;
+    return 0;
+}
+
+int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
+{
+    run_cmd c;
+    if (parse_run(b, st, in, &c, err) < 0) {
+        run_cmd_free(&c);
+        return -1;
+    }
+    char **env = NULL;
+    size_t nenv = 0;
+    arg_env(st, &env, &nenv);
+    cleanup_free char *kt = key_text(st, &c, env, nenv);
+    bld_chain_add(st, kt);
+    char key[65];
+    memcpy(key, st->chain, sizeof key);
+    int rc = -1;
+    img_layer_desc l;
+    img_image img = {0};
+    rt_created cr = {0};
+    bool created = false;
+    if (bld_cache_get(b, key, &l)) {
+        add_layer(b, st, c.text, &l, true);
+        bld_stage_pw_stale(st);
+        rc = 0;
+        goto out;
+    }
+    if (cache_empty_get(b, key)) {
+        bld_hist_add(st, c.text, true);
+        if (b->o->progress)
+            fprintf(b->o->progress, "--> Using cache (no change)\n");
+        rc = 0;
+        goto out;
+    }
+    if (st->n_layers == 0) {
+        bld_errat(err, &b->f, in, in->kw_off, "RUN in an image with no layers (FROM scratch) has nothing to run");
+        goto out;
+    }
+    if (stage_image(b, st, &img, err) < 0)
+        goto out;
+    /* the step's own environment: ARGs, and the host's trust anchors */
+    const char *ca = b->o->host_ca ? b->o->host_ca : NULL;
+    cleanup_free char *vol = NULL;
+    if (ca) {
+        static const char *const vars[] = {"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "CURL_CA_BUNDLE",
+                                           "REQUESTS_CA_BUNDLE", "GIT_SSL_CAINFO", "npm_config_cafile"};
+        for (size_t i = 0; i < NR_ARRAY_LEN(vars); i++) {
+            env = nr_xrealloc(env, (nenv + 1) * sizeof *env);
+            env[nenv++] = nr_xasprintf("%s=%s", vars[i], HOST_CA_PATH);
+        }
+        vol = nr_xasprintf("%s:%s:ro", ca, HOST_CA_PATH);
+    }
+    rt_run_opts o = {.net = c.network, .cmd = c.argv, .ncmd = c.argc, .entrypoint_set = true, .entrypoint = "",
+                     .env = env, .nenv = nenv, .mode = 2, .workers = 1};
+    char *vols[1] = {vol};
+    if (vol) {
+        o.volumes = vols;
+        o.nvolumes = 1;
+    }
+    if (rt_container_create_image(b->s, img_store_root(b->s), &img, "(build step)", &o, &cr, err) < 0) {
+        nr_err_wrap(err, "%s", c.text);
+        goto out;
+    }
+    created = true;
+    out_relay r = {0};
+    if (relay_start(&r, b->o->quiet, err) < 0)
+        goto out;
+    rt_run_params rp = {0};
+    int code = rt_run_foreground(img_store_root(b->s), cr.id, &rp, err);
+    cleanup_free char *tail = relay_end(&r);
+    if (code < 0) {
+        nr_err_wrap(err, "%s", c.text);
+        goto out;
+    }
+    if (code != 0) {
+        int line, col;
+        bld_instr_pos(in, in->kw_off, &line, &col);
+        size_t tl = strlen(tail);
+        /* the message holds the step's last lines, as many as fit */
+        const char *t = tail;
+        while (tl > 700 && strchr(t, '\n')) {
+            t = strchr(t, '\n') + 1;
+            tl = strlen(t);
+        }
+        nr_err_set(err, "%s:%d:%d: %.200s: exit code %d%s%.700s", b->f.path, line, col, c.text, code,
+                   *t ? "; its last output:\n" : "", t);
+        err->errnum = 0;
+        goto out;
+    }
+    {
+        cleanup_free char *upper = nr_xasprintf("%s/containers/%s/upper", img_store_root(b->s), cr.id);
+        size_t n = 0;
+        if (upper_to_layer(b, st, upper, &l, &n, err) < 0) {
+            nr_err_wrap(err, "%s: the step's changes", c.text);
+            goto out;
+        }
+        if (n == 0) {
+            bld_hist_add(st, c.text, true);
+            cache_empty_put(b, key);
+        } else {
+            add_layer(b, st, c.text, &l, false);
+            bld_cache_put(b, key, &l);
+            bld_stage_pw_stale(st);
+        }
+    }
+    rc = 0;
+out:
+    if (created) {
+        nr_err ign;
+        rt_container_remove(img_store_root(b->s), cr.id, &ign);
+        free(cr.name);
+    }
+    json_decref(img.config_json);
+    free(img.layers);
+    for (size_t i = 0; i < nenv; i++)
+        free(env[i]);
+    free(env);
+    run_cmd_free(&c);
+    return rc;
+}

@@ -1,0 +1,221 @@
+#!/usr/bin/env bats
+# nbuild RUN: a step runs in a container of the stage so far (the runtime's
+# one hardened entry), and what it changed is the layer: new files, deleted
+# ones (whiteouts), opaque dirs; checked by running the image and by umoci.
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    # a base with some content to delete and replace
+    d="$BATS_FILE_TMPDIR/content"
+    mkdir -p "$d/opt/tree/sub" "$d/opt/keep" "$d/opt/todir" "$d/opt/dirtofile"
+    echo a >"$d/opt/tree/a"
+    echo b >"$d/opt/tree/sub/b"
+    echo k >"$d/opt/keep/k"
+    echo f >"$d/opt/todir.txt"
+    echo x >"$d/opt/dirtofile/x"
+    echo gone >"$d/opt/gone.txt"
+    tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/content.tar" .
+    "$NRUN" __internal mkimage -t rbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/content.tar" >/dev/null
+    export CTX="$BATS_FILE_TMPDIR/ctx"
+    mkdir -p "$CTX"
+    echo 'hello' >"$CTX/hello.txt"
+}
+
+teardown() {
+    rt_rm_all
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+blob() { echo "$NRUN_ROOT/blobs/sha256/${1#sha256:}"; }
+manifest_of() {
+    jq -r --arg r "$1" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]==$r) | .digest' \
+        "$NRUN_ROOT/index.json"
+}
+config_of() { jq -r .config.digest "$(blob "$(manifest_of "$1")")"; }
+cfg() { jq -c "$2" "$(blob "$(config_of "$1")")"; }
+nlayers() { jq '.layers | length' "$(blob "$(manifest_of "$1")")"; }
+
+# What a container of image $1 sees under $2: path type mode uid gid target, contents' hash.
+view() {
+    rt_run --rm "$1" sh -c "cd $2 && find . | sort | while read -r p; do
+        if [ -L \"\$p\" ]; then echo \"\$p l \$(readlink \"\$p\")\";
+        elif [ -d \"\$p\" ]; then echo \"\$p d \$(stat -c '%a %u %g' \"\$p\")\";
+        else echo \"\$p f \$(stat -c '%a %u %g' \"\$p\") \$(md5sum <\"\$p\" | cut -c1-8)\"; fi; done"
+}
+
+@test "RUN: shell and exec form, the stage's ENV, ARG, WORKDIR and USER; its files are the layer" {
+    cat >"$CTX/Nodefile" <<'EOF'
+FROM rbase:1
+ARG WHO=builder
+ENV GREETING=hi
+WORKDIR /work
+RUN echo "$GREETING $WHO from $(pwd) as $(id -u)" >/work/out.txt
+RUN ["/bin/sh", "-c", "echo exec-form >/work/exec.txt"]
+USER 1000
+RUN id -u >/tmp/uid.txt
+CMD ["cat", "/work/out.txt", "/work/exec.txt", "/tmp/uid.txt"]
+EOF
+    run "$NBUILD" -t r1:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm r1:1
+    [ "${lines[0]}" = "hi builder from /work as 0" ]
+    [ "${lines[1]}" = exec-form ]
+    [ "${lines[2]}" = 1000 ]
+    # history names the commands; ARG values are not in the config
+    jq -r '.history[].created_by' "$(blob "$(config_of r1:1)")" | grep -F 'RUN /bin/sh -c echo "$GREETING $WHO'
+    jq -r '.history[].created_by' "$(blob "$(config_of r1:1)")" | grep -F 'RUN ["/bin/sh","-c","echo exec-form >/work/exec.txt"]'
+    [[ "$(cfg r1:1 .config.Env)" != *WHO* ]]
+    [ "$(nlayers r1:1)" -eq 6 ] # 2 base + WORKDIR + 3 RUN
+}
+
+@test "RUN: deletions, rm -rf, delete-then-recreate, file <-> dir round-trip through the image and umoci" {
+    cat >"$CTX/Nodefile" <<'EOF'
+FROM rbase:1
+RUN rm /opt/gone.txt && rm -rf /opt/tree && mkdir -p /opt/tree && echo new >/opt/tree/new \
+ && rm /opt/todir.txt && mkdir /opt/todir.txt && echo in >/opt/todir.txt/in \
+ && rm -rf /opt/dirtofile && echo now-a-file >/opt/dirtofile \
+ && ln -s keep/k /opt/link && ln /opt/keep/k /opt/hard && chmod 700 /opt/keep && chown 12:34 /opt/keep/k
+EOF
+    run "$NBUILD" -t r2:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run view r2:1 /opt
+    echo "$output"
+    expected=$(rt_run --rm rbase:1 sh -c 'cd /opt && rm gone.txt && rm -rf tree && mkdir -p tree && echo new >tree/new &&
+        rm todir.txt && mkdir todir.txt && echo in >todir.txt/in && rm -rf dirtofile && echo now-a-file >dirtofile &&
+        ln -s keep/k link && ln keep/k hard && chmod 700 keep && chown 12:34 keep/k && find . | sort | while read -r p; do
+        if [ -L "$p" ]; then echo "$p l $(readlink "$p")";
+        elif [ -d "$p" ]; then echo "$p d $(stat -c "%a %u %g" "$p")";
+        else echo "$p f $(stat -c "%a %u %g" "$p") $(md5sum <"$p" | cut -c1-8)"; fi; done')
+    [ "$output" = "$expected" ]
+    [[ "$output" != *gone.txt* && "$output" != *"tree/a"* && "$output" != *"sub"* ]]
+    # the layer's own entries: whiteouts for what went, an opaque dir for the recreated tree
+    layer=$(jq -r '.layers[-1].digest' "$(blob "$(manifest_of r2:1)")")
+    tar tzf "$(blob "$layer")" >"$BATS_FILE_TMPDIR/r2.list"
+    grep -qx 'opt/.wh.gone.txt' "$BATS_FILE_TMPDIR/r2.list"
+    grep -qE '^opt/tree/\.wh\.\.wh\.\.opq$|^opt/\.wh\.tree$' "$BATS_FILE_TMPDIR/r2.list"
+    # umoci unpacks the same tree
+    command -v umoci
+    out="$BATS_FILE_TMPDIR/oci-r2"
+    "$NRUN" save -o "$BATS_FILE_TMPDIR/r2.tar" r2:1 2>/dev/null || "$NBUILD" -q --output "oci:$out" -t r2:1 "$CTX" >/dev/null
+    if [ ! -d "$out" ]; then mkdir -p "$out" && tar -C "$out" -xf "$BATS_FILE_TMPDIR/r2.tar"; fi
+    tag=$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$out/index.json")
+    umoci unpack --image "$out:$tag" "$BATS_FILE_TMPDIR/bundle" >/dev/null
+    got=$(cd "$BATS_FILE_TMPDIR/bundle/rootfs/opt" && find . | sort | while read -r p; do
+        if [ -L "$p" ]; then echo "$p l $(readlink "$p")";
+        elif [ -d "$p" ]; then echo "$p d $(stat -c '%a %u %g' "$p")";
+        else echo "$p f $(stat -c '%a %u %g' "$p") $(md5sum <"$p" | cut -c1-8)"; fi; done)
+    rm -rf "$BATS_FILE_TMPDIR/bundle"
+    [ "$got" = "$expected" ]
+}
+
+@test "RUN that changes nothing: an empty_layer history entry, no layer" {
+    printf 'FROM rbase:1\nRUN true\nRUN echo quiet >/dev/null\n' >"$CTX/Nodefile"
+    run "$NBUILD" -t r3:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(nlayers r3:1)" -eq 2 ]
+    [ "$(cfg r3:1 '[.history[] | select(.empty_layer == true) | .created_by] | length')" -eq 2 ]
+}
+
+@test "RUN cache: a rebuild runs nothing and gives the same image; a changed command runs again" {
+    printf 'FROM rbase:1\nRUN echo $RANDOM >/rnd\nRUN true\n' >"$CTX/Nodefile"
+    "$NBUILD" -q -t r4:1 "$CTX"
+    first=$(manifest_of r4:1)
+    run "$NBUILD" -t r4:2 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Using cache"* ]]
+    [ "$(manifest_of r4:2)" = "$first" ]
+    printf 'FROM rbase:1\nRUN echo $RANDOM >/rnd && true\nRUN true\n' >"$CTX/Nodefile"
+    "$NBUILD" -q -t r4:3 "$CTX"
+    [ "$(manifest_of r4:3)" != "$first" ]
+    # --no-cache runs it again: another random number, another image
+    "$NBUILD" -q --no-cache -t r4:4 "$CTX"
+    [ "$(manifest_of r4:4)" != "$(manifest_of r4:3)" ]
+}
+
+@test "a failing RUN: its exit code and last output named at file:line:col, nothing tagged, nothing left" {
+    printf 'FROM rbase:1\nRUN echo made >/made\nRUN echo step-output-1; echo step-output-2 >&2; exit 7\nRUN echo never\n' \
+        >"$CTX/Nodefile"
+    before=$(nr_tree_hash "$NRUN_ROOT/blobs")
+    idx=$(cat "$NRUN_ROOT/index.json")
+    run "$NBUILD" -t r5:1 "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:1:"* ]]
+    [[ "$output" == *"exit code 7"* ]]
+    [[ "$output" == *step-output-2* ]]
+    [[ "$output" != *never* ]]
+    [ "$(cat "$NRUN_ROOT/index.json")" = "$idx" ]
+    [ -z "$(ls "$NRUN_ROOT/containers" | grep -v '^\.')" ]
+    ! grep -qF " $NRUN_ROOT/" /proc/mounts
+}
+
+@test "RUN sees the host's trust anchors; they never enter the image" {
+    ca=/etc/ssl/certs/ca-certificates.crt
+    [ -f "$ca" ] || skip "the host has no $ca"
+    printf 'FROM rbase:1\nRUN md5sum <"$NODE_EXTRA_CA_CERTS" | cut -c1-32 >/ca.sum && test "$SSL_CERT_FILE" = "$NODE_EXTRA_CA_CERTS"\n' \
+        >"$CTX/Nodefile"
+    run "$NBUILD" -t r6:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm r6:1 sh -c 'cat /ca.sum; echo "env:$NODE_EXTRA_CA_CERTS"; ls /dev'
+    [ "${lines[0]}" = "$(md5sum <"$ca" | cut -c1-32)" ]
+    [ "${lines[1]}" = "env:" ]
+    [[ "$(cfg r6:1 .config.Env)" != *CERT* ]]
+    # no layer holds it
+    for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of r6:1)")"); do
+        ! tar tzf "$(blob "$l")" | grep -q 'nrun-host-ca'
+    done
+    # --host-ca=false: the step has none
+    printf 'FROM rbase:1\nRUN test -z "$NODE_EXTRA_CA_CERTS" && echo none >/ca.txt\n' >"$CTX/Nodefile"
+    run "$NBUILD" --host-ca=false -t r6:2 "$CTX"
+    [ "$status" -eq 0 ]
+}
+
+@test "RUN --network=none sees only lo; --mount is refused before any step runs" {
+    printf 'FROM rbase:1\nRUN --network=none ls /sys/class/net >/net.txt\n' >"$CTX/Nodefile"
+    run "$NBUILD" -t r7:1 "$CTX"
+    [ "$status" -eq 0 ]
+    run rt_run --rm r7:1 cat /net.txt
+    [ "$output" = lo ]
+    printf 'FROM rbase:1\nRUN echo ran-first\nRUN --network=bogus true\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache -t r7:2 "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:5:"*network* ]]
+    printf 'FROM rbase:1\nRUN echo ran-first\nRUN --mount=type=cache,target=/x true\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache -t r7:2 "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:5:"*mount* ]]
+    [[ "$output" != *ran-first* ]]
+}
+
+@test "after RUN: COPY into a directory it made, --chown to a user it added" {
+    cat >"$CTX/Nodefile" <<'EOF'
+FROM rbase:1
+RUN mkdir -m 0750 /srv/app -p && echo 'app:x:4321:4321::/srv/app:/bin/sh' >>/etc/passwd && echo 'app:x:4321:' >>/etc/group
+COPY hello.txt /srv/app
+COPY --chown=app:app hello.txt /srv/owned.txt
+EOF
+    run "$NBUILD" -t r8:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm r8:1 sh -c 'cat /srv/app/hello.txt; stat -c "%a" /srv/app; stat -c "%u:%g" /srv/owned.txt'
+    [ "${lines[0]}" = hello ]
+    [ "${lines[1]}" = 750 ]
+    [ "${lines[2]}" = 4321:4321 ]
+}
