@@ -2,7 +2,10 @@
  *   mkimage -t REF [--config JSON] LAYER.tar[.gz]...  store tar files (plain or
  *       gzip) as the layers of a new image (base first) and tag it: lets the
  *       tests make images with arbitrary (also hostile) layers without nbuild.
- *   unpack REF  unpack the image's layers (prints how many needed work; bench). */
+ *   unpack REF  unpack the image's layers (prints how many needed work; bench).
+ *   upperlayer [--userxattr] [--skip PATH]... DIR  store an overlay upper dir
+ *       as a gzip layer (img_layer_add_upper) and print "DIGEST DIFF_ID N"
+ *       (N entries): the RUN step's conversion, testable against real overlays. */
 #include <errno.h>
 #include <fcntl.h>
 #include <archive.h>
@@ -15,6 +18,7 @@
 
 #include "common/util.h"
 #include "images/image.h"
+#include "images/layer.h"
 #include "images/store.h"
 #include "images/unpack.h"
 #include "runtime/cli_common.h"
@@ -145,6 +149,49 @@ static int unpack(int argc, char **argv, nr_global *g)
     return 0;
 }
 
+static int upperlayer(int argc, char **argv, nr_global *g)
+{
+    const char *skip[argc + 1];
+    size_t n_skip = 0;
+    img_upper_opts o = {.skip = skip};
+    int i = 2;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--userxattr"))
+            o.userxattr = true;
+        else if (!strcmp(argv[i], "--skip") && i + 1 < argc)
+            skip[n_skip++] = argv[++i];
+        else
+            return nr_usage_error(g, "__internal upperlayer: unknown option %s", argv[i]);
+    }
+    skip[n_skip] = NULL;
+    if (i + 1 != argc)
+        return nr_usage_error(g, "usage: __internal upperlayer [--userxattr] [--skip PATH]... DIR");
+    nr_err err = {0};
+    cleanup_close int fd = open(argv[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        nr_err_sys(&err, errno, "open %s", argv[i]);
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    }
+    img_store *s;
+    if (img_store_open(g->root, &s, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_STORE);
+    img_layer_writer *w;
+    img_layer_info li;
+    long n = -1;
+    if (img_layer_writer_new(s, IMG_COMPRESS_GZIP, -1, &w, &err) == 0) {
+        n = img_layer_add_upper(w, fd, &o, &err);
+        if (n < 0)
+            img_layer_writer_abort(w);
+        else if (img_layer_writer_commit(w, &li, &err) < 0)
+            n = -1;
+    }
+    img_store_close(s);
+    if (n < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    printf("%s %s %ld\n", li.digest, li.diff_id, n);
+    return 0;
+}
+
 int nr_cmd_internal(int argc, char **argv, nr_global *g)
 {
     if (argc >= 2 && !strcmp(argv[1], "unpack"))
@@ -153,5 +200,7 @@ int nr_cmd_internal(int argc, char **argv, nr_global *g)
         return nr_usage_error(g, "__internal: which entry point?");
     if (!strcmp(argv[1], "mkimage"))
         return mkimage(argc, argv, g);
+    if (!strcmp(argv[1], "upperlayer"))
+        return upperlayer(argc, argv, g);
     return nr_usage_error(g, "__internal %s: unknown entry point", argv[1]);
 }
