@@ -31,6 +31,8 @@ typedef struct ent {
     char *data;
     size_t data_len;
     uint64_t size;
+    char *caps;
+    size_t caps_len;
     char *link;
     size_t seq;
 } ent;
@@ -121,6 +123,7 @@ static void ent_free(ent *e)
     free(e->host_path);
     free(e->data);
     free(e->link);
+    free(e->caps);
     if (e->fd >= 0)
         close(e->fd);
 }
@@ -136,6 +139,8 @@ int img_layer_add(img_layer_writer *w, const img_layer_entry *in, nr_err *err)
         int sources = !!in->host_path + (in->fd > 0) + !!in->data;
         if (sources != 1)
             return nr_err_set(err, "layer entry %s: a file needs exactly one of host_path, fd, data", p);
+        if (in->caps && (!in->caps_len || in->caps_len > 256))
+            return nr_err_set(err, "layer entry %s: security.capability of %zu bytes", p, in->caps_len);
         if (in->host_path) {
             e.host_path = nr_xstrdup(in->host_path);
             e.at_fd = in->at_fd > 0 ? in->at_fd : 0;
@@ -149,6 +154,11 @@ int img_layer_add(img_layer_writer *w, const img_layer_entry *in, nr_err *err)
             if (e.fd < 0)
                 return nr_err_sys(err, errno, "layer entry %s: dup fd", p);
             e.size = in->size;
+        }
+        if (in->caps) {
+            e.caps = nr_xmalloc(in->caps_len);
+            memcpy(e.caps, in->caps, in->caps_len);
+            e.caps_len = in->caps_len;
         }
         break;
     }
@@ -476,6 +486,8 @@ static int write_entries(img_layer_writer *w, struct archive *a, sink *k, nr_err
             break;
         }
         archive_entry_set_perm(ae, e->mode);
+        if (e->type == IMG_ENT_FILE && e->caps)
+            archive_entry_xattr_add_entry(ae, "security.capability", e->caps, e->caps_len);
         if (archive_write_header(a, ae) != ARCHIVE_OK) {
             ret = la_fail(a, k, "write layer entry", e->path, err);
             break;

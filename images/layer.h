@@ -56,6 +56,11 @@ typedef struct img_layer_entry {
     const void *data;
     size_t data_len;
     uint64_t size;
+    /* IMG_ENT_FILE: its security.capability xattr (file capabilities, as
+     * setcap wrote them), written as a PAX SCHILY.xattr record, the one
+     * xattr docker's layers carry; NULL: none.  At most 256 bytes. */
+    const void *caps;
+    size_t caps_len;
     const char *link;          /* SYMLINK target / HARDLINK in-image target */
 } img_layer_entry;
 
@@ -124,8 +129,8 @@ void img_layer_reader_close(img_layer_reader *r);
  * RESOLVE_NO_SYMLINKS), holds O(1) descriptors, and is bounded (paths
  * < 4096 bytes, so depth < 2048; at most 4M entries).  File contents are
  * read at commit beneath upper_dirfd: keep it open and the dir unchanged
- * until the writer is committed or aborted.  Extended attributes other than
- * overlay's (security.capability, ...) are not carried. */
+ * until the writer is committed or aborted.  Of the other extended
+ * attributes only a file's security.capability is carried (as docker does). */
 typedef struct img_upper_opts {
     /* In-image paths ("/dev", "etc/hosts") left out with all they hold: the
      * runtime's mount points.  NULL-terminated; NULL for none. */

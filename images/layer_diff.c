@@ -164,8 +164,15 @@ static int add_file(walk *k, int dirfd, const char *name, const char *path, cons
         if (first)
             return counted(k, img_layer_add_hardlink(k->w, path, first, err));
     }
-    return counted(k, img_layer_add_file_at(k->w, path, k->root, path, (uint64_t)fst.st_size, fst.st_mode & 07777,
-                                            fst.st_uid, fst.st_gid, err));
+    char caps[256];
+    ssize_t n_caps = fgetxattr(fd, "security.capability", caps, sizeof caps);
+    if (n_caps < 0 && errno != ENODATA && errno != ENOTSUP)
+        return nr_err_sys(err, errno, "upper \"%s\": read xattr security.capability", path);
+    img_layer_entry e = {.type = IMG_ENT_FILE, .path = path, .mode = fst.st_mode & 07777, .uid = fst.st_uid,
+                         .gid = fst.st_gid, .host_path = path, .at_fd = k->root, .fd = -1,
+                         .size = (uint64_t)fst.st_size, .caps = n_caps > 0 ? caps : NULL,
+                         .caps_len = n_caps > 0 ? (size_t)n_caps : 0};
+    return counted(k, img_layer_add(k->w, &e, err));
 }
 
 static int add_symlink(walk *k, int dirfd, const char *name, const char *path, const struct stat *st, nr_err *err)

@@ -85,7 +85,9 @@ roundtrip() {
         ln -s ../a dangling && ln -s h/x rel  # symlinks, verbatim
         mkdir -m 3775 sd && chown 5:6 sd      # setgid + sticky
         mkfifo -m 640 fifo
-        mkdir -p new/deep/er && echo z >"new/deep/er/sp ace"'
+        mkdir -p new/deep/er && echo z >"new/deep/er/sp ace"
+        cp /bin/true captrue && setcap cap_net_bind_service=ep captrue
+        getcap captrue >captrue.caps'
     # the upper really holds what this test is about
     [ "$(stat -c '%F %t:%T' "$t/upper/a")" = "character special file 0:0" ]
     [ "$(stat -c '%F %t:%T' "$t/upper/e")" = "character special file 0:0" ]
@@ -98,6 +100,9 @@ roundtrip() {
     grep -qx 'd/.wh..wh..opq' "$t/diff.names"
     grep -qx 's/.wh.t' "$t/diff.names"
     ! grep -q 'm/.wh..wh..opq' "$t/diff.names"
+    # file capabilities (setcap in a RUN) survive
+    [ "$(getcap "$t/bundle/rootfs/captrue")" = "$(sed "s|captrue|$t/bundle/rootfs/captrue|" "$t/bundle/rootfs/captrue.caps")" ]
+    grep -q cap_net_bind_service "$t/bundle/rootfs/captrue.caps"
 }
 
 @test "a step that changes nothing gives no entries; mount points given to skip are left out" {

@@ -59,6 +59,7 @@ typedef struct seen {
     char link[128];
     char data[64];
     la_int64_t size;
+    char caps[48]; /* security.capability, hex */
 } seen;
 
 /* Convert the upper dir, commit, read the layer back. */
@@ -94,6 +95,15 @@ static size_t convert(const img_upper_opts *o, long *added, seen *out, size_t ma
         snprintf(s->link, sizeof s->link, "%s", l ? l : "");
         if (s->size > 0)
             assert_true(archive_read_data(a, s->data, sizeof s->data - 1) >= 0);
+        const char *xn;
+        const void *xv;
+        size_t xl;
+        archive_entry_xattr_reset(e);
+        while (archive_entry_xattr_next(e, &xn, &xv, &xl) == ARCHIVE_OK) {
+            assert_string_equal(xn, "security.capability");
+            for (size_t i = 0; i < xl && 2 * i + 2 < sizeof s->caps; i++)
+                sprintf(s->caps + 2 * i, "%02x", ((const unsigned char *)xv)[i]);
+        }
     }
     assert_int_equal(img_layer_reader_finish(r, &err), 0);
     img_layer_reader_close(r);
@@ -138,6 +148,10 @@ static void test_upper_entries(void **state)
     snprintf(p, sizeof p, "%s/suid", up);
     assert_int_equal(chown(p, 7, 8), 0);
     assert_int_equal(chmod(p, 04755), 0); /* after chown, which clears it */
+    /* setcap cap_net_bind_service=ep: v2, effective, permitted bit 10 */
+    static const unsigned char caps[20] = {0x01, 0, 0, 0x02, 0, 0x04};
+    if (setxattr(p, "security.capability", caps, sizeof caps, 0) < 0)
+        fail_msg("setcap: %s", strerror(errno));
     mk("empty", S_IFDIR | 01777, NULL);
     mk("a", S_IFDIR | 0755, NULL);
     mk("a/b", S_IFDIR | 02755, NULL);
@@ -185,6 +199,8 @@ static void test_upper_entries(void **state)
     assert_int_equal(s->perm, 04755);
     assert_int_equal(s->uid, 7);
     assert_string_equal(s->data, "#!/bin/sh\n");
+    assert_string_equal(s->caps, "0100000200040000000000000000000000000000");
+    assert_string_equal(find(v, n, "hard1")->caps, "");
     assert_int_equal(find(v, n, "fifo")->type, AE_IFIFO);
     assert_int_equal(find(v, n, "fifo")->perm, 0620);
     s = find(v, n, "link");
