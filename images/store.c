@@ -316,6 +316,22 @@ fail:
     return -1;
 }
 
+int img_store_check(const char *root, nr_err *err)
+{
+    cleanup_close int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : nr_err_sys(err, errno, "open store %s", root);
+    if (check_root(root, fd, err) < 0)
+        return -1;
+    for (size_t i = 0; i < NR_ARRAY_LEN(private_dirs); i++)
+        if (ensure_private_dir(root, fd, private_dirs[i], false, err) < 0)
+            return -1;
+    for (size_t i = 0; i < NR_ARRAY_LEN(root_files); i++)
+        if (check_root_file(root, fd, root_files[i], err) < 0)
+            return -1;
+    return 0;
+}
+
 void img_store_close(img_store *s)
 {
     if (!s)

@@ -49,6 +49,10 @@ typedef struct img_store img_store;
  * export). */
 int img_store_open(const char *root, img_store **out, nr_err *err);
 void img_store_close(img_store *s);
+/* The same checks of a root prepared by someone else as open makes, with
+ * nothing created or changed: for commands that use the root's directories
+ * without opening the store (nrun ps, rm, stop...).  A missing root is fine. */
+int img_store_check(const char *root, nr_err *err);
 const char *img_store_root(const img_store *s);
 /* O_PATH-free directory fds owned by the store (do not close). */
 int img_store_dirfd(const img_store *s);       /* the root */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "images/store.h"
 #include "runtime/runtime.h"
 
 unsigned long long rt_pid_start_time(pid_t pid)
@@ -206,6 +207,10 @@ int rt_container_list(const char *root, char ***ids, size_t *n, nr_err *err)
     cleanup_free char *dir = nr_xasprintf("%s/containers", root);
     *ids = NULL;
     *n = 0;
+    /* every command that finds a container comes here: never one of a
+     * containers/ (or root) that another user prepared */
+    if (img_store_check(root, err) < 0)
+        return -1;
     cleanup_dir DIR *d = opendir(dir);
     if (!d) {
         if (errno == ENOENT)

@@ -89,6 +89,36 @@ sec_store_refused() {
     done
 }
 
+@test "store: ps, rm, stop and logs refuse a containers/ that is a symlink or another user's, touching nothing there" {
+    local r evil before id cmd
+    r=$(sec_store_copy)
+    evil=$(sec_foreign_dir)
+    # what a container dir looks like to ps (no state.json, old: a leftover it would remove)
+    id=$(printf 'evil' | sha256sum | cut -c1-64)
+    mkdir -p "$evil/$id" "$evil/.rm-$id"
+    echo keep >"$evil/$id/file"
+    chown -R "$SEC_USER" "$evil"
+    touch -d '2 hours ago' "$evil/$id" "$evil/.rm-$id"
+    before=$(cd "$evil" && find . -printf '%p %m %u %s\n' | sort)
+    rm -rf "${r:?}/containers"
+    ln -s "$evil" "$r/containers"
+    for cmd in "ps -a" "rm -f $id" "stop $id" "logs $id" "kill $id"; do
+        run "$NRUN" --root "$r" $cmd
+        echo "$cmd: $status $output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"$r/containers"* ]]
+    done
+    [ "$(cd "$evil" && find . -printf '%p %m %u %s\n' | sort)" = "$before" ]
+    # and a containers/ owned by another uid
+    r=$(sec_store_copy)
+    chown 4242 "$r/containers"
+    chmod 755 "$r/containers"
+    run "$NRUN" --root "$r" ps -a
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"$r/containers"* ]]
+    [ "$(stat -c '%a %u' "$r/containers")" = "755 4242" ]
+}
+
 @test "store: a store directory that is a symlink to a root-owned directory is refused too" {
     local r evil before
     r=$(sec_store_copy)
