@@ -196,6 +196,8 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, img_
     int ret = -1;
     marks mk = {0};
     strset set = {0};
+    char **used = NULL;
+    size_t n_used = 0;
     json_t *idx = NULL;
     cleanup_dir DIR *dir = NULL;
     if (img__lock_index(s, true, &lk, err) < 0 || img__index_load(s, &idx, err) < 0)
@@ -212,6 +214,12 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, img_
     }
     set = mk.blobs;
     mk.blobs = (strset){0};
+    /* What containers use, before anything goes: an unreadable config.json
+     * stops prune with the store as it was. */
+    if (!only && !mk.layers_unknown && img__layers_in_use(s, &used, &n_used, err) < 0) {
+        nr_err_wrap(err, "prune %s: nothing removed", s->root);
+        goto out;
+    }
     if (set.n)
         qsort(set.v, set.n, sizeof *set.v, cmp_str);
     if (only) {
@@ -252,7 +260,7 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, img_
     if (!mk.layers_unknown) {
         if (mk.diff_ids.n)
             qsort(mk.diff_ids.v, mk.diff_ids.n, sizeof *mk.diff_ids.v, cmp_str);
-        if (img__layers_prune(s, mk.diff_ids.v, mk.diff_ids.n, res, err) < 0)
+        if (img__layers_prune(s, mk.diff_ids.v, mk.diff_ids.n, used, n_used, res, err) < 0)
             goto out;
     }
     ret = 0;
@@ -262,6 +270,7 @@ out:
     set_free(&set);
     set_free(&mk.blobs);
     set_free(&mk.diff_ids);
+    img__names_free(used, n_used);
     return ret;
 }
 

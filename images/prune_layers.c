@@ -8,8 +8,8 @@
  * "org.nrun.overlay.lower" ("hex1:hex2:..." below the layers dir): the one
  * line of the runtime's format the store reads, so a layer under a running
  * or stopped container is never removed.  A config.json that cannot be read
- * stops the layer half (nothing removed): better a layer too many than one
- * pulled from under a container.  Names that are not a diff_id (the runtime's
+ * stops the whole prune before anything is removed: better a layer too many
+ * than one pulled from under a container.  Names that are not a diff_id (the runtime's
  * own "nrun-init-*" layer, lock files) are left alone. */
 #include "images/store_int.h"
 
@@ -195,28 +195,37 @@ static bool dead_temp(const char *name)
     return end != name + 70 && !*end && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-int img__layers_prune(img_store *s, char *const *keep, size_t n_keep, img_prune_result *res, nr_err *err)
+int img__layers_in_use(img_store *s, char ***out, size_t *n_out, nr_err *err)
 {
-    char **used = NULL;
-    size_t n_used = 0;
-    int ret = -1;
-    cleanup_dir DIR *d = NULL;
-    if (containers_layers(s, &used, &n_used, err) < 0) {
-        nr_err_wrap(err, "prune: unpacked layers kept");
-        goto out;
+    *out = NULL;
+    *n_out = 0;
+    if (containers_layers(s, out, n_out, err) < 0) {
+        img__names_free(*out, *n_out);
+        *out = NULL;
+        *n_out = 0;
+        return -1;
     }
-    if (n_used)
-        qsort(used, n_used, sizeof *used, cmp_str);
+    if (*n_out)
+        qsort(*out, *n_out, sizeof **out, cmp_str);
+    return 0;
+}
+
+void img__names_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int img__layers_prune(img_store *s, char *const *keep, size_t n_keep, char *const *used, size_t n_used,
+                      img_prune_result *res, nr_err *err)
+{
     cleanup_close int lfd = img__open_nofollow(s->root_fd, "layers", O_RDONLY | O_DIRECTORY);
-    if (lfd < 0) {
-        ret = errno == ENOENT ? 0 : nr_err_sys(err, errno, "open %s/layers", s->root);
-        goto out;
-    }
-    d = fdopendir(dup(lfd));
-    if (!d) {
-        nr_err_sys(err, errno, "open %s/layers", s->root);
-        goto out;
-    }
+    if (lfd < 0)
+        return errno == ENOENT ? 0 : nr_err_sys(err, errno, "open %s/layers", s->root);
+    cleanup_dir DIR *d = fdopendir(dup(lfd));
+    if (!d)
+        return nr_err_sys(err, errno, "open %s/layers", s->root);
     struct dirent *de;
     while ((de = readdir(d))) {
         const char *n = de->d_name;
@@ -225,22 +234,17 @@ int img__layers_prune(img_store *s, char *const *keep, size_t n_keep, img_prune_
             continue;
         if (temp) {
             if (remove_layer(s, lfd, n, true, res, err) < 0)
-                goto out;
+                return -1;
             continue;
         }
         cleanup_free char *lockname = nr_xasprintf(".lock-%s", n);
         int lock;
         if (nr_lock_transient(lfd, lockname, &lock, err) < 0)
-            goto out;
+            return -1;
         int r = remove_layer(s, lfd, n, false, res, err);
         nr_unlock_transient(lfd, lockname, lock);
         if (r < 0)
-            goto out;
+            return -1;
     }
-    ret = 0;
-out:
-    for (size_t i = 0; i < n_used; i++)
-        free(used[i]);
-    free(used);
-    return ret;
+    return 0;
 }

@@ -33,10 +33,15 @@ int img__lock_index(img_store *s, bool exclusive, int *fd_out, nr_err *err);
 int img__blob_writer_finish(img_blob_writer *w, char digest_out[IMG_DIGEST_MAX], uint64_t *size_out, nr_err *err);
 int img__blob_writer_link(img_blob_writer *w, nr_err *err); /* frees w, also on error */
 
-/* Prune's layer half (prune_layers.c): remove layers/<hex> not in `keep`
- * (sorted diff_id hexes of the images) and used by no container, and dead
- * unpack temp dirs.  Caller holds the exclusive gc and index locks. */
-int img__layers_prune(img_store *s, char *const *keep, size_t n_keep, img_prune_result *res, nr_err *err);
+/* Prune's layer half (prune_layers.c), under the exclusive gc and index
+ * locks: the layer names containers' config.json files list (sorted; an
+ * unreadable config.json is an error naming it), then the removal of
+ * layers/<hex> in neither `keep` (sorted diff_id hexes of the images) nor
+ * `used`, and of dead unpack temp dirs. */
+int img__layers_in_use(img_store *s, char ***out, size_t *n_out, nr_err *err);
+int img__layers_prune(img_store *s, char *const *keep, size_t n_keep, char *const *used, size_t n_used,
+                      img_prune_result *res, nr_err *err);
+void img__names_free(char **v, size_t n);
 
 /* Remove ".tmp-<pid>-*" files in dirfd whose pid is gone (all of them when
  * `all`); returns the number removed. */

@@ -533,7 +533,7 @@ sec_diff_id() { sha256sum "$1" | cut -c1-64; }
     [ "$output" = ok ]
 }
 
-@test "prune: a container config.json that cannot be read keeps every unpacked layer" {
+@test "prune: a container config.json that cannot be read stops prune with nothing removed" {
     local t=$BATS_FILE_TMPDIR five id
     sec_layer_tar "$t/five.tar" five
     five=$(sec_diff_id "$t/five.tar")
@@ -543,11 +543,18 @@ sec_diff_id() { sha256sum "$1" | cut -c1-64; }
     "$NRUN" rmi p5:1
     cp "$NRUN_ROOT/containers/$id/config.json" "$t/config.keep"
     echo '{broken' >"$NRUN_ROOT/containers/$id/config.json"
+    local blobs layers
+    blobs=$(nr_tree_hash "$NRUN_ROOT/blobs")
+    layers=$(nr_tree_hash "$NRUN_ROOT/layers")
     run "$NRUN" image prune -f
     echo "$output"
     [ "$status" -ne 0 ]
     [[ "$output" == *"containers/$id/config.json"* ]]
+    [ "$(echo "$output" | wc -l)" -eq 1 ]
+    # nothing removed: not the layer, not even the blobs of the removed image
     [ -d "$NRUN_ROOT/layers/$five" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT/blobs")" = "$blobs" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT/layers")" = "$layers" ]
     cp "$t/config.keep" "$NRUN_ROOT/containers/$id/config.json"
     "$NRUN" rm -f "$id" >/dev/null
     run "$NRUN" image prune -f
