@@ -166,6 +166,10 @@ static int check_owner(const char *root, const char *name, int fd, nr_err *err)
  * need the paths: root makes the overlay and bind mounts, and a container's
  * process reaches its files through those mounts. */
 static const char *const private_dirs[] = {"blobs", "blobs/sha256", "layers", "cache", "containers", "volumes"};
+/* Directories the runtime makes below them, checked the same way where they
+ * exist (the pool of recycled container dirs: a link there would hand a
+ * directory of someone else's to the next container). */
+static const char *const runtime_dirs[] = {"containers/.free"};
 /* The files of the root, which must be plain files where they exist. */
 static const char *const root_files[] = {"oci-layout", "index.json", IMG_INDEX_LOCK, IMG_GC_LOCK};
 
@@ -283,6 +287,9 @@ int img_store_open(const char *root, img_store **out, nr_err *err)
     for (size_t i = 0; i < NR_ARRAY_LEN(private_dirs); i++)
         if (ensure_private_dir(root, s->root_fd, private_dirs[i], s->writable, err) < 0)
             goto fail;
+    for (size_t i = 0; i < NR_ARRAY_LEN(runtime_dirs); i++)
+        if (ensure_private_dir(root, s->root_fd, runtime_dirs[i], false, err) < 0)
+            goto fail;
     for (size_t i = 0; i < NR_ARRAY_LEN(root_files); i++)
         if (check_root_file(root, s->root_fd, root_files[i], err) < 0)
             goto fail;
@@ -325,6 +332,9 @@ int img_store_check(const char *root, nr_err *err)
         return -1;
     for (size_t i = 0; i < NR_ARRAY_LEN(private_dirs); i++)
         if (ensure_private_dir(root, fd, private_dirs[i], false, err) < 0)
+            return -1;
+    for (size_t i = 0; i < NR_ARRAY_LEN(runtime_dirs); i++)
+        if (ensure_private_dir(root, fd, runtime_dirs[i], false, err) < 0)
             return -1;
     for (size_t i = 0; i < NR_ARRAY_LEN(root_files); i++)
         if (check_root_file(root, fd, root_files[i], err) < 0)

@@ -119,6 +119,27 @@ sec_store_refused() {
     [ "$(stat -c '%a %u' "$r/containers")" = "755 4242" ]
 }
 
+@test "store: a recycled-dir pool (containers/.free) that is a link or another user's is never used" {
+    local r evil before
+    r=$(sec_store_copy)
+    evil=$(sec_foreign_dir)
+    mkdir "$evil/pooled"
+    chown "$SEC_USER" "$evil/pooled"
+    before=$(cd "$evil" && find . -printf '%p %m %u %s\n' | sort)
+    mkdir -p "$r/containers"
+    ln -s "$evil" "$r/containers/.free"
+    sec_store_refused "$r" "$r/containers/.free"
+    run "$NRUN" --root "$r" ps -a
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"$r/containers/.free"* ]]
+    [ "$(cd "$evil" && find . -printf '%p %m %u %s\n' | sort)" = "$before" ]
+    rm "$r/containers/.free"
+    mkdir "$r/containers/.free" "$r/containers/.free/pooled"
+    chown -R 4242 "$r/containers/.free"
+    sec_store_refused "$r" "$r/containers/.free"
+    [ "$(stat -c '%u' "$r/containers/.free/pooled")" = 4242 ]
+}
+
 @test "store: a store directory that is a symlink to a root-owned directory is refused too" {
     local r evil before
     r=$(sec_store_copy)
