@@ -180,6 +180,7 @@ int nr_cmd_rmi(int argc, char **argv, nr_global *g)
     if (open_store(g, &s))
         return NR_EXIT_STORE;
     int rc = 0;
+    bool any_deleted = false;
     for (int i = optind; i < argc; i++) {
         nr_err err;
         img_image *img;
@@ -227,8 +228,15 @@ int nr_cmd_rmi(int argc, char **argv, nr_global *g)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         else if (deleted)
             printf("Deleted: %s\n", img->manifest.digest);
+        any_deleted |= deleted;
         img_image_free(img);
     }
+    /* The unpacked layers of what went, as docker's rmi deletes its layers
+     * (their blobs stay for prune, as the config's do). */
+    img_prune_result pr;
+    nr_err err;
+    if (any_deleted && img_layers_prune(s, &pr, &err) < 0)
+        rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     img_store_close(s);
     return rc;
 }

@@ -185,8 +185,10 @@ static int remove_blob(img_store *s, const char *hex, img_prune_result *res, nr_
     return 0;
 }
 
-/* Remove unreachable blobs: all of them, or only those in `only`. */
-static int prune_impl(img_store *s, const char *const *only, size_t n_only, img_prune_result *res, nr_err *err)
+/* Remove unreachable blobs (all of them, or only those in `only`; none when
+ * !blobs) and then, unless `only`, the unpacked layers nothing uses. */
+static int prune_impl(img_store *s, const char *const *only, size_t n_only, bool blobs, img_prune_result *res,
+                      nr_err *err)
 {
     memset(res, 0, sizeof *res);
     cleanup_close int gc = -1;
@@ -234,6 +236,8 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, img_
         ret = 0;
         goto out;
     }
+    if (!blobs)
+        goto layers;
     int fd = openat(s->blobs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
@@ -255,6 +259,7 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, img_
             goto out;
     }
     res->temps_removed = img__clean_temps(s->blobs_fd, true) + img__clean_temps(s->root_fd, true);
+layers:
     /* Then the unpacked layers of what went (a layer's blob may have gone
      * with an image while a container still runs from its unpacked dir). */
     if (!mk.layers_unknown) {
@@ -276,11 +281,16 @@ out:
 
 int img_store_prune(img_store *s, img_prune_result *res, nr_err *err)
 {
-    return prune_impl(s, NULL, 0, res, err);
+    return prune_impl(s, NULL, 0, true, res, err);
+}
+
+int img_layers_prune(img_store *s, img_prune_result *res, nr_err *err)
+{
+    return prune_impl(s, NULL, 0, false, res, err);
 }
 
 int img_blobs_remove_unreferenced(img_store *s, const char *const *digests, size_t n, img_prune_result *res,
                                   nr_err *err)
 {
-    return prune_impl(s, digests, n, res, err);
+    return prune_impl(s, digests, n, true, res, err);
 }

@@ -125,6 +125,9 @@ typedef struct img_prune_result {
  * half-extracted layer dirs of dead unpacks.  nrun's own layers (not named
  * by a diff_id, e.g. layers/nrun-init-1) stay. */
 int img_store_prune(img_store *s, img_prune_result *res, nr_err *err);
+/* Only the unpacked-layer half of prune (rmi: an image's layers go with it,
+ * as docker's do, when no other image or container uses them). */
+int img_layers_prune(img_store *s, img_prune_result *res, nr_err *err);
 /* Remove just these blobs, unless index.json reaches them: for a writer
  * undoing what it wrote when it fails late (a full disk at the manifest).
  * Like prune it first waits until no other handle holds the gc lock, so a

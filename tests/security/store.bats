@@ -501,14 +501,16 @@ sec_diff_id() { sha256sum "$1" | cut -c1-64; }
     mkdir -p "$NRUN_ROOT/layers/.tmp-$one-$dead/sub" "$NRUN_ROOT/layers/.tmp-$two-$$" "$NRUN_ROOT/layers/other"
     head -c 100000 /dev/zero >"$NRUN_ROOT/layers/.tmp-$one-$dead/sub/f"
     chmod 0555 "$NRUN_ROOT/layers/.tmp-$one-$dead/sub"
+    # rmi takes the image's own layer with it (as docker's does), prune the rest
     "$NRUN" rmi p1:1
+    [ ! -e "$NRUN_ROOT/layers/$one" ]
+    [ -d "$NRUN_ROOT/layers/$shared" ] && [ -d "$NRUN_ROOT/layers/$two" ] && [ -d "$NRUN_ROOT/layers/$bb" ]
     run "$NRUN" image prune -f
     echo "$output"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"Deleted layers: 1"* ]]
+    [[ "$output" == *"Deleted layers: 0"* ]]
     [[ "$output" == *"Total reclaimed space: "* ]]
     [[ "$output" != *"Total reclaimed space: 0B"* ]]
-    [ ! -e "$NRUN_ROOT/layers/$one" ]
     [ ! -e "$NRUN_ROOT/layers/.tmp-$one-$dead" ]
     [ -d "$NRUN_ROOT/layers/$shared" ] && [ -d "$NRUN_ROOT/layers/$two" ] && [ -d "$NRUN_ROOT/layers/$bb" ]
     [ -d "$NRUN_ROOT/layers/.tmp-$two-$$" ] && [ -d "$NRUN_ROOT/layers/other" ]
@@ -524,6 +526,29 @@ sec_diff_id() { sha256sum "$1" | cut -c1-64; }
     run "$NRUN" image prune -f
     [[ "$output" == *"Deleted layers: 0"* ]]
     "$NRUN" rmi p2:1 >/dev/null
+}
+
+@test "prune: the layers of an image that lost its tag to another image go at prune" {
+    local t=$BATS_FILE_TMPDIR six seven
+    sec_layer_tar "$t/six.tar" six ro
+    sec_layer_tar "$t/seven.tar" seven
+    six=$(sec_diff_id "$t/six.tar")
+    seven=$(sec_diff_id "$t/seven.tar")
+    "$NRUN" __internal mkimage -t p6:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$t/bb.tar" "$t/six.tar" >/dev/null
+    "$NRUN" __internal mkimage -t p7:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$t/bb.tar" "$t/seven.tar" >/dev/null
+    rt_run --rm p6:1 cat /six
+    rt_run --rm p7:1 cat /seven
+    "$NRUN" tag p7:1 p6:1 # p6's image: no tag left, not removed by an rmi
+    [ -d "$NRUN_ROOT/layers/$six" ]
+    run "$NRUN" image prune -f
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Deleted layers: 1"* ]]
+    [ ! -e "$NRUN_ROOT/layers/$six" ] && [ -d "$NRUN_ROOT/layers/$seven" ]
+    run rt_run --rm p6:1 cat /seven
+    [ "$output" = seven ]
+    "$NRUN" rmi p6:1 p7:1 >/dev/null
+    [ ! -e "$NRUN_ROOT/layers/$seven" ]
 }
 
 @test "prune: a layer under a running or a stopped container stays until the container is removed" {
