@@ -486,7 +486,9 @@ static int mount_overlay(const rt_spec *s, nr_err *err)
     for (size_t i = 0; i < s->noverlay_lower; i++)
         nr_buf_addf(&o, "%s%s", i ? ":" : "", s->overlay_lower[i]);
     nr_buf_addf(&o, ",upperdir=%s,workdir=%s", s->overlay_upper, s->overlay_work);
-    nr_buf_addstr(&o, ",index=off,xino=off");
+    /* no metacopy or redirect: an upper dir a RUN step leaves must hold
+     * whole files and real names to become a layer (images/layer_diff.c) */
+    nr_buf_addstr(&o, ",index=off,xino=off,redirect_dir=off,metacopy=off");
     /* An overlay's last unmount syncs its whole upper filesystem (the host's
      * disk, with everything anyone dirtied on it), and the container's init
      * waits for that before it is reaped: 1 ms on a quiet machine, far more
