@@ -275,10 +275,27 @@ static int plan(bld_state *b, nr_err *err)
         if (in->kind == BLD_ONBUILD)
             return bld_errat(err, &b->f, in, in->kw_off, "ONBUILD is not supported");
     }
+    if (bld_stages_analyze(b, err) < 0)
+        return -1;
     for (size_t i = 0; i < b->f.n; i++) {
         const bld_instr *in = &b->f.ins[i];
         bld_stage *st = b->n_stages ? &b->stages[b->n_stages - 1] : NULL;
         size_t layers_before = st ? st->n_layers : 0;
+        if (in->kind == BLD_FROM && b->n_stages == b->target + 1)
+            break; /* the stages after the target are not built */
+        if (in->kind == BLD_FROM && !b->stage_needed[b->n_stages]) {
+            /* a stage the target does not need: its name only, nothing runs */
+            b->stages = nr_xrealloc(b->stages, (b->n_stages + 1) * sizeof *b->stages);
+            bld_stage *sk = &b->stages[b->n_stages++];
+            memset(sk, 0, sizeof *sk);
+            sk->skipped = true;
+            sk->name = in->nargs == 3 ? nr_xstrdup(in->args[2].s) : NULL;
+            sk->config = json_object();
+            sk->shell = json_pack("[s,s]", "/bin/sh", "-c");
+            continue;
+        }
+        if (st && st->skipped && in->kind != BLD_FROM)
+            continue;
         if (b->o->progress) {
             cleanup_free char *t = bld_instr_rest(in, 0);
             fprintf(b->o->progress, "STEP %zu/%zu: %s\n", i + 1, b->f.n, t);
@@ -547,7 +564,7 @@ typedef struct blob_snap {
 
 static int write_all(bld_state *b, bld_result *res, nr_err *err)
 {
-    bld_stage *st = &b->stages[b->n_stages - 1];
+    bld_stage *st = &b->stages[b->target];
     if (check_space(b, st, err) < 0)
         return -1;
     int rc = write_image(b, st, &res->manifest, err);
@@ -619,6 +636,7 @@ static void state_free(bld_state *b)
         bld_dirs_free(st->base_dirs, st->n_base_dirs);
     }
     free(b->stages);
+    bld_trees_free(b);
     for (size_t i = 0; i < b->n_steps; i++) {
         free(b->steps[i]->text);
         bld_sel_free(&b->steps[i]->sel);
@@ -654,8 +672,8 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
         rc = nr_err_set(err, "%s: no FROM instruction", b.f.path);
     if (rc == 0)
         rc = write_all(&b, res, err);
-    if (rc < 0 && have_snap && b.n_stages > 0)
-        undo_blobs(&b, &b.stages[b.n_stages - 1], snap.names, snap.n, &snap.dir);
+    if (rc < 0 && have_snap && b.n_stages > b.target)
+        undo_blobs(&b, &b.stages[b.target], snap.names, snap.n, &snap.dir);
     if (have_snap)
         names_free(snap.names, snap.n);
     if (rc == 0) {

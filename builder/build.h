@@ -30,6 +30,7 @@ typedef struct bld_opts {
     bool quiet;
     bool no_cache;
     const char *host_ca;       /* CA bundle bound into RUN steps; NULL: none */
+    const char *target;        /* --target STAGE; NULL: the last stage */
     FILE *progress;            /* STEP lines; NULL when quiet */
 } bld_opts;
 

@@ -49,6 +49,7 @@ typedef struct bld_hist {
 
 typedef struct bld_stage {
     char *name;            /* AS name, or NULL */
+    bool skipped;          /* not needed by the target: a name only */
     json_t *config;        /* the image's "config" object being built */
     json_t *base_history;  /* history inherited from the base (array) */
     bld_step **layers;     /* base layers first */
@@ -86,6 +87,15 @@ typedef struct bld_state {
     bld_step **steps;      /* every step made, for freeing */
     size_t n_steps;
     char *cache_dir;       /* <root>/cache/build */
+    /* stages.c: every stage of the file, what the target needs */
+    char **stage_names;    /* AS name per stage (NULL: none); points into f */
+    bool *stage_needed;
+    size_t n_all_stages, target;
+    struct bld_tree {
+        char *key;         /* a stage's chain or an image's manifest digest */
+        bld_ctx *ctx;      /* its files, read-only (COPY --from) */
+    } *trees;
+    size_t n_trees;
 } bld_state;
 
 /* Variable lookup for the current stage (ENV, then ARG). */
@@ -122,6 +132,13 @@ int bld_run_check(bld_state *b, const bld_instr *in, nr_err *err);
 int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);
 /* After a RUN: the users and groups are read again from all the layers. */
 void bld_stage_pw_stale(bld_stage *st);
+/* stages.c: find the stages and what the target needs (before planning);
+ * the files of a stage or an image for COPY --from; free the trees. */
+int bld_stages_analyze(bld_state *b, nr_err *err);
+int bld_tree_stage(bld_state *b, bld_stage *src, bld_ctx **out, nr_err *err);
+int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *err);
+int bld_tree_image(bld_state *b, const img_image *img, bld_ctx **out, nr_err *err);
+void bld_trees_free(bld_state *b);
 /* Layer cache records under <cache_dir>/layers/<key>. */
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);

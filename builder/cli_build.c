@@ -17,7 +17,8 @@
 
 static const char usage[] =
     "usage: nbuild [-f FILE] [-t NAME:TAG]... [--build-arg K[=V]]... [--output oci:DIR|oci-archive:FILE]\n"
-    "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [-q] [--root DIR] CONTEXT\n";
+    "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE] [-q]\n"
+    "              [--root DIR] CONTEXT\n";
 
 /* The host's trust store, bound into RUN steps (builder/run.c). */
 #define HOST_CA_DEFAULT "/etc/ssl/certs/ca-certificates.crt"
@@ -58,6 +59,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         {"compress", required_argument, NULL, 'c'}, {"quiet", no_argument, NULL, 'q'},
         {"no-cache", no_argument, NULL, 'n'},       {"root", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},           {"host-ca", optional_argument, NULL, 'C'},
+        {"target", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
@@ -115,6 +117,9 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             break;
         case 'r':
             g->root = optarg;
+            break;
+        case 'T':
+            o.target = optarg;
             break;
         case 'C':
             if (!optarg || !strcmp(optarg, "true") || !strcmp(optarg, "1")) {

@@ -33,6 +33,7 @@ struct bld_ctx {
     size_t cap, n;
     bool dirty;
     size_t files_read;
+    bool tree;       /* bld_ctx_open_fd: paths are read through dir (our fd) */
 };
 
 static uint64_t fnv(const char *s)
@@ -157,6 +158,26 @@ int bld_ctx_open(const char *dir, const char *cache_dir, bld_ctx **out, nr_err *
     }
     c->cache_dir = cache_dir ? nr_xstrdup(cache_dir) : NULL;
     sc_load(c);
+    *out = c;
+    return 0;
+}
+
+int bld_ctx_open_fd(int dirfd, bld_ctx **out, nr_err *err)
+{
+    bld_ctx *c = nr_xcalloc(1, sizeof *c);
+    c->fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (c->fd < 0) {
+        nr_err_sys(err, errno, "open a stage's files");
+        free(c);
+        return -1;
+    }
+    /* host paths go through our own fd: the tree may have no path at all */
+    c->dir = nr_xasprintf("/proc/self/fd/%d", c->fd);
+    c->tree = true;
+    if (bld_ignore_parse("(none)", "", &c->ig, err) < 0) {
+        bld_ctx_free(c);
+        return -1;
+    }
     *out = c;
     return 0;
 }
@@ -555,6 +576,16 @@ static int add_source(bld_ctx *c, const char *rel, const char *shown, const char
     if (hl < 0)
         return nr_err_sys(err, errno, "resolve %s", shown);
     host[hl] = '\0';
+    if (c->tree) {
+        /* a detached tree names its paths from its own root: the resolved
+         * path (no symlink left in it) below our fd of that root */
+        if (host[0] != '/' || strlen(c->dir) + (size_t)hl >= sizeof host)
+            return nr_err_set(err, "resolve %s", shown);
+        memmove(host + strlen(c->dir), host, (size_t)hl + 1);
+        memcpy(host, c->dir, strlen(c->dir));
+        if (!strcmp(host + strlen(c->dir), "/"))
+            host[strlen(c->dir)] = '\0';
+    }
     if (S_ISDIR(st.st_mode)) {
         cleanup_close int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)

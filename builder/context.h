@@ -30,6 +30,10 @@ typedef struct bld_ctx bld_ctx;
 /* Open the context directory.  cache_dir (may be NULL: no persistence) holds
  * the stat cache. */
 int bld_ctx_open(const char *dir, const char *cache_dir, bld_ctx **out, nr_err *err);
+/* A tree that is not the context (an earlier stage, an image: COPY --from):
+ * no ignore file, no stat cache; its host paths are /proc/self/fd/N/...,
+ * valid while the context is open. */
+int bld_ctx_open_fd(int dirfd, bld_ctx **out, nr_err *err);
 void bld_ctx_free(bld_ctx *c);
 /* Write the stat cache back (atomically) when it changed. */
 int bld_ctx_save(bld_ctx *c, nr_err *err);

@@ -201,12 +201,37 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 {
     bool is_add = in->kind == BLD_ADD;
     const bld_flag *fl;
-    if ((fl = bld_instr_flag(in, "from")))
-        return bld_errat(err, &b->f, in, fl->off, "COPY --from is not supported yet");
+    /* COPY --from: the sources are in an earlier stage or an image, whose
+     * identity (its chain, its manifest digest) stands for their content */
+    bld_ctx *sctx = b->ctx;
+    bld_stage *from_stage = NULL;
+    img_image *from_img = NULL;
+    cleanup_free char *from = NULL;
+    if ((fl = bld_instr_flag(in, "from"))) {
+        bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
+        if (bld_expand_word(b, st, in, &w, &from, err) < 0)
+            return -1;
+        size_t me = (size_t)(st - b->stages);
+        if (*from && strspn(from, "0123456789") == strlen(from)) {
+            size_t k = strtoul(from, NULL, 10);
+            if (k >= me)
+                return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: not an earlier stage", from);
+            from_stage = &b->stages[k];
+        }
+        for (size_t k = me; !from_stage && k-- > 0;)
+            if (b->stages[k].name && !strcasecmp(b->stages[k].name, from))
+                from_stage = &b->stages[k];
+        if (!from_stage && (!*from || bld_image_for_copy(b, from, &from_img, err) < 0))
+            return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: %s", from, *from ? err->msg : "empty value");
+        if (from_stage && from_stage->skipped)
+            return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: that stage was not built", from);
+    }
     if ((fl = bld_instr_flag(in, "checksum")))
         return bld_errat(err, &b->f, in, fl->off, "ADD --checksum is not supported (it applies to URLs only)");
     nr_buf text = {0};
     nr_buf_addstr(&text, in->name);
+    if (from)
+        nr_buf_addf(&text, " --from=%s", from);
     bld_owner own = {0};
     if ((fl = bld_instr_flag(in, "chown"))) {
         bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
@@ -257,7 +282,44 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         bld_step *step = nr_xcalloc(1, sizeof *step);
         step->own = own;
         size_t bad = 0;
-        if (bld_ctx_select(b->ctx, words, n - 1, dest, dest_dir, is_add, &step->sel, &bad, err) < 0) {
+        /* --from: the key needs no file of the source; only a miss reads them */
+        char from_key[65] = "";
+        if (from) {
+            cleanup_free char *fk = nr_xasprintf("%s %s dest=%s dirs2", text.data,
+                                                 from_stage ? from_stage->chain : from_img->manifest.digest, dest);
+            nr_sha256_hex(fk, strlen(fk), from_key);
+            char key[65];
+            bld_stage probe = *st;
+            bld_chain_add(&probe, from_key);
+            memcpy(key, probe.chain, 65);
+            img_layer_desc l;
+            if (bld_cache_get(b, key, &l)) {
+                bld_chain_add(st, from_key);
+                memcpy(step->key, key, 65);
+                step->layer = l;
+                step->cached = step->done = true;
+                step->text = nr_xstrdup(text.data);
+                st->layers = nr_xrealloc(st->layers, (st->n_layers + 1) * sizeof *st->layers);
+                st->layers[st->n_layers++] = step;
+                b->steps = nr_xrealloc(b->steps, (b->n_steps + 1) * sizeof *b->steps);
+                b->steps[b->n_steps++] = step;
+                bld_hist_add(st, text.data, false);
+                goto done;
+            }
+            if ((from_stage ? bld_tree_stage(b, from_stage, &sctx, err) : bld_tree_image(b, from_img, &sctx, err)) < 0) {
+                rc = bld_errat(err, &b->f, in, fl ? fl->off : in->kw_off, "COPY --from=%s: %s", from, err->msg);
+                free(step);
+                goto done;
+            }
+        }
+        /* a stage's or image's paths are from its root: relative to the tree */
+        for (size_t i = 0; from && i + 1 < n; i++) {
+            const char *r = words[i] + strspn(words[i], "/");
+            char *t = nr_xstrdup(*r ? r : ".");
+            free(words[i]);
+            words[i] = t;
+        }
+        if (bld_ctx_select(sctx, words, n - 1, dest, dest_dir, is_add, &step->sel, &bad, err) < 0) {
             rc = bld_errat(err, &b->f, in, in->args[bad < n ? bad : n - 1].off, "%s: %s", in->name, err->msg);
         } else {
             for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++) {
@@ -272,7 +334,9 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             step->max_bytes += 4096 * (step->sel.n + 1);
         }
         char digest[65];
-        if (rc == 0 && bld_sel_digest(b->ctx, &step->sel, digest, err) < 0)
+        if (rc == 0 && from)
+            memcpy(digest, from_key, sizeof digest);
+        else if (rc == 0 && bld_sel_digest(sctx, &step->sel, digest, err) < 0)
             rc = bld_errat(err, &b->f, in, in->args[0].off, "%s: %s", in->name, err->msg);
         if (rc < 0) {
             bld_sel_free(&step->sel);
@@ -281,7 +345,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             plan_dirs(b, st, step);
             step->text = nr_xstrdup(text.data);
             /* "dirs2": layers of earlier versions wrote parents as root 0755. */
-            cleanup_free char *ck = nr_xasprintf("%s %s dirs2", text.data, digest);
+            cleanup_free char *ck = from ? nr_xstrdup(digest) : nr_xasprintf("%s %s dirs2", text.data, digest);
             bld_chain_add(st, ck);
             memcpy(step->key, st->chain, 65);
             step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
@@ -292,13 +356,16 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             bld_hist_add(st, text.data, false);
         }
     }
+done:
     for (size_t i = 0; i < n; i++)
         free(words[i]);
     free(words);
     nr_buf_free(&text);
+    img_image_free(from_img);
     return rc;
 fail:
     nr_buf_free(&text);
+    img_image_free(from_img);
     return -1;
 }
 

@@ -219,3 +219,74 @@ EOF
     [ "${lines[1]}" = 750 ]
     [ "${lines[2]}" = 4321:4321 ]
 }
+
+@test "multi-stage: COPY --from a stage (name or index) or an image; deletions in the stage are honoured" {
+    cat >"$CTX/Nodefile" <<'EOF2'
+FROM rbase:1 AS builder
+RUN mkdir -p /out && echo built >/out/app.txt && echo junk >/junk && rm /opt/tree/a
+FROM rbase:1
+COPY --from=builder /out /app
+COPY --from=0 /opt/tree /tree
+COPY --from=rbase:1 /opt/keep/k /k.txt
+CMD ["sh", "-c", "cat /app/app.txt /k.txt; ls /tree; test -e /junk || echo no-junk"]
+EOF2
+    run "$NBUILD" -t ms:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm ms:1
+    echo "$output"
+    [ "${lines[0]}" = built ]
+    [ "${lines[1]}" = k ]
+    [ "${lines[2]}" = sub ]      # /opt/tree/a was removed in the builder stage
+    [ "${lines[3]}" = no-junk ]
+    jq -r '.history[].created_by' "$(blob "$(config_of ms:1)")" | grep -qx 'COPY --from=builder /out /app'
+    # a rebuild takes every step from the cache, without reading the stage's files
+    run "$NBUILD" -t ms:2 "$CTX"
+    [ "$status" -eq 0 ]
+    [ "$(manifest_of ms:2)" = "$(manifest_of ms:1)" ]
+    [ "$(grep -c 'Using cache' <<<"$output")" -ge 4 ]
+}
+
+@test "multi-stage: only what the target needs runs; --target picks a stage" {
+    cat >"$CTX/Nodefile" <<'EOF2'
+FROM rbase:1 AS broken
+RUN echo broken-stage-ran; exit 3
+FROM rbase:1 AS base
+RUN echo base >/base.txt
+FROM base AS test
+RUN echo test-stage-ran; exit 4
+FROM base
+RUN cat /base.txt >/final.txt
+EOF2
+    run "$NBUILD" --no-cache -t tg:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *broken-stage-ran* && "$output" != *test-stage-ran* ]]
+    run rt_run --rm tg:1 cat /final.txt
+    [ "$output" = base ]
+    run "$NBUILD" --no-cache --target base -t tg:base "$CTX"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *broken-stage-ran* && "$output" != *test-stage-ran* ]]
+    run rt_run --rm tg:base sh -c 'cat /base.txt; test -e /final.txt || echo no-final'
+    [ "${lines[0]}" = base ]
+    [ "${lines[1]}" = no-final ]
+    run "$NBUILD" --no-cache --target test -t tg:test "$CTX"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *test-stage-ran* && "$output" == *"exit code 4"* ]]
+    run "$NBUILD" --target nosuch -t tg:x "$CTX"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"no stage named nosuch"* ]]
+}
+
+@test "multi-stage errors: an unknown image, a stage that is not earlier, each at file:line:col" {
+    printf 'FROM rbase:1\nCOPY --from=nosuch:1 /x /y\n' >"$CTX/Nodefile"
+    run "$NBUILD" -t me:1 "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:6:"*nosuch* ]]
+    printf 'FROM rbase:1 AS a\nCOPY --from=1 /x /y\nFROM rbase:1\n' >"$CTX/Nodefile"
+    run "$NBUILD" -t me:2 "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:6:"*"not an earlier stage"* ]]
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# Build steps are hostile too: a RUN enters a container through the runtime's
+# one entry, and COPY --from reads a stage's tree, which the stage's own
+# commands made (symlinks pointing anywhere).
+load ../lib/common
+load ../lib/runtime
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    "$NRUN" __internal mkimage -t bbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    export CTX="$BATS_FILE_TMPDIR/ctx"
+    mkdir -p "$CTX"
+    # a secret only the host has
+    export SECRET_FILE="$BATS_FILE_TMPDIR/host-secret"
+    echo "host-secret-$$-$RANDOM" >"$SECRET_FILE"
+}
+
+teardown() {
+    rt_rm_all
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+# Every layer blob of the store: fails if one holds $1.
+no_layer_holds() {
+    local b
+    for b in "$NRUN_ROOT"/blobs/sha256/*; do
+        if gzip -t "$b" 2>/dev/null && zcat "$b" | grep -qaF "$1"; then
+            echo "a layer holds $1: $b" >&2
+            return 1
+        fi
+    done
+}
+
+# A Nodefile whose stage s plants links to the host's secret, then copies $1 from it.
+links_nodefile() {
+    printf 'FROM bbase:1 AS s\n' >"$CTX/Nodefile"
+    printf 'RUN ln -s %s /leak && ln -s / /rootlink && mkdir -p /d && ln -s ../../../..%s /d/up && ln -s %s /d/abs\n' \
+        "$SECRET_FILE" "$SECRET_FILE" "$SECRET_FILE" >>"$CTX/Nodefile"
+    printf 'FROM bbase:1\nCOPY --from=s %s /x\n' "$1" >>"$CTX/Nodefile"
+}
+
+@test "COPY --from: a stage's symlinks to host paths are never followed out of the stage" {
+    secret=$(cat "$SECRET_FILE")
+    links_nodefile /d
+    run "$NBUILD" -t cf:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm cf:1 sh -c 'readlink /x/up; readlink /x/abs; cat /x/up /x/abs 2>&1'
+    echo "$output"
+    [ "${lines[0]}" = "../../../..$SECRET_FILE" ] # copied as links, never followed
+    [[ "$output" != *"$secret"* ]]
+    for src in /leak "/rootlink$SECRET_FILE" /d/up /d/abs /rootlink/etc/hostname; do
+        links_nodefile "$src"
+        run "$NBUILD" -t cf:2 "$CTX"
+        echo "$src: $status $output"
+        [[ "$output" != *"$secret"* ]]
+        if [ "$status" -eq 0 ]; then
+            run rt_run --rm cf:2 sh -c 'cat /x 2>&1; ls -la /x'
+            [[ "$output" != *"$secret"* ]]
+        fi
+    done
+    no_layer_holds "$secret"
+}
+
+@test "RUN: no host fd, a read-only trust store, the host's bundle unchanged, no host path in its mounts" {
+    ca=/etc/ssl/certs/ca-certificates.crt
+    [ -f "$ca" ] || skip "the host has no $ca"
+    before=$(sha256sum <"$ca")
+    cat >"$CTX/Nodefile" <<'EOF'
+FROM bbase:1
+RUN ls /proc/self/fd | tr '\n' ' ' >/fds; echo >>/fds; \
+    (echo x >>"$NODE_EXTRA_CA_CERTS" && echo CA-WRITABLE) >/ca-write 2>&1; \
+    cut -d' ' -f4 /proc/self/mountinfo | sort -u >/roots
+EOF
+    run "$NBUILD" --no-cache -t rs:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm rs:1 sh -c 'cat /fds /ca-write; cat /roots'
+    echo "$output"
+    [ "${lines[0]}" = "0 1 2 3 " ] # stdio and ls's own directory fd
+    [[ "$output" != *CA-WRITABLE* ]]
+    [ "$(sha256sum <"$ca")" = "$before" ]
+    [[ "$output" != *"$NRUN_ROOT"* ]]
+}
