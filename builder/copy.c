@@ -207,7 +207,8 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     bld_stage *from_stage = NULL;
     img_image *from_img = NULL;
     cleanup_free char *from = NULL;
-    if ((fl = bld_instr_flag(in, "from"))) {
+    const bld_flag *from_fl = bld_instr_flag(in, "from");
+    if ((fl = from_fl)) {
         bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
         if (bld_expand_word(b, st, in, &w, &from, err) < 0)
             return -1;
@@ -307,7 +308,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                 goto done;
             }
             if ((from_stage ? bld_tree_stage(b, from_stage, &sctx, err) : bld_tree_image(b, from_img, &sctx, err)) < 0) {
-                rc = bld_errat(err, &b->f, in, fl ? fl->off : in->kw_off, "COPY --from=%s: %s", from, err->msg);
+                rc = bld_errat(err, &b->f, in, from_fl->off, "COPY --from=%s: %s", from, err->msg);
                 free(step);
                 goto done;
             }
