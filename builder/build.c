@@ -658,6 +658,8 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     b.build_arg_used = nr_xcalloc(o->n_build_args + 1, sizeof *b.build_arg_used);
     b.cache_dir = nr_xasprintf("%s/cache/build", img_store_root(s));
     int rc = read_nodefile(&b, err);
+    if (rc == 0 && b.f.syntax && !o->quiet) /* BuildKit would fetch that frontend: say we did not */
+        fprintf(stderr, "nbuild: # syntax=%.200s: ignored, nbuild has its own frontend\n", b.f.syntax);
     if (rc == 0)
         rc = bld_ctx_open(o->context, b.cache_dir, &b.ctx, err);
     /* RUN steps write layers while planning: what this build adds is

@@ -359,6 +359,7 @@ void bld_sel_free(bld_sel *s)
         free(s->items[i].dest);
         free(s->items[i].host);
         free(s->items[i].link);
+        free(s->items[i].data);
     }
     free(s->items);
     for (size_t i = 0; i < s->n_archives; i++) {
@@ -620,8 +621,14 @@ static int add_source(bld_ctx *c, const char *rel, const char *shown, const char
 int bld_ctx_select(bld_ctx *c, char **srcs, size_t nsrc, const char *dest, bool dest_is_dir, bool is_add,
                    bld_sel *out, size_t *bad, nr_err *err)
 {
+    return bld_ctx_select_inline(c, srcs, nsrc, 0, dest, dest_is_dir, is_add, out, bad, err);
+}
+
+int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline, const char *dest, bool dest_is_dir,
+                          bool is_add, bld_sel *out, size_t *bad, nr_err *err)
+{
     bld_sel s = {0};
-    size_t matched_total = 0;
+    size_t matched_total = n_inline, first_empty = nsrc;
     for (size_t i = 0; i < nsrc; i++) {
         *bad = i;
         const char *src = srcs[i];
@@ -646,9 +653,11 @@ int bld_ctx_select(bld_ctx *c, char **srcs, size_t nsrc, const char *dest, bool 
                 bld_sel_free(&s);
                 return -1;
             }
-            if (nm == 0) {
-                bld_sel_free(&s);
-                return nr_err_set(err, "no source files match %s", src);
+            if (nm == 0) { /* an error only if no source matches at all (below) */
+                free(matches);
+                if (first_empty == nsrc)
+                    first_empty = i;
+                continue;
             }
         } else {
             matches = nr_xmalloc(sizeof *matches);
@@ -674,6 +683,10 @@ int bld_ctx_select(bld_ctx *c, char **srcs, size_t nsrc, const char *dest, bool 
             bld_sel_free(&s);
             return -1;
         }
+    }
+    if (matched_total == 0 && first_empty < nsrc) {
+        *bad = first_empty;
+        return nr_err_set(err, "no source files match %s", srcs[first_empty]);
     }
     *out = s;
     return 0;

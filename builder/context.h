@@ -5,8 +5,9 @@
  *  - Sources are context-relative.  An absolute source, one that climbs out
  *    with "..", or one that resolves through a symlink to a place outside the
  *    context (openat2 RESOLVE_BENEATH) is refused; so is a missing or ignored
- *    source, a glob that matches nothing, and a special file (fifo, socket,
- *    device) — all with a message naming the source.
+ *    source and a special file (fifo, socket, device) — all with a message
+ *    naming the source.  A glob that matches nothing is skipped when another
+ *    source of the instruction matched (Docker's rule), else refused.
  *  - A file's content digest comes from a stat cache keyed by host path +
  *    size + mtime + ctime + inode + device, persisted in CACHE_DIR/statcache:
  *    an unchanged file is never opened again (a no-op rebuild reads nothing).
@@ -52,7 +53,9 @@ typedef struct bld_item {
     img_entry_type type;   /* IMG_ENT_FILE, IMG_ENT_DIR or IMG_ENT_SYMLINK */
     mode_t mode;           /* 07777 bits from the context */
     uint64_t size;
-    char *host;            /* absolute host path (files) */
+    char *host;            /* absolute host path (files), NULL for inline data */
+    char *data;            /* inline content (a COPY heredoc): written as is, size = data_len */
+    size_t data_len;
     char *link;            /* symlink target */
     char sha[65];          /* file content digest */
 } bld_item;
@@ -72,6 +75,10 @@ typedef struct bld_sel {
  * source (or nsrc for the destination) and err names it. */
 int bld_ctx_select(bld_ctx *c, char **srcs, size_t nsrc, const char *dest, bool dest_is_dir, bool is_add,
                    bld_sel *out, size_t *bad, nr_err *err);
+/* The same, for an instruction that also copies n_inline sources that are
+ * not in the context (heredocs): they count as sources that matched. */
+int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline, const char *dest, bool dest_is_dir,
+                          bool is_add, bld_sel *out, size_t *bad, nr_err *err);
 void bld_sel_free(bld_sel *s);
 /* Digest over the selection: dest, type, mode, size, content/link of each
  * item in dest order, and each archive's content digest. */

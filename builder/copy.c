@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "builder/build_int.h"
+#include "builder/expand.h"
 #include "common/util.h"
 #include "images/layer.h"
 
@@ -197,6 +198,39 @@ static void plan_dirs(bld_state *b, bld_stage *st, bld_step *step)
         qsort(step->pdirs, step->n_pdirs, sizeof *step->pdirs, pdir_cmp);
 }
 
+/* A heredoc source (`COPY <<EOF /dest`): a file of mode 0644 (before
+ * --chmod) whose content is the body, variables expanded unless the
+ * delimiter was quoted, as BuildKit does (quotes stay as written, the
+ * escape character quotes the next one).  Its digest is its content's. */
+static int add_inline(bld_state *b, bld_stage *st, const bld_instr *in, const bld_heredoc *h, const char *dest,
+                      bool dest_dir, bld_sel *sel, nr_err *err)
+{
+    char *data;
+    if (h->expand) {
+        nr_buf q = {0};
+        for (const char *p = h->data; *p; p++) {
+            if (*p == '\'' || *p == '"')
+                nr_buf_add(&q, "\\", 1);
+            nr_buf_add(&q, p, 1);
+        }
+        nr_buf_add(&q, "", 1);
+        size_t pos = 0;
+        int r = bld_expand(q.data, '\\', bld_lookup, st, &data, &pos, err);
+        nr_buf_free(&q);
+        if (r < 0)
+            return bld_errat(err, &b->f, in, h->off, "%s: heredoc %s: %s", in->name, h->name, err->msg);
+    } else {
+        data = nr_xstrdup(h->data);
+    }
+    bld_item it = {.type = IMG_ENT_FILE, .mode = 0644, .data = data, .data_len = strlen(data)};
+    it.size = it.data_len;
+    it.dest = dest_dir ? bld_path_join(dest, h->name) : nr_xstrdup(dest);
+    nr_sha256_hex(data, it.data_len, it.sha);
+    sel->items = nr_xrealloc(sel->items, (sel->n + 1) * sizeof *sel->items);
+    sel->items[sel->n++] = it;
+    return 0;
+}
+
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 {
     bool is_add = in->kind == BLD_ADD;
@@ -265,7 +299,15 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     size_t n = in->nargs;
     char **words = nr_xcalloc(n, sizeof *words);
     int rc = 0;
+    size_t n_inline = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
+        if (i + 1 < n && bld_instr_heredoc(in, in->args[i].off)) {
+            words[i] = nr_xstrdup(in->args[i].s); /* `<<EOF`: its content is the source */
+            n_inline++;
+            if (from)
+                rc = bld_errat(err, &b->f, in, in->args[i].off, "%s --from cannot copy a heredoc", in->name);
+            continue;
+        }
         rc = bld_expand_word(b, st, in, &in->args[i], &words[i], err);
     }
     if (rc == 0) {
@@ -320,9 +362,23 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             free(words[i]);
             words[i] = t;
         }
-        if (bld_ctx_select(sctx, words, n - 1, dest, dest_dir, is_add, &step->sel, &bad, err) < 0) {
-            rc = bld_errat(err, &b->f, in, in->args[bad < n ? bad : n - 1].off, "%s: %s", in->name, err->msg);
+        /* the context's sources; the heredocs are inline data */
+        char **csrc = nr_xcalloc(n, sizeof *csrc);
+        size_t *cidx = nr_xcalloc(n, sizeof *cidx), nc = 0;
+        for (size_t i = 0; i + 1 < n; i++)
+            if (!bld_instr_heredoc(in, in->args[i].off)) {
+                cidx[nc] = i;
+                csrc[nc++] = words[i];
+            }
+        if (bld_ctx_select_inline(sctx, csrc, nc, n_inline, dest, dest_dir, is_add, &step->sel, &bad, err) < 0) {
+            size_t ai = bad < nc ? cidx[bad] : n - 1;
+            rc = bld_errat(err, &b->f, in, in->args[ai].off, "%s: %s", in->name, err->msg);
         } else {
+            for (size_t i = 0; i + 1 < n && rc == 0; i++) {
+                const bld_heredoc *h = bld_instr_heredoc(in, in->args[i].off);
+                if (h)
+                    rc = add_inline(b, st, in, h, dest, dest_dir, &step->sel, err);
+            }
             for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++) {
                 uint64_t bytes = 0;
                 if (bld_archive_check(step->sel.archives[i], shown_path(b, step->sel.archives[i]), &bytes, err) < 0)
@@ -334,6 +390,8 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                 step->max_bytes += 1536 + (step->sel.items[i].size + 511) / 512 * 512;
             step->max_bytes += 4096 * (step->sel.n + 1);
         }
+        free(csrc);
+        free(cidx);
         char digest[65];
         if (rc == 0 && from)
             memcpy(digest, from_key, sizeof digest);
@@ -425,7 +483,9 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
         mode_t mode = o->chmod ? o->mode : it->mode;
         if (it->type == IMG_ENT_DIR && !strcmp(it->dest, "/"))
             continue;
-        if (it->type == IMG_ENT_FILE)
+        if (it->type == IMG_ENT_FILE && it->data)
+            rc = img_layer_add_data(w, it->dest, it->data, it->data_len, mode, uid, gid, err);
+        else if (it->type == IMG_ENT_FILE)
             rc = img_layer_add_file(w, it->dest, it->host, it->size, mode, uid, gid, err);
         else if (it->type == IMG_ENT_DIR && is_pdir(step, it->dest))
             continue; /* exists below: written with its metadata above */

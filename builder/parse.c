@@ -79,6 +79,14 @@ char *bld_instr_rest(const bld_instr *in, size_t off)
     return nr_xstrndup(in->text + a, b - a);
 }
 
+const bld_heredoc *bld_instr_heredoc(const bld_instr *in, size_t off)
+{
+    for (size_t i = 0; i < in->nheredocs; i++)
+        if (in->heredocs[i].off == off)
+            return &in->heredocs[i];
+    return NULL;
+}
+
 const bld_flag *bld_instr_flag(const bld_instr *in, const char *name)
 {
     for (size_t i = 0; i < in->nflags; i++)
@@ -106,6 +114,12 @@ static void instr_free(bld_instr *in)
     free(in->flags);
     words_free(in->args, in->nargs);
     words_free(in->hc_args, in->hc_nargs);
+    for (size_t i = 0; i < in->nheredocs; i++) {
+        free(in->heredocs[i].name);
+        free(in->heredocs[i].body);
+        free(in->heredocs[i].data);
+    }
+    free(in->heredocs);
 }
 
 void bld_nodefile_free(bld_nodefile *f)
@@ -114,6 +128,7 @@ void bld_nodefile_free(bld_nodefile *f)
         instr_free(&f->ins[i]);
     free(f->ins);
     free(f->path);
+    free(f->syntax);
     memset(f, 0, sizeof *f);
 }
 
@@ -427,34 +442,60 @@ static int parse_line(const bld_nodefile *f, bld_instr *in, nr_err *err)
     return bld_errat(err, f, in, i, "unknown instruction: %s", word);
 }
 
-/* `# escape=X` (and other directives, ignored) at the very top of the file. */
-static const char *parse_directives(const char *p, const char *end, int *line, char *escape)
+/* The parser directives at the very top (see parse.h).  Returns the first
+ * byte after them, or NULL with err set. */
+static const char *parse_directives(bld_nodefile *f, const char *p, const char *end, int *line, nr_err *err)
 {
+    bool seen[3] = {false, false, false};
+    static const char *const keys[] = {"escape", "syntax", "check"};
     for (;;) {
         const char *e = memchr(p, '\n', (size_t)(end - p));
         if (!e)
             e = end;
-        const char *s = p;
-        while (s < e && (*s == ' ' || *s == '\t'))
+        const char *s = p, *t = e;
+        while (t > s && isspace((unsigned char)t[-1]))
+            t--;
+        while (s < t && isspace((unsigned char)*s))
             s++;
-        if (s >= e || *s != '#')
+        if (s >= t || *s != '#')
             return p;
         s++;
-        while (s < e && (*s == ' ' || *s == '\t'))
+        while (s < t && isspace((unsigned char)*s))
             s++;
         const char *k = s;
-        while (s < e && (isalnum((unsigned char)*s) || *s == '_'))
-            s++;
+        if (s < t && isalpha((unsigned char)*s))
+            while (s < t && isalnum((unsigned char)*s))
+                s++;
         size_t kl = (size_t)(s - k);
-        while (s < e && (*s == ' ' || *s == '\t'))
+        while (s < t && isspace((unsigned char)*s))
             s++;
-        if (kl == 0 || s >= e || *s != '=')
+        if (kl == 0 || s >= t || *s != '=')
             return p;
         s++;
-        while (s < e && (*s == ' ' || *s == '\t'))
+        while (s < t && isspace((unsigned char)*s))
             s++;
-        if (kl == 6 && !strncasecmp(k, "escape", 6) && s < e && (*s == '`' || *s == '\\'))
-            *escape = *s;
+        if (s >= t)
+            return p; /* `# key=` with no value: a comment */
+        size_t ki = 0;
+        while (ki < NR_ARRAY_LEN(keys) && (strlen(keys[ki]) != kl || strncasecmp(k, keys[ki], kl)))
+            ki++;
+        if (ki == NR_ARRAY_LEN(keys))
+            return p; /* an unknown key: a comment, and the end of the directives */
+        int col = (int)(k - p) + 1;
+        if (seen[ki])
+            return nr_err_set(err, "%s:%d:%d: only one %s parser directive can be used", f->path, *line, col,
+                              keys[ki]),
+                   NULL;
+        seen[ki] = true;
+        if (ki == 0) {
+            if (t - s != 1 || (*s != '`' && *s != '\\'))
+                return nr_err_set(err, "%s:%d:%d: invalid escape token '%.*s' does not match ` or \\", f->path,
+                                  *line, (int)(s - p) + 1, (int)(t - s > 20 ? 20 : t - s), s),
+                       NULL;
+            f->escape = *s;
+        } else if (ki == 1) {
+            f->syntax = nr_xstrndup(s, (size_t)(t - s));
+        }
         (*line)++;
         if (e >= end)
             return end;
@@ -495,6 +536,168 @@ static int finish(bld_nodefile *f, lbuf *b, nr_err *err)
     return parse_line(f, in, err);
 }
 
+/* A word of the logical line that starts a heredoc, as BuildKit finds them:
+ * [digits]<<[-][blanks]NAME where NAME (one word, no '<') may be quoted,
+ * which turns expansion off.  Fills h (name, chomp, expand) and returns
+ * true. */
+static bool heredoc_word(const char *w, size_t n, bld_heredoc *h)
+{
+    size_t i = 0;
+    while (i < n && isdigit((unsigned char)w[i]))
+        i++;
+    if (n - i < 2 || w[i] != '<' || w[i + 1] != '<')
+        return false;
+    i += 2;
+    bool chomp = i < n && w[i] == '-';
+    i += chomp;
+    while (i < n && isspace((unsigned char)w[i]))
+        i++;
+    if (i >= n || memchr(w + i, '<', n - i))
+        return false;
+    nr_buf name = {0};
+    char q = 0;
+    bool quoted = false;
+    for (; i < n; i++) {
+        char c = w[i];
+        if (q == '\'') {
+            if (c == '\'')
+                q = 0;
+            else
+                nr_buf_add(&name, &c, 1);
+        } else if (q == '"') {
+            if (c == '"')
+                q = 0;
+            else if (c == '\\' && i + 1 < n && strchr("\"\\$", w[i + 1]))
+                nr_buf_add(&name, &w[++i], 1);
+            else
+                nr_buf_add(&name, &c, 1);
+        } else if (c == '\'' || c == '"') {
+            q = c;
+            quoted = true;
+        } else if (c == '\\' && i + 1 < n) {
+            nr_buf_add(&name, &w[++i], 1);
+        } else {
+            nr_buf_add(&name, &c, 1);
+        }
+    }
+    if (name.len == 0) {
+        nr_buf_free(&name);
+        return false;
+    }
+    nr_buf_add(&name, "", 1);
+    h->name = name.data;
+    h->chomp = chomp;
+    h->expand = !quoted;
+    return true;
+}
+
+/* The heredoc words of a RUN, COPY or ADD in shell form (quotes group a
+ * word, so `echo "<<EOF"` has none). */
+static void find_heredocs(bld_instr *in)
+{
+    if ((in->kind != BLD_RUN && in->kind != BLD_COPY && in->kind != BLD_ADD) || in->json ||
+        !memmem(in->text, in->len, "<<", 2))
+        return;
+    size_t i = in->rest_off;
+    while (i < in->len) {
+        while (i < in->len && isspace((unsigned char)in->text[i]))
+            i++;
+        size_t start = i;
+        char q = 0;
+        for (; i < in->len; i++) {
+            char c = in->text[i];
+            if (q) {
+                if (c == '\\' && q == '"' && i + 1 < in->len)
+                    i++;
+                else if (c == q)
+                    q = 0;
+            } else if (c == '\\' && i + 1 < in->len) {
+                i++;
+            } else if (c == '"' || c == '\'') {
+                q = c;
+            } else if (isspace((unsigned char)c)) {
+                break;
+            }
+        }
+        bld_heredoc h = {0};
+        if (i > start && heredoc_word(in->text + start, i - start, &h)) {
+            h.off = start;
+            h.end = i;
+            in->heredocs = nr_xrealloc(in->heredocs, (in->nheredocs + 1) * sizeof *in->heredocs);
+            in->heredocs[in->nheredocs++] = h;
+        }
+    }
+}
+
+/* Read the bodies of the heredocs of `in` from *pp on (physical line
+ * *line), verbatim, each up to its delimiter line. */
+static int read_heredocs(const bld_nodefile *f, bld_instr *in, const char **pp, const char *end, int *line,
+                         nr_err *err)
+{
+    const char *p = *pp;
+    for (size_t k = 0; k < in->nheredocs; k++) {
+        bld_heredoc *h = &in->heredocs[k];
+        size_t nl = strlen(h->name);
+        nr_buf body = {0}, data = {0};
+        bool done = false;
+        h->line = *line;
+        while (p < end && !done) {
+            const char *e = memchr(p, '\n', (size_t)(end - p));
+            const char *next = e ? e + 1 : end;
+            if (!e)
+                e = end;
+            const char *z = memchr(p, '\0', (size_t)(e - p));
+            if (z) {
+                nr_buf_free(&body);
+                nr_buf_free(&data);
+                return nr_err_set(err, "%s:%d:%d: NUL byte in file", f->path, *line, (int)(z - p) + 1);
+            }
+            const char *s = p, *t = e;
+            while (t > s && t[-1] == '\r')
+                t--;
+            if (h->chomp)
+                while (s < t && *s == '\t')
+                    s++;
+            if ((size_t)(t - s) == nl && !memcmp(s, h->name, nl)) {
+                done = true;
+            } else {
+                nr_buf_add(&body, p, (size_t)(next - p));
+                const char *d = p;
+                if (h->chomp)
+                    while (d < next && *d == '\t')
+                        d++;
+                nr_buf_add(&data, d, (size_t)(next - d));
+            }
+            p = next;
+            (*line)++;
+        }
+        nr_buf_add(&body, "", 1);
+        nr_buf_add(&data, "", 1);
+        h->body = body.data;
+        h->data = data.data;
+        if (!done)
+            return bld_errat(err, f, in, h->off, "%s: unterminated heredoc: no line \"%.100s\" before the end of the file",
+                             in->name, h->name);
+    }
+    *pp = p;
+    return 0;
+}
+
+/* The last instruction is complete: check it, then read its heredocs. */
+static int finish_heredocs(bld_nodefile *f, lbuf *cur, const char **pp, const char *end, int *line, nr_err *err)
+{
+    if (finish(f, cur, err) < 0)
+        return -1;
+    bld_instr *in = &f->ins[f->n - 1];
+    find_heredocs(in);
+    if (in->kind == BLD_COPY || in->kind == BLD_ADD) {
+        const bld_heredoc *h = in->nargs ? bld_instr_heredoc(in, in->args[in->nargs - 1].off) : NULL;
+        if (h)
+            return bld_errat(err, f, in, h->off, "%s cannot accept a heredoc as a destination", in->name);
+    }
+    return read_heredocs(f, in, pp, end, line, err);
+}
+
 int bld_parse(const char *path, const char *text, size_t len, bld_nodefile *out, nr_err *err)
 {
     bld_nodefile f = {.path = nr_xstrdup(path), .escape = '\\'};
@@ -502,10 +705,14 @@ int bld_parse(const char *path, const char *text, size_t len, bld_nodefile *out,
     if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
         p += 3;
     int line = 1;
-    p = parse_directives(p, end, &line, &f.escape);
+    p = parse_directives(&f, p, end, &line, err);
+    if (!p) {
+        bld_nodefile_free(&f);
+        return -1;
+    }
     lbuf cur = {0};
     bool open = false;
-    for (; p < end; line++) {
+    while (p < end) {
         const char *e = memchr(p, '\n', (size_t)(end - p));
         const char *next = e ? e + 1 : end;
         if (!e)
@@ -522,23 +729,22 @@ int bld_parse(const char *path, const char *text, size_t len, bld_nodefile *out,
         const char *nw = s;
         while (nw < t && (*nw == ' ' || *nw == '\t'))
             nw++;
-        if (nw == t || *nw == '#') { /* blank or comment, also inside a continuation */
-            p = next;
+        p = next;
+        line++;
+        if (nw == t || *nw == '#') /* blank or comment, also inside a continuation */
             continue;
-        }
         bool cont = t[-1] == f.escape;
-        lbuf_add(&cur, s, (size_t)((cont ? t - 1 : t) - s), line, 1);
+        lbuf_add(&cur, s, (size_t)((cont ? t - 1 : t) - s), line - 1, 1);
         open = true;
         if (!cont) {
             open = false;
-            if (finish(&f, &cur, err) < 0) {
+            if (finish_heredocs(&f, &cur, &p, end, &line, err) < 0) {
                 bld_nodefile_free(&f);
                 return -1;
             }
         }
-        p = next;
     }
-    if (open && finish(&f, &cur, err) < 0) {
+    if (open && finish_heredocs(&f, &cur, &p, end, &line, err) < 0) {
         bld_nodefile_free(&f);
         return -1;
     }

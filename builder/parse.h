@@ -3,7 +3,7 @@
  * Contract: bld_parse() reads the whole text once, joins `\` continuations,
  * drops comments and blank lines, splits each instruction into keyword,
  * flags (--name=value) and arguments (JSON exec form or whitespace/quote
- * aware words), and checks everything that does not depend on variables
+ * aware words), reads the here-documents of RUN/COPY/ADD, and checks everything that does not depend on variables
  * (unknown instruction, JSON arrays, ARG/ENV/LABEL/FROM shape, allowed
  * flags).  Every byte of an instruction keeps its physical line and column
  * so later stages (variable expansion, COPY sources) report
@@ -52,6 +52,21 @@ typedef struct bld_flag {
     size_t off;
 } bld_flag;
 
+/* A here-document of RUN, COPY or ADD (shell form): `<<NAME` (or `<<-NAME`,
+ * `<<"NAME"`, `<<'NAME'`, `3<<NAME`) in the instruction, its body the
+ * physical lines after it up to a line that is exactly NAME (after leading
+ * tabs for `<<-`), read verbatim: no continuation, no comment, no
+ * directive.  Several heredocs take their bodies one after the other. */
+typedef struct bld_heredoc {
+    char *name;          /* the delimiter, quotes removed */
+    char *body;          /* the lines as written, each with its newline */
+    char *data;          /* the content: body, leading tabs stripped for <<- */
+    bool chomp;          /* <<- */
+    bool expand;         /* unquoted delimiter: COPY expands variables in it */
+    size_t off, end;     /* the `<<NAME` word: [off, end) of bld_instr.text */
+    int line;            /* physical line of the first body line */
+} bld_heredoc;
+
 typedef struct bld_instr {
     bld_kind kind;
     const char *name;    /* canonical upper-case keyword */
@@ -71,16 +86,24 @@ typedef struct bld_instr {
     bld_word *hc_args;
     size_t hc_nargs;
     size_t hc_off;       /* offset of the command (after "CMD") */
+    bld_heredoc *heredocs; /* in the order of their words */
+    size_t nheredocs;
 } bld_instr;
 
 typedef struct bld_nodefile {
     char *path;          /* as given, used in every error */
     char escape;         /* '\\' or '`' (# escape= directive) */
+    char *syntax;        /* the # syntax= directive (ignored: nbuild is its own frontend), or NULL */
     bld_instr *ins;
     size_t n;
 } bld_nodefile;
 
-/* Parse `text` (len bytes).  On error fills err with "PATH:LINE:COL: msg". */
+/* Parser directives (`# escape=`, `# syntax=`, `# check=`), as Docker reads
+ * them: only in the comment lines at the very top, each at most once; the
+ * first line that is not one (an instruction, a blank line, another
+ * comment, an unknown key) ends them.
+ *
+ * Parse `text` (len bytes).  On error fills err with "PATH:LINE:COL: msg". */
 int bld_parse(const char *path, const char *text, size_t len, bld_nodefile *out, nr_err *err);
 void bld_nodefile_free(bld_nodefile *f);
 
@@ -91,6 +114,8 @@ void bld_instr_pos(const bld_instr *in, size_t off, int *line, int *col);
 /* Fill err with "PATH:LINE:COL: <fmt>" for byte `off` of `in`; returns -1. */
 int bld_errat(nr_err *err, const bld_nodefile *f, const bld_instr *in, size_t off, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The heredoc whose `<<NAME` word starts at offset `off`, or NULL. */
+const bld_heredoc *bld_instr_heredoc(const bld_instr *in, size_t off);
 /* The shell-form text of an instruction from offset `off` to the end, trimmed. */
 char *bld_instr_rest(const bld_instr *in, size_t off);
 

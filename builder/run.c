@@ -292,6 +292,82 @@ int bld_run_check(bld_state *b, const bld_instr *in, nr_err *err)
     return 0;
 }
 
+/* Single-quoted for a POSIX shell. */
+static void sh_quote(nr_buf *o, const char *s, size_t n)
+{
+    nr_buf_add(o, "'", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\'')
+            nr_buf_addstr(o, "'\\''");
+        else
+            nr_buf_add(o, &s[i], 1);
+    }
+    nr_buf_add(o, "'", 1);
+}
+
+/* A heredoc script that starts with #!: BuildKit writes it to a file and
+ * executes that, so the kernel runs its interpreter.  Here the shell runs
+ * the interpreter line (program and its one optional argument, as the
+ * kernel splits it) on the body, handed over on fd 3 by a quoted heredoc:
+ * nothing is written in the container, whatever its USER may write. */
+static char *shebang_script(const char *data)
+{
+    const char *l = data + 2, *le = strchr(data, '\n');
+    if (!le)
+        le = data + strlen(data);
+    while (l < le && (*l == ' ' || *l == '\t'))
+        l++;
+    const char *ie = l;
+    while (ie < le && *ie != ' ' && *ie != '\t' && *ie != '\r')
+        ie++;
+    const char *a = ie, *ae = le;
+    while (a < ae && (*a == ' ' || *a == '\t'))
+        a++;
+    while (ae > a && (ae[-1] == ' ' || ae[-1] == '\t' || ae[-1] == '\r'))
+        ae--;
+    /* a delimiter that is no line of the body */
+    char delim[48];
+    for (unsigned k = 0;; k++) {
+        snprintf(delim, sizeof delim, "NBUILD_SCRIPT_%u", k);
+        size_t dl = strlen(delim);
+        bool clash = false;
+        for (const char *q = data; q && !clash; q = strchr(q, '\n'), q = q ? q + 1 : NULL)
+            clash = !strncmp(q, delim, dl) && (q[dl] == '\n' || q[dl] == '\r' || q[dl] == '\0');
+        if (!clash)
+            break;
+    }
+    nr_buf o = {0};
+    nr_buf_addstr(&o, "exec ");
+    sh_quote(&o, l, (size_t)(ie - l));
+    if (ae > a) {
+        nr_buf_add(&o, " ", 1);
+        sh_quote(&o, a, (size_t)(ae - a));
+    }
+    nr_buf_addf(&o, " /dev/fd/3 3<<'%s'\n%s%s%s\n", delim, data,
+                *data && data[strlen(data) - 1] != '\n' ? "\n" : "", delim);
+    nr_buf_add(&o, "", 1);
+    return o.data;
+}
+
+/* The shell-form command with its heredocs, as BuildKit runs it: a RUN
+ * that is one heredoc and nothing else gives the shell its content as the
+ * script (or runs it with its #! interpreter); any other use (`python3
+ * <<EOF`, several heredocs) gives the shell the command line followed by
+ * the bodies and their delimiters, so the shell's own heredocs apply. */
+static char *heredoc_script(const bld_instr *in, const char *cmd)
+{
+    const bld_heredoc *h = &in->heredocs[0];
+    size_t wl = h->end - h->off;
+    if (in->nheredocs == 1 && strlen(cmd) == wl && !strncmp(cmd, in->text + h->off, wl))
+        return strncmp(h->data, "#!", 2) ? nr_xstrdup(h->data) : shebang_script(h->data);
+    nr_buf o = {0};
+    nr_buf_addstr(&o, cmd);
+    for (size_t i = 0; i < in->nheredocs; i++)
+        nr_buf_addf(&o, "\n%s%s", in->heredocs[i].body, in->heredocs[i].name);
+    nr_buf_add(&o, "", 1);
+    return o.data;
+}
+
 static int parse_run(bld_state *b, bld_stage *st, const bld_instr *in, run_cmd *c, nr_err *err)
 {
     memset(c, 0, sizeof *c);
@@ -316,14 +392,15 @@ static int parse_run(bld_state *b, bld_stage *st, const bld_instr *in, run_cmd *
         cleanup_free char *cmd = bld_instr_rest(in, in->rest_off);
         if (!*cmd)
             return bld_errat(err, &b->f, in, in->rest_off, "RUN: an empty command");
+        char *script = in->nheredocs ? heredoc_script(in, cmd) : steal_ptr(&cmd);
         size_t ns = json_array_size(st->shell);
         c->argv = nr_xcalloc(ns + 2, sizeof *c->argv);
         for (size_t i = 0; i < ns; i++)
             c->argv[c->argc++] = nr_xstrdup(json_string_value(json_array_get(st->shell, i)));
-        c->argv[c->argc++] = nr_xstrdup(cmd);
+        c->argv[c->argc++] = script;
         for (size_t i = 0; i < ns; i++)
             nr_buf_addf(&t, "%s ", json_string_value(json_array_get(st->shell, i)));
-        nr_buf_addstr(&t, cmd);
+        nr_buf_addstr(&t, script); /* the history shows what ran, heredocs included (as BuildKit's) */
     }
     nr_buf_add(&t, "", 1);
     c->text = t.data;

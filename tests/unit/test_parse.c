@@ -192,6 +192,118 @@ static void test_hostile_no_crash(void **state)
     nr_buf_free(&b);
 }
 
+static void test_heredocs(void **state)
+{
+    bld_nodefile f;
+    nr_err e;
+    const char *t = "FROM scratch\n"
+                    "RUN <<EOF\n"
+                    "echo a \\\n"
+                    "# not a comment here\n"
+                    "\n"
+                    "EOF\n"
+                    "RUN python3 <<-'PY' && cat 3<<\"B\"\n"
+                    "\tprint(1)\n"
+                    "\t\tx\n"
+                    "\t\tPY\n"
+                    "b $X\n"
+                    "B\r\n"
+                    "COPY <<a.txt <<b.txt /d/\n"
+                    "A\n"
+                    "a.txt\n"
+                    "b.txt\n"
+                    "RUN echo '<<NOPE' \"x <<NO\" <<\"\"\n"
+                    "COPY [\"<<J\", \"/x\"]\n"
+                    "USER node\n";
+    assert_int_equal(parse(t, &f, &e), 0);
+    assert_int_equal(f.n, 7);
+    bld_instr *in = &f.ins[1];
+    assert_int_equal(in->nheredocs, 1);
+    assert_string_equal(in->heredocs[0].name, "EOF");
+    /* the body is verbatim: no continuation join, comments and blank lines kept */
+    assert_string_equal(in->heredocs[0].body, "echo a \\\n# not a comment here\n\n");
+    assert_true(in->heredocs[0].expand);
+    assert_false(in->heredocs[0].chomp);
+    assert_int_equal(in->heredocs[0].line, 3);
+    assert_ptr_equal(bld_instr_heredoc(in, in->args[0].off), &in->heredocs[0]);
+    in = &f.ins[2];
+    assert_int_equal(in->nheredocs, 2);
+    bld_heredoc *h = &in->heredocs[0];
+    assert_string_equal(h->name, "PY");
+    assert_true(h->chomp);
+    assert_false(h->expand);
+    assert_string_equal(h->body, "\tprint(1)\n\t\tx\n");
+    assert_string_equal(h->data, "print(1)\nx\n");
+    int line, col;
+    bld_instr_pos(in, h->off, &line, &col);
+    assert_int_equal(line, 7);
+    assert_int_equal(col, 13);
+    h = &in->heredocs[1];
+    assert_string_equal(h->name, "B");
+    assert_false(h->expand);
+    assert_string_equal(h->body, "b $X\n");
+    bld_instr_pos(in, h->off, &line, &col);
+    assert_int_equal(col, 28); /* the fd digit starts the word */
+    in = &f.ins[3];
+    assert_int_equal(in->kind, BLD_COPY);
+    assert_int_equal(in->nheredocs, 2);
+    assert_string_equal(in->heredocs[0].body, "A\n");
+    assert_string_equal(in->heredocs[1].body, "");
+    assert_int_equal(in->nargs, 3);
+    /* quoted words, an empty name and the JSON form hold no heredoc */
+    assert_int_equal(f.ins[4].nheredocs, 0);
+    assert_int_equal(f.ins[5].nheredocs, 0);
+    assert_int_equal(f.ins[6].kind, BLD_USER);
+    int l6;
+    bld_instr_pos(&f.ins[6], 0, &l6, &col);
+    assert_int_equal(l6, 19);
+    bld_nodefile_free(&f);
+
+    /* a body ends only at a line that is exactly the name */
+    assert_int_equal(parse("FROM s\nRUN <<E\n E\nE \nEE\nE\nUSER x\n", &f, &e), 0);
+    assert_string_equal(f.ins[1].heredocs[0].body, " E\nE \nEE\n");
+    bld_nodefile_free(&f);
+    /* <<- accepts a tab-indented delimiter, << does not */
+    bad("FROM s\nRUN <<E\n\tE\n", "Nodefile:2:5: RUN: unterminated heredoc: no line \"E\" before the end of the file");
+    bad("FROM s\nRUN x \\\n  y <<-Z\nbody\n", "Nodefile:3:5: RUN: unterminated heredoc: no line \"Z\" before the end of the file");
+    bad("FROM s\nCOPY <<A <<B /x/\nA\n", "Nodefile:2:10: COPY: unterminated heredoc: no line \"B\" before the end of the file");
+    bad("FROM s\nCOPY a <<EOF\nx\nEOF\n", "Nodefile:2:8: COPY cannot accept a heredoc as a destination");
+    {
+        static const char nul[] = "FROM s\nRUN <<E\nab\000\nE\n";
+        assert_int_equal(bld_parse("Nodefile", nul, sizeof nul - 1, &f, &e), -1);
+        assert_string_equal(e.msg, "Nodefile:3:3: NUL byte in file");
+    }
+    /* other instructions do not read heredocs */
+    assert_int_equal(parse("FROM s\nLABEL a=<<EOF\nUSER x\n", &f, &e), 0);
+    assert_int_equal(f.n, 3);
+    bld_nodefile_free(&f);
+}
+
+static void test_directives(void **state)
+{
+    bld_nodefile f;
+    nr_err e;
+    assert_int_equal(parse("# syntax = docker/dockerfile:1.7-labs  \n #Check=skip=all\n# escape=`\nFROM s\n", &f, &e), 0);
+    assert_string_equal(f.syntax, "docker/dockerfile:1.7-labs");
+    assert_int_equal(f.escape, '`');
+    assert_int_equal(f.n, 1);
+    bld_nodefile_free(&f);
+    /* after a blank line, another comment or an unknown key, directives are comments */
+    const char *ends[] = {"# syntax=x\n\n# escape=`\nFROM s\n", "# a comment\n# escape=`\nFROM s\n",
+                          "# foo=bar\n# escape=`\nFROM s\n", "FROM s\n# escape=`\n"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(ends); i++) {
+        assert_int_equal(parse(ends[i], &f, &e), 0);
+        assert_int_equal(f.escape, '\\');
+        bld_nodefile_free(&f);
+    }
+    assert_int_equal(parse("FROM s\n", &f, &e), 0);
+    assert_null(f.syntax);
+    bld_nodefile_free(&f);
+    bad("# escape=`\n# ESCAPE=\\\nFROM s\n", "Nodefile:2:3: only one escape parser directive can be used");
+    bad("# syntax=a\n#syntax=b\nFROM s\n", "Nodefile:2:2: only one syntax parser directive can be used");
+    bad("# escape=x\nFROM s\n", "Nodefile:1:10: invalid escape token 'x' does not match ` or \\");
+}
+
 static const char *look(void *ctx, const char *name)
 {
     const char **kv = ctx;
@@ -285,7 +397,8 @@ static void test_fuzz_mutations(void **state)
 {
     static const char seed[] = "# escape=\\\nARG B=x\nFROM ${B:-scratch} AS s\nENV A=\"1 2\" C='$A' \\\n  D=${A:+y}\n"
                                "LABEL k=v\nCOPY --chown=1:2 [\"a\", \"b/\"]\nADD x.tgz /x/\nCMD [\"n\"]\n"
-                               "HEALTHCHECK --interval=1s CMD x\nEXPOSE 80/tcp\nSHELL [\"/bin/sh\",\"-c\"]\n";
+                               "HEALTHCHECK --interval=1s CMD x\nEXPOSE 80/tcp\nSHELL [\"/bin/sh\",\"-c\"]\n"
+                               "RUN <<-A cat 3<<'B'\n\tx\n\tA\ny\nB\nCOPY <<C /c\nz\nC\n";
     static const char alphabet[] = "\\\n\"'$${}[]:-+?=# \t`,AaZz09/.*!\r";
     unsigned long long r = 88172645463325252ULL;
     char buf[512];
@@ -343,6 +456,8 @@ int main(void)
         cmocka_unit_test(test_escape_directive_and_continuations),
         cmocka_unit_test(test_healthcheck),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_heredocs),
+        cmocka_unit_test(test_directives),
         cmocka_unit_test(test_hostile_no_crash),
         cmocka_unit_test(test_expand),
         cmocka_unit_test(test_fuzz_mutations),
