@@ -30,6 +30,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -91,53 +93,80 @@ static void enter_cwd(const char *cwd)
 
 /* The process the container sees: forked inside every namespace of the
  * container, holding no fd of the host but stdio and sock (-t). */
-static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, void *prog, int sock)
+/* 4: who runs CMD, settled here, before the child the container can see
+ * exists: its user from the container's own passwd/group (regular files,
+ * opened without blocking or following a magic link), rlimits, then our
+ * own identity, capabilities, no_new_privs and seccomp filter become the
+ * container's.  The child is born with nothing more than any container
+ * process has: a container process that catches it (CAP_SYS_PTRACE, a
+ * FIFO where it opens a file) gains nothing. */
+static int take_identity(rt_spec *s, const exec_opts *o, void *prog, nr_err *err)
 {
-    nr_err e = {0};
-    if (rt_rlimits_apply(s, &e) < 0)
-        die(e.msg, 0);
-    /* A session of its own, as PID 1 has: the caller's terminal, which a
-     * plain exec hands on as stdio, is then not our controlling tty, and
-     * TIOCSTI on it (typing into the host's shell) fails with EPERM. */
-    if (setsid() < 0)
-        die("setsid", errno);
-    if (o->tty) {
-        int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
-            die("open /dev/ptmx in the container", errno);
-        char *name = ptsname(m);
-        if (!name)
-            die("ptsname", errno);
-        int sl = open(name, O_RDWR | O_CLOEXEC);
-        if (sl < 0 || ioctl(sl, TIOCSCTTY, 0) < 0)
-            die("open pty", errno);
-        if (rt_send_fd(sock, m) < 0)
-            die("pass pty", errno);
-        close(m);
-        if (dup2(sl, 0) < 0 || dup2(sl, 1) < 0 || dup2(sl, 2) < 0)
-            die("dup2", errno);
-        close(sl);
-    } else if (!o->interactive) {
-        int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (n < 0 || dup2(n, 0) < 0)
-            die("/dev/null", errno);
-    }
-    close(sock);
     if (o->user) {
-        /* names are looked up in the container's own files (we are in its
-         * mount namespace): regular files only, never a FIFO that would block */
         cleanup_free char *passwd = read_ctr_file("/etc/passwd"), *group = read_ctr_file("/etc/group");
         rt_user u;
-        if (rt_user_resolve(o->user, passwd, group, &u, &e) < 0)
-            die(e.msg, 0);
+        if (rt_user_resolve(o->user, passwd, group, &u, err) < 0)
+            return -1;
         free(s->groups);
         s->uid = u.uid;
         s->gid = u.gid;
         s->groups = u.groups;
         s->ngroups = u.ngroups;
     }
-    if (rt_bounding_drop(s->caps, &e) < 0 || rt_user_switch(s, &e) < 0 || rt_security_exec(s, s->uid, &e) < 0)
-        die(e.msg, 0);
+    if (rt_rlimits_apply(s, err) < 0)
+        return -1;
+    /* without no_new_privs, installing the filter needs CAP_SYS_ADMIN: now */
+    if (!s->no_new_privs && rt_seccomp_load(prog, err) < 0)
+        return -1;
+    if (rt_bounding_drop(s->caps, err) < 0 || rt_user_switch(s, err) < 0 || rt_security_exec(s, s->uid, err) < 0)
+        return -1;
+    /* and the filter, so the child is born confined (we relay and wait:
+     * poll, read, write, wait4, kill, recvmsg, ioctl on the caller's tty) */
+    if (s->no_new_privs && rt_seccomp_load(prog, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* The pty, made in the container's own devpts: /dev/ptmx resolved in the
+ * root (no magic link) and checked to be the ptmx device, the slave opened
+ * through the master (TIOCGPTPEER), never by a name the container chose. */
+static int open_pty(int sock)
+{
+    int m = rt_open_in_root("/dev/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    if (m < 0 || fstat(m, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2)
+        die("/dev/ptmx in the container is not the pty multiplexer", m < 0 ? errno : 0);
+    int fl = fcntl(m, F_GETFL);
+    if (fl < 0 || fcntl(m, F_SETFL, fl & ~O_NONBLOCK) < 0 || unlockpt(m) < 0)
+        die("open /dev/ptmx in the container", errno);
+    int sl = ioctl(m, TIOCGPTPEER, O_RDWR | O_CLOEXEC);
+    if (sl < 0 || ioctl(sl, TIOCSCTTY, 0) < 0)
+        die("open pty", errno);
+    if (rt_send_fd(sock, m) < 0)
+        die("pass pty", errno);
+    close(m);
+    return sl;
+}
+
+/* The process the container sees: forked inside every namespace of the
+ * container with its privileges and seccomp filter only, holding no fd of
+ * the host: its stdio are pipes to us (or a pty of the container), never
+ * the caller's. */
+static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, int sock, int io[3])
+{
+    /* A session of its own, as PID 1 has: no controlling tty but ours. */
+    if (setsid() < 0)
+        die("setsid", errno);
+    if (o->tty) {
+        int sl = open_pty(sock);
+        if (dup2(sl, 0) < 0 || dup2(sl, 1) < 0 || dup2(sl, 2) < 0)
+            die("dup2", errno);
+        close(sl);
+    } else {
+        for (int i = 0; i < 3; i++)
+            if (dup2(io[i], i) < 0)
+                die("dup2", errno);
+    }
     enter_cwd(o->cwd ? o->cwd : s->cwd);
     /* the container's env, each -e replacing a variable of the same name
      * (getenv takes the first: an appended duplicate would not count), and
@@ -168,12 +197,76 @@ static __attribute__((noreturn)) void child(rt_spec *s, const exec_opts *o, void
     extern char **environ;
     environ = env;
     rt_close_fds_except(NULL, 0);
-    if (rt_seccomp_load(prog, &e) < 0)
-        die(e.msg, 0);
     execvp(o->cmd[0], o->cmd);
     int err = errno;
     dprintf(2, "nrun exec: %s: %s\n", o->cmd[0], strerror(err));
     _exit(err == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC);
+}
+
+/* Without -t: copy the caller's stdin (with -i) to the child and its
+ * output back, forward signals, and return its exit code once it has
+ * exited (what it left running may hold the pipes: we do not wait for it). */
+static int relay_pipes(pid_t pid, int in_w, int out_r, int err_r)
+{
+    sigset_t set;
+    sigfillset(&set);
+    static const int keep[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE};
+    for (size_t i = 0; i < NR_ARRAY_LEN(keep); i++)
+        sigdelset(&set, keep[i]);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    int code = -1, st;
+    /* a SIGCHLD that came before we blocked it is gone: ask once */
+    if (waitpid(pid, &st, WNOHANG) == pid)
+        code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    int out[2] = {out_r, err_r};
+    char buf[16384];
+    while (code < 0 || out[0] >= 0 || out[1] >= 0) {
+        struct pollfd p[4] = {{.fd = in_w >= 0 ? 0 : -1, .events = POLLIN},
+                              {.fd = out[0], .events = POLLIN},
+                              {.fd = out[1], .events = POLLIN},
+                              {.fd = code < 0 ? sfd : -1, .events = POLLIN}};
+        /* once it has exited, only what is already in the pipes is copied */
+        int r = poll(p, 4, code < 0 ? -1 : 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (p[3].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGCHLD)
+                kill(pid, (int)si.ssi_signo);
+            if (waitpid(pid, &st, WNOHANG) == pid)
+                code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        for (int k = 0; k < 2; k++) {
+            if (!p[1 + k].revents)
+                continue;
+            ssize_t n = read(out[k], buf, sizeof buf);
+            if (n > 0 && nr_write_all(1 + k, buf, (size_t)n) == 0)
+                continue;
+            if (n < 0 && errno == EINTR)
+                continue;
+            close(out[k]);
+            out[k] = -1;
+        }
+        if (p[0].revents) {
+            ssize_t n = read(0, buf, sizeof buf);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0 || nr_write_all(in_w, buf, (size_t)n) < 0) {
+                close(in_w);
+                in_w = -1;
+            }
+        }
+    }
+    if (code < 0) {
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    return code;
 }
 
 /* 2: everything exec needs from the store and the host, then nothing of
@@ -305,9 +398,13 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
         if (nsfd[k] >= 0)
             close(nsfd[k]);
     }
-    int sp[2] = {-1, -1};
-    if (o.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-        nr_err_sys(&err, errno, "socketpair");
+    if (take_identity(&spec, &o, prog, &err) < 0)
+        return nr_err_report(&err, "nrun exec", NR_EXIT_CMD);
+    /* the child's stdio: a pty of the container (-t), else pipes to us */
+    int sp[2] = {-1, -1}, pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+    if ((o.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) ||
+        (!o.tty && (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0))) {
+        nr_err_sys(&err, errno, "pipe");
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     }
     fflush(NULL);
@@ -322,15 +419,13 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     if (pid == 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (sp[0] >= 0)
-            close(sp[0]);
-        child(&spec, &o, prog, sp[1]);
+        int io[3] = {pin[0], pout[1], perr[1]};
+        child(&spec, &o, sp[1], io);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     int code;
-    if (o.tty)
-        rt_forward_block();
     if (o.tty) {
+        rt_forward_block();
         close(sp[1]);
         int master = rt_recv_fd(sp[0]);
         close(sp[0]);
@@ -342,7 +437,14 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
         waitpid(pid, &s2, 0);
         code = WIFEXITED(s2) ? WEXITSTATUS(s2) : 128 + WTERMSIG(s2);
     } else {
-        code = rt_wait_forward(pid);
+        close(pin[0]);
+        close(pout[1]);
+        close(perr[1]);
+        if (!o.interactive) {
+            close(pin[1]); /* stdin at its end, as /dev/null would be */
+            pin[1] = -1;
+        }
+        code = relay_pipes(pid, pin[1], pout[0], perr[0]);
     }
     rt_spec_free(&spec);
     free(prog);

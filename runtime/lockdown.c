@@ -40,11 +40,17 @@ int rt_caps_set(uint64_t caps, nr_err *err)
     return 0;
 }
 
-int rt_lockdown_pid1(uint64_t caps, bool nnp, nr_err *err)
+int rt_lockdown_pid1(uint64_t caps, bool nnp, const void *filter, size_t len, nr_err *err)
 {
     /* Not dumpable: /proc/1/{exe,mem,environ} stay closed to container root. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
         return nr_err_sys(err, errno, "PR_SET_DUMPABLE");
+    /* PID 1 runs under the container's filter too (its workers inherit it):
+     * a container process that takes it over (CAP_SYS_PTRACE, /proc/1/mem)
+     * gets no syscall the container's own processes are denied.  Without
+     * no_new_privs, installing it needs CAP_SYS_ADMIN: before the drop. */
+    if (!nnp && rt_seccomp_load_raw(filter, len, err) < 0)
+        return -1;
     if (rt_bounding_drop(caps, err) < 0)
         return -1;
     /* PID 1 keeps what it needs to switch workers' identity and signal them. */
@@ -52,6 +58,8 @@ int rt_lockdown_pid1(uint64_t caps, bool nnp, nr_err *err)
         return -1;
     if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return nr_err_sys(err, errno, "PR_SET_NO_NEW_PRIVS");
+    if (nnp && rt_seccomp_load_raw(filter, len, err) < 0)
+        return -1;
     return 0;
 }
 

@@ -31,7 +31,8 @@ static int prepare(void *arg)
     nr_err e = {0};
     if (!c->lockdown)
         return 0;
-    if (rt_lockdown_exec(c->caps, geteuid(), c->nnp, &e) < 0 || rt_seccomp_load_raw(c->bpf, c->bpf_len, &e) < 0) {
+    /* the filter is PID 1's already, inherited across fork */
+    if (rt_lockdown_exec(c->caps, geteuid(), c->nnp, &e) < 0) {
         dprintf(2, "nrun: %s\n", e.msg);
         return -1;
     }
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
     }
     rt_initcfg c;
     nr_err e = {0};
-    if (rt_initcfg_read(cfd, &c, &e) < 0 || (c.lockdown && rt_lockdown_pid1(c.caps, c.nnp, &e) < 0)) {
+    if (rt_initcfg_read(cfd, &c, &e) < 0 || (c.lockdown && rt_lockdown_pid1(c.caps, c.nnp, c.bpf, c.bpf_len, &e) < 0)) {
         if (sync >= 0)
             dprintf(sync, "E%s", e.msg);
         else

@@ -156,3 +156,52 @@ sec_no_marker_on_host() {
     [[ "$output" != *ESCAPED* ]]
     "$NRUN" rm -f "$id"
 }
+
+@test "exec with CAP_SYS_PTRACE: the helper the container sees has its privileges only (caps, no_new_privs, seccomp)" {
+    id=$(rt_run -d --cap-add SYS_PTRACE ex:1 sh -c 'entrywatch status 30 >/tmp/w.log 2>&1; sleep 100')
+    for _ in $(seq 100); do "$NRUN" exec "$id" grep -q ready /tmp/w.log 2>/dev/null && break; sleep 0.05; done
+    for _ in $(seq 15); do
+        "$NRUN" exec "$id" true
+        "$NRUN" exec -u 1000 "$id" true
+    done
+    run "$NRUN" exec "$id" cat /tmp/w.log
+    echo "$output"
+    # the container's own set: docker's default + SYS_PTRACE, nothing more
+    bnd=$("$NRUN" exec "$id" sh -c 'grep CapBnd /proc/self/status | cut -f2')
+    n=0
+    while read -r line; do
+        n=$((n + 1))
+        eff=$(grep -o 'CapEff=[0-9a-f]*' <<<"$line" | cut -d= -f2)
+        [ -n "$eff" ] && [ $((0x$eff & ~0x$bnd)) -eq 0 ] || { echo "CapEff beyond $bnd: $line"; false; }
+        [[ "$line" == *" Seccomp=2"* ]] || { echo "no filter: $line"; false; }
+        [[ "$line" == *" NoNewPrivs=1"* ]] || { echo "no no_new_privs: $line"; false; }
+    done < <(grep '^status ' <<<"$output")
+    [ "$n" -gt 0 ]
+    # PID 1 runs under the container's filter too
+    run "$NRUN" exec "$id" grep Seccomp: /proc/1/status
+    [[ "$output" == *2 ]]
+    "$NRUN" rm -f "$id"
+}
+
+@test "exec: a /dev/null or /dev/ptmx the container replaced (magic link, FIFO) gives it no host fd and no hang" {
+    tok=esc-null-$$-$RANDOM
+    id=$(rt_run -d ex:1 sleep 100)
+    for n in 3 4 5 6 7 8 9; do
+        "$NRUN" exec -w / "$id" sh -c "rm -f /dev/null; ln -s /proc/1/fd/$n /dev/null"
+        run timeout 20 "$NRUN" exec "$id" sh -c "touch /proc/self/fd/0/$tok; readlink /proc/self/fd/0"
+        echo "fd $n: $status $output"
+        [ "$status" -ne 124 ]
+        [[ "${lines[-1]}" == pipe:* ]]
+    done
+    sec_no_marker_on_host "$tok"
+    [ -z "$(find "$NRUN_ROOT/containers/$id/logs" -name "$tok*")" ]
+    "$NRUN" exec -w / "$id" sh -c 'rm -f /dev/null /dev/ptmx; mkfifo /dev/null /dev/ptmx'
+    run timeout 20 "$NRUN" exec "$id" echo fine
+    [ "$status" -eq 0 ]
+    [ "$output" = fine ]
+    run timeout 20 "$NRUN" exec -t "$id" echo fine
+    echo "$output"
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [[ "$output" == *"/dev/ptmx"* ]]
+    "$NRUN" rm -f "$id"
+}

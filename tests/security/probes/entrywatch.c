@@ -6,6 +6,8 @@
  *                             reopen the handle for writing and append a byte
  *                             (CVE-2019-5736).  "held <link>" for each handle,
  *                             "WROTE <link>" when a write worked.
+ *   entrywatch status SECONDS  for every new process, as soon as it is seen:
+ *                             "status PID CapEff=.. Seccomp=.. NoNewPrivs=.."
  *   entrywatch root SECONDS NAME   for every new process: if its root, cwd or an fd
  *                             is a directory that is not ours, create NAME in
  *                             it, and in `..` of each fd (CVE-2024-21626
@@ -103,13 +105,36 @@ static void look_root(int pid, const char *name)
     closedir(d);
 }
 
+/* The privileges a process has right now. */
+static void show_status(int pid)
+{
+    char p[64], line[256], out[512] = "";
+    snprintf(p, sizeof p, "/proc/%d/status", pid);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *v = strchr(line, ':');
+        if (!v || (strncmp(line, "CapEff:", 7) && strncmp(line, "Seccomp:", 8) && strncmp(line, "NoNewPrivs:", 11)))
+            continue;
+        *v++ = 0;
+        v += strspn(v, " \t");
+        snprintf(out + strlen(out), sizeof out - strlen(out), " %s=%s", line, v);
+    }
+    fclose(f);
+    printf("status %d%s\n", pid, out);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 3 || (strcmp(argv[1], "exe") && strcmp(argv[1], "root")) || (!strcmp(argv[1], "root") && argc < 4)) {
-        fprintf(stderr, "usage: entrywatch exe SECONDS | entrywatch root SECONDS NAME\n");
+    if (argc < 3 || (strcmp(argv[1], "exe") && strcmp(argv[1], "root") && strcmp(argv[1], "status")) ||
+        (!strcmp(argv[1], "root") && argc < 4)) {
+        fprintf(stderr, "usage: entrywatch exe|status SECONDS | entrywatch root SECONDS NAME\n");
         return 2;
     }
-    int exe = !strcmp(argv[1], "exe");
+    int exe = !strcmp(argv[1], "exe"), status = !strcmp(argv[1], "status");
     double end = now() + atof(argv[2]);
     int self = getpid();
     /* what runs already is not new */
@@ -143,6 +168,9 @@ int main(int argc, char **argv)
                     held_pid[nheld++] = pid;
                     try_write(fd, "while running");
                 }
+            } else if (status) {
+                seen[pid] = 1;
+                show_status(pid);
             } else {
                 seen[pid] = 1;
                 look_root(pid, argv[3]);
