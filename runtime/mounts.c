@@ -118,8 +118,9 @@ static int make_dev(int rootfd, nr_err *err)
  * can still turn one elsewhere with a symlink (/data -> /proc).  So a bind or
  * volume target is checked once resolved: never on a kernel filesystem (a
  * volume's copy-up would read the live /proc or /sys), never /dev itself or
- * nrun's /dev/.nrun (a host directory there would get nrun's files). */
-static int check_target(int rootfd, int fd, const char *dest, nr_err *err)
+ * nrun's /dev/.nrun (a host directory there would get nrun's files), and a
+ * volume nrun makes nowhere in /dev (shm and mqueue included). */
+static int check_target(int rootfd, int fd, const char *dest, bool nrun_volume, nr_err *err)
 {
     struct statfs sf;
     struct stat st;
@@ -141,6 +142,16 @@ static int check_target(int rootfd, int fd, const char *dest, nr_err *err)
         if (o >= 0 && fstat(o, &os) == 0 && os.st_dev == st.st_dev && os.st_ino == st.st_ino)
             return nr_err_set(err, "mount %s: it resolves to %s in the container (a symlink in the image?): refused",
                               dest, ours[i]);
+    }
+    /* and nrun's volumes nowhere in /dev: not on its tmpfs, nor on the
+     * filesystems mounted in it (shm, mqueue, pts) */
+    static const char *const devs[] = {"/dev", "/dev/shm", "/dev/mqueue", "/dev/pts"};
+    for (size_t i = 0; nrun_volume && i < NR_ARRAY_LEN(devs); i++) {
+        cleanup_close int o = openat2_in_root(rootfd, devs[i], O_PATH);
+        struct stat os;
+        if (o >= 0 && fstat(o, &os) == 0 && os.st_dev == st.st_dev)
+            return nr_err_set(err, "volume %s: it resolves into %s in the container (a symlink in the image?): refused",
+                              dest, devs[i]);
     }
     return 0;
 }
@@ -370,7 +381,7 @@ static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
     cleanup_close int fd = ensure_in_root(rootfd, m->dest, file, err);
     if (fd < 0)
         return -1;
-    if ((m->bind || m->copyup) && check_target(rootfd, fd, m->dest, err) < 0)
+    if ((m->bind || m->copyup) && check_target(rootfd, fd, m->dest, m->copyup, err) < 0)
         return -1;
     if (m->copyup && volume_copyup(fd, m, err) < 0)
         return -1;

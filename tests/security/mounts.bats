@@ -20,6 +20,9 @@ setup_file() {
     ln -s ../sys/kernel "$d/tosys"
     ln -s /dev "$d/todev"
     ln -s /dev/.nrun "$d/tonrun"
+    ln -s /dev/shm "$d/toshm"
+    ln -s ../dev/mqueue "$d/tomq"
+    ln -s /dev/pts "$d/topts"
     tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/links.tar" .
     "$NRUN" __internal mkimage -t links:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
         "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/links.tar" >/dev/null
@@ -120,6 +123,22 @@ no_new_containers() {
         sec_no_marker "$h/.nrun"
         sec_no_marker "$h/hosts"
     done
+}
+
+@test "an image symlink cannot put nrun's volumes in /dev/shm, /dev/mqueue or /dev/pts: refused" {
+    for l in toshm tomq topts; do
+        run rt_run --rm -v "v$l:/$l" links:1 true
+        echo "$l: $output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"resolves into /dev"* || "$output" == *"devpts filesystem"* ]]
+        run rt_run --rm -v "/$l" links:1 true
+        [ "$status" -ne 0 ]
+    done
+    # a host dir bound there stays allowed, as below /dev (docker's -v /dev/shm:/dev/shm)
+    h=$BATS_TEST_TMPDIR/hshm
+    mkdir "$h"
+    run rt_run --rm -v "$h:/toshm" links:1 sh -c 'echo ok'
+    [ "$output" = ok ]
 }
 
 @test "volume copy-up keeps holes: a sparse 1 GiB file in the image takes a few KB in the volume" {
