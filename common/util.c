@@ -573,3 +573,20 @@ char *nr_path_clean(const char *p)
     out[o] = 0;
     return out;
 }
+
+char *nr_escape_controls(const char *s)
+{
+    nr_buf b = {0};
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n')
+            nr_buf_addstr(&b, "\\n");
+        else if (*p == '\t')
+            nr_buf_addstr(&b, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            nr_buf_addf(&b, "\\x%02x", *p);
+        else
+            nr_buf_add(&b, (const char *)p, 1);
+    }
+    nr_buf_add(&b, "", 1);
+    return b.data;
+}

@@ -135,23 +135,6 @@ static size_t prefix_bytes(const char *s, size_t n)
     return i;
 }
 
-static char *escape_controls(const char *s)
-{
-    nr_buf b = {0};
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\n')
-            nr_buf_addstr(&b, "\\n");
-        else if (*p == '\t')
-            nr_buf_addstr(&b, "\\t");
-        else if (*p < 0x20 || *p == 0x7f)
-            nr_buf_addf(&b, "\\x%02x", *p);
-        else
-            nr_buf_add(&b, (const char *)p, 1);
-    }
-    nr_buf_add(&b, "", 1);
-    return b.data;
-}
-
 static int newest_first(const void *a, const void *b)
 {
     const rt_state *x = a, *y = b;
@@ -232,7 +215,7 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
                 /* the command quoted, control characters escaped (a newline
                  * would break the row, an escape sequence reach the terminal),
                  * cut to 20 characters with an ellipsis */
-                cleanup_free char *cmd = escape_controls(st.command);
+                cleanup_free char *cmd = nr_escape_controls(st.command);
                 rows[nrows][0] = nr_xasprintf("%.12s", st.id);
                 rows[nrows][1] = nr_xstrdup(st.image);
                 rows[nrows][2] = display_width(cmd) > 20 ? nr_xasprintf("\"%.*s…\"", (int)prefix_bytes(cmd, 19), cmd)

@@ -55,12 +55,14 @@ static int call(nr_global *g, ctl_args *a, const char *req, int timeout_ms, json
     json_t *r = json_loads(reply, 0, NULL);
     if (!r || !json_is_object(r)) {
         json_decref(r);
-        fprintf(stderr, "%s: bad reply from the supervisor: %.200s\n", g->prog, reply);
+        cleanup_free char *shown = nr_escape_controls(reply);
+        fprintf(stderr, "%s: bad reply from the supervisor: %.200s\n", g->prog, shown);
         return NR_EXIT_FAIL;
     }
     if (!json_is_true(json_object_get(r, "ok"))) {
         const char *e = json_string_value(json_object_get(r, "error"));
-        fprintf(stderr, "%s: %s\n", g->prog, e ? e : "failed");
+        cleanup_free char *shown = nr_escape_controls(e ? e : "failed");
+        fprintf(stderr, "%s: %s\n", g->prog, shown);
         json_decref(r);
         return NR_EXIT_FAIL;
     }
@@ -138,6 +140,9 @@ static int table(int argc, char **argv, nr_global *g, bool full)
     json_array_foreach(json_object_get(r, "workers"), i, w)
     {
         char up[32], rss[32], lag[32] = "-";
+        /* the state is the supervisor's word: shown with its controls escaped */
+        const char *sv = json_string_value(json_object_get(w, "state"));
+        cleanup_free char *state = nr_escape_controls(sv ? sv : "?");
         human_ms(json_integer_value(json_object_get(w, "uptime_ms")), up, sizeof up);
         nr_human_size((unsigned long long)json_integer_value(json_object_get(w, "rss")), rss, sizeof rss);
         json_t *l = json_object_get(w, "lag_ms");
@@ -147,14 +152,12 @@ static int table(int argc, char **argv, nr_global *g, bool full)
             printf("%-7lld %-8lld %-9s %-8s %-8lld %-6.1f %-9s %-6lld %s\n",
                    (long long)json_integer_value(json_object_get(w, "worker")),
                    (long long)json_integer_value(json_object_get(w, "pid")),
-                   json_string_value(json_object_get(w, "state")), up,
-                   (long long)json_integer_value(json_object_get(w, "restarts")),
+                   state, up, (long long)json_integer_value(json_object_get(w, "restarts")),
                    json_number_value(json_object_get(w, "cpu")), rss,
                    (long long)json_integer_value(json_object_get(w, "connections")), lag);
         else
             printf("%-7lld %-8lld %-9s %-8s %lld\n", (long long)json_integer_value(json_object_get(w, "worker")),
-                   (long long)json_integer_value(json_object_get(w, "pid")),
-                   json_string_value(json_object_get(w, "state")), up,
+                   (long long)json_integer_value(json_object_get(w, "pid")), state, up,
                    (long long)json_integer_value(json_object_get(w, "restarts")));
     }
     json_decref(r);

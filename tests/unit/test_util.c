@@ -126,6 +126,14 @@ static void test_rm_rf_deep(void **state)
     assert_int_equal(access(dir, F_OK), -1);
 }
 
+static void test_escape_controls(void **state)
+{
+    (void)state;
+    char *e = nr_escape_controls("up\x1b]0;pwned\x07\nx\ty\x7f\xc3\xa9");
+    assert_string_equal(e, "up\\x1b]0;pwned\\x07\\nx\\ty\\x7f\xc3\xa9");
+    free(e);
+}
+
 static void test_utf8_valid(void **state)
 {
     (void)state;
@@ -183,6 +191,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_sys_names_errno),
+        cmocka_unit_test(test_escape_controls),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_signal_parse),
         cmocka_unit_test(test_sha256),
