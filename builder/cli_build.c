@@ -17,7 +17,8 @@
 
 static const char usage[] =
     "usage: nbuild [-f FILE] [-t NAME:TAG]... [--build-arg K[=V]]... [--output oci:DIR|oci-archive:FILE]\n"
-    "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE] [-q]\n"
+    "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE]\n"
+    "              [--secret id=ID[,src=FILE|,env=VAR]]... [-q]\n"
     "              [--root DIR] CONTEXT\n";
 
 /* The host's trust store, bound into RUN steps (builder/run.c). */
@@ -59,12 +60,13 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         {"compress", required_argument, NULL, 'c'}, {"quiet", no_argument, NULL, 'q'},
         {"no-cache", no_argument, NULL, 'n'},       {"root", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},           {"host-ca", optional_argument, NULL, 'C'},
-        {"target", required_argument, NULL, 'T'},
+        {"target", required_argument, NULL, 'T'},  {"secret", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
     cleanup_free const char **tags = nr_xcalloc((size_t)argc + 1, sizeof *tags);
     cleanup_free const char **bargs = nr_xcalloc((size_t)argc + 1, sizeof *bargs);
+    cleanup_free const char **secrets = nr_xcalloc((size_t)argc + 1, sizeof *secrets);
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
     nr_err err = {0};
     int c, rc = 0;
@@ -121,6 +123,13 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         case 'T':
             o.target = optarg;
             break;
+        case 'S':
+            if (strncmp(optarg, "id=", 3) && !strstr(optarg, ",id=")) {
+                rc = usage_error(g, "--secret %s: want id=ID[,src=FILE|,env=VAR]", optarg);
+                goto out;
+            }
+            secrets[o.n_secrets++] = optarg;
+            break;
         case 'C':
             if (!optarg || !strcmp(optarg, "true") || !strcmp(optarg, "1")) {
                 o.host_ca = HOST_CA_DEFAULT;
@@ -158,6 +167,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     }
     o.tags = tags;
     o.build_args = bargs;
+    o.secrets = secrets;
     o.progress = o.quiet ? NULL : stdout;
     if (o.progress)
         setvbuf(stdout, NULL, _IOLBF, 0);

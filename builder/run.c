@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "builder/build_int.h"
+#include "builder/run_mount.h"
 #include "common/util.h"
 #include "images/layer.h"
 #include "runtime/create.h"
@@ -215,8 +216,8 @@ static void arg_env(bld_stage *st, char ***env, size_t *n)
 
 /* The upper dir of the finished step as a layer; *entries = 0 when the
  * step changed nothing (the writer is then abandoned). */
-static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, img_layer_desc *out, size_t *entries,
-                          nr_err *err)
+static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, const char *const *skip,
+                          img_layer_desc *out, size_t *entries, nr_err *err)
 {
     cleanup_close int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (ufd < 0)
@@ -224,7 +225,7 @@ static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, img_la
     img_layer_writer *w;
     if (img_layer_writer_new(b->s, b->o->compress, -1, &w, err) < 0)
         return -1;
-    img_upper_opts uo = {.dir_cb = dir_seen, .arg = st};
+    img_upper_opts uo = {.skip = skip, .dir_cb = dir_seen, .arg = st};
     long n = img_layer_add_upper(w, ufd, &uo, err);
     if (n <= 0) {
         img_layer_writer_abort(w);
@@ -275,6 +276,12 @@ static int run_flags(bld_state *b, const bld_instr *in, const char **network, nr
         } else if (!strcmp(f->name, "security")) {
             if (strcmp(v, "sandbox"))
                 return bld_errat(err, &b->f, in, f->off, "RUN --security=%s: only sandbox is supported", v);
+        } else if (!strcmp(f->name, "mount")) {
+            bld_run_mount m;
+            int r = bld_run_mount_parse(b, in, f, "/", &m, err);
+            bld_run_mount_free(&m);
+            if (r < 0)
+                return -1;
         } else {
             return bld_errat(err, &b->f, in, f->off, "RUN --%s is not supported yet", f->name);
         }
@@ -408,7 +415,7 @@ static int parse_run(bld_state *b, bld_stage *st, const bld_instr *in, run_cmd *
 }
 
 /* Everything the result depends on besides the layers: part of the key. */
-static char *key_text(bld_stage *st, const run_cmd *c, char **env, size_t nenv)
+static char *key_text(bld_stage *st, const run_cmd *c, char **env, size_t nenv, const char *mounts)
 {
     json_t *k = json_object();
     json_t *a = json_array();
@@ -427,6 +434,8 @@ static char *key_text(bld_stage *st, const run_cmd *c, char **env, size_t nenv)
             json_object_set(k, *f, v);
     }
     json_object_set_new(k, "network", json_string(c->network));
+    if (mounts && *mounts)
+        json_object_set_new(k, "mounts", json_string(mounts));
     char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(k);
     return s;
@@ -454,25 +463,95 @@ static int stage_image(bld_state *b, bld_stage *st, img_image *img, nr_err *err)
     return 0;
 }
 
+/* The step's mounts (RUN --mount) and their part of the cache key. */
+typedef struct run_mounts {
+    bld_run_mount *m;
+    size_t n;
+    char **vols;     /* -v specs: the trust anchors, then the mounts */
+    size_t nvols;
+    char **tmp;      /* host files to remove after the step (secrets) */
+    size_t ntmp;
+    const char **skip; /* the targets: none of them is in the layer */
+} run_mounts;
+
+static void mounts_free(run_mounts *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        bld_run_mount_free(&r->m[i]);
+    for (size_t i = 0; i < r->nvols; i++)
+        free(r->vols[i]);
+    for (size_t i = 0; i < r->ntmp; i++) {
+        unlink(r->tmp[i]);
+        free(r->tmp[i]);
+    }
+    free(r->m);
+    free(r->vols);
+    free(r->tmp);
+    free(r->skip);
+}
+
+static int mounts_parse(bld_state *b, bld_stage *st, const bld_instr *in, run_mounts *r, nr_buf *key, nr_err *err)
+{
+    const char *wd = json_string_value(json_object_get(st->config, "WorkingDir"));
+    r->m = nr_xcalloc(in->nflags + 1, sizeof *r->m);
+    r->skip = nr_xcalloc(in->nflags + 2, sizeof *r->skip);
+    for (size_t i = 0; i < in->nflags; i++) {
+        if (strcmp(in->flags[i].name, "mount"))
+            continue;
+        if (bld_run_mount_parse(b, in, &in->flags[i], wd, &r->m[r->n], err) < 0) {
+            bld_run_mount_free(&r->m[r->n]);
+            return -1;
+        }
+        r->n++;
+        if (bld_run_mount_key(b, in, &r->m[r->n - 1], key, err) < 0)
+            return -1;
+        r->skip[r->n - 1] = r->m[r->n - 1].target;
+    }
+    return 0;
+}
+
+static int mounts_make(bld_state *b, const bld_instr *in, run_mounts *r, nr_err *err)
+{
+    r->vols = nr_xcalloc(r->n + 2, sizeof *r->vols);
+    r->tmp = nr_xcalloc(r->n + 1, sizeof *r->tmp);
+    if (b->o->host_ca)
+        r->vols[r->nvols++] = nr_xasprintf("%s:%s:ro", b->o->host_ca, HOST_CA_PATH);
+    for (size_t i = 0; i < r->n; i++) {
+        char *vol, *tmp;
+        int rc = bld_run_mount_volume(b, in, &r->m[i], &vol, &tmp, err);
+        if (tmp)
+            r->tmp[r->ntmp++] = tmp;
+        if (rc < 0)
+            return -1;
+        if (vol)
+            r->vols[r->nvols++] = vol;
+    }
+    return 0;
+}
+
 int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 {
     run_cmd c;
-    if (parse_run(b, st, in, &c, err) < 0) {
-        run_cmd_free(&c);
-        return -1;
-    }
+    run_mounts mnt = {0};
     char **env = NULL;
     size_t nenv = 0;
-    arg_env(st, &env, &nenv);
-    cleanup_free char *kt = key_text(st, &c, env, nenv);
-    bld_chain_add(st, kt);
-    char key[65];
-    memcpy(key, st->chain, sizeof key);
     int rc = -1;
     img_layer_desc l;
     img_image img = {0};
     rt_created cr = {0};
     bool created = false;
+    char *kt = NULL, *tail = NULL, *upper = NULL;
+    nr_buf mkey = {0};
+    if (parse_run(b, st, in, &c, err) < 0)
+        goto out;
+    arg_env(st, &env, &nenv);
+    if (mounts_parse(b, st, in, &mnt, &mkey, err) < 0)
+        goto out;
+    nr_buf_add(&mkey, "", 1);
+    kt = key_text(st, &c, env, nenv, mkey.data);
+    bld_chain_add(st, kt);
+    char key[65];
+    memcpy(key, st->chain, sizeof key);
     if (bld_cache_get(b, key, &l)) {
         add_layer(b, st, c.text, &l, true);
         bld_stage_pw_stale(st);
@@ -490,27 +569,20 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         bld_errat(err, &b->f, in, in->kw_off, "RUN in an image with no layers (FROM scratch) has nothing to run");
         goto out;
     }
-    if (stage_image(b, st, &img, err) < 0)
+    if (stage_image(b, st, &img, err) < 0 || mounts_make(b, in, &mnt, err) < 0)
         goto out;
     /* the step's own environment: ARGs, and the host's trust anchors */
-    const char *ca = b->o->host_ca ? b->o->host_ca : NULL;
-    cleanup_free char *vol = NULL;
-    if (ca) {
+    if (b->o->host_ca) {
         static const char *const vars[] = {"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "CURL_CA_BUNDLE",
                                            "REQUESTS_CA_BUNDLE", "GIT_SSL_CAINFO", "npm_config_cafile"};
         for (size_t i = 0; i < NR_ARRAY_LEN(vars); i++) {
             env = nr_xrealloc(env, (nenv + 1) * sizeof *env);
             env[nenv++] = nr_xasprintf("%s=%s", vars[i], HOST_CA_PATH);
         }
-        vol = nr_xasprintf("%s:%s:ro", ca, HOST_CA_PATH);
     }
     rt_run_opts o = {.net = c.network, .cmd = c.argv, .ncmd = c.argc, .entrypoint_set = true, .entrypoint = "",
-                     .env = env, .nenv = nenv, .mode = 2, .workers = 1};
-    char *vols[1] = {vol};
-    if (vol) {
-        o.volumes = vols;
-        o.nvolumes = 1;
-    }
+                     .env = env, .nenv = nenv, .mode = 2, .workers = 1, .volumes = mnt.vols,
+                     .nvolumes = mnt.nvols};
     if (rt_container_create_image(b->s, img_store_root(b->s), &img, "(build step)", &o, &cr, err) < 0) {
         nr_err_wrap(err, "%s", c.text);
         goto out;
@@ -521,7 +593,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         goto out;
     rt_run_params rp = {0};
     int code = rt_run_foreground(img_store_root(b->s), cr.id, &rp, err);
-    cleanup_free char *tail = relay_end(&r);
+    tail = relay_end(&r);
     if (code < 0) {
         nr_err_wrap(err, "%s", c.text);
         goto out;
@@ -541,21 +613,19 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         err->errnum = 0;
         goto out;
     }
-    {
-        cleanup_free char *upper = nr_xasprintf("%s/containers/%s/upper", img_store_root(b->s), cr.id);
-        size_t n = 0;
-        if (upper_to_layer(b, st, upper, &l, &n, err) < 0) {
-            nr_err_wrap(err, "%s: the step's changes", c.text);
-            goto out;
-        }
-        if (n == 0) {
-            bld_hist_add(st, c.text, true);
-            cache_empty_put(b, key);
-        } else {
-            add_layer(b, st, c.text, &l, false);
-            bld_cache_put(b, key, &l);
-            bld_stage_pw_stale(st);
-        }
+    upper = nr_xasprintf("%s/containers/%s/upper", img_store_root(b->s), cr.id);
+    size_t n = 0;
+    if (upper_to_layer(b, st, upper, mnt.n ? mnt.skip : NULL, &l, &n, err) < 0) {
+        nr_err_wrap(err, "%s: the step's changes", c.text);
+        goto out;
+    }
+    if (n == 0) {
+        bld_hist_add(st, c.text, true);
+        cache_empty_put(b, key);
+    } else {
+        add_layer(b, st, c.text, &l, false);
+        bld_cache_put(b, key, &l);
+        bld_stage_pw_stale(st);
     }
     rc = 0;
 out:
@@ -564,11 +634,16 @@ out:
         rt_container_remove(img_store_root(b->s), cr.id, &ign);
         free(cr.name);
     }
+    mounts_free(&mnt);
     json_decref(img.config_json);
     free(img.layers);
     for (size_t i = 0; i < nenv; i++)
         free(env[i]);
     free(env);
+    free(kt);
+    free(tail);
+    free(upper);
+    nr_buf_free(&mkey);
     run_cmd_free(&c);
     return rc;
 }

@@ -185,7 +185,7 @@ EOF
     [ "$status" -eq 0 ]
 }
 
-@test "RUN --network=none sees only lo; --mount is refused before any step runs" {
+@test "RUN --network=none sees only lo; a bad RUN flag is refused before any step runs" {
     printf 'FROM rbase:1\nRUN --network=none ls /sys/class/net >/net.txt\n' >"$CTX/Nodefile"
     run "$NBUILD" -t r7:1 "$CTX"
     [ "$status" -eq 0 ]
@@ -196,11 +196,11 @@ EOF
     echo "$output"
     [ "$status" -ne 0 ]
     [[ "$output" == *"Nodefile:3:5:"*network* ]]
-    printf 'FROM rbase:1\nRUN echo ran-first\nRUN --mount=type=cache,target=/x true\n' >"$CTX/Nodefile"
+    printf 'FROM rbase:1\nRUN echo ran-first\nRUN --mount=type=tmpfs,target=/x true\n' >"$CTX/Nodefile"
     run "$NBUILD" --no-cache -t r7:2 "$CTX"
     echo "$output"
     [ "$status" -ne 0 ]
-    [[ "$output" == *"Nodefile:3:5:"*mount* ]]
+    [[ "$output" == *"Nodefile:3:5:"*"type=tmpfs is not supported yet"* ]]
     [[ "$output" != *ran-first* ]]
 }
 
@@ -289,4 +289,78 @@ EOF2
     echo "$output"
     [ "$status" -ne 0 ]
     [[ "$output" == *"Nodefile:2:6:"*"not an earlier stage"* ]]
+}
+
+@test "RUN --mount=type=cache: kept across builds under the store, never in the layer" {
+    printf 'FROM rbase:1\nRUN --mount=type=cache,target=/root/.cache,id=c1 sh -c "ls /root/.cache >/seen; echo run-$$ >>/root/.cache/runs"\n' \
+        >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache -t rc:1 "$CTX"
+    [ "$status" -eq 0 ]
+    run rt_run --rm rc:1 sh -c 'test -s /seen && echo seen || echo empty; ls -A /root/.cache 2>/dev/null | wc -l'
+    echo "$output"
+    [ "${lines[0]}" = empty ]  # a new cache starts empty
+    [ "${lines[1]}" = 0 ]      # and nothing of it is in the image
+    run "$NBUILD" --no-cache -t rc:2 "$CTX"
+    [ "$status" -eq 0 ]
+    run rt_run --rm rc:2 cat /seen
+    [ "$output" = runs ]    # the second build found the first one's file
+    for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of rc:2)")"); do
+        ! tar tzf "$(blob "$l")" | grep -q 'root/.cache/runs'
+    done
+    [ -n "$(find "$NRUN_ROOT/cache/build/mounts" -name runs)" ]
+}
+
+@test "RUN --mount=type=secret: readable by the step, in no layer, history, cache key or output" {
+    secret="s3cr3t-$$-$RANDOM"
+    printf '%s' "$secret" >"$BATS_FILE_TMPDIR/tok"
+    cat >"$CTX/Nodefile" <<'EOF2'
+FROM rbase:1
+RUN --mount=type=secret,id=tok test "$(cat /run/secrets/tok)" = "$WANT_LEN" || test "$(wc -c </run/secrets/tok)" -gt 10 && stat -c %a /run/secrets/tok >/mode && touch /ok
+RUN --mount=type=secret,id=tok2,target=/etc/tok2,required=false test ! -e /etc/tok2 && touch /absent-ok
+EOF2
+    run "$NBUILD" --secret "id=tok,src=$BATS_FILE_TMPDIR/tok" -t rsec:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"$secret"* ]]
+    run rt_run --rm rsec:1 sh -c 'cat /mode; test -e /ok && test -e /absent-ok && echo fine; test -e /run/secrets/tok || echo gone'
+    echo "$output"
+    [ "${lines[0]}" = 400 ]
+    [ "${lines[1]}" = fine ]
+    [ "${lines[2]}" = gone ]
+    ! grep -rqaF "$secret" "$NRUN_ROOT/blobs" "$NRUN_ROOT/cache/build"
+    for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of rsec:1)")"); do
+        ! zcat "$(blob "$l")" | grep -qaF "$secret"
+    done
+    [ -z "$(ls -A "$NRUN_ROOT/cache/build/secrets" 2>/dev/null)" ]
+    # from the environment; a required secret that is missing stops the build
+    printf 'FROM rbase:1\nRUN --mount=type=secret,id=TOKENV,required cat /run/secrets/TOKENV >/dev/null\n' >"$CTX/Nodefile"
+    TOKENV=$secret run "$NBUILD" --no-cache --secret id=TOKENV -t rsec:2 "$CTX"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"$secret"* ]]
+    run "$NBUILD" --no-cache -t rsec:3 "$CTX"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:5:"*"required"* ]]
+}
+
+@test "RUN --mount=type=bind: a read-only view of the context, its content in the cache key, not in the layer" {
+    echo bound-1 >"$CTX/bound.txt"
+    printf 'FROM rbase:1\nRUN --mount=type=bind,source=bound.txt,target=/mnt/b.txt sh -c "cat /mnt/b.txt >/copied; echo x >>/mnt/b.txt || echo ro >/ro"\n' \
+        >"$CTX/Nodefile"
+    run "$NBUILD" -t rb:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm rb:1 sh -c 'cat /copied /ro; test -s /mnt/b.txt || echo not-in-layer'
+    [ "${lines[0]}" = bound-1 ]
+    [ "${lines[1]}" = ro ]
+    [ "${lines[2]}" = not-in-layer ]
+    [ "$(cat "$CTX/bound.txt")" = bound-1 ]
+    echo bound-2 >"$CTX/bound.txt"
+    run "$NBUILD" -t rb:2 "$CTX"
+    [ "$status" -eq 0 ]
+    run rt_run --rm rb:2 cat /copied
+    [ "$output" = bound-2 ]
+    printf 'FROM rbase:1\nRUN --mount=type=bind,source=../..,target=/mnt true\n' >"$CTX/Nodefile"
+    run "$NBUILD" -t rb:3 "$CTX"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"outside the build context"* ]]
 }

@@ -90,3 +90,23 @@ EOF
     [ "$(sha256sum <"$ca")" = "$before" ]
     [[ "$output" != *"$NRUN_ROOT"* ]]
 }
+
+@test "RUN --mount: a bind source through a symlink out of the context, a secret from a FIFO or /dev/zero: refused" {
+    secret=$(cat "$SECRET_FILE")
+    ln -sf "$(dirname "$SECRET_FILE")" "$CTX/out"
+    printf 'FROM bbase:1\nRUN --mount=type=bind,source=out/host-secret,target=/m cat /m\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache -t mb:1 "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" != *"$secret"* ]]
+    rm "$CTX/out"
+    mkfifo "$BATS_FILE_TMPDIR/fifo"
+    printf 'FROM bbase:1\nRUN --mount=type=secret,id=s cat /run/secrets/s\n' >"$CTX/Nodefile"
+    for src in "$BATS_FILE_TMPDIR/fifo" /dev/zero "$BATS_FILE_TMPDIR"; do
+        run timeout 20 "$NBUILD" --no-cache --secret "id=s,src=$src" -t mb:2 "$CTX"
+        echo "$src: $status $output"
+        [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+        [[ "$output" == *"$src"* ]]
+    done
+    no_layer_holds "$secret"
+}

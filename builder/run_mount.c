@@ -1,0 +1,268 @@
+/* RUN --mount: what a build step sees besides the stage's files, and never
+ * keeps in its layer.
+ *
+ *   type=cache,target=DIR[,id=ID][,uid=N][,gid=N][,mode=OCTAL][,sharing=..][,ro]
+ *       a directory kept under the store's cache/build/mounts/ across builds
+ *       (the second `npm ci` finds ~/.npm filled); its content is in no
+ *       layer and no cache key.
+ *   type=secret,id=ID[,target=FILE][,required][,uid=N][,gid=N][,mode=OCTAL]
+ *       nbuild --secret id=ID,src=FILE|env=VAR, as a read-only file (default
+ *       /run/secrets/ID, mode 0400): in no layer, cache key, history or log.
+ *   type=bind[,source=PATH],target=DIR
+ *       a read-only view of the context's PATH (default the whole context),
+ *       resolved beneath it; its content digest is part of the cache key.
+ *
+ * Each becomes one of the runtime's -v binds for the step's container, and
+ * its target is left out of the layer (img_upper_opts.skip).  Not yet:
+ * type=tmpfs, type=ssh, bind rw or from=, cache from= (a clear error). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "builder/build_int.h"
+#include "builder/run_mount.h"
+#include "common/util.h"
+
+#define SECRET_MAX (500u << 10) /* BuildKit's limit */
+
+void bld_run_mount_free(bld_run_mount *m)
+{
+    free(m->target);
+    free(m->id);
+    free(m->source);
+    memset(m, 0, sizeof *m);
+}
+
+static int num(const char *v, unsigned long max, int base, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, base);
+    if (!*v || *end || errno || n > max || *v == '-')
+        return -1;
+    *out = n;
+    return 0;
+}
+
+int bld_run_mount_parse(bld_state *b, const bld_instr *in, const bld_flag *f, const char *wd, bld_run_mount *m,
+                        nr_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->off = f->off;
+    m->mode = 0755;
+    m->type = BLD_MOUNT_BIND;
+    const char *v = f->value ? f->value : "";
+    cleanup_free char *copy = nr_xstrdup(v);
+    bool mode_set = false;
+    for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        const char *val = eq ? eq + 1 : "";
+        if (eq)
+            *eq = 0;
+        unsigned long n;
+        if (!strcmp(kv, "type")) {
+            if (!strcmp(val, "cache"))
+                m->type = BLD_MOUNT_CACHE;
+            else if (!strcmp(val, "secret"))
+                m->type = BLD_MOUNT_SECRET;
+            else if (!strcmp(val, "bind"))
+                m->type = BLD_MOUNT_BIND;
+            else
+                return bld_errat(err, &b->f, in, f->off, "RUN --mount=type=%s is not supported yet", val);
+        } else if (!strcmp(kv, "target") || !strcmp(kv, "dst") || !strcmp(kv, "destination")) {
+            free(m->target);
+            m->target = val[0] == '/' ? bld_path_clean(val) : bld_path_join(wd && *wd ? wd : "/", val);
+        } else if (!strcmp(kv, "id")) {
+            free(m->id);
+            m->id = nr_xstrdup(val);
+        } else if (!strcmp(kv, "source") || !strcmp(kv, "src")) {
+            free(m->source);
+            m->source = nr_xstrdup(val);
+        } else if (!strcmp(kv, "ro") || !strcmp(kv, "readonly")) {
+            m->readonly = !eq || strcmp(val, "false");
+        } else if (!strcmp(kv, "rw") || !strcmp(kv, "readwrite")) {
+            m->readonly = eq && !strcmp(val, "false");
+            m->rw = !m->readonly;
+        } else if (!strcmp(kv, "required")) {
+            m->required = !eq || strcmp(val, "false");
+        } else if (!strcmp(kv, "uid") && num(val, 4294967294UL, 10, &n) == 0) {
+            m->uid = (uid_t)n;
+        } else if (!strcmp(kv, "gid") && num(val, 4294967294UL, 10, &n) == 0) {
+            m->gid = (gid_t)n;
+        } else if (!strcmp(kv, "mode") && num(val, 07777, 8, &n) == 0) {
+            m->mode = (mode_t)n;
+            mode_set = true;
+        } else if (!strcmp(kv, "sharing") && (!strcmp(val, "shared") || !strcmp(val, "private") || !strcmp(val, "locked"))) {
+            /* one build at a time uses a cache dir here: shared is what it gets */
+        } else if (!strcmp(kv, "from")) {
+            return bld_errat(err, &b->f, in, f->off, "RUN --mount ... from=%s is not supported yet", val);
+        } else {
+            return bld_errat(err, &b->f, in, f->off, "RUN --mount: unknown or bad option \"%s%s%s\"", kv,
+                             eq ? "=" : "", val);
+        }
+    }
+    if (m->type == BLD_MOUNT_SECRET) {
+        if (!m->id && m->target) {
+            const char *base = strrchr(m->target, '/');
+            m->id = nr_xstrdup(base ? base + 1 : m->target);
+        }
+        if (!m->id || !*m->id)
+            return bld_errat(err, &b->f, in, f->off, "RUN --mount=type=secret needs an id");
+        if (!m->target)
+            m->target = nr_xasprintf("/run/secrets/%s", m->id);
+        if (!mode_set)
+            m->mode = 0400;
+    }
+    if (!m->target)
+        return bld_errat(err, &b->f, in, f->off, "RUN --mount needs a target");
+    if (!strcmp(m->target, "/"))
+        return bld_errat(err, &b->f, in, f->off, "RUN --mount: the target can not be /");
+    if (m->type == BLD_MOUNT_CACHE && !m->id)
+        m->id = nr_xstrdup(m->target);
+    if (m->type == BLD_MOUNT_BIND && m->rw)
+        return bld_errat(err, &b->f, in, f->off, "RUN --mount=type=bind,rw is not supported yet");
+    if (m->type == BLD_MOUNT_BIND && !m->source)
+        m->source = nr_xstrdup(".");
+    if (m->id && (strchr(m->id, '/') || !strcmp(m->id, "..")) && m->type == BLD_MOUNT_SECRET)
+        return bld_errat(err, &b->f, in, f->off, "RUN --mount=type=secret: bad id \"%s\"", m->id);
+    return 0;
+}
+
+/* --secret id=ID,src=FILE | id=ID,env=VAR | id=ID (the variable ID): its bytes. */
+static int secret_value(bld_state *b, const char *id, char **data, size_t *len, nr_err *err)
+{
+    for (size_t i = 0; i < b->o->n_secrets; i++) {
+        cleanup_free char *spec = nr_xstrdup(b->o->secrets[i]);
+        const char *sid = NULL, *src = NULL, *env = NULL;
+        for (char *save = NULL, *kv = strtok_r(spec, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(kv, '=');
+            if (!eq)
+                continue;
+            *eq = 0;
+            if (!strcmp(kv, "id"))
+                sid = eq + 1;
+            else if (!strcmp(kv, "src") || !strcmp(kv, "source"))
+                src = eq + 1;
+            else if (!strcmp(kv, "env"))
+                env = eq + 1;
+        }
+        if (!sid || strcmp(sid, id))
+            continue;
+        if (src)
+            return nr_read_user_file(AT_FDCWD, src, "--secret file", SECRET_MAX, data, len, err);
+        const char *v = getenv(env ? env : id);
+        if (!v)
+            return nr_err_set(err, "--secret id=%s: the variable %s is not set", id, env ? env : id);
+        *len = strlen(v);
+        if (*len > SECRET_MAX)
+            return nr_err_set(err, "--secret id=%s: more than %u bytes", id, SECRET_MAX);
+        *data = nr_xstrdup(v);
+        return 0;
+    }
+    *data = NULL;
+    return 0;
+}
+
+int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m, nr_buf *key, nr_err *err)
+{
+    static const char *const types[] = {"bind", "cache", "secret"};
+    nr_buf_addf(key, "mount type=%s target=%s id=%s ro=%d uid=%u gid=%u mode=%o;", types[m->type], m->target,
+                m->id ? m->id : "", m->readonly, (unsigned)m->uid, (unsigned)m->gid, (unsigned)m->mode);
+    if (m->type != BLD_MOUNT_BIND)
+        return 0;
+    /* what the step reads through a bind is part of what it depends on */
+    char *srcs[1] = {m->source};
+    bld_sel sel = {0};
+    size_t bad;
+    char digest[65];
+    int rc = bld_ctx_select(b->ctx, srcs, 1, "/", true, false, &sel, &bad, err);
+    if (rc == 0)
+        rc = bld_sel_digest(b->ctx, &sel, digest, err);
+    bld_sel_free(&sel);
+    if (rc < 0)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
+    nr_buf_addf(key, "content=%s;", digest);
+    return 0;
+}
+
+int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **vol, char **tmpfile,
+                         nr_err *err)
+{
+    *vol = *tmpfile = NULL;
+    if (m->type == BLD_MOUNT_CACHE) {
+        char h[65];
+        cleanup_free char *seed = nr_xasprintf("cache %s", m->id);
+        nr_sha256_hex(seed, strlen(seed), h);
+        cleanup_free char *dir = nr_xasprintf("%s/mounts", b->cache_dir);
+        if (nr_mkdir_p(dir, 0700, err) < 0)
+            return -1;
+        cleanup_free char *path = nr_xasprintf("%s/%s", dir, h);
+        if (mkdir(path, m->mode) == 0) {
+            /* made now: the owner and mode the mount asks for */
+            if (chown(path, m->uid, m->gid) < 0 || chmod(path, m->mode) < 0)
+                return nr_err_sys(err, errno, "cache mount %s", path);
+        } else if (errno != EEXIST) {
+            return nr_err_sys(err, errno, "cache mount %s", path);
+        }
+        struct stat st;
+        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+            return nr_err_sys(err, errno ? errno : ENOTDIR, "cache mount %s", path);
+        *vol = nr_xasprintf("%s:%s%s", path, m->target, m->readonly ? ":ro" : "");
+        return 0;
+    }
+    if (m->type == BLD_MOUNT_SECRET) {
+        cleanup_free char *data = NULL;
+        size_t len = 0;
+        if (secret_value(b, m->id, &data, &len, err) < 0)
+            return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s: %s", m->id, err->msg);
+        if (!data && m->required)
+            return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s: required, and no --secret "
+                             "id=%s given", m->id, m->id);
+        if (!data)
+            return 0; /* an optional secret that is not there: no mount, as BuildKit does */
+        cleanup_free char *dir = nr_xasprintf("%s/secrets", b->cache_dir);
+        if (nr_mkdir_p(dir, 0700, err) < 0)
+            return -1;
+        unsigned char rnd[12];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            return nr_err_sys(err, errno, "getrandom");
+        char name[32];
+        for (size_t i = 0; i < sizeof rnd; i++)
+            snprintf(name + 2 * i, 3, "%02x", rnd[i]);
+        cleanup_free char *path = nr_xasprintf("%s/%s", dir, name);
+        cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+        if (fd < 0)
+            return nr_err_sys(err, errno, "secret file %s", path);
+        *tmpfile = nr_xstrdup(path);
+        if (nr_write_all(fd, data, len) < 0 || fchown(fd, m->uid, m->gid) < 0 || fchmod(fd, m->mode) < 0)
+            return nr_err_sys(err, errno, "secret file %s", path);
+        memset(data, 0, len);
+        *vol = nr_xasprintf("%s:%s:ro", path, m->target);
+        return 0;
+    }
+    /* bind: the context's path, resolved beneath the context */
+    cleanup_free char *rel = bld_path_clean(m->source);
+    const char *r = rel[0] == '/' ? rel + 1 : rel;
+    if (!strcmp(r, "..") || !strncmp(r, "../", 3))
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: outside the build context",
+                         m->source);
+    cleanup_close int ctxfd = open(bld_ctx_dir(b->ctx), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    cleanup_close int fd = ctxfd < 0 ? -1 : (int)syscall(SYS_openat2, ctxfd, *r ? r : ".", &how, sizeof how);
+    if (fd < 0)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, strerror(errno));
+    char link[64], host[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t hl = readlink(link, host, sizeof host - 1);
+    if (hl < 0)
+        return nr_err_sys(err, errno, "resolve %s", m->source);
+    host[hl] = 0;
+    *vol = nr_xasprintf("%s:%s:ro", host, m->target);
+    return 0;
+}
