@@ -12,6 +12,7 @@
 
 #include "builder/base.h"
 #include "builder/build_int.h"
+#include "builder/run_mount.h"
 #include "builder/expand.h"
 #include "common/util.h"
 #include "images/oci.h"
@@ -657,6 +658,7 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     memset(res, 0, sizeof *res);
     b.build_arg_used = nr_xcalloc(o->n_build_args + 1, sizeof *b.build_arg_used);
     b.cache_dir = nr_xasprintf("%s/cache/build", img_store_root(s));
+    bld_secrets_sweep(&b);
     int rc = read_nodefile(&b, err);
     if (rc == 0 && b.f.syntax && !o->quiet) /* BuildKit would fetch that frontend: say we did not */
         fprintf(stderr, "nbuild: # syntax=%.200s: ignored, nbuild has its own frontend\n", b.f.syntax);

@@ -15,7 +15,9 @@
  * Each becomes one of the runtime's -v binds for the step's container, and
  * its target is left out of the layer (img_upper_opts.skip).  Not yet:
  * type=tmpfs, type=ssh, bind rw or from=, cache from= (a clear error). */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
@@ -30,6 +32,23 @@
 #include "common/util.h"
 
 #define SECRET_MAX (500u << 10) /* BuildKit's limit */
+
+void bld_secrets_sweep(bld_state *b)
+{
+    cleanup_free char *dir = nr_xasprintf("%s/secrets", b->cache_dir);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (pid > 0 && *end == '-' && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+            unlinkat(dfd, e->d_name, 0);
+    }
+    closedir(d);
+}
 
 void bld_run_mount_free(bld_run_mount *m)
 {
@@ -232,9 +251,11 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
         unsigned char rnd[12];
         if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
             return nr_err_sys(err, errno, "getrandom");
-        char name[32];
+        /* <our pid>-<random>: what a killed nbuild left is swept by the next */
+        char name[48];
+        int w = snprintf(name, sizeof name, "%d-", (int)getpid());
         for (size_t i = 0; i < sizeof rnd; i++)
-            snprintf(name + 2 * i, 3, "%02x", rnd[i]);
+            snprintf(name + w + 2 * i, 3, "%02x", rnd[i]);
         cleanup_free char *path = nr_xasprintf("%s/%s", dir, name);
         cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
         if (fd < 0)

@@ -34,5 +34,7 @@ int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m,
 int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **vol, char **tmpfile,
                          nr_err *err);
 void bld_run_mount_free(bld_run_mount *m);
+/* Remove the secret copies a killed nbuild left (their pid is gone). */
+void bld_secrets_sweep(bld_state *b);
 
 #endif
