@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "images/oci.h"
 #include "images/ref.h"
+#include "runtime/runtime.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -659,6 +660,7 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     b.build_arg_used = nr_xcalloc(o->n_build_args + 1, sizeof *b.build_arg_used);
     b.cache_dir = nr_xasprintf("%s/cache/build", img_store_root(s));
     bld_secrets_sweep(&b);
+    rt_orphans_remove(img_store_root(s), true); /* build steps of a killed nbuild */
     int rc = read_nodefile(&b, err);
     if (rc == 0 && b.f.syntax && !o->quiet) /* BuildKit would fetch that frontend: say we did not */
         fprintf(stderr, "nbuild: # syntax=%.200s: ignored, nbuild has its own frontend\n", b.f.syntax);

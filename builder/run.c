@@ -582,8 +582,8 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     rt_run_opts o = {.net = c.network, .cmd = c.argv, .ncmd = c.argc, .entrypoint_set = true, .entrypoint = "",
                      .env = env, .nenv = nenv, .mode = 2, .workers = 1, .volumes = mnt.vols,
-                     .nvolumes = mnt.nvols};
-    if (rt_container_create_image(b->s, img_store_root(b->s), &img, "(build step)", &o, &cr, err) < 0) {
+                     .nvolumes = mnt.nvols, .ephemeral = true /* a killed nbuild's is swept */};
+    if (rt_container_create_image(b->s, img_store_root(b->s), &img, RT_BUILD_STEP_IMAGE, &o, &cr, err) < 0) {
         nr_err_wrap(err, "%s", c.text);
         goto out;
     }
@@ -592,10 +592,16 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     if (relay_start(&r, b->o->quiet, err) < 0)
         goto out;
     rt_run_params rp = {0};
+    rt_stop_forwarded = 0;
     int code = rt_run_foreground(img_store_root(b->s), cr.id, &rp, err);
     tail = relay_end(&r);
     if (code < 0) {
         nr_err_wrap(err, "%s", c.text);
+        goto out;
+    }
+    if (rt_stop_forwarded) {
+        /* we were asked to stop: the step is cut short, whatever its code */
+        nr_err_set(err, "%s: interrupted (%s)", c.text, strsignal(rt_stop_forwarded));
         goto out;
     }
     if (code != 0) {

@@ -63,23 +63,6 @@ static json_t *state_json(const rt_state *st, const char *live)
                      st->finished ? finished : "", "RestartCount", st->restart_count);
 }
 
-/* A --rm container whose nrun was killed (SIGKILL: no chance to remove it)
- * is removed by the next ps, as docker's daemon would have: its init is dead,
- * and so is the nrun that ran it and was to remove it.  Frees st then. */
-static bool orphan_removed(const char *root, rt_state *st)
-{
-    /* ended (recorded running, init dead) or never started (created) */
-    bool ended = !strcmp(st->status, "running") && strcmp(rt_state_live_status(st), "running");
-    if (!st->auto_remove || !(ended || !strcmp(st->status, "created")) || st->monitor_pid <= 0 ||
-        rt_state_monitor_alive(st))
-        return false;
-    nr_err ign;
-    if (rt_container_remove(root, st->id, &ign) < 0)
-        return false;
-    rt_state_free(st);
-    return true;
-}
-
 /* What an nrun killed at the wrong moment leaves: a container dir that never
  * got its state (killed while creating it), a .rm-<id> dir half deleted
  * (killed while removing it).  Once a minute old, so that no nrun is still
@@ -173,7 +156,7 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (rt_state_read(g->root, ids[i], &sts[m], &err) == 0) {
-            if (!orphan_removed(g->root, &sts[m]))
+            if (!rt_state_orphan_removed(g->root, &sts[m]))
                 m++;
         } else {
             stateless_removed(g->root, ids[i]); /* or being created right now */

@@ -64,6 +64,8 @@ static void restore_signals(const sigset_t *set, const sigset_t *old)
     sigprocmask(SIG_SETMASK, old, NULL);
 }
 
+volatile sig_atomic_t rt_stop_forwarded;
+
 /* With every signal in `set` blocked: forward each one to `child` until it
  * exits, and return its exit code.  `reap_all` also reaps any other child (as
  * PID 1 must); otherwise only `child` is waited for. */
@@ -77,6 +79,8 @@ static int forward_until_exit(const sigset_t *set, pid_t child, bool reap_all)
         if (sig != SIGCHLD) {
             if (si.si_pid != getpid()) /* not one we raised on ourselves */
                 kill(child, sig);
+            if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT)
+                rt_stop_forwarded = sig;
             continue;
         }
         int st;

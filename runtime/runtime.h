@@ -9,6 +9,7 @@
 #ifndef RT_RUNTIME_H
 #define RT_RUNTIME_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -246,6 +247,10 @@ void rt_launch_cleanup(rt_proc *p);
 /* pid1.c ------------------------------------------------------------------ */
 struct sv_config;
 int rt_pid1_fallback(const struct sv_config *cfg);
+/* The last of INT, TERM, HUP, QUIT that rt_wait_forward passed on (0:
+ * none): a caller that must know it was asked to stop (nbuild) resets and
+ * reads it. */
+extern volatile sig_atomic_t rt_stop_forwarded;
 /* Wait for pid while forwarding the usual signals to it; returns its exit code (128+sig). */
 int rt_wait_forward(pid_t pid);
 
@@ -296,6 +301,13 @@ int rt_ctr_dir_make(const char *store_root, const char *id, nr_err *err);
 int rt_ctr_dir_discard(const char *store_root, const char *path, const char *id, nr_err *err);
 /* Is the nrun that runs (and would restart or remove) this container alive? */
 bool rt_state_monitor_alive(const rt_state *st);
+/* Remove a --rm (or build step) container whose nrun died: true when it
+ * did (st is freed then).  rt_orphans_remove does it for every container. */
+bool rt_state_orphan_removed(const char *root, rt_state *st);
+/* build_steps: also end the build steps (image RT_BUILD_STEP_IMAGE) whose
+ * nbuild is dead, then remove them. */
+void rt_orphans_remove(const char *root, bool build_steps);
+#define RT_BUILD_STEP_IMAGE "(build step)"
 /* A status string honest about a dead init: running only while pid+start time match. */
 const char *rt_state_live_status(const rt_state *st);
 

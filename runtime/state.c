@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,13 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "images/store.h"
+#include "runtime/create.h"
 #include "runtime/runtime.h"
 
 unsigned long long rt_pid_start_time(pid_t pid)
@@ -384,4 +387,60 @@ int rt_ctr_dir_make(const char *root, const char *id, nr_err *err)
         return -1;
     }
     return dfd;
+}
+
+/* A --rm container (or a build step's) whose nrun was killed (SIGKILL: no
+ * chance to remove it) is removed by the next ps or nbuild, as docker's
+ * daemon would have: its init is dead, and so is the nrun that ran it and
+ * was to remove it.  Frees st then. */
+bool rt_state_orphan_removed(const char *root, rt_state *st)
+{
+    /* ended (recorded running, init dead) or never started (created) */
+    bool ended = !strcmp(st->status, "running") && strcmp(rt_state_live_status(st), "running");
+    if (!st->auto_remove || !(ended || !strcmp(st->status, "created")) || st->monitor_pid <= 0 ||
+        rt_state_monitor_alive(st))
+        return false;
+    nr_err ign;
+    if (rt_container_remove(root, st->id, &ign) < 0)
+        return false;
+    rt_state_free(st);
+    return true;
+}
+
+/* A build step's container outlives a killed nbuild (PID 1 keeps running,
+ * as every container does without its nrun): ended here, by pidfd, checked
+ * to be its init still. */
+static void step_end(rt_state *st)
+{
+    if (!st->image || strcmp(st->image, RT_BUILD_STEP_IMAGE) || strcmp(st->status, "running") ||
+        rt_state_monitor_alive(st))
+        return;
+    int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+    if (fd < 0)
+        return;
+    if (rt_pid_alive(st->pid, st->start_time) && syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        poll(&p, 1, 5000);
+    }
+    close(fd);
+}
+
+void rt_orphans_remove(const char *root, bool build_steps)
+{
+    char **ids;
+    size_t n;
+    nr_err ign;
+    if (rt_container_list(root, &ids, &n, &ign) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        rt_state st;
+        if (rt_state_read(root, ids[i], &st, &ign) == 0) {
+            if (build_steps)
+                step_end(&st);
+            if (!rt_state_orphan_removed(root, &st))
+                rt_state_free(&st);
+        }
+        free(ids[i]);
+    }
+    free(ids);
 }

@@ -364,3 +364,30 @@ EOF2
     [ "$status" -ne 0 ]
     [[ "$output" == *"outside the build context"* ]]
 }
+
+@test "RUN interrupted: SIGINT stops the build and leaves nothing; after kill -9 the next nbuild removes the step's container" {
+    printf 'FROM rbase:1\nRUN echo step-st""arted; sleep 30\n' >"$CTX/Nodefile"
+    ctrs() { ls "$NRUN_ROOT/containers" | grep -v '^\.' || true; }
+    "$NBUILD" --no-cache -t rk:1 "$CTX" >"$BATS_FILE_TMPDIR/rk.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 200); do grep -q step-started "$BATS_FILE_TMPDIR/rk.out" && break; sleep 0.05; done
+    kill -INT "$pid"
+    run wait "$pid"
+    [ "$status" -ne 0 ]
+    grep -q "interrupted" "$BATS_FILE_TMPDIR/rk.out"
+    [ -z "$(ctrs)" ]
+    ! grep -qF " $NRUN_ROOT/" /proc/mounts
+    ! "$NRUN" images | grep -q '^rk '
+    "$NBUILD" --no-cache -t rk:1 "$CTX" >"$BATS_FILE_TMPDIR/rk.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 200); do grep -q step-started "$BATS_FILE_TMPDIR/rk.out" && break; sleep 0.05; done
+    kill -9 "$pid"
+    wait "$pid" || true
+    [ -n "$(ctrs)" ]          # left behind by the killed nbuild
+    for _ in $(seq 100); do ! grep -qF " $NRUN_ROOT/containers/" /proc/mounts && break; sleep 0.05; done
+    printf 'FROM rbase:1\nRUN true\n' >"$CTX/Nodefile"
+    run "$NBUILD" -q -t rk:2 "$CTX"
+    [ "$status" -eq 0 ]
+    [ -z "$(ctrs)" ]
+    ! grep -qF " $NRUN_ROOT/" /proc/mounts
+}
