@@ -10,16 +10,18 @@
  *      then close every fd but stdio and the container's namespaces;
  *   3. join its cgroups and namespaces ourselves, the mount namespace last
  *      (our root and cwd become the container's root), not dumpable;
- *   4. only then fork the child that the container can see (its pid
- *      namespace): it holds nothing of the host, so a container process
- *      that catches it (CAP_SYS_PTRACE) finds only the container;
- *   5. the working directory and /etc/passwd are resolved inside the root
+ *   4. still outside its pid namespace (no container process can name us):
+ *      settle the user from the container's passwd/group and take on its
+ *      identity, capabilities, no_new_privs and seccomp filter;
+ *   5. only then fork the child the container can see: it has nothing more
+ *      than any container process, and no host fd (its stdio are pipes we
+ *      relay, or a pty of the container's devpts with -t);
+ *   6. the working directory (and /dev/ptmx) are resolved inside the root
  *      without magic links (openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS).
  *
- * With -t the pty is allocated inside the container's own devpts and its
- * master passed back to us over a socketpair; we relay.  Either way CMD
- * leads a new session, so a terminal it inherits is never its controlling
- * tty. */
+ * CMD leads a session of its own: no terminal of the caller's ever reaches
+ * it, so it can neither push input into the caller's shell (TIOCSTI) nor
+ * read what the user types later. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -91,8 +93,6 @@ static void enter_cwd(const char *cwd)
     }
 }
 
-/* The process the container sees: forked inside every namespace of the
- * container, holding no fd of the host but stdio and sock (-t). */
 /* 4: who runs CMD, settled here, before the child the container can see
  * exists: its user from the container's own passwd/group (regular files,
  * opened without blocking or following a magic link), rlimits, then our
