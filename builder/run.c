@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -114,6 +115,7 @@ static int relay_start(out_relay *r, bool quiet, nr_err *err)
         close(p[1]);
         close(t[0]);
         signal(SIGINT, SIG_IGN); /* a ^C reaches the step; we end with its output */
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* and with nbuild, if it is killed */
         relay_main(p[0], 1, t[1], quiet);
     }
     close(p[0]);
