@@ -227,8 +227,27 @@ static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, const 
     img_layer_writer *w;
     if (img_layer_writer_new(b->s, b->o->compress, -1, &w, err) < 0)
         return -1;
-    img_upper_opts uo = {.skip = skip, .dir_cb = dir_seen, .arg = st};
+    /* files that only record when the step ran, as npm and apt leave them:
+     * left out, so two builds of one context give one layer (npm's cache
+     * index holds each entry's time: its content store stays, unindexed) */
+    static const char *const stamps[] = {
+        "/root/.npm/_logs", "/home/node/.npm/_logs", "/root/.npm/_cacache/index-v5",
+        "/home/node/.npm/_cacache/index-v5", "/var/log/apt", "/var/log/dpkg.log",
+        "/var/log/alternatives.log", "/var/cache/ldconfig/aux-cache", "/var/cache/apt/pkgcache.bin",
+        "/var/cache/apt/srcpkgcache.bin", "/var/cache/debconf/templates.dat-old",
+        "/var/cache/debconf/config.dat-old",
+    };
+    size_t ns = 0;
+    while (skip && skip[ns])
+        ns++;
+    const char **all = nr_xcalloc(ns + NR_ARRAY_LEN(stamps) + 1, sizeof *all);
+    for (size_t i = 0; i < ns; i++)
+        all[i] = skip[i];
+    for (size_t i = 0; i < NR_ARRAY_LEN(stamps); i++)
+        all[ns + i] = stamps[i];
+    img_upper_opts uo = {.skip = all, .dir_cb = dir_seen, .arg = st};
     long n = img_layer_add_upper(w, ufd, &uo, err);
+    free(all);
     if (n <= 0) {
         img_layer_writer_abort(w);
         *entries = 0;
@@ -623,7 +642,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     upper = nr_xasprintf("%s/containers/%s/upper", img_store_root(b->s), cr.id);
     size_t n = 0;
-    if (upper_to_layer(b, st, upper, mnt.n ? mnt.skip : NULL, &l, &n, err) < 0) {
+    if (upper_to_layer(b, st, upper, mnt.skip, &l, &n, err) < 0) {
         nr_err_wrap(err, "%s: the step's changes", c.text);
         goto out;
     }

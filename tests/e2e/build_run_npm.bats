@@ -100,3 +100,29 @@ teardown_file() {
     [[ "$output" == *SELF_SIGNED* || "$output" == *UNABLE_TO* || "$output" == *certificate* ]]
     ! "$NRUN" images | grep -q 'npmapp *2'
 }
+
+@test "RUN npm ci is reproducible: two empty stores, the same SOURCE_DATE_EPOCH, the same image digest" {
+    for i in 1 2; do
+        r=$(mktemp -d /tmp/nrun-test.XXXXXX)
+        echo "$r" >>"$W/roots"
+        SOURCE_DATE_EPOCH=1700000000 run "$NBUILD" --root "$r" --no-cache --host-ca="$W/ca.pem" -q -t rep:1 "$CTX"
+        echo "$output" | tail -3
+        [ "$status" -eq 0 ]
+        echo "${lines[-1]}" >"$W/digest$i"
+    done
+    d1=$(cat "$W/digest1") d2=$(cat "$W/digest2")
+    if [ "$d1" != "$d2" ]; then
+        r1=$(sed -n 1p "$W/roots") r2=$(sed -n 2p "$W/roots")
+        for r in "$r1" "$r2"; do
+            m=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="rep:1") | .digest' "$r/index.json")
+            l=$(jq -r '.layers[-1].digest' "$r/blobs/sha256/${m#sha256:}")
+            tar tvzf "$r/blobs/sha256/${l#sha256:}" 2>/dev/null | sort >"$r.list"
+            mkdir -p "$r.x" && tar -C "$r.x" -xzf "$r/blobs/sha256/${l#sha256:}" 2>/dev/null
+        done
+        diff "$r1.list" "$r2.list" | head -20
+        diff -rq "$r1.x" "$r2.x" | head -10
+        rm -rf "$r1.x" "$r2.x"
+    fi
+    while read -r r; do (NRUN_ROOT=$r; nr_remove_root); rm -f "$r.list"; done <"$W/roots"
+    [ "$d1" = "$d2" ]
+}
