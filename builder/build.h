@@ -34,6 +34,7 @@ typedef struct bld_opts {
     const char **secrets;      /* --secret id=ID[,src=FILE|,env=VAR] */
     size_t n_secrets;
     FILE *progress;            /* STEP lines; NULL when quiet */
+    bool tty;                  /* --progress=tty: a RUN's output folds away when it succeeds */
 } bld_opts;
 
 typedef struct bld_result {

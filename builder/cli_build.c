@@ -18,7 +18,7 @@
 static const char usage[] =
     "usage: nbuild [-f FILE] [-t NAME:TAG]... [--build-arg K[=V]]... [--output oci:DIR|oci-archive:FILE]\n"
     "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE]\n"
-    "              [--secret id=ID[,src=FILE|,env=VAR]]... [-q]\n"
+    "              [--secret id=ID[,src=FILE|,env=VAR]]... [--progress auto|plain|tty|quiet] [-q]\n"
     "              [--root DIR] CONTEXT\n";
 
 /* The host's trust store, bound into RUN steps (builder/run.c). */
@@ -61,9 +61,11 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         {"no-cache", no_argument, NULL, 'n'},       {"root", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},           {"host-ca", optional_argument, NULL, 'C'},
         {"target", required_argument, NULL, 'T'},  {"secret", required_argument, NULL, 'S'},
+        {"progress", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
+    const char *progress = "auto";
     cleanup_free const char **tags = nr_xcalloc((size_t)argc + 1, sizeof *tags);
     cleanup_free const char **bargs = nr_xcalloc((size_t)argc + 1, sizeof *bargs);
     cleanup_free const char **secrets = nr_xcalloc((size_t)argc + 1, sizeof *secrets);
@@ -123,6 +125,18 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         case 'T':
             o.target = optarg;
             break;
+        case 'P':
+            if (!strcmp(optarg, "quiet")) {
+                o.quiet = true;
+            } else if (!strcmp(optarg, "tty") || !strcmp(optarg, "auto")) {
+                progress = optarg;
+            } else if (!strcmp(optarg, "plain")) {
+                progress = optarg;
+            } else {
+                rc = usage_error(g, "--progress %s: want auto, plain, tty or quiet", optarg);
+                goto out;
+            }
+            break;
         case 'S':
             if (strncmp(optarg, "id=", 3) && !strstr(optarg, ",id=")) {
                 rc = usage_error(g, "--secret %s: want id=ID[,src=FILE|,env=VAR]", optarg);
@@ -169,6 +183,8 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     o.build_args = bargs;
     o.secrets = secrets;
     o.progress = o.quiet ? NULL : stdout;
+    /* auto: the tty view on a terminal, plain lines elsewhere */
+    o.tty = !o.quiet && (!strcmp(progress, "tty") || (!strcmp(progress, "auto") && isatty(1)));
     if (o.progress)
         setvbuf(stdout, NULL, _IOLBF, 0);
     img_store *s;

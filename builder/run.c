@@ -31,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builder/build_int.h"
@@ -53,6 +54,7 @@ typedef struct out_relay {
 
 static void relay_main(int in, int out, int tail, bool quiet)
 {
+    size_t shown = 0; /* lines put on the terminal: a tty view folds them */
     char *ring[TAIL_LINES] = {0};
     size_t head = 0;
     nr_buf line = {0};
@@ -66,6 +68,8 @@ static void relay_main(int in, int out, int tail, bool quiet)
         }
         if (!quiet)
             (void)!nr_write_all(out, buf, (size_t)n);
+        for (ssize_t i = 0; !quiet && i < n; i++)
+            shown += buf[i] == '\n';
         for (ssize_t i = 0; i < n; i++) {
             if (buf[i] != '\n' && line.len < 4096) {
                 nr_buf_add(&line, &buf[i], 1);
@@ -86,6 +90,7 @@ static void relay_main(int in, int out, int tail, bool quiet)
         ring[head] = line.data;
         head = (head + 1) % TAIL_LINES;
     }
+    dprintf(tail, "%zu\n", shown + (line.len > 0 && !quiet));
     for (size_t k = 0; k < TAIL_LINES; k++) {
         const char *l = ring[(head + k) % TAIL_LINES];
         if (l)
@@ -129,8 +134,9 @@ static int relay_start(out_relay *r, bool quiet, nr_err *err)
     return 0;
 }
 
-/* Restore stdout/stderr; the step's last lines (malloc'd, may be empty). */
-static char *relay_end(out_relay *r)
+/* Restore stdout/stderr; the step's last lines (malloc'd, may be empty),
+ * and how many lines it put on the terminal. */
+static char *relay_end(out_relay *r, size_t *shown)
 {
     fflush(NULL);
     if (r->saved[0] >= 0)
@@ -147,6 +153,10 @@ static char *relay_end(out_relay *r)
     while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     nr_buf_add(&b, "", 1);
+    char *rest;
+    *shown = strtoul(b.data, &rest, 10);
+    if (*rest == '\n')
+        memmove(b.data, rest + 1, strlen(rest + 1) + 1);
     return b.data;
 }
 
@@ -614,8 +624,21 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         goto out;
     rt_run_params rp = {0};
     rt_stop_forwarded = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int code = rt_run_foreground(img_store_root(b->s), cr.id, &rp, err);
-    tail = relay_end(&r);
+    size_t shown = 0;
+    tail = relay_end(&r, &shown);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (code == 0 && !rt_stop_forwarded && b->o->progress && b->o->tty) {
+        /* a tty view: the step's output folds away once it succeeded */
+        if (shown)
+            fprintf(b->o->progress, "\033[%zuF\033[J", shown);
+        fprintf(b->o->progress, "--> DONE %.1fs\n", secs);
+    } else if (code == 0 && !rt_stop_forwarded && b->o->progress) {
+        fprintf(b->o->progress, "--> DONE %.1fs\n", secs);
+    }
     if (code < 0) {
         nr_err_wrap(err, "%s", c.text);
         goto out;

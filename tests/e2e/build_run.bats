@@ -394,3 +394,26 @@ EOF2
     [ -z "$(ctrs)" ]
     ! grep -qF " $NRUN_ROOT/" /proc/mounts
 }
+
+@test "--progress: plain keeps a RUN's output, tty folds it away once the step succeeded, quiet prints the digest only" {
+    printf 'FROM rbase:1\nRUN echo line-one; echo line-two\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache --progress=plain -t pg:1 "$CTX"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *line-one*line-two*"--> DONE"* ]]
+    [[ "$output" != *$'\e['* ]]
+    run "$NBUILD" --no-cache --progress=tty -t pg:1 "$CTX"
+    [ "$status" -eq 0 ]
+    # the two lines, then the cursor back up over them and the rest cleared
+    [[ "$output" == *line-one*line-two*$'\e[2F\e[J'"--> DONE"* ]]
+    run "$NBUILD" --no-cache --progress=quiet -t pg:1 "$CTX"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == sha256:* ]]
+    # a failing step is never folded: its output stays in front of the error
+    printf 'FROM rbase:1\nRUN echo why-it-failed; exit 2\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache --progress=tty -t pg:2 "$CTX"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *why-it-failed* && "$output" != *$'\e[J'* ]]
+    run "$NBUILD" --progress=fancy -t pg:3 "$CTX"
+    [ "$status" -eq 2 ]
+}
