@@ -269,6 +269,16 @@ static int relay_pipes(pid_t pid, int in_w, int out_r, int err_r)
     return code;
 }
 
+/* Once we have joined the container's namespaces, a normal return would
+ * run exit-time tools (LeakSanitizer's tracer thread would be cloned into
+ * the container's pid namespace and hang): report and leave at once. */
+static __attribute__((noreturn)) void leave(const nr_err *err, const char *prog)
+{
+    int code = nr_err_report(err, prog, NR_EXIT_CMD);
+    fflush(NULL);
+    _exit(code);
+}
+
 /* 2: everything exec needs from the store and the host, then nothing of
  * them open: the spec and seccomp program in memory, the container's
  * namespaces as fds (pid last), and we are in its cgroups and not dumpable. */
@@ -393,19 +403,19 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     for (int k = 0; k < 6; k++) {
         if (nsfd[k] >= 0 && setns(nsfd[k], types[k]) < 0) {
             nr_err_sys(&err, errno, "join the %s namespace of %s", tnames[k], argv[i]);
-            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+            leave(&err, g->prog);
         }
         if (nsfd[k] >= 0)
             close(nsfd[k]);
     }
     if (take_identity(&spec, &o, prog, &err) < 0)
-        return nr_err_report(&err, "nrun exec", NR_EXIT_CMD);
+        leave(&err, "nrun exec");
     /* the child's stdio: a pty of the container (-t), else pipes to us */
     int sp[2] = {-1, -1}, pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
     if ((o.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) ||
         (!o.tty && (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0))) {
         nr_err_sys(&err, errno, "pipe");
-        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+        leave(&err, g->prog);
     }
     fflush(NULL);
     sigset_t all, old;
@@ -414,7 +424,7 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     pid_t pid = fork();
     if (pid < 0) {
         nr_err_sys(&err, errno, "fork");
-        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+        leave(&err, g->prog);
     }
     if (pid == 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
