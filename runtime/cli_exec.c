@@ -222,13 +222,21 @@ static int relay_pipes(pid_t pid, int in_w, int out_r, int err_r)
         code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     int out[2] = {out_r, err_r};
     char buf[16384];
+    /* stdin goes to the child without ever blocking us: a child that does
+     * not read it must not stop its output or the signals we forward */
+    char in[16384];
+    size_t in_len = 0, in_off = 0;
+    bool in_eof = false;
+    if (in_w >= 0)
+        fcntl(in_w, F_SETFL, fcntl(in_w, F_GETFL) | O_NONBLOCK);
     while (code < 0 || out[0] >= 0 || out[1] >= 0) {
-        struct pollfd p[4] = {{.fd = in_w >= 0 ? 0 : -1, .events = POLLIN},
+        struct pollfd p[5] = {{.fd = in_w >= 0 && !in_eof && in_len == 0 ? 0 : -1, .events = POLLIN},
                               {.fd = out[0], .events = POLLIN},
                               {.fd = out[1], .events = POLLIN},
-                              {.fd = code < 0 ? sfd : -1, .events = POLLIN}};
+                              {.fd = code < 0 ? sfd : -1, .events = POLLIN},
+                              {.fd = in_w >= 0 && in_len > 0 ? in_w : -1, .events = POLLOUT}};
         /* once it has exited, only what is already in the pipes is copied */
-        int r = poll(p, 4, code < 0 ? -1 : 0);
+        int r = poll(p, 5, code < 0 ? -1 : 0);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -252,15 +260,32 @@ static int relay_pipes(pid_t pid, int in_w, int out_r, int err_r)
             out[k] = -1;
         }
         if (p[0].revents) {
-            ssize_t n = read(0, buf, sizeof buf);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0 || nr_write_all(in_w, buf, (size_t)n) < 0) {
-                close(in_w);
-                in_w = -1;
+            ssize_t n = read(0, in, sizeof in);
+            if (n > 0) {
+                in_len = (size_t)n;
+                in_off = 0;
+            } else if (n == 0 || errno != EINTR) {
+                in_eof = true;
             }
         }
+        if (p[4].revents && in_w >= 0) {
+            ssize_t n = write(in_w, in + in_off, in_len - in_off);
+            if (n > 0) {
+                in_off += (size_t)n;
+                if (in_off == in_len)
+                    in_len = in_off = 0;
+            } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                in_len = in_off = 0; /* it closed its stdin: what it did not read is dropped */
+                in_eof = true;
+            }
+        }
+        if (in_eof && in_len == 0 && in_w >= 0) {
+            close(in_w);
+            in_w = -1;
+        }
     }
+    if (in_w >= 0)
+        close(in_w);
     if (code < 0) {
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
             ;

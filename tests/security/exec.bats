@@ -205,3 +205,16 @@ sec_no_marker_on_host() {
     [[ "$output" == *"/dev/ptmx"* ]]
     "$NRUN" rm -f "$id"
 }
+
+@test "exec -i: a command that does not read its stdin can not stall nrun's relay, its output or the signals it forwards" {
+    id=$(rt_run -d ex:1 sleep 100)
+    head -c 4000000 /dev/urandom >"$BATS_TEST_TMPDIR/in"
+    run bash -c "timeout 60 '$NRUN' exec -i '$id' od -x <'$BATS_TEST_TMPDIR/in' | wc -c"
+    [ "$output" = "$(od -x <"$BATS_TEST_TMPDIR/in" | wc -c)" ]
+    # endless stdin, never read: the output still comes, and TERM still ends it
+    run timeout -s KILL 30 bash -c "yes | timeout -s TERM 4 '$NRUN' exec -i '$id' sh -c 'echo alive; sleep 100'"
+    echo "$status $output"
+    [ "$status" -ne 137 ]
+    [[ "$output" == *alive* ]]
+    "$NRUN" rm -f "$id"
+}
