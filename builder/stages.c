@@ -9,7 +9,8 @@
  * stage, so it needs them all.
  *
  * A tree for COPY --from is a read-only overlay of the stage's (or image's)
- * unpacked layers, made with the new mount API as a detached mount: it has
+ * unpacked layers (a read-only clone of the layer's directory when there is
+ * only one), made with the new mount API as a detached mount: it has
  * no mount point, is seen by nothing else and goes when nbuild closes it or
  * dies.  The builder reads it through the fd (bld_ctx_open_fd). */
 #include <errno.h>
@@ -115,8 +116,28 @@ int bld_stages_analyze(bld_state *b, nr_err *err)
 
 /* ---- trees ---- */
 
+/* One layer: overlay wants two lower dirs without an upper one, so a
+ * read-only detached clone of the layer's own directory. */
+static int single_layer(bld_state *b, const img_layer_desc *l, int *out, nr_err *err)
+{
+    cleanup_free char *dir = nr_xasprintf("%s/layers/%s", img_store_root(b->s), img_digest_hex(l->diff_id));
+    int m = (int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+    if (m < 0)
+        return nr_err_sys(err, errno, "a view of layer %s for COPY --from", dir);
+    struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID};
+    if (syscall(SYS_mount_setattr, m, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
+        int e = errno;
+        close(m);
+        return nr_err_sys(err, e, "a read-only view of layer %s", dir);
+    }
+    *out = m;
+    return 0;
+}
+
 static int overlay_of(bld_state *b, const img_layer_desc *layers, size_t n, int *out, nr_err *err)
 {
+    if (n == 1)
+        return single_layer(b, layers, out, err);
     cleanup_close int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
     if (fs < 0)
         return nr_err_sys(err, errno, "overlay for COPY --from");

@@ -417,3 +417,26 @@ EOF2
     run "$NBUILD" --progress=fancy -t pg:3 "$CTX"
     [ "$status" -eq 2 ]
 }
+
+@test "multi-stage: COPY --from a one-layer stage (FROM scratch) or a one-layer image" {
+    d=$BATS_FILE_TMPDIR/one
+    mkdir -p "$d"
+    echo from-scratch >"$d/f"
+    cat >"$d/Nodefile" <<'EOF2'
+FROM scratch AS export
+COPY f /out/f
+FROM rbase:1
+COPY --from=export /out/f /f
+COPY --from=0 /out/ /out2/
+CMD ["cat", "/f", "/out2/f"]
+EOF2
+    "$NRUN" __internal mkimage -t one:1 --config '{}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    printf 'COPY --from=one:1 /bin/busybox /bb\n' >>"$d/Nodefile"
+    run "$NBUILD" -t one:2 "$d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm one:2
+    [ "$output" = "$(printf 'from-scratch\nfrom-scratch')" ]
+    run rt_run --rm one:2 sh -c 'cmp /bb /bin/busybox && echo same'
+    [ "$output" = same ]
+}
