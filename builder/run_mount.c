@@ -11,6 +11,8 @@
  *   type=bind[,source=PATH],target=DIR
  *       a read-only view of the context's PATH (default the whole context),
  *       resolved beneath it; its content digest is part of the cache key.
+ *       A directory that holds a path the ignore file excludes is refused:
+ *       the step would see what the context hides (BuildKit never sends it).
  *
  * Each becomes one of the runtime's -v binds for the step's container, and
  * its target is left out of the layer (img_upper_opts.skip).  Not yet:
@@ -210,6 +212,43 @@ int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m,
     return 0;
 }
 
+/* The first path below dir (rel: its context-relative name) that the
+ * context's ignore file excludes, in *hidden; none: NULL.  Never follows a
+ * symlink; bounded in depth. */
+static int ignored_below(bld_state *b, int dfd, const char *rel, int depth, char **hidden, nr_err *err)
+{
+    if (depth > 256)
+        return nr_err_set(err, "%s: more than 256 levels of directories", rel);
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return nr_err_sys(err, errno, "open %s", rel);
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && !*hidden && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *p = !strcmp(rel, ".") ? nr_xstrdup(e->d_name) : nr_xasprintf("%s/%s", rel, e->d_name);
+        if (bld_ignore_match(bld_ctx_ignore(b->ctx), p)) {
+            *hidden = p;
+            break;
+        }
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+            int sub = openat(dirfd(d), e->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            rc = sub < 0 ? nr_err_sys(err, errno, "open %s", p) : ignored_below(b, sub, p, depth + 1, hidden, err);
+            if (sub >= 0)
+                close(sub);
+        }
+        free(p);
+    }
+    closedir(d);
+    return rc;
+}
+
 int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **vol, char **tmpfile,
                          nr_err *err)
 {
@@ -278,6 +317,17 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
     cleanup_close int fd = ctxfd < 0 ? -1 : (int)syscall(SYS_openat2, ctxfd, *r ? r : ".", &how, sizeof how);
     if (fd < 0)
         return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, strerror(errno));
+    struct stat sst;
+    if (fstat(fd, &sst) == 0 && S_ISDIR(sst.st_mode)) {
+        /* a step sees nothing the ignore file keeps out of the context */
+        cleanup_free char *hidden = NULL;
+        if (ignored_below(b, fd, *r ? r : ".", 0, &hidden, err) < 0)
+            return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
+        if (hidden)
+            return bld_errat(err, &b->f, in, m->off,
+                             "RUN --mount=type=bind,source=%s: it holds %s, which the ignore file excludes: bind a "
+                             "directory without excluded files", m->source, hidden);
+    }
     char link[64], host[4096];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t hl = readlink(link, host, sizeof host - 1);

@@ -110,3 +110,27 @@ EOF
     done
     no_layer_holds "$secret"
 }
+
+@test "RUN --mount=type=bind never shows the step a file the ignore file excludes" {
+    c=$BATS_FILE_TMPDIR/ign
+    mkdir -p "$c/app/conf" "$c/src"
+    echo "ignored-secret-$$" >"$c/.env"
+    echo "ignored-cred-$$" >"$c/app/conf/credentials.json"
+    echo code >"$c/src/main.js"
+    printf '.env\n**/credentials.json\n' >"$c/.dockerignore"
+    for src in . app app/conf; do
+        printf 'FROM bbase:1\nRUN --mount=type=bind,source=%s,target=/ctx cat /ctx/.env /ctx/conf/credentials.json /ctx/credentials.json >/leak 2>&1; true\n' \
+            "$src" >"$c/Nodefile"
+        run "$NBUILD" --no-cache -t ign:1 "$c"
+        echo "$src: $status $output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"which the ignore file excludes"* ]]
+        [[ "$output" != *ignored-secret* && "$output" != *ignored-cred* ]]
+    done
+    # a directory without excluded files binds
+    printf 'FROM bbase:1\nRUN --mount=type=bind,source=src,target=/ctx cp /ctx/main.js /copied\n' >"$c/Nodefile"
+    run "$NBUILD" --no-cache -t ign:2 "$c"
+    [ "$status" -eq 0 ]
+    no_layer_holds "ignored-secret-$$"
+    no_layer_holds "ignored-cred-$$"
+}
