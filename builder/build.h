@@ -31,6 +31,7 @@ typedef struct bld_opts {
     bool no_cache;
     const char *host_ca;       /* CA bundle bound into RUN steps; NULL: none */
     const char *target;        /* --target STAGE; NULL: the last stage */
+    const char *network;       /* --network host|none: RUN's default; NULL: host */
     const char **secrets;      /* --secret id=ID[,src=FILE|,env=VAR] */
     size_t n_secrets;
     FILE *progress;            /* STEP lines; NULL when quiet */

@@ -18,7 +18,8 @@
 static const char usage[] =
     "usage: nbuild [-f FILE] [-t NAME:TAG]... [--build-arg K[=V]]... [--output oci:DIR|oci-archive:FILE]\n"
     "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE]\n"
-    "              [--secret id=ID[,src=FILE|,env=VAR]]... [--progress auto|plain|tty|quiet] [-q]\n"
+    "              [--secret id=ID[,src=FILE|,env=VAR]]... [--network host|none]\n"
+    "              [--progress auto|plain|tty|quiet] [-q]\n"
     "              [--root DIR] CONTEXT\n";
 
 /* The host's trust store, bound into RUN steps (builder/run.c). */
@@ -61,7 +62,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         {"no-cache", no_argument, NULL, 'n'},       {"root", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},           {"host-ca", optional_argument, NULL, 'C'},
         {"target", required_argument, NULL, 'T'},  {"secret", required_argument, NULL, 'S'},
-        {"progress", required_argument, NULL, 'P'},
+        {"progress", required_argument, NULL, 'P'}, {"network", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
@@ -124,6 +125,13 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             break;
         case 'T':
             o.target = optarg;
+            break;
+        case 'N':
+            if (strcmp(optarg, "host") && strcmp(optarg, "none") && strcmp(optarg, "default")) {
+                rc = usage_error(g, "--network %s: want host or none", optarg);
+                goto out;
+            }
+            o.network = strcmp(optarg, "none") ? "host" : "none";
             break;
         case 'P':
             if (!strcmp(optarg, "quiet")) {

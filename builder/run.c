@@ -293,7 +293,7 @@ static void run_cmd_free(run_cmd *c)
 /* The flags of a RUN: checked for the whole file before any step runs. */
 static int run_flags(bld_state *b, const bld_instr *in, const char **network, nr_err *err)
 {
-    *network = "host";
+    *network = b->o->network ? b->o->network : "host";
     for (size_t i = 0; i < in->nflags; i++) {
         const bld_flag *f = &in->flags[i];
         const char *v = f->value ? f->value : "";
@@ -538,6 +538,12 @@ static int mounts_parse(bld_state *b, bld_stage *st, const bld_instr *in, run_mo
             return -1;
         r->skip[r->n - 1] = r->m[r->n - 1].target;
     }
+    /* the directory the runtime makes for secrets at their default place */
+    for (size_t i = 0; i < r->n; i++)
+        if (r->m[i].type == BLD_MOUNT_SECRET && !strncmp(r->m[i].target, "/run/secrets/", 13)) {
+            r->skip[r->n] = "/run/secrets";
+            break;
+        }
     return 0;
 }
 

@@ -191,6 +191,12 @@ EOF
     [ "$status" -eq 0 ]
     run rt_run --rm r7:1 cat /net.txt
     [ "$output" = lo ]
+    # nbuild --network none: every RUN's default
+    printf 'FROM rbase:1\nRUN ls /sys/class/net >/net.txt\n' >"$CTX/Nodefile"
+    run "$NBUILD" --network none -t r7:3 "$CTX"
+    [ "$status" -eq 0 ]
+    run rt_run --rm r7:3 cat /net.txt
+    [ "$output" = lo ]
     printf 'FROM rbase:1\nRUN echo ran-first\nRUN --network=bogus true\n' >"$CTX/Nodefile"
     run "$NBUILD" --no-cache -t r7:2 "$CTX"
     echo "$output"
@@ -322,7 +328,7 @@ EOF2
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" != *"$secret"* ]]
-    run rt_run --rm rsec:1 sh -c 'cat /mode; test -e /ok && test -e /absent-ok && echo fine; test -e /run/secrets/tok || echo gone'
+    run rt_run --rm rsec:1 sh -c 'cat /mode; test -e /ok && test -e /absent-ok && echo fine; test -e /run/secrets || echo gone'
     echo "$output"
     [ "${lines[0]}" = 400 ]
     [ "${lines[1]}" = fine ]
