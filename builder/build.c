@@ -298,6 +298,13 @@ static int plan(bld_state *b, nr_err *err)
         }
         if (st && st->skipped && in->kind != BLD_FROM)
             continue;
+        if (in->kind == BLD_FROM) {
+            /* --no-cache-filter: this stage's steps take nothing from the cache */
+            const char *name = b->stage_names[b->n_stages];
+            b->stage_no_cache = false;
+            for (size_t k = 0; name && k < b->o->n_no_cache_stages; k++)
+                b->stage_no_cache |= !strcasecmp(name, b->o->no_cache_stages[k]);
+        }
         if (b->o->progress) {
             cleanup_free char *t = bld_instr_rest(in, 0);
             fprintf(b->o->progress, "STEP %zu/%zu: %s\n", i + 1, b->f.n, t);

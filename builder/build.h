@@ -29,6 +29,8 @@ typedef struct bld_opts {
     img_compress compress;
     bool quiet;
     bool no_cache;
+    const char **no_cache_stages; /* --no-cache-filter: stages whose steps all run again */
+    size_t n_no_cache_stages;
     const char *host_ca;       /* CA bundle bound into RUN steps; NULL: none */
     const char *target;        /* --target STAGE; NULL: the last stage */
     const char *network;       /* --network host|none: RUN's default; NULL: host */

@@ -19,7 +19,7 @@ static const char usage[] =
     "usage: nbuild [-f FILE] [-t NAME:TAG]... [--build-arg K[=V]]... [--output oci:DIR|oci-archive:FILE]\n"
     "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE]\n"
     "              [--secret id=ID[,src=FILE|,env=VAR]]... [--network host|none]\n"
-    "              [--progress auto|plain|tty|quiet] [-q]\n"
+    "              [--progress auto|plain|tty|quiet] [--no-cache-filter STAGE[,STAGE]] [-q]\n"
     "              [--root DIR] CONTEXT\n";
 
 /* The host's trust store, bound into RUN steps (builder/run.c). */
@@ -63,6 +63,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         {"help", no_argument, NULL, 'h'},           {"host-ca", optional_argument, NULL, 'C'},
         {"target", required_argument, NULL, 'T'},  {"secret", required_argument, NULL, 'S'},
         {"progress", required_argument, NULL, 'P'}, {"network", required_argument, NULL, 'N'},
+        {"no-cache-filter", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
@@ -70,6 +71,8 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **tags = nr_xcalloc((size_t)argc + 1, sizeof *tags);
     cleanup_free const char **bargs = nr_xcalloc((size_t)argc + 1, sizeof *bargs);
     cleanup_free const char **secrets = nr_xcalloc((size_t)argc + 1, sizeof *secrets);
+    cleanup_free const char **ncf = NULL;
+    size_t n_ncf = 0;
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
     nr_err err = {0};
     int c, rc = 0;
@@ -125,6 +128,13 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             break;
         case 'T':
             o.target = optarg;
+            break;
+        case 'F':
+            /* a comma-separated list, the flag given any number of times */
+            for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                ncf = nr_xrealloc(ncf, (n_ncf + 1) * sizeof *ncf);
+                ncf[n_ncf++] = t;
+            }
             break;
         case 'N':
             if (strcmp(optarg, "host") && strcmp(optarg, "none") && strcmp(optarg, "default")) {
@@ -190,6 +200,8 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     o.tags = tags;
     o.build_args = bargs;
     o.secrets = secrets;
+    o.no_cache_stages = ncf;
+    o.n_no_cache_stages = n_ncf;
     o.progress = o.quiet ? NULL : stdout;
     /* auto: the tty view on a terminal, plain lines elsewhere */
     o.tty = !o.quiet && (!strcmp(progress, "tty") || (!strcmp(progress, "auto") && isatty(1)));

@@ -16,7 +16,7 @@
 
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out)
 {
-    if (b->o->no_cache)
+    if (b->o->no_cache || b->stage_no_cache)
         return false;
     cleanup_free char *p = nr_xasprintf("%s/layers/%s", b->cache_dir, key);
     cleanup_free char *text = NULL;

@@ -164,7 +164,7 @@ static char *relay_end(out_relay *r, size_t *shown)
 
 static bool cache_empty_get(bld_state *b, const char *key)
 {
-    if (b->o->no_cache)
+    if (b->o->no_cache || b->stage_no_cache)
         return false;
     cleanup_free char *p = nr_xasprintf("%s/layers/%s.empty", b->cache_dir, key);
     return access(p, F_OK) == 0;

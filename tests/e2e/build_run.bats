@@ -446,3 +446,22 @@ EOF2
     run rt_run --rm one:2 sh -c 'cmp /bb /bin/busybox && echo same'
     [ "$output" = same ]
 }
+
+@test "--no-cache-filter STAGE: that stage's steps run again, the others come from the cache" {
+    cat >"$CTX/Nodefile" <<'EOF2'
+FROM rbase:1 AS deps
+RUN echo "deps $RANDOM$RANDOM" >/r
+FROM rbase:1 AS app
+COPY --from=deps /r /r
+RUN echo "app $RANDOM$RANDOM" >/r2
+EOF2
+    "$NBUILD" -q -t ncf:1 "$CTX" >/dev/null
+    run "$NBUILD" --no-cache-filter app -t ncf:2 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'Using cache' <<<"$output")" -eq 1 ]   # the deps stage's RUN only
+    a=$(rt_run --rm ncf:1 cat /r /r2)
+    b=$(rt_run --rm ncf:2 cat /r /r2)
+    [ "$(head -1 <<<"$a")" = "$(head -1 <<<"$b")" ]
+    [ "$(tail -1 <<<"$a")" != "$(tail -1 <<<"$b")" ]
+}
