@@ -336,7 +336,7 @@ static int plan(bld_state *b, nr_err *err)
             return -1;
         if (st && in->kind != BLD_FROM && st->n_layers > layers_before && b->o->progress &&
             st->layers[st->n_layers - 1]->cached)
-            fprintf(b->o->progress, "--> Using cache %.19s\n", st->layers[st->n_layers - 1]->layer.blob.digest);
+            fprintf(b->o->progress, "--> CACHED %.19s\n", st->layers[st->n_layers - 1]->layer.blob.digest);
     }
     for (size_t i = 0; i < b->o->n_build_args; i++)
         if (!b->build_arg_used[i] && !b->o->quiet)

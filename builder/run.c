@@ -598,7 +598,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     if (cache_empty_get(b, key)) {
         bld_hist_add(st, c.text, true);
         if (b->o->progress)
-            fprintf(b->o->progress, "--> Using cache (no change)\n");
+            fprintf(b->o->progress, "--> CACHED (no change)\n");
         rc = 0;
         goto out;
     }

@@ -152,7 +152,7 @@ mkctx() {
     first=$(manifest_of app:1)
     run "$NBUILD" -t app:1 "$CTX"
     [ "$status" -eq 0 ]
-    [ "$(grep -c -- '--> Using cache' <<<"$output")" -eq 5 ]
+    [ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 5 ]
     [[ "$output" == *"(0 layers built, 5 from cache, 0 context files read)"* ]]
     [ "${lines[-1]}" = "$first" ]
     if ! command -v strace >/dev/null; then

@@ -184,10 +184,10 @@ NODEFILE
     printf 'FROM hbase:1\nCOPY <<EOF /c.txt\none\nEOF\n' >"$CTX/Nodefile"
     build -t h6:1
     build -t h6:2
-    [[ "$output" == *"Using cache"* ]]
+    [[ "$output" == *"CACHED"* ]]
     printf 'FROM hbase:1\nCOPY <<EOF /c.txt\ntwo\nEOF\n' >"$CTX/Nodefile"
     build -t h6:3
-    [[ "$output" != *"Using cache"* ]]
+    [[ "$output" != *"CACHED"* ]]
     run rt_run --rm h6:3 cat /c.txt
     [ "$output" = two ]
     run rt_run --rm h6:1 cat /c.txt

@@ -136,7 +136,7 @@ EOF
     run "$NBUILD" -t r4:2 "$CTX"
     echo "$output"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"Using cache"* ]]
+    [[ "$output" == *"CACHED"* ]]
     [ "$(manifest_of r4:2)" = "$first" ]
     printf 'FROM rbase:1\nRUN echo $RANDOM >/rnd && true\nRUN true\n' >"$CTX/Nodefile"
     "$NBUILD" -q -t r4:3 "$CTX"
@@ -250,7 +250,7 @@ EOF2
     run "$NBUILD" -t ms:2 "$CTX"
     [ "$status" -eq 0 ]
     [ "$(manifest_of ms:2)" = "$(manifest_of ms:1)" ]
-    [ "$(grep -c 'Using cache' <<<"$output")" -ge 4 ]
+    [ "$(grep -c 'CACHED' <<<"$output")" -ge 4 ]
 }
 
 @test "multi-stage: only what the target needs runs; --target picks a stage" {
@@ -459,7 +459,7 @@ EOF2
     run "$NBUILD" --no-cache-filter app -t ncf:2 "$CTX"
     echo "$output"
     [ "$status" -eq 0 ]
-    [ "$(grep -c 'Using cache' <<<"$output")" -eq 1 ]   # the deps stage's RUN only
+    [ "$(grep -c 'CACHED' <<<"$output")" -eq 1 ]   # the deps stage's RUN only
     a=$(rt_run --rm ncf:1 cat /r /r2)
     b=$(rt_run --rm ncf:2 cat /r /r2)
     [ "$(head -1 <<<"$a")" = "$(head -1 <<<"$b")" ]
