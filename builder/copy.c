@@ -35,8 +35,11 @@ bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out)
      * whose lock cannot be taken gets no cache hit. */
     bool ok = d && id && mt && json_is_integer(sz) && json_integer_value(sz) >= 0 && img_digest_valid(d) &&
               img_digest_valid(id) && strlen(mt) < sizeof out->blob.media_type &&
-              (!strcmp(mt, IMG_MT_LAYER_GZIP) || !strcmp(mt, IMG_MT_LAYER_ZSTD)) && img_store_hold(b->s, &e) == 0 &&
-              img_blob_exists(b->s, d);
+              (!strcmp(mt, IMG_MT_LAYER_GZIP) || !strcmp(mt, IMG_MT_LAYER_ZSTD)) && img_store_hold(b->s, &e) == 0;
+    /* a blob that is gone, or not of the recorded size (truncated,
+     * replaced), is a miss: the step runs again */
+    uint64_t have;
+    ok = ok && img_blob_size(b->s, d, &have, &e) == 0 && have == (uint64_t)json_integer_value(sz);
     if (ok) {
         memset(out, 0, sizeof *out);
         snprintf(out->blob.digest, sizeof out->blob.digest, "%s", d);

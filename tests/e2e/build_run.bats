@@ -465,3 +465,23 @@ EOF2
     [ "$(head -1 <<<"$a")" = "$(head -1 <<<"$b")" ]
     [ "$(tail -1 <<<"$a")" != "$(tail -1 <<<"$b")" ]
 }
+
+@test "a cache entry whose layer blob is gone or truncated is a miss: the step runs again, no error" {
+    printf 'FROM rbase:1\nRUN echo "v $RANDOM" >/v\n' >"$CTX/Nodefile"
+    "$NBUILD" -q -t cm:1 "$CTX" >/dev/null
+    l=$(jq -r '.layers[-1].digest' "$(blob "$(manifest_of cm:1)")")
+    "$NRUN" rmi cm:1 >/dev/null
+    truncate -s 10 "$(blob "$l")"
+    run "$NBUILD" -t cm:2 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *CACHED* ]]
+    run rt_run --rm cm:2 cat /v
+    [[ "$output" == "v "* ]]
+    l=$(jq -r '.layers[-1].digest' "$(blob "$(manifest_of cm:2)")")
+    "$NRUN" rmi cm:2 >/dev/null
+    rm -f "$(blob "$l")"
+    run "$NBUILD" -t cm:3 "$CTX"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *CACHED* ]]
+}
