@@ -371,10 +371,13 @@ void bld_sel_free(bld_sel *s)
     memset(s, 0, sizeof *s);
 }
 
-static int open_beneath(int dfd, const char *rel, int flags, nr_err *err, const char *shown)
+/* A source beneath the context; in a stage's or image's tree (COPY --from)
+ * the tree is a root: its absolute links resolve inside it, as in Docker. */
+static int open_beneath(const bld_ctx *c, const char *rel, int flags, nr_err *err, const char *shown)
 {
-    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-    int fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                           .resolve = (c->tree ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, c->fd, rel, &how, sizeof how);
     if (fd < 0 && errno == EXDEV)
         return nr_err_set(err, "source %s is outside the build context (through a symlink)", shown);
     if (fd < 0 && errno == ENOENT)
@@ -565,7 +568,7 @@ static int add_source(bld_ctx *c, const char *rel, const char *shown, const char
 {
     if (strcmp(rel, ".") && bld_ignore_match(c->ig, rel))
         return nr_err_set(err, "source %s is excluded by the ignore file", shown);
-    cleanup_close int fd = open_beneath(c->fd, rel, O_PATH, err, shown);
+    cleanup_close int fd = open_beneath(c, rel, O_PATH, err, shown);
     if (fd < 0)
         return -1;
     struct stat st;

@@ -485,3 +485,18 @@ EOF2
     [ "$status" -eq 0 ]
     [[ "$output" != *CACHED* ]]
 }
+
+@test "COPY --from: a source that is an absolute link inside the stage resolves inside it, as Docker does" {
+    cat >"$CTX/Nodefile" <<'EOF2'
+FROM rbase:1 AS s
+RUN mkdir -p /app/real && echo inside >/app/real/f && ln -s /app/real /app/link && ln -s /app/real/f /app/flink
+FROM rbase:1
+COPY --from=s /app/link/f /a
+COPY --from=s /app/flink /b
+EOF2
+    run "$NBUILD" -t al:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm al:1 cat /a /b
+    [ "$output" = "$(printf 'inside\ninside')" ]
+}
