@@ -47,13 +47,6 @@ teardown_file() {
     nr_remove_root
 }
 
-blob() { echo "$NRUN_ROOT/blobs/sha256/${1#sha256:}"; }
-manifest_of() {
-    jq -r --arg r "$1" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]==$r) | .digest' \
-        "$NRUN_ROOT/index.json"
-}
-config_of() { jq -r .config.digest "$(blob "$(manifest_of "$1")")"; }
-cfg() { jq -c "$2" "$(blob "$(config_of "$1")")"; }
 listing() {
     local l
     for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of "$1")")"); do

@@ -30,12 +30,6 @@ teardown_file() {
     nr_remove_root
 }
 
-blob() { echo "$NRUN_ROOT/blobs/sha256/${1#sha256:}"; }
-manifest_of() {
-    jq -r --arg r "$1" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]==$r) | .digest' \
-        "$NRUN_ROOT/index.json"
-}
-config_of() { jq -r .config.digest "$(blob "$(manifest_of "$1")")"; }
 
 build() {
     run "$NBUILD" "$@" "$CTX"

@@ -36,13 +36,6 @@ teardown_file() {
     nr_remove_root
 }
 
-blob() { echo "$NRUN_ROOT/blobs/sha256/${1#sha256:}"; }
-manifest_of() {
-    jq -r --arg r "$1" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]==$r) | .digest' \
-        "$NRUN_ROOT/index.json"
-}
-config_of() { jq -r .config.digest "$(blob "$(manifest_of "$1")")"; }
-cfg() { jq -c "$2" "$(blob "$(config_of "$1")")"; }
 nlayers() { jq '.layers | length' "$(blob "$(manifest_of "$1")")"; }
 
 # What a container of image $1 sees under $2: path type mode uid gid target, contents' hash.

@@ -32,3 +32,14 @@ nr_tree_hash() {
     (cd "$1" && find . -path ./cache -prune -o -print0 | LC_ALL=C sort -z |
         xargs -0 stat -c '%N %f %Y' | sha256sum && find . -path ./cache -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum) | sha256sum | cut -c1-64
 }
+
+# An image in the store by its tag ($1 = "name:tag"): its blobs' paths and
+# config, for the build tests.
+blob() { echo "$NRUN_ROOT/blobs/sha256/${1#sha256:}"; }
+manifest_of() {
+    jq -r --arg r "$1" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]==$r) | .digest' \
+        "$NRUN_ROOT/index.json"
+}
+config_of() { jq -r .config.digest "$(blob "$(manifest_of "$1")")"; }
+# jq expression $2 over the config of image $1, compact
+cfg() { jq -c "$2" "$(blob "$(config_of "$1")")"; }
