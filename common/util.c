@@ -177,11 +177,8 @@ int nr_write_atomic(int dirfd, const char *name, const void *data, size_t len, m
     return 0;
 }
 
-int nr_read_file(int dirfd, const char *path, size_t max, char **out, size_t *len, nr_err *err)
+int nr_read_fd(int fd, size_t max, char **out, size_t *len, nr_err *err)
 {
-    cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return nr_err_sys(err, errno, "open %s", path);
     nr_buf b = {0};
     char chunk[65536];
     for (;;) {
@@ -191,13 +188,13 @@ int nr_read_file(int dirfd, const char *path, size_t max, char **out, size_t *le
                 continue;
             int e = errno;
             nr_buf_free(&b);
-            return nr_err_sys(err, e, "read %s", path);
+            return nr_err_sys(err, e, "read");
         }
         if (r == 0)
             break;
         if (b.len + (size_t)r > max) {
             nr_buf_free(&b);
-            return nr_err_sys(err, EFBIG, "read %s: larger than %zu bytes", path, max);
+            return nr_err_sys(err, EFBIG, "larger than %zu bytes", max);
         }
         nr_buf_add(&b, chunk, (size_t)r);
     }
@@ -207,6 +204,18 @@ int nr_read_file(int dirfd, const char *path, size_t max, char **out, size_t *le
     if (len)
         *len = b.len;
     return 0;
+}
+
+int nr_read_file(int dirfd, const char *path, size_t max, char **out, size_t *len, nr_err *err)
+{
+    cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s", path);
+    if (nr_read_fd(fd, max, out, len, err) == 0)
+        return 0;
+    if (err->errnum == EFBIG)
+        return nr_err_sys(err, EFBIG, "read %s: larger than %zu bytes", path, max);
+    return nr_err_sys(err, err->errnum, "read %s", path);
 }
 
 int nr_mkdir_p(const char *path, mode_t mode, nr_err *err)

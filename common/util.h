@@ -61,6 +61,7 @@ void nr_buf_free(nr_buf *b);
  * fsync, rename, fsync the dir.  Readers see the old or the new file, never a mix. */
 int nr_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, nr_err *err);
 /* Read a whole file (at most `max` bytes, else EFBIG) into a NUL-terminated malloc'd buffer. */
+int nr_read_fd(int fd, size_t max, char **out, size_t *len, nr_err *err);
 int nr_read_file(int dirfd, const char *path, size_t max, char **out, size_t *len, nr_err *err);
 /* write(2) the whole buffer, retrying on EINTR and short writes. */
 int nr_write_all(int fd, const void *p, size_t n);

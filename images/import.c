@@ -389,28 +389,11 @@ static int read_layout_file(const char *dir, int dirfd, const char *name, size_t
     cleanup_close int fd = -1;
     if (open_layout_file(dir, dirfd, name, name, &fd, err) < 0)
         return -1;
-    nr_buf b = {0};
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            nr_buf_free(&b);
-            return nr_err_sys(err, errno, "read %s/%s", dir, name);
-        }
-        if (n == 0)
-            break;
-        if (b.len + (size_t)n > max) {
-            nr_buf_free(&b);
-            return nr_err_set(err, "%s/%s is larger than %zu bytes: refused", dir, name, max);
-        }
-        nr_buf_add(&b, chunk, (size_t)n);
-    }
-    nr_buf_add(&b, "", 1);
-    *out = b.data;
-    *len = b.len - 1;
-    return 0;
+    if (nr_read_fd(fd, max, out, len, err) == 0)
+        return 0;
+    if (err->errnum == EFBIG)
+        return nr_err_set(err, "%s/%s is larger than %zu bytes: refused", dir, name, max);
+    return nr_err_sys(err, err->errnum, "read %s/%s", dir, name);
 }
 
 /* A directory of the layout, beneath it and through no symlink. */

@@ -68,15 +68,11 @@ static char *read_ctr_file(const char *path)
 {
     cleanup_close int fd = rt_open_in_root(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (4 << 20))
+    char *text = NULL;
+    nr_err ign;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || nr_read_fd(fd, 4u << 20, &text, NULL, &ign) < 0)
         return NULL;
-    nr_buf b = {0};
-    char chunk[8192];
-    ssize_t n;
-    while (b.len < (4u << 20) && (n = read(fd, chunk, sizeof chunk)) > 0)
-        nr_buf_add(&b, chunk, (size_t)n);
-    nr_buf_add(&b, "", 1);
-    return b.data;
+    return text;
 }
 
 /* chdir to the working directory, resolved inside the container as the
