@@ -26,17 +26,6 @@
  * what it gets, so it is sent the STOPSIGNAL directly. */
 extern int sv_run(const struct sv_config *cfg) __attribute__((weak));
 
-static int pidfd_of(const rt_state *st)
-{
-    int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
-    if (fd < 0)
-        return -1;
-    if (!rt_pid_alive(st->pid, st->start_time)) { /* the pid was reused */
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 static long long now_ms(void)
 {
@@ -123,7 +112,7 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
     int sig = force_sig;
     if (!sig)
         sig = sv_run ? SIGTERM : ctr_stop_signal(root, id);
-    cleanup_close int pfd = !strcmp(st.status, "running") ? pidfd_of(&st) : -1;
+    cleanup_close int pfd = !strcmp(st.status, "running") ? rt_state_pidfd(&st) : -1;
     /* between two runs the monitor only waits out its backoff: end it there */
     if (!strcmp(rt_state_live_status(&st), "restarting")) {
         /* by pidfd, checked to be the monitor still: never a reused pid */
@@ -256,7 +245,7 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
             continue;
         }
-        int pfd = !strcmp(rt_state_live_status(&st), "running") ? pidfd_of(&st) : -1;
+        int pfd = !strcmp(rt_state_live_status(&st), "running") ? rt_state_pidfd(&st) : -1;
         if (pfd < 0) {
             rt_state_free(&st);
             nr_err_set(&err, "container %s is not running", argv[i]);

@@ -283,6 +283,9 @@ int rt_state_read(const char *store_root, const char *id, rt_state *st, nr_err *
 int rt_write_file(int dirfd, const char *name, const char *text, mode_t mode, nr_err *err);
 int rt_state_write(const char *store_root, const rt_state *st, nr_err *err);
 void rt_state_free(rt_state *st);
+/* A pidfd of the container's init, checked to be it still (not a reused
+ * pid); -1 when it is gone. */
+int rt_state_pidfd(const rt_state *st);
 /* Is pid still the process that had start_time? */
 bool rt_pid_alive(pid_t pid, unsigned long long start_time);
 unsigned long long rt_pid_start_time(pid_t pid);

@@ -407,6 +407,18 @@ bool rt_state_orphan_removed(const char *root, rt_state *st)
     return true;
 }
 
+int rt_state_pidfd(const rt_state *st)
+{
+    int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+    if (fd < 0)
+        return -1;
+    if (!rt_pid_alive(st->pid, st->start_time)) { /* the pid was reused */
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* A build step's container outlives a killed nbuild (PID 1 keeps running,
  * as every container does without its nrun): ended here, by pidfd, checked
  * to be its init still. */
@@ -415,10 +427,10 @@ static void step_end(rt_state *st)
     if (!st->image || strcmp(st->image, RT_BUILD_STEP_IMAGE) || strcmp(st->status, "running") ||
         rt_state_monitor_alive(st))
         return;
-    int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+    int fd = rt_state_pidfd(st);
     if (fd < 0)
         return;
-    if (rt_pid_alive(st->pid, st->start_time) && syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0) {
+    if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         poll(&p, 1, 5000);
     }
