@@ -45,6 +45,8 @@ NR_DECLARE_CMD(nr_cmd_kill);
 NR_DECLARE_CMD(nr_cmd_rm);
 NR_DECLARE_CMD(nr_cmd_logs);
 NR_DECLARE_CMD(nr_cmd_exec);
+NR_DECLARE_CMD(nr_cmd_network);  /* nrun network create|ls|inspect|rm|connect|disconnect */
+NR_DECLARE_CMD(nr_cmd_port);     /* nrun port CONTAINER */
 NR_DECLARE_CMD(nr_cmd_oci);      /* nrun oci create|start|state|kill|delete (OCI runtime CLI) */
 NR_DECLARE_CMD(nr_cmd_internal); /* nrun __internal ...: monitor and re-exec entry points */
 

@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "images/store.h"
 #include "runtime/create.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 #include "runtime/supervisor/sv_cli.h"
 #include "runtime/supervisor/supervisor.h"
@@ -155,6 +156,7 @@ static void opts_free(rt_run_opts *o)
     strv_free(o->env, o->nenv);
     strv_free(o->volumes, o->nvolumes);
     strv_free(o->ports, o->nports);
+    strv_free(o->net_aliases, o->nnet_aliases);
     strv_free(o->cap_add, o->ncap_add);
     strv_free(o->cap_drop, o->ncap_drop);
     strv_free(o->security_opt, o->nsecurity_opt);
@@ -176,7 +178,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op);
 
 int nr_cmd_run(int argc, char **argv, nr_global *g)
 {
-    rt_run_opts o = {.net = "private"};
+    rt_run_opts o = {.net = RT_NET_DEFAULT};
     int r = run_main(argc, argv, g, &o);
     opts_free(&o);
     return r;
@@ -203,12 +205,13 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             break;
         }
         /* boolean flags, including combined short ones like -dit */
-        if (a[1] != '-' && strspn(a + 1, "dit") == strlen(a + 1)) {
+        if (a[1] != '-' && strspn(a + 1, "ditP") == strlen(a + 1)) {
             for (char *c = a + 1; *c; c++)
                 switch (*c) {
                 case 'd': rp.detach = true; break;
                 case 'i': rp.interactive = true; break;
                 case 't': op->tty = true; break;
+                case 'P': op->publish_all = true; break;
                 }
             continue;
         }
@@ -224,7 +227,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                  "  --rm, --restart no|on-failure[:N]|always|unless-stopped, --cidfile FILE\n"
                  "  -m SIZE, --cpus N, --pids-limit N, --cpuset-cpus LIST\n"
                  "  --read-only, -v HOST:CTR[:ro] | NAME:CTR | CTR\n"
-                 "  -p [IP:]HOST:CTR, --net private|host|none, -h HOSTNAME\n"
+                 "  -p [IP:][HOST:]CTR[/tcp|udp] (ports or ranges), -P (every EXPOSEd port), -h HOSTNAME\n"
+                 "  --network bridge|NAME|none|host (--net; private = bridge), --network-alias NAME\n"
                  "  --cap-add CAP, --cap-drop CAP, --security-opt seccomp=unconfined|PROFILE.json\n"
                  "  --workers N, --balance rr|leastconn, --mode auto|cluster|single (supervisor)\n"
                  "  --max-memory SIZE, --wait-ready, --drain-timeout T, --kill-timeout T, --stop-timeout T,\n"
@@ -237,6 +241,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         if (!strcmp(a, "--interactive")) { rp.interactive = true; continue; }
         if (!strcmp(a, "--tty")) { op->tty = true; continue; }
         if (!strcmp(a, "--rm")) { rp.rm = true; continue; }
+        if (!strcmp(a, "--publish-all")) { op->publish_all = true; continue; }
         if (!strcmp(a, "--read-only")) { op->read_only = true; continue; }
         if (sv_opt_arity(a) == 0) {
             cleanup_free char *kv = nr_xasprintf("%s=true", a);
@@ -304,10 +309,16 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         else if (!strcmp(n, "-v") || !strcmp(n, "--volume")) push(&op->volumes, &op->nvolumes, val);
         else if (!strcmp(n, "-p") || !strcmp(n, "--publish")) push(&op->ports, &op->nports, val);
         else if (!strcmp(n, "--net") || !strcmp(n, "--network")) {
-            if (strcmp(val, "host") && strcmp(val, "none") && strcmp(val, "private") && strcmp(val, "bridge") &&
-                strcmp(val, "default"))
-                return run_usage_error(g, "run: --net %s: expected host, none or private", val);
-            op->net = !strcmp(val, "host") ? "host" : !strcmp(val, "none") ? "none" : "private";
+            if (!strncmp(val, "container:", 10))
+                return run_usage_error(g, "run: --network %s: joining another container's network is not supported yet", val);
+            op->net = !strcmp(val, "private") || !strcmp(val, "default") ? RT_NET_DEFAULT : val;
+            if (strcmp(op->net, "host") && strcmp(op->net, "none") && strcmp(op->net, RT_NET_DEFAULT) &&
+                !rt_net_name_valid(op->net))
+                return run_usage_error(g, "run: --network %s: expected bridge, host, none or a network's name", val);
+        } else if (!strcmp(n, "--network-alias") || !strcmp(n, "--net-alias")) {
+            if (!*val || strlen(val) > 253 || strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(val))
+                return run_usage_error(g, "run: --network-alias %s: expected a DNS name", val);
+            push(&op->net_aliases, &op->nnet_aliases, val);
         } else if (!strcmp(n, "-h") || !strcmp(n, "--hostname")) op->hostname = val;
         else if (!strcmp(n, "--cap-add")) push(&op->cap_add, &op->ncap_add, val);
         else if (!strcmp(n, "--cap-drop")) push(&op->cap_drop, &op->ncap_drop, val);
@@ -340,6 +351,9 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         return run_usage_error(g, "run: --rm and --restart cannot be combined");
     op->ephemeral = rp.rm;
 
+    if (strcmp(op->net, "host") && strcmp(op->net, "none") && strcmp(op->net, RT_NET_DEFAULT) &&
+        rt_net_exists(g->root, op->net, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     img_store *store;
     if (img_store_open(g->root, &store, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);

@@ -439,10 +439,16 @@ static int etc_files(int rootfd, const rt_spec *s, const char *resolv, const cha
 {
     const char *h = s->hostname && *s->hostname ? s->hostname : "localhost";
     cleanup_free char *hn = nr_xasprintf("%s\n", h);
-    /* --net host shares the host's addresses: its hosts file, as docker does */
+    /* --net host shares the host's addresses: its hosts file, as docker does;
+     * a network of nrun's adds the container's address and the host's */
+    const char *net_hosts = s->net_etc;
     cleanup_free char *hosts = host_hosts ? nr_xstrdup(host_hosts)
-                                          : nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-                                                         "ip6-loopback\n127.0.1.1\t%s\n", h);
+                               : net_hosts ? nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                                                          "ip6-loopback\n%s", net_hosts)
+                                           : nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                                                          "ip6-loopback\n127.0.1.1\t%s\n", h);
+    if (s->net_etc)
+        resolv = s->net_etc + strlen(s->net_etc) + 1;
     const struct { const char *name, *text; } f[] = {{"hostname", hn}, {"hosts", hosts}, {"resolv.conf", resolv}};
     cleanup_close int p = ensure_in_root(rootfd, RT_CTR_RUN_DIR, false, err);
     if (p < 0)

@@ -24,6 +24,8 @@ static nr_cmd_fn lookup(const char *name)
         {"rm", nr_cmd_rm},
         {"logs", nr_cmd_logs},
         {"exec", nr_cmd_exec},
+        {"network", nr_cmd_network},
+        {"port", nr_cmd_port},
         {"container", NULL},
         {"oci", nr_cmd_oci},
         {"__internal", nr_cmd_internal},
@@ -54,7 +56,8 @@ static void usage(FILE *f)
     fputs("Usage: nrun [--root DIR] COMMAND [ARGS...]\n"
           "       nrun [--root DIR] IMAGE [CMD...]      (same as nrun run)\n"
           "\n"
-          "Containers:  run create start ps stop kill rm logs exec inspect\n"
+          "Containers:  run create start ps stop kill rm logs exec inspect port\n"
+          "Networks:    network (create|ls|inspect|rm|connect|disconnect)\n"
           "Supervisor:  reload scale stats top\n"
           "Images:      images rmi tag image (ls|rm|inspect|prune) pull push save load base\n"
           "OCI runtime: oci (create|start|state|kill|delete)\n"

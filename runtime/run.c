@@ -18,6 +18,7 @@
 
 #include "common/util.h"
 #include "runtime/create.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 
 static int container_remove(const char *root, const char *id, bool background, nr_err *err);
@@ -284,6 +285,7 @@ static int container_remove(const char *root, const char *id, bool background, n
         rt_cgroup_destroy(&guess, &ign);
         rt_cgroup_free(&guess);
     }
+    rt_net_detach(root, id); /* what a killed nrun left attached */
     cleanup_free char *dir = rt_ctr_dir(root, id);
     /* rename first so a half-removed container is never listed */
     cleanup_free char *gone = nr_xasprintf("%s/containers/.rm-%s", root, id);
