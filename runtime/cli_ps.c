@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "runtime/cli_common.h"
 #include "runtime/create.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 
 static void human_duration(long long s, char *out, size_t len)
@@ -165,6 +166,7 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
     }
     free(ids);
     leftovers_removed(g->root);
+    rt_net_gc(g->root); /* attachments of containers whose nrun was killed */
     qsort(sts, m, sizeof *sts, newest_first);
     /* the table: every column as wide as its widest cell, as docker's is */
     enum { NCOL = 6 };

@@ -23,7 +23,9 @@
 #include <sys/socket.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <net/if.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -212,11 +214,26 @@ static bool id_plain(const char *id)
     return true;
 }
 
+/* that very process (pid and start time), and not a zombie: an init whose
+ * nrun was killed may never be reaped where no one reaps orphans */
 static bool pid_json_alive(const json_t *rec, const char *pk, const char *sk)
 {
     json_int_t pid = json_integer_value(json_object_get(rec, pk));
     json_int_t st = json_integer_value(json_object_get(rec, sk));
-    return pid > 0 && rt_pid_alive((pid_t)pid, (unsigned long long)st);
+    if (pid <= 0 || !rt_pid_alive((pid_t)pid, (unsigned long long)st))
+        return false;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')');
+    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
 }
 
 /* The container's namespace, pinned by a bind mount of it at
@@ -746,6 +763,8 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
         return -1;
     int r = -1;
     json_t *cl = NULL;
+    cleanup_free char *t = NULL;
+    cleanup_free char *file = nr_xasprintf("%s.conflist", name);
     nr_err ign;
     json_decref(conflist_load(root, dfd, RT_NET_DEFAULT, &ign)); /* the default's range counts too */
     json_t *all = all_conflists(root, dfd);
@@ -820,10 +839,11 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
             if (b && !strcmp(b, br))
                 br[0] = 0;
         }
+        if (*br && if_nametoindex(br) > 0)
+            br[0] = 0; /* a device of that name exists here (another tool's, or a leftover) */
     }
     cl = conflist_make(root, name, br, sub, gw, internal, dns);
-    cleanup_free char *t = json_dumps(cl, JSON_INDENT(2));
-    cleanup_free char *file = nr_xasprintf("%s.conflist", name);
+    t = json_dumps(cl, JSON_INDENT(2));
     r = nr_write_atomic(dfd, file, t, strlen(t), 0600, err);
 out:
     json_decref(cl);
@@ -881,17 +901,41 @@ int rt_net_remove(const char *root, const char *name, nr_err *err)
     int r = -1;
     json_t *u = users_of(adfd, name);
     cleanup_free char *file = nr_xasprintf("%s.conflist", name);
+    char *br = NULL;
+    nr_err ign;
+    json_t *cl = conflist_load(root, dfd, name, &ign);
+    if (cl && json_string_value(json_object_get(plugin_of(cl, "bridge"), "bridge")))
+        br = nr_xstrdup(json_string_value(json_object_get(plugin_of(cl, "bridge"), "bridge")));
+    json_decref(cl);
     if (json_object_size(u)) {
         const char *first = json_object_iter_key(json_object_iter(u));
         nr_err_set(err, "network %s has active endpoints (container %.12s): stop or disconnect them first", name, first);
+    } else if (faccessat(dfd, file, F_OK, 0) < 0) {
+        nr_err_set(err, "network %s not found", name);
     } else if (unlinkat(dfd, file, 0) < 0) {
         if (errno == ENOENT)
             nr_err_set(err, "network %s not found", name);
         else
             nr_err_sys(err, errno, "remove %s/networks/%s", root, file);
     } else {
+        /* the bridge goes with the network, as docker's does: the CNI
+         * plugins make it on the first ADD and never remove it */
+        if (br && if_nametoindex(br) > 0) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null >= 0)
+                    dup2(null, 1), dup2(null, 2);
+                execl("/usr/sbin/ip", "ip", "link", "delete", br, "type", "bridge", (char *)NULL);
+                execl("/sbin/ip", "ip", "link", "delete", br, "type", "bridge", (char *)NULL);
+                _exit(127);
+            }
+            if (pid > 0)
+                waitpid(pid, NULL, 0);
+        }
         r = 0;
     }
+    free(br);
     json_decref(u);
     close(lk), close(adfd), close(dfd);
     return r;
