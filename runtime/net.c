@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -933,6 +934,16 @@ int rt_net_remove(const char *root, const char *name, nr_err *err)
             if (pid > 0)
                 waitpid(pid, NULL, 0);
         }
+        /* dnsname's dnsmasq for the network keeps its address bound: stop it */
+        cleanup_free char *dd = nr_xasprintf("/run/containers/cni/dnsname/%s", name);
+        cleanup_free char *pf = nr_xasprintf("%s/pidfile", dd), *pt = NULL, *comm = NULL;
+        size_t l;
+        nr_err ign2;
+        long dp = nr_read_file(AT_FDCWD, pf, 64, &pt, &l, &ign2) == 0 ? strtol(pt, NULL, 10) : 0;
+        cleanup_free char *cp = nr_xasprintf("/proc/%ld/comm", dp);
+        if (dp > 1 && nr_read_file(AT_FDCWD, cp, 64, &comm, &l, &ign2) == 0 && !strncmp(comm, "dnsmasq", 7))
+            kill((pid_t)dp, SIGTERM);
+        nr_rm_rf(AT_FDCWD, dd, &ign2);
         r = 0;
     }
     free(br);
