@@ -35,6 +35,7 @@
 
 #include "common/util.h"
 #include "runtime/net.h"
+#include "runtime/net_internal.h"
 #include "runtime/runtime.h"
 
 bool rt_net_name_valid(const char *n)
@@ -48,7 +49,7 @@ bool rt_net_name_valid(const char *n)
     return strcmp(n, "host") && strcmp(n, "none") && strcmp(n, "private") && strcmp(n, "default");
 }
 
-static int net_dir(const char *root, nr_err *err)
+int rt_net_dir_open(const char *root, nr_err *err)
 {
     cleanup_free char *d = nr_xasprintf("%s/networks", root);
     cleanup_free char *a = nr_xasprintf("%s/networks/attach", root);
@@ -58,14 +59,14 @@ static int net_dir(const char *root, nr_err *err)
     return fd < 0 ? nr_err_sys(err, errno, "open %s", d) : fd;
 }
 
-static char *abs_root(const char *root)
+char *rt_net_abs_root(const char *root)
 {
     char *r = realpath(root, NULL);
     return r ? r : nr_xstrdup(root);
 }
 
 /* parse "a.b.c.d/n" into network and prefix; the network must be aligned */
-static int subnet_parse(const char *s, uint32_t *net, int *prefix)
+int rt_net_subnet_parse(const char *s, uint32_t *net, int *prefix)
 {
     char buf[32];
     const char *sl = strchr(s, '/');
@@ -86,13 +87,13 @@ static int subnet_parse(const char *s, uint32_t *net, int *prefix)
     return 0;
 }
 
-static void ip_str(uint32_t ip, char out[16])
+void rt_net_ip_str(uint32_t ip, char out[16])
 {
     struct in_addr a = {.s_addr = htonl(ip)};
     inet_ntop(AF_INET, &a, out, 16);
 }
 
-static json_t *plugin_of(const json_t *cl, const char *type)
+json_t *rt_net_plugin_of(const json_t *cl, const char *type)
 {
     size_t i;
     json_t *p;
@@ -102,17 +103,17 @@ static json_t *plugin_of(const json_t *cl, const char *type)
 }
 
 /* the first range of the bridge plugin's host-local IPAM */
-static const json_t *range_of(const json_t *cl)
+const json_t *rt_net_range_of(const json_t *cl)
 {
-    json_t *br = plugin_of(cl, "bridge");
+    json_t *br = rt_net_plugin_of(cl, "bridge");
     json_t *r = json_array_get(json_array_get(json_object_get(json_object_get(br, "ipam"), "ranges"), 0), 0);
     return json_is_object(r) ? r : NULL;
 }
 
-static json_t *conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
+json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
                              const char *gw, bool internal, bool dns)
 {
-    cleanup_free char *ar = abs_root(root);
+    cleanup_free char *ar = rt_net_abs_root(root);
     cleanup_free char *ipam_dir = nr_xasprintf("%s/networks/ipam", ar);
     json_t *routes = internal ? json_array() : json_pack("[{s:s}]", "dst", "0.0.0.0/0");
     json_t *plugins = json_pack("[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s, s:s}]], s:o, s:s}}]", "type", "bridge",
@@ -132,7 +133,7 @@ static json_t *conflist_make(const char *root, const char *name, const char *bri
 }
 
 /* Load (and check) networks/<name>.conflist; the default network is made on first use. */
-static json_t *conflist_load(const char *root, int dfd, const char *name, nr_err *err)
+json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err)
 {
     cleanup_free char *file = nr_xasprintf("%s.conflist", name);
     cleanup_free char *text = NULL;
@@ -146,11 +147,11 @@ static json_t *conflist_load(const char *root, int dfd, const char *name, nr_err
         sub = sub && *sub ? sub : RT_NET_DEFAULT_SUBNET;
         uint32_t n;
         int p;
-        if (subnet_parse(sub, &n, &p) < 0)
+        if (rt_net_subnet_parse(sub, &n, &p) < 0)
             return nr_err_set(err, "NRUN_BRIDGE_SUBNET=%s: expected an IPv4 network like 10.88.0.0/16", sub), NULL;
         char gw[16];
-        ip_str(n + 1, gw);
-        json_t *cl = conflist_make(root, name, RT_NET_DEFAULT_BRIDGE, sub, gw, false, false);
+        rt_net_ip_str(n + 1, gw);
+        json_t *cl = rt_net_conflist_make(root, name, RT_NET_DEFAULT_BRIDGE, sub, gw, false, false);
         cleanup_free char *t = json_dumps(cl, JSON_INDENT(2));
         if (nr_write_atomic(dfd, file, t, strlen(t), 0600, err) < 0) {
             json_decref(cl);
@@ -172,17 +173,17 @@ static json_t *conflist_load(const char *root, int dfd, const char *name, nr_err
 
 int rt_net_exists(const char *root, const char *name, nr_err *err)
 {
-    cleanup_close int dfd = net_dir(root, err);
+    cleanup_close int dfd = rt_net_dir_open(root, err);
     if (dfd < 0)
         return -1;
-    json_t *cl = conflist_load(root, dfd, name, err);
+    json_t *cl = rt_net_conflist_load(root, dfd, name, err);
     json_decref(cl);
     return cl ? 0 : -1;
 }
 
 /* ---- attachment records ------------------------------------------------ */
 
-static json_t *record_read(int adfd, const char *id)
+json_t *rt_net_record_read(int adfd, const char *id)
 {
     cleanup_free char *f = nr_xasprintf("%s.json", id);
     cleanup_free char *text = NULL;
@@ -205,7 +206,7 @@ static int record_write(int adfd, const char *id, const json_t *rec, nr_err *err
     return nr_write_atomic(adfd, f, t, strlen(t), 0600, err);
 }
 
-static bool id_plain(const char *id)
+bool rt_net_id_plain(const char *id)
 {
     if (!*id || strlen(id) > 64)
         return false;
@@ -261,7 +262,7 @@ static void netns_unpin(const json_t *rec)
 
 static int netns_pin(const char *root, const char *id, pid_t pid, json_t *rec, nr_err *err)
 {
-    cleanup_free char *ar = abs_root(root);
+    cleanup_free char *ar = rt_net_abs_root(root);
     cleanup_free char *dir = nr_xasprintf("%s/networks/ns", ar);
     cleanup_free char *path = nr_xasprintf("%s/%s", dir, id);
     cleanup_free char *src = nr_xasprintf("/proc/%d/ns/net", (int)pid);
@@ -296,7 +297,7 @@ static int attachment_del(const json_t *rec, const char *id, const json_t *a, nr
 /* with the lock held */
 static void detach_locked(int adfd, const char *id)
 {
-    json_t *rec = record_read(adfd, id);
+    json_t *rec = rt_net_record_read(adfd, id);
     if (!rec)
         return;
     const json_t *as = json_object_get(rec, "attachments");
@@ -310,9 +311,9 @@ static void detach_locked(int adfd, const char *id)
     unlinkat(adfd, f, 0);
 }
 
-static int lock_nets(const char *root, int *dfd, int *adfd, int *lk, nr_err *err)
+int rt_net_lock(const char *root, int *dfd, int *adfd, int *lk, nr_err *err)
 {
-    *dfd = net_dir(root, err);
+    *dfd = rt_net_dir_open(root, err);
     if (*dfd < 0)
         return -1;
     *adfd = openat(*dfd, "attach", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -328,7 +329,7 @@ static int lock_nets(const char *root, int *dfd, int *adfd, int *lk, nr_err *err
     return 0;
 }
 
-static void gc_locked(int adfd)
+void rt_net_gc_locked(int adfd)
 {
     cleanup_close int d2 = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = d2 >= 0 ? fdopendir(steal_fd(&d2)) : NULL;
@@ -343,9 +344,9 @@ static void gc_locked(int adfd)
             continue;
         char id[80];
         snprintf(id, sizeof id, "%.*s", (int)(l - 5), e->d_name);
-        if (!id_plain(id))
+        if (!rt_net_id_plain(id))
             continue;
-        json_t *rec = record_read(adfd, id);
+        json_t *rec = rt_net_record_read(adfd, id);
         if (rec && !pid_json_alive(rec, "owner_pid", "owner_start") && !pid_json_alive(rec, "init_pid", "init_start")) {
             stale = nr_xrealloc(stale, (n + 1) * sizeof *stale);
             stale[n++] = nr_xstrdup(id);
@@ -367,20 +368,20 @@ void rt_net_gc(const char *root)
         return; /* no network was ever used */
     int dfd, adfd, lk;
     nr_err ign;
-    if (lock_nets(root, &dfd, &adfd, &lk, &ign) < 0)
+    if (rt_net_lock(root, &dfd, &adfd, &lk, &ign) < 0)
         return;
-    gc_locked(adfd);
+    rt_net_gc_locked(adfd);
     close(lk), close(adfd), close(dfd);
 }
 
 void rt_net_detach(const char *root, const char *id)
 {
     cleanup_free char *a = nr_xasprintf("%s/networks/attach/%s.json", root, id);
-    if (!id_plain(id) || access(a, F_OK) < 0)
+    if (!rt_net_id_plain(id) || access(a, F_OK) < 0)
         return;
     int dfd, adfd, lk;
     nr_err ign;
-    if (lock_nets(root, &dfd, &adfd, &lk, &ign) < 0)
+    if (rt_net_lock(root, &dfd, &adfd, &lk, &ign) < 0)
         return;
     detach_locked(adfd, id);
     close(lk), close(adfd), close(dfd);
@@ -430,7 +431,7 @@ static int port_reserve(rt_net_port *p, nr_err *err)
 
 static char *etc_text(const char *root, const json_t *result, const json_t *cl, const char *hostname, const char *ip)
 {
-    const json_t *r = range_of(cl);
+    const json_t *r = rt_net_range_of(cl);
     const char *gw = json_string_value(json_object_get(r, "gateway"));
     nr_buf h = {0}, rs = {0};
     nr_buf_addf(&h, "%s\t%s\n", ip, hostname);
@@ -525,7 +526,7 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
     *etc = NULL;
     *hold = NULL;
     *nhold = 0;
-    if (!id_plain(id))
+    if (!rt_net_id_plain(id))
         return nr_err_set(err, "container id %s", id);
     json_t *nets = json_loads(networks_json, 0, NULL);
     if (!json_is_array(nets) || !json_array_size(nets)) {
@@ -533,11 +534,11 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
         return nr_err_set(err, "config.json: org.nrun.networks is not a list of networks");
     }
     int dfd, adfd, lk;
-    if (lock_nets(root, &dfd, &adfd, &lk, err) < 0) {
+    if (rt_net_lock(root, &dfd, &adfd, &lk, err) < 0) {
         json_decref(nets);
         return -1;
     }
-    gc_locked(adfd);
+    rt_net_gc_locked(adfd);
     int r = -1;
     json_t *rec = json_pack("{s:i, s:I, s:i, s:I, s:[]}", "owner_pid", (int)getpid(), "owner_start",
                             (json_int_t)rt_pid_start_time(getpid()), "init_pid", (int)pid, "init_start",
@@ -572,7 +573,7 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
             nr_err_set(err, "config.json: org.nrun.networks[%zu] has no valid name", i);
             goto undo;
         }
-        json_t *conf = conflist_load(root, dfd, name, err);
+        json_t *conf = rt_net_conflist_load(root, dfd, name, err);
         if (!conf)
             goto undo;
         char ifname[32];
@@ -624,14 +625,14 @@ out:
 int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long long start, const char *network,
                    const char *hostname, char **aliases, size_t naliases, nr_err *err)
 {
-    if (!id_plain(id))
+    if (!rt_net_id_plain(id))
         return nr_err_set(err, "container id %s", id);
     int dfd, adfd, lk;
-    if (lock_nets(root, &dfd, &adfd, &lk, err) < 0)
+    if (rt_net_lock(root, &dfd, &adfd, &lk, err) < 0)
         return -1;
     int r = -1;
     json_t *conf = NULL, *res = NULL, *al = NULL;
-    json_t *rec = record_read(adfd, id);
+    json_t *rec = rt_net_record_read(adfd, id);
     if (!rec || !json_is_array(json_object_get(rec, "attachments")) ||
         json_integer_value(json_object_get(rec, "init_pid")) != pid ||
         (unsigned long long)json_integer_value(json_object_get(rec, "init_start")) != start || !rt_pid_alive(pid, start)) {
@@ -647,7 +648,7 @@ int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long lo
         nr_err_set(err, "container %.12s is already connected to network %s", id, network);
         goto out;
     }
-    if (!(conf = conflist_load(root, dfd, network, err)))
+    if (!(conf = rt_net_conflist_load(root, dfd, network, err)))
         goto out;
     char ifname[32];
     snprintf(ifname, sizeof ifname, "eth%u", (unsigned)(json_array_size(as) & 0xff));
@@ -676,13 +677,13 @@ out:
 
 int rt_net_disconnect(const char *root, const char *id, const char *network, nr_err *err)
 {
-    if (!id_plain(id))
+    if (!rt_net_id_plain(id))
         return nr_err_set(err, "container id %s", id);
     int dfd, adfd, lk;
-    if (lock_nets(root, &dfd, &adfd, &lk, err) < 0)
+    if (rt_net_lock(root, &dfd, &adfd, &lk, err) < 0)
         return -1;
     int r = nr_err_set(err, "container %.12s is not connected to network %s", id, network);
-    json_t *rec = record_read(adfd, id);
+    json_t *rec = rt_net_record_read(adfd, id);
     json_t *as = json_object_get(rec, "attachments");
     for (size_t i = 0; i < json_array_size(as); i++) {
         json_t *a = json_array_get(as, i);
@@ -701,283 +702,3 @@ int rt_net_disconnect(const char *root, const char *id, const char *network, nr_
     return r;
 }
 
-char *rt_net_ports_text(const char *root, const char *id)
-{
-    cleanup_free char *f = nr_xasprintf("%s/networks/attach/%s.json", root, id);
-    cleanup_free char *text = NULL;
-    size_t len;
-    nr_err ign;
-    if (!id_plain(id) || nr_read_file(AT_FDCWD, f, 16 << 20, &text, &len, &ign) < 0)
-        return nr_xstrdup("");
-    json_t *rec = json_loadb(text, len, 0, NULL);
-    nr_buf b = {0};
-    json_t *pm = json_object_get(json_object_get(json_array_get(json_object_get(rec, "attachments"), 0), "runtimeConfig"),
-                                 "portMappings");
-    size_t i;
-    json_t *m;
-    json_array_foreach(pm, i, m)
-    {
-        const char *hip = json_string_value(json_object_get(m, "hostIP"));
-        const char *proto = json_string_value(json_object_get(m, "protocol"));
-        nr_buf_addf(&b, "%lld/%s -> %s:%lld\n", (long long)json_integer_value(json_object_get(m, "containerPort")),
-                    proto ? proto : "tcp", hip && *hip ? hip : "0.0.0.0",
-                    (long long)json_integer_value(json_object_get(m, "hostPort")));
-    }
-    json_decref(rec);
-    nr_buf_add(&b, "", 1);
-    return (char *)b.data;
-}
-
-/* ---- the store: create, remove, list --------------------------------------- */
-
-static json_t *all_conflists(const char *root, int dfd)
-{
-    json_t *out = json_object();
-    cleanup_close int d2 = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = d2 >= 0 ? fdopendir(steal_fd(&d2)) : NULL;
-    if (!d)
-        return out;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l <= 9 || strcmp(e->d_name + l - 9, ".conflist"))
-            continue;
-        char name[80];
-        snprintf(name, sizeof name, "%.*s", (int)(l - 9), e->d_name);
-        nr_err ign;
-        json_t *cl = rt_net_name_valid(name) || !strcmp(name, RT_NET_DEFAULT) ? conflist_load(root, dfd, name, &ign) : NULL;
-        if (cl)
-            json_object_set_new(out, name, cl);
-    }
-    closedir(d);
-    return out;
-}
-
-int rt_net_create(const char *root, const char *name, const char *subnet, const char *gateway, bool internal,
-                  bool dns, nr_err *err)
-{
-    if (!rt_net_name_valid(name) || !strcmp(name, RT_NET_DEFAULT))
-        return nr_err_set(err, "network name \"%s\": expected [a-zA-Z0-9][a-zA-Z0-9_.-]* (at most 64), not bridge, "
-                               "host, none, private or default", name);
-    int dfd, adfd, lk;
-    if (lock_nets(root, &dfd, &adfd, &lk, err) < 0)
-        return -1;
-    int r = -1;
-    json_t *cl = NULL;
-    cleanup_free char *t = NULL;
-    cleanup_free char *file = nr_xasprintf("%s.conflist", name);
-    nr_err ign;
-    json_decref(conflist_load(root, dfd, RT_NET_DEFAULT, &ign)); /* the default's range counts too */
-    json_t *all = all_conflists(root, dfd);
-    char sub[32], gw[16];
-    uint32_t net = 0;
-    int prefix = 24;
-    if (json_object_get(all, name)) {
-        nr_err_set(err, "network %s already exists", name);
-        goto out;
-    }
-    if (subnet) {
-        if (subnet_parse(subnet, &net, &prefix) < 0) {
-            nr_err_set(err, "--subnet %s: expected an IPv4 network like 10.90.0.0/24 (prefix 8 to 30, host bits zero)",
-                       subnet);
-            goto out;
-        }
-    }
-    bool pick = !subnet;
-    /* podman's choice: 10.89.N.0/24, the first not used */
-    for (int k = 0; k < 256; k++) {
-        if (pick)
-            net = (10U << 24) | (89U << 16) | ((uint32_t)k << 8);
-        uint32_t mask = ~0U << (32 - prefix);
-        bool clash = false;
-        const char *nn;
-        json_t *c;
-        json_object_foreach(all, nn, c)
-        {
-            const char *s = json_string_value(json_object_get(range_of(c), "subnet"));
-            uint32_t on;
-            int op;
-            if (!s || subnet_parse(s, &on, &op) < 0)
-                continue;
-            uint32_t m = prefix < op ? mask : ~0U << (32 - op);
-            if ((on & m) == (net & m)) {
-                clash = true;
-                if (!pick) {
-                    nr_err_set(err, "--subnet %s overlaps network %s (%s)", subnet, nn, s);
-                    goto out;
-                }
-            }
-        }
-        if (!clash)
-            break;
-        if (!pick || k == 255) {
-            nr_err_set(err, "no free subnet in 10.89.0.0/16 for a new network: give one with --subnet");
-            goto out;
-        }
-    }
-    ip_str(net, gw);
-    snprintf(sub, sizeof sub, "%s/%d", gw, prefix);
-    if (gateway) {
-        struct in_addr a;
-        uint32_t mask = ~0U << (32 - prefix);
-        if (inet_pton(AF_INET, gateway, &a) != 1 || (ntohl(a.s_addr) & mask) != net) {
-            nr_err_set(err, "--gateway %s: not an address in %s", gateway, sub);
-            goto out;
-        }
-        snprintf(gw, sizeof gw, "%s", gateway);
-    } else {
-        ip_str(net + 1, gw);
-    }
-    /* the bridge: nrun1, nrun2, ... (nrun0 is the default's) */
-    char br[16] = "";
-    for (int k = 1; k < 10000 && !*br; k++) {
-        snprintf(br, sizeof br, "nrun%d", k);
-        const char *nn;
-        json_t *c;
-        json_object_foreach(all, nn, c)
-        {
-            const char *b = json_string_value(json_object_get(plugin_of(c, "bridge"), "bridge"));
-            if (b && !strcmp(b, br))
-                br[0] = 0;
-        }
-        if (*br && if_nametoindex(br) > 0)
-            br[0] = 0; /* a device of that name exists here (another tool's, or a leftover) */
-    }
-    cl = conflist_make(root, name, br, sub, gw, internal, dns);
-    t = json_dumps(cl, JSON_INDENT(2));
-    r = nr_write_atomic(dfd, file, t, strlen(t), 0600, err);
-out:
-    json_decref(cl);
-    json_decref(all);
-    close(lk), close(adfd), close(dfd);
-    return r;
-}
-
-/* the containers attached to `name` now: {id: {IPv4Address, Interface}} */
-static json_t *users_of(int adfd, const char *name)
-{
-    json_t *out = json_object();
-    cleanup_close int d2 = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = d2 >= 0 ? fdopendir(steal_fd(&d2)) : NULL;
-    if (!d)
-        return out;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 6 || strcmp(e->d_name + l - 5, ".json"))
-            continue;
-        char id[80];
-        snprintf(id, sizeof id, "%.*s", (int)(l - 5), e->d_name);
-        json_t *rec = id_plain(id) ? record_read(adfd, id) : NULL;
-        size_t i;
-        json_t *a;
-        json_array_foreach(json_object_get(rec, "attachments"), i, a)
-        {
-            const char *n = json_string_value(json_object_get(json_object_get(a, "conflist"), "name"));
-            if (!n || strcmp(n, name))
-                continue;
-            char ip[64] = "";
-            nr_err ign;
-            if (json_object_get(a, "result"))
-                rt_cni_result_ip(json_object_get(a, "result"), ip, &ign);
-            json_object_set_new(out, id, json_pack("{s:s, s:s}", "IPv4Address", ip, "Interface",
-                                                   json_string_value(json_object_get(a, "ifname")) ?: ""));
-        }
-        json_decref(rec);
-    }
-    closedir(d);
-    return out;
-}
-
-int rt_net_remove(const char *root, const char *name, nr_err *err)
-{
-    if (!strcmp(name, RT_NET_DEFAULT))
-        return nr_err_set(err, "network %s is the default network: it cannot be removed", name);
-    if (!rt_net_name_valid(name))
-        return nr_err_set(err, "network %s not found", name);
-    int dfd, adfd, lk;
-    if (lock_nets(root, &dfd, &adfd, &lk, err) < 0)
-        return -1;
-    gc_locked(adfd);
-    int r = -1;
-    json_t *u = users_of(adfd, name);
-    cleanup_free char *file = nr_xasprintf("%s.conflist", name);
-    char *br = NULL;
-    nr_err ign;
-    json_t *cl = conflist_load(root, dfd, name, &ign);
-    if (cl && json_string_value(json_object_get(plugin_of(cl, "bridge"), "bridge")))
-        br = nr_xstrdup(json_string_value(json_object_get(plugin_of(cl, "bridge"), "bridge")));
-    json_decref(cl);
-    if (json_object_size(u)) {
-        const char *first = json_object_iter_key(json_object_iter(u));
-        nr_err_set(err, "network %s has active endpoints (container %.12s): stop or disconnect them first", name, first);
-    } else if (faccessat(dfd, file, F_OK, 0) < 0) {
-        nr_err_set(err, "network %s not found", name);
-    } else if (unlinkat(dfd, file, 0) < 0) {
-        if (errno == ENOENT)
-            nr_err_set(err, "network %s not found", name);
-        else
-            nr_err_sys(err, errno, "remove %s/networks/%s", root, file);
-    } else {
-        /* the bridge goes with the network, as docker's does: the CNI
-         * plugins make it on the first ADD and never remove it */
-        if (br && if_nametoindex(br) > 0) {
-            pid_t pid = fork();
-            if (pid == 0) {
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null >= 0)
-                    dup2(null, 1), dup2(null, 2);
-                execl("/usr/sbin/ip", "ip", "link", "delete", br, "type", "bridge", (char *)NULL);
-                execl("/sbin/ip", "ip", "link", "delete", br, "type", "bridge", (char *)NULL);
-                _exit(127);
-            }
-            if (pid > 0)
-                waitpid(pid, NULL, 0);
-        }
-        /* dnsname's dnsmasq for the network keeps its address bound: stop it */
-        cleanup_free char *dd = nr_xasprintf("/run/containers/cni/dnsname/%s", name);
-        cleanup_free char *pf = nr_xasprintf("%s/pidfile", dd), *pt = NULL, *comm = NULL;
-        size_t l;
-        nr_err ign2;
-        long dp = nr_read_file(AT_FDCWD, pf, 64, &pt, &l, &ign2) == 0 ? strtol(pt, NULL, 10) : 0;
-        cleanup_free char *cp = nr_xasprintf("/proc/%ld/comm", dp);
-        if (dp > 1 && nr_read_file(AT_FDCWD, cp, 64, &comm, &l, &ign2) == 0 && !strncmp(comm, "dnsmasq", 7))
-            kill((pid_t)dp, SIGTERM);
-        nr_rm_rf(AT_FDCWD, dd, &ign2);
-        r = 0;
-    }
-    free(br);
-    json_decref(u);
-    close(lk), close(adfd), close(dfd);
-    return r;
-}
-
-json_t *rt_net_list(const char *root, nr_err *err)
-{
-    int dfd, adfd, lk;
-    if (lock_nets(root, &dfd, &adfd, &lk, err) < 0)
-        return NULL;
-    gc_locked(adfd);
-    nr_err ign;
-    json_decref(conflist_load(root, dfd, RT_NET_DEFAULT, &ign));
-    json_t *all = all_conflists(root, dfd);
-    json_t *out = json_array();
-    const char *name;
-    json_t *c;
-    json_object_foreach(all, name, c)
-    {
-        const json_t *r = range_of(c);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:{s:[{s:s?, s:s?}]}, s:b, s:b, s:s?, s:o}", "Name", name, "Driver",
-                              plugin_of(c, "bridge") ? "bridge" : "cni", "Scope", "local", "IPAM", "Config", "Subnet",
-                              json_string_value(json_object_get(r, "subnet")), "Gateway",
-                              json_string_value(json_object_get(r, "gateway")), "Internal",
-                              json_is_true(json_object_get(json_object_get(c, "org.nrun"), "internal")), "DNS",
-                              plugin_of(c, "dnsname") != NULL, "Bridge",
-                              json_string_value(json_object_get(plugin_of(c, "bridge"), "bridge")), "Containers",
-                              users_of(adfd, name));
-        json_array_append_new(out, o);
-    }
-    json_decref(all);
-    close(lk), close(adfd), close(dfd);
-    return out;
-}

@@ -491,7 +491,7 @@ P
             "$BATS_FILE_TMPDIR/bb.tar" "$d.tar" >/dev/null
         run rt_run --rm "wd:$n" sh -c "touch $tok; pwd -P"
         echo "fd $n: $status $output"
-        found=$(find "$NRUN_ROOT" -name "$tok" -not -path '*/upper/*' 2>/dev/null)
+        found=$(find "$NRUN_ROOT" -name "$tok" -not -path '*/upper/*' 2>/dev/null || true) # (a --rm container's files go while find runs)
         [ -z "$found" ] || { rm -f $found; false; }
         [ "$status" -ne 0 ]
         [[ "$output" == *"/app"* ]]
