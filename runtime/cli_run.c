@@ -190,6 +190,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     rt_run_params rp = {0};
     const char *restart = NULL, *cidfile = NULL;
     size_t nfile_env = 0; /* op->env starts with this many --env-file entries */
+    cleanup_free char *join_spec = NULL;
     nr_err err = {0};
     /* everything given here ends up in config.json, which is JSON: UTF-8 */
     for (int k = 1; k < argc; k++)
@@ -228,7 +229,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                  "  -m SIZE, --cpus N, --pids-limit N, --cpuset-cpus LIST\n"
                  "  --read-only, -v HOST:CTR[:ro] | NAME:CTR | CTR\n"
                  "  -p [IP:][HOST:]CTR[/tcp|udp] (ports or ranges), -P (every EXPOSEd port), -h HOSTNAME\n"
-                 "  --network bridge|NAME|none|host (--net; private = bridge), --network-alias NAME\n"
+                 "  --network bridge|NAME|none|host|container:NAME (--net; private = bridge), --network-alias NAME\n"
                  "  --cap-add CAP, --cap-drop CAP, --security-opt seccomp=unconfined|PROFILE.json\n"
                  "  --workers N, --balance rr|leastconn, --mode auto|cluster|single (supervisor)\n"
                  "  --max-memory SIZE, --wait-ready, --drain-timeout T, --kill-timeout T, --stop-timeout T,\n"
@@ -309,8 +310,15 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         else if (!strcmp(n, "-v") || !strcmp(n, "--volume")) push(&op->volumes, &op->nvolumes, val);
         else if (!strcmp(n, "-p") || !strcmp(n, "--publish")) push(&op->ports, &op->nports, val);
         else if (!strcmp(n, "--net") || !strcmp(n, "--network")) {
-            if (!strncmp(val, "container:", 10))
-                return run_usage_error(g, "run: --network %s: joining another container's network is not supported yet", val);
+            if (!strncmp(val, "container:", 10)) {
+                char cid[65];
+                if (rt_container_find(g->root, val + 10, cid, &err) < 0)
+                    return run_usage_error(g, "run: --network %s: %s", val, err.msg);
+                free(join_spec);
+                join_spec = nr_xasprintf("container:%s", cid);
+                op->net = join_spec;
+                continue;
+            }
             op->net = !strcmp(val, "private") || !strcmp(val, "default") ? RT_NET_DEFAULT : val;
             if (strcmp(op->net, "host") && strcmp(op->net, "none") && strcmp(op->net, RT_NET_DEFAULT) &&
                 !rt_net_name_valid(op->net))
@@ -352,7 +360,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     op->ephemeral = rp.rm;
 
     if (strcmp(op->net, "host") && strcmp(op->net, "none") && strcmp(op->net, RT_NET_DEFAULT) &&
-        rt_net_exists(g->root, op->net, &err) < 0)
+        strncmp(op->net, "container:", 10) && rt_net_exists(g->root, op->net, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     img_store *store;
     if (img_store_open(g->root, &store, &err) < 0)

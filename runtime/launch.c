@@ -50,6 +50,7 @@
 typedef struct launch_ctx {
     rt_spec spec;
     void *seccomp_prog;
+    int join_fd; /* --network container:ID: that container's network namespace, joined by the child */
     int net_fd; /* the child reads the network's /etc lines here, then goes on (-1: no network to wait for) */
     int log_fd, control_fd;
     const rt_cgroup *cg; /* the child puts itself in these (see rt_cgroup_add) */
@@ -118,6 +119,26 @@ static int lo_up(nr_err *err)
     if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
         return nr_err_sys(err, errno, "bring lo up");
     return 0;
+}
+
+/* The network namespace of running container `id`, checked to be its init's still. */
+static int join_open(const char *root, const char *id, nr_err *err)
+{
+    rt_state st;
+    if (rt_state_read(root, id, &st, err) < 0)
+        return nr_err_wrap(err, "--network container:%.12s", id);
+    int fd = -1;
+    if (!strcmp(rt_state_live_status(&st), "running")) {
+        char p[64];
+        snprintf(p, sizeof p, "/proc/%d/ns/net", (int)st.pid);
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && !rt_pid_alive(st.pid, st.start_time)) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    rt_state_free(&st);
+    return fd >= 0 ? fd : nr_err_set(err, "--network container:%.12s: the container is not running", id);
 }
 
 static __attribute__((noreturn)) void child_fail(int fd, const nr_err *e)
@@ -194,6 +215,14 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, con
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
         nr_err_sys(&e, errno, "sethostname");
         child_fail(sync_fd, &e);
+    }
+    if (c->join_fd >= 0) {
+        if (setns(c->join_fd, CLONE_NEWNET) < 0) {
+            nr_err_sys(&e, errno, "join the network namespace of container %.12s", s->net_join);
+            child_fail(sync_fd, &e);
+        }
+        close(c->join_fd);
+        c->join_fd = -1;
     }
     if (s->ns_net && s->net_lo_up && lo_up(&e) < 0)
         child_fail(sync_fd, &e);
@@ -276,6 +305,8 @@ static void ctx_free(launch_ctx *c)
         close(c->control_fd);
     if (c->init_fd >= 0)
         close(c->init_fd);
+    if (c->join_fd >= 0)
+        close(c->join_fd);
     free(c->seccomp_prog);
     rt_spec_free(&c->spec);
 }
@@ -283,7 +314,7 @@ static void ctx_free(launch_ctx *c)
 int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc *p, nr_err *err)
 {
     memset(p, 0, sizeof *p);
-    launch_ctx c = {.log_fd = -1, .control_fd = -1, .init_fd = -1, .net_fd = -1, .minimal_init = getenv("NRUN_MINIMAL_INIT") != NULL};
+    launch_ctx c = {.log_fd = -1, .control_fd = -1, .init_fd = -1, .net_fd = -1, .join_fd = -1, .minimal_init = getenv("NRUN_MINIMAL_INIT") != NULL};
     cleanup_free char *dir = rt_ctr_dir(root, id);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
@@ -298,6 +329,8 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
         if (rt_seccomp_prepare(c.spec.seccomp_json, cfd, &c.seccomp_prog, err) < 0)
             goto out;
     }
+    if (c.spec.net_join && (c.join_fd = join_open(root, c.spec.net_join, err)) < 0)
+        goto out;
     c.log_fd = open_logs(dfd, dir, err);
     if (c.log_fd < 0)
         goto out;

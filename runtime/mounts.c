@@ -529,7 +529,7 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err)
 {
     /* --net host: the host's resolver configuration and hosts, read while we still see them */
     cleanup_free char *resolv = NULL, *hosts = NULL;
-    if (s->etc_files && !s->ns_net) {
+    if (s->etc_files && !s->ns_net && !s->net_join) {
         size_t len;
         nr_err ign;
         if (nr_read_file(AT_FDCWD, "/etc/resolv.conf", 1 << 16, &resolv, &len, &ign) < 0)
@@ -552,7 +552,7 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err)
     for (size_t i = 0; i < s->nmounts; i++)
         if (do_mount(rootfd, &s->mounts[i], err) < 0)
             return -1;
-    if (s->etc_files && etc_files(rootfd, s, resolv ? resolv : "# no network outside this container\n", hosts, err) < 0)
+    if (s->etc_files && etc_files(rootfd, s, resolv ? resolv : s->net_join ? "# the network of another container\n" : "# no network outside this container\n", hosts, err) < 0)
         return -1;
     if (s->cwd && workdir_ensure(rootfd, s->cwd, err) < 0)
         return -1;

@@ -80,6 +80,7 @@ typedef struct rt_spec {
     rt_port *ports;
     size_t nports;
     char *networks;           /* org.nrun.networks (JSON list): attach through CNI (net.c); NULL = none */
+    char *net_join;           /* org.nrun.net-join: the container (id) whose network namespace it joins */
     char *net_etc;            /* set by the launch: "HOSTS-LINES\0RESOLV" from the network (mounts.c) */
     /* supervisor pass-through */
     int sv_workers, sv_balance, sv_mode;

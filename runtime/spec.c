@@ -509,7 +509,8 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     /* linux */
     json_t *ns = json_array();
     const char *nsnames[] = {"pid", "mount", "ipc", "uts", "cgroup", "network"};
-    bool hostnet = o->net && !strcmp(o->net, "host");
+    /* host, or another container's (container:ID, joined at launch): no namespace of its own */
+    bool hostnet = o->net && (!strcmp(o->net, "host") || !strncmp(o->net, "container:", 10));
     for (size_t i = 0; i < NR_ARRAY_LEN(nsnames); i++)
         if (!(hostnet && !strcmp(nsnames[i], "network")))
             json_array_append_new(ns, json_pack("{s:s}", "type", nsnames[i]));
@@ -585,13 +586,16 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     json_object_set_new(ann, "org.nrun.stop-signal", json_string(sigs));
     json_t *ports = json_array();
     const char *net = o->net ? o->net : RT_NET_DEFAULT;
-    bool own_ns = strcmp(net, "host") != 0, cni = own_ns && strcmp(net, "none");
+    bool join = !strncmp(net, "container:", 10);
+    bool own_ns = strcmp(net, "host") != 0 && !join, cni = own_ns && strcmp(net, "none");
     if ((o->nports || o->publish_all) && !cni) {
         json_decref(ann);
         json_decref(ports);
         json_decref(spec);
         return nr_err_set(err, "-p and -P need a network of nrun's (not --network %s)", net);
     }
+    if (join)
+        json_object_set_new(ann, "org.nrun.net-join", json_string(net + 10));
     for (size_t i = 0; i < o->nports; i++)
         if (parse_port(o->ports[i], ports, err) < 0) {
             json_decref(ann);
@@ -614,7 +618,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     cleanup_free char *ports_s = json_dumps(ports, JSON_COMPACT);
     json_decref(ports);
     json_object_set_new(ann, "org.nrun.ports", json_string(ports_s));
-    json_object_set_new(ann, "org.nrun.net", json_string(!own_ns ? "host" : cni ? "cni" : "none"));
+    json_object_set_new(ann, "org.nrun.net", json_string(join ? "container" : !own_ns ? "host" : cni ? "cni" : "none"));
     if (cni) {
         /* the names others on the network find it by: its name, its hostname, the aliases */
         json_t *al = json_array();

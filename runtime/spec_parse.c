@@ -328,6 +328,12 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
         }
         json_decref(p);
     }
+    const char *join = ann(a, "org.nrun.net-join");
+    if (join) {
+        if (strlen(join) != 64 || strspn(join, "0123456789abcdef") != 64)
+            return nr_err_set(err, "config.json: org.nrun.net-join must be a container id");
+        s->net_join = nr_xstrdup(join);
+    }
     const char *nets = ann(a, "org.nrun.networks");
     if (nets) {
         json_t *n = json_loads(nets, 0, NULL);
@@ -528,6 +534,10 @@ int rt_spec_parse(const char *text, size_t len, rt_spec *s, nr_err *err)
     }
     if (parse_linux(root, s, err) < 0 || parse_annotations(root, s, err) < 0)
         goto out;
+    if (s->net_join && (s->ns_net || s->networks)) {
+        nr_err_set(err, "config.json: org.nrun.net-join with a network namespace or networks of its own");
+        goto out;
+    }
     if ((s->nports && !s->networks) || (s->networks && !s->ns_net)) {
         nr_err_set(err, "config.json: %s", s->networks ? "org.nrun.networks needs a network namespace of its own"
                                                        : "org.nrun.ports need org.nrun.networks (ports are published on a network)");
@@ -577,6 +587,7 @@ void rt_spec_free(rt_spec *s)
     free(s->overlay_work);
     free(s->ports);
     free(s->networks);
+    free(s->net_join);
     free(s->net_etc);
     memset(s, 0, sizeof *s);
 }

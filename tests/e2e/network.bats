@@ -16,6 +16,7 @@ setup_file() {
 }
 teardown_file() {
     [ -z "${HOSTSVC:-}" ] || kill "$HOSTSVC" 2>/dev/null || true
+    for n in $(cat "$BATS_FILE_TMPDIR/outside-netns" 2>/dev/null); do ip netns del "$n" 2>/dev/null || true; done
     rt_file_teardown
 }
 
@@ -111,6 +112,19 @@ net_clean() {
     done
 }
 
+@test "--network container:NAME shares that container's namespace (its address, its localhost)" {
+    id=$(rt_run -d --name "srv$SFX" bb:1 sh -c "$(web shared)")
+    run rt_run --rm --network "container:srv$SFX" bb:1 sh -c 'for i in $(seq 50); do wget -qO- http://127.0.0.1/i && break; sleep 0.1; done; ip -4 -o addr show eth0'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = shared ]
+    [ "$(awk '{print $4}' <<<"${lines[1]}")" = "$("$NRUN" exec "$id" ip -4 -o addr show eth0 | awk '{print $4}')" ]
+    run -125 rt_run --rm --network "container:srv$SFX" -p 8080:80 bb:1 true
+    run -125 rt_run --rm --network container:nosuch bb:1 true
+    [[ "$output" == *"container:nosuch"* ]]
+    "$NRUN" rm -f "$id" >/dev/null
+    run -125 rt_run --network "container:$id" bb:1 true
+}
+
 @test "--network none: only lo, and -p is refused" {
     run rt_run --rm --network none bb:1 ls /sys/class/net
     [ "$output" = lo ]
@@ -200,4 +214,39 @@ net_clean() {
     ! nr_in_ns iptables-save -t nat | grep -q -- "--dport $port "
     ! grep -qF "$NRUN_ROOT/networks/ns" /proc/mounts
     "$NRUN" rm -f "$id" >/dev/null
+}
+
+@test "an outside client (another namespace) reaches the cluster master's workers with its own address; NAT out hides the container's" {
+    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
+    "$NRUN" __internal mkimage -t nd:1 --config '{"Env":["PATH=/usr/bin"]}' "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    # "outside": a namespace of this test, linked to the file's by a veth pair
+    out=${NR_NETNS}o
+    ip netns add "$out"
+    echo "$out" >>"$BATS_FILE_TMPDIR/outside-netns" # teardown_file deletes it if the test fails
+    nr_in_ns ip link add nrto0 type veth peer name nrti0 netns "$out"
+    nr_in_ns ip addr add 192.168.231.1/24 dev nrto0
+    nr_in_ns ip link set nrto0 up
+    ip -n "$out" addr add 192.168.231.2/24 dev nrti0
+    ip -n "$out" link set nrti0 up
+    ip -n "$out" link set lo up
+    port=$(rt_free_port)
+    id=$(rt_run -d --workers 2 -p "$port:3000" nd:1 node -e \
+        "require('http').createServer((q, r) => r.end(q.socket.remoteAddress + ' ' + process.pid)).listen(3000)")
+    for _ in $(seq 100); do ip netns exec "$out" curl -sf --max-time 2 "http://192.168.231.1:$port/" >/dev/null && break; sleep 0.1; done
+    run ip netns exec "$out" curl -sf --max-time 5 "http://192.168.231.1:$port/"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "192.168.231.2 "* || "$output" == "::ffff:192.168.231.2 "* ]]
+    # both workers serve it (the master accepts inside the container and hands connections on)
+    pids=$(for _ in $(seq 20); do ip netns exec "$out" curl -sf --max-time 5 "http://192.168.231.1:$port/" | cut -d' ' -f2; echo; done | sort -u | grep -c .)
+    [ "$pids" -eq 2 ]
+    # the way out: a service outside sees the file's address, not the container's
+    ip netns exec "$out" python3 -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("192.168.231.2", 18777)); s.listen(1); c, a = s.accept(); c.sendall(a[0].encode()); c.close()' &
+    srv=$!
+    for _ in $(seq 50); do ip netns exec "$out" ss -Htln "sport = :18777" | grep -q . && break; sleep 0.05; done
+    run "$NRUN" exec "$id" node -e "require('net').connect(18777, '192.168.231.2').on('data', d => console.log(String(d)))"
+    wait "$srv" || true
+    [[ "$output" = 192.168.231.1 || "$output" = ::ffff:192.168.231.1 ]]
+    "$NRUN" rm -f "$id" >/dev/null
+    ip netns del "$out"
+    nr_in_ns ip link del nrto0 2>/dev/null || true
 }
