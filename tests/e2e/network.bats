@@ -15,7 +15,7 @@ setup_file() {
     export SFX=${NR_NETNS#nrt-}
 }
 teardown_file() {
-    [ -z "${HOSTSVC:-}" ] || kill "$HOSTSVC" 2>/dev/null || true
+    p=$(cat "$BATS_FILE_TMPDIR/hostsvc" 2>/dev/null) && kill "$p" 2>/dev/null || true
     for n in $(cat "$BATS_FILE_TMPDIR/outside-netns" 2>/dev/null); do ip netns del "$n" 2>/dev/null || true; done
     rt_file_teardown
 }
@@ -57,8 +57,10 @@ net_clean() {
 @test "outbound: a host service on the bridge address, by host.nrun.internal" {
     mkdir -p "$BATS_FILE_TMPDIR/hs" && echo host-says-hi >"$BATS_FILE_TMPDIR/hs/i"
     port=$(rt_free_port)
-    nr_in_ns busybox httpd -f -p "0.0.0.0:$port" -h "$BATS_FILE_TMPDIR/hs" </dev/null >/dev/null 2>&1 3>&- &
+    # nsenter execs httpd: $! is the service itself
+    nsenter --net="/run/netns/$NR_NETNS" busybox httpd -f -p "0.0.0.0:$port" -h "$BATS_FILE_TMPDIR/hs" </dev/null >/dev/null 2>&1 3>&- &
     HOSTSVC=$!
+    echo "$HOSTSVC" >"$BATS_FILE_TMPDIR/hostsvc"
     run rt_run --rm bb:1 wget -qO- "http://host.nrun.internal:$port/i"
     [ "$status" -eq 0 ]
     [ "$output" = host-says-hi ]
