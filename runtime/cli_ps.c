@@ -250,6 +250,7 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "Id", st.id, "Name", st.name, "Image", st.image,
                           "Created", created, "State", state_json(&st, live), "Config", cfg ? cfg : json_null(),
                           "Cgroups", json_incref(st.cgroups));
+    json_object_set_new(j, "NetworkSettings", rt_net_inspect(g->root, st.id));
     rt_state_free(&st);
     return j;
 }

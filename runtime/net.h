@@ -77,6 +77,9 @@ struct json_t *rt_net_list(const char *root, nr_err *err);
 int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long long start, const char *network,
                    const char *hostname, char **aliases, size_t naliases, nr_err *err);
 int rt_net_disconnect(const char *root, const char *id, const char *network, nr_err *err);
+/* docker inspect's NetworkSettings of `id` as attached now:
+ * {Networks: {name: {IPAddress, Gateway, Aliases, Interface}}, Ports: {"80/tcp": [{HostIp, HostPort}]}} */
+struct json_t *rt_net_inspect(const char *root, const char *id);
 /* the published ports of `id` as attached: "3000/tcp -> 0.0.0.0:32768" lines */
 char *rt_net_ports_text(const char *root, const char *id);
 

@@ -47,6 +47,49 @@ char *rt_net_ports_text(const char *root, const char *id)
     return (char *)b.data;
 }
 
+json_t *rt_net_inspect(const char *root, const char *id)
+{
+    json_t *nets = json_object(), *ports = json_object();
+    cleanup_free char *f = nr_xasprintf("%s/networks/attach/%s.json", root, id);
+    cleanup_free char *text = NULL;
+    size_t len;
+    nr_err ign;
+    json_t *rec = rt_net_id_plain(id) && nr_read_file(AT_FDCWD, f, 16 << 20, &text, &len, &ign) == 0
+                      ? json_loadb(text, len, 0, NULL)
+                      : NULL;
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(rec, "attachments"), i, a)
+    {
+        const json_t *cl = json_object_get(a, "conflist");
+        const char *name = json_string_value(json_object_get(cl, "name"));
+        char ip[64] = "";
+        if (!name || !json_object_get(a, "result") || rt_cni_result_ip(json_object_get(a, "result"), ip, &ign) < 0)
+            continue;
+        const char *gw = json_string_value(json_object_get(rt_net_range_of(cl), "gateway"));
+        json_t *al = json_object_get(json_object_get(json_object_get(a, "runtimeConfig"), "aliases"), name);
+        json_object_set_new(nets, name, json_pack("{s:s, s:s?, s:O?, s:s?}", "IPAddress", ip, "Gateway", gw, "Aliases",
+                                                  al, "Interface", json_string_value(json_object_get(a, "ifname"))));
+        json_t *m;
+        size_t k;
+        json_array_foreach(json_object_get(json_object_get(a, "runtimeConfig"), "portMappings"), k, m)
+        {
+            const char *proto = json_string_value(json_object_get(m, "protocol"));
+            const char *hip = json_string_value(json_object_get(m, "hostIP"));
+            char key[32], hp[16];
+            snprintf(key, sizeof key, "%lld/%s", (long long)json_integer_value(json_object_get(m, "containerPort")),
+                     proto ? proto : "tcp");
+            snprintf(hp, sizeof hp, "%lld", (long long)json_integer_value(json_object_get(m, "hostPort")));
+            if (!json_object_get(ports, key))
+                json_object_set_new(ports, key, json_array());
+            json_array_append_new(json_object_get(ports, key),
+                                  json_pack("{s:s, s:s}", "HostIp", hip && *hip ? hip : "0.0.0.0", "HostPort", hp));
+        }
+    }
+    json_decref(rec);
+    return json_pack("{s:o, s:o}", "Networks", nets, "Ports", ports);
+}
+
 /* ---- the store: create, remove, list --------------------------------------- */
 
 static json_t *all_conflists(const char *root, int dfd)

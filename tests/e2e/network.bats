@@ -83,6 +83,8 @@ net_clean() {
     run ! nr_in_ns timeout 10 wget -O- "http://127.0.0.1:$port2/i"
     [ "$status" -ne 124 ]
     [[ "$output" == *"refused"* ]]
+    "$NRUN" inspect "$id" | jq -e --arg p "$port" '.[0].NetworkSettings | (.Ports["80/tcp"][0].HostPort == $p)
+        and (.Networks.bridge.IPAddress | startswith("10.88.")) and .Networks.bridge.Gateway == "10.88.0.1"'
     run "$NRUN" port "$id"
     [[ "$output" == *"80/tcp -> 127.0.0.1:$port"* ]]
     [[ "$output" == *"81/tcp -> 0.0.0.0:$port2"* ]]
