@@ -38,10 +38,12 @@ nr_remove_root() {
     grep -F " $NRUN_ROOT/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
     # dnsname's dnsmasq of this file's networks, then the namespace
     local f n p
-    for f in "$NRUN_ROOT"/networks/*.conflist; do
-        [ -f "$f" ] || continue
+    for f in "$NRUN_ROOT"/networks/*.conflist "$NRUN_ROOT"/networks/ipam/*/; do
+        [ -e "$f" ] || continue
         n=$(basename "$f" .conflist)
-        p=$(cat "/run/containers/cni/dnsname/$n/pidfile" 2>/dev/null) && kill "$p" 2>/dev/null
+        [ "$n" != bridge ] || continue # the default network has no dnsmasq
+        p=$(cat "/run/containers/cni/dnsname/$n/pidfile" 2>/dev/null) || p=
+        if [ -n "$p" ] && grep -qx dnsmasq "/proc/$p/comm" 2>/dev/null; then kill "$p" 2>/dev/null || true; fi
         rm -rf "/run/containers/cni/dnsname/$n"
     done
     [ -z "${NR_NETNS:-}" ] || ip netns del "$NR_NETNS" 2>/dev/null || true
