@@ -140,12 +140,6 @@ static int bind_tcp(const char *address, int port, int type, nr_err *err)
     return nr_err_set(err, "bind port %d: no address family", port);
 }
 
-/* A filesystem identity: the ids the kernel checks for file access. */
-typedef struct fs_ident {
-    uid_t uid;
-    gid_t gid;
-} fs_ident;
-
 /* setfsuid/setfsgid report no error: the value read back (an invalid id
  * changes nothing) says whether it took. */
 static bool set_fsuid(uid_t u)
@@ -165,7 +159,7 @@ static bool set_fsgid(gid_t g)
  * DAC_READ_SEARCH, FOWNER, FSETID, MKNOD, LINUX_IMMUTABLE and MAC_OVERRIDE
  * from the effective set; back at 0 it raises again those still permitted,
  * i.e. the ones we had.  Needs CAP_SETUID/CAP_SETGID, which PID 1 keeps. */
-static int fsid_enter(uid_t uid, gid_t gid, fs_ident *old, nr_err *err)
+int sv_fsid_enter(uid_t uid, gid_t gid, sv_fs_ident *old, nr_err *err)
 {
     old->uid = (uid_t)setfsuid((uid_t)-1);
     old->gid = (gid_t)setfsgid((gid_t)-1);
@@ -178,7 +172,7 @@ static int fsid_enter(uid_t uid, gid_t gid, fs_ident *old, nr_err *err)
     return 0;
 }
 
-static void fsid_leave(const fs_ident *old)
+void sv_fsid_leave(const sv_fs_ident *old)
 {
     /* Back to our own euid/egid, which the kernel always allows.  Should it
      * not take, PID 1 must not go on with a worker's identity. */
@@ -227,14 +221,14 @@ static int bind_unix(const char *path_in, nr_err *err)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return nr_err_sys(err, errno, "socket");
-    fs_ident old;
-    if (fsid_enter(sv_g->cfg->uid, sv_g->cfg->gid, &old, err) < 0) {
+    sv_fs_ident old;
+    if (sv_fsid_enter(sv_g->cfg->uid, sv_g->cfg->gid, &old, err) < 0) {
         close(fd);
         return -1;
     }
     int r = bind(fd, (struct sockaddr *)&a, sizeof a);
     int e = errno;
-    fsid_leave(&old);
+    sv_fsid_leave(&old);
     if (r < 0 || listen(fd, 4096) < 0) {
         if (r == 0)
             e = errno;
