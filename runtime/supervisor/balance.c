@@ -300,6 +300,41 @@ static bool hand(sv_worker *w, sv_listener *l, int fd, int index)
     return true;
 }
 
+/* sticky: a hash of the client's address (not its port), so that every
+ * connection of one client goes to one worker. */
+static uint64_t peer_hash(int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0) {
+        if (sa.ss_family == AF_INET)
+            p = (const unsigned char *)&((struct sockaddr_in *)&sa)->sin_addr, n = 4;
+        else if (sa.ss_family == AF_INET6)
+            p = (const unsigned char *)&((struct sockaddr_in6 *)&sa)->sin6_addr, n = 16;
+    }
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a; unix sockets: all one client */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Rendezvous (highest random weight) hashing over worker slots: a client's
+ * worker is the slot with the highest mix(client, slot).  It changes only
+ * when that slot is not routable (restarting, draining): then its clients,
+ * and only they, go to their next-best slot, and come back to the slot's
+ * replacement. */
+static uint64_t mix(uint64_t h, int slot)
+{
+    uint64_t x = h ^ ((uint64_t)slot * 0x9e3779b97f4a7c15ULL);
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
 /* Pick a worker for a connection of `l` and hand it over; false when none can take it. */
 static bool dispatch(sv_listener *l, int fd, const sv_worker *exclude)
 {
@@ -327,6 +362,15 @@ static bool dispatch(sv_listener *l, int fd, const sv_worker *exclude)
                     pick = i;
                 if (cand[pick]->ninflight == 0)
                     break;
+            }
+        } else if (sv_g->cfg->balance == SV_BALANCE_STICKY) {
+            uint64_t h = peer_hash(fd), best = 0;
+            for (int i = 0; i < n; i++) {
+                uint64_t m = mix(h, cand[i]->slot);
+                if (i == 0 || m > best) {
+                    best = m;
+                    pick = i;
+                }
             }
         } else if (sv_g->cfg->balance == SV_BALANCE_LEASTCONN) {
             /* Fewest open connections; ties go round-robin from the rr cursor. */

@@ -122,7 +122,7 @@ static void usage(void)
           "Run CMD under the nrun supervisor on this host (node: cluster workers; else one process).\n"
           "  -p [IP:]PORT            bind PORT here and serve it (repeatable)\n"
           "  --workers N             cluster workers (default: CPU quota, cpuset, online CPUs)\n"
-          "  --balance rr|leastconn  connection hand-off (default rr)\n"
+          "  --balance rr|leastconn|sticky  connection hand-off (default rr; sticky: by client address)\n"
           "  --mode auto|cluster|single\n"
           "  --log-dir DIR           write DIR/container.log (JSON lines)\n"
           "  --log-max-size SIZE     rotate at SIZE (default 10m); --log-max-files N (default 5)\n"
@@ -207,8 +207,10 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
                 cfg.balance = SV_BALANCE_RR;
             else if (!strcmp(v, "leastconn"))
                 cfg.balance = SV_BALANCE_LEASTCONN;
+            else if (!strcmp(v, "sticky"))
+                cfg.balance = SV_BALANCE_STICKY;
             else
-                return nr_usage_error(g, "supervise: --balance %s: expected rr or leastconn", v);
+                return nr_usage_error(g, "supervise: --balance %s: expected rr, leastconn or sticky", v);
         } else if (!strcmp(a, "--mode")) {
             NEED();
             if (!strcmp(v, "auto"))

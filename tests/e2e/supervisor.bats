@@ -51,7 +51,7 @@ teardown() { sv_cleanup; }
 
 @test "single mode: output is echoed raw and logged as JSON lines; -p passes the socket systemd-style" {
     PORT=$(sv_free_port)
-    sv_start -p "127.0.0.1:$PORT" -- sh -c 'echo "fds=$LISTEN_FDS pid_ok=$([ "$LISTEN_PID" = $$ ] && echo y)"; echo err-line >&2; [ -e /proc/self/fd/3 ] && echo fd3=yes; exit 5'
+    sv_start --mode single -p "127.0.0.1:$PORT" -- sh -c 'echo "fds=$LISTEN_FDS pid_ok=$([ "$LISTEN_PID" = $$ ] && echo y)"; echo err-line >&2; [ -e /proc/self/fd/3 ] && echo fd3=yes; exit 5'
     wait "$SV_PID" || rc=$?
     SV_PID=
     [ "$rc" -eq 5 ]
