@@ -179,3 +179,72 @@ once() {
     [[ "$output" == *"a published port needs the app to run as node cluster workers"*'uses '"'&&'"* ]]
     ! ss -Htln "sport = :$PORT" | grep -q .
 }
+
+# socket.io's long-polling handshake from source address $2 (127.0.0.x) to
+# port $1: handshake, join (POST "40"), poll the reply.  Prints ok or the error.
+sio_session() {
+    local u="http://127.0.0.1:$1/socket.io/?EIO=4&transport=polling" h sid r
+    h=$(curl -sf --interface "$2" --max-time 5 "$u") || { echo "handshake failed"; return; }
+    sid=$(echo "${h#0}" | jq -r .sid)
+    r=$(curl -s --interface "$2" --max-time 5 -X POST -H 'Content-Type: text/plain;charset=UTF-8' --data 40 "$u&sid=$sid")
+    [ "$r" = ok ] || { echo "join: $r"; return; }
+    r=$(curl -s --interface "$2" --max-time 5 "$u&sid=$sid")
+    [[ "$r" == 40* ]] || { echo "poll: $r"; return; }
+    echo ok
+}
+
+@test "socket.io long-polling: fails under round-robin with 2 workers, works with --balance sticky" {
+    [ -d "$APPS/node_modules/socket.io" ] || skip "tests/apps/node_modules/socket.io missing: run make deps"
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start --workers 2 --balance rr -- node "$APPS/socketio.js"
+    sv_wait "curl -sf http://127.0.0.1:$PORT/pid"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    fails=0
+    for i in 1 2 3 4; do
+        r=$(sio_session "$PORT" 127.0.0.1)
+        echo "rr: $r"
+        [ "$r" = ok ] || fails=$((fails + 1))
+    done
+    [ "$fails" -gt 0 ]
+    sv_stop
+
+    PORT=$PORT sv_start --workers 2 --balance sticky -- node "$APPS/socketio.js"
+    sv_wait "curl -sf http://127.0.0.1:$PORT/pid"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    for i in $(seq 1 12); do
+        r=$(sio_session "$PORT" "127.0.0.$i")
+        echo "sticky 127.0.0.$i: $r"
+        [ "$r" = ok ]
+    done
+    # different clients are spread over both workers, each always to the same one
+    for i in $(seq 1 12); do
+        echo "$i $(curl -sf --interface "127.0.0.$i" "http://127.0.0.1:$PORT/pid") $(curl -sf --interface "127.0.0.$i" "http://127.0.0.1:$PORT/pid")"
+    done >"$BATS_TEST_TMPDIR/map"
+    cat "$BATS_TEST_TMPDIR/map"
+    awk '$2 != $3 { exit 1 }' "$BATS_TEST_TMPDIR/map"
+    [ "$(awk '{print $2}' "$BATS_TEST_TMPDIR/map" | sort -u | wc -l)" -eq 2 ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
+@test "sticky: when a worker restarts only its clients move, and they come back to its replacement" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start --workers 2 --balance sticky -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    map() { for i in $(seq 1 16); do echo "$i $(curl -sf --interface "127.0.0.$i" "http://127.0.0.1:$PORT/" | awk '{print $3}')"; done; }
+    map >"$BATS_TEST_TMPDIR/before"
+    victim=$(sv_stats | jq '.workers[] | select(.worker == 1) | .pid')
+    other=$(sv_stats | jq '.workers[] | select(.worker == 2) | .pid')
+    grep -q " $victim\$" "$BATS_TEST_TMPDIR/before"
+    grep -q " $other\$" "$BATS_TEST_TMPDIR/before"
+    kill -KILL "$victim"
+    sv_wait "sv_stats | jq -e '[.workers[] | select(.state == \"up\" and .pid != $victim)] | length == 2'"
+    new=$(sv_stats | jq '.workers[] | select(.worker == 1) | .pid')
+    map >"$BATS_TEST_TMPDIR/after"
+    paste "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
+    # the other worker's clients stayed; the victim's went to its replacement
+    paste "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after" |
+        awk -v o="$other" -v v="$victim" -v n="$new" '($2 == o && $4 != o) || ($2 == v && $4 != n) { exit 1 }'
+    sv_stop
+}

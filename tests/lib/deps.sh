@@ -8,7 +8,7 @@ APT_PKGS=(
     libarchive-dev libjansson-dev libseccomp-dev libcap-dev libssl-dev libcurl4-openssl-dev
     libcmocka-dev bats jq
     umoci skopeo podman buildah crun runc docker-registry
-    busybox-static wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev
+    busybox-static tini wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev
     nodejs npm
 )
 
