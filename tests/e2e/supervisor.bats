@@ -288,7 +288,7 @@ s.on("data", (d) => { process.stdout.write(d); s.destroy(); });' "$SV_CTL" "$1"
 @test "supervise: bad flags are refused with one line" {
     run "$NRUN" supervise --balance fastest -- true
     [ "$status" -eq 2 ]
-    [[ "$output" == *"expected rr or leastconn"* ]]
+    [[ "$output" == *"expected rr, leastconn or sticky"* ]]
     run "$NRUN" supervise --crash-loop 5 -- true
     [ "$status" -eq 2 ]
     run "$NRUN" supervise --drain-timeout soon -- true
