@@ -342,17 +342,6 @@ int sv_run(const sv_config *cfg)
         return NR_EXIT_CMD;
     }
     choose_mode(s);
-    if (!s->cluster && cfg->n_listen > 0 && cfg->mode == SV_MODE_AUTO) {
-        /* Until ports are published into the container's own network, a
-         * published socket reaches cluster workers only (or, with --mode
-         * single, a process that takes it as fd 3): never accept connections
-         * that no process will serve. */
-        fprintf(stderr,
-                "nrun: a published port needs the app to run as node cluster workers, and the command runs as one "
-                "process: %s (use --mode single only if the app serves the socket it gets as fd 3, LISTEN_FDS)\n",
-                s->mode_reason);
-        return NR_EXIT_CMD;
-    }
     s->node_eval = s->cluster && sv_argv0_is_node(s->argv[0]) && argv_is_node_eval(s->argv);
     s->target = s->cluster ? (cfg->workers > 0 ? cfg->workers : sv_cpu_count()) : 1;
     if (s->target > SV_MAX_SLOTS)
@@ -368,6 +357,18 @@ int sv_run(const sv_config *cfg)
     {
         cleanup_free char *line = nr_xasprintf("mode: %s (%s)", s->cluster ? "cluster" : "single", s->mode_reason);
         sv_logs_write(0, s->self, "supervisor", line, strlen(line));
+    }
+    if (!s->cluster && cfg->n_listen > 0 && cfg->mode == SV_MODE_AUTO) {
+        /* Until ports are published into the container's own network, a
+         * published socket reaches cluster workers only (or, with --mode
+         * single, a process that takes it as fd 3): never accept connections
+         * that no process will serve.  In the log too: `run -d` has no terminal. */
+        sv_log_sys("a published port needs the app to run as node cluster workers, and the command runs as one "
+                   "process: %s (use --mode single only if the app serves the socket it gets as fd 3, LISTEN_FDS)",
+                   s->mode_reason);
+        sv_control_fini();
+        sv_loop_fini();
+        return NR_EXIT_CMD;
     }
     sv_stats_sample();
     /* Cluster mode starts one worker; the others follow once it listens. */

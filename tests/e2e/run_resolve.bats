@@ -118,4 +118,11 @@ served_as_cluster() {
     port=$(rt_free_port)
     run -125 rt_run --rm -p "127.0.0.1:$port:3000" npm:1 npm run both
     [[ "$output" == *"a published port needs the app to run as node cluster workers"*"'&&'"* ]]
+    # run -d: the container ends with 125 and its log says why
+    id=$(rt_run -d -p "127.0.0.1:$port:3000" npm:1 npm run both)
+    for i in $(seq 100); do [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Status')" = exited ] && break; sleep 0.1; done
+    "$NRUN" inspect "$id" | jq -e '.[0].State.ExitCode == 125'
+    "$NRUN" logs "$id" 2>&1 | grep -q "a published port needs the app to run as node cluster workers"
+    ! curl -s --max-time 2 "http://127.0.0.1:$port/"
+    "$NRUN" rm -f "$id" >/dev/null
 }
