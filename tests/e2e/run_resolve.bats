@@ -46,6 +46,21 @@ SH
     build tini 'COPY tini /usr/bin/tini
 ENTRYPOINT ["tini", "--"]
 CMD ["npm", "start"]'
+    # socket.io (from tests/apps, installed by tests/lib/deps.sh) started by npm start
+    if [ -d "$REPO/tests/apps/node_modules/socket.io" ]; then
+        local sio=$BATS_FILE_TMPDIR/sio m
+        mkdir -p "$sio/node_modules/@types" "$sio/node_modules/@socket.io"
+        for m in $(node -e 'const l = require(process.argv[1]), seen = new Set();
+            (function walk(n) { const p = "node_modules/" + n; if (seen.has(p) || !l.packages[p]) return; seen.add(p);
+              Object.keys(l.packages[p].dependencies || {}).forEach(walk); })("socket.io");
+            console.log([...seen].join(" "))' "$REPO/tests/apps/package-lock.json"); do
+            cp -a "$REPO/tests/apps/$m" "$sio/$m"
+        done
+        cp "$REPO/tests/apps/socketio.js" "$sio/"
+        printf '{"name":"sio","version":"1.0.0","scripts":{"start":"PORT=3000 node socketio.js"}}\n' >"$sio/package.json"
+        printf 'FROM node:20\nWORKDIR /app\nCOPY . .\nCMD ["npm", "start"]\n' >"$sio/Nodefile"
+        "$NBUILD" -q -t sio:1 "$sio" >/dev/null
+    fi
     build ep 'COPY docker-entrypoint.sh /usr/local/bin/
 ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["server.js"]'
@@ -124,5 +139,45 @@ served_as_cluster() {
     "$NRUN" inspect "$id" | jq -e '.[0].State.ExitCode == 125'
     "$NRUN" logs "$id" 2>&1 | grep -q "a published port needs the app to run as node cluster workers"
     ! curl -s --max-time 2 "http://127.0.0.1:$port/"
+    "$NRUN" rm -f "$id" >/dev/null
+}
+
+# socket.io's long-polling handshake from source address $2 to port $1: ok or what failed
+sio_session() {
+    local u="http://127.0.0.1:$1/socket.io/?EIO=4&transport=polling" h sid r
+    h=$(curl -sf --interface "$2" --max-time 5 "$u") || { echo "handshake failed"; return; }
+    sid=$(echo "${h#0}" | jq -r .sid)
+    r=$(curl -s --interface "$2" --max-time 5 -X POST -H 'Content-Type: text/plain;charset=UTF-8' --data 40 "$u&sid=$sid")
+    [ "$r" = ok ] || { echo "join: $r"; return; }
+    r=$(curl -s --interface "$2" --max-time 5 "$u&sid=$sid")
+    [[ "$r" == 40* ]] || { echo "poll: $r"; return; }
+    echo ok
+}
+
+@test "socket.io app (npm start) behind -p: long-polling fails under rr with 2 workers, works with --balance sticky" {
+    "$NRUN" image inspect sio:1 >/dev/null 2>&1 || skip "tests/apps/node_modules/socket.io missing: run make deps"
+    port=$(rt_free_port)
+    id=$(rt_run -d --workers 2 --balance rr -p "127.0.0.1:$port:3000" sio:1)
+    for i in $(seq 100); do curl -sf "http://127.0.0.1:$port/pid" >/dev/null && break; sleep 0.1; done
+    for i in $(seq 50); do [ "$("$NRUN" stats --json "$id" | jq '[.workers[] | select(.state == "up")] | length')" = 2 ] && break; sleep 0.1; done
+    fails=0
+    for i in 1 2 3 4; do
+        r=$(sio_session "$port" 127.0.0.1)
+        echo "rr: $r"
+        [ "$r" = ok ] || fails=$((fails + 1))
+    done
+    [ "$fails" -gt 0 ]
+    "$NRUN" rm -f "$id" >/dev/null
+    id=$(rt_run -d --workers 2 --balance sticky -p "127.0.0.1:$port:3000" sio:1)
+    for i in $(seq 100); do curl -sf "http://127.0.0.1:$port/pid" >/dev/null && break; sleep 0.1; done
+    for i in $(seq 50); do [ "$("$NRUN" stats --json "$id" | jq '[.workers[] | select(.state == "up")] | length')" = 2 ] && break; sleep 0.1; done
+    "$NRUN" inspect "$id" | jq -e '.[0].Supervisor.Mode == "cluster" and .[0].Config.annotations["org.nrun.balance"] == "sticky"'
+    for i in $(seq 1 10); do
+        r=$(sio_session "$port" "127.0.0.$i")
+        echo "sticky 127.0.0.$i: $r"
+        [ "$r" = ok ]
+    done
+    # the clients are spread over both workers
+    [ "$(for i in $(seq 1 10); do curl -sf --interface "127.0.0.$i" "http://127.0.0.1:$port/pid"; done | sort -u | wc -l)" -eq 2 ]
     "$NRUN" rm -f "$id" >/dev/null
 }
