@@ -108,3 +108,28 @@ mode_with() {
     mode_with "$d"
     [ "$mode" = "mode: cluster (npm start -> node -e 0)" ]
 }
+
+@test "docker-entrypoint.sh as a FIFO, a huge file or a link out: no hang, not taken for Docker's" {
+    d=$BATS_TEST_TMPDIR/ep && mkdir -p "$d/app"
+    printf '{"scripts":{"start":"node -e 0"}}\n' >"$d/app/package.json"
+    mkfifo "$d/docker-entrypoint.sh"
+    run_ep() {
+        id=$(rt_run -d -v "$d:/ep" -v "$d/app:/app" --entrypoint /ep/docker-entrypoint.sh rs:1 npm start)
+        mode=
+        for i in $(seq 100); do
+            mode=$("$NRUN" logs "$id" 2>&1 | grep '^mode: ' || true)
+            [ -n "$mode" ] && break
+            sleep 0.1
+        done
+        echo "$mode"
+        "$NRUN" rm -f "$id" >/dev/null
+    }
+    run_ep
+    [ "$mode" = "mode: single (/ep/docker-entrypoint.sh: not a regular file)" ]
+    rm "$d/docker-entrypoint.sh" && truncate -s 1G "$d/docker-entrypoint.sh"
+    run_ep
+    [ "$mode" = "mode: single (/ep/docker-entrypoint.sh: larger than 16 KiB)" ]
+    rm "$d/docker-entrypoint.sh" && ln -s /proc/self/fd/1 "$d/docker-entrypoint.sh"
+    run_ep
+    [ "$mode" = "mode: single (/ep/docker-entrypoint.sh: a link that leaves the container)" ]
+}
