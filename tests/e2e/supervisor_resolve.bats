@@ -99,6 +99,15 @@ once() {
     [ "$(echo "$output" | jq -r .worker)" = true ]
     once pnpm start
     [ "$mode" = 'mode: cluster (pnpm start -> node server.js --flag)' ]
+    # npm's default start script: `node server.js` when there is none and server.js exists
+    local app2=$BATS_TEST_TMPDIR/app2
+    mkdir -p "$app2" && cp "$APP/server.js" "$app2/" && echo '{"name":"no-scripts"}' >"$app2/package.json"
+    APP=$app2 once npm start
+    [ "$mode" = 'mode: cluster (npm start -> node server.js)' ]
+    [ "$(echo "$output" | jq -r .name)" = no-scripts ]
+    rm "$app2/server.js"
+    APP=$app2 once npm start
+    [[ "$mode" == 'mode: single ('*'/package.json has no start script and there is no server.js)' ]]
 }
 
 @test "shell form, tini, dumb-init and Docker's docker-entrypoint.sh resolve to node" {
