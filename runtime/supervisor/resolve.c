@@ -80,6 +80,7 @@ typedef struct rs {
     char *const *base_env;
     nr_buf chain; /* "npm start -> node server.js" */
     char why[256];
+    bool notable; /* looked like a node app: the choice goes into the log */
 } rs;
 
 bool sv_argv0_is_node(const char *a)
@@ -351,8 +352,10 @@ static int shell_c(rs *r, const char *line, const char *what)
     bool *assign;
     const char *why;
     char **words = sv_shell_split(line, &assign, &why);
-    if (!words)
+    if (!words) {
+        r->notable = r->notable || strstr(line, "node") || strstr(line, "npm") || strstr(line, "yarn");
         return fail(r, "%s is not one simple command: it uses %s", what, why);
+    }
     int rc = simple_command(r, words, assign);
     for (size_t i = 0; words[i]; i++)
         free(words[i]);
@@ -519,6 +522,7 @@ static int step(rs *r)
         return shell_c(r, line, "the shell command");
     }
     if (!strcmp(b, "docker-entrypoint.sh")) {
+        r->notable = true;
         if (!is_docker_entrypoint(r, v[0]))
             return -1;
         if (!v[1])
@@ -536,8 +540,10 @@ static int step(rs *r)
         }
         return 0;
     }
-    if (!strcmp(b, "npm") || !strcmp(b, "yarn") || !strcmp(b, "pnpm"))
+    if (!strcmp(b, "npm") || !strcmp(b, "yarn") || !strcmp(b, "pnpm")) {
+        r->notable = true;
         return package_script(r);
+    }
     return fail(r, "%s is not a node command", b);
 }
 
@@ -568,6 +574,7 @@ void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid
     if (rc == 1) {
         out->node = true;
         out->changed = steps > 0;
+        out->notable = steps > 0;
         out->argv = r.cur.v;
         out->env = r.env.v ? r.env.v : nr_xcalloc(1, sizeof(char *));
         out->reason = printable(steps > 0 ? r.chain.data : "a node command");
@@ -578,6 +585,7 @@ void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid
         out->argv = r.cur.v;
         out->env = nr_xcalloc(1, sizeof(char *));
         out->reason = printable(r.why);
+        out->notable = r.notable;
     }
     nr_buf_free(&r.chain);
 }

@@ -255,6 +255,7 @@ static void choose_mode(sv_state *s)
     sv_resolved r;
     sv_resolve(cfg->argv, base, cfg->cwd, cfg->uid, cfg->gid, &r);
     s->cluster = cfg->mode == SV_MODE_CLUSTER || r.node;
+    s->mode_notable = r.notable;
     if (r.node) {
         s->argv = r.argv;
         s->envp = merge_env(base, r.env);
@@ -354,7 +355,7 @@ int sv_run(const sv_config *cfg)
         fprintf(stderr, "nrun: supervisor: %s\n", err.msg);
         return NR_EXIT_CMD;
     }
-    {
+    if (s->mode_notable) {
         cleanup_free char *line = nr_xasprintf("mode: %s (%s)", s->cluster ? "cluster" : "single", s->mode_reason);
         sv_logs_write(0, s->self, "supervisor", line, strlen(line));
     }

@@ -179,6 +179,7 @@ typedef struct sv_state {
     char **argv;            /* what the workers run: cfg->argv, or what it resolved to */
     char **envp;            /* their environment: cfg->envp (or ours) plus what the resolution adds */
     char *mode_reason;      /* "npm start -> node server.js", "start script ...: uses '&&'" */
+    bool mode_notable;      /* say it in the log too */
     bool node_eval;         /* `node -e|-p`: the agent connects the channel when needed */
     sv_timer tick_t;
     /* pending connections: accepted, not handed over (no worker could take them) */
@@ -249,6 +250,8 @@ typedef struct sv_resolved {
     char **env;    /* NAME=value to set on top of the environment, NULL-terminated */
     bool node;     /* argv[0] is node */
     bool changed;  /* argv is not the command as given */
+    bool notable;  /* resolved through a wrapper, or a node app's wrapper that could not be:
+                    * worth a line in the log (a plain command gets none) */
     char *reason;  /* printable ASCII */
 } sv_resolved;
 void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid, gid_t gid, sv_resolved *out);
