@@ -240,7 +240,8 @@ static char **merge_env(char *const *base, char *const *add)
     return env;
 }
 
-/* Cluster or single, the command the workers run, and why (README "Modes"). */
+/* Cluster or single, the command the workers run, and why (README "Which
+ * commands are a cluster"; resolve.c). */
 static void choose_mode(sv_state *s)
 {
     const sv_config *cfg = s->cfg;
@@ -258,7 +259,7 @@ static void choose_mode(sv_state *s)
     s->mode_notable = r.notable;
     if (r.node) {
         s->argv = r.argv;
-        s->envp = merge_env(base, r.env);
+        s->envp = r.env[0] ? merge_env(base, r.env) : base;
         r.argv = NULL;
     } else {
         s->argv = cfg->argv;
