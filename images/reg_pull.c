@@ -406,6 +406,11 @@ int img_reg_pull(img_store *s, const char *ref, const img_reg_opts *o, img_desc 
             reg_progress(o, IMG_PROG_NOTE, NULL, 0, 0, note);
         }
     }
+    if (!strcmp(r.host, IMG_REG_DOCKER_HUB) && o->mirrors_only) {
+        if (!o->n_mirrors)
+            return nr_err_set(err, "%s: no registry mirror configured", ref);
+        return -1; /* err holds the last mirror's failure */
+    }
     reg_client *c;
     if (reg_client_open(r.host, NULL, o, &c, err) < 0)
         return -1;

@@ -74,6 +74,7 @@ typedef struct img_reg_opts {
     size_t n_mirrors;
     const char *const *insecure; /* hosts where plain http is allowed */
     size_t n_insecure;
+    bool mirrors_only;           /* docker.io names: only the mirrors, never docker.io itself */
     int parallel;                /* blob transfers at once (0: 3) */
     img_reg_progress_fn progress;
     void *progress_arg;
