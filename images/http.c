@@ -267,6 +267,7 @@ int img_http_do(img_http *h, const img_http_req *rq, img_http_resp *rs, nr_err *
         return -1;
     rs->transport_error = true;
     rs->tls_error = is_tls_error(rc);
+    rs->tls_verify_error = rc == CURLE_PEER_FAILED_VERIFICATION;
     if (rc == CURLE_TOO_MANY_REDIRECTS)
         rs->transport_error = false; /* the server's fault, and no retry will fix it */
     return nr_err_set(err, "%s %s: %s", rq->method, rq->url, cu.easy_strerror(rc));

@@ -60,6 +60,7 @@ typedef struct img_http_resp {
     long retry_after;           /* seconds, 0: not sent */
     bool transport_error;       /* no HTTP reply at all (connection, TLS, timeout) */
     bool tls_error;             /* the failure was in the TLS handshake */
+    bool tls_verify_error;      /* ... the peer speaks TLS but failed verification */
 } img_http_resp;
 
 int img_http_new(const img_http_tls *tls, img_http **out, nr_err *err);

@@ -398,10 +398,11 @@ static int ping(reg_client *c, nr_err *err)
         snprintf(w, sizeof w, "registry %s: GET %s", c->host, url);
         rc = reg_status_error(&rs, w, err);
     }
-    bool tls = rs.tls_error || rs.transport_error;
+    /* No TLS spoken there (not: a certificate we do not trust): the http fallback may try. */
+    bool no_tls = (rs.tls_error || rs.transport_error) && !rs.tls_verify_error;
     img_http_resp_free(&rs);
-    if (rc < 0 && tls)
-        err->errnum = EPROTO; /* for the http fallback */
+    if (rc < 0 && no_tls)
+        err->errnum = EPROTO;
     return rc;
 }
 
@@ -432,7 +433,7 @@ int reg_client_open(const char *host, const char *api_base, const img_reg_opts *
             nr_err first = *err;
             snprintf(c->base, sizeof c->base, "http://%s", api);
             if (ping(c, err) < 0) {
-                nr_err_wrap(err, "%s; and over https", first.msg);
+                nr_err_wrap(err, "over https: %s; over http", first.msg);
                 goto fail;
             }
         }
