@@ -314,8 +314,10 @@ int reg_request(reg_client *c, img_http *h, const char *scope, img_http_req *rq,
         int arc;
         cleanup_free char *auth = auth_for(c, h, scope, true, err, &arc);
         pthread_mutex_unlock(&c->mu);
-        if (arc < 0)
+        if (arc < 0) {
+            rc = -1;
             goto out;
+        }
         orig_hdrs[nh] = auth;
         orig_hdrs[nh + 1] = NULL;
         rq->headers = orig_hdrs;

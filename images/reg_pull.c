@@ -23,6 +23,9 @@ typedef struct pull {
     reg_client *c;
     const img_regref *r;
     char scope[IMG_NAME_MAX + 32];
+    int *lock_fds; /* the per-blob locks held (locks_take) */
+    char **lock_names;
+    size_t n_locks;
 } pull;
 
 static bool is_index_type(const char *mt)
@@ -173,7 +176,10 @@ static int dl_reset(void *arg, nr_err *err)
     return img_blob_writer_new(b->p->s, &b->w, err);
 }
 
-static int blob_fetch_locked(pull *p, img_http *h, const img_desc *d, nr_err *err)
+/* Download one blob into an unnamed store blob (*staged), hashed and
+ * counted as it comes; nothing is linked here.  A blob the store has is
+ * left alone (*staged stays NULL). */
+static int blob_fetch(pull *p, img_http *h, const img_desc *d, img_blob_writer **staged, nr_err *err)
 {
     uint64_t have;
     nr_err e2;
@@ -190,6 +196,8 @@ static int blob_fetch_locked(pull *p, img_http *h, const img_desc *d, nr_err *er
     img_http_req rq = {.method = "GET", .url = url, .sink = dl_sink, .sink_arg = &b, .follow = true};
     img_http_resp rs;
     int rc = reg_request(p->c, h, p->scope, &rq, dl_reset, &b, &rs, err);
+    if (rc < 0 && strncmp(err->msg, "blob ", 5))
+        nr_err_wrap(err, "blob %s", d->digest);
     if (rc == 0 && rs.status != 200) {
         char w[1200];
         snprintf(w, sizeof w, "%s/%s: blob %s", p->c->host, p->r->repo, d->digest);
@@ -208,29 +216,61 @@ static int blob_fetch_locked(pull *p, img_http *h, const img_desc *d, nr_err *er
         img_blob_writer_abort(b.w);
         return -1;
     }
-    if (img__blob_writer_link(b.w, err) < 0)
-        return -1;
+    *staged = b.w;
     reg_progress(p->c->o, IMG_PROG_DONE, d->digest, d->size, d->size, NULL);
     return 0;
 }
 
-/* One download per blob in this store at a time: the second puller waits
- * and then finds the blob stored. */
-static int blob_fetch(pull *p, img_http *h, const img_desc *d, nr_err *err)
+/* One download per blob in this store at a time: a pull locks every blob
+ * of its image (sorted by digest, so two pulls never wait on each other in
+ * a circle) until its blobs are linked or dropped.  A second pull of the
+ * same blobs waits, then finds them stored. */
+static int cmp_digest(const void *a, const void *b)
 {
-    char lock[100];
-    snprintf(lock, sizeof lock, "cache/.pull-%s.lock", img_digest_hex(d->digest));
-    int fd;
-    if (nr_lock_transient(img_store_dirfd(p->s), lock, &fd, err) < 0)
-        return -1;
-    int rc = blob_fetch_locked(p, h, d, err);
-    nr_unlock_transient(img_store_dirfd(p->s), lock, fd);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int locks_take(pull *p, const img_desc *ds, size_t n, nr_err *err)
+{
+    const char **v = nr_xcalloc(n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = ds[i].digest;
+    qsort(v, n, sizeof *v, cmp_digest);
+    p->lock_fds = nr_xcalloc(n + 1, sizeof *p->lock_fds);
+    p->lock_names = nr_xcalloc(n + 1, sizeof *p->lock_names);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && !strcmp(v[i], v[i - 1]))
+            continue;
+        char *name = nr_xasprintf("cache/.pull-%s.lock", img_digest_hex(v[i]));
+        int fd;
+        if (nr_lock_transient(img_store_dirfd(p->s), name, &fd, err) < 0) {
+            free(name);
+            rc = -1;
+            break;
+        }
+        p->lock_fds[p->n_locks] = fd;
+        p->lock_names[p->n_locks++] = name;
+    }
+    free(v);
     return rc;
+}
+
+static void locks_drop(pull *p)
+{
+    for (size_t i = 0; i < p->n_locks; i++) {
+        nr_unlock_transient(img_store_dirfd(p->s), p->lock_names[i], p->lock_fds[i]);
+        free(p->lock_names[i]);
+    }
+    free(p->lock_fds);
+    free(p->lock_names);
+    p->n_locks = 0;
 }
 
 typedef struct pool {
     pull *p;
     const img_desc *ds;
+    img_blob_writer **staged;
     size_t n, next;
     pthread_mutex_t mu;
     bool failed;
@@ -250,7 +290,7 @@ static void *pool_worker(void *arg)
         pthread_mutex_unlock(&pl->mu);
         if (i >= pl->n)
             break;
-        if (blob_fetch(pl->p, h, &pl->ds[i], &err) < 0) {
+        if (blob_fetch(pl->p, h, &pl->ds[i], &pl->staged[i], &err) < 0) {
             img_http_free(h);
             goto fail;
         }
@@ -266,11 +306,11 @@ fail:
     return NULL;
 }
 
-static int blobs_fetch(pull *p, const img_desc *ds, size_t n, int parallel, nr_err *err)
+static int blobs_fetch(pull *p, const img_desc *ds, img_blob_writer **staged, size_t n, int parallel, nr_err *err)
 {
     if (img_store_hold(p->s, err) < 0)
         return -1;
-    pool pl = {.p = p, .ds = ds, .n = n};
+    pool pl = {.p = p, .ds = ds, .staged = staged, .n = n};
     pthread_mutex_init(&pl.mu, NULL);
     size_t nt = parallel > 0 ? (size_t)parallel : 3;
     if (nt > n)
@@ -293,24 +333,77 @@ static int blobs_fetch(pull *p, const img_desc *ds, size_t n, int parallel, nr_e
     return 0;
 }
 
+/* The config, in memory: from the store, or downloaded (bounded, digest and
+ * size checked; *fresh says it still has to be stored). */
+static int config_get(pull *p, const img_desc *d, char **out, size_t *len, bool *fresh, nr_err *err)
+{
+    *fresh = false;
+    uint64_t have;
+    nr_err e2;
+    if (img_blob_size(p->s, d->digest, &have, &e2) == 0 && have == d->size) {
+        reg_progress(p->c->o, IMG_PROG_EXISTS, d->digest, d->size, d->size, NULL);
+        return img_blob_read(p->s, d->digest, IMG_JSON_MAX, out, len, err);
+    }
+    char url[1024];
+    snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", p->c->base, p->r->repo, d->digest);
+    img_http_req rq = {.method = "GET", .url = url, .max_body = (size_t)d->size + 1, .follow = true};
+    img_http_resp rs;
+    int rc = reg_request(p->c, p->c->h, p->scope, &rq, NULL, NULL, &rs, err);
+    if (rc < 0)
+        nr_err_wrap(err, "config %s", d->digest);
+    if (rc == 0 && rs.status != 200) {
+        char w[1200];
+        snprintf(w, sizeof w, "%s/%s: config %s", p->c->host, p->r->repo, d->digest);
+        rc = reg_status_error(&rs, w, err);
+    }
+    char hex[65];
+    if (rc == 0) {
+        nr_sha256_hex(rs.body.data ? rs.body.data : "", rs.body.len, hex);
+        if (rs.body.len != d->size)
+            rc = nr_err_set(err, "config %s: %zu bytes, not %llu", d->digest, rs.body.len, (unsigned long long)d->size);
+        else if (strcmp(hex, img_digest_hex(d->digest)))
+            rc = nr_err_set(err, "config %s: content hashes to sha256:%s", d->digest, hex);
+    }
+    if (rc == 0) {
+        *len = rs.body.len;
+        *out = rs.body.len ? steal_ptr(&rs.body.data) : nr_xstrdup("");
+        *fresh = true;
+        reg_progress(p->c->o, IMG_PROG_DONE, d->digest, d->size, d->size, NULL);
+    }
+    img_http_resp_free(&rs);
+    return rc;
+}
+
+static int pull_run(pull *p, img_desc *out, nr_err *err);
+
 static int pull_from(img_store *s, reg_client *c, const img_regref *r, img_desc *out, nr_err *err)
 {
     pull p = {.s = s, .c = c, .r = r};
-    snprintf(p.scope, sizeof p.scope, "repository:%s:pull", r->repo);
+    int rc = pull_run(&p, out, err);
+    locks_drop(&p);
+    return rc;
+}
+
+static int pull_run(pull *p, img_desc *out, nr_err *err)
+{
+    img_store *s = p->s;
+    reg_client *c = p->c;
+    const img_regref *r = p->r;
+    snprintf(p->scope, sizeof p->scope, "repository:%s:pull", r->repo);
     cleanup_free char *data = NULL;
     size_t len;
     char mt[128], digest[IMG_DIGEST_MAX];
-    if (manifest_get(&p, r->digest[0] ? r->digest : r->tag, &data, &len, mt, digest, err) < 0)
+    if (manifest_get(p, r->digest[0] ? r->digest : r->tag, &data, &len, mt, digest, err) < 0)
         return -1;
     if (is_index_type(mt)) {
         char chosen[IMG_DIGEST_MAX];
-        if (index_choose(&p, data, len, digest, chosen, err) < 0)
+        if (index_choose(p, data, len, digest, chosen, err) < 0)
             return -1;
         free(data);
         data = NULL;
         char idx[IMG_DIGEST_MAX];
         snprintf(idx, sizeof idx, "%s", digest);
-        if (manifest_get(&p, chosen, &data, &len, mt, digest, err) < 0)
+        if (manifest_get(p, chosen, &data, &len, mt, digest, err) < 0)
             return -1;
         if (!is_manifest_type(mt))
             return nr_err_set(err, "%s/%s: index %s: manifest %s is a %s, not an image manifest", c->host, r->repo,
@@ -332,17 +425,19 @@ static int pull_from(img_store *s, reg_client *c, const img_regref *r, img_desc 
         img__desc_parse(json_array_get(layers, i), &ds[i + 1], what, err);
     json_decref(m);
     int rc = -1;
+    img_blob_writer **staged = NULL;
+    char *cfg = NULL;
+    size_t cl = 0;
+    bool cfg_new = false;
     if (ds[0].size > IMG_JSON_MAX) {
         nr_err_set(err, "%s: config of %llu bytes (more than %u)", what, (unsigned long long)ds[0].size, IMG_JSON_MAX);
         goto out;
     }
-    /* The config first: it must be a valid one with a diff_id per layer
-     * before any layer is worth downloading. */
-    if (blob_fetch(&p, c->h, &ds[0], err) < 0)
+    /* Every blob of the image locked, then the config: it must be a valid
+     * one with a diff_id per layer before any layer is worth downloading. */
+    if (locks_take(p, ds, nl + 1, err) < 0)
         goto out;
-    cleanup_free char *cfg = NULL;
-    size_t cl;
-    if (img_blob_read(s, ds[0].digest, IMG_JSON_MAX, &cfg, &cl, err) < 0)
+    if (config_get(p, &ds[0], &cfg, &cl, &cfg_new, err) < 0)
         goto out;
     json_t *cj = json_loadb(cfg, cl, JSON_REJECT_DUPLICATES, NULL);
     char cw[1200];
@@ -357,10 +452,17 @@ static int pull_from(img_store *s, reg_client *c, const img_regref *r, img_desc 
         nr_err_set(err, "%s: %zu layers but config %s has %zu diff_ids", what, nl, ds[0].digest, nids);
         goto out;
     }
-    if (blobs_fetch(&p, ds + 1, nl, c->o->parallel, err) < 0)
+    staged = nr_xcalloc(nl + 1, sizeof *staged);
+    if (blobs_fetch(p, ds + 1, staged, nl, c->o->parallel, err) < 0)
         goto out;
+    /* All there and verified: now, and only now, the store changes. */
+    for (size_t i = 0; i < nl; i++) {
+        img_blob_writer *w = steal_ptr(&staged[i]);
+        if (w && img__blob_writer_link(w, err) < 0)
+            goto out;
+    }
     char stored[IMG_DIGEST_MAX];
-    if (img_blob_put(s, data, len, stored, err) < 0)
+    if ((cfg_new && img_blob_put(s, cfg, cl, stored, err) < 0) || img_blob_put(s, data, len, stored, err) < 0)
         goto out;
     snprintf(out->digest, sizeof out->digest, "%s", digest);
     snprintf(out->media_type, sizeof out->media_type, "%s", mt);
@@ -369,6 +471,10 @@ static int pull_from(img_store *s, reg_client *c, const img_regref *r, img_desc 
         goto out;
     rc = 0;
 out:
+    for (size_t i = 0; staged && i < nl; i++)
+        img_blob_writer_abort(staged[i]);
+    free(staged);
+    free(cfg);
     free(ds);
     return rc;
 }
