@@ -6,6 +6,7 @@
 #include "images/store_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,7 @@ static int up_reset(void *arg, nr_err *err)
     return img_blob_reader_open(u->p->s, u->d->digest, (int64_t)u->d->size, &u->rd, err);
 }
 
-static int start_upload(push *p, const img_desc *d, const char *mount, bool *mounted, char *loc, size_t loclen,
+static int start_upload(push *p, img_http *h, const img_desc *d, const char *mount, bool *mounted, char *loc, size_t loclen,
                         nr_err *err)
 {
     char url[1200], scope[2 * IMG_NAME_MAX + 64];
@@ -92,7 +93,7 @@ static int start_upload(push *p, const img_desc *d, const char *mount, bool *mou
     }
     img_http_req rq = {.method = "POST", .url = url};
     img_http_resp rs;
-    int rc = reg_request(p->c, p->c->h, scope, &rq, NULL, NULL, &rs, err);
+    int rc = reg_request(p->c, h, scope, &rq, NULL, NULL, &rs, err);
     *mounted = false;
     if (rc == 0 && rs.status == 201 && mount) {
         *mounted = true;
@@ -107,7 +108,7 @@ static int start_upload(push *p, const img_desc *d, const char *mount, bool *mou
     return rc;
 }
 
-static int put_monolithic(push *p, const img_desc *d, const char *loc, long *status, nr_err *err)
+static int put_monolithic(push *p, img_http *h, const img_desc *d, const char *loc, long *status, nr_err *err)
 {
     char url[2200];
     img_http_resp rs0 = {.location = ""};
@@ -120,7 +121,7 @@ static int put_monolithic(push *p, const img_desc *d, const char *loc, long *sta
     const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};
     img_http_req rq = {.method = "PUT", .url = url, .headers = hdrs, .src = up_read, .src_arg = &u, .src_len = d->size};
     img_http_resp rs;
-    int rc = reg_request(p->c, p->c->h, p->scope, &rq, up_reset, &u, &rs, err);
+    int rc = reg_request(p->c, h, p->scope, &rq, up_reset, &u, &rs, err);
     img_blob_reader_close(u.rd);
     *status = rs.status;
     if (rc == 0 && rs.status != 201 && rs.status != 200) {
@@ -134,7 +135,7 @@ static int put_monolithic(push *p, const img_desc *d, const char *loc, long *sta
 
 /* The chunked upload: PATCH with Content-Range, each reply moving the
  * Location on, then a PUT with the digest and no body. */
-static int put_chunked(push *p, const img_desc *d, char *loc, size_t loclen, nr_err *err)
+static int put_chunked(push *p, img_http *h, const img_desc *d, char *loc, size_t loclen, nr_err *err)
 {
     img_blob_reader *rd;
     if (img_blob_reader_open(p->s, d->digest, (int64_t)d->size, &rd, err) < 0)
@@ -168,7 +169,7 @@ static int put_chunked(push *p, const img_desc *d, char *loc, size_t loclen, nr_
         const char *hdrs[] = {"Content-Type: application/octet-stream", range, NULL};
         img_http_req rq = {.method = "PATCH", .url = url, .headers = hdrs, .body = buf, .body_len = n};
         img_http_resp rs;
-        rc = reg_request(p->c, p->c->h, p->scope, &rq, NULL, NULL, &rs, err);
+        rc = reg_request(p->c, h, p->scope, &rq, NULL, NULL, &rs, err);
         if (rc == 0 && rs.status != 202) {
             char w[1300];
             snprintf(w, sizeof w, "%s/%s: chunk upload of %s", p->c->host, p->r.repo, d->digest);
@@ -191,7 +192,7 @@ static int put_chunked(push *p, const img_desc *d, char *loc, size_t loclen, nr_
     }
     img_http_req rq = {.method = "PUT", .url = url, .body = "", .body_len = 0};
     img_http_resp rs;
-    rc = reg_request(p->c, p->c->h, p->scope, &rq, NULL, NULL, &rs, err);
+    rc = reg_request(p->c, h, p->scope, &rq, NULL, NULL, &rs, err);
     if (rc == 0 && rs.status != 201) {
         char w[1300];
         snprintf(w, sizeof w, "%s/%s: finishing upload of %s", p->c->host, p->r.repo, d->digest);
@@ -204,13 +205,13 @@ out:
     return rc;
 }
 
-static int blob_exists(push *p, const img_desc *d, bool *yes, nr_err *err)
+static int blob_exists(push *p, img_http *h, const img_desc *d, bool *yes, nr_err *err)
 {
     char url[1200];
     snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", p->c->base, p->r.repo, d->digest);
     img_http_req rq = {.method = "HEAD", .url = url, .follow = true};
     img_http_resp rs;
-    int rc = reg_request(p->c, p->c->h, p->scope, &rq, NULL, NULL, &rs, err);
+    int rc = reg_request(p->c, h, p->scope, &rq, NULL, NULL, &rs, err);
     *yes = rc == 0 && rs.status == 200 && (rs.content_length < 0 || (uint64_t)rs.content_length == d->size);
     if (rc == 0 && rs.status != 200 && rs.status != 404) {
         char w[1300];
@@ -221,10 +222,10 @@ static int blob_exists(push *p, const img_desc *d, bool *yes, nr_err *err)
     return rc;
 }
 
-static int blob_push(push *p, const img_desc *d, nr_err *err)
+static int blob_push(push *p, img_http *h, const img_desc *d, nr_err *err)
 {
     bool have;
-    if (blob_exists(p, d, &have, err) < 0)
+    if (blob_exists(p, h, d, &have, err) < 0)
         return -1;
     if (have) {
         reg_progress(p->c->o, IMG_PROG_EXISTS, d->digest, d->size, d->size, NULL);
@@ -234,18 +235,18 @@ static int blob_push(push *p, const img_desc *d, nr_err *err)
     bool mounted = false;
     for (size_t i = 0; i < p->n_mount && !loc[0]; i++) {
         nr_err e2;
-        if (start_upload(p, d, p->mount_from[i], &mounted, loc, sizeof loc, &e2) < 0)
+        if (start_upload(p, h, d, p->mount_from[i], &mounted, loc, sizeof loc, &e2) < 0)
             continue; /* a mount is an optimization: fall back to uploading */
         if (mounted) {
             reg_progress(p->c->o, IMG_PROG_MOUNTED, d->digest, d->size, d->size, p->mount_from[i]);
             return 0;
         }
     }
-    if (!loc[0] && start_upload(p, d, NULL, &mounted, loc, sizeof loc, err) < 0)
+    if (!loc[0] && start_upload(p, h, d, NULL, &mounted, loc, sizeof loc, err) < 0)
         return -1;
     reg_progress(p->c->o, IMG_PROG_START, d->digest, 0, d->size, NULL);
     long status = 0;
-    if (put_monolithic(p, d, loc, &status, err) < 0) {
+    if (put_monolithic(p, h, d, loc, &status, err) < 0) {
         /* Some registries take uploads only in chunks: 400/405/413/416 say so. */
         if (status != 400 && status != 405 && status != 413 && status != 416)
             return -1;
@@ -253,11 +254,80 @@ static int blob_push(push *p, const img_desc *d, nr_err *err)
         snprintf(note, sizeof note, "%s: monolithic upload refused (HTTP %ld); uploading in chunks", d->digest, status);
         reg_progress(p->c->o, IMG_PROG_NOTE, NULL, 0, 0, note);
         loc[0] = 0;
-        if (start_upload(p, d, NULL, &mounted, loc, sizeof loc, err) < 0 ||
-            put_chunked(p, d, loc, sizeof loc, err) < 0)
+        if (start_upload(p, h, d, NULL, &mounted, loc, sizeof loc, err) < 0 ||
+            put_chunked(p, h, d, loc, sizeof loc, err) < 0)
             return -1;
     }
     reg_progress(p->c->o, IMG_PROG_DONE, d->digest, d->size, d->size, NULL);
+    return 0;
+}
+
+/* Layers and config, `parallel` at a time, each thread with its own
+ * connection. */
+typedef struct push_pool {
+    push *p;
+    const img_desc **ds;
+    size_t n, next;
+    pthread_mutex_t mu;
+    bool failed;
+    nr_err err;
+} push_pool;
+
+static void *push_worker(void *arg)
+{
+    push_pool *pl = arg;
+    img_http *h = NULL;
+    nr_err err = {0};
+    if (img_http_new(&pl->p->c->tls, &h, &err) < 0)
+        goto fail;
+    for (;;) {
+        pthread_mutex_lock(&pl->mu);
+        size_t i = pl->failed ? pl->n : pl->next++;
+        pthread_mutex_unlock(&pl->mu);
+        if (i >= pl->n)
+            break;
+        if (blob_push(pl->p, h, pl->ds[i], &err) < 0)
+            goto fail;
+    }
+    img_http_free(h);
+    return NULL;
+fail:
+    img_http_free(h);
+    pthread_mutex_lock(&pl->mu);
+    if (!pl->failed)
+        pl->err = err;
+    pl->failed = true;
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
+static int blobs_push(push *p, const img_image *img, int parallel, nr_err *err)
+{
+    push_pool pl = {.p = p, .n = img->n_layers + 1};
+    pl.ds = nr_xcalloc(pl.n + 1, sizeof *pl.ds);
+    for (size_t i = 0; i < img->n_layers; i++)
+        pl.ds[i] = &img->layers[i].blob;
+    pl.ds[img->n_layers] = &img->config;
+    pthread_mutex_init(&pl.mu, NULL);
+    size_t nt = parallel > 0 ? (size_t)parallel : 3;
+    if (nt > pl.n)
+        nt = pl.n;
+    pthread_t *t = nr_xcalloc(nt + 1, sizeof *t);
+    size_t started = 0;
+    for (; started < nt; started++)
+        if (pthread_create(&t[started], NULL, push_worker, &pl) != 0)
+            break;
+    if (started == 0)
+        push_worker(&pl);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    free(pl.ds);
+    pthread_mutex_destroy(&pl.mu);
+    if (pl.failed) {
+        *err = pl.err;
+        return -1;
+    }
     return 0;
 }
 
@@ -319,10 +389,7 @@ int img_reg_push(img_store *s, const char *local_ref, const char *dest_ref, cons
         goto out;
     snprintf(p.scope, sizeof p.scope, "repository:%s:pull,push", p.r.repo);
     reg_progress(o, IMG_PROG_RESOLVED, NULL, 0, 0, img->manifest.digest);
-    for (size_t i = 0; i < img->n_layers; i++)
-        if (blob_push(&p, &img->layers[i].blob, err) < 0)
-            goto out;
-    if (blob_push(&p, &img->config, err) < 0 || manifest_put(&p, img, manifest_out, err) < 0)
+    if (blobs_push(&p, img, o->parallel, err) < 0 || manifest_put(&p, img, manifest_out, err) < 0)
         goto out;
     rc = 0;
 out:
