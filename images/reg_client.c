@@ -22,7 +22,12 @@ bool img_regref_has_host(const char *s)
     if (!slash)
         return false;
     size_t n = (size_t)(slash - s);
-    return memchr(s, '.', n) || memchr(s, ':', n) || (n == 9 && !strncmp(s, "localhost", 9));
+    if (memchr(s, '.', n) || memchr(s, ':', n) || (n == 9 && !strncmp(s, "localhost", 9)))
+        return true;
+    for (size_t i = 0; i < n; i++) /* as Docker: an uppercase first component is a host */
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            return true;
+    return false;
 }
 
 bool img_reg_host_loopback(const char *host)
@@ -88,7 +93,7 @@ void reg_progress(const img_reg_opts *o, img_prog_event ev, const char *digest, 
 /* ---- auth ---- */
 
 /* Parse `Bearer realm="...",service="...",scope="..."` (RFC 7235 auth-params). */
-static void challenge_parse(reg_client *c, const char *v)
+void reg_challenge_parse(reg_client *c, const char *v)
 {
     c->scheme[0] = c->realm[0] = c->service[0] = 0;
     size_t sl = strcspn(v, " ");
@@ -327,7 +332,7 @@ int reg_request(reg_client *c, img_http *h, const char *scope, img_http_req *rq,
             /* Asked to authenticate: learn how, then try once more. */
             pthread_mutex_lock(&c->mu);
             if (rs->www_auth[0])
-                challenge_parse(c, rs->www_auth);
+                reg_challenge_parse(c, rs->www_auth);
             token_drop(c, scope);
             int lrc = creds_load(c, err);
             pthread_mutex_unlock(&c->mu);

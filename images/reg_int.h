@@ -43,6 +43,10 @@ int reg_request(reg_client *c, img_http *h, const char *scope, img_http_req *rq,
  * when the body carries one ({"errors":[{"code","message"}]}), escaped. */
 int reg_status_error(const img_http_resp *rs, const char *what, nr_err *err);
 
+/* Parse a WWW-Authenticate value into c->scheme ("bearer", "basic",
+ * "unknown"), c->realm and c->service (quoted or bare auth-params). */
+void reg_challenge_parse(reg_client *c, const char *v);
+
 /* Credentials for a host from the Docker config (helpers, auths).  Both
  * NULL when there are none. */
 int reg_creds_get(const img_reg_opts *o, const char *host, char **user, char **secret, nr_err *err);

@@ -194,8 +194,9 @@ served() { grep -c "http.request.method=$1 http.request.remoteaddr=[^ ]* http.re
 @test "nrun push and pull: usage errors" {
     run "$NRUN" pull
     [ "$status" -eq 2 ]
-    run "$NRUN" pull "UPPER/case:1"
-    [ "$status" -ne 0 ]
+    run "$NRUN" pull "team/UPPER:1"
+    [ "$status" -eq 2 ]
+    [[ $output == *"repository name must be lowercase"* ]]
     run "$NRUN" push no-such:image "$REG/x:1"
     [ "$status" -ne 0 ]
     [[ $output == *no-such* ]]
