@@ -203,3 +203,16 @@ served() { grep -c "http.request.method=$1 http.request.remoteaddr=[^ ]* http.re
     run "$NRUN" pull --tls-verify=maybe "$REG/bb:1"
     [ "$status" -eq 2 ]
 }
+
+@test "progress: per-layer lines redrawn in place on a terminal, plain lines otherwise" {
+    root=$(fresh)
+    run script -qec "$NRUN --root $root pull $REG/bb:1" /dev/null
+    [ "$status" -eq 0 ]
+    [[ $output == *$'\e['*A* ]]          # cursor up: lines redrawn in place
+    [[ $output == *"Download complete"* ]]
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull "$REG/bb:1"
+    [ "$status" -eq 0 ]
+    [[ $output != *$'\e'* ]]
+    [ "$(grep -c ': Download complete$' <<<"$output")" -eq 2 ]
+}

@@ -19,6 +19,7 @@ repository name picks one way of lying:
   ansi            a 404 whose error message carries terminal escapes
   chunky          push: a monolithic PUT is refused (413); PATCH chunks work
   badrealm        a 401 whose Bearer realm is a file:// URL
+  stall           the layer blob sends half, then nothing for 120 s (to kill a pull mid-way)
 
 Every request is appended to the --log file as "METHOD PATH".  The port is
 written to --port-file.
@@ -30,6 +31,7 @@ import json
 import sys
 import tarfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
@@ -166,6 +168,14 @@ class H(BaseHTTPRequestHandler):
             return
         if repo == "oversize":
             return self.send(200, LAYER, "application/octet-stream")
+        if repo == "stall":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(LAYER)))
+            self.end_headers()
+            self.wfile.write(LAYER[: len(LAYER) // 2])
+            self.wfile.flush()
+            time.sleep(120)
+            return
         if repo == "redirectloop":
             return self.send(307, headers={"Location": self.path})
         return self.send(200, LAYER, "application/octet-stream")

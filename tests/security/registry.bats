@@ -124,3 +124,24 @@ refused() {
     grep -q '^PATCH /v2/chunky/x/blobs/uploads/' "$HOSTILE_LOG"
     grep -q '^PUT /v2/chunky/x/manifests/1' "$HOSTILE_LOG"
 }
+
+@test "a pull killed mid-blob leaves nothing; the next pull of the same blobs works" {
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    "$NRUN" pull "$REG/stall:1" >"$BATS_FILE_TMPDIR/stall.out" 2>&1 3>&- &
+    pid=$!
+    for _ in $(seq 1 200); do grep -q '^GET /v2/stall/blobs/' "$HOSTILE_LOG" && break; sleep 0.05; done
+    grep -q '^GET /v2/stall/blobs/' "$HOSTILE_LOG"
+    sleep 0.3 # the half blob is in flight
+    kill -9 "$pid"
+    wait "$pid" || true
+    [ -z "$(find "$NRUN_ROOT/blobs" -name '.tmp-*')" ]
+    [ "$(jq '.manifests | length' "$NRUN_ROOT/index.json")" -eq 0 ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # the killed pull held the lock of this layer blob: the next pull gets it and stores the blob
+    run bounded "$NRUN" pull -q "$REG/good:1"
+    [ "$status" -eq 0 ]
+    run "$NRUN" image inspect "$REG/good:1"
+    [ "$status" -eq 0 ]
+    [ -z "$(ls "$NRUN_ROOT/cache" | grep '^\.pull-' || true)" ]
+    "$NRUN" rmi "$REG/good:1" >/dev/null
+}
