@@ -26,6 +26,7 @@ typedef struct prog_line {
 typedef struct prog {
     pthread_mutex_t mu;
     bool tty, quiet, pushing;
+    size_t transferred; /* blobs downloaded or uploaded */
     prog_line *l;
     size_t n;
     size_t drawn;       /* lines on screen (tty) */
@@ -103,7 +104,10 @@ static void on_progress(void *arg, img_prog_event ev, const char *digest, uint64
         switch (ev) {
         case IMG_PROG_START: st = p->pushing ? "Pushing" : "Downloading"; break;
         case IMG_PROG_BYTES: break;
-        case IMG_PROG_DONE: st = p->pushing ? "Pushed" : "Download complete"; break;
+        case IMG_PROG_DONE:
+            st = p->pushing ? "Pushed" : "Download complete";
+            p->transferred++;
+            break;
         case IMG_PROG_EXISTS: st = p->pushing ? "Layer already exists" : "Already exists"; break;
         case IMG_PROG_MOUNTED: st = "Mounted from"; break;
         default: break;
@@ -272,7 +276,8 @@ int nr_cmd_pull(int argc, char **argv, nr_global *g)
     printf("Digest: %s\n", d.digest);
     if (strcmp(from, r.host))
         printf("Pulled through mirror %s\n", from);
-    printf("Status: Downloaded %s\n%s\n", r.local[0] ? r.local : d.digest, r.local[0] ? r.local : ref);
+    printf("Status: %s %s\n%s\n", f.pr.transferred ? "Downloaded newer image for" : "Image is up to date for",
+           r.local[0] ? r.local : d.digest, r.local[0] ? r.local : ref);
     return 0;
 }
 

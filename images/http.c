@@ -159,8 +159,6 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
     xfer *x = arg;
     size_t n = size * nmemb;
-    long code = 0;
-    (void)code;
     if (x->rq->sink) {
         if (x->rq->sink(x->rq->sink_arg, p, n, x->err) < 0) {
             x->refused = true;

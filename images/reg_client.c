@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -421,6 +422,11 @@ int reg_client_open(const char *host, const char *api_base, const img_reg_opts *
     snprintf(c->host, sizeof c->host, "%s", host);
     c->tls.verify = o->tls_verify != 0;
     c->tls.ca_file = o->ca_file;
+    /* Docker's place for a registry's private CA: /etc/docker/certs.d/HOST[:PORT]/ca.crt */
+    char certs_d[400];
+    snprintf(certs_d, sizeof certs_d, "/etc/docker/certs.d/%s/ca.crt", host);
+    if (!c->tls.ca_file && !strchr(host, '/') && strcmp(host, "..") && access(certs_d, R_OK) == 0)
+        c->tls.ca_file = c->ca_buf = nr_xstrdup(certs_d);
     if (img_http_new(&c->tls, &c->h, err) < 0)
         goto fail;
     if (api_base) {
@@ -467,6 +473,7 @@ void reg_client_free(reg_client *c)
         explicit_bzero(c->secret, strlen(c->secret));
     free(c->user);
     free(c->secret);
+    free(c->ca_buf);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }

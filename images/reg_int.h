@@ -17,6 +17,7 @@ typedef struct reg_client {
     char host[256];       /* the name users and credentials use ("docker.io") */
     char base[320];       /* "https://registry-1.docker.io" */
     img_http_tls tls;
+    char *ca_buf;         /* tls.ca_file when it came from certs.d */
     img_http *h;          /* the calling thread's handle */
     pthread_mutex_t mu;   /* guards the auth state below (parallel transfers) */
     char *user, *secret;  /* credentials, NULL: anonymous */

@@ -115,9 +115,10 @@ refused() {
     mkdir -p "$BATS_FILE_TMPDIR/up"
     head -c 100000 /dev/urandom >"$BATS_FILE_TMPDIR/up/data"
     tar -C "$BATS_FILE_TMPDIR/up" -cf "$BATS_FILE_TMPDIR/up.tar" .
-    "$NRUN" __internal mkimage -t up:1 --config '{"Cmd":["true"]}' "$BATS_FILE_TMPDIR/up.tar" >/dev/null
+    # its own store: the other probes check theirs holds no image
+    NRUN_ROOT=$BATS_FILE_TMPDIR/pushroot "$NRUN" __internal mkimage -t up:1 --config '{"Cmd":["true"]}' "$BATS_FILE_TMPDIR/up.tar" >/dev/null
     : >"$HOSTILE_LOG"
-    run bounded "$NRUN" push up:1 "$REG/chunky/x:1"
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/pushroot" push up:1 "$REG/chunky/x:1"
     echo "$output"
     [ "$status" -eq 0 ]
     [[ $output == *"monolithic upload refused (HTTP 413); uploading in chunks"* ]]
