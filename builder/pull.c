@@ -2,12 +2,13 @@
  * does, or make a node: base from the local recipe.
  *
  * Which source, in order:
- *  - a name with a registry host ("reg:5000/team/app:1"): that registry;
- *  - a node: tag (node:20, node:22-slim): the docker.io mirrors when some
- *    are configured (--registry-mirror, the registries config file), never
- *    docker.io itself, then the local base recipe (builder/base.c); with no
- *    mirror configured nothing goes to the network for it;
- *  - any other Docker Hub name (alpine:3): the mirrors, then docker.io.
+ *  - a name with a registry host ("reg:5000/team/app:1", and
+ *    "docker.io/library/alpine:3" written out): that registry;
+ *  - a short Docker Hub name (node:20, alpine:3): only the docker.io
+ *    mirrors, when some are configured (--registry-mirror, the registries
+ *    config file), never docker.io itself, so a build reaches the internet
+ *    only where its Nodefile or its configuration says so; for a node: tag
+ *    the local base recipe (builder/base.c) comes next.
  * The build's progress says which was used. */
 #include "builder/build_int.h"
 
@@ -44,10 +45,11 @@ int bld_pull(bld_state *b, const char *norm, nr_err *err)
 {
     const img_reg_opts *ro = b->o->reg;
     bool node = !strncmp(norm, "node:", 5);
-    if (!ro || (node && ro->n_mirrors == 0))
+    bool short_hub = !img_regref_has_host(norm);
+    if (!ro || (short_hub && ro->n_mirrors == 0))
         return not_pulled(err, norm);
     img_reg_opts o = *ro;
-    o.mirrors_only = node;
+    o.mirrors_only = short_hub;
     o.progress = on_progress;
     o.progress_arg = b->o->progress;
     if (b->o->progress)

@@ -97,3 +97,17 @@ EOF
     [[ $output == *"node:98-absent: not pulled"*"making it from the local base recipe"* ]]
     [[ $output == *"unknown base image node:98-absent"* ]]
 }
+
+@test "a short Docker Hub name in FROM is pulled through a mirror only, never from docker.io itself" {
+    "$NRUN" push bb:1 "$REG/library/hubonly:1" >/dev/null
+    mkdir -p "$WORK/ctx6"
+    printf 'FROM hubonly:1\nCMD ["true"]\n' >"$WORK/ctx6/Nodefile"
+    NRUN_REGISTRIES_CONFIG= run "$NBUILD" --root "$WORK/b6" --progress plain -t h:1 "$WORK/ctx6"
+    [ "$status" -ne 0 ]
+    [[ $output != *PULL* ]]
+    [[ $output == *"unknown base image hubonly:1"* ]]
+    echo "{\"registry-mirrors\": [\"http://$REG\"]}" >"$WORK/daemon.json"
+    run "$NBUILD" --root "$WORK/b6" --progress plain --registries-config "$WORK/daemon.json" -t h:1 "$WORK/ctx6"
+    [ "$status" -eq 0 ]
+    [[ $output == *"hubonly:1: pulled from http://$REG"* ]]
+}
