@@ -386,7 +386,7 @@ out:
 
 static bool host_insecure(const img_reg_opts *o, const char *host)
 {
-    if (o->tls_verify == 0 || img_reg_host_loopback(host))
+    if (o->tls_verify == 0 || (o->tls_verify != 1 && img_reg_host_loopback(host)))
         return true;
     for (size_t i = 0; i < o->n_insecure; i++)
         if (!strcmp(o->insecure[i], host))
@@ -408,6 +408,7 @@ static int ping(reg_client *c, nr_err *err)
     }
     /* No TLS spoken there (not: a certificate we do not trust): the http fallback may try. */
     bool no_tls = (rs.tls_error || rs.transport_error) && !rs.tls_verify_error;
+    c->ping_status = rs.transport_error ? 0 : rs.status;
     img_http_resp_free(&rs);
     if (rc < 0 && no_tls)
         err->errnum = EPROTO;
@@ -438,6 +439,16 @@ int reg_client_open(const char *host, const char *api_base, const img_reg_opts *
             goto fail;
     } else {
         const char *api = !strcmp(host, IMG_REG_DOCKER_HUB) ? "registry-1.docker.io" : host;
+        if (img_reg_host_loopback(host) && o->tls_verify != 1) {
+            /* Loopback: plain http first (the traffic never leaves the host,
+             * and it saves a TLS handshake per command), https when what
+             * answers there is no registry. */
+            snprintf(c->base, sizeof c->base, "http://%s", api);
+            if (ping(c, err) == 0)
+                goto done;
+            if (c->ping_status == 200 || c->ping_status == 401)
+                goto fail; /* a registry answered (and refused): its error is the one */
+        }
         snprintf(c->base, sizeof c->base, "https://%s", api);
         if (ping(c, err) < 0) {
             if (err->errnum != EPROTO || !host_insecure(o, host))
@@ -451,6 +462,7 @@ int reg_client_open(const char *host, const char *api_base, const img_reg_opts *
             }
         }
     }
+done:
     *out = c;
     return 0;
 fail:

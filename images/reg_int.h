@@ -22,6 +22,7 @@ typedef struct reg_client {
     pthread_mutex_t mu;   /* guards the auth state below (parallel transfers) */
     char *user, *secret;  /* credentials, NULL: anonymous */
     bool creds_loaded;
+    long ping_status;     /* HTTP status of the last /v2/ ping, 0: no reply */
     char scheme[16];      /* "bearer", "basic" or "" (none asked yet) */
     char realm[1024], service[256];
     reg_token *toks;

@@ -340,6 +340,20 @@ static int manifest_put(push *p, const img_image *img, img_desc *out, nr_err *er
     char url[1200], ct[200];
     snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", p->c->base, p->r.repo,
              p->r.tag[0] ? p->r.tag : img->manifest.digest);
+    /* The tag already names this manifest (a no-change push): nothing to write. */
+    char accept[200];
+    snprintf(accept, sizeof accept, "Accept: %s", img->manifest.media_type);
+    const char *hh[] = {accept, NULL};
+    img_http_req hq = {.method = "HEAD", .url = url, .headers = hh};
+    img_http_resp hs;
+    nr_err e2;
+    bool same = reg_request(p->c, p->c->h, p->scope, &hq, NULL, NULL, &hs, &e2) == 0 && hs.status == 200 &&
+                !strcmp(hs.docker_digest, img->manifest.digest);
+    img_http_resp_free(&hs);
+    if (same) {
+        *out = img->manifest;
+        return 0;
+    }
     snprintf(ct, sizeof ct, "Content-Type: %s", img->manifest.media_type);
     const char *hdrs[] = {ct, NULL};
     img_http_req rq = {.method = "PUT", .url = url, .headers = hdrs, .body = data, .body_len = len};
