@@ -268,7 +268,7 @@ int nr_cmd_pull(int argc, char **argv, nr_global *g)
     img_store_close(s);
     flags_free(&f);
     if (rc < 0)
-        return nr_err_report(&err, g->prog, err.errnum == ENOENT ? NR_EXIT_FAIL : NR_EXIT_FAIL);
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     if (f.pr.quiet) {
         printf("%s\n", d.digest);
         return 0;

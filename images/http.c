@@ -90,6 +90,8 @@ void img_http_resp_free(img_http_resp *rs)
 }
 
 typedef struct xfer {
+    CURL *c;
+    int to_sink;     /* -1: not known yet, 1: a 2xx body for the sink, 0: an error body kept in memory */
     const img_http_req *rq;
     img_http_resp *rs;
     nr_err *err;
@@ -159,6 +161,17 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
     xfer *x = arg;
     size_t n = size * nmemb;
+    if (x->rq->sink && x->to_sink < 0) {
+        long code = 0;
+        cu.easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
+        x->to_sink = code >= 200 && code <= 299;
+    }
+    if (x->rq->sink && !x->to_sink) {
+        /* An error reply's body is for the message, never for the sink: keep its start. */
+        if (x->rs->body.len < 65536)
+            nr_buf_add(&x->rs->body, p, n < 65536 - x->rs->body.len ? n : 65536 - x->rs->body.len);
+        return n;
+    }
     if (x->rq->sink) {
         if (x->rq->sink(x->rq->sink_arg, p, n, x->err) < 0) {
             x->refused = true;
@@ -207,7 +220,7 @@ int img_http_do(img_http *h, const img_http_req *rq, img_http_resp *rs, nr_err *
     CURL *c = h->c;
     memset(rs, 0, sizeof *rs);
     rs->content_length = -1;
-    xfer x = {.rq = rq, .rs = rs, .err = err};
+    xfer x = {.c = h->c, .to_sink = -1, .rq = rq, .rs = rs, .err = err};
     cu.easy_reset(c);
     struct curl_slist *hdrs = NULL;
     for (size_t i = 0; rq->headers && rq->headers[i]; i++)

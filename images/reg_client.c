@@ -71,9 +71,9 @@ int img_regref_parse(const char *s, img_regref *out, nr_err *err)
             if (strlen(name) + 8 >= sizeof out->repo)
                 return nr_err_set(err, "invalid reference \"%s\": name too long", s);
             snprintf(out->repo, sizeof out->repo, "library/%.247s", name);
-        }
-        else
+        } else {
             snprintf(out->repo, sizeof out->repo, "%s", name);
+        }
     } else {
         snprintf(out->repo, sizeof out->repo, "%s", name);
     }

@@ -19,6 +19,8 @@ repository name picks one way of lying:
   ansi            a 404 whose error message carries terminal escapes
   chunky          push: a monolithic PUT is refused (413); PATCH chunks work
   badrealm        a 401 whose Bearer realm is a file:// URL
+  flakyblob       the layer blob answers 500 with a 1 MiB body twice, then works
+  noblob          the layer blob answers 404 BLOB_UNKNOWN
   stall           the layer blob sends half, then nothing for 120 s (to kill a pull mid-way)
 
 Every request is appended to the --log file as "METHOD PATH".  The port is
@@ -119,7 +121,7 @@ class H(BaseHTTPRequestHandler):
         if kind == "blobs" and ref.startswith("uploads"):
             return self.upload(repo, ref)
         if kind == "blobs":
-            return self.blob(repo, ref)
+            return self.blob(repo, ref, n)
         return self.send(404)
 
     def manifest(self, repo, ref, n):
@@ -147,7 +149,7 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, self.server.idx[repo], MT_IDX)
         return self.send(200, MANIFEST, MT_MAN)
 
-    def blob(self, repo, digest):
+    def blob(self, repo, digest, n=0):
         if digest == sha(CONFIG):
             return self.send(200, CONFIG, "application/octet-stream")
         if digest != sha(LAYER):
@@ -176,6 +178,10 @@ class H(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(120)
             return
+        if repo == "flakyblob" and n <= 2:
+            return self.send(500, b"E" * (1 << 20), "text/plain")
+        if repo == "noblob":
+            return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}')
         if repo == "redirectloop":
             return self.send(307, headers={"Location": self.path})
         return self.send(200, LAYER, "application/octet-stream")

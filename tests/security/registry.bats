@@ -100,6 +100,14 @@ refused() {
     [ "$(grep -c '^GET /v2/forbidden/manifests/1$' "$HOSTILE_LOG")" -eq 1 ]
 }
 
+@test "a blob that answers 5xx (with a body longer than the blob) is retried; a 404 is named" {
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/flakyblob" pull "$REG/flakyblob:1"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c "HTTP 500; retrying" <<<"$output")" -eq 2 ]
+    rm -rf "$BATS_FILE_TMPDIR/flakyblob"
+    refused noblob "*/noblob: blob sha256:*: HTTP 404 BLOB_UNKNOWN: blob unknown to registry"
+}
+
 @test "terminal escapes in a registry's error message are printed escaped" {
     refused ansi "*HTTP 404 MANIFEST_UNKNOWN: *"
     [[ $output != *$'\e'* ]]
