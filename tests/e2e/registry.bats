@@ -15,6 +15,7 @@ setup_file() {
     WORK=$(mktemp -d /tmp/nrun-reg-e2e.XXXXXX)
     rt_make_busybox_image
     "$BUILD/tests/test_store" --make-image "$NRUN_ROOT" demo:zstd zstd >"$WORK/zstd.digest"
+    "$BUILD/tests/test_store" --make-image "$NRUN_ROOT" demo:gz >/dev/null
     NR_REGISTRY_LOGLEVEL=info nr_registry_start
     echo "$NR_REGISTRY" >"$WORK/registry"
     echo "$NR_REGISTRY_DIR" >"$WORK/registry.dir"
@@ -96,6 +97,22 @@ served() { grep -c "http.request.method=$1 http.request.remoteaddr=[^ ]* http.re
     run "$NRUN" --root "$root" run --rm "$REG/v2s2:1" sh -c 'echo schema2-runs'
     [ "$status" -eq 0 ]
     [[ $output == *schema2-runs* ]]
+}
+
+@test "nrun pull of gzip layers skopeo pushed as Docker schema2" {
+    "$NRUN" save --dir --tag gz -o "$WORK/ocigz" demo:gz
+    [ "$(jq -r '.layers[0].mediaType' "$WORK/ocigz/blobs/sha256/$(jq -r '.manifests[0].digest[7:]' "$WORK/ocigz/index.json")")" = application/vnd.oci.image.layer.v1.tar+gzip ]
+    run skopeo copy --format v2s2 --dest-tls-verify=false "oci:$WORK/ocigz:gz" "docker://$REG/gz:1"
+    [ "$status" -eq 0 ]
+    want=$(skopeo inspect --tls-verify=false "docker://$REG/gz:1" | jq -r .Digest)
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull "$REG/gz:1"
+    [ "$status" -eq 0 ]
+    m=$root/blobs/sha256/${want#sha256:}
+    [ "$(jq -r .mediaType "$m")" = application/vnd.docker.distribution.manifest.v2+json ]
+    [ "$(jq -r '.config.mediaType' "$m")" = application/vnd.docker.container.image.v1+json ]
+    [ "$(jq -r '.layers[0].mediaType' "$m")" = application/vnd.docker.image.rootfs.diff.tar.gzip ]
+    [ "$(digest_of "$REG/gz:1" "$root")" = "$want" ]
 }
 
 @test "nrun pull of zstd layers" {
