@@ -316,9 +316,13 @@ int reg_request(reg_client *c, img_http *h, const char *scope, img_http_req *rq,
     bool reauthed = false;
     int rc = -1;
     for (int attempt = 1;; attempt++) {
+        /* Credentials and tokens go to the registry itself only, never to
+         * another host an upload Location points at. */
+        size_t bl = strlen(c->base);
+        bool ours = !strncmp(rq->url, c->base, bl) && (rq->url[bl] == '/' || rq->url[bl] == 0);
         pthread_mutex_lock(&c->mu);
-        int arc;
-        cleanup_free char *auth = auth_for(c, h, scope, true, err, &arc);
+        int arc = 0;
+        cleanup_free char *auth = ours ? auth_for(c, h, scope, true, err, &arc) : NULL;
         pthread_mutex_unlock(&c->mu);
         if (arc < 0) {
             rc = -1;

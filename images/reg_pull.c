@@ -101,7 +101,7 @@ static int manifest_get(pull *p, const char *ref, char **data, size_t *len, char
 
 /* From an index, the linux/amd64 image manifest. */
 static int index_choose(pull *p, const char *data, size_t len, const char *idx_digest, char out[IMG_DIGEST_MAX],
-                        nr_err *err)
+                        uint64_t *size_out, nr_err *err)
 {
     json_t *j = json_loadb(data, len, 0, NULL);
     json_t *ms = json_object_get(j, "manifests");
@@ -133,6 +133,7 @@ static int index_choose(pull *p, const char *data, size_t len, const char *idx_d
             goto out;
         }
         snprintf(out, IMG_DIGEST_MAX, "%s", d.digest);
+        *size_out = d.size;
         rc = 0;
         goto out;
     }
@@ -397,7 +398,8 @@ static int pull_run(pull *p, img_desc *out, nr_err *err)
         return -1;
     if (is_index_type(mt)) {
         char chosen[IMG_DIGEST_MAX];
-        if (index_choose(p, data, len, digest, chosen, err) < 0)
+        uint64_t chosen_size;
+        if (index_choose(p, data, len, digest, chosen, &chosen_size, err) < 0)
             return -1;
         free(data);
         data = NULL;
@@ -408,6 +410,9 @@ static int pull_run(pull *p, img_desc *out, nr_err *err)
         if (!is_manifest_type(mt))
             return nr_err_set(err, "%s/%s: index %s: manifest %s is a %s, not an image manifest", c->host, r->repo,
                               idx, chosen, mt);
+        if (len != chosen_size)
+            return nr_err_set(err, "%s/%s: index %s: manifest %s has %zu bytes, not the %llu the index says",
+                              c->host, r->repo, idx, chosen, len, (unsigned long long)chosen_size);
     }
     reg_progress(c->o, IMG_PROG_RESOLVED, NULL, 0, 0, digest);
     char what[1200];
