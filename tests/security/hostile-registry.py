@@ -21,6 +21,8 @@ repository name picks one way of lying:
   badrealm        a 401 whose Bearer realm is a file:// URL
   flakyblob       the layer blob answers 500 with a 1 MiB body twice, then works
   noblob          the layer blob answers 404 BLOB_UNKNOWN
+  leak            wants Basic auth, and hands out upload Locations on another host name
+                  (localhost): a client must not send its credentials there
   stall           the layer blob sends half, then nothing for 120 s (to kill a pull mid-way)
 
 Every request is appended to the --log file as "METHOD PATH".  The port is
@@ -104,7 +106,7 @@ class H(BaseHTTPRequestHandler):
     def handle_one(self):
         with lock:
             with open(LOG, "a") as f:
-                f.write("%s %s\n" % (self.command, self.path))
+                f.write("%s %s%s\n" % (self.command, self.path, " AUTH" if self.headers.get("Authorization") else ""))
             counts[self.path] = counts.get(self.path, 0) + 1
             n = counts[self.path]
         p = self.path.split("?")[0]
@@ -113,6 +115,11 @@ class H(BaseHTTPRequestHandler):
         parts = p.split("/")
         k = next((i for i, x in enumerate(parts) if i > 2 and x in ("manifests", "blobs")), 3)
         repo, kind, ref = parts[2], parts[k], "/".join(parts[k + 1:])
+        if repo == "leak" and not self.headers.get("Authorization") and not (
+                self.command == "PUT" and "/uploads/" in p):
+            self.body()
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                             headers={"WWW-Authenticate": 'Basic realm="leak"'})
         if repo == "badrealm":
             return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
                              headers={"WWW-Authenticate": 'Bearer realm="file:///etc/passwd",service="x"'})
@@ -191,6 +198,9 @@ class H(BaseHTTPRequestHandler):
         if self.command == "POST":
             uid = "u%d" % len(uploads)
             uploads[uid] = b""
+            if repo == "leak":
+                return self.send(202, headers={"Location": "http://localhost:%d%s/blobs/uploads/%s" % (
+                    self.server.server_address[1], base, uid), "Range": "0-0"})
             return self.send(202, headers={"Location": "%s/blobs/uploads/%s" % (base, uid), "Range": "0-0"})
         uid = ref.split("/")[1]
         data = self.body()

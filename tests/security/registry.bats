@@ -154,3 +154,20 @@ refused() {
     [ -z "$(ls "$NRUN_ROOT/cache" | grep '^\.pull-' || true)" ]
     "$NRUN" rmi "$REG/good:1" >/dev/null
 }
+
+@test "push: credentials never go to another host an upload Location names" {
+    mkdir -p "$BATS_FILE_TMPDIR/dc"
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf 'u:secret-pw' | base64)" >"$BATS_FILE_TMPDIR/dc/config.json"
+    mkdir -p "$BATS_FILE_TMPDIR/up2"
+    head -c 1000 /dev/urandom >"$BATS_FILE_TMPDIR/up2/data"
+    tar -C "$BATS_FILE_TMPDIR/up2" -cf "$BATS_FILE_TMPDIR/up2.tar" .
+    NRUN_ROOT=$BATS_FILE_TMPDIR/pushroot2 "$NRUN" __internal mkimage -t up:2 --config '{"Cmd":["true"]}' "$BATS_FILE_TMPDIR/up2.tar" >/dev/null
+    : >"$HOSTILE_LOG"
+    DOCKER_CONFIG=$BATS_FILE_TMPDIR/dc run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/pushroot2" push up:2 "$REG/leak/x:1"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    cat "$HOSTILE_LOG"
+    grep -q '^POST /v2/leak/x/blobs/uploads/ AUTH$' "$HOSTILE_LOG"   # the registry got them
+    grep -q '^PUT /v2/leak/x/blobs/uploads/u[0-9]*?digest=' "$HOSTILE_LOG"
+    ! grep -q '^PUT /v2/leak/x/blobs/uploads/.* AUTH$' "$HOSTILE_LOG" # the other host did not
+}
