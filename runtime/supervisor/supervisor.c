@@ -28,25 +28,6 @@
 
 sv_state *sv_g;
 
-void sv_config_init(sv_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->log_dir_fd = -1;
-    cfg->control_fd = -1;
-    cfg->stop_timeout_ms = 15000;
-    cfg->drain_timeout_ms = 10000;
-    cfg->kill_timeout_ms = 5000;
-    cfg->crash_loop_max = 10;
-    cfg->crash_loop_window_ms = 60000;
-    cfg->backoff_base_ms = 100;
-    cfg->backoff_max_ms = 10000;
-    cfg->stable_ms = 10000;
-    cfg->heartbeat_timeout_ms = 30000;
-    cfg->listen_timeout_ms = 60000;
-    cfg->uid = (uid_t)-1;
-    cfg->gid = (gid_t)-1;
-}
-
 /* A line from the supervisor itself: in the log (worker 0) and on stderr. */
 void sv_log_sys(const char *fmt, ...)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "cli/cli.h"
 
 typedef struct ctl_args {
     const char *id, *path;

@@ -18,7 +18,8 @@
 
 #include "common/util.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "cli/cli.h"
+#include "runtime/supervisor/options.h"
 
 typedef struct logs_opts {
     bool follow, json;

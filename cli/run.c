@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/cli_common.h"
+#include "cli/cli.h"
+#include "runtime/supervisor/options.h"
 #include "common/util.h"
 #include "images/store.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
 #include "runtime/supervisor/supervisor.h"
 
 static void push(char ***v, size_t *n, const char *s)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "builder/base.h"
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/embed.h"
 #include "common/util.h"
 #include "images/image.h"

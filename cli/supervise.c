@@ -17,39 +17,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/signal.h"
 #include "runtime/init/initcfg.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/options.h"
 #include "runtime/supervisor/sv_internal.h"
 
 extern char **environ;
-
-int sv_parse_duration_ms(const char *s, int *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
-        return -1;
-    double mul = 1000; /* plain number: seconds, as `docker stop -t` */
-    if (!strcmp(end, "ms"))
-        mul = 1;
-    else if (!strcmp(end, "s") || !*end)
-        mul = 1000;
-    else if (!strcmp(end, "m"))
-        mul = 60000;
-    else if (!strcmp(end, "h"))
-        mul = 3600000;
-    else
-        return -1;
-    double ms = v * mul;
-    if (ms > 86400000.0 * 24)
-        return -1;
-    *out = (int)ms;
-    return 0;
-}
 
 static int bind_port(const char *spec, int *port_out, nr_err *err)
 {
@@ -90,7 +65,7 @@ static int bind_port(const char *spec, int *port_out, nr_err *err)
     return fd;
 }
 
-int sv_control_bind(const char *path, nr_err *err)
+static int sv_control_bind(const char *path, nr_err *err)
 {
     struct sockaddr_un a;
     cleanup_close int keep = -1;

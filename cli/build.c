@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "builder/build.h"
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/util.h"
 #include "images/ref.h"
 #include "images/store.h"

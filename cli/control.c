@@ -20,7 +20,7 @@
 
 #include "common/util.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "cli/cli.h"
 
 static bool valid_id(const char *id)
 {

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/util.h"
 #include "images/image.h"
 #include "images/oci.h"
@@ -336,7 +336,7 @@ json_t *nr_inspect_image(nr_global *g, const char *ref, bool verify, bool *found
     return j;
 }
 
-int nr_cmd_image_inspect(int argc, char **argv, nr_global *g)
+static int nr_cmd_image_inspect(int argc, char **argv, nr_global *g)
 {
     int first = 1;
     bool verify = true;

@@ -21,7 +21,7 @@
 #include "images/layer.h"
 #include "images/store.h"
 #include "images/unpack.h"
-#include "runtime/cli_common.h"
+#include "cli/cli.h"
 
 /* diff_id of a gzip layer: sha256 of its decompressed bytes. */
 static int gunzip_digest(const char *path, char out[IMG_DIGEST_MAX], nr_err *err)

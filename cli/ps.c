@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "common/util.h"
-#include "runtime/cli_common.h"
+#include "cli/cli.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
 

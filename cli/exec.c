@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "runtime/cli_common.h"
+#include "cli/cli.h"
 #include "runtime/runtime.h"
 
 typedef struct exec_opts {

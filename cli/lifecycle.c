@@ -16,10 +16,9 @@
 
 #include "common/signal.h"
 #include "common/util.h"
-#include "runtime/cli_common.h"
+#include "cli/cli.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
 
 /* With the supervisor as PID 1, a stop is SIGTERM to it: it drains and sends
  * the image's STOPSIGNAL to the workers itself.  The fallback init forwards

@@ -1,0 +1,88 @@
+/* The command layer of nrun and nbuild: the globals every command gets, the
+ * command functions (listed once, in cli/commands.h) and the one option
+ * parser they all use (cli/opt.c, a declarative table over getopt_long).
+ * Only this layer prints; the libraries below return nr_err values. */
+#ifndef NR_CLI_H
+#define NR_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/err.h"
+
+typedef struct nr_global {
+    const char *root;   /* --root / NRUN_ROOT / default */
+    const char *prog;   /* "nrun" or "nbuild", for error lines */
+    bool debug;
+} nr_global;
+
+#define NR_DEFAULT_ROOT "/var/lib/nrun"
+
+/* argv[0] is the subcommand name; options follow.  Returns the exit code. */
+typedef int (*nr_cmd_fn)(int argc, char **argv, nr_global *g);
+
+#include "cli/commands.h"
+#define NR_CMD_DECLARE(verb, fn, group, summary) int fn(int argc, char **argv, nr_global *g);
+NR_COMMANDS(NR_CMD_DECLARE)
+#undef NR_CMD_DECLARE
+
+/* ---- options: one declarative table per command, parsed by getopt_long ----
+ *
+ *   static const nr_opt opts[] = {
+ *       {"all", 'a', no_argument, NULL, "show stopped containers too"},
+ *       {"format", 'f', required_argument, "FORMAT", "table, json or a {{.Field}} template"},
+ *       {0},
+ *   };
+ *   static const nr_cmdspec spec = {"ps [OPTIONS]", "List containers", opts};
+ *   int c;
+ *   while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+ *       switch (c) {
+ *       case 'a': ...; break;
+ *       case NR_OPT_HELP: return 0;          (the help was printed on stdout)
+ *       default: return NR_EXIT_USAGE;       (NR_OPT_BAD: the error was printed)
+ *       }
+ *   }
+ *   operands: argv[optind..argc-1], option values in optarg, as with getopt.
+ *
+ * --help (and -h unless a command uses 'h') is added to every table.  A key
+ * that is not a letter is a long-only option: use a value >= NR_OPT_LONG. */
+typedef struct nr_opt {
+    const char *name;    /* long name without "--", or NULL for a short-only option */
+    int key;             /* the short letter, or NR_OPT_LONG + n */
+    int arg;             /* no_argument, required_argument, optional_argument */
+    const char *metavar; /* the value's name in the help ("NAME") */
+    const char *help;
+} nr_opt;
+
+typedef struct nr_cmdspec {
+    const char *usage;   /* after the program name: "ps [OPTIONS]" */
+    const char *about;   /* one line */
+    const nr_opt *opts;  /* ends with {0} */
+    bool permute;        /* options may follow operands (nbuild CONTEXT -t x) */
+} nr_cmdspec;
+
+enum { NR_OPT_HELP = -2, NR_OPT_BAD = -3, NR_OPT_LONG = 0x100 };
+
+int nr_opt_next(const nr_cmdspec *spec, int argc, char **argv, nr_global *g);
+/* The help of a command (usage line, about, options) on f. */
+void nr_opt_help(const nr_cmdspec *spec, nr_global *g, FILE *f);
+
+/* `nrun inspect NAME...`: one object each, the container or image of that
+ * name (NULL and *found false when there is none; NULL with an error in err
+ * when it cannot be read). */
+json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err *err);
+json_t *nr_inspect_image(nr_global *g, const char *ref, bool verify, bool *found, nr_err *err);
+
+/* Send one request to the control socket of container `id` (or `--control PATH`),
+ * return the reply line (malloc'd) or NULL with err set (cli/control.c). */
+char *sv_control_call(nr_global *g, const char *id, const char *path, const char *request, int timeout_ms, nr_err *err);
+
+/* Print "prog: <msg>" and return NR_EXIT_USAGE. */
+int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with another exit code (`nrun run` refuses with docker's 125). */
+int nr_usage_verror(nr_global *g, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
+#endif
