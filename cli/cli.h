@@ -58,7 +58,7 @@ typedef struct nr_opt {
 } nr_opt;
 
 typedef struct nr_cmdspec {
-    const char *usage;   /* after the program name: "ps [OPTIONS]" */
+    const char *usage;   /* after the program name: "ps [OPTIONS]" (without the verb: the caller's) */
     const char *about;   /* one line */
     const nr_opt *opts;  /* ends with {0} */
     bool permute;        /* options may follow operands (nbuild CONTEXT -t x) */
@@ -68,7 +68,14 @@ enum { NR_OPT_HELP = -2, NR_OPT_BAD = -3, NR_OPT_LONG = 0x100 };
 
 int nr_opt_next(const nr_cmdspec *spec, int argc, char **argv, nr_global *g);
 /* The help of a command (usage line, about, options) on f. */
-void nr_opt_help(const nr_cmdspec *spec, nr_global *g, FILE *f);
+void nr_opt_help(const nr_cmdspec *spec, nr_global *g, const char *verb, FILE *f);
+
+/* The supervisor's tuning options (--max-memory, ..., runtime/supervisor/options.c)
+ * as option-table entries with keys NR_OPT_SV + i, appended to `base` in `buf`
+ * (for `nrun run` and `nrun supervise`); nr_sv_opt_name(key) is the option's "--name". */
+enum { NR_OPT_SV = 0x1000 };
+const nr_opt *nr_opts_with_sv(const nr_opt *base, nr_opt *buf, size_t cap);
+const char *nr_sv_opt_name(int key);
 
 /* `nrun inspect NAME...`: one object each, the container or image of that
  * name (NULL and *found false when there is none; NULL with an error in err

@@ -14,19 +14,38 @@ typedef struct ctl_args {
     bool json;
 } ctl_args;
 
-static int parse(int argc, char **argv, nr_global *g, ctl_args *a, bool want_extra)
+enum { OPT_CONTROL = NR_OPT_LONG, OPT_JSON, OPT_FORMAT };
+static const nr_opt ctl_opts[] = {
+    {"control", OPT_CONTROL, required_argument, "PATH", "talk to this control socket instead of a container's"},
+    {"json", OPT_JSON, no_argument, NULL, "print the supervisor's reply as JSON"},
+    {"format", OPT_FORMAT, required_argument, "FORMAT", "table (default) or json"},
+    {0},
+};
+static const nr_opt ctl_opts_nojson[] = {
+    {"control", OPT_CONTROL, required_argument, "PATH", "talk to this control socket instead of a container's"},
+    {0},
+};
+
+/* Options first (a scale count may be "-2"), then the ID and the extra operand.
+ * Returns 0 to go on, or the exit code (-1 for --help: exit 0). */
+static int parse(const nr_cmdspec *spec, int argc, char **argv, nr_global *g, ctl_args *a, bool want_extra)
 {
     memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--control")) {
-            if (++i >= argc)
-                return nr_usage_error(g, "%s: --control needs a path", argv[0]);
-            a->path = argv[i];
-        } else if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--format=json")) {
+    int c;
+    while ((c = nr_opt_next(spec, argc, argv, g)) != -1) {
+        if (c == OPT_CONTROL)
+            a->path = optarg;
+        else if (c == OPT_JSON)
             a->json = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return nr_usage_error(g, "%s: unknown option %s", argv[0], argv[i]);
-        } else if (!a->id && !a->path) {
+        else if (c == OPT_FORMAT && (!strcmp(optarg, "json") || !strcmp(optarg, "table")))
+            a->json = !strcmp(optarg, "json");
+        else if (c == OPT_FORMAT)
+            return nr_usage_error(g, "%s: --format %s: table or json", argv[0], optarg);
+        else
+            return c == NR_OPT_HELP ? -1 : NR_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (!a->id && !a->path) {
             a->id = argv[i];
         } else if (want_extra && !a->extra) {
             a->extra = argv[i];
@@ -74,9 +93,11 @@ int nr_cmd_reload(int argc, char **argv, nr_global *g)
 {
     ctl_args a;
     json_t *r;
-    int rc = parse(argc, argv, g, &a, false);
+    static const nr_cmdspec spec = {"reload [OPTIONS] CONTAINER", "Replace the workers of a container one by one, "
+                                    "each new one ready before the old one drains (zero downtime).", ctl_opts_nojson, true};
+    int rc = parse(&spec, argc, argv, g, &a, false);
     if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc;
     /* A reload takes as long as its workers take to start: wait generously. */
     if ((rc = call(g, &a, "{\"cmd\":\"reload\"}", 600000, &r)))
         return rc;
@@ -89,9 +110,11 @@ int nr_cmd_scale(int argc, char **argv, nr_global *g)
 {
     ctl_args a;
     json_t *r;
-    int rc = parse(argc, argv, g, &a, true);
+    static const nr_cmdspec spec = {"scale [OPTIONS] CONTAINER N", "Set the number of workers of a container.",
+                                    ctl_opts_nojson, false};
+    int rc = parse(&spec, argc, argv, g, &a, true);
     if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc;
     char *end;
     long n = strtol(a.extra, &end, 10);
     if (*end || end == a.extra || n < 1 || n > 256)
@@ -114,13 +137,13 @@ static void human_ms(long long ms, char *out, size_t n)
         snprintf(out, n, "%lldh%lldm", ms / 3600000, ms / 60000 % 60);
 }
 
-static int table(int argc, char **argv, nr_global *g, bool full)
+static int table(const nr_cmdspec *spec, int argc, char **argv, nr_global *g, bool full)
 {
     ctl_args a;
     json_t *r;
-    int rc = parse(argc, argv, g, &a, false);
+    int rc = parse(spec, argc, argv, g, &a, false);
     if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc;
     if ((rc = call(g, &a, full ? "{\"cmd\":\"stats\"}" : "{\"cmd\":\"ps\"}", 10000, &r)))
         return rc;
     if (a.json) {
@@ -166,10 +189,14 @@ static int table(int argc, char **argv, nr_global *g, bool full)
 
 int nr_cmd_stats(int argc, char **argv, nr_global *g)
 {
-    return table(argc, argv, g, true);
+    static const nr_cmdspec spec = {"stats [OPTIONS] CONTAINER",
+                                    "Show the workers of a container: state, uptime, restarts, CPU, memory, "
+                                    "connections, event-loop lag.", ctl_opts, true};
+    return table(&spec, argc, argv, g, true);
 }
 
 int nr_cmd_top(int argc, char **argv, nr_global *g)
 {
-    return table(argc, argv, g, false);
+    static const nr_cmdspec spec = {"top [OPTIONS] CONTAINER", "Show the workers of a container.", ctl_opts, true};
+    return table(&spec, argc, argv, g, false);
 }

@@ -12,23 +12,30 @@
  * order); one JSON array of them all; a name that is neither is an error. */
 int nr_cmd_inspect(int argc, char **argv, nr_global *g)
 {
+    enum { OPT_TYPE = NR_OPT_LONG, OPT_NOVERIFY };
+    static const nr_opt opts[] = {
+        {"type", OPT_TYPE, required_argument, "TYPE", "container or image (default: a container, else an image)"},
+        {"no-verify", OPT_NOVERIFY, no_argument, NULL, "do not check an image's layer digests"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"inspect [OPTIONS] NAME...", "Show containers or images as one JSON array.", opts,
+                                    true};
     bool containers = true, images = true, verify = true;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         const char *t = NULL;
-        if (!strcmp(argv[i], "--type") && i + 1 < argc)
-            t = argv[++i];
-        else if (!strncmp(argv[i], "--type=", 7))
-            t = argv[i] + 7;
-        else if (!strcmp(argv[i], "--no-verify"))
+        if (c == OPT_TYPE)
+            t = optarg;
+        else if (c == OPT_NOVERIFY)
             verify = false;
         else
-            return nr_usage_error(g, "inspect: unknown option %s (--type container|image, --no-verify)", argv[i]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         if (t && strcmp(t, "container") && strcmp(t, "image"))
             return nr_usage_error(g, "inspect: --type %s: container or image", t);
         if (t)
             containers = !strcmp(t, "container"), images = !containers;
     }
+    int i = optind;
     if (i >= argc)
         return nr_usage_error(g, "inspect: which container or image?");
     json_t *out = json_array();

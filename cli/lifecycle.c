@@ -149,18 +149,25 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
 
 int nr_cmd_stop(int argc, char **argv, nr_global *g)
 {
-    int t = 10, i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--time")) && i + 1 < argc) {
+    static const nr_opt opts[] = {
+        {"time", 't', required_argument, "SECONDS", "wait this long for a graceful stop, then SIGKILL (default 10)"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"stop [OPTIONS] CONTAINER...", "Stop running containers: the image's "
+                                    "STOPSIGNAL (SIGTERM), then SIGKILL after the timeout.", opts, true};
+    int t = 10, c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 't') {
             char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 0 || v > 86400)
-                return nr_usage_error(g, "stop: -t %s: expected seconds", argv[i]);
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 0 || v > 86400)
+                return nr_usage_error(g, "stop: -t %s: expected seconds", optarg);
             t = (int)v;
         } else {
-            return nr_usage_error(g, "stop: unknown option %s", argv[i]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
+    int i = optind;
     if (i >= argc)
         return nr_usage_error(g, "stop: which container?");
     int rc = 0;
@@ -217,22 +224,25 @@ static int stop_children(const rt_state *st, nr_err *err)
 
 int nr_cmd_kill(int argc, char **argv, nr_global *g)
 {
-    int sig = SIGKILL, i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *name = NULL;
-        if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--signal")) && i + 1 < argc)
-            name = argv[++i];
-        else if (!strncmp(argv[i], "--signal=", 9))
-            name = argv[i] + 9;
-        if (name) {
+    static const nr_opt opts[] = {
+        {"signal", 's', required_argument, "SIGNAL", "the signal to send (default KILL): a name or a number"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"kill [OPTIONS] CONTAINER...", "Send a signal to the PID 1 of running containers.",
+                                    opts, true};
+    int sig = SIGKILL, c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 's') {
+            const char *name = optarg;
             sig = nr_signal_parse(name);
             if (sig < 0)
                 return nr_usage_error(g, "kill: -s \"%s\": unknown signal (a name like TERM or SIGRTMIN+1, or 1..64)",
                                       name);
         } else {
-            return nr_usage_error(g, "kill: unknown option %s", argv[i]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
+    int i = optind;
     if (i >= argc)
         return nr_usage_error(g, "kill: which container?");
     int rc = 0;
@@ -270,16 +280,23 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
 
 int nr_cmd_rm(int argc, char **argv, nr_global *g)
 {
+    static const nr_opt opts[] = {
+        {"force", 'f', no_argument, NULL, "remove a running container too (it is killed)"},
+        {"volumes", 'v', no_argument, NULL, "remove anonymous volumes (they always go with the container)"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"rm [OPTIONS] CONTAINER...", "Remove containers.", opts, true};
     bool force = false;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force"))
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 'f')
             force = true;
-        else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--volumes"))
+        else if (c == 'v')
             ; /* anonymous volumes live in the container dir and always go with it */
         else
-            return nr_usage_error(g, "rm: unknown option %s", argv[i]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
     }
+    int i = optind;
     if (i >= argc)
         return nr_usage_error(g, "rm: which container?");
     int rc = 0;

@@ -166,35 +166,45 @@ static bool ctr_running(const char *root, const char *id)
 int nr_cmd_logs(int argc, char **argv, nr_global *g)
 {
     logs_opts o = {.tail = -1, .worker = -1};
+    enum { OPT_JSON = NR_OPT_LONG, OPT_WORKER, OPT_SINCE, OPT_LOGDIR };
+    static const nr_opt opts[] = {
+        {"follow", 'f', no_argument, NULL, "keep printing new lines"},
+        {"tail", 'n', required_argument, "N", "only the last N lines"},
+        {"since", OPT_SINCE, required_argument, "WHEN", "only lines since a duration ago (10m, 30s) or a time"},
+        {"worker", OPT_WORKER, required_argument, "N", "only worker N's lines (0 = the supervisor)"},
+        {"json", OPT_JSON, no_argument, NULL, "the stored JSON lines"},
+        {"log-dir", OPT_LOGDIR, required_argument, "DIR", "read this log directory instead of a container's"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"logs [OPTIONS] CONTAINER", "Show a container's output (all its workers).", opts,
+                                    true};
     const char *id = NULL, *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-f") || !strcmp(a, "--follow")) {
-            o.follow = true;
-        } else if (!strcmp(a, "--json")) {
-            o.json = true;
-        } else if (!strcmp(a, "--tail") || !strcmp(a, "-n")) {
-            char *end;
-            if (!v || ((o.tail = strtol(v, &end, 10)) < 0 || *end || end == v))
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        const char *v = optarg;
+        char *end;
+        switch (c) {
+        case 'f': o.follow = true; break;
+        case OPT_JSON: o.json = true; break;
+        case 'n':
+            if ((o.tail = strtol(v, &end, 10)) < 0 || *end || end == v)
                 return nr_usage_error(g, "logs: --tail needs a number of lines");
-            i++;
-        } else if (!strcmp(a, "--worker")) {
-            char *end;
-            if (!v || ((o.worker = (int)strtol(v, &end, 10)) < 0 || *end || end == v))
+            break;
+        case OPT_WORKER:
+            if ((o.worker = (int)strtol(v, &end, 10)) < 0 || *end || end == v)
                 return nr_usage_error(g, "logs: --worker needs a worker number (0 = the supervisor)");
-            i++;
-        } else if (!strcmp(a, "--since")) {
-            if (!v || parse_since(v, o.since, sizeof o.since) < 0)
+            break;
+        case OPT_SINCE:
+            if (parse_since(v, o.since, sizeof o.since) < 0)
                 return nr_usage_error(g, "logs: --since needs a duration (10m, 30s) or a time (2026-11-25T10:00:00Z)");
-            i++;
-        } else if (!strcmp(a, "--log-dir")) {
-            if (!v)
-                return nr_usage_error(g, "logs: --log-dir needs a directory");
-            dir = v;
-            i++;
-        } else if (a[0] == '-' && a[1]) {
-            return nr_usage_error(g, "logs: unknown option %s", a);
-        } else if (!id) {
+            break;
+        case OPT_LOGDIR: dir = v; break;
+        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        const char *a = argv[i];
+        if (!id) {
             id = a;
         } else {
             return nr_usage_error(g, "logs: unexpected argument %s", a);

@@ -130,22 +130,30 @@ static int newest_first(const void *a, const void *b)
 
 int nr_cmd_ps(int argc, char **argv, nr_global *g)
 {
+    static const nr_opt opts[] = {
+        {"all", 'a', no_argument, NULL, "show all containers (default: running ones)"},
+        {"quiet", 'q', no_argument, NULL, "print container ids only"},
+        {"format", NR_OPT_LONG, required_argument, "FORMAT", "table (default) or json"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"ps [OPTIONS]", "List containers.", opts, true};
     bool all = false, json = false, quiet = false;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] && argv[i][1] != '-' && strspn(argv[i] + 1, "aq") == strlen(argv[i] + 1)) {
-            all |= strchr(argv[i], 'a') != NULL;
-            quiet |= strchr(argv[i], 'q') != NULL;
-        } else if (!strcmp(argv[i], "--all"))
-            all = true;
-        else if (!strcmp(argv[i], "--quiet"))
-            quiet = true;
-        else if (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json"))
-            json = true, i++;
-        else if (!strcmp(argv[i], "--format=json"))
-            json = true;
-        else
-            return nr_usage_error(g, "ps: unknown option %s (ps [-a] [-q] [--format json])", argv[i]);
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        switch (c) {
+        case 'a': all = true; break;
+        case 'q': quiet = true; break;
+        case NR_OPT_LONG:
+            if (!strcmp(optarg, "json"))
+                json = true;
+            else if (strcmp(optarg, "table"))
+                return nr_usage_error(g, "ps: --format %s: table or json", optarg);
+            break;
+        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+        }
     }
+    if (optind < argc)
+        return nr_usage_error(g, "ps: takes no arguments (got \"%s\")", argv[optind]);
     char **ids;
     size_t n;
     nr_err err = {0};

@@ -195,76 +195,72 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             fprintf(stderr, "nrun: argument %d is not valid UTF-8\n", k);
             return NR_EXIT_CMD;
         }
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        char *a = argv[i];
-        if (!strcmp(a, "--")) {
-            i++;
-            break;
-        }
-        /* boolean flags, including combined short ones like -dit */
-        if (a[1] != '-' && strspn(a + 1, "dit") == strlen(a + 1)) {
-            for (char *c = a + 1; *c; c++)
-                switch (*c) {
-                case 'd': rp.detach = true; break;
-                case 'i': rp.interactive = true; break;
-                case 't': op->tty = true; break;
-                }
-            continue;
-        }
-        if (!strcmp(a, "--help")) {
-            puts("Usage: nrun run [OPTIONS] IMAGE [CMD...]\n"
-                 "  -d, --detach             run in the background, print the id\n"
-                 "  -i, --interactive        the app reads this stdin (cluster: worker 1), EOF when it ends;\n"
-                 "                           without -i, or with -d (nothing to attach to), stdin is /dev/null\n"
-                 "  -t, --tty                a pty (foreground only; minimal init, no supervisor)\n"
-                 "  --name NAME              unique name, also the hostname\n"
-                 "  -e K=V, --env-file F     environment\n"
-                 "  -w DIR, --entrypoint CMD, -u USER[:GROUP]\n"
-                 "  --rm, --restart no|on-failure[:N]|always|unless-stopped, --cidfile FILE\n"
-                 "  -m SIZE, --cpus N, --pids-limit N, --cpuset-cpus LIST\n"
-                 "  --read-only, -v HOST:CTR[:ro] | NAME:CTR | CTR\n"
-                 "  -p [IP:]HOST:CTR, --net private|host|none, -h HOSTNAME\n"
-                 "  --cap-add CAP, --cap-drop CAP, --security-opt seccomp=unconfined|PROFILE.json\n"
-                 "  --workers N, --balance rr|leastconn, --mode auto|cluster|single (supervisor)\n"
-                 "  --max-memory SIZE, --wait-ready, --drain-timeout T, --kill-timeout T, --stop-timeout T,\n"
-                 "  --listen-timeout T, --heartbeat-timeout T, --crash-loop N/T, --backoff T[/MAX], --stable T,\n"
-                 "  --log-max-size SIZE, --log-max-files N, --log-rate SIZE, --restart-failed\n"
-                 "                           supervisor tuning, as for `nrun supervise` (see its --help)");
-            return 0;
-        }
-        if (!strcmp(a, "--detach")) { rp.detach = true; continue; }
-        if (!strcmp(a, "--interactive")) { rp.interactive = true; continue; }
-        if (!strcmp(a, "--tty")) { op->tty = true; continue; }
-        if (!strcmp(a, "--rm")) { rp.rm = true; continue; }
-        if (!strcmp(a, "--read-only")) { op->read_only = true; continue; }
-        if (sv_opt_arity(a) == 0) {
-            cleanup_free char *kv = nr_xasprintf("%s=true", a);
-            push(&op->sv_opts, &op->nsv_opts, kv);
-            continue;
-        }
-        /* options with a value: --opt=V or --opt V */
-        const char *val = NULL;
-        char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
-        cleanup_free char *name = eq ? nr_xstrndup(a, (size_t)(eq - a)) : nr_xstrdup(a);
-        if (eq)
-            val = eq + 1;
-        else if (i + 1 < argc)
-            val = argv[++i];
-        else
-            return run_usage_error(g, "run: %s needs a value", a);
-        const char *n = name;
-        if (!strcmp(n, "--name")) op->name = val;
-        else if (!strcmp(n, "--cidfile")) cidfile = val;
-        else if (sv_opt_arity(n) > 0) {
+    enum {
+        O_NAME = NR_OPT_LONG, O_CIDFILE, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_CPUS, O_PIDS, O_CPUSET, O_NET,
+        O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
+    };
+    static const nr_opt run_opts[] = {
+        {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
+        {"interactive", 'i', no_argument, NULL, "the app reads this stdin (cluster: worker 1); else /dev/null"},
+        {"tty", 't', no_argument, NULL, "a pty (foreground only; minimal init, no supervisor)"},
+        {"name", O_NAME, required_argument, "NAME", "unique name, also the hostname"},
+        {"rm", O_RM, no_argument, NULL, "remove the container when it exits"},
+        {"env", 'e', required_argument, "K=V", "set an environment variable (-e K: the caller's value)"},
+        {"env-file", O_ENVFILE, required_argument, "FILE", "read K=V lines"},
+        {"workdir", 'w', required_argument, "DIR", "working directory inside the container"},
+        {"entrypoint", O_ENTRYPOINT, required_argument, "CMD", "replace the image's ENTRYPOINT"},
+        {"user", 'u', required_argument, "USER[:GROUP]", "run as this user of the image"},
+        {"restart", O_RESTART, required_argument, "POLICY", "no, on-failure[:N], always or unless-stopped"},
+        {"cidfile", O_CIDFILE, required_argument, "FILE", "write the container id to FILE"},
+        {"memory", 'm', required_argument, "SIZE", "memory limit"},
+        {"cpus", O_CPUS, required_argument, "N", "CPU limit"},
+        {"pids-limit", O_PIDS, required_argument, "N", "process limit"},
+        {"cpuset-cpus", O_CPUSET, required_argument, "LIST", "CPUs allowed (0-2,4)"},
+        {"read-only", O_READONLY, no_argument, NULL, "read-only root filesystem"},
+        {"volume", 'v', required_argument, "SRC:DST[:ro]", "HOST:CTR[:ro], NAME:CTR or CTR"},
+        {"publish", 'p', required_argument, "[IP:]HOST:CTR", "publish a port"},
+        {"network", O_NET, required_argument, "MODE", "private (default), host or none (also --net)"},
+        {"net", O_NET, required_argument, "MODE", "same as --network"},
+        {"hostname", 'h', required_argument, "NAME", "the container's host name"},
+        {"cap-add", O_CAPADD, required_argument, "CAP", "add a capability"},
+        {"cap-drop", O_CAPDROP, required_argument, "CAP", "drop a capability"},
+        {"security-opt", O_SECOPT, required_argument, "OPT", "seccomp=unconfined|PROFILE.json, no-new-privileges"},
+        {"workers", O_WORKERS, required_argument, "N", "supervisor: number of workers (0 = one per CPU)"},
+        {"balance", O_BALANCE, required_argument, "rr|leastconn", "supervisor: connection hand-off"},
+        {"mode", O_MODE, required_argument, "auto|cluster|single", "supervisor: cluster or a single process"},
+        {0},
+    };
+    static nr_opt all_opts[128];
+    static nr_cmdspec spec = {"run [OPTIONS] IMAGE [CMD...]", "Create and start a container from an image.", NULL, false};
+    spec.opts = nr_opts_with_sv(run_opts, all_opts, NR_ARRAY_LEN(all_opts));
+    int oc;
+    while ((oc = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        const char *val = optarg;
+        int c = oc;
+        if (c >= NR_OPT_SV) {
+            const char *n = nr_sv_opt_name(c);
+            if (sv_opt_arity(n) == 0) {
+                cleanup_free char *kv = nr_xasprintf("%s=true", n);
+                push(&op->sv_opts, &op->nsv_opts, kv);
+                continue;
+            }
             sv_config probe;
             sv_config_init(&probe);
             if (sv_opt_apply(&probe, n, val, &err) < 0)
                 return run_usage_error(g, "run: %s", err.msg);
             cleanup_free char *kv = nr_xasprintf("%s=%s", n, val);
             push(&op->sv_opts, &op->nsv_opts, kv);
+            continue;
         }
-        else if (!strcmp(n, "-e") || !strcmp(n, "--env")) {
+        switch (c) {
+        case 'd': rp.detach = true; break;
+        case 'i': rp.interactive = true; break;
+        case 't': op->tty = true; break;
+        case O_RM: rp.rm = true; break;
+        case O_READONLY: op->read_only = true; break;
+        case O_NAME: op->name = val; break;
+        case O_CIDFILE: cidfile = val; break;
+        case 'e':
             if (*val == '=' || !*val)
                 return run_usage_error(g, "run: -e %s: empty variable name", val);
             if (!strchr(val, '=')) {
@@ -276,58 +272,71 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             } else {
                 push(&op->env, &op->nenv, val);
             }
-        } else if (!strcmp(n, "--env-file")) {
+            break;
+        case O_ENVFILE:
             if (env_file(op, &nfile_env, val, &err) < 0)
                 return nr_err_report(&err, g->prog, NR_EXIT_CMD);
-        } else if (!strcmp(n, "-w") || !strcmp(n, "--workdir")) op->workdir = val;
-        else if (!strcmp(n, "--entrypoint")) { op->entrypoint = val; op->entrypoint_set = true; }
-        else if (!strcmp(n, "--restart")) restart = val;
-        else if (!strcmp(n, "-u") || !strcmp(n, "--user")) op->user = val;
-        else if (!strcmp(n, "-m") || !strcmp(n, "--memory")) {
+            break;
+        case 'w': op->workdir = val; break;
+        case O_ENTRYPOINT: op->entrypoint = val; op->entrypoint_set = true; break;
+        case O_RESTART: restart = val; break;
+        case 'u': op->user = val; break;
+        case 'm': {
             unsigned long long v;
             if (nr_parse_size(val, &v) < 0 || v < 4 * 1024 * 1024)
                 return run_usage_error(g, "run: --memory %s: expected a size of at least 4m", val);
             op->memory = (long long)v;
-        } else if (!strcmp(n, "--cpus")) {
+            break;
+        }
+        case O_CPUS:
             if (parse_cpus(val, op) < 0)
                 return run_usage_error(g, "run: --cpus %s: expected a number from 0.01 to %ld (the CPUs there are)",
                                       val, sysconf(_SC_NPROCESSORS_ONLN));
-        } else if (!strcmp(n, "--pids-limit")) {
+            break;
+        case O_PIDS:
             if (parse_ll(val, &op->pids_limit) < 0)
                 return run_usage_error(g, "run: --pids-limit %s: expected a number", val);
-        } else if (!strcmp(n, "--cpuset-cpus")) {
+            break;
+        case O_CPUSET:
             if (!cpuset_valid(val))
                 return run_usage_error(g, "run: --cpuset-cpus %s: expected a list like 0-2,4 of CPUs 0-%ld", val,
                                       sysconf(_SC_NPROCESSORS_CONF) - 1);
             op->cpuset = val;
-        }
-        else if (!strcmp(n, "-v") || !strcmp(n, "--volume")) push(&op->volumes, &op->nvolumes, val);
-        else if (!strcmp(n, "-p") || !strcmp(n, "--publish")) push(&op->ports, &op->nports, val);
-        else if (!strcmp(n, "--net") || !strcmp(n, "--network")) {
+            break;
+        case 'v': push(&op->volumes, &op->nvolumes, val); break;
+        case 'p': push(&op->ports, &op->nports, val); break;
+        case O_NET:
             if (strcmp(val, "host") && strcmp(val, "none") && strcmp(val, "private") && strcmp(val, "bridge") &&
                 strcmp(val, "default"))
                 return run_usage_error(g, "run: --net %s: expected host, none or private", val);
             op->net = !strcmp(val, "host") ? "host" : !strcmp(val, "none") ? "none" : "private";
-        } else if (!strcmp(n, "-h") || !strcmp(n, "--hostname")) op->hostname = val;
-        else if (!strcmp(n, "--cap-add")) push(&op->cap_add, &op->ncap_add, val);
-        else if (!strcmp(n, "--cap-drop")) push(&op->cap_drop, &op->ncap_drop, val);
-        else if (!strcmp(n, "--security-opt")) push(&op->security_opt, &op->nsecurity_opt, val);
-        else if (!strcmp(n, "--workers")) {
+            break;
+        case 'h': op->hostname = val; break;
+        case O_CAPADD: push(&op->cap_add, &op->ncap_add, val); break;
+        case O_CAPDROP: push(&op->cap_drop, &op->ncap_drop, val); break;
+        case O_SECOPT: push(&op->security_opt, &op->nsecurity_opt, val); break;
+        case O_WORKERS: {
             long long w;
             if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
                 return run_usage_error(g, "run: --workers %s: expected 0..1024", val);
             op->workers = (int)w;
-        } else if (!strcmp(n, "--balance")) {
+            break;
+        }
+        case O_BALANCE:
             if (strcmp(val, "rr") && strcmp(val, "leastconn"))
                 return run_usage_error(g, "run: --balance %s: expected rr or leastconn", val);
             op->balance = !strcmp(val, "leastconn");
-        } else if (!strcmp(n, "--mode")) {
+            break;
+        case O_MODE:
             if (strcmp(val, "auto") && strcmp(val, "cluster") && strcmp(val, "single"))
                 return run_usage_error(g, "run: --mode %s: expected auto, cluster or single", val);
             op->mode = !strcmp(val, "cluster") ? 1 : !strcmp(val, "single") ? 2 : 0;
-        } else
-            return run_usage_error(g, "run: unknown option %s", name);
+            break;
+        case NR_OPT_HELP: return 0;
+        default: return NR_EXIT_CMD; /* refused as docker does: 125 */
+        }
     }
+    int i = optind;
     if (i >= argc)
         return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
     const char *image = argv[i++];

@@ -36,6 +36,14 @@ static const char *const valued[] = {
     "--kill-timeout", "--listen-timeout", "--heartbeat-timeout", "--stable",   "--crash-loop",   "--backoff",
 };
 
+const char *sv_opt_name(size_t i)
+{
+    if (i < NR_ARRAY_LEN(flags))
+        return flags[i];
+    i -= NR_ARRAY_LEN(flags);
+    return i < NR_ARRAY_LEN(valued) ? valued[i] : NULL;
+}
+
 int sv_opt_arity(const char *opt)
 {
     for (size_t i = 0; i < NR_ARRAY_LEN(flags); i++)

@@ -2,6 +2,8 @@
  * CLI (runtime/supervisor/options.c). */
 #ifndef SV_OPTIONS_H
 #define SV_OPTIONS_H
+#include <stddef.h>
+
 #include "common/err.h"
 
 /* A decimal integer in lo..hi (the whole string). */
@@ -13,5 +15,7 @@ int sv_parse_duration_ms(const char *s, int *out);
  * sv_opt_apply: 1 not one of them, 0 applied to cfg, -1 bad value (err says why). */
 struct sv_config;
 int sv_opt_arity(const char *opt);
+/* The i-th of those options' names ("--max-memory"), NULL past the last. */
+const char *sv_opt_name(size_t i);
 int sv_opt_apply(struct sv_config *cfg, const char *opt, const char *val, nr_err *err);
 #endif
