@@ -101,7 +101,8 @@ int nr_cmd_reload(int argc, char **argv, nr_global *g)
     /* A reload takes as long as its workers take to start: wait generously. */
     if ((rc = call(g, &a, "{\"cmd\":\"reload\"}", 600000, &r)))
         return rc;
-    printf("reloaded: %lld workers replaced\n", (long long)json_integer_value(json_object_get(r, "replaced")));
+    long long nrep = (long long)json_integer_value(json_object_get(r, "replaced"));
+    printf("reloaded: %lld worker%s replaced\n", nrep, nrep == 1 ? "" : "s");
     json_decref(r);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include "images/oci.h"
 #include "images/ref.h"
 #include "images/store.h"
+#include "runtime/runtime.h"
 
 
 static int open_store(nr_global *g, img_store **s)
@@ -156,6 +157,52 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
 
 /* ---- nrun rmi ---- */
 
+/* A container made from img (its root is img's layers, whatever its tags are
+ * now): its name, malloc'd, or NULL.  As docker, rmi refuses to take such an
+ * image away from under a container (running or not) unless forced. */
+static char *image_user(nr_global *g, const img_image *img)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    nr_err err;
+    char *user = NULL;
+    if (img->n_layers == 0 || rt_container_list(g->root, &ids, &n, &err) < 0)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        cleanup_free char *path = nr_xasprintf("%s/containers/%s/config.json", g->root, ids[i]);
+        json_t *j = user ? NULL : json_load_file(path, 0, NULL);
+        const char *lower = json_string_value(json_object_get(json_object_get(j, "annotations"),
+                                                              "org.nrun.overlay.lower"));
+        /* the image's layers, by diff_id hex, all there and nothing else of that form */
+        size_t found = 0, hexes = 0;
+        for (const char *p = lower ? lower : ""; *p;) {
+            size_t len = strcspn(p, ":");
+            if (len == 64 && strspn(p, "0123456789abcdef") >= 64) {
+                hexes++;
+                for (size_t k = 0; k < img->n_layers; k++)
+                    if (!strncmp(img_digest_hex(img->layers[k].diff_id), p, 64)) {
+                        found++;
+                        break;
+                    }
+            }
+            p += len + (p[len] == ':');
+        }
+        if (lower && found == img->n_layers && hexes == img->n_layers) {
+            rt_state st;
+            if (rt_state_read(g->root, ids[i], &st, &err) == 0) {
+                user = nr_xstrdup(st.name && *st.name ? st.name : st.id);
+                rt_state_free(&st);
+            } else {
+                user = nr_xstrndup(ids[i], 12);
+            }
+        }
+        json_decref(j);
+        free(ids[i]);
+    }
+    free(ids);
+    return user;
+}
+
 int nr_cmd_rmi(int argc, char **argv, nr_global *g)
 {
     static const nr_opt opts[] = {
@@ -204,6 +251,17 @@ int nr_cmd_rmi(int argc, char **argv, nr_global *g)
             for (size_t k = 0; k < img->n_tags; k++)
                 tagged |= !strcmp(img->tags[k], name);
             by_name = tagged;
+        }
+        /* the last name of an image a container was made from: refused without -f */
+        if (!force && (!by_name || img->n_tags == 1)) {
+            cleanup_free char *user = image_user(g, img);
+            if (user) {
+                nr_err_set(&err, "conflict: unable to remove %s (must be forced) - container %s is using it", argv[i],
+                           user);
+                rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+                img_image_free(img);
+                continue;
+            }
         }
         if (!by_name && img->n_tags > 1 && !force) {
             nr_err_set(&err, "conflict: unable to delete %s (must be forced) - image is referenced by %zu tags", argv[i],

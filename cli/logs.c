@@ -92,6 +92,10 @@ static void print_line(logs_opts *o, const char *line, size_t len)
         fputc('\n', stdout);
     } else {
         FILE *f = !strcmp(stream, "stdout") ? stdout : stderr;
+        /* stdout is block-buffered on a pipe, stderr is not: with both on one
+         * pipe (2>&1) the lines must still come out in the log's order */
+        if (f == stderr)
+            fflush(stdout);
         fwrite(json_string_value(msg), 1, json_string_length(msg), f);
         fputc('\n', f);
     }

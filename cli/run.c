@@ -342,7 +342,13 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);
-    rp.tty = op->tty && !rp.detach; /* -dt: no terminal to attach to yet */
+    /* -dt: a pty nobody holds would leave the app reading a terminal that
+     * never answers (or exiting at once on its EOF); until `nrun attach`
+     * exists, say so instead of starting something that cannot be used. */
+    if (op->tty && rp.detach)
+        return run_usage_error(g, "run: -t with -d: there is no terminal to attach to a detached container yet "
+                                  "(run -it in the foreground, or -d without -t)");
+    rp.tty = op->tty;
     if (rt_restart_parse(restart, &rp.restart, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     if (rp.rm && rp.restart.policy != RT_RESTART_NO)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/embed.h"
+#include "common/signal.h"
 #include "runtime/supervisor/sv_internal.h"
 
 sv_state *sv_g;
@@ -146,6 +147,7 @@ void sv_maybe_finish(void)
 
 static void on_signal(int sig)
 {
+    char sn[NR_SIGNAME_MAX];
     switch (sig) {
     case SIGCHLD:
         reap_all();
@@ -153,10 +155,10 @@ static void on_signal(int sig)
     case SIGTERM:
     case SIGINT:
         if (sv_g->stopping) {
-            sv_log_sys("second %s: killing every worker", strsignal(sig));
+            sv_log_sys("second %s: killing every worker", nr_signal_name(sig, sn));
             signal_all(SIGKILL);
         } else {
-            sv_log_sys("%s: graceful stop", strsignal(sig));
+            sv_log_sys("%s: graceful stop", nr_signal_name(sig, sn));
             sv_begin_stop(sig);
         }
         break;
@@ -291,7 +293,7 @@ int sv_run(const sv_config *cfg)
     /* Cluster mode starts one worker; the others follow once it listens. */
     sv_worker *first = sv_worker_spawn(1, &err);
     if (!first) {
-        fprintf(stderr, "nrun: %s\n", err.msg);
+        sv_log_sys("%s", err.msg); /* on stderr and in the log: `nrun logs` of a detached container says why */
         return s->spawn_code ? s->spawn_code : NR_EXIT_NOEXEC;
     }
     /* after the first fork, not before: the worker would fault back in,

@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# The container verbs as a docker user types them (run, ps, exec, logs, stop,
+# kill, rm, inspect), and the bugs issue 10 found in them.
+
+bats_require_minimum_version 1.5.0
+load ../lib/common
+load ../lib/runtime
+
+setup_file() {
+    rt_file_setup_bb
+    # a script whose interpreter the image does not have
+    local d
+    d=$(mktemp -d "$BATS_FILE_TMPDIR/app.XXXXXX")
+    mkdir -p "$d/app"
+    printf '#!/bin/bash\necho never\n' >"$d/app/run.sh"
+    chmod 755 "$d/app/run.sh"
+    tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/app.tar" .
+    "$NRUN" __internal mkimage -t bbapp:1 --config '{"Cmd":["/app/run.sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/app.tar" >/dev/null
+}
+
+teardown_file() {
+    rt_file_teardown
+}
+
+@test "run -d, ps, exec, logs, inspect, kill, stop, rm" {
+    id=$(rt_run -d --name web bb:1 sh -c 'echo started; trap "exit 0" USR1 TERM; while :; do sleep 0.1; done')
+    [ -n "$id" ]
+    run "$NRUN" ps
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == "CONTAINER ID"*NAMES ]]
+    [[ $output == *" web"* ]]
+    run "$NRUN" ps -q
+    [ "$output" = "${id:0:12}" ]
+    run "$NRUN" exec web sh -c 'echo in-$HOSTNAME'
+    [ "$status" -eq 0 ]
+    [ "$output" = "in-web" ]
+    run "$NRUN" exec -e X=1 -w /tmp web sh -c 'echo $X $(pwd)'
+    [ "$output" = "1 /tmp" ]
+    run "$NRUN" logs web
+    [ "$status" -eq 0 ]
+    [ "$output" = started ]
+    run "$NRUN" inspect --type container web
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.[0].Name' <<<"$output")" = /web ] || [ "$(jq -r '.[0].Name' <<<"$output")" = web ]
+    run "$NRUN" kill -s USR1 web
+    [ "$status" -eq 0 ]
+    run "$NRUN" ps -a --format json
+    [ "$status" -eq 0 ]
+    run "$NRUN" stop -t 5 web
+    [ "$status" -eq 0 ]
+    run "$NRUN" rm web
+    [ "$status" -eq 0 ]
+    run "$NRUN" ps -a -q
+    [ -z "$output" ]
+}
+
+@test "options may follow the operands, as docker's do (rm NAME -f); unknown ones are refused" {
+    rt_run -d --name late bb:1 sleep 100 >/dev/null
+    run "$NRUN" rm late
+    [ "$status" -ne 0 ]
+    [[ $output == *"stop it first or use rm -f"* ]]
+    run "$NRUN" rm late -f
+    [ "$status" -eq 0 ]
+    run "$NRUN" kill --bogus late
+    [ "$status" -eq 2 ]
+    [ "$output" = "nrun kill: unknown option --bogus (see 'nrun kill --help')" ]
+}
+
+@test "run -dt: no terminal to attach to is refused (125), nothing created" {
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run -125 "$NRUN" run -dt bb:1 sh
+    [[ $output == *"-t with -d"* ]]
+    [ "${#lines[@]}" -eq 1 ]
+    run -125 "$NRUN" run -d -i -t bb:1 sh
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
+
+@test "a detached container whose script's interpreter is missing: logs name the interpreter" {
+    id=$(rt_run -d bbapp:1)
+    for _ in $(seq 1 100); do
+        [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Status')" = exited ] && break
+        sleep 0.1
+    done
+    run "$NRUN" logs "$id"
+    [ "$status" -eq 0 ]
+    [[ $output == *"exec /app/run.sh: its interpreter /bin/bash was not found"* ]]
+    [ "$("$NRUN" inspect "$id" | jq '.[0].State.ExitCode')" = 127 ]
+    # in the foreground too
+    run -127 "$NRUN" run --rm bbapp:1
+    [[ $output == *"its interpreter /bin/bash was not found"* ]]
+    "$NRUN" rm "$id" >/dev/null
+}
+
+@test "logs: stdout and stderr lines keep the log's order on one pipe (2>&1)" {
+    rt_run --name order bb:1 sh -c 'echo o1; sleep 0.2; echo e1 >&2; sleep 0.2; echo o2; sleep 0.2; echo e2 >&2' >/dev/null 2>&1
+    run bash -c '"$1" logs order 2>&1 | cat' _ "$NRUN"
+    [ "$status" -eq 0 ]
+    [ "$output" = $'o1\ne1\no2\ne2' ]
+    "$NRUN" rm order >/dev/null
+}
+
+@test "stats/top/scale/reload of a stopped container: 'is not running', no socket path, no (null)" {
+    rt_run --name gone bb:1 true
+    for v in stats top reload; do
+        run "$NRUN" "$v" gone
+        [ "$status" -eq 1 ]
+        [ "$output" = "nrun: container gone is not running (exited)" ]
+    done
+    run "$NRUN" scale gone 2
+    [ "$output" = "nrun: container gone is not running (exited)" ]
+    "$NRUN" rm gone >/dev/null
+}
