@@ -87,6 +87,24 @@ json_t *nr_inspect_image(nr_global *g, const char *ref, bool verify, bool *found
  * return the reply line (malloc'd) or NULL with err set (cli/control.c). */
 char *sv_control_call(nr_global *g, const char *id, const char *path, const char *request, int timeout_ms, nr_err *err);
 
+/* --format of the listing commands (cli/format.c). */
+typedef struct nr_format {
+    enum { NR_FMT_TABLE, NR_FMT_JSON, NR_FMT_TEMPLATE } kind;
+    const char *tmpl; /* the template ("table TMPL" too), NULL for the default columns */
+} nr_format;
+int nr_format_parse(nr_global *g, const char *cmd, const char *arg, nr_format *f);
+/* tmpl with each {{.Key}} replaced by row's Key (malloc'd). */
+char *nr_format_render(const char *tmpl, const json_t *row);
+/* The header row of a table template: {{.Key}} as names[] maps it ({key, head, ..., NULL}), else KEY. */
+char *nr_format_header(const char *tmpl, const char *const *names);
+/* Tab-separated lines as aligned columns. */
+void nr_table_print(char **lines, size_t n, FILE *f);
+
+/* The run flags of a container that `nrun start` needs again (its restart
+ * policy), as run/create saved them (cli/run.c). */
+struct rt_run_params;
+int nr_run_params_load(nr_global *g, const char *id, struct rt_run_params *rp, nr_err *err);
+
 /* Print "prog: <msg>" and return NR_EXIT_USAGE. */
 int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same with another exit code (`nrun run` refuses with docker's 125). */

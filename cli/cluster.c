@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "cli/cli.h"
+#include "runtime/runtime.h"
 
 typedef struct ctl_args {
     const char *id, *path;
@@ -188,12 +190,122 @@ static int table(const nr_cmdspec *spec, int argc, char **argv, nr_global *g, bo
     return 0;
 }
 
+/* `nrun stats` without a container: one row per running container, as
+ * docker's stats, from each supervisor's own figures (its workers summed). */
+static int stats_all(nr_global *g, bool json, bool stream)
+{
+    for (;;) {
+        char **ids = NULL;
+        size_t n = 0;
+        nr_err err = {0};
+        if (rt_container_list(g->root, &ids, &n, &err) < 0)
+            return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        char **lines = nr_xcalloc(n + 2, sizeof *lines);
+        size_t nl = 0;
+        if (!json)
+            lines[nl++] = nr_xstrdup("CONTAINER ID\tNAME\tCPU %\tMEM USAGE\tWORKERS\tRESTARTS");
+        for (size_t i = 0; i < n; i++) {
+            rt_state st;
+            nr_err ign = {0};
+            if (rt_state_read(g->root, ids[i], &st, &ign) == 0) {
+                if (!strcmp(rt_state_live_status(&st), "running")) {
+                    cleanup_free char *reply = sv_control_call(g, st.id, NULL, "{\"cmd\":\"stats\"}", 3000, &ign);
+                    json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
+                    double cpu = 0;
+                    long long rss = 0;
+                    size_t k;
+                    json_t *w;
+                    json_array_foreach(json_object_get(r, "workers"), k, w)
+                    {
+                        cpu += json_number_value(json_object_get(w, "cpu"));
+                        rss += json_integer_value(json_object_get(w, "rss"));
+                    }
+                    size_t nw = json_array_size(json_object_get(r, "workers"));
+                    long long restarts = json_integer_value(json_object_get(r, "restarts"));
+                    cleanup_free char *name = nr_escape_controls(st.name);
+                    if (json) {
+                        json_t *o = json_pack("{s:s, s:s, s:f, s:I, s:i, s:I}", "ID", st.id, "Name", st.name, "CPUPerc",
+                                              cpu, "MemUsage", (json_int_t)rss, "Workers", (int)nw, "Restarts",
+                                              (json_int_t)restarts);
+                        char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                        printf("%s\n", t);
+                        free(t);
+                        json_decref(o);
+                    } else {
+                        char mem[32];
+                        nr_human_size((unsigned long long)rss, mem, sizeof mem);
+                        lines[nl++] = r ? nr_xasprintf("%.12s\t%s\t%.2f%%\t%s\t%zu\t%lld", st.id, name, cpu, mem, nw,
+                                                       restarts)
+                                        : nr_xasprintf("%.12s\t%s\t-\t-\t-\t-", st.id, name);
+                    }
+                    json_decref(r);
+                }
+                rt_state_free(&st);
+            }
+            free(ids[i]);
+        }
+        free(ids);
+        if (stream && isatty(STDOUT_FILENO))
+            fputs("\033[H\033[2J", stdout); /* redraw in place, as docker's stats does */
+        nr_table_print(lines, nl, stdout);
+        for (size_t i = 0; i < nl; i++)
+            free(lines[i]);
+        free(lines);
+        fflush(stdout);
+        if (!stream)
+            return 0;
+        sleep(1);
+    }
+}
+
 int nr_cmd_stats(int argc, char **argv, nr_global *g)
 {
-    static const nr_cmdspec spec = {"stats [OPTIONS] CONTAINER",
-                                    "Show the workers of a container: state, uptime, restarts, CPU, memory, "
-                                    "connections, event-loop lag.", ctl_opts, true};
-    return table(&spec, argc, argv, g, true);
+    enum { O_NOSTREAM = NR_OPT_LONG + 10 };
+    static const nr_opt opts[] = {
+        {"control", OPT_CONTROL, required_argument, "PATH", "talk to this control socket instead of a container's"},
+        {"json", OPT_JSON, no_argument, NULL, "print the supervisor's reply as JSON"},
+        {"format", OPT_FORMAT, required_argument, "FORMAT", "table (default) or json"},
+        {"no-stream", O_NOSTREAM, no_argument, NULL, "print once (without a container: else every second)"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"stats [OPTIONS] [CONTAINER]",
+                                    "Without a container: CPU, memory, workers and restarts of every running "
+                                    "container (refreshed every second unless --no-stream).  With one: its workers' "
+                                    "state, uptime, restarts, CPU, memory, connections, event-loop lag.", opts, true};
+    /* no container and no --control: the all-containers view */
+    bool any_operand = false, control = false, json = false, stream = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--control") || !strncmp(a, "--control=", 10))
+            control = true, i += a[9] == 0;
+        else if (!strcmp(a, "--format"))
+            i++;
+        else if (a[0] != '-')
+            any_operand = true;
+    }
+    if (any_operand || control) {
+        /* drop --no-stream: one container's view is printed once */
+        int k = 0;
+        for (int i = 0; i < argc; i++)
+            if (strcmp(argv[i], "--no-stream"))
+                argv[k++] = argv[i];
+        argv[k] = NULL;
+        return table(&spec, k, argv, g, true);
+    }
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == OPT_JSON)
+            json = true;
+        else if (c == O_NOSTREAM)
+            stream = false;
+        else if (c == OPT_FORMAT && (!strcmp(optarg, "json") || !strcmp(optarg, "table")))
+            json = !strcmp(optarg, "json");
+        else if (c == OPT_FORMAT)
+            return nr_usage_error(g, "stats: --format %s: table or json", optarg);
+        else
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    }
+    return stats_all(g, json, stream && !json);
 }
 
 int nr_cmd_top(int argc, char **argv, nr_global *g)

@@ -13,12 +13,18 @@
 
 #define NR_COMMANDS(X) \
     X("run", nr_cmd_run, "Containers", "Create and start a container from an image") \
+    X("create", nr_cmd_create, "Containers", "Create a container without starting it") \
+    X("start", nr_cmd_start, "Containers", "Start created or stopped containers") \
+    X("restart", nr_cmd_restart, "Containers", "Stop and start containers") \
     X("ps", nr_cmd_ps, "Containers", "List containers") \
     X("exec", nr_cmd_exec, "Containers", "Run a command in a running container") \
     X("logs", nr_cmd_logs, "Containers", "Show a container's output") \
     X("stop", nr_cmd_stop, "Containers", "Stop running containers") \
     X("kill", nr_cmd_kill, "Containers", "Send a signal to running containers") \
     X("rm", nr_cmd_rm, "Containers", "Remove containers") \
+    X("wait", nr_cmd_wait, "Containers", "Block until containers stop, print their exit codes") \
+    X("rename", nr_cmd_rename, "Containers", "Rename a container") \
+    X("port", nr_cmd_port, "Containers", "List a container's published ports") \
     X("inspect", nr_cmd_inspect, "Containers", "Show containers or images as JSON") \
     X("reload", nr_cmd_reload, "Supervisor", "Replace a container's workers one by one") \
     X("scale", nr_cmd_scale, "Supervisor", "Change a container's number of workers") \
@@ -32,6 +38,9 @@
     X("load", nr_cmd_load, "Images", "Read images from an OCI archive") \
     X("build", nr_cmd_build, "Images", "Build an image from a Nodefile (as nbuild)") \
     X("base", nr_cmd_base, "Images", "Make the base Node images now") \
+    X("system", nr_cmd_system, "Other", "Disk usage (df), host and store (info), prune") \
+    X("info", nr_cmd_info, "Other", "What the store holds and what this host is") \
+    X("version", nr_cmd_version, "Other", "Show the version") \
     X("supervise", nr_cmd_supervise, "Other", "Run the supervisor on the host, without a container") \
     X("__internal", nr_cmd_internal, "", "entry points of nrun's own processes")
 

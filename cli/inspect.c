@@ -14,6 +14,7 @@ int nr_cmd_inspect(int argc, char **argv, nr_global *g)
 {
     enum { OPT_TYPE = NR_OPT_LONG, OPT_NOVERIFY };
     static const nr_opt opts[] = {
+        {"format", 'f', required_argument, "TEMPLATE", "print each object through a template: '{{.State.Status}}'"},
         {"type", OPT_TYPE, required_argument, "TYPE", "container or image (default: a container, else an image)"},
         {"no-verify", OPT_NOVERIFY, no_argument, NULL, "do not check an image's layer digests"},
         {0},
@@ -21,9 +22,17 @@ int nr_cmd_inspect(int argc, char **argv, nr_global *g)
     static const nr_cmdspec spec = {"inspect [OPTIONS] NAME...", "Show containers or images as one JSON array.", opts,
                                     true};
     bool containers = true, images = true, verify = true;
+    nr_format fmt = {.kind = NR_FMT_JSON};
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         const char *t = NULL;
+        if (c == 'f') {
+            if (nr_format_parse(g, "inspect", optarg, &fmt))
+                return NR_EXIT_USAGE;
+            if (fmt.kind == NR_FMT_TABLE)
+                return nr_usage_error(g, "inspect: --format %s: json or a template", optarg);
+            continue;
+        }
         if (c == OPT_TYPE)
             t = optarg;
         else if (c == OPT_NOVERIFY)
@@ -60,9 +69,20 @@ int nr_cmd_inspect(int argc, char **argv, nr_global *g)
             rc = NR_EXIT_NOTFOUND;
         }
     }
-    char *text = json_dumps(out, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-    printf("%s\n", text);
-    free(text);
+    if (fmt.kind == NR_FMT_TEMPLATE) {
+        size_t k;
+        json_t *o;
+        json_array_foreach(out, k, o)
+        {
+            char *line = nr_format_render(fmt.tmpl, o);
+            printf("%s\n", line);
+            free(line);
+        }
+    } else {
+        char *text = json_dumps(out, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+        printf("%s\n", text);
+        free(text);
+    }
     json_decref(out);
     return rc;
 }

@@ -341,3 +341,166 @@ int nr_cmd_rm(int argc, char **argv, nr_global *g)
     }
     return rc;
 }
+
+/* ---- start, restart, wait, rename ---- */
+
+/* Start a created or exited container under its monitor; a running one is
+ * left alone (docker's start is idempotent).  attach: in the foreground,
+ * its output here and its exit code ours. */
+static int start_one(nr_global *g, const char *ref, bool attach, nr_err *err)
+{
+    char id[65];
+    if (rt_container_find(g->root, ref, id, err) < 0)
+        return -1;
+    rt_state st;
+    if (rt_state_read(g->root, id, &st, err) < 0)
+        return -1;
+    const char *live = rt_state_live_status(&st);
+    bool running = !strcmp(live, "running") || !strcmp(live, "restarting");
+    bool monitor = rt_state_monitor_alive(&st);
+    rt_state_free(&st);
+    if (running)
+        return 0;
+    if (monitor)
+        return nr_err_set(err, "container %s is being stopped or removed: try again", ref);
+    rt_run_params rp;
+    if (nr_run_params_load(g, id, &rp, err) < 0)
+        return -1;
+    if (attach) {
+        int code = rt_run_foreground(g->root, id, &rp, err);
+        return code < 0 ? -1 : code;
+    }
+    return rt_run_detached(g->root, id, &rp, err);
+}
+
+int nr_cmd_start(int argc, char **argv, nr_global *g)
+{
+    static const nr_opt opts[] = {
+        {"attach", 'a', no_argument, NULL, "in the foreground: its output here, its exit code ours"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"start [OPTIONS] CONTAINER...",
+                                    "Start created or stopped containers (with the restart policy they were made "
+                                    "with).", opts, true};
+    bool attach = false;
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 'a')
+            attach = true;
+        else
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    }
+    if (optind >= argc)
+        return nr_usage_error(g, "start: which container?");
+    if (attach && argc - optind != 1)
+        return nr_usage_error(g, "start: -a takes one container");
+    int rc = 0;
+    for (int i = optind; i < argc; i++) {
+        nr_err err = {0};
+        int r = start_one(g, argv[i], attach, &err);
+        if (r < 0)
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        else if (attach)
+            return r;
+        else
+            printf("%s\n", argv[i]);
+    }
+    return rc;
+}
+
+int nr_cmd_restart(int argc, char **argv, nr_global *g)
+{
+    static const nr_opt opts[] = {
+        {"time", 't', required_argument, "SECONDS", "wait this long for a graceful stop, then SIGKILL (default 10)"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"restart [OPTIONS] CONTAINER...", "Stop containers (if running), then start them.",
+                                    opts, true};
+    int t = 10, c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 't') {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 0 || v > 86400)
+                return nr_usage_error(g, "restart: -t %s: expected seconds", optarg);
+            t = (int)v;
+        } else {
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        return nr_usage_error(g, "restart: which container?");
+    int rc = 0;
+    for (int i = optind; i < argc; i++) {
+        nr_err err = {0};
+        if (stop_one(g->root, argv[i], t, 0, &err) < 0 || start_one(g, argv[i], false, &err) < 0)
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        else
+            printf("%s\n", argv[i]);
+    }
+    return rc;
+}
+
+/* Block until the container has exited (state written by its monitor); its code. */
+static int wait_one(nr_global *g, const char *ref, int *code, nr_err *err)
+{
+    char id[65];
+    if (rt_container_find(g->root, ref, id, err) < 0)
+        return -1;
+    for (;;) {
+        rt_state st;
+        if (rt_state_read(g->root, id, &st, err) < 0)
+            return -1; /* removed meanwhile (--rm): docker says the same */
+        const char *live = rt_state_live_status(&st);
+        bool exited = !strcmp(live, "exited") && (!rt_state_monitor_alive(&st) || strcmp(st.status, "running"));
+        *code = st.exit_code;
+        cleanup_close int pfd = !strcmp(live, "running") ? rt_state_pidfd(&st) : -1;
+        rt_state_free(&st);
+        if (exited && strcmp(live, "restarting"))
+            return 0;
+        if (pfd >= 0) {
+            struct pollfd p = {.fd = pfd, .events = POLLIN};
+            poll(&p, 1, 1000);
+        }
+        struct timespec ts = {0, 50 * 1000000L}; /* the monitor writes the code just after */
+        nanosleep(&ts, NULL);
+    }
+}
+
+int nr_cmd_wait(int argc, char **argv, nr_global *g)
+{
+    static const nr_opt opts[] = {{0}};
+    static const nr_cmdspec spec = {"wait CONTAINER...", "Block until containers stop, then print their exit codes.",
+                                    opts, true};
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1)
+        return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    if (optind >= argc)
+        return nr_usage_error(g, "wait: which container?");
+    int rc = 0;
+    for (int i = optind; i < argc; i++) {
+        nr_err err = {0};
+        int code;
+        if (wait_one(g, argv[i], &code, &err) < 0)
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        else
+            printf("%d\n", code);
+        fflush(stdout);
+    }
+    return rc;
+}
+
+int nr_cmd_rename(int argc, char **argv, nr_global *g)
+{
+    static const nr_opt opts[] = {{0}};
+    static const nr_cmdspec spec = {"rename CONTAINER NEW_NAME", "Rename a container.", opts, false};
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1)
+        return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    if (argc - optind != 2)
+        return nr_usage_error(g, "rename: needs CONTAINER and NEW_NAME");
+    nr_err err = {0};
+    if (rt_container_rename(g->root, argv[optind], argv[optind + 1], &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    return 0;
+}

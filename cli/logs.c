@@ -22,7 +22,7 @@
 #include "runtime/supervisor/options.h"
 
 typedef struct logs_opts {
-    bool follow, json;
+    bool follow, json, timestamps;
     long tail;            /* -1 = all */
     int worker;           /* -1 = all */
     char since[64];       /* RFC 3339 lower bound, "" = none */
@@ -96,6 +96,8 @@ static void print_line(logs_opts *o, const char *line, size_t len)
          * pipe (2>&1) the lines must still come out in the log's order */
         if (f == stderr)
             fflush(stdout);
+        if (o->timestamps) /* docker's -t: the line's RFC 3339 time first */
+            fprintf(f, "%s ", t);
         fwrite(json_string_value(msg), 1, json_string_length(msg), f);
         fputc('\n', f);
     }
@@ -173,6 +175,7 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
     enum { OPT_JSON = NR_OPT_LONG, OPT_WORKER, OPT_SINCE, OPT_LOGDIR };
     static const nr_opt opts[] = {
         {"follow", 'f', no_argument, NULL, "keep printing new lines"},
+        {"timestamps", 't', no_argument, NULL, "each line with its time (RFC 3339, nanoseconds)"},
         {"tail", 'n', required_argument, "N", "only the last N lines"},
         {"since", OPT_SINCE, required_argument, "WHEN", "only lines since a duration ago (10m, 30s) or a time"},
         {"worker", OPT_WORKER, required_argument, "N", "only worker N's lines (0 = the supervisor)"},
@@ -189,6 +192,7 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
         char *end;
         switch (c) {
         case 'f': o.follow = true; break;
+        case 't': o.timestamps = true; break;
         case OPT_JSON: o.json = true; break;
         case 'n':
             if ((o.tail = strtol(v, &end, 10)) < 0 || *end || end == v)

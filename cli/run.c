@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "runtime/supervisor/options.h"
 #include "common/util.h"
+#include "images/image.h"
 #include "images/store.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
@@ -172,17 +173,98 @@ static int run_usage_error(nr_global *g, const char *fmt, ...)
     return r;
 }
 
-static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op);
+static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only);
 
 int nr_cmd_run(int argc, char **argv, nr_global *g)
 {
     rt_run_opts o = {.net = "private"};
-    int r = run_main(argc, argv, g, &o);
+    int r = run_main(argc, argv, g, &o, false);
     opts_free(&o);
     return r;
 }
 
-static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
+/* `nrun create`: run's options, the container made and not started. */
+int nr_cmd_create(int argc, char **argv, nr_global *g)
+{
+    rt_run_opts o = {.net = "private"};
+    int r = run_main(argc, argv, g, &o, true);
+    opts_free(&o);
+    return r;
+}
+
+/* run.json in the container's dir: the flags of run/create that are not in
+ * config.json and that `nrun start` needs again (docker's HostConfig part). */
+static json_t *strv_json(char **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+/* What docker's inspect and ps show of a container that config.json does not
+ * keep apart: the image's ID, Entrypoint and Cmd as given (not merged),
+ * Labels, and the user as asked for.  Read from the image once, at create. */
+static json_t *docker_config(img_store *store, const char *image, const rt_run_opts *op, char *image_id, size_t n)
+{
+    img_image *img = NULL;
+    nr_err ign;
+    json_t *rc = NULL;
+    image_id[0] = 0;
+    if (img_image_load(store, image, &img, &ign) == 0) {
+        rc = img_image_runconfig(img);
+        snprintf(image_id, n, "%s", img->config.digest);
+        img_image_free(img);
+    }
+    json_t *ep = json_object_get(rc, "Entrypoint"), *cmd = json_object_get(rc, "Cmd");
+    json_t *c = json_object();
+    if (op->entrypoint_set)
+        json_object_set_new(c, "Entrypoint", op->entrypoint && *op->entrypoint ? json_pack("[s]", op->entrypoint)
+                                                                               : json_null());
+    else
+        json_object_set(c, "Entrypoint", json_is_array(ep) ? ep : json_null());
+    if (op->ncmd)
+        json_object_set_new(c, "Cmd", strv_json(op->cmd, op->ncmd));
+    else
+        json_object_set(c, "Cmd", !op->entrypoint_set && json_is_array(cmd) ? cmd : json_null());
+    json_t *user = json_object_get(rc, "User");
+    json_object_set_new(c, "User", json_string(op->user ? op->user : json_is_string(user) ? json_string_value(user) : ""));
+    json_t *labels = json_object_get(rc, "Labels");
+    json_object_set(c, "Labels", json_is_object(labels) ? labels : json_object());
+    json_t *exposed = json_object_get(rc, "ExposedPorts");
+    if (json_is_object(exposed))
+        json_object_set(c, "ExposedPorts", exposed);
+    json_decref(rc);
+    return c;
+}
+
+static void run_params_save(nr_global *g, const char *id, const char *restart, bool interactive, json_t *config,
+                            const char *image_id)
+{
+    cleanup_free char *dir = rt_ctr_dir(g->root, id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    json_t *j = json_pack("{s:s, s:b, s:s, s:o}", "restart", restart ? restart : "no", "interactive", interactive,
+                          "image_id", image_id, "config", config);
+    char *text = json_dumps(j, JSON_COMPACT);
+    nr_err ign;
+    if (dfd >= 0 && text)
+        rt_write_file(dfd, "run.json", text, 0600, &ign);
+    free(text);
+    json_decref(j);
+}
+
+int nr_run_params_load(nr_global *g, const char *id, rt_run_params *rp, nr_err *err)
+{
+    memset(rp, 0, sizeof *rp);
+    cleanup_free char *path = nr_xasprintf("%s/containers/%s/run.json", g->root, id);
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    const char *restart = json_string_value(json_object_get(j, "restart"));
+    int r = rt_restart_parse(restart ? restart : "no", &rp->restart, err);
+    json_decref(j);
+    return r;
+}
+
+static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only)
 {
     rt_timing("start");
     rt_run_params rp = {0};
@@ -232,9 +314,12 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     };
     static nr_opt all_opts[128];
     static nr_cmdspec spec = {"run [OPTIONS] IMAGE [CMD...]", "Create and start a container from an image.", NULL, false};
-    spec.opts = nr_opts_with_sv(run_opts, all_opts, NR_ARRAY_LEN(all_opts));
+    static nr_cmdspec create_spec = {"create [OPTIONS] IMAGE [CMD...]",
+                                     "Create a container from an image without starting it (nrun start starts it); "
+                                     "the options of nrun run.", NULL, false};
+    spec.opts = create_spec.opts = nr_opts_with_sv(run_opts, all_opts, NR_ARRAY_LEN(all_opts));
     int oc;
-    while ((oc = nr_opt_next(&spec, argc, argv, g)) != -1) {
+    while ((oc = nr_opt_next(create_only ? &create_spec : &spec, argc, argv, g)) != -1) {
         const char *val = optarg;
         int c = oc;
         if (c >= NR_OPT_SV) {
@@ -345,7 +430,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     /* -dt: a pty nobody holds would leave the app reading a terminal that
      * never answers (or exiting at once on its EOF); until `nrun attach`
      * exists, say so instead of starting something that cannot be used. */
-    if (op->tty && rp.detach)
+    if (op->tty && (rp.detach || create_only))
         return run_usage_error(g, "run: -t with -d: there is no terminal to attach to a detached container yet "
                                   "(run -it in the foreground, or -d without -t)");
     rp.tty = op->tty;
@@ -361,6 +446,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     rt_created c;
     rt_timing("store open");
     int r = rt_container_create(store, g->root, image, op, &c, &err);
+    char image_id[IMG_DIGEST_MAX];
+    json_t *dconf = r < 0 ? NULL : docker_config(store, image, op, image_id, sizeof image_id);
     img_store_close(store);
     if (r < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
@@ -371,12 +458,18 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             nr_err_sys(&err, errno, "--cidfile %s", cidfile);
             nr_err ign;
             rt_container_remove(g->root, c.id, &ign);
+            json_decref(dconf);
             return nr_err_report(&err, g->prog, NR_EXIT_CMD);
         }
     }
     if (g->debug)
         fprintf(stderr, "nrun: container %s (%zu layers unpacked)\n", c.id, c.layers_extracted);
     free(c.name);
+    run_params_save(g, c.id, restart, rp.interactive, dconf, image_id);
+    if (create_only) {
+        printf("%s\n", c.id);
+        return 0;
+    }
     if (rp.detach) {
         if (rt_run_detached(g->root, c.id, &rp, &err) < 0) {
             nr_err ign;

@@ -111,3 +111,98 @@ teardown_file() {
     [ "$output" = "nrun: container gone is not running (exited)" ]
     "$NRUN" rm gone >/dev/null
 }
+
+@test "create, start, wait (prints the code), start -a, restart, rename" {
+    id=$("$NRUN" create --cidfile "$BATS_FILE_TMPDIR/cids/created" --name made bb:1 sh -c 'echo run-$$; exit 3')
+    [ "${#id}" -eq 64 ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' made)" = created ]
+    run "$NRUN" start made
+    [ "$status" -eq 0 ]
+    [ "$output" = made ]
+    run "$NRUN" wait made
+    [ "$status" -eq 0 ]
+    [ "$output" = 3 ]
+    [ "$("$NRUN" logs made | wc -l)" -eq 1 ]
+    run -3 "$NRUN" start -a made
+    [[ $output == run-* ]]
+    [ "$("$NRUN" logs made | wc -l)" -eq 2 ]
+    run "$NRUN" restart -t 1 made
+    [ "$output" = made ]
+    run "$NRUN" wait made
+    [ "$output" = 3 ]
+    run "$NRUN" rename made remade
+    [ "$status" -eq 0 ]
+    [ "$("$NRUN" inspect -f '{{.Name}}' remade)" = /remade ]
+    rt_run -d --name other bb:1 sleep 100 >/dev/null
+    run "$NRUN" rename remade other
+    [ "$status" -eq 1 ]
+    [[ $output == *'name "other" is already in use'* ]]
+    run "$NRUN" rename remade 'bad name'
+    [ "$status" -eq 1 ]
+    "$NRUN" rm -f remade other >/dev/null
+}
+
+@test "start keeps the restart policy the container was created with" {
+    "$NRUN" create --cidfile "$BATS_FILE_TMPDIR/cids/pol" --name pol --restart on-failure:2 bb:1 sh -c 'exit 4' >/dev/null
+    [ "$("$NRUN" inspect -f '{{.HostConfig.RestartPolicy.Name}}' pol)" = on-failure ]
+    "$NRUN" start pol >/dev/null
+    for _ in $(seq 1 100); do
+        [ "$("$NRUN" inspect -f '{{.State.Status}} {{.RestartCount}}' pol)" = "exited 2" ] && break
+        sleep 0.1
+    done
+    [ "$("$NRUN" inspect -f '{{.State.Status}} {{.RestartCount}}' pol)" = "exited 2" ]
+    "$NRUN" rm pol >/dev/null
+}
+
+@test "port, ps PORTS column, --filter, --format templates, --no-trunc" {
+    p=$(rt_free_port)
+    id=$(rt_run -d --name pub -p "127.0.0.1:$p:80" bb:1 sleep 100)
+    rt_run --name quiet1 bb:1 true
+    run "$NRUN" port pub
+    [ "$output" = "80/tcp -> 127.0.0.1:$p" ]
+    run "$NRUN" port pub 80
+    [ "$output" = "127.0.0.1:$p" ]
+    run "$NRUN" port pub 81
+    [ "$status" -eq 1 ]
+    run "$NRUN" ps
+    [[ ${lines[0]} == *PORTS* ]]
+    [[ $output == *"127.0.0.1:$p->80/tcp"* ]]
+    run "$NRUN" ps -a --filter status=exited --format '{{.Names}}'
+    [ "$output" = quiet1 ]
+    run "$NRUN" ps --filter name=pu --filter ancestor=bb:1 --format '{{.Names}} {{.Ports}}'
+    [ "$output" = "pub 127.0.0.1:$p->80/tcp" ]
+    run "$NRUN" ps --filter name=nomatch -q
+    [ -z "$output" ]
+    run "$NRUN" ps --format 'table {{.Names}}\t{{.Status}}'
+    [[ ${lines[0]} =~ ^NAMES\ +STATUS$ ]]
+    run "$NRUN" ps --no-trunc --format '{{.ID}}'
+    [ "$output" = "$id" ]
+    run "$NRUN" ps --filter bogus=1
+    [ "$status" -eq 2 ]
+    run "$NRUN" ps --format '{{'
+    [ "$status" -eq 2 ]
+    "$NRUN" rm -f pub quiet1 >/dev/null
+}
+
+@test "inspect in docker's shape, -f templates on it" {
+    rt_run --name shaped -e A=1 -w /tmp bb:1 sh -c 'exit 5' || true
+    run "$NRUN" inspect shaped
+    [ "$status" -eq 0 ]
+    jq -e '.[0] | (.Id | length == 64) and .Name == "/shaped" and .State.Status == "exited" and .State.ExitCode == 5
+        and .State.Running == false and (.State | has("OOMKilled") and has("StartedAt") and has("FinishedAt") and has("Health"))
+        and .Config.Image == "bb:1" and (.Config.Env | index("A=1") != null) and .Config.Cmd == ["sh","-c","exit 5"]
+        and .Config.WorkingDir == "/tmp" and (.Config | has("Entrypoint") and has("User") and has("Labels"))
+        and (.HostConfig.RestartPolicy.Name == "no") and (.Mounts | type == "array")
+        and (.NetworkSettings | has("Ports")) and (.Image | startswith("sha256:"))' <<<"$output"
+    [ "$("$NRUN" inspect -f '{{.State.ExitCode}} {{json .Config.Cmd}}' shaped)" = '5 ["sh","-c","exit 5"]' ]
+    "$NRUN" rm shaped >/dev/null
+}
+
+@test "logs -t: each line with its RFC 3339 time" {
+    rt_run --name stamped bb:1 sh -c 'echo one; echo two >&2' >/dev/null 2>&1
+    run "$NRUN" logs -t stamped
+    [ "${#lines[@]}" -eq 2 ]
+    [[ ${lines[0]} =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\ one$ ]]
+    [[ ${lines[1]} =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\ two$ ]]
+    "$NRUN" rm stamped >/dev/null
+}
