@@ -206,3 +206,21 @@ teardown_file() {
     [[ ${lines[1]} =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\ two$ ]]
     "$NRUN" rm stamped >/dev/null
 }
+
+@test "cp: a file and a directory out of a running container and back in" {
+    rt_run -d --name cpx bb:1 sh -c 'mkdir -p /data/d; echo one >/data/d/a; sleep 100' >/dev/null
+    for _ in $(seq 1 50); do "$NRUN" exec cpx test -f /data/d/a && break; sleep 0.1; done
+    out=$(mktemp -d "$BATS_FILE_TMPDIR/cp.XXXXXX")
+    run "$NRUN" cp cpx:/data/d "$out"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$out/d/a")" = one ]
+    run "$NRUN" cp cpx:/data/d/a "$out/renamed"
+    [ "$(cat "$out/renamed")" = one ]
+    echo two >"$out/b"
+    run "$NRUN" cp "$out/b" cpx:/data/d
+    [ "$status" -eq 0 ]
+    [ "$("$NRUN" exec cpx cat /data/d/b)" = two ]
+    run "$NRUN" cp "$out/d" cpx:/data/copy
+    [ "$("$NRUN" exec cpx cat /data/copy/a)" = one ]
+    "$NRUN" rm -f cpx >/dev/null
+}
