@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -47,6 +50,8 @@ static int parse(const nr_cmdspec *spec, int argc, char **argv, nr_global *g, ct
             return c == NR_OPT_HELP ? -1 : NR_EXIT_USAGE;
     }
     for (int i = optind; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            continue; /* the end of options scale puts before a "-N" */
         if (!a->id && !a->path) {
             a->id = argv[i];
         } else if (want_extra && !a->extra) {
@@ -113,15 +118,38 @@ int nr_cmd_scale(int argc, char **argv, nr_global *g)
 {
     ctl_args a;
     json_t *r;
-    static const nr_cmdspec spec = {"scale [OPTIONS] CONTAINER N", "Set the number of workers of a container.",
-                                    ctl_opts_nojson, false};
-    int rc = parse(&spec, argc, argv, g, &a, true);
+    static const nr_cmdspec spec = {"scale [OPTIONS] CONTAINER N|+N|-N|max",
+                                    "Set the number of workers of a container (+N / -N: that many more or fewer, "
+                                    "max: one per CPU), as pm2 scale.", ctl_opts_nojson, false};
+    /* "-2" is a count, not an option: options end before it */
+    cleanup_free char **av = nr_xcalloc((size_t)argc + 2, sizeof *av);
+    int ac = 0;
+    for (int i = 0, cut = 0; i < argc; i++) {
+        if (!cut && i > 0 && argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9')
+            av[ac++] = "--", cut = 1;
+        av[ac++] = argv[i];
+    }
+    int rc = parse(&spec, ac, av, g, &a, true);
     if (rc)
         return rc < 0 ? 0 : rc;
     char *end;
-    long n = strtol(a.extra, &end, 10);
-    if (*end || end == a.extra || n < 1 || n > 256)
-        return nr_usage_error(g, "scale: %s: expected a worker count 1..256", a.extra);
+    long n;
+    if (!strcmp(a.extra, "max")) {
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    } else {
+        n = strtol(a.extra, &end, 10);
+        if (*end || end == a.extra)
+            return nr_usage_error(g, "scale: %s: expected N, +N, -N or max", a.extra);
+    }
+    if (a.extra[0] == '+' || a.extra[0] == '-') { /* relative to the workers it has now */
+        if ((rc = call(g, &a, "{\"cmd\":\"ps\"}", 10000, &r)))
+            return rc;
+        long now = (long)json_array_size(json_object_get(r, "workers"));
+        json_decref(r);
+        n += now;
+    }
+    if (n < 1 || n > 256)
+        return nr_usage_error(g, "scale: %s: that makes %ld workers, expected 1..256", a.extra, n);
     char req[64];
     snprintf(req, sizeof req, "{\"cmd\":\"scale\",\"workers\":%ld}", n);
     if ((rc = call(g, &a, req, 10000, &r)))
@@ -308,8 +336,159 @@ int nr_cmd_stats(int argc, char **argv, nr_global *g)
     return stats_all(g, json, stream && !json);
 }
 
+/* The processes of a container's cgroup, as docker's top (ps -ef) shows them. */
+static int top_processes(nr_global *g, const char *ref)
+{
+    char id[65];
+    nr_err err = {0};
+    rt_state st;
+    if (rt_container_find(g->root, ref, id, &err) < 0 || rt_state_read(g->root, id, &st, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    bool running = !strcmp(rt_state_live_status(&st), "running");
+    cleanup_free char *live = nr_xstrdup(rt_state_live_status(&st));
+    cleanup_free char *procs = NULL;
+    rt_cgroup cg;
+    rt_cgroup_from_json(st.cgroups, &cg);
+    for (size_t i = 0; running && i < cg.n && !procs; i++) {
+        cleanup_free char *path = nr_xasprintf("%s/cgroup.procs", cg.paths[i]);
+        size_t len;
+        if (nr_read_file(AT_FDCWD, path, 1 << 20, &procs, &len, &err) < 0)
+            procs = NULL;
+    }
+    rt_cgroup_free(&cg);
+    rt_state_free(&st);
+    if (!running) {
+        fprintf(stderr, "%s: container %s is not running (%s)\n", g->prog, ref, live);
+        return NR_EXIT_FAIL;
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    char **lines = nr_xcalloc(1025, sizeof *lines);
+    size_t nl = 0;
+    lines[nl++] = nr_xstrdup("UID\tPID\tPPID\tTIME\tCMD");
+    for (char *save = NULL, *t = procs ? strtok_r(procs, "\n", &save) : NULL; t && nl < 1024; t = strtok_r(NULL, "\n", &save)) {
+        int pid = atoi(t);
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        cleanup_free char *stat = NULL, *cmd = NULL, *status = NULL;
+        size_t len;
+        if (nr_read_file(AT_FDCWD, path, 4096, &stat, &len, &err) < 0)
+            continue;
+        const char *rp = strrchr(stat, ')');
+        int ppid = 0;
+        unsigned long long ut = 0, stt = 0;
+        if (!rp || sscanf(rp + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ppid, &ut, &stt) != 3)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+        if (nr_read_file(AT_FDCWD, path, 4096, &cmd, &len, &err) < 0 || !len) {
+            /* a kernel thread or a zombie: its name in brackets */
+            const char *lp = strchr(stat, '(');
+            cmd = lp && rp > lp ? nr_xasprintf("[%.*s]", (int)(rp - lp - 1), lp + 1) : nr_xstrdup("?");
+        } else {
+            for (size_t i = 0; i + 1 < len; i++)
+                if (!cmd[i])
+                    cmd[i] = ' ';
+        }
+        snprintf(path, sizeof path, "/proc/%d/status", pid);
+        unsigned uid = 0;
+        if (nr_read_file(AT_FDCWD, path, 8192, &status, &len, &err) == 0 && strstr(status, "\nUid:"))
+            uid = (unsigned)strtoul(strstr(status, "\nUid:") + 5, NULL, 10);
+        unsigned long long secs = hz > 0 ? (ut + stt) / (unsigned long long)hz : 0;
+        cleanup_free char *shown = nr_escape_controls(cmd);
+        lines[nl++] = nr_xasprintf("%u\t%d\t%d\t%02llu:%02llu:%02llu\t%s", uid, pid, ppid, secs / 3600, secs / 60 % 60,
+                                   secs % 60, shown);
+    }
+    nr_table_print(lines, nl, stdout);
+    for (size_t i = 0; i < nl; i++)
+        free(lines[i]);
+    free(lines);
+    return 0;
+}
+
 int nr_cmd_top(int argc, char **argv, nr_global *g)
 {
-    static const nr_cmdspec spec = {"top [OPTIONS] CONTAINER", "Show the workers of a container.", ctl_opts, true};
-    return table(&spec, argc, argv, g, false);
+    static const nr_cmdspec spec = {"top [OPTIONS] CONTAINER",
+                                    "Show the processes of a container (host pids, as docker's top).  With --json "
+                                    "or --control: its supervisor's workers (nrun monit shows them live).",
+                                    ctl_opts, true};
+    bool workers = false;
+    int operands = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json") || !strncmp(argv[i], "--control", 9) || !strncmp(argv[i], "--format", 8))
+            workers = true;
+        else if (argv[i][0] != '-')
+            operands++;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            workers = true; /* the help of the one spec */
+    }
+    if (workers || operands != 1)
+        return table(&spec, argc, argv, g, false);
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] != '-')
+            return top_processes(g, argv[i]);
+    return NR_EXIT_USAGE;
+}
+
+/* `nrun monit CONTAINER`: the workers' view refreshed every second on a
+ * terminal (q quits), plain tables a second apart otherwise, as pm2 monit. */
+int nr_cmd_monit(int argc, char **argv, nr_global *g)
+{
+    enum { O_NOSTREAM = NR_OPT_LONG + 10 };
+    static const nr_opt opts[] = {
+        {"control", OPT_CONTROL, required_argument, "PATH", "talk to this control socket instead of a container's"},
+        {"no-stream", O_NOSTREAM, no_argument, NULL, "print once"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"monit [OPTIONS] CONTAINER",
+                                    "A live view of a container's workers: CPU, memory, connections, event-loop lag, "
+                                    "restarts; refreshed every second, q quits.", opts, true};
+    const char *control = NULL, *id = NULL;
+    bool stream = true;
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == OPT_CONTROL)
+            control = optarg;
+        else if (c == O_NOSTREAM)
+            stream = false;
+        else
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    }
+    if (optind < argc)
+        id = argv[optind];
+    if (!id == !control || argc - optind > 1)
+        return nr_usage_error(g, "monit: which container? (ID or --control PATH)");
+    char *targv[] = {"stats", control ? "--control" : (char *)id, control ? (char *)control : NULL, NULL};
+    int targc = control ? 3 : 2;
+    bool tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+    struct termios saved;
+    bool raw = stream && tty && tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (raw) {
+        struct termios t = saved;
+        t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+        t.c_cc[VMIN] = 0;
+        t.c_cc[VTIME] = 0;
+        tcsetattr(STDIN_FILENO, TCSANOW, &t);
+    }
+    int rc = 0;
+    for (;;) {
+        if (raw)
+            fputs("\033[H\033[2J", stdout);
+        char *a[4] = {targv[0], targv[1], targv[2], NULL};
+        rc = table(&spec, targc, a, g, true);
+        if (raw)
+            puts("\n(q quits)");
+        fflush(stdout);
+        if (rc || !stream)
+            break;
+        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+        if (raw && poll(&p, 1, 1000) > 0) {
+            char ch;
+            if (read(STDIN_FILENO, &ch, 1) == 1 && (ch == 'q' || ch == 'Q'))
+                break;
+        } else if (!raw) {
+            sleep(1);
+        }
+    }
+    if (raw)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    return rc;
 }

@@ -29,8 +29,9 @@
     X("inspect", nr_cmd_inspect, "Containers", "Show containers or images as JSON") \
     X("reload", nr_cmd_reload, "Supervisor", "Replace a container's workers one by one") \
     X("scale", nr_cmd_scale, "Supervisor", "Change a container's number of workers") \
-    X("stats", nr_cmd_stats, "Supervisor", "Show a container's workers: CPU, memory, restarts") \
-    X("top", nr_cmd_top, "Supervisor", "Show a container's workers") \
+    X("stats", nr_cmd_stats, "Supervisor", "CPU, memory, workers of running containers") \
+    X("top", nr_cmd_top, "Supervisor", "Show a container's processes (--json: its workers)") \
+    X("monit", nr_cmd_monit, "Supervisor", "A live view of a container's workers (q quits)") \
     X("images", nr_cmd_images, "Images", "List images") \
     X("rmi", nr_cmd_rmi, "Images", "Remove images") \
     X("tag", nr_cmd_tag, "Images", "Give an image another name") \

@@ -283,7 +283,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     };
     static const nr_opt run_opts[] = {
         {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
-        {"interactive", 'i', no_argument, NULL, "the app reads this stdin (cluster: worker 1); else /dev/null"},
+        {"interactive", 'i', no_argument, NULL,
+         "the app reads this stdin (cluster: worker 1); else /dev/null.  -i N / -i max: --workers, as pm2's"},
         {"tty", 't', no_argument, NULL, "a pty (foreground only; minimal init, no supervisor)"},
         {"name", O_NAME, required_argument, "NAME", "unique name, also the hostname"},
         {"rm", O_RM, no_argument, NULL, "remove the container when it exits"},
@@ -307,7 +308,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         {"cap-add", O_CAPADD, required_argument, "CAP", "add a capability"},
         {"cap-drop", O_CAPDROP, required_argument, "CAP", "drop a capability"},
         {"security-opt", O_SECOPT, required_argument, "OPT", "seccomp=unconfined|PROFILE.json, no-new-privileges"},
-        {"workers", O_WORKERS, required_argument, "N", "supervisor: number of workers (0 = one per CPU)"},
+        {"workers", O_WORKERS, required_argument, "N|max", "supervisor: number of workers (0: by the CPU quota, max: one per CPU)"},
         {"balance", O_BALANCE, required_argument, "rr|leastconn", "supervisor: connection hand-off"},
         {"mode", O_MODE, required_argument, "auto|cluster|single", "supervisor: cluster or a single process"},
         {0},
@@ -339,7 +340,20 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         }
         switch (c) {
         case 'd': rp.detach = true; break;
-        case 'i': rp.interactive = true; break;
+        case 'i':
+            /* pm2's -i N / -i max (workers) when a count follows; else docker's -i */
+            if (optind < argc && (!strcmp(argv[optind], "max") ||
+                                  (argv[optind][0] >= '0' && argv[optind][0] <= '9' &&
+                                   strspn(argv[optind], "0123456789") == strlen(argv[optind])))) {
+                long long w = !strcmp(argv[optind], "max") ? sysconf(_SC_NPROCESSORS_ONLN) : atoll(argv[optind]);
+                if (w > 1024)
+                    return run_usage_error(g, "run: -i %s: expected 0..1024 or max", argv[optind]);
+                op->workers = (int)w;
+                optind++;
+                break;
+            }
+            rp.interactive = true;
+            break;
         case 't': op->tty = true; break;
         case O_RM: rp.rm = true; break;
         case O_READONLY: op->read_only = true; break;
@@ -402,8 +416,10 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         case O_SECOPT: push(&op->security_opt, &op->nsecurity_opt, val); break;
         case O_WORKERS: {
             long long w;
-            if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
-                return run_usage_error(g, "run: --workers %s: expected 0..1024", val);
+            if (!strcmp(val, "max")) /* pm2's word: one per CPU */
+                w = sysconf(_SC_NPROCESSORS_ONLN);
+            else if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
+                return run_usage_error(g, "run: --workers %s: expected 0..1024 or max", val);
             op->workers = (int)w;
             break;
         }

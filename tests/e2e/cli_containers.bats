@@ -224,3 +224,19 @@ teardown_file() {
     [ "$("$NRUN" exec cpx cat /data/copy/a)" = one ]
     "$NRUN" rm -f cpx >/dev/null
 }
+
+@test "top: the container's processes, as docker's top; -i N and --workers max are pm2's worker counts" {
+    rt_run -d --name procs bb:1 sh -c 'sleep 100 & sleep 200' >/dev/null
+    for _ in $(seq 1 50); do [ "$("$NRUN" top procs | grep -c 'sleep [12]00')" -eq 2 ] && break; sleep 0.1; done
+    run "$NRUN" top procs
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} =~ ^UID\ +PID\ +PPID\ +TIME\ +CMD$ ]]
+    [[ $output == *"sleep 100"* ]]
+    [[ $output == *"sleep 200"* ]]
+    "$NRUN" rm -f procs >/dev/null
+    id=$("$NRUN" create --cidfile "$BATS_FILE_TMPDIR/cids/w1" -i 3 bb:1 true)
+    [ "$(jq -r '.annotations["org.nrun.workers"]' "$NRUN_ROOT/containers/$id/config.json")" = 3 ]
+    id2=$("$NRUN" create --cidfile "$BATS_FILE_TMPDIR/cids/w2" --workers max bb:1 true)
+    [ "$(jq -r '.annotations["org.nrun.workers"]' "$NRUN_ROOT/containers/$id2/config.json")" = "$(nproc)" ]
+    "$NRUN" rm "$id" "$id2" >/dev/null
+}

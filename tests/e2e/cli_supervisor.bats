@@ -86,3 +86,24 @@ teardown() { sv_cleanup; }
     [ "$status" -eq 127 ]
     [[ $output == *"exec $d/app.sh: its interpreter /nonexistent/bash was not found"* ]]
 }
+
+@test "pm2 habits: scale +N / -N / max, monit --no-stream" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    run "$NRUN" scale --control "$SV_CTL" +2
+    [ "$status" -eq 0 ]
+    sv_wait '[ "$(sv_up_count)" = 3 ]'
+    run "$NRUN" scale --control "$SV_CTL" -1
+    [ "$status" -eq 0 ]
+    sv_wait '[ "$(sv_stats | jq ".workers | length")" = 2 ]'
+    run "$NRUN" scale --control "$SV_CTL" -5
+    [ "$status" -eq 2 ]
+    [[ $output == *"that makes -3 workers"* ]]
+    run "$NRUN" monit --no-stream --control "$SV_CTL"
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == WORKER*CPU%*RSS*CONNS*LAG ]]
+    [ "${#lines[@]}" -eq 3 ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
