@@ -46,6 +46,37 @@ teardown_file() {
     [ "$(jq -r .Workers <<<"$output")" = 1 ]
 }
 
+@test "volume create, ls, inspect, rm (refused while a container mounts it), prune" {
+    run "$NRUN" volume create data1
+    [ "$output" = data1 ]
+    anon=$("$NRUN" volume create)
+    [ "${#anon}" -eq 64 ]
+    run "$NRUN" volume ls
+    [[ ${lines[0]} =~ ^DRIVER\ +VOLUME\ NAME$ ]]
+    [[ $output == *"local"*data1* ]]
+    run "$NRUN" volume ls -q
+    [[ $output == *data1* ]]
+    run "$NRUN" volume inspect data1
+    [ "$(jq -r '.[0].Mountpoint' <<<"$output")" = "$NRUN_ROOT/volumes/data1/_data" ]
+    rt_run --name vuser -v data1:/data bb:1 sh -c 'echo kept >/data/f'
+    [ "$(cat "$NRUN_ROOT/volumes/data1/_data/f")" = kept ]
+    run "$NRUN" volume rm data1
+    [ "$status" -eq 1 ]
+    [[ $output == *"volume is in use - [vuser]"* ]]
+    run "$NRUN" volume prune -f
+    [ "$status" -eq 0 ]
+    [[ $output == *"$anon"* ]]
+    [[ $output != *data1* ]]
+    "$NRUN" rm vuser >/dev/null
+    run "$NRUN" volume rm data1
+    [ "$status" -eq 0 ]
+    [ ! -e "$NRUN_ROOT/volumes/data1" ]
+    run "$NRUN" volume create 'bad/name'
+    [ "$status" -eq 2 ]
+    run "$NRUN" volume inspect nosuch
+    [ "$status" -eq 1 ]
+}
+
 @test "system df: images, containers, volumes, build cache" {
     run "$NRUN" system df
     [ "$status" -eq 0 ]
