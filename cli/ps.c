@@ -417,6 +417,15 @@ int nr_cmd_port(int argc, char **argv, nr_global *g)
     return 0;
 }
 
+/* v (a new reference) when there is one, else dflt: for json_pack's "o" */
+static json_t *or_new(json_t *v, json_t *dflt)
+{
+    if (!v)
+        return dflt;
+    json_decref(dflt);
+    return json_incref(v);
+}
+
 /* HostConfig and Mounts in docker's words, from config.json */
 static json_t *host_config(const json_t *cfg, const json_t *run, const json_t *ports, const rt_state *st)
 {
@@ -448,13 +457,13 @@ static json_t *host_config(const json_t *cfg, const json_t *run, const json_t *p
     }
     const char *net = json_string_value(json_object_get(ann, "org.nrun.net"));
     const json_t *root = json_object_get(cfg, "root");
-    return json_pack("{s:I, s:I, s:I, s:O, s:{s:s, s:i}, s:b, s:O, s:s, s:o}", "Memory",
+    return json_pack("{s:I, s:I, s:I, s:o, s:{s:s, s:i}, s:b, s:o, s:s, s:o}", "Memory",
                      (json_int_t)json_integer_value(json_object_get(json_object_get(res, "memory"), "limit")),
                      "NanoCpus", (json_int_t)(period > 0 && quota > 0 ? quota * 1000000000LL / period : 0),
                      "PidsLimit", (json_int_t)json_integer_value(json_object_get(json_object_get(res, "pids"), "limit")),
-                     "CpusetCpus", json_object_get(cpu, "cpus") ? json_object_get(cpu, "cpus") : json_string(""),
+                     "CpusetCpus", or_new(json_object_get(cpu, "cpus"), json_string("")),
                      "RestartPolicy", "Name", rname, "MaximumRetryCount", rmax, "AutoRemove", st->auto_remove,
-                     "ReadonlyRootfs", json_object_get(root, "readonly") ? json_object_get(root, "readonly") : json_false(),
+                     "ReadonlyRootfs", or_new(json_object_get(root, "readonly"), json_false()),
                      "NetworkMode", net && strcmp(net, "private") ? net : "default", "PortBindings", pb);
 }
 
@@ -504,14 +513,14 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
     /* docker's shape: Config is what it was made with, NetworkSettings.Ports
      * the published ports ("80/tcp": [{HostIp, HostPort}]); Spec is the OCI
      * config.json the runtime runs */
-    json_t *config = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "Image", st.image, "Hostname",
-                               json_object_get(cfg, "hostname") ? json_object_get(cfg, "hostname") : json_string(""),
-                               "Env", json_object_get(proc, "env") ? json_object_get(proc, "env") : json_array(),
-                               "Cmd", json_object_get(dc, "Cmd") ? json_object_get(dc, "Cmd") : (args ? args : json_null()),
-                               "Entrypoint", json_object_get(dc, "Entrypoint") ? json_object_get(dc, "Entrypoint") : json_null(),
-                               "WorkingDir", json_object_get(proc, "cwd") ? json_object_get(proc, "cwd") : json_string(""),
-                               "User", json_object_get(dc, "User") ? json_object_get(dc, "User") : json_string(""),
-                               "Labels", json_object_get(dc, "Labels") ? json_object_get(dc, "Labels") : json_object());
+    json_t *config = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "Image", st.image, "Hostname",
+                               or_new(json_object_get(cfg, "hostname"), json_string("")),
+                               "Env", or_new(json_object_get(proc, "env"), json_array()),
+                               "Cmd", or_new(json_object_get(dc, "Cmd"), or_new(args, json_null())),
+                               "Entrypoint", or_new(json_object_get(dc, "Entrypoint"), json_null()),
+                               "WorkingDir", or_new(json_object_get(proc, "cwd"), json_string("")),
+                               "User", or_new(json_object_get(dc, "User"), json_string("")),
+                               "Labels", or_new(json_object_get(dc, "Labels"), json_object()));
     json_t *hc = host_config(cfg, run, ports, &st);
     json_t *netports = json_deep_copy(json_object_get(hc, "PortBindings"));
     json_t *state = state_json(&st, live);
@@ -519,10 +528,10 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
     json_object_set_new(state, "Dead", json_false());
     json_object_set_new(state, "Error", json_string(""));
     json_object_set_new(state, "Health", json_null()); /* no HEALTHCHECK is run yet */
-    json_t *j = json_pack("{s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:o, s:o, s:i, s:o, s:o, s:{s:o}, s:o, s:o}",
+    json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:i, s:o, s:o, s:{s:o}, s:o, s:o}",
                           "Id", st.id, "Name", "/", "Created", created,
-                          "Path", json_array_get(args, 0) ? json_array_get(args, 0) : json_string(""),
-                          "Args", args ? args : json_array(),
+                          "Path", or_new(json_array_get(args, 0), json_string("")),
+                          "Args", or_new(args, json_array()),
                           "Image", json_string_value(json_object_get(run, "image_id")) ? json_string_value(json_object_get(run, "image_id")) : "",
                           "ImageName", st.image, "State", state, "Config", config, "RestartCount", st.restart_count,
                           "HostConfig", hc, "Mounts", mounts_of(cfg), "NetworkSettings", "Ports", netports,

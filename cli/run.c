@@ -212,7 +212,7 @@ static json_t *docker_config(img_store *store, const char *image, const rt_run_o
     json_t *rc = NULL;
     image_id[0] = 0;
     if (img_image_load(store, image, &img, &ign) == 0) {
-        rc = img_image_runconfig(img);
+        rc = json_incref(img_image_runconfig(img)); /* borrowed from img */
         snprintf(image_id, n, "%s", img->config.digest);
         img_image_free(img);
     }
@@ -230,7 +230,7 @@ static json_t *docker_config(img_store *store, const char *image, const rt_run_o
     json_t *user = json_object_get(rc, "User");
     json_object_set_new(c, "User", json_string(op->user ? op->user : json_is_string(user) ? json_string_value(user) : ""));
     json_t *labels = json_object_get(rc, "Labels");
-    json_object_set(c, "Labels", json_is_object(labels) ? labels : json_object());
+    json_object_set_new(c, "Labels", json_is_object(labels) ? json_incref(labels) : json_object());
     json_t *exposed = json_object_get(rc, "ExposedPorts");
     if (json_is_object(exposed))
         json_object_set(c, "ExposedPorts", exposed);

@@ -193,7 +193,8 @@ int nr_cmd_volume(int argc, char **argv, nr_global *g)
             return nr_usage_error(g, "%s: which volume?", label);
         json_t *out = json_array();
         for (int i = optind; i < argc; i++) {
-            if (!name_ok(argv[i]) || !volume_json(g, argv[i])) {
+            json_t *v = name_ok(argv[i]) ? volume_json(g, argv[i]) : NULL;
+            if (!v) {
                 if (!(spec == &rm && force)) {
                     fprintf(stderr, "%s: no such volume: %s\n", g->prog, argv[i]);
                     rc = NR_EXIT_FAIL;
@@ -201,8 +202,11 @@ int nr_cmd_volume(int argc, char **argv, nr_global *g)
                 continue;
             }
             if (spec == &insp) {
-                json_array_append_new(out, volume_json(g, argv[i]));
-            } else if (remove_volume(g, argv[i], &err) < 0) {
+                json_array_append_new(out, v);
+                continue;
+            }
+            json_decref(v);
+            if (remove_volume(g, argv[i], &err) < 0) {
                 rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
             } else {
                 puts(argv[i]);
