@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/err.h"
@@ -61,6 +62,11 @@ static bool image_word(nr_global *g, const char *w)
 {
     if (strpbrk(w, ":/@"))
         return true;
+    /* no store yet: no image, and an unknown word must not make one */
+    char index[4096];
+    snprintf(index, sizeof index, "%s/index.json", g->root);
+    if (access(index, F_OK) < 0)
+        return false;
     img_store *s;
     nr_err err = {0};
     if (img_store_open(g->root, &s, &err) < 0)

@@ -78,6 +78,10 @@ verbs() {
         [ "$output" = "nrun: unknown command \"$w\" (see 'nrun --help')" ]
     done
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # and no store is made where there was none
+    run env NRUN_ROOT="$BATS_FILE_TMPDIR/no-store" "$NRUN" nosuchverb
+    [ "$status" -eq 2 ]
+    [ ! -e "$BATS_FILE_TMPDIR/no-store" ]
 }
 
 @test "the IMAGE shorthand: an image in the store, or a word of tag/registry form" {
