@@ -20,10 +20,9 @@
 #include "runtime/create.h"
 #include "runtime/runtime.h"
 
-/* With the supervisor as PID 1, a stop is SIGTERM to it: it drains and sends
- * the image's STOPSIGNAL to the workers itself.  The fallback init forwards
- * what it gets, so it is sent the STOPSIGNAL directly. */
-extern int sv_run(const struct sv_config *cfg) __attribute__((weak));
+/* With the supervisor as PID 1 (nrun-init, always there), a stop is SIGTERM
+ * to it: it drains and sends the image's STOPSIGNAL to the workers itself.
+ * (The minimal init of `run -t` forwards what it gets.) */
 
 
 static long long now_ms(void)
@@ -110,7 +109,7 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
     mark_stopping(root, id);
     int sig = force_sig;
     if (!sig)
-        sig = sv_run ? SIGTERM : ctr_stop_signal(root, id);
+        sig = SIGTERM;
     cleanup_close int pfd = !strcmp(st.status, "running") ? rt_state_pidfd(&st) : -1;
     /* between two runs the monitor only waits out its backoff: end it there */
     if (!strcmp(rt_state_live_status(&st), "restarting")) {
@@ -130,7 +129,7 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
          * image's STOPSIGNAL to the app; a signal to PID 1 is only the fallback
          * (a raw signal is forwarded as it is, like `nrun kill`). */
         bool asked = false;
-        if (!force_sig && sv_run) {
+        if (!force_sig) {
             nr_global g = {.root = root, .prog = "nrun"};
             nr_err ign = {0};
             cleanup_free char *reply = sv_control_call(&g, id, NULL, "{\"cmd\":\"stop\"}", 2000, &ign);
