@@ -15,6 +15,7 @@
 
 #include "common/err.h"
 #include "images/image.h"
+#include "images/registry.h"
 #include "images/layer.h"
 #include "images/store.h"
 
@@ -38,6 +39,7 @@ typedef struct bld_opts {
     size_t n_secrets;
     FILE *progress;            /* STEP lines; NULL when quiet */
     bool tty;                  /* --progress=tty: a RUN's output folds away when it succeeds */
+    const img_reg_opts *reg;   /* pulling what the store lacks (FROM, COPY --from); NULL: never */
 } bld_opts;
 
 typedef struct bld_result {

@@ -32,6 +32,10 @@ static const nr_opt build_opts[] = {
     {"progress", L('P'), required_argument, "MODE", "auto, plain, tty or quiet"},
     {"quiet", 'q', no_argument, NULL, "print the image digest only"},
     {"root", L('r'), required_argument, "DIR", "the store (env NRUN_ROOT, default " NR_DEFAULT_ROOT ")"},
+    {"push", L('U'), no_argument, NULL, "push every -t tag once the image is built"},
+    {"tls-verify", L('V'), optional_argument, "true|false", "registry TLS verification"},
+    {"registry-mirror", L('M'), required_argument, "URL", "a mirror for Docker Hub names (repeatable)"},
+    {"registries-config", L('R'), required_argument, "FILE", "mirrors and insecure registries (registries.conf)"},
     {0},
 };
 static const nr_cmdspec build_spec = {"[OPTIONS] CONTEXT", "Build an OCI image from a Nodefile (Dockerfile syntax).",
@@ -80,6 +84,11 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
     nr_err err = {0};
     int c, rc = 0;
+    bool push = false;
+    const char *reg_config = NULL;
+    char **mirrors = NULL, **insecure = NULL;
+    size_t n_mirrors = 0, n_insecure = 0;
+    img_reg_opts ro = {.tls_verify = -1};
     while ((c = nr_opt_next(&build_spec, argc, argv, g)) != -1) {
         switch (c) {
         case 'f':
@@ -130,6 +139,26 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             break;
         case L('T'):
             o.target = optarg;
+            break;
+        case L('U'):
+            push = true;
+            break;
+        case L('V'):
+            if (!optarg || !strcmp(optarg, "true"))
+                ro.tls_verify = 1;
+            else if (!strcmp(optarg, "false"))
+                ro.tls_verify = 0;
+            else {
+                rc = usage_error(g, "--tls-verify takes true or false, not \"%s\"", optarg);
+                goto out;
+            }
+            break;
+        case L('M'):
+            mirrors = nr_xrealloc(mirrors, (n_mirrors + 2) * sizeof *mirrors);
+            mirrors[n_mirrors++] = nr_xstrdup(optarg);
+            break;
+        case L('R'):
+            reg_config = optarg;
             break;
         case L('F'):
             /* a comma-separated list, the flag given any number of times */
@@ -208,6 +237,19 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     o.tty = !o.quiet && (!strcmp(progress, "tty") || (!strcmp(progress, "auto") && isatty(1)));
     if (o.progress)
         setvbuf(stdout, NULL, _IOLBF, 0);
+    if (push && o.n_tags == 0) {
+        rc = usage_error(g, "--push needs at least one -t NAME:TAG");
+        goto out;
+    }
+    if (img_reg_config_load(reg_config, &mirrors, &n_mirrors, &insecure, &n_insecure, &err) < 0) {
+        rc = nr_err_report(&err, g->prog, NR_EXIT_USAGE);
+        goto out;
+    }
+    ro.mirrors = (const char *const *)mirrors;
+    ro.n_mirrors = n_mirrors;
+    ro.insecure = (const char *const *)insecure;
+    ro.n_insecure = n_insecure;
+    o.reg = &ro;
     img_store *s;
     if (img_store_open(g->root, &s, &err) < 0) {
         rc = nr_err_report(&err, g->prog, NR_EXIT_STORE);
@@ -218,6 +260,17 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         img_store_close(s);
         rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         goto out;
+    }
+    /* --push: every tag, once the image is complete and tagged. */
+    for (size_t i = 0; push && i < o.n_tags; i++) {
+        img_desc pd;
+        if (o.progress)
+            fprintf(o.progress, "PUSH %s\n", o.tags[i]);
+        if (img_reg_push(s, o.tags[i], NULL, &ro, &pd, &err) < 0) {
+            img_store_close(s);
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+            goto out;
+        }
     }
     img_store_close(s);
     if (!o.quiet) {
@@ -232,6 +285,12 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     if (fflush(stdout) != 0)
         rc = NR_EXIT_FAIL;
 out:
+    for (size_t i = 0; i < n_mirrors; i++)
+        free(mirrors[i]);
+    for (size_t i = 0; i < n_insecure; i++)
+        free(insecure[i]);
+    free(mirrors);
+    free(insecure);
     free(norm);
     return rc;
 }

@@ -36,6 +36,10 @@
     X("rmi", nr_cmd_rmi, "Images", "Remove images") \
     X("tag", nr_cmd_tag, "Images", "Give an image another name") \
     X("image", nr_cmd_image, "Images", "Manage images: ls, rm, inspect, prune, tag, save, load") \
+    X("pull", nr_cmd_pull, "Images", "Pull an image from a registry") \
+    X("push", nr_cmd_push, "Images", "Push an image to a registry") \
+    X("login", nr_cmd_login, "Images", "Log in to a registry") \
+    X("logout", nr_cmd_logout, "Images", "Log out from a registry") \
     X("save", nr_cmd_save, "Images", "Write images to an OCI archive") \
     X("load", nr_cmd_load, "Images", "Read images from an OCI archive") \
     X("build", nr_cmd_build, "Images", "Build an image from a Nodefile (as nbuild)") \

@@ -539,6 +539,19 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
     char *name = nr_xasprintf("/%s", st.name);
     json_object_set_new(j, "Name", json_string(name));
     free(name);
+    /* What its PID 1 chose (cluster or single, why, the command it runs):
+     * asked from PID 1 itself while the container runs. */
+    if (j && !strcmp(live, "running")) {
+        nr_err ign = {0};
+        cleanup_free char *reply = sv_control_call(g, id, NULL, "{\"cmd\":\"ps\"}", 2000, &ign);
+        json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
+        if (json_is_object(r))
+            json_object_set_new(j, "Supervisor",
+                                json_pack("{s:O?, s:O?, s:O?, s:O?}", "Mode", json_object_get(r, "mode"), "ModeReason",
+                                          json_object_get(r, "mode_reason"), "Command", json_object_get(r, "command"),
+                                          "Workers", json_object_get(r, "target")));
+        json_decref(r);
+    }
     json_decref(ports);
     json_decref(run);
     rt_state_free(&st);

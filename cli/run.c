@@ -309,7 +309,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         {"cap-drop", O_CAPDROP, required_argument, "CAP", "drop a capability"},
         {"security-opt", O_SECOPT, required_argument, "OPT", "seccomp=unconfined|PROFILE.json, no-new-privileges"},
         {"workers", O_WORKERS, required_argument, "N|max", "supervisor: number of workers (0: by the CPU quota, max: one per CPU)"},
-        {"balance", O_BALANCE, required_argument, "rr|leastconn", "supervisor: connection hand-off"},
+        {"balance", O_BALANCE, required_argument, "rr|leastconn|sticky",
+         "supervisor: connection hand-off (sticky: by client address)"},
         {"mode", O_MODE, required_argument, "auto|cluster|single", "supervisor: cluster or a single process"},
         {0},
     };
@@ -424,9 +425,9 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
             break;
         }
         case O_BALANCE:
-            if (strcmp(val, "rr") && strcmp(val, "leastconn"))
-                return run_usage_error(g, "run: --balance %s: expected rr or leastconn", val);
-            op->balance = !strcmp(val, "leastconn");
+            if (strcmp(val, "rr") && strcmp(val, "leastconn") && strcmp(val, "sticky"))
+                return run_usage_error(g, "run: --balance %s: expected rr, leastconn or sticky", val);
+            op->balance = !strcmp(val, "leastconn") ? 1 : !strcmp(val, "sticky") ? 2 : 0;
             break;
         case O_MODE:
             if (strcmp(val, "auto") && strcmp(val, "cluster") && strcmp(val, "single"))

@@ -127,8 +127,9 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
     static const nr_opt base_opts[] = {
         {NULL, 'p', required_argument, "[IP:]PORT", "bind PORT here and serve it (repeatable)"},
         {"workers", O_WORKERS, required_argument, "N", "cluster workers (default: CPU quota, cpuset, online CPUs)"},
-        {"balance", O_BALANCE, required_argument, "rr|leastconn", "connection hand-off (default rr)"},
-        {"mode", O_MODE, required_argument, "auto|cluster|single", "node: cluster workers; else one process"},
+        {"balance", O_BALANCE, required_argument, "rr|leastconn|sticky",
+         "connection hand-off (default rr; sticky: by client address)"},
+        {"mode", O_MODE, required_argument, "auto|cluster|single", "auto: cluster when CMD resolves to node (the log says why)"},
         {"log-dir", O_LOGDIR, required_argument, "DIR", "write DIR/container.log (JSON lines)"},
         {"control", O_CONTROL, required_argument, "PATH", "control socket (nrun reload|scale|stats|top --control PATH)"},
         {"runtime-dir", O_RUNDIR, required_argument, "DIR", "where the worker agent is written (default /run/nrun)"},
@@ -139,7 +140,8 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
     static nr_opt all_opts[64];
     static nr_cmdspec spec = {"supervise [OPTIONS] -- CMD [ARGS...]",
                               "Run CMD under the nrun supervisor on this host (node: cluster workers; else one "
-                              "process).", NULL, false};
+                              "process).\nnpm/yarn/pnpm scripts, sh -c, tini, dumb-init and docker-entrypoint.sh that "
+                              "end in node are seen through.", NULL, false};
     spec.opts = nr_opts_with_sv(base_opts, all_opts, NR_ARRAY_LEN(all_opts));
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
@@ -169,8 +171,10 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
                 cfg.balance = SV_BALANCE_RR;
             else if (!strcmp(v, "leastconn"))
                 cfg.balance = SV_BALANCE_LEASTCONN;
+            else if (!strcmp(v, "sticky"))
+                cfg.balance = SV_BALANCE_STICKY;
             else
-                return nr_usage_error(g, "supervise: --balance %s: expected rr or leastconn", v);
+                return nr_usage_error(g, "supervise: --balance %s: expected rr, leastconn or sticky", v);
             break;
         case O_MODE:
             if (!strcmp(v, "auto"))

@@ -6,12 +6,14 @@
 bats_require_minimum_version 1.5.0
 load ../lib/common
 load ../lib/runtime
+load ../lib/registry
 
 setup_file() {
     rt_file_setup_bb
 }
 
 teardown_file() {
+    nr_registry_stop 2>/dev/null || true
     rt_file_teardown
 }
 
@@ -110,4 +112,31 @@ teardown_file() {
     [[ $output == *node* ]]
     run "$NRUN" base
     [ "$status" -eq 2 ]
+}
+
+@test "push, pull, login, logout against a docker-registry on 127.0.0.1" {
+    nr_registry_start
+    export DOCKER_CONFIG=$BATS_FILE_TMPDIR/docker
+    run "$NRUN" push -q bb:1 "$NR_REGISTRY/cli/bb:1"
+    [ "$status" -eq 0 ]
+    [[ $output == sha256:* ]]
+    digest=$output
+    "$NRUN" tag bb:1 keepbb:1
+    run "$NRUN" rmi bb:1
+    run "$NRUN" pull -q "$NR_REGISTRY/cli/bb:1"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$digest" ]
+    "$NRUN" tag "$NR_REGISTRY/cli/bb:1" bb:1
+    "$NRUN" rmi "$NR_REGISTRY/cli/bb:1" keepbb:1 >/dev/null
+    # a registry without auth takes any login; logout removes what it stored
+    run "$NRUN" login -u someone --password-stdin "$NR_REGISTRY" <<<"pw"
+    [ "$status" -eq 0 ]
+    jq -e --arg r "$NR_REGISTRY" '.auths[$r]' "$DOCKER_CONFIG/config.json"
+    run "$NRUN" logout "$NR_REGISTRY"
+    [ "$status" -eq 0 ]
+    [[ $output == "Removing login credentials for $NR_REGISTRY" ]]
+    ! jq -e --arg r "$NR_REGISTRY" '.auths[$r]' "$DOCKER_CONFIG/config.json"
+    run "$NRUN" pull --bogus x
+    [ "$status" -eq 2 ]
+    nr_registry_stop
 }
