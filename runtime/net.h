@@ -80,7 +80,9 @@ int rt_net_disconnect(const char *root, const char *id, const char *network, nr_
 /* docker inspect's NetworkSettings of `id` as attached now:
  * {Networks: {name: {IPAddress, Gateway, Aliases, Interface}}, Ports: {"80/tcp": [{HostIp, HostPort}]}} */
 struct json_t *rt_net_inspect(const char *root, const char *id);
-/* the published ports of `id` as attached: "3000/tcp -> 0.0.0.0:32768" lines */
-char *rt_net_ports_text(const char *root, const char *id);
+/* the published ports of `id` as attached (the host ports chosen for -P
+ * and -p CTR included), in config.json's org.nrun.ports shape:
+ * [{address, host, container, proto}]; NULL when it is not attached */
+struct json_t *rt_net_ports_json(const char *root, const char *id);
 
 #endif

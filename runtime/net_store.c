@@ -20,31 +20,31 @@
 #include "runtime/net.h"
 #include "runtime/net_internal.h"
 
-char *rt_net_ports_text(const char *root, const char *id)
+json_t *rt_net_ports_json(const char *root, const char *id)
 {
     cleanup_free char *f = nr_xasprintf("%s/networks/attach/%s.json", root, id);
     cleanup_free char *text = NULL;
     size_t len;
     nr_err ign;
     if (!rt_net_id_plain(id) || nr_read_file(AT_FDCWD, f, 16 << 20, &text, &len, &ign) < 0)
-        return nr_xstrdup("");
+        return NULL;
     json_t *rec = json_loadb(text, len, 0, NULL);
-    nr_buf b = {0};
     json_t *pm = json_object_get(json_object_get(json_array_get(json_object_get(rec, "attachments"), 0), "runtimeConfig"),
                                  "portMappings");
+    json_t *out = json_array();
     size_t i;
     json_t *m;
     json_array_foreach(pm, i, m)
     {
         const char *hip = json_string_value(json_object_get(m, "hostIP"));
         const char *proto = json_string_value(json_object_get(m, "protocol"));
-        nr_buf_addf(&b, "%lld/%s -> %s:%lld\n", (long long)json_integer_value(json_object_get(m, "containerPort")),
-                    proto ? proto : "tcp", hip && *hip ? hip : "0.0.0.0",
-                    (long long)json_integer_value(json_object_get(m, "hostPort")));
+        json_array_append_new(out, json_pack("{s:s, s:I, s:I, s:s}", "address", hip ? hip : "", "host",
+                                             json_integer_value(json_object_get(m, "hostPort")), "container",
+                                             json_integer_value(json_object_get(m, "containerPort")), "proto",
+                                             proto ? proto : "tcp"));
     }
     json_decref(rec);
-    nr_buf_add(&b, "", 1);
-    return (char *)b.data;
+    return out;
 }
 
 json_t *rt_net_inspect(const char *root, const char *id)

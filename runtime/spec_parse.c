@@ -14,7 +14,7 @@
 #include "runtime/net.h"
 #include "runtime/runtime.h"
 #include "runtime/spec_policy.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/options.h"
 #include "runtime/supervisor/supervisor.h"
 
 #define MAX_ITEMS 4096

@@ -1,5 +1,5 @@
-/* nrun network create|ls|inspect|rm|connect|disconnect, and nrun port:
- * docker's verbs and flags over net.c. */
+/* nrun network create|ls|inspect|rm|connect|disconnect: docker's verbs and
+ * flags over runtime/net.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "common/util.h"
-#include "runtime/cli_common.h"
+#include "cli/cli.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
 
@@ -194,18 +194,4 @@ int nr_cmd_network(int argc, char **argv, nr_global *g)
     if (!strcmp(v, "connect") || !strcmp(v, "disconnect"))
         return net_connect(argc - 1, argv + 1, g, !strcmp(v, "connect"));
     return nr_usage_error(g, "network: unknown command %s (create, ls, inspect, rm, connect, disconnect)", v);
-}
-
-/* nrun port CONTAINER: its published ports, "3000/tcp -> 0.0.0.0:32768" */
-int nr_cmd_port(int argc, char **argv, nr_global *g)
-{
-    if (argc != 2)
-        return nr_usage_error(g, "port CONTAINER");
-    nr_err err = {0};
-    char id[65];
-    if (rt_container_find(g->root, argv[1], id, &err) < 0)
-        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
-    cleanup_free char *t = rt_net_ports_text(g->root, id);
-    fputs(t, stdout);
-    return 0;
 }
