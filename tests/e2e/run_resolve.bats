@@ -165,7 +165,7 @@ sio_session() {
     ip -n "$OUT" link set nrsi0 up
     ip -n "$OUT" link set lo up
     port=$(rt_free_port)
-    id=$(rt_run -d --workers 2 --balance rr -p "127.0.0.1:$port:3000" sio:1)
+    id=$(rt_run -d --workers 2 --balance rr -p "$port:3000" sio:1)
     for i in $(seq 100); do ip netns exec "$OUT" curl -sf "http://192.168.233.1:$port/pid" >/dev/null && break; sleep 0.1; done
     for i in $(seq 50); do [ "$("$NRUN" stats --json "$id" | jq '[.workers[] | select(.state == "up")] | length')" = 2 ] && break; sleep 0.1; done
     fails=0
@@ -176,10 +176,10 @@ sio_session() {
     done
     [ "$fails" -gt 0 ]
     "$NRUN" rm -f "$id" >/dev/null
-    id=$(rt_run -d --workers 2 --balance sticky -p "127.0.0.1:$port:3000" sio:1)
+    id=$(rt_run -d --workers 2 --balance sticky -p "$port:3000" sio:1)
     for i in $(seq 100); do ip netns exec "$OUT" curl -sf "http://192.168.233.1:$port/pid" >/dev/null && break; sleep 0.1; done
     for i in $(seq 50); do [ "$("$NRUN" stats --json "$id" | jq '[.workers[] | select(.state == "up")] | length')" = 2 ] && break; sleep 0.1; done
-    "$NRUN" inspect "$id" | jq -e '.[0].Supervisor.Mode == "cluster" and .[0].Config.annotations["org.nrun.balance"] == "sticky"'
+    "$NRUN" inspect "$id" | jq -e '.[0].Supervisor.Mode == "cluster" and .[0].Spec.annotations["org.nrun.balance"] == "sticky"'
     for i in $(seq 2 11); do
         r=$(sio_session "$port" "192.168.233.$i")
         echo "sticky 192.168.233.$i: $r"
