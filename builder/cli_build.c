@@ -20,6 +20,7 @@ static const char usage[] =
     "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE]\n"
     "              [--secret id=ID[,src=FILE|,env=VAR]]... [--network host|none]\n"
     "              [--progress auto|plain|tty|quiet] [--no-cache-filter STAGE[,STAGE]] [-q]\n"
+    "              [--base-map 'PATTERN=REPLACEMENT']...\n"
     "              [--root DIR] CONTEXT\n";
 
 /* The host's trust store, bound into RUN steps (builder/run.c). */
@@ -63,7 +64,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         {"help", no_argument, NULL, 'h'},           {"host-ca", optional_argument, NULL, 'C'},
         {"target", required_argument, NULL, 'T'},  {"secret", required_argument, NULL, 'S'},
         {"progress", required_argument, NULL, 'P'}, {"network", required_argument, NULL, 'N'},
-        {"no-cache-filter", required_argument, NULL, 'F'},
+        {"no-cache-filter", required_argument, NULL, 'F'}, {"base-map", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
@@ -71,6 +72,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **tags = nr_xcalloc((size_t)argc + 1, sizeof *tags);
     cleanup_free const char **bargs = nr_xcalloc((size_t)argc + 1, sizeof *bargs);
     cleanup_free const char **secrets = nr_xcalloc((size_t)argc + 1, sizeof *secrets);
+    cleanup_free const char **maps = nr_xcalloc((size_t)argc + 1, sizeof *maps);
     cleanup_free const char **ncf = NULL;
     size_t n_ncf = 0;
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
@@ -128,6 +130,14 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             break;
         case 'T':
             o.target = optarg;
+            break;
+        case 'B':
+            if (bld_base_map_check(optarg, &err) < 0) {
+                rc = usage_error(g, "%s", err.msg);
+                goto out;
+            }
+            maps[o.n_base_maps++] = optarg;
+            o.base_maps = maps;
             break;
         case 'F':
             /* a comma-separated list, the flag given any number of times */
