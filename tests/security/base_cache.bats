@@ -15,6 +15,7 @@ pin() { sed -n "s/^$1=//p" "$VERSIONS"; }
 setup_file() {
     [ "$(id -u)" = 0 ] || skip "needs root"
     nr_make_root
+    "$NRUN" images >/dev/null # an initialised store, so "unchanged" means unchanged
     export SHARED=$NRUN_CACHE_DIR
 }
 
