@@ -1,7 +1,7 @@
 /* nbuild --base-map 'PATTERN=REPLACEMENT': rewrite a FROM reference before
  * it is looked up (node:*-alpine=node:*-slim, or a CI mirror:
  * 'node:*=mirror.local/node:*').  Each '*' of PATTERN matches any run of
- * characters (shortest first, with backtracking); the '*'s of REPLACEMENT
+ * characters (the shortest that lets the rest match); the '*'s of REPLACEMENT
  * take what they matched, in order.  The first map that matches wins; a
  * reference no map matches is used as written. */
 #include <string.h>
@@ -32,21 +32,39 @@ int bld_base_map_check(const char *map, nr_err *err)
     return 0;
 }
 
-/* Glob match of s[0..sn) against p[0..pn); captures into cap. */
-static bool match(const char *p, size_t pn, const char *s, size_t sn, const char **cap, size_t *capn, int k)
+/* Glob match of s[0..sn) against p[0..pn), capturing what each '*' took.
+ * The classic linear-backtracking glob: on a mismatch only the last '*'
+ * seen grows, so the time is O(pn * sn) whatever the pattern (each '*'
+ * takes the shortest run that lets the rest match). */
+static bool match(const char *p, size_t pn, const char *s, size_t sn, const char **cap, size_t *capn)
 {
-    if (pn == 0)
-        return sn == 0;
-    if (*p == '*') {
-        for (size_t take = 0; take <= sn; take++) {
-            cap[k] = s;
-            capn[k] = take;
-            if (match(p + 1, pn - 1, s + take, sn - take, cap, capn, k + 1))
-                return true;
+    size_t pi = 0, si = 0, star_p = (size_t)-1, star_s = 0;
+    int k = 0, star_k = -1;
+    while (si < sn) {
+        if (pi < pn && p[pi] == '*') {
+            star_p = pi++;
+            star_s = si;
+            star_k = k;
+            cap[k] = s + si;
+            capn[k++] = 0;
+        } else if (pi < pn && p[pi] == s[si]) {
+            pi++;
+            si++;
+        } else if (star_p != (size_t)-1) {
+            pi = star_p + 1;
+            si = ++star_s;
+            k = star_k + 1;
+            capn[star_k] = (size_t)(star_s - (size_t)(cap[star_k] - s));
+        } else {
+            return false;
         }
-        return false;
     }
-    return sn > 0 && *p == *s && match(p + 1, pn - 1, s + 1, sn - 1, cap, capn, k);
+    while (pi < pn && p[pi] == '*') {
+        cap[k] = s + sn;
+        capn[k++] = 0;
+        pi++;
+    }
+    return pi == pn;
 }
 
 int bld_base_map(const char *const *maps, size_t n, const char *ref, char *out, size_t outlen)
@@ -58,7 +76,7 @@ int bld_base_map(const char *const *maps, size_t n, const char *ref, char *out, 
         const char *cap[MAX_STARS];
         size_t capn[MAX_STARS];
         if (stars(maps[i], (size_t)(eq - maps[i])) > MAX_STARS ||
-            !match(maps[i], (size_t)(eq - maps[i]), ref, strlen(ref), cap, capn, 0))
+            !match(maps[i], (size_t)(eq - maps[i]), ref, strlen(ref), cap, capn))
             continue;
         size_t len = 0;
         int k = 0;

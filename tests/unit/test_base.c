@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "builder/base.h"
+#include "builder/build.h"
 #include "common/embed.h"
 #include "common/util.h"
 #include "images/image.h"
@@ -131,6 +132,33 @@ static void test_embedded_pins(void **state)
     assert_non_null(all);
     assert_non_null(strstr(all, "\nnode:20-slim node:20."));
     free(all);
+}
+
+static void test_base_map(void **state)
+{
+    (void)state;
+    const char *maps[] = {"node:*-alpine=node:*-slim", "node:*-alpine*=node:*-slim", "*/*:*=mirror.local/*/*:*"};
+    char out[256];
+    nr_err e;
+    assert_int_equal(bld_base_map(maps, 3, "node:20-alpine", out, sizeof out), 1);
+    assert_string_equal(out, "node:20-slim");
+    assert_int_equal(bld_base_map(maps, 3, "node:lts-alpine3.20", out, sizeof out), 1);
+    assert_string_equal(out, "node:lts-slim");
+    assert_int_equal(bld_base_map(maps, 3, "team/app:1", out, sizeof out), 1);
+    assert_string_equal(out, "mirror.local/team/app:1");
+    assert_int_equal(bld_base_map(maps, 3, "node:20-slim", out, sizeof out), 0);
+    assert_int_equal(bld_base_map(maps, 2, "node:20-alpine", out, 5), -1);
+    /* Many stars against a long reference that almost matches: linear, not exponential. */
+    const char *slow[] = {"*a*a*a*a*a*a*a*b=x"};
+    char ref[200];
+    memset(ref, 'a', sizeof ref - 1);
+    ref[sizeof ref - 1] = '\0';
+    assert_int_equal(bld_base_map(slow, 1, ref, out, sizeof out), 0);
+    assert_int_equal(bld_base_map_check("node:*-alpine=node:*-slim", &e), 0);
+    assert_int_equal(bld_base_map_check("node:x=node:*", &e), -1);
+    assert_int_equal(bld_base_map_check("=x", &e), -1);
+    assert_int_equal(bld_base_map_check("a=b=c", &e), -1);
+    assert_int_equal(bld_base_map_check("nomap", &e), -1);
 }
 
 /* ---- bld_base_write: a context (image.json + layer dirs) into a store ---- */
@@ -268,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_resolve_unknown_refs),
         cmocka_unit_test(test_resolve_broken_versions),
         cmocka_unit_test(test_embedded_pins),
+        cmocka_unit_test(test_base_map),
         cmocka_unit_test(test_write_reproducible),
         cmocka_unit_test(test_write_hostile_descriptions),
     };
