@@ -21,7 +21,8 @@ static const char usage[] =
     "              [--secret id=ID[,src=FILE|,env=VAR]]... [--network host|none]\n"
     "              [--progress auto|plain|tty|quiet] [--no-cache-filter STAGE[,STAGE]] [-q]\n"
     "              [--base-map 'PATTERN=REPLACEMENT']...\n"
-    "              [--root DIR] CONTEXT\n";
+    "              [--root DIR] CONTEXT\n"
+    "       nbuild --list-bases [REF...]   (what node base tags resolve to)\n";
 
 /* The host's trust store, bound into RUN steps (builder/run.c). */
 #define HOST_CA_DEFAULT "/etc/ssl/certs/ca-certificates.crt"

@@ -15,6 +15,12 @@ int main(int argc, char **argv)
         puts("nbuild version " NR_VERSION);
         return 0;
     }
+    /* nbuild --list-bases [REF...]: what the node base tags resolve to (= nrun base --list). */
+    if (argc > 1 && !strcmp(argv[1], "--list-bases") && nr_cmd_base) {
+        argv[0] = "base";
+        argv[1] = "--list";
+        return nr_cmd_base(argc, argv, &g);
+    }
     if (!nr_cmd_build) {
         fprintf(stderr, "nbuild: not supported yet\n");
         return NR_EXIT_FAIL;

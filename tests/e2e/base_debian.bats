@@ -62,6 +62,11 @@ teardown_file() {
     [ "$status" -eq 0 ]
     [[ "$output" == *$'\n'"node:20-slim node:$v20-bookworm-slim"$'\n'* ]]
     [[ "$output" == *$'\n'"node:krypton-trixie-slim node:$(pin NODE_24)-trixie-slim"$'\n'* ]]
+    all=$output
+    # nbuild says the same.
+    run "$NBUILD" --list-bases
+    [ "$status" -eq 0 ]
+    [ "$output" = "$all" ]
 }
 
 @test "base tags: unknown tags and versions are one-line errors; alpine names the nearest Debian variant" {
