@@ -281,3 +281,31 @@ EOF
         [[ "$output" == *"--base-map"* ]]
     done
 }
+
+@test "base slim: runs under nrun through its entrypoint (node for options, commands as given)" {
+    run "$NRUN" run --rm node:20-slim --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "v$(pin NODE_20)" ]
+    run "$NRUN" run --rm node:20-slim bash -c 'readlink /bin/sh; npm --version'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = dash ]
+    [ "${lines[1]}" = "$(pin NPM_20)" ]
+    run "$NRUN" run --rm --user node node:20-slim sh -c 'id -u; echo "$HOME"'
+    [ "${lines[0]}" = 1000 ]
+    [ "${lines[1]}" = /home/node ]
+    [ -z "$("$NRUN" ps -aq)" ]
+}
+
+@test "base slim: two independent makes (empty caches, mmdebstrap twice) give the same image digest" {
+    [ "${NRUN_TEST_SLOW:-0}" = 1 ] || skip "runs mmdebstrap twice from the network (minutes): set NRUN_TEST_SLOW=1"
+    for i in 1 2; do
+        r=$(mktemp -d /tmp/nrun-test.XXXXXX)
+        NRUN_CACHE_DIR=$W/cold$i run "$NRUN" --root "$r" base node:20-slim
+        echo "$output" | tail -3
+        [ "$status" -eq 0 ]
+        digest_of "$r" node:20-slim >"$W/cold$i.digest"
+        rm -rf "$r" "$W/cold$i"
+    done
+    [ -s "$W/cold1.digest" ]
+    [ "$(cat "$W/cold1.digest")" = "$(cat "$W/cold2.digest")" ]
+}
