@@ -192,6 +192,12 @@ static int load_base(bld_state *b, const bld_instr *in, const char *ref_in, img_
         /* name@sha256:...: only that image, found by its digest. */
         if (img_image_load_digest(b->s, r.digest, img, err) == 0)
             return 0;
+        char byd[IMG_NAME_MAX + IMG_DIGEST_MAX + 2];
+        snprintf(byd, sizeof byd, "%s@%s", r.name, r.digest);
+        if (bld_pull(b, byd, err) == 0 && img_image_load_digest(b->s, r.digest, img, err) == 0)
+            return 0;
+        if (err->errnum != ENOENT)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref_in, err->msg);
         return bld_errat(err, &b->f, in, in->args[0].off,
                          "FROM %s: no image with digest %s in this store (base images are made by tag: write "
                          "%s:TAG@%s)",
@@ -216,6 +222,13 @@ static int load_base(bld_state *b, const bld_instr *in, const char *ref_in, img_
         return check_digest(b, in, ref_in, norm, r.digest, img, err);
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
+    if (bld_pull(b, norm, err) == 0) {
+        if (img_image_load(b->s, norm, img, err) == 0)
+            return check_digest(b, in, ref_in, norm, r.digest, img, err);
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
+    }
+    if (err->errnum != ENOENT)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref, err->msg);
     if (bld_base_ensure) {
         if (bld_base_ensure(b->s, norm, err) == 0) {
             if (img_image_load(b->s, norm, img, err) == 0)

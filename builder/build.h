@@ -15,6 +15,7 @@
 
 #include "common/err.h"
 #include "images/image.h"
+#include "images/registry.h"
 #include "images/layer.h"
 #include "images/store.h"
 
@@ -40,6 +41,7 @@ typedef struct bld_opts {
     bool tty;                  /* --progress=tty: a RUN's output folds away when it succeeds */
     const char **base_maps;    /* --base-map PATTERN=REPLACEMENT, first match wins (builder/basemap.c) */
     size_t n_base_maps;
+    const img_reg_opts *reg;   /* pulling what the store lacks (FROM, COPY --from); NULL: never */
 } bld_opts;
 
 typedef struct bld_result {

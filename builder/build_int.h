@@ -138,6 +138,10 @@ void bld_stage_pw_stale(bld_stage *st);
 int bld_stages_analyze(bld_state *b, nr_err *err);
 int bld_tree_stage(bld_state *b, bld_stage *src, bld_ctx **out, nr_err *err);
 int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *err);
+/* Pull `norm` ("name:tag") into the store when the build may (builder/pull.c):
+ * 0 pulled; -1 with errnum ENOENT when there is nothing to pull it from (or,
+ * for node:, the mirrors failed: the local recipe comes next); -1 otherwise. */
+int bld_pull(bld_state *b, const char *norm, nr_err *err);
 int bld_tree_image(bld_state *b, const img_image *img, bld_ctx **out, nr_err *err);
 void bld_trees_free(bld_state *b);
 /* Layer cache records under <cache_dir>/layers/<key>. */

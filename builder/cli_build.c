@@ -20,6 +20,7 @@ static const char usage[] =
     "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE]\n"
     "              [--secret id=ID[,src=FILE|,env=VAR]]... [--network host|none]\n"
     "              [--progress auto|plain|tty|quiet] [--no-cache-filter STAGE[,STAGE]] [-q]\n"
+    "              [--push] [--tls-verify=true|false] [--registry-mirror URL]... [--registries-config FILE]\n"
     "              [--base-map 'PATTERN=REPLACEMENT']...\n"
     "              [--root DIR] CONTEXT\n"
     "       nbuild --list-bases [REF...]   (what node base tags resolve to)\n";
@@ -66,6 +67,8 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         {"target", required_argument, NULL, 'T'},  {"secret", required_argument, NULL, 'S'},
         {"progress", required_argument, NULL, 'P'}, {"network", required_argument, NULL, 'N'},
         {"no-cache-filter", required_argument, NULL, 'F'}, {"base-map", required_argument, NULL, 'B'},
+        {"push", no_argument, NULL, 'U'},           {"tls-verify", optional_argument, NULL, 'V'},
+        {"registry-mirror", required_argument, NULL, 'M'}, {"registries-config", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
@@ -79,6 +82,11 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
     nr_err err = {0};
     int c, rc = 0;
+    bool push = false;
+    const char *reg_config = NULL;
+    char **mirrors = NULL, **insecure = NULL;
+    size_t n_mirrors = 0, n_insecure = 0;
+    img_reg_opts ro = {.tls_verify = -1};
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "f:t:qh", longopts, NULL)) != -1) {
@@ -139,6 +147,26 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             }
             maps[o.n_base_maps++] = optarg;
             o.base_maps = maps;
+            break;
+        case 'U':
+            push = true;
+            break;
+        case 'V':
+            if (!optarg || !strcmp(optarg, "true"))
+                ro.tls_verify = 1;
+            else if (!strcmp(optarg, "false"))
+                ro.tls_verify = 0;
+            else {
+                rc = usage_error(g, "--tls-verify takes true or false, not \"%s\"", optarg);
+                goto out;
+            }
+            break;
+        case 'M':
+            mirrors = nr_xrealloc(mirrors, (n_mirrors + 2) * sizeof *mirrors);
+            mirrors[n_mirrors++] = nr_xstrdup(optarg);
+            break;
+        case 'R':
+            reg_config = optarg;
             break;
         case 'F':
             /* a comma-separated list, the flag given any number of times */
@@ -218,6 +246,19 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     o.tty = !o.quiet && (!strcmp(progress, "tty") || (!strcmp(progress, "auto") && isatty(1)));
     if (o.progress)
         setvbuf(stdout, NULL, _IOLBF, 0);
+    if (push && o.n_tags == 0) {
+        rc = usage_error(g, "--push needs at least one -t NAME:TAG");
+        goto out;
+    }
+    if (img_reg_config_load(reg_config, &mirrors, &n_mirrors, &insecure, &n_insecure, &err) < 0) {
+        rc = nr_err_report(&err, g->prog, NR_EXIT_USAGE);
+        goto out;
+    }
+    ro.mirrors = (const char *const *)mirrors;
+    ro.n_mirrors = n_mirrors;
+    ro.insecure = (const char *const *)insecure;
+    ro.n_insecure = n_insecure;
+    o.reg = &ro;
     img_store *s;
     if (img_store_open(g->root, &s, &err) < 0) {
         rc = nr_err_report(&err, g->prog, NR_EXIT_STORE);
@@ -228,6 +269,17 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         img_store_close(s);
         rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         goto out;
+    }
+    /* --push: every tag, once the image is complete and tagged. */
+    for (size_t i = 0; push && i < o.n_tags; i++) {
+        img_desc pd;
+        if (o.progress)
+            fprintf(o.progress, "PUSH %s\n", o.tags[i]);
+        if (img_reg_push(s, o.tags[i], NULL, &ro, &pd, &err) < 0) {
+            img_store_close(s);
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+            goto out;
+        }
     }
     img_store_close(s);
     if (!o.quiet) {
@@ -242,6 +294,12 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     if (fflush(stdout) != 0)
         rc = NR_EXIT_FAIL;
 out:
+    for (size_t i = 0; i < n_mirrors; i++)
+        free(mirrors[i]);
+    for (size_t i = 0; i < n_insecure; i++)
+        free(insecure[i]);
+    free(mirrors);
+    free(insecure);
     free(norm);
     return rc;
 }

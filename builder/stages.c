@@ -209,6 +209,12 @@ int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *e
         return nr_err_wrap(err, "invalid image reference \"%s\"", ref);
     if (img_image_load(b->s, norm, out, err) == 0)
         return 0;
+    if (err->errnum == ENOENT) {
+        if (bld_pull(b, norm, err) == 0)
+            return img_image_load(b->s, norm, out, err);
+        if (err->errnum != ENOENT)
+            return nr_err_wrap(err, "pull %s", ref);
+    }
     if (err->errnum == ENOENT && bld_base_ensure && bld_base_ensure(b->s, norm, err) == 0 &&
         img_image_load(b->s, norm, out, err) == 0)
         return 0;

@@ -32,6 +32,8 @@ NR_DECLARE_CMD(nr_cmd_image);    /* nrun image ls|rm|inspect|prune|tag ... */
 NR_DECLARE_CMD(nr_cmd_image_inspect);
 NR_DECLARE_CMD(nr_cmd_pull);
 NR_DECLARE_CMD(nr_cmd_push);
+NR_DECLARE_CMD(nr_cmd_login);   /* nrun login [-u U] [--password-stdin] [SERVER] */
+NR_DECLARE_CMD(nr_cmd_logout);
 NR_DECLARE_CMD(nr_cmd_save);
 NR_DECLARE_CMD(nr_cmd_load);
 

@@ -16,7 +16,7 @@
 static bool layer_media_type_ok(const char *mt)
 {
     return !strcmp(mt, IMG_MT_LAYER) || !strcmp(mt, IMG_MT_LAYER_GZIP) || !strcmp(mt, IMG_MT_LAYER_ZSTD) ||
-           !strcmp(mt, IMG_MT_DOCKER_LAYER);
+           !strcmp(mt, IMG_MT_DOCKER_LAYER) || !strcmp(mt, IMG_MT_DOCKER_LAYER_TAR);
 }
 
 int img_manifest_validate(json_t *m, const char *what, nr_err *err)

@@ -29,6 +29,7 @@
 #define IMG_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define IMG_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define IMG_MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define IMG_MT_DOCKER_LAYER_TAR "application/vnd.docker.image.rootfs.diff.tar"
 #define IMG_ANNOT_REF_NAME "org.opencontainers.image.ref.name"
 
 /* Largest manifest / config / index.json we read (hostile input bound). */

@@ -15,6 +15,7 @@
 #include "runtime/cli_common.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
+#include "runtime/supervisor/sv_cli.h"
 
 static void human_duration(long long s, char *out, size_t len)
 {
@@ -248,6 +249,19 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "Id", st.id, "Name", st.name, "Image", st.image,
                           "Created", created, "State", state_json(&st, live), "Config", cfg ? cfg : json_null(),
                           "Cgroups", json_incref(st.cgroups));
+    /* What its PID 1 chose (cluster or single, why, the command it runs):
+     * asked from PID 1 itself while the container runs. */
+    if (j && !strcmp(live, "running")) {
+        nr_err ign = {0};
+        cleanup_free char *reply = sv_control_call(g, id, NULL, "{\"cmd\":\"ps\"}", 2000, &ign);
+        json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
+        if (json_is_object(r))
+            json_object_set_new(j, "Supervisor",
+                                json_pack("{s:O?, s:O?, s:O?, s:O?}", "Mode", json_object_get(r, "mode"), "ModeReason",
+                                          json_object_get(r, "mode_reason"), "Command", json_object_get(r, "command"),
+                                          "Workers", json_object_get(r, "target")));
+        json_decref(r);
+    }
     rt_state_free(&st);
     return j;
 }

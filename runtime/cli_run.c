@@ -226,7 +226,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                  "  --read-only, -v HOST:CTR[:ro] | NAME:CTR | CTR\n"
                  "  -p [IP:]HOST:CTR, --net private|host|none, -h HOSTNAME\n"
                  "  --cap-add CAP, --cap-drop CAP, --security-opt seccomp=unconfined|PROFILE.json\n"
-                 "  --workers N, --balance rr|leastconn, --mode auto|cluster|single (supervisor)\n"
+                 "  --workers N, --balance rr|leastconn|sticky, --mode auto|cluster|single (supervisor)\n"
                  "  --max-memory SIZE, --wait-ready, --drain-timeout T, --kill-timeout T, --stop-timeout T,\n"
                  "  --listen-timeout T, --heartbeat-timeout T, --crash-loop N/T, --backoff T[/MAX], --stable T,\n"
                  "  --log-max-size SIZE, --log-max-files N, --log-rate SIZE, --restart-failed\n"
@@ -318,9 +318,9 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                 return run_usage_error(g, "run: --workers %s: expected 0..1024", val);
             op->workers = (int)w;
         } else if (!strcmp(n, "--balance")) {
-            if (strcmp(val, "rr") && strcmp(val, "leastconn"))
-                return run_usage_error(g, "run: --balance %s: expected rr or leastconn", val);
-            op->balance = !strcmp(val, "leastconn");
+            if (strcmp(val, "rr") && strcmp(val, "leastconn") && strcmp(val, "sticky"))
+                return run_usage_error(g, "run: --balance %s: expected rr, leastconn or sticky", val);
+            op->balance = !strcmp(val, "leastconn") ? 1 : !strcmp(val, "sticky") ? 2 : 0;
         } else if (!strcmp(n, "--mode")) {
             if (strcmp(val, "auto") && strcmp(val, "cluster") && strcmp(val, "single"))
                 return run_usage_error(g, "run: --mode %s: expected auto, cluster or single", val);

@@ -38,6 +38,8 @@ static nr_cmd_fn lookup(const char *name)
         {"image", nr_cmd_image},
         {"pull", nr_cmd_pull},
         {"push", nr_cmd_push},
+        {"login", nr_cmd_login},
+        {"logout", nr_cmd_logout},
         {"save", nr_cmd_save},
         {"load", nr_cmd_load},
         {"build", nr_cmd_build},
@@ -56,7 +58,7 @@ static void usage(FILE *f)
           "\n"
           "Containers:  run create start ps stop kill rm logs exec inspect\n"
           "Supervisor:  reload scale stats top\n"
-          "Images:      images rmi tag image (ls|rm|inspect|prune) pull push save load base\n"
+          "Images:      images rmi tag image (ls|rm|inspect|prune) pull push login logout save load base\n"
           "OCI runtime: oci (create|start|state|kill|delete)\n"
           "\n"
           "Global options:\n"

@@ -563,7 +563,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     json_object_set_new(ann, "org.nrun.etc-files", json_string("generated"));
     cleanup_free char *w = nr_xasprintf("%d", o->workers);
     json_object_set_new(ann, "org.nrun.workers", json_string(w));
-    json_object_set_new(ann, "org.nrun.balance", json_string(o->balance ? "leastconn" : "rr"));
+    json_object_set_new(ann, "org.nrun.balance", json_string(o->balance == 2 ? "sticky" : o->balance ? "leastconn" : "rr"));
     json_object_set_new(ann, "org.nrun.mode", json_string(o->mode == 1 ? "cluster" : o->mode == 2 ? "single" : "auto"));
     for (size_t i = 0; i < o->nsv_opts; i++) {
         /* "--max-memory=100m" -> org.nrun.supervisor.max-memory: "100m" */

@@ -328,7 +328,7 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
     if (w)
         s->sv_workers = atoi(w) < 0 ? 0 : atoi(w) > 1024 ? 1024 : atoi(w);
     const char *b = ann(a, "org.nrun.balance");
-    s->sv_balance = b && !strcmp(b, "leastconn");
+    s->sv_balance = b && !strcmp(b, "leastconn") ? 1 : b && !strcmp(b, "sticky") ? 2 : 0;
     const char *m = ann(a, "org.nrun.mode");
     s->sv_mode = m && !strcmp(m, "cluster") ? 1 : m && !strcmp(m, "single") ? 2 : 0;
     /* supervisor tuning: each one checked as the command line would be */

@@ -230,7 +230,7 @@ static int parse(json_t *o, rt_initcfg *c, nr_err *err)
     if (int_field(o, "mode", SV_MODE_AUTO, SV_MODE_SINGLE, &x, err) < 0)
         return -1;
     s->mode = (enum sv_mode)x;
-    if (int_field(o, "balance", SV_BALANCE_RR, SV_BALANCE_LEASTCONN, &x, err) < 0)
+    if (int_field(o, "balance", SV_BALANCE_RR, SV_BALANCE_STICKY, &x, err) < 0)
         return -1;
     s->balance = (enum sv_balance)x;
     if (int_field(o, "workers", 0, 4096, &x, err) < 0)

@@ -140,12 +140,6 @@ static int bind_tcp(const char *address, int port, int type, nr_err *err)
     return nr_err_set(err, "bind port %d: no address family", port);
 }
 
-/* A filesystem identity: the ids the kernel checks for file access. */
-typedef struct fs_ident {
-    uid_t uid;
-    gid_t gid;
-} fs_ident;
-
 /* setfsuid/setfsgid report no error: the value read back (an invalid id
  * changes nothing) says whether it took. */
 static bool set_fsuid(uid_t u)
@@ -165,7 +159,7 @@ static bool set_fsgid(gid_t g)
  * DAC_READ_SEARCH, FOWNER, FSETID, MKNOD, LINUX_IMMUTABLE and MAC_OVERRIDE
  * from the effective set; back at 0 it raises again those still permitted,
  * i.e. the ones we had.  Needs CAP_SETUID/CAP_SETGID, which PID 1 keeps. */
-static int fsid_enter(uid_t uid, gid_t gid, fs_ident *old, nr_err *err)
+int sv_fsid_enter(uid_t uid, gid_t gid, sv_fs_ident *old, nr_err *err)
 {
     old->uid = (uid_t)setfsuid((uid_t)-1);
     old->gid = (gid_t)setfsgid((gid_t)-1);
@@ -178,7 +172,7 @@ static int fsid_enter(uid_t uid, gid_t gid, fs_ident *old, nr_err *err)
     return 0;
 }
 
-static void fsid_leave(const fs_ident *old)
+void sv_fsid_leave(const sv_fs_ident *old)
 {
     /* Back to our own euid/egid, which the kernel always allows.  Should it
      * not take, PID 1 must not go on with a worker's identity. */
@@ -227,14 +221,14 @@ static int bind_unix(const char *path_in, nr_err *err)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return nr_err_sys(err, errno, "socket");
-    fs_ident old;
-    if (fsid_enter(sv_g->cfg->uid, sv_g->cfg->gid, &old, err) < 0) {
+    sv_fs_ident old;
+    if (sv_fsid_enter(sv_g->cfg->uid, sv_g->cfg->gid, &old, err) < 0) {
         close(fd);
         return -1;
     }
     int r = bind(fd, (struct sockaddr *)&a, sizeof a);
     int e = errno;
-    fsid_leave(&old);
+    sv_fsid_leave(&old);
     if (r < 0 || listen(fd, 4096) < 0) {
         if (r == 0)
             e = errno;
@@ -306,6 +300,41 @@ static bool hand(sv_worker *w, sv_listener *l, int fd, int index)
     return true;
 }
 
+/* sticky: a hash of the client's address (not its port), so that every
+ * connection of one client goes to one worker. */
+static uint64_t peer_hash(int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0) {
+        if (sa.ss_family == AF_INET)
+            p = (const unsigned char *)&((struct sockaddr_in *)&sa)->sin_addr, n = 4;
+        else if (sa.ss_family == AF_INET6)
+            p = (const unsigned char *)&((struct sockaddr_in6 *)&sa)->sin6_addr, n = 16;
+    }
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a; unix sockets: all one client */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Rendezvous (highest random weight) hashing over worker slots: a client's
+ * worker is the slot with the highest mix(client, slot).  It changes only
+ * when that slot is not routable (restarting, draining): then its clients,
+ * and only they, go to their next-best slot, and come back to the slot's
+ * replacement. */
+static uint64_t mix(uint64_t h, int slot)
+{
+    uint64_t x = h ^ ((uint64_t)slot * 0x9e3779b97f4a7c15ULL);
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
 /* Pick a worker for a connection of `l` and hand it over; false when none can take it. */
 static bool dispatch(sv_listener *l, int fd, const sv_worker *exclude)
 {
@@ -333,6 +362,15 @@ static bool dispatch(sv_listener *l, int fd, const sv_worker *exclude)
                     pick = i;
                 if (cand[pick]->ninflight == 0)
                     break;
+            }
+        } else if (sv_g->cfg->balance == SV_BALANCE_STICKY) {
+            uint64_t h = peer_hash(fd), best = 0;
+            for (int i = 0; i < n; i++) {
+                uint64_t m = mix(h, cand[i]->slot);
+                if (i == 0 || m > best) {
+                    best = m;
+                    pick = i;
+                }
             }
         } else if (sv_g->cfg->balance == SV_BALANCE_LEASTCONN) {
             /* Fewest open connections; ties go round-robin from the rr cursor. */

@@ -120,10 +120,11 @@ static void usage(void)
 {
     fputs("Usage: nrun supervise [OPTIONS] -- CMD [ARGS...]\n"
           "Run CMD under the nrun supervisor on this host (node: cluster workers; else one process).\n"
+          "npm/yarn/pnpm scripts, sh -c, tini, dumb-init and docker-entrypoint.sh that end in node are seen through.\n"
           "  -p [IP:]PORT            bind PORT here and serve it (repeatable)\n"
           "  --workers N             cluster workers (default: CPU quota, cpuset, online CPUs)\n"
-          "  --balance rr|leastconn  connection hand-off (default rr)\n"
-          "  --mode auto|cluster|single\n"
+          "  --balance rr|leastconn|sticky  connection hand-off (default rr; sticky: by client address)\n"
+          "  --mode auto|cluster|single  auto: cluster when CMD resolves to node (the log says why)\n"
           "  --log-dir DIR           write DIR/container.log (JSON lines)\n"
           "  --log-max-size SIZE     rotate at SIZE (default 10m); --log-max-files N (default 5)\n"
           "  --log-rate SIZE         per-worker log bytes per second kept (default unlimited)\n"
@@ -207,8 +208,10 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
                 cfg.balance = SV_BALANCE_RR;
             else if (!strcmp(v, "leastconn"))
                 cfg.balance = SV_BALANCE_LEASTCONN;
+            else if (!strcmp(v, "sticky"))
+                cfg.balance = SV_BALANCE_STICKY;
             else
-                return nr_usage_error(g, "supervise: --balance %s: expected rr or leastconn", v);
+                return nr_usage_error(g, "supervise: --balance %s: expected rr, leastconn or sticky", v);
         } else if (!strcmp(a, "--mode")) {
             NEED();
             if (!strcmp(v, "auto"))

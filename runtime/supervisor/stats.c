@@ -185,6 +185,14 @@ char *sv_stats_json(bool workers_only)
                              sv_g->cluster ? "cluster" : "single", "pid", (int)sv_g->self, "target", sv_g->target,
                              "restarts", restarts, "reloading", sv_g->reloading, "stopping", sv_g->stopping,
                              "workers", ws);
+    if (sv_g->mode_reason)
+        json_object_set_new(root, "mode_reason", json_string(sv_g->mode_reason));
+    json_t *cmd = json_array();
+    for (size_t i = 0; sv_g->argv && sv_g->argv[i] && i < 64; i++) {
+        json_t *a = json_string(sv_g->argv[i]);
+        json_array_append_new(cmd, a ? a : json_string("?"));
+    }
+    json_object_set_new(root, "command", cmd);
     char rss[64];
     if (read_small("/proc/self/statm", rss, sizeof rss)) {
         unsigned long long a, b;

@@ -26,6 +26,8 @@
 #include "common/embed.h"
 #include "runtime/supervisor/sv_internal.h"
 
+extern char **environ;
+
 sv_state *sv_g;
 
 void sv_config_init(sv_config *cfg)
@@ -193,13 +195,6 @@ static void on_signal(int sig)
     }
 }
 
-static bool argv0_is_node(const char *a)
-{
-    const char *b = strrchr(a, '/');
-    b = b ? b + 1 : a;
-    return !strcmp(b, "node") || !strncmp(b, "node-", 5) || !strncmp(b, "nodejs", 6);
-}
-
 /* `node [OPTIONS] -e|-p CODE ...`: Node sets up a cluster worker only for a
  * file, and the agent connects an eval's channel lazily (agent.js).  Only
  * the options before the first non-option count; a wrong guess either way
@@ -222,6 +217,61 @@ static bool argv_is_node_eval(char **argv)
             }
     }
     return false;
+}
+
+/* The environment with the resolution's NAME=value entries set on top. */
+static char **merge_env(char *const *base, char *const *add)
+{
+    size_t nb = 0, na = 0, k = 0;
+    while (base && base[nb])
+        nb++;
+    while (add[na])
+        na++;
+    char **env = nr_xcalloc(nb + na + 1, sizeof *env);
+    for (size_t i = 0; i < nb + na; i++) {
+        const char *e = i < nb ? base[i] : add[i - nb];
+        size_t l = strcspn(e, "=");
+        bool later = false;
+        for (size_t j = (i < nb ? 0 : i - nb + 1); j < na && !later; j++)
+            later = !strncmp(add[j], e, l) && add[j][l] == '=';
+        if (!later)
+            env[k++] = nr_xstrdup(e);
+    }
+    return env;
+}
+
+/* Cluster or single, the command the workers run, and why (README "Which
+ * commands are a cluster"; resolve.c). */
+static void choose_mode(sv_state *s)
+{
+    const sv_config *cfg = s->cfg;
+    char **base = cfg->envp ? cfg->envp : environ;
+    if (cfg->mode == SV_MODE_SINGLE) {
+        s->cluster = false;
+        s->argv = cfg->argv;
+        s->envp = base;
+        s->mode_reason = nr_xstrdup("--mode single");
+        return;
+    }
+    sv_resolved r;
+    sv_resolve(cfg->argv, base, cfg->cwd, cfg->uid, cfg->gid, &r);
+    s->cluster = cfg->mode == SV_MODE_CLUSTER || r.node;
+    s->mode_notable = r.notable;
+    if (r.node) {
+        s->argv = r.argv;
+        s->envp = r.env[0] ? merge_env(base, r.env) : base;
+        r.argv = NULL;
+    } else {
+        s->argv = cfg->argv;
+        s->envp = base;
+    }
+    if (cfg->mode == SV_MODE_CLUSTER)
+        s->mode_reason = nr_xasprintf("--mode cluster; %s", r.reason);
+    else {
+        s->mode_reason = r.reason;
+        r.reason = NULL;
+    }
+    sv_resolved_free(&r);
 }
 
 /* Write the agent where the workers can read it (it is in our binary). */
@@ -293,8 +343,8 @@ int sv_run(const sv_config *cfg)
         fprintf(stderr, "nrun: supervisor: no command\n");
         return NR_EXIT_CMD;
     }
-    s->cluster = cfg->mode == SV_MODE_CLUSTER || (cfg->mode == SV_MODE_AUTO && argv0_is_node(cfg->argv[0]));
-    s->node_eval = s->cluster && argv0_is_node(cfg->argv[0]) && argv_is_node_eval(cfg->argv);
+    choose_mode(s);
+    s->node_eval = s->cluster && sv_argv0_is_node(s->argv[0]) && argv_is_node_eval(s->argv);
     s->target = s->cluster ? (cfg->workers > 0 ? cfg->workers : sv_cpu_count()) : 1;
     if (s->target > SV_MAX_SLOTS)
         s->target = SV_MAX_SLOTS;
@@ -304,6 +354,22 @@ int sv_run(const sv_config *cfg)
     if (sv_loop_init(&err) < 0 || sv_logs_open(&err) < 0 || (s->cluster && write_agent(s, &err) < 0) ||
         (cfg->control_fd >= 0 && sv_control_init(cfg->control_fd) < 0)) {
         fprintf(stderr, "nrun: supervisor: %s\n", err.msg);
+        return NR_EXIT_CMD;
+    }
+    if (s->mode_notable) {
+        cleanup_free char *line = nr_xasprintf("mode: %s (%s)", s->cluster ? "cluster" : "single", s->mode_reason);
+        sv_logs_write(0, s->self, "supervisor", line, strlen(line));
+    }
+    if (!s->cluster && cfg->n_listen > 0 && cfg->mode == SV_MODE_AUTO) {
+        /* Until ports are published into the container's own network, a
+         * published socket reaches cluster workers only (or, with --mode
+         * single, a process that takes it as fd 3): never accept connections
+         * that no process will serve.  In the log too: `run -d` has no terminal. */
+        sv_log_sys("a published port needs the app to run as node cluster workers, and the command runs as one "
+                   "process: %s (use --mode single only if the app serves the socket it gets as fd 3, LISTEN_FDS)",
+                   s->mode_reason);
+        sv_control_fini();
+        sv_loop_fini();
         return NR_EXIT_CMD;
     }
     sv_stats_sample();

@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 enum sv_mode { SV_MODE_AUTO = 0, SV_MODE_CLUSTER, SV_MODE_SINGLE };
-enum sv_balance { SV_BALANCE_RR = 0, SV_BALANCE_LEASTCONN };
+enum sv_balance { SV_BALANCE_RR = 0, SV_BALANCE_LEASTCONN, SV_BALANCE_STICKY };
 
 typedef struct sv_config {
     char **argv;              /* command (entrypoint + cmd); argv[0] searched in PATH of envp */

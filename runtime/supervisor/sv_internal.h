@@ -10,7 +10,9 @@
  *   reload.c      replace one worker, rolling reload, scale, drain
  *   logs.c        worker pipes -> JSON lines, rotation, echo
  *   control.c     the control socket (JSON lines)
- *   stats.c       per-worker /proc sampling, memory and heartbeat checks */
+ *   stats.c       per-worker /proc sampling, memory and heartbeat checks
+ *   resolve.c     what a command runs: npm/yarn/pnpm scripts, sh -c, tini, dumb-init,
+ *                 docker-entrypoint.sh unwrapped down to `node ...` (cluster) or not */
 #ifndef SV_INTERNAL_H
 #define SV_INTERNAL_H
 
@@ -174,6 +176,10 @@ typedef struct sv_state {
     int echo_out, echo_err; /* own non-blocking descriptions of our stdout/stderr, -1 = none */
     int sys_err;            /* the same for the supervisor's own messages (always open) */
     char *agent_path;
+    char **argv;            /* what the workers run: cfg->argv, or what it resolved to */
+    char **envp;            /* their environment: cfg->envp (or ours) plus what the resolution adds */
+    char *mode_reason;      /* "npm start -> node server.js", "start script ...: uses '&&'" */
+    bool mode_notable;      /* say it in the log too */
     bool node_eval;         /* `node -e|-p`: the agent connects the channel when needed */
     sv_timer tick_t;
     /* pending connections: accepted, not handed over (no worker could take them) */
@@ -226,6 +232,36 @@ void sv_balance_rearm(void);
 void sv_balance_close_all(void);
 bool sv_worker_routable(const sv_worker *w);
 uint64_t sv_worker_open_conns(const sv_worker *w);
+/* The workers' filesystem identity for one file operation of PID 1
+ * (-1: keep ours); sv_fsid_leave restores ours (aborts if it cannot). */
+typedef struct sv_fs_ident {
+    uid_t uid;
+    gid_t gid;
+} sv_fs_ident;
+int sv_fsid_enter(uid_t uid, gid_t gid, sv_fs_ident *old, nr_err *err);
+void sv_fsid_leave(const sv_fs_ident *old);
+
+/* resolve.c: what `argv` really runs, read from the container's files (as
+ * the workers' uid, inside the root, hostile input).  Never fails: when
+ * the command does not end in a plain `node ...`, `node` is false, argv is
+ * the command as given and `reason` says why. */
+typedef struct sv_resolved {
+    char **argv;   /* NULL-terminated, malloc'd */
+    char **env;    /* NAME=value to set on top of the environment, NULL-terminated */
+    bool node;     /* argv[0] is node */
+    bool changed;  /* argv is not the command as given */
+    bool notable;  /* resolved through a wrapper, or a node app's wrapper that could not be:
+                    * worth a line in the log (a plain command gets none) */
+    char *reason;  /* printable ASCII */
+} sv_resolved;
+void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid, gid_t gid, sv_resolved *out);
+void sv_resolved_free(sv_resolved *r);
+bool sv_argv0_is_node(const char *a);
+/* Split a shell command line that is one simple command (words, quotes,
+ * backslashes, leading NAME=value assignments) into words; NULL when it
+ * uses anything else (operators, expansions, globs, redirections), with
+ * *why naming it.  assigns[i] says word i is an assignment. */
+char **sv_shell_split(const char *line, bool **assigns, const char **why);
 
 /* reload.c */
 void sv_replace_worker(sv_worker *old);

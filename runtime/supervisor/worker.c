@@ -74,7 +74,7 @@ static bool env_skip(const char *e)
 static char **build_env(sv_worker *w, char **listen_pid)
 {
     const sv_config *cfg = sv_g->cfg;
-    char **src = cfg->envp ? cfg->envp : environ;
+    char **src = sv_g->envp ? sv_g->envp : cfg->envp ? cfg->envp : environ;
     size_t n = 0;
     while (src[n])
         n++;
@@ -227,7 +227,7 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     }
     if (cfg->worker_prepare && cfg->worker_prepare(cfg->worker_prepare_arg) < 0)
         goto fail;
-    exec_in_path(cfg->argv, env);
+    exec_in_path(sv_g->argv, env);
 fail:
     f.errnum = errno ? errno : EINVAL;
     (void)!write(errfd >= 0 ? errfd : 2, &f, sizeof f);
@@ -288,7 +288,7 @@ sv_worker *sv_worker_spawn(int slot, nr_err *err)
         if (f.step == FAILED_CHDIR)
             nr_err_sys(err, f.errnum, "chdir %s", sv_g->cfg->cwd);
         else
-            nr_err_sys(err, f.errnum, "exec %s", sv_g->cfg->argv[0]);
+            nr_err_sys(err, f.errnum, "exec %s", sv_g->argv[0]);
         w->state = SV_W_STOPPING;
         return NULL;
     }

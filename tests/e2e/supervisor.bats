@@ -51,7 +51,7 @@ teardown() { sv_cleanup; }
 
 @test "single mode: output is echoed raw and logged as JSON lines; -p passes the socket systemd-style" {
     PORT=$(sv_free_port)
-    sv_start -p "127.0.0.1:$PORT" -- sh -c 'echo "fds=$LISTEN_FDS pid_ok=$([ "$LISTEN_PID" = $$ ] && echo y)"; echo err-line >&2; [ -e /proc/self/fd/3 ] && echo fd3=yes; exit 5'
+    sv_start --mode single -p "127.0.0.1:$PORT" -- sh -c 'echo "fds=$LISTEN_FDS pid_ok=$([ "$LISTEN_PID" = $$ ] && echo y)"; echo err-line >&2; [ -e /proc/self/fd/3 ] && echo fd3=yes; exit 5'
     wait "$SV_PID" || rc=$?
     SV_PID=
     [ "$rc" -eq 5 ]
@@ -288,7 +288,7 @@ s.on("data", (d) => { process.stdout.write(d); s.destroy(); });' "$SV_CTL" "$1"
 @test "supervise: bad flags are refused with one line" {
     run "$NRUN" supervise --balance fastest -- true
     [ "$status" -eq 2 ]
-    [[ "$output" == *"expected rr or leastconn"* ]]
+    [[ "$output" == *"expected rr, leastconn or sticky"* ]]
     run "$NRUN" supervise --crash-loop 5 -- true
     [ "$status" -eq 2 ]
     run "$NRUN" supervise --drain-timeout soon -- true

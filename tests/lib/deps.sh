@@ -7,8 +7,8 @@ APT_PKGS=(
     gcc make pkg-config git ca-certificates
     libarchive-dev libjansson-dev libseccomp-dev libcap-dev libssl-dev libcurl4-openssl-dev
     libcmocka-dev bats jq
-    umoci skopeo podman buildah crun runc docker-registry
-    busybox-static wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev
+    umoci skopeo podman buildah crun runc docker-registry apache2-utils openssl
+    busybox-static tini wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev
     nodejs npm mmdebstrap dpkg-dev
 )
 
@@ -37,9 +37,14 @@ fi
 
 # JS tools for the tests and benchmarks, pinned exactly.
 here=$(cd "$(dirname "$0")/../.." && pwd)
-if [ -f "$here/tests/apps/package.json" ] && [ ! -f "$here/tests/apps/node_modules/.nrun-installed" ]; then
-    echo "deps: npm install in tests/apps"
-    (cd "$here/tests/apps" && npm install --no-audit --no-fund --loglevel=error >/dev/null &&
-        touch node_modules/.nrun-installed)
+# The marker holds the lock file's hash: a package added to tests/apps installs again.
+apps=$here/tests/apps
+if [ -f "$apps/package.json" ]; then
+    want=$(cat "$apps/package.json" "$apps/package-lock.json" 2>/dev/null | sha256sum | cut -c1-64)
+    if [ "$(cat "$apps/node_modules/.nrun-installed" 2>/dev/null)" != "$want" ]; then
+        echo "deps: npm install in tests/apps"
+        (cd "$apps" && npm install --no-audit --no-fund --loglevel=error >/dev/null &&
+            echo "$want" >node_modules/.nrun-installed)
+    fi
 fi
 exit 0

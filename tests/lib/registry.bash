@@ -4,6 +4,10 @@
 # storage, log); nr_registry_stop stops it by PID and removes the directory.
 # The directory is also recorded in $BATS_FILE_TMPDIR, so a test that fails
 # before stopping it does not leak it: call nr_registry_stop in teardown_file too.
+# Optional, set before nr_registry_start: NR_REGISTRY_LOGLEVEL (default error;
+# "info" logs every request), NR_REGISTRY_YAML (top-level config lines, e.g.
+# auth:), NR_REGISTRY_HTTP_YAML (lines under http:, indented by 2, e.g. tls:),
+# NR_REGISTRY_SCHEME=https when that config serves TLS.
 
 nr_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -18,7 +22,7 @@ nr_registry_start() {
     cat >"$NR_REGISTRY_DIR/config.yml" <<EOC
 version: 0.1
 log:
-  level: error
+  level: ${NR_REGISTRY_LOGLEVEL:-error}
 storage:
   filesystem:
     rootdirectory: $NR_REGISTRY_DIR/data
@@ -26,6 +30,8 @@ storage:
     enabled: true
 http:
   addr: $NR_REGISTRY
+${NR_REGISTRY_HTTP_YAML:-}
+${NR_REGISTRY_YAML:-}
 EOC
     # fd 3 closed: bats waits for every holder of its output fds.
     /usr/bin/docker-registry serve "$NR_REGISTRY_DIR/config.yml" >"$NR_REGISTRY_DIR/log" 2>&1 3>&- &
@@ -34,7 +40,8 @@ EOC
     echo "$NR_REGISTRY_DIR" >>"${BATS_FILE_TMPDIR:-/tmp}/nrun-registry.dirs"
     local i
     for i in $(seq 1 100); do
-        if curl -fsS "http://$NR_REGISTRY/v2/" >/dev/null 2>&1; then
+        # Any HTTP reply (an auth-protected registry says 401).
+        if [ "$(curl -ks -o /dev/null -w '%{http_code}' "${NR_REGISTRY_SCHEME:-http}://$NR_REGISTRY/v2/")" != 000 ]; then
             return 0
         fi
         kill -0 "$NR_REGISTRY_PID" 2>/dev/null || break

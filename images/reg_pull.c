@@ -1,0 +1,538 @@
+/* nrun pull: manifest (through an index to linux/amd64), config, layers in
+ * parallel, each blob streamed into an unnamed store blob and linked only
+ * when its digest and size match; the tag last. */
+#include "images/reg_int.h"
+#include "images/store_int.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define ACCEPT_MANIFESTS                                                                                   \
+    "Accept: " IMG_MT_MANIFEST ", " IMG_MT_INDEX ", " IMG_MT_DOCKER_MANIFEST ", " IMG_MT_DOCKER_LIST
+#define IMG_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define PROGRESS_STEP (256u << 10)
+
+typedef struct pull {
+    img_store *s;
+    reg_client *c;
+    const img_regref *r;
+    char scope[IMG_NAME_MAX + 32];
+    int *lock_fds; /* the per-blob locks held (locks_take) */
+    char **lock_names;
+    size_t n_locks;
+} pull;
+
+static bool is_index_type(const char *mt)
+{
+    return !strcmp(mt, IMG_MT_INDEX) || !strcmp(mt, IMG_MT_DOCKER_LIST);
+}
+
+static bool is_manifest_type(const char *mt)
+{
+    return !strcmp(mt, IMG_MT_MANIFEST) || !strcmp(mt, IMG_MT_DOCKER_MANIFEST);
+}
+
+/* GET a manifest or index by tag or digest, bounded, its digest checked. */
+static int manifest_get(pull *p, const char *ref, char **data, size_t *len, char mt[128], char digest[IMG_DIGEST_MAX],
+                        nr_err *err)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", p->c->base, p->r->repo, ref);
+    const char *hdrs[] = {ACCEPT_MANIFESTS, NULL};
+    img_http_req rq = {.method = "GET", .url = url, .headers = hdrs, .max_body = IMG_REG_MANIFEST_MAX, .follow = true};
+    img_http_resp rs;
+    char what[1200];
+    snprintf(what, sizeof what, "%s/%s: manifest %s", p->c->host, p->r->repo, ref);
+    if (reg_request(p->c, p->c->h, p->scope, &rq, NULL, NULL, &rs, err) < 0) {
+        img_http_resp_free(&rs);
+        return nr_err_wrap(err, "%s/%s: manifest %s", p->c->host, p->r->repo, ref);
+    }
+    if (rs.status != 200) {
+        reg_status_error(&rs, what, err);
+        if (rs.status == 404)
+            err->errnum = ENOENT;
+        img_http_resp_free(&rs);
+        return -1;
+    }
+    char hex[65];
+    nr_sha256_hex(rs.body.data ? rs.body.data : "", rs.body.len, hex);
+    snprintf(digest, IMG_DIGEST_MAX, "sha256:%s", hex);
+    if (img_digest_valid(ref) && strcmp(ref, digest)) {
+        nr_err_set(err, "%s: content hashes to %s", what, digest);
+        img_http_resp_free(&rs);
+        return -1;
+    }
+    if (!img_digest_valid(ref) && rs.docker_digest[0] && !strncmp(rs.docker_digest, "sha256:", 7) &&
+        strcmp(rs.docker_digest, digest)) {
+        cleanup_free char *e = nr_escape_controls(rs.docker_digest);
+        nr_err_set(err, "%s: content hashes to %s but the registry says %s", what, digest, e);
+        img_http_resp_free(&rs);
+        return -1;
+    }
+    json_t *j = json_loadb(rs.body.data ? rs.body.data : "", rs.body.len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *jm = json_object_get(j, "mediaType");
+    mt[0] = 0;
+    if (json_is_string(jm) && json_string_length(jm) < 128)
+        snprintf(mt, 128, "%s", json_string_value(jm));
+    else if (rs.content_type[0])
+        snprintf(mt, 128, "%.*s", (int)strcspn(rs.content_type, "; "), rs.content_type);
+    if (!j || !json_is_object(j)) {
+        json_decref(j);
+        img_http_resp_free(&rs);
+        return nr_err_set(err, "%s: reply is not a JSON object", what);
+    }
+    json_decref(j);
+    if (!is_index_type(mt) && !is_manifest_type(mt)) {
+        img_http_resp_free(&rs);
+        cleanup_free char *e = nr_escape_controls(mt);
+        return nr_err_set(err, "%s: unsupported media type \"%s\"", what, e);
+    }
+    *data = steal_ptr(&rs.body.data);
+    *len = rs.body.len;
+    img_http_resp_free(&rs);
+    return 0;
+}
+
+/* From an index, the linux/amd64 image manifest. */
+static int index_choose(pull *p, const char *data, size_t len, const char *idx_digest, char out[IMG_DIGEST_MAX],
+                        uint64_t *size_out, nr_err *err)
+{
+    json_t *j = json_loadb(data, len, 0, NULL);
+    json_t *ms = json_object_get(j, "manifests");
+    int rc = -1;
+    if (!json_is_array(ms)) {
+        nr_err_set(err, "%s/%s: index %s: manifests is not an array", p->c->host, p->r->repo, idx_digest);
+        goto out;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(ms, i, m)
+    {
+        img_desc d;
+        char w[1200];
+        snprintf(w, sizeof w, "%s/%s: index %s: manifests[%zu]", p->c->host, p->r->repo, idx_digest, i);
+        if (img__desc_parse(m, &d, w, err) < 0)
+            goto out;
+        json_t *pl = json_object_get(m, "platform");
+        json_t *os = json_object_get(pl, "os"), *arch = json_object_get(pl, "architecture");
+        if (!json_is_string(os) || !json_is_string(arch) || strcmp(json_string_value(os), "linux") ||
+            strcmp(json_string_value(arch), "amd64"))
+            continue;
+        if (!strcmp(d.digest, idx_digest)) {
+            nr_err_set(err, "%s: points at itself", w);
+            goto out;
+        }
+        if (!is_manifest_type(d.media_type)) {
+            nr_err_set(err, "%s: linux/amd64 entry is a %s, not an image manifest", w, d.media_type);
+            goto out;
+        }
+        snprintf(out, IMG_DIGEST_MAX, "%s", d.digest);
+        *size_out = d.size;
+        rc = 0;
+        goto out;
+    }
+    nr_err_set(err, "%s/%s: index %s has no linux/amd64 image", p->c->host, p->r->repo, idx_digest);
+out:
+    json_decref(j);
+    return rc;
+}
+
+/* ---- blobs ---- */
+
+typedef struct blob_dl {
+    pull *p;
+    const img_desc *d;
+    img_blob_writer *w;
+    uint64_t got, shown;
+} blob_dl;
+
+static int dl_sink(void *arg, const void *data, size_t len, nr_err *err)
+{
+    blob_dl *b = arg;
+    if (b->got + len > b->d->size)
+        return nr_err_set(err, "blob %s: the registry sent more than its %llu bytes", b->d->digest,
+                          (unsigned long long)b->d->size);
+    if (img_blob_writer_write(b->w, data, len, err) < 0)
+        return -1;
+    b->got += len;
+    if (b->got - b->shown >= PROGRESS_STEP) {
+        b->shown = b->got;
+        reg_progress(b->p->c->o, IMG_PROG_BYTES, b->d->digest, b->got, b->d->size, NULL);
+    }
+    return 0;
+}
+
+static int dl_reset(void *arg, nr_err *err)
+{
+    blob_dl *b = arg;
+    img_blob_writer_abort(b->w);
+    b->w = NULL;
+    b->got = b->shown = 0;
+    return img_blob_writer_new(b->p->s, &b->w, err);
+}
+
+/* Download one blob into an unnamed store blob (*staged), hashed and
+ * counted as it comes; nothing is linked here.  A blob the store has is
+ * left alone (*staged stays NULL). */
+static int blob_fetch(pull *p, img_http *h, const img_desc *d, img_blob_writer **staged, nr_err *err)
+{
+    uint64_t have;
+    nr_err e2;
+    if (img_blob_size(p->s, d->digest, &have, &e2) == 0 && have == d->size) {
+        reg_progress(p->c->o, IMG_PROG_EXISTS, d->digest, d->size, d->size, NULL);
+        return 0;
+    }
+    reg_progress(p->c->o, IMG_PROG_START, d->digest, 0, d->size, NULL);
+    char url[1024];
+    snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", p->c->base, p->r->repo, d->digest);
+    blob_dl b = {.p = p, .d = d};
+    if (img_blob_writer_new(p->s, &b.w, err) < 0)
+        return -1;
+    img_http_req rq = {.method = "GET", .url = url, .sink = dl_sink, .sink_arg = &b, .follow = true};
+    img_http_resp rs;
+    int rc = reg_request(p->c, h, p->scope, &rq, dl_reset, &b, &rs, err);
+    if (rc < 0 && strncmp(err->msg, "blob ", 5))
+        nr_err_wrap(err, "blob %s", d->digest);
+    if (rc == 0 && rs.status != 200) {
+        char w[1200];
+        snprintf(w, sizeof w, "%s/%s: blob %s", p->c->host, p->r->repo, d->digest);
+        rc = reg_status_error(&rs, w, err);
+    }
+    img_http_resp_free(&rs);
+    if (rc == 0 && b.got != d->size)
+        rc = nr_err_set(err, "blob %s: truncated: %llu of %llu bytes", d->digest, (unsigned long long)b.got,
+                        (unsigned long long)d->size);
+    char got[IMG_DIGEST_MAX];
+    if (rc == 0 && img__blob_writer_finish(b.w, got, NULL, err) < 0)
+        rc = -1;
+    if (rc == 0 && strcmp(got, d->digest))
+        rc = nr_err_set(err, "blob %s: content hashes to %s", d->digest, got);
+    if (rc < 0) {
+        img_blob_writer_abort(b.w);
+        return -1;
+    }
+    *staged = b.w;
+    reg_progress(p->c->o, IMG_PROG_DONE, d->digest, d->size, d->size, NULL);
+    return 0;
+}
+
+/* One download per blob in this store at a time: a pull locks every blob
+ * of its image (sorted by digest, so two pulls never wait on each other in
+ * a circle) until its blobs are linked or dropped.  A second pull of the
+ * same blobs waits, then finds them stored. */
+static int cmp_digest(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int locks_take(pull *p, const img_desc *ds, size_t n, nr_err *err)
+{
+    const char **v = nr_xcalloc(n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = ds[i].digest;
+    qsort(v, n, sizeof *v, cmp_digest);
+    p->lock_fds = nr_xcalloc(n + 1, sizeof *p->lock_fds);
+    p->lock_names = nr_xcalloc(n + 1, sizeof *p->lock_names);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && !strcmp(v[i], v[i - 1]))
+            continue;
+        char *name = nr_xasprintf("cache/.pull-%s.lock", img_digest_hex(v[i]));
+        int fd;
+        if (nr_lock_transient(img_store_dirfd(p->s), name, &fd, err) < 0) {
+            free(name);
+            rc = -1;
+            break;
+        }
+        p->lock_fds[p->n_locks] = fd;
+        p->lock_names[p->n_locks++] = name;
+    }
+    free(v);
+    return rc;
+}
+
+static void locks_drop(pull *p)
+{
+    for (size_t i = 0; i < p->n_locks; i++) {
+        nr_unlock_transient(img_store_dirfd(p->s), p->lock_names[i], p->lock_fds[i]);
+        free(p->lock_names[i]);
+    }
+    free(p->lock_fds);
+    free(p->lock_names);
+    p->n_locks = 0;
+}
+
+typedef struct pool {
+    pull *p;
+    const img_desc *ds;
+    img_blob_writer **staged;
+    size_t n, next;
+    pthread_mutex_t mu;
+    bool failed;
+    nr_err err;
+} pool;
+
+static void *pool_worker(void *arg)
+{
+    pool *pl = arg;
+    img_http *h;
+    nr_err err = {0};
+    if (img_http_new(&pl->p->c->tls, &h, &err) < 0)
+        goto fail;
+    for (;;) {
+        pthread_mutex_lock(&pl->mu);
+        size_t i = pl->failed ? pl->n : pl->next++;
+        pthread_mutex_unlock(&pl->mu);
+        if (i >= pl->n)
+            break;
+        if (blob_fetch(pl->p, h, &pl->ds[i], &pl->staged[i], &err) < 0) {
+            img_http_free(h);
+            goto fail;
+        }
+    }
+    img_http_free(h);
+    return NULL;
+fail:
+    pthread_mutex_lock(&pl->mu);
+    if (!pl->failed)
+        pl->err = err;
+    pl->failed = true;
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
+static int blobs_fetch(pull *p, const img_desc *ds, img_blob_writer **staged, size_t n, int parallel, nr_err *err)
+{
+    if (img_store_hold(p->s, err) < 0)
+        return -1;
+    pool pl = {.p = p, .ds = ds, .staged = staged, .n = n};
+    pthread_mutex_init(&pl.mu, NULL);
+    size_t nt = parallel > 0 ? (size_t)parallel : 3;
+    if (nt > n)
+        nt = n;
+    pthread_t *t = nr_xcalloc(nt + 1, sizeof *t);
+    size_t started = 0;
+    for (; started < nt; started++)
+        if (pthread_create(&t[started], NULL, pool_worker, &pl) != 0)
+            break;
+    if (started == 0 && n > 0)
+        pool_worker(&pl);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    pthread_mutex_destroy(&pl.mu);
+    if (pl.failed) {
+        *err = pl.err;
+        return -1;
+    }
+    return 0;
+}
+
+/* The config, in memory: from the store, or downloaded (bounded, digest and
+ * size checked; *fresh says it still has to be stored). */
+static int config_get(pull *p, const img_desc *d, char **out, size_t *len, bool *fresh, nr_err *err)
+{
+    *fresh = false;
+    uint64_t have;
+    nr_err e2;
+    if (img_blob_size(p->s, d->digest, &have, &e2) == 0 && have == d->size) {
+        reg_progress(p->c->o, IMG_PROG_EXISTS, d->digest, d->size, d->size, NULL);
+        return img_blob_read(p->s, d->digest, IMG_JSON_MAX, out, len, err);
+    }
+    char url[1024];
+    snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", p->c->base, p->r->repo, d->digest);
+    img_http_req rq = {.method = "GET", .url = url, .max_body = (size_t)d->size + 1, .follow = true};
+    img_http_resp rs;
+    int rc = reg_request(p->c, p->c->h, p->scope, &rq, NULL, NULL, &rs, err);
+    if (rc < 0)
+        nr_err_wrap(err, "config %s", d->digest);
+    if (rc == 0 && rs.status != 200) {
+        char w[1200];
+        snprintf(w, sizeof w, "%s/%s: config %s", p->c->host, p->r->repo, d->digest);
+        rc = reg_status_error(&rs, w, err);
+    }
+    char hex[65];
+    if (rc == 0) {
+        nr_sha256_hex(rs.body.data ? rs.body.data : "", rs.body.len, hex);
+        if (rs.body.len != d->size)
+            rc = nr_err_set(err, "config %s: %zu bytes, not %llu", d->digest, rs.body.len, (unsigned long long)d->size);
+        else if (strcmp(hex, img_digest_hex(d->digest)))
+            rc = nr_err_set(err, "config %s: content hashes to sha256:%s", d->digest, hex);
+    }
+    if (rc == 0) {
+        *len = rs.body.len;
+        *out = rs.body.len ? steal_ptr(&rs.body.data) : nr_xstrdup("");
+        *fresh = true;
+        reg_progress(p->c->o, IMG_PROG_DONE, d->digest, d->size, d->size, NULL);
+    }
+    img_http_resp_free(&rs);
+    return rc;
+}
+
+static int pull_run(pull *p, img_desc *out, nr_err *err);
+
+static int pull_from(img_store *s, reg_client *c, const img_regref *r, img_desc *out, nr_err *err)
+{
+    pull p = {.s = s, .c = c, .r = r};
+    int rc = pull_run(&p, out, err);
+    locks_drop(&p);
+    return rc;
+}
+
+static int pull_run(pull *p, img_desc *out, nr_err *err)
+{
+    img_store *s = p->s;
+    reg_client *c = p->c;
+    const img_regref *r = p->r;
+    snprintf(p->scope, sizeof p->scope, "repository:%s:pull", r->repo);
+    cleanup_free char *data = NULL;
+    size_t len;
+    char mt[128], digest[IMG_DIGEST_MAX];
+    if (manifest_get(p, r->digest[0] ? r->digest : r->tag, &data, &len, mt, digest, err) < 0)
+        return -1;
+    if (is_index_type(mt)) {
+        char chosen[IMG_DIGEST_MAX];
+        uint64_t chosen_size;
+        if (index_choose(p, data, len, digest, chosen, &chosen_size, err) < 0)
+            return -1;
+        free(data);
+        data = NULL;
+        char idx[IMG_DIGEST_MAX];
+        snprintf(idx, sizeof idx, "%s", digest);
+        if (manifest_get(p, chosen, &data, &len, mt, digest, err) < 0)
+            return -1;
+        if (!is_manifest_type(mt))
+            return nr_err_set(err, "%s/%s: index %s: manifest %s is a %s, not an image manifest", c->host, r->repo,
+                              idx, chosen, mt);
+        if (len != chosen_size)
+            return nr_err_set(err, "%s/%s: index %s: manifest %s has %zu bytes, not the %llu the index says",
+                              c->host, r->repo, idx, chosen, len, (unsigned long long)chosen_size);
+    }
+    reg_progress(c->o, IMG_PROG_RESOLVED, NULL, 0, 0, digest);
+    char what[1200];
+    snprintf(what, sizeof what, "%s/%s: manifest %s", c->host, r->repo, digest);
+    json_t *m = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+    if (img_manifest_validate(m, what, err) < 0) {
+        json_decref(m);
+        return -1;
+    }
+    json_t *layers = json_object_get(m, "layers");
+    size_t nl = json_array_size(layers);
+    img_desc *ds = nr_xcalloc(nl + 1, sizeof *ds);
+    img__desc_parse(json_object_get(m, "config"), &ds[0], what, err);
+    for (size_t i = 0; i < nl; i++)
+        img__desc_parse(json_array_get(layers, i), &ds[i + 1], what, err);
+    json_decref(m);
+    int rc = -1;
+    img_blob_writer **staged = NULL;
+    char *cfg = NULL;
+    size_t cl = 0;
+    bool cfg_new = false;
+    if (ds[0].size > IMG_JSON_MAX) {
+        nr_err_set(err, "%s: config of %llu bytes (more than %u)", what, (unsigned long long)ds[0].size, IMG_JSON_MAX);
+        goto out;
+    }
+    /* Every blob of the image locked, then the config: it must be a valid
+     * one with a diff_id per layer before any layer is worth downloading. */
+    if (locks_take(p, ds, nl + 1, err) < 0)
+        goto out;
+    if (config_get(p, &ds[0], &cfg, &cl, &cfg_new, err) < 0)
+        goto out;
+    json_t *cj = json_loadb(cfg, cl, JSON_REJECT_DUPLICATES, NULL);
+    char cw[1200];
+    snprintf(cw, sizeof cw, "%s/%s: config %s", c->host, r->repo, ds[0].digest);
+    if (img_config_validate(cj, cw, err) < 0) {
+        json_decref(cj);
+        goto out;
+    }
+    size_t nids = json_array_size(json_object_get(json_object_get(cj, "rootfs"), "diff_ids"));
+    json_decref(cj);
+    if (nids != nl) {
+        nr_err_set(err, "%s: %zu layers but config %s has %zu diff_ids", what, nl, ds[0].digest, nids);
+        goto out;
+    }
+    staged = nr_xcalloc(nl + 1, sizeof *staged);
+    if (blobs_fetch(p, ds + 1, staged, nl, c->o->parallel, err) < 0)
+        goto out;
+    /* All there and verified: now, and only now, the store changes. */
+    for (size_t i = 0; i < nl; i++) {
+        img_blob_writer *w = steal_ptr(&staged[i]);
+        if (w && img__blob_writer_link(w, err) < 0)
+            goto out;
+    }
+    char stored[IMG_DIGEST_MAX];
+    if ((cfg_new && img_blob_put(s, cfg, cl, stored, err) < 0) || img_blob_put(s, data, len, stored, err) < 0)
+        goto out;
+    snprintf(out->digest, sizeof out->digest, "%s", digest);
+    snprintf(out->media_type, sizeof out->media_type, "%s", mt);
+    out->size = len;
+    if (r->local[0] && img_tag_set(s, r->local, out, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    for (size_t i = 0; staged && i < nl; i++)
+        img_blob_writer_abort(staged[i]);
+    free(staged);
+    free(cfg);
+    free(ds);
+    return rc;
+}
+
+/* A mirror as Docker writes one: "https://mirror.example" or "host:port". */
+static char *mirror_base(const char *m)
+{
+    if (!strncmp(m, "http://", 7) || !strncmp(m, "https://", 8))
+        return nr_xstrdup(m);
+    return img_reg_host_loopback(m) ? nr_xasprintf("http://%s", m) : nr_xasprintf("https://%s", m);
+}
+
+int img_reg_pull(img_store *s, const char *ref, const img_reg_opts *o, img_desc *manifest_out, char *from_out,
+                 size_t from_len, nr_err *err)
+{
+    img_regref r;
+    if (img_regref_parse(ref, &r, err) < 0)
+        return -1;
+    img_desc d;
+    if (!strcmp(r.host, IMG_REG_DOCKER_HUB)) {
+        for (size_t i = 0; i < o->n_mirrors; i++) {
+            cleanup_free char *base = mirror_base(o->mirrors[i]);
+            reg_client *c = NULL;
+            int rc = reg_client_open(o->mirrors[i], base, o, &c, err);
+            if (rc == 0)
+                rc = pull_from(s, c, &r, &d, err);
+            reg_client_free(c);
+            if (rc == 0) {
+                if (from_out)
+                    snprintf(from_out, from_len, "%s", o->mirrors[i]);
+                goto done;
+            }
+            char note[1200];
+            snprintf(note, sizeof note, "mirror %s: %s; trying the next", o->mirrors[i], err->msg);
+            reg_progress(o, IMG_PROG_NOTE, NULL, 0, 0, note);
+        }
+    }
+    if (!strcmp(r.host, IMG_REG_DOCKER_HUB) && o->mirrors_only) {
+        if (!o->n_mirrors)
+            return nr_err_set(err, "%s: no registry mirror configured", ref);
+        return -1; /* err holds the last mirror's failure */
+    }
+    reg_client *c;
+    if (reg_client_open(r.host, NULL, o, &c, err) < 0)
+        return -1;
+    int rc = pull_from(s, c, &r, &d, err);
+    reg_client_free(c);
+    if (rc < 0)
+        return -1;
+    if (from_out)
+        snprintf(from_out, from_len, "%s", r.host);
+done:
+    if (manifest_out)
+        *manifest_out = d;
+    return 0;
+}

@@ -1,0 +1,447 @@
+/* nrun push: each blob the registry lacks (HEAD) is mounted from another
+ * repository of the same registry that the image is tagged under, when the
+ * registry offers that, or uploaded (one monolithic PUT; PATCH chunks when
+ * the registry refuses it); then the manifest with its media type. */
+#include "images/reg_int.h"
+#include "images/store_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define CHUNK_SIZE (8u << 20)
+
+typedef struct push {
+    img_store *s;
+    reg_client *c;
+    img_regref r;
+    char scope[IMG_NAME_MAX + 32];
+    char **mount_from; /* other repositories of this registry that hold the image */
+    size_t n_mount;
+} push;
+
+/* An upload Location, relative or absolute, as a URL of this registry. */
+static int upload_url(push *p, const img_http_resp *rs, const char *digest, char *out, size_t outlen, nr_err *err)
+{
+    const char *loc = rs->location;
+    nr_buf b = {0};
+    if (loc[0] == '/') {
+        const char *hs = strstr(p->c->base, "://");
+        const char *path = strchr(hs + 3, '/');
+        nr_buf_addf(&b, "%.*s%s", (int)(path ? path - p->c->base : (long)strlen(p->c->base)), p->c->base, loc);
+    } else if (!strncmp(loc, "https://", 8) || !strncmp(loc, "http://", 7)) {
+        nr_buf_addstr(&b, loc);
+    } else {
+        return nr_err_set(err, "%s/%s: upload reply has no usable Location", p->c->host, p->r.repo);
+    }
+    if (digest)
+        nr_buf_addf(&b, "%cdigest=%s", strchr(b.data, '?') ? '&' : '?', digest);
+    nr_buf_add(&b, "", 1);
+    int rc = 0;
+    if (b.len >= outlen || strpbrk(b.data, " \r\n"))
+        rc = nr_err_set(err, "%s/%s: upload Location is not a usable URL", p->c->host, p->r.repo);
+    else
+        snprintf(out, outlen, "%s", b.data);
+    nr_buf_free(&b);
+    return rc;
+}
+
+typedef struct up_src {
+    push *p;
+    const img_desc *d;
+    img_blob_reader *rd;
+    uint64_t sent, shown;
+} up_src;
+
+static ssize_t up_read(void *arg, void *buf, size_t len, nr_err *err)
+{
+    up_src *u = arg;
+    ssize_t n = img_blob_reader_read(u->rd, buf, len, err);
+    if (n > 0) {
+        u->sent += (uint64_t)n;
+        if (u->sent - u->shown >= (256u << 10)) {
+            u->shown = u->sent;
+            reg_progress(u->p->c->o, IMG_PROG_BYTES, u->d->digest, u->sent, u->d->size, NULL);
+        }
+    }
+    return n;
+}
+
+static int up_reset(void *arg, nr_err *err)
+{
+    up_src *u = arg;
+    img_blob_reader_close(u->rd);
+    u->rd = NULL;
+    u->sent = u->shown = 0;
+    return img_blob_reader_open(u->p->s, u->d->digest, (int64_t)u->d->size, &u->rd, err);
+}
+
+static int start_upload(push *p, img_http *h, const img_desc *d, const char *mount, bool *mounted, char *loc, size_t loclen,
+                        nr_err *err)
+{
+    char url[1200], scope[2 * IMG_NAME_MAX + 64];
+    if (mount) {
+        snprintf(url, sizeof url, "%s/v2/%s/blobs/uploads/?mount=%s&from=%s", p->c->base, p->r.repo, d->digest, mount);
+        snprintf(scope, sizeof scope, "%s repository:%s:pull", p->scope, mount);
+    } else {
+        snprintf(url, sizeof url, "%s/v2/%s/blobs/uploads/", p->c->base, p->r.repo);
+        snprintf(scope, sizeof scope, "%s", p->scope);
+    }
+    img_http_req rq = {.method = "POST", .url = url};
+    img_http_resp rs;
+    int rc = reg_request(p->c, h, scope, &rq, NULL, NULL, &rs, err);
+    *mounted = false;
+    if (rc == 0 && rs.status == 201 && mount) {
+        *mounted = true;
+    } else if (rc == 0 && rs.status == 202) {
+        rc = upload_url(p, &rs, NULL, loc, loclen, err);
+    } else if (rc == 0) {
+        char w[1300];
+        snprintf(w, sizeof w, "%s/%s: start upload of %s", p->c->host, p->r.repo, d->digest);
+        rc = reg_status_error(&rs, w, err);
+    }
+    img_http_resp_free(&rs);
+    return rc;
+}
+
+static int put_monolithic(push *p, img_http *h, const img_desc *d, const char *loc, long *status, nr_err *err)
+{
+    char url[2200];
+    img_http_resp rs0 = {.location = ""};
+    snprintf(rs0.location, sizeof rs0.location, "%s", loc);
+    if (upload_url(p, &rs0, d->digest, url, sizeof url, err) < 0)
+        return -1;
+    up_src u = {.p = p, .d = d};
+    if (img_blob_reader_open(p->s, d->digest, (int64_t)d->size, &u.rd, err) < 0)
+        return -1;
+    const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};
+    img_http_req rq = {.method = "PUT", .url = url, .headers = hdrs, .src = up_read, .src_arg = &u, .src_len = d->size};
+    img_http_resp rs;
+    int rc = reg_request(p->c, h, p->scope, &rq, up_reset, &u, &rs, err);
+    img_blob_reader_close(u.rd);
+    *status = rs.status;
+    if (rc == 0 && rs.status != 201 && rs.status != 200) {
+        char w[1300];
+        snprintf(w, sizeof w, "%s/%s: upload of %s", p->c->host, p->r.repo, d->digest);
+        rc = reg_status_error(&rs, w, err);
+    }
+    img_http_resp_free(&rs);
+    return rc;
+}
+
+/* The chunked upload: PATCH with Content-Range, each reply moving the
+ * Location on, then a PUT with the digest and no body. */
+static int put_chunked(push *p, img_http *h, const img_desc *d, char *loc, size_t loclen, nr_err *err)
+{
+    img_blob_reader *rd;
+    if (img_blob_reader_open(p->s, d->digest, (int64_t)d->size, &rd, err) < 0)
+        return -1;
+    char *buf = nr_xmalloc(CHUNK_SIZE);
+    uint64_t off = 0;
+    int rc = 0;
+    for (;;) {
+        size_t n = 0;
+        while (n < CHUNK_SIZE) {
+            ssize_t r = img_blob_reader_read(rd, buf + n, CHUNK_SIZE - n, err);
+            if (r < 0) {
+                rc = -1;
+                goto out;
+            }
+            if (r == 0)
+                break;
+            n += (size_t)r;
+        }
+        if (n == 0)
+            break;
+        char url[2200], range[80];
+        img_http_resp rs0 = {0};
+        snprintf(rs0.location, sizeof rs0.location, "%s", loc);
+        if (upload_url(p, &rs0, NULL, url, sizeof url, err) < 0) {
+            rc = -1;
+            goto out;
+        }
+        snprintf(range, sizeof range, "Content-Range: %llu-%llu", (unsigned long long)off,
+                 (unsigned long long)(off + n - 1));
+        const char *hdrs[] = {"Content-Type: application/octet-stream", range, NULL};
+        img_http_req rq = {.method = "PATCH", .url = url, .headers = hdrs, .body = buf, .body_len = n};
+        img_http_resp rs;
+        rc = reg_request(p->c, h, p->scope, &rq, NULL, NULL, &rs, err);
+        if (rc == 0 && rs.status != 202) {
+            char w[1300];
+            snprintf(w, sizeof w, "%s/%s: chunk upload of %s", p->c->host, p->r.repo, d->digest);
+            rc = reg_status_error(&rs, w, err);
+        }
+        if (rc == 0 && rs.location[0])
+            snprintf(loc, loclen, "%s", rs.location);
+        img_http_resp_free(&rs);
+        if (rc < 0)
+            goto out;
+        off += n;
+        reg_progress(p->c->o, IMG_PROG_BYTES, d->digest, off, d->size, NULL);
+    }
+    char url[2200];
+    img_http_resp rs0 = {0};
+    snprintf(rs0.location, sizeof rs0.location, "%s", loc);
+    if (upload_url(p, &rs0, d->digest, url, sizeof url, err) < 0) {
+        rc = -1;
+        goto out;
+    }
+    img_http_req rq = {.method = "PUT", .url = url, .body = "", .body_len = 0};
+    img_http_resp rs;
+    rc = reg_request(p->c, h, p->scope, &rq, NULL, NULL, &rs, err);
+    if (rc == 0 && rs.status != 201) {
+        char w[1300];
+        snprintf(w, sizeof w, "%s/%s: finishing upload of %s", p->c->host, p->r.repo, d->digest);
+        rc = reg_status_error(&rs, w, err);
+    }
+    img_http_resp_free(&rs);
+out:
+    free(buf);
+    img_blob_reader_close(rd);
+    return rc;
+}
+
+static int blob_exists(push *p, img_http *h, const img_desc *d, bool *yes, nr_err *err)
+{
+    char url[1200];
+    snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", p->c->base, p->r.repo, d->digest);
+    img_http_req rq = {.method = "HEAD", .url = url, .follow = true};
+    img_http_resp rs;
+    int rc = reg_request(p->c, h, p->scope, &rq, NULL, NULL, &rs, err);
+    *yes = rc == 0 && rs.status == 200 && (rs.content_length < 0 || (uint64_t)rs.content_length == d->size);
+    if (rc == 0 && rs.status != 200 && rs.status != 404) {
+        char w[1300];
+        snprintf(w, sizeof w, "%s/%s: HEAD blob %s", p->c->host, p->r.repo, d->digest);
+        rc = reg_status_error(&rs, w, err);
+    }
+    img_http_resp_free(&rs);
+    return rc;
+}
+
+static int blob_push(push *p, img_http *h, const img_desc *d, nr_err *err)
+{
+    bool have;
+    if (blob_exists(p, h, d, &have, err) < 0)
+        return -1;
+    if (have) {
+        reg_progress(p->c->o, IMG_PROG_EXISTS, d->digest, d->size, d->size, NULL);
+        return 0;
+    }
+    char loc[2048] = "";
+    bool mounted = false;
+    for (size_t i = 0; i < p->n_mount && !loc[0]; i++) {
+        nr_err e2;
+        if (start_upload(p, h, d, p->mount_from[i], &mounted, loc, sizeof loc, &e2) < 0)
+            continue; /* a mount is an optimization: fall back to uploading */
+        if (mounted) {
+            reg_progress(p->c->o, IMG_PROG_MOUNTED, d->digest, d->size, d->size, p->mount_from[i]);
+            return 0;
+        }
+    }
+    if (!loc[0] && start_upload(p, h, d, NULL, &mounted, loc, sizeof loc, err) < 0)
+        return -1;
+    reg_progress(p->c->o, IMG_PROG_START, d->digest, 0, d->size, NULL);
+    long status = 0;
+    if (put_monolithic(p, h, d, loc, &status, err) < 0) {
+        /* Some registries take uploads only in chunks: 400/405/413/416 say so. */
+        if (status != 400 && status != 405 && status != 413 && status != 416)
+            return -1;
+        char note[1300];
+        snprintf(note, sizeof note, "%s: monolithic upload refused (HTTP %ld); uploading in chunks", d->digest, status);
+        reg_progress(p->c->o, IMG_PROG_NOTE, NULL, 0, 0, note);
+        loc[0] = 0;
+        if (start_upload(p, h, d, NULL, &mounted, loc, sizeof loc, err) < 0 ||
+            put_chunked(p, h, d, loc, sizeof loc, err) < 0)
+            return -1;
+    }
+    reg_progress(p->c->o, IMG_PROG_DONE, d->digest, d->size, d->size, NULL);
+    return 0;
+}
+
+/* Layers and config, `parallel` at a time, each thread with its own
+ * connection. */
+typedef struct push_pool {
+    push *p;
+    const img_desc **ds;
+    size_t n, next;
+    pthread_mutex_t mu;
+    bool failed;
+    nr_err err;
+} push_pool;
+
+static void *push_worker(void *arg)
+{
+    push_pool *pl = arg;
+    img_http *h = NULL;
+    nr_err err = {0};
+    if (img_http_new(&pl->p->c->tls, &h, &err) < 0)
+        goto fail;
+    for (;;) {
+        pthread_mutex_lock(&pl->mu);
+        size_t i = pl->failed ? pl->n : pl->next++;
+        pthread_mutex_unlock(&pl->mu);
+        if (i >= pl->n)
+            break;
+        if (blob_push(pl->p, h, pl->ds[i], &err) < 0)
+            goto fail;
+    }
+    img_http_free(h);
+    return NULL;
+fail:
+    img_http_free(h);
+    pthread_mutex_lock(&pl->mu);
+    if (!pl->failed)
+        pl->err = err;
+    pl->failed = true;
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
+static int blobs_push(push *p, const img_image *img, int parallel, nr_err *err)
+{
+    push_pool pl = {.p = p, .n = img->n_layers + 1};
+    pl.ds = nr_xcalloc(pl.n + 1, sizeof *pl.ds);
+    for (size_t i = 0; i < img->n_layers; i++)
+        pl.ds[i] = &img->layers[i].blob;
+    pl.ds[img->n_layers] = &img->config;
+    pthread_mutex_init(&pl.mu, NULL);
+    size_t nt = parallel > 0 ? (size_t)parallel : 3;
+    if (nt > pl.n)
+        nt = pl.n;
+    pthread_t *t = nr_xcalloc(nt + 1, sizeof *t);
+    size_t started = 0;
+    for (; started < nt; started++)
+        if (pthread_create(&t[started], NULL, push_worker, &pl) != 0)
+            break;
+    if (started == 0)
+        push_worker(&pl);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    free(pl.ds);
+    pthread_mutex_destroy(&pl.mu);
+    if (pl.failed) {
+        *err = pl.err;
+        return -1;
+    }
+    return 0;
+}
+
+static int manifest_put(push *p, const img_image *img, img_desc *out, nr_err *err)
+{
+    cleanup_free char *data = NULL;
+    size_t len;
+    if (img_blob_read(p->s, img->manifest.digest, IMG_REG_MANIFEST_MAX, &data, &len, err) < 0)
+        return -1;
+    char url[1200], ct[200];
+    snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", p->c->base, p->r.repo,
+             p->r.tag[0] ? p->r.tag : img->manifest.digest);
+    /* The tag already names this manifest (a no-change push): nothing to write. */
+    char accept[200];
+    snprintf(accept, sizeof accept, "Accept: %s", img->manifest.media_type);
+    const char *hh[] = {accept, NULL};
+    img_http_req hq = {.method = "HEAD", .url = url, .headers = hh};
+    img_http_resp hs;
+    nr_err e2;
+    bool same = reg_request(p->c, p->c->h, p->scope, &hq, NULL, NULL, &hs, &e2) == 0 && hs.status == 200 &&
+                !strcmp(hs.docker_digest, img->manifest.digest);
+    img_http_resp_free(&hs);
+    if (same) {
+        *out = img->manifest;
+        return 0;
+    }
+    snprintf(ct, sizeof ct, "Content-Type: %s", img->manifest.media_type);
+    const char *hdrs[] = {ct, NULL};
+    img_http_req rq = {.method = "PUT", .url = url, .headers = hdrs, .body = data, .body_len = len};
+    img_http_resp rs;
+    int rc = reg_request(p->c, p->c->h, p->scope, &rq, NULL, NULL, &rs, err);
+    if (rc == 0 && rs.status != 201 && rs.status != 200) {
+        char w[1300];
+        snprintf(w, sizeof w, "%s/%s: manifest %s", p->c->host, p->r.repo, p->r.tag[0] ? p->r.tag : img->manifest.digest);
+        rc = reg_status_error(&rs, w, err);
+    }
+    if (rc == 0 && rs.docker_digest[0] && strcmp(rs.docker_digest, img->manifest.digest)) {
+        cleanup_free char *e = nr_escape_controls(rs.docker_digest);
+        rc = nr_err_set(err, "%s/%s: registry stored manifest %s as %s", p->c->host, p->r.repo, img->manifest.digest, e);
+    }
+    img_http_resp_free(&rs);
+    if (rc == 0)
+        *out = img->manifest;
+    return rc;
+}
+
+int img_reg_push(img_store *s, const char *local_ref, const char *dest_ref, const img_reg_opts *o,
+                 img_desc *manifest_out, nr_err *err)
+{
+    push p = {.s = s};
+    if (img_regref_parse(dest_ref ? dest_ref : local_ref, &p.r, err) < 0)
+        return -1;
+    if (!p.r.tag[0] && !p.r.digest[0])
+        return nr_err_set(err, "%s: a push needs a tag", dest_ref ? dest_ref : local_ref);
+    img_image *img;
+    if (img_image_load(s, local_ref, &img, err) < 0)
+        return -1;
+    if (p.r.digest[0] && strcmp(p.r.digest, img->manifest.digest)) {
+        img_image_free(img);
+        return nr_err_set(err, "%s: the image's digest is %s", dest_ref, img->manifest.digest);
+    }
+    /* Mount sources: the image's other tags in the same registry. */
+    for (size_t i = 0; i < img->n_tags; i++) {
+        img_regref t;
+        nr_err e2;
+        if (img_regref_parse(img->tags[i], &t, &e2) == 0 && !strcmp(t.host, p.r.host) && strcmp(t.repo, p.r.repo)) {
+            p.mount_from = nr_xrealloc(p.mount_from, (p.n_mount + 1) * sizeof *p.mount_from);
+            p.mount_from[p.n_mount++] = nr_xstrdup(t.repo);
+        }
+    }
+    int rc = -1;
+    if (reg_client_open(p.r.host, NULL, o, &p.c, err) < 0)
+        goto out;
+    snprintf(p.scope, sizeof p.scope, "repository:%s:pull,push", p.r.repo);
+    reg_progress(o, IMG_PROG_RESOLVED, NULL, 0, 0, img->manifest.digest);
+    if (blobs_push(&p, img, o->parallel, err) < 0 || manifest_put(&p, img, manifest_out, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    reg_client_free(p.c);
+    for (size_t i = 0; i < p.n_mount; i++)
+        free(p.mount_from[i]);
+    free(p.mount_from);
+    img_image_free(img);
+    return rc;
+}
+
+int img_reg_login(const char *host, const img_reg_opts *o, nr_err *err)
+{
+    if (!o->username)
+        return nr_err_set(err, "login: no username");
+    reg_client *c;
+    if (reg_client_open(host, NULL, o, &c, err) < 0)
+        return -1;
+    /* The ping accepts a 401 (it only finds how to authenticate); now the
+     * credentials must get us in. */
+    char url[400];
+    snprintf(url, sizeof url, "%s/v2/", c->base);
+    img_http_req rq = {.method = "GET", .url = url, .max_body = 65536};
+    img_http_resp rs;
+    int rc = reg_request(c, c->h, NULL, &rq, NULL, NULL, &rs, err);
+    if (rc == 0 && rs.status != 200) {
+        char w[300];
+        snprintf(w, sizeof w, "login to %s", host);
+        rc = reg_status_error(&rs, w, err);
+    }
+    img_http_resp_free(&rs);
+    reg_client_free(c);
+    if (rc < 0)
+        return -1;
+    return reg_creds_store(o, host, o->username, o->password ? o->password : "", err);
+}
+
+int img_reg_logout(const char *host, const img_reg_opts *o, nr_err *err)
+{
+    return reg_creds_erase(o, host, err);
+}

@@ -1,0 +1,238 @@
+#!/usr/bin/env bats
+# nrun pull / push against a real docker-registry on 127.0.0.1, checked both
+# ways with skopeo: what nrun pushes skopeo reads (same digest), what skopeo
+# pushes (OCI and Docker schema2 manifests, gzip and zstd layers, an image
+# index) nrun pulls, verifies and runs.
+
+bats_require_minimum_version 1.5.0
+load ../lib/common
+load ../lib/registry
+load ../lib/runtime
+
+setup_file() {
+    nr_make_root
+    export WORK
+    WORK=$(mktemp -d /tmp/nrun-reg-e2e.XXXXXX)
+    rt_make_busybox_image
+    "$BUILD/tests/test_store" --make-image "$NRUN_ROOT" demo:zstd zstd >"$WORK/zstd.digest"
+    "$BUILD/tests/test_store" --make-image "$NRUN_ROOT" demo:gz >/dev/null
+    NR_REGISTRY_LOGLEVEL=info nr_registry_start
+    echo "$NR_REGISTRY" >"$WORK/registry"
+    echo "$NR_REGISTRY_DIR" >"$WORK/registry.dir"
+}
+
+teardown_file() {
+    nr_registry_stop 2>/dev/null || true
+    rt_rm_all
+    case ${WORK:-} in /tmp/nrun-reg-e2e.*) rm -rf "$WORK" ;; esac
+    nr_remove_root
+}
+
+setup() {
+    REG=$(cat "$WORK/registry")
+    REGDIR=$(cat "$WORK/registry.dir")
+}
+
+# A fresh store for the pulling side.
+fresh() { rm -rf "$WORK/pull"; mkdir -p "$WORK/pull"; echo "$WORK/pull"; }
+digest_of() { "$NRUN" --root "${2:-$NRUN_ROOT}" image inspect "$1" | jq -r '.[0].Digest'; }
+# Requests the registry served for a path pattern (its info log).
+served() { grep -c "http.request.method=$1 http.request.remoteaddr=[^ ]* http.request.uri=\"$2" "$REGDIR/log" || true; }
+
+@test "nrun push: skopeo reads the image back with the same digest" {
+    want=$(digest_of bb:1)
+    run "$NRUN" push bb:1 "$REG/bb:1"
+    [ "$status" -eq 0 ]
+    [[ $output == *"The push refers to repository [$REG/bb]"* ]]
+    [[ ${lines[-1]} == "1: digest: $want size: "* ]]
+    run skopeo inspect --tls-verify=false "docker://$REG/bb:1"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .Digest <<<"$output")" = "$want" ]
+    run skopeo copy --preserve-digests --src-tls-verify=false "docker://$REG/bb:1" "oci:$WORK/skopeo-bb:1"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.manifests[0].digest' "$WORK/skopeo-bb/index.json")" = "$want" ]
+}
+
+@test "nrun push of an unchanged image uploads nothing (HEAD finds every blob)" {
+    "$NRUN" push bb:1 "$REG/bb:again" >/dev/null
+    before=$(served PATCH /v2/bb/)$(served PUT "/v2/bb/blobs")
+    run "$NRUN" push bb:1 "$REG/bb:again"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'Layer already exists' <<<"$output")" -eq 2 ]
+    [ "$(served PATCH /v2/bb/)$(served PUT "/v2/bb/blobs")" = "$before" ]
+}
+
+@test "nrun pull: by tag and by digest, verified, tagged, and it runs" {
+    want=$(digest_of bb:1)
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull "$REG/bb:1"
+    [ "$status" -eq 0 ]
+    [[ $output == *"Digest: $want"* ]]
+    [ "$(digest_of "$REG/bb:1" "$root")" = "$want" ]
+    run "$NRUN" --root "$root" run --rm "$REG/bb:1" sh -c 'echo pulled-and-running'
+    [ "$status" -eq 0 ]
+    [[ $output == *pulled-and-running* ]]
+    # by digest: stored, no tag added
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull -q "$REG/bb@$want"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$want" ]
+    [ -f "$root/blobs/sha256/${want#sha256:}" ]
+    [ "$(jq '.manifests | length' "$root/index.json")" -eq 0 ]
+}
+
+@test "nrun pull of an image skopeo pushed as Docker schema2" {
+    "$NRUN" save --dir --tag 1 -o "$WORK/oci-bb" bb:1
+    run skopeo copy --format v2s2 --dest-tls-verify=false "oci:$WORK/oci-bb:1" "docker://$REG/v2s2:1"
+    [ "$status" -eq 0 ]
+    want=$(skopeo inspect --tls-verify=false "docker://$REG/v2s2:1" | jq -r .Digest)
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull "$REG/v2s2:1"
+    [ "$status" -eq 0 ]
+    [ "$(digest_of "$REG/v2s2:1" "$root")" = "$want" ]
+    m=$root/blobs/sha256/${want#sha256:}
+    [ "$(jq -r .mediaType "$m")" = application/vnd.docker.distribution.manifest.v2+json ]
+    # gzip, or the uncompressed Docker type when skopeo reuses the tar blob test 1 pushed
+    [[ $(jq -r '.layers[0].mediaType' "$m") == application/vnd.docker.image.rootfs.diff.tar* ]]
+    run "$NRUN" --root "$root" run --rm "$REG/v2s2:1" sh -c 'echo schema2-runs'
+    [ "$status" -eq 0 ]
+    [[ $output == *schema2-runs* ]]
+}
+
+@test "nrun pull of gzip layers skopeo pushed as Docker schema2" {
+    "$NRUN" save --dir --tag gz -o "$WORK/ocigz" demo:gz
+    [ "$(jq -r '.layers[0].mediaType' "$WORK/ocigz/blobs/sha256/$(jq -r '.manifests[0].digest[7:]' "$WORK/ocigz/index.json")")" = application/vnd.oci.image.layer.v1.tar+gzip ]
+    run skopeo copy --format v2s2 --dest-tls-verify=false "oci:$WORK/ocigz:gz" "docker://$REG/gz:1"
+    [ "$status" -eq 0 ]
+    want=$(skopeo inspect --tls-verify=false "docker://$REG/gz:1" | jq -r .Digest)
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull "$REG/gz:1"
+    [ "$status" -eq 0 ]
+    m=$root/blobs/sha256/${want#sha256:}
+    [ "$(jq -r .mediaType "$m")" = application/vnd.docker.distribution.manifest.v2+json ]
+    [ "$(jq -r '.config.mediaType' "$m")" = application/vnd.docker.container.image.v1+json ]
+    [ "$(jq -r '.layers[0].mediaType' "$m")" = application/vnd.docker.image.rootfs.diff.tar.gzip ]
+    [ "$(digest_of "$REG/gz:1" "$root")" = "$want" ]
+}
+
+@test "nrun pull of zstd layers" {
+    "$NRUN" save --dir --tag z -o "$WORK/ociz" demo:zstd
+    run skopeo copy --preserve-digests --dest-tls-verify=false "oci:$WORK/ociz:z" "docker://$REG/demo:zstd"
+    [ "$status" -eq 0 ]
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull "$REG/demo:zstd"
+    [ "$status" -eq 0 ]
+    [ "$(digest_of "$REG/demo:zstd" "$root")" = "$(cat "$WORK/zstd.digest")" ]
+    m=$root/blobs/sha256/$(cut -c8- "$WORK/zstd.digest")
+    [ "$(jq -r '.layers[0].mediaType' "$m")" = application/vnd.oci.image.layer.v1.tar+zstd ]
+    run "$NRUN" --root "$root" image inspect --verify "$REG/demo:zstd"
+    [ "$status" -eq 0 ] || "$NRUN" --root "$root" image inspect "$REG/demo:zstd" >/dev/null
+}
+
+@test "nrun pull of an image index chooses linux/amd64" {
+    "$NRUN" push bb:1 "$REG/multi:amd64" >/dev/null
+    amd=$(digest_of bb:1)
+    size=$(stat -c %s "$NRUN_ROOT/blobs/sha256/${amd#sha256:}")
+    "$NRUN" push demo:zstd "$REG/multi:other" >/dev/null
+    other=$(cat "$WORK/zstd.digest")
+    osize=$(stat -c %s "$NRUN_ROOT/blobs/sha256/${other#sha256:}")
+    # arm64 first: the choice must be by platform, not by position.
+    jq -nc --arg a "$amd" --argjson asz "$size" --arg o "$other" --argjson osz "$osize" '{schemaVersion:2,
+        mediaType:"application/vnd.oci.image.index.v1+json", manifests:[
+        {mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$o,size:$osz,platform:{os:"linux",architecture:"arm64"}},
+        {mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$a,size:$asz,platform:{os:"linux",architecture:"amd64"}}]}' \
+        >"$WORK/index.json"
+    curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary @"$WORK/index.json" \
+        "http://$REG/v2/multi/manifests/latest"
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull "$REG/multi"
+    [ "$status" -eq 0 ]
+    [ "$(digest_of "$REG/multi:latest" "$root")" = "$amd" ]
+    [ ! -e "$root/blobs/sha256/${other#sha256:}" ]
+}
+
+@test "nrun push mounts a blob from another repository of the same registry" {
+    "$NRUN" tag bb:1 "$REG/team/base:1"
+    "$NRUN" push "$REG/team/base:1" >/dev/null
+    "$NRUN" tag bb:1 "$REG/team/app:1"
+    run "$NRUN" push "$REG/team/app:1"
+    [ "$status" -eq 0 ]
+    [[ $output == *"Mounted from team/base"* ]]
+    [ "$(served POST "/v2/team/app/blobs/uploads/?mount=")" -ge 1 ]
+    [ "$(skopeo inspect --tls-verify=false "docker://$REG/team/app:1" | jq -r .Digest)" = "$(digest_of bb:1)" ]
+}
+
+@test "two concurrent pulls of one image into one store download each blob once" {
+    "$NRUN" push bb:1 "$REG/conc:1" >/dev/null
+    layer=$("$NRUN" image inspect bb:1 | jq -r '.[0].Layers[0].Digest // .[0].RootFS.Layers[0]')
+    before=$(served GET "/v2/conc/blobs/")
+    root=$(fresh)
+    "$NRUN" --root "$root" pull -q "$REG/conc:1" >"$WORK/p1" 2>&1 &
+    p1=$!
+    "$NRUN" --root "$root" pull -q "$REG/conc:1" >"$WORK/p2" 2>&1 &
+    p2=$!
+    wait $p1
+    wait $p2
+    after=$(served GET "/v2/conc/blobs/")
+    # config + one layer, each fetched once (a redirect-free registry: one GET per blob)
+    [ $((after - before)) -eq 2 ]
+    [ "$(cat "$WORK/p1")" = "$(digest_of bb:1)" ]
+    [ "$(cat "$WORK/p2")" = "$(digest_of bb:1)" ]
+    [ -n "$layer" ]
+}
+
+@test "nrun pull of a missing tag fails and leaves the store as it was" {
+    root=$(fresh)
+    "$NRUN" --root "$root" images >/dev/null
+    h=$(nr_tree_hash "$root")
+    run "$NRUN" --root "$root" pull "$REG/bb:nope"
+    [ "$status" -ne 0 ]
+    [[ $output == *"manifest nope: HTTP 404 MANIFEST_UNKNOWN"* ]]
+    [ "$(nr_tree_hash "$root")" = "$h" ]
+}
+
+@test "registry names: Docker Hub short names normalise and go to a configured mirror first" {
+    # docker.io itself is https: a dead local proxy for https keeps this test
+    # off the internet even if the mirror failed and nrun fell back to docker.io.
+    export https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9
+    # A mirror on loopback serves library/ images: node:20 is docker.io/library/node:20.
+    "$NRUN" push bb:1 "$REG/library/bbhub:1" >/dev/null
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull --registry-mirror "http://$REG" bbhub:1
+    [ "$status" -eq 0 ]
+    [[ $output == *"Pulling from docker.io/library/bbhub"* ]]
+    [[ $output == *"Pulled through mirror http://$REG"* ]]
+    [ "$(digest_of bbhub:1 "$root")" = "$(digest_of bb:1)" ]
+    # the same through a registries config file (daemon.json keys)
+    echo "{\"registry-mirrors\": [\"$REG\"]}" >"$WORK/daemon.json"
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull --registries-config "$WORK/daemon.json" -q library/bbhub:1
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(digest_of bb:1)" ]
+}
+
+@test "nrun push and pull: usage errors" {
+    run "$NRUN" pull
+    [ "$status" -eq 2 ]
+    run "$NRUN" pull "team/UPPER:1"
+    [ "$status" -eq 2 ]
+    [[ $output == *"repository name must be lowercase"* ]]
+    run "$NRUN" push no-such:image "$REG/x:1"
+    [ "$status" -ne 0 ]
+    [[ $output == *no-such* ]]
+    run "$NRUN" pull --tls-verify=maybe "$REG/bb:1"
+    [ "$status" -eq 2 ]
+}
+
+@test "progress: per-layer lines redrawn in place on a terminal, plain lines otherwise" {
+    root=$(fresh)
+    run script -qec "$NRUN --root $root pull $REG/bb:1" /dev/null
+    [ "$status" -eq 0 ]
+    [[ $output == *$'\e['*A* ]]          # cursor up: lines redrawn in place
+    [[ $output == *"Download complete"* ]]
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull "$REG/bb:1"
+    [ "$status" -eq 0 ]
+    [[ $output != *$'\e'* ]]
+    [ "$(grep -c ': Download complete$' <<<"$output")" -eq 2 ]
+}

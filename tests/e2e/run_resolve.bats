@@ -1,0 +1,183 @@
+#!/usr/bin/env bats
+# Images that start their app the ways public Node images do -- CMD ["npm",
+# "start"], a shell-form CMD, yarn, a tini entrypoint, Docker's
+# docker-entrypoint.sh -- are served as cluster workers behind -p: the
+# container's PID 1 resolves the command inside the container's root.  What
+# does not end in a plain `node` command runs as one process, with the reason
+# in `nrun inspect` and `nrun logs`, and a published port is refused for it.
+# (on node:20-slim, Debian slim with npm and yarn; corepack would fetch from the
+# network: `yarn start` is resolved from package.json without running yarn.)
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    export CTX=$BATS_FILE_TMPDIR/ctx
+    mkdir -p "$CTX"
+    cat >"$CTX/server.js" <<'JS'
+require('http').createServer((q, s) => s.end(JSON.stringify({pid: process.pid,
+  ev: process.env.npm_lifecycle_event || null, args: process.argv.slice(2)}) + '\n')).listen(3000);
+JS
+    cat >"$CTX/package.json" <<'JSON'
+{"name": "ctr-app", "version": "2.0.0",
+ "scripts": {"start": "node server.js", "both": "echo building && node server.js"}}
+JSON
+    # Docker's node entrypoint (the same lines as in its image; comments ours)
+    cat >"$CTX/docker-entrypoint.sh" <<'SH'
+#!/bin/sh
+set -e
+# node "$@" for an option, something that is no command, or a plain file
+if [ "${1#-}" != "${1}" ] || [ -z "$(command -v "${1}")" ] || { [ -f "${1}" ] && ! [ -x "${1}" ]; }; then
+  set -- node "$@"
+fi
+exec "$@"
+SH
+    chmod +x "$CTX/docker-entrypoint.sh"
+    # tini from Debian's package (tests/lib/deps.sh installs it)
+    cp /usr/bin/tini-static "$CTX/tini"
+    build() { # tag, Nodefile lines after the common part
+        printf 'FROM node:20-slim\nWORKDIR /app\nCOPY server.js package.json ./\n%s\n' "$2" >"$CTX/Nodefile.$1"
+        "$NBUILD" -q -f "$CTX/Nodefile.$1" -t "$1:1" "$CTX" >/dev/null
+    }
+    build npm 'CMD ["npm", "start"]'
+    build shell 'CMD node server.js'
+    build yarn 'CMD ["yarn", "start"]'
+    build tini 'COPY tini /usr/bin/tini
+ENTRYPOINT ["tini", "--"]
+CMD ["npm", "start"]'
+    # socket.io (from tests/apps, installed by tests/lib/deps.sh) started by npm start
+    if [ -d "$REPO/tests/apps/node_modules/socket.io" ]; then
+        local sio=$BATS_FILE_TMPDIR/sio m
+        mkdir -p "$sio/node_modules/@types" "$sio/node_modules/@socket.io"
+        for m in $(node -e 'const l = require(process.argv[1]), seen = new Set();
+            (function walk(n) { const p = "node_modules/" + n; if (seen.has(p) || !l.packages[p]) return; seen.add(p);
+              Object.keys(l.packages[p].dependencies || {}).forEach(walk); })("socket.io");
+            console.log([...seen].join(" "))' "$REPO/tests/apps/package-lock.json"); do
+            cp -a "$REPO/tests/apps/$m" "$sio/$m"
+        done
+        cp "$REPO/tests/apps/socketio.js" "$sio/"
+        printf '{"name":"sio","version":"1.0.0","scripts":{"start":"PORT=3000 node socketio.js"}}\n' >"$sio/package.json"
+        printf 'FROM node:20-slim\nWORKDIR /app\nCOPY . .\nCMD ["npm", "start"]\n' >"$sio/Nodefile"
+        "$NBUILD" -q -t sio:1 "$sio" >/dev/null
+    fi
+    build ep 'COPY docker-entrypoint.sh /usr/local/bin/
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["server.js"]'
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+# run IMAGE [CMD] with 2 workers behind -p, check it is a cluster of 2 whose
+# HTTP answers come from both, and that inspect names the resolution $2
+served_as_cluster() {
+    local img=$1 want=$2 port id i
+    shift 2
+    port=$(rt_free_port)
+    id=$(rt_run -d --workers 2 -p "127.0.0.1:$port:3000" "$img" "$@")
+    for i in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+    for i in $(seq 50); do
+        [ "$("$NRUN" stats --json "$id" | jq '[.workers[] | select(.state == "up")] | length')" = 2 ] && break
+        sleep 0.1
+    done
+    "$NRUN" inspect "$id" | jq -c '.[0].Supervisor'
+    "$NRUN" inspect "$id" | jq -e --arg r "$want" '.[0].Supervisor | .Mode == "cluster" and .ModeReason == $r and .Workers == 2'
+    [ "$("$NRUN" stats --json "$id" | jq '[.workers[] | select(.state == "up")] | length')" = 2 ]
+    for i in $(seq 1 10); do curl -sf "http://127.0.0.1:$port/"; done >"$BATS_TEST_TMPDIR/answers"
+    cat "$BATS_TEST_TMPDIR/answers"
+    [ "$(jq .pid "$BATS_TEST_TMPDIR/answers" | sort -u | wc -l)" -eq 2 ]
+    "$NRUN" logs "$id" 2>&1 | grep -qxF "mode: cluster ($want)"
+    "$NRUN" rm -f "$id" >/dev/null
+}
+
+@test "CMD [\"npm\", \"start\"]: cluster workers with npm's environment" {
+    served_as_cluster npm:1 "npm start -> node server.js"
+    grep -q '"ev":"start"' "$BATS_TEST_TMPDIR/answers"
+}
+
+@test "shell-form CMD node server.js: cluster workers" {
+    served_as_cluster shell:1 "/bin/sh -c node server.js -> node server.js"
+}
+
+@test "CMD [\"yarn\", \"start\"]: cluster workers (resolved from package.json, yarn is not run)" {
+    served_as_cluster yarn:1 "yarn start -> node server.js"
+}
+
+@test "ENTRYPOINT [\"tini\", \"--\"] + npm start: cluster workers; tini runs for real when the command is not node" {
+    served_as_cluster tini:1 "tini -- npm start -> npm start -> node server.js"
+    id=$(rt_run -d tini:1 sh -c 'echo started; sleep 30')
+    for i in $(seq 50); do "$NRUN" logs "$id" 2>/dev/null | grep -q started && break; sleep 0.1; done
+    "$NRUN" inspect "$id" | jq -e '.[0].Supervisor | .Mode == "single" and (.ModeReason | test("uses .;."))
+        and .Command[0] == "tini"'
+    "$NRUN" rm -f "$id" >/dev/null
+}
+
+@test "ENTRYPOINT [\"docker-entrypoint.sh\"]: a file argument runs with node, a command as it is" {
+    served_as_cluster ep:1 "docker-entrypoint.sh server.js -> node server.js"
+    served_as_cluster ep:1 "docker-entrypoint.sh npm start -> npm start -> node server.js" npm start
+}
+
+@test "fallbacks run as one process with the reason shown, and -p is refused for them" {
+    id=$(rt_run -d npm:1 npm run both)
+    for i in $(seq 100); do "$NRUN" logs "$id" 2>/dev/null | grep -q building && break; sleep 0.1; done
+    "$NRUN" logs "$id" 2>&1 | grep -qxF "mode: single (the \"both\" script is not one simple command: it uses '&&')"
+    "$NRUN" inspect "$id" | jq -e '.[0].Supervisor | .Mode == "single" and .Command == ["npm", "run", "both"]'
+    "$NRUN" rm -f "$id" >/dev/null
+    id=$(rt_run -d npm:1 sleep 30)
+    "$NRUN" inspect "$id" | jq -e '.[0].Supervisor | .Mode == "single" and .ModeReason == "sleep is not a node command"'
+    "$NRUN" rm -f "$id" >/dev/null
+    port=$(rt_free_port)
+    run -125 rt_run --rm -p "127.0.0.1:$port:3000" npm:1 npm run both
+    [[ "$output" == *"a published port needs the app to run as node cluster workers"*"'&&'"* ]]
+    # run -d: the container ends with 125 and its log says why
+    id=$(rt_run -d -p "127.0.0.1:$port:3000" npm:1 npm run both)
+    for i in $(seq 100); do [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Status')" = exited ] && break; sleep 0.1; done
+    "$NRUN" inspect "$id" | jq -e '.[0].State.ExitCode == 125'
+    "$NRUN" logs "$id" 2>&1 | grep -q "a published port needs the app to run as node cluster workers"
+    ! curl -s --max-time 2 "http://127.0.0.1:$port/"
+    "$NRUN" rm -f "$id" >/dev/null
+}
+
+# socket.io's long-polling handshake from source address $2 to port $1: ok or what failed
+sio_session() {
+    local u="http://127.0.0.1:$1/socket.io/?EIO=4&transport=polling" h sid r
+    h=$(curl -sf --interface "$2" --max-time 5 "$u") || { echo "handshake failed"; return; }
+    sid=$(echo "${h#0}" | jq -r .sid)
+    r=$(curl -s --interface "$2" --max-time 5 -X POST -H 'Content-Type: text/plain;charset=UTF-8' --data 40 "$u&sid=$sid")
+    [ "$r" = ok ] || { echo "join: $r"; return; }
+    r=$(curl -s --interface "$2" --max-time 5 "$u&sid=$sid")
+    [[ "$r" == 40* ]] || { echo "poll: $r"; return; }
+    echo ok
+}
+
+@test "socket.io app (npm start) behind -p: long-polling fails under rr with 2 workers, works with --balance sticky" {
+    "$NRUN" image inspect sio:1 >/dev/null 2>&1 || skip "tests/apps/node_modules/socket.io missing: run make deps"
+    port=$(rt_free_port)
+    id=$(rt_run -d --workers 2 --balance rr -p "127.0.0.1:$port:3000" sio:1)
+    for i in $(seq 100); do curl -sf "http://127.0.0.1:$port/pid" >/dev/null && break; sleep 0.1; done
+    for i in $(seq 50); do [ "$("$NRUN" stats --json "$id" | jq '[.workers[] | select(.state == "up")] | length')" = 2 ] && break; sleep 0.1; done
+    fails=0
+    for i in 1 2 3 4; do
+        r=$(sio_session "$port" 127.0.0.1)
+        echo "rr: $r"
+        [ "$r" = ok ] || fails=$((fails + 1))
+    done
+    [ "$fails" -gt 0 ]
+    "$NRUN" rm -f "$id" >/dev/null
+    id=$(rt_run -d --workers 2 --balance sticky -p "127.0.0.1:$port:3000" sio:1)
+    for i in $(seq 100); do curl -sf "http://127.0.0.1:$port/pid" >/dev/null && break; sleep 0.1; done
+    for i in $(seq 50); do [ "$("$NRUN" stats --json "$id" | jq '[.workers[] | select(.state == "up")] | length')" = 2 ] && break; sleep 0.1; done
+    "$NRUN" inspect "$id" | jq -e '.[0].Supervisor.Mode == "cluster" and .[0].Config.annotations["org.nrun.balance"] == "sticky"'
+    for i in $(seq 1 10); do
+        r=$(sio_session "$port" "127.0.0.$i")
+        echo "sticky 127.0.0.$i: $r"
+        [ "$r" = ok ]
+    done
+    # the clients are spread over both workers
+    [ "$(for i in $(seq 1 10); do curl -sf --interface "127.0.0.$i" "http://127.0.0.1:$port/pid"; done | sort -u | wc -l)" -eq 2 ]
+    "$NRUN" rm -f "$id" >/dev/null
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env bats
+# PID 1 reads the image's package.json (and a docker-entrypoint.sh) to see
+# whether `npm start` & co. end in a node command.  The file is hostile: a
+# huge or sparse one, a deeply nested one, a FIFO, a directory, a symlink to
+# a kernel file, through a magic link or to a host path, one the app's user
+# may not read.  Each must give a clear fallback (single mode, the reason in
+# the log) at once: no hang, no read outside the container, nothing of the
+# file's content in the message.
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
+    "$NRUN" __internal mkimage -t rs:1 --config '{"Cmd":["npm","start"],"Env":["PATH=/bin:/usr/bin"],"WorkingDir":"/app"}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    # a package.json only the host has: read through an escape, it would resolve to node
+    mkdir -p "$BATS_FILE_TMPDIR/hostonly"
+    printf '{"scripts":{"start":"node -e 0 HOSTMARK"}}\n' >"$BATS_FILE_TMPDIR/hostonly/package.json"
+}
+
+teardown() { rt_rm_all; }
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+# app dir $1 mounted at /app, `npm start` (extra run flags after it): $mode = the "mode: ..." log line
+mode_with() {
+    local dir=$1 id i
+    shift
+    id=$(rt_run -d -v "$dir:/app" "$@" rs:1)
+    mode=
+    for i in $(seq 100); do
+        mode=$("$NRUN" logs "$id" 2>&1 | grep '^mode: ' || true)
+        [ -n "$mode" ] && break
+        sleep 0.1
+    done
+    echo "$mode"
+    "$NRUN" rm -f "$id" >/dev/null
+    [ -n "$mode" ]
+    [[ "$mode" != *HOSTMARK* ]]
+}
+
+@test "control: a plain package.json in a volume resolves to node" {
+    d=$BATS_TEST_TMPDIR/ok && mkdir -p "$d"
+    printf '{"scripts":{"start":"node -e 0"}}\n' >"$d/package.json"
+    mode_with "$d"
+    [ "$mode" = "mode: cluster (npm start -> node -e 0)" ]
+}
+
+@test "a 2 GiB sparse package.json, one nested 500000 deep, and one that is not an object: refused, not read" {
+    d=$BATS_TEST_TMPDIR/big && mkdir -p "$d"
+    truncate -s 2G "$d/package.json"
+    mode_with "$d"
+    [ "$mode" = "mode: single (/app/package.json: larger than 1024 KiB)" ]
+    head -c 500000 /dev/zero | tr '\0' '[' >"$d/package.json"
+    mode_with "$d"
+    [[ "$mode" == "mode: single (/app/package.json:1:"*": not valid JSON)" ]]
+    printf '["node server.js"]' >"$d/package.json"
+    mode_with "$d"
+    [ "$mode" = "mode: single (/app/package.json: not a JSON object)" ]
+    printf '{"scripts":{"start":"node a"},"scripts":{"start":"node b"}}' >"$d/package.json"
+    mode_with "$d"
+    [[ "$mode" == "mode: single (/app/package.json:1:"*": not valid JSON)" ]]
+}
+
+@test "a FIFO or a directory as package.json: no hang, refused" {
+    d=$BATS_TEST_TMPDIR/fifo && mkdir -p "$d"
+    mkfifo "$d/package.json"
+    mode_with "$d"
+    [ "$mode" = "mode: single (/app/package.json: not a regular file)" ]
+    rm "$d/package.json" && mkdir "$d/package.json"
+    mode_with "$d"
+    [ "$mode" = "mode: single (/app/package.json: not a regular file)" ]
+}
+
+@test "symlinks: to a host path, out through .., through a magic link, to a kernel file" {
+    d=$BATS_TEST_TMPDIR/links && mkdir -p "$d"
+    ln -s "$BATS_FILE_TMPDIR/hostonly/package.json" "$d/package.json"
+    mode_with "$d"
+    [ "$mode" = "mode: single (/app/package.json: No such file or directory)" ]
+    ln -sfn "../../../../../../../..$BATS_FILE_TMPDIR/hostonly/package.json" "$d/package.json"
+    mode_with "$d"
+    [ "$mode" = "mode: single (/app/package.json: No such file or directory)" ]
+    ln -sfn /proc/self/root/etc/passwd "$d/package.json"
+    mode_with "$d"
+    [ "$mode" = "mode: single (/app/package.json: a link that leaves the container)" ]
+    ln -sfn /proc/1/environ "$d/package.json"
+    mode_with "$d"
+    [[ "$mode" == "mode: single (/app/package.json: "* ]]
+    [[ "$mode" != *cluster* ]]
+    ln -sfn /proc/self/status "$d/package.json"
+    mode_with "$d"
+    [ "$mode" = "mode: single (/app/package.json: a kernel file, not the app's)" ]
+}
+
+@test "a package.json the app's user may not read is not read for it by PID 1 (root)" {
+    d=$BATS_TEST_TMPDIR/priv && mkdir -p "$d"
+    printf '{"scripts":{"start":"node -e 0"}}\n' >"$d/package.json"
+    chmod 600 "$d/package.json"
+    mode_with "$d" -u 1000
+    [ "$mode" = "mode: single (/app/package.json: Permission denied)" ]
+    mode_with "$d"
+    [ "$mode" = "mode: cluster (npm start -> node -e 0)" ]
+}
+
+@test "docker-entrypoint.sh as a FIFO, a huge file or a link out: no hang, not taken for Docker's" {
+    d=$BATS_TEST_TMPDIR/ep && mkdir -p "$d/app"
+    printf '{"scripts":{"start":"node -e 0"}}\n' >"$d/app/package.json"
+    mkfifo "$d/docker-entrypoint.sh"
+    run_ep() {
+        id=$(rt_run -d -v "$d:/ep" -v "$d/app:/app" --entrypoint /ep/docker-entrypoint.sh rs:1 npm start)
+        mode=
+        for i in $(seq 100); do
+            mode=$("$NRUN" logs "$id" 2>&1 | grep '^mode: ' || true)
+            [ -n "$mode" ] && break
+            sleep 0.1
+        done
+        echo "$mode"
+        "$NRUN" rm -f "$id" >/dev/null
+    }
+    run_ep
+    [ "$mode" = "mode: single (/ep/docker-entrypoint.sh: not a regular file)" ]
+    rm "$d/docker-entrypoint.sh" && truncate -s 1G "$d/docker-entrypoint.sh"
+    run_ep
+    [ "$mode" = "mode: single (/ep/docker-entrypoint.sh: larger than 16 KiB)" ]
+    rm "$d/docker-entrypoint.sh" && ln -s /proc/self/fd/1 "$d/docker-entrypoint.sh"
+    run_ep
+    [ "$mode" = "mode: single (/ep/docker-entrypoint.sh: a link that leaves the container)" ]
+}
