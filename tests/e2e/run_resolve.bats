@@ -5,8 +5,8 @@
 # container's PID 1 resolves the command inside the container's root.  What
 # does not end in a plain `node` command runs as one process, with the reason
 # in `nrun inspect` and `nrun logs`, and a published port is refused for it.
-# (on node:20-slim, Debian slim with npm and yarn; corepack would fetch from the
-# network: `yarn start` is resolved from package.json without running yarn.)
+# (The images build on node:20-slim: Debian slim with sh, npm and yarn.
+# `yarn start` is resolved from package.json without running yarn.)
 load ../lib/common
 load ../lib/runtime
 bats_require_minimum_version 1.5.0
