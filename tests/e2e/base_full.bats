@@ -43,8 +43,9 @@ teardown_file() {
     [ "${lines[7]}" = "$(pin NPM_20)" ]
     [ "$(skopeo inspect --config "oci:$NRUN_ROOT:node:20" | jq -r '.config.Labels["io.nrun.base.flavour"]')" = full ]
     # Every package of the set is installed.
+    chroot "$W/u/rootfs" dpkg-query -W -f='${Package}\n' >"$W/installed"
     for p in $(pin BUILDPACK_PKGS); do
-        grep -q "^$p " <(chroot "$W/u/rootfs" dpkg-query -W) || { echo "missing $p"; false; }
+        grep -qx "$p" "$W/installed" || { echo "missing $p"; false; }
     done
 }
 
