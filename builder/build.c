@@ -166,18 +166,65 @@ static bld_step *step_done(bld_state *b, const img_layer_desc *l)
     return s;
 }
 
-static int load_base(bld_state *b, const bld_instr *in, const char *ref, img_image **img, nr_err *err)
+/* FROM x@sha256:...: the image found for x must be that one. */
+static int check_digest(bld_state *b, const bld_instr *in, const char *ref, const char *norm, const char *want,
+                        img_image **img, nr_err *err)
 {
-    char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    if (!*want || !strcmp((*img)->manifest.digest, want))
+        return 0;
+    bld_errat(err, &b->f, in, in->args[0].off,
+              "FROM %s: digest mismatch: %s is %s in this store, the Nodefile asks for %s", ref, norm,
+              (*img)->manifest.digest, want);
+    img_image_free(*img);
+    *img = NULL;
+    return -1;
+}
+
+static int load_base(bld_state *b, const bld_instr *in, const char *ref_in, img_image **img, nr_err *err)
+{
+    char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2], mapped[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    const char *ref = ref_in;
+    img_ref r;
+    if (img_ref_parse(ref_in, &r, err) < 0)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref_in,
+                         err->msg);
+    if (r.digest[0] && !r.tag[0]) {
+        /* name@sha256:...: only that image, found by its digest. */
+        if (img_image_load_digest(b->s, r.digest, img, err) == 0)
+            return 0;
+        char byd[IMG_NAME_MAX + IMG_DIGEST_MAX + 2];
+        snprintf(byd, sizeof byd, "%s@%s", r.name, r.digest);
+        if (bld_pull(b, byd, err) == 0 && img_image_load_digest(b->s, r.digest, img, err) == 0)
+            return 0;
+        if (err->errnum != ENOENT)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref_in, err->msg);
+        return bld_errat(err, &b->f, in, in->args[0].off,
+                         "FROM %s: no image with digest %s in this store (base images are made by tag: write "
+                         "%s:TAG@%s)",
+                         ref_in, r.digest, r.name, r.digest);
+    }
     if (img_ref_normalize(ref, norm, sizeof norm, err) < 0)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref, err->msg);
+    if (b->o->n_base_maps) {
+        int m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
+        if (m < 0)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map makes a reference too long", ref);
+        if (m == 1) {
+            if (b->o->progress)
+                fprintf(b->o->progress, "--> FROM %s: --base-map gives %s\n", norm, mapped);
+            if (img_ref_normalize(mapped, norm, sizeof norm, err) < 0)
+                return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map gives \"%s\": %s", ref,
+                                 mapped, err->msg);
+            ref = mapped;
+        }
+    }
     if (img_image_load(b->s, norm, img, err) == 0)
-        return 0;
+        return check_digest(b, in, ref_in, norm, r.digest, img, err);
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     if (bld_pull(b, norm, err) == 0) {
         if (img_image_load(b->s, norm, img, err) == 0)
-            return 0;
+            return check_digest(b, in, ref_in, norm, r.digest, img, err);
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     }
     if (err->errnum != ENOENT)
@@ -185,12 +232,16 @@ static int load_base(bld_state *b, const bld_instr *in, const char *ref, img_ima
     {
         if (bld_base_ensure(b->s, norm, err) == 0) {
             if (img_image_load(b->s, norm, img, err) == 0)
-                return 0;
+                return check_digest(b, in, ref_in, norm, r.digest, img, err);
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
         }
+        if (err->errnum == ENOTSUP)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s", err->msg);
         if (err->errnum != ENOENT)
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: building the base image: %s", ref,
                              err->msg);
+        if (!strncmp(norm, "node:", 5))
+            return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", err->msg);
     }
     return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", ref);
 }

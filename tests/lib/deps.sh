@@ -9,7 +9,7 @@ APT_PKGS=(
     libcmocka-dev bats jq
     umoci skopeo podman buildah crun runc docker-registry apache2-utils openssl
     busybox-static tini wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev
-    nodejs npm
+    nodejs npm mmdebstrap dpkg-dev
 )
 
 missing=()
