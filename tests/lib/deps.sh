@@ -42,4 +42,7 @@ if [ -f "$here/tests/apps/package.json" ] && [ ! -f "$here/tests/apps/node_modul
     (cd "$here/tests/apps" && npm install --no-audit --no-fund --loglevel=error >/dev/null &&
         touch node_modules/.nrun-installed)
 fi
+# The npm tarballs the examples' lock files name, for the offline registry
+# that tests/e2e/build_examples.bats and bench/build_express.sh serve.
+"$here/tests/lib/npm_tarballs.sh"
 exit 0
