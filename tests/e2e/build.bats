@@ -516,8 +516,8 @@ with tarfile.open(sys.argv[1], "w") as t:
     i = tarfile.TarInfo("/abs"); i.size = 1; t.addfile(i, io.BytesIO(b"x"))
 EOF
     bad_build 'entry "/abs" would be written outside the destination' "$d"
-    d=$(mkctx url <<<$'FROM scratch\nADD https://example.com/x.tgz /x/')
-    bad_build "Nodefile:2:5: ADD: ADD from a URL is not supported (https://example.com/x.tgz)" "$d"
+    d=$(mkctx url <<<$'FROM scratch\nADD git@127.0.0.1:x.git /x/')
+    bad_build "Nodefile:2:5: ADD: ADD from a git repository is not supported (git@127.0.0.1:x.git)" "$d"
 }
 
 @test "RUN on FROM scratch, RUN --mount=type=tmpfs and COPY --from an empty stage stop the build, store unchanged" {
