@@ -12,6 +12,10 @@ APT_PKGS=(
     nodejs npm
 )
 
+# Only for `make bench` (deps.sh --bench): BuildKit to compare nbuild with.
+BENCH_PKGS=(docker.io bc)
+[ "${1:-}" = --bench ] && APT_PKGS+=("${BENCH_PKGS[@]}")
+
 missing=()
 for p in "${APT_PKGS[@]}"; do
     s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
