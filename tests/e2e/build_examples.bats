@@ -125,7 +125,8 @@ files_of() {
     run nb -t ts:bad "$ctx"
     echo "$output" | tail -8
     [ "$status" -ne 0 ]
-    [[ "$output" == *"Dockerfile:13:1:"* ]]
+    line=$(grep -n '^RUN .*"tsc"' "$ctx/Dockerfile" | cut -d: -f1)
+    [[ "$output" == *"Dockerfile:$line:1:"* ]]
     [[ "$output" == *"error TS2322"* ]]
     [ -z "$(manifest_of ts:bad)" ]
 }
