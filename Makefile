@@ -180,6 +180,7 @@ demo:
 	@BUILD=$(abspath $(BUILD)) ./examples/demo.sh
 
 bench: all
+	@./tests/lib/deps.sh --bench
 	@for b in bench/*.sh; do echo "== $$b"; BUILD=$(abspath $(BUILD)) $$b; done
 
 $(BUILD)/gen/embed.c: tools/embed.sh $(EMBED_SRCS)

@@ -12,6 +12,7 @@
 
 #include "builder/base.h"
 #include "builder/build_int.h"
+#include "builder/fetch.h"
 #include "builder/run_mount.h"
 #include "builder/expand.h"
 #include "common/util.h"
@@ -715,6 +716,11 @@ static void state_free(bld_state *b)
     free(b->build_arg_used);
     bld_ctx_free(b->ctx);
     bld_nodefile_free(&b->f);
+    for (size_t i = 0; i < b->n_downloads; i++) {
+        unlink(b->downloads[i]);
+        free(b->downloads[i]);
+    }
+    free(b->downloads);
     free(b->cache_dir);
 }
 
@@ -725,6 +731,8 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     b.build_arg_used = nr_xcalloc(o->n_build_args + 1, sizeof *b.build_arg_used);
     b.cache_dir = nr_xasprintf("%s/cache/build", img_store_root(s));
     bld_secrets_sweep(&b);
+    cleanup_free char *dl = nr_xasprintf("%s/downloads", b.cache_dir);
+    bld_fetch_sweep(dl);
     rt_orphans_remove(img_store_root(s), true); /* build steps of a killed nbuild */
     int rc = read_nodefile(&b, err);
     if (rc == 0 && b.f.syntax && !o->quiet) /* BuildKit would fetch that frontend: say we did not */

@@ -12,6 +12,10 @@ APT_PKGS=(
     nodejs npm mmdebstrap dpkg-dev
 )
 
+# Only for `make bench` (deps.sh --bench): BuildKit to compare nbuild with.
+BENCH_PKGS=(docker.io bc)
+[ "${1:-}" = --bench ] && APT_PKGS+=("${BENCH_PKGS[@]}")
+
 missing=()
 for p in "${APT_PKGS[@]}"; do
     s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -47,4 +51,7 @@ if [ -f "$apps/package.json" ]; then
             echo "$want" >node_modules/.nrun-installed)
     fi
 fi
+# The npm tarballs the examples' lock files name, for the offline registry
+# that tests/e2e/build_examples.bats and bench/build_express.sh serve.
+"$here/tests/lib/npm_tarballs.sh"
 exit 0
