@@ -65,7 +65,7 @@ $(BUILD)/lib/%.a:
 	@rm -f $@ && $(AR) rcs $@ $^
 
 CLI_SRCS := $(filter-out %_main.c,$(wildcard cli/*.c))
-NBUILD_CLI_SRCS := cli/nbuild_main.c cli/build.c cli/cli.c cli/opt.c
+NBUILD_CLI_SRCS := cli/nbuild_main.c cli/build.c cli/base.c cli/cli.c cli/opt.c
 LINK_OBJS := $(BUILD)/obj/images/archive_static.o
 NRUN_OBJS := $(BUILD)/obj/cli/nrun_main.o $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS)) $(LINK_OBJS)
 NBUILD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(NBUILD_CLI_SRCS)) $(LINK_OBJS)
@@ -77,7 +77,7 @@ link_group = -Wl,--start-group $(1) -Wl,--end-group
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Files embedded into the binary (the JS agent preloaded into workers, ...).
-EMBED_SRCS := $(sort $(wildcard runtime/supervisor/*.js images/node/*.sh images/node/*.txt))
+EMBED_SRCS := $(sort $(wildcard runtime/supervisor/*.js images/node/*.sh images/node/*.txt images/node/*.lock))
 
 # The container's PID 1 (runtime/init/): the supervisor as a small static
 # program, embedded in nrun and executed from a sealed memfd inside the
@@ -180,6 +180,7 @@ demo:
 	@BUILD=$(abspath $(BUILD)) ./examples/demo.sh
 
 bench: all
+	@./tests/lib/deps.sh --bench
 	@for b in bench/*.sh; do echo "== $$b"; BUILD=$(abspath $(BUILD)) $$b; done
 
 $(BUILD)/gen/embed.c: tools/embed.sh $(EMBED_SRCS)

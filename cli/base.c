@@ -8,6 +8,7 @@
 #include "common/embed.h"
 #include "common/util.h"
 #include "images/image.h"
+#include "images/ref.h"
 #include "images/store.h"
 
 /* nr_usage_error lives in nrun_main.c; this file is linked into nbuild too. */
@@ -17,45 +18,58 @@ static int usage_error(nr_global *g, const char *msg, const char *arg)
     return NR_EXIT_USAGE;
 }
 
-static int list_refs(nr_global *g)
+static int list_refs(nr_global *g, int argc, char **argv)
 {
-    const char *v = nr_embed_get("images/node/versions.txt", NULL);
-    const char *m = v ? strstr(v, "\nNODE_MAJORS=") : NULL;
-    if (!m) {
-        fprintf(stderr, "%s: base: images/node/versions.txt has no NODE_MAJORS\n", g->prog);
-        return NR_EXIT_FAIL;
+    if (argc == 0) {
+        cleanup_free char *all = bld_base_list();
+        if (!all) {
+            fprintf(stderr, "%s: base: the embedded pins (images/node/versions.txt) are broken\n", g->prog);
+            return NR_EXIT_FAIL;
+        }
+        fputs(all, stdout);
+        return 0;
     }
-    cleanup_free char *majors = nr_xstrndup(m + 13, strcspn(m + 13, "\n"));
-    for (char *save = NULL, *t = strtok_r(majors, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+    int rc = 0;
+    for (int i = 0; i < argc; i++) {
         bld_base_spec sp;
         nr_err err;
-        char ref[64];
-        snprintf(ref, sizeof ref, "node:%s", t);
-        if (bld_base_resolve(NULL, ref, &sp, &err) != 0)
+        char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+        const char *ref = img_ref_normalize(argv[i], norm, sizeof norm, &err) == 0 ? norm : argv[i];
+        int r = bld_base_resolve(NULL, NULL, ref, &sp, &err);
+        if (r != 0) {
+            fprintf(stderr, "%s: base: %s\n", g->prog, err.msg);
+            rc = NR_EXIT_FAIL;
             continue;
-        printf("%s %s %s-slim %s-slim\n", sp.tag_major, sp.tag_version, sp.tag_major, sp.tag_version);
+        }
+        printf("%s %s%s%s\n", ref, sp.canonical, sp.warning[0] ? "  # " : "", sp.warning);
     }
-    return 0;
+    return rc;
 }
 
 int nr_cmd_base(int argc, char **argv, nr_global *g)
 {
     static const nr_opt opts[] = {
-        {"list", NR_OPT_LONG, no_argument, NULL, "print the refs this nrun knows"},
+        {"list", NR_OPT_LONG, no_argument, NULL, "print what each tag (every known one, or each REF) resolves to"},
         {0},
     };
     static const nr_cmdspec spec = {"base [--list] REF...",
-                                    "Make the base images REF (node:20, node:22-slim, ...) in the store from pinned\n"
-                                    "packages unless present, and print \"REF DIGEST\" for each.  Downloads are cached\n"
-                                    "($NRUN_CACHE_DIR or <root>/cache/base), so only the first run is online.",
+                                    "Make the base images REF (node:20, node:22-slim, node:lts-trixie-slim,\n"
+                                    "node:20-distroless, ...) in the store from pinned packages unless present, and\n"
+                                    "print \"REF DIGEST\" for each.  Downloads are cached ($NRUN_CACHE_DIR or\n"
+                                    "<root>/cache/base), so only the first run is online.",
                                     opts, true};
     int c;
+    bool list = false;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
-        if (c == NR_OPT_LONG)
-            return list_refs(g);
+        if (c == NR_OPT_LONG) {
+            list = true;
+            continue;
+        }
         return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
     }
     int i = optind;
+    if (list)
+        return list_refs(g, argc - i, argv + i);
     if (i >= argc)
         return usage_error(g, "name at least one image, e.g. node:20 (see nrun base --list)", "");
     img_store *s = NULL;
@@ -67,7 +81,7 @@ int nr_cmd_base(int argc, char **argv, nr_global *g)
         int r = bld_base_ensure(s, argv[i], &err);
         img_image *img = NULL;
         if (r == 1)
-            rc = usage_error(g, "unknown base image (see nrun base --list): ", argv[i]);
+            rc = usage_error(g, "unknown base image (see nrun base --list): ", err.msg);
         else if (r < 0 || img_image_load(s, argv[i], &img, &err) < 0)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         else

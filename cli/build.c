@@ -36,6 +36,8 @@ static const nr_opt build_opts[] = {
     {"tls-verify", L('V'), optional_argument, "true|false", "registry TLS verification"},
     {"registry-mirror", L('M'), required_argument, "URL", "a mirror for Docker Hub names (repeatable)"},
     {"registries-config", L('R'), required_argument, "FILE", "mirrors and insecure registries (registries.conf)"},
+    {"base-map", L('B'), required_argument, "PATTERN=REPL", "rewrite a FROM image matching PATTERN ('*' captures; repeatable)"},
+    {"list-bases", L('L'), no_argument, NULL, "print what the node base tags (or the REFs given) resolve to"},
     {0},
 };
 static const nr_cmdspec build_spec = {"[OPTIONS] CONTEXT", "Build an OCI image from a Nodefile (Dockerfile syntax).",
@@ -79,12 +81,13 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **tags = nr_xcalloc((size_t)argc + 1, sizeof *tags);
     cleanup_free const char **bargs = nr_xcalloc((size_t)argc + 1, sizeof *bargs);
     cleanup_free const char **secrets = nr_xcalloc((size_t)argc + 1, sizeof *secrets);
+    cleanup_free const char **maps = nr_xcalloc((size_t)argc + 1, sizeof *maps);
     cleanup_free const char **ncf = NULL;
     size_t n_ncf = 0;
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
     nr_err err = {0};
     int c, rc = 0;
-    bool push = false;
+    bool push = false, list_bases = false;
     const char *reg_config = NULL;
     char **mirrors = NULL, **insecure = NULL;
     size_t n_mirrors = 0, n_insecure = 0;
@@ -139,6 +142,17 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             break;
         case L('T'):
             o.target = optarg;
+            break;
+        case L('L'):
+            list_bases = true;
+            break;
+        case L('B'):
+            if (bld_base_map_check(optarg, &err) < 0) {
+                rc = usage_error(g, "%s", err.msg);
+                goto out;
+            }
+            maps[o.n_base_maps++] = optarg;
+            o.base_maps = maps;
             break;
         case L('U'):
             push = true;
@@ -211,6 +225,19 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             rc = NR_EXIT_USAGE;
             goto out;
         }
+    }
+    if (list_bases) {
+        /* = nrun base --list [REF...] */
+        char **av = nr_xcalloc((size_t)(argc - optind) + 3, sizeof *av);
+        av[0] = "base";
+        av[1] = "--list";
+        for (int i = optind; i < argc; i++)
+            av[2 + i - optind] = argv[i];
+        int n = argc - optind + 2;
+        optind = 0; /* nr_cmd_base parses its own argv */
+        rc = nr_cmd_base(n, av, g);
+        free(av);
+        goto out;
     }
     if (argc - optind != 1) {
         rc = usage_error(g, "%s (see '%s --help')", argc - optind ? "exactly one CONTEXT directory" : "missing CONTEXT",
