@@ -106,8 +106,11 @@ tm() { # NAME WHAT CMD...
 for i in $(seq "$N"); do
     for what in true node; do
         if [ $what = true ]; then img=bench-true:1; cmd=(/bin/true); else img=bench-node:1; cmd=(node -e 0); fi
-        tm nrun $what "$NRUN" run --rm $img "${cmd[@]}"
-        NRUN_ROOT=$W/troot tm nrunt $what "$NRUN" run --rm $img "${cmd[@]}"
+        # --network none: the crun/runc bundles get a new network namespace with
+        # lo only, which is what none is; the default bridge adds the CNI plugin
+        # chain (runtime/README.md, Networks) that they do not run.
+        tm nrun $what "$NRUN" run --rm --network none $img "${cmd[@]}"
+        NRUN_ROOT=$W/troot tm nrunt $what "$NRUN" run --rm --network none $img "${cmd[@]}"
         tm crun $what crun run -b "$W/bundle-$what" "c$i$what"
         tm runc $what runc run -b "$W/bundle-$what" "r$i$what"
         if [ $what = node ]; then
