@@ -51,6 +51,48 @@ static void status_text(const rt_state *st, const char *live, char *out, size_t 
     }
 }
 
+/* Does config.json ask for a HEALTHCHECK (image or flags)?  Only then is PID 1 asked. */
+static bool has_healthcheck(const json_t *cfg)
+{
+    const json_t *a = json_object_get(cfg, "annotations");
+    return a && !json_object_get(a, "org.nrun.supervisor.no-healthcheck") &&
+           (json_object_get(a, "org.nrun.supervisor.health-test") || json_object_get(a, "org.nrun.supervisor.health-cmd"));
+}
+
+/* .State.Health from the running container's PID 1, its Status checked
+ * (the host prints it), or NULL. */
+static json_t *health_of(nr_global *g, const char *id, const json_t *cfg)
+{
+    json_t *owned = NULL;
+    if (!cfg) {
+        cleanup_free char *path = nr_xasprintf("%s/containers/%s/config.json", g->root, id);
+        cfg = owned = json_load_file(path, 0, NULL);
+    }
+    bool want = has_healthcheck(cfg);
+    json_decref(owned);
+    if (!want)
+        return NULL;
+    nr_err ign = {0};
+    cleanup_free char *reply = sv_control_call(g, id, NULL, "{\"cmd\":\"health\"}", 2000, &ign);
+    json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
+    json_t *h = json_object_get(r, "health");
+    const char *st = json_string_value(json_object_get(h, "Status"));
+    if (!st || (strcmp(st, "starting") && strcmp(st, "healthy") && strcmp(st, "unhealthy")) ||
+        !json_is_integer(json_object_get(h, "FailingStreak")) || !json_is_array(json_object_get(h, "Log")))
+        h = NULL;
+    json_incref(h);
+    json_decref(r);
+    return h;
+}
+
+static void status_health(char *status, size_t len, const json_t *h)
+{
+    const char *st = json_string_value(json_object_get(h, "Status"));
+    size_t n = strlen(status);
+    if (st && n < len)
+        snprintf(status + n, len - n, !strcmp(st, "starting") ? " (health: starting)" : " (%s)", st);
+}
+
 static json_t *state_json(const rt_state *st, const char *live)
 {
     char created[64], started[64], finished[64];
@@ -179,12 +221,16 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
         rt_state st = sts[i];
         const char *live = rt_state_live_status(&st);
         if (all || !strcmp(live, "running")) {
-            char status[128], ago[64];
+            char status[160], ago[64];
             status_text(&st, live, status, sizeof status);
+            json_t *health = !quiet && !strcmp(live, "running") ? health_of(g, st.id, NULL) : NULL;
+            status_health(status, sizeof status, health);
             if (quiet) {
                 printf("%.12s\n", st.id);
             } else if (json) {
                 json_t *state = state_json(&st, live);
+                if (health)
+                    json_object_set(state, "Health", health);
                 json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:O, s:O, s:O}", "ID", st.id, "Names", st.name,
                                       "Image", st.image, "Command", st.command, "CreatedAt", (json_int_t)st.created,
                                       "Status", status, "State", state, "ExitCode", json_object_get(state, "ExitCode"),
@@ -209,6 +255,7 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
                 rows[nrows][5] = nr_xstrdup(st.name);
                 nrows++;
             }
+            json_decref(health);
         }
         rt_state_free(&st);
     }
@@ -261,6 +308,9 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
                                           json_object_get(r, "mode_reason"), "Command", json_object_get(r, "command"),
                                           "Workers", json_object_get(r, "target")));
         json_decref(r);
+        json_t *h = health_of(g, id, cfg);
+        if (h)
+            json_object_set_new(json_object_get(j, "State"), "Health", h);
     }
     rt_state_free(&st);
     return j;

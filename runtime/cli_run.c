@@ -259,7 +259,9 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         else if (sv_opt_arity(n) > 0) {
             sv_config probe;
             sv_config_init(&probe);
-            if (sv_opt_apply(&probe, n, val, &err) < 0)
+            int bad = sv_opt_apply(&probe, n, val, &err);
+            sv_config_fini(&probe);
+            if (bad < 0)
                 return run_usage_error(g, "run: %s", err.msg);
             cleanup_free char *kv = nr_xasprintf("%s=%s", n, val);
             push(&op->sv_opts, &op->nsv_opts, kv);

@@ -137,6 +137,10 @@ static void usage(void)
           "  --crash-loop N/T        more than N crashes within T ends the run (default 10/60s)\n"
           "  --backoff T[/MAX]       first restart delay and cap (default 100ms/10s); --stable T (10s)\n"
           "  --heartbeat-timeout T   replace a worker silent for T (default 30s, 0 = off)\n"
+          "  --health-cmd CMD        HEALTHCHECK: run CMD (sh -c) every --health-interval (30s) in the container,\n"
+          "                          --health-timeout (30s), --health-retries (3), --health-start-period (0),\n"
+          "                          --health-start-interval (5s); --no-healthcheck turns the image's off\n"
+          "  --on-unhealthy reload   replace the workers one at a time when the container turns unhealthy\n"
           "  --restart-failed        single mode: restart a failing process instead of exiting\n"
           "  -q, --quiet             do not copy worker output to our stdout/stderr\n",
           stdout);
@@ -275,6 +279,7 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     }
     int code = sv_run(&cfg);
+    sv_config_fini(&cfg);
     if (control)
         unlink(control);
     return code;

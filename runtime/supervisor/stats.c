@@ -193,6 +193,9 @@ char *sv_stats_json(bool workers_only)
         json_array_append_new(cmd, a ? a : json_string("?"));
     }
     json_object_set_new(root, "command", cmd);
+    json_t *health = sv_health_json();
+    if (health)
+        json_object_set_new(root, "health", health);
     char rss[64];
     if (read_small("/proc/self/statm", rss, sizeof rss)) {
         unsigned long long a, b;

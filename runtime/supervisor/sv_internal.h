@@ -216,6 +216,15 @@ int sv_cpu_count(void);
 void sv_worker_gc(void);
 void sv_worker_start_slot(int slot);
 int sv_exit_code_of(int status);
+/* execve argv[0] searched in the PATH of `env` (returns only on failure) */
+void sv_exec_in_path(char *const argv[], char **env);
+
+/* health.c: the HEALTHCHECK, run by PID 1 as a child with the workers' identity */
+void sv_health_start(void);
+bool sv_health_reaped(pid_t pid, int status);
+void sv_health_stop(void);
+/* .State.Health as docker shows it (new reference), NULL when there is no healthcheck */
+struct json_t *sv_health_json(void);
 
 /* cluster_ipc.c */
 int sv_ipc_send(sv_worker *w, const char *json);

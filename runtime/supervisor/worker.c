@@ -123,7 +123,7 @@ static void free_env(char **env)
 }
 
 /* execvpe() searches the PATH of our environment; the worker's PATH is the one that counts. */
-static void exec_in_path(char *const argv[], char **env)
+void sv_exec_in_path(char *const argv[], char **env)
 {
     const char *cmd = argv[0];
     if (strchr(cmd, '/')) {
@@ -227,7 +227,7 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     }
     if (cfg->worker_prepare && cfg->worker_prepare(cfg->worker_prepare_arg) < 0)
         goto fail;
-    exec_in_path(sv_g->argv, env);
+    sv_exec_in_path(sv_g->argv, env);
 fail:
     f.errnum = errno ? errno : EINVAL;
     (void)!write(errfd >= 0 ? errfd : 2, &f, sizeof f);
