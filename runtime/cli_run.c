@@ -230,6 +230,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                  "  --max-memory SIZE, --wait-ready, --drain-timeout T, --kill-timeout T, --stop-timeout T,\n"
                  "  --listen-timeout T, --heartbeat-timeout T, --crash-loop N/T, --backoff T[/MAX], --stable T,\n"
                  "  --log-max-size SIZE, --log-max-files N, --log-rate SIZE, --restart-failed\n"
+                 "  --health-cmd CMD, --health-interval T, --health-timeout T, --health-retries N,\n"
+                 "  --health-start-period T, --health-start-interval T, --no-healthcheck, --on-unhealthy reload\n"
                  "                           supervisor tuning, as for `nrun supervise` (see its --help)");
             return 0;
         }
@@ -332,6 +334,13 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     }
     if (i >= argc)
         return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
+    bool no_hc = false, some_hc = false;
+    for (size_t k = 0; k < op->nsv_opts; k++) {
+        no_hc |= !strncmp(op->sv_opts[k], "--no-healthcheck=", 17);
+        some_hc |= !strncmp(op->sv_opts[k], "--health-", 9);
+    }
+    if (no_hc && some_hc)
+        return run_usage_error(g, "run: --no-healthcheck conflicts with --health-* options");
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);
