@@ -40,6 +40,7 @@ static const struct tunable {
     TU(log_rate),              TB(health_off),                   TI(health_interval_ms, 0, INT32_MAX),
     TI(health_timeout_ms, 0, INT32_MAX), TI(health_start_period_ms, 0, INT32_MAX),
     TI(health_start_interval_ms, 0, INT32_MAX), TI(health_retries, 0, 1000000), TB(reload_unhealthy),
+    TB(hang_report),
 #undef TI
 #undef TU
 #undef TB

@@ -12,7 +12,7 @@
 #include "runtime/supervisor/sv_cli.h"
 #include "runtime/supervisor/supervisor.h"
 
-static const char *const flags[] = {"--wait-ready", "--restart-failed", "--no-healthcheck"};
+static const char *const flags[] = {"--wait-ready", "--restart-failed", "--no-healthcheck", "--hang-report"};
 static const char *const valued[] = {
     "--max-memory",   "--log-max-size",   "--log-max-files",     "--log-rate", "--stop-timeout", "--drain-timeout",
     "--kill-timeout", "--listen-timeout", "--heartbeat-timeout", "--stable",   "--crash-loop",   "--backoff",
@@ -110,6 +110,8 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
             cfg->wait_ready = true;
         else if (!strcmp(opt, "--no-healthcheck"))
             cfg->health_off = true;
+        else if (!strcmp(opt, "--hang-report"))
+            cfg->hang_report = true;
         else
             cfg->restart_single = true;
         return 0;

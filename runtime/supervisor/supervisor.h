@@ -74,7 +74,8 @@ typedef struct sv_config {
     bool health_off;          /* --no-healthcheck */
     int health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
     int health_retries;
-    bool reload_unhealthy;    /* --on-unhealthy reload: a rolling reload when the container turns unhealthy */
+    bool reload_unhealthy;
+    bool hang_report;         /* --hang-report: a hung worker's stack and diagnostic report go to its log (agent.js) */    /* --on-unhealthy reload: a rolling reload when the container turns unhealthy */
 
     /* Called in each forked worker just before exec, after the supervisor's own
      * setup (process group, PDEATHSIG, fds, uid/gid): the runtime drops
