@@ -13,6 +13,7 @@
 #include "runtime/cli_common.h"
 #include "common/util.h"
 #include "images/store.h"
+#include "runtime/alert.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
 #include "runtime/supervisor/sv_cli.h"
@@ -174,6 +175,14 @@ static int run_usage_error(nr_global *g, const char *fmt, ...)
 
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op);
 
+static bool some_sv_opt(const rt_run_opts *op, const char *prefix)
+{
+    for (size_t k = 0; k < op->nsv_opts; k++)
+        if (!strncmp(op->sv_opts[k], prefix, strlen(prefix)))
+            return true;
+    return false;
+}
+
 int nr_cmd_run(int argc, char **argv, nr_global *g)
 {
     rt_run_opts o = {.net = "private"};
@@ -186,6 +195,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
 {
     rt_timing("start");
     rt_run_params rp = {0};
+    static rt_alerts alerts; /* lives as long as the detached monitor */
+    rt_alerts_init(&alerts);
     const char *restart = NULL, *cidfile = NULL;
     size_t nfile_env = 0; /* op->env starts with this many --env-file entries */
     nr_err err = {0};
@@ -231,7 +242,10 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                  "  --listen-timeout T, --heartbeat-timeout T, --crash-loop N/T, --backoff T[/MAX], --stable T,\n"
                  "  --log-max-size SIZE, --log-max-files N, --log-rate SIZE, --restart-failed\n"
                  "  --health-cmd CMD, --health-interval T, --health-timeout T, --health-retries N,\n"
-                 "  --health-start-period T, --health-start-interval T, --no-healthcheck, --on-unhealthy reload\n"
+                 "  --health-start-period T, --health-start-interval T, --no-healthcheck, --on-unhealthy reload,\n"
+                 "  --hang-report\n"
+                 "  --alert RULE (restarts>N/T, mem>P%, lag_p99>Tms, http_5xx>P%/T, unhealthy, hang, oom),\n"
+                 "  --alert-exec CMD, --alert-webhook URL, --alert-renotify T (default 1h)   with -d\n"
                  "                           supervisor tuning, as for `nrun supervise` (see its --help)");
             return 0;
         }
@@ -257,6 +271,21 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             return run_usage_error(g, "run: %s needs a value", a);
         const char *n = name;
         if (!strcmp(n, "--name")) op->name = val;
+        else if (!strcmp(n, "--alert")) {
+            if (rt_alert_parse(&alerts, val, &err) < 0)
+                return run_usage_error(g, "run: %s", err.msg);
+        } else if (!strcmp(n, "--alert-exec")) {
+            if (!*val)
+                return run_usage_error(g, "run: --alert-exec: empty command");
+            alerts.exec_cmd = val;
+        } else if (!strcmp(n, "--alert-webhook")) {
+            if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8))
+                return run_usage_error(g, "run: --alert-webhook %s: expected an http:// or https:// URL", val);
+            alerts.webhook = val;
+        } else if (!strcmp(n, "--alert-renotify")) {
+            if (sv_parse_duration_ms(val, &alerts.renotify_ms) < 0 || alerts.renotify_ms <= 0)
+                return run_usage_error(g, "run: --alert-renotify %s: expected a duration like 10m", val);
+        }
         else if (!strcmp(n, "--cidfile")) cidfile = val;
         else if (sv_opt_arity(n) > 0) {
             sv_config probe;
@@ -341,6 +370,18 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     }
     if (no_hc && some_hc)
         return run_usage_error(g, "run: --no-healthcheck conflicts with --health-* options");
+    if (alerts.n || alerts.exec_cmd || alerts.webhook) {
+        if (!rp.detach)
+            return run_usage_error(g, "run: --alert needs -d (the detached container's monitor delivers alerts)");
+        if (!alerts.n)
+            return run_usage_error(g, "run: --alert-exec/--alert-webhook without an --alert RULE");
+        if (!alerts.exec_cmd && !alerts.webhook)
+            return run_usage_error(g, "run: --alert needs --alert-exec CMD or --alert-webhook URL");
+        rp.alerts = &alerts;
+        /* a hang alert comes with the hung worker's stack in the log */
+        if (rt_alerts_want_hang(&alerts) && !some_sv_opt(op, "--hang-report="))
+            push(&op->sv_opts, &op->nsv_opts, "--hang-report=true");
+    }
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);

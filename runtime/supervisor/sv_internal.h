@@ -171,6 +171,7 @@ typedef struct sv_state {
     sv_timer stop_t;
     uint64_t crash_times[64];
     int ncrash;
+    int hangs;              /* workers killed for a missing heartbeat (alerts: `hang`) */
     int log_fd;             /* container.log, -1 = none */
     unsigned long long log_size;
     int echo_out, echo_err; /* own non-blocking descriptions of our stdout/stderr, -1 = none */
