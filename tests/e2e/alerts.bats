@@ -131,3 +131,29 @@ PY
     [[ "$output" == *"http:// or https://"* ]]
     [ "$("$NRUN" ps -aq | wc -l)" = "$before" ]
 }
+
+@test "hang fires when a worker is killed for a missing heartbeat, with its stack in the log" {
+    rt_node_tar "$BATS_TEST_TMPDIR/node.tar"
+    mkdir -p "$BATS_TEST_TMPDIR/app/app"
+    cat >"$BATS_TEST_TMPDIR/app/app/hang.js" <<'JS'
+const http = require('http');
+function spinTheWheelForever() { for (;;) {} }
+http.createServer((req, res) => {
+  if (req.url === '/hang') spinTheWheelForever();
+  res.end('ok ' + process.pid);
+}).listen(3000);
+JS
+    tar --numeric-owner -C "$BATS_TEST_TMPDIR/app" -cf "$BATS_TEST_TMPDIR/app.tar" .
+    "$NRUN" __internal mkimage -t nd:hang --config '{"Cmd":["node","/app/hang.js"],"Env":["PATH=/usr/bin"]}' \
+        "$BATS_TEST_TMPDIR/node.tar" "$BATS_TEST_TMPDIR/app.tar" >/dev/null
+    ev=$BATS_TEST_TMPDIR/events
+    port=$(rt_free_port)
+    rt_run -d --name stuck -p "127.0.0.1:$port:3000" --workers 1 --heartbeat-timeout 3s \
+        --alert hang --alert-exec "cat >>'$ev'" nd:hang >/dev/null
+    wait_for "curl -sf --max-time 1 http://127.0.0.1:$port/ >/dev/null"
+    curl -s --max-time 1 "http://127.0.0.1:$port/hang" || true
+    wait_for "grep -q firing '$ev' 2>/dev/null"
+    jq -e '.rule == "hang" and .status == "firing" and .value == 1' "$ev"
+    # --alert hang turned the hang report on: the stuck function is named in the log
+    "$NRUN" logs stuck 2>&1 | grep -q 'at spinTheWheelForever (file:///app/hang.js:2:'
+}
