@@ -16,12 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/cli.h"
 #include "common/util.h"
 #include "images/http.h"
 #include "runtime/alert.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/options.h"
 
 static uint64_t now_ms(void)
 {
@@ -317,9 +316,7 @@ void rt_alerts_poll(rt_alerts *a, const rt_cgroup *cg)
     if (!a->n)
         return;
     rt_alerts_reap(a, false);
-    nr_global g = {.root = a->root, .prog = "nrun"};
-    nr_err e = {0};
-    cleanup_free char *reply = sv_control_call(&g, a->id, NULL, "{\"cmd\":\"stats\"}", 1000, &e);
+    cleanup_free char *reply = a->stats ? a->stats(a->root, a->id) : NULL;
     json_t *st = reply ? json_loads(reply, 0, NULL) : NULL;
     if (!json_is_object(st)) {
         json_decref(st);

@@ -49,6 +49,9 @@ typedef struct rt_alerts {
     const char *exec_cmd;     /* --alert-exec */
     const char *webhook;      /* --alert-webhook */
     int renotify_ms;          /* --alert-renotify, default 1 h */
+    /* PID 1's {"cmd":"stats"} reply (malloc'd) or NULL: the control socket
+     * client is the CLI layer's, which sets this (the runtime does not call up) */
+    char *(*stats)(const char *root, const char *id);
     /* monitor state */
     const char *root, *id, *name;
     long long restarts_seen;  /* PID 1's restart counter at the last poll, -1 = none yet */

@@ -54,7 +54,7 @@ health_of() { "$NRUN" inspect "$1" | jq -c '.[0].State.Health'; }
     "$NRUN" ps | grep -E '^[0-9a-f]{12} .*Up .*\(healthy\) +h1$'
     h=$(health_of h1)
     [ "$(jq -r '.Log[-1].ExitCode' <<<"$h")" = 0 ]
-    [ "$(jq -r '.Log[-1].Output' <<<"$h")" = "fine-$("$NRUN" inspect h1 | jq -r '.[0].Config.hostname')" ]
+    [ "$(jq -r '.Log[-1].Output' <<<"$h")" = "fine-$("$NRUN" inspect h1 | jq -r '.[0].Config.Hostname')" ]
     jq -e '.Log[-1] | (.Start | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T")) and (.End >= .Start)' <<<"$h"
     # at most the last 5 results
     wait_for '[ "$(health_of h1 | jq ".Log | length")" = 5 ]'

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "runtime/alert.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/options.h"
 #include "runtime/supervisor/supervisor.h"
 
 static void test_alert_rules(void **state)

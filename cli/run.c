@@ -10,13 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/cli_common.h"
+#include "cli/cli.h"
+#include "runtime/supervisor/options.h"
 #include "common/util.h"
+#include "images/image.h"
 #include "images/store.h"
 #include "runtime/alert.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
 #include "runtime/supervisor/supervisor.h"
 
 static void push(char ***v, size_t *n, const char *s)
@@ -173,7 +174,15 @@ static int run_usage_error(nr_global *g, const char *fmt, ...)
     return r;
 }
 
-static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op);
+static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only);
+
+/* for the monitor's alerts: PID 1's counters and health */
+static char *alert_stats(const char *root, const char *id)
+{
+    nr_global g = {.root = root, .prog = "nrun"};
+    nr_err e = {0};
+    return sv_control_call(&g, id, NULL, "{\"cmd\":\"stats\"}", 1000, &e);
+}
 
 static bool some_sv_opt(const rt_run_opts *op, const char *prefix)
 {
@@ -186,12 +195,93 @@ static bool some_sv_opt(const rt_run_opts *op, const char *prefix)
 int nr_cmd_run(int argc, char **argv, nr_global *g)
 {
     rt_run_opts o = {.net = "private"};
-    int r = run_main(argc, argv, g, &o);
+    int r = run_main(argc, argv, g, &o, false);
     opts_free(&o);
     return r;
 }
 
-static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
+/* `nrun create`: run's options, the container made and not started. */
+int nr_cmd_create(int argc, char **argv, nr_global *g)
+{
+    rt_run_opts o = {.net = "private"};
+    int r = run_main(argc, argv, g, &o, true);
+    opts_free(&o);
+    return r;
+}
+
+/* run.json in the container's dir: the flags of run/create that are not in
+ * config.json and that `nrun start` needs again (docker's HostConfig part). */
+static json_t *strv_json(char **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+/* What docker's inspect and ps show of a container that config.json does not
+ * keep apart: the image's ID, Entrypoint and Cmd as given (not merged),
+ * Labels, and the user as asked for.  Read from the image once, at create. */
+static json_t *docker_config(img_store *store, const char *image, const rt_run_opts *op, char *image_id, size_t n)
+{
+    img_image *img = NULL;
+    nr_err ign;
+    json_t *rc = NULL;
+    image_id[0] = 0;
+    if (img_image_load(store, image, &img, &ign) == 0) {
+        rc = json_incref(img_image_runconfig(img)); /* borrowed from img */
+        snprintf(image_id, n, "%s", img->config.digest);
+        img_image_free(img);
+    }
+    json_t *ep = json_object_get(rc, "Entrypoint"), *cmd = json_object_get(rc, "Cmd");
+    json_t *c = json_object();
+    if (op->entrypoint_set)
+        json_object_set_new(c, "Entrypoint", op->entrypoint && *op->entrypoint ? json_pack("[s]", op->entrypoint)
+                                                                               : json_null());
+    else
+        json_object_set(c, "Entrypoint", json_is_array(ep) ? ep : json_null());
+    if (op->ncmd)
+        json_object_set_new(c, "Cmd", strv_json(op->cmd, op->ncmd));
+    else
+        json_object_set(c, "Cmd", !op->entrypoint_set && json_is_array(cmd) ? cmd : json_null());
+    json_t *user = json_object_get(rc, "User");
+    json_object_set_new(c, "User", json_string(op->user ? op->user : json_is_string(user) ? json_string_value(user) : ""));
+    json_t *labels = json_object_get(rc, "Labels");
+    json_object_set_new(c, "Labels", json_is_object(labels) ? json_incref(labels) : json_object());
+    json_t *exposed = json_object_get(rc, "ExposedPorts");
+    if (json_is_object(exposed))
+        json_object_set(c, "ExposedPorts", exposed);
+    json_decref(rc);
+    return c;
+}
+
+static void run_params_save(nr_global *g, const char *id, const char *restart, bool interactive, json_t *config,
+                            const char *image_id)
+{
+    cleanup_free char *dir = rt_ctr_dir(g->root, id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    json_t *j = json_pack("{s:s, s:b, s:s, s:o}", "restart", restart ? restart : "no", "interactive", interactive,
+                          "image_id", image_id, "config", config);
+    char *text = json_dumps(j, JSON_COMPACT);
+    nr_err ign;
+    if (dfd >= 0 && text)
+        rt_write_file(dfd, "run.json", text, 0600, &ign);
+    free(text);
+    json_decref(j);
+}
+
+int nr_run_params_load(nr_global *g, const char *id, rt_run_params *rp, nr_err *err)
+{
+    memset(rp, 0, sizeof *rp);
+    cleanup_free char *path = nr_xasprintf("%s/containers/%s/run.json", g->root, id);
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    const char *restart = json_string_value(json_object_get(j, "restart"));
+    int r = rt_restart_parse(restart ? restart : "no", &rp->restart, err);
+    json_decref(j);
+    return r;
+}
+
+static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only)
 {
     rt_timing("start");
     rt_run_params rp = {0};
@@ -206,88 +296,66 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             fprintf(stderr, "nrun: argument %d is not valid UTF-8\n", k);
             return NR_EXIT_CMD;
         }
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        char *a = argv[i];
-        if (!strcmp(a, "--")) {
-            i++;
-            break;
-        }
-        /* boolean flags, including combined short ones like -dit */
-        if (a[1] != '-' && strspn(a + 1, "dit") == strlen(a + 1)) {
-            for (char *c = a + 1; *c; c++)
-                switch (*c) {
-                case 'd': rp.detach = true; break;
-                case 'i': rp.interactive = true; break;
-                case 't': op->tty = true; break;
-                }
-            continue;
-        }
-        if (!strcmp(a, "--help")) {
-            puts("Usage: nrun run [OPTIONS] IMAGE [CMD...]\n"
-                 "  -d, --detach             run in the background, print the id\n"
-                 "  -i, --interactive        the app reads this stdin (cluster: worker 1), EOF when it ends;\n"
-                 "                           without -i, or with -d (nothing to attach to), stdin is /dev/null\n"
-                 "  -t, --tty                a pty (foreground only; minimal init, no supervisor)\n"
-                 "  --name NAME              unique name, also the hostname\n"
-                 "  -e K=V, --env-file F     environment\n"
-                 "  -w DIR, --entrypoint CMD, -u USER[:GROUP]\n"
-                 "  --rm, --restart no|on-failure[:N]|always|unless-stopped, --cidfile FILE\n"
-                 "  -m SIZE, --cpus N, --pids-limit N, --cpuset-cpus LIST\n"
-                 "  --read-only, -v HOST:CTR[:ro] | NAME:CTR | CTR\n"
-                 "  -p [IP:]HOST:CTR, --net private|host|none, -h HOSTNAME\n"
-                 "  --cap-add CAP, --cap-drop CAP, --security-opt seccomp=unconfined|PROFILE.json\n"
-                 "  --workers N, --balance rr|leastconn|sticky, --mode auto|cluster|single (supervisor)\n"
-                 "  --max-memory SIZE, --wait-ready, --drain-timeout T, --kill-timeout T, --stop-timeout T,\n"
-                 "  --listen-timeout T, --heartbeat-timeout T, --crash-loop N/T, --backoff T[/MAX], --stable T,\n"
-                 "  --log-max-size SIZE, --log-max-files N, --log-rate SIZE, --restart-failed\n"
-                 "  --health-cmd CMD, --health-interval T, --health-timeout T, --health-retries N,\n"
-                 "  --health-start-period T, --health-start-interval T, --no-healthcheck, --on-unhealthy reload,\n"
-                 "  --hang-report\n"
-                 "  --alert RULE (restarts>N/T, mem>P%, lag_p99>Tms, http_5xx>P%/T, unhealthy, hang, oom),\n"
-                 "  --alert-exec CMD, --alert-webhook URL, --alert-renotify T (default 1h)   with -d\n"
-                 "                           supervisor tuning, as for `nrun supervise` (see its --help)");
-            return 0;
-        }
-        if (!strcmp(a, "--detach")) { rp.detach = true; continue; }
-        if (!strcmp(a, "--interactive")) { rp.interactive = true; continue; }
-        if (!strcmp(a, "--tty")) { op->tty = true; continue; }
-        if (!strcmp(a, "--rm")) { rp.rm = true; continue; }
-        if (!strcmp(a, "--read-only")) { op->read_only = true; continue; }
-        if (sv_opt_arity(a) == 0) {
-            cleanup_free char *kv = nr_xasprintf("%s=true", a);
-            push(&op->sv_opts, &op->nsv_opts, kv);
-            continue;
-        }
-        /* options with a value: --opt=V or --opt V */
-        const char *val = NULL;
-        char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
-        cleanup_free char *name = eq ? nr_xstrndup(a, (size_t)(eq - a)) : nr_xstrdup(a);
-        if (eq)
-            val = eq + 1;
-        else if (i + 1 < argc)
-            val = argv[++i];
-        else
-            return run_usage_error(g, "run: %s needs a value", a);
-        const char *n = name;
-        if (!strcmp(n, "--name")) op->name = val;
-        else if (!strcmp(n, "--alert")) {
-            if (rt_alert_parse(&alerts, val, &err) < 0)
-                return run_usage_error(g, "run: %s", err.msg);
-        } else if (!strcmp(n, "--alert-exec")) {
-            if (!*val)
-                return run_usage_error(g, "run: --alert-exec: empty command");
-            alerts.exec_cmd = val;
-        } else if (!strcmp(n, "--alert-webhook")) {
-            if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8))
-                return run_usage_error(g, "run: --alert-webhook %s: expected an http:// or https:// URL", val);
-            alerts.webhook = val;
-        } else if (!strcmp(n, "--alert-renotify")) {
-            if (sv_parse_duration_ms(val, &alerts.renotify_ms) < 0 || alerts.renotify_ms <= 0)
-                return run_usage_error(g, "run: --alert-renotify %s: expected a duration like 10m", val);
-        }
-        else if (!strcmp(n, "--cidfile")) cidfile = val;
-        else if (sv_opt_arity(n) > 0) {
+    enum {
+        O_NAME = NR_OPT_LONG, O_CIDFILE, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_CPUS, O_PIDS, O_CPUSET, O_NET,
+        O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
+        O_ALERT, O_ALERT_EXEC, O_ALERT_WEBHOOK, O_ALERT_RENOTIFY,
+    };
+    static const nr_opt run_opts[] = {
+        {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
+        {"interactive", 'i', no_argument, NULL,
+         "the app reads this stdin (cluster: worker 1); else /dev/null.  -i N / -i max: --workers, as pm2's"},
+        {"tty", 't', no_argument, NULL, "a pty (foreground only; minimal init, no supervisor)"},
+        {"name", O_NAME, required_argument, "NAME", "unique name, also the hostname"},
+        {"rm", O_RM, no_argument, NULL, "remove the container when it exits"},
+        {"env", 'e', required_argument, "K=V", "set an environment variable (-e K: the caller's value)"},
+        {"env-file", O_ENVFILE, required_argument, "FILE", "read K=V lines"},
+        {"workdir", 'w', required_argument, "DIR", "working directory inside the container"},
+        {"entrypoint", O_ENTRYPOINT, required_argument, "CMD", "replace the image's ENTRYPOINT"},
+        {"user", 'u', required_argument, "USER[:GROUP]", "run as this user of the image"},
+        {"restart", O_RESTART, required_argument, "POLICY", "no, on-failure[:N], always or unless-stopped"},
+        {"cidfile", O_CIDFILE, required_argument, "FILE", "write the container id to FILE"},
+        {"memory", 'm', required_argument, "SIZE", "memory limit"},
+        {"cpus", O_CPUS, required_argument, "N", "CPU limit"},
+        {"pids-limit", O_PIDS, required_argument, "N", "process limit"},
+        {"cpuset-cpus", O_CPUSET, required_argument, "LIST", "CPUs allowed (0-2,4)"},
+        {"read-only", O_READONLY, no_argument, NULL, "read-only root filesystem"},
+        {"volume", 'v', required_argument, "SRC:DST[:ro]", "HOST:CTR[:ro], NAME:CTR or CTR"},
+        {"publish", 'p', required_argument, "[IP:]HOST:CTR", "publish a port"},
+        {"network", O_NET, required_argument, "MODE", "private (default), host or none (also --net)"},
+        {"net", O_NET, required_argument, "MODE", "same as --network"},
+        {"hostname", 'h', required_argument, "NAME", "the container's host name"},
+        {"cap-add", O_CAPADD, required_argument, "CAP", "add a capability"},
+        {"cap-drop", O_CAPDROP, required_argument, "CAP", "drop a capability"},
+        {"security-opt", O_SECOPT, required_argument, "OPT", "seccomp=unconfined|PROFILE.json, no-new-privileges"},
+        {"workers", O_WORKERS, required_argument, "N|max", "supervisor: number of workers (0: by the CPU quota, max: one per CPU)"},
+        {"balance", O_BALANCE, required_argument, "rr|leastconn|sticky",
+         "supervisor: connection hand-off (sticky: by client address)"},
+        {"mode", O_MODE, required_argument, "auto|cluster|single", "supervisor: cluster or a single process"},
+        {"alert", O_ALERT, required_argument, "RULE",
+         "with -d: restarts>N/T, mem>P%, lag_p99>Tms, http_5xx>P%/T, unhealthy, hang, oom (repeatable)"},
+        {"alert-exec", O_ALERT_EXEC, required_argument, "CMD", "run CMD (sh -c, on the host) with the event as JSON on stdin"},
+        {"alert-webhook", O_ALERT_WEBHOOK, required_argument, "URL", "POST the event as JSON to URL (retried)"},
+        {"alert-renotify", O_ALERT_RENOTIFY, required_argument, "T", "repeat a firing alert every T (default 1h)"},
+        {0},
+    };
+    static nr_opt all_opts[128];
+    static nr_cmdspec spec = {"run [OPTIONS] IMAGE [CMD...]", "Create and start a container from an image.", NULL, false};
+    static nr_cmdspec create_spec = {"create [OPTIONS] IMAGE [CMD...]",
+                                     "Create a container from an image without starting it (nrun start starts it); "
+                                     "the options of nrun run.", NULL, false};
+    spec.opts = create_spec.opts = nr_opts_with_sv(run_opts, all_opts, NR_ARRAY_LEN(all_opts));
+    int oc;
+    while ((oc = nr_opt_next(create_only ? &create_spec : &spec, argc, argv, g)) != -1) {
+        const char *val = optarg;
+        int c = oc;
+        if (c >= NR_OPT_SV) {
+            const char *n = nr_sv_opt_name(c);
+            if (sv_opt_arity(n) == 0) {
+                cleanup_free char *kv = nr_xasprintf("%s=true", n);
+                push(&op->sv_opts, &op->nsv_opts, kv);
+                continue;
+            }
             sv_config probe;
             sv_config_init(&probe);
             int bad = sv_opt_apply(&probe, n, val, &err);
@@ -296,8 +364,48 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
                 return run_usage_error(g, "run: %s", err.msg);
             cleanup_free char *kv = nr_xasprintf("%s=%s", n, val);
             push(&op->sv_opts, &op->nsv_opts, kv);
+            continue;
         }
-        else if (!strcmp(n, "-e") || !strcmp(n, "--env")) {
+        switch (c) {
+        case 'd': rp.detach = true; break;
+        case O_ALERT:
+            if (rt_alert_parse(&alerts, val, &err) < 0)
+                return run_usage_error(g, "run: %s", err.msg);
+            break;
+        case O_ALERT_EXEC:
+            if (!*val)
+                return run_usage_error(g, "run: --alert-exec: empty command");
+            alerts.exec_cmd = val;
+            break;
+        case O_ALERT_WEBHOOK:
+            if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8))
+                return run_usage_error(g, "run: --alert-webhook %s: expected an http:// or https:// URL", val);
+            alerts.webhook = val;
+            break;
+        case O_ALERT_RENOTIFY:
+            if (sv_parse_duration_ms(val, &alerts.renotify_ms) < 0 || alerts.renotify_ms <= 0)
+                return run_usage_error(g, "run: --alert-renotify %s: expected a duration like 10m", val);
+            break;
+        case 'i':
+            /* pm2's -i N / -i max (workers) when a count follows; else docker's -i */
+            if (optind < argc && (!strcmp(argv[optind], "max") ||
+                                  (argv[optind][0] >= '0' && argv[optind][0] <= '9' &&
+                                   strspn(argv[optind], "0123456789") == strlen(argv[optind])))) {
+                long long w = !strcmp(argv[optind], "max") ? sysconf(_SC_NPROCESSORS_ONLN) : atoll(argv[optind]);
+                if (w > 1024)
+                    return run_usage_error(g, "run: -i %s: expected 0..1024 or max", argv[optind]);
+                op->workers = (int)w;
+                optind++;
+                break;
+            }
+            rp.interactive = true;
+            break;
+        case 't': op->tty = true; break;
+        case O_RM: rp.rm = true; break;
+        case O_READONLY: op->read_only = true; break;
+        case O_NAME: op->name = val; break;
+        case O_CIDFILE: cidfile = val; break;
+        case 'e':
             if (*val == '=' || !*val)
                 return run_usage_error(g, "run: -e %s: empty variable name", val);
             if (!strchr(val, '=')) {
@@ -309,58 +417,73 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             } else {
                 push(&op->env, &op->nenv, val);
             }
-        } else if (!strcmp(n, "--env-file")) {
+            break;
+        case O_ENVFILE:
             if (env_file(op, &nfile_env, val, &err) < 0)
                 return nr_err_report(&err, g->prog, NR_EXIT_CMD);
-        } else if (!strcmp(n, "-w") || !strcmp(n, "--workdir")) op->workdir = val;
-        else if (!strcmp(n, "--entrypoint")) { op->entrypoint = val; op->entrypoint_set = true; }
-        else if (!strcmp(n, "--restart")) restart = val;
-        else if (!strcmp(n, "-u") || !strcmp(n, "--user")) op->user = val;
-        else if (!strcmp(n, "-m") || !strcmp(n, "--memory")) {
+            break;
+        case 'w': op->workdir = val; break;
+        case O_ENTRYPOINT: op->entrypoint = val; op->entrypoint_set = true; break;
+        case O_RESTART: restart = val; break;
+        case 'u': op->user = val; break;
+        case 'm': {
             unsigned long long v;
             if (nr_parse_size(val, &v) < 0 || v < 4 * 1024 * 1024)
                 return run_usage_error(g, "run: --memory %s: expected a size of at least 4m", val);
             op->memory = (long long)v;
-        } else if (!strcmp(n, "--cpus")) {
+            break;
+        }
+        case O_CPUS:
             if (parse_cpus(val, op) < 0)
                 return run_usage_error(g, "run: --cpus %s: expected a number from 0.01 to %ld (the CPUs there are)",
                                       val, sysconf(_SC_NPROCESSORS_ONLN));
-        } else if (!strcmp(n, "--pids-limit")) {
+            break;
+        case O_PIDS:
             if (parse_ll(val, &op->pids_limit) < 0)
                 return run_usage_error(g, "run: --pids-limit %s: expected a number", val);
-        } else if (!strcmp(n, "--cpuset-cpus")) {
+            break;
+        case O_CPUSET:
             if (!cpuset_valid(val))
                 return run_usage_error(g, "run: --cpuset-cpus %s: expected a list like 0-2,4 of CPUs 0-%ld", val,
                                       sysconf(_SC_NPROCESSORS_CONF) - 1);
             op->cpuset = val;
-        }
-        else if (!strcmp(n, "-v") || !strcmp(n, "--volume")) push(&op->volumes, &op->nvolumes, val);
-        else if (!strcmp(n, "-p") || !strcmp(n, "--publish")) push(&op->ports, &op->nports, val);
-        else if (!strcmp(n, "--net") || !strcmp(n, "--network")) {
+            break;
+        case 'v': push(&op->volumes, &op->nvolumes, val); break;
+        case 'p': push(&op->ports, &op->nports, val); break;
+        case O_NET:
             if (strcmp(val, "host") && strcmp(val, "none") && strcmp(val, "private") && strcmp(val, "bridge") &&
                 strcmp(val, "default"))
                 return run_usage_error(g, "run: --net %s: expected host, none or private", val);
             op->net = !strcmp(val, "host") ? "host" : !strcmp(val, "none") ? "none" : "private";
-        } else if (!strcmp(n, "-h") || !strcmp(n, "--hostname")) op->hostname = val;
-        else if (!strcmp(n, "--cap-add")) push(&op->cap_add, &op->ncap_add, val);
-        else if (!strcmp(n, "--cap-drop")) push(&op->cap_drop, &op->ncap_drop, val);
-        else if (!strcmp(n, "--security-opt")) push(&op->security_opt, &op->nsecurity_opt, val);
-        else if (!strcmp(n, "--workers")) {
+            break;
+        case 'h': op->hostname = val; break;
+        case O_CAPADD: push(&op->cap_add, &op->ncap_add, val); break;
+        case O_CAPDROP: push(&op->cap_drop, &op->ncap_drop, val); break;
+        case O_SECOPT: push(&op->security_opt, &op->nsecurity_opt, val); break;
+        case O_WORKERS: {
             long long w;
-            if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
-                return run_usage_error(g, "run: --workers %s: expected 0..1024", val);
+            if (!strcmp(val, "max")) /* pm2's word: one per CPU */
+                w = sysconf(_SC_NPROCESSORS_ONLN);
+            else if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
+                return run_usage_error(g, "run: --workers %s: expected 0..1024 or max", val);
             op->workers = (int)w;
-        } else if (!strcmp(n, "--balance")) {
+            break;
+        }
+        case O_BALANCE:
             if (strcmp(val, "rr") && strcmp(val, "leastconn") && strcmp(val, "sticky"))
                 return run_usage_error(g, "run: --balance %s: expected rr, leastconn or sticky", val);
             op->balance = !strcmp(val, "leastconn") ? 1 : !strcmp(val, "sticky") ? 2 : 0;
-        } else if (!strcmp(n, "--mode")) {
+            break;
+        case O_MODE:
             if (strcmp(val, "auto") && strcmp(val, "cluster") && strcmp(val, "single"))
                 return run_usage_error(g, "run: --mode %s: expected auto, cluster or single", val);
             op->mode = !strcmp(val, "cluster") ? 1 : !strcmp(val, "single") ? 2 : 0;
-        } else
-            return run_usage_error(g, "run: unknown option %s", name);
+            break;
+        case NR_OPT_HELP: return 0;
+        default: return NR_EXIT_CMD; /* refused as docker does: 125 */
+        }
     }
+    int i = optind;
     if (i >= argc)
         return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
     bool no_hc = false, some_hc = false;
@@ -378,6 +501,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
         if (!alerts.exec_cmd && !alerts.webhook)
             return run_usage_error(g, "run: --alert needs --alert-exec CMD or --alert-webhook URL");
         rp.alerts = &alerts;
+        alerts.stats = alert_stats;
         /* a hang alert comes with the hung worker's stack in the log */
         if (rt_alerts_want_hang(&alerts) && !some_sv_opt(op, "--hang-report="))
             push(&op->sv_opts, &op->nsv_opts, "--hang-report=true");
@@ -385,7 +509,13 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);
-    rp.tty = op->tty && !rp.detach; /* -dt: no terminal to attach to yet */
+    /* -dt: a pty nobody holds would leave the app reading a terminal that
+     * never answers (or exiting at once on its EOF); until `nrun attach`
+     * exists, say so instead of starting something that cannot be used. */
+    if (op->tty && (rp.detach || create_only))
+        return run_usage_error(g, "run: -t with -d: there is no terminal to attach to a detached container yet "
+                                  "(run -it in the foreground, or -d without -t)");
+    rp.tty = op->tty;
     if (rt_restart_parse(restart, &rp.restart, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     if (rp.rm && rp.restart.policy != RT_RESTART_NO)
@@ -398,6 +528,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
     rt_created c;
     rt_timing("store open");
     int r = rt_container_create(store, g->root, image, op, &c, &err);
+    char image_id[IMG_DIGEST_MAX];
+    json_t *dconf = r < 0 ? NULL : docker_config(store, image, op, image_id, sizeof image_id);
     img_store_close(store);
     if (r < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
@@ -408,12 +540,18 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op)
             nr_err_sys(&err, errno, "--cidfile %s", cidfile);
             nr_err ign;
             rt_container_remove(g->root, c.id, &ign);
+            json_decref(dconf);
             return nr_err_report(&err, g->prog, NR_EXIT_CMD);
         }
     }
     if (g->debug)
         fprintf(stderr, "nrun: container %s (%zu layers unpacked)\n", c.id, c.layers_extracted);
     free(c.name);
+    run_params_save(g, c.id, restart, rp.interactive, dconf, image_id);
+    if (create_only) {
+        printf("%s\n", c.id);
+        return 0;
+    }
     if (rp.detach) {
         if (rt_run_detached(g->root, c.id, &rp, &err) < 0) {
             nr_err ign;

@@ -9,8 +9,28 @@
 #include <jansson.h>
 
 #include "common/util.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/options.h"
 #include "runtime/supervisor/supervisor.h"
+
+/* The defaults every supervisor starts from, before its options. */
+void sv_config_init(sv_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->log_dir_fd = -1;
+    cfg->control_fd = -1;
+    cfg->stop_timeout_ms = 15000;
+    cfg->drain_timeout_ms = 10000;
+    cfg->kill_timeout_ms = 5000;
+    cfg->crash_loop_max = 10;
+    cfg->crash_loop_window_ms = 60000;
+    cfg->backoff_base_ms = 100;
+    cfg->backoff_max_ms = 10000;
+    cfg->stable_ms = 10000;
+    cfg->heartbeat_timeout_ms = 30000;
+    cfg->listen_timeout_ms = 60000;
+    cfg->uid = (uid_t)-1;
+    cfg->gid = (gid_t)-1;
+}
 
 static const char *const flags[] = {"--wait-ready", "--restart-failed", "--no-healthcheck", "--hang-report"};
 static const char *const valued[] = {
@@ -54,6 +74,14 @@ static int health_test(sv_config *cfg, const char *v, nr_err *err)
     cfg->health_test = !strcmp(kind, "NONE") ? NULL : json_dumps(t, JSON_COMPACT);
     json_decref(t);
     return 0;
+}
+
+const char *sv_opt_name(size_t i)
+{
+    if (i < NR_ARRAY_LEN(flags))
+        return flags[i];
+    i -= NR_ARRAY_LEN(flags);
+    return i < NR_ARRAY_LEN(valued) ? valued[i] : NULL;
 }
 
 int sv_opt_arity(const char *opt)
@@ -200,5 +228,30 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
         else
             cfg->stable_ms = ms;
     }
+    return 0;
+}
+
+int sv_parse_duration_ms(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return -1;
+    double mul = 1000; /* plain number: seconds, as `docker stop -t` */
+    if (!strcmp(end, "ms"))
+        mul = 1;
+    else if (!strcmp(end, "s") || !*end)
+        mul = 1000;
+    else if (!strcmp(end, "m"))
+        mul = 60000;
+    else if (!strcmp(end, "h"))
+        mul = 3600000;
+    else
+        return -1;
+    double ms = v * mul;
+    if (ms > 86400000.0 * 24)
+        return -1;
+    *out = (int)ms;
     return 0;
 }
