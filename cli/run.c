@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "images/image.h"
 #include "images/store.h"
+#include "runtime/alert.h"
 #include "runtime/create.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
@@ -177,6 +178,22 @@ static int run_usage_error(nr_global *g, const char *fmt, ...)
 
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only);
 
+/* for the monitor's alerts: PID 1's counters and health */
+static char *alert_stats(const char *root, const char *id)
+{
+    nr_global g = {.root = root, .prog = "nrun"};
+    nr_err e = {0};
+    return sv_control_call(&g, id, NULL, "{\"cmd\":\"stats\"}", 1000, &e);
+}
+
+static bool some_sv_opt(const rt_run_opts *op, const char *prefix)
+{
+    for (size_t k = 0; k < op->nsv_opts; k++)
+        if (!strncmp(op->sv_opts[k], prefix, strlen(prefix)))
+            return true;
+    return false;
+}
+
 int nr_cmd_run(int argc, char **argv, nr_global *g)
 {
     rt_run_opts o = {.net = RT_NET_DEFAULT};
@@ -270,6 +287,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
 {
     rt_timing("start");
     rt_run_params rp = {0};
+    static rt_alerts alerts; /* lives as long as the detached monitor */
+    rt_alerts_init(&alerts);
     const char *restart = NULL, *cidfile = NULL;
     size_t nfile_env = 0; /* op->env starts with this many --env-file entries */
     cleanup_free char *join_spec = NULL;
@@ -283,6 +302,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     enum {
         O_NAME = NR_OPT_LONG, O_CIDFILE, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_CPUS, O_PIDS, O_CPUSET, O_NET,
         O_NETALIAS, O_PUBALL, O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
+        O_ALERT, O_ALERT_EXEC, O_ALERT_WEBHOOK, O_ALERT_RENOTIFY,
     };
     static const nr_opt run_opts[] = {
         {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
@@ -319,6 +339,11 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         {"balance", O_BALANCE, required_argument, "rr|leastconn|sticky",
          "supervisor: connection hand-off (sticky: by client address)"},
         {"mode", O_MODE, required_argument, "auto|cluster|single", "supervisor: cluster or a single process"},
+        {"alert", O_ALERT, required_argument, "RULE",
+         "with -d: restarts>N/T, mem>P%, lag_p99>Tms, http_5xx>P%/T, unhealthy, hang, oom (repeatable)"},
+        {"alert-exec", O_ALERT_EXEC, required_argument, "CMD", "run CMD (sh -c, on the host) with the event as JSON on stdin"},
+        {"alert-webhook", O_ALERT_WEBHOOK, required_argument, "URL", "POST the event as JSON to URL (retried)"},
+        {"alert-renotify", O_ALERT_RENOTIFY, required_argument, "T", "repeat a firing alert every T (default 1h)"},
         {0},
     };
     static nr_opt all_opts[128];
@@ -340,7 +365,9 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
             }
             sv_config probe;
             sv_config_init(&probe);
-            if (sv_opt_apply(&probe, n, val, &err) < 0)
+            int bad = sv_opt_apply(&probe, n, val, &err);
+            sv_config_fini(&probe);
+            if (bad < 0)
                 return run_usage_error(g, "run: %s", err.msg);
             cleanup_free char *kv = nr_xasprintf("%s=%s", n, val);
             push(&op->sv_opts, &op->nsv_opts, kv);
@@ -348,6 +375,24 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         }
         switch (c) {
         case 'd': rp.detach = true; break;
+        case O_ALERT:
+            if (rt_alert_parse(&alerts, val, &err) < 0)
+                return run_usage_error(g, "run: %s", err.msg);
+            break;
+        case O_ALERT_EXEC:
+            if (!*val)
+                return run_usage_error(g, "run: --alert-exec: empty command");
+            alerts.exec_cmd = val;
+            break;
+        case O_ALERT_WEBHOOK:
+            if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8))
+                return run_usage_error(g, "run: --alert-webhook %s: expected an http:// or https:// URL", val);
+            alerts.webhook = val;
+            break;
+        case O_ALERT_RENOTIFY:
+            if (sv_parse_duration_ms(val, &alerts.renotify_ms) < 0 || alerts.renotify_ms <= 0)
+                return run_usage_error(g, "run: --alert-renotify %s: expected a duration like 10m", val);
+            break;
         case 'i':
             /* pm2's -i N / -i max (workers) when a count follows; else docker's -i */
             if (optind < argc && (!strcmp(argv[optind], "max") ||
@@ -464,6 +509,26 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     int i = optind;
     if (i >= argc)
         return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
+    bool no_hc = false, some_hc = false;
+    for (size_t k = 0; k < op->nsv_opts; k++) {
+        no_hc |= !strncmp(op->sv_opts[k], "--no-healthcheck=", 17);
+        some_hc |= !strncmp(op->sv_opts[k], "--health-", 9);
+    }
+    if (no_hc && some_hc)
+        return run_usage_error(g, "run: --no-healthcheck conflicts with --health-* options");
+    if (alerts.n || alerts.exec_cmd || alerts.webhook) {
+        if (!rp.detach)
+            return run_usage_error(g, "run: --alert needs -d (the detached container's monitor delivers alerts)");
+        if (!alerts.n)
+            return run_usage_error(g, "run: --alert-exec/--alert-webhook without an --alert RULE");
+        if (!alerts.exec_cmd && !alerts.webhook)
+            return run_usage_error(g, "run: --alert needs --alert-exec CMD or --alert-webhook URL");
+        rp.alerts = &alerts;
+        alerts.stats = alert_stats;
+        /* a hang alert comes with the hung worker's stack in the log */
+        if (rt_alerts_want_hang(&alerts) && !some_sv_opt(op, "--hang-report="))
+            push(&op->sv_opts, &op->nsv_opts, "--hang-report=true");
+    }
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);

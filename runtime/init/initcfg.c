@@ -37,7 +37,10 @@ static const struct tunable {
     TU(max_memory),            TI(crash_loop_max, 0, 100000),    TI(crash_loop_window_ms, 0, INT32_MAX),
     TI(backoff_base_ms, 0, INT32_MAX), TI(backoff_max_ms, 0, INT32_MAX), TI(stable_ms, 0, INT32_MAX),
     TI(heartbeat_timeout_ms, 0, INT32_MAX), TI(listen_timeout_ms, 0, INT32_MAX), TB(restart_single),
-    TU(log_rate),
+    TU(log_rate),              TB(health_off),                   TI(health_interval_ms, 0, INT32_MAX),
+    TI(health_timeout_ms, 0, INT32_MAX), TI(health_start_period_ms, 0, INT32_MAX),
+    TI(health_start_interval_ms, 0, INT32_MAX), TI(health_retries, 0, 1000000), TB(reload_unhealthy),
+    TB(hang_report),
 #undef TI
 #undef TU
 #undef TB
@@ -99,6 +102,8 @@ int rt_initcfg_write(int fd, const rt_initcfg *c, nr_err *err)
     json_object_set_new(o, "lockdown", json_boolean(c->lockdown));
     if (c->control_path)
         json_object_set_new(o, "control_path", json_string(c->control_path));
+    if (s->health_test)
+        json_object_set_new(o, "health_test", json_string(s->health_test));
     char *hex = nr_xmalloc(2 * c->bpf_len + 1);
     for (size_t i = 0; i < c->bpf_len; i++) {
         static const char d[] = "0123456789abcdef";
@@ -270,6 +275,12 @@ static int parse(json_t *o, rt_initcfg *c, nr_err *err)
         return nr_err_set(err, "init config: \"control_path\" is not an absolute path");
     if (v)
         c->control_path = nr_xstrdup(json_string_value(v));
+    /* checked again by health.c when it splits it into argv */
+    v = json_object_get(o, "health_test");
+    if (v && !json_is_string(v))
+        return nr_err_set(err, "init config: \"health_test\" is not a string");
+    if (v)
+        s->health_test = nr_xstrdup(json_string_value(v));
     if (need(o, "seccomp", JSON_STRING, &v, err) < 0)
         return -1;
     const char *hex = json_string_value(v);
@@ -337,6 +348,7 @@ void rt_initcfg_free(rt_initcfg *c)
     free((int *)c->sv.listen_fds);
     free((int *)c->sv.listen_ports);
     free((char *)c->sv.runtime_dir);
+    free(c->sv.health_test);
     free(c->control_path);
     free(c->bpf);
     memset(c, 0, sizeof *c);

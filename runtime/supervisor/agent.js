@@ -215,8 +215,10 @@ function agent() {
     if (m && m.cmd === 'NODE_NRUN' && m.act === 'drain') drain();
   });
 
+  const hangBeat = nrunHangWatch();
   let last = Date.now();
   const hb = setInterval(() => {
+    if (hangBeat) hangBeat();
     const now = Date.now();
     const lag = Math.max(0, now - last - INTERVAL);
     last = now;
@@ -225,4 +227,75 @@ function agent() {
   }, INTERVAL);
   hb.unref();
   send({ act: 'ping', lag: 0, closed: 0 });
+}
+
+// Hang diagnostics (--hang-report, README "Hang diagnostics").  A loop stuck
+// in JavaScript (`while (true) {}`) runs no timer, no signal handler and no
+// process.report trigger of its own, and the supervisor will kill it when
+// its heartbeat stops.  So a worker thread watches a counter the heartbeat
+// bumps; once it has not moved for NRUN_HANG_MS (2/3 of the heartbeat
+// timeout) the thread attaches the inspector to the main thread
+// (Session.connectToMainThread: V8 interrupts the loop), pauses it, writes
+// the stuck stack and a Node diagnostic report (process.report, evaluated in
+// the paused frame; the environment left out: it may hold secrets; and
+// the watch thread's own report, the shared objects and limits, to keep it
+// one log line) to
+// stderr -- the worker's log -- and lets it run on.  Costs a worker thread
+// (about 10 MB RSS), hence opt-in.  Returns the beat function, or null.
+function nrunHangWatch() {
+  const limit = Number(process.env.NRUN_HANG_MS);
+  delete process.env.NRUN_HANG_MS;
+  if (!(limit > 0)) return null;
+  let Worker;
+  try { ({ Worker } = require('worker_threads')); require('inspector'); } catch (e) { return null; }
+  const beat = new Int32Array(new SharedArrayBuffer(4));
+  const code = `'use strict';
+    const { workerData } = require('worker_threads');
+    const fs = require('fs');
+    const inspector = require('inspector');
+    const beat = workerData.beat, limit = workerData.limit;
+    let seen = Atomics.load(beat, 0), since = Date.now(), fired = false;
+    function out(text) { try { fs.writeSync(2, text); } catch (e) { /* stderr gone */ } }
+    function capture(ms) {
+      const s = new inspector.Session();
+      const urls = new Map();
+      let done = false;
+      const finish = () => { if (done) return; done = true; s.post('Debugger.resume', () => { try { s.disconnect(); } catch (e) {} }); };
+      s.connectToMainThread();
+      s.on('Debugger.scriptParsed', (m) => urls.set(m.params.scriptId, m.params.url));
+      s.once('Debugger.paused', (m) => {
+        const frames = m.params.callFrames;
+        const stack = frames.map((f) => '    at ' + (f.functionName || '<anonymous>') + ' (' +
+          (urls.get(f.location.scriptId) || '<unknown>') + ':' + (f.location.lineNumber + 1) + ':' +
+          ((f.location.columnNumber | 0) + 1) + ')');
+        out('nrun: hang: the event loop of pid ' + process.pid + ' is blocked for ' + ms + ' ms; JavaScript stack:\\n' +
+            stack.join('\\n') + '\\n');
+        const expr = '(() => { const r = globalThis.process.report.getReport(); delete r.environmentVariables; ' +
+          'delete r.sharedObjects; delete r.userLimits; delete r.workers; return JSON.stringify(r); })()';
+        s.post('Debugger.evaluateOnCallFrame', { callFrameId: frames[0].callFrameId, expression: expr,
+          returnByValue: true, silent: true }, (err, r) => {
+          if (!err && r && r.result && typeof r.result.value === 'string')
+            out('nrun: hang: diagnostic report ' + r.result.value + '\\n');
+          finish();
+        });
+      });
+      s.post('Debugger.enable', () => s.post('Debugger.pause'));
+      setTimeout(finish, 5000).unref();
+    }
+    setInterval(() => {
+      const b = Atomics.load(beat, 0);
+      if (b !== seen) { seen = b; since = Date.now(); fired = false; return; }
+      if (fired || Date.now() - since < limit) return;
+      fired = true;
+      try { capture(Date.now() - since); } catch (e) { out('nrun: hang: no report: ' + e.message + '\\n'); }
+    }, 200);`;
+  try {
+    const w = new Worker(code, { eval: true, workerData: { beat, limit }, stdout: false, stderr: false,
+      env: {}, name: 'nrun-hang-watch' });
+    w.unref();
+    w.on('error', () => {});
+  } catch (e) {
+    return null;
+  }
+  return () => Atomics.add(beat, 0, 1);
 }

@@ -4,7 +4,8 @@
  *   {"cmd":"stats"} / {"cmd":"ps"}      -> the worker table
  *   {"cmd":"reload"}                    -> reply when the rolling reload ends
  *   {"cmd":"scale","workers":N}         -> change the worker count live
- *   {"cmd":"stop"}                      -> graceful stop (as SIGTERM) */
+ *   {"cmd":"stop"}                      -> graceful stop (as SIGTERM)
+ *   {"cmd":"health"}                    -> {"ok":true,"health":{Status,FailingStreak,Log}} (health.c) */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -75,6 +76,13 @@ static void handle(sv_ctl_client *c, const char *line, size_t len)
             sv_scale((int)json_integer_value(n));
             sv_control_reply(c, "{\"ok\":true}");
         }
+    } else if (!strcmp(cmd, "health")) {
+        json_t *h = sv_health_json();
+        json_t *r = json_pack("{s:b,s:o}", "ok", 1, "health", h ? h : json_null());
+        char *text = json_dumps(r, JSON_COMPACT);
+        json_decref(r);
+        sv_control_reply(c, text ? text : "{\"ok\":false}");
+        free(text);
     } else if (!strcmp(cmd, "stop")) {
         sv_control_reply(c, "{\"ok\":true}");
         sv_begin_stop(0);

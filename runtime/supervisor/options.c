@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/util.h"
 #include "runtime/supervisor/options.h"
 #include "runtime/supervisor/supervisor.h"
@@ -30,11 +32,49 @@ void sv_config_init(sv_config *cfg)
     cfg->gid = (gid_t)-1;
 }
 
-static const char *const flags[] = {"--wait-ready", "--restart-failed"};
+static const char *const flags[] = {"--wait-ready", "--restart-failed", "--no-healthcheck", "--hang-report"};
 static const char *const valued[] = {
     "--max-memory",   "--log-max-size",   "--log-max-files",     "--log-rate", "--stop-timeout", "--drain-timeout",
     "--kill-timeout", "--listen-timeout", "--heartbeat-timeout", "--stable",   "--crash-loop",   "--backoff",
+    /* HEALTHCHECK, docker's names; --health-test is the image's Test array (JSON), as spec.c passes it */
+    "--health-cmd", "--health-test", "--health-interval", "--health-timeout", "--health-retries",
+    "--health-start-period", "--health-start-interval", "--on-unhealthy",
 };
+
+void sv_config_fini(sv_config *cfg)
+{
+    free(cfg->health_test);
+    cfg->health_test = NULL;
+}
+
+/* A HEALTHCHECK Test array as docker stores it: ["CMD", arg...], ["CMD-SHELL", "line"], ["NONE"]. */
+static int health_test(sv_config *cfg, const char *v, nr_err *err)
+{
+    json_t *t = json_loads(v, JSON_REJECT_DUPLICATES, NULL);
+    size_t n = json_array_size(t);
+    const char *kind = json_string_value(json_array_get(t, 0));
+    bool ok = kind && n <= 4096;
+    for (size_t i = 1; ok && i < n; i++) {
+        const char *a = json_string_value(json_array_get(t, i));
+        ok = a && !memchr(a, 0, json_string_length(json_array_get(t, i)));
+    }
+    if (ok && !strcmp(kind, "CMD"))
+        ok = n >= 2 && *json_string_value(json_array_get(t, 1));
+    else if (ok && !strcmp(kind, "CMD-SHELL"))
+        ok = n == 2 && *json_string_value(json_array_get(t, 1));
+    else if (ok && !strcmp(kind, "NONE"))
+        ok = n == 1;
+    else
+        ok = false;
+    if (!ok) {
+        json_decref(t);
+        return nr_err_set(err, "healthcheck test: expected [\"CMD\", ARG...], [\"CMD-SHELL\", LINE] or [\"NONE\"]");
+    }
+    free(cfg->health_test);
+    cfg->health_test = !strcmp(kind, "NONE") ? NULL : json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+    return 0;
+}
 
 const char *sv_opt_name(size_t i)
 {
@@ -96,6 +136,10 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
             return nr_err_set(err, "%s takes no value", opt);
         if (!strcmp(opt, "--wait-ready"))
             cfg->wait_ready = true;
+        else if (!strcmp(opt, "--no-healthcheck"))
+            cfg->health_off = true;
+        else if (!strcmp(opt, "--hang-report"))
+            cfg->hang_report = true;
         else
             cfg->restart_single = true;
         return 0;
@@ -104,6 +148,45 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
         return nr_err_set(err, "%s needs a value", opt);
     unsigned long long sz;
     int ms, x, y;
+    if (!strcmp(opt, "--health-cmd")) {
+        if (!*v)
+            return nr_err_set(err, "--health-cmd: empty command");
+        json_t *t = json_pack("[ss]", "CMD-SHELL", v);
+        if (!t)
+            return nr_err_set(err, "--health-cmd: not valid UTF-8");
+        char *s = json_dumps(t, JSON_COMPACT);
+        json_decref(t);
+        int r = health_test(cfg, s, err);
+        free(s);
+        return r;
+    }
+    if (!strcmp(opt, "--health-test"))
+        return health_test(cfg, v, err);
+    if (!strcmp(opt, "--health-retries")) {
+        if (sv_parse_int(v, 0, 1000000, &cfg->health_retries) < 0)
+            return nr_err_set(err, "%s %s: expected 0..1000000", opt, v);
+        return 0;
+    }
+    if (!strcmp(opt, "--on-unhealthy")) {
+        if (strcmp(v, "none") && strcmp(v, "reload"))
+            return nr_err_set(err, "%s %s: expected none or reload", opt, v);
+        cfg->reload_unhealthy = !strcmp(v, "reload");
+        return 0;
+    }
+    if (!strncmp(opt, "--health-", 9)) {
+        if (sv_parse_duration_ms(v, &ms) < 0 || (ms != 0 && ms < 1))
+            return nr_err_set(err, "%s %s: expected a duration like 500ms, 10s", opt, v);
+        /* 0 = docker's default, as in an image's Healthcheck */
+        if (!strcmp(opt, "--health-interval"))
+            cfg->health_interval_ms = ms;
+        else if (!strcmp(opt, "--health-timeout"))
+            cfg->health_timeout_ms = ms;
+        else if (!strcmp(opt, "--health-start-period"))
+            cfg->health_start_period_ms = ms;
+        else
+            cfg->health_start_interval_ms = ms;
+        return 0;
+    }
     if (!strcmp(opt, "--max-memory") || !strcmp(opt, "--log-max-size") || !strcmp(opt, "--log-rate")) {
         if (nr_parse_size(v, &sz) < 0 || !sz)
             return nr_err_set(err, "%s %s: expected a size like 10m", opt, v);

@@ -147,6 +147,7 @@ void sv_stats_check(void)
             now - w->last_ping_ms > (uint64_t)cfg->heartbeat_timeout_ms) {
             sv_log_sys("worker %d (pid %d) sent no heartbeat for %llu ms: hung, killing it", w->slot, (int)w->pid,
                        (unsigned long long)(now - w->last_ping_ms));
+            sv_g->hangs++;
             /* Out of the routing at once; the exit is a crash and restarts the slot. */
             w->state = SV_W_STOPPING;
             sv_balance_worker_gone(w);
@@ -194,6 +195,10 @@ char *sv_stats_json(bool workers_only)
         json_array_append_new(cmd, a ? a : json_string("?"));
     }
     json_object_set_new(root, "command", cmd);
+    json_object_set_new(root, "hangs", json_integer(sv_g->hangs));
+    json_t *health = sv_health_json();
+    if (health)
+        json_object_set_new(root, "health", health);
     char rss[64];
     if (read_small("/proc/self/statm", rss, sizeof rss)) {
         unsigned long long a, b;

@@ -67,6 +67,8 @@ static void reap_all(void)
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0)
             break;
+        if (sv_health_reaped(pid, status))
+            continue;
         sv_worker *w = sv_worker_by_pid(pid);
         if (w)
             sv_worker_reaped(w, status);
@@ -102,6 +104,7 @@ void sv_begin_stop(int sig)
         return;
     sv_g->stopping = true;
     sv_g->target = 0;
+    sv_health_stop();
     sv_balance_close_all();
     for (int s = 1; s <= SV_MAX_SLOTS; s++)
         if (sv_g->slots[s].restart_pending) {
@@ -132,6 +135,7 @@ void sv_fatal_exit(int code)
     }
     sv_g->stopping = true;
     sv_g->target = 0;
+    sv_health_stop();
     sv_balance_close_all();
     for (sv_worker *w = sv_g->workers; w; w = w->next)
         if (!w->reaped) {
@@ -365,6 +369,7 @@ int sv_run(const sv_config *cfg)
     /* after the first fork, not before: the worker would fault back in,
      * one page at a time, what it touches of our binary on its way to exec */
     drop_unused_pages();
+    sv_health_start();
     while (!s->exiting) {
         if (sv_loop_once(on_signal, &err) < 0) {
             fprintf(stderr, "nrun: supervisor: %s\n", err.msg);

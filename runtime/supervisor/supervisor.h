@@ -67,6 +67,16 @@ typedef struct sv_config {
     bool restart_single;      /* single mode: restart a process that fails (else its exit ends the container) */
     unsigned long long log_rate; /* per-worker log bytes/s kept; beyond it bytes are dropped and counted; 0 = no limit */
 
+    /* HEALTHCHECK (health.c), run as docker runs it.  health_test: the Test
+     * array as JSON text (["CMD",...] or ["CMD-SHELL","line"]), malloc'd, NULL =
+     * none; durations 0 = docker's defaults (30s, 30s, 0, 5s), retries 0 = 3. */
+    char *health_test;
+    bool health_off;          /* --no-healthcheck */
+    int health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
+    int health_retries;
+    bool reload_unhealthy;
+    bool hang_report;         /* --hang-report: a hung worker's stack and diagnostic report go to its log (agent.js) */    /* --on-unhealthy reload: a rolling reload when the container turns unhealthy */
+
     /* Called in each forked worker just before exec, after the supervisor's own
      * setup (process group, PDEATHSIG, fds, uid/gid): the runtime drops
      * capabilities and installs seccomp here.  Returns < 0 to abort the exec. */
@@ -76,6 +86,8 @@ typedef struct sv_config {
 
 /* Fill defaults (everything not set by the caller). */
 void sv_config_init(sv_config *cfg);
+/* Free what sv_opt_apply allocated in cfg (health_test). */
+void sv_config_fini(sv_config *cfg);
 
 /* Run until the container ends; returns its exit code (128+signal when the
  * app was killed).  Expects to be PID 1 or a child subreaper. */

@@ -171,6 +171,7 @@ typedef struct sv_state {
     sv_timer stop_t;
     uint64_t crash_times[64];
     int ncrash;
+    int hangs;              /* workers killed for a missing heartbeat (alerts: `hang`) */
     int log_fd;             /* container.log, -1 = none */
     unsigned long long log_size;
     int echo_out, echo_err; /* own non-blocking descriptions of our stdout/stderr, -1 = none */
@@ -216,6 +217,15 @@ int sv_cpu_count(void);
 void sv_worker_gc(void);
 void sv_worker_start_slot(int slot);
 int sv_exit_code_of(int status);
+/* execve argv[0] searched in the PATH of `env` (returns only on failure) */
+void sv_exec_in_path(char *const argv[], char **env);
+
+/* health.c: the HEALTHCHECK, run by PID 1 as a child with the workers' identity */
+void sv_health_start(void);
+bool sv_health_reaped(pid_t pid, int status);
+void sv_health_stop(void);
+/* .State.Health as docker shows it (new reference), NULL when there is no healthcheck */
+struct json_t *sv_health_json(void);
 
 /* cluster_ipc.c */
 int sv_ipc_send(sv_worker *w, const char *json);
