@@ -469,23 +469,38 @@ static int write_image(bld_state *b, bld_stage *st, img_desc *manifest, nr_err *
         if (b->o->progress)
             fprintf(b->o->progress, "--> %s: %.19s\n", s->text, s->layer.blob.digest);
     }
-    img_layer_desc *ls = nr_xcalloc(st->n_layers + 1, sizeof *ls);
+    img_layer_desc *ls = nr_xcalloc(st->n_layers + 2, sizeof *ls);
+    size_t nl = st->n_layers;
     for (size_t i = 0; i < st->n_layers; i++)
         ls[i] = st->layers[i]->layer;
-    img_history_entry *h = nr_xcalloc(st->n_hist + 1, sizeof *h);
+    img_history_entry *h = nr_xcalloc(st->n_hist + 2, sizeof *h);
     size_t nh = 0;
     for (size_t i = 0; i < st->n_hist; i++) {
         h[nh].created_by = st->hist[i].created_by;
         h[nh].empty_layer = st->hist[i].empty;
         nh++;
     }
-    img_image_spec spec = {.config = st->config, .layers = ls, .n_layers = st->n_layers, .history = h,
+    json_t *config = st->config;
+    if (b->o->init) {
+        if (bld_init_apply(b, &config, &ls[nl], err) < 0) {
+            free(ls);
+            free(h);
+            return nr_err_wrap(err, "--init");
+        }
+        nl++;
+        h[nh++].created_by = "nbuild --init: /nrun-init (supervisor as entrypoint)";
+        if (b->o->progress)
+            fprintf(b->o->progress, "--> --init: %.19s\n", ls[nl - 1].blob.digest);
+    }
+    img_image_spec spec = {.config = config, .layers = ls, .n_layers = nl, .history = h,
                            .n_history = nh, .base_history = st->base_history, .created = -1};
     if (!st->base_history && nh == 0)
         spec.base_history = json_array();
     int rc = img_image_write(b->s, &spec, manifest, err);
     if (spec.base_history != st->base_history)
         json_decref(spec.base_history);
+    if (config != st->config)
+        json_decref(config);
     free(ls);
     free(h);
     return rc;

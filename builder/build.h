@@ -39,6 +39,7 @@ typedef struct bld_opts {
     size_t n_secrets;
     FILE *progress;            /* STEP lines; NULL when quiet */
     bool tty;                  /* --progress=tty: a RUN's output folds away when it succeeds */
+    bool init;                 /* --init: add /nrun-init as a layer and the entrypoint (init_layer.c) */
     const img_reg_opts *reg;   /* pulling what the store lacks (FROM, COPY --from); NULL: never */
 } bld_opts;
 

@@ -145,6 +145,10 @@ int bld_pull(bld_state *b, const char *norm, nr_err *err);
 int bld_tree_image(bld_state *b, const img_image *img, bld_ctx **out, nr_err *err);
 void bld_trees_free(bld_state *b);
 /* Layer cache records under <cache_dir>/layers/<key>. */
+/* init_layer.c: --init's layer (/nrun-init) and the config that starts it
+ * (*config replaced by a new reference the caller frees). */
+int bld_init_apply(bld_state *b, json_t **config, img_layer_desc *layer, nr_err *err);
+
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);
 

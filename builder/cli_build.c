@@ -20,7 +20,7 @@ static const char usage[] =
     "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE]\n"
     "              [--secret id=ID[,src=FILE|,env=VAR]]... [--network host|none]\n"
     "              [--progress auto|plain|tty|quiet] [--no-cache-filter STAGE[,STAGE]] [-q]\n"
-    "              [--push] [--tls-verify=true|false] [--registry-mirror URL]... [--registries-config FILE]\n"
+    "              [--init] [--push] [--tls-verify=true|false] [--registry-mirror URL]... [--registries-config FILE]\n"
     "              [--root DIR] CONTEXT\n";
 
 /* The host's trust store, bound into RUN steps (builder/run.c). */
@@ -65,7 +65,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         {"target", required_argument, NULL, 'T'},  {"secret", required_argument, NULL, 'S'},
         {"progress", required_argument, NULL, 'P'}, {"network", required_argument, NULL, 'N'},
         {"no-cache-filter", required_argument, NULL, 'F'},
-        {"push", no_argument, NULL, 'U'},           {"tls-verify", optional_argument, NULL, 'V'},
+        {"push", no_argument, NULL, 'U'},           {"init", no_argument, NULL, 'I'},           {"tls-verify", optional_argument, NULL, 'V'},
         {"registry-mirror", required_argument, NULL, 'M'}, {"registries-config", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
@@ -124,6 +124,9 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
                 rc = usage_error(g, "--compress %s: want gzip or zstd", optarg);
                 goto out;
             }
+            break;
+        case 'I':
+            o.init = true;
             break;
         case 'q':
             o.quiet = true;
