@@ -695,6 +695,12 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
         fprintf(stderr, "nbuild: # syntax=%.200s: ignored, nbuild has its own frontend\n", b.f.syntax);
     if (rc == 0)
         rc = bld_ctx_open(o->context, b.cache_dir, &b.ctx, err);
+    /* a cache that cannot be had is a miss, as BuildKit treats it */
+    for (size_t i = 0; rc == 0 && !o->no_cache && i < o->n_cache_from; i++) {
+        nr_err ce = {0};
+        if (bld_regcache_import(&b, o->cache_from[i], &ce) < 0)
+            fprintf(stderr, "nbuild: --cache-from %s: %s (not used)\n", o->cache_from[i], ce.msg);
+    }
     /* RUN steps write layers while planning: what this build adds is
      * undone if it fails (but the layers RUN made, kept as cache) */
     blob_snap snap = {0};
@@ -711,6 +717,9 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
         undo_blobs(&b, &b.stages[b.target], snap.names, snap.n, &snap.dir);
     if (have_snap)
         names_free(snap.names, snap.n);
+    /* the image is complete and tagged: a failed export fails the command, not the image */
+    if (rc == 0 && o->cache_to && bld_regcache_export(&b, o->cache_to, o->cache_to_max, err) < 0)
+        rc = nr_err_wrap(err, "--cache-to %s", o->cache_to);
     if (rc == 0) {
         nr_err e;
         res->files_read = bld_ctx_files_read(b.ctx);

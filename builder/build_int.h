@@ -149,6 +149,10 @@ void bld_trees_free(bld_state *b);
  * (*config replaced by a new reference the caller frees). */
 int bld_init_apply(bld_state *b, json_t **config, img_layer_desc *layer, nr_err *err);
 
+/* regcache.c: the registry build cache (--cache-from / --cache-to). */
+int bld_regcache_import(bld_state *b, const char *ref, nr_err *err);
+int bld_regcache_export(bld_state *b, const char *ref, bool max, nr_err *err);
+
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);
 

@@ -20,6 +20,7 @@ static const char usage[] =
     "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE]\n"
     "              [--secret id=ID[,src=FILE|,env=VAR]]... [--network host|none]\n"
     "              [--progress auto|plain|tty|quiet] [--no-cache-filter STAGE[,STAGE]] [-q]\n"
+    "              [--cache-from [type=registry,ref=]REF]... [--cache-to type=registry,ref=REF[,mode=min|max]]\n"
     "              [--init] [--push] [--tls-verify=true|false] [--registry-mirror URL]... [--registries-config FILE]\n"
     "              [--root DIR] CONTEXT\n";
 
@@ -54,6 +55,42 @@ static int check_parent(nr_global *g, const char *path, bool need_write)
     return 0;
 }
 
+/* --cache-from / --cache-to, BuildKit's words: "type=registry,ref=REF[,mode=min|max]",
+ * or (--cache-from) a bare REF.  Points into `spec` (strtok'd). */
+static int cache_spec(nr_global *g, const char *flag, char *spec, const char **ref, bool *max, int *rc)
+{
+    if (!strchr(spec, '=')) {
+        *ref = spec;
+        if (!strcmp(flag, "--cache-from") && *spec)
+            return 0;
+        *rc = usage_error(g, "%s %s: want type=registry,ref=REG/REPO:TAG", flag, spec);
+        return -1;
+    }
+    bool registry = false;
+    *ref = NULL;
+    for (char *save = NULL, *t = strtok_r(spec, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "type=registry"))
+            registry = true;
+        else if (!strncmp(t, "ref=", 4) && t[4])
+            *ref = t + 4;
+        else if (!strcmp(t, "mode=max") || !strcmp(t, "mode=min"))
+            *max = !strcmp(t, "mode=max");
+        else if (!strncmp(t, "type=", 5)) {
+            *rc = usage_error(g, "%s: %s: only type=registry is supported", flag, t);
+            return -1;
+        } else if (strncmp(t, "oci-mediatypes=", 15) && strncmp(t, "image-manifest=", 15) &&
+                   strncmp(t, "ignore-error=", 13) && strncmp(t, "compression=", 12)) {
+            *rc = usage_error(g, "%s: unknown attribute %s", flag, t);
+            return -1;
+        }
+    }
+    if (!registry || !*ref) {
+        *rc = usage_error(g, "%s: want type=registry,ref=REG/REPO:TAG", flag);
+        return -1;
+    }
+    return 0;
+}
+
 int nr_cmd_build(int argc, char **argv, nr_global *g)
 {
     static const struct option longopts[] = {
@@ -65,7 +102,8 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         {"target", required_argument, NULL, 'T'},  {"secret", required_argument, NULL, 'S'},
         {"progress", required_argument, NULL, 'P'}, {"network", required_argument, NULL, 'N'},
         {"no-cache-filter", required_argument, NULL, 'F'},
-        {"push", no_argument, NULL, 'U'},           {"init", no_argument, NULL, 'I'},           {"tls-verify", optional_argument, NULL, 'V'},
+        {"push", no_argument, NULL, 'U'},           {"init", no_argument, NULL, 'I'},
+        {"cache-from", required_argument, NULL, 'K'}, {"cache-to", required_argument, NULL, 'k'},           {"tls-verify", optional_argument, NULL, 'V'},
         {"registry-mirror", required_argument, NULL, 'M'}, {"registries-config", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
@@ -74,6 +112,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **tags = nr_xcalloc((size_t)argc + 1, sizeof *tags);
     cleanup_free const char **bargs = nr_xcalloc((size_t)argc + 1, sizeof *bargs);
     cleanup_free const char **secrets = nr_xcalloc((size_t)argc + 1, sizeof *secrets);
+    cleanup_free const char **cfrom = nr_xcalloc((size_t)argc + 1, sizeof *cfrom);
     cleanup_free const char **ncf = NULL;
     size_t n_ncf = 0;
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
@@ -128,6 +167,20 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         case 'I':
             o.init = true;
             break;
+        case 'K':
+        case 'k': {
+            const char *ref = NULL;
+            bool max = false;
+            if (cache_spec(g, c == 'K' ? "--cache-from" : "--cache-to", optarg, &ref, &max, &rc) < 0)
+                goto out;
+            if (c == 'K') {
+                cfrom[o.n_cache_from++] = ref;
+            } else {
+                o.cache_to = ref;
+                o.cache_to_max = max;
+            }
+            break;
+        }
         case 'q':
             o.quiet = true;
             break;
@@ -231,6 +284,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     o.tags = tags;
     o.build_args = bargs;
     o.secrets = secrets;
+    o.cache_from = cfrom;
     o.no_cache_stages = ncf;
     o.n_no_cache_stages = n_ncf;
     o.progress = o.quiet ? NULL : stdout;

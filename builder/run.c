@@ -188,6 +188,7 @@ static void add_layer(bld_state *b, bld_stage *st, const char *text, const img_l
 {
     bld_step *s = nr_xcalloc(1, sizeof *s);
     s->text = nr_xstrdup(text);
+    memcpy(s->key, st->chain, sizeof s->key); /* the step's cache key (regcache.c exports it) */
     s->layer = *l;
     s->done = true;
     s->cached = cached;
