@@ -651,6 +651,7 @@ static int read_nodefile(bld_state *b, nr_err *err)
 
 static void state_free(bld_state *b)
 {
+    free(b->empty_keys);
     for (size_t i = 0; i < b->n_stages; i++) {
         bld_stage *st = &b->stages[i];
         free(st->name);

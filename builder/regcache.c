@@ -7,7 +7,8 @@
  * object {"v":1,"records":[{"key":"<64 hex>","layer":N},...]} mapping the
  * builder's cache keys (the chain hash of a step: base image, every
  * instruction before it, the step's own inputs, see build_int.h) to the
- * layer that step made.  mode=min (the default) records the steps of the
+ * layer that step made; {"key":...,"empty":true} records a RUN that
+ * changed nothing (of any stage).  mode=min (the default) records the steps of the
  * image built; mode=max every stage's.
  *
  * --cache-from pulls that image through the registry client (every blob's
@@ -77,17 +78,26 @@ static int records_import(bld_state *b, const img_image *img, size_t *n_out, nr_
     json_t *r;
     json_array_foreach(recs, i, r) {
         json_t *li = json_object_get(r, "layer");
-        if (!hex64(json_string_value(json_object_get(r, "key"))) || !json_is_integer(li) ||
-            json_integer_value(li) < 0 || (size_t)json_integer_value(li) >= img->n_layers) {
+        bool empty = json_is_true(json_object_get(r, "empty")) && !li;
+        if (!hex64(json_string_value(json_object_get(r, "key"))) ||
+            (!empty && (!json_is_integer(li) || json_integer_value(li) < 0 ||
+                        (size_t)json_integer_value(li) >= img->n_layers))) {
             json_decref(j);
-            return nr_err_set(err, "cache records: record %zu is not {\"key\":<64 hex>,\"layer\":<0..%zu>}", i,
-                              img->n_layers ? img->n_layers - 1 : 0);
+            return nr_err_set(err,
+                              "cache records: record %zu is not {\"key\":<64 hex>,\"layer\":<0..%zu>} "
+                              "or {\"key\":<64 hex>,\"empty\":true}",
+                              i, img->n_layers ? img->n_layers - 1 : 0);
         }
     }
     char *checked = nr_xcalloc(img->n_layers + 1, 1);
     int rc = 0;
     *n_out = 0;
     json_array_foreach(recs, i, r) {
+        if (!json_object_get(r, "layer")) {
+            bld_cache_empty_put(b, json_string_value(json_object_get(r, "key")));
+            ++*n_out;
+            continue;
+        }
         size_t li = (size_t)json_integer_value(json_object_get(r, "layer"));
         const img_layer_desc *l = &img->layers[li];
         if (strcmp(l->blob.media_type, IMG_MT_LAYER_GZIP) && strcmp(l->blob.media_type, IMG_MT_LAYER_ZSTD))
@@ -159,6 +169,8 @@ int bld_regcache_export(bld_state *b, const char *ref, bool max, nr_err *err)
             ls[nl++] = s->layer;
         json_array_append_new(recs, json_pack("{s:s,s:I}", "key", s->key, "layer", (json_int_t)li));
     }
+    for (size_t i = 0; i < b->n_empty_keys; i++)
+        json_array_append_new(recs, json_pack("{s:s,s:b}", "key", b->empty_keys[i], "empty", 1));
     size_t nrec = json_array_size(recs);
     json_t *lab = json_pack("{s:i,s:o}", "v", 1, "records", recs);
     char *text = json_dumps(lab, JSON_COMPACT);
