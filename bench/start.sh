@@ -143,7 +143,7 @@ unpack_small() {
 }
 
 # ---- the hello example to its first HTTP response: nrun run -d -p vs bare node
-# (needs the node:20-slim base: built from NRUN_CACHE_DIR, skipped when that fails)
+# (needs the node:20-distroless base: built from NRUN_CACHE_DIR, skipped when that fails)
 NBUILD=$BUILD/nbuild
 if ! "$NBUILD" -q -t hello:bench examples/hello >/dev/null 2>"$W/nbuild.err"; then
     echo "hello first response: skipped (nbuild failed: $(tail -1 "$W/nbuild.err"))"
@@ -189,8 +189,8 @@ echo "hello to first response: nrun ${hn} ms (default workers), ${h1} ms (--work
 
 unpack_small
 
-# ---- unpack of the real node base layer (the largest layer of node:20-slim)
-man=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="node:20-slim") | .digest' "$NRUN_ROOT/index.json" | head -1)
+# ---- unpack of the real node base layer (the largest layer of node:20-distroless)
+man=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="node:20-distroless") | .digest' "$NRUN_ROOT/index.json" | head -1)
 if [ -n "$man" ]; then
     mf="$NRUN_ROOT/blobs/sha256/${man#sha256:}"
     cfg=$(jq -r .config.digest "$mf")
@@ -201,13 +201,13 @@ if [ -n "$man" ]; then
     : >"$W/b.nrun"; : >"$W/b.tar"
     for i in 1 2 3 4 5; do
         rm -rf "$NRUN_ROOT/layers/${diff#sha256:}"
-        t0=$EPOCHREALTIME; "$NRUN" __internal unpack node:20-slim >/dev/null; t1=$EPOCHREALTIME
+        t0=$EPOCHREALTIME; "$NRUN" __internal unpack node:20-distroless >/dev/null; t1=$EPOCHREALTIME
         ms "$t0" "$t1" >>"$W/b.nrun"; echo >>"$W/b.nrun"
         rm -rf "$W/y"; mkdir "$W/y"
         t0=$EPOCHREALTIME; tar $tflag -xf "$NRUN_ROOT/blobs/sha256/${dg#sha256:}" -C "$W/y" 2>/dev/null; t1=$EPOCHREALTIME
         ms "$t0" "$t1" >>"$W/b.tar"; echo >>"$W/b.tar"
     done
     bn=$(grep . "$W/b.nrun" | median); bt=$(grep . "$W/b.tar" | median)
-    echo "unpack node:20-slim's largest layer ($((sz / 1048576)) MB, $mt): nrun ${bn} ms (digest + diff_id verified)," \
+    echo "unpack node:20-distroless's largest layer ($((sz / 1048576)) MB, $mt): nrun ${bn} ms (digest + diff_id verified)," \
         "tar ${tflag:-} -xf ${bt} ms, ratio $(echo "$bn $bt" | awk '{printf "%.2f", $1/$2}')x"
 fi

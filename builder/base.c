@@ -21,77 +21,6 @@
 #include "images/store.h"
 
 
-#define VERSIONS_NAME "images/node/versions.txt"
-#define SCRIPT_NAME "images/node/mkbase.sh"
-
-/* Value of KEY in versions.txt ("KEY=VALUE" lines, '#' comments). */
-static int pin_get(const char *text, const char *key, char *out, size_t outlen, nr_err *err)
-{
-    size_t klen = strlen(key);
-    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        if (strncmp(l, key, klen) || l[klen] != '=')
-            continue;
-        const char *v = l + klen + 1;
-        size_t n = strcspn(v, "\n");
-        if (n == 0 || n >= outlen)
-            return nr_err_set(err, "%s: %s has an empty or too long value", VERSIONS_NAME, key);
-        memcpy(out, v, n);
-        out[n] = '\0';
-        return 0;
-    }
-    return nr_err_set(err, "%s: %s is not set", VERSIONS_NAME, key);
-}
-
-static bool all_digits(const char *s, size_t n)
-{
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
-int bld_base_resolve(const char *versions, const char *ref, bld_base_spec *out, nr_err *err)
-{
-    if (!versions && !(versions = nr_embed_get(VERSIONS_NAME, NULL)))
-        return nr_err_set(err, "%s is not embedded in this binary", VERSIONS_NAME);
-    if (strncmp(ref, "node:", 5))
-        return 1;
-    const char *tag = ref + 5;
-    size_t tlen = strlen(tag);
-    bool slim = tlen > 5 && !strcmp(tag + tlen - 5, "-slim");
-    if (slim)
-        tlen -= 5;
-    /* The tag is a pinned major ("20") or that major's exact version. */
-    size_t mlen = strcspn(tag, ".-");
-    if (mlen > tlen)
-        mlen = tlen;
-    if (!all_digits(tag, mlen) || mlen >= sizeof out->major)
-        return 1;
-    char majors[128];
-    if (pin_get(versions, "NODE_MAJORS", majors, sizeof majors, err) < 0)
-        return -1;
-    bool known = false;
-    for (char *save = NULL, *m = strtok_r(majors, " \t", &save); m; m = strtok_r(NULL, " \t", &save))
-        if (strlen(m) == mlen && !strncmp(m, tag, mlen))
-            known = true;
-    if (!known)
-        return 1;
-    bld_base_spec sp = {.slim = slim};
-    memcpy(sp.major, tag, mlen);
-    char key[64];
-    snprintf(key, sizeof key, "NODE_%s", sp.major);
-    if (pin_get(versions, key, sp.version, sizeof sp.version, err) < 0)
-        return -1;
-    if (tlen != mlen && (tlen != strlen(sp.version) || strncmp(tag, sp.version, tlen)))
-        return 1; /* node:20.1.0: a version we do not pin */
-    const char *sfx = slim ? "-slim" : "";
-    snprintf(sp.tag_major, sizeof sp.tag_major, "node:%s%s", sp.major, sfx);
-    snprintf(sp.tag_version, sizeof sp.tag_version, "node:%s%s", sp.version, sfx);
-    *out = sp;
-    return 0;
-}
 
 /* Run argv with stdin from /dev/null and stdout sent to stderr (our stdout
  * belongs to the caller, e.g. `nbuild -q` printing a digest). */
@@ -139,19 +68,27 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
         return nr_err_sys(err, errno, "mkdtemp %s", tmp);
     int rc = -1;
     /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
-    cleanup_free char *script = nr_xasprintf("%s/mkbase.sh", tmp);
+    bool distroless = spec->flavour == BLD_BASE_DISTROLESS;
+    cleanup_free char *script = nr_xasprintf("%s/%s", tmp, distroless ? "mkbase.sh" : "mkdebian.sh");
     cleanup_free char *versions = nr_xasprintf("%s/versions.txt", tmp);
     cleanup_close int tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (tfd < 0) {
         nr_err_sys(err, errno, "open %s", tmp);
         goto out;
     }
-    if (put_embedded(tfd, SCRIPT_NAME, "mkbase.sh", err) < 0 || put_embedded(tfd, VERSIONS_NAME, "versions.txt", err) < 0)
-        goto out;
-    char *const argv[] = {"bash", script, versions, (char *)cache_dir, (char *)out_dir, (char *)spec->major,
-                          spec->slim ? "slim" : "full", NULL};
-    if (run_child("mkbase.sh", argv, err) < 0) {
-        nr_err_wrap(err, "making the context of %s", spec->tag_major);
+    static const char *const files[] = {"mkbase.sh", "mkdebian.sh", "common.sh", "docker-entrypoint.sh",
+                                        "versions.txt", NULL};
+    for (int i = 0; files[i]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "images/node/%s", files[i]);
+        if (put_embedded(tfd, name, files[i], err) < 0)
+            goto out;
+    }
+    const char *flav = distroless ? "distroless" : spec->flavour == BLD_BASE_SLIM ? "slim" : "full";
+    char *const argv[] = {"bash",         script, versions, (char *)cache_dir, (char *)out_dir, (char *)spec->major,
+                          (char *)spec->version, (char *)spec->integrity, (char *)flav, (char *)spec->suite, NULL};
+    if (run_child(distroless ? "mkbase.sh" : "mkdebian.sh", argv, err) < 0) {
+        nr_err_wrap(err, "making the context of %s", spec->canonical);
         goto out;
     }
     rc = 0;
@@ -209,12 +146,13 @@ static int ensure(img_store *s, const char *ref, const bld_base_spec *spec, nr_e
 int bld_base_ensure(img_store *s, const char *ref, nr_err *err)
 {
     bld_base_spec spec;
-    int r = bld_base_resolve(NULL, ref, &spec, err);
+    int r = bld_base_resolve(NULL, NULL, ref, &spec, err);
     if (r == 1) {
-        nr_err_set(err, "%s is not a base image nrun knows", ref);
         err->errnum = ENOENT;
         return 1;
     }
+    if (r == 2)
+        return -1; /* errnum ENOTSUP: a Docker tag nbuild cannot make */
     if (r == 0)
         r = ensure(s, ref, &spec, err);
     /* ENOENT means "not a base image" to the caller: a real failure that
@@ -235,16 +173,26 @@ static int ensure(img_store *s, const char *ref, const bld_base_spec *spec_in, n
     cleanup_close int cfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cfd < 0)
         return nr_err_sys(err, errno, "open %s", cache);
-    /* One build of an image at a time; a waiter then finds the tag made. */
-    char lockname[96];
-    snprintf(lockname, sizeof lockname, ".build-%s%s.lock", spec.major, spec.slim ? "-slim" : "");
+    if (spec.warning[0])
+        fprintf(stderr, "base: warning: %s\n", spec.warning);
+    /* One make of an image at a time; a waiter then finds the tag made. */
+    char lockname[128];
+    snprintf(lockname, sizeof lockname, ".build-%s.lock", spec.canonical + 5);
     cleanup_close int lfd = -1;
     if (nr_lock(cfd, lockname, true, &lfd, err) < 0)
         return -1;
     if (tag_present(s, ref))
         return 0;
+    /* Made before under another of its names (node:20 after node:iron). */
+    img_image *have = NULL;
+    nr_err e;
+    if (img_image_load(s, spec.canonical, &have, &e) == 0) {
+        int r = img_tag_set(s, ref, &have->manifest, err);
+        img_image_free(have);
+        return r;
+    }
 
-    fprintf(stderr, "base: %s is not in the store; making it from pinned packages (node %s)\n", ref, spec.version);
+    fprintf(stderr, "base: %s is not in the store; making %s\n", ref, spec.canonical);
     remove_stale(cfd);
     cleanup_free char *tmp = nr_xasprintf("%s/.ctx-%d-XXXXXX", cache, (int)getpid());
     if (!mkdtemp(tmp))
@@ -253,10 +201,10 @@ static int ensure(img_store *s, const char *ref, const bld_base_spec *spec_in, n
     int rc = -1;
     if (bld_base_make_context(&spec, cache, ctx, err) < 0)
         goto out;
-    const char *tags[] = {spec.tag_major, spec.tag_version};
+    const char *tags[] = {spec.canonical, ref};
     img_desc m;
     if (bld_base_write(s, ctx, tags, 2, &m, err) < 0) {
-        nr_err_wrap(err, "writing %s into the store", spec.tag_major);
+        nr_err_wrap(err, "writing %s into the store", spec.canonical);
         goto out;
     }
     fprintf(stderr, "base: %s ready: %s\n", ref, m.digest);

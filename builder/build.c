@@ -12,6 +12,7 @@
 
 #include "builder/base.h"
 #include "builder/build_int.h"
+#include "builder/fetch.h"
 #include "builder/run_mount.h"
 #include "builder/expand.h"
 #include "common/util.h"
@@ -166,31 +167,82 @@ static bld_step *step_done(bld_state *b, const img_layer_desc *l)
     return s;
 }
 
-static int load_base(bld_state *b, const bld_instr *in, const char *ref, img_image **img, nr_err *err)
+/* FROM x@sha256:...: the image found for x must be that one. */
+static int check_digest(bld_state *b, const bld_instr *in, const char *ref, const char *norm, const char *want,
+                        img_image **img, nr_err *err)
 {
-    char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    if (!*want || !strcmp((*img)->manifest.digest, want))
+        return 0;
+    bld_errat(err, &b->f, in, in->args[0].off,
+              "FROM %s: digest mismatch: %s is %s in this store, the Nodefile asks for %s", ref, norm,
+              (*img)->manifest.digest, want);
+    img_image_free(*img);
+    *img = NULL;
+    return -1;
+}
+
+static int load_base(bld_state *b, const bld_instr *in, const char *ref_in, img_image **img, nr_err *err)
+{
+    char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2], mapped[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    const char *ref = ref_in;
+    img_ref r;
+    if (img_ref_parse(ref_in, &r, err) < 0)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref_in,
+                         err->msg);
+    if (r.digest[0] && !r.tag[0]) {
+        /* name@sha256:...: only that image, found by its digest. */
+        if (img_image_load_digest(b->s, r.digest, img, err) == 0)
+            return 0;
+        char byd[IMG_NAME_MAX + IMG_DIGEST_MAX + 2];
+        snprintf(byd, sizeof byd, "%s@%s", r.name, r.digest);
+        if (bld_pull(b, byd, err) == 0 && img_image_load_digest(b->s, r.digest, img, err) == 0)
+            return 0;
+        if (err->errnum != ENOENT)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref_in, err->msg);
+        return bld_errat(err, &b->f, in, in->args[0].off,
+                         "FROM %s: no image with digest %s in this store (base images are made by tag: write "
+                         "%s:TAG@%s)",
+                         ref_in, r.digest, r.name, r.digest);
+    }
     if (img_ref_normalize(ref, norm, sizeof norm, err) < 0)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref, err->msg);
+    if (b->o->n_base_maps) {
+        int m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
+        if (m < 0)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map makes a reference too long", ref);
+        if (m == 1) {
+            if (b->o->progress)
+                fprintf(b->o->progress, "--> FROM %s: --base-map gives %s\n", norm, mapped);
+            if (img_ref_normalize(mapped, norm, sizeof norm, err) < 0)
+                return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map gives \"%s\": %s", ref,
+                                 mapped, err->msg);
+            ref = mapped;
+        }
+    }
     if (img_image_load(b->s, norm, img, err) == 0)
-        return 0;
+        return check_digest(b, in, ref_in, norm, r.digest, img, err);
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     if (bld_pull(b, norm, err) == 0) {
         if (img_image_load(b->s, norm, img, err) == 0)
-            return 0;
+            return check_digest(b, in, ref_in, norm, r.digest, img, err);
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     }
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref, err->msg);
-    if (bld_base_ensure) {
+    {
         if (bld_base_ensure(b->s, norm, err) == 0) {
             if (img_image_load(b->s, norm, img, err) == 0)
-                return 0;
+                return check_digest(b, in, ref_in, norm, r.digest, img, err);
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
         }
+        if (err->errnum == ENOTSUP)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s", err->msg);
         if (err->errnum != ENOENT)
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: building the base image: %s", ref,
                              err->msg);
+        if (!strncmp(norm, "node:", 5))
+            return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", err->msg);
     }
     return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", ref);
 }
@@ -680,6 +732,11 @@ static void state_free(bld_state *b)
     free(b->build_arg_used);
     bld_ctx_free(b->ctx);
     bld_nodefile_free(&b->f);
+    for (size_t i = 0; i < b->n_downloads; i++) {
+        unlink(b->downloads[i]);
+        free(b->downloads[i]);
+    }
+    free(b->downloads);
     free(b->cache_dir);
 }
 
@@ -690,6 +747,8 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     b.build_arg_used = nr_xcalloc(o->n_build_args + 1, sizeof *b.build_arg_used);
     b.cache_dir = nr_xasprintf("%s/cache/build", img_store_root(s));
     bld_secrets_sweep(&b);
+    cleanup_free char *dl = nr_xasprintf("%s/downloads", b.cache_dir);
+    bld_fetch_sweep(dl);
     rt_orphans_remove(img_store_root(s), true); /* build steps of a killed nbuild */
     int rc = read_nodefile(&b, err);
     if (rc == 0 && b.f.syntax && !o->quiet) /* BuildKit would fetch that frontend: say we did not */

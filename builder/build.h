@@ -44,6 +44,8 @@ typedef struct bld_opts {
     size_t n_cache_from;
     const char *cache_to;      /* --cache-to registry ref (after a successful build) */
     bool cache_to_max;         /* mode=max: every stage's steps, not only the image's */
+    const char **base_maps;    /* --base-map PATTERN=REPLACEMENT, first match wins (builder/basemap.c) */
+    size_t n_base_maps;
     const img_reg_opts *reg;   /* pulling what the store lacks (FROM, COPY --from); NULL: never */
 } bld_opts;
 
@@ -54,5 +56,11 @@ typedef struct bld_result {
 } bld_result;
 
 int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err);
+
+/* --base-map: is `map` a valid PATTERN=REPLACEMENT?  Rewrite `ref` by the
+ * first of `maps` that matches: 1 (out set), 0 (no map matches), -1 (the
+ * result does not fit in outlen). */
+int bld_base_map_check(const char *map, nr_err *err);
+int bld_base_map(const char *const *maps, size_t n, const char *ref, char *out, size_t outlen);
 
 #endif

@@ -87,6 +87,8 @@ typedef struct bld_state {
     bld_step **steps;      /* every step made, for freeing */
     size_t n_steps;
     char *cache_dir;       /* <root>/cache/build */
+    char **downloads;      /* ADD <url>: files under cache_dir/downloads, removed at the end */
+    size_t n_downloads;
     bool stage_no_cache;   /* --no-cache-filter names the stage being planned */
     /* stages.c: every stage of the file, what the target needs */
     char **stage_names;    /* AS name per stage (NULL: none); points into f */

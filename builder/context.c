@@ -637,7 +637,7 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
         const char *src = srcs[i];
         if (!strncmp(src, "http://", 7) || !strncmp(src, "https://", 8) || !strncmp(src, "git@", 4)) {
             bld_sel_free(&s);
-            return nr_err_set(err, is_add ? "ADD from a URL is not supported (%s)" : "COPY source can not be a URL (%s)",
+            return nr_err_set(err, is_add ? "ADD from a git repository is not supported (%s)" : "COPY source can not be a URL (%s)",
                               src);
         }
         if (!*src) {

@@ -9,6 +9,7 @@
 
 #include "builder/build_int.h"
 #include "builder/expand.h"
+#include "builder/fetch.h"
 #include "common/util.h"
 #include "images/layer.h"
 
@@ -234,6 +235,71 @@ static int add_inline(bld_state *b, bld_stage *st, const bld_instr *in, const bl
     return 0;
 }
 
+/* ADD <url>: an http(s) source, downloaded rather than read from the context. */
+static bool is_url(const char *w)
+{
+    return !strncasecmp(w, "http://", 7) || !strncasecmp(w, "https://", 8);
+}
+
+#define ADD_URL_MAX (2ull << 30) /* a download larger than this is refused */
+
+/* A URL source as an item: the file's name is the last component of the
+ * URL's path (for a directory destination), mode 0600 as Docker gives it.
+ * Without a checksum it is downloaded now and known by its content; with
+ * one (want) the checksum stands for the content and the download waits
+ * for a cache miss (fetch_pending). */
+static int add_url(bld_state *b, const bld_instr *in, size_t off, const char *url, const char *want, const char *dest,
+                   bool dest_dir, bld_sel *sel, nr_err *err)
+{
+    bld_item it = {.type = IMG_ENT_FILE, .mode = 0600};
+    if (dest_dir) {
+        const char *path = strchr(strstr(url, "://") + 3, '/');
+        size_t len = path ? strcspn(path, "?#") : 0;
+        cleanup_free char *pp = nr_xstrndup(path ? path : "", len);
+        const char *base = strrchr(pp, '/');
+        base = base ? base + 1 : pp;
+        if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+            return bld_errat(err, &b->f, in, off, "ADD %s: the URL names no file: give a destination file name", url);
+        it.dest = bld_path_join(dest, base);
+    } else {
+        it.dest = nr_xstrdup(dest);
+    }
+    if (want) {
+        memcpy(it.sha, want, 65);
+        it.link = nr_xasprintf("url %s", url); /* the source stays part of the key; cleared before writing */
+    } else {
+        cleanup_free char *dir = nr_xasprintf("%s/downloads", b->cache_dir);
+        if (bld_fetch_url(url, dir, ADD_URL_MAX, NULL, &it.host, &it.size, it.sha, err) < 0) {
+            free(it.dest);
+            return bld_errat(err, &b->f, in, off, "ADD: %s", err->msg);
+        }
+        b->downloads = nr_xrealloc(b->downloads, (b->n_downloads + 1) * sizeof *b->downloads);
+        b->downloads[b->n_downloads++] = nr_xstrdup(it.host);
+    }
+    sel->items = nr_xrealloc(sel->items, (sel->n + 1) * sizeof *sel->items);
+    sel->items[sel->n++] = it;
+    return 0;
+}
+
+/* On a cache miss: the downloads a checksum stood for, verified. */
+static int fetch_pending(bld_state *b, const bld_instr *in, bld_sel *sel, nr_err *err)
+{
+    for (size_t i = 0; i < sel->n; i++) {
+        bld_item *it = &sel->items[i];
+        if (it->type != IMG_ENT_FILE || !it->link || strncmp(it->link, "url ", 4))
+            continue;
+        cleanup_free char *dir = nr_xasprintf("%s/downloads", b->cache_dir);
+        char got[65];
+        if (bld_fetch_url(it->link + 4, dir, ADD_URL_MAX, it->sha, &it->host, &it->size, got, err) < 0)
+            return bld_errat(err, &b->f, in, in->args[0].off, "ADD: %s", err->msg);
+        b->downloads = nr_xrealloc(b->downloads, (b->n_downloads + 1) * sizeof *b->downloads);
+        b->downloads[b->n_downloads++] = nr_xstrdup(it->host);
+        free(it->link);
+        it->link = NULL;
+    }
+    return 0;
+}
+
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 {
     bool is_add = in->kind == BLD_ADD;
@@ -264,8 +330,21 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         if (from_stage && from_stage->skipped)
             return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: that stage was not built", from);
     }
-    if ((fl = bld_instr_flag(in, "checksum")))
-        return bld_errat(err, &b->f, in, fl->off, "ADD --checksum is not supported (it applies to URLs only)");
+    /* ADD --checksum=sha256:HEX: what a URL's download must be */
+    char want[65] = "";
+    const bld_flag *ck_fl = bld_instr_flag(in, "checksum");
+    if ((fl = ck_fl)) {
+        bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
+        cleanup_free char *v = NULL;
+        if (bld_expand_word(b, st, in, &w, &v, err) < 0)
+            return -1;
+        size_t hl = strlen(v) > 7 ? strlen(v) - 7 : 0;
+        if (strncmp(v, "sha256:", 7) || hl != 64 || strspn(v + 7, "0123456789abcdef") != 64)
+            return bld_errat(err, &b->f, in, w.off, "ADD --checksum=%s: want sha256: and 64 lowercase hex digits", v);
+        memcpy(want, v + 7, 65);
+        if (from_fl)
+            return bld_errat(err, &b->f, in, fl->off, "ADD --checksum applies to URLs, not to --from");
+    }
     nr_buf text = {0};
     nr_buf_addstr(&text, in->name);
     if (from)
@@ -302,7 +381,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     size_t n = in->nargs;
     char **words = nr_xcalloc(n, sizeof *words);
     int rc = 0;
-    size_t n_inline = 0;
+    size_t n_inline = 0, n_url = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (i + 1 < n && bld_instr_heredoc(in, in->args[i].off)) {
             words[i] = nr_xstrdup(in->args[i].s); /* `<<EOF`: its content is the source */
@@ -312,7 +391,16 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             continue;
         }
         rc = bld_expand_word(b, st, in, &in->args[i], &words[i], err);
+        if (rc == 0 && i + 1 < n && is_url(words[i])) {
+            if (!is_add)
+                rc = bld_errat(err, &b->f, in, in->args[i].off, "COPY cannot download a URL: use ADD");
+            else if (from)
+                rc = bld_errat(err, &b->f, in, in->args[i].off, "ADD --from cannot download a URL");
+            n_url++;
+        }
     }
+    if (rc == 0 && ck_fl && n_url != 1)
+        rc = bld_errat(err, &b->f, in, ck_fl->off, "ADD --checksum applies to one URL source (this ADD has %zu)", n_url);
     if (rc == 0) {
         const char *d = words[n - 1];
         size_t dl = strlen(d);
@@ -369,11 +457,11 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         char **csrc = nr_xcalloc(n, sizeof *csrc);
         size_t *cidx = nr_xcalloc(n, sizeof *cidx), nc = 0;
         for (size_t i = 0; i + 1 < n; i++)
-            if (!bld_instr_heredoc(in, in->args[i].off)) {
+            if (!bld_instr_heredoc(in, in->args[i].off) && !(is_add && is_url(words[i]))) {
                 cidx[nc] = i;
                 csrc[nc++] = words[i];
             }
-        if (bld_ctx_select_inline(sctx, csrc, nc, n_inline, dest, dest_dir, is_add, &step->sel, &bad, err) < 0) {
+        if (bld_ctx_select_inline(sctx, csrc, nc, n_inline + n_url, dest, dest_dir, is_add, &step->sel, &bad, err) < 0) {
             size_t ai = bad < nc ? cidx[bad] : n - 1;
             rc = bld_errat(err, &b->f, in, in->args[ai].off, "%s: %s", in->name, err->msg);
         } else {
@@ -381,6 +469,9 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                 const bld_heredoc *h = bld_instr_heredoc(in, in->args[i].off);
                 if (h)
                     rc = add_inline(b, st, in, h, dest, dest_dir, &step->sel, err);
+                else if (is_add && is_url(words[i]))
+                    rc = add_url(b, in, in->args[i].off, words[i], *want ? want : NULL, dest, dest_dir, &step->sel,
+                                 err);
             }
             for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++) {
                 uint64_t bytes = 0;
@@ -411,6 +502,14 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             bld_chain_add(st, ck);
             memcpy(step->key, st->chain, 65);
             step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
+            if (!step->cached && n_url && fetch_pending(b, in, &step->sel, err) < 0) {
+                bld_sel_free(&step->sel);
+                bld_dirs_free(step->pdirs, step->n_pdirs);
+                free(step->text);
+                free(step);
+                rc = -1;
+                goto done;
+            }
             st->layers = nr_xrealloc(st->layers, (st->n_layers + 1) * sizeof *st->layers);
             st->layers[st->n_layers++] = step;
             b->steps = nr_xrealloc(b->steps, (b->n_steps + 1) * sizeof *b->steps);

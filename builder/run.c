@@ -507,8 +507,10 @@ typedef struct run_mounts {
     size_t n;
     char **vols;     /* -v specs: the trust anchors, then the mounts */
     size_t nvols;
-    char **tmp;      /* host files to remove after the step (secrets) */
+    char **tmp;      /* what to undo after the step (secret copies, bind mounts) */
     size_t ntmp;
+    char **tmpfs;    /* the runtime's tmpfs specs */
+    size_t ntmpfs;
     const char **skip; /* the targets: none of them is in the layer */
 } run_mounts;
 
@@ -519,12 +521,15 @@ static void mounts_free(run_mounts *r)
     for (size_t i = 0; i < r->nvols; i++)
         free(r->vols[i]);
     for (size_t i = 0; i < r->ntmp; i++) {
-        unlink(r->tmp[i]);
+        bld_run_mount_cleanup(r->tmp[i]);
         free(r->tmp[i]);
     }
     free(r->m);
     free(r->vols);
     free(r->tmp);
+    for (size_t i = 0; i < r->ntmpfs; i++)
+        free(r->tmpfs[i]);
+    free(r->tmpfs);
     free(r->skip);
 }
 
@@ -558,6 +563,7 @@ static int mounts_make(bld_state *b, const bld_instr *in, run_mounts *r, nr_err 
 {
     r->vols = nr_xcalloc(r->n + 2, sizeof *r->vols);
     r->tmp = nr_xcalloc(r->n + 1, sizeof *r->tmp);
+    r->tmpfs = nr_xcalloc(r->n + 1, sizeof *r->tmpfs);
     if (b->o->host_ca)
         r->vols[r->nvols++] = nr_xasprintf("%s:%s:ro", b->o->host_ca, HOST_CA_PATH);
     for (size_t i = 0; i < r->n; i++) {
@@ -567,7 +573,9 @@ static int mounts_make(bld_state *b, const bld_instr *in, run_mounts *r, nr_err 
             r->tmp[r->ntmp++] = tmp;
         if (rc < 0)
             return -1;
-        if (vol)
+        if (vol && r->m[i].type == BLD_MOUNT_TMPFS)
+            r->tmpfs[r->ntmpfs++] = vol;
+        else if (vol)
             r->vols[r->nvols++] = vol;
     }
     return 0;
@@ -627,7 +635,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     rt_run_opts o = {.net = c.network, .cmd = c.argv, .ncmd = c.argc, .entrypoint_set = true, .entrypoint = "",
                      .env = env, .nenv = nenv, .mode = 2, .workers = 1, .volumes = mnt.vols,
-                     .nvolumes = mnt.nvols, .ephemeral = true /* a killed nbuild's is swept */};
+                     .nvolumes = mnt.nvols, .tmpfs = mnt.tmpfs, .ntmpfs = mnt.ntmpfs, .ephemeral = true /* a killed nbuild's is swept */};
     if (rt_container_create_image(b->s, img_store_root(b->s), &img, RT_BUILD_STEP_IMAGE, &o, &cr, err) < 0) {
         nr_err_wrap(err, "%s", c.text);
         goto out;

@@ -8,15 +8,24 @@
  *   type=secret,id=ID[,target=FILE][,required][,uid=N][,gid=N][,mode=OCTAL]
  *       nbuild --secret id=ID,src=FILE|env=VAR, as a read-only file (default
  *       /run/secrets/ID, mode 0400): in no layer, cache key, history or log.
- *   type=bind[,source=PATH],target=DIR
+ *   type=bind[,source=PATH],target=DIR[,from=STAGE|IMAGE][,rw]
  *       a read-only view of the context's PATH (default the whole context),
  *       resolved beneath it; its content digest is part of the cache key.
  *       A directory that holds a path the ignore file excludes is refused:
  *       the step would see what the context hides (BuildKit never sends it).
+ *       from=: PATH in an earlier stage or an image, resolved inside its
+ *       root (an absolute link or ".." stays in it, as for COPY --from);
+ *       the stage's chain or the image's digest is in the key.  rw: the
+ *       step may write, into an overlay upper dir of its own that is
+ *       dropped after the step (never in a layer, never in the source).
+ *   type=tmpfs,target=DIR[,size=N[k|m|g]]
+ *       an empty tmpfs for the step.
  *
- * Each becomes one of the runtime's -v binds for the step's container, and
- * its target is left out of the layer (img_upper_opts.skip).  Not yet:
- * type=tmpfs, type=ssh, bind rw or from=, cache from= (a clear error). */
+ * Each becomes one of the runtime's -v binds (or tmpfs mounts) for the
+ * step's container, and its target is left out of the layer
+ * (img_upper_opts.skip).  Binds from a stage and rw binds are overlay
+ * mounts of their own under cache/build/binds/<pid>-<random>/ while the
+ * step runs.  Not yet: type=ssh, cache from= (a clear error). */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +33,8 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -32,11 +43,31 @@
 #include "builder/build_int.h"
 #include "builder/run_mount.h"
 #include "common/util.h"
+#include "images/unpack.h"
 
 #define SECRET_MAX (500u << 10) /* BuildKit's limit */
 
+static void binds_sweep(bld_state *b)
+{
+    cleanup_free char *dir = nr_xasprintf("%s/binds", b->cache_dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (pid > 0 && *end == '-' && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+            cleanup_free char *p = nr_xasprintf("%s/%s", dir, e->d_name);
+            bld_run_mount_cleanup(p);
+        }
+    }
+    closedir(d);
+}
+
 void bld_secrets_sweep(bld_state *b)
 {
+    binds_sweep(b);
     cleanup_free char *dir = nr_xasprintf("%s/secrets", b->cache_dir);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     DIR *d = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
@@ -57,6 +88,8 @@ void bld_run_mount_free(bld_run_mount *m)
     free(m->target);
     free(m->id);
     free(m->source);
+    free(m->from);
+    free(m->size);
     memset(m, 0, sizeof *m);
 }
 
@@ -94,6 +127,8 @@ int bld_run_mount_parse(bld_state *b, const bld_instr *in, const bld_flag *f, co
                 m->type = BLD_MOUNT_SECRET;
             else if (!strcmp(val, "bind"))
                 m->type = BLD_MOUNT_BIND;
+            else if (!strcmp(val, "tmpfs"))
+                m->type = BLD_MOUNT_TMPFS;
             else
                 return bld_errat(err, &b->f, in, f->off, "RUN --mount=type=%s is not supported yet", val);
         } else if (!strcmp(kv, "target") || !strcmp(kv, "dst") || !strcmp(kv, "destination")) {
@@ -121,8 +156,14 @@ int bld_run_mount_parse(bld_state *b, const bld_instr *in, const bld_flag *f, co
             mode_set = true;
         } else if (!strcmp(kv, "sharing") && (!strcmp(val, "shared") || !strcmp(val, "private") || !strcmp(val, "locked"))) {
             /* one build at a time uses a cache dir here: shared is what it gets */
-        } else if (!strcmp(kv, "from")) {
-            return bld_errat(err, &b->f, in, f->off, "RUN --mount ... from=%s is not supported yet", val);
+        } else if (!strcmp(kv, "from") && *val) {
+            free(m->from);
+            m->from = nr_xstrdup(val);
+        } else if (!strcmp(kv, "size") && *val && strspn(val, "0123456789") > 0 &&
+                   (strspn(val, "0123456789") == strlen(val) ||
+                    (strspn(val, "0123456789") == strlen(val) - 1 && strchr("kmgKMG", val[strlen(val) - 1])))) {
+            free(m->size);
+            m->size = nr_xstrdup(val);
         } else {
             return bld_errat(err, &b->f, in, f->off, "RUN --mount: unknown or bad option \"%s%s%s\"", kv,
                              eq ? "=" : "", val);
@@ -146,8 +187,10 @@ int bld_run_mount_parse(bld_state *b, const bld_instr *in, const bld_flag *f, co
         return bld_errat(err, &b->f, in, f->off, "RUN --mount: the target can not be /");
     if (m->type == BLD_MOUNT_CACHE && !m->id)
         m->id = nr_xstrdup(m->target);
-    if (m->type == BLD_MOUNT_BIND && m->rw)
-        return bld_errat(err, &b->f, in, f->off, "RUN --mount=type=bind,rw is not supported yet");
+    if (m->from && m->type != BLD_MOUNT_BIND)
+        return bld_errat(err, &b->f, in, f->off, "RUN --mount: from= is supported for type=bind only");
+    if (m->size && m->type != BLD_MOUNT_TMPFS)
+        return bld_errat(err, &b->f, in, f->off, "RUN --mount: size= applies to type=tmpfs only");
     if (m->type == BLD_MOUNT_BIND && !m->source)
         m->source = nr_xstrdup(".");
     if (m->id && (strchr(m->id, '/') || !strcmp(m->id, "..")) && m->type == BLD_MOUNT_SECRET)
@@ -190,13 +233,50 @@ static int secret_value(bld_state *b, const char *id, char **data, size_t *len, 
     return 0;
 }
 
+/* from=: an earlier stage (by name or index) or an image. */
+static int from_source(bld_state *b, const bld_instr *in, const bld_run_mount *m, bld_stage **stage, img_image **img,
+                       nr_err *err)
+{
+    *stage = NULL;
+    *img = NULL;
+    size_t me = b->n_stages ? b->n_stages - 1 : 0; /* the stage being planned */
+    if (strspn(m->from, "0123456789") == strlen(m->from)) {
+        size_t k = strtoul(m->from, NULL, 10);
+        if (k >= me)
+            return bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: not an earlier stage", m->from);
+        *stage = &b->stages[k];
+    }
+    for (size_t k = me; !*stage && k-- > 0;)
+        if (b->stages[k].name && !strcasecmp(b->stages[k].name, m->from))
+            *stage = &b->stages[k];
+    if (*stage && (*stage)->skipped)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: that stage was not built", m->from);
+    if (!*stage && bld_image_for_copy(b, m->from, img, err) < 0)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: %s", m->from, err->msg);
+    return 0;
+}
+
 int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m, nr_buf *key, nr_err *err)
 {
-    static const char *const types[] = {"bind", "cache", "secret"};
+    static const char *const types[] = {"bind", "cache", "secret", "tmpfs"};
     nr_buf_addf(key, "mount type=%s target=%s id=%s ro=%d uid=%u gid=%u mode=%o;", types[m->type], m->target,
                 m->id ? m->id : "", m->readonly, (unsigned)m->uid, (unsigned)m->gid, (unsigned)m->mode);
+    if (m->type == BLD_MOUNT_TMPFS && m->size)
+        nr_buf_addf(key, "size=%s;", m->size);
     if (m->type != BLD_MOUNT_BIND)
         return 0;
+    if (m->rw)
+        nr_buf_addstr(key, "rw;");
+    if (m->from) {
+        /* the source's identity stands for its content, as for COPY --from */
+        bld_stage *stage;
+        img_image *img;
+        if (from_source(b, in, m, &stage, &img, err) < 0)
+            return -1;
+        nr_buf_addf(key, "from=%s source=%s;", stage ? stage->chain : img->manifest.digest, m->source);
+        img_image_free(img);
+        return 0;
+    }
     /* what the step reads through a bind is part of what it depends on */
     char *srcs[1] = {m->source};
     bld_sel sel = {0};
@@ -210,6 +290,161 @@ int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m,
         return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
     nr_buf_addf(key, "content=%s;", digest);
     return 0;
+}
+
+void bld_run_mount_cleanup(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return;
+    if (!S_ISDIR(st.st_mode)) {
+        unlink(path);
+        return;
+    }
+    cleanup_free char *tree = nr_xasprintf("%s/tree", path);
+    while (umount2(tree, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+        ;
+    const char *base = strrchr(path, '/');
+    cleanup_free char *parent = nr_xstrndup(path, (size_t)(base - path));
+    cleanup_close int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    nr_err ign;
+    if (pfd >= 0)
+        nr_rm_rf(pfd, base + 1, &ign);
+}
+
+/* A directory of this step's own under cache/build/binds: <pid>-<random>. */
+static char *bind_dir(bld_state *b, nr_err *err)
+{
+    cleanup_free char *dir = nr_xasprintf("%s/binds", b->cache_dir);
+    if (nr_mkdir_p(dir, 0700, err) < 0)
+        return NULL;
+    unsigned char r[6];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        nr_err_sys(err, errno, "getrandom");
+        return NULL;
+    }
+    char *p = nr_xasprintf("%s/%d-%02x%02x%02x%02x%02x%02x", dir, (int)getpid(), r[0], r[1], r[2], r[3], r[4], r[5]);
+    if (mkdir(p, 0700) < 0) {
+        nr_err_sys(err, errno, "mkdir %s", p);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Mount the lower dirs (top first) at `at`: read-only, or with an upper dir
+ * in `rwdir` (writes go there).  One read-only lower: a clone of it. */
+static int attach_tree(const char *const *lowers, size_t n, const char *rwdir, const char *at, nr_err *err)
+{
+    int m;
+    if (n == 1 && !rwdir) {
+        m = (int)syscall(SYS_open_tree, AT_FDCWD, lowers[0], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+        if (m < 0)
+            return nr_err_sys(err, errno, "a view of %s", lowers[0]);
+        struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID};
+        if (syscall(SYS_mount_setattr, m, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
+            int e = errno;
+            close(m);
+            return nr_err_sys(err, e, "a read-only view of %s", lowers[0]);
+        }
+    } else {
+        cleanup_close int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+        if (fs < 0)
+            return nr_err_sys(err, errno, "overlay for a bind mount");
+        for (size_t i = 0; i < n; i++)
+            if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) < 0)
+                return nr_err_sys(err, errno, "overlay for a bind mount: %s", lowers[i]);
+        if (rwdir) {
+            cleanup_free char *up = nr_xasprintf("%s/upper", rwdir), *wk = nr_xasprintf("%s/work", rwdir);
+            if ((mkdir(up, 0755) < 0 && errno != EEXIST) || (mkdir(wk, 0700) < 0 && errno != EEXIST))
+                return nr_err_sys(err, errno, "mkdir %s", up);
+            if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", up, 0) < 0 ||
+                syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", wk, 0) < 0)
+                return nr_err_sys(err, errno, "overlay for a bind mount: upper dir %s", up);
+        }
+        if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+            return nr_err_sys(err, errno, "overlay for a bind mount");
+        m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+                         (rwdir ? 0 : MOUNT_ATTR_RDONLY) | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+        if (m < 0)
+            return nr_err_sys(err, errno, "mount overlay for a bind mount");
+    }
+    if (mkdir(at, 0700) < 0 && errno != EEXIST) {
+        close(m);
+        return nr_err_sys(err, errno, "mkdir %s", at);
+    }
+    int rc = (int)syscall(SYS_move_mount, m, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH);
+    int e = errno;
+    close(m);
+    return rc < 0 ? nr_err_sys(err, e, "attach a bind mount's tree at %s", at) : 0;
+}
+
+/* A bind from a stage or an image, or a rw bind of the context: a tree of
+ * its own under bind_dir, `source` resolved inside it; *vol and *dir (for
+ * bld_run_mount_cleanup) set. */
+static int bind_tree(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **vol, char **dir, nr_err *err)
+{
+    char **lowers = NULL;
+    size_t n = 0;
+    bld_stage *stage = NULL;
+    img_image *img = NULL;
+    int rc = -1;
+    cleanup_free char *at = NULL, *rel = NULL;
+    cleanup_close int root = -1, fd = -1;
+    if (m->from) {
+        bld_ctx *tree; /* writes the stage's layers and unpacks them, once per build */
+        if (from_source(b, in, m, &stage, &img, err) < 0)
+            goto out;
+        if ((stage ? bld_tree_stage(b, stage, &tree, err) : bld_tree_image(b, img, &tree, err)) < 0) {
+            bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: %s", m->from, err->msg);
+            goto out;
+        }
+        n = stage ? stage->n_layers : img->n_layers;
+        lowers = nr_xcalloc(n + 1, sizeof *lowers);
+        for (size_t i = 0; i < n; i++) { /* top first */
+            const img_layer_desc *l = stage ? &stage->layers[n - 1 - i]->layer : &img->layers[n - 1 - i];
+            lowers[i] = nr_xasprintf("%s/layers/%s", img_store_root(b->s), img_digest_hex(l->diff_id));
+        }
+    } else {
+        lowers = nr_xcalloc(2, sizeof *lowers);
+        lowers[n++] = nr_xstrdup(bld_ctx_dir(b->ctx));
+    }
+    if (!(*dir = bind_dir(b, err)))
+        goto out;
+    at = nr_xasprintf("%s/tree", *dir);
+    if (attach_tree((const char *const *)lowers, n, m->rw ? *dir : NULL, at, err) < 0)
+        goto out;
+    /* the source inside that tree: a stage's links resolve in its root */
+    root = open(at, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    rel = bld_path_clean(m->source);
+    const char *r = rel + strspn(rel, "/");
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+                           .resolve = (m->from ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS |
+                                      RESOLVE_NO_XDEV};
+    fd = root < 0 ? -1 : (int)syscall(SYS_openat2, root, *r ? r : ".", &how, sizeof how);
+    if (fd < 0) {
+        bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s%s%s: %s", m->source,
+                  m->from ? ",from=" : "", m->from ? m->from : "", strerror(errno));
+        goto out;
+    }
+    char link[64], host[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t hl = readlink(link, host, sizeof host - 1);
+    if (hl >= 0)
+        host[hl] = 0;
+    if (hl < 0 || (size_t)hl < strlen(at) || strncmp(host, at, strlen(at)) ||
+        (host[strlen(at)] && host[strlen(at)] != '/')) {
+        nr_err_set(err, "resolve %s in %s: outside it", m->source, at);
+        goto out;
+    }
+    *vol = nr_xasprintf("%s:%s%s", host, m->target, m->rw ? "" : ":ro");
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(lowers[i]);
+    free(lowers);
+    img_image_free(img);
+    return rc;
 }
 
 /* The first path below dir (rel: its context-relative name) that the
@@ -306,6 +541,12 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
         *vol = nr_xasprintf("%s:%s:ro", path, m->target);
         return 0;
     }
+    if (m->type == BLD_MOUNT_TMPFS) {
+        *vol = nr_xasprintf("%s%s%s", m->target, m->size ? ":size=" : "", m->size ? m->size : "");
+        return 0;
+    }
+    if (m->from)
+        return bind_tree(b, in, m, vol, tmpfile, err);
     /* bind: the context's path, resolved beneath the context */
     cleanup_free char *rel = bld_path_clean(m->source);
     const char *r = rel[0] == '/' ? rel + 1 : rel;
@@ -334,6 +575,8 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
     if (hl < 0)
         return nr_err_sys(err, errno, "resolve %s", m->source);
     host[hl] = 0;
+    if (m->rw) /* the step's writes go to an overlay of its own */
+        return bind_tree(b, in, m, vol, tmpfile, err);
     *vol = nr_xasprintf("%s:%s:ro", host, m->target);
     return 0;
 }

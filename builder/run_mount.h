@@ -1,4 +1,4 @@
-/* RUN --mount=type=cache|secret|bind (run_mount.c): parsed from the flag,
+/* RUN --mount=type=cache|secret|bind|tmpfs (run_mount.c): parsed from the flag,
  * part of the step's cache key, and turned into a -v bind of the step's
  * container.  Internal to the builder. */
 #ifndef BLD_RUN_MOUNT_H
@@ -10,13 +10,15 @@
 #include "builder/build_int.h"
 #include "common/util.h"
 
-enum bld_mount_type { BLD_MOUNT_BIND, BLD_MOUNT_CACHE, BLD_MOUNT_SECRET };
+enum bld_mount_type { BLD_MOUNT_BIND, BLD_MOUNT_CACHE, BLD_MOUNT_SECRET, BLD_MOUNT_TMPFS };
 
 typedef struct bld_run_mount {
     enum bld_mount_type type;
     char *target;      /* absolute in-image path, cleaned */
     char *id;          /* cache and secret */
-    char *source;      /* bind: context-relative */
+    char *source;      /* bind: context-relative, or in `from` */
+    char *from;        /* bind: a stage (name or index) or an image; NULL: the context */
+    char *size;        /* tmpfs: size=N[k|m|g] as given, or NULL */
     bool readonly, rw, required;
     uid_t uid;
     gid_t gid;
@@ -29,12 +31,17 @@ int bld_run_mount_parse(bld_state *b, const bld_instr *in, const bld_flag *f, co
                         nr_err *err);
 /* What the step depends on through the mount (a bind's content digest). */
 int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m, nr_buf *key, nr_err *err);
-/* The -v spec ("HOST:CTR[:ro]", NULL for an absent optional secret) with its
- * host side made; *tmpfile (a secret's copy) is removed by the caller. */
+/* The -v spec ("HOST:CTR[:ro]", NULL for an absent optional secret; for a
+ * tmpfs "CTR[:size=N]", a tmpfs spec of the runtime) with its host side
+ * made; *tmpfile (a secret's copy, or the mounts of a bind from a stage or a
+ * rw bind) is undone by bld_run_mount_cleanup after the step. */
 int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **vol, char **tmpfile,
                          nr_err *err);
 void bld_run_mount_free(bld_run_mount *m);
-/* Remove the secret copies a killed nbuild left (their pid is gone). */
+/* Undo what bld_run_mount_volume made for a step (*tmpfile). */
+void bld_run_mount_cleanup(const char *tmpfile);
+/* Remove the secret copies and bind mounts a killed nbuild left (their pid
+ * is gone). */
 void bld_secrets_sweep(bld_state *b);
 
 #endif

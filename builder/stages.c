@@ -78,6 +78,26 @@ int bld_stages_analyze(bld_state *b, nr_err *err)
                 deps[k][d] = true;
             continue;
         }
+        if (k >= 0 && in->kind == BLD_RUN) {
+            /* RUN --mount=type=bind,from=STAGE reads that stage too */
+            for (size_t f = 0; f < in->nflags && rc == 0; f++) {
+                if (strcmp(in->flags[f].name, "mount") || !in->flags[f].value)
+                    continue;
+                cleanup_free char *copy = nr_xstrdup(in->flags[f].value);
+                for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+                    if (strncmp(kv, "from=", 5))
+                        continue;
+                    long d = strchr(kv, '$') ? -3 : stage_named(b, kv + 5, (size_t)k);
+                    for (long e = 0; d == -3 && e < k; e++)
+                        deps[k][e] = true;
+                    if (d == -2)
+                        rc = bld_errat(err, &b->f, in, in->flags[f].off, "RUN --mount %s: not an earlier stage", kv);
+                    else if (d >= 0)
+                        deps[k][d] = true;
+                }
+            }
+            continue;
+        }
         const bld_flag *fl = k >= 0 && in->kind == BLD_COPY ? bld_instr_flag(in, "from") : NULL;
         if (!fl)
             continue;
@@ -215,7 +235,7 @@ int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *e
         if (err->errnum != ENOENT)
             return nr_err_wrap(err, "pull %s", ref);
     }
-    if (err->errnum == ENOENT && bld_base_ensure && bld_base_ensure(b->s, norm, err) == 0 &&
+    if (err->errnum == ENOENT && bld_base_ensure(b->s, norm, err) == 0 &&
         img_image_load(b->s, norm, out, err) == 0)
         return 0;
     return err->errnum == ENOENT ? nr_err_set(err, "unknown image %s (not a stage before this one either)", ref) : -1;

@@ -8,7 +8,7 @@ unset NODE_EXTRA_CA_CERTS
 nrun() { "$BUILD/nrun" "$@"; }
 nbuild() { "$BUILD/nbuild" "$@"; }
 
-echo "== nbuild -t hello:1.0 examples/hello  (builds node:20-slim first if the store lacks it)"
+echo "== nbuild -t hello:1.0 examples/hello  (makes node:20-distroless first if the store lacks it)"
 digest=$(nbuild -q -t hello:1.0 examples/hello)
 echo "image digest: $digest"
 echo

@@ -93,6 +93,8 @@ typedef struct rt_run_opts {
     char **cmd;               /* CMD... after the image */
     size_t ncmd;
     char **volumes;           /* -v specs as given */
+    char **tmpfs;             /* DEST[:size=N[k|m|g]][,mode=OCTAL]: a tmpfs (RUN --mount=type=tmpfs) */
+    size_t ntmpfs;
     size_t nvolumes;
     char **ports;             /* -p specs */
     size_t nports;

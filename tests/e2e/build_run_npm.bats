@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# RUN npm ci behind a TLS interception, as on this machine's network: the
+# RUN npm ci on node:20-slim (Debian slim + npm) behind a TLS interception, as on this machine's network: the
 # registry is a local HTTPS server (127.0.0.1) whose certificate comes from a
 # CA the test makes, which the image does not trust.  nbuild hands the
 # host's trust anchors (here --host-ca=the test's CA) to RUN steps only.
@@ -56,7 +56,7 @@ EOF
     (cd "$CTX" && npm install --package-lock-only --no-audit --no-fund --cafile "$W/ca.pem" \
         --omit-lockfile-registry-resolved=false --registry "$REG" >/dev/null 2>&1)
     cat >"$CTX/Nodefile" <<EOF
-FROM node:20
+FROM node:20-slim
 ENV npm_config_registry=$REG npm_config_update_notifier=false npm_config_fetch_retries=0
 WORKDIR /app
 COPY package*.json ./

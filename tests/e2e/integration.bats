@@ -20,7 +20,7 @@ teardown_file() {
     nr_remove_root
 }
 
-@test "nbuild: the example builds on node:20-slim with the config the Nodefile asks for" {
+@test "nbuild: the example builds on node:20-distroless with the config the Nodefile asks for" {
     grep -Eq '^sha256:[0-9a-f]{64}$' "$BATS_FILE_TMPDIR/digest"
     run "$NRUN" image inspect hello:it
     [ "$status" -eq 0 ]

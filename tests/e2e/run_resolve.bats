@@ -5,8 +5,10 @@
 # container's PID 1 resolves the command inside the container's root.  What
 # does not end in a plain `node` command runs as one process, with the reason
 # in `nrun inspect` and `nrun logs`, and a published port is refused for it.
-# (yarn is not in the node:20 image and corepack would fetch it from the
-# network: `yarn start` is resolved from package.json without running yarn.)
+# (The images build on node:20-slim: Debian slim with sh, npm and yarn, and
+# ENTRYPOINT ["docker-entrypoint.sh"] as Docker's node image, so each
+# resolution starts there.  `yarn start` is resolved from package.json
+# without running yarn.)
 load ../lib/common
 load ../lib/runtime
 bats_require_minimum_version 1.5.0
@@ -37,7 +39,7 @@ SH
     # tini from Debian's package (tests/lib/deps.sh installs it)
     cp /usr/bin/tini-static "$CTX/tini"
     build() { # tag, Nodefile lines after the common part
-        printf 'FROM node:20\nWORKDIR /app\nCOPY server.js package.json ./\n%s\n' "$2" >"$CTX/Nodefile.$1"
+        printf 'FROM node:20-slim\nWORKDIR /app\nCOPY server.js package.json ./\n%s\n' "$2" >"$CTX/Nodefile.$1"
         "$NBUILD" -q -f "$CTX/Nodefile.$1" -t "$1:1" "$CTX" >/dev/null
     }
     build npm 'CMD ["npm", "start"]'
@@ -58,7 +60,7 @@ CMD ["npm", "start"]'
         done
         cp "$REPO/tests/apps/socketio.js" "$sio/"
         printf '{"name":"sio","version":"1.0.0","scripts":{"start":"PORT=3000 node socketio.js"}}\n' >"$sio/package.json"
-        printf 'FROM node:20\nWORKDIR /app\nCOPY . .\nCMD ["npm", "start"]\n' >"$sio/Nodefile"
+        printf 'FROM node:20-slim\nWORKDIR /app\nCOPY . .\nCMD ["npm", "start"]\n' >"$sio/Nodefile"
         "$NBUILD" -q -t sio:1 "$sio" >/dev/null
     fi
     build ep 'COPY docker-entrypoint.sh /usr/local/bin/
@@ -95,16 +97,16 @@ served_as_cluster() {
 }
 
 @test "CMD [\"npm\", \"start\"]: cluster workers with npm's environment" {
-    served_as_cluster npm:1 "npm start -> node server.js"
+    served_as_cluster npm:1 "docker-entrypoint.sh npm start -> npm start -> node server.js"
     grep -q '"ev":"start"' "$BATS_TEST_TMPDIR/answers"
 }
 
 @test "shell-form CMD node server.js: cluster workers" {
-    served_as_cluster shell:1 "/bin/sh -c node server.js -> node server.js"
+    served_as_cluster shell:1 "docker-entrypoint.sh /bin/sh -c node server.js -> /bin/sh -c node server.js -> node server.js"
 }
 
 @test "CMD [\"yarn\", \"start\"]: cluster workers (resolved from package.json, yarn is not run)" {
-    served_as_cluster yarn:1 "yarn start -> node server.js"
+    served_as_cluster yarn:1 "docker-entrypoint.sh yarn start -> yarn start -> node server.js"
 }
 
 @test "ENTRYPOINT [\"tini\", \"--\"] + npm start: cluster workers; tini runs for real when the command is not node" {
@@ -125,7 +127,7 @@ served_as_cluster() {
     id=$(rt_run -d npm:1 npm run both)
     for i in $(seq 100); do "$NRUN" logs "$id" 2>/dev/null | grep -q building && break; sleep 0.1; done
     "$NRUN" logs "$id" 2>&1 | grep -qxF "mode: single (the \"both\" script is not one simple command: it uses '&&')"
-    "$NRUN" inspect "$id" | jq -e '.[0].Supervisor | .Mode == "single" and .Command == ["npm", "run", "both"]'
+    "$NRUN" inspect "$id" | jq -e '.[0].Supervisor | .Mode == "single" and .Command == ["docker-entrypoint.sh", "npm", "run", "both"]'
     "$NRUN" rm -f "$id" >/dev/null
     id=$(rt_run -d npm:1 sleep 30)
     "$NRUN" inspect "$id" | jq -e '.[0].Supervisor | .Mode == "single" and .ModeReason == "sleep is not a node command"'

@@ -9,8 +9,12 @@ APT_PKGS=(
     libcmocka-dev bats jq
     umoci skopeo podman buildah crun runc docker-registry apache2-utils openssl
     busybox-static tini wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev
-    nodejs npm
+    nodejs npm mmdebstrap dpkg-dev
 )
+
+# Only for `make bench` (deps.sh --bench): BuildKit to compare nbuild with.
+BENCH_PKGS=(docker.io bc)
+[ "${1:-}" = --bench ] && APT_PKGS+=("${BENCH_PKGS[@]}")
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -47,4 +51,7 @@ if [ -f "$apps/package.json" ]; then
             echo "$want" >node_modules/.nrun-installed)
     fi
 fi
+# The npm tarballs the examples' lock files name, for the offline registry
+# that tests/e2e/build_examples.bats and bench/build_express.sh serve.
+"$here/tests/lib/npm_tarballs.sh"
 exit 0

@@ -134,3 +134,63 @@ EOF
     no_layer_holds "ignored-secret-$$"
     no_layer_holds "ignored-cred-$$"
 }
+
+@test "RUN --mount=type=bind,from=STAGE: '..', absolute and relative links in the stage resolve inside the stage, never to the host" {
+    mkdir -p "$CTX"
+    cat >"$CTX/Nodefile" <<'NF'
+FROM bbase:1 AS evil
+RUN mkdir -p /etc /deep/a/b && echo stage-etc >/etc/stage-marker && ln -s /etc /abs && ln -s ../../../../../../../etc /deep/a/b/rel && ln -s /proc/self/root/etc /magic
+FROM bbase:1
+RUN --mount=type=bind,from=evil,source=../../../../etc,target=/m1 --mount=type=bind,from=evil,source=/abs,target=/m2 --mount=type=bind,from=evil,source=/deep/a/b/rel,target=/m3 sh -c 'for m in /m1 /m2 /m3; do cat $m/stage-marker; test -e $m/debian_version && echo HOST-ETC; done >/seen; true'
+NF
+    [ -e /etc/debian_version ] || skip "the probe needs a host file the stage lacks (/etc/debian_version)"
+    run "$NBUILD" --no-cache -t mf:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(rt_run --rm mf:1 cat /seen)" = "stage-etc
+stage-etc
+stage-etc" ]
+    # a magic link (/proc/self/root/...) as the source is refused, not followed
+    printf 'FROM bbase:1 AS evil\nRUN ln -s /proc/self/root/etc /magic\nFROM bbase:1\nRUN --mount=type=bind,from=evil,source=/magic,target=/m cat /m/hostname\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache -t mf:2 "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:4:"*"source=/magic"* ]]
+    [ -z "$(ls -A "$NRUN_ROOT/cache/build/binds" 2>/dev/null)" ]
+    ! grep -qF " $NRUN_ROOT/cache/build/binds" /proc/mounts
+}
+
+@test "RUN --mount=type=bind,rw: a source through a symlink out of the context is refused; rw writes never reach the host" {
+    secret=$(cat "$SECRET_FILE")
+    ln -sfn "$(dirname "$SECRET_FILE")" "$CTX/out"
+    printf 'FROM bbase:1\nRUN --mount=type=bind,rw,source=out,target=/m sh -c "cat /m/host-secret; echo pwned >/m/host-secret"\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache -t rwb:1 "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" != *"$secret"* ]]
+    [ "$(cat "$SECRET_FILE")" = "$secret" ]
+    rm "$CTX/out"
+    # a rw bind of the context: the step's writes (even through a link it makes) stay in its overlay
+    echo keep >"$CTX/file"
+    printf 'FROM bbase:1\nRUN --mount=type=bind,rw,target=/c sh -c "echo pwned >/c/file; ln -s %s /c/lnk; echo pwned >/c/lnk/host-secret 2>/dev/null; true"\n' \
+        "$(dirname "$SECRET_FILE")" >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache -t rwb:2 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$CTX/file")" = keep ]
+    [ ! -e "$CTX/lnk" ]
+    [ "$(cat "$SECRET_FILE")" = "$secret" ]
+    rm -f "$CTX/file"
+}
+
+@test "RUN --mount targets with '..' or through a link in the image stay inside the container" {
+    printf 'FROM bbase:1\nRUN ln -s / /up\nRUN --mount=type=tmpfs,target=/up/../../../tmp/t1 --mount=type=tmpfs,target=/up/tmp/t2 sh -c "touch /tmp/t1/x /tmp/t2/y"\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache -t tg:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # the tmpfs were in the container's /tmp (the link resolved in its root), so nothing stayed
+    [ "$(rt_run --rm tg:1 sh -c 'test ! -e /tmp/t1/x && test ! -e /tmp/t2/y && echo clean')" = clean ]
+    [ ! -e /tmp/t1 ] && [ ! -e /tmp/t2 ] # whatever the step did, on the host: nothing
+    ! grep -qE ' /tmp/t[12] ' /proc/mounts
+    [ ! -e /up ]
+}

@@ -1,0 +1,334 @@
+/* Tag grammar of the node base images: node:[VERSION][-VARIANT] as Docker's
+ * official node image defines it, resolved against the lock files
+ * (images/node/versions.txt, images/node/releases.lock) without any network.
+ * See builder/base.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/base.h"
+#include "common/embed.h"
+#include "common/util.h"
+
+#define VERSIONS_NAME "images/node/versions.txt"
+#define RELEASES_NAME "images/node/releases.lock"
+
+/* Debian's suites, oldest first: the order "nearest" is measured in. */
+static const char *const DEBIAN_ORDER[] = {"stretch", "buster", "bullseye", "bookworm", "trixie", "forky", NULL};
+
+/* Value of KEY in versions.txt ("KEY=VALUE" lines, '#' comments); 1 when unset. */
+static int pin_find(const char *text, const char *key, char *out, size_t outlen, nr_err *err)
+{
+    size_t klen = strlen(key);
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, key, klen) || l[klen] != '=')
+            continue;
+        const char *v = l + klen + 1;
+        size_t n = strcspn(v, "\n");
+        if (n == 0 || n >= outlen)
+            return nr_err_set(err, "%s: %s has an empty or too long value", VERSIONS_NAME, key);
+        memcpy(out, v, n);
+        out[n] = '\0';
+        return 0;
+    }
+    return 1;
+}
+
+static int pin_get(const char *text, const char *key, char *out, size_t outlen, nr_err *err)
+{
+    int r = pin_find(text, key, out, outlen, err);
+    if (r == 1)
+        return nr_err_set(err, "%s: %s is not set", VERSIONS_NAME, key);
+    return r;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+/* Is `word` one of the space-separated words of `list`? */
+static bool in_list(const char *list, const char *word, size_t wlen)
+{
+    for (const char *p = list; *p;) {
+        p += strspn(p, " \t");
+        size_t n = strcspn(p, " \t");
+        if (n && n == wlen && !strncmp(p, word, n))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+static int debian_rank(const char *s, size_t n)
+{
+    for (int i = 0; DEBIAN_ORDER[i]; i++)
+        if (strlen(DEBIAN_ORDER[i]) == n && !strncmp(DEBIAN_ORDER[i], s, n))
+            return i;
+    return -1;
+}
+
+/* Three numbers of "a.b.c"; false unless exactly that. */
+static bool parse_ver(const char *s, size_t n, long v[3])
+{
+    size_t i = 0;
+    for (int k = 0; k < 3; k++) {
+        size_t d = 0;
+        while (i + d < n && s[i + d] >= '0' && s[i + d] <= '9')
+            d++;
+        if (d == 0 || d > 6)
+            return false;
+        v[k] = strtol(s + i, NULL, 10);
+        i += d;
+        if (k < 2 && (i >= n || s[i++] != '.'))
+            return false;
+    }
+    return i == n;
+}
+
+/* The newest release in releases.lock whose version starts with the dotted
+ * prefix `want` ("20", "20.11", "20.11.1" = exact). */
+static int release_find(const char *releases, const char *want, char *ver, size_t vlen, char *integ, size_t ilen)
+{
+    size_t wl = strlen(want);
+    long best[3] = {-1, -1, -1};
+    for (const char *l = releases; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (*l == '#' || *l == '\n')
+            continue;
+        size_t vn = strcspn(l, " \n");
+        long v[3];
+        if (!parse_ver(l, vn, v) || vn < wl || strncmp(l, want, wl) || (vn > wl && l[wl] != '.'))
+            continue;
+        if (v[0] < best[0] || (v[0] == best[0] && (v[1] < best[1] || (v[1] == best[1] && v[2] <= best[2]))))
+            continue;
+        const char *in = l + vn + (l[vn] == ' ');
+        size_t inn = strcspn(in, " \n");
+        if (l[vn] != ' ' || strncmp(in, "sha512-", 7) || inn >= ilen || vn >= vlen)
+            continue;
+        memcpy(best, v, sizeof best);
+        memcpy(ver, l, vn);
+        ver[vn] = '\0';
+        memcpy(integ, in, inn);
+        integ[inn] = '\0';
+    }
+    return best[0] < 0 ? 1 : 0;
+}
+
+/* Major of an alias or codename; 1 when `w` is neither. */
+static int alias_major(const char *versions, const char *w, size_t n, char *major, size_t mlen, nr_err *err)
+{
+    const char *key = NULL;
+    if (n == 3 && !strncmp(w, "lts", 3))
+        key = "NODE_LTS";
+    else if ((n == 7 && !strncmp(w, "current", 7)) || (n == 6 && !strncmp(w, "latest", 6)) || n == 0)
+        key = "NODE_CURRENT";
+    if (key)
+        return pin_get(versions, key, major, mlen, err);
+    /* A codename: CODENAME_<major>=<name> (from each release's CHANGELOG). */
+    for (const char *l = versions; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "CODENAME_", 9))
+            continue;
+        size_t ml = strcspn(l + 9, "=\n");
+        const char *v = l + 9 + ml + 1;
+        if (l[9 + ml] != '=' || strcspn(v, "\n") != n || strncasecmp(v, w, n) || ml >= mlen)
+            continue;
+        memcpy(major, l + 9, ml);
+        major[ml] = '\0';
+        return 0;
+    }
+    return 1;
+}
+
+static int unknown(nr_err *err, const char *ref, const char *why)
+{
+    nr_err_set(err, "%s: %s", ref, why);
+    err->errnum = ENOENT;
+    return 1;
+}
+
+int bld_base_resolve(const char *versions, const char *releases, const char *ref, bld_base_spec *out, nr_err *err)
+{
+    if (!versions && !(versions = nr_embed_get(VERSIONS_NAME, NULL)))
+        return nr_err_set(err, "%s is not embedded in this binary", VERSIONS_NAME);
+    if (!releases && !(releases = nr_embed_get(RELEASES_NAME, NULL)))
+        return nr_err_set(err, "%s is not embedded in this binary", RELEASES_NAME);
+    if (strncmp(ref, "node:", 5))
+        return unknown(err, ref, "not a node image");
+    const char *tag = ref + 5;
+    if (strlen(tag) > 64)
+        return unknown(err, ref, "tag too long");
+    if (!*tag || *tag == '-')
+        return unknown(err, ref, "empty version");
+    /* VERSION is the part before the first '-' unless that part is a variant
+     * word itself (node:slim, node:bookworm-slim, node:alpine). */
+    size_t hl = strcspn(tag, "-");
+    bool head_is_variant = !strncmp(tag, "slim", hl) ? hl == 4
+                           : (!strncmp(tag, "distroless", hl) && hl == 10) || (hl >= 6 && !strncmp(tag, "alpine", 6)) ||
+                                 debian_rank(tag, hl) >= 0;
+    const char *vpart = tag, *var = tag + hl + (tag[hl] == '-');
+    size_t vl = hl;
+    if (head_is_variant) {
+        vl = 0;
+        var = tag;
+    }
+    if (tag[hl] == '-' && !*var)
+        return unknown(err, ref, "empty variant after '-'");
+
+    bld_base_spec sp = {.flavour = BLD_BASE_FULL};
+    char want[32] = "";
+    if (vl && all_digits(vpart, strcspn(vpart, ".") < vl ? strcspn(vpart, ".") : vl)) {
+        /* 20 / 20.11 / 20.11.1 */
+        size_t ml = strcspn(vpart, ".");
+        if (ml > vl)
+            ml = vl;
+        if (ml >= sizeof sp.major || vl >= sizeof want)
+            return unknown(err, ref, "version too long");
+        for (size_t i = 0; i < vl; i++)
+            if (!((vpart[i] >= '0' && vpart[i] <= '9') || vpart[i] == '.') || (vpart[i] == '.' && vpart[i + 1] == '.'))
+                return unknown(err, ref, "a version is MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH");
+        if (vpart[vl - 1] == '.' || (vpart[0] == '0' && ml > 1))
+            return unknown(err, ref, "a version is MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH");
+        memcpy(sp.major, vpart, ml);
+        memcpy(want, vpart, vl);
+    } else {
+        char w[32];
+        if (vl >= sizeof w)
+            return unknown(err, ref, "not a version, alias or codename of node");
+        memcpy(w, vpart, vl);
+        w[vl] = '\0';
+        int r = alias_major(versions, w, vl, sp.major, sizeof sp.major, err);
+        if (r < 0)
+            return -1;
+        if (r == 1)
+            return unknown(err, ref, "not a version, alias (lts, current, latest) or LTS codename of node");
+        snprintf(want, sizeof want, "%s", sp.major);
+    }
+    char majors[128];
+    if (pin_get(versions, "NODE_MAJORS", majors, sizeof majors, err) < 0)
+        return -1;
+    if (release_find(releases, want, sp.version, sizeof sp.version, sp.integrity, sizeof sp.integrity)) {
+        char why[160];
+        snprintf(why, sizeof why, "node %s is not a release in %s (refresh it: tools/update-node-pins.sh --write)",
+                 want, RELEASES_NAME);
+        return unknown(err, ref, why);
+    }
+    if (!in_list(majors, sp.major, strlen(sp.major))) {
+        char why[192];
+        snprintf(why, sizeof why, "node %s is not pinned (NODE_MAJORS in %s; add it with tools/update-node-pins.sh %s)",
+                 sp.major, VERSIONS_NAME, sp.major);
+        return unknown(err, ref, why);
+    }
+
+    /* The variant. */
+    size_t varl = strlen(var);
+    bool slim = varl >= 4 && !strcmp(var + varl - 4, "slim") && (varl == 4 || var[varl - 5] == '-');
+    size_t suitel = slim ? (varl == 4 ? 0 : varl - 5) : varl;
+    char key[48];
+    if (varl >= 6 && !strncmp(var, "alpine", 6)) {
+        const char *mapped = vl ? "-slim" : "slim";
+        nr_err_set(err,
+                   "%s: nbuild cannot make Alpine-based images and no registry offers it here; the nearest Debian "
+                   "variant is node:%.*s%s (choose it with --base-map 'node:*-alpine*=node:*-slim')",
+                   ref, (int)vl, vpart, mapped);
+        err->errnum = ENOTSUP;
+        return 2;
+    }
+    if (varl == 10 && !strcmp(var, "distroless")) {
+        sp.flavour = BLD_BASE_DISTROLESS;
+        snprintf(sp.canonical, sizeof sp.canonical, "node:%s-distroless", sp.version);
+        *out = sp;
+        return 0;
+    }
+    if (suitel && debian_rank(var, suitel) < 0)
+        return unknown(err, ref, "unknown variant (slim, bookworm, bookworm-slim, trixie, trixie-slim, distroless, ...)");
+    sp.flavour = slim ? BLD_BASE_SLIM : BLD_BASE_FULL;
+    if (suitel) {
+        memcpy(sp.suite, var, suitel);
+    } else {
+        snprintf(key, sizeof key, "DEBIAN_DIST_%s", sp.major);
+        int r = pin_find(versions, key, sp.suite, sizeof sp.suite, err);
+        if (r == 1)
+            r = pin_get(versions, "DEBIAN_DIST_DEFAULT", sp.suite, sizeof sp.suite, err);
+        if (r < 0)
+            return -1;
+    }
+    char served[128];
+    if (pin_get(versions, "DEBIAN_SUITES", served, sizeof served, err) < 0)
+        return -1;
+    if (!in_list(served, sp.suite, strlen(sp.suite))) {
+        /* Nearest: the next newer suite still served, else the newest older one. */
+        int rank = debian_rank(sp.suite, strlen(sp.suite)), pick = -1;
+        for (int i = rank + 1; DEBIAN_ORDER[i] && pick < 0; i++)
+            if (in_list(served, DEBIAN_ORDER[i], strlen(DEBIAN_ORDER[i])))
+                pick = i;
+        for (int i = rank - 1; i >= 0 && pick < 0; i--)
+            if (in_list(served, DEBIAN_ORDER[i], strlen(DEBIAN_ORDER[i])))
+                pick = i;
+        if (pick < 0)
+            return nr_err_set(err, "%s: DEBIAN_SUITES names no suite nrun knows", VERSIONS_NAME);
+        snprintf(sp.warning, sizeof sp.warning,
+                 "%s: Debian %s is no longer in Debian's archive; using the nearest suite, %s", ref, sp.suite,
+                 DEBIAN_ORDER[pick]);
+        snprintf(sp.suite, sizeof sp.suite, "%s", DEBIAN_ORDER[pick]);
+    }
+    snprintf(sp.canonical, sizeof sp.canonical, "node:%s-%s%s", sp.version, sp.suite, slim ? "-slim" : "");
+    *out = sp;
+    return 0;
+}
+
+static void list_word(FILE *f, const char *word)
+{
+    static const char *const variants[] = {"", "-slim", "-bookworm", "-bookworm-slim", "-trixie", "-trixie-slim",
+                                           "-distroless", NULL};
+    for (int i = 0; variants[i]; i++) {
+        char ref[96];
+        bld_base_spec sp;
+        nr_err err;
+        snprintf(ref, sizeof ref, "node:%s%s", word, variants[i]);
+        if (bld_base_resolve(NULL, NULL, ref, &sp, &err) == 0)
+            fprintf(f, "%s %s\n", ref, sp.canonical);
+    }
+}
+
+char *bld_base_list(void)
+{
+    const char *versions = nr_embed_get(VERSIONS_NAME, NULL);
+    char majors[128];
+    nr_err err;
+    if (!versions || pin_get(versions, "NODE_MAJORS", majors, sizeof majors, &err) < 0)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    list_word(f, "lts");
+    list_word(f, "current");
+    list_word(f, "latest");
+    for (char *save = NULL, *m = strtok_r(majors, " \t", &save); m; m = strtok_r(NULL, " \t", &save)) {
+        bld_base_spec sp;
+        char ref[64], w[40];
+        snprintf(ref, sizeof ref, "node:%s", m);
+        if (bld_base_resolve(NULL, NULL, ref, &sp, &err) != 0)
+            continue;
+        list_word(f, m);
+        snprintf(w, sizeof w, "%.*s", (int)strcspn(sp.version + strlen(m) + 1, ".") + (int)strlen(m) + 1, sp.version);
+        list_word(f, w);
+        list_word(f, sp.version);
+        char key[32], code[32];
+        snprintf(key, sizeof key, "CODENAME_%s", m);
+        if (pin_find(versions, key, code, sizeof code, &err) == 0 && strcmp(code, "-"))
+            list_word(f, code);
+    }
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

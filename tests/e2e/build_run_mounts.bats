@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# RUN --mount=type=tmpfs, type=bind with from=STAGE|IMAGE, and rw binds
+# (writes dropped after the step): what the step sees, what stays out of the
+# layer, the source and the context, and what the cache key depends on.
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    d="$BATS_FILE_TMPDIR/content"
+    mkdir -p "$d/opt/keep"
+    echo k >"$d/opt/keep/k"
+    tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/content.tar" .
+    "$NRUN" __internal mkimage -t mbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/content.tar" >/dev/null
+    export W=$BATS_FILE_TMPDIR
+}
+
+teardown() {
+    rt_rm_all
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+# a context with the Nodefile given as arguments (one line each)
+ctx() {
+    local c=$W/ctx.$BATS_TEST_NUMBER
+    rm -rf "$c" && mkdir -p "$c"
+    printf '%s\n' "$@" >"$c/Nodefile"
+    echo "$c"
+}
+layer_files() { # every path in image $1's layers
+    for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of "$1")")"); do tar tf "$(blob "$l")"; done |
+        sed 's|^\./||; s|/$||' | sort -u
+}
+# nothing of the store's bind trees is left or mounted
+no_bind_left() {
+    [ -z "$(ls -A "$NRUN_ROOT/cache/build/binds" 2>/dev/null)" ]
+    ! grep -qF " $NRUN_ROOT/cache/build/binds" /proc/mounts
+}
+
+@test "RUN --mount=type=tmpfs: an empty tmpfs for the step (size= caps it), in no layer" {
+    c=$(ctx 'FROM mbase:1' \
+        'RUN --mount=type=tmpfs,target=/scratch,size=1m grep " /scratch tmpfs " /proc/mounts && echo data >/scratch/f && ! dd if=/dev/zero of=/scratch/big bs=1k count=2048 2>/dev/null && echo ran >/ran' \
+        'RUN --mount=type=tmpfs,target=/scratch test -z "$(ls -A /scratch)" && echo empty >/empty')
+    run "$NBUILD" --progress=plain -t tm:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"size=1024k"* ]]
+    layer_files tm:1 >"$W/tm.files"
+    grep -qx ran "$W/tm.files"
+    grep -qx empty "$W/tm.files"
+    ! grep -q '^scratch' "$W/tm.files"
+}
+
+@test "RUN --mount=type=bind,from=STAGE and from=IMAGE: the stage's or image's files, read-only, in no layer; the key follows the stage" {
+    c=$(ctx 'FROM mbase:1 AS gen' \
+        'RUN mkdir /out && echo built-v1 >/out/x' \
+        'FROM mbase:1' \
+        'RUN --mount=type=bind,from=gen,source=/out,target=/m cp /m/x /copied && ! touch /m/w 2>/dev/null' \
+        'RUN --mount=type=bind,from=mbase:1,source=opt/keep,target=/k cp /k/k /k-copied')
+    run "$NBUILD" --progress=plain -t bf:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    rt_run --rm bf:1 cat /copied /k-copied >"$W/out"
+    [ "$(cat "$W/out")" = "built-v1
+k" ]
+    ! layer_files bf:1 | grep -qx 'm\|k\|m/x'
+    no_bind_left
+    # no change: every step CACHED; the source stage changed: the RUN reading it runs again
+    run "$NBUILD" --progress=plain -t bf:2 "$c"
+    [ "$(echo "$output" | grep -c '^--> DONE')" -eq 0 ]
+    sed -i 's/built-v1/built-v2/' "$c/Nodefile"
+    run "$NBUILD" --progress=plain -t bf:3 "$c"
+    [ "$status" -eq 0 ]
+    [ "$(rt_run --rm bf:3 cat /copied)" = built-v2 ]
+    no_bind_left
+}
+
+@test "RUN --mount=type=bind,rw: the step writes, the writes are gone after it (context, stage and layer unchanged)" {
+    c=$(ctx 'FROM mbase:1 AS gen' \
+        'RUN mkdir /out && echo orig >/out/x' \
+        'FROM mbase:1' \
+        'RUN --mount=type=bind,rw,target=/src echo new >/src/new && echo changed >>/src/hello.txt && cat /src/hello.txt >/seen' \
+        'RUN --mount=type=bind,from=gen,source=/out,target=/o,rw echo scribbled >/o/x && rm -f /o/missing && cat /o/x >/seen2' \
+        'COPY --from=gen /out/x /after-x')
+    echo hello >"$c/hello.txt"
+    before=$(nr_tree_hash "$c")
+    run "$NBUILD" --progress=plain -t rw:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(nr_tree_hash "$c")" = "$before" ]
+    [ "$(rt_run --rm rw:1 cat /seen)" = "hello
+changed" ]
+    [ "$(rt_run --rm rw:1 cat /seen2)" = scribbled ]
+    [ "$(rt_run --rm rw:1 cat /after-x)" = orig ]
+    ! layer_files rw:1 | grep -q '^src\|^o$\|^o/'
+    no_bind_left
+}
+
+@test "RUN --mount: size= on a bind, from= on a cache, from= a later or unknown stage: errors with file:line:col, nothing tagged" {
+    run "$NBUILD" -t me:1 "$(ctx 'FROM mbase:1' 'RUN --mount=type=bind,size=1m,target=/x true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:"*"size= applies to type=tmpfs only"* ]]
+    run "$NBUILD" -t me:2 "$(ctx 'FROM mbase:1' 'RUN --mount=type=cache,from=x,target=/x true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:"*"from= is supported for type=bind only"* ]]
+    run "$NBUILD" -t me:3 "$(ctx 'FROM mbase:1' 'RUN --mount=type=bind,from=1,target=/x true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:"*"not an earlier stage"* ]]
+    run "$NBUILD" -t me:4 "$(ctx 'FROM mbase:1' 'RUN --mount=type=bind,from=nosuch:1,target=/x true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:"*"from=nosuch:1"* ]]
+    [ -z "$(manifest_of me:4)" ]
+}
