@@ -10,6 +10,16 @@
 # /sys/fs/cgroup/unified unmounted (crun then sees plain v1); nrun and runc
 # run in that same namespace so all three see the same layout.
 set -euo pipefail
+# Everything (nrun's bridge and NAT rules for -p, the peers, wrk) runs in a
+# network namespace made for the run, deleted after: nothing in the host's.
+if [ -z "${NRUN_BENCH_NETNS:-}" ]; then
+    ns=nrb-$$
+    ip netns add "$ns" && ip -n "$ns" link set lo up
+    rc=0
+    ip netns exec "$ns" env NRUN_BENCH_NETNS="$ns" bash "$0" "$@" || rc=$?
+    ip netns del "$ns"
+    exit $rc
+fi
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-$PWD/build}
 NRUN=$BUILD/nrun

@@ -7,6 +7,16 @@
 # container's PID 1).
 # Env: ROUNDS (default 5), DURATION (default 4s), CONNS (default 64), BUILD.
 set -euo pipefail
+# Everything (nrun's bridge and NAT rules for -p, the peers, wrk) runs in a
+# network namespace made for the run, deleted after: nothing in the host's.
+if [ -z "${NRUN_BENCH_NETNS:-}" ]; then
+    ns=nrb-$$
+    ip netns add "$ns" && ip -n "$ns" link set lo up
+    rc=0
+    ip netns exec "$ns" env NRUN_BENCH_NETNS="$ns" bash "$0" "$@" || rc=$?
+    ip netns del "$ns"
+    exit $rc
+fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$here/build}
 NRUN=$BUILD/nrun

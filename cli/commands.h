@@ -44,6 +44,7 @@
     X("load", nr_cmd_load, "Images", "Read images from an OCI archive") \
     X("build", nr_cmd_build, "Images", "Build an image from a Nodefile (as nbuild)") \
     X("base", nr_cmd_base, "Images", "Make the base Node images now") \
+    X("network", nr_cmd_network, "Other", "Manage networks: create, ls, inspect, rm, connect, disconnect") \
     X("volume", nr_cmd_volume, "Other", "Manage volumes: ls, inspect, create, rm, prune") \
     X("system", nr_cmd_system, "Other", "Disk usage (df), host and store (info), prune") \
     X("info", nr_cmd_info, "Other", "What the store holds and what this host is") \

@@ -360,6 +360,16 @@ static int start_one(nr_global *g, const char *ref, bool attach, nr_err *err)
     rt_state_free(&st);
     if (running)
         return 0;
+    /* an ended container's monitor may still be letting its networks go
+     * (CNI DEL runs after the exit is recorded): give it a moment */
+    for (int i = 0; monitor && i < 500; i++) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (rt_state_read(g->root, id, &st, err) < 0)
+            return -1;
+        monitor = rt_state_monitor_alive(&st) && strcmp(rt_state_live_status(&st), "running");
+        rt_state_free(&st);
+    }
     if (monitor)
         return nr_err_set(err, "container %s is being stopped or removed: try again", ref);
     rt_run_params rp;

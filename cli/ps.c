@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "cli/cli.h"
 #include "runtime/create.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 
 static void human_duration(long long s, char *out, size_t len)
@@ -142,7 +143,12 @@ static json_t *ports_of(const char *root, const char *id, json_t **cfg_out)
     cleanup_free char *path = nr_xasprintf("%s/containers/%s/config.json", root, id);
     json_t *cfg = json_load_file(path, 0, NULL);
     const char *s = json_string_value(json_object_get(json_object_get(cfg, "annotations"), "org.nrun.ports"));
-    json_t *p = s ? json_loads(s, 0, NULL) : NULL;
+    /* as attached, when it runs: the host ports -P and -p CTR were given */
+    json_t *p = rt_net_ports_json(root, id);
+    if (!p || !json_array_size(p)) {
+        json_decref(p);
+        p = s ? json_loads(s, 0, NULL) : NULL;
+    }
     if (cfg_out)
         *cfg_out = cfg;
     else
@@ -159,9 +165,10 @@ static char *ports_text(const json_t *ports)
     json_array_foreach(ports, i, p)
     {
         const char *a = json_string_value(json_object_get(p, "address"));
-        nr_buf_addf(&b, "%s%s:%lld->%lld/tcp", i ? ", " : "", a && *a ? a : "0.0.0.0",
+        const char *pr = json_string_value(json_object_get(p, "proto"));
+        nr_buf_addf(&b, "%s%s:%lld->%lld/%s", i ? ", " : "", a && *a ? a : "0.0.0.0",
                     (long long)json_integer_value(json_object_get(p, "host")),
-                    (long long)json_integer_value(json_object_get(p, "container")));
+                    (long long)json_integer_value(json_object_get(p, "container")), pr ? pr : "tcp");
     }
     nr_buf_add(&b, "", 1);
     return b.data;
@@ -300,6 +307,7 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
     }
     free(ids);
     leftovers_removed(g->root);
+    rt_net_gc(g->root); /* network attachments of containers whose nrun was killed */
     qsort(sts, m, sizeof *sts, newest_first);
     const char *tmpl = fmt.tmpl ? fmt.tmpl
                                 : "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
@@ -405,8 +413,9 @@ int nr_cmd_port(int argc, char **argv, nr_global *g)
         if (want)
             printf("%s:%lld\n", a && *a ? a : "0.0.0.0", (long long)json_integer_value(json_object_get(p, "host")));
         else
-            printf("%lld/tcp -> %s:%lld\n", ctr, a && *a ? a : "0.0.0.0",
-                   (long long)json_integer_value(json_object_get(p, "host")));
+            printf("%lld/%s -> %s:%lld\n", ctr,
+                   json_string_value(json_object_get(p, "proto")) ? json_string_value(json_object_get(p, "proto")) : "tcp",
+                   a && *a ? a : "0.0.0.0", (long long)json_integer_value(json_object_get(p, "host")));
         shown++;
     }
     json_decref(ports);
@@ -536,6 +545,10 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
                           "ImageName", st.image, "State", state, "Config", config, "RestartCount", st.restart_count,
                           "HostConfig", hc, "Mounts", mounts_of(cfg), "NetworkSettings", "Ports", netports,
                           "Spec", cfg ? cfg : json_null(), "Cgroups", json_incref(st.cgroups));
+    /* the networks as attached now: address, gateway, aliases, interface */
+    json_t *ns = rt_net_inspect(g->root, st.id);
+    json_object_set(json_object_get(j, "NetworkSettings"), "Networks", json_object_get(ns, "Networks"));
+    json_decref(ns);
     char *name = nr_xasprintf("/%s", st.name);
     json_object_set_new(j, "Name", json_string(name));
     free(name);

@@ -16,6 +16,7 @@
 #include "images/image.h"
 #include "images/store.h"
 #include "runtime/create.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 #include "runtime/supervisor/supervisor.h"
 
@@ -156,6 +157,7 @@ static void opts_free(rt_run_opts *o)
     strv_free(o->env, o->nenv);
     strv_free(o->volumes, o->nvolumes);
     strv_free(o->ports, o->nports);
+    strv_free(o->net_aliases, o->nnet_aliases);
     strv_free(o->cap_add, o->ncap_add);
     strv_free(o->cap_drop, o->ncap_drop);
     strv_free(o->security_opt, o->nsecurity_opt);
@@ -177,7 +179,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
 
 int nr_cmd_run(int argc, char **argv, nr_global *g)
 {
-    rt_run_opts o = {.net = "private"};
+    rt_run_opts o = {.net = RT_NET_DEFAULT};
     int r = run_main(argc, argv, g, &o, false);
     opts_free(&o);
     return r;
@@ -186,7 +188,7 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
 /* `nrun create`: run's options, the container made and not started. */
 int nr_cmd_create(int argc, char **argv, nr_global *g)
 {
-    rt_run_opts o = {.net = "private"};
+    rt_run_opts o = {.net = RT_NET_DEFAULT};
     int r = run_main(argc, argv, g, &o, true);
     opts_free(&o);
     return r;
@@ -270,6 +272,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     rt_run_params rp = {0};
     const char *restart = NULL, *cidfile = NULL;
     size_t nfile_env = 0; /* op->env starts with this many --env-file entries */
+    cleanup_free char *join_spec = NULL;
     nr_err err = {0};
     /* everything given here ends up in config.json, which is JSON: UTF-8 */
     for (int k = 1; k < argc; k++)
@@ -279,7 +282,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         }
     enum {
         O_NAME = NR_OPT_LONG, O_CIDFILE, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_CPUS, O_PIDS, O_CPUSET, O_NET,
-        O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
+        O_NETALIAS, O_PUBALL, O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
     };
     static const nr_opt run_opts[] = {
         {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
@@ -301,9 +304,13 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         {"cpuset-cpus", O_CPUSET, required_argument, "LIST", "CPUs allowed (0-2,4)"},
         {"read-only", O_READONLY, no_argument, NULL, "read-only root filesystem"},
         {"volume", 'v', required_argument, "SRC:DST[:ro]", "HOST:CTR[:ro], NAME:CTR or CTR"},
-        {"publish", 'p', required_argument, "[IP:]HOST:CTR", "publish a port"},
-        {"network", O_NET, required_argument, "MODE", "private (default), host or none (also --net)"},
-        {"net", O_NET, required_argument, "MODE", "same as --network"},
+        {"publish", 'p', required_argument, "[IP:][HOST:]CTR[/udp]", "publish a port or range (no HOST: any free one)"},
+        {"publish-all", 'P', no_argument, NULL, "publish every EXPOSEd port on a free host port"},
+        {"network", O_NET, required_argument, "NET",
+         "bridge (default; also private), a network's name, none, host or container:NAME (also --net)"},
+        {"net", O_NET, required_argument, "NET", "same as --network"},
+        {"network-alias", O_NETALIAS, required_argument, "NAME", "another name on a user network (also --net-alias)"},
+        {"net-alias", O_NETALIAS, required_argument, "NAME", "same as --network-alias"},
         {"hostname", 'h', required_argument, "NAME", "the container's host name"},
         {"cap-add", O_CAPADD, required_argument, "CAP", "add a capability"},
         {"cap-drop", O_CAPDROP, required_argument, "CAP", "drop a capability"},
@@ -406,11 +413,27 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         case 'v': push(&op->volumes, &op->nvolumes, val); break;
         case 'p': push(&op->ports, &op->nports, val); break;
         case O_NET:
-            if (strcmp(val, "host") && strcmp(val, "none") && strcmp(val, "private") && strcmp(val, "bridge") &&
-                strcmp(val, "default"))
-                return run_usage_error(g, "run: --net %s: expected host, none or private", val);
-            op->net = !strcmp(val, "host") ? "host" : !strcmp(val, "none") ? "none" : "private";
+            if (!strncmp(val, "container:", 10)) {
+                char cid[65];
+                if (rt_container_find(g->root, val + 10, cid, &err) < 0)
+                    return run_usage_error(g, "run: --network %s: %s", val, err.msg);
+                free(join_spec);
+                join_spec = nr_xasprintf("container:%s", cid);
+                op->net = join_spec;
+                break;
+            }
+            op->net = !strcmp(val, "private") || !strcmp(val, "default") ? RT_NET_DEFAULT : val;
+            if (strcmp(op->net, "host") && strcmp(op->net, "none") && strcmp(op->net, RT_NET_DEFAULT) &&
+                !rt_net_name_valid(op->net))
+                return run_usage_error(g, "run: --network %s: expected bridge, host, none or a network's name", val);
             break;
+        case O_NETALIAS:
+            if (!*val || strlen(val) > 253 ||
+                strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(val))
+                return run_usage_error(g, "run: --network-alias %s: expected a DNS name", val);
+            push(&op->net_aliases, &op->nnet_aliases, val);
+            break;
+        case 'P': op->publish_all = true; break;
         case 'h': op->hostname = val; break;
         case O_CAPADD: push(&op->cap_add, &op->ncap_add, val); break;
         case O_CAPDROP: push(&op->cap_drop, &op->ncap_drop, val); break;
@@ -457,6 +480,9 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         return run_usage_error(g, "run: --rm and --restart cannot be combined");
     op->ephemeral = rp.rm;
 
+    if (strcmp(op->net, "host") && strcmp(op->net, "none") && strcmp(op->net, RT_NET_DEFAULT) &&
+        strncmp(op->net, "container:", 10) && rt_net_exists(g->root, op->net, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     img_store *store;
     if (img_store_open(g->root, &store, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);

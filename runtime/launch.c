@@ -2,7 +2,7 @@
  *
  * Parent (host side)                      Child (clone: new mnt/pid/ipc/uts/net ns)
  *   load spec, compile seccomp (cached)
- *   create cgroups, bind -p ports,
+ *   create cgroups,
  *   open logs/ and control.sock,
  *   open PID 1's program (init_exe.c)
  *   clone ───────────────────────────────►  join the cgroups (itself: fast),
@@ -12,6 +12,8 @@
  *                                            close every other fd,
  *                                            exec nrun-init (config in a memfd)
  *                                            └ privileges, non-dumpable
+ *   CNI ADD (net.c) into its netns ────────►  waits for the network's /etc lines
+ *                                            (only with a network of nrun's)
  *   wait for "OK" or an error line ◄──────  "OK", then the supervisor as PID 1
  *
  * The child reports a setup failure as one line on the sync pipe; the parent
@@ -39,6 +41,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 #include "runtime/init/initcfg.h"
 #include "runtime/supervisor/supervisor.h"
@@ -47,9 +50,8 @@
 typedef struct launch_ctx {
     rt_spec spec;
     void *seccomp_prog;
-    int listen_fds[256];
-    int listen_ports[256];
-    size_t nlisten;
+    int join_fd; /* --network container:ID: that container's network namespace, joined by the child */
+    int net_fd; /* the child reads the network's /etc lines here, then goes on (-1: no network to wait for) */
     int log_fd, control_fd;
     const rt_cgroup *cg; /* the child puts itself in these (see rt_cgroup_add) */
     int init_fd; /* PID 1's program (init_exe.c), executed once the root is in place */
@@ -59,41 +61,6 @@ typedef struct launch_ctx {
 char *rt_ctr_dir(const char *root, const char *id)
 {
     return nr_xasprintf("%s/containers/%s", root, id);
-}
-
-static int bind_port(const rt_port *p, nr_err *err)
-{
-    struct sockaddr_storage ss = {0};
-    socklen_t len;
-    int fam = AF_INET;
-    if (strchr(p->addr, ':')) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = fam = AF_INET6;
-        a->sin6_port = htons((uint16_t)p->host_port);
-        if (inet_pton(AF_INET6, p->addr, &a->sin6_addr) != 1)
-            return nr_err_set(err, "-p %s:%d: bad IPv6 address", p->addr, p->host_port);
-        len = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)p->host_port);
-        if (!*p->addr)
-            a->sin_addr.s_addr = htonl(INADDR_ANY);
-        else if (inet_pton(AF_INET, p->addr, &a->sin_addr) != 1)
-            return nr_err_set(err, "-p %s:%d: bad IPv4 address", p->addr, p->host_port);
-        len = sizeof *a;
-    }
-    int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return nr_err_sys(err, errno, "socket");
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 511) < 0) {
-        int e = errno;
-        close(fd);
-        return nr_err_sys(err, e, "publish port %s%s%d", p->addr, *p->addr ? ":" : "", p->host_port);
-    }
-    return fd;
 }
 
 static int open_control(int ctrfd, const char *dir, nr_err *err)
@@ -154,6 +121,26 @@ static int lo_up(nr_err *err)
     return 0;
 }
 
+/* The network namespace of running container `id`, checked to be its init's still. */
+static int join_open(const char *root, const char *id, nr_err *err)
+{
+    rt_state st;
+    if (rt_state_read(root, id, &st, err) < 0)
+        return nr_err_wrap(err, "--network container:%.12s", id);
+    int fd = -1;
+    if (!strcmp(rt_state_live_status(&st), "running")) {
+        char p[64];
+        snprintf(p, sizeof p, "/proc/%d/ns/net", (int)st.pid);
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && !rt_pid_alive(st.pid, st.start_time)) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    rt_state_free(&st);
+    return fd >= 0 ? fd : nr_err_set(err, "--network container:%.12s: the container is not running", id);
+}
+
 static __attribute__((noreturn)) void child_fail(int fd, const nr_err *e)
 {
     dprintf(fd, "E%s", e->msg);
@@ -176,9 +163,6 @@ static __attribute__((noreturn)) void exec_init(launch_ctx *c, int sync_fd, cons
     ic.sv.gid = s->gid;
     ic.sv.groups = s->groups;
     ic.sv.ngroups = s->ngroups;
-    ic.sv.listen_fds = c->listen_fds;
-    ic.sv.listen_ports = c->listen_ports;
-    ic.sv.n_listen = c->nlisten;
     ic.sv.mode = (enum sv_mode)s->sv_mode;
     ic.sv.balance = (enum sv_balance)s->sv_balance;
     ic.sv.workers = s->sv_workers;
@@ -232,8 +216,31 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, con
         nr_err_sys(&e, errno, "sethostname");
         child_fail(sync_fd, &e);
     }
+    if (c->join_fd >= 0) {
+        if (setns(c->join_fd, CLONE_NEWNET) < 0) {
+            nr_err_sys(&e, errno, "join the network namespace of container %.12s", s->net_join);
+            child_fail(sync_fd, &e);
+        }
+        close(c->join_fd);
+        c->join_fd = -1;
+    }
     if (s->ns_net && s->net_lo_up && lo_up(&e) < 0)
         child_fail(sync_fd, &e);
+    if (c->net_fd >= 0) {
+        /* the parent attaches our namespace to the networks (CNI ADD) and
+         * sends the /etc/hosts and resolv.conf lines they give; EOF without
+         * them: it failed, and reports it itself */
+        char *text = NULL;
+        size_t len = 0;
+        if (nr_read_fd(c->net_fd, 1 << 16, &text, &len, &e) < 0 || len == 0 || !memchr(text, 0, len))
+            _exit(NR_EXIT_CMD);
+        close(c->net_fd);
+        c->net_fd = -1;
+        s->net_etc = nr_xmalloc(len + 1);
+        memcpy(s->net_etc, text, len);
+        s->net_etc[len] = 0;
+        free(text);
+    }
     if (rt_mounts_setup(s, &e) < 0 || rt_mounts_finish(s, &e) < 0 || rt_rlimits_apply(s, &e) < 0)
         child_fail(sync_fd, &e);
     if (setsid() < 0) {
@@ -264,8 +271,6 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, con
         keep[nk++] = c->log_fd;
     if (c->control_fd >= 0)
         keep[nk++] = c->control_fd;
-    for (size_t i = 0; i < c->nlisten; i++)
-        keep[nk++] = c->listen_fds[i];
     keep[nk++] = c->init_fd;
     rt_close_fds_except(keep, nk);
     /* the host's supplementary groups of the caller must not reach the container */
@@ -294,14 +299,14 @@ size_t rt_sync_read(int fd, char *buf, size_t cap)
 
 static void ctx_free(launch_ctx *c)
 {
-    for (size_t i = 0; i < c->nlisten; i++)
-        close(c->listen_fds[i]);
     if (c->log_fd >= 0)
         close(c->log_fd);
     if (c->control_fd >= 0)
         close(c->control_fd);
     if (c->init_fd >= 0)
         close(c->init_fd);
+    if (c->join_fd >= 0)
+        close(c->join_fd);
     free(c->seccomp_prog);
     rt_spec_free(&c->spec);
 }
@@ -309,7 +314,7 @@ static void ctx_free(launch_ctx *c)
 int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc *p, nr_err *err)
 {
     memset(p, 0, sizeof *p);
-    launch_ctx c = {.log_fd = -1, .control_fd = -1, .init_fd = -1, .minimal_init = getenv("NRUN_MINIMAL_INIT") != NULL};
+    launch_ctx c = {.log_fd = -1, .control_fd = -1, .init_fd = -1, .net_fd = -1, .join_fd = -1, .minimal_init = getenv("NRUN_MINIMAL_INIT") != NULL};
     cleanup_free char *dir = rt_ctr_dir(root, id);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
@@ -324,13 +329,8 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
         if (rt_seccomp_prepare(c.spec.seccomp_json, cfd, &c.seccomp_prog, err) < 0)
             goto out;
     }
-    for (size_t i = 0; i < c.spec.nports; i++) {
-        int fd = bind_port(&c.spec.ports[i], err);
-        if (fd < 0)
-            goto out;
-        c.listen_ports[c.nlisten] = c.spec.ports[i].ctr_port;
-        c.listen_fds[c.nlisten++] = fd;
-    }
+    if (c.spec.net_join && (c.join_fd = join_open(root, c.spec.net_join, err)) < 0)
+        goto out;
     c.log_fd = open_logs(dfd, dir, err);
     if (c.log_fd < 0)
         goto out;
@@ -352,6 +352,13 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
         nr_err_sys(err, errno, "pipe");
         goto out_cg;
     }
+    int netp[2] = {-1, -1};
+    if (c.spec.networks && pipe2(netp, O_CLOEXEC) < 0) {
+        nr_err_sys(err, errno, "pipe");
+        close(sync[0]), close(sync[1]);
+        goto out_cg;
+    }
+    c.net_fd = netp[0];
     unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
     if (c.spec.ns_net)
         flags |= CLONE_NEWNET;
@@ -360,13 +367,51 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
     pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
     if (pid == 0) {
         close(sync[0]);
+        if (netp[1] >= 0)
+            close(netp[1]);
         child_main(&c, sync[1], io);
     }
     close(sync[1]);
+    if (netp[0] >= 0)
+        close(netp[0]);
+    c.net_fd = -1;
     if (pid < 0) {
         nr_err_sys(err, errno, "clone");
         close(sync[0]);
+        if (netp[1] >= 0)
+            close(netp[1]);
         goto out_cg;
+    }
+    if (c.spec.networks) {
+        /* CNI ADD into the child's namespace while it waits for the lines */
+        rt_timing("network attach");
+        cleanup_free char *etc = NULL;
+        rt_net_port *np = nr_xcalloc(c.spec.nports + 1, sizeof *np);
+        for (size_t i = 0; i < c.spec.nports; i++) {
+            snprintf(np[i].host_ip, sizeof np[i].host_ip, "%s", c.spec.ports[i].addr);
+            np[i].host_port = c.spec.ports[i].host_port;
+            np[i].ctr_port = c.spec.ports[i].ctr_port;
+            np[i].udp = c.spec.ports[i].udp;
+        }
+        const char *hn = c.spec.hostname && *c.spec.hostname ? c.spec.hostname : id;
+        int ar = rt_net_attach(root, id, pid, c.spec.networks, hn, np, c.spec.nports, &etc, &p->port_hold,
+                               &p->nport_hold, err);
+        free(np);
+        if (ar == 0) {
+            size_t hl = strlen(etc);
+            if (nr_write_all(netp[1], etc, hl + 1 + strlen(etc + hl + 1)) < 0)
+                ar = nr_err_sys(err, errno, "pass the network's /etc lines to the container");
+        }
+        close(netp[1]);
+        p->net_root = nr_xstrdup(root);
+        p->net_id = nr_xstrdup(id);
+        if (ar < 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            close(sync[0]);
+            goto out_cg;
+        }
+        rt_timing("network attached");
     }
     char msg[1100];
     size_t got = rt_sync_read(sync[0], msg, sizeof msg);
@@ -384,11 +429,8 @@ int rt_launch(const char *root, const char *id, const rt_launch_io *io, rt_proc 
     p->start_time = rt_pid_start_time(pid);
     r = 0;
     goto out;
-out_cg: {
-    nr_err ign;
-    rt_cgroup_destroy(&p->cg, &ign);
-    rt_cgroup_free(&p->cg);
-}
+out_cg:
+    rt_launch_cleanup(p); /* the cgroups, and the networks when attached */
 out:
     ctx_free(&c);
     return r;
@@ -396,6 +438,17 @@ out:
 
 void rt_launch_cleanup(rt_proc *p)
 {
+    if (p->net_id) {
+        rt_net_detach(p->net_root, p->net_id);
+        free(p->net_root);
+        free(p->net_id);
+        p->net_root = p->net_id = NULL;
+    }
+    for (size_t i = 0; i < p->nport_hold; i++)
+        close(p->port_hold[i]);
+    free(p->port_hold);
+    p->port_hold = NULL;
+    p->nport_hold = 0;
     nr_err ign;
     rt_cgroup_destroy(&p->cg, &ign);
     rt_cgroup_free(&p->cg);

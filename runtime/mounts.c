@@ -439,10 +439,16 @@ static int etc_files(int rootfd, const rt_spec *s, const char *resolv, const cha
 {
     const char *h = s->hostname && *s->hostname ? s->hostname : "localhost";
     cleanup_free char *hn = nr_xasprintf("%s\n", h);
-    /* --net host shares the host's addresses: its hosts file, as docker does */
+    /* --net host shares the host's addresses: its hosts file, as docker does;
+     * a network of nrun's adds the container's address and the host's */
+    const char *net_hosts = s->net_etc;
     cleanup_free char *hosts = host_hosts ? nr_xstrdup(host_hosts)
-                                          : nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-                                                         "ip6-loopback\n127.0.1.1\t%s\n", h);
+                               : net_hosts ? nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                                                          "ip6-loopback\n%s", net_hosts)
+                                           : nr_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                                                          "ip6-loopback\n127.0.1.1\t%s\n", h);
+    if (s->net_etc)
+        resolv = s->net_etc + strlen(s->net_etc) + 1;
     const struct { const char *name, *text; } f[] = {{"hostname", hn}, {"hosts", hosts}, {"resolv.conf", resolv}};
     cleanup_close int p = ensure_in_root(rootfd, RT_CTR_RUN_DIR, false, err);
     if (p < 0)
@@ -523,7 +529,7 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err)
 {
     /* --net host: the host's resolver configuration and hosts, read while we still see them */
     cleanup_free char *resolv = NULL, *hosts = NULL;
-    if (s->etc_files && !s->ns_net) {
+    if (s->etc_files && !s->ns_net && !s->net_join) {
         size_t len;
         nr_err ign;
         if (nr_read_file(AT_FDCWD, "/etc/resolv.conf", 1 << 16, &resolv, &len, &ign) < 0)
@@ -546,7 +552,7 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err)
     for (size_t i = 0; i < s->nmounts; i++)
         if (do_mount(rootfd, &s->mounts[i], err) < 0)
             return -1;
-    if (s->etc_files && etc_files(rootfd, s, resolv ? resolv : "# no network outside this container\n", hosts, err) < 0)
+    if (s->etc_files && etc_files(rootfd, s, resolv ? resolv : s->net_join ? "# the network of another container\n" : "# no network outside this container\n", hosts, err) < 0)
         return -1;
     if (s->cwd && workdir_ensure(rootfd, s->cwd, err) < 0)
         return -1;

@@ -18,6 +18,7 @@
 
 #include "common/util.h"
 #include "runtime/create.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 
 static int container_remove(const char *root, const char *id, bool background, nr_err *err);
@@ -133,6 +134,10 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
         /* the app's own code, as docker reports it: an OOM kill of some
          * child the app survived is OOMKilled, not a 137 of the app */
         bool oom = rt_cgroup_oom_killed(&p.cg);
+        /* the networks are let go after the exit is recorded: DEL runs a
+         * plugin chain (iptables, netlink), and stop, wait and inspect
+         * should not wait for it */
+        cleanup_free char *net_root = steal_ptr(&p.net_root), *net_id = steal_ptr(&p.net_id);
         rt_launch_cleanup(&p);
         nr_err ign;
         /* --rm without restarts: the container is removed next, and until
@@ -148,6 +153,8 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             rt_state_write(root, &st, &ign);
             rt_state_free(&st);
         }
+        if (net_id)
+            rt_net_detach(net_root, net_id);
         rt_timing("cleaned up, state written");
         bool again = !stop_requested(root, id) &&
                      (rp->restart.policy == RT_RESTART_ALWAYS ||
@@ -284,6 +291,7 @@ static int container_remove(const char *root, const char *id, bool background, n
         rt_cgroup_destroy(&guess, &ign);
         rt_cgroup_free(&guess);
     }
+    rt_net_detach(root, id); /* what a killed nrun left attached */
     cleanup_free char *dir = rt_ctr_dir(root, id);
     /* rename first so a half-removed container is never listed */
     cleanup_free char *gone = nr_xasprintf("%s/containers/.rm-%s", root, id);

@@ -36,7 +36,8 @@ typedef struct rt_rlimit {
 
 typedef struct rt_port {
     char addr[64];            /* "" = all addresses */
-    int host_port, ctr_port;
+    int host_port, ctr_port;  /* host_port 0: any free one */
+    bool udp;
 } rt_port;
 
 /* The parsed config.json: everything the launch code needs, nothing else. */
@@ -78,6 +79,9 @@ typedef struct rt_spec {
     int stop_signal;
     rt_port *ports;
     size_t nports;
+    char *networks;           /* org.nrun.networks (JSON list): attach through CNI (net.c); NULL = none */
+    char *net_join;           /* org.nrun.net-join: the container (id) whose network namespace it joins */
+    char *net_etc;            /* set by the launch: "HOSTS-LINES\0RESOLV" from the network (mounts.c) */
     /* supervisor pass-through */
     int sv_workers, sv_balance, sv_mode;
     char **sv_opts;           /* "--opt=value" from org.nrun.supervisor.* (checked by sv_opt_apply) */
@@ -102,7 +106,10 @@ typedef struct rt_run_opts {
     size_t ncap_add, ncap_drop;
     char **security_opt;
     size_t nsecurity_opt;
-    const char *net;          /* "private" (default), "host", "none" */
+    const char *net;          /* a network name (default "bridge"), "host", "none" */
+    char **net_aliases;       /* --network-alias */
+    size_t nnet_aliases;
+    bool publish_all;         /* -P */
     bool read_only, tty;
     bool ephemeral;           /* --rm: the upper layer is deleted at the end, never reused */
     long long memory, cpu_quota, cpu_period, pids_limit;
@@ -240,6 +247,9 @@ typedef struct rt_proc {
     pid_t pid;                /* host pid of the container's PID 1 */
     unsigned long long start_time;
     rt_cgroup cg;
+    char *net_root, *net_id;  /* attached to networks: detached by rt_launch_cleanup */
+    int *port_hold;           /* bound host ports held while it runs (net.c) */
+    size_t nport_hold;
 } rt_proc;
 /* Launch containers/<id> (reads its config.json); returns once PID 1 runs the
  * app.  The caller waits for p->pid and then calls rt_launch_cleanup. */

@@ -1,6 +1,7 @@
 /* Build a container's OCI runtime-spec config.json from the image config and
  * the `nrun run` flags (what `crun spec` writes, filled from the image).  The
  * result is the only description the launch code reads (spec_parse.c). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 
 #include "common/signal.h"
 #include "common/util.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 #include "runtime/seccomp_default.h"
 #include "runtime/spec_policy.h"
@@ -216,44 +218,96 @@ static int add_tmpfs(json_t *mounts, const char *spec, nr_err *err)
     return 0;
 }
 
+/* One side of -p: "N" or "N-M" (a range). */
+static int port_range(const char *s, long *lo, long *hi)
+{
+    char *end;
+    errno = 0;
+    *lo = strtol(s, &end, 10);
+    if (errno || end == s || *lo < 0 || *lo > 65535)
+        return -1;
+    *hi = *lo;
+    if (*end == '-') {
+        const char *b = end + 1;
+        *hi = strtol(b, &end, 10);
+        if (errno || end == b || *hi < *lo || *hi > 65535)
+            return -1;
+    }
+    return *end ? -1 : 0;
+}
+
+static void port_add(json_t *list, const char *ip, long host, long ctr, bool udp)
+{
+    json_array_append_new(list, json_pack("{s:s, s:i, s:i, s:s}", "address", ip, "host", (int)host, "container",
+                                          (int)ctr, "proto", udp ? "udp" : "tcp"));
+}
+
+/* docker's -p: [IP:][HOST:]CTR[/tcp|/udp], HOST and CTR ports or ranges
+ * (8000-8002:3000-3002); no HOST (or IP::CTR) is any free host port. */
 static int parse_port(const char *spec, json_t *list, nr_err *err)
 {
     cleanup_free char *copy = nr_xstrdup(spec);
+    bool udp = false;
     char *proto = strchr(copy, '/');
     if (proto) {
-        if (strcmp(proto, "/tcp"))
-            return nr_err_set(err, "-p %s: only tcp ports are supported", spec);
+        if (!strcmp(proto, "/udp"))
+            udp = true;
+        else if (strcmp(proto, "/tcp"))
+            return nr_err_set(err, "-p %s: the protocol is tcp or udp", spec);
         *proto = 0;
     }
     char *last = strrchr(copy, ':');
-    if (!last)
-        return nr_err_set(err, "-p %s: expected [IP:]HOST:CTR", spec);
-    *last = 0;
-    const char *ctr = last + 1, *host = copy, *ip = "";
-    char *mid = strrchr(copy, ':');
-    if (mid) {
-        *mid = 0;
-        ip = copy;
-        host = mid + 1;
-        if (ip[0] == '[') { /* [::1] */
-            size_t l = strlen(ip);
-            if (l < 3 || ip[l - 1] != ']')
-                return nr_err_set(err, "-p %s: bad address", spec);
-            ip++;
-            ((char *)ip)[l - 2] = 0;
+    const char *ctr = last ? last + 1 : copy, *host = "", *ip = "";
+    if (last) {
+        *last = 0;
+        host = copy;
+        char *mid = strrchr(copy, ':');
+        if (mid) {
+            *mid = 0;
+            ip = copy;
+            host = mid + 1;
+            if (ip[0] == '[') { /* [::1] */
+                size_t l = strlen(ip);
+                if (l < 3 || ip[l - 1] != ']')
+                    return nr_err_set(err, "-p %s: bad address", spec);
+                ip++;
+                ((char *)ip)[l - 2] = 0;
+            }
+            struct in_addr a4;
+            struct in6_addr a6;
+            if (strlen(ip) >= 64 || (*ip && inet_pton(AF_INET, ip, &a4) != 1 && inet_pton(AF_INET6, ip, &a6) != 1))
+                return nr_err_set(err, "-p %s: bad address \"%s\"", spec, ip);
         }
-        if (strlen(ip) >= 64)
-            return nr_err_set(err, "-p %s: bad address", spec);
     }
-    char *end;
-    errno = 0;
-    long h = strtol(host, &end, 10);
-    if (errno || *end || end == host || h < 1 || h > 65535)
-        return nr_err_set(err, "-p %s: bad host port \"%s\"", spec, host);
-    long c = strtol(ctr, &end, 10);
-    if (errno || *end || end == ctr || c < 1 || c > 65535)
+    long clo, chi, hlo = 0, hhi = 0;
+    if (port_range(ctr, &clo, &chi) < 0 || clo < 1)
         return nr_err_set(err, "-p %s: bad container port \"%s\"", spec, ctr);
-    json_array_append_new(list, json_pack("{s:s, s:i, s:i}", "address", ip, "host", (int)h, "container", (int)c));
+    if (*host && (port_range(host, &hlo, &hhi) < 0 || hlo < 1))
+        return nr_err_set(err, "-p %s: bad host port \"%s\"", spec, host);
+    if (chi - clo > 1000)
+        return nr_err_set(err, "-p %s: more than 1000 ports", spec);
+    if (*host && hhi - hlo != chi - clo)
+        return nr_err_set(err, "-p %s: the host range and the container range differ in length", spec);
+    for (long k = 0; k <= chi - clo; k++)
+        port_add(list, ip, *host ? hlo + k : 0, clo + k, udp);
+    return 0;
+}
+
+/* -P: every port the image EXPOSEs ("3000/tcp"), on any free host port */
+static int expose_ports(const json_t *imgcfg, json_t *list, nr_err *err)
+{
+    const json_t *ex = imgcfg ? json_object_get(imgcfg, "ExposedPorts") : NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)ex, k, v)
+    {
+        char *end;
+        long p = strtol(k, &end, 10);
+        bool udp = !strcmp(end, "/udp");
+        if (end == k || p < 1 || p > 65535 || (*end && strcmp(end, "/tcp") && !udp))
+            return nr_err_set(err, "image ExposedPorts \"%s\" is not PORT[/tcp|udp]", k);
+        port_add(list, "", 0, p, udp);
+    }
     return 0;
 }
 
@@ -509,7 +563,8 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     /* linux */
     json_t *ns = json_array();
     const char *nsnames[] = {"pid", "mount", "ipc", "uts", "cgroup", "network"};
-    bool hostnet = o->net && !strcmp(o->net, "host");
+    /* host, or another container's (container:ID, joined at launch): no namespace of its own */
+    bool hostnet = o->net && (!strcmp(o->net, "host") || !strncmp(o->net, "container:", 10));
     for (size_t i = 0; i < NR_ARRAY_LEN(nsnames); i++)
         if (!(hostnet && !strcmp(nsnames[i], "network")))
             json_array_append_new(ns, json_pack("{s:s}", "type", nsnames[i]));
@@ -584,12 +639,17 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     cleanup_free char *sigs = nr_xasprintf("%d", sig);
     json_object_set_new(ann, "org.nrun.stop-signal", json_string(sigs));
     json_t *ports = json_array();
-    if (o->nports && o->net && !strcmp(o->net, "none")) {
+    const char *net = o->net ? o->net : RT_NET_DEFAULT;
+    bool join = !strncmp(net, "container:", 10);
+    bool own_ns = strcmp(net, "host") != 0 && !join, cni = own_ns && strcmp(net, "none");
+    if ((o->nports || o->publish_all) && !cni) {
         json_decref(ann);
         json_decref(ports);
         json_decref(spec);
-        return nr_err_set(err, "-p cannot be used with --net none");
+        return nr_err_set(err, "-p and -P need a network of nrun's (not --network %s)", net);
     }
+    if (join)
+        json_object_set_new(ann, "org.nrun.net-join", json_string(net + 10));
     for (size_t i = 0; i < o->nports; i++)
         if (parse_port(o->ports[i], ports, err) < 0) {
             json_decref(ann);
@@ -597,21 +657,37 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
             json_decref(spec);
             return -1;
         }
-    /* A published port is a socket of the host's namespace handed in: with
-     * CAP_NET_ADMIN the app could turn it into that namespace (SIOCGSKNS) and
-     * configure the host's network.  Refused until ports are published from
-     * the container's own namespace. */
-    if (o->nports && !hostnet && (caps & (1ULL << CAP_NET_ADMIN))) {
+    if (o->publish_all && expose_ports(imgcfg, ports, err) < 0) {
         json_decref(ann);
         json_decref(ports);
         json_decref(spec);
-        return nr_err_set(err, "-p cannot be combined with --cap-add NET_ADMIN (or ALL): the published socket "
-                               "belongs to the host's network namespace");
+        return -1;
+    }
+    if (o->nnet_aliases && (!cni || !strcmp(net, RT_NET_DEFAULT))) {
+        json_decref(ann);
+        json_decref(ports);
+        json_decref(spec);
+        return nr_err_set(err, "--network-alias is only for user-defined networks (nrun network create)");
     }
     cleanup_free char *ports_s = json_dumps(ports, JSON_COMPACT);
     json_decref(ports);
     json_object_set_new(ann, "org.nrun.ports", json_string(ports_s));
-    json_object_set_new(ann, "org.nrun.net", json_string(o->net ? o->net : "private"));
+    json_object_set_new(ann, "org.nrun.net", json_string(join ? "container" : !own_ns ? "host" : cni ? "cni" : "none"));
+    if (cni) {
+        /* the names others on the network find it by: its name, its hostname, the aliases */
+        json_t *al = json_array();
+        const char *hn = o->hostname ? o->hostname : o->name;
+        if (o->name)
+            json_array_append_new(al, json_string(o->name));
+        if (hn && (!o->name || strcmp(hn, o->name)))
+            json_array_append_new(al, json_string(hn));
+        for (size_t i = 0; i < o->nnet_aliases; i++)
+            json_array_append_new(al, json_string(o->net_aliases[i]));
+        json_t *nets = json_pack("[{s:s, s:o}]", "name", net, "aliases", al);
+        cleanup_free char *nets_s = json_dumps(nets, JSON_COMPACT);
+        json_decref(nets);
+        json_object_set_new(ann, "org.nrun.networks", json_string(nets_s));
+    }
     /* /etc/hostname, /etc/hosts, /etc/resolv.conf: made by the launch in the
      * container's /dev tmpfs from "hostname" and the network mode (mounts.c) */
     json_object_set_new(ann, "org.nrun.etc-files", json_string("generated"));

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "common/util.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 #include "runtime/spec_policy.h"
 #include "runtime/supervisor/options.h"
@@ -311,8 +312,10 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
         {
             const json_t *ad = json_object_get(v, "address"), *h = json_object_get(v, "host"),
                          *c = json_object_get(v, "container");
+            const json_t *pr = json_object_get(v, "proto");
             if (!json_is_string(ad) || json_string_length(ad) >= sizeof s->ports[0].addr || !json_is_integer(h) ||
-                !json_is_integer(c) || json_integer_value(h) < 1 || json_integer_value(h) > 65535 ||
+                (pr && (!json_is_string(pr) || (strcmp(json_string_value(pr), "tcp") && strcmp(json_string_value(pr), "udp")))) ||
+                !json_is_integer(c) || json_integer_value(h) < 0 || json_integer_value(h) > 65535 ||
                 json_integer_value(c) < 1 || json_integer_value(c) > 65535) {
                 json_decref(p);
                 return nr_err_set(err, "config.json: org.nrun.ports[%zu] is invalid", i);
@@ -321,8 +324,33 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
             strcpy(pt->addr, json_string_value(ad));
             pt->host_port = (int)json_integer_value(h);
             pt->ctr_port = (int)json_integer_value(c);
+            pt->udp = pr && !strcmp(json_string_value(pr), "udp");
         }
         json_decref(p);
+    }
+    const char *join = ann(a, "org.nrun.net-join");
+    if (join) {
+        if (strlen(join) != 64 || strspn(join, "0123456789abcdef") != 64)
+            return nr_err_set(err, "config.json: org.nrun.net-join must be a container id");
+        s->net_join = nr_xstrdup(join);
+    }
+    const char *nets = ann(a, "org.nrun.networks");
+    if (nets) {
+        json_t *n = json_loads(nets, 0, NULL);
+        bool ok = json_is_array(n) && json_array_size(n) >= 1 && json_array_size(n) <= 16;
+        for (size_t i = 0; ok && i < json_array_size(n); i++) {
+            const json_t *e = json_array_get(n, i), *al = json_object_get(e, "aliases");
+            const char *nm = json_string_value(json_object_get(e, "name"));
+            ok = nm && (rt_net_name_valid(nm) || !strcmp(nm, RT_NET_DEFAULT)) && (!al || json_is_array(al));
+            for (size_t k = 0; ok && k < json_array_size(al); k++) {
+                const char *x = json_string_value(json_array_get(al, k));
+                ok = x && *x && strlen(x) < 254 && strspn(x, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(x);
+            }
+        }
+        json_decref(n);
+        if (!ok)
+            return nr_err_set(err, "config.json: org.nrun.networks must be a list of {name, aliases} with valid names");
+        s->networks = nr_xstrdup(nets);
     }
     const char *w = ann(a, "org.nrun.workers");
     if (w)
@@ -506,11 +534,13 @@ int rt_spec_parse(const char *text, size_t len, rt_spec *s, nr_err *err)
     }
     if (parse_linux(root, s, err) < 0 || parse_annotations(root, s, err) < 0)
         goto out;
-    /* ports are host sockets handed in: never to a holder of CAP_NET_ADMIN in
-     * its own network namespace (SIOCGSKNS would give it the host's) */
-    if (s->nports && s->ns_net && (s->caps & (1ULL << CAP_NET_ADMIN))) {
-        nr_err_set(err, "config.json: org.nrun.ports with CAP_NET_ADMIN: the published sockets belong to the "
-                        "host's network namespace");
+    if (s->net_join && (s->ns_net || s->networks)) {
+        nr_err_set(err, "config.json: org.nrun.net-join with a network namespace or networks of its own");
+        goto out;
+    }
+    if ((s->nports && !s->networks) || (s->networks && !s->ns_net)) {
+        nr_err_set(err, "config.json: %s", s->networks ? "org.nrun.networks needs a network namespace of its own"
+                                                       : "org.nrun.ports need org.nrun.networks (ports are published on a network)");
         goto out;
     }
     r = 0;
@@ -556,5 +586,8 @@ void rt_spec_free(rt_spec *s)
     free(s->overlay_upper);
     free(s->overlay_work);
     free(s->ports);
+    free(s->networks);
+    free(s->net_join);
+    free(s->net_etc);
     memset(s, 0, sizeof *s);
 }

@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "images/store.h"
 #include "runtime/create.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 
 unsigned long long rt_pid_start_time(pid_t pid)
@@ -455,4 +456,5 @@ void rt_orphans_remove(const char *root, bool build_steps)
         free(ids[i]);
     }
     free(ids);
+    rt_net_gc(root); /* network attachments of containers whose nrun was killed */
 }

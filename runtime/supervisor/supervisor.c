@@ -344,10 +344,10 @@ int sv_run(const sv_config *cfg)
         sv_logs_write(0, s->self, "supervisor", line, strlen(line));
     }
     if (!s->cluster && cfg->n_listen > 0 && cfg->mode == SV_MODE_AUTO) {
-        /* Until ports are published into the container's own network, a
-         * published socket reaches cluster workers only (or, with --mode
-         * single, a process that takes it as fd 3): never accept connections
-         * that no process will serve.  In the log too: `run -d` has no terminal. */
+        /* Sockets handed in (`nrun supervise -p`; a container's ports are
+         * DNAT rules into its own namespace and hand nothing in) reach
+         * cluster workers only (or, with --mode single, a process that takes
+         * it as fd 3): never accept connections that no process will serve. */
         sv_log_sys("a published port needs the app to run as node cluster workers, and the command runs as one "
                    "process: %s (use --mode single only if the app serves the socket it gets as fd 3, LISTEN_FDS)",
                    s->mode_reason);

@@ -48,7 +48,7 @@ serve() {
     local port
     port=$(rt_free_port)
     rt_run -d --workers 2 -p "127.0.0.1:$port:3000" "$1" >/dev/null
-    for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+    for _ in $(seq 150); do nr_in_ns curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
     echo "$port"
 }
 
@@ -65,9 +65,9 @@ files_of() {
     echo "$output" | tail -15
     [ "$status" -eq 0 ]
     port=$(serve express:1)
-    run curl -sf "http://127.0.0.1:$port/"
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/"
     [[ "$output" == "hello from express, pid "* ]]
-    run curl -sf "http://127.0.0.1:$port/health"
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/health"
     [ "$(echo "$output" | jq -r .express)" = 4.21.2 ]
     "$NRUN" rm -f $("$NRUN" ps -q) >/dev/null
     # the final stage is node:20-slim plus the app: no npm, no lock file, no .npmrc
@@ -112,9 +112,9 @@ files_of() {
     ! grep -q '^app/src\|\.ts$' "$W/ts.files"
     ! grep -q 'node_modules/typescript/\|node_modules/@types/' "$W/ts.files"
     port=$(serve ts:1)
-    run curl -sf "http://127.0.0.1:$port/"
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/"
     [[ "$output" == "hello from typescript, pid "* ]]
-    run curl -sf "http://127.0.0.1:$port/health"
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/health"
     [ "$(echo "$output" | jq -c .)" = '{"status":"ok","typescript":true}' ]
     "$NRUN" rm -f $("$NRUN" ps -q) >/dev/null
 }

@@ -9,6 +9,7 @@ bats_require_minimum_version 1.5.0
 load ../lib/common
 
 setup_file() {
+    nr_make_root # $NRUN runs in the file's own network namespace
     export WORK
     WORK=$(mktemp -d /tmp/nrun-ci-e2e.XXXXXX)
     # the runner's tools: sudo runs the command as is (we are root), nrun and
@@ -25,6 +26,7 @@ setup_file() {
 teardown_file() {
     [ -z "${KEEP_CI_WORK:-}" ] || return 0
     case ${WORK:-} in /tmp/nrun-ci-e2e.*) rm -rf "$WORK" ;; esac
+    nr_remove_root
 }
 
 # The steps of $1 (github|gitlab) that run nrun/nbuild, one script per file
@@ -73,7 +75,7 @@ steps_accepted() {
     for f in "$WORK/steps-$1"/*.sh; do
         n=$((n + 1))
         status=0
-        output=$(env PATH="$WORK/bin:$PATH" NRUN_ROOT="$WORK/root-$1" DOCKER_CONFIG="$WORK/docker-$1" \
+        output=$(env PATH="$WORK/bin:$PATH" NRUN_ROOT="$NRUN_ROOT/$1" DOCKER_CONFIG="$WORK/docker-$1" \
             bash -c "cd '$WORK/app' && . '$f'" 2>&1) || status=$?
         echo "--- $f (exit $status)"; cat "$f"; echo "$output"
         [ "$status" -ne 2 ] || return 1

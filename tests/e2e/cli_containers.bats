@@ -164,8 +164,7 @@ teardown_file() {
     [ "$output" = "127.0.0.1:$p" ]
     run "$NRUN" port pub 81
     [ "$status" -eq 1 ]
-    # (a single process refuses a published port since the supervisor's
-    # npm work: pub may have exited by now, its ports are still its own)
+    # (ports as attached while it runs, from config.json once it ended)
     run "$NRUN" ps -a
     [[ ${lines[0]} == *PORTS* ]]
     [[ $output == *"127.0.0.1:$p->80/tcp"* ]]

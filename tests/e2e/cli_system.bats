@@ -77,6 +77,25 @@ teardown_file() {
     [ "$status" -eq 1 ]
 }
 
+@test "network create, ls, inspect, rm: the default bridge is listed, a user network gets a subnet and a bridge" {
+    n=cs${NR_NETNS#nrt-}
+    run "$NRUN" network create --subnet 10.91.0.0/24 "$n"
+    [ "$status" -eq 0 ]
+    run "$NRUN" network ls
+    [[ "$output" == *"bridge"*"10.88.0.0/16"*"nrun0"* ]]
+    [[ "$output" == *"$n"*"10.91.0.0/24"* ]]
+    "$NRUN" network inspect "$n" | jq -e '.[0].IPAM.Config[0].Gateway == "10.91.0.1" and .[0].DNS == true'
+    run "$NRUN" network create --subnet 10.91.0.128/25 "x$n"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"overlaps network $n"* ]]
+    run "$NRUN" network rm bridge
+    [ "$status" -ne 0 ]
+    "$NRUN" network rm "$n"
+    run "$NRUN" network inspect "$n"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"network $n not found"* ]]
+}
+
 @test "system df: images, containers, volumes, build cache" {
     run "$NRUN" system df
     [ "$status" -eq 0 ]

@@ -31,21 +31,21 @@ teardown_file() {
 @test "run -d -p: two workers answer on the published port; stats, logs, reload, stop" {
     id=$("$NRUN" run -d --name hello-it --workers 2 -p "127.0.0.1:$PORT:3000" hello:it)
     [[ "$id" =~ ^[0-9a-f]{64}$ ]]
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.1; done
-    pids=$(for _ in $(seq 20); do curl -sf "http://127.0.0.1:$PORT/"; done | sort -u | wc -l)
+    for _ in $(seq 100); do nr_in_ns curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.1; done
+    pids=$(for _ in $(seq 20); do nr_in_ns curl -sf "http://127.0.0.1:$PORT/"; done | sort -u | wc -l)
     [ "$pids" -eq 2 ]
     run "$NRUN" stats --json hello-it
     [ "$status" -eq 0 ]
     echo "$output" | jq -e '[.. | objects | select(has("pid") and has("rss"))] | length == 2'
     # a reload under a steady client: every request answered with 200
-    ( for _ in $(seq 200); do curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/"; done ) >"$BATS_TEST_TMPDIR/codes" &
+    ( for _ in $(seq 200); do nr_in_ns curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/"; done ) >"$BATS_TEST_TMPDIR/codes" &
     client=$!
     run "$NRUN" reload hello-it
     [ "$status" -eq 0 ]
     wait "$client"
     [ "$(grep -c . "$BATS_TEST_TMPDIR/codes")" -eq 200 ]
     [ "$(grep -vc '^200$' "$BATS_TEST_TMPDIR/codes")" -eq 0 ]
-    new=$(for _ in $(seq 20); do curl -sf "http://127.0.0.1:$PORT/"; done | sort -u)
+    new=$(for _ in $(seq 20); do nr_in_ns curl -sf "http://127.0.0.1:$PORT/"; done | sort -u)
     [ -n "$new" ]
     run "$NRUN" logs hello-it
     [[ "$output" == *"listening on 3000"* ]]
@@ -56,7 +56,7 @@ teardown_file() {
     "$NRUN" rm hello-it
     run "$NRUN" ps -aq
     [ -z "$output" ]
-    ! curl -sf --max-time 1 "http://127.0.0.1:$PORT/"
+    ! nr_in_ns curl -sf --max-time 1 "http://127.0.0.1:$PORT/"
 }
 
 @test "run: the app's own exit code comes back through the supervisor" {

@@ -13,6 +13,10 @@ load ../lib/runtime
 
 setup_file() {
     nr_make_root
+    # the registry listens on the host's 127.0.0.1: nrun talks to it from the
+    # host's namespace, and its containers run with --network none (no
+    # bridge is made in the host's namespace)
+    NRUN=$NR_REAL_NRUN
     export WORK
     WORK=$(mktemp -d /tmp/nrun-regc-e2e.XXXXXX)
     rt_make_busybox_image
@@ -66,7 +70,7 @@ setup() { REG=$(cat "$WORK/registry"); }
     [ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 5 ]
     [[ "$output" == *"(0 layers built, 4 from cache"* ]]
     [ "${lines[-1]}" = "$first" ]
-    run "$NRUN" --root "$WORK/r2" run --rm app:1
+    run "$NRUN" --root "$WORK/r2" run --rm --network none app:1
     [ "$output" = "$(printf 'one\ntwo')" ]
 }
 
@@ -80,7 +84,7 @@ setup() { REG=$(cat "$WORK/registry"); }
     [[ "$output" != *"MARKER-A-42"* ]]
     [[ "$output" == *"MARKER-B-42"* && "$output" == *"MARKER-E-42"* ]]
     [[ "$output" == *"(2 layers built, 2 from cache"* ]]
-    run "$NRUN" --root "$WORK/r3" run --rm app:2
+    run "$NRUN" --root "$WORK/r3" run --rm --network none app:2
     [ "$output" = "$(printf 'one\nchanged')" ]
 }
 

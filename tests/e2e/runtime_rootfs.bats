@@ -152,20 +152,19 @@ teardown_file() {
     [ "$output" = "$(cat /etc/resolv.conf)" ]
 }
 
-@test "-p: nrun binds the host port and passes the listening socket (LISTEN_FDS=1, fd 3)" {
+@test "-p: a plain node server in the container is reached on the host's 127.0.0.1; no socket is handed in" {
     port=$(rt_free_port)
-    # --mode single: with the supervisor as PID 1 a plain process gets the socket as fd 3 too
     id=$(rt_run -d --mode single -p "127.0.0.1:$port:80" nd:1 node -e \
-        "require('net').createServer(s=>s.end('hi '+process.env.LISTEN_FDS+'\n')).listen({fd:3})")
+        "require('net').createServer(s=>s.end('hi '+(process.env.LISTEN_FDS||'none')+'\n')).listen(80)")
     for _ in $(seq 100); do
-        out=$(curl -s --http0.9 --max-time 2 "http://127.0.0.1:$port/" || true)
+        out=$(nr_in_ns curl -s --http0.9 --max-time 2 "http://127.0.0.1:$port/" || true)
         [ -n "$out" ] && break
         sleep 0.05
     done
-    [ "$out" = "hi 1" ]
-    # the port is bound on the host, not inside: the container's own lo has nothing on it
-    run "$NRUN" exec "$id" node -e "require('net').connect($port,'127.0.0.1').on('error',()=>console.log('refused')).on('connect',()=>console.log('connected'))"
-    [ "$output" = refused ]
+    [ "$out" = "hi none" ]
+    # the app's port from inside its own container
+    run "$NRUN" exec "$id" node -e "require('net').connect(80,'127.0.0.1').on('error',()=>console.log('refused')).on('connect',()=>console.log('connected'))"
+    [ "$output" = connected ]
     "$NRUN" rm -f "$id"
     run rt_run --rm -p "127.0.0.1:$port:80" -p "127.0.0.1:$port:81" nd:1 true
     [ "$status" -eq 125 ]
@@ -201,11 +200,11 @@ teardown_file() {
     id=$(rt_run -d --max-memory 60m --workers 1 -p "127.0.0.1:$port:3000" nd:1 node -e \
         "require('http').createServer((q, r) => { if (q.url === '/grow') global.hog = Buffer.alloc(100e6, 1); r.end(String(process.pid)) }).listen(3000)")
     jq -e '.annotations["org.nrun.supervisor.max-memory"] == "60m"' "$NRUN_ROOT/containers/$id/config.json"
-    for _ in $(seq 100); do old=$(curl -sf --max-time 2 "http://127.0.0.1:$port/") && break; sleep 0.1; done
+    for _ in $(seq 100); do old=$(nr_in_ns curl -sf --max-time 2 "http://127.0.0.1:$port/") && break; sleep 0.1; done
     [ -n "$old" ]
-    curl -sf "http://127.0.0.1:$port/grow" >/dev/null
+    nr_in_ns curl -sf "http://127.0.0.1:$port/grow" >/dev/null
     for _ in $(seq 150); do
-        new=$(curl -sf --max-time 2 "http://127.0.0.1:$port/" || true)
+        new=$(nr_in_ns curl -sf --max-time 2 "http://127.0.0.1:$port/" || true)
         [ -n "$new" ] && [ "$new" != "$old" ] && break
         sleep 0.1
     done

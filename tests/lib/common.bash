@@ -8,11 +8,25 @@ export NRUN_CACHE_DIR=${NRUN_CACHE_DIR:-/var/cache/nrun-test}
 unset NODE_EXTRA_CA_CERTS
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 
-# A fresh store root for this test file (call from setup_file).
+# A fresh store root for this test file (call from setup_file), and a
+# network namespace of its own (DESIGN.md): every `$NRUN` but `supervise`
+# (the supervisor on the host, tested with the host's loopback) runs in it,
+# so the bridge, the NAT rules and the container addresses nrun makes live
+# there and vanish with it.  nr_in_ns runs a command there (curl a -p port).
 nr_make_root() {
-    export NRUN_ROOT
+    export NRUN_ROOT NR_NETNS NRUN
     NRUN_ROOT=$(mktemp -d /tmp/nrun-test.XXXXXX)
+    NR_NETNS=nrt-${NRUN_ROOT##*.}
+    ip netns add "$NR_NETNS"
+    ip -n "$NR_NETNS" link set lo up
+    local real=${NR_REAL_NRUN:-$NRUN}
+    export NR_REAL_NRUN=$real
+    NRUN=$NRUN_ROOT.nrun
+    printf '#!/bin/sh\ncase "$1" in supervise) exec %s "$@" ;; esac\nexec nsenter --net=/run/netns/%s %s "$@"\n' \
+        "$real" "$NR_NETNS" "$real" >"$NRUN"
+    chmod 755 "$NRUN"
 }
+nr_in_ns() { nsenter --net="/run/netns/$NR_NETNS" "$@"; }
 
 # Remove the root made by nr_make_root; refuses anything else.
 nr_remove_root() {
@@ -22,6 +36,18 @@ nr_remove_root() {
     esac
     # Nothing may stay mounted below the root.
     grep -F " $NRUN_ROOT/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
+    # dnsname's dnsmasq of this file's networks, then the namespace
+    local f n p
+    for f in "$NRUN_ROOT"/networks/*.conflist "$NRUN_ROOT"/networks/ipam/*/; do
+        [ -e "$f" ] || continue
+        n=$(basename "$f" .conflist)
+        [ "$n" != bridge ] || continue # the default network has no dnsmasq
+        p=$(cat "/run/containers/cni/dnsname/$n/pidfile" 2>/dev/null) || p=
+        if [ -n "$p" ] && grep -qx dnsmasq "/proc/$p/comm" 2>/dev/null; then kill "$p" 2>/dev/null || true; fi
+        rm -rf "/run/containers/cni/dnsname/$n"
+    done
+    [ -z "${NR_NETNS:-}" ] || ip netns del "$NR_NETNS" 2>/dev/null || true
+    rm -f "$NRUN_ROOT.nrun"
     rm -rf "$NRUN_ROOT"
 }
 

@@ -9,6 +9,7 @@ APT_PKGS=(
     libcmocka-dev bats jq
     umoci skopeo podman buildah crun runc docker-registry apache2-utils openssl
     busybox-static tini wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev
+    containernetworking-plugins golang-github-containernetworking-plugin-dnsname dnsmasq-base iptables
     nodejs npm mmdebstrap dpkg-dev
 )
 

@@ -77,6 +77,10 @@ rt_assert_clean() {
         if grep -ls "$id" /proc/[0-9]*/cgroup 2>/dev/null | grep -q .; then echo "left: process of $id" >&2; left=1; fi
     done
     if grep -qF " $NRUN_ROOT/" /proc/mounts; then echo "left: mounts under $NRUN_ROOT" >&2; left=1; fi
+    # networks: no attachment record, no lease, no veth in the file's namespace
+    if [ -n "$(ls "$NRUN_ROOT/networks/attach" 2>/dev/null)" ]; then echo "left: network attachments" >&2; left=1; fi
+    if ls "$NRUN_ROOT"/networks/ipam/*/ 2>/dev/null | grep -q '^[0-9]'; then echo "left: address leases" >&2; left=1; fi
+    if [ -n "${NR_NETNS:-}" ] && nr_in_ns ip -o link show type veth 2>/dev/null | grep -q .; then echo "left: veth" >&2; left=1; fi
     return $left
 }
 

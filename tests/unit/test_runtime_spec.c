@@ -97,7 +97,7 @@ static void test_ephemeral_volatile(void **state)
 
 static void test_bad_flags(void **state)
 {
-    char *p1[] = {"80"};
+    char *p1[] = {"80-81:90"};
     rt_run_opts o = {.name = "x", .ports = p1, .nports = 1};
     assert_null(build(&o, "{\"Cmd\":[\"sh\"]}"));
     char *p2[] = {"1:70000"};
@@ -182,7 +182,7 @@ static void test_hostile_config(void **state)
     expect_bad("linux.maskedPaths", "[\"proc/kcore\"]", "maskedPaths[0]");
     expect_bad("annotations", "{\"org.nrun.overlay.layers\":\"/l\",\"org.nrun.overlay.lower\":\"../x\","
                "\"org.nrun.overlay.upper\":\"/u\",\"org.nrun.overlay.work\":\"/w\"}", "layer name");
-    expect_bad("annotations", "{\"org.nrun.ports\":\"[{\\\"address\\\":\\\"\\\",\\\"host\\\":0,\\\"container\\\":1}]\"}",
+    expect_bad("annotations", "{\"org.nrun.ports\":\"[{\\\"address\\\":\\\"\\\",\\\"host\\\":-1,\\\"container\\\":1}]\"}",
                "org.nrun.ports[0]");
     expect_bad("annotations", "{\"org.nrun.stop-signal\":\"99\"}", "stop-signal");
     expect_bad("annotations", "{\"org.nrun.supervisor.max-memory\":\"lots\"}", "org.nrun.supervisor.max-memory");

@@ -1,0 +1,197 @@
+/* nrun network create|ls|inspect|rm|connect|disconnect: docker's verbs and
+ * flags over runtime/net.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/util.h"
+#include "cli/cli.h"
+#include "runtime/net.h"
+#include "runtime/runtime.h"
+
+static int net_create(int argc, char **argv, nr_global *g)
+{
+    const char *subnet = NULL, *gateway = NULL, *name = NULL;
+    bool internal = false, dns = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--internal"))
+            internal = true;
+        else if (!strcmp(a, "--disable-dns"))
+            dns = false;
+        else if ((!strcmp(a, "--subnet") || !strcmp(a, "--gateway")) && i + 1 < argc)
+            *(a[2] == 's' ? &subnet : &gateway) = argv[++i];
+        else if (!strncmp(a, "--subnet=", 9))
+            subnet = a + 9;
+        else if (!strncmp(a, "--gateway=", 10))
+            gateway = a + 10;
+        else if ((!strcmp(a, "-d") || !strcmp(a, "--driver")) && i + 1 < argc) {
+            if (strcmp(argv[++i], "bridge"))
+                return nr_usage_error(g, "network create: --driver %s: only bridge", argv[i]);
+        } else if (a[0] == '-')
+            return nr_usage_error(g, "network create: unknown option %s", a);
+        else if (name)
+            return nr_usage_error(g, "network create: one NAME");
+        else
+            name = a;
+    }
+    if (!name)
+        return nr_usage_error(g, "network create [--subnet CIDR] [--gateway IP] [--internal] [--disable-dns] NAME");
+    nr_err err = {0};
+    if (rt_net_create(g->root, name, subnet, gateway, internal, dns, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    printf("%s\n", name);
+    return 0;
+}
+
+static int net_ls(int argc, char **argv, nr_global *g)
+{
+    bool quiet = false, js = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+            quiet = true;
+        else if (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json"))
+            js = true, i++;
+        else
+            return nr_usage_error(g, "network ls: unknown option %s", argv[i]);
+    }
+    nr_err err = {0};
+    json_t *l = rt_net_list(g->root, &err);
+    if (!l)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    if (!quiet && !js)
+        printf("%-20s %-10s %-18s %-8s %s\n", "NAME", "DRIVER", "SUBNET", "BRIDGE", "CONTAINERS");
+    size_t i;
+    json_t *n;
+    json_array_foreach(l, i, n)
+    {
+        const char *name = json_string_value(json_object_get(n, "Name"));
+        if (js) {
+            cleanup_free char *t = json_dumps(n, JSON_COMPACT);
+            puts(t);
+        } else if (quiet) {
+            puts(name);
+        } else {
+            const json_t *c = json_array_get(json_object_get(json_object_get(n, "IPAM"), "Config"), 0);
+            const char *sub = json_string_value(json_object_get(c, "Subnet"));
+            const char *br = json_string_value(json_object_get(n, "Bridge"));
+            printf("%-20s %-10s %-18s %-8s %zu\n", name, json_string_value(json_object_get(n, "Driver")),
+                   sub ? sub : "-", br ? br : "-", json_object_size(json_object_get(n, "Containers")));
+        }
+    }
+    json_decref(l);
+    return 0;
+}
+
+static int net_inspect(int argc, char **argv, nr_global *g)
+{
+    if (argc < 2)
+        return nr_usage_error(g, "network inspect NAME...");
+    nr_err err = {0};
+    json_t *l = rt_net_list(g->root, &err);
+    if (!l)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    json_t *out = json_array();
+    int rc = 0;
+    for (int k = 1; k < argc; k++) {
+        bool found = false;
+        size_t i;
+        json_t *n;
+        json_array_foreach(l, i, n) if (!strcmp(json_string_value(json_object_get(n, "Name")), argv[k]))
+        {
+            json_array_append(out, n);
+            found = true;
+        }
+        if (!found) {
+            nr_err_set(&err, "network %s not found", argv[k]);
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        }
+    }
+    cleanup_free char *t = json_dumps(out, JSON_INDENT(4));
+    puts(t);
+    json_decref(out);
+    json_decref(l);
+    return rc;
+}
+
+static int net_rm(int argc, char **argv, nr_global *g)
+{
+    if (argc < 2)
+        return nr_usage_error(g, "network rm NAME...");
+    int rc = 0;
+    for (int i = 1; i < argc; i++) {
+        nr_err err = {0};
+        if (rt_net_remove(g->root, argv[i], &err) < 0)
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        else
+            printf("%s\n", argv[i]);
+    }
+    return rc;
+}
+
+static int net_connect(int argc, char **argv, nr_global *g, bool connect)
+{
+    char **aliases = NULL;
+    size_t nal = 0;
+    const char *pos[2] = {0};
+    int np = 0;
+    for (int i = 1; i < argc; i++) {
+        if (connect && !strcmp(argv[i], "--alias") && i + 1 < argc) {
+            aliases = nr_xrealloc(aliases, (nal + 1) * sizeof *aliases);
+            aliases[nal++] = argv[++i];
+        } else if (argv[i][0] == '-' && strcmp(argv[i], "-f") && strcmp(argv[i], "--force")) {
+            free(aliases);
+            return nr_usage_error(g, "network %s: unknown option %s", argv[0], argv[i]);
+        } else if (argv[i][0] != '-' && np < 2) {
+            pos[np++] = argv[i];
+        }
+    }
+    if (np != 2) {
+        free(aliases);
+        return nr_usage_error(g, "network %s%s NETWORK CONTAINER", argv[0], connect ? " [--alias NAME]" : "");
+    }
+    nr_err err = {0};
+    char id[65];
+    rt_state st;
+    int r = -1;
+    if (rt_container_find(g->root, pos[1], id, &err) == 0 && rt_state_read(g->root, id, &st, &err) == 0) {
+        if (!connect)
+            r = rt_net_disconnect(g->root, id, pos[0], &err);
+        else if (strcmp(rt_state_live_status(&st), "running"))
+            r = nr_err_set(&err, "container %s is not running", pos[1]);
+        else if (rt_net_exists(g->root, pos[0], &err) == 0)
+            r = rt_net_connect(g->root, id, st.pid, st.start_time, pos[0], st.name ? st.name : id, aliases, nal,
+                               &err);
+        rt_state_free(&st);
+    }
+    free(aliases);
+    return r < 0 ? nr_err_report(&err, g->prog, NR_EXIT_FAIL) : 0;
+}
+
+int nr_cmd_network(int argc, char **argv, nr_global *g)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help")) {
+        puts("Usage: nrun network COMMAND\n"
+             "  create [--subnet CIDR] [--gateway IP] [--internal] [--disable-dns] NAME\n"
+             "  ls [-q] [--format json]\n"
+             "  inspect NAME...\n"
+             "  rm NAME...\n"
+             "  connect [--alias NAME] NETWORK CONTAINER\n"
+             "  disconnect NETWORK CONTAINER");
+        return argc < 2 ? NR_EXIT_CMD : 0;
+    }
+    const char *v = argv[1];
+    if (!strcmp(v, "create"))
+        return net_create(argc - 1, argv + 1, g);
+    if (!strcmp(v, "ls") || !strcmp(v, "list"))
+        return net_ls(argc - 1, argv + 1, g);
+    if (!strcmp(v, "inspect"))
+        return net_inspect(argc - 1, argv + 1, g);
+    if (!strcmp(v, "rm") || !strcmp(v, "remove"))
+        return net_rm(argc - 1, argv + 1, g);
+    if (!strcmp(v, "connect") || !strcmp(v, "disconnect"))
+        return net_connect(argc - 1, argv + 1, g, !strcmp(v, "connect"));
+    return nr_usage_error(g, "network: unknown command %s (create, ls, inspect, rm, connect, disconnect)", v);
+}

@@ -1,0 +1,704 @@
+/* Networks of the store and the containers attached to them (net.h).
+ *
+ * <root>/networks/<name>.conflist   a CNI network configuration list: what
+ *                                   `nrun network create` writes, what an
+ *                                   admin may edit; the default "bridge" is
+ *                                   written on first use (NRUN_BRIDGE_SUBNET)
+ * <root>/networks/ipam/              host-local's leases (its own locking)
+ * <root>/networks/attach/<id>.json   per container: who attached it (pid and
+ *                                   start time of the nrun), and for each
+ *                                   network the conflist, interface, runtime
+ *                                   config and ADD result used, so DEL gets
+ *                                   exactly what ADD got, even after the
+ *                                   network was edited or removed
+ * Every ADD and DEL runs under <root>/networks/.lock. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/util.h"
+#include "runtime/net.h"
+#include "runtime/net_internal.h"
+#include "runtime/runtime.h"
+
+bool rt_net_name_valid(const char *n)
+{
+    size_t l = strlen(n);
+    if (l == 0 || l > 64 || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= '0' && n[0] <= '9')))
+        return false;
+    for (const char *c = n; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("_.-", *c)))
+            return false;
+    return strcmp(n, "host") && strcmp(n, "none") && strcmp(n, "private") && strcmp(n, "default");
+}
+
+int rt_net_dir_open(const char *root, nr_err *err)
+{
+    cleanup_free char *d = nr_xasprintf("%s/networks", root);
+    cleanup_free char *a = nr_xasprintf("%s/networks/attach", root);
+    if (nr_mkdir_p(a, 0700, err) < 0)
+        return -1;
+    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    return fd < 0 ? nr_err_sys(err, errno, "open %s", d) : fd;
+}
+
+char *rt_net_abs_root(const char *root)
+{
+    char *r = realpath(root, NULL);
+    return r ? r : nr_xstrdup(root);
+}
+
+/* parse "a.b.c.d/n" into network and prefix; the network must be aligned */
+int rt_net_subnet_parse(const char *s, uint32_t *net, int *prefix)
+{
+    char buf[32];
+    const char *sl = strchr(s, '/');
+    if (!sl || (size_t)(sl - s) >= sizeof buf)
+        return -1;
+    memcpy(buf, s, (size_t)(sl - s));
+    buf[sl - s] = 0;
+    struct in_addr a;
+    char *end;
+    long p = strtol(sl + 1, &end, 10);
+    if (inet_pton(AF_INET, buf, &a) != 1 || *end || end == sl + 1 || p < 8 || p > 30)
+        return -1;
+    uint32_t n = ntohl(a.s_addr), mask = p ? ~0U << (32 - p) : 0;
+    if (n & ~mask)
+        return -1;
+    *net = n;
+    *prefix = (int)p;
+    return 0;
+}
+
+void rt_net_ip_str(uint32_t ip, char out[16])
+{
+    struct in_addr a = {.s_addr = htonl(ip)};
+    inet_ntop(AF_INET, &a, out, 16);
+}
+
+json_t *rt_net_plugin_of(const json_t *cl, const char *type)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(cl, "plugins"), i, p) if (json_is_string(json_object_get(p, "type")) &&
+                                                                 !strcmp(json_string_value(json_object_get(p, "type")), type)) return p;
+    return NULL;
+}
+
+/* the first range of the bridge plugin's host-local IPAM */
+const json_t *rt_net_range_of(const json_t *cl)
+{
+    json_t *br = rt_net_plugin_of(cl, "bridge");
+    json_t *r = json_array_get(json_array_get(json_object_get(json_object_get(br, "ipam"), "ranges"), 0), 0);
+    return json_is_object(r) ? r : NULL;
+}
+
+json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
+                             const char *gw, bool internal, bool dns)
+{
+    cleanup_free char *ar = rt_net_abs_root(root);
+    cleanup_free char *ipam_dir = nr_xasprintf("%s/networks/ipam", ar);
+    json_t *routes = internal ? json_array() : json_pack("[{s:s}]", "dst", "0.0.0.0/0");
+    json_t *plugins = json_pack("[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s, s:s}]], s:o, s:s}}]", "type", "bridge",
+                                "bridge", bridge, "isGateway", 1, "ipMasq", !internal, "hairpinMode", 1, "ipam",
+                                "type", "host-local", "ranges", "subnet", subnet, "gateway", gw, "routes", routes,
+                                "dataDir", ipam_dir);
+    json_array_append_new(plugins, json_pack("{s:s, s:{s:b}, s:b}", "type", "portmap", "capabilities", "portMappings", 1,
+                                             "snat", 1));
+    /* same-bridge: traffic from another nrun network (another bridge) is
+     * dropped, as docker isolates its networks */
+    json_array_append_new(plugins, json_pack("{s:s, s:s}", "type", "firewall", "ingressPolicy", "same-bridge"));
+    if (dns)
+        json_array_append_new(plugins, json_pack("{s:s, s:s, s:{s:b}}", "type", "dnsname", "domainName",
+                                                 RT_NET_DNS_DOMAIN, "capabilities", "aliases", 1));
+    return json_pack("{s:s, s:s, s:o, s:{s:b}}", "cniVersion", "0.4.0", "name", name, "plugins", plugins, "org.nrun",
+                     "internal", internal);
+}
+
+/* Load (and check) networks/<name>.conflist; the default network is made on first use. */
+json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err)
+{
+    cleanup_free char *file = nr_xasprintf("%s.conflist", name);
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (nr_read_file(dfd, file, 1 << 20, &text, &len, err) < 0) {
+        if (err->errnum != ENOENT)
+            return nr_err_wrap(err, "%s/networks", root), NULL;
+        if (strcmp(name, RT_NET_DEFAULT))
+            return nr_err_set(err, "network %s not found", name), NULL;
+        const char *sub = getenv("NRUN_BRIDGE_SUBNET");
+        sub = sub && *sub ? sub : RT_NET_DEFAULT_SUBNET;
+        uint32_t n;
+        int p;
+        if (rt_net_subnet_parse(sub, &n, &p) < 0)
+            return nr_err_set(err, "NRUN_BRIDGE_SUBNET=%s: expected an IPv4 network like 10.88.0.0/16", sub), NULL;
+        char gw[16];
+        rt_net_ip_str(n + 1, gw);
+        json_t *cl = rt_net_conflist_make(root, name, RT_NET_DEFAULT_BRIDGE, sub, gw, false, false);
+        cleanup_free char *t = json_dumps(cl, JSON_INDENT(2));
+        if (nr_write_atomic(dfd, file, t, strlen(t), 0600, err) < 0) {
+            json_decref(cl);
+            return NULL;
+        }
+        return cl;
+    }
+    json_error_t je;
+    json_t *cl = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!cl)
+        return nr_err_set(err, "%s/networks/%s:%d:%d: %s", root, file, je.line, je.column, je.text), NULL;
+    if (!json_is_object(cl) || !json_is_array(json_object_get(cl, "plugins")) ||
+        !json_is_string(json_object_get(cl, "name")) || strcmp(json_string_value(json_object_get(cl, "name")), name)) {
+        json_decref(cl);
+        return nr_err_set(err, "%s/networks/%s: not a CNI conflist named \"%s\"", root, file, name), NULL;
+    }
+    return cl;
+}
+
+int rt_net_exists(const char *root, const char *name, nr_err *err)
+{
+    cleanup_close int dfd = rt_net_dir_open(root, err);
+    if (dfd < 0)
+        return -1;
+    json_t *cl = rt_net_conflist_load(root, dfd, name, err);
+    json_decref(cl);
+    return cl ? 0 : -1;
+}
+
+/* ---- attachment records ------------------------------------------------ */
+
+json_t *rt_net_record_read(int adfd, const char *id)
+{
+    cleanup_free char *f = nr_xasprintf("%s.json", id);
+    cleanup_free char *text = NULL;
+    size_t len;
+    nr_err ign;
+    if (nr_read_file(adfd, f, 16 << 20, &text, &len, &ign) < 0)
+        return NULL;
+    json_t *r = json_loadb(text, len, 0, NULL);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        return json_object(); /* unreadable: nothing to undo but the file */
+    }
+    return r;
+}
+
+static int record_write(int adfd, const char *id, const json_t *rec, nr_err *err)
+{
+    cleanup_free char *f = nr_xasprintf("%s.json", id);
+    cleanup_free char *t = json_dumps(rec, JSON_COMPACT);
+    return nr_write_atomic(adfd, f, t, strlen(t), 0600, err);
+}
+
+bool rt_net_id_plain(const char *id)
+{
+    if (!*id || strlen(id) > 64)
+        return false;
+    for (const char *c = id; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return false;
+    return true;
+}
+
+/* that very process (pid and start time), and not a zombie: an init whose
+ * nrun was killed may never be reaped where no one reaps orphans */
+static bool pid_json_alive(const json_t *rec, const char *pk, const char *sk)
+{
+    json_int_t pid = json_integer_value(json_object_get(rec, pk));
+    json_int_t st = json_integer_value(json_object_get(rec, sk));
+    if (pid <= 0 || !rt_pid_alive((pid_t)pid, (unsigned long long)st))
+        return false;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')');
+    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+}
+
+/* The container's namespace, pinned by a bind mount of it at
+ * networks/ns/<id> from before ADD until after DEL: the bridge plugin removes
+ * its NAT rule only when it finds the address in the namespace, which dies
+ * with the container's last process, before nrun can run DEL. */
+static void netns_of(const json_t *rec, char out[PATH_MAX])
+{
+    out[0] = 0;
+    const char *p = json_string_value(json_object_get(rec, "netns"));
+    struct statfs sf;
+    if (p && strlen(p) < PATH_MAX && statfs(p, &sf) == 0 && sf.f_type == NSFS_MAGIC)
+        strcpy(out, p);
+}
+
+static void netns_unpin(const json_t *rec)
+{
+    const char *p = json_string_value(json_object_get(rec, "netns"));
+    if (!p)
+        return;
+    umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW);
+    unlink(p);
+}
+
+static int netns_pin(const char *root, const char *id, pid_t pid, json_t *rec, nr_err *err)
+{
+    cleanup_free char *ar = rt_net_abs_root(root);
+    cleanup_free char *dir = nr_xasprintf("%s/networks/ns", ar);
+    cleanup_free char *path = nr_xasprintf("%s/%s", dir, id);
+    cleanup_free char *src = nr_xasprintf("/proc/%d/ns/net", (int)pid);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return nr_err_sys(err, errno, "mkdir %s", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "create %s", path);
+    close(fd);
+    json_object_set_new(rec, "netns", json_string(path));
+    if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+        return nr_err_sys(err, errno, "pin the container's network namespace at %s", path);
+    return 0;
+}
+
+static int attachment_del(const json_t *rec, const char *id, const json_t *a, nr_err *err)
+{
+    char ns[PATH_MAX];
+    netns_of(rec, ns);
+    rt_cni_call c = {.container_id = id,
+                     .netns = ns,
+                     .ifname = json_string_value(json_object_get(a, "ifname")),
+                     .args = json_string_value(json_object_get(a, "args")),
+                     .runtime_config = json_object_get(a, "runtimeConfig")};
+    const json_t *cl = json_object_get(a, "conflist");
+    if (!c.ifname || !json_is_object(cl))
+        return 0;
+    const json_t *prev = json_object_get(a, "result");
+    return rt_cni_del(cl, &c, json_is_object(prev) ? prev : NULL, err);
+}
+
+/* with the lock held */
+static void detach_locked(int adfd, const char *id)
+{
+    json_t *rec = rt_net_record_read(adfd, id);
+    if (!rec)
+        return;
+    const json_t *as = json_object_get(rec, "attachments");
+    for (size_t i = json_array_size(as); i-- > 0;) {
+        nr_err ign = {0};
+        attachment_del(rec, id, json_array_get(as, i), &ign);
+    }
+    netns_unpin(rec);
+    json_decref(rec);
+    cleanup_free char *f = nr_xasprintf("%s.json", id);
+    unlinkat(adfd, f, 0);
+}
+
+int rt_net_lock(const char *root, int *dfd, int *adfd, int *lk, nr_err *err)
+{
+    *dfd = rt_net_dir_open(root, err);
+    if (*dfd < 0)
+        return -1;
+    *adfd = openat(*dfd, "attach", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (*adfd < 0) {
+        close(*dfd);
+        return nr_err_sys(err, errno, "open %s/networks/attach", root);
+    }
+    if (nr_lock(*dfd, ".lock", true, lk, err) < 0) {
+        close(*dfd);
+        close(*adfd);
+        return -1;
+    }
+    return 0;
+}
+
+void rt_net_gc_locked(int adfd)
+{
+    cleanup_close int d2 = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = d2 >= 0 ? fdopendir(steal_fd(&d2)) : NULL;
+    if (!d)
+        return;
+    struct dirent *e;
+    char **stale = NULL;
+    size_t n = 0;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || strcmp(e->d_name + l - 5, ".json"))
+            continue;
+        char id[80];
+        snprintf(id, sizeof id, "%.*s", (int)(l - 5), e->d_name);
+        if (!rt_net_id_plain(id))
+            continue;
+        json_t *rec = rt_net_record_read(adfd, id);
+        if (rec && !pid_json_alive(rec, "owner_pid", "owner_start") && !pid_json_alive(rec, "init_pid", "init_start")) {
+            stale = nr_xrealloc(stale, (n + 1) * sizeof *stale);
+            stale[n++] = nr_xstrdup(id);
+        }
+        json_decref(rec);
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++) {
+        detach_locked(adfd, stale[i]);
+        free(stale[i]);
+    }
+    free(stale);
+}
+
+void rt_net_gc(const char *root)
+{
+    cleanup_free char *a = nr_xasprintf("%s/networks/attach", root);
+    if (access(a, F_OK) < 0)
+        return; /* no network was ever used */
+    int dfd, adfd, lk;
+    nr_err ign;
+    if (rt_net_lock(root, &dfd, &adfd, &lk, &ign) < 0)
+        return;
+    rt_net_gc_locked(adfd);
+    close(lk), close(adfd), close(dfd);
+}
+
+void rt_net_detach(const char *root, const char *id)
+{
+    cleanup_free char *a = nr_xasprintf("%s/networks/attach/%s.json", root, id);
+    if (!rt_net_id_plain(id) || access(a, F_OK) < 0)
+        return;
+    int dfd, adfd, lk;
+    nr_err ign;
+    if (rt_net_lock(root, &dfd, &adfd, &lk, &ign) < 0)
+        return;
+    detach_locked(adfd, id);
+    close(lk), close(adfd), close(dfd);
+}
+
+/* ---- attach --------------------------------------------------------------- */
+
+/* A host port held for the container: bound, never listening, never passed
+ * in.  It makes a port that is taken (by a host service or another
+ * container) an error here, and -P's "any free port" a real free port. */
+static int port_reserve(rt_net_port *p, nr_err *err)
+{
+    struct sockaddr_storage ss = {0};
+    socklen_t len;
+    int fam = strchr(p->host_ip, ':') ? AF_INET6 : AF_INET;
+    if (fam == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)p->host_port);
+        if (inet_pton(AF_INET6, p->host_ip, &a->sin6_addr) != 1)
+            return nr_err_set(err, "-p %s: bad IPv6 address", p->host_ip);
+        len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)p->host_port);
+        if (*p->host_ip && inet_pton(AF_INET, p->host_ip, &a->sin_addr) != 1)
+            return nr_err_set(err, "-p %s: bad IPv4 address", p->host_ip);
+        len = sizeof *a;
+    }
+    int fd = socket(fam, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "socket");
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+        int e = errno;
+        close(fd);
+        return nr_err_sys(err, e, "publish port %s%s%d/%s", p->host_ip, *p->host_ip ? ":" : "", p->host_port,
+                          p->udp ? "udp" : "tcp");
+    }
+    if (p->host_port == 0) {
+        getsockname(fd, (struct sockaddr *)&ss, &len);
+        p->host_port = ntohs(fam == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+    return fd;
+}
+
+static char *etc_text(const char *root, const json_t *result, const json_t *cl, const char *hostname, const char *ip)
+{
+    const json_t *r = rt_net_range_of(cl);
+    const char *gw = json_string_value(json_object_get(r, "gateway"));
+    nr_buf h = {0}, rs = {0};
+    nr_buf_addf(&h, "%s\t%s\n", ip, hostname);
+    struct in_addr a;
+    if (gw && inet_pton(AF_INET, gw, &a) == 1)
+        nr_buf_addf(&h, "%s\thost.nrun.internal host.docker.internal\n", gw);
+    /* dnsname answers for the network on the bridge's address */
+    const json_t *dns = json_object_get(result, "dns");
+    const json_t *ns = json_object_get(dns, "nameservers");
+    size_t nns = 0;
+    for (size_t i = 0; i < json_array_size(ns) && i < 3; i++) {
+        const char *s = json_string_value(json_array_get(ns, i));
+        if (s && inet_pton(AF_INET, s, &a) == 1) {
+            nr_buf_addf(&rs, "nameserver %s\n", s);
+            nns++;
+        }
+    }
+    if (nns) {
+        const json_t *se = json_object_get(dns, "search");
+        for (size_t i = 0; i < json_array_size(se) && i < 6; i++) {
+            const char *s = json_string_value(json_array_get(se, i));
+            if (s && strlen(s) < 254 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == strlen(s))
+                nr_buf_addf(&rs, "%s%s", i ? " " : "search ", s);
+        }
+        if (json_array_size(se))
+            nr_buf_addstr(&rs, "\n");
+    } else {
+        /* the host's resolvers, as docker's default bridge gives them; a
+         * loopback one cannot be reached from the container */
+        cleanup_free char *host = NULL;
+        size_t len;
+        nr_err ign;
+        if (nr_read_file(AT_FDCWD, "/etc/resolv.conf", 1 << 16, &host, &len, &ign) == 0) {
+            char *save = NULL;
+            for (char *l = strtok_r(host, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char addr[64];
+                if (sscanf(l, "nameserver %63s", addr) == 1) {
+                    if (!strncmp(addr, "127.", 4) || !strcmp(addr, "::1"))
+                        continue;
+                    nns++;
+                }
+                if (!strncmp(l, "nameserver", 10) || !strncmp(l, "search", 6) || !strncmp(l, "options", 7))
+                    nr_buf_addf(&rs, "%s\n", l);
+            }
+        }
+        if (!nns)
+            nr_buf_addstr(&rs, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    }
+    (void)root;
+    nr_buf_add(&h, "", 1);
+    nr_buf_add(&rs, "", 1);
+    size_t hl = h.len;
+    char *out = nr_xmalloc(hl + rs.len);
+    memcpy(out, h.data, hl);
+    memcpy(out + hl, rs.data, rs.len);
+    nr_buf_free(&h);
+    nr_buf_free(&rs);
+    return out;
+}
+
+static char *cni_args(const char *name)
+{
+    return nr_xasprintf("IgnoreUnknown=1;K8S_POD_NAME=%s", name);
+}
+
+static int attach_one(int adfd, const char *id, json_t *rec, json_t *conf, const char *ifname, const char *name,
+                      json_t *aliases, json_t *portmaps, json_t **result, nr_err *err)
+{
+    json_t *rc = json_object();
+    if (portmaps && json_array_size(portmaps))
+        json_object_set(rc, "portMappings", portmaps);
+    if (aliases && json_array_size(aliases))
+        json_object_set_new(rc, "aliases", json_pack("{s:O}", json_string_value(json_object_get(conf, "name")), aliases));
+    cleanup_free char *args = cni_args(name);
+    json_t *a = json_pack("{s:O, s:s, s:s, s:o}", "conflist", conf, "ifname", ifname, "args", args, "runtimeConfig", rc);
+    json_array_append_new(json_object_get(rec, "attachments"), a);
+    /* recorded before ADD: a failure or a kill from here on is undone by DEL */
+    if (record_write(adfd, id, rec, err) < 0)
+        return -1;
+    char ns[PATH_MAX];
+    netns_of(rec, ns);
+    rt_cni_call c = {.container_id = id, .netns = ns, .ifname = ifname, .args = args, .runtime_config = rc};
+    if (rt_cni_add(conf, &c, result, err) < 0)
+        return -1;
+    json_object_set(a, "result", *result);
+    return record_write(adfd, id, rec, err);
+}
+
+int rt_net_attach(const char *root, const char *id, pid_t pid, const char *networks_json, const char *hostname,
+                  rt_net_port *ports, size_t nports, char **etc, int **hold, size_t *nhold, nr_err *err)
+{
+    *etc = NULL;
+    *hold = NULL;
+    *nhold = 0;
+    if (!rt_net_id_plain(id))
+        return nr_err_set(err, "container id %s", id);
+    json_t *nets = json_loads(networks_json, 0, NULL);
+    if (!json_is_array(nets) || !json_array_size(nets)) {
+        json_decref(nets);
+        return nr_err_set(err, "config.json: org.nrun.networks is not a list of networks");
+    }
+    int dfd, adfd, lk;
+    if (rt_net_lock(root, &dfd, &adfd, &lk, err) < 0) {
+        json_decref(nets);
+        return -1;
+    }
+    rt_net_gc_locked(adfd);
+    int r = -1;
+    json_t *rec = json_pack("{s:i, s:I, s:i, s:I, s:[]}", "owner_pid", (int)getpid(), "owner_start",
+                            (json_int_t)rt_pid_start_time(getpid()), "init_pid", (int)pid, "init_start",
+                            (json_int_t)rt_pid_start_time(pid), "attachments");
+    json_t *pm = json_array();
+    int *fds = nr_xcalloc(nports + 1, sizeof *fds);
+    size_t nf = 0;
+    json_t *first_result = NULL;
+    if (record_write(adfd, id, rec, err) < 0 || netns_pin(root, id, pid, rec, err) < 0 ||
+        record_write(adfd, id, rec, err) < 0)
+        goto undo;
+    for (size_t i = 0; i < nports; i++) {
+        int fd = port_reserve(&ports[i], err);
+        if (fd < 0)
+            goto undo;
+        fds[nf++] = fd;
+        json_t *m = json_pack("{s:i, s:i, s:s}", "hostPort", ports[i].host_port, "containerPort", ports[i].ctr_port,
+                              "protocol", ports[i].udp ? "udp" : "tcp");
+        if (*ports[i].host_ip)
+            json_object_set_new(m, "hostIP", json_string(ports[i].host_ip));
+        json_array_append_new(pm, m);
+    }
+    const json_t *first_conf = NULL;
+    char ip[64] = "";
+    size_t i;
+    json_t *n;
+    json_array_foreach(nets, i, n)
+    {
+        const char *name = json_string_value(json_object_get(n, "name"));
+        json_t *aliases = json_object_get(n, "aliases");
+        if (!name || !rt_net_name_valid(name)) {
+            nr_err_set(err, "config.json: org.nrun.networks[%zu] has no valid name", i);
+            goto undo;
+        }
+        json_t *conf = rt_net_conflist_load(root, dfd, name, err);
+        if (!conf)
+            goto undo;
+        char ifname[32];
+        snprintf(ifname, sizeof ifname, "eth%u", (unsigned)(i & 0xff));
+        const char *cname = json_string_value(json_array_get(aliases, 0));
+        json_t *res = NULL;
+        int ar = attach_one(adfd, id, rec, conf, ifname, cname ? cname : id, aliases, i == 0 ? pm : NULL, &res, err);
+        if (ar < 0) {
+            json_decref(conf);
+            goto undo;
+        }
+        if (i == 0) {
+            if (rt_cni_result_ip(res, ip, err) < 0) {
+                nr_err_wrap(err, "network %s", name);
+                json_decref(res);
+                json_decref(conf);
+                goto undo;
+            }
+            first_result = res;
+            first_conf = conf; /* kept alive by rec */
+        } else {
+            json_decref(res);
+        }
+        json_decref(conf);
+    }
+    *etc = etc_text(root, first_result, first_conf, hostname, ip);
+    json_decref(first_result);
+    *hold = fds;
+    *nhold = nf;
+    fds = NULL;
+    r = 0;
+    goto out;
+undo:
+    json_decref(first_result);
+    detach_locked(adfd, id);
+out:
+    for (size_t k = 0; fds && k < nf; k++)
+        close(fds[k]);
+    free(fds);
+    json_decref(pm);
+    json_decref(rec);
+    json_decref(nets);
+    close(lk), close(adfd), close(dfd);
+    return r;
+}
+
+/* ---- connect / disconnect a running container ----------------------------- */
+
+int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long long start, const char *network,
+                   const char *hostname, char **aliases, size_t naliases, nr_err *err)
+{
+    if (!rt_net_id_plain(id))
+        return nr_err_set(err, "container id %s", id);
+    int dfd, adfd, lk;
+    if (rt_net_lock(root, &dfd, &adfd, &lk, err) < 0)
+        return -1;
+    int r = -1;
+    json_t *conf = NULL, *res = NULL, *al = NULL;
+    json_t *rec = rt_net_record_read(adfd, id);
+    if (!rec || !json_is_array(json_object_get(rec, "attachments")) ||
+        json_integer_value(json_object_get(rec, "init_pid")) != pid ||
+        (unsigned long long)json_integer_value(json_object_get(rec, "init_start")) != start || !rt_pid_alive(pid, start)) {
+        nr_err_set(err, "container %.12s is not running on an nrun network (--network none, host or container:)", id);
+        goto out;
+    }
+    json_t *as = json_object_get(rec, "attachments");
+    size_t i;
+    json_t *a;
+    json_array_foreach(as, i, a) if (!strcmp(json_string_value(json_object_get(json_object_get(a, "conflist"), "name")) ?: "",
+                                             network))
+    {
+        nr_err_set(err, "container %.12s is already connected to network %s", id, network);
+        goto out;
+    }
+    if (!(conf = rt_net_conflist_load(root, dfd, network, err)))
+        goto out;
+    char ifname[32];
+    snprintf(ifname, sizeof ifname, "eth%u", (unsigned)(json_array_size(as) & 0xff));
+    al = json_array();
+    json_array_append_new(al, json_string(hostname));
+    for (size_t k = 0; k < naliases; k++)
+        json_array_append_new(al, json_string(aliases[k]));
+    if (attach_one(adfd, id, rec, conf, ifname, hostname, al, NULL, &res, err) < 0) {
+        /* undo this one attachment only */
+        nr_err ign = {0};
+        size_t last = json_array_size(as) - 1;
+        attachment_del(rec, id, json_array_get(as, last), &ign);
+        json_array_remove(as, last);
+        record_write(adfd, id, rec, &ign);
+        goto out;
+    }
+    r = 0;
+out:
+    json_decref(res);
+    json_decref(al);
+    json_decref(conf);
+    json_decref(rec);
+    close(lk), close(adfd), close(dfd);
+    return r;
+}
+
+int rt_net_disconnect(const char *root, const char *id, const char *network, nr_err *err)
+{
+    if (!rt_net_id_plain(id))
+        return nr_err_set(err, "container id %s", id);
+    int dfd, adfd, lk;
+    if (rt_net_lock(root, &dfd, &adfd, &lk, err) < 0)
+        return -1;
+    int r = nr_err_set(err, "container %.12s is not connected to network %s", id, network);
+    json_t *rec = rt_net_record_read(adfd, id);
+    json_t *as = json_object_get(rec, "attachments");
+    for (size_t i = 0; i < json_array_size(as); i++) {
+        json_t *a = json_array_get(as, i);
+        const char *n = json_string_value(json_object_get(json_object_get(a, "conflist"), "name"));
+        if (!n || strcmp(n, network))
+            continue;
+        memset(err, 0, sizeof *err);
+        r = attachment_del(rec, id, a, err);
+        json_array_remove(as, i);
+        nr_err ign;
+        record_write(adfd, id, rec, &ign);
+        break;
+    }
+    json_decref(rec);
+    close(lk), close(adfd), close(dfd);
+    return r;
+}
+

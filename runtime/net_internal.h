@@ -1,0 +1,28 @@
+/* Store-level CNI glue shared by net.c (attach, detach, GC) and
+ * net_store.c (create, remove, list): paths, locking, conflists. */
+#ifndef RT_NET_INTERNAL_H
+#define RT_NET_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+
+int rt_net_dir_open(const char *root, nr_err *err);   /* <root>/networks, made with attach/ */
+char *rt_net_abs_root(const char *root);
+int rt_net_subnet_parse(const char *s, uint32_t *net, int *prefix);
+void rt_net_ip_str(uint32_t ip, char out[16]);
+json_t *rt_net_plugin_of(const json_t *cl, const char *type);
+const json_t *rt_net_range_of(const json_t *cl);
+json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
+                             const char *gw, bool internal, bool dns);
+json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err);
+json_t *rt_net_record_read(int adfd, const char *id);
+bool rt_net_id_plain(const char *id);
+/* networks dir, its attach/ dir and the exclusive lock (close all three) */
+int rt_net_lock(const char *root, int *dfd, int *adfd, int *lk, nr_err *err);
+void rt_net_gc_locked(int adfd);
+
+#endif

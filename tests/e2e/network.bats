@@ -1,0 +1,256 @@
+#!/usr/bin/env bats
+# Container networks (runtime/net.c over the CNI plugins), all inside this
+# file's own network namespace (nr_make_root): the default bridge with its
+# way out, ports published for any process, user networks with names,
+# isolation, and what rm, a kill -9 of nrun and a full subnet leave behind.
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_bb
+    "$NRUN" __internal mkimage -t bbx:1 \
+        --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"ExposedPorts":{"80/tcp":{},"81/tcp":{}}}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    export SFX=${NR_NETNS#nrt-}
+}
+teardown_file() {
+    p=$(cat "$BATS_FILE_TMPDIR/hostsvc" 2>/dev/null) && kill "$p" 2>/dev/null || true
+    for n in $(cat "$BATS_FILE_TMPDIR/outside-netns" 2>/dev/null); do ip netns del "$n" 2>/dev/null || true; done
+    rt_file_teardown
+}
+
+# an httpd in a container answering /i with $1
+web() { echo "echo $1 >/tmp/i; exec httpd -f -p 80 -h /tmp"; }
+wait_http() { # URL: until it answers (in the file's namespace)
+    for _ in $(seq 100); do nr_in_ns wget -qO- "$1" 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+# nothing of container $1 left in the namespace or the store
+net_clean() {
+    local id=$1
+    [ ! -e "$NRUN_ROOT/networks/attach/$id.json" ]
+    [ ! -e "$NRUN_ROOT/networks/ns/$id" ]
+    ! grep -rqs "$id" "$NRUN_ROOT/networks/ipam"
+    ! nr_in_ns iptables-save | grep -q "$id"
+}
+
+@test "default bridge: nrun0, an address, a default route, /etc/hosts with host.nrun.internal, resolv.conf" {
+    run rt_run --rm --name net1 bb:1 sh -c 'ip -4 -o addr show eth0; ip route; cat /etc/hosts; cat /etc/resolv.conf'
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == *"eth0"*"inet 10.88."* ]]
+    [[ "$output" == *"default via 10.88.0.1 dev eth0"* ]]
+    [[ "$output" == *$'10.88.0.1\thost.nrun.internal host.docker.internal'* ]]
+    ip=$(awk '{print $4}' <<<"${lines[0]}"); ip=${ip%/*}
+    [[ "$output" == *"$ip"$'\t'"net1"* ]]
+    [[ "$output" == *"nameserver "* ]]
+    # in this file's namespace only
+    nr_in_ns ip link show nrun0 >/dev/null
+    ! ip link show nrun0 2>/dev/null
+    # the default network is listed, and bridge/private/default name it
+    run "$NRUN" network ls -q
+    [[ "$output" == *bridge* ]]
+    run rt_run --rm --network private bb:1 sh -c 'ip -4 -o addr show eth0'
+    [[ "$output" == *"inet 10.88."* ]]
+}
+
+@test "outbound: a host service on the bridge address, by host.nrun.internal" {
+    mkdir -p "$BATS_FILE_TMPDIR/hs" && echo host-says-hi >"$BATS_FILE_TMPDIR/hs/i"
+    port=$(rt_free_port)
+    # nsenter execs httpd: $! is the service itself
+    nsenter --net="/run/netns/$NR_NETNS" busybox httpd -f -p "0.0.0.0:$port" -h "$BATS_FILE_TMPDIR/hs" </dev/null >/dev/null 2>&1 3>&- &
+    HOSTSVC=$!
+    echo "$HOSTSVC" >"$BATS_FILE_TMPDIR/hostsvc"
+    run rt_run --rm bb:1 wget -qO- "http://host.nrun.internal:$port/i"
+    [ "$status" -eq 0 ]
+    [ "$output" = host-says-hi ]
+    run rt_run --rm bb:1 wget -qO- "http://host.docker.internal:$port/i"
+    [ "$output" = host-says-hi ]
+    kill "$HOSTSVC"
+}
+
+@test "-p for a shell-started app: reached on the host's 127.0.0.1, from inside, and a port nobody serves refuses" {
+    port=$(rt_free_port)
+    port2=$(rt_free_port)
+    id=$(rt_run -d -p "127.0.0.1:$port:80" -p "$port2:81" bb:1 sh -c "$(web from-shell)")
+    wait_http "http://127.0.0.1:$port/i"
+    run nr_in_ns wget -qO- "http://127.0.0.1:$port/i"
+    [ "$output" = from-shell ]
+    # the app's own port from inside the container
+    run "$NRUN" exec "$id" wget -qO- http://localhost:80/i
+    [ "$output" = from-shell ]
+    # published, nothing listens on 81: refused at once, not a hang
+    run ! nr_in_ns timeout 10 wget -O- "http://127.0.0.1:$port2/i"
+    [ "$status" -ne 124 ]
+    [[ "$output" == *"refused"* ]]
+    "$NRUN" inspect "$id" | jq -e --arg p "$port" '.[0].NetworkSettings | (.Ports["80/tcp"][0].HostPort == $p)
+        and (.Networks.bridge.IPAddress | startswith("10.88.")) and .Networks.bridge.Gateway == "10.88.0.1"'
+    run "$NRUN" port "$id"
+    [[ "$output" == *"80/tcp -> 127.0.0.1:$port"* ]]
+    [[ "$output" == *"81/tcp -> 0.0.0.0:$port2"* ]]
+    # the port is taken while it runs: a second container gets a clear error
+    run -125 rt_run --rm -p "127.0.0.1:$port:80" bb:1 true
+    [[ "$output" == *"publish port 127.0.0.1:$port/tcp"*"EADDRINUSE"* || "$output" == *"publish port 127.0.0.1:$port/tcp"*"in use"* ]]
+    "$NRUN" rm -f "$id" >/dev/null
+    net_clean "$id"
+    ! nr_in_ns iptables-save -t nat | grep -q -- "--dport $port "
+}
+
+@test "-P publishes every EXPOSEd port on a free host port; -p ranges and bad specs" {
+    id=$(rt_run -d -P bbx:1 sh -c "$(web exposed)")
+    run "$NRUN" port "$id"
+    [ "${#lines[@]}" -eq 2 ]
+    hp=$(grep '^80/tcp' <<<"$output" | sed 's/.*://')
+    [ "$hp" -gt 0 ]
+    wait_http "http://127.0.0.1:$hp/i"
+    [ "$(nr_in_ns wget -qO- "http://127.0.0.1:$hp/i")" = exposed ]
+    "$NRUN" rm -f "$id" >/dev/null
+    p=$(rt_free_port)
+    id=$(rt_run -d -p "127.0.0.1:$p-$((p + 1)):80-81/tcp" bb:1 sleep 30)
+    run "$NRUN" port "$id"
+    [[ "$output" == *"81/tcp -> 127.0.0.1:$((p + 1))"* ]]
+    "$NRUN" rm -f "$id" >/dev/null
+    for bad in 80-81:90 0:80 1.2.3:80:80 80/sctp x:80; do
+        run -125 rt_run --rm -p "$bad" bb:1 true
+        [[ "$output" == "nrun: -p $bad: "* ]]
+    done
+}
+
+@test "--network container:NAME shares that container's namespace (its address, its localhost)" {
+    id=$(rt_run -d --name "srv$SFX" bb:1 sh -c "$(web shared)")
+    run rt_run --rm --network "container:srv$SFX" bb:1 sh -c 'for i in $(seq 50); do wget -qO- http://127.0.0.1/i && break; sleep 0.1; done; ip -4 -o addr show eth0'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = shared ]
+    [ "$(awk '{print $4}' <<<"${lines[1]}")" = "$("$NRUN" exec "$id" ip -4 -o addr show eth0 | awk '{print $4}')" ]
+    run -125 rt_run --rm --network "container:srv$SFX" -p 8080:80 bb:1 true
+    run -125 rt_run --rm --network container:nosuch bb:1 true
+    [[ "$output" == *"container:nosuch"* ]]
+    "$NRUN" rm -f "$id" >/dev/null
+    run -125 rt_run --network "container:$id" bb:1 true
+}
+
+@test "--network none: only lo, and -p is refused" {
+    run rt_run --rm --network none bb:1 ls /sys/class/net
+    [ "$output" = lo ]
+    run -125 rt_run --rm --network none -p 8080:80 bb:1 true
+    [[ "$output" == *"-p and -P need a network of nrun's"* ]]
+}
+
+@test "user networks: containers find each other by name and alias; networks are isolated" {
+    a=fa$SFX b=fb$SFX
+    "$NRUN" network create "$a" >/dev/null
+    "$NRUN" network create "$b" >/dev/null
+    run "$NRUN" network create "$a"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"already exists"* ]]
+    web1=$(rt_run -d --name "w1$SFX" --network "$a" --network-alias api bb:1 sh -c "$(web one)")
+    run rt_run --rm --network "$a" bb:1 sh -c "for i in \$(seq 50); do wget -qO- http://w1$SFX/i && break; sleep 0.1; done; wget -qO- http://api/i"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = one ]
+    [ "${lines[1]}" = one ]
+    ip=$("$NRUN" network inspect "$a" | jq -r ".[0].Containers[\"$web1\"].IPv4Address")
+    [[ "$ip" == 10.89.* ]]
+    # from the other network and from the default one: no way through
+    run rt_run --rm --network "$b" bb:1 timeout 3 wget -qO- "http://$ip/i"
+    [ "$status" -ne 0 ]
+    [[ "$output" != *one* ]]
+    run rt_run --rm bb:1 timeout 3 wget -qO- "http://$ip/i"
+    [ "$status" -ne 0 ]
+    [[ "$output" != *one* ]]
+    # connect: now the default-network container reaches it (a second interface)
+    c=$(rt_run -d bb:1 sleep 60)
+    "$NRUN" network connect "$a" "$c"
+    run "$NRUN" exec "$c" wget -qO- "http://$ip/i"
+    [ "$output" = one ]
+    "$NRUN" network disconnect "$a" "$c"
+    run "$NRUN" exec "$c" timeout 3 wget -qO- "http://$ip/i"
+    [ "$status" -ne 0 ]
+    # a network in use is not removed; then it is
+    run "$NRUN" network rm "$a"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"active endpoints"* ]]
+    "$NRUN" rm -f "$web1" "$c" >/dev/null
+    net_clean "$web1"
+    net_clean "$c"
+    "$NRUN" network rm "$a" "$b"
+    run "$NRUN" network ls -q
+    [[ "$output" != *"$a"* ]]
+    run -125 rt_run --rm --network "$a" bb:1 true
+    [[ "$output" == *"network $a not found"* ]]
+}
+
+@test "concurrent runs get distinct addresses; a full subnet is a clear error and leaves nothing" {
+    ids=()
+    for i in 1 2 3 4; do rt_run -d bb:1 sleep 30 >"$BATS_TEST_TMPDIR/id$i" & done
+    wait
+    for i in 1 2 3 4; do ids+=("$(cat "$BATS_TEST_TMPDIR/id$i")"); done
+    ips=$(for id in "${ids[@]}"; do "$NRUN" exec "$id" ip -4 -o addr show eth0 | awk '{print $4}'; done | sort -u | wc -l)
+    [ "$ips" -eq 4 ]
+    "$NRUN" rm -f "${ids[@]}" >/dev/null
+    s=fs$SFX
+    "$NRUN" network create --subnet 10.77.0.0/30 "$s" >/dev/null
+    one=$(rt_run -d --network "$s" bb:1 sleep 30)
+    n=$(ls "$NRUN_ROOT/containers" | wc -l)
+    run -125 rt_run --network "$s" bb:1 true
+    [[ "$output" == *"network $s"*"host-local"* || "$output" == *"no IP addresses available"* ]]
+    [ "${#lines[@]}" -eq 1 ]
+    [ "$(ls "$NRUN_ROOT/containers" | wc -l)" -eq "$n" ]
+    [ "$(ls "$NRUN_ROOT/networks/attach" | wc -l)" -eq 1 ]
+    "$NRUN" rm -f "$one" >/dev/null
+    "$NRUN" network rm "$s"
+}
+
+@test "kill -9 of nrun: the next nrun removes the address, the rules and the pinned namespace" {
+    port=$(rt_free_port)
+    "$NRUN" run --cidfile "$BATS_TEST_TMPDIR/cid" -p "127.0.0.1:$port:80" bb:1 sleep 2 </dev/null >/dev/null 2>&1 3>&- &
+    pid=$!
+    for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/cid" ] && [ -e "$NRUN_ROOT/networks/attach/$(cat "$BATS_TEST_TMPDIR/cid").json" ] && break; sleep 0.05; done
+    id=$(cat "$BATS_TEST_TMPDIR/cid")
+    for _ in $(seq 100); do nr_in_ns iptables-save -t nat | grep -q -- "--dport $port " && break; sleep 0.05; done
+    kill -9 "$pid"
+    wait "$pid" || true
+    # the container ends on its own; its nrun is gone: the next nrun cleans
+    for _ in $(seq 100); do [ "$("$NRUN" ps -a --format '{{.Status}}' 2>/dev/null | grep -c Up)" -eq 0 ] && break; sleep 0.1; done
+    sleep 2.5
+    "$NRUN" ps -a >/dev/null
+    ls -R "$NRUN_ROOT/networks" >&2
+    net_clean "$id"
+    ! nr_in_ns iptables-save -t nat | grep -q -- "--dport $port "
+    ! grep -qF "$NRUN_ROOT/networks/ns" /proc/mounts
+    "$NRUN" rm -f "$id" >/dev/null
+}
+
+@test "an outside client (another namespace) reaches the cluster master's workers with its own address; NAT out hides the container's" {
+    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
+    "$NRUN" __internal mkimage -t nd:1 --config '{"Env":["PATH=/usr/bin"]}' "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    # "outside": a namespace of this test, linked to the file's by a veth pair
+    out=${NR_NETNS}o
+    ip netns add "$out"
+    echo "$out" >>"$BATS_FILE_TMPDIR/outside-netns" # teardown_file deletes it if the test fails
+    nr_in_ns ip link add nrto0 type veth peer name nrti0 netns "$out"
+    nr_in_ns ip addr add 192.168.231.1/24 dev nrto0
+    nr_in_ns ip link set nrto0 up
+    ip -n "$out" addr add 192.168.231.2/24 dev nrti0
+    ip -n "$out" link set nrti0 up
+    ip -n "$out" link set lo up
+    port=$(rt_free_port)
+    id=$(rt_run -d --workers 2 -p "$port:3000" nd:1 node -e \
+        "require('http').createServer((q, r) => r.end(q.socket.remoteAddress + ' ' + process.pid)).listen(3000)")
+    for _ in $(seq 100); do ip netns exec "$out" curl -sf --max-time 2 "http://192.168.231.1:$port/" >/dev/null && break; sleep 0.1; done
+    run ip netns exec "$out" curl -sf --max-time 5 "http://192.168.231.1:$port/"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "192.168.231.2 "* || "$output" == "::ffff:192.168.231.2 "* ]]
+    # both workers serve it (the master accepts inside the container and hands connections on)
+    pids=$(for _ in $(seq 20); do ip netns exec "$out" curl -sf --max-time 5 "http://192.168.231.1:$port/" | cut -d' ' -f2; echo; done | sort -u | grep -c .)
+    [ "$pids" -eq 2 ]
+    # the way out: a service outside sees the file's address, not the container's
+    ip netns exec "$out" python3 -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("192.168.231.2", 18777)); s.listen(1); c, a = s.accept(); c.sendall(a[0].encode()); c.close()' &
+    srv=$!
+    for _ in $(seq 50); do ip netns exec "$out" ss -Htln "sport = :18777" | grep -q . && break; sleep 0.05; done
+    run "$NRUN" exec "$id" node -e "require('net').connect(18777, '192.168.231.2').on('data', d => console.log(String(d)))"
+    wait "$srv" || true
+    [[ "$output" = 192.168.231.1 || "$output" = ::ffff:192.168.231.1 ]]
+    "$NRUN" rm -f "$id" >/dev/null
+    ip netns del "$out"
+    nr_in_ns ip link del nrto0 2>/dev/null || true
+}
