@@ -12,6 +12,9 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
     nr_make_root
+    # the registry listens on the host's 127.0.0.1: nrun talks to it from the host's
+    # namespace; containers run with --network none (no bridge in the host's namespace)
+    NRUN=$NR_REAL_NRUN
     export HOSTILE_LOG=$BATS_FILE_TMPDIR/hostile.log
     python3 "$REPO/tests/security/hostile-registry.py" --log "$HOSTILE_LOG" \
         --port-file "$BATS_FILE_TMPDIR/port" 3>&- &
