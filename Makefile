@@ -85,7 +85,7 @@ EMBED_SRCS := $(sort $(wildcard runtime/supervisor/*.js images/node/*.sh images/
 # it carries none of nrun's libraries.  Never built with sanitizers (they
 # cannot link statically); `nrun supervise` runs the same supervisor code
 # inside nrun for the sanitizer build.
-INIT_SRCS := runtime/init/init_main.c runtime/init/initcfg.c runtime/lockdown.c runtime/pid1.c \
+INIT_SRCS := runtime/init/init_main.c runtime/init/initcfg.c runtime/init/imagecfg.c runtime/lockdown.c runtime/pid1.c \
 	common/err.c common/util.c common/signal.c $(wildcard runtime/supervisor/*.c)
 INIT_OBJS := $(INIT_SRCS:%.c=$(BUILD)/obj-init/%.o) $(BUILD)/obj-init/gen/embed.o
 CFLAGS_INIT = $(filter-out $(SAN),$(CFLAGS_ALL)) -ffunction-sections -fdata-sections

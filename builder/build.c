@@ -521,23 +521,38 @@ static int write_image(bld_state *b, bld_stage *st, img_desc *manifest, nr_err *
         if (b->o->progress)
             fprintf(b->o->progress, "--> %s: %.19s\n", s->text, s->layer.blob.digest);
     }
-    img_layer_desc *ls = nr_xcalloc(st->n_layers + 1, sizeof *ls);
+    img_layer_desc *ls = nr_xcalloc(st->n_layers + 2, sizeof *ls);
+    size_t nl = st->n_layers;
     for (size_t i = 0; i < st->n_layers; i++)
         ls[i] = st->layers[i]->layer;
-    img_history_entry *h = nr_xcalloc(st->n_hist + 1, sizeof *h);
+    img_history_entry *h = nr_xcalloc(st->n_hist + 2, sizeof *h);
     size_t nh = 0;
     for (size_t i = 0; i < st->n_hist; i++) {
         h[nh].created_by = st->hist[i].created_by;
         h[nh].empty_layer = st->hist[i].empty;
         nh++;
     }
-    img_image_spec spec = {.config = st->config, .layers = ls, .n_layers = st->n_layers, .history = h,
+    json_t *config = st->config;
+    if (b->o->init) {
+        if (bld_init_apply(b, &config, &ls[nl], err) < 0) {
+            free(ls);
+            free(h);
+            return nr_err_wrap(err, "--init");
+        }
+        nl++;
+        h[nh++].created_by = "nbuild --init: /nrun-init (supervisor as entrypoint)";
+        if (b->o->progress)
+            fprintf(b->o->progress, "--> --init: %.19s\n", ls[nl - 1].blob.digest);
+    }
+    img_image_spec spec = {.config = config, .layers = ls, .n_layers = nl, .history = h,
                            .n_history = nh, .base_history = st->base_history, .created = -1};
     if (!st->base_history && nh == 0)
         spec.base_history = json_array();
     int rc = img_image_write(b->s, &spec, manifest, err);
     if (spec.base_history != st->base_history)
         json_decref(spec.base_history);
+    if (config != st->config)
+        json_decref(config);
     free(ls);
     free(h);
     return rc;
@@ -688,6 +703,7 @@ static int read_nodefile(bld_state *b, nr_err *err)
 
 static void state_free(bld_state *b)
 {
+    free(b->empty_keys);
     for (size_t i = 0; i < b->n_stages; i++) {
         bld_stage *st = &b->stages[i];
         free(st->name);
@@ -739,6 +755,12 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
         fprintf(stderr, "nbuild: # syntax=%.200s: ignored, nbuild has its own frontend\n", b.f.syntax);
     if (rc == 0)
         rc = bld_ctx_open(o->context, b.cache_dir, &b.ctx, err);
+    /* a cache that cannot be had is a miss, as BuildKit treats it */
+    for (size_t i = 0; rc == 0 && !o->no_cache && i < o->n_cache_from; i++) {
+        nr_err ce = {0};
+        if (bld_regcache_import(&b, o->cache_from[i], &ce) < 0)
+            fprintf(stderr, "nbuild: --cache-from %s: %s (not used)\n", o->cache_from[i], ce.msg);
+    }
     /* RUN steps write layers while planning: what this build adds is
      * undone if it fails (but the layers RUN made, kept as cache) */
     blob_snap snap = {0};
@@ -755,6 +777,9 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
         undo_blobs(&b, &b.stages[b.target], snap.names, snap.n, &snap.dir);
     if (have_snap)
         names_free(snap.names, snap.n);
+    /* the image is complete and tagged: a failed export fails the command, not the image */
+    if (rc == 0 && o->cache_to && bld_regcache_export(&b, o->cache_to, o->cache_to_max, err) < 0)
+        rc = nr_err_wrap(err, "--cache-to %s", o->cache_to);
     if (rc == 0) {
         nr_err e;
         res->files_read = bld_ctx_files_read(b.ctx);

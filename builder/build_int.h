@@ -99,6 +99,8 @@ typedef struct bld_state {
         bld_ctx *ctx;      /* its files, read-only (COPY --from) */
     } *trees;
     size_t n_trees;
+    char (*empty_keys)[65]; /* RUN steps that changed nothing (cache keys): --cache-to records them */
+    size_t n_empty_keys;
 } bld_state;
 
 /* Variable lookup for the current stage (ENV, then ARG). */
@@ -147,6 +149,16 @@ int bld_pull(bld_state *b, const char *norm, nr_err *err);
 int bld_tree_image(bld_state *b, const img_image *img, bld_ctx **out, nr_err *err);
 void bld_trees_free(bld_state *b);
 /* Layer cache records under <cache_dir>/layers/<key>. */
+/* init_layer.c: --init's layer (/nrun-init) and the config that starts it
+ * (*config replaced by a new reference the caller frees). */
+int bld_init_apply(bld_state *b, json_t **config, img_layer_desc *layer, nr_err *err);
+
+/* regcache.c: the registry build cache (--cache-from / --cache-to). */
+int bld_regcache_import(bld_state *b, const char *ref, nr_err *err);
+int bld_regcache_export(bld_state *b, const char *ref, bool max, nr_err *err);
+/* run.c: a RUN step with this key changed nothing (a local cache record). */
+void bld_cache_empty_put(bld_state *b, const char *key);
+
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);
 

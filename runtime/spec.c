@@ -468,7 +468,16 @@ static json_t *build_args(const json_t *imgcfg, const rt_run_opts *o, nr_err *er
         if (o->entrypoint && *o->entrypoint)
             json_array_append_new(args, json_string(o->entrypoint));
     } else if (json_is_array(ep)) {
-        json_array_foreach(ep, i, v) if (json_is_string(v)) json_array_append(args, v);
+        /* nbuild --init: ["/nrun-init", "--", ...] is for other runtimes;
+         * here our own PID 1 runs the rest, as for any image */
+        const json_t *lb = json_object_get(imgcfg, "Labels");
+        const char *init = json_string_value(json_object_get(lb, "org.nrun.init"));
+        size_t skip = init && json_array_size(ep) >= 2 &&
+                              !strcmp(json_string_value(json_array_get(ep, 0)) ?: "", init) &&
+                              !strcmp(json_string_value(json_array_get(ep, 1)) ?: "", "--")
+                          ? 2
+                          : 0;
+        json_array_foreach(ep, i, v) if (i >= skip && json_is_string(v)) json_array_append(args, v);
     }
     if (o->ncmd) {
         for (size_t k = 0; k < o->ncmd; k++)
