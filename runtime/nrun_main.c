@@ -31,6 +31,7 @@ static nr_cmd_fn lookup(const char *name)
         {"scale", nr_cmd_scale},
         {"stats", nr_cmd_stats},
         {"top", nr_cmd_top},
+        {"loglevel", nr_cmd_loglevel},
         {"supervise", nr_cmd_supervise},
         {"images", nr_cmd_images},
         {"rmi", nr_cmd_rmi},
@@ -57,7 +58,7 @@ static void usage(FILE *f)
           "       nrun [--root DIR] IMAGE [CMD...]      (same as nrun run)\n"
           "\n"
           "Containers:  run create start ps stop kill rm logs exec inspect\n"
-          "Supervisor:  reload scale stats top\n"
+          "Supervisor:  reload scale stats top loglevel\n"
           "Images:      images rmi tag image (ls|rm|inspect|prune) pull push login logout save load base\n"
           "OCI runtime: oci (create|start|state|kill|delete)\n"
           "\n"

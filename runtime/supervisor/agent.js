@@ -211,9 +211,13 @@ function agent() {
     count();
   }
 
+  const level = logLevel();
   process.on('internalMessage', (m) => {
-    if (m && m.cmd === 'NODE_NRUN' && m.act === 'drain') drain();
+    if (!m || m.cmd !== 'NODE_NRUN') return;
+    if (m.act === 'drain') drain();
+    else if (m.act === 'loglevel') level.set(m.level);
   });
+  requestMetrics(send, INTERVAL);
 
   let last = Date.now();
   const hb = setInterval(() => {
@@ -225,4 +229,92 @@ function agent() {
   }, INTERVAL);
   hb.unref();
   send({ act: 'ping', lag: 0, closed: 0 });
+}
+
+// Request metrics (issue 15 item 1): per request only a start time on the
+// request and, when Node detaches the response from its socket (the end of
+// every response, ServerResponse.prototype.detachSocket), a few counters:
+// no listener, no closure per request.  A batch goes to PID 1 every second
+// with the Node figures (heap, event-loop delay, handles, GC time).
+function requestMetrics(send, interval) {
+  const http = require('http');
+  const perf = require('perf_hooks');
+  const BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+  const hist = new Array(BOUNDS.length + 1).fill(0); // per bucket, the last one +Inf
+  const counts = new Map(); // "METHOD code" -> requests
+  let sum = 0, inflight = 0, bytes = 0, gc = 0;
+  const srv = http.Server.prototype;
+  const emit = srv.emit;
+  srv.emit = function (ev, req) {
+    if (ev === 'request' && req) {
+      req._nrunT0 = perf.performance.now();
+      inflight++;
+    }
+    return emit.apply(this, arguments);
+  };
+  const res = http.ServerResponse.prototype;
+  const detach = res.detachSocket;
+  res.detachSocket = function (socket) {
+    const req = this.req;
+    if (req && req._nrunT0 !== undefined) {
+      const s = (perf.performance.now() - req._nrunT0) / 1000;
+      req._nrunT0 = undefined;
+      inflight--;
+      sum += s;
+      let i = 0;
+      while (i < BOUNDS.length && s > BOUNDS[i]) i++;
+      hist[i]++;
+      const key = (METHODS.has(req.method) ? req.method : 'OTHER') + ' ' + (this.statusCode | 0);
+      counts.set(key, (counts.get(key) || 0) + 1);
+      if (socket) bytes += socket.bytesWritten - (socket._nrunB || 0), socket._nrunB = socket.bytesWritten;
+    }
+    return detach.apply(this, arguments);
+  };
+  let elh = null;
+  try { elh = perf.monitorEventLoopDelay({ resolution: 10 }); elh.enable(); } catch (e) { elh = null; }
+  try {
+    const obs = new perf.PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gc += e.duration / 1000;
+    });
+    obs.observe({ entryTypes: ['gc'] });
+  } catch (e) { /* no gc entries */ }
+  const t = setInterval(() => {
+    const req = [];
+    for (const [k, n] of counts) {
+      const sp = k.indexOf(' ');
+      req.push([k.slice(0, sp), Number(k.slice(sp + 1)), n]);
+    }
+    const m = { act: 'metrics', req, hist, sum, inflight, bytes, gc,
+      heap: process.memoryUsage().heapUsed,
+      handles: typeof process.getActiveResourcesInfo === 'function' ? process.getActiveResourcesInfo().length : 0 };
+    if (elh) {
+      // the histogram holds whole timer intervals: the delay is what exceeds the resolution
+      const d = (v) => Math.max(0, v / 1e9 - 0.01);
+      m.el = [d(elh.percentile(50)), d(elh.percentile(99)), d(elh.max)];
+      elh.reset();
+    }
+    send(m);
+  }, interval);
+  t.unref();
+}
+
+// The log level (issue 15 item 4): console.debug/info/log/warn/error below
+// the level set with `nrun loglevel` do nothing.  The level comes from
+// NRUN_LOG_LEVEL at start and from PID 1's messages afterwards.
+function logLevel() {
+  const ORDER = { debug: 0, info: 1, warn: 2, error: 3 };
+  const methods = { debug: 0, trace: 0, info: 1, log: 1, warn: 2, error: 3 };
+  const orig = {};
+  for (const name of Object.keys(methods)) orig[name] = console[name];
+  const noop = function () {};
+  function set(l) {
+    if (!Object.prototype.hasOwnProperty.call(ORDER, l)) return;
+    for (const name of Object.keys(methods))
+      console[name] = methods[name] >= ORDER[l] ? orig[name] : noop;
+  }
+  const env = process.env.NRUN_LOG_LEVEL;
+  delete process.env.NRUN_LOG_LEVEL;
+  if (env) set(env);
+  return { set };
 }

@@ -1,4 +1,4 @@
-/* `nrun reload|scale|stats|top ID` (or `--control PATH` instead of ID): thin
+/* `nrun reload|scale|stats|top|loglevel ID` (or `--control PATH` instead of ID): thin
  * clients of the control socket. */
 #include <jansson.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 
 #include "common/util.h"
 #include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/supervisor.h"
 
 typedef struct ctl_args {
     const char *id, *path;
@@ -131,15 +132,15 @@ static int table(int argc, char **argv, nr_global *g, bool full)
         return 0;
     }
     if (full)
-        printf("%-7s %-8s %-9s %-8s %-8s %-6s %-9s %-6s %s\n", "WORKER", "PID", "STATE", "UPTIME", "RESTARTS", "CPU%",
-               "RSS", "CONNS", "LAG");
+        printf("%-7s %-8s %-9s %-8s %-8s %-6s %-9s %-6s %-8s %-8s %-6s %s\n", "WORKER", "PID", "STATE", "UPTIME",
+               "RESTARTS", "CPU%", "RSS", "CONNS", "LAG", "REQ/S", "ERR%", "P99");
     else
         printf("%-7s %-8s %-9s %-8s %s\n", "WORKER", "PID", "STATE", "UPTIME", "RESTARTS");
     size_t i;
     json_t *w;
     json_array_foreach(json_object_get(r, "workers"), i, w)
     {
-        char up[32], rss[32], lag[32] = "-";
+        char up[32], rss[32], lag[32] = "-", rps[32] = "-", errp[32] = "-", p99[32] = "-";
         /* the state is the supervisor's word: shown with its controls escaped */
         const char *sv = json_string_value(json_object_get(w, "state"));
         cleanup_free char *state = nr_escape_controls(sv ? sv : "?");
@@ -148,13 +149,23 @@ static int table(int argc, char **argv, nr_global *g, bool full)
         json_t *l = json_object_get(w, "lag_ms");
         if (l)
             snprintf(lag, sizeof lag, "%.1fms", json_number_value(l));
+        /* from the agent's request metrics (absent without the agent, or before its first batch) */
+        if (json_object_get(w, "rps")) {
+            snprintf(rps, sizeof rps, "%.1f", json_number_value(json_object_get(w, "rps")));
+            snprintf(errp, sizeof errp, "%.1f", 100.0 * json_number_value(json_object_get(w, "error_rate")));
+        }
+        json_t *p = json_object_get(w, "p99_ms");
+        if (json_is_number(p))
+            snprintf(p99, sizeof p99, "%gms", json_number_value(p));
+        else if (json_is_string(p))
+            snprintf(p99, sizeof p99, ">10s");
         if (full)
-            printf("%-7lld %-8lld %-9s %-8s %-8lld %-6.1f %-9s %-6lld %s\n",
+            printf("%-7lld %-8lld %-9s %-8s %-8lld %-6.1f %-9s %-6lld %-8s %-8s %-6s %s\n",
                    (long long)json_integer_value(json_object_get(w, "worker")),
                    (long long)json_integer_value(json_object_get(w, "pid")),
                    state, up, (long long)json_integer_value(json_object_get(w, "restarts")),
                    json_number_value(json_object_get(w, "cpu")), rss,
-                   (long long)json_integer_value(json_object_get(w, "connections")), lag);
+                   (long long)json_integer_value(json_object_get(w, "connections")), lag, rps, errp, p99);
         else
             printf("%-7lld %-8lld %-9s %-8s %lld\n", (long long)json_integer_value(json_object_get(w, "worker")),
                    (long long)json_integer_value(json_object_get(w, "pid")), state, up,
@@ -172,4 +183,22 @@ int nr_cmd_stats(int argc, char **argv, nr_global *g)
 int nr_cmd_top(int argc, char **argv, nr_global *g)
 {
     return table(argc, argv, g, false);
+}
+
+/* `nrun loglevel ID debug|info|warn|error`: the workers' console level, live. */
+int nr_cmd_loglevel(int argc, char **argv, nr_global *g)
+{
+    ctl_args a;
+    json_t *r;
+    int rc = parse(argc, argv, g, &a, true);
+    if (rc)
+        return rc;
+    if (!sv_log_level_valid(a.extra))
+        return nr_usage_error(g, "loglevel: %s: expected debug, info, warn or error", a.extra);
+    char req[96];
+    snprintf(req, sizeof req, "{\"cmd\":\"loglevel\",\"level\":\"%s\"}", a.extra);
+    if ((rc = call(g, &a, req, 10000, &r)))
+        return rc;
+    json_decref(r);
+    return 0;
 }

@@ -10,10 +10,11 @@
 #include "runtime/supervisor/sv_cli.h"
 #include "runtime/supervisor/supervisor.h"
 
-static const char *const flags[] = {"--wait-ready", "--restart-failed"};
+static const char *const flags[] = {"--wait-ready", "--restart-failed", "--no-agent"};
 static const char *const valued[] = {
     "--max-memory",   "--log-max-size",   "--log-max-files",     "--log-rate", "--stop-timeout", "--drain-timeout",
     "--kill-timeout", "--listen-timeout", "--heartbeat-timeout", "--stable",   "--crash-loop",   "--backoff",
+    "--metrics",      "--log-level",
 };
 
 int sv_opt_arity(const char *opt)
@@ -68,6 +69,8 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
             return nr_err_set(err, "%s takes no value", opt);
         if (!strcmp(opt, "--wait-ready"))
             cfg->wait_ready = true;
+        else if (!strcmp(opt, "--no-agent"))
+            cfg->no_agent = true;
         else
             cfg->restart_single = true;
         return 0;
@@ -76,7 +79,15 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
         return nr_err_set(err, "%s needs a value", opt);
     unsigned long long sz;
     int ms, x, y;
-    if (!strcmp(opt, "--max-memory") || !strcmp(opt, "--log-max-size") || !strcmp(opt, "--log-rate")) {
+    if (!strcmp(opt, "--metrics")) {
+        if (sv_metrics_parse_addr(v, NULL, NULL, err) < 0)
+            return -1;
+        snprintf(cfg->metrics_addr, sizeof cfg->metrics_addr, "%s", v);
+    } else if (!strcmp(opt, "--log-level")) {
+        if (!sv_log_level_valid(v))
+            return nr_err_set(err, "%s %s: expected debug, info, warn or error", opt, v);
+        snprintf(cfg->log_level, sizeof cfg->log_level, "%s", v);
+    } else if (!strcmp(opt, "--max-memory") || !strcmp(opt, "--log-max-size") || !strcmp(opt, "--log-rate")) {
         if (nr_parse_size(v, &sz) < 0 || !sz)
             return nr_err_set(err, "%s %s: expected a size like 10m", opt, v);
         if (!strcmp(opt, "--max-memory"))

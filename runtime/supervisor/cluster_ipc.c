@@ -273,6 +273,8 @@ static void on_message(sv_worker *w, const char *line, size_t len)
             json_t *c = json_object_get(m, "closed");
             if (json_is_integer(c))
                 w->closed = (uint64_t)json_integer_value(c);
+        } else if (!strcmp(act, "metrics")) {
+            sv_metrics_report(w, m);
         }
     }
     json_decref(m);

@@ -4,7 +4,8 @@
  *   {"cmd":"stats"} / {"cmd":"ps"}      -> the worker table
  *   {"cmd":"reload"}                    -> reply when the rolling reload ends
  *   {"cmd":"scale","workers":N}         -> change the worker count live
- *   {"cmd":"stop"}                      -> graceful stop (as SIGTERM) */
+ *   {"cmd":"stop"}                      -> graceful stop (as SIGTERM)
+ *   {"cmd":"loglevel","level":"warn"}   -> the workers' console level, now and for later workers */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -73,6 +74,16 @@ static void handle(sv_ctl_client *c, const char *line, size_t len)
             sv_control_reply(c, "{\"ok\":false,\"error\":\"stopping\"}");
         else {
             sv_scale((int)json_integer_value(n));
+            sv_control_reply(c, "{\"ok\":true}");
+        }
+    } else if (!strcmp(cmd, "loglevel")) {
+        const char *l = json_string_value(json_object_get(req, "level"));
+        if (!sv_log_level_valid(l)) {
+            sv_control_reply(c, "{\"ok\":false,\"error\":\"level must be debug, info, warn or error\"}");
+        } else if (!sv_g->cluster || !sv_g->agent_path) {
+            sv_control_reply(c, "{\"ok\":false,\"error\":\"the log level needs cluster mode with the agent (a node command)\"}");
+        } else {
+            sv_loglevel_set(l);
             sv_control_reply(c, "{\"ok\":true}");
         }
     } else if (!strcmp(cmd, "stop")) {
@@ -160,4 +171,15 @@ void sv_control_fini(void)
     sv_g->clients = NULL;
     if (sv_g->ctl_fd >= 0)
         sv_watch_del(&sv_g->ctl_w);
+}
+
+void sv_loglevel_set(const char *level)
+{
+    snprintf(sv_g->log_level, sizeof sv_g->log_level, "%s", level);
+    char msg[96];
+    snprintf(msg, sizeof msg, "{\"cmd\":\"NODE_NRUN\",\"act\":\"loglevel\",\"level\":\"%s\"}", sv_g->log_level);
+    for (sv_worker *w = sv_g->workers; w; w = w->next)
+        if (!w->reaped && w->cluster && w->ipc_fd >= 0)
+            sv_ipc_send(w, msg);
+    sv_log_sys("log level: %s", sv_g->log_level);
 }

@@ -13,7 +13,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include "common/err.h"
 
 enum sv_mode { SV_MODE_AUTO = 0, SV_MODE_CLUSTER, SV_MODE_SINGLE };
 enum sv_balance { SV_BALANCE_RR = 0, SV_BALANCE_LEASTCONN, SV_BALANCE_STICKY };
@@ -67,12 +70,22 @@ typedef struct sv_config {
     bool restart_single;      /* single mode: restart a process that fails (else its exit ends the container) */
     unsigned long long log_rate; /* per-worker log bytes/s kept; beyond it bytes are dropped and counted; 0 = no limit */
 
+    /* Observability (issue 15). */
+    char metrics_addr[72];    /* "[IP:]PORT" of the Prometheus /metrics listener PID 1 serves; "" = none */
+    bool no_agent;            /* do not preload the agent (no heartbeat, metrics, log level: for benchmarks) */
+    char log_level[8];        /* initial level of the workers' console: debug|info|warn|error ("" = all) */
+
     /* Called in each forked worker just before exec, after the supervisor's own
      * setup (process group, PDEATHSIG, fds, uid/gid): the runtime drops
      * capabilities and installs seccomp here.  Returns < 0 to abort the exec. */
     int (*worker_prepare)(void *arg);
     void *worker_prepare_arg;
 } sv_config;
+
+/* --log-level / `nrun loglevel`: debug, info, warn or error. */
+bool sv_log_level_valid(const char *level);
+/* --metrics "[IP:]PORT" ("PORT" = every address); ss/len may be NULL (just check). */
+int sv_metrics_parse_addr(const char *v, struct sockaddr_storage *ss, socklen_t *len, nr_err *err);
 
 /* Fill defaults (everything not set by the caller). */
 void sv_config_init(sv_config *cfg);

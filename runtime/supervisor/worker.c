@@ -78,7 +78,7 @@ static char **build_env(sv_worker *w, char **listen_pid)
     size_t n = 0;
     while (src[n])
         n++;
-    char **env = nr_xcalloc(n + 8, sizeof *env);
+    char **env = nr_xcalloc(n + 9, sizeof *env);
     size_t k = 0;
     const char *node_options = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -102,6 +102,8 @@ static char **build_env(sv_worker *w, char **listen_pid)
                                     node_options && *node_options ? " " : "", node_options ? node_options : "");
         else if (node_options)
             env[k++] = nr_xasprintf("NODE_OPTIONS=%s", node_options);
+        if (agent && sv_g->log_level[0])
+            env[k++] = nr_xasprintf("NRUN_LOG_LEVEL=%s", sv_g->log_level);
     } else {
         if (node_options)
             env[k++] = nr_xasprintf("NODE_OPTIONS=%s", node_options);
