@@ -221,6 +221,11 @@ static void on_message(sv_worker *w, const char *line, size_t len)
     w->heard = true;
     if (fast_path(w, line, len))
         return;
+    /* Everything PID 1 reads here (cluster protocol, 'ready', the agent's
+     * reports) is small; a bigger line is the app's own message or a forgery,
+     * and parsing it would cost PID 1 ten times its size in memory. */
+    if (len > SV_IPC_PARSE_MAX)
+        return;
     json_t *m = json_loadb(line, len, JSON_DECODE_ANY, NULL);
     if (!m)
         return;
