@@ -56,6 +56,7 @@ NR_DECLARE_CMD(nr_cmd_scale);
 NR_DECLARE_CMD(nr_cmd_stats);
 NR_DECLARE_CMD(nr_cmd_top);
 NR_DECLARE_CMD(nr_cmd_loglevel);
+NR_DECLARE_CMD(nr_cmd_dye);
 NR_DECLARE_CMD(nr_cmd_supervise); /* nrun supervise [opts] -- CMD...: the supervisor on the host (tests) */
 
 /* builder/ */

@@ -32,6 +32,7 @@ static nr_cmd_fn lookup(const char *name)
         {"stats", nr_cmd_stats},
         {"top", nr_cmd_top},
         {"loglevel", nr_cmd_loglevel},
+        {"dye", nr_cmd_dye},
         {"supervise", nr_cmd_supervise},
         {"images", nr_cmd_images},
         {"rmi", nr_cmd_rmi},
@@ -58,7 +59,7 @@ static void usage(FILE *f)
           "       nrun [--root DIR] IMAGE [CMD...]      (same as nrun run)\n"
           "\n"
           "Containers:  run create start ps stop kill rm logs exec inspect\n"
-          "Supervisor:  reload scale stats top loglevel\n"
+          "Supervisor:  reload scale stats top loglevel dye\n"
           "Images:      images rmi tag image (ls|rm|inspect|prune) pull push login logout save load base\n"
           "OCI runtime: oci (create|start|state|kill|delete)\n"
           "\n"

@@ -212,12 +212,14 @@ function agent() {
   }
 
   const level = logLevel();
+  const dye = dyeing(send);
   process.on('internalMessage', (m) => {
     if (!m || m.cmd !== 'NODE_NRUN') return;
     if (m.act === 'drain') drain();
     else if (m.act === 'loglevel') level.set(m.level);
+    else if (m.act === 'dye') dye.set(m.rules);
   });
-  requestMetrics(send, INTERVAL);
+  requestMetrics(send, INTERVAL, dye);
 
   let last = Date.now();
   const hb = setInterval(() => {
@@ -236,7 +238,7 @@ function agent() {
 // every response, ServerResponse.prototype.detachSocket), a few counters:
 // no listener, no closure per request.  A batch goes to PID 1 every second
 // with the Node figures (heap, event-loop delay, handles, GC time).
-function requestMetrics(send, interval) {
+function requestMetrics(send, interval, dye) {
   const http = require('http');
   const perf = require('perf_hooks');
   const BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -250,6 +252,7 @@ function requestMetrics(send, interval) {
     if (ev === 'request' && req) {
       req._nrunT0 = perf.performance.now();
       inflight++;
+      if (dye.on) dye.start(req, arguments[2]);
     }
     return emit.apply(this, arguments);
   };
@@ -267,7 +270,13 @@ function requestMetrics(send, interval) {
       hist[i]++;
       const key = (METHODS.has(req.method) ? req.method : 'OTHER') + ' ' + (this.statusCode | 0);
       counts.set(key, (counts.get(key) || 0) + 1);
-      if (socket) bytes += socket.bytesWritten - (socket._nrunB || 0), socket._nrunB = socket.bytesWritten;
+      let sent = 0;
+      if (socket) {
+        sent = socket.bytesWritten - (socket._nrunB || 0);
+        socket._nrunB = socket.bytesWritten;
+        bytes += sent;
+      }
+      if (req._nrunDye !== undefined) dye.end(req, this, s, socket, sent);
     }
     return detach.apply(this, arguments);
   };
@@ -318,4 +327,87 @@ function logLevel() {
   delete process.env.NRUN_LOG_LEVEL;
   if (env) set(env);
   return { set };
+}
+
+// Request dyeing (issue 15 item 5): while PID 1 has rules (`nrun dye`), a
+// request that matches one (header, query, cookie, client IP) is reported in
+// full when it ends -- method, url, headers, status, duration, size and the
+// console output it produced (AsyncLocalStorage, created only while rules
+// exist).  With no rule, a request costs one `dye.on` test.
+function dyeing(send) {
+  const dye = { on: false, rules: [], als: null, start, end };
+  const MAXLINES = 50, MAXLINE = 1024;
+  function v4(a) {
+    const m = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a || '');
+    return m ? ((+m[1] << 24) | (+m[2] << 16) | (+m[3] << 8) | +m[4]) >>> 0 : null;
+  }
+  function matches(req) {
+    for (const r of dye.rules) {
+      if (r.type === 'header') {
+        if (req.headers[r.key] === r.value) return true;
+      } else if (r.type === 'query') {
+        const q = req.url.indexOf('?');
+        if (q >= 0 && new URLSearchParams(req.url.slice(q + 1)).getAll(r.key).includes(r.value)) return true;
+      } else if (r.type === 'cookie') {
+        for (const part of String(req.headers.cookie || '').split(';')) {
+          const eq = part.indexOf('=');
+          if (eq > 0 && part.slice(0, eq).trim() === r.key && part.slice(eq + 1).trim() === r.value) return true;
+        }
+      } else if (r.type === 'ip') {
+        const a = req.socket && req.socket.remoteAddress;
+        const [net, bits] = r.value.split('/');
+        const n = v4(net), x = v4(a);
+        if (n !== null && x !== null) {
+          const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
+          if (((n & mask) >>> 0) === ((x & mask) >>> 0)) return true;
+        } else if (a === net || a === '::ffff:' + net) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+  // called from the request hook: a record for a matching request
+  function start(req, res) {
+    if (!matches(req)) {
+      if (dye.als) dye.als.enterWith(undefined);
+      return;
+    }
+    const rec = { t0: Date.now(), lines: [] };
+    req._nrunDye = rec;
+    if (dye.als) dye.als.enterWith(rec);
+  }
+  function end(req, res, seconds, socket, sent) {
+    const rec = req._nrunDye;
+    req._nrunDye = undefined;
+    send({ act: 'dye', rec: {
+      method: String(req.method), url: String(req.url), headers: req.headers, status: res.statusCode | 0,
+      duration_ms: seconds * 1000, bytes: sent, remote: socket ? String(socket.remoteAddress) : '',
+      console: rec.lines } });
+  }
+  const orig = {};
+  function capture(name) {
+    orig[name] = console[name];
+    console[name] = function () {
+      const rec = dye.als && dye.als.getStore();
+      if (rec && rec.lines.length < MAXLINES) {
+        try { rec.lines.push(require('util').format.apply(null, arguments).slice(0, MAXLINE)); } catch (e) { /* ignore */ }
+      }
+      return orig[name].apply(this, arguments);
+    };
+  }
+  function set(rules) {
+    dye.rules = Array.isArray(rules) ? rules.filter((r) => r && typeof r.key === 'string' && typeof r.value === 'string') : [];
+    dye.on = dye.rules.length > 0;
+    if (dye.on && !dye.als) {
+      dye.als = new (require('async_hooks').AsyncLocalStorage)();
+      for (const name of ['debug', 'info', 'log', 'warn', 'error']) capture(name);
+    } else if (!dye.on && dye.als) {
+      dye.als.disable();
+      dye.als = null;
+      for (const name of Object.keys(orig)) console[name] = orig[name];
+    }
+  }
+  dye.set = set;
+  return dye;
 }

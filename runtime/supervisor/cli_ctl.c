@@ -202,3 +202,106 @@ int nr_cmd_loglevel(int argc, char **argv, nr_global *g)
     json_decref(r);
     return 0;
 }
+
+/* `nrun dye ID [--header K=V] [--query K=V] [--cookie K=V] [--ip CIDR]...
+ * [--ttl DURATION] [--unmask] | --off`: request dyeing rules; with none of
+ * them, the rules in force.  Matching requests go to `nrun logs --dye ID`. */
+int nr_cmd_dye(int argc, char **argv, nr_global *g)
+{
+    ctl_args a;
+    memset(&a, 0, sizeof a);
+    json_t *req = json_pack("{s:s}", "cmd", "dye");
+    json_t *rules = json_array();
+    bool off = false, unmask = false;
+    int ttl = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "--header") || !strcmp(o, "--query") || !strcmp(o, "--cookie") || !strcmp(o, "--ip") ||
+            !strcmp(o, "--ttl") || !strcmp(o, "--control")) {
+            if (!v) {
+                json_decref(req);
+                json_decref(rules);
+                return nr_usage_error(g, "dye: %s needs a value", o);
+            }
+            i++;
+            if (!strcmp(o, "--control")) {
+                a.path = v;
+            } else if (!strcmp(o, "--ttl")) {
+                if (sv_parse_duration_ms(v, &ttl) < 0 || ttl <= 0) {
+                    json_decref(req);
+                    json_decref(rules);
+                    return nr_usage_error(g, "dye: --ttl %s: expected a duration like 10m", v);
+                }
+            } else if (!strcmp(o, "--ip")) {
+                json_array_append_new(rules, json_pack("{s:s,s:s,s:s}", "type", "ip", "key", "", "value", v));
+            } else {
+                const char *eq = strchr(v, '=');
+                if (!eq || eq == v) {
+                    json_decref(req);
+                    json_decref(rules);
+                    return nr_usage_error(g, "dye: %s %s: expected KEY=VALUE", o, v);
+                }
+                json_t *r = json_pack("{s:s,s:s#,s:s}", "type", o + 2, "key", v, (int)(eq - v), "value", eq + 1);
+                if (!r) {
+                    json_decref(req);
+                    json_decref(rules);
+                    return nr_usage_error(g, "dye: %s: not UTF-8", o);
+                }
+                json_array_append_new(rules, r);
+            }
+        } else if (!strcmp(o, "--off")) {
+            off = true;
+        } else if (!strcmp(o, "--unmask")) {
+            unmask = true;
+        } else if (!strcmp(o, "--json")) {
+            a.json = true;
+        } else if (o[0] == '-' && o[1]) {
+            json_decref(req);
+            json_decref(rules);
+            return nr_usage_error(g, "dye: unknown option %s", o);
+        } else if (!a.id) {
+            a.id = o;
+        } else {
+            json_decref(req);
+            json_decref(rules);
+            return nr_usage_error(g, "dye: unexpected argument %s", o);
+        }
+    }
+    if (!a.id == !a.path || (off && json_array_size(rules))) {
+        json_decref(req);
+        json_decref(rules);
+        return nr_usage_error(g, "dye: give a container ID (or --control PATH), then rules or --off");
+    }
+    if (off)
+        json_object_set_new(req, "off", json_true());
+    if (json_array_size(rules)) {
+        json_object_set(req, "rules", rules);
+        json_object_set_new(req, "unmask", json_boolean(unmask));
+        if (ttl)
+            json_object_set_new(req, "ttl_ms", json_integer(ttl));
+    }
+    json_decref(rules);
+    cleanup_free char *line = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    json_t *r;
+    int rc;
+    if ((rc = call(g, &a, line ? line : "{}", 10000, &r)))
+        return rc;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(r, "rules"), i, x)
+    {
+        const char *t = json_string_value(json_object_get(x, "type"));
+        cleanup_free char *k = nr_escape_controls(json_string_value(json_object_get(x, "key")) ?: "");
+        cleanup_free char *v = nr_escape_controls(json_string_value(json_object_get(x, "value")) ?: "");
+        if (t && !strcmp(t, "ip"))
+            printf("--ip %s\n", v);
+        else
+            printf("--%s %s=%s\n", t ? t : "?", k, v);
+    }
+    json_t *left = json_object_get(r, "ttl_ms");
+    if (left)
+        printf("expires in %llds\n", (long long)json_integer_value(left) / 1000);
+    json_decref(r);
+    return 0;
+}

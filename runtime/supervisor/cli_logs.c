@@ -1,4 +1,4 @@
-/* `nrun logs [-f] [--since T] [--tail N] [--worker N] [--json] ID`, or
+/* `nrun logs [-f] [--since T] [--tail N] [--worker N] [--json] [--dye] ID`, or
  * `--log-dir DIR` instead of ID (host runs of `nrun supervise`).  Reads the
  * JSON lines of <root>/containers/<id>/logs/container.log and its rotations
  * (container.log.N is the oldest), prints each line's msg (stdout lines to
@@ -20,6 +20,8 @@
 #include "runtime/runtime.h"
 #include "runtime/supervisor/sv_cli.h"
 
+/* container.log, or dye.log for `--dye` */
+static const char *log_base = "container.log";
 typedef struct logs_opts {
     bool follow, json;
     long tail;            /* -1 = all */
@@ -136,13 +138,13 @@ static void follow_step(logs_opts *o, int dfd, int *fd, nr_buf *part)
     struct stat a, b;
     if (*fd >= 0)
         read_lines(o, *fd, part);
-    if (fstatat(dfd, "container.log", &b, 0) == 0 && (*fd < 0 || (fstat(*fd, &a) == 0 && a.st_ino != b.st_ino))) {
+    if (fstatat(dfd, log_base, &b, 0) == 0 && (*fd < 0 || (fstat(*fd, &a) == 0 && a.st_ino != b.st_ino))) {
         if (*fd >= 0) {
             read_lines(o, *fd, part);
             close(*fd);
         }
         part->len = 0;
-        *fd = openat(dfd, "container.log", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        *fd = openat(dfd, log_base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (*fd >= 0)
             read_lines(o, *fd, part);
     }
@@ -171,6 +173,9 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
         if (!strcmp(a, "-f") || !strcmp(a, "--follow")) {
             o.follow = true;
         } else if (!strcmp(a, "--json")) {
+            o.json = true;
+        } else if (!strcmp(a, "--dye")) {
+            log_base = "dye.log"; /* the dyed requests' records: JSON lines */
             o.json = true;
         } else if (!strcmp(a, "--tail") || !strcmp(a, "-n")) {
             char *end;
@@ -228,7 +233,7 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
     /* Rotated files, oldest (highest number) first. */
     for (int k = 1000; k >= 1 && o.tail != 0; k--) {
         char name[64];
-        snprintf(name, sizeof name, "container.log.%d", k);
+        snprintf(name, sizeof name, "%s.%d", log_base, k);
         int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
             continue;
@@ -236,7 +241,7 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
         part.len = 0;
         close(fd);
     }
-    int fd = openat(dfd, "container.log", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = openat(dfd, log_base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0)
         read_lines(&o, fd, &part);
     if (o.tail == 0) {

@@ -273,6 +273,8 @@ static void on_message(sv_worker *w, const char *line, size_t len)
             if (w->state == SV_W_DRAINING)
                 sv_drain_check(w);
         } else if (!strcmp(act, "ping")) {
+            if (!w->last_ping_ms)
+                sv_dye_worker_heard(w); /* a worker started after `nrun dye` */
             w->last_ping_ms = sv_now_ms();
             w->lag_ms = json_number_value(json_object_get(m, "lag"));
             json_t *c = json_object_get(m, "closed");
@@ -280,6 +282,8 @@ static void on_message(sv_worker *w, const char *line, size_t len)
                 w->closed = (uint64_t)json_integer_value(c);
         } else if (!strcmp(act, "metrics")) {
             sv_metrics_report(w, m);
+        } else if (!strcmp(act, "dye")) {
+            sv_dye_record(w, m);
         }
     }
     json_decref(m);

@@ -5,7 +5,8 @@
  *   {"cmd":"reload"}                    -> reply when the rolling reload ends
  *   {"cmd":"scale","workers":N}         -> change the worker count live
  *   {"cmd":"stop"}                      -> graceful stop (as SIGTERM)
- *   {"cmd":"loglevel","level":"warn"}   -> the workers' console level, now and for later workers */
+ *   {"cmd":"loglevel","level":"warn"}   -> the workers' console level, now and for later workers
+ *   {"cmd":"dye",...}                   -> request dyeing rules (dye.c) */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -86,6 +87,10 @@ static void handle(sv_ctl_client *c, const char *line, size_t len)
             sv_loglevel_set(l);
             sv_control_reply(c, "{\"ok\":true}");
         }
+    } else if (!strcmp(cmd, "dye")) {
+        char *s = sv_dye_control(req);
+        sv_control_reply(c, s ? s : "{\"ok\":false}");
+        free(s);
     } else if (!strcmp(cmd, "stop")) {
         sv_control_reply(c, "{\"ok\":true}");
         sv_begin_stop(0);

@@ -321,6 +321,11 @@ void sv_metrics_report(sv_worker *w, const struct json_t *m);
 char *sv_metrics_text(size_t *len);
 int sv_metrics_init(nr_err *err);
 void sv_metrics_fini(void);
+/* dye.c: request dyeing rules and the dye log */
+char *sv_dye_control(const struct json_t *req);
+void sv_dye_record(sv_worker *w, const struct json_t *m);
+void sv_dye_worker_heard(sv_worker *w);
+bool sv_dye_active(void);
 /* control.c: `nrun loglevel` -> every cluster worker now, NRUN_LOG_LEVEL for those started later */
 void sv_loglevel_set(const char *level);
 

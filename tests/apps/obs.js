@@ -4,7 +4,7 @@
 const http = require('http');
 const port = Number(process.env.PORT || 3000);
 http.createServer((req, res) => {
-  const [, what, arg] = req.url.split('/');
+  const [, what, arg] = req.url.split('?')[0].split('/');
   if (what === 'status') {
     res.statusCode = Number(arg) || 500;
     res.end('status ' + res.statusCode + '\n');
