@@ -330,7 +330,18 @@ void sv_ipc_on_event(void *arg, uint32_t events)
             on_eof(w);
             return;
         }
-        nr_buf_add(&w->ipc_in, buf, (size_t)n);
+        const char *in = buf;
+        size_t inlen = (size_t)n;
+        if (w->ipc_skip) {
+            /* the rest of a line too long to parse: dropped as it comes, never buffered */
+            const char *nl = memchr(buf, '\n', (size_t)n);
+            if (!nl)
+                continue;
+            w->ipc_skip = false;
+            in = nl + 1;
+            inlen = (size_t)(buf + n - in);
+        }
+        nr_buf_add(&w->ipc_in, in, inlen);
         size_t start = 0;
         for (;;) {
             char *nl = memchr(w->ipc_in.data + start, '\n', w->ipc_in.len - start);
@@ -346,10 +357,10 @@ void sv_ipc_on_event(void *arg, uint32_t events)
             memmove(w->ipc_in.data, w->ipc_in.data + start, w->ipc_in.len - start);
             w->ipc_in.len -= start;
         }
-        if (w->ipc_in.len > (1u << 24)) {
-            sv_log_sys("worker %d: IPC message over 16 MiB: closing the channel", w->slot);
-            on_eof(w);
-            return;
+        if (w->ipc_in.len > SV_IPC_PARSE_MAX) {
+            /* a line PID 1 would not parse anyway (on_message): skip to its end */
+            w->ipc_in.len = 0;
+            w->ipc_skip = true;
         }
         if ((size_t)n < sizeof buf)
             return;

@@ -139,6 +139,7 @@ typedef struct sv_worker {
     nr_buf ipc_out;         /* pending plain messages (no fd) */
     size_t ipc_out_off;
     bool ipc_eof;
+    bool ipc_skip;          /* dropping the rest of an over-long line */
     sv_stream out, err;
     uint64_t log_window_ms; /* rate limit window start */
     uint64_t log_window_bytes;

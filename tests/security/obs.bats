@@ -82,3 +82,30 @@ PY
     sv_stop
     [ "$SV_RC" = 0 ]
 }
+
+@test "forged dye records: none without a rule; with one, bounded, re-encoded (no line injection), secrets masked" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/hostile-dye.js"
+    sv_wait_http "$PORT"
+    curl -sf "http://127.0.0.1:$PORT/forge" >/dev/null
+    sleep 1
+    [ ! -e "$SV_LOGS/dye.log" ]
+    "$NRUN" dye --control "$SV_CTL" --header X-None=1
+    curl -sf "http://127.0.0.1:$PORT/forge" >/dev/null
+    sv_wait "[ -s '$SV_LOGS/dye.log' ]"
+    sleep 1
+    kill -0 "$SV_PID"
+    n=$(wc -l <"$SV_LOGS/dye.log")
+    echo "dye records written: $n" >&3
+    # at most 200 a second were taken
+    [ "$n" -ge 1 ] && [ "$n" -le 400 ]
+    # every line is one JSON object of the record's shape; nothing injected
+    jq -e 'select(.stream != "dye" or (.console | length) > 50 or (.url | length) > 8192) | 1' "$SV_LOGS/dye.log" && false
+    [ "$(jq -c . "$SV_LOGS/dye.log" | wc -l)" = "$n" ]
+    ! grep -q '^{"time":"x"' "$SV_LOGS/dye.log"
+    ! grep -q 'leaked-secret' "$SV_LOGS/dye.log"
+    ! grep -q INJECTED "$SV_LOGS/container.log"
+    run "$NRUN" logs --dye --log-dir "$SV_LOGS"
+    [ "$(grep -c '"stream":"dye"' <<<"$output")" = "$n" ]
+    sv_stop
+}
