@@ -61,7 +61,7 @@ sleep 1
 run_wrk() { # name port
     local out
     out=$(wrk -t2 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$2/" 2>&1)
-    echo "$out" | awk '/^Requests\/sec:/{print $2}' >>"$tmp/$1"
+    echo "$out" | awk '/^Requests\/sec:/{print $2}' >>"$tmp/res.$1"
     ! echo "$out" | grep -qE 'Socket errors|Non-2xx' || echo "  ($1: $(echo "$out" | grep -E 'Socket errors|Non-2xx'))" >&2
 }
 for p in "${ports[@]}"; do wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
@@ -75,7 +75,7 @@ median() { sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print
 echo
 echo "hello-world HTTP, 2 workers, wrk -t2 -c$CONNS -d$DURATION keep-alive, median of $ROUNDS interleaved rounds"
 declare -A med
-for n in "${names[@]}"; do med[$n]=$(median <"$tmp/$n"); printf '%-14s %10.0f req/s\n' "$n" "${med[$n]}"; done
+for n in "${names[@]}"; do med[$n]=$(median <"$tmp/res.$n"); printf '%-14s %10.0f req/s\n' "$n" "${med[$n]}"; done
 cost() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f%%", (1 - a / b) * 100}'; }
 echo "nrun agent cost (vs --no-agent): $(cost "${med[nrun-agent]}" "${med[nrun-no-agent]}")"
 [ -z "$PM2" ] || echo "pm2 in-process metrics cost (vs --no-pmx): $(cost "${med[pm2]}" "${med[pm2-no-pmx]}")"

@@ -138,6 +138,9 @@ static void usage(void)
           "  --backoff T[/MAX]       first restart delay and cap (default 100ms/10s); --stable T (10s)\n"
           "  --heartbeat-timeout T   replace a worker silent for T (default 30s, 0 = off)\n"
           "  --restart-failed        single mode: restart a failing process instead of exiting\n"
+          "  --metrics [IP:]PORT     serve Prometheus /metrics from the supervisor (PORT alone: all addresses)\n"
+          "  --log-level L           workers' console level at start: debug|info|warn|error (nrun loglevel)\n"
+          "  --no-agent              no agent in the workers: no heartbeat, request metrics, log level, dyeing\n"
           "  -q, --quiet             do not copy worker output to our stdout/stderr\n",
           stdout);
 }
