@@ -30,14 +30,54 @@ CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -Wno-unused-paramete
 	-DNR_VERSION='"$(NR_VERSION)"' -I. $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN) -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 
-SRC_DIRS := common images builder runtime runtime/supervisor runtime/init
-LIB_SRCS := $(filter-out %_main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# Each folder below cli/ is a library that knows nothing of the command line,
+# built as a static archive; a binary links only the archives it needs, so a
+# layering mistake (the builder calling the supervisor, a library calling the
+# CLI) is a link error, not a silent dependency:
+#   nrun    cli/ + builder, runtime, supervisor, images, common
+#   nbuild  cli/nbuild_main.c, cli/build.c, cli/cli.c, cli/opt.c + builder,
+#           runtime (RUN steps run in containers), images, common -- no
+#           supervisor and none of nrun's commands
+#   nrun-init (static, embedded): runtime/init, the supervisor, a few runtime files
+# The supervisor's configuration (defaults and the --max-memory, ...
+# options: runtime/supervisor/options.c) is its own archive: the runtime
+# checks those options when it creates a container and hands them to PID 1,
+# without linking the supervisor itself.  archive_static.c is linked as an
+# object (it replaces a libarchive helper, see the file).
+LIBS := common images builder runtime svconfig supervisor
+LIB_SRCS_common := $(wildcard common/*.c)
+LIB_SRCS_images := $(filter-out images/archive_static.c,$(wildcard images/*.c))
+LIB_SRCS_builder := $(wildcard builder/*.c)
+LIB_SRCS_runtime := $(wildcard runtime/*.c) runtime/init/initcfg.c
+LIB_SRCS_svconfig := runtime/supervisor/options.c
+LIB_SRCS_supervisor := $(filter-out $(LIB_SRCS_svconfig),$(wildcard runtime/supervisor/*.c))
+lib_srcs = $(LIB_SRCS_$(1))
+lib_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
+# Generated objects: the embedded files (agent.js, the base image scripts) in
+# common, the embedded nrun-init program in the runtime that starts it.
+EXTRA_OBJS_common := $(BUILD)/obj/gen/embed.o
+EXTRA_OBJS_runtime := $(BUILD)/obj/gen/init_blob.o
+lib_a = $(BUILD)/lib/libnr_$(1).a
+$(foreach l,$(LIBS),$(eval $(call lib_a,$(l)): $(call lib_objs,$(l)) $(EXTRA_OBJS_$(l))))
+$(BUILD)/lib/%.a:
+	@mkdir -p $(dir $@)
+	@echo '  AR      $@'
+	@rm -f $@ && $(AR) rcs $@ $^
+
+CLI_SRCS := $(filter-out %_main.c,$(wildcard cli/*.c))
+NBUILD_CLI_SRCS := cli/nbuild_main.c cli/build.c cli/cli.c cli/opt.c
+LINK_OBJS := $(BUILD)/obj/images/archive_static.o
+NRUN_OBJS := $(BUILD)/obj/cli/nrun_main.o $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS)) $(LINK_OBJS)
+NBUILD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(NBUILD_CLI_SRCS)) $(LINK_OBJS)
+NRUN_LIBS := $(foreach l,builder runtime supervisor svconfig images common,$(call lib_a,$(l)))
+NBUILD_LIBS := $(foreach l,builder runtime svconfig images common,$(call lib_a,$(l)))
+# The archives call one another (the runtime unpacks images, images use
+# common...): a group resolves that, and what is not listed stays a link error.
+link_group = -Wl,--start-group $(1) -Wl,--end-group
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Files embedded into the binary (the JS agent preloaded into workers, ...).
 EMBED_SRCS := $(sort $(wildcard runtime/supervisor/*.js images/node/*.sh images/node/*.txt))
-LIB_OBJS += $(BUILD)/obj/gen/embed.o $(BUILD)/obj/gen/init_blob.o
 
 # The container's PID 1 (runtime/init/): the supervisor as a small static
 # program, embedded in nrun and executed from a sealed memfd inside the
@@ -46,7 +86,7 @@ LIB_OBJS += $(BUILD)/obj/gen/embed.o $(BUILD)/obj/gen/init_blob.o
 # cannot link statically); `nrun supervise` runs the same supervisor code
 # inside nrun for the sanitizer build.
 INIT_SRCS := runtime/init/init_main.c runtime/init/initcfg.c runtime/lockdown.c runtime/pid1.c \
-	common/err.c common/util.c $(filter-out runtime/supervisor/cli_%,$(wildcard runtime/supervisor/*.c))
+	common/err.c common/util.c common/signal.c $(wildcard runtime/supervisor/*.c)
 INIT_OBJS := $(INIT_SRCS:%.c=$(BUILD)/obj-init/%.o) $(BUILD)/obj-init/gen/embed.o
 CFLAGS_INIT = $(filter-out $(SAN),$(CFLAGS_ALL)) -ffunction-sections -fdata-sections
 
@@ -60,15 +100,19 @@ build: $(BUILD)/nrun $(BUILD)/nbuild $(UNIT_BINS)
 deps:
 	@./tests/lib/deps.sh
 
-$(BUILD)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
+# Header dependencies: the compiler writes them (-MMD), -MP keeps a deleted
+# header from breaking the build.
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
-	@$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj-init/%.o: %.c $(wildcard */*.h */*/*.h)
+$(BUILD)/obj-init/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo '  CC      $< (init)'
-	@$(CC) $(CFLAGS_INIT) -c $< -o $@
+	@$(CC) $(CFLAGS_INIT) -MMD -MP -c $< -o $@
+
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-init -name '*.d' 2>/dev/null)
 
 $(BUILD)/obj-init/gen/embed.o: $(BUILD)/gen/embed.c
 	@mkdir -p $(dir $@)
@@ -90,19 +134,22 @@ $(BUILD)/obj/gen/init_blob.o: $(BUILD)/gen/init_blob.c $(BUILD)/nrun-init
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/nrun: $(BUILD)/obj/runtime/nrun_main.o $(LIB_OBJS)
+$(BUILD)/nrun: $(NRUN_OBJS) $(NRUN_LIBS)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(LDFLAGS_ALL) -o $@ $(NRUN_OBJS) $(call link_group,$(NRUN_LIBS)) $(PKG_LIBS)
 
-$(BUILD)/nbuild: $(BUILD)/obj/builder/nbuild_main.o $(LIB_OBJS)
+$(BUILD)/nbuild: $(NBUILD_OBJS) $(NBUILD_LIBS)
 	@echo '  LD      $@'
-	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(LDFLAGS_ALL) -o $@ $(NBUILD_OBJS) $(call link_group,$(NBUILD_LIBS)) $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+# Unit tests reach into any library (and the CLI's parsers).
+$(BUILD)/lib/libnr_cli.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
+UNIT_LIBS := $(BUILD)/lib/libnr_cli.a $(NRUN_LIBS)
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(LINK_OBJS)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	@$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcmocka
+	@$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LINK_OBJS) $(call link_group,$(UNIT_LIBS)) $(PKG_LIBS) -lcmocka
 
 test:
 	@$(MAKE) --no-print-directory deps

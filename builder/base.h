@@ -24,9 +24,8 @@
  * present (already, or built now); 1 with err->errnum = ENOENT when `ref` is
  * not a base image this recipe knows (the caller reports "unknown base
  * image"); -1 with `err` filled (errnum never ENOENT) when making it failed,
- * leaving the store's tags as they were.  Declared weak so the builder
- * links and reports unknown bases even without the recipe. */
-int bld_base_ensure(img_store *s, const char *ref, nr_err *err) __attribute__((weak));
+ * leaving the store's tags as they were. */
+int bld_base_ensure(img_store *s, const char *ref, nr_err *err);
 
 /* What a base ref stands for (exposed for tests and `nbuild`). */
 typedef struct bld_base_spec {

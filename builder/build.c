@@ -182,7 +182,7 @@ static int load_base(bld_state *b, const bld_instr *in, const char *ref, img_ima
     }
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref, err->msg);
-    if (bld_base_ensure) {
+    {
         if (bld_base_ensure(b->s, norm, err) == 0) {
             if (img_image_load(b->s, norm, img, err) == 0)
                 return 0;

@@ -215,7 +215,7 @@ int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *e
         if (err->errnum != ENOENT)
             return nr_err_wrap(err, "pull %s", ref);
     }
-    if (err->errnum == ENOENT && bld_base_ensure && bld_base_ensure(b->s, norm, err) == 0 &&
+    if (err->errnum == ENOENT && bld_base_ensure(b->s, norm, err) == 0 &&
         img_image_load(b->s, norm, out, err) == 0)
         return 0;
     return err->errnum == ENOENT ? nr_err_set(err, "unknown image %s (not a stage before this one either)", ref) : -1;

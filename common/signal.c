@@ -2,6 +2,7 @@
 #include "common/signal.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -52,4 +53,22 @@ int nr_signal_parse(const char *s)
     if (!strncasecmp(s, "RTMAX-", 6) && (n = number(s + 6, 1, span)) > 0)
         return SIGRTMAX - n;
     return -1;
+}
+
+const char *nr_signal_name(int sig, char buf[NR_SIGNAME_MAX])
+{
+    for (size_t i = 0; i < NR_ARRAY_LEN(names); i++)
+        if (names[i].sig == sig) {
+            snprintf(buf, NR_SIGNAME_MAX, "SIG%s", names[i].name);
+            return buf;
+        }
+    if (sig == SIGRTMIN)
+        snprintf(buf, NR_SIGNAME_MAX, "SIGRTMIN");
+    else if (sig == SIGRTMAX)
+        snprintf(buf, NR_SIGNAME_MAX, "SIGRTMAX");
+    else if (sig > SIGRTMIN && sig < SIGRTMAX)
+        snprintf(buf, NR_SIGNAME_MAX, "SIGRTMIN+%d", sig - SIGRTMIN);
+    else
+        snprintf(buf, NR_SIGNAME_MAX, "signal %d", sig);
+    return buf;
 }

@@ -9,4 +9,9 @@
 /* The signal number, or -1 (an empty string is not a signal). */
 int nr_signal_parse(const char *s);
 
+/* The name of a signal as docker and kill -l print it: "SIGKILL",
+ * "SIGRTMIN+3", or "signal 99"; written into buf, which is returned. */
+enum { NR_SIGNAME_MAX = 16 };
+const char *nr_signal_name(int sig, char buf[NR_SIGNAME_MAX]);
+
 #endif

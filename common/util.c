@@ -599,3 +599,24 @@ char *nr_escape_controls(const char *s)
     nr_buf_add(&b, "", 1);
     return b.data;
 }
+
+int nr_exec_missing_interp(const char *path, char *out, size_t n)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return 0;
+    char head[256];
+    ssize_t r = read(fd, head, sizeof head - 1);
+    close(fd);
+    if (r < 3 || head[0] != '#' || head[1] != '!')
+        return 0;
+    head[r] = 0;
+    char *p = head + 2;
+    p += strspn(p, " \t");
+    size_t len = strcspn(p, " \t\r\n");
+    if (!len || len >= n)
+        return 0;
+    memcpy(out, p, len);
+    out[len] = 0;
+    return access(out, F_OK) < 0 && errno == ENOENT;
+}

@@ -65,6 +65,10 @@ int nr_read_fd(int fd, size_t max, char **out, size_t *len, nr_err *err);
 int nr_read_file(int dirfd, const char *path, size_t max, char **out, size_t *len, nr_err *err);
 /* write(2) the whole buffer, retrying on EINTR and short writes. */
 int nr_write_all(int fd, const void *p, size_t n);
+/* An exec of `path` failed with ENOENT although the file is there: 1 when it
+ * is a script whose #! interpreter does not exist (its path in out), else 0.
+ * Async-signal-safe enough for a forked child (open, read, access). */
+int nr_exec_missing_interp(const char *path, char *out, size_t n);
 /* mkdir -p (absolute or relative to cwd). */
 int nr_mkdir_p(const char *path, mode_t mode, nr_err *err);
 /* rm -rf of dirfd/name; no error when it does not exist.  Never follows symlinks. */

@@ -445,3 +445,34 @@ out:
     free(u.groups);
     return r;
 }
+
+int rt_container_rename(const char *root, const char *ref, const char *new_name, nr_err *err)
+{
+    char id[65], other[65];
+    if (name_check(new_name, err) < 0)
+        return -1;
+    cleanup_free char *cdir = nr_xasprintf("%s/containers", root);
+    cleanup_close int cdfd = open(cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cdfd < 0)
+        return nr_err_sys(err, errno, "open %s", cdir);
+    cleanup_close int lock = -1;
+    if (nr_lock(cdfd, ".names.lock", true, &lock, err) < 0 || rt_container_find(root, ref, id, err) < 0)
+        return -1;
+    nr_err ign;
+    if (rt_container_find(root, new_name, other, &ign) == 0) {
+        rt_state o;
+        bool same = rt_state_read(root, other, &o, &ign) == 0 && !strcmp(o.name, new_name);
+        if (same)
+            rt_state_free(&o);
+        if (same)
+            return nr_err_set(err, "the container name \"%s\" is already in use by %.12s", new_name, other);
+    }
+    rt_state st;
+    if (rt_state_read(root, id, &st, err) < 0)
+        return -1;
+    free(st.name);
+    st.name = nr_xstrdup(new_name);
+    int r = rt_state_write(root, &st, err);
+    rt_state_free(&st);
+    return r;
+}

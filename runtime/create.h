@@ -44,6 +44,10 @@ int rt_run_foreground(const char *root, const char *id, const rt_run_params *p, 
 /* Detached: returns 0 once the container runs under its monitor. */
 int rt_run_detached(const char *root, const char *id, const rt_run_params *p, nr_err *err);
 
+/* Give a container another name (the rules and uniqueness of --name); its
+ * hostname stays the one it was created with, as docker's does. */
+int rt_container_rename(const char *root, const char *ref, const char *new_name, nr_err *err);
+
 /* Remove a container that is not running: cgroups left behind, its dir. */
 int rt_container_remove(const char *root, const char *id, nr_err *err);
 

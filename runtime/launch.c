@@ -42,7 +42,7 @@
 #include "runtime/runtime.h"
 #include "runtime/init/initcfg.h"
 #include "runtime/supervisor/supervisor.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/options.h"
 
 typedef struct launch_ctx {
     rt_spec spec;

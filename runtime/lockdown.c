@@ -106,6 +106,13 @@ int rt_open_in_root(const char *path, int flags)
     return fd;
 }
 
+int rt_open_at_root(int rootfd, const char *path, int flags, mode_t mode)
+{
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .mode = (flags & O_CREAT) ? mode : 0,
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
 int rt_chdir_in_root(const char *path)
 {
     int fd = rt_open_in_root(path, O_PATH | O_DIRECTORY);

@@ -28,6 +28,10 @@ int rt_seccomp_load_raw(const void *filter, size_t len, nr_err *err);
  * a container process's root is the container's, and what a magic link
  * names may lie outside it. */
 int rt_open_in_root(const char *path, int flags);
+/* The same with rootfd as the root (a container's, opened from the host):
+ * every "..", absolute symlink and component stays below it, no magic link
+ * is followed.  mode for O_CREAT. */
+int rt_open_at_root(int rootfd, const char *path, int flags, mode_t mode);
 /* chdir through rt_open_in_root: the working directory of every process
  * that enters a container (PID 1's app, its workers, nrun exec). */
 int rt_chdir_in_root(const char *path);

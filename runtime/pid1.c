@@ -140,7 +140,11 @@ int rt_pid1_fallback(const sv_config *cfg)
                 fcntl(fd, F_SETFD, FD_CLOEXEC);
         execvp(cfg->argv[0], cfg->argv);
         int e = errno;
-        dprintf(2, "nrun: exec %s: %s\n", cfg->argv[0], strerror(e));
+        char interp[128];
+        if (e == ENOENT && strchr(cfg->argv[0], '/') && nr_exec_missing_interp(cfg->argv[0], interp, sizeof interp))
+            dprintf(2, "nrun: exec %s: its interpreter %s was not found: %s\n", cfg->argv[0], interp, strerror(e));
+        else
+            dprintf(2, "nrun: exec %s: %s\n", cfg->argv[0], strerror(e));
         _exit(e == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC);
     }
     /* PID 1 exiting kills the rest of the namespace: no need to wait for them. */

@@ -13,7 +13,7 @@
 #include "common/util.h"
 #include "runtime/runtime.h"
 #include "runtime/spec_policy.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/options.h"
 #include "runtime/supervisor/supervisor.h"
 
 #define MAX_ITEMS 4096

@@ -61,16 +61,20 @@ int sv_logs_open(nr_err *err)
 static void rotate(void)
 {
     const sv_config *cfg = sv_g->cfg;
+    /* N files in all, as docker's max-file: the current one and N-1 rotated */
     int keep = cfg->log_max_files > 0 ? cfg->log_max_files : DEFAULT_MAX_FILES;
     char from[64], to[64];
     snprintf(to, sizeof to, LOG_NAME ".%d", keep);
-    unlinkat(cfg->log_dir_fd, to, 0);
-    for (int i = keep - 1; i >= 1; i--) {
+    unlinkat(cfg->log_dir_fd, to, 0); /* left by an nrun that kept one more */
+    snprintf(to, sizeof to, LOG_NAME ".%d", keep - 1);
+    unlinkat(cfg->log_dir_fd, keep > 1 ? to : LOG_NAME, 0);
+    for (int i = keep - 2; i >= 1; i--) {
         snprintf(from, sizeof from, LOG_NAME ".%d", i);
         snprintf(to, sizeof to, LOG_NAME ".%d", i + 1);
         renameat(cfg->log_dir_fd, from, cfg->log_dir_fd, to);
     }
-    renameat(cfg->log_dir_fd, LOG_NAME, cfg->log_dir_fd, LOG_NAME ".1");
+    if (keep > 1)
+        renameat(cfg->log_dir_fd, LOG_NAME, cfg->log_dir_fd, LOG_NAME ".1");
     close(sv_g->log_fd);
     sv_g->log_fd = openat(cfg->log_dir_fd, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
     sv_g->log_size = 0;

@@ -34,59 +34,6 @@ static const double bounds[SV_HIST_N - 1] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 static const char *const bound_names[SV_HIST_N] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
                                                    "0.5",   "1",    "2.5",   "5",    "10",  "+Inf"};
 
-bool sv_log_level_valid(const char *l)
-{
-    return l && (!strcmp(l, "debug") || !strcmp(l, "info") || !strcmp(l, "warn") || !strcmp(l, "error"));
-}
-
-int sv_metrics_parse_addr(const char *v, struct sockaddr_storage *ss, socklen_t *len, nr_err *err)
-{
-    char host[64] = "0.0.0.0";
-    const char *port_s = v;
-    const char *colon = v ? strrchr(v, ':') : NULL;
-    if (!v || !*v || strlen(v) > 70)
-        return nr_err_set(err, "--metrics: expected [IP:]PORT");
-    if (colon) {
-        size_t hl = (size_t)(colon - v);
-        const char *h = v;
-        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-            h++;
-            hl -= 2;
-        }
-        if (hl == 0 || hl >= sizeof host)
-            return nr_err_set(err, "--metrics %s: expected [IP:]PORT", v);
-        memcpy(host, h, hl);
-        host[hl] = 0;
-        port_s = colon + 1;
-    }
-    char *end;
-    errno = 0;
-    long port = strtol(port_s, &end, 10);
-    if (errno || end == port_s || *end || *port_s < '0' || *port_s > '9' || port < 1 || port > 65535)
-        return nr_err_set(err, "--metrics %s: the port must be 1..65535", v);
-    struct sockaddr_storage tmp;
-    memset(&tmp, 0, sizeof tmp);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&tmp;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&tmp;
-    socklen_t l;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        l = sizeof *a4;
-    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        l = sizeof *a6;
-    } else {
-        return nr_err_set(err, "--metrics %s: %s is not an IP address", v, host);
-    }
-    if (ss)
-        *ss = tmp;
-    if (len)
-        *len = l;
-    return 0;
-}
-
 /* ---- reports from the agent ---- */
 
 static bool num_ok(const json_t *v, double max, double *out)

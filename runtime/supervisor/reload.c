@@ -121,7 +121,7 @@ static void reload_done(bool ok, const char *why)
         return;
     sv_g->reloading = false;
     if (ok)
-        sv_log_sys("reload done: %d workers replaced", sv_g->reload_n);
+        sv_log_sys("reload done: %d worker%s replaced", sv_g->reload_n, sv_g->reload_n == 1 ? "" : "s");
     else
         sv_log_sys("reload failed: %s", why);
     if (sv_g->reload_client) {
@@ -220,7 +220,7 @@ void sv_reload_start(struct sv_ctl_client *c)
             if (w->slot == s && !w->reaped && (w->state == SV_W_UP || w->state == SV_W_STARTING) &&
                 !w->replaces_id && !w->replacing && sv_g->reload_n < SV_MAX_SLOTS)
                 sv_g->reload_list[sv_g->reload_n++] = w->id;
-    sv_log_sys("reload: replacing %d workers one at a time", sv_g->reload_n);
+    sv_log_sys("reload: replacing %d worker%s one at a time", sv_g->reload_n, sv_g->reload_n == 1 ? "" : "s");
     reload_step();
 }
 
@@ -232,7 +232,7 @@ void sv_scale(int n)
         n = SV_MAX_SLOTS;
     int old = sv_g->target;
     sv_g->target = n;
-    sv_log_sys("scale: %d -> %d workers", old, n);
+    sv_log_sys("scale: %d -> %d worker%s", old, n, n == 1 ? "" : "s");
     for (sv_worker *w = sv_g->workers; w; w = w->next)
         if (!w->reaped && w->slot > n)
             sv_drain_worker(w);

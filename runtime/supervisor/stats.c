@@ -135,6 +135,7 @@ void sv_stats_check(void)
         if (cfg->max_memory && w->rss > cfg->max_memory && !w->replacing && !w->restart_after_exit) {
             sv_log_sys("worker %d (pid %d) uses %llu MiB > --max-memory %llu MiB: replacing it", w->slot,
                        (int)w->pid, w->rss >> 20, cfg->max_memory >> 20);
+            sv_g->slots[w->slot].restarts++; /* a restart the app caused, as pm2 counts it (a reload is not) */
             if (w->cluster) {
                 sv_replace_worker(w);
             } else {

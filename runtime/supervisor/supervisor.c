@@ -24,30 +24,12 @@
 #include <unistd.h>
 
 #include "common/embed.h"
+#include "common/signal.h"
 #include "runtime/supervisor/sv_internal.h"
 
 extern char **environ;
 
 sv_state *sv_g;
-
-void sv_config_init(sv_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->log_dir_fd = -1;
-    cfg->control_fd = -1;
-    cfg->stop_timeout_ms = 15000;
-    cfg->drain_timeout_ms = 10000;
-    cfg->kill_timeout_ms = 5000;
-    cfg->crash_loop_max = 10;
-    cfg->crash_loop_window_ms = 60000;
-    cfg->backoff_base_ms = 100;
-    cfg->backoff_max_ms = 10000;
-    cfg->stable_ms = 10000;
-    cfg->heartbeat_timeout_ms = 30000;
-    cfg->listen_timeout_ms = 60000;
-    cfg->uid = (uid_t)-1;
-    cfg->gid = (gid_t)-1;
-}
 
 /* A line from the supervisor itself: in the log (worker 0) and on stderr. */
 void sv_log_sys(const char *fmt, ...)
@@ -167,6 +149,7 @@ void sv_maybe_finish(void)
 
 static void on_signal(int sig)
 {
+    char sn[NR_SIGNAME_MAX];
     switch (sig) {
     case SIGCHLD:
         reap_all();
@@ -174,10 +157,10 @@ static void on_signal(int sig)
     case SIGTERM:
     case SIGINT:
         if (sv_g->stopping) {
-            sv_log_sys("second %s: killing every worker", strsignal(sig));
+            sv_log_sys("second %s: killing every worker", nr_signal_name(sig, sn));
             signal_all(SIGKILL);
         } else {
-            sv_log_sys("%s: graceful stop", strsignal(sig));
+            sv_log_sys("%s: graceful stop", nr_signal_name(sig, sn));
             sv_begin_stop(sig);
         }
         break;
@@ -378,7 +361,7 @@ int sv_run(const sv_config *cfg)
     /* Cluster mode starts one worker; the others follow once it listens. */
     sv_worker *first = sv_worker_spawn(1, &err);
     if (!first) {
-        fprintf(stderr, "nrun: %s\n", err.msg);
+        sv_log_sys("%s", err.msg); /* on stderr and in the log: `nrun logs` of a detached container says why */
         return s->spawn_code ? s->spawn_code : NR_EXIT_NOEXEC;
     }
     /* after the first fork, not before: the worker would fault back in,

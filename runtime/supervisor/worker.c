@@ -17,6 +17,7 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include "common/signal.h"
 #include "runtime/lockdown.h"
 #include "runtime/supervisor/sv_internal.h"
 
@@ -124,12 +125,25 @@ static void free_env(char **env)
     free(env);
 }
 
+/* A script found whose #! interpreter is missing (ENOENT of an exec names
+ * the script; the message must name the interpreter). */
+static char missing_interp[128];
+
+static void note_missing(const char *path)
+{
+    if (errno == ENOENT && !missing_interp[0]) {
+        nr_exec_missing_interp(path, missing_interp, sizeof missing_interp);
+        errno = ENOENT;
+    }
+}
+
 /* execvpe() searches the PATH of our environment; the worker's PATH is the one that counts. */
 static void exec_in_path(char *const argv[], char **env)
 {
     const char *cmd = argv[0];
     if (strchr(cmd, '/')) {
         execve(cmd, argv, env);
+        note_missing(cmd);
         return;
     }
     const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -143,6 +157,7 @@ static void exec_in_path(char *const argv[], char **env)
         int len = snprintf(buf, sizeof buf, "%.*s%s%s", (int)(end - p), p, end == p ? "" : "/", cmd);
         if (len > 0 && (size_t)len < sizeof buf) {
             execve(buf, argv, env);
+            note_missing(buf);
             if (errno != ENOENT && errno != ENOTDIR)
                 saved = errno;
         }
@@ -157,6 +172,7 @@ static void exec_in_path(char *const argv[], char **env)
 enum { FAILED_EXEC, FAILED_CHDIR };
 typedef struct spawn_failure {
     int step, errnum;
+    char interp[128]; /* the missing #! interpreter of the program, if that is why */
 } spawn_failure;
 
 /* 127 for a command that is not there, 126 for anything else that kept it
@@ -197,7 +213,7 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
      * worker and its replacements); stdin is ours, inherited from nrun */
     bool keep_stdin = cfg->pass_stdin && w->slot == 1;
     int nul = keep_stdin ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
-    spawn_failure f = {FAILED_EXEC, 0};
+    spawn_failure f = {FAILED_EXEC, 0, ""};
     if (o < 0 || e < 0 || ef < 0 || (ipc >= 0 && c < 0))
         goto fail;
     if (nul >= 0 && dup2(nul, 0) < 0)
@@ -232,6 +248,8 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     exec_in_path(sv_g->argv, env);
 fail:
     f.errnum = errno ? errno : EINVAL;
+    if (f.errnum == ENOENT && missing_interp[0])
+        memcpy(f.interp, missing_interp, sizeof f.interp);
     (void)!write(errfd >= 0 ? errfd : 2, &f, sizeof f);
     _exit(failure_code(&f));
 }
@@ -289,6 +307,8 @@ sv_worker *sv_worker_spawn(int slot, nr_err *err)
         sv_g->spawn_code = failure_code(&f);
         if (f.step == FAILED_CHDIR)
             nr_err_sys(err, f.errnum, "chdir %s", sv_g->cfg->cwd);
+        else if (f.interp[0] && memchr(f.interp, 0, sizeof f.interp))
+            nr_err_sys(err, f.errnum, "exec %s: its interpreter %s was not found", sv_g->cfg->argv[0], f.interp);
         else
             nr_err_sys(err, f.errnum, "exec %s", sv_g->argv[0]);
         w->state = SV_W_STOPPING;
@@ -384,8 +404,9 @@ static bool crash_loop(void)
 
 static void describe(int status, char *buf, size_t n)
 {
+    char sn[NR_SIGNAME_MAX];
     if (WIFSIGNALED(status))
-        snprintf(buf, n, "killed by %s", strsignal(WTERMSIG(status)));
+        snprintf(buf, n, "killed by %s", nr_signal_name(WTERMSIG(status), sn));
     else
         snprintf(buf, n, "exited with code %d", WEXITSTATUS(status));
 }

@@ -62,7 +62,7 @@ teardown_file() { rt_file_teardown; }
     # the table: columns as wide as their cells, the command quoted and cut
     rt_run -d --name wide bb:1 sh -c 'sleep 100; echo and a long tail' >/dev/null
     run "$NRUN" ps
-    [[ "${lines[0]}" =~ ^CONTAINER\ ID\ +IMAGE\ +COMMAND\ +CREATED\ +STATUS\ +NAMES$ ]]
+    [[ "${lines[0]}" =~ ^CONTAINER\ ID\ +IMAGE\ +COMMAND\ +CREATED\ +STATUS\ +PORTS\ +NAMES$ ]]
     [[ "$output" == *'"sh -c sleep 100; ec…"'* ]]
     # STATUS starts at the same character in the header and in the row
     python3 -c 'import sys; h, r = sys.argv[1], sys.argv[2]; i = h.index("STATUS"); sys.exit(r[i:i + 3] != "Up ")' \
@@ -87,7 +87,7 @@ teardown_file() { rt_file_teardown; }
     [ "$(jq -r '.[2].Id' <<<"$output")" = "$id" ]
     [ "$(jq -r '.[1].Id // .[1].id' <<<"$output")" != "$id" ]
     run -127 "$NRUN" inspect insp nosuch
-    [ "$(jq -r '.[0].Name' <<<"$output" 2>/dev/null | head -1)" = insp ] || [[ "$output" == *'"Name": "insp"'* ]]
+    [ "$(jq -r '.[0].Name' <<<"$output" 2>/dev/null | head -1)" = /insp ] || [[ "$output" == *'"Name": "/insp"'* ]]
     [[ "$output" == *"nrun: no such container or image: nosuch"* ]]
     run -127 "$NRUN" inspect --type image insp
     [[ "$output" == *"no such image: insp"* ]]

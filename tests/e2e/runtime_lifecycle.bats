@@ -174,7 +174,7 @@ wait_ready() { # the app has set its traps
     run "$NRUN" ps -a --format json
     echo "$output" | jq -e 'select(.Names=="d1") | .State.ExitCode == 5 and .State.Status == "exited"'
     run "$NRUN" inspect d1
-    echo "$output" | jq -e '.[0].State.ExitCode == 5 and .[0].Config.ociVersion == "1.0.2"'
+    echo "$output" | jq -e '.[0].State.ExitCode == 5 and .[0].Spec.ociVersion == "1.0.2"'
     "$NRUN" rm d1
     [ ! -d "$NRUN_ROOT/containers/$id" ]
 }

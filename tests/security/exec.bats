@@ -66,7 +66,7 @@ sec_no_marker_on_host() {
         [[ "$output" != *config.json* && "$output" != *state.json* ]]
     done
     sec_no_marker_on_host "$tok"
-    [ -z "$(ls "$NRUN_ROOT/containers/$id" | grep -v -x -E 'config.json|state.json|upper|work|merged|logs|control.sock')" ]
+    [ -z "$(ls "$NRUN_ROOT/containers/$id" | grep -v -x -E 'config.json|state.json|run.json|upper|work|merged|logs|control.sock')" ]
     # the same through ../ and an absolute link: resolved inside the container
     "$NRUN" exec -w / "$id" sh -c 'mkdir -p /real && rm -rf /app && ln -s ../../../../real /app'
     run "$NRUN" exec "$id" pwd

@@ -562,7 +562,10 @@ sec_diff_id() { sha256sum "$1" | cut -c1-64; }
     id=$(rt_run -d p3:1 sleep 1000)
     stopped=$(rt_run -d p4:1 true)
     "$NRUN" wait "$stopped" >/dev/null 2>&1 || sleep 1
-    "$NRUN" rmi p3:1 p4:1
+    # a container's image keeps its name unless forced, as docker's does
+    run "$NRUN" rmi p3:1
+    [ "$status" -eq 1 ]
+    "$NRUN" rmi -f p3:1 p4:1
     run "$NRUN" image prune -f
     echo "$output"
     [ "$status" -eq 0 ]

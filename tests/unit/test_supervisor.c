@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/options.h"
 #include "runtime/supervisor/sv_internal.h"
 
 /* Escape `in`, wrap it in quotes, parse it back with jansson: the result must be valid JSON. */

@@ -16,15 +16,13 @@
 
 #include "common/signal.h"
 #include "common/util.h"
-#include "runtime/cli_common.h"
+#include "cli/cli.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
 
-/* With the supervisor as PID 1, a stop is SIGTERM to it: it drains and sends
- * the image's STOPSIGNAL to the workers itself.  The fallback init forwards
- * what it gets, so it is sent the STOPSIGNAL directly. */
-extern int sv_run(const struct sv_config *cfg) __attribute__((weak));
+/* With the supervisor as PID 1 (nrun-init, always there), a stop is SIGTERM
+ * to it: it drains and sends the image's STOPSIGNAL to the workers itself.
+ * (The minimal init of `run -t` forwards what it gets.) */
 
 
 static long long now_ms(void)
@@ -111,7 +109,7 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
     mark_stopping(root, id);
     int sig = force_sig;
     if (!sig)
-        sig = sv_run ? SIGTERM : ctr_stop_signal(root, id);
+        sig = SIGTERM;
     cleanup_close int pfd = !strcmp(st.status, "running") ? rt_state_pidfd(&st) : -1;
     /* between two runs the monitor only waits out its backoff: end it there */
     if (!strcmp(rt_state_live_status(&st), "restarting")) {
@@ -131,7 +129,7 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
          * image's STOPSIGNAL to the app; a signal to PID 1 is only the fallback
          * (a raw signal is forwarded as it is, like `nrun kill`). */
         bool asked = false;
-        if (!force_sig && sv_run) {
+        if (!force_sig) {
             nr_global g = {.root = root, .prog = "nrun"};
             nr_err ign = {0};
             cleanup_free char *reply = sv_control_call(&g, id, NULL, "{\"cmd\":\"stop\"}", 2000, &ign);
@@ -150,18 +148,25 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
 
 int nr_cmd_stop(int argc, char **argv, nr_global *g)
 {
-    int t = 10, i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--time")) && i + 1 < argc) {
+    static const nr_opt opts[] = {
+        {"time", 't', required_argument, "SECONDS", "wait this long for a graceful stop, then SIGKILL (default 10)"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"stop [OPTIONS] CONTAINER...", "Stop running containers: the image's "
+                                    "STOPSIGNAL (SIGTERM), then SIGKILL after the timeout.", opts, true};
+    int t = 10, c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 't') {
             char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 0 || v > 86400)
-                return nr_usage_error(g, "stop: -t %s: expected seconds", argv[i]);
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 0 || v > 86400)
+                return nr_usage_error(g, "stop: -t %s: expected seconds", optarg);
             t = (int)v;
         } else {
-            return nr_usage_error(g, "stop: unknown option %s", argv[i]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
+    int i = optind;
     if (i >= argc)
         return nr_usage_error(g, "stop: which container?");
     int rc = 0;
@@ -218,22 +223,25 @@ static int stop_children(const rt_state *st, nr_err *err)
 
 int nr_cmd_kill(int argc, char **argv, nr_global *g)
 {
-    int sig = SIGKILL, i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *name = NULL;
-        if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--signal")) && i + 1 < argc)
-            name = argv[++i];
-        else if (!strncmp(argv[i], "--signal=", 9))
-            name = argv[i] + 9;
-        if (name) {
+    static const nr_opt opts[] = {
+        {"signal", 's', required_argument, "SIGNAL", "the signal to send (default KILL): a name or a number"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"kill [OPTIONS] CONTAINER...", "Send a signal to the PID 1 of running containers.",
+                                    opts, true};
+    int sig = SIGKILL, c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 's') {
+            const char *name = optarg;
             sig = nr_signal_parse(name);
             if (sig < 0)
                 return nr_usage_error(g, "kill: -s \"%s\": unknown signal (a name like TERM or SIGRTMIN+1, or 1..64)",
                                       name);
         } else {
-            return nr_usage_error(g, "kill: unknown option %s", argv[i]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
+    int i = optind;
     if (i >= argc)
         return nr_usage_error(g, "kill: which container?");
     int rc = 0;
@@ -271,16 +279,23 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
 
 int nr_cmd_rm(int argc, char **argv, nr_global *g)
 {
+    static const nr_opt opts[] = {
+        {"force", 'f', no_argument, NULL, "remove a running container too (it is killed)"},
+        {"volumes", 'v', no_argument, NULL, "remove anonymous volumes (they always go with the container)"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"rm [OPTIONS] CONTAINER...", "Remove containers.", opts, true};
     bool force = false;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force"))
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 'f')
             force = true;
-        else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--volumes"))
+        else if (c == 'v')
             ; /* anonymous volumes live in the container dir and always go with it */
         else
-            return nr_usage_error(g, "rm: unknown option %s", argv[i]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
     }
+    int i = optind;
     if (i >= argc)
         return nr_usage_error(g, "rm: which container?");
     int rc = 0;
@@ -324,4 +339,167 @@ int nr_cmd_rm(int argc, char **argv, nr_global *g)
             printf("%s\n", argv[i]);
     }
     return rc;
+}
+
+/* ---- start, restart, wait, rename ---- */
+
+/* Start a created or exited container under its monitor; a running one is
+ * left alone (docker's start is idempotent).  attach: in the foreground,
+ * its output here and its exit code ours. */
+static int start_one(nr_global *g, const char *ref, bool attach, nr_err *err)
+{
+    char id[65];
+    if (rt_container_find(g->root, ref, id, err) < 0)
+        return -1;
+    rt_state st;
+    if (rt_state_read(g->root, id, &st, err) < 0)
+        return -1;
+    const char *live = rt_state_live_status(&st);
+    bool running = !strcmp(live, "running") || !strcmp(live, "restarting");
+    bool monitor = rt_state_monitor_alive(&st);
+    rt_state_free(&st);
+    if (running)
+        return 0;
+    if (monitor)
+        return nr_err_set(err, "container %s is being stopped or removed: try again", ref);
+    rt_run_params rp;
+    if (nr_run_params_load(g, id, &rp, err) < 0)
+        return -1;
+    if (attach) {
+        int code = rt_run_foreground(g->root, id, &rp, err);
+        return code < 0 ? -1 : code;
+    }
+    return rt_run_detached(g->root, id, &rp, err);
+}
+
+int nr_cmd_start(int argc, char **argv, nr_global *g)
+{
+    static const nr_opt opts[] = {
+        {"attach", 'a', no_argument, NULL, "in the foreground: its output here, its exit code ours"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"start [OPTIONS] CONTAINER...",
+                                    "Start created or stopped containers (with the restart policy they were made "
+                                    "with).", opts, true};
+    bool attach = false;
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 'a')
+            attach = true;
+        else
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    }
+    if (optind >= argc)
+        return nr_usage_error(g, "start: which container?");
+    if (attach && argc - optind != 1)
+        return nr_usage_error(g, "start: -a takes one container");
+    int rc = 0;
+    for (int i = optind; i < argc; i++) {
+        nr_err err = {0};
+        int r = start_one(g, argv[i], attach, &err);
+        if (r < 0)
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        else if (attach)
+            return r;
+        else
+            printf("%s\n", argv[i]);
+    }
+    return rc;
+}
+
+int nr_cmd_restart(int argc, char **argv, nr_global *g)
+{
+    static const nr_opt opts[] = {
+        {"time", 't', required_argument, "SECONDS", "wait this long for a graceful stop, then SIGKILL (default 10)"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"restart [OPTIONS] CONTAINER...", "Stop containers (if running), then start them.",
+                                    opts, true};
+    int t = 10, c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 't') {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 0 || v > 86400)
+                return nr_usage_error(g, "restart: -t %s: expected seconds", optarg);
+            t = (int)v;
+        } else {
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        return nr_usage_error(g, "restart: which container?");
+    int rc = 0;
+    for (int i = optind; i < argc; i++) {
+        nr_err err = {0};
+        if (stop_one(g->root, argv[i], t, 0, &err) < 0 || start_one(g, argv[i], false, &err) < 0)
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        else
+            printf("%s\n", argv[i]);
+    }
+    return rc;
+}
+
+/* Block until the container has exited (state written by its monitor); its code. */
+static int wait_one(nr_global *g, const char *ref, int *code, nr_err *err)
+{
+    char id[65];
+    if (rt_container_find(g->root, ref, id, err) < 0)
+        return -1;
+    for (;;) {
+        rt_state st;
+        if (rt_state_read(g->root, id, &st, err) < 0)
+            return -1; /* removed meanwhile (--rm): docker says the same */
+        const char *live = rt_state_live_status(&st);
+        bool exited = !strcmp(live, "exited") && (!rt_state_monitor_alive(&st) || strcmp(st.status, "running"));
+        *code = st.exit_code;
+        cleanup_close int pfd = !strcmp(live, "running") ? rt_state_pidfd(&st) : -1;
+        rt_state_free(&st);
+        if (exited && strcmp(live, "restarting"))
+            return 0;
+        if (pfd >= 0) {
+            struct pollfd p = {.fd = pfd, .events = POLLIN};
+            poll(&p, 1, 1000);
+        }
+        struct timespec ts = {0, 50 * 1000000L}; /* the monitor writes the code just after */
+        nanosleep(&ts, NULL);
+    }
+}
+
+int nr_cmd_wait(int argc, char **argv, nr_global *g)
+{
+    static const nr_opt opts[] = {{0}};
+    static const nr_cmdspec spec = {"wait CONTAINER...", "Block until containers stop, then print their exit codes.",
+                                    opts, true};
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1)
+        return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    if (optind >= argc)
+        return nr_usage_error(g, "wait: which container?");
+    int rc = 0;
+    for (int i = optind; i < argc; i++) {
+        nr_err err = {0};
+        int code;
+        if (wait_one(g, argv[i], &code, &err) < 0)
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        else
+            printf("%d\n", code);
+        fflush(stdout);
+    }
+    return rc;
+}
+
+int nr_cmd_rename(int argc, char **argv, nr_global *g)
+{
+    static const nr_opt opts[] = {{0}};
+    static const nr_cmdspec spec = {"rename CONTAINER NEW_NAME", "Rename a container.", opts, false};
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1)
+        return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    if (argc - optind != 2)
+        return nr_usage_error(g, "rename: needs CONTAINER and NEW_NAME");
+    nr_err err = {0};
+    if (rt_container_rename(g->root, argv[optind], argv[optind + 1], &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    return 0;
 }

@@ -18,12 +18,13 @@
 
 #include "common/util.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "cli/cli.h"
+#include "runtime/supervisor/options.h"
 
 /* container.log, or dye.log for `--dye` */
 static const char *log_base = "container.log";
 typedef struct logs_opts {
-    bool follow, json;
+    bool follow, json, timestamps;
     long tail;            /* -1 = all */
     int worker;           /* -1 = all */
     char since[64];       /* RFC 3339 lower bound, "" = none */
@@ -93,6 +94,12 @@ static void print_line(logs_opts *o, const char *line, size_t len)
         fputc('\n', stdout);
     } else {
         FILE *f = !strcmp(stream, "stdout") ? stdout : stderr;
+        /* stdout is block-buffered on a pipe, stderr is not: with both on one
+         * pipe (2>&1) the lines must still come out in the log's order */
+        if (f == stderr)
+            fflush(stdout);
+        if (o->timestamps) /* docker's -t: the line's RFC 3339 time first */
+            fprintf(f, "%s ", t);
         fwrite(json_string_value(msg), 1, json_string_length(msg), f);
         fputc('\n', f);
     }
@@ -167,38 +174,49 @@ static bool ctr_running(const char *root, const char *id)
 int nr_cmd_logs(int argc, char **argv, nr_global *g)
 {
     logs_opts o = {.tail = -1, .worker = -1};
+    enum { OPT_JSON = NR_OPT_LONG, OPT_WORKER, OPT_SINCE, OPT_LOGDIR, OPT_DYE };
+    static const nr_opt opts[] = {
+        {"follow", 'f', no_argument, NULL, "keep printing new lines"},
+        {"timestamps", 't', no_argument, NULL, "each line with its time (RFC 3339, nanoseconds)"},
+        {"tail", 'n', required_argument, "N", "only the last N lines"},
+        {"since", OPT_SINCE, required_argument, "WHEN", "only lines since a duration ago (10m, 30s) or a time"},
+        {"worker", OPT_WORKER, required_argument, "N", "only worker N's lines (0 = the supervisor)"},
+        {"json", OPT_JSON, no_argument, NULL, "the stored JSON lines"},
+        {"dye", OPT_DYE, no_argument, NULL, "the dyed requests' records (nrun dye), as JSON lines"},
+        {"log-dir", OPT_LOGDIR, required_argument, "DIR", "read this log directory instead of a container's"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"logs [OPTIONS] CONTAINER", "Show a container's output (all its workers).", opts,
+                                    true};
     const char *id = NULL, *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-f") || !strcmp(a, "--follow")) {
-            o.follow = true;
-        } else if (!strcmp(a, "--json")) {
-            o.json = true;
-        } else if (!strcmp(a, "--dye")) {
-            log_base = "dye.log"; /* the dyed requests' records: JSON lines */
-            o.json = true;
-        } else if (!strcmp(a, "--tail") || !strcmp(a, "-n")) {
-            char *end;
-            if (!v || ((o.tail = strtol(v, &end, 10)) < 0 || *end || end == v))
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        const char *v = optarg;
+        char *end;
+        switch (c) {
+        case 'f': o.follow = true; break;
+        case 't': o.timestamps = true; break;
+        case OPT_JSON: o.json = true; break;
+        case OPT_DYE: log_base = "dye.log"; o.json = true; break;
+        case 'n':
+            if ((o.tail = strtol(v, &end, 10)) < 0 || *end || end == v)
                 return nr_usage_error(g, "logs: --tail needs a number of lines");
-            i++;
-        } else if (!strcmp(a, "--worker")) {
-            char *end;
-            if (!v || ((o.worker = (int)strtol(v, &end, 10)) < 0 || *end || end == v))
+            break;
+        case OPT_WORKER:
+            if ((o.worker = (int)strtol(v, &end, 10)) < 0 || *end || end == v)
                 return nr_usage_error(g, "logs: --worker needs a worker number (0 = the supervisor)");
-            i++;
-        } else if (!strcmp(a, "--since")) {
-            if (!v || parse_since(v, o.since, sizeof o.since) < 0)
+            break;
+        case OPT_SINCE:
+            if (parse_since(v, o.since, sizeof o.since) < 0)
                 return nr_usage_error(g, "logs: --since needs a duration (10m, 30s) or a time (2026-11-25T10:00:00Z)");
-            i++;
-        } else if (!strcmp(a, "--log-dir")) {
-            if (!v)
-                return nr_usage_error(g, "logs: --log-dir needs a directory");
-            dir = v;
-            i++;
-        } else if (a[0] == '-' && a[1]) {
-            return nr_usage_error(g, "logs: unknown option %s", a);
-        } else if (!id) {
+            break;
+        case OPT_LOGDIR: dir = v; break;
+        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        const char *a = argv[i];
+        if (!id) {
             id = a;
         } else {
             return nr_usage_error(g, "logs: unexpected argument %s", a);

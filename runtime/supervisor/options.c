@@ -6,9 +6,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "common/util.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/options.h"
 #include "runtime/supervisor/supervisor.h"
+
+/* The defaults every supervisor starts from, before its options. */
+void sv_config_init(sv_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->log_dir_fd = -1;
+    cfg->control_fd = -1;
+    cfg->stop_timeout_ms = 15000;
+    cfg->drain_timeout_ms = 10000;
+    cfg->kill_timeout_ms = 5000;
+    cfg->crash_loop_max = 10;
+    cfg->crash_loop_window_ms = 60000;
+    cfg->backoff_base_ms = 100;
+    cfg->backoff_max_ms = 10000;
+    cfg->stable_ms = 10000;
+    cfg->heartbeat_timeout_ms = 30000;
+    cfg->listen_timeout_ms = 60000;
+    cfg->uid = (uid_t)-1;
+    cfg->gid = (gid_t)-1;
+}
 
 static const char *const flags[] = {"--wait-ready", "--restart-failed", "--no-agent"};
 static const char *const valued[] = {
@@ -16,6 +39,14 @@ static const char *const valued[] = {
     "--kill-timeout", "--listen-timeout", "--heartbeat-timeout", "--stable",   "--crash-loop",   "--backoff",
     "--metrics",      "--log-level",
 };
+
+const char *sv_opt_name(size_t i)
+{
+    if (i < NR_ARRAY_LEN(flags))
+        return flags[i];
+    i -= NR_ARRAY_LEN(flags);
+    return i < NR_ARRAY_LEN(valued) ? valued[i] : NULL;
+}
 
 int sv_opt_arity(const char *opt)
 {
@@ -128,5 +159,85 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
         else
             cfg->stable_ms = ms;
     }
+    return 0;
+}
+
+int sv_parse_duration_ms(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return -1;
+    double mul = 1000; /* plain number: seconds, as `docker stop -t` */
+    if (!strcmp(end, "ms"))
+        mul = 1;
+    else if (!strcmp(end, "s") || !*end)
+        mul = 1000;
+    else if (!strcmp(end, "m"))
+        mul = 60000;
+    else if (!strcmp(end, "h"))
+        mul = 3600000;
+    else
+        return -1;
+    double ms = v * mul;
+    if (ms > 86400000.0 * 24)
+        return -1;
+    *out = (int)ms;
+    return 0;
+}
+
+/* The observability options' checks (issue 15), here so that every program
+ * that checks a configuration (nrun, nrun-init) has them. */
+bool sv_log_level_valid(const char *l)
+{
+    return l && (!strcmp(l, "debug") || !strcmp(l, "info") || !strcmp(l, "warn") || !strcmp(l, "error"));
+}
+
+int sv_metrics_parse_addr(const char *v, struct sockaddr_storage *ss, socklen_t *len, nr_err *err)
+{
+    char host[64] = "0.0.0.0";
+    const char *port_s = v;
+    const char *colon = v ? strrchr(v, ':') : NULL;
+    if (!v || !*v || strlen(v) > 70)
+        return nr_err_set(err, "--metrics: expected [IP:]PORT");
+    if (colon) {
+        size_t hl = (size_t)(colon - v);
+        const char *h = v;
+        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+            h++;
+            hl -= 2;
+        }
+        if (hl == 0 || hl >= sizeof host)
+            return nr_err_set(err, "--metrics %s: expected [IP:]PORT", v);
+        memcpy(host, h, hl);
+        host[hl] = 0;
+        port_s = colon + 1;
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(port_s, &end, 10);
+    if (errno || end == port_s || *end || *port_s < '0' || *port_s > '9' || port < 1 || port > 65535)
+        return nr_err_set(err, "--metrics %s: the port must be 1..65535", v);
+    struct sockaddr_storage tmp;
+    memset(&tmp, 0, sizeof tmp);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&tmp;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&tmp;
+    socklen_t l;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        l = sizeof *a4;
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        l = sizeof *a6;
+    } else {
+        return nr_err_set(err, "--metrics %s: %s is not an IP address", v, host);
+    }
+    if (ss)
+        *ss = tmp;
+    if (len)
+        *len = l;
     return 0;
 }

@@ -10,18 +10,36 @@
 #include <unistd.h>
 
 #include "builder/build.h"
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/util.h"
 #include "images/ref.h"
 #include "images/store.h"
 
-static const char usage[] =
-    "usage: nbuild [-f FILE] [-t NAME:TAG]... [--build-arg K[=V]]... [--output oci:DIR|oci-archive:FILE]\n"
-    "              [--compress gzip|zstd] [--no-cache] [--host-ca=true|false|FILE] [--target STAGE]\n"
-    "              [--secret id=ID[,src=FILE|,env=VAR]]... [--network host|none]\n"
-    "              [--progress auto|plain|tty|quiet] [--no-cache-filter STAGE[,STAGE]] [-q]\n"
-    "              [--push] [--tls-verify=true|false] [--registry-mirror URL]... [--registries-config FILE]\n"
-    "              [--root DIR] CONTEXT\n";
+/* The keys stay letters (long-only ones above NR_OPT_LONG) so the cases below read as before. */
+#define L(c) (NR_OPT_LONG + (c))
+static const nr_opt build_opts[] = {
+    {"file", 'f', required_argument, "FILE", "the Nodefile (default CONTEXT/Nodefile, then CONTEXT/Dockerfile)"},
+    {"tag", 't', required_argument, "NAME:TAG", "tag the image (any number of times)"},
+    {"build-arg", L('a'), required_argument, "K[=V]", "set a build ARG"},
+    {"target", L('T'), required_argument, "STAGE", "build up to this stage"},
+    {"output", L('o'), required_argument, "DEST", "oci:DIR or oci-archive:FILE (also kept in the store when tagged)"},
+    {"compress", L('c'), required_argument, "ALGO", "layer compression: gzip (default) or zstd"},
+    {"no-cache", L('n'), no_argument, NULL, "run every step again"},
+    {"no-cache-filter", L('F'), required_argument, "STAGE,...", "run these stages' steps again"},
+    {"secret", L('S'), required_argument, "id=ID[,src=FILE|,env=VAR]", "a secret for RUN --mount=type=secret"},
+    {"network", L('N'), required_argument, "MODE", "RUN steps' network: host (default) or none"},
+    {"host-ca", L('C'), optional_argument, "true|false|FILE", "bind the host's CA bundle into RUN steps"},
+    {"progress", L('P'), required_argument, "MODE", "auto, plain, tty or quiet"},
+    {"quiet", 'q', no_argument, NULL, "print the image digest only"},
+    {"root", L('r'), required_argument, "DIR", "the store (env NRUN_ROOT, default " NR_DEFAULT_ROOT ")"},
+    {"push", L('U'), no_argument, NULL, "push every -t tag once the image is built"},
+    {"tls-verify", L('V'), optional_argument, "true|false", "registry TLS verification"},
+    {"registry-mirror", L('M'), required_argument, "URL", "a mirror for Docker Hub names (repeatable)"},
+    {"registries-config", L('R'), required_argument, "FILE", "mirrors and insecure registries (registries.conf)"},
+    {0},
+};
+static const nr_cmdspec build_spec = {"[OPTIONS] CONTEXT", "Build an OCI image from a Nodefile (Dockerfile syntax).",
+                                      build_opts, true};
 
 /* The host's trust store, bound into RUN steps (builder/run.c). */
 #define HOST_CA_DEFAULT "/etc/ssl/certs/ca-certificates.crt"
@@ -56,19 +74,6 @@ static int check_parent(nr_global *g, const char *path, bool need_write)
 
 int nr_cmd_build(int argc, char **argv, nr_global *g)
 {
-    static const struct option longopts[] = {
-        {"file", required_argument, NULL, 'f'},     {"tag", required_argument, NULL, 't'},
-        {"build-arg", required_argument, NULL, 'a'}, {"output", required_argument, NULL, 'o'},
-        {"compress", required_argument, NULL, 'c'}, {"quiet", no_argument, NULL, 'q'},
-        {"no-cache", no_argument, NULL, 'n'},       {"root", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},           {"host-ca", optional_argument, NULL, 'C'},
-        {"target", required_argument, NULL, 'T'},  {"secret", required_argument, NULL, 'S'},
-        {"progress", required_argument, NULL, 'P'}, {"network", required_argument, NULL, 'N'},
-        {"no-cache-filter", required_argument, NULL, 'F'},
-        {"push", no_argument, NULL, 'U'},           {"tls-verify", optional_argument, NULL, 'V'},
-        {"registry-mirror", required_argument, NULL, 'M'}, {"registries-config", required_argument, NULL, 'R'},
-        {NULL, 0, NULL, 0},
-    };
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
     const char *progress = "auto";
     cleanup_free const char **tags = nr_xcalloc((size_t)argc + 1, sizeof *tags);
@@ -84,9 +89,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     char **mirrors = NULL, **insecure = NULL;
     size_t n_mirrors = 0, n_insecure = 0;
     img_reg_opts ro = {.tls_verify = -1};
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "f:t:qh", longopts, NULL)) != -1) {
+    while ((c = nr_opt_next(&build_spec, argc, argv, g)) != -1) {
         switch (c) {
         case 'f':
             o.file = optarg;
@@ -99,14 +102,14 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             tags[o.n_tags] = norm[o.n_tags];
             o.n_tags++;
             break;
-        case 'a':
+        case L('a'):
             if (!*optarg || optarg[0] == '=') {
                 rc = usage_error(g, "--build-arg %s: want NAME=VALUE", optarg);
                 goto out;
             }
             bargs[o.n_build_args++] = optarg;
             break;
-        case 'o':
+        case L('o'):
             if (!strncmp(optarg, "oci:", 4) && optarg[4]) {
                 if ((rc = check_parent(g, optarg + 4, false)) != 0)
                     goto out;
@@ -119,7 +122,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             }
             o.output = optarg;
             break;
-        case 'c':
+        case L('c'):
             if (img_compress_parse(optarg, &o.compress, &err) < 0) {
                 rc = usage_error(g, "--compress %s: want gzip or zstd", optarg);
                 goto out;
@@ -128,19 +131,19 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         case 'q':
             o.quiet = true;
             break;
-        case 'n':
+        case L('n'):
             o.no_cache = true;
             break;
-        case 'r':
+        case L('r'):
             g->root = optarg;
             break;
-        case 'T':
+        case L('T'):
             o.target = optarg;
             break;
-        case 'U':
+        case L('U'):
             push = true;
             break;
-        case 'V':
+        case L('V'):
             if (!optarg || !strcmp(optarg, "true"))
                 ro.tls_verify = 1;
             else if (!strcmp(optarg, "false"))
@@ -150,28 +153,28 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
                 goto out;
             }
             break;
-        case 'M':
+        case L('M'):
             mirrors = nr_xrealloc(mirrors, (n_mirrors + 2) * sizeof *mirrors);
             mirrors[n_mirrors++] = nr_xstrdup(optarg);
             break;
-        case 'R':
+        case L('R'):
             reg_config = optarg;
             break;
-        case 'F':
+        case L('F'):
             /* a comma-separated list, the flag given any number of times */
             for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
                 ncf = nr_xrealloc(ncf, (n_ncf + 1) * sizeof *ncf);
                 ncf[n_ncf++] = t;
             }
             break;
-        case 'N':
+        case L('N'):
             if (strcmp(optarg, "host") && strcmp(optarg, "none") && strcmp(optarg, "default")) {
                 rc = usage_error(g, "--network %s: want host or none", optarg);
                 goto out;
             }
             o.network = strcmp(optarg, "none") ? "host" : "none";
             break;
-        case 'P':
+        case L('P'):
             if (!strcmp(optarg, "quiet")) {
                 o.quiet = true;
             } else if (!strcmp(optarg, "tty") || !strcmp(optarg, "auto")) {
@@ -183,14 +186,14 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
                 goto out;
             }
             break;
-        case 'S':
+        case L('S'):
             if (strncmp(optarg, "id=", 3) && !strstr(optarg, ",id=")) {
                 rc = usage_error(g, "--secret %s: want id=ID[,src=FILE|,env=VAR]", optarg);
                 goto out;
             }
             secrets[o.n_secrets++] = optarg;
             break;
-        case 'C':
+        case L('C'):
             if (!optarg || !strcmp(optarg, "true") || !strcmp(optarg, "1")) {
                 o.host_ca = HOST_CA_DEFAULT;
             } else if (!strcmp(optarg, "false") || !strcmp(optarg, "0")) {
@@ -202,17 +205,16 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
                 goto out;
             }
             break;
-        case 'h':
-            fputs(usage, stdout);
+        case NR_OPT_HELP:
             goto out;
         default:
-            rc = usage_error(g, "unknown or incomplete option %s\n%s", argv[optind - 1], usage);
+            rc = NR_EXIT_USAGE;
             goto out;
         }
     }
     if (argc - optind != 1) {
-        rc = usage_error(g, "%s\n%s", argc - optind ? "exactly one CONTEXT directory" : "missing CONTEXT",
-                            usage);
+        rc = usage_error(g, "%s (see '%s --help')", argc - optind ? "exactly one CONTEXT directory" : "missing CONTEXT",
+                         !strcmp(argv[0], g->prog) ? g->prog : "nrun build");
         goto out;
     }
     o.context = argv[optind];

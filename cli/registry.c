@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/util.h"
 #include "images/registry.h"
 #include "images/store.h"
@@ -132,7 +132,7 @@ static void on_progress(void *arg, img_prog_event ev, const char *digest, uint64
 
 /* ---- shared flags ---- */
 
-enum { OPT_TLS = 1000, OPT_MIRROR, OPT_CONFIG, OPT_PSTDIN, OPT_CERT, OPT_JOBS };
+enum { OPT_TLS = NR_OPT_LONG, OPT_MIRROR, OPT_CONFIG, OPT_PSTDIN, OPT_CERT, OPT_JOBS };
 
 typedef struct reg_flags {
     img_reg_opts o;
@@ -203,36 +203,26 @@ static void flags_free(reg_flags *f)
     free(f->pr.l);
 }
 
-#define COMMON_OPTS                                                                                 \
-    {"tls-verify", optional_argument, NULL, OPT_TLS}, {"registry-mirror", required_argument, NULL, OPT_MIRROR}, \
-        {"registries-config", required_argument, NULL, OPT_CONFIG},                                 \
-        {"ca-file", required_argument, NULL, OPT_CERT}, {"max-concurrent", required_argument, NULL, OPT_JOBS}, \
-        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}
-
-#define COMMON_HELP                                                                                  \
-    "  --tls-verify=false      do not verify TLS, and allow plain http (loopback hosts always may)\n" \
-    "  --ca-file FILE          trust these CA certificates instead of the system store\n"          \
-    "  --registry-mirror URL   a docker.io mirror (repeatable; also \"registry-mirrors\" in the\n"   \
-    "                          --registries-config file, default /etc/nrun/daemon.json)\n"          \
-    "  --max-concurrent N      blob transfers at once (default 3)\n"                                \
-    "  -q, --quiet             print only the digest\n"
+#define COMMON_OPTS                                                                                          \
+    {"tls-verify", OPT_TLS, optional_argument, "true|false",                                                 \
+     "false: do not verify TLS, and allow plain http (loopback hosts always may)"},                          \
+        {"ca-file", OPT_CERT, required_argument, "FILE", "trust these CA certificates instead of the system store"}, \
+        {"registry-mirror", OPT_MIRROR, required_argument, "URL",                                            \
+         "a docker.io mirror (repeatable; also \"registry-mirrors\" in the --registries-config file)"},       \
+        {"registries-config", OPT_CONFIG, required_argument, "FILE", "default /etc/nrun/daemon.json"},      \
+        {"max-concurrent", OPT_JOBS, required_argument, "N", "blob transfers at once (default 3)"},          \
+        {"quiet", 'q', no_argument, NULL, "print only the digest"}
 
 int nr_cmd_pull(int argc, char **argv, nr_global *g)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0}};
+    static const nr_opt opts[] = {COMMON_OPTS, {0}};
+    static const nr_cmdspec spec = {"pull [OPTIONS] NAME[:TAG|@DIGEST]", "Pull an image from a registry.", opts, false};
     reg_flags f = {.o = {.tls_verify = -1}};
     int c, rc;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
-        if (c == 'h') {
-            printf("Usage: nrun pull [OPTIONS] NAME[:TAG|@DIGEST]\n\n%s", COMMON_HELP);
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == NR_OPT_HELP || c == NR_OPT_BAD) {
             flags_free(&f);
-            return 0;
-        }
-        if (c == '?') {
-            flags_free(&f);
-            return nr_usage_error(g, "pull: unknown option %s", argv[optind - 1]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
         if ((rc = common_flag(g, "pull", c, &f))) {
             flags_free(&f);
@@ -283,22 +273,16 @@ int nr_cmd_pull(int argc, char **argv, nr_global *g)
 
 int nr_cmd_push(int argc, char **argv, nr_global *g)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0}};
+    static const nr_opt opts[] = {COMMON_OPTS, {0}};
+    static const nr_cmdspec spec = {"push [OPTIONS] NAME[:TAG] [DESTINATION]",
+                                    "Pushes the store's image NAME[:TAG] to its registry, or to DESTINATION.", opts,
+                                    false};
     reg_flags f = {.o = {.tls_verify = -1}};
     int c, rc;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
-        if (c == 'h') {
-            printf("Usage: nrun push [OPTIONS] NAME[:TAG] [DESTINATION]\n\n"
-                   "Pushes the store's image NAME[:TAG] to its registry, or to DESTINATION.\n\n%s",
-                   COMMON_HELP);
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == NR_OPT_HELP || c == NR_OPT_BAD) {
             flags_free(&f);
-            return 0;
-        }
-        if (c == '?') {
-            flags_free(&f);
-            return nr_usage_error(g, "push: unknown option %s", argv[optind - 1]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
         if ((rc = common_flag(g, "push", c, &f))) {
             flags_free(&f);
@@ -354,25 +338,23 @@ static void server_host(const char *arg, char *out, size_t outlen)
 
 int nr_cmd_login(int argc, char **argv, nr_global *g)
 {
-    static const struct option opts[] = {{"username", required_argument, NULL, 'u'},
-                                         {"password", required_argument, NULL, 'p'},
-                                         {"password-stdin", no_argument, NULL, OPT_PSTDIN},
-                                         COMMON_OPTS,
-                                         {0}};
+    static const nr_opt opts[] = {{"username", 'u', required_argument, "USER", "the user name"},
+                                  {"password", 'p', required_argument, "PASSWORD", "the password (or token)"},
+                                  {"password-stdin", OPT_PSTDIN, no_argument, NULL, "read the password from stdin"},
+                                  COMMON_OPTS,
+                                  {0}};
+    static const nr_cmdspec spec = {"login [OPTIONS] [SERVER]",
+                                    "Stores the credentials in Docker's config.json ($DOCKER_CONFIG or ~/.docker), "
+                                    "or with the docker-credential helper it names (credHelpers, credsStore).",
+                                    opts, false};
     reg_flags f = {.o = {.tls_verify = -1}};
     const char *user = NULL, *pass = NULL;
     bool pstdin = false;
     int c, rc;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+u:p:qh", opts, NULL)) != -1) {
-        if (c == 'h') {
-            printf("Usage: nrun login [-u USER] [-p PASSWORD | --password-stdin] [SERVER]\n\n"
-                   "Stores the credentials in Docker's config.json ($DOCKER_CONFIG or ~/.docker), or\n"
-                   "with the docker-credential helper it names (credHelpers, credsStore).\n\n%s",
-                   COMMON_HELP);
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == NR_OPT_HELP || c == NR_OPT_BAD) {
             flags_free(&f);
-            return 0;
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
         rc = 0;
         if (c == 'u')
@@ -381,8 +363,6 @@ int nr_cmd_login(int argc, char **argv, nr_global *g)
             pass = optarg;
         else if (c == OPT_PSTDIN)
             pstdin = true;
-        else if (c == '?')
-            rc = nr_usage_error(g, "login: unknown option %s", argv[optind - 1]);
         else
             rc = common_flag(g, "login", c, &f);
         if (rc) {
@@ -455,11 +435,13 @@ int nr_cmd_login(int argc, char **argv, nr_global *g)
 
 int nr_cmd_logout(int argc, char **argv, nr_global *g)
 {
-    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        puts("Usage: nrun logout [SERVER]");
-        return 0;
-    }
-    if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
+    static const nr_opt opts[] = {{0}};
+    static const nr_cmdspec spec = {"logout [SERVER]", "Remove the stored credentials of a registry.", opts, false};
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1)
+        return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    argc -= optind - 1, argv += optind - 1;
+    if (argc > 2)
         return nr_usage_error(g, "logout: takes at most one server (nrun logout [SERVER])");
     char host[256];
     server_host(argc == 2 ? argv[1] : IMG_REG_DOCKER_HUB, host, sizeof host);

@@ -1,10 +1,10 @@
-/* Helpers shared by the runtime's subcommands. */
+/* NRUN_TIMING: phase timestamps for start-up work (used by the runtime and the CLI). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "runtime/cli_common.h"
+#include "runtime/runtime.h"
 
 /* NRUN_TIMING=1: phase timestamps on stderr (for bench/start.sh work). */
 void rt_timing(const char *what)

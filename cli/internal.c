@@ -21,7 +21,7 @@
 #include "images/layer.h"
 #include "images/store.h"
 #include "images/unpack.h"
-#include "runtime/cli_common.h"
+#include "cli/cli.h"
 
 /* diff_id of a gzip layer: sha256 of its decompressed bytes. */
 static int gunzip_digest(const char *path, char out[IMG_DIGEST_MAX], nr_err *err)
@@ -51,17 +51,26 @@ static int gunzip_digest(const char *path, char out[IMG_DIGEST_MAX], nr_err *err
 static int mkimage(int argc, char **argv, nr_global *g)
 {
     const char *ref = NULL, *config = NULL, *config_file = NULL;
-    int i = 2;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "-t") && i + 1 < argc)
-            ref = argv[++i];
-        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
-            config = argv[++i];
-        else if (!strcmp(argv[i], "--config-file") && i + 1 < argc) /* beyond an argument's 128 KiB */
-            config_file = argv[++i];
+    static const nr_opt opts[] = {
+        {NULL, 't', required_argument, "REF", "tag the image"},
+        {"config", NR_OPT_LONG, required_argument, "JSON", "the image config"},
+        {"config-file", NR_OPT_LONG + 1, required_argument, "FILE", "the image config, from a file (beyond 128 KiB)"},
+        {0},
+    };
+    static const nr_cmdspec cmd = {"__internal mkimage -t REF [--config JSON | --config-file F] LAYER.tar...",
+                                    "Make an image from layer tars (for tests).", opts, false};
+    int c;
+    while ((c = nr_opt_next(&cmd, argc - 1, argv + 1, g)) != -1) {
+        if (c == 't')
+            ref = optarg;
+        else if (c == NR_OPT_LONG)
+            config = optarg;
+        else if (c == NR_OPT_LONG + 1)
+            config_file = optarg;
         else
-            return nr_usage_error(g, "__internal mkimage: unknown option %s", argv[i]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
     }
+    int i = optind + 1;
     if (!ref || i >= argc)
         return nr_usage_error(g, "usage: __internal mkimage -t REF [--config JSON | --config-file F] LAYER.tar...");
     nr_err err = {0};
@@ -154,15 +163,23 @@ static int upperlayer(int argc, char **argv, nr_global *g)
     const char *skip[argc + 1];
     size_t n_skip = 0;
     img_upper_opts o = {.skip = skip};
-    int i = 2;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--userxattr"))
+    static const nr_opt opts[] = {
+        {"userxattr", NR_OPT_LONG, no_argument, NULL, "the overlay was mounted with userxattr"},
+        {"skip", NR_OPT_LONG + 1, required_argument, "PATH", "leave PATH out (repeatable)"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"__internal upperlayer [--userxattr] [--skip PATH]... DIR",
+                                    "Write an overlay upper dir as a layer (for tests).", opts, false};
+    int c;
+    while ((c = nr_opt_next(&spec, argc - 1, argv + 1, g)) != -1) {
+        if (c == NR_OPT_LONG)
             o.userxattr = true;
-        else if (!strcmp(argv[i], "--skip") && i + 1 < argc)
-            skip[n_skip++] = argv[++i];
+        else if (c == NR_OPT_LONG + 1)
+            skip[n_skip++] = optarg;
         else
-            return nr_usage_error(g, "__internal upperlayer: unknown option %s", argv[i]);
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
     }
+    int i = optind + 1;
     skip[n_skip] = NULL;
     if (i + 1 != argc)
         return nr_usage_error(g, "usage: __internal upperlayer [--userxattr] [--skip PATH]... DIR");

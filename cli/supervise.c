@@ -17,39 +17,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/signal.h"
 #include "runtime/init/initcfg.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "runtime/supervisor/options.h"
 #include "runtime/supervisor/sv_internal.h"
 
 extern char **environ;
-
-int sv_parse_duration_ms(const char *s, int *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
-        return -1;
-    double mul = 1000; /* plain number: seconds, as `docker stop -t` */
-    if (!strcmp(end, "ms"))
-        mul = 1;
-    else if (!strcmp(end, "s") || !*end)
-        mul = 1000;
-    else if (!strcmp(end, "m"))
-        mul = 60000;
-    else if (!strcmp(end, "h"))
-        mul = 3600000;
-    else
-        return -1;
-    double ms = v * mul;
-    if (ms > 86400000.0 * 24)
-        return -1;
-    *out = (int)ms;
-    return 0;
-}
 
 static int bind_port(const char *spec, int *port_out, nr_err *err)
 {
@@ -90,7 +65,7 @@ static int bind_port(const char *spec, int *port_out, nr_err *err)
     return fd;
 }
 
-int sv_control_bind(const char *path, nr_err *err)
+static int sv_control_bind(const char *path, nr_err *err)
 {
     struct sockaddr_un a;
     cleanup_close int keep = -1;
@@ -114,35 +89,6 @@ int sv_control_bind(const char *path, nr_err *err)
         return nr_err_sys(err, e, "bind %s", path);
     }
     return fd;
-}
-
-static void usage(void)
-{
-    fputs("Usage: nrun supervise [OPTIONS] -- CMD [ARGS...]\n"
-          "Run CMD under the nrun supervisor on this host (node: cluster workers; else one process).\n"
-          "npm/yarn/pnpm scripts, sh -c, tini, dumb-init and docker-entrypoint.sh that end in node are seen through.\n"
-          "  -p [IP:]PORT            bind PORT here and serve it (repeatable)\n"
-          "  --workers N             cluster workers (default: CPU quota, cpuset, online CPUs)\n"
-          "  --balance rr|leastconn|sticky  connection hand-off (default rr; sticky: by client address)\n"
-          "  --mode auto|cluster|single  auto: cluster when CMD resolves to node (the log says why)\n"
-          "  --log-dir DIR           write DIR/container.log (JSON lines)\n"
-          "  --log-max-size SIZE     rotate at SIZE (default 10m); --log-max-files N (default 5)\n"
-          "  --log-rate SIZE         per-worker log bytes per second kept (default unlimited)\n"
-          "  --control PATH          control socket (nrun reload|scale|stats|top --control PATH)\n"
-          "  --runtime-dir DIR       where the worker agent is written (default /run/nrun)\n"
-          "  --stop-signal SIG       default SIGTERM; --stop-timeout T (15s)\n"
-          "  --drain-timeout T (10s) --kill-timeout T (5s) --listen-timeout T (60s)\n"
-          "  --wait-ready            reload waits for process.send('ready')\n"
-          "  --max-memory SIZE       replace a worker whose RSS exceeds SIZE\n"
-          "  --crash-loop N/T        more than N crashes within T ends the run (default 10/60s)\n"
-          "  --backoff T[/MAX]       first restart delay and cap (default 100ms/10s); --stable T (10s)\n"
-          "  --heartbeat-timeout T   replace a worker silent for T (default 30s, 0 = off)\n"
-          "  --restart-failed        single mode: restart a failing process instead of exiting\n"
-          "  --metrics [IP:]PORT     serve Prometheus /metrics from the supervisor (PORT alone: all addresses)\n"
-          "  --log-level L           workers' console level at start: debug|info|warn|error (nrun loglevel)\n"
-          "  --no-agent              no agent in the workers: no heartbeat, request metrics, log level, dyeing\n"
-          "  -q, --quiet             do not copy worker output to our stdout/stderr\n",
-          stdout);
 }
 
 /* Replace this process with nrun-init (a sealed memfd copy) running cfg.
@@ -177,36 +123,50 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
     size_t nl = 0;
     const char *log_dir = NULL, *control = NULL;
     nr_err err = {0};
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED()                                                                                                         \
-    do {                                                                                                               \
-        if (!v)                                                                                                        \
-            return nr_usage_error(g, "supervise: %s needs a value", a);                                                \
-        i++;                                                                                                           \
-    } while (0)
-        if (!strcmp(a, "--")) {
-            i++;
-            break;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage();
-            return 0;
-        } else if (!strcmp(a, "-p")) {
-            NEED();
+    enum { O_WORKERS = NR_OPT_LONG, O_BALANCE, O_MODE, O_LOGDIR, O_CONTROL, O_RUNDIR, O_STOPSIG };
+    static const nr_opt base_opts[] = {
+        {NULL, 'p', required_argument, "[IP:]PORT", "bind PORT here and serve it (repeatable)"},
+        {"workers", O_WORKERS, required_argument, "N", "cluster workers (default: CPU quota, cpuset, online CPUs)"},
+        {"balance", O_BALANCE, required_argument, "rr|leastconn|sticky",
+         "connection hand-off (default rr; sticky: by client address)"},
+        {"mode", O_MODE, required_argument, "auto|cluster|single", "auto: cluster when CMD resolves to node (the log says why)"},
+        {"log-dir", O_LOGDIR, required_argument, "DIR", "write DIR/container.log (JSON lines)"},
+        {"control", O_CONTROL, required_argument, "PATH", "control socket (nrun reload|scale|stats|top --control PATH)"},
+        {"runtime-dir", O_RUNDIR, required_argument, "DIR", "where the worker agent is written (default /run/nrun)"},
+        {"stop-signal", O_STOPSIG, required_argument, "SIG", "the app's stop signal (default SIGTERM)"},
+        {"quiet", 'q', no_argument, NULL, "do not copy worker output to our stdout/stderr"},
+        {0},
+    };
+    static nr_opt all_opts[64];
+    static nr_cmdspec spec = {"supervise [OPTIONS] -- CMD [ARGS...]",
+                              "Run CMD under the nrun supervisor on this host (node: cluster workers; else one "
+                              "process).\nnpm/yarn/pnpm scripts, sh -c, tini, dumb-init and docker-entrypoint.sh that "
+                              "end in node are seen through.", NULL, false};
+    spec.opts = nr_opts_with_sv(base_opts, all_opts, NR_ARRAY_LEN(all_opts));
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        const char *v = optarg;
+        if (c >= NR_OPT_SV) {
+            const char *n = nr_sv_opt_name(c);
+            if (sv_opt_apply(&cfg, n, sv_opt_arity(n) > 0 ? v : NULL, &err) < 0)
+                return nr_usage_error(g, "supervise: %s", err.msg);
+            continue;
+        }
+        switch (c) {
+        case 'p': {
             if (nl >= NR_ARRAY_LEN(lfds))
                 return nr_usage_error(g, "supervise: too many -p");
             int fd = bind_port(v, &lports[nl], &err);
             if (fd < 0)
                 return nr_err_report(&err, g->prog, NR_EXIT_CMD);
             lfds[nl++] = fd;
-        } else if (!strcmp(a, "--workers")) {
-            NEED();
+            break;
+        }
+        case O_WORKERS:
             if (sv_parse_int(v, 1, 256, &cfg.workers) < 0)
                 return nr_usage_error(g, "supervise: --workers %s: expected 1..256", v);
-        } else if (!strcmp(a, "--balance")) {
-            NEED();
+            break;
+        case O_BALANCE:
             if (!strcmp(v, "rr"))
                 cfg.balance = SV_BALANCE_RR;
             else if (!strcmp(v, "leastconn"))
@@ -215,8 +175,8 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
                 cfg.balance = SV_BALANCE_STICKY;
             else
                 return nr_usage_error(g, "supervise: --balance %s: expected rr, leastconn or sticky", v);
-        } else if (!strcmp(a, "--mode")) {
-            NEED();
+            break;
+        case O_MODE:
             if (!strcmp(v, "auto"))
                 cfg.mode = SV_MODE_AUTO;
             else if (!strcmp(v, "cluster"))
@@ -225,31 +185,19 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
                 cfg.mode = SV_MODE_SINGLE;
             else
                 return nr_usage_error(g, "supervise: --mode %s: expected auto, cluster or single", v);
-        } else if (!strcmp(a, "--log-dir")) {
-            NEED();
-            log_dir = v;
-        } else if (!strcmp(a, "--control")) {
-            NEED();
-            control = v;
-        } else if (!strcmp(a, "--runtime-dir")) {
-            NEED();
-            cfg.runtime_dir = v;
-        } else if (!strcmp(a, "--stop-signal")) {
-            NEED();
+            break;
+        case O_LOGDIR: log_dir = v; break;
+        case O_CONTROL: control = v; break;
+        case O_RUNDIR: cfg.runtime_dir = v; break;
+        case O_STOPSIG:
             if ((cfg.stop_signal = nr_signal_parse(v)) < 0)
                 return nr_usage_error(g, "supervise: --stop-signal %s: unknown signal", v);
-        } else if (sv_opt_arity(a) >= 0) {
-            if (sv_opt_arity(a) > 0)
-                NEED();
-            if (sv_opt_apply(&cfg, a, sv_opt_arity(a) > 0 ? v : NULL, &err) < 0)
-                return nr_usage_error(g, "supervise: %s", err.msg);
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            cfg.echo_stdio = false;
-        } else {
-            return nr_usage_error(g, "supervise: unknown option %s (see nrun supervise --help)", a);
+            break;
+        case 'q': cfg.echo_stdio = false; break;
+        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
-#undef NEED
     }
+    int i = optind;
     if (i >= argc)
         return nr_usage_error(g, "supervise: no command (nrun supervise [OPTIONS] -- CMD...)");
     cfg.argv = argv + i;

@@ -9,12 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/util.h"
 #include "images/image.h"
 #include "images/oci.h"
 #include "images/ref.h"
 #include "images/store.h"
+#include "runtime/runtime.h"
 
 
 static int open_store(nr_global *g, img_store **s)
@@ -23,14 +24,6 @@ static int open_store(nr_global *g, img_store **s)
     if (img_store_open(g->root, s, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_STORE);
     return 0;
-}
-
-/* getopt over argv with argv[0] = subcommand; resets state for each call. */
-#define GETOPT_RESET() (optind = 1, opterr = 0)
-
-static int bad_option(nr_global *g, const char *cmd, char **argv)
-{
-    return nr_usage_error(g, "%s: unknown option %s", cmd, argv[optind - 1]);
 }
 
 /* ---- nrun images ---- */
@@ -43,25 +36,28 @@ typedef struct row {
 
 int nr_cmd_images(int argc, char **argv, nr_global *g)
 {
-    static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},   {"format", required_argument, NULL, 'f'},
-                                         {"all", no_argument, NULL, 'a'},     {"no-trunc", no_argument, NULL, 'T'},
-                                         {"help", no_argument, NULL, 'h'},    {0}};
+    static const nr_opt opts[] = {
+        {"quiet", 'q', no_argument, NULL, "print image ids only"},
+        {"all", 'a', no_argument, NULL, "all images (accepted; there are no intermediate images)"},
+        {"format", 'f', required_argument, "FORMAT", "table (default) or json"},
+        {"no-trunc", 'T' + NR_OPT_LONG, no_argument, NULL, "do not shorten ids"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"images [OPTIONS] [REPOSITORY[:TAG]]", "List images.", opts, true};
     bool quiet = false, json = false, notrunc = false;
     int c;
-    GETOPT_RESET();
-    while ((c = getopt_long(argc, argv, "+qah", opts, NULL)) != -1) {
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
         case 'q': quiet = true; break;
         case 'a': break;
-        case 'T': notrunc = true; break;
+        case 'T' + NR_OPT_LONG: notrunc = true; break;
         case 'f':
             if (!strcmp(optarg, "json"))
                 json = true;
             else if (strcmp(optarg, "table"))
                 return nr_usage_error(g, "images: --format must be json or table");
             break;
-        case 'h': puts("Usage: nrun images [-q] [--format json|table] [--no-trunc] [REPOSITORY[:TAG]]"); return 0;
-        default: return bad_option(g, "images", argv);
+        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
     const char *filter = optind < argc ? argv[optind] : NULL;
@@ -161,17 +157,66 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
 
 /* ---- nrun rmi ---- */
 
+/* A container made from img (its root is img's layers, whatever its tags are
+ * now): its name, malloc'd, or NULL.  As docker, rmi refuses to take such an
+ * image away from under a container (running or not) unless forced. */
+static char *image_user(nr_global *g, const img_image *img)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    nr_err err;
+    char *user = NULL;
+    if (img->n_layers == 0 || rt_container_list(g->root, &ids, &n, &err) < 0)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        cleanup_free char *path = nr_xasprintf("%s/containers/%s/config.json", g->root, ids[i]);
+        json_t *j = user ? NULL : json_load_file(path, 0, NULL);
+        const char *lower = json_string_value(json_object_get(json_object_get(j, "annotations"),
+                                                              "org.nrun.overlay.lower"));
+        /* the image's layers, by diff_id hex, all there and nothing else of that form */
+        size_t found = 0, hexes = 0;
+        for (const char *p = lower ? lower : ""; *p;) {
+            size_t len = strcspn(p, ":");
+            if (len == 64 && strspn(p, "0123456789abcdef") >= 64) {
+                hexes++;
+                for (size_t k = 0; k < img->n_layers; k++)
+                    if (!strncmp(img_digest_hex(img->layers[k].diff_id), p, 64)) {
+                        found++;
+                        break;
+                    }
+            }
+            p += len + (p[len] == ':');
+        }
+        if (lower && found == img->n_layers && hexes == img->n_layers) {
+            rt_state st;
+            if (rt_state_read(g->root, ids[i], &st, &err) == 0) {
+                user = nr_xstrdup(st.name && *st.name ? st.name : st.id);
+                rt_state_free(&st);
+            } else {
+                user = nr_xstrndup(ids[i], 12);
+            }
+        }
+        json_decref(j);
+        free(ids[i]);
+    }
+    free(ids);
+    return user;
+}
+
 int nr_cmd_rmi(int argc, char **argv, nr_global *g)
 {
-    static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
+    static const nr_opt opts[] = {
+        {"force", 'f', no_argument, NULL, "remove the image even if a container uses it"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"rmi [OPTIONS] IMAGE...", "Remove images (the unpacked layers no image or container "
+                                    "uses go with them).", opts, true};
     bool force = false;
     int c;
-    GETOPT_RESET();
-    while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
         case 'f': force = true; break;
-        case 'h': puts("Usage: nrun rmi [-f] IMAGE..."); return 0;
-        default: return bad_option(g, argv[0], argv);
+        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
     if (optind >= argc)
@@ -206,6 +251,17 @@ int nr_cmd_rmi(int argc, char **argv, nr_global *g)
             for (size_t k = 0; k < img->n_tags; k++)
                 tagged |= !strcmp(img->tags[k], name);
             by_name = tagged;
+        }
+        /* the last name of an image a container was made from: refused without -f */
+        if (!force && (!by_name || img->n_tags == 1)) {
+            cleanup_free char *user = image_user(g, img);
+            if (user) {
+                nr_err_set(&err, "conflict: unable to remove %s (must be forced) - container %s is using it", argv[i],
+                           user);
+                rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+                img_image_free(img);
+                continue;
+            }
         }
         if (!by_name && img->n_tags > 1 && !force) {
             nr_err_set(&err, "conflict: unable to delete %s (must be forced) - image is referenced by %zu tags", argv[i],
@@ -245,10 +301,12 @@ int nr_cmd_rmi(int argc, char **argv, nr_global *g)
 
 int nr_cmd_tag(int argc, char **argv, nr_global *g)
 {
-    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        puts("Usage: nrun tag SOURCE_IMAGE TARGET_IMAGE[:TAG]");
-        return 0;
-    }
+    static const nr_opt opts[] = {{0}};
+    static const nr_cmdspec spec = {"tag SOURCE_IMAGE TARGET_IMAGE[:TAG]", "Give an image another name.", opts, false};
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1)
+        return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    argc -= optind - 1, argv += optind - 1;
     if (argc != 3)
         return nr_usage_error(g, "tag: needs SOURCE_IMAGE and TARGET_IMAGE[:TAG]");
     nr_err err;
@@ -336,20 +394,22 @@ json_t *nr_inspect_image(nr_global *g, const char *ref, bool verify, bool *found
     return j;
 }
 
-int nr_cmd_image_inspect(int argc, char **argv, nr_global *g)
+static int nr_cmd_image_inspect(int argc, char **argv, nr_global *g)
 {
-    int first = 1;
+    static const nr_opt opts[] = {
+        {"no-verify", NR_OPT_LONG, no_argument, NULL, "do not check the layer blobs' digests"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"image inspect [OPTIONS] IMAGE...", "Show images as JSON.", opts, true};
     bool verify = true;
-    for (; first < argc && argv[first][0] == '-'; first++) {
-        if (!strcmp(argv[first], "--no-verify"))
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == NR_OPT_LONG)
             verify = false;
-        else if (!strcmp(argv[first], "-h") || !strcmp(argv[first], "--help")) {
-            puts("Usage: nrun image inspect [--no-verify] IMAGE...");
-            return 0;
-        } else {
-            return nr_usage_error(g, "inspect: unknown option %s", argv[first]);
-        }
+        else
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
     }
+    int first = optind;
     if (first >= argc)
         return nr_usage_error(g, "inspect: needs at least one image");
     json_t *out = json_array();
@@ -376,9 +436,19 @@ int nr_cmd_image_inspect(int argc, char **argv, nr_global *g)
 
 static int cmd_prune(int argc, char **argv, nr_global *g)
 {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "-f") && strcmp(argv[i], "--force") && strcmp(argv[i], "-a") && strcmp(argv[i], "--all"))
-            return nr_usage_error(g, "image prune: unknown argument %s", argv[i]);
+    static const nr_opt opts[] = {
+        {"force", 'f', no_argument, NULL, "do not ask (nrun never asks)"},
+        {"all", 'a', no_argument, NULL, "accepted: every blob no tag reaches is removed"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"image prune [OPTIONS]", "Remove the blobs and unpacked layers no tagged image and "
+                                    "no container uses.", opts, true};
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1)
+        if (c != 'f' && c != 'a')
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    if (optind < argc)
+        return nr_usage_error(g, "image prune: unknown argument %s", argv[optind]);
     img_store *s;
     if (open_store(g, &s))
         return NR_EXIT_STORE;
@@ -411,20 +481,22 @@ static void print_loaded(const char *name, const img_desc *m, void *arg)
 
 int nr_cmd_load(int argc, char **argv, nr_global *g)
 {
-    static const struct option opts[] = {{"input", required_argument, NULL, 'i'}, {"name", required_argument, NULL, 'n'},
-                                         {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
-                                         {0}};
+    static const nr_opt opts[] = {
+        {"input", 'i', required_argument, "FILE|DIR", "an OCI archive or OCI layout directory (default stdin)"},
+        {"name", 'n', required_argument, "REPO[:TAG]", "tag the loaded image(s) with this name"},
+        {"quiet", 'q', no_argument, NULL, "print nothing"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"load [OPTIONS]", "Read images from an OCI archive or layout.", opts, true};
     const char *input = NULL, *repo = NULL;
     bool quiet = false;
     int c;
-    GETOPT_RESET();
-    while ((c = getopt_long(argc, argv, "+i:n:qh", opts, NULL)) != -1) {
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
         case 'i': input = optarg; break;
         case 'n': repo = optarg; break;
         case 'q': quiet = true; break;
-        case 'h': puts("Usage: nrun load -i FILE|DIR [--name REPO[:TAG]] [-q]   (OCI archive or OCI layout directory)"); return 0;
-        default: return bad_option(g, "load", argv);
+        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
     if (!input && !isatty(STDIN_FILENO))
@@ -451,20 +523,23 @@ int nr_cmd_load(int argc, char **argv, nr_global *g)
 
 int nr_cmd_save(int argc, char **argv, nr_global *g)
 {
-    static const struct option opts[] = {{"output", required_argument, NULL, 'o'}, {"dir", no_argument, NULL, 'd'},
-                                         {"tag", required_argument, NULL, 't'},    {"help", no_argument, NULL, 'h'},
-                                         {0}};
+    static const nr_opt opts[] = {
+        {"output", 'o', required_argument, "FILE|-", "write to this file (default stdout when it is not a terminal)"},
+        {"dir", 'd' + NR_OPT_LONG, no_argument, NULL, "write an OCI layout directory instead of an archive"},
+        {"tag", 't', required_argument, "TAG", "the tag the image gets in the archive"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"save [OPTIONS] IMAGE", "Write an image as an OCI archive (or OCI layout).", opts,
+                                    true};
     const char *out = NULL, *tag = NULL;
     bool dir = false;
     int c;
-    GETOPT_RESET();
-    while ((c = getopt_long(argc, argv, "+o:t:h", opts, NULL)) != -1) {
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
-        case 'd': dir = true; break;
+        case 'd' + NR_OPT_LONG: dir = true; break;
         case 't': tag = optarg; break;
-        case 'h': puts("Usage: nrun save [-o FILE|-] [--dir] [--tag TAG] IMAGE   (OCI archive, or OCI layout with --dir)"); return 0;
-        default: return bad_option(g, "save", argv);
+        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
     if (!out && !dir && !isatty(STDOUT_FILENO))
@@ -490,10 +565,22 @@ int nr_cmd_save(int argc, char **argv, nr_global *g)
 int nr_cmd_image(int argc, char **argv, nr_global *g)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fputs("Usage: nrun image ls|rm|inspect|prune|tag|load|save ...\n", argc < 2 ? stderr : stdout);
+        fputs("Usage: nrun image COMMAND [ARGS...]\n\nManage images.\n\nCommands:\n"
+              "  ls       list images (nrun images)\n"
+              "  rm       remove images (nrun rmi)\n"
+              "  inspect  show images as JSON\n"
+              "  prune    remove what no tagged image or container uses\n"
+              "  tag      give an image another name (nrun tag)\n"
+              "  load     read images from an OCI archive (nrun load)\n"
+              "  save     write an image to an OCI archive (nrun save)\n"
+              "\nRun 'nrun image COMMAND --help' for a command's options.\n",
+              argc < 2 ? stderr : stdout);
         return argc < 2 ? NR_EXIT_USAGE : 0;
     }
     const char *sub = argv[1];
+    char name[32];
+    snprintf(name, sizeof name, "image %s", sub);
+    argv[1] = name; /* for messages: "nrun image ls: ..." */
     if (!strcmp(sub, "ls") || !strcmp(sub, "list"))
         return nr_cmd_images(argc - 1, argv + 1, g);
     if (!strcmp(sub, "rm"))

@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "runtime/cli_common.h"
+#include "cli/cli.h"
 #include "runtime/runtime.h"
 
 typedef struct exec_opts {
@@ -377,34 +377,52 @@ out:
 
 int nr_cmd_exec(int argc, char **argv, nr_global *g)
 {
+    static const nr_opt opts[] = {
+        {"interactive", 'i', no_argument, NULL, "keep stdin open for the command"},
+        {"tty", 't', no_argument, NULL, "a pty in the container's devpts"},
+        {"env", 'e', required_argument, "K=V", "set an environment variable (-e K: the caller's value)"},
+        {"workdir", 'w', required_argument, "/DIR", "working directory inside the container"},
+        {"user", 'u', required_argument, "USER[:GROUP]", "run as this user (name or uid) of the container"},
+        {0},
+    };
+    static const nr_cmdspec cmd = {"exec [OPTIONS] CONTAINER CMD [ARG...]",
+                                    "Run a command in a running container (its namespaces, cgroup, seccomp and "
+                                    "capabilities).", opts, false};
     exec_opts o = {0};
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i];
-        if (strspn(a + 1, "it") == strlen(a + 1) && a[1] != '-') {
-            o.interactive |= strchr(a, 'i') != NULL;
-            o.tty |= strchr(a, 't') != NULL;
-        } else if ((!strcmp(a, "-e") || !strcmp(a, "--env")) && i + 1 < argc && *argv[i + 1] && *argv[i + 1] != '=') {
-            const char *kv = argv[++i];
+    int c;
+    while ((c = nr_opt_next(&cmd, argc, argv, g)) != -1) {
+        const char *v = optarg;
+        switch (c) {
+        case 'i': o.interactive = true; break;
+        case 't': o.tty = true; break;
+        case 'e': {
+            if (!*v || *v == '=')
+                return nr_usage_error(g, "exec: -e %s: expected NAME=VALUE or NAME", v);
+            const char *kv = v;
             if (!strchr(kv, '=')) { /* -e NAME: the caller's value, if it has one (docker's rule) */
-                const char *v = getenv(kv);
-                if (!v)
-                    continue;
-                kv = nr_xasprintf("%s=%s", kv, v); /* lives until exec */
+                const char *ev = getenv(kv);
+                if (!ev)
+                    break;
+                kv = nr_xasprintf("%s=%s", kv, ev); /* lives until exec */
             }
             o.env = nr_xrealloc(o.env, (o.nenv + 1) * sizeof(char *));
             o.env[o.nenv++] = (char *)kv;
-        } else if ((!strcmp(a, "-w") || !strcmp(a, "--workdir")) && i + 1 < argc) {
-            if (argv[i + 1][0] != '/')
-                return nr_usage_error(g, "exec: -w %s: the working directory must be an absolute path", argv[i + 1]);
-            o.cwd = argv[++i];
-        } else if ((!strcmp(a, "-u") || !strcmp(a, "--user")) && i + 1 < argc && *argv[i + 1] &&
-                   strlen(argv[i + 1]) < 256 && !strpbrk(argv[i + 1], "\n/")) {
-            o.user = argv[++i];
-        } else {
-            return nr_usage_error(g, "exec: bad option %s (-i -t -e K=V -w /DIR -u USER[:GROUP])", a);
+            break;
+        }
+        case 'w':
+            if (v[0] != '/')
+                return nr_usage_error(g, "exec: -w %s: the working directory must be an absolute path", v);
+            o.cwd = v;
+            break;
+        case 'u':
+            if (!*v || strlen(v) >= 256 || strpbrk(v, "\n/"))
+                return nr_usage_error(g, "exec: -u %s: expected USER[:GROUP]", v);
+            o.user = v;
+            break;
+        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
+    int i = optind;
     if (i + 1 >= argc)
         return nr_usage_error(g, "exec: usage: exec [OPTIONS] CONTAINER CMD...");
     nr_err err = {0};

@@ -1,9 +1,12 @@
-/* nbuild: build an OCI image from a Nodefile (Dockerfile syntax). */
+/* nbuild: build an OCI image from a Nodefile (Dockerfile syntax).  The same
+ * command as `nrun build` (cli/build.c); nbuild links the builder, the images
+ * and the container runtime its RUN steps use, and none of nrun's other
+ * commands or the supervisor (see the Makefile). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/err.h"
 
 int main(int argc, char **argv)
@@ -15,10 +18,6 @@ int main(int argc, char **argv)
         puts("nbuild version " NR_VERSION);
         return 0;
     }
-    if (!nr_cmd_build) {
-        fprintf(stderr, "nbuild: not supported yet\n");
-        return NR_EXIT_FAIL;
-    }
-    argv[0] = "build";
+    argv[0] = "nbuild";
     return nr_cmd_build(argc, argv, &g);
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "builder/base.h"
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/embed.h"
 #include "common/util.h"
 #include "images/image.h"
@@ -40,20 +40,22 @@ static int list_refs(nr_global *g)
 
 int nr_cmd_base(int argc, char **argv, nr_global *g)
 {
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--list"))
+    static const nr_opt opts[] = {
+        {"list", NR_OPT_LONG, no_argument, NULL, "print the refs this nrun knows"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"base [--list] REF...",
+                                    "Make the base images REF (node:20, node:22-slim, ...) in the store from pinned\n"
+                                    "packages unless present, and print \"REF DIGEST\" for each.  Downloads are cached\n"
+                                    "($NRUN_CACHE_DIR or <root>/cache/base), so only the first run is online.",
+                                    opts, true};
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == NR_OPT_LONG)
             return list_refs(g);
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            puts("Usage: nrun base [--list] REF...\n"
-                 "Make the base images REF (node:20, node:22-slim, ...) in the store from pinned\n"
-                 "packages unless present, and print \"REF DIGEST\" for each.  Downloads are cached\n"
-                 "($NRUN_CACHE_DIR or <root>/cache/base), so only the first run is online.\n"
-                 "--list prints the refs this nrun knows.");
-            return 0;
-        }
-        return usage_error(g, "unknown option ", argv[i]);
+        return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
     }
+    int i = optind;
     if (i >= argc)
         return usage_error(g, "name at least one image, e.g. node:20 (see nrun base --list)", "");
     img_store *s = NULL;

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/err.h"
 
 int nr_usage_verror(nr_global *g, int code, const char *fmt, va_list ap)

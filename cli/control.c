@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -20,7 +21,7 @@
 
 #include "common/util.h"
 #include "runtime/runtime.h"
-#include "runtime/supervisor/sv_cli.h"
+#include "cli/cli.h"
 
 static bool valid_id(const char *id)
 {
@@ -69,9 +70,12 @@ char *sv_control_call(nr_global *g, const char *id, const char *path, const char
             return NULL;
         peer = st.pid;
         peer_start = st.start_time;
+        const char *live = rt_state_live_status(&st);
+        bool running = !strcmp(live, "running");
+        cleanup_free char *what = nr_xstrdup(live);
         rt_state_free(&st);
-        if (peer <= 0)
-            return nr_err_set(err, "%s: not running", id), NULL;
+        if (peer <= 0 || !running)
+            return nr_err_set(err, "container %s is not running (%s)", id, what), NULL;
         p = nr_xasprintf("%s/containers/%s/control.sock", g->root, full);
         path = p;
     }
@@ -84,8 +88,10 @@ char *sv_control_call(nr_global *g, const char *id, const char *path, const char
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
         return nr_err_sys(err, errno, "socket"), NULL;
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        if ((errno == ENOENT || errno == ECONNREFUSED) && id)
+            return nr_err_set(err, "container %s is not running (its supervisor does not answer)", id), NULL;
         if (errno == ENOENT || errno == ECONNREFUSED)
-            return nr_err_sys(err, errno, "%s: not running (control socket %s)", id ? id : "supervisor", path), NULL;
+            return nr_err_sys(err, errno, "supervisor not running (control socket %s)", path), NULL;
         return nr_err_sys(err, errno, "connect %s", path), NULL;
     }
     /* The supervisor may answer and close before reading (a refused peer):

@@ -1,0 +1,113 @@
+/* The command layer of nrun and nbuild: the globals every command gets, the
+ * command functions (listed once, in cli/commands.h) and the one option
+ * parser they all use (cli/opt.c, a declarative table over getopt_long).
+ * Only this layer prints; the libraries below return nr_err values. */
+#ifndef NR_CLI_H
+#define NR_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/err.h"
+
+typedef struct nr_global {
+    const char *root;   /* --root / NRUN_ROOT / default */
+    const char *prog;   /* "nrun" or "nbuild", for error lines */
+    bool debug;
+} nr_global;
+
+#define NR_DEFAULT_ROOT "/var/lib/nrun"
+
+/* argv[0] is the subcommand name; options follow.  Returns the exit code. */
+typedef int (*nr_cmd_fn)(int argc, char **argv, nr_global *g);
+
+#include "cli/commands.h"
+#define NR_CMD_DECLARE(verb, fn, group, summary) int fn(int argc, char **argv, nr_global *g);
+NR_COMMANDS(NR_CMD_DECLARE)
+#undef NR_CMD_DECLARE
+
+/* ---- options: one declarative table per command, parsed by getopt_long ----
+ *
+ *   static const nr_opt opts[] = {
+ *       {"all", 'a', no_argument, NULL, "show stopped containers too"},
+ *       {"format", 'f', required_argument, "FORMAT", "table, json or a {{.Field}} template"},
+ *       {0},
+ *   };
+ *   static const nr_cmdspec spec = {"ps [OPTIONS]", "List containers", opts};
+ *   int c;
+ *   while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+ *       switch (c) {
+ *       case 'a': ...; break;
+ *       case NR_OPT_HELP: return 0;          (the help was printed on stdout)
+ *       default: return NR_EXIT_USAGE;       (NR_OPT_BAD: the error was printed)
+ *       }
+ *   }
+ *   operands: argv[optind..argc-1], option values in optarg, as with getopt.
+ *
+ * --help (and -h unless a command uses 'h') is added to every table.  A key
+ * that is not a letter is a long-only option: use a value >= NR_OPT_LONG. */
+typedef struct nr_opt {
+    const char *name;    /* long name without "--", or NULL for a short-only option */
+    int key;             /* the short letter, or NR_OPT_LONG + n */
+    int arg;             /* no_argument, required_argument, optional_argument */
+    const char *metavar; /* the value's name in the help ("NAME") */
+    const char *help;
+} nr_opt;
+
+typedef struct nr_cmdspec {
+    const char *usage;   /* after the program name: "ps [OPTIONS]" (without the verb: the caller's) */
+    const char *about;   /* one line */
+    const nr_opt *opts;  /* ends with {0} */
+    bool permute;        /* options may follow operands (nbuild CONTEXT -t x) */
+} nr_cmdspec;
+
+enum { NR_OPT_HELP = -2, NR_OPT_BAD = -3, NR_OPT_LONG = 0x100 };
+
+int nr_opt_next(const nr_cmdspec *spec, int argc, char **argv, nr_global *g);
+/* The help of a command (usage line, about, options) on f. */
+void nr_opt_help(const nr_cmdspec *spec, nr_global *g, const char *verb, FILE *f);
+
+/* The supervisor's tuning options (--max-memory, ..., runtime/supervisor/options.c)
+ * as option-table entries with keys NR_OPT_SV + i, appended to `base` in `buf`
+ * (for `nrun run` and `nrun supervise`); nr_sv_opt_name(key) is the option's "--name". */
+enum { NR_OPT_SV = 0x1000 };
+const nr_opt *nr_opts_with_sv(const nr_opt *base, nr_opt *buf, size_t cap);
+const char *nr_sv_opt_name(int key);
+
+/* `nrun inspect NAME...`: one object each, the container or image of that
+ * name (NULL and *found false when there is none; NULL with an error in err
+ * when it cannot be read). */
+json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err *err);
+json_t *nr_inspect_image(nr_global *g, const char *ref, bool verify, bool *found, nr_err *err);
+
+/* Send one request to the control socket of container `id` (or `--control PATH`),
+ * return the reply line (malloc'd) or NULL with err set (cli/control.c). */
+char *sv_control_call(nr_global *g, const char *id, const char *path, const char *request, int timeout_ms, nr_err *err);
+
+/* --format of the listing commands (cli/format.c). */
+typedef struct nr_format {
+    enum { NR_FMT_TABLE, NR_FMT_JSON, NR_FMT_TEMPLATE } kind;
+    const char *tmpl; /* the template ("table TMPL" too), NULL for the default columns */
+} nr_format;
+int nr_format_parse(nr_global *g, const char *cmd, const char *arg, nr_format *f);
+/* tmpl with each {{.Key}} replaced by row's Key (malloc'd). */
+char *nr_format_render(const char *tmpl, const json_t *row);
+/* The header row of a table template: {{.Key}} as names[] maps it ({key, head, ..., NULL}), else KEY. */
+char *nr_format_header(const char *tmpl, const char *const *names);
+/* Tab-separated lines as aligned columns. */
+void nr_table_print(char **lines, size_t n, FILE *f);
+
+/* The run flags of a container that `nrun start` needs again (its restart
+ * policy), as run/create saved them (cli/run.c). */
+struct rt_run_params;
+int nr_run_params_load(nr_global *g, const char *id, struct rt_run_params *rp, nr_err *err);
+
+/* Print "prog: <msg>" and return NR_EXIT_USAGE. */
+int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with another exit code (`nrun run` refuses with docker's 125). */
+int nr_usage_verror(nr_global *g, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
+#endif

@@ -1,0 +1,507 @@
+/* nrun run [OPTIONS] IMAGE [CMD...]: flags -> rt_run_opts, then create the
+ * container and run it in the foreground or detached. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "runtime/supervisor/options.h"
+#include "common/util.h"
+#include "images/image.h"
+#include "images/store.h"
+#include "runtime/create.h"
+#include "runtime/runtime.h"
+#include "runtime/supervisor/supervisor.h"
+
+static void push(char ***v, size_t *n, const char *s)
+{
+    *v = nr_xrealloc(*v, (*n + 2) * sizeof(char *));
+    (*v)[(*n)++] = nr_xstrdup(s);
+    (*v)[*n] = NULL;
+}
+
+/* An --env-file entry: after the other files' entries, before every -e,
+ * whatever the order of the flags (docker's: -e wins over a file). */
+static void push_file_env(rt_run_opts *o, size_t *nfile, const char *kv)
+{
+    push(&o->env, &o->nenv, kv);
+    char *last = o->env[o->nenv - 1];
+    memmove(o->env + *nfile + 1, o->env + *nfile, (o->nenv - 1 - *nfile) * sizeof *o->env);
+    o->env[(*nfile)++] = last;
+}
+
+#define BLANKS " \t\n\v\f\r"
+
+/* One line of an env file (line ending removed): VAR=VAL, VAL kept as it
+ * is, or VAR alone for its value here (nothing when it is unset). */
+static int env_line(rt_run_opts *o, size_t *nfile, const char *path, int ln, const char *line, nr_err *err)
+{
+    const char *p = line + strspn(line, BLANKS);
+    if (!*p || *p == '#')
+        return 0;
+    size_t nlen = strcspn(p, "=");
+    if (nlen == 0)
+        return nr_err_set(err, "--env-file %s:%d: empty variable name", path, ln);
+    if (strcspn(p, BLANKS) < nlen) /* "E2 = two", "export E6=x" */
+        return nr_err_set(err, "--env-file %s:%d: variable name \"%.*s\" contains whitespace", path, ln, (int)nlen, p);
+    if (p[nlen] == '=') {
+        push_file_env(o, nfile, p);
+    } else if (getenv(p)) {
+        cleanup_free char *kv = nr_xasprintf("%s=%s", p, getenv(p));
+        push_file_env(o, nfile, kv);
+    }
+    return 0;
+}
+
+/* --env-file as docker reads it: lines of any length; blank lines and
+ * # comments skipped; leading blanks ignored; CRLF endings taken.  A regular
+ * file of at most 1 MiB (more than exec passes to an app): /dev/zero, a FIFO
+ * or a directory is refused before anything is read. */
+#define ENV_FILE_MAX (1u << 20)
+static int env_file(rt_run_opts *o, size_t *nfile, const char *path, nr_err *err)
+{
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (nr_read_user_file(AT_FDCWD, path, "--env-file", ENV_FILE_MAX, &text, &len, err) < 0)
+        return -1;
+    int ln = 0;
+    for (char *line = text, *end = text + len; line < end;) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t l = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        char *next = nl ? nl + 1 : end;
+        line[l] = 0;
+        ln++;
+        if (l > 0 && line[l - 1] == '\r')
+            line[--l] = 0;
+        char *t = line;
+        if (ln == 1 && !strncmp(t, "\xef\xbb\xbf", 3)) /* a UTF-8 byte order mark */
+            t += 3, l -= 3;
+        if (memchr(t, 0, l))
+            return nr_err_set(err, "--env-file %s:%d: a NUL byte", path, ln);
+        if (!nr_utf8_valid(t))
+            return nr_err_set(err, "--env-file %s:%d: not valid UTF-8", path, ln);
+        if (env_line(o, nfile, path, ln, t, err) < 0)
+            return -1;
+        line = next;
+    }
+    return 0;
+}
+
+/* --cpus: from 0.01 (the kernel's 1 ms quota floor) to the CPUs there are. */
+static int parse_cpus(const char *s, rt_run_opts *o)
+{
+    char *end;
+    double c = strtod(s, &end);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (*end || end == s || !(c >= 0.01) || c > (n > 0 ? n : 1024))
+        return -1;
+    o->cpu_period = 100000;
+    o->cpu_quota = (long long)(c * 100000 + 0.5);
+    return 0;
+}
+
+/* A cpu list (0-2,4) of CPUs this machine has. */
+static bool cpuset_valid(const char *s)
+{
+    long max = sysconf(_SC_NPROCESSORS_CONF);
+    if (!*s)
+        return false;
+    for (const char *p = s;;) {
+        char *end;
+        if (*p < '0' || *p > '9')
+            return false;
+        long a = strtol(p, &end, 10), b = a;
+        if (*end == '-') {
+            p = end + 1;
+            if (*p < '0' || *p > '9')
+                return false;
+            b = strtol(p, &end, 10);
+        }
+        if (a > b || b >= max)
+            return false;
+        if (!*end)
+            return true;
+        if (*end != ',')
+            return false;
+        p = end + 1;
+    }
+}
+
+static int parse_ll(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void opts_free(rt_run_opts *o)
+{
+    strv_free(o->env, o->nenv);
+    strv_free(o->volumes, o->nvolumes);
+    strv_free(o->ports, o->nports);
+    strv_free(o->cap_add, o->ncap_add);
+    strv_free(o->cap_drop, o->ncap_drop);
+    strv_free(o->security_opt, o->nsecurity_opt);
+    strv_free(o->sv_opts, o->nsv_opts);
+}
+
+/* A refused `nrun run` exits 125 as docker's does (2 is the app's to give). */
+static int run_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run_usage_error(nr_global *g, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = nr_usage_verror(g, NR_EXIT_CMD, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only);
+
+int nr_cmd_run(int argc, char **argv, nr_global *g)
+{
+    rt_run_opts o = {.net = "private"};
+    int r = run_main(argc, argv, g, &o, false);
+    opts_free(&o);
+    return r;
+}
+
+/* `nrun create`: run's options, the container made and not started. */
+int nr_cmd_create(int argc, char **argv, nr_global *g)
+{
+    rt_run_opts o = {.net = "private"};
+    int r = run_main(argc, argv, g, &o, true);
+    opts_free(&o);
+    return r;
+}
+
+/* run.json in the container's dir: the flags of run/create that are not in
+ * config.json and that `nrun start` needs again (docker's HostConfig part). */
+static json_t *strv_json(char **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+/* What docker's inspect and ps show of a container that config.json does not
+ * keep apart: the image's ID, Entrypoint and Cmd as given (not merged),
+ * Labels, and the user as asked for.  Read from the image once, at create. */
+static json_t *docker_config(img_store *store, const char *image, const rt_run_opts *op, char *image_id, size_t n)
+{
+    img_image *img = NULL;
+    nr_err ign;
+    json_t *rc = NULL;
+    image_id[0] = 0;
+    if (img_image_load(store, image, &img, &ign) == 0) {
+        rc = json_incref(img_image_runconfig(img)); /* borrowed from img */
+        snprintf(image_id, n, "%s", img->config.digest);
+        img_image_free(img);
+    }
+    json_t *ep = json_object_get(rc, "Entrypoint"), *cmd = json_object_get(rc, "Cmd");
+    json_t *c = json_object();
+    if (op->entrypoint_set)
+        json_object_set_new(c, "Entrypoint", op->entrypoint && *op->entrypoint ? json_pack("[s]", op->entrypoint)
+                                                                               : json_null());
+    else
+        json_object_set(c, "Entrypoint", json_is_array(ep) ? ep : json_null());
+    if (op->ncmd)
+        json_object_set_new(c, "Cmd", strv_json(op->cmd, op->ncmd));
+    else
+        json_object_set(c, "Cmd", !op->entrypoint_set && json_is_array(cmd) ? cmd : json_null());
+    json_t *user = json_object_get(rc, "User");
+    json_object_set_new(c, "User", json_string(op->user ? op->user : json_is_string(user) ? json_string_value(user) : ""));
+    json_t *labels = json_object_get(rc, "Labels");
+    json_object_set_new(c, "Labels", json_is_object(labels) ? json_incref(labels) : json_object());
+    json_t *exposed = json_object_get(rc, "ExposedPorts");
+    if (json_is_object(exposed))
+        json_object_set(c, "ExposedPorts", exposed);
+    json_decref(rc);
+    return c;
+}
+
+static void run_params_save(nr_global *g, const char *id, const char *restart, bool interactive, json_t *config,
+                            const char *image_id)
+{
+    cleanup_free char *dir = rt_ctr_dir(g->root, id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    json_t *j = json_pack("{s:s, s:b, s:s, s:o}", "restart", restart ? restart : "no", "interactive", interactive,
+                          "image_id", image_id, "config", config);
+    char *text = json_dumps(j, JSON_COMPACT);
+    nr_err ign;
+    if (dfd >= 0 && text)
+        rt_write_file(dfd, "run.json", text, 0600, &ign);
+    free(text);
+    json_decref(j);
+}
+
+int nr_run_params_load(nr_global *g, const char *id, rt_run_params *rp, nr_err *err)
+{
+    memset(rp, 0, sizeof *rp);
+    cleanup_free char *path = nr_xasprintf("%s/containers/%s/run.json", g->root, id);
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    const char *restart = json_string_value(json_object_get(j, "restart"));
+    int r = rt_restart_parse(restart ? restart : "no", &rp->restart, err);
+    json_decref(j);
+    return r;
+}
+
+static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only)
+{
+    rt_timing("start");
+    rt_run_params rp = {0};
+    const char *restart = NULL, *cidfile = NULL;
+    size_t nfile_env = 0; /* op->env starts with this many --env-file entries */
+    nr_err err = {0};
+    /* everything given here ends up in config.json, which is JSON: UTF-8 */
+    for (int k = 1; k < argc; k++)
+        if (!nr_utf8_valid(argv[k])) {
+            fprintf(stderr, "nrun: argument %d is not valid UTF-8\n", k);
+            return NR_EXIT_CMD;
+        }
+    enum {
+        O_NAME = NR_OPT_LONG, O_CIDFILE, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_CPUS, O_PIDS, O_CPUSET, O_NET,
+        O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
+    };
+    static const nr_opt run_opts[] = {
+        {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
+        {"interactive", 'i', no_argument, NULL,
+         "the app reads this stdin (cluster: worker 1); else /dev/null.  -i N / -i max: --workers, as pm2's"},
+        {"tty", 't', no_argument, NULL, "a pty (foreground only; minimal init, no supervisor)"},
+        {"name", O_NAME, required_argument, "NAME", "unique name, also the hostname"},
+        {"rm", O_RM, no_argument, NULL, "remove the container when it exits"},
+        {"env", 'e', required_argument, "K=V", "set an environment variable (-e K: the caller's value)"},
+        {"env-file", O_ENVFILE, required_argument, "FILE", "read K=V lines"},
+        {"workdir", 'w', required_argument, "DIR", "working directory inside the container"},
+        {"entrypoint", O_ENTRYPOINT, required_argument, "CMD", "replace the image's ENTRYPOINT"},
+        {"user", 'u', required_argument, "USER[:GROUP]", "run as this user of the image"},
+        {"restart", O_RESTART, required_argument, "POLICY", "no, on-failure[:N], always or unless-stopped"},
+        {"cidfile", O_CIDFILE, required_argument, "FILE", "write the container id to FILE"},
+        {"memory", 'm', required_argument, "SIZE", "memory limit"},
+        {"cpus", O_CPUS, required_argument, "N", "CPU limit"},
+        {"pids-limit", O_PIDS, required_argument, "N", "process limit"},
+        {"cpuset-cpus", O_CPUSET, required_argument, "LIST", "CPUs allowed (0-2,4)"},
+        {"read-only", O_READONLY, no_argument, NULL, "read-only root filesystem"},
+        {"volume", 'v', required_argument, "SRC:DST[:ro]", "HOST:CTR[:ro], NAME:CTR or CTR"},
+        {"publish", 'p', required_argument, "[IP:]HOST:CTR", "publish a port"},
+        {"network", O_NET, required_argument, "MODE", "private (default), host or none (also --net)"},
+        {"net", O_NET, required_argument, "MODE", "same as --network"},
+        {"hostname", 'h', required_argument, "NAME", "the container's host name"},
+        {"cap-add", O_CAPADD, required_argument, "CAP", "add a capability"},
+        {"cap-drop", O_CAPDROP, required_argument, "CAP", "drop a capability"},
+        {"security-opt", O_SECOPT, required_argument, "OPT", "seccomp=unconfined|PROFILE.json, no-new-privileges"},
+        {"workers", O_WORKERS, required_argument, "N|max", "supervisor: number of workers (0: by the CPU quota, max: one per CPU)"},
+        {"balance", O_BALANCE, required_argument, "rr|leastconn|sticky",
+         "supervisor: connection hand-off (sticky: by client address)"},
+        {"mode", O_MODE, required_argument, "auto|cluster|single", "supervisor: cluster or a single process"},
+        {0},
+    };
+    static nr_opt all_opts[128];
+    static nr_cmdspec spec = {"run [OPTIONS] IMAGE [CMD...]", "Create and start a container from an image.", NULL, false};
+    static nr_cmdspec create_spec = {"create [OPTIONS] IMAGE [CMD...]",
+                                     "Create a container from an image without starting it (nrun start starts it); "
+                                     "the options of nrun run.", NULL, false};
+    spec.opts = create_spec.opts = nr_opts_with_sv(run_opts, all_opts, NR_ARRAY_LEN(all_opts));
+    int oc;
+    while ((oc = nr_opt_next(create_only ? &create_spec : &spec, argc, argv, g)) != -1) {
+        const char *val = optarg;
+        int c = oc;
+        if (c >= NR_OPT_SV) {
+            const char *n = nr_sv_opt_name(c);
+            if (sv_opt_arity(n) == 0) {
+                cleanup_free char *kv = nr_xasprintf("%s=true", n);
+                push(&op->sv_opts, &op->nsv_opts, kv);
+                continue;
+            }
+            sv_config probe;
+            sv_config_init(&probe);
+            if (sv_opt_apply(&probe, n, val, &err) < 0)
+                return run_usage_error(g, "run: %s", err.msg);
+            cleanup_free char *kv = nr_xasprintf("%s=%s", n, val);
+            push(&op->sv_opts, &op->nsv_opts, kv);
+            continue;
+        }
+        switch (c) {
+        case 'd': rp.detach = true; break;
+        case 'i':
+            /* pm2's -i N / -i max (workers) when a count follows; else docker's -i */
+            if (optind < argc && (!strcmp(argv[optind], "max") ||
+                                  (argv[optind][0] >= '0' && argv[optind][0] <= '9' &&
+                                   strspn(argv[optind], "0123456789") == strlen(argv[optind])))) {
+                long long w = !strcmp(argv[optind], "max") ? sysconf(_SC_NPROCESSORS_ONLN) : atoll(argv[optind]);
+                if (w > 1024)
+                    return run_usage_error(g, "run: -i %s: expected 0..1024 or max", argv[optind]);
+                op->workers = (int)w;
+                optind++;
+                break;
+            }
+            rp.interactive = true;
+            break;
+        case 't': op->tty = true; break;
+        case O_RM: rp.rm = true; break;
+        case O_READONLY: op->read_only = true; break;
+        case O_NAME: op->name = val; break;
+        case O_CIDFILE: cidfile = val; break;
+        case 'e':
+            if (*val == '=' || !*val)
+                return run_usage_error(g, "run: -e %s: empty variable name", val);
+            if (!strchr(val, '=')) {
+                const char *v = getenv(val);
+                if (v) {
+                    cleanup_free char *kv = nr_xasprintf("%s=%s", val, v);
+                    push(&op->env, &op->nenv, kv);
+                }
+            } else {
+                push(&op->env, &op->nenv, val);
+            }
+            break;
+        case O_ENVFILE:
+            if (env_file(op, &nfile_env, val, &err) < 0)
+                return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+            break;
+        case 'w': op->workdir = val; break;
+        case O_ENTRYPOINT: op->entrypoint = val; op->entrypoint_set = true; break;
+        case O_RESTART: restart = val; break;
+        case 'u': op->user = val; break;
+        case 'm': {
+            unsigned long long v;
+            if (nr_parse_size(val, &v) < 0 || v < 4 * 1024 * 1024)
+                return run_usage_error(g, "run: --memory %s: expected a size of at least 4m", val);
+            op->memory = (long long)v;
+            break;
+        }
+        case O_CPUS:
+            if (parse_cpus(val, op) < 0)
+                return run_usage_error(g, "run: --cpus %s: expected a number from 0.01 to %ld (the CPUs there are)",
+                                      val, sysconf(_SC_NPROCESSORS_ONLN));
+            break;
+        case O_PIDS:
+            if (parse_ll(val, &op->pids_limit) < 0)
+                return run_usage_error(g, "run: --pids-limit %s: expected a number", val);
+            break;
+        case O_CPUSET:
+            if (!cpuset_valid(val))
+                return run_usage_error(g, "run: --cpuset-cpus %s: expected a list like 0-2,4 of CPUs 0-%ld", val,
+                                      sysconf(_SC_NPROCESSORS_CONF) - 1);
+            op->cpuset = val;
+            break;
+        case 'v': push(&op->volumes, &op->nvolumes, val); break;
+        case 'p': push(&op->ports, &op->nports, val); break;
+        case O_NET:
+            if (strcmp(val, "host") && strcmp(val, "none") && strcmp(val, "private") && strcmp(val, "bridge") &&
+                strcmp(val, "default"))
+                return run_usage_error(g, "run: --net %s: expected host, none or private", val);
+            op->net = !strcmp(val, "host") ? "host" : !strcmp(val, "none") ? "none" : "private";
+            break;
+        case 'h': op->hostname = val; break;
+        case O_CAPADD: push(&op->cap_add, &op->ncap_add, val); break;
+        case O_CAPDROP: push(&op->cap_drop, &op->ncap_drop, val); break;
+        case O_SECOPT: push(&op->security_opt, &op->nsecurity_opt, val); break;
+        case O_WORKERS: {
+            long long w;
+            if (!strcmp(val, "max")) /* pm2's word: one per CPU */
+                w = sysconf(_SC_NPROCESSORS_ONLN);
+            else if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
+                return run_usage_error(g, "run: --workers %s: expected 0..1024 or max", val);
+            op->workers = (int)w;
+            break;
+        }
+        case O_BALANCE:
+            if (strcmp(val, "rr") && strcmp(val, "leastconn") && strcmp(val, "sticky"))
+                return run_usage_error(g, "run: --balance %s: expected rr, leastconn or sticky", val);
+            op->balance = !strcmp(val, "leastconn") ? 1 : !strcmp(val, "sticky") ? 2 : 0;
+            break;
+        case O_MODE:
+            if (strcmp(val, "auto") && strcmp(val, "cluster") && strcmp(val, "single"))
+                return run_usage_error(g, "run: --mode %s: expected auto, cluster or single", val);
+            op->mode = !strcmp(val, "cluster") ? 1 : !strcmp(val, "single") ? 2 : 0;
+            break;
+        case NR_OPT_HELP: return 0;
+        default: return NR_EXIT_CMD; /* refused as docker does: 125 */
+        }
+    }
+    int i = optind;
+    if (i >= argc)
+        return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
+    const char *image = argv[i++];
+    op->cmd = argv + i;
+    op->ncmd = (size_t)(argc - i);
+    /* -dt: a pty nobody holds would leave the app reading a terminal that
+     * never answers (or exiting at once on its EOF); until `nrun attach`
+     * exists, say so instead of starting something that cannot be used. */
+    if (op->tty && (rp.detach || create_only))
+        return run_usage_error(g, "run: -t with -d: there is no terminal to attach to a detached container yet "
+                                  "(run -it in the foreground, or -d without -t)");
+    rp.tty = op->tty;
+    if (rt_restart_parse(restart, &rp.restart, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    if (rp.rm && rp.restart.policy != RT_RESTART_NO)
+        return run_usage_error(g, "run: --rm and --restart cannot be combined");
+    op->ephemeral = rp.rm;
+
+    img_store *store;
+    if (img_store_open(g->root, &store, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    rt_created c;
+    rt_timing("store open");
+    int r = rt_container_create(store, g->root, image, op, &c, &err);
+    char image_id[IMG_DIGEST_MAX];
+    json_t *dconf = r < 0 ? NULL : docker_config(store, image, op, image_id, sizeof image_id);
+    img_store_close(store);
+    if (r < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    rt_timing("created");
+    if (cidfile) {
+        FILE *f = fopen(cidfile, "wx");
+        if (!f || fprintf(f, "%s", c.id) < 0 || fclose(f) != 0) {
+            nr_err_sys(&err, errno, "--cidfile %s", cidfile);
+            nr_err ign;
+            rt_container_remove(g->root, c.id, &ign);
+            json_decref(dconf);
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+        }
+    }
+    if (g->debug)
+        fprintf(stderr, "nrun: container %s (%zu layers unpacked)\n", c.id, c.layers_extracted);
+    free(c.name);
+    run_params_save(g, c.id, restart, rp.interactive, dconf, image_id);
+    if (create_only) {
+        printf("%s\n", c.id);
+        return 0;
+    }
+    if (rp.detach) {
+        if (rt_run_detached(g->root, c.id, &rp, &err) < 0) {
+            nr_err ign;
+            rt_container_remove(g->root, c.id, &ign);
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+        }
+        printf("%s\n", c.id);
+        return 0;
+    }
+    int code = rt_run_foreground(g->root, c.id, &rp, &err);
+    if (code < 0) {
+        nr_err ign;
+        if (!rp.rm)
+            rt_container_remove(g->root, c.id, &ign);
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    return code;
+}
