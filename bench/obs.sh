@@ -2,6 +2,9 @@
 # The agent's cost (issue 15 item 1): hello-world throughput of
 #   nrun supervise --workers 2 (agent: request metrics, heartbeat, log level)
 #   nrun supervise --workers 2 --no-agent
+#   nrun supervise --workers 2 with a dye rule that matches no request
+#   (with no rule, the dye code costs one boolean test a request: inside the
+#   agent's figure; with a rule, every request is matched and AsyncLocalStorage runs)
 #   pm2 -i 2 (its in-process metrics, @pm2/io) | pm2 -i 2 --no-pmx
 # wrk keep-alive, rounds interleaved, medians; prints each variant's
 # throughput relative to its own no-agent twin.
@@ -42,12 +45,12 @@ wait_port() {
     return 1
 }
 
-names=(nrun-agent nrun-no-agent)
+names=(nrun-agent nrun-no-agent nrun-dye-rule)
 ports=()
-for flags in "" "--no-agent"; do
+for flags in "" "--no-agent" "--control $tmp/dye.sock"; do
     p=$(free_port)
     # shellcheck disable=SC2086
-    PORT=$p "$NRUN" supervise -q --workers 2 $flags --runtime-dir "$tmp/rt$p" -- node "$APPS/hello.js" >/dev/null 2>&1 &
+    PORT=$p "$NRUN" supervise -q --workers 2 $flags --log-dir "$tmp/logs$p" --runtime-dir "$tmp/rt$p" -- node "$APPS/hello.js" >/dev/null 2>&1 &
     pids+=($!)
     ports+=("$p")
 done
@@ -57,6 +60,7 @@ if [ -n "$PM2" ]; then
     p=$(free_port); PORT=$p "$PM2" start "$APPS/hello.js" -i 2 --no-pmx --name obs-pm2-nopmx >/dev/null 2>&1; ports+=("$p")
 fi
 for p in "${ports[@]}"; do wait_port "$p"; done
+"$NRUN" dye --control "$tmp/dye.sock" --header X-Never=1 >/dev/null
 sleep 1
 run_wrk() { # name port
     local out
@@ -78,4 +82,5 @@ declare -A med
 for n in "${names[@]}"; do med[$n]=$(median <"$tmp/res.$n"); printf '%-14s %10.0f req/s\n' "$n" "${med[$n]}"; done
 cost() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f%%", (1 - a / b) * 100}'; }
 echo "nrun agent cost (vs --no-agent): $(cost "${med[nrun-agent]}" "${med[nrun-no-agent]}")"
+echo "a dye rule that matches nothing (vs no rule): $(cost "${med[nrun-dye-rule]}" "${med[nrun-agent]}")"
 [ -z "$PM2" ] || echo "pm2 in-process metrics cost (vs --no-pmx): $(cost "${med[pm2]}" "${med[pm2-no-pmx]}")"
