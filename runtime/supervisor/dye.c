@@ -80,8 +80,8 @@ static bool cidr_ok(const char *v)
 
 static void broadcast(sv_worker *only)
 {
-    json_t *m = json_pack("{s:s,s:s,s:O}", "cmd", "NODE_NRUN", "act", "dye", "rules",
-                          dye.rules ? dye.rules : json_array());
+    json_t *m = json_pack("{s:s,s:s,s:o}", "cmd", "NODE_NRUN", "act", "dye", "rules",
+                          dye.rules ? json_incref(dye.rules) : json_array());
     char *s = m ? json_dumps(m, JSON_COMPACT) : NULL;
     json_decref(m);
     if (!s)
@@ -168,8 +168,8 @@ char *sv_dye_control(const json_t *req)
         broadcast(NULL);
         sv_log_sys("dye: %zu rule(s)%s", json_array_size(ok), dye.unmask ? ", unmasked" : "");
     }
-    json_t *rep = json_pack("{s:b,s:O,s:b}", "ok", 1, "rules", dye.rules ? dye.rules : json_array(), "unmask",
-                            dye.unmask);
+    json_t *rep = json_pack("{s:b,s:o,s:b}", "ok", 1, "rules", dye.rules ? json_incref(dye.rules) : json_array(),
+                            "unmask", dye.unmask);
     if (dye.until_ms)
         json_object_set_new(rep, "ttl_ms", json_integer((json_int_t)(dye.until_ms - sv_now_ms())));
     char *s = json_dumps(rep, JSON_COMPACT);
