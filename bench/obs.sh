@@ -79,7 +79,10 @@ median() { sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print
 echo
 echo "hello-world HTTP, 2 workers, wrk -t2 -c$CONNS -d$DURATION keep-alive, median of $ROUNDS interleaved rounds"
 declare -A med
-for n in "${names[@]}"; do med[$n]=$(median <"$tmp/res.$n"); printf '%-14s %10.0f req/s\n' "$n" "${med[$n]}"; done
+for n in "${names[@]}"; do
+    med[$n]=$(median <"$tmp/res.$n")
+    printf '%-14s %10.0f req/s   (rounds: %s)\n' "$n" "${med[$n]}" "$(cut -d. -f1 "$tmp/res.$n" | tr '\n' ' ')"
+done
 cost() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f%%", (1 - a / b) * 100}'; }
 echo "nrun agent cost (vs --no-agent): $(cost "${med[nrun-agent]}" "${med[nrun-no-agent]}")"
 echo "a dye rule that matches nothing (vs no rule): $(cost "${med[nrun-dye-rule]}" "${med[nrun-agent]}")"

@@ -244,7 +244,7 @@ function requestMetrics(send, interval, dye) {
   const BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
   const hist = new Array(BOUNDS.length + 1).fill(0); // per bucket, the last one +Inf
-  const counts = new Map(); // "METHOD code" -> requests
+  const counts = Object.create(null); // method -> requests by status code (no string made per request)
   let sum = 0, inflight = 0, bytes = 0, gc = 0;
   const srv = http.Server.prototype;
   const emit = srv.emit;
@@ -268,8 +268,10 @@ function requestMetrics(send, interval, dye) {
       let i = 0;
       while (i < BOUNDS.length && s > BOUNDS[i]) i++;
       hist[i]++;
-      const key = (METHODS.has(req.method) ? req.method : 'OTHER') + ' ' + (this.statusCode | 0);
-      counts.set(key, (counts.get(key) || 0) + 1);
+      const method = METHODS.has(req.method) ? req.method : 'OTHER';
+      const byCode = counts[method] || (counts[method] = new Float64Array(1000));
+      const code = this.statusCode | 0;
+      byCode[code >= 0 && code < 1000 ? code : 0]++;
       let sent = 0;
       if (socket) {
         sent = socket.bytesWritten - (socket._nrunB || 0);
@@ -290,10 +292,10 @@ function requestMetrics(send, interval, dye) {
   } catch (e) { /* no gc entries */ }
   const t = setInterval(() => {
     const req = [];
-    for (const [k, n] of counts) {
-      if (req.length === 32) break; // what PID 1 keeps per worker
-      const sp = k.indexOf(' ');
-      req.push([k.slice(0, sp), Number(k.slice(sp + 1)), n]);
+    for (const method of Object.keys(counts)) {
+      const byCode = counts[method];
+      for (let code = 100; code < 1000 && req.length < 32; code++) // 32: what PID 1 keeps per worker
+        if (byCode[code] > 0) req.push([method, code, byCode[code]]);
     }
     const m = { act: 'metrics', req, hist, sum, inflight, bytes, gc,
       heap: process.memoryUsage().heapUsed,
