@@ -32,6 +32,8 @@
     X("stats", nr_cmd_stats, "Supervisor", "CPU, memory, workers of running containers") \
     X("top", nr_cmd_top, "Supervisor", "Show a container's processes (--json: its workers)") \
     X("monit", nr_cmd_monit, "Supervisor", "A live view of a container's workers (q quits)") \
+    X("loglevel", nr_cmd_loglevel, "Supervisor", "Set the console level of a container's workers, live") \
+    X("dye", nr_cmd_dye, "Supervisor", "Log matching requests in full (request dyeing)") \
     X("images", nr_cmd_images, "Images", "List images") \
     X("rmi", nr_cmd_rmi, "Images", "Remove images") \
     X("tag", nr_cmd_tag, "Images", "Give an image another name") \

@@ -142,6 +142,9 @@ static const struct {
     {"--health-start-period", "T", "failures in this first period do not count (default 0)"},
     {"--health-start-interval", "T", "time between checks in the start period (default 5s)"},
     {"--on-unhealthy", "reload|none", "reload: replace the workers one at a time when unhealthy"},
+    {"--no-agent", NULL, "no agent in the workers: no heartbeat, request metrics, log level, dyeing"},
+    {"--metrics", "[IP:]PORT", "serve Prometheus /metrics from PID 1 (PORT alone: every address)"},
+    {"--log-level", "LEVEL", "the workers' console level at start: debug|info|warn|error"},
 };
 
 const nr_opt *nr_opts_with_sv(const nr_opt *base, nr_opt *buf, size_t cap)

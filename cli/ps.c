@@ -605,9 +605,10 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
         json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
         if (json_is_object(r))
             json_object_set_new(j, "Supervisor",
-                                json_pack("{s:O?, s:O?, s:O?, s:O?}", "Mode", json_object_get(r, "mode"), "ModeReason",
-                                          json_object_get(r, "mode_reason"), "Command", json_object_get(r, "command"),
-                                          "Workers", json_object_get(r, "target")));
+                                json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "Mode", json_object_get(r, "mode"),
+                                          "ModeReason", json_object_get(r, "mode_reason"), "Command",
+                                          json_object_get(r, "command"), "Workers", json_object_get(r, "target"),
+                                          "LogLevel", json_object_get(r, "log_level")));
         json_decref(r);
     }
     json_decref(ports);

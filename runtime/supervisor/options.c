@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "common/util.h"
 #include "runtime/supervisor/options.h"
@@ -32,13 +34,14 @@ void sv_config_init(sv_config *cfg)
     cfg->gid = (gid_t)-1;
 }
 
-static const char *const flags[] = {"--wait-ready", "--restart-failed", "--no-healthcheck", "--hang-report"};
+static const char *const flags[] = {"--wait-ready", "--restart-failed", "--no-healthcheck", "--hang-report", "--no-agent"};
 static const char *const valued[] = {
     "--max-memory",   "--log-max-size",   "--log-max-files",     "--log-rate", "--stop-timeout", "--drain-timeout",
     "--kill-timeout", "--listen-timeout", "--heartbeat-timeout", "--stable",   "--crash-loop",   "--backoff",
     /* HEALTHCHECK, docker's names; --health-test is the image's Test array (JSON), as spec.c passes it */
     "--health-cmd", "--health-test", "--health-interval", "--health-timeout", "--health-retries",
     "--health-start-period", "--health-start-interval", "--on-unhealthy",
+    "--metrics",      "--log-level",
 };
 
 void sv_config_fini(sv_config *cfg)
@@ -140,6 +143,8 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
             cfg->health_off = true;
         else if (!strcmp(opt, "--hang-report"))
             cfg->hang_report = true;
+        else if (!strcmp(opt, "--no-agent"))
+            cfg->no_agent = true;
         else
             cfg->restart_single = true;
         return 0;
@@ -187,7 +192,15 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
             cfg->health_start_interval_ms = ms;
         return 0;
     }
-    if (!strcmp(opt, "--max-memory") || !strcmp(opt, "--log-max-size") || !strcmp(opt, "--log-rate")) {
+    if (!strcmp(opt, "--metrics")) {
+        if (sv_metrics_parse_addr(v, NULL, NULL, err) < 0)
+            return -1;
+        snprintf(cfg->metrics_addr, sizeof cfg->metrics_addr, "%s", v);
+    } else if (!strcmp(opt, "--log-level")) {
+        if (!sv_log_level_valid(v))
+            return nr_err_set(err, "%s %s: expected debug, info, warn or error", opt, v);
+        snprintf(cfg->log_level, sizeof cfg->log_level, "%s", v);
+    } else if (!strcmp(opt, "--max-memory") || !strcmp(opt, "--log-max-size") || !strcmp(opt, "--log-rate")) {
         if (nr_parse_size(v, &sz) < 0 || !sz)
             return nr_err_set(err, "%s %s: expected a size like 10m", opt, v);
         if (!strcmp(opt, "--max-memory"))
@@ -253,5 +266,60 @@ int sv_parse_duration_ms(const char *s, int *out)
     if (ms > 86400000.0 * 24)
         return -1;
     *out = (int)ms;
+    return 0;
+}
+
+/* The observability options' checks (issue 15), here so that every program
+ * that checks a configuration (nrun, nrun-init) has them. */
+bool sv_log_level_valid(const char *l)
+{
+    return l && (!strcmp(l, "debug") || !strcmp(l, "info") || !strcmp(l, "warn") || !strcmp(l, "error"));
+}
+
+int sv_metrics_parse_addr(const char *v, struct sockaddr_storage *ss, socklen_t *len, nr_err *err)
+{
+    char host[64] = "0.0.0.0";
+    const char *port_s = v;
+    const char *colon = v ? strrchr(v, ':') : NULL;
+    if (!v || !*v || strlen(v) > 70)
+        return nr_err_set(err, "--metrics: expected [IP:]PORT");
+    if (colon) {
+        size_t hl = (size_t)(colon - v);
+        const char *h = v;
+        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+            h++;
+            hl -= 2;
+        }
+        if (hl == 0 || hl >= sizeof host)
+            return nr_err_set(err, "--metrics %s: expected [IP:]PORT", v);
+        memcpy(host, h, hl);
+        host[hl] = 0;
+        port_s = colon + 1;
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(port_s, &end, 10);
+    if (errno || end == port_s || *end || *port_s < '0' || *port_s > '9' || port < 1 || port > 65535)
+        return nr_err_set(err, "--metrics %s: the port must be 1..65535", v);
+    struct sockaddr_storage tmp;
+    memset(&tmp, 0, sizeof tmp);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&tmp;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&tmp;
+    socklen_t l;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        l = sizeof *a4;
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        l = sizeof *a6;
+    } else {
+        return nr_err_set(err, "--metrics %s: %s is not an IP address", v, host);
+    }
+    if (ss)
+        *ss = tmp;
+    if (len)
+        *len = l;
     return 0;
 }

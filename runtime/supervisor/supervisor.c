@@ -338,8 +338,10 @@ int sv_run(const sv_config *cfg)
     if (getpid() != 1)
         prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-    if (sv_loop_init(&err) < 0 || sv_logs_open(&err) < 0 || (s->cluster && write_agent(s, &err) < 0) ||
-        (cfg->control_fd >= 0 && sv_control_init(cfg->control_fd) < 0)) {
+    snprintf(s->log_level, sizeof s->log_level, "%s", cfg->log_level);
+    if (sv_loop_init(&err) < 0 || sv_logs_open(&err) < 0 ||
+        (s->cluster && !cfg->no_agent && write_agent(s, &err) < 0) ||
+        (cfg->control_fd >= 0 && sv_control_init(cfg->control_fd) < 0) || sv_metrics_init(&err) < 0) {
         fprintf(stderr, "nrun: supervisor: %s\n", err.msg);
         return NR_EXIT_CMD;
     }
@@ -385,6 +387,7 @@ int sv_run(const sv_config *cfg)
     reap_all();
     sv_logs_report_drops();
     sv_control_fini();
+    sv_metrics_fini();
     sv_loop_fini();
     return s->exit_code;
 }

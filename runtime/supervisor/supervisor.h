@@ -13,7 +13,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include "common/err.h"
 
 enum sv_mode { SV_MODE_AUTO = 0, SV_MODE_CLUSTER, SV_MODE_SINGLE };
 enum sv_balance { SV_BALANCE_RR = 0, SV_BALANCE_LEASTCONN, SV_BALANCE_STICKY };
@@ -74,8 +77,13 @@ typedef struct sv_config {
     bool health_off;          /* --no-healthcheck */
     int health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
     int health_retries;
-    bool reload_unhealthy;
-    bool hang_report;         /* --hang-report: a hung worker's stack and diagnostic report go to its log (agent.js) */    /* --on-unhealthy reload: a rolling reload when the container turns unhealthy */
+    bool reload_unhealthy;    /* --on-unhealthy reload: a rolling reload when the container turns unhealthy */
+    /* --hang-report: a hung worker's stack and diagnostic report go to its log (agent.js) */
+    bool hang_report;
+    /* Observability (issue 15). */
+    char metrics_addr[72];    /* "[IP:]PORT" of the Prometheus /metrics listener PID 1 serves; "" = none */
+    bool no_agent;            /* do not preload the agent (no heartbeat, metrics, log level: for benchmarks) */
+    char log_level[8];        /* initial level of the workers' console: debug|info|warn|error ("" = all) */
 
     /* Called in each forked worker just before exec, after the supervisor's own
      * setup (process group, PDEATHSIG, fds, uid/gid): the runtime drops
@@ -83,6 +91,11 @@ typedef struct sv_config {
     int (*worker_prepare)(void *arg);
     void *worker_prepare_arg;
 } sv_config;
+
+/* --log-level / `nrun loglevel`: debug, info, warn or error. */
+bool sv_log_level_valid(const char *level);
+/* --metrics "[IP:]PORT" ("PORT" = every address); ss/len may be NULL (just check). */
+int sv_metrics_parse_addr(const char *v, struct sockaddr_storage *ss, socklen_t *len, nr_err *err);
 
 /* Fill defaults (everything not set by the caller). */
 void sv_config_init(sv_config *cfg);

@@ -108,6 +108,8 @@ static char **build_env(sv_worker *w, char **listen_pid)
                                     node_options && *node_options ? " " : "", node_options ? node_options : "");
         else if (node_options)
             env[k++] = nr_xasprintf("NODE_OPTIONS=%s", node_options);
+        if (agent && sv_g->log_level[0])
+            env[k++] = nr_xasprintf("NRUN_LOG_LEVEL=%s", sv_g->log_level);
     } else {
         if (node_options)
             env[k++] = nr_xasprintf("NODE_OPTIONS=%s", node_options);
