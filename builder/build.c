@@ -326,7 +326,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
 
 /* ---- planning ---- */
 
-static int plan(bld_state *b, nr_err *err)
+int bld_plan(bld_state *b, nr_err *err)
 {
     /* what needs no variable or image: checked before any RUN runs */
     for (size_t i = 0; i < b->f.n; i++) {
@@ -366,7 +366,7 @@ static int plan(bld_state *b, nr_err *err)
         }
         if (b->o->progress) {
             cleanup_free char *t = bld_instr_rest(in, 0);
-            fprintf(b->o->progress, "STEP %zu/%zu: %s\n", i + 1, b->f.n, t);
+            fprintf(b->o->progress, "%sSTEP %zu/%zu: %s\n", b->prefix ? b->prefix : "", i + 1, b->f.n, t);
         }
         if (!st && in->kind != BLD_FROM && in->kind != BLD_ARG)
             return bld_errat(err, &b->f, in, in->kw_off, "%s before FROM: only ARG may come before the first FROM", in->name);
@@ -395,10 +395,11 @@ static int plan(bld_state *b, nr_err *err)
             return -1;
         if (st && in->kind != BLD_FROM && st->n_layers > layers_before && b->o->progress &&
             st->layers[st->n_layers - 1]->cached)
-            fprintf(b->o->progress, "--> CACHED %.19s\n", st->layers[st->n_layers - 1]->layer.blob.digest);
+            fprintf(b->o->progress, "%s--> CACHED %.19s\n", b->prefix ? b->prefix : "",
+                    st->layers[st->n_layers - 1]->layer.blob.digest);
     }
     for (size_t i = 0; i < b->o->n_build_args; i++)
-        if (!b->build_arg_used[i] && !b->o->quiet)
+        if (!b->build_arg_used[i] && !b->o->quiet && !b->prefix)
             fprintf(stderr, "%s: warning: build-arg %s was not consumed\n", "nbuild", b->o->build_args[i]);
     return 0;
 }
@@ -673,7 +674,7 @@ static int write_all(bld_state *b, bld_result *res, nr_err *err)
 
 #define NODEFILE_MAX (4u << 20)
 
-static int read_nodefile(bld_state *b, nr_err *err)
+int bld_read_nodefile(bld_state *b, nr_err *err)
 {
     const bld_opts *o = b->o;
     cleanup_free char *text = NULL, *shown = NULL;
@@ -750,7 +751,7 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     cleanup_free char *dl = nr_xasprintf("%s/downloads", b.cache_dir);
     bld_fetch_sweep(dl);
     rt_orphans_remove(img_store_root(s), true); /* build steps of a killed nbuild */
-    int rc = read_nodefile(&b, err);
+    int rc = bld_read_nodefile(&b, err);
     if (rc == 0 && b.f.syntax && !o->quiet) /* BuildKit would fetch that frontend: say we did not */
         fprintf(stderr, "nbuild: # syntax=%.200s: ignored, nbuild has its own frontend\n", b.f.syntax);
     if (rc == 0)
@@ -767,8 +768,10 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     nr_err ign;
     bool have_snap = rc == 0 && fstat(img_store_blobs_dirfd(s), &snap.dir) == 0 &&
                      blob_names(s, &snap.names, &snap.n, &ign) == 0;
+    if (rc == 0 && o->jobs > 1)
+        rc = bld_par_prebuild(&b, err);
     if (rc == 0)
-        rc = plan(&b, err);
+        rc = bld_plan(&b, err);
     if (rc == 0 && b.n_stages == 0)
         rc = nr_err_set(err, "%s: no FROM instruction", b.f.path);
     if (rc == 0)

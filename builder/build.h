@@ -46,6 +46,7 @@ typedef struct bld_opts {
     bool cache_to_max;         /* mode=max: every stage's steps, not only the image's */
     const char **base_maps;    /* --base-map PATTERN=REPLACEMENT, first match wins (builder/basemap.c) */
     size_t n_base_maps;
+    unsigned jobs;             /* --jobs: stages built at once (0, 1: one at a time) */
     const img_reg_opts *reg;   /* pulling what the store lacks (FROM, COPY --from); NULL: never */
 } bld_opts;
 

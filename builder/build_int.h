@@ -93,7 +93,10 @@ typedef struct bld_state {
     /* stages.c: every stage of the file, what the target needs */
     char **stage_names;    /* AS name per stage (NULL: none); points into f */
     bool *stage_needed;
+    bool **stage_deps;     /* [k][d]: stage k reads stage d (FROM, COPY --from, RUN --mount from=) */
     size_t n_all_stages, target;
+    size_t only_stage;     /* 1 + the stage a parallel job builds as its target (parallel.c), 0: none */
+    const char *prefix;    /* progress lines of a parallel job: "[name] " */
     struct bld_tree {
         char *key;         /* a stage's chain or an image's manifest digest */
         bld_ctx *ctx;      /* its files, read-only (COPY --from) */
@@ -140,6 +143,14 @@ void bld_stage_pw_stale(bld_stage *st);
 /* stages.c: find the stages and what the target needs (before planning);
  * the files of a stage or an image for COPY --from; free the trees. */
 int bld_stages_analyze(bld_state *b, nr_err *err);
+/* parallel.c: build the stages the target needs but does not contain, up
+ * to o->jobs at a time in forked nbuild processes, each once what it reads
+ * is done; their RUN layers land in the build cache, so the sequential
+ * pass that follows finds them there. */
+int bld_par_prebuild(bld_state *b, nr_err *err);
+/* build.c: plan (and run) the file up to b's target. */
+int bld_plan(bld_state *b, nr_err *err);
+int bld_read_nodefile(bld_state *b, nr_err *err);
 int bld_tree_stage(bld_state *b, bld_stage *src, bld_ctx **out, nr_err *err);
 int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *err);
 /* Pull `norm` ("name:tag") into the store when the build may (builder/pull.c):

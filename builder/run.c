@@ -614,7 +614,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         empty_seen(b, key);
         bld_hist_add(st, c.text, true);
         if (b->o->progress)
-            fprintf(b->o->progress, "--> CACHED (no change)\n");
+            fprintf(b->o->progress, "%s--> CACHED (no change)\n", b->prefix ? b->prefix : "");
         rc = 0;
         goto out;
     }
@@ -657,9 +657,9 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         /* a tty view: the step's output folds away once it succeeded */
         if (shown)
             fprintf(b->o->progress, "\033[%zuF\033[J", shown);
-        fprintf(b->o->progress, "--> DONE %.1fs\n", secs);
+        fprintf(b->o->progress, "%s--> DONE %.1fs\n", b->prefix ? b->prefix : "", secs);
     } else if (code == 0 && !rt_stop_forwarded && b->o->progress) {
-        fprintf(b->o->progress, "--> DONE %.1fs\n", secs);
+        fprintf(b->o->progress, "%s--> DONE %.1fs\n", b->prefix ? b->prefix : "", secs);
     }
     if (code < 0) {
         nr_err_wrap(err, "%s", c.text);

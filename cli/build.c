@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ static const nr_opt build_opts[] = {
     {"tag", 't', required_argument, "NAME:TAG", "tag the image (any number of times)"},
     {"build-arg", L('a'), required_argument, "K[=V]", "set a build ARG"},
     {"target", L('T'), required_argument, "STAGE", "build up to this stage"},
+    {"jobs", 'j', required_argument, "N", "independent stages built at once (default: the CPUs)"},
     {"output", L('o'), required_argument, "DEST", "oci:DIR or oci-archive:FILE (also kept in the store when tagged)"},
     {"compress", L('c'), required_argument, "ALGO", "layer compression: gzip (default) or zstd"},
     {"no-cache", L('n'), no_argument, NULL, "run every step again"},
@@ -200,6 +202,17 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         case L('T'):
             o.target = optarg;
             break;
+        case 'j': {
+            char *end;
+            errno = 0;
+            long j = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || j < 1 || j > 1024) {
+                rc = usage_error(g, "--jobs %s: want a number from 1 to 1024", optarg);
+                goto out;
+            }
+            o.jobs = (unsigned)j;
+            break;
+        }
         case L('L'):
             list_bases = true;
             break;
@@ -310,6 +323,10 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             goto out;
         }
         o.host_ca = NULL;
+    }
+    if (!o.jobs) {
+        cpu_set_t cpus;
+        o.jobs = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? (unsigned)CPU_COUNT(&cpus) : 1;
     }
     o.tags = tags;
     o.build_args = bargs;
