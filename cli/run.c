@@ -93,6 +93,49 @@ static int env_file(rt_run_opts *o, size_t *nfile, const char *path, nr_err *err
     return 0;
 }
 
+/* One --label K=V (K alone: an empty value, as docker) into *labels. */
+static int label_add(json_t *labels, const char *kv, const char *where, nr_err *err)
+{
+    size_t klen = strcspn(kv, "=");
+    if (klen == 0)
+        return nr_err_set(err, "%s: empty label name", where);
+    if (strcspn(kv, BLANKS) < klen)
+        return nr_err_set(err, "%s: label name \"%.*s\" contains whitespace", where, (int)klen, kv);
+    cleanup_free char *k = nr_xstrndup(kv, klen);
+    json_object_set_new(labels, k, json_string(kv[klen] == '=' ? kv + klen + 1 : ""));
+    return 0;
+}
+
+/* --label-file: K=V lines as docker reads them (blank lines and # comments
+ * skipped, CRLF taken); a regular file of at most 1 MiB. */
+static int label_file(json_t *labels, const char *path, nr_err *err)
+{
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (nr_read_user_file(AT_FDCWD, path, "--label-file", ENV_FILE_MAX, &text, &len, err) < 0)
+        return -1;
+    int ln = 0;
+    for (char *line = text, *end = text + len; line < end;) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t l = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        char *next = nl ? nl + 1 : end;
+        line[l] = 0;
+        ln++;
+        if (l > 0 && line[l - 1] == '\r')
+            line[--l] = 0;
+        cleanup_free char *where = nr_xasprintf("--label-file %s:%d", path, ln);
+        if (memchr(line, 0, l))
+            return nr_err_set(err, "%s: a NUL byte", where);
+        if (!nr_utf8_valid(line))
+            return nr_err_set(err, "%s: not valid UTF-8", where);
+        const char *p = line + strspn(line, BLANKS);
+        if (*p && *p != '#' && label_add(labels, p, where, err) < 0)
+            return -1;
+        line = next;
+    }
+    return 0;
+}
+
 /* --cpus: from 0.01 (the kernel's 1 ms quota floor) to the CPUs there are. */
 static int parse_cpus(const char *s, rt_run_opts *o)
 {
@@ -205,7 +248,8 @@ static json_t *strv_json(char **v, size_t n)
 /* What docker's inspect and ps show of a container that config.json does not
  * keep apart: the image's ID, Entrypoint and Cmd as given (not merged),
  * Labels, and the user as asked for.  Read from the image once, at create. */
-static json_t *docker_config(img_store *store, const char *image, const rt_run_opts *op, char *image_id, size_t n)
+static json_t *docker_config(img_store *store, const char *image, const rt_run_opts *op, const json_t *user_labels,
+                             char *image_id, size_t n)
 {
     img_image *img = NULL;
     nr_err ign;
@@ -230,7 +274,9 @@ static json_t *docker_config(img_store *store, const char *image, const rt_run_o
     json_t *user = json_object_get(rc, "User");
     json_object_set_new(c, "User", json_string(op->user ? op->user : json_is_string(user) ? json_string_value(user) : ""));
     json_t *labels = json_object_get(rc, "Labels");
-    json_object_set_new(c, "Labels", json_is_object(labels) ? json_incref(labels) : json_object());
+    json_t *all = json_is_object(labels) ? json_deep_copy(labels) : json_object();
+    json_object_update(all, (json_t *)user_labels); /* --label over the image's LABEL, as docker */
+    json_object_set_new(c, "Labels", all);
     json_t *exposed = json_object_get(rc, "ExposedPorts");
     if (json_is_object(exposed))
         json_object_set(c, "ExposedPorts", exposed);
@@ -267,6 +313,7 @@ int nr_run_params_load(nr_global *g, const char *id, rt_run_params *rp, nr_err *
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only)
 {
     rt_timing("start");
+    __attribute__((cleanup(json_decrefp))) json_t *labels = json_object();
     rt_run_params rp = {0};
     const char *restart = NULL, *cidfile = NULL;
     size_t nfile_env = 0; /* op->env starts with this many --env-file entries */
@@ -279,7 +326,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         }
     enum {
         O_NAME = NR_OPT_LONG, O_CIDFILE, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_CPUS, O_PIDS, O_CPUSET, O_NET,
-        O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
+        O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY, O_LABEL, O_LABELFILE,
     };
     static const nr_opt run_opts[] = {
         {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
@@ -290,6 +337,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         {"rm", O_RM, no_argument, NULL, "remove the container when it exits"},
         {"env", 'e', required_argument, "K=V", "set an environment variable (-e K: the caller's value)"},
         {"env-file", O_ENVFILE, required_argument, "FILE", "read K=V lines"},
+        {"label", O_LABEL, required_argument, "K=V", "set a label on the container (over the image's)"},
+        {"label-file", O_LABELFILE, required_argument, "FILE", "read K=V label lines"},
         {"workdir", 'w', required_argument, "DIR", "working directory inside the container"},
         {"entrypoint", O_ENTRYPOINT, required_argument, "CMD", "replace the image's ENTRYPOINT"},
         {"user", 'u', required_argument, "USER[:GROUP]", "run as this user of the image"},
@@ -375,6 +424,16 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
             break;
         case O_ENVFILE:
             if (env_file(op, &nfile_env, val, &err) < 0)
+                return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+            break;
+        case O_LABEL: {
+            cleanup_free char *where = nr_xasprintf("run: --label %s", val);
+            if (label_add(labels, val, where, &err) < 0)
+                return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+            break;
+        }
+        case O_LABELFILE:
+            if (label_file(labels, val, &err) < 0)
                 return nr_err_report(&err, g->prog, NR_EXIT_CMD);
             break;
         case 'w': op->workdir = val; break;
@@ -464,7 +523,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     rt_timing("store open");
     int r = rt_container_create(store, g->root, image, op, &c, &err);
     char image_id[IMG_DIGEST_MAX];
-    json_t *dconf = r < 0 ? NULL : docker_config(store, image, op, image_id, sizeof image_id);
+    json_t *dconf = r < 0 ? NULL : docker_config(store, image, op, labels, image_id, sizeof image_id);
     img_store_close(store);
     if (r < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);

@@ -200,6 +200,39 @@ teardown_file() {
     "$NRUN" rm shaped >/dev/null
 }
 
+@test "run/create --label, --label-file: over the image's labels in inspect, matched by ps --filter label" {
+    "$NRUN" __internal mkimage -t bblab:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Labels":{"tier":"img","keep":"yes"}}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    printf '# labels\n\nowner=ops\r\n  team=web\nempty\n' >"$BATS_TEST_TMPDIR/labels"
+    rt_run --name lab1 --label tier=front --label-file "$BATS_TEST_TMPDIR/labels" --label solo bblab:1 true
+    "$NRUN" create --name lab2 --label tier=back bblab:1 true >/dev/null
+    run "$NRUN" inspect -f '{{json .Config.Labels}}' lab1
+    [ "$status" -eq 0 ]
+    jq -e '. == {"tier":"front","keep":"yes","owner":"ops","team":"web","empty":"","solo":""}' <<<"$output"
+    [ "$("$NRUN" inspect -f '{{.Config.Labels.tier}}' lab2)" = back ]
+    run "$NRUN" ps -a --filter label=tier=front --format '{{.Names}}'
+    [ "$output" = lab1 ]
+    run "$NRUN" ps -a --filter label=keep --format '{{.Names}}'
+    [ "$(sort <<<"$output" | tr '\n' ' ')" = "lab1 lab2 " ]
+    run "$NRUN" ps -a --filter label=owner=ops --filter label=tier=back -q
+    [ -z "$output" ]
+    # bad input: one line naming the file and line, exit 125, nothing created
+    printf 'ok=1\nbad name=2\n' >"$BATS_TEST_TMPDIR/bad"
+    run "$NRUN" run --name lab3 --label-file "$BATS_TEST_TMPDIR/bad" bblab:1 true
+    [ "$status" -eq 125 ]
+    [[ $output == *"--label-file $BATS_TEST_TMPDIR/bad:2: label name \"bad name\" contains whitespace"* ]]
+    run "$NRUN" run --name lab3 --label =x bblab:1 true
+    [ "$status" -eq 125 ]
+    [[ $output == *"empty label name"* ]]
+    run "$NRUN" run --name lab3 --label-file /nonexistent bblab:1 true
+    [ "$status" -eq 125 ]
+    [[ $output == *"/nonexistent"* ]]
+    run "$NRUN" ps -a --filter name=lab3 -q
+    [ -z "$output" ]
+    "$NRUN" rm lab1 lab2 >/dev/null
+    "$NRUN" rmi bblab:1 >/dev/null
+}
+
 @test "logs -t: each line with its RFC 3339 time" {
     rt_run --name stamped bb:1 sh -c 'echo one; echo two >&2' >/dev/null 2>&1
     run "$NRUN" logs -t stamped
