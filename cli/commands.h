@@ -27,6 +27,7 @@
     X("port", nr_cmd_port, "Containers", "List a container's published ports") \
     X("cp", nr_cmd_cp, "Containers", "Copy files between a running container and the host") \
     X("inspect", nr_cmd_inspect, "Containers", "Show containers or images as JSON") \
+    X("events", nr_cmd_events, "Containers", "Show container events as they happen (docker's events)") \
     X("reload", nr_cmd_reload, "Supervisor", "Replace a container's workers one by one") \
     X("scale", nr_cmd_scale, "Supervisor", "Change a container's number of workers") \
     X("stats", nr_cmd_stats, "Supervisor", "CPU, memory, workers of running containers") \

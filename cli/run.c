@@ -16,6 +16,7 @@
 #include "images/image.h"
 #include "images/store.h"
 #include "runtime/create.h"
+#include "runtime/events.h"
 #include "runtime/runtime.h"
 #include "runtime/supervisor/supervisor.h"
 
@@ -542,6 +543,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         fprintf(stderr, "nrun: container %s (%zu layers unpacked)\n", c.id, c.layers_extracted);
     free(c.name);
     run_params_save(g, c.id, restart, rp.interactive, dconf, image_id);
+    rt_event_container(g->root, "create", c.id, NULL, NULL);
     if (create_only) {
         printf("%s\n", c.id);
         return 0;

@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "runtime/create.h"
 #include "runtime/runtime.h"
+#include "runtime/events.h"
 
 static int container_remove(const char *root, const char *id, bool background, nr_err *err);
 
@@ -112,6 +113,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             st.cgroups = rt_cgroup_to_json(&p.cg);
             nr_err ign;
             rt_state_write(root, &st, &ign);
+            rt_event_container(root, "start", id, &st, NULL);
             rt_state_free(&st);
         }
         if (notify_fd >= 0) {
@@ -138,6 +140,13 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
         /* --rm without restarts: the container is removed next, and until
          * then its dead pid already shows it as exited */
         bool removed_next = rp->rm && rp->restart.policy == RT_RESTART_NO;
+        if (oom)
+            rt_event_container(root, "oom", id, NULL, NULL);
+        char ec[16];
+        snprintf(ec, sizeof ec, "%d", code);
+        json_t *x = json_pack("{s:s}", "exitCode", ec);
+        rt_event_container(root, "die", id, NULL, x);
+        json_decref(x);
         if (!removed_next && rt_state_read(root, id, &st, &ign) == 0) {
             st.status = "exited";
             st.exit_code = code;
@@ -285,6 +294,8 @@ static int container_remove(const char *root, const char *id, bool background, n
         rt_cgroup_free(&guess);
     }
     cleanup_free char *dir = rt_ctr_dir(root, id);
+    /* (its name, image and labels are read from it: said before it goes) */
+    rt_event_container(root, "destroy", id, NULL, NULL);
     /* rename first so a half-removed container is never listed */
     cleanup_free char *gone = nr_xasprintf("%s/containers/.rm-%s", root, id);
     if (rename(dir, gone) < 0)
