@@ -17,6 +17,7 @@
     X("start", nr_cmd_start, "Containers", "Start created or stopped containers") \
     X("restart", nr_cmd_restart, "Containers", "Stop and start containers") \
     X("ps", nr_cmd_ps, "Containers", "List containers") \
+    X("attach", nr_cmd_attach, "Containers", "Connect this terminal to a running -t container (ctrl-p ctrl-q detaches)") \
     X("exec", nr_cmd_exec, "Containers", "Run a command in a running container") \
     X("logs", nr_cmd_logs, "Containers", "Show a container's output") \
     X("stop", nr_cmd_stop, "Containers", "Stop running containers") \

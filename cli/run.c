@@ -285,13 +285,13 @@ static json_t *docker_config(img_store *store, const char *image, const rt_run_o
     return c;
 }
 
-static void run_params_save(nr_global *g, const char *id, const char *restart, bool interactive, json_t *config,
-                            const char *image_id)
+static void run_params_save(nr_global *g, const char *id, const char *restart, bool interactive, bool tty,
+                            json_t *config, const char *image_id)
 {
     cleanup_free char *dir = rt_ctr_dir(g->root, id);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    json_t *j = json_pack("{s:s, s:b, s:s, s:o}", "restart", restart ? restart : "no", "interactive", interactive,
-                          "image_id", image_id, "config", config);
+    json_t *j = json_pack("{s:s, s:b, s:b, s:s, s:o}", "restart", restart ? restart : "no", "interactive", interactive,
+                          "tty", tty, "image_id", image_id, "config", config);
     char *text = json_dumps(j, JSON_COMPACT);
     nr_err ign;
     if (dfd >= 0 && text)
@@ -307,6 +307,7 @@ int nr_run_params_load(nr_global *g, const char *id, rt_run_params *rp, nr_err *
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
     const char *restart = json_string_value(json_object_get(j, "restart"));
     int r = rt_restart_parse(restart ? restart : "no", &rp->restart, err);
+    rp->tty = json_is_true(json_object_get(j, "tty"));
     json_decref(j);
     return r;
 }
@@ -333,7 +334,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
         {"interactive", 'i', no_argument, NULL,
          "the app reads this stdin (cluster: worker 1); else /dev/null.  -i N / -i max: --workers, as pm2's"},
-        {"tty", 't', no_argument, NULL, "a pty (foreground only; minimal init, no supervisor)"},
+        {"tty", 't', no_argument, NULL, "a pty (minimal init, no supervisor); with -d: nrun attach reaches it"},
         {"name", O_NAME, required_argument, "NAME", "unique name, also the hostname"},
         {"rm", O_RM, no_argument, NULL, "remove the container when it exits"},
         {"env", 'e', required_argument, "K=V", "set an environment variable (-e K: the caller's value)"},
@@ -504,12 +505,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);
-    /* -dt: a pty nobody holds would leave the app reading a terminal that
-     * never answers (or exiting at once on its EOF); until `nrun attach`
-     * exists, say so instead of starting something that cannot be used. */
-    if (op->tty && (rp.detach || create_only))
-        return run_usage_error(g, "run: -t with -d: there is no terminal to attach to a detached container yet "
-                                  "(run -it in the foreground, or -d without -t)");
+    /* -dt (and create -t): the pty is held by the container's monitor, which
+     * serves it to `nrun attach` (runtime/attach.c), as docker keeps it */
     rp.tty = op->tty;
     if (rt_restart_parse(restart, &rp.restart, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
@@ -542,7 +539,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     if (g->debug)
         fprintf(stderr, "nrun: container %s (%zu layers unpacked)\n", c.id, c.layers_extracted);
     free(c.name);
-    run_params_save(g, c.id, restart, rp.interactive, dconf, image_id);
+    run_params_save(g, c.id, restart, rp.interactive, op->tty, dconf, image_id);
     rt_event_container(g->root, "create", c.id, NULL, NULL);
     if (create_only) {
         printf("%s\n", c.id);

@@ -75,7 +75,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             rt_forward_block(); /* a signal between launch and wait is queued, not fatal */
         int sp[2] = {-1, -1};
         rt_launch_io lio = *io;
-        if (fg && rp->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
+        if (rp->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
             lio.console_sock = sp[1];
         int lr = rt_launch(root, id, &lio, &p, err);
         if (sp[1] >= 0)
@@ -126,7 +126,10 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             int master = rt_recv_fd(sp[0]);
             close(sp[0]);
             if (master >= 0) {
-                rt_tty_relay(master, p.pid);
+                if (fg)
+                    rt_tty_relay(master, p.pid);
+                else
+                    rt_attach_serve(root, id, master); /* -dt: `nrun attach` reaches it here */
                 close(master);
             }
         }

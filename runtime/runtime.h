@@ -261,6 +261,10 @@ int rt_recv_fd(int sock);
  * the slave (our controlling terminal now) returned.  Needs setsid() first. */
 int rt_pty_open_slave(int console_sock, nr_err *err);
 void rt_tty_relay(int master, pid_t pid);
+/* attach.c: a detached -t container's pty, served on containers/<id>/attach.sock
+ * (0600, SO_PEERCRED-checked) until the app closes it; see attach.c for the bytes. */
+char *rt_attach_path(const char *store_root, const char *id);
+void rt_attach_serve(const char *store_root, const char *id, int master);
 
 /* state.c ----------------------------------------------------------------- */
 typedef struct rt_state {

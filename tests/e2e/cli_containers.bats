@@ -67,15 +67,6 @@ teardown_file() {
     [ "$output" = "nrun kill: unknown option --bogus (see 'nrun kill --help')" ]
 }
 
-@test "run -dt: no terminal to attach to is refused (125), nothing created" {
-    before=$(nr_tree_hash "$NRUN_ROOT")
-    run -125 "$NRUN" run -dt bb:1 sh
-    [[ $output == *"-t with -d"* ]]
-    [ "${#lines[@]}" -eq 1 ]
-    run -125 "$NRUN" run -d -i -t bb:1 sh
-    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
-}
-
 @test "a detached container whose script's interpreter is missing: logs name the interpreter" {
     id=$(rt_run -d bbapp:1)
     for _ in $(seq 1 100); do
