@@ -26,7 +26,7 @@
     X("wait", nr_cmd_wait, "Containers", "Block until containers stop, print their exit codes") \
     X("rename", nr_cmd_rename, "Containers", "Rename a container") \
     X("port", nr_cmd_port, "Containers", "List a container's published ports") \
-    X("cp", nr_cmd_cp, "Containers", "Copy files between a running container and the host") \
+    X("cp", nr_cmd_cp, "Containers", "Copy files between a container and the host") \
     X("inspect", nr_cmd_inspect, "Containers", "Show containers or images as JSON") \
     X("events", nr_cmd_events, "Containers", "Show container events as they happen (docker's events)") \
     X("reload", nr_cmd_reload, "Supervisor", "Replace a container's workers one by one") \

@@ -141,6 +141,11 @@ int rt_spec_build(const struct json_t *img_config, const rt_run_opts *o, const r
 int rt_spec_parse(const char *json, size_t len, rt_spec *s, nr_err *err);
 void rt_spec_free(rt_spec *s);
 int rt_spec_load(int dirfd, const char *name, rt_spec *s, nr_err *err);
+/* In the calling process (a child made for it): a new private mount
+ * namespace, and the container's overlay mounted on s->root_path there, as
+ * run mounts it -- nothing shows on the host, and it is gone when the
+ * process ends (cp of a stopped container). */
+int rt_rootfs_mount_private(const rt_spec *s, nr_err *err);
 
 /* NRUN_TIMING=1: print a phase timestamp on stderr. */
 void rt_timing(const char *what);
