@@ -52,12 +52,12 @@ actions() {
     run "$NRUN" events --since "$t0" --until "$(now)" --filter event=rename \
         --format '{{.Actor.Attributes.oldName}} {{.Actor.Attributes.name}}'
     [ "$output" = "/ev2 ev2b" ]
-    rt_run -d --name ev3 bb:1 sleep 100 >/dev/null
+    rt_run -d --name ev3 bb:1 sh -c 'trap "echo usr1" USR1; while :; do sleep 0.1; done' >/dev/null
     t1=$(now)
     "$NRUN" restart -t 1 ev3 >/dev/null
     [ "$(actions ev3 "$t1")" = "kill die stop start restart " ]
     t2=$(now)
-    "$NRUN" kill -s USR1 ev3 >/dev/null || true
+    "$NRUN" kill -s USR1 ev3 >/dev/null
     "$NRUN" kill ev3 >/dev/null
     run "$NRUN" events --since "$t2" --until "$(now)" --filter container=ev3 --filter event=kill \
         --format '{{.Actor.Attributes.signal}}'
