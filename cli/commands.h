@@ -17,6 +17,7 @@
     X("start", nr_cmd_start, "Containers", "Start created or stopped containers") \
     X("restart", nr_cmd_restart, "Containers", "Stop and start containers") \
     X("ps", nr_cmd_ps, "Containers", "List containers") \
+    X("attach", nr_cmd_attach, "Containers", "Connect this terminal to a running -t container (ctrl-p ctrl-q detaches)") \
     X("exec", nr_cmd_exec, "Containers", "Run a command in a running container") \
     X("logs", nr_cmd_logs, "Containers", "Show a container's output") \
     X("stop", nr_cmd_stop, "Containers", "Stop running containers") \
@@ -25,8 +26,9 @@
     X("wait", nr_cmd_wait, "Containers", "Block until containers stop, print their exit codes") \
     X("rename", nr_cmd_rename, "Containers", "Rename a container") \
     X("port", nr_cmd_port, "Containers", "List a container's published ports") \
-    X("cp", nr_cmd_cp, "Containers", "Copy files between a running container and the host") \
+    X("cp", nr_cmd_cp, "Containers", "Copy files between a container and the host") \
     X("inspect", nr_cmd_inspect, "Containers", "Show containers or images as JSON") \
+    X("events", nr_cmd_events, "Containers", "Show container events as they happen (docker's events)") \
     X("reload", nr_cmd_reload, "Supervisor", "Replace a container's workers one by one") \
     X("scale", nr_cmd_scale, "Supervisor", "Change a container's number of workers") \
     X("stats", nr_cmd_stats, "Supervisor", "CPU, memory, workers of running containers") \

@@ -253,6 +253,11 @@ static bool filter_one(const ps_filter *f, const rt_state *st, const char *live,
 static bool filters_match(const ps_filter *fs, size_t n, const rt_state *st, const char *live, const json_t *labels)
 {
     for (size_t i = 0; i < n; i++) {
+        if (!strcmp(fs[i].key, "label")) { /* docker: every label asked for, not any */
+            if (!filter_one(&fs[i], st, live, labels))
+                return false;
+            continue;
+        }
         bool seen = false, any = false;
         for (size_t k = 0; k < i; k++)
             seen |= !strcmp(fs[k].key, fs[i].key);

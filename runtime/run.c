@@ -23,6 +23,7 @@
 #include "runtime/create.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
+#include "runtime/events.h"
 
 static int container_remove(const char *root, const char *id, bool background, nr_err *err);
 
@@ -108,7 +109,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             rt_forward_block(); /* a signal between launch and wait is queued, not fatal */
         int sp[2] = {-1, -1};
         rt_launch_io lio = *io;
-        if (fg && rp->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
+        if (rp->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
             lio.console_sock = sp[1];
         int lr = rt_launch(root, id, &lio, &p, err);
         if (sp[1] >= 0)
@@ -149,6 +150,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             st.cgroups = rt_cgroup_to_json(&p.cg);
             nr_err ign;
             rt_state_write(root, &st, &ign);
+            rt_event_container(root, "start", id, &st, NULL);
             rt_state_free(&st);
         }
         if (notify_fd >= 0) {
@@ -161,7 +163,10 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             int master = rt_recv_fd(sp[0]);
             close(sp[0]);
             if (master >= 0) {
-                rt_tty_relay(master, p.pid);
+                if (fg)
+                    rt_tty_relay(master, p.pid);
+                else
+                    rt_attach_serve(root, id, master); /* -dt: `nrun attach` reaches it here */
                 close(master);
             }
         }
@@ -183,6 +188,13 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
         /* --rm without restarts: the container is removed next, and until
          * then its dead pid already shows it as exited */
         bool removed_next = rp->rm && rp->restart.policy == RT_RESTART_NO;
+        if (oom)
+            rt_event_container(root, "oom", id, NULL, NULL);
+        char ec[16];
+        snprintf(ec, sizeof ec, "%d", code);
+        json_t *x = json_pack("{s:s}", "exitCode", ec);
+        rt_event_container(root, "die", id, NULL, x);
+        json_decref(x);
         if (!removed_next && rt_state_read(root, id, &st, &ign) == 0) {
             st.status = "exited";
             st.exit_code = code;
@@ -337,6 +349,8 @@ static int container_remove(const char *root, const char *id, bool background, n
     }
     rt_net_detach(root, id); /* what a killed nrun left attached */
     cleanup_free char *dir = rt_ctr_dir(root, id);
+    /* (its name, image and labels are read from it: said before it goes) */
+    rt_event_container(root, "destroy", id, NULL, NULL);
     /* rename first so a half-removed container is never listed */
     cleanup_free char *gone = nr_xasprintf("%s/containers/.rm-%s", root, id);
     if (rename(dir, gone) < 0)
