@@ -60,7 +60,8 @@ stop_and_wait() {
 @test "webhook: POSTed as JSON to a server on 127.0.0.1, retried after a 500" {
     port=$(rt_free_port)
     got=$BATS_TEST_TMPDIR/posts
-    python3 - "$port" "$got" <<'PY' &
+    # in the test's network namespace, where the container's monitor runs
+    nr_in_ns python3 - "$port" "$got" <<'PY' &
 import http.server, json, sys
 port, out = int(sys.argv[1]), sys.argv[2]
 n = 0
@@ -78,7 +79,7 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(('127.0.0.1', port), H).serve_forever()
 PY
     SRV_PID=$!
-    wait_for "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $port))' 2>/dev/null" 10
+    wait_for "nr_in_ns python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $port))' 2>/dev/null" 10
     rt_run -d --name hook --health-cmd 'exit 1' --health-interval 100ms --health-retries 1 \
         --alert unhealthy --alert-webhook "http://127.0.0.1:$port/alerts?x=1" bb:1 sleep 1000 >/dev/null
     wait_for "[ \"\$(wc -l <'$got' 2>/dev/null)\" -ge 2 ]" 30
@@ -150,8 +151,8 @@ JS
     port=$(rt_free_port)
     rt_run -d --name stuck -p "127.0.0.1:$port:3000" --workers 1 --heartbeat-timeout 3s \
         --alert hang --alert-exec "cat >>'$ev'" nd:hang >/dev/null
-    wait_for "curl -sf --max-time 1 http://127.0.0.1:$port/ >/dev/null"
-    curl -s --max-time 1 "http://127.0.0.1:$port/hang" || true
+    wait_for "nr_in_ns curl -sf --max-time 1 http://127.0.0.1:$port/ >/dev/null"
+    nr_in_ns curl -s --max-time 1 "http://127.0.0.1:$port/hang" || true
     wait_for "grep -q firing '$ev' 2>/dev/null"
     jq -e '.rule == "hang" and .status == "firing" and .value == 1' "$ev"
     # --alert hang turned the hang report on: the stuck function is named in the log
