@@ -65,8 +65,9 @@ static int wait_plain(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
 }
 
-/* A detached container with --alert: wait for its exit on a pidfd, polling
- * the rules every second meanwhile. */
+/* A detached container: wait for its exit on a pidfd, polling the --alert
+ * rules and the HEALTHCHECK status (health_status events) every second
+ * meanwhile. */
 static int wait_alerting(pid_t pid, rt_alerts *a, const rt_cgroup *cg)
 {
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -174,7 +175,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             al->root = root;
             al->id = id;
         }
-        code = fg ? rt_wait_forward(p.pid) : al && al->n ? wait_alerting(p.pid, al, &p.cg) : wait_plain(p.pid);
+        code = fg ? rt_wait_forward(p.pid) : al && rt_alerts_active(al) ? wait_alerting(p.pid, al, &p.cg) : wait_plain(p.pid);
         rt_timing("app exited");
         /* the app's own code, as docker reports it: an OOM kill of some
          * child the app survived is OOMKilled, not a 137 of the app */
