@@ -197,3 +197,21 @@ create fol2" ]
     run "$NRUN" events --since "$t0" --until "$(now)" --filter container=eva1 --filter event=alert --format json
     jq -e 'select(.Type == "container" and .Action == "alert" and .Actor.Attributes.name == "eva1")' <<<"${lines[0]}"
 }
+
+@test "--on-unhealthy reload: the turn to unhealthy is an event, the reload a log line, the container keeps running" {
+    t0=$(now)
+    rt_run -d --name evh4 --health-cmd 'test ! -e /tmp/sick' --health-interval 100ms --health-retries 2 \
+        --on-unhealthy reload --mode cluster --workers 2 bb:1 sleep 1000 >/dev/null
+    for _ in $(seq 150); do [[ "$(actions evh4 "$t0")" == *"health_status: healthy"* ]] && break; sleep 0.1; done
+    "$NRUN" exec evh4 touch /tmp/sick
+    for _ in $(seq 150); do [[ "$(actions evh4 "$t0")" == *"health_status: unhealthy"* ]] && break; sleep 0.1; done
+    run "$NRUN" events --since "$t0" --until "$(now)" --filter container=evh4 --filter event=health_status --format '{{.Action}}'
+    echo "$output"
+    [ "$output" = $'health_status: healthy\nhealth_status: unhealthy' ]
+    # PID 1 acted on it (its system log line in the container's log)
+    id=$("$NRUN" inspect evh4 | jq -r '.[0].Id')
+    for _ in $(seq 50); do grep -q 'health: unhealthy, --on-unhealthy reload' "$NRUN_ROOT/containers/$id/logs/container.log" && break; sleep 0.1; done
+    grep -q 'health: unhealthy, --on-unhealthy reload' "$NRUN_ROOT/containers/$id/logs/container.log"
+    [ "$("$NRUN" inspect evh4 | jq -r '.[0].State.Status')" = running ]
+    "$NRUN" rm -f evh4 >/dev/null
+}
