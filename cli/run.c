@@ -590,11 +590,10 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         if (rt_alerts_want_hang(&alerts) && !some_sv_opt(op, "--hang-report="))
             push(&op->sv_opts, &op->nsv_opts, "--hang-report=true");
     }
-    /* the detached monitor polls PID 1: rules, and health_status events */
-    if (rp.detach) {
-        rp.alerts = &alerts;
-        alerts.stats = nr_monitor_stats;
-    }
+    /* the monitor (-d: the detached one; else this process) polls PID 1:
+     * the rules, and health_status events */
+    rp.alerts = &alerts;
+    alerts.stats = nr_monitor_stats;
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);

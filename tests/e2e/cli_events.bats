@@ -215,3 +215,17 @@ create fol2" ]
     [ "$("$NRUN" inspect evh4 | jq -r '.[0].State.Status')" = running ]
     "$NRUN" rm -f evh4 >/dev/null
 }
+
+@test "health: a foreground nrun run is its own monitor and writes health events too" {
+    t0=$(now)
+    "$NRUN" run --name evh5 --health-cmd 'test -e /tmp/ok' --health-interval 100ms bb:1 \
+        sh -c 'touch /tmp/ok; while [ ! -e /tmp/done ]; do sleep 0.1; done' >/dev/null 2>&1 </dev/null &
+    fg=$!
+    for _ in $(seq 150); do [[ "$(actions evh5 "$t0")" == *"health_status: healthy"* ]] && break; sleep 0.1; done
+    "$NRUN" exec evh5 touch /tmp/done || true
+    wait "$fg"
+    run actions evh5 "$t0"
+    echo "$output"
+    "$NRUN" rm -f evh5 >/dev/null
+    [[ "$output" == "create start health_status: healthy die"* ]]
+}
