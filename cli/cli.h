@@ -85,6 +85,8 @@ json_t *nr_inspect_image(nr_global *g, const char *ref, bool verify, bool *found
 
 /* Send one request to the control socket of container `id` (or `--control PATH`),
  * return the reply line (malloc'd) or NULL with err set (cli/control.c). */
+/* PID 1's {"cmd":"stats"} reply for a container's monitor, or NULL (cli/run.c) */
+char *nr_monitor_stats(const char *root, const char *id);
 char *sv_control_call(nr_global *g, const char *id, const char *path, const char *request, int timeout_ms, nr_err *err);
 
 /* --format of the listing commands (cli/format.c). */

@@ -17,6 +17,7 @@
 #include "common/signal.h"
 #include "common/util.h"
 #include "cli/cli.h"
+#include "runtime/alert.h"
 #include "runtime/create.h"
 #include "runtime/events.h"
 #include "runtime/runtime.h"
@@ -416,6 +417,12 @@ static int start_one(nr_global *g, const char *ref, bool attach, nr_err *err)
     rt_run_params rp;
     if (nr_run_params_load(g, id, &rp, err) < 0)
         return -1;
+    /* the monitor writes health_status events (the --alert rules of run
+     * are not kept in run.json: `start` brings back health events only) */
+    static rt_alerts health;
+    rt_alerts_init(&health);
+    health.stats = nr_monitor_stats;
+    rp.alerts = &health;
     if (attach) {
         int code = rt_run_foreground(g->root, id, &rp, err);
         return code < 0 ? -1 : code;

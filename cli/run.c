@@ -222,8 +222,9 @@ static int run_usage_error(nr_global *g, const char *fmt, ...)
 
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only);
 
-/* for the monitor's alerts: PID 1's counters and health */
-static char *alert_stats(const char *root, const char *id)
+/* for the monitor's alerts and health events: PID 1's counters and health,
+ * through the one checked control-socket client (peer credentials) */
+char *nr_monitor_stats(const char *root, const char *id)
 {
     nr_global g = {.root = root, .prog = "nrun"};
     nr_err e = {0};
@@ -585,12 +586,14 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
             return run_usage_error(g, "run: --alert-exec/--alert-webhook without an --alert RULE");
         if (!alerts.exec_cmd && !alerts.webhook)
             return run_usage_error(g, "run: --alert needs --alert-exec CMD or --alert-webhook URL");
-        rp.alerts = &alerts;
-        alerts.stats = alert_stats;
         /* a hang alert comes with the hung worker's stack in the log */
         if (rt_alerts_want_hang(&alerts) && !some_sv_opt(op, "--hang-report="))
             push(&op->sv_opts, &op->nsv_opts, "--hang-report=true");
     }
+    /* the monitor (-d: the detached one; else this process) polls PID 1:
+     * the rules, and health_status events */
+    rp.alerts = &alerts;
+    alerts.stats = nr_monitor_stats;
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);

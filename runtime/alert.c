@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "images/http.h"
 #include "runtime/alert.h"
+#include "runtime/events.h"
 #include "runtime/runtime.h"
 #include "runtime/supervisor/options.h"
 
@@ -34,6 +35,12 @@ void rt_alerts_init(rt_alerts *a)
     memset(a, 0, sizeof *a);
     a->renotify_ms = 3600 * 1000;
     a->restarts_seen = -1;
+    snprintf(a->health_last, sizeof a->health_last, "starting");
+}
+
+bool rt_alerts_active(const rt_alerts *a)
+{
+    return a->n || !a->health_off;
 }
 
 /* "3/1m" -> 3, 60000; "80%" -> 80; "200ms" -> 200 */
@@ -229,6 +236,15 @@ static void notify(rt_alerts *a, rt_alert_rule *r, const char *status, const cha
         return;
     cleanup_free char *msg = nr_xasprintf("alert %s: %s: %s", status, r->text, detail);
     log_event(a, ev, msg);
+    /* and in `nrun events`: docker has no alert event; this one is shaped as
+     * its container events are (string attributes), Action "alert" */
+    char val[32], thr[32];
+    snprintf(val, sizeof val, "%g", r->value);
+    snprintf(thr, sizeof thr, "%g", r->threshold);
+    json_t *x = json_pack("{s:s,s:s,s:s,s:s}", "rule", r->text, "state", status, "value", val, "threshold", thr);
+    if (x)
+        rt_event_container(a->root, "alert", a->id, NULL, x);
+    json_decref(x);
     char *json = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
     if (!json)
@@ -309,11 +325,40 @@ static void memory_of(const rt_cgroup *cg, long long *usage, long long *limit, l
 void rt_alerts_container_restart(rt_alerts *a)
 {
     a->container_restarts++;
+    /* a new PID 1 starts its HEALTHCHECK over, silently, as docker's does */
+    snprintf(a->health_last, sizeof a->health_last, "starting");
+    a->health_off = false;
+}
+
+/* PID 1's health status, compared with the last one: docker writes
+ * "health_status: healthy|unhealthy" when it changes (never "starting",
+ * the status a container begins with).  The string comes from the
+ * container: only the three known words are taken, anything else ignored. */
+static void health_poll(rt_alerts *a, json_t *st)
+{
+    json_t *h = json_object_get(st, "health");
+    if (!h) {
+        a->health_off = true; /* PID 1 answered: no HEALTHCHECK configured */
+        return;
+    }
+    const char *s = json_string_value(json_object_get(h, "Status"));
+    static const char *const known[] = {"starting", "healthy", "unhealthy"};
+    size_t k;
+    for (k = 0; s && k < NR_ARRAY_LEN(known); k++)
+        if (!strcmp(s, known[k]))
+            break;
+    if (!s || k == NR_ARRAY_LEN(known) || !strcmp(a->health_last, known[k]))
+        return;
+    snprintf(a->health_last, sizeof a->health_last, "%s", known[k]);
+    if (k == 0)
+        return;
+    cleanup_free char *action = nr_xasprintf("health_status: %s", known[k]);
+    rt_event_container(a->root, action, a->id, NULL, NULL);
 }
 
 void rt_alerts_poll(rt_alerts *a, const rt_cgroup *cg)
 {
-    if (!a->n)
+    if (!rt_alerts_active(a))
         return;
     rt_alerts_reap(a, false);
     cleanup_free char *reply = a->stats ? a->stats(a->root, a->id) : NULL;
@@ -321,6 +366,12 @@ void rt_alerts_poll(rt_alerts *a, const rt_cgroup *cg)
     if (!json_is_object(st)) {
         json_decref(st);
         st = NULL;
+    }
+    if (st && !a->health_off && a->root && a->id)
+        health_poll(a, st);
+    if (!a->n) {
+        json_decref(st);
+        return;
     }
     long long usage, limit, ooms;
     memory_of(cg, &usage, &limit, &ooms);

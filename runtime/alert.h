@@ -13,7 +13,8 @@
  * (sh -c, run as the user who ran nrun, the event as JSON on its stdin) and
  * `webhook` (POST application/json, retried with backoff), each in a child
  * so the monitor never blocks; every event is also a line of the
- * container's log (stream "alert"). */
+ * container's log (stream "alert") and an `alert` event in `nrun events`
+ * (attributes rule, state firing|resolved, value, threshold). */
 #ifndef RT_ALERT_H
 #define RT_ALERT_H
 
@@ -57,13 +58,22 @@ typedef struct rt_alerts {
     long long restarts_seen;  /* PID 1's restart counter at the last poll, -1 = none yet */
     int container_restarts;   /* restarts of the container by the monitor (--restart) */
     pid_t children[32];       /* delivery processes to reap */
+    /* health events: every poll also compares PID 1's HEALTHCHECK status
+     * with the last one seen and writes docker's "health_status: S" event
+     * on a change (rules or not) */
+    bool health_off;          /* PID 1 answered without "health": none configured */
+    char health_last[16];     /* "starting" (as docker begins), "healthy", "unhealthy" */
 } rt_alerts;
 
 void rt_alerts_init(rt_alerts *a);
 /* One --alert RULE; err names the rule. */
 int rt_alert_parse(rt_alerts *a, const char *rule, nr_err *err);
 bool rt_alerts_want_hang(const rt_alerts *a);
-/* Poll once (about every second while the container runs). */
+/* Should the monitor keep polling (rules, or a HEALTHCHECK maybe)? */
+bool rt_alerts_active(const rt_alerts *a);
+/* Poll once (about every second while the container runs): the rules, and
+ * the health status (an event in `nrun events` when it changed).  With no
+ * rule and no HEALTHCHECK, a no-op after PID 1's first reply. */
 void rt_alerts_poll(rt_alerts *a, const struct rt_cgroup *cg);
 /* The container restarted (monitor --restart) / ended. */
 void rt_alerts_container_restart(rt_alerts *a);

@@ -69,13 +69,17 @@ volatile sig_atomic_t rt_stop_forwarded;
 /* With every signal in `set` blocked: forward each one to `child` until it
  * exits, and return its exit code.  `reap_all` also reaps any other child (as
  * PID 1 must); otherwise only `child` is waited for. */
-static int forward_until_exit(const sigset_t *set, pid_t child, bool reap_all)
+static int forward_until_exit(const sigset_t *set, pid_t child, bool reap_all, void (*tick)(void *), void *arg)
 {
     for (;;) {
         siginfo_t si;
-        int sig = sigwaitinfo(set, &si);
-        if (sig < 0)
+        struct timespec one = {1, 0};
+        int sig = tick ? sigtimedwait(set, &si, &one) : sigwaitinfo(set, &si);
+        if (sig < 0) {
+            if (tick && errno == EAGAIN)
+                tick(arg);
             continue;
+        }
         if (sig != SIGCHLD) {
             if (si.si_pid != getpid()) /* not one we raised on ourselves */
                 kill(child, sig);
@@ -148,7 +152,7 @@ int rt_pid1_fallback(const sv_config *cfg)
         _exit(e == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC);
     }
     /* PID 1 exiting kills the rest of the namespace: no need to wait for them. */
-    return forward_until_exit(&set, child, true);
+    return forward_until_exit(&set, child, true, NULL, NULL);
 }
 
 void rt_forward_block(void)
@@ -159,6 +163,11 @@ void rt_forward_block(void)
 
 int rt_wait_forward(pid_t pid)
 {
+    return rt_wait_forward_tick(pid, NULL, NULL);
+}
+
+int rt_wait_forward_tick(pid_t pid, void (*tick)(void *), void *arg)
+{
     sigset_t set, old;
     block_all(&set, &old, false);
     int code, st0;
@@ -166,7 +175,7 @@ int rt_wait_forward(pid_t pid)
         restore_signals(&set, &old);
         return code_of(st0);
     }
-    code = forward_until_exit(&set, pid, false);
+    code = forward_until_exit(&set, pid, false, tick, arg);
     restore_signals(&set, &old);
     return code;
 }

@@ -65,8 +65,9 @@ static int wait_plain(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
 }
 
-/* A detached container with --alert: wait for its exit on a pidfd, polling
- * the rules every second meanwhile. */
+/* A detached container: wait for its exit on a pidfd, polling the --alert
+ * rules and the HEALTHCHECK status (health_status events) every second
+ * meanwhile. */
 static int wait_alerting(pid_t pid, rt_alerts *a, const rt_cgroup *cg)
 {
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -93,6 +94,18 @@ static int wait_alerting(pid_t pid, rt_alerts *a, const rt_cgroup *cg)
         }
         rt_alerts_poll(a, cg);
     }
+}
+
+/* the foreground monitor's poll: health_status events (no --alert rules) */
+struct fg_tick {
+    rt_alerts *a;
+    const rt_cgroup *cg;
+};
+
+static void fg_poll(void *arg)
+{
+    struct fg_tick *t = arg;
+    rt_alerts_poll(t->a, t->cg);
 }
 
 /* notify_fd >= 0: report the first start ("OK" or "E<message>") there. */
@@ -134,7 +147,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             }
             return -1;
         }
-        rt_alerts *al = !fg ? rp->alerts : NULL;
+        rt_alerts *al = rp->alerts;
         if (rt_state_read(root, id, &st, err) == 0) {
             if (al && !al->name)
                 al->name = nr_xstrdup(st.name ? st.name : "");
@@ -174,7 +187,10 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             al->root = root;
             al->id = id;
         }
-        code = fg ? rt_wait_forward(p.pid) : al && al->n ? wait_alerting(p.pid, al, &p.cg) : wait_plain(p.pid);
+        struct fg_tick tick = {al, &p.cg};
+        code = fg ? (al ? rt_wait_forward_tick(p.pid, fg_poll, &tick) : rt_wait_forward(p.pid))
+             : al && rt_alerts_active(al) ? wait_alerting(p.pid, al, &p.cg)
+                                          : wait_plain(p.pid);
         rt_timing("app exited");
         /* the app's own code, as docker reports it: an OOM kill of some
          * child the app survived is OOMKilled, not a 137 of the app */
@@ -222,7 +238,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             rt_state_free(&st);
         }
         restarts++;
-        if (!fg && rp->alerts)
+        if (rp->alerts)
             rt_alerts_container_restart(rp->alerts);
         /* docker-like backoff: 100 ms doubling, capped at 10 s */
         long ms = 100L << (restarts < 8 ? restarts - 1 : 7);

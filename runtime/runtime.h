@@ -270,6 +270,9 @@ int rt_pid1_fallback(const struct sv_config *cfg);
 extern volatile sig_atomic_t rt_stop_forwarded;
 /* Wait for pid while forwarding the usual signals to it; returns its exit code (128+sig). */
 int rt_wait_forward(pid_t pid);
+/* The same, calling tick(arg) about every second while it waits (the
+ * foreground monitor's health poll); a signal waits for a tick to end. */
+int rt_wait_forward_tick(pid_t pid, void (*tick)(void *), void *arg);
 
 /* tty.c ------------------------------------------------------------------- */
 int rt_send_fd(int sock, int fd);

@@ -99,6 +99,11 @@ PY
     "$NRUN" exec sick touch /tmp/ok
     wait_for "grep -q resolved '$ev'"
     [ "$(jq -r .status "$ev" | tr '\n' ' ')" = "firing resolved " ]
+    # the same two in `nrun events`, and the health changes beside them
+    run "$NRUN" events --until "$(date +%s.%N)" --filter container=sick --filter event=alert --filter event=health_status \
+        --format '{{.Action}} {{.Actor.Attributes.state}}'
+    echo "$output"
+    [ "$output" = $'health_status: unhealthy <no value>\nalert firing\nhealth_status: healthy <no value>\nalert resolved' ]
 }
 
 @test "mem>P% of the --memory limit fires" {

@@ -138,3 +138,94 @@ create fol2" ]
     [ "$output" = '"a\nb\"c"' ]
     "$NRUN" rm esc >/dev/null
 }
+
+@test "health: the monitor writes health_status: healthy / unhealthy on each change, event=health_status matches both" {
+    t0=$(now)
+    flag=/tmp/ok
+    rt_run -d --name evh1 --health-cmd "test -e $flag" --health-interval 100ms --health-retries 2 \
+        bb:1 sleep 1000 >/dev/null
+    "$NRUN" exec evh1 touch "$flag"
+    for _ in $(seq 150); do [[ "$(actions evh1 "$t0")" == *"health_status: healthy"* ]] && break; sleep 0.1; done
+    "$NRUN" exec evh1 rm "$flag"
+    for _ in $(seq 150); do [[ "$(actions evh1 "$t0")" == *"health_status: unhealthy"* ]] && break; sleep 0.1; done
+    "$NRUN" rm -f evh1 >/dev/null
+    run actions evh1 "$t0"
+    echo "$output"
+    # docker's: no event for "starting" (the status it begins with), one per change
+    [[ "$output" == "create start health_status: healthy health_status: unhealthy "* ]]
+    # docker's filter: event=health_status matches the prefix before ':'
+    run "$NRUN" events --since "$t0" --until "$(now)" --filter container=evh1 --filter event=health_status \
+        --format '{{.Action}}|{{.Actor.Attributes.name}}|{{.Type}}'
+    [ "$output" = $'health_status: healthy|evh1|container\nhealth_status: unhealthy|evh1|container' ]
+    run "$NRUN" events --since "$t0" --until "$(now)" --filter container=evh1 --filter 'event=health_status: unhealthy' \
+        --format '{{.Action}}'
+    [ "$output" = "health_status: unhealthy" ]
+    # a prefix that is not a whole word before ':' does not match
+    run "$NRUN" events --since "$t0" --until "$(now)" --filter container=evh1 --filter event=health --format '{{.Action}}'
+    [ -z "$output" ]
+}
+
+@test "health: no healthcheck, no health event; nrun start brings them back" {
+    t0=$(now)
+    rt_run -d --name evh2 bb:1 sleep 1000 >/dev/null
+    "$NRUN" create --name evh3 --health-cmd true --health-interval 100ms bb:1 sleep 1000 >/dev/null
+    "$NRUN" start evh3 >/dev/null
+    for _ in $(seq 150); do [[ "$(actions evh3 "$t0")" == *"health_status: healthy"* ]] && break; sleep 0.1; done
+    sleep 1
+    "$NRUN" rm -f evh2 evh3 >/dev/null
+    run actions evh3 "$t0"
+    echo "$output"
+    [[ "$output" == *"start health_status: healthy "* ]]
+    run actions evh2 "$t0"
+    echo "$output"
+    [[ "$output" != *health* ]]
+}
+
+@test "alerts: fired and resolved are 'alert' events with rule, state, value; --filter event=alert" {
+    t0=$(now)
+    rt_run -d --name eva1 --health-cmd 'test -e /tmp/ok' --health-interval 100ms --health-retries 1 \
+        --alert unhealthy --alert-exec true bb:1 sleep 1000 >/dev/null
+    q() { "$NRUN" events --since "$t0" --until "$(now)" --filter container=eva1 --filter event=alert \
+        --format '{{.Actor.Attributes.rule}} {{.Actor.Attributes.state}} {{.Actor.Attributes.value}}' | tr '\n' ' '; }
+    for _ in $(seq 150); do [[ "$(q)" == *"unhealthy firing 1"* ]] && break; sleep 0.1; done
+    "$NRUN" exec eva1 touch /tmp/ok
+    for _ in $(seq 150); do [[ "$(q)" == *"resolved"* ]] && break; sleep 0.1; done
+    "$NRUN" rm -f eva1 >/dev/null
+    run q
+    echo "$output"
+    [ "$output" = "unhealthy firing 1 unhealthy resolved 0 " ]
+    run "$NRUN" events --since "$t0" --until "$(now)" --filter container=eva1 --filter event=alert --format json
+    jq -e 'select(.Type == "container" and .Action == "alert" and .Actor.Attributes.name == "eva1")' <<<"${lines[0]}"
+}
+
+@test "--on-unhealthy reload: the turn to unhealthy is an event, the reload a log line, the container keeps running" {
+    t0=$(now)
+    rt_run -d --name evh4 --health-cmd 'test ! -e /tmp/sick' --health-interval 100ms --health-retries 2 \
+        --on-unhealthy reload --mode cluster --workers 2 bb:1 sleep 1000 >/dev/null
+    for _ in $(seq 150); do [[ "$(actions evh4 "$t0")" == *"health_status: healthy"* ]] && break; sleep 0.1; done
+    "$NRUN" exec evh4 touch /tmp/sick
+    for _ in $(seq 150); do [[ "$(actions evh4 "$t0")" == *"health_status: unhealthy"* ]] && break; sleep 0.1; done
+    run "$NRUN" events --since "$t0" --until "$(now)" --filter container=evh4 --filter event=health_status --format '{{.Action}}'
+    echo "$output"
+    [ "$output" = $'health_status: healthy\nhealth_status: unhealthy' ]
+    # PID 1 acted on it (its system log line in the container's log)
+    id=$("$NRUN" inspect evh4 | jq -r '.[0].Id')
+    for _ in $(seq 50); do grep -q 'health: unhealthy, --on-unhealthy reload' "$NRUN_ROOT/containers/$id/logs/container.log" && break; sleep 0.1; done
+    grep -q 'health: unhealthy, --on-unhealthy reload' "$NRUN_ROOT/containers/$id/logs/container.log"
+    [ "$("$NRUN" inspect evh4 | jq -r '.[0].State.Status')" = running ]
+    "$NRUN" rm -f evh4 >/dev/null
+}
+
+@test "health: a foreground nrun run is its own monitor and writes health events too" {
+    t0=$(now)
+    "$NRUN" run --name evh5 --health-cmd 'test -e /tmp/ok' --health-interval 100ms bb:1 \
+        sh -c 'touch /tmp/ok; while [ ! -e /tmp/done ]; do sleep 0.1; done' >/dev/null 2>&1 </dev/null &
+    fg=$!
+    for _ in $(seq 150); do [[ "$(actions evh5 "$t0")" == *"health_status: healthy"* ]] && break; sleep 0.1; done
+    "$NRUN" exec evh5 touch /tmp/done || true
+    wait "$fg"
+    run actions evh5 "$t0"
+    echo "$output"
+    "$NRUN" rm -f evh5 >/dev/null
+    [[ "$output" == "create start health_status: healthy die"* ]]
+}

@@ -52,6 +52,40 @@ teardown_file() {
     "$NRUN" rm -f "$id"
 }
 
+@test "control socket: the monitor's health poll takes no stolen-socket reply; no event is forged" {
+    # the thief answers with a health Status that, copied unescaped, would be a
+    # second event line; the monitor polls through the same checked call as stats
+    t0=$(date +%s.%N)
+    id=$(rt_run -d --cap-add SYS_PTRACE --health-cmd true --health-interval 100ms ctl:1 \
+        sh -c 'ctlsteal 8 >/tmp/steal.log 2>&1; sleep 100')
+    for _ in $(seq 100); do "$NRUN" exec "$id" grep -q ready /tmp/steal.log 2>/dev/null && break; sleep 0.05; done
+    for _ in $(seq 100); do "$NRUN" exec "$id" grep -q answered /tmp/steal.log 2>/dev/null && break; sleep 0.1; done
+    run "$NRUN" exec "$id" cat /tmp/steal.log
+    echo "$output"
+    [[ "$output" == *"stole fd"* ]]
+    # it did answer (the monitor's polls: no CLI call was made), else this proved nothing
+    [[ "$output" =~ answered\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]
+    # the thief has let go: PID 1's own "healthy" comes through as one event
+    for _ in $(seq 100); do
+        "$NRUN" events --since "$t0" --until "$(date +%s.%N)" --filter container="$id" --format '{{.Action}}' |
+            grep -qx 'health_status: healthy' && break
+        sleep 0.1
+    done
+    "$NRUN" rm -f "$id" >/dev/null
+    run "$NRUN" events --since "$t0" --until "$(date +%s.%N)" --filter container="$id" --format '{{.Action}}'
+    echo "$output"
+    [[ "$output" != *FORGED* ]]
+    # only the actions the host writes, health_status once
+    run grep -vxE 'create|start|kill|die|stop|destroy|health_status: healthy' <<<"$output"
+    [ "$status" -eq 1 ]
+    run "$NRUN" events --since "$t0" --until "$(date +%s.%N)" --filter container="$id" --format '{{.Action}}'
+    [ "$(grep -cx 'health_status: healthy' <<<"$output")" = 1 ]
+    # the log: one JSON object a line, none with the thief's word
+    jq -e . "$NRUN_ROOT/events/events.jsonl" >/dev/null
+    run grep -c FORGED "$NRUN_ROOT/events/events.jsonl"
+    [ "$output" = 0 ]
+}
+
 @test "control socket: PID 1's own replies are accepted (stats, top, scale)" {
     id=$(rt_run -d ctl:1 sleep 100)
     run "$NRUN" stats "$id"

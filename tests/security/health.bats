@@ -57,4 +57,14 @@ check_same_as_app() {
     [ "$("$NRUN" inspect hs3 | jq -r '.[0].State.Health.Status')" = unhealthy ]
     "$NRUN" ps | grep -E 'Up .*\(unhealthy\) +hs3$'
     ! "$NRUN" ps | grep -q $'\033'
+    # the event log has the real status only: the forged "healthy" is no event
+    for i in $(seq 1 30); do
+        "$NRUN" events --until "$(date +%s.%N)" --filter container=hs3 --format '{{.Action}}' | grep -q health_status && break
+        sleep 0.1
+    done
+    run "$NRUN" events --until "$(date +%s.%N)" --filter container=hs3 --filter event=health_status --format '{{.Action}}'
+    echo "$output"
+    [ "$output" = "health_status: unhealthy" ]
+    run grep -c $'\033' "$NRUN_ROOT/events/events.jsonl"
+    [ "$output" = 0 ]
 }

@@ -18,7 +18,9 @@
 
 static const char forged[] =
     "{\"ok\":true,\"forged\":\"FORGED\",\"workers\":[{\"worker\":4242,\"pid\":4242,\"state\":\"FORGED\","
-    "\"uptime_ms\":1,\"restarts\":4242,\"cpu\":0,\"rss\":1,\"connections\":0,\"lag_ms\":0}]}\n";
+    "\"uptime_ms\":1,\"restarts\":4242,\"cpu\":0,\"rss\":1,\"connections\":0,\"lag_ms\":0}],"
+    /* a health status that, copied into an event line unescaped, would forge one */
+    "\"health\":{\"Status\":\"healthy\\\"}\\n{\\\"Action\\\":\\\"FORGED\",\"FailingStreak\":0,\"Log\":[]}}\n";
 
 int main(int argc, char **argv)
 {
