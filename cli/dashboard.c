@@ -147,7 +147,7 @@ static json_t *container_json(dash *d, const char *ref, bool *found)
         if (r && json_is_true(json_object_get(r, "ok")) && json_is_array(json_object_get(r, "workers"))) {
             json_decref(workers);
             workers = json_incref(json_object_get(r, "workers"));
-            json_t *lvl = json_object_get(r, "loglevel");
+            json_t *lvl = json_object_get(r, "log_level");
             if (json_is_string(lvl))
                 json_object_set(o, "LogLevel", lvl);
         } else {
