@@ -48,11 +48,18 @@ post() { curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "X-Nrun-Token: 
     ps=$("$NRUN" ps -a --no-trunc --format json)
     [ "$(jq -r '.[] | select(.Name == "web") | .Id' <<<"$list")" = "$(jq -r 'select(.Names == "web") | .ID' <<<"$ps")" ]
     [ "$(jq -r '.[] | select(.Name == "web") | .Status' <<<"$list")" = running ]
+    # traffic from inside (the container has no network of ours): rps, errors
+    "$NRUN" exec web node -e 'for (let i = 0; i < 20; i++) fetch("http://127.0.0.1:3000/status/" + (i % 4 ? 200 : 500))' >/dev/null
+    for _ in $(seq 50); do
+        "$NRUN" stats --json web | jq -e '[.workers[] | select(has("rps") and has("lag_ms"))] | length > 0' >/dev/null && break
+        sleep 0.2
+    done
     one=$(api /api/containers/web)
     stats=$("$NRUN" stats --json web)
     [ "$(jq -c '[.Workers[].pid] | sort' <<<"$one")" = "$(jq -c '[.workers[].pid] | sort' <<<"$stats")" ]
     [ "$(jq '.Workers | length' <<<"$one")" = 2 ]
-    jq -e '.Workers[0] | has("cpu") and has("rss") and has("lag_ms") and has("rps") and has("error_rate")' <<<"$one"
+    jq -e '.Workers | all(has("cpu") and has("rss") and has("restarts") and has("state"))' <<<"$one"
+    jq -e '[.Workers[] | select(has("lag_ms") and has("rps") and has("error_rate"))] | length > 0' <<<"$one"
     # a prefix of the id works as a name does; an unknown name is 404
     id=$(jq -r .Id <<<"$one")
     [ "$(api "/api/containers/${id:0:12}" | jq -r .Name)" = web ]

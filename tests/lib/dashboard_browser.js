@@ -6,6 +6,16 @@
 'use strict';
 const { chromium } = require('playwright-core');
 
+// Poll f() (in Node: the page's CSP forbids the eval waitForFunction needs)
+// until it returns a truthy value.
+async function until(f, ms, what) {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+    const v = await f();
+    if (v) return v;
+  }
+  throw new Error('timed out waiting for ' + what);
+}
+
 async function main() {
   const [mode, url, name, shot] = process.argv.slice(2);
   const browser = await chromium.launch({
@@ -27,19 +37,17 @@ async function main() {
     if (mode === 'ui') {
       out.before = await pids();
       await page.click('#reload');
-      await page.waitForFunction((before) => {
-        const now = [...document.querySelectorAll('#workers td.pid')].map((t) => t.textContent);
-        return now.length === before.length && now.every((p) => !before.includes(p));
-      }, out.before, { timeout: 120000, polling: 200 });
+      await until(async () => {
+        const now = await pids();
+        return now.length === out.before.length && now.every((p) => !out.before.includes(p));
+      }, 120000, 'new worker PIDs');
       out.after = await pids();
       await page.selectOption('#level', 'warn');
       await page.click('#set-level');
-      await page.waitForFunction(() => document.getElementById('action-result').textContent === 'loglevel: ok',
-        null, { timeout: 20000 });
+      await until(async () => (await page.textContent('#action-result')) === 'loglevel: ok', 20000, 'loglevel: ok');
       out.result = await page.textContent('#action-result');
     } else {
-      await page.waitForFunction(() => document.getElementById('logs').textContent.includes('<script>'),
-        null, { timeout: 20000 });
+      await until(async () => (await page.textContent('#logs')).includes('<script>'), 20000, 'the <script> log line');
       out.logs = await page.textContent('#logs');
       out.pwned = await page.evaluate(() => window.pwned === undefined ? null : window.pwned);
       out.scripts = await page.$$eval('#logs script, #logs img', (e) => e.length);
