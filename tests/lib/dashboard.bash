@@ -1,10 +1,11 @@
 # `nrun dashboard` for the tests: started with the real nrun on the host's
 # 127.0.0.1 (it talks to the containers' control sockets, not their ports).
-# dash_start [ARGS...] sets DASH_PID, DASH_ADDR (IP:PORT), DASH_TOKEN.
+# dash_start [ARGS...] sets DASH_PID, DASH_ADDR (IP:PORT), DASH_TOKEN;
+# DASH_WRAP (a command prefix, e.g. nsenter into a namespace) runs it elsewhere.
 dash_start() {
     local out=$BATS_FILE_TMPDIR/dash.out
     : >"$out"
-    "$NR_REAL_NRUN" dashboard "$@" >"$out" 2>"$BATS_FILE_TMPDIR/dash.err" &
+    ${DASH_WRAP:-} "$NR_REAL_NRUN" dashboard "$@" >"$out" 2>"$BATS_FILE_TMPDIR/dash.err" &
     DASH_PID=$!
     for _ in $(seq 100); do grep -q '^nrun dashboard: http://' "$out" && break; sleep 0.1; done
     local url
