@@ -38,7 +38,7 @@
 #include "cli/http.h"
 #include "runtime/runtime.h"
 
-enum { MAX_CLIENTS = 32, REQ_TIMEOUT_MS = 10000, STATS_TIMEOUT_MS = 1500, LOG_TAIL_BYTES = 512 * 1024 };
+enum { MAX_CLIENTS = 32, REQ_TIMEOUT_MS = 10000, LINGER_MS = 2000, STATS_TIMEOUT_MS = 1500, LOG_TAIL_BYTES = 512 * 1024 };
 
 typedef struct client {
     int fd;
@@ -46,6 +46,7 @@ typedef struct client {
     char *out;
     size_t outlen, outoff;
     long long deadline;
+    bool draining; /* answered: reading what the client still sends until it closes */
 } client;
 
 typedef struct dash {
@@ -428,8 +429,17 @@ static void client_read(dash *d, client *c)
         }
     }
     free(r);
-    if (c->out)
-        shutdown(c->fd, SHUT_RD);
+}
+
+/* After the answer, read what the client still sends (a head cut at the
+ * bound) until it closes: closing with unread input would reset the
+ * connection and could lose the answer on its way (apache's lingering close). */
+static void client_drain(client *c)
+{
+    char buf[4096];
+    ssize_t k = recv(c->fd, buf, sizeof buf, 0);
+    if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+        client_close(c);
 }
 
 static void client_write(client *c)
@@ -440,8 +450,12 @@ static void client_write(client *c)
     if (k < 0)
         return client_close(c);
     c->outoff += (size_t)k;
-    if (c->outoff == c->outlen)
-        client_close(c);
+    if (c->outoff == c->outlen) {
+        shutdown(c->fd, SHUT_WR);
+        c->draining = true;
+        long long end = now_ms() + LINGER_MS;
+        c->deadline = c->deadline < end ? c->deadline : end;
+    }
 }
 
 static int listen_on(const char *spec, dash *d, nr_global *g)
@@ -524,7 +538,7 @@ int nr_cmd_dashboard(int argc, char **argv, nr_global *g)
                 continue;
             }
             nopen++;
-            pf[n] = (struct pollfd){.fd = cl->fd, .events = cl->out ? POLLOUT : POLLIN};
+            pf[n] = (struct pollfd){.fd = cl->fd, .events = cl->out && !cl->draining ? POLLOUT : POLLIN};
             map[n++] = i;
         }
         if (nopen < MAX_CLIENTS) /* full: new connections wait in the backlog */
@@ -549,11 +563,13 @@ int nr_cmd_dashboard(int argc, char **argv, nr_global *g)
                 continue;
             }
             client *cl = &d.c[map[k]];
-            if (cl->out)
+            if (cl->draining)
+                client_drain(cl);
+            else if (cl->out)
                 client_write(cl);
             else
                 client_read(&d, cl);
-            if (cl->fd >= 0 && cl->out && cl->outoff == 0)
+            if (cl->fd >= 0 && cl->out && !cl->draining && cl->outoff == 0)
                 client_write(cl);
         }
     }

@@ -33,10 +33,10 @@ post() { curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "X-Nrun-Token: 
     -H 'Content-Type: application/json' -d "$2" "http://$DASH_ADDR$1"; }
 
 @test "dashboard --help; bad --listen is a usage error" {
-    run "$NR_REAL_NRUN" dashboard --help
+    run "$NRUN" dashboard --help
     [ "$status" -eq 0 ]
     [[ $output == *--listen* ]]
-    run "$NR_REAL_NRUN" dashboard --listen nowhere
+    run "$NRUN" dashboard --listen nowhere
     [ "$status" -eq 2 ]
     [[ $output == *"--listen nowhere"* ]]
 }
