@@ -320,12 +320,14 @@ static void serve_static(client *c, const char *file, const char *ctype)
 static void route(dash *d, client *c, nr_http_req *r, const char *body)
 {
     char tok[128] = "";
-    bool get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
+    bool get = !strcmp(r->method, "GET");
     bool post = !strcmp(r->method, "POST");
     if (!get && !post)
         return respond_error(c, 405, "GET or POST");
     /* DNS rebinding: a name that resolves to us is not our address */
-    if (d->loopback && strcmp(r->host, d->hostport))
+    char local[96];
+    snprintf(local, sizeof local, "localhost:%s", strrchr(d->hostport, ':') + 1);
+    if (d->loopback && strcmp(r->host, d->hostport) && strcmp(r->host, local))
         return respond_error(c, 403, "Host is not this dashboard's address");
     bool authed = (!nr_http_param(r->cookie, ';', "nrun_token", tok, sizeof tok) && same_secret(tok, d->token)) ||
                   (r->token[0] && same_secret(r->token, d->token));
@@ -342,8 +344,8 @@ static void route(dash *d, client *c, nr_http_req *r, const char *body)
     if (!d->loopback && !authed)
         return respond_error(c, 401, "this dashboard needs its token: open the address nrun dashboard printed");
     if (post) {
-        char want[128];
-        snprintf(want, sizeof want, "http://%s", d->hostport);
+        char want[300];
+        snprintf(want, sizeof want, "http://%s", r->host);
         if (!r->token[0] || !same_secret(r->token, d->token))
             return respond_error(c, 403, "a POST needs the X-Nrun-Token header");
         if (r->origin[0] && strcmp(r->origin, want))
