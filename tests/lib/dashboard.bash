@@ -15,9 +15,15 @@ dash_start() {
     DASH_TOKEN=${url##*token=}
     export DASH_PID DASH_ADDR DASH_TOKEN
 }
+# Stop it; fails when a sanitizer build reported anything (leaks at exit too).
 dash_stop() {
     [ -z "${DASH_PID:-}" ] || { kill "$DASH_PID" 2>/dev/null; wait "$DASH_PID" 2>/dev/null; } || true
     DASH_PID=
+    if grep -qE 'Sanitizer|runtime error' "$BATS_FILE_TMPDIR/dash.err" 2>/dev/null; then
+        cat "$BATS_FILE_TMPDIR/dash.err" >&2
+        : >"$BATS_FILE_TMPDIR/dash.err"
+        return 1
+    fi
 }
 # A free port on 127.0.0.1.
 dash_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
