@@ -3,6 +3,7 @@
 'use strict';
 let token = '';
 let selected = null;
+let opened = false; // the controls got the selected container's values
 
 function el(tag, text, cls) {
   const e = document.createElement(tag);
@@ -46,7 +47,7 @@ function renderContainers(list) {
       el('td', c.Workers.length));
     const td = el('td');
     const b = el('button', 'Open');
-    b.addEventListener('click', () => { selected = c.Name; refresh(); refreshLogs(); });
+    b.addEventListener('click', () => { selected = c.Name; opened = false; refresh(); refreshLogs(); });
     td.append(b);
     tr.append(td);
     tb.append(tr);
@@ -82,6 +83,11 @@ async function refresh() {
     renderContainers(list);
     const c = list.find((x) => x.Name === selected);
     if (c) renderWorkers(c);
+    if (c && !opened) { // the controls start from what the container has now
+      opened = true;
+      document.getElementById('scale-n').value = String(Math.max(1, c.Workers.length));
+      if (['debug', 'info', 'warn', 'error'].includes(c.LogLevel)) document.getElementById('level').value = c.LogLevel;
+    }
     document.getElementById('status').textContent = 'updated ' + new Date().toLocaleTimeString();
   } catch (e) {
     document.getElementById('status').textContent = 'error: ' + e.message;
