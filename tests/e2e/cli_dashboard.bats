@@ -12,6 +12,8 @@ setup_file() {
     rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
     "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
         "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    "$NRUN" __internal mkimage -t bb:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
     rt_run -d --name web --workers 2 --network none -v "$REPO/tests/apps:/app:ro" nd:1 node /app/obs.js >/dev/null
     for _ in $(seq 100); do
         [ "$("$NRUN" stats --json web 2>/dev/null | jq '[.workers[] | select(.state == "up")] | length')" = 2 ] && break
@@ -67,6 +69,24 @@ post() { curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "X-Nrun-Token: 
     # the page and its assets, with the CSP
     curl -sfi "http://$DASH_ADDR/" | grep -qi "^content-security-policy: default-src 'self'"
     curl -sf "http://$DASH_ADDR/app.js" | grep -q textContent
+}
+
+@test "dashboard API: a container's health as inspect has it" {
+    rt_run -d --name sick --network none --health-cmd 'test -e /tmp/ok' --health-interval 100ms --health-retries 1 \
+        bb:1 sleep 1000 >/dev/null
+    for _ in $(seq 100); do [ "$("$NRUN" inspect sick | jq -r '.[0].State.Health.Status')" = unhealthy ] && break; sleep 0.1; done
+    dash_start --listen "127.0.0.1:$(dash_port)"
+    [ "$(curl -sf "http://$DASH_ADDR/api/containers/sick" | jq -r .Health)" = unhealthy ]
+    "$NRUN" exec sick touch /tmp/ok
+    for _ in $(seq 100); do [ "$("$NRUN" inspect sick | jq -r '.[0].State.Health.Status')" = healthy ] && break; sleep 0.1; done
+    [ "$(curl -sf "http://$DASH_ADDR/api/containers" | jq -r '.[] | select(.Name == "sick") | .Health')" = healthy ]
+    [ "$(curl -sf "http://$DASH_ADDR/api/containers/web" | jq -r .Health)" = "$("$NRUN" inspect web | jq -r '.[0].State.Health.Status // null')" ]
+    # the stop button's POST: 202, then `nrun stop` runs
+    [ "$(post /api/containers/sick/stop '{}')" = 202 ]
+    for _ in $(seq 150); do [ "$("$NRUN" inspect sick | jq -r '.[0].State.Status')" = exited ] && break; sleep 0.2; done
+    [ "$("$NRUN" inspect sick | jq -r '.[0].State.Status')" = exited ]
+    [ "$(curl -sf "http://$DASH_ADDR/api/containers/sick" | jq -r '.Status + " " + (.Workers | length | tostring)')" = "exited 0" ]
+    "$NRUN" rm -f sick >/dev/null
 }
 
 @test "dashboard actions: scale, loglevel, dye, logs with a stream filter" {
