@@ -36,6 +36,7 @@
     X("monit", nr_cmd_monit, "Supervisor", "A live view of a container's workers (q quits)") \
     X("loglevel", nr_cmd_loglevel, "Supervisor", "Set the console level of a container's workers, live") \
     X("dye", nr_cmd_dye, "Supervisor", "Log matching requests in full (request dyeing)") \
+    X("dashboard", nr_cmd_dashboard, "Supervisor", "A web console: live workers, logs and actions in a browser") \
     X("images", nr_cmd_images, "Images", "List images") \
     X("rmi", nr_cmd_rmi, "Images", "Remove images") \
     X("tag", nr_cmd_tag, "Images", "Give an image another name") \

@@ -11,6 +11,7 @@ APT_PKGS=(
     busybox-static tini wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev
     containernetworking-plugins golang-github-containernetworking-plugin-dnsname dnsmasq-base iptables
     nodejs npm mmdebstrap dpkg-dev
+    chromium
 )
 
 # Only for `make bench` (deps.sh --bench): BuildKit to compare nbuild with.
@@ -51,6 +52,16 @@ if [ -f "$apps/package.json" ]; then
         (cd "$apps" && npm install --no-audit --no-fund --loglevel=error >/dev/null &&
             echo "$want" >node_modules/.nrun-installed)
     fi
+fi
+# playwright-core (no browser download: it drives Debian's chromium) for the
+# dashboard's browser tests, in the test cache (tests/lib/dashboard.bash).
+pw=${NR_PLAYWRIGHT_DIR:-/var/cache/nrun-test/playwright}
+pw_version=1.49.1
+if [ "$(cat "$pw/.nrun-installed" 2>/dev/null)" != "$pw_version" ]; then
+    echo "deps: npm install playwright-core@$pw_version in $pw"
+    mkdir -p "$pw"
+    (cd "$pw" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error \
+        "playwright-core@$pw_version" >/dev/null && echo "$pw_version" >.nrun-installed)
 fi
 # The npm tarballs the examples' lock files name, for the offline registry
 # that tests/e2e/build_examples.bats and bench/build_express.sh serve.
