@@ -726,6 +726,7 @@ int rt_net_publish(const char *root, const char *id, bool on, nr_err *err)
     json_t *pm = json_object_get(rc, "portMappings");
     if (!pm)
         pm = json_object_get(rc, "deferredPortMappings");
+    json_incref(pm); /* rc's key changes below */
     json_t *plugin = json_is_object(cl) ? rt_net_plugin_of(cl, "portmap") : NULL;
     const char *ifname = json_string_value(json_object_get(a, "ifname"));
     if (!json_is_object(rc) || !json_is_array(pm) || !json_array_size(pm) || !plugin || !ifname ||
@@ -760,6 +761,7 @@ int rt_net_publish(const char *root, const char *id, bool on, nr_err *err)
         r = record_write(adfd, id, rec, err);
     }
 out:
+    json_decref(pm);
     json_decref(rec);
     close(lk), close(adfd), close(dfd);
     return r;
