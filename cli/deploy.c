@@ -18,6 +18,8 @@
  * Each deploy appends a revision to <root>/deploy/NAME.json (a store file:
  * read as hostile input). */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -303,6 +305,144 @@ static json_int_t hist_next(const json_t *h)
     return m + 1;
 }
 
+/* ---- the journal: <root>/deploy/NAME.journal, written before each step ---
+ * {"old": ID, "new": ID or "", "newname": NAME-rN, "rev": N, "step": S}
+ *   start     the new one may exist, unpublished: remove it (old serves)
+ *   switch    both may be published (the first rule serves) or one of them:
+ *             publish the old again, unpublish and remove the new (revert)
+ *   drain     the old one is unpublished and going: finish (remove the old,
+ *             the new one takes the name)
+ * NAME.lock is held (flock) by the deploy for its whole run: a journal
+ * whose lock can be taken belongs to a deploy that was killed. */
+
+static int journal_lock(nr_global *g, const char *name, bool wait, nr_err *err)
+{
+    int dfd = hist_dir(g, err);
+    if (dfd < 0)
+        return -1;
+    cleanup_free char *f = nr_xasprintf("%s.lock", name);
+    int fd = openat(dfd, f, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    close(dfd);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s/deploy/%s", g->root, f);
+    if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return nr_err_set(err, "a deploy of %s is in progress (%s/deploy/%s)", name, g->root, f);
+        return nr_err_sys(err, e, "lock %s/deploy/%s", g->root, f);
+    }
+    return fd;
+}
+
+static void journal_write(nr_global *g, const char *name, json_t *j, const char *step)
+{
+    json_object_set_new(j, "step", json_string(step));
+    nr_err ign;
+    int dfd = hist_dir(g, &ign);
+    if (dfd < 0)
+        return;
+    cleanup_free char *f = nr_xasprintf("%s.journal", name);
+    cleanup_free char *t = json_dumps(j, JSON_COMPACT);
+    if (t)
+        nr_write_atomic(dfd, f, t, strlen(t), 0600, &ign);
+    close(dfd);
+}
+
+static void journal_clear(nr_global *g, const char *name)
+{
+    cleanup_free char *p = nr_xasprintf("%s/deploy/%s.journal", g->root, name);
+    unlink(p);
+}
+
+static bool hex_id(const char *s)
+{
+    return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* With NAME's lock held: complete or revert what a killed deploy left. */
+static int journal_recover(nr_global *g, const char *name, nr_err *err)
+{
+    cleanup_free char *path = nr_xasprintf("%s/deploy/%s.journal", g->root, name);
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (nr_read_file(AT_FDCWD, path, 1 << 16, &text, &len, err) < 0) {
+        if (err->errnum == ENOENT) {
+            memset(err, 0, sizeof *err);
+            return 0;
+        }
+        return -1;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!j)
+        return nr_err_set(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    const char *old = json_string_value(json_object_get(j, "old"));
+    const char *nw = json_string_value(json_object_get(j, "new"));
+    const char *nn = json_string_value(json_object_get(j, "newname"));
+    const char *step = json_string_value(json_object_get(j, "step"));
+    if (!hex_id(old) || !nw || (*nw && !hex_id(nw)) || !nn || !name_ok(nn) || !step ||
+        (strcmp(step, "start") && strcmp(step, "switch") && strcmp(step, "drain"))) {
+        json_decref(j);
+        return nr_err_set(err, "%s: not a deploy journal (old, new, newname, step); remove it once the ports serve", path);
+    }
+    nr_err ign;
+    if (!strcmp(step, "drain")) {
+        fprintf(stderr, "%s: %s: finishing the deploy a killed nrun left (%s serves)\n", g->prog, name, nn);
+        if (*nw)
+            rt_net_publish(g->root, nw, true, &ign); /* already on: no second rule */
+        self_run2(g, "rm", "-f", old);
+        self_run2(g, "rename", *nw ? nw : nn, name);
+    } else {
+        fprintf(stderr, "%s: %s: reverting the deploy a killed nrun left (%.12s serves)\n", g->prog, name, old);
+        rt_net_publish(g->root, old, true, &ign);
+        const char *victim = *nw ? nw : nn;
+        if (*nw)
+            rt_net_publish(g->root, nw, false, &ign);
+        self_run2(g, "rm", "-f", victim);
+    }
+    json_t *h = hist_load(g, name, &ign);
+    json_t *revs = json_object_get(h, "revisions");
+    json_t *last = json_array_get(revs, json_array_size(revs) - 1);
+    if (last && json_integer_value(json_object_get(last, "rev")) == json_integer_value(json_object_get(j, "rev"))) {
+        json_object_set_new(last, "result", json_string(!strcmp(step, "drain") ? "deployed" : "rolled back"));
+        json_object_set_new(last, "reason", json_string("the deploying nrun was killed; finished by the next command"));
+        hist_save(g, name, h, &ign);
+    }
+    json_decref(h);
+    json_decref(j);
+    journal_clear(g, name);
+    return 0;
+}
+
+/* ps and the deploy verbs: the journals of killed deploys, done or undone.
+ * One line per problem on stderr; never fails the caller. */
+void nr_deploy_recover(nr_global *g)
+{
+    cleanup_free char *d = nr_xasprintf("%s/deploy", g->root);
+    DIR *dir = opendir(d);
+    if (!dir)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        size_t l = strlen(e->d_name);
+        if (l <= 8 || strcmp(e->d_name + l - 8, ".journal"))
+            continue;
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(l - 8), e->d_name);
+        if (!name_ok(name))
+            continue;
+        nr_err err = {0};
+        int lk = journal_lock(g, name, false, &err);
+        if (lk < 0)
+            continue; /* a live deploy */
+        if (journal_recover(g, name, &err) < 0)
+            fprintf(stderr, "%s: %s\n", g->prog, err.msg);
+        close(lk);
+    }
+    closedir(dir);
+}
+
 /* ---- the deploy ------------------------------------------------------------- */
 
 typedef struct deploy_opts {
@@ -336,6 +476,9 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     nr_err err = {0};
     if (!name_ok(name))
         return nr_usage_error(g, "%s: %s is not a container name", o->kind, name);
+    cleanup_close int lk = journal_lock(g, name, false, &err);
+    if (lk < 0 || journal_recover(g, name, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     ctr_now old;
     if (ctr_get(g, name, &old, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
@@ -406,6 +549,8 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     hist_save(g, name, h, &err);
 
     char newid[128] = "";
+    json_t *jr = json_pack("{s:s, s:s, s:s, s:I}", "old", old.id, "new", "", "newname", newname, "rev", rev);
+    journal_write(g, name, jr, "start");
     fprintf(stderr, "%s %s: starting revision %lld (%s) as %s\n", o->kind, name, (long long)rev, image, newname);
     int rc = self_run(g, av, true, newid, sizeof newid);
     free(av);
@@ -417,11 +562,14 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
         self_run2(g, "rm", "-f", newname);
         goto failed;
     }
+    json_object_set_new(jr, "new", json_string(newid));
+    journal_write(g, name, jr, "start");
     if (ready_wait(g, newid, ports, o->ready_ms, &err) < 0) {
         snprintf(reason, sizeof reason, "revision %lld (%.100s) did not become ready: %.400s", (long long)rev, image, err.msg);
         ctr_discard(g, newid);
         goto failed;
     }
+    journal_write(g, name, jr, "switch");
     if (ports_switch(g, old.id, newid, &err) < 0) {
         snprintf(reason, sizeof reason, "switching the ports: %.500s", err.msg);
         ctr_discard(g, newid);
@@ -445,6 +593,7 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     }
     /* drain and remove the old one, the new one takes the name */
     why = "ok";
+    journal_write(g, name, jr, "drain");
     self_run2(g, "stop", old.id, NULL);
     self_run2(g, "rm", "-f", old.id);
     if (self_run2(g, "rename", newid, name) != 0)
@@ -459,6 +608,8 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
                                                                      !strcmp(json_string_value(json_object_get(r, "result")), "running")) json_object_set_new(r, "result", json_string("replaced"));
     }
     hist_save(g, name, h, &err);
+    journal_clear(g, name);
+    json_decref(jr);
     json_decref(h);
     json_decref(ports);
     printf("%s\n", newid);
@@ -471,6 +622,8 @@ failed:
         nr_err ign;
         hist_save(g, name, h, &ign);
     }
+    journal_clear(g, name);
+    json_decref(jr);
     json_decref(h);
     json_decref(ports);
     fprintf(stderr, "%s: %s %s: %s; %s still serves\n", g->prog, o->kind, name, reason, name);

@@ -130,3 +130,47 @@ load_check() {
     [[ "$output" == *"not a revision history"* ]]
     rm "$NRUN_ROOT/deploy/web.json"
 }
+
+# the port's DNAT rules in this file's namespace (one per published container)
+dnat_count() { nr_in_ns iptables-save -t nat | grep -c -- "--dport $PORT -j DNAT" || true; }
+journal_step() { jq -r .step "$NRUN_ROOT/deploy/web.journal" 2>/dev/null; }
+
+@test "deploy: kill -9 of nrun deploy after the switch (watching): the next ps reverts it, one revision serves, 0 failed requests" {
+    start_web app:1
+    load_start 8
+    "$NRUN" deploy --watch 60s web app:2 2>/dev/null &
+    dp=$!
+    for _ in $(seq 300); do [ "$(journal_step)" = switch ] && [ "$(get)" = v2 ] && break; sleep 0.1; done
+    [ "$(journal_step)" = switch ]
+    kill -9 "$dp"
+    wait "$dp" || true
+    run "$NRUN" ps
+    echo "$output" >&2
+    [[ "$output" == *"reverting the deploy"* ]]
+    [ ! -e "$NRUN_ROOT/deploy/web.journal" ]
+    load_check
+    [ "$(get)" = v1 ]
+    [ "$(dnat_count)" -eq 1 ]
+    [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ]
+    run "$NRUN" history web
+    [[ "$output" == *"app:2"*"rolled back: the deploying nrun was killed"* ]]
+}
+
+@test "deploy: kill -9 of nrun deploy while it drains the old one: the next ps finishes it" {
+    start_web app:1
+    "$NRUN" deploy --watch 0 web app:2 2>/dev/null &
+    dp=$!
+    for _ in $(seq 600); do [ "$(journal_step)" = drain ] && break; sleep 0.02; done
+    kill -9 "$dp"
+    wait "$dp" || true
+    # whether the kill came during the drain or after the end, the next command leaves one revision, v2, named web
+    run "$NRUN" history web
+    echo "$output" >&2
+    "$NRUN" ps >/dev/null
+    [ ! -e "$NRUN_ROOT/deploy/web.journal" ]
+    [ "$(get)" = v2 ]
+    [ "$(dnat_count)" -eq 1 ]
+    for _ in $(seq 100); do [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ] && break; sleep 0.1; done
+    [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ]
+    "$NRUN" ps --format '{{.Names}}' | grep -qx web
+}
