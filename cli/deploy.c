@@ -240,14 +240,37 @@ static int hist_dir(nr_global *g, nr_err *err)
     return fd;
 }
 
+/* A file of <root>/deploy read as hostile input: a regular file, not through
+ * a symlink, at most `max` bytes.  -1 with errnum ENOENT when absent. */
+static int store_read(nr_global *g, const char *fname, size_t max, char **out, size_t *len, nr_err *err)
+{
+    int dfd = hist_dir(g, err);
+    if (dfd < 0)
+        return -1;
+    int fd = openat(dfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    close(dfd);
+    if (fd < 0)
+        return nr_err_sys(err, errno == ELOOP ? EINVAL : errno, "open %s/deploy/%s%s", g->root, fname,
+                          errno == ELOOP ? " (a symlink)" : "");
+    struct stat st;
+    int r;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        r = nr_err_set(err, "%s/deploy/%s: not a regular file", g->root, fname);
+    else if ((r = nr_read_fd(fd, max, out, len, err)) < 0)
+        nr_err_wrap(err, "%s/deploy/%s", g->root, fname);
+    close(fd);
+    return r;
+}
+
 /* The history of NAME, checked: {"name": NAME, "revisions": [{rev, image, ...}]}.
  * An absent file is an empty history; a malformed one is an error. */
 static json_t *hist_load(nr_global *g, const char *name, nr_err *err)
 {
     cleanup_free char *path = nr_xasprintf("%s/deploy/%s.json", g->root, name);
+    cleanup_free char *fname = nr_xasprintf("%s.json", name);
     cleanup_free char *text = NULL;
     size_t len;
-    if (nr_read_file(AT_FDCWD, path, 1 << 20, &text, &len, err) < 0) {
+    if (store_read(g, fname, 1 << 20, &text, &len, err) < 0) {
         if (err->errnum == ENOENT) {
             memset(err, 0, sizeof *err);
             return json_pack("{s:s, s:[]}", "name", name, "revisions");
@@ -364,9 +387,10 @@ static bool hex_id(const char *s)
 static int journal_recover(nr_global *g, const char *name, nr_err *err)
 {
     cleanup_free char *path = nr_xasprintf("%s/deploy/%s.journal", g->root, name);
+    cleanup_free char *fname = nr_xasprintf("%s.journal", name);
     cleanup_free char *text = NULL;
     size_t len;
-    if (nr_read_file(AT_FDCWD, path, 1 << 16, &text, &len, err) < 0) {
+    if (store_read(g, fname, 1 << 16, &text, &len, err) < 0) {
         if (err->errnum == ENOENT) {
             memset(err, 0, sizeof *err);
             return 0;
@@ -386,20 +410,36 @@ static int journal_recover(nr_global *g, const char *name, nr_err *err)
         json_decref(j);
         return nr_err_set(err, "%s: not a deploy journal (old, new, newname, step); remove it once the ports serve", path);
     }
+    /* what it would remove must be what a deploy of NAME made */
+    char expect[160];
+    snprintf(expect, sizeof expect, "%s-r%lld", name, (long long)json_integer_value(json_object_get(j, "rev")));
+    if (strcmp(nn, expect)) {
+        json_decref(j);
+        return nr_err_set(err, "%s: its new container is not %s's revision (%s): not touched; remove the file", path, name,
+                          expect);
+    }
+    /* by name, and only when the name still means what the journal says */
+    ctr_now named, made;
     nr_err ign;
+    bool have_named = ctr_get(g, name, &named, &ign) == 0, have_made = ctr_get(g, nn, &made, &ign) == 0;
+    if (have_made && *nw && strcmp(made.id, nw))
+        have_made = false; /* somebody else's NAME-rN */
     if (!strcmp(step, "drain")) {
         fprintf(stderr, "%s: %s: finishing the deploy a killed nrun left (%s serves)\n", g->prog, name, nn);
-        if (*nw)
-            rt_net_publish(g->root, nw, true, &ign); /* already on: no second rule */
-        self_run2(g, "rm", "-f", old);
-        self_run2(g, "rename", *nw ? nw : nn, name);
+        if (have_made) {
+            rt_net_publish(g->root, made.id, true, &ign); /* already on: no second rule */
+            if (have_named && !strcmp(named.id, old))
+                self_run2(g, "rm", "-f", old);
+            self_run2(g, "rename", made.id, name);
+        }
     } else {
         fprintf(stderr, "%s: %s: reverting the deploy a killed nrun left (%.12s serves)\n", g->prog, name, old);
-        rt_net_publish(g->root, old, true, &ign);
-        const char *victim = *nw ? nw : nn;
-        if (*nw)
-            rt_net_publish(g->root, nw, false, &ign);
-        self_run2(g, "rm", "-f", victim);
+        if (have_named && !strcmp(named.id, old))
+            rt_net_publish(g->root, old, true, &ign);
+        if (have_made) {
+            rt_net_publish(g->root, made.id, false, &ign);
+            self_run2(g, "rm", "-f", made.id);
+        }
     }
     json_t *h = hist_load(g, name, &ign);
     json_t *revs = json_object_get(h, "revisions");
