@@ -41,6 +41,7 @@
 #include "runtime/runtime.h"
 
 #define DEPLOY_MAX_REVS 50
+#define DEPLOY_KEEP_IMAGES 5 /* the last K revisions' images stay tagged (deploy/NAME:rN): prune keeps them */
 
 static long long now_ms(void)
 {
@@ -240,6 +241,19 @@ static int hist_dir(nr_global *g, nr_err *err)
     return fd;
 }
 
+/* Revision N's image tagged deploy/NAME:rN (lower case), so that image prune
+ * keeps it and a rollback gets the very same image; "" when NAME cannot be a
+ * repository name. */
+static void pin_ref(const char *name, json_int_t rev, char *out, size_t n)
+{
+    char l[128];
+    size_t i = 0;
+    for (; name[i] && i < sizeof l - 1; i++)
+        l[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+    l[i] = 0;
+    snprintf(out, n, "deploy/%s:r%lld", l, (long long)rev);
+}
+
 /* A file of <root>/deploy read as hostile input: a regular file, not through
  * a symlink, at most `max` bytes.  -1 with errnum ENOENT when absent. */
 static int store_read(nr_global *g, const char *fname, size_t max, char **out, size_t *len, nr_err *err)
@@ -294,6 +308,11 @@ static json_t *hist_load(nr_global *g, const char *name, nr_err *err)
         if (!json_is_object(r) || !img || !*img || strlen(img) > 512 || !nr_utf8_valid(img) || img[0] == '-' ||
             n < 1 || n > 1000000 || !json_is_string(json_object_get(r, "result")))
             ok = false;
+        const char *p = json_string_value(json_object_get(r, "pin"));
+        char want[200];
+        pin_ref(name, n, want, sizeof want);
+        if (ok && json_object_get(r, "pin") && (!p || strcmp(p, want)))
+            ok = false; /* a pin is only ever deploy/NAME:rN */
     }
     if (!ok) {
         json_decref(h);
@@ -326,6 +345,36 @@ static json_int_t hist_next(const json_t *h)
     json_array_foreach(json_object_get(h, "revisions"), i, r) if (json_integer_value(json_object_get(r, "rev")) > m) m =
         json_integer_value(json_object_get(r, "rev"));
     return m + 1;
+}
+
+static void pin(nr_global *g, json_t *revrec, const char *name, const char *image)
+{
+    char ref[200];
+    pin_ref(name, json_integer_value(json_object_get(revrec, "rev")), ref, sizeof ref);
+    if (self_run2(g, "tag", image, ref) == 0)
+        json_object_set_new(revrec, "pin", json_string(ref));
+}
+
+/* untag the pins of failed revisions and of all but the last K */
+static void pins_trim(nr_global *g, json_t *h)
+{
+    json_t *revs = json_object_get(h, "revisions");
+    size_t n = json_array_size(revs), kept = 0;
+    for (size_t i = n; i-- > 0;) {
+        json_t *r = json_array_get(revs, i);
+        const char *p = json_string_value(json_object_get(r, "pin"));
+        const char *res = json_string_value(json_object_get(r, "result"));
+        if (!p)
+            continue;
+        bool ok = !strcmp(res, "deployed") || !strcmp(res, "replaced") || !strcmp(res, "running") ||
+                  !strcmp(res, "starting");
+        if (ok && kept < DEPLOY_KEEP_IMAGES) {
+            kept++;
+            continue;
+        }
+        self_run2(g, "rmi", p, NULL);
+        json_object_del(r, "pin");
+    }
 }
 
 /* ---- the journal: <root>/deploy/NAME.journal, written before each step ---
@@ -551,8 +600,12 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
                                         *old.image ? old.image : json_string_value(json_object_get(rj, "image_id")) ?: "?", "image_id",
                                         json_string_value(json_object_get(rj, "image_id")) ?: "", "time",
                                         (json_int_t)time(NULL), "result", "running"));
-    if (rev == 1)
+    if (rev == 1) {
+        const char *iid = json_string_value(json_object_get(rj, "image_id"));
+        if (iid && *iid)
+            pin(g, json_array_get(json_object_get(h, "revisions"), 0), name, iid);
         rev = 2;
+    }
     char newname[160];
     snprintf(newname, sizeof newname, "%s-r%lld", name, (long long)rev);
     /* the stored flags, then ours, then the overrides: a later flag wins */
@@ -586,6 +639,7 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     for (size_t i = 0; i < o->nextra; i++)
         json_array_append_new(json_object_get(revrec, "flags"), json_string(o->extra[i]));
     json_array_append_new(json_object_get(h, "revisions"), revrec);
+    pin(g, revrec, name, image);
     hist_save(g, name, h, &err);
 
     char newid[128] = "";
@@ -639,6 +693,7 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     if (self_run2(g, "rename", newid, name) != 0)
         fprintf(stderr, "%s %s: the new container keeps the name %s\n", o->kind, name, newname);
     json_object_set_new(revrec, "result", json_string("deployed"));
+    pins_trim(g, h);
     json_object_set_new(revrec, "container", json_string(newid));
     {
         /* every earlier revision is history now */
@@ -657,6 +712,7 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     return 0;
 failed:
     json_object_set_new(revrec, "result", json_string("rolled back"));
+    pins_trim(g, h);
     json_object_set_new(revrec, "reason", json_string(reason));
     {
         nr_err ign;
@@ -752,7 +808,9 @@ static int deploy_main(int argc, char **argv, nr_global *g, const nr_cmdspec *sp
                 return nr_usage_error(g, "rollback: %s has no revision %lld (nrun history %s)", name, to, name);
             return nr_usage_error(g, "rollback: %s has no earlier revision to go back to (nrun history %s)", name, name);
         }
-        cleanup_free char *img = nr_xstrdup(json_string_value(json_object_get(pick, "image")));
+        /* the pinned image when it is still kept: the very revision, even if its tag moved */
+        const char *p = json_string_value(json_object_get(pick, "pin"));
+        cleanup_free char *img = nr_xstrdup(p ? p : json_string_value(json_object_get(pick, "image")));
         json_decref(h);
         return deploy_run(g, name, img, &o);
     }

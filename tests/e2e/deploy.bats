@@ -86,6 +86,17 @@ load_check() {
     run "$NRUN" rollback --to 99 web
     [ "$status" -ne 0 ]
     [[ "$output" == *"no revision 99"* ]]
+    # the revisions' images stay tagged deploy/web:rN: untagged and pruned, revision 2 still comes back
+    "$NRUN" images | awk '{print $1":"$2}' | grep -qx deploy/web:r2
+    "$NRUN" rmi app:2 >/dev/null
+    "$NRUN" image prune >/dev/null
+    run "$NRUN" rollback --watch 0 --to 2 web
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    [ "$(get)" = v2 ]
+    # only the last 5 revisions keep theirs
+    [ "$("$NRUN" images | awk '{print $1":"$2}' | grep -c '^deploy/web:')" -eq 5 ]
+    app_image app:2 v2
 }
 
 @test "deploy: an image that never gets ready is rolled back, the old one serves throughout" {
