@@ -39,9 +39,8 @@
 #include "cli/cli.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
+#include "cli/deploy.h"
 
-#define DEPLOY_MAX_REVS 50
-#define DEPLOY_KEEP_IMAGES 5 /* the last K revisions' images stay tagged (deploy/NAME:rN): prune keeps them */
 
 static long long now_ms(void)
 {
@@ -67,7 +66,7 @@ static long long duration_ms(const char *s)
     return -1;
 }
 
-static bool name_ok(const char *n)
+bool nr_dep_name_ok(const char *n)
 {
     size_t l = strlen(n);
     if (!l || l > 100 || !((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9')))
@@ -122,22 +121,14 @@ static int self_run(nr_global *g, char **args, bool defer_ports, char *out, size
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static int self_run2(nr_global *g, const char *a, const char *b, const char *c)
+int nr_dep_run(nr_global *g, const char *a, const char *b, const char *c)
 {
     char *args[] = {(char *)a, (char *)b, (char *)c, NULL};
     return self_run(g, args, false, NULL, 0);
 }
 
-/* What deploy needs of a container: id, running, the first network address. */
-typedef struct ctr_now {
-    char id[65];
-    char ip[64];
-    char image[512];
-    bool running;
-    int exit_code;
-} ctr_now;
 
-static int ctr_get(nr_global *g, const char *ref, ctr_now *c, nr_err *err)
+int nr_dep_ctr_get(nr_global *g, const char *ref, nr_dep_ctr *c, nr_err *err)
 {
     memset(c, 0, sizeof *c);
     bool found = false;
@@ -189,8 +180,8 @@ static bool tcp_accepts(const char *ip, int port)
  * status decides here.)  0 ready, -1 not (why in err). */
 static int ready_now(nr_global *g, const char *ref, const json_t *ports, nr_err *err)
 {
-    ctr_now c;
-    if (ctr_get(g, ref, &c, err) < 0)
+    nr_dep_ctr c;
+    if (nr_dep_ctr_get(g, ref, &c, err) < 0)
         return -1;
     if (!c.running)
         return nr_err_set(err, "it exited (code %d): crashed or crash-looped", c.exit_code);
@@ -228,310 +219,6 @@ static int ready_wait(nr_global *g, const char *ref, const json_t *ports, long l
     }
 }
 
-/* ---- revisions: <root>/deploy/NAME.json ------------------------------------ */
-
-static int hist_dir(nr_global *g, nr_err *err)
-{
-    cleanup_free char *d = nr_xasprintf("%s/deploy", g->root);
-    if (mkdir(d, 0700) < 0 && errno != EEXIST)
-        return nr_err_sys(err, errno, "mkdir %s", d);
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return nr_err_sys(err, errno, "open %s", d);
-    return fd;
-}
-
-/* Revision N's image tagged deploy/NAME:rN (lower case), so that image prune
- * keeps it and a rollback gets the very same image; "" when NAME cannot be a
- * repository name. */
-static void pin_ref(const char *name, json_int_t rev, char *out, size_t n)
-{
-    char l[128];
-    size_t i = 0;
-    for (; name[i] && i < sizeof l - 1; i++)
-        l[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
-    l[i] = 0;
-    snprintf(out, n, "deploy/%s:r%lld", l, (long long)rev);
-}
-
-/* A file of <root>/deploy read as hostile input: a regular file, not through
- * a symlink, at most `max` bytes.  -1 with errnum ENOENT when absent. */
-static int store_read(nr_global *g, const char *fname, size_t max, char **out, size_t *len, nr_err *err)
-{
-    int dfd = hist_dir(g, err);
-    if (dfd < 0)
-        return -1;
-    int fd = openat(dfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    close(dfd);
-    if (fd < 0)
-        return nr_err_sys(err, errno == ELOOP ? EINVAL : errno, "open %s/deploy/%s%s", g->root, fname,
-                          errno == ELOOP ? " (a symlink)" : "");
-    struct stat st;
-    int r;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-        r = nr_err_set(err, "%s/deploy/%s: not a regular file", g->root, fname);
-    else if ((r = nr_read_fd(fd, max, out, len, err)) < 0)
-        nr_err_wrap(err, "%s/deploy/%s", g->root, fname);
-    close(fd);
-    return r;
-}
-
-/* The history of NAME, checked: {"name": NAME, "revisions": [{rev, image, ...}]}.
- * An absent file is an empty history; a malformed one is an error. */
-static json_t *hist_load(nr_global *g, const char *name, nr_err *err)
-{
-    cleanup_free char *path = nr_xasprintf("%s/deploy/%s.json", g->root, name);
-    cleanup_free char *fname = nr_xasprintf("%s.json", name);
-    cleanup_free char *text = NULL;
-    size_t len;
-    if (store_read(g, fname, 1 << 20, &text, &len, err) < 0) {
-        if (err->errnum == ENOENT) {
-            memset(err, 0, sizeof *err);
-            return json_pack("{s:s, s:[]}", "name", name, "revisions");
-        }
-        return NULL;
-    }
-    json_error_t je;
-    json_t *h = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!h) {
-        nr_err_set(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-        return NULL;
-    }
-    json_t *revs = json_object_get(h, "revisions");
-    bool ok = json_is_object(h) && json_is_array(revs) && json_array_size(revs) <= DEPLOY_MAX_REVS * 2;
-    size_t i;
-    json_t *r;
-    json_array_foreach(revs, i, r) if (ok)
-    {
-        const char *img = json_string_value(json_object_get(r, "image"));
-        json_int_t n = json_integer_value(json_object_get(r, "rev"));
-        if (!json_is_object(r) || !img || !*img || strlen(img) > 512 || !nr_utf8_valid(img) || img[0] == '-' ||
-            n < 1 || n > 1000000 || !json_is_string(json_object_get(r, "result")))
-            ok = false;
-        const char *p = json_string_value(json_object_get(r, "pin"));
-        char want[200];
-        pin_ref(name, n, want, sizeof want);
-        if (ok && json_object_get(r, "pin") && (!p || strcmp(p, want)))
-            ok = false; /* a pin is only ever deploy/NAME:rN */
-    }
-    if (!ok) {
-        json_decref(h);
-        nr_err_set(err, "%s: not a revision history (a list of {rev, image, result})", path);
-        return NULL;
-    }
-    return h;
-}
-
-static int hist_save(nr_global *g, const char *name, json_t *h, nr_err *err)
-{
-    json_t *revs = json_object_get(h, "revisions");
-    while (json_array_size(revs) > DEPLOY_MAX_REVS)
-        json_array_remove(revs, 0);
-    int dfd = hist_dir(g, err);
-    if (dfd < 0)
-        return -1;
-    cleanup_free char *f = nr_xasprintf("%s.json", name);
-    cleanup_free char *t = json_dumps(h, JSON_INDENT(1));
-    int r = nr_write_atomic(dfd, f, t, strlen(t), 0600, err);
-    close(dfd);
-    return r;
-}
-
-static json_int_t hist_next(const json_t *h)
-{
-    json_int_t m = 0;
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(h, "revisions"), i, r) if (json_integer_value(json_object_get(r, "rev")) > m) m =
-        json_integer_value(json_object_get(r, "rev"));
-    return m + 1;
-}
-
-static void pin(nr_global *g, json_t *revrec, const char *name, const char *image)
-{
-    char ref[200];
-    pin_ref(name, json_integer_value(json_object_get(revrec, "rev")), ref, sizeof ref);
-    if (self_run2(g, "tag", image, ref) == 0)
-        json_object_set_new(revrec, "pin", json_string(ref));
-}
-
-/* untag the pins of failed revisions and of all but the last K */
-static void pins_trim(nr_global *g, json_t *h)
-{
-    json_t *revs = json_object_get(h, "revisions");
-    size_t n = json_array_size(revs), kept = 0;
-    for (size_t i = n; i-- > 0;) {
-        json_t *r = json_array_get(revs, i);
-        const char *p = json_string_value(json_object_get(r, "pin"));
-        const char *res = json_string_value(json_object_get(r, "result"));
-        if (!p)
-            continue;
-        bool ok = !strcmp(res, "deployed") || !strcmp(res, "replaced") || !strcmp(res, "running") ||
-                  !strcmp(res, "starting");
-        if (ok && kept < DEPLOY_KEEP_IMAGES) {
-            kept++;
-            continue;
-        }
-        self_run2(g, "rmi", p, NULL);
-        json_object_del(r, "pin");
-    }
-}
-
-/* ---- the journal: <root>/deploy/NAME.journal, written before each step ---
- * {"old": ID, "new": ID or "", "newname": NAME-rN, "rev": N, "step": S}
- *   start     the new one may exist, unpublished: remove it (old serves)
- *   switch    both may be published (the first rule serves) or one of them:
- *             publish the old again, unpublish and remove the new (revert)
- *   drain     the old one is unpublished and going: finish (remove the old,
- *             the new one takes the name)
- * NAME.lock is held (flock) by the deploy for its whole run: a journal
- * whose lock can be taken belongs to a deploy that was killed. */
-
-static int journal_lock(nr_global *g, const char *name, bool wait, nr_err *err)
-{
-    int dfd = hist_dir(g, err);
-    if (dfd < 0)
-        return -1;
-    cleanup_free char *f = nr_xasprintf("%s.lock", name);
-    int fd = openat(dfd, f, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    close(dfd);
-    if (fd < 0)
-        return nr_err_sys(err, errno, "open %s/deploy/%s", g->root, f);
-    if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-        int e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return nr_err_set(err, "a deploy of %s is in progress (%s/deploy/%s)", name, g->root, f);
-        return nr_err_sys(err, e, "lock %s/deploy/%s", g->root, f);
-    }
-    return fd;
-}
-
-static void journal_write(nr_global *g, const char *name, json_t *j, const char *step)
-{
-    json_object_set_new(j, "step", json_string(step));
-    nr_err ign;
-    int dfd = hist_dir(g, &ign);
-    if (dfd < 0)
-        return;
-    cleanup_free char *f = nr_xasprintf("%s.journal", name);
-    cleanup_free char *t = json_dumps(j, JSON_COMPACT);
-    if (t)
-        nr_write_atomic(dfd, f, t, strlen(t), 0600, &ign);
-    close(dfd);
-}
-
-static void journal_clear(nr_global *g, const char *name)
-{
-    cleanup_free char *p = nr_xasprintf("%s/deploy/%s.journal", g->root, name);
-    unlink(p);
-}
-
-static bool hex_id(const char *s)
-{
-    return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
-}
-
-/* With NAME's lock held: complete or revert what a killed deploy left. */
-static int journal_recover(nr_global *g, const char *name, nr_err *err)
-{
-    cleanup_free char *path = nr_xasprintf("%s/deploy/%s.journal", g->root, name);
-    cleanup_free char *fname = nr_xasprintf("%s.journal", name);
-    cleanup_free char *text = NULL;
-    size_t len;
-    if (store_read(g, fname, 1 << 16, &text, &len, err) < 0) {
-        if (err->errnum == ENOENT) {
-            memset(err, 0, sizeof *err);
-            return 0;
-        }
-        return -1;
-    }
-    json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!j)
-        return nr_err_set(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-    const char *old = json_string_value(json_object_get(j, "old"));
-    const char *nw = json_string_value(json_object_get(j, "new"));
-    const char *nn = json_string_value(json_object_get(j, "newname"));
-    const char *step = json_string_value(json_object_get(j, "step"));
-    if (!hex_id(old) || !nw || (*nw && !hex_id(nw)) || !nn || !name_ok(nn) || !step ||
-        (strcmp(step, "start") && strcmp(step, "switch") && strcmp(step, "drain"))) {
-        json_decref(j);
-        return nr_err_set(err, "%s: not a deploy journal (old, new, newname, step); remove it once the ports serve", path);
-    }
-    /* what it would remove must be what a deploy of NAME made */
-    char expect[160];
-    snprintf(expect, sizeof expect, "%s-r%lld", name, (long long)json_integer_value(json_object_get(j, "rev")));
-    if (strcmp(nn, expect)) {
-        json_decref(j);
-        return nr_err_set(err, "%s: its new container is not %s's revision (%s): not touched; remove the file", path, name,
-                          expect);
-    }
-    /* by name, and only when the name still means what the journal says */
-    ctr_now named, made;
-    nr_err ign;
-    bool have_named = ctr_get(g, name, &named, &ign) == 0, have_made = ctr_get(g, nn, &made, &ign) == 0;
-    if (have_made && *nw && strcmp(made.id, nw))
-        have_made = false; /* somebody else's NAME-rN */
-    if (!strcmp(step, "drain")) {
-        fprintf(stderr, "%s: %s: finishing the deploy a killed nrun left (%s serves)\n", g->prog, name, nn);
-        if (have_made) {
-            rt_net_publish(g->root, made.id, true, &ign); /* already on: no second rule */
-            if (have_named && !strcmp(named.id, old))
-                self_run2(g, "rm", "-f", old);
-            self_run2(g, "rename", made.id, name);
-        }
-    } else {
-        fprintf(stderr, "%s: %s: reverting the deploy a killed nrun left (%.12s serves)\n", g->prog, name, old);
-        if (have_named && !strcmp(named.id, old))
-            rt_net_publish(g->root, old, true, &ign);
-        if (have_made) {
-            rt_net_publish(g->root, made.id, false, &ign);
-            self_run2(g, "rm", "-f", made.id);
-        }
-    }
-    json_t *h = hist_load(g, name, &ign);
-    json_t *revs = json_object_get(h, "revisions");
-    json_t *last = json_array_get(revs, json_array_size(revs) - 1);
-    if (last && json_integer_value(json_object_get(last, "rev")) == json_integer_value(json_object_get(j, "rev"))) {
-        json_object_set_new(last, "result", json_string(!strcmp(step, "drain") ? "deployed" : "rolled back"));
-        json_object_set_new(last, "reason", json_string("the deploying nrun was killed; finished by the next command"));
-        hist_save(g, name, h, &ign);
-    }
-    json_decref(h);
-    json_decref(j);
-    journal_clear(g, name);
-    return 0;
-}
-
-/* ps and the deploy verbs: the journals of killed deploys, done or undone.
- * One line per problem on stderr; never fails the caller. */
-void nr_deploy_recover(nr_global *g)
-{
-    cleanup_free char *d = nr_xasprintf("%s/deploy", g->root);
-    DIR *dir = opendir(d);
-    if (!dir)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        size_t l = strlen(e->d_name);
-        if (l <= 8 || strcmp(e->d_name + l - 8, ".journal"))
-            continue;
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(l - 8), e->d_name);
-        if (!name_ok(name))
-            continue;
-        nr_err err = {0};
-        int lk = journal_lock(g, name, false, &err);
-        if (lk < 0)
-            continue; /* a live deploy */
-        if (journal_recover(g, name, &err) < 0)
-            fprintf(stderr, "%s: %s\n", g->prog, err.msg);
-        close(lk);
-    }
-    closedir(dir);
-}
-
 /* ---- the deploy ------------------------------------------------------------- */
 
 typedef struct deploy_opts {
@@ -556,20 +243,20 @@ static int ports_switch(nr_global *g, const char *from, const char *to, nr_err *
 
 static void ctr_discard(nr_global *g, const char *id)
 {
-    self_run2(g, "stop", id, NULL);
-    self_run2(g, "rm", "-f", id);
+    nr_dep_run(g, "stop", id, NULL);
+    nr_dep_run(g, "rm", "-f", id);
 }
 
 static int deploy_run(nr_global *g, const char *name, const char *image, const deploy_opts *o)
 {
     nr_err err = {0};
-    if (!name_ok(name))
+    if (!nr_dep_name_ok(name))
         return nr_usage_error(g, "%s: %s is not a container name", o->kind, name);
-    cleanup_close int lk = journal_lock(g, name, false, &err);
-    if (lk < 0 || journal_recover(g, name, &err) < 0)
+    cleanup_close int lk = nr_dep_journal_lock(g, name, false, &err);
+    if (lk < 0 || nr_dep_journal_recover(g, name, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
-    ctr_now old;
-    if (ctr_get(g, name, &old, &err) < 0)
+    nr_dep_ctr old;
+    if (nr_dep_ctr_get(g, name, &old, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     if (!old.running)
         return nr_usage_error(g, "%s: container %s is not running (nrun start it, or nrun run a new one)", o->kind, name);
@@ -588,12 +275,12 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
                          "nrun run", rpath);
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     }
-    json_t *h = hist_load(g, name, &err);
+    json_t *h = nr_dep_hist_load(g, name, &err);
     if (!h) {
         json_decref(rj), json_decref(ports);
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     }
-    json_int_t rev = hist_next(h);
+    json_int_t rev = nr_dep_hist_next(h);
     if (rev == 1) /* the running one, as revision 1 */
         json_array_append_new(json_object_get(h, "revisions"),
                               json_pack("{s:I, s:s, s:s, s:I, s:s}", "rev", (json_int_t)1, "image",
@@ -603,7 +290,7 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     if (rev == 1) {
         const char *iid = json_string_value(json_object_get(rj, "image_id"));
         if (iid && *iid)
-            pin(g, json_array_get(json_object_get(h, "revisions"), 0), name, iid);
+            nr_dep_pin(g, json_array_get(json_object_get(h, "revisions"), 0), name, iid);
         rev = 2;
     }
     char newname[160];
@@ -639,12 +326,12 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     for (size_t i = 0; i < o->nextra; i++)
         json_array_append_new(json_object_get(revrec, "flags"), json_string(o->extra[i]));
     json_array_append_new(json_object_get(h, "revisions"), revrec);
-    pin(g, revrec, name, image);
-    hist_save(g, name, h, &err);
+    nr_dep_pin(g, revrec, name, image);
+    nr_dep_hist_save(g, name, h, &err);
 
     char newid[128] = "";
     json_t *jr = json_pack("{s:s, s:s, s:s, s:I}", "old", old.id, "new", "", "newname", newname, "rev", rev);
-    journal_write(g, name, jr, "start");
+    nr_dep_journal_write(g, name, jr, "start");
     fprintf(stderr, "%s %s: starting revision %lld (%s) as %s\n", o->kind, name, (long long)rev, image, newname);
     int rc = self_run(g, av, true, newid, sizeof newid);
     free(av);
@@ -653,17 +340,17 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     char reason[600] = "";
     if (rc != 0 || !*newid) {
         snprintf(reason, sizeof reason, "revision %lld did not start (nrun run exit %d)", (long long)rev, rc);
-        self_run2(g, "rm", "-f", newname);
+        nr_dep_run(g, "rm", "-f", newname);
         goto failed;
     }
     json_object_set_new(jr, "new", json_string(newid));
-    journal_write(g, name, jr, "start");
+    nr_dep_journal_write(g, name, jr, "start");
     if (ready_wait(g, newid, ports, o->ready_ms, &err) < 0) {
         snprintf(reason, sizeof reason, "revision %lld (%.100s) did not become ready: %.400s", (long long)rev, image, err.msg);
         ctr_discard(g, newid);
         goto failed;
     }
-    journal_write(g, name, jr, "switch");
+    nr_dep_journal_write(g, name, jr, "switch");
     if (ports_switch(g, old.id, newid, &err) < 0) {
         snprintf(reason, sizeof reason, "switching the ports: %.500s", err.msg);
         ctr_discard(g, newid);
@@ -687,13 +374,13 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     }
     /* drain and remove the old one, the new one takes the name */
     why = "ok";
-    journal_write(g, name, jr, "drain");
-    self_run2(g, "stop", old.id, NULL);
-    self_run2(g, "rm", "-f", old.id);
-    if (self_run2(g, "rename", newid, name) != 0)
+    nr_dep_journal_write(g, name, jr, "drain");
+    nr_dep_run(g, "stop", old.id, NULL);
+    nr_dep_run(g, "rm", "-f", old.id);
+    if (nr_dep_run(g, "rename", newid, name) != 0)
         fprintf(stderr, "%s %s: the new container keeps the name %s\n", o->kind, name, newname);
     json_object_set_new(revrec, "result", json_string("deployed"));
-    pins_trim(g, h);
+    nr_dep_pins_trim(g, h);
     json_object_set_new(revrec, "container", json_string(newid));
     {
         /* every earlier revision is history now */
@@ -702,8 +389,8 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
         json_array_foreach(json_object_get(h, "revisions"), i, r) if (r != revrec &&
                                                                      !strcmp(json_string_value(json_object_get(r, "result")), "running")) json_object_set_new(r, "result", json_string("replaced"));
     }
-    hist_save(g, name, h, &err);
-    journal_clear(g, name);
+    nr_dep_hist_save(g, name, h, &err);
+    nr_dep_journal_clear(g, name);
     json_decref(jr);
     json_decref(h);
     json_decref(ports);
@@ -712,13 +399,13 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     return 0;
 failed:
     json_object_set_new(revrec, "result", json_string("rolled back"));
-    pins_trim(g, h);
+    nr_dep_pins_trim(g, h);
     json_object_set_new(revrec, "reason", json_string(reason));
     {
         nr_err ign;
-        hist_save(g, name, h, &ign);
+        nr_dep_hist_save(g, name, h, &ign);
     }
-    journal_clear(g, name);
+    nr_dep_journal_clear(g, name);
     json_decref(jr);
     json_decref(h);
     json_decref(ports);
@@ -783,10 +470,10 @@ static int deploy_main(int argc, char **argv, nr_global *g, const nr_cmdspec *sp
         if (argc - i != 1)
             return nr_usage_error(g, "rollback: which container? (nrun rollback [--to N] NAME)");
         const char *name = argv[i];
-        if (!name_ok(name))
+        if (!nr_dep_name_ok(name))
             return nr_usage_error(g, "rollback: %s is not a container name", name);
         nr_err err = {0};
-        json_t *h = hist_load(g, name, &err);
+        json_t *h = nr_dep_hist_load(g, name, &err);
         if (!h)
             return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         /* the revision before the serving one, or --to N */
@@ -858,10 +545,10 @@ int nr_cmd_history(int argc, char **argv, nr_global *g)
     if (argc - optind != 1)
         return nr_usage_error(g, "history: which container?");
     const char *name = argv[optind];
-    if (!name_ok(name))
+    if (!nr_dep_name_ok(name))
         return nr_usage_error(g, "history: %s is not a container name", name);
     nr_err err = {0};
-    json_t *h = hist_load(g, name, &err);
+    json_t *h = nr_dep_hist_load(g, name, &err);
     if (!h)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     printf("%-5s %-20s %-40s %s\n", "REV", "CREATED", "IMAGE", "RESULT");
