@@ -387,7 +387,8 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
         size_t i;
         json_t *r;
         json_array_foreach(json_object_get(h, "revisions"), i, r) if (r != revrec &&
-                                                                     !strcmp(json_string_value(json_object_get(r, "result")), "running")) json_object_set_new(r, "result", json_string("replaced"));
+                                                                     (!strcmp(json_string_value(json_object_get(r, "result")), "running") ||
+                                                                      !strcmp(json_string_value(json_object_get(r, "result")), "deployed"))) json_object_set_new(r, "result", json_string("replaced"));
     }
     nr_dep_hist_save(g, name, h, &err);
     nr_dep_journal_clear(g, name);
