@@ -18,6 +18,7 @@
  * Each deploy appends a revision to <root>/deploy/NAME.json (a store file:
  * read as hostile input). */
 #include <arpa/inet.h>
+#include <signal.h>
 #include <dirent.h>
 #include <sys/file.h>
 #include <errno.h>
@@ -219,10 +220,102 @@ static int ready_wait(nr_global *g, const char *ref, const json_t *ports, long l
     }
 }
 
+/* ---- canary: a share of new connections to the new revision --------------
+ * After portmap's ADD for the new container its jump sits behind the old
+ * one's in CNI-HOSTPORT-DNAT and gets nothing; a copy of it with
+ * `-m statistic --mode random --probability P`, inserted at the head and
+ * commented nrun-canary-<id>, sends that share of new connections to it.
+ * Done with iptables-restore --noflush, as one transaction. */
+
+static int ipt_restore(const char *text, nr_err *err)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return nr_err_sys(err, errno, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[0], 0);
+        int dn = open("/dev/null", O_WRONLY);
+        dup2(dn, 1);
+        execlp("iptables-restore", "iptables-restore", "--noflush", (char *)NULL);
+        _exit(127);
+    }
+    close(p[0]);
+    ssize_t w = write(p[1], text, strlen(text));
+    close(p[1]);
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || w < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+        return nr_err_set(err, "iptables-restore --noflush failed");
+    return 0;
+}
+
+/* The lines of `iptables-save -t nat` in CNI-HOSTPORT-DNAT that contain `needle`, turned into
+ * `op` (-I ... 1 / -D) lines of a restore file; how many in *n. */
+static char *ipt_lines(const char *needle, const char *op, const char *extra, int *n)
+{
+    *n = 0;
+    FILE *f = popen("iptables-save -t nat 2>/dev/null", "r");
+    if (!f)
+        return NULL;
+    nr_buf b = {0};
+    nr_buf_addstr(&b, "*nat\n");
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (strncmp(line, "-A CNI-HOSTPORT-DNAT ", 21) || !strstr(line, needle))
+            continue;
+        char *j = strstr(line, " -j ");
+        if (!j)
+            continue;
+        *j = 0;
+        const char *rest = line + 21;
+        if (!strcmp(op, "-I")) {
+            /* portmap's jump for the new one: the same match, a share of it, our comment */
+            const char *mp = strstr(rest, "-m multiport");
+            const char *pr = strstr(rest, "-p ");
+            if (!mp || !pr)
+                continue;
+            nr_buf_addf(&b, "-I CNI-HOSTPORT-DNAT 1 -p %.3s -m comment --comment %s %s%s -j %s\n", pr + 3, extra, mp,
+                        "", j + 4);
+        } else {
+            nr_buf_addf(&b, "-D CNI-HOSTPORT-DNAT %s -j %s\n", rest, j + 4);
+        }
+        (*n)++;
+    }
+    pclose(f);
+    nr_buf_addstr(&b, "COMMIT\n");
+    nr_buf_add(&b, "", 1);
+    return b.data;
+}
+
+static int canary_add(const char *id, double share, nr_err *err)
+{
+    char needle[128], extra[160];
+    snprintf(needle, sizeof needle, "id: \\\"%s\\\"", id);
+    snprintf(extra, sizeof extra, "nrun-canary-%.12s -m statistic --mode random --probability %.4f", id, share);
+    int n;
+    cleanup_free char *t = ipt_lines(needle, "-I", extra, &n);
+    if (!t || !n)
+        return nr_err_set(err, "canary: no DNAT rule of %.12s in CNI-HOSTPORT-DNAT", id);
+    return ipt_restore(t, err);
+}
+
+void nr_dep_canary_del(const char *id)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "nrun-canary-%.12s ", id);
+    int n;
+    cleanup_free char *t = ipt_lines(needle, "-D", NULL, &n);
+    nr_err ign;
+    if (t && n)
+        ipt_restore(t, &ign);
+}
+
 /* ---- the deploy ------------------------------------------------------------- */
 
 typedef struct deploy_opts {
     long long ready_ms, watch_ms;
+    double canary; /* 0..1, 0: none */
     char **extra; /* run flags that override the stored ones */
     size_t nextra;
     const char *kind; /* "deploy", "rollback" */
@@ -253,8 +346,14 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     if (!nr_dep_name_ok(name))
         return nr_usage_error(g, "%s: %s is not a container name", o->kind, name);
     cleanup_close int lk = nr_dep_journal_lock(g, name, false, &err);
-    if (lk < 0 || nr_dep_journal_recover(g, name, &err) < 0)
+    json_t *held = NULL;
+    if (lk < 0 || nr_dep_journal_recover(g, name, &held, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    if (held) {
+        json_decref(held);
+        return nr_usage_error(g, "%s: a canary of %s is running: nrun deploy --promote %s or --abort %s first", o->kind,
+                              name, name, name);
+    }
     nr_dep_ctr old;
     if (nr_dep_ctr_get(g, name, &old, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
@@ -350,6 +449,27 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
         ctr_discard(g, newid);
         goto failed;
     }
+    if (o->canary > 0) {
+        nr_dep_journal_write(g, name, jr, "canary-start");
+        if (rt_net_publish(g->root, newid, true, &err) < 0 || canary_add(newid, o->canary, &err) < 0) {
+            snprintf(reason, sizeof reason, "canary: %.500s", err.msg);
+            nr_dep_canary_del(newid);
+            nr_err ign;
+            rt_net_publish(g->root, newid, false, &ign);
+            ctr_discard(g, newid);
+            goto failed;
+        }
+        nr_dep_journal_write(g, name, jr, "canary");
+        json_object_set_new(revrec, "result", json_string("canary"));
+        json_object_set_new(revrec, "container", json_string(newid));
+        nr_dep_hist_save(g, name, h, &err);
+        fprintf(stderr, "%s %s: revision %lld (%s) takes %.1f%% of new connections as %s; "
+                        "nrun deploy --promote %s, or --abort %s\n", o->kind, name, (long long)rev, image, o->canary * 100,
+                newname, name, name);
+        json_decref(jr), json_decref(h), json_decref(ports);
+        printf("%s\n", newid);
+        return 0;
+    }
     nr_dep_journal_write(g, name, jr, "switch");
     if (ports_switch(g, old.id, newid, &err) < 0) {
         snprintf(reason, sizeof reason, "switching the ports: %.500s", err.msg);
@@ -414,7 +534,67 @@ failed:
     return NR_EXIT_FAIL;
 }
 
-enum { O_READY = NR_OPT_LONG, O_WATCH, O_IMAGE, O_TO, O_WORKERS, O_MEM };
+/* --promote / --abort of the canary of NAME */
+static int canary_settle(nr_global *g, const char *name, bool promote)
+{
+    nr_err err = {0};
+    if (!nr_dep_name_ok(name))
+        return nr_usage_error(g, "deploy: %s is not a container name", name);
+    cleanup_close int lk = nr_dep_journal_lock(g, name, false, &err);
+    json_t *j = NULL;
+    if (lk < 0 || nr_dep_journal_recover(g, name, &j, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    if (!j)
+        return nr_usage_error(g, "deploy: %s has no canary running", name);
+    char old[65], nw[65];
+    snprintf(old, sizeof old, "%s", json_string_value(json_object_get(j, "old")));
+    snprintf(nw, sizeof nw, "%s", json_string_value(json_object_get(j, "new")));
+    json_int_t rev = json_integer_value(json_object_get(j, "rev"));
+    const char *result;
+    if (promote) {
+        /* the new one's own jump is in place behind the old one's: DEL the old, then the share */
+        nr_dep_journal_write(g, name, j, "switch");
+        if (rt_net_publish(g->root, old, false, &err) < 0) {
+            json_decref(j);
+            return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        }
+        nr_dep_canary_del(nw);
+        nr_dep_journal_write(g, name, j, "drain");
+        nr_dep_run(g, "stop", old, NULL);
+        nr_dep_run(g, "rm", "-f", old);
+        nr_dep_run(g, "rename", nw, name);
+        result = "deployed";
+    } else {
+        nr_dep_canary_del(nw);
+        nr_err ign;
+        rt_net_publish(g->root, nw, false, &ign);
+        nr_dep_run(g, "stop", nw, NULL);
+        nr_dep_run(g, "rm", "-f", nw);
+        result = "aborted";
+    }
+    json_t *h = nr_dep_hist_load(g, name, &err);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(h, "revisions"), i, r)
+    {
+        const char *res = json_string_value(json_object_get(r, "result"));
+        if (json_integer_value(json_object_get(r, "rev")) == rev)
+            json_object_set_new(r, "result", json_string(result));
+        else if (promote && (!strcmp(res, "running") || !strcmp(res, "deployed")))
+            json_object_set_new(r, "result", json_string("replaced"));
+    }
+    if (h) {
+        nr_dep_pins_trim(g, h);
+        nr_dep_hist_save(g, name, h, &err);
+    }
+    json_decref(h);
+    nr_dep_journal_clear(g, name);
+    json_decref(j);
+    fprintf(stderr, "deploy %s: revision %lld %s\n", name, (long long)rev, result);
+    return 0;
+}
+
+enum { O_READY = NR_OPT_LONG, O_WATCH, O_IMAGE, O_TO, O_WORKERS, O_MEM, O_CANARY, O_PROMOTE, O_ABORT };
 
 static const nr_opt deploy_opts_tab[] = {
     {"ready-timeout", O_READY, required_argument, "DURATION", "wait this long for the new one to be ready (default 60s)"},
@@ -425,6 +605,10 @@ static const nr_opt deploy_opts_tab[] = {
     {"memory", 'm', required_argument, "SIZE", "the new revision's memory limit (run's -m)"},
     {"image", O_IMAGE, required_argument, "IMAGE", "(update) the image to move to"},
     {"to", O_TO, required_argument, "N", "(rollback) the revision to go back to"},
+    {"canary", O_CANARY, required_argument, "PERCENT",
+     "(deploy) send this share of new connections to the new revision and hold (10%)"},
+    {"promote", O_PROMOTE, no_argument, NULL, "(deploy NAME) the canary takes all the traffic"},
+    {"abort", O_ABORT, no_argument, NULL, "(deploy NAME) remove the canary"},
     {0},
 };
 
@@ -434,7 +618,7 @@ static int deploy_main(int argc, char **argv, nr_global *g, const nr_cmdspec *sp
     char *extra[128];
     const char *image = NULL;
     long long to = 0;
-    int c;
+    int c, settle = 0;
     while ((c = nr_opt_next(spec, argc, argv, g)) != -1) {
         switch (c) {
         case O_READY:
@@ -454,6 +638,16 @@ static int deploy_main(int argc, char **argv, nr_global *g, const nr_cmdspec *sp
             extra[o.nextra++] = optarg;
             break;
         case O_IMAGE: image = optarg; break;
+        case O_PROMOTE:
+        case O_ABORT: settle = c == O_PROMOTE ? 1 : 2; break;
+        case O_CANARY: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (end == optarg || (*end && strcmp(end, "%")) || !(v > 0) || v >= 100)
+                return nr_usage_error(g, "%s: --canary %s: expected a share between 0 and 100%% (10%%)", kind, optarg);
+            o.canary = v / 100;
+            break;
+        }
         case O_TO: {
             char *end;
             to = strtoll(optarg, &end, 10);
@@ -506,6 +700,11 @@ static int deploy_main(int argc, char **argv, nr_global *g, const nr_cmdspec *sp
         if (!image || argc - i != 1)
             return nr_usage_error(g, "update: nrun update --image IMAGE NAME");
         return deploy_run(g, argv[i], image, &o);
+    }
+    if (settle) {
+        if (argc - i != 1)
+            return nr_usage_error(g, "deploy: nrun deploy --promote|--abort NAME");
+        return canary_settle(g, argv[i], settle == 1);
     }
     if (argc - i != 2)
         return nr_usage_error(g, "deploy: nrun deploy [OPTIONS] NAME IMAGE");

@@ -38,6 +38,10 @@ void nr_dep_pins_trim(nr_global *g, json_t *h);
 int nr_dep_journal_lock(nr_global *g, const char *name, bool wait, nr_err *err);
 void nr_dep_journal_write(nr_global *g, const char *name, json_t *j, const char *step);
 void nr_dep_journal_clear(nr_global *g, const char *name);
-int nr_dep_journal_recover(nr_global *g, const char *name, nr_err *err);
+/* Revert or finish what a killed deploy of NAME left (NAME's lock held).  A
+ * canary held on purpose is left; with `canary`, its journal is returned there. */
+int nr_dep_journal_recover(nr_global *g, const char *name, json_t **canary, nr_err *err);
+/* remove the canary rule of container `id` (cli/deploy.c) */
+void nr_dep_canary_del(const char *id);
 
 #endif

@@ -223,8 +223,10 @@ static bool hex_id(const char *s)
 }
 
 /* With NAME's lock held: complete or revert what a killed deploy left. */
-int nr_dep_journal_recover(nr_global *g, const char *name, nr_err *err)
+int nr_dep_journal_recover(nr_global *g, const char *name, json_t **canary, nr_err *err)
 {
+    if (canary)
+        *canary = NULL;
     cleanup_free char *path = nr_xasprintf("%s/deploy/%s.journal", g->root, name);
     cleanup_free char *fname = nr_xasprintf("%s.journal", name);
     cleanup_free char *text = NULL;
@@ -245,7 +247,8 @@ int nr_dep_journal_recover(nr_global *g, const char *name, nr_err *err)
     const char *nn = json_string_value(json_object_get(j, "newname"));
     const char *step = json_string_value(json_object_get(j, "step"));
     if (!hex_id(old) || !nw || (*nw && !hex_id(nw)) || !nn || !nr_dep_name_ok(nn) || !step ||
-        (strcmp(step, "start") && strcmp(step, "switch") && strcmp(step, "drain"))) {
+        (strcmp(step, "start") && strcmp(step, "switch") && strcmp(step, "drain") && strcmp(step, "canary-start") &&
+         strcmp(step, "canary"))) {
         json_decref(j);
         return nr_err_set(err, "%s: not a deploy journal (old, new, newname, step); remove it once the ports serve", path);
     }
@@ -263,6 +266,14 @@ int nr_dep_journal_recover(nr_global *g, const char *name, nr_err *err)
     bool have_named = nr_dep_ctr_get(g, name, &named, &ign) == 0, have_made = nr_dep_ctr_get(g, nn, &made, &ign) == 0;
     if (have_made && *nw && strcmp(made.id, nw))
         have_made = false; /* somebody else's NAME-rN */
+    if (!strcmp(step, "canary")) { /* held on purpose until --promote / --abort */
+        if (canary && have_made && have_named && !strcmp(named.id, old))
+            *canary = json_incref(j);
+        json_decref(j);
+        if (canary && !*canary)
+            return nr_err_set(err, "%s: a canary whose containers are gone; remove the file", path);
+        return 0;
+    }
     if (!strcmp(step, "drain")) {
         fprintf(stderr, "%s: %s: finishing the deploy a killed nrun left (%s serves)\n", g->prog, name, nn);
         if (have_made) {
@@ -276,6 +287,7 @@ int nr_dep_journal_recover(nr_global *g, const char *name, nr_err *err)
         if (have_named && !strcmp(named.id, old))
             rt_net_publish(g->root, old, true, &ign);
         if (have_made) {
+            nr_dep_canary_del(made.id);
             rt_net_publish(g->root, made.id, false, &ign);
             nr_dep_run(g, "rm", "-f", made.id);
         }
@@ -315,7 +327,7 @@ void nr_deploy_recover(nr_global *g)
         int lk = nr_dep_journal_lock(g, name, false, &err);
         if (lk < 0)
             continue; /* a live deploy */
-        if (nr_dep_journal_recover(g, name, &err) < 0)
+        if (nr_dep_journal_recover(g, name, NULL, &err) < 0)
             fprintf(stderr, "%s: %s\n", g->prog, err.msg);
         close(lk);
     }

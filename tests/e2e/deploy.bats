@@ -185,3 +185,47 @@ journal_step() { jq -r .step "$NRUN_ROOT/deploy/web.journal" 2>/dev/null; }
     [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ]
     "$NRUN" ps --format '{{.Names}}' | grep -qx web
 }
+
+@test "deploy --canary 50%: both revisions answer new connections; --promote under load (0 failed), --abort" {
+    start_web app:1
+    run "$NRUN" deploy --canary 50% web app:2
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"takes 50.0% of new connections"* ]]
+    seen=$(for _ in $(seq 40); do get; done | sort -u | tr '\n' ' ')
+    [ "$seen" = "v1 v2 " ]
+    "$NRUN" ps --format '{{.Names}}' | grep -qx web-r2
+    run "$NRUN" history web
+    [[ "$output" == *"app:2"*"canary"* ]]
+    run "$NRUN" deploy web app:1
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"a canary of web is running"* ]]
+    "$NRUN" ps >/dev/null # a held canary is not a killed deploy: left as it is
+    [ -e "$NRUN_ROOT/deploy/web.journal" ]
+    load_start 6
+    sleep 1
+    run "$NRUN" deploy --promote web
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    load_check
+    seen=$(for _ in $(seq 20); do get; done | sort -u | tr '\n' ' ')
+    [ "$seen" = "v2 " ]
+    [ "$(dnat_count)" -eq 1 ]
+    ! nr_in_ns iptables-save -t nat | grep -q nrun-canary
+    [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ]
+    "$NRUN" ps --format '{{.Names}}' | grep -qx web
+    # a canary aborted: the old one alone again
+    run "$NRUN" deploy --canary 30% web app:1
+    [ "$status" -eq 0 ]
+    run "$NRUN" deploy --abort web
+    [ "$status" -eq 0 ]
+    seen=$(for _ in $(seq 20); do get; done | sort -u | tr '\n' ' ')
+    [ "$seen" = "v2 " ]
+    ! nr_in_ns iptables-save -t nat | grep -q nrun-canary
+    [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ]
+    run "$NRUN" history web
+    [[ "$output" == *"aborted"* ]]
+    run "$NRUN" deploy --abort web
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"no canary running"* ]]
+}
