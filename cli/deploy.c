@@ -290,8 +290,8 @@ static char *ipt_lines(const char *needle, const char *op, const char *extra, in
 
 static int canary_add(const char *id, double share, nr_err *err)
 {
-    char needle[128], extra[160];
-    snprintf(needle, sizeof needle, "id: \\\"%s\\\"", id);
+    char needle[160], extra[400];
+    snprintf(needle, sizeof needle, "id: \\\"%.64s\\\"", id);
     snprintf(extra, sizeof extra, "nrun-canary-%.12s -m statistic --mode random --probability %.4f", id, share);
     int n;
     cleanup_free char *t = ipt_lines(needle, "-I", extra, &n);
@@ -420,7 +420,7 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
         av[k++] = o->extra[i];
     av[k++] = (char *)image;
     av[k] = NULL;
-    json_t *revrec = json_pack("{s:I, s:s, s:I, s:O, s:s}", "rev", rev, "image", image, "time", (json_int_t)time(NULL),
+    json_t *revrec = json_pack("{s:I, s:s, s:I, s:o, s:s}", "rev", rev, "image", image, "time", (json_int_t)time(NULL),
                                "flags", json_array(), "result", "starting");
     for (size_t i = 0; i < o->nextra; i++)
         json_array_append_new(json_object_get(revrec, "flags"), json_string(o->extra[i]));

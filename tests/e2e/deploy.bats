@@ -27,6 +27,7 @@ teardown_file() { rt_file_teardown; }
 teardown() {
     "$NRUN" rm -f web >/dev/null 2>&1 || true
     for c in $("$NRUN" ps -aq 2>/dev/null); do "$NRUN" rm -f "$c" >/dev/null 2>&1 || true; done
+    rm -f "$NRUN_ROOT"/deploy/web.* # each test's own history
 }
 
 get() { nr_in_ns wget -qO- "http://127.0.0.1:$PORT/" 2>/dev/null; }
@@ -194,7 +195,7 @@ journal_step() { jq -r .step "$NRUN_ROOT/deploy/web.journal" 2>/dev/null; }
     [[ "$output" == *"takes 50.0% of new connections"* ]]
     seen=$(for _ in $(seq 40); do get; done | sort -u | tr '\n' ' ')
     [ "$seen" = "v1 v2 " ]
-    "$NRUN" ps --format '{{.Names}}' | grep -qx web-r2
+    "$NRUN" ps --format '{{.Names}}' | grep -qx 'web-r[0-9]*'
     run "$NRUN" history web
     [[ "$output" == *"app:2"*"canary"* ]]
     run "$NRUN" deploy web app:1
