@@ -605,6 +605,8 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
         }
         json_decref(conf);
     }
+    /* once: a restart of the new container (its monitor) publishes as usual */
+    unsetenv("NRUN_DEPLOY_DEFER_PORTS");
     *etc = etc_text(root, first_result, first_conf, hostname, ip);
     json_decref(first_result);
     *hold = fds;
