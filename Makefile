@@ -85,7 +85,7 @@ EMBED_SRCS := $(sort $(wildcard runtime/supervisor/*.js images/node/*.sh images/
 # it carries none of nrun's libraries.  Never built with sanitizers (they
 # cannot link statically); `nrun supervise` runs the same supervisor code
 # inside nrun for the sanitizer build.
-INIT_SRCS := runtime/init/init_main.c runtime/init/initcfg.c runtime/lockdown.c runtime/pid1.c \
+INIT_SRCS := runtime/init/init_main.c runtime/init/initcfg.c runtime/init/imagecfg.c runtime/lockdown.c runtime/pid1.c \
 	common/err.c common/util.c common/signal.c $(wildcard runtime/supervisor/*.c)
 INIT_OBJS := $(INIT_SRCS:%.c=$(BUILD)/obj-init/%.o) $(BUILD)/obj-init/gen/embed.o
 CFLAGS_INIT = $(filter-out $(SAN),$(CFLAGS_ALL)) -ffunction-sections -fdata-sections
@@ -101,17 +101,21 @@ deps:
 	@./tests/lib/deps.sh
 
 # Header dependencies: the compiler writes them (-MMD), -MP keeps a deleted
-# header from breaking the build.
-$(BUILD)/obj/%.o: %.c
+# header from breaking the build.  An object whose .d is missing (built
+# before, or by a Makefile without -MMD) is built again: its .d is a
+# prerequisite with an empty rule, so a missing one counts as changed.
+$(BUILD)/obj/%.o: %.c $(BUILD)/obj/%.d
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
 	@$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj-init/%.o: %.c
+$(BUILD)/obj-init/%.o: %.c $(BUILD)/obj-init/%.d
 	@mkdir -p $(dir $@)
 	@echo '  CC      $< (init)'
 	@$(CC) $(CFLAGS_INIT) -MMD -MP -c $< -o $@
 
+$(BUILD)/obj/%.d $(BUILD)/obj-init/%.d: ;
+.PRECIOUS: $(BUILD)/obj/%.d $(BUILD)/obj-init/%.d
 -include $(shell find $(BUILD)/obj $(BUILD)/obj-init -name '*.d' 2>/dev/null)
 
 $(BUILD)/obj-init/gen/embed.o: $(BUILD)/gen/embed.c

@@ -326,7 +326,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
 
 /* ---- planning ---- */
 
-static int plan(bld_state *b, nr_err *err)
+int bld_plan(bld_state *b, nr_err *err)
 {
     /* what needs no variable or image: checked before any RUN runs */
     for (size_t i = 0; i < b->f.n; i++) {
@@ -366,7 +366,7 @@ static int plan(bld_state *b, nr_err *err)
         }
         if (b->o->progress) {
             cleanup_free char *t = bld_instr_rest(in, 0);
-            fprintf(b->o->progress, "STEP %zu/%zu: %s\n", i + 1, b->f.n, t);
+            fprintf(b->o->progress, "%sSTEP %zu/%zu: %s\n", b->prefix ? b->prefix : "", i + 1, b->f.n, t);
         }
         if (!st && in->kind != BLD_FROM && in->kind != BLD_ARG)
             return bld_errat(err, &b->f, in, in->kw_off, "%s before FROM: only ARG may come before the first FROM", in->name);
@@ -395,10 +395,11 @@ static int plan(bld_state *b, nr_err *err)
             return -1;
         if (st && in->kind != BLD_FROM && st->n_layers > layers_before && b->o->progress &&
             st->layers[st->n_layers - 1]->cached)
-            fprintf(b->o->progress, "--> CACHED %.19s\n", st->layers[st->n_layers - 1]->layer.blob.digest);
+            fprintf(b->o->progress, "%s--> CACHED %.19s\n", b->prefix ? b->prefix : "",
+                    st->layers[st->n_layers - 1]->layer.blob.digest);
     }
     for (size_t i = 0; i < b->o->n_build_args; i++)
-        if (!b->build_arg_used[i] && !b->o->quiet)
+        if (!b->build_arg_used[i] && !b->o->quiet && !b->prefix)
             fprintf(stderr, "%s: warning: build-arg %s was not consumed\n", "nbuild", b->o->build_args[i]);
     return 0;
 }
@@ -521,23 +522,38 @@ static int write_image(bld_state *b, bld_stage *st, img_desc *manifest, nr_err *
         if (b->o->progress)
             fprintf(b->o->progress, "--> %s: %.19s\n", s->text, s->layer.blob.digest);
     }
-    img_layer_desc *ls = nr_xcalloc(st->n_layers + 1, sizeof *ls);
+    img_layer_desc *ls = nr_xcalloc(st->n_layers + 2, sizeof *ls);
+    size_t nl = st->n_layers;
     for (size_t i = 0; i < st->n_layers; i++)
         ls[i] = st->layers[i]->layer;
-    img_history_entry *h = nr_xcalloc(st->n_hist + 1, sizeof *h);
+    img_history_entry *h = nr_xcalloc(st->n_hist + 2, sizeof *h);
     size_t nh = 0;
     for (size_t i = 0; i < st->n_hist; i++) {
         h[nh].created_by = st->hist[i].created_by;
         h[nh].empty_layer = st->hist[i].empty;
         nh++;
     }
-    img_image_spec spec = {.config = st->config, .layers = ls, .n_layers = st->n_layers, .history = h,
+    json_t *config = st->config;
+    if (b->o->init) {
+        if (bld_init_apply(b, &config, &ls[nl], err) < 0) {
+            free(ls);
+            free(h);
+            return nr_err_wrap(err, "--init");
+        }
+        nl++;
+        h[nh++].created_by = "nbuild --init: /nrun-init (supervisor as entrypoint)";
+        if (b->o->progress)
+            fprintf(b->o->progress, "--> --init: %.19s\n", ls[nl - 1].blob.digest);
+    }
+    img_image_spec spec = {.config = config, .layers = ls, .n_layers = nl, .history = h,
                            .n_history = nh, .base_history = st->base_history, .created = -1};
     if (!st->base_history && nh == 0)
         spec.base_history = json_array();
     int rc = img_image_write(b->s, &spec, manifest, err);
     if (spec.base_history != st->base_history)
         json_decref(spec.base_history);
+    if (config != st->config)
+        json_decref(config);
     free(ls);
     free(h);
     return rc;
@@ -658,7 +674,7 @@ static int write_all(bld_state *b, bld_result *res, nr_err *err)
 
 #define NODEFILE_MAX (4u << 20)
 
-static int read_nodefile(bld_state *b, nr_err *err)
+int bld_read_nodefile(bld_state *b, nr_err *err)
 {
     const bld_opts *o = b->o;
     cleanup_free char *text = NULL, *shown = NULL;
@@ -688,6 +704,7 @@ static int read_nodefile(bld_state *b, nr_err *err)
 
 static void state_free(bld_state *b)
 {
+    free(b->empty_keys);
     for (size_t i = 0; i < b->n_stages; i++) {
         bld_stage *st = &b->stages[i];
         free(st->name);
@@ -734,19 +751,27 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     cleanup_free char *dl = nr_xasprintf("%s/downloads", b.cache_dir);
     bld_fetch_sweep(dl);
     rt_orphans_remove(img_store_root(s), true); /* build steps of a killed nbuild */
-    int rc = read_nodefile(&b, err);
+    int rc = bld_read_nodefile(&b, err);
     if (rc == 0 && b.f.syntax && !o->quiet) /* BuildKit would fetch that frontend: say we did not */
         fprintf(stderr, "nbuild: # syntax=%.200s: ignored, nbuild has its own frontend\n", b.f.syntax);
     if (rc == 0)
         rc = bld_ctx_open(o->context, b.cache_dir, &b.ctx, err);
+    /* a cache that cannot be had is a miss, as BuildKit treats it */
+    for (size_t i = 0; rc == 0 && !o->no_cache && i < o->n_cache_from; i++) {
+        nr_err ce = {0};
+        if (bld_regcache_import(&b, o->cache_from[i], &ce) < 0)
+            fprintf(stderr, "nbuild: --cache-from %s: %s (not used)\n", o->cache_from[i], ce.msg);
+    }
     /* RUN steps write layers while planning: what this build adds is
      * undone if it fails (but the layers RUN made, kept as cache) */
     blob_snap snap = {0};
     nr_err ign;
     bool have_snap = rc == 0 && fstat(img_store_blobs_dirfd(s), &snap.dir) == 0 &&
                      blob_names(s, &snap.names, &snap.n, &ign) == 0;
+    if (rc == 0 && o->jobs > 1)
+        rc = bld_par_prebuild(&b, err);
     if (rc == 0)
-        rc = plan(&b, err);
+        rc = bld_plan(&b, err);
     if (rc == 0 && b.n_stages == 0)
         rc = nr_err_set(err, "%s: no FROM instruction", b.f.path);
     if (rc == 0)
@@ -755,6 +780,9 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
         undo_blobs(&b, &b.stages[b.target], snap.names, snap.n, &snap.dir);
     if (have_snap)
         names_free(snap.names, snap.n);
+    /* the image is complete and tagged: a failed export fails the command, not the image */
+    if (rc == 0 && o->cache_to && bld_regcache_export(&b, o->cache_to, o->cache_to_max, err) < 0)
+        rc = nr_err_wrap(err, "--cache-to %s", o->cache_to);
     if (rc == 0) {
         nr_err e;
         res->files_read = bld_ctx_files_read(b.ctx);

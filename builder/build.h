@@ -39,8 +39,14 @@ typedef struct bld_opts {
     size_t n_secrets;
     FILE *progress;            /* STEP lines; NULL when quiet */
     bool tty;                  /* --progress=tty: a RUN's output folds away when it succeeds */
+    bool init;                 /* --init: add /nrun-init as a layer and the entrypoint (init_layer.c) */
+    const char **cache_from;   /* --cache-from registry refs: their records join the local cache */
+    size_t n_cache_from;
+    const char *cache_to;      /* --cache-to registry ref (after a successful build) */
+    bool cache_to_max;         /* mode=max: every stage's steps, not only the image's */
     const char **base_maps;    /* --base-map PATTERN=REPLACEMENT, first match wins (builder/basemap.c) */
     size_t n_base_maps;
+    unsigned jobs;             /* --jobs: stages built at once (0, 1: one at a time) */
     const img_reg_opts *reg;   /* pulling what the store lacks (FROM, COPY --from); NULL: never */
 } bld_opts;
 

@@ -93,12 +93,17 @@ typedef struct bld_state {
     /* stages.c: every stage of the file, what the target needs */
     char **stage_names;    /* AS name per stage (NULL: none); points into f */
     bool *stage_needed;
+    bool **stage_deps;     /* [k][d]: stage k reads stage d (FROM, COPY --from, RUN --mount from=) */
     size_t n_all_stages, target;
+    size_t only_stage;     /* 1 + the stage a parallel job builds as its target (parallel.c), 0: none */
+    const char *prefix;    /* progress lines of a parallel job: "[name] " */
     struct bld_tree {
         char *key;         /* a stage's chain or an image's manifest digest */
         bld_ctx *ctx;      /* its files, read-only (COPY --from) */
     } *trees;
     size_t n_trees;
+    char (*empty_keys)[65]; /* RUN steps that changed nothing (cache keys): --cache-to records them */
+    size_t n_empty_keys;
 } bld_state;
 
 /* Variable lookup for the current stage (ENV, then ARG). */
@@ -138,6 +143,14 @@ void bld_stage_pw_stale(bld_stage *st);
 /* stages.c: find the stages and what the target needs (before planning);
  * the files of a stage or an image for COPY --from; free the trees. */
 int bld_stages_analyze(bld_state *b, nr_err *err);
+/* parallel.c: build the stages the target needs but does not contain, up
+ * to o->jobs at a time in forked nbuild processes, each once what it reads
+ * is done; their RUN layers land in the build cache, so the sequential
+ * pass that follows finds them there. */
+int bld_par_prebuild(bld_state *b, nr_err *err);
+/* build.c: plan (and run) the file up to b's target. */
+int bld_plan(bld_state *b, nr_err *err);
+int bld_read_nodefile(bld_state *b, nr_err *err);
 int bld_tree_stage(bld_state *b, bld_stage *src, bld_ctx **out, nr_err *err);
 int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *err);
 /* Pull `norm` ("name:tag") into the store when the build may (builder/pull.c):
@@ -147,6 +160,16 @@ int bld_pull(bld_state *b, const char *norm, nr_err *err);
 int bld_tree_image(bld_state *b, const img_image *img, bld_ctx **out, nr_err *err);
 void bld_trees_free(bld_state *b);
 /* Layer cache records under <cache_dir>/layers/<key>. */
+/* init_layer.c: --init's layer (/nrun-init) and the config that starts it
+ * (*config replaced by a new reference the caller frees). */
+int bld_init_apply(bld_state *b, json_t **config, img_layer_desc *layer, nr_err *err);
+
+/* regcache.c: the registry build cache (--cache-from / --cache-to). */
+int bld_regcache_import(bld_state *b, const char *ref, nr_err *err);
+int bld_regcache_export(bld_state *b, const char *ref, bool max, nr_err *err);
+/* run.c: a RUN step with this key changed nothing (a local cache record). */
+void bld_cache_empty_put(bld_state *b, const char *key);
+
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);
 

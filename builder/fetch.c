@@ -1,54 +1,20 @@
 /* ADD <url>: a bounded, verified download over libcurl (see fetch.h). */
 #include "builder/fetch.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
-
-static struct {
-    CURL *(*easy_init)(void);
-    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-    CURLcode (*easy_perform)(CURL *);
-    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-    void (*easy_cleanup)(CURL *);
-    const char *(*easy_strerror)(CURLcode);
-} cu;
-static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
-static char cu_error[256];
-
-static void cu_load(void)
-{
-    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(cu_error, sizeof cu_error, "load libcurl.so.4: %s", dlerror());
-        return;
-    }
-    CURLcode (*global_init)(long) = NULL;
-    *(void **)&global_init = dlsym(h, "curl_global_init");
-    *(void **)&cu.easy_setopt = dlsym(h, "curl_easy_setopt");
-    *(void **)&cu.easy_perform = dlsym(h, "curl_easy_perform");
-    *(void **)&cu.easy_getinfo = dlsym(h, "curl_easy_getinfo");
-    *(void **)&cu.easy_cleanup = dlsym(h, "curl_easy_cleanup");
-    *(void **)&cu.easy_strerror = dlsym(h, "curl_easy_strerror");
-    if (!global_init || !cu.easy_setopt || !cu.easy_perform || !cu.easy_getinfo || !cu.easy_cleanup ||
-        !cu.easy_strerror || global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(cu_error, sizeof cu_error, "libcurl.so.4: missing symbols or init failed");
-        return;
-    }
-    *(void **)&cu.easy_init = dlsym(h, "curl_easy_init"); /* set last: the "loaded" mark */
-}
+#include "images/http.h"
 
 void bld_fetch_sweep(const char *dir)
 {
@@ -70,25 +36,24 @@ typedef struct sink {
     int fd;
     uint64_t n, max;
     nr_sha256 *h;
-    int werr;     /* errno of a failed write */
-    bool too_big;
+    const char *url, *path;
 } sink;
 
-static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
+static void human(uint64_t n, char *out, size_t cap);
+
+static int on_data(void *arg, const void *p, size_t len, nr_err *err)
 {
     sink *s = arg;
-    size_t len = size * nmemb;
     if (len > s->max - s->n) {
-        s->too_big = true;
-        return 0; /* abort the transfer */
+        char lim[32];
+        human(s->max, lim, sizeof lim);
+        return nr_err_set(err, "%s: larger than the limit of %s", s->url, lim);
     }
-    if (nr_write_all(s->fd, p, len) < 0) {
-        s->werr = errno;
-        return 0;
-    }
+    if (nr_write_all(s->fd, p, len) < 0)
+        return nr_err_sys(err, errno, "write %s", s->path);
     nr_sha256_update(s->h, p, len);
     s->n += len;
-    return len;
+    return 0;
 }
 
 static void human(uint64_t n, char *out, size_t cap)
@@ -107,64 +72,55 @@ int bld_fetch_url(const char *url, const char *dir, uint64_t max, const char *wa
     *path = NULL;
     if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
         return nr_err_set(err, "%s: only http and https URLs can be downloaded", url);
-    pthread_once(&cu_once, cu_load);
-    if (!cu.easy_init)
-        return nr_err_set(err, "%s: %s", url, cu_error);
-    if (nr_mkdir_p(dir, 0700, err) < 0)
+    img_http *h = NULL;
+    if (img_http_new(&(img_http_tls){.verify = true}, &h, err) < 0) {
+        cleanup_free char *m = nr_xstrdup(err->msg);
+        return nr_err_set(err, "%s: %s", url, m);
+    }
+    if (nr_mkdir_p(dir, 0700, err) < 0) {
+        img_http_free(h);
         return -1;
+    }
     unsigned char rnd[8];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        img_http_free(h);
         return nr_err_sys(err, errno, "getrandom");
+    }
     /* <our pid>-<random>: what a killed nbuild left is swept by the next */
     cleanup_free char *p = nr_xasprintf("%s/%d-%02x%02x%02x%02x%02x%02x%02x%02x", dir, (int)getpid(), rnd[0], rnd[1],
                                         rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
     cleanup_close int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
+    if (fd < 0) {
+        img_http_free(h);
         return nr_err_sys(err, errno, "create %s", p);
-    CURL *c = cu.easy_init();
-    if (!c) {
-        unlink(p);
-        return nr_err_set(err, "%s: curl_easy_init failed", url);
     }
-    sink s = {.fd = fd, .max = max, .h = nr_sha256_new()};
-    char cerr[CURL_ERROR_SIZE] = "";
-    cu.easy_setopt(c, CURLOPT_URL, url);
-    cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    cu.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    cu.easy_setopt(c, CURLOPT_MAXREDIRS, (long)BLD_FETCH_MAX_REDIRS);
-    cu.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-    cu.easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-    cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-    cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L); /* stalled for a minute: give up */
-    cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-    cu.easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL); /* the bytes as served: what the checksum names */
-    cu.easy_setopt(c, CURLOPT_USERAGENT, "nbuild/" NR_VERSION);
-    cu.easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    cu.easy_setopt(c, CURLOPT_WRITEDATA, &s);
-    CURLcode rc = cu.easy_perform(c);
-    long status = 0;
-    cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    cu.easy_cleanup(c);
+    sink s = {.fd = fd, .max = max, .h = nr_sha256_new(), .url = url, .path = p};
+    img_http_req rq = {.method = "GET",
+                       .url = url,
+                       .sink = on_data,
+                       .sink_arg = &s,
+                       .follow = true,
+                       .max_redirs = BLD_FETCH_MAX_REDIRS,
+                       .max_size = max,
+                       .user_agent = "nbuild/" NR_VERSION};
+    img_http_resp rs;
+    int ret = img_http_do(h, &rq, &rs, err);
+    img_http_free(h);
     char got[65];
     nr_sha256_final(s.h, got);
-    int ret = 0;
     char lim[32];
     human(max, lim, sizeof lim);
-    if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
-        ret = nr_err_set(err, "%s: larger than the limit of %s", url, lim);
-    else if (s.werr)
-        ret = nr_err_sys(err, s.werr, "write %s", p);
-    else if (rc == CURLE_HTTP_RETURNED_ERROR)
-        ret = nr_err_set(err, "%s: HTTP status %ld", url, status);
-    else if (rc == CURLE_TOO_MANY_REDIRECTS)
-        ret = nr_err_set(err, "%s: more than %d redirects", url, BLD_FETCH_MAX_REDIRS);
-    else if (rc != CURLE_OK)
-        ret = nr_err_set(err, "%s: %s", url, *cerr ? cerr : cu.easy_strerror(rc));
-    else if (want && strcmp(want, got))
+    if (ret < 0 && rs.too_large)
+        nr_err_set(err, "%s: larger than the limit of %s", url, lim);
+    else if (ret < 0 && rs.too_many_redirects)
+        nr_err_set(err, "%s: more than %d redirects", url, BLD_FETCH_MAX_REDIRS);
+    else if (ret < 0 && rs.transport_error && rs.detail[0])
+        nr_err_set(err, "%s: %s", url, rs.detail);
+    else if (ret == 0 && (rs.status < 200 || rs.status > 299))
+        ret = nr_err_set(err, "%s: HTTP status %ld", url, rs.status);
+    else if (ret == 0 && want && strcmp(want, got))
         ret = nr_err_set(err, "%s: checksum mismatch: expected sha256:%s, got sha256:%s", url, want, got);
+    img_http_resp_free(&rs);
     if (ret < 0) {
         unlink(p);
         return -1;

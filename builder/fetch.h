@@ -2,10 +2,11 @@
  *
  * libcurl is loaded with dlopen on first use (it drags ~30 libraries that
  * no other nbuild path needs).  http and https only, redirects included
- * (at most BLD_FETCH_MAX_REDIRS, never to another scheme); the body is
- * bounded by `max` bytes, declared or streamed; its sha256 is computed
- * while it streams, and compared with `want` (64 hex, or NULL) before the
- * file is handed over.  TLS is verified against the host's trust store. */
+ * (at most BLD_FETCH_MAX_REDIRS, never to another scheme nor from https
+ * back to http) through images/http.h, the registry client's one libcurl
+ * wrapper; the body is bounded by `max` bytes, declared or streamed; its
+ * sha256 is computed while it streams, and compared with `want` (64 hex,
+ * or NULL) before the file is handed over.  TLS is verified against the host's trust store. */
 #ifndef BLD_FETCH_H
 #define BLD_FETCH_H
 

@@ -162,6 +162,12 @@ static char *relay_end(out_relay *r, size_t *shown)
 
 /* ---- the cache: a layer, or "this step changed nothing" ---- */
 
+static void empty_seen(bld_state *b, const char *key)
+{
+    b->empty_keys = nr_xrealloc(b->empty_keys, (b->n_empty_keys + 1) * sizeof *b->empty_keys);
+    memcpy(b->empty_keys[b->n_empty_keys++], key, 65);
+}
+
 static bool cache_empty_get(bld_state *b, const char *key)
 {
     if (b->o->no_cache || b->stage_no_cache)
@@ -170,7 +176,7 @@ static bool cache_empty_get(bld_state *b, const char *key)
     return access(p, F_OK) == 0;
 }
 
-static void cache_empty_put(bld_state *b, const char *key)
+void bld_cache_empty_put(bld_state *b, const char *key)
 {
     nr_err e;
     cleanup_free char *dir = nr_xasprintf("%s/layers", b->cache_dir);
@@ -188,6 +194,7 @@ static void add_layer(bld_state *b, bld_stage *st, const char *text, const img_l
 {
     bld_step *s = nr_xcalloc(1, sizeof *s);
     s->text = nr_xstrdup(text);
+    memcpy(s->key, st->chain, sizeof s->key); /* the step's cache key (regcache.c exports it) */
     s->layer = *l;
     s->done = true;
     s->cached = cached;
@@ -604,9 +611,10 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         goto out;
     }
     if (cache_empty_get(b, key)) {
+        empty_seen(b, key);
         bld_hist_add(st, c.text, true);
         if (b->o->progress)
-            fprintf(b->o->progress, "--> CACHED (no change)\n");
+            fprintf(b->o->progress, "%s--> CACHED (no change)\n", b->prefix ? b->prefix : "");
         rc = 0;
         goto out;
     }
@@ -649,9 +657,9 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         /* a tty view: the step's output folds away once it succeeded */
         if (shown)
             fprintf(b->o->progress, "\033[%zuF\033[J", shown);
-        fprintf(b->o->progress, "--> DONE %.1fs\n", secs);
+        fprintf(b->o->progress, "%s--> DONE %.1fs\n", b->prefix ? b->prefix : "", secs);
     } else if (code == 0 && !rt_stop_forwarded && b->o->progress) {
-        fprintf(b->o->progress, "--> DONE %.1fs\n", secs);
+        fprintf(b->o->progress, "%s--> DONE %.1fs\n", b->prefix ? b->prefix : "", secs);
     }
     if (code < 0) {
         nr_err_wrap(err, "%s", c.text);
@@ -685,7 +693,8 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     if (n == 0) {
         bld_hist_add(st, c.text, true);
-        cache_empty_put(b, key);
+        bld_cache_empty_put(b, key);
+        empty_seen(b, key);
     } else {
         add_layer(b, st, c.text, &l, false);
         bld_cache_put(b, key, &l);

@@ -125,12 +125,12 @@ int bld_stages_analyze(bld_state *b, nr_err *err)
             else
                 b->target = (size_t)t;
         }
+        if (b->only_stage)
+            b->target = b->only_stage - 1;
         if (rc == 0)
             need(b, b->target, deps);
     }
-    for (size_t s = 0; s < n; s++)
-        free(deps[s]);
-    free(deps);
+    b->stage_deps = deps;
     return rc;
 }
 
@@ -255,4 +255,7 @@ void bld_trees_free(bld_state *b)
     free(b->trees);
     free(b->stage_names);
     free(b->stage_needed);
+    for (size_t s = 0; b->stage_deps && s < b->n_all_stages; s++)
+        free(b->stage_deps[s]);
+    free(b->stage_deps);
 }

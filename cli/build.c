@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ static const nr_opt build_opts[] = {
     {"tag", 't', required_argument, "NAME:TAG", "tag the image (any number of times)"},
     {"build-arg", L('a'), required_argument, "K[=V]", "set a build ARG"},
     {"target", L('T'), required_argument, "STAGE", "build up to this stage"},
+    {"jobs", 'j', required_argument, "N", "independent stages built at once (default: the CPUs)"},
     {"output", L('o'), required_argument, "DEST", "oci:DIR or oci-archive:FILE (also kept in the store when tagged)"},
     {"compress", L('c'), required_argument, "ALGO", "layer compression: gzip (default) or zstd"},
     {"no-cache", L('n'), no_argument, NULL, "run every step again"},
@@ -38,6 +40,9 @@ static const nr_opt build_opts[] = {
     {"registries-config", L('R'), required_argument, "FILE", "mirrors and insecure registries (registries.conf)"},
     {"base-map", L('B'), required_argument, "PATTERN=REPL", "rewrite a FROM image matching PATTERN ('*' captures; repeatable)"},
     {"list-bases", L('L'), no_argument, NULL, "print what the node base tags (or the REFs given) resolve to"},
+    {"cache-from", L('K'), required_argument, "[type=registry,ref=]REF", "reuse the build cache pushed there (repeatable)"},
+    {"cache-to", L('k'), required_argument, "type=registry,ref=REF[,mode=max]", "push the build cache there"},
+    {"init", L('I'), no_argument, NULL, "add /nrun-init as the entrypoint (runc, crun, Kubernetes)"},
     {0},
 };
 static const nr_cmdspec build_spec = {"[OPTIONS] CONTEXT", "Build an OCI image from a Nodefile (Dockerfile syntax).",
@@ -74,6 +79,42 @@ static int check_parent(nr_global *g, const char *path, bool need_write)
     return 0;
 }
 
+/* --cache-from / --cache-to, BuildKit's words: "type=registry,ref=REF[,mode=min|max]",
+ * or (--cache-from) a bare REF.  Points into `spec` (strtok'd). */
+static int cache_spec(nr_global *g, const char *flag, char *spec, const char **ref, bool *max, int *rc)
+{
+    if (!strchr(spec, '=')) {
+        *ref = spec;
+        if (!strcmp(flag, "--cache-from") && *spec)
+            return 0;
+        *rc = usage_error(g, "%s %s: want type=registry,ref=REG/REPO:TAG", flag, spec);
+        return -1;
+    }
+    bool registry = false;
+    *ref = NULL;
+    for (char *save = NULL, *t = strtok_r(spec, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "type=registry"))
+            registry = true;
+        else if (!strncmp(t, "ref=", 4) && t[4])
+            *ref = t + 4;
+        else if (!strcmp(t, "mode=max") || !strcmp(t, "mode=min"))
+            *max = !strcmp(t, "mode=max");
+        else if (!strncmp(t, "type=", 5)) {
+            *rc = usage_error(g, "%s: %s: only type=registry is supported", flag, t);
+            return -1;
+        } else if (strncmp(t, "oci-mediatypes=", 15) && strncmp(t, "image-manifest=", 15) &&
+                   strncmp(t, "ignore-error=", 13) && strncmp(t, "compression=", 12)) {
+            *rc = usage_error(g, "%s: unknown attribute %s", flag, t);
+            return -1;
+        }
+    }
+    if (!registry || !*ref) {
+        *rc = usage_error(g, "%s: want type=registry,ref=REG/REPO:TAG", flag);
+        return -1;
+    }
+    return 0;
+}
+
 int nr_cmd_build(int argc, char **argv, nr_global *g)
 {
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
@@ -82,6 +123,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **bargs = nr_xcalloc((size_t)argc + 1, sizeof *bargs);
     cleanup_free const char **secrets = nr_xcalloc((size_t)argc + 1, sizeof *secrets);
     cleanup_free const char **maps = nr_xcalloc((size_t)argc + 1, sizeof *maps);
+    cleanup_free const char **cfrom = nr_xcalloc((size_t)argc + 1, sizeof *cfrom);
     cleanup_free const char **ncf = NULL;
     size_t n_ncf = 0;
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
@@ -131,6 +173,23 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
                 goto out;
             }
             break;
+        case L('I'):
+            o.init = true;
+            break;
+        case L('K'):
+        case L('k'): {
+            const char *ref = NULL;
+            bool max = false;
+            if (cache_spec(g, c == L('K') ? "--cache-from" : "--cache-to", optarg, &ref, &max, &rc) < 0)
+                goto out;
+            if (c == L('K')) {
+                cfrom[o.n_cache_from++] = ref;
+            } else {
+                o.cache_to = ref;
+                o.cache_to_max = max;
+            }
+            break;
+        }
         case 'q':
             o.quiet = true;
             break;
@@ -143,6 +202,17 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         case L('T'):
             o.target = optarg;
             break;
+        case 'j': {
+            char *end;
+            errno = 0;
+            long j = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || j < 1 || j > 1024) {
+                rc = usage_error(g, "--jobs %s: want a number from 1 to 1024", optarg);
+                goto out;
+            }
+            o.jobs = (unsigned)j;
+            break;
+        }
         case L('L'):
             list_bases = true;
             break;
@@ -254,9 +324,14 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         }
         o.host_ca = NULL;
     }
+    if (!o.jobs) {
+        cpu_set_t cpus;
+        o.jobs = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? (unsigned)CPU_COUNT(&cpus) : 1;
+    }
     o.tags = tags;
     o.build_args = bargs;
     o.secrets = secrets;
+    o.cache_from = cfrom;
     o.no_cache_stages = ncf;
     o.n_no_cache_stages = n_ncf;
     o.progress = o.quiet ? NULL : stdout;

@@ -1,4 +1,4 @@
-/* `nrun reload|scale|stats|top ID` (or `--control PATH` instead of ID): thin
+/* `nrun reload|scale|stats|top|monit|loglevel|dye ID` (or `--control PATH` instead of ID): thin
  * clients of the control socket. */
 #include <jansson.h>
 #include <stdio.h>
@@ -12,6 +12,8 @@
 #include "common/util.h"
 #include "cli/cli.h"
 #include "runtime/runtime.h"
+#include "runtime/supervisor/options.h"
+#include "runtime/supervisor/supervisor.h"
 
 typedef struct ctl_args {
     const char *id, *path;
@@ -185,15 +187,15 @@ static int table(const nr_cmdspec *spec, int argc, char **argv, nr_global *g, bo
         return 0;
     }
     if (full)
-        printf("%-7s %-8s %-9s %-8s %-8s %-6s %-9s %-6s %s\n", "WORKER", "PID", "STATE", "UPTIME", "RESTARTS", "CPU%",
-               "RSS", "CONNS", "LAG");
+        printf("%-7s %-8s %-9s %-8s %-8s %-6s %-9s %-6s %-8s %-8s %-6s %s\n", "WORKER", "PID", "STATE", "UPTIME",
+               "RESTARTS", "CPU%", "RSS", "CONNS", "LAG", "REQ/S", "ERR%", "P99");
     else
         printf("%-7s %-8s %-9s %-8s %s\n", "WORKER", "PID", "STATE", "UPTIME", "RESTARTS");
     size_t i;
     json_t *w;
     json_array_foreach(json_object_get(r, "workers"), i, w)
     {
-        char up[32], rss[32], lag[32] = "-";
+        char up[32], rss[32], lag[32] = "-", rps[32] = "-", errp[32] = "-", p99[32] = "-";
         /* the state is the supervisor's word: shown with its controls escaped */
         const char *sv = json_string_value(json_object_get(w, "state"));
         cleanup_free char *state = nr_escape_controls(sv ? sv : "?");
@@ -202,13 +204,23 @@ static int table(const nr_cmdspec *spec, int argc, char **argv, nr_global *g, bo
         json_t *l = json_object_get(w, "lag_ms");
         if (l)
             snprintf(lag, sizeof lag, "%.1fms", json_number_value(l));
+        /* from the agent's request metrics (absent without the agent, or before its first batch) */
+        if (json_object_get(w, "rps")) {
+            snprintf(rps, sizeof rps, "%.1f", json_number_value(json_object_get(w, "rps")));
+            snprintf(errp, sizeof errp, "%.1f", 100.0 * json_number_value(json_object_get(w, "error_rate")));
+        }
+        json_t *p = json_object_get(w, "p99_ms");
+        if (json_is_number(p))
+            snprintf(p99, sizeof p99, "%gms", json_number_value(p));
+        else if (json_is_string(p))
+            snprintf(p99, sizeof p99, ">10s");
         if (full)
-            printf("%-7lld %-8lld %-9s %-8s %-8lld %-6.1f %-9s %-6lld %s\n",
+            printf("%-7lld %-8lld %-9s %-8s %-8lld %-6.1f %-9s %-6lld %-8s %-8s %-6s %s\n",
                    (long long)json_integer_value(json_object_get(w, "worker")),
                    (long long)json_integer_value(json_object_get(w, "pid")),
                    state, up, (long long)json_integer_value(json_object_get(w, "restarts")),
                    json_number_value(json_object_get(w, "cpu")), rss,
-                   (long long)json_integer_value(json_object_get(w, "connections")), lag);
+                   (long long)json_integer_value(json_object_get(w, "connections")), lag, rps, errp, p99);
         else
             printf("%-7lld %-8lld %-9s %-8s %lld\n", (long long)json_integer_value(json_object_get(w, "worker")),
                    (long long)json_integer_value(json_object_get(w, "pid")), state, up,
@@ -491,4 +503,120 @@ int nr_cmd_monit(int argc, char **argv, nr_global *g)
     if (raw)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     return rc;
+}
+
+/* `nrun loglevel ID debug|info|warn|error`: the workers' console level, live. */
+int nr_cmd_loglevel(int argc, char **argv, nr_global *g)
+{
+    ctl_args a;
+    json_t *r;
+    static const nr_cmdspec spec = {"loglevel [OPTIONS] CONTAINER debug|info|warn|error",
+                                    "Set the console level of a container's workers now and for the workers started "
+                                    "later, without a restart (console.debug/info/log/warn/error below it are dropped).",
+                                    ctl_opts_nojson, true};
+    int rc = parse(&spec, argc, argv, g, &a, true);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (!sv_log_level_valid(a.extra))
+        return nr_usage_error(g, "loglevel: %s: expected debug, info, warn or error", a.extra);
+    char req[96];
+    snprintf(req, sizeof req, "{\"cmd\":\"loglevel\",\"level\":\"%s\"}", a.extra);
+    if ((rc = call(g, &a, req, 10000, &r)))
+        return rc;
+    json_decref(r);
+    return 0;
+}
+
+/* `nrun dye ID [--header K=V] [--query K=V] [--cookie K=V] [--ip CIDR]...
+ * [--ttl DURATION] [--unmask] | --off`: request dyeing rules; with none of
+ * them, the rules in force.  Matching requests go to `nrun logs --dye ID`. */
+int nr_cmd_dye(int argc, char **argv, nr_global *g)
+{
+    enum { O_HEADER = NR_OPT_LONG + 20, O_QUERY, O_COOKIE, O_IP, O_TTL, O_UNMASK, O_OFF };
+    static const nr_opt opts[] = {
+        {"header", O_HEADER, required_argument, "K=V", "requests with header K equal to V (repeatable)"},
+        {"query", O_QUERY, required_argument, "K=V", "requests with query parameter K=V"},
+        {"cookie", O_COOKIE, required_argument, "K=V", "requests with cookie K=V"},
+        {"ip", O_IP, required_argument, "CIDR", "requests from a client address in CIDR"},
+        {"ttl", O_TTL, required_argument, "T", "remove the rules after T (10m, 1h)"},
+        {"unmask", O_UNMASK, no_argument, NULL, "log authorization/cookie values in clear"},
+        {"off", O_OFF, no_argument, NULL, "remove the rules"},
+        {"control", OPT_CONTROL, required_argument, "PATH", "talk to this control socket instead of a container's"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"dye [OPTIONS] CONTAINER",
+                                    "Log the requests that match any rule in full (nrun logs --dye); no rule option: "
+                                    "show the rules.", opts, true};
+    ctl_args a;
+    memset(&a, 0, sizeof a);
+    json_t *rules = json_array();
+    bool off = false, unmask = false;
+    int ttl = 0, c, rc = 0;
+    while (!rc && (c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        const char *v = optarg;
+        if (c == OPT_CONTROL) {
+            a.path = v;
+        } else if (c == O_TTL) {
+            if (sv_parse_duration_ms(v, &ttl) < 0 || ttl <= 0)
+                rc = nr_usage_error(g, "dye: --ttl %s: expected a duration like 10m", v);
+        } else if (c == O_IP) {
+            json_array_append_new(rules, json_pack("{s:s,s:s,s:s}", "type", "ip", "key", "", "value", v));
+        } else if (c == O_HEADER || c == O_QUERY || c == O_COOKIE) {
+            const char *type = c == O_HEADER ? "header" : c == O_QUERY ? "query" : "cookie";
+            const char *eq = strchr(v, '=');
+            json_t *r = eq && eq != v ? json_pack("{s:s,s:s#,s:s}", "type", type, "key", v, (int)(eq - v), "value", eq + 1)
+                                      : NULL;
+            if (!r)
+                rc = nr_usage_error(g, "dye: --%s %s: expected KEY=VALUE", type, v);
+            else
+                json_array_append_new(rules, r);
+        } else if (c == O_UNMASK) {
+            unmask = true;
+        } else if (c == O_OFF) {
+            off = true;
+        } else {
+            rc = c == NR_OPT_HELP ? -1 : NR_EXIT_USAGE;
+        }
+    }
+    if (!rc && optind < argc)
+        a.id = argv[optind];
+    if (!rc && (!a.id == !a.path || argc - optind > 1 || (off && json_array_size(rules))))
+        rc = nr_usage_error(g, "dye: give a container ID (or --control PATH), then rules or --off");
+    if (rc) {
+        json_decref(rules);
+        return rc < 0 ? 0 : rc;
+    }
+    json_t *req = json_pack("{s:s}", "cmd", "dye");
+    if (off)
+        json_object_set_new(req, "off", json_true());
+    if (json_array_size(rules)) {
+        json_object_set(req, "rules", rules);
+        json_object_set_new(req, "unmask", json_boolean(unmask));
+        if (ttl)
+            json_object_set_new(req, "ttl_ms", json_integer(ttl));
+    }
+    json_decref(rules);
+    cleanup_free char *line = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    json_t *r;
+    if ((rc = call(g, &a, line ? line : "{}", 10000, &r)))
+        return rc;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(r, "rules"), i, x)
+    {
+        const char *t = json_string_value(json_object_get(x, "type"));
+        const char *k0 = json_string_value(json_object_get(x, "key")), *v0 = json_string_value(json_object_get(x, "value"));
+        cleanup_free char *k = nr_escape_controls(k0 ? k0 : "");
+        cleanup_free char *v = nr_escape_controls(v0 ? v0 : "");
+        if (t && !strcmp(t, "ip"))
+            printf("--ip %s\n", v);
+        else
+            printf("--%s %s=%s\n", t ? t : "?", k, v);
+    }
+    json_t *left = json_object_get(r, "ttl_ms");
+    if (left)
+        printf("expires in %llds\n", (long long)json_integer_value(left) / 1000);
+    json_decref(r);
+    return 0;
 }

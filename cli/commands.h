@@ -17,6 +17,7 @@
     X("start", nr_cmd_start, "Containers", "Start created or stopped containers") \
     X("restart", nr_cmd_restart, "Containers", "Stop and start containers") \
     X("ps", nr_cmd_ps, "Containers", "List containers") \
+    X("attach", nr_cmd_attach, "Containers", "Connect this terminal to a running -t container (ctrl-p ctrl-q detaches)") \
     X("exec", nr_cmd_exec, "Containers", "Run a command in a running container") \
     X("logs", nr_cmd_logs, "Containers", "Show a container's output") \
     X("stop", nr_cmd_stop, "Containers", "Stop running containers") \
@@ -25,8 +26,9 @@
     X("wait", nr_cmd_wait, "Containers", "Block until containers stop, print their exit codes") \
     X("rename", nr_cmd_rename, "Containers", "Rename a container") \
     X("port", nr_cmd_port, "Containers", "List a container's published ports") \
-    X("cp", nr_cmd_cp, "Containers", "Copy files between a running container and the host") \
+    X("cp", nr_cmd_cp, "Containers", "Copy files between a container and the host") \
     X("inspect", nr_cmd_inspect, "Containers", "Show containers or images as JSON") \
+    X("events", nr_cmd_events, "Containers", "Show container events as they happen (docker's events)") \
     X("deploy", nr_cmd_deploy, "Supervisor", "Move a container's ports to a new image, zero-downtime, with rollback") \
     X("update", nr_cmd_update, "Supervisor", "Same as deploy: update --image IMAGE NAME") \
     X("rollback", nr_cmd_rollback, "Supervisor", "Deploy the previous revision (or --to N) again") \
@@ -36,6 +38,8 @@
     X("stats", nr_cmd_stats, "Supervisor", "CPU, memory, workers of running containers") \
     X("top", nr_cmd_top, "Supervisor", "Show a container's processes (--json: its workers)") \
     X("monit", nr_cmd_monit, "Supervisor", "A live view of a container's workers (q quits)") \
+    X("loglevel", nr_cmd_loglevel, "Supervisor", "Set the console level of a container's workers, live") \
+    X("dye", nr_cmd_dye, "Supervisor", "Log matching requests in full (request dyeing)") \
     X("images", nr_cmd_images, "Images", "List images") \
     X("rmi", nr_cmd_rmi, "Images", "Remove images") \
     X("tag", nr_cmd_tag, "Images", "Give an image another name") \

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -96,7 +97,7 @@ static int copy_entry(int sfd, const char *name, int dfd, const char *dname, int
 }
 
 /* The container's root dir, checked to belong to its init still. */
-static int container_root(nr_global *g, const char *ref, nr_err *err)
+static int container_root(nr_global *g, const char *ref, char stopped_id[65], nr_err *err)
 {
     char id[65];
     if (rt_container_find(g->root, ref, id, err) < 0)
@@ -106,7 +107,8 @@ static int container_root(nr_global *g, const char *ref, nr_err *err)
         return -1;
     int fd = -1;
     if (strcmp(rt_state_live_status(&st), "running")) {
-        nr_err_set(err, "container %s is not running (nrun cp needs a running container)", ref);
+        fd = -2; /* stopped or created: its root is mounted privately (stopped_copy) */
+        memcpy(stopped_id, id, sizeof id);
     } else {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/root", (int)st.pid);
@@ -172,11 +174,67 @@ static int do_copy(int sroot, const char *spath, int droot, const char *dpath, n
     return copy_entry(sfd, sbase, dfd, dbase, 0, err);
 }
 
+/* A container that is not running: in a child with its own private mount
+ * namespace, the container's overlay (its layers and upper dir, as run
+ * mounts them) on its merged dir, then the same copy through the same
+ * resolution.  Nothing shows on the host and nothing stays mounted: the
+ * namespace ends with the child.  Writes land in the upper dir, so the next
+ * start sees them.  (Volumes are not mounted: their paths are the image's.) */
+static int stopped_copy(nr_global *g, const char *id, bool out_of, const char *src, const char *dst, nr_err *err)
+{
+    cleanup_free char *dir = rt_ctr_dir(g->root, id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "%s", dir);
+    rt_spec spec;
+    if (rt_spec_load(dfd, "config.json", &spec, err) < 0)
+        return -1;
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        rt_spec_free(&spec);
+        return nr_err_sys(err, errno, "pipe");
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        rt_spec_free(&spec);
+        return nr_err_sys(err, errno, "fork");
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        nr_err e = {0};
+        int r = rt_rootfs_mount_private(&spec, &e);
+        int root = r < 0 ? -1 : open(spec.root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (r == 0 && root < 0)
+            r = nr_err_sys(&e, errno, "%s", spec.root_path);
+        if (r == 0)
+            r = out_of ? do_copy(root, src, AT_FDCWD, dst, &e) : do_copy(AT_FDCWD, src, root, dst, &e);
+        if (r < 0)
+            nr_write_all(pfd[1], e.msg, strlen(e.msg));
+        _exit(r < 0 ? 1 : 0);
+    }
+    close(pfd[1]);
+    rt_spec_free(&spec);
+    char msg[sizeof err->msg];
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof msg - 1 && (k = read(pfd[0], msg + n, sizeof msg - 1 - n)) > 0)
+        n += (size_t)k;
+    msg[n] = 0;
+    close(pfd[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    return nr_err_set(err, "%s", n ? msg : "the copy ended without a word");
+}
+
 int nr_cmd_cp(int argc, char **argv, nr_global *g)
 {
     static const nr_opt opts[] = {{0}};
     static const nr_cmdspec spec = {"cp CONTAINER:SRC DEST | SRC CONTAINER:DEST",
-                                    "Copy files or directories between a running container and the host (paths in "
+                                    "Copy files or directories between a container (running or not) and the host (paths in "
                                     "the container are resolved inside its root; symlinks are copied, not "
                                     "followed).", opts, false};
     int c;
@@ -194,7 +252,14 @@ int nr_cmd_cp(int argc, char **argv, nr_global *g)
     cleanup_free char *name = nr_xstrndup(spec_c, (size_t)(colon - spec_c));
     const char *cpath = *(colon + 1) ? colon + 1 : "/";
     nr_err err = {0};
-    cleanup_close int root = container_root(g, name, &err);
+    char sid[65];
+    cleanup_close int root = container_root(g, name, sid, &err);
+    if (root == -2) {
+        root = -1;
+        if (stopped_copy(g, sid, ca != NULL, ca ? cpath : a, ca ? b : cpath, &err) < 0)
+            return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        return 0;
+    }
     if (root < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     int r = ca ? do_copy(root, cpath, AT_FDCWD, b, &err) : do_copy(AT_FDCWD, a, root, cpath, &err);

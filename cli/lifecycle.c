@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "cli/cli.h"
 #include "runtime/create.h"
+#include "runtime/events.h"
 #include "runtime/runtime.h"
 
 /* With the supervisor as PID 1 (nrun-init, always there), a stop is SIGTERM
@@ -30,6 +31,25 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The monitor is gone: its "oom" and "die" events come from here. */
+static void ctr_died(const char *root, const rt_state *st)
+{
+    if (st->oom_killed)
+        rt_event_container(root, "oom", st->id, st, NULL);
+    json_t *x = json_object();
+    json_object_set_new(x, "exitCode", json_sprintf("%d", st->exit_code));
+    rt_event_container(root, "die", st->id, st, x);
+    json_decref(x);
+}
+
+/* One event with one extra attribute. */
+static void ctr_event1(const char *root, const char *action, const char *id, const char *k, const char *v)
+{
+    json_t *x = json_pack("{s:s}", k, v);
+    rt_event_container(root, action, id, NULL, x);
+    json_decref(x);
 }
 
 /* Wait until the monitor recorded the exit; record it ourselves when the
@@ -56,6 +76,7 @@ static void settle(const char *root, const char *id, int code_if_lost)
             json_decref(st.cgroups);
             st.cgroups = json_array();
             rt_state_write(root, &st, &ign);
+            ctr_died(root, &st);
             done = true;
         }
         rt_state_free(&st);
@@ -137,12 +158,17 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
         }
         if (!asked)
             syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+        char sn[16];
+        snprintf(sn, sizeof sn, "%d", sig);
+        ctr_event1(root, "kill", id, "signal", sn);
         struct pollfd p = {.fd = pfd, .events = POLLIN};
         if (sig != SIGKILL && poll(&p, 1, timeout_s * 1000) == 0)
             syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
         poll(&p, 1, 10000);
     }
     settle(root, id, 128 + SIGKILL);
+    if (pfd >= 0)
+        rt_event_container(root, "stop", id, NULL, NULL);
     return 0;
 }
 
@@ -270,6 +296,9 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
             nr_err_sys(&err, errno, "kill %s", argv[i]);
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         } else {
+            char sn[16];
+            snprintf(sn, sizeof sn, "%d", sig);
+            ctr_event1(g->root, "kill", id, "signal", sn);
             printf("%s\n", argv[i]);
         }
         close(pfd);
@@ -357,6 +386,18 @@ static int start_one(nr_global *g, const char *ref, bool attach, nr_err *err)
     const char *live = rt_state_live_status(&st);
     bool running = !strcmp(live, "running") || !strcmp(live, "restarting");
     bool monitor = rt_state_monitor_alive(&st);
+    if (monitor && !running) {
+        /* an exit just recorded: its monitor is finishing (events, marks); wait for it, briefly */
+        int mfd = (int)syscall(SYS_pidfd_open, st.monitor_pid, 0);
+        if (mfd >= 0 && rt_state_monitor_alive(&st)) {
+            struct pollfd mp = {.fd = mfd, .events = POLLIN};
+            monitor = poll(&mp, 1, 5000) == 0;
+        } else {
+            monitor = mfd >= 0;
+        }
+        if (mfd >= 0)
+            close(mfd);
+    }
     rt_state_free(&st);
     if (running)
         return 0;
@@ -442,10 +483,14 @@ int nr_cmd_restart(int argc, char **argv, nr_global *g)
     int rc = 0;
     for (int i = optind; i < argc; i++) {
         nr_err err = {0};
-        if (stop_one(g->root, argv[i], t, 0, &err) < 0 || start_one(g, argv[i], false, &err) < 0)
+        char id[65];
+        if (stop_one(g->root, argv[i], t, 0, &err) < 0 || start_one(g, argv[i], false, &err) < 0) {
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
-        else
+        } else {
+            if (rt_container_find(g->root, argv[i], id, &err) == 0)
+                rt_event_container(g->root, "restart", id, NULL, NULL);
             printf("%s\n", argv[i]);
+        }
     }
     return rc;
 }
@@ -509,7 +554,14 @@ int nr_cmd_rename(int argc, char **argv, nr_global *g)
     if (argc - optind != 2)
         return nr_usage_error(g, "rename: needs CONTAINER and NEW_NAME");
     nr_err err = {0};
+    char id[65];
+    rt_state st;
+    if (rt_container_find(g->root, argv[optind], id, &err) < 0 || rt_state_read(g->root, id, &st, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    cleanup_free char *old = nr_xasprintf("/%s", st.name ? st.name : "");
+    rt_state_free(&st);
     if (rt_container_rename(g->root, argv[optind], argv[optind + 1], &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+    ctr_event1(g->root, "rename", id, "oldName", old);
     return 0;
 }

@@ -1,4 +1,4 @@
-/* `nrun logs [-f] [--since T] [--tail N] [--worker N] [--json] ID`, or
+/* `nrun logs [-f] [--since T] [--tail N] [--worker N] [--json] [--dye] ID`, or
  * `--log-dir DIR` instead of ID (host runs of `nrun supervise`).  Reads the
  * JSON lines of <root>/containers/<id>/logs/container.log and its rotations
  * (container.log.N is the oldest), prints each line's msg (stdout lines to
@@ -21,6 +21,8 @@
 #include "cli/cli.h"
 #include "runtime/supervisor/options.h"
 
+/* container.log, or dye.log for `--dye` */
+static const char *log_base = "container.log";
 typedef struct logs_opts {
     bool follow, json, timestamps;
     long tail;            /* -1 = all */
@@ -143,13 +145,13 @@ static void follow_step(logs_opts *o, int dfd, int *fd, nr_buf *part)
     struct stat a, b;
     if (*fd >= 0)
         read_lines(o, *fd, part);
-    if (fstatat(dfd, "container.log", &b, 0) == 0 && (*fd < 0 || (fstat(*fd, &a) == 0 && a.st_ino != b.st_ino))) {
+    if (fstatat(dfd, log_base, &b, 0) == 0 && (*fd < 0 || (fstat(*fd, &a) == 0 && a.st_ino != b.st_ino))) {
         if (*fd >= 0) {
             read_lines(o, *fd, part);
             close(*fd);
         }
         part->len = 0;
-        *fd = openat(dfd, "container.log", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        *fd = openat(dfd, log_base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (*fd >= 0)
             read_lines(o, *fd, part);
     }
@@ -172,7 +174,7 @@ static bool ctr_running(const char *root, const char *id)
 int nr_cmd_logs(int argc, char **argv, nr_global *g)
 {
     logs_opts o = {.tail = -1, .worker = -1};
-    enum { OPT_JSON = NR_OPT_LONG, OPT_WORKER, OPT_SINCE, OPT_LOGDIR };
+    enum { OPT_JSON = NR_OPT_LONG, OPT_WORKER, OPT_SINCE, OPT_LOGDIR, OPT_DYE };
     static const nr_opt opts[] = {
         {"follow", 'f', no_argument, NULL, "keep printing new lines"},
         {"timestamps", 't', no_argument, NULL, "each line with its time (RFC 3339, nanoseconds)"},
@@ -180,6 +182,7 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
         {"since", OPT_SINCE, required_argument, "WHEN", "only lines since a duration ago (10m, 30s) or a time"},
         {"worker", OPT_WORKER, required_argument, "N", "only worker N's lines (0 = the supervisor)"},
         {"json", OPT_JSON, no_argument, NULL, "the stored JSON lines"},
+        {"dye", OPT_DYE, no_argument, NULL, "the dyed requests' records (nrun dye), as JSON lines"},
         {"log-dir", OPT_LOGDIR, required_argument, "DIR", "read this log directory instead of a container's"},
         {0},
     };
@@ -194,6 +197,7 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
         case 'f': o.follow = true; break;
         case 't': o.timestamps = true; break;
         case OPT_JSON: o.json = true; break;
+        case OPT_DYE: log_base = "dye.log"; o.json = true; break;
         case 'n':
             if ((o.tail = strtol(v, &end, 10)) < 0 || *end || end == v)
                 return nr_usage_error(g, "logs: --tail needs a number of lines");
@@ -247,7 +251,7 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
     /* Rotated files, oldest (highest number) first. */
     for (int k = 1000; k >= 1 && o.tail != 0; k--) {
         char name[64];
-        snprintf(name, sizeof name, "container.log.%d", k);
+        snprintf(name, sizeof name, "%s.%d", log_base, k);
         int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
             continue;
@@ -255,7 +259,7 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
         part.len = 0;
         close(fd);
     }
-    int fd = openat(dfd, "container.log", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = openat(dfd, log_base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0)
         read_lines(&o, fd, &part);
     if (o.tail == 0) {

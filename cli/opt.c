@@ -132,6 +132,19 @@ static const struct {
     {"--stable", "T", "a worker up this long resets its backoff (default 10s)"},
     {"--crash-loop", "N/T", "more than N crashes within T ends the run (default 10/60s)"},
     {"--backoff", "T[/MAX]", "first restart delay and cap (default 100ms/10s)"},
+    {"--no-healthcheck", NULL, "turn the image's HEALTHCHECK off"},
+    {"--hang-report", NULL, "a hung worker's JS stack and diagnostic report go to its log"},
+    {"--health-cmd", "CMD", "HEALTHCHECK command, run by /bin/sh -c in the container"},
+    {"--health-test", "JSON", "HEALTHCHECK test as the image stores it ([\"CMD\",...] / [\"CMD-SHELL\",LINE])"},
+    {"--health-interval", "T", "time between health checks (default 30s)"},
+    {"--health-timeout", "T", "a check running longer fails (default 30s)"},
+    {"--health-retries", "N", "failures in a row that make it unhealthy (default 3)"},
+    {"--health-start-period", "T", "failures in this first period do not count (default 0)"},
+    {"--health-start-interval", "T", "time between checks in the start period (default 5s)"},
+    {"--on-unhealthy", "reload|none", "reload: replace the workers one at a time when unhealthy"},
+    {"--no-agent", NULL, "no agent in the workers: no heartbeat, request metrics, log level, dyeing"},
+    {"--metrics", "[IP:]PORT", "serve Prometheus /metrics from PID 1 (PORT alone: every address)"},
+    {"--log-level", "LEVEL", "the workers' console level at start: debug|info|warn|error"},
 };
 
 const nr_opt *nr_opts_with_sv(const nr_opt *base, nr_opt *buf, size_t cap)

@@ -51,6 +51,42 @@ static void status_text(const rt_state *st, const char *live, char *out, size_t 
     }
 }
 
+/* Does config.json ask for a HEALTHCHECK (image or flags)?  Only then is PID 1 asked. */
+static bool has_healthcheck(const json_t *cfg)
+{
+    const json_t *a = json_object_get(cfg, "annotations");
+    return a && !json_object_get(a, "org.nrun.supervisor.no-healthcheck") &&
+           (json_object_get(a, "org.nrun.supervisor.health-test") || json_object_get(a, "org.nrun.supervisor.health-cmd"));
+}
+
+/* .State.Health from the running container's PID 1, its Status checked
+ * (the host prints it), or NULL. */
+static json_t *health_of(nr_global *g, const char *id, const json_t *cfg)
+{
+    if (!has_healthcheck(cfg))
+        return NULL;
+    nr_err ign = {0};
+    cleanup_free char *reply = sv_control_call(g, id, NULL, "{\"cmd\":\"health\"}", 2000, &ign);
+    json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
+    json_t *h = json_object_get(r, "health");
+    const char *st = json_string_value(json_object_get(h, "Status"));
+    if (!st || (strcmp(st, "starting") && strcmp(st, "healthy") && strcmp(st, "unhealthy")) ||
+        !json_is_integer(json_object_get(h, "FailingStreak")) || !json_is_array(json_object_get(h, "Log")))
+        h = NULL;
+    json_incref(h);
+    json_decref(r);
+    return h;
+}
+
+/* docker's STATUS suffix: "Up 3 minutes (healthy)" */
+static void status_health(char *status, size_t len, const json_t *h)
+{
+    const char *st = json_string_value(json_object_get(h, "Status"));
+    size_t n = strlen(status);
+    if (st && n < len)
+        snprintf(status + n, len - n, !strcmp(st, "starting") ? " (health: starting)" : " (%s)", st);
+}
+
 static json_t *state_json(const rt_state *st, const char *live)
 {
     char created[64], started[64], finished[64];
@@ -217,6 +253,11 @@ static bool filter_one(const ps_filter *f, const rt_state *st, const char *live,
 static bool filters_match(const ps_filter *fs, size_t n, const rt_state *st, const char *live, const json_t *labels)
 {
     for (size_t i = 0; i < n; i++) {
+        if (!strcmp(fs[i].key, "label")) { /* docker: every label asked for, not any */
+            if (!filter_one(&fs[i], st, live, labels))
+                return false;
+            continue;
+        }
         bool seen = false, any = false;
         for (size_t k = 0; k < i; k++)
             seen |= !strcmp(fs[k].key, fs[i].key);
@@ -322,15 +363,21 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
         json_t *run = run_json(g->root, st.id);
         json_t *labels = json_object_get(json_object_get(run, "config"), "Labels");
         if ((all || !strcmp(live, "running")) && filters_match(filters, nfilters, &st, live, labels)) {
-            char status[128], ago[64];
+            char status[160], ago[64];
             status_text(&st, live, status, sizeof status);
-            json_t *ports = ports_of(g->root, st.id, NULL);
+            json_t *cfg = NULL;
+            json_t *ports = ports_of(g->root, st.id, &cfg);
+            json_t *health = !quiet && !strcmp(live, "running") ? health_of(g, st.id, cfg) : NULL;
+            json_decref(cfg);
+            status_health(status, sizeof status, health);
             cleanup_free char *ptext = ports_text(ports);
             cleanup_free char *ltext = labels_text(labels);
             if (quiet) {
                 printf("%.*s\n", notrunc ? 64 : 12, st.id);
             } else if (fmt.kind == NR_FMT_JSON) {
                 json_t *state = state_json(&st, live);
+                if (health)
+                    json_object_set(state, "Health", health);
                 json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:O, s:O, s:O, s:s, s:O, s:s}", "ID", st.id,
                                       "Names", st.name, "Image", st.image, "Command", st.command, "CreatedAt",
                                       (json_int_t)st.created, "Status", status, "State", state, "ExitCode",
@@ -366,6 +413,7 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
                     lines[nlines++] = line;
             }
             json_decref(ports);
+            json_decref(health);
         }
         json_decref(run);
         rt_state_free(&st);
@@ -537,7 +585,9 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
     json_object_set_new(state, "Paused", json_false());
     json_object_set_new(state, "Dead", json_false());
     json_object_set_new(state, "Error", json_string(""));
-    json_object_set_new(state, "Health", json_null()); /* no HEALTHCHECK is run yet */
+    /* the HEALTHCHECK's status and last results, from PID 1 while it runs */
+    json_t *health = !strcmp(live, "running") ? health_of(g, id, cfg) : NULL;
+    json_object_set_new(state, "Health", health ? health : json_null());
     json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:i, s:o, s:o, s:{s:o}, s:o, s:o}",
                           "Id", st.id, "Name", "/", "Created", created,
                           "Path", or_new(json_array_get(args, 0), json_string("")),
@@ -561,9 +611,10 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
         json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;
         if (json_is_object(r))
             json_object_set_new(j, "Supervisor",
-                                json_pack("{s:O?, s:O?, s:O?, s:O?}", "Mode", json_object_get(r, "mode"), "ModeReason",
-                                          json_object_get(r, "mode_reason"), "Command", json_object_get(r, "command"),
-                                          "Workers", json_object_get(r, "target")));
+                                json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "Mode", json_object_get(r, "mode"),
+                                          "ModeReason", json_object_get(r, "mode_reason"), "Command",
+                                          json_object_get(r, "command"), "Workers", json_object_get(r, "target"),
+                                          "LogLevel", json_object_get(r, "log_level")));
         json_decref(r);
     }
     json_decref(ports);

@@ -15,7 +15,9 @@
 #include "common/util.h"
 #include "images/image.h"
 #include "images/store.h"
+#include "runtime/alert.h"
 #include "runtime/create.h"
+#include "runtime/events.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
 #include "runtime/supervisor/supervisor.h"
@@ -88,6 +90,49 @@ static int env_file(rt_run_opts *o, size_t *nfile, const char *path, nr_err *err
         if (!nr_utf8_valid(t))
             return nr_err_set(err, "--env-file %s:%d: not valid UTF-8", path, ln);
         if (env_line(o, nfile, path, ln, t, err) < 0)
+            return -1;
+        line = next;
+    }
+    return 0;
+}
+
+/* One --label K=V (K alone: an empty value, as docker) into *labels. */
+static int label_add(json_t *labels, const char *kv, const char *where, nr_err *err)
+{
+    size_t klen = strcspn(kv, "=");
+    if (klen == 0)
+        return nr_err_set(err, "%s: empty label name", where);
+    if (strcspn(kv, BLANKS) < klen)
+        return nr_err_set(err, "%s: label name \"%.*s\" contains whitespace", where, (int)klen, kv);
+    cleanup_free char *k = nr_xstrndup(kv, klen);
+    json_object_set_new(labels, k, json_string(kv[klen] == '=' ? kv + klen + 1 : ""));
+    return 0;
+}
+
+/* --label-file: K=V lines as docker reads them (blank lines and # comments
+ * skipped, CRLF taken); a regular file of at most 1 MiB. */
+static int label_file(json_t *labels, const char *path, nr_err *err)
+{
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (nr_read_user_file(AT_FDCWD, path, "--label-file", ENV_FILE_MAX, &text, &len, err) < 0)
+        return -1;
+    int ln = 0;
+    for (char *line = text, *end = text + len; line < end;) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t l = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        char *next = nl ? nl + 1 : end;
+        line[l] = 0;
+        ln++;
+        if (l > 0 && line[l - 1] == '\r')
+            line[--l] = 0;
+        cleanup_free char *where = nr_xasprintf("--label-file %s:%d", path, ln);
+        if (memchr(line, 0, l))
+            return nr_err_set(err, "%s: a NUL byte", where);
+        if (!nr_utf8_valid(line))
+            return nr_err_set(err, "%s: not valid UTF-8", where);
+        const char *p = line + strspn(line, BLANKS);
+        if (*p && *p != '#' && label_add(labels, p, where, err) < 0)
             return -1;
         line = next;
     }
@@ -177,6 +222,22 @@ static int run_usage_error(nr_global *g, const char *fmt, ...)
 
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only);
 
+/* for the monitor's alerts: PID 1's counters and health */
+static char *alert_stats(const char *root, const char *id)
+{
+    nr_global g = {.root = root, .prog = "nrun"};
+    nr_err e = {0};
+    return sv_control_call(&g, id, NULL, "{\"cmd\":\"stats\"}", 1000, &e);
+}
+
+static bool some_sv_opt(const rt_run_opts *op, const char *prefix)
+{
+    for (size_t k = 0; k < op->nsv_opts; k++)
+        if (!strncmp(op->sv_opts[k], prefix, strlen(prefix)))
+            return true;
+    return false;
+}
+
 int nr_cmd_run(int argc, char **argv, nr_global *g)
 {
     rt_run_opts o = {.net = RT_NET_DEFAULT};
@@ -207,7 +268,8 @@ static json_t *strv_json(char **v, size_t n)
 /* What docker's inspect and ps show of a container that config.json does not
  * keep apart: the image's ID, Entrypoint and Cmd as given (not merged),
  * Labels, and the user as asked for.  Read from the image once, at create. */
-static json_t *docker_config(img_store *store, const char *image, const rt_run_opts *op, char *image_id, size_t n)
+static json_t *docker_config(img_store *store, const char *image, const rt_run_opts *op, const json_t *user_labels,
+                             char *image_id, size_t n)
 {
     img_image *img = NULL;
     nr_err ign;
@@ -232,7 +294,9 @@ static json_t *docker_config(img_store *store, const char *image, const rt_run_o
     json_t *user = json_object_get(rc, "User");
     json_object_set_new(c, "User", json_string(op->user ? op->user : json_is_string(user) ? json_string_value(user) : ""));
     json_t *labels = json_object_get(rc, "Labels");
-    json_object_set_new(c, "Labels", json_is_object(labels) ? json_incref(labels) : json_object());
+    json_t *all = json_is_object(labels) ? json_deep_copy(labels) : json_object();
+    json_object_update(all, (json_t *)user_labels); /* --label over the image's LABEL, as docker */
+    json_object_set_new(c, "Labels", all);
     json_t *exposed = json_object_get(rc, "ExposedPorts");
     if (json_is_object(exposed))
         json_object_set(c, "ExposedPorts", exposed);
@@ -240,13 +304,13 @@ static json_t *docker_config(img_store *store, const char *image, const rt_run_o
     return c;
 }
 
-static void run_params_save(nr_global *g, const char *id, const char *restart, bool interactive, json_t *config,
-                            const char *image_id, char **args, size_t nargs)
+static void run_params_save(nr_global *g, const char *id, const char *restart, bool interactive, bool tty,
+                            json_t *config, const char *image_id, char **args, size_t nargs)
 {
     cleanup_free char *dir = rt_ctr_dir(g->root, id);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    json_t *j = json_pack("{s:s, s:b, s:s, s:o}", "restart", restart ? restart : "no", "interactive", interactive,
-                          "image_id", image_id, "config", config);
+    json_t *j = json_pack("{s:s, s:b, s:b, s:s, s:o}", "restart", restart ? restart : "no", "interactive", interactive,
+                          "tty", tty, "image_id", image_id, "config", config);
     /* the flags as given, for `nrun deploy` to start the next revision alike */
     json_object_set_new(j, "args", strv_json(args, nargs));
     char *text = json_dumps(j, JSON_COMPACT);
@@ -264,6 +328,7 @@ int nr_run_params_load(nr_global *g, const char *id, rt_run_params *rp, nr_err *
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
     const char *restart = json_string_value(json_object_get(j, "restart"));
     int r = rt_restart_parse(restart ? restart : "no", &rp->restart, err);
+    rp->tty = json_is_true(json_object_get(j, "tty"));
     json_decref(j);
     return r;
 }
@@ -271,7 +336,10 @@ int nr_run_params_load(nr_global *g, const char *id, rt_run_params *rp, nr_err *
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only)
 {
     rt_timing("start");
+    __attribute__((cleanup(json_decrefp))) json_t *labels = json_object();
     rt_run_params rp = {0};
+    static rt_alerts alerts; /* lives as long as the detached monitor */
+    rt_alerts_init(&alerts);
     const char *restart = NULL, *cidfile = NULL;
     size_t nfile_env = 0; /* op->env starts with this many --env-file entries */
     cleanup_free char *join_spec = NULL;
@@ -285,16 +353,20 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     enum {
         O_NAME = NR_OPT_LONG, O_CIDFILE, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_CPUS, O_PIDS, O_CPUSET, O_NET,
         O_NETALIAS, O_PUBALL, O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
+        O_ALERT, O_ALERT_EXEC, O_ALERT_WEBHOOK, O_ALERT_RENOTIFY,
+        O_LABEL, O_LABELFILE,
     };
     static const nr_opt run_opts[] = {
         {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
         {"interactive", 'i', no_argument, NULL,
          "the app reads this stdin (cluster: worker 1); else /dev/null.  -i N / -i max: --workers, as pm2's"},
-        {"tty", 't', no_argument, NULL, "a pty (foreground only; minimal init, no supervisor)"},
+        {"tty", 't', no_argument, NULL, "a pty (minimal init, no supervisor); with -d: nrun attach reaches it"},
         {"name", O_NAME, required_argument, "NAME", "unique name, also the hostname"},
         {"rm", O_RM, no_argument, NULL, "remove the container when it exits"},
         {"env", 'e', required_argument, "K=V", "set an environment variable (-e K: the caller's value)"},
         {"env-file", O_ENVFILE, required_argument, "FILE", "read K=V lines"},
+        {"label", O_LABEL, required_argument, "K=V", "set a label on the container (over the image's)"},
+        {"label-file", O_LABELFILE, required_argument, "FILE", "read K=V label lines"},
         {"workdir", 'w', required_argument, "DIR", "working directory inside the container"},
         {"entrypoint", O_ENTRYPOINT, required_argument, "CMD", "replace the image's ENTRYPOINT"},
         {"user", 'u', required_argument, "USER[:GROUP]", "run as this user of the image"},
@@ -321,6 +393,11 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         {"balance", O_BALANCE, required_argument, "rr|leastconn|sticky",
          "supervisor: connection hand-off (sticky: by client address)"},
         {"mode", O_MODE, required_argument, "auto|cluster|single", "supervisor: cluster or a single process"},
+        {"alert", O_ALERT, required_argument, "RULE",
+         "with -d: restarts>N/T, mem>P%, lag_p99>Tms, http_5xx>P%/T, unhealthy, hang, oom (repeatable)"},
+        {"alert-exec", O_ALERT_EXEC, required_argument, "CMD", "run CMD (sh -c, on the host) with the event as JSON on stdin"},
+        {"alert-webhook", O_ALERT_WEBHOOK, required_argument, "URL", "POST the event as JSON to URL (retried)"},
+        {"alert-renotify", O_ALERT_RENOTIFY, required_argument, "T", "repeat a firing alert every T (default 1h)"},
         {0},
     };
     static nr_opt all_opts[128];
@@ -342,7 +419,9 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
             }
             sv_config probe;
             sv_config_init(&probe);
-            if (sv_opt_apply(&probe, n, val, &err) < 0)
+            int bad = sv_opt_apply(&probe, n, val, &err);
+            sv_config_fini(&probe);
+            if (bad < 0)
                 return run_usage_error(g, "run: %s", err.msg);
             cleanup_free char *kv = nr_xasprintf("%s=%s", n, val);
             push(&op->sv_opts, &op->nsv_opts, kv);
@@ -350,6 +429,24 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
         }
         switch (c) {
         case 'd': rp.detach = true; break;
+        case O_ALERT:
+            if (rt_alert_parse(&alerts, val, &err) < 0)
+                return run_usage_error(g, "run: %s", err.msg);
+            break;
+        case O_ALERT_EXEC:
+            if (!*val)
+                return run_usage_error(g, "run: --alert-exec: empty command");
+            alerts.exec_cmd = val;
+            break;
+        case O_ALERT_WEBHOOK:
+            if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8))
+                return run_usage_error(g, "run: --alert-webhook %s: expected an http:// or https:// URL", val);
+            alerts.webhook = val;
+            break;
+        case O_ALERT_RENOTIFY:
+            if (sv_parse_duration_ms(val, &alerts.renotify_ms) < 0 || alerts.renotify_ms <= 0)
+                return run_usage_error(g, "run: --alert-renotify %s: expected a duration like 10m", val);
+            break;
         case 'i':
             /* pm2's -i N / -i max (workers) when a count follows; else docker's -i */
             if (optind < argc && (!strcmp(argv[optind], "max") ||
@@ -384,6 +481,16 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
             break;
         case O_ENVFILE:
             if (env_file(op, &nfile_env, val, &err) < 0)
+                return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+            break;
+        case O_LABEL: {
+            cleanup_free char *where = nr_xasprintf("run: --label %s", val);
+            if (label_add(labels, val, where, &err) < 0)
+                return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+            break;
+        }
+        case O_LABELFILE:
+            if (label_file(labels, val, &err) < 0)
                 return nr_err_report(&err, g->prog, NR_EXIT_CMD);
             break;
         case 'w': op->workdir = val; break;
@@ -466,15 +573,31 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     int i = optind;
     if (i >= argc)
         return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
+    bool no_hc = false, some_hc = false;
+    for (size_t k = 0; k < op->nsv_opts; k++) {
+        no_hc |= !strncmp(op->sv_opts[k], "--no-healthcheck=", 17);
+        some_hc |= !strncmp(op->sv_opts[k], "--health-", 9);
+    }
+    if (no_hc && some_hc)
+        return run_usage_error(g, "run: --no-healthcheck conflicts with --health-* options");
+    if (alerts.n || alerts.exec_cmd || alerts.webhook) {
+        if (!rp.detach)
+            return run_usage_error(g, "run: --alert needs -d (the detached container's monitor delivers alerts)");
+        if (!alerts.n)
+            return run_usage_error(g, "run: --alert-exec/--alert-webhook without an --alert RULE");
+        if (!alerts.exec_cmd && !alerts.webhook)
+            return run_usage_error(g, "run: --alert needs --alert-exec CMD or --alert-webhook URL");
+        rp.alerts = &alerts;
+        alerts.stats = alert_stats;
+        /* a hang alert comes with the hung worker's stack in the log */
+        if (rt_alerts_want_hang(&alerts) && !some_sv_opt(op, "--hang-report="))
+            push(&op->sv_opts, &op->nsv_opts, "--hang-report=true");
+    }
     const char *image = argv[i++];
     op->cmd = argv + i;
     op->ncmd = (size_t)(argc - i);
-    /* -dt: a pty nobody holds would leave the app reading a terminal that
-     * never answers (or exiting at once on its EOF); until `nrun attach`
-     * exists, say so instead of starting something that cannot be used. */
-    if (op->tty && (rp.detach || create_only))
-        return run_usage_error(g, "run: -t with -d: there is no terminal to attach to a detached container yet "
-                                  "(run -it in the foreground, or -d without -t)");
+    /* -dt (and create -t): the pty is held by the container's monitor, which
+     * serves it to `nrun attach` (runtime/attach.c), as docker keeps it */
     rp.tty = op->tty;
     if (rt_restart_parse(restart, &rp.restart, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
@@ -492,7 +615,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     rt_timing("store open");
     int r = rt_container_create(store, g->root, image, op, &c, &err);
     char image_id[IMG_DIGEST_MAX];
-    json_t *dconf = r < 0 ? NULL : docker_config(store, image, op, image_id, sizeof image_id);
+    json_t *dconf = r < 0 ? NULL : docker_config(store, image, op, labels, image_id, sizeof image_id);
     img_store_close(store);
     if (r < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
@@ -510,7 +633,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     if (g->debug)
         fprintf(stderr, "nrun: container %s (%zu layers unpacked)\n", c.id, c.layers_extracted);
     free(c.name);
-    run_params_save(g, c.id, restart, rp.interactive, dconf, image_id, argv + 1, (size_t)(optind - 1));
+    run_params_save(g, c.id, restart, rp.interactive, op->tty, dconf, image_id, argv + 1, (size_t)(optind - 1));
+    rt_event_container(g->root, "create", c.id, NULL, NULL);
     if (create_only) {
         printf("%s\n", c.id);
         return 0;

@@ -226,6 +226,7 @@ int nr_cmd_supervise(int argc, char **argv, nr_global *g)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     }
     int code = sv_run(&cfg);
+    sv_config_fini(&cfg);
     if (control)
         unlink(control);
     return code;

@@ -230,13 +230,17 @@ int img_http_do(img_http *h, const img_http_req *rq, img_http_resp *rs, nr_err *
     bool upload = rq->body || rq->src || !strcmp(rq->method, "PUT") || !strcmp(rq->method, "PATCH");
     char ua[64];
     snprintf(ua, sizeof ua, "nrun/%s", NR_VERSION);
+    char cerr[CURL_ERROR_SIZE] = "";
     cu.easy_setopt(c, CURLOPT_URL, rq->url);
-    cu.easy_setopt(c, CURLOPT_USERAGENT, ua);
+    cu.easy_setopt(c, CURLOPT_USERAGENT, rq->user_agent ? rq->user_agent : ua);
+    cu.easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     cu.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
     cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, rq->follow ? 1L : 0L);
-    cu.easy_setopt(c, CURLOPT_MAXREDIRS, (long)IMG_HTTP_MAX_REDIRS);
+    cu.easy_setopt(c, CURLOPT_MAXREDIRS, (long)(rq->max_redirs > 0 ? rq->max_redirs : IMG_HTTP_MAX_REDIRS));
+    if (rq->max_size)
+        cu.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rq->max_size);
     cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
     /* A server that stops sending is a failure, not a hang. */
     cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -269,6 +273,8 @@ int img_http_do(img_http *h, const img_http_req *rq, img_http_resp *rs, nr_err *
     CURLcode rc = cu.easy_perform(c);
     cu.slist_free_all(hdrs);
     cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+    cu.easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* cerr goes out of scope */
+    snprintf(rs->detail, sizeof rs->detail, "%s", cerr);
     if (rc == CURLE_OK) {
         if (rs->body.len)
             nr_buf_add(&rs->body, "", 1), rs->body.len--;
@@ -279,7 +285,9 @@ int img_http_do(img_http *h, const img_http_req *rq, img_http_resp *rs, nr_err *
     rs->transport_error = true;
     rs->tls_error = is_tls_error(rc);
     rs->tls_verify_error = rc == CURLE_PEER_FAILED_VERIFICATION;
-    if (rc == CURLE_TOO_MANY_REDIRECTS)
+    rs->too_many_redirects = rc == CURLE_TOO_MANY_REDIRECTS;
+    rs->too_large = rc == CURLE_FILESIZE_EXCEEDED;
+    if (rs->too_many_redirects || rs->too_large)
         rs->transport_error = false; /* the server's fault, and no retry will fix it */
     return nr_err_set(err, "%s %s: %s", rq->method, rq->url, cu.easy_strerror(rc));
 }

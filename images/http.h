@@ -6,7 +6,7 @@
  *
  * Every reply is hostile: a body is kept in memory only up to `max_body`
  * (more is an error), or streamed to a sink that may refuse it; redirects
- * are followed at most IMG_HTTP_MAX_REDIRS times and only to http(s)
+ * are followed at most IMG_HTTP_MAX_REDIRS (or rq->max_redirs) times and only to http(s)
  * (https only once the request was https); the interesting response
  * headers are captured with bounded lengths. */
 #ifndef IMG_HTTP_H
@@ -46,6 +46,9 @@ typedef struct img_http_req {
     void *sink_arg;
     size_t max_body;            /* in-memory bound (0: 64 KiB) */
     bool follow;                /* follow redirects (bounded) */
+    int max_redirs;             /* 0: IMG_HTTP_MAX_REDIRS */
+    uint64_t max_size;          /* refuse a larger declared Content-Length (0: no bound; a sink bounds the rest) */
+    const char *user_agent;     /* NULL: "nrun/<version>" */
 } img_http_req;
 
 typedef struct img_http_resp {
@@ -61,6 +64,9 @@ typedef struct img_http_resp {
     bool transport_error;       /* no HTTP reply at all (connection, TLS, timeout) */
     bool tls_error;             /* the failure was in the TLS handshake */
     bool tls_verify_error;      /* ... the peer speaks TLS but failed verification */
+    bool too_many_redirects;    /* more than the redirect bound */
+    bool too_large;             /* the declared size exceeded rq->max_size */
+    char detail[256];           /* libcurl's own message for a failure ("" if none) */
 } img_http_resp;
 
 int img_http_new(const img_http_tls *tls, img_http **out, nr_err *err);

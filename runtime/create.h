@@ -34,9 +34,11 @@ typedef struct rt_restart {
 } rt_restart;
 int rt_restart_parse(const char *s, rt_restart *out, nr_err *err);
 
+struct rt_alerts;
 typedef struct rt_run_params {
     rt_restart restart;
     bool rm, interactive, detach, tty;
+    struct rt_alerts *alerts; /* --alert rules, evaluated by the detached monitor; NULL = none */
 } rt_run_params;
 
 /* Foreground: returns the app's exit code (125 when nrun failed). */

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,6 +524,15 @@ static int mount_overlay(const rt_spec *s, nr_err *err)
     if (fchdir(cwd) < 0 && r == 0)
         r = nr_err_sys(err, errno, "fchdir");
     return r;
+}
+
+int rt_rootfs_mount_private(const rt_spec *s, nr_err *err)
+{
+    if (unshare(CLONE_NEWNS) < 0)
+        return nr_err_sys(err, errno, "unshare mount namespace");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return nr_err_sys(err, errno, "make / private");
+    return s->overlay_layers_dir ? mount_overlay(s, err) : 0;
 }
 
 int rt_mounts_setup(const rt_spec *s, nr_err *err)

@@ -12,14 +12,18 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
+#include "runtime/alert.h"
 #include "runtime/create.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
+#include "runtime/events.h"
 
 static int container_remove(const char *root, const char *id, bool background, nr_err *err);
 
@@ -61,6 +65,36 @@ static int wait_plain(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
 }
 
+/* A detached container with --alert: wait for its exit on a pidfd, polling
+ * the rules every second meanwhile. */
+static int wait_alerting(pid_t pid, rt_alerts *a, const rt_cgroup *cg)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            if (pfd >= 0)
+                close(pfd);
+            rt_alerts_poll(a, cg); /* an OOM kill that ended it */
+            return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
+        }
+        if (r < 0 && errno != EINTR) {
+            if (pfd >= 0)
+                close(pfd);
+            return 255;
+        }
+        if (pfd >= 0) {
+            struct pollfd p = {.fd = pfd, .events = POLLIN};
+            if (poll(&p, 1, 1000) > 0)
+                continue;
+        } else {
+            sleep(1);
+        }
+        rt_alerts_poll(a, cg);
+    }
+}
+
 /* notify_fd >= 0: report the first start ("OK" or "E<message>") there. */
 static int run_loop(const char *root, const char *id, const rt_launch_io *io, const rt_run_params *rp, bool fg,
                     int notify_fd, nr_err *err)
@@ -75,7 +109,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             rt_forward_block(); /* a signal between launch and wait is queued, not fatal */
         int sp[2] = {-1, -1};
         rt_launch_io lio = *io;
-        if (fg && rp->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
+        if (rp->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
             lio.console_sock = sp[1];
         int lr = rt_launch(root, id, &lio, &p, err);
         if (sp[1] >= 0)
@@ -100,7 +134,10 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             }
             return -1;
         }
+        rt_alerts *al = !fg ? rp->alerts : NULL;
         if (rt_state_read(root, id, &st, err) == 0) {
+            if (al && !al->name)
+                al->name = nr_xstrdup(st.name ? st.name : "");
             st.status = "running";
             st.pid = p.pid;
             st.start_time = p.start_time;
@@ -113,6 +150,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             st.cgroups = rt_cgroup_to_json(&p.cg);
             nr_err ign;
             rt_state_write(root, &st, &ign);
+            rt_event_container(root, "start", id, &st, NULL);
             rt_state_free(&st);
         }
         if (notify_fd >= 0) {
@@ -125,11 +163,18 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             int master = rt_recv_fd(sp[0]);
             close(sp[0]);
             if (master >= 0) {
-                rt_tty_relay(master, p.pid);
+                if (fg)
+                    rt_tty_relay(master, p.pid);
+                else
+                    rt_attach_serve(root, id, master); /* -dt: `nrun attach` reaches it here */
                 close(master);
             }
         }
-        code = fg ? rt_wait_forward(p.pid) : wait_plain(p.pid);
+        if (al) {
+            al->root = root;
+            al->id = id;
+        }
+        code = fg ? rt_wait_forward(p.pid) : al && al->n ? wait_alerting(p.pid, al, &p.cg) : wait_plain(p.pid);
         rt_timing("app exited");
         /* the app's own code, as docker reports it: an OOM kill of some
          * child the app survived is OOMKilled, not a 137 of the app */
@@ -143,6 +188,13 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
         /* --rm without restarts: the container is removed next, and until
          * then its dead pid already shows it as exited */
         bool removed_next = rp->rm && rp->restart.policy == RT_RESTART_NO;
+        if (oom)
+            rt_event_container(root, "oom", id, NULL, NULL);
+        char ec[16];
+        snprintf(ec, sizeof ec, "%d", code);
+        json_t *x = json_pack("{s:s}", "exitCode", ec);
+        rt_event_container(root, "die", id, NULL, x);
+        json_decref(x);
         if (!removed_next && rt_state_read(root, id, &st, &ign) == 0) {
             st.status = "exited";
             st.exit_code = code;
@@ -170,6 +222,8 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             rt_state_free(&st);
         }
         restarts++;
+        if (!fg && rp->alerts)
+            rt_alerts_container_restart(rp->alerts);
         /* docker-like backoff: 100 ms doubling, capped at 10 s */
         long ms = 100L << (restarts < 8 ? restarts - 1 : 7);
         if (ms > 10000)
@@ -230,6 +284,8 @@ int rt_run_detached(const char *root, const char *id, const rt_run_params *rp, n
         rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = false, .console_sock = -1};
         nr_err e = {0};
         int code = run_loop(root, id, &io, rp, false, pfd[1], &e);
+        if (rp->alerts)
+            rt_alerts_reap(rp->alerts, true);
         if (rp->rm) {
             nr_err ign;
             rt_container_remove(root, id, &ign);
@@ -293,6 +349,8 @@ static int container_remove(const char *root, const char *id, bool background, n
     }
     rt_net_detach(root, id); /* what a killed nrun left attached */
     cleanup_free char *dir = rt_ctr_dir(root, id);
+    /* (its name, image and labels are read from it: said before it goes) */
+    rt_event_container(root, "destroy", id, NULL, NULL);
     /* rename first so a half-removed container is never listed */
     cleanup_free char *gone = nr_xasprintf("%s/containers/.rm-%s", root, id);
     if (rename(dir, gone) < 0)

@@ -150,6 +150,11 @@ int rt_spec_build(const struct json_t *img_config, const rt_run_opts *o, const r
 int rt_spec_parse(const char *json, size_t len, rt_spec *s, nr_err *err);
 void rt_spec_free(rt_spec *s);
 int rt_spec_load(int dirfd, const char *name, rt_spec *s, nr_err *err);
+/* In the calling process (a child made for it): a new private mount
+ * namespace, and the container's overlay mounted on s->root_path there, as
+ * run mounts it -- nothing shows on the host, and it is gone when the
+ * process ends (cp of a stopped container). */
+int rt_rootfs_mount_private(const rt_spec *s, nr_err *err);
 
 /* NRUN_TIMING=1: print a phase timestamp on stderr. */
 void rt_timing(const char *what);
@@ -273,6 +278,10 @@ int rt_recv_fd(int sock);
  * the slave (our controlling terminal now) returned.  Needs setsid() first. */
 int rt_pty_open_slave(int console_sock, nr_err *err);
 void rt_tty_relay(int master, pid_t pid);
+/* attach.c: a detached -t container's pty, served on containers/<id>/attach.sock
+ * (0600, SO_PEERCRED-checked) until the app closes it; see attach.c for the bytes. */
+char *rt_attach_path(const char *store_root, const char *id);
+void rt_attach_serve(const char *store_root, const char *id, int master);
 
 /* state.c ----------------------------------------------------------------- */
 typedef struct rt_state {

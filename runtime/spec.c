@@ -311,6 +311,42 @@ static int expose_ports(const json_t *imgcfg, json_t *list, nr_err *err)
     return 0;
 }
 
+/* The image's HEALTHCHECK, for what the flags did not set (docker's rule:
+ * --health-cmd replaces the test, each other flag its own field,
+ * --no-healthcheck all of it).  Checked again when config.json is read. */
+static void health_from_image(json_t *ann, const json_t *imgcfg)
+{
+    const json_t *hc = imgcfg ? json_object_get(imgcfg, "Healthcheck") : NULL;
+    if (!json_is_object(hc) || json_object_get(ann, "org.nrun.supervisor.no-healthcheck"))
+        return;
+    const json_t *test = json_object_get(hc, "Test");
+    if (json_is_array(test) && json_array_size(test) > 0 && !json_object_get(ann, "org.nrun.supervisor.health-cmd")) {
+        char *t = json_dumps(test, JSON_COMPACT);
+        if (t)
+            json_object_set_new(ann, "org.nrun.supervisor.health-test", json_string(t));
+        free(t);
+    }
+    static const struct { const char *key, *ann; } durs[] = {
+        {"Interval", "org.nrun.supervisor.health-interval"},
+        {"Timeout", "org.nrun.supervisor.health-timeout"},
+        {"StartPeriod", "org.nrun.supervisor.health-start-period"},
+        {"StartInterval", "org.nrun.supervisor.health-start-interval"},
+    };
+    for (size_t i = 0; i < NR_ARRAY_LEN(durs); i++) {
+        const json_t *v = json_object_get(hc, durs[i].key);
+        if (!json_is_integer(v) || json_object_get(ann, durs[i].ann))
+            continue;
+        /* nanoseconds; 0 = the default; a bad value is refused by the parse */
+        cleanup_free char *ms = nr_xasprintf("%lldms", (long long)(json_integer_value(v) / 1000000));
+        json_object_set_new(ann, durs[i].ann, json_string(json_integer_value(v) < 0 ? "-1" : ms));
+    }
+    const json_t *r = json_object_get(hc, "Retries");
+    if (json_is_integer(r) && !json_object_get(ann, "org.nrun.supervisor.health-retries")) {
+        cleanup_free char *rs = nr_xasprintf("%lld", (long long)json_integer_value(r));
+        json_object_set_new(ann, "org.nrun.supervisor.health-retries", json_string(rs));
+    }
+}
+
 /* An image's StopSignal; none (or "") is SIGTERM, as for docker. */
 static int stop_signal_of(const char *s)
 {
@@ -432,7 +468,16 @@ static json_t *build_args(const json_t *imgcfg, const rt_run_opts *o, nr_err *er
         if (o->entrypoint && *o->entrypoint)
             json_array_append_new(args, json_string(o->entrypoint));
     } else if (json_is_array(ep)) {
-        json_array_foreach(ep, i, v) if (json_is_string(v)) json_array_append(args, v);
+        /* nbuild --init: ["/nrun-init", "--", ...] is for other runtimes;
+         * here our own PID 1 runs the rest, as for any image */
+        const json_t *lb = json_object_get(imgcfg, "Labels");
+        const char *init = json_string_value(json_object_get(lb, "org.nrun.init"));
+        size_t skip = init && json_array_size(ep) >= 2 &&
+                              !strcmp(json_string_value(json_array_get(ep, 0)) ?: "", init) &&
+                              !strcmp(json_string_value(json_array_get(ep, 1)) ?: "", "--")
+                          ? 2
+                          : 0;
+        json_array_foreach(ep, i, v) if (i >= skip && json_is_string(v)) json_array_append(args, v);
     }
     if (o->ncmd) {
         for (size_t k = 0; k < o->ncmd; k++)
@@ -694,6 +739,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         cleanup_free char *key = nr_xasprintf("org.nrun.supervisor.%.*s", (int)(eq - kv - 2), kv + 2);
         json_object_set_new(ann, key, json_string(eq + 1));
     }
+    health_from_image(ann, imgcfg);
     json_object_set_new(spec, "annotations", ann);
 
     if (make_volume_dirs(mk, err) < 0) {

@@ -375,7 +375,9 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
         if (sv_opt_arity(opt) < 0)
             return nr_err_set(err, "config.json: annotation %s: no such supervisor option", key);
         nr_err e = {0};
-        if (sv_opt_apply(&probe, opt, json_string_value(val), &e) < 0)
+        int bad = sv_opt_apply(&probe, opt, json_string_value(val), &e);
+        sv_config_fini(&probe);
+        if (bad < 0)
             return nr_err_set(err, "config.json: annotation %s: %s", key, e.msg);
         s->sv_opts = nr_xrealloc(s->sv_opts, (s->nsv_opts + 2) * sizeof(char *));
         s->sv_opts[s->nsv_opts++] = nr_xasprintf("%s=%s", opt, json_string_value(val));

@@ -12,7 +12,12 @@
  * privileges are set, or "E<message>", and is closed.  `nrun supervise` runs
  * the same program on the host (no sync fd, no lockdown).  Then the supervisor
  * (or, for a terminal session, the minimal init) runs until the container
- * ends and its exit code is ours. */
+ * ends and its exit code is ours.
+ *
+ *   argv: nrun-init -- CMD [ARGS...]
+ *
+ * is the image mode (nbuild --init puts this file in the image): started by
+ * runc or crun as the entrypoint, settings from the environment (imagecfg.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,10 +57,20 @@ int main(int argc, char **argv)
     /* First: /proc/1/{exe,mem,environ} closed to the container's root.  No
      * other process exists in the container until the supervisor forks. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (argc >= 2 && strcmp(argv[1], "init")) {
+        /* an image's entrypoint (nbuild --init), started by runc/crun */
+        rt_initcfg c;
+        nr_err e = {0};
+        if (rt_initcfg_from_image(argc, argv, &c, &e) < 0) {
+            dprintf(2, "nrun-init: %s\n", e.msg);
+            return NR_EXIT_USAGE;
+        }
+        return sv_run(&c.sv);
+    }
     int cfd = argc == 4 && !strcmp(argv[1], "init") ? fd_arg(argv[2]) : -1;
     int sync = argc == 4 ? (strcmp(argv[3], "-") ? fd_arg(argv[3]) : -2) : -1;
     if (cfd < 0 || sync == -1) {
-        fprintf(stderr, "nrun-init: PID 1 of nrun's containers, started only by nrun\n");
+        fprintf(stderr, "usage: nrun-init -- CMD [ARGS...]   (an image's entrypoint, nbuild --init)\n");
         return NR_EXIT_USAGE;
     }
     rt_initcfg c;

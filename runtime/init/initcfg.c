@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,7 +38,11 @@ static const struct tunable {
     TU(max_memory),            TI(crash_loop_max, 0, 100000),    TI(crash_loop_window_ms, 0, INT32_MAX),
     TI(backoff_base_ms, 0, INT32_MAX), TI(backoff_max_ms, 0, INT32_MAX), TI(stable_ms, 0, INT32_MAX),
     TI(heartbeat_timeout_ms, 0, INT32_MAX), TI(listen_timeout_ms, 0, INT32_MAX), TB(restart_single),
-    TU(log_rate),
+    TU(log_rate),              TB(health_off),                   TI(health_interval_ms, 0, INT32_MAX),
+    TI(health_timeout_ms, 0, INT32_MAX), TI(health_start_period_ms, 0, INT32_MAX),
+    TI(health_start_interval_ms, 0, INT32_MAX), TI(health_retries, 0, 1000000), TB(reload_unhealthy),
+    TB(hang_report),
+    TB(no_agent),
 #undef TI
 #undef TU
 #undef TB
@@ -93,12 +98,16 @@ int rt_initcfg_write(int fd, const rt_initcfg *c, nr_err *err)
     for (size_t i = 0; i < NR_ARRAY_LEN(tunables); i++)
         json_object_set_new(t, tunables[i].key, json_integer((json_int_t)tunable_get(s, &tunables[i])));
     json_object_set_new(o, "tuning", t);
+    json_object_set_new(o, "metrics", json_string(s->metrics_addr));
+    json_object_set_new(o, "log_level", json_string(s->log_level));
     json_object_set_new(o, "caps", json_integer((json_int_t)c->caps));
     json_object_set_new(o, "nnp", json_boolean(c->nnp));
     json_object_set_new(o, "minimal", json_boolean(c->minimal));
     json_object_set_new(o, "lockdown", json_boolean(c->lockdown));
     if (c->control_path)
         json_object_set_new(o, "control_path", json_string(c->control_path));
+    if (s->health_test)
+        json_object_set_new(o, "health_test", json_string(s->health_test));
     char *hex = nr_xmalloc(2 * c->bpf_len + 1);
     for (size_t i = 0; i < c->bpf_len; i++) {
         static const char d[] = "0123456789abcdef";
@@ -259,6 +268,17 @@ static int parse(json_t *o, rt_initcfg *c, nr_err *err)
             return nr_err_wrap(err, "\"tuning\"");
         tunable_set(s, &tunables[i], x);
     }
+    /* observability (issue 15): checked as the command line checks them */
+    if (need(o, "metrics", JSON_STRING, &v, err) < 0)
+        return -1;
+    if (json_string_value(v)[0] && sv_metrics_parse_addr(json_string_value(v), NULL, NULL, err) < 0)
+        return nr_err_wrap(err, "init config");
+    snprintf(s->metrics_addr, sizeof s->metrics_addr, "%s", json_string_value(v));
+    if (need(o, "log_level", JSON_STRING, &v, err) < 0)
+        return -1;
+    if (json_string_value(v)[0] && !sv_log_level_valid(json_string_value(v)))
+        return nr_err_set(err, "init config: \"log_level\" is not debug, info, warn or error");
+    snprintf(s->log_level, sizeof s->log_level, "%s", json_string_value(v));
     if (int_field(o, "caps", 0, INT64_MAX, &x, err) < 0)
         return -1;
     c->caps = (uint64_t)x;
@@ -270,6 +290,12 @@ static int parse(json_t *o, rt_initcfg *c, nr_err *err)
         return nr_err_set(err, "init config: \"control_path\" is not an absolute path");
     if (v)
         c->control_path = nr_xstrdup(json_string_value(v));
+    /* checked again by health.c when it splits it into argv */
+    v = json_object_get(o, "health_test");
+    if (v && !json_is_string(v))
+        return nr_err_set(err, "init config: \"health_test\" is not a string");
+    if (v)
+        s->health_test = nr_xstrdup(json_string_value(v));
     if (need(o, "seccomp", JSON_STRING, &v, err) < 0)
         return -1;
     const char *hex = json_string_value(v);
@@ -337,6 +363,7 @@ void rt_initcfg_free(rt_initcfg *c)
     free((int *)c->sv.listen_fds);
     free((int *)c->sv.listen_ports);
     free((char *)c->sv.runtime_dir);
+    free(c->sv.health_test);
     free(c->control_path);
     free(c->bpf);
     memset(c, 0, sizeof *c);

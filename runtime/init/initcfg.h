@@ -27,5 +27,8 @@ int rt_initcfg_write(int fd, const rt_initcfg *c, nr_err *err);
 /* Parse and check (PID 1 side); on success the caller owns everything in c. */
 int rt_initcfg_read(int fd, rt_initcfg *c, nr_err *err);
 void rt_initcfg_free(rt_initcfg *c);
+/* The image's entrypoint (nbuild --init, imagecfg.c): `nrun-init -- CMD...`
+ * under any OCI runtime, settings from NRUN_* in the environment. */
+int rt_initcfg_from_image(int argc, char **argv, rt_initcfg *c, nr_err *err);
 
 #endif

@@ -211,12 +211,20 @@ function agent() {
     count();
   }
 
+  const level = logLevel();
+  const dye = dyeing(send);
   process.on('internalMessage', (m) => {
-    if (m && m.cmd === 'NODE_NRUN' && m.act === 'drain') drain();
+    if (!m || m.cmd !== 'NODE_NRUN') return;
+    if (m.act === 'drain') drain();
+    else if (m.act === 'loglevel') level.set(m.level);
+    else if (m.act === 'dye') dye.set(m.rules);
   });
+  requestMetrics(send, INTERVAL, dye);
 
+  const hangBeat = nrunHangWatch();
   let last = Date.now();
   const hb = setInterval(() => {
+    if (hangBeat) hangBeat();
     const now = Date.now();
     const lag = Math.max(0, now - last - INTERVAL);
     last = now;
@@ -225,4 +233,256 @@ function agent() {
   }, INTERVAL);
   hb.unref();
   send({ act: 'ping', lag: 0, closed: 0 });
+}
+
+// Hang diagnostics (--hang-report, README "Hang diagnostics").  A loop stuck
+// in JavaScript (`while (true) {}`) runs no timer, no signal handler and no
+// process.report trigger of its own, and the supervisor will kill it when
+// its heartbeat stops.  So a worker thread watches a counter the heartbeat
+// bumps; once it has not moved for NRUN_HANG_MS (2/3 of the heartbeat
+// timeout) the thread attaches the inspector to the main thread
+// (Session.connectToMainThread: V8 interrupts the loop), pauses it, writes
+// the stuck stack and a Node diagnostic report (process.report, evaluated in
+// the paused frame; the environment left out: it may hold secrets; and
+// the watch thread's own report, the shared objects and limits, to keep it
+// one log line) to
+// stderr -- the worker's log -- and lets it run on.  Costs a worker thread
+// (about 10 MB RSS), hence opt-in.  Returns the beat function, or null.
+function nrunHangWatch() {
+  const limit = Number(process.env.NRUN_HANG_MS);
+  delete process.env.NRUN_HANG_MS;
+  if (!(limit > 0)) return null;
+  let Worker;
+  try { ({ Worker } = require('worker_threads')); require('inspector'); } catch (e) { return null; }
+  const beat = new Int32Array(new SharedArrayBuffer(4));
+  const code = `'use strict';
+    const { workerData } = require('worker_threads');
+    const fs = require('fs');
+    const inspector = require('inspector');
+    const beat = workerData.beat, limit = workerData.limit;
+    let seen = Atomics.load(beat, 0), since = Date.now(), fired = false;
+    function out(text) { try { fs.writeSync(2, text); } catch (e) { /* stderr gone */ } }
+    function capture(ms) {
+      const s = new inspector.Session();
+      const urls = new Map();
+      let done = false;
+      const finish = () => { if (done) return; done = true; s.post('Debugger.resume', () => { try { s.disconnect(); } catch (e) {} }); };
+      s.connectToMainThread();
+      s.on('Debugger.scriptParsed', (m) => urls.set(m.params.scriptId, m.params.url));
+      s.once('Debugger.paused', (m) => {
+        const frames = m.params.callFrames;
+        const stack = frames.map((f) => '    at ' + (f.functionName || '<anonymous>') + ' (' +
+          (urls.get(f.location.scriptId) || '<unknown>') + ':' + (f.location.lineNumber + 1) + ':' +
+          ((f.location.columnNumber | 0) + 1) + ')');
+        out('nrun: hang: the event loop of pid ' + process.pid + ' is blocked for ' + ms + ' ms; JavaScript stack:\\n' +
+            stack.join('\\n') + '\\n');
+        const expr = '(() => { const r = globalThis.process.report.getReport(); delete r.environmentVariables; ' +
+          'delete r.sharedObjects; delete r.userLimits; delete r.workers; return JSON.stringify(r); })()';
+        s.post('Debugger.evaluateOnCallFrame', { callFrameId: frames[0].callFrameId, expression: expr,
+          returnByValue: true, silent: true }, (err, r) => {
+          if (!err && r && r.result && typeof r.result.value === 'string')
+            out('nrun: hang: diagnostic report ' + r.result.value + '\\n');
+          finish();
+        });
+      });
+      s.post('Debugger.enable', () => s.post('Debugger.pause'));
+      setTimeout(finish, 5000).unref();
+    }
+    setInterval(() => {
+      const b = Atomics.load(beat, 0);
+      if (b !== seen) { seen = b; since = Date.now(); fired = false; return; }
+      if (fired || Date.now() - since < limit) return;
+      fired = true;
+      try { capture(Date.now() - since); } catch (e) { out('nrun: hang: no report: ' + e.message + '\\n'); }
+    }, 200);`;
+  try {
+    const w = new Worker(code, { eval: true, workerData: { beat, limit }, stdout: false, stderr: false,
+      env: {}, name: 'nrun-hang-watch' });
+    w.unref();
+    w.on('error', () => {});
+  } catch (e) {
+    return null;
+  }
+  return () => Atomics.add(beat, 0, 1);
+}
+
+// Request metrics (issue 15 item 1): per request only a start time on the
+// request and, when Node detaches the response from its socket (the end of
+// every response, ServerResponse.prototype.detachSocket), a few counters:
+// no listener, no closure per request.  A batch goes to PID 1 every second
+// with the Node figures (heap, event-loop delay, handles, GC time).
+function requestMetrics(send, interval, dye) {
+  const http = require('http');
+  const perf = require('perf_hooks');
+  const BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+  const hist = new Array(BOUNDS.length + 1).fill(0); // per bucket, the last one +Inf
+  const counts = Object.create(null); // method -> requests by status code (no string made per request)
+  let sum = 0, inflight = 0, bytes = 0, gc = 0;
+  const srv = http.Server.prototype;
+  const emit = srv.emit;
+  srv.emit = function (ev, req) {
+    if (ev === 'request' && req) {
+      req._nrunT0 = perf.performance.now();
+      inflight++;
+      if (dye.on) dye.start(req, arguments[2]);
+    }
+    return emit.apply(this, arguments);
+  };
+  const res = http.ServerResponse.prototype;
+  const detach = res.detachSocket;
+  res.detachSocket = function (socket) {
+    const req = this.req;
+    if (req && req._nrunT0 !== undefined) {
+      const s = (perf.performance.now() - req._nrunT0) / 1000;
+      req._nrunT0 = undefined;
+      inflight--;
+      sum += s;
+      let i = 0;
+      while (i < BOUNDS.length && s > BOUNDS[i]) i++;
+      hist[i]++;
+      const method = METHODS.has(req.method) ? req.method : 'OTHER';
+      const byCode = counts[method] || (counts[method] = new Float64Array(1000));
+      const code = this.statusCode | 0;
+      byCode[code >= 0 && code < 1000 ? code : 0]++;
+      let sent = 0;
+      if (socket) {
+        sent = socket.bytesWritten - (socket._nrunB || 0);
+        socket._nrunB = socket.bytesWritten;
+        bytes += sent;
+      }
+      if (req._nrunDye !== undefined) dye.end(req, this, s, socket, sent);
+    }
+    return detach.apply(this, arguments);
+  };
+  let elh = null;
+  try { elh = perf.monitorEventLoopDelay({ resolution: 10 }); elh.enable(); } catch (e) { elh = null; }
+  try {
+    const obs = new perf.PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gc += e.duration / 1000;
+    });
+    obs.observe({ entryTypes: ['gc'] });
+  } catch (e) { /* no gc entries */ }
+  const t = setInterval(() => {
+    const req = [];
+    for (const method of Object.keys(counts)) {
+      const byCode = counts[method];
+      for (let code = 100; code < 1000 && req.length < 32; code++) // 32: what PID 1 keeps per worker
+        if (byCode[code] > 0) req.push([method, code, byCode[code]]);
+    }
+    const m = { act: 'metrics', req, hist, sum, inflight, bytes, gc,
+      heap: process.memoryUsage().heapUsed,
+      handles: typeof process.getActiveResourcesInfo === 'function' ? process.getActiveResourcesInfo().length : 0 };
+    if (elh) {
+      // the histogram holds whole timer intervals: the delay is what exceeds the resolution
+      const d = (v) => Math.max(0, v / 1e9 - 0.01);
+      m.el = [d(elh.percentile(50)), d(elh.percentile(99)), d(elh.max)];
+      elh.reset();
+    }
+    send(m);
+  }, interval);
+  t.unref();
+}
+
+// The log level (issue 15 item 4): console.debug/info/log/warn/error below
+// the level set with `nrun loglevel` do nothing.  The level comes from
+// NRUN_LOG_LEVEL at start and from PID 1's messages afterwards.
+function logLevel() {
+  const ORDER = { debug: 0, info: 1, warn: 2, error: 3 };
+  const methods = { debug: 0, trace: 0, info: 1, log: 1, warn: 2, error: 3 };
+  const orig = {};
+  for (const name of Object.keys(methods)) orig[name] = console[name];
+  const noop = function () {};
+  function set(l) {
+    if (!Object.prototype.hasOwnProperty.call(ORDER, l)) return;
+    for (const name of Object.keys(methods))
+      console[name] = methods[name] >= ORDER[l] ? orig[name] : noop;
+  }
+  const env = process.env.NRUN_LOG_LEVEL;
+  delete process.env.NRUN_LOG_LEVEL;
+  if (env) set(env);
+  return { set };
+}
+
+// Request dyeing (issue 15 item 5): while PID 1 has rules (`nrun dye`), a
+// request that matches one (header, query, cookie, client IP) is reported in
+// full when it ends -- method, url, headers, status, duration, size and the
+// console output it produced (AsyncLocalStorage, created only while rules
+// exist).  With no rule, a request costs one `dye.on` test.
+function dyeing(send) {
+  const dye = { on: false, rules: [], als: null, start, end };
+  const MAXLINES = 50, MAXLINE = 1024;
+  function v4(a) {
+    const m = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a || '');
+    return m ? ((+m[1] << 24) | (+m[2] << 16) | (+m[3] << 8) | +m[4]) >>> 0 : null;
+  }
+  function matches(req) {
+    for (const r of dye.rules) {
+      if (r.type === 'header') {
+        if (req.headers[r.key] === r.value) return true;
+      } else if (r.type === 'query') {
+        const q = req.url.indexOf('?');
+        if (q >= 0 && new URLSearchParams(req.url.slice(q + 1)).getAll(r.key).includes(r.value)) return true;
+      } else if (r.type === 'cookie') {
+        for (const part of String(req.headers.cookie || '').split(';')) {
+          const eq = part.indexOf('=');
+          if (eq > 0 && part.slice(0, eq).trim() === r.key && part.slice(eq + 1).trim() === r.value) return true;
+        }
+      } else if (r.type === 'ip') {
+        const a = req.socket && req.socket.remoteAddress;
+        const [net, bits] = r.value.split('/');
+        const n = v4(net), x = v4(a);
+        if (n !== null && x !== null) {
+          const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
+          if (((n & mask) >>> 0) === ((x & mask) >>> 0)) return true;
+        } else if (a === net || a === '::ffff:' + net) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+  // called from the request hook: a record for a matching request
+  function start(req, res) {
+    if (!matches(req)) {
+      if (dye.als) dye.als.enterWith(undefined);
+      return;
+    }
+    const rec = { t0: Date.now(), lines: [] };
+    req._nrunDye = rec;
+    if (dye.als) dye.als.enterWith(rec);
+  }
+  function end(req, res, seconds, socket, sent) {
+    const rec = req._nrunDye;
+    req._nrunDye = undefined;
+    send({ act: 'dye', rec: {
+      method: String(req.method), url: String(req.url), headers: req.headers, status: res.statusCode | 0,
+      duration_ms: seconds * 1000, bytes: sent, remote: socket ? String(socket.remoteAddress) : '',
+      console: rec.lines } });
+  }
+  const orig = {};
+  function capture(name) {
+    orig[name] = console[name];
+    console[name] = function () {
+      const rec = dye.als && dye.als.getStore();
+      if (rec && rec.lines.length < MAXLINES) {
+        try { rec.lines.push(require('util').format.apply(null, arguments).slice(0, MAXLINE)); } catch (e) { /* ignore */ }
+      }
+      return orig[name].apply(this, arguments);
+    };
+  }
+  function set(rules) {
+    dye.rules = Array.isArray(rules) ? rules.filter((r) => r && typeof r.key === 'string' && typeof r.value === 'string') : [];
+    dye.on = dye.rules.length > 0;
+    if (dye.on && !dye.als) {
+      dye.als = new (require('async_hooks').AsyncLocalStorage)();
+      for (const name of ['debug', 'info', 'log', 'warn', 'error']) capture(name);
+    } else if (!dye.on && dye.als) {
+      dye.als.disable();
+      dye.als = null;
+      for (const name of Object.keys(orig)) console[name] = orig[name];
+    }
+  }
+  dye.set = set;
+  return dye;
 }

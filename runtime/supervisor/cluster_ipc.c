@@ -221,6 +221,11 @@ static void on_message(sv_worker *w, const char *line, size_t len)
     w->heard = true;
     if (fast_path(w, line, len))
         return;
+    /* Everything PID 1 reads here (cluster protocol, 'ready', the agent's
+     * reports) is small; a bigger line is the app's own message or a forgery,
+     * and parsing it would cost PID 1 ten times its size in memory. */
+    if (len > SV_IPC_PARSE_MAX)
+        return;
     json_t *m = json_loadb(line, len, JSON_DECODE_ANY, NULL);
     if (!m)
         return;
@@ -268,11 +273,17 @@ static void on_message(sv_worker *w, const char *line, size_t len)
             if (w->state == SV_W_DRAINING)
                 sv_drain_check(w);
         } else if (!strcmp(act, "ping")) {
+            if (!w->last_ping_ms)
+                sv_dye_worker_heard(w); /* a worker started after `nrun dye` */
             w->last_ping_ms = sv_now_ms();
             w->lag_ms = json_number_value(json_object_get(m, "lag"));
             json_t *c = json_object_get(m, "closed");
             if (json_is_integer(c))
                 w->closed = (uint64_t)json_integer_value(c);
+        } else if (!strcmp(act, "metrics")) {
+            sv_metrics_report(w, m);
+        } else if (!strcmp(act, "dye")) {
+            sv_dye_record(w, m);
         }
     }
     json_decref(m);
@@ -319,7 +330,18 @@ void sv_ipc_on_event(void *arg, uint32_t events)
             on_eof(w);
             return;
         }
-        nr_buf_add(&w->ipc_in, buf, (size_t)n);
+        const char *in = buf;
+        size_t inlen = (size_t)n;
+        if (w->ipc_skip) {
+            /* the rest of a line too long to parse: dropped as it comes, never buffered */
+            const char *nl = memchr(buf, '\n', (size_t)n);
+            if (!nl)
+                continue;
+            w->ipc_skip = false;
+            in = nl + 1;
+            inlen = (size_t)(buf + n - in);
+        }
+        nr_buf_add(&w->ipc_in, in, inlen);
         size_t start = 0;
         for (;;) {
             char *nl = memchr(w->ipc_in.data + start, '\n', w->ipc_in.len - start);
@@ -335,10 +357,10 @@ void sv_ipc_on_event(void *arg, uint32_t events)
             memmove(w->ipc_in.data, w->ipc_in.data + start, w->ipc_in.len - start);
             w->ipc_in.len -= start;
         }
-        if (w->ipc_in.len > (1u << 24)) {
-            sv_log_sys("worker %d: IPC message over 16 MiB: closing the channel", w->slot);
-            on_eof(w);
-            return;
+        if (w->ipc_in.len > SV_IPC_PARSE_MAX) {
+            /* a line PID 1 would not parse anyway (on_message): skip to its end */
+            w->ipc_in.len = 0;
+            w->ipc_skip = true;
         }
         if ((size_t)n < sizeof buf)
             return;

@@ -4,7 +4,10 @@
  *   {"cmd":"stats"} / {"cmd":"ps"}      -> the worker table
  *   {"cmd":"reload"}                    -> reply when the rolling reload ends
  *   {"cmd":"scale","workers":N}         -> change the worker count live
- *   {"cmd":"stop"}                      -> graceful stop (as SIGTERM) */
+ *   {"cmd":"stop"}                      -> graceful stop (as SIGTERM)
+ *   {"cmd":"health"}                    -> {"ok":true,"health":{Status,FailingStreak,Log}} (health.c)
+ *   {"cmd":"loglevel","level":"warn"}   -> the workers' console level, now and for later workers
+ *   {"cmd":"dye",...}                   -> request dyeing rules (dye.c) */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -75,6 +78,27 @@ static void handle(sv_ctl_client *c, const char *line, size_t len)
             sv_scale((int)json_integer_value(n));
             sv_control_reply(c, "{\"ok\":true}");
         }
+    } else if (!strcmp(cmd, "health")) {
+        json_t *h = sv_health_json();
+        json_t *r = json_pack("{s:b,s:o}", "ok", 1, "health", h ? h : json_null());
+        char *text = json_dumps(r, JSON_COMPACT);
+        json_decref(r);
+        sv_control_reply(c, text ? text : "{\"ok\":false}");
+        free(text);
+    } else if (!strcmp(cmd, "loglevel")) {
+        const char *l = json_string_value(json_object_get(req, "level"));
+        if (!sv_log_level_valid(l)) {
+            sv_control_reply(c, "{\"ok\":false,\"error\":\"level must be debug, info, warn or error\"}");
+        } else if (!sv_g->cluster || !sv_g->agent_path) {
+            sv_control_reply(c, "{\"ok\":false,\"error\":\"the log level needs cluster mode with the agent (a node command)\"}");
+        } else {
+            sv_loglevel_set(l);
+            sv_control_reply(c, "{\"ok\":true}");
+        }
+    } else if (!strcmp(cmd, "dye")) {
+        char *s = sv_dye_control(req);
+        sv_control_reply(c, s ? s : "{\"ok\":false}");
+        free(s);
     } else if (!strcmp(cmd, "stop")) {
         sv_control_reply(c, "{\"ok\":true}");
         sv_begin_stop(0);
@@ -160,4 +184,15 @@ void sv_control_fini(void)
     sv_g->clients = NULL;
     if (sv_g->ctl_fd >= 0)
         sv_watch_del(&sv_g->ctl_w);
+}
+
+void sv_loglevel_set(const char *level)
+{
+    snprintf(sv_g->log_level, sizeof sv_g->log_level, "%s", level);
+    char msg[96];
+    snprintf(msg, sizeof msg, "{\"cmd\":\"NODE_NRUN\",\"act\":\"loglevel\",\"level\":\"%s\"}", sv_g->log_level);
+    for (sv_worker *w = sv_g->workers; w; w = w->next)
+        if (!w->reaped && w->cluster && w->ipc_fd >= 0)
+            sv_ipc_send(w, msg);
+    sv_log_sys("log level: %s", sv_g->log_level);
 }

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "common/util.h"
 #include "runtime/supervisor/options.h"
 #include "runtime/supervisor/supervisor.h"
@@ -30,11 +34,50 @@ void sv_config_init(sv_config *cfg)
     cfg->gid = (gid_t)-1;
 }
 
-static const char *const flags[] = {"--wait-ready", "--restart-failed"};
+static const char *const flags[] = {"--wait-ready", "--restart-failed", "--no-healthcheck", "--hang-report", "--no-agent"};
 static const char *const valued[] = {
     "--max-memory",   "--log-max-size",   "--log-max-files",     "--log-rate", "--stop-timeout", "--drain-timeout",
     "--kill-timeout", "--listen-timeout", "--heartbeat-timeout", "--stable",   "--crash-loop",   "--backoff",
+    /* HEALTHCHECK, docker's names; --health-test is the image's Test array (JSON), as spec.c passes it */
+    "--health-cmd", "--health-test", "--health-interval", "--health-timeout", "--health-retries",
+    "--health-start-period", "--health-start-interval", "--on-unhealthy",
+    "--metrics",      "--log-level",
 };
+
+void sv_config_fini(sv_config *cfg)
+{
+    free(cfg->health_test);
+    cfg->health_test = NULL;
+}
+
+/* A HEALTHCHECK Test array as docker stores it: ["CMD", arg...], ["CMD-SHELL", "line"], ["NONE"]. */
+static int health_test(sv_config *cfg, const char *v, nr_err *err)
+{
+    json_t *t = json_loads(v, JSON_REJECT_DUPLICATES, NULL);
+    size_t n = json_array_size(t);
+    const char *kind = json_string_value(json_array_get(t, 0));
+    bool ok = kind && n <= 4096;
+    for (size_t i = 1; ok && i < n; i++) {
+        const char *a = json_string_value(json_array_get(t, i));
+        ok = a && !memchr(a, 0, json_string_length(json_array_get(t, i)));
+    }
+    if (ok && !strcmp(kind, "CMD"))
+        ok = n >= 2 && *json_string_value(json_array_get(t, 1));
+    else if (ok && !strcmp(kind, "CMD-SHELL"))
+        ok = n == 2 && *json_string_value(json_array_get(t, 1));
+    else if (ok && !strcmp(kind, "NONE"))
+        ok = n == 1;
+    else
+        ok = false;
+    if (!ok) {
+        json_decref(t);
+        return nr_err_set(err, "healthcheck test: expected [\"CMD\", ARG...], [\"CMD-SHELL\", LINE] or [\"NONE\"]");
+    }
+    free(cfg->health_test);
+    cfg->health_test = !strcmp(kind, "NONE") ? NULL : json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+    return 0;
+}
 
 const char *sv_opt_name(size_t i)
 {
@@ -96,6 +139,12 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
             return nr_err_set(err, "%s takes no value", opt);
         if (!strcmp(opt, "--wait-ready"))
             cfg->wait_ready = true;
+        else if (!strcmp(opt, "--no-healthcheck"))
+            cfg->health_off = true;
+        else if (!strcmp(opt, "--hang-report"))
+            cfg->hang_report = true;
+        else if (!strcmp(opt, "--no-agent"))
+            cfg->no_agent = true;
         else
             cfg->restart_single = true;
         return 0;
@@ -104,7 +153,54 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
         return nr_err_set(err, "%s needs a value", opt);
     unsigned long long sz;
     int ms, x, y;
-    if (!strcmp(opt, "--max-memory") || !strcmp(opt, "--log-max-size") || !strcmp(opt, "--log-rate")) {
+    if (!strcmp(opt, "--health-cmd")) {
+        if (!*v)
+            return nr_err_set(err, "--health-cmd: empty command");
+        json_t *t = json_pack("[ss]", "CMD-SHELL", v);
+        if (!t)
+            return nr_err_set(err, "--health-cmd: not valid UTF-8");
+        char *s = json_dumps(t, JSON_COMPACT);
+        json_decref(t);
+        int r = health_test(cfg, s, err);
+        free(s);
+        return r;
+    }
+    if (!strcmp(opt, "--health-test"))
+        return health_test(cfg, v, err);
+    if (!strcmp(opt, "--health-retries")) {
+        if (sv_parse_int(v, 0, 1000000, &cfg->health_retries) < 0)
+            return nr_err_set(err, "%s %s: expected 0..1000000", opt, v);
+        return 0;
+    }
+    if (!strcmp(opt, "--on-unhealthy")) {
+        if (strcmp(v, "none") && strcmp(v, "reload"))
+            return nr_err_set(err, "%s %s: expected none or reload", opt, v);
+        cfg->reload_unhealthy = !strcmp(v, "reload");
+        return 0;
+    }
+    if (!strncmp(opt, "--health-", 9)) {
+        if (sv_parse_duration_ms(v, &ms) < 0 || (ms != 0 && ms < 1))
+            return nr_err_set(err, "%s %s: expected a duration like 500ms, 10s", opt, v);
+        /* 0 = docker's default, as in an image's Healthcheck */
+        if (!strcmp(opt, "--health-interval"))
+            cfg->health_interval_ms = ms;
+        else if (!strcmp(opt, "--health-timeout"))
+            cfg->health_timeout_ms = ms;
+        else if (!strcmp(opt, "--health-start-period"))
+            cfg->health_start_period_ms = ms;
+        else
+            cfg->health_start_interval_ms = ms;
+        return 0;
+    }
+    if (!strcmp(opt, "--metrics")) {
+        if (sv_metrics_parse_addr(v, NULL, NULL, err) < 0)
+            return -1;
+        snprintf(cfg->metrics_addr, sizeof cfg->metrics_addr, "%s", v);
+    } else if (!strcmp(opt, "--log-level")) {
+        if (!sv_log_level_valid(v))
+            return nr_err_set(err, "%s %s: expected debug, info, warn or error", opt, v);
+        snprintf(cfg->log_level, sizeof cfg->log_level, "%s", v);
+    } else if (!strcmp(opt, "--max-memory") || !strcmp(opt, "--log-max-size") || !strcmp(opt, "--log-rate")) {
         if (nr_parse_size(v, &sz) < 0 || !sz)
             return nr_err_set(err, "%s %s: expected a size like 10m", opt, v);
         if (!strcmp(opt, "--max-memory"))
@@ -170,5 +266,60 @@ int sv_parse_duration_ms(const char *s, int *out)
     if (ms > 86400000.0 * 24)
         return -1;
     *out = (int)ms;
+    return 0;
+}
+
+/* The observability options' checks (issue 15), here so that every program
+ * that checks a configuration (nrun, nrun-init) has them. */
+bool sv_log_level_valid(const char *l)
+{
+    return l && (!strcmp(l, "debug") || !strcmp(l, "info") || !strcmp(l, "warn") || !strcmp(l, "error"));
+}
+
+int sv_metrics_parse_addr(const char *v, struct sockaddr_storage *ss, socklen_t *len, nr_err *err)
+{
+    char host[64] = "0.0.0.0";
+    const char *port_s = v;
+    const char *colon = v ? strrchr(v, ':') : NULL;
+    if (!v || !*v || strlen(v) > 70)
+        return nr_err_set(err, "--metrics: expected [IP:]PORT");
+    if (colon) {
+        size_t hl = (size_t)(colon - v);
+        const char *h = v;
+        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+            h++;
+            hl -= 2;
+        }
+        if (hl == 0 || hl >= sizeof host)
+            return nr_err_set(err, "--metrics %s: expected [IP:]PORT", v);
+        memcpy(host, h, hl);
+        host[hl] = 0;
+        port_s = colon + 1;
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(port_s, &end, 10);
+    if (errno || end == port_s || *end || *port_s < '0' || *port_s > '9' || port < 1 || port > 65535)
+        return nr_err_set(err, "--metrics %s: the port must be 1..65535", v);
+    struct sockaddr_storage tmp;
+    memset(&tmp, 0, sizeof tmp);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&tmp;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&tmp;
+    socklen_t l;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        l = sizeof *a4;
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        l = sizeof *a6;
+    } else {
+        return nr_err_set(err, "--metrics %s: %s is not an IP address", v, host);
+    }
+    if (ss)
+        *ss = tmp;
+    if (len)
+        *len = l;
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -147,6 +148,7 @@ void sv_stats_check(void)
             now - w->last_ping_ms > (uint64_t)cfg->heartbeat_timeout_ms) {
             sv_log_sys("worker %d (pid %d) sent no heartbeat for %llu ms: hung, killing it", w->slot, (int)w->pid,
                        (unsigned long long)(now - w->last_ping_ms));
+            sv_g->hangs++;
             /* Out of the routing at once; the exit is a crash and restarts the slot. */
             w->state = SV_W_STOPPING;
             sv_balance_worker_gone(w);
@@ -180,12 +182,22 @@ char *sv_stats_json(bool workers_only)
                                   (json_int_t)w->handed, "inflight", w->ninflight);
             if (w->last_ping_ms)
                 json_object_set_new(o, "lag_ms", json_real((double)(long long)(w->lag_ms * 10 + 0.5) / 10));
+            if (w->mx.have) {
+                /* the last second, from the agent's batches (metrics.c) */
+                json_object_set_new(o, "requests", json_integer((json_int_t)w->mx.count));
+                json_object_set_new(o, "rps", json_real((double)(long long)(w->mx.rps * 10 + 0.5) / 10));
+                json_object_set_new(o, "error_rate", json_real(w->mx.err_rate));
+                if (w->mx.p99 > 0)
+                    json_object_set_new(o, "p99_ms", isinf(w->mx.p99) ? json_string(">10000")
+                                                                       : json_real(w->mx.p99 * 1000));
+            }
             json_array_append_new(ws, o);
         }
     json_t *root = json_pack("{s:b,s:s,s:i,s:i,s:i,s:b,s:b,s:o}", "ok", 1, "mode",
                              sv_g->cluster ? "cluster" : "single", "pid", (int)sv_g->self, "target", sv_g->target,
                              "restarts", restarts, "reloading", sv_g->reloading, "stopping", sv_g->stopping,
                              "workers", ws);
+    json_object_set_new(root, "log_level", json_string(sv_g->log_level[0] ? sv_g->log_level : "debug"));
     if (sv_g->mode_reason)
         json_object_set_new(root, "mode_reason", json_string(sv_g->mode_reason));
     json_t *cmd = json_array();
@@ -194,6 +206,10 @@ char *sv_stats_json(bool workers_only)
         json_array_append_new(cmd, a ? a : json_string("?"));
     }
     json_object_set_new(root, "command", cmd);
+    json_object_set_new(root, "hangs", json_integer(sv_g->hangs));
+    json_t *health = sv_health_json();
+    if (health)
+        json_object_set_new(root, "health", health);
     char rss[64];
     if (read_small("/proc/self/statm", rss, sizeof rss)) {
         unsigned long long a, b;

@@ -67,6 +67,8 @@ static void reap_all(void)
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0)
             break;
+        if (sv_health_reaped(pid, status))
+            continue;
         sv_worker *w = sv_worker_by_pid(pid);
         if (w)
             sv_worker_reaped(w, status);
@@ -102,6 +104,7 @@ void sv_begin_stop(int sig)
         return;
     sv_g->stopping = true;
     sv_g->target = 0;
+    sv_health_stop();
     sv_balance_close_all();
     for (int s = 1; s <= SV_MAX_SLOTS; s++)
         if (sv_g->slots[s].restart_pending) {
@@ -132,6 +135,7 @@ void sv_fatal_exit(int code)
     }
     sv_g->stopping = true;
     sv_g->target = 0;
+    sv_health_stop();
     sv_balance_close_all();
     for (sv_worker *w = sv_g->workers; w; w = w->next)
         if (!w->reaped) {
@@ -334,8 +338,10 @@ int sv_run(const sv_config *cfg)
     if (getpid() != 1)
         prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-    if (sv_loop_init(&err) < 0 || sv_logs_open(&err) < 0 || (s->cluster && write_agent(s, &err) < 0) ||
-        (cfg->control_fd >= 0 && sv_control_init(cfg->control_fd) < 0)) {
+    snprintf(s->log_level, sizeof s->log_level, "%s", cfg->log_level);
+    if (sv_loop_init(&err) < 0 || sv_logs_open(&err) < 0 ||
+        (s->cluster && !cfg->no_agent && write_agent(s, &err) < 0) ||
+        (cfg->control_fd >= 0 && sv_control_init(cfg->control_fd) < 0) || sv_metrics_init(&err) < 0) {
         fprintf(stderr, "nrun: supervisor: %s\n", err.msg);
         return NR_EXIT_CMD;
     }
@@ -365,6 +371,7 @@ int sv_run(const sv_config *cfg)
     /* after the first fork, not before: the worker would fault back in,
      * one page at a time, what it touches of our binary on its way to exec */
     drop_unused_pages();
+    sv_health_start();
     while (!s->exiting) {
         if (sv_loop_once(on_signal, &err) < 0) {
             fprintf(stderr, "nrun: supervisor: %s\n", err.msg);
@@ -380,6 +387,7 @@ int sv_run(const sv_config *cfg)
     reap_all();
     sv_logs_report_drops();
     sv_control_fini();
+    sv_metrics_fini();
     sv_loop_fini();
     return s->exit_code;
 }

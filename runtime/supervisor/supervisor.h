@@ -13,7 +13,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include "common/err.h"
 
 enum sv_mode { SV_MODE_AUTO = 0, SV_MODE_CLUSTER, SV_MODE_SINGLE };
 enum sv_balance { SV_BALANCE_RR = 0, SV_BALANCE_LEASTCONN, SV_BALANCE_STICKY };
@@ -67,6 +70,21 @@ typedef struct sv_config {
     bool restart_single;      /* single mode: restart a process that fails (else its exit ends the container) */
     unsigned long long log_rate; /* per-worker log bytes/s kept; beyond it bytes are dropped and counted; 0 = no limit */
 
+    /* HEALTHCHECK (health.c), run as docker runs it.  health_test: the Test
+     * array as JSON text (["CMD",...] or ["CMD-SHELL","line"]), malloc'd, NULL =
+     * none; durations 0 = docker's defaults (30s, 30s, 0, 5s), retries 0 = 3. */
+    char *health_test;
+    bool health_off;          /* --no-healthcheck */
+    int health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
+    int health_retries;
+    bool reload_unhealthy;    /* --on-unhealthy reload: a rolling reload when the container turns unhealthy */
+    /* --hang-report: a hung worker's stack and diagnostic report go to its log (agent.js) */
+    bool hang_report;
+    /* Observability (issue 15). */
+    char metrics_addr[72];    /* "[IP:]PORT" of the Prometheus /metrics listener PID 1 serves; "" = none */
+    bool no_agent;            /* do not preload the agent (no heartbeat, metrics, log level: for benchmarks) */
+    char log_level[8];        /* initial level of the workers' console: debug|info|warn|error ("" = all) */
+
     /* Called in each forked worker just before exec, after the supervisor's own
      * setup (process group, PDEATHSIG, fds, uid/gid): the runtime drops
      * capabilities and installs seccomp here.  Returns < 0 to abort the exec. */
@@ -74,8 +92,15 @@ typedef struct sv_config {
     void *worker_prepare_arg;
 } sv_config;
 
+/* --log-level / `nrun loglevel`: debug, info, warn or error. */
+bool sv_log_level_valid(const char *level);
+/* --metrics "[IP:]PORT" ("PORT" = every address); ss/len may be NULL (just check). */
+int sv_metrics_parse_addr(const char *v, struct sockaddr_storage *ss, socklen_t *len, nr_err *err);
+
 /* Fill defaults (everything not set by the caller). */
 void sv_config_init(sv_config *cfg);
+/* Free what sv_opt_apply allocated in cfg (health_test). */
+void sv_config_fini(sv_config *cfg);
 
 /* Run until the container ends; returns its exit code (128+signal when the
  * app was killed).  Expects to be PID 1 or a child subreaper. */

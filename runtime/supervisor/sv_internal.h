@@ -57,6 +57,7 @@ int sv_loop_once(void (*on_signal)(int sig), nr_err *err);
 #define SV_MAX_KEYS 8       /* listening keys per worker */
 #define SV_INFLIGHT_MAX 32  /* connections handed over but not yet acked, per worker */
 #define SV_MAX_SLOTS 256
+#define SV_IPC_PARSE_MAX 65536 /* longest channel message PID 1 parses */
 #define SV_LINE_MAX 16384   /* a log line longer than this is split */
 
 typedef struct sv_listener {
@@ -100,6 +101,26 @@ typedef struct sv_inflight {
  * connection until it does (busy or hung: the others take the load). */
 #define SV_ACK_LATE_MS 500
 
+/* What the agent reports (metrics.c), checked and bounded. */
+#define SV_HIST_N 12    /* latency buckets, the last one +Inf */
+#define SV_REQ_KEYS 32  /* method/code pairs kept per worker */
+#define SV_METHOD_MAX 12
+typedef struct sv_wmetrics {
+    bool have, have_el;
+    struct {
+        char method[SV_METHOD_MAX];
+        int code;
+        uint64_t n;
+    } req[SV_REQ_KEYS];
+    int nreq;
+    uint64_t req_overflow;
+    uint64_t hist[SV_HIST_N], count, errors;
+    double sum, gc, el[3];
+    uint64_t inflight, bytes, heap, handles;
+    uint64_t win_ms;        /* when this batch came */
+    double rps, err_rate, p99; /* over the window since the batch before */
+} sv_wmetrics;
+
 typedef struct sv_worker {
     int slot;               /* 1..N, the "worker" field of log lines */
     int id;                 /* NODE_UNIQUE_ID, unique per spawn */
@@ -118,6 +139,7 @@ typedef struct sv_worker {
     nr_buf ipc_out;         /* pending plain messages (no fd) */
     size_t ipc_out_off;
     bool ipc_eof;
+    bool ipc_skip;          /* dropping the rest of an over-long line */
     sv_stream out, err;
     uint64_t log_window_ms; /* rate limit window start */
     uint64_t log_window_bytes;
@@ -142,6 +164,7 @@ typedef struct sv_worker {
     unsigned long long rss;
     sv_timer drain_t, kill_t, listen_t;
     int replaces_id;        /* id of the worker this one replaces (reload), 0 = none */
+    sv_wmetrics mx;
     struct sv_worker *next;
 } sv_worker;
 
@@ -171,6 +194,7 @@ typedef struct sv_state {
     sv_timer stop_t;
     uint64_t crash_times[64];
     int ncrash;
+    int hangs;              /* workers killed for a missing heartbeat (alerts: `hang`) */
     int log_fd;             /* container.log, -1 = none */
     unsigned long long log_size;
     int echo_out, echo_err; /* own non-blocking descriptions of our stdout/stderr, -1 = none */
@@ -193,6 +217,7 @@ typedef struct sv_state {
     int ctl_fd;
     sv_watch ctl_w;
     struct sv_ctl_client *clients;
+    char log_level[8];      /* the workers' console level ("" = everything), `nrun loglevel` */
 } sv_state;
 
 extern sv_state *sv_g;
@@ -216,6 +241,15 @@ int sv_cpu_count(void);
 void sv_worker_gc(void);
 void sv_worker_start_slot(int slot);
 int sv_exit_code_of(int status);
+/* execve argv[0] searched in the PATH of `env` (returns only on failure) */
+void sv_exec_in_path(char *const argv[], char **env);
+
+/* health.c: the HEALTHCHECK, run by PID 1 as a child with the workers' identity */
+void sv_health_start(void);
+bool sv_health_reaped(pid_t pid, int status);
+void sv_health_stop(void);
+/* .State.Health as docker shows it (new reference), NULL when there is no healthcheck */
+struct json_t *sv_health_json(void);
 
 /* cluster_ipc.c */
 int sv_ipc_send(sv_worker *w, const char *json);
@@ -291,6 +325,20 @@ int sv_control_init(int fd);
 void sv_control_reply(struct sv_ctl_client *c, const char *json);
 void sv_control_client_gone(struct sv_ctl_client *c);
 void sv_control_fini(void);
+
+/* metrics.c */
+struct json_t;
+void sv_metrics_report(sv_worker *w, const struct json_t *m);
+char *sv_metrics_text(size_t *len);
+int sv_metrics_init(nr_err *err);
+void sv_metrics_fini(void);
+/* dye.c: request dyeing rules and the dye log */
+char *sv_dye_control(const struct json_t *req);
+void sv_dye_record(sv_worker *w, const struct json_t *m);
+void sv_dye_worker_heard(sv_worker *w);
+bool sv_dye_active(void);
+/* control.c: `nrun loglevel` -> every cluster worker now, NRUN_LOG_LEVEL for those started later */
+void sv_loglevel_set(const char *level);
 
 /* stats.c */
 void sv_stats_sample(void);

@@ -63,7 +63,8 @@ static bool env_skip(const char *e)
 {
     static const char *const drop[] = {"NODE_UNIQUE_ID=", "NODE_CHANNEL_FD=", "NODE_CHANNEL_SERIALIZATION_MODE=",
                                        "NRUN_UNIQUE_ID=", "NRUN_CHANNEL_FD=",
-                                       "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NODE_OPTIONS="};
+                                       "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NODE_OPTIONS=",
+                                       "NRUN_HANG_MS="};
     for (size_t i = 0; i < NR_ARRAY_LEN(drop); i++)
         if (!strncmp(e, drop[i], strlen(drop[i])))
             return true;
@@ -79,7 +80,7 @@ static char **build_env(sv_worker *w, char **listen_pid)
     size_t n = 0;
     while (src[n])
         n++;
-    char **env = nr_xcalloc(n + 8, sizeof *env);
+    char **env = nr_xcalloc(n + 9, sizeof *env);
     size_t k = 0;
     const char *node_options = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -97,12 +98,18 @@ static char **build_env(sv_worker *w, char **listen_pid)
         env[k++] = nr_xasprintf("%s=%d", lazy ? "NRUN_UNIQUE_ID" : "NODE_UNIQUE_ID", w->id);
         env[k++] = nr_xstrdup(lazy ? "NRUN_CHANNEL_FD=3" : "NODE_CHANNEL_FD=3");
         env[k++] = nr_xstrdup("NODE_CHANNEL_SERIALIZATION_MODE=json");
+        /* --hang-report: the agent's watch reports a loop stuck for 2/3 of the heartbeat timeout */
+        if (agent && cfg->hang_report && cfg->heartbeat_timeout_ms > 0)
+            env[k++] = nr_xasprintf("NRUN_HANG_MS=%d", cfg->heartbeat_timeout_ms / 3 * 2 > 1100
+                                                           ? cfg->heartbeat_timeout_ms / 3 * 2 : 1100);
         /* first, so that the app's own preloads see a cluster worker */
         if (agent)
             env[k++] = nr_xasprintf("NODE_OPTIONS=--require \"%s\"%s%s", sv_g->agent_path,
                                     node_options && *node_options ? " " : "", node_options ? node_options : "");
         else if (node_options)
             env[k++] = nr_xasprintf("NODE_OPTIONS=%s", node_options);
+        if (agent && sv_g->log_level[0])
+            env[k++] = nr_xasprintf("NRUN_LOG_LEVEL=%s", sv_g->log_level);
     } else {
         if (node_options)
             env[k++] = nr_xasprintf("NODE_OPTIONS=%s", node_options);
@@ -136,7 +143,7 @@ static void note_missing(const char *path)
 }
 
 /* execvpe() searches the PATH of our environment; the worker's PATH is the one that counts. */
-static void exec_in_path(char *const argv[], char **env)
+void sv_exec_in_path(char *const argv[], char **env)
 {
     const char *cmd = argv[0];
     if (strchr(cmd, '/')) {
@@ -243,7 +250,7 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     }
     if (cfg->worker_prepare && cfg->worker_prepare(cfg->worker_prepare_arg) < 0)
         goto fail;
-    exec_in_path(sv_g->argv, env);
+    sv_exec_in_path(sv_g->argv, env);
 fail:
     f.errnum = errno ? errno : EINVAL;
     if (f.errnum == ENOENT && missing_interp[0])

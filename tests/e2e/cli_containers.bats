@@ -67,15 +67,6 @@ teardown_file() {
     [ "$output" = "nrun kill: unknown option --bogus (see 'nrun kill --help')" ]
 }
 
-@test "run -dt: no terminal to attach to is refused (125), nothing created" {
-    before=$(nr_tree_hash "$NRUN_ROOT")
-    run -125 "$NRUN" run -dt bb:1 sh
-    [[ $output == *"-t with -d"* ]]
-    [ "${#lines[@]}" -eq 1 ]
-    run -125 "$NRUN" run -d -i -t bb:1 sh
-    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
-}
-
 @test "a detached container whose script's interpreter is missing: logs name the interpreter" {
     id=$(rt_run -d bbapp:1)
     for _ in $(seq 1 100); do
@@ -197,6 +188,39 @@ teardown_file() {
         and (.NetworkSettings | has("Ports")) and (.Image | startswith("sha256:"))' <<<"$output"
     [ "$("$NRUN" inspect -f '{{.State.ExitCode}} {{json .Config.Cmd}}' shaped)" = '5 ["sh","-c","exit 5"]' ]
     "$NRUN" rm shaped >/dev/null
+}
+
+@test "run/create --label, --label-file: over the image's labels in inspect, matched by ps --filter label" {
+    "$NRUN" __internal mkimage -t bblab:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Labels":{"tier":"img","keep":"yes"}}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    printf '# labels\n\nowner=ops\r\n  team=web\nempty\n' >"$BATS_TEST_TMPDIR/labels"
+    rt_run --name lab1 --label tier=front --label-file "$BATS_TEST_TMPDIR/labels" --label solo bblab:1 true
+    "$NRUN" create --name lab2 --label tier=back bblab:1 true >/dev/null
+    run "$NRUN" inspect -f '{{json .Config.Labels}}' lab1
+    [ "$status" -eq 0 ]
+    jq -e '. == {"tier":"front","keep":"yes","owner":"ops","team":"web","empty":"","solo":""}' <<<"$output"
+    [ "$("$NRUN" inspect -f '{{.Config.Labels.tier}}' lab2)" = back ]
+    run "$NRUN" ps -a --filter label=tier=front --format '{{.Names}}'
+    [ "$output" = lab1 ]
+    run "$NRUN" ps -a --filter label=keep --format '{{.Names}}'
+    [ "$(sort <<<"$output" | tr '\n' ' ')" = "lab1 lab2 " ]
+    run "$NRUN" ps -a --filter label=owner=ops --filter label=tier=back -q
+    [ -z "$output" ]
+    # bad input: one line naming the file and line, exit 125, nothing created
+    printf 'ok=1\nbad name=2\n' >"$BATS_TEST_TMPDIR/bad"
+    run "$NRUN" run --name lab3 --label-file "$BATS_TEST_TMPDIR/bad" bblab:1 true
+    [ "$status" -eq 125 ]
+    [[ $output == *"--label-file $BATS_TEST_TMPDIR/bad:2: label name \"bad name\" contains whitespace"* ]]
+    run "$NRUN" run --name lab3 --label =x bblab:1 true
+    [ "$status" -eq 125 ]
+    [[ $output == *"empty label name"* ]]
+    run "$NRUN" run --name lab3 --label-file /nonexistent bblab:1 true
+    [ "$status" -eq 125 ]
+    [[ $output == *"/nonexistent"* ]]
+    run "$NRUN" ps -a --filter name=lab3 -q
+    [ -z "$output" ]
+    "$NRUN" rm lab1 lab2 >/dev/null
+    "$NRUN" rmi bblab:1 >/dev/null
 }
 
 @test "logs -t: each line with its RFC 3339 time" {

@@ -21,7 +21,7 @@ teardown() { sv_cleanup; }
     [ "${#lines[@]}" -eq 3 ]
     run "$NRUN" stats --control "$SV_CTL"
     [ "$status" -eq 0 ]
-    [[ ${lines[0]} == WORKER*CPU%*RSS*CONNS*LAG ]]
+    [[ ${lines[0]} == WORKER*CPU%*RSS*CONNS*LAG*REQ/S*ERR%*P99 ]]
     run "$NRUN" stats --format json --control "$SV_CTL"
     [ "$(jq '.workers | length' <<<"$output")" -eq 2 ]
     run "$NRUN" scale --control "$SV_CTL" 1
@@ -102,8 +102,29 @@ teardown() { sv_cleanup; }
     [[ $output == *"that makes -3 workers"* ]]
     run "$NRUN" monit --no-stream --control "$SV_CTL"
     [ "$status" -eq 0 ]
-    [[ ${lines[0]} == WORKER*CPU%*RSS*CONNS*LAG ]]
+    [[ ${lines[0]} == WORKER*CPU%*RSS*CONNS*LAG*REQ/S*ERR%*P99 ]]
     [ "${#lines[@]}" -eq 3 ]
     sv_stop
     [ "$SV_RC" = 0 ]
+}
+
+@test "loglevel and dye: the verbs as a user drives them (tests/e2e/obs_*.bats test what they do)" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/hello.js"
+    sv_wait_http "$PORT"
+    run "$NRUN" loglevel --control "$SV_CTL" warn
+    [ "$status" -eq 0 ]
+    [ "$(sv_stats | jq -r .log_level)" = warn ]
+    run "$NRUN" loglevel --control "$SV_CTL" loud
+    [ "$status" -eq 2 ]
+    run "$NRUN" dye --control "$SV_CTL" --header X-User=42 --ttl 10m
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == "--header x-user=42" ]]
+    [[ ${lines[1]} == "expires in "* ]]
+    run "$NRUN" dye --control "$SV_CTL" --off
+    [ "$status" -eq 0 ]
+    run "$NRUN" dye --help
+    [ "$status" -eq 0 ]
+    [[ $output == *"--header K=V"* ]]
+    sv_stop
 }

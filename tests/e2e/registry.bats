@@ -11,6 +11,9 @@ load ../lib/runtime
 
 setup_file() {
     nr_make_root
+    # the registry listens on the host's 127.0.0.1: nrun talks to it from the host's
+    # namespace; containers run with --network none (no bridge in the host's namespace)
+    NRUN=$NR_REAL_NRUN
     export WORK
     WORK=$(mktemp -d /tmp/nrun-reg-e2e.XXXXXX)
     rt_make_busybox_image
@@ -69,7 +72,7 @@ served() { grep -c "http.request.method=$1 http.request.remoteaddr=[^ ]* http.re
     [ "$status" -eq 0 ]
     [[ $output == *"Digest: $want"* ]]
     [ "$(digest_of "$REG/bb:1" "$root")" = "$want" ]
-    run "$NRUN" --root "$root" run --rm "$REG/bb:1" sh -c 'echo pulled-and-running'
+    run "$NRUN" --root "$root" run --rm --network none "$REG/bb:1" sh -c 'echo pulled-and-running'
     [ "$status" -eq 0 ]
     [[ $output == *pulled-and-running* ]]
     # by digest: stored, no tag added
@@ -94,7 +97,7 @@ served() { grep -c "http.request.method=$1 http.request.remoteaddr=[^ ]* http.re
     [ "$(jq -r .mediaType "$m")" = application/vnd.docker.distribution.manifest.v2+json ]
     # gzip, or the uncompressed Docker type when skopeo reuses the tar blob test 1 pushed
     [[ $(jq -r '.layers[0].mediaType' "$m") == application/vnd.docker.image.rootfs.diff.tar* ]]
-    run "$NRUN" --root "$root" run --rm "$REG/v2s2:1" sh -c 'echo schema2-runs'
+    run "$NRUN" --root "$root" run --rm --network none "$REG/v2s2:1" sh -c 'echo schema2-runs'
     [ "$status" -eq 0 ]
     [[ $output == *schema2-runs* ]]
 }

@@ -12,6 +12,9 @@ load ../lib/runtime
 
 setup_file() {
     nr_make_root
+    # the registry listens on the host's 127.0.0.1: nrun talks to it from the host's
+    # namespace; containers run with --network none (no bridge in the host's namespace)
+    NRUN=$NR_REAL_NRUN
     export WORK
     WORK=$(mktemp -d /tmp/nrun-rega-e2e.XXXXXX)
     rt_make_busybox_image

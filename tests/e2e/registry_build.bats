@@ -10,6 +10,9 @@ load ../lib/runtime
 
 setup_file() {
     nr_make_root
+    # the registry listens on the host's 127.0.0.1: nrun talks to it from the host's
+    # namespace; containers run with --network none (no bridge in the host's namespace)
+    NRUN=$NR_REAL_NRUN
     export WORK
     WORK=$(mktemp -d /tmp/nrun-regb-e2e.XXXXXX)
     rt_make_busybox_image
@@ -49,10 +52,10 @@ EOF
     run "$NRUN" --root "$WORK/deploy" pull -q "$REG/team/app:1"
     [ "$status" -eq 0 ]
     [ "$output" = "$digest" ]
-    run "$NRUN" --root "$WORK/deploy" run --rm "$REG/team/app:1"
+    run "$NRUN" --root "$WORK/deploy" run --rm --network none "$REG/team/app:1"
     [ "$status" -eq 0 ]
     [ "$output" = built ]
-    run "$NRUN" --root "$WORK/deploy" run --rm "$REG/team/app:1" cat /copied-passwd
+    run "$NRUN" --root "$WORK/deploy" run --rm --network none "$REG/team/app:1" cat /copied-passwd
     [[ $output == root:* ]]
 }
 

@@ -111,15 +111,46 @@ no_secret_out() {
     no_secret_out
 }
 
-@test "cp: bad usage, a stopped or missing container, one line each" {
+@test "cp: bad usage, a missing container, one line each" {
     run "$NRUN" cp a b
     [ "$status" -eq 2 ]
     run "$NRUN" cp nosuch:/x "$OUT/x"
     [ "$status" -eq 1 ]
     [ "${#lines[@]}" -eq 1 ]
-    rt_run --name stopped bb:1 true
-    run "$NRUN" cp stopped:/bin "$OUT/x"
-    [ "$status" -eq 1 ]
-    [[ $output == *"is not running"* ]]
-    "$NRUN" rm stopped >/dev/null
+}
+
+@test "cp of a stopped container: same probes (symlink to /, climbs, magic links, a leaf link), nothing left mounted" {
+    tok=cp-st-$RANDOM$RANDOM
+    rt_run --name cps bb:1 sh -c "
+        ln -s / /tmp/escape; ln -s ../../../../../.. /tmp/up; ln -s /proc/1/root /tmp/magic
+        mkdir -p $SECRET_DIR; ln -s $SECRET_DIR/victim /tmp/leaf; echo in-ctr >/tmp/mine"
+    id=$("$NRUN" inspect -f '{{.Id}}' cps)
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' cps)" = exited ]
+    for p in "/tmp/escape$SECRET_DIR/secret" "/../../../..$SECRET_DIR/secret" "/tmp/up$SECRET_DIR/secret" \
+        "/proc/1/root$SECRET_DIR/secret" "/tmp/magic$SECRET_DIR/secret"; do
+        run "$NRUN" cp "cps:$p" "$OUT/x"
+        [ "$status" -ne 0 ]
+    done
+    no_secret_out
+    echo payload >"$OUT/p"
+    run "$NRUN" cp "$OUT/p" "cps:/tmp/escape/tmp/$tok"
+    [ "$status" -eq 0 ]
+    sec_no_marker "/tmp/$tok"
+    run "$NRUN" cp "$OUT/p" "cps:/tmp/up/tmp/$tok.2"
+    sec_no_marker "/tmp/$tok.2"
+    run "$NRUN" cp "$OUT/p" "cps:/tmp/leaf"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$SECRET_DIR/victim")" = HOST-VICTIM ]
+    # out of it: the container's own file; in: into its upper dir, seen by its next start
+    run "$NRUN" cp cps:/tmp/mine "$OUT/mine"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$OUT/mine")" = in-ctr ]
+    [ -f "$NRUN_ROOT/containers/$id/upper/tmp/$tok" ]
+    # nothing of the private mount shows on the host, before or after
+    ! grep -qF "$NRUN_ROOT/containers/$id" /proc/mounts
+    # a start (overlay mounted again on the same upper) keeps what cp wrote
+    "$NRUN" start cps >/dev/null
+    "$NRUN" wait cps >/dev/null
+    [ "$(cat "$NRUN_ROOT/containers/$id/upper/tmp/$tok")" = payload ]
+    "$NRUN" rm cps >/dev/null
 }

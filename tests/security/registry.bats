@@ -12,6 +12,9 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
     nr_make_root
+    # the registry listens on the host's 127.0.0.1: nrun talks to it from the host's
+    # namespace; containers run with --network none (no bridge in the host's namespace)
+    NRUN=$NR_REAL_NRUN
     export HOSTILE_LOG=$BATS_FILE_TMPDIR/hostile.log
     python3 "$REPO/tests/security/hostile-registry.py" --log "$HOSTILE_LOG" \
         --port-file "$BATS_FILE_TMPDIR/port" 3>&- &
@@ -170,4 +173,90 @@ refused() {
     grep -q '^POST /v2/leak/x/blobs/uploads/ AUTH$' "$HOSTILE_LOG"   # the registry got them
     grep -q '^PUT /v2/leak/x/blobs/uploads/u[0-9]*?digest=' "$HOSTILE_LOG"
     ! grep -q '^PUT /v2/leak/x/blobs/uploads/.* AUTH$' "$HOSTILE_LOG" # the other host did not
+}
+
+# ---- the registry build cache (nbuild --cache-from): a hostile cache is a
+# warning and a miss, the RUN step runs, and no layer enters the build that is
+# not what its digests say.
+
+# nbuild --cache-from "$1" in a fresh root: succeeds, warns matching glob $2,
+# and the RUN step ran (its marker printed).
+cache_refused() {
+    local root=$BATS_TEST_TMPDIR/croot
+    mkdir -p "$BATS_TEST_TMPDIR/cctx"
+    printf 'FROM scratch\nCOPY a.txt /a.txt\n' >"$BATS_TEST_TMPDIR/cctx/Nodefile"
+    [ -f "$BATS_TEST_TMPDIR/cctx/a.txt" ] || echo a >"$BATS_TEST_TMPDIR/cctx/a.txt"
+    run --separate-stderr bounded "$NBUILD" --root "$root" --progress plain -t c:1 --cache-from "$1" \
+        ${3:-} "$BATS_TEST_TMPDIR/cctx"
+    echo "$output"; echo "$stderr"
+    [ "$status" -eq 0 ] || { echo "exit $status"; return 1; }
+    [[ $stderr == *"--cache-from $1: "$2" (not used)"* ]] || { echo "want warning: $2"; return 1; }
+    [[ $output == *"(1 layers built, 0 from cache"* ]] || { echo "a step came from the cache"; return 1; }
+    [ -z "$(find "$root/blobs" -name '.tmp-*')" ] || { echo "temp file left"; return 1; }
+    [ "$(jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$root/index.json")" = c:1 ]
+    rm -rf "$root"
+}
+
+@test "--cache-from a hostile registry: wrong digests, a huge or non-JSON manifest are a miss with a warning" {
+    cache_refused "$REG/wrongdigest:1" "*blob sha256:*: content hashes to sha256:*"
+    cache_refused "$REG/hugemanifest:1" "*reply body larger than 4194304 bytes"
+    cache_refused "$REG/badjson:1" "*reply is not a JSON object"
+}
+
+@test "--cache-from a cache whose records or diff_ids lie: a miss, never a poisoned layer" {
+    load ../lib/registry
+    nr_registry_start
+    mkdir -p "$BATS_TEST_TMPDIR/cctx"
+    echo a >"$BATS_TEST_TMPDIR/cctx/a.txt"
+    printf 'FROM scratch\nCOPY a.txt /a.txt\n' >"$BATS_TEST_TMPDIR/cctx/Nodefile"
+    "$NBUILD" --root "$BATS_TEST_TMPDIR/src" -q -t c:1 --cache-to "type=registry,ref=$NR_REGISTRY/c/good:cache" \
+        "$BATS_TEST_TMPDIR/cctx" >/dev/null
+    skopeo copy -q --src-tls-verify=false "docker://$NR_REGISTRY/c/good:cache" "oci:$BATS_TEST_TMPDIR/l:cache"
+    # variants of the honest cache: a diff_id that is not the layer's, records
+    # that are not JSON, that point past the layers, that are not keys (a
+    # config larger than 4 MiB is refused by the pull, as the manifest above)
+    python3 - "$BATS_TEST_TMPDIR/l" <<'PY'
+import hashlib, json, os, sys
+d = sys.argv[1]
+idx = json.load(open(f"{d}/index.json"))
+mdesc = idx["manifests"][0]
+man = json.load(open(f"{d}/blobs/sha256/{mdesc['digest'][7:]}"))
+cfg = json.load(open(f"{d}/blobs/sha256/{man['config']['digest'][7:]}"))
+lab = "org.nrun.buildcache.v1"
+rec = json.loads(cfg["config"]["Labels"][lab])
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(f"{d}/blobs/sha256/{h}", "wb").write(data)
+    return "sha256:" + h, len(data)
+def variant(tag, f):
+    c = json.loads(json.dumps(cfg)); f(c)
+    cd, cs = put(json.dumps(c).encode())
+    m = dict(man); m["config"] = dict(man["config"], digest=cd, size=cs)
+    md, ms = put(json.dumps(m).encode())
+    idx["manifests"].append({"mediaType": mdesc["mediaType"], "digest": md, "size": ms,
+                             "annotations": {"org.opencontainers.image.ref.name": tag}})
+variant("diffid", lambda c: c["rootfs"].__setitem__("diff_ids", ["sha256:" + "0" * 64]))
+variant("notjson", lambda c: c["config"]["Labels"].__setitem__(lab, "{\"v\":1,\"records\":[{"))
+def past(c):
+    r = json.loads(json.dumps(rec)); r["records"][0]["layer"] = 7
+    c["config"]["Labels"][lab] = json.dumps(r)
+variant("past", past)
+def nokey(c):
+    r = json.loads(json.dumps(rec)); r["records"][0]["key"] = "../../../etc/passwd"
+    c["config"]["Labels"][lab] = json.dumps(r)
+variant("nokey", nokey)
+json.dump(idx, open(f"{d}/index.json", "w"))
+PY
+    for t in diffid notjson past nokey; do
+        skopeo copy -q --dest-tls-verify=false "oci:$BATS_TEST_TMPDIR/l:$t" "docker://$NR_REGISTRY/c/bad:$t"
+    done
+    cache_refused "$NR_REGISTRY/c/bad:diffid" "*layer sha256:*diff*"
+    cache_refused "$NR_REGISTRY/c/bad:notjson" "cache records: not {\"v\":1,\"records\":\[...\]}*"
+    cache_refused "$NR_REGISTRY/c/bad:past" "cache records: record 0 is not*"
+    cache_refused "$NR_REGISTRY/c/bad:nokey" "cache records: record 0 is not*"
+    # the control: the honest cache hits
+    run "$NBUILD" --root "$BATS_TEST_TMPDIR/ok" --progress plain -t c:1 --cache-from "$NR_REGISTRY/c/good:cache" \
+        "$BATS_TEST_TMPDIR/cctx"
+    [[ $output == *"(0 layers built, 1 from cache"* ]]
+    nr_registry_stop
 }

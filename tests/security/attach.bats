@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# The attach channel of a detached -t container (runtime/attach.c): a socket
+# in the container's host directory, 0600 and root's, whose server (the
+# container's host-side monitor) also refuses any other user by SO_PEERCRED;
+# the container's terminal is its own devpts pty, so what it does to it
+# (TIOCSTI) stays in the container.
+load ../lib/common
+load ../lib/runtime
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    nr_make_root
+    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" tiocsti
+    "$NRUN" __internal mkimage -t at:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probes.tar" >/dev/null
+}
+
+teardown() {
+    [ -z "${pub:-}" ] || rm -rf "$pub"
+    rt_rm_all
+}
+
+teardown_file() {
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+# connect to $1 as uid 65534 and read: "refused <errno>", "closed" (EOF at once) or "open"
+connect_as_nobody() {
+    setpriv --reuid 65534 --regid 65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("refused", e.errno); sys.exit(0)
+s.settimeout(5)
+try:
+    s.send(b"echo injected > /tmp/pwned\n")
+    print("closed" if s.recv(100) == b"" else "open")
+except OSError as e:
+    print("closed")
+' "$1"
+}
+
+@test "attach.sock: 0600 root's; another user is refused by its mode, and by SO_PEERCRED when the mode is opened" {
+    id=$(rt_run -dit --name t1 at:1 sh)
+    sock="$NRUN_ROOT/containers/$id/attach.sock"
+    [ "$(stat -c '%F %a %u %g' "$sock")" = "socket 600 0 0" ]
+    # a hard link in a world-readable dir reaches the same socket past the store's 0700 dirs
+    pub=$(mktemp -d /tmp/nrun-attach-pub.XXXXXX)
+    chmod 755 "$pub"
+    ln "$sock" "$pub/s"
+    run connect_as_nobody "$pub/s"
+    [ "$output" = "refused 13" ]
+    chmod 666 "$sock" # the mode alone no longer protects it: the server's peer check must
+    run connect_as_nobody "$pub/s"
+    chmod 600 "$sock"
+    echo "$output"
+    [ "$output" = "closed" ]
+    run "$NRUN" exec t1 sh -c 'test -e /tmp/pwned && echo pwned || echo clean'
+    [ "$output" = clean ]
+    "$NRUN" rm -f t1 >/dev/null
+}
+
+@test "the container's terminal is its own devpts pty: TIOCSTI from it cannot reach the attached terminal" {
+    rt_run -dit --name t2 at:1 sh >/dev/null
+    # the container has its own devpts (one mount, its first pty is the app's: see cli_attach.bats' tty)
+    run "$NRUN" exec t2 sh -c 'grep -c " /dev/pts devpts " /proc/mounts; ls /dev/pts'
+    [ "${lines[0]}" = 1 ]
+    [[ $output == *0* ]]
+    # an attached caller: the probe pushes "#" on each of its fds; whatever it
+    # injects lands in the container's own terminal input (the shell sees it),
+    # and the caller's terminal (a host pty here) gets no "#" typed into it
+    out="$BATS_TEST_TMPDIR/caller"
+    python3 - "$NRUN" "$out" <<'PY'
+import os, pty, select, sys, time, termios
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "attach", "t2"])
+buf = b""
+def until(s, t=20):
+    global buf
+    end = time.time() + t
+    while s not in buf and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            buf += os.read(fd, 4096)
+os.write(fd, b"tiocsti; echo probe-$((1+1))\n")
+until(b"probe-2")
+os.write(fd, b"\x10\x11")
+end = time.time() + 20
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        buf += d
+os.waitpid(pid, 0)
+open(sys.argv[2], "wb").write(buf)
+PY
+    grep -q "probe-2" "$out"
+    grep -q "fd0=" "$out"
+    # the attach process never saw a "#" on its own stdin that it did not get from us:
+    # had TIOCSTI reached the caller's terminal, the bytes would have come back through
+    # attach as typed input after the probe ran (echoed as "#" on a new prompt line)
+    ! grep -q '^/ # #' "$out"
+    "$NRUN" rm -f t2 >/dev/null
+}
