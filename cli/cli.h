@@ -107,6 +107,9 @@ void nr_table_print(char **lines, size_t n, FILE *f);
 struct rt_run_params;
 int nr_run_params_load(nr_global *g, const char *id, struct rt_run_params *rp, nr_err *err);
 
+/* Complete or revert the deploys a killed nrun left (cli/deploy.c). */
+void nr_deploy_recover(nr_global *g);
+
 /* Print "prog: <msg>" and return NR_EXIT_USAGE. */
 int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same with another exit code (`nrun run` refuses with docker's 125). */

@@ -29,6 +29,10 @@
     X("cp", nr_cmd_cp, "Containers", "Copy files between a container and the host") \
     X("inspect", nr_cmd_inspect, "Containers", "Show containers or images as JSON") \
     X("events", nr_cmd_events, "Containers", "Show container events as they happen (docker's events)") \
+    X("deploy", nr_cmd_deploy, "Supervisor", "Move a container's ports to a new image, zero-downtime, with rollback") \
+    X("update", nr_cmd_update, "Supervisor", "Same as deploy: update --image IMAGE NAME") \
+    X("rollback", nr_cmd_rollback, "Supervisor", "Deploy the previous revision (or --to N) again") \
+    X("history", nr_cmd_history, "Supervisor", "List a deployed container's revisions") \
     X("reload", nr_cmd_reload, "Supervisor", "Replace a container's workers one by one") \
     X("scale", nr_cmd_scale, "Supervisor", "Change a container's number of workers") \
     X("stats", nr_cmd_stats, "Supervisor", "CPU, memory, workers of running containers") \

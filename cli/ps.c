@@ -349,6 +349,7 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
     free(ids);
     leftovers_removed(g->root);
     rt_net_gc(g->root); /* network attachments of containers whose nrun was killed */
+    nr_deploy_recover(g); /* deploys whose nrun was killed */
     qsort(sts, m, sizeof *sts, newest_first);
     const char *tmpl = fmt.tmpl ? fmt.tmpl
                                 : "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";

@@ -306,12 +306,14 @@ static json_t *docker_config(img_store *store, const char *image, const rt_run_o
 }
 
 static void run_params_save(nr_global *g, const char *id, const char *restart, bool interactive, bool tty,
-                            json_t *config, const char *image_id)
+                            json_t *config, const char *image_id, char **args, size_t nargs)
 {
     cleanup_free char *dir = rt_ctr_dir(g->root, id);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     json_t *j = json_pack("{s:s, s:b, s:b, s:s, s:o}", "restart", restart ? restart : "no", "interactive", interactive,
                           "tty", tty, "image_id", image_id, "config", config);
+    /* the flags as given, for `nrun deploy` to start the next revision alike */
+    json_object_set_new(j, "args", strv_json(args, nargs));
     char *text = json_dumps(j, JSON_COMPACT);
     nr_err ign;
     if (dfd >= 0 && text)
@@ -634,7 +636,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     if (g->debug)
         fprintf(stderr, "nrun: container %s (%zu layers unpacked)\n", c.id, c.layers_extracted);
     free(c.name);
-    run_params_save(g, c.id, restart, rp.interactive, op->tty, dconf, image_id);
+    run_params_save(g, c.id, restart, rp.interactive, op->tty, dconf, image_id, argv + 1, (size_t)(optind - 1));
     rt_event_container(g->root, "create", c.id, NULL, NULL);
     if (create_only) {
         printf("%s\n", c.id);

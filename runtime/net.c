@@ -501,8 +501,9 @@ static int attach_one(int adfd, const char *id, json_t *rec, json_t *conf, const
                       json_t *aliases, json_t *portmaps, json_t **result, nr_err *err)
 {
     json_t *rc = json_object();
+    bool defer = portmaps && json_array_size(portmaps) && getenv("NRUN_DEPLOY_DEFER_PORTS");
     if (portmaps && json_array_size(portmaps))
-        json_object_set(rc, "portMappings", portmaps);
+        json_object_set(rc, defer ? "deferredPortMappings" : "portMappings", portmaps);
     if (aliases && json_array_size(aliases))
         json_object_set_new(rc, "aliases", json_pack("{s:O}", json_string_value(json_object_get(conf, "name")), aliases));
     cleanup_free char *args = cni_args(name);
@@ -550,11 +551,16 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
     if (record_write(adfd, id, rec, err) < 0 || netns_pin(root, id, pid, rec, err) < 0 ||
         record_write(adfd, id, rec, err) < 0)
         goto undo;
+    /* a deploy's new container: the old one holds the ports until it goes */
+    bool defer = getenv("NRUN_DEPLOY_DEFER_PORTS") != NULL;
     for (size_t i = 0; i < nports; i++) {
-        int fd = port_reserve(&ports[i], err);
-        if (fd < 0)
+        if (defer && ports[i].host_port == 0)
+            defer = false;
+        int fd = defer ? -1 : port_reserve(&ports[i], err);
+        if (fd < 0 && !defer)
             goto undo;
-        fds[nf++] = fd;
+        if (fd >= 0)
+            fds[nf++] = fd;
         json_t *m = json_pack("{s:i, s:i, s:s}", "hostPort", ports[i].host_port, "containerPort", ports[i].ctr_port,
                               "protocol", ports[i].udp ? "udp" : "tcp");
         if (*ports[i].host_ip)
@@ -599,6 +605,8 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
         }
         json_decref(conf);
     }
+    /* once: a restart of the new container (its monitor) publishes as usual */
+    unsetenv("NRUN_DEPLOY_DEFER_PORTS");
     *etc = etc_text(root, first_result, first_conf, hostname, ip);
     json_decref(first_result);
     *hold = fds;
@@ -702,3 +710,61 @@ int rt_net_disconnect(const char *root, const char *id, const char *network, nr_
     return r;
 }
 
+
+/* ---- deploys: the portmap plugin alone, on or off ------------------------- */
+
+int rt_net_publish(const char *root, const char *id, bool on, nr_err *err)
+{
+    if (!rt_net_id_plain(id))
+        return nr_err_set(err, "container id %s", id);
+    int dfd, adfd, lk;
+    if (rt_net_lock(root, &dfd, &adfd, &lk, err) < 0)
+        return -1;
+    int r = -1;
+    json_t *rec = rt_net_record_read(adfd, id);
+    json_t *a = json_array_get(json_object_get(rec, "attachments"), 0);
+    json_t *rc = json_object_get(a, "runtimeConfig");
+    json_t *cl = json_object_get(a, "conflist");
+    json_t *pm = json_object_get(rc, "portMappings");
+    if (!pm)
+        pm = json_object_get(rc, "deferredPortMappings");
+    json_incref(pm); /* rc's key changes below */
+    json_t *plugin = json_is_object(cl) ? rt_net_plugin_of(cl, "portmap") : NULL;
+    const char *ifname = json_string_value(json_object_get(a, "ifname"));
+    if (!json_is_object(rc) || !json_is_array(pm) || !json_array_size(pm) || !plugin || !ifname ||
+        !json_is_object(json_object_get(a, "result"))) {
+        nr_err_set(err, "container %.12s has no published ports on record (networks/attach/%.64s.json)", id, id);
+        goto out;
+    }
+    json_t *one = json_deep_copy(cl);
+    json_object_set_new(one, "plugins", json_pack("[O]", plugin));
+    json_t *call_rc = json_pack("{s:O}", "portMappings", pm);
+    char ns[PATH_MAX];
+    netns_of(rec, ns);
+    rt_cni_call c = {.container_id = id,
+                     .netns = ns,
+                     .ifname = ifname,
+                     .args = json_string_value(json_object_get(a, "args")),
+                     .runtime_config = call_rc};
+    json_t *res = NULL;
+    if (on && !*ns)
+        r = nr_err_set(err, "container %.12s: its network namespace is gone", id);
+    else
+        r = on ? rt_cni_add_prev(one, &c, json_object_get(a, "result"), &res, err)
+               : rt_cni_del(one, &c, json_object_get(a, "result"), err);
+    json_decref(res);
+    json_decref(one);
+    json_decref(call_rc);
+    if (r == 0) {
+        /* the full DEL at the end runs portmap with these again: idempotent */
+        json_object_del(rc, "deferredPortMappings");
+        json_object_set(rc, "portMappings", pm);
+        json_object_set_new(a, "published", json_boolean(on));
+        r = record_write(adfd, id, rec, err);
+    }
+out:
+    json_decref(pm);
+    json_decref(rec);
+    close(lk), close(adfd), close(dfd);
+    return r;
+}

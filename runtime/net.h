@@ -38,6 +38,9 @@ typedef struct rt_cni_call {
  * configuration list).  ADD returns the last plugin's result (new ref) in
  * *result; DEL passes `prev` (the cached ADD result, may be NULL) on. */
 int rt_cni_add(const struct json_t *conflist, const rt_cni_call *c, struct json_t **result, nr_err *err);
+/* ADD starting from a cached result (`prev`): a part of a list, e.g. portmap alone */
+int rt_cni_add_prev(const struct json_t *conflist, const rt_cni_call *c, const struct json_t *prev,
+                    struct json_t **result, nr_err *err);
 int rt_cni_del(const struct json_t *conflist, const rt_cni_call *c, const struct json_t *prev, nr_err *err);
 int rt_cni_check(const struct json_t *conflist, const rt_cni_call *c, const struct json_t *prev, nr_err *err);
 /* The CNI result's first IPv4 address ("10.88.0.2") and its DNS servers
@@ -60,6 +63,12 @@ typedef struct rt_net_port {
  * go to *hold (*nhold of them): the caller keeps them until the container ends. */
 int rt_net_attach(const char *root, const char *id, pid_t pid, const char *networks_json, const char *hostname,
                   rt_net_port *ports, size_t nports, char **etc, int **hold, size_t *nhold, nr_err *err);
+/* Deploys (cli/deploy.c): with NRUN_DEPLOY_DEFER_PORTS=1 in the environment,
+ * rt_net_attach records the ports but neither reserves nor publishes them.
+ * rt_net_publish runs the portmap plugin alone (ADD when `on`, else DEL) for
+ * the recorded ports of `id`'s first network, so that a deploy can add the
+ * new container's DNAT before it deletes the old one's. */
+int rt_net_publish(const char *root, const char *id, bool on, nr_err *err);
 /* DEL everything recorded for `id` (quiet, idempotent). */
 void rt_net_detach(const char *root, const char *id);
 /* DEL the attachments whose owner (the nrun that made them) is dead. */

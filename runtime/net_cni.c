@@ -272,11 +272,16 @@ static int conflist_check(const json_t *cl, const char **name, const char **vers
 
 int rt_cni_add(const json_t *cl, const rt_cni_call *c, json_t **result, nr_err *err)
 {
+    return rt_cni_add_prev(cl, c, NULL, result, err);
+}
+
+int rt_cni_add_prev(const json_t *cl, const rt_cni_call *c, const json_t *prev0, json_t **result, nr_err *err)
+{
     const char *name, *version;
     const json_t *plugins;
     if (conflist_check(cl, &name, &version, &plugins, err) < 0)
         return -1;
-    json_t *prev = NULL;
+    json_t *prev = json_incref((json_t *)prev0);
     for (size_t i = 0; i < json_array_size(plugins); i++) {
         json_t *res = NULL;
         int r = plugin_run(json_array_get(plugins, i), name, version, "ADD", c, prev, &res, err);

@@ -1,0 +1,47 @@
+/* nrun deploy's parts (cli/deploy.c: the verbs and the switch;
+ * cli/deploy_store.c: the revision history deploy/NAME.json, the image pins
+ * deploy/NAME:rN, the journal deploy/NAME.journal and its recovery).
+ * Everything read from <root>/deploy is hostile input: checked, one-line errors. */
+#ifndef NR_CLI_DEPLOY_H
+#define NR_CLI_DEPLOY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+
+#define DEPLOY_MAX_REVS 50
+#define DEPLOY_KEEP_IMAGES 5 /* the last K revisions' images stay tagged (deploy/NAME:rN): prune keeps them */
+
+/* What deploy needs of a container: id, running, the first network address. */
+typedef struct nr_dep_ctr {
+    char id[65];
+    char ip[64];
+    char image[512];
+    bool running;
+    int exit_code;
+} nr_dep_ctr;
+
+bool nr_dep_name_ok(const char *n);
+/* this nrun again: `nrun --root R a b c` (NULLs end it), stdout dropped; its exit code */
+int nr_dep_run(nr_global *g, const char *a, const char *b, const char *c);
+int nr_dep_ctr_get(nr_global *g, const char *ref, nr_dep_ctr *c, nr_err *err);
+
+json_t *nr_dep_hist_load(nr_global *g, const char *name, nr_err *err);
+int nr_dep_hist_save(nr_global *g, const char *name, json_t *h, nr_err *err);
+json_int_t nr_dep_hist_next(const json_t *h);
+void nr_dep_pin(nr_global *g, json_t *revrec, const char *name, const char *image);
+void nr_dep_pins_trim(nr_global *g, json_t *h);
+
+int nr_dep_journal_lock(nr_global *g, const char *name, bool wait, nr_err *err);
+void nr_dep_journal_write(nr_global *g, const char *name, json_t *j, const char *step);
+void nr_dep_journal_clear(nr_global *g, const char *name);
+/* Revert or finish what a killed deploy of NAME left (NAME's lock held).  A
+ * canary held on purpose is left; with `canary`, its journal is returned there. */
+int nr_dep_journal_recover(nr_global *g, const char *name, json_t **canary, nr_err *err);
+/* remove the canary rule of container `id` (cli/deploy.c) */
+void nr_dep_canary_del(const char *id);
+
+#endif

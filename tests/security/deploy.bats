@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# The deploy journal and revision history (cli/deploy.c) are store files read
+# as hostile input: bad JSON, wrong shapes, ids that are paths, a journal that
+# names somebody else's container, symlinks, FIFOs and huge files.  Each is a
+# clear one-line error naming the file (or, for ps, a line on stderr and
+# exit 0), never a crash, and nothing is removed or read through a link.
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() { rt_file_setup_bb; }
+teardown_file() { rt_file_teardown; }
+setup() {
+    mkdir -p "$NRUN_ROOT/deploy"
+    # a bystander that a hostile journal would like removed
+    VICTIM=$(rt_run -d --name victim --network none bb:1 sleep 1000)
+}
+teardown() {
+    rm -f "$NRUN_ROOT"/deploy/*.journal "$NRUN_ROOT"/deploy/*.json
+    rt_rm_all
+}
+J="$BATS_FILE_TMPDIR/j"
+# the victim is still there, running
+victim_ok() { "$NRUN" ps --format '{{.ID}} {{.Names}}' | grep -q "^${VICTIM:0:12}"; }
+
+probe_journal() { # CONTENT EXPECTED-MESSAGE
+    printf '%s' "$1" >"$NRUN_ROOT/deploy/web.journal"
+    run "$NRUN" ps
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"deploy/web.journal"*"$2"* ]]
+    run "$NRUN" deploy web bb:1
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"deploy/web.journal"*"$2"* ]]
+    [ "$(grep -c . <<<"$output")" -eq 1 ]
+    victim_ok
+    [ -e "$NRUN_ROOT/deploy/web.journal" ] # left for the operator, not guessed at
+}
+
+# a well-formed journal whose containers are not NAME's: recovery touches nothing of the victim
+probe_harmless() { # CONTENT
+    printf '%s' "$1" >"$NRUN_ROOT/deploy/web.journal"
+    run "$NRUN" ps
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    victim_ok
+    [ ! -e "$NRUN_ROOT/deploy/web.journal" ]
+}
+
+@test "deploy journal: bad JSON names file:line:col" {
+    probe_journal '{"old": ' ":1:8: "
+}
+
+@test "deploy journal: wrong shapes and ids that are paths are refused" {
+    probe_journal '[]' "not a deploy journal"
+    probe_journal '{"old":"../../etc","new":"","newname":"web-r2","rev":2,"step":"start"}' "not a deploy journal"
+    probe_journal '{"old":"'"$VICTIM"'","new":"","newname":"web-r2","rev":2,"step":"rm -rf"}' "not a deploy journal"
+    probe_journal '{"old":"'"$VICTIM"'","new":"","newname":"../victim","rev":2,"step":"start"}' "not a deploy journal"
+}
+
+@test "deploy journal: one that names a bystander as the new or old container removes nothing" {
+    probe_journal '{"old":"'"$(printf 'a%.0s' $(seq 64))"'","new":"","newname":"victim","rev":2,"step":"start"}' "not touched"
+    probe_harmless '{"old":"'"$(printf 'a%.0s' $(seq 64))"'","new":"'"$VICTIM"'","newname":"web-r2","rev":2,"step":"switch"}'
+    probe_harmless '{"old":"'"$VICTIM"'","new":"'"$(printf 'b%.0s' $(seq 64))"'","newname":"web-r2","rev":2,"step":"drain"}'
+    probe_harmless '{"old":"'"$VICTIM"'","new":"","newname":"web-r2","rev":2,"step":"start"}'
+    "$NRUN" rename victim web
+    probe_harmless '{"old":"'"$(printf 'a%.0s' $(seq 64))"'","new":"'"$VICTIM"'","newname":"web-r2","rev":2,"step":"drain"}'
+    "$NRUN" ps --format '{{.Names}}' | grep -qx web
+    "$NRUN" rename web victim
+}
+
+@test "deploy files: a symlink, a FIFO, a huge file are refused, never followed or read whole" {
+    ln -s /etc/shadow "$NRUN_ROOT/deploy/web.json"
+    run "$NRUN" history web
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"deploy/web.json (a symlink)"* ]]
+    [[ "$output" != *"root:"* ]]
+    rm "$NRUN_ROOT/deploy/web.json"
+    mkfifo "$NRUN_ROOT/deploy/web.json"
+    run timeout 10 "$NRUN" history web
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"not a regular file"* ]]
+    rm "$NRUN_ROOT/deploy/web.json"
+    head -c 2000000 /dev/zero | tr '\0' ' ' >"$NRUN_ROOT/deploy/web.json"
+    run "$NRUN" history web
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"deploy/web.json"*"larger than"* ]]
+    victim_ok
+}
+
+@test "revision history: images that are flags, wrong types, deep nesting" {
+    for h in '{"revisions":[{"rev":1,"image":"-v/:/host","result":"deployed"}]}' \
+        '{"revisions":[{"rev":"1","image":"bb:1","result":"deployed"}]}' \
+        '{"revisions":{"rev":1}}' \
+        "$(printf '%.0s[' $(seq 5000))"; do
+        printf '%s' "$h" >"$NRUN_ROOT/deploy/web.json"
+        run "$NRUN" rollback web
+        echo "$output" >&2
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"deploy/web.json"* ]]
+        [ "$(grep -c . <<<"$output")" -eq 1 ]
+    done
+    victim_ok
+}
