@@ -141,7 +141,7 @@ static void test_recipe(void **state)
                      0);
     parses(t);
     assert_non_null(strstr(t, "FROM node:20 AS deps\n"));
-    assert_non_null(strstr(t, "RUN --mount=type=cache,target=/root/.npm npm ci\n"));
+    assert_non_null(strstr(t, "RUN --mount=type=cache,target=/root/.npm mkdir -p node_modules && npm ci\n"));
     assert_non_null(strstr(t, "RUN npm run build\n"));
     assert_non_null(strstr(t, "RUN npm prune --omit=dev\n"));
     assert_non_null(strstr(t, "FROM node:20-slim\nENV NODE_ENV=production\n"));
