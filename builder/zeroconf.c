@@ -380,20 +380,24 @@ int bld_zeroconf_nodefile(const char *dir, char **out, char **shown_out, nr_err 
     fputs(", \"./\"]\n", f);
     const char *run_build = "npm run build", *prune = "npm prune --omit=dev";
     if (!strcmp(tool, "npm")) {
-        fprintf(f, "RUN --mount=type=cache,target=/root/.npm mkdir -p node_modules && %s\n", lk ? "npm ci" : "npm install");
+        fprintf(f, "RUN --mount=type=cache,target=/root/.npm mkdir -p node_modules && %s\n",
+                lk ? "npm ci" : "npm install");
     } else if (!strcmp(tool, "yarn") && !berry) {
         /* classic yarn, shipped in the node images */
-        fputs("RUN --mount=type=cache,target=/usr/local/share/.cache/yarn mkdir -p node_modules && yarn install --frozen-lockfile\n", f);
+        fputs("RUN --mount=type=cache,target=/usr/local/share/.cache/yarn "
+              "mkdir -p node_modules && yarn install --frozen-lockfile\n", f);
         run_build = "yarn run build";
         prune = "--mount=type=cache,target=/usr/local/share/.cache/yarn "
                 "yarn install --frozen-lockfile --production --prefer-offline";
     } else if (!strcmp(tool, "yarn")) {
         /* yarn 2+: corepack fetches the yarn package.json's packageManager names */
-        fputs("RUN --mount=type=cache,target=/root/.yarn/berry/cache mkdir -p node_modules && corepack enable yarn && yarn install --immutable\n", f);
+        fputs("RUN --mount=type=cache,target=/root/.yarn/berry/cache "
+              "mkdir -p node_modules && corepack enable yarn && yarn install --immutable\n", f);
         run_build = "yarn run build";
         prune = "yarn workspaces focus --all --production";
     } else {
-        fputs("RUN --mount=type=cache,target=/root/.local/share/pnpm/store mkdir -p node_modules && corepack enable pnpm && "
+        fputs("RUN --mount=type=cache,target=/root/.local/share/pnpm/store "
+              "mkdir -p node_modules && corepack enable pnpm && "
               "pnpm install --frozen-lockfile\n", f);
         run_build = "pnpm run build";
         prune = "pnpm prune --prod";

@@ -14,7 +14,15 @@ teardown_file() {
     nr_remove_root
 }
 
-bounded() { (ulimit -v 524288; exec timeout 10 "$@"); }
+# 10 s and 512 MiB at most (under AddressSanitizer, which reserves terabytes
+# of address space, 512 MiB resident), as in inputs.bats
+bounded() {
+    if [ -n "${ASAN_OPTIONS:-}" ]; then
+        (export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=512"; exec timeout 10 "$@")
+    else
+        (ulimit -v 524288; exec timeout 10 "$@")
+    fi
+}
 
 @test "package.json as a FIFO, /dev/zero, a directory or a 2 GiB sparse file: one line, at once" {
     c=$BATS_TEST_TMPDIR/c
