@@ -1,5 +1,6 @@
 /* The executor (see build.h): plan all stages, then write the last one. */
 #include "builder/build.h"
+#include "builder/zeroconf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -696,8 +697,19 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
                 err->errnum != ENOENT)
                 return -1;
         }
-        if (!text)
-            return nr_err_set(err, "no Nodefile or Dockerfile in %s (use -f FILE)", o->context);
+        if (!text) {
+            /* package.json alone: the zero-config recipe, the text --print-nodefile shows */
+            free(shown);
+            shown = NULL;
+            int z = bld_zeroconf_nodefile(o->context, &text, &shown, err);
+            if (z < 0)
+                return -1;
+            if (z > 0)
+                return nr_err_set(err, "no Nodefile, Dockerfile or package.json in %s (use -f FILE)", o->context);
+            if (o->progress)
+                fprintf(o->progress, "ZERO-CONFIG %s (nbuild --print-nodefile %s shows it)\n", shown, o->context);
+            len = strlen(text);
+        }
     }
     return bld_parse(shown, text, len, &b->f, err);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "builder/build.h"
+#include "builder/zeroconf.h"
 #include "cli/cli.h"
 #include "common/util.h"
 #include "images/ref.h"
@@ -43,6 +44,7 @@ static const nr_opt build_opts[] = {
     {"cache-from", L('K'), required_argument, "[type=registry,ref=]REF", "reuse the build cache pushed there (repeatable)"},
     {"cache-to", L('k'), required_argument, "type=registry,ref=REF[,mode=max]", "push the build cache there"},
     {"init", L('I'), no_argument, NULL, "add /nrun-init as the entrypoint (runc, crun, Kubernetes)"},
+    {"print-nodefile", L('Z'), no_argument, NULL, "print the zero-config recipe nbuild would use for CONTEXT"},
     {0},
 };
 static const nr_cmdspec build_spec = {"[OPTIONS] CONTEXT", "Build an OCI image from a Nodefile (Dockerfile syntax).",
@@ -129,7 +131,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
     nr_err err = {0};
     int c, rc = 0;
-    bool push = false, list_bases = false;
+    bool push = false, list_bases = false, print_nodefile = false;
     const char *reg_config = NULL;
     char **mirrors = NULL, **insecure = NULL;
     size_t n_mirrors = 0, n_insecure = 0;
@@ -215,6 +217,9 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         }
         case L('L'):
             list_bases = true;
+            break;
+        case L('Z'):
+            print_nodefile = true;
             break;
         case L('B'):
             if (bld_base_map_check(optarg, &err) < 0) {
@@ -315,6 +320,14 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         goto out;
     }
     o.context = argv[optind];
+    if (print_nodefile) { /* the recipe the build would parse (builder/zeroconf.c) */
+        cleanup_free char *text = NULL, *shown = NULL;
+        int z = bld_zeroconf_nodefile(o.context, &text, &shown, &err);
+        if (z > 0)
+            nr_err_set(&err, "no package.json in %s", o.context);
+        rc = z ? nr_err_report(&err, g->prog, NR_EXIT_FAIL) : (fputs(text, stdout) == EOF ? NR_EXIT_FAIL : 0);
+        goto out;
+    }
     /* the host's bundle when it has one: a host without it builds without */
     struct stat cast;
     if (o.host_ca && (stat(o.host_ca, &cast) < 0 || !S_ISREG(cast.st_mode))) {
