@@ -113,13 +113,13 @@ teardown_file() {
         and .Cmd == ["npm", "start"] and .WorkingDir == "/app" and (.ExposedPorts == null)'
     port=$(rt_free_port)
     id=$(rt_run -d --workers 2 -p "127.0.0.1:$port:3000" zc:1)
-    for i in $(seq 150); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+    for i in $(seq 150); do nr_in_ns curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
     for i in $(seq 50); do
         [ "$("$NRUN" stats --json "$id" | jq '[.workers[] | select(.state == "up")] | length')" = 2 ] && break
         sleep 0.1
     done
     "$NRUN" inspect "$id" | jq -e '.[0].Supervisor | .Mode == "cluster" and .Workers == 2'
-    for i in $(seq 1 10); do curl -sf "http://127.0.0.1:$port/"; done >"$BATS_TEST_TMPDIR/answers"
+    for i in $(seq 1 10); do nr_in_ns curl -sf "http://127.0.0.1:$port/"; done >"$BATS_TEST_TMPDIR/answers"
     cat "$BATS_TEST_TMPDIR/answers"
     [ "$(jq .pid "$BATS_TEST_TMPDIR/answers" | sort -u | wc -l)" -eq 2 ]
     jq -e -s 'all(.env == "production" and .uid == 1000 and .built == "built-by-script" and (.node | startswith("20.")))' \
