@@ -61,7 +61,8 @@ stop_and_wait() {
     port=$(rt_free_port)
     got=$BATS_TEST_TMPDIR/posts
     # in the test's network namespace, where the container's monitor runs
-    nr_in_ns python3 - "$port" "$got" <<'PY' &
+    # (nsenter itself, not the nr_in_ns function, so that $! is the server)
+    nsenter --net="/run/netns/$NR_NETNS" python3 - "$port" "$got" <<'PY' &
 import http.server, json, sys
 port, out = int(sys.argv[1]), sys.argv[2]
 n = 0
