@@ -430,15 +430,17 @@ void rt_alerts_poll(rt_alerts *a, const rt_cgroup *cg)
             break;
         }
         case RT_AL_HTTP5XX: {
-            /* Hook for request metrics: PID 1's stats "http":{"requests":N,"5xx":M} (cumulative).
-             * Not reported yet on this base: the rule never fires. */
+            /* PID 1's stats "http":{"requests":N,"5xx":M}: the live workers'
+             * cumulative counters (from the agent's request metrics). */
             json_t *h = json_object_get(st, "http");
             json_t *n = json_object_get(h, "requests"), *x = json_object_get(h, "5xx");
             if (!json_is_integer(n) || !json_is_integer(x))
                 break;
             long long req = json_integer_value(n), bad = json_integer_value(x);
-            /* window: the first sample within it is the base */
-            if (r->nhist < 2 || now - r->hist[0] > (uint64_t)r->window_ms) {
+            /* window: the first sample within it is the base; a sum that went
+             * down (a worker replaced) starts the window again */
+            if (r->nhist < 2 || now - r->hist[0] > (uint64_t)r->window_ms || req < (long long)r->hist[1] ||
+                bad < r->seen) {
                 r->hist[0] = now;
                 r->hist[1] = (uint64_t)req;
                 r->seen = bad;

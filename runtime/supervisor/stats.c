@@ -168,6 +168,8 @@ char *sv_stats_json(bool workers_only)
     uint64_t now = sv_now_ms();
     json_t *ws = json_array();
     int restarts = 0;
+    uint64_t http_req = 0, http_5xx = 0; /* the live workers' request counters, summed */
+    bool have_http = false;
     for (int s = 1; s <= SV_MAX_SLOTS; s++)
         restarts += sv_g->slots[s].restarts;
     for (int s = 0; s <= SV_MAX_SLOTS; s++)
@@ -182,7 +184,12 @@ char *sv_stats_json(bool workers_only)
                                   (json_int_t)w->handed, "inflight", w->ninflight);
             if (w->last_ping_ms)
                 json_object_set_new(o, "lag_ms", json_real((double)(long long)(w->lag_ms * 10 + 0.5) / 10));
+            if (w->mx.have_el) /* the event-loop delay's p99 over the last second (for --alert lag_p99) */
+                json_object_set_new(o, "lag_p99_ms", json_real((double)(long long)(w->mx.el[1] * 10000 + 0.5) / 10));
             if (w->mx.have) {
+                http_req += w->mx.count;
+                http_5xx += w->mx.errors;
+                have_http = true;
                 /* the last second, from the agent's batches (metrics.c) */
                 json_object_set_new(o, "requests", json_integer((json_int_t)w->mx.count));
                 json_object_set_new(o, "rps", json_real((double)(long long)(w->mx.rps * 10 + 0.5) / 10));
@@ -197,6 +204,11 @@ char *sv_stats_json(bool workers_only)
                              sv_g->cluster ? "cluster" : "single", "pid", (int)sv_g->self, "target", sv_g->target,
                              "restarts", restarts, "reloading", sv_g->reloading, "stopping", sv_g->stopping,
                              "workers", ws);
+    /* cumulative per worker process: the sum drops when a worker is replaced
+     * (runtime/alert.c starts its window again then) */
+    if (have_http)
+        json_object_set_new(root, "http", json_pack("{s:I,s:I}", "requests", (json_int_t)http_req, "5xx",
+                                                    (json_int_t)http_5xx));
     json_object_set_new(root, "log_level", json_string(sv_g->log_level[0] ? sv_g->log_level : "debug"));
     if (sv_g->mode_reason)
         json_object_set_new(root, "mode_reason", json_string(sv_g->mode_reason));

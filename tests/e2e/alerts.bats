@@ -164,3 +164,30 @@ JS
     # --alert hang turned the hang report on: the stuck function is named in the log
     "$NRUN" logs stuck 2>&1 | grep -q 'at spinTheWheelForever (file:///app/hang.js:2:'
 }
+
+@test "http_5xx fires from the agent's request metrics; lag_p99 reads the event-loop delay" {
+    rt_node_tar "$BATS_TEST_TMPDIR/node.tar"
+    mkdir -p "$BATS_TEST_TMPDIR/app/app"
+    cat >"$BATS_TEST_TMPDIR/app/app/err.js" <<'JS'
+require('http').createServer((req, res) => {
+  res.statusCode = req.url === '/bad' ? 503 : 200;
+  res.end('x');
+}).listen(3000);
+JS
+    tar --numeric-owner -C "$BATS_TEST_TMPDIR/app" -cf "$BATS_TEST_TMPDIR/app.tar" .
+    "$NRUN" __internal mkimage -t nd:err --config '{"Cmd":["node","/app/err.js"],"Env":["PATH=/usr/bin"]}' \
+        "$BATS_TEST_TMPDIR/node.tar" "$BATS_TEST_TMPDIR/app.tar" >/dev/null
+    ev=$BATS_TEST_TMPDIR/events
+    port=$(rt_free_port)
+    rt_run -d --name errs -p "127.0.0.1:$port:3000" --workers 1 --alert 'http_5xx>50%/1m' \
+        --alert 'lag_p99>100000ms' --alert-exec "cat >>'$ev'" nd:err >/dev/null
+    wait_for "nr_in_ns curl -sf --max-time 1 http://127.0.0.1:$port/ >/dev/null"
+    # PID 1 sums the workers' counters; the lag p99 comes from the agent too
+    wait_for "\"\$NRUN\" stats --json errs | jq -e '.http.requests >= 1 and (.workers[0].lag_p99_ms | type) == \"number\"' >/dev/null"
+    for _ in $(seq 1 20); do nr_in_ns curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$port/bad"; done
+    wait_for "grep -q firing '$ev' 2>/dev/null"
+    jq -e 'select(.status == "firing") | .rule == "http_5xx>50%/1m" and .value > 50' "$ev"
+    # an event-loop delay of 100 s never happened: that rule stayed quiet
+    run grep -c 'lag_p99' "$ev"
+    [ "$output" = 0 ]
+}
