@@ -548,7 +548,7 @@ EOF
     bad_build 'Nodefile:2:8: EXPOSE: invalid port "99999"' "$d"
     d=$(mkctx empty <<<'')
     bad_build "Nodefile:1:1: file has no instructions" "$d"
-    bad_build "no Nodefile or Dockerfile in $BATS_FILE_TMPDIR" "$BATS_FILE_TMPDIR"
+    bad_build "no Nodefile, Dockerfile or package.json in $BATS_FILE_TMPDIR" "$BATS_FILE_TMPDIR"
 }
 
 @test "bad COPY sources: missing, ../x, absolute, symlink escape, ignored" {
