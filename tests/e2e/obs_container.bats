@@ -30,10 +30,12 @@ scrape() {
     id=$(rt_run -d --workers 2 --metrics 9100 --log-level info -v "$REPO/tests/apps:/app:ro" \
         -p "127.0.0.1:$port:3000" nd:1 node /app/obs.js)
     jq -e '.annotations["org.nrun.supervisor.metrics"] == "9100"' "$NRUN_ROOT/containers/$id/config.json"
-    for _ in $(seq 100); do curl -sf --max-time 2 "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-    for _ in $(seq 1 10); do curl -sf "http://127.0.0.1:$port/status/201" >/dev/null; done
+    # -p publishes in the test file's network namespace
+    for _ in $(seq 100); do nr_in_ns curl -sf --max-time 2 "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+    for _ in $(seq 1 10); do nr_in_ns curl -sf "http://127.0.0.1:$port/status/201" >/dev/null; done
     # not on the host: the listener is in the container's network namespace
-    ! curl -sf --max-time 1 "http://127.0.0.1:9100/metrics" 2>/dev/null | grep -q 'worker="1"'
+    run sh -c "curl -sf --max-time 1 http://127.0.0.1:9100/metrics 2>/dev/null | grep -c 'worker=\"1\"'"
+    [ "$output" = 0 ]
     for _ in $(seq 50); do
         out=$(scrape "$id") && [ "$(echo "$out" | jq -s '[.[] | select(.name == "http_requests_total" and .labels.code == "201") | .value] | add')" = 10 ] && break
         sleep 0.2
@@ -49,7 +51,7 @@ scrape() {
     [ "$("$NRUN" inspect "$id" | jq -r '.[0].Supervisor.LogLevel')" = error ]
     "$NRUN" reload "$id"
     [ "$("$NRUN" inspect "$id" | jq -r '.[0].Supervisor.LogLevel')" = error ]
-    for _ in $(seq 1 4); do curl -sf "http://127.0.0.1:$port/log/z" >/dev/null; done
+    for _ in $(seq 1 4); do nr_in_ns curl -sf "http://127.0.0.1:$port/log/z" >/dev/null; done
     for _ in $(seq 50); do [ "$("$NRUN" logs "$id" 2>&1 | grep -c '^error-z$')" = 4 ] && break; sleep 0.1; done
     run "$NRUN" logs "$id"
     [ "$(grep -c '^error-z$' <<<"$output")" = 4 ]
