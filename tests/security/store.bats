@@ -589,7 +589,7 @@ sec_diff_id() { sha256sum "$1" | cut -c1-64; }
     "$NRUN" __internal mkimage -t p5:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$t/bb.tar" "$t/five.tar" >/dev/null
     id=$(rt_run -d p5:1 true)
     "$NRUN" wait "$id" >/dev/null 2>&1 || sleep 1
-    "$NRUN" rmi p5:1
+    "$NRUN" rmi -f p5:1 # the stopped container still uses it: -f removes the name only
     cp "$NRUN_ROOT/containers/$id/config.json" "$t/config.keep"
     echo '{broken' >"$NRUN_ROOT/containers/$id/config.json"
     local blobs layers
