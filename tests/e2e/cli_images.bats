@@ -119,27 +119,28 @@ teardown_file() {
     # the registry listens on the host's 127.0.0.1: the registry verbs run
     # with the real nrun, outside the file's network namespace (they make no
     # network of nrun's), as in tests/e2e/registry.bats
+    local NRUN=$NR_REAL_NRUN
     export DOCKER_CONFIG=$BATS_FILE_TMPDIR/docker
-    run "$NR_REAL_NRUN" push -q bb:1 "$NR_REGISTRY/cli/bb:1"
+    run "$NRUN" push -q bb:1 "$NR_REGISTRY/cli/bb:1"
     [ "$status" -eq 0 ]
     [[ $output == sha256:* ]]
     digest=$output
     "$NRUN" tag bb:1 keepbb:1
     run "$NRUN" rmi bb:1
-    run "$NR_REAL_NRUN" pull -q "$NR_REGISTRY/cli/bb:1"
+    run "$NRUN" pull -q "$NR_REGISTRY/cli/bb:1"
     [ "$status" -eq 0 ]
     [ "$output" = "$digest" ]
     "$NRUN" tag "$NR_REGISTRY/cli/bb:1" bb:1
     "$NRUN" rmi "$NR_REGISTRY/cli/bb:1" keepbb:1 >/dev/null
     # a registry without auth takes any login; logout removes what it stored
-    run "$NR_REAL_NRUN" login -u someone --password-stdin "$NR_REGISTRY" <<<"pw"
+    run "$NRUN" login -u someone --password-stdin "$NR_REGISTRY" <<<"pw"
     [ "$status" -eq 0 ]
     jq -e --arg r "$NR_REGISTRY" '.auths[$r]' "$DOCKER_CONFIG/config.json"
-    run "$NR_REAL_NRUN" logout "$NR_REGISTRY"
+    run "$NRUN" logout "$NR_REGISTRY"
     [ "$status" -eq 0 ]
     [[ $output == "Removing login credentials for $NR_REGISTRY" ]]
     ! jq -e --arg r "$NR_REGISTRY" '.auths[$r]' "$DOCKER_CONFIG/config.json"
-    run "$NR_REAL_NRUN" pull --bogus x
+    run "$NRUN" pull --bogus x
     [ "$status" -eq 2 ]
     nr_registry_stop
 }
