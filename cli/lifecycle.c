@@ -173,6 +173,17 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
     return 0;
 }
 
+/* -t of stop and restart: whole seconds, 0..86400. */
+static int stop_seconds(const char *arg, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (!*arg || *end || v < 0 || v > 86400)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
 int nr_cmd_stop(int argc, char **argv, nr_global *g)
 {
     static const nr_opt opts[] = {
@@ -184,11 +195,8 @@ int nr_cmd_stop(int argc, char **argv, nr_global *g)
     int t = 10, c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         if (c == 't') {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (!*optarg || *end || v < 0 || v > 86400)
+            if (stop_seconds(optarg, &t) < 0)
                 return nr_usage_error(g, "stop: -t %s: expected seconds", optarg);
-            t = (int)v;
         } else {
             return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
@@ -476,11 +484,8 @@ int nr_cmd_restart(int argc, char **argv, nr_global *g)
     int t = 10, c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         if (c == 't') {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (!*optarg || *end || v < 0 || v > 86400)
+            if (stop_seconds(optarg, &t) < 0)
                 return nr_usage_error(g, "restart: -t %s: expected seconds", optarg);
-            t = (int)v;
         } else {
             return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
