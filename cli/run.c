@@ -62,16 +62,18 @@ static int env_line(rt_run_opts *o, size_t *nfile, const char *path, int ln, con
     return 0;
 }
 
-/* --env-file as docker reads it: lines of any length; blank lines and
- * # comments skipped; leading blanks ignored; CRLF endings taken.  A regular
- * file of at most 1 MiB (more than exec passes to an app): /dev/zero, a FIFO
- * or a directory is refused before anything is read. */
+/* The line files of run (--env-file, --label-file) as docker reads them:
+ * lines of any length; CRLF endings taken; a regular file of at most 1 MiB
+ * (more than exec passes to an app): /dev/zero, a FIFO or a directory is
+ * refused before anything is read.  Each line, NUL-free valid UTF-8, goes to
+ * fn with its number; `bom`: a UTF-8 byte order mark on line 1 is dropped. */
 #define ENV_FILE_MAX (1u << 20)
-static int env_file(rt_run_opts *o, size_t *nfile, const char *path, nr_err *err)
+typedef int (*line_fn)(void *arg, const char *path, int ln, char *line, nr_err *err);
+static int line_file(const char *flag, const char *path, bool bom, line_fn fn, void *arg, nr_err *err)
 {
     cleanup_free char *text = NULL;
     size_t len;
-    if (nr_read_user_file(AT_FDCWD, path, "--env-file", ENV_FILE_MAX, &text, &len, err) < 0)
+    if (nr_read_user_file(AT_FDCWD, path, flag, ENV_FILE_MAX, &text, &len, err) < 0)
         return -1;
     int ln = 0;
     for (char *line = text, *end = text + len; line < end;) {
@@ -83,17 +85,35 @@ static int env_file(rt_run_opts *o, size_t *nfile, const char *path, nr_err *err
         if (l > 0 && line[l - 1] == '\r')
             line[--l] = 0;
         char *t = line;
-        if (ln == 1 && !strncmp(t, "\xef\xbb\xbf", 3)) /* a UTF-8 byte order mark */
+        if (bom && ln == 1 && !strncmp(t, "\xef\xbb\xbf", 3)) /* a UTF-8 byte order mark */
             t += 3, l -= 3;
         if (memchr(t, 0, l))
-            return nr_err_set(err, "--env-file %s:%d: a NUL byte", path, ln);
+            return nr_err_set(err, "%s %s:%d: a NUL byte", flag, path, ln);
         if (!nr_utf8_valid(t))
-            return nr_err_set(err, "--env-file %s:%d: not valid UTF-8", path, ln);
-        if (env_line(o, nfile, path, ln, t, err) < 0)
+            return nr_err_set(err, "%s %s:%d: not valid UTF-8", flag, path, ln);
+        if (fn(arg, path, ln, t, err) < 0)
             return -1;
         line = next;
     }
     return 0;
+}
+
+typedef struct {
+    rt_run_opts *o;
+    size_t *nfile;
+} env_file_arg;
+
+static int env_file_line(void *arg, const char *path, int ln, char *line, nr_err *err)
+{
+    env_file_arg *a = arg;
+    return env_line(a->o, a->nfile, path, ln, line, err);
+}
+
+/* --env-file: blank lines and # comments skipped, leading blanks ignored (env_line). */
+static int env_file(rt_run_opts *o, size_t *nfile, const char *path, nr_err *err)
+{
+    env_file_arg a = {o, nfile};
+    return line_file("--env-file", path, true, env_file_line, &a, err);
 }
 
 /* One --label K=V (K alone: an empty value, as docker) into *labels. */
@@ -109,34 +129,19 @@ static int label_add(json_t *labels, const char *kv, const char *where, nr_err *
     return 0;
 }
 
-/* --label-file: K=V lines as docker reads them (blank lines and # comments
- * skipped, CRLF taken); a regular file of at most 1 MiB. */
+static int label_file_line(void *labels, const char *path, int ln, char *line, nr_err *err)
+{
+    const char *p = line + strspn(line, BLANKS);
+    if (!*p || *p == '#')
+        return 0;
+    cleanup_free char *where = nr_xasprintf("--label-file %s:%d", path, ln);
+    return label_add(labels, p, where, err);
+}
+
+/* --label-file: K=V lines (blank lines and # comments skipped). */
 static int label_file(json_t *labels, const char *path, nr_err *err)
 {
-    cleanup_free char *text = NULL;
-    size_t len;
-    if (nr_read_user_file(AT_FDCWD, path, "--label-file", ENV_FILE_MAX, &text, &len, err) < 0)
-        return -1;
-    int ln = 0;
-    for (char *line = text, *end = text + len; line < end;) {
-        char *nl = memchr(line, '\n', (size_t)(end - line));
-        size_t l = nl ? (size_t)(nl - line) : (size_t)(end - line);
-        char *next = nl ? nl + 1 : end;
-        line[l] = 0;
-        ln++;
-        if (l > 0 && line[l - 1] == '\r')
-            line[--l] = 0;
-        cleanup_free char *where = nr_xasprintf("--label-file %s:%d", path, ln);
-        if (memchr(line, 0, l))
-            return nr_err_set(err, "%s: a NUL byte", where);
-        if (!nr_utf8_valid(line))
-            return nr_err_set(err, "%s: not valid UTF-8", where);
-        const char *p = line + strspn(line, BLANKS);
-        if (*p && *p != '#' && label_add(labels, p, where, err) < 0)
-            return -1;
-        line = next;
-    }
-    return 0;
+    return line_file("--label-file", path, false, label_file_line, labels, err);
 }
 
 /* --cpus: from 0.01 (the kernel's 1 ms quota floor) to the CPUs there are. */
