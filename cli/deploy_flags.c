@@ -120,7 +120,7 @@ int nr_dep_run_args(nr_global *g, const json_t *stored, const json_t *ports, con
         const char *a = json_string_value(json_array_get(stored, i));
         if (!a) {
             free(av);
-            return nr_err_set(err, "run.json: args[%zu] is not a string", i);
+            return nr_err_set(err, "args[%zu] is not a string", i);
         }
         av[ac++] = (char *)a;
     }
@@ -129,7 +129,7 @@ int nr_dep_run_args(nr_global *g, const json_t *stored, const json_t *ports, con
     while ((c = nr_opt_next(&spec, ac, av, g)) != -1) {
         const nr_opt *o = run_opt(c);
         if (c == NR_OPT_HELP || c == NR_OPT_BAD || !o) {
-            r = nr_err_set(err, "run.json: the stored run flags do not parse");
+            r = nr_err_set(err, "the stored run flags (args) do not parse");
             break; /* (nr_opt_next starts afresh after an error) */
         }
         if (c == 'i' && optind < ac && workers_word(av[optind])) {
