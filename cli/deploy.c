@@ -2,15 +2,17 @@
  * another image with no moment where its published ports serve nobody.
  *
  *   1. the next revision starts beside the current one as NAME-rN, with the
- *      flags the current one was run with (run.json "args") plus overrides;
- *      its ports are recorded but not published (NRUN_DEPLOY_DEFER_PORTS);
- *   2. ready = every published container port accepts a connection on the
- *      new container's address, probed from the host side (ready_wait: the
- *      one place a HEALTHCHECK status will plug in);
+ *      flags the current one was run with (run.json "args", parsed again with
+ *      run's table: cli/deploy_flags.c), its ports as bound now, and run's
+ *      flags given to deploy as overrides; its ports are recorded but not
+ *      published (NRUN_DEPLOY_DEFER_PORTS);
+ *   2. ready = its HEALTHCHECK healthy (when it has one: PID 1 runs it, inspect
+ *      reads it) and every published container port accepting a connection
+ *      on its address, probed from the host side (ready_now);
  *   3. switch: the portmap plugin ADDs the new one's DNAT, then DELs the old
  *      one's: new connections go to the new container from the first rule,
  *      established ones stay on the old by conntrack;
- *   4. --watch: the new one must stay up and ready, else the old one's DNAT
+ *   4. --watch: the new one must stay up, accepting and not unhealthy, else the old one's DNAT
  *      comes back (ADD old, DEL new) and the new one is removed;
  *   5. the old one is stopped gracefully (the supervisor drains its workers:
  *      in-flight requests finish, keep-alive connections close between
@@ -241,97 +243,6 @@ static int ready_wait(nr_global *g, const char *ref, const json_t *ports, long l
     }
 }
 
-/* ---- canary: a share of new connections to the new revision --------------
- * After portmap's ADD for the new container its jump sits behind the old
- * one's in CNI-HOSTPORT-DNAT and gets nothing; a copy of it with
- * `-m statistic --mode random --probability P`, inserted at the head and
- * commented nrun-canary-<id>, sends that share of new connections to it.
- * Done with iptables-restore --noflush, as one transaction. */
-
-static int ipt_restore(const char *text, nr_err *err)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return nr_err_sys(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[0], 0);
-        int dn = open("/dev/null", O_WRONLY);
-        dup2(dn, 1);
-        execlp("iptables-restore", "iptables-restore", "--noflush", (char *)NULL);
-        _exit(127);
-    }
-    close(p[0]);
-    ssize_t w = write(p[1], text, strlen(text));
-    close(p[1]);
-    int st;
-    if (pid < 0 || waitpid(pid, &st, 0) < 0 || w < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
-        return nr_err_set(err, "iptables-restore --noflush failed");
-    return 0;
-}
-
-/* The lines of `iptables-save -t nat` in CNI-HOSTPORT-DNAT that contain `needle`, turned into
- * `op` (-I ... 1 / -D) lines of a restore file; how many in *n. */
-static char *ipt_lines(const char *needle, const char *op, const char *extra, int *n)
-{
-    *n = 0;
-    FILE *f = popen("iptables-save -t nat 2>/dev/null", "r");
-    if (!f)
-        return NULL;
-    nr_buf b = {0};
-    nr_buf_addstr(&b, "*nat\n");
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        if (strncmp(line, "-A CNI-HOSTPORT-DNAT ", 21) || !strstr(line, needle))
-            continue;
-        char *j = strstr(line, " -j ");
-        if (!j)
-            continue;
-        *j = 0;
-        const char *rest = line + 21;
-        if (!strcmp(op, "-I")) {
-            /* portmap's jump for the new one: the same match, a share of it, our comment */
-            const char *mp = strstr(rest, "-m multiport");
-            const char *pr = strstr(rest, "-p ");
-            if (!mp || !pr)
-                continue;
-            nr_buf_addf(&b, "-I CNI-HOSTPORT-DNAT 1 -p %.3s -m comment --comment %s %s%s -j %s\n", pr + 3, extra, mp,
-                        "", j + 4);
-        } else {
-            nr_buf_addf(&b, "-D CNI-HOSTPORT-DNAT %s -j %s\n", rest, j + 4);
-        }
-        (*n)++;
-    }
-    pclose(f);
-    nr_buf_addstr(&b, "COMMIT\n");
-    nr_buf_add(&b, "", 1);
-    return b.data;
-}
-
-static int canary_add(const char *id, double share, nr_err *err)
-{
-    char needle[160], extra[400];
-    snprintf(needle, sizeof needle, "id: \\\"%.64s\\\"", id);
-    snprintf(extra, sizeof extra, "nrun-canary-%.12s -m statistic --mode random --probability %.4f", id, share);
-    int n;
-    cleanup_free char *t = ipt_lines(needle, "-I", extra, &n);
-    if (!t || !n)
-        return nr_err_set(err, "canary: no DNAT rule of %.12s in CNI-HOSTPORT-DNAT", id);
-    return ipt_restore(t, err);
-}
-
-void nr_dep_canary_del(const char *id)
-{
-    char needle[64];
-    snprintf(needle, sizeof needle, "nrun-canary-%.12s ", id);
-    int n;
-    cleanup_free char *t = ipt_lines(needle, "-D", NULL, &n);
-    nr_err ign;
-    if (t && n)
-        ipt_restore(t, &ign);
-}
-
 /* ---- the deploy ------------------------------------------------------------- */
 
 typedef struct deploy_opts {
@@ -469,7 +380,7 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
             *health ? "its HEALTHCHECK is healthy, its ports accept" : "no HEALTHCHECK: its ports accept");
     if (o->canary > 0) {
         nr_dep_journal_write(g, name, jr, "canary-start");
-        if (rt_net_publish(g->root, newid, true, &err) < 0 || canary_add(newid, o->canary, &err) < 0) {
+        if (rt_net_publish(g->root, newid, true, &err) < 0 || nr_dep_canary_add(newid, o->canary, &err) < 0) {
             snprintf(reason, sizeof reason, "canary: %.500s", err.msg);
             nr_dep_canary_del(newid);
             nr_err ign;

@@ -1,4 +1,6 @@
 /* nrun deploy's parts (cli/deploy.c: the verbs and the switch;
+ * cli/deploy_flags.c: the run flags of the next revision;
+ * cli/deploy_canary.c: the canary's share of connections;
  * cli/deploy_store.c: the revision history deploy/NAME.json, the image pins
  * deploy/NAME:rN, the journal deploy/NAME.journal and its recovery).
  * Everything read from <root>/deploy is hostile input: checked, one-line errors. */
@@ -63,7 +65,9 @@ bool nr_dep_flag_take(int key, const char *val, nr_dep_flags *f);
  * their host ports), unless the overrides publish their own. */
 int nr_dep_run_args(nr_global *g, const json_t *stored, const json_t *ports, const nr_dep_flags *over,
                     nr_dep_flags *out, nr_err *err);
-/* remove the canary rule of container `id` (cli/deploy.c) */
+/* the canary rule of container `id` (its DNAT published behind the old
+ * one's): that share (0..1) of new connections to it; removed (cli/deploy_canary.c) */
+int nr_dep_canary_add(const char *id, double share, nr_err *err);
 void nr_dep_canary_del(const char *id);
 
 #endif
