@@ -54,7 +54,7 @@ typedef struct nr_dep_flags {
 void nr_dep_flags_add(nr_dep_flags *f, const char *s);
 void nr_dep_flags_free(nr_dep_flags *f);
 /* deploy's own options followed by run's, less those a deploy sets itself
- * (-d, --name) or that mean nothing for it (-i, -t, --rm, --cidfile) */
+ * (-d, --name) or that are how NAME was started (-i, -t, --rm; --cidfile) */
 const nr_opt *nr_dep_opts(const nr_opt *own, nr_opt *buf, size_t cap);
 /* An option of run's table that deploy parsed (key, optarg) added to f as an
  * override; false when key is not one of them. */

@@ -27,15 +27,29 @@ void nr_dep_flags_free(nr_dep_flags *f)
     *f = (nr_dep_flags){0};
 }
 
-/* The flags a deploy sets itself (-d, --name) or that mean nothing for a
- * detached revision (-i, -t, --rm, --cidfile): not taken as overrides. */
-static bool deploy_owns(const nr_opt *o)
+static bool named(const nr_opt *o, const char *const *names, size_t n)
 {
-    static const char *const names[] = {"detach", "interactive", "tty", "name", "rm", "cidfile"};
-    for (size_t i = 0; i < NR_ARRAY_LEN(names); i++)
+    for (size_t i = 0; i < n; i++)
         if (o->name && !strcmp(o->name, names[i]))
             return true;
     return false;
+}
+
+/* The flags a deploy sets itself (-d, --name) or that are not a revision's
+ * to change (-i, -t, --rm: how NAME was started; --cidfile): not taken as
+ * overrides. */
+static bool deploy_owns(const nr_opt *o)
+{
+    static const char *const names[] = {"detach", "interactive", "tty", "name", "rm", "cidfile"};
+    return named(o, names, NR_ARRAY_LEN(names));
+}
+
+/* Of the stored flags, those a deploy sets again (a second --cidfile FILE
+ * would be refused: the file exists). */
+static bool deploy_resets(const nr_opt *o)
+{
+    static const char *const names[] = {"detach", "name", "cidfile"};
+    return named(o, names, NR_ARRAY_LEN(names));
 }
 
 const nr_opt *nr_dep_opts(const nr_opt *own, nr_opt *buf, size_t cap)
@@ -138,7 +152,7 @@ int nr_dep_run_args(nr_global *g, const json_t *stored, const json_t *ports, con
             continue;
         }
         /* the ports: as bound now (below), so that -P and -p CTR keep their host ports */
-        if (deploy_owns(o) || !strcmp(o->name, "publish") || !strcmp(o->name, "publish-all"))
+        if (deploy_resets(o) || !strcmp(o->name, "publish") || !strcmp(o->name, "publish-all"))
             continue;
         char d[4096];
         if (!strcmp(o->name, "volume") && (volume_dst(optarg, d, sizeof d), over_has(over, "--volume", d)))

@@ -27,14 +27,14 @@ static void expect(const nr_dep_flags *f, const char *want)
 static void test_canonical(void **state)
 {
     (void)state;
-    json_t *stored = json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "-dP", "-eA=1", "-p8080:3000", "--name", "web", "-v",
+    json_t *stored = json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "--rm", "-dP", "-eA=1", "-p8080:3000", "--name", "web", "-v",
                                "/a:/data:ro", "-i", "4", "--cidfile=/x", "--metrics", "9100", "-m64m", "-uapp");
     json_t *ports = json_pack("[{s:s,s:i,s:i,s:s},{s:s,s:i,s:i,s:s}]", "address", "", "host", 49153, "container", 3000,
                               "proto", "tcp", "address", "::1", "host", 8125, "container", 8125, "proto", "udp");
     nr_dep_flags over = {0}, out = {0};
     nr_err e = {0};
     assert_int_equal(nr_dep_run_args(&g, stored, ports, &over, &out, &e), 0);
-    expect(&out, "--env A=1 --volume /a:/data:ro --workers 4 --metrics 9100 --memory 64m --user app "
+    expect(&out, "--rm --env A=1 --volume /a:/data:ro --workers 4 --metrics 9100 --memory 64m --user app "
                  "--publish 49153:3000/tcp --publish [::1]:8125:8125/udp");
     nr_dep_flags_free(&out);
     /* an override of the same container path replaces that volume; -p replaces the ports */
@@ -43,7 +43,7 @@ static void test_canonical(void **state)
     nr_dep_flags_add(&over, "--publish");
     nr_dep_flags_add(&over, "9000:3000");
     assert_int_equal(nr_dep_run_args(&g, stored, ports, &over, &out, &e), 0);
-    expect(&out, "--env A=1 --workers 4 --metrics 9100 --memory 64m --user app");
+    expect(&out, "--rm --env A=1 --workers 4 --metrics 9100 --memory 64m --user app");
     nr_dep_flags_free(&out);
     nr_dep_flags_free(&over);
     json_decref(stored);
