@@ -183,9 +183,38 @@ static bool tcp_accepts(const char *ip, int port)
     return ok;
 }
 
+/* Every worker PID 1 wants is up (a cluster worker is up once it listens):
+ * its stats reply, checked.  Without a reply (-t: no supervisor), the port
+ * probe alone decides. */
+static int workers_listening(nr_global *g, const char *id, nr_err *err)
+{
+    nr_err ign = {0};
+    cleanup_free char *reply = sv_control_call(g, id, NULL, "{\"cmd\":\"stats\"}", 2000, &ign);
+    json_t *r = reply ? json_loads(reply, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *ws = json_object_get(r, "workers");
+    json_int_t target = json_integer_value(json_object_get(r, "target"));
+    if (!json_is_array(ws) || !json_is_integer(json_object_get(r, "target"))) {
+        json_decref(r);
+        return 0;
+    }
+    json_int_t up = 0;
+    size_t i;
+    json_t *w;
+    json_array_foreach(ws, i, w)
+    {
+        const char *st = json_string_value(json_object_get(w, "state"));
+        up += json_integer_value(json_object_get(w, "worker")) > 0 && st && !strcmp(st, "up");
+    }
+    json_decref(r);
+    if (up < target)
+        return nr_err_set(err, "%lld of its %lld workers listen", (long long)up, (long long)target);
+    return 0;
+}
+
 /* Readiness of container `ref`: running; its HEALTHCHECK healthy when it
- * has one (with `healthy`; else only not unhealthy: after the switch); and
- * every published tcp container port of `ports` accepting on its address,
+ * has one (with `healthy`; else only not unhealthy: after the switch); its
+ * workers all listening (with `healthy`); and every published tcp
+ * container port of `ports` accepting on its address,
  * probed from the host side (the workers listen).  0 ready; -1 not yet;
  * -2 never (it exited or is unhealthy); why in err. */
 enum { NOT_READY = -1, NEVER_READY = -2 };
@@ -204,6 +233,8 @@ static int ready_now(nr_global *g, const char *ref, const json_t *ports, bool he
     }
     if (healthy && !strcmp(c.health, "starting"))
         return nr_err_set(err, "its HEALTHCHECK is still starting (not healthy yet)");
+    if (healthy && workers_listening(g, c.id, err) < 0)
+        return NOT_READY;
     if (!*c.ip)
         return nr_err_set(err, "it has no network address");
     size_t i;
@@ -377,7 +408,7 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
         goto failed;
     }
     fprintf(stderr, "%s %s: revision %lld is ready (%s)\n", o->kind, name, (long long)rev,
-            *health ? "its HEALTHCHECK is healthy, its ports accept" : "no HEALTHCHECK: its ports accept");
+            *health ? "its HEALTHCHECK is healthy, its workers listen" : "no HEALTHCHECK: its workers listen");
     if (o->canary > 0) {
         nr_dep_journal_write(g, name, jr, "canary-start");
         if (rt_net_publish(g->root, newid, true, &err) < 0 || nr_dep_canary_add(newid, o->canary, &err) < 0) {

@@ -40,6 +40,9 @@ setup_file() {
     health_app app:sick v2 "t < 4"     # healthy, then unhealthy after 4 s
     health_app app:never v2 "false"    # never healthy
     app_image app:env env "require('http').createServer((q, r) => r.end((process.env.GREETING || 'none') + '\\n')).listen(3000)"
+    # of two workers, the one with the even id listens 3 s late
+    app_image app:late v2 "setTimeout(() => require('http').createServer((q, r) => r.end('v2\\n')).listen(3000),
+        process.env.NODE_UNIQUE_ID % 2 ? 0 : 3000)"
     for v in 2 3; do
         app_image app:log$v v$v "console.log('v$v up'); require('http').createServer((q, r) => r.end('v$v\\n')).listen(3000)"
     done
@@ -280,6 +283,18 @@ health_of() { "$NRUN" inspect "$1" | jq -r '.[0].State.Health.Status'; }
     [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ]
     run "$NRUN" history web
     [[ "$output" == *"app:never"*"rolled back"*"app:never"*"rolled back"* ]]
+}
+
+@test "deploy: without a HEALTHCHECK, ready means every worker listens (not only the first)" {
+    start_web app:1
+    run "$NRUN" deploy --watch 0 web app:late
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"no HEALTHCHECK: its workers listen"* ]]
+    run "$NRUN" stats --json web
+    echo "$output" >&2
+    [ "$(jq '[.workers[] | select(.worker > 0 and .state == "up")] | length' <<<"$output")" -eq 2 ]
+    [ "$(get)" = v2 ]
 }
 
 @test "deploy --watch: a revision that turns unhealthy after the switch is rolled back under load, 0 failed requests" {
