@@ -107,6 +107,13 @@ void nr_table_print(char **lines, size_t n, FILE *f);
 struct rt_run_params;
 int nr_run_params_load(nr_global *g, const char *id, struct rt_run_params *rp, nr_err *err);
 
+/* run's option table, the supervisor's options included (cli/run.c): nrun
+ * run and create parse with it, nrun deploy takes its flags as overrides and
+ * checks them with nr_run_flags_check (argv: "run" FLAGS... IMAGE), which
+ * refuses what run would refuse and makes nothing. */
+const nr_opt *nr_run_opts(void);
+int nr_run_flags_check(int argc, char **argv, nr_global *g);
+
 /* Complete or revert the deploys a killed nrun left (cli/deploy.c). */
 void nr_deploy_recover(nr_global *g);
 

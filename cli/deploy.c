@@ -2,15 +2,17 @@
  * another image with no moment where its published ports serve nobody.
  *
  *   1. the next revision starts beside the current one as NAME-rN, with the
- *      flags the current one was run with (run.json "args") plus overrides;
- *      its ports are recorded but not published (NRUN_DEPLOY_DEFER_PORTS);
- *   2. ready = every published container port accepts a connection on the
- *      new container's address, probed from the host side (ready_wait: the
- *      one place a HEALTHCHECK status will plug in);
+ *      flags the current one was run with (run.json "args", parsed again with
+ *      run's table: cli/deploy_flags.c), its ports as bound now, and run's
+ *      flags given to deploy as overrides; its ports are recorded but not
+ *      published (NRUN_DEPLOY_DEFER_PORTS);
+ *   2. ready = its HEALTHCHECK healthy (when it has one: PID 1 runs it, inspect
+ *      reads it) and every published container port accepting a connection
+ *      on its address, probed from the host side (ready_now);
  *   3. switch: the portmap plugin ADDs the new one's DNAT, then DELs the old
  *      one's: new connections go to the new container from the first rule,
  *      established ones stay on the old by conntrack;
- *   4. --watch: the new one must stay up and ready, else the old one's DNAT
+ *   4. --watch: the new one must stay up, accepting and not unhealthy, else the old one's DNAT
  *      comes back (ADD old, DEL new) and the new one is removed;
  *   5. the old one is stopped gracefully (the supervisor drains its workers:
  *      in-flight requests finish, keep-alive connections close between
@@ -141,6 +143,11 @@ int nr_dep_ctr_get(nr_global *g, const char *ref, nr_dep_ctr *c, nr_err *err)
     json_t *st = json_object_get(j, "State");
     c->running = json_is_true(json_object_get(st, "Running"));
     c->exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+    json_t *hs = json_object_get(st, "Health"); /* checked by inspect: one of three words */
+    snprintf(c->health, sizeof c->health, "%s", json_string_value(json_object_get(hs, "Status")) ?: "");
+    json_t *log = json_object_get(hs, "Log");
+    const char *out = json_string_value(json_object_get(json_array_get(log, json_array_size(log) - 1), "Output"));
+    snprintf(c->health_out, sizeof c->health_out, "%.*s", (int)strcspn(out ? out : "", "\n"), out ? out : "");
     const char *k;
     json_t *n;
     json_object_foreach(json_object_get(json_object_get(j, "NetworkSettings"), "Networks"), k, n)
@@ -176,16 +183,58 @@ static bool tcp_accepts(const char *ip, int port)
     return ok;
 }
 
-/* Readiness of container `ref`: running, and every published tcp container
- * port of `ports` accepting on its address.  (With health checks, their
- * status decides here.)  0 ready, -1 not (why in err). */
-static int ready_now(nr_global *g, const char *ref, const json_t *ports, nr_err *err)
+/* Every worker PID 1 wants is up (a cluster worker is up once it listens):
+ * its stats reply, checked.  Without a reply (-t: no supervisor), the port
+ * probe alone decides. */
+static int workers_listening(nr_global *g, const char *id, nr_err *err)
+{
+    nr_err ign = {0};
+    cleanup_free char *reply = sv_control_call(g, id, NULL, "{\"cmd\":\"stats\"}", 2000, &ign);
+    json_t *r = reply ? json_loads(reply, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *ws = json_object_get(r, "workers");
+    json_int_t target = json_integer_value(json_object_get(r, "target"));
+    if (!json_is_array(ws) || !json_is_integer(json_object_get(r, "target"))) {
+        json_decref(r);
+        return 0;
+    }
+    json_int_t up = 0;
+    size_t i;
+    json_t *w;
+    json_array_foreach(ws, i, w)
+    {
+        const char *st = json_string_value(json_object_get(w, "state"));
+        up += json_integer_value(json_object_get(w, "worker")) > 0 && st && !strcmp(st, "up");
+    }
+    json_decref(r);
+    if (up < target)
+        return nr_err_set(err, "%lld of its %lld workers listen", (long long)up, (long long)target);
+    return 0;
+}
+
+/* Readiness of container `ref`: running; its HEALTHCHECK healthy when it
+ * has one (with `healthy`; else only not unhealthy: after the switch); its
+ * workers all listening (with `healthy`); and every published tcp
+ * container port of `ports` accepting on its address,
+ * probed from the host side (the workers listen).  0 ready; -1 not yet;
+ * -2 never (it exited or is unhealthy); why in err. */
+enum { NOT_READY = -1, NEVER_READY = -2 };
+static int ready_now(nr_global *g, const char *ref, const json_t *ports, bool healthy, nr_err *err)
 {
     nr_dep_ctr c;
     if (nr_dep_ctr_get(g, ref, &c, err) < 0)
-        return -1;
-    if (!c.running)
-        return nr_err_set(err, "it exited (code %d): crashed or crash-looped", c.exit_code);
+        return NOT_READY;
+    if (!c.running) {
+        nr_err_set(err, "it exited (code %d): crashed or crash-looped", c.exit_code);
+        return NEVER_READY;
+    }
+    if (!strcmp(c.health, "unhealthy")) {
+        nr_err_set(err, "its HEALTHCHECK turned unhealthy (last check: %s)", *c.health_out ? c.health_out : "no output");
+        return NEVER_READY;
+    }
+    if (healthy && !strcmp(c.health, "starting"))
+        return nr_err_set(err, "its HEALTHCHECK is still starting (not healthy yet)");
+    if (healthy && workers_listening(g, c.id, err) < 0)
+        return NOT_READY;
     if (!*c.ip)
         return nr_err_set(err, "it has no network address");
     size_t i;
@@ -202,17 +251,22 @@ static int ready_now(nr_global *g, const char *ref, const json_t *ports, nr_err 
     return 0;
 }
 
-static int ready_wait(nr_global *g, const char *ref, const json_t *ports, long long timeout_ms, nr_err *err)
+/* until ready (its health in *health: "" when it has no HEALTHCHECK) */
+static int ready_wait(nr_global *g, const char *ref, const json_t *ports, long long timeout_ms, char *health,
+                      size_t hn, nr_err *err)
 {
     long long end = now_ms() + timeout_ms;
     for (;;) {
         nr_err e = {0};
-        if (ready_now(g, ref, ports, &e) == 0)
+        int r = ready_now(g, ref, ports, true, &e);
+        if (r == 0) {
+            nr_dep_ctr c;
+            snprintf(health, hn, "%s", nr_dep_ctr_get(g, ref, &c, &e) == 0 ? c.health : "");
             return 0;
-        bool exited = strstr(e.msg, "exited") != NULL;
-        if (exited || now_ms() >= end) {
+        }
+        if (r == NEVER_READY || now_ms() >= end) {
             *err = e;
-            if (!exited)
+            if (r != NEVER_READY)
                 nr_err_wrap(err, "not ready within %lld ms", timeout_ms);
             return -1;
         }
@@ -220,104 +274,12 @@ static int ready_wait(nr_global *g, const char *ref, const json_t *ports, long l
     }
 }
 
-/* ---- canary: a share of new connections to the new revision --------------
- * After portmap's ADD for the new container its jump sits behind the old
- * one's in CNI-HOSTPORT-DNAT and gets nothing; a copy of it with
- * `-m statistic --mode random --probability P`, inserted at the head and
- * commented nrun-canary-<id>, sends that share of new connections to it.
- * Done with iptables-restore --noflush, as one transaction. */
-
-static int ipt_restore(const char *text, nr_err *err)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return nr_err_sys(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[0], 0);
-        int dn = open("/dev/null", O_WRONLY);
-        dup2(dn, 1);
-        execlp("iptables-restore", "iptables-restore", "--noflush", (char *)NULL);
-        _exit(127);
-    }
-    close(p[0]);
-    ssize_t w = write(p[1], text, strlen(text));
-    close(p[1]);
-    int st;
-    if (pid < 0 || waitpid(pid, &st, 0) < 0 || w < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
-        return nr_err_set(err, "iptables-restore --noflush failed");
-    return 0;
-}
-
-/* The lines of `iptables-save -t nat` in CNI-HOSTPORT-DNAT that contain `needle`, turned into
- * `op` (-I ... 1 / -D) lines of a restore file; how many in *n. */
-static char *ipt_lines(const char *needle, const char *op, const char *extra, int *n)
-{
-    *n = 0;
-    FILE *f = popen("iptables-save -t nat 2>/dev/null", "r");
-    if (!f)
-        return NULL;
-    nr_buf b = {0};
-    nr_buf_addstr(&b, "*nat\n");
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        if (strncmp(line, "-A CNI-HOSTPORT-DNAT ", 21) || !strstr(line, needle))
-            continue;
-        char *j = strstr(line, " -j ");
-        if (!j)
-            continue;
-        *j = 0;
-        const char *rest = line + 21;
-        if (!strcmp(op, "-I")) {
-            /* portmap's jump for the new one: the same match, a share of it, our comment */
-            const char *mp = strstr(rest, "-m multiport");
-            const char *pr = strstr(rest, "-p ");
-            if (!mp || !pr)
-                continue;
-            nr_buf_addf(&b, "-I CNI-HOSTPORT-DNAT 1 -p %.3s -m comment --comment %s %s%s -j %s\n", pr + 3, extra, mp,
-                        "", j + 4);
-        } else {
-            nr_buf_addf(&b, "-D CNI-HOSTPORT-DNAT %s -j %s\n", rest, j + 4);
-        }
-        (*n)++;
-    }
-    pclose(f);
-    nr_buf_addstr(&b, "COMMIT\n");
-    nr_buf_add(&b, "", 1);
-    return b.data;
-}
-
-static int canary_add(const char *id, double share, nr_err *err)
-{
-    char needle[160], extra[400];
-    snprintf(needle, sizeof needle, "id: \\\"%.64s\\\"", id);
-    snprintf(extra, sizeof extra, "nrun-canary-%.12s -m statistic --mode random --probability %.4f", id, share);
-    int n;
-    cleanup_free char *t = ipt_lines(needle, "-I", extra, &n);
-    if (!t || !n)
-        return nr_err_set(err, "canary: no DNAT rule of %.12s in CNI-HOSTPORT-DNAT", id);
-    return ipt_restore(t, err);
-}
-
-void nr_dep_canary_del(const char *id)
-{
-    char needle[64];
-    snprintf(needle, sizeof needle, "nrun-canary-%.12s ", id);
-    int n;
-    cleanup_free char *t = ipt_lines(needle, "-D", NULL, &n);
-    nr_err ign;
-    if (t && n)
-        ipt_restore(t, &ign);
-}
-
 /* ---- the deploy ------------------------------------------------------------- */
 
 typedef struct deploy_opts {
     long long ready_ms, watch_ms;
     double canary; /* 0..1, 0: none */
-    char **extra; /* run flags that override the stored ones */
-    size_t nextra;
+    nr_dep_flags over; /* run flags that override the stored ones, as "--long" [VALUE] */
     const char *kind; /* "deploy", "rollback" */
 } deploy_opts;
 
@@ -394,36 +356,31 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     }
     char newname[160];
     snprintf(newname, sizeof newname, "%s-r%lld", name, (long long)rev);
-    /* the stored flags, then ours, then the overrides: a later flag wins */
-    size_t na = json_array_size(args);
-    char **av = nr_xcalloc(na + o->nextra + 12, sizeof *av);
-    size_t k = 0;
-    av[k++] = "run";
-    av[k++] = "--hostname";
-    av[k++] = (char *)name;
-    for (size_t i = 0; i < na; i++) {
-        const char *a = json_string_value(json_array_get(args, i));
-        if (!a)
-            continue;
-        if (!strcmp(a, "--cidfile")) { /* the file exists: a second one would be refused */
-            i++;
-            continue;
-        }
-        if (!strncmp(a, "--cidfile=", 10))
-            continue;
-        av[k++] = (char *)a;
+    /* the stored flags (its ports as bound now), then ours, then the
+     * overrides: a later flag wins */
+    nr_dep_flags av = {0};
+    nr_dep_flags_add(&av, "run");
+    nr_dep_flags_add(&av, "--hostname");
+    nr_dep_flags_add(&av, name);
+    if (nr_dep_run_args(g, args, ports, &o->over, &av, &err) < 0) {
+        nr_err_wrap(&err, "%s", rpath);
+        nr_dep_flags_free(&av);
+        json_decref(rj), json_decref(ports), json_decref(h);
+        return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     }
-    av[k++] = "-d";
-    av[k++] = "--name";
-    av[k++] = newname;
-    for (size_t i = 0; i < o->nextra; i++)
-        av[k++] = o->extra[i];
-    av[k++] = (char *)image;
-    av[k] = NULL;
+    char revs[32], revlabel[64];
+    snprintf(revs, sizeof revs, "%lld", (long long)rev);
+    snprintf(revlabel, sizeof revlabel, "org.nrun.revision=%lld", (long long)rev);
+    const char *ours[] = {"-d", "--name", newname, "--label", revlabel, "--revision", revs};
+    for (size_t i = 0; i < NR_ARRAY_LEN(ours); i++)
+        nr_dep_flags_add(&av, ours[i]);
+    for (size_t i = 0; i < o->over.n; i++)
+        nr_dep_flags_add(&av, o->over.v[i]);
+    nr_dep_flags_add(&av, image);
     json_t *revrec = json_pack("{s:I, s:s, s:I, s:o, s:s}", "rev", rev, "image", image, "time", (json_int_t)time(NULL),
                                "flags", json_array(), "result", "starting");
-    for (size_t i = 0; i < o->nextra; i++)
-        json_array_append_new(json_object_get(revrec, "flags"), json_string(o->extra[i]));
+    for (size_t i = 0; i < o->over.n; i++)
+        json_array_append_new(json_object_get(revrec, "flags"), json_string(o->over.v[i]));
     json_array_append_new(json_object_get(h, "revisions"), revrec);
     nr_dep_pin(g, revrec, name, image);
     nr_dep_hist_save(g, name, h, &err);
@@ -432,8 +389,8 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     json_t *jr = json_pack("{s:s, s:s, s:s, s:I}", "old", old.id, "new", "", "newname", newname, "rev", rev);
     nr_dep_journal_write(g, name, jr, "start");
     fprintf(stderr, "%s %s: starting revision %lld (%s) as %s\n", o->kind, name, (long long)rev, image, newname);
-    int rc = self_run(g, av, true, newid, sizeof newid);
-    free(av);
+    int rc = self_run(g, av.v, true, newid, sizeof newid);
+    nr_dep_flags_free(&av);
     json_decref(rj);
     const char *why = NULL;
     char reason[600] = "";
@@ -444,14 +401,17 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     }
     json_object_set_new(jr, "new", json_string(newid));
     nr_dep_journal_write(g, name, jr, "start");
-    if (ready_wait(g, newid, ports, o->ready_ms, &err) < 0) {
+    char health[16];
+    if (ready_wait(g, newid, ports, o->ready_ms, health, sizeof health, &err) < 0) {
         snprintf(reason, sizeof reason, "revision %lld (%.100s) did not become ready: %.400s", (long long)rev, image, err.msg);
         ctr_discard(g, newid);
         goto failed;
     }
+    fprintf(stderr, "%s %s: revision %lld is ready (%s)\n", o->kind, name, (long long)rev,
+            *health ? "its HEALTHCHECK is healthy, its workers listen" : "no HEALTHCHECK: its workers listen");
     if (o->canary > 0) {
         nr_dep_journal_write(g, name, jr, "canary-start");
-        if (rt_net_publish(g->root, newid, true, &err) < 0 || canary_add(newid, o->canary, &err) < 0) {
+        if (rt_net_publish(g->root, newid, true, &err) < 0 || nr_dep_canary_add(newid, o->canary, &err) < 0) {
             snprintf(reason, sizeof reason, "canary: %.500s", err.msg);
             nr_dep_canary_del(newid);
             nr_err ign;
@@ -481,7 +441,7 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     long long end = now_ms() + o->watch_ms;
     while (now_ms() < end) {
         nr_err e = {0};
-        if (ready_now(g, newid, ports, &e) < 0) {
+        if (ready_now(g, newid, ports, false, &e) < 0) {
             snprintf(reason, sizeof reason, "revision %lld (%.100s) failed within --watch: %.400s; rolled back", (long long)rev,
                      image, e.msg);
             nr_err e2 = {0};
@@ -594,15 +554,15 @@ static int canary_settle(nr_global *g, const char *name, bool promote)
     return 0;
 }
 
-enum { O_READY = NR_OPT_LONG, O_WATCH, O_IMAGE, O_TO, O_WORKERS, O_MEM, O_CANARY, O_PROMOTE, O_ABORT };
+/* keys apart from run's (NR_OPT_LONG + its few dozen, NR_OPT_SV + i): both tables are one */
+enum { O_READY = NR_OPT_LONG + 0x80, O_WATCH, O_IMAGE, O_TO, O_CANARY, O_PROMOTE, O_ABORT };
 
-static const nr_opt deploy_opts_tab[] = {
-    {"ready-timeout", O_READY, required_argument, "DURATION", "wait this long for the new one to be ready (default 60s)"},
+static const nr_opt deploy_own_opts[] = {
+    {"ready-timeout", O_READY, required_argument, "DURATION",
+     "wait this long for the new one to be ready: HEALTHCHECK healthy (when it has one) and its ports "
+     "accepting (default 60s)"},
     {"watch", O_WATCH, required_argument, "DURATION",
-     "after the switch, roll back if the new one fails within this (default 5s)"},
-    {"env", 'e', required_argument, "K=V", "an environment variable for the new revision (run's -e)"},
-    {"workers", O_WORKERS, required_argument, "N|max", "the new revision's workers (run's --workers)"},
-    {"memory", 'm', required_argument, "SIZE", "the new revision's memory limit (run's -m)"},
+     "after the switch, roll back if the new one exits or turns unhealthy within this (default 5s)"},
     {"image", O_IMAGE, required_argument, "IMAGE", "(update) the image to move to"},
     {"to", O_TO, required_argument, "N", "(rollback) the revision to go back to"},
     {"canary", O_CANARY, required_argument, "PERCENT",
@@ -612,55 +572,45 @@ static const nr_opt deploy_opts_tab[] = {
     {0},
 };
 
-static int deploy_main(int argc, char **argv, nr_global *g, const nr_cmdspec *spec, const char *kind)
+#define RUN_FLAGS_ABOUT                                                                                                \
+    " The new revision is run with NAME's run flags; the options from --env on are nrun run's and override them "      \
+    "(all of run's but -d, -i, -t, --name, --rm, --cidfile): -e and --label by key, -v by container path, -p/-P "      \
+    "replace the published ports, which otherwise stay on the same host ports (random ones too). Its metrics and "     \
+    "log lines carry revision=\"N\" (--revision N, label org.nrun.revision)."
+
+static const nr_opt *deploy_table(void)
 {
-    deploy_opts o = {.ready_ms = 60000, .watch_ms = 5000, .kind = kind};
-    char *extra[128];
-    const char *image = NULL;
-    long long to = 0;
-    int c, settle = 0;
-    while ((c = nr_opt_next(spec, argc, argv, g)) != -1) {
-        switch (c) {
-        case O_READY:
-        case O_WATCH: {
-            long long v = duration_ms(optarg);
-            if (v < 0)
-                return nr_usage_error(g, "%s: %s: expected a duration (30s, 500ms, 2m)", kind, optarg);
-            *(c == O_READY ? &o.ready_ms : &o.watch_ms) = v;
-            break;
-        }
-        case 'e':
-        case 'm':
-        case O_WORKERS:
-            if (o.nextra + 2 > NR_ARRAY_LEN(extra))
-                return nr_usage_error(g, "%s: too many flags", kind);
-            extra[o.nextra++] = c == 'e' ? "-e" : c == 'm' ? "-m" : "--workers";
-            extra[o.nextra++] = optarg;
-            break;
-        case O_IMAGE: image = optarg; break;
-        case O_PROMOTE:
-        case O_ABORT: settle = c == O_PROMOTE ? 1 : 2; break;
-        case O_CANARY: {
-            char *end;
-            double v = strtod(optarg, &end);
-            if (end == optarg || (*end && strcmp(end, "%")) || !(v > 0) || v >= 100)
-                return nr_usage_error(g, "%s: --canary %s: expected a share between 0 and 100%% (10%%)", kind, optarg);
-            o.canary = v / 100;
-            break;
-        }
-        case O_TO: {
-            char *end;
-            to = strtoll(optarg, &end, 10);
-            if (!*optarg || *end || to < 1)
-                return nr_usage_error(g, "%s: --to %s: expected a revision number (nrun history)", kind, optarg);
-            break;
-        }
-        case NR_OPT_HELP: return 0;
-        default: return NR_EXIT_USAGE;
-        }
-    }
-    o.extra = extra;
-    int i = optind;
+    static nr_opt buf[160];
+    if (!buf[0].name)
+        nr_dep_opts(deploy_own_opts, buf, NR_ARRAY_LEN(buf));
+    return buf;
+}
+
+/* the overrides checked as nrun run checks its flags before anything starts */
+static int overrides_check(nr_global *g, const nr_dep_flags *over, const char *image)
+{
+    nr_dep_flags av = {0};
+    nr_dep_flags_add(&av, "run");
+    nr_dep_flags_add(&av, "-d");
+    for (size_t i = 0; i < over->n; i++)
+        nr_dep_flags_add(&av, over->v[i]);
+    nr_dep_flags_add(&av, image);
+    int r = nr_run_flags_check((int)av.n, av.v, g);
+    nr_dep_flags_free(&av);
+    return r;
+}
+
+static int deploy_checked(nr_global *g, const char *name, const char *image, const deploy_opts *o)
+{
+    if (o->over.n && overrides_check(g, &o->over, image) != 0)
+        return NR_EXIT_USAGE;
+    return deploy_run(g, name, image, o);
+}
+
+/* the verb's operands, once its options are parsed */
+static int deploy_verb(nr_global *g, int argc, char **argv, int i, const char *kind, const char *image, long long to,
+                       int settle, const deploy_opts *o)
+{
     if (!strcmp(kind, "rollback")) {
         if (argc - i != 1)
             return nr_usage_error(g, "rollback: which container? (nrun rollback [--to N] NAME)");
@@ -694,12 +644,12 @@ static int deploy_main(int argc, char **argv, nr_global *g, const nr_cmdspec *sp
         const char *p = json_string_value(json_object_get(pick, "pin"));
         cleanup_free char *img = nr_xstrdup(p ? p : json_string_value(json_object_get(pick, "image")));
         json_decref(h);
-        return deploy_run(g, name, img, &o);
+        return deploy_checked(g, name, img, o);
     }
     if (!strcmp(kind, "update")) {
         if (!image || argc - i != 1)
             return nr_usage_error(g, "update: nrun update --image IMAGE NAME");
-        return deploy_run(g, argv[i], image, &o);
+        return deploy_checked(g, argv[i], image, o);
     }
     if (settle) {
         if (argc - i != 1)
@@ -708,30 +658,85 @@ static int deploy_main(int argc, char **argv, nr_global *g, const nr_cmdspec *sp
     }
     if (argc - i != 2)
         return nr_usage_error(g, "deploy: nrun deploy [OPTIONS] NAME IMAGE");
-    return deploy_run(g, argv[i], argv[i + 1], &o);
+    return deploy_checked(g, argv[i], argv[i + 1], o);
+}
+
+
+static int deploy_main(int argc, char **argv, nr_global *g, nr_cmdspec *spec, const char *kind)
+{
+    deploy_opts o = {.ready_ms = 60000, .watch_ms = 5000, .kind = kind};
+    spec->opts = deploy_table();
+    const char *image = NULL;
+    long long to = 0;
+    int c, settle = 0;
+    while ((c = nr_opt_next(spec, argc, argv, g)) != -1) {
+        switch (c) {
+        case O_READY:
+        case O_WATCH: {
+            long long v = duration_ms(optarg);
+            if (v < 0) {
+                nr_dep_flags_free(&o.over);
+                return nr_usage_error(g, "%s: %s: expected a duration (30s, 500ms, 2m)", kind, optarg);
+            }
+            *(c == O_READY ? &o.ready_ms : &o.watch_ms) = v;
+            break;
+        }
+        case O_IMAGE: image = optarg; break;
+        case O_PROMOTE:
+        case O_ABORT: settle = c == O_PROMOTE ? 1 : 2; break;
+        case O_CANARY: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (end == optarg || (*end && strcmp(end, "%")) || !(v > 0) || v >= 100) {
+                nr_dep_flags_free(&o.over);
+                return nr_usage_error(g, "%s: --canary %s: expected a share between 0 and 100%% (10%%)", kind, optarg);
+            }
+            o.canary = v / 100;
+            break;
+        }
+        case O_TO: {
+            char *end;
+            to = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || to < 1) {
+                nr_dep_flags_free(&o.over);
+                return nr_usage_error(g, "%s: --to %s: expected a revision number (nrun history)", kind, optarg);
+            }
+            break;
+        }
+        case NR_OPT_HELP: nr_dep_flags_free(&o.over); return 0;
+        default:
+            if (c >= 0 && nr_dep_flag_take(c, optarg, &o.over))
+                break;
+            nr_dep_flags_free(&o.over);
+            return NR_EXIT_USAGE;
+        }
+    }
+    int r = deploy_verb(g, argc, argv, optind, kind, image, to, settle, &o);
+    nr_dep_flags_free(&o.over);
+    return r;
 }
 
 int nr_cmd_deploy(int argc, char **argv, nr_global *g)
 {
-    static const nr_cmdspec spec = {"deploy [OPTIONS] NAME IMAGE",
-                                    "Move a running container's published ports to a new image with no failed "
-                                    "request: start it beside, wait until ready, switch, drain and remove the old; "
-                                    "roll back when it fails.", deploy_opts_tab, true};
+    static nr_cmdspec spec = {"deploy [OPTIONS] NAME IMAGE",
+                              "Move a running container's published ports to a new image with no failed "
+                              "request: start it beside, wait until ready, switch, drain and remove the old; "
+                              "roll back when it fails." RUN_FLAGS_ABOUT, NULL, true};
     return deploy_main(argc, argv, g, &spec, "deploy");
 }
 
 int nr_cmd_update(int argc, char **argv, nr_global *g)
 {
-    static const nr_cmdspec spec = {"update --image IMAGE [OPTIONS] NAME", "nrun deploy NAME IMAGE, docker-style.",
-                                    deploy_opts_tab, true};
+    static nr_cmdspec spec = {"update --image IMAGE [OPTIONS] NAME",
+                              "nrun deploy NAME IMAGE, docker-style." RUN_FLAGS_ABOUT, NULL, true};
     return deploy_main(argc, argv, g, &spec, "update");
 }
 
 int nr_cmd_rollback(int argc, char **argv, nr_global *g)
 {
-    static const nr_cmdspec spec = {"rollback [--to N] NAME",
-                                    "Deploy the previous revision (or revision N) again, with no failed request.",
-                                    deploy_opts_tab, true};
+    static nr_cmdspec spec = {"rollback [--to N] NAME",
+                              "Deploy the previous revision (or revision N) again, with no failed request." RUN_FLAGS_ABOUT,
+                              NULL, true};
     return deploy_main(argc, argv, g, &spec, "rollback");
 }
 

@@ -1,4 +1,6 @@
 /* nrun deploy's parts (cli/deploy.c: the verbs and the switch;
+ * cli/deploy_flags.c: the run flags of the next revision;
+ * cli/deploy_canary.c: the canary's share of connections;
  * cli/deploy_store.c: the revision history deploy/NAME.json, the image pins
  * deploy/NAME:rN, the journal deploy/NAME.journal and its recovery).
  * Everything read from <root>/deploy is hostile input: checked, one-line errors. */
@@ -15,11 +17,13 @@
 #define DEPLOY_MAX_REVS 50
 #define DEPLOY_KEEP_IMAGES 5 /* the last K revisions' images stay tagged (deploy/NAME:rN): prune keeps them */
 
-/* What deploy needs of a container: id, running, the first network address. */
+/* What deploy needs of a container: id, running, health, the first network address. */
 typedef struct nr_dep_ctr {
     char id[65];
     char ip[64];
     char image[512];
+    char health[16]; /* its HEALTHCHECK: "starting", "healthy", "unhealthy"; "" when it has none */
+    char health_out[200]; /* the last check's output */
     bool running;
     int exit_code;
 } nr_dep_ctr;
@@ -41,7 +45,29 @@ void nr_dep_journal_clear(nr_global *g, const char *name);
 /* Revert or finish what a killed deploy of NAME left (NAME's lock held).  A
  * canary held on purpose is left; with `canary`, its journal is returned there. */
 int nr_dep_journal_recover(nr_global *g, const char *name, json_t **canary, nr_err *err);
-/* remove the canary rule of container `id` (cli/deploy.c) */
+/* The run flags of the next revision (cli/deploy_flags.c), each option as
+ * "--long" [VALUE]; an array of malloc'd strings ending with NULL. */
+typedef struct nr_dep_flags {
+    char **v;
+    size_t n;
+} nr_dep_flags;
+void nr_dep_flags_add(nr_dep_flags *f, const char *s);
+void nr_dep_flags_free(nr_dep_flags *f);
+/* deploy's own options followed by run's, less those a deploy sets itself
+ * (-d, --name) or that are how NAME was started (-i, -t, --rm; --cidfile) */
+const nr_opt *nr_dep_opts(const nr_opt *own, nr_opt *buf, size_t cap);
+/* An option of run's table that deploy parsed (key, optarg) added to f as an
+ * override; false when key is not one of them. */
+bool nr_dep_flag_take(int key, const char *val, nr_dep_flags *f);
+/* The serving container's run flags (its run.json "args", parsed again with
+ * run's table) less -d/--name/--cidfile, the volumes an override mounts
+ * elsewhere and the ports; then its ports as bound now (-P and -p CTR keep
+ * their host ports), unless the overrides publish their own. */
+int nr_dep_run_args(nr_global *g, const json_t *stored, const json_t *ports, const nr_dep_flags *over,
+                    nr_dep_flags *out, nr_err *err);
+/* the canary rule of container `id` (its DNAT published behind the old
+ * one's): that share (0..1) of new connections to it; removed (cli/deploy_canary.c) */
+int nr_dep_canary_add(const char *id, double share, nr_err *err);
 void nr_dep_canary_del(const char *id);
 
 #endif

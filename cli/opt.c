@@ -145,6 +145,7 @@ static const struct {
     {"--no-agent", NULL, "no agent in the workers: no heartbeat, request metrics, log level, dyeing"},
     {"--metrics", "[IP:]PORT", "serve Prometheus /metrics from PID 1 (PORT alone: every address)"},
     {"--log-level", "LEVEL", "the workers' console level at start: debug|info|warn|error"},
+    {"--revision", "REV", "a revision=\"REV\" label on every /metrics sample and log line (nrun deploy sets it)"},
 };
 
 const nr_opt *nr_opts_with_sv(const nr_opt *base, nr_opt *buf, size_t cap)

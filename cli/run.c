@@ -225,7 +225,68 @@ static int run_usage_error(nr_global *g, const char *fmt, ...)
     return r;
 }
 
-static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only);
+/* run's flags: also create's, and the overrides nrun deploy takes (cli/deploy.c) */
+enum {
+    O_NAME = NR_OPT_LONG, O_CIDFILE, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_CPUS, O_PIDS, O_CPUSET, O_NET,
+    O_NETALIAS, O_PUBALL, O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
+    O_ALERT, O_ALERT_EXEC, O_ALERT_WEBHOOK, O_ALERT_RENOTIFY,
+    O_LABEL, O_LABELFILE,
+};
+static const nr_opt run_opts[] = {
+    {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
+    {"interactive", 'i', no_argument, NULL,
+     "the app reads this stdin (cluster: worker 1); else /dev/null.  -i N / -i max: --workers, as pm2's"},
+    {"tty", 't', no_argument, NULL, "a pty (minimal init, no supervisor); with -d: nrun attach reaches it"},
+    {"name", O_NAME, required_argument, "NAME", "unique name, also the hostname"},
+    {"rm", O_RM, no_argument, NULL, "remove the container when it exits"},
+    {"env", 'e', required_argument, "K=V", "set an environment variable (-e K: the caller's value)"},
+    {"env-file", O_ENVFILE, required_argument, "FILE", "read K=V lines"},
+    {"label", O_LABEL, required_argument, "K=V", "set a label on the container (over the image's)"},
+    {"label-file", O_LABELFILE, required_argument, "FILE", "read K=V label lines"},
+    {"workdir", 'w', required_argument, "DIR", "working directory inside the container"},
+    {"entrypoint", O_ENTRYPOINT, required_argument, "CMD", "replace the image's ENTRYPOINT"},
+    {"user", 'u', required_argument, "USER[:GROUP]", "run as this user of the image"},
+    {"restart", O_RESTART, required_argument, "POLICY", "no, on-failure[:N], always or unless-stopped"},
+    {"cidfile", O_CIDFILE, required_argument, "FILE", "write the container id to FILE"},
+    {"memory", 'm', required_argument, "SIZE", "memory limit"},
+    {"cpus", O_CPUS, required_argument, "N", "CPU limit"},
+    {"pids-limit", O_PIDS, required_argument, "N", "process limit"},
+    {"cpuset-cpus", O_CPUSET, required_argument, "LIST", "CPUs allowed (0-2,4)"},
+    {"read-only", O_READONLY, no_argument, NULL, "read-only root filesystem"},
+    {"volume", 'v', required_argument, "SRC:DST[:ro]", "HOST:CTR[:ro], NAME:CTR or CTR"},
+    {"publish", 'p', required_argument, "[IP:][HOST:]CTR[/udp]", "publish a port or range (no HOST: any free one)"},
+    {"publish-all", 'P', no_argument, NULL, "publish every EXPOSEd port on a free host port"},
+    {"network", O_NET, required_argument, "NET",
+     "bridge (default; also private), a network's name, none, host or container:NAME (also --net)"},
+    {"net", O_NET, required_argument, "NET", "same as --network"},
+    {"network-alias", O_NETALIAS, required_argument, "NAME", "another name on a user network (also --net-alias)"},
+    {"net-alias", O_NETALIAS, required_argument, "NAME", "same as --network-alias"},
+    {"hostname", 'h', required_argument, "NAME", "the container's host name"},
+    {"cap-add", O_CAPADD, required_argument, "CAP", "add a capability"},
+    {"cap-drop", O_CAPDROP, required_argument, "CAP", "drop a capability"},
+    {"security-opt", O_SECOPT, required_argument, "OPT", "seccomp=unconfined|PROFILE.json, no-new-privileges"},
+    {"workers", O_WORKERS, required_argument, "N|max", "supervisor: number of workers (0: by the CPU quota, max: one per CPU)"},
+    {"balance", O_BALANCE, required_argument, "rr|leastconn|sticky",
+     "supervisor: connection hand-off (sticky: by client address)"},
+    {"mode", O_MODE, required_argument, "auto|cluster|single", "supervisor: cluster or a single process"},
+    {"alert", O_ALERT, required_argument, "RULE",
+     "with -d: restarts>N/T, mem>P%, lag_p99>Tms, http_5xx>P%/T, unhealthy, hang, oom (repeatable)"},
+    {"alert-exec", O_ALERT_EXEC, required_argument, "CMD", "run CMD (sh -c, on the host) with the event as JSON on stdin"},
+    {"alert-webhook", O_ALERT_WEBHOOK, required_argument, "URL", "POST the event as JSON to URL (retried)"},
+    {"alert-renotify", O_ALERT_RENOTIFY, required_argument, "T", "repeat a firing alert every T (default 1h)"},
+    {0},
+};
+
+const nr_opt *nr_run_opts(void)
+{
+    static nr_opt all[128];
+    if (!all[0].name)
+        nr_opts_with_sv(run_opts, all, NR_ARRAY_LEN(all));
+    return all;
+}
+
+typedef enum { RUN_START, RUN_CREATE, RUN_CHECK } run_mode;
+static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mode mode);
 
 /* for the monitor's alerts and health events: PID 1's counters and health,
  * through the one checked control-socket client (peer credentials) */
@@ -247,7 +308,7 @@ static bool some_sv_opt(const rt_run_opts *op, const char *prefix)
 int nr_cmd_run(int argc, char **argv, nr_global *g)
 {
     rt_run_opts o = {.net = RT_NET_DEFAULT};
-    int r = run_main(argc, argv, g, &o, false);
+    int r = run_main(argc, argv, g, &o, RUN_START);
     opts_free(&o);
     return r;
 }
@@ -256,7 +317,7 @@ int nr_cmd_run(int argc, char **argv, nr_global *g)
 int nr_cmd_create(int argc, char **argv, nr_global *g)
 {
     rt_run_opts o = {.net = RT_NET_DEFAULT};
-    int r = run_main(argc, argv, g, &o, true);
+    int r = run_main(argc, argv, g, &o, RUN_CREATE);
     opts_free(&o);
     return r;
 }
@@ -339,8 +400,18 @@ int nr_run_params_load(nr_global *g, const char *id, rt_run_params *rp, nr_err *
     return r;
 }
 
-static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool create_only)
+/* run's flags checked as run checks them, nothing made (nrun deploy's overrides) */
+int nr_run_flags_check(int argc, char **argv, nr_global *g)
 {
+    rt_run_opts o = {.net = RT_NET_DEFAULT};
+    int r = run_main(argc, argv, g, &o, RUN_CHECK);
+    opts_free(&o);
+    return r;
+}
+
+static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mode mode)
+{
+    bool create_only = mode == RUN_CREATE;
     rt_timing("start");
     __attribute__((cleanup(json_decrefp))) json_t *labels = json_object();
     rt_run_params rp = {0};
@@ -356,62 +427,11 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
             fprintf(stderr, "nrun: argument %d is not valid UTF-8\n", k);
             return NR_EXIT_CMD;
         }
-    enum {
-        O_NAME = NR_OPT_LONG, O_CIDFILE, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_CPUS, O_PIDS, O_CPUSET, O_NET,
-        O_NETALIAS, O_PUBALL, O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
-        O_ALERT, O_ALERT_EXEC, O_ALERT_WEBHOOK, O_ALERT_RENOTIFY,
-        O_LABEL, O_LABELFILE,
-    };
-    static const nr_opt run_opts[] = {
-        {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
-        {"interactive", 'i', no_argument, NULL,
-         "the app reads this stdin (cluster: worker 1); else /dev/null.  -i N / -i max: --workers, as pm2's"},
-        {"tty", 't', no_argument, NULL, "a pty (minimal init, no supervisor); with -d: nrun attach reaches it"},
-        {"name", O_NAME, required_argument, "NAME", "unique name, also the hostname"},
-        {"rm", O_RM, no_argument, NULL, "remove the container when it exits"},
-        {"env", 'e', required_argument, "K=V", "set an environment variable (-e K: the caller's value)"},
-        {"env-file", O_ENVFILE, required_argument, "FILE", "read K=V lines"},
-        {"label", O_LABEL, required_argument, "K=V", "set a label on the container (over the image's)"},
-        {"label-file", O_LABELFILE, required_argument, "FILE", "read K=V label lines"},
-        {"workdir", 'w', required_argument, "DIR", "working directory inside the container"},
-        {"entrypoint", O_ENTRYPOINT, required_argument, "CMD", "replace the image's ENTRYPOINT"},
-        {"user", 'u', required_argument, "USER[:GROUP]", "run as this user of the image"},
-        {"restart", O_RESTART, required_argument, "POLICY", "no, on-failure[:N], always or unless-stopped"},
-        {"cidfile", O_CIDFILE, required_argument, "FILE", "write the container id to FILE"},
-        {"memory", 'm', required_argument, "SIZE", "memory limit"},
-        {"cpus", O_CPUS, required_argument, "N", "CPU limit"},
-        {"pids-limit", O_PIDS, required_argument, "N", "process limit"},
-        {"cpuset-cpus", O_CPUSET, required_argument, "LIST", "CPUs allowed (0-2,4)"},
-        {"read-only", O_READONLY, no_argument, NULL, "read-only root filesystem"},
-        {"volume", 'v', required_argument, "SRC:DST[:ro]", "HOST:CTR[:ro], NAME:CTR or CTR"},
-        {"publish", 'p', required_argument, "[IP:][HOST:]CTR[/udp]", "publish a port or range (no HOST: any free one)"},
-        {"publish-all", 'P', no_argument, NULL, "publish every EXPOSEd port on a free host port"},
-        {"network", O_NET, required_argument, "NET",
-         "bridge (default; also private), a network's name, none, host or container:NAME (also --net)"},
-        {"net", O_NET, required_argument, "NET", "same as --network"},
-        {"network-alias", O_NETALIAS, required_argument, "NAME", "another name on a user network (also --net-alias)"},
-        {"net-alias", O_NETALIAS, required_argument, "NAME", "same as --network-alias"},
-        {"hostname", 'h', required_argument, "NAME", "the container's host name"},
-        {"cap-add", O_CAPADD, required_argument, "CAP", "add a capability"},
-        {"cap-drop", O_CAPDROP, required_argument, "CAP", "drop a capability"},
-        {"security-opt", O_SECOPT, required_argument, "OPT", "seccomp=unconfined|PROFILE.json, no-new-privileges"},
-        {"workers", O_WORKERS, required_argument, "N|max", "supervisor: number of workers (0: by the CPU quota, max: one per CPU)"},
-        {"balance", O_BALANCE, required_argument, "rr|leastconn|sticky",
-         "supervisor: connection hand-off (sticky: by client address)"},
-        {"mode", O_MODE, required_argument, "auto|cluster|single", "supervisor: cluster or a single process"},
-        {"alert", O_ALERT, required_argument, "RULE",
-         "with -d: restarts>N/T, mem>P%, lag_p99>Tms, http_5xx>P%/T, unhealthy, hang, oom (repeatable)"},
-        {"alert-exec", O_ALERT_EXEC, required_argument, "CMD", "run CMD (sh -c, on the host) with the event as JSON on stdin"},
-        {"alert-webhook", O_ALERT_WEBHOOK, required_argument, "URL", "POST the event as JSON to URL (retried)"},
-        {"alert-renotify", O_ALERT_RENOTIFY, required_argument, "T", "repeat a firing alert every T (default 1h)"},
-        {0},
-    };
-    static nr_opt all_opts[128];
     static nr_cmdspec spec = {"run [OPTIONS] IMAGE [CMD...]", "Create and start a container from an image.", NULL, false};
     static nr_cmdspec create_spec = {"create [OPTIONS] IMAGE [CMD...]",
                                      "Create a container from an image without starting it (nrun start starts it); "
                                      "the options of nrun run.", NULL, false};
-    spec.opts = create_spec.opts = nr_opts_with_sv(run_opts, all_opts, NR_ARRAY_LEN(all_opts));
+    spec.opts = create_spec.opts = nr_run_opts();
     int oc;
     while ((oc = nr_opt_next(create_only ? &create_spec : &spec, argc, argv, g)) != -1) {
         const char *val = optarg;
@@ -616,6 +636,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, bool c
     if (strcmp(op->net, "host") && strcmp(op->net, "none") && strcmp(op->net, RT_NET_DEFAULT) &&
         strncmp(op->net, "container:", 10) && rt_net_exists(g->root, op->net, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    if (mode == RUN_CHECK)
+        return 0;
     img_store *store;
     if (img_store_open(g->root, &store, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);

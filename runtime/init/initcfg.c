@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "runtime/init/initcfg.h"
+#include "runtime/supervisor/options.h"
 
 #define CFG_MAX (16u << 20) /* environment and arguments included */
 
@@ -100,6 +101,7 @@ int rt_initcfg_write(int fd, const rt_initcfg *c, nr_err *err)
     json_object_set_new(o, "tuning", t);
     json_object_set_new(o, "metrics", json_string(s->metrics_addr));
     json_object_set_new(o, "log_level", json_string(s->log_level));
+    json_object_set_new(o, "revision", json_string(s->revision));
     json_object_set_new(o, "caps", json_integer((json_int_t)c->caps));
     json_object_set_new(o, "nnp", json_boolean(c->nnp));
     json_object_set_new(o, "minimal", json_boolean(c->minimal));
@@ -279,6 +281,10 @@ static int parse(json_t *o, rt_initcfg *c, nr_err *err)
     if (json_string_value(v)[0] && !sv_log_level_valid(json_string_value(v)))
         return nr_err_set(err, "init config: \"log_level\" is not debug, info, warn or error");
     snprintf(s->log_level, sizeof s->log_level, "%s", json_string_value(v));
+    if (need(o, "revision", JSON_STRING, &v, err) < 0)
+        return -1;
+    if (json_string_value(v)[0] && sv_opt_apply(s, "--revision", json_string_value(v), err) < 0)
+        return nr_err_wrap(err, "init config");
     if (int_field(o, "caps", 0, INT64_MAX, &x, err) < 0)
         return -1;
     c->caps = (uint64_t)x;

@@ -273,6 +273,33 @@ static void cgroup_figures(nr_buf *b)
     }
 }
 
+/* Every sample of `in` with a revision="REV" label first (--revision: a
+ * deploy's two revisions scraped side by side stay apart).  REV is a plain
+ * word (options.c checks it): no escaping needed. */
+static void add_revision(nr_buf *b, const char *rev)
+{
+    nr_buf out = {0};
+    for (const char *p = b->data, *end = b->data + b->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+        size_t name = strcspn(p, "{ \n");
+        if (*p == '#' || name >= n || p[name] == '\n') {
+            nr_buf_add(&out, p, n);
+        } else if (p[name] == '{') {
+            nr_buf_add(&out, p, name + 1);
+            nr_buf_addf(&out, "revision=\"%s\",", rev);
+            nr_buf_add(&out, p + name + 1, n - name - 1);
+        } else {
+            nr_buf_add(&out, p, name);
+            nr_buf_addf(&out, "{revision=\"%s\"}", rev);
+            nr_buf_add(&out, p + name, n - name);
+        }
+        p += n;
+    }
+    nr_buf_free(b);
+    *b = out;
+}
+
 char *sv_metrics_text(size_t *len)
 {
     nr_buf b = {0};
@@ -333,6 +360,8 @@ char *sv_metrics_text(size_t *len)
     family(&b, "nrun_workers", "gauge", "Workers wanted.");
     nr_buf_addf(&b, "nrun_workers %d\n", sv_g->target);
     cgroup_figures(&b);
+    if (sv_g->cfg->revision[0])
+        add_revision(&b, sv_g->cfg->revision);
     *len = b.len;
     return b.data;
 }

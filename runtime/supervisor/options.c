@@ -41,7 +41,7 @@ static const char *const valued[] = {
     /* HEALTHCHECK, docker's names; --health-test is the image's Test array (JSON), as spec.c passes it */
     "--health-cmd", "--health-test", "--health-interval", "--health-timeout", "--health-retries",
     "--health-start-period", "--health-start-interval", "--on-unhealthy",
-    "--metrics",      "--log-level",
+    "--metrics",      "--log-level",      "--revision",
 };
 
 void sv_config_fini(sv_config *cfg)
@@ -196,6 +196,13 @@ int sv_opt_apply(sv_config *cfg, const char *opt, const char *v, nr_err *err)
         if (sv_metrics_parse_addr(v, NULL, NULL, err) < 0)
             return -1;
         snprintf(cfg->metrics_addr, sizeof cfg->metrics_addr, "%s", v);
+    } else if (!strcmp(opt, "--revision")) {
+        /* it goes into every metric's labels and every log line: a short plain word */
+        size_t n = strlen(v);
+        if (!n || n >= sizeof cfg->revision ||
+            strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+            return nr_err_set(err, "%s %s: expected 1..32 letters, digits, '.', '_' or '-'", opt, v);
+        snprintf(cfg->revision, sizeof cfg->revision, "%s", v);
     } else if (!strcmp(opt, "--log-level")) {
         if (!sv_log_level_valid(v))
             return nr_err_set(err, "%s %s: expected debug, info, warn or error", opt, v);

@@ -84,6 +84,7 @@ typedef struct sv_config {
     char metrics_addr[72];    /* "[IP:]PORT" of the Prometheus /metrics listener PID 1 serves; "" = none */
     bool no_agent;            /* do not preload the agent (no heartbeat, metrics, log level: for benchmarks) */
     char log_level[8];        /* initial level of the workers' console: debug|info|warn|error ("" = all) */
+    char revision[33];        /* --revision (nrun deploy's): a label of every metric, a field of every log line */
 
     /* Called in each forked worker just before exec, after the supervisor's own
      * setup (process group, PDEATHSIG, fds, uid/gid): the runtime drops

@@ -7,12 +7,26 @@ load ../lib/common
 load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
-# a node app whose answer names its version; $2: what it does instead
-app_image() { # TAG VERSION [JS]
+# a node app whose answer names its version; $2: what it does instead; $4: a HEALTHCHECK
+app_image() { # TAG VERSION [JS] [HEALTHCHECK-JSON]
     local js=${3:-"require('http').createServer((q, r) => r.end('$2\\n')).listen(3000)"}
     "$NRUN" __internal mkimage -t "$1" \
-        --config "$(jq -nc --arg js "$js" '{Env:["PATH=/usr/bin"], Cmd:["node","-e",$js]}')" \
+        --config "$(jq -nc --arg js "$js" --argjson hc "${4:-null}" \
+            '{Env:["PATH=/usr/bin"], Cmd:["node","-e",$js], ExposedPorts:{"3000/tcp":{}}}
+             + (if $hc then {Healthcheck:$hc} else {} end)')" \
         "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+}
+# GET /health from inside the container: exit 0 on 200 (no shell in these images)
+HC_JS="require('http').get('http://127.0.0.1:3000/health', r => process.exit(r.statusCode == 200 ? 0 : 1)).on('error', () => process.exit(1))"
+HC=$(jq -nc --arg js "$HC_JS" '{Test:["CMD","node","-e",$js], Interval:200000000, Retries:2}')
+# the same with a start period: failures in the first minute do not count (docker's rule)
+HC_SLOW=$(jq -c '. + {StartPeriod:60000000000, StartInterval:200000000}' <<<"$HC")
+# an app answering '/' with $2 whose /health is 200 only while $3 (JS, t = seconds since start) holds
+health_app() { # TAG VERSION CONDITION [HEALTHCHECK]
+    app_image "$1" "$2" "const t0 = Date.now(); require('http').createServer((q, r) => {
+        const t = (Date.now() - t0) / 1000;
+        if (q.url === '/health') { r.statusCode = ($3) ? 200 : 500; return r.end(); }
+        r.end('$2\\n'); }).listen(3000)" "${4:-$HC}"
 }
 
 setup_file() {
@@ -22,6 +36,16 @@ setup_file() {
     app_image app:2 v2
     app_image app:bad bad "setInterval(() => {}, 1000)"              # never listens
     app_image app:crash crash "process.exit(3)"                      # every worker crashes
+    health_app app:warm v2 "t > 3" "$HC_SLOW" # healthy only after 3 s, its port accepts at once
+    health_app app:sick v2 "t < 4"     # healthy, then unhealthy after 4 s
+    health_app app:never v2 "false"    # never healthy
+    app_image app:env env "require('http').createServer((q, r) => r.end((process.env.GREETING || 'none') + '\\n')).listen(3000)"
+    # of two workers, the one with the even id listens 3 s late
+    app_image app:late v2 "setTimeout(() => require('http').createServer((q, r) => r.end('v2\\n')).listen(3000),
+        process.env.NODE_UNIQUE_ID % 2 ? 0 : 3000)"
+    for v in 2 3; do
+        app_image app:log$v v$v "console.log('v$v up'); require('http').createServer((q, r) => r.end('v$v\\n')).listen(3000)"
+    done
 }
 teardown_file() { rt_file_teardown; }
 teardown() {
@@ -229,4 +253,168 @@ journal_step() { jq -r .step "$NRUN_ROOT/deploy/web.journal" 2>/dev/null; }
     run "$NRUN" deploy --abort web
     [ "$status" -eq 2 ]
     [[ "$output" == *"no canary running"* ]]
+}
+
+health_of() { "$NRUN" inspect "$1" | jq -r '.[0].State.Health.Status'; }
+
+@test "deploy: with a HEALTHCHECK, ready means healthy (not only accepting); unhealthy or still starting at --ready-timeout is rolled back" {
+    start_web app:1
+    # app:warm accepts at once but is healthy only after 3 s: the switch waits for it
+    run "$NRUN" deploy --watch 0 web app:warm
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"its HEALTHCHECK is healthy"* ]]
+    [ "$(health_of web)" = healthy ]
+    [ "$(get)" = v2 ]
+    # never healthy: rolled back as soon as it is unhealthy (well before the timeout), saying so
+    load_start 6
+    run "$NRUN" deploy --ready-timeout 5m web app:never
+    echo "$output" >&2
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"did not become ready: its HEALTHCHECK turned unhealthy"* ]]
+    load_check
+    [ "$(get)" = v2 ]
+    [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ]
+    # a start period longer than --ready-timeout: still starting, rolled back at the timeout
+    run "$NRUN" deploy --ready-timeout 2s --health-start-period 1h web app:never
+    echo "$output" >&2
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"not ready within 2000 ms: its HEALTHCHECK is still starting"* ]]
+    [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ]
+    run "$NRUN" history web
+    [[ "$output" == *"app:never"*"rolled back"*"app:never"*"rolled back"* ]]
+}
+
+@test "deploy: without a HEALTHCHECK, ready means every worker listens (not only the first)" {
+    start_web app:1
+    run "$NRUN" deploy --watch 0 web app:late
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"no HEALTHCHECK: its workers listen"* ]]
+    run "$NRUN" stats --json web
+    echo "$output" >&2
+    [ "$(jq '[.workers[] | select(.worker > 0 and .state == "up")] | length' <<<"$output")" -eq 2 ]
+    [ "$(get)" = v2 ]
+}
+
+@test "deploy --watch: a revision that turns unhealthy after the switch is rolled back under load, 0 failed requests" {
+    start_web app:1
+    load_start 12
+    sleep 1
+    # healthy for 4 s, then its /health fails: unhealthy within the watch
+    run "$NRUN" deploy --watch 60s web app:sick
+    echo "$output" >&2
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"revision 2 serves the ports"* ]]
+    [[ "$output" == *"failed within --watch: its HEALTHCHECK turned unhealthy"*"rolled back"* ]]
+    load_check
+    [ "$(get)" = v1 ]
+    [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ]
+    "$NRUN" ps --format '{{.Names}}' | grep -qx web
+    [ "$(dnat_count)" -eq 1 ]
+    run "$NRUN" history web
+    [[ "$output" == *"app:sick"*"rolled back"*"unhealthy"* ]]
+}
+
+@test "deploy takes run's flags as overrides (env, label, memory, health); the next deploy keeps them; a bad one starts nothing" {
+    start_web app:1
+    run "$NRUN" deploy --watch 0 -e GREETING=hi --label team=blue -m 256m \
+        --health-test "$(jq -nc --arg js "$HC_JS" '["CMD","node","-e",$js]')" --health-interval 200ms web app:env
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"its HEALTHCHECK is healthy"* ]]
+    [ "$(get)" = hi ]
+    "$NRUN" inspect web >"$BATS_TEST_TMPDIR/i.json"
+    [ "$(jq -r '.[0].Config.Labels.team' "$BATS_TEST_TMPDIR/i.json")" = blue ]
+    [ "$(jq -r '.[0].Config.Labels["org.nrun.revision"]' "$BATS_TEST_TMPDIR/i.json")" = 2 ]
+    [ "$(jq -r '.[0].HostConfig.Memory' "$BATS_TEST_TMPDIR/i.json")" = 268435456 ]
+    # the next deploy starts from the serving one's flags: the overrides stay; -e by key
+    run "$NRUN" deploy --watch 0 -e GREETING=hello web app:env
+    [ "$status" -eq 0 ]
+    [ "$(get)" = hello ]
+    "$NRUN" inspect web >"$BATS_TEST_TMPDIR/i.json"
+    [ "$(jq -r '.[0].Config.Labels.team' "$BATS_TEST_TMPDIR/i.json")" = blue ]
+    [ "$(jq -r '.[0].Config.Labels["org.nrun.revision"]' "$BATS_TEST_TMPDIR/i.json")" = 3 ]
+    [ "$(jq -r '.[0].HostConfig.Memory' "$BATS_TEST_TMPDIR/i.json")" = 268435456 ]
+    [ "$(jq '[.[0].Config.Env[] | select(startswith("GREETING="))] | length' "$BATS_TEST_TMPDIR/i.json")" -eq 1 ]
+    # refused by run's own parser before anything starts; flags a deploy sets itself are not taken
+    run "$NRUN" deploy -m 1k web app:2
+    echo "$output" >&2
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--memory 1k"* ]]
+    for f in --name=x -d -t --rm --cidfile=/tmp/x; do
+        run "$NRUN" deploy "$f" web app:2
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"unknown option"* ]]
+    done
+    [ "$("$NRUN" ps -aq | wc -l)" -eq 1 ]
+    [ "$(get)" = hello ]
+    run "$NRUN" history web
+    [ "$(grep -c . <<<"$output")" -eq 4 ] # a header and revisions 1-3: the refused ones left no trace
+    # the help lists run's flags
+    run "$NRUN" deploy --help
+    [[ "$output" == *"--env-file"* && "$output" == *"--health-cmd"* && "$output" == *"--volume"* ]]
+    run grep -E -- '^ +(-., )?--(cidfile|detach|name|rm|tty|interactive) ' <<<"$output"
+    [ "$status" -eq 1 ]
+}
+
+@test "deploy: random host ports (-p CTR, -P) stay the same across deploys" {
+    for flags in "-p 3000" "-P"; do
+        # shellcheck disable=SC2086
+        "$NRUN" run -d --name web --workers 1 $flags app:1 >/dev/null
+        PORT=$("$NRUN" port web 3000 | sed -n 's/.*://p' | head -1)
+        [ -n "$PORT" ]
+        wait_v v1
+        run "$NRUN" deploy --watch 0 web app:2
+        echo "$output" >&2
+        [ "$status" -eq 0 ]
+        [ "$("$NRUN" port web 3000 | sed -n 's/.*://p' | head -1)" = "$PORT" ]
+        [ "$(get)" = v2 ]
+        run "$NRUN" rollback --watch 0 web
+        [ "$status" -eq 0 ]
+        [ "$("$NRUN" port web 3000 | sed -n 's/.*://p' | head -1)" = "$PORT" ]
+        [ "$(get)" = v1 ]
+        [ "$(dnat_count)" -eq 1 ]
+        "$NRUN" rm -f web >/dev/null
+        rm -f "$NRUN_ROOT"/deploy/web.*
+    done
+}
+
+ip_of() { "$NRUN" inspect "$1" | jq -r '.[0].NetworkSettings.Networks[].IPAddress' | head -1; }
+metrics_of() { nr_in_ns wget -qO- "http://$(ip_of "$1"):9100/metrics"; }
+
+@test "deploy --canary: /metrics, logs and events tell the two revisions apart" {
+    PORT=$(rt_free_port)
+    "$NRUN" run -d --name web --workers 1 --metrics 9100 -p "$PORT:3000" app:1 >/dev/null
+    wait_v v1
+    run "$NRUN" deploy --watch 0 web app:log2
+    [ "$status" -eq 0 ]
+    run "$NRUN" deploy --canary 50% web app:log3
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    # traffic to both, then a scrape of each while the canary holds
+    for _ in $(seq 40); do get; done | sort -u | tr '\n' ' ' | grep -qx 'v2 v3 '
+    metrics_of web >"$BATS_TEST_TMPDIR/m2"
+    metrics_of web-r3 >"$BATS_TEST_TMPDIR/m3"
+    grep -q '^nrun_workers{revision="2"} 1$' "$BATS_TEST_TMPDIR/m2"
+    grep -q '^nrun_workers{revision="3"} 1$' "$BATS_TEST_TMPDIR/m3"
+    grep -q '^http_requests_total{revision="3",worker="1",method="GET",code="200"} [1-9]' "$BATS_TEST_TMPDIR/m3"
+    # every sample of each carries its revision, none the other's
+    [ "$(grep -v '^#' "$BATS_TEST_TMPDIR/m2" | grep -vc 'revision="2"')" -eq 0 ]
+    [ "$(grep -v '^#' "$BATS_TEST_TMPDIR/m3" | grep -vc 'revision="3"')" -eq 0 ]
+    # the log lines: revision as a field
+    "$NRUN" logs --json web-r3 >"$BATS_TEST_TMPDIR/l3"
+    grep -q '"msg":"v3 up"' "$BATS_TEST_TMPDIR/l3"
+    [ "$(jq -r .revision "$BATS_TEST_TMPDIR/l3" | sort -u)" = 3 ]
+    "$NRUN" logs --json web >"$BATS_TEST_TMPDIR/l2"
+    grep -q '"msg":"v2 up"' "$BATS_TEST_TMPDIR/l2"
+    [ "$(jq -r .revision "$BATS_TEST_TMPDIR/l2" | sort -u)" = 2 ]
+    # the events: the org.nrun.revision label among the attributes
+    run "$NRUN" events --since 10m --until "$(date +%s)" --filter event=start --format json
+    echo "$output" >&2
+    for r in 2 3; do
+        [ "$(grep '^{' <<<"$output" | jq -r --arg n "web-r$r" 'select(.Actor.Attributes.name == $n) | .Actor.Attributes["org.nrun.revision"]' | tail -1)" = "$r" ]
+    done
+    run "$NRUN" deploy --abort web
+    [ "$status" -eq 0 ]
 }

@@ -63,7 +63,8 @@ teardown() {
     PORT=$(sv_free_port)
     MPORT=$(sv_free_port)
     PPORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 --metrics "127.0.0.1:$MPORT" -- node "$APPS/obs.js"
+    # with a deploy's --revision: a label on every sample, still valid exposition
+    PORT=$PORT sv_start -q --workers 2 --metrics "127.0.0.1:$MPORT" --revision r-7 -- node "$APPS/obs.js"
     sv_wait_http "$PORT"
     for i in $(seq 1 12); do curl -sf "http://127.0.0.1:$PORT/status/202" >/dev/null; done
     sv_wait '[ "$(obs_sum "$(obs_scrape "$MPORT")" http_requests_total ".labels.code == \"202\"")" = 12 ]'
@@ -81,7 +82,8 @@ YML
     Q='sum(http_requests_total{code="202"})'
     sv_wait '[ "$(q "$Q")" = 12 ]' 30
     [ "$(q 'up{job="nrun"}')" = 1 ]
-    [ "$(q 'count(nodejs_heap_size_used_bytes)')" = 2 ]
+    [ "$(q 'count(nodejs_heap_size_used_bytes{revision="r-7"})')" = 2 ]
+    [ "$(q 'count(nrun_workers{revision="r-7"})')" = 1 ]
     [ -n "$(q 'histogram_quantile(0.99, sum by (le) (http_request_duration_seconds_bucket))')" ]
 }
 

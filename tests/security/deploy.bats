@@ -102,3 +102,47 @@ probe_harmless() { # CONTENT
     done
     victim_ok
 }
+
+# A running web with a published port whose run.json "args" (a store file) are then rewritten.
+web_with_args() { # ARGS-JSON
+    local id
+    id=$(rt_run -d --name web -p 8080:80 bb:1 sleep 1000)
+    jq -c --argjson a "$1" '.args = $a' "$NRUN_ROOT/containers/$id/run.json" >"$BATS_TEST_TMPDIR/run.json"
+    cp "$BATS_TEST_TMPDIR/run.json" "$NRUN_ROOT/containers/$id/run.json"
+}
+
+@test "deploy: hostile stored run flags are parsed by run's table, never pasted: refused naming run.json, nothing started" {
+    for a in '[1]' '["--bogus"]' '["-e"]' '[{"x":1}]'; do
+        web_with_args "$a"
+        run "$NRUN" deploy web bb:1
+        echo "$output" >&2
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"/run.json"* ]]
+        [ "$("$NRUN" ps -aq | wc -l)" -eq 2 ] # web and the victim: no new revision
+        run "$NRUN" history web
+        [ "$(grep -c . <<<"$output")" -eq 1 ] # the header only: no revision recorded
+        "$NRUN" rm -f web >/dev/null
+    done
+    victim_ok
+}
+
+@test "--revision goes into metric labels and JSON log lines: only a short plain word is taken" {
+    for v in 'a"b' 'a\b' "$(printf 'x%.0s' $(seq 33))" 'a b' '' 'r}1 0
+fake 1'; do
+        run "$NRUN" run --revision "$v" bb:1 true
+        echo "$output" >&2
+        [ "$status" -eq 125 ]
+        [[ "$output" == *"--revision"*"expected 1..32 letters"* ]]
+    done
+    # a config.json annotation of another hand is checked the same when the container starts
+    id=$("$NRUN" create --name r1 bb:1 true)
+    jq '.annotations["org.nrun.supervisor.revision"] = "x\"} 1\nfake 2"' "$NRUN_ROOT/containers/$id/config.json" \
+        >"$BATS_TEST_TMPDIR/c.json"
+    cp "$BATS_TEST_TMPDIR/c.json" "$NRUN_ROOT/containers/$id/config.json"
+    run "$NRUN" start -a r1
+    echo "$output" >&2
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"org.nrun.supervisor.revision"* ]]
+    "$NRUN" rm -f r1 >/dev/null
+    victim_ok
+}

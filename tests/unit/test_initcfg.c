@@ -56,6 +56,7 @@ static void test_roundtrip(void **state)
     in.sv.drain_timeout_ms = 1234;
     in.sv.crash_loop_max = 3;
     in.sv.log_rate = 1ULL << 40;
+    snprintf(in.sv.revision, sizeof in.sv.revision, "r-12.b_3");
     in.caps = (1ULL << 40) | 5;
     in.nnp = true;
     in.minimal = false;
@@ -98,6 +99,7 @@ static void test_roundtrip(void **state)
     assert_true(out.sv.wait_ready);
     assert_int_equal(out.sv.crash_loop_max, 3);
     assert_true(out.sv.log_rate == 1ULL << 40);
+    assert_string_equal(out.sv.revision, "r-12.b_3");
     /* a default carried as is */
     assert_int_equal(out.sv.heartbeat_timeout_ms, 30000);
     assert_true(out.caps == ((1ULL << 40) | 5));
@@ -197,6 +199,10 @@ static void test_hostile(void **state)
     refused_edit("\"max_memory\":0", "\"max_memory\":-1", "max_memory");
     refused_edit("\"wait_ready\":0", "\"wait_ready\":2", "wait_ready");
     refused_edit("\"crash_loop_max\":10", "\"crash_loop_max\":1.5", "crash_loop_max");
+    /* the revision goes into metric labels and log lines: a plain word only */
+    refused_edit("\"revision\":\"\"", "\"revision\":\"a\\\"} 1\\nx\"", "--revision");
+    refused_edit("\"revision\":\"\"", "\"revision\":\"0123456789012345678901234567890123\"", "--revision");
+    refused_edit("\"revision\":\"\"", "\"revision\":7", "revision");
 }
 
 int main(void)
