@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/util.h"
 #include "common/err.h"
 #include "images/image.h"
 #include "images/store.h"
@@ -82,8 +83,8 @@ static bool image_word(nr_global *g, const char *w)
 int main(int argc, char **argv)
 {
     nr_global g = {.root = getenv("NRUN_ROOT"), .prog = "nrun"};
-    if (!g.root || !*g.root)
-        g.root = NR_DEFAULT_ROOT;
+    if (g.root && !*g.root)
+        g.root = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--root")) {
@@ -108,8 +109,15 @@ int main(int argc, char **argv)
         usage(stderr);
         return NR_EXIT_USAGE;
     }
-    if (!*g.root)
+    if (g.root && !*g.root)
         return nr_usage_error(&g, "--root must not be empty");
+    cleanup_free char *def_root = NULL;
+    if (!g.root) {
+        nr_err err;
+        if (nr_root_default(&def_root, &err) < 0)
+            return nr_err_report(&err, g.prog, NR_EXIT_STORE);
+        g.root = def_root;
+    }
     if (!strcmp(argv[i], "help")) {
         if (i + 1 < argc && lookup(argv[i + 1])) { /* `nrun help ps` = `nrun ps --help` */
             char *hargv[] = {argv[i + 1], "--help", NULL};

@@ -119,6 +119,17 @@ typedef struct rt_run_opts {
     size_t nsv_opts;
 } rt_run_opts;
 
+/* userns.c --------------------------------------------------------------- */
+/* Rootless: enter a new user namespace (the caller = uid 0 there, its
+ * subuid/subgid range = 1..N, or the caller alone without one) and a new
+ * mount namespace, in this process, which must be single-threaded.  Runs
+ * newuidmap/newgidmap for a range. */
+typedef struct rt_userns_info {
+    bool ranged;               /* a subuid and subgid range is mapped */
+    unsigned long uid_count, gid_count;
+} rt_userns_info;
+int rt_userns_enter(rt_userns_info *info, nr_err *err);
+
 /* spec.c ------------------------------------------------------------------ */
 /* Build config.json text from an image config (the "config" object of an OCI
  * image config, may be NULL) and the run options.  rootfs_* describe where
