@@ -146,6 +146,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **maps = nr_xcalloc((size_t)argc + 1, sizeof *maps);
     cleanup_free const char **cfrom = nr_xcalloc((size_t)argc + 1, sizeof *cfrom);
     cleanup_free const char **ncf = NULL;
+    cleanup_free char *def_root = NULL; /* the default store, when g->root is NULL */
     size_t n_ncf = 0;
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
     nr_err err = {0};
@@ -320,7 +321,6 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             goto out;
         }
     }
-    cleanup_free char *def_root = NULL;
     if (!g->root) {
         if (nr_root_default(&def_root, &err) < 0) {
             rc = nr_err_report(&err, g->prog, NR_EXIT_STORE);
