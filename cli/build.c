@@ -35,7 +35,9 @@ static const nr_opt build_opts[] = {
     {"host-ca", L('C'), optional_argument, "true|false|FILE", "bind the host's CA bundle into RUN steps"},
     {"progress", L('P'), required_argument, "MODE", "auto, plain, tty or quiet"},
     {"quiet", 'q', no_argument, NULL, "print the image digest only"},
-    {"root", L('r'), required_argument, "DIR", "the store (env NRUN_ROOT, default " NR_DEFAULT_ROOT ")"},
+    {"root", L('r'), required_argument, "DIR",
+     "the store (env NRUN_ROOT, default " NR_DEFAULT_ROOT "; for a non-root user $XDG_DATA_HOME/nrun, "
+     "else ~/.local/share/nrun, built rootless in a user namespace: RUN steps without cgroup limits)"},
     {"push", L('U'), no_argument, NULL, "push every -t tag once the image is built"},
     {"tls-verify", L('V'), optional_argument, "true|false", "registry TLS verification"},
     {"registry-mirror", L('M'), required_argument, "URL", "a mirror for Docker Hub names (repeatable)"},

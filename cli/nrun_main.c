@@ -49,7 +49,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-12s %s\n", c->verb, c->summary);
     }
     fputs("\nGlobal options:\n"
-          "  --root DIR   store and state directory (env NRUN_ROOT, default " NR_DEFAULT_ROOT ")\n"
+          "  --root DIR   store and state directory (env NRUN_ROOT, default " NR_DEFAULT_ROOT ",\n"
+          "               for a non-root user $XDG_DATA_HOME/nrun or ~/.local/share/nrun)\n"
           "  --debug      more detail in error messages\n"
           "  --version    print the version\n"
           "\nRun 'nrun COMMAND --help' for a command's options.\n",
