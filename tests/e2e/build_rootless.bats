@@ -274,3 +274,31 @@ EOF
     [ "$status" -ne 0 ]
     [[ "$output" == *'entry "./home/node/": owned by 1000:1000, which this user namespace does not map'* ]]
 }
+
+@test "rootless: a kill -9'd nbuild's step (no cgroup to sweep) is ended and removed by the next nbuild" {
+    ctx=$(uctx "$RU" killed <<'EOF2'
+FROM rbase:1
+RUN touch /started && sleep 300
+EOF2
+)
+    S=$(rl_store "$RU")
+    # nbuild itself, by its pid (sh tells it, then becomes it)
+    rl_as "$RU" sh -c 'echo $$ >"$HOME/nbuild.pid"; exec "$0" "$@"' "$NBUILD" -t k:1 "$ctx" >"$W/killed.log" 2>&1 &
+    for _ in $(seq 100); do
+        ls "$S"/containers/*/upper/started >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    ls "$S"/containers/*/upper/started
+    init=$(jq -r .pid "$S"/containers/*/state.json)
+    pid=$(cat "$UHOME/nbuild.pid")
+    [ "$(cat "/proc/$pid/comm")" = nbuild ]
+    kill -9 "$pid"
+    wait || true
+    [ -d "/proc/$init" ] # the step outlives its nbuild, as any container does its nrun
+    printf 'FROM rbase:1\nRUN echo next >/next\n' >"$ctx/Nodefile"
+    run rl_as "$RU" "$NBUILD" -t k:2 "$ctx"
+    [ "$status" -eq 0 ]
+    for _ in $(seq 50); do [ -d "/proc/$init" ] || break; sleep 0.1; done
+    [ ! -d "/proc/$init" ]
+    [ -z "$(ls "$S/containers")" ]
+}
