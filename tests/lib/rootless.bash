@@ -13,11 +13,14 @@
 rl_user_add() {
     local var=$1 name
     name=nrt$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    if [ "${2:-}" = norange ]; then
-        useradd -m -s /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$name" >&2
-    else
-        useradd -m -s /bin/sh "$name" >&2
-    fi
+    local opts=() i
+    [ "${2:-}" != norange ] || opts=(-K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0)
+    # another test file may hold /etc/passwd's lock a moment (exit 10): retried
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        useradd -m -s /bin/sh "${opts[@]}" "$name" >&2 && break
+        [ $? -eq 10 ] && [ "$i" -lt 10 ] || return 1
+        sleep 0.5
+    done
     printf -v "$var" '%s' "$name"
     printf -v "${var}_UID" '%s' "$(id -u "$name")"
     export "${var?}" "${var}_UID"
@@ -49,5 +52,11 @@ rl_user_del() {
     local u=$1 p
     [ -n "$u" ] && id "$u" >/dev/null 2>&1 || return 0
     for p in $(rl_pids "$u"); do kill -9 "$p" 2>/dev/null || true; done
-    userdel -r "$u" 2>/dev/null || userdel "$u"
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        userdel -r "$u" 2>/dev/null && return 0
+        id "$u" >/dev/null 2>&1 || return 0
+        sleep 0.5
+    done
+    userdel "$u"
 }
