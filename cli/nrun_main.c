@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "images/image.h"
 #include "images/store.h"
+#include "runtime/runtime.h"
 
 typedef struct nr_cmd {
     const char *verb;
@@ -81,6 +82,15 @@ static bool image_word(nr_global *g, const char *w)
     return found;
 }
 
+static bool removes_layers(const char *verb)
+{
+    static const char *const verbs[] = {"rmi", "image", "system"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(verbs); i++)
+        if (!strcmp(verb, verbs[i]))
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     nr_global g = {.root = getenv("NRUN_ROOT"), .prog = "nrun"};
@@ -128,6 +138,15 @@ int main(int argc, char **argv)
         return 0;
     }
     const nr_cmd *c = lookup(argv[i]);
+    if (c && geteuid() != 0 && removes_layers(c->verb)) {
+        /* a non-root caller's store holds files of its subuid range (the
+         * layers its rootless builds unpacked): removing them takes the
+         * user namespace nbuild builds in (runtime/userns.c) */
+        nr_err err;
+        rt_userns_info ui;
+        if (rt_userns_enter(&ui, &err) < 0)
+            return nr_err_report(&err, g.prog, NR_EXIT_STORE);
+    }
     if (c)
         return c->fn(argc - i, argv + i, &g);
     if (argv[i][0] && image_word(&g, argv[i])) {

@@ -302,3 +302,21 @@ EOF2
     [ ! -d "/proc/$init" ]
     [ -z "$(ls "$S/containers")" ]
 }
+
+@test "rootless: rmi and image prune, as the same user, remove the layers its builds unpacked (files of its range)" {
+    S=$(rl_store "$RU")
+    # unpacked layers hold files of the subuid range, which the user alone cannot remove
+    [ -n "$(find "$S/layers" -mindepth 2 ! -user "$RU" -print -quit)" ]
+    run rl_as "$RU" "$NR_REAL_NRUN" rmi app:1
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rl_as "$RU" "$NR_REAL_NRUN" rmi -f $(rl_as "$RU" "$NR_REAL_NRUN" images -q)
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rl_as "$RU" "$NR_REAL_NRUN" image prune -a -f
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$(ls "$S/layers" | grep -v '^nrun-init')" ]
+    run rl_as "$RU" "$NR_REAL_NRUN" images -q
+    [ -z "$output" ]
+}
