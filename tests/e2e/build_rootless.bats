@@ -152,24 +152,35 @@ EOF
 @test "rootless: multi-stage COPY --from, --target, and a failing RUN leaves nothing behind" {
     ctx=$(uctx "$RU" ms <<'EOF'
 FROM rbase:1 AS build
-RUN mkdir /out && echo built >/out/a && chown -R 1000:1000 /out
+RUN mkdir -p /out/gone && echo old >/out/gone/old
+RUN rm -rf /out && mkdir /out && echo built >/out/a && chown -R 1000:1000 /out
 FROM rbase:1 AS broken
 RUN exit 3
 FROM rbase:1
 COPY --from=build /out /app
 COPY --from=build --chown=1000:1000 /out /app2
 RUN cat /app/a >/app/b
+RUN --mount=type=bind,from=build,source=/out,target=/mnt ls /mnt >/app/seen
+RUN --mount=type=bind,target=/ctx,rw echo w >/ctx/w && ls /ctx >/app/ctx
 EOF
 )
+    export SOURCE_DATE_EPOCH=1700000000
     run rl_as "$RU" "$NBUILD" -t ms:1 "$ctx"
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" != *"exit 3"* ]] # a stage the target does not need never runs
+    # the opaque /out of the later layer hides the earlier one (user.overlay.* marks), as for root
+    cp -a "$ctx" "$W/ms-root"
+    run "$NBUILD" -t ms:1 "$W/ms-root"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "$(rl_as "$RU" "$NBUILD" -q -t ms:1 "$ctx")" ]
+    [ ! -e "$ctx/w" ] # an rw bind writes into an overlay of its own
     layer_owners "$(rl_store "$RU")" ms:1 >"$W/owners"
     cat "$W/owners"
     grep -qx -- '-rw-r--r-- 0/0 app/a' "$W/owners" # COPY --from without --chown: root's, as in Docker
     grep -qx -- '-rw-r--r-- 0/0 app/b' "$W/owners"
     grep -qx -- '-rw-r--r-- 1000/1000 app2/a' "$W/owners"
+    [ -z "$(grep gone "$W/owners")" ]
     run rl_as "$RU" "$NBUILD" --target broken -t ms:broken "$ctx"
     echo "$output"
     [ "$status" -ne 0 ]
