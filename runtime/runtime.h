@@ -129,6 +129,11 @@ typedef struct rt_userns_info {
     unsigned long uid_count, gid_count;
 } rt_userns_info;
 int rt_userns_enter(rt_userns_info *info, nr_err *err);
+/* The first range of user `name` (or numeric `id`) in the text of a
+ * subuid/subgid file ("who:start:count" lines; text is modified): 1 found
+ * (a range that fits in 32 bits, count > 0), 0 none.  Malformed lines are
+ * skipped, as shadow's tools skip them. */
+int rt_subid_range(char *text, const char *name, unsigned long id, unsigned long *start, unsigned long *count);
 
 /* spec.c ------------------------------------------------------------------ */
 /* Build config.json text from an image config (the "config" object of an OCI

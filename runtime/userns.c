@@ -28,15 +28,8 @@
 #include "common/util.h"
 #include "runtime/runtime.h"
 
-/* The caller's first range in a subuid/subgid file ("name-or-id:start:count"
- * lines): 1 found, 0 none, the file read as the hostile text it may be. */
-static int sub_range(const char *file, const char *name, unsigned long id, unsigned long *start, unsigned long *count)
+int rt_subid_range(char *text, const char *name, unsigned long id, unsigned long *start, unsigned long *count)
 {
-    cleanup_free char *text = NULL;
-    size_t len;
-    nr_err ign;
-    if (nr_read_file(AT_FDCWD, file, 1 << 20, &text, &len, &ign) < 0)
-        return 0;
     char idstr[24];
     snprintf(idstr, sizeof idstr, "%lu", id);
     char *save = NULL;
@@ -47,17 +40,30 @@ static int sub_range(const char *file, const char *name, unsigned long id, unsig
         *c1 = *c2 = 0;
         if (strcmp(l, idstr) && (!name || strcmp(l, name)))
             continue;
-        char *e1, *e2;
-        errno = 0;
-        unsigned long s = strtoul(c1 + 1, &e1, 10), n = strtoul(c2 + 1, &e2, 10);
-        if (errno || e1 == c1 + 1 || *e1 || e2 == c2 + 1 || *e2 || n == 0 || s > 0xfffffffeUL ||
-            n > 0xfffffffeUL - s || c1[1] == '-' || c2[1] == '-')
+        /* decimal digits only (strtoul alone takes " +12"), within 32 bits */
+        const char *a = c1 + 1, *b = c2 + 1;
+        if (!*a || !*b || strspn(a, "0123456789") != strlen(a) || strspn(b, "0123456789") != strlen(b) ||
+            strlen(a) > 10 || strlen(b) > 10)
+            continue;
+        unsigned long s = strtoul(a, NULL, 10), n = strtoul(b, NULL, 10);
+        if (n == 0 || s > 0xfffffffeUL || n > 0xfffffffeUL - s)
             continue;
         *start = s;
         *count = n;
         return 1;
     }
     return 0;
+}
+
+/* The caller's first range in /etc/subuid or /etc/subgid: 1 found, 0 none. */
+static int sub_range(const char *file, const char *name, unsigned long id, unsigned long *start, unsigned long *count)
+{
+    cleanup_free char *text = NULL;
+    size_t len;
+    nr_err ign;
+    if (nr_read_file(AT_FDCWD, file, 1 << 20, &text, &len, &ign) < 0)
+        return 0;
+    return rt_subid_range(text, name, id, start, count);
 }
 
 static int write_proc(const char *file, const char *text, nr_err *err)
