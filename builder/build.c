@@ -240,8 +240,11 @@ static int load_base(bld_state *b, const bld_instr *in, const char *ref_in, img_
         if (err->errnum == ENOTSUP)
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s", err->msg);
         if (err->errnum != ENOENT)
-            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: building the base image: %s", ref,
-                             err->msg);
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: building the base image: %s%s", ref,
+                             err->msg,
+                             nr_in_userns() ? "; in a rootless build, make the base as root and "
+                                              "`nrun load` it, or pull it from a registry"
+                                            : "");
         if (!strncmp(norm, "node:", 5))
             return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", err->msg);
     }

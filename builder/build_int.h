@@ -143,6 +143,8 @@ void bld_stage_pw_stale(bld_stage *st);
 /* stages.c: find the stages and what the target needs (before planning);
  * the files of a stage or an image for COPY --from; free the trees. */
 int bld_stages_analyze(bld_state *b, nr_err *err);
+/* An overlay to configure (fsopen): with userxattr in a rootless build. */
+int bld_overlay_open(const char *what, nr_err *err);
 /* parallel.c: build the stages the target needs but does not contain, up
  * to o->jobs at a time in forked nbuild processes, each once what it reads
  * is done; their RUN layers land in the build cache, so the sequential

@@ -262,7 +262,7 @@ static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, const 
         all[i] = skip[i];
     for (size_t i = 0; i < NR_ARRAY_LEN(stamps); i++)
         all[ns + i] = stamps[i];
-    img_upper_opts uo = {.skip = all, .dir_cb = dir_seen, .arg = st};
+    img_upper_opts uo = {.skip = all, .dir_cb = dir_seen, .arg = st, .userxattr = nr_in_userns()};
     long n = img_layer_add_upper(w, ufd, &uo, err);
     free(all);
     if (n <= 0) {

@@ -348,9 +348,9 @@ static int attach_tree(const char *const *lowers, size_t n, const char *rwdir, c
             return nr_err_sys(err, e, "a read-only view of %s", lowers[0]);
         }
     } else {
-        cleanup_close int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+        cleanup_close int fs = bld_overlay_open("a bind mount", err);
         if (fs < 0)
-            return nr_err_sys(err, errno, "overlay for a bind mount");
+            return -1;
         for (size_t i = 0; i < n; i++)
             if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) < 0)
                 return nr_err_sys(err, errno, "overlay for a bind mount: %s", lowers[i]);

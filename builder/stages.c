@@ -154,13 +154,28 @@ static int single_layer(bld_state *b, const img_layer_desc *l, int *out, nr_err 
     return 0;
 }
 
+int bld_overlay_open(const char *what, nr_err *err)
+{
+    int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+    if (fs < 0)
+        return nr_err_sys(err, errno, "overlay for %s", what);
+    /* rootless: the layers' opaque marks are user.overlay.* xattrs
+     * (images/unpack.c), which overlay reads only when told */
+    if (nr_in_userns() && syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) {
+        int e = errno;
+        close(fs);
+        return nr_err_sys(err, e, "overlay for %s: userxattr", what);
+    }
+    return fs;
+}
+
 static int overlay_of(bld_state *b, const img_layer_desc *layers, size_t n, int *out, nr_err *err)
 {
     if (n == 1)
         return single_layer(b, layers, out, err);
-    cleanup_close int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+    cleanup_close int fs = bld_overlay_open("COPY --from", err);
     if (fs < 0)
-        return nr_err_sys(err, errno, "overlay for COPY --from");
+        return -1;
     /* top layer first, each on its own (lowerdir+: no page limit) */
     for (size_t i = n; i-- > 0;) {
         cleanup_free char *dir = nr_xasprintf("%s/layers/%s", img_store_root(b->s), img_digest_hex(layers[i].diff_id));

@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "images/ref.h"
 #include "images/store.h"
+#include "runtime/runtime.h"
 
 /* The keys stay letters (long-only ones above NR_OPT_LONG) so the cases below read as before. */
 #define L(c) (NR_OPT_LONG + (c))
@@ -34,7 +35,9 @@ static const nr_opt build_opts[] = {
     {"host-ca", L('C'), optional_argument, "true|false|FILE", "bind the host's CA bundle into RUN steps"},
     {"progress", L('P'), required_argument, "MODE", "auto, plain, tty or quiet"},
     {"quiet", 'q', no_argument, NULL, "print the image digest only"},
-    {"root", L('r'), required_argument, "DIR", "the store (env NRUN_ROOT, default " NR_DEFAULT_ROOT ")"},
+    {"root", L('r'), required_argument, "DIR",
+     "the store (env NRUN_ROOT, default " NR_DEFAULT_ROOT "; for a non-root user $XDG_DATA_HOME/nrun, "
+     "else ~/.local/share/nrun, built rootless in a user namespace: RUN steps without cgroup limits)"},
     {"push", L('U'), no_argument, NULL, "push every -t tag once the image is built"},
     {"tls-verify", L('V'), optional_argument, "true|false", "registry TLS verification"},
     {"registry-mirror", L('M'), required_argument, "URL", "a mirror for Docker Hub names (repeatable)"},
@@ -65,6 +68,24 @@ static int usage_error(nr_global *g, const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return NR_EXIT_USAGE;
+}
+
+/* A non-root caller builds in a user namespace of its own (runtime/userns.c),
+ * as root there.  The store is made and checked first as the caller (its
+ * owner must be the caller, outside as inside, where the caller is root). */
+static int rootless_enter(nr_global *g, nr_err *err)
+{
+    img_store *s;
+    if (img_store_open(g->root, &s, err) < 0)
+        return -1;
+    img_store_close(s);
+    rt_userns_info ui;
+    if (rt_userns_enter(&ui, err) < 0)
+        return nr_err_wrap(err, "rootless build");
+    if (!ui.ranged)
+        fprintf(stderr, "%s: note: no /etc/subuid and /etc/subgid range for this user: only its own uid and gid "
+                        "exist in the build (a chown to another fails)\n", g->prog);
+    return 0;
 }
 
 /* The directory that will hold `path` must exist (checked before building,
@@ -127,6 +148,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **maps = nr_xcalloc((size_t)argc + 1, sizeof *maps);
     cleanup_free const char **cfrom = nr_xcalloc((size_t)argc + 1, sizeof *cfrom);
     cleanup_free const char **ncf = NULL;
+    cleanup_free char *def_root = NULL; /* the default store, when g->root is NULL */
     size_t n_ncf = 0;
     char (*norm)[IMG_NAME_MAX + IMG_TAG_MAX + 2] = nr_xcalloc((size_t)argc + 1, sizeof *norm);
     nr_err err = {0};
@@ -301,6 +323,13 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             goto out;
         }
     }
+    if (!g->root) {
+        if (nr_root_default(&def_root, &err) < 0) {
+            rc = nr_err_report(&err, g->prog, NR_EXIT_STORE);
+            goto out;
+        }
+        g->root = def_root;
+    }
     if (list_bases) {
         /* = nrun base --list [REF...] */
         char **av = nr_xcalloc((size_t)(argc - optind) + 3, sizeof *av);
@@ -366,6 +395,10 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     ro.n_insecure = n_insecure;
     o.reg = &ro;
     img_store *s;
+    if (geteuid() != 0 && rootless_enter(g, &err) < 0) {
+        rc = nr_err_report(&err, g->prog, NR_EXIT_STORE);
+        goto out;
+    }
     if (img_store_open(g->root, &s, &err) < 0) {
         rc = nr_err_report(&err, g->prog, NR_EXIT_STORE);
         goto out;

@@ -1,9 +1,15 @@
 /* Helpers shared by the subcommands of both binaries. */
+#include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/err.h"
+#include "common/util.h"
 
 int nr_usage_verror(nr_global *g, int code, const char *fmt, va_list ap)
 {
@@ -20,4 +26,64 @@ int nr_usage_error(nr_global *g, const char *fmt, ...)
     int r = nr_usage_verror(g, NR_EXIT_USAGE, fmt, ap);
     va_end(ap);
     return r;
+}
+
+/* A rootless store's parent, as the XDG base directory spec names it:
+ * $XDG_DATA_HOME when absolute, else ~/.local/share.  Ours and closed to
+ * others, or refused: another user who owns it, or can write in it, could
+ * put there a store of theirs, or a symlink to one, for us to run from. */
+static int data_home(char **out, nr_err *err)
+{
+    const char *x = getenv("XDG_DATA_HOME");
+    char *base;
+    if (x && x[0] == '/') {
+        base = nr_xstrdup(x);
+    } else {
+        const char *home = getenv("HOME");
+        struct passwd *pw = home && home[0] == '/' ? NULL : getpwuid(getuid());
+        if (!(home && home[0] == '/') && !(pw && pw->pw_dir[0] == '/'))
+            return nr_err_set(err, "no store for a non-root user: set XDG_DATA_HOME, HOME or NRUN_ROOT");
+        base = nr_xasprintf("%s/.local/share", home && home[0] == '/' ? home : pw->pw_dir);
+    }
+    *out = base;
+    return 0;
+}
+
+static int check_own_dir(const char *what, const char *p, nr_err *err)
+{
+    struct stat st;
+    /* what cannot be reached cannot mislead us: the store's own open says
+     * why it fails, and a command that needs no store (nrun stats
+     * --control) is not stopped by another user's HOME it cannot enter */
+    if (lstat(p, &st) < 0)
+        return 0;
+    if (S_ISLNK(st.st_mode))
+        return nr_err_set(err, "%s %s is a symlink: refused (set NRUN_ROOT to choose a store)", what, p);
+    if (!S_ISDIR(st.st_mode))
+        return nr_err_set(err, "%s %s is not a directory: refused", what, p);
+    if (st.st_uid != geteuid())
+        return nr_err_set(err, "%s %s is owned by uid %u, not by uid %u: refused", what, p, (unsigned)st.st_uid,
+                          (unsigned)geteuid());
+    if (st.st_mode & 022)
+        return nr_err_set(err, "%s %s is writable by group or others (mode %04o): refused", what, p,
+                          (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+int nr_root_default(char **out, nr_err *err)
+{
+    if (geteuid() == 0) {
+        *out = nr_xstrdup(NR_DEFAULT_ROOT);
+        return 0;
+    }
+    cleanup_free char *base = NULL;
+    if (data_home(&base, err) < 0 || check_own_dir("XDG_DATA_HOME", base, err) < 0)
+        return -1;
+    char *root = nr_xasprintf("%s/nrun", base);
+    if (check_own_dir("store", root, err) < 0) {
+        free(root);
+        return -1;
+    }
+    *out = root;
+    return 0;
 }

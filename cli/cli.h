@@ -20,6 +20,11 @@ typedef struct nr_global {
 } nr_global;
 
 #define NR_DEFAULT_ROOT "/var/lib/nrun"
+/* The store when neither --root nor NRUN_ROOT names one: NR_DEFAULT_ROOT
+ * for root; for anyone else $XDG_DATA_HOME/nrun (else ~/.local/share/nrun),
+ * refused when that directory or the store is a symlink, someone else's, or
+ * writable by others.  *out is malloc'd. */
+int nr_root_default(char **out, nr_err *err);
 
 /* argv[0] is the subcommand name; options follow.  Returns the exit code. */
 typedef int (*nr_cmd_fn)(int argc, char **argv, nr_global *g);

@@ -11,9 +11,10 @@
 
 int main(int argc, char **argv)
 {
+    /* no root yet: --root may name one, else nr_cmd_build takes the default */
     nr_global g = {.root = getenv("NRUN_ROOT"), .prog = "nbuild"};
-    if (!g.root || !*g.root)
-        g.root = NR_DEFAULT_ROOT;
+    if (g.root && !*g.root)
+        g.root = NULL;
     if (argc > 1 && !strcmp(argv[1], "--version")) {
         puts("nbuild version " NR_VERSION);
         return 0;

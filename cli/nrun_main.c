@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/util.h"
 #include "common/err.h"
 #include "images/image.h"
 #include "images/store.h"
+#include "runtime/runtime.h"
 
 typedef struct nr_cmd {
     const char *verb;
@@ -48,7 +50,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-12s %s\n", c->verb, c->summary);
     }
     fputs("\nGlobal options:\n"
-          "  --root DIR   store and state directory (env NRUN_ROOT, default " NR_DEFAULT_ROOT ")\n"
+          "  --root DIR   store and state directory (env NRUN_ROOT, default " NR_DEFAULT_ROOT ",\n"
+          "               for a non-root user $XDG_DATA_HOME/nrun or ~/.local/share/nrun)\n"
           "  --debug      more detail in error messages\n"
           "  --version    print the version\n"
           "\nRun 'nrun COMMAND --help' for a command's options.\n",
@@ -79,11 +82,20 @@ static bool image_word(nr_global *g, const char *w)
     return found;
 }
 
+static bool removes_layers(const char *verb)
+{
+    static const char *const verbs[] = {"rmi", "image", "system"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(verbs); i++)
+        if (!strcmp(verb, verbs[i]))
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     nr_global g = {.root = getenv("NRUN_ROOT"), .prog = "nrun"};
-    if (!g.root || !*g.root)
-        g.root = NR_DEFAULT_ROOT;
+    if (g.root && !*g.root)
+        g.root = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--root")) {
@@ -108,8 +120,15 @@ int main(int argc, char **argv)
         usage(stderr);
         return NR_EXIT_USAGE;
     }
-    if (!*g.root)
+    if (g.root && !*g.root)
         return nr_usage_error(&g, "--root must not be empty");
+    cleanup_free char *def_root = NULL;
+    if (!g.root) {
+        nr_err err;
+        if (nr_root_default(&def_root, &err) < 0)
+            return nr_err_report(&err, g.prog, NR_EXIT_STORE);
+        g.root = def_root;
+    }
     if (!strcmp(argv[i], "help")) {
         if (i + 1 < argc && lookup(argv[i + 1])) { /* `nrun help ps` = `nrun ps --help` */
             char *hargv[] = {argv[i + 1], "--help", NULL};
@@ -119,6 +138,15 @@ int main(int argc, char **argv)
         return 0;
     }
     const nr_cmd *c = lookup(argv[i]);
+    if (c && geteuid() != 0 && removes_layers(c->verb)) {
+        /* a non-root caller's store holds files of its subuid range (the
+         * layers its rootless builds unpacked): removing them takes the
+         * user namespace nbuild builds in (runtime/userns.c) */
+        nr_err err;
+        rt_userns_info ui;
+        if (rt_userns_enter(&ui, &err) < 0)
+            return nr_err_report(&err, g.prog, NR_EXIT_STORE);
+    }
     if (c)
         return c->fn(argc - i, argv + i, &g);
     if (argv[i][0] && image_word(&g, argv[i])) {

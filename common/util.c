@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -467,6 +468,37 @@ int nr_unix_addr(const char *path, struct sockaddr_un *sa, int *keep_fd, nr_err 
     snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s", fd, slash + 1);
     *keep_fd = fd;
     return 0;
+}
+
+/* The first line of a small /proc file, or "" */
+static void proc_line(const char *path, char *buf, size_t n)
+{
+    buf[0] = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t r = read(fd, buf, n - 1);
+    close(fd);
+    buf[r > 0 ? r : 0] = 0;
+    buf[strcspn(buf, "\n")] = 0;
+}
+
+bool nr_in_userns(void)
+{
+    /* the host's map is the identity over every id: "0 0 4294967295".
+     * Read each time (a few microseconds, a few calls per container): nbuild
+     * enters its namespace after it started (runtime/userns.c). */
+    char l[128];
+    proc_line("/proc/self/uid_map", l, sizeof l);
+    unsigned long a, b, c;
+    return l[0] && !(sscanf(l, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295UL);
+}
+
+bool nr_setgroups_denied(void)
+{
+    char l[32];
+    proc_line("/proc/self/setgroups", l, sizeof l);
+    return !strcmp(l, "deny");
 }
 
 bool nr_utf8_valid(const char *s)

@@ -75,6 +75,13 @@ int nr_mkdir_p(const char *path, mode_t mode, nr_err *err);
 int nr_rm_rf(int dirfd, const char *name, nr_err *err);
 /* Remove everything in the directory dirfd/name, keeping it. */
 int nr_empty_dir(int dirfd, const char *name, nr_err *err);
+/* Are we in a user namespace other than the host's (a rootless nbuild,
+ * runtime/userns.c)?  Then overlay keeps its marks in user.overlay.*
+ * xattrs, devices cannot be made, and only the ids of our map exist. */
+bool nr_in_userns(void);
+/* In such a namespace, may setgroups(2) be called?  Not with a single
+ * mapping the caller wrote itself (the kernel's rule since 3.19). */
+bool nr_setgroups_denied(void);
 /* Is s well-formed UTF-8 (what JSON, and so config.json, can carry)? */
 bool nr_utf8_valid(const char *s);
 /* flock() a lock file dirfd/name (created if needed); *fd_out holds the lock until closed. */

@@ -125,6 +125,17 @@ static int write_data(struct archive *a, int fd, const char *entry, nr_err *err)
     }
 }
 
+/* A chown that failed: in a user namespace EINVAL means the id has no
+ * place in its map (a rootless build without a subuid/subgid range for it). */
+static int chown_error(const char *raw, uid_t uid, gid_t gid, nr_err *err)
+{
+    if (errno == EINVAL && nr_in_userns())
+        return nr_err_set(err, "entry \"%s\": owned by %u:%u, which this user namespace does not map (a rootless "
+                               "build maps only the caller unless /etc/subuid and /etc/subgid give it a range)",
+                          raw, (unsigned)uid, (unsigned)gid);
+    return nr_err_sys(err, errno, "entry \"%s\": chown", raw);
+}
+
 static int extract_entry(struct archive *a, struct archive_entry *ae, int root, nr_err *err)
 {
     char path[4096];
@@ -143,7 +154,8 @@ static int extract_entry(struct archive *a, struct archive_entry *ae, int root, 
     /* OCI whiteouts -> overlay whiteouts */
     if (!strncmp(base, ".wh.", 4)) {
         if (!strcmp(base, ".wh..wh..opq")) {
-            if (fsetxattr(parent, "trusted.overlay.opaque", "y", 1, 0) < 0)
+            /* a rootless store's overlay reads its marks from user.overlay.* (runtime/mounts.c) */
+            if (fsetxattr(parent, nr_in_userns() ? "user.overlay.opaque" : "trusted.overlay.opaque", "y", 1, 0) < 0)
                 return nr_err_sys(err, errno, "entry \"%s\": set opaque", raw);
             return 0;
         }
@@ -187,8 +199,10 @@ static int extract_entry(struct archive *a, struct archive_entry *ae, int root, 
         cleanup_close int d = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (d < 0)
             return nr_err_sys(err, errno, "entry \"%s\": open dir", raw);
-        if (fchown(d, uid, gid) < 0 || fchmod(d, perm) < 0)
-            return nr_err_sys(err, errno, "entry \"%s\": chown/chmod", raw);
+        if (fchown(d, uid, gid) < 0)
+            return chown_error(raw, uid, gid, err);
+        if (fchmod(d, perm) < 0)
+            return nr_err_sys(err, errno, "entry \"%s\": chmod", raw);
         return 0;
     }
     case AE_IFREG: {
@@ -202,8 +216,10 @@ static int extract_entry(struct archive *a, struct archive_entry *ae, int root, 
         if (ftruncate(f, archive_entry_size(ae)) < 0)
             return nr_err_sys(err, errno, "entry \"%s\": truncate", raw);
         /* chown before chmod: chown clears setuid bits */
-        if (fchown(f, uid, gid) < 0 || fchmod(f, perm) < 0)
-            return nr_err_sys(err, errno, "entry \"%s\": chown/chmod", raw);
+        if (fchown(f, uid, gid) < 0)
+            return chown_error(raw, uid, gid, err);
+        if (fchmod(f, perm) < 0)
+            return nr_err_sys(err, errno, "entry \"%s\": chmod", raw);
         struct timespec ts[2] = {{archive_entry_mtime(ae), 0}, {archive_entry_mtime(ae), 0}};
         futimens(f, ts);
         return 0;
@@ -217,7 +233,7 @@ static int extract_entry(struct archive *a, struct archive_entry *ae, int root, 
         if (symlinkat(t, parent, base) < 0)
             return nr_err_sys(err, errno, "entry \"%s\": symlink", raw);
         if (fchownat(parent, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-            return nr_err_sys(err, errno, "entry \"%s\": chown", raw);
+            return chown_error(raw, uid, gid, err);
         return 0;
     }
     case AE_IFIFO:

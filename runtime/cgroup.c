@@ -265,6 +265,16 @@ int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *er
 {
     memset(cg, 0, sizeof *cg);
     cg->mode = rt_cgroup_detect();
+    /* Rootless (a user namespace, runtime/userns.c): a user cannot make
+     * groups on a v1 or hybrid host, and a v2 delegation is not ours to
+     * assume.  The container runs in the caller's own group, without
+     * limits (a limit asked for is refused, not silently dropped); no
+     * device can be made or opened there anyway (only binds of the host's). */
+    if (nr_in_userns()) {
+        if (s->mem_limit > 0 || s->cpu_quota > 0 || s->pids_limit > 0 || s->cpuset_cpus)
+            return nr_err_set(err, "memory, CPU and pids limits need cgroups, which a rootless container has not");
+        return 0;
+    }
     cleanup_free char *rel = nr_xasprintf("nrun/%s", id);
     if (cg->mode == RT_CG_V2) {
         if (mkdir_group(CG_ROOT, rel, false, err) < 0)

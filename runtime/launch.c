@@ -274,7 +274,7 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, con
     keep[nk++] = c->init_fd;
     rt_close_fds_except(keep, nk);
     /* the host's supplementary groups of the caller must not reach the container */
-    if (setgroups(s->ngroups, s->groups) < 0) {
+    if (rt_setgroups(s->ngroups, s->groups) < 0) {
         nr_err_sys(&e, errno, "setgroups");
         child_fail(sync_fd, &e);
     }

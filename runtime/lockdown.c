@@ -10,7 +10,10 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <unistd.h>
+
+#include "common/util.h"
 
 #include "runtime/lockdown.h"
 
@@ -75,6 +78,17 @@ int rt_lockdown_exec(uint64_t caps, uid_t uid, bool nnp, nr_err *err)
     if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return nr_err_sys(err, errno, "PR_SET_NO_NEW_PRIVS");
     return 0;
+}
+
+int rt_setgroups(size_t n, const gid_t *groups)
+{
+    if (setgroups(n, groups) == 0)
+        return 0;
+    int e = errno;
+    if (e == EPERM && nr_setgroups_denied())
+        return 0;
+    errno = e;
+    return -1;
 }
 
 int rt_seccomp_load_raw(const void *filter, size_t len, nr_err *err)

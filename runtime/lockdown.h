@@ -20,6 +20,10 @@ int rt_caps_set(uint64_t caps, nr_err *err);
 int rt_lockdown_pid1(uint64_t caps, bool nnp, const void *filter, size_t len, nr_err *err);
 /* Right before exec of a container process running as uid. */
 int rt_lockdown_exec(uint64_t caps, uid_t uid, bool nnp, nr_err *err);
+/* setgroups(2), except where the kernel forbids it for good: a rootless
+ * single-mapping user namespace (runtime/userns.c) keeps the groups it was
+ * given, which map to no group inside and give no more than the caller had. */
+int rt_setgroups(size_t n, const gid_t *groups);
 /* Install a compiled BPF program (struct sock_filter[]); len 0 = none. */
 int rt_seccomp_load_raw(const void *filter, size_t len, nr_err *err);
 

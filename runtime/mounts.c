@@ -95,7 +95,21 @@ static int make_dev(int rootfd, nr_err *err)
     cleanup_close int dev = openat2_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY);
     if (dev < 0)
         return nr_err_sys(err, errno, "open /dev in the container");
-    for (size_t i = 0; i < NR_ARRAY_LEN(devs); i++) {
+    /* rootless: no device can be made in a user namespace, so the host's
+     * own nodes are bound (still before pivot_root: "/dev/null" is the host's) */
+    bool bind = nr_in_userns();
+    for (size_t i = 0; bind && i < NR_ARRAY_LEN(devs); i++) {
+        cleanup_close int f = openat(dev, devs[i].name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        cleanup_free char *src = nr_xasprintf("/dev/%s", devs[i].name);
+        if (f < 0)
+            return nr_err_sys(err, errno, "create /dev/%s", devs[i].name);
+        cleanup_close int t = openat(dev, devs[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (t < 0)
+            return nr_err_sys(err, errno, "reopen /dev/%s", devs[i].name);
+        if (mount_at_fd(src, t, NULL, MS_BIND, NULL, src, err) < 0)
+            return -1;
+    }
+    for (size_t i = 0; !bind && i < NR_ARRAY_LEN(devs); i++) {
         if (mknodat(dev, devs[i].name, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
             return nr_err_sys(err, errno, "mknod /dev/%s", devs[i].name);
         if (fchmodat(dev, devs[i].name, 0666, 0) < 0) /* umask */
@@ -165,6 +179,9 @@ static int mount_cgroupfs(int rootfd, const char *dest, nr_err *err)
     if (fd < 0)
         return -1;
     unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME;
+    /* rootless: the container has no group of its own (cgroup.c): an empty view */
+    if (nr_in_userns())
+        return mount_at_fd("tmpfs", fd, "tmpfs", fl | MS_RDONLY, "mode=755,size=4k", dest, err);
     if (rt_cgroup_detect() == RT_CG_V2)
         return mount_at_fd("cgroup2", fd, "cgroup2", fl | MS_RDONLY, NULL, dest, err);
     if (mount_at_fd("tmpfs", fd, "tmpfs", fl, "mode=755,size=64k", dest, err) < 0)
@@ -368,6 +385,19 @@ static int volume_copyup(int target, const rt_mount *m, nr_err *err)
     return 0;
 }
 
+/* Mount options without their gid=N */
+static char *no_gid_option(const char *data)
+{
+    nr_buf o = {0};
+    cleanup_free char *copy = nr_xstrdup(data);
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (strncmp(t, "gid=", 4))
+            nr_buf_addf(&o, "%s%s", o.len ? "," : "", t);
+    nr_buf_add(&o, "", 1);
+    return o.data;
+}
+
 static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
 {
     if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"))
@@ -413,8 +443,15 @@ static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
     } else {
         unsigned long fl = m->flags & ~(MS_BIND | MS_REC);
         bool ro_later = !strcmp(m->type, "sysfs") ? false : (fl & MS_RDONLY);
-        if (mount_at_fd(m->source, fd, m->type, ro_later ? fl & ~MS_RDONLY : fl, m->data, m->dest, err) < 0)
-            return -1;
+        if (mount_at_fd(m->source, fd, m->type, ro_later ? fl & ~MS_RDONLY : fl, m->data, m->dest, err) < 0) {
+            /* rootless with a single mapping: the tty group (gid=5) does
+             * not exist in the namespace; the ptys get the caller's */
+            if (!(nr_in_userns() && err->errnum == EINVAL && !strcmp(m->type, "devpts") && m->data))
+                return -1;
+            cleanup_free char *data = no_gid_option(m->data);
+            if (mount_at_fd(m->source, fd, m->type, fl, data, m->dest, err) < 0)
+                return -1;
+        }
         if (!strcmp(m->dest, "/dev") && make_dev(rootfd, err) < 0)
             return -1;
         if (ro_later) {
@@ -506,7 +543,11 @@ static int mount_overlay(const rt_spec *s, nr_err *err)
     nr_buf_addf(&o, ",upperdir=%s,workdir=%s", s->overlay_upper, s->overlay_work);
     /* no metacopy or redirect: an upper dir a RUN step leaves must hold
      * whole files and real names to become a layer (images/layer_diff.c) */
-    nr_buf_addstr(&o, ",index=off,xino=off,redirect_dir=off,metacopy=off");
+    nr_buf_addstr(&o, ",index=off,xino=off,metacopy=off");
+    /* rootless (a user namespace): overlay's marks (opaque dirs) in
+     * user.overlay.* xattrs, as trusted.* is the host root's; redirects
+     * are then neither made nor followed */
+    nr_buf_addstr(&o, nr_in_userns() ? ",userxattr,redirect_dir=nofollow" : ",redirect_dir=off");
     /* An overlay's last unmount syncs its whole upper filesystem (the host's
      * disk, with everything anyone dirtied on it), and the container's init
      * waits for that before it is reaped: 1 ms on a quiet machine, far more
@@ -559,9 +600,19 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err)
     cleanup_close int rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return nr_err_sys(err, errno, "open rootfs %s", s->root_path);
-    for (size_t i = 0; i < s->nmounts; i++)
-        if (do_mount(rootfd, &s->mounts[i], err) < 0)
+    for (size_t i = 0; i < s->nmounts; i++) {
+        rt_mount m = s->mounts[i];
+        /* rootless on the host's network: sysfs may be mounted only by the
+         * owner of the network namespace, so the host's /sys is bound,
+         * read-only and recursively (the masked paths still apply) */
+        if (nr_in_userns() && !s->ns_net && !strcmp(m.type, "sysfs")) {
+            m.bind = true;
+            m.source = "/sys";
+            m.flags |= MS_REC | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        }
+        if (do_mount(rootfd, &m, err) < 0)
             return -1;
+    }
     if (s->etc_files && etc_files(rootfd, s, resolv ? resolv : s->net_join ? "# the network of another container\n" : "# no network outside this container\n", hosts, err) < 0)
         return -1;
     if (s->cwd && workdir_ensure(rootfd, s->cwd, err) < 0)

@@ -119,6 +119,22 @@ typedef struct rt_run_opts {
     size_t nsv_opts;
 } rt_run_opts;
 
+/* userns.c --------------------------------------------------------------- */
+/* Rootless: enter a new user namespace (the caller = uid 0 there, its
+ * subuid/subgid range = 1..N, or the caller alone without one) and a new
+ * mount namespace, in this process, which must be single-threaded.  Runs
+ * newuidmap/newgidmap for a range. */
+typedef struct rt_userns_info {
+    bool ranged;               /* a subuid and subgid range is mapped */
+    unsigned long uid_count, gid_count;
+} rt_userns_info;
+int rt_userns_enter(rt_userns_info *info, nr_err *err);
+/* The first range of user `name` (or numeric `id`) in the text of a
+ * subuid/subgid file ("who:start:count" lines; text is modified): 1 found
+ * (a range that fits in 32 bits, count > 0), 0 none.  Malformed lines are
+ * skipped, as shadow's tools skip them. */
+int rt_subid_range(char *text, const char *name, unsigned long id, unsigned long *start, unsigned long *count);
+
 /* spec.c ------------------------------------------------------------------ */
 /* Build config.json text from an image config (the "config" object of an OCI
  * image config, may be NULL) and the run options.  rootfs_* describe where

@@ -75,7 +75,7 @@ int rt_rlimits_apply(const rt_spec *s, nr_err *err)
 
 int rt_user_switch(const rt_spec *s, nr_err *err)
 {
-    if (setgroups(s->ngroups, s->groups) < 0)
+    if (rt_setgroups(s->ngroups, s->groups) < 0)
         return nr_err_sys(err, errno, "setgroups");
     if (setresgid(s->gid, s->gid, s->gid) < 0)
         return nr_err_sys(err, errno, "setgid %u", (unsigned)s->gid);

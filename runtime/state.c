@@ -319,6 +319,7 @@ static int make_skeleton(int dfd, nr_err *err)
             return nr_err_sys(err, errno, "reset %s", name);
         /* overlay gives each upper an id of its own (kernel 6.6+); the next one is made anew */
         fremovexattr(fd, "trusted.overlay.uuid");
+        fremovexattr(fd, "user.overlay.uuid"); /* a rootless overlay's (userxattr) */
         if (flistxattr(fd, x, sizeof x) != 0)
             return nr_err_set(err, "%s has extended attributes", name);
         /* and the inode flags (chattr: sync, noatime, append...) a new dir

@@ -219,7 +219,7 @@ static void child(int out)
     /* nothing of PID 1 (log dir, control socket, listening sockets, channels) */
     syscall(SYS_close_range, 3, ~0U, 0);
     if (cfg->uid != (uid_t)-1 && cfg->uid != getuid()) {
-        if (setgroups(cfg->ngroups, cfg->groups) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
+        if (rt_setgroups(cfg->ngroups, cfg->groups) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
             _exit(126);
     } else if (cfg->gid != (gid_t)-1 && cfg->gid != getgid() && setgid(cfg->gid) < 0) {
         _exit(126);

@@ -239,7 +239,7 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     }
     errfd = ef;
     if (cfg->uid != (uid_t)-1 && cfg->uid != getuid()) {
-        if (setgroups(cfg->ngroups, cfg->groups) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
+        if (rt_setgroups(cfg->ngroups, cfg->groups) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
             goto fail;
     } else if (cfg->gid != (gid_t)-1 && cfg->gid != getgid() && setgid(cfg->gid) < 0) {
         goto fail;

@@ -11,6 +11,7 @@ APT_PKGS=(
     busybox-static tini wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev
     containernetworking-plugins golang-github-containernetworking-plugin-dnsname dnsmasq-base iptables
     nodejs npm mmdebstrap dpkg-dev
+    uidmap passwd # rootless nbuild: newuidmap/newgidmap, useradd for its test users
     chromium
 )
 
