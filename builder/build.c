@@ -172,7 +172,7 @@ static bld_step *step_done(bld_state *b, const img_layer_desc *l)
 static int check_digest(bld_state *b, const bld_instr *in, const char *ref, const char *norm, const char *want,
                         img_image **img, nr_err *err)
 {
-    if (!*want || !strcmp((*img)->manifest.digest, want))
+    if (!*want || !strcmp((*img)->manifest.digest, want) || !strcmp(img_image_top(*img)->digest, want))
         return 0;
     bld_errat(err, &b->f, in, in->args[0].off,
               "FROM %s: digest mismatch: %s is %s in this store, the Nodefile asks for %s", ref, norm,

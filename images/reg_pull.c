@@ -15,7 +15,6 @@
 
 #define ACCEPT_MANIFESTS                                                                                   \
     "Accept: " IMG_MT_MANIFEST ", " IMG_MT_INDEX ", " IMG_MT_DOCKER_MANIFEST ", " IMG_MT_DOCKER_LIST
-#define IMG_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define PROGRESS_STEP (256u << 10)
 
 typedef struct pull {
@@ -28,15 +27,8 @@ typedef struct pull {
     size_t n_locks;
 } pull;
 
-static bool is_index_type(const char *mt)
-{
-    return !strcmp(mt, IMG_MT_INDEX) || !strcmp(mt, IMG_MT_DOCKER_LIST);
-}
-
-static bool is_manifest_type(const char *mt)
-{
-    return !strcmp(mt, IMG_MT_MANIFEST) || !strcmp(mt, IMG_MT_DOCKER_MANIFEST);
-}
+#define is_index_type img_mt_is_index
+#define is_manifest_type img_mt_is_manifest
 
 /* GET a manifest or index by tag or digest, bounded, its digest checked. */
 static int manifest_get(pull *p, const char *ref, char **data, size_t *len, char mt[128], char digest[IMG_DIGEST_MAX],
@@ -265,6 +257,8 @@ static void locks_drop(pull *p)
     }
     free(p->lock_fds);
     free(p->lock_names);
+    p->lock_fds = NULL;
+    p->lock_names = NULL;
     p->n_locks = 0;
 }
 
@@ -375,17 +369,207 @@ static int config_get(pull *p, const img_desc *d, char **out, size_t *len, bool 
     return rc;
 }
 
-static int pull_run(pull *p, img_desc *out, nr_err *err);
+/* Digests this pull made visible, to take back when it fails later (an
+ * index whose second platform is refused): the store stays as it was. */
+typedef struct linked {
+    char (*d)[IMG_DIGEST_MAX];
+    size_t n;
+} linked;
+
+static void linked_add(linked *l, const char *digest)
+{
+    l->d = nr_xrealloc(l->d, (l->n + 1) * sizeof *l->d);
+    snprintf(l->d[l->n++], IMG_DIGEST_MAX, "%s", digest);
+}
+
+static void linked_undo(img_store *s, linked *l)
+{
+    if (!l->n)
+        return;
+    const char **v = nr_xcalloc(l->n, sizeof *v);
+    for (size_t i = 0; i < l->n; i++)
+        v[i] = l->d[i];
+    img_prune_result pr;
+    nr_err e2;
+    img_blobs_remove_unreferenced(s, v, l->n, &pr, &e2);
+    free(v);
+}
+
+/* A blob put from memory, recorded in `ln` when it was not there before. */
+static int put_new(img_store *s, const char *data, size_t len, linked *ln, nr_err *err)
+{
+    char hex[65], d[IMG_DIGEST_MAX];
+    nr_sha256_hex(data, len, hex);
+    snprintf(d, sizeof d, "sha256:%s", hex);
+    bool had = img_blob_exists(s, d);
+    if (img_blob_put(s, data, len, d, err) < 0)
+        return -1;
+    if (!had)
+        linked_add(ln, d);
+    return 0;
+}
+
+/* The descriptors of an image manifest: config first, then the layers.
+ * `strict` (the image nrun will run): a valid image manifest and config with
+ * a diff_id per layer; otherwise (another platform, an attestation) only
+ * well-formed descriptors: those images are kept and pushed, never run. */
+static int manifest_descs(const char *data, size_t len, const char *what, bool strict, img_desc **out,
+                          size_t *n_out, nr_err *err)
+{
+    json_t *m = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+    int rc = -1;
+    if (strict && img_manifest_validate(m, what, err) < 0)
+        goto out;
+    json_t *sv = json_object_get(m, "schemaVersion");
+    if (!strict && (!json_is_object(m) || !json_is_integer(sv) || json_integer_value(sv) != 2)) {
+        nr_err_set(err, "%s: not a schemaVersion 2 manifest", what);
+        goto out;
+    }
+    json_t *layers = json_object_get(m, "layers");
+    if (!json_is_array(layers) || json_array_size(layers) > 500) {
+        nr_err_set(err, "%s: layers is missing, not an array or too long", what);
+        goto out;
+    }
+    size_t nl = json_array_size(layers);
+    img_desc *ds = nr_xcalloc(nl + 1, sizeof *ds);
+    if (img__desc_parse(json_object_get(m, "config"), &ds[0], what, err) < 0) {
+        free(ds);
+        goto out;
+    }
+    for (size_t i = 0; i < nl; i++)
+        if (img__desc_parse(json_array_get(layers, i), &ds[i + 1], what, err) < 0) {
+            free(ds);
+            goto out;
+        }
+    *out = ds;
+    *n_out = nl + 1;
+    rc = 0;
+out:
+    json_decref(m);
+    return rc;
+}
+
+/* Fetch what one image manifest references (config, layers), verified, then
+ * link it and store the manifest itself; new blobs are recorded in `ln`. */
+static int pull_manifest(pull *p, const char *data, size_t len, const char *digest, bool strict, linked *ln,
+                         nr_err *err)
+{
+    reg_client *c = p->c;
+    char what[1200];
+    snprintf(what, sizeof what, "%s/%s: manifest %s", c->host, p->r->repo, digest);
+    img_desc *ds = NULL;
+    size_t nd = 0;
+    if (manifest_descs(data, len, what, strict, &ds, &nd, err) < 0)
+        return -1;
+    size_t nl = nd - 1;
+    int rc = -1;
+    img_blob_writer **staged = NULL;
+    char *cfg = NULL;
+    size_t cl = 0;
+    bool cfg_new = false;
+    if (ds[0].size > IMG_JSON_MAX) {
+        nr_err_set(err, "%s: config of %llu bytes (more than %u)", what, (unsigned long long)ds[0].size, IMG_JSON_MAX);
+        goto out;
+    }
+    /* Every blob of the image locked, then the config: it must be a valid
+     * one with a diff_id per layer before any layer is worth downloading. */
+    if (locks_take(p, ds, nl + 1, err) < 0)
+        goto out;
+    if (config_get(p, &ds[0], &cfg, &cl, &cfg_new, err) < 0)
+        goto out;
+    if (strict) {
+        json_t *cj = json_loadb(cfg, cl, JSON_REJECT_DUPLICATES, NULL);
+        char cw[1200];
+        snprintf(cw, sizeof cw, "%s/%s: config %s", c->host, p->r->repo, ds[0].digest);
+        if (img_config_validate(cj, cw, err) < 0) {
+            json_decref(cj);
+            goto out;
+        }
+        size_t nids = json_array_size(json_object_get(json_object_get(cj, "rootfs"), "diff_ids"));
+        json_decref(cj);
+        if (nids != nl) {
+            nr_err_set(err, "%s: %zu layers but config %s has %zu diff_ids", what, nl, ds[0].digest, nids);
+            goto out;
+        }
+    }
+    staged = nr_xcalloc(nl + 1, sizeof *staged);
+    if (blobs_fetch(p, ds + 1, staged, nl, c->o->parallel, err) < 0)
+        goto out;
+    /* All there and verified: now, and only now, the store changes. */
+    for (size_t i = 0; i < nl; i++) {
+        img_blob_writer *w = steal_ptr(&staged[i]);
+        if (!w)
+            continue;
+        if (img__blob_writer_link(w, err) < 0)
+            goto out;
+        linked_add(ln, ds[i + 1].digest);
+    }
+    if ((cfg_new && put_new(p->s, cfg, cl, ln, err) < 0) || put_new(p->s, data, len, ln, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    locks_drop(p);
+    for (size_t i = 0; staged && i < nl; i++)
+        img_blob_writer_abort(staged[i]);
+    free(staged);
+    free(cfg);
+    free(ds);
+    return rc;
+}
+
+/* --all-platforms: every image the index lists, then the index itself with
+ * its own bytes (so its digest is the registry's). */
+static int pull_index(pull *p, const char *idata, size_t ilen, const char *imt, const char *idigest, linked *ln,
+                      img_desc *out, nr_err *err)
+{
+    reg_client *c = p->c;
+    char what[1200];
+    snprintf(what, sizeof what, "%s/%s: index %s", c->host, p->r->repo, idigest);
+    json_t *j = json_loadb(idata, ilen, JSON_REJECT_DUPLICATES, NULL);
+    img_index *x = NULL;
+    int rc = img_index_parse(j, idigest, what, &x, err);
+    json_decref(j);
+    for (size_t i = 0; rc == 0 && i < x->n; i++) {
+        const img_platform *pl = &x->p[i];
+        if (pl->dup_of >= 0)
+            continue;
+        cleanup_free char *data = NULL;
+        size_t len;
+        char mt[128], digest[IMG_DIGEST_MAX];
+        rc = manifest_get(p, pl->manifest.digest, &data, &len, mt, digest, err);
+        if (rc == 0 && !is_manifest_type(mt))
+            rc = nr_err_set(err, "%s: manifest %s (%s) is a %s, not an image manifest", what, pl->manifest.digest,
+                            pl->name, mt);
+        if (rc == 0 && len != pl->manifest.size)
+            rc = nr_err_set(err, "%s: manifest %s has %zu bytes, not the %llu the index says", what,
+                            pl->manifest.digest, len, (unsigned long long)pl->manifest.size);
+        if (rc == 0)
+            rc = pull_manifest(p, data, len, digest, (int)i == x->chosen, ln, err);
+    }
+    free(x);
+    if (rc < 0 || put_new(p->s, idata, ilen, ln, err) < 0)
+        return -1;
+    snprintf(out->digest, sizeof out->digest, "%s", idigest);
+    snprintf(out->media_type, sizeof out->media_type, "%s", imt);
+    out->size = ilen;
+    return 0;
+}
+
+static int pull_run(pull *p, linked *ln, img_desc *out, nr_err *err);
 
 static int pull_from(img_store *s, reg_client *c, const img_regref *r, img_desc *out, nr_err *err)
 {
     pull p = {.s = s, .c = c, .r = r};
-    int rc = pull_run(&p, out, err);
+    linked ln = {0};
+    int rc = pull_run(&p, &ln, out, err);
     locks_drop(&p);
+    if (rc < 0)
+        linked_undo(s, &ln);
+    free(ln.d);
     return rc;
 }
 
-static int pull_run(pull *p, img_desc *out, nr_err *err)
+static int pull_run(pull *p, linked *ln, img_desc *out, nr_err *err)
 {
     img_store *s = p->s;
     reg_client *c = p->c;
@@ -396,6 +580,12 @@ static int pull_run(pull *p, img_desc *out, nr_err *err)
     char mt[128], digest[IMG_DIGEST_MAX];
     if (manifest_get(p, r->digest[0] ? r->digest : r->tag, &data, &len, mt, digest, err) < 0)
         return -1;
+    if (is_index_type(mt) && c->o->all_platforms) {
+        reg_progress(c->o, IMG_PROG_RESOLVED, NULL, 0, 0, digest);
+        if (pull_index(p, data, len, mt, digest, ln, out, err) < 0)
+            return -1;
+        return r->local[0] ? img_tag_set(s, r->local, out, err) : 0;
+    }
     if (is_index_type(mt)) {
         char chosen[IMG_DIGEST_MAX];
         uint64_t chosen_size;
@@ -415,73 +605,14 @@ static int pull_run(pull *p, img_desc *out, nr_err *err)
                               c->host, r->repo, idx, chosen, len, (unsigned long long)chosen_size);
     }
     reg_progress(c->o, IMG_PROG_RESOLVED, NULL, 0, 0, digest);
-    char what[1200];
-    snprintf(what, sizeof what, "%s/%s: manifest %s", c->host, r->repo, digest);
-    json_t *m = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
-    if (img_manifest_validate(m, what, err) < 0) {
-        json_decref(m);
+    if (pull_manifest(p, data, len, digest, true, ln, err) < 0)
         return -1;
-    }
-    json_t *layers = json_object_get(m, "layers");
-    size_t nl = json_array_size(layers);
-    img_desc *ds = nr_xcalloc(nl + 1, sizeof *ds);
-    img__desc_parse(json_object_get(m, "config"), &ds[0], what, err);
-    for (size_t i = 0; i < nl; i++)
-        img__desc_parse(json_array_get(layers, i), &ds[i + 1], what, err);
-    json_decref(m);
-    int rc = -1;
-    img_blob_writer **staged = NULL;
-    char *cfg = NULL;
-    size_t cl = 0;
-    bool cfg_new = false;
-    if (ds[0].size > IMG_JSON_MAX) {
-        nr_err_set(err, "%s: config of %llu bytes (more than %u)", what, (unsigned long long)ds[0].size, IMG_JSON_MAX);
-        goto out;
-    }
-    /* Every blob of the image locked, then the config: it must be a valid
-     * one with a diff_id per layer before any layer is worth downloading. */
-    if (locks_take(p, ds, nl + 1, err) < 0)
-        goto out;
-    if (config_get(p, &ds[0], &cfg, &cl, &cfg_new, err) < 0)
-        goto out;
-    json_t *cj = json_loadb(cfg, cl, JSON_REJECT_DUPLICATES, NULL);
-    char cw[1200];
-    snprintf(cw, sizeof cw, "%s/%s: config %s", c->host, r->repo, ds[0].digest);
-    if (img_config_validate(cj, cw, err) < 0) {
-        json_decref(cj);
-        goto out;
-    }
-    size_t nids = json_array_size(json_object_get(json_object_get(cj, "rootfs"), "diff_ids"));
-    json_decref(cj);
-    if (nids != nl) {
-        nr_err_set(err, "%s: %zu layers but config %s has %zu diff_ids", what, nl, ds[0].digest, nids);
-        goto out;
-    }
-    staged = nr_xcalloc(nl + 1, sizeof *staged);
-    if (blobs_fetch(p, ds + 1, staged, nl, c->o->parallel, err) < 0)
-        goto out;
-    /* All there and verified: now, and only now, the store changes. */
-    for (size_t i = 0; i < nl; i++) {
-        img_blob_writer *w = steal_ptr(&staged[i]);
-        if (w && img__blob_writer_link(w, err) < 0)
-            goto out;
-    }
-    char stored[IMG_DIGEST_MAX];
-    if ((cfg_new && img_blob_put(s, cfg, cl, stored, err) < 0) || img_blob_put(s, data, len, stored, err) < 0)
-        goto out;
     snprintf(out->digest, sizeof out->digest, "%s", digest);
     snprintf(out->media_type, sizeof out->media_type, "%s", mt);
     out->size = len;
     if (r->local[0] && img_tag_set(s, r->local, out, err) < 0)
-        goto out;
-    rc = 0;
-out:
-    for (size_t i = 0; staged && i < nl; i++)
-        img_blob_writer_abort(staged[i]);
-    free(staged);
-    free(cfg);
-    free(ds);
-    return rc;
+        return -1;
+    return 0;
 }
 
 /* A mirror as Docker writes one: "https://mirror.example" or "host:port". */
