@@ -409,118 +409,140 @@ static int put_new(img_store *s, const char *data, size_t len, linked *ln, nr_er
     return 0;
 }
 
-/* The descriptors of an image manifest: config first, then the layers.
- * `strict` (the image nrun will run): a valid image manifest and config with
- * a diff_id per layer; otherwise (another platform, an attestation) only
- * well-formed descriptors: those images are kept and pushed, never run. */
-static int manifest_descs(const char *data, size_t len, const char *what, bool strict, img_desc **out,
-                          size_t *n_out, nr_err *err)
+/* One image of a pull (the only one, or one platform of an index): its
+ * manifest as served, what it references, the config in memory and the
+ * layers staged in unnamed blobs.  Nothing of any part is linked before
+ * every part is fetched and verified. */
+typedef struct part {
+    char *data;
+    size_t len;
+    char digest[IMG_DIGEST_MAX];
+    char mt[128];
+    bool strict;
+    img_desc *ds; /* config, then the layers */
+    size_t nd;
+    char *cfg;
+    size_t cl;
+    bool cfg_new;
+    img_blob_writer **staged; /* nd - 1 layers */
+} part;
+
+static void part_free(part *pt)
 {
+    for (size_t i = 0; pt->staged && i + 1 < pt->nd; i++)
+        img_blob_writer_abort(pt->staged[i]);
+    free(pt->staged);
+    free(pt->cfg);
+    free(pt->ds);
+    free(pt->data);
+}
+
+/* The descriptors of an image manifest.  `strict` (the image nrun will
+ * run): a valid image manifest; otherwise (another platform, an
+ * attestation) only well-formed descriptors: those are kept and pushed,
+ * never run.  Takes `data`. */
+static int part_init(pull *p, part *pt, char *data, size_t len, const char *digest, const char *mt, bool strict,
+                     nr_err *err)
+{
+    memset(pt, 0, sizeof *pt);
+    snprintf(pt->mt, sizeof pt->mt, "%s", mt);
+    pt->data = data;
+    pt->len = len;
+    pt->strict = strict;
+    snprintf(pt->digest, sizeof pt->digest, "%s", digest);
+    char what[1200];
+    snprintf(what, sizeof what, "%s/%s: manifest %s", p->c->host, p->r->repo, digest);
     json_t *m = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *sv = json_object_get(m, "schemaVersion"), *layers = json_object_get(m, "layers");
     int rc = -1;
     if (strict && img_manifest_validate(m, what, err) < 0)
         goto out;
-    json_t *sv = json_object_get(m, "schemaVersion");
-    if (!strict && (!json_is_object(m) || !json_is_integer(sv) || json_integer_value(sv) != 2)) {
-        nr_err_set(err, "%s: not a schemaVersion 2 manifest", what);
-        goto out;
-    }
-    json_t *layers = json_object_get(m, "layers");
-    if (!json_is_array(layers) || json_array_size(layers) > 500) {
-        nr_err_set(err, "%s: layers is missing, not an array or too long", what);
+    if (!json_is_object(m) || !json_is_integer(sv) || json_integer_value(sv) != 2 || !json_is_array(layers) ||
+        json_array_size(layers) > 500) {
+        nr_err_set(err, "%s: not a schemaVersion 2 image manifest", what);
         goto out;
     }
     size_t nl = json_array_size(layers);
-    img_desc *ds = nr_xcalloc(nl + 1, sizeof *ds);
-    if (img__desc_parse(json_object_get(m, "config"), &ds[0], what, err) < 0) {
-        free(ds);
+    pt->ds = nr_xcalloc(nl + 1, sizeof *pt->ds);
+    pt->nd = nl + 1;
+    if (img__desc_parse(json_object_get(m, "config"), &pt->ds[0], what, err) < 0)
+        goto out;
+    for (size_t i = 0; i < nl; i++)
+        if (img__desc_parse(json_array_get(layers, i), &pt->ds[i + 1], what, err) < 0)
+            goto out;
+    if (pt->ds[0].size > IMG_JSON_MAX) {
+        nr_err_set(err, "%s: config of %llu bytes (more than %u)", what, (unsigned long long)pt->ds[0].size,
+                   IMG_JSON_MAX);
         goto out;
     }
-    for (size_t i = 0; i < nl; i++)
-        if (img__desc_parse(json_array_get(layers, i), &ds[i + 1], what, err) < 0) {
-            free(ds);
-            goto out;
-        }
-    *out = ds;
-    *n_out = nl + 1;
     rc = 0;
 out:
     json_decref(m);
     return rc;
 }
 
-/* Fetch what one image manifest references (config, layers), verified, then
- * link it and store the manifest itself; new blobs are recorded in `ln`. */
-static int pull_manifest(pull *p, const char *data, size_t len, const char *digest, bool strict, linked *ln,
-                         nr_err *err)
+/* The config first (a strict part's must be valid, with a diff_id per
+ * layer, before any layer is worth downloading), then the layers, staged. */
+static int part_fetch(pull *p, part *pt, nr_err *err)
 {
-    reg_client *c = p->c;
-    char what[1200];
-    snprintf(what, sizeof what, "%s/%s: manifest %s", c->host, p->r->repo, digest);
-    img_desc *ds = NULL;
-    size_t nd = 0;
-    if (manifest_descs(data, len, what, strict, &ds, &nd, err) < 0)
+    if (config_get(p, &pt->ds[0], &pt->cfg, &pt->cl, &pt->cfg_new, err) < 0)
         return -1;
-    size_t nl = nd - 1;
-    int rc = -1;
-    img_blob_writer **staged = NULL;
-    char *cfg = NULL;
-    size_t cl = 0;
-    bool cfg_new = false;
-    if (ds[0].size > IMG_JSON_MAX) {
-        nr_err_set(err, "%s: config of %llu bytes (more than %u)", what, (unsigned long long)ds[0].size, IMG_JSON_MAX);
-        goto out;
-    }
-    /* Every blob of the image locked, then the config: it must be a valid
-     * one with a diff_id per layer before any layer is worth downloading. */
-    if (locks_take(p, ds, nl + 1, err) < 0)
-        goto out;
-    if (config_get(p, &ds[0], &cfg, &cl, &cfg_new, err) < 0)
-        goto out;
-    if (strict) {
-        json_t *cj = json_loadb(cfg, cl, JSON_REJECT_DUPLICATES, NULL);
+    size_t nl = pt->nd - 1;
+    if (pt->strict) {
+        json_t *cj = json_loadb(pt->cfg, pt->cl, JSON_REJECT_DUPLICATES, NULL);
         char cw[1200];
-        snprintf(cw, sizeof cw, "%s/%s: config %s", c->host, p->r->repo, ds[0].digest);
-        if (img_config_validate(cj, cw, err) < 0) {
-            json_decref(cj);
-            goto out;
-        }
+        snprintf(cw, sizeof cw, "%s/%s: config %s", p->c->host, p->r->repo, pt->ds[0].digest);
+        int rc = img_config_validate(cj, cw, err);
         size_t nids = json_array_size(json_object_get(json_object_get(cj, "rootfs"), "diff_ids"));
         json_decref(cj);
-        if (nids != nl) {
-            nr_err_set(err, "%s: %zu layers but config %s has %zu diff_ids", what, nl, ds[0].digest, nids);
-            goto out;
-        }
+        if (rc < 0)
+            return -1;
+        if (nids != nl)
+            return nr_err_set(err, "%s/%s: manifest %s: %zu layers but config %s has %zu diff_ids", p->c->host,
+                              p->r->repo, pt->digest, nl, pt->ds[0].digest, nids);
     }
-    staged = nr_xcalloc(nl + 1, sizeof *staged);
-    if (blobs_fetch(p, ds + 1, staged, nl, c->o->parallel, err) < 0)
-        goto out;
-    /* All there and verified: now, and only now, the store changes. */
-    for (size_t i = 0; i < nl; i++) {
-        img_blob_writer *w = steal_ptr(&staged[i]);
+    pt->staged = nr_xcalloc(nl + 1, sizeof *pt->staged);
+    return blobs_fetch(p, pt->ds + 1, pt->staged, nl, p->c->o->parallel, err);
+}
+
+/* Make a fetched part visible: layers, config, manifest. */
+static int part_commit(pull *p, part *pt, linked *ln, nr_err *err)
+{
+    for (size_t i = 0; i + 1 < pt->nd; i++) {
+        img_blob_writer *w = steal_ptr(&pt->staged[i]);
         if (!w)
             continue;
         if (img__blob_writer_link(w, err) < 0)
-            goto out;
-        linked_add(ln, ds[i + 1].digest);
+            return -1;
+        linked_add(ln, pt->ds[i + 1].digest);
     }
-    if ((cfg_new && put_new(p->s, cfg, cl, ln, err) < 0) || put_new(p->s, data, len, ln, err) < 0)
-        goto out;
-    rc = 0;
-out:
-    locks_drop(p);
-    for (size_t i = 0; staged && i < nl; i++)
-        img_blob_writer_abort(staged[i]);
-    free(staged);
-    free(cfg);
-    free(ds);
+    if (pt->cfg_new && put_new(p->s, pt->cfg, pt->cl, ln, err) < 0)
+        return -1;
+    return put_new(p->s, pt->data, pt->len, ln, err);
+}
+
+/* Every blob of every part locked at once (locks_take sorts them), so two
+ * pulls that share blobs never wait on each other in a circle. */
+static int parts_lock(pull *p, part *pts, size_t n, nr_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += pts[i].nd;
+    img_desc *all = nr_xcalloc(total + 1, sizeof *all);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < pts[i].nd; j++)
+            all[k++] = pts[i].ds[j];
+    int rc = locks_take(p, all, total, err);
+    free(all);
     return rc;
 }
 
-/* --all-platforms: every image the index lists, then the index itself with
- * its own bytes (so its digest is the registry's). */
-static int pull_index(pull *p, const char *idata, size_t ilen, const char *imt, const char *idigest, linked *ln,
-                      img_desc *out, nr_err *err)
+/* --all-platforms: a part for every image the index lists (a digest listed
+ * twice once), each manifest fetched by digest and checked against its
+ * entry. */
+static int index_parts(pull *p, const char *idata, size_t ilen, const char *idigest, part **out, size_t *n_out,
+                       nr_err *err)
 {
     reg_client *c = p->c;
     char what[1200];
@@ -529,11 +551,15 @@ static int pull_index(pull *p, const char *idata, size_t ilen, const char *imt, 
     img_index *x = NULL;
     int rc = img_index_parse(j, idigest, what, &x, err);
     json_decref(j);
+    if (rc < 0)
+        return -1;
+    part *pts = nr_xcalloc(x->n + 1, sizeof *pts);
+    size_t np = 0;
     for (size_t i = 0; rc == 0 && i < x->n; i++) {
         const img_platform *pl = &x->p[i];
         if (pl->dup_of >= 0)
             continue;
-        cleanup_free char *data = NULL;
+        char *data = NULL;
         size_t len;
         char mt[128], digest[IMG_DIGEST_MAX];
         rc = manifest_get(p, pl->manifest.digest, &data, &len, mt, digest, err);
@@ -543,19 +569,92 @@ static int pull_index(pull *p, const char *idata, size_t ilen, const char *imt, 
         if (rc == 0 && len != pl->manifest.size)
             rc = nr_err_set(err, "%s: manifest %s has %zu bytes, not the %llu the index says", what,
                             pl->manifest.digest, len, (unsigned long long)pl->manifest.size);
-        if (rc == 0)
-            rc = pull_manifest(p, data, len, digest, (int)i == x->chosen, ln, err);
+        if (rc < 0) {
+            free(data);
+            break;
+        }
+        rc = part_init(p, &pts[np++], data, len, digest, mt, (int)i == x->chosen, err);
     }
     free(x);
-    if (rc < 0 || put_new(p->s, idata, ilen, ln, err) < 0)
-        return -1;
-    snprintf(out->digest, sizeof out->digest, "%s", idigest);
-    snprintf(out->media_type, sizeof out->media_type, "%s", imt);
-    out->size = ilen;
-    return 0;
+    *out = pts;
+    *n_out = np;
+    return rc;
 }
 
-static int pull_run(pull *p, linked *ln, img_desc *out, nr_err *err);
+/* The parts of what the reference names: one image (from an index, its
+ * linux/amd64 image), or with --all-platforms every image of an index. */
+static int pull_parts(pull *p, char *data, size_t len, const char *mt, const char *digest, part **out, size_t *n_out,
+                      nr_err *err)
+{
+    reg_client *c = p->c;
+    const img_regref *r = p->r;
+    *out = NULL;
+    *n_out = 0;
+    if (is_index_type(mt) && c->o->all_platforms)
+        return index_parts(p, data, len, digest, out, n_out, err);
+    cleanup_free char *own = NULL;
+    char md[IMG_DIGEST_MAX], cmt[128];
+    snprintf(md, sizeof md, "%s", digest);
+    snprintf(cmt, sizeof cmt, "%s", mt);
+    if (is_index_type(mt)) {
+        char chosen[IMG_DIGEST_MAX];
+        uint64_t chosen_size;
+        if (index_choose(p, data, len, digest, chosen, &chosen_size, err) < 0)
+            return -1;
+        if (manifest_get(p, chosen, &own, &len, cmt, md, err) < 0)
+            return -1;
+        if (!is_manifest_type(cmt))
+            return nr_err_set(err, "%s/%s: index %s: manifest %s is a %s, not an image manifest", c->host, r->repo,
+                              digest, chosen, cmt);
+        if (len != chosen_size)
+            return nr_err_set(err, "%s/%s: index %s: manifest %s has %zu bytes, not the %llu the index says",
+                              c->host, r->repo, digest, chosen, len, (unsigned long long)chosen_size);
+        data = own;
+    }
+    part *pt = nr_xcalloc(1, sizeof *pt);
+    *out = pt;
+    *n_out = 1;
+    char *copy = nr_xmalloc(len + 1);
+    memcpy(copy, data, len);
+    copy[len] = 0;
+    return part_init(p, pt, copy, len, md, cmt, true, err);
+}
+
+static int pull_run(pull *p, linked *ln, img_desc *out, nr_err *err)
+{
+    snprintf(p->scope, sizeof p->scope, "repository:%s:pull", p->r->repo);
+    cleanup_free char *data = NULL;
+    size_t len;
+    char mt[128], digest[IMG_DIGEST_MAX];
+    if (manifest_get(p, p->r->digest[0] ? p->r->digest : p->r->tag, &data, &len, mt, digest, err) < 0)
+        return -1;
+    part *pts;
+    size_t np;
+    int rc = pull_parts(p, data, len, mt, digest, &pts, &np, err);
+    bool whole = is_index_type(mt) && p->c->o->all_platforms;
+    if (rc == 0) {
+        snprintf(out->digest, sizeof out->digest, "%s", whole ? digest : pts[0].digest);
+        snprintf(out->media_type, sizeof out->media_type, "%s", whole ? mt : "");
+        out->size = whole ? len : pts[0].len;
+        reg_progress(p->c->o, IMG_PROG_RESOLVED, NULL, 0, 0, out->digest);
+        rc = parts_lock(p, pts, np, err);
+    }
+    for (size_t i = 0; rc == 0 && i < np; i++)
+        rc = part_fetch(p, &pts[i], err);
+    /* All there and verified: now, and only now, the store changes. */
+    for (size_t i = 0; rc == 0 && i < np; i++)
+        rc = part_commit(p, &pts[i], ln, err);
+    if (rc == 0 && whole)
+        rc = put_new(p->s, data, len, ln, err);
+    if (rc == 0 && !whole)
+        snprintf(out->media_type, sizeof out->media_type, "%s", pts[0].mt);
+    for (size_t i = 0; i < np; i++)
+        part_free(&pts[i]);
+    free(pts);
+    if (rc == 0 && p->r->local[0])
+        rc = img_tag_set(p->s, p->r->local, out, err);
+    return rc;
+}
 
 static int pull_from(img_store *s, reg_client *c, const img_regref *r, img_desc *out, nr_err *err)
 {
@@ -567,52 +666,6 @@ static int pull_from(img_store *s, reg_client *c, const img_regref *r, img_desc 
         linked_undo(s, &ln);
     free(ln.d);
     return rc;
-}
-
-static int pull_run(pull *p, linked *ln, img_desc *out, nr_err *err)
-{
-    img_store *s = p->s;
-    reg_client *c = p->c;
-    const img_regref *r = p->r;
-    snprintf(p->scope, sizeof p->scope, "repository:%s:pull", r->repo);
-    cleanup_free char *data = NULL;
-    size_t len;
-    char mt[128], digest[IMG_DIGEST_MAX];
-    if (manifest_get(p, r->digest[0] ? r->digest : r->tag, &data, &len, mt, digest, err) < 0)
-        return -1;
-    if (is_index_type(mt) && c->o->all_platforms) {
-        reg_progress(c->o, IMG_PROG_RESOLVED, NULL, 0, 0, digest);
-        if (pull_index(p, data, len, mt, digest, ln, out, err) < 0)
-            return -1;
-        return r->local[0] ? img_tag_set(s, r->local, out, err) : 0;
-    }
-    if (is_index_type(mt)) {
-        char chosen[IMG_DIGEST_MAX];
-        uint64_t chosen_size;
-        if (index_choose(p, data, len, digest, chosen, &chosen_size, err) < 0)
-            return -1;
-        free(data);
-        data = NULL;
-        char idx[IMG_DIGEST_MAX];
-        snprintf(idx, sizeof idx, "%s", digest);
-        if (manifest_get(p, chosen, &data, &len, mt, digest, err) < 0)
-            return -1;
-        if (!is_manifest_type(mt))
-            return nr_err_set(err, "%s/%s: index %s: manifest %s is a %s, not an image manifest", c->host, r->repo,
-                              idx, chosen, mt);
-        if (len != chosen_size)
-            return nr_err_set(err, "%s/%s: index %s: manifest %s has %zu bytes, not the %llu the index says",
-                              c->host, r->repo, idx, chosen, len, (unsigned long long)chosen_size);
-    }
-    reg_progress(c->o, IMG_PROG_RESOLVED, NULL, 0, 0, digest);
-    if (pull_manifest(p, data, len, digest, true, ln, err) < 0)
-        return -1;
-    snprintf(out->digest, sizeof out->digest, "%s", digest);
-    snprintf(out->media_type, sizeof out->media_type, "%s", mt);
-    out->size = len;
-    if (r->local[0] && img_tag_set(s, r->local, out, err) < 0)
-        return -1;
-    return 0;
 }
 
 /* A mirror as Docker writes one: "https://mirror.example" or "host:port". */
