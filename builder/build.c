@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builder/base.h"
@@ -780,6 +781,10 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     nr_err ign;
     bool have_snap = rc == 0 && fstat(img_store_blobs_dirfd(s), &snap.dir) == 0 &&
                      blob_names(s, &snap.names, &snap.n, &ign) == 0;
+    /* The file timestamps' clock: a record written after this reads as
+     * fresh (the coarse clock never runs ahead of an inode's mtime). */
+    if (rc == 0 && o->jobs > 1 && o->no_cache)
+        clock_gettime(CLOCK_REALTIME_COARSE, &b.fresh_since);
     if (rc == 0 && o->jobs > 1)
         rc = bld_par_prebuild(&b, err);
     if (rc == 0)
