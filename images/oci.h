@@ -15,7 +15,8 @@
  * `umoci unpack --image DIR:1.2` find it), or a full "name:tag" (what
  * `podman load` takes as the image name; skopeo then wants oci:DIR:name:tag).
  * NULL: the normalized "name:tag" of `ref` when it names a tag, else no
- * annotation. */
+ * annotation.  A multi-platform image is exported whole: its index (the
+ * entry) and every image it lists. */
 int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const char *tag, nr_err *err);
 /* Same, as a tar archive of a layout, written atomically to FILE ("-":
  * standard output). */

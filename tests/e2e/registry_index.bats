@@ -196,6 +196,28 @@ raw_digest() { skopeo inspect --raw --tls-verify=false "docker://$1" | sha256sum
     [ "$(jq -r '.manifests[0].digest' "$root/index.json")" = "$idx" ]
 }
 
+@test "nrun save of a multi-platform tag writes the whole index: skopeo copies it with its digest, load reads it back" {
+    idx=$(cat "$WORK/index.digest")
+    root=$WORK/all
+    [ -d "$root" ] || "$NRUN" --root "$root" pull -q --all-platforms "$REG/src:multi"
+    rm -rf "$WORK/saved"
+    run "$NRUN" --root "$root" save --dir --tag multi -o "$WORK/saved" "$REG/src:multi"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.manifests[0].digest' "$WORK/saved/index.json")" = "$idx" ]
+    run skopeo copy -q --all --preserve-digests --dest-tls-verify=false "oci:$WORK/saved:multi" "docker://$REG/saved:multi"
+    [ "$status" -eq 0 ]
+    [ "$(raw_digest "$REG/saved:multi")" = "$idx" ]
+    run "$NRUN" --root "$root" save -o "$WORK/saved.tar" "$REG/src:multi"
+    [ "$status" -eq 0 ]
+    r2=$(fresh saveload)
+    run "$NRUN" --root "$r2" load -i "$WORK/saved.tar"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.manifests[0].digest' "$r2/index.json")" = "$idx" ]
+    run "$NRUN" --root "$r2" run --rm --network none "$REG/src:multi" sh -c 'echo saved-and-loaded'
+    [ "$status" -eq 0 ]
+    [[ $output == *saved-and-loaded* ]]
+}
+
 @test "rmi takes the index and what only it lists; prune the rest; another tag's image stays" {
     idx=$(cat "$WORK/index.digest") amd=$(cat "$WORK/amd.digest") arm=$(cat "$WORK/arm.digest")
     "$NRUN" push bb:1 "$REG/src:amd" >/dev/null
