@@ -576,7 +576,7 @@ static int set_tags(bld_state *b, const img_desc *m, nr_err *err)
         nr_err e;
         if (img_image_load(b->s, b->o->tags[i], &img, &e) == 0) {
             old[i].existed = true;
-            old[i].manifest = img->manifest;
+            old[i].manifest = *img_image_top(img);
             img_image_free(img);
         }
         if ((rc = img_tag_set(b->s, b->o->tags[i], m, err)) < 0)

@@ -144,6 +144,24 @@ raw_digest() { skopeo inspect --raw --tls-verify=false "docker://$1" | sha256sum
     "$NRUN" --root "$root" rmi again:1 >/dev/null
 }
 
+@test "nbuild FROM and COPY --from a stored index use its linux/amd64 image; FROM name@<index digest> too" {
+    idx=$(cat "$WORK/index.digest") amd=$(cat "$WORK/amd.digest")
+    root=$WORK/all
+    [ -d "$root" ] || "$NRUN" --root "$root" pull -q --all-platforms "$REG/src:multi"
+    mkdir -p "$WORK/ctx"
+    printf 'FROM %s\nCOPY --from=%s /bin/busybox /bb2\nCMD ["sh"]\n' "$REG/src@$idx" "$REG/src:multi" >"$WORK/ctx/Nodefile"
+    run "$NBUILD" --root "$root" --progress plain -t fromidx:1 "$WORK/ctx"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ $output != *PULL* ]] # found in the store, not pulled again
+    base=$(jq -c '[.layers[].digest]' "$root/blobs/sha256/${amd#sha256:}")
+    run "$NRUN" --root "$root" image inspect fromidx:1
+    [ "$(jq -c '[.[0].Layers[:-1][].Digest]' <<<"$output")" = "$base" ]
+    run "$NRUN" --root "$root" run --rm --network none fromidx:1 sh -c 'test -x /bb2 && echo built-on-index'
+    [ "$status" -eq 0 ]
+    [[ $output == *built-on-index* ]]
+}
+
 @test "a plain pull of the index keeps only linux/amd64, as docker pull does" {
     amd=$(cat "$WORK/amd.digest") arm=$(cat "$WORK/arm.digest") idx=$(cat "$WORK/index.digest")
     root=$(fresh plain)
