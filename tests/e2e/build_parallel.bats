@@ -190,6 +190,19 @@ waiter() {
     [ "$(grep -c '^out-of' <<<"$output")" -eq 0 ]
 }
 
+@test "--jobs 2 on a terminal: the jobs' lines stay whole and prefixed, the target's own view folds its RUN output" {
+    printf 'FROM pbase:1 AS left\nRUN echo out-of-left\nFROM pbase:1 AS right\nRUN echo out-of-right\nFROM pbase:1\nCOPY --from=left /etc/passwd /l\nCOPY --from=right /etc/passwd /r\nRUN echo target-out\n' >"$CTX/Nodefile"
+    run script -qec "$NBUILD --no-cache --jobs 2 --progress tty -t ttyjobs:1 $CTX" /dev/null
+    echo "$output"
+    [ "$status" -eq 0 ]
+    out=$(tr -d '\r' <<<"$output")
+    grep -qx '\[left\] out-of-left' <<<"$out"
+    grep -qx '\[right\] out-of-right' <<<"$out"
+    # the target's RUN output is shown, then folded away (cursor up, clear) before its DONE line
+    grep -q 'target-out' <<<"$out"
+    grep -q $'\033\\[1F\033\\[J--> DONE' <<<"$out"
+}
+
 @test "--jobs: a bad value is a usage error" {
     run "$NBUILD" --jobs 0 "$CTX"
     [ "$status" -eq 2 ]
