@@ -28,8 +28,7 @@ static int open_store(nr_global *g, img_store **s)
 
 /* ---- nrun images ---- */
 
-/* The platforms of a multi-platform image, "linux/amd64" first-listed
- * order, each once. */
+/* The platforms of a multi-platform image, in the index's order. */
 static json_t *platforms_json(const img_image *img)
 {
     json_t *a = json_array();

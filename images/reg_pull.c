@@ -1,6 +1,8 @@
-/* nrun pull: manifest (through an index to linux/amd64), config, layers in
+/* nrun pull: manifest (through an index to linux/amd64, or with
+ * --all-platforms the index and every image it lists), configs, layers in
  * parallel, each blob streamed into an unnamed store blob and linked only
- * when its digest and size match; the tag last. */
+ * when every blob of every image is there and matches its digest and size;
+ * the tag last. */
 #include "images/reg_int.h"
 #include "images/store_int.h"
 
@@ -369,8 +371,9 @@ static int config_get(pull *p, const img_desc *d, char **out, size_t *len, bool 
     return rc;
 }
 
-/* Digests this pull made visible, to take back when it fails later (an
- * index whose second platform is refused): the store stays as it was. */
+/* Digests this pull made visible, to take back when a later step fails (a
+ * full disk at a manifest, index.json not written): the store stays as it
+ * was. */
 typedef struct linked {
     char (*d)[IMG_DIGEST_MAX];
     size_t n;
