@@ -229,7 +229,8 @@ static int check_index(imp *im, const img_desc *xd, const char *what, nr_err *er
     char w[512];
     snprintf(w, sizeof w, "%s: index %s", what, xd->digest);
     img_index *x = NULL;
-    int r = img_index_parse(j, xd->digest, w, &x, err);
+    int r = img_json_is_index(j) ? img_index_parse(j, xd->digest, w, &x, err)
+                                 : nr_err_set(err, "%s: is not an index (its descriptor says %s)", w, xd->media_type);
     json_t *mt = json_object_get(j, "mediaType");
     if (r == 0 && json_is_string(mt) && strcmp(json_string_value(mt), xd->media_type))
         r = nr_err_set(err, "%s: is a %s, its descriptor says %s", w, json_string_value(mt), xd->media_type);
