@@ -30,7 +30,14 @@ teardown_file() {
 
 setup() { REG=127.0.0.1:$(cat "$BATS_FILE_TMPDIR/port"); }
 
-bounded() { (ulimit -v 524288; exec timeout 60 "$@"); }
+# At most 512 MiB and 60 s (under ASAN, which reserves a huge shadow, by RSS).
+bounded() {
+    if [ -n "${ASAN_OPTIONS:-}" ]; then
+        (export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=512"; exec timeout 60 "$@")
+    else
+        (ulimit -v 524288; exec timeout 60 "$@")
+    fi
+}
 
 # The store is as it was: same files, no temp file, no tag.
 unchanged() {
