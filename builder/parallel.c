@@ -56,7 +56,9 @@ static _Noreturn void job(bld_state *parent, const bld_state *t, size_t k, int w
     stage_label(t, k, label, sizeof label);
     if (o.progress)
         setvbuf(o.progress, NULL, _IOLBF, 0);
-    bld_state c = {.s = parent->s, .o = &o, .only_stage = k + 1, .prefix = label};
+    /* under --no-cache, what the jobs before this one built is fresh for
+     * it too: a stage FROM another job's stage builds on that one's layers */
+    bld_state c = {.s = parent->s, .o = &o, .only_stage = k + 1, .prefix = label, .fresh_since = parent->fresh_since};
     c.build_arg_used = nr_xcalloc(o.n_build_args + 1, sizeof *c.build_arg_used);
     c.cache_dir = nr_xstrdup(parent->cache_dir);
     nr_err e = {0};

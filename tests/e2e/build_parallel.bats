@@ -157,6 +157,20 @@ waiter() {
     [ "${lines[0]}" = a ]
 }
 
+@test "--no-cache --jobs 2: a stage FROM another stage builds on what that stage's job just made (it does not run it again)" {
+    printf 'FROM pbase:1 AS a\nRUN echo run-of-a; date +%%s%%N >/a.stamp\nFROM a AS b\nRUN cp /a.stamp /b.stamp\nFROM pbase:1 AS c\nRUN echo c >/c.txt\nFROM pbase:1\nCOPY --from=b /a.stamp /b.stamp /\nCOPY --from=a /a.stamp /a2.stamp\nCOPY --from=c /c.txt /\nCMD ["sh", "-c", "cat /a.stamp /b.stamp /a2.stamp"]\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache --jobs 2 --progress plain -t chain:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c '^\[a\] run-of-a$' <<<"$output")" -eq 1 ]
+    [ "$(grep -c 'run-of-a$' <<<"$output")" -eq 1 ] # its output, once in the whole build
+    grep -q '^\[b\] --> CACHED' <<<"$output"
+    # one run of a: the stamp b copied is the one the image has from a
+    run rt_run --rm chain:1
+    [ "${lines[0]}" = "${lines[1]}" ]
+    [ "${lines[0]}" = "${lines[2]}" ]
+}
+
 @test "--no-cache --jobs 2 gives the digest of --no-cache --jobs 1" {
     printf 'FROM pbase:1 AS a\nRUN echo one >/one.txt\nFROM pbase:1 AS b\nRUN echo two >/two.txt\nFROM pbase:1 AS c\nRUN echo three >/three.txt\nFROM pbase:1\nCOPY --from=a /one.txt /\nCOPY --from=b /two.txt /\nCOPY --from=c /three.txt /\nRUN cat /one.txt /two.txt >/both.txt\n' >"$CTX/Nodefile"
     r1=$BATS_FILE_TMPDIR/n1 r2=$BATS_FILE_TMPDIR/n2
