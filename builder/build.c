@@ -782,7 +782,9 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     bool have_snap = rc == 0 && fstat(img_store_blobs_dirfd(s), &snap.dir) == 0 &&
                      blob_names(s, &snap.names, &snap.n, &ign) == 0;
     /* The file timestamps' clock: a record written after this reads as
-     * fresh (the coarse clock never runs ahead of an inode's mtime). */
+     * fresh (the coarse clock never runs ahead of an inode's mtime).  On a
+     * filesystem with whole-second timestamps a record may read as older:
+     * its step runs again, never a stale one is taken. */
     if (rc == 0 && o->jobs > 1 && o->no_cache)
         clock_gettime(CLOCK_REALTIME_COARSE, &b.fresh_since);
     if (rc == 0 && o->jobs > 1)
