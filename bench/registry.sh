@@ -57,7 +57,7 @@ if ! cmp -s "$lock" "$app/package-lock.json" 2>/dev/null || [ ! -f "$app/.nrun-c
 fi
 cp -a "$app/package.json" "$app/package-lock.json" "$app/node_modules" "$ctx/"
 if [ "$src" != "$here/app" ]; then
-    (cd "$src" && find . -maxdepth 1 -type f ! -name Nodefile ! -name Dockerfile -exec cp {} "$ctx/" \;)
+    (cd "$src" && find . -maxdepth 1 -type f ! -name Nodefile ! -name Dockerfile ! -name .dockerignore -exec cp {} "$ctx/" \;)
 else
     echo "require('express')().get('/', (q, r) => r.send('hello')).listen(3000);" >"$ctx/server.js"
 fi

@@ -413,9 +413,10 @@ static int put_new(img_store *s, const char *data, size_t len, linked *ln, nr_er
 }
 
 /* One image of a pull (the only one, or one platform of an index): its
- * manifest as served, what it references, the config in memory and the
- * layers staged in unnamed blobs.  Nothing of any part is linked before
- * every part is fetched and verified. */
+ * manifest as served, what it references, the config in memory.  The
+ * layers of all parts are fetched together (each digest once: platforms
+ * often share layers) into unnamed blobs, and nothing of any part is linked
+ * before all of it is fetched and verified. */
 typedef struct part {
     char *data;
     size_t len;
@@ -427,14 +428,10 @@ typedef struct part {
     char *cfg;
     size_t cl;
     bool cfg_new;
-    img_blob_writer **staged; /* nd - 1 layers */
 } part;
 
 static void part_free(part *pt)
 {
-    for (size_t i = 0; pt->staged && i + 1 < pt->nd; i++)
-        img_blob_writer_abort(pt->staged[i]);
-    free(pt->staged);
     free(pt->cfg);
     free(pt->ds);
     free(pt->data);
@@ -484,9 +481,9 @@ out:
     return rc;
 }
 
-/* The config first (a strict part's must be valid, with a diff_id per
- * layer, before any layer is worth downloading), then the layers, staged. */
-static int part_fetch(pull *p, part *pt, nr_err *err)
+/* The config (a strict part's must be valid, with a diff_id per layer,
+ * before any layer is worth downloading). */
+static int part_config(pull *p, part *pt, nr_err *err)
 {
     if (config_get(p, &pt->ds[0], &pt->cfg, &pt->cl, &pt->cfg_new, err) < 0)
         return -1;
@@ -504,21 +501,63 @@ static int part_fetch(pull *p, part *pt, nr_err *err)
             return nr_err_set(err, "%s/%s: manifest %s: %zu layers but config %s has %zu diff_ids", p->c->host,
                               p->r->repo, pt->digest, nl, pt->ds[0].digest, nids);
     }
-    pt->staged = nr_xcalloc(nl + 1, sizeof *pt->staged);
-    return blobs_fetch(p, pt->ds + 1, pt->staged, nl, p->c->o->parallel, err);
+    return 0;
 }
 
-/* Make a fetched part visible: layers, config, manifest. */
-static int part_commit(pull *p, part *pt, linked *ln, nr_err *err)
+/* The layers of every part, each digest once, fetched in one pool. */
+typedef struct layers {
+    img_desc *d;
+    img_blob_writer **staged;
+    size_t n;
+} layers;
+
+static int layers_fetch(pull *p, part *pts, size_t np, layers *ls, nr_err *err)
 {
-    for (size_t i = 0; i + 1 < pt->nd; i++) {
-        img_blob_writer *w = steal_ptr(&pt->staged[i]);
+    size_t total = 0;
+    for (size_t i = 0; i < np; i++)
+        total += pts[i].nd;
+    ls->d = nr_xcalloc(total + 1, sizeof *ls->d);
+    ls->staged = nr_xcalloc(total + 1, sizeof *ls->staged);
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 1; j < pts[i].nd; j++) {
+            size_t k = 0;
+            while (k < ls->n && strcmp(ls->d[k].digest, pts[i].ds[j].digest))
+                k++;
+            if (k < ls->n && ls->d[k].size != pts[i].ds[j].size)
+                return nr_err_set(err, "%s/%s: layer %s is listed with %llu and %llu bytes", p->c->host, p->r->repo,
+                                  ls->d[k].digest, (unsigned long long)ls->d[k].size,
+                                  (unsigned long long)pts[i].ds[j].size);
+            if (k == ls->n)
+                ls->d[ls->n++] = pts[i].ds[j];
+        }
+    return blobs_fetch(p, ls->d, ls->staged, ls->n, p->c->o->parallel, err);
+}
+
+static void layers_free(layers *ls)
+{
+    for (size_t i = 0; ls->staged && i < ls->n; i++)
+        img_blob_writer_abort(ls->staged[i]);
+    free(ls->staged);
+    free(ls->d);
+}
+
+/* Make the fetched layers visible. */
+static int layers_commit(layers *ls, linked *ln, nr_err *err)
+{
+    for (size_t i = 0; i < ls->n; i++) {
+        img_blob_writer *w = steal_ptr(&ls->staged[i]);
         if (!w)
             continue;
         if (img__blob_writer_link(w, err) < 0)
             return -1;
-        linked_add(ln, pt->ds[i + 1].digest);
+        linked_add(ln, ls->d[i].digest);
     }
+    return 0;
+}
+
+/* Then a part's config and manifest. */
+static int part_commit(pull *p, part *pt, linked *ln, nr_err *err)
+{
     if (pt->cfg_new && put_new(p->s, pt->cfg, pt->cl, ln, err) < 0)
         return -1;
     return put_new(p->s, pt->data, pt->len, ln, err);
@@ -643,8 +682,14 @@ static int pull_run(pull *p, linked *ln, img_desc *out, nr_err *err)
         rc = parts_lock(p, pts, np, err);
     }
     for (size_t i = 0; rc == 0 && i < np; i++)
-        rc = part_fetch(p, &pts[i], err);
+        rc = part_config(p, &pts[i], err);
+    layers ls = {0};
+    if (rc == 0)
+        rc = layers_fetch(p, pts, np, &ls, err);
     /* All there and verified: now, and only now, the store changes. */
+    if (rc == 0)
+        rc = layers_commit(&ls, ln, err);
+    layers_free(&ls);
     for (size_t i = 0; rc == 0 && i < np; i++)
         rc = part_commit(p, &pts[i], ln, err);
     if (rc == 0 && whole)
