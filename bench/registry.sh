@@ -80,6 +80,8 @@ COPY *.js ./
 CMD ["node", "server.js"]
 NF
 "$NBUILD" --root "$store" -q -t app:1 --output "oci:$work/layout" "$ctx" >/dev/null
+echo "image: $(jq '.layers | length' "$store/blobs/sha256/$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="app:1") | .digest' "$store/index.json" | cut -c8-)") layers," \
+    "$(du -sh "$work/layout/blobs" | cut -f1) compressed"
 ALL=
 if [ "${INDEX:-0}" = 1 ]; then
     # the layout's tag "1" becomes an index of two platforms, loaded into the store as app:1
@@ -103,8 +105,6 @@ if [ "${INDEX:-0}" = 1 ]; then
     ALL="--all --preserve-digests"
     echo "two platforms: index $idx"
 fi
-echo "image: $(jq '.layers | length' "$store/blobs/sha256/$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="app:1") | .digest' "$store/index.json" | cut -c8-)") layers," \
-    "$(du -sh "$work/layout/blobs" | cut -f1) compressed"
 
 # ---- the registry: a fresh one (empty storage) per tool and round, so no
 # tool can mount a blob another round uploaded (skopeo remembers where blobs
