@@ -37,6 +37,7 @@ Multi-platform indexes (for pull --all-platforms; "B" is an arm64 image on the s
   multinoplat     [B without a platform, amd64 A]: kept, shown as "unknown"
   multimissing    [amd64 A, arm64 whose manifest is 404]
   multibadblob    [amd64 A, arm64 C whose layer is 404]: fails after A's layer was fetched
+  multiattest     [amd64 A, an attestation manifest (unknown/unknown, an in-toto layer)], as buildx writes
 
 Every request is appended to the --log file as "METHOD PATH".  The port is
 written to --port-file.
@@ -95,6 +96,14 @@ CONFIG_B = json.dumps({"architecture": "arm64", "os": "linux", "config": {"Cmd":
 MANIFEST_B = MANIFEST.replace(sha(CONFIG).encode(), sha(CONFIG_B).encode()).replace(
     b'"size": %d}, "layers"' % len(CONFIG), b'"size": %d}, "layers"' % len(CONFIG_B))
 MANIFEST_C = MANIFEST_B.replace(sha(LAYER).encode(), sha(b"no such layer").encode())
+ATTEST = b'{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document"}'
+CONFIG_D = json.dumps({"architecture": "unknown", "os": "unknown", "config": {},
+                       "rootfs": {"type": "layers", "diff_ids": [sha(ATTEST)]}}, sort_keys=True).encode()
+MANIFEST_D = json.dumps({"schemaVersion": 2, "mediaType": MT_MAN,
+                         "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                    "digest": sha(CONFIG_D), "size": len(CONFIG_D)},
+                         "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": sha(ATTEST),
+                                     "size": len(ATTEST)}]}, sort_keys=True).encode()
 OVERSIZE_MANIFEST = manifest(layer_size=len(LAYER) - 100)
 counts = {}
 uploads = {}
@@ -172,6 +181,8 @@ class H(BaseHTTPRequestHandler):
                 return self.send(200, MANIFEST_B, MT_MAN)
             if ref == sha(MANIFEST_C):
                 return self.send(200, MANIFEST_C, MT_MAN)
+            if ref == sha(MANIFEST_D):
+                return self.send(200, MANIFEST_D, MT_MAN)
             if ref == sha(MANIFEST):
                 return self.send(200, MANIFEST, MT_MAN)
             if ref.startswith("sha256:") and repo == "multimissing":
@@ -189,6 +200,8 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, CONFIG, "application/octet-stream")
         if digest == sha(CONFIG_B):
             return self.send(200, CONFIG_B, "application/octet-stream")
+        if digest in (sha(CONFIG_D), sha(ATTEST)):
+            return self.send(200, CONFIG_D if digest == sha(CONFIG_D) else ATTEST, "application/octet-stream")
         if digest != sha(LAYER):
             return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         if self.command == "HEAD":
@@ -290,6 +303,9 @@ def main():
         "multinoplat": multi([ent(MANIFEST_B, None), A]),
         "multimissing": multi([A, ent(sha(b"missing"), "arm64")]),
         "multibadblob": multi([A, ent(MANIFEST_C, "arm64")]),
+        "multiattest": multi([A, dict(ent(MANIFEST_D, None), platform={"os": "unknown", "architecture": "unknown"},
+                                      annotations={"vnd.docker.reference.type": "attestation-manifest",
+                                                   "vnd.docker.reference.digest": sha(MANIFEST)})]),
     })
     with open(args["--port-file"], "w") as f:
         f.write(str(srv.server_address[1]))

@@ -107,6 +107,21 @@ refused() {
     rm -rf "$root"
 }
 
+@test "an attestation manifest (unknown/unknown, an in-toto layer), as buildx adds: kept whole, never run" {
+    root=$BATS_FILE_TMPDIR/attest
+    run bounded "$NRUN" --root "$root" pull -q --all-platforms "$REG/multiattest:1"
+    [ "$status" -eq 0 ]
+    run "$NRUN" --root "$root" images --format json
+    [ "$(jq -r '[.[0].Platforms[].Platform] | join(",")' <<<"$output")" = linux/amd64,unknown/unknown ]
+    # its layer is stored as served, by digest
+    m=$(jq -r '.[0].Platforms[1].Digest' <<<"$output")
+    l=$(jq -r '.layers[0].digest' "$root/blobs/sha256/${m#sha256:}")
+    [ "$(jq -r ._type "$root/blobs/sha256/${l#sha256:}")" = https://in-toto.io/Statement/v0.1 ]
+    run "$NRUN" --root "$root" image inspect "$REG/multiattest:1"
+    [ "$(jq -r '.[0].Architecture' <<<"$output")" = amd64 ]
+    rm -rf "$root"
+}
+
 @test "a platform whose manifest or layer is missing: the store is as it was, also after another's layer came" {
     refused multimissing "*manifest sha256:*MANIFEST_UNKNOWN*"
     : >"$HOSTILE_LOG"
