@@ -248,7 +248,19 @@ static int check_index(imp *im, const img_desc *xd, const char *what, nr_err *er
 typedef struct found {
     char *name; /* "name:tag" or NULL */
     img_desc m;
+    bool amd64; /* its index.json entry says linux/amd64 */
 } found;
+
+/* index.json may list one name once per platform (a layout that is itself
+ * the multi-platform index): the name goes to the linux/amd64 entry, as a
+ * pull would choose, not to whichever is listed last. */
+static bool loses_name(const found *f, size_t nf, size_t i)
+{
+    for (size_t j = 0; f[i].name && !f[i].amd64 && j < nf; j++)
+        if (j != i && f[j].amd64 && f[j].name && !strcmp(f[j].name, f[i].name))
+            return true;
+    return false;
+}
 
 static int tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, char **out, nr_err *err)
 {
@@ -339,6 +351,10 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
             goto out;
         }
         f[nf].m = md;
+        json_t *pl = json_object_get(v, "platform");
+        f[nf].amd64 = json_is_string(json_object_get(pl, "os")) && json_is_string(json_object_get(pl, "architecture")) &&
+                      !strcmp(json_string_value(json_object_get(pl, "os")), "linux") &&
+                      !strcmp(json_string_value(json_object_get(pl, "architecture")), "amd64");
         if (tag_for(im, v, repo, json_array_size(list), &f[nf].name, err) < 0)
             goto out;
         nf++;
@@ -358,10 +374,11 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
             goto out;
     }
     for (i = 0; i < nf; i++) {
-        if (f[i].name && img_tag_set(im->s, f[i].name, &f[i].m, err) < 0)
+        bool named = f[i].name && !loses_name(f, nf, i);
+        if (named && img_tag_set(im->s, f[i].name, &f[i].m, err) < 0)
             goto out;
         if (cb)
-            cb(f[i].name, &f[i].m, arg);
+            cb(named ? f[i].name : NULL, &f[i].m, arg);
     }
     ret = 0;
 out:

@@ -214,6 +214,27 @@ raw_digest() { skopeo inspect --raw --tls-verify=false "docker://$1" | sha256sum
     [ "$(jq -r '.manifests[0].digest' "$root/index.json")" = "$idx" ]
 }
 
+@test "nrun load of a layout whose index.json lists a name once per platform: the name goes to linux/amd64" {
+    amd=$(cat "$WORK/amd.digest") arm=$(cat "$WORK/arm.digest")
+    rm -rf "$WORK/flat"
+    cp -r "$WORK/lay" "$WORK/flat"
+    b=$WORK/flat/blobs/sha256
+    jq -nc --arg a "$amd" --argjson asz "$(stat -c %s "$b/${amd#sha256:}")" --arg r "$arm" \
+        --argjson rsz "$(stat -c %s "$b/${arm#sha256:}")" '{schemaVersion:2, manifests:[
+        {mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$a,size:$asz,
+         platform:{os:"linux",architecture:"amd64"},annotations:{"org.opencontainers.image.ref.name":"both:1"}},
+        {mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$r,size:$rsz,
+         platform:{os:"linux",architecture:"arm64",variant:"v8"},annotations:{"org.opencontainers.image.ref.name":"both:1"}}]}' \
+        >"$WORK/flat/index.json"
+    root=$(fresh flatroot)
+    run "$NRUN" --root "$root" load -i "$WORK/flat"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ $output == *"Loaded image: both:1"* ]]
+    [[ $output == *"Loaded image ID: $arm"* ]]
+    [ "$(jq -r '.manifests[0].digest' "$root/index.json")" = "$amd" ]
+}
+
 @test "nrun save of a multi-platform tag writes the whole index: skopeo copies it with its digest, load reads it back" {
     idx=$(cat "$WORK/index.digest")
     root=$WORK/all
