@@ -10,7 +10,10 @@
 #   no-change  the same push again: every blob is there (HEAD only)
 #   pull       into an empty store (nrun pull vs skopeo copy docker:// -> oci:)
 # Prints medians and ratios.  Targets (issue 14): push, pull <= 1.0x skopeo;
-# no-change push <= 0.5x.
+# no-change push <= 0.5x.  INDEX=1: the same for a two-platform image (an
+# OCI index of the image as linux/amd64 and an "arm64" image on the same
+# layers with its own config): nrun push / pull --all-platforms vs
+# skopeo copy --all --preserve-digests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-$here/../build}
@@ -54,7 +57,7 @@ if ! cmp -s "$lock" "$app/package-lock.json" 2>/dev/null || [ ! -f "$app/.nrun-c
 fi
 cp -a "$app/package.json" "$app/package-lock.json" "$app/node_modules" "$ctx/"
 if [ "$src" != "$here/app" ]; then
-    (cd "$src" && find . -maxdepth 1 -type f ! -name Nodefile ! -name Dockerfile -exec cp {} "$ctx/" \;)
+    (cd "$src" && find . -maxdepth 1 -type f ! -name Nodefile ! -name Dockerfile ! -name .dockerignore -exec cp {} "$ctx/" \;)
 else
     echo "require('express')().get('/', (q, r) => r.send('hello')).listen(3000);" >"$ctx/server.js"
 fi
@@ -79,6 +82,29 @@ NF
 "$NBUILD" --root "$store" -q -t app:1 --output "oci:$work/layout" "$ctx" >/dev/null
 echo "image: $(jq '.layers | length' "$store/blobs/sha256/$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="app:1") | .digest' "$store/index.json" | cut -c8-)") layers," \
     "$(du -sh "$work/layout/blobs" | cut -f1) compressed"
+ALL=
+if [ "${INDEX:-0}" = 1 ]; then
+    # the layout's tag "1" becomes an index of two platforms, loaded into the store as app:1
+    lay=$work/layout b=$work/layout/blobs/sha256
+    amd=$(jq -r '.manifests[0].digest' "$lay/index.json")
+    cfg=$(jq -r '.config.digest' "$b/${amd#sha256:}")
+    put() { local d; d=sha256:$(sha256sum <"$1" | cut -c1-64); mv "$1" "$b/${d#sha256:}"; echo "$d"; }
+    size() { stat -c %s "$b/${1#sha256:}"; }
+    jq -cj '.architecture="arm64"' "$b/${cfg#sha256:}" >"$work/t"
+    armcfg=$(put "$work/t")
+    jq -cj --arg d "$armcfg" --argjson s "$(size "$armcfg")" '.config.digest=$d | .config.size=$s' "$b/${amd#sha256:}" >"$work/t"
+    arm=$(put "$work/t")
+    jq -ncj --arg a "$amd" --argjson asz "$(size "$amd")" --arg r "$arm" --argjson rsz "$(size "$arm")" \
+        '{schemaVersion:2, mediaType:"application/vnd.oci.image.index.v1+json", manifests:[
+          {mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$a,size:$asz,platform:{os:"linux",architecture:"amd64"}},
+          {mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$r,size:$rsz,platform:{os:"linux",architecture:"arm64"}}]}' >"$work/t"
+    idx=$(put "$work/t")
+    jq -nc --arg d "$idx" --argjson s "$(size "$idx")" '{schemaVersion:2, manifests:[{mediaType:"application/vnd.oci.image.index.v1+json",
+        digest:$d, size:$s, annotations:{"org.opencontainers.image.ref.name":"1"}}]}' >"$lay/index.json"
+    "$NRUN" --root "$store" load -q -i "$lay" -n app:1
+    ALL="--all --preserve-digests"
+    echo "two platforms: index $idx"
+fi
 
 # ---- the registry: a fresh one (empty storage) per tool and round, so no
 # tool can mount a blob another round uploaded (skopeo remembers where blobs
@@ -115,9 +141,9 @@ ms() { # run "$@" quietly, print elapsed milliseconds
     echo $(((e - s) / 1000000))
 }
 nr_push() { "$NRUN" --root "$store" push -q app:1 "$reg/$1/app:1"; }
-sk_push() { skopeo copy -q --dest-tls-verify=false "oci:$work/layout:1" "docker://$reg/$1/app:1"; }
-nr_pull() { "$NRUN" --root "$work/pull-$1" pull -q "$reg/$1/app:1"; }
-sk_pull() { skopeo copy -q --src-tls-verify=false "docker://$reg/$1/app:1" "oci:$work/pull-$1:1"; }
+sk_push() { skopeo copy -q $ALL --dest-tls-verify=false "oci:$work/layout:1" "docker://$reg/$1/app:1"; }
+nr_pull() { "$NRUN" --root "$work/pull-$1" pull -q ${ALL:+--all-platforms} "$reg/$1/app:1"; }
+sk_pull() { skopeo copy -q $ALL --src-tls-verify=false "docker://$reg/$1/app:1" "oci:$work/pull-$1:1"; }
 
 declare -A r
 for i in $(seq 1 "$RUNS"); do

@@ -187,7 +187,7 @@ static int ensure(img_store *s, const char *ref, const bld_base_spec *spec_in, n
     img_image *have = NULL;
     nr_err e;
     if (img_image_load(s, spec.canonical, &have, &e) == 0) {
-        int r = img_tag_set(s, ref, &have->manifest, err);
+        int r = img_tag_set(s, ref, img_image_top(have), err);
         img_image_free(have);
         return r;
     }

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builder/base.h"
@@ -172,7 +173,7 @@ static bld_step *step_done(bld_state *b, const img_layer_desc *l)
 static int check_digest(bld_state *b, const bld_instr *in, const char *ref, const char *norm, const char *want,
                         img_image **img, nr_err *err)
 {
-    if (!*want || !strcmp((*img)->manifest.digest, want))
+    if (!*want || !strcmp((*img)->manifest.digest, want) || !strcmp(img_image_top(*img)->digest, want))
         return 0;
     bld_errat(err, &b->f, in, in->args[0].off,
               "FROM %s: digest mismatch: %s is %s in this store, the Nodefile asks for %s", ref, norm,
@@ -578,7 +579,7 @@ static int set_tags(bld_state *b, const img_desc *m, nr_err *err)
         nr_err e;
         if (img_image_load(b->s, b->o->tags[i], &img, &e) == 0) {
             old[i].existed = true;
-            old[i].manifest = img->manifest;
+            old[i].manifest = *img_image_top(img);
             img_image_free(img);
         }
         if ((rc = img_tag_set(b->s, b->o->tags[i], m, err)) < 0)
@@ -783,6 +784,12 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     nr_err ign;
     bool have_snap = rc == 0 && fstat(img_store_blobs_dirfd(s), &snap.dir) == 0 &&
                      blob_names(s, &snap.names, &snap.n, &ign) == 0;
+    /* The file timestamps' clock: a record written after this reads as
+     * fresh (the coarse clock never runs ahead of an inode's mtime).  On a
+     * filesystem with whole-second timestamps a record may read as older:
+     * its step runs again, never a stale one is taken. */
+    if (rc == 0 && o->jobs > 1 && o->no_cache)
+        clock_gettime(CLOCK_REALTIME_COARSE, &b.fresh_since);
     if (rc == 0 && o->jobs > 1)
         rc = bld_par_prebuild(&b, err);
     if (rc == 0)

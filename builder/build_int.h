@@ -96,7 +96,11 @@ typedef struct bld_state {
     bool **stage_deps;     /* [k][d]: stage k reads stage d (FROM, COPY --from, RUN --mount from=) */
     size_t n_all_stages, target;
     size_t only_stage;     /* 1 + the stage a parallel job builds as its target (parallel.c), 0: none */
-    const char *prefix;    /* progress lines of a parallel job: "[name] " */
+    const char *prefix;    /* progress and RUN output lines of a parallel job: "[name] " */
+    /* --no-cache with --jobs: the stages the jobs just built are found in
+     * the cache by the sequential pass, but only records written since
+     * this time (by this build); tv_sec 0: none is a hit */
+    struct timespec fresh_since;
     struct bld_tree {
         char *key;         /* a stage's chain or an image's manifest digest */
         bld_ctx *ctx;      /* its files, read-only (COPY --from) */
@@ -173,6 +177,9 @@ int bld_regcache_export(bld_state *b, const char *ref, bool max, nr_err *err);
 void bld_cache_empty_put(bld_state *b, const char *key);
 
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
+/* May the cache record at `path` be used (--no-cache, --no-cache-filter,
+ * records this build's jobs wrote)? */
+bool bld_cache_usable(const bld_state *b, const char *path);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);
 
 #endif

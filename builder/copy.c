@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "builder/build_int.h"
@@ -15,11 +16,24 @@
 
 /* ---- layer cache records ---- */
 
+bool bld_cache_usable(const bld_state *b, const char *path)
+{
+    if (b->stage_no_cache)
+        return false;
+    if (!b->o->no_cache)
+        return true;
+    struct stat st;
+    if (!b->fresh_since.tv_sec || stat(path, &st) < 0)
+        return false;
+    return st.st_mtim.tv_sec > b->fresh_since.tv_sec ||
+           (st.st_mtim.tv_sec == b->fresh_since.tv_sec && st.st_mtim.tv_nsec >= b->fresh_since.tv_nsec);
+}
+
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out)
 {
-    if (b->o->no_cache || b->stage_no_cache)
-        return false;
     cleanup_free char *p = nr_xasprintf("%s/layers/%s", b->cache_dir, key);
+    if (!bld_cache_usable(b, p))
+        return false;
     cleanup_free char *text = NULL;
     nr_err e;
     if (nr_read_file(AT_FDCWD, p, 65536, &text, NULL, &e) < 0)

@@ -8,7 +8,11 @@
  * every stage it reads (FROM, COPY --from, RUN --mount from=) is done, at
  * most o->jobs at a time.  Then the ordinary sequential pass builds the
  * target, finding those steps in the cache: the result is the sequential
- * build's, digest for digest.  A failing stage stops the others (SIGTERM,
+ * build's, digest for digest.  Under --no-cache the jobs run every step
+ * too and the sequential pass takes from the cache only what they wrote in
+ * this build (b->fresh_since).  A job's lines, its steps' output included,
+ * start with its stage ("[deps] "): several stages interleave on plain
+ * progress (BuildKit's plain view numbers them alike).  A failing stage stops the others (SIGTERM,
  * which a running step gets through the runtime's forwarding) and its
  * error, with its file:line:col, is the build's; so is a SIGINT/SIGTERM
  * to nbuild.  Nothing is tagged then: the sequential pass does not run. */
@@ -52,7 +56,9 @@ static _Noreturn void job(bld_state *parent, const bld_state *t, size_t k, int w
     stage_label(t, k, label, sizeof label);
     if (o.progress)
         setvbuf(o.progress, NULL, _IOLBF, 0);
-    bld_state c = {.s = parent->s, .o = &o, .only_stage = k + 1, .prefix = label};
+    /* under --no-cache, what the jobs before this one built is fresh for
+     * it too: a stage FROM another job's stage builds on that one's layers */
+    bld_state c = {.s = parent->s, .o = &o, .only_stage = k + 1, .prefix = label, .fresh_since = parent->fresh_since};
     c.build_arg_used = nr_xcalloc(o.n_build_args + 1, sizeof *c.build_arg_used);
     c.cache_dir = nr_xstrdup(parent->cache_dir);
     nr_err e = {0};
@@ -74,8 +80,8 @@ static _Noreturn void job(bld_state *parent, const bld_state *t, size_t k, int w
 int bld_par_prebuild(bld_state *b, nr_err *err)
 {
     const bld_opts *o = b->o;
-    if (o->jobs <= 1 || o->no_cache)
-        return 0; /* with no cache the sequential pass could not use what the jobs made */
+    if (o->jobs <= 1)
+        return 0;
     bld_state t = {.s = b->s, .o = o, .f = b->f};
     if (bld_stages_analyze(&t, err) < 0) {
         bld_trees_free(&t);

@@ -128,7 +128,7 @@ int bld_regcache_import(bld_state *b, const char *ref, nr_err *err)
     img_desc m;
     int rc = img_reg_pull(b->s, ref, b->o->reg, &m, NULL, 0, err);
     if (old)
-        img_tag_set(b->s, rr.local, &old->manifest, &e);
+        img_tag_set(b->s, rr.local, img_image_top(old), &e);
     else if (rc == 0)
         img_tag_remove(b->s, rr.local, &e);
     img_image_free(old);
@@ -194,7 +194,7 @@ int bld_regcache_export(bld_state *b, const char *ref, bool max, nr_err *err)
     if (rc == 0)
         rc = img_reg_push(b->s, rr.local, ref, b->o->reg, &pd, err);
     if (old)
-        img_tag_set(b->s, rr.local, &old->manifest, &e);
+        img_tag_set(b->s, rr.local, img_image_top(old), &e);
     else
         img_tag_remove(b->s, rr.local, &e);
     img_image_free(old);

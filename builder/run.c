@@ -52,8 +52,32 @@ typedef struct out_relay {
     int tail_fd;  /* the relay sends the last lines here when the step ends */
 } out_relay;
 
-static void relay_main(int in, int out, int tail, bool quiet)
+/* Write `n` bytes of output with `prefix` at the start of every line (a
+ * parallel job's stage), in one write so lines of jobs do not mix; *bol:
+ * the next byte starts a line. */
+static void write_prefixed(int out, const char *prefix, const char *buf, size_t n, bool *bol)
 {
+    if (!prefix || !*prefix) {
+        (void)!nr_write_all(out, buf, n);
+        return;
+    }
+    nr_buf o = {0};
+    for (size_t i = 0; i < n;) {
+        if (*bol)
+            nr_buf_addstr(&o, prefix);
+        const char *nl = memchr(buf + i, '\n', n - i);
+        size_t len = nl ? (size_t)(nl - (buf + i)) + 1 : n - i;
+        nr_buf_add(&o, buf + i, len);
+        *bol = nl != NULL;
+        i += len;
+    }
+    (void)!nr_write_all(out, o.data, o.len);
+    nr_buf_free(&o);
+}
+
+static void relay_main(int in, int out, int tail, bool quiet, const char *prefix)
+{
+    bool bol = true;
     size_t shown = 0; /* lines put on the terminal: a tty view folds them */
     char *ring[TAIL_LINES] = {0};
     size_t head = 0;
@@ -67,7 +91,7 @@ static void relay_main(int in, int out, int tail, bool quiet)
             break;
         }
         if (!quiet)
-            (void)!nr_write_all(out, buf, (size_t)n);
+            write_prefixed(out, prefix, buf, (size_t)n, &bol);
         for (ssize_t i = 0; !quiet && i < n; i++)
             shown += buf[i] == '\n';
         for (ssize_t i = 0; i < n; i++) {
@@ -99,7 +123,7 @@ static void relay_main(int in, int out, int tail, bool quiet)
     _exit(0);
 }
 
-static int relay_start(out_relay *r, bool quiet, nr_err *err)
+static int relay_start(out_relay *r, bool quiet, const char *prefix, nr_err *err)
 {
     int p[2], t[2];
     if (pipe2(p, O_CLOEXEC) < 0)
@@ -121,7 +145,7 @@ static int relay_start(out_relay *r, bool quiet, nr_err *err)
         close(t[0]);
         signal(SIGINT, SIG_IGN); /* a ^C reaches the step; we end with its output */
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* and with nbuild, if it is killed */
-        relay_main(p[0], 1, t[1], quiet);
+        relay_main(p[0], 1, t[1], quiet, prefix);
     }
     close(p[0]);
     close(t[1]);
@@ -170,10 +194,8 @@ static void empty_seen(bld_state *b, const char *key)
 
 static bool cache_empty_get(bld_state *b, const char *key)
 {
-    if (b->o->no_cache || b->stage_no_cache)
-        return false;
     cleanup_free char *p = nr_xasprintf("%s/layers/%s.empty", b->cache_dir, key);
-    return access(p, F_OK) == 0;
+    return bld_cache_usable(b, p) && access(p, F_OK) == 0;
 }
 
 void bld_cache_empty_put(bld_state *b, const char *key)
@@ -642,7 +664,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     created = true;
     out_relay r = {0};
-    if (relay_start(&r, b->o->quiet, err) < 0)
+    if (relay_start(&r, b->o->quiet, b->prefix, err) < 0)
         goto out;
     rt_run_params rp = {0};
     rt_stop_forwarded = 0;

@@ -28,6 +28,29 @@ static int open_store(nr_global *g, img_store **s)
 
 /* ---- nrun images ---- */
 
+/* The platforms of a multi-platform image, in the index's order. */
+static json_t *platforms_json(const img_image *img)
+{
+    json_t *a = json_array();
+    const img_index *x = img->platforms;
+    for (size_t i = 0; x && i < x->n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "Platform", x->p[i].name, "Digest",
+                                           x->p[i].manifest.digest, "MediaType", x->p[i].manifest.media_type));
+    return a;
+}
+
+static void platforms_print(const img_image *img)
+{
+    const img_index *x = img->platforms;
+    if (!x) {
+        printf("   -");
+        return;
+    }
+    printf("   ");
+    for (size_t i = 0; i < x->n; i++)
+        printf("%s%s", i ? "," : "", x->p[i].name);
+}
+
 typedef struct row {
     char repo[IMG_NAME_MAX];
     char tag[IMG_TAG_MAX];
@@ -87,7 +110,7 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
         }
         img_image *img = NULL;
         for (size_t k = 0; k < nc && !img; k++)
-            if (!strcmp(cache[k]->manifest.digest, tags[i].manifest.digest))
+            if (!strcmp(img_image_top(cache[k])->digest, tags[i].manifest.digest))
                 img = cache[k];
         if (!img) {
             if (img_image_load_digest(s, tags[i].manifest.digest, &img, &err) < 0) {
@@ -106,10 +129,12 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
         for (size_t i = 0; i < nr; i++) {
             char created[64];
             nr_rfc3339(img_image_created(rows[i].img), 0, created, sizeof created);
-            json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "Repository", rows[i].repo, "Tag",
-                                               rows[i].tag, "Id", rows[i].img->config.digest, "Digest",
-                                               rows[i].img->manifest.digest, "Size",
-                                               (json_int_t)img_image_size(rows[i].img), "Created", created));
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "Repository", rows[i].repo, "Tag", rows[i].tag,
+                                  "Id", rows[i].img->config.digest, "Digest", img_image_top(rows[i].img)->digest,
+                                  "Size", (json_int_t)img_image_size(rows[i].img), "Created", created);
+            if (rows[i].img->platforms)
+                json_object_set_new(o, "Platforms", platforms_json(rows[i].img));
+            json_array_append_new(a, o);
         }
         char *t = json_dumps(a, JSON_INDENT(2));
         puts(t);
@@ -130,8 +155,15 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
             wt = (int)strlen(rows[i].tag) > wt ? (int)strlen(rows[i].tag) : wt;
         }
         int wid = notrunc ? 71 : 12;
-        printf("%-*s   %-*s   %-*s   %-71s   %-8s   %s\n", wr, "REPOSITORY", wt, "TAG", wid, "IMAGE ID", "DIGEST", "SIZE",
-               "CREATED");
+        /* PLATFORMS only when a multi-platform image is listed: the usual
+         * table stays what scripts already read. */
+        bool multi = false;
+        for (size_t i = 0; i < nr; i++)
+            multi |= rows[i].img->platforms != NULL;
+        char hdr[32];
+        snprintf(hdr, sizeof hdr, "%-14s", "CREATED");
+        printf("%-*s   %-*s   %-*s   %-71s   %-8s   %s%s\n", wr, "REPOSITORY", wt, "TAG", wid, "IMAGE ID", "DIGEST",
+               "SIZE", multi ? hdr : "CREATED", multi ? "   PLATFORMS" : "");
         long long now = (long long)time(NULL);
         for (size_t i = 0; i < nr; i++) {
             char size[32], ago[64];
@@ -141,9 +173,12 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
                 snprintf(ago, sizeof ago, "N/A");
             else
                 nr_human_ago(now - cr, ago, sizeof ago);
-            printf("%-*s   %-*s   %-*.*s   %-71s   %-8s   %s\n", wr, rows[i].repo, wt, rows[i].tag, wid, wid,
+            printf("%-*s   %-*s   %-*.*s   %-71s   %-8s   %-*s", wr, rows[i].repo, wt, rows[i].tag, wid, wid,
                    notrunc ? rows[i].img->config.digest : img_digest_hex(rows[i].img->config.digest),
-                   rows[i].img->manifest.digest, size, ago);
+                   img_image_top(rows[i].img)->digest, size, multi ? 14 : 0, ago);
+            if (multi)
+                platforms_print(rows[i].img);
+            putchar('\n');
         }
     }
     for (size_t k = 0; k < nc; k++)
@@ -280,10 +315,10 @@ int nr_cmd_rmi(int argc, char **argv, nr_global *g)
             printf("Untagged: %s\n", img->tags[k]);
         }
         bool deleted;
-        if (img_manifest_drop_untagged(s, img->manifest.digest, &deleted, &err) < 0)
+        if (img_manifest_drop_untagged(s, img_image_top(img)->digest, &deleted, &err) < 0)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         else if (deleted)
-            printf("Deleted: %s\n", img->manifest.digest);
+            printf("Deleted: %s\n", img_image_top(img)->digest);
         any_deleted |= deleted;
         img_image_free(img);
     }
@@ -321,7 +356,7 @@ int nr_cmd_tag(int argc, char **argv, nr_global *g)
     if (img_image_load(s, argv[1], &img, &err) < 0) {
         rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     } else {
-        if (img_tag_set(s, name, &img->manifest, &err) < 0)
+        if (img_tag_set(s, name, img_image_top(img), &err) < 0)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         img_image_free(img);
     }
@@ -339,7 +374,7 @@ static json_t *inspect_json(img_image *img)
         img_ref r;
         nr_err e;
         if (img_ref_parse(img->tags[i], &r, &e) == 0) {
-            char *d = nr_xasprintf("%s@%s", r.name, img->manifest.digest);
+            char *d = nr_xasprintf("%s@%s", r.name, img_image_top(img)->digest);
             bool dup = false;
             for (size_t k = 0; k < json_array_size(digests); k++)
                 dup |= !strcmp(json_string_value(json_array_get(digests, k)), d);
@@ -366,6 +401,16 @@ static json_t *inspect_json(img_image *img)
                      (json_int_t)img_image_size(img), "ManifestMediaType", img->manifest.media_type, "ConfigDigest",
                      img->config.digest);
     json_object_set_new(o, "Layers", layers);
+    /* A multi-platform image: Digest is the index's (what its tag and a
+     * registry name), the rest describes its linux/amd64 image. */
+    if (img->platforms) {
+        json_object_set_new(o, "Digest", json_string(img->index.digest));
+        json_object_set_new(o, "MediaType", json_string(img->index.media_type));
+        json_object_set_new(o, "ManifestDigest", json_string(img->manifest.digest));
+        json_object_set_new(o, "Index", json_pack("{s:s, s:s, s:I, s:o}", "Digest", img->index.digest, "MediaType",
+                                                  img->index.media_type, "Size", (json_int_t)img->index.size,
+                                                  "Platforms", platforms_json(img)));
+    }
     return o;
 }
 

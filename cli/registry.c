@@ -132,7 +132,7 @@ static void on_progress(void *arg, img_prog_event ev, const char *digest, uint64
 
 /* ---- shared flags ---- */
 
-enum { OPT_TLS = NR_OPT_LONG, OPT_MIRROR, OPT_CONFIG, OPT_PSTDIN, OPT_CERT, OPT_JOBS };
+enum { OPT_TLS = NR_OPT_LONG, OPT_MIRROR, OPT_CONFIG, OPT_PSTDIN, OPT_CERT, OPT_JOBS, OPT_ALLPLAT };
 
 typedef struct reg_flags {
     img_reg_opts o;
@@ -215,14 +215,25 @@ static void flags_free(reg_flags *f)
 
 int nr_cmd_pull(int argc, char **argv, nr_global *g)
 {
-    static const nr_opt opts[] = {COMMON_OPTS, {0}};
-    static const nr_cmdspec spec = {"pull [OPTIONS] NAME[:TAG|@DIGEST]", "Pull an image from a registry.", opts, false};
+    static const nr_opt opts[] = {
+        {"all-platforms", OPT_ALLPLAT, no_argument, NULL,
+         "keep a multi-platform image whole: its index and every platform's image (default: linux/amd64 only)"},
+        COMMON_OPTS,
+        {0}};
+    static const nr_cmdspec spec = {"pull [OPTIONS] NAME[:TAG|@DIGEST]",
+                                    "Pull an image from a registry.  From a multi-platform image (an index) only the "
+                                    "linux/amd64 image is kept, as docker pull does, unless --all-platforms.",
+                                    opts, false};
     reg_flags f = {.o = {.tls_verify = -1}};
     int c, rc;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         if (c == NR_OPT_HELP || c == NR_OPT_BAD) {
             flags_free(&f);
             return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+        }
+        if (c == OPT_ALLPLAT) {
+            f.o.all_platforms = true;
+            continue;
         }
         if ((rc = common_flag(g, "pull", c, &f))) {
             flags_free(&f);

@@ -47,22 +47,87 @@ static char *export_index(json_t *old, const img_image *img, const char *name)
         json_t *n = json_object_get(json_object_get(json_array_get(m, i), "annotations"), IMG_ANNOT_REF_NAME);
         bool same = name[0] ? json_is_string(n) && !strcmp(json_string_value(n), name)
                             : !n && !strcmp(json_string_value(json_object_get(json_array_get(m, i), "digest")),
-                                            img->manifest.digest);
+                                            img_image_top(img)->digest);
         if (same)
             json_array_remove(m, i);
         else
             i++;
     }
-    json_t *d = img__desc_json(&img->manifest);
-    json_object_set_new(d, "platform", json_pack("{s:s, s:s}", "architecture",
-                                                 json_string_value(json_object_get(img->config_json, "architecture")),
-                                                 "os", json_string_value(json_object_get(img->config_json, "os"))));
+    json_t *d = img__desc_json(img_image_top(img));
+    if (!img->platforms) /* an index's entry has no one platform */
+        json_object_set_new(d, "platform",
+                            json_pack("{s:s, s:s}", "architecture",
+                                      json_string_value(json_object_get(img->config_json, "architecture")), "os",
+                                      json_string_value(json_object_get(img->config_json, "os"))));
     if (name[0])
         json_object_set_new(d, "annotations", json_pack("{s:s}", IMG_ANNOT_REF_NAME, name));
     json_array_append_new(m, d);
     char *text = json_dumps(idx, JSON_SORT_KEYS | JSON_COMPACT);
     json_decref(idx);
     return text;
+}
+
+/* Every blob the export holds, each once: the manifest, its config and
+ * layers; for a multi-platform image the index, then that for every image
+ * it lists (their manifests read again from the store, only as
+ * descriptors: another platform's image is never validated as runnable). */
+typedef struct blob_list {
+    img_desc *d;
+    size_t n;
+} blob_list;
+
+static void list_add(blob_list *l, const img_desc *d)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->d[i].digest, d->digest))
+            return;
+    l->d = nr_xrealloc(l->d, (l->n + 1) * sizeof *l->d);
+    l->d[l->n++] = *d;
+}
+
+static int list_manifest(img_store *s, const img_desc *m, blob_list *l, nr_err *err)
+{
+    cleanup_free char *data = NULL;
+    size_t len;
+    if (img_blob_read(s, m->digest, IMG_JSON_MAX, &data, &len, err) < 0)
+        return -1;
+    json_t *j = json_loadb(data, len, 0, NULL);
+    char what[128];
+    snprintf(what, sizeof what, "manifest %s", m->digest);
+    list_add(l, m);
+    img_desc d;
+    int rc = img__desc_parse(json_object_get(j, "config"), &d, what, err);
+    if (rc == 0)
+        list_add(l, &d);
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(j, "layers"), i, v)
+    {
+        if (rc == 0 && (rc = img__desc_parse(v, &d, what, err)) == 0)
+            list_add(l, &d);
+    }
+    json_decref(j);
+    return rc;
+}
+
+static int export_blobs(img_store *s, const img_image *img, blob_list *l, nr_err *err)
+{
+    memset(l, 0, sizeof *l);
+    if (!img->platforms) {
+        list_add(l, &img->manifest);
+        list_add(l, &img->config);
+        for (size_t i = 0; i < img->n_layers; i++)
+            list_add(l, &img->layers[i].blob);
+        return 0;
+    }
+    list_add(l, &img->index);
+    for (size_t i = 0; i < img->platforms->n; i++)
+        if (list_manifest(s, &img->platforms->p[i].manifest, l, err) < 0) {
+            free(l->d);
+            l->d = NULL;
+            return -1;
+        }
+    return 0;
 }
 
 static bool dir_is_empty(int dfd)
@@ -93,6 +158,7 @@ int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const cha
         return -1;
     int ret = -1;
     json_t *old = NULL;
+    blob_list bl = {0};
     cleanup_free char *text = NULL;
     cleanup_close int dfd = -1, bfd = -1;
     cleanup_free char *layout = NULL;
@@ -141,11 +207,11 @@ int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const cha
         nr_err_sys(err, errno, "open %s/blobs/sha256", dir);
         goto out;
     }
-    for (size_t i = 0; i < img->n_layers; i++)
-        if (img_blob_copy_to(s, img->layers[i].blob.digest, bfd, err) < 0)
-            goto wrap;
-    if (img_blob_copy_to(s, img->config.digest, bfd, err) < 0 || img_blob_copy_to(s, img->manifest.digest, bfd, err) < 0)
+    if (export_blobs(s, img, &bl, err) < 0)
         goto wrap;
+    for (size_t i = 0; i < bl.n; i++)
+        if (img_blob_copy_to(s, bl.d[i].digest, bfd, err) < 0)
+            goto wrap;
     text = export_index(old, img, name);
     if (!text || nr_write_atomic(dfd, "index.json", text, strlen(text), 0644, err) < 0)
         goto wrap;
@@ -154,6 +220,7 @@ int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const cha
 wrap:
     nr_err_wrap(err, "export %s to %s", ref, dir);
 out:
+    free(bl.d);
     json_decref(old);
     img_image_free(img);
     return ret;
@@ -235,6 +302,7 @@ int img_export_oci_archive(img_store *s, const char *ref, const char *file, cons
         return -1;
     cleanup_free char *tmp = nr_xasprintf("%s.tmp-%d", file, (int)getpid());
     int ret = -1;
+    blob_list bl = {0};
     struct archive *a = NULL;
     cleanup_free char *text = export_index(NULL, img, name);
     bool to_stdout = !strcmp(file, "-");
@@ -250,16 +318,11 @@ int img_export_oci_archive(img_store *s, const char *ref, const char *file, cons
     }
     if (tar_add_bytes(a, "oci-layout", LAYOUT, strlen(LAYOUT), err) < 0 ||
         tar_add_bytes(a, "index.json", text, strlen(text), err) < 0 || tar_add_dir(a, "blobs", err) < 0 ||
-        tar_add_dir(a, "blobs/sha256", err) < 0 || tar_add_blob(s, a, &img->manifest, err) < 0 ||
-        tar_add_blob(s, a, &img->config, err) < 0)
+        tar_add_dir(a, "blobs/sha256", err) < 0 || export_blobs(s, img, &bl, err) < 0)
         goto out;
-    for (size_t i = 0; i < img->n_layers; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < i; j++)
-            dup |= !strcmp(img->layers[i].blob.digest, img->layers[j].blob.digest);
-        if (!dup && tar_add_blob(s, a, &img->layers[i].blob, err) < 0)
+    for (size_t i = 0; i < bl.n; i++)
+        if (tar_add_blob(s, a, &bl.d[i], err) < 0)
             goto out;
-    }
     if (archive_write_close(a) != ARCHIVE_OK) {
         nr_err_set(err, "write %s: %s", file, archive_error_string(a));
         goto out;
@@ -283,6 +346,7 @@ out:
             unlink(tmp);
         nr_err_wrap(err, "export %s", ref);
     }
+    free(bl.d);
     img_image_free(img);
     return ret;
 }

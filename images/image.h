@@ -30,6 +30,7 @@
 #define IMG_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define IMG_MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
 #define IMG_MT_DOCKER_LAYER_TAR "application/vnd.docker.image.rootfs.diff.tar"
+#define IMG_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define IMG_ANNOT_REF_NAME "org.opencontainers.image.ref.name"
 
 /* Largest manifest / config / index.json we read (hostile input bound). */
@@ -45,6 +46,33 @@ typedef struct img_layer_desc {
     img_desc blob;                 /* compressed layer blob */
     char diff_id[IMG_DIGEST_MAX];  /* from the config's rootfs.diff_ids */
 } img_layer_desc;
+
+/* ---- image indexes (multi-platform images: platforms.c) ---- */
+
+/* Entries an index may list. */
+#define IMG_INDEX_MAX 64
+
+typedef struct img_platform {
+    img_desc manifest;
+    char name[128];  /* "linux/arm64/v8", "unknown" when the entry has no platform */
+    int dup_of;      /* index of an earlier entry with the same digest, or -1 */
+} img_platform;
+
+typedef struct img_index {
+    size_t n;
+    int chosen;      /* the linux/amd64 entry (the first one) */
+    img_platform p[];
+} img_index;
+
+bool img_mt_is_index(const char *mt);    /* OCI index or Docker manifest list */
+bool img_mt_is_manifest(const char *mt); /* OCI or Docker schema2 image manifest */
+/* An index document: an index mediaType, or none with "manifests" and no "layers". */
+bool img_json_is_index(json_t *j);
+/* Check an index (see platforms.c for the rules: no nesting, no self
+ * reference, at most IMG_INDEX_MAX entries, duplicates consistent, a
+ * linux/amd64 image present) and list its entries; free() the result.
+ * `self_digest` (the index's own digest) may be NULL. */
+int img_index_parse(json_t *idx, const char *self_digest, const char *what, img_index **out, nr_err *err);
 
 /* ---- writing an image ---- */
 
@@ -109,11 +137,20 @@ typedef struct img_image {
     json_t *config_json;          /* owned, validated (whole config blob) */
     img_layer_desc *layers;       /* n_layers, base first, with diff_ids */
     size_t n_layers;
-    char **tags;                  /* every "name:tag" pointing at this manifest */
+    char **tags;                  /* every "name:tag" pointing at this manifest (or at its index) */
     size_t n_tags;
+    /* When the reference named an index: the index (digest "" otherwise)
+     * and its entries; the fields above are its linux/amd64 image. */
+    img_desc index;
+    img_index *platforms;
 } img_image;
 
-/* Resolve a reference: name[:tag], name@sha256:..., a full "sha256:<hex>"
+/* What the reference names: the index when there is one, else the manifest
+ * (the digest a registry shows, what a tag points at). */
+const img_desc *img_image_top(const img_image *img);
+
+/* Resolve a reference (a tag or digest of an index loads the index's
+ * linux/amd64 image, the index in img->index): name[:tag], name@sha256:..., a full "sha256:<hex>"
  * (manifest or config digest), or a unique hex prefix (>= 4 chars, with or
  * without "sha256:") of a tagged manifest or config digest, as docker prints
  * IDs.  Not found: returns -1 with err->errnum = ENOENT.  Ambiguous prefix:

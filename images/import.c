@@ -174,10 +174,93 @@ static int need_blob(imp *im, const img_desc *d, nr_err *err)
     return nr_err_set(err, "%s: blob %s is missing", im->src, d->digest);
 }
 
+/* An image manifest of the layout and everything it references, staged or
+ * already stored.  `strict`: the image nrun runs (a valid manifest and
+ * config, a diff_id per layer); else (another platform of an index) only
+ * well-formed descriptors, as a registry keeps them. */
+static int check_manifest(imp *im, const img_desc *md, bool strict, const char *what, nr_err *err)
+{
+    img_desc cd;
+    json_t *m = NULL, *c = NULL;
+    int r = get_json(im, md, &m, err);
+    json_t *sv = json_object_get(m, "schemaVersion");
+    if (r == 0 && strict)
+        r = img_manifest_validate(m, what, err);
+    else if (r == 0 && (!json_is_object(m) || !json_is_integer(sv) || json_integer_value(sv) != 2 ||
+                        !json_is_array(json_object_get(m, "layers")) ||
+                        json_array_size(json_object_get(m, "layers")) > 500))
+        r = nr_err_set(err, "%s: manifest %s is not a schemaVersion 2 image manifest", what, md->digest);
+    if (r == 0)
+        r = img__desc_parse(json_object_get(m, "config"), &cd, what, err);
+    if (r == 0 && strict)
+        r = get_json(im, &cd, &c, err);
+    else if (r == 0)
+        r = cd.size > IMG_JSON_MAX ? nr_err_set(err, "%s: config %s is too large", what, cd.digest)
+                                   : need_blob(im, &cd, err);
+    if (r == 0 && strict)
+        r = img_config_validate(c, what, err);
+    json_t *layers = json_object_get(m, "layers");
+    if (r == 0 && strict &&
+        json_array_size(layers) != json_array_size(json_object_get(json_object_get(c, "rootfs"), "diff_ids")))
+        r = nr_err_set(err, "%s: manifest has %zu layers, config %zu diff_ids", what, json_array_size(layers),
+                       json_array_size(json_object_get(json_object_get(c, "rootfs"), "diff_ids")));
+    size_t j;
+    json_t *l;
+    json_array_foreach(layers, j, l)
+    {
+        img_desc ld;
+        if (r == 0)
+            r = img__desc_parse(l, &ld, what, err);
+        if (r == 0)
+            r = need_blob(im, &ld, err);
+    }
+    json_decref(m);
+    json_decref(c);
+    return r;
+}
+
+/* A multi-platform image: the index (checked as a registry's would be) and
+ * every image it lists; the linux/amd64 one strictly. */
+static int check_index(imp *im, const img_desc *xd, const char *what, nr_err *err)
+{
+    json_t *j;
+    if (get_json(im, xd, &j, err) < 0)
+        return -1;
+    char w[512];
+    snprintf(w, sizeof w, "%s: index %s", what, xd->digest);
+    img_index *x = NULL;
+    int r = img_json_is_index(j) ? img_index_parse(j, xd->digest, w, &x, err)
+                                 : nr_err_set(err, "%s: is not an index (its descriptor says %s)", w, xd->media_type);
+    json_t *mt = json_object_get(j, "mediaType");
+    if (r == 0 && json_is_string(mt) && strcmp(json_string_value(mt), xd->media_type))
+        r = nr_err_set(err, "%s: is a %s, its descriptor says %s", w, json_string_value(mt), xd->media_type);
+    json_decref(j);
+    for (size_t i = 0; r == 0 && i < x->n; i++) {
+        char cw[700];
+        snprintf(cw, sizeof cw, "%s: manifests[%zu] (%s)", w, i, x->p[i].name);
+        if (x->p[i].dup_of < 0)
+            r = check_manifest(im, &x->p[i].manifest, (int)i == x->chosen, cw, err);
+    }
+    free(x);
+    return r;
+}
+
 typedef struct found {
     char *name; /* "name:tag" or NULL */
     img_desc m;
+    bool amd64; /* its index.json entry says linux/amd64 */
 } found;
+
+/* index.json may list one name once per platform (a layout that is itself
+ * the multi-platform index): the name goes to the linux/amd64 entry, as a
+ * pull would choose, not to whichever is listed last. */
+static bool loses_name(const found *f, size_t nf, size_t i)
+{
+    for (size_t j = 0; f[i].name && !f[i].amd64 && j < nf; j++)
+        if (j != i && f[j].amd64 && f[j].name && !strcmp(f[j].name, f[i].name))
+            return true;
+    return false;
+}
 
 static int tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, char **out, nr_err *err)
 {
@@ -255,43 +338,23 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
     {
         char what[256];
         snprintf(what, sizeof what, "%s: index.json manifests[%zu]", im->src, i);
-        img_desc md, cd;
-        json_t *m = NULL, *c = NULL;
+        img_desc md;
         if (img__desc_parse(v, &md, what, err) < 0)
             goto out;
-        if (strcmp(md.media_type, IMG_MT_MANIFEST) && strcmp(md.media_type, IMG_MT_DOCKER_MANIFEST)) {
-            nr_err_set(err, "%s: %s is not supported (only image manifests)", what, md.media_type);
+        if (img_mt_is_index(md.media_type)) {
+            if (check_index(im, &md, what, err) < 0)
+                goto out;
+        } else if (!img_mt_is_manifest(md.media_type)) {
+            nr_err_set(err, "%s: %s is not supported (only image manifests and indexes)", what, md.media_type);
+            goto out;
+        } else if (check_manifest(im, &md, true, what, err) < 0) {
             goto out;
         }
-        int r = get_json(im, &md, &m, err);
-        if (r == 0)
-            r = img_manifest_validate(m, what, err);
-        if (r == 0)
-            r = img__desc_parse(json_object_get(m, "config"), &cd, what, err);
-        if (r == 0)
-            r = get_json(im, &cd, &c, err);
-        if (r == 0)
-            r = img_config_validate(c, what, err);
-        json_t *layers = json_object_get(m, "layers");
-        if (r == 0 && json_array_size(layers) !=
-                          json_array_size(json_object_get(json_object_get(c, "rootfs"), "diff_ids")))
-            r = nr_err_set(err, "%s: manifest has %zu layers, config %zu diff_ids", what, json_array_size(layers),
-                           json_array_size(json_object_get(json_object_get(c, "rootfs"), "diff_ids")));
-        size_t j;
-        json_t *l;
-        json_array_foreach(layers, j, l)
-        {
-            img_desc ld;
-            if (r == 0)
-                r = img__desc_parse(l, &ld, what, err);
-            if (r == 0)
-                r = need_blob(im, &ld, err);
-        }
-        json_decref(m);
-        json_decref(c);
-        if (r < 0)
-            goto out;
         f[nf].m = md;
+        json_t *pl = json_object_get(v, "platform");
+        f[nf].amd64 = json_is_string(json_object_get(pl, "os")) && json_is_string(json_object_get(pl, "architecture")) &&
+                      !strcmp(json_string_value(json_object_get(pl, "os")), "linux") &&
+                      !strcmp(json_string_value(json_object_get(pl, "architecture")), "amd64");
         if (tag_for(im, v, repo, json_array_size(list), &f[nf].name, err) < 0)
             goto out;
         nf++;
@@ -311,10 +374,11 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
             goto out;
     }
     for (i = 0; i < nf; i++) {
-        if (f[i].name && img_tag_set(im->s, f[i].name, &f[i].m, err) < 0)
+        bool named = f[i].name && !loses_name(f, nf, i);
+        if (named && img_tag_set(im->s, f[i].name, &f[i].m, err) < 0)
             goto out;
         if (cb)
-            cb(f[i].name, &f[i].m, arg);
+            cb(named ? f[i].name : NULL, &f[i].m, arg);
     }
     ret = 0;
 out:

@@ -15,14 +15,17 @@
  * `umoci unpack --image DIR:1.2` find it), or a full "name:tag" (what
  * `podman load` takes as the image name; skopeo then wants oci:DIR:name:tag).
  * NULL: the normalized "name:tag" of `ref` when it names a tag, else no
- * annotation. */
+ * annotation.  A multi-platform image is exported whole: its index (the
+ * entry) and every image it lists. */
 int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const char *tag, nr_err *err);
 /* Same, as a tar archive of a layout, written atomically to FILE ("-":
  * standard output). */
 int img_export_oci_archive(img_store *s, const char *ref, const char *file, const char *tag, nr_err *err);
 
 /* Import every image manifest listed in the index.json of a layout DIR or an
- * archive FILE ("-": standard input).  Names: a ref.name annotation that is
+ * archive FILE ("-": standard input); an entry that is an index (a
+ * multi-platform image, as `skopeo copy --all` writes it) is kept whole
+ * with every image it lists, and its tag names the index.  Names: a ref.name annotation that is
  * a full "name:tag" becomes that tag; `repo` (a repository) replaces its
  * name and keeps its tag; a ref.name that is only a tag ("1.2") needs `repo`
  * (error without); `repo` as "name:tag" forces that name for a single image.

@@ -84,8 +84,7 @@ static int mark(img_store *s, const img_desc *d, marks *mk, int depth, nr_err *e
 {
     strset *set = &mk->blobs;
     set_add(set, d->digest);
-    bool is_index = !strcmp(d->media_type, IMG_MT_INDEX) ||
-                    !strcmp(d->media_type, "application/vnd.docker.distribution.manifest.list.v2+json");
+    bool is_index = img_mt_is_index(d->media_type);
     if (strcmp(d->media_type, IMG_MT_MANIFEST) && strcmp(d->media_type, IMG_MT_DOCKER_MANIFEST) && !is_index)
         return 0;
     if (depth > 4)
@@ -142,6 +141,29 @@ static void gc_unlock_exclusive(img_store *s)
         flock(s->gc_fd, LOCK_SH);
 }
 
+/* The image manifests an index blob lists (none when `digest` is not an
+ * index or cannot be read: those stay for prune). */
+static void index_children(img_store *s, const char *digest, strset *out)
+{
+    cleanup_free char *data = NULL;
+    size_t len;
+    nr_err ign;
+    if (img_blob_read(s, digest, IMG_JSON_MAX, &data, &len, &ign) < 0)
+        return;
+    json_t *j = json_loadb(data, len, 0, NULL);
+    if (img_json_is_index(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(j, "manifests"), i, v)
+        {
+            img_desc d;
+            if (img__desc_parse(v, &d, "index", &ign) == 0 && img_mt_is_manifest(d.media_type))
+                set_add(out, d.digest);
+        }
+    }
+    json_decref(j);
+}
+
 int img_manifest_drop_untagged(img_store *s, const char *digest, bool *deleted, nr_err *err)
 {
     *deleted = false;
@@ -152,22 +174,40 @@ int img_manifest_drop_untagged(img_store *s, const char *digest, bool *deleted, 
         return -1;
     int ret = -1;
     json_t *idx = NULL;
+    strset gone = {0}, kept = {0};
     if (img__lock_index(s, false, &lk, err) < 0 || img__index_load(s, &idx, err) < 0)
         goto out;
     size_t i;
     json_t *v;
     bool used = false;
-    json_array_foreach(json_object_get(idx, "manifests"), i, v) used |=
-        !strcmp(json_string_value(json_object_get(v, "digest")), digest);
+    json_array_foreach(json_object_get(idx, "manifests"), i, v)
+    {
+        const char *d = json_string_value(json_object_get(v, "digest"));
+        used |= !strcmp(d, digest);
+        set_add(&kept, d);
+        index_children(s, d, &kept);
+    }
     if (!used) {
+        /* An index takes the manifests only it listed along (their configs
+         * and layers stay for prune, as a single image's do). */
+        index_children(s, digest, &gone);
         if (unlinkat(s->blobs_fd, img_digest_hex(digest), 0) < 0 && errno != ENOENT) {
             nr_err_sys(err, errno, "remove blob %s", digest);
             goto out;
         }
         *deleted = true;
+        if (kept.n)
+            qsort(kept.v, kept.n, sizeof *kept.v, cmp_str);
+        for (i = 0; i < gone.n; i++)
+            if (!set_has(&kept, gone.v[i]) && unlinkat(s->blobs_fd, gone.v[i], 0) < 0 && errno != ENOENT) {
+                nr_err_sys(err, errno, "remove blob sha256:%s", gone.v[i]);
+                goto out;
+            }
     }
     ret = 0;
 out:
+    set_free(&gone);
+    set_free(&kept);
     json_decref(idx);
     gc_unlock_exclusive(s);
     return ret;

@@ -1,6 +1,8 @@
-/* nrun pull: manifest (through an index to linux/amd64), config, layers in
+/* nrun pull: manifest (through an index to linux/amd64, or with
+ * --all-platforms the index and every image it lists), configs, layers in
  * parallel, each blob streamed into an unnamed store blob and linked only
- * when its digest and size match; the tag last. */
+ * when every blob of every image is there and matches its digest and size;
+ * the tag last. */
 #include "images/reg_int.h"
 #include "images/store_int.h"
 
@@ -15,7 +17,6 @@
 
 #define ACCEPT_MANIFESTS                                                                                   \
     "Accept: " IMG_MT_MANIFEST ", " IMG_MT_INDEX ", " IMG_MT_DOCKER_MANIFEST ", " IMG_MT_DOCKER_LIST
-#define IMG_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define PROGRESS_STEP (256u << 10)
 
 typedef struct pull {
@@ -28,15 +29,8 @@ typedef struct pull {
     size_t n_locks;
 } pull;
 
-static bool is_index_type(const char *mt)
-{
-    return !strcmp(mt, IMG_MT_INDEX) || !strcmp(mt, IMG_MT_DOCKER_LIST);
-}
-
-static bool is_manifest_type(const char *mt)
-{
-    return !strcmp(mt, IMG_MT_MANIFEST) || !strcmp(mt, IMG_MT_DOCKER_MANIFEST);
-}
+#define is_index_type img_mt_is_index
+#define is_manifest_type img_mt_is_manifest
 
 /* GET a manifest or index by tag or digest, bounded, its digest checked. */
 static int manifest_get(pull *p, const char *ref, char **data, size_t *len, char mt[128], char digest[IMG_DIGEST_MAX],
@@ -265,6 +259,8 @@ static void locks_drop(pull *p)
     }
     free(p->lock_fds);
     free(p->lock_names);
+    p->lock_fds = NULL;
+    p->lock_names = NULL;
     p->n_locks = 0;
 }
 
@@ -375,112 +371,348 @@ static int config_get(pull *p, const img_desc *d, char **out, size_t *len, bool 
     return rc;
 }
 
-static int pull_run(pull *p, img_desc *out, nr_err *err);
+/* Digests this pull made visible, to take back when a later step fails (a
+ * full disk at a manifest, index.json not written): the store stays as it
+ * was. */
+typedef struct linked {
+    char (*d)[IMG_DIGEST_MAX];
+    size_t n;
+} linked;
 
-static int pull_from(img_store *s, reg_client *c, const img_regref *r, img_desc *out, nr_err *err)
+static void linked_add(linked *l, const char *digest)
 {
-    pull p = {.s = s, .c = c, .r = r};
-    int rc = pull_run(&p, out, err);
-    locks_drop(&p);
+    l->d = nr_xrealloc(l->d, (l->n + 1) * sizeof *l->d);
+    snprintf(l->d[l->n++], IMG_DIGEST_MAX, "%s", digest);
+}
+
+static void linked_undo(img_store *s, linked *l)
+{
+    if (!l->n)
+        return;
+    const char **v = nr_xcalloc(l->n, sizeof *v);
+    for (size_t i = 0; i < l->n; i++)
+        v[i] = l->d[i];
+    img_prune_result pr;
+    nr_err e2;
+    img_blobs_remove_unreferenced(s, v, l->n, &pr, &e2);
+    free(v);
+}
+
+/* A blob put from memory, recorded in `ln` when it was not there before. */
+static int put_new(img_store *s, const char *data, size_t len, linked *ln, nr_err *err)
+{
+    char hex[65], d[IMG_DIGEST_MAX];
+    nr_sha256_hex(data, len, hex);
+    snprintf(d, sizeof d, "sha256:%s", hex);
+    bool had = img_blob_exists(s, d);
+    if (img_blob_put(s, data, len, d, err) < 0)
+        return -1;
+    if (!had)
+        linked_add(ln, d);
+    return 0;
+}
+
+/* One image of a pull (the only one, or one platform of an index): its
+ * manifest as served, what it references, the config in memory.  The
+ * layers of all parts are fetched together (each digest once: platforms
+ * often share layers) into unnamed blobs, and nothing of any part is linked
+ * before all of it is fetched and verified. */
+typedef struct part {
+    char *data;
+    size_t len;
+    char digest[IMG_DIGEST_MAX];
+    char mt[128];
+    bool strict;
+    img_desc *ds; /* config, then the layers */
+    size_t nd;
+    char *cfg;
+    size_t cl;
+    bool cfg_new;
+} part;
+
+static void part_free(part *pt)
+{
+    free(pt->cfg);
+    free(pt->ds);
+    free(pt->data);
+}
+
+/* The descriptors of an image manifest.  `strict` (the image nrun will
+ * run): a valid image manifest; otherwise (another platform, an
+ * attestation) only well-formed descriptors: those are kept and pushed,
+ * never run.  Takes `data`. */
+static int part_init(pull *p, part *pt, char *data, size_t len, const char *digest, const char *mt, bool strict,
+                     nr_err *err)
+{
+    memset(pt, 0, sizeof *pt);
+    snprintf(pt->mt, sizeof pt->mt, "%s", mt);
+    pt->data = data;
+    pt->len = len;
+    pt->strict = strict;
+    snprintf(pt->digest, sizeof pt->digest, "%s", digest);
+    char what[1200];
+    snprintf(what, sizeof what, "%s/%s: manifest %s", p->c->host, p->r->repo, digest);
+    json_t *m = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *sv = json_object_get(m, "schemaVersion"), *layers = json_object_get(m, "layers");
+    int rc = -1;
+    if (strict && img_manifest_validate(m, what, err) < 0)
+        goto out;
+    if (!json_is_object(m) || !json_is_integer(sv) || json_integer_value(sv) != 2 || !json_is_array(layers) ||
+        json_array_size(layers) > 500) {
+        nr_err_set(err, "%s: not a schemaVersion 2 image manifest", what);
+        goto out;
+    }
+    size_t nl = json_array_size(layers);
+    pt->ds = nr_xcalloc(nl + 1, sizeof *pt->ds);
+    pt->nd = nl + 1;
+    if (img__desc_parse(json_object_get(m, "config"), &pt->ds[0], what, err) < 0)
+        goto out;
+    for (size_t i = 0; i < nl; i++)
+        if (img__desc_parse(json_array_get(layers, i), &pt->ds[i + 1], what, err) < 0)
+            goto out;
+    if (pt->ds[0].size > IMG_JSON_MAX) {
+        nr_err_set(err, "%s: config of %llu bytes (more than %u)", what, (unsigned long long)pt->ds[0].size,
+                   IMG_JSON_MAX);
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(m);
     return rc;
 }
 
-static int pull_run(pull *p, img_desc *out, nr_err *err)
+/* The config (a strict part's must be valid, with a diff_id per layer,
+ * before any layer is worth downloading). */
+static int part_config(pull *p, part *pt, nr_err *err)
 {
-    img_store *s = p->s;
+    if (config_get(p, &pt->ds[0], &pt->cfg, &pt->cl, &pt->cfg_new, err) < 0)
+        return -1;
+    size_t nl = pt->nd - 1;
+    if (pt->strict) {
+        json_t *cj = json_loadb(pt->cfg, pt->cl, JSON_REJECT_DUPLICATES, NULL);
+        char cw[1200];
+        snprintf(cw, sizeof cw, "%s/%s: config %s", p->c->host, p->r->repo, pt->ds[0].digest);
+        int rc = img_config_validate(cj, cw, err);
+        size_t nids = json_array_size(json_object_get(json_object_get(cj, "rootfs"), "diff_ids"));
+        json_decref(cj);
+        if (rc < 0)
+            return -1;
+        if (nids != nl)
+            return nr_err_set(err, "%s/%s: manifest %s: %zu layers but config %s has %zu diff_ids", p->c->host,
+                              p->r->repo, pt->digest, nl, pt->ds[0].digest, nids);
+    }
+    return 0;
+}
+
+/* The layers of every part, each digest once, fetched in one pool. */
+typedef struct layers {
+    img_desc *d;
+    img_blob_writer **staged;
+    size_t n;
+} layers;
+
+static int layers_fetch(pull *p, part *pts, size_t np, layers *ls, nr_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < np; i++)
+        total += pts[i].nd;
+    ls->d = nr_xcalloc(total + 1, sizeof *ls->d);
+    ls->staged = nr_xcalloc(total + 1, sizeof *ls->staged);
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 1; j < pts[i].nd; j++) {
+            size_t k = 0;
+            while (k < ls->n && strcmp(ls->d[k].digest, pts[i].ds[j].digest))
+                k++;
+            if (k < ls->n && ls->d[k].size != pts[i].ds[j].size)
+                return nr_err_set(err, "%s/%s: layer %s is listed with %llu and %llu bytes", p->c->host, p->r->repo,
+                                  ls->d[k].digest, (unsigned long long)ls->d[k].size,
+                                  (unsigned long long)pts[i].ds[j].size);
+            if (k == ls->n)
+                ls->d[ls->n++] = pts[i].ds[j];
+        }
+    return blobs_fetch(p, ls->d, ls->staged, ls->n, p->c->o->parallel, err);
+}
+
+static void layers_free(layers *ls)
+{
+    for (size_t i = 0; ls->staged && i < ls->n; i++)
+        img_blob_writer_abort(ls->staged[i]);
+    free(ls->staged);
+    free(ls->d);
+}
+
+/* Make the fetched layers visible. */
+static int layers_commit(layers *ls, linked *ln, nr_err *err)
+{
+    for (size_t i = 0; i < ls->n; i++) {
+        img_blob_writer *w = steal_ptr(&ls->staged[i]);
+        if (!w)
+            continue;
+        if (img__blob_writer_link(w, err) < 0)
+            return -1;
+        linked_add(ln, ls->d[i].digest);
+    }
+    return 0;
+}
+
+/* Then a part's config and manifest. */
+static int part_commit(pull *p, part *pt, linked *ln, nr_err *err)
+{
+    if (pt->cfg_new && put_new(p->s, pt->cfg, pt->cl, ln, err) < 0)
+        return -1;
+    return put_new(p->s, pt->data, pt->len, ln, err);
+}
+
+/* Every blob of every part locked at once (locks_take sorts them), so two
+ * pulls that share blobs never wait on each other in a circle. */
+static int parts_lock(pull *p, part *pts, size_t n, nr_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += pts[i].nd;
+    img_desc *all = nr_xcalloc(total + 1, sizeof *all);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < pts[i].nd; j++)
+            all[k++] = pts[i].ds[j];
+    int rc = locks_take(p, all, total, err);
+    free(all);
+    return rc;
+}
+
+/* --all-platforms: a part for every image the index lists (a digest listed
+ * twice once), each manifest fetched by digest and checked against its
+ * entry. */
+static int index_parts(pull *p, const char *idata, size_t ilen, const char *idigest, part **out, size_t *n_out,
+                       nr_err *err)
+{
+    reg_client *c = p->c;
+    char what[1200];
+    snprintf(what, sizeof what, "%s/%s: index %s", c->host, p->r->repo, idigest);
+    json_t *j = json_loadb(idata, ilen, JSON_REJECT_DUPLICATES, NULL);
+    img_index *x = NULL;
+    int rc = img_index_parse(j, idigest, what, &x, err);
+    json_decref(j);
+    if (rc < 0)
+        return -1;
+    part *pts = nr_xcalloc(x->n + 1, sizeof *pts);
+    size_t np = 0;
+    for (size_t i = 0; rc == 0 && i < x->n; i++) {
+        const img_platform *pl = &x->p[i];
+        if (pl->dup_of >= 0)
+            continue;
+        char *data = NULL;
+        size_t len;
+        char mt[128], digest[IMG_DIGEST_MAX];
+        rc = manifest_get(p, pl->manifest.digest, &data, &len, mt, digest, err);
+        if (rc == 0 && !is_manifest_type(mt))
+            rc = nr_err_set(err, "%s: manifest %s (%s) is a %s, not an image manifest", what, pl->manifest.digest,
+                            pl->name, mt);
+        if (rc == 0 && len != pl->manifest.size)
+            rc = nr_err_set(err, "%s: manifest %s has %zu bytes, not the %llu the index says", what,
+                            pl->manifest.digest, len, (unsigned long long)pl->manifest.size);
+        if (rc < 0) {
+            free(data);
+            break;
+        }
+        rc = part_init(p, &pts[np++], data, len, digest, mt, (int)i == x->chosen, err);
+    }
+    free(x);
+    *out = pts;
+    *n_out = np;
+    return rc;
+}
+
+/* The parts of what the reference names: one image (from an index, its
+ * linux/amd64 image), or with --all-platforms every image of an index. */
+static int pull_parts(pull *p, char *data, size_t len, const char *mt, const char *digest, part **out, size_t *n_out,
+                      nr_err *err)
+{
     reg_client *c = p->c;
     const img_regref *r = p->r;
-    snprintf(p->scope, sizeof p->scope, "repository:%s:pull", r->repo);
-    cleanup_free char *data = NULL;
-    size_t len;
-    char mt[128], digest[IMG_DIGEST_MAX];
-    if (manifest_get(p, r->digest[0] ? r->digest : r->tag, &data, &len, mt, digest, err) < 0)
-        return -1;
+    *out = NULL;
+    *n_out = 0;
+    if (is_index_type(mt) && c->o->all_platforms)
+        return index_parts(p, data, len, digest, out, n_out, err);
+    cleanup_free char *own = NULL;
+    char md[IMG_DIGEST_MAX], cmt[128];
+    snprintf(md, sizeof md, "%s", digest);
+    snprintf(cmt, sizeof cmt, "%s", mt);
     if (is_index_type(mt)) {
         char chosen[IMG_DIGEST_MAX];
         uint64_t chosen_size;
         if (index_choose(p, data, len, digest, chosen, &chosen_size, err) < 0)
             return -1;
-        free(data);
-        data = NULL;
-        char idx[IMG_DIGEST_MAX];
-        snprintf(idx, sizeof idx, "%s", digest);
-        if (manifest_get(p, chosen, &data, &len, mt, digest, err) < 0)
+        if (manifest_get(p, chosen, &own, &len, cmt, md, err) < 0)
             return -1;
-        if (!is_manifest_type(mt))
+        if (!is_manifest_type(cmt))
             return nr_err_set(err, "%s/%s: index %s: manifest %s is a %s, not an image manifest", c->host, r->repo,
-                              idx, chosen, mt);
+                              digest, chosen, cmt);
         if (len != chosen_size)
             return nr_err_set(err, "%s/%s: index %s: manifest %s has %zu bytes, not the %llu the index says",
-                              c->host, r->repo, idx, chosen, len, (unsigned long long)chosen_size);
+                              c->host, r->repo, digest, chosen, len, (unsigned long long)chosen_size);
+        data = own;
     }
-    reg_progress(c->o, IMG_PROG_RESOLVED, NULL, 0, 0, digest);
-    char what[1200];
-    snprintf(what, sizeof what, "%s/%s: manifest %s", c->host, r->repo, digest);
-    json_t *m = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
-    if (img_manifest_validate(m, what, err) < 0) {
-        json_decref(m);
+    part *pt = nr_xcalloc(1, sizeof *pt);
+    *out = pt;
+    *n_out = 1;
+    char *copy = nr_xmalloc(len + 1);
+    memcpy(copy, data, len);
+    copy[len] = 0;
+    return part_init(p, pt, copy, len, md, cmt, true, err);
+}
+
+static int pull_run(pull *p, linked *ln, img_desc *out, nr_err *err)
+{
+    snprintf(p->scope, sizeof p->scope, "repository:%s:pull", p->r->repo);
+    cleanup_free char *data = NULL;
+    size_t len;
+    char mt[128], digest[IMG_DIGEST_MAX];
+    if (manifest_get(p, p->r->digest[0] ? p->r->digest : p->r->tag, &data, &len, mt, digest, err) < 0)
         return -1;
+    part *pts;
+    size_t np;
+    int rc = pull_parts(p, data, len, mt, digest, &pts, &np, err);
+    bool whole = is_index_type(mt) && p->c->o->all_platforms;
+    if (rc == 0) {
+        snprintf(out->digest, sizeof out->digest, "%s", whole ? digest : pts[0].digest);
+        snprintf(out->media_type, sizeof out->media_type, "%s", whole ? mt : "");
+        out->size = whole ? len : pts[0].len;
+        reg_progress(p->c->o, IMG_PROG_RESOLVED, NULL, 0, 0, out->digest);
+        rc = parts_lock(p, pts, np, err);
     }
-    json_t *layers = json_object_get(m, "layers");
-    size_t nl = json_array_size(layers);
-    img_desc *ds = nr_xcalloc(nl + 1, sizeof *ds);
-    img__desc_parse(json_object_get(m, "config"), &ds[0], what, err);
-    for (size_t i = 0; i < nl; i++)
-        img__desc_parse(json_array_get(layers, i), &ds[i + 1], what, err);
-    json_decref(m);
-    int rc = -1;
-    img_blob_writer **staged = NULL;
-    char *cfg = NULL;
-    size_t cl = 0;
-    bool cfg_new = false;
-    if (ds[0].size > IMG_JSON_MAX) {
-        nr_err_set(err, "%s: config of %llu bytes (more than %u)", what, (unsigned long long)ds[0].size, IMG_JSON_MAX);
-        goto out;
-    }
-    /* Every blob of the image locked, then the config: it must be a valid
-     * one with a diff_id per layer before any layer is worth downloading. */
-    if (locks_take(p, ds, nl + 1, err) < 0)
-        goto out;
-    if (config_get(p, &ds[0], &cfg, &cl, &cfg_new, err) < 0)
-        goto out;
-    json_t *cj = json_loadb(cfg, cl, JSON_REJECT_DUPLICATES, NULL);
-    char cw[1200];
-    snprintf(cw, sizeof cw, "%s/%s: config %s", c->host, r->repo, ds[0].digest);
-    if (img_config_validate(cj, cw, err) < 0) {
-        json_decref(cj);
-        goto out;
-    }
-    size_t nids = json_array_size(json_object_get(json_object_get(cj, "rootfs"), "diff_ids"));
-    json_decref(cj);
-    if (nids != nl) {
-        nr_err_set(err, "%s: %zu layers but config %s has %zu diff_ids", what, nl, ds[0].digest, nids);
-        goto out;
-    }
-    staged = nr_xcalloc(nl + 1, sizeof *staged);
-    if (blobs_fetch(p, ds + 1, staged, nl, c->o->parallel, err) < 0)
-        goto out;
+    for (size_t i = 0; rc == 0 && i < np; i++)
+        rc = part_config(p, &pts[i], err);
+    layers ls = {0};
+    if (rc == 0)
+        rc = layers_fetch(p, pts, np, &ls, err);
     /* All there and verified: now, and only now, the store changes. */
-    for (size_t i = 0; i < nl; i++) {
-        img_blob_writer *w = steal_ptr(&staged[i]);
-        if (w && img__blob_writer_link(w, err) < 0)
-            goto out;
-    }
-    char stored[IMG_DIGEST_MAX];
-    if ((cfg_new && img_blob_put(s, cfg, cl, stored, err) < 0) || img_blob_put(s, data, len, stored, err) < 0)
-        goto out;
-    snprintf(out->digest, sizeof out->digest, "%s", digest);
-    snprintf(out->media_type, sizeof out->media_type, "%s", mt);
-    out->size = len;
-    if (r->local[0] && img_tag_set(s, r->local, out, err) < 0)
-        goto out;
-    rc = 0;
-out:
-    for (size_t i = 0; staged && i < nl; i++)
-        img_blob_writer_abort(staged[i]);
-    free(staged);
-    free(cfg);
-    free(ds);
+    if (rc == 0)
+        rc = layers_commit(&ls, ln, err);
+    layers_free(&ls);
+    for (size_t i = 0; rc == 0 && i < np; i++)
+        rc = part_commit(p, &pts[i], ln, err);
+    if (rc == 0 && whole)
+        rc = put_new(p->s, data, len, ln, err);
+    if (rc == 0 && !whole)
+        snprintf(out->media_type, sizeof out->media_type, "%s", pts[0].mt);
+    for (size_t i = 0; i < np; i++)
+        part_free(&pts[i]);
+    free(pts);
+    if (rc == 0 && p->r->local[0])
+        rc = img_tag_set(p->s, p->r->local, out, err);
+    return rc;
+}
+
+static int pull_from(img_store *s, reg_client *c, const img_regref *r, img_desc *out, nr_err *err)
+{
+    pull p = {.s = s, .c = c, .r = r};
+    linked ln = {0};
+    int rc = pull_run(&p, &ln, out, err);
+    locks_drop(&p);
+    if (rc < 0)
+        linked_undo(s, &ln);
+    free(ln.d);
     return rc;
 }
 

@@ -1,7 +1,8 @@
 /* nrun push: each blob the registry lacks (HEAD) is mounted from another
  * repository of the same registry that the image is tagged under, when the
  * registry offers that, or uploaded (one monolithic PUT; PATCH chunks when
- * the registry refuses it); then the manifest with its media type. */
+ * the registry refuses it); then the manifest with its media type.  A
+ * multi-platform image goes as it came: every image, then the index. */
 #include "images/reg_int.h"
 #include "images/store_int.h"
 
@@ -301,13 +302,9 @@ fail:
     return NULL;
 }
 
-static int blobs_push(push *p, const img_image *img, int parallel, nr_err *err)
+static int blobs_push(push *p, const img_desc *const *ds, size_t n, int parallel, nr_err *err)
 {
-    push_pool pl = {.p = p, .n = img->n_layers + 1};
-    pl.ds = nr_xcalloc(pl.n + 1, sizeof *pl.ds);
-    for (size_t i = 0; i < img->n_layers; i++)
-        pl.ds[i] = &img->layers[i].blob;
-    pl.ds[img->n_layers] = &img->config;
+    push_pool pl = {.p = p, .n = n, .ds = (const img_desc **)ds};
     pthread_mutex_init(&pl.mu, NULL);
     size_t nt = parallel > 0 ? (size_t)parallel : 3;
     if (nt > pl.n)
@@ -322,7 +319,6 @@ static int blobs_push(push *p, const img_image *img, int parallel, nr_err *err)
     for (size_t i = 0; i < started; i++)
         pthread_join(t[i], NULL);
     free(t);
-    free(pl.ds);
     pthread_mutex_destroy(&pl.mu);
     if (pl.failed) {
         *err = pl.err;
@@ -331,47 +327,106 @@ static int blobs_push(push *p, const img_image *img, int parallel, nr_err *err)
     return 0;
 }
 
-static int manifest_put(push *p, const img_image *img, img_desc *out, nr_err *err)
+/* PUT the stored manifest or index `d` under `ref` (a tag, or its digest). */
+static int manifest_put(push *p, const img_desc *d, const char *ref, img_desc *out, nr_err *err)
 {
     cleanup_free char *data = NULL;
     size_t len;
-    if (img_blob_read(p->s, img->manifest.digest, IMG_REG_MANIFEST_MAX, &data, &len, err) < 0)
+    if (img_blob_read(p->s, d->digest, IMG_REG_MANIFEST_MAX, &data, &len, err) < 0)
         return -1;
     char url[1200], ct[200];
-    snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", p->c->base, p->r.repo,
-             p->r.tag[0] ? p->r.tag : img->manifest.digest);
+    snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", p->c->base, p->r.repo, ref);
     /* The tag already names this manifest (a no-change push): nothing to write. */
     char accept[200];
-    snprintf(accept, sizeof accept, "Accept: %s", img->manifest.media_type);
+    snprintf(accept, sizeof accept, "Accept: %s", d->media_type);
     const char *hh[] = {accept, NULL};
     img_http_req hq = {.method = "HEAD", .url = url, .headers = hh};
     img_http_resp hs;
     nr_err e2;
     bool same = reg_request(p->c, p->c->h, p->scope, &hq, NULL, NULL, &hs, &e2) == 0 && hs.status == 200 &&
-                !strcmp(hs.docker_digest, img->manifest.digest);
+                !strcmp(hs.docker_digest, d->digest);
     img_http_resp_free(&hs);
     if (same) {
-        *out = img->manifest;
+        *out = *d;
         return 0;
     }
-    snprintf(ct, sizeof ct, "Content-Type: %s", img->manifest.media_type);
+    snprintf(ct, sizeof ct, "Content-Type: %s", d->media_type);
     const char *hdrs[] = {ct, NULL};
     img_http_req rq = {.method = "PUT", .url = url, .headers = hdrs, .body = data, .body_len = len};
     img_http_resp rs;
     int rc = reg_request(p->c, p->c->h, p->scope, &rq, NULL, NULL, &rs, err);
     if (rc == 0 && rs.status != 201 && rs.status != 200) {
         char w[1300];
-        snprintf(w, sizeof w, "%s/%s: manifest %s", p->c->host, p->r.repo, p->r.tag[0] ? p->r.tag : img->manifest.digest);
+        snprintf(w, sizeof w, "%s/%s: manifest %s", p->c->host, p->r.repo, ref);
         rc = reg_status_error(&rs, w, err);
     }
-    if (rc == 0 && rs.docker_digest[0] && strcmp(rs.docker_digest, img->manifest.digest)) {
+    if (rc == 0 && rs.docker_digest[0] && strcmp(rs.docker_digest, d->digest)) {
         cleanup_free char *e = nr_escape_controls(rs.docker_digest);
-        rc = nr_err_set(err, "%s/%s: registry stored manifest %s as %s", p->c->host, p->r.repo, img->manifest.digest, e);
+        rc = nr_err_set(err, "%s/%s: registry stored manifest %s as %s", p->c->host, p->r.repo, d->digest, e);
     }
     img_http_resp_free(&rs);
     if (rc == 0)
-        *out = img->manifest;
+        *out = *d;
     return rc;
+}
+
+/* The config and layers of a stored manifest (any platform's: only the
+ * descriptors are read, the image itself is never run). */
+static int stored_descs(push *p, const img_desc *m, img_desc **out, size_t *n_out, nr_err *err)
+{
+    cleanup_free char *data = NULL;
+    size_t len;
+    if (img_blob_read(p->s, m->digest, IMG_JSON_MAX, &data, &len, err) < 0)
+        return nr_err_wrap(err, "manifest %s (push with every platform needs every image of the index)", m->digest);
+    json_t *j = json_loadb(data, len, 0, NULL);
+    json_t *layers = json_object_get(j, "layers");
+    size_t nl = json_array_size(layers);
+    img_desc *ds = nr_xcalloc(nl + 1, sizeof *ds);
+    char what[128];
+    snprintf(what, sizeof what, "manifest %s", m->digest);
+    int rc = json_is_array(layers) ? img__desc_parse(json_object_get(j, "config"), &ds[nl], what, err)
+                                   : nr_err_set(err, "%s: layers is not an array", what);
+    for (size_t i = 0; rc == 0 && i < nl; i++)
+        rc = img__desc_parse(json_array_get(layers, i), &ds[i], what, err);
+    json_decref(j);
+    if (rc < 0) {
+        free(ds);
+        return -1;
+    }
+    *out = ds;
+    *n_out = nl + 1;
+    return 0;
+}
+
+/* One image: its blobs, then its manifest under `ref`. */
+static int image_push(push *p, const img_desc *m, const char *ref, img_desc *out, nr_err *err)
+{
+    img_desc *ds = NULL;
+    size_t n = 0;
+    if (stored_descs(p, m, &ds, &n, err) < 0)
+        return -1;
+    const img_desc **v = nr_xcalloc(n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = &ds[i];
+    int rc = blobs_push(p, v, n, p->c->o->parallel, err);
+    if (rc == 0)
+        rc = manifest_put(p, m, ref, out, err);
+    free(v);
+    free(ds);
+    return rc;
+}
+
+/* A multi-platform image: each image by digest (the index only names them
+ * by digest), then the index under the tag with its own media type. */
+static int index_push(push *p, const img_image *img, img_desc *out, nr_err *err)
+{
+    const img_index *x = img->platforms;
+    for (size_t i = 0; i < x->n; i++) {
+        img_desc done;
+        if (x->p[i].dup_of < 0 && image_push(p, &x->p[i].manifest, x->p[i].manifest.digest, &done, err) < 0)
+            return -1;
+    }
+    return manifest_put(p, &img->index, p->r.tag[0] ? p->r.tag : img->index.digest, out, err);
 }
 
 int img_reg_push(img_store *s, const char *local_ref, const char *dest_ref, const img_reg_opts *o,
@@ -385,9 +440,11 @@ int img_reg_push(img_store *s, const char *local_ref, const char *dest_ref, cons
     img_image *img;
     if (img_image_load(s, local_ref, &img, err) < 0)
         return -1;
-    if (p.r.digest[0] && strcmp(p.r.digest, img->manifest.digest)) {
+    const img_desc *top = img_image_top(img);
+    if (p.r.digest[0] && strcmp(p.r.digest, top->digest)) {
+        nr_err_set(err, "%s: the image's digest is %s", dest_ref, top->digest);
         img_image_free(img);
-        return nr_err_set(err, "%s: the image's digest is %s", dest_ref, img->manifest.digest);
+        return -1;
     }
     /* Mount sources: the image's other tags in the same registry. */
     for (size_t i = 0; i < img->n_tags; i++) {
@@ -402,8 +459,10 @@ int img_reg_push(img_store *s, const char *local_ref, const char *dest_ref, cons
     if (reg_client_open(p.r.host, NULL, o, &p.c, err) < 0)
         goto out;
     snprintf(p.scope, sizeof p.scope, "repository:%s:pull,push", p.r.repo);
-    reg_progress(o, IMG_PROG_RESOLVED, NULL, 0, 0, img->manifest.digest);
-    if (blobs_push(&p, img, o->parallel, err) < 0 || manifest_put(&p, img, manifest_out, err) < 0)
+    reg_progress(o, IMG_PROG_RESOLVED, NULL, 0, 0, top->digest);
+    if (img->index.digest[0] ? index_push(&p, img, manifest_out, err) < 0
+                             : image_push(&p, &img->manifest, p.r.tag[0] ? p.r.tag : img->manifest.digest,
+                                          manifest_out, err) < 0)
         goto out;
     rc = 0;
 out:

@@ -75,6 +75,7 @@ typedef struct img_reg_opts {
     const char *const *insecure; /* hosts where plain http is allowed */
     size_t n_insecure;
     bool mirrors_only;           /* docker.io names: only the mirrors, never docker.io itself */
+    bool all_platforms;          /* pull: keep an index and every image it lists (else linux/amd64 only) */
     int parallel;                /* blob transfers at once (0: 3) */
     img_reg_progress_fn progress;
     void *progress_arg;
@@ -89,7 +90,8 @@ int img_reg_config_load(const char *path, char ***mirrors, size_t *n_mirrors, ch
 
 /* Pull `ref` into the store and tag it as ref's `local` name (untagged when
  * pulled by digest only).  From an index, the linux/amd64 manifest is
- * chosen.  *from_out (optional) says where it came from ("127.0.0.1:5000",
+ * chosen, as docker pull does; with o->all_platforms the index is kept as
+ * it is (its digest unchanged) with every image it lists, and tagged.  *from_out (optional) says where it came from ("127.0.0.1:5000",
  * or the mirror used). */
 int img_reg_pull(img_store *s, const char *ref, const img_reg_opts *o, img_desc *manifest_out, char *from_out,
                  size_t from_len, nr_err *err);
@@ -97,7 +99,8 @@ int img_reg_pull(img_store *s, const char *ref, const img_reg_opts *o, img_desc 
  * blobs the registry lacks (HEAD), mounted from another repository of the
  * same registry that the image is tagged under when the registry offers it,
  * else uploaded (monolithic PUT, chunked PATCHes when refused); then the
- * manifest with its media type. */
+ * manifest with its media type.  An index (a multi-platform image) goes
+ * whole: each image's blobs and manifest (by digest), then the index. */
 int img_reg_push(img_store *s, const char *local_ref, const char *dest_ref, const img_reg_opts *o,
                  img_desc *manifest_out, nr_err *err);
 /* Check credentials against the registry (a /v2/ ping through the auth

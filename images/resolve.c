@@ -18,6 +18,7 @@ void img_image_free(img_image *img)
     json_decref(img->manifest_json);
     json_decref(img->config_json);
     free(img->layers);
+    free(img->platforms);
     for (size_t i = 0; i < img->n_tags; i++)
         free(img->tags[i]);
     free(img->tags);
@@ -60,13 +61,50 @@ static int load_json_blob(img_store *s, const char *digest, int64_t size, const 
     return ret;
 }
 
+const img_desc *img_image_top(const img_image *img)
+{
+    return img->index.digest[0] ? &img->index : &img->manifest;
+}
+
+/* An index blob: checked, its entries kept in img, and its linux/amd64
+ * manifest loaded in its place; *digest then names that manifest. */
+static int follow_index(img_store *s, img_image *img, json_t *idx, const char **digest, nr_err *err)
+{
+    char what[128];
+    snprintf(what, sizeof what, "index %s", *digest);
+    if (img_index_parse(idx, *digest, what, &img->platforms, err) < 0)
+        return -1;
+    json_t *mt = json_object_get(idx, "mediaType");
+    snprintf(img->index.media_type, sizeof img->index.media_type, "%s",
+             json_is_string(mt) ? json_string_value(mt) : IMG_MT_INDEX);
+    snprintf(img->index.digest, sizeof img->index.digest, "%s", *digest);
+    if (img_blob_size(s, *digest, &img->index.size, err) < 0)
+        return -1;
+    const img_desc *m = &img->platforms->p[img->platforms->chosen].manifest;
+    if (!img_blob_exists(s, m->digest))
+        return nr_err_set(err, "index %s: its linux/amd64 manifest %s is not in the store", *digest, m->digest);
+    *digest = m->digest;
+    return load_json_blob(s, m->digest, (int64_t)m->size, "manifest", &img->manifest_json, err);
+}
+
 static int load_digest(img_store *s, const char *digest, int64_t size, img_image **out, nr_err *err)
 {
     img_image *img = nr_xcalloc(1, sizeof *img);
+    const char *top = digest;
+    json_t *j = NULL;
+    if (load_json_blob(s, digest, size, "manifest", &j, err) < 0)
+        goto fail;
+    if (img_json_is_index(j)) {
+        int r = follow_index(s, img, j, &digest, err);
+        json_decref(j);
+        if (r < 0)
+            goto fail;
+    } else {
+        img->manifest_json = j;
+    }
     char what[128];
     snprintf(what, sizeof what, "manifest %s", digest);
-    if (load_json_blob(s, digest, size, "manifest", &img->manifest_json, err) < 0 ||
-        img_manifest_validate(img->manifest_json, what, err) < 0)
+    if (img_manifest_validate(img->manifest_json, what, err) < 0)
         goto fail;
     json_t *mt = json_object_get(img->manifest_json, "mediaType");
     snprintf(img->manifest.media_type, sizeof img->manifest.media_type, "%s",
@@ -100,7 +138,7 @@ static int load_digest(img_store *s, const char *digest, int64_t size, img_image
         goto fail;
     img->tags = nr_xcalloc(nt + 1, sizeof *img->tags);
     for (size_t i = 0; i < nt; i++)
-        if (!strcmp(tags[i].manifest.digest, digest))
+        if (!strcmp(tags[i].manifest.digest, top))
             img->tags[img->n_tags++] = nr_xstrdup(tags[i].ref_name);
     img_tag_list_free(tags, nt);
     *out = img;
@@ -136,6 +174,17 @@ static int config_digest_of(img_store *s, const img_desc *m, char out[IMG_DIGEST
     json_t *j;
     if (load_json_blob(s, m->digest, -1, "manifest", &j, &e) < 0)
         return -1;
+    if (img_json_is_index(j)) {
+        img_index *x;
+        int r = img_index_parse(j, m->digest, "index", &x, &e);
+        json_decref(j);
+        j = NULL;
+        if (r == 0)
+            r = load_json_blob(s, x->p[x->chosen].manifest.digest, -1, "manifest", &j, &e);
+        free(x);
+        if (r < 0)
+            return -1;
+    }
     img_desc d;
     int r = img__desc_parse(json_object_get(j, "config"), &d, "manifest", &e);
     if (r == 0)

@@ -130,6 +130,93 @@ waiter() {
     ! grep -qF " $NRUN_ROOT/" /proc/mounts
 }
 
+@test "--no-cache --jobs 2: independent stages still run at once, every step again, and nothing else is taken from the cache" {
+    {
+        echo 'ARG T'
+        waiter a b 600
+        waiter b a 600
+        printf 'FROM pbase:1 AS c\nRUN echo c >/c.txt\n'
+        printf 'FROM pbase:1\nCOPY --from=a /a.txt /\nCOPY --from=b /b.txt /\nCOPY --from=c /c.txt /\nRUN cat /a.txt /b.txt /c.txt >/all.txt\nCMD ["cat", "/all.txt"]\n'
+    } >"$CTX/Nodefile"
+    t=$$-$RANDOM
+    # first with the cache, so every step has a record the next build must not use
+    run "$NBUILD" --jobs 2 --build-arg T="$t" -t ncache:1 "$CTX"
+    [ "$status" -eq 0 ]
+    # new markers: the waiters pass only when both run at once
+    run "$NBUILD" --no-cache --jobs 2 --build-arg T="$t-2" -t ncache:2 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"[a] STEP"* ]]
+    [[ "$output" == *"[b] STEP"* ]]
+    [[ "$output" == *"[c] STEP"* ]]
+    [ "$(grep -c '^\[[abc]\] --> CACHED' <<<"$output")" -eq 0 ]
+    # c (no T in its key) ran again in its job, and the final stage's RUN (its record is build 1's) again too
+    grep -q '^\[c\] --> DONE' <<<"$output"
+    [[ "$output" == *"RUN cat /a.txt /b.txt /c.txt"*"--> DONE"* ]]
+    run rt_run --rm ncache:2
+    [ "${lines[0]}" = a ]
+}
+
+@test "--no-cache --jobs 2: a stage FROM another stage builds on what that stage's job just made (it does not run it again)" {
+    printf 'FROM pbase:1 AS a\nRUN echo run-of-a; date +%%s%%N >/a.stamp\nFROM a AS b\nRUN cp /a.stamp /b.stamp\nFROM pbase:1 AS c\nRUN echo c >/c.txt\nFROM pbase:1\nCOPY --from=b /a.stamp /b.stamp /\nCOPY --from=a /a.stamp /a2.stamp\nCOPY --from=c /c.txt /\nCMD ["sh", "-c", "cat /a.stamp /b.stamp /a2.stamp"]\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache --jobs 2 --progress plain -t chain:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c '^\[a\] run-of-a$' <<<"$output")" -eq 1 ]
+    [ "$(grep -c 'run-of-a$' <<<"$output")" -eq 1 ] # its output, once in the whole build
+    grep -q '^\[b\] --> CACHED' <<<"$output"
+    # one run of a: the stamp b copied is the one the image has from a
+    run rt_run --rm chain:1
+    [ "${lines[0]}" = "${lines[1]}" ]
+    [ "${lines[0]}" = "${lines[2]}" ]
+}
+
+@test "--no-cache --jobs 2 gives the digest of --no-cache --jobs 1" {
+    printf 'FROM pbase:1 AS a\nRUN echo one >/one.txt\nFROM pbase:1 AS b\nRUN echo two >/two.txt\nFROM pbase:1 AS c\nRUN echo three >/three.txt\nFROM pbase:1\nCOPY --from=a /one.txt /\nCOPY --from=b /two.txt /\nCOPY --from=c /three.txt /\nRUN cat /one.txt /two.txt >/both.txt\n' >"$CTX/Nodefile"
+    r1=$BATS_FILE_TMPDIR/n1 r2=$BATS_FILE_TMPDIR/n2
+    for r in "$r1" "$r2"; do
+        mkdir -p "$r"
+        "$NRUN" --root "$r" __internal mkimage -t pbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+            "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    done
+    SOURCE_DATE_EPOCH=1700000000 run "$NBUILD" --root "$r1" --no-cache --jobs 2 -q -t rep:1 "$CTX"
+    [ "$status" -eq 0 ]
+    d1=${lines[-1]}
+    SOURCE_DATE_EPOCH=1700000000 run "$NBUILD" --root "$r2" --no-cache --jobs 1 -q -t rep:1 "$CTX"
+    [ "$status" -eq 0 ]
+    d2=${lines[-1]}
+    [[ "$d1" == sha256:* ]]
+    [ "$d1" = "$d2" ]
+    rm -rf "$r1" "$r2"
+}
+
+@test "--jobs 2, plain progress: every line of a stage's job, its RUN output too, starts with the stage" {
+    printf 'FROM pbase:1 AS left\nRUN echo out-of-left; echo second-left-line >&2\nFROM pbase:1\nRUN echo out-of-unnamed\nFROM pbase:1\nCOPY --from=left /etc/passwd /l\nCOPY --from=1 /etc/passwd /u\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache --jobs 2 --progress plain -t prefix:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    grep -qx '\[left\] out-of-left' <<<"$output"
+    grep -qx '\[left\] second-left-line' <<<"$output"
+    grep -qx '\[stage-1\] out-of-unnamed' <<<"$output"
+    grep -q '^\[left\] STEP 2/' <<<"$output"
+    grep -q '^\[left\] --> DONE' <<<"$output"
+    # no unprefixed output of those stages
+    [ "$(grep -c '^out-of' <<<"$output")" -eq 0 ]
+}
+
+@test "--jobs 2 on a terminal: the jobs' lines stay whole and prefixed, the target's own view folds its RUN output" {
+    printf 'FROM pbase:1 AS left\nRUN echo out-of-left\nFROM pbase:1 AS right\nRUN echo out-of-right\nFROM pbase:1\nCOPY --from=left /etc/passwd /l\nCOPY --from=right /etc/passwd /r\nRUN echo target-out\n' >"$CTX/Nodefile"
+    run script -qec "$NBUILD --no-cache --jobs 2 --progress tty -t ttyjobs:1 $CTX" /dev/null
+    echo "$output"
+    [ "$status" -eq 0 ]
+    out=$(tr -d '\r' <<<"$output")
+    grep -qx '\[left\] out-of-left' <<<"$out"
+    grep -qx '\[right\] out-of-right' <<<"$out"
+    # the target's RUN output is shown, then folded away (cursor up, clear) before its DONE line
+    grep -q 'target-out' <<<"$out"
+    grep -q $'\033\\[1F\033\\[J--> DONE' <<<"$out"
+}
+
 @test "--jobs: a bad value is a usage error" {
     run "$NBUILD" --jobs 0 "$CTX"
     [ "$status" -eq 2 ]

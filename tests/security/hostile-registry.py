@@ -25,6 +25,20 @@ repository name picks one way of lying:
                   (localhost): a client must not send its credentials there
   stall           the layer blob sends half, then nothing for 120 s (to kill a pull mid-way)
 
+Multi-platform indexes (for pull --all-platforms; "B" is an arm64 image on the same layer):
+  multiok         [arm64 B, amd64 A]: the control
+  multinest       an entry that is an index, served as the index itself (a loop)
+  multiloop       an entry named as an image manifest whose digest serves the index again
+  multimany       65 entries
+  multibig        an index padded to 5 MiB
+  multidup        A listed twice (amd64 and arm64), consistently: pulled once
+  multidupbad     A listed twice with different sizes
+  multinoamd      [arm64 B] only
+  multinoplat     [B without a platform, amd64 A]: kept, shown as "unknown"
+  multimissing    [amd64 A, arm64 whose manifest is 404]
+  multibadblob    [amd64 A, arm64 C whose layer is 404]: fails after A's layer was fetched
+  multiattest     [amd64 A, an attestation manifest (unknown/unknown, an in-toto layer)], as buildx writes
+
 Every request is appended to the --log file as "METHOD PATH".  The port is
 written to --port-file.
 """
@@ -77,6 +91,19 @@ def manifest(layer_size=None):
 
 
 MANIFEST = manifest()
+CONFIG_B = json.dumps({"architecture": "arm64", "os": "linux", "config": {"Cmd": ["true"]},
+                       "rootfs": {"type": "layers", "diff_ids": [sha(TAR)]}}, sort_keys=True).encode()
+MANIFEST_B = MANIFEST.replace(sha(CONFIG).encode(), sha(CONFIG_B).encode()).replace(
+    b'"size": %d}, "layers"' % len(CONFIG), b'"size": %d}, "layers"' % len(CONFIG_B))
+MANIFEST_C = MANIFEST_B.replace(sha(LAYER).encode(), sha(b"no such layer").encode())
+ATTEST = b'{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document"}'
+CONFIG_D = json.dumps({"architecture": "unknown", "os": "unknown", "config": {},
+                       "rootfs": {"type": "layers", "diff_ids": [sha(ATTEST)]}}, sort_keys=True).encode()
+MANIFEST_D = json.dumps({"schemaVersion": 2, "mediaType": MT_MAN,
+                         "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                    "digest": sha(CONFIG_D), "size": len(CONFIG_D)},
+                         "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": sha(ATTEST),
+                                     "size": len(ATTEST)}]}, sort_keys=True).encode()
 OVERSIZE_MANIFEST = manifest(layer_size=len(LAYER) - 100)
 counts = {}
 uploads = {}
@@ -149,6 +176,18 @@ class H(BaseHTTPRequestHandler):
             return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"\\u001b[31mred\\u001b]0;title\\u0007"}]}')
         if repo == "oversize":
             return self.send(200, OVERSIZE_MANIFEST, MT_MAN)
+        if repo.startswith("multi"):
+            if ref == sha(MANIFEST_B):
+                return self.send(200, MANIFEST_B, MT_MAN)
+            if ref == sha(MANIFEST_C):
+                return self.send(200, MANIFEST_C, MT_MAN)
+            if ref == sha(MANIFEST_D):
+                return self.send(200, MANIFEST_D, MT_MAN)
+            if ref == sha(MANIFEST):
+                return self.send(200, MANIFEST, MT_MAN)
+            if ref.startswith("sha256:") and repo == "multimissing":
+                return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+            return self.send(200, self.server.idx[repo], MT_IDX)
         if repo in ("selfindex", "nestedindex"):
             if ref.startswith("sha256:"):
                 # asked for the "image" the index named: the index again
@@ -159,6 +198,10 @@ class H(BaseHTTPRequestHandler):
     def blob(self, repo, digest, n=0):
         if digest == sha(CONFIG):
             return self.send(200, CONFIG, "application/octet-stream")
+        if digest == sha(CONFIG_B):
+            return self.send(200, CONFIG_B, "application/octet-stream")
+        if digest in (sha(CONFIG_D), sha(ATTEST)):
+            return self.send(200, CONFIG_D if digest == sha(CONFIG_D) else ATTEST, "application/octet-stream")
         if digest != sha(LAYER):
             return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         if self.command == "HEAD":
@@ -235,6 +278,35 @@ def main():
     # and is then served for that digest: a loop the client must not follow.
     first = index(MT_MAN, sha(b"placeholder"))
     srv.idx = {"selfindex": index(MT_MAN, sha(first)), "nestedindex": index(MT_IDX, sha(MANIFEST))}
+    def ent(man, plat, mt=MT_MAN, size=None):
+        e = {"mediaType": mt, "digest": sha(man) if isinstance(man, bytes) else man,
+             "size": size if size is not None else (len(man) if isinstance(man, bytes) else 100)}
+        if plat:
+            e["platform"] = {"os": "linux", "architecture": plat}
+        return e
+
+    def multi(entries, pad=b""):
+        return json.dumps({"schemaVersion": 2, "mediaType": MT_IDX, "manifests": entries},
+                          sort_keys=True).encode() + pad
+
+    A, B = ent(MANIFEST, "amd64"), ent(MANIFEST_B, "arm64")
+    first = multi([A, ent(sha(b"placeholder"), "arm64")])
+    srv.idx.update({
+        "multiok": multi([B, A]),
+        "multinest": multi([ent(sha(multi([B, A])), "arm64", MT_IDX), A]),
+        "multiloop": multi([A, ent(sha(first), "arm64", size=len(first))]),
+        "multimany": multi([A] + [ent(sha(b"%d" % i), "arm64") for i in range(64)]),
+        "multibig": multi([B, A], b" " * (5 << 20)),
+        "multidup": multi([A, ent(MANIFEST, "arm64")]),
+        "multidupbad": multi([A, ent(MANIFEST, "arm64", size=len(MANIFEST) + 1)]),
+        "multinoamd": multi([B]),
+        "multinoplat": multi([ent(MANIFEST_B, None), A]),
+        "multimissing": multi([A, ent(sha(b"missing"), "arm64")]),
+        "multibadblob": multi([A, ent(MANIFEST_C, "arm64")]),
+        "multiattest": multi([A, dict(ent(MANIFEST_D, None), platform={"os": "unknown", "architecture": "unknown"},
+                                      annotations={"vnd.docker.reference.type": "attestation-manifest",
+                                                   "vnd.docker.reference.digest": sha(MANIFEST)})]),
+    })
     with open(args["--port-file"], "w") as f:
         f.write(str(srv.server_address[1]))
     srv.serve_forever()
