@@ -124,7 +124,8 @@ static int make_dev(int rootfd, nr_err *err)
             return nr_err_sys(err, errno, "symlink /dev/%s", links[i].name);
     /* nrun's own dir, made now so that no later mount can take its place
      * unseen (see check_target) */
-    if (mkdirat(dev, RT_CTR_RUN_DIR + 5, 0755) < 0 || fchmodat(dev, RT_CTR_RUN_DIR + 5, 0755, 0) < 0)
+    const char *run_dir = &RT_CTR_RUN_DIR[sizeof "/dev/" - 1];
+    if (mkdirat(dev, run_dir, 0755) < 0 || fchmodat(dev, run_dir, 0755, 0) < 0)
         return nr_err_sys(err, errno, "mkdir %s", RT_CTR_RUN_DIR);
     return 0;
 }

@@ -74,7 +74,7 @@ void sv_metrics_report(sv_worker *w, const json_t *m)
         double c, cnt;
         const char *meth = json_string_value(json_array_get(e, 0));
         if (!json_is_array(e) || json_array_size(e) != 3 || !method_ok(meth) ||
-            !num_ok(json_array_get(e, 1), 999, &c) || c < 100 || c != floor(c) ||
+            !num_ok(json_array_get(e, 1), 999, &c) || c < 100 || c != (double)(int)c ||
             !num_ok(json_array_get(e, 2), big, &cnt))
             return;
         if (n.nreq >= SV_REQ_KEYS) {

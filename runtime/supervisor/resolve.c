@@ -150,6 +150,7 @@ static int read_file(rs *r, const char *path, size_t max, char **out, size_t *le
         return fail(r, "%s: %s", path, e == ELOOP || e == EXDEV ? "a link that leaves the container" : strerror(e));
     }
     cleanup_close int cfd = fd;
+    (void)cfd;
     struct stat st;
     struct statfs sf;
     if (fstat(fd, &st) < 0 || fstatfs(fd, &sf) < 0)
