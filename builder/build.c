@@ -430,7 +430,9 @@ int bld_plan(bld_state *b, nr_err *err)
     }
     for (size_t i = 0; i < b->o->n_build_args; i++)
         if (!b->build_arg_used[i] && !is_proxy_arg(b->o->build_args[i]) && !b->o->quiet && !b->prefix)
-            fprintf(stderr, "%s: warning: build-arg %s was not consumed\n", "nbuild", b->o->build_args[i]);
+            /* the name only: a value may be a credential, and this goes to logs */
+            fprintf(stderr, "%s: warning: build-arg %.*s was not consumed\n", "nbuild",
+                    (int)strcspn(b->o->build_args[i], "="), b->o->build_args[i]);
     return 0;
 }
 
