@@ -69,7 +69,11 @@ teardown_file() {
 #include <yaml.h>
 #include <zlib.h>
 #include <jpeglib.h>
+#if __has_include(<MagickWand/MagickWand.h>) /* ImageMagick 7 (trixie); 6 in bookworm */
 #include <MagickWand/MagickWand.h>
+#else
+#include <wand/MagickWand.h>
+#endif
 int main(void)
 {
     size_t n;
@@ -78,7 +82,7 @@ int main(void)
     printf("libpq %d\n", PQlibVersion());
     printf("mysql %s\n", mysql_get_client_info());
     printf("zlib %s\n", zlibVersion());
-    printf("png %s\n", png_get_libver_ptr(NULL));
+    printf("png %s\n", png_get_libpng_ver(NULL));
     printf("yaml %s\n", yaml_get_version_string());
     printf("curl %s\n", curl_version());
     printf("gmp %s\n", gmp_version);
