@@ -155,9 +155,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(LINK_OBJS)
 	@echo '  LD      $@'
 	@$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LINK_OBJS) $(call link_group,$(UNIT_LIBS)) $(PKG_LIBS) -lcmocka
 
+# apt_replay.sh needs nbuild: on a clean clone deps runs before build, so the
+# recording of apt's files (build_shapes.bats) is made after it.
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory build
+	@./tests/lib/apt_replay.sh $(abspath $(BUILD))
 	@BUILD=$(abspath $(BUILD)) ./tests/run.sh
 
 # Run only some tests: make test-e2e E2E=tests/e2e/store.bats

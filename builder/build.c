@@ -109,6 +109,35 @@ static bool build_arg(bld_state *b, const char *name, const char **value)
     return false;
 }
 
+/* Docker's predefined ARGs, the proxy settings: given with --build-arg they
+ * reach every RUN with no ARG line for them, and stay out of the cache key
+ * and of the image (they differ per machine and may carry credentials).  A
+ * stage that declares one with ARG makes it an ordinary ARG. */
+static const char *const proxy_args[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
+                                         "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
+
+static bool is_proxy_arg(const char *a)
+{
+    size_t nl = strcspn(a, "=");
+    for (size_t i = 0; i < NR_ARRAY_LEN(proxy_args); i++)
+        if (strlen(proxy_args[i]) == nl && !strncmp(a, proxy_args[i], nl))
+            return true;
+    return false;
+}
+
+void bld_proxy_env(bld_state *b, const bld_stage *st, char ***env, size_t *n)
+{
+    for (size_t i = 0; i < NR_ARRAY_LEN(proxy_args); i++) {
+        bool declared;
+        const char *v;
+        vars_get(st->args, st->n_args, proxy_args[i], &declared);
+        if (declared || !build_arg(b, proxy_args[i], &v))
+            continue;
+        *env = nr_xrealloc(*env, (*n + 1) * sizeof **env);
+        (*env)[(*n)++] = nr_xasprintf("%s=%s", proxy_args[i], v);
+    }
+}
+
 void bld_hist_add(bld_stage *st, const char *text, bool empty)
 {
     st->hist = nr_xrealloc(st->hist, (st->n_hist + 1) * sizeof *st->hist);
@@ -404,8 +433,10 @@ int bld_plan(bld_state *b, nr_err *err)
                     st->layers[st->n_layers - 1]->layer.blob.digest);
     }
     for (size_t i = 0; i < b->o->n_build_args; i++)
-        if (!b->build_arg_used[i] && !b->o->quiet && !b->prefix)
-            fprintf(stderr, "%s: warning: build-arg %s was not consumed\n", "nbuild", b->o->build_args[i]);
+        if (!b->build_arg_used[i] && !is_proxy_arg(b->o->build_args[i]) && !b->o->quiet && !b->prefix)
+            /* the name only: a value may be a credential, and this goes to logs */
+            fprintf(stderr, "%s: warning: build-arg %.*s was not consumed\n", "nbuild",
+                    (int)strcspn(b->o->build_args[i], "="), b->o->build_args[i]);
     return 0;
 }
 

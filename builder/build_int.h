@@ -115,6 +115,10 @@ const char *bld_lookup(void *stage, const char *name);
 /* Expand a word of `in` in stage `st` (NULL: global ARGs only, for FROM). */
 int bld_expand_word(bld_state *b, bld_stage *st, const bld_instr *in, const bld_word *w, char **out, nr_err *err);
 void bld_hist_add(bld_stage *st, const char *text, bool empty);
+/* Append the predefined proxy ARGs given with --build-arg (HTTP_PROXY,
+ * no_proxy, ...) that stage st does not declare, as "K=V" entries: the
+ * environment of a RUN step, never its cache key or the image. */
+void bld_proxy_env(bld_state *b, const bld_stage *st, char ***env, size_t *n);
 void bld_chain_add(bld_stage *st, const char *text);
 
 /* ENV LABEL WORKDIR USER EXPOSE CMD ENTRYPOINT VOLUME STOPSIGNAL HEALTHCHECK

@@ -16,7 +16,8 @@
  * Trust anchors: the host's CA bundle is bound read-only at HOST_CA_PATH
  * and named by NODE_EXTRA_CA_CERTS, SSL_CERT_FILE and friends for the step
  * only (--host-ca=false turns it off): never in a layer, the config or the
- * cache key.
+ * cache key.  So are Docker's predefined proxy ARGs given with --build-arg
+ * (HTTP_PROXY, no_proxy, ...; build.c bld_proxy_env).
  *
  * Cache: key = the stage's chain + the command + its environment, user,
  * workdir and network; a hit reuses the layer (or the "changed nothing"
@@ -646,7 +647,8 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     if (stage_image(b, st, &img, err) < 0 || mounts_make(b, in, &mnt, err) < 0)
         goto out;
-    /* the step's own environment: ARGs, and the host's trust anchors */
+    /* the step's own environment: ARGs, the proxy settings, and the host's trust anchors */
+    bld_proxy_env(b, st, &env, &nenv);
     if (b->o->host_ca) {
         static const char *const vars[] = {"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "CURL_CA_BUNDLE",
                                            "REQUESTS_CA_BUNDLE", "GIT_SSL_CAINFO", "npm_config_cafile"};

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Make the build context of a Debian-based node base image, as Docker's node
 # image has it: node:<ver>-<suite>-slim (a Debian slim rootfs) or
-# node:<ver>-<suite> (plus the buildpack-deps build tools).  The rootfs is made
-# by mmdebstrap from Debian's archive through the host's apt configuration
-# (its sources for the host's suite; the same archive for another suite),
+# node:<ver>-<suite> (plus what buildpack-deps holds: tools and -dev
+# libraries).  The rootfs is made by mmdebstrap from Debian's archive
+# through the host's apt configuration (its sources for the host's suite;
+# the same archive for another suite),
 # minbase variant, docs/man/locales left out by dpkg path-excludes (as
 # debuerreotype's slimify does), /usr merged by mmdebstrap's own hook (not
 # the usrmerge package, which would pull perl in), SOURCE_DATE_EPOCH fixed by the pins, user

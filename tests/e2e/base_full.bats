@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The full Debian node image (node:20 = node:20-bookworm, issue 12 item 2):
-# the slim image's contents plus Docker's buildpack-deps build set, so a
+# the slim image's contents plus what Docker's buildpack-deps holds (curl,
+# version control, compilers and the -dev libraries), so a
 # native module builds with node-gyp in a RUN step -- offline, against the
 # headers shipped in the image (npm's nodedir), never downloading them.
 # The rootfs is made once per cache (NRUN_CACHE_DIR) and reused.
@@ -47,6 +48,69 @@ teardown_file() {
     for p in $(pin BUILDPACK_PKGS); do
         grep -qx "$p" "$W/installed" || { echo "missing $p"; false; }
     done
+}
+
+@test "base full: the -dev libraries of buildpack-deps link: one program against TLS, databases, XML, YAML, images" {
+    # every header found through pkg-config, every library linked, each one called
+    cat >"$W/u/rootfs/tmp/devlibs.c" <<'EOF'
+#include <stdio.h>
+#include <ffi.h>
+#include <gmp.h>
+#include <libpq-fe.h>
+#include <libxml/xmlversion.h>
+#include <libxslt/xsltconfig.h>
+#include <mysql.h>
+#include <openssl/crypto.h>
+#include <png.h>
+#include <readline/readline.h>
+#include <curl/curl.h>
+#include <sqlite3.h>
+#include <webp/decode.h>
+#include <yaml.h>
+#include <zlib.h>
+#include <jpeglib.h>
+#if __has_include(<MagickWand/MagickWand.h>) /* ImageMagick 7 (trixie); 6 in bookworm */
+#include <MagickWand/MagickWand.h>
+#else
+#include <wand/MagickWand.h>
+#endif
+int main(void)
+{
+    size_t n;
+    printf("sqlite %s\n", sqlite3_libversion());
+    printf("openssl %s\n", OpenSSL_version(OPENSSL_VERSION));
+    printf("libpq %d\n", PQlibVersion());
+    printf("mysql %s\n", mysql_get_client_info());
+    printf("zlib %s\n", zlibVersion());
+    printf("png %s\n", png_get_libpng_ver(NULL));
+    printf("yaml %s\n", yaml_get_version_string());
+    printf("curl %s\n", curl_version());
+    printf("gmp %s\n", gmp_version);
+    printf("webp %x\n", WebPGetDecoderVersion());
+    printf("readline %s\n", rl_library_version);
+    printf("jpeg %d\n", JPEG_LIB_VERSION);
+    printf("xml %s xslt %s ffi %d\n", LIBXML_DOTTED_VERSION, LIBXSLT_DOTTED_VERSION, (int)sizeof(ffi_cif) > 0);
+    printf("magick %s\n", MagickGetVersion(&n));
+    return 0;
+}
+EOF
+    run chroot "$W/u/rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin sh -c \
+        'cd /tmp && gcc -o devlibs devlibs.c $(pkg-config --cflags --libs sqlite3 openssl libpq mysqlclient zlib libpng \
+            yaml-0.1 libcurl gmp libwebp readline libjpeg libxml-2.0 libxslt libffi MagickWand) && ./devlibs'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    for l in sqlite openssl libpq mysql zlib png yaml curl gmp webp readline jpeg xml magick; do
+        grep -q "^$l " <<<"$output" || { echo "no $l"; false; }
+    done
+    # and the tools of the curl and scm layers
+    run chroot "$W/u/rootfs" /usr/bin/env -i PATH=/usr/bin:/bin sh -c \
+        'convert -version | head -n1; hg --version -q; svn --version --quiet; gpg --version | head -n1; wget --version | head -n1'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "Version: ImageMagick"* ]]
+    [[ "${lines[1]}" == "Mercurial"* ]]
+    [[ "${lines[3]}" == "gpg (GnuPG)"* ]]
+    [[ "${lines[4]}" == "GNU Wget"* ]]
 }
 
 @test "base full: a native module builds with node-gyp in a RUN step without network, against the image's headers" {

@@ -178,6 +178,38 @@ EOF
     [ "$status" -eq 0 ]
 }
 
+@test "RUN sees Docker's predefined proxy ARGs from --build-arg: in no cache key, history, config or layer" {
+    px="http://127.0.0.1:9/px-$RANDOM"
+    printf 'FROM rbase:1\nRUN test "$http_proxy" = "$HTTPS_PROXY" && test "$no_proxy" = localhost && echo "${#http_proxy}" >/plen\n' \
+        >"$CTX/Nodefile"
+    run "$NBUILD" --progress=plain -t rpx:1 --build-arg "http_proxy=$px" --build-arg "HTTPS_PROXY=$px" \
+        --build-arg no_proxy=localhost "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"not consumed"* ]]
+    run rt_run --rm rpx:1 cat /plen
+    [ "$output" = "${#px}" ]
+    run grep -rlaF "$px" "$NRUN_ROOT/blobs" "$NRUN_ROOT/cache/build"
+    [ "$status" -eq 1 ]
+    [[ "$(cfg rpx:1 .config.Env)" != *proxy* ]]
+    # another proxy (K alone: from nbuild's environment) is the same build: all cached, the same image
+    px2="http://127.0.0.1:9/other-$RANDOM"
+    HTTPS_PROXY=$px2 http_proxy=$px2 run "$NBUILD" --progress=plain -t rpx:2 --build-arg http_proxy \
+        --build-arg HTTPS_PROXY --build-arg no_proxy=localhost "$CTX"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"(0 layers built"* ]]
+    [[ "$output" != *"not consumed"* ]]
+    [ "$(manifest_of rpx:2)" = "$(manifest_of rpx:1)" ]
+    # declared with ARG it is an ordinary ARG: its value is in the cache key
+    printf 'FROM rbase:1\nARG http_proxy\nRUN echo "$http_proxy" >/p\n' >"$CTX/Nodefile"
+    "$NBUILD" -q -t rpx:3 --build-arg http_proxy=http://127.0.0.1:9/a "$CTX" >/dev/null
+    run "$NBUILD" --progress=plain -t rpx:4 --build-arg http_proxy=http://127.0.0.1:9/b "$CTX"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"(1 layers built"* ]]
+    run rt_run --rm rpx:4 cat /p
+    [ "$output" = http://127.0.0.1:9/b ]
+}
+
 @test "RUN --network=none sees only lo; a bad RUN flag is refused before any step runs" {
     printf 'FROM rbase:1\nRUN --network=none ls /sys/class/net >/net.txt\n' >"$CTX/Nodefile"
     run "$NBUILD" -t r7:1 "$CTX"

@@ -67,4 +67,8 @@ fi
 # The npm tarballs the examples' lock files name, for the offline registry
 # that tests/e2e/build_examples.bats and bench/build_express.sh serve.
 "$here/tests/lib/npm_tarballs.sh"
+# What apt-get fetches for tests/apps/shapes/tini-apt, replayed by
+# tests/e2e/build_shapes.bats from 127.0.0.1 (needs nbuild built; again when
+# the security suite's InRelease is about to expire).
+"$here/tests/lib/apt_replay.sh" "${BUILD:-$here/build}"
 exit 0

@@ -7,6 +7,8 @@
 #                      NPMREG_RC (an .npmrc naming the registry, for
 #                      nbuild --secret id=npmrc,src=$NPMREG_RC)
 #   npmreg_stop DIR
+# With NPMREG_NETNS set, the registry listens in that network namespace
+# (a test file's, where its builds run) instead of the host's loopback.
 
 NPMREG_TARBALLS=${NPMREG_TARBALLS:-$NRUN_CACHE_DIR/npm-tarballs}
 
@@ -19,7 +21,8 @@ npmreg_start() {
     printf 'subjectAltName=IP:127.0.0.1\n' >"$w/san.ext"
     openssl x509 -req -in "$w/srv.csr" -CA "$w/ca.pem" -CAkey "$w/ca.key" -CAcreateserial -days 2 \
         -extfile "$w/san.ext" -out "$w/srv.pem" 2>/dev/null
-    python3 "$REPO/tests/lib/npm_registry.py" "$NPMREG_TARBALLS" "$w/port" "$w/srv.pem" "$w/srv.key" &
+    ${NPMREG_NETNS:+nsenter --net=/run/netns/$NPMREG_NETNS} \
+        python3 "$REPO/tests/lib/npm_registry.py" "$NPMREG_TARBALLS" "$w/port" "$w/srv.pem" "$w/srv.key" &
     echo $! >"$w/registry.pid"
     for _ in $(seq 200); do [ -s "$w/port" ] && break; sleep 0.05; done
     [ -s "$w/port" ] || { echo "npm registry did not start" >&2; return 1; }

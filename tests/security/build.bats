@@ -194,3 +194,28 @@ stage-etc" ]
     ! grep -qE ' /tmp/t[12] ' /proc/mounts
     [ ! -e /up ]
 }
+
+@test "proxy build args: credentials in them reach no layer, config, cache record or output; look-alike names are ordinary args" {
+    cred="u:pw-$$-$RANDOM"
+    px="http://$cred@127.0.0.1:9/"
+    # the step sees the proxy; an undeclared arg that only looks like one (a
+    # longer name, a prefix) is not passed, as for any undeclared ARG
+    printf 'FROM bbase:1\nRUN test -n "$HTTPS_PROXY" && test -z "$HTTPS_PROXY_X$http_prox$TOKEN" && touch /ok\n' >"$CTX/Nodefile"
+    run "$NBUILD" --progress=plain -t px:1 --build-arg "HTTPS_PROXY=$px" --build-arg "HTTPS_PROXY_X=$px" \
+        --build-arg "http_prox=$px" --build-arg "TOKEN=$px" "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # the look-alikes are reported unconsumed, by name only; the proxy is not
+    [[ "$output" == *"build-arg HTTPS_PROXY_X was not consumed"* ]]
+    [[ "$output" == *"build-arg TOKEN was not consumed"* ]]
+    [[ "$output" != *"build-arg HTTPS_PROXY was"* ]]
+    [[ "$output" != *"$cred"* ]]
+    no_layer_holds "$cred"
+    run grep -rlaF "$cred" "$NRUN_ROOT/blobs" "$NRUN_ROOT/cache"
+    [ "$status" -eq 1 ]
+    # a failing step's report does not print the environment
+    printf 'FROM bbase:1\nRUN echo failing; exit 3\n' >"$CTX/Nodefile"
+    run "$NBUILD" -t px:2 --build-arg "http_proxy=$px" "$CTX"
+    [ "$status" -ne 0 ]
+    [[ "$output" != *"$cred"* ]]
+}
