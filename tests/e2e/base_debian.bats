@@ -24,7 +24,7 @@ setup_file() {
     export W
     W=$(mktemp -d /tmp/nrun-based.XXXXXX)
     nr_make_root
-    "$NRUN" base node:20-slim >"$W/base.out" 2>"$W/base.err"
+    "$NR_REAL_NRUN" base node:20-slim >"$W/base.out" 2>"$W/base.err"
     umoci unpack --image "$NRUN_ROOT:node:20-slim" "$W/u" >/dev/null 2>&1
 }
 

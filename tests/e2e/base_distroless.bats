@@ -43,7 +43,7 @@ setup_file() {
     W=$(mktemp -d /tmp/nrun-base.XXXXXX)
     nr_make_root
     mkdir -p "$NRUN_CACHE_DIR"
-    "$NRUN" base node:20-distroless node:22-distroless 2>"$W/log"
+    "$NR_REAL_NRUN" base node:20-distroless node:22-distroless 2>"$W/log"
     for t in 20 22; do
         umoci unpack --image "$NRUN_ROOT:node:$t-distroless" "$W/u$t" >/dev/null 2>&1
     done
