@@ -319,7 +319,8 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         st->config = json_deep_copy(p->config);
         st->base_history = p->base_history ? json_deep_copy(p->base_history) : NULL;
         st->layers = nr_xmalloc((p->n_layers + 1) * sizeof *st->layers);
-        memcpy(st->layers, p->layers, p->n_layers * sizeof *st->layers);
+        if (p->n_layers) /* a FROM scratch stage may have none (and no array) */
+            memcpy(st->layers, p->layers, p->n_layers * sizeof *st->layers);
         st->n_layers = p->n_layers;
         st->n_base_layers = p->n_base_layers;
         for (size_t k = 0; k < p->n_hist; k++)
