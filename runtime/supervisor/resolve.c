@@ -230,6 +230,52 @@ static bool is_plain_file(rs *r, const char *name)
     return yes;
 }
 
+/* A regular file at absolute path `p`, seen as the workers see it. */
+static bool is_reg_file(rs *r, const char *p)
+{
+    sv_fs_ident old;
+    nr_err err = {0};
+    if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
+        return false;
+    int fd = rt_open_in_root(p, O_PATH);
+    sv_fsid_leave(&old);
+    struct stat st;
+    bool yes = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (fd >= 0)
+        close(fd);
+    return yes;
+}
+
+/* Yarn 2+ Plug'n'Play: there is no node_modules, `yarn run` has node load
+ * the project's .pnp.cjs (and .pnp.loader.mjs when yarn wrote one) through
+ * NODE_OPTIONS, before what NODE_OPTIONS held.  The project is the nearest
+ * directory from cwd up that has a .pnp.cjs. */
+static int yarn_pnp(rs *r)
+{
+    cleanup_free char *dir = nr_xstrdup(r->cwd);
+    for (;;) {
+        size_t l = strlen(dir);
+        while (l > 1 && dir[l - 1] == '/')
+            dir[--l] = 0;
+        const char *d = l == 1 ? "" : dir;
+        cleanup_free char *cjs = nr_xasprintf("%s/.pnp.cjs", d);
+        if (is_reg_file(r, cjs)) {
+            if (strpbrk(cjs, " \t\n\"'\\%#?"))
+                return fail(r, "%s: a path NODE_OPTIONS cannot carry unquoted", cjs);
+            cleanup_free char *mjs = nr_xasprintf("%s/.pnp.loader.mjs", d);
+            const char *old = env_get(r, "NODE_OPTIONS");
+            cleanup_free char *opts = nr_xasprintf("--require %s%s%s%s%s", cjs, is_reg_file(r, mjs) ? " --experimental-loader file://" : "",
+                                                   is_reg_file(r, mjs) ? mjs : "", old && *old ? " " : "", old ? old : "");
+            env_set(r, "NODE_OPTIONS", opts);
+            return 0;
+        }
+        char *slash = strrchr(dir, '/');
+        if (!slash || l == 1)
+            return 0;
+        slash[slash == dir ? 1 : 0] = 0;
+    }
+}
+
 /* Docker's node entrypoint, by what it does: after comments and blank lines,
  *   set -e / if <...command -v...>; then / set -- node "$@" / fi / exec "$@"
  * Any other script (migrations, gosu, ...) must run for real. */
@@ -478,9 +524,12 @@ static int package_script(rs *r)
         nr_buf_add(&p, "", 1);
         env_set(r, "PATH", p.data);
         nr_buf_free(&p);
+        if (!strcmp(tool, "yarn"))
+            rc = yarn_pnp(r);
         char what[96];
         snprintf(what, sizeof what, "the \"%.64s\" script", name);
-        rc = shell_c(r, script, what);
+        if (rc == 0)
+            rc = shell_c(r, script, what);
     }
     json_decref(root);
     for (size_t i = 0; rc == 0 && i < extra.n; i++)

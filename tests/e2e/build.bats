@@ -458,6 +458,30 @@ EOF
     [ "$(cfg args:2 '.config.Env[1]')" = '"E1=cli-bee-x-set-"' ]
 }
 
+@test "BuildKit's platform ARGs: FROM --platform=\$BUILDPLATFORM, ARG TARGETARCH in a stage; other platforms refused" {
+    d=$(mkctx plat <<'EOF'
+ARG TARGETPLATFORM
+FROM --platform=$BUILDPLATFORM scratch AS build
+ARG TARGETARCH
+ARG BUILDPLATFORM
+ARG TARGETVARIANT
+ENV A=$TARGETARCH B=$BUILDPLATFORM V=x${TARGETVARIANT}x T=${TARGETPLATFORM:-undeclared}
+FROM --platform=${TARGETPLATFORM} build
+ARG TARGETPLATFORM
+ARG TARGETOS
+ENV T=$TARGETPLATFORM O=$TARGETOS
+EOF
+    )
+    run "$NBUILD" -q -t plat:1 "$d"
+    [ "$status" -eq 0 ]
+    [ "$(cfg plat:1 '.config.Env[1:]')" = '["A=amd64","B=linux/amd64","V=xx","T=linux/amd64","O=linux"]' ]
+    # refused before anything is built, wherever it is
+    d=$(mkctx arm <<<$'FROM scratch\nCOPY package.json /\nFROM --platform=linux/arm64 scratch')
+    bad_build 'Nodefile:3:6: FROM --platform=linux/arm64: nbuild builds linux/amd64 images only' "$d"
+    d=$(mkctx armarg <<<$'ARG P=linux/arm/v7\nFROM --platform=$P scratch')
+    bad_build 'Nodefile:2:6: FROM --platform=linux/arm/v7: nbuild builds linux/amd64 images only' "$d"
+}
+
 @test "ADD unpacks local archives (gz, bz2, xz, zst) and copies other files" {
     d=$(mkctx add <<'EOF'
 FROM scratch

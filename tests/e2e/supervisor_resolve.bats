@@ -110,6 +110,31 @@ once() {
     [[ "$mode" == 'mode: single ('*'/package.json has no start script and there is no server.js)' ]]
 }
 
+@test "yarn 2+ Plug'n'Play: yarn start loads the project's .pnp.cjs (and ESM loader) through NODE_OPTIONS, as yarn does" {
+    local p=$BATS_TEST_TMPDIR/pnp
+    mkdir -p "$p/packages/api/src"
+    echo '{"name":"mono","private":true,"workspaces":["packages/*"],"packageManager":"yarn@4.5.3"}' >"$p/package.json"
+    echo '{"name":"@m/api","scripts":{"start":"node src/index.js"}}' >"$p/packages/api/package.json"
+    # what yarn's .pnp.cjs does for the app: makes its packages resolvable
+    echo 'global.PNP_READY = true;' >"$p/.pnp.cjs"
+    echo 'export {};' >"$p/.pnp.loader.mjs"
+    cat >"$p/packages/api/src/index.js" <<'JS'
+console.log(JSON.stringify({pnp: global.PNP_READY === true, worker: require('cluster').isWorker,
+  opts: process.env.NODE_OPTIONS}));
+JS
+    APP=$p/packages/api NODE_OPTIONS=--max-old-space-size=100 once yarn start
+    [ "$status" -eq 0 ]
+    [ "$mode" = 'mode: cluster (yarn start -> node src/index.js)' ]
+    [ "$(echo "$output" | jq -r .pnp)" = true ]
+    [ "$(echo "$output" | jq -r .worker)" = true ]
+    [[ "$(echo "$output" | jq -r .opts)" == *"--require $p/.pnp.cjs --experimental-loader file://$p/.pnp.loader.mjs --max-old-space-size=100" ]]
+    # npm does not: only yarn's runs set it up
+    cp -r "$p/packages/api/src" "$p/packages/api/package.json" "$p/"
+    APP=$p once npm start
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | jq -r .pnp)" = false ]
+}
+
 @test "shell form, tini, dumb-init and Docker's docker-entrypoint.sh resolve to node" {
     once /bin/sh -c 'node server.js a "b c"'
     [ "$mode" = 'mode: cluster (/bin/sh -c node server.js a "b c" -> node server.js a b c)' ]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# PID 1 reads the image's package.json (and a docker-entrypoint.sh) to see
+# PID 1 reads the image's package.json (and a docker-entrypoint.sh, and looks
+# for yarn's .pnp.cjs) to see
 # whether `npm start` & co. end in a node command.  The file is hostile: a
 # huge or sparse one, a deeply nested one, a FIFO, a directory, a symlink to
 # a kernel file, through a magic link or to a host path, one the app's user
@@ -77,6 +78,38 @@ mode_with() {
     rm "$d/package.json" && mkdir "$d/package.json"
     mode_with "$d"
     [ "$mode" = "mode: single (/app/package.json: not a regular file)" ]
+}
+
+@test "yarn Plug'n'Play: a .pnp.cjs that is a FIFO, a directory or a link out of the container is not loaded; no hang" {
+    d=$BATS_TEST_TMPDIR/pnp && mkdir -p "$d"
+    printf '{"scripts":{"start":"node opts.js"}}\n' >"$d/package.json"
+    printf 'console.log("OPTS=" + process.env.NODE_OPTIONS); setInterval(() => {}, 1000);\n' >"$d/opts.js"
+    printf 'global.X = 1;\n' >"$BATS_FILE_TMPDIR/hostonly/pnp.cjs"
+    for kind in fifo dir link control; do
+        rm -rf "$d/.pnp.cjs"
+        case $kind in
+        fifo) mkfifo "$d/.pnp.cjs" ;;
+        dir) mkdir "$d/.pnp.cjs" ;;
+        link) ln -s "$BATS_FILE_TMPDIR/hostonly/pnp.cjs" "$d/.pnp.cjs" ;;
+        control) printf 'global.X = 1;\n' >"$d/.pnp.cjs" ;;
+        esac
+        id=$(rt_run -d -v "$d:/app" rs:1 yarn start)
+        opts=
+        for i in $(seq 100); do
+            opts=$("$NRUN" logs "$id" 2>&1 | grep -m1 '^OPTS=' || true)
+            [ -n "$opts" ] && break
+            sleep 0.1
+        done
+        "$NRUN" logs "$id" 2>&1 | head -3
+        "$NRUN" rm -f "$id" >/dev/null
+        echo "$kind: $opts"
+        [ -n "$opts" ]
+        if [ $kind = control ]; then
+            [[ "$opts" == *"--require /app/.pnp.cjs"* ]]
+        else
+            [[ "$opts" != *pnp* ]]
+        fi
+    done
 }
 
 @test "symlinks: to a host path, out through .., through a magic link, to a kernel file" {
