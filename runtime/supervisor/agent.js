@@ -182,9 +182,22 @@ function agent() {
     return all;
   }
 
-  function drain() {
+  // The app's own handler for the container's stop signal (docker stop
+  // delivers it to the app; here PID 1 gets it and drains): when the drain is
+  // over and Node's cluster disconnect has closed the servers, nothing is in
+  // flight, and an app with a listener for that signal gets it then, as it
+  // would under docker.  Without a listener nothing changes.
+  function stopHandlers(sig) {
+    if (typeof sig !== 'string' || !/^SIG[A-Z0-9]+$/.test(sig)) return;
+    process.once('disconnect', () => {
+      if (process.listenerCount(sig) > 0) process.emit(sig, sig);
+    });
+  }
+
+  function drain(sig) {
     if (draining) return;
     draining = true;
+    stopHandlers(sig);
     const seen = new Map(); // socket -> [bytes read at the last sweep, idle then]
     for (const sock of sockets()) {
       const res = sock._httpMessage;
@@ -215,7 +228,7 @@ function agent() {
   const dye = dyeing(send);
   process.on('internalMessage', (m) => {
     if (!m || m.cmd !== 'NODE_NRUN') return;
-    if (m.act === 'drain') drain();
+    if (m.act === 'drain') drain(m.sig);
     else if (m.act === 'loglevel') level.set(m.level);
     else if (m.act === 'dye') dye.set(m.rules);
   });

@@ -5,7 +5,9 @@
  *      `Connection: close`, idle keep-alive sockets are closed, and it
  *      reports each closed connection;
  *   3. when its open connections reach 0, cluster `disconnect`: Node closes
- *      its servers and the channel (EOF here);
+ *      its servers and the channel (EOF here), and the agent hands the stop
+ *      signal (named in the drain message) to the app's own listener for
+ *      it, if it has one, as docker stop would;
  *   4. the stop signal after --drain-timeout (or 1 s after the disconnect
  *      completed, for apps whose timers keep them alive), SIGKILL after
  *      --kill-timeout more. */
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/signal.h"
 #include "runtime/supervisor/sv_internal.h"
 
 static void kill_fire(void *arg)
@@ -45,7 +48,10 @@ void sv_drain_worker(sv_worker *w)
     w->state = SV_W_DRAINING;
     w->expected_exit = true;
     sv_timer_stop(&w->listen_t);
-    sv_ipc_send(w, "{\"cmd\":\"NODE_NRUN\",\"act\":\"drain\"}");
+    char name[NR_SIGNAME_MAX], msg[96];
+    nr_signal_name(sv_g->cfg->stop_signal ? sv_g->cfg->stop_signal : SIGTERM, name);
+    snprintf(msg, sizeof msg, "{\"cmd\":\"NODE_NRUN\",\"act\":\"drain\",\"sig\":\"%s\"}", name);
+    sv_ipc_send(w, msg);
     sv_timer_start(&w->drain_t, (uint64_t)sv_g->cfg->drain_timeout_ms, term_fire, w);
     sv_balance_rearm();
     sv_drain_check(w);

@@ -123,8 +123,38 @@ wrk_failures() {
     wait_all() { for j in $(jobs -p); do [ "$j" = "$SV_PID" ] || wait "$j"; done; }
     wait_all
     for i in $(seq 1 20); do grep -q '^hello from ' "$SV_DIR/r$i"; done
-    ! grep -h "hello from $stuck$" "$SV_DIR"/r*
+    ! grep -h "hello from $stuck$" "$SV_DIR"/r* || false
     grep -q "sent no heartbeat" "$SV_DIR/err"
     sv_stop
     [ "$SV_RC" = 0 ]
+}
+
+@test "stop signal: an app's own handler for it runs on stop and on reload, after its in-flight request is answered" {
+    PORT=$(sv_free_port)
+    PORT=$PORT STOP_SIG=SIGINT sv_start -q --workers 2 --stop-signal SIGINT -- node "$APPS/stophandler.js"
+    sv_wait_http "$PORT"
+    sv_wait '[ "$(sv_up_count)" = 2 ]'
+    old=$(sv_stats | jq -r '[.workers[].pid] | sort | .[]')
+    # reload with a slow request in flight: it is answered, then each old
+    # worker's handler runs with nothing in flight
+    curl -sf --max-time 10 "http://127.0.0.1:$PORT/slow/1500" >"$SV_DIR/slow" &
+    cpid=$!
+    sleep 0.3
+    run "$NRUN" reload --control "$SV_CTL"
+    [ "$status" = 0 ]
+    wait "$cpid"
+    grep -q '^slow ' "$SV_DIR/slow"
+    for p in $old; do
+        sv_wait "grep -q 'stop handler SIGINT $p inflight=0' '$SV_LOGS/container.log'" 10
+    done
+    new=$(sv_stats | jq -r '[.workers[].pid] | sort | .[]')
+    sv_stop
+    [ "$SV_RC" = 0 ]
+    for p in $new; do
+        grep -q "stop handler SIGINT $p inflight=0" "$SV_LOGS/container.log"
+    done
+    # only the signal the app listens for: never a second one, never SIGTERM
+    [ "$(grep -c 'stop handler' "$SV_LOGS/container.log")" = 4 ]
+    run grep -c 'stop handler SIGTERM' "$SV_LOGS/container.log"
+    [ "$output" = 0 ]
 }
