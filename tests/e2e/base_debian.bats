@@ -132,7 +132,7 @@ teardown_file() {
     grep -rq 'path-exclude=/usr/share/man/\*' "$r/etc/dpkg/dpkg.cfg.d/"
     [ -z "$(ls -A "$r/var/lib/apt/lists" | grep -v -e '^lock$' -e '^partial$' -e '^auxfiles$')" ]
     [ -z "$(find "$r/var/cache/apt" -name '*.deb' -o -name '*.bin' | head -n1)" ]
-    ! grep -q '^usrmerge ' <(in_image dpkg-query -W)
+    ! grep -q '^usrmerge ' <(in_image dpkg-query -W) || false
     [ -f "$r/usr/local/include/node/node.h" ]
     [ -f "$r/usr/local/include/node/common.gypi" ]
     run in_image npm config get nodedir

@@ -76,7 +76,7 @@ teardown_file() {
     [ ! -e "$W/u22/rootfs/bin/busybox" ]
     [ ! -e "$W/u22/rootfs/usr/local/bin/npm" ]
     [ ! -e "$W/u22/rootfs/usr/local/lib/node_modules" ]
-    ! grep -q busybox "$W/u22/rootfs/usr/share/nrun/sbom.json"
+    ! grep -q busybox "$W/u22/rootfs/usr/share/nrun/sbom.json" || false
     run skopeo inspect "oci:$NRUN_ROOT:node:22-distroless"
     [ "$status" -eq 0 ]
     [ "$(echo "$output" | jq -r '.Labels["io.nrun.base.npm"]')" = null ]

@@ -74,15 +74,15 @@ files_of() {
     files_of express:1 >"$W/express.files"
     grep -qx 'app/node_modules/express/package.json' "$W/express.files"
     grep -qx 'app/server.js' "$W/express.files"
-    ! grep -q 'lib/node_modules/npm/' "$W/express.files"
-    ! grep -q 'package-lock.json$\|\.npmrc$' "$W/express.files"
+    ! grep -q 'lib/node_modules/npm/' "$W/express.files" || false
+    ! grep -q 'package-lock.json$\|\.npmrc$' "$W/express.files" || false
     [ "$(cfg express:1 '.config.Cmd')" = '["node","server.js"]' ]
     [ "$(cfg express:1 '.config.User')" = '"node"' ]
     # the registry, its CA and the secret are nowhere in the image
     for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of express:1)")"); do
-        ! tar xzOf "$(blob "$l")" 2>/dev/null | grep -qF "127.0.0.1:$(cat "$W/reg/port")"
+        ! tar xzOf "$(blob "$l")" 2>/dev/null | grep -qF "127.0.0.1:$(cat "$W/reg/port")" || false
     done
-    ! grep -qF "127.0.0.1:" "$(blob "$(config_of express:1)")"
+    ! grep -qF "127.0.0.1:" "$(blob "$(config_of express:1)")" || false
 }
 
 @test "examples/express: a rebuild is all CACHED; a changed server.js redoes only its COPY, not npm ci" {
@@ -109,8 +109,8 @@ files_of() {
     files_of ts:1 >"$W/ts.files"
     grep -qx 'app/dist/server.js' "$W/ts.files"
     grep -qx 'app/node_modules/express/package.json' "$W/ts.files"
-    ! grep -q '^app/src\|\.ts$' "$W/ts.files"
-    ! grep -q 'node_modules/typescript/\|node_modules/@types/' "$W/ts.files"
+    ! grep -q '^app/src\|\.ts$' "$W/ts.files" || false
+    ! grep -q 'node_modules/typescript/\|node_modules/@types/' "$W/ts.files" || false
     port=$(serve ts:1)
     run nr_in_ns curl -sf "http://127.0.0.1:$port/"
     [[ "$output" == "hello from typescript, pid "* ]]

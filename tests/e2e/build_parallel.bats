@@ -99,7 +99,7 @@ waiter() {
     [[ "$output" != *"exit code 7"* ]]   # the waiting stage was stopped, not left to give up
     [ -z "$(manifest_of pfail:1)" ]
     [ -z "$(ctrs)" ]
-    ! grep -qF " $NRUN_ROOT/" /proc/mounts
+    ! grep -qF " $NRUN_ROOT/" /proc/mounts || false
 }
 
 @test "--jobs 2: SIGTERM to nbuild stops every running stage, nothing tagged or left" {
@@ -123,11 +123,11 @@ waiter() {
     cat "$BATS_FILE_TMPDIR/pt.out"
     [ "$st" -ne 0 ]
     grep -q "interrupted" "$BATS_FILE_TMPDIR/pt.out"
-    ! grep -q "exit code 7" "$BATS_FILE_TMPDIR/pt.out"
+    ! grep -q "exit code 7" "$BATS_FILE_TMPDIR/pt.out" || false
     [ -z "$(manifest_of pterm:1)" ]
     for _ in $(seq 100); do [ -z "$(ctrs)" ] && break; sleep 0.1; done
     [ -z "$(ctrs)" ]
-    ! grep -qF " $NRUN_ROOT/" /proc/mounts
+    ! grep -qF " $NRUN_ROOT/" /proc/mounts || false
 }
 
 @test "--no-cache --jobs 2: independent stages still run at once, every step again, and nothing else is taken from the cache" {

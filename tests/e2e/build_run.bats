@@ -153,7 +153,7 @@ EOF
     [[ "$output" != *never* ]]
     [ "$(cat "$NRUN_ROOT/index.json")" = "$idx" ]
     [ -z "$(ls "$NRUN_ROOT/containers" | grep -v '^\.')" ]
-    ! grep -qF " $NRUN_ROOT/" /proc/mounts
+    ! grep -qF " $NRUN_ROOT/" /proc/mounts || false
 }
 
 @test "RUN sees the host's trust anchors; they never enter the image" {
@@ -170,7 +170,7 @@ EOF
     [[ "$(cfg r6:1 .config.Env)" != *CERT* ]]
     # no layer holds it
     for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of r6:1)")"); do
-        ! tar tzf "$(blob "$l")" | grep -q 'nrun-host-ca'
+        ! tar tzf "$(blob "$l")" | grep -q 'nrun-host-ca' || false
     done
     # --host-ca=false: the step has none
     printf 'FROM rbase:1\nRUN test -z "$NODE_EXTRA_CA_CERTS" && echo none >/ca.txt\n' >"$CTX/Nodefile"
@@ -336,7 +336,7 @@ EOF2
     run rt_run --rm rc:2 cat /seen
     [ "$output" = runs ]    # the second build found the first one's file
     for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of rc:2)")"); do
-        ! tar tzf "$(blob "$l")" | grep -q 'root/.cache/runs'
+        ! tar tzf "$(blob "$l")" | grep -q 'root/.cache/runs' || false
     done
     [ -n "$(find "$NRUN_ROOT/cache/build/mounts" -name runs)" ]
 }
@@ -358,9 +358,9 @@ EOF2
     [ "${lines[0]}" = 400 ]
     [ "${lines[1]}" = fine ]
     [ "${lines[2]}" = gone ]
-    ! grep -rqaF "$secret" "$NRUN_ROOT/blobs" "$NRUN_ROOT/cache/build"
+    ! grep -rqaF "$secret" "$NRUN_ROOT/blobs" "$NRUN_ROOT/cache/build" || false
     for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of rsec:1)")"); do
-        ! zcat "$(blob "$l")" | grep -qaF "$secret"
+        ! zcat "$(blob "$l")" | grep -qaF "$secret" || false
     done
     [ -z "$(ls -A "$NRUN_ROOT/cache/build/secrets" 2>/dev/null)" ]
     # from the environment; a required secret that is missing stops the build
@@ -410,8 +410,8 @@ EOF2
     cat "$BATS_FILE_TMPDIR/rk.out"
     grep -q "interrupted" "$BATS_FILE_TMPDIR/rk.out"
     [ -z "$(ctrs)" ]
-    ! grep -qF " $NRUN_ROOT/" /proc/mounts
-    ! "$NRUN" images | grep -q '^rk '
+    ! grep -qF " $NRUN_ROOT/" /proc/mounts || false
+    ! "$NRUN" images | grep -q '^rk ' || false
     "$NBUILD" --no-cache -t rk:1 "$CTX" >"$BATS_FILE_TMPDIR/rk.out" 2>&1 &
     pid=$!
     for _ in $(seq 200); do grep -q step-started "$BATS_FILE_TMPDIR/rk.out" && break; sleep 0.05; done
@@ -423,7 +423,7 @@ EOF2
     run "$NBUILD" -q -t rk:2 "$CTX"
     [ "$status" -eq 0 ]
     [ -z "$(ctrs)" ]
-    ! grep -qF " $NRUN_ROOT/" /proc/mounts
+    ! grep -qF " $NRUN_ROOT/" /proc/mounts || false
 }
 
 @test "--progress: plain keeps a RUN's output, tty folds it away once the step succeeded, quiet prints the digest only" {

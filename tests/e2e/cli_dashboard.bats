@@ -100,7 +100,7 @@ post() { curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "X-Nrun-Token: 
     [ "$(post /api/containers/web/dye '{"rules":[{"type":"header","key":"x-debug","value":"1"}]}')" = 200 ]
     "$NR_REAL_NRUN" dye web | grep -q x-debug
     [ "$(post /api/containers/web/dye '{"off":true}')" = 200 ]
-    ! "$NR_REAL_NRUN" dye web | grep -q x-debug
+    ! "$NR_REAL_NRUN" dye web | grep -q x-debug || false
     [ "$(post /api/containers/web/scale '{"workers":2}')" = 200 ]
     # logs: every line is the log's JSON; the stream filter keeps one stream
     logs=$(api '/api/containers/web/logs?tail=500')

@@ -53,10 +53,10 @@ JS
     sv_wait_http "$PORT"
     pid=$(curl -sf "http://127.0.0.1:$PORT/" | cut -d' ' -f2)
     # the agent was not asked to watch
-    ! tr '\0' '\n' <"/proc/$pid/environ" | grep -q '^NRUN_HANG_MS='
+    ! tr '\0' '\n' <"/proc/$pid/environ" | grep -q '^NRUN_HANG_MS=' || false
     curl -s --max-time 1 "http://127.0.0.1:$PORT/hang" || true
     sv_wait "grep -q 'worker 1 (pid $pid) sent no heartbeat' '$SV_LOGS/container.log'" 30
-    ! grep -q 'nrun: hang:' "$SV_LOGS/container.log"
+    ! grep -q 'nrun: hang:' "$SV_LOGS/container.log" || false
     sv_stop
 }
 

@@ -56,7 +56,7 @@ teardown_file() {
     "$NRUN" rm hello-it
     run "$NRUN" ps -aq
     [ -z "$output" ]
-    ! nr_in_ns curl -sf --max-time 1 "http://127.0.0.1:$PORT/"
+    ! nr_in_ns curl -sf --max-time 1 "http://127.0.0.1:$PORT/" || false
 }
 
 @test "run: the app's own exit code comes back through the supervisor" {

@@ -31,8 +31,8 @@ net_clean() {
     local id=$1
     [ ! -e "$NRUN_ROOT/networks/attach/$id.json" ]
     [ ! -e "$NRUN_ROOT/networks/ns/$id" ]
-    ! grep -rqs "$id" "$NRUN_ROOT/networks/ipam"
-    ! nr_in_ns iptables-save | grep -q "$id"
+    ! grep -rqs "$id" "$NRUN_ROOT/networks/ipam" || false
+    ! nr_in_ns iptables-save | grep -q "$id" || false
 }
 
 @test "default bridge: nrun0, an address, a default route, /etc/hosts with host.nrun.internal, resolv.conf" {
@@ -46,7 +46,7 @@ net_clean() {
     [[ "$output" == *"nameserver "* ]]
     # in this file's namespace only
     nr_in_ns ip link show nrun0 >/dev/null
-    ! ip link show nrun0 2>/dev/null
+    ! ip link show nrun0 2>/dev/null || false
     # the default network is listed, and bridge/private/default name it
     run "$NRUN" network ls -q
     [[ "$output" == *bridge* ]]
@@ -93,7 +93,7 @@ net_clean() {
     [[ "$output" == *"publish port 127.0.0.1:$port/tcp"*"EADDRINUSE"* || "$output" == *"publish port 127.0.0.1:$port/tcp"*"in use"* ]]
     "$NRUN" rm -f "$id" >/dev/null
     net_clean "$id"
-    ! nr_in_ns iptables-save -t nat | grep -q -- "--dport $port "
+    ! nr_in_ns iptables-save -t nat | grep -q -- "--dport $port " || false
 }
 
 @test "-P publishes every EXPOSEd port on a free host port; -p ranges and bad specs" {
@@ -215,8 +215,8 @@ net_clean() {
     "$NRUN" ps -a >/dev/null
     ls -R "$NRUN_ROOT/networks" >&2
     net_clean "$id"
-    ! nr_in_ns iptables-save -t nat | grep -q -- "--dport $port "
-    ! grep -qF "$NRUN_ROOT/networks/ns" /proc/mounts
+    ! nr_in_ns iptables-save -t nat | grep -q -- "--dport $port " || false
+    ! grep -qF "$NRUN_ROOT/networks/ns" /proc/mounts || false
     "$NRUN" rm -f "$id" >/dev/null
 }
 

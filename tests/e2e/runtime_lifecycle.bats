@@ -263,10 +263,10 @@ wait_ready() { # the app has set its traps
     "$NRUN" kill -s SIGSTOP "$id"
     for _ in $(seq 100); do grep -q 'State:.*T (stopped)' /proc/"$app"/status && break; sleep 0.05; done
     grep -q 'State:.*T (stopped)' /proc/"$app"/status
-    ! grep -q 'State:.*T (stopped)' /proc/"$pid1"/status
+    ! grep -q 'State:.*T (stopped)' /proc/"$pid1"/status || false
     "$NRUN" kill -s 18 "$id"
     for _ in $(seq 100); do [ "$("$NRUN" exec "$id" sh -c 'cat /tmp/got 2>/dev/null')" = cont ] && break; sleep 0.05; done
-    ! grep -q 'State:.*T (stopped)' /proc/"$app"/status
+    ! grep -q 'State:.*T (stopped)' /proc/"$app"/status || false
     # PID 1 was never stopped: a graceful stop (the image's SIGUSR1) still goes through it
     "$NRUN" stop -t 5 "$id"
     "$NRUN" inspect "$id" | jq -e '.[0].State.ExitCode == 6'

@@ -29,7 +29,7 @@ teardown() { sv_cleanup; }
     sv_start -q -- sleep 100
     sv_wait "[ -S $SV_CTL ]"
     [[ "$(readlink /proc/$SV_PID/exe)" == "/memfd:nrun-init"* ]]
-    ! grep -q '\.so' /proc/$SV_PID/maps
+    ! grep -q '\.so' /proc/$SV_PID/maps || false
     [ "$(sv_stats | jq '.workers | length')" = 1 ]
     sv_stop
     [ "$SV_RC" = 143 ] # sleep got the SIGTERM: its code is ours
@@ -71,7 +71,7 @@ teardown() { sv_cleanup; }
     sleep 0.8
     run ps -o stat=,pid= --ppid "$SV_PID"
     echo "$output"
-    ! echo "$output" | grep -q '^Z'
+    ! echo "$output" | grep -q '^Z' || false
     [ "$(echo "$output" | grep -c .)" -eq 1 ] # only the worker is left
     sv_stop
     [ "$SV_RC" = 0 ]
@@ -81,7 +81,7 @@ teardown() { sv_cleanup; }
     sv_start -q -- sh -c 'for i in 1 2 3 4; do (sleep 0.2 &); done; sleep 1.5'
     sleep 0.9
     run ps -o stat= --ppid "$SV_PID"
-    ! echo "$output" | grep -q '^Z'
+    ! echo "$output" | grep -q '^Z' || false
     wait "$SV_PID"
     SV_PID=
 }
@@ -133,7 +133,7 @@ teardown() { sv_cleanup; }
     [ "$(cat "$SV_DIR/code")" = 200 ]
     grep -q '^slow ' "$SV_DIR/slow"
     # Not accepting any more.
-    ! curl -s --max-time 1 "http://127.0.0.1:$PORT/"
+    ! curl -s --max-time 1 "http://127.0.0.1:$PORT/" || false
 }
 
 @test "signals: SIGUSR2 is forwarded to the workers" {
@@ -199,7 +199,7 @@ teardown() { sv_cleanup; }
     sv_wait_http "$PORT"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     run wrk -t1 -c8 -d1s "http://127.0.0.1:$PORT/"
-    ! echo "$output" | grep -q 'Socket errors\|Non-2xx'
+    ! echo "$output" | grep -q 'Socket errors\|Non-2xx' || false
     sv_stats | jq -e '[.workers[].handed] | all(. > 0)'
     # After wrk closed its connections, the agent reported them closed.
     sv_wait '[ "$(sv_stats | jq "[.workers[].connections] | add")" = 0 ]' 5
@@ -346,7 +346,7 @@ s.on("data", (d) => { process.stdout.write(d); s.destroy(); });' "$SV_CTL" "$1"
     sv_wait 'grep -q "closed its cluster channel" "$SV_DIR/err"' 10
     sv_wait '[ "$(sv_up_count)" = 1 ] && [ "$(sv_stats | jq ".workers[0].pid")" != "$old" ]' 10
     curl -sf "http://127.0.0.1:$PORT/" | grep -q '^hello from '
-    ! kill -0 "$old" 2>/dev/null
+    ! kill -0 "$old" 2>/dev/null || false
     sv_stop
     [ "$SV_RC" = 0 ]
 }

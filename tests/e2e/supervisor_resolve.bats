@@ -216,7 +216,7 @@ JS
     # -p with a command that runs as one process: refused, never a port nobody serves
     run -125 "$NRUN" supervise -p "127.0.0.1:$PORT" -- npm run both
     [[ "$output" == *"a published port needs the app to run as node cluster workers"*'uses '"'&&'"* ]]
-    ! ss -Htln "sport = :$PORT" | grep -q .
+    ! ss -Htln "sport = :$PORT" | grep -q . || false
 }
 
 # socket.io's long-polling handshake from source address $2 (127.0.0.x) to

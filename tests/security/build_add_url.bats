@@ -62,6 +62,6 @@ refused() {
     run "$NBUILD" -t evil:2 "$c"
     echo "$output"
     [ "$status" -ne 0 ]
-    ! grep -q 'root:' <<<"$output"
+    ! grep -q 'root:' <<<"$output" || false
     [ -z "$(manifest_of evil:2)" ]
 }

@@ -38,8 +38,8 @@ evil_net() {
     # every failed ADD was undone: no container, no record, no lease, no veth
     [ "$(ls "$NRUN_ROOT/containers" | wc -l)" -eq "$n" ]
     [ -z "$(ls "$NRUN_ROOT/networks/attach")" ]
-    ! ls "$NRUN_ROOT/networks/ipam/ev$SFX" | grep -q '^[0-9]'
-    ! nr_in_ns ip -o link show type veth | grep -q .
+    ! ls "$NRUN_ROOT/networks/ipam/ev$SFX" | grep -q '^[0-9]' || false
+    ! nr_in_ns ip -o link show type veth | grep -q . || false
     # a plugin type that is a path is refused, not run
     jq '.plugins[-1].type = "../../bin/sh"' "$NRUN_ROOT/networks/ev$SFX.conflist" >"$BATS_FILE_TMPDIR/c"
     cp "$BATS_FILE_TMPDIR/c" "$NRUN_ROOT/networks/ev$SFX.conflist"
@@ -70,7 +70,7 @@ evil_net() {
         case $l in socket:*) ;; *) continue ;; esac
         ino=${l#socket:[}; ino=${ino%]}
         # the host namespace's socket tables must not list it
-        ! nr_in_ns cat /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 | awk '{print $10}' | grep -qx "$ino"
+        ! nr_in_ns cat /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 | awk '{print $10}' | grep -qx "$ino" || false
     done
     # with NET_ADMIN it rewires its own namespace, not the host's NAT
     "$NRUN" exec "$id" ip route add "$ip/32" dev eth0 2>/dev/null || true

@@ -29,7 +29,7 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
     curl -sf "http://127.0.0.1:$PORT/" | grep -q 'still fine'
     body=$(curl -sf "http://127.0.0.1:$MPORT/metrics")
     printf '%s\n' "$body" | python3 "$REPO/tests/lib/promparse.py" >/dev/null
-    ! grep -q evil_injected <<<"$body"
+    ! grep -q evil_injected <<<"$body" || false
     # at most 32 method/code pairs kept per worker
     [ "$(grep -c '^http_requests_total{' <<<"$body")" -le 32 ]
     after=$(rss_kb "$SV_PID")
@@ -103,9 +103,9 @@ PY
     # every line is one JSON object of the record's shape; nothing injected
     jq -e 'select(.stream != "dye" or (.console | length) > 50 or (.url | length) > 8192) | 1' "$SV_LOGS/dye.log" && false
     [ "$(jq -c . "$SV_LOGS/dye.log" | wc -l)" = "$n" ]
-    ! grep -q '^{"time":"x"' "$SV_LOGS/dye.log"
-    ! grep -q 'leaked-secret' "$SV_LOGS/dye.log"
-    ! grep -q INJECTED "$SV_LOGS/container.log"
+    ! grep -q '^{"time":"x"' "$SV_LOGS/dye.log" || false
+    ! grep -q 'leaked-secret' "$SV_LOGS/dye.log" || false
+    ! grep -q INJECTED "$SV_LOGS/container.log" || false
     run "$NRUN" logs --dye --log-dir "$SV_LOGS"
     [ "$(grep -c '"stream":"dye"' <<<"$output")" = "$n" ]
     sv_stop

@@ -172,7 +172,7 @@ refused() {
     cat "$HOSTILE_LOG"
     grep -q '^POST /v2/leak/x/blobs/uploads/ AUTH$' "$HOSTILE_LOG"   # the registry got them
     grep -q '^PUT /v2/leak/x/blobs/uploads/u[0-9]*?digest=' "$HOSTILE_LOG"
-    ! grep -q '^PUT /v2/leak/x/blobs/uploads/.* AUTH$' "$HOSTILE_LOG" # the other host did not
+    ! grep -q '^PUT /v2/leak/x/blobs/uploads/.* AUTH$' "$HOSTILE_LOG" # the other host did not || false
 }
 
 # ---- the registry build cache (nbuild --cache-from): a hostile cache is a

@@ -456,7 +456,7 @@ P
     [[ "$(tr '\0' ' ' </proc/"$pid"/cmdline)" == "nrun init "* ]]
     [[ "$(readlink /proc/"$pid"/exe)" == /memfd:nrun-init* ]]
     # nothing mapped from a file but the program itself
-    ! grep -E '\.so|libcrypto|libarchive' /proc/"$pid"/maps
+    ! grep -E '\.so|libcrypto|libarchive' /proc/"$pid"/maps || false
     rss=$(awk '/^VmRSS/ {print $2}' /proc/"$pid"/status)
     echo "PID 1 RSS: $rss kB"
     [ "$rss" -lt 2048 ]

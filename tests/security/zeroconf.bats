@@ -78,7 +78,7 @@ JSON
     jq '.engines.node = "20"' "$c/package.json" >"$c/p" && mv "$c/p" "$c/package.json"
     run "$NBUILD" --print-nodefile "$c"
     [ "$status" -eq 0 ]
-    ! grep -q pwned2 <<<"$output"
+    ! grep -q pwned2 <<<"$output" || false
     [ "$(grep -c '^RUN' <<<"$output")" -eq 4 ] # install, rm, build, prune: ours only
     cmd=$(grep '^CMD ' <<<"$output")
     [ "$(jq -c . <<<"${cmd#CMD }")" = '["node","./a.js\"] $(touch /pwned) `id` \\"]' ]
