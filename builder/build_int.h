@@ -104,6 +104,16 @@ typedef struct bld_state {
     size_t n_trees;
     char (*empty_keys)[65]; /* RUN steps that changed nothing (cache keys): --cache-to records them */
     size_t n_empty_keys;
+    /* RUN steps' containers, kept until the build ends: each one's upper
+     * dir, pruned to exactly its layer's changes, is that layer's files
+     * for a tree (COPY --from, RUN --mount from=) in place of an unpacked
+     * copy of the blob just made (run.c, stages.c) */
+    struct bld_upper {
+        char diff_id[IMG_DIGEST_MAX];
+        char *ctr_id;
+        char *dir;         /* <root>/containers/<id>/upper */
+    } *uppers;
+    size_t n_uppers;
 } bld_state;
 
 /* Variable lookup for the current stage (ENV, then ARG). */
@@ -169,6 +179,10 @@ int bld_regcache_import(bld_state *b, const char *ref, nr_err *err);
 int bld_regcache_export(bld_state *b, const char *ref, bool max, nr_err *err);
 /* run.c: a RUN step with this key changed nothing (a local cache record). */
 void bld_cache_empty_put(bld_state *b, const char *key);
+/* run.c: the kept upper dir holding the layer with this diff_id, or NULL;
+ * remove the kept containers (at the end of the build). */
+const char *bld_upper_of(const bld_state *b, const char *diff_id);
+void bld_uppers_remove(bld_state *b);
 
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);
