@@ -168,6 +168,9 @@ int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *e
  * for node:, the mirrors failed: the local recipe comes next); -1 otherwise. */
 int bld_pull(bld_state *b, const char *norm, nr_err *err);
 int bld_tree_image(bld_state *b, const img_image *img, bld_ctx **out, nr_err *err);
+/* A layer's files, once a tree holds it: the upper dir of this build's RUN
+ * step that made it, else its directory in the store's layer cache. */
+char *bld_layer_dir(bld_state *b, const img_layer_desc *l);
 void bld_trees_free(bld_state *b);
 /* Layer cache records under <cache_dir>/layers/<key>. */
 /* init_layer.c: --init's layer (/nrun-init) and the config that starts it

@@ -136,9 +136,7 @@ int bld_stages_analyze(bld_state *b, nr_err *err)
 
 /* ---- trees ---- */
 
-/* A layer's files: the upper dir of this build's RUN step that made it,
- * else its directory in the store's layer cache. */
-static char *layer_dir(bld_state *b, const img_layer_desc *l)
+char *bld_layer_dir(bld_state *b, const img_layer_desc *l)
 {
     const char *upper = bld_upper_of(b, l->diff_id);
     return upper ? nr_xstrdup(upper) : nr_xasprintf("%s/layers/%s", img_store_root(b->s), img_digest_hex(l->diff_id));
@@ -148,7 +146,7 @@ static char *layer_dir(bld_state *b, const img_layer_desc *l)
  * read-only detached clone of the layer's own directory. */
 static int single_layer(bld_state *b, const img_layer_desc *l, int *out, nr_err *err)
 {
-    cleanup_free char *dir = layer_dir(b, l);
+    cleanup_free char *dir = bld_layer_dir(b, l);
     int m = (int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
     if (m < 0)
         return nr_err_sys(err, errno, "a view of layer %s for COPY --from", dir);
@@ -171,7 +169,7 @@ static int overlay_of(bld_state *b, const img_layer_desc *layers, size_t n, int 
         return nr_err_sys(err, errno, "overlay for COPY --from");
     /* top layer first, each on its own (lowerdir+: no page limit) */
     for (size_t i = n; i-- > 0;) {
-        cleanup_free char *dir = layer_dir(b, &layers[i]);
+        cleanup_free char *dir = bld_layer_dir(b, &layers[i]);
         if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", dir, 0) < 0)
             return nr_err_sys(err, errno, "overlay for COPY --from: layer %s", dir);
     }
