@@ -395,8 +395,9 @@ EOF2
     [[ "$output" == *"outside the build context"* ]]
 }
 
-@test "RUN interrupted: SIGTERM stops the build and leaves nothing; after kill -9 the next nbuild removes the step's container" {
-    printf 'FROM rbase:1\nRUN echo step-st""arted; sleep 30\n' >"$CTX/Nodefile"
+@test "RUN interrupted: SIGTERM stops the build and leaves nothing; after kill -9 the next nbuild removes the steps' containers" {
+    # the first step's container is kept (stopped) until the build ends: gone too
+    printf 'FROM rbase:1\nRUN echo one >/one\nRUN echo step-st""arted; sleep 30\n' >"$CTX/Nodefile"
     ctrs() { ls "$NRUN_ROOT/containers" | grep -v '^\.' || true; }
     "$NBUILD" --no-cache -t rk:1 "$CTX" >"$BATS_FILE_TMPDIR/rk.out" 2>&1 &
     pid=$!
@@ -416,7 +417,7 @@ EOF2
     for _ in $(seq 200); do grep -q step-started "$BATS_FILE_TMPDIR/rk.out" && break; sleep 0.05; done
     kill -9 "$pid"
     wait "$pid" || true
-    [ -n "$(ctrs)" ]          # left behind by the killed nbuild
+    [ "$(ctrs | wc -l)" -eq 2 ]   # left behind by the killed nbuild: the ended step's and the running one's
     for _ in $(seq 100); do ! grep -qF " $NRUN_ROOT/containers/" /proc/mounts && break; sleep 0.05; done
     printf 'FROM rbase:1\nRUN true\n' >"$CTX/Nodefile"
     run "$NBUILD" -q -t rk:2 "$CTX"
