@@ -203,6 +203,18 @@ static void upper_keep(bld_state *b, const char *diff_id, const char *ctr_id, ch
     u->dir = steal_ptr(dir);
 }
 
+/* Does a later stage that the target needs read this one (COPY --from,
+ * RUN --mount from=, FROM)?  Only then is a step's upper dir worth keeping:
+ * a tree would otherwise unpack the layer, taking the same room. */
+static bool read_later(const bld_state *b, const bld_stage *st)
+{
+    size_t cur = (size_t)(st - b->stages);
+    for (size_t k = cur + 1; b->stage_deps && k < b->n_all_stages; k++)
+        if (b->stage_needed[k] && b->stage_deps[k][cur])
+            return true;
+    return false;
+}
+
 const char *bld_upper_of(const bld_state *b, const char *diff_id)
 {
     for (size_t i = b->n_uppers; i-- > 0;)
@@ -735,8 +747,10 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         add_layer(b, st, c.text, &l, false);
         bld_cache_put(b, key, &l);
         bld_stage_pw_stale(st);
-        upper_keep(b, l.diff_id, cr.id, &upper);
-        created = false; /* removed with the build's others */
+        if (read_later(b, st)) {
+            upper_keep(b, l.diff_id, cr.id, &upper);
+            created = false; /* removed with the build's others */
+        }
     }
     rc = 0;
 out:

@@ -396,8 +396,10 @@ EOF2
 }
 
 @test "RUN interrupted: SIGTERM stops the build and leaves nothing; after kill -9 the next nbuild removes the steps' containers" {
-    # the first step's container is kept (stopped) until the build ends: gone too
-    printf 'FROM rbase:1\nRUN echo one >/one\nRUN echo step-st""arted; sleep 30\n' >"$CTX/Nodefile"
+    # the first step's container is kept (stopped) until the build ends, as
+    # a later stage reads its stage: gone too
+    printf 'FROM rbase:1 AS one\nRUN echo one >/one\nRUN echo step-st""arted; sleep 30\nFROM rbase:1\nCOPY --from=one /one /\n' \
+        >"$CTX/Nodefile"
     ctrs() { ls "$NRUN_ROOT/containers" | grep -v '^\.' || true; }
     "$NBUILD" --no-cache -t rk:1 "$CTX" >"$BATS_FILE_TMPDIR/rk.out" 2>&1 &
     pid=$!
