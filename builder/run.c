@@ -204,8 +204,9 @@ static void upper_keep(bld_state *b, const char *diff_id, const char *ctr_id, ch
 }
 
 /* Does a later stage that the target needs read this one (COPY --from,
- * RUN --mount from=, FROM)?  Only then is a step's upper dir worth keeping:
- * a tree would otherwise unpack the layer, taking the same room. */
+ * RUN --mount from=; FROM too, though a RUN there unpacks the layer from
+ * its blob)?  Only then is a step's upper dir worth keeping: a tree would
+ * otherwise unpack the layer, taking the same room. */
 static bool read_later(const bld_state *b, const bld_stage *st)
 {
     size_t cur = (size_t)(st - b->stages);
