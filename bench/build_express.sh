@@ -16,6 +16,16 @@
 # root, exec root, pidfile and socket in a temp dir, no bridge and no
 # iptables changes, and stopped by its PID at exit.
 # Targets (issue 11): no-op <= 0.1x BuildKit, source change <= 0.5x, cold <= 0.8x.
+#
+# MODE=colddep runs only the cold build and the dependency change (on the
+# cold build's store); TOOLS="nb bk" picks the tools (default: all three);
+# NBUILD_BASE=another nbuild adds it as tool n0 (an A/B in the same rounds);
+# BASES=DIR takes node20.tar and node20-slim.tar from DIR (a previous run's
+# base images, kept with KEEP_BASES=DIR) instead of making them.
+# Besides wall time, the CPU time (user+sys) of each build is printed:
+# nbuild's and buildah's own and their waited descendants' (the step's
+# processes included), dockerd's own and its waited children's (BuildKit
+# runs in dockerd, its runc children run the steps).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -23,6 +33,7 @@ BUILD=${BUILD:-$repo/build}
 NRUN=${NRUN:-$BUILD/nrun}
 NBUILD=${NBUILD:-$BUILD/nbuild}
 RUNS=${RUNS:-3}
+MODE=${MODE:-all}
 export NRUN_CACHE_DIR=${NRUN_CACHE_DIR:-/var/cache/nrun-test}
 TARBALLS=$NRUN_CACHE_DIR/npm-tarballs
 DOCKER=/usr/bin/docker DOCKERD=/usr/sbin/dockerd
@@ -69,11 +80,16 @@ for _ in $(seq 300); do "$DOCKER" info >/dev/null 2>&1 && break; sleep 0.1; done
 
 # the base images, made once by nbuild and exported as OCI archives
 seed=$work/seed
-echo "making the base images..." >&2
-"$NRUN" --root "$seed" base node:20 node:20-slim >/dev/null 2>"$work/base.log" || { cat "$work/base.log" >&2; exit 1; }
-echo "base images ready" >&2
+if [ -n "${BASES:-}" ]; then
+    cp "$BASES/node20.tar" "$BASES/node20-slim.tar" "$work/"
+else
+    echo "making the base images..." >&2
+    "$NRUN" --root "$seed" base node:20 node:20-slim >/dev/null 2>"$work/base.log" || { cat "$work/base.log" >&2; exit 1; }
+    echo "base images ready" >&2
+    for i in node:20 node:20-slim; do "$NRUN" --root "$seed" save -o "$work/${i/:/}.tar" "$i"; done
+    [ -z "${KEEP_BASES:-}" ] || { mkdir -p "$KEEP_BASES" && cp "$work/node20.tar" "$work/node20-slim.tar" "$KEEP_BASES/"; }
+fi
 for i in node:20 node:20-slim; do
-    "$NRUN" --root "$seed" save -o "$work/${i/:/}.tar" "$i"
     skopeo copy -q "oci-archive:$work/${i/:/}.tar" "docker-daemon:$i" --dest-daemon-host "unix://$dk/sock" >/dev/null
 done
 
@@ -85,11 +101,20 @@ reset_ctx() {
     printf '%s\n' "$orig_js" >"$ctx/server.js"
 }
 
-ms() { # run "$@" quietly, print elapsed milliseconds
-    local s e
+tck=$(getconf CLK_TCK)
+dockerd_cpu_ms() { # dockerd's user+sys, its reaped children's included
+    awk -v t="$tck" '{print int(($14 + $15 + $16 + $17) * 1000 / t)}' "/proc/$dpid/stat"
+}
+ms() { # run "$@" quietly, print elapsed milliseconds; its CPU ms go to $work/cpu
+    local s e c0=0
+    [ "$1" != bk ] || c0=$(dockerd_cpu_ms)
     s=$(date +%s%N)
-    "$@" >"$work/out" 2>&1 || { echo "failed: $*" >&2; tail -20 "$work/out" >&2; exit 1; }
+    # a subshell: its reaped children's CPU (fields 16, 17) is the build's
+    ( "$@" >"$work/out" 2>&1 || exit 1
+      awk -v t="$tck" '{print int(($16 + $17) * 1000 / t)}' "/proc/$BASHPID/stat" >"$work/cpu" ) ||
+        { echo "failed: $*" >&2; tail -20 "$work/out" >&2; exit 1; }
     e=$(date +%s%N)
+    [ "$1" != bk ] || echo $(($(dockerd_cpu_ms) - c0)) >"$work/cpu"
     echo $(((e - s) / 1000000))
 }
 # each store gets the base images before the clock starts, unpacked as
@@ -104,6 +129,9 @@ prep_bh() { local i; mkdir -p "$1/tmp"
     done; }
 prep_bk() { "$DOCKER" builder prune -af >/dev/null; }
 nb() { "$NBUILD" --root "$1" -q --secret "id=npmrc,src=$work/npmrc" -t bench:1 "$ctx"; }
+n0() { "$NBUILD_BASE" --root "$1" -q --secret "id=npmrc,src=$work/npmrc" -t bench:1 "$ctx"; }
+prep_n0() { prep_nb "$@"; }
+done_n0() { :; }
 bh() { TMPDIR=$1/tmp buildah --root "$1/root" --runroot "$1/run" --storage-driver vfs bud --isolation chroot --layers -q \
     --pull=never --network host --secret "id=npmrc,src=$work/npmrc" -t bench:1 -f "$ctx/Dockerfile" "$ctx"; }
 bk() { "$DOCKER" build -q --network host --secret "id=npmrc,src=$work/npmrc" -t bench:1 "$ctx"; }
@@ -111,9 +139,17 @@ done_nb() { :; }
 done_bh() { buildah --root "$1/root" --runroot "$1/run" --storage-driver vfs rmi -a -f >/dev/null 2>&1 || true; }
 done_bk() { "$DOCKER" rmi -f bench:1 >/dev/null 2>&1 || true; "$DOCKER" builder prune -af >/dev/null; }
 
-declare -A R
-tools=(nb bh bk)
+declare -A R C
+read -r -a tools <<<"${TOOLS:-nb bh bk}"
+[ -z "${NBUILD_BASE:-}" ] || tools+=(n0)
+kinds="cold noop src dep"
+[ "$MODE" != colddep ] || kinds="cold dep"
 last() { echo "${R[$1]}" | awk '{print $NF}'; }
+lastc() { echo "${C[$1]}" | awk '{print $NF}'; }
+step() { # tool kind dir
+    R[$1 $2]+=" $(ms "$1" "$3")"
+    C[$1 $2]+=" $(cat "$work/cpu")"
+}
 for i in $(seq 1 "$RUNS"); do
     n=${#tools[@]}
     order=$(for k in $(seq 0 $((n - 1))); do echo "${tools[$(((k + i) % n))]}"; done)
@@ -122,27 +158,45 @@ for i in $(seq 1 "$RUNS"); do
         mkdir -p "$d"
         reset_ctx
         "prep_$t" "$d"
-        R[$t cold]+=" $(ms $t "$d")"
-        R[$t noop]+=" $(ms $t "$d")"
-        echo "// changed $i" >>"$ctx/server.js"
-        R[$t src]+=" $(ms $t "$d")"
+        step "$t" cold "$d"
+        if [ "$MODE" != colddep ]; then
+            step "$t" noop "$d"
+            echo "// changed $i" >>"$ctx/server.js"
+            step "$t" src "$d"
+        fi
         cp "$here/express-dep/package.json" "$here/express-dep/package-lock.json" "$ctx/"
-        R[$t dep]+=" $(ms $t "$d")"
+        step "$t" dep "$d"
         "done_$t" "$d"
         { grep -F " $d/" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
         rm -rf "$d"
     done
-    line="run $i (cold/no-op/src/dep ms):"
-    for t in nb bh bk; do line+=" $t $(last "$t cold")/$(last "$t noop")/$(last "$t src")/$(last "$t dep")"; done
+    line="run $i (${kinds// //} ms, wall:cpu):"
+    for t in "${tools[@]}"; do
+        line+=" $t"
+        sep=" "
+        for k in $kinds; do line+="$sep$(last "$t $k"):$(lastc "$t $k")"; sep=/; done
+    done
     echo "$line"
 done
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+median() { tr ' ' '\n' | { grep . || true; } | sort -n |
+    awk '{a[NR]=$1} END {if (NR) print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+ratio() { [ -n "$1" ] && [ -n "$2" ] && echo "$1 / $2" | bc -l || echo 0; }
 echo
-printf '%-14s %10s %10s %10s %12s %12s\n' "median ($RUNS)" nbuild buildah BuildKit nb/BuildKit nb/buildah
-for k in cold noop src dep; do
-    n=$(echo "${R[nb $k]}" | median)
-    b=$(echo "${R[bh $k]}" | median)
-    k2=$(echo "${R[bk $k]}" | median)
-    printf '%-14s %7s ms %7s ms %7s ms %11.3fx %11.3fx\n' "$k" "$n" "$b" "$k2" "$(echo "$n / $k2" | bc -l)" "$(echo "$n / $b" | bc -l)"
+name() { case $1 in nb) echo nbuild ;; n0) echo nbuild-base ;; bh) echo buildah ;; bk) echo BuildKit ;; esac; }
+for what in wall cpu; do
+    line=$(printf '%-16s' "$what median ($RUNS)")
+    for t in "${tools[@]}"; do line+=$(printf ' %12s' "$(name "$t")"); done
+    for t in "${tools[@]}"; do [ "$t" = bk ] || line+=$(printf ' %12s' "$t/bk"); done
+    echo "$line"
+    for k in $kinds; do
+        declare -A M=()
+        for t in "${tools[@]}"; do
+            if [ $what = wall ]; then M[$t]=$(echo "${R[$t $k]:-}" | median); else M[$t]=$(echo "${C[$t $k]:-}" | median); fi
+        done
+        line=$(printf '%-16s' "$k")
+        for t in "${tools[@]}"; do line+=$(printf ' %9s ms' "${M[$t]}"); done
+        for t in "${tools[@]}"; do [ "$t" = bk ] || line+=$(printf ' %11.3fx' "$(ratio "${M[$t]}" "${M[bk]:-}")"); done
+        echo "$line"
+    done
 done

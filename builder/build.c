@@ -817,6 +817,7 @@ static void state_free(bld_state *b)
     }
     free(b->stages);
     bld_trees_free(b);
+    bld_uppers_remove(b);
     for (size_t i = 0; i < b->n_steps; i++) {
         free(b->steps[i]->text);
         bld_sel_free(&b->steps[i]->sel);

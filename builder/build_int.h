@@ -108,6 +108,16 @@ typedef struct bld_state {
     size_t n_trees;
     char (*empty_keys)[65]; /* RUN steps that changed nothing (cache keys): --cache-to records them */
     size_t n_empty_keys;
+    /* RUN steps' containers, kept until the build ends: each one's upper
+     * dir, pruned to exactly its layer's changes, is that layer's files
+     * for a tree (COPY --from, RUN --mount from=) in place of an unpacked
+     * copy of the blob just made (run.c, stages.c) */
+    struct bld_upper {
+        char diff_id[IMG_DIGEST_MAX];
+        char *ctr_id;
+        char *dir;         /* <root>/containers/<id>/upper */
+    } *uppers;
+    size_t n_uppers;
 } bld_state;
 
 /* Variable lookup for the current stage (ENV, then ARG). */
@@ -168,6 +178,9 @@ int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *e
  * for node:, the mirrors failed: the local recipe comes next); -1 otherwise. */
 int bld_pull(bld_state *b, const char *norm, nr_err *err);
 int bld_tree_image(bld_state *b, const img_image *img, bld_ctx **out, nr_err *err);
+/* A layer's files, once a tree holds it: the upper dir of this build's RUN
+ * step that made it, else its directory in the store's layer cache. */
+char *bld_layer_dir(bld_state *b, const img_layer_desc *l);
 void bld_trees_free(bld_state *b);
 /* Layer cache records under <cache_dir>/layers/<key>. */
 /* init_layer.c: --init's layer (/nrun-init) and the config that starts it
@@ -179,6 +192,10 @@ int bld_regcache_import(bld_state *b, const char *ref, nr_err *err);
 int bld_regcache_export(bld_state *b, const char *ref, bool max, nr_err *err);
 /* run.c: a RUN step with this key changed nothing (a local cache record). */
 void bld_cache_empty_put(bld_state *b, const char *key);
+/* run.c: the kept upper dir holding the layer with this diff_id, or NULL;
+ * remove the kept containers (at the end of the build). */
+const char *bld_upper_of(const bld_state *b, const char *diff_id);
+void bld_uppers_remove(bld_state *b);
 
 bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
 /* May the cache record at `path` be used (--no-cache, --no-cache-filter,

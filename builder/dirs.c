@@ -60,12 +60,15 @@ typedef struct scan_ent {
 
 typedef struct scan {
     scan_ent *v;
-    size_t n, seq;
+    size_t n, cap, seq;
 } scan;
 
 static void scan_add(scan *sc, char *path, int kind, mode_t mode, uid_t uid, gid_t gid)
 {
-    sc->v = nr_xrealloc(sc->v, (sc->n + 1) * sizeof *sc->v);
+    if (sc->n == sc->cap) { /* a base has tens of thousands of entries: grow geometrically */
+        sc->cap = sc->cap ? 2 * sc->cap : 1024;
+        sc->v = nr_xrealloc(sc->v, sc->cap * sizeof *sc->v);
+    }
     sc->v[sc->n++] = (scan_ent){.path = path, .seq = sc->seq++, .kind = kind, .mode = mode, .uid = uid, .gid = gid};
 }
 
@@ -175,6 +178,11 @@ static int scan_unpacked(scan *sc, int dfd, const char *prefix, int depth, nr_er
     while (rc == 0 && (e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || strchr(e->d_name, '\n'))
             continue;
+        if (e->d_type == DT_REG || e->d_type == DT_LNK || e->d_type == DT_FIFO || e->d_type == DT_SOCK) {
+            /* no stat for what cannot be a directory or a whiteout: most of a base's entries */
+            scan_add(sc, nr_xasprintf("%s/%s", strcmp(prefix, "/") ? prefix : "", e->d_name), K_NONDIR, 0, 0, 0);
+            continue;
+        }
         struct stat st;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             rc = nr_err_sys(err, errno, "stat %s/%s", prefix, e->d_name);

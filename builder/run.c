@@ -211,6 +211,55 @@ void bld_cache_empty_put(bld_state *b, const char *key)
         nr_write_atomic(dfd, name, "", 0, 0600, &e);
 }
 
+/* ---- the step's upper dir, kept for the rest of the build ---- */
+
+/* A tree of the stage (COPY --from, RUN --mount from=) reads the step's
+ * files from its upper dir, pruned to the layer's changes, rather than
+ * from the blob unpacked again: no second pass over the files, and no
+ * inodes freed by removing the container just before as many are made. */
+static void upper_keep(bld_state *b, const char *diff_id, const char *ctr_id, char **dir)
+{
+    b->uppers = nr_xrealloc(b->uppers, (b->n_uppers + 1) * sizeof *b->uppers);
+    struct bld_upper *u = &b->uppers[b->n_uppers++];
+    snprintf(u->diff_id, sizeof u->diff_id, "%s", diff_id);
+    u->ctr_id = nr_xstrdup(ctr_id);
+    u->dir = steal_ptr(dir);
+}
+
+/* Does a later stage that the target needs read this one (COPY --from,
+ * RUN --mount from=; FROM too, though a RUN there unpacks the layer from
+ * its blob)?  Only then is a step's upper dir worth keeping: a tree would
+ * otherwise unpack the layer, taking the same room. */
+static bool read_later(const bld_state *b, const bld_stage *st)
+{
+    size_t cur = (size_t)(st - b->stages);
+    for (size_t k = cur + 1; b->stage_deps && k < b->n_all_stages; k++)
+        if (b->stage_needed[k] && b->stage_deps[k][cur])
+            return true;
+    return false;
+}
+
+const char *bld_upper_of(const bld_state *b, const char *diff_id)
+{
+    for (size_t i = b->n_uppers; i-- > 0;)
+        if (!strcmp(b->uppers[i].diff_id, diff_id))
+            return b->uppers[i].dir;
+    return NULL;
+}
+
+void bld_uppers_remove(bld_state *b)
+{
+    for (size_t i = 0; i < b->n_uppers; i++) {
+        nr_err ign;
+        rt_container_remove(img_store_root(b->s), b->uppers[i].ctr_id, &ign);
+        free(b->uppers[i].ctr_id);
+        free(b->uppers[i].dir);
+    }
+    free(b->uppers);
+    b->uppers = NULL;
+    b->n_uppers = 0;
+}
+
 /* ---- the step ---- */
 
 static void add_layer(bld_state *b, bld_stage *st, const char *text, const img_layer_desc *l, bool cached)
@@ -285,7 +334,7 @@ static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, const 
         all[i] = skip[i];
     for (size_t i = 0; i < NR_ARRAY_LEN(stamps); i++)
         all[ns + i] = stamps[i];
-    img_upper_opts uo = {.skip = all, .dir_cb = dir_seen, .arg = st, .userxattr = nr_in_userns()};
+    img_upper_opts uo = {.skip = all, .prune = true, .dir_cb = dir_seen, .arg = st, .userxattr = nr_in_userns()};
     long n = img_layer_add_upper(w, ufd, &uo, err);
     free(all);
     if (n <= 0) {
@@ -723,14 +772,18 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         add_layer(b, st, c.text, &l, false);
         bld_cache_put(b, key, &l);
         bld_stage_pw_stale(st);
+        if (read_later(b, st)) {
+            upper_keep(b, l.diff_id, cr.id, &upper);
+            created = false; /* removed with the build's others */
+        }
     }
     rc = 0;
 out:
     if (created) {
         nr_err ign;
         rt_container_remove(img_store_root(b->s), cr.id, &ign);
-        free(cr.name);
     }
+    free(cr.name);
     mounts_free(&mnt);
     json_decref(img.config_json);
     free(img.layers);

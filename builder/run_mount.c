@@ -403,7 +403,7 @@ static int bind_tree(bld_state *b, const bld_instr *in, const bld_run_mount *m, 
         lowers = nr_xcalloc(n + 1, sizeof *lowers);
         for (size_t i = 0; i < n; i++) { /* top first */
             const img_layer_desc *l = stage ? &stage->layers[n - 1 - i]->layer : &img->layers[n - 1 - i];
-            lowers[i] = nr_xasprintf("%s/layers/%s", img_store_root(b->s), img_digest_hex(l->diff_id));
+            lowers[i] = bld_layer_dir(b, l);
         }
     } else {
         lowers = nr_xcalloc(2, sizeof *lowers);

@@ -136,11 +136,17 @@ int bld_stages_analyze(bld_state *b, nr_err *err)
 
 /* ---- trees ---- */
 
+char *bld_layer_dir(bld_state *b, const img_layer_desc *l)
+{
+    const char *upper = bld_upper_of(b, l->diff_id);
+    return upper ? nr_xstrdup(upper) : nr_xasprintf("%s/layers/%s", img_store_root(b->s), img_digest_hex(l->diff_id));
+}
+
 /* One layer: overlay wants two lower dirs without an upper one, so a
  * read-only detached clone of the layer's own directory. */
 static int single_layer(bld_state *b, const img_layer_desc *l, int *out, nr_err *err)
 {
-    cleanup_free char *dir = nr_xasprintf("%s/layers/%s", img_store_root(b->s), img_digest_hex(l->diff_id));
+    cleanup_free char *dir = bld_layer_dir(b, l);
     int m = (int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
     if (m < 0)
         return nr_err_sys(err, errno, "a view of layer %s for COPY --from", dir);
@@ -178,7 +184,7 @@ static int overlay_of(bld_state *b, const img_layer_desc *layers, size_t n, int 
         return -1;
     /* top layer first, each on its own (lowerdir+: no page limit) */
     for (size_t i = n; i-- > 0;) {
-        cleanup_free char *dir = nr_xasprintf("%s/layers/%s", img_store_root(b->s), img_digest_hex(layers[i].diff_id));
+        cleanup_free char *dir = bld_layer_dir(b, &layers[i]);
         if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", dir, 0) < 0)
             return nr_err_sys(err, errno, "overlay for COPY --from: layer %s", dir);
     }
@@ -191,8 +197,8 @@ static int overlay_of(bld_state *b, const img_layer_desc *layers, size_t n, int 
     return 0;
 }
 
-/* A tree of layers (unpacked once, in the store's layer cache), kept open
- * for the rest of the build under `key`. */
+/* A tree of layers (unpacked once, in the store's layer cache, or a RUN
+ * step's upper dir), kept open for the rest of the build under `key`. */
 static int tree_of(bld_state *b, const char *key, const img_layer_desc *layers, size_t n, bld_ctx **out, nr_err *err)
 {
     for (size_t i = 0; i < b->n_trees; i++)
@@ -202,12 +208,11 @@ static int tree_of(bld_state *b, const char *key, const img_layer_desc *layers, 
         }
     if (n == 0)
         return nr_err_set(err, "an image with no layers has no files to copy");
-    img_image img = {.layers = (img_layer_desc *)layers, .n_layers = n};
     nr_err ign;
     img_store_hold(b->s, &ign);
-    size_t extracted;
-    if (img_image_unpack(b->s, &img, &extracted, err) < 0)
-        return -1;
+    for (size_t i = 0; i < n; i++) /* a RUN step's of this build: its upper dir */
+        if (!bld_upper_of(b, layers[i].diff_id) && img_layer_unpack(b->s, &layers[i], NULL, err) < 0)
+            return -1;
     int m = -1;
     if (overlay_of(b, layers, n, &m, err) < 0)
         return -1;

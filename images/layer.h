@@ -138,6 +138,13 @@ typedef struct img_upper_opts {
     /* The overlay was mounted with userxattr (rootless): its xattrs are
      * user.overlay.*; else trusted.overlay.* (and user.* ones are data). */
     bool userxattr;
+    /* Remove from the upper dir what the layer leaves out (the skipped
+     * paths, sockets), so that the dir then holds exactly the layer's
+     * changes and can serve as an overlay lower dir in its place (the
+     * builder reads a RUN step's files for COPY --from from it, not from an
+     * unpacked copy of the blob just written).  Differs from the layer only
+     * in what a layer does not carry: times, other xattrs. */
+    bool prune;
     /* Called for each directory added, with its in-image path ("/app"). */
     void (*dir_cb)(void *arg, const char *path, mode_t mode, uid_t uid, gid_t gid);
     void *arg;

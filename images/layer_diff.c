@@ -196,7 +196,7 @@ static int visit(walk *k, int dirfd, const char *dpath, const char *name, nr_err
     if (strlen(path) > MAX_PATH - 1)
         return nr_err_set(err, "upper \"%.200s...\": path longer than %d bytes", path, MAX_PATH - 1);
     if (skipped(k, path))
-        return 0;
+        return k->o->prune && nr_rm_rf(dirfd, name, err) < 0 ? nr_err_wrap(err, "upper \"%s\": prune", path) : 0;
     struct stat st;
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return nr_err_sys(err, errno, "upper \"%s\": stat", path);
@@ -222,8 +222,10 @@ static int visit(walk *k, int dirfd, const char *dpath, const char *name, nr_err
                              .gid = st.st_gid, .fd = -1};
         return counted(k, img_layer_add(k->w, &e, err));
     }
-    case S_IFSOCK:
-        return 0; /* a socket means nothing outside the process that bound it */
+    case S_IFSOCK: /* a socket means nothing outside the process that bound it */
+        if (k->o->prune && unlinkat(dirfd, name, 0) < 0)
+            return nr_err_sys(err, errno, "upper \"%s\": prune socket", path);
+        return 0;
     case S_IFCHR:
     case S_IFBLK:
         return nr_err_set(err, "upper \"%s\": device node %c %u:%u: not supported in a layer", path,

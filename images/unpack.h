@@ -5,7 +5,8 @@
  * Contract:
  *  - A layer directory appears only complete: extraction goes to a temp dir
  *    (.tmp-<hex>-<pid>) renamed into place after the blob digest and the
- *    diff_id both verified (streaming) and the data was synced.
+ *    diff_id both verified (streaming) and the data was synced (an fsync of
+ *    each file and directory for a small layer of only those, else syncfs).
  *  - Concurrent unpacks of one layer take a per-layer lock: one extracts, the
  *    others wait and find it done.  Leftover temp dirs are removed.  The lock
  *    file (layers/.lock-<hex>) exists only while held, so a refused layer

@@ -397,9 +397,11 @@ int rt_ctr_dir_make(const char *root, const char *id, nr_err *err)
  * was to remove it.  Frees st then. */
 bool rt_state_orphan_removed(const char *root, rt_state *st)
 {
-    /* ended (recorded running, init dead) or never started (created) */
+    /* ended (recorded running, init dead), never started (created), or
+     * exited and not yet removed (a build step kept until its build ends) */
     bool ended = !strcmp(st->status, "running") && strcmp(rt_state_live_status(st), "running");
-    if (!st->auto_remove || !(ended || !strcmp(st->status, "created")) || st->monitor_pid <= 0 ||
+    if (!st->auto_remove || !(ended || !strcmp(st->status, "created") || !strcmp(st->status, "exited")) ||
+        st->monitor_pid <= 0 ||
         rt_state_monitor_alive(st))
         return false;
     nr_err ign;

@@ -278,6 +278,37 @@ EOF2
     [ "$(grep -c 'CACHED' <<<"$output")" -ge 4 ]
 }
 
+@test "COPY --from a stage whose RUN just ran (its upper dir) gives the image COPY --from the cached layer gives" {
+    # the first build reads the RUN's files from its upper dir, the second
+    # (the final stage not cached) from the layer unpacked from its blob
+    cat >"$CTX/Nodefile" <<'EOF2'
+FROM rbase:1 AS deps
+RUN --mount=type=cache,target=/root/.cache --mount=type=secret,id=s,target=/root/.s \
+    mkdir -p /w/d /root/.npm/_logs /run/x && echo a >/w/a && chmod 4755 /w/a && ln /w/a /w/hard && \
+    ln -s ../a /w/d/sym && mkfifo /run/x/f && echo c >/root/.cache/c && echo log >/root/.npm/_logs/l && \
+    rm -rf /opt/tree && mkdir /opt/tree && echo new >/opt/tree/n && rm /opt/gone.txt && echo keep >/root/k
+FROM rbase:1 AS final
+COPY --from=deps /w /w
+COPY --from=deps /opt /opt2
+COPY --from=deps /root /root2
+EOF2
+    echo secret >"$BATS_TEST_TMPDIR/s"
+    run "$NBUILD" -t up:1 --secret "id=s,src=$BATS_TEST_TMPDIR/s" "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run "$NBUILD" -t up:2 --no-cache-filter final --secret "id=s,src=$BATS_TEST_TMPDIR/s" "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'CACHED' <<<"$output")" -eq 1 ]   # the deps stage's RUN only
+    [ "$(manifest_of up:2)" = "$(manifest_of up:1)" ]
+    run rt_run --rm up:1 find /w /opt2 /root2
+    echo "$output"
+    grep -qx '/opt2/tree/n' <<<"$output"
+    grep -qx '/root2/k' <<<"$output"
+    ! grep -q 'opt2/tree/a\|opt2/gone.txt\|root2/.cache\|root2/.s\|root2/.npm/_logs' <<<"$output" || false
+    [ "$(rt_run --rm up:1 sh -c 'stat -c %a /w/a; cat /w/d/sym /w/hard')" = "$(printf '4755\na\na')" ]
+}
+
 @test "multi-stage: only what the target needs runs; --target picks a stage" {
     cat >"$CTX/Nodefile" <<'EOF2'
 FROM rbase:1 AS broken
@@ -396,8 +427,11 @@ EOF2
     [[ "$output" == *"outside the build context"* ]]
 }
 
-@test "RUN interrupted: SIGTERM stops the build and leaves nothing; after kill -9 the next nbuild removes the step's container" {
-    printf 'FROM rbase:1\nRUN echo step-st""arted; sleep 30\n' >"$CTX/Nodefile"
+@test "RUN interrupted: SIGTERM stops the build and leaves nothing; after kill -9 the next nbuild removes the steps' containers" {
+    # the first step's container is kept (stopped) until the build ends, as
+    # a later stage reads its stage: gone too
+    printf 'FROM rbase:1 AS one\nRUN echo one >/one\nRUN echo step-st""arted; sleep 30\nFROM rbase:1\nCOPY --from=one /one /\n' \
+        >"$CTX/Nodefile"
     ctrs() { ls "$NRUN_ROOT/containers" | grep -v '^\.' || true; }
     "$NBUILD" --no-cache -t rk:1 "$CTX" >"$BATS_FILE_TMPDIR/rk.out" 2>&1 &
     pid=$!
@@ -417,7 +451,7 @@ EOF2
     for _ in $(seq 200); do grep -q step-started "$BATS_FILE_TMPDIR/rk.out" && break; sleep 0.05; done
     kill -9 "$pid"
     wait "$pid" || true
-    [ -n "$(ctrs)" ]          # left behind by the killed nbuild
+    [ "$(ctrs | wc -l)" -eq 2 ]   # left behind by the killed nbuild: the ended step's and the running one's
     for _ in $(seq 100); do ! grep -qF " $NRUN_ROOT/containers/" /proc/mounts && break; sleep 0.05; done
     printf 'FROM rbase:1\nRUN true\n' >"$CTX/Nodefile"
     run "$NBUILD" -q -t rk:2 "$CTX"
