@@ -108,9 +108,13 @@ open(sys.argv[2], "wb").write(buf)
 PY
     grep -q "probe-2" "$out"
     grep -q "fd0=" "$out"
-    # the attach process never saw a "#" on its own stdin that it did not get from us:
-    # had TIOCSTI reached the caller's terminal, the bytes would have come back through
-    # attach as typed input after the probe ran (echoed as "#" on a new prompt line)
-    ! grep -q '^/ # #' "$out" || false
+    # The three "#" the probe pushed (one per fd) are the container terminal's
+    # own input: the shell reads them after the probe and echoes them on its
+    # next prompt line, once.  Had TIOCSTI also reached the caller's terminal,
+    # attach would have read them from its stdin and relayed them as typed
+    # input too: six "#" on that line, or a second such line.
+    run grep -a '^/ # #' "$out"
+    [ "${#lines[@]}" = 1 ]
+    [ "$(tr -d '\r' <<<"${lines[0]}")" = '/ # ###' ]
     "$NRUN" rm -f t2 >/dev/null
 }
