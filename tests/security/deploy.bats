@@ -147,7 +147,7 @@ fake 1'; do
     victim_ok
 }
 
-@test "deploy: a stored relative --env-file/--label-file is the one run read, never one in deploy's directory" {
+@test "deploy: a stored relative --env-file/--label-file/seccomp profile is the one run read, never one in deploy's directory" {
     "$NRUN" __internal mkimage -t bbh:1 --config '{"Cmd":["httpd","-f","-p","80"],"Env":["PATH=/bin"]}' \
         "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
     A=$BATS_TEST_TMPDIR/ops B=$BATS_TEST_TMPDIR/shared
@@ -155,13 +155,20 @@ fake 1'; do
     echo X=good >"$A/env.list"
     echo L=good >"$A/labels"
     # what another user would leave in a directory the operator deploys from (/tmp)
+    echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}' \
+        >"$A/prof.json"
     echo X=evil >"$B/env.list"
     echo L=evil >"$B/labels"
-    id=$(cd "$A" && rt_run -d --name web -p 8080:80 --env-file env.list --label-file labels bbh:1)
+    echo '{"defaultAction":"SCMP_ACT_ALLOW"}' >"$B/prof.json"
+    id=$(cd "$A" && rt_run -d --name web -p 8080:80 --env-file env.list --label-file labels \
+        --security-opt seccomp=prof.json bbh:1)
     (cd "$B" && "$NRUN" deploy web bbh:1)
     run "$NRUN" inspect web
     [ "$(jq -r '.[0].Config.Env[] | select(startswith("X="))' <<<"$output")" = X=good ]
     [ "$(jq -r '.[0].Config.Labels.L' <<<"$output")" = good ]
+    run "$NRUN" exec web mkdir /made
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Permission denied"* ]]
     # a run.json of an older nrun (no cwd) with a relative file: refused, nothing started
     id=$("$NRUN" ps -q --no-trunc -f name=web | head -1)
     jq -c 'del(.cwd) | .args += ["--env-file", "env.list"]' "$NRUN_ROOT/containers/$id/run.json" >"$BATS_TEST_TMPDIR/run.json"
