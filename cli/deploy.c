@@ -362,7 +362,7 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     nr_dep_flags_add(&av, "run");
     nr_dep_flags_add(&av, "--hostname");
     nr_dep_flags_add(&av, name);
-    if (nr_dep_run_args(g, args, ports, &o->over, &av, &err) < 0) {
+    if (nr_dep_run_args(g, args, json_string_value(json_object_get(rj, "cwd")), ports, &o->over, &av, &err) < 0) {
         nr_err_wrap(&err, "%s", rpath);
         nr_dep_flags_free(&av);
         json_decref(rj), json_decref(ports), json_decref(h);

@@ -121,8 +121,31 @@ static bool workers_word(const char *w)
     return w && (!strcmp(w, "max") || (*w >= '0' && *w <= '9' && strspn(w, "0123456789") == strlen(w)));
 }
 
-int nr_dep_run_args(nr_global *g, const json_t *stored, const json_t *ports, const nr_dep_flags *over,
-                    nr_dep_flags *out, nr_err *err)
+/* A stored flag that names a host file by a relative path meant the file in
+ * the directory run was called from, not in the one deploy is called from
+ * (which may be another user's, e.g. /tmp): *out is it anchored there, NULL
+ * when the flag names no relative file. */
+static int anchored(const nr_opt *o, const char *val, const char *cwd, char **out, nr_err *err)
+{
+    const char *prefix = "", *path = val;
+    if (!strcmp(o->name, "security-opt")) {
+        if (strncmp(val, "seccomp=", 8) || !strcmp(val, "seccomp=unconfined"))
+            return 0;
+        prefix = "seccomp=", path = val + 8;
+    } else if (strcmp(o->name, "env-file") && strcmp(o->name, "label-file")) {
+        return 0;
+    }
+    if (path[0] == '/')
+        return 0;
+    if (!cwd || cwd[0] != '/')
+        return nr_err_set(err, "the stored --%s %s names a relative path and no working directory is on record: "
+                               "recreate the container with an absolute path", o->name, val);
+    *out = nr_xasprintf("%s%s/%s", prefix, cwd, path);
+    return 0;
+}
+
+int nr_dep_run_args(nr_global *g, const json_t *stored, const char *cwd, const json_t *ports,
+                    const nr_dep_flags *over, nr_dep_flags *out, nr_err *err)
 {
     static nr_cmdspec spec = {"run [OPTIONS] IMAGE", NULL, NULL, false};
     spec.opts = nr_run_opts();
@@ -157,7 +180,10 @@ int nr_dep_run_args(nr_global *g, const json_t *stored, const json_t *ports, con
         char d[4096];
         if (!strcmp(o->name, "volume") && (volume_dst(optarg, d, sizeof d), over_has(over, "--volume", d)))
             continue;
-        flag_emit(out, o, optarg);
+        cleanup_free char *abs = NULL;
+        if (r < 0 || (r = anchored(o, optarg, cwd, &abs, err)) < 0)
+            continue; /* to the end, so the parser is left at rest */
+        flag_emit(out, o, abs ? abs : optarg);
     }
     free(av);
     if (r < 0 || own_ports)

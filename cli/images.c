@@ -305,6 +305,7 @@ int nr_cmd_rmi(int argc, char **argv, nr_global *g)
             img_image_free(img);
             continue;
         }
+        bool untagged = false;
         for (size_t k = 0; k < img->n_tags; k++) {
             if (by_name && strcmp(img->tags[k], name))
                 continue;
@@ -313,9 +314,12 @@ int nr_cmd_rmi(int argc, char **argv, nr_global *g)
                 continue;
             }
             printf("Untagged: %s\n", img->tags[k]);
+            untagged = true;
         }
         bool deleted;
-        if (img_manifest_drop_untagged(s, img_image_top(img)->digest, &deleted, &err) < 0)
+        int dr = img_manifest_drop_untagged(s, img_image_top(img)->digest, &deleted, &err);
+        /* kept for an index: an error only when nothing else was asked (a bare platform digest) */
+        if (dr < 0 || (dr == 1 && !untagged))
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         else if (deleted)
             printf("Deleted: %s\n", img_image_top(img)->digest);

@@ -380,6 +380,10 @@ static void run_params_save(nr_global *g, const char *id, const char *restart, b
                           "tty", tty, "image_id", image_id, "config", config);
     /* the flags as given, for `nrun deploy` to start the next revision alike */
     json_object_set_new(j, "args", strv_json(args, nargs));
+    /* where relative paths in them (--env-file FILE) point: deploy may run elsewhere */
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd))
+        json_object_set_new(j, "cwd", json_string(cwd));
     char *text = json_dumps(j, JSON_COMPACT);
     nr_err ign;
     if (dfd >= 0 && text)

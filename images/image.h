@@ -122,7 +122,8 @@ int img_tag_remove(img_store *s, const char *ref, nr_err *err);
 /* Remove the manifest blob `digest` when no tag in index.json points to it
  * any more (config and layers stay for prune: other images may share them).
  * Under the exclusive gc lock, so no build about to tag the same manifest is
- * in between.  *deleted says whether it went. */
+ * in between.  *deleted says whether it went.  1 (with err set) when it
+ * stays because an index that is kept lists it. */
 int img_manifest_drop_untagged(img_store *s, const char *digest, bool *deleted, nr_err *err);
 /* All tags, sorted by ref name. */
 int img_tag_list(img_store *s, img_tag **out, size_t *n_out, nr_err *err);

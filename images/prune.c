@@ -187,6 +187,16 @@ int img_manifest_drop_untagged(img_store *s, const char *digest, bool *deleted, 
         set_add(&kept, d);
         index_children(s, d, &kept);
     }
+    if (kept.n)
+        qsort(kept.v, kept.n, sizeof *kept.v, cmp_str);
+    /* an image a kept index lists stays, tagged or not: the index needs it
+     * (said with 1, for rmi to refuse a digest that was never tagged) */
+    if (!used && set_has(&kept, img_digest_hex(digest))) {
+        nr_err_set(err, "%s is one platform of a multi-platform image in the store: remove that image instead",
+                   digest);
+        ret = 1;
+        goto out;
+    }
     if (!used) {
         /* An index takes the manifests only it listed along (their configs
          * and layers stay for prune, as a single image's do). */
@@ -196,8 +206,6 @@ int img_manifest_drop_untagged(img_store *s, const char *digest, bool *deleted, 
             goto out;
         }
         *deleted = true;
-        if (kept.n)
-            qsort(kept.v, kept.n, sizeof *kept.v, cmp_str);
         for (i = 0; i < gone.n; i++)
             if (!set_has(&kept, gone.v[i]) && unlinkat(s->blobs_fd, gone.v[i], 0) < 0 && errno != ENOENT) {
                 nr_err_sys(err, errno, "remove blob sha256:%s", gone.v[i]);

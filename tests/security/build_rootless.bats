@@ -146,3 +146,30 @@ EOF
     run rl_as "$OTHER" ls "$S/layers"
     [ "$status" -ne 0 ]
 }
+
+@test "rootless probe: no way out through the caller's environment, a bind or secret source, a WORKDIR in /proc/self/fd" {
+    # the caller's environment stays out of the steps
+    nodefile <<<$'FROM rbase:1\nRUN ! env | grep -q LEAKME'
+    run rl_as "$RU" env NRT_TOKEN=LEAKME "$NBUILD" -t envp:1 "$UHOME/ctx"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # a bind source above the context
+    nodefile <<<$'FROM rbase:1\nRUN --mount=type=bind,source=../..,target=/m ls /m'
+    run rl_as "$RU" "$NBUILD" -t bp:1 "$UHOME/ctx"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"source ../.. is outside the build context"* ]]
+    # a secret the caller cannot read is not read as the namespace's root
+    nodefile <<<$'FROM rbase:1\nRUN --mount=type=secret,id=s cat /run/secrets/s'
+    run rl_as "$RU" "$NBUILD" --secret id=s,src=/etc/shadow -t sp:1 "$UHOME/ctx"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"/etc/shadow: EACCES"* ]]
+    [[ "$output" != *root:* ]]
+    # a WORKDIR that would be one of the step's inherited fds
+    nodefile <<<$'FROM rbase:1\nWORKDIR /proc/self/fd/5\nRUN ls'
+    run rl_as "$RU" "$NBUILD" -t wp:1 "$UHOME/ctx"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"chdir /proc/self/fd/5"* ]]
+}

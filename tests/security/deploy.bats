@@ -146,3 +146,38 @@ fake 1'; do
     "$NRUN" rm -f r1 >/dev/null
     victim_ok
 }
+
+@test "deploy: a stored relative --env-file/--label-file/seccomp profile is the one run read, never one in deploy's directory" {
+    "$NRUN" __internal mkimage -t bbh:1 --config '{"Cmd":["httpd","-f","-p","80"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    A=$BATS_TEST_TMPDIR/ops B=$BATS_TEST_TMPDIR/shared
+    mkdir -p "$A" "$B"
+    echo X=good >"$A/env.list"
+    echo L=good >"$A/labels"
+    # what another user would leave in a directory the operator deploys from (/tmp)
+    echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}' \
+        >"$A/prof.json"
+    echo X=evil >"$B/env.list"
+    echo L=evil >"$B/labels"
+    echo '{"defaultAction":"SCMP_ACT_ALLOW"}' >"$B/prof.json"
+    id=$(cd "$A" && rt_run -d --name web -p 8080:80 --env-file env.list --label-file labels \
+        --security-opt seccomp=prof.json bbh:1)
+    (cd "$B" && "$NRUN" deploy web bbh:1)
+    run "$NRUN" inspect web
+    [ "$(jq -r '.[0].Config.Env[] | select(startswith("X="))' <<<"$output")" = X=good ]
+    [ "$(jq -r '.[0].Config.Labels.L' <<<"$output")" = good ]
+    run "$NRUN" exec web mkdir /made
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Permission denied"* ]]
+    # a run.json of an older nrun (no cwd) with a relative file: refused, nothing started
+    id=$("$NRUN" ps -q --no-trunc -f name=web | head -1)
+    jq -c 'del(.cwd) | .args += ["--env-file", "env.list"]' "$NRUN_ROOT/containers/$id/run.json" >"$BATS_TEST_TMPDIR/run.json"
+    cp "$BATS_TEST_TMPDIR/run.json" "$NRUN_ROOT/containers/$id/run.json"
+    n=$("$NRUN" ps -aq | wc -l)
+    run bash -c "cd '$B' && '$NRUN' deploy web bbh:1"
+    echo "$output" >&2
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"/run.json: the stored --env-file env.list names a relative path and no working directory is on record"* ]]
+    [ "$("$NRUN" ps -aq | wc -l)" -eq "$n" ]
+    victim_ok
+}

@@ -67,6 +67,37 @@ refused() {
     rm -rf "$root"
 }
 
+@test "rmi of one platform's digest (bare or tagged) keeps the blob the stored index lists: the image stays whole" {
+    root=$BATS_FILE_TMPDIR/rmichild
+    run bounded "$NRUN" --root "$root" pull -q --all-platforms "$REG/multiok:1"
+    [ "$status" -eq 0 ]
+    idx=$(jq -r '.manifests[0].digest' "$root/index.json")
+    for arch in arm64 amd64; do
+        d=$(jq -r ".manifests[] | select(.platform.architecture==\"$arch\") | .digest" "$root/blobs/sha256/${idx#sha256:}")
+        run "$NRUN" --root "$root" rmi "$d"
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ ${lines[-1]} == "nrun: $d is one platform of a multi-platform image in the store: remove that image instead" ]]
+        [ -f "$root/blobs/sha256/${d#sha256:}" ]
+    done
+    # a platform tagged on its own: rmi of that tag untags it, the index keeps its blob
+    "$NRUN" --root "$root" tag "$d" solo:1
+    run "$NRUN" --root "$root" rmi solo:1
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "Untagged: solo:1" ]
+    [ -f "$root/blobs/sha256/${d#sha256:}" ]
+    run "$NRUN" --root "$root" inspect "$REG/multiok:1"
+    [ "$status" -eq 0 ]
+    run "$NRUN" --root "$root" image prune -a -f
+    [ "$status" -eq 0 ]
+    # the index itself goes with its images
+    run "$NRUN" --root "$root" rmi "$REG/multiok:1"
+    [ "$status" -eq 0 ]
+    [ ! -e "$root/blobs/sha256/${idx#sha256:}" ] && [ ! -e "$root/blobs/sha256/${d#sha256:}" ]
+    rm -rf "$root"
+}
+
 @test "an entry that is an index (nesting, a loop through it): refused before it is fetched" {
     : >"$HOSTILE_LOG"
     refused multinest "*index sha256:*: manifests\[0\]: is a application/vnd.oci.image.index.v1+json, not an image manifest (nested indexes are not supported)"

@@ -33,7 +33,7 @@ static void test_canonical(void **state)
                               "proto", "tcp", "address", "::1", "host", 8125, "container", 8125, "proto", "udp");
     nr_dep_flags over = {0}, out = {0};
     nr_err e = {0};
-    assert_int_equal(nr_dep_run_args(&g, stored, ports, &over, &out, &e), 0);
+    assert_int_equal(nr_dep_run_args(&g, stored, NULL, ports, &over, &out, &e), 0);
     expect(&out, "--rm --env A=1 --volume /a:/data:ro --workers 4 --metrics 9100 --memory 64m --user app "
                  "--publish 49153:3000/tcp --publish [::1]:8125:8125/udp");
     nr_dep_flags_free(&out);
@@ -42,7 +42,7 @@ static void test_canonical(void **state)
     nr_dep_flags_add(&over, "vol:/data");
     nr_dep_flags_add(&over, "--publish");
     nr_dep_flags_add(&over, "9000:3000");
-    assert_int_equal(nr_dep_run_args(&g, stored, ports, &over, &out, &e), 0);
+    assert_int_equal(nr_dep_run_args(&g, stored, NULL, ports, &over, &out, &e), 0);
     expect(&out, "--rm --env A=1 --workers 4 --metrics 9100 --memory 64m --user app");
     nr_dep_flags_free(&out);
     nr_dep_flags_free(&over);
@@ -86,7 +86,7 @@ static void test_hostile(void **state)
         json_t *stored = json_loads(bad[i], 0, NULL);
         json_t *ports = json_array();
         memset(&e, 0, sizeof e);
-        if (nr_dep_run_args(&g, stored, ports, &over, &out, &e) == 0)
+        if (nr_dep_run_args(&g, stored, NULL, ports, &over, &out, &e) == 0)
             fail_msg("%s accepted", bad[i]);
         assert_true(strstr(e.msg, "args") != NULL);
         nr_dep_flags_free(&out);
@@ -96,7 +96,7 @@ static void test_hostile(void **state)
     /* an operand ends the flags, as for run: what follows is never taken */
     json_t *stored = json_pack("[s,s,s,s]", "-e", "A=1", "img:1", "--privileged");
     json_t *ports = json_array();
-    assert_int_equal(nr_dep_run_args(&g, stored, ports, &over, &out, &e), 0);
+    assert_int_equal(nr_dep_run_args(&g, stored, NULL, ports, &over, &out, &e), 0);
     expect(&out, "--env A=1");
     nr_dep_flags_free(&out);
     json_decref(stored);
