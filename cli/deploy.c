@@ -362,7 +362,17 @@ static int deploy_run(nr_global *g, const char *name, const char *image, const d
     nr_dep_flags_add(&av, "run");
     nr_dep_flags_add(&av, "--hostname");
     nr_dep_flags_add(&av, name);
-    if (nr_dep_run_args(g, args, json_string_value(json_object_get(rj, "cwd")), ports, &o->over, &av, &err) < 0) {
+    /* the serving container's environment, for a stored bare -e K */
+    cleanup_free char *odir = rt_ctr_dir(g->root, old.id);
+    cleanup_close int odfd = open(odir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    rt_spec ospec;
+    nr_err ign = {0};
+    bool have_spec = odfd >= 0 && rt_spec_load(odfd, "config.json", &ospec, &ign) == 0;
+    int ar = nr_dep_run_args(g, args, json_string_value(json_object_get(rj, "cwd")), have_spec ? ospec.env : NULL, ports,
+                             &o->over, &av, &err);
+    if (have_spec)
+        rt_spec_free(&ospec);
+    if (ar < 0) {
         nr_err_wrap(&err, "%s", rpath);
         nr_dep_flags_free(&av);
         json_decref(rj), json_decref(ports), json_decref(h);

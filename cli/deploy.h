@@ -65,9 +65,11 @@ bool nr_dep_flag_take(int key, const char *val, nr_dep_flags *f);
  * their host ports), unless the overrides publish their own.  A file the
  * stored flags name by a relative path (--env-file, --label-file,
  * --security-opt seccomp=) is the one in `cwd`, the directory NAME was run
- * from (run.json "cwd"); none recorded, such a flag is an error. */
-int nr_dep_run_args(nr_global *g, const json_t *stored, const char *cwd, const json_t *ports, const nr_dep_flags *over,
-                    nr_dep_flags *out, nr_err *err);
+ * from (run.json "cwd"); none recorded, such a flag is an error.  A stored
+ * `-e K` takes K's value from old_env (the serving container's environment,
+ * NULL-terminated; may be NULL), never from the deployer's. */
+int nr_dep_run_args(nr_global *g, const json_t *stored, const char *cwd, char *const *old_env, const json_t *ports,
+                    const nr_dep_flags *over, nr_dep_flags *out, nr_err *err);
 /* the canary rule of container `id` (its DNAT published behind the old
  * one's): that share (0..1) of new connections to it; removed (cli/deploy_canary.c) */
 int nr_dep_canary_add(const char *id, double share, nr_err *err);

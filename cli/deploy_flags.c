@@ -144,7 +144,24 @@ static int anchored(const nr_opt *o, const char *val, const char *cwd, char **ou
     return 0;
 }
 
-int nr_dep_run_args(nr_global *g, const json_t *stored, const char *cwd, const json_t *ports,
+/* A stored `-e K` (no value) took K from the environment of whoever ran
+ * `nrun run`; the deployer's environment is not that one (sudo -E, a CI job
+ * with other secrets), so the value is the serving container's: *out is
+ * "K=V" from old_env, or NULL when K was not set there (docker drops an
+ * unset K). */
+static bool env_bare(const nr_opt *o, const char *val, char *const *old_env, const char **out)
+{
+    if (strcmp(o->name, "env") || strchr(val, '='))
+        return false;
+    *out = NULL;
+    size_t n = strlen(val);
+    for (char *const *e = old_env; e && *e; e++)
+        if (!strncmp(*e, val, n) && (*e)[n] == '=')
+            *out = *e; /* the last one counts, as in exec's environment */
+    return true;
+}
+
+int nr_dep_run_args(nr_global *g, const json_t *stored, const char *cwd, char *const *old_env, const json_t *ports,
                     const nr_dep_flags *over, nr_dep_flags *out, nr_err *err)
 {
     static nr_cmdspec spec = {"run [OPTIONS] IMAGE", NULL, NULL, false};
@@ -180,6 +197,12 @@ int nr_dep_run_args(nr_global *g, const json_t *stored, const char *cwd, const j
         char d[4096];
         if (!strcmp(o->name, "volume") && (volume_dst(optarg, d, sizeof d), over_has(over, "--volume", d)))
             continue;
+        const char *kv;
+        if (r == 0 && env_bare(o, optarg, old_env, &kv)) {
+            if (kv)
+                flag_emit(out, o, kv);
+            continue;
+        }
         cleanup_free char *abs = NULL;
         if (r < 0 || (r = anchored(o, optarg, cwd, &abs, err)) < 0)
             continue; /* to the end, so the parser is left at rest */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -33,7 +34,7 @@ static void test_canonical(void **state)
                               "proto", "tcp", "address", "::1", "host", 8125, "container", 8125, "proto", "udp");
     nr_dep_flags over = {0}, out = {0};
     nr_err e = {0};
-    assert_int_equal(nr_dep_run_args(&g, stored, NULL, ports, &over, &out, &e), 0);
+    assert_int_equal(nr_dep_run_args(&g, stored, NULL, NULL, ports, &over, &out, &e), 0);
     expect(&out, "--rm --env A=1 --volume /a:/data:ro --workers 4 --metrics 9100 --memory 64m --user app "
                  "--publish 49153:3000/tcp --publish [::1]:8125:8125/udp");
     nr_dep_flags_free(&out);
@@ -42,7 +43,7 @@ static void test_canonical(void **state)
     nr_dep_flags_add(&over, "vol:/data");
     nr_dep_flags_add(&over, "--publish");
     nr_dep_flags_add(&over, "9000:3000");
-    assert_int_equal(nr_dep_run_args(&g, stored, NULL, ports, &over, &out, &e), 0);
+    assert_int_equal(nr_dep_run_args(&g, stored, NULL, NULL, ports, &over, &out, &e), 0);
     expect(&out, "--rm --env A=1 --workers 4 --metrics 9100 --memory 64m --user app");
     nr_dep_flags_free(&out);
     nr_dep_flags_free(&over);
@@ -86,7 +87,7 @@ static void test_hostile(void **state)
         json_t *stored = json_loads(bad[i], 0, NULL);
         json_t *ports = json_array();
         memset(&e, 0, sizeof e);
-        if (nr_dep_run_args(&g, stored, NULL, ports, &over, &out, &e) == 0)
+        if (nr_dep_run_args(&g, stored, NULL, NULL, ports, &over, &out, &e) == 0)
             fail_msg("%s accepted", bad[i]);
         assert_true(strstr(e.msg, "args") != NULL);
         nr_dep_flags_free(&out);
@@ -96,9 +97,33 @@ static void test_hostile(void **state)
     /* an operand ends the flags, as for run: what follows is never taken */
     json_t *stored = json_pack("[s,s,s,s]", "-e", "A=1", "img:1", "--privileged");
     json_t *ports = json_array();
-    assert_int_equal(nr_dep_run_args(&g, stored, NULL, ports, &over, &out, &e), 0);
+    assert_int_equal(nr_dep_run_args(&g, stored, NULL, NULL, ports, &over, &out, &e), 0);
     expect(&out, "--env A=1");
     nr_dep_flags_free(&out);
+    json_decref(stored);
+    json_decref(ports);
+}
+
+/* A stored bare -e K takes K from the serving container's environment, never
+ * from the deployer's; K not set there is dropped (docker drops an unset K). */
+static void test_bare_env(void **state)
+{
+    (void)state;
+    json_t *stored = json_pack("[s,s,s,s,s]", "-e", "TOKEN", "--env=GONE", "-eB=2", "img");
+    json_t *ports = json_array();
+    char *old_env[] = {"PATH=/usr/bin", "TOKEN=orig", "TOKENX=no", NULL};
+    nr_dep_flags over = {0}, out = {0};
+    nr_err e = {0};
+    setenv("TOKEN", "deployers", 1);
+    setenv("GONE", "deployers", 1);
+    assert_int_equal(nr_dep_run_args(&g, stored, NULL, old_env, ports, &over, &out, &e), 0);
+    expect(&out, "--env TOKEN=orig --env B=2");
+    nr_dep_flags_free(&out);
+    assert_int_equal(nr_dep_run_args(&g, stored, NULL, NULL, ports, &over, &out, &e), 0);
+    expect(&out, "--env B=2");
+    nr_dep_flags_free(&out);
+    unsetenv("TOKEN");
+    unsetenv("GONE");
     json_decref(stored);
     json_decref(ports);
 }
@@ -107,6 +132,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canonical),
+        cmocka_unit_test(test_bare_env),
         cmocka_unit_test(test_overrides_take),
         cmocka_unit_test(test_hostile),
     };
