@@ -212,7 +212,7 @@ unmapped_owner() {
             for (i = 1; i < n; i += 2) if (id + 0 >= a[i] + 0 && id + 0 < a[i] + a[i + 1]) return 1
             return 0
         }
-        { split($2, o, "/"); if (!mapped(o[1], um) || !mapped(o[2], gm)) { print $2, $6; exit } }'
+        !bad { split($2, o, "/"); if (!mapped(o[1], um) || !mapped(o[2], gm)) { print $2, $6; bad = 1 } }'
 }
 if [ "$(tr -s ' ' <"/proc/self/uid_map")" != " 0 0 4294967295" ]; then
     bad=$(unmapped_owner "$src/rootfs.tar")
