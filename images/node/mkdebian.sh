@@ -97,6 +97,11 @@ mirrors_for() {
 make_rootfs() {
     [ "$offline" != 1 ] || die "the Debian $suite rootfs ($flavour) is not in the cache $cache and NRUN_OFFLINE=1 forbids downloads"
     command -v mmdebstrap >/dev/null || die "mmdebstrap is needed to make the Debian $suite rootfs (apt-get install mmdebstrap)"
+    # A rootless build runs it as root of its own user namespace (--mode=root
+    # works there: same tar as root's); with a single mapping dpkg cannot
+    # give files to root:shadow or _apt, so it is not tried.
+    [ "$(wc -l </proc/self/uid_map)" -gt 1 ] || [ "$(tr -s ' ' </proc/self/uid_map)" = " 0 0 4294967295" ] ||
+        die "making the Debian $suite rootfs needs a /etc/subuid and /etc/subgid range for this user (its files belong to root:shadow, _apt, ...): add one, or make the base as root and nrun load it"
     local tmp hook mirrors=() aptopts=() p
     tmp=$(mktemp -d "$rdir.mk.XXXXXX")
     mkdir "$tmp/archives"
@@ -134,6 +139,9 @@ HOOK
     eval "$(apt-config shell hp Acquire::http::Proxy sp Acquire::https::Proxy)"
     [ -z "${hp:-}" ] || aptopts+=(--aptopt="Acquire::http::Proxy \"$hp\"")
     [ -z "${sp:-}" ] || aptopts+=(--aptopt="Acquire::https::Proxy \"$sp\"")
+    # (not root's shared .debs: a sync-in of that dir, another owner's, left
+    # /var/cache/apt/archives owned by nobody in the rootfs; its unused .debs
+    # would be copied into our cache too)
     local inc=()
     [ ${#extra[@]} -eq 0 ] || inc=(--include="$(
         IFS=,
