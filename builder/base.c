@@ -34,6 +34,10 @@ static int run_child(const char *what, char *const argv[], nr_err *err)
         int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (nul < 0 || dup2(nul, 0) < 0 || dup2(2, 1) < 0)
             _exit(126);
+        /* a read-only cache is the rootless build's (cli/cli.c checked it
+         * before entering the namespace); root reads its own cache only */
+        if (!nr_in_userns())
+            unsetenv("NRUN_CACHE_RO");
         execvp(argv[0], argv);
         fprintf(stderr, "base: exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);

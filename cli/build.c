@@ -79,6 +79,16 @@ static int rootless_enter(nr_global *g, nr_err *err)
     if (img_store_open(g->root, &s, err) < 0)
         return -1;
     img_store_close(s);
+    /* the base caches are chosen (and made) as the caller, outside: the
+     * scripts of builder/base.c write into NRUN_CACHE_DIR, read NRUN_CACHE_RO */
+    cleanup_free char *own = NULL, *ro = NULL;
+    if (nr_cache_rootless(&own, &ro, err) < 0)
+        return -1;
+    setenv("NRUN_CACHE_DIR", own, 1);
+    if (ro)
+        setenv("NRUN_CACHE_RO", ro, 1);
+    else
+        unsetenv("NRUN_CACHE_RO");
     rt_userns_info ui;
     if (rt_userns_enter(&ui, err) < 0)
         return nr_err_wrap(err, "rootless build");

@@ -25,6 +25,7 @@ typedef struct nr_global {
  * refused when that directory or the store is a symlink, someone else's, or
  * writable by others.  *out is malloc'd. */
 int nr_root_default(char **out, nr_err *err);
+int nr_cache_rootless(char **own, char **ro, nr_err *err);
 
 /* argv[0] is the subcommand name; options follow.  Returns the exit code. */
 typedef int (*nr_cmd_fn)(int argc, char **argv, nr_global *g);

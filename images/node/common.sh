@@ -1,7 +1,8 @@
 # Shared by the node base image recipes (mkbase.sh: distroless, mkdebian.sh:
 # Debian slim/full); sourced, never run.  Reads the pins (versions.txt) into V,
 # and fetches npm packages into the download cache with their pinned sha512
-# integrity checked on every use.  Needs: $versions_file $cache $offline.
+# integrity checked on every use.  Needs: $versions_file $cache $offline,
+# and $ro_cache (may be empty: a read-only cache searched after $cache).
 say() { echo "base: $*" >&2; }
 die() {
     echo "base: error: $*" >&2
@@ -38,6 +39,14 @@ fetch_npm() {
         got=$(integrity_of "$f")
         [ "$got" = "$want" ] || die "cached $f has integrity $got, not the pinned $want: refusing it (remove the file to download it again)"
         printf '%s' "$f"
+        return 0
+    fi
+    # a rootless build's read-only cache (root's, shared): read, never written
+    local rf=${ro_cache:+$ro_cache/npm/$1-$2.tgz}
+    if [ -n "$rf" ] && [ -f "$rf" ]; then
+        got=$(integrity_of "$rf")
+        [ "$got" = "$want" ] || die "cached $rf (read-only cache) has integrity $got, not the pinned $want: refusing it"
+        printf '%s' "$rf"
         return 0
     fi
     [ "$offline" != 1 ] || die "$name@$ver is not in the cache $cache and NRUN_OFFLINE=1 forbids downloads"

