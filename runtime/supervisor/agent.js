@@ -309,11 +309,12 @@ function nrunHangWatch() {
 // Request metrics (issue 15 item 1): per request only a start time on the
 // request and, when Node detaches the response from its socket (the end of
 // every response, ServerResponse.prototype.detachSocket), a few counters:
-// no listener, no closure per request.  A batch goes to PID 1 every second
+// no listener, no closure, no string made per request.  A batch goes to PID 1 every second
 // with the Node figures (heap, event-loop delay, handles, GC time).
 function requestMetrics(send, interval, dye) {
   const http = require('http');
   const perf = require('perf_hooks');
+  const performance = perf.performance;
   const BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
   const hist = new Array(BOUNDS.length + 1).fill(0); // per bucket, the last one +Inf
@@ -323,7 +324,7 @@ function requestMetrics(send, interval, dye) {
   const emit = srv.emit;
   srv.emit = function (ev, req) {
     if (ev === 'request' && req) {
-      req._nrunT0 = perf.performance.now();
+      req._nrunT0 = performance.now();
       inflight++;
       if (dye.on) dye.start(req, arguments[2]);
     }
@@ -334,7 +335,7 @@ function requestMetrics(send, interval, dye) {
   res.detachSocket = function (socket) {
     const req = this.req;
     if (req && req._nrunT0 !== undefined) {
-      const s = (perf.performance.now() - req._nrunT0) / 1000;
+      const s = (performance.now() - req._nrunT0) / 1000;
       req._nrunT0 = undefined;
       inflight--;
       sum += s;
@@ -347,14 +348,24 @@ function requestMetrics(send, interval, dye) {
       byCode[code >= 0 && code < 1000 ? code : 0]++;
       let sent = 0;
       if (socket) {
-        sent = socket.bytesWritten - (socket._nrunB || 0);
-        socket._nrunB = socket.bytesWritten;
+        const b = written(socket);
+        sent = b - (socket._nrunB || 0);
+        socket._nrunB = b;
         bytes += sent;
       }
       if (req._nrunDye !== undefined) dye.end(req, this, s, socket, sent);
     }
     return detach.apply(this, arguments);
   };
+  // A socket's bytes out.  socket.bytesWritten copies the socket's write
+  // queue into a new array and walks it, on every read; when the response
+  // is done (detachSocket runs at its 'finish') the queue is almost always
+  // empty, and the count of what went to the kernel is one field.
+  function written(socket) {
+    const d = socket._bytesDispatched;
+    if (typeof d === 'number' && !socket._pendingData && socket.writableLength === 0) return d;
+    return socket.bytesWritten | 0;
+  }
   let elh = null;
   try { elh = perf.monitorEventLoopDelay({ resolution: 10 }); elh.enable(); } catch (e) { elh = null; }
   try {
