@@ -11,13 +11,13 @@
 # spent per request (all threads of the workers, and of the supervisor or pm2's
 # daemon; from /proc/PID/task/*/schedstat): on a machine others load,
 # req/s moves with the share of the cores the bench gets, CPU per request much less.
-# Env: ROUNDS (default 7), DURATION (default 3s), CONNS (default 64), BUILD, PM2.
+# Env: ROUNDS (default 9), DURATION (default 3s), CONNS (default 64), BUILD, PM2.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$here/build}
 NRUN=$BUILD/nrun
 APPS=$here/tests/apps
-ROUNDS=${ROUNDS:-7}
+ROUNDS=${ROUNDS:-9}
 DURATION=${DURATION:-3s}
 CONNS=${CONNS:-64}
 unset NODE_EXTRA_CA_CERTS
@@ -48,27 +48,40 @@ wait_port() {
     return 1
 }
 
+# Every round starts every variant afresh: a node process's speed varies by
+# up to a quarter from one process to the next (JIT decisions, placement),
+# identical code or not, so twins that each ran in one process for the whole
+# bench would compare two draws of that, not the agent.
 names=(nrun-agent nrun-no-agent nrun-dye-rule)
-ports=()
-roots=() # per variant, the pids whose trees do the work
-for flags in "" "--no-agent" "--control $tmp/dye.sock"; do
-    p=$(free_port)
-    # shellcheck disable=SC2086
-    PORT=$p "$NRUN" supervise -q --workers 2 $flags --log-dir "$tmp/logs$p" --runtime-dir "$tmp/rt$p" -- node "$APPS/hello.js" >/dev/null 2>&1 &
-    pids+=($!)
-    ports+=("$p")
-    roots+=($!)
-done
-if [ -n "$PM2" ]; then
-    names+=(pm2 pm2-no-pmx)
-    p=$(free_port); PORT=$p "$PM2" start "$APPS/hello.js" -i 2 --name obs-pm2 >/dev/null 2>&1; ports+=("$p")
-    p=$(free_port); PORT=$p "$PM2" start "$APPS/hello.js" -i 2 --no-pmx --name obs-pm2-nopmx >/dev/null 2>&1; ports+=("$p")
-fi
-for p in "${ports[@]}"; do wait_port "$p"; done
-# pm2: its workers (its daemon, the cluster master, moves no request on keep-alive)
-[ -z "$PM2" ] || roots+=("$("$PM2" pid obs-pm2 | tr '\n' ' ')" "$("$PM2" pid obs-pm2-nopmx | tr '\n' ' ')")
-"$NRUN" dye --control "$tmp/dye.sock" --header X-Never=1 >/dev/null
-sleep 1
+[ -z "$PM2" ] || names+=(pm2 pm2-no-pmx)
+start_all() { # sets ports, roots (per variant, the pids whose trees do the work) and pids
+    local flags p
+    ports=() roots=() pids=()
+    for flags in "" "--no-agent" "--control $tmp/dye.sock"; do
+        p=$(free_port)
+        rm -f "$tmp/dye.sock"
+        # shellcheck disable=SC2086
+        PORT=$p "$NRUN" supervise -q --workers 2 $flags --log-dir "$tmp/logs" --runtime-dir "$tmp/rt$p" -- node "$APPS/hello.js" >/dev/null 2>&1 &
+        pids+=($!) ports+=("$p") roots+=($!)
+    done
+    if [ -n "$PM2" ]; then
+        p=$(free_port); PORT=$p "$PM2" start "$APPS/hello.js" -i 2 --name obs-pm2 >/dev/null 2>&1; ports+=("$p")
+        p=$(free_port); PORT=$p "$PM2" start "$APPS/hello.js" -i 2 --no-pmx --name obs-pm2-nopmx >/dev/null 2>&1; ports+=("$p")
+    fi
+    for p in "${ports[@]}"; do wait_port "$p"; done
+    # pm2: its workers (its daemon, the cluster master, moves no request on keep-alive)
+    [ -z "$PM2" ] || roots+=("$("$PM2" pid obs-pm2 | tr '\n' ' ')" "$("$PM2" pid obs-pm2-nopmx | tr '\n' ' ')")
+    "$NRUN" dye --control "$tmp/dye.sock" --header X-Never=1 >/dev/null
+    # warm-up (JIT), not counted
+    for p in "${ports[@]}"; do wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
+}
+stop_all() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    pids=()
+    [ -z "$PM2" ] || "$PM2" delete obs-pm2 obs-pm2-nopmx >/dev/null 2>&1 || true
+}
 # tree PID: PID and its descendants
 tree() {
     local p c
@@ -99,11 +112,12 @@ run_wrk() { # name port roots
     awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN{printf "%.2f\n", c / n / 1000}' >>"$tmp/cpu.$1"
     ! echo "$out" | grep -qE 'Socket errors|Non-2xx' || echo "  ($1: $(echo "$out" | grep -E 'Socket errors|Non-2xx'))" >&2
 }
-for p in "${ports[@]}"; do wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
 for r in $(seq 1 "$ROUNDS"); do
+    start_all
     # the order alternates per round so neither twin always runs first
     if ((r % 2)); then order=$(seq 0 $((${#names[@]} - 1))); else order=$(seq $((${#names[@]} - 1)) -1 0); fi
     for k in $order; do run_wrk "${names[$k]}" "${ports[$k]}" "${roots[$k]}"; done
+    stop_all
     echo "round $r/$ROUNDS done" >&2
 done
 median() { sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
