@@ -3,9 +3,13 @@
 #   nrun supervise --workers 2 | nrun run --workers 2 -p (a container) |
 #   node cluster (SCHED_RR) 2 workers | pm2 -i 2 | one node process
 # wrk keep-alive and `Connection: close`; medians of ROUNDS runs, ratios to
-# node cluster RR, p99 latency, and the supervisor's RSS (on the host and as a
-# container's PID 1).
-# Env: ROUNDS (default 5), DURATION (default 4s), CONNS (default 64), BUILD.
+# node cluster RR (or the first row), p99 latency, the CPU time per request of
+# the nrun rows (server: every thread of the supervisor and workers; client:
+# wrk's user+sys, which also carries most of the loopback/veth/netfilter
+# softirq work run in its context), and the supervisor's RSS (on the host and
+# as a container's PID 1).
+# Env: ROUNDS (default 5), DURATION (default 4s), CONNS (default 64), BUILD,
+# ROWS (the rows to run, default "nrun nrun-ctr cluster-rr pm2 single").
 set -euo pipefail
 # Everything (nrun's bridge and NAT rules for -p, the peers, wrk) runs in a
 # network namespace made for the run, deleted after: nothing in the host's.
@@ -73,26 +77,61 @@ PORT=$P_PM2 "$PM2" start "$APPS/hello.js" -i 2 --name nrun-bench >/dev/null 2>&1
 for p in $P_NRUN $P_CTR $P_CLUSTER $P_PM2 $P_SINGLE; do wait_port "$p" || { echo "ports: nrun=$P_NRUN cluster=$P_CLUSTER pm2=$P_PM2 single=$P_SINGLE" >&2; "$PM2" logs --nostream --lines 20 >&2 || true; exit 1; }; done
 sleep 1
 
-names=(nrun nrun-ctr cluster-rr pm2 single)
-ports=($P_NRUN $P_CTR $P_CLUSTER $P_PM2 $P_SINGLE)
+names=() ports=()
+declare -A all_ports
+all_ports=([nrun]=$P_NRUN [nrun-ctr]=$P_CTR [cluster-rr]=$P_CLUSTER [pm2]=$P_PM2 [single]=$P_SINGLE)
+for n in ${ROWS:-nrun nrun-ctr cluster-rr pm2 single}; do
+    [ -n "${all_ports[$n]:-}" ] || { echo "bench/supervisor.sh: ROWS: no row $n" >&2; exit 1; }
+    names+=("$n") ports+=("${all_ports[$n]}")
+done
 # results: $tmp/<name>.<mode> lines "rps p99_ms"
+# tree PID...: the pids and their descendants
+tree() {
+    local p c
+    for p in "$@"; do
+        echo "$p"
+        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree "$c"; done
+    done
+}
+cpu_ns() { # PID...: nanoseconds run by every thread of the trees
+    local p ns=0 t
+    # shellcheck disable=SC2086
+    for p in $(tree "$@"); do
+        for t in /proc/"$p"/task/*/schedstat; do
+            read -r t _ <"$t" 2>/dev/null || continue
+            ns=$((ns + t))
+        done
+    done
+    echo "$ns"
+}
+declare -A roots
+roots[nrun]=${pids[0]}
+roots[nrun-ctr]=$("$NRUN" inspect "$ctr" | jq '.[0].State.Pid')
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}'; }
 run_wrk() { # name port mode
     local out hdr=()
     [ "$3" = close ] && hdr=(-H 'Connection: close')
-    out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "http://127.0.0.1:$2/" 2>&1)
-    local rps p99 errs
+    local c0=0 c1=0
+    [ -z "${roots[$1]:-}" ] || c0=$(cpu_ns "${roots[$1]}")
+    out=$(/usr/bin/time -f 'wrk-cpu %U %S' wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "http://127.0.0.1:$2/" 2>&1)
+    [ -z "${roots[$1]:-}" ] || c1=$(cpu_ns "${roots[$1]}")
+    local rps p99 errs n srv cli
     rps=$(echo "$out" | awk '/^Requests\/sec:/{print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}' | to_ms)
     errs=$(echo "$out" | grep -E 'Socket errors|Non-2xx' | tr '\n' ' ' || true)
-    echo "$rps $p99" >>"$tmp/$1.$3"
+    n=$(echo "$out" | awk '/ requests in /{print $1}')
+    srv=$(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN{printf "%.2f", c / n / 1000}')
+    cli=$(echo "$out" | awk -v n="$n" '$1 == "wrk-cpu" {printf "%.2f", ($2 + $3) * 1e6 / n}')
+    echo "$rps $p99 $srv $cli" >>"$tmp/$1.$3"
     [ -z "$errs" ] || echo "  ($1 $3: $errs)" >&2
 }
 # Warm-up (JIT, connection pools), not counted.
 for p in "${ports[@]}"; do wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
 for r in $(seq 1 "$ROUNDS"); do
+    # the order alternates per round so that no row always runs first
+    if ((r % 2)); then order=$(seq 0 $((${#names[@]} - 1))); else order=$(seq $((${#names[@]} - 1)) -1 0); fi
     for mode in keepalive close; do
-        for k in "${!names[@]}"; do
+        for k in $order; do
             run_wrk "${names[$k]}" "${ports[$k]}" "$mode"
         done
     done
@@ -108,14 +147,23 @@ cpss=$(awk '/^Pss:/{print $2}' "/proc/$cpid/smaps_rollup" 2>/dev/null || echo "?
 
 echo
 echo "hello-world HTTP, 2 workers, wrk -t2 -c$CONNS -d$DURATION, median of $ROUNDS interleaved rounds"
-printf '%-11s %12s %9s %8s %12s %9s %8s\n' "" "keep-alive" "p99 ms" "vs RR" "conn:close" "p99 ms" "vs RR"
-base_ka=$(cut -d' ' -f1 "$tmp/cluster-rr.keepalive" | median)
-base_cl=$(cut -d' ' -f1 "$tmp/cluster-rr.close" | median)
+base=cluster-rr
+[ -e "$tmp/$base.keepalive" ] || base=${names[0]}
+printf '%-11s %12s %9s %8s %12s %9s %8s\n' "" "keep-alive" "p99 ms" "vs $base" "conn:close" "p99 ms" "vs $base"
+base_ka=$(cut -d' ' -f1 "$tmp/$base.keepalive" | median)
+base_cl=$(cut -d' ' -f1 "$tmp/$base.close" | median)
 for n in "${names[@]}"; do
     ka=$(cut -d' ' -f1 "$tmp/$n.keepalive" | median); kp=$(cut -d' ' -f2 "$tmp/$n.keepalive" | median)
     cl=$(cut -d' ' -f1 "$tmp/$n.close" | median); cp=$(cut -d' ' -f2 "$tmp/$n.close" | median)
     printf '%-11s %12.0f %9.2f %7.2fx %12.0f %9.2f %7.2fx\n' "$n" "$ka" "$kp" "$(awk -v a="$ka" -v b="$base_ka" 'BEGIN{print a/b}')" \
         "$cl" "$cp" "$(awk -v a="$cl" -v b="$base_cl" 'BEGIN{print a/b}')"
+done
+echo "CPU us per request, medians (server: supervisor+workers; client: wrk user+sys, with the softirq work it carries)"
+for n in "${names[@]}"; do
+    [ -n "${roots[$n]:-}" ] || continue
+    printf '%-11s keep-alive server %6.2f client %6.2f   conn:close server %6.2f client %6.2f\n' "$n" \
+        "$(cut -d' ' -f3 "$tmp/$n.keepalive" | median)" "$(cut -d' ' -f4 "$tmp/$n.keepalive" | median)" \
+        "$(cut -d' ' -f3 "$tmp/$n.close" | median)" "$(cut -d' ' -f4 "$tmp/$n.close" | median)"
 done
 echo "supervisor RSS after the load: container PID 1 (nrun-init) $((crss / 1024)) kB (PSS ${cpss} kB);" \
     "nrun supervise on the host $((rss / 1024)) kB (PSS ${pss} kB)"

@@ -322,11 +322,12 @@ function nrunHangWatch() {
 // Request metrics (issue 15 item 1): per request only a start time on the
 // request and, when Node detaches the response from its socket (the end of
 // every response, ServerResponse.prototype.detachSocket), a few counters:
-// no listener, no closure per request.  A batch goes to PID 1 every second
+// no listener, no closure, no string made per request.  A batch goes to PID 1 every second
 // with the Node figures (heap, event-loop delay, handles, GC time).
 function requestMetrics(send, interval, dye) {
   const http = require('http');
   const perf = require('perf_hooks');
+  const performance = perf.performance;
   const BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
   const hist = new Array(BOUNDS.length + 1).fill(0); // per bucket, the last one +Inf
@@ -334,40 +335,70 @@ function requestMetrics(send, interval, dye) {
   let sum = 0, inflight = 0, bytes = 0, gc = 0;
   const srv = http.Server.prototype;
   const emit = srv.emit;
-  srv.emit = function (ev, req) {
-    if (ev === 'request' && req) {
-      req._nrunT0 = perf.performance.now();
+  // A request's start time lives on its socket: an HTTP/1 socket carries
+  // one request at a time but for pipelining, and a field of the socket set
+  // at its connection (before http adds its own fields) and only ever a
+  // number is rewritten in place.  A field added to every request, or one
+  // that changes type, gives Node's objects several hidden classes and
+  // slows http's own code for the whole process.  A pipelined request (its
+  // socket's slot is taken) keeps its start on its response.
+  srv.emit = function (ev, req, res) {
+    if (ev === 'request' && req !== undefined) {
+      const t = performance.now();
+      const sock = req.socket;
+      if (sock && sock._nrunT0 === -1) sock._nrunT0 = t;
+      else if (res) res._nrunT0 = t;
       inflight++;
-      if (dye.on) dye.start(req, arguments[2]);
+      if (dye.on) dye.start(req, res);
+    } else if (ev === 'connection' && req !== undefined && req !== null) {
+      req._nrunT0 = -1; // the start of the request in flight, -1 if none
+      req._nrunB = 0;   // the bytes out counted so far
     }
     return emit.apply(this, arguments);
   };
   const res = http.ServerResponse.prototype;
   const detach = res.detachSocket;
-  res.detachSocket = function (socket) {
-    const req = this.req;
-    if (req && req._nrunT0 !== undefined) {
-      const s = (perf.performance.now() - req._nrunT0) / 1000;
-      req._nrunT0 = undefined;
-      inflight--;
-      sum += s;
-      let i = 0;
-      while (i < BOUNDS.length && s > BOUNDS[i]) i++;
-      hist[i]++;
-      const method = METHODS.has(req.method) ? req.method : 'OTHER';
-      const byCode = counts[method] || (counts[method] = new Float64Array(1000));
-      const code = this.statusCode | 0;
-      byCode[code >= 0 && code < 1000 ? code : 0]++;
-      let sent = 0;
-      if (socket) {
-        sent = socket.bytesWritten - (socket._nrunB || 0);
-        socket._nrunB = socket.bytesWritten;
-        bytes += sent;
-      }
-      if (req._nrunDye !== undefined) dye.end(req, this, s, socket, sent);
+  res.detachSocket = function detachSocket(socket) {
+    let t0 = this._nrunT0;
+    if (t0 !== undefined) {
+      this._nrunT0 = undefined;
+      ended(this, t0, socket);
+    } else if (socket && (t0 = socket._nrunT0) >= 0) {
+      socket._nrunT0 = -1;
+      ended(this, t0, socket);
     }
-    return detach.apply(this, arguments);
+    return detach.call(this, socket);
   };
+  function ended(res, t0, socket) {
+    const req = res.req;
+    const s = (performance.now() - t0) / 1000;
+    inflight--;
+    sum += s;
+    let i = 0;
+    while (i < BOUNDS.length && s > BOUNDS[i]) i++;
+    hist[i]++;
+    const method = req && METHODS.has(req.method) ? req.method : 'OTHER';
+    const byCode = counts[method] || (counts[method] = new Float64Array(1000));
+    const code = res.statusCode | 0;
+    byCode[code >= 0 && code < 1000 ? code : 0]++;
+    let sent = 0;
+    if (socket) {
+      const b = written(socket);
+      sent = b - (socket._nrunB | 0);
+      socket._nrunB = b;
+      bytes += sent;
+    }
+    if (dye.pending !== 0 && req && req._nrunDye !== undefined) dye.end(req, res, s, socket, sent);
+  }
+  // A socket's bytes out.  socket.bytesWritten copies the socket's write
+  // queue into a new array and walks it, on every read; when the response
+  // is done (detachSocket runs at its 'finish') the queue is almost always
+  // empty, and the count of what went to the kernel is one field.
+  function written(socket) {
+    const d = socket._bytesDispatched;
+    if (typeof d === 'number' && !socket._pendingData && socket.writableLength === 0) return d;
+    return socket.bytesWritten | 0;
+  }
   let elh = null;
   try { elh = perf.monitorEventLoopDelay({ resolution: 10 }); elh.enable(); } catch (e) { elh = null; }
   try {
@@ -423,7 +454,7 @@ function logLevel() {
 // console output it produced (AsyncLocalStorage, created only while rules
 // exist).  With no rule, a request costs one `dye.on` test.
 function dyeing(send) {
-  const dye = { on: false, rules: [], als: null, start, end };
+  const dye = { on: false, pending: 0, rules: [], als: null, start, end };
   const MAXLINES = 50, MAXLINE = 1024;
   function v4(a) {
     const m = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a || '');
@@ -463,11 +494,13 @@ function dyeing(send) {
     }
     const rec = { t0: Date.now(), lines: [] };
     req._nrunDye = rec;
+    dye.pending++; // dyed requests in flight: while none, a request's end does not look for a record
     if (dye.als) dye.als.enterWith(rec);
   }
   function end(req, res, seconds, socket, sent) {
     const rec = req._nrunDye;
     req._nrunDye = undefined;
+    dye.pending--;
     send({ act: 'dye', rec: {
       method: String(req.method), url: String(req.url), headers: req.headers, status: res.statusCode | 0,
       duration_ms: seconds * 1000, bytes: sent, remote: socket ? String(socket.remoteAddress) : '',

@@ -75,6 +75,21 @@ dyed() { dyelog | jq -s --arg u "$1" '[.[] | select(.url == $u)] | length'; }
     [ "$SV_RC" = 0 ]
 }
 
+@test "dye: a dyed request's bytes are the bytes its client got, also for the second request on a keep-alive connection" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/obs.js"
+    sv_wait_http "$PORT"
+    "$NRUN" dye --control "$SV_CTL" --header X-User=42
+    # one connection, two requests: the second one's count starts where the first one's ended
+    sizes=$(curl -sf -H 'X-User: 42' -o /dev/null -o /dev/null -w '%{num_connects} %{size_header} %{size_download}\n' \
+        "http://127.0.0.1:$PORT/log/k1" "http://127.0.0.1:$PORT/status/203")
+    echo "$sizes"
+    [ "$(echo "$sizes" | awk '{n += $1} END {print n}')" = 1 ]
+    sv_wait '[ "$(dyelog | wc -l)" = 2 ]'
+    [ "$(dyelog | jq -c 'select(.url == "/log/k1") | .bytes')" = "$(echo "$sizes" | awk 'NR == 1 {print $2 + $3}')" ]
+    [ "$(dyelog | jq -c 'select(.url == "/status/203") | .bytes')" = "$(echo "$sizes" | awk 'NR == 2 {print $2 + $3}')" ]
+}
+
 @test "dye: --ttl ends the rules by itself; bad rules are refused with the reason" {
     PORT=$(sv_free_port)
     PORT=$PORT sv_start -q --workers 1 -- node "$APPS/obs.js"

@@ -134,3 +134,39 @@ YML
     [ "$status" -ne 0 ]
     [[ "$output" == *"agent"* ]]
 }
+
+@test "--metrics: pipelined requests (two in one write on one connection) are each timed from their own start, none left in flight" {
+    PORT=$(sv_free_port)
+    MPORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 --metrics "127.0.0.1:$MPORT" -- node "$APPS/obs.js"
+    sv_wait_http "$PORT"
+    # the second request arrives while the first (300 ms) is in flight; then a third after both
+    python3 - "$PORT" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /slow/300 HTTP/1.1\r\nHost: x\r\n\r\nGET /status/202 HTTP/1.1\r\nHost: x\r\n\r\n")
+data = b""
+while data.count(b"HTTP/1.1 ") < 2:
+    data += s.recv(4096)
+s.sendall(b"GET /status/203 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+assert data.count(b"HTTP/1.1 ") == 3, data
+PY
+    sv_wait '[ "$(obs_sum "$(obs_scrape "$MPORT")" http_requests_total ".labels.code == \"203\"")" = 1 ]'
+    out=$(obs_scrape "$MPORT")
+    [ "$(obs_sum "$out" http_requests_total '.labels.code == "202"')" = 1 ]
+    [ "$(obs_sum "$out" http_requests_in_flight)" = 0 ]
+    # /slow/300 and /status/202 (its response waits for the first one's, as
+    # HTTP/1.1 orders them) took 0.25..0.5 s; /status/203, which came after both,
+    # and the probes of sv_wait_http took less
+    le25=$(obs_sum "$out" http_request_duration_seconds_bucket '.labels.le == "0.25"')
+    le5=$(obs_sum "$out" http_request_duration_seconds_bucket '.labels.le == "0.5"')
+    all=$(obs_sum "$out" http_request_duration_seconds_count)
+    echo "le 0.25: $le25, le 0.5: $le5, all: $all"
+    [ "$((le5 - le25))" = 2 ]
+    [ "$le5" = "$all" ]
+}
