@@ -52,9 +52,18 @@ serve() {
     echo "$port"
 }
 
-# the image's files (its layers, in order) as "path" lines
+# the files the build added on top of its final stage's base node:20-slim
+# (the layers after the base's, which must be the image's first ones) as
+# "path" lines: the base itself has npm and .d.ts files, as Docker's has
 files_of() {
-    for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of "$1")")"); do
+    local base img
+    base=$(jq -c '[.layers[].digest]' "$(blob "$(manifest_of node:20-slim)")")
+    img=$(jq -c '[.layers[].digest]' "$(blob "$(manifest_of "$1")")")
+    [ "$(jq -c --argjson b "$base" '.[:($b | length)]' <<<"$img")" = "$base" ] || {
+        echo "$1 does not start with node:20-slim's layers" >&2
+        return 1
+    }
+    for l in $(jq -r --argjson b "$base" '.[($b | length):][]' <<<"$img"); do
         tar tzf "$(blob "$l")"
     done | sed 's|^\./||' | sort -u
 }
@@ -70,12 +79,14 @@ files_of() {
     run nr_in_ns curl -sf "http://127.0.0.1:$port/health"
     [ "$(echo "$output" | jq -r .express)" = 4.21.2 ]
     "$NRUN" rm -f $("$NRUN" ps -q) >/dev/null
-    # the final stage is node:20-slim plus the app: no npm, no lock file, no .npmrc
+    # the final stage is node:20-slim plus the app: no npm of the builder's,
+    # no lock file, no .npmrc
     files_of express:1 >"$W/express.files"
     grep -qx 'app/node_modules/express/package.json' "$W/express.files"
     grep -qx 'app/server.js' "$W/express.files"
     ! grep -q 'lib/node_modules/npm/' "$W/express.files" || false
-    ! grep -q 'package-lock.json$\|\.npmrc$' "$W/express.files" || false
+    # (outside node_modules: some packages ship their own .npmrc)
+    ! grep -v '^app/node_modules/' "$W/express.files" | grep -q 'package-lock.json$\|\.npmrc$' || false
     [ "$(cfg express:1 '.config.Cmd')" = '["node","server.js"]' ]
     [ "$(cfg express:1 '.config.User')" = '"node"' ]
     # the registry, its CA and the secret are nowhere in the image
@@ -109,8 +120,10 @@ files_of() {
     files_of ts:1 >"$W/ts.files"
     grep -qx 'app/dist/server.js' "$W/ts.files"
     grep -qx 'app/node_modules/express/package.json' "$W/ts.files"
-    ! grep -q '^app/src\|\.ts$' "$W/ts.files" || false
-    ! grep -q 'node_modules/typescript/\|node_modules/@types/' "$W/ts.files" || false
+    # (outside node_modules: packages ship .d.ts files)
+    ! grep -v '^app/node_modules/' "$W/ts.files" | grep -q '^app/src\|\.ts$' || false
+    # (npm ci --omit=dev may leave the @types scope dir itself, empty)
+    ! grep -q 'node_modules/typescript/\|node_modules/@types/.' "$W/ts.files" || false
     port=$(serve ts:1)
     run nr_in_ns curl -sf "http://127.0.0.1:$port/"
     [[ "$output" == "hello from typescript, pid "* ]]
