@@ -395,7 +395,12 @@ metrics_of() { nr_in_ns wget -qO- "http://$(ip_of "$1"):9100/metrics"; }
     # traffic to both, then a scrape of each while the canary holds
     for _ in $(seq 40); do get; done | sort -u | tr '\n' ' ' | grep -qx 'v2 v3 '
     metrics_of web >"$BATS_TEST_TMPDIR/m2"
-    metrics_of web-r3 >"$BATS_TEST_TMPDIR/m3"
+    # the agent reports its request counts in batches (about once a second)
+    for _ in $(seq 50); do
+        metrics_of web-r3 >"$BATS_TEST_TMPDIR/m3"
+        grep -q '^http_requests_total{revision="3",worker="1",method="GET",code="200"} [1-9]' "$BATS_TEST_TMPDIR/m3" && break
+        sleep 0.2
+    done
     grep -q '^nrun_workers{revision="2"} 1$' "$BATS_TEST_TMPDIR/m2"
     grep -q '^nrun_workers{revision="3"} 1$' "$BATS_TEST_TMPDIR/m3"
     grep -q '^http_requests_total{revision="3",worker="1",method="GET",code="200"} [1-9]' "$BATS_TEST_TMPDIR/m3"
