@@ -8,6 +8,13 @@
 # wrk's user+sys, which also carries most of the loopback/veth/netfilter
 # softirq work run in its context), and the supervisor's RSS (on the host and
 # as a container's PID 1).
+# Every server runs in a session of its own (setsid), as a service manager
+# starts one: with autogroup scheduling (on here, as on most desktops and
+# VMs) each session or cgroup is one CFS group, so a server started from
+# this script's session would share its group with wrk and get 3/5 of the
+# CPU where a container (a session and a cgroup of its own, like pm2's
+# daemon) gets 1/2: a scheduling artefact of wrk on the same 2 cores, not a
+# data-path cost (it read 0.82x for the container before).
 # Env: ROUNDS (default 5), DURATION (default 4s), CONNS (default 64), BUILD,
 # ROWS (the rows to run, default "nrun nrun-ctr cluster-rr pm2 single").
 set -euo pipefail
@@ -67,11 +74,11 @@ source "$here/tests/lib/runtime.bash"
 rt_node_tar "$tmp/node.tar"
 "$NRUN" __internal mkimage -t bench-node:1 --config '{"Env":["PATH=/usr/bin"]}' "$tmp/node.tar" >/dev/null
 ctr=$("$NRUN" run -d --workers 2 -p "127.0.0.1:$P_CTR:3000" -v "$APPS:/app:ro" bench-node:1 node /app/hello.js)
-PORT=$P_NRUN "$NRUN" supervise -q --workers 2 --control "$tmp/ctl.sock" --runtime-dir "$tmp/rt" -- node "$APPS/hello.js" >/dev/null 2>&1 &
+PORT=$P_NRUN setsid "$NRUN" supervise -q --workers 2 --control "$tmp/ctl.sock" --runtime-dir "$tmp/rt" -- node "$APPS/hello.js" >/dev/null 2>&1 &
 pids+=($!)
-PORT=$P_CLUSTER WORKERS=2 NODE_CLUSTER_SCHED_POLICY=rr node "$APPS/cluster-master.js" >/dev/null 2>&1 &
+PORT=$P_CLUSTER WORKERS=2 NODE_CLUSTER_SCHED_POLICY=rr setsid node "$APPS/cluster-master.js" >/dev/null 2>&1 &
 pids+=($!)
-PORT=$P_SINGLE node "$APPS/hello.js" >/dev/null 2>&1 &
+PORT=$P_SINGLE setsid node "$APPS/hello.js" >/dev/null 2>&1 &
 pids+=($!)
 PORT=$P_PM2 "$PM2" start "$APPS/hello.js" -i 2 --name nrun-bench >/dev/null 2>&1
 for p in $P_NRUN $P_CTR $P_CLUSTER $P_PM2 $P_SINGLE; do wait_port "$p" || { echo "ports: nrun=$P_NRUN cluster=$P_CLUSTER pm2=$P_PM2 single=$P_SINGLE" >&2; "$PM2" logs --nostream --lines 20 >&2 || true; exit 1; }; done
