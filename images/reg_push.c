@@ -2,7 +2,8 @@
  * repository of the same registry that the image is tagged under, when the
  * registry offers that, or uploaded (one monolithic PUT; PATCH chunks when
  * the registry refuses it); then the manifest with its media type.  A
- * multi-platform image goes as it came: every image, then the index. */
+ * multi-platform image goes as it came: every image, then the index.  A tag
+ * (or digest) that already names the image ends the push after one HEAD. */
 #include "images/reg_int.h"
 #include "images/store_int.h"
 
@@ -327,6 +328,26 @@ static int blobs_push(push *p, const img_desc *const *ds, size_t n, int parallel
     return 0;
 }
 
+/* Does `ref` (a tag, or a digest) already name the stored manifest or index
+ * `d` in the registry?  Then the registry holds every blob it lists too: a
+ * registry accepts a manifest only when its blobs are in the repository
+ * (distribution answers MANIFEST_BLOB_UNKNOWN otherwise), so a no-change push
+ * needs this one HEAD, not one per blob. */
+static bool manifest_there(push *p, const img_desc *d, const char *ref)
+{
+    char url[1200], accept[200];
+    snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", p->c->base, p->r.repo, ref);
+    snprintf(accept, sizeof accept, "Accept: %s", d->media_type);
+    const char *hh[] = {accept, NULL};
+    img_http_req hq = {.method = "HEAD", .url = url, .headers = hh};
+    img_http_resp hs;
+    nr_err e2;
+    bool same = reg_request(p->c, p->c->h, p->scope, &hq, NULL, NULL, &hs, &e2) == 0 && hs.status == 200 &&
+                !strcmp(hs.docker_digest, d->digest);
+    img_http_resp_free(&hs);
+    return same;
+}
+
 /* PUT the stored manifest or index `d` under `ref` (a tag, or its digest). */
 static int manifest_put(push *p, const img_desc *d, const char *ref, img_desc *out, nr_err *err)
 {
@@ -336,20 +357,6 @@ static int manifest_put(push *p, const img_desc *d, const char *ref, img_desc *o
         return -1;
     char url[1200], ct[200];
     snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", p->c->base, p->r.repo, ref);
-    /* The tag already names this manifest (a no-change push): nothing to write. */
-    char accept[200];
-    snprintf(accept, sizeof accept, "Accept: %s", d->media_type);
-    const char *hh[] = {accept, NULL};
-    img_http_req hq = {.method = "HEAD", .url = url, .headers = hh};
-    img_http_resp hs;
-    nr_err e2;
-    bool same = reg_request(p->c, p->c->h, p->scope, &hq, NULL, NULL, &hs, &e2) == 0 && hs.status == 200 &&
-                !strcmp(hs.docker_digest, d->digest);
-    img_http_resp_free(&hs);
-    if (same) {
-        *out = *d;
-        return 0;
-    }
     snprintf(ct, sizeof ct, "Content-Type: %s", d->media_type);
     const char *hdrs[] = {ct, NULL};
     img_http_req rq = {.method = "PUT", .url = url, .headers = hdrs, .body = data, .body_len = len};
@@ -405,10 +412,19 @@ static int image_push(push *p, const img_desc *m, const char *ref, img_desc *out
     size_t n = 0;
     if (stored_descs(p, m, &ds, &n, err) < 0)
         return -1;
+    int rc = 0;
+    if (manifest_there(p, m, ref)) {
+        /* as docker says of each layer the registry has */
+        for (size_t i = 0; i < n; i++)
+            reg_progress(p->c->o, IMG_PROG_EXISTS, ds[i].digest, ds[i].size, ds[i].size, NULL);
+        *out = *m;
+        free(ds);
+        return 0;
+    }
     const img_desc **v = nr_xcalloc(n + 1, sizeof *v);
     for (size_t i = 0; i < n; i++)
         v[i] = &ds[i];
-    int rc = blobs_push(p, v, n, p->c->o->parallel, err);
+    rc = blobs_push(p, v, n, p->c->o->parallel, err);
     if (rc == 0)
         rc = manifest_put(p, m, ref, out, err);
     free(v);
@@ -421,12 +437,17 @@ static int image_push(push *p, const img_desc *m, const char *ref, img_desc *out
 static int index_push(push *p, const img_image *img, img_desc *out, nr_err *err)
 {
     const img_index *x = img->platforms;
+    const char *ref = p->r.tag[0] ? p->r.tag : img->index.digest;
+    if (manifest_there(p, &img->index, ref)) {
+        *out = img->index;
+        return 0;
+    }
     for (size_t i = 0; i < x->n; i++) {
         img_desc done;
         if (x->p[i].dup_of < 0 && image_push(p, &x->p[i].manifest, x->p[i].manifest.digest, &done, err) < 0)
             return -1;
     }
-    return manifest_put(p, &img->index, p->r.tag[0] ? p->r.tag : img->index.digest, out, err);
+    return manifest_put(p, &img->index, ref, out, err);
 }
 
 int img_reg_push(img_store *s, const char *local_ref, const char *dest_ref, const img_reg_opts *o,

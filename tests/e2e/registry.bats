@@ -40,7 +40,8 @@ setup() {
 fresh() { rm -rf "$WORK/pull"; mkdir -p "$WORK/pull"; echo "$WORK/pull"; }
 digest_of() { "$NRUN" --root "${2:-$NRUN_ROOT}" image inspect "$1" | jq -r '.[0].Digest'; }
 # Requests the registry served for a path pattern (its info log).
-served() { grep -c "http.request.method=$1 http.request.remoteaddr=[^ ]* http.request.uri=\"$2" "$REGDIR/log" || true; }
+# (its access log lines: '"METHOD URI HTTP/1.1" STATUS', URI a prefix)
+served() { grep -cF "\"$1 $2" "$REGDIR/log" || true; }
 
 @test "nrun push: skopeo reads the image back with the same digest" {
     want=$(digest_of bb:1)
@@ -56,13 +57,22 @@ served() { grep -c "http.request.method=$1 http.request.remoteaddr=[^ ]* http.re
     [ "$(jq -r '.manifests[0].digest' "$WORK/skopeo-bb/index.json")" = "$want" ]
 }
 
-@test "nrun push of an unchanged image uploads nothing (HEAD finds every blob)" {
+@test "nrun push of an unchanged image uploads nothing (the tag's HEAD names it: no blob is asked for)" {
     "$NRUN" push bb:1 "$REG/bb:again" >/dev/null
-    before=$(served PATCH /v2/bb/)$(served PUT "/v2/bb/blobs")
+    before=$(served PATCH /v2/bb/)/$(served PUT "/v2/bb/blobs")/$(served HEAD "/v2/bb/blobs")/$(served PUT "/v2/bb/manifests")
+    heads=$(served HEAD /v2/bb/manifests/again)
     run "$NRUN" push bb:1 "$REG/bb:again"
     [ "$status" -eq 0 ]
     [ "$(grep -c 'Layer already exists' <<<"$output")" -eq 2 ]
-    [ "$(served PATCH /v2/bb/)$(served PUT "/v2/bb/blobs")" = "$before" ]
+    [ "$(served PATCH /v2/bb/)/$(served PUT "/v2/bb/blobs")/$(served HEAD "/v2/bb/blobs")/$(served PUT "/v2/bb/manifests")" = "$before" ]
+    [ "$(served HEAD /v2/bb/manifests/again)" -eq $((heads + 1)) ]
+    # the same image under a new tag of that repository: the blobs are
+    # checked (HEAD, none uploaded) and the manifest is written under the tag
+    run "$NRUN" push bb:1 "$REG/bb:other"
+    [ "$status" -eq 0 ]
+    [ "$(served HEAD "/v2/bb/blobs")" -gt "$(cut -d/ -f3 <<<"$before")" ]
+    [ "$(served PUT /v2/bb/manifests/other)" -eq 1 ]
+    [ "$(served PATCH /v2/bb/)/$(served PUT "/v2/bb/blobs")" = "$(cut -d/ -f1,2 <<<"$before")" ]
 }
 
 @test "nrun pull: by tag and by digest, verified, tagged, and it runs" {
