@@ -253,6 +253,11 @@ int img_http_do(img_http *h, const img_http_req *rq, img_http_resp *rs, nr_err *
     cu.easy_setopt(c, CURLOPT_HEADERDATA, &x);
     cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     cu.easy_setopt(c, CURLOPT_WRITEDATA, &x);
+    /* Blobs are megabytes: reads bigger than libcurl's 16 KiB are a
+     * fraction of the syscalls, and of the blob file's writes, for the same
+     * bytes.  (A bigger upload buffer than its 64 KiB measured no better.) */
+    if (!head && !upload)
+        cu.easy_setopt(c, CURLOPT_BUFFERSIZE, 256L << 10);
     if (head) {
         cu.easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (upload) {
