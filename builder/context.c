@@ -478,37 +478,59 @@ static const char *type_name(mode_t m)
          : S_ISBLK(m) ? "block device" : "special file";
 }
 
-/* Add the contents of directory `dfd` (context-relative `rel`, host path
- * `host`) below `dest`.  Returns the number of items added, -1 on error. */
-static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, const char *dest, bld_sel *s,
-                     nr_err *err)
+static void names_free(char **v, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The names in directory dfd (read through a dup: dfd stays the caller's)
+ * that match the glob `pat` (NULL: all), sorted, so errors and cache
+ * digests do not depend on readdir order.  `shown` names it in errors. */
+static int dir_names(int dfd, const char *pat, const char *shown, char ***out, size_t *n, nr_err *err)
+{
+    *out = NULL;
+    *n = 0;
     int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
     if (dup < 0)
         return nr_err_sys(err, errno, "dup");
     cleanup_dir DIR *d = fdopendir(dup);
     if (!d) {
         close(dup);
-        return nr_err_sys(err, errno, "opendir %s", host);
+        return nr_err_sys(err, errno, "opendir %s", shown);
     }
-    /* Sorted, so errors and cache digests do not depend on readdir order. */
-    char **names = NULL;
-    size_t nn = 0;
     struct dirent *de;
     errno = 0;
     while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || (pat && fnmatch(pat, de->d_name, 0) != 0))
             continue;
-        names = nr_xrealloc(names, (nn + 1) * sizeof *names);
-        names[nn++] = nr_xstrdup(de->d_name);
+        *out = nr_xrealloc(*out, (*n + 1) * sizeof **out);
+        (*out)[(*n)++] = nr_xstrdup(de->d_name);
+        errno = 0;
     }
-    long added = 0;
     if (errno) {
-        added = nr_err_sys(err, errno, "readdir %s", host);
-        goto out;
+        int e = errno;
+        names_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return nr_err_sys(err, e, "readdir %s", shown);
     }
-    if (nn > 1)
-        qsort(names, nn, sizeof *names, name_cmp);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, name_cmp);
+    return 0;
+}
+
+/* Add the contents of directory `dfd` (context-relative `rel`, host path
+ * `host`) below `dest`.  Returns the number of items added, -1 on error. */
+static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, const char *dest, bld_sel *s,
+                     nr_err *err)
+{
+    char **names;
+    size_t nn;
+    if (dir_names(dfd, NULL, host, &names, &nn, err) < 0)
+        return -1;
+    long added = 0;
     for (size_t i = 0; i < nn && added >= 0; i++) {
         const char *nm = names[i];
         cleanup_free char *crel = !strcmp(rel, ".") ? nr_xstrdup(nm) : nr_xasprintf("%s/%s", rel, nm);
@@ -575,10 +597,7 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, con
             added = nr_err_set(err, "%s: cannot copy a %s", chost, type_name(st.st_mode));
         }
     }
-out:
-    for (size_t i = 0; i < nn; i++)
-        free(names[i]);
-    free(names);
+    names_free(names, nn);
     return added;
 }
 
@@ -611,29 +630,17 @@ static int glob_walk(bld_ctx *c, const char *base, const char *pat, char ***out,
         }
         return glob_walk(c, p, rest, out, n, err);
     }
-    int dfd = ctx_openat(c, base, O_RDONLY | O_DIRECTORY, source_resolve(c));
+    cleanup_close int dfd = ctx_openat(c, base, O_RDONLY | O_DIRECTORY, source_resolve(c));
     if (dfd < 0 && (errno == ENOTDIR || errno == ENOENT))
         return 0; /* nothing can match below a missing path */
     if (dfd < 0 && errno == EXDEV)
         return nr_err_set(err, "source %s is outside the build context (through a symlink)", base);
     if (dfd < 0)
         return nr_err_sys(err, errno, "open %s", base);
-    cleanup_dir DIR *d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
-        return nr_err_sys(err, errno, "opendir %s", base);
-    }
-    char **names = NULL;
-    size_t nn = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || fnmatch(seg, de->d_name, 0) != 0)
-            continue;
-        names = nr_xrealloc(names, (nn + 1) * sizeof *names);
-        names[nn++] = nr_xstrdup(de->d_name);
-    }
-    if (nn > 1)
-        qsort(names, nn, sizeof *names, name_cmp);
+    char **names;
+    size_t nn;
+    if (dir_names(dfd, seg, base, &names, &nn, err) < 0)
+        return -1;
     int rc = 0;
     for (size_t i = 0; i < nn; i++) {
         cleanup_free char *p = !strcmp(base, ".") ? nr_xstrdup(names[i]) : nr_xasprintf("%s/%s", base, names[i]);

@@ -646,14 +646,8 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
         img_layer_writer_abort(w);
         return -1;
     }
-    img_layer_info info;
-    if (img_layer_writer_commit(w, &info, err) < 0)
+    if (img_layer_writer_commit_desc(w, &step->layer, err) < 0)
         return -1;
-    memset(&step->layer, 0, sizeof step->layer);
-    snprintf(step->layer.blob.digest, sizeof step->layer.blob.digest, "%s", info.digest);
-    snprintf(step->layer.blob.media_type, sizeof step->layer.blob.media_type, "%s", info.media_type);
-    snprintf(step->layer.diff_id, sizeof step->layer.diff_id, "%s", info.diff_id);
-    step->layer.blob.size = info.size;
     step->done = true;
     return 0;
 }

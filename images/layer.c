@@ -588,3 +588,16 @@ done:
     img_layer_writer_abort(w);
     return ret;
 }
+
+int img_layer_writer_commit_desc(img_layer_writer *w, img_layer_desc *out, nr_err *err)
+{
+    img_layer_info info;
+    if (img_layer_writer_commit(w, &info, err) < 0)
+        return -1;
+    memset(out, 0, sizeof *out);
+    snprintf(out->blob.media_type, sizeof out->blob.media_type, "%s", info.media_type);
+    snprintf(out->blob.digest, sizeof out->blob.digest, "%s", info.digest);
+    out->blob.size = info.size;
+    snprintf(out->diff_id, sizeof out->diff_id, "%s", info.diff_id);
+    return 0;
+}
