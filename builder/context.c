@@ -242,15 +242,21 @@ static int open_nofollow(int root, const char *rel, int flags)
             errno = EXDEV;
             return -1;
         }
-        int fd = next ? openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        int fd = next ? openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC)
                       : openat(cur, comp ? comp : ".", flags | O_NOFOLLOW | O_CLOEXEC);
         int e = errno;
         close(cur);
         struct stat st;
-        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) { /* O_PATH | O_NOFOLLOW opens the link */
+        if (fd >= 0 && fstat(fd, &st) < 0) {
+            e = errno;
             close(fd);
-            errno = ELOOP;
-            return -1;
+            fd = -1;
+        } else if (fd >= 0 && (S_ISLNK(st.st_mode) || (next && !S_ISDIR(st.st_mode)))) {
+            /* O_PATH | O_NOFOLLOW opens a link itself: a symlink is ELOOP,
+             * as O_NOFOLLOW gives for the other flags */
+            e = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+            close(fd);
+            fd = -1;
         }
         errno = e;
         if (fd < 0 || !next)
@@ -261,12 +267,16 @@ static int open_nofollow(int root, const char *rel, int flags)
     return -1;
 }
 
+static bool openat2_missing;
+
 static int ctx_openat(const bld_ctx *c, const char *rel, int flags, uint64_t resolve)
 {
     struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = resolve};
     int fd = (int)syscall(SYS_openat2, c->fd, rel, &how, sizeof how);
-    if (fd < 0 && errno == ENOSYS)
+    if (fd < 0 && errno == ENOSYS) {
+        openat2_missing = true;
         return open_nofollow(c->fd, rel, flags);
+    }
     return fd;
 }
 
@@ -467,6 +477,9 @@ static int open_beneath(const bld_ctx *c, const char *rel, int flags, nr_err *er
         return nr_err_set(err, "source %s is outside the build context (through a symlink)", shown);
     if (fd < 0 && errno == ENOENT)
         return nr_err_set(err, "source %s not found in the build context", shown);
+    if (fd < 0 && errno == ELOOP)
+        return nr_err_set(err, "source %s: through a symlink nbuild does not follow%s", shown,
+                          openat2_missing ? " (this kernel has no openat2 to follow it inside the context)" : "");
     if (fd < 0)
         return nr_err_sys(err, errno, "source %s", shown);
     return fd;
@@ -616,10 +629,11 @@ static int glob_walk(bld_ctx *c, const char *base, const char *pat, char ***out,
     if (!has_meta(seg)) {
         cleanup_free char *p = !strcmp(base, ".") ? nr_xstrdup(seg) : nr_xasprintf("%s/%s", base, seg);
         if (!rest) {
-            /* there (EXDEV: through a symlink out of the context, which
-             * add_source refuses by name); nothing outside is looked at */
+            /* there (EXDEV: through a symlink out of the context; ELOOP:
+             * through one the openat2-less walk does not follow: add_source
+             * refuses both by name); nothing outside is looked at */
             int fd = ctx_openat(c, p, O_PATH | O_NOFOLLOW, source_resolve(c));
-            bool there = fd >= 0 || errno == EXDEV;
+            bool there = fd >= 0 || errno == EXDEV || errno == ELOOP;
             if (fd >= 0)
                 close(fd);
             if (there && !bld_ignore_match(c->ig, p)) {
