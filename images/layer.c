@@ -412,6 +412,8 @@ static int write_content(struct archive *a, sink *k, ent *e, nr_err *err)
                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
         own = (int)syscall(SYS_openat2, e->at_fd, e->host_path, &how, sizeof how);
         struct stat st;
+        if (own < 0 && (errno == ELOOP || errno == EXDEV))
+            return nr_err_set(err, "%s changed before the layer was written (a symlink in its path)", e->host_path);
         if (own < 0)
             return nr_err_sys(err, errno, "open %s", e->host_path);
         if (fstat(own, &st) < 0 || !S_ISREG(st.st_mode))
