@@ -267,6 +267,7 @@ static int open_nofollow(int root, const char *rel, int flags)
     return -1;
 }
 
+/* Set once openat2 said ENOSYS: a refused link's message then says why. */
 static bool openat2_missing;
 
 static int ctx_openat(const bld_ctx *c, const char *rel, int flags, uint64_t resolve)
