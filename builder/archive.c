@@ -7,11 +7,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "builder/context.h"
 #include "common/util.h"
 
-static struct archive *open_archive(const char *host, nr_err *err)
+static struct archive *open_archive(int fd, const char *shown, nr_err *err)
 {
     struct archive *a = archive_read_new();
     if (!a) {
@@ -24,18 +25,18 @@ static struct archive *open_archive(const char *host, nr_err *err)
     archive_read_support_filter_zstd(a);
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
-    if (archive_read_open_filename(a, host, 65536) != ARCHIVE_OK) {
-        nr_err_set(err, "%s: %s", host, archive_error_string(a) ? archive_error_string(a) : "not an archive");
+    if (lseek(fd, 0, SEEK_SET) < 0 || archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+        nr_err_set(err, "%s: %s", shown, archive_error_string(a) ? archive_error_string(a) : "not an archive");
         archive_read_free(a);
         return NULL;
     }
     return a;
 }
 
-bool bld_archive_probe(const char *host)
+bool bld_archive_probe(int fd, const char *shown)
 {
     nr_err e;
-    struct archive *a = open_archive(host, &e);
+    struct archive *a = open_archive(fd, shown, &e);
     if (!a)
         return false;
     struct archive_entry *ent;
@@ -84,10 +85,10 @@ static char *safe_name(const char *raw)
     return c;
 }
 
-static int walk(img_layer_writer *w, const char *host, const char *shown, const char *dest, const bld_owner *o,
+static int walk(img_layer_writer *w, int fd, const char *shown, const char *dest, const bld_owner *o,
                 uint64_t *bytes, nr_err *err)
 {
-    struct archive *a = open_archive(host, err);
+    struct archive *a = open_archive(fd, shown, err);
     if (!a)
         return nr_err_wrap(err, "ADD %s", shown);
     names links = {0}, seen = {0};
@@ -179,18 +180,18 @@ static int walk(img_layer_writer *w, const char *host, const char *shown, const 
     return rc;
 }
 
-int bld_archive_check(const char *host, const char *shown, uint64_t *bytes_out, nr_err *err)
+int bld_archive_check(int fd, const char *shown, uint64_t *bytes_out, nr_err *err)
 {
     bld_owner none = {0};
     uint64_t bytes = 0;
-    int rc = walk(NULL, host, shown, "/", &none, &bytes, err);
+    int rc = walk(NULL, fd, shown, "/", &none, &bytes, err);
     if (bytes_out)
         *bytes_out = bytes;
     return rc;
 }
 
-int bld_archive_add(img_layer_writer *w, const char *host, const char *shown, const char *dest, const bld_owner *o,
+int bld_archive_add(img_layer_writer *w, int fd, const char *shown, const char *dest, const bld_owner *o,
                     nr_err *err)
 {
-    return walk(w, host, shown, dest, o, NULL, err);
+    return walk(w, fd, shown, dest, o, NULL, err);
 }

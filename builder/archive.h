@@ -15,8 +15,10 @@
 #include "common/err.h"
 #include "images/layer.h"
 
-/* Is the file a tar archive libarchive can read (any supported filter)? */
-bool bld_archive_probe(const char *host);
+/* Is the file a tar archive libarchive can read (any supported filter)?
+ * The functions here read the open file fd from its start (the caller
+ * opened it beneath the context: bld_ctx_open_host); `shown` names it. */
+bool bld_archive_probe(int fd, const char *shown);
 
 typedef struct bld_owner {
     bool chown;      /* override the archive's uid/gid */
@@ -28,9 +30,9 @@ typedef struct bld_owner {
 
 /* Read every entry and apply the rules above.  `shown` names the source.
  * *bytes_out (may be NULL) gets the unpacked size: data + headers. */
-int bld_archive_check(const char *host, const char *shown, uint64_t *bytes_out, nr_err *err);
+int bld_archive_check(int fd, const char *shown, uint64_t *bytes_out, nr_err *err);
 /* Add the archive's entries below `dest` (absolute in-image dir) to w. */
-int bld_archive_add(img_layer_writer *w, const char *host, const char *shown, const char *dest, const bld_owner *o,
+int bld_archive_add(img_layer_writer *w, int fd, const char *shown, const char *dest, const bld_owner *o,
                     nr_err *err);
 
 #endif

@@ -75,13 +75,16 @@ static int add_tree(img_layer_writer *w, int dfd, const char *host, const char *
     return 0;
 }
 
-static void fill_desc(const img_layer_info *info, img_layer_desc *out)
+/* The directory ctx/<src> (not through a symlink) and a writer for its
+ * layer: *dfd and *w for the caller to close and commit or abort. */
+static int layer_begin(img_store *s, const char *ctx, const char *src, char **host, int *dfd, img_layer_writer **w,
+                       nr_err *err)
 {
-    memset(out, 0, sizeof *out);
-    snprintf(out->blob.media_type, sizeof out->blob.media_type, "%s", info->media_type);
-    snprintf(out->blob.digest, sizeof out->blob.digest, "%s", info->digest);
-    out->blob.size = info->size;
-    snprintf(out->diff_id, sizeof out->diff_id, "%s", info->diff_id);
+    *host = nr_xasprintf("%s/%s", ctx, src);
+    *dfd = open(*host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (*dfd < 0)
+        return nr_err_sys(err, errno, "open %s", *host);
+    return img_layer_writer_new(s, IMG_COMPRESS_GZIP, 0, w, err);
 }
 
 /* A whole root file system (a Debian rootfs unpacked as root): every entry
@@ -91,21 +94,17 @@ static int write_tree_layer(img_store *s, const char *ctx, const char *src, cons
                             nr_err *err)
 {
     fprintf(stderr, "base: %s\n", by);
-    cleanup_free char *host = nr_xasprintf("%s/%s", ctx, src);
-    cleanup_close int dfd = open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0)
-        return nr_err_sys(err, errno, "open %s", host);
+    cleanup_free char *host = NULL;
+    cleanup_close int dfd = -1;
     img_layer_writer *w;
-    if (img_layer_writer_new(s, IMG_COMPRESS_GZIP, 0, &w, err) < 0)
+    if (layer_begin(s, ctx, src, &host, &dfd, &w, err) < 0)
         return -1;
     if (img_layer_add_upper(w, dfd, NULL, err) < 0) {
         img_layer_writer_abort(w);
         return nr_err_wrap(err, "layer %s", src);
     }
-    img_layer_info info;
-    if (img_layer_writer_commit(w, &info, err) < 0)
+    if (img_layer_writer_commit_desc(w, out, err) < 0)
         return nr_err_wrap(err, "layer %s", src);
-    fill_desc(&info, out);
     return 0;
 }
 
@@ -130,21 +129,17 @@ static int write_layer(img_store *s, const char *ctx, json_t *layer, const char 
     size_t pl = strlen(prefix);
     while (pl && prefix[pl - 1] == '/')
         prefix[--pl] = '\0';
-    cleanup_free char *host = nr_xasprintf("%s/%s", ctx, src);
-    cleanup_close int dfd = open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0)
-        return nr_err_sys(err, errno, "open %s", host);
+    cleanup_free char *host = NULL;
+    cleanup_close int dfd = -1;
     img_layer_writer *w;
-    if (img_layer_writer_new(s, IMG_COMPRESS_GZIP, 0, &w, err) < 0)
+    if (layer_begin(s, ctx, src, &host, &dfd, &w, err) < 0)
         return -1;
     if (add_tree(w, dfd, host, prefix, (uid_t)json_integer_value(ju), (gid_t)json_integer_value(jg), 0, err) < 0) {
         img_layer_writer_abort(w);
         return -1;
     }
-    img_layer_info info;
-    if (img_layer_writer_commit(w, &info, err) < 0)
+    if (img_layer_writer_commit_desc(w, out, err) < 0)
         return nr_err_wrap(err, "layer %s", src);
-    fill_desc(&info, out);
     return 0;
 }
 

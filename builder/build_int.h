@@ -1,5 +1,6 @@
-/* Internal state shared by build.c (stages, metadata instructions, writing)
- * and copy.c (COPY/ADD).  Not a public interface. */
+/* Internal state shared by build.c (writing), plan_from.c (variables, FROM,
+ * planning), instr.c (metadata instructions), copy.c (COPY/ADD) and the
+ * rest of the builder.  Not a public interface. */
 #ifndef BLD_BUILD_INT_H
 #define BLD_BUILD_INT_H
 
@@ -168,8 +169,9 @@ int bld_overlay_open(const char *what, nr_err *err);
  * is done; their RUN layers land in the build cache, so the sequential
  * pass that follows finds them there. */
 int bld_par_prebuild(bld_state *b, nr_err *err);
-/* build.c: plan (and run) the file up to b's target. */
+/* plan_from.c: plan (and run) the file up to b's target; free ARG lists. */
 int bld_plan(bld_state *b, nr_err *err);
+void bld_vars_free(bld_var *v, size_t n);
 int bld_read_nodefile(bld_state *b, nr_err *err);
 int bld_tree_stage(bld_state *b, bld_stage *src, bld_ctx **out, nr_err *err);
 int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *err);

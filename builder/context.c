@@ -210,6 +210,105 @@ size_t bld_ctx_files_read(const bld_ctx *c)
     return c->files_read;
 }
 
+/* ---- paths beneath the root ----
+ * Every path of the tree is resolved from c->fd, never from its host path:
+ * a directory swapped for a symlink while the build runs must not lead the
+ * builder out of the tree. */
+
+/* How a source the user wrote resolves: its symlinks are followed, but in
+ * the context one that leads out is refused (EXDEV), and in a stage's or
+ * image's tree (COPY --from) the tree is a root: its absolute links resolve
+ * inside it, as in Docker. */
+static uint64_t source_resolve(const bld_ctx *c)
+{
+    return (c->tree ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS;
+}
+
+/* Before openat2 (Linux 5.6): one component at a time from root, following
+ * no symlink at all (ELOOP) and never climbing with "..".  Stricter than
+ * openat2 for a source through an in-context symlink, never looser. */
+static int open_nofollow(int root, const char *rel, int flags)
+{
+    cleanup_free char *copy = nr_xstrdup(rel);
+    int cur = fcntl(root, F_DUPFD_CLOEXEC, 3);
+    char *save = NULL;
+    const char *comp = strtok_r(copy, "/", &save);
+    while (cur >= 0) {
+        while (comp && !strcmp(comp, "."))
+            comp = strtok_r(NULL, "/", &save);
+        const char *next = comp ? strtok_r(NULL, "/", &save) : NULL;
+        if (comp && !strcmp(comp, "..")) {
+            close(cur);
+            errno = EXDEV;
+            return -1;
+        }
+        int fd = next ? openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+                      : openat(cur, comp ? comp : ".", flags | O_NOFOLLOW | O_CLOEXEC);
+        int e = errno;
+        close(cur);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) < 0) {
+            e = errno;
+            close(fd);
+            fd = -1;
+        } else if (fd >= 0 && (S_ISLNK(st.st_mode) || (next && !S_ISDIR(st.st_mode)))) {
+            /* O_PATH | O_NOFOLLOW opens a link itself: a symlink is ELOOP,
+             * as O_NOFOLLOW gives for the other flags */
+            e = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+            close(fd);
+            fd = -1;
+        }
+        errno = e;
+        if (fd < 0 || !next)
+            return fd;
+        cur = fd;
+        comp = next;
+    }
+    return -1;
+}
+
+/* Set once openat2 said ENOSYS: a refused link's message then says why. */
+static bool openat2_missing;
+
+static int ctx_openat(const bld_ctx *c, const char *rel, int flags, uint64_t resolve)
+{
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = resolve};
+    int fd = (int)syscall(SYS_openat2, c->fd, rel, &how, sizeof how);
+    if (fd < 0 && errno == ENOSYS) {
+        openat2_missing = true;
+        return open_nofollow(c->fd, rel, flags);
+    }
+    return fd;
+}
+
+const char *bld_ctx_rel(const bld_ctx *c, const char *host)
+{
+    size_t n = strlen(c->dir);
+    if (n == 1 && c->dir[0] == '/') /* the context is / itself */
+        return host[0] != '/' ? NULL : host[1] ? host + 1 : ".";
+    if (strncmp(host, c->dir, n))
+        return NULL;
+    return !host[n] ? "." : host[n] == '/' && host[n + 1] ? host + n + 1 : NULL;
+}
+
+int bld_ctx_fd(const bld_ctx *c)
+{
+    return c->fd;
+}
+
+int bld_ctx_open_host(const bld_ctx *c, const char *host, int flags, nr_err *err)
+{
+    const char *rel = bld_ctx_rel(c, host);
+    if (!rel)
+        return nr_err_set(err, "%s is not in the build context", host);
+    int fd = ctx_openat(c, rel, flags, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (fd < 0 && (errno == ELOOP || errno == EXDEV))
+        return nr_err_set(err, "%s changed while reading the build context (a symlink in its path)", host);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s", host);
+    return fd;
+}
+
 static char magic_kind(const unsigned char *b, size_t n)
 {
     if ((n >= 2 && b[0] == 0x1f && b[1] == 0x8b) || (n >= 3 && !memcmp(b, "BZh", 3)) ||
@@ -230,9 +329,9 @@ static int hash_entry(bld_ctx *c, const char *host, const struct stat *st, sc_en
         return 0;
     }
     /* O_NONBLOCK: a fifo swapped in after the lstat must not hang the build. */
-    cleanup_close int fd = open(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    cleanup_close int fd = bld_ctx_open_host(c, host, O_RDONLY | O_NONBLOCK | O_NOCTTY, err);
     if (fd < 0)
-        return nr_err_sys(err, errno, "open %s", host);
+        return -1;
     struct stat fst;
     if (fstat(fd, &fst) < 0)
         return nr_err_sys(err, errno, "stat %s", host);
@@ -371,17 +470,17 @@ void bld_sel_free(bld_sel *s)
     memset(s, 0, sizeof *s);
 }
 
-/* A source beneath the context; in a stage's or image's tree (COPY --from)
- * the tree is a root: its absolute links resolve inside it, as in Docker. */
+/* A source as the user wrote it, beneath the tree (source_resolve). */
 static int open_beneath(const bld_ctx *c, const char *rel, int flags, nr_err *err, const char *shown)
 {
-    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
-                           .resolve = (c->tree ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS};
-    int fd = (int)syscall(SYS_openat2, c->fd, rel, &how, sizeof how);
+    int fd = ctx_openat(c, rel, flags, source_resolve(c));
     if (fd < 0 && errno == EXDEV)
         return nr_err_set(err, "source %s is outside the build context (through a symlink)", shown);
     if (fd < 0 && errno == ENOENT)
         return nr_err_set(err, "source %s not found in the build context", shown);
+    if (fd < 0 && errno == ELOOP)
+        return nr_err_set(err, "source %s: through a symlink nbuild does not follow%s", shown,
+                          openat2_missing ? " (this kernel has no openat2 to follow it inside the context)" : "");
     if (fd < 0)
         return nr_err_sys(err, errno, "source %s", shown);
     return fd;
@@ -393,37 +492,59 @@ static const char *type_name(mode_t m)
          : S_ISBLK(m) ? "block device" : "special file";
 }
 
-/* Add the contents of directory `dfd` (context-relative `rel`, host path
- * `host`) below `dest`.  Returns the number of items added, -1 on error. */
-static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, const char *dest, bld_sel *s,
-                     nr_err *err)
+static void names_free(char **v, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The names in directory dfd (read through a dup: dfd stays the caller's)
+ * that match the glob `pat` (NULL: all), sorted, so errors and cache
+ * digests do not depend on readdir order.  `shown` names it in errors. */
+static int dir_names(int dfd, const char *pat, const char *shown, char ***out, size_t *n, nr_err *err)
+{
+    *out = NULL;
+    *n = 0;
     int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
     if (dup < 0)
         return nr_err_sys(err, errno, "dup");
     cleanup_dir DIR *d = fdopendir(dup);
     if (!d) {
         close(dup);
-        return nr_err_sys(err, errno, "opendir %s", host);
+        return nr_err_sys(err, errno, "opendir %s", shown);
     }
-    /* Sorted, so errors and cache digests do not depend on readdir order. */
-    char **names = NULL;
-    size_t nn = 0;
     struct dirent *de;
     errno = 0;
     while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || (pat && fnmatch(pat, de->d_name, 0) != 0))
             continue;
-        names = nr_xrealloc(names, (nn + 1) * sizeof *names);
-        names[nn++] = nr_xstrdup(de->d_name);
+        *out = nr_xrealloc(*out, (*n + 1) * sizeof **out);
+        (*out)[(*n)++] = nr_xstrdup(de->d_name);
+        errno = 0;
     }
-    long added = 0;
     if (errno) {
-        added = nr_err_sys(err, errno, "readdir %s", host);
-        goto out;
+        int e = errno;
+        names_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return nr_err_sys(err, e, "readdir %s", shown);
     }
-    if (nn > 1)
-        qsort(names, nn, sizeof *names, name_cmp);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, name_cmp);
+    return 0;
+}
+
+/* Add the contents of directory `dfd` (context-relative `rel`, host path
+ * `host`) below `dest`.  Returns the number of items added, -1 on error. */
+static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, const char *dest, bld_sel *s,
+                     nr_err *err)
+{
+    char **names;
+    size_t nn;
+    if (dir_names(dfd, NULL, host, &names, &nn, err) < 0)
+        return -1;
+    long added = 0;
     for (size_t i = 0; i < nn && added >= 0; i++) {
         const char *nm = names[i];
         cleanup_free char *crel = !strcmp(rel, ".") ? nr_xstrdup(nm) : nr_xasprintf("%s/%s", rel, nm);
@@ -463,6 +584,7 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, con
             it.type = IMG_ENT_FILE;
             it.size = (uint64_t)st.st_size;
             it.host = steal_ptr(&chost);
+            it.in_tree = true;
             if (bld_ctx_hash_file(c, it.host, &st, it.sha, err) < 0) {
                 free(it.dest), free(it.host);
                 added = -1;
@@ -489,10 +611,7 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, con
             added = nr_err_set(err, "%s: cannot copy a %s", chost, type_name(st.st_mode));
         }
     }
-out:
-    for (size_t i = 0; i < nn; i++)
-        free(names[i]);
-    free(names);
+    names_free(names, nn);
     return added;
 }
 
@@ -511,8 +630,14 @@ static int glob_walk(bld_ctx *c, const char *base, const char *pat, char ***out,
     if (!has_meta(seg)) {
         cleanup_free char *p = !strcmp(base, ".") ? nr_xstrdup(seg) : nr_xasprintf("%s/%s", base, seg);
         if (!rest) {
-            struct stat st;
-            if (fstatat(c->fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && !bld_ignore_match(c->ig, p)) {
+            /* there (EXDEV: through a symlink out of the context; ELOOP:
+             * through one the openat2-less walk does not follow: add_source
+             * refuses both by name); nothing outside is looked at */
+            int fd = ctx_openat(c, p, O_PATH | O_NOFOLLOW, source_resolve(c));
+            bool there = fd >= 0 || errno == EXDEV || errno == ELOOP;
+            if (fd >= 0)
+                close(fd);
+            if (there && !bld_ignore_match(c->ig, p)) {
                 *out = nr_xrealloc(*out, (*n + 1) * sizeof **out);
                 (*out)[(*n)++] = steal_ptr(&p);
             }
@@ -520,31 +645,17 @@ static int glob_walk(bld_ctx *c, const char *base, const char *pat, char ***out,
         }
         return glob_walk(c, p, rest, out, n, err);
     }
-    struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-    int dfd = (int)syscall(SYS_openat2, c->fd, base, &how, sizeof how);
+    cleanup_close int dfd = ctx_openat(c, base, O_RDONLY | O_DIRECTORY, source_resolve(c));
     if (dfd < 0 && (errno == ENOTDIR || errno == ENOENT))
         return 0; /* nothing can match below a missing path */
     if (dfd < 0 && errno == EXDEV)
         return nr_err_set(err, "source %s is outside the build context (through a symlink)", base);
     if (dfd < 0)
         return nr_err_sys(err, errno, "open %s", base);
-    cleanup_dir DIR *d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
-        return nr_err_sys(err, errno, "opendir %s", base);
-    }
-    char **names = NULL;
-    size_t nn = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || fnmatch(seg, de->d_name, 0) != 0)
-            continue;
-        names = nr_xrealloc(names, (nn + 1) * sizeof *names);
-        names[nn++] = nr_xstrdup(de->d_name);
-    }
-    if (nn > 1)
-        qsort(names, nn, sizeof *names, name_cmp);
+    char **names;
+    size_t nn;
+    if (dir_names(dfd, seg, base, &names, &nn, err) < 0)
+        return -1;
     int rc = 0;
     for (size_t i = 0; i < nn; i++) {
         cleanup_free char *p = !strcmp(base, ".") ? nr_xstrdup(names[i]) : nr_xasprintf("%s/%s", base, names[i]);
@@ -560,6 +671,13 @@ static int glob_walk(bld_ctx *c, const char *base, const char *pat, char ***out,
     }
     free(names);
     return rc;
+}
+
+static bool is_archive(const bld_ctx *c, const char *host)
+{
+    nr_err e;
+    cleanup_close int fd = bld_ctx_open_host(c, host, O_RDONLY | O_NONBLOCK | O_NOCTTY, &e);
+    return fd >= 0 && bld_archive_probe(fd, host);
 }
 
 /* One resolved source (a context-relative, cleaned path). */
@@ -607,7 +725,7 @@ static int add_source(bld_ctx *c, const char *rel, const char *shown, const char
     sc_ent *e;
     if (hash_entry(c, host, &st, &e, err) < 0)
         return -1;
-    if (is_add && e->kind == 'a' && bld_archive_probe(host)) {
+    if (is_add && e->kind == 'a' && is_archive(c, host)) {
         s->archives = nr_xrealloc(s->archives, (s->n_archives + 1) * sizeof *s->archives);
         s->archive_dest = nr_xrealloc(s->archive_dest, (s->n_archives + 1) * sizeof *s->archive_dest);
         s->archives[s->n_archives] = nr_xstrdup(host);
@@ -617,6 +735,7 @@ static int add_source(bld_ctx *c, const char *rel, const char *shown, const char
     memcpy(it.sha, e->sha, 65);
     it.dest = dest_is_dir ? bld_path_join(dest, base) : nr_xstrdup(dest);
     it.host = nr_xstrdup(host);
+    it.in_tree = true;
     sel_add(s, &it);
     return 0;
 }
@@ -691,6 +810,7 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
         *bad = first_empty;
         return nr_err_set(err, "no source files match %s", srcs[first_empty]);
     }
+    s.ctx = c;
     *out = s;
     return 0;
 }
@@ -730,8 +850,12 @@ int bld_sel_digest(bld_ctx *c, bld_sel *s, char out[65], nr_err *err)
     for (size_t i = 0; i < s->n_archives; i++) {
         struct stat st;
         char sha[65];
-        int rc = lstat(s->archives[i], &st) < 0 ? nr_err_sys(err, errno, "stat %s", s->archives[i])
-                                                 : bld_ctx_hash_file(c, s->archives[i], &st, sha, err);
+        int fd = bld_ctx_open_host(c, s->archives[i], O_PATH, err);
+        int rc = fd < 0                ? -1
+                 : fstat(fd, &st) < 0 ? nr_err_sys(err, errno, "stat %s", s->archives[i])
+                                      : bld_ctx_hash_file(c, s->archives[i], &st, sha, err);
+        if (fd >= 0)
+            close(fd);
         if (rc < 0) {
             char dummy[65];
             nr_sha256_final(h, dummy);

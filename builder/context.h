@@ -8,6 +8,13 @@
  *    source and a special file (fifo, socket, device) — all with a message
  *    naming the source.  A glob that matches nothing is skipped when another
  *    source of the instruction matched (Docker's rule), else refused.
+ *  - Sources are resolved from the tree's directory fd (openat2), and so is
+ *    every later open of what was selected (hashing, the layer writer,
+ *    archives), with no symlink allowed in the already resolved path: a
+ *    directory swapped for a symlink while the build runs fails the build
+ *    ("changed while reading the build context"), never leads outside.
+ *    Without openat2 (Linux < 5.6) a walk one component at a time with
+ *    O_NOFOLLOW stands in: a source through any symlink is then refused.
  *  - A file's content digest comes from a stat cache keyed by host path +
  *    size + mtime + ctime + inode + device, persisted in CACHE_DIR/statcache:
  *    an unchanged file is never opened again (a no-op rebuild reads nothing).
@@ -42,6 +49,14 @@ const char *bld_ctx_dir(const bld_ctx *c);   /* absolute, symlinks resolved */
 const bld_ignore *bld_ctx_ignore(const bld_ctx *c);
 /* Files hashed by reading them (stat cache misses) since open. */
 size_t bld_ctx_files_read(const bld_ctx *c);
+/* The tree's directory fd (valid until bld_ctx_free), and a selected host
+ * path relative to it (NULL when it is not below the tree). */
+int bld_ctx_fd(const bld_ctx *c);
+const char *bld_ctx_rel(const bld_ctx *c, const char *host);
+/* Open a host path the selection resolved, again from the tree's fd with
+ * no symlink in any component (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS):
+ * an fd, or -1 with err naming the path. */
+int bld_ctx_open_host(const bld_ctx *c, const char *host, int flags, nr_err *err);
 
 /* sha256 of a file's content through the stat cache.  `host` is the
  * absolute path (the cache key), `st` its fresh lstat, fd an open fd or -1
@@ -54,6 +69,7 @@ typedef struct bld_item {
     mode_t mode;           /* 07777 bits from the context */
     uint64_t size;
     char *host;            /* absolute host path (files), NULL for inline data */
+    bool in_tree;          /* host is in the selection's tree (sel->ctx): read it through bld_ctx_open_host */
     char *data;            /* inline content (a COPY heredoc): written as is, size = data_len */
     size_t data_len;
     char *link;            /* symlink target */
@@ -66,6 +82,7 @@ typedef struct bld_sel {
     char **archives;       /* ADD: host paths of sources that are archives (with archive_dest) */
     char **archive_dest;
     size_t n_archives;
+    const bld_ctx *ctx;    /* the tree the items were selected from (not owned; outlives the sel) */
 } bld_sel;
 
 /* Select the sources (expanded words) for DEST (absolute, cleaned;

@@ -121,6 +121,23 @@ static const char *shown_path(bld_state *b, const char *host)
     return !strncmp(host, d, n) && host[n] == '/' ? host + n + 1 : host;
 }
 
+/* ADD's archive i of sel: checked (w NULL) or unpacked into w, read
+ * through an fd opened beneath its tree. */
+static int archive_read(bld_state *b, img_layer_writer *w, const bld_sel *sel, size_t i, const bld_owner *o,
+                        uint64_t *bytes, nr_err *err)
+{
+    cleanup_close int fd = bld_ctx_open_host(sel->ctx, sel->archives[i], O_RDONLY | O_NONBLOCK | O_NOCTTY, err);
+    if (fd < 0)
+        return -1;
+    const char *shown = shown_path(b, sel->archives[i]);
+    return w ? bld_archive_add(w, fd, shown, sel->archive_dest[i], o, err) : bld_archive_check(fd, shown, bytes, err);
+}
+
+static int archive_check(bld_state *b, const bld_sel *sel, size_t i, uint64_t *bytes, nr_err *err)
+{
+    return archive_read(b, NULL, sel, i, NULL, bytes, err);
+}
+
 static int parse_chmod(const char *s, mode_t *out)
 {
     size_t n = strlen(s);
@@ -489,7 +506,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             }
             for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++) {
                 uint64_t bytes = 0;
-                if (bld_archive_check(step->sel.archives[i], shown_path(b, step->sel.archives[i]), &bytes, err) < 0)
+                if (archive_check(b, &step->sel, i, &bytes, err) < 0)
                     rc = bld_errat(err, &b->f, in, in->args[0].off, "%s", err->msg);
                 step->max_bytes += bytes;
             }
@@ -579,6 +596,17 @@ static bool is_pdir(const bld_step *step, const char *path)
     return step->n_pdirs && bsearch(&key, step->pdirs, step->n_pdirs, sizeof key, pdir_cmp);
 }
 
+/* A file of the context or of a tree: the layer writer opens it at commit
+ * from the tree's fd with no symlink in its path, not by its host path. */
+static int add_tree_file(img_layer_writer *w, const bld_sel *sel, const bld_item *it, mode_t mode, uid_t uid, gid_t gid,
+                         nr_err *err)
+{
+    const char *rel = bld_ctx_rel(sel->ctx, it->host);
+    if (!rel)
+        return nr_err_set(err, "%s is not in the build context", it->host);
+    return img_layer_add_file_at(w, it->dest, bld_ctx_fd(sel->ctx), rel, it->size, mode, uid, gid, err);
+}
+
 int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
 {
     if (step->done)
@@ -601,7 +629,9 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
             continue;
         if (it->type == IMG_ENT_FILE && it->data)
             rc = img_layer_add_data(w, it->dest, it->data, it->data_len, mode, uid, gid, err);
-        else if (it->type == IMG_ENT_FILE)
+        else if (it->type == IMG_ENT_FILE && it->in_tree)
+            rc = add_tree_file(w, &step->sel, it, mode, uid, gid, err);
+        else if (it->type == IMG_ENT_FILE) /* an ADD <url> download in the build cache */
             rc = img_layer_add_file(w, it->dest, it->host, it->size, mode, uid, gid, err);
         else if (it->type == IMG_ENT_DIR && is_pdir(step, it->dest))
             continue; /* exists below: written with its metadata above */
@@ -611,20 +641,13 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
             rc = img_layer_add_symlink(w, it->dest, it->link, uid, gid, err);
     }
     for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++)
-        rc = bld_archive_add(w, step->sel.archives[i], shown_path(b, step->sel.archives[i]), step->sel.archive_dest[i],
-                             o, err);
+        rc = archive_read(b, w, &step->sel, i, o, NULL, err);
     if (rc < 0) {
         img_layer_writer_abort(w);
         return -1;
     }
-    img_layer_info info;
-    if (img_layer_writer_commit(w, &info, err) < 0)
+    if (img_layer_writer_commit_desc(w, &step->layer, err) < 0)
         return -1;
-    memset(&step->layer, 0, sizeof step->layer);
-    snprintf(step->layer.blob.digest, sizeof step->layer.blob.digest, "%s", info.digest);
-    snprintf(step->layer.blob.media_type, sizeof step->layer.blob.media_type, "%s", info.media_type);
-    snprintf(step->layer.diff_id, sizeof step->layer.diff_id, "%s", info.diff_id);
-    step->layer.blob.size = info.size;
     step->done = true;
     return 0;
 }

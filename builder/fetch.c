@@ -16,7 +16,7 @@
 #include "common/util.h"
 #include "images/http.h"
 
-void bld_fetch_sweep(const char *dir)
+void bld_sweep_dead(const char *dir, void (*drop)(int dfd, const char *dir, const char *name))
 {
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     DIR *d = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
@@ -26,10 +26,19 @@ void bld_fetch_sweep(const char *dir)
     while ((e = readdir(d))) {
         char *end;
         long pid = strtol(e->d_name, &end, 10);
-        if (pid > 0 && *end == '-' && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+        if (pid <= 0 || *end != '-' || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        if (drop)
+            drop(dfd, dir, e->d_name);
+        else
             unlinkat(dfd, e->d_name, 0);
     }
     closedir(d);
+}
+
+void bld_fetch_sweep(const char *dir)
+{
+    bld_sweep_dead(dir, NULL);
 }
 
 typedef struct sink {

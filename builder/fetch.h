@@ -21,6 +21,9 @@
  * left and err names the URL. */
 int bld_fetch_url(const char *url, const char *dir, uint64_t max, const char *want, char **path, uint64_t *size,
                   char sha[65], nr_err *err);
+/* Scratch entries named "<pid>-..." in dir whose nbuild is gone (killed):
+ * drop(dfd, dir, name) each, or unlink them when drop is NULL. */
+void bld_sweep_dead(const char *dir, void (*drop)(int dfd, const char *dir, const char *name));
 /* Remove the downloads a killed nbuild left in dir (their pid is gone). */
 void bld_fetch_sweep(const char *dir);
 

@@ -27,14 +27,8 @@ static int init_layer(bld_state *b, img_layer_desc *out, nr_err *err)
         img_layer_writer_abort(w);
         return -1;
     }
-    img_layer_info info;
-    if (img_layer_writer_commit(w, &info, err) < 0)
+    if (img_layer_writer_commit_desc(w, out, err) < 0)
         return nr_err_wrap(err, "init layer");
-    memset(out, 0, sizeof *out);
-    snprintf(out->blob.digest, sizeof out->blob.digest, "%s", info.digest);
-    snprintf(out->blob.media_type, sizeof out->blob.media_type, "%s", info.media_type);
-    snprintf(out->diff_id, sizeof out->diff_id, "%s", info.diff_id);
-    out->blob.size = info.size;
     return 0;
 }
 

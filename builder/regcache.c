@@ -115,23 +115,36 @@ static int records_import(bld_state *b, const img_image *img, size_t *n_out, nr_
     return rc;
 }
 
+/* The cache borrows a local tag to pull or push: what it named before
+ * (NULL: nothing), and putting that back after (the tag removed when it
+ * named nothing and the cache set it). */
+static img_image *tag_save(bld_state *b, const char *local)
+{
+    img_image *old;
+    nr_err e;
+    return img_image_load(b->s, local, &old, &e) == 0 ? old : NULL;
+}
+
+static void tag_restore(bld_state *b, const char *local, img_image *old, bool was_set)
+{
+    nr_err e;
+    if (old)
+        img_tag_set(b->s, local, img_image_top(old), &e);
+    else if (was_set)
+        img_tag_remove(b->s, local, &e);
+    img_image_free(old);
+}
+
 int bld_regcache_import(bld_state *b, const char *ref, nr_err *err)
 {
     img_regref rr;
     if (img_regref_parse(ref, &rr, err) < 0)
         return -1;
     /* the pull tags the cache image: put the tag back as it was after */
-    img_image *old = NULL;
-    nr_err e;
-    if (img_image_load(b->s, rr.local, &old, &e) < 0)
-        old = NULL;
+    img_image *old = tag_save(b, rr.local);
     img_desc m;
     int rc = img_reg_pull(b->s, ref, b->o->reg, &m, NULL, 0, err);
-    if (old)
-        img_tag_set(b->s, rr.local, img_image_top(old), &e);
-    else if (rc == 0)
-        img_tag_remove(b->s, rr.local, &e);
-    img_image_free(old);
+    tag_restore(b, rr.local, old, rc == 0);
     if (rc < 0)
         return -1;
     img_image *img;
@@ -185,19 +198,12 @@ int bld_regcache_export(bld_state *b, const char *ref, bool max, nr_err *err)
     if (rc < 0)
         return -1;
     /* push goes by a tag: lend it the cache's name, then put that back */
-    img_image *old = NULL;
-    nr_err e;
-    if (img_image_load(b->s, rr.local, &old, &e) < 0)
-        old = NULL;
+    img_image *old = tag_save(b, rr.local);
     img_desc pd;
     rc = img_tag_set(b->s, rr.local, &m, err);
     if (rc == 0)
         rc = img_reg_push(b->s, rr.local, ref, b->o->reg, &pd, err);
-    if (old)
-        img_tag_set(b->s, rr.local, img_image_top(old), &e);
-    else
-        img_tag_remove(b->s, rr.local, &e);
-    img_image_free(old);
+    tag_restore(b, rr.local, old, true);
     if (rc == 0 && b->o->progress)
         fprintf(b->o->progress, "CACHE TO %s: %zu steps, %zu layers\n", ref, nrec, nl);
     return rc;

@@ -342,14 +342,8 @@ static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, const 
         *entries = 0;
         return n < 0 ? -1 : 0;
     }
-    img_layer_info info;
-    if (img_layer_writer_commit(w, &info, err) < 0)
+    if (img_layer_writer_commit_desc(w, out, err) < 0)
         return -1;
-    memset(out, 0, sizeof *out);
-    snprintf(out->blob.digest, sizeof out->blob.digest, "%s", info.digest);
-    snprintf(out->blob.media_type, sizeof out->blob.media_type, "%s", info.media_type);
-    snprintf(out->diff_id, sizeof out->diff_id, "%s", info.diff_id);
-    out->blob.size = info.size;
     *entries = (size_t)n;
     return 0;
 }

@@ -41,46 +41,26 @@
 #include <unistd.h>
 
 #include "builder/build_int.h"
+#include "builder/fetch.h"
 #include "builder/run_mount.h"
 #include "common/util.h"
 #include "images/unpack.h"
 
 #define SECRET_MAX (500u << 10) /* BuildKit's limit */
 
-static void binds_sweep(bld_state *b)
+static void bind_drop(int dfd, const char *dir, const char *name)
 {
-    cleanup_free char *dir = nr_xasprintf("%s/binds", b->cache_dir);
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (pid > 0 && *end == '-' && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
-            cleanup_free char *p = nr_xasprintf("%s/%s", dir, e->d_name);
-            bld_run_mount_cleanup(p);
-        }
-    }
-    closedir(d);
+    (void)dfd;
+    cleanup_free char *p = nr_xasprintf("%s/%s", dir, name);
+    bld_run_mount_cleanup(p);
 }
 
 void bld_secrets_sweep(bld_state *b)
 {
-    binds_sweep(b);
-    cleanup_free char *dir = nr_xasprintf("%s/secrets", b->cache_dir);
-    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *d = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (pid > 0 && *end == '-' && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-            unlinkat(dfd, e->d_name, 0);
-    }
-    closedir(d);
+    cleanup_free char *binds = nr_xasprintf("%s/binds", b->cache_dir);
+    bld_sweep_dead(binds, bind_drop);
+    cleanup_free char *secrets = nr_xasprintf("%s/secrets", b->cache_dir);
+    bld_sweep_dead(secrets, NULL);
 }
 
 void bld_run_mount_free(bld_run_mount *m)

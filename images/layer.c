@@ -412,6 +412,8 @@ static int write_content(struct archive *a, sink *k, ent *e, nr_err *err)
                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
         own = (int)syscall(SYS_openat2, e->at_fd, e->host_path, &how, sizeof how);
         struct stat st;
+        if (own < 0 && (errno == ELOOP || errno == EXDEV))
+            return nr_err_set(err, "%s changed before the layer was written (a symlink in its path)", e->host_path);
         if (own < 0)
             return nr_err_sys(err, errno, "open %s", e->host_path);
         if (fstat(own, &st) < 0 || !S_ISREG(st.st_mode))
@@ -587,4 +589,17 @@ done:
     img_blob_writer_abort(k.bw);
     img_layer_writer_abort(w);
     return ret;
+}
+
+int img_layer_writer_commit_desc(img_layer_writer *w, img_layer_desc *out, nr_err *err)
+{
+    img_layer_info info;
+    if (img_layer_writer_commit(w, &info, err) < 0)
+        return -1;
+    memset(out, 0, sizeof *out);
+    snprintf(out->blob.media_type, sizeof out->blob.media_type, "%s", info.media_type);
+    snprintf(out->blob.digest, sizeof out->blob.digest, "%s", info.digest);
+    out->blob.size = info.size;
+    snprintf(out->diff_id, sizeof out->diff_id, "%s", info.diff_id);
+    return 0;
 }

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "images/image.h"
 #include "images/store.h"
 
 typedef enum { IMG_COMPRESS_GZIP = 0, IMG_COMPRESS_ZSTD = 1 } img_compress;
@@ -95,6 +96,8 @@ int img_layer_writer_set_level(img_layer_writer *w, int level, nr_err *err);
 
 /* Write the tar into the store.  Commit and abort free the writer. */
 int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *err);
+/* The same, giving the layer as an image lists it (blob and diff_id). */
+int img_layer_writer_commit_desc(img_layer_writer *w, img_layer_desc *out, nr_err *err);
 void img_layer_writer_abort(img_layer_writer *w);
 
 

@@ -3,11 +3,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "builder/context.h"
@@ -246,6 +252,120 @@ static void test_paths(void **state)
     free(j);
 }
 
+/* A selected file is read again from the context's fd, never by its host
+ * path: a parent swapped for a symlink since the selection (to the host or
+ * even inside the context) fails, it never reads what the link points at. */
+static void test_swapped_parent(void **state)
+{
+    nr_err e;
+    bld_ctx *c = ctx();
+    bld_sel s = {0};
+    sel_ok(c, "src/z.txt", "/z", false, &s);
+    bld_item *it = find(&s, "/z");
+    assert_non_null(it);
+    assert_true(it->in_tree);
+    assert_ptr_equal(s.ctx, c);
+    assert_string_equal(bld_ctx_rel(c, it->host), "src/z.txt");
+    int fd = bld_ctx_open_host(c, it->host, O_RDONLY, &e);
+    assert_true(fd >= 0);
+    close(fd);
+    char out[300], p[512], real[512], msg[700];
+    snprintf(out, sizeof out, "%s.out", dir);
+    assert_int_equal(mkdir(out, 0755), 0);
+    snprintf(p, sizeof p, "%s/z.txt", out);
+    fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(nr_write_all(fd, "S", 1), 0);
+    close(fd);
+    snprintf(p, sizeof p, "%s/src", dir);
+    snprintf(real, sizeof real, "%s/src.real", dir);
+    assert_int_equal(rename(p, real), 0);
+    snprintf(msg, sizeof msg, "%s changed while reading the build context (a symlink in its path)", it->host);
+    const char *targets[] = {out, "src.real"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(targets); i++) {
+        assert_int_equal(symlink(targets[i], p), 0);
+        assert_int_equal(bld_ctx_open_host(c, it->host, O_RDONLY, &e), -1);
+        assert_string_equal(e.msg, msg);
+        assert_int_equal(unlink(p), 0);
+    }
+    assert_int_equal(rename(real, p), 0);
+    /* only paths below the context have a relative name */
+    assert_string_equal(bld_ctx_rel(c, dir), ".");
+    assert_null(bld_ctx_rel(c, "/etc/passwd"));
+    snprintf(p, sizeof p, "%sx/a.js", dir);
+    assert_null(bld_ctx_rel(c, p));
+    assert_int_equal(bld_ctx_open_host(c, "/etc/passwd", O_RDONLY, &e), -1);
+    bld_sel_free(&s);
+    bld_ctx_free(c);
+    nr_rm_rf(AT_FDCWD, out, &e);
+}
+
+/* A kernel without openat2 (ENOSYS, as seccomp makes it here): the walk
+ * one component at a time still selects and reads the context, and
+ * follows no symlink at all, so nothing outside is ever reached. */
+#define CHILD_CHECK(x) \
+    do { \
+        if (!(x)) \
+            _exit(__LINE__ % 250 + 1); \
+    } while (0)
+
+static void no_openat2(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = NR_ARRAY_LEN(f), .filter = f};
+    CHILD_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+    CHILD_CHECK(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0);
+    CHILD_CHECK(syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) < 0 && errno == ENOSYS);
+}
+
+static int child_select(bld_ctx *c, const char *src, bld_sel *s, nr_err *e)
+{
+    char *srcs[] = {(char *)src};
+    size_t bad;
+    memset(s, 0, sizeof *s);
+    return bld_ctx_select(c, srcs, 1, "/d/", true, false, s, &bad, e);
+}
+
+static void test_no_openat2(void **state)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        no_openat2();
+        bld_ctx *c;
+        nr_err e;
+        bld_sel s;
+        char d[65];
+        CHILD_CHECK(bld_ctx_open(dir, NULL, &c, &e) == 0);
+        CHILD_CHECK(child_select(c, "src/x/y.txt", &s, &e) == 0 && s.n == 1);
+        int fd = bld_ctx_open_host(c, s.items[0].host, O_RDONLY, &e);
+        CHILD_CHECK(fd >= 0);
+        close(fd);
+        bld_sel_free(&s);
+        CHILD_CHECK(child_select(c, ".", &s, &e) == 0 && bld_sel_digest(c, &s, d, &e) == 0);
+        bld_sel_free(&s);
+        CHILD_CHECK(child_select(c, "*.js", &s, &e) == 0 && s.n == 2);
+        bld_sel_free(&s);
+        /* links: refused, the one inside too (stricter than openat2) */
+        CHILD_CHECK(child_select(c, "escape/passwd", &s, &e) < 0 && strstr(e.msg, "no openat2"));
+        CHILD_CHECK(child_select(c, "up/x", &s, &e) < 0 && strstr(e.msg, "symlink"));
+        CHILD_CHECK(child_select(c, "inside/z.txt", &s, &e) < 0 && strstr(e.msg, "symlink"));
+        CHILD_CHECK(child_select(c, "e*/passwd", &s, &e) < 0 && strstr(e.msg, "symlink"));
+        bld_ctx_free(c);
+        _exit(0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st))
+        fail_msg("the child failed near test_context.c line %d (mod 250)", WEXITSTATUS(st) - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +373,8 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_stat_cache),
         cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_swapped_parent),
+        cmocka_unit_test(test_no_openat2),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

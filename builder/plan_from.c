@@ -1,0 +1,482 @@
+/* Planning (see build_int.h): the build's variables (ARG, the predefined
+ * proxy and platform ARGs), FROM and its base image (load, digest and
+ * platform checks), and the walk over the instructions that plans every
+ * stage up to the target.  build.c writes the result. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "builder/base.h"
+#include "builder/build_int.h"
+#include "builder/expand.h"
+#include "common/util.h"
+#include "images/oci.h"
+#include "images/ref.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* ---- variables ---- */
+
+static const char *vars_get(const bld_var *v, size_t n, const char *name, bool *found)
+{
+    for (size_t i = n; i-- > 0;)
+        if (!strcmp(v[i].name, name)) {
+            *found = true;
+            return v[i].value;
+        }
+    *found = false;
+    return NULL;
+}
+
+static void vars_set(bld_var **v, size_t *n, const char *name, const char *value)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*v)[i].name, name)) {
+            free((*v)[i].value);
+            (*v)[i].value = value ? nr_xstrdup(value) : NULL;
+            return;
+        }
+    *v = nr_xrealloc(*v, (*n + 1) * sizeof **v);
+    (*v)[*n].name = nr_xstrdup(name);
+    (*v)[*n].value = value ? nr_xstrdup(value) : NULL;
+    (*n)++;
+}
+
+void bld_vars_free(bld_var *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].value);
+    }
+    free(v);
+}
+
+const char *bld_lookup(void *p, const char *name)
+{
+    bld_stage *st = p;
+    json_t *env = json_object_get(st->config, "Env"), *e;
+    size_t nl = strlen(name), i;
+    const char *found = NULL;
+    json_array_foreach(env, i, e) {
+        const char *s = json_string_value(e);
+        if (s && !strncmp(s, name, nl) && s[nl] == '=')
+            found = s + nl + 1;
+    }
+    if (found)
+        return found;
+    bool has;
+    return vars_get(st->args, st->n_args, name, &has);
+}
+
+static const char *global_lookup(void *p, const char *name)
+{
+    bld_state *b = p;
+    bool has;
+    return vars_get(b->gargs, b->n_gargs, name, &has);
+}
+
+int bld_expand_word(bld_state *b, bld_stage *st, const bld_instr *in, const bld_word *w, char **out, nr_err *err)
+{
+    size_t pos = 0;
+    int r = st ? bld_expand(w->s, b->f.escape, bld_lookup, st, out, &pos, err)
+               : bld_expand(w->s, b->f.escape, global_lookup, b, out, &pos, err);
+    if (r < 0)
+        return bld_errat(err, &b->f, in, in->json ? w->off : w->off + pos, "%s: %s", in->name, err->msg);
+    return 0;
+}
+
+/* --build-arg K=V, or K alone: the value of K in nbuild's environment. */
+static bool build_arg(bld_state *b, const char *name, const char **value)
+{
+    size_t nl = strlen(name);
+    for (size_t i = b->o->n_build_args; i-- > 0;) {
+        const char *a = b->o->build_args[i];
+        if (strncmp(a, name, nl) || (a[nl] != '=' && a[nl] != '\0'))
+            continue;
+        b->build_arg_used[i] = true;
+        *value = a[nl] == '=' ? a + nl + 1 : getenv(name);
+        return *value != NULL;
+    }
+    return false;
+}
+
+/* Docker's predefined ARGs, the proxy settings: given with --build-arg they
+ * reach every RUN with no ARG line for them, and stay out of the cache key
+ * and of the image (they differ per machine and may carry credentials).  A
+ * stage that declares one with ARG makes it an ordinary ARG. */
+static const char *const proxy_args[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
+                                         "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
+
+static bool is_proxy_arg(const char *a)
+{
+    size_t nl = strcspn(a, "=");
+    for (size_t i = 0; i < NR_ARRAY_LEN(proxy_args); i++)
+        if (strlen(proxy_args[i]) == nl && !strncmp(a, proxy_args[i], nl))
+            return true;
+    return false;
+}
+
+void bld_proxy_env(bld_state *b, const bld_stage *st, char ***env, size_t *n)
+{
+    for (size_t i = 0; i < NR_ARRAY_LEN(proxy_args); i++) {
+        bool declared;
+        const char *v;
+        vars_get(st->args, st->n_args, proxy_args[i], &declared);
+        if (declared || !build_arg(b, proxy_args[i], &v))
+            continue;
+        *env = nr_xrealloc(*env, (*n + 1) * sizeof **env);
+        (*env)[(*n)++] = nr_xasprintf("%s=%s", proxy_args[i], v);
+    }
+}
+
+void bld_hist_add(bld_stage *st, const char *text, bool empty)
+{
+    st->hist = nr_xrealloc(st->hist, (st->n_hist + 1) * sizeof *st->hist);
+    st->hist[st->n_hist].created_by = nr_xstrdup(text);
+    st->hist[st->n_hist].empty = empty;
+    st->n_hist++;
+}
+
+void bld_chain_add(bld_stage *st, const char *text)
+{
+    nr_sha256 *h = nr_sha256_new();
+    nr_sha256_update(h, st->chain, strlen(st->chain));
+    nr_sha256_update(h, "\n", 1);
+    nr_sha256_update(h, text, strlen(text) + 1);
+    nr_sha256_final(h, st->chain);
+}
+
+/* ---- ARG and FROM ---- */
+
+/* BuildKit's automatic platform ARGs, in the global scope (for FROM
+ * --platform=$BUILDPLATFORM; a stage sees them after `ARG TARGETARCH`).
+ * nbuild builds linux/amd64 images on linux/amd64. */
+static const char *const platform_args[][2] = {
+    {"BUILDPLATFORM", "linux/amd64"}, {"BUILDOS", "linux"},  {"BUILDARCH", "amd64"},  {"BUILDVARIANT", ""},
+    {"TARGETPLATFORM", "linux/amd64"}, {"TARGETOS", "linux"}, {"TARGETARCH", "amd64"}, {"TARGETVARIANT", ""},
+};
+
+static bool is_platform_arg(const char *name)
+{
+    for (size_t i = 0; i < NR_ARRAY_LEN(platform_args); i++)
+        if (!strcmp(name, platform_args[i][0]))
+            return true;
+    return false;
+}
+
+static int plan_arg(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
+{
+    for (size_t i = 0; i < in->nargs; i++) {
+        const char *w = in->args[i].s;
+        const char *eq = strchr(w, '=');
+        cleanup_free char *name = eq ? nr_xstrndup(w, (size_t)(eq - w)) : nr_xstrdup(w);
+        cleanup_free char *def = NULL;
+        if (eq) {
+            bld_word dw = {.s = (char *)eq + 1, .off = in->args[i].off + (size_t)(eq - w) + 1};
+            if (bld_expand_word(b, st, in, &dw, &def, err) < 0)
+                return -1;
+        }
+        const char *v = NULL;
+        if (!build_arg(b, name, &v)) {
+            if (!st && !eq && is_platform_arg(name))
+                continue; /* `ARG TARGETPLATFORM` before FROM: the automatic value stays */
+            v = def;
+            if (!v && st) {
+                bool has;
+                v = vars_get(b->gargs, b->n_gargs, name, &has);
+            }
+        }
+        if (st) {
+            vars_set(&st->args, &st->n_args, name, v);
+            cleanup_free char *t = nr_xasprintf("ARG %s=%s", name, v ? v : "");
+            bld_chain_add(st, t);
+        } else {
+            vars_set(&b->gargs, &b->n_gargs, name, v);
+        }
+    }
+    return 0;
+}
+
+static bld_step *step_done(bld_state *b, const img_layer_desc *l)
+{
+    bld_step *s = nr_xcalloc(1, sizeof *s);
+    s->layer = *l;
+    s->done = s->cached = true;
+    b->steps = nr_xrealloc(b->steps, (b->n_steps + 1) * sizeof *b->steps);
+    b->steps[b->n_steps++] = s;
+    return s;
+}
+
+/* FROM x@sha256:...: the image found for x must be that one. */
+static int check_digest(bld_state *b, const bld_instr *in, const char *ref, const char *norm, const char *want,
+                        img_image **img, nr_err *err)
+{
+    if (!*want || !strcmp((*img)->manifest.digest, want) || !strcmp(img_image_top(*img)->digest, want))
+        return 0;
+    bld_errat(err, &b->f, in, in->args[0].off,
+              "FROM %s: digest mismatch: %s is %s in this store, the Nodefile asks for %s", ref, norm,
+              (*img)->manifest.digest, want);
+    img_image_free(*img);
+    *img = NULL;
+    return -1;
+}
+
+static int load_base(bld_state *b, const bld_instr *in, const char *ref_in, img_image **img, nr_err *err)
+{
+    char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2], mapped[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    const char *ref = ref_in;
+    img_ref r;
+    if (img_ref_parse(ref_in, &r, err) < 0)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref_in,
+                         err->msg);
+    if (r.digest[0] && !r.tag[0]) {
+        /* name@sha256:...: only that image, found by its digest. */
+        if (img_image_load_digest(b->s, r.digest, img, err) == 0)
+            return 0;
+        char byd[IMG_NAME_MAX + IMG_DIGEST_MAX + 2];
+        snprintf(byd, sizeof byd, "%s@%s", r.name, r.digest);
+        if (bld_pull(b, byd, err) == 0 && img_image_load_digest(b->s, r.digest, img, err) == 0)
+            return 0;
+        if (err->errnum != ENOENT)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref_in, err->msg);
+        return bld_errat(err, &b->f, in, in->args[0].off,
+                         "FROM %s: no image with digest %s in this store (base images are made by tag: write "
+                         "%s:TAG@%s)",
+                         ref_in, r.digest, r.name, r.digest);
+    }
+    if (img_ref_normalize(ref, norm, sizeof norm, err) < 0)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref, err->msg);
+    if (b->o->n_base_maps) {
+        int m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
+        if (m < 0)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map makes a reference too long", ref);
+        if (m == 1) {
+            if (b->o->progress)
+                fprintf(b->o->progress, "--> FROM %s: --base-map gives %s\n", norm, mapped);
+            if (img_ref_normalize(mapped, norm, sizeof norm, err) < 0)
+                return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map gives \"%s\": %s", ref,
+                                 mapped, err->msg);
+            ref = mapped;
+        }
+    }
+    if (img_image_load(b->s, norm, img, err) == 0)
+        return check_digest(b, in, ref_in, norm, r.digest, img, err);
+    if (err->errnum != ENOENT)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
+    if (bld_pull(b, norm, err) == 0) {
+        if (img_image_load(b->s, norm, img, err) == 0)
+            return check_digest(b, in, ref_in, norm, r.digest, img, err);
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
+    }
+    if (err->errnum != ENOENT)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref, err->msg);
+    {
+        if (bld_base_ensure(b->s, norm, err) == 0) {
+            if (img_image_load(b->s, norm, img, err) == 0)
+                return check_digest(b, in, ref_in, norm, r.digest, img, err);
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
+        }
+        if (err->errnum == ENOTSUP)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s", err->msg);
+        if (err->errnum != ENOENT)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: building the base image: %s%s", ref,
+                             err->msg,
+                             nr_in_userns() ? "; in a rootless build, make the base as root and "
+                                              "`nrun load` it, or pull it from a registry"
+                                            : "");
+        if (!strncmp(norm, "node:", 5))
+            return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", err->msg);
+    }
+    return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", ref);
+}
+
+/* SOURCE_DATE_EPOCH sets every mtime in a layer, so it is part of the cache
+ * key: a cached layer must have the mtimes this build would write. */
+static const char *sde(void)
+{
+    const char *v = getenv("SOURCE_DATE_EPOCH");
+    return v && strlen(v) < 24 ? v : "";
+}
+
+/* FROM --platform=P: only what nbuild builds (after the global ARGs). */
+static int check_platform(bld_state *b, const bld_instr *in, nr_err *err)
+{
+    const bld_flag *fl = bld_instr_flag(in, "platform");
+    if (!fl)
+        return 0;
+    bld_word w = {.s = fl->value ? fl->value : "", .off = fl->off};
+    cleanup_free char *p = NULL;
+    if (bld_expand_word(b, NULL, in, &w, &p, err) < 0)
+        return -1;
+    static const char *const ok[] = {"linux/amd64", "linux/amd64/v1", "linux/amd64/v2", "linux/amd64/v3",
+                                     "linux/x86_64", "amd64", "x86_64"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(ok); i++)
+        if (!strcmp(p, ok[i]))
+            return 0;
+    cleanup_free char *shown = nr_xstrdup(p);
+    for (char *c = shown; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    return bld_errat(err, &b->f, in, fl->off, "FROM --platform=%s: nbuild builds linux/amd64 images only", shown);
+}
+
+static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
+{
+    cleanup_free char *ref = NULL;
+    if (check_platform(b, in, err) < 0)
+        return -1;
+    if (bld_expand_word(b, NULL, in, &in->args[0], &ref, err) < 0)
+        return -1;
+    if (!*ref)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM: empty image name");
+    b->stages = nr_xrealloc(b->stages, (b->n_stages + 1) * sizeof *b->stages);
+    bld_stage *st = &b->stages[b->n_stages++];
+    memset(st, 0, sizeof *st);
+    st->shell = json_pack("[s,s]", "/bin/sh", "-c");
+    if (in->nargs == 3)
+        st->name = nr_xstrdup(in->args[2].s);
+    for (size_t i = 0; i + 1 < b->n_stages; i++) {
+        bld_stage *p = &b->stages[i];
+        if (!p->name || strcasecmp(p->name, ref))
+            continue;
+        /* FROM <earlier stage>: continue from its state. */
+        st->config = json_deep_copy(p->config);
+        st->base_history = p->base_history ? json_deep_copy(p->base_history) : NULL;
+        st->layers = nr_xmalloc((p->n_layers + 1) * sizeof *st->layers);
+        if (p->n_layers) /* a FROM scratch stage may have none (and no array) */
+            memcpy(st->layers, p->layers, p->n_layers * sizeof *st->layers);
+        st->n_layers = p->n_layers;
+        st->n_base_layers = p->n_base_layers;
+        for (size_t k = 0; k < p->n_hist; k++)
+            bld_hist_add(st, p->hist[k].created_by, p->hist[k].empty);
+        memcpy(st->chain, p->chain, 65);
+        for (size_t k = 0; k < p->n_dirs; k++)
+            bld_stage_set_dir(st, p->dirs[k].path, p->dirs[k].mode, p->dirs[k].uid, p->dirs[k].gid);
+        memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
+        json_decref(st->shell);
+        st->shell = json_deep_copy(p->shell);
+        return 0;
+    }
+    char seed[160];
+    if (!strcmp(ref, "scratch")) {
+        st->config = json_pack("{s:[s]}", "Env", DEFAULT_PATH);
+        snprintf(seed, sizeof seed, "scratch %d %s", (int)b->o->compress, sde());
+        nr_sha256_hex(seed, strlen(seed), st->chain);
+        return 0;
+    }
+    img_image *img;
+    if (load_base(b, in, ref, &img, err) < 0)
+        return -1;
+    json_t *rc = img_image_runconfig(img);
+    st->config = rc ? json_deep_copy(rc) : json_object();
+    st->layers = nr_xmalloc((img->n_layers + 1) * sizeof *st->layers);
+    for (size_t i = 0; i < img->n_layers; i++)
+        st->layers[i] = step_done(b, &img->layers[i]);
+    st->n_layers = st->n_base_layers = img->n_layers;
+    /* Keep the base history only when it accounts for every base layer. */
+    json_t *h = json_object_get(img->config_json, "history"), *v;
+    size_t nonempty = 0, i;
+    json_array_foreach(h, i, v)
+        nonempty += json_is_object(v) && !json_is_true(json_object_get(v, "empty_layer"));
+    if (json_is_array(h) && nonempty == img->n_layers) {
+        st->base_history = json_deep_copy(h);
+    } else {
+        st->base_history = json_array();
+        for (i = 0; i < img->n_layers; i++)
+            json_array_append_new(st->base_history, json_pack("{s:s}", "created_by", "base layer"));
+    }
+    snprintf(st->base_digest, sizeof st->base_digest, "%s", img->manifest.digest);
+    snprintf(seed, sizeof seed, "image %s %d %s", img->manifest.digest, (int)b->o->compress, sde());
+    nr_sha256_hex(seed, strlen(seed), st->chain);
+    img_image_free(img);
+    return 0;
+}
+
+/* ---- planning ---- */
+
+int bld_plan(bld_state *b, nr_err *err)
+{
+    for (size_t i = 0; i < NR_ARRAY_LEN(platform_args); i++)
+        vars_set(&b->gargs, &b->n_gargs, platform_args[i][0], platform_args[i][1]);
+    /* what needs no variable or image: checked before any RUN runs */
+    for (size_t i = 0; i < b->f.n; i++) {
+        const bld_instr *in = &b->f.ins[i];
+        if (in->kind == BLD_RUN && bld_run_check(b, in, err) < 0)
+            return -1;
+        if (in->kind == BLD_ONBUILD)
+            return bld_errat(err, &b->f, in, in->kw_off, "ONBUILD is not supported");
+        const bld_flag *pf = in->kind == BLD_FROM ? bld_instr_flag(in, "platform") : NULL;
+        if (pf && !strchr(pf->value ? pf->value : "", '$') && check_platform(b, in, err) < 0)
+            return -1;
+    }
+    if (bld_stages_analyze(b, err) < 0)
+        return -1;
+    for (size_t i = 0; i < b->f.n; i++) {
+        const bld_instr *in = &b->f.ins[i];
+        bld_stage *st = b->n_stages ? &b->stages[b->n_stages - 1] : NULL;
+        size_t layers_before = st ? st->n_layers : 0;
+        if (in->kind == BLD_FROM && b->n_stages == b->target + 1)
+            break; /* the stages after the target are not built */
+        if (in->kind == BLD_FROM && !b->stage_needed[b->n_stages]) {
+            /* a stage the target does not need: its name only, nothing runs */
+            b->stages = nr_xrealloc(b->stages, (b->n_stages + 1) * sizeof *b->stages);
+            bld_stage *sk = &b->stages[b->n_stages++];
+            memset(sk, 0, sizeof *sk);
+            sk->skipped = true;
+            sk->name = in->nargs == 3 ? nr_xstrdup(in->args[2].s) : NULL;
+            sk->config = json_object();
+            sk->shell = json_pack("[s,s]", "/bin/sh", "-c");
+            continue;
+        }
+        if (st && st->skipped && in->kind != BLD_FROM)
+            continue;
+        if (in->kind == BLD_FROM) {
+            /* --no-cache-filter: this stage's steps take nothing from the cache */
+            const char *name = b->stage_names[b->n_stages];
+            b->stage_no_cache = false;
+            for (size_t k = 0; name && k < b->o->n_no_cache_stages; k++)
+                b->stage_no_cache |= !strcasecmp(name, b->o->no_cache_stages[k]);
+        }
+        if (b->o->progress) {
+            cleanup_free char *t = bld_instr_rest(in, 0);
+            fprintf(b->o->progress, "%sSTEP %zu/%zu: %s\n", b->prefix ? b->prefix : "", i + 1, b->f.n, t);
+        }
+        if (!st && in->kind != BLD_FROM && in->kind != BLD_ARG)
+            return bld_errat(err, &b->f, in, in->kw_off, "%s before FROM: only ARG may come before the first FROM", in->name);
+        int rc;
+        switch (in->kind) {
+        case BLD_FROM:
+            rc = plan_from(b, in, err);
+            break;
+        case BLD_ARG:
+            rc = plan_arg(b, st, in, err);
+            break;
+        case BLD_RUN:
+            rc = bld_run_plan(b, st, in, err);
+            break;
+        case BLD_ONBUILD:
+            rc = bld_errat(err, &b->f, in, in->kw_off, "ONBUILD is not supported");
+            break;
+        case BLD_COPY:
+        case BLD_ADD:
+            rc = bld_copy_plan(b, st, in, err);
+            break;
+        default:
+            rc = bld_meta_plan(b, st, in, err);
+        }
+        if (rc < 0)
+            return -1;
+        if (st && in->kind != BLD_FROM && st->n_layers > layers_before && b->o->progress &&
+            st->layers[st->n_layers - 1]->cached)
+            fprintf(b->o->progress, "%s--> CACHED %.19s\n", b->prefix ? b->prefix : "",
+                    st->layers[st->n_layers - 1]->layer.blob.digest);
+    }
+    for (size_t i = 0; i < b->o->n_build_args; i++)
+        if (!b->build_arg_used[i] && !is_proxy_arg(b->o->build_args[i]) && !b->o->quiet && !b->prefix)
+            /* the name only: a value may be a credential, and this goes to logs */
+            fprintf(stderr, "%s: warning: build-arg %.*s was not consumed\n", "nbuild",
+                    (int)strcspn(b->o->build_args[i], "="), b->o->build_args[i]);
+    return 0;
+}
