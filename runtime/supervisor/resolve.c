@@ -19,14 +19,18 @@
  * filesystem uid, without blocking (a FIFO, a device), regular files only,
  * not on procfs/sysfs, size-bounded, parsed with jansson (depth-bounded);
  * their content never appears in a message. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -38,6 +42,7 @@
 #define PKG_MAX (1024 * 1024)   /* package.json */
 #define SCRIPT_MAX (16 * 1024)  /* docker-entrypoint.sh */
 #define MAX_STEPS 8             /* wrappers of wrappers */
+#define MAX_WORKSPACES 256      /* directories a workspace pattern may name */
 
 typedef struct vec {
     char **v;
@@ -72,7 +77,8 @@ static void vec_set(vec *a, char *const *src)
 }
 
 typedef struct rs {
-    const char *cwd;
+    const char *cwd;  /* where the command runs: the app, or a workspace of it */
+    char *ws_cwd;     /* the workspace's directory when `npm -w` moved there */
     uid_t uid;
     gid_t gid;
     vec cur;      /* the command at this step */
@@ -133,24 +139,68 @@ static char *abs_path(rs *r, const char *p)
     return nr_xasprintf("%s%s%s", r->cwd, r->cwd[strlen(r->cwd) - 1] == '/' ? "" : "/", p);
 }
 
-/* Read a small regular file inside our root as the workers; 0, or -1 with
- * r->why set (ENOENT: *missing = true). */
-static int read_file(rs *r, const char *path, size_t max, char **out, size_t *len, bool *missing)
+/* Open `rel` beneath directory `dir` (inside our root) as the workers: no
+ * `..`, absolute path or symlink leads out of `dir`. */
+static int open_beneath(rs *r, const char *dir, const char *rel, int flags)
 {
-    *missing = false;
     sv_fs_ident old;
     nr_err err = {0};
-    if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
-        return fail(r, "%s: cannot take the workers' identity", path);
-    int fd = rt_open_in_root(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-    int e = errno;
+    if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0) {
+        errno = EPERM;
+        return -1;
+    }
+    int dfd = rt_open_in_root(dir, O_PATH | O_DIRECTORY);
+    int fd = -1, e = errno;
+    if (dfd >= 0) {
+        struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+        fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
+        e = errno;
+        close(dfd);
+    }
     sv_fsid_leave(&old);
+    errno = e;
+    return fd;
+}
+
+static int read_opened(rs *r, int fd, const char *path, size_t max, char **out, size_t *len);
+
+/* Read a small regular file inside our root as the workers (`beneath`: only
+ * inside the app's directory, a path relative to it); 0, or -1 with r->why
+ * set (ENOENT: *missing = true). */
+static int read_file_in(rs *r, const char *beneath, const char *path, const char *shown, size_t max, char **out,
+                        size_t *len, bool *missing)
+{
+    *missing = false;
+    int fd, e;
+    if (beneath) {
+        fd = open_beneath(r, beneath, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        e = errno;
+    } else {
+        sv_fs_ident old;
+        nr_err err = {0};
+        if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
+            return fail(r, "%s: cannot take the workers' identity", shown);
+        fd = rt_open_in_root(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        e = errno;
+        sv_fsid_leave(&old);
+    }
     if (fd < 0) {
         *missing = e == ENOENT;
-        return fail(r, "%s: %s", path, e == ELOOP || e == EXDEV ? "a link that leaves the container" : strerror(e));
+        const char *what = beneath ? "a link or path that leaves the app's directory" : "a link that leaves the container";
+        return fail(r, "%s: %s", shown, e == ELOOP || e == EXDEV ? what : strerror(e));
     }
     cleanup_close int cfd = fd;
-    (void)cfd;
+    return read_opened(r, cfd, shown, max, out, len);
+}
+
+static int read_file(rs *r, const char *path, size_t max, char **out, size_t *len, bool *missing)
+{
+    return read_file_in(r, NULL, path, path, max, out, len, missing);
+}
+
+static int read_opened(rs *r, int fd, const char *path, size_t max, char **out, size_t *len)
+{
+    nr_err err = {0};
     struct stat st;
     struct statfs sf;
     if (fstat(fd, &st) < 0 || fstatfs(fd, &sf) < 0)
@@ -411,11 +461,169 @@ static int shell_c(rs *r, const char *line, const char *what)
     return rc;
 }
 
+/* npm workspaces (`npm start -w NAME`): NAME is a workspace's package name
+ * or its path, relative to the app; the workspaces are the directories the
+ * root package.json's "workspaces" patterns name.  Everything is read
+ * beneath the app's directory (no `..`, absolute path or symlink leads out
+ * of it); a workspace that cannot be found that way is not resolved. */
+
+/* "./a//b/" -> "a/b"; NULL for an absolute path, one with a `..` or the app itself. */
+static char *ws_norm(const char *p)
+{
+    if (p[0] == '/')
+        return NULL;
+    nr_buf b = {0};
+    for (const char *q = p; *q;) {
+        const char *e = strchrnul(q, '/');
+        size_t l = (size_t)(e - q);
+        if (l == 2 && q[0] == '.' && q[1] == '.') {
+            nr_buf_free(&b);
+            return NULL;
+        }
+        if (l && !(l == 1 && q[0] == '.')) {
+            if (b.len)
+                nr_buf_addstr(&b, "/");
+            nr_buf_add(&b, q, l);
+        }
+        q = *e ? e + 1 : e;
+    }
+    if (!b.len || b.len > 1024) {
+        nr_buf_free(&b);
+        return NULL;
+    }
+    nr_buf_add(&b, "", 1);
+    return b.data;
+}
+
+/* The "workspaces" patterns of the root package.json, normalized. */
+static int ws_patterns(rs *r, json_t *root, const char *pkg, vec *out)
+{
+    json_t *ws = json_object_get(root, "workspaces");
+    if (json_is_object(ws))
+        ws = json_object_get(ws, "packages");
+    if (!json_is_array(ws))
+        return fail(r, "%s has no \"workspaces\" list", pkg);
+    size_t i;
+    json_t *v;
+    json_array_foreach(ws, i, v) {
+        const char *p = json_string_value(v);
+        char *n = p && p[0] != '!' && i < 64 ? ws_norm(p) : NULL;
+        if (!n)
+            return fail(r, "%s: workspaces[%zu] is not a path inside the app", pkg, i);
+        if (strstr(n, "**")) {
+            free(n);
+            return fail(r, "%s: workspaces[%zu] uses **", pkg, i);
+        }
+        vec_push(out, n);
+        free(n);
+    }
+    return 0;
+}
+
+/* The directories pattern `rest` names under `prefix` (relative to the app), into `out`. */
+static void ws_expand(rs *r, const char *prefix, const char *rest, vec *out, int *budget)
+{
+    const char *e = strchrnul(rest, '/');
+    cleanup_free char *seg = nr_xasprintf("%.*s", (int)(e - rest), rest);
+    const char *next = *e ? e + 1 : NULL;
+    if (!strpbrk(seg, "*?[")) {
+        cleanup_free char *d = *prefix ? nr_xasprintf("%s/%s", prefix, seg) : nr_xstrdup(seg);
+        if (next)
+            ws_expand(r, d, next, out, budget);
+        else if (out->n < MAX_WORKSPACES)
+            vec_push(out, d);
+        return;
+    }
+    int fd = open_beneath(r, r->cwd, *prefix ? prefix : ".", O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(dir)) && --*budget > 0 && out->n < MAX_WORKSPACES) {
+        /* as npm's globbing: no dot directories unless asked for */
+        if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+            fnmatch(seg, de->d_name, FNM_PERIOD) != 0)
+            continue;
+        cleanup_free char *d = *prefix ? nr_xasprintf("%s/%s", prefix, de->d_name) : nr_xstrdup(de->d_name);
+        if (next)
+            ws_expand(r, d, next, out, budget);
+        else
+            vec_push(out, d);
+    }
+    closedir(dir);
+}
+
+/* The package.json of workspace `dir` (relative to the app), parsed; NULL with r->why set. */
+static json_t *ws_package(rs *r, const char *dir, char **shown)
+{
+    cleanup_free char *rel = nr_xasprintf("%s/package.json", dir);
+    *shown = abs_path(r, rel);
+    cleanup_free char *text = NULL;
+    size_t len;
+    bool missing;
+    if (read_file_in(r, r->cwd, rel, *shown, PKG_MAX, &text, &len, &missing) < 0)
+        return NULL;
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        fail(r, "%s:%d:%d: not valid JSON", *shown, jerr.line, jerr.column);
+    else if (!json_is_object(root)) {
+        json_decref(root);
+        root = NULL;
+        fail(r, "%s: not a JSON object", *shown);
+    }
+    return root;
+}
+
+/* Find workspace `name` of the app whose package.json is `root`: its
+ * directory relative to the app, or NULL with r->why set. */
+static char *ws_find(rs *r, json_t *root, const char *pkg, const char *name)
+{
+    vec pats = {0}, dirs = {0};
+    char *found = NULL;
+    int nfound = 0;
+    if (ws_patterns(r, root, pkg, &pats) < 0)
+        goto out;
+    int budget = 10000;
+    for (size_t i = 0; i < pats.n; i++)
+        ws_expand(r, "", pats.v[i], &dirs, &budget);
+    /* by package name first, as npm does */
+    for (size_t i = 0; i < dirs.n; i++) {
+        cleanup_free char *shown = NULL;
+        json_t *p = ws_package(r, dirs.v[i], &shown);
+        const char *n = p ? json_string_value(json_object_get(p, "name")) : NULL;
+        if (n && !strcmp(n, name) && nfound++ == 0)
+            found = nr_xstrdup(dirs.v[i]);
+        if (p)
+            json_decref(p);
+    }
+    if (nfound == 0) {
+        /* then by path: one the patterns name */
+        cleanup_free char *n = ws_norm(name);
+        for (size_t i = 0; n && i < pats.n && !found; i++)
+            if (fnmatch(pats.v[i], n, FNM_PATHNAME | FNM_PERIOD) == 0)
+                found = nr_xstrdup(n), nfound = 1;
+    }
+    if (nfound > 1) {
+        free(found);
+        found = NULL;
+        fail(r, "%s: more than one workspace is named \"%.64s\"", pkg, name);
+    } else if (!found)
+        fail(r, "%s: no workspace \"%.64s\" inside the app", pkg, name);
+out:
+    vec_free(&pats);
+    vec_free(&dirs);
+    return found;
+}
+
 /* npm/yarn/pnpm: the script and the arguments appended to it. */
-static int package_script(rs *r)
+static int package_script_in(rs *r, char *const *args, const char *workspace)
 {
     const char *tool = base(r->cur.v[0]);
-    char **a = r->cur.v + 1;
+    char *const *a = args;
     const char *name = NULL, *cmd = NULL;
     bool is_npm = !strcmp(tool, "npm");
     if (!a[0])
@@ -452,6 +660,7 @@ static int package_script(rs *r)
     }
 
     cleanup_free char *pkg = abs_path(r, "package.json");
+    const char *init_cwd = r->cwd; /* where npm was started (a workspace's script runs in its directory) */
     cleanup_free char *text = NULL;
     size_t len;
     bool missing;
@@ -468,6 +677,24 @@ static int package_script(rs *r)
         else
             return fail(r, "%s:%d:%d: not valid JSON", pkg, jerr.line, jerr.column);
         return fail(r, "%s: not a JSON object", pkg);
+    }
+    if (workspace) {
+        /* the workspace's package.json, and its directory where the script runs */
+        cleanup_free char *dir = ws_find(r, root, pkg, workspace);
+        json_decref(root);
+        root = NULL;
+        cleanup_free char *shown = NULL;
+        if (dir)
+            root = ws_package(r, dir, &shown);
+        if (!root) {
+            vec_free(&extra);
+            return -1;
+        }
+        free(r->ws_cwd);
+        r->ws_cwd = abs_path(r, dir);
+        r->cwd = r->ws_cwd;
+        free(pkg);
+        pkg = nr_xstrdup(shown);
     }
     json_t *scripts = json_object_get(root, "scripts");
     json_t *s = json_is_object(scripts) ? json_object_get(scripts, name) : NULL;
@@ -501,7 +728,7 @@ static int package_script(rs *r)
             env_set(r, "npm_package_version", json_string_value(pv));
         env_set(r, "npm_package_json", pkg);
         env_set(r, "npm_command", cmd);
-        env_set(r, "INIT_CWD", r->cwd);
+        env_set(r, "INIT_CWD", init_cwd);
         if (!strcmp(tool, "npm"))
             env_set(r, "npm_config_user_agent", "npm");
         else
@@ -535,6 +762,41 @@ static int package_script(rs *r)
     for (size_t i = 0; rc == 0 && i < extra.n; i++)
         vec_push(&r->cur, extra.v[i]);
     vec_free(&extra);
+    return rc;
+}
+
+/* npm's workspace options (-w NAME, --workspace NAME, --workspace=NAME),
+ * before a `--`, are taken out of the arguments; one workspace at most. */
+static int package_script(rs *r)
+{
+    bool is_npm = !strcmp(base(r->cur.v[0]), "npm");
+    vec args = {0};
+    const char *workspace = NULL;
+    int rc = 0;
+    bool dashdash = false;
+    for (char **a = r->cur.v + 1; *a && rc == 0; a++) {
+        const char *w = NULL;
+        dashdash = dashdash || !strcmp(*a, "--");
+        if (is_npm && !dashdash && (!strcmp(*a, "-w") || !strcmp(*a, "--workspace"))) {
+            if (!a[1] || !a[1][0] || a[1][0] == '-')
+                rc = fail(r, "npm %s without a workspace name", *a);
+            w = *++a;
+        } else if (is_npm && !dashdash && !strncmp(*a, "--workspace=", 12)) {
+            w = *a + 12;
+            if (!*w)
+                rc = fail(r, "npm --workspace= without a workspace name");
+        } else {
+            vec_push(&args, *a);
+        }
+        if (w && rc == 0 && workspace)
+            rc = fail(r, "npm with more than one workspace");
+        if (w)
+            workspace = w;
+    }
+    static char *const none[] = {NULL};
+    if (rc == 0)
+        rc = package_script_in(r, args.v ? args.v : none, workspace);
+    vec_free(&args);
     return rc;
 }
 
@@ -628,6 +890,8 @@ void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid
         out->argv = r.cur.v;
         out->env = r.env.v ? r.env.v : nr_xcalloc(1, sizeof(char *));
         out->reason = printable(steps > 0 ? r.chain.data : "a node command");
+        out->cwd = r.ws_cwd;
+        r.ws_cwd = NULL;
     } else {
         vec_free(&r.cur);
         vec_free(&r.env);
@@ -637,6 +901,7 @@ void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid
         out->reason = printable(r.why);
         out->notable = r.notable;
     }
+    free(r.ws_cwd);
     nr_buf_free(&r.chain);
 }
 
@@ -649,5 +914,6 @@ void sv_resolved_free(sv_resolved *r)
     free(r->argv);
     free(r->env);
     free(r->reason);
+    free(r->cwd);
     memset(r, 0, sizeof *r);
 }
