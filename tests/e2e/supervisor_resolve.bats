@@ -147,9 +147,6 @@ once() {
     [ "$mode" = 'mode: single (npm with more than one workspace)' ]
     APP=$mono once npm start --workspaces
     [ "$mode" = 'mode: single (npm option --workspaces)' ]
-    # yarn's -w is not npm's
-    APP=$mono once yarn start -w web
-    [ "$mode" = 'mode: single (yarn option -w)' ]
 }
 
 @test "yarn 2+ Plug'n'Play: yarn start loads the project's .pnp.cjs (and ESM loader) through NODE_OPTIONS, as yarn does" {
