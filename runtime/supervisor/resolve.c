@@ -19,10 +19,8 @@
  * filesystem uid, without blocking (a FIFO, a device), regular files only,
  * not on procfs/sysfs, size-bounded, parsed with jansson (depth-bounded);
  * their content never appears in a message. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
@@ -37,19 +35,14 @@
 #include <jansson.h>
 
 #include "runtime/lockdown.h"
+#include "runtime/supervisor/resolve_int.h"
 #include "runtime/supervisor/sv_internal.h"
 
-#define PKG_MAX (1024 * 1024)   /* package.json */
 #define SCRIPT_MAX (16 * 1024)  /* docker-entrypoint.sh */
 #define MAX_STEPS 8             /* wrappers of wrappers */
-#define MAX_WORKSPACES 256      /* directories a workspace pattern may name */
 
-typedef struct vec {
-    char **v;
-    size_t n, cap;
-} vec;
 
-static void vec_push(vec *a, const char *s)
+void rs_vec_push(vec *a, const char *s)
 {
     if (a->n + 2 > a->cap) {
         a->cap = a->cap ? a->cap * 2 : 8;
@@ -59,7 +52,7 @@ static void vec_push(vec *a, const char *s)
     a->v[a->n] = NULL;
 }
 
-static void vec_free(vec *a)
+void rs_vec_free(vec *a)
 {
     for (size_t i = 0; i < a->n; i++)
         free(a->v[i]);
@@ -71,23 +64,11 @@ static void vec_set(vec *a, char *const *src)
 {
     vec n = {0};
     for (size_t i = 0; src[i]; i++)
-        vec_push(&n, src[i]);
-    vec_free(a);
+        rs_vec_push(&n, src[i]);
+    rs_vec_free(a);
     *a = n;
 }
 
-typedef struct rs {
-    const char *cwd;  /* where the command runs: the app, or a workspace of it */
-    char *ws_cwd;     /* the workspace's directory when `npm -w` moved there */
-    uid_t uid;
-    gid_t gid;
-    vec cur;      /* the command at this step */
-    vec env;      /* NAME=value set so far (later ones win) */
-    char *const *base_env;
-    nr_buf chain; /* "npm start -> node server.js" */
-    char why[256];
-    bool notable; /* looked like a node app: the choice goes into the log */
-} rs;
 
 bool sv_argv0_is_node(const char *a)
 {
@@ -102,8 +83,8 @@ static const char *base(const char *a)
     return b ? b + 1 : a;
 }
 
-static int fail(rs *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(rs *r, const char *fmt, ...)
+int rs_fail(rs *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rs_fail(rs *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -128,11 +109,11 @@ static const char *env_get(rs *r, const char *name)
 static void env_set(rs *r, const char *name, const char *value)
 {
     cleanup_free char *e = nr_xasprintf("%s=%s", name, value);
-    vec_push(&r->env, e);
+    rs_vec_push(&r->env, e);
 }
 
 /* An absolute path for `p` (relative to the workers' directory). */
-static char *abs_path(rs *r, const char *p)
+char *rs_abs_path(rs *r, const char *p)
 {
     if (p[0] == '/')
         return nr_xstrdup(p);
@@ -141,7 +122,7 @@ static char *abs_path(rs *r, const char *p)
 
 /* Open `rel` beneath directory `dir` (inside our root) as the workers: no
  * `..`, absolute path or symlink leads out of `dir`. */
-static int open_beneath(rs *r, const char *dir, const char *rel, int flags)
+int rs_open_beneath(rs *r, const char *dir, const char *rel, int flags)
 {
     sv_fs_ident old;
     nr_err err = {0};
@@ -167,19 +148,19 @@ static int read_opened(rs *r, int fd, const char *path, size_t max, char **out, 
 /* Read a small regular file inside our root as the workers (`beneath`: only
  * inside the app's directory, a path relative to it); 0, or -1 with r->why
  * set (ENOENT: *missing = true). */
-static int read_file_in(rs *r, const char *beneath, const char *path, const char *shown, size_t max, char **out,
+int rs_read_file_in(rs *r, const char *beneath, const char *path, const char *shown, size_t max, char **out,
                         size_t *len, bool *missing)
 {
     *missing = false;
     int fd, e;
     if (beneath) {
-        fd = open_beneath(r, beneath, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        fd = rs_open_beneath(r, beneath, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
         e = errno;
     } else {
         sv_fs_ident old;
         nr_err err = {0};
         if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
-            return fail(r, "%s: cannot take the workers' identity", shown);
+            return rs_fail(r, "%s: cannot take the workers' identity", shown);
         fd = rt_open_in_root(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
         e = errno;
         sv_fsid_leave(&old);
@@ -187,7 +168,7 @@ static int read_file_in(rs *r, const char *beneath, const char *path, const char
     if (fd < 0) {
         *missing = e == ENOENT;
         const char *what = beneath ? "a link or path that leaves the app's directory" : "a link that leaves the container";
-        return fail(r, "%s: %s", shown, e == ELOOP || e == EXDEV ? what : strerror(e));
+        return rs_fail(r, "%s: %s", shown, e == ELOOP || e == EXDEV ? what : strerror(e));
     }
     cleanup_close int cfd = fd;
     return read_opened(r, cfd, shown, max, out, len);
@@ -195,7 +176,7 @@ static int read_file_in(rs *r, const char *beneath, const char *path, const char
 
 static int read_file(rs *r, const char *path, size_t max, char **out, size_t *len, bool *missing)
 {
-    return read_file_in(r, NULL, path, path, max, out, len, missing);
+    return rs_read_file_in(r, NULL, path, path, max, out, len, missing);
 }
 
 static int read_opened(rs *r, int fd, const char *path, size_t max, char **out, size_t *len)
@@ -204,15 +185,15 @@ static int read_opened(rs *r, int fd, const char *path, size_t max, char **out, 
     struct stat st;
     struct statfs sf;
     if (fstat(fd, &st) < 0 || fstatfs(fd, &sf) < 0)
-        return fail(r, "%s: %s", path, strerror(errno));
+        return rs_fail(r, "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return fail(r, "%s: not a regular file", path);
+        return rs_fail(r, "%s: not a regular file", path);
     if (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC)
-        return fail(r, "%s: a kernel file, not the app's", path);
+        return rs_fail(r, "%s: a kernel file, not the app's", path);
     if (st.st_size > (off_t)max)
-        return fail(r, "%s: larger than %zu KiB", path, max / 1024);
+        return rs_fail(r, "%s: larger than %zu KiB", path, max / 1024);
     if (nr_read_fd(fd, max, out, len, &err) < 0)
-        return fail(r, "%s: %s", path, errno == EFBIG ? "too large" : "cannot be read");
+        return rs_fail(r, "%s: %s", path, errno == EFBIG ? "too large" : "cannot be read");
     return 0;
 }
 
@@ -228,8 +209,8 @@ static bool is_command(rs *r, const char *name)
         return false;
     vec cands = {0};
     if (strchr(name, '/')) {
-        cleanup_free char *p = abs_path(r, name);
-        vec_push(&cands, p);
+        cleanup_free char *p = rs_abs_path(r, name);
+        rs_vec_push(&cands, p);
     } else {
         const char *path = env_get(r, "PATH");
         if (!path)
@@ -238,7 +219,7 @@ static bool is_command(rs *r, const char *name)
             const char *end = strchrnul(p, ':');
             if (end > p && end - p < 1024 && p[0] == '/') {
                 cleanup_free char *c = nr_xasprintf("%.*s/%s", (int)(end - p), p, name);
-                vec_push(&cands, c);
+                rs_vec_push(&cands, c);
             }
             if (!*end)
                 break;
@@ -259,14 +240,14 @@ static bool is_command(rs *r, const char *name)
         if (fd >= 0)
             close(fd);
     }
-    vec_free(&cands);
+    rs_vec_free(&cands);
     return found;
 }
 
 /* A regular file that is not executable (docker-entrypoint.sh runs it with node). */
 static bool is_plain_file(rs *r, const char *name)
 {
-    cleanup_free char *p = abs_path(r, name);
+    cleanup_free char *p = rs_abs_path(r, name);
     sv_fs_ident old;
     nr_err err = {0};
     if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
@@ -311,7 +292,7 @@ static int yarn_pnp(rs *r)
         cleanup_free char *cjs = nr_xasprintf("%s/.pnp.cjs", d);
         if (is_reg_file(r, cjs)) {
             if (strpbrk(cjs, " \t\n\"'\\%#?"))
-                return fail(r, "%s: a path NODE_OPTIONS cannot carry unquoted", cjs);
+                return rs_fail(r, "%s: a path NODE_OPTIONS cannot carry unquoted", cjs);
             cleanup_free char *mjs = nr_xasprintf("%s/.pnp.loader.mjs", d);
             const char *old = env_get(r, "NODE_OPTIONS");
             cleanup_free char *opts = nr_xasprintf("--require %s%s%s%s%s", cjs, is_reg_file(r, mjs) ? " --experimental-loader file://" : "",
@@ -333,7 +314,7 @@ static bool is_docker_entrypoint(rs *r, const char *cmd)
 {
     char *path = NULL;
     if (strchr(cmd, '/'))
-        path = abs_path(r, cmd);
+        path = rs_abs_path(r, cmd);
     else {
         const char *p = env_get(r, "PATH");
         if (!p)
@@ -362,7 +343,7 @@ static bool is_docker_entrypoint(rs *r, const char *cmd)
         }
     }
     if (!path)
-        return fail(r, "%s: not found", cmd), false;
+        return rs_fail(r, "%s: not found", cmd), false;
     cleanup_free char *pth = path;
     cleanup_free char *text = NULL;
     size_t len;
@@ -392,7 +373,7 @@ static bool is_docker_entrypoint(rs *r, const char *cmd)
         k++;
     }
     if (!ok || k != NR_ARRAY_LEN(want))
-        return fail(r, "%s is not Docker's node entrypoint (a script of its own runs as given)", pth), false;
+        return rs_fail(r, "%s is not Docker's node entrypoint (a script of its own runs as given)", pth), false;
     return true;
 }
 
@@ -417,12 +398,12 @@ static int simple_command(rs *r, char **words, const bool *assign)
             *eq = '=';
         }
         if (!words[i])
-            return fail(r, "only assignments, no command");
+            return rs_fail(r, "only assignments, no command");
         if (!strcmp(words[i], "exec") || !strcmp(words[i], "env") || !strcmp(base(words[i]), "cross-env")) {
             bool is_env = strcmp(words[i], "exec") != 0;
             i++;
             if (words[i] && words[i][0] == '-')
-                return fail(r, "%s with options", words[i - 1]);
+                return rs_fail(r, "%s with options", words[i - 1]);
             /* env's and cross-env's assignments are words of their own: any NAME=value */
             for (; is_env && words[i] && strchr(words[i], '=') && words[i][0] != '='; i++) {
                 size_t k = 0;
@@ -451,7 +432,7 @@ static int shell_c(rs *r, const char *line, const char *what)
     char **words = sv_shell_split(line, &assign, &why);
     if (!words) {
         r->notable = r->notable || strstr(line, "node") || strstr(line, "npm") || strstr(line, "yarn");
-        return fail(r, "%s is not one simple command: it uses %s", what, why);
+        return rs_fail(r, "%s is not one simple command: it uses %s", what, why);
     }
     int rc = simple_command(r, words, assign);
     for (size_t i = 0; words[i]; i++)
@@ -459,164 +440,6 @@ static int shell_c(rs *r, const char *line, const char *what)
     free(words);
     free(assign);
     return rc;
-}
-
-/* npm workspaces (`npm start -w NAME`): NAME is a workspace's package name
- * or its path, relative to the app; the workspaces are the directories the
- * root package.json's "workspaces" patterns name.  Everything is read
- * beneath the app's directory (no `..`, absolute path or symlink leads out
- * of it); a workspace that cannot be found that way is not resolved. */
-
-/* "./a//b/" -> "a/b"; NULL for an absolute path, one with a `..` or the app itself. */
-static char *ws_norm(const char *p)
-{
-    if (p[0] == '/')
-        return NULL;
-    nr_buf b = {0};
-    for (const char *q = p; *q;) {
-        const char *e = strchrnul(q, '/');
-        size_t l = (size_t)(e - q);
-        if (l == 2 && q[0] == '.' && q[1] == '.') {
-            nr_buf_free(&b);
-            return NULL;
-        }
-        if (l && !(l == 1 && q[0] == '.')) {
-            if (b.len)
-                nr_buf_addstr(&b, "/");
-            nr_buf_add(&b, q, l);
-        }
-        q = *e ? e + 1 : e;
-    }
-    if (!b.len || b.len > 1024) {
-        nr_buf_free(&b);
-        return NULL;
-    }
-    nr_buf_add(&b, "", 1);
-    return b.data;
-}
-
-/* The "workspaces" patterns of the root package.json, normalized. */
-static int ws_patterns(rs *r, json_t *root, const char *pkg, vec *out)
-{
-    json_t *ws = json_object_get(root, "workspaces");
-    if (json_is_object(ws))
-        ws = json_object_get(ws, "packages");
-    if (!json_is_array(ws))
-        return fail(r, "%s has no \"workspaces\" list", pkg);
-    size_t i;
-    json_t *v;
-    json_array_foreach(ws, i, v) {
-        const char *p = json_string_value(v);
-        char *n = p && p[0] != '!' && i < 64 ? ws_norm(p) : NULL;
-        if (!n)
-            return fail(r, "%s: workspaces[%zu] is not a path inside the app", pkg, i);
-        if (strstr(n, "**")) {
-            free(n);
-            return fail(r, "%s: workspaces[%zu] uses **", pkg, i);
-        }
-        vec_push(out, n);
-        free(n);
-    }
-    return 0;
-}
-
-/* The directories pattern `rest` names under `prefix` (relative to the app), into `out`. */
-static void ws_expand(rs *r, const char *prefix, const char *rest, vec *out, int *budget)
-{
-    const char *e = strchrnul(rest, '/');
-    cleanup_free char *seg = nr_xasprintf("%.*s", (int)(e - rest), rest);
-    const char *next = *e ? e + 1 : NULL;
-    if (!strpbrk(seg, "*?[")) {
-        cleanup_free char *d = *prefix ? nr_xasprintf("%s/%s", prefix, seg) : nr_xstrdup(seg);
-        if (next)
-            ws_expand(r, d, next, out, budget);
-        else if (out->n < MAX_WORKSPACES)
-            vec_push(out, d);
-        return;
-    }
-    int fd = open_beneath(r, r->cwd, *prefix ? prefix : ".", O_RDONLY | O_DIRECTORY | O_NONBLOCK);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!dir) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(dir)) && --*budget > 0 && out->n < MAX_WORKSPACES) {
-        /* as npm's globbing: no dot directories unless asked for */
-        if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
-            fnmatch(seg, de->d_name, FNM_PERIOD) != 0)
-            continue;
-        cleanup_free char *d = *prefix ? nr_xasprintf("%s/%s", prefix, de->d_name) : nr_xstrdup(de->d_name);
-        if (next)
-            ws_expand(r, d, next, out, budget);
-        else
-            vec_push(out, d);
-    }
-    closedir(dir);
-}
-
-/* The package.json of workspace `dir` (relative to the app), parsed; NULL with r->why set. */
-static json_t *ws_package(rs *r, const char *dir, char **shown)
-{
-    cleanup_free char *rel = nr_xasprintf("%s/package.json", dir);
-    *shown = abs_path(r, rel);
-    cleanup_free char *text = NULL;
-    size_t len;
-    bool missing;
-    if (read_file_in(r, r->cwd, rel, *shown, PKG_MAX, &text, &len, &missing) < 0)
-        return NULL;
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        fail(r, "%s:%d:%d: not valid JSON", *shown, jerr.line, jerr.column);
-    else if (!json_is_object(root)) {
-        json_decref(root);
-        root = NULL;
-        fail(r, "%s: not a JSON object", *shown);
-    }
-    return root;
-}
-
-/* Find workspace `name` of the app whose package.json is `root`: its
- * directory relative to the app, or NULL with r->why set. */
-static char *ws_find(rs *r, json_t *root, const char *pkg, const char *name)
-{
-    vec pats = {0}, dirs = {0};
-    char *found = NULL;
-    int nfound = 0;
-    if (ws_patterns(r, root, pkg, &pats) < 0)
-        goto out;
-    int budget = 10000;
-    for (size_t i = 0; i < pats.n; i++)
-        ws_expand(r, "", pats.v[i], &dirs, &budget);
-    /* by package name first, as npm does */
-    for (size_t i = 0; i < dirs.n; i++) {
-        cleanup_free char *shown = NULL;
-        json_t *p = ws_package(r, dirs.v[i], &shown);
-        const char *n = p ? json_string_value(json_object_get(p, "name")) : NULL;
-        if (n && !strcmp(n, name) && nfound++ == 0)
-            found = nr_xstrdup(dirs.v[i]);
-        if (p)
-            json_decref(p);
-    }
-    if (nfound == 0) {
-        /* then by path: one the patterns name */
-        cleanup_free char *n = ws_norm(name);
-        for (size_t i = 0; n && i < pats.n && !found; i++)
-            if (fnmatch(pats.v[i], n, FNM_PATHNAME | FNM_PERIOD) == 0)
-                found = nr_xstrdup(n), nfound = 1;
-    }
-    if (nfound > 1) {
-        free(found);
-        found = NULL;
-        fail(r, "%s: more than one workspace is named \"%.64s\"", pkg, name);
-    } else if (!found)
-        fail(r, "%s: no workspace \"%.64s\" inside the app", pkg, name);
-out:
-    vec_free(&pats);
-    vec_free(&dirs);
-    return found;
 }
 
 /* npm/yarn/pnpm: the script and the arguments appended to it. */
@@ -627,22 +450,22 @@ static int package_script_in(rs *r, char *const *args, const char *workspace)
     const char *name = NULL, *cmd = NULL;
     bool is_npm = !strcmp(tool, "npm");
     if (!a[0])
-        return fail(r, "%s without a command", tool);
+        return rs_fail(r, "%s without a command", tool);
     if (a[0][0] == '-')
-        return fail(r, "%s option %s", tool, a[0]);
+        return rs_fail(r, "%s option %s", tool, a[0]);
     if (!strcmp(a[0], "start") || !strcmp(a[0], "test") || !strcmp(a[0], "stop")) {
         name = a[0], cmd = a[0];
         a++;
     } else if (!strcmp(a[0], "run") || !strcmp(a[0], "run-script") || (is_npm && (!strcmp(a[0], "rum") || !strcmp(a[0], "urn")))) {
         if (!a[1] || a[1][0] == '-')
-            return fail(r, "%s %s without a script name", tool, a[0]);
+            return rs_fail(r, "%s %s without a script name", tool, a[0]);
         name = a[1], cmd = "run-script";
         a += 2;
     } else if (!is_npm) {
         name = a[0], cmd = "run"; /* `yarn dev`, `pnpm dev`: a script of that name */
         a++;
     } else {
-        return fail(r, "npm %s is not a script", a[0]);
+        return rs_fail(r, "npm %s is not a script", a[0]);
     }
     /* arguments: after `--` anything; before it, options would be npm's own */
     vec extra = {0};
@@ -653,45 +476,45 @@ static int package_script_in(rs *r, char *const *args, const char *workspace)
             continue;
         }
         if (!dashdash && (*a)[0] == '-') {
-            vec_free(&extra);
-            return fail(r, "%s option %s", tool, *a);
+            rs_vec_free(&extra);
+            return rs_fail(r, "%s option %s", tool, *a);
         }
-        vec_push(&extra, *a);
+        rs_vec_push(&extra, *a);
     }
 
-    cleanup_free char *pkg = abs_path(r, "package.json");
+    cleanup_free char *pkg = rs_abs_path(r, "package.json");
     const char *init_cwd = r->cwd; /* where npm was started (a workspace's script runs in its directory) */
     cleanup_free char *text = NULL;
     size_t len;
     bool missing;
     if (read_file(r, pkg, PKG_MAX, &text, &len, &missing) < 0) {
-        vec_free(&extra);
+        rs_vec_free(&extra);
         return -1;
     }
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root || !json_is_object(root)) {
-        vec_free(&extra);
+        rs_vec_free(&extra);
         if (root)
             json_decref(root);
         else
-            return fail(r, "%s:%d:%d: not valid JSON", pkg, jerr.line, jerr.column);
-        return fail(r, "%s: not a JSON object", pkg);
+            return rs_fail(r, "%s:%d:%d: not valid JSON", pkg, jerr.line, jerr.column);
+        return rs_fail(r, "%s: not a JSON object", pkg);
     }
     if (workspace) {
         /* the workspace's package.json, and its directory where the script runs */
-        cleanup_free char *dir = ws_find(r, root, pkg, workspace);
+        cleanup_free char *dir = rs_ws_find(r, root, pkg, workspace);
         json_decref(root);
         root = NULL;
         cleanup_free char *shown = NULL;
         if (dir)
-            root = ws_package(r, dir, &shown);
+            root = rs_ws_package(r, dir, &shown);
         if (!root) {
-            vec_free(&extra);
+            rs_vec_free(&extra);
             return -1;
         }
         free(r->ws_cwd);
-        r->ws_cwd = abs_path(r, dir);
+        r->ws_cwd = rs_abs_path(r, dir);
         r->cwd = r->ws_cwd;
         free(pkg);
         pkg = nr_xstrdup(shown);
@@ -701,7 +524,7 @@ static int package_script_in(rs *r, char *const *args, const char *workspace)
     cleanup_free char *script = NULL;
     int rc = 0;
     if (s && !json_is_string(s))
-        rc = fail(r, "%s: scripts.%s is not a string", pkg, name);
+        rc = rs_fail(r, "%s: scripts.%s is not a string", pkg, name);
     else if (s)
         script = nr_xstrdup(json_string_value(s));
     else if (!strcmp(name, "start") && !strcmp(tool, "npm")) {
@@ -709,14 +532,14 @@ static int package_script_in(rs *r, char *const *args, const char *workspace)
         if (is_plain_file(r, "server.js") || is_command(r, "./server.js"))
             script = nr_xstrdup("node server.js");
         else
-            rc = fail(r, "%s has no start script and there is no server.js", pkg);
+            rc = rs_fail(r, "%s has no start script and there is no server.js", pkg);
     } else
-        rc = fail(r, "%s has no script \"%.64s\"", pkg, name);
+        rc = rs_fail(r, "%s has no script \"%.64s\"", pkg, name);
     /* npm and yarn run pre<name> and post<name> around it: not a plain node command */
     for (int k = 0; rc == 0 && k < 2 && strcmp(tool, "pnpm"); k++) {
         cleanup_free char *hook = nr_xasprintf("%s%s", k ? "post" : "pre", name);
         if (json_is_object(scripts) && json_object_get(scripts, hook))
-            rc = fail(r, "%s has a \"%.64s\" script, which %s runs too", pkg, hook, tool);
+            rc = rs_fail(r, "%s has a \"%.64s\" script, which %s runs too", pkg, hook, tool);
     }
     if (rc == 0) {
         json_t *pn = json_object_get(root, "name"), *pv = json_object_get(root, "version");
@@ -760,8 +583,8 @@ static int package_script_in(rs *r, char *const *args, const char *workspace)
     }
     json_decref(root);
     for (size_t i = 0; rc == 0 && i < extra.n; i++)
-        vec_push(&r->cur, extra.v[i]);
-    vec_free(&extra);
+        rs_vec_push(&r->cur, extra.v[i]);
+    rs_vec_free(&extra);
     return rc;
 }
 
@@ -779,24 +602,24 @@ static int package_script(rs *r)
         dashdash = dashdash || !strcmp(*a, "--");
         if (is_npm && !dashdash && (!strcmp(*a, "-w") || !strcmp(*a, "--workspace"))) {
             if (!a[1] || !a[1][0] || a[1][0] == '-')
-                rc = fail(r, "npm %s without a workspace name", *a);
+                rc = rs_fail(r, "npm %s without a workspace name", *a);
             w = *++a;
         } else if (is_npm && !dashdash && !strncmp(*a, "--workspace=", 12)) {
             w = *a + 12;
             if (!*w)
-                rc = fail(r, "npm --workspace= without a workspace name");
+                rc = rs_fail(r, "npm --workspace= without a workspace name");
         } else {
-            vec_push(&args, *a);
+            rs_vec_push(&args, *a);
         }
         if (w && rc == 0 && workspace)
-            rc = fail(r, "npm with more than one workspace");
+            rc = rs_fail(r, "npm with more than one workspace");
         if (w)
             workspace = w;
     }
     static char *const none[] = {NULL};
     if (rc == 0)
         rc = package_script_in(r, args.v ? args.v : none, workspace);
-    vec_free(&args);
+    rs_vec_free(&args);
     return rc;
 }
 
@@ -818,18 +641,18 @@ static int step(rs *r)
             if (!tini && (!strcmp(v[i], "-c") || !strcmp(v[i], "--single-child") || !strcmp(v[i], "-v") ||
                           !strcmp(v[i], "--verbose")))
                 continue;
-            return fail(r, "%s option %s", b, v[i]);
+            return rs_fail(r, "%s option %s", b, v[i]);
         }
         if (v[i] && !strcmp(v[i], "--"))
             i++;
         if (!v[i])
-            return fail(r, "%s without a command", b);
+            return rs_fail(r, "%s without a command", b);
         vec_set(&r->cur, v + i);
         return 0;
     }
     if (!strcmp(b, "sh") || !strcmp(b, "bash") || !strcmp(b, "dash") || !strcmp(b, "ash")) {
         if (!v[1] || strcmp(v[1], "-c") || !v[2])
-            return fail(r, "%s runs a script, not a command line", b);
+            return rs_fail(r, "%s runs a script, not a command line", b);
         cleanup_free char *line = nr_xstrdup(v[2]);
         return shell_c(r, line, "the shell command");
     }
@@ -838,14 +661,14 @@ static int step(rs *r)
         if (!is_docker_entrypoint(r, v[0]))
             return -1;
         if (!v[1])
-            return fail(r, "docker-entrypoint.sh without a command");
+            return rs_fail(r, "docker-entrypoint.sh without a command");
         /* as the script does: node "$@" when $1 is an option, no command, or a plain file */
         if (v[1][0] == '-' || !is_command(r, v[1]) || is_plain_file(r, v[1])) {
             vec n = {0};
-            vec_push(&n, "node");
+            rs_vec_push(&n, "node");
             for (size_t i = 1; v[i]; i++)
-                vec_push(&n, v[i]);
-            vec_free(&r->cur);
+                rs_vec_push(&n, v[i]);
+            rs_vec_free(&r->cur);
             r->cur = n;
         } else {
             vec_set(&r->cur, v + 1);
@@ -856,7 +679,7 @@ static int step(rs *r)
         r->notable = true;
         return package_script(r);
     }
-    return fail(r, "%s is not a node command", b);
+    return rs_fail(r, "%s is not a node command", b);
 }
 
 static char *printable(const char *s)
@@ -881,7 +704,7 @@ void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid
     for (; steps < MAX_STEPS && (rc = step(&r)) == 0; steps++)
         chain_add(&r, r.cur.v);
     if (rc == 0)
-        fail(&r, "more than %d wrappers", MAX_STEPS);
+        rs_fail(&r, "more than %d wrappers", MAX_STEPS);
     nr_buf_add(&r.chain, "", 1);
     if (rc == 1) {
         out->node = true;
@@ -893,8 +716,8 @@ void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid
         out->cwd = r.ws_cwd;
         r.ws_cwd = NULL;
     } else {
-        vec_free(&r.cur);
-        vec_free(&r.env);
+        rs_vec_free(&r.cur);
+        rs_vec_free(&r.env);
         vec_set(&r.cur, argv);
         out->argv = r.cur.v;
         out->env = nr_xcalloc(1, sizeof(char *));

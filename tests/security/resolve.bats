@@ -231,6 +231,9 @@ ws_mode() {
         ws_mode "$d" "$o" npm start -w other
         [[ "$mode" == "mode: single (/app/package.json: workspaces[0] "* ]]
     done
+    printf '{"workspaces":[%s"x"]}\n' "$(printf '"p%d",' $(seq 1 64))" >"$d/package.json"
+    ws_mode "$d" "$o" npm start -w other
+    [ "$mode" = 'mode: single (/app/package.json: more than 64 workspaces patterns)' ]
     # the patterns' directory itself a link out
     ln -s /other "$d/out"
     printf '{"workspaces":["out/*", "out"]}\n' >"$d/package.json"
