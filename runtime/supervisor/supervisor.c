@@ -247,6 +247,10 @@ static void choose_mode(sv_state *s)
     if (r.node) {
         s->argv = r.argv;
         s->envp = r.env[0] ? merge_env(base, r.env) : base;
+        if (r.cwd) {
+            s->cwd = r.cwd;
+            r.cwd = NULL;
+        }
         r.argv = NULL;
     } else {
         s->argv = cfg->argv;

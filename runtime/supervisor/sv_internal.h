@@ -202,6 +202,7 @@ typedef struct sv_state {
     char *agent_path;
     char **argv;            /* what the workers run: cfg->argv, or what it resolved to */
     char **envp;            /* their environment: cfg->envp (or ours) plus what the resolution adds */
+    char *cwd;              /* their directory: cfg->cwd, or the npm workspace's it resolved to */
     char *mode_reason;      /* "npm start -> node server.js", "start script ...: uses '&&'" */
     bool mode_notable;      /* say it in the log too */
     bool node_eval;         /* `node -e|-p`: the agent connects the channel when needed */
@@ -287,6 +288,7 @@ typedef struct sv_resolved {
     bool notable;  /* resolved through a wrapper, or a node app's wrapper that could not be:
                     * worth a line in the log (a plain command gets none) */
     char *reason;  /* printable ASCII */
+    char *cwd;     /* where it runs when not the configured directory (an npm workspace's), or NULL */
 } sv_resolved;
 void sv_resolve(char *const *argv, char *const *envp, const char *cwd, uid_t uid, gid_t gid, sv_resolved *out);
 void sv_resolved_free(sv_resolved *r);

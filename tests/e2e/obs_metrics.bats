@@ -170,3 +170,43 @@ PY
     [ "$((le5 - le25))" = 2 ]
     [ "$le5" = "$all" ]
 }
+
+@test "--metrics: requests whose client closes the connection before the response ends leave the in-flight count, once" {
+    PORT=$(sv_free_port)
+    MPORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 --metrics "127.0.0.1:$MPORT" -- node "$APPS/obs.js"
+    sv_wait_http "$PORT"
+    # three connections: one slow request, two pipelined behind a slow one,
+    # and one the app answers only after its client has gone (/late); the
+    # client holds them until the test has seen the 4 in flight, then closes
+    python3 - "$PORT" "$SV_DIR/close" >"$SV_DIR/client.out" 2>&1 <<'PY' &
+import os, socket, sys, time
+port, flag = int(sys.argv[1]), sys.argv[2]
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+conns[0].sendall(b"GET /slow/600000 HTTP/1.1\r\nHost: x\r\n\r\n")
+conns[1].sendall(b"GET /slow/600000 HTTP/1.1\r\nHost: x\r\n\r\nGET /status/202 HTTP/1.1\r\nHost: x\r\n\r\n")
+conns[2].sendall(b"GET /late/c HTTP/1.1\r\nHost: x\r\n\r\n")
+for _ in range(600):
+    if os.path.exists(flag):
+        break
+    time.sleep(0.05)
+for c in conns:
+    c.close()
+PY
+    CLIENT=$!
+    sv_wait '[ "$(obs_sum "$(obs_scrape "$MPORT")" http_requests_in_flight)" = 4 ]'
+    touch "$SV_DIR/close"
+    wait "$CLIENT"
+    sv_wait "grep -q 'late end c' '$SV_LOGS/container.log'"
+    # a request after all that: once it is counted, its batch is after the closes
+    curl -sf "http://127.0.0.1:$PORT/status/204" >/dev/null
+    sv_wait '[ "$(obs_sum "$(obs_scrape "$MPORT")" http_requests_total ".labels.code == \"204\"")" = 1 ]'
+    out=$(obs_scrape "$MPORT")
+    echo "in flight: $(obs_sum "$out" http_requests_in_flight)"
+    [ "$(obs_sum "$out" http_requests_in_flight)" = 0 ]
+    [ "$(sv_stats | jq '.workers[0].state')" = '"up"' ]
+    # and stays 0 (a late detach of an aborted response is not counted again)
+    curl -sf "http://127.0.0.1:$PORT/status/205" >/dev/null
+    sv_wait '[ "$(obs_sum "$(obs_scrape "$MPORT")" http_requests_total ".labels.code == \"205\"")" = 1 ]'
+    [ "$(obs_sum "$(obs_scrape "$MPORT")" http_requests_in_flight)" = 0 ]
+}

@@ -110,6 +110,45 @@ once() {
     [[ "$mode" == 'mode: single ('*'/package.json has no start script and there is no server.js)' ]]
 }
 
+@test "npm workspaces: npm start -w NAME (by package name or path, -w/--workspace/--workspace=) runs the workspace's start script in its directory" {
+    local mono=$BATS_TEST_TMPDIR/mono
+    mkdir -p "$mono/packages/api" "$mono/packages/web" "$mono/tools"
+    echo '{"name": "mono", "private": true, "workspaces": ["packages/*"], "scripts": {"start": "node root.js"}}' >"$mono/package.json"
+    echo '{"name": "@mono/api", "version": "2.0.0", "scripts": {"start": "node server.js --api", "serve": "MODE=ws node server.js"}}' \
+        >"$mono/packages/api/package.json"
+    echo '{"name": "web", "scripts": {"start": "node server.js --web"}}' >"$mono/packages/web/package.json"
+    cp "$APP/server.js" "$mono/packages/api/"
+    cp "$APP/server.js" "$mono/packages/web/"
+    APP=$mono once npm start -w @mono/api
+    [ "$status" -eq 0 ]
+    [ "$mode" = 'mode: cluster (npm start -w @mono/api -> node server.js --api)' ]
+    [ "$(echo "$output" | jq -r .worker)" = true ]
+    [ "$(echo "$output" | jq -c .args)" = '["--api"]' ]
+    [ "$(echo "$output" | jq -r .name)" = @mono/api ]
+    [ "$(echo "$output" | jq -r .version)" = 2.0.0 ]
+    [ "$(echo "$output" | jq -r .pkg)" = "$mono/packages/api/package.json" ]
+    [ "$(echo "$output" | jq -r .init_cwd)" = "$mono" ]
+    [ "$(echo "$output" | jq -r .path0)" = "$mono/packages/api/node_modules/.bin" ]
+    APP=$mono once npm start --workspace=web -- --more
+    [ "$mode" = 'mode: cluster (npm start --workspace=web -- --more -> node server.js --web --more)' ]
+    [ "$(echo "$output" | jq -c .args)" = '["--web","--more"]' ]
+    APP=$mono once npm run start --workspace packages/web
+    [ "$(echo "$output" | jq -r .name)" = web ]
+    [ "$(echo "$output" | jq -r .worker)" = true ]
+    APP=$mono once npm -w ./packages/api/ run serve
+    [ "$(echo "$output" | jq -r .mode)" = ws ]
+    [ "$(echo "$output" | jq -r .ev)" = serve ]
+    # not a workspace, several, or all of them: one process, and why
+    APP=$mono once npm start -w nope
+    [[ "$mode" == "mode: single ($mono/package.json: no workspace \"nope\" inside the app)" ]]
+    APP=$mono once npm start -w tools
+    [[ "$mode" == "mode: single ($mono/package.json: no workspace \"tools\" inside the app)" ]]
+    APP=$mono once npm start -w web -w @mono/api
+    [ "$mode" = 'mode: single (npm with more than one workspace)' ]
+    APP=$mono once npm start --workspaces
+    [ "$mode" = 'mode: single (npm option --workspaces)' ]
+}
+
 @test "yarn 2+ Plug'n'Play: yarn start loads the project's .pnp.cjs (and ESM loader) through NODE_OPTIONS, as yarn does" {
     local p=$BATS_TEST_TMPDIR/pnp
     mkdir -p "$p/packages/api/src"

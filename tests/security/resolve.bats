@@ -166,3 +166,83 @@ mode_with() {
     run_ep
     [ "$mode" = "mode: single (/ep/docker-entrypoint.sh: a link that leaves the container)" ]
 }
+
+# `npm start -w NAME` with app dir $1 at /app and dir $2 (holding a package.json
+# that would resolve to node with OUTMARK) at /other, both of the container
+ws_mode() {
+    local dir=$1 other=$2 id i
+    shift 2
+    id=$(rt_run -d -v "$dir:/app" -v "$other:/other" rs:1 "$@")
+    mode=
+    for i in $(seq 100); do
+        mode=$("$NRUN" logs "$id" 2>&1 | grep '^mode: ' || true)
+        [ -n "$mode" ] && break
+        sleep 0.1
+    done
+    echo "$* => $mode"
+    "$NRUN" rm -f "$id" >/dev/null
+    [ -n "$mode" ]
+    [[ "$mode" != *HOSTMARK* && "$mode" != *OUTMARK* && "$mode" != *cluster* ]]
+}
+
+@test "npm workspaces: names and paths with .., absolute, through symlinks out of the app (to the container or the host), hostile patterns: nothing read outside the app" {
+    d=$BATS_TEST_TMPDIR/mono && o=$BATS_TEST_TMPDIR/other
+    mkdir -p "$d/packages/ok" "$o/x"
+    printf '{"name":"other","scripts":{"start":"node -e 0 OUTMARK"}}\n' >"$o/package.json"
+    cp "$o/package.json" "$o/x/package.json"
+    printf '{"workspaces":["packages/*"]}\n' >"$d/package.json"
+    printf '{"name":"ok","scripts":{"start":"node -e 0"}}\n' >"$d/packages/ok/package.json"
+    # control: a workspace inside the app resolves
+    id=$(rt_run -d -v "$d:/app" -v "$o:/other" rs:1 npm start -w ok)
+    for i in $(seq 100); do
+        mode=$("$NRUN" logs "$id" 2>&1 | grep '^mode: ' || true)
+        [ -n "$mode" ] && break
+        sleep 0.1
+    done
+    "$NRUN" rm -f "$id" >/dev/null
+    [ "$mode" = "mode: cluster (npm start -w ok -> node -e 0)" ]
+    # paths that leave the app
+    for w in ../other /other /app/../other packages/../../other "$BATS_FILE_TMPDIR/hostonly" ..; do
+        ws_mode "$d" "$o" npm start -w "$w"
+        [[ "$mode" == "mode: single (/app/package.json: no workspace \""*"\" inside the app)" ]]
+    done
+    # workspace directories that are links out: to the container's /other, up through .., to a host path
+    ln -s /other "$d/packages/abs"
+    ln -s ../../other "$d/packages/rel"
+    ln -s "$BATS_FILE_TMPDIR/hostonly" "$d/packages/host"
+    for w in abs rel host; do
+        ws_mode "$d" "$o" npm start --workspace "packages/$w"
+        [ "$mode" = "mode: single (/app/packages/$w/package.json: a link or path that leaves the app's directory)" ]
+    done
+    # by name: the linked directories are not searched (the name "other" is only outside)
+    ws_mode "$d" "$o" npm start -w other
+    [ "$mode" = 'mode: single (/app/package.json: no workspace "other" inside the app)' ]
+    # a workspace's package.json that is a link out, a FIFO
+    mkdir -p "$d/packages/lnk" "$d/packages/fifo"
+    ln -s /other/package.json "$d/packages/lnk/package.json"
+    mkfifo "$d/packages/fifo/package.json"
+    ws_mode "$d" "$o" npm start -w packages/lnk
+    [ "$mode" = "mode: single (/app/packages/lnk/package.json: a link or path that leaves the app's directory)" ]
+    ws_mode "$d" "$o" npm start -w packages/fifo
+    [ "$mode" = "mode: single (/app/packages/fifo/package.json: not a regular file)" ]
+    # hostile patterns in the root package.json
+    for p in '"../*"' '"/other"' '"**"' '"packages/**/x"' '"!packages/ok"' '7'; do
+        printf '{"workspaces":[%s]}\n' "$p" >"$d/package.json"
+        ws_mode "$d" "$o" npm start -w other
+        [[ "$mode" == "mode: single (/app/package.json: workspaces[0] "* ]]
+    done
+    printf '{"workspaces":[%s"x"]}\n' "$(printf '"p%d",' $(seq 1 64))" >"$d/package.json"
+    ws_mode "$d" "$o" npm start -w other
+    [ "$mode" = 'mode: single (/app/package.json: more than 64 workspaces patterns)' ]
+    # the patterns' directory itself a link out
+    ln -s /other "$d/out"
+    printf '{"workspaces":["out/*", "out"]}\n' >"$d/package.json"
+    ws_mode "$d" "$o" npm start -w other
+    [ "$mode" = 'mode: single (/app/package.json: no workspace "other" inside the app)' ]
+    ws_mode "$d" "$o" npm start -w out/x
+    [ "$mode" = "mode: single (/app/out/x/package.json: a link or path that leaves the app's directory)" ]
+    # no workspaces list, a name with control characters
+    printf '{"name":"mono"}\n' >"$d/package.json"
+    ws_mode "$d" "$o" npm start -w "$(printf 'a\nb\033c')"
+    [ "$mode" = 'mode: single (/app/package.json has no "workspaces" list)' ]
+}
