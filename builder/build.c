@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -368,10 +370,29 @@ static void state_free(bld_state *b)
     free(b->cache_dir);
 }
 
+volatile sig_atomic_t bld_stop_sig;
+
+static void on_stop(int sig)
+{
+    bld_stop_sig = sig;
+}
+
+int bld_interrupted(nr_err *err)
+{
+    return nr_err_set(err, "interrupted (%s)", strsignal(bld_stop_sig ? bld_stop_sig : rt_stop_forwarded));
+}
+
 int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
 {
     bld_state b = {.s = s, .o = o};
     memset(res, 0, sizeof *res);
+    /* a stop ends the build through its error path (bld_stop_sig) */
+    static const int stops[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa = {.sa_handler = on_stop}, old_sa[NR_ARRAY_LEN(stops)];
+    sigemptyset(&sa.sa_mask);
+    bld_stop_sig = 0;
+    for (size_t i = 0; i < NR_ARRAY_LEN(stops); i++)
+        sigaction(stops[i], &sa, &old_sa[i]);
     b.build_arg_used = nr_xcalloc(o->n_build_args + 1, sizeof *b.build_arg_used);
     b.cache_dir = nr_xasprintf("%s/cache/build", img_store_root(s));
     bld_secrets_sweep(&b);
@@ -422,5 +443,7 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
         bld_ctx_save(b.ctx, &e); /* best effort: only costs re-hashing */
     }
     state_free(&b);
+    for (size_t i = 0; i < NR_ARRAY_LEN(stops); i++)
+        sigaction(stops[i], &old_sa[i], NULL);
     return rc;
 }

@@ -5,6 +5,7 @@
 #define BLD_BUILD_INT_H
 
 #include <jansson.h>
+#include <signal.h>
 
 #include "builder/archive.h"
 #include "builder/build.h"
@@ -204,5 +205,13 @@ bool bld_cache_get(bld_state *b, const char *key, img_layer_desc *out);
  * records this build's jobs wrote)? */
 bool bld_cache_usable(const bld_state *b, const char *path);
 void bld_cache_put(bld_state *b, const char *key, const img_layer_desc *l);
+
+/* A stop (SIGINT, SIGTERM, SIGHUP) asked of this build: set by the handler
+ * bld_build installs (a job of --jobs inherits it), acted on between steps
+ * and before a RUN starts; during a RUN the runtime forwards it to the step
+ * (rt_stop_forwarded).  Either way the build fails "interrupted" through
+ * its error path, which removes its step containers and tags nothing. */
+extern volatile sig_atomic_t bld_stop_sig;
+int bld_interrupted(nr_err *err);
 
 #endif

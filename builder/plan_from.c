@@ -417,6 +417,8 @@ int bld_plan(bld_state *b, nr_err *err)
         const bld_instr *in = &b->f.ins[i];
         bld_stage *st = b->n_stages ? &b->stages[b->n_stages - 1] : NULL;
         size_t layers_before = st ? st->n_layers : 0;
+        if (bld_stop_sig)
+            return bld_interrupted(err);
         if (in->kind == BLD_FROM && b->n_stages == b->target + 1)
             break; /* the stages after the target are not built */
         if (in->kind == BLD_FROM && !b->stage_needed[b->n_stages]) {

@@ -713,6 +713,10 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         goto out;
     rt_run_params rp = {0};
     rt_stop_forwarded = 0;
+    if (bld_stop_sig) { /* came while the step's container was made */
+        bld_interrupted(err);
+        goto out;
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int code = rt_run_foreground(img_store_root(b->s), cr.id, &rp, err);
@@ -732,9 +736,10 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         nr_err_wrap(err, "%s", c.text);
         goto out;
     }
-    if (rt_stop_forwarded) {
+    if (rt_stop_forwarded || bld_stop_sig) {
         /* we were asked to stop: the step is cut short, whatever its code */
-        nr_err_set(err, "%s: interrupted (%s)", c.text, strsignal(rt_stop_forwarded));
+        bld_interrupted(err);
+        nr_err_wrap(err, "%s", c.text);
         goto out;
     }
     if (code != 0) {

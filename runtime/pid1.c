@@ -166,16 +166,29 @@ int rt_wait_forward(pid_t pid)
     return rt_wait_forward_tick(pid, NULL, NULL);
 }
 
+/* Give back the handlers (and mask) a caller had before block_all: a caller
+ * with its own (nbuild's stop flag) keeps it over a step it waited for. */
+static void give_back(const sigset_t *set, const sigset_t *old, const struct sigaction *acts)
+{
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGCHLD && sigismember(set, s) == 1)
+            sigaction(s, &acts[s], NULL);
+    sigprocmask(SIG_SETMASK, old, NULL);
+}
+
 int rt_wait_forward_tick(pid_t pid, void (*tick)(void *), void *arg)
 {
+    static struct sigaction acts[NSIG];
+    for (int s = 1; s < NSIG; s++)
+        sigaction(s, NULL, &acts[s]);
     sigset_t set, old;
     block_all(&set, &old, false);
     int code, st0;
     if (waitpid(pid, &st0, WNOHANG) == pid) {
-        restore_signals(&set, &old);
+        give_back(&set, &old, acts);
         return code_of(st0);
     }
     code = forward_until_exit(&set, pid, false, tick, arg);
-    restore_signals(&set, &old);
+    give_back(&set, &old, acts);
     return code;
 }

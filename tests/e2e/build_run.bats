@@ -559,3 +559,43 @@ EOF2
     run rt_run --rm al:1 cat /a /b
     [ "$output" = "$(printf 'inside\ninside')" ]
 }
+
+@test "a stop at any moment of a build leaves no step container behind (SIGTERM or ^C between and during steps)" {
+    # many short steps: a signal lands while a step's container is being
+    # made, runs, or is being removed, as often as between steps
+    # (with --jobs 2 the stages run in jobs that nbuild stops with SIGTERM;
+    # COPY --from keeps the steps' containers to read until the build ends)
+    {
+        echo 'ARG T'
+        for st in a b; do
+            echo "FROM rbase:1 AS $st"
+            echo 'ARG T'
+            for i in $(seq 1 15); do echo "RUN echo $i-\$T >/s$i"; done
+        done
+        printf 'FROM rbase:1\nCOPY --from=a /s1 /a\nCOPY --from=b /s1 /b\n'
+    } >"$CTX/Nodefile"
+    for n in $(seq 1 16); do
+        sig=TERM
+        [ $((n % 3)) = 0 ] && sig=INT
+        jobs=--jobs=2
+        [ $((n % 2)) = 0 ] && jobs=--jobs=1
+        "$NBUILD" $jobs --no-cache --build-arg T="$n" -q -t stopme:1 "$CTX" >"$BATS_FILE_TMPDIR/stop.out" 2>&1 &
+        pid=$!
+        sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+        kill -"$sig" "$pid" 2>/dev/null || true
+        st=0
+        wait "$pid" || st=$?
+        left=$(ls "$NRUN_ROOT/containers" 2>/dev/null | grep -v '^\.' || true)
+        [ -z "$left" ] || { echo "round $n (SIG$sig $jobs): left $left"; cat "$BATS_FILE_TMPDIR/stop.out"; false; }
+        # stopped: it says so and tags nothing; or it had finished already, or
+        # the signal came before the build began (killed by it, nothing said)
+        if [ "$st" != 0 ] && [ -s "$BATS_FILE_TMPDIR/stop.out" ]; then
+            grep -q "interrupted" "$BATS_FILE_TMPDIR/stop.out" || { cat "$BATS_FILE_TMPDIR/stop.out"; false; }
+            [ -z "$(manifest_of stopme:1)" ]
+        elif [ "$st" != 0 ]; then
+            [ "$st" = $((128 + $(kill -l "$sig"))) ]
+        fi
+        "$NRUN" rmi stopme:1 >/dev/null 2>&1 || true
+    done
+    ! grep -qF " $NRUN_ROOT/" /proc/mounts || false
+}
