@@ -141,19 +141,10 @@ int nr_cmd_attach(int argc, char **argv, nr_global *g)
     bool tty = isatty(0);
     struct termios saved;
     bool raw = false;
-    if (tty && !no_stdin && tcgetattr(0, &saved) == 0) {
-        struct termios t = saved;
-        cfmakeraw(&t);
-        raw = tcsetattr(0, TCSANOW, &t) == 0;
-    }
+    if (tty && !no_stdin)
+        raw = rt_tty_raw(&saved);
     send_winsize(s);
-    sigset_t set;
-    sigemptyset(&set);
-    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-    for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
-        sigaddset(&set, sigs[i]);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    cleanup_close int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    cleanup_close int sfd = rt_tty_signalfd();
     char buf[8192], held[16];
     int nheld = 0, rc = -1;
     bool in_open = !no_stdin;

@@ -297,6 +297,12 @@ int rt_recv_fd(int sock);
  * the slave (our controlling terminal now) returned.  Needs setsid() first. */
 int rt_pty_open_slave(int console_sock, nr_err *err);
 void rt_tty_relay(int master, pid_t pid);
+/* The relay's pieces, shared with `nrun attach`.  Our terminal (fd 0) in raw
+ * mode: true when done, then *saved is what to restore.  A signalfd for the
+ * signals a relay handles (those it forwards, and SIGWINCH), blocked first. */
+struct termios;
+bool rt_tty_raw(struct termios *saved);
+int rt_tty_signalfd(void);
 /* attach.c: a detached -t container's pty, served on containers/<id>/attach.sock
  * (0600, SO_PEERCRED-checked) until the app closes it; see attach.c for the bytes. */
 char *rt_attach_path(const char *store_root, const char *id);

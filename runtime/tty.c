@@ -89,24 +89,34 @@ static void eof_to_pty(int master, char last)
     nr_write_all(master, eof, last == '\n' ? 1 : 2);
 }
 
-void rt_tty_relay(int master, pid_t pid)
+bool rt_tty_raw(struct termios *saved)
 {
-    struct termios saved;
-    bool raw = false;
-    if (isatty(0) && tcgetattr(0, &saved) == 0) {
-        struct termios t = saved;
-        cfmakeraw(&t);
-        raw = tcsetattr(0, TCSANOW, &t) == 0;
-    }
-    struct winsize ws;
-    if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0)
-        ioctl(master, TIOCSWINSZ, &ws);
+    if (tcgetattr(0, saved) < 0)
+        return false;
+    struct termios t = *saved;
+    cfmakeraw(&t);
+    return tcsetattr(0, TCSANOW, &t) == 0;
+}
+
+int rt_tty_signalfd(void)
+{
     sigset_t set;
     sigemptyset(&set);
     static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
     for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
         sigaddset(&set, sigs[i]);
-    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+void rt_tty_relay(int master, pid_t pid)
+{
+    struct termios saved;
+    bool raw = isatty(0) && rt_tty_raw(&saved);
+    struct winsize ws;
+    if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0)
+        ioctl(master, TIOCSWINSZ, &ws);
+    int sfd = rt_tty_signalfd();
     char buf[8192], last = '\n';
     bool in_open = true;
     for (;;) {
