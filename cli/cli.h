@@ -123,6 +123,13 @@ int nr_run_flags_check(int argc, char **argv, nr_global *g);
 /* Complete or revert the deploys a killed nrun left (cli/deploy.c). */
 void nr_deploy_recover(nr_global *g);
 
+/* The front of a command group (`nrun image ls`): with no
+ * subcommand, `help` on stderr and *code a usage exit; with -h/--help, on
+ * stdout and *code 0; NULL then.  Else the subcommand, argv[1] now reading
+ * "<group> <sub>" (kept in label) so that its messages say "nrun image ls: ...". */
+const char *nr_group_sub(int argc, char **argv, const char *group, const char *help, char *label, size_t labellen,
+                         int *code);
+
 /* Print "prog: <msg>" and return NR_EXIT_USAGE. */
 int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same with another exit code (`nrun run` refuses with docker's 125). */
