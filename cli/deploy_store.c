@@ -314,13 +314,8 @@ void nr_deploy_recover(nr_global *g)
     DIR *dir = opendir(d);
     if (!dir)
         return;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        size_t l = strlen(e->d_name);
-        if (l <= 8 || strcmp(e->d_name + l - 8, ".journal"))
-            continue;
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(l - 8), e->d_name);
+    char name[256];
+    while (nr_readdir_suffix(dir, ".journal", name, sizeof name)) {
         if (!nr_dep_name_ok(name))
             continue;
         nr_err err = {0};

@@ -141,14 +141,9 @@ static int export_blobs(img_store *s, const img_image *img, blob_list *l, nr_err
 
 static bool dir_is_empty(int dfd)
 {
-    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    DIR *d = nr_opendir_fd(dfd);
+    if (!d)
         return false;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return false;
-    }
     struct dirent *de;
     bool empty = true;
     while (empty && (de = readdir(d)))

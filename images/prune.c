@@ -286,14 +286,8 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, bool
     }
     if (!blobs)
         goto layers;
-    int fd = openat(s->blobs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
-        goto out;
-    }
-    dir = fdopendir(fd);
+    dir = nr_opendir_fd(s->blobs_fd);
     if (!dir) {
-        close(fd);
         nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
         goto out;
     }

@@ -222,20 +222,7 @@ static bool pid_json_alive(const json_t *rec, const char *pk, const char *sk)
 {
     json_int_t pid = json_integer_value(json_object_get(rec, pk));
     json_int_t st = json_integer_value(json_object_get(rec, sk));
-    if (pid <= 0 || !rt_pid_alive((pid_t)pid, (unsigned long long)st))
-        return false;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = 0;
-    const char *rp = strrchr(buf, ')');
-    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+    return pid > 0 && rt_pid_alive((pid_t)pid, (unsigned long long)st); /* which sees zombies as dead */
 }
 
 /* The container's namespace, pinned by a bind mount of it at
@@ -331,19 +318,13 @@ int rt_net_lock(const char *root, int *dfd, int *adfd, int *lk, nr_err *err)
 
 void rt_net_gc_locked(int adfd)
 {
-    cleanup_close int d2 = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = d2 >= 0 ? fdopendir(steal_fd(&d2)) : NULL;
+    DIR *d = nr_opendir_fd(adfd);
     if (!d)
         return;
-    struct dirent *e;
     char **stale = NULL;
     size_t n = 0;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 6 || strcmp(e->d_name + l - 5, ".json"))
-            continue;
-        char id[80];
-        snprintf(id, sizeof id, "%.*s", (int)(l - 5), e->d_name);
+    char id[80];
+    while (nr_readdir_suffix(d, ".json", id, sizeof id)) {
         if (!rt_net_id_plain(id))
             continue;
         json_t *rec = rt_net_record_read(adfd, id);
