@@ -223,7 +223,7 @@ static json_t *users_of(int adfd, const char *name)
         json_t *a;
         json_array_foreach(json_object_get(rec, "attachments"), i, a)
         {
-            const char *n = json_string_value(json_object_get(json_object_get(a, "conflist"), "name"));
+            const char *n = rt_net_attachment_network(a);
             if (!n || strcmp(n, name))
                 continue;
             char ip[64] = "";
