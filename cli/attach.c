@@ -119,7 +119,7 @@ int nr_cmd_attach(int argc, char **argv, nr_global *g)
     nr_err err = {0};
     char id[65];
     rt_state st;
-    if (rt_container_find(g->root, argv[optind], id, &err) < 0 || rt_state_read(g->root, id, &st, &err) < 0)
+    if (rt_container_state(g->root, argv[optind], id, &st, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     bool running = !strcmp(rt_state_live_status(&st), "running");
     rt_state_free(&st);

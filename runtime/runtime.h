@@ -337,6 +337,8 @@ bool rt_pid_alive(pid_t pid, unsigned long long start_time);
 unsigned long long rt_pid_start_time(pid_t pid);
 /* Resolve a name, full id or unique id prefix to the full id. */
 int rt_container_find(const char *store_root, const char *ref, char id[65], nr_err *err);
+/* rt_container_find, then its state (rt_state_free it). */
+int rt_container_state(const char *store_root, const char *ref, char id[65], rt_state *st, nr_err *err);
 /* List ids of every container. */
 int rt_container_list(const char *store_root, char ***ids, size_t *n, nr_err *err);
 char *rt_ctr_dir(const char *store_root, const char *id);
