@@ -108,6 +108,14 @@ char *nr_format_header(const char *tmpl, const char *const *names);
 /* Tab-separated lines as aligned columns. */
 void nr_table_print(char **lines, size_t n, FILE *f);
 
+/* docker's --filter KEY=VALUE of the listing commands (ps, events): the same
+ * key twice is either, different keys must all match, and so must every
+ * label= (cli/format.c).  one(f, ctx) judges a single filter. */
+typedef struct nr_filter {
+    char *key, *value;
+} nr_filter;
+bool nr_filters_match(const nr_filter *fs, size_t n, bool (*one)(const nr_filter *f, void *ctx), void *ctx);
+
 /* The run flags of a container that `nrun start` needs again (its restart
  * policy), as run/create saved them (cli/run.c). */
 struct rt_run_params;
