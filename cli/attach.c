@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -149,32 +148,24 @@ int nr_cmd_attach(int argc, char **argv, nr_global *g)
     int nheld = 0, rc = -1;
     bool in_open = !no_stdin;
     while (rc < 0) {
-        struct pollfd p[3] = {{.fd = s, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN},
-                              {.fd = sfd, .events = POLLIN}};
-        if (poll(p, 3, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        struct pollfd p[3];
+        int sig = rt_tty_wait(p, s, in_open, sfd);
+        if (sig < 0)
             break;
-        }
-        if (p[2].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof si) == sizeof si) {
-                if (si.ssi_signo == SIGWINCH) {
-                    send_winsize(s);
-                } else if (sig_proxy && !raw) {
-                    /* docker's --sig-proxy: to the container's PID 1, by pidfd (never a reused pid) */
-                    if (rt_state_read(g->root, id, &st, &err) == 0) {
-                        int pfd = rt_state_pidfd(&st);
-                        if (pfd >= 0) {
-                            syscall(SYS_pidfd_send_signal, pfd, (int)si.ssi_signo, NULL, 0);
-                            close(pfd);
-                        }
-                        rt_state_free(&st);
-                    }
-                } else {
-                    rc = 128 + (int)si.ssi_signo; /* ours, not the container's */
+        if (sig == SIGWINCH) {
+            send_winsize(s);
+        } else if (sig > 0 && sig_proxy && !raw) {
+            /* docker's --sig-proxy: to the container's PID 1, by pidfd (never a reused pid) */
+            if (rt_state_read(g->root, id, &st, &err) == 0) {
+                int pfd = rt_state_pidfd(&st);
+                if (pfd >= 0) {
+                    syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+                    close(pfd);
                 }
+                rt_state_free(&st);
             }
+        } else if (sig > 0) {
+            rc = 128 + sig; /* ours, not the container's */
         }
         if (p[0].revents) {
             ssize_t r = read(s, buf, sizeof buf);

@@ -303,6 +303,11 @@ void rt_tty_relay(int master, pid_t pid);
 struct termios;
 bool rt_tty_raw(struct termios *saved);
 int rt_tty_signalfd(void);
+/* Wait for the relay's next event, p[3]: p[0] the container side `peer`, p[1] our
+ * stdin (while in_open), p[2] the signalfd.  -1 when poll fails, else the
+ * signal read from sfd (0: none); the other revents are in p. */
+struct pollfd;
+int rt_tty_wait(struct pollfd *p, int peer, bool in_open, int sfd);
 /* attach.c: a detached -t container's pty, served on containers/<id>/attach.sock
  * (0600, SO_PEERCRED-checked) until the app closes it; see attach.c for the bytes. */
 char *rt_attach_path(const char *store_root, const char *id);

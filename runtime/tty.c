@@ -109,6 +109,20 @@ int rt_tty_signalfd(void)
     return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+int rt_tty_wait(struct pollfd *p, int peer, bool in_open, int sfd)
+{
+    p[0] = (struct pollfd){.fd = peer, .events = POLLIN};
+    p[1] = (struct pollfd){.fd = in_open ? 0 : -1, .events = POLLIN};
+    p[2] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    while (poll(p, 3, -1) < 0)
+        if (errno != EINTR)
+            return -1;
+    struct signalfd_siginfo si;
+    if ((p[2].revents & POLLIN) && read(sfd, &si, sizeof si) == sizeof si)
+        return (int)si.ssi_signo;
+    return 0;
+}
+
 void rt_tty_relay(int master, pid_t pid)
 {
     struct termios saved;
@@ -120,24 +134,15 @@ void rt_tty_relay(int master, pid_t pid)
     char buf[8192], last = '\n';
     bool in_open = true;
     for (;;) {
-        struct pollfd p[3] = {{.fd = master, .events = POLLIN},
-                              {.fd = in_open ? 0 : -1, .events = POLLIN},
-                              {.fd = sfd, .events = POLLIN}};
-        if (poll(p, 3, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        struct pollfd p[3];
+        int sig = rt_tty_wait(p, master, in_open, sfd);
+        if (sig < 0)
             break;
-        }
-        if (p[2].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof si) == sizeof si) {
-                if (si.ssi_signo == SIGWINCH) {
-                    if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-                        ioctl(master, TIOCSWINSZ, &ws);
-                } else {
-                    kill(pid, (int)si.ssi_signo);
-                }
-            }
+        if (sig == SIGWINCH) {
+            if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+                ioctl(master, TIOCSWINSZ, &ws);
+        } else if (sig > 0) {
+            kill(pid, sig);
         }
         if (p[0].revents) {
             ssize_t r = read(master, buf, sizeof buf);
