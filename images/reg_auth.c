@@ -212,6 +212,18 @@ static int helper_run(const char *name, const char *verb, const char *input, cha
     return 0;
 }
 
+/* The Docker config (from the directory *dir) and the credential helper it
+ * names for host (NULL: none; a string of *cfg). */
+static int creds_config(const img_reg_opts *o, const char *host, char **dir, json_t **cfg, const char **helper,
+                        nr_err *err)
+{
+    *dir = config_dir(o);
+    if (config_load(*dir, cfg, err) < 0)
+        return -1;
+    *helper = helper_for(*cfg, host);
+    return 0;
+}
+
 /* The helper verbs (get, erase) whose input is the registry's key alone. */
 static int helper_run_host(const char *name, const char *verb, const char *host, char **out, int *status, nr_err *err)
 {
@@ -222,12 +234,12 @@ static int helper_run_host(const char *name, const char *verb, const char *host,
 int reg_creds_get(const img_reg_opts *o, const char *host, char **user, char **secret, nr_err *err)
 {
     *user = *secret = NULL;
-    cleanup_free char *dir = config_dir(o);
+    cleanup_free char *dir = NULL;
     json_t *cfg;
-    if (config_load(dir, &cfg, err) < 0)
+    const char *helper;
+    if (creds_config(o, host, &dir, &cfg, &helper, err) < 0)
         return -1;
     int rc = 0;
-    const char *helper = helper_for(cfg, host);
     if (helper) {
         cleanup_free char *out = NULL;
         int st;
@@ -284,12 +296,12 @@ int reg_creds_get(const img_reg_opts *o, const char *host, char **user, char **s
 
 int reg_creds_store(const img_reg_opts *o, const char *host, const char *user, const char *secret, nr_err *err)
 {
-    cleanup_free char *dir = config_dir(o);
+    cleanup_free char *dir = NULL;
     json_t *cfg;
-    if (config_load(dir, &cfg, err) < 0)
+    const char *helper;
+    if (creds_config(o, host, &dir, &cfg, &helper, err) < 0)
         return -1;
     int rc;
-    const char *helper = helper_for(cfg, host);
     if (helper) {
         json_t *in = json_pack("{s:s, s:s, s:s}", "ServerURL", img_reg_cred_key(host), "Username", user, "Secret",
                                secret);
@@ -329,12 +341,12 @@ static int not_logged_in(const char *host, nr_err *err)
 
 int reg_creds_erase(const img_reg_opts *o, const char *host, nr_err *err)
 {
-    cleanup_free char *dir = config_dir(o);
+    cleanup_free char *dir = NULL;
     json_t *cfg;
-    if (config_load(dir, &cfg, err) < 0)
+    const char *helper;
+    if (creds_config(o, host, &dir, &cfg, &helper, err) < 0)
         return -1;
     int rc = 0;
-    const char *helper = helper_for(cfg, host);
     if (helper) {
         cleanup_free char *out = NULL;
         int st;

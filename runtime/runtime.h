@@ -303,7 +303,7 @@ void rt_tty_relay(int master, pid_t pid);
 struct termios;
 bool rt_tty_raw(struct termios *saved);
 int rt_tty_signalfd(void);
-/* Wait for the relay's next event, p[3]: p[0] the container side `peer`, p[1] our
+/* Wait for the relay's next event, in p[0..2]: p[0] the container side `peer`, p[1] our
  * stdin (while in_open), p[2] the signalfd.  -1 when poll fails, else the
  * signal read from sfd (0: none); the other revents are in p. */
 struct pollfd;
