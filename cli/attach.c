@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -119,7 +118,7 @@ int nr_cmd_attach(int argc, char **argv, nr_global *g)
     nr_err err = {0};
     char id[65];
     rt_state st;
-    if (rt_container_find(g->root, argv[optind], id, &err) < 0 || rt_state_read(g->root, id, &st, &err) < 0)
+    if (rt_container_state(g->root, argv[optind], id, &st, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     bool running = !strcmp(rt_state_live_status(&st), "running");
     rt_state_free(&st);
@@ -141,49 +140,32 @@ int nr_cmd_attach(int argc, char **argv, nr_global *g)
     bool tty = isatty(0);
     struct termios saved;
     bool raw = false;
-    if (tty && !no_stdin && tcgetattr(0, &saved) == 0) {
-        struct termios t = saved;
-        cfmakeraw(&t);
-        raw = tcsetattr(0, TCSANOW, &t) == 0;
-    }
+    if (tty && !no_stdin)
+        raw = rt_tty_raw(&saved);
     send_winsize(s);
-    sigset_t set;
-    sigemptyset(&set);
-    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-    for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
-        sigaddset(&set, sigs[i]);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    cleanup_close int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    cleanup_close int sfd = rt_tty_signalfd();
     char buf[8192], held[16];
     int nheld = 0, rc = -1;
     bool in_open = !no_stdin;
     while (rc < 0) {
-        struct pollfd p[3] = {{.fd = s, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN},
-                              {.fd = sfd, .events = POLLIN}};
-        if (poll(p, 3, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        struct pollfd p[3];
+        int sig = rt_tty_wait(p, s, in_open, sfd);
+        if (sig < 0)
             break;
-        }
-        if (p[2].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof si) == sizeof si) {
-                if (si.ssi_signo == SIGWINCH) {
-                    send_winsize(s);
-                } else if (sig_proxy && !raw) {
-                    /* docker's --sig-proxy: to the container's PID 1, by pidfd (never a reused pid) */
-                    if (rt_state_read(g->root, id, &st, &err) == 0) {
-                        int pfd = rt_state_pidfd(&st);
-                        if (pfd >= 0) {
-                            syscall(SYS_pidfd_send_signal, pfd, (int)si.ssi_signo, NULL, 0);
-                            close(pfd);
-                        }
-                        rt_state_free(&st);
-                    }
-                } else {
-                    rc = 128 + (int)si.ssi_signo; /* ours, not the container's */
+        if (sig == SIGWINCH) {
+            send_winsize(s);
+        } else if (sig > 0 && sig_proxy && !raw) {
+            /* docker's --sig-proxy: to the container's PID 1, by pidfd (never a reused pid) */
+            if (rt_state_read(g->root, id, &st, &err) == 0) {
+                int pfd = rt_state_pidfd(&st);
+                if (pfd >= 0) {
+                    syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+                    close(pfd);
                 }
+                rt_state_free(&st);
             }
+        } else if (sig > 0) {
+            rc = 128 + sig; /* ours, not the container's */
         }
         if (p[0].revents) {
             ssize_t r = read(s, buf, sizeof buf);

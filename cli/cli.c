@@ -29,24 +29,29 @@ int nr_usage_error(nr_global *g, const char *fmt, ...)
     return r;
 }
 
+/* An XDG base directory (malloc'd): $var when absolute, else ~/home_sub
+ * (HOME when absolute, else the passwd entry's); NULL without either. */
+static char *xdg_base(const char *var, const char *home_sub)
+{
+    const char *x = getenv(var);
+    if (x && x[0] == '/')
+        return nr_xstrdup(x);
+    const char *home = getenv("HOME");
+    struct passwd *pw = home && home[0] == '/' ? NULL : getpwuid(getuid());
+    if (!(home && home[0] == '/') && !(pw && pw->pw_dir[0] == '/'))
+        return NULL;
+    return nr_xasprintf("%s/%s", home && home[0] == '/' ? home : pw->pw_dir, home_sub);
+}
+
 /* A rootless store's parent, as the XDG base directory spec names it:
  * $XDG_DATA_HOME when absolute, else ~/.local/share.  Ours and closed to
  * others, or refused: another user who owns it, or can write in it, could
  * put there a store of theirs, or a symlink to one, for us to run from. */
 static int data_home(char **out, nr_err *err)
 {
-    const char *x = getenv("XDG_DATA_HOME");
-    char *base;
-    if (x && x[0] == '/') {
-        base = nr_xstrdup(x);
-    } else {
-        const char *home = getenv("HOME");
-        struct passwd *pw = home && home[0] == '/' ? NULL : getpwuid(getuid());
-        if (!(home && home[0] == '/') && !(pw && pw->pw_dir[0] == '/'))
-            return nr_err_set(err, "no store for a non-root user: set XDG_DATA_HOME, HOME or NRUN_ROOT");
-        base = nr_xasprintf("%s/.local/share", home && home[0] == '/' ? home : pw->pw_dir);
-    }
-    *out = base;
+    *out = xdg_base("XDG_DATA_HOME", ".local/share");
+    if (!*out)
+        return nr_err_set(err, "no store for a non-root user: set XDG_DATA_HOME, HOME or NRUN_ROOT");
     return 0;
 }
 
@@ -131,19 +136,11 @@ int nr_cache_rootless(char **own, char **ro, nr_err *err)
         }
         *ro = nr_xstrdup(env);
     }
-    const char *x = getenv("XDG_CACHE_HOME");
-    char *base;
-    if (x && x[0] == '/') {
-        base = nr_xstrdup(x);
-    } else {
-        const char *home = getenv("HOME");
-        struct passwd *pw = home && home[0] == '/' ? NULL : getpwuid(getuid());
-        if (!(home && home[0] == '/') && !(pw && pw->pw_dir[0] == '/')) {
-            free(*ro);
-            *ro = NULL;
-            return nr_err_set(err, "no base image cache for a non-root user: set XDG_CACHE_HOME, HOME or NRUN_CACHE_DIR");
-        }
-        base = nr_xasprintf("%s/.cache", home && home[0] == '/' ? home : pw->pw_dir);
+    char *base = xdg_base("XDG_CACHE_HOME", ".cache");
+    if (!base) {
+        free(*ro);
+        *ro = NULL;
+        return nr_err_set(err, "no base image cache for a non-root user: set XDG_CACHE_HOME, HOME or NRUN_CACHE_DIR");
     }
     char *dir = nr_xasprintf("%s/nrun", base);
     int r = 0;
@@ -177,4 +174,18 @@ int nr_root_default(char **out, nr_err *err)
     }
     *out = root;
     return 0;
+}
+
+const char *nr_group_sub(int argc, char **argv, const char *group, const char *help, char *label, size_t labellen,
+                         int *code)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        fputs(help, argc < 2 ? stderr : stdout);
+        *code = argc < 2 ? NR_EXIT_USAGE : 0;
+        return NULL;
+    }
+    const char *sub = argv[1];
+    snprintf(label, labellen, "%s %s", group, sub);
+    argv[1] = label;
+    return sub;
 }

@@ -108,6 +108,14 @@ char *nr_format_header(const char *tmpl, const char *const *names);
 /* Tab-separated lines as aligned columns. */
 void nr_table_print(char **lines, size_t n, FILE *f);
 
+/* docker's --filter KEY=VALUE of the listing commands (ps, events): the same
+ * key twice is either, different keys must all match, and so must every
+ * label= (cli/format.c).  one(f, ctx) judges a single filter. */
+typedef struct nr_filter {
+    char *key, *value;
+} nr_filter;
+bool nr_filters_match(const nr_filter *fs, size_t n, bool (*one)(const nr_filter *f, void *ctx), void *ctx);
+
 /* The run flags of a container that `nrun start` needs again (its restart
  * policy), as run/create saved them (cli/run.c). */
 struct rt_run_params;
@@ -122,6 +130,13 @@ int nr_run_flags_check(int argc, char **argv, nr_global *g);
 
 /* Complete or revert the deploys a killed nrun left (cli/deploy.c). */
 void nr_deploy_recover(nr_global *g);
+
+/* The front of a command group (`nrun image ls`): with no
+ * subcommand, `help` on stderr and *code a usage exit; with -h/--help, on
+ * stdout and *code 0; NULL then.  Else the subcommand, argv[1] now reading
+ * "<group> <sub>" (kept in label) so that its messages say "nrun image ls: ...". */
+const char *nr_group_sub(int argc, char **argv, const char *group, const char *help, char *label, size_t labellen,
+                         int *code);
 
 /* Print "prog: <msg>" and return NR_EXIT_USAGE. */
 int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

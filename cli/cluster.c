@@ -354,7 +354,7 @@ static int top_processes(nr_global *g, const char *ref)
     char id[65];
     nr_err err = {0};
     rt_state st;
-    if (rt_container_find(g->root, ref, id, &err) < 0 || rt_state_read(g->root, id, &st, &err) < 0)
+    if (rt_container_state(g->root, ref, id, &st, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     bool running = !strcmp(rt_state_live_status(&st), "running");
     cleanup_free char *live = nr_xstrdup(rt_state_live_status(&st));

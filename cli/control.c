@@ -66,7 +66,7 @@ char *sv_control_call(nr_global *g, const char *id, const char *path, const char
             return nr_err_set(err, "bad container id %s", id ? id : "(none)"), NULL;
         /* A name, a full id or a unique prefix, as the runtime's commands take. */
         rt_state st;
-        if (rt_container_find(g->root, id, full, err) < 0 || rt_state_read(g->root, full, &st, err) < 0)
+        if (rt_container_state(g->root, id, full, &st, err) < 0)
             return NULL;
         peer = st.pid;
         peer_start = st.start_time;

@@ -100,10 +100,8 @@ static int copy_entry(int sfd, const char *name, int dfd, const char *dname, int
 static int container_root(nr_global *g, const char *ref, char stopped_id[65], nr_err *err)
 {
     char id[65];
-    if (rt_container_find(g->root, ref, id, err) < 0)
-        return -1;
     rt_state st;
-    if (rt_state_read(g->root, id, &st, err) < 0)
+    if (rt_container_state(g->root, ref, id, &st, err) < 0)
         return -1;
     int fd = -1;
     if (strcmp(rt_state_live_status(&st), "running")) {

@@ -66,27 +66,37 @@ static int store_read(nr_global *g, const char *fname, size_t max, char **out, s
     return r;
 }
 
+/* <root>/deploy/<name><ext> as JSON (store_read's checks, a duplicate key
+ * refused): 0 with *out NULL when the file is absent. */
+static int store_load(nr_global *g, const char *name, const char *ext, size_t max, json_t **out, nr_err *err)
+{
+    *out = NULL;
+    cleanup_free char *fname = nr_xasprintf("%s%s", name, ext);
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (store_read(g, fname, max, &text, &len, err) < 0) {
+        if (err->errnum != ENOENT)
+            return -1;
+        memset(err, 0, sizeof *err);
+        return 0;
+    }
+    json_error_t je;
+    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!*out)
+        return nr_err_set(err, "%s/deploy/%s:%d:%d: %s", g->root, fname, je.line, je.column, je.text);
+    return 0;
+}
+
 /* The history of NAME, checked: {"name": NAME, "revisions": [{rev, image, ...}]}.
  * An absent file is an empty history; a malformed one is an error. */
 json_t *nr_dep_hist_load(nr_global *g, const char *name, nr_err *err)
 {
     cleanup_free char *path = nr_xasprintf("%s/deploy/%s.json", g->root, name);
-    cleanup_free char *fname = nr_xasprintf("%s.json", name);
-    cleanup_free char *text = NULL;
-    size_t len;
-    if (store_read(g, fname, 1 << 20, &text, &len, err) < 0) {
-        if (err->errnum == ENOENT) {
-            memset(err, 0, sizeof *err);
-            return json_pack("{s:s, s:[]}", "name", name, "revisions");
-        }
+    json_t *h;
+    if (store_load(g, name, ".json", 1 << 20, &h, err) < 0)
         return NULL;
-    }
-    json_error_t je;
-    json_t *h = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!h) {
-        nr_err_set(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-        return NULL;
-    }
+    if (!h)
+        return json_pack("{s:s, s:[]}", "name", name, "revisions");
     json_t *revs = json_object_get(h, "revisions");
     bool ok = json_is_object(h) && json_is_array(revs) && json_array_size(revs) <= DEPLOY_MAX_REVS * 2;
     size_t i;
@@ -228,20 +238,11 @@ int nr_dep_journal_recover(nr_global *g, const char *name, json_t **canary, nr_e
     if (canary)
         *canary = NULL;
     cleanup_free char *path = nr_xasprintf("%s/deploy/%s.journal", g->root, name);
-    cleanup_free char *fname = nr_xasprintf("%s.journal", name);
-    cleanup_free char *text = NULL;
-    size_t len;
-    if (store_read(g, fname, 1 << 16, &text, &len, err) < 0) {
-        if (err->errnum == ENOENT) {
-            memset(err, 0, sizeof *err);
-            return 0;
-        }
+    json_t *j;
+    if (store_load(g, name, ".journal", 1 << 16, &j, err) < 0)
         return -1;
-    }
-    json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        return nr_err_set(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        return 0;
     const char *old = json_string_value(json_object_get(j, "old"));
     const char *nw = json_string_value(json_object_get(j, "new"));
     const char *nn = json_string_value(json_object_get(j, "newname"));
@@ -314,13 +315,8 @@ void nr_deploy_recover(nr_global *g)
     DIR *dir = opendir(d);
     if (!dir)
         return;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        size_t l = strlen(e->d_name);
-        if (l <= 8 || strcmp(e->d_name + l - 8, ".journal"))
-            continue;
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(l - 8), e->d_name);
+    char name[256];
+    while (nr_readdir_suffix(dir, ".journal", name, sizeof name)) {
         if (!nr_dep_name_ok(name))
             continue;
         nr_err err = {0};

@@ -103,12 +103,9 @@ static int parse_time(const char *s, long long *ns)
     return 0;
 }
 
-typedef struct ev_filter {
-    char *key, *value;
-} ev_filter;
-
-static bool filter_one(const ev_filter *f, const json_t *e)
+static bool filter_one(const nr_filter *f, void *event)
 {
+    const json_t *e = event;
     const json_t *attrs = json_object_get(json_object_get(e, "Actor"), "Attributes");
     const char *id = json_string_value(json_object_get(json_object_get(e, "Actor"), "ID"));
     const char *action = json_string_value(json_object_get(e, "Action"));
@@ -134,33 +131,10 @@ static bool filter_one(const ev_filter *f, const json_t *e)
     return false;
 }
 
-/* docker's: one key's values are alternatives (event=start --filter event=die),
- * different keys must all match, and every label= must. */
-static bool filters_match(const ev_filter *fs, size_t n, const json_t *e)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(fs[i].key, "label")) {
-            if (!filter_one(&fs[i], e))
-                return false;
-            continue;
-        }
-        bool seen = false, any = false;
-        for (size_t k = 0; k < i; k++)
-            seen |= !strcmp(fs[k].key, fs[i].key);
-        if (seen)
-            continue;
-        for (size_t k = i; k < n; k++)
-            if (!strcmp(fs[k].key, fs[i].key))
-                any |= filter_one(&fs[k], e);
-        if (!any)
-            return false;
-    }
-    return true;
-}
 
 typedef struct ev_reader {
     long long since, until; /* ns; until 0: none */
-    const ev_filter *filters;
+    const nr_filter *filters;
     size_t nfilters;
     nr_format fmt;
     nr_buf part; /* a line not yet ended */
@@ -209,7 +183,7 @@ static int one_line(ev_reader *r, const char *line)
     }
     long long t = json_integer_value(json_object_get(e, "timeNano"));
     int past = r->until && t > r->until;
-    if (!past && t >= r->since && filters_match(r->filters, r->nfilters, e)) {
+    if (!past && t >= r->since && nr_filters_match(r->filters, r->nfilters, filter_one, e)) {
         if (r->fmt.kind == NR_FMT_JSON) {
             char *s = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
             printf("%s\n", s ? s : "{}");
@@ -328,7 +302,7 @@ int nr_cmd_events(int argc, char **argv, nr_global *g)
                                     "destroy, health_status) as they happen, as docker's events.",
                                     opts, true};
     ev_reader r = {0};
-    ev_filter filters[64];
+    nr_filter filters[64];
     size_t nf = 0;
     bool since_set = false;
     const char *format = NULL;

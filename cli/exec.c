@@ -307,7 +307,7 @@ static int exec_prepare(const char *root, const char *ref, rt_spec *spec, void *
 {
     char id[65];
     rt_state st;
-    if (rt_container_find(root, ref, id, err) < 0 || rt_state_read(root, id, &st, err) < 0)
+    if (rt_container_state(root, ref, id, &st, err) < 0)
         return -1;
     int r = -1;
     bool have_spec = false;

@@ -1,7 +1,8 @@
 /* --format for the listing commands (ps, images, stats, inspect): docker's
  * words -- "table" (the default columns), "json" (one object a line), a Go
  * template's {{.Field}} / {{json .Field}} placeholders, "table TEMPLATE"
- * (the same with a header row) -- and columns as wide as their widest cell. */
+ * (the same with a header row) -- and columns as wide as their widest cell.
+ * And how their --filter options combine. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,4 +166,26 @@ char *nr_format_header(const char *tmpl, const char *const *names)
     }
     nr_buf_add(&b, "", 1);
     return b.data;
+}
+
+bool nr_filters_match(const nr_filter *fs, size_t n, bool (*one)(const nr_filter *f, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(fs[i].key, "label")) {
+            if (!one(&fs[i], ctx))
+                return false;
+            continue;
+        }
+        bool seen = false, any = false;
+        for (size_t k = 0; k < i; k++)
+            seen |= !strcmp(fs[k].key, fs[i].key);
+        if (seen)
+            continue; /* judged with the first of its key */
+        for (size_t k = i; k < n; k++)
+            if (!strcmp(fs[k].key, fs[i].key))
+                any |= one(&fs[k], ctx);
+        if (!any)
+            return false;
+    }
+    return true;
 }

@@ -613,23 +613,21 @@ int nr_cmd_save(int argc, char **argv, nr_global *g)
 
 int nr_cmd_image(int argc, char **argv, nr_global *g)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fputs("Usage: nrun image COMMAND [ARGS...]\n\nManage images.\n\nCommands:\n"
-              "  ls       list images (nrun images)\n"
-              "  rm       remove images (nrun rmi)\n"
-              "  inspect  show images as JSON\n"
-              "  prune    remove what no tagged image or container uses\n"
-              "  tag      give an image another name (nrun tag)\n"
-              "  load     read images from an OCI archive (nrun load)\n"
-              "  save     write an image to an OCI archive (nrun save)\n"
-              "\nRun 'nrun image COMMAND --help' for a command's options.\n",
-              argc < 2 ? stderr : stdout);
-        return argc < 2 ? NR_EXIT_USAGE : 0;
-    }
-    const char *sub = argv[1];
     char name[32];
-    snprintf(name, sizeof name, "image %s", sub);
-    argv[1] = name; /* for messages: "nrun image ls: ..." */
+    int code;
+    const char *sub = nr_group_sub(argc, argv, "image",
+                                   "Usage: nrun image COMMAND [ARGS...]\n\nManage images.\n\nCommands:\n"
+                                   "  ls       list images (nrun images)\n"
+                                   "  rm       remove images (nrun rmi)\n"
+                                   "  inspect  show images as JSON\n"
+                                   "  prune    remove what no tagged image or container uses\n"
+                                   "  tag      give an image another name (nrun tag)\n"
+                                   "  load     read images from an OCI archive (nrun load)\n"
+                                   "  save     write an image to an OCI archive (nrun save)\n"
+                                   "\nRun 'nrun image COMMAND --help' for a command's options.\n",
+                                   name, sizeof name, &code);
+    if (!sub)
+        return code;
     if (!strcmp(sub, "ls") || !strcmp(sub, "list"))
         return nr_cmd_images(argc - 1, argv + 1, g);
     if (!strcmp(sub, "rm"))

@@ -123,10 +123,8 @@ static bool kill_is_fatal(const char *root, const char *id, int sig)
 static int stop_one(const char *root, const char *ref, int timeout_s, int force_sig, nr_err *err)
 {
     char id[65];
-    if (rt_container_find(root, ref, id, err) < 0)
-        return -1;
     rt_state st;
-    if (rt_state_read(root, id, &st, err) < 0)
+    if (rt_container_state(root, ref, id, &st, err) < 0)
         return -1;
     mark_stopping(root, id);
     int sig = force_sig;
@@ -284,7 +282,7 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
         nr_err err = {0};
         char id[65];
         rt_state st;
-        if (rt_container_find(g->root, argv[i], id, &err) < 0 || rt_state_read(g->root, id, &st, &err) < 0) {
+        if (rt_container_state(g->root, argv[i], id, &st, &err) < 0) {
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
             continue;
         }
@@ -387,10 +385,8 @@ int nr_cmd_rm(int argc, char **argv, nr_global *g)
 static int start_one(nr_global *g, const char *ref, bool attach, nr_err *err)
 {
     char id[65];
-    if (rt_container_find(g->root, ref, id, err) < 0)
-        return -1;
     rt_state st;
-    if (rt_state_read(g->root, id, &st, err) < 0)
+    if (rt_container_state(g->root, ref, id, &st, err) < 0)
         return -1;
     const char *live = rt_state_live_status(&st);
     bool running = !strcmp(live, "running") || !strcmp(live, "restarting");
@@ -568,7 +564,7 @@ int nr_cmd_rename(int argc, char **argv, nr_global *g)
     nr_err err = {0};
     char id[65];
     rt_state st;
-    if (rt_container_find(g->root, argv[optind], id, &err) < 0 || rt_state_read(g->root, id, &st, &err) < 0)
+    if (rt_container_state(g->root, argv[optind], id, &st, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     cleanup_free char *old = nr_xasprintf("/%s", st.name ? st.name : "");
     rt_state_free(&st);

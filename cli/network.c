@@ -156,7 +156,7 @@ static int net_connect(int argc, char **argv, nr_global *g, bool connect)
     char id[65];
     rt_state st;
     int r = -1;
-    if (rt_container_find(g->root, pos[1], id, &err) == 0 && rt_state_read(g->root, id, &st, &err) == 0) {
+    if (rt_container_state(g->root, pos[1], id, &st, &err) == 0) {
         if (!connect)
             r = rt_net_disconnect(g->root, id, pos[0], &err);
         else if (strcmp(rt_state_live_status(&st), "running"))

@@ -225,13 +225,19 @@ static char *labels_text(const json_t *labels)
     return b.data;
 }
 
-/* docker's --filter: KEY=VALUE, the same key twice is either, two keys both. */
-typedef struct ps_filter {
-    const char *key, *value;
-} ps_filter;
+/* What a --filter sees of one container. */
+typedef struct ps_row {
+    const rt_state *st;
+    const char *live;
+    const json_t *labels;
+} ps_row;
 
-static bool filter_one(const ps_filter *f, const rt_state *st, const char *live, const json_t *labels)
+static bool filter_one(const nr_filter *f, void *row)
 {
+    const ps_row *r = row;
+    const rt_state *st = r->st;
+    const char *live = r->live;
+    const json_t *labels = r->labels;
     if (!strcmp(f->key, "name"))
         return strstr(st->name, f->value) != NULL;
     if (!strcmp(f->key, "id"))
@@ -250,27 +256,6 @@ static bool filter_one(const ps_filter *f, const rt_state *st, const char *live,
     return false;
 }
 
-static bool filters_match(const ps_filter *fs, size_t n, const rt_state *st, const char *live, const json_t *labels)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(fs[i].key, "label")) { /* docker: every label asked for, not any */
-            if (!filter_one(&fs[i], st, live, labels))
-                return false;
-            continue;
-        }
-        bool seen = false, any = false;
-        for (size_t k = 0; k < i; k++)
-            seen |= !strcmp(fs[k].key, fs[i].key);
-        if (seen)
-            continue; /* judged with the first of its key */
-        for (size_t k = i; k < n; k++)
-            if (!strcmp(fs[k].key, fs[i].key))
-                any |= filter_one(&fs[k], st, live, labels);
-        if (!any)
-            return false;
-    }
-    return true;
-}
 
 int nr_cmd_ps(int argc, char **argv, nr_global *g)
 {
@@ -289,7 +274,7 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
     static const char *const heads[] = {"ID", "CONTAINER ID", "RunningFor", "CREATED", "CreatedAt", "CREATED AT", NULL};
     bool all = false, quiet = false, notrunc = false;
     nr_format fmt = {.kind = NR_FMT_TABLE};
-    ps_filter *filters = nr_xcalloc((size_t)argc + 1, sizeof *filters);
+    nr_filter *filters = nr_xcalloc((size_t)argc + 1, sizeof *filters);
     size_t nfilters = 0;
     int c, rc = 0;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
@@ -309,7 +294,7 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
                 rc = nr_usage_error(g, "ps: --filter %s: name, id, status, ancestor or label", optarg);
                 goto out;
             }
-            filters[nfilters++] = (ps_filter){optarg, eq + 1};
+            filters[nfilters++] = (nr_filter){optarg, eq + 1};
             /* docker: a status filter shows stopped containers too */
             all |= !strcmp(optarg, "status");
             break;
@@ -362,7 +347,8 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
         const char *live = rt_state_live_status(&st);
         json_t *run = run_json(g->root, st.id);
         json_t *labels = json_object_get(json_object_get(run, "config"), "Labels");
-        if ((all || !strcmp(live, "running")) && filters_match(filters, nfilters, &st, live, labels)) {
+        ps_row row = {&st, live, labels};
+        if ((all || !strcmp(live, "running")) && nr_filters_match(filters, nfilters, filter_one, &row)) {
             char status[160], ago[64];
             status_text(&st, live, status, sizeof status);
             json_t *cfg = NULL;

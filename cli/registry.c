@@ -203,6 +203,28 @@ static void flags_free(reg_flags *f)
     free(f->pr.l);
 }
 
+/* After the flags of pull and push: the store, and the registry reference
+ * `ref` names.  0, or the exit code with f freed. */
+static int transfer_begin(nr_global *g, reg_flags *f, const char *ref, img_store **s, img_regref *r)
+{
+    int rc = flags_finish(g, f);
+    if (rc) {
+        flags_free(f);
+        return rc;
+    }
+    nr_err err;
+    if (img_store_open(g->root, s, &err) < 0) {
+        flags_free(f);
+        return nr_err_report(&err, g->prog, NR_EXIT_STORE);
+    }
+    if (img_regref_parse(ref, r, &err) < 0) {
+        img_store_close(*s);
+        flags_free(f);
+        return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
+    }
+    return 0;
+}
+
 #define COMMON_OPTS                                                                                          \
     {"tls-verify", OPT_TLS, optional_argument, "true|false",                                                 \
      "false: do not verify TLS, and allow plain http (loopback hosts always may)"},                          \
@@ -244,23 +266,12 @@ int nr_cmd_pull(int argc, char **argv, nr_global *g)
         flags_free(&f);
         return nr_usage_error(g, "pull: takes one image reference (nrun pull NAME[:TAG|@DIGEST])");
     }
-    if ((rc = flags_finish(g, &f))) {
-        flags_free(&f);
-        return rc;
-    }
     const char *ref = argv[optind];
-    nr_err err;
     img_store *s;
-    if (img_store_open(g->root, &s, &err) < 0) {
-        flags_free(&f);
-        return nr_err_report(&err, g->prog, NR_EXIT_STORE);
-    }
     img_regref r;
-    if (img_regref_parse(ref, &r, &err) < 0) {
-        img_store_close(s);
-        flags_free(&f);
-        return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
-    }
+    if ((rc = transfer_begin(g, &f, ref, &s, &r)))
+        return rc;
+    nr_err err;
     if (!f.pr.quiet)
         printf("%s: Pulling from %s/%s\n", r.tag[0] ? r.tag : r.digest, r.host, r.repo), fflush(stdout);
     img_desc d;
@@ -304,24 +315,13 @@ int nr_cmd_push(int argc, char **argv, nr_global *g)
         flags_free(&f);
         return nr_usage_error(g, "push: takes an image and optionally a destination (nrun push NAME[:TAG] [DEST])");
     }
-    if ((rc = flags_finish(g, &f))) {
-        flags_free(&f);
-        return rc;
-    }
     f.pr.pushing = true;
     const char *src = argv[optind], *dst = optind + 1 < argc ? argv[optind + 1] : NULL;
-    nr_err err;
     img_store *s;
-    if (img_store_open(g->root, &s, &err) < 0) {
-        flags_free(&f);
-        return nr_err_report(&err, g->prog, NR_EXIT_STORE);
-    }
     img_regref r;
-    if (img_regref_parse(dst ? dst : src, &r, &err) < 0) {
-        img_store_close(s);
-        flags_free(&f);
-        return nr_err_report(&err, g->prog, NR_EXIT_USAGE);
-    }
+    if ((rc = transfer_begin(g, &f, dst ? dst : src, &s, &r)))
+        return rc;
+    nr_err err;
     if (!f.pr.quiet)
         printf("The push refers to repository [%s/%s]\n", r.host, r.repo), fflush(stdout);
     img_desc d;

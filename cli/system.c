@@ -288,18 +288,16 @@ int nr_cmd_info(int argc, char **argv, nr_global *g)
 
 int nr_cmd_system(int argc, char **argv, nr_global *g)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fputs("Usage: nrun system COMMAND\n\nManage nrun.\n\nCommands:\n"
-              "  df       disk usage of images, containers, volumes and the build cache\n"
-              "  info     what the store holds and what this host is (nrun info)\n"
-              "  prune    remove stopped containers and what no image or container uses\n",
-              argc < 2 ? stderr : stdout);
-        return argc < 2 ? NR_EXIT_USAGE : 0;
-    }
     char name[32];
-    snprintf(name, sizeof name, "system %s", argv[1]);
-    const char *sub = argv[1];
-    argv[1] = name;
+    int code;
+    const char *sub = nr_group_sub(argc, argv, "system",
+                                   "Usage: nrun system COMMAND\n\nManage nrun.\n\nCommands:\n"
+                                   "  df       disk usage of images, containers, volumes and the build cache\n"
+                                   "  info     what the store holds and what this host is (nrun info)\n"
+                                   "  prune    remove stopped containers and what no image or container uses\n",
+                                   name, sizeof name, &code);
+    if (!sub)
+        return code;
     if (!strcmp(sub, "info"))
         return info_cmd("system info [OPTIONS]", argc - 1, argv + 1, g);
     static const nr_opt df_opts[] = {

@@ -106,20 +106,18 @@ static int remove_volume(nr_global *g, const char *name, nr_err *err)
 
 int nr_cmd_volume(int argc, char **argv, nr_global *g)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fputs("Usage: nrun volume COMMAND\n\nManage volumes (run -v NAME:/path).\n\nCommands:\n"
-              "  create [NAME]   make a volume (a random name without one)\n"
-              "  inspect NAME... show volumes as JSON\n"
-              "  ls              list volumes\n"
-              "  rm NAME...      remove volumes no container uses\n"
-              "  prune           remove every volume no container uses\n",
-              argc < 2 ? stderr : stdout);
-        return argc < 2 ? NR_EXIT_USAGE : 0;
-    }
-    const char *sub = argv[1];
     char label[32];
-    snprintf(label, sizeof label, "volume %s", sub);
-    argv[1] = label;
+    int code;
+    const char *sub = nr_group_sub(argc, argv, "volume",
+                                   "Usage: nrun volume COMMAND\n\nManage volumes (run -v NAME:/path).\n\nCommands:\n"
+                                   "  create [NAME]   make a volume (a random name without one)\n"
+                                   "  inspect NAME... show volumes as JSON\n"
+                                   "  ls              list volumes\n"
+                                   "  rm NAME...      remove volumes no container uses\n"
+                                   "  prune           remove every volume no container uses\n",
+                                   label, sizeof label, &code);
+    if (!sub)
+        return code;
     argc--, argv++;
     static const nr_opt ls_opts[] = {
         {"quiet", 'q', no_argument, NULL, "names only"},

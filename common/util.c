@@ -311,6 +311,34 @@ int nr_rm_rf(int dfd, const char *name, nr_err *err)
     return 0;
 }
 
+DIR *nr_opendir_fd(int dirfd)
+{
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return d;
+}
+
+bool nr_readdir_suffix(DIR *d, const char *suffix, char *out, size_t outlen)
+{
+    size_t sl = strlen(suffix);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l <= sl || strcmp(e->d_name + l - sl, suffix))
+            continue;
+        snprintf(out, outlen, "%.*s", (int)(l - sl), e->d_name);
+        return true;
+    }
+    return false;
+}
+
 int nr_empty_dir(int dfd, const char *name, nr_err *err)
 {
     int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

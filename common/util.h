@@ -73,6 +73,12 @@ int nr_exec_missing_interp(const char *path, char *out, size_t n);
 int nr_mkdir_p(const char *path, mode_t mode, nr_err *err);
 /* rm -rf of dirfd/name; no error when it does not exist.  Never follows symlinks. */
 int nr_rm_rf(int dirfd, const char *name, nr_err *err);
+/* A listing of the directory dirfd (opened anew, so that dirfd's own offset
+ * is not moved); NULL (errno set) when it cannot be read. */
+DIR *nr_opendir_fd(int dirfd);
+/* The next entry of d named <stem><suffix> with a stem of at least one byte:
+ * the stem in out (cut to outlen - 1 bytes); false at the end. */
+bool nr_readdir_suffix(DIR *d, const char *suffix, char *out, size_t outlen);
 /* Remove everything in the directory dirfd/name, keeping it. */
 int nr_empty_dir(int dirfd, const char *name, nr_err *err);
 /* Are we in a user namespace other than the host's (a rootless nbuild,

@@ -36,6 +36,15 @@ static int export_name(const char *ref, const char *tag, char *out, size_t outle
     return 0;
 }
 
+/* The image `ref` names and the ref.name its export gets. */
+static int export_image(img_store *s, const char *ref, const char *tag, char *name, size_t namelen, img_image **img,
+                        nr_err *err)
+{
+    if (export_name(ref, tag, name, namelen, err) < 0)
+        return -1;
+    return img_image_load(s, ref, img, err);
+}
+
 /* index.json of the export: an existing one (validated) minus entries with
  * the same name, plus this image. */
 static char *export_index(json_t *old, const img_image *img, const char *name)
@@ -132,14 +141,9 @@ static int export_blobs(img_store *s, const img_image *img, blob_list *l, nr_err
 
 static bool dir_is_empty(int dfd)
 {
-    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    DIR *d = nr_opendir_fd(dfd);
+    if (!d)
         return false;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return false;
-    }
     struct dirent *de;
     bool empty = true;
     while (empty && (de = readdir(d)))
@@ -151,10 +155,8 @@ static bool dir_is_empty(int dfd)
 int img_export_oci_dir(img_store *s, const char *ref, const char *dir, const char *tag, nr_err *err)
 {
     char name[IMG_NAME_MAX + IMG_TAG_MAX];
-    if (export_name(ref, tag, name, sizeof name, err) < 0)
-        return -1;
     img_image *img;
-    if (img_image_load(s, ref, &img, err) < 0)
+    if (export_image(s, ref, tag, name, sizeof name, &img, err) < 0)
         return -1;
     int ret = -1;
     json_t *old = NULL;
@@ -228,33 +230,36 @@ out:
 
 /* ---- archive ---- */
 
-static int tar_add_bytes(struct archive *a, const char *path, const void *data, size_t len, nr_err *err)
+/* The header of one entry, with mtime 0 so that the archive depends on the
+ * image only, not on the clock. */
+static int tar_header(struct archive *a, const char *path, unsigned type, int perm, uint64_t size, nr_err *err)
 {
     struct archive_entry *e = archive_entry_new();
     archive_entry_copy_pathname(e, path);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_size(e, (la_int64_t)len);
-    archive_entry_set_mtime(e, 0, 0);
-    int r = archive_write_header(a, e);
-    archive_entry_free(e);
-    if (r != ARCHIVE_OK || (len && archive_write_data(a, data, len) < 0))
-        return nr_err_set(err, "write %s: %s", path, archive_error_string(a));
-    return 0;
-}
-
-static int tar_add_dir(struct archive *a, const char *path, nr_err *err)
-{
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_copy_pathname(e, path);
-    archive_entry_set_filetype(e, AE_IFDIR);
-    archive_entry_set_perm(e, 0755);
+    archive_entry_set_filetype(e, type);
+    archive_entry_set_perm(e, perm);
+    if (type == AE_IFREG)
+        archive_entry_set_size(e, (la_int64_t)size);
     archive_entry_set_mtime(e, 0, 0);
     int r = archive_write_header(a, e);
     archive_entry_free(e);
     if (r != ARCHIVE_OK)
         return nr_err_set(err, "write %s: %s", path, archive_error_string(a));
     return 0;
+}
+
+static int tar_add_bytes(struct archive *a, const char *path, const void *data, size_t len, nr_err *err)
+{
+    if (tar_header(a, path, AE_IFREG, 0644, len, err) < 0)
+        return -1;
+    if (len && archive_write_data(a, data, len) < 0)
+        return nr_err_set(err, "write %s: %s", path, archive_error_string(a));
+    return 0;
+}
+
+static int tar_add_dir(struct archive *a, const char *path, nr_err *err)
+{
+    return tar_header(a, path, AE_IFDIR, 0755, 0, err);
 }
 
 static int tar_add_blob(img_store *s, struct archive *a, const img_desc *d, nr_err *err)
@@ -270,14 +275,7 @@ static int tar_add_blob(img_store *s, struct archive *a, const img_desc *d, nr_e
     img_blob_reader *r;
     if (img_blob_reader_open(s, d->digest, (int64_t)size, &r, err) < 0)
         return -1;
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_copy_pathname(e, path);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_size(e, (la_int64_t)size);
-    archive_entry_set_mtime(e, 0, 0);
-    int ret = archive_write_header(a, e) == ARCHIVE_OK ? 0 : nr_err_set(err, "write %s: %s", path, archive_error_string(a));
-    archive_entry_free(e);
+    int ret = tar_header(a, path, AE_IFREG, 0644, size, err);
     char buf[65536];
     while (ret == 0) {
         ssize_t n = img_blob_reader_read(r, buf, sizeof buf, err);
@@ -295,10 +293,8 @@ static int tar_add_blob(img_store *s, struct archive *a, const img_desc *d, nr_e
 int img_export_oci_archive(img_store *s, const char *ref, const char *file, const char *tag, nr_err *err)
 {
     char name[IMG_NAME_MAX + IMG_TAG_MAX];
-    if (export_name(ref, tag, name, sizeof name, err) < 0)
-        return -1;
     img_image *img;
-    if (img_image_load(s, ref, &img, err) < 0)
+    if (export_image(s, ref, tag, name, sizeof name, &img, err) < 0)
         return -1;
     cleanup_free char *tmp = nr_xasprintf("%s.tmp-%d", file, (int)getpid());
     int ret = -1;

@@ -83,6 +83,13 @@ int img__index_load(img_store *s, json_t **out, nr_err *err)
     return 0;
 }
 
+int img__index_load_locked(img_store *s, bool exclusive, int *lk, json_t **out, nr_err *err)
+{
+    if (img__lock_index(s, exclusive, lk, err) < 0)
+        return -1;
+    return img__index_load(s, out, err);
+}
+
 static int cmp_desc(const void *a, const void *b)
 {
     const char *x = ref_name_of(*(json_t *const *)a), *y = ref_name_of(*(json_t *const *)b);
@@ -138,10 +145,8 @@ int img_tag_set(img_store *s, const char *ref, const img_desc *manifest, nr_err 
     if (!img_blob_exists(s, manifest->digest))
         return img__not_found(err, "tag %s: manifest %s is not in the store", name, manifest->digest);
     cleanup_close int lk = -1;
-    if (img__lock_index(s, true, &lk, err) < 0)
-        return -1;
     json_t *idx;
-    if (img__index_load(s, &idx, err) < 0)
+    if (img__index_load_locked(s, true, &lk, &idx, err) < 0)
         return -1;
     index_drop(idx, name);
     json_t *d = img__desc_json(manifest);
@@ -158,10 +163,8 @@ int img_tag_remove(img_store *s, const char *ref, nr_err *err)
     if (img_ref_normalize(ref, name, sizeof name, err) < 0)
         return -1;
     cleanup_close int lk = -1;
-    if (img__lock_index(s, true, &lk, err) < 0)
-        return -1;
     json_t *idx;
-    if (img__index_load(s, &idx, err) < 0)
+    if (img__index_load_locked(s, true, &lk, &idx, err) < 0)
         return -1;
     int r = 0;
     if (index_drop(idx, name) == 0)
@@ -182,9 +185,7 @@ int img_tag_list(img_store *s, img_tag **out, size_t *n_out, nr_err *err)
     json_t *idx;
     {
         cleanup_close int lk = -1;
-        if (img__lock_index(s, false, &lk, err) < 0)
-            return -1;
-        if (img__index_load(s, &idx, err) < 0)
+        if (img__index_load_locked(s, false, &lk, &idx, err) < 0)
             return -1;
     }
     json_t *m = json_object_get(idx, "manifests");

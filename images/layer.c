@@ -85,8 +85,7 @@ int img_layer_writer_new(img_store *s, img_compress c, long long mtime, img_laye
     return 0;
 }
 
-/* "/a//b/./c/" -> "a/b/c"; NULL for "", "/", ".." anywhere. */
-static char *norm_path(const char *p)
+char *img_layer_path_norm(const char *p)
 {
     if (!p)
         return NULL;
@@ -131,7 +130,7 @@ static void ent_free(ent *e)
 int img_layer_add(img_layer_writer *w, const img_layer_entry *in, nr_err *err)
 {
     ent e = {.type = in->type, .mode = in->mode & 07777, .uid = in->uid, .gid = in->gid, .fd = -1, .seq = w->n};
-    cleanup_free char *p = norm_path(in->path);
+    cleanup_free char *p = img_layer_path_norm(in->path);
     if (!p)
         return nr_err_set(err, "layer entry \"%.200s\": path is empty or contains \"..\"", in->path ? in->path : "");
     switch (in->type) {
@@ -171,7 +170,7 @@ int img_layer_add(img_layer_writer *w, const img_layer_entry *in, nr_err *err)
         e.link = nr_xstrdup(in->link);
         break;
     case IMG_ENT_HARDLINK:
-        e.link = norm_path(in->link);
+        e.link = img_layer_path_norm(in->link);
         if (!e.link)
             return nr_err_set(err, "layer entry %s: hardlink target \"%.200s\" is empty or contains \"..\"", p,
                               in->link ? in->link : "");

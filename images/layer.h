@@ -76,6 +76,10 @@ typedef struct img_layer_info {
 } img_layer_info;
 
 /* mtime < 0: SOURCE_DATE_EPOCH from the environment, else 0. */
+/* An in-image path as a layer names it: "/a//b/./c/" -> "a/b/c" (malloc'd);
+ * NULL for NULL, "", "/" and any ".." component. */
+char *img_layer_path_norm(const char *p);
+
 int img_layer_writer_new(img_store *s, img_compress c, long long mtime, img_layer_writer **out, nr_err *err);
 int img_layer_add(img_layer_writer *w, const img_layer_entry *e, nr_err *err);
 /* Shorthands for img_layer_add. */

@@ -51,29 +51,6 @@ static int open_beneath(int dirfd, const char *path, int flags)
     return (int)syscall(SYS_openat2, dirfd, *path ? path : ".", &how, sizeof how);
 }
 
-/* "/a//b/" -> "a/b"; NULL when empty or with a ".." component. */
-static char *norm(const char *p)
-{
-    nr_buf b = {0};
-    while (*p) {
-        while (*p == '/')
-            p++;
-        const char *e = strchrnul(p, '/');
-        size_t n = (size_t)(e - p);
-        if (n == 2 && p[0] == '.' && p[1] == '.') {
-            nr_buf_free(&b);
-            return NULL;
-        }
-        if (n && !(n == 1 && p[0] == '.')) {
-            if (b.len)
-                nr_buf_add(&b, "/", 1);
-            nr_buf_add(&b, p, n);
-        }
-        p = e;
-    }
-    return b.data; /* NULL when nothing was added */
-}
-
 static bool skipped(const walk *k, const char *path)
 {
     for (size_t i = 0; i < k->n_skip; i++)
@@ -338,7 +315,7 @@ long img_layer_add_upper(img_layer_writer *w, int upper_dirfd, const img_upper_o
         goto out;
     }
     for (const char *const *s = k.o->skip; s && *s; s++) {
-        char *p = norm(*s);
+        char *p = img_layer_path_norm(*s);
         if (!p) {
             nr_err_set(err, "upper dir: skip path \"%.200s\" is empty or contains \"..\"", *s);
             goto out;

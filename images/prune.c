@@ -175,7 +175,7 @@ int img_manifest_drop_untagged(img_store *s, const char *digest, bool *deleted, 
     int ret = -1;
     json_t *idx = NULL;
     strset gone = {0}, kept = {0};
-    if (img__lock_index(s, false, &lk, err) < 0 || img__index_load(s, &idx, err) < 0)
+    if (img__index_load_locked(s, false, &lk, &idx, err) < 0)
         goto out;
     size_t i;
     json_t *v;
@@ -250,7 +250,7 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, bool
     size_t n_used = 0;
     json_t *idx = NULL;
     cleanup_dir DIR *dir = NULL;
-    if (img__lock_index(s, true, &lk, err) < 0 || img__index_load(s, &idx, err) < 0)
+    if (img__index_load_locked(s, true, &lk, &idx, err) < 0)
         goto out;
     size_t i;
     json_t *v;
@@ -286,14 +286,8 @@ static int prune_impl(img_store *s, const char *const *only, size_t n_only, bool
     }
     if (!blobs)
         goto layers;
-    int fd = openat(s->blobs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
-        goto out;
-    }
-    dir = fdopendir(fd);
+    dir = nr_opendir_fd(s->blobs_fd);
     if (!dir) {
-        close(fd);
         nr_err_sys(err, errno, "open %s/blobs/sha256", s->root);
         goto out;
     }

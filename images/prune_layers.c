@@ -141,13 +141,9 @@ static void make_removable(int dirfd, int depth)
     struct stat st;
     if (fstat(dirfd, &st) == 0 && (st.st_mode & 0700) != 0700)
         fchmod(dirfd, (st.st_mode & 07777) | 0700);
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
+    DIR *d = nr_opendir_fd(dirfd);
+    if (!d)
         return;
-    }
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || de->d_type != DT_DIR)

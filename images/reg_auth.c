@@ -88,16 +88,16 @@ static char *config_dir(const img_reg_opts *o)
     return nr_xasprintf("%s/.docker", home);
 }
 
-/* config.json as an object (an empty one when the file is absent). */
-static int config_load(const char *dir, json_t **out, nr_err *err)
+/* A user's JSON file that must hold an object (`what` names it in errors).
+ * When it is absent and missing_ok: 0 with *out NULL. */
+static int json_object_load(const char *path, const char *what, bool missing_ok, json_t **out, nr_err *err)
 {
-    cleanup_free char *path = nr_xasprintf("%s/config.json", dir);
+    *out = NULL;
     cleanup_free char *data = NULL;
     size_t len;
-    if (nr_read_user_file(AT_FDCWD, path, "docker config", CONFIG_MAX, &data, &len, err) < 0) {
-        if (err->errnum == ENOENT) {
+    if (nr_read_user_file(AT_FDCWD, path, what, CONFIG_MAX, &data, &len, err) < 0) {
+        if (missing_ok && err->errnum == ENOENT) {
             nr_err_clear(err);
-            *out = json_object();
             return 0;
         }
         return -1;
@@ -111,6 +111,17 @@ static int config_load(const char *dir, json_t **out, nr_err *err)
         return nr_err_set(err, "%s: not a JSON object", path);
     }
     *out = j;
+    return 0;
+}
+
+/* config.json as an object (an empty one when the file is absent). */
+static int config_load(const char *dir, json_t **out, nr_err *err)
+{
+    cleanup_free char *path = nr_xasprintf("%s/config.json", dir);
+    if (json_object_load(path, "docker config", true, out, err) < 0)
+        return -1;
+    if (!*out)
+        *out = json_object();
     return 0;
 }
 
@@ -201,21 +212,38 @@ static int helper_run(const char *name, const char *verb, const char *input, cha
     return 0;
 }
 
+/* The Docker config (from the directory *dir) and the credential helper it
+ * names for host (NULL: none; a string of *cfg). */
+static int creds_config(const img_reg_opts *o, const char *host, char **dir, json_t **cfg, const char **helper,
+                        nr_err *err)
+{
+    *dir = config_dir(o);
+    if (config_load(*dir, cfg, err) < 0)
+        return -1;
+    *helper = helper_for(*cfg, host);
+    return 0;
+}
+
+/* The helper verbs (get, erase) whose input is the registry's key alone. */
+static int helper_run_host(const char *name, const char *verb, const char *host, char **out, int *status, nr_err *err)
+{
+    cleanup_free char *in = nr_xasprintf("%s\n", img_reg_cred_key(host));
+    return helper_run(name, verb, in, out, status, err);
+}
+
 int reg_creds_get(const img_reg_opts *o, const char *host, char **user, char **secret, nr_err *err)
 {
     *user = *secret = NULL;
-    cleanup_free char *dir = config_dir(o);
+    cleanup_free char *dir = NULL;
     json_t *cfg;
-    if (config_load(dir, &cfg, err) < 0)
+    const char *helper;
+    if (creds_config(o, host, &dir, &cfg, &helper, err) < 0)
         return -1;
     int rc = 0;
-    const char *helper = helper_for(cfg, host);
     if (helper) {
         cleanup_free char *out = NULL;
         int st;
-        char *in = nr_xasprintf("%s\n", img_reg_cred_key(host));
-        rc = helper_run(helper, "get", in, &out, &st, err);
-        free(in);
+        rc = helper_run_host(helper, "get", host, &out, &st, err);
         if (rc == 0 && st == 0) {
             json_t *j = json_loads(out, 0, NULL);
             json_t *u = json_object_get(j, "Username"), *s = json_object_get(j, "Secret");
@@ -268,12 +296,12 @@ int reg_creds_get(const img_reg_opts *o, const char *host, char **user, char **s
 
 int reg_creds_store(const img_reg_opts *o, const char *host, const char *user, const char *secret, nr_err *err)
 {
-    cleanup_free char *dir = config_dir(o);
+    cleanup_free char *dir = NULL;
     json_t *cfg;
-    if (config_load(dir, &cfg, err) < 0)
+    const char *helper;
+    if (creds_config(o, host, &dir, &cfg, &helper, err) < 0)
         return -1;
     int rc;
-    const char *helper = helper_for(cfg, host);
     if (helper) {
         json_t *in = json_pack("{s:s, s:s, s:s}", "ServerURL", img_reg_cred_key(host), "Username", user, "Secret",
                                secret);
@@ -303,24 +331,28 @@ int reg_creds_store(const img_reg_opts *o, const char *host, const char *user, c
     return rc;
 }
 
+/* A logout with nothing to erase (errnum ENOENT, as for an absent file). */
+static int not_logged_in(const char *host, nr_err *err)
+{
+    nr_err_set(err, "not logged in to %s", host);
+    err->errnum = ENOENT;
+    return -1;
+}
+
 int reg_creds_erase(const img_reg_opts *o, const char *host, nr_err *err)
 {
-    cleanup_free char *dir = config_dir(o);
+    cleanup_free char *dir = NULL;
     json_t *cfg;
-    if (config_load(dir, &cfg, err) < 0)
+    const char *helper;
+    if (creds_config(o, host, &dir, &cfg, &helper, err) < 0)
         return -1;
     int rc = 0;
-    const char *helper = helper_for(cfg, host);
     if (helper) {
         cleanup_free char *out = NULL;
         int st;
-        char *in = nr_xasprintf("%s\n", img_reg_cred_key(host));
-        rc = helper_run(helper, "erase", in, &out, &st, err);
-        free(in);
-        if (rc == 0 && st != 0) {
-            rc = nr_err_set(err, "not logged in to %s", host);
-            err->errnum = ENOENT;
-        }
+        rc = helper_run_host(helper, "erase", host, &out, &st, err);
+        if (rc == 0 && st != 0)
+            rc = not_logged_in(host, err);
     } else {
         json_t *auths = json_object_get(cfg, "auths");
         const char *k;
@@ -338,8 +370,7 @@ int reg_creds_erase(const img_reg_opts *o, const char *host, nr_err *err)
             }
         }
         if (!found) {
-            rc = nr_err_set(err, "not logged in to %s", host);
-            err->errnum = ENOENT;
+            rc = not_logged_in(host, err);
         } else {
             rc = config_save(dir, cfg, err);
         }
@@ -378,22 +409,12 @@ int img_reg_config_load(const char *path, char ***mirrors, size_t *n_mirrors, ch
         path = "/etc/nrun/daemon.json";
         deflt = true;
     }
-    cleanup_free char *data = NULL;
-    size_t len;
-    if (nr_read_user_file(AT_FDCWD, path, "registries config", CONFIG_MAX, &data, &len, err) < 0) {
-        if (deflt && err->errnum == ENOENT) {
-            nr_err_clear(err);
-            return 0;
-        }
+    json_t *j;
+    if (json_object_load(path, "registries config", deflt, &j, err) < 0)
         return -1;
-    }
-    json_error_t je;
-    json_t *j = json_loadb(data, len, 0, &je);
     if (!j)
-        return nr_err_set(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-    int rc = json_is_object(j) ? 0 : nr_err_set(err, "%s: not a JSON object", path);
-    if (rc == 0)
-        rc = add_strings(j, "registry-mirrors", path, mirrors, n_mirrors, err);
+        return 0;
+    int rc = add_strings(j, "registry-mirrors", path, mirrors, n_mirrors, err);
     if (rc == 0)
         rc = add_strings(j, "insecure-registries", path, insecure, n_insecure, err);
     json_decref(j);

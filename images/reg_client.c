@@ -493,3 +493,69 @@ void reg_client_free(reg_client *c)
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
+
+/* ---- parallel transfers ---- */
+
+typedef struct reg_pool {
+    reg_client *c;
+    reg_item_fn one;
+    void *arg;
+    size_t n, next;
+    pthread_mutex_t mu;
+    bool failed;
+    nr_err err;
+} reg_pool;
+
+static void *reg_pool_worker(void *arg)
+{
+    reg_pool *pl = arg;
+    img_http *h = NULL;
+    nr_err err = {0};
+    if (img_http_new(&pl->c->tls, &h, &err) < 0)
+        goto fail;
+    for (;;) {
+        pthread_mutex_lock(&pl->mu);
+        size_t i = pl->failed ? pl->n : pl->next++;
+        pthread_mutex_unlock(&pl->mu);
+        if (i >= pl->n)
+            break;
+        if (pl->one(pl->arg, h, i, &err) < 0)
+            goto fail;
+    }
+    img_http_free(h);
+    return NULL;
+fail:
+    img_http_free(h);
+    pthread_mutex_lock(&pl->mu);
+    if (!pl->failed)
+        pl->err = err;
+    pl->failed = true;
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
+int reg_each_parallel(reg_client *c, size_t n, reg_item_fn one, void *arg, nr_err *err)
+{
+    reg_pool pl = {.c = c, .one = one, .arg = arg, .n = n};
+    pthread_mutex_init(&pl.mu, NULL);
+    size_t nt = c->o->parallel > 0 ? (size_t)c->o->parallel : 3;
+    if (nt > n)
+        nt = n;
+    pthread_t *t = nr_xcalloc(nt + 1, sizeof *t);
+    size_t started = 0;
+    for (; started < nt; started++)
+        if (pthread_create(&t[started], NULL, reg_pool_worker, &pl) != 0)
+            break;
+    /* No thread could start: do the work on this one. */
+    if (started == 0 && n > 0)
+        reg_pool_worker(&pl);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    pthread_mutex_destroy(&pl.mu);
+    if (pl.failed) {
+        *err = pl.err;
+        return -1;
+    }
+    return 0;
+}

@@ -55,6 +55,12 @@ int reg_creds_get(const img_reg_opts *o, const char *host, char **user, char **s
 int reg_creds_store(const img_reg_opts *o, const char *host, const char *user, const char *secret, nr_err *err);
 int reg_creds_erase(const img_reg_opts *o, const char *host, nr_err *err);
 
+/* Call one(arg, h, i, err) for i in 0..n-1, o->parallel at a time (3 when
+ * 0), each thread with its own HTTP connection h.  After a failure no new
+ * item starts; the first failure is the one returned. */
+typedef int (*reg_item_fn)(void *arg, img_http *h, size_t i, nr_err *err);
+int reg_each_parallel(reg_client *c, size_t n, reg_item_fn one, void *arg, nr_err *err);
+
 char *reg_b64_encode(const void *data, size_t n);
 
 void reg_progress(const img_reg_opts *o, img_prog_event ev, const char *digest, uint64_t done, uint64_t total,

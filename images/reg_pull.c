@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,70 +263,24 @@ static void locks_drop(pull *p)
     p->n_locks = 0;
 }
 
-typedef struct pool {
+typedef struct fetch_set {
     pull *p;
     const img_desc *ds;
     img_blob_writer **staged;
-    size_t n, next;
-    pthread_mutex_t mu;
-    bool failed;
-    nr_err err;
-} pool;
+} fetch_set;
 
-static void *pool_worker(void *arg)
+static int fetch_one(void *arg, img_http *h, size_t i, nr_err *err)
 {
-    pool *pl = arg;
-    img_http *h;
-    nr_err err = {0};
-    if (img_http_new(&pl->p->c->tls, &h, &err) < 0)
-        goto fail;
-    for (;;) {
-        pthread_mutex_lock(&pl->mu);
-        size_t i = pl->failed ? pl->n : pl->next++;
-        pthread_mutex_unlock(&pl->mu);
-        if (i >= pl->n)
-            break;
-        if (blob_fetch(pl->p, h, &pl->ds[i], &pl->staged[i], &err) < 0) {
-            img_http_free(h);
-            goto fail;
-        }
-    }
-    img_http_free(h);
-    return NULL;
-fail:
-    pthread_mutex_lock(&pl->mu);
-    if (!pl->failed)
-        pl->err = err;
-    pl->failed = true;
-    pthread_mutex_unlock(&pl->mu);
-    return NULL;
+    fetch_set *fs = arg;
+    return blob_fetch(fs->p, h, &fs->ds[i], &fs->staged[i], err);
 }
 
-static int blobs_fetch(pull *p, const img_desc *ds, img_blob_writer **staged, size_t n, int parallel, nr_err *err)
+static int blobs_fetch(pull *p, const img_desc *ds, img_blob_writer **staged, size_t n, nr_err *err)
 {
     if (img_store_hold(p->s, err) < 0)
         return -1;
-    pool pl = {.p = p, .ds = ds, .staged = staged, .n = n};
-    pthread_mutex_init(&pl.mu, NULL);
-    size_t nt = parallel > 0 ? (size_t)parallel : 3;
-    if (nt > n)
-        nt = n;
-    pthread_t *t = nr_xcalloc(nt + 1, sizeof *t);
-    size_t started = 0;
-    for (; started < nt; started++)
-        if (pthread_create(&t[started], NULL, pool_worker, &pl) != 0)
-            break;
-    if (started == 0 && n > 0)
-        pool_worker(&pl);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(t[i], NULL);
-    free(t);
-    pthread_mutex_destroy(&pl.mu);
-    if (pl.failed) {
-        *err = pl.err;
-        return -1;
-    }
-    return 0;
+    fetch_set fs = {.p = p, .ds = ds, .staged = staged};
+    return reg_each_parallel(p->c, n, fetch_one, &fs, err);
 }
 
 /* The config, in memory: from the store, or downloaded (bounded, digest and
@@ -530,7 +483,7 @@ static int layers_fetch(pull *p, part *pts, size_t np, layers *ls, nr_err *err)
             if (k == ls->n)
                 ls->d[ls->n++] = pts[i].ds[j];
         }
-    return blobs_fetch(p, ls->d, ls->staged, ls->n, p->c->o->parallel, err);
+    return blobs_fetch(p, ls->d, ls->staged, ls->n, err);
 }
 
 static void layers_free(layers *ls)

@@ -8,7 +8,6 @@
 #include "images/store_int.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,68 +263,23 @@ static int blob_push(push *p, img_http *h, const img_desc *d, nr_err *err)
     return 0;
 }
 
-/* Layers and config, `parallel` at a time, each thread with its own
- * connection. */
-typedef struct push_pool {
+typedef struct push_set {
     push *p;
-    const img_desc **ds;
-    size_t n, next;
-    pthread_mutex_t mu;
-    bool failed;
-    nr_err err;
-} push_pool;
+    const img_desc *ds;
+} push_set;
 
-static void *push_worker(void *arg)
+static int push_one(void *arg, img_http *h, size_t i, nr_err *err)
 {
-    push_pool *pl = arg;
-    img_http *h = NULL;
-    nr_err err = {0};
-    if (img_http_new(&pl->p->c->tls, &h, &err) < 0)
-        goto fail;
-    for (;;) {
-        pthread_mutex_lock(&pl->mu);
-        size_t i = pl->failed ? pl->n : pl->next++;
-        pthread_mutex_unlock(&pl->mu);
-        if (i >= pl->n)
-            break;
-        if (blob_push(pl->p, h, pl->ds[i], &err) < 0)
-            goto fail;
-    }
-    img_http_free(h);
-    return NULL;
-fail:
-    img_http_free(h);
-    pthread_mutex_lock(&pl->mu);
-    if (!pl->failed)
-        pl->err = err;
-    pl->failed = true;
-    pthread_mutex_unlock(&pl->mu);
-    return NULL;
+    push_set *ps = arg;
+    return blob_push(ps->p, h, &ps->ds[i], err);
 }
 
-static int blobs_push(push *p, const img_desc *const *ds, size_t n, int parallel, nr_err *err)
+/* Layers and config, o->parallel at a time, each thread with its own
+ * connection. */
+static int blobs_push(push *p, const img_desc *ds, size_t n, nr_err *err)
 {
-    push_pool pl = {.p = p, .n = n, .ds = (const img_desc **)ds};
-    pthread_mutex_init(&pl.mu, NULL);
-    size_t nt = parallel > 0 ? (size_t)parallel : 3;
-    if (nt > pl.n)
-        nt = pl.n;
-    pthread_t *t = nr_xcalloc(nt + 1, sizeof *t);
-    size_t started = 0;
-    for (; started < nt; started++)
-        if (pthread_create(&t[started], NULL, push_worker, &pl) != 0)
-            break;
-    if (started == 0)
-        push_worker(&pl);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(t[i], NULL);
-    free(t);
-    pthread_mutex_destroy(&pl.mu);
-    if (pl.failed) {
-        *err = pl.err;
-        return -1;
-    }
-    return 0;
+    push_set ps = {.p = p, .ds = ds};
+    return reg_each_parallel(p->c, n, push_one, &ps, err);
 }
 
 /* Does `ref` (a tag, or a digest) already name the stored manifest or index
@@ -412,7 +366,6 @@ static int image_push(push *p, const img_desc *m, const char *ref, img_desc *out
     size_t n = 0;
     if (stored_descs(p, m, &ds, &n, err) < 0)
         return -1;
-    int rc = 0;
     if (manifest_there(p, m, ref)) {
         /* as docker says of each layer the registry has */
         for (size_t i = 0; i < n; i++)
@@ -421,13 +374,9 @@ static int image_push(push *p, const img_desc *m, const char *ref, img_desc *out
         free(ds);
         return 0;
     }
-    const img_desc **v = nr_xcalloc(n + 1, sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = &ds[i];
-    rc = blobs_push(p, v, n, p->c->o->parallel, err);
+    int rc = blobs_push(p, ds, n, err);
     if (rc == 0)
         rc = manifest_put(p, m, ref, out, err);
-    free(v);
     free(ds);
     return rc;
 }

@@ -95,14 +95,9 @@ int img__write_atomic(int dirfd, const char *name, const void *data, size_t len,
 
 size_t img__clean_temps(int dirfd, bool all)
 {
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    cleanup_dir DIR *d = nr_opendir_fd(dirfd);
+    if (!d)
         return 0;
-    cleanup_dir DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return 0;
-    }
     size_t n = 0;
     struct dirent *de;
     while ((de = readdir(d))) {

@@ -53,6 +53,9 @@ int img__not_found(nr_err *err, const char *fmt, ...) __attribute__((format(prin
 
 /* index.json, read (caller holds the index lock) and validated. */
 int img__index_load(img_store *s, json_t **out, nr_err *err);
+/* img__lock_index, then img__index_load: *lk holds the lock (the caller
+ * closes it, on failure too). */
+int img__index_load_locked(img_store *s, bool exclusive, int *lk, json_t **out, nr_err *err);
 /* Parse a descriptor object; `what` names it in errors ("index.json: manifests[2]"). */
 int img__desc_parse(json_t *j, img_desc *d, const char *what, nr_err *err);
 json_t *img__desc_json(const img_desc *d);

@@ -183,6 +183,11 @@ int rt_net_exists(const char *root, const char *name, nr_err *err)
 
 /* ---- attachment records ------------------------------------------------ */
 
+const char *rt_net_attachment_network(const json_t *a)
+{
+    return json_string_value(json_object_get(json_object_get(a, "conflist"), "name"));
+}
+
 json_t *rt_net_record_read(int adfd, const char *id)
 {
     cleanup_free char *f = nr_xasprintf("%s.json", id);
@@ -222,20 +227,7 @@ static bool pid_json_alive(const json_t *rec, const char *pk, const char *sk)
 {
     json_int_t pid = json_integer_value(json_object_get(rec, pk));
     json_int_t st = json_integer_value(json_object_get(rec, sk));
-    if (pid <= 0 || !rt_pid_alive((pid_t)pid, (unsigned long long)st))
-        return false;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = 0;
-    const char *rp = strrchr(buf, ')');
-    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+    return pid > 0 && rt_pid_alive((pid_t)pid, (unsigned long long)st); /* which sees zombies as dead */
 }
 
 /* The container's namespace, pinned by a bind mount of it at
@@ -331,19 +323,13 @@ int rt_net_lock(const char *root, int *dfd, int *adfd, int *lk, nr_err *err)
 
 void rt_net_gc_locked(int adfd)
 {
-    cleanup_close int d2 = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = d2 >= 0 ? fdopendir(steal_fd(&d2)) : NULL;
+    DIR *d = nr_opendir_fd(adfd);
     if (!d)
         return;
-    struct dirent *e;
     char **stale = NULL;
     size_t n = 0;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 6 || strcmp(e->d_name + l - 5, ".json"))
-            continue;
-        char id[80];
-        snprintf(id, sizeof id, "%.*s", (int)(l - 5), e->d_name);
+    char id[80];
+    while (nr_readdir_suffix(d, ".json", id, sizeof id)) {
         if (!rt_net_id_plain(id))
             continue;
         json_t *rec = rt_net_record_read(adfd, id);
@@ -630,13 +616,19 @@ out:
 
 /* ---- connect / disconnect a running container ----------------------------- */
 
-int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long long start, const char *network,
-                   const char *hostname, char **aliases, size_t naliases, nr_err *err)
+/* rt_net_lock for a change to container id's record (a plain id: it names a file). */
+static int lock_for(const char *root, const char *id, int *dfd, int *adfd, int *lk, nr_err *err)
 {
     if (!rt_net_id_plain(id))
         return nr_err_set(err, "container id %s", id);
+    return rt_net_lock(root, dfd, adfd, lk, err);
+}
+
+int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long long start, const char *network,
+                   const char *hostname, char **aliases, size_t naliases, nr_err *err)
+{
     int dfd, adfd, lk;
-    if (rt_net_lock(root, &dfd, &adfd, &lk, err) < 0)
+    if (lock_for(root, id, &dfd, &adfd, &lk, err) < 0)
         return -1;
     int r = -1;
     json_t *conf = NULL, *res = NULL, *al = NULL;
@@ -650,8 +642,7 @@ int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long lo
     json_t *as = json_object_get(rec, "attachments");
     size_t i;
     json_t *a;
-    json_array_foreach(as, i, a) if (!strcmp(json_string_value(json_object_get(json_object_get(a, "conflist"), "name")) ?: "",
-                                             network))
+    json_array_foreach(as, i, a) if (!strcmp(rt_net_attachment_network(a) ?: "", network))
     {
         nr_err_set(err, "container %.12s is already connected to network %s", id, network);
         goto out;
@@ -685,17 +676,15 @@ out:
 
 int rt_net_disconnect(const char *root, const char *id, const char *network, nr_err *err)
 {
-    if (!rt_net_id_plain(id))
-        return nr_err_set(err, "container id %s", id);
     int dfd, adfd, lk;
-    if (rt_net_lock(root, &dfd, &adfd, &lk, err) < 0)
+    if (lock_for(root, id, &dfd, &adfd, &lk, err) < 0)
         return -1;
     int r = nr_err_set(err, "container %.12s is not connected to network %s", id, network);
     json_t *rec = rt_net_record_read(adfd, id);
     json_t *as = json_object_get(rec, "attachments");
     for (size_t i = 0; i < json_array_size(as); i++) {
         json_t *a = json_array_get(as, i);
-        const char *n = json_string_value(json_object_get(json_object_get(a, "conflist"), "name"));
+        const char *n = rt_net_attachment_network(a);
         if (!n || strcmp(n, network))
             continue;
         memset(err, 0, sizeof *err);
@@ -715,10 +704,8 @@ int rt_net_disconnect(const char *root, const char *id, const char *network, nr_
 
 int rt_net_publish(const char *root, const char *id, bool on, nr_err *err)
 {
-    if (!rt_net_id_plain(id))
-        return nr_err_set(err, "container id %s", id);
     int dfd, adfd, lk;
-    if (rt_net_lock(root, &dfd, &adfd, &lk, err) < 0)
+    if (lock_for(root, id, &dfd, &adfd, &lk, err) < 0)
         return -1;
     int r = -1;
     json_t *rec = rt_net_record_read(adfd, id);

@@ -20,6 +20,8 @@ json_t *rt_net_conflist_make(const char *root, const char *name, const char *bri
                              const char *gw, bool internal, bool dns);
 json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err);
 json_t *rt_net_record_read(int adfd, const char *id);
+/* the network an attachment of a record is on (its conflist's name), or NULL */
+const char *rt_net_attachment_network(const json_t *a);
 bool rt_net_id_plain(const char *id);
 /* networks dir, its attach/ dir and the exclusive lock (close all three) */
 int rt_net_lock(const char *root, int *dfd, int *adfd, int *lk, nr_err *err);

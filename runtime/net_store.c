@@ -95,17 +95,11 @@ json_t *rt_net_inspect(const char *root, const char *id)
 static json_t *all_conflists(const char *root, int dfd)
 {
     json_t *out = json_object();
-    cleanup_close int d2 = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = d2 >= 0 ? fdopendir(steal_fd(&d2)) : NULL;
+    DIR *d = nr_opendir_fd(dfd);
     if (!d)
         return out;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l <= 9 || strcmp(e->d_name + l - 9, ".conflist"))
-            continue;
-        char name[80];
-        snprintf(name, sizeof name, "%.*s", (int)(l - 9), e->d_name);
+    char name[80];
+    while (nr_readdir_suffix(d, ".conflist", name, sizeof name)) {
         nr_err ign;
         json_t *cl = rt_net_name_valid(name) || !strcmp(name, RT_NET_DEFAULT) ? rt_net_conflist_load(root, dfd, name, &ign) : NULL;
         if (cl)
@@ -219,23 +213,17 @@ out:
 static json_t *users_of(int adfd, const char *name)
 {
     json_t *out = json_object();
-    cleanup_close int d2 = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = d2 >= 0 ? fdopendir(steal_fd(&d2)) : NULL;
+    DIR *d = nr_opendir_fd(adfd);
     if (!d)
         return out;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 6 || strcmp(e->d_name + l - 5, ".json"))
-            continue;
-        char id[80];
-        snprintf(id, sizeof id, "%.*s", (int)(l - 5), e->d_name);
+    char id[80];
+    while (nr_readdir_suffix(d, ".json", id, sizeof id)) {
         json_t *rec = rt_net_id_plain(id) ? rt_net_record_read(adfd, id) : NULL;
         size_t i;
         json_t *a;
         json_array_foreach(json_object_get(rec, "attachments"), i, a)
         {
-            const char *n = json_string_value(json_object_get(json_object_get(a, "conflist"), "name"));
+            const char *n = rt_net_attachment_network(a);
             if (!n || strcmp(n, name))
                 continue;
             char ip[64] = "";

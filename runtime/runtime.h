@@ -297,6 +297,17 @@ int rt_recv_fd(int sock);
  * the slave (our controlling terminal now) returned.  Needs setsid() first. */
 int rt_pty_open_slave(int console_sock, nr_err *err);
 void rt_tty_relay(int master, pid_t pid);
+/* The relay's pieces, shared with `nrun attach`.  Our terminal (fd 0) in raw
+ * mode: true when done, then *saved is what to restore.  A signalfd for the
+ * signals a relay handles (those it forwards, and SIGWINCH), blocked first. */
+struct termios;
+bool rt_tty_raw(struct termios *saved);
+int rt_tty_signalfd(void);
+/* Wait for the relay's next event, in p[0..2]: p[0] the container side `peer`, p[1] our
+ * stdin (while in_open), p[2] the signalfd.  -1 when poll fails, else the
+ * signal read from sfd (0: none); the other revents are in p. */
+struct pollfd;
+int rt_tty_wait(struct pollfd *p, int peer, bool in_open, int sfd);
 /* attach.c: a detached -t container's pty, served on containers/<id>/attach.sock
  * (0600, SO_PEERCRED-checked) until the app closes it; see attach.c for the bytes. */
 char *rt_attach_path(const char *store_root, const char *id);
@@ -331,6 +342,8 @@ bool rt_pid_alive(pid_t pid, unsigned long long start_time);
 unsigned long long rt_pid_start_time(pid_t pid);
 /* Resolve a name, full id or unique id prefix to the full id. */
 int rt_container_find(const char *store_root, const char *ref, char id[65], nr_err *err);
+/* rt_container_find, then its state (rt_state_free it). */
+int rt_container_state(const char *store_root, const char *ref, char id[65], rt_state *st, nr_err *err);
 /* List ids of every container. */
 int rt_container_list(const char *store_root, char ***ids, size_t *n, nr_err *err);
 char *rt_ctr_dir(const char *store_root, const char *id);

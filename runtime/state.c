@@ -274,6 +274,13 @@ int rt_container_find(const char *root, const char *ref, char id[65], nr_err *er
     return 0;
 }
 
+int rt_container_state(const char *root, const char *ref, char id[65], rt_state *st, nr_err *err)
+{
+    if (rt_container_find(root, ref, id, err) < 0)
+        return -1;
+    return rt_state_read(root, id, st, err);
+}
+
 /* Container directories are recycled.  A removed container's directory is
  * emptied down to its skeleton (upper, work, merged, logs) and kept in
  * containers/.free, and a new container takes one from there: a start and a

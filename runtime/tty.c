@@ -89,45 +89,60 @@ static void eof_to_pty(int master, char last)
     nr_write_all(master, eof, last == '\n' ? 1 : 2);
 }
 
-void rt_tty_relay(int master, pid_t pid)
+bool rt_tty_raw(struct termios *saved)
 {
-    struct termios saved;
-    bool raw = false;
-    if (isatty(0) && tcgetattr(0, &saved) == 0) {
-        struct termios t = saved;
-        cfmakeraw(&t);
-        raw = tcsetattr(0, TCSANOW, &t) == 0;
-    }
-    struct winsize ws;
-    if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0)
-        ioctl(master, TIOCSWINSZ, &ws);
+    if (tcgetattr(0, saved) < 0)
+        return false;
+    struct termios t = *saved;
+    cfmakeraw(&t);
+    return tcsetattr(0, TCSANOW, &t) == 0;
+}
+
+int rt_tty_signalfd(void)
+{
     sigset_t set;
     sigemptyset(&set);
     static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
     for (size_t i = 0; i < NR_ARRAY_LEN(sigs); i++)
         sigaddset(&set, sigs[i]);
-    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+int rt_tty_wait(struct pollfd *p, int peer, bool in_open, int sfd)
+{
+    p[0] = (struct pollfd){.fd = peer, .events = POLLIN};
+    p[1] = (struct pollfd){.fd = in_open ? 0 : -1, .events = POLLIN};
+    p[2] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    while (poll(p, 3, -1) < 0)
+        if (errno != EINTR)
+            return -1;
+    struct signalfd_siginfo si;
+    if ((p[2].revents & POLLIN) && read(sfd, &si, sizeof si) == sizeof si)
+        return (int)si.ssi_signo;
+    return 0;
+}
+
+void rt_tty_relay(int master, pid_t pid)
+{
+    struct termios saved;
+    bool raw = isatty(0) && rt_tty_raw(&saved);
+    struct winsize ws;
+    if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0)
+        ioctl(master, TIOCSWINSZ, &ws);
+    int sfd = rt_tty_signalfd();
     char buf[8192], last = '\n';
     bool in_open = true;
     for (;;) {
-        struct pollfd p[3] = {{.fd = master, .events = POLLIN},
-                              {.fd = in_open ? 0 : -1, .events = POLLIN},
-                              {.fd = sfd, .events = POLLIN}};
-        if (poll(p, 3, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        struct pollfd p[3];
+        int sig = rt_tty_wait(p, master, in_open, sfd);
+        if (sig < 0)
             break;
-        }
-        if (p[2].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof si) == sizeof si) {
-                if (si.ssi_signo == SIGWINCH) {
-                    if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-                        ioctl(master, TIOCSWINSZ, &ws);
-                } else {
-                    kill(pid, (int)si.ssi_signo);
-                }
-            }
+        if (sig == SIGWINCH) {
+            if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+                ioctl(master, TIOCSWINSZ, &ws);
+        } else if (sig > 0) {
+            kill(pid, sig);
         }
         if (p[0].revents) {
             ssize_t r = read(master, buf, sizeof buf);

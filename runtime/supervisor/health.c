@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <grp.h>
 #include <time.h>
@@ -205,25 +204,14 @@ bool sv_health_reaped(pid_t pid, int status)
 static void child(int out)
 {
     const sv_config *cfg = sv_g->cfg;
-    sigset_t none;
-    sigemptyset(&none);
-    for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sv_child_reset();
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (nul < 0 || dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
         _exit(126);
     /* nothing of PID 1 (log dir, control socket, listening sockets, channels) */
     syscall(SYS_close_range, 3, ~0U, 0);
-    if (cfg->uid != (uid_t)-1 && cfg->uid != getuid()) {
-        if (rt_setgroups(cfg->ngroups, cfg->groups) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
-            _exit(126);
-    } else if (cfg->gid != (gid_t)-1 && cfg->gid != getgid() && setgid(cfg->gid) < 0) {
+    if (sv_child_identity(cfg) < 0)
         _exit(126);
-    }
     if (cfg->cwd && rt_chdir_in_root(cfg->cwd) < 0)
         _exit(126);
     if (cfg->worker_prepare && cfg->worker_prepare(cfg->worker_prepare_arg) < 0)

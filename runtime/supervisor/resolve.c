@@ -120,6 +120,23 @@ char *rs_abs_path(rs *r, const char *p)
     return nr_xasprintf("%s%s%s", r->cwd, r->cwd[strlen(r->cwd) - 1] == '/' ? "" : "/", p);
 }
 
+/* What absolute path `p` inside our root is, seen as the workers see it
+ * (their identity, no link out of the root): false when they cannot reach it. */
+static bool stat_as_workers(rs *r, const char *p, struct stat *st)
+{
+    sv_fs_ident old;
+    nr_err err = {0};
+    if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
+        return false;
+    int fd = rt_open_in_root(p, O_PATH);
+    sv_fsid_leave(&old);
+    if (fd < 0)
+        return false;
+    bool ok = fstat(fd, st) == 0;
+    close(fd);
+    return ok;
+}
+
 /* Open `rel` beneath directory `dir` (inside our root) as the workers: no
  * `..`, absolute path or symlink leads out of `dir`. */
 int rs_open_beneath(rs *r, const char *dir, const char *rel, int flags)
@@ -228,17 +245,8 @@ static bool is_command(rs *r, const char *name)
     }
     bool found = false;
     for (size_t i = 0; i < cands.n && !found; i++) {
-        sv_fs_ident old;
-        nr_err err = {0};
-        if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
-            break;
-        int fd = rt_open_in_root(cands.v[i], O_PATH);
-        sv_fsid_leave(&old);
         struct stat st;
-        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
-            found = true;
-        if (fd >= 0)
-            close(fd);
+        found = stat_as_workers(r, cands.v[i], &st) && S_ISREG(st.st_mode) && (st.st_mode & 0111);
     }
     rs_vec_free(&cands);
     return found;
@@ -248,33 +256,15 @@ static bool is_command(rs *r, const char *name)
 static bool is_plain_file(rs *r, const char *name)
 {
     cleanup_free char *p = rs_abs_path(r, name);
-    sv_fs_ident old;
-    nr_err err = {0};
-    if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
-        return false;
-    int fd = rt_open_in_root(p, O_PATH);
-    sv_fsid_leave(&old);
     struct stat st;
-    bool yes = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & 0111);
-    if (fd >= 0)
-        close(fd);
-    return yes;
+    return stat_as_workers(r, p, &st) && S_ISREG(st.st_mode) && !(st.st_mode & 0111);
 }
 
 /* A regular file at absolute path `p`, seen as the workers see it. */
 static bool is_reg_file(rs *r, const char *p)
 {
-    sv_fs_ident old;
-    nr_err err = {0};
-    if (sv_fsid_enter(r->uid, r->gid, &old, &err) < 0)
-        return false;
-    int fd = rt_open_in_root(p, O_PATH);
-    sv_fsid_leave(&old);
     struct stat st;
-    bool yes = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (fd >= 0)
-        close(fd);
-    return yes;
+    return stat_as_workers(r, p, &st) && S_ISREG(st.st_mode);
 }
 
 /* Yarn 2+ Plug'n'Play: there is no node_modules, `yarn run` has node load
@@ -323,15 +313,8 @@ static bool is_docker_entrypoint(rs *r, const char *cmd)
             const char *end = strchrnul(p, ':');
             if (end > p && end - p < 1024 && *p == '/') {
                 char *c = nr_xasprintf("%.*s/%s", (int)(end - p), p, cmd);
-                sv_fs_ident old;
-                nr_err err = {0};
-                int fd = -1;
-                if (sv_fsid_enter(r->uid, r->gid, &old, &err) == 0) {
-                    fd = rt_open_in_root(c, O_PATH);
-                    sv_fsid_leave(&old);
-                }
-                if (fd >= 0) {
-                    close(fd);
+                struct stat st;
+                if (stat_as_workers(r, c, &st)) {
                     path = c;
                     break;
                 }

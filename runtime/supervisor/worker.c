@@ -187,11 +187,8 @@ static int failure_code(const spawn_failure *f)
     return f->step == FAILED_EXEC && f->errnum == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_NOEXEC;
 }
 
-/* In the child: never returns.  Only async-signal-safe calls matter little
- * here (we are single-threaded), but every failure reports on `errfd`. */
-static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char **env, char *listen_pid, pid_t parent)
+void sv_child_reset(void)
 {
-    const sv_config *cfg = sv_g->cfg;
     sigset_t none;
     sigemptyset(&none);
     for (int s = 1; s < NSIG; s++)
@@ -200,6 +197,25 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
     sigprocmask(SIG_SETMASK, &none, NULL);
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+int sv_child_identity(const sv_config *cfg)
+{
+    if (cfg->uid != (uid_t)-1 && cfg->uid != getuid()) {
+        if (rt_setgroups(cfg->ngroups, cfg->groups) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
+            return -1;
+    } else if (cfg->gid != (gid_t)-1 && cfg->gid != getgid() && setgid(cfg->gid) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* In the child: never returns.  Only async-signal-safe calls matter little
+ * here (we are single-threaded), but every failure reports on `errfd`. */
+static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char **env, char *listen_pid, pid_t parent)
+{
+    const sv_config *cfg = sv_g->cfg;
+    sv_child_reset();
     if (getppid() != parent)
         _exit(1);
     if (listen_pid)
@@ -238,12 +254,8 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
         syscall(SYS_close_range, ef + 1, ~0U, 0);
     }
     errfd = ef;
-    if (cfg->uid != (uid_t)-1 && cfg->uid != getuid()) {
-        if (rt_setgroups(cfg->ngroups, cfg->groups) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
-            goto fail;
-    } else if (cfg->gid != (gid_t)-1 && cfg->gid != getgid() && setgid(cfg->gid) < 0) {
+    if (sv_child_identity(cfg) < 0)
         goto fail;
-    }
     const char *cwd = sv_g->cwd ? sv_g->cwd : cfg->cwd;
     if (cwd && rt_chdir_in_root(cwd) < 0) {
         f.step = FAILED_CHDIR;

@@ -40,6 +40,23 @@ static bool gc_lock_free(void)
     return free_;
 }
 
+/* A fresh store handle and a build that reads the cache through it. */
+typedef struct cache_fx {
+    img_store *s;
+    bld_opts o;
+    char cache_dir[512];
+    bld_state b;
+} cache_fx;
+
+static void cache_open(cache_fx *fx)
+{
+    nr_err err;
+    memset(fx, 0, sizeof *fx);
+    assert_int_equal(img_store_open(root, &fx->s, &err), 0);
+    snprintf(fx->cache_dir, sizeof fx->cache_dir, "%s/cache/build", root);
+    fx->b = (bld_state){.s = fx->s, .o = &fx->o, .cache_dir = fx->cache_dir};
+}
+
 static void test_cache_hit_holds_gc_lock(void **state)
 {
     (void)state;
@@ -47,20 +64,15 @@ static void test_cache_hit_holds_gc_lock(void **state)
     char digest[IMG_DIGEST_MAX];
     put_cached_layer(key, digest);
     /* A fresh handle that has written nothing holds nothing. */
-    nr_err err;
-    img_store *s;
-    assert_int_equal(img_store_open(root, &s, &err), 0);
+    cache_fx fx;
+    cache_open(&fx);
     assert_true(gc_lock_free());
-    bld_opts o = {0};
-    char cache_dir[512];
-    snprintf(cache_dir, sizeof cache_dir, "%s/cache/build", root);
-    bld_state b = {.s = s, .o = &o, .cache_dir = cache_dir};
     img_layer_desc l;
-    assert_true(bld_cache_get(&b, key, &l));
+    assert_true(bld_cache_get(&fx.b, key, &l));
     assert_string_equal(l.blob.digest, digest);
     /* The hit is trusted only under the shared gc lock: prune must wait. */
     assert_false(gc_lock_free());
-    img_store_close(s);
+    img_store_close(fx.s);
     assert_true(gc_lock_free());
 }
 
@@ -73,16 +85,11 @@ static void test_cache_miss_for_missing_blob(void **state)
     char p[512];
     snprintf(p, sizeof p, "%s/blobs/sha256/%s", root, img_digest_hex(digest));
     assert_int_equal(unlink(p), 0);
-    nr_err err;
-    img_store *s;
-    assert_int_equal(img_store_open(root, &s, &err), 0);
-    bld_opts o = {0};
-    char cache_dir[512];
-    snprintf(cache_dir, sizeof cache_dir, "%s/cache/build", root);
-    bld_state b = {.s = s, .o = &o, .cache_dir = cache_dir};
+    cache_fx fx;
+    cache_open(&fx);
     img_layer_desc l;
-    assert_false(bld_cache_get(&b, key, &l));
-    img_store_close(s);
+    assert_false(bld_cache_get(&fx.b, key, &l));
+    img_store_close(fx.s);
 }
 
 int main(void)
