@@ -24,3 +24,16 @@ sec_no_marker() {
         return 1
     fi
 }
+
+# Run "$2"... with at most 512 MiB and $1 seconds: an unbounded read or a hang
+# fails (124 for the time).  Under ASAN, which reserves a huge shadow, the
+# bound is on RSS.
+sec_bounded() {
+    local secs=$1
+    shift
+    if [ -n "${ASAN_OPTIONS:-}" ]; then
+        (export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=512"; exec timeout "$secs" "$@")
+    else
+        (ulimit -v 524288; exec timeout "$secs" "$@")
+    fi
+}

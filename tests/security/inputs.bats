@@ -33,13 +33,7 @@ teardown_file() {
 # unbounded read fails the test instead of blocking it or the machine.
 # Under AddressSanitizer (make check-asan), which reserves terabytes of
 # address space, the bound is its own: 512 MiB of resident memory.
-bounded() {
-    if [ -n "${ASAN_OPTIONS:-}" ]; then
-        (export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=512"; exec timeout 10 "$@")
-    else
-        (ulimit -v 524288; exec timeout 10 "$@")
-    fi
-}
+bounded() { sec_bounded 10 "$@"; }
 
 # "$1" (a flag) refused every bad file: $2... = the command, FILE where the path goes.
 refuses_bad_files() {
