@@ -13,6 +13,8 @@
 # req/s moves with the share of the cores the bench gets, CPU per request much less.
 # Env: ROUNDS (default 9), DURATION (default 3s), CONNS (default 64), BUILD, PM2.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$here/build}
 NRUN=$BUILD/nrun
@@ -20,10 +22,8 @@ APPS=$here/tests/apps
 ROUNDS=${ROUNDS:-9}
 DURATION=${DURATION:-3s}
 CONNS=${CONNS:-64}
-unset NODE_EXTRA_CA_CERTS
-command -v wrk >/dev/null || { echo "bench/obs.sh: wrk is missing (make deps)" >&2; exit 1; }
-PM2=${PM2:-$APPS/node_modules/.bin/pm2}
-[ -x "$PM2" ] || { echo "bench/obs.sh: no pm2 ($PM2): pm2 rows skipped (make deps)" >&2; PM2=; }
+bench_need wrk
+bench_pm2 optional
 
 tmp=$(mktemp -d /tmp/nrun-bench-obs.XXXXXX)
 export PM2_HOME=$tmp/pm2
@@ -35,18 +35,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 12000))
-        ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-    done
-}
-wait_port() {
-    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/" >/dev/null && return 0; sleep 0.1; done
-    echo "bench: nothing answers on port $1" >&2
-    return 1
-}
 
 # Every round starts every variant afresh: a node process's speed varies by
 # up to a quarter from one process to the next (JIT decisions, placement),
@@ -120,7 +108,6 @@ for r in $(seq 1 "$ROUNDS"); do
     stop_all
     echo "round $r/$ROUNDS done" >&2
 done
-median() { sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 echo
 echo "hello-world HTTP, 2 workers, wrk -t2 -c$CONNS -d$DURATION keep-alive, median of $ROUNDS interleaved rounds"
 declare -A med cpu
