@@ -79,3 +79,32 @@ json_str() {
     local v=${1//\\/\\\\}
     printf '"%s"' "${v//\"/\\\"}"
 }
+
+# envs[] and labels[] are made of [A-Za-z0-9 .:/=@~+_-] only: no JSON or
+# Nodefile escaping is needed where the recipes write them.
+check_plain_values() {
+    local v
+    for v in "${envs[@]}" "${labels[@]}"; do
+        [[ $v =~ ^[A-Za-z0-9\ .:/=@~+_-]*$ ]] || die "unexpected character in '$v'"
+    done
+}
+
+# The end of image.json: its "config" (Env from envs[], Entrypoint $1 when
+# given, Cmd node, Labels from labels[]) and the closing brace.
+image_json_config() {
+    local sep="" n=0 e l
+    echo "  \"config\": {"
+    printf '    "Env": ['
+    for e in "${envs[@]}"; do printf '%s"%s"' "$sep" "$e" && sep=", "; done
+    echo "],"
+    [ -z "${1:-}" ] || echo "    \"Entrypoint\": [\"$1\"],"
+    echo '    "Cmd": ["node"],'
+    echo '    "Labels": {'
+    for l in "${labels[@]}"; do
+        n=$((n + 1))
+        printf '      "%s": "%s"%s\n' "${l%%=*}" "${l#*=}" "$([ $n -lt ${#labels[@]} ] && echo ,)"
+    done
+    echo "    }"
+    echo "  }"
+    echo "}"
+}
