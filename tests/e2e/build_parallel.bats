@@ -36,8 +36,7 @@ same_digest_jobs() {
 }
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    rt_file_setup_busybox
     mk_pbase
     export CTX="$BATS_FILE_TMPDIR/ctx"
     mkdir -p "$CTX"
@@ -47,11 +46,7 @@ teardown() {
     rt_rm_all
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 ctrs() { ls "$NRUN_ROOT/containers" 2>/dev/null | grep -v '^\.' || true; }
 

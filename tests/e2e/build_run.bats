@@ -7,8 +7,7 @@ load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    rt_file_setup_busybox
     # a base with some content to delete and replace
     d="$BATS_FILE_TMPDIR/content"
     mkdir -p "$d/opt/tree/sub" "$d/opt/keep" "$d/opt/todir" "$d/opt/dirtofile"
@@ -19,8 +18,7 @@ setup_file() {
     echo x >"$d/opt/dirtofile/x"
     echo gone >"$d/opt/gone.txt"
     tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/content.tar" .
-    "$NRUN" __internal mkimage -t rbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/content.tar" >/dev/null
+    rt_bb_image rbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/content.tar"
     export CTX="$BATS_FILE_TMPDIR/ctx"
     mkdir -p "$CTX"
     echo 'hello' >"$CTX/hello.txt"
@@ -30,11 +28,7 @@ teardown() {
     rt_rm_all
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 nlayers() { jq '.layers | length' "$(blob "$(manifest_of "$1")")"; }
 
@@ -495,7 +489,7 @@ COPY --from=export /out/f /f
 COPY --from=0 /out/ /out2/
 CMD ["cat", "/f", "/out2/f"]
 EOF2
-    "$NRUN" __internal mkimage -t one:1 --config '{}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_bb_image one:1 '{}'
     printf 'COPY --from=one:1 /bin/busybox /bb\n' >>"$d/Nodefile"
     run "$NBUILD" -t one:2 "$d"
     echo "$output"

@@ -13,11 +13,7 @@ setup_file() {
         "$BATS_FILE_TMPDIR/node.tar" >/dev/null
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 scrape() {
     "$NRUN" exec "$1" node -e \

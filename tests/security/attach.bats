@@ -10,11 +10,9 @@ load ../lib/security
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    rt_file_setup_busybox
     sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" tiocsti
-    "$NRUN" __internal mkimage -t at:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probes.tar" >/dev/null
+    rt_bb_image at:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/probes.tar"
 }
 
 teardown() {
@@ -22,11 +20,7 @@ teardown() {
     rt_rm_all
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 # connect to $1 as uid 65534 and read: "refused <errno>", "closed" (EOF at once) or "open"
 connect_as_nobody() {

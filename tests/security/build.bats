@@ -8,9 +8,8 @@ load ../lib/security
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t bbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_file_setup_busybox
+    rt_bb_image bbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
     export CTX="$BATS_FILE_TMPDIR/ctx"
     mkdir -p "$CTX"
     # a secret only the host has
@@ -22,11 +21,7 @@ teardown() {
     rt_rm_all
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 # Every layer blob of the store: fails if one holds $1.
 no_layer_holds() {

@@ -148,8 +148,7 @@ fake 1'; do
 }
 
 @test "deploy: a stored relative --env-file/--label-file/seccomp profile is the one run read, never one in deploy's directory" {
-    "$NRUN" __internal mkimage -t bbh:1 --config '{"Cmd":["httpd","-f","-p","80"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_bb_image bbh:1 '{"Cmd":["httpd","-f","-p","80"],"Env":["PATH=/bin"]}'
     A=$BATS_TEST_TMPDIR/ops B=$BATS_TEST_TMPDIR/shared
     mkdir -p "$A" "$B"
     echo X=good >"$A/env.list"
@@ -183,8 +182,7 @@ fake 1'; do
 }
 
 @test "deploy: a stored bare -e K takes K from the serving container, never from the deployer's environment" {
-    "$NRUN" __internal mkimage -t bbh:1 --config '{"Cmd":["httpd","-f","-p","80"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_bb_image bbh:1 '{"Cmd":["httpd","-f","-p","80"],"Env":["PATH=/bin"]}'
     # run with K set and GONE unset: the container has K=runner-value and no GONE
     env -u GONE K=runner-value "$NRUN" run -d --name web -p 8082:80 -e K -e GONE bbh:1 >/dev/null
     run "$NRUN" inspect web

@@ -10,10 +10,8 @@ load ../lib/security
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t in:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_file_setup_busybox
+    rt_bb_image in:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
     mkfifo "$BATS_FILE_TMPDIR/fifo"
     truncate -s 2G "$BATS_FILE_TMPDIR/sparse"
     mkdir "$BATS_FILE_TMPDIR/dir"
@@ -23,11 +21,7 @@ teardown() {
     rt_rm_all
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 # Run "$@" with 10 s and 512 MiB of address space at most: a hang or an
 # unbounded read fails the test instead of blocking it or the machine.
