@@ -43,9 +43,7 @@ EOF
     "$NBUILD" -t app:1 "$CTX" >"$BATS_FILE_TMPDIR/first.out"
 }
 
-teardown_file() {
-    nr_remove_root
-}
+teardown_file() { nr_remove_root; }
 
 listing() {
     local l

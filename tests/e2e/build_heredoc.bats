@@ -18,9 +18,7 @@ setup() {
     mkdir -p "$CTX"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() { rt_file_teardown; }
 

@@ -42,9 +42,7 @@ setup_file() {
     mkdir -p "$CTX"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() { rt_file_teardown; }
 

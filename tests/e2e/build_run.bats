@@ -24,9 +24,7 @@ setup_file() {
     echo 'hello' >"$CTX/hello.txt"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() { rt_file_teardown; }
 

@@ -16,9 +16,7 @@ setup_file() {
     export W=$BATS_FILE_TMPDIR
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() { rt_file_teardown; }
 

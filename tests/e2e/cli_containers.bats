@@ -18,9 +18,7 @@ setup_file() {
     rt_bb_image bbapp:1 '{"Cmd":["/app/run.sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/app.tar"
 }
 
-teardown_file() {
-    rt_file_teardown
-}
+teardown_file() { rt_file_teardown; }
 
 @test "run -d, ps, exec, logs, inspect, kill, stop, rm" {
     id=$(rt_run -d --name web bb:1 sh -c 'echo started; trap "exit 0" USR1 TERM; while :; do sleep 0.1; done')

@@ -19,9 +19,7 @@ setup_file() {
     export SHARED=$NRUN_CACHE_DIR
 }
 
-teardown_file() {
-    nr_remove_root
-}
+teardown_file() { nr_remove_root; }
 
 # A private cache holding the shared cache's npm tarballs (hard links) and,
 # when present, its newest bookworm slim rootfs record: $1 = the new cache.

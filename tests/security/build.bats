@@ -17,9 +17,7 @@ setup_file() {
     echo "host-secret-$$-$RANDOM" >"$SECRET_FILE"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() { rt_file_teardown; }
 

@@ -11,9 +11,7 @@ setup_file() {
     rt_bb_image ctl:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/probes.tar"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() { rt_file_teardown; }
 

@@ -17,9 +17,7 @@ setup_file() {
     mkdir "$BATS_FILE_TMPDIR/dir"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() { rt_file_teardown; }
 

@@ -25,9 +25,7 @@ setup_file() {
     rt_bb_image links:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/links.tar"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() { rt_file_teardown; }
 

@@ -48,9 +48,7 @@ sec_wait_log_lines() {
 }
 
 # a failed test leaves no container running into the next ones
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() { rt_file_teardown; }
 

@@ -23,9 +23,7 @@ setup_file() {
     chmod 600 "$SEC_TMP/secret"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() {
     rt_file_teardown

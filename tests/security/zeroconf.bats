@@ -7,13 +7,9 @@ load ../lib/common
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    nr_make_root
-}
+setup_file() { nr_make_root; }
 
-teardown_file() {
-    nr_remove_root
-}
+teardown_file() { nr_remove_root; }
 
 # 10 s and 512 MiB at most (under AddressSanitizer, which reserves terabytes
 # of address space, 512 MiB resident), as in inputs.bats
