@@ -77,6 +77,15 @@ mkctx() {
     echo "$d"
 }
 
+# Build the context $2 as $1 with an /etc/passwd (root, node 1000) and an
+# /etc/group (root, staff 50, node 1000) in it, for its Nodefile to COPY.
+build_with_users() {
+    printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' >"$2/passwd"
+    printf 'root:x:0:\nstaff:x:50:\nnode:x:1000:\n' >"$2/group"
+    run "$NBUILD" -q -t "$1" "$2"
+    [ "$status" -eq 0 ]
+}
+
 # A context $1 whose Nodefile is $2 fails to build with the one line $3 (bad_build).
 bad_nodefile() { bad_build "$3" "$(mkctx "$1" <<<"$2")"; }
 
@@ -240,10 +249,7 @@ ENV BASE_ENV=1
 CMD ["base"]
 EOF
     )
-    printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' >"$d/passwd"
-    printf 'root:x:0:\nstaff:x:50:\nnode:x:1000:\n' >"$d/group"
-    run "$NBUILD" -q -t base:1 "$d"
-    [ "$status" -eq 0 ]
+    build_with_users base:1 "$d"
     d2=$(mkctx child <<'EOF'
 FROM base:1
 WORKDIR /app
@@ -339,10 +345,7 @@ FROM scratch
 COPY passwd group /etc/
 EOF
     )
-    printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' >"$d/passwd"
-    printf 'root:x:0:\nstaff:x:50:\nnode:x:1000:\n' >"$d/group"
-    run "$NBUILD" -q -t wbase:1 "$d"
-    [ "$status" -eq 0 ]
+    build_with_users wbase:1 "$d"
     d2=$(mkctx wchild <<'EOF'
 FROM wbase:1
 USER node

@@ -17,9 +17,7 @@ setup_file() {
     chown -R 1000:1000 "$BATS_FILE_TMPDIR/seed/data"
     tar --numeric-owner -C "$BATS_FILE_TMPDIR/seed" -cf "$BATS_FILE_TMPDIR/seed.tar" .
     rt_bb_image seeded:1 '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}' "$BATS_FILE_TMPDIR/seed.tar"
-    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
-    "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
-        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    rt_node_image
 }
 
 teardown_file() { rt_file_teardown; }

@@ -110,6 +110,14 @@ rt_file_setup_busybox() {
     rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
 }
 
+# The image $1 (default nd:1: node, PATH=/usr/bin) of this host's node binary
+# and its libraries (rt_node_tar, kept as "$BATS_FILE_TMPDIR/node.tar").
+rt_node_image() {
+    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
+    "$NRUN" __internal mkimage -t "${1:-nd:1}" --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
+        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+}
+
 # The image $1 with config $2 (JSON) of the busybox tar (rt_file_setup_busybox)
 # and the layer tars "$3"... on top.
 rt_bb_image() {

@@ -40,6 +40,19 @@ links_nodefile() {
     printf 'FROM bbase:1\nCOPY --from=s %s /x\n' "$1" >>"$CTX/Nodefile"
 }
 
+# The Nodefile $1 (printf %b escapes), whose RUN --mount binds "out": a link
+# in the context to the host secret's directory.  The build as $2 fails and
+# never prints $secret; the link is removed.
+refused_through_link() {
+    ln -sfn "$(dirname "$SECRET_FILE")" "$CTX/out"
+    printf '%b' "$1" >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache -t "$2" "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" != *"$secret"* ]]
+    rm "$CTX/out"
+}
+
 @test "COPY --from: a stage's symlinks to host paths are never followed out of the stage" {
     secret=$(cat "$SECRET_FILE")
     links_nodefile /d
@@ -86,13 +99,7 @@ EOF
 
 @test "RUN --mount: a bind source through a symlink out of the context, a secret from a FIFO or /dev/zero: refused" {
     secret=$(cat "$SECRET_FILE")
-    ln -sf "$(dirname "$SECRET_FILE")" "$CTX/out"
-    printf 'FROM bbase:1\nRUN --mount=type=bind,source=out/host-secret,target=/m cat /m\n' >"$CTX/Nodefile"
-    run "$NBUILD" --no-cache -t mb:1 "$CTX"
-    echo "$output"
-    [ "$status" -ne 0 ]
-    [[ "$output" != *"$secret"* ]]
-    rm "$CTX/out"
+    refused_through_link 'FROM bbase:1\nRUN --mount=type=bind,source=out/host-secret,target=/m cat /m\n' mb:1
     mkfifo "$BATS_FILE_TMPDIR/fifo"
     printf 'FROM bbase:1\nRUN --mount=type=secret,id=s cat /run/secrets/s\n' >"$CTX/Nodefile"
     for src in "$BATS_FILE_TMPDIR/fifo" /dev/zero "$BATS_FILE_TMPDIR"; do
@@ -155,14 +162,8 @@ stage-etc" ]
 
 @test "RUN --mount=type=bind,rw: a source through a symlink out of the context is refused; rw writes never reach the host" {
     secret=$(cat "$SECRET_FILE")
-    ln -sfn "$(dirname "$SECRET_FILE")" "$CTX/out"
-    printf 'FROM bbase:1\nRUN --mount=type=bind,rw,source=out,target=/m sh -c "cat /m/host-secret; echo pwned >/m/host-secret"\n' >"$CTX/Nodefile"
-    run "$NBUILD" --no-cache -t rwb:1 "$CTX"
-    echo "$output"
-    [ "$status" -ne 0 ]
-    [[ "$output" != *"$secret"* ]]
+    refused_through_link 'FROM bbase:1\nRUN --mount=type=bind,rw,source=out,target=/m sh -c "cat /m/host-secret; echo pwned >/m/host-secret"\n' rwb:1
     [ "$(cat "$SECRET_FILE")" = "$secret" ]
-    rm "$CTX/out"
     # a rw bind of the context: the step's writes (even through a link it makes) stay in its overlay
     echo keep >"$CTX/file"
     printf 'FROM bbase:1\nRUN --mount=type=bind,rw,target=/c sh -c "echo pwned >/c/file; ln -s %s /c/lnk; echo pwned >/c/lnk/host-secret 2>/dev/null; true"\n' \

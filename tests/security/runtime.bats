@@ -18,9 +18,7 @@ setup_file() {
 # nd:1 (the host's node) for the tests that need a cluster worker: made once, on first use.
 sec_node_image() {
     [ -e "$BATS_FILE_TMPDIR/node.tar" ] && return 0
-    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
-    "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
-        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    rt_node_image
 }
 
 # No file $2 in a directory a `..` walk from the logs dir of container $1
