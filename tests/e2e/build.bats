@@ -566,7 +566,8 @@ EOF
 }
 
 @test "bad COPY sources: missing, ../x, absolute, symlink escape, ignored" {
-    bad_nodefile src $'FROM scratch\nCOPY missing.js /app/' "Nodefile:2:6: COPY: source missing.js not found in the build context"
+    d=$(mkctx src <<<$'FROM scratch\nCOPY missing.js /app/')
+    bad_build "Nodefile:2:6: COPY: source missing.js not found in the build context" "$d"
     printf 'FROM scratch\nCOPY ../x /app/\n' >"$d/Nodefile"
     bad_build "Nodefile:2:6: COPY: source ../x is outside the build context" "$d"
     printf 'FROM scratch\nCOPY a /etc/passwd /app/\n' >"$d/Nodefile"
