@@ -9,8 +9,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-BUILD=${BUILD:-$here/../build}
-NBUILD=${NBUILD:-$BUILD/nbuild}
 RUNS=${RUNS:-5}
 CACHE=${NRUN_BENCH_CACHE:-/var/cache/nrun-bench}
 

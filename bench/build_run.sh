@@ -10,10 +10,6 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
-here=$(cd "$(dirname "$0")" && pwd)
-BUILD=${BUILD:-$here/../build}
-NRUN=${NRUN:-$BUILD/nrun}
-NBUILD=${NBUILD:-$BUILD/nbuild}
 RUNS=${RUNS:-5}
 
 bench_need buildah skopeo busybox

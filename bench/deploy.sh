@@ -14,9 +14,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 bench_in_netns nrbd "$@"
-here=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$here/build}
-NRUN=$BUILD/nrun
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-6s}
 SWITCH_AT=${SWITCH_AT:-2}
@@ -45,7 +42,7 @@ require('http').createServer((q, r) => r.end(process.env.VERSION + '\n')).listen
 EOF
 BATS_FILE_TMPDIR=$tmp
 # shellcheck source=../tests/lib/runtime.bash
-source "$here/tests/lib/runtime.bash"
+source "$BENCH_REPO/tests/lib/runtime.bash"
 rt_node_tar "$tmp/node.tar"
 for v in 1 2; do
     "$NRUN" __internal mkimage -t "app:$v" \

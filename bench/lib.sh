@@ -3,6 +3,11 @@
 # BENCH_NAME (the script's name, for messages) is set here from $0.
 BENCH_NAME=bench/$(basename "$0")
 BENCH_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# the binaries under test (Env: BUILD, or NRUN / NBUILD themselves) and the test apps
+BUILD=${BUILD:-$BENCH_REPO/build}
+NRUN=${NRUN:-$BUILD/nrun}
+NBUILD=${NBUILD:-$BUILD/nbuild}
+APPS=$BENCH_REPO/tests/apps
 unset NODE_EXTRA_CA_CERTS
 
 # Run this script again inside a network namespace made for the run, deleted

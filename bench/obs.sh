@@ -15,10 +15,6 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$here/build}
-NRUN=$BUILD/nrun
-APPS=$here/tests/apps
 ROUNDS=${ROUNDS:-9}
 DURATION=${DURATION:-3s}
 CONNS=${CONNS:-64}

@@ -14,8 +14,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_in_netns nrb "$@"
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-$PWD/build}
-NRUN=$BUILD/nrun
 N=${N:-15}
 bench_need crun runc jq node gzip
 
@@ -148,7 +146,6 @@ unpack_small() {
 
 # ---- the hello example to its first HTTP response: nrun run -d -p vs bare node
 # (needs the node:20-distroless base: built from NRUN_CACHE_DIR, skipped when that fails)
-NBUILD=$BUILD/nbuild
 if ! "$NBUILD" -q -t hello:bench examples/hello >/dev/null 2>"$W/nbuild.err"; then
     echo "hello first response: skipped (nbuild failed: $(tail -1 "$W/nbuild.err"))"
     unpack_small

@@ -14,10 +14,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 bench_in_netns nrb "$@"
-here=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$here/build}
-NRUN=$BUILD/nrun
-APPS=$here/tests/apps
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-4s}
 CONNS=${CONNS:-64}
@@ -42,7 +38,7 @@ P_NRUN=$(free_port); P_CLUSTER=$(free_port); P_PM2=$(free_port); P_SINGLE=$(free
 # the container: an image of this host's node binary and its libraries
 BATS_FILE_TMPDIR=$tmp
 # shellcheck source=../tests/lib/runtime.bash
-source "$here/tests/lib/runtime.bash"
+source "$BENCH_REPO/tests/lib/runtime.bash"
 rt_node_tar "$tmp/node.tar"
 "$NRUN" __internal mkimage -t bench-node:1 --config '{"Env":["PATH=/usr/bin"]}' "$tmp/node.tar" >/dev/null
 ctr=$("$NRUN" run -d --workers 2 -p "127.0.0.1:$P_CTR:3000" -v "$APPS:/app:ro" bench-node:1 node /app/hello.js)
