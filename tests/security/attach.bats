@@ -4,16 +4,10 @@
 # container's host-side monitor) also refuses any other user by SO_PEERCRED;
 # the container's terminal is its own devpts pty, so what it does to it
 # (TIOCSTI) stays in the container.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    rt_file_setup_busybox
-    sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" tiocsti
-    rt_bb_image at:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/probes.tar"
-}
+setup_file() { sec_file_setup_probes at:1 tiocsti; }
 
 teardown() {
     [ -z "${pub:-}" ] || rm -rf "$pub"

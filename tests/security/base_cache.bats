@@ -5,7 +5,6 @@
 # made.  A corrupted file is refused with one clear line (never silently
 # replaced or used) and the store is unchanged; a rootfs tarball whose record
 # was forged too cannot write outside the image being made.
-load ../lib/common
 load ../lib/security
 bats_require_minimum_version 1.5.0
 

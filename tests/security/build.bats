@@ -2,8 +2,6 @@
 # Build steps are hostile too: a RUN enters a container through the runtime's
 # one entry, and COPY --from reads a stage's tree, which the stage's own
 # commands made (symlinks pointing anywhere).
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 

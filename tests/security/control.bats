@@ -1,15 +1,9 @@
 #!/usr/bin/env bats
 # The control socket: the host CLI talks only to the container's real PID 1.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    rt_file_setup_busybox
-    sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" ctlsteal
-    rt_bb_image ctl:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/probes.tar"
-}
+setup_file() { sec_file_setup_probes ctl:1 ctlsteal; }
 
 teardown() { rt_rm_all; }
 

@@ -3,8 +3,6 @@
 # the time the container can see or influence it (CVE-2024-21626), must never
 # let the container reach the host's nrun file (CVE-2019-5736), and a process
 # with CAP_SYS_PTRACE that catches the helper must find only the container.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 

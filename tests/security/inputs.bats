@@ -4,8 +4,6 @@
 # only when they are regular files of bounded size: /dev/zero, a FIFO with no
 # writer, a directory, a pipe, a 2 GiB sparse file each give one clear line,
 # a non-zero exit, quickly, with nrun's memory small and nothing made.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 

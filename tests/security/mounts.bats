@@ -3,8 +3,6 @@
 # is refused (the check compares canonical paths), an image symlink cannot
 # redirect a volume's copy-up into the kernel's views or a host directory
 # onto /dev, and a volume's copy-up keeps the image's holes.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 

@@ -7,7 +7,6 @@
 # naming what was wrong, a non-zero exit, bounded memory, and the store as it
 # was: no tag, no blob under a digest it does not have, no temp file.  5xx
 # is retried, 4xx is not; a refused monolithic upload falls back to chunks.
-load ../lib/common
 load ../lib/registry
 load ../lib/security
 bats_require_minimum_version 1.5.0

@@ -8,7 +8,6 @@
 # platform (kept), a platform whose manifest is missing after another was
 # fetched.  Each refusal is one line naming what was wrong, a non-zero
 # exit, bounded memory and time, and the store as it was.
-load ../lib/common
 load ../lib/registry
 load ../lib/security
 bats_require_minimum_version 1.5.0

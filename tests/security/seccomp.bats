@@ -3,16 +3,10 @@
 # bluetooth, AF_ALG, AF_KEY; AF_PACKET only with NET_RAW; netlink without
 # the host's device events), personality() with docker's values only, and
 # the published -p socket, which is the host's: no CAP_NET_ADMIN beside it.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    rt_file_setup_busybox
-    sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" sockfam skns
-    rt_bb_image sc:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/probes.tar"
-}
+setup_file() { sec_file_setup_probes sc:1 sockfam skns; }
 
 teardown() { rt_rm_all; }
 

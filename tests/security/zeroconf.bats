@@ -3,7 +3,6 @@
 # directory the user may not have written: a FIFO, a device, a 2 GiB sparse
 # file or a deeply nested document gives one line naming the file, at once;
 # values that look like Dockerfile syntax or shell never leave their JSON string.
-load ../lib/common
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
