@@ -95,3 +95,27 @@ bench_app_cache() {
 bench_umount_below() {
     { grep -F " $1/" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
 }
+
+# tree PID...: the pids and their descendants
+tree() {
+    local p c
+    for p in "$@"; do
+        echo "$p"
+        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree "$c"; done
+    done
+}
+
+# cpu_ns PID...: nanoseconds run by every thread of the pids and their
+# descendants (/proc/PID/task/*/schedstat); an argument may hold several
+# pids separated by spaces.
+cpu_ns() {
+    local p ns=0 t
+    # shellcheck disable=SC2048,SC2086
+    for p in $(tree $*); do
+        for t in /proc/"$p"/task/*/schedstat; do
+            read -r t _ <"$t" 2>/dev/null || continue
+            ns=$((ns + t))
+        done
+    done
+    echo "$ns"
+}

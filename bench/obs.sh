@@ -66,26 +66,6 @@ stop_all() {
     pids=()
     [ -z "$PM2" ] || "$PM2" delete obs-pm2 obs-pm2-nopmx >/dev/null 2>&1 || true
 }
-# tree PID: PID and its descendants
-tree() {
-    local p c
-    for p in "$@"; do
-        echo "$p"
-        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree "$c"; done
-    done
-}
-# cpu_ns "ROOTS": nanoseconds run by every thread of ROOTS and their descendants
-cpu_ns() {
-    local p ns=0 t
-    # shellcheck disable=SC2086
-    for p in $(tree $1); do
-        for t in /proc/"$p"/task/*/schedstat; do
-            read -r t _ <"$t" 2>/dev/null || continue
-            ns=$((ns + t))
-        done
-    done
-    echo "$ns"
-}
 run_wrk() { # name port roots
     local out c0 c1 n
     c0=$(cpu_ns "$3")

@@ -60,25 +60,6 @@ for n in ${ROWS:-nrun nrun-ctr cluster-rr pm2 single}; do
     names+=("$n") ports+=("${all_ports[$n]}")
 done
 # results: $tmp/<name>.<mode> lines "rps p99_ms"
-# tree PID...: the pids and their descendants
-tree() {
-    local p c
-    for p in "$@"; do
-        echo "$p"
-        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree "$c"; done
-    done
-}
-cpu_ns() { # PID...: nanoseconds run by every thread of the trees
-    local p ns=0 t
-    # shellcheck disable=SC2086
-    for p in $(tree "$@"); do
-        for t in /proc/"$p"/task/*/schedstat; do
-            read -r t _ <"$t" 2>/dev/null || continue
-            ns=$((ns + t))
-        done
-    done
-    echo "$ns"
-}
 declare -A roots
 roots[nrun]=${pids[0]}
 roots[nrun-ctr]=$("$NRUN" inspect "$ctr" | jq '.[0].State.Pid')
