@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # (variables set here are for the bench that sources this)
 # What the benches share; sourced by bench/*.sh (bash, set -euo pipefail).
 # BENCH_NAME (the script's name, for messages) is set here from $0.
 BENCH_NAME=bench/$(basename "$0")
