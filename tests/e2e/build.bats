@@ -51,6 +51,13 @@ listing() {
         tar tvzf "$(blob "$l")" | awk '{print $1, $2, $6, $7, $8}'
     done
 }
+# Build the context $2 as $1, which must succeed; then $output is its listing.
+build_and_list() {
+    run "$NBUILD" -q -t "$1" "$2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run listing "$1"
+}
 
 # Run nbuild -q expecting failure: exactly one line containing $1, non-zero
 # exit, and the store byte-identical.  Extra args are nbuild's.
@@ -260,10 +267,7 @@ ENTRYPOINT ["node"]
 EOF
     )
     for f in a b c; do echo $f >"$d2/$f.txt"; done
-    run "$NBUILD" -q -t child:1 "$d2"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    run listing child:1
+    build_and_list child:1 "$d2"
     echo "$output"
     [[ "$output" == *"-rw-r--r-- 1000/50 app/a.txt"* ]]
     [[ "$output" == *"-rw-r--r-- 1000/1000 opt/lib/b.txt"* ]]
@@ -405,10 +409,7 @@ EOF
     printf 'z\n' >"$d/my file.txt"
     printf 'a.txt\n' >"$d/.dockerignore"
     printf 'b.txt\n.nbuildignore\n.dockerignore\n' >"$d/.nbuildignore"
-    run "$NBUILD" -q -t ign:1 "$d"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    run listing ign:1
+    build_and_list ign:1 "$d"
     echo "$output"
     [[ "$output" == *" c/a.txt"* ]]
     [[ "$output" != *" c/b.txt"* ]]
@@ -502,10 +503,7 @@ EOF
     tar -C "$BATS_TEST_TMPDIR/t" -cJf "$d/app.tar.xz" pkg
     tar -C "$BATS_TEST_TMPDIR/t" -cf - pkg | zstd -q >"$d/app.tar.zst"
     printf 'plain\n' >"$d/plain.txt"
-    run "$NBUILD" -q -t add:1 "$d"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    run listing add:1
+    build_and_list add:1 "$d"
     echo "$output"
     for p in srv b x z; do
         [[ "$output" == *" $p/pkg/a.txt"* ]]
