@@ -6,26 +6,19 @@
 # temp root, --isolation chroot and --layers (its layer cache).
 # Targets (issue 2): nbuild no-op <= 0.1x buildah, cold <= 0.5x.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-BUILD=${BUILD:-$here/../build}
-NBUILD=${NBUILD:-$BUILD/nbuild}
 RUNS=${RUNS:-5}
 CACHE=${NRUN_BENCH_CACHE:-/var/cache/nrun-bench}
-unset NODE_EXTRA_CA_CERTS
 
-command -v buildah >/dev/null || { echo "bench/build.sh: buildah is not installed (make deps)" >&2; exit 1; }
-[ -x "$NBUILD" ] || { echo "bench/build.sh: $NBUILD missing (make build)" >&2; exit 1; }
+bench_need buildah
+[ -x "$NBUILD" ] || bench_fail "$NBUILD missing (make build)"
 
 # The app: exact versions from bench/app/package-lock.json, installed once
 # (npm ci) into the cache so later runs are offline.
 app=$CACHE/app
-if ! cmp -s "$here/app/package-lock.json" "$app/package-lock.json" 2>/dev/null || [ ! -f "$app/.nrun-complete" ]; then
-    rm -rf "$app"
-    mkdir -p "$app"
-    cp "$here/app/package.json" "$here/app/package-lock.json" "$app/"
-    (cd "$app" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
-    touch "$app/.nrun-complete"
-fi
+bench_app_cache "$here/app" "$app"
 
 work=$(mktemp -d /tmp/nrun-bench.XXXXXX)
 cleanup() { rm -rf "$work"; }
@@ -52,13 +45,6 @@ NF
 files=$(find "$ctx" -type f | wc -l)
 echo "context: $files files, $(du -sh "$ctx" | cut -f1)"
 
-ms() { # run "$@" quietly, print elapsed milliseconds
-    local s e
-    s=$(date +%s%N)
-    "$@" >/dev/null 2>"$work/err" || { echo "failed: $*" >&2; cat "$work/err" >&2; exit 1; }
-    e=$(date +%s%N)
-    echo $(((e - s) / 1000000))
-}
 nb() { "$NBUILD" --root "$1" -q -t bench:1 "$ctx"; }
 bh() { buildah --root "$1/root" --runroot "$1/run" --storage-driver vfs bud --isolation chroot --layers -q \
     -t bench:1 -f "$ctx/Nodefile" "$ctx"; }
@@ -78,7 +64,6 @@ for i in $(seq 1 "$RUNS"); do
     echo "run $i: nbuild cold ${nb_cold[-1]} ms, no-op ${nb_noop[-1]} ms; buildah cold ${bh_cold[-1]} ms, no-op ${bh_noop[-1]} ms"
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 nc=$(median "${nb_cold[@]}") nn=$(median "${nb_noop[@]}") bc=$(median "${bh_cold[@]}") bn=$(median "${bh_noop[@]}")
 echo
 printf '%-22s %10s %10s %8s %8s\n' "median of $RUNS runs" nbuild buildah ratio target

@@ -8,21 +8,16 @@
 # dockerd with its own data root (see issue 11 item 12).
 # Targets (issue 11): no-op <= 0.1x, source change <= 0.5x, cold <= 0.8x.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-BUILD=${BUILD:-$here/../build}
-NRUN=${NRUN:-$BUILD/nrun}
-NBUILD=${NBUILD:-$BUILD/nbuild}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-5}
-unset NODE_EXTRA_CA_CERTS
 
-for t in buildah skopeo busybox; do
-    command -v "$t" >/dev/null || [ -x "/bin/$t" ] || { echo "bench/build_run.sh: $t is not installed (make deps)" >&2; exit 1; }
-done
-[ -x "$NBUILD" ] || { echo "bench/build_run.sh: $NBUILD missing (make build)" >&2; exit 1; }
+bench_need buildah skopeo busybox
+[ -x "$NBUILD" ] || bench_fail "$NBUILD missing (make build)"
 
 work=$(mktemp -d /tmp/nrun-bench.XXXXXX)
 cleanup() {
-    { grep -F " $work/" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
+    bench_umount_below "$work"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,13 +46,6 @@ RUN wc -c /app/app.js >/app/size && rm -f /app/gen1.txt
 CMD ["cat", "/app/size"]
 NF
 
-ms() { # run "$@" quietly, print elapsed milliseconds
-    local s e
-    s=$(date +%s%N)
-    "$@" >/dev/null 2>"$work/err" || { echo "failed: $*" >&2; cat "$work/err" >&2; exit 1; }
-    e=$(date +%s%N)
-    echo $(((e - s) / 1000000))
-}
 # each store gets the base before the clock starts
 prep_nb() { "$NRUN" --root "$1" load -i "$work/base.oci.tar" >/dev/null 2>&1 || "$NRUN" --root "$1" load <"$work/base.oci.tar" >/dev/null
     "$NRUN" --root "$1" tag bbase:1 localhost/bbase:1 >/dev/null; }
@@ -80,14 +68,13 @@ for i in $(seq 1 "$RUNS"); do
         echo "console.log(\"changed $i\")" >"$ctx/app.js"
         R[$t src]+=" $(ms $t "$d")"
         [ $t = bh ] && buildah --root "$d/root" --runroot "$d/run" --storage-driver vfs rmi -a -f >/dev/null 2>&1 || true
-        { grep -F " $d/" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
+        bench_umount_below "$d"
         rm -rf "$d"
     done
     echo "run $i: nbuild cold/no-op/src $(echo ${R[nb cold]} | awk '{print $NF}')/$(echo ${R[nb noop]} | awk '{print $NF}')/$(echo ${R[nb src]} | awk '{print $NF}') ms;" \
         "buildah $(echo ${R[bh cold]} | awk '{print $NF}')/$(echo ${R[bh noop]} | awk '{print $NF}')/$(echo ${R[bh src]} | awk '{print $NF}') ms"
 done
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 echo
 printf '%-22s %10s %10s %8s\n' "median ($RUNS runs)" nbuild buildah ratio
 for k in cold noop src; do

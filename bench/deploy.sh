@@ -11,27 +11,15 @@
 # Env: ROUNDS (default 5), DURATION (default 6s), SWITCH_AT (default 2), CONNS
 # (default 16 per wrk), BUILD, PM2.
 set -euo pipefail
-# nrun's bridge and NAT, the peers and wrk live in a network namespace made for the run
-if [ -z "${NRUN_BENCH_NETNS:-}" ]; then
-    ns=nrbd-$$
-    ip netns add "$ns" && ip -n "$ns" link set lo up
-    rc=0
-    ip netns exec "$ns" env NRUN_BENCH_NETNS="$ns" bash "$0" "$@" || rc=$?
-    ip netns del "$ns"
-    exit $rc
-fi
-here=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$here/build}
-NRUN=$BUILD/nrun
-APPS=$here/tests/apps
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_in_netns nrbd "$@"
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-6s}
 SWITCH_AT=${SWITCH_AT:-2}
 CONNS=${CONNS:-16}
-unset NODE_EXTRA_CA_CERTS
-command -v wrk >/dev/null || { echo "bench/deploy.sh: wrk is missing (make deps)" >&2; exit 1; }
-PM2=${PM2:-$APPS/node_modules/.bin/pm2}
-[ -x "$PM2" ] || { echo "bench/deploy.sh: no pm2 ($PM2) (make deps)" >&2; exit 1; }
+bench_need wrk
+bench_pm2
 
 tmp=$(mktemp -d /tmp/nrun-bench-deploy.XXXXXX)
 export PM2_HOME=$tmp/pm2 NRUN_ROOT=$tmp/root
@@ -41,13 +29,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 12000))
-        ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-    done
-}
 answer() { curl -s --max-time 1 "http://127.0.0.1:$1/" 2>/dev/null || true; }
 wait_answer() { # PORT TEXT
     for _ in $(seq 1 150); do [ "$(answer "$1")" = "$2" ] && return 0; sleep 0.1; done
@@ -61,7 +42,7 @@ require('http').createServer((q, r) => r.end(process.env.VERSION + '\n')).listen
 EOF
 BATS_FILE_TMPDIR=$tmp
 # shellcheck source=../tests/lib/runtime.bash
-source "$here/tests/lib/runtime.bash"
+source "$BENCH_REPO/tests/lib/runtime.bash"
 rt_node_tar "$tmp/node.tar"
 for v in 1 2; do
     "$NRUN" __internal mkimage -t "app:$v" \
@@ -129,7 +110,6 @@ for r in $(seq 1 "$ROUNDS"); do
     echo "round $r/$ROUNDS done" >&2
 done
 
-median() { sort -n | awk '{a[NR]=$1} END{if (!NR) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 col() { cut -d' ' -f"$2" "$tmp/$1" | median; }
 echo
 echo "v1 -> v2 under wrk -t1 -c$CONNS -d$DURATION keep-alive and Connection: close at once (switch at ${SWITCH_AT}s);"

@@ -13,17 +13,13 @@
 # req/s moves with the share of the cores the bench gets, CPU per request much less.
 # Env: ROUNDS (default 9), DURATION (default 3s), CONNS (default 64), BUILD, PM2.
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$here/build}
-NRUN=$BUILD/nrun
-APPS=$here/tests/apps
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-9}
 DURATION=${DURATION:-3s}
 CONNS=${CONNS:-64}
-unset NODE_EXTRA_CA_CERTS
-command -v wrk >/dev/null || { echo "bench/obs.sh: wrk is missing (make deps)" >&2; exit 1; }
-PM2=${PM2:-$APPS/node_modules/.bin/pm2}
-[ -x "$PM2" ] || { echo "bench/obs.sh: no pm2 ($PM2): pm2 rows skipped (make deps)" >&2; PM2=; }
+bench_need wrk
+bench_pm2 optional
 
 tmp=$(mktemp -d /tmp/nrun-bench-obs.XXXXXX)
 export PM2_HOME=$tmp/pm2
@@ -35,18 +31,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 12000))
-        ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-    done
-}
-wait_port() {
-    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/" >/dev/null && return 0; sleep 0.1; done
-    echo "bench: nothing answers on port $1" >&2
-    return 1
-}
 
 # Every round starts every variant afresh: a node process's speed varies by
 # up to a quarter from one process to the next (JIT decisions, placement),
@@ -82,26 +66,6 @@ stop_all() {
     pids=()
     [ -z "$PM2" ] || "$PM2" delete obs-pm2 obs-pm2-nopmx >/dev/null 2>&1 || true
 }
-# tree PID: PID and its descendants
-tree() {
-    local p c
-    for p in "$@"; do
-        echo "$p"
-        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree "$c"; done
-    done
-}
-# cpu_ns "ROOTS": nanoseconds run by every thread of ROOTS and their descendants
-cpu_ns() {
-    local p ns=0 t
-    # shellcheck disable=SC2086
-    for p in $(tree $1); do
-        for t in /proc/"$p"/task/*/schedstat; do
-            read -r t _ <"$t" 2>/dev/null || continue
-            ns=$((ns + t))
-        done
-    done
-    echo "$ns"
-}
 run_wrk() { # name port roots
     local out c0 c1 n
     c0=$(cpu_ns "$3")
@@ -120,7 +84,6 @@ for r in $(seq 1 "$ROUNDS"); do
     stop_all
     echo "round $r/$ROUNDS done" >&2
 done
-median() { sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 echo
 echo "hello-world HTTP, 2 workers, wrk -t2 -c$CONNS -d$DURATION keep-alive, median of $ROUNDS interleaved rounds"
 declare -A med cpu

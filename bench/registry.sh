@@ -15,18 +15,14 @@
 # layers with its own config): nrun push / pull --all-platforms vs
 # skopeo copy --all --preserve-digests.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-BUILD=${BUILD:-$here/../build}
-NRUN=${NRUN:-$BUILD/nrun}
-NBUILD=${NBUILD:-$BUILD/nbuild}
 RUNS=${RUNS:-5}
 CACHE=${NRUN_BENCH_CACHE:-/var/cache/nrun-bench}
-unset NODE_EXTRA_CA_CERTS
 
-for t in skopeo docker-registry node; do
-    command -v $t >/dev/null || [ -x /usr/bin/$t ] || { echo "bench/registry.sh: $t is not installed (make deps)" >&2; exit 1; }
-done
-[ -x "$NRUN" ] && [ -x "$NBUILD" ] || { echo "bench/registry.sh: build nrun and nbuild first (make build)" >&2; exit 1; }
+bench_need skopeo docker-registry node
+[ -x "$NRUN" ] && [ -x "$NBUILD" ] || bench_fail "build nrun and nbuild first (make build)"
 
 work=$(mktemp -d /tmp/nrun-bench-reg.XXXXXX)
 regpid=
@@ -42,19 +38,11 @@ mkdir -p "$ctx"
 if [ -f "$here/../examples/express/package-lock.json" ]; then
     src=$here/../examples/express
     app=$CACHE/express
-    lock=$src/package-lock.json
 else
     src=$here/app
     app=$CACHE/app
-    lock=$src/package-lock.json
 fi
-if ! cmp -s "$lock" "$app/package-lock.json" 2>/dev/null || [ ! -f "$app/.nrun-complete" ]; then
-    rm -rf "$app"
-    mkdir -p "$app"
-    cp "$src/package.json" "$lock" "$app/"
-    (cd "$app" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
-    touch "$app/.nrun-complete"
-fi
+bench_app_cache "$src" "$app"
 cp -a "$app/package.json" "$app/package-lock.json" "$app/node_modules" "$ctx/"
 if [ "$src" != "$here/app" ]; then
     (cd "$src" && find . -maxdepth 1 -type f ! -name Nodefile ! -name Dockerfile ! -name .dockerignore -exec cp {} "$ctx/" \;)
@@ -136,13 +124,6 @@ reg_stop() {
     regpid=
 }
 
-ms() { # run "$@" quietly, print elapsed milliseconds
-    local s e
-    s=$(date +%s%N)
-    "$@" >/dev/null 2>"$work/err" || { echo "failed: $*" >&2; cat "$work/err" >&2; exit 1; }
-    e=$(date +%s%N)
-    echo $(((e - s) / 1000000))
-}
 nr_push() { "$NRUN" --root "$store" push -q app:1 "$reg/$1/app:1"; }
 sk_push() { skopeo copy -q $ALL --dest-tls-verify=false "oci:$work/layout:1" "docker://$reg/$1/app:1"; }
 nr_pull() { "$NRUN" --root "$work/pull-$1" pull -q ${ALL:+--all-platforms} "$reg/$1/app:1"; }
@@ -166,7 +147,6 @@ for i in $(seq 1 "$RUNS"); do
         "pull $(echo ${r[nr-pull]} | awk '{print $NF}') / $(echo ${r[sk-pull]} | awk '{print $NF}') ms"
 done
 
-median() { printf '%s\n' $@ | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 echo
 printf '%-22s %10s %10s %8s %8s\n' "median of $RUNS rounds" nrun skopeo ratio target
 for k in push:"<=1.0x" nochange:"<=0.5x" pull:"<=1.0x"; do

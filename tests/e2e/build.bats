@@ -43,15 +43,20 @@ EOF
     "$NBUILD" -t app:1 "$CTX" >"$BATS_FILE_TMPDIR/first.out"
 }
 
-teardown_file() {
-    nr_remove_root
-}
+teardown_file() { nr_remove_root; }
 
 listing() {
     local l
     for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of "$1")")"); do
         tar tvzf "$(blob "$l")" | awk '{print $1, $2, $6, $7, $8}'
     done
+}
+# Build the context $2 as $1, which must succeed; then $output is its listing.
+build_and_list() {
+    run "$NBUILD" -q -t "$1" "$2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run listing "$1"
 }
 
 # Run nbuild -q expecting failure: exactly one line containing $1, non-zero
@@ -78,6 +83,18 @@ mkctx() {
     cat >"$d/Nodefile"
     echo "$d"
 }
+
+# Build the context $2 as $1 with an /etc/passwd (root, node 1000) and an
+# /etc/group (root, staff 50, node 1000) in it, for its Nodefile to COPY.
+build_with_users() {
+    printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' >"$2/passwd"
+    printf 'root:x:0:\nstaff:x:50:\nnode:x:1000:\n' >"$2/group"
+    run "$NBUILD" -q -t "$1" "$2"
+    [ "$status" -eq 0 ]
+}
+
+# A context $1 whose Nodefile is $2 fails to build with the one line $3 (bad_build).
+bad_nodefile() { bad_build "$3" "$(mkctx "$1" <<<"$2")"; }
 
 @test "build FROM scratch: manifest, config fields, history" {
     grep -q '^STEP 8/17: COPY --chown=1000:1000 \. \.$' "$BATS_FILE_TMPDIR/first.out"
@@ -239,10 +256,7 @@ ENV BASE_ENV=1
 CMD ["base"]
 EOF
     )
-    printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' >"$d/passwd"
-    printf 'root:x:0:\nstaff:x:50:\nnode:x:1000:\n' >"$d/group"
-    run "$NBUILD" -q -t base:1 "$d"
-    [ "$status" -eq 0 ]
+    build_with_users base:1 "$d"
     d2=$(mkctx child <<'EOF'
 FROM base:1
 WORKDIR /app
@@ -253,10 +267,7 @@ ENTRYPOINT ["node"]
 EOF
     )
     for f in a b c; do echo $f >"$d2/$f.txt"; done
-    run "$NBUILD" -q -t child:1 "$d2"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    run listing child:1
+    build_and_list child:1 "$d2"
     echo "$output"
     [[ "$output" == *"-rw-r--r-- 1000/50 app/a.txt"* ]]
     [[ "$output" == *"-rw-r--r-- 1000/1000 opt/lib/b.txt"* ]]
@@ -338,10 +349,7 @@ FROM scratch
 COPY passwd group /etc/
 EOF
     )
-    printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' >"$d/passwd"
-    printf 'root:x:0:\nstaff:x:50:\nnode:x:1000:\n' >"$d/group"
-    run "$NBUILD" -q -t wbase:1 "$d"
-    [ "$status" -eq 0 ]
+    build_with_users wbase:1 "$d"
     d2=$(mkctx wchild <<'EOF'
 FROM wbase:1
 USER node
@@ -401,10 +409,7 @@ EOF
     printf 'z\n' >"$d/my file.txt"
     printf 'a.txt\n' >"$d/.dockerignore"
     printf 'b.txt\n.nbuildignore\n.dockerignore\n' >"$d/.nbuildignore"
-    run "$NBUILD" -q -t ign:1 "$d"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    run listing ign:1
+    build_and_list ign:1 "$d"
     echo "$output"
     [[ "$output" == *" c/a.txt"* ]]
     [[ "$output" != *" c/b.txt"* ]]
@@ -476,10 +481,8 @@ EOF
     [ "$status" -eq 0 ]
     [ "$(cfg plat:1 '.config.Env[1:]')" = '["A=amd64","B=linux/amd64","V=xx","T=linux/amd64","O=linux"]' ]
     # refused before anything is built, wherever it is
-    d=$(mkctx arm <<<$'FROM scratch\nCOPY package.json /\nFROM --platform=linux/arm64 scratch')
-    bad_build 'Nodefile:3:6: FROM --platform=linux/arm64: nbuild builds linux/amd64 images only' "$d"
-    d=$(mkctx armarg <<<$'ARG P=linux/arm/v7\nFROM --platform=$P scratch')
-    bad_build 'Nodefile:2:6: FROM --platform=linux/arm/v7: nbuild builds linux/amd64 images only' "$d"
+    bad_nodefile arm $'FROM scratch\nCOPY package.json /\nFROM --platform=linux/arm64 scratch' 'Nodefile:3:6: FROM --platform=linux/arm64: nbuild builds linux/amd64 images only'
+    bad_nodefile armarg $'ARG P=linux/arm/v7\nFROM --platform=$P scratch' 'Nodefile:2:6: FROM --platform=linux/arm/v7: nbuild builds linux/amd64 images only'
 }
 
 @test "ADD unpacks local archives (gz, bz2, xz, zst) and copies other files" {
@@ -500,10 +503,7 @@ EOF
     tar -C "$BATS_TEST_TMPDIR/t" -cJf "$d/app.tar.xz" pkg
     tar -C "$BATS_TEST_TMPDIR/t" -cf - pkg | zstd -q >"$d/app.tar.zst"
     printf 'plain\n' >"$d/plain.txt"
-    run "$NBUILD" -q -t add:1 "$d"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    run listing add:1
+    build_and_list add:1 "$d"
     echo "$output"
     for p in srv b x z; do
         [[ "$output" == *" $p/pkg/a.txt"* ]]
@@ -540,36 +540,24 @@ with tarfile.open(sys.argv[1], "w") as t:
     i = tarfile.TarInfo("/abs"); i.size = 1; t.addfile(i, io.BytesIO(b"x"))
 EOF
     bad_build 'entry "/abs" would be written outside the destination' "$d"
-    d=$(mkctx url <<<$'FROM scratch\nADD git@127.0.0.1:x.git /x/')
-    bad_build "Nodefile:2:5: ADD: ADD from a git repository is not supported (git@127.0.0.1:x.git)" "$d"
+    bad_nodefile url $'FROM scratch\nADD git@127.0.0.1:x.git /x/' "Nodefile:2:5: ADD: ADD from a git repository is not supported (git@127.0.0.1:x.git)"
 }
 
 @test "RUN on FROM scratch, RUN --mount=type=ssh and COPY --from an empty stage stop the build, store unchanged" {
-    d=$(mkctx run <<<$'FROM scratch\n  RUN echo hi')
-    bad_build "Nodefile:2:3: RUN in an image with no layers (FROM scratch) has nothing to run" "$d"
-    d=$(mkctx runm <<<$'FROM scratch\nCOPY Nodefile /\nRUN --mount=type=ssh,target=/x echo hi')
-    bad_build "Nodefile:3:5: RUN --mount=type=ssh is not supported yet" "$d"
-    d=$(mkctx from <<<$'FROM scratch AS a\nFROM scratch\nCOPY --from=a /x /y')
-    bad_build "Nodefile:3:6: COPY --from=a: an image with no layers has no files to copy" "$d"
+    bad_nodefile run $'FROM scratch\n  RUN echo hi' "Nodefile:2:3: RUN in an image with no layers (FROM scratch) has nothing to run"
+    bad_nodefile runm $'FROM scratch\nCOPY Nodefile /\nRUN --mount=type=ssh,target=/x echo hi' "Nodefile:3:5: RUN --mount=type=ssh is not supported yet"
+    bad_nodefile from $'FROM scratch AS a\nFROM scratch\nCOPY --from=a /x /y' "Nodefile:3:6: COPY --from=a: an image with no layers has no files to copy"
 }
 
 @test "bad Nodefile syntax: one line with file:line:col, store unchanged" {
-    d=$(mkctx syn <<<$'FROM scratch\n\n# c\nFROBNICATE x')
-    bad_build "Nodefile:4:1: unknown instruction: FROBNICATE" "$d"
-    d=$(mkctx json <<<$'FROM scratch\nCMD ["node",\n    "server.js"')
-    bad_build "Nodefile:2:5: CMD: unterminated JSON array" "$d"
-    d=$(mkctx arg <<<$'ARG 9lives=1\nFROM scratch')
-    bad_build 'Nodefile:1:5: ARG: invalid name "9lives"' "$d"
-    d=$(mkctx env <<<$'FROM scratch\nENV A=1 B')
-    bad_build 'Nodefile:2:9: ENV: syntax error - can'"'"'t find = in "B", must be name=value' "$d"
-    d=$(mkctx env2 <<<$'FROM scratch\nENV ONLY')
-    bad_build 'Nodefile:2:5: ENV ONLY: missing value' "$d"
-    d=$(mkctx subst <<<$'FROM scratch\nENV X="${A:?need A}"')
-    bad_build 'Nodefile:2:8: ENV: A: need A' "$d"
-    d=$(mkctx before <<<$'ENV X=1\nFROM scratch')
-    bad_build 'Nodefile:1:1: ENV before FROM' "$d"
-    d=$(mkctx port <<<$'FROM scratch\nEXPOSE 99999')
-    bad_build 'Nodefile:2:8: EXPOSE: invalid port "99999"' "$d"
+    bad_nodefile syn $'FROM scratch\n\n# c\nFROBNICATE x' "Nodefile:4:1: unknown instruction: FROBNICATE"
+    bad_nodefile json $'FROM scratch\nCMD ["node",\n    "server.js"' "Nodefile:2:5: CMD: unterminated JSON array"
+    bad_nodefile arg $'ARG 9lives=1\nFROM scratch' 'Nodefile:1:5: ARG: invalid name "9lives"'
+    bad_nodefile env $'FROM scratch\nENV A=1 B' 'Nodefile:2:9: ENV: syntax error - can'"'"'t find = in "B", must be name=value'
+    bad_nodefile env2 $'FROM scratch\nENV ONLY' 'Nodefile:2:5: ENV ONLY: missing value'
+    bad_nodefile subst $'FROM scratch\nENV X="${A:?need A}"' 'Nodefile:2:8: ENV: A: need A'
+    bad_nodefile before $'ENV X=1\nFROM scratch' 'Nodefile:1:1: ENV before FROM'
+    bad_nodefile port $'FROM scratch\nEXPOSE 99999' 'Nodefile:2:8: EXPOSE: invalid port "99999"'
     d=$(mkctx empty <<<'')
     bad_build "Nodefile:1:1: file has no instructions" "$d"
     bad_build "no Nodefile, Dockerfile or package.json in $BATS_FILE_TMPDIR" "$BATS_FILE_TMPDIR"
@@ -596,8 +584,7 @@ EOF
 }
 
 @test "unknown base image names the FROM line" {
-    d=$(mkctx base <<<$'FROM scratch\nFROM no-such-image:1.0')
-    bad_build "Nodefile:2:6: unknown base image no-such-image:1.0" "$d"
+    bad_nodefile base $'FROM scratch\nFROM no-such-image:1.0' "Nodefile:2:6: unknown base image no-such-image:1.0"
 }
 
 @test "unreadable context file (no DAC override) fails naming the path" {

@@ -9,10 +9,8 @@ load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t hbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_file_setup_busybox
+    rt_bb_image hbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
 }
 
 setup() {
@@ -20,15 +18,9 @@ setup() {
     mkdir -p "$CTX"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 
 build() {

@@ -8,24 +8,43 @@ load ../lib/common
 load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t pbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+# The busybox image pbase:1 in the store $1 (default: this file's).
+mk_pbase() {
+    "$NRUN" ${1:+--root "$1"} __internal mkimage -t pbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
         "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+}
+
+# $CTX built with "$@" --jobs 2 and with "$@" --jobs 1, each in a fresh store
+# holding only pbase:1, gives one image digest.
+same_digest_jobs() {
+    local r1=$BATS_FILE_TMPDIR/j1 r2=$BATS_FILE_TMPDIR/j2 d1 d2
+    mkdir -p "$r1" "$r2"
+    mk_pbase "$r1"
+    mk_pbase "$r2"
+    SOURCE_DATE_EPOCH=1700000000 run "$NBUILD" --root "$r1" "$@" --jobs 2 -q -t rep:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    d1=${lines[-1]}
+    SOURCE_DATE_EPOCH=1700000000 run "$NBUILD" --root "$r2" "$@" --jobs 1 -q -t rep:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    d2=${lines[-1]}
+    [[ "$d1" == sha256:* ]]
+    [ "$d1" = "$d2" ]
+    NRUN_ROOT=$r1 rt_rm_all 2>/dev/null || true
+    rm -rf "$r1" "$r2"
+}
+
+setup_file() {
+    rt_file_setup_busybox
+    mk_pbase
     export CTX="$BATS_FILE_TMPDIR/ctx"
     mkdir -p "$CTX"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 ctrs() { ls "$NRUN_ROOT/containers" 2>/dev/null | grep -v '^\.' || true; }
 
@@ -65,24 +84,7 @@ waiter() {
 
 @test "--jobs 2 gives the digest of --jobs 1 (both with every step run)" {
     printf 'FROM pbase:1 AS a\nRUN echo one >/one.txt && mkdir -p /d && echo x >/d/x\nFROM pbase:1 AS b\nRUN echo two >/two.txt\nFROM pbase:1 AS c\nRUN echo three >/three.txt\nFROM pbase:1\nCOPY --from=a /one.txt /d /\nCOPY --from=b /two.txt /\nCOPY --from=c /three.txt /\n' >"$CTX/Nodefile"
-    r1=$BATS_FILE_TMPDIR/r1 r2=$BATS_FILE_TMPDIR/r2
-    for r in "$r1" "$r2"; do
-        mkdir -p "$r"
-        "$NRUN" --root "$r" __internal mkimage -t pbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-            "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
-    done
-    SOURCE_DATE_EPOCH=1700000000 run "$NBUILD" --root "$r1" --jobs 2 -q -t rep:1 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    d1=${lines[-1]}
-    SOURCE_DATE_EPOCH=1700000000 run "$NBUILD" --root "$r2" --jobs 1 -q -t rep:1 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    d2=${lines[-1]}
-    [[ "$d1" == sha256:* ]]
-    [ "$d1" = "$d2" ]
-    NRUN_ROOT=$r1 rt_rm_all 2>/dev/null || true
-    rm -rf "$r1" "$r2"
+    same_digest_jobs
 }
 
 @test "--jobs 2: a failing stage stops the other at once, its error names file:line:col, nothing tagged or left" {
@@ -173,21 +175,7 @@ waiter() {
 
 @test "--no-cache --jobs 2 gives the digest of --no-cache --jobs 1" {
     printf 'FROM pbase:1 AS a\nRUN echo one >/one.txt\nFROM pbase:1 AS b\nRUN echo two >/two.txt\nFROM pbase:1 AS c\nRUN echo three >/three.txt\nFROM pbase:1\nCOPY --from=a /one.txt /\nCOPY --from=b /two.txt /\nCOPY --from=c /three.txt /\nRUN cat /one.txt /two.txt >/both.txt\n' >"$CTX/Nodefile"
-    r1=$BATS_FILE_TMPDIR/n1 r2=$BATS_FILE_TMPDIR/n2
-    for r in "$r1" "$r2"; do
-        mkdir -p "$r"
-        "$NRUN" --root "$r" __internal mkimage -t pbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-            "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
-    done
-    SOURCE_DATE_EPOCH=1700000000 run "$NBUILD" --root "$r1" --no-cache --jobs 2 -q -t rep:1 "$CTX"
-    [ "$status" -eq 0 ]
-    d1=${lines[-1]}
-    SOURCE_DATE_EPOCH=1700000000 run "$NBUILD" --root "$r2" --no-cache --jobs 1 -q -t rep:1 "$CTX"
-    [ "$status" -eq 0 ]
-    d2=${lines[-1]}
-    [[ "$d1" == sha256:* ]]
-    [ "$d1" = "$d2" ]
-    rm -rf "$r1" "$r2"
+    same_digest_jobs --no-cache
 }
 
 @test "--jobs 2, plain progress: every line of a stage's job, its RUN output too, starts with the stage" {

@@ -7,8 +7,7 @@ load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    rt_file_setup_busybox
     # a base with some content to delete and replace
     d="$BATS_FILE_TMPDIR/content"
     mkdir -p "$d/opt/tree/sub" "$d/opt/keep" "$d/opt/todir" "$d/opt/dirtofile"
@@ -19,22 +18,15 @@ setup_file() {
     echo x >"$d/opt/dirtofile/x"
     echo gone >"$d/opt/gone.txt"
     tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/content.tar" .
-    "$NRUN" __internal mkimage -t rbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/content.tar" >/dev/null
+    rt_bb_image rbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/content.tar"
     export CTX="$BATS_FILE_TMPDIR/ctx"
     mkdir -p "$CTX"
     echo 'hello' >"$CTX/hello.txt"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 nlayers() { jq '.layers | length' "$(blob "$(manifest_of "$1")")"; }
 
@@ -44,6 +36,13 @@ view() {
         if [ -L \"\$p\" ]; then echo \"\$p l \$(readlink \"\$p\")\";
         elif [ -d \"\$p\" ]; then echo \"\$p d \$(stat -c '%a %u %g' \"\$p\")\";
         else echo \"\$p f \$(stat -c '%a %u %g' \"\$p\") \$(md5sum <\"\$p\" | cut -c1-8)\"; fi; done"
+}
+
+# nbuild -t $1 of $CTX succeeds ($output is its output).
+build_ok() {
+    run "$NBUILD" -t "$1" "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
 }
 
 @test "RUN: shell and exec form, the stage's ENV, ARG, WORKDIR and USER; its files are the layer" {
@@ -58,9 +57,7 @@ USER 1000
 RUN id -u >/tmp/uid.txt
 CMD ["cat", "/work/out.txt", "/work/exec.txt", "/tmp/uid.txt"]
 EOF
-    run "$NBUILD" -t r1:1 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    build_ok r1:1
     run rt_run --rm r1:1
     [ "${lines[0]}" = "hi builder from /work as 0" ]
     [ "${lines[1]}" = exec-form ]
@@ -80,9 +77,7 @@ RUN rm /opt/gone.txt && rm -rf /opt/tree && mkdir -p /opt/tree && echo new >/opt
  && rm -rf /opt/dirtofile && echo now-a-file >/opt/dirtofile \
  && ln -s keep/k /opt/link && ln /opt/keep/k /opt/hard && chmod 700 /opt/keep && chown 12:34 /opt/keep/k
 EOF
-    run "$NBUILD" -t r2:1 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    build_ok r2:1
     run view r2:1 /opt
     echo "$output"
     expected=$(rt_run --rm rbase:1 sh -c 'cd /opt && rm gone.txt && rm -rf tree && mkdir -p tree && echo new >tree/new &&
@@ -115,9 +110,7 @@ EOF
 
 @test "RUN that changes nothing: an empty_layer history entry, no layer" {
     printf 'FROM rbase:1\nRUN true\nRUN echo quiet >/dev/null\n' >"$CTX/Nodefile"
-    run "$NBUILD" -t r3:1 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    build_ok r3:1
     [ "$(nlayers r3:1)" -eq 2 ]
     [ "$(cfg r3:1 '[.history[] | select(.empty_layer == true) | .created_by] | length')" -eq 2 ]
 }
@@ -126,9 +119,7 @@ EOF
     printf 'FROM rbase:1\nRUN echo $RANDOM >/rnd\nRUN true\n' >"$CTX/Nodefile"
     "$NBUILD" -q -t r4:1 "$CTX"
     first=$(manifest_of r4:1)
-    run "$NBUILD" -t r4:2 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    build_ok r4:2
     [[ "$output" == *"CACHED"* ]]
     [ "$(manifest_of r4:2)" = "$first" ]
     printf 'FROM rbase:1\nRUN echo $RANDOM >/rnd && true\nRUN true\n' >"$CTX/Nodefile"
@@ -161,9 +152,7 @@ EOF
     [ -f "$ca" ] || skip "the host has no $ca"
     printf 'FROM rbase:1\nRUN md5sum <"$NODE_EXTRA_CA_CERTS" | cut -c1-32 >/ca.sum && test "$SSL_CERT_FILE" = "$NODE_EXTRA_CA_CERTS"\n' \
         >"$CTX/Nodefile"
-    run "$NBUILD" -t r6:1 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    build_ok r6:1
     run rt_run --rm r6:1 sh -c 'cat /ca.sum; echo "env:$NODE_EXTRA_CA_CERTS"; ls /dev'
     [ "${lines[0]}" = "$(md5sum <"$ca" | cut -c1-32)" ]
     [ "${lines[1]}" = "env:" ]
@@ -242,9 +231,7 @@ RUN mkdir -m 0750 /srv/app -p && echo 'app:x:4321:4321::/srv/app:/bin/sh' >>/etc
 COPY hello.txt /srv/app
 COPY --chown=app:app hello.txt /srv/owned.txt
 EOF
-    run "$NBUILD" -t r8:1 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    build_ok r8:1
     run rt_run --rm r8:1 sh -c 'cat /srv/app/hello.txt; stat -c "%a" /srv/app; stat -c "%u:%g" /srv/owned.txt'
     [ "${lines[0]}" = hello ]
     [ "${lines[1]}" = 750 ]
@@ -261,9 +248,7 @@ COPY --from=0 /opt/tree /tree
 COPY --from=rbase:1 /opt/keep/k /k.txt
 CMD ["sh", "-c", "cat /app/app.txt /k.txt; ls /tree; test -e /junk || echo no-junk"]
 EOF2
-    run "$NBUILD" -t ms:1 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    build_ok ms:1
     run rt_run --rm ms:1
     echo "$output"
     [ "${lines[0]}" = built ]
@@ -408,9 +393,7 @@ EOF2
     echo bound-1 >"$CTX/bound.txt"
     printf 'FROM rbase:1\nRUN --mount=type=bind,source=bound.txt,target=/mnt/b.txt sh -c "cat /mnt/b.txt >/copied; echo x >>/mnt/b.txt || echo ro >/ro"\n' \
         >"$CTX/Nodefile"
-    run "$NBUILD" -t rb:1 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    build_ok rb:1
     run rt_run --rm rb:1 sh -c 'cat /copied /ro; test -s /mnt/b.txt || echo not-in-layer'
     [ "${lines[0]}" = bound-1 ]
     [ "${lines[1]}" = ro ]
@@ -495,7 +478,7 @@ COPY --from=export /out/f /f
 COPY --from=0 /out/ /out2/
 CMD ["cat", "/f", "/out2/f"]
 EOF2
-    "$NRUN" __internal mkimage -t one:1 --config '{}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_bb_image one:1 '{}'
     printf 'COPY --from=one:1 /bin/busybox /bb\n' >>"$d/Nodefile"
     run "$NBUILD" -t one:2 "$d"
     echo "$output"
@@ -531,9 +514,7 @@ EOF2
     l=$(jq -r '.layers[-1].digest' "$(blob "$(manifest_of cm:1)")")
     "$NRUN" rmi cm:1 >/dev/null
     truncate -s 10 "$(blob "$l")"
-    run "$NBUILD" -t cm:2 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    build_ok cm:2
     [[ "$output" != *CACHED* ]]
     run rt_run --rm cm:2 cat /v
     [[ "$output" == "v "* ]]
@@ -553,9 +534,7 @@ FROM rbase:1
 COPY --from=s /app/link/f /a
 COPY --from=s /app/flink /b
 EOF2
-    run "$NBUILD" -t al:1 "$CTX"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    build_ok al:1
     run rt_run --rm al:1 cat /a /b
     [ "$output" = "$(printf 'inside\ninside')" ]
 }

@@ -7,26 +7,18 @@ load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    rt_file_setup_busybox
     d="$BATS_FILE_TMPDIR/content"
     mkdir -p "$d/opt/keep"
     echo k >"$d/opt/keep/k"
     tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/content.tar" .
-    "$NRUN" __internal mkimage -t mbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/content.tar" >/dev/null
+    rt_bb_image mbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/content.tar"
     export W=$BATS_FILE_TMPDIR
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 # a context with the Nodefile given as arguments (one line each)
 ctx() {

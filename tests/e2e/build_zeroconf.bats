@@ -27,11 +27,7 @@ JS
     printf 'audit=false\nfund=false\n' >"$APP/.npmrc"
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 @test "--print-nodefile: the recipe, node major from engines.node, CMD from scripts.start" {
     run "$NBUILD" --print-nodefile "$APP"

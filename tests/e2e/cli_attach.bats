@@ -55,9 +55,7 @@ print("EXIT", os.waitstatus_to_exitcode(status))
 PY
 }
 
-teardown_file() {
-    rt_file_teardown
-}
+teardown_file() { rt_file_teardown; }
 
 att() { python3 "$BATS_FILE_TMPDIR/att.py" "$NRUN" "$@"; }
 

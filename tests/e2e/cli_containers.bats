@@ -15,13 +15,10 @@ setup_file() {
     printf '#!/bin/bash\necho never\n' >"$d/app/run.sh"
     chmod 755 "$d/app/run.sh"
     tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/app.tar" .
-    "$NRUN" __internal mkimage -t bbapp:1 --config '{"Cmd":["/app/run.sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/app.tar" >/dev/null
+    rt_bb_image bbapp:1 '{"Cmd":["/app/run.sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/app.tar"
 }
 
-teardown_file() {
-    rt_file_teardown
-}
+teardown_file() { rt_file_teardown; }
 
 @test "run -d, ps, exec, logs, inspect, kill, stop, rm" {
     id=$(rt_run -d --name web bb:1 sh -c 'echo started; trap "exit 0" USR1 TERM; while :; do sleep 0.1; done')
@@ -191,8 +188,7 @@ teardown_file() {
 }
 
 @test "run/create --label, --label-file: over the image's labels in inspect, matched by ps --filter label" {
-    "$NRUN" __internal mkimage -t bblab:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Labels":{"tier":"img","keep":"yes"}}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_bb_image bblab:1 '{"Cmd":["sh"],"Env":["PATH=/bin"],"Labels":{"tier":"img","keep":"yes"}}'
     printf '# labels\n\nowner=ops\r\n  team=web\nempty\n' >"$BATS_TEST_TMPDIR/labels"
     rt_run --name lab1 --label tier=front --label-file "$BATS_TEST_TMPDIR/labels" --label solo bblab:1 true
     "$NRUN" create --name lab2 --label tier=back bblab:1 true >/dev/null

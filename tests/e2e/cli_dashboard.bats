@@ -9,11 +9,9 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
     nr_make_root
-    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
-    "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
-        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    rt_node_image
     rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t bb:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
     rt_run -d --name web --workers 2 --network none -v "$REPO/tests/apps:/app:ro" nd:1 node /app/obs.js >/dev/null
     for _ in $(seq 100); do
         [ "$("$NRUN" stats --json web 2>/dev/null | jq '[.workers[] | select(.state == "up")] | length')" = 2 ] && break

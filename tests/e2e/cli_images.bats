@@ -8,9 +8,7 @@ load ../lib/common
 load ../lib/runtime
 load ../lib/registry
 
-setup_file() {
-    rt_file_setup_bb
-}
+setup_file() { rt_file_setup_bb; }
 
 teardown_file() {
     nr_registry_stop 2>/dev/null || true

@@ -11,9 +11,7 @@ APPS=$REPO/tests/apps
 teardown() { sv_cleanup; }
 
 @test "supervise, top, stats (table and json), scale and reload; singular '1 worker'" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 2 -- node "$APPS/hello.js"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     run "$NRUN" top --control "$SV_CTL"
     [ "$status" -eq 0 ]
@@ -37,9 +35,7 @@ teardown() { sv_cleanup; }
 }
 
 @test "a worker killed by a signal is reported by the signal's name (killed by SIGKILL)" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 -- node "$APPS/hello.js"
     pid=$(sv_stats | jq '.workers[0].pid')
     kill -KILL "$pid"
     sv_wait "grep -q 'killed by SIGKILL' '$SV_LOGS/container.log'" 10
@@ -48,9 +44,7 @@ teardown() { sv_cleanup; }
 }
 
 @test "--max-memory: a replacement counts in RESTARTS, as pm2 counts it" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 --max-memory 120m -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 --max-memory 120m -- node "$APPS/hello.js"
     [ "$(sv_stats | jq .restarts)" = 0 ]
     old=$(sv_stats | jq '.workers[0].pid')
     curl -sf "http://127.0.0.1:$PORT/grow"
@@ -88,9 +82,7 @@ teardown() { sv_cleanup; }
 }
 
 @test "pm2 habits: scale +N / -N / max, monit --no-stream" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 -- node "$APPS/hello.js"
     run "$NRUN" scale --control "$SV_CTL" +2
     [ "$status" -eq 0 ]
     sv_wait '[ "$(sv_up_count)" = 3 ]'
@@ -109,9 +101,7 @@ teardown() { sv_cleanup; }
 }
 
 @test "loglevel and dye: the verbs as a user drives them (tests/e2e/obs_*.bats test what they do)" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 -- node "$APPS/hello.js"
     run "$NRUN" loglevel --control "$SV_CTL" warn
     [ "$status" -eq 0 ]
     [ "$(sv_stats | jq -r .log_level)" = warn ]

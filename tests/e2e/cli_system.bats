@@ -5,13 +5,9 @@ bats_require_minimum_version 1.5.0
 load ../lib/common
 load ../lib/runtime
 
-setup_file() {
-    rt_file_setup_bb
-}
+setup_file() { rt_file_setup_bb; }
 
-teardown_file() {
-    rt_file_teardown
-}
+teardown_file() { rt_file_teardown; }
 
 @test "version: text, json, template" {
     run "$NRUN" version

@@ -22,9 +22,7 @@ JS
 
 @test "a worker stuck in while(true) logs its stack (function name) and a report, then is replaced" {
     app
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start --workers 1 --hang-report --heartbeat-timeout 3s -- node "$BATS_TEST_TMPDIR/hang.js"
-    sv_wait_http "$PORT"
+    sv_start_http --workers 1 --hang-report --heartbeat-timeout 3s -- node "$BATS_TEST_TMPDIR/hang.js"
     old=$(curl -sf "http://127.0.0.1:$PORT/" | cut -d' ' -f2)
     curl -s --max-time 1 "http://127.0.0.1:$PORT/hang" || true
     # replaced: a new pid answers
@@ -48,9 +46,7 @@ JS
 
 @test "without --hang-report no watch thread runs and nothing is reported" {
     app
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start --workers 1 --heartbeat-timeout 2s -- node "$BATS_TEST_TMPDIR/hang.js"
-    sv_wait_http "$PORT"
+    sv_start_http --workers 1 --heartbeat-timeout 2s -- node "$BATS_TEST_TMPDIR/hang.js"
     pid=$(curl -sf "http://127.0.0.1:$PORT/" | cut -d' ' -f2)
     # the agent was not asked to watch
     ! tr '\0' '\n' <"/proc/$pid/environ" | grep -q '^NRUN_HANG_MS=' || false

@@ -30,9 +30,7 @@ teardown() {
     fi
 }
 
-teardown_file() {
-    nr_remove_root
-}
+teardown_file() { nr_remove_root; }
 
 need_tools() {
     command -v runc >/dev/null || skip "runc not installed (make deps)"

@@ -13,9 +13,7 @@ dyelog() { "$NRUN" logs --dye --log-dir "$SV_LOGS"; }
 dyed() { dyelog | jq -s --arg u "$1" '[.[] | select(.url == $u)] | length'; }
 
 @test "dye: header, query, cookie and ip rules log matching requests in full, secrets masked; --off ends it" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 -- node "$APPS/obs.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 2 -- node "$APPS/obs.js"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     "$NRUN" dye --control "$SV_CTL" --header X-User=42 --query debug=1 --cookie uid=7
     # matches, on both workers (round robin)
@@ -76,9 +74,7 @@ dyed() { dyelog | jq -s --arg u "$1" '[.[] | select(.url == $u)] | length'; }
 }
 
 @test "dye: a dyed request's bytes are the bytes its client got, also for the second request on a keep-alive connection" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/obs.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 -- node "$APPS/obs.js"
     "$NRUN" dye --control "$SV_CTL" --header X-User=42
     # one connection, two requests: the second one's count starts where the first one's ended
     sizes=$(curl -sf -H 'X-User: 42' -o /dev/null -o /dev/null -w '%{num_connects} %{size_header} %{size_download}\n' \
@@ -91,9 +87,7 @@ dyed() { dyelog | jq -s --arg u "$1" '[.[] | select(.url == $u)] | length'; }
 }
 
 @test "dye: --ttl ends the rules by itself; bad rules are refused with the reason" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/obs.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 -- node "$APPS/obs.js"
     run "$NRUN" dye --control "$SV_CTL" --header X-A=1 --ttl 1s
     [[ "$output" == *"expires in"* ]]
     curl -sf -H 'X-A: 1' "http://127.0.0.1:$PORT/log/in-ttl" >/dev/null

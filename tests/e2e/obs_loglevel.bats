@@ -16,9 +16,7 @@ lines_of() { jq -r --arg m "$1" 'select(.worker > 0 and .msg == $m) | .msg' "$SV
 hit() { for _ in $(seq 1 "$2"); do curl -sf "http://127.0.0.1:$PORT/log/$1" >/dev/null; done; }
 
 @test "loglevel: warn drops debug/info/log in every worker at once, in new workers, across a reload" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 -- node "$APPS/obs.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 2 -- node "$APPS/obs.js"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     pids_before=$(sv_stats | jq -c '[.workers[].pid]')
     hit a 4
@@ -66,9 +64,7 @@ hit() { for _ in $(seq 1 "$2"); do curl -sf "http://127.0.0.1:$PORT/log/$1" >/de
 }
 
 @test "loglevel: --log-level sets it from the start; a bad level is refused" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 --log-level error -- node "$APPS/obs.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 --log-level error -- node "$APPS/obs.js"
     hit f 2
     sv_wait '[ "$(lines_of error-f)" = 2 ]'
     [ "$(lines_of warn-f)" = 0 ]

@@ -10,26 +10,13 @@ load ../lib/registry
 load ../lib/runtime
 
 setup_file() {
-    nr_make_root
-    # the registry listens on the host's 127.0.0.1: nrun talks to it from the host's
-    # namespace; containers run with --network none (no bridge in the host's namespace)
-    NRUN=$NR_REAL_NRUN
-    export WORK
-    WORK=$(mktemp -d /tmp/nrun-reg-e2e.XXXXXX)
-    rt_make_busybox_image
+    reg_setup_file e2e
     "$BUILD/tests/test_store" --make-image "$NRUN_ROOT" demo:zstd zstd >"$WORK/zstd.digest"
     "$BUILD/tests/test_store" --make-image "$NRUN_ROOT" demo:gz >/dev/null
-    NR_REGISTRY_LOGLEVEL=info nr_registry_start
-    echo "$NR_REGISTRY" >"$WORK/registry"
-    echo "$NR_REGISTRY_DIR" >"$WORK/registry.dir"
+    NR_REGISTRY_LOGLEVEL=info reg_start
 }
 
-teardown_file() {
-    nr_registry_stop 2>/dev/null || true
-    rt_rm_all
-    case ${WORK:-} in /tmp/nrun-reg-e2e.*) rm -rf "$WORK" ;; esac
-    nr_remove_root
-}
+teardown_file() { reg_teardown_file; }
 
 setup() {
     REG=$(cat "$WORK/registry")

@@ -11,13 +11,7 @@ load ../lib/registry
 load ../lib/runtime
 
 setup_file() {
-    nr_make_root
-    # the registry listens on the host's 127.0.0.1: nrun talks to it from the host's
-    # namespace; containers run with --network none (no bridge in the host's namespace)
-    NRUN=$NR_REAL_NRUN
-    export WORK
-    WORK=$(mktemp -d /tmp/nrun-rega-e2e.XXXXXX)
-    rt_make_busybox_image
+    reg_setup_file auth
     # A CA and a server certificate for 127.0.0.1.
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=nrun-test-ca -keyout "$WORK/ca.key" \
         -out "$WORK/ca.pem" 2>/dev/null
@@ -32,11 +26,8 @@ setup_file() {
 }
 
 teardown_file() {
-    nr_registry_stop 2>/dev/null || true
     [ -f "$WORK/token.pid" ] && kill "$(cat "$WORK/token.pid")" 2>/dev/null || true
-    rt_rm_all
-    case ${WORK:-} in /tmp/nrun-rega-e2e.*) rm -rf "$WORK" ;; esac
-    nr_remove_root
+    reg_teardown_file
 }
 
 setup() {

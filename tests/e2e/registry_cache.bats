@@ -12,16 +12,8 @@ load ../lib/registry
 load ../lib/runtime
 
 setup_file() {
-    nr_make_root
-    # the registry listens on the host's 127.0.0.1: nrun talks to it from the
-    # host's namespace, and its containers run with --network none (no
-    # bridge is made in the host's namespace)
-    NRUN=$NR_REAL_NRUN
-    export WORK
-    WORK=$(mktemp -d /tmp/nrun-regc-e2e.XXXXXX)
-    rt_make_busybox_image
-    nr_registry_start
-    echo "$NR_REGISTRY" >"$WORK/registry"
+    reg_setup_file cache
+    reg_start
     "$NRUN" push bb:1 "$NR_REGISTRY/base/bb:1" >/dev/null
     mkdir -p "$WORK/ctx"
     echo one >"$WORK/ctx/a.txt"
@@ -37,12 +29,7 @@ CMD ["cat", "/a.copy", "/b.copy"]
 EOF
 }
 
-teardown_file() {
-    nr_registry_stop 2>/dev/null || true
-    rt_rm_all
-    case ${WORK:-} in /tmp/nrun-regc-e2e.*) rm -rf "$WORK" ;; esac
-    nr_remove_root
-}
+teardown_file() { reg_teardown_file; }
 
 setup() { REG=$(cat "$WORK/registry"); }
 

@@ -13,16 +13,8 @@ load ../lib/registry
 load ../lib/runtime
 
 setup_file() {
-    nr_make_root
-    # the registry listens on the host's 127.0.0.1: nrun talks to it from the host's
-    # namespace; containers run with --network none
-    NRUN=$NR_REAL_NRUN
-    export WORK
-    WORK=$(mktemp -d /tmp/nrun-regidx.XXXXXX)
-    rt_make_busybox_image
-    nr_registry_start
-    echo "$NR_REGISTRY" >"$WORK/registry"
-    echo "$NR_REGISTRY_DIR" >"$WORK/registry.dir"
+    reg_setup_file index
+    reg_start
     make_two_platforms "$WORK/lay"
     # the index goes to the registry as it is (skopeo keeps its digest)
     skopeo copy -q --all --preserve-digests --dest-tls-verify=false "oci:$WORK/lay:multi" \
@@ -32,12 +24,7 @@ setup_file() {
         "docker://$NR_REGISTRY/list:multi"
 }
 
-teardown_file() {
-    nr_registry_stop 2>/dev/null || true
-    rt_rm_all
-    case ${WORK:-} in /tmp/nrun-regidx.*) rm -rf "$WORK" ;; esac
-    nr_remove_root
-}
+teardown_file() { reg_teardown_file; }
 
 setup() {
     REG=$(cat "$WORK/registry")

@@ -10,11 +10,7 @@ setup_file() {
     rt_make_busybox_image
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 ctl() { # file inside the container's cgroup view, v1 or v2 spelling
     if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then echo "/sys/fs/cgroup/$2"; else echo "/sys/fs/cgroup/$1"; fi

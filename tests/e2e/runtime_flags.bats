@@ -130,8 +130,7 @@ teardown_file() { rt_file_teardown; }
     printf 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n' >"$d/etc/passwd"
     printf 'root:x:0:\napp:x:1000:\nextra:x:2000:app\n' >"$d/etc/group"
     tar -C "$d" -cf "$BATS_TEST_TMPDIR/etc.tar" etc
-    "$NRUN" __internal mkimage -t users:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin","FOO=image"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_TEST_TMPDIR/etc.tar" >/dev/null
+    rt_bb_image users:1 '{"Cmd":["sh"],"Env":["PATH=/bin","FOO=image"]}' "$BATS_TEST_TMPDIR/etc.tar"
     id=$(rt_run -d users:1 sleep 100)
     run "$NRUN" exec -e FOO=mine "$id" sh -c 'env | grep -c "^FOO="; echo "$FOO"'
     [ "$output" = "$(printf '1\nmine')" ]

@@ -37,8 +37,7 @@ no_containers() { [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.loc
         run -125 rt_run --rm -v "$v" bb:1 true
         [[ "$output" == "nrun: -v $v: "* ]]
     done
-    "$NRUN" __internal mkimage -t evil-proc:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/proc/1":{}}}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_bb_image evil-proc:1 '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/proc/1":{}}}'
     MY_HOST_SECRET=hunter2 run -125 rt_run --rm evil-proc:1 true
     [ "$output" = "nrun: image VOLUME /proc/1: nothing may be mounted on /proc" ]
     [ ! -d "$NRUN_ROOT/volumes/loot" ]
@@ -65,8 +64,7 @@ no_containers() { [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.loc
         run -125 rt_run --rm -u "$u" bb:1 id
         [[ "$output" == *"id "*" is out of range (0-4294967294)" ]]
     done
-    "$NRUN" __internal mkimage -t wrap:1 --config '{"Cmd":["id"],"Env":["PATH=/bin"],"User":"4294967296"}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_bb_image wrap:1 '{"Cmd":["id"],"Env":["PATH=/bin"],"User":"4294967296"}'
     run -125 rt_run --rm wrap:1
     [[ "$output" == *"user id 4294967296 is out of range"* ]]
     run rt_run --rm -u 1234 bb:1 id
@@ -80,8 +78,7 @@ no_containers() { [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.loc
     mkdir -p "$d"
     ln -s /etc "$d/etc"
     tar -C "$d" -cf "$BATS_TEST_TMPDIR/l.tar" etc
-    "$NRUN" __internal mkimage -t etclink:1 --config '{"Cmd":["id"],"Env":["PATH=/bin"],"User":"nobody"}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_TEST_TMPDIR/l.tar" >/dev/null
+    rt_bb_image etclink:1 '{"Cmd":["id"],"Env":["PATH=/bin"],"User":"nobody"}' "$BATS_TEST_TMPDIR/l.tar"
     run -125 rt_run --rm etclink:1
     [ "$output" = "nrun: user \"nobody\" not found in the image's /etc/passwd" ]
     no_containers
@@ -130,8 +127,7 @@ no_containers() { [ -z "$(ls -A "$NRUN_ROOT/containers" | grep -v '^\.names\.loc
     chown 1000:1000 "$d/home/app"
     chmod 1777 "$d/scratch"
     tar --numeric-owner -C "$d" -cf "$BATS_TEST_TMPDIR/img.tar" home scratch
-    "$NRUN" __internal mkimage -t owners:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_TEST_TMPDIR/img.tar" >/dev/null
+    rt_bb_image owners:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_TEST_TMPDIR/img.tar"
     run rt_run --rm -u 1000 -v "homevol-$$:/home/app" -v /scratch owners:1 \
         sh -c 'stat -c "%u %a" /home/app /scratch; touch /home/app/x && echo wrote'
     [ "$status" -eq 0 ]

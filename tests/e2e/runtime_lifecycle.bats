@@ -9,11 +9,7 @@ setup_file() {
     rt_make_busybox_image
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 wait_ready() { # the app has set its traps
     for _ in $(seq 100); do "$NRUN" exec "$1" test -e /tmp/ready 2>/dev/null && return 0; sleep 0.05; done

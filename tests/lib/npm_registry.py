@@ -9,12 +9,14 @@ packument (each version's package.json plus dist.tarball and dist.integrity,
 computed here from the bytes served), GET /<name>/-/<file>.tgz the tarball.
 With CERT and KEY it speaks HTTPS.  The chosen port is written to PORT_FILE
 (atomically) once the server listens.  Nothing is fetched from anywhere."""
-import base64, hashlib, http.server, json, os, ssl, sys, tarfile, urllib.parse
+import base64, hashlib, json, os, ssl, sys, tarfile, urllib.parse
+
+import httpd_common
 
 tdir, port_file = sys.argv[1], sys.argv[2]
 tls = sys.argv[3:5] if len(sys.argv) >= 5 else None
 
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+srv = httpd_common.server()
 port = srv.server_address[1]
 base = "%s://127.0.0.1:%d/" % ("https" if tls else "http", port)
 
@@ -44,28 +46,15 @@ for f in sorted(os.listdir(tdir)):
     p["dist-tags"]["latest"] = ver
 
 
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def send(self, code, body, ctype):
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
+class H(httpd_common.Handler):
     def do_GET(self):
         p = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
         if p in files:
             with open(files[p], "rb") as f:
-                return self.send(200, f.read(), "application/octet-stream")
+                return self.answer(200, f.read(), "application/octet-stream")
         if p in packs:
-            return self.send(200, json.dumps(packs[p]).encode(), "application/json")
-        self.send(404, b'{"error":"not found"}', "application/json")
+            return self.answer(200, json.dumps(packs[p]).encode(), "application/json")
+        self.answer(404, b'{"error":"not found"}', "application/json")
 
     do_HEAD = do_GET
 
@@ -75,7 +64,4 @@ if tls:
     c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     c.load_cert_chain(tls[0], tls[1])
     srv.socket = c.wrap_socket(srv.socket, server_side=True)
-with open(port_file + ".tmp", "w") as f:
-    f.write(str(port))
-os.rename(port_file + ".tmp", port_file)
-srv.serve_forever()
+httpd_common.serve(srv, port_file)

@@ -80,3 +80,60 @@ nr_registry_stop() {
     fi
     NR_REGISTRY_PID= NR_REGISTRY_DIR=
 }
+
+# setup_file of the registry e2e tests: this file's store; nrun on the host
+# (the registry listens on the host's 127.0.0.1, so nrun talks to it from
+# the host's namespace, and containers run with --network none: no bridge is
+# made there); WORK=/tmp/nrun-reg-$1.XXXXXX and the busybox image bb:1.
+reg_setup_file() {
+    nr_make_root
+    NRUN=$NR_REAL_NRUN
+    export WORK
+    WORK=$(mktemp -d "/tmp/nrun-reg-$1.XXXXXX")
+    rt_make_busybox_image
+}
+
+# nr_registry_start, with its address and directory kept in $WORK for the
+# tests (setup_file's exports do not reach them otherwise).
+reg_start() {
+    nr_registry_start || return 1
+    echo "$NR_REGISTRY" >"$WORK/registry"
+    echo "$NR_REGISTRY_DIR" >"$WORK/registry.dir"
+}
+
+reg_teardown_file() {
+    nr_registry_stop 2>/dev/null || true
+    rt_rm_all
+    case ${WORK:-} in /tmp/nrun-reg-*.*) rm -rf "$WORK" ;; esac
+    nr_remove_root
+}
+
+# setup_file / teardown_file of the hostile-registry tests
+# (tests/security/hostile-registry.py on the host's 127.0.0.1, nrun on the
+# host); its requests are logged to $HOSTILE_LOG, setup sets REG.
+reg_hostile_setup_file() {
+    nr_make_root
+    NRUN=$NR_REAL_NRUN
+    export HOSTILE_LOG=$BATS_FILE_TMPDIR/hostile.log
+    python3 "$REPO/tests/security/hostile-registry.py" --log "$HOSTILE_LOG" \
+        --port-file "$BATS_FILE_TMPDIR/port" 3>&- &
+    echo $! >"$BATS_FILE_TMPDIR/hostile.pid"
+    for _ in $(seq 1 100); do [ -s "$BATS_FILE_TMPDIR/port" ] && break; sleep 0.1; done
+    [ -s "$BATS_FILE_TMPDIR/port" ] || return 1
+    "$NRUN" images >/dev/null # the store exists before the first hash
+}
+
+reg_hostile_teardown_file() {
+    kill "$(cat "$BATS_FILE_TMPDIR/hostile.pid")" 2>/dev/null || true
+    nr_remove_root
+}
+
+reg_hostile_setup() { REG=127.0.0.1:$(cat "$BATS_FILE_TMPDIR/port"); }
+
+# The store is as it was before a refused pull: its tree hash is still $1
+# (nr_tree_hash), no temp file, no tag.
+reg_store_unchanged() {
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$1" ] || { echo "store changed"; return 1; }
+    [ -z "$(find "$NRUN_ROOT/blobs" -name '.tmp-*')" ] || { echo "temp file left"; return 1; }
+    [ "$(jq '.manifests | length' "$NRUN_ROOT/index.json")" -eq 0 ]
+}

@@ -99,10 +99,31 @@ rt_free_port() {
 # A file's own store with the busybox image bb:1 (setup_file), and its end:
 # every container removed, nothing left, the store gone (teardown_file).
 rt_file_setup_bb() {
+    rt_file_setup_busybox
+    rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+}
+
+# setup_file's start for a file of busybox images: the store of this file
+# (nr_make_root) and the busybox rootfs tar "$BATS_FILE_TMPDIR/bb.tar".
+rt_file_setup_busybox() {
     nr_make_root
     rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t bb:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+}
+
+# The image $1 (default nd:1: node, PATH=/usr/bin) of this host's node binary
+# and its libraries (rt_node_tar, kept as "$BATS_FILE_TMPDIR/node.tar").
+rt_node_image() {
+    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
+    "$NRUN" __internal mkimage -t "${1:-nd:1}" --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
+        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+}
+
+# The image $1 with config $2 (JSON) of the busybox tar (rt_file_setup_busybox)
+# and the layer tars "$3"... on top.
+rt_bb_image() {
+    local tag=$1 cfg=$2
+    shift 2
+    "$NRUN" __internal mkimage -t "$tag" --config "$cfg" "$BATS_FILE_TMPDIR/bb.tar" "$@" >/dev/null
 }
 
 rt_file_teardown() {

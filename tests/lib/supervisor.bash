@@ -42,6 +42,14 @@ sv_wait() {
 
 sv_wait_http() { sv_wait "curl -sf --max-time 2 http://127.0.0.1:$1/ >/dev/null" "${2:-20}"; }
 
+# sv_start "$@" with the app listening on a free port, PORT (set here, and in
+# the app's environment), and wait until it answers HTTP there.
+sv_start_http() {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start "$@"
+    sv_wait_http "$PORT"
+}
+
 # Stop the supervisor with SIGTERM; its exit code goes to SV_RC.
 sv_stop() {
     SV_RC=0

@@ -4,29 +4,17 @@
 # container's host-side monitor) also refuses any other user by SO_PEERCRED;
 # the container's terminal is its own devpts pty, so what it does to it
 # (TIOCSTI) stays in the container.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" tiocsti
-    "$NRUN" __internal mkimage -t at:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probes.tar" >/dev/null
-}
+setup_file() { sec_file_setup_probes at:1 tiocsti; }
 
 teardown() {
     [ -z "${pub:-}" ] || rm -rf "$pub"
     rt_rm_all
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 # connect to $1 as uid 65534 and read: "refused <errno>", "closed" (EOF at once) or "open"
 connect_as_nobody() {

@@ -5,7 +5,6 @@
 # made.  A corrupted file is refused with one clear line (never silently
 # replaced or used) and the store is unchanged; a rootfs tarball whose record
 # was forged too cannot write outside the image being made.
-load ../lib/common
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
@@ -19,9 +18,7 @@ setup_file() {
     export SHARED=$NRUN_CACHE_DIR
 }
 
-teardown_file() {
-    nr_remove_root
-}
+teardown_file() { nr_remove_root; }
 
 # A private cache holding the shared cache's npm tarballs (hard links) and,
 # when present, its newest bookworm slim rootfs record: $1 = the new cache.

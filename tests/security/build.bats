@@ -2,15 +2,12 @@
 # Build steps are hostile too: a RUN enters a container through the runtime's
 # one entry, and COPY --from reads a stage's tree, which the stage's own
 # commands made (symlinks pointing anywhere).
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t bbase:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_file_setup_busybox
+    rt_bb_image bbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
     export CTX="$BATS_FILE_TMPDIR/ctx"
     mkdir -p "$CTX"
     # a secret only the host has
@@ -18,15 +15,9 @@ setup_file() {
     echo "host-secret-$$-$RANDOM" >"$SECRET_FILE"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 # Every layer blob of the store: fails if one holds $1.
 no_layer_holds() {
@@ -45,6 +36,19 @@ links_nodefile() {
     printf 'RUN ln -s %s /leak && ln -s / /rootlink && mkdir -p /d && ln -s ../../../..%s /d/up && ln -s %s /d/abs\n' \
         "$SECRET_FILE" "$SECRET_FILE" "$SECRET_FILE" >>"$CTX/Nodefile"
     printf 'FROM bbase:1\nCOPY --from=s %s /x\n' "$1" >>"$CTX/Nodefile"
+}
+
+# The Nodefile $1 (printf %b escapes), whose RUN --mount binds "out": a link
+# in the context to the host secret's directory.  The build as $2 fails and
+# never prints $secret; the link is removed.
+refused_through_link() {
+    ln -sfn "$(dirname "$SECRET_FILE")" "$CTX/out"
+    printf '%b' "$1" >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache -t "$2" "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" != *"$secret"* ]]
+    rm "$CTX/out"
 }
 
 @test "COPY --from: a stage's symlinks to host paths are never followed out of the stage" {
@@ -93,13 +97,7 @@ EOF
 
 @test "RUN --mount: a bind source through a symlink out of the context, a secret from a FIFO or /dev/zero: refused" {
     secret=$(cat "$SECRET_FILE")
-    ln -sf "$(dirname "$SECRET_FILE")" "$CTX/out"
-    printf 'FROM bbase:1\nRUN --mount=type=bind,source=out/host-secret,target=/m cat /m\n' >"$CTX/Nodefile"
-    run "$NBUILD" --no-cache -t mb:1 "$CTX"
-    echo "$output"
-    [ "$status" -ne 0 ]
-    [[ "$output" != *"$secret"* ]]
-    rm "$CTX/out"
+    refused_through_link 'FROM bbase:1\nRUN --mount=type=bind,source=out/host-secret,target=/m cat /m\n' mb:1
     mkfifo "$BATS_FILE_TMPDIR/fifo"
     printf 'FROM bbase:1\nRUN --mount=type=secret,id=s cat /run/secrets/s\n' >"$CTX/Nodefile"
     for src in "$BATS_FILE_TMPDIR/fifo" /dev/zero "$BATS_FILE_TMPDIR"; do
@@ -162,14 +160,8 @@ stage-etc" ]
 
 @test "RUN --mount=type=bind,rw: a source through a symlink out of the context is refused; rw writes never reach the host" {
     secret=$(cat "$SECRET_FILE")
-    ln -sfn "$(dirname "$SECRET_FILE")" "$CTX/out"
-    printf 'FROM bbase:1\nRUN --mount=type=bind,rw,source=out,target=/m sh -c "cat /m/host-secret; echo pwned >/m/host-secret"\n' >"$CTX/Nodefile"
-    run "$NBUILD" --no-cache -t rwb:1 "$CTX"
-    echo "$output"
-    [ "$status" -ne 0 ]
-    [[ "$output" != *"$secret"* ]]
+    refused_through_link 'FROM bbase:1\nRUN --mount=type=bind,rw,source=out,target=/m sh -c "cat /m/host-secret; echo pwned >/m/host-secret"\n' rwb:1
     [ "$(cat "$SECRET_FILE")" = "$secret" ]
-    rm "$CTX/out"
     # a rw bind of the context: the step's writes (even through a link it makes) stay in its overlay
     echo keep >"$CTX/file"
     printf 'FROM bbase:1\nRUN --mount=type=bind,rw,target=/c sh -c "echo pwned >/c/file; ln -s %s /c/lnk; echo pwned >/c/lnk/host-secret 2>/dev/null; true"\n' \

@@ -1,27 +1,13 @@
 #!/usr/bin/env bats
 # The control socket: the host CLI talks only to the container's real PID 1.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" ctlsteal
-    "$NRUN" __internal mkimage -t ctl:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probes.tar" >/dev/null
-}
+setup_file() { sec_file_setup_probes ctl:1 ctlsteal; }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 @test "control socket: a container process that steals PID 1's socket (CAP_SYS_PTRACE) cannot answer the CLI" {
     id=$(rt_run -d --cap-add SYS_PTRACE ctl:1 sh -c 'ctlsteal 20 >/tmp/steal.log 2>&1; sleep 100')

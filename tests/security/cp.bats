@@ -4,8 +4,6 @@
 # "..", relative climbs and /proc magic links must neither read a host file
 # nor write one, also while the container swaps a directory for a symlink
 # during the copy.  Each probe checks the host file it aimed at.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 

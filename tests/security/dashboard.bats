@@ -10,9 +10,7 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
     nr_make_root
-    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
-    "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
-        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    rt_node_image
     # a hostile container: markup in its log lines
     rt_run -d --name evil --network none nd:1 node -e \
         'console.log("<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">"); setInterval(() => {}, 1000)' >/dev/null

@@ -148,8 +148,7 @@ fake 1'; do
 }
 
 @test "deploy: a stored relative --env-file/--label-file/seccomp profile is the one run read, never one in deploy's directory" {
-    "$NRUN" __internal mkimage -t bbh:1 --config '{"Cmd":["httpd","-f","-p","80"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_bb_image bbh:1 '{"Cmd":["httpd","-f","-p","80"],"Env":["PATH=/bin"]}'
     A=$BATS_TEST_TMPDIR/ops B=$BATS_TEST_TMPDIR/shared
     mkdir -p "$A" "$B"
     echo X=good >"$A/env.list"
@@ -179,5 +178,32 @@ fake 1'; do
     [ "$status" -eq 1 ]
     [[ "$output" == *"/run.json: the stored --env-file env.list names a relative path and no working directory is on record"* ]]
     [ "$("$NRUN" ps -aq | wc -l)" -eq "$n" ]
+    victim_ok
+}
+
+@test "deploy: a stored bare -e K takes K from the serving container, never from the deployer's environment" {
+    rt_bb_image bbh:1 '{"Cmd":["httpd","-f","-p","80"],"Env":["PATH=/bin"]}'
+    # run with K set and GONE unset: the container has K=runner-value and no GONE
+    env -u GONE K=runner-value "$NRUN" run -d --name web -p 8082:80 -e K -e GONE bbh:1 >/dev/null
+    run "$NRUN" inspect web
+    [ "$(jq -r '.[0].Config.Env[] | select(startswith("K="))' <<<"$output")" = K=runner-value ]
+    [ -z "$(jq -r '.[0].Config.Env[] | select(startswith("GONE="))' <<<"$output")" ]
+    old=$("$NRUN" ps -q --no-trunc -f name=web)
+    # the deployer's environment has other values for both
+    K=deployer-secret GONE=deployer-gone run "$NRUN" deploy --watch 0 web bbh:1
+    echo "$output" >&2
+    [ "$status" -eq 0 ]
+    new=$("$NRUN" ps -q --no-trunc -f name=web)
+    [ -n "$new" ] && [ "$new" != "$old" ]
+    run "$NRUN" inspect web
+    [ "$(jq -r '.[0].Config.Env[] | select(startswith("K="))' <<<"$output")" = K=runner-value ]
+    [ -z "$(jq -r '.[0].Config.Env[] | select(startswith("GONE="))' <<<"$output")" ]
+    [[ "$output" != *deployer-* ]]
+    # and the running process sees the same
+    run "$NRUN" exec web env
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"K=runner-value"* ]]
+    [[ "$output" != *deployer-* ]]
+    [[ "$output" != *GONE=* ]]
     victim_ok
 }

@@ -3,22 +3,18 @@
 # the time the container can see or influence it (CVE-2024-21626), must never
 # let the container reach the host's nrun file (CVE-2019-5736), and a process
 # with CAP_SYS_PTRACE that catches the helper must find only the container.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    rt_file_setup_busybox
     sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" entrywatch
     # a script whose interpreter is the running program itself
     mkdir -p "$BATS_FILE_TMPDIR/evil/bin" "$BATS_FILE_TMPDIR/evil/app"
     printf '#!/proc/self/exe\n' >"$BATS_FILE_TMPDIR/evil/bin/evil"
     chmod 755 "$BATS_FILE_TMPDIR/evil/bin/evil"
     tar --numeric-owner -C "$BATS_FILE_TMPDIR/evil" -cf "$BATS_FILE_TMPDIR/evil.tar" .
-    "$NRUN" __internal mkimage -t ex:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"WorkingDir":"/app"}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probes.tar" "$BATS_FILE_TMPDIR/evil.tar" >/dev/null
+    rt_bb_image ex:1 '{"Cmd":["sh"],"Env":["PATH=/bin"],"WorkingDir":"/app"}' "$BATS_FILE_TMPDIR/probes.tar" "$BATS_FILE_TMPDIR/evil.tar"
     "$NRUN" __internal mkimage -t ex:user --config \
         '{"Cmd":["sh"],"Env":["PATH=/bin"],"WorkingDir":"/home/node/w","User":"1000"}' \
         "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probes.tar" >/dev/null
@@ -31,11 +27,7 @@ teardown() {
     [ -z "${tok:-}" ] || sec_no_marker_on_host "$tok" 2>/dev/null || true
 }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 # Fails naming every file called $1 on the host outside the container's own
 # tree (its upper dir and merged view), and removes them: the store, and the

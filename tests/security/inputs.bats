@@ -4,42 +4,26 @@
 # only when they are regular files of bounded size: /dev/zero, a FIFO with no
 # writer, a directory, a pipe, a 2 GiB sparse file each give one clear line,
 # a non-zero exit, quickly, with nrun's memory small and nothing made.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t in:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_file_setup_busybox
+    rt_bb_image in:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
     mkfifo "$BATS_FILE_TMPDIR/fifo"
     truncate -s 2G "$BATS_FILE_TMPDIR/sparse"
     mkdir "$BATS_FILE_TMPDIR/dir"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 # Run "$@" with 10 s and 512 MiB of address space at most: a hang or an
 # unbounded read fails the test instead of blocking it or the machine.
 # Under AddressSanitizer (make check-asan), which reserves terabytes of
 # address space, the bound is its own: 512 MiB of resident memory.
-bounded() {
-    if [ -n "${ASAN_OPTIONS:-}" ]; then
-        (export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=512"; exec timeout 10 "$@")
-    else
-        (ulimit -v 524288; exec timeout 10 "$@")
-    fi
-}
+bounded() { sec_bounded 10 "$@"; }
 
 # "$1" (a flag) refused every bad file: $2... = the command, FILE where the path goes.
 refuses_bad_files() {

@@ -3,16 +3,12 @@
 # is refused (the check compares canonical paths), an image symlink cannot
 # redirect a volume's copy-up into the kernel's views or a host directory
 # onto /dev, and a volume's copy-up keeps the image's holes.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    "$NRUN" __internal mkimage -t mv:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_file_setup_busybox
+    rt_bb_image mv:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
     # a hostile layer: directories that are symlinks into the kernel's views and /dev
     local d=$BATS_FILE_TMPDIR/links
     mkdir -p "$d"
@@ -24,19 +20,12 @@ setup_file() {
     ln -s ../dev/mqueue "$d/tomq"
     ln -s /dev/pts "$d/topts"
     tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/links.tar" .
-    "$NRUN" __internal mkimage -t links:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/links.tar" >/dev/null
+    rt_bb_image links:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/links.tar"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 VARIANTS=(/ // /. /.. /proc/../proc /x/../proc //proc /./proc /proc/ /proc/. /proc// /proc/sys/kernel //proc/sys/kernel/ /proc/self
     //sys /sys/ /sys/./ /./sys/fs/cgroup/x /sys/kernel //dev /dev/ /./dev /dev/. /dev/.nrun //dev/.nrun/ /dev/.nrun/x)
@@ -148,8 +137,7 @@ no_new_containers() {
     printf start | dd of="$d/data/big" conv=notrunc status=none
     printf end | dd of="$d/data/big" bs=1 seek=$((512 * 1024 * 1024)) conv=notrunc status=none
     tar --sparse --numeric-owner -C "$d" -cf "$BATS_TEST_TMPDIR/sparse.tar" .
-    "$NRUN" __internal mkimage -t sp:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_TEST_TMPDIR/sparse.tar" >/dev/null
+    rt_bb_image sp:1 '{"Cmd":["sh"],"Env":["PATH=/bin"],"Volumes":{"/data":{}}}' "$BATS_TEST_TMPDIR/sparse.tar"
     run rt_run --rm -v spvol:/data sp:1 sh -c 'head -c 5 /data/big; tail -c +536870913 /data/big | head -c 3; echo; wc -c </data/big'
     [ "$status" -eq 0 ]
     [ "${lines[0]}" = startend ]

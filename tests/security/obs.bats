@@ -85,9 +85,7 @@ PY
 }
 
 @test "forged dye records: none without a rule; with one, bounded, re-encoded (no line injection), secrets masked" {
-    PORT=$(sv_free_port)
-    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/hostile-dye.js"
-    sv_wait_http "$PORT"
+    sv_start_http -q --workers 1 -- node "$APPS/hostile-dye.js"
     curl -sf "http://127.0.0.1:$PORT/forge" >/dev/null
     sleep 1
     [ ! -e "$SV_LOGS/dye.log" ]

@@ -7,38 +7,16 @@
 # naming what was wrong, a non-zero exit, bounded memory, and the store as it
 # was: no tag, no blob under a digest it does not have, no temp file.  5xx
 # is retried, 4xx is not; a refused monolithic upload falls back to chunks.
-load ../lib/common
+load ../lib/registry
+load ../lib/security
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    nr_make_root
-    # the registry listens on the host's 127.0.0.1: nrun talks to it from the host's
-    # namespace; containers run with --network none (no bridge in the host's namespace)
-    NRUN=$NR_REAL_NRUN
-    export HOSTILE_LOG=$BATS_FILE_TMPDIR/hostile.log
-    python3 "$REPO/tests/security/hostile-registry.py" --log "$HOSTILE_LOG" \
-        --port-file "$BATS_FILE_TMPDIR/port" 3>&- &
-    echo $! >"$BATS_FILE_TMPDIR/hostile.pid"
-    for _ in $(seq 1 100); do [ -s "$BATS_FILE_TMPDIR/port" ] && break; sleep 0.1; done
-    [ -s "$BATS_FILE_TMPDIR/port" ]
-    "$NRUN" images >/dev/null # the store exists before the first hash
-}
-
-teardown_file() {
-    kill "$(cat "$BATS_FILE_TMPDIR/hostile.pid")" 2>/dev/null || true
-    nr_remove_root
-}
-
-setup() { REG=127.0.0.1:$(cat "$BATS_FILE_TMPDIR/port"); }
+setup_file() { reg_hostile_setup_file; }
+teardown_file() { reg_hostile_teardown_file; }
+setup() { reg_hostile_setup; }
 
 # At most 512 MiB of address space and 60 s: an unbounded read or a hang fails.
-bounded() {
-    if [ -n "${ASAN_OPTIONS:-}" ]; then
-        (export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=512"; exec timeout 60 "$@")
-    else
-        (ulimit -v 524288; exec timeout 60 "$@")
-    fi
-}
+bounded() { sec_bounded 60 "$@"; }
 
 # "$1" (a repository of the hostile registry) is refused with a message
 # matching the glob $2; the store is unchanged and holds no temp file.
@@ -49,9 +27,7 @@ refused() {
     echo "$output"
     [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { echo "exit $status"; return 1; }
     [[ ${lines[-1]} == nrun:\ $2 ]] || { echo "want: nrun: $2"; return 1; }
-    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ] || { echo "store changed"; return 1; }
-    [ -z "$(find "$NRUN_ROOT/blobs" -name '.tmp-*')" ] || { echo "temp file left"; return 1; }
-    [ "$(jq '.manifests | length' "$NRUN_ROOT/index.json")" -eq 0 ]
+    reg_store_unchanged "$before"
 }
 
 @test "the control: the hostile registry's honest image pulls" {

@@ -8,43 +8,18 @@
 # platform (kept), a platform whose manifest is missing after another was
 # fetched.  Each refusal is one line naming what was wrong, a non-zero
 # exit, bounded memory and time, and the store as it was.
-load ../lib/common
+load ../lib/registry
+load ../lib/security
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    nr_make_root
-    NRUN=$NR_REAL_NRUN
-    export HOSTILE_LOG=$BATS_FILE_TMPDIR/hostile.log
-    python3 "$REPO/tests/security/hostile-registry.py" --log "$HOSTILE_LOG" \
-        --port-file "$BATS_FILE_TMPDIR/port" 3>&- &
-    echo $! >"$BATS_FILE_TMPDIR/hostile.pid"
-    for _ in $(seq 1 100); do [ -s "$BATS_FILE_TMPDIR/port" ] && break; sleep 0.1; done
-    [ -s "$BATS_FILE_TMPDIR/port" ]
-    "$NRUN" images >/dev/null
-}
-
-teardown_file() {
-    kill "$(cat "$BATS_FILE_TMPDIR/hostile.pid")" 2>/dev/null || true
-    nr_remove_root
-}
-
-setup() { REG=127.0.0.1:$(cat "$BATS_FILE_TMPDIR/port"); }
+setup_file() { reg_hostile_setup_file; }
+teardown_file() { reg_hostile_teardown_file; }
+setup() { reg_hostile_setup; }
 
 # At most 512 MiB and 60 s (under ASAN, which reserves a huge shadow, by RSS).
-bounded() {
-    if [ -n "${ASAN_OPTIONS:-}" ]; then
-        (export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=512"; exec timeout 60 "$@")
-    else
-        (ulimit -v 524288; exec timeout 60 "$@")
-    fi
-}
+bounded() { sec_bounded 60 "$@"; }
 
-# The store is as it was: same files, no temp file, no tag.
-unchanged() {
-    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$1" ] || { echo "store changed"; return 1; }
-    [ -z "$(find "$NRUN_ROOT/blobs" -name '.tmp-*')" ] || { echo "temp file left"; return 1; }
-    [ "$(jq '.manifests | length' "$NRUN_ROOT/index.json")" -eq 0 ]
-}
+unchanged() { reg_store_unchanged "$@"; }
 
 # pull --all-platforms of repository $1 is refused with a last line matching $2.
 refused() {

@@ -6,23 +6,19 @@ load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
+    rt_file_setup_busybox
     # a second layer with the syscall probe, linked statically
     mkdir -p "$BATS_FILE_TMPDIR/probe/bin"
     gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/probe" "$BATS_TEST_DIRNAME/probes/syscalls.c"
     gcc -static -O1 -o "$BATS_FILE_TMPDIR/probe/bin/tiocsti" "$BATS_TEST_DIRNAME/probes/tiocsti.c"
     tar --numeric-owner -C "$BATS_FILE_TMPDIR/probe" -cf "$BATS_FILE_TMPDIR/probe.tar" .
-    "$NRUN" __internal mkimage -t sec:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probe.tar" >/dev/null
+    rt_bb_image sec:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_FILE_TMPDIR/probe.tar"
 }
 
 # nd:1 (the host's node) for the tests that need a cluster worker: made once, on first use.
 sec_node_image() {
     [ -e "$BATS_FILE_TMPDIR/node.tar" ] && return 0
-    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
-    "$NRUN" __internal mkimage -t nd:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
-        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    rt_node_image
 }
 
 # No file $2 in a directory a `..` walk from the logs dir of container $1
@@ -50,15 +46,9 @@ sec_wait_log_lines() {
 }
 
 # a failed test leaves no container running into the next ones
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 @test "pid namespace: the app sees only its own processes, init is PID 1" {
     run rt_run --rm sec:1 sh -c 'ps -o pid,comm >/tmp/ps; grep -c . /tmp/ps; echo $$; grep "^ *1 " /tmp/ps'
@@ -168,8 +158,7 @@ EOF
     gcc -static -O1 -o "$d/bin/rootme" "$BATS_TEST_TMPDIR/rootme.c"
     chmod 4755 "$d/bin/rootme"
     tar --numeric-owner -C "$d" -cf "$BATS_TEST_TMPDIR/suid.tar" .
-    "$NRUN" __internal mkimage -t suid:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_TEST_TMPDIR/suid.tar" >/dev/null
+    rt_bb_image suid:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_TEST_TMPDIR/suid.tar"
     # the layer is unpacked, and a container writes a setuid-root copy into a named volume
     run rt_run --rm -v suidvol:/vol suid:1 sh -c 'cp /bin/rootme /vol/ && chmod 4755 /vol/rootme && echo written'
     [ "$output" = written ]
@@ -487,8 +476,7 @@ P
         d=$(mktemp -d "$BATS_FILE_TMPDIR/wd.XXXXXX")
         ln -s "/proc/self/fd/$n" "$d/app"
         tar --numeric-owner -C "$d" -cf "$d.tar" .
-        "$NRUN" __internal mkimage -t wd:$n --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"WorkingDir":"/app"}' \
-            "$BATS_FILE_TMPDIR/bb.tar" "$d.tar" >/dev/null
+        rt_bb_image wd:$n '{"Cmd":["sh"],"Env":["PATH=/bin"],"WorkingDir":"/app"}' "$d.tar"
         run rt_run --rm "wd:$n" sh -c "touch $tok; pwd -P"
         echo "fd $n: $status $output"
         found=$(find "$NRUN_ROOT" -name "$tok" -not -path '*/upper/*' 2>/dev/null || true) # (a --rm container's files go while find runs)

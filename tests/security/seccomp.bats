@@ -3,28 +3,14 @@
 # bluetooth, AF_ALG, AF_KEY; AF_PACKET only with NET_RAW; netlink without
 # the host's device events), personality() with docker's values only, and
 # the published -p socket, which is the host's: no CAP_NET_ADMIN beside it.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    nr_make_root
-    rt_busybox_tar "$BATS_FILE_TMPDIR/bb.tar"
-    sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" sockfam skns
-    "$NRUN" __internal mkimage -t sc:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
-        "$BATS_FILE_TMPDIR/bb.tar" "$BATS_FILE_TMPDIR/probes.tar" >/dev/null
-}
+setup_file() { sec_file_setup_probes sc:1 sockfam skns; }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
-teardown_file() {
-    rt_rm_all
-    rt_assert_clean
-    nr_remove_root
-}
+teardown_file() { rt_file_teardown; }
 
 # The value of key $1 in the probe's output ($output).
 probe_val() {
@@ -40,6 +26,14 @@ no_host_vsock_listener() {
     ! grep -qs ':1092 ' /proc/net/vsock 2>/dev/null # 4242 = 0x1092 || false
 }
 
+# Each K=V: the probe's line K= (probe_val) says V; names the first that does not.
+probes_are() {
+    local kv
+    for kv in "$@"; do
+        [ "$(probe_val "${kv%%=*}")" = "${kv#*=}" ] || { echo "${kv%%=*}: $(probe_val "${kv%%=*}"), not ${kv#*=}"; return 1; }
+    done
+}
+
 @test "seccomp: AF_VSOCK, bluetooth, AF_ALG, AF_KEY, AF_PACKET, unknown families are EAFNOSUPPORT; unix, inet, inet6, netlink route work" {
     run rt_run --rm --net none sc:1 /bin/sockfam
     [ "$status" -eq 0 ]
@@ -51,33 +45,27 @@ no_host_vsock_listener() {
     done
     [ "$(probe_val socketpair-vsock)" = EAFNOSUPPORT ]
     # the attack got nowhere: nothing bound, nothing listening on the host
-    [ "$(probe_val vsock-bind)" = missing ]
-    [ "$(probe_val vsock-listen)" = missing ]
+    probes_are vsock-bind=missing vsock-listen=missing
     no_host_vsock_listener
 }
 
 @test "seccomp: netlink gives routes, not the host's device events (NETLINK_KOBJECT_UEVENT) nor netfilter" {
     run rt_run --rm sc:1 /bin/sockfam
     [ "$status" -eq 0 ]
-    [ "$(probe_val netlink-route)" = ok ]
-    [ "$(probe_val netlink-uevent)" = EPROTONOSUPPORT ]
-    [ "$(probe_val netlink-netfilter)" = EPROTONOSUPPORT ]
+    probes_are netlink-route=ok netlink-uevent=EPROTONOSUPPORT netlink-netfilter=EPROTONOSUPPORT
 }
 
 @test "seccomp: AF_PACKET with --cap-add NET_RAW (as docker); the rest stays denied" {
     run rt_run --rm --cap-add NET_RAW sc:1 /bin/sockfam
     [ "$status" -eq 0 ]
-    [ "$(probe_val packet)" = ok ]
-    [ "$(probe_val vsock)" = EAFNOSUPPORT ]
-    [ "$(probe_val netlink-uevent)" = EPROTONOSUPPORT ]
+    probes_are packet=ok vsock=EAFNOSUPPORT netlink-uevent=EPROTONOSUPPORT
     no_host_vsock_listener
 }
 
 @test "seccomp: personality() only with docker's values: the query and PER_LINUX work, ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, 3GB/32-bit limits are EPERM" {
     run rt_run --rm sc:1 /bin/sockfam
     [ "$status" -eq 0 ]
-    [ "$(probe_val personality-query)" = ok ]
-    [ "$(probe_val personality-linux)" = ok ]
+    probes_are personality-query=ok personality-linux=ok
     for k in personality-no-randomize personality-read-implies-exec personality-linux32-3gb personality-addr-limit-32bit; do
         [ "$(probe_val $k)" = EPERM ] || { echo "$k: $(probe_val $k)"; return 1; }
     done
@@ -126,9 +114,7 @@ no_host_vsock_listener() {
 }
 
 @test "node under the default filter: an HTTP server and client, os.networkInterfaces(), dns.lookup, a unix socket" {
-    rt_node_tar "$BATS_FILE_TMPDIR/node.tar"
-    "$NRUN" __internal mkimage -t scnode:1 --config '{"Cmd":["node"],"Env":["PATH=/usr/bin"]}' \
-        "$BATS_FILE_TMPDIR/node.tar" >/dev/null
+    rt_node_image scnode:1
     run rt_run --rm --mode single scnode:1 node -e '
         const http = require("http"), os = require("os"), dns = require("dns"), net = require("net");
         console.log("ifaces", Object.keys(os.networkInterfaces()).join(","));

@@ -5,8 +5,6 @@
 # symlinks, FIFOs or devices, and unpacked layers that prune must reclaim.
 # Every test asserts that the attack failed and that what it aimed at on the
 # host (a directory's mode, a secret file, the store) is unchanged.
-load ../lib/common
-load ../lib/runtime
 load ../lib/security
 bats_require_minimum_version 1.5.0
 
@@ -23,9 +21,7 @@ setup_file() {
     chmod 600 "$SEC_TMP/secret"
 }
 
-teardown() {
-    rt_rm_all
-}
+teardown() { rt_rm_all; }
 
 teardown_file() {
     rt_file_teardown

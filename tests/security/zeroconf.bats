@@ -3,26 +3,16 @@
 # directory the user may not have written: a FIFO, a device, a 2 GiB sparse
 # file or a deeply nested document gives one line naming the file, at once;
 # values that look like Dockerfile syntax or shell never leave their JSON string.
-load ../lib/common
+load ../lib/security
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    nr_make_root
-}
+setup_file() { nr_make_root; }
 
-teardown_file() {
-    nr_remove_root
-}
+teardown_file() { nr_remove_root; }
 
 # 10 s and 512 MiB at most (under AddressSanitizer, which reserves terabytes
 # of address space, 512 MiB resident), as in inputs.bats
-bounded() {
-    if [ -n "${ASAN_OPTIONS:-}" ]; then
-        (export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=512"; exec timeout 10 "$@")
-    else
-        (ulimit -v 524288; exec timeout 10 "$@")
-    fi
-}
+bounded() { sec_bounded 10 "$@"; }
 
 @test "package.json as a FIFO, /dev/zero, a directory or a 2 GiB sparse file: one line, at once" {
     c=$BATS_TEST_TMPDIR/c
