@@ -19,7 +19,9 @@ bench_in_netns() {
     local ns=$1-$$ rc=0
     shift
     ip netns add "$ns" && ip -n "$ns" link set lo up
-    ip netns exec "$ns" env NRUN_BENCH_NETNS="$ns" bash "$0" "$@" || rc=$?
+    # nsenter, not `ip netns exec`: that one mounts a /sys of its own, where
+    # the cgroup hierarchies are absent and containers would run without them
+    nsenter --net="/run/netns/$ns" env NRUN_BENCH_NETNS="$ns" bash "$0" "$@" || rc=$?
     ip netns del "$ns"
     exit $rc
 }
