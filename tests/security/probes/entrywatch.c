@@ -123,6 +123,8 @@ static void show_status(int pid)
         snprintf(out + strlen(out), sizeof out - strlen(out), " %s=%s", line, v);
     }
     fclose(f);
+    if (!out[0])
+        return; /* gone between the open and the read: nothing to show */
     printf("status %d%s\n", pid, out);
     fflush(stdout);
 }
