@@ -178,7 +178,7 @@ static void give_back(const sigset_t *set, const sigset_t *old, const struct sig
 
 int rt_wait_forward_tick(pid_t pid, void (*tick)(void *), void *arg)
 {
-    static struct sigaction acts[NSIG];
+    struct sigaction acts[NSIG];
     for (int s = 1; s < NSIG; s++)
         sigaction(s, NULL, &acts[s]);
     sigset_t set, old;
