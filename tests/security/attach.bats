@@ -79,6 +79,14 @@ def until(s, t=20):
             buf += os.read(fd, 4096)
 os.write(fd, b"tiocsti; echo probe-$((1+1))\n")
 until(b"probe-2")
+# the shell's next prompt line shows the three "#" it read; then a second
+# more, so that a second such line (injected into this terminal) is seen too
+until(b"# ###", 10)
+end = time.time() + 1
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        buf += os.read(fd, 4096)
 os.write(fd, b"\x10\x11")
 end = time.time() + 20
 while time.time() < end:
