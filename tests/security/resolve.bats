@@ -30,17 +30,23 @@ teardown_file() {
     nr_remove_root
 }
 
-# app dir $1 mounted at /app, `npm start` (extra run flags after it): $mode = the "mode: ..." log line
-mode_with() {
-    local dir=$1 id i
-    shift
-    id=$(rt_run -d -v "$dir:/app" "$@" rs:1)
-    mode=
+# The "mode: ..." line container $1's supervisor logs (waits up to 10 s; empty if none).
+mode_line() {
+    local i m
     for i in $(seq 100); do
-        mode=$("$NRUN" logs "$id" 2>&1 | grep '^mode: ' || true)
-        [ -n "$mode" ] && break
+        m=$("$NRUN" logs "$1" 2>&1 | grep '^mode: ' || true)
+        [ -n "$m" ] && break
         sleep 0.1
     done
+    echo "$m"
+}
+
+# app dir $1 mounted at /app, `npm start` (extra run flags after it): $mode = the "mode: ..." log line
+mode_with() {
+    local dir=$1 id
+    shift
+    id=$(rt_run -d -v "$dir:/app" "$@" rs:1)
+    mode=$(mode_line "$id")
     echo "$mode"
     "$NRUN" rm -f "$id" >/dev/null
     [ -n "$mode" ]
@@ -170,15 +176,10 @@ mode_with() {
 # `npm start -w NAME` with app dir $1 at /app and dir $2 (holding a package.json
 # that would resolve to node with OUTMARK) at /other, both of the container
 ws_mode() {
-    local dir=$1 other=$2 id i
+    local dir=$1 other=$2 id
     shift 2
     id=$(rt_run -d -v "$dir:/app" -v "$other:/other" rs:1 "$@")
-    mode=
-    for i in $(seq 100); do
-        mode=$("$NRUN" logs "$id" 2>&1 | grep '^mode: ' || true)
-        [ -n "$mode" ] && break
-        sleep 0.1
-    done
+    mode=$(mode_line "$id")
     echo "$* => $mode"
     "$NRUN" rm -f "$id" >/dev/null
     [ -n "$mode" ]
