@@ -450,6 +450,7 @@ EOF2
     [[ "$output" == *line-one*line-two*"--> DONE"* ]]
     [[ "$output" != *$'\e['* ]]
     run "$NBUILD" --no-cache --progress=tty -t pg:1 "$CTX"
+    echo "$output" # bats shows it if a check below fails (it failed once in CI, not since)
     [ "$status" -eq 0 ]
     # the two lines, then the cursor back up over them and the rest cleared
     [[ "$output" == *line-one*line-two*$'\e[2F\e[J'"--> DONE"* ]]
