@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The supervisor's hand-off against its peers, in one interleaved run:
 #   nrun supervise --workers 2 | nrun run --workers 2 -p (a container) |
-#   node cluster (SCHED_RR) 2 workers | pm2 -i 2 | one node process
+#   the same container on --network host (its own cost without the network
+#   path: veth, bridge, NAT) | node cluster (SCHED_RR) 2 workers | pm2 -i 2 | one node process
 # wrk keep-alive and `Connection: close`; medians of ROUNDS runs, ratios to
 # node cluster RR (or the first row), p99 latency, the CPU time per request of
 # the nrun rows (server: every thread of the supervisor and workers; client:
@@ -16,7 +17,8 @@
 # daemon) gets 1/2: a scheduling artefact of wrk on the same 2 cores, not a
 # data-path cost (it read 0.82x for the container before).
 # Env: ROUNDS (default 5), DURATION (default 4s), CONNS (default 64), BUILD,
-# ROWS (the rows to run, default "nrun nrun-ctr cluster-rr pm2 single").
+# ROWS (the rows to run, default "nrun nrun-ctr nrun-ctr-host cluster-rr pm2
+# single").
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -32,7 +34,8 @@ export PM2_HOME=$tmp/pm2
 pids=()
 export NRUN_ROOT=$tmp/root
 cleanup() {
-    [ -z "${ctr:-}" ] || "$NRUN" rm -f "$ctr" >/dev/null 2>&1 || true
+    local c
+    for c in ${ctr:-} ${ctr_host:-}; do "$NRUN" rm -f "$c" >/dev/null 2>&1 || true; done
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     "$PM2" kill >/dev/null 2>&1 || true
@@ -41,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 
 
-P_NRUN=$(free_port); P_CLUSTER=$(free_port); P_PM2=$(free_port); P_SINGLE=$(free_port); P_CTR=$(free_port)
+P_NRUN=$(free_port); P_CLUSTER=$(free_port); P_PM2=$(free_port); P_SINGLE=$(free_port); P_CTR=$(free_port); P_CTRH=$(free_port)
 # the container: an image of this host's node binary and its libraries
 BATS_FILE_TMPDIR=$tmp
 # shellcheck source=../tests/lib/runtime.bash
@@ -49,6 +52,7 @@ source "$BENCH_REPO/tests/lib/runtime.bash"
 rt_node_tar "$tmp/node.tar"
 "$NRUN" __internal mkimage -t bench-node:1 --config '{"Env":["PATH=/usr/bin"]}' "$tmp/node.tar" >/dev/null
 ctr=$("$NRUN" run -d --workers 2 -p "127.0.0.1:$P_CTR:3000" -v "$APPS:/app:ro" bench-node:1 node /app/hello.js)
+ctr_host=$("$NRUN" run -d --workers 2 --network host -e "PORT=$P_CTRH" -v "$APPS:/app:ro" bench-node:1 node /app/hello.js)
 PORT=$P_NRUN setsid "$NRUN" supervise -q --workers 2 --control "$tmp/ctl.sock" --runtime-dir "$tmp/rt" -- node "$APPS/hello.js" >/dev/null 2>&1 &
 pids+=($!)
 PORT=$P_CLUSTER WORKERS=2 NODE_CLUSTER_SCHED_POLICY=rr setsid node "$APPS/cluster-master.js" >/dev/null 2>&1 &
@@ -56,13 +60,13 @@ pids+=($!)
 PORT=$P_SINGLE setsid node "$APPS/hello.js" >/dev/null 2>&1 &
 pids+=($!)
 PORT=$P_PM2 "$PM2" start "$APPS/hello.js" -i 2 --name nrun-bench >/dev/null 2>&1
-for p in $P_NRUN $P_CTR $P_CLUSTER $P_PM2 $P_SINGLE; do wait_port "$p" || { echo "ports: nrun=$P_NRUN cluster=$P_CLUSTER pm2=$P_PM2 single=$P_SINGLE" >&2; "$PM2" logs --nostream --lines 20 >&2 || true; exit 1; }; done
+for p in $P_NRUN $P_CTR $P_CTRH $P_CLUSTER $P_PM2 $P_SINGLE; do wait_port "$p" || { echo "ports: nrun=$P_NRUN cluster=$P_CLUSTER pm2=$P_PM2 single=$P_SINGLE" >&2; "$PM2" logs --nostream --lines 20 >&2 || true; exit 1; }; done
 sleep 1
 
 names=() ports=()
 declare -A all_ports
-all_ports=([nrun]=$P_NRUN [nrun-ctr]=$P_CTR [cluster-rr]=$P_CLUSTER [pm2]=$P_PM2 [single]=$P_SINGLE)
-for n in ${ROWS:-nrun nrun-ctr cluster-rr pm2 single}; do
+all_ports=([nrun]=$P_NRUN [nrun-ctr]=$P_CTR [nrun-ctr-host]=$P_CTRH [cluster-rr]=$P_CLUSTER [pm2]=$P_PM2 [single]=$P_SINGLE)
+for n in ${ROWS:-nrun nrun-ctr nrun-ctr-host cluster-rr pm2 single}; do
     [ -n "${all_ports[$n]:-}" ] || { echo "bench/supervisor.sh: ROWS: no row $n" >&2; exit 1; }
     names+=("$n") ports+=("${all_ports[$n]}")
 done
@@ -70,6 +74,7 @@ done
 declare -A roots
 roots[nrun]=${pids[0]}
 roots[nrun-ctr]=$("$NRUN" inspect "$ctr" | jq '.[0].State.Pid')
+roots[nrun-ctr-host]=$("$NRUN" inspect "$ctr_host" | jq '.[0].State.Pid')
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}'; }
 run_wrk() { # name port mode
     local out hdr=()
@@ -111,19 +116,19 @@ echo
 echo "hello-world HTTP, 2 workers, wrk -t2 -c$CONNS -d$DURATION, median of $ROUNDS interleaved rounds"
 base=cluster-rr
 [ -e "$tmp/$base.keepalive" ] || base=${names[0]}
-printf '%-11s %12s %9s %8s %12s %9s %8s\n' "" "keep-alive" "p99 ms" "vs $base" "conn:close" "p99 ms" "vs $base"
+printf '%-13s %12s %9s %8s %12s %9s %8s\n' "" "keep-alive" "p99 ms" "vs $base" "conn:close" "p99 ms" "vs $base"
 base_ka=$(cut -d' ' -f1 "$tmp/$base.keepalive" | median)
 base_cl=$(cut -d' ' -f1 "$tmp/$base.close" | median)
 for n in "${names[@]}"; do
     ka=$(cut -d' ' -f1 "$tmp/$n.keepalive" | median); kp=$(cut -d' ' -f2 "$tmp/$n.keepalive" | median)
     cl=$(cut -d' ' -f1 "$tmp/$n.close" | median); cp=$(cut -d' ' -f2 "$tmp/$n.close" | median)
-    printf '%-11s %12.0f %9.2f %7.2fx %12.0f %9.2f %7.2fx\n' "$n" "$ka" "$kp" "$(awk -v a="$ka" -v b="$base_ka" 'BEGIN{print a/b}')" \
+    printf '%-13s %12.0f %9.2f %7.2fx %12.0f %9.2f %7.2fx\n' "$n" "$ka" "$kp" "$(awk -v a="$ka" -v b="$base_ka" 'BEGIN{print a/b}')" \
         "$cl" "$cp" "$(awk -v a="$cl" -v b="$base_cl" 'BEGIN{print a/b}')"
 done
 echo "CPU us per request, medians (server: supervisor+workers; client: wrk user+sys, with the softirq work it carries)"
 for n in "${names[@]}"; do
     [ -n "${roots[$n]:-}" ] || continue
-    printf '%-11s keep-alive server %6.2f client %6.2f   conn:close server %6.2f client %6.2f\n' "$n" \
+    printf '%-13s keep-alive server %6.2f client %6.2f   conn:close server %6.2f client %6.2f\n' "$n" \
         "$(cut -d' ' -f3 "$tmp/$n.keepalive" | median)" "$(cut -d' ' -f4 "$tmp/$n.keepalive" | median)" \
         "$(cut -d' ' -f3 "$tmp/$n.close" | median)" "$(cut -d' ' -f4 "$tmp/$n.close" | median)"
 done
