@@ -23,9 +23,14 @@
  *
  * Each becomes one of the runtime's -v binds (or tmpfs mounts) for the
  * step's container, and its target is left out of the layer
- * (img_upper_opts.skip).  Binds from a stage and rw binds are overlay
- * mounts of their own under cache/build/binds/<pid>-<random>/ while the
- * step runs.  Not yet: type=ssh, cache from= (a clear error). */
+ * (img_upper_opts.skip).  A bind's source is checked once, through an fd,
+ * and that very object is cloned (open_tree) and attached at
+ * cache/build/binds/<pid>-<random>/src while the step runs; the runtime
+ * binds that path, which no one but nbuild can change, never the source's
+ * own path again (a context writer could have swapped it for a symlink to
+ * the host).  Binds from a stage and rw binds resolve their source in an
+ * overlay mount of their own there (tree/).  Not yet: type=ssh, cache
+ * from= (a clear error). */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
