@@ -402,6 +402,60 @@ static int attach_fd(int fd, const char *dir, const char *target, bool rw, char 
     return 0;
 }
 
+/* The first path below dir (rel: its context-relative name) that the
+ * context's ignore file excludes, in *hidden; none: NULL.  Never follows a
+ * symlink; bounded in depth. */
+static int ignored_below(bld_state *b, int dfd, const char *rel, int depth, char **hidden, nr_err *err)
+{
+    if (depth > 256)
+        return nr_err_set(err, "%s: more than 256 levels of directories", rel);
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return nr_err_sys(err, errno, "open %s", rel);
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && !*hidden && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *p = !strcmp(rel, ".") ? nr_xstrdup(e->d_name) : nr_xasprintf("%s/%s", rel, e->d_name);
+        if (bld_ignore_match(bld_ctx_ignore(b->ctx), p)) {
+            *hidden = p;
+            break;
+        }
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+            int sub = openat(dirfd(d), e->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            rc = sub < 0 ? nr_err_sys(err, errno, "open %s", p) : ignored_below(b, sub, p, depth + 1, hidden, err);
+            if (sub >= 0)
+                close(sub);
+        }
+        free(p);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* A step sees nothing the ignore file keeps out of the context: the
+ * directory fd (the context's `rel`) holds no excluded path. */
+static int none_ignored(bld_state *b, const bld_instr *in, const bld_run_mount *m, int fd, const char *rel, nr_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    cleanup_free char *hidden = NULL;
+    if (ignored_below(b, fd, rel, 0, &hidden, err) < 0)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
+    if (hidden)
+        return bld_errat(err, &b->f, in, m->off,
+                         "RUN --mount=type=bind,source=%s: it holds %s, which the ignore file excludes: bind a "
+                         "directory without excluded files", m->source, hidden);
+    return 0;
+}
+
 /* A bind from a stage or an image, or a rw bind of the context: a tree of
  * its own under bind_dir, `source` resolved inside it; *vol and *dir (for
  * bld_run_mount_cleanup) set. */
@@ -450,49 +504,15 @@ static int bind_tree(bld_state *b, const bld_instr *in, const bld_run_mount *m, 
                   m->from ? ",from=" : "", m->from ? m->from : "", strerror(errno));
         goto out;
     }
+    /* the context's source resolved again (in the overlay): checked again */
+    if (!m->from && none_ignored(b, in, m, fd, *r ? r : ".", err) < 0)
+        goto out;
     rc = attach_fd(fd, *dir, m->target, m->rw, vol, err);
 out:
     for (size_t i = 0; i < n; i++)
         free(lowers[i]);
     free(lowers);
     img_image_free(img);
-    return rc;
-}
-
-/* The first path below dir (rel: its context-relative name) that the
- * context's ignore file excludes, in *hidden; none: NULL.  Never follows a
- * symlink; bounded in depth. */
-static int ignored_below(bld_state *b, int dfd, const char *rel, int depth, char **hidden, nr_err *err)
-{
-    if (depth > 256)
-        return nr_err_set(err, "%s: more than 256 levels of directories", rel);
-    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return nr_err_sys(err, errno, "open %s", rel);
-    }
-    int rc = 0;
-    struct dirent *e;
-    while (rc == 0 && !*hidden && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char *p = !strcmp(rel, ".") ? nr_xstrdup(e->d_name) : nr_xasprintf("%s/%s", rel, e->d_name);
-        if (bld_ignore_match(bld_ctx_ignore(b->ctx), p)) {
-            *hidden = p;
-            break;
-        }
-        struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-            int sub = openat(dirfd(d), e->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            rc = sub < 0 ? nr_err_sys(err, errno, "open %s", p) : ignored_below(b, sub, p, depth + 1, hidden, err);
-            if (sub >= 0)
-                close(sub);
-        }
-        free(p);
-    }
-    closedir(d);
     return rc;
 }
 
@@ -573,17 +593,8 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
                          "RUN --mount=type=bind,source=%s: outside the build context (through a symlink)", m->source);
     if (fd < 0)
         return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, strerror(errno));
-    struct stat sst;
-    if (fstat(fd, &sst) == 0 && S_ISDIR(sst.st_mode)) {
-        /* a step sees nothing the ignore file keeps out of the context */
-        cleanup_free char *hidden = NULL;
-        if (ignored_below(b, fd, *r ? r : ".", 0, &hidden, err) < 0)
-            return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
-        if (hidden)
-            return bld_errat(err, &b->f, in, m->off,
-                             "RUN --mount=type=bind,source=%s: it holds %s, which the ignore file excludes: bind a "
-                             "directory without excluded files", m->source, hidden);
-    }
+    if (none_ignored(b, in, m, fd, *r ? r : ".", err) < 0)
+        return -1;
     if (m->rw) /* the step's writes go to an overlay of its own */
         return bind_tree(b, in, m, vol, tmpfile, err);
     /* the step sees the object checked here, never the path again */
