@@ -23,9 +23,14 @@
  *
  * Each becomes one of the runtime's -v binds (or tmpfs mounts) for the
  * step's container, and its target is left out of the layer
- * (img_upper_opts.skip).  Binds from a stage and rw binds are overlay
- * mounts of their own under cache/build/binds/<pid>-<random>/ while the
- * step runs.  Not yet: type=ssh, cache from= (a clear error). */
+ * (img_upper_opts.skip).  A bind's source is checked once, through an fd,
+ * and that very object is cloned (open_tree) and attached at
+ * cache/build/binds/<pid>-<random>/src while the step runs; the runtime
+ * binds that path, which no one but nbuild can change, never the source's
+ * own path again (a context writer could have swapped it for a symlink to
+ * the host).  Binds from a stage and rw binds resolve their source in an
+ * overlay mount of their own there (tree/).  Not yet: type=ssh, cache
+ * from= (a clear error). */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -281,9 +286,13 @@ void bld_run_mount_cleanup(const char *path)
         unlink(path);
         return;
     }
-    cleanup_free char *tree = nr_xasprintf("%s/tree", path);
-    while (umount2(tree, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-        ;
+    /* src first: it may be a clone of tree's overlay */
+    static const char *const mounts[] = {"src", "tree"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(mounts); i++) {
+        cleanup_free char *at = nr_xasprintf("%s/%s", path, mounts[i]);
+        while (umount2(at, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+            ;
+    }
     const char *base = strrchr(path, '/');
     cleanup_free char *parent = nr_xstrndup(path, (size_t)(base - path));
     cleanup_close int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -359,72 +368,38 @@ static int attach_tree(const char *const *lowers, size_t n, const char *rwdir, c
     return rc < 0 ? nr_err_sys(err, e, "attach a bind mount's tree at %s", at) : 0;
 }
 
-/* A bind from a stage or an image, or a rw bind of the context: a tree of
- * its own under bind_dir, `source` resolved inside it; *vol and *dir (for
- * bld_run_mount_cleanup) set. */
-static int bind_tree(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **vol, char **dir, nr_err *err)
+/* The step's view of the very object `fd` names (resolved and checked by
+ * the caller): a clone of its mounts attached at <dir>/src, a directory or
+ * an empty file of nbuild's own, read-only unless `rw`.  The runtime binds
+ * <dir>/src by path; no component of that path is anyone else's to swap,
+ * where the source's own path (in the context, which others may write)
+ * could be turned into a symlink to the host between the check and the
+ * mount.  *vol: the runtime's -v spec for it. */
+static int attach_fd(int fd, const char *dir, const char *target, bool rw, char **vol, nr_err *err)
 {
-    char **lowers = NULL;
-    size_t n = 0;
-    bld_stage *stage = NULL;
-    img_image *img = NULL;
-    int rc = -1;
-    cleanup_free char *at = NULL, *rel = NULL;
-    cleanup_close int root = -1, fd = -1;
-    if (m->from) {
-        bld_ctx *tree; /* writes the stage's layers and unpacks them, once per build */
-        if (from_source(b, in, m, &stage, &img, err) < 0)
-            goto out;
-        if ((stage ? bld_tree_stage(b, stage, &tree, err) : bld_tree_image(b, img, &tree, err)) < 0) {
-            bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: %s", m->from, err->msg);
-            goto out;
-        }
-        n = stage ? stage->n_layers : img->n_layers;
-        lowers = nr_xcalloc(n + 1, sizeof *lowers);
-        for (size_t i = 0; i < n; i++) { /* top first */
-            const img_layer_desc *l = stage ? &stage->layers[n - 1 - i]->layer : &img->layers[n - 1 - i];
-            lowers[i] = bld_layer_dir(b, l);
-        }
-    } else {
-        lowers = nr_xcalloc(2, sizeof *lowers);
-        lowers[n++] = nr_xstrdup(bld_ctx_dir(b->ctx));
-    }
-    if (!(*dir = bind_dir(b, err)))
-        goto out;
-    at = nr_xasprintf("%s/tree", *dir);
-    if (attach_tree((const char *const *)lowers, n, m->rw ? *dir : NULL, at, err) < 0)
-        goto out;
-    /* the source inside that tree: a stage's links resolve in its root */
-    root = open(at, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    rel = bld_path_clean(m->source);
-    const char *r = rel + strspn(rel, "/");
-    struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-                           .resolve = (m->from ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS |
-                                      RESOLVE_NO_XDEV};
-    fd = root < 0 ? -1 : (int)syscall(SYS_openat2, root, *r ? r : ".", &how, sizeof how);
-    if (fd < 0) {
-        bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s%s%s: %s", m->source,
-                  m->from ? ",from=" : "", m->from ? m->from : "", strerror(errno));
-        goto out;
-    }
-    char link[64], host[4096];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t hl = readlink(link, host, sizeof host - 1);
-    if (hl >= 0)
-        host[hl] = 0;
-    if (hl < 0 || (size_t)hl < strlen(at) || strncmp(host, at, strlen(at)) ||
-        (host[strlen(at)] && host[strlen(at)] != '/')) {
-        nr_err_set(err, "resolve %s in %s: outside it", m->source, at);
-        goto out;
-    }
-    *vol = nr_xasprintf("%s:%s%s", host, m->target, m->rw ? "" : ":ro");
-    rc = 0;
-out:
-    for (size_t i = 0; i < n; i++)
-        free(lowers[i]);
-    free(lowers);
-    img_image_free(img);
-    return rc;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return nr_err_sys(err, errno, "stat a bind source");
+    cleanup_close int dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", dir);
+    if (S_ISDIR(st.st_mode) ? mkdirat(dfd, "src", 0700) < 0 : mknodat(dfd, "src", S_IFREG | 0600, 0) < 0)
+        return nr_err_sys(err, errno, "make %s/src", dir);
+    /* recursive: a mount below the source (one the host locked, rootless)
+     * may not be left out; each is made read-only below */
+    int m = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+    if (m < 0)
+        return nr_err_sys(err, errno, "a view of a bind source");
+    struct mount_attr a = {.attr_set = (rw ? 0 : MOUNT_ATTR_RDONLY) | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID};
+    int rc = (int)syscall(SYS_mount_setattr, m, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a);
+    if (rc == 0) /* no MOVE_MOUNT_T_SYMLINKS: src itself is never followed */
+        rc = (int)syscall(SYS_move_mount, m, "", dfd, "src", MOVE_MOUNT_F_EMPTY_PATH);
+    int e = errno;
+    close(m);
+    if (rc < 0)
+        return nr_err_sys(err, e, "attach a bind source at %s/src", dir);
+    *vol = nr_xasprintf("%s/src:%s%s", dir, target, rw ? "" : ":ro");
+    return 0;
 }
 
 /* The first path below dir (rel: its context-relative name) that the
@@ -461,6 +436,83 @@ static int ignored_below(bld_state *b, int dfd, const char *rel, int depth, char
         free(p);
     }
     closedir(d);
+    return rc;
+}
+
+/* A step sees nothing the ignore file keeps out of the context: the
+ * directory fd (the context's `rel`) holds no excluded path. */
+static int none_ignored(bld_state *b, const bld_instr *in, const bld_run_mount *m, int fd, const char *rel, nr_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    cleanup_free char *hidden = NULL;
+    if (ignored_below(b, fd, rel, 0, &hidden, err) < 0)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
+    if (hidden)
+        return bld_errat(err, &b->f, in, m->off,
+                         "RUN --mount=type=bind,source=%s: it holds %s, which the ignore file excludes: bind a "
+                         "directory without excluded files", m->source, hidden);
+    return 0;
+}
+
+/* A bind from a stage or an image, or a rw bind of the context: a tree of
+ * its own under bind_dir, `source` resolved inside it; *vol and *dir (for
+ * bld_run_mount_cleanup) set. */
+static int bind_tree(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **vol, char **dir, nr_err *err)
+{
+    char **lowers = NULL;
+    size_t n = 0;
+    bld_stage *stage = NULL;
+    img_image *img = NULL;
+    int rc = -1;
+    cleanup_free char *at = NULL, *rel = NULL;
+    cleanup_close int root = -1, fd = -1;
+    if (m->from) {
+        bld_ctx *tree; /* writes the stage's layers and unpacks them, once per build */
+        if (from_source(b, in, m, &stage, &img, err) < 0)
+            goto out;
+        if ((stage ? bld_tree_stage(b, stage, &tree, err) : bld_tree_image(b, img, &tree, err)) < 0) {
+            bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: %s", m->from, err->msg);
+            goto out;
+        }
+        n = stage ? stage->n_layers : img->n_layers;
+        lowers = nr_xcalloc(n + 1, sizeof *lowers);
+        for (size_t i = 0; i < n; i++) { /* top first */
+            const img_layer_desc *l = stage ? &stage->layers[n - 1 - i]->layer : &img->layers[n - 1 - i];
+            lowers[i] = bld_layer_dir(b, l);
+        }
+    } else {
+        lowers = nr_xcalloc(2, sizeof *lowers);
+        lowers[n++] = nr_xasprintf("/proc/self/fd/%d", bld_ctx_fd(b->ctx)); /* the context opened, not its path */
+    }
+    if (!(*dir = bind_dir(b, err)))
+        goto out;
+    at = nr_xasprintf("%s/tree", *dir);
+    if (attach_tree((const char *const *)lowers, n, m->rw ? *dir : NULL, at, err) < 0)
+        goto out;
+    /* the source inside that tree: a stage's links resolve in its root */
+    root = open(at, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    rel = bld_path_clean(m->source);
+    const char *r = rel + strspn(rel, "/");
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+                           .resolve = (m->from ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS |
+                                      RESOLVE_NO_XDEV};
+    fd = root < 0 ? -1 : (int)syscall(SYS_openat2, root, *r ? r : ".", &how, sizeof how);
+    if (fd < 0) {
+        bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s%s%s: %s", m->source,
+                  m->from ? ",from=" : "", m->from ? m->from : "", strerror(errno));
+        goto out;
+    }
+    /* the context's source resolved again (in the overlay): checked again */
+    if (!m->from && none_ignored(b, in, m, fd, *r ? r : ".", err) < 0)
+        goto out;
+    rc = attach_fd(fd, *dir, m->target, m->rw, vol, err);
+out:
+    for (size_t i = 0; i < n; i++)
+        free(lowers[i]);
+    free(lowers);
+    img_image_free(img);
     return rc;
 }
 
@@ -533,30 +585,20 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
     if (!strcmp(r, "..") || !strncmp(r, "../", 3))
         return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: outside the build context",
                          m->source);
-    cleanup_close int ctxfd = open(bld_ctx_dir(b->ctx), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    /* from the context's own fd: its path, too, is only a name */
     struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-    cleanup_close int fd = ctxfd < 0 ? -1 : (int)syscall(SYS_openat2, ctxfd, *r ? r : ".", &how, sizeof how);
+    cleanup_close int fd = (int)syscall(SYS_openat2, bld_ctx_fd(b->ctx), *r ? r : ".", &how, sizeof how);
+    if (fd < 0 && errno == EXDEV)
+        return bld_errat(err, &b->f, in, m->off,
+                         "RUN --mount=type=bind,source=%s: outside the build context (through a symlink)", m->source);
     if (fd < 0)
         return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, strerror(errno));
-    struct stat sst;
-    if (fstat(fd, &sst) == 0 && S_ISDIR(sst.st_mode)) {
-        /* a step sees nothing the ignore file keeps out of the context */
-        cleanup_free char *hidden = NULL;
-        if (ignored_below(b, fd, *r ? r : ".", 0, &hidden, err) < 0)
-            return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
-        if (hidden)
-            return bld_errat(err, &b->f, in, m->off,
-                             "RUN --mount=type=bind,source=%s: it holds %s, which the ignore file excludes: bind a "
-                             "directory without excluded files", m->source, hidden);
-    }
-    char link[64], host[4096];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t hl = readlink(link, host, sizeof host - 1);
-    if (hl < 0)
-        return nr_err_sys(err, errno, "resolve %s", m->source);
-    host[hl] = 0;
+    if (none_ignored(b, in, m, fd, *r ? r : ".", err) < 0)
+        return -1;
     if (m->rw) /* the step's writes go to an overlay of its own */
         return bind_tree(b, in, m, vol, tmpfile, err);
-    *vol = nr_xasprintf("%s:%s:ro", host, m->target);
-    return 0;
+    /* the step sees the object checked here, never the path again */
+    if (!(*tmpfile = bind_dir(b, err)))
+        return -1;
+    return attach_fd(fd, *tmpfile, m->target, false, vol, err);
 }

@@ -162,6 +162,7 @@ COPY --from=build --chown=1000:1000 /out /app2
 RUN cat /app/a >/app/b
 RUN --mount=type=bind,from=build,source=/out,target=/mnt ls /mnt >/app/seen
 RUN --mount=type=bind,target=/ctx,rw echo w >/ctx/w && ls /ctx >/app/ctx
+RUN --mount=type=bind,source=.,target=/c sh -c 'touch /c/x 2>&1 | grep -q "Read-only file system" && ls /c >/app/roctx'
 EOF
 )
     export SOURCE_DATE_EPOCH=1700000000
@@ -180,6 +181,7 @@ EOF
     grep -qx -- '-rw-r--r-- 0/0 app/a' "$W/owners" # COPY --from without --chown: root's, as in Docker
     grep -qx -- '-rw-r--r-- 0/0 app/b' "$W/owners"
     grep -qx -- '-rw-r--r-- 1000/1000 app2/a' "$W/owners"
+    grep -q ' app/roctx$' "$W/owners" # the context's ro view, rootless too (open_tree in the user's namespace)
     [ -z "$(grep gone "$W/owners")" ]
     run rl_as "$RU" "$NBUILD" --target broken -t ms:broken "$ctx"
     echo "$output"

@@ -116,7 +116,7 @@ EOF
     echo "ignored-cred-$$" >"$c/app/conf/credentials.json"
     echo code >"$c/src/main.js"
     printf '.env\n**/credentials.json\n' >"$c/.dockerignore"
-    for src in . app app/conf; do
+    for src in . app app/conf .,rw app/conf,rw; do # rw: checked again in its overlay
         printf 'FROM bbase:1\nRUN --mount=type=bind,source=%s,target=/ctx cat /ctx/.env /ctx/conf/credentials.json /ctx/credentials.json >/leak 2>&1; true\n' \
             "$src" >"$c/Nodefile"
         run "$NBUILD" --no-cache -t ign:1 "$c"
