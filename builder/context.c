@@ -267,14 +267,39 @@ static int open_nofollow(int root, const char *rel, int flags)
     return -1;
 }
 
-/* Set once openat2 said ENOSYS: a refused link's message then says why. */
+/* Set once openat2 proved unusable: a refused link's message then says why. */
 static bool openat2_missing;
 
+/* openat2 failed with e: is it the call that is missing, not the file that is
+ * refused?  ENOSYS before Linux 5.6; EPERM from a seccomp filter that does
+ * not know it (Docker's default profile before 20.10 answers so, and nbuild
+ * may run in such a container).  A file's own EPERM is told apart by asking
+ * again for the directory itself, which anything but such a filter grants. */
+static bool openat2_unusable(int dirfd, int e)
+{
+    if (e == ENOSYS)
+        return true;
+    if (e != EPERM)
+        return false;
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC};
+    int fd = (int)syscall(SYS_openat2, dirfd, ".", &how, sizeof how);
+    if (fd >= 0) {
+        close(fd);
+        errno = e;
+        return false;
+    }
+    return errno == EPERM || errno == ENOSYS;
+}
+
+/* Without openat2, the walk: never looser (it follows no symlink at all),
+ * never skipped. */
 static int ctx_openat(const bld_ctx *c, const char *rel, int flags, uint64_t resolve)
 {
+    if (openat2_missing)
+        return open_nofollow(c->fd, rel, flags);
     struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = resolve};
     int fd = (int)syscall(SYS_openat2, c->fd, rel, &how, sizeof how);
-    if (fd < 0 && errno == ENOSYS) {
+    if (fd < 0 && openat2_unusable(c->fd, errno)) {
         openat2_missing = true;
         return open_nofollow(c->fd, rel, flags);
     }
@@ -480,7 +505,7 @@ static int open_beneath(const bld_ctx *c, const char *rel, int flags, nr_err *er
         return nr_err_set(err, "source %s not found in the build context", shown);
     if (fd < 0 && errno == ELOOP)
         return nr_err_set(err, "source %s: through a symlink nbuild does not follow%s", shown,
-                          openat2_missing ? " (this kernel has no openat2 to follow it inside the context)" : "");
+                          openat2_missing ? " (no openat2 here to follow it inside the context: an old kernel or a seccomp filter)" : "");
     if (fd < 0)
         return nr_err_sys(err, errno, "source %s", shown);
     return fd;

@@ -300,8 +300,9 @@ static void test_swapped_parent(void **state)
     nr_rm_rf(AT_FDCWD, out, &e);
 }
 
-/* A kernel without openat2 (ENOSYS, as seccomp makes it here): the walk
- * one component at a time still selects and reads the context, and
+/* A kernel without openat2 (ENOSYS, as seccomp makes it here), or a seccomp
+ * filter that refuses it with EPERM (Docker's default profile before 20.10):
+ * the walk one component at a time still selects and reads the context, and
  * follows no symlink at all, so nothing outside is ever reached. */
 #define CHILD_CHECK(x) \
     do { \
@@ -309,18 +310,18 @@ static void test_swapped_parent(void **state)
             _exit(__LINE__ % 250 + 1); \
     } while (0)
 
-static void no_openat2(void)
+static void no_openat2(int e)
 {
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)e),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = {.len = NR_ARRAY_LEN(f), .filter = f};
     CHILD_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
     CHILD_CHECK(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0);
-    CHILD_CHECK(syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) < 0 && errno == ENOSYS);
+    CHILD_CHECK(syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) < 0 && errno == e);
 }
 
 static int child_select(bld_ctx *c, const char *src, bld_sel *s, nr_err *e)
@@ -331,12 +332,12 @@ static int child_select(bld_ctx *c, const char *src, bld_sel *s, nr_err *e)
     return bld_ctx_select(c, srcs, 1, "/d/", true, false, s, &bad, e);
 }
 
-static void test_no_openat2(void **state)
+static void without_openat2(int errnum)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        no_openat2();
+        no_openat2(errnum);
         bld_ctx *c;
         nr_err e;
         bld_sel s;
@@ -366,6 +367,18 @@ static void test_no_openat2(void **state)
         fail_msg("the child failed near test_context.c line %d (mod 250)", WEXITSTATUS(st) - 1);
 }
 
+static void test_no_openat2(void **state)
+{
+    (void)state;
+    without_openat2(ENOSYS);
+}
+
+static void test_openat2_eperm(void **state)
+{
+    (void)state;
+    without_openat2(EPERM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_swapped_parent),
         cmocka_unit_test(test_no_openat2),
+        cmocka_unit_test(test_openat2_eperm),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
