@@ -274,23 +274,15 @@ static bool openat2_missing;
 
 /* openat2 failed with e: is it the call that is missing, not the file that is
  * refused?  ENOSYS before Linux 5.6; EPERM from a seccomp filter that does
- * not know it (Docker's default profile before 20.10 answers so, and nbuild
- * may run in such a container).  A file's own EPERM is told apart by asking
- * again for the directory itself, which anything but such a filter grants. */
-static bool openat2_unusable(int dirfd, int e)
+ * not know it (nr_openat2_missing asks again for "/", which anything but
+ * such a filter grants). */
+static bool openat2_unusable(int e)
 {
-    if (e == ENOSYS)
-        return true;
-    if (e != EPERM)
+    if (e != ENOSYS && e != EPERM)
         return false;
-    struct open_how how = {.flags = O_PATH | O_CLOEXEC};
-    int fd = (int)syscall(SYS_openat2, dirfd, ".", &how, sizeof how);
-    if (fd >= 0) {
-        close(fd);
-        errno = e;
-        return false;
-    }
-    return errno == EPERM || errno == ENOSYS;
+    bool gone = e == ENOSYS || nr_openat2_missing() != 0;
+    errno = e;
+    return gone;
 }
 
 /* Without openat2, the walk: never looser (it follows no symlink at all),
@@ -301,7 +293,7 @@ static int ctx_openat(const bld_ctx *c, const char *rel, int flags, uint64_t res
         return open_nofollow(c->fd, rel, flags);
     struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = resolve};
     int fd = (int)syscall(SYS_openat2, c->fd, rel, &how, sizeof how);
-    if (fd < 0 && openat2_unusable(c->fd, errno)) {
+    if (fd < 0 && openat2_unusable(errno)) {
         openat2_missing = true;
         return open_nofollow(c->fd, rel, flags);
     }
