@@ -135,6 +135,7 @@ ctl() { # file inside the container's cgroup view, v1 or v2 spelling
     ip netns add "$ns"
     before=$(ls "$NRUN_ROOT/containers" 2>/dev/null | sort)
     run ip netns exec "$ns" "$NR_REAL_NRUN" run --rm --memory 16m bb:1 echo ran
+    run2=$(ip netns exec "$ns" "$NR_REAL_NRUN" run -d --name nocg bb:1 sleep 100 2>&1; echo "status=$?")
     links=$(ip -n "$ns" -o link show | grep -vc ': lo:' || true)
     after=$(ls "$NRUN_ROOT/containers" 2>/dev/null | sort)
     ip netns del "$ns"
@@ -145,4 +146,9 @@ ctl() { # file inside the container's cgroup view, v1 or v2 spelling
     [[ "$output" != *ran* ]]
     [ "$links" -eq 0 ]
     [ "$before" = "$after" ]
+    # detached, without --rm: the same, and no container record left
+    echo "$run2"
+    [[ "$run2" == *"no cgroup hierarchy at /sys/fs/cgroup"*"status=125" ]]
+    run "$NRUN" ps -a --filter name=nocg -q
+    [ -z "$output" ]
 }
