@@ -215,13 +215,15 @@ size_t bld_ctx_files_read(const bld_ctx *c)
  * a directory swapped for a symlink while the build runs must not lead the
  * builder out of the tree. */
 
-/* How a source the user wrote resolves: its symlinks are followed, but in
- * the context one that leads out is refused (EXDEV), and in a stage's or
- * image's tree (COPY --from) the tree is a root: its absolute links resolve
- * inside it, as in Docker. */
+/* How a source the user wrote resolves: its symlinks are followed with the
+ * tree as the root, in the context as in a stage's or image's tree (COPY
+ * --from): an absolute link or one that climbs out lands inside the tree
+ * ("/etc/passwd" is CTX/etc/passwd), as BuildKit resolves a COPY source.
+ * Links found inside a copied directory are copied as links. */
 static uint64_t source_resolve(const bld_ctx *c)
 {
-    return (c->tree ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS;
+    (void)c;
+    return RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 }
 
 /* Before openat2 (Linux 5.6): one component at a time from root, following
@@ -267,14 +269,31 @@ static int open_nofollow(int root, const char *rel, int flags)
     return -1;
 }
 
-/* Set once openat2 said ENOSYS: a refused link's message then says why. */
+/* Set once openat2 proved unusable: a refused link's message then says why. */
 static bool openat2_missing;
 
+/* openat2 failed with e: is it the call that is missing, not the file that is
+ * refused?  ENOSYS before Linux 5.6; EPERM from a seccomp filter that does
+ * not know it (nr_openat2_missing asks again for "/", which anything but
+ * such a filter grants). */
+static bool openat2_unusable(int e)
+{
+    if (e != ENOSYS && e != EPERM)
+        return false;
+    bool gone = e == ENOSYS || nr_openat2_missing() != 0;
+    errno = e;
+    return gone;
+}
+
+/* Without openat2, the walk: never looser (it follows no symlink at all),
+ * never skipped. */
 static int ctx_openat(const bld_ctx *c, const char *rel, int flags, uint64_t resolve)
 {
+    if (openat2_missing)
+        return open_nofollow(c->fd, rel, flags);
     struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = resolve};
     int fd = (int)syscall(SYS_openat2, c->fd, rel, &how, sizeof how);
-    if (fd < 0 && errno == ENOSYS) {
+    if (fd < 0 && openat2_unusable(errno)) {
         openat2_missing = true;
         return open_nofollow(c->fd, rel, flags);
     }
@@ -470,17 +489,48 @@ void bld_sel_free(bld_sel *s)
     memset(s, 0, sizeof *s);
 }
 
-/* A source as the user wrote it, beneath the tree (source_resolve). */
+/* A source that does not resolve: say so, and where its link pointed when it
+ * is one (a link to /etc/passwd looks for CTX/etc/passwd, not the host's). */
+static int not_found(const bld_ctx *c, const char *rel, nr_err *err, const char *shown)
+{
+    char target[4096];
+    ssize_t l = -1;
+    int fd = ctx_openat(c, rel, O_PATH | O_NOFOLLOW, source_resolve(c));
+    if (fd >= 0) {
+        l = readlinkat(fd, "", target, sizeof target - 1);
+        close(fd);
+    }
+    if (l < 0) {
+        fd = ctx_openat(c, rel, O_PATH, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        bool linked = fd < 0 && (errno == ELOOP || errno == EXDEV);
+        if (fd >= 0)
+            close(fd);
+        return nr_err_set(err, "source %s not found in the build context%s", shown,
+                          linked ? ": a symlink on its path resolves inside the context (as BuildKit does), and "
+                                   "nothing is there"
+                                 : "");
+    }
+    target[l] = '\0';
+    return nr_err_set(err,
+                      "source %s not found in the build context: it is a symlink to %s, which resolves inside the "
+                      "context (as BuildKit does), and nothing is there",
+                      shown, target);
+}
+
+/* A source as the user wrote it, in the tree (source_resolve). */
 static int open_beneath(const bld_ctx *c, const char *rel, int flags, nr_err *err, const char *shown)
 {
     int fd = ctx_openat(c, rel, flags, source_resolve(c));
     if (fd < 0 && errno == EXDEV)
         return nr_err_set(err, "source %s is outside the build context (through a symlink)", shown);
     if (fd < 0 && errno == ENOENT)
-        return nr_err_set(err, "source %s not found in the build context", shown);
+        return not_found(c, rel, err, shown);
+    if (fd < 0 && errno == ELOOP && openat2_missing)
+        return nr_err_set(err, "source %s: through a symlink nbuild does not follow (no openat2 here to follow it "
+                          "inside the context: an old kernel or a seccomp filter)", shown);
     if (fd < 0 && errno == ELOOP)
-        return nr_err_set(err, "source %s: through a symlink nbuild does not follow%s", shown,
-                          openat2_missing ? " (this kernel has no openat2 to follow it inside the context)" : "");
+        return nr_err_set(err, "source %s: too many levels of symlinks (each resolves inside the context, as "
+                          "BuildKit does: a link to /etc named etc leads to itself)", shown);
     if (fd < 0)
         return nr_err_sys(err, errno, "source %s", shown);
     return fd;
@@ -708,6 +758,14 @@ static int add_source(bld_ctx *c, const char *rel, const char *shown, const char
         if (!strcmp(host + strlen(c->dir), "/"))
             host[strlen(c->dir)] = '\0';
     }
+    /* Through a link, the path it reached is the one the ignore file judges
+     * (BuildKit's context holds no excluded file for a link to find), and
+     * the one a directory's entries are judged below. */
+    const char *real = c->tree ? rel : bld_ctx_rel(c, host);
+    if (!real)
+        return nr_err_set(err, "source %s: resolved to %s, outside the build context", shown, host);
+    if (strcmp(real, rel) && strcmp(real, ".") && bld_ignore_match(c->ig, real))
+        return nr_err_set(err, "source %s is a symlink to %s, which the ignore file excludes", shown, real);
     if (S_ISDIR(st.st_mode)) {
         cleanup_close int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
@@ -716,7 +774,7 @@ static int add_source(bld_ctx *c, const char *rel, const char *shown, const char
          * whatever the mode of the context directory (often 0700 from mktemp). */
         bld_item it = {.dest = nr_xstrdup(dest), .type = IMG_ENT_DIR, .mode = 0755};
         sel_add(s, &it);
-        return walk_dir(c, dfd, rel, host, dest, s, err) < 0 ? -1 : 0;
+        return walk_dir(c, dfd, real, host, dest, s, err) < 0 ? -1 : 0;
     }
     if (!S_ISREG(st.st_mode))
         return nr_err_set(err, "source %s: cannot copy a %s", shown, type_name(st.st_mode));

@@ -2,19 +2,22 @@
  * file, and the COPY/ADD sources selected from it.
  *
  * Contract:
- *  - Sources are context-relative.  An absolute source, one that climbs out
- *    with "..", or one that resolves through a symlink to a place outside the
- *    context (openat2 RESOLVE_BENEATH) is refused; so is a missing or ignored
- *    source and a special file (fifo, socket, device) — all with a message
- *    naming the source.  A glob that matches nothing is skipped when another
+ *  - Sources are context-relative.  An absolute source or one that climbs
+ *    out with ".." is refused.  Symlinks on a source's path are followed with
+ *    the context as the root, as BuildKit does (openat2 RESOLVE_IN_ROOT): a
+ *    link to /etc/passwd is CTX/etc/passwd, never the host's; symlinks met
+ *    inside a copied directory are copied as symlinks.  A missing or ignored
+ *    source (or link target) and a special file (fifo, socket, device) are
+ *    refused — all with a message naming the source.  A glob that matches nothing is skipped when another
  *    source of the instruction matched (Docker's rule), else refused.
  *  - Sources are resolved from the tree's directory fd (openat2), and so is
  *    every later open of what was selected (hashing, the layer writer,
  *    archives), with no symlink allowed in the already resolved path: a
  *    directory swapped for a symlink while the build runs fails the build
  *    ("changed while reading the build context"), never leads outside.
- *    Without openat2 (Linux < 5.6) a walk one component at a time with
- *    O_NOFOLLOW stands in: a source through any symlink is then refused.
+ *    Without openat2 (Linux < 5.6, or refused by a seccomp filter) a walk one
+ *    component at a time with O_NOFOLLOW stands in: a source through any
+ *    symlink is then refused.
  *  - A file's content digest comes from a stat cache keyed by host path +
  *    size + mtime + ctime + inode + device, persisted in CACHE_DIR/statcache:
  *    an unchanged file is never opened again (a no-op rebuild reads nothing).

@@ -134,7 +134,11 @@ void nr_deploy_recover(nr_global *g);
 /* The front of a command group (`nrun image ls`): with no
  * subcommand, `help` on stderr and *code a usage exit; with -h/--help, on
  * stdout and *code 0; NULL then.  Else the subcommand, argv[1] now reading
- * "<group> <sub>" (kept in label) so that its messages say "nrun image ls: ...". */
+ * "<group> <sub>" (kept in label) so that its messages say "nrun image ls: ...".
+ * Every group (image, network, system, volume) starts here so that they
+ * agree.  Docker also prints a group's help on stderr but exits 0 (podman:
+ * 125); a missing subcommand is a bad command line like any missing
+ * argument, so it exits 2 here. */
 const char *nr_group_sub(int argc, char **argv, const char *group, const char *help, char *label, size_t labellen,
                          int *code);
 

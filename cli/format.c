@@ -43,6 +43,21 @@ int nr_format_parse(nr_global *g, const char *cmd, const char *arg, nr_format *f
     return 0;
 }
 
+/* Text between placeholders, with "\t" and "\n" typed literally in a shell
+ * argument meaning the characters, as docker reads them: in the header as in
+ * the rows, after the last placeholder as before the first. */
+static void add_literal(nr_buf *b, const char *p, size_t n)
+{
+    for (const char *t = p; t < p + n; t++) {
+        if (t[0] == '\\' && t + 1 < p + n && (t[1] == 't' || t[1] == 'n')) {
+            nr_buf_add(b, t[1] == 't' ? "\t" : "\n", 1);
+            t++;
+        } else {
+            nr_buf_add(b, t, 1);
+        }
+    }
+}
+
 /* The value of {{.Key}} / {{json .Key}} from row (fields by name); a missing
  * one is "<no value>", as Go's templates print it. */
 char *nr_format_render(const char *tmpl, const json_t *row)
@@ -51,18 +66,10 @@ char *nr_format_render(const char *tmpl, const json_t *row)
     for (const char *p = tmpl; *p;) {
         const char *open = strstr(p, "{{");
         if (!open) {
-            nr_buf_add(&b, p, strlen(p));
+            add_literal(&b, p, strlen(p));
             break;
         }
-        /* "\t" and "\n" typed literally in a shell argument mean the characters */
-        for (const char *t = p; t < open; t++) {
-            if (t[0] == '\\' && (t[1] == 't' || t[1] == 'n')) {
-                nr_buf_add(&b, t[1] == 't' ? "\t" : "\n", 1);
-                t++;
-            } else {
-                nr_buf_add(&b, t, 1);
-            }
-        }
+        add_literal(&b, p, (size_t)(open - p));
         const char *end = strstr(open, "}}");
         const char *q = open + 2;
         q += strspn(q, " ");
@@ -138,15 +145,10 @@ char *nr_format_header(const char *tmpl, const char *const *names)
     for (const char *p = tmpl; *p;) {
         const char *open = strstr(p, "{{");
         if (!open) {
-            nr_buf_add(&b, p, strlen(p));
+            add_literal(&b, p, strlen(p));
             break;
         }
-        for (const char *t = p; t < open; t++) {
-            if (t[0] == '\\' && t[1] == 't')
-                nr_buf_add(&b, "\t", 1), t++;
-            else
-                nr_buf_add(&b, t, 1);
-        }
+        add_literal(&b, p, (size_t)(open - p));
         const char *end = strstr(open, "}}");
         const char *q = strchr(open, '.') + 1;
         size_t klen = strcspn(q, " }");

@@ -143,14 +143,14 @@ static int net_connect(int argc, char **argv, nr_global *g, bool connect)
             aliases[nal++] = argv[++i];
         } else if (argv[i][0] == '-' && strcmp(argv[i], "-f") && strcmp(argv[i], "--force")) {
             free(aliases);
-            return nr_usage_error(g, "network %s: unknown option %s", argv[0], argv[i]);
+            return nr_usage_error(g, "%s: unknown option %s", argv[0], argv[i]);
         } else if (argv[i][0] != '-' && np < 2) {
             pos[np++] = argv[i];
         }
     }
     if (np != 2) {
         free(aliases);
-        return nr_usage_error(g, "network %s%s NETWORK CONTAINER", argv[0], connect ? " [--alias NAME]" : "");
+        return nr_usage_error(g, "%s%s NETWORK CONTAINER", argv[0], connect ? " [--alias NAME]" : "");
     }
     nr_err err = {0};
     char id[65];
@@ -172,17 +172,19 @@ static int net_connect(int argc, char **argv, nr_global *g, bool connect)
 
 int nr_cmd_network(int argc, char **argv, nr_global *g)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help")) {
-        puts("Usage: nrun network COMMAND\n"
-             "  create [--subnet CIDR] [--gateway IP] [--internal] [--disable-dns] NAME\n"
-             "  ls [-q] [--format json]\n"
-             "  inspect NAME...\n"
-             "  rm NAME...\n"
-             "  connect [--alias NAME] NETWORK CONTAINER\n"
-             "  disconnect NETWORK CONTAINER");
-        return argc < 2 ? NR_EXIT_CMD : 0;
-    }
-    const char *v = argv[1];
+    char label[32];
+    int code;
+    const char *v = nr_group_sub(argc, argv, "network",
+                                 "Usage: nrun network COMMAND\n\nManage networks.\n\nCommands:\n"
+                                 "  create [--subnet CIDR] [--gateway IP] [--internal] [--disable-dns] NAME\n"
+                                 "  ls [-q] [--format json]\n"
+                                 "  inspect NAME...\n"
+                                 "  rm NAME...\n"
+                                 "  connect [--alias NAME] NETWORK CONTAINER\n"
+                                 "  disconnect NETWORK CONTAINER\n",
+                                 label, sizeof label, &code);
+    if (!v)
+        return code;
     if (!strcmp(v, "create"))
         return net_create(argc - 1, argv + 1, g);
     if (!strcmp(v, "ls") || !strcmp(v, "list"))

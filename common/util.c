@@ -14,6 +14,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 
 void nr_cleanup_freep(void *p)
 {
@@ -509,6 +511,17 @@ static void proc_line(const char *path, char *buf, size_t n)
     close(fd);
     buf[r > 0 ? r : 0] = 0;
     buf[strcspn(buf, "\n")] = 0;
+}
+
+int nr_openat2_missing(void)
+{
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC};
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    return errno == ENOSYS || errno == EPERM ? errno : 0;
 }
 
 bool nr_in_userns(void)

@@ -85,6 +85,11 @@ int nr_empty_dir(int dirfd, const char *name, nr_err *err);
  * runtime/userns.c)?  Then overlay keeps its marks in user.overlay.*
  * xattrs, devices cannot be made, and only the ids of our map exist. */
 bool nr_in_userns(void);
+/* 0 when openat2(2) works here, else why not: ENOSYS (Linux before 5.6) or
+ * EPERM (a seccomp filter that does not know it, as Docker's default profile
+ * before 20.10).  Every path nrun resolves in a store, a context or a
+ * container goes through openat2, so its absence is said once, plainly. */
+int nr_openat2_missing(void);
 /* In such a namespace, may setgroups(2) be called?  Not with a single
  * mapping the caller wrote itself (the kernel's rule since 3.19). */
 bool nr_setgroups_denied(void);

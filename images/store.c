@@ -256,6 +256,12 @@ int img_store_open(const char *root, img_store **out, nr_err *err)
 {
     if (!root || !*root)
         return nr_err_set(err, "store root is empty");
+    int no2 = nr_openat2_missing();
+    if (no2)
+        return nr_err_set(err, "store %s: openat2 is %s, and nrun resolves every path in the store with it", root,
+                          no2 == ENOSYS ? "missing (Linux before 5.6)"
+                                        : "refused (EPERM: a seccomp filter that does not know it, as Docker's "
+                                          "default profile before 20.10?)");
     struct stat st;
     if (stat(root, &st) < 0) {
         if (errno != ENOENT)

@@ -296,6 +296,11 @@ int rt_cgroup_create(const char *id, const rt_spec *s, rt_cgroup *cg, nr_err *er
     }
     char *ctrl[V1_MAX], *base[V1_MAX];
     size_t n = v1_bases(ctrl, base);
+    /* Neither cgroup2 nor a v1 controller: running on without groups would
+     * drop every limit and stat unseen.  `ip netns exec` is the usual cause:
+     * it mounts a fresh sysfs over /sys, without the cgroup mounts. */
+    if (n == 0)
+        return nr_err_set(err, "no cgroup hierarchy at %s (a private /sys, as `ip netns exec` mounts?)", CG_ROOT);
     int r = 0;
     for (size_t i = 0; i < n; i++) {
         if (r == 0 && mkdir_group(base[i], rel, !strcmp(ctrl[i], "cpuset"), err) < 0)

@@ -76,7 +76,6 @@ int rt_pty_open_slave(int console_sock, nr_err *err)
     return sl;
 }
 
-/* Expects the forwarded signals blocked (rt_forward_block). */
 /* Our stdin ended (a pipe or a file under -t): the app reading the pty
  * gets its end-of-file character, twice after a partial line (the first
  * only hands the line over), as a terminal user typing ^D would. */
@@ -123,6 +122,9 @@ int rt_tty_wait(struct pollfd *p, int peer, bool in_open, int sfd)
     return 0;
 }
 
+/* rt_tty_signalfd blocks the signals it forwards to pid; callers block them
+ * before the launch already (rt_forward_block), so that one sent before the
+ * relay starts is queued and forwarded, not fatal to nrun. */
 void rt_tty_relay(int master, pid_t pid)
 {
     struct termios saved;

@@ -65,6 +65,25 @@ verbs() {
     [[ $output == *"option -t needs a value"* ]]
 }
 
+@test "a command group without its subcommand: its usage on stderr, nothing on stdout, exit 2 (every group alike)" {
+    local v groups=
+    for v in $(verbs); do
+        "$NRUN" "$v" --help 2>/dev/null | head -1 | grep -q "^Usage: nrun $v COMMAND" && groups="$groups $v"
+    done
+    echo "groups:$groups"
+    [[ "$groups" == *" image"* && "$groups" == *" network"* && "$groups" == *" system"* && "$groups" == *" volume"* ]]
+    for v in $groups; do
+        run --separate-stderr "$NRUN" "$v"
+        echo "$v: status $status, stdout [$output]"
+        [ "$status" -eq 2 ]
+        [ -z "$output" ]
+        [[ "$stderr" == "Usage: nrun $v COMMAND"* ]]
+        run --separate-stderr "$NRUN" "$v" --help
+        [ "$status" -eq 0 ]
+        [[ "$output" == "Usage: nrun $v COMMAND"* ]]
+    done
+}
+
 @test "unknown command: one line, exit 2, the store unchanged" {
     local before
     before=$(nr_tree_hash "$NRUN_ROOT")

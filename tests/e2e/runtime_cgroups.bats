@@ -129,3 +129,26 @@ ctl() { # file inside the container's cgroup view, v1 or v2 spelling
         [ ! -e "/sys/fs/cgroup/unified/nrun/$(cat "$BATS_FILE_TMPDIR/cids/$f" 2>/dev/null || echo none)" ]
     done
 }
+
+@test "no cgroup hierarchy (a private /sys, as \`ip netns exec\` mounts): a clear error, nothing made" {
+    ns=nrt-cg-$$
+    ip netns add "$ns"
+    before=$(ls "$NRUN_ROOT/containers" 2>/dev/null | sort)
+    run ip netns exec "$ns" "$NR_REAL_NRUN" run --rm --memory 16m bb:1 echo ran
+    run2=$(ip netns exec "$ns" "$NR_REAL_NRUN" run -d --name nocg bb:1 sleep 100 2>&1; echo "status=$?")
+    links=$(ip -n "$ns" -o link show | grep -vc ': lo:' || true)
+    after=$(ls "$NRUN_ROOT/containers" 2>/dev/null | sort)
+    ip netns del "$ns"
+    echo "$output"
+    [ "$status" -eq 125 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"no cgroup hierarchy at /sys/fs/cgroup"*"ip netns exec"* ]]
+    [[ "$output" != *ran* ]]
+    [ "$links" -eq 0 ]
+    [ "$before" = "$after" ]
+    # detached, without --rm: the same, and no container record left
+    echo "$run2"
+    [[ "$run2" == *"no cgroup hierarchy at /sys/fs/cgroup"*"status=125" ]]
+    run "$NRUN" ps -a --filter name=nocg -q
+    [ -z "$output" ]
+}

@@ -606,3 +606,25 @@ sec_diff_id() { sha256sum "$1" | cut -c1-64; }
     [ "$status" -eq 0 ]
     [ ! -e "$NRUN_ROOT/layers/$five" ]
 }
+
+@test "store: openat2 refused by a seccomp filter (EPERM, Docker's old default profile) or missing (ENOSYS): one clear line, nothing made or changed" {
+    local before e bin new="$BATS_TEST_TMPDIR/newroot"
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    mkdir -p "$BATS_TEST_TMPDIR/ctx"
+    printf 'FROM scratch\nCOPY Nodefile /\n' >"$BATS_TEST_TMPDIR/ctx/Nodefile"
+    for e in EPERM ENOSYS; do
+        for bin in "$NR_REAL_NRUN images" "$NR_REAL_NRUN run --rm bb:1 true" "$NBUILD -t x:1 $BATS_TEST_TMPDIR/ctx"; do
+            for root in "$NRUN_ROOT" "$new"; do
+                # shellcheck disable=SC2086
+                run env NRUN_ROOT="$root" "$REPO/tests/lib/deny_openat2.py" "$e" $bin
+                echo "$e $bin ($root): $status $output"
+                [ "$status" -ne 0 ]
+                [ "${#lines[@]}" -eq 1 ]
+                [[ "$output" == *": store $root: openat2 is "*"and nrun resolves every path in the store with it" ]]
+                if [ "$e" = EPERM ]; then [[ "$output" == *"refused (EPERM: a seccomp filter"* ]]; else [[ "$output" == *"missing (Linux before 5.6)"* ]]; fi
+            done
+        done
+    done
+    [ ! -e "$new" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}

@@ -150,8 +150,11 @@ static void test_refusals(void **state)
     sel_bad(c, "../x", "source ../x is outside the build context");
     sel_bad(c, "src/../../x", "source src/../../x is outside the build context");
     sel_bad(c, "/etc/passwd", "source /etc/passwd is outside the build context");
-    sel_bad(c, "escape/passwd", "source escape/passwd is outside the build context (through a symlink)");
-    sel_bad(c, "up/x", "source up/x is outside the build context (through a symlink)");
+    /* links resolve inside the context (escape -> /etc is CTX/etc, up -> ../ is CTX) */
+    sel_bad(c, "escape/passwd", "source escape/passwd not found in the build context: a symlink on its path "
+                                "resolves inside the context (as BuildKit does), and nothing is there");
+    sel_bad(c, "up/x", "source up/x not found in the build context: a symlink on its path resolves inside the "
+                       "context (as BuildKit does), and nothing is there");
     sel_bad(c, "missing.js", "source missing.js not found in the build context");
     sel_bad(c, "node_modules/m/index.js", "source node_modules/m/index.js is excluded by the ignore file");
     sel_bad(c, "*.nothing", "no source files match *.nothing");
@@ -300,8 +303,9 @@ static void test_swapped_parent(void **state)
     nr_rm_rf(AT_FDCWD, out, &e);
 }
 
-/* A kernel without openat2 (ENOSYS, as seccomp makes it here): the walk
- * one component at a time still selects and reads the context, and
+/* A kernel without openat2 (ENOSYS, as seccomp makes it here), or a seccomp
+ * filter that refuses it with EPERM (Docker's default profile before 20.10):
+ * the walk one component at a time still selects and reads the context, and
  * follows no symlink at all, so nothing outside is ever reached. */
 #define CHILD_CHECK(x) \
     do { \
@@ -309,18 +313,18 @@ static void test_swapped_parent(void **state)
             _exit(__LINE__ % 250 + 1); \
     } while (0)
 
-static void no_openat2(void)
+static void no_openat2(int e)
 {
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)e),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = {.len = NR_ARRAY_LEN(f), .filter = f};
     CHILD_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
     CHILD_CHECK(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0);
-    CHILD_CHECK(syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) < 0 && errno == ENOSYS);
+    CHILD_CHECK(syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) < 0 && errno == e);
 }
 
 static int child_select(bld_ctx *c, const char *src, bld_sel *s, nr_err *e)
@@ -331,12 +335,12 @@ static int child_select(bld_ctx *c, const char *src, bld_sel *s, nr_err *e)
     return bld_ctx_select(c, srcs, 1, "/d/", true, false, s, &bad, e);
 }
 
-static void test_no_openat2(void **state)
+static void without_openat2(int errnum)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        no_openat2();
+        no_openat2(errnum);
         bld_ctx *c;
         nr_err e;
         bld_sel s;
@@ -366,6 +370,74 @@ static void test_no_openat2(void **state)
         fail_msg("the child failed near test_context.c line %d (mod 250)", WEXITSTATUS(st) - 1);
 }
 
+static void test_no_openat2(void **state)
+{
+    (void)state;
+    without_openat2(ENOSYS);
+}
+
+static void test_openat2_eperm(void **state)
+{
+    (void)state;
+    without_openat2(EPERM);
+}
+
+/* A source through a link that leads out of the context, as BuildKit reads
+ * it: the context is the root, so /etc/passwd is CTX/etc/passwd; an ignored
+ * target is refused; a link met inside a copied directory stays a link. */
+static void test_links_in_root(void **state)
+{
+    (void)state;
+    char p[512];
+    put("etc/passwd", "CTXPW", 0644);
+    put("keep/f", "F", 0644);
+    snprintf(p, sizeof p, "%s/pw", dir);
+    assert_int_equal(symlink("/etc/passwd", p), 0);
+    snprintf(p, sizeof p, "%s/deep", dir);
+    assert_int_equal(symlink("../../../../../../etc", p), 0);
+    snprintf(p, sizeof p, "%s/keep/l", dir);
+    assert_int_equal(symlink("/etc/passwd", p), 0);
+    snprintf(p, sizeof p, "%s/gone", dir);
+    assert_int_equal(symlink("/nothing/here", p), 0);
+    snprintf(p, sizeof p, "%s/hidden", dir);
+    assert_int_equal(symlink("/docs/drop.md", p), 0);
+    bld_ctx *c = ctx();
+    const char *via[] = {"pw", "escape/passwd", "deep/passwd", "up/etc/passwd", "es*/passwd"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(via); i++) {
+        bld_sel s;
+        char *srcs[] = {(char *)via[i]};
+        size_t bad;
+        nr_err e;
+        if (bld_ctx_select(c, srcs, 1, "/d/", true, false, &s, &bad, &e) < 0)
+            fail_msg("%s: %s", via[i], e.msg);
+        assert_int_equal(s.n, 1);
+        snprintf(p, sizeof p, "%s/etc/passwd", dir);
+        assert_string_equal(s.items[0].host, p);
+        int fd = bld_ctx_open_host(c, s.items[0].host, O_RDONLY, &e);
+        assert_true(fd >= 0);
+        char buf[16] = "";
+        assert_int_equal(read(fd, buf, sizeof buf), 5);
+        assert_string_equal(buf, "CTXPW");
+        close(fd);
+        bld_sel_free(&s);
+    }
+    bld_sel s = {0};
+    sel_ok(c, "keep", "/k", true, &s);
+    bld_item *l = find(&s, "/k/l");
+    assert_non_null(l);
+    assert_int_equal(l->type, IMG_ENT_SYMLINK);
+    assert_string_equal(l->link, "/etc/passwd");
+    bld_sel_free(&s);
+    sel_bad(c, "gone", "source gone not found in the build context: it is a symlink to /nothing/here, which "
+                       "resolves inside the context (as BuildKit does), and nothing is there");
+    sel_bad(c, "hidden", "source hidden is a symlink to docs/drop.md, which the ignore file excludes");
+    bld_ctx_free(c);
+    const char *made[] = {"pw", "deep", "keep", "gone", "hidden", "etc"};
+    nr_err e;
+    for (size_t i = 0; i < NR_ARRAY_LEN(made); i++)
+        nr_rm_rf(AT_FDCWD, (snprintf(p, sizeof p, "%s/%s", dir, made[i]), p), &e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +447,8 @@ int main(void)
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_swapped_parent),
         cmocka_unit_test(test_no_openat2),
+        cmocka_unit_test(test_openat2_eperm),
+        cmocka_unit_test(test_links_in_root),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
