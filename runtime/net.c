@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -47,6 +48,20 @@ bool rt_net_name_valid(const char *n)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("_.-", *c)))
             return false;
     return strcmp(n, "host") && strcmp(n, "none") && strcmp(n, "private") && strcmp(n, "default");
+}
+
+bool rt_net_alias_valid(const char *n)
+{
+    static const char *const reserved[] = {"localhost", "host.nrun.internal", "host.docker.internal"};
+    size_t l = strlen(n);
+    if (l == 0 || l > 253 || strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != l)
+        return false;
+    while (l > 0 && n[l - 1] == '.') /* "localhost." is localhost */
+        l--;
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        if (l == strlen(reserved[i]) && !strncasecmp(n, reserved[i], l))
+            return false;
+    return true;
 }
 
 int rt_net_dir_open(const char *root, nr_err *err)
@@ -478,6 +493,62 @@ static char *etc_text(const char *root, const json_t *result, const json_t *cl, 
     return out;
 }
 
+/* Run iptables with argv (after "iptables -w"); its exit status, -1 if it could not run. */
+static int iptables_run(const char *const *args)
+{
+    const char *argv[24] = {"iptables", "-w"};
+    size_t n = 2;
+    for (; *args && n < 23; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0)
+            dup2(null, 0), dup2(null, 1), dup2(null, 2);
+        execve("/usr/sbin/iptables", (char **)argv, env);
+        execve("/sbin/iptables", (char **)argv, env);
+        _exit(127);
+    }
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0)
+        return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) != 127 ? WEXITSTATUS(st) : -1;
+}
+
+/* A device name fit for an iptables argument: what the kernel takes, and
+ * never an option ("-j ACCEPT") */
+static bool ifname_plain(const char *s)
+{
+    size_t l = strlen(s);
+    return l > 0 && l < IFNAMSIZ && s[0] != '-' && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == l;
+}
+
+/* The portmap plugin (snat, for -p on the host's 127.0.0.1) sets
+ * route_localnet=1 on the bridge, which makes the host accept packets for
+ * 127.0.0.0/8 that arrive on it: a container with NET_RAW could reach every
+ * service the host binds to its loopback (CVE-2020-8558 in kube-proxy).  A
+ * packet on the bridge is never legitimately addressed to 127/8 (replies to
+ * the host's 127.0.0.1 clients are SNATed to the bridge address), so the raw
+ * table drops them before routing, once per bridge.  add=false removes it. */
+int rt_net_localnet_guard(const char *bridge, bool add, nr_err *err)
+{
+    if (!ifname_plain(bridge))
+        return nr_err_set(err, "bridge \"%s\" is not a plain device name", bridge);
+    const char *rule[] = {"-t", "raw", add ? "-C" : "-D", "PREROUTING", "-i", bridge, "-d", "127.0.0.0/8", "-m",
+                          "comment", "--comment", "nrun: no host loopback from containers", "-j", "DROP", NULL};
+    int r = iptables_run(rule);
+    if (!add || r == 0)
+        return 0;
+    rule[2] = "-I";
+    if (iptables_run(rule) != 0)
+        return nr_err_set(err, "iptables -t raw -I PREROUTING -i %s -d 127.0.0.0/8 -j DROP failed: containers on %s "
+                               "could reach the host's loopback", bridge, bridge);
+    return 0;
+}
+
 static char *cni_args(const char *name)
 {
     return nr_xasprintf("IgnoreUnknown=1;K8S_POD_NAME=%s", name);
@@ -498,6 +569,10 @@ static int attach_one(int adfd, const char *id, json_t *rec, json_t *conf, const
     /* recorded before ADD: a failure or a kill from here on is undone by DEL */
     if (record_write(adfd, id, rec, err) < 0)
         return -1;
+    /* before ADD, which may set route_localnet on the bridge it makes */
+    const char *br = json_string_value(json_object_get(rt_net_plugin_of(conf, "bridge"), "bridge"));
+    if (br && rt_net_localnet_guard(br, true, err) < 0)
+        return nr_err_wrap(err, "network %s", json_string_value(json_object_get(conf, "name")));
     char ns[PATH_MAX];
     netns_of(rec, ns);
     rt_cni_call c = {.container_id = id, .netns = ns, .ifname = ifname, .args = args, .runtime_config = rc};
@@ -637,6 +712,17 @@ int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long lo
         json_integer_value(json_object_get(rec, "init_pid")) != pid ||
         (unsigned long long)json_integer_value(json_object_get(rec, "init_start")) != start || !rt_pid_alive(pid, start)) {
         nr_err_set(err, "container %.12s is not running on an nrun network (--network none, host or container:)", id);
+        goto out;
+    }
+    for (size_t k = 0; k < naliases; k++)
+        if (!rt_net_alias_valid(aliases[k])) {
+            cleanup_free char *e = nr_escape_controls(aliases[k]);
+            nr_err_set(err, "--alias %s: " RT_NET_ALIAS_RULE, e);
+            goto out;
+        }
+    if (!rt_net_alias_valid(hostname)) {
+        nr_err_set(err, "container %.12s: its name %s is not a DNS name for network %s: " RT_NET_ALIAS_RULE, id,
+                   hostname, network);
         goto out;
     }
     json_t *as = json_object_get(rec, "attachments");

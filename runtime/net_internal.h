@@ -26,5 +26,7 @@ bool rt_net_id_plain(const char *id);
 /* networks dir, its attach/ dir and the exclusive lock (close all three) */
 int rt_net_lock(const char *root, int *dfd, int *adfd, int *lk, nr_err *err);
 void rt_net_gc_locked(int adfd);
+/* the raw-table DROP of 127.0.0.0/8 arriving on bridge (add, or remove) */
+int rt_net_localnet_guard(const char *bridge, bool add, nr_err *err);
 
 #endif

@@ -284,6 +284,10 @@ int rt_net_remove(const char *root, const char *name, nr_err *err)
             if (pid > 0)
                 waitpid(pid, NULL, 0);
         }
+        if (br) {
+            nr_err ign1;
+            rt_net_localnet_guard(br, false, &ign1);
+        }
         /* dnsname's dnsmasq for the network keeps its address bound: stop it */
         cleanup_free char *dd = nr_xasprintf("/run/containers/cni/dnsname/%s", name);
         cleanup_free char *pf = nr_xasprintf("%s/pidfile", dd), *pt = NULL, *comm = NULL;
