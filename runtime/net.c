@@ -92,7 +92,8 @@ int rt_net_subnet_parse(const char *s, uint32_t *net, int *prefix)
     struct in_addr a;
     char *end;
     long p = strtol(sl + 1, &end, 10);
-    if (inet_pton(AF_INET, buf, &a) != 1 || *end || end == sl + 1 || p < 8 || p > 30)
+    /* digits only: "/+24" or "/ 24" would reach the conflist as written */
+    if (inet_pton(AF_INET, buf, &a) != 1 || *end || end == sl + 1 || sl[1] < '1' || sl[1] > '9' || p < 8 || p > 30)
         return -1;
     uint32_t n = ntohl(a.s_addr), mask = p ? ~0U << (32 - p) : 0;
     if (n & ~mask)

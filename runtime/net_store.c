@@ -180,6 +180,11 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
             nr_err_set(err, "--gateway %s: not an address in %s", gateway, sub);
             goto out;
         }
+        /* the subnet's own address or its broadcast: no host can have it */
+        if (ntohl(a.s_addr) == net || ntohl(a.s_addr) == (net | ~mask)) {
+            nr_err_set(err, "--gateway %s: the network or broadcast address of %s", gateway, sub);
+            goto out;
+        }
         snprintf(gw, sizeof gw, "%s", gateway);
     } else {
         rt_net_ip_str(net + 1, gw);
