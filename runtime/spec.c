@@ -223,12 +223,17 @@ static int port_range(const char *s, long *lo, long *hi)
 {
     char *end;
     errno = 0;
+    /* digits only: strtol would take " 80" and "+80" */
+    if (*s < '0' || *s > '9')
+        return -1;
     *lo = strtol(s, &end, 10);
     if (errno || end == s || *lo < 0 || *lo > 65535)
         return -1;
     *hi = *lo;
     if (*end == '-') {
         const char *b = end + 1;
+        if (*b < '0' || *b > '9')
+            return -1;
         *hi = strtol(b, &end, 10);
         if (errno || end == b || *hi < *lo || *hi > 65535)
             return -1;
