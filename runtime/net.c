@@ -250,18 +250,31 @@ static bool pid_json_alive(const json_t *rec, const char *pk, const char *sk)
  * networks/ns/<id> from before ADD until after DEL: the bridge plugin removes
  * its NAT rule only when it finds the address in the namespace, which dies
  * with the container's last process, before nrun can run DEL. */
+/* The record's "netns", if it is where netns_pin puts it (".../networks/ns/<its id>"):
+ * a record edited by hand must not make DEL work in another namespace, nor
+ * the unpin unlink another file. */
+static const char *netns_path(const json_t *rec)
+{
+    const char *p = json_string_value(json_object_get(rec, "netns"));
+    const char *sl = p ? strrchr(p, '/') : NULL;
+    if (!sl || strlen(p) >= PATH_MAX || p[0] != '/' || strstr(p, "/../") || !rt_net_id_plain(sl + 1) ||
+        (size_t)(sl - p) < strlen("/networks/ns") || strncmp(sl - strlen("/networks/ns"), "/networks/ns/", 13))
+        return NULL;
+    return p;
+}
+
 static void netns_of(const json_t *rec, char out[PATH_MAX])
 {
     out[0] = 0;
-    const char *p = json_string_value(json_object_get(rec, "netns"));
+    const char *p = netns_path(rec);
     struct statfs sf;
-    if (p && strlen(p) < PATH_MAX && statfs(p, &sf) == 0 && sf.f_type == NSFS_MAGIC)
+    if (p && statfs(p, &sf) == 0 && sf.f_type == NSFS_MAGIC)
         strcpy(out, p);
 }
 
 static void netns_unpin(const json_t *rec)
 {
-    const char *p = json_string_value(json_object_get(rec, "netns"));
+    const char *p = netns_path(rec);
     if (!p)
         return;
     umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW);

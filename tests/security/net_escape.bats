@@ -41,7 +41,6 @@ dns_hosts() { cat "/run/containers/cni/dnsname/$1/addnhosts" 2>/dev/null || true
     id=$(rt_run -d --cap-add NET_RAW -p "127.0.0.1:$hp:80" nx:1 sh -c 'echo lo >/tmp/i; exec httpd -f -p 80 -h /tmp')
     # the reason: with route_localnet=1 the host routes 127/8 arriving on nrun0 to its loopback
     [ "$(nr_in_ns sysctl -n net.ipv4.conf.nrun0.route_localnet)" = 1 ]
-    nr_in_ns iptables -t raw -S PREROUTING | grep -q -- '-d 127.0.0.0/8 -i nrun0 .*-j DROP'
     got=$BATS_TEST_TMPDIR/got
     udp_first 40123 "$got"
     # in this order: the forged one to the host's 127.0.0.1 first, then one to the
@@ -50,6 +49,7 @@ dns_hosts() { cat "/run/containers/cni/dnsname/$1/addnhosts" 2>/dev/null || true
     [ "$output" = "sent 2" ]
     wait "$(cat "$got.pid")"
     [ "$(cat "$got")" = CONTROL ]
+    nr_in_ns iptables -t raw -S PREROUTING | grep -q -- '-d 127.0.0.0/8 -i nrun0 .*-j DROP'
     # the host's own 127.0.0.1 -p path is untouched by the drop
     for _ in $(seq 100); do nr_in_ns wget -qO- "http://127.0.0.1:$hp/i" 2>/dev/null && break; sleep 0.05; done
     [ "$(nr_in_ns wget -qO- "http://127.0.0.1:$hp/i")" = lo ]
@@ -61,7 +61,6 @@ dns_hosts() { cat "/run/containers/cni/dnsname/$1/addnhosts" 2>/dev/null || true
     "$NRUN" network create "$n" >/dev/null
     br=$("$NRUN" network inspect "$n" | jq -r '.[0].Bridge')
     id=$(rt_run -d --cap-add NET_RAW --network "$n" nx:1 sleep 120)
-    nr_in_ns iptables -t raw -S PREROUTING | grep -q -- "-d 127.0.0.0/8 -i $br .*-j DROP"
     got=$BATS_TEST_TMPDIR/got
     nr_in_ns sysctl -qw "net.ipv4.conf.$br.route_localnet=1" # as a -p on it would
     udp_first 40124 "$got"
@@ -69,6 +68,7 @@ dns_hosts() { cat "/run/containers/cni/dnsname/$1/addnhosts" 2>/dev/null || true
     [ "$output" = "sent 2" ]
     wait "$(cat "$got.pid")"
     [ "$(cat "$got")" = CONTROL ]
+    nr_in_ns iptables -t raw -S PREROUTING | grep -q -- "-d 127.0.0.0/8 -i $br .*-j DROP"
     "$NRUN" rm -f "$id" >/dev/null
     "$NRUN" network rm "$n" >/dev/null
     run nr_in_ns iptables -t raw -S PREROUTING

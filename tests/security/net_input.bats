@@ -12,6 +12,7 @@ setup_file() {
     export SFX=${NR_NETNS#nrt-}
 }
 teardown_file() { rt_file_teardown; }
+teardown() { ip netns del "dc$SFX" 2>/dev/null || true; } # the decoy of the forged-record test
 
 nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
 
@@ -120,6 +121,30 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     rm -f "$NRUN_ROOT/networks/ipam/$n/$lease"
     rt_run --rm --network "$n" bb:1 true
     # the veth of the garbage-record container is left to the bridge's removal
+    "$NRUN" network rm "$n" >/dev/null
+}
+
+@test "a forged attachment record cannot make nrun's clean-up unlink a file or DEL an interface in another namespace" {
+    n=fg$SFX
+    "$NRUN" network create "$n" >/dev/null
+    decoy=$BATS_TEST_TMPDIR/decoy
+    echo keep >"$decoy"
+    ns=dc$SFX
+    ip netns add "$ns"
+    ip -n "$ns" link add eth0 type veth peer name eth1
+    fake=$(printf 'f%.0s' $(seq 64))
+    jq -n --arg f "$decoy" --slurpfile c "$NRUN_ROOT/networks/$n.conflist" \
+        '{owner_pid: 999999999, init_pid: 999999999, netns: $f, attachments: [{conflist: $c[0], ifname: "eth0", result: {}}]}' \
+        >"$NRUN_ROOT/networks/attach/$fake.json"
+    "$NRUN" ps >/dev/null # its owner is dead: the clean-up runs
+    [ ! -e "$NRUN_ROOT/networks/attach/$fake.json" ]
+    [ "$(cat "$decoy")" = keep ]
+    jq -n --arg f "/run/netns/$ns" --slurpfile c "$NRUN_ROOT/networks/$n.conflist" \
+        '{owner_pid: 999999999, init_pid: 999999999, netns: $f, attachments: [{conflist: $c[0], ifname: "eth0", result: {}}]}' \
+        >"$NRUN_ROOT/networks/attach/$fake.json"
+    "$NRUN" ps >/dev/null
+    run ip -n "$ns" -o link show eth0
+    [ "$status" -eq 0 ]
     "$NRUN" network rm "$n" >/dev/null
 }
 
