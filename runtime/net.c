@@ -312,6 +312,7 @@ static int attachment_del(const json_t *rec, const char *id, const json_t *a, nr
     if (!c.ifname || !json_is_object(cl))
         return 0;
     const json_t *prev = json_object_get(a, "result");
+    rt_net_spoof_guard(id, c.ifname, cl, json_is_object(prev) ? prev : NULL, false, &(nr_err){0});
     return rt_cni_del(cl, &c, json_is_object(prev) ? prev : NULL, err);
 }
 
@@ -507,62 +508,6 @@ static char *etc_text(const char *root, const json_t *result, const json_t *cl, 
     return out;
 }
 
-/* Run iptables with argv (after "iptables -w"); its exit status, -1 if it could not run. */
-static int iptables_run(const char *const *args)
-{
-    const char *argv[24] = {"iptables", "-w"};
-    size_t n = 2;
-    for (; *args && n < 23; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
-    char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0)
-            dup2(null, 0), dup2(null, 1), dup2(null, 2);
-        execve("/usr/sbin/iptables", (char **)argv, env);
-        execve("/sbin/iptables", (char **)argv, env);
-        _exit(127);
-    }
-    int st;
-    if (pid < 0 || waitpid(pid, &st, 0) < 0)
-        return -1;
-    return WIFEXITED(st) && WEXITSTATUS(st) != 127 ? WEXITSTATUS(st) : -1;
-}
-
-/* A device name fit for an iptables argument: what the kernel takes, and
- * never an option ("-j ACCEPT") */
-static bool ifname_plain(const char *s)
-{
-    size_t l = strlen(s);
-    return l > 0 && l < IFNAMSIZ && s[0] != '-' && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == l;
-}
-
-/* The portmap plugin (snat, for -p on the host's 127.0.0.1) sets
- * route_localnet=1 on the bridge, which makes the host accept packets for
- * 127.0.0.0/8 that arrive on it: a container with NET_RAW could reach every
- * service the host binds to its loopback (CVE-2020-8558 in kube-proxy).  A
- * packet on the bridge is never legitimately addressed to 127/8 (replies to
- * the host's 127.0.0.1 clients are SNATed to the bridge address), so the raw
- * table drops them before routing, once per bridge.  add=false removes it. */
-int rt_net_localnet_guard(const char *bridge, bool add, nr_err *err)
-{
-    if (!ifname_plain(bridge))
-        return nr_err_set(err, "bridge \"%s\" is not a plain device name", bridge);
-    const char *rule[] = {"-t", "raw", add ? "-C" : "-D", "PREROUTING", "-i", bridge, "-d", "127.0.0.0/8", "-m",
-                          "comment", "--comment", "nrun: no host loopback from containers", "-j", "DROP", NULL};
-    int r = iptables_run(rule);
-    if (!add || r == 0)
-        return 0;
-    rule[2] = "-I";
-    if (iptables_run(rule) != 0)
-        return nr_err_set(err, "iptables -t raw -I PREROUTING -i %s -d 127.0.0.0/8 -j DROP failed: containers on %s "
-                               "could reach the host's loopback", bridge, bridge);
-    return 0;
-}
-
 static char *cni_args(const char *name)
 {
     return nr_xasprintf("IgnoreUnknown=1;K8S_POD_NAME=%s", name);
@@ -593,7 +538,12 @@ static int attach_one(int adfd, const char *id, json_t *rec, json_t *conf, const
     if (rt_cni_add(conf, &c, result, err) < 0)
         return -1;
     json_object_set(a, "result", *result);
-    return record_write(adfd, id, rec, err);
+    if (record_write(adfd, id, rec, err) < 0 || rt_net_spoof_guard(id, ifname, conf, *result, true, err) < 0) {
+        json_decref(*result);
+        *result = NULL;
+        return nr_err_wrap(err, "network %s", json_string_value(json_object_get(conf, "name")));
+    }
+    return 0;
 }
 
 int rt_net_attach(const char *root, const char *id, pid_t pid, const char *networks_json, const char *hostname,

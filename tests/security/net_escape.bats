@@ -2,7 +2,7 @@
 # Containers on nrun's bridges attacking the host and each other: the host's
 # loopback through portmap's route_localnet, forged names in a network's DNS
 # (dnsname's hosts file), another network's containers and DNS server, and
-# what the default capabilities leave for spoofing.  The probe rawudp puts
+# ARP and MAC spoofing on a bridge, and what the default capabilities leave.  The probe rawudp puts
 # hand-made datagrams on the bridge (a container with NET_RAW can).
 load ../lib/security
 bats_require_minimum_version 1.5.0
@@ -121,6 +121,39 @@ dns_hosts() { cat "/run/containers/cni/dnsname/$1/addnhosts" 2>/dev/null || true
         [ "$output" = "nrun: hostname: a space, '#' or a control character at byte 2" ]
     done
     [ "$(ls "$NRUN_ROOT/containers" | wc -l)" -eq "$n0" ]
+    "$NRUN" network rm "$n" >/dev/null
+}
+
+@test "NET_ADMIN+NET_RAW on a network: answering ARP for another container's address (or taking its MAC) does not take its published port" {
+    n=as$SFX
+    "$NRUN" network create "$n" >/dev/null
+    hp=$(rt_free_port)
+    vic=$(rt_run -d --network "$n" -p "127.0.0.1:$hp:80" nx:1 sh -c 'echo victim >/tmp/i; exec httpd -f -p 80 -h /tmp')
+    att=$(rt_run -d --network "$n" --cap-add NET_ADMIN --cap-add NET_RAW nx:1 sh -c 'echo attacker >/tmp/i; exec httpd -f -p 80 -h /tmp')
+    for _ in $(seq 100); do nr_in_ns wget -qO- "http://127.0.0.1:$hp/i" 2>/dev/null && break; sleep 0.05; done
+    [ "$(nr_in_ns wget -qO- "http://127.0.0.1:$hp/i")" = victim ] # the host has the victim in its ARP cache now
+    vip=$("$NRUN" network inspect "$n" | jq -r ".[0].Containers[\"$vic\"].IPv4Address" | cut -d/ -f1)
+    gw=$("$NRUN" network inspect "$n" | jq -r '.[0].IPAM.Config[0].Gateway')
+    "$NRUN" exec "$att" ip addr add "$vip/32" dev eth0
+    run "$NRUN" exec "$att" arping -U -c 2 -I eth0 "$vip"
+    [[ "$output" == *"Sent 2 probe"* ]]
+    for _ in 1 2 3; do
+        [ "$(nr_in_ns wget -qO- "http://127.0.0.1:$hp/i")" = victim ]
+    done
+    # the victim's MAC on the attacker's interface: its frames go nowhere
+    vmac=$("$NRUN" exec "$vic" cat /sys/class/net/eth0/address)
+    "$NRUN" exec "$att" sh -c "ip addr del $vip/32 dev eth0; ip link set eth0 address $vmac"
+    run "$NRUN" exec "$att" ping -c1 -W2 "$gw"
+    [[ "$output" == *"1 packets transmitted, 0 packets received"* ]]
+    [ "$(nr_in_ns wget -qO- "http://127.0.0.1:$hp/i")" = victim ]
+    # the attacker's own traffic was never the issue: a fresh one on its address works
+    att2=$(rt_run -d --network "$n" --cap-add NET_RAW nx:1 sleep 60)
+    run "$NRUN" exec "$att2" ping -c1 -W2 "$gw"
+    [ "$status" -eq 0 ]
+    "$NRUN" rm -f "$vic" "$att" "$att2" >/dev/null
+    # the per-attachment chains go with the containers
+    run nr_in_ns ebtables -t filter -L
+    [[ "$output" != *"NRUN-${vic:0:12}"* && "$output" != *"NRUN-${att:0:12}"* ]]
     "$NRUN" network rm "$n" >/dev/null
 }
 
