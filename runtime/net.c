@@ -520,8 +520,15 @@ static int attach_one(int adfd, const char *id, json_t *rec, json_t *conf, const
     bool defer = portmaps && json_array_size(portmaps) && getenv("NRUN_DEPLOY_DEFER_PORTS");
     if (portmaps && json_array_size(portmaps))
         json_object_set(rc, defer ? "deferredPortMappings" : "portMappings", portmaps);
-    if (aliases && json_array_size(aliases))
-        json_object_set_new(rc, "aliases", json_pack("{s:O}", json_string_value(json_object_get(conf, "name")), aliases));
+    /* dnsname writes each into a hosts file: DNS names only, and none every
+     * container has in its /etc/hosts (a config.json older than that rule) */
+    json_t *keep = json_array(), *x;
+    size_t k;
+    json_array_foreach(aliases, k, x) if (json_is_string(x) && rt_net_alias_valid(json_string_value(x)))
+        json_array_append(keep, x);
+    if (json_array_size(keep))
+        json_object_set_new(rc, "aliases", json_pack("{s:O}", json_string_value(json_object_get(conf, "name")), keep));
+    json_decref(keep);
     cleanup_free char *args = cni_args(name);
     json_t *a = json_pack("{s:O, s:s, s:s, s:o}", "conflist", conf, "ifname", ifname, "args", args, "runtimeConfig", rc);
     json_array_append_new(json_object_get(rec, "attachments"), a);
