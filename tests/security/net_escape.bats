@@ -198,3 +198,35 @@ dns_hosts() { cat "/run/containers/cni/dnsname/$1/addnhosts" 2>/dev/null || true
     "$NRUN" rm -f "$vic" "$id" >/dev/null
     "$NRUN" network rm "$n" >/dev/null
 }
+
+@test "kill -9 of nrun run at several points of the network setup: the next nrun leaves no veth, lease, rule, chain or pinned namespace" {
+    n=kl$SFX
+    "$NRUN" network create --subnet 10.86.0.0/29 "$n" >/dev/null
+    br=$("$NRUN" network inspect "$n" | jq -r '.[0].Bridge')
+    for d in 0.02 0.05 0.1 0.15 0.2 0.3 0.5 0.8; do
+        port=$(rt_free_port)
+        "$NRUN" run --rm --network "$n" -p "127.0.0.1:$port:80" nx:1 sleep 1 </dev/null >/dev/null 2>&1 3>&- &
+        pid=$!
+        sleep "$d"
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" || true
+    done
+    # each container ends within a second: its nrun is gone, the next nrun cleans
+    for _ in $(seq 100); do [ -z "$("$NRUN" ps -q)" ] && break; sleep 0.1; done
+    [ -z "$("$NRUN" ps -q)" ]
+    sleep 0.5 # a monitor-less init's last exit
+    "$NRUN" ps -a >/dev/null
+    "$NRUN" rm -f $("$NRUN" ps -aq) >/dev/null 2>&1 || true
+    "$NRUN" network ls >/dev/null
+    [ -z "$(ls "$NRUN_ROOT/networks/attach")" ]
+    [ -z "$(ls "$NRUN_ROOT/networks/ns" 2>/dev/null)" ]
+    ! grep -qF "$NRUN_ROOT/networks/ns" /proc/mounts || false
+    ! ls "$NRUN_ROOT/networks/ipam/$n" | grep -q '^10\.' || false
+    [ -z "$(nr_in_ns ip -o link show master "$br")" ]
+    ! nr_in_ns ebtables -t filter -L | grep -q NRUN- || false
+    ! nr_in_ns iptables-save -t nat | grep -q -- '-d 127.0.0.1/32 .*--dport' || false
+    # and the network still gives out all its five addresses (.1 is the gateway's)
+    for _ in 1 2 3 4 5; do rt_run -d --network "$n" nx:1 sleep 30 >>"$BATS_TEST_TMPDIR/ids"; done
+    "$NRUN" rm -f $(cat "$BATS_TEST_TMPDIR/ids") >/dev/null
+    "$NRUN" network rm "$n" >/dev/null
+}
