@@ -537,7 +537,8 @@ static int attach_one(int adfd, const char *id, json_t *rec, json_t *conf, const
         return -1;
     /* before ADD, which may set route_localnet on the bridge it makes */
     const char *br = json_string_value(json_object_get(rt_net_plugin_of(conf, "bridge"), "bridge"));
-    if (br && rt_net_localnet_guard(br, true, err) < 0)
+    bool internal = json_is_true(json_object_get(json_object_get(conf, "org.nrun"), "internal"));
+    if (br && (rt_net_localnet_guard(br, true, err) < 0 || (internal && rt_net_internal_guard(br, true, err) < 0)))
         return nr_err_wrap(err, "network %s", json_string_value(json_object_get(conf, "name")));
     char ns[PATH_MAX];
     netns_of(rec, ns);

@@ -8,6 +8,16 @@
  * 127/8 (replies to the host's 127.0.0.1 clients are SNATed to the bridge
  * address), so the raw table drops them before routing, once per bridge.
  *
+ * The internal guard: an --internal network has no default route and no
+ * NAT, but the host forwards for it all the same (the bridge plugin turns
+ * ip_forward on): a container with NET_RAW (or NET_ADMIN, adding a route)
+ * sent packets through the host to anywhere.  As docker does for its
+ * internal networks, FORWARD drops what comes in on the bridge for another
+ * interface and what goes out on it from another: in the mangle table, which
+ * runs first and which the plugins leave alone (in filter, the firewall
+ * plugin's CNI-FORWARD jump, inserted at the top on a bridge's first ADD,
+ * would accept the container's packets before the drop).
+ *
  * The spoof guard: the bridge plugin lets any frame through, so a container
  * with NET_ADMIN and NET_RAW can answer ARP for another container's address
  * and take its traffic (a published port's too).  Per attachment, an
@@ -77,6 +87,28 @@ int rt_net_localnet_guard(const char *bridge, bool add, nr_err *err)
     if (tool_run("iptables", rule) != 0)
         return nr_err_set(err, "iptables -t raw -I PREROUTING -i %s -d 127.0.0.0/8 -j DROP failed: containers on %s "
                                "could reach the host's loopback", bridge, bridge);
+    return 0;
+}
+
+int rt_net_internal_guard(const char *bridge, bool add, nr_err *err)
+{
+    if (!ifname_plain(bridge))
+        return nr_err_set(err, "bridge \"%s\" is not a plain device name", bridge);
+    for (int out = 0; out < 2; out++) {
+        const char *rule[] = {"-w", "-t", "mangle", add ? "-C" : "-D", "FORWARD", out ? "-o" : "-i", bridge, "!",
+                              out ? "-i" : "-o", bridge, "-m", "comment", "--comment", "nrun: internal network",
+                              "-j", "DROP", NULL};
+        if (!add) {
+            tool_run("iptables", rule);
+            continue;
+        }
+        if (tool_run("iptables", rule) == 0)
+            continue;
+        rule[3] = "-I";
+        if (tool_run("iptables", rule) != 0)
+            return nr_err_set(err, "iptables -t mangle -I FORWARD %s %s ! %s %s -j DROP failed: the internal network on %s "
+                                   "would forward", out ? "-o" : "-i", bridge, out ? "-i" : "-o", bridge, bridge);
+    }
     return 0;
 }
 

@@ -12,6 +12,7 @@ setup_file() {
     export SFX=${NR_NETNS#nrt-}
 }
 teardown_file() { rt_file_teardown; }
+teardown() { ip netns del "ou$SFX" 2>/dev/null || true; } # the "outside" of the --internal test
 
 # the first datagram to UDP port $1 on any address of the file's namespace,
 # into $2 ("$2.ready" once bound); 30 s at most (a failure, never a pass)
@@ -122,6 +123,49 @@ dns_hosts() { cat "/run/containers/cni/dnsname/$1/addnhosts" 2>/dev/null || true
     done
     [ "$(ls "$NRUN_ROOT/containers" | wc -l)" -eq "$n0" ]
     "$NRUN" network rm "$n" >/dev/null
+}
+
+@test "--internal network: NET_RAW frames to its gateway's MAC for an outside address are not forwarded; its own members still talk" {
+    n=in$SFX out=ou$SFX
+    "$NRUN" network create --internal "$n" >/dev/null
+    br=$("$NRUN" network inspect "$n" | jq -r '.[0].Bridge')
+    # "outside": a namespace of this test behind a veth of the file's namespace
+    ip netns add "$out"
+    ip link add "o0$SFX" netns "$NR_NETNS" type veth peer name o1 netns "$out"
+    nr_in_ns ip addr add 192.0.2.1/24 dev "o0$SFX"
+    nr_in_ns ip link set "o0$SFX" up
+    ip -n "$out" addr add 192.0.2.2/24 dev o1
+    ip -n "$out" link set o1 up
+    peer=$(rt_run -d --network "$n" nx:1 sleep 120)
+    id=$(rt_run -d --network "$n" --cap-add NET_RAW nx:1 sleep 120)
+    got=$BATS_TEST_TMPDIR/got
+    ip netns exec "$out" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 40126))
+open(sys.argv[1] + ".ready", "w").close()
+s.settimeout(30)
+try:
+    print(s.recvfrom(100)[0].decode())
+except socket.timeout:
+    print("nothing came")
+' "$got" >"$got" &
+    lp=$!
+    for _ in $(seq 200); do [ -e "$got.ready" ] && break; sleep 0.05; done
+    run "$NRUN" exec "$id" rawudp "$(bridge_mac "$br")" 40126 "192.0.2.2:LEAK"
+    [ "$output" = "sent 1" ]
+    # then the host itself sends: if the container's had been forwarded, it came first
+    nr_in_ns python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"CONTROL", ("192.0.2.2", 40126))'
+    wait "$lp"
+    ip netns del "$out"
+    [ "$(cat "$got")" = CONTROL ]
+    pip=$("$NRUN" network inspect "$n" | jq -r ".[0].Containers[\"$peer\"].IPv4Address" | cut -d/ -f1)
+    run "$NRUN" exec "$id" ping -c1 -W2 "$pip"
+    [ "$status" -eq 0 ]
+    "$NRUN" rm -f "$id" "$peer" >/dev/null
+    "$NRUN" network rm "$n" >/dev/null
+    run nr_in_ns iptables -t mangle -S FORWARD
+    [[ "$output" != *" $br "* ]]
 }
 
 @test "NET_ADMIN+NET_RAW on a network: answering ARP for another container's address (or taking its MAC) does not take its published port" {
