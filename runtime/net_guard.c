@@ -21,9 +21,9 @@
  * The spoof guard: the bridge plugin lets any frame through, so a container
  * with NET_ADMIN and NET_RAW can answer ARP for another container's address
  * and take its traffic (a published port's too).  Per attachment, an
- * ebtables chain NRUN-<id12>-<ifname>, jumped to from INPUT and FORWARD for
- * frames from its host-side veth, drops every frame whose source MAC, ARP
- * sender or IPv4 source is not the attachment's own.  (The bridge plugin's
+ * ebtables chain NRUN-<id12>-<ifname> in the nat table, jumped to from
+ * PREROUTING for frames from its host-side veth, drops every frame whose
+ * source MAC, ARP sender or IPv4 source is not the attachment's own.  (The bridge plugin's
  * own macspoofchk needs the nft program and checks the MAC only.) */
 #include <fcntl.h>
 #include <net/if.h>
@@ -163,28 +163,29 @@ int rt_net_spoof_guard(const char *id, const char *ifname, const json_t *conf, c
     if (!rt_net_id_plain(id) || !ifname_plain(ifname) || result_ends(result, bridge, ip, &mac, &veth, err) < 0)
         return add ? -1 : 0;
     snprintf(chain, sizeof chain, "NRUN-%.12s-%s", id, ifname);
-    const char *jump_in[] = {"-t", "filter", add ? "-A" : "-D", "INPUT", "-i", veth, "-j", chain, NULL};
-    const char *jump_fw[] = {"-t", "filter", add ? "-A" : "-D", "FORWARD", "-i", veth, "-j", chain, NULL};
+    /* nat PREROUTING: before the bridge learns the frame's source MAC (in
+     * filter, a frame with another container's MAC was dropped only after
+     * the bridge had moved that MAC to the spoofer's port) */
+    const char *jump[] = {"-t", "nat", add ? "-A" : "-D", "PREROUTING", "-i", veth, "-j", chain, NULL};
     if (!add) {
-        tool_run("ebtables", jump_in);
-        tool_run("ebtables", jump_fw);
-        tool_run("ebtables", (const char *const[]){"-t", "filter", "-F", chain, NULL});
-        tool_run("ebtables", (const char *const[]){"-t", "filter", "-X", chain, NULL});
+        tool_run("ebtables", jump);
+        tool_run("ebtables", (const char *const[]){"-t", "nat", "-F", chain, NULL});
+        tool_run("ebtables", (const char *const[]){"-t", "nat", "-X", chain, NULL});
         return 0;
     }
     /* a chain left by a killed nrun for the same id and interface is reused */
-    if (tool_run("ebtables", (const char *const[]){"-t", "filter", "-N", chain, NULL}) != 0)
-        tool_run("ebtables", (const char *const[]){"-t", "filter", "-F", chain, NULL});
+    if (tool_run("ebtables", (const char *const[]){"-t", "nat", "-N", chain, NULL}) != 0)
+        tool_run("ebtables", (const char *const[]){"-t", "nat", "-F", chain, NULL});
     const char *const rules[][12] = {
-        {"-t", "filter", "-A", chain, "-s", "!", mac, "-j", "DROP", NULL},
-        {"-t", "filter", "-A", chain, "-p", "ARP", "--arp-mac-src", "!", mac, "-j", "DROP", NULL},
-        {"-t", "filter", "-A", chain, "-p", "ARP", "--arp-ip-src", "!", ip, "-j", "DROP", NULL},
-        {"-t", "filter", "-A", chain, "-p", "IPv4", "--ip-src", "!", ip, "-j", "DROP", NULL},
+        {"-t", "nat", "-A", chain, "-s", "!", mac, "-j", "DROP", NULL},
+        {"-t", "nat", "-A", chain, "-p", "ARP", "--arp-mac-src", "!", mac, "-j", "DROP", NULL},
+        {"-t", "nat", "-A", chain, "-p", "ARP", "--arp-ip-src", "!", ip, "-j", "DROP", NULL},
+        {"-t", "nat", "-A", chain, "-p", "IPv4", "--ip-src", "!", ip, "-j", "DROP", NULL},
     };
     for (size_t k = 0; k < sizeof rules / sizeof *rules; k++)
         if (tool_run("ebtables", rules[k]) != 0)
             goto fail;
-    if (tool_run("ebtables", jump_in) != 0 || tool_run("ebtables", jump_fw) != 0)
+    if (tool_run("ebtables", jump) != 0)
         goto fail;
     return 0;
 fail:

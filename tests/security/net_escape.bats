@@ -175,28 +175,37 @@ except socket.timeout:
     vic=$(rt_run -d --network "$n" -p "127.0.0.1:$hp:80" nx:1 sh -c 'echo victim >/tmp/i; exec httpd -f -p 80 -h /tmp')
     att=$(rt_run -d --network "$n" --cap-add NET_ADMIN --cap-add NET_RAW nx:1 sh -c 'echo attacker >/tmp/i; exec httpd -f -p 80 -h /tmp')
     for _ in $(seq 100); do nr_in_ns wget -qO- "http://127.0.0.1:$hp/i" 2>/dev/null && break; sleep 0.05; done
-    [ "$(nr_in_ns wget -qO- "http://127.0.0.1:$hp/i")" = victim ] # the host has the victim in its ARP cache now
+    [ "$(nr_in_ns wget -T 10 -t 1 -qO- "http://127.0.0.1:$hp/i")" = victim ] # the host has the victim in its ARP cache now
     vip=$("$NRUN" network inspect "$n" | jq -r ".[0].Containers[\"$vic\"].IPv4Address" | cut -d/ -f1)
     gw=$("$NRUN" network inspect "$n" | jq -r '.[0].IPAM.Config[0].Gateway')
     "$NRUN" exec "$att" ip addr add "$vip/32" dev eth0
     run "$NRUN" exec "$att" arping -U -c 2 -I eth0 "$vip"
     [[ "$output" == *"Sent 2 probe"* ]]
     for _ in 1 2 3; do
-        [ "$(nr_in_ns wget -qO- "http://127.0.0.1:$hp/i")" = victim ]
+        [ "$(nr_in_ns wget -T 10 -t 1 -qO- "http://127.0.0.1:$hp/i")" = victim ]
     done
     # the victim's MAC on the attacker's interface: its frames go nowhere
     vmac=$("$NRUN" exec "$vic" cat /sys/class/net/eth0/address)
     "$NRUN" exec "$att" sh -c "ip addr del $vip/32 dev eth0; ip link set eth0 address $vmac"
     run "$NRUN" exec "$att" ping -c1 -W2 "$gw"
     [[ "$output" == *"1 packets transmitted, 0 packets received"* ]]
-    [ "$(nr_in_ns wget -qO- "http://127.0.0.1:$hp/i")" = victim ]
+    # and the bridge did not learn the victim's MAC on the attacker's port
+    br=$("$NRUN" network inspect "$n" | jq -r '.[0].Bridge')
+    vveth=$(jq -r --arg b "$br" '.attachments[0].result.interfaces[] | select(.sandbox == null and .name != $b) | .name' \
+        "$NRUN_ROOT/networks/attach/$vic.json")
+    run nr_in_ns bridge fdb show br "$br"
+    [[ "$output" != *"$vmac dev "* || "$(grep -i "^$vmac " <<<"$output")" == *"dev $vveth "* ]]
+    [ "$(grep -ic "^$vmac " <<<"$output")" -le 1 ]
+    for _ in 1 2 3; do
+        [ "$(nr_in_ns wget -T 10 -t 1 -qO- "http://127.0.0.1:$hp/i")" = victim ]
+    done
     # the attacker's own traffic was never the issue: a fresh one on its address works
     att2=$(rt_run -d --network "$n" --cap-add NET_RAW nx:1 sleep 60)
     run "$NRUN" exec "$att2" ping -c1 -W2 "$gw"
     [ "$status" -eq 0 ]
     "$NRUN" rm -f "$vic" "$att" "$att2" >/dev/null
     # the per-attachment chains go with the containers
-    run nr_in_ns ebtables -t filter -L
+    run nr_in_ns ebtables -t nat -L
     [[ "$output" != *"NRUN-${vic:0:12}"* && "$output" != *"NRUN-${att:0:12}"* ]]
     "$NRUN" network rm "$n" >/dev/null
 }
@@ -267,7 +276,7 @@ except socket.timeout:
     ! grep -qF "$NRUN_ROOT/networks/ns" /proc/mounts || false
     ! ls "$NRUN_ROOT/networks/ipam/$n" | grep -q '^10\.' || false
     [ -z "$(nr_in_ns ip -o link show master "$br")" ]
-    ! nr_in_ns ebtables -t filter -L | grep -q NRUN- || false
+    ! nr_in_ns ebtables -t nat -L | grep -q NRUN- || false
     ! nr_in_ns iptables-save -t nat | grep -q -- '-d 127.0.0.1/32 .*--dport' || false
     # and the network still gives out all its five addresses (.1 is the gateway's)
     for _ in 1 2 3 4 5; do rt_run -d --network "$n" nx:1 sleep 30 >>"$BATS_TEST_TMPDIR/ids"; done
