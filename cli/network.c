@@ -139,6 +139,11 @@ static int net_connect(int argc, char **argv, nr_global *g, bool connect)
     int np = 0;
     for (int i = 1; i < argc; i++) {
         if (connect && !strcmp(argv[i], "--alias") && i + 1 < argc) {
+            if (!rt_net_alias_valid(argv[i + 1])) {
+                free(aliases);
+                cleanup_free char *e = nr_escape_controls(argv[i + 1]);
+                return nr_usage_error(g, "network connect: --alias %s: " RT_NET_ALIAS_RULE, e);
+            }
             aliases = nr_xrealloc(aliases, (nal + 1) * sizeof *aliases);
             aliases[nal++] = argv[++i];
         } else if (argv[i][0] == '-' && strcmp(argv[i], "-f") && strcmp(argv[i], "--force")) {

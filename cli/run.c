@@ -567,9 +567,10 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
                 return run_usage_error(g, "run: --network %s: expected bridge, host, none or a network's name", val);
             break;
         case O_NETALIAS:
-            if (!*val || strlen(val) > 253 ||
-                strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(val))
-                return run_usage_error(g, "run: --network-alias %s: expected a DNS name", val);
+            if (!rt_net_alias_valid(val)) {
+                cleanup_free char *e = nr_escape_controls(val);
+                return run_usage_error(g, "run: --network-alias %s: " RT_NET_ALIAS_RULE, e);
+            }
             push(&op->net_aliases, &op->nnet_aliases, val);
             break;
         case 'P': op->publish_all = true; break;

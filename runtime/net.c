@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -47,6 +48,20 @@ bool rt_net_name_valid(const char *n)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("_.-", *c)))
             return false;
     return strcmp(n, "host") && strcmp(n, "none") && strcmp(n, "private") && strcmp(n, "default");
+}
+
+bool rt_net_alias_valid(const char *n)
+{
+    static const char *const reserved[] = {"localhost", "host.nrun.internal", "host.docker.internal"};
+    size_t l = strlen(n);
+    if (l == 0 || l > 253 || strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != l)
+        return false;
+    while (l > 0 && n[l - 1] == '.') /* "localhost." is localhost */
+        l--;
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        if (l == strlen(reserved[i]) && !strncasecmp(n, reserved[i], l))
+            return false;
+    return true;
 }
 
 int rt_net_dir_open(const char *root, nr_err *err)
@@ -77,7 +92,8 @@ int rt_net_subnet_parse(const char *s, uint32_t *net, int *prefix)
     struct in_addr a;
     char *end;
     long p = strtol(sl + 1, &end, 10);
-    if (inet_pton(AF_INET, buf, &a) != 1 || *end || end == sl + 1 || p < 8 || p > 30)
+    /* digits only: "/+24" or "/ 24" would reach the conflist as written */
+    if (inet_pton(AF_INET, buf, &a) != 1 || *end || end == sl + 1 || sl[1] < '1' || sl[1] > '9' || p < 8 || p > 30)
         return -1;
     uint32_t n = ntohl(a.s_addr), mask = p ? ~0U << (32 - p) : 0;
     if (n & ~mask)
@@ -234,18 +250,31 @@ static bool pid_json_alive(const json_t *rec, const char *pk, const char *sk)
  * networks/ns/<id> from before ADD until after DEL: the bridge plugin removes
  * its NAT rule only when it finds the address in the namespace, which dies
  * with the container's last process, before nrun can run DEL. */
+/* The record's "netns", if it is where netns_pin puts it (".../networks/ns/<its id>"):
+ * a record edited by hand must not make DEL work in another namespace, nor
+ * the unpin unlink another file. */
+static const char *netns_path(const json_t *rec)
+{
+    const char *p = json_string_value(json_object_get(rec, "netns"));
+    const char *sl = p ? strrchr(p, '/') : NULL;
+    if (!sl || strlen(p) >= PATH_MAX || p[0] != '/' || strstr(p, "/../") || !rt_net_id_plain(sl + 1) ||
+        (size_t)(sl - p) < strlen("/networks/ns") || strncmp(sl - strlen("/networks/ns"), "/networks/ns/", 13))
+        return NULL;
+    return p;
+}
+
 static void netns_of(const json_t *rec, char out[PATH_MAX])
 {
     out[0] = 0;
-    const char *p = json_string_value(json_object_get(rec, "netns"));
+    const char *p = netns_path(rec);
     struct statfs sf;
-    if (p && strlen(p) < PATH_MAX && statfs(p, &sf) == 0 && sf.f_type == NSFS_MAGIC)
+    if (p && statfs(p, &sf) == 0 && sf.f_type == NSFS_MAGIC)
         strcpy(out, p);
 }
 
 static void netns_unpin(const json_t *rec)
 {
-    const char *p = json_string_value(json_object_get(rec, "netns"));
+    const char *p = netns_path(rec);
     if (!p)
         return;
     umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW);
@@ -283,6 +312,7 @@ static int attachment_del(const json_t *rec, const char *id, const json_t *a, nr
     if (!c.ifname || !json_is_object(cl))
         return 0;
     const json_t *prev = json_object_get(a, "result");
+    rt_net_spoof_guard(id, c.ifname, cl, json_is_object(prev) ? prev : NULL, false, &(nr_err){0});
     return rt_cni_del(cl, &c, json_is_object(prev) ? prev : NULL, err);
 }
 
@@ -490,21 +520,38 @@ static int attach_one(int adfd, const char *id, json_t *rec, json_t *conf, const
     bool defer = portmaps && json_array_size(portmaps) && getenv("NRUN_DEPLOY_DEFER_PORTS");
     if (portmaps && json_array_size(portmaps))
         json_object_set(rc, defer ? "deferredPortMappings" : "portMappings", portmaps);
-    if (aliases && json_array_size(aliases))
-        json_object_set_new(rc, "aliases", json_pack("{s:O}", json_string_value(json_object_get(conf, "name")), aliases));
+    /* dnsname writes each into a hosts file: DNS names only, and none every
+     * container has in its /etc/hosts (a config.json older than that rule) */
+    json_t *keep = json_array(), *x;
+    size_t k;
+    json_array_foreach(aliases, k, x) if (json_is_string(x) && rt_net_alias_valid(json_string_value(x)))
+        json_array_append(keep, x);
+    if (json_array_size(keep))
+        json_object_set_new(rc, "aliases", json_pack("{s:O}", json_string_value(json_object_get(conf, "name")), keep));
+    json_decref(keep);
     cleanup_free char *args = cni_args(name);
     json_t *a = json_pack("{s:O, s:s, s:s, s:o}", "conflist", conf, "ifname", ifname, "args", args, "runtimeConfig", rc);
     json_array_append_new(json_object_get(rec, "attachments"), a);
     /* recorded before ADD: a failure or a kill from here on is undone by DEL */
     if (record_write(adfd, id, rec, err) < 0)
         return -1;
+    /* before ADD, which may set route_localnet on the bridge it makes */
+    const char *br = json_string_value(json_object_get(rt_net_plugin_of(conf, "bridge"), "bridge"));
+    bool internal = json_is_true(json_object_get(json_object_get(conf, "org.nrun"), "internal"));
+    if (br && (rt_net_localnet_guard(br, true, err) < 0 || (internal && rt_net_internal_guard(br, true, err) < 0)))
+        return nr_err_wrap(err, "network %s", json_string_value(json_object_get(conf, "name")));
     char ns[PATH_MAX];
     netns_of(rec, ns);
     rt_cni_call c = {.container_id = id, .netns = ns, .ifname = ifname, .args = args, .runtime_config = rc};
     if (rt_cni_add(conf, &c, result, err) < 0)
         return -1;
     json_object_set(a, "result", *result);
-    return record_write(adfd, id, rec, err);
+    if (record_write(adfd, id, rec, err) < 0 || rt_net_spoof_guard(id, ifname, conf, *result, true, err) < 0) {
+        json_decref(*result);
+        *result = NULL;
+        return nr_err_wrap(err, "network %s", json_string_value(json_object_get(conf, "name")));
+    }
+    return 0;
 }
 
 int rt_net_attach(const char *root, const char *id, pid_t pid, const char *networks_json, const char *hostname,
@@ -637,6 +684,17 @@ int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long lo
         json_integer_value(json_object_get(rec, "init_pid")) != pid ||
         (unsigned long long)json_integer_value(json_object_get(rec, "init_start")) != start || !rt_pid_alive(pid, start)) {
         nr_err_set(err, "container %.12s is not running on an nrun network (--network none, host or container:)", id);
+        goto out;
+    }
+    for (size_t k = 0; k < naliases; k++)
+        if (!rt_net_alias_valid(aliases[k])) {
+            cleanup_free char *e = nr_escape_controls(aliases[k]);
+            nr_err_set(err, "--alias %s: " RT_NET_ALIAS_RULE, e);
+            goto out;
+        }
+    if (!rt_net_alias_valid(hostname)) {
+        nr_err_set(err, "container %.12s: its name %s is not a DNS name for network %s: " RT_NET_ALIAS_RULE, id,
+                   hostname, network);
         goto out;
     }
     json_t *as = json_object_get(rec, "attachments");

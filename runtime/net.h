@@ -76,6 +76,12 @@ void rt_net_gc(const char *root);
 
 /* The network store. */
 bool rt_net_name_valid(const char *name);
+/* A name others on a network find a container by (its name, hostname, an
+ * alias): a DNS name ([a-zA-Z0-9_.-], at most 253) that dnsname writes into
+ * its hosts file for dnsmasq; not one every container has in /etc/hosts
+ * (localhost, host.nrun.internal, host.docker.internal). */
+bool rt_net_alias_valid(const char *name);
+#define RT_NET_ALIAS_RULE "expected a DNS name ([a-zA-Z0-9_.-], at most 253), not localhost, host.nrun.internal or host.docker.internal"
 int rt_net_exists(const char *root, const char *name, nr_err *err);
 int rt_net_create(const char *root, const char *name, const char *subnet, const char *gateway, bool internal,
                   bool dns, nr_err *err);

@@ -26,5 +26,13 @@ bool rt_net_id_plain(const char *id);
 /* networks dir, its attach/ dir and the exclusive lock (close all three) */
 int rt_net_lock(const char *root, int *dfd, int *adfd, int *lk, nr_err *err);
 void rt_net_gc_locked(int adfd);
+/* net_guard.c: the raw-table DROP of 127.0.0.0/8 arriving on bridge (add, or remove) */
+int rt_net_localnet_guard(const char *bridge, bool add, nr_err *err);
+/* an --internal network's FORWARD drops (add, or remove) */
+int rt_net_internal_guard(const char *bridge, bool add, nr_err *err);
+/* the ebtables chain that drops frames from an attachment's veth with
+ * another MAC, ARP sender or IPv4 source than its own (add, or remove) */
+int rt_net_spoof_guard(const char *id, const char *ifname, const json_t *conf, const json_t *result, bool add,
+                       nr_err *err);
 
 #endif

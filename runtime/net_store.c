@@ -180,6 +180,11 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
             nr_err_set(err, "--gateway %s: not an address in %s", gateway, sub);
             goto out;
         }
+        /* the subnet's own address or its broadcast: no host can have it */
+        if (ntohl(a.s_addr) == net || ntohl(a.s_addr) == (net | ~mask)) {
+            nr_err_set(err, "--gateway %s: the network or broadcast address of %s", gateway, sub);
+            goto out;
+        }
         snprintf(gw, sizeof gw, "%s", gateway);
     } else {
         rt_net_ip_str(net + 1, gw);
@@ -257,6 +262,7 @@ int rt_net_remove(const char *root, const char *name, nr_err *err)
     json_t *cl = rt_net_conflist_load(root, dfd, name, &ign);
     if (cl && json_string_value(json_object_get(rt_net_plugin_of(cl, "bridge"), "bridge")))
         br = nr_xstrdup(json_string_value(json_object_get(rt_net_plugin_of(cl, "bridge"), "bridge")));
+    bool internal = json_is_true(json_object_get(json_object_get(cl, "org.nrun"), "internal"));
     json_decref(cl);
     if (json_object_size(u)) {
         const char *first = json_object_iter_key(json_object_iter(u));
@@ -283,6 +289,12 @@ int rt_net_remove(const char *root, const char *name, nr_err *err)
             }
             if (pid > 0)
                 waitpid(pid, NULL, 0);
+        }
+        if (br) {
+            nr_err ign1;
+            rt_net_localnet_guard(br, false, &ign1);
+            if (internal)
+                rt_net_internal_guard(br, false, &ign1);
         }
         /* dnsname's dnsmasq for the network keeps its address bound: stop it */
         cleanup_free char *dd = nr_xasprintf("/run/containers/cni/dnsname/%s", name);

@@ -223,12 +223,17 @@ static int port_range(const char *s, long *lo, long *hi)
 {
     char *end;
     errno = 0;
+    /* digits only: strtol would take " 80" and "+80" */
+    if (*s < '0' || *s > '9')
+        return -1;
     *lo = strtol(s, &end, 10);
     if (errno || end == s || *lo < 0 || *lo > 65535)
         return -1;
     *hi = *lo;
     if (*end == '-') {
         const char *b = end + 1;
+        if (*b < '0' || *b > '9')
+            return -1;
         *hi = strtol(b, &end, 10);
         if (errno || end == b || *hi < *lo || *hi > 65535)
             return -1;
@@ -499,6 +504,11 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     const char *hostname = o->hostname ? o->hostname : o->name;
     if (!hostname || strlen(hostname) > 63)
         return nr_err_set(err, "hostname \"%s\" is empty or longer than 63 bytes", hostname ? hostname : "");
+    /* it becomes a line of /etc/hosts (and a name in the network's DNS) */
+    for (const unsigned char *c = (const unsigned char *)hostname; *c; c++)
+        if (*c <= ' ' || *c == 0x7f || *c == '#')
+            return nr_err_set(err, "hostname: a space, '#' or a control character at byte %zu",
+                              (size_t)(c - (const unsigned char *)hostname) + 1);
     bool caps_ok;
     uint64_t caps = caps_from_opts(o, err, &caps_ok);
     if (!caps_ok)
@@ -713,9 +723,11 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         /* the names others on the network find it by: its name, its hostname, the aliases */
         json_t *al = json_array();
         const char *hn = o->hostname ? o->hostname : o->name;
-        if (o->name)
+        /* a name that is no DNS name, or one every container has in its
+         * /etc/hosts (localhost, host.nrun.internal), is not registered */
+        if (o->name && rt_net_alias_valid(o->name))
             json_array_append_new(al, json_string(o->name));
-        if (hn && (!o->name || strcmp(hn, o->name)))
+        if (hn && (!o->name || strcmp(hn, o->name)) && rt_net_alias_valid(hn))
             json_array_append_new(al, json_string(hn));
         for (size_t i = 0; i < o->nnet_aliases; i++)
             json_array_append_new(al, json_string(o->net_aliases[i]));

@@ -344,7 +344,10 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
             ok = nm && (rt_net_name_valid(nm) || !strcmp(nm, RT_NET_DEFAULT)) && (!al || json_is_array(al));
             for (size_t k = 0; ok && k < json_array_size(al); k++) {
                 const char *x = json_string_value(json_array_get(al, k));
-                ok = x && *x && strlen(x) < 254 && strspn(x, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(x);
+                /* the reserved names of rt_net_alias_valid are dropped at attach, not refused
+                 * here: a container made before that rule still starts */
+                ok = x && *x && strlen(x) < 254 &&
+                     strspn(x, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(x);
             }
         }
         json_decref(n);

@@ -33,6 +33,7 @@ net_clean() {
     [ ! -e "$NRUN_ROOT/networks/ns/$id" ]
     ! grep -rqs "$id" "$NRUN_ROOT/networks/ipam" || false
     ! nr_in_ns iptables-save | grep -q "$id" || false
+    ! nr_in_ns ebtables -t nat -L | grep -q "NRUN-${id:0:12}" || false
 }
 
 @test "default bridge: nrun0, an address, a default route, /etc/hosts with host.nrun.internal, resolv.conf" {

@@ -45,11 +45,34 @@ static void test_names(void **state)
             fail_msg("accepted network name \"%s\"", bad[i]);
 }
 
+/* an alias becomes a word of a line in dnsname's hosts file */
+static void test_aliases(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"db", "api.v2", "front-end_1", "Host.nrun.internal.x"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!rt_net_alias_valid(good[i]))
+            fail_msg("refused alias \"%s\"", good[i]);
+    static const char *const bad[] = {"", "a b", "a\nb", "a\n10.0.0.1 db", "a\tb", "a#b", "a;b", "a/b",
+                                      "localhost", "LocalHost.", "host.nrun.internal", "host.docker.internal..",
+                                      "HOST.DOCKER.INTERNAL"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (rt_net_alias_valid(bad[i]))
+            fail_msg("accepted alias \"%s\"", bad[i]);
+    char big[300];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    assert_false(rt_net_alias_valid(big));
+    big[253] = 0;
+    assert_true(rt_net_alias_valid(big));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_result_ip),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_aliases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,191 @@
+#!/usr/bin/env bats
+# Hostile strings and files for the networks: names that would be paths or
+# options, subnets and gateways that are not, -p specs past every limit,
+# conflists, attachment records and leases edited into garbage, and two
+# nruns racing on the same network.  Each refusal is checked by its message,
+# and the store is left as it was.
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_bb
+    export SFX=${NR_NETNS#nrt-}
+}
+teardown_file() { rt_file_teardown; }
+teardown() { ip netns del "dc$SFX" 2>/dev/null || true; } # the decoy of the forged-record test
+
+nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
+
+@test "network names that are paths, options, too long or hold control characters: refused, no file made" {
+    "$NRUN" network ls >/dev/null
+    before=$(nets)
+    long=$(printf 'a%.0s' $(seq 65))
+    for bad in ../x x/y /etc/passwd .hidden "$long" $'a\nb' 'a"b' 'a b' 'a\b' bridge host none default private; do
+        run -1 "$NRUN" network create "$bad"
+        [[ "$output" == "nrun: network name \""*"\": expected [a-zA-Z0-9][a-zA-Z0-9_.-]* (at most 64)"* ]]
+        [ "${#lines[@]}" -eq 1 ]
+    done
+    run -2 "$NRUN" network create -j
+    [ "$output" = "nrun: network create: unknown option -j" ]
+    for bad in ../x x/y "$long"; do
+        run -1 "$NRUN" network rm "$bad"
+        [ "$output" = "nrun: network $bad not found" ]
+        run -125 rt_run --rm --network "$bad" bb:1 true
+        [[ "$output" == "nrun: run: --network $bad: expected bridge, host, none or a network's name"* ]]
+    done
+    [ "$(nets)" = "$before" ]
+    [ ! -e "$NRUN_ROOT/x.conflist" ] && [ ! -e "$NRUN_ROOT/networks/x" ]
+}
+
+@test "--subnet and --gateway: anything but an aligned IPv4 network and a host address of it is refused" {
+    before=$(nets)
+    for bad in 10.0.0.0/33 10.0.0.1/24 10.0.0.0/7 10.0.0.0/31 '10.0.0.0/24"' $'10.0.0.0/24\n' 10.0.0.0/+24 10.0.0.0/024 \
+        '10.0.0.0/ 24' 010.0.0.0/24 10.0.0.0/2147483672 10.0.0.0/-24 '-j ACCEPT' ::1/64 10.0.0.0 ''; do
+        run -1 "$NRUN" network create --subnet "$bad" "s$SFX"
+        [[ "$output" == "nrun: --subnet "*": expected an IPv4 network like 10.90.0.0/24 (prefix 8 to 30, host bits zero)" ]]
+    done
+    for bad in 10.77.1.1 '10.77.0.1"' '-j' 10.77.0.1/24 ''; do
+        run -1 "$NRUN" network create --subnet 10.77.0.0/24 --gateway "$bad" "g$SFX"
+        [ "$output" = "nrun: --gateway $bad: not an address in 10.77.0.0/24" ]
+    done
+    for bad in 10.77.0.0 10.77.0.255; do
+        run -1 "$NRUN" network create --subnet 10.77.0.0/24 --gateway "$bad" "g$SFX"
+        [ "$output" = "nrun: --gateway $bad: the network or broadcast address of 10.77.0.0/24" ]
+    done
+    run -2 "$NRUN" network create --driver macvlan "d$SFX"
+    [ "$output" = "nrun: network create: --driver macvlan: only bridge" ]
+    [ "$(nets)" = "$before" ]
+}
+
+@test "-p specs past the limits: port 0 and 65536, 1-2-3, sctp, huge ranges, overflowing numbers, a newline in the address" {
+    n=$(ls "$NRUN_ROOT/containers" | wc -l)
+    for bad in 65536:80 80:65536 0:80 80:0 -1:80 1-2-3 80/sctp 80/tcp/udp 1-65535:1-65535 8000-7999:80 \
+        99999999999999999999:80 80:99999999999999999999 1.2.3.4.5:80:80 $'127.0.0.1\n:80:80' '[::1]x:80:80' \
+        ' 80' '80 ' '+80:80' '80:+80' '80-+81:80-81' 0x50:80; do
+        run -125 rt_run --rm -p "$bad" bb:1 true
+        [[ "$output" == "nrun: -p "* ]]
+        [[ "$output" == *": bad "* || "$output" == *"the protocol is tcp or udp"* || "$output" == *"more than 1000 ports"* ]]
+        [ "${#lines[@]}" -eq 1 ]
+    done
+    [ "$(ls "$NRUN_ROOT/containers" | wc -l)" -eq "$n" ]
+    run -125 rt_run --rm --network none -p 80 bb:1 true
+    [[ "$output" == "nrun: "*"-p"* ]]
+}
+
+@test "conflists edited into garbage or hostile JSON: a clear error naming the file, no plugin run with it" {
+    n=cf$SFX
+    "$NRUN" network create "$n" >/dev/null
+    f=$NRUN_ROOT/networks/$n.conflist
+    cp "$f" "$BATS_TEST_TMPDIR/good"
+    printf '{"name":"%s","plugins":[1,' "$n" >"$f"
+    run -125 rt_run --rm --network "$n" bb:1 true
+    [[ "$output" == "nrun: $NRUN_ROOT/networks/$n.conflist:1:"[0-9]*": "* ]]
+    printf '{"name":"other","plugins":[]}' >"$f"
+    run -125 rt_run --rm --network "$n" bb:1 true
+    [[ "$output" == *"networks/$n.conflist: not a CNI conflist named \"$n\""* ]]
+    # a bridge name that is an iptables option: refused before any plugin or iptables runs
+    jq '.plugins[0].bridge = "-j ACCEPT"' "$BATS_TEST_TMPDIR/good" >"$f"
+    run -125 rt_run --rm --network "$n" bb:1 true
+    [ "$output" = "nrun: network $n: bridge \"-j ACCEPT\" is not a plain device name" ]
+    run nr_in_ns iptables-save
+    [[ "$output" != *"ACCEPT\""* && "$output" != *"-i -j"* ]]
+    [ -z "$(ls "$NRUN_ROOT/networks/attach")" ]
+    cp "$BATS_TEST_TMPDIR/good" "$f"
+    "$NRUN" network rm "$n" >/dev/null
+}
+
+@test "an attachment record or a lease edited into garbage: ps, rm and network ls still work; a full range is a clear error" {
+    n=gb$SFX
+    "$NRUN" network create --subnet 10.78.0.0/30 "$n" >/dev/null
+    id=$(rt_run -d --network "$n" bb:1 sleep 120)
+    for junk in '{"attachments":[{"conflist":"x","ifname":7}],"owner_pid":"a"}' \
+        '[1,2' "$(head -c 300 /dev/urandom | tr -d '\0')"; do
+        printf '%s' "$junk" >"$NRUN_ROOT/networks/attach/$id.json"
+        run "$NRUN" ps
+        [ "$status" -eq 0 ]
+        run "$NRUN" network ls
+        [ "$status" -eq 0 ]
+        run "$NRUN" network inspect "$n"
+        [ "$status" -eq 0 ]
+    done
+    run "$NRUN" rm -f "$id"
+    [ "$status" -eq 0 ]
+    # the lease it held is a file nrun cannot undo now: take it by hand into garbage
+    lease=$(ls "$NRUN_ROOT/networks/ipam/$n" | grep '^10\.' | head -1)
+    [ -n "$lease" ]
+    printf '\0\377garbage\n' >"$NRUN_ROOT/networks/ipam/$n/$lease"
+    echo nan >"$NRUN_ROOT/networks/ipam/$n/last_reserved_ip.0"
+    run -125 rt_run --rm --network "$n" bb:1 true
+    [[ "$output" == *"CNI plugin bridge ADD failed (exit 1): failed to allocate for range 0: no IP addresses available in range set: 10.78.0.1-10.78.0.2"* ]]
+    [ "${#lines[@]}" -eq 1 ]
+    rm -f "$NRUN_ROOT/networks/ipam/$n/$lease"
+    rt_run --rm --network "$n" bb:1 true
+    # the veth of the garbage-record container is left to the bridge's removal
+    "$NRUN" network rm "$n" >/dev/null
+}
+
+@test "a forged attachment record cannot make nrun's clean-up unlink a file or DEL an interface in another namespace" {
+    n=fg$SFX
+    "$NRUN" network create "$n" >/dev/null
+    decoy=$BATS_TEST_TMPDIR/decoy
+    echo keep >"$decoy"
+    ns=dc$SFX
+    ip netns add "$ns"
+    ip -n "$ns" link add eth0 type veth peer name eth1
+    fake=$(printf 'f%.0s' $(seq 64))
+    jq -n --arg f "$decoy" --slurpfile c "$NRUN_ROOT/networks/$n.conflist" \
+        '{owner_pid: 999999999, init_pid: 999999999, netns: $f, attachments: [{conflist: $c[0], ifname: "eth0", result: {}}]}' \
+        >"$NRUN_ROOT/networks/attach/$fake.json"
+    "$NRUN" ps >/dev/null # its owner is dead: the clean-up runs
+    [ ! -e "$NRUN_ROOT/networks/attach/$fake.json" ]
+    [ "$(cat "$decoy")" = keep ]
+    jq -n --arg f "/run/netns/$ns" --slurpfile c "$NRUN_ROOT/networks/$n.conflist" \
+        '{owner_pid: 999999999, init_pid: 999999999, netns: $f, attachments: [{conflist: $c[0], ifname: "eth0", result: {}}]}' \
+        >"$NRUN_ROOT/networks/attach/$fake.json"
+    "$NRUN" ps >/dev/null
+    run ip -n "$ns" -o link show eth0
+    [ "$status" -eq 0 ]
+    "$NRUN" network rm "$n" >/dev/null
+}
+
+@test "two nruns creating, then removing, the same network at once: one wins, the other says why" {
+    n=cc$SFX
+    for _ in 1 2 3; do
+        "$NRUN" network create "$n" >"$BATS_TEST_TMPDIR/o1" 2>&1 &
+        p1=$!
+        "$NRUN" network create "$n" >"$BATS_TEST_TMPDIR/o2" 2>&1 &
+        p2=$!
+        r1=0 r2=0
+        wait $p1 || r1=$?
+        wait $p2 || r2=$?
+        [ $((r1 + r2)) -eq 1 ]
+        grep -qx "nrun: network $n already exists" "$BATS_TEST_TMPDIR/o1" "$BATS_TEST_TMPDIR/o2"
+        jq -e --arg n "$n" '.name == $n' "$NRUN_ROOT/networks/$n.conflist" >/dev/null
+        "$NRUN" network rm "$n" >"$BATS_TEST_TMPDIR/o1" 2>&1 &
+        p1=$!
+        "$NRUN" network rm "$n" >"$BATS_TEST_TMPDIR/o2" 2>&1 &
+        p2=$!
+        r1=0 r2=0
+        wait $p1 || r1=$?
+        wait $p2 || r2=$?
+        [ $((r1 + r2)) -eq 1 ]
+        grep -qx "nrun: network $n not found" "$BATS_TEST_TMPDIR/o1" "$BATS_TEST_TMPDIR/o2"
+        [ ! -e "$NRUN_ROOT/networks/$n.conflist" ]
+    done
+}
+
+@test "network rm while a container is attached is refused and changes nothing; rm of the default network is refused" {
+    n=at$SFX
+    "$NRUN" network create "$n" >/dev/null
+    id=$(rt_run -d --network "$n" bb:1 sleep 120)
+    cp "$NRUN_ROOT/networks/$n.conflist" "$BATS_TEST_TMPDIR/before"
+    run -1 "$NRUN" network rm "$n"
+    [ "$output" = "nrun: network $n has active endpoints (container ${id:0:12}): stop or disconnect them first" ]
+    cmp "$NRUN_ROOT/networks/$n.conflist" "$BATS_TEST_TMPDIR/before"
+    br=$(jq -r '.plugins[0].bridge' "$BATS_TEST_TMPDIR/before")
+    nr_in_ns ip link show "$br" >/dev/null
+    run -1 "$NRUN" network rm bridge
+    [ "$output" = "nrun: network bridge is the default network: it cannot be removed" ]
+    "$NRUN" rm -f "$id" >/dev/null
+    "$NRUN" network rm "$n" >/dev/null
+}
