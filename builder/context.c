@@ -34,6 +34,7 @@ struct bld_ctx {
     bool dirty;
     size_t files_read;
     bool tree;       /* bld_ctx_open_fd: paths are read through dir (our fd) */
+    const bld_ignore *ex; /* COPY --exclude of the selection under way, or NULL */
 };
 
 static uint64_t fnv(const char *s)
@@ -587,8 +588,14 @@ static int dir_names(int dfd, const char *pat, const char *shown, char ***out, s
 
 /* Add the contents of directory `dfd` (context-relative `rel`, host path
  * `host`) below `dest`.  Returns the number of items added, -1 on error. */
-static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, const char *dest, bld_sel *s,
-                     nr_err *err)
+void bld_ctx_set_exclude(bld_ctx *c, const bld_ignore *ex)
+{
+    c->ex = ex;
+}
+
+/* `srel`: the path below the source being copied, what --exclude matches */
+static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *srel, const char *host, const char *dest,
+                     bld_sel *s, nr_err *err)
 {
     char **names;
     size_t nn;
@@ -598,6 +605,7 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, con
     for (size_t i = 0; i < nn && added >= 0; i++) {
         const char *nm = names[i];
         cleanup_free char *crel = !strcmp(rel, ".") ? nr_xstrdup(nm) : nr_xasprintf("%s/%s", rel, nm);
+        cleanup_free char *csrel = !*srel ? nr_xstrdup(nm) : nr_xasprintf("%s/%s", srel, nm);
         cleanup_free char *chost = nr_xasprintf("%s/%s", host, nm);
         struct stat st;
         if (fstatat(dfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -607,6 +615,11 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, con
         bool excluded = bld_ignore_match(c->ig, crel);
         if (excluded && (!S_ISDIR(st.st_mode) || bld_ignore_skip_dir(c->ig, crel)))
             continue;
+        if (c->ex && bld_ignore_match(c->ex, csrel)) {
+            if (!S_ISDIR(st.st_mode) || bld_ignore_skip_dir(c->ex, csrel))
+                continue;
+            excluded = true; /* kept only for what an exception re-includes */
+        }
         bld_item it = {.dest = bld_path_join(dest, nm), .mode = st.st_mode & 07777};
         if (S_ISDIR(st.st_mode)) {
             cleanup_close int cfd = openat(dfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -618,7 +631,7 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, con
             size_t at = s->n;
             it.type = IMG_ENT_DIR;
             sel_add(s, &it);
-            long sub = walk_dir(c, cfd, crel, chost, it.dest, s, err);
+            long sub = walk_dir(c, cfd, crel, csrel, chost, it.dest, s, err);
             if (sub < 0) {
                 added = -1;
                 break;
@@ -774,11 +787,13 @@ static int add_source(bld_ctx *c, const char *rel, const char *shown, const char
          * whatever the mode of the context directory (often 0700 from mktemp). */
         bld_item it = {.dest = nr_xstrdup(dest), .type = IMG_ENT_DIR, .mode = 0755};
         sel_add(s, &it);
-        return walk_dir(c, dfd, real, host, dest, s, err) < 0 ? -1 : 0;
+        return walk_dir(c, dfd, real, "", host, dest, s, err) < 0 ? -1 : 0;
     }
     if (!S_ISREG(st.st_mode))
         return nr_err_set(err, "source %s: cannot copy a %s", shown, type_name(st.st_mode));
     const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    if (c->ex && bld_ignore_match(c->ex, base))
+        return 0; /* a file source that --exclude names */
     bld_item it = {.type = IMG_ENT_FILE, .mode = st.st_mode & 07777, .size = (uint64_t)st.st_size};
     sc_ent *e;
     if (hash_entry(c, host, &st, &e, err) < 0)

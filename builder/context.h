@@ -99,6 +99,11 @@ int bld_ctx_select(bld_ctx *c, char **srcs, size_t nsrc, const char *dest, bool 
  * not in the context (heredocs): they count as sources that matched. */
 int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline, const char *dest, bool dest_is_dir,
                           bool is_add, bld_sel *out, size_t *bad, nr_err *err);
+/* COPY/ADD --exclude: while set (non-NULL), the next selections leave out
+ * what these patterns match, read as .dockerignore lines relative to each
+ * source (a directory source's own paths; a file source by its name).  Not
+ * owned; set it back to NULL after the selection. */
+void bld_ctx_set_exclude(bld_ctx *c, const bld_ignore *ex);
 void bld_sel_free(bld_sel *s);
 /* Digest over the selection: dest, type, mode, size, content/link of each
  * item in dest order, and each archive's content digest. */

@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# Forms that real Node Dockerfiles use and nbuild reads as BuildKit does:
+# COPY/ADD --exclude (Dockerfile 1.19).
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_busybox
+    rt_bb_image cbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    export W=$BATS_FILE_TMPDIR
+}
+
+teardown() { rt_rm_all; }
+
+teardown_file() { rt_file_teardown; }
+
+# a context with a small app and the Nodefile given as arguments (one line each)
+ctx() {
+    local c=$W/ctx.$BATS_TEST_NUMBER
+    rm -rf "$c" && mkdir -p "$c/src/lib" "$c/docs"
+    echo '{}' >"$c/package.json"
+    echo '{}' >"$c/package-lock.json"
+    echo m >"$c/src/a.js"
+    echo t >"$c/src/a.test.js"
+    echo t >"$c/src/lib/b.test.js"
+    echo r >"$c/README.md"
+    echo d >"$c/docs/x.md"
+    printf '%s\n' "$@" >"$c/Nodefile"
+    echo "$c"
+}
+
+@test "COPY --exclude: patterns (repeatable, ** and variables) relative to each source leave paths out; the key follows them" {
+    c=$(ctx 'FROM cbase:1' \
+        'COPY --exclude=*.md --exclude=src/**/*.test.js . /all/' \
+        'ARG PAT=*.test.js' \
+        'COPY --exclude=$PAT --exclude=lib src/ /s/' \
+        'COPY --exclude=package-lock.json package*.json /p/' \
+        'ADD --exclude=**/*.md docs /d/')
+    run "$NBUILD" --progress=plain -t ex:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm ex:1 sh -c 'cd / && find all s p d | sort'
+    echo "$output"
+    [ "$output" = "$(printf 'all\nall/Nodefile\nall/docs\nall/docs/x.md\nall/package-lock.json\nall/package.json\nall/src\nall/src/a.js\nall/src/lib\nd\np\np/package.json\ns\ns/a.js')" ]
+    # the history shows the patterns; another pattern is another step
+    run cfg ex:1 '[.history[].created_by] | map(select(test("exclude"))) | length'
+    [ "$output" = 4 ]
+    sed -i 's/--exclude=lib /--exclude=nothing /' "$c/Nodefile"
+    run "$NBUILD" --progress=plain -t ex:2 "$c"
+    [ "$status" -eq 0 ]
+    run rt_run --rm ex:2 sh -c 'cd / && find s | sort'
+    [ "$output" = "$(printf 's\ns/a.js\ns/lib\ns/lib/b.test.js')" ]
+}
+
+@test "COPY --exclude: a blank or comment pattern, or on RUN: file:line:col, nothing tagged" {
+    run "$NBUILD" -t eb:1 "$(ctx 'FROM cbase:1' 'COPY --exclude= . /x/')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:6: COPY --exclude: bad pattern \"\""* ]]
+    run "$NBUILD" -t eb:2 "$(ctx 'FROM cbase:1' 'ARG P=#x' 'COPY --exclude=$P . /x/')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:6: COPY --exclude: bad pattern \"#x\""* ]]
+    run "$NBUILD" -t eb:3 "$(ctx 'FROM cbase:1' 'RUN --exclude=x true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:5: RUN: unknown flag --exclude"* ]]
+    for t in eb:1 eb:2 eb:3; do [ -z "$(manifest_of $t)" ]; done
+}
