@@ -35,6 +35,7 @@ struct bld_ctx {
     size_t files_read;
     bool tree;       /* bld_ctx_open_fd: paths are read through dir (our fd) */
     const bld_ignore *ex; /* COPY --exclude of the selection under way, or NULL */
+    bool parents;         /* COPY --parents of the selection under way */
 };
 
 static uint64_t fnv(const char *s)
@@ -593,6 +594,29 @@ void bld_ctx_set_exclude(bld_ctx *c, const bld_ignore *ex)
     c->ex = ex;
 }
 
+void bld_ctx_set_parents(bld_ctx *c, bool on)
+{
+    c->parents = on;
+}
+
+/* --parents: the part of a source's match kept under the destination.  A
+ * "/./" in the source word marks where it starts (BuildKit's pivot), else
+ * the whole context-relative path is kept. */
+static const char *parents_kept(const char *src, const char *match)
+{
+    const char *piv = strstr(src, "/./");
+    if (!piv)
+        return match;
+    cleanup_free char *pre = nr_xstrndup(src, (size_t)(piv - src));
+    cleanup_free char *p = bld_path_clean(pre);
+    size_t n = strlen(p);
+    if (!strcmp(p, "."))
+        return match;
+    if (!strncmp(match, p, n) && match[n] == '/')
+        return match + n + 1;
+    return !strcmp(match, p) ? "." : match;
+}
+
 /* `srel`: the path below the source being copied, what --exclude matches */
 static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *srel, const char *host, const char *dest,
                      bld_sel *s, nr_err *err)
@@ -859,7 +883,7 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
             matches[nm++] = nr_xstrdup(rel);
         }
         matched_total += nm;
-        if (matched_total > 1 && !dest_is_dir) {
+        if (matched_total > 1 && !dest_is_dir && !c->parents) {
             for (size_t k = 0; k < nm; k++)
                 free(matches[k]);
             free(matches);
@@ -869,8 +893,14 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
         }
         int rc = 0;
         for (size_t k = 0; k < nm; k++) {
-            if (rc == 0)
-                rc = add_source(c, matches[k], nm > 1 ? matches[k] : src, dest, dest_is_dir, is_add, &s, err);
+            const char *shown = nm > 1 ? matches[k] : src;
+            if (rc == 0 && c->parents) {
+                /* the kept path names the item itself below the destination */
+                cleanup_free char *d = bld_path_join(dest, parents_kept(src, matches[k]));
+                rc = add_source(c, matches[k], shown, d, false, is_add, &s, err);
+            } else if (rc == 0) {
+                rc = add_source(c, matches[k], shown, dest, dest_is_dir, is_add, &s, err);
+            }
             free(matches[k]);
         }
         free(matches);

@@ -104,6 +104,10 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
  * source (a directory source's own paths; a file source by its name).  Not
  * owned; set it back to NULL after the selection. */
 void bld_ctx_set_exclude(bld_ctx *c, const bld_ignore *ex);
+/* COPY --parents: while set, the next selections keep each source's path
+ * (below a "/./" in the source, else from the root) under the destination,
+ * which is then a directory. */
+void bld_ctx_set_parents(bld_ctx *c, bool on);
 void bld_sel_free(bld_sel *s);
 /* Digest over the selection: dest, type, mode, size, content/link of each
  * item in dest order, and each archive's content digest. */

@@ -454,6 +454,16 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     if (exclude_parse(b, st, in, &text, &excl, err) < 0)
         goto fail;
+    bool parents = false;
+    if ((fl = bld_instr_flag(in, "parents"))) {
+        if (fl->value && strcmp(fl->value, "true") && strcmp(fl->value, "false")) {
+            bld_errat(err, &b->f, in, fl->off, "COPY --parents=%s: want true or false", fl->value);
+            goto fail;
+        }
+        parents = !fl->value || !strcmp(fl->value, "true");
+        if (parents)
+            nr_buf_addstr(&text, " --parents");
+    }
     size_t n = in->nargs;
     char **words = nr_xcalloc(n, sizeof *words);
     int rc = 0;
@@ -538,8 +548,10 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                 csrc[nc++] = words[i];
             }
         bld_ctx_set_exclude(sctx, excl);
+        bld_ctx_set_parents(sctx, parents);
         int sr = bld_ctx_select_inline(sctx, csrc, nc, n_inline + n_url, dest, dest_dir, is_add, &step->sel, &bad, err);
         bld_ctx_set_exclude(sctx, NULL);
+        bld_ctx_set_parents(sctx, false);
         if (sr < 0) {
             size_t ai = bad < nc ? cidx[bad] : n - 1;
             rc = bld_errat(err, &b->f, in, in->args[ai].off, "%s: %s", in->name, err->msg);

@@ -25,7 +25,7 @@ static const struct {
     {"ENV", BLD_ENV, false, false, NULL},
     {"LABEL", BLD_LABEL, false, false, NULL},
     {"WORKDIR", BLD_WORKDIR, false, true, NULL},
-    {"COPY", BLD_COPY, true, false, "chown chmod from link exclude"},
+    {"COPY", BLD_COPY, true, false, "chown chmod from link exclude parents"},
     {"ADD", BLD_ADD, true, false, "chown chmod link checksum keep-git-dir exclude"},
     {"USER", BLD_USER, false, false, NULL},
     {"EXPOSE", BLD_EXPOSE, false, false, NULL},

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Forms that real Node Dockerfiles use and nbuild reads as BuildKit does:
-# COPY/ADD --exclude (Dockerfile 1.19).
+# COPY/ADD --exclude and COPY --parents (Dockerfile 1.19).
 load ../lib/common
 load ../lib/runtime
 bats_require_minimum_version 1.5.0
@@ -64,4 +64,32 @@ ctx() {
     [ "$status" -ne 0 ]
     [[ "$output" == *"Nodefile:2:5: RUN: unknown flag --exclude"* ]]
     for t in eb:1 eb:2 eb:3; do [ -z "$(manifest_of $t)" ]; done
+}
+
+@test "COPY --parents: each match keeps its path (below a /./ pivot) under the destination, from the context and from a stage" {
+    c=$(ctx 'FROM cbase:1 AS tree' 'RUN mkdir -p /w/pkgs/x/dist && echo o > /w/pkgs/x/dist/o.js' \
+        'FROM cbase:1' \
+        'WORKDIR /app' \
+        'COPY --parents packages/*/package.json ./' \
+        'COPY --parents ./packages/./*/index.js /q/' \
+        'COPY --parents src/lib /r' \
+        'COPY --from=tree --parents /w/./pkgs/*/dist /out/')
+    for p in a b; do mkdir -p "$c/packages/$p" && echo "{\"name\":\"$p\"}" >"$c/packages/$p/package.json"; done
+    echo i >"$c/packages/a/index.js"
+    run "$NBUILD" --progress=plain -t pa:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm pa:1 sh -c 'cd / && find app q r out | sort'
+    echo "$output"
+    [ "$output" = "$(printf 'app\napp/packages\napp/packages/a\napp/packages/a/package.json\napp/packages/b\napp/packages/b/package.json\nout\nout/pkgs\nout/pkgs/x\nout/pkgs/x/dist\nout/pkgs/x/dist/o.js\nq\nq/a\nq/a/index.js\nr\nr/src\nr/src/lib\nr/src/lib/b.test.js')" ]
+    # without --parents, the same sources would land on one name: another step
+    run cfg pa:1 '[.history[].created_by] | map(select(test("--parents"))) | length'
+    [ "$output" = 4 ]
+    run "$NBUILD" -t pb:1 "$(ctx 'FROM cbase:1' 'COPY --parents=yes src /x/')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:6: COPY --parents=yes: want true or false"* ]]
+    run "$NBUILD" -t pb:2 "$(ctx 'FROM cbase:1' 'COPY --parents src/./../../etc /x/')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:"*"outside the build context"* ]]
+    [ -z "$(manifest_of pb:1)" ] && [ -z "$(manifest_of pb:2)" ]
 }
