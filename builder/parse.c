@@ -372,7 +372,11 @@ static int check_instr(const bld_nodefile *f, bld_instr *in, bool json_ok, bool 
         if (n == 1)
             return 0;
         if (n == 3 && !strcasecmp(in->args[1].s, "as")) {
-            const char *s = in->args[2].s;
+            /* BuildKit lowercases a stage name before checking it (and only
+             * lints "Builder"): stage names compare case-insensitively */
+            char *s = in->args[2].s;
+            for (char *p = s; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
             bool ok = islower((unsigned char)s[0]);
             for (const char *p = s; ok && *p; p++)
                 ok = islower((unsigned char)*p) || isdigit((unsigned char)*p) || strchr("-_.", *p);

@@ -93,3 +93,21 @@ ctx() {
     [[ "$output" == *"Nodefile:2:"*"outside the build context"* ]]
     [ -z "$(manifest_of pb:1)" ] && [ -z "$(manifest_of pb:2)" ]
 }
+
+@test "FROM ... AS Builder: stage names are case-insensitive (BuildKit lowercases them), in FROM, COPY --from and --target" {
+    c=$(ctx 'FROM cbase:1 AS Builder' 'RUN echo b > /b' \
+        'FROM BUILDER AS Next' 'RUN echo n > /n' \
+        'FROM cbase:1' 'COPY --from=builder /b /b' 'COPY --from=NEXT /n /n')
+    run "$NBUILD" -t up:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm up:1 cat /b /n
+    [ "$output" = "$(printf 'b\nn')" ]
+    run "$NBUILD" --target next -t up:2 "$c"
+    [ "$status" -eq 0 ]
+    run rt_run --rm up:2 cat /n
+    [ "$output" = n ]
+    run "$NBUILD" -t up:3 "$(ctx 'FROM cbase:1 AS Bu!ld')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1:17: FROM: invalid stage name \"bu!ld\""* ]]
+}

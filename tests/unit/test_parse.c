@@ -143,7 +143,8 @@ static void test_errors(void **state)
     bad("FROM scratch\nARG =x\n", "Nodefile:2:5: ARG: invalid name \"\"");
     bad("FROM scratch\nARG a$b\n", "Nodefile:2:5: ARG: invalid name \"a$b\"");
     bad("FROM a b\n", "Nodefile:1:6: FROM requires either one or three arguments (image [AS name])");
-    bad("FROM a AS Bad\n", "Nodefile:1:11: FROM: invalid stage name \"Bad\"");
+    bad("FROM a AS 1bad\n", "Nodefile:1:11: FROM: invalid stage name \"1bad\"");
+    bad("FROM a AS B@d\n", "Nodefile:1:11: FROM: invalid stage name \"b@d\"");
     bad("FROM scratch\nCOPY onlyone\n", "Nodefile:2:6: COPY requires at least two arguments: source... destination");
     bad("FROM scratch\nCOPY --frob=1 a b\n", "Nodefile:2:6: COPY: unknown flag --frob");
     bad("FROM scratch\nSHELL /bin/sh -c\n", "Nodefile:2:7: SHELL requires the arguments in JSON form");
