@@ -120,6 +120,10 @@ static void instr_free(bld_instr *in)
         free(in->heredocs[i].data);
     }
     free(in->heredocs);
+    if (in->trigger) {
+        instr_free(in->trigger);
+        free(in->trigger);
+    }
 }
 
 void bld_nodefile_free(bld_nodefile *f)
@@ -330,6 +334,33 @@ static int parse_flags(const bld_nodefile *f, bld_instr *in, size_t *at, const c
     return 0;
 }
 
+static int parse_line(const bld_nodefile *f, bld_instr *in, nr_err *err);
+
+/* ONBUILD INSTRUCTION: the instruction is parsed now, as BuildKit does, so
+ * its errors name their place in the file; it runs in the builds that use
+ * this image as their base. */
+static int parse_trigger(const bld_nodefile *f, bld_instr *in, nr_err *err)
+{
+    size_t at = skip_ws(in, in->rest_off);
+    if (at >= in->len)
+        return bld_errat(err, f, in, at, "ONBUILD requires at least one argument");
+    if (in->nheredocs)
+        return bld_errat(err, f, in, at, "ONBUILD: a heredoc in a trigger is not supported");
+    bld_instr *t = nr_xcalloc(1, sizeof *t);
+    in->trigger = t;
+    t->len = in->len - at;
+    t->text = nr_xstrndup(in->text + at, t->len);
+    t->lines = nr_xmalloc((t->len + 1) * sizeof *t->lines);
+    t->cols = nr_xmalloc((t->len + 1) * sizeof *t->cols);
+    memcpy(t->lines, in->lines + at, t->len * sizeof *t->lines);
+    memcpy(t->cols, in->cols + at, t->len * sizeof *t->cols);
+    if (parse_line(f, t, err) < 0)
+        return -1;
+    if (t->kind == BLD_ONBUILD || t->kind == BLD_FROM || t->kind == BLD_MAINTAINER)
+        return bld_errat(err, f, in, at, "%s isn't allowed as an ONBUILD trigger", t->name);
+    return 0;
+}
+
 static int check_instr(const bld_nodefile *f, bld_instr *in, bool json_ok, bool raw, nr_err *err)
 {
     size_t at = in->rest_off;
@@ -414,7 +445,7 @@ static int check_instr(const bld_nodefile *f, bld_instr *in, bool json_ok, bool 
             return bld_errat(err, f, in, at, "%s requires at least two arguments: source... destination", in->name);
         return 0;
     case BLD_ONBUILD:
-        return bld_errat(err, f, in, in->kw_off, "ONBUILD is not supported");
+        return parse_trigger(f, in, err);
     default:
         return 0;
     }

@@ -111,3 +111,47 @@ ctx() {
     [ "$status" -ne 0 ]
     [[ "$output" == *"Nodefile:1:17: FROM: invalid stage name \"bu!ld\""* ]]
 }
+
+@test "ONBUILD: the trigger is parsed where it is written, recorded in the config, and run right after FROM in the builds that use the image (not passed on)" {
+    c=$(ctx 'FROM cbase:1' 'WORKDIR /app' 'ONBUILD COPY package.json ./' 'onbuild RUN echo ran > /app/ran' 'CMD ["sh"]')
+    run "$NBUILD" --progress=plain -t ob:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run cfg ob:1 '.config.OnBuild'
+    [ "$output" = '["COPY package.json ./","RUN echo ran > /app/ran"]' ]
+    run rt_run --rm ob:1 ls /app
+    [ "$output" = "" ]
+    c2=$(ctx 'FROM ob:1' 'RUN cat /app/package.json /app/ran')
+    run "$NBUILD" --progress=plain -t ob:2 "$c2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--> ONBUILD COPY package.json ./"*"--> ONBUILD RUN echo ran > /app/ran"*"STEP 2/2: RUN cat"* ]]
+    [[ "$output" == *"{}"*"ran"* ]]
+    run cfg ob:2 '.config.OnBuild'
+    [ "$output" = null ]
+    # a trigger's error names the trigger and the FROM line
+    rm "$c2/package.json"
+    run "$NBUILD" -t ob:3 "$c2"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1: ONBUILD trigger 1 of ob:1:1:6: COPY: source package.json not found in the build context"* ]]
+    [ -z "$(manifest_of ob:3)" ]
+}
+
+@test "ONBUILD: a chained, FROM, MAINTAINER, unknown or malformed trigger is an error at its place in the file, nothing tagged" {
+    run "$NBUILD" -t ox:1 "$(ctx 'FROM cbase:1' 'ONBUILD ONBUILD RUN true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:9: ONBUILD isn't allowed as an ONBUILD trigger"* ]]
+    run "$NBUILD" -t ox:2 "$(ctx 'FROM cbase:1' 'ONBUILD   FROM cbase:1')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:11: FROM isn't allowed as an ONBUILD trigger"* ]]
+    run "$NBUILD" -t ox:3 "$(ctx 'FROM cbase:1' 'ONBUILD FROB x')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:9:"*"FROB"* ]]
+    run "$NBUILD" -t ox:4 "$(ctx 'FROM cbase:1' 'ONBUILD COPY --bogus a b')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:14: COPY: unknown flag --bogus"* ]]
+    run "$NBUILD" -t ox:5 "$(ctx 'FROM cbase:1' 'ONBUILD')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:"* ]]
+    for t in ox:1 ox:2 ox:3 ox:4 ox:5; do [ -z "$(manifest_of $t)" ]; done
+}

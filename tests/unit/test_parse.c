@@ -149,7 +149,8 @@ static void test_errors(void **state)
     bad("FROM scratch\nCOPY --frob=1 a b\n", "Nodefile:2:6: COPY: unknown flag --frob");
     bad("FROM scratch\nSHELL /bin/sh -c\n", "Nodefile:2:7: SHELL requires the arguments in JSON form");
     bad("FROM scratch\nUSER a b\n", "Nodefile:2:6: USER requires exactly one argument");
-    bad("FROM scratch\nONBUILD RUN x\n", "Nodefile:2:1: ONBUILD is not supported");
+    bad("FROM scratch\nONBUILD ONBUILD RUN x\n", "Nodefile:2:9: ONBUILD isn't allowed as an ONBUILD trigger");
+    bad("FROM scratch\nONBUILD RUN --frob x\n", "Nodefile:2:13: RUN: unknown flag --frob");
     bad("", "Nodefile:1:1: file has no instructions");
     bad("# only\n\n   \n", "Nodefile:1:1: file has no instructions");
     {
