@@ -223,7 +223,8 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
     return -1;
 }
 
-static int load_base(bld_state *b, const bld_instr *in, const char *ref_in, img_image **img, nr_err *err)
+static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const char *ref_in, img_image **img,
+                     nr_err *err)
 {
     char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2], mapped[IMG_NAME_MAX + IMG_TAG_MAX + 2];
     const char *ref = ref_in;
@@ -255,6 +256,10 @@ static int load_base(bld_state *b, const bld_instr *in, const char *ref_in, img_
         if (m == 1) {
             if (b->o->progress)
                 fprintf(b->o->progress, "--> FROM %s: --base-map gives %s\n", norm, mapped);
+            if (strstr(ref, "alpine") && !strstr(mapped, "alpine")) {
+                snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
+                snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", mapped);
+            }
             if (img_ref_normalize(mapped, norm, sizeof norm, err) < 0)
                 return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map gives \"%s\": %s", ref,
                                  mapped, err->msg);
@@ -355,6 +360,8 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         for (size_t k = 0; k < p->n_dirs; k++)
             bld_stage_set_dir(st, p->dirs[k].path, p->dirs[k].mode, p->dirs[k].uid, p->dirs[k].gid);
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
+        memcpy(st->alpine_from, p->alpine_from, sizeof st->alpine_from);
+        memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);
         return 0;
@@ -367,7 +374,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         return 0;
     }
     img_image *img;
-    if (load_base(b, in, ref, &img, err) < 0)
+    if (load_base(b, st, in, ref, &img, err) < 0)
         return -1;
     json_t *rc = img_image_runconfig(img);
     st->config = rc ? json_deep_copy(rc) : json_object();

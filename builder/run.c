@@ -770,8 +770,15 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             t = strchr(t, '\n') + 1;
             tl = strlen(t);
         }
-        nr_err_set(err, "%s:%d:%d: %.200s: exit code %d%s%.700s", b->f.path, line, col, c.text, code,
-                   *t ? "; its last output:\n" : "", t);
+        /* 127: a command not found; after --base-map of an Alpine tag, most
+         * likely apk, which the Debian image has not */
+        cleanup_free char *hint = code == 127 && *st->alpine_from
+                                      ? nr_xasprintf(" (this stage's base is %s, which --base-map gave for %s: "
+                                                     "Alpine's commands, such as apk, are not in it)",
+                                                     st->alpine_to, st->alpine_from)
+                                      : NULL;
+        nr_err_set(err, "%s:%d:%d: %.200s: exit code %d%s%s%.700s", b->f.path, line, col, c.text, code,
+                   hint ? hint : "", *t ? "; its last output:\n" : "", t);
         err->errnum = 0;
         goto out;
     }

@@ -155,3 +155,19 @@ ctx() {
     [[ "$output" == *"Nodefile:2:"* ]]
     for t in ox:1 ox:2 ox:3 ox:4 ox:5; do [ -z "$(manifest_of $t)" ]; done
 }
+
+@test "--base-map of an Alpine tag to a Debian image: a RUN whose command is not found (apk) says which base the stage has and why" {
+    c=$(ctx 'FROM cbase:1-alpine AS deps' 'RUN true' 'FROM deps' 'RUN apk add --no-cache libc6-compat')
+    run "$NBUILD" --base-map 'cbase:*-alpine=cbase:*' -t al:1 "$c"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:4:1: RUN /bin/sh -c apk add --no-cache libc6-compat: exit code 127 (this stage's base is cbase:1, which --base-map gave for cbase:1-alpine: Alpine's commands, such as apk, are not in it)"* ]]
+    # no mapping, or another failure: no such note
+    run "$NBUILD" -t al:2 "$(ctx 'FROM cbase:1' 'RUN apk add x')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"exit code 127; its last output"* ]]
+    run "$NBUILD" --base-map 'cbase:*-alpine=cbase:*' -t al:3 "$(ctx 'FROM cbase:1-alpine' 'RUN exit 3')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"exit code 3"* && "$output" != *"--base-map gave"* ]]
+    for t in al:1 al:2 al:3; do [ -z "$(manifest_of $t)" ]; done
+}
