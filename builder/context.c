@@ -497,6 +497,8 @@ static int not_found(const bld_ctx *c, const char *rel, nr_err *err, const char 
 {
     char target[4096];
     ssize_t l = -1;
+    /* a stage's or an image's tree: COPY --from names it */
+    const char *where = c->tree ? "" : " in the build context";
     int fd = ctx_openat(c, rel, O_PATH | O_NOFOLLOW, source_resolve(c));
     if (fd >= 0) {
         l = readlinkat(fd, "", target, sizeof target - 1);
@@ -507,16 +509,16 @@ static int not_found(const bld_ctx *c, const char *rel, nr_err *err, const char 
         bool linked = fd < 0 && (errno == ELOOP || errno == EXDEV);
         if (fd >= 0)
             close(fd);
-        return nr_err_set(err, "source %s not found in the build context%s", shown,
+        return nr_err_set(err, "source %s not found%s%s", shown, where,
                           linked ? ": a symlink on its path resolves inside the context (as BuildKit does), and "
                                    "nothing is there"
                                  : "");
     }
     target[l] = '\0';
     return nr_err_set(err,
-                      "source %s not found in the build context: it is a symlink to %s, which resolves inside the "
+                      "source %s not found%s: it is a symlink to %s, which resolves inside the "
                       "context (as BuildKit does), and nothing is there",
-                      shown, target);
+                      shown, where, target);
 }
 
 /* A source as the user wrote it, in the tree (source_resolve). */

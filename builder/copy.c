@@ -554,7 +554,9 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         bld_ctx_set_parents(sctx, false);
         if (sr < 0) {
             size_t ai = bad < nc ? cidx[bad] : n - 1;
-            rc = bld_errat(err, &b->f, in, in->args[ai].off, "%s: %s", in->name, err->msg);
+            /* a stage's or image's tree: name it, not the context */
+            rc = bld_errat(err, &b->f, in, in->args[ai].off, "%s%s%s: %s", in->name, from ? " --from=" : "",
+                           from ? from : "", err->msg);
         } else {
             for (size_t i = 0; i + 1 < n && rc == 0; i++) {
                 const bld_heredoc *h = bld_instr_heredoc(in, in->args[i].off);

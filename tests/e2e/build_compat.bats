@@ -171,3 +171,12 @@ ctx() {
     [[ "$output" == *"exit code 3"* && "$output" != *"--base-map gave"* ]]
     for t in al:1 al:2 al:3; do [ -z "$(manifest_of $t)" ]; done
 }
+
+@test "COPY --from=STAGE of a path the stage lacks (npm ci with no dependencies makes no node_modules): the error names the stage, not the build context" {
+    run "$NBUILD" -t nf:1 "$(ctx 'FROM cbase:1 AS deps' 'RUN mkdir /app' 'FROM cbase:1' 'COPY --from=deps /app/node_modules ./node_modules')"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:4:18: COPY --from=deps: source app/node_modules not found"* ]]
+    [[ "$output" != *"build context"* ]]
+    [ -z "$(manifest_of nf:1)" ]
+}
