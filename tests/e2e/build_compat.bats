@@ -180,3 +180,21 @@ ctx() {
     [[ "$output" != *"build context"* ]]
     [ -z "$(manifest_of nf:1)" ]
 }
+
+@test "ARG/ENV pattern forms \${V%%.*} \${V#*.} \${V/a/b} \${V//a/b} (Dockerfile 1.7), in FROM and in a stage; a value too long for a pattern is an error at its place" {
+    c=$(ctx 'ARG BASE=cbase:1-ignored' 'ARG NODE_VERSION=20.11.1' 'FROM ${BASE%-*}' 'ARG NODE_VERSION' \
+        'ENV MAJOR=${NODE_VERSION%%.*} MINOR=${NODE_VERSION%.*} PATCH=${NODE_VERSION##*.} REST=${NODE_VERSION#*.} DASH=${NODE_VERSION//./-} ONE=${NODE_VERSION/./_}' \
+        'RUN echo "$MAJOR $MINOR $PATCH $REST $DASH $ONE" > /v')
+    run "$NBUILD" -t pf:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm pf:1 cat /v
+    [ "$output" = "20 20.11 1 11.1 20-11-1 20_11.1" ]
+    run "$NBUILD" -t pf:2 "$(ctx 'FROM cbase:1' 'ARG V=1.2' 'ENV X=${V/.}')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:7: ENV: bad substitution: \${V/pattern/replacement} needs its second '/'"* ]]
+    run "$NBUILD" --build-arg L="$(head -c 5000 /dev/zero | tr '\0' a)" -t pf:3 "$(ctx 'FROM cbase:1' 'ARG L' 'ENV X=${L%%a}')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:7: ENV: bad substitution: the value of L is too long for a pattern"* ]]
+    [ -z "$(manifest_of pf:2)" ] && [ -z "$(manifest_of pf:3)" ]
+}

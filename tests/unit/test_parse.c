@@ -317,7 +317,7 @@ static const char *look(void *ctx, const char *name)
 
 static void xp(const char *in, const char *want)
 {
-    const char *vars[] = {"A", "aa", "E", "", "P", "/usr/bin", NULL};
+    const char *vars[] = {"A", "aa", "E", "", "P", "/usr/bin", "V", "20.11.1", "IMG", "node:20-slim", NULL};
     char *out = NULL;
     nr_err e;
     if (bld_expand(in, '\\', look, vars, &out, NULL, &e) < 0)
@@ -328,7 +328,7 @@ static void xp(const char *in, const char *want)
 
 static void xbad(const char *in, size_t pos, const char *msg)
 {
-    const char *vars[] = {"A", "aa", "E", "", NULL};
+    const char *vars[] = {"A", "aa", "E", "", "V", "20.11.1", NULL};
     char *out = NULL;
     nr_err e;
     size_t p = 99;
@@ -364,6 +364,25 @@ static void test_expand(void **state)
     xp("a$", "a$");
     xp("${P}/node", "/usr/bin/node");
     xp("trailing\\", "trailing\\");
+    /* BuildKit's pattern forms (Dockerfile 1.7): trim and replace */
+    xp("${V%%.*}", "20");
+    xp("${V%.*}", "20.11");
+    xp("${V#*.}", "11.1");
+    xp("${V##*.}", "1");
+    xp("${V/./-}", "20-11.1");
+    xp("${V//./-}", "20-11-1");
+    xp("${V//1/}", "20..");
+    xp("${V/x/y}", "20.11.1");
+    xp("${IMG%:*}:stable", "node:stable");
+    xp("${P#/usr}", "/bin");
+    xp("${P//\\//:}", ":usr:bin");
+    xp("${V/$A/x}", "20.11.1");
+    xp("${NOPE%%x}", "");
+    xp("${V#}", "20.11.1");
+    xp("${V%%*}", "");
+    xp("${V#*}", "20.11.1");
+    xbad("${V/1}", 0, "bad substitution: ${V/pattern/replacement} needs its second '/'");
+    xbad("${V%%x", 0, "missing '}' in ${V...}");
     xbad("${", 0, "bad substitution: empty or invalid variable name in ${}");
     xbad("x${A", 1, "missing '}' in ${A...}");
     xbad("${A:=x}", 0, "bad substitution: unsupported modifier in ${A...}");
