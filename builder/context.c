@@ -589,8 +589,6 @@ static int dir_names(int dfd, const char *pat, const char *shown, char ***out, s
     return 0;
 }
 
-/* Add the contents of directory `dfd` (context-relative `rel`, host path
- * `host`) below `dest`.  Returns the number of items added, -1 on error. */
 void bld_ctx_set_exclude(bld_ctx *c, const bld_ignore *ex)
 {
     c->ex = ex;
@@ -619,7 +617,9 @@ static const char *parents_kept(const char *src, const char *match)
     return !strcmp(match, p) ? "." : match;
 }
 
-/* `srel`: the path below the source being copied, what --exclude matches */
+/* Add the contents of directory `dfd` (context-relative `rel`, host path
+ * `host`) below `dest`; `srel` is its path below the source being copied,
+ * what --exclude matches.  Returns the number of items added, -1 on error. */
 static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *srel, const char *host, const char *dest,
                      bld_sel *s, nr_err *err)
 {
