@@ -849,7 +849,7 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
                           bool is_add, bld_sel *out, size_t *bad, nr_err *err)
 {
     bld_sel s = {0};
-    size_t matched_total = n_inline, first_empty = nsrc;
+    size_t matched_total = n_inline;
     for (size_t i = 0; i < nsrc; i++) {
         *bad = i;
         const char *src = srcs[i];
@@ -874,10 +874,8 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
                 bld_sel_free(&s);
                 return -1;
             }
-            if (nm == 0) { /* an error only if no source matches at all (below) */
+            if (nm == 0) { /* nothing to copy, as BuildKit allows (AllowEmptyWildcard) */
                 free(matches);
-                if (first_empty == nsrc)
-                    first_empty = i;
                 continue;
             }
         } else {
@@ -910,10 +908,6 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
             bld_sel_free(&s);
             return -1;
         }
-    }
-    if (matched_total == 0 && first_empty < nsrc) {
-        *bad = first_empty;
-        return nr_err_set(err, "no source files match %s", srcs[first_empty]);
     }
     s.ctx = c;
     *out = s;

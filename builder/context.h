@@ -8,8 +8,10 @@
  *    link to /etc/passwd is CTX/etc/passwd, never the host's; symlinks met
  *    inside a copied directory are copied as symlinks.  A missing or ignored
  *    source (or link target) and a special file (fifo, socket, device) are
- *    refused — all with a message naming the source.  A glob that matches nothing is skipped when another
- *    source of the instruction matched (Docker's rule), else refused.
+ *    refused — all with a message naming the source.  A glob that matches
+ *    nothing is skipped, also when no source of the instruction matched
+ *    (BuildKit's AllowEmptyWildcard; the classic builder refused that): the
+ *    selection is then empty.
  *  - Sources are resolved from the tree's directory fd (openat2), and so is
  *    every later open of what was selected (hashing, the layer writer,
  *    archives), with no symlink allowed in the already resolved path: a

@@ -593,6 +593,15 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             /* "dirs2": layers of earlier versions wrote parents as root 0755. */
             cleanup_free char *ck = from ? nr_xstrdup(digest) : nr_xasprintf("%s %s dirs2", text.data, digest);
             bld_chain_add(st, ck);
+            if (!step->sel.n && !step->sel.n_archives && !step->n_pdirs) {
+                /* wildcards that matched nothing: no change, as a RUN that
+                 * changed nothing (empty_layer) */
+                bld_sel_free(&step->sel);
+                free(step->text);
+                free(step);
+                bld_hist_add(st, text.data, true);
+                goto done;
+            }
             memcpy(step->key, st->chain, 65);
             step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
             if (!step->cached && n_url && fetch_pending(b, in, &step->sel, err) < 0) {
