@@ -71,6 +71,9 @@ typedef struct bld_stage {
     bld_dir *dirs;
     size_t n_dirs;
     char base_digest[IMG_DIGEST_MAX];  /* manifest of the base; "" for scratch */
+    /* an Alpine tag --base-map rewrote for this stage's base (node:*-slim
+     * lacks apk): named when a RUN finds no command; "" otherwise */
+    char alpine_from[160], alpine_to[160];
     bool base_dirs_loaded;
     bld_dir *base_dirs;    /* sorted by path */
     size_t n_base_dirs;

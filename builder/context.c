@@ -34,6 +34,8 @@ struct bld_ctx {
     bool dirty;
     size_t files_read;
     bool tree;       /* bld_ctx_open_fd: paths are read through dir (our fd) */
+    const bld_ignore *ex; /* COPY --exclude of the selection under way, or NULL */
+    bool parents;         /* COPY --parents of the selection under way */
 };
 
 static uint64_t fnv(const char *s)
@@ -495,6 +497,8 @@ static int not_found(const bld_ctx *c, const char *rel, nr_err *err, const char 
 {
     char target[4096];
     ssize_t l = -1;
+    /* a stage's or an image's tree: COPY --from names it */
+    const char *where = c->tree ? "" : " in the build context";
     int fd = ctx_openat(c, rel, O_PATH | O_NOFOLLOW, source_resolve(c));
     if (fd >= 0) {
         l = readlinkat(fd, "", target, sizeof target - 1);
@@ -505,16 +509,16 @@ static int not_found(const bld_ctx *c, const char *rel, nr_err *err, const char 
         bool linked = fd < 0 && (errno == ELOOP || errno == EXDEV);
         if (fd >= 0)
             close(fd);
-        return nr_err_set(err, "source %s not found in the build context%s", shown,
+        return nr_err_set(err, "source %s not found%s%s", shown, where,
                           linked ? ": a symlink on its path resolves inside the context (as BuildKit does), and "
                                    "nothing is there"
                                  : "");
     }
     target[l] = '\0';
     return nr_err_set(err,
-                      "source %s not found in the build context: it is a symlink to %s, which resolves inside the "
+                      "source %s not found%s: it is a symlink to %s, which resolves inside the "
                       "context (as BuildKit does), and nothing is there",
-                      shown, target);
+                      shown, where, target);
 }
 
 /* A source as the user wrote it, in the tree (source_resolve). */
@@ -585,10 +589,39 @@ static int dir_names(int dfd, const char *pat, const char *shown, char ***out, s
     return 0;
 }
 
+void bld_ctx_set_exclude(bld_ctx *c, const bld_ignore *ex)
+{
+    c->ex = ex;
+}
+
+void bld_ctx_set_parents(bld_ctx *c, bool on)
+{
+    c->parents = on;
+}
+
+/* --parents: the part of a source's match kept under the destination.  A
+ * "/./" in the source word marks where it starts (BuildKit's pivot), else
+ * the whole context-relative path is kept. */
+static const char *parents_kept(const char *src, const char *match)
+{
+    const char *piv = strstr(src, "/./");
+    if (!piv)
+        return match;
+    cleanup_free char *pre = nr_xstrndup(src, (size_t)(piv - src));
+    cleanup_free char *p = bld_path_clean(pre);
+    size_t n = strlen(p);
+    if (!strcmp(p, "."))
+        return match;
+    if (!strncmp(match, p, n) && match[n] == '/')
+        return match + n + 1;
+    return !strcmp(match, p) ? "." : match;
+}
+
 /* Add the contents of directory `dfd` (context-relative `rel`, host path
- * `host`) below `dest`.  Returns the number of items added, -1 on error. */
-static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, const char *dest, bld_sel *s,
-                     nr_err *err)
+ * `host`) below `dest`; `srel` is its path below the source being copied,
+ * what --exclude matches.  Returns the number of items added, -1 on error. */
+static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *srel, const char *host, const char *dest,
+                     bld_sel *s, nr_err *err)
 {
     char **names;
     size_t nn;
@@ -598,6 +631,7 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, con
     for (size_t i = 0; i < nn && added >= 0; i++) {
         const char *nm = names[i];
         cleanup_free char *crel = !strcmp(rel, ".") ? nr_xstrdup(nm) : nr_xasprintf("%s/%s", rel, nm);
+        cleanup_free char *csrel = !*srel ? nr_xstrdup(nm) : nr_xasprintf("%s/%s", srel, nm);
         cleanup_free char *chost = nr_xasprintf("%s/%s", host, nm);
         struct stat st;
         if (fstatat(dfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -607,6 +641,11 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, con
         bool excluded = bld_ignore_match(c->ig, crel);
         if (excluded && (!S_ISDIR(st.st_mode) || bld_ignore_skip_dir(c->ig, crel)))
             continue;
+        if (c->ex && bld_ignore_match(c->ex, csrel)) {
+            if (!S_ISDIR(st.st_mode) || bld_ignore_skip_dir(c->ex, csrel))
+                continue;
+            excluded = true; /* kept only for what an exception re-includes */
+        }
         bld_item it = {.dest = bld_path_join(dest, nm), .mode = st.st_mode & 07777};
         if (S_ISDIR(st.st_mode)) {
             cleanup_close int cfd = openat(dfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -618,7 +657,7 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *host, con
             size_t at = s->n;
             it.type = IMG_ENT_DIR;
             sel_add(s, &it);
-            long sub = walk_dir(c, cfd, crel, chost, it.dest, s, err);
+            long sub = walk_dir(c, cfd, crel, csrel, chost, it.dest, s, err);
             if (sub < 0) {
                 added = -1;
                 break;
@@ -774,11 +813,13 @@ static int add_source(bld_ctx *c, const char *rel, const char *shown, const char
          * whatever the mode of the context directory (often 0700 from mktemp). */
         bld_item it = {.dest = nr_xstrdup(dest), .type = IMG_ENT_DIR, .mode = 0755};
         sel_add(s, &it);
-        return walk_dir(c, dfd, real, host, dest, s, err) < 0 ? -1 : 0;
+        return walk_dir(c, dfd, real, "", host, dest, s, err) < 0 ? -1 : 0;
     }
     if (!S_ISREG(st.st_mode))
         return nr_err_set(err, "source %s: cannot copy a %s", shown, type_name(st.st_mode));
     const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    if (c->ex && bld_ignore_match(c->ex, base))
+        return 0; /* a file source that --exclude names */
     bld_item it = {.type = IMG_ENT_FILE, .mode = st.st_mode & 07777, .size = (uint64_t)st.st_size};
     sc_ent *e;
     if (hash_entry(c, host, &st, &e, err) < 0)
@@ -808,7 +849,7 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
                           bool is_add, bld_sel *out, size_t *bad, nr_err *err)
 {
     bld_sel s = {0};
-    size_t matched_total = n_inline, first_empty = nsrc;
+    size_t matched_total = n_inline;
     for (size_t i = 0; i < nsrc; i++) {
         *bad = i;
         const char *src = srcs[i];
@@ -833,10 +874,8 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
                 bld_sel_free(&s);
                 return -1;
             }
-            if (nm == 0) { /* an error only if no source matches at all (below) */
+            if (nm == 0) { /* nothing to copy, as BuildKit allows (AllowEmptyWildcard) */
                 free(matches);
-                if (first_empty == nsrc)
-                    first_empty = i;
                 continue;
             }
         } else {
@@ -844,7 +883,7 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
             matches[nm++] = nr_xstrdup(rel);
         }
         matched_total += nm;
-        if (matched_total > 1 && !dest_is_dir) {
+        if (matched_total > 1 && !dest_is_dir && !c->parents) {
             for (size_t k = 0; k < nm; k++)
                 free(matches[k]);
             free(matches);
@@ -854,8 +893,14 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
         }
         int rc = 0;
         for (size_t k = 0; k < nm; k++) {
-            if (rc == 0)
-                rc = add_source(c, matches[k], nm > 1 ? matches[k] : src, dest, dest_is_dir, is_add, &s, err);
+            const char *shown = nm > 1 ? matches[k] : src;
+            if (rc == 0 && c->parents) {
+                /* the kept path names the item itself below the destination */
+                cleanup_free char *d = bld_path_join(dest, parents_kept(src, matches[k]));
+                rc = add_source(c, matches[k], shown, d, false, is_add, &s, err);
+            } else if (rc == 0) {
+                rc = add_source(c, matches[k], shown, dest, dest_is_dir, is_add, &s, err);
+            }
             free(matches[k]);
         }
         free(matches);
@@ -863,10 +908,6 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
             bld_sel_free(&s);
             return -1;
         }
-    }
-    if (matched_total == 0 && first_empty < nsrc) {
-        *bad = first_empty;
-        return nr_err_set(err, "no source files match %s", srcs[first_empty]);
     }
     s.ctx = c;
     *out = s;

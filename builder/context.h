@@ -8,8 +8,10 @@
  *    link to /etc/passwd is CTX/etc/passwd, never the host's; symlinks met
  *    inside a copied directory are copied as symlinks.  A missing or ignored
  *    source (or link target) and a special file (fifo, socket, device) are
- *    refused — all with a message naming the source.  A glob that matches nothing is skipped when another
- *    source of the instruction matched (Docker's rule), else refused.
+ *    refused — all with a message naming the source.  A glob that matches
+ *    nothing is skipped, also when no source of the instruction matched
+ *    (BuildKit's AllowEmptyWildcard; the classic builder refused that): the
+ *    selection is then empty.
  *  - Sources are resolved from the tree's directory fd (openat2), and so is
  *    every later open of what was selected (hashing, the layer writer,
  *    archives), with no symlink allowed in the already resolved path: a
@@ -99,6 +101,15 @@ int bld_ctx_select(bld_ctx *c, char **srcs, size_t nsrc, const char *dest, bool 
  * not in the context (heredocs): they count as sources that matched. */
 int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline, const char *dest, bool dest_is_dir,
                           bool is_add, bld_sel *out, size_t *bad, nr_err *err);
+/* COPY/ADD --exclude: while set (non-NULL), the next selections leave out
+ * what these patterns match, read as .dockerignore lines relative to each
+ * source (a directory source's own paths; a file source by its name).  Not
+ * owned; set it back to NULL after the selection. */
+void bld_ctx_set_exclude(bld_ctx *c, const bld_ignore *ex);
+/* COPY --parents: while set, the next selections keep each source's path
+ * (below a "/./" in the source, else from the root) under the destination,
+ * which is then a directory. */
+void bld_ctx_set_parents(bld_ctx *c, bool on);
 void bld_sel_free(bld_sel *s);
 /* Digest over the selection: dest, type, mode, size, content/link of each
  * item in dest order, and each archive's content digest. */

@@ -11,6 +11,7 @@
 #include "builder/build_int.h"
 #include "builder/expand.h"
 #include "builder/fetch.h"
+#include "builder/ignore.h"
 #include "common/util.h"
 #include "images/layer.h"
 
@@ -331,6 +332,47 @@ static int fetch_pending(bld_state *b, const bld_instr *in, bld_sel *sel, nr_err
     return 0;
 }
 
+static void ignore_freep(bld_ignore **p)
+{
+    bld_ignore_free(*p);
+}
+#define cleanup_ignore __attribute__((cleanup(ignore_freep)))
+
+/* COPY/ADD --exclude=PATTERN (any number): the patterns, expanded, as one
+ * .dockerignore text; part of the step's text, so of its cache key. */
+static int exclude_parse(bld_state *b, bld_stage *st, const bld_instr *in, nr_buf *text, bld_ignore **out,
+                         nr_err *err)
+{
+    nr_buf pats = {0};
+    for (size_t i = 0; i < in->nflags; i++) {
+        const bld_flag *fl = &in->flags[i];
+        if (strcmp(fl->name, "exclude"))
+            continue;
+        bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
+        cleanup_free char *v = NULL;
+        if (bld_expand_word(b, st, in, &w, &v, err) < 0) {
+            free(pats.data);
+            return -1;
+        }
+        /* one pattern a line: a blank one or a '#' (a comment there) would
+         * silently mean nothing */
+        if (!*v || v[0] == '#' || strpbrk(v, "\n\r")) {
+            free(pats.data);
+            return bld_errat(err, &b->f, in, fl->off, "%s --exclude: bad pattern \"%s\"", in->name, v);
+        }
+        nr_buf_addf(&pats, "%s\n", v);
+        nr_buf_addf(text, " --exclude=%s", v);
+    }
+    if (!pats.len)
+        return 0;
+    nr_buf_add(&pats, "", 1);
+    int rc = bld_ignore_parse("--exclude", pats.data, out, err);
+    free(pats.data);
+    if (rc < 0)
+        return bld_errat(err, &b->f, in, in->kw_off, "%s", err->msg);
+    return 0;
+}
+
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 {
     bool is_add = in->kind == BLD_ADD;
@@ -377,6 +419,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             return bld_errat(err, &b->f, in, fl->off, "ADD --checksum applies to URLs, not to --from");
     }
     nr_buf text = {0};
+    cleanup_ignore bld_ignore *excl = NULL;
     nr_buf_addstr(&text, in->name);
     if (from)
         nr_buf_addf(&text, " --from=%s", from);
@@ -408,6 +451,18 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         }
         own.chmod = true;
         nr_buf_addf(&text, " --chmod=%04o", (unsigned)own.mode);
+    }
+    if (exclude_parse(b, st, in, &text, &excl, err) < 0)
+        goto fail;
+    bool parents = false;
+    if ((fl = bld_instr_flag(in, "parents"))) {
+        if (fl->value && strcmp(fl->value, "true") && strcmp(fl->value, "false")) {
+            bld_errat(err, &b->f, in, fl->off, "COPY --parents=%s: want true or false", fl->value);
+            goto fail;
+        }
+        parents = !fl->value || !strcmp(fl->value, "true");
+        if (parents)
+            nr_buf_addstr(&text, " --parents");
     }
     size_t n = in->nargs;
     char **words = nr_xcalloc(n, sizeof *words);
@@ -492,9 +547,16 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                 cidx[nc] = i;
                 csrc[nc++] = words[i];
             }
-        if (bld_ctx_select_inline(sctx, csrc, nc, n_inline + n_url, dest, dest_dir, is_add, &step->sel, &bad, err) < 0) {
+        bld_ctx_set_exclude(sctx, excl);
+        bld_ctx_set_parents(sctx, parents);
+        int sr = bld_ctx_select_inline(sctx, csrc, nc, n_inline + n_url, dest, dest_dir, is_add, &step->sel, &bad, err);
+        bld_ctx_set_exclude(sctx, NULL);
+        bld_ctx_set_parents(sctx, false);
+        if (sr < 0) {
             size_t ai = bad < nc ? cidx[bad] : n - 1;
-            rc = bld_errat(err, &b->f, in, in->args[ai].off, "%s: %s", in->name, err->msg);
+            /* a stage's or image's tree: name it, not the context */
+            rc = bld_errat(err, &b->f, in, in->args[ai].off, "%s%s%s: %s", in->name, from ? " --from=" : "",
+                           from ? from : "", err->msg);
         } else {
             for (size_t i = 0; i + 1 < n && rc == 0; i++) {
                 const bld_heredoc *h = bld_instr_heredoc(in, in->args[i].off);
@@ -531,6 +593,15 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             /* "dirs2": layers of earlier versions wrote parents as root 0755. */
             cleanup_free char *ck = from ? nr_xstrdup(digest) : nr_xasprintf("%s %s dirs2", text.data, digest);
             bld_chain_add(st, ck);
+            if (!step->sel.n && !step->sel.n_archives && !step->n_pdirs) {
+                /* wildcards that matched nothing: no change, as a RUN that
+                 * changed nothing (empty_layer) */
+                bld_sel_free(&step->sel);
+                free(step->text);
+                free(step);
+                bld_hist_add(st, text.data, true);
+                goto done;
+            }
             memcpy(step->key, st->chain, 65);
             step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
             if (!step->cached && n_url && fetch_pending(b, in, &step->sel, err) < 0) {

@@ -2,6 +2,7 @@
 #include "builder/expand.h"
 
 #include <ctype.h>
+#include <fnmatch.h>
 #include <string.h>
 
 #include "common/util.h"
@@ -17,7 +18,12 @@ typedef struct lex {
     nr_err *err;
 } lex;
 
-static int word(lex *x, nr_buf *o, bool in_brace);
+static int word(lex *x, nr_buf *o, const char *stop);
+
+/* Values a pattern form works on are bounded: matching tries every
+ * substring (#/% every prefix or suffix), and a Nodefile is input. */
+#define PAT_VALUE_MAX 4096
+#define REPL_VALUE_MAX 1024
 
 static int fail(lex *x, size_t pos, const char *msg, const char *arg)
 {
@@ -28,6 +34,99 @@ static int fail(lex *x, size_t pos, const char *msg, const char *arg)
 static bool name_char(char c)
 {
     return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Does pattern p match v[a..b) as a whole (shell pattern, '*' crosses '/')? */
+static bool match_at(char *v, size_t a, size_t b, const char *p)
+{
+    char c = v[b];
+    v[b] = '\0';
+    bool m = fnmatch(p, v + a, 0) == 0;
+    v[b] = c;
+    return m;
+}
+
+/* Append v with its shortest/longest prefix (#, ##) or suffix (%, %%)
+ * that matches pat removed. */
+static void trim(nr_buf *o, char *v, char op, bool longest, const char *pat)
+{
+    size_t n = strlen(v), cut = 0;
+    bool found = false;
+    for (size_t k = 0; k <= n && !found; k++) {
+        size_t len = longest ? n - k : k; /* the prefix or suffix length tried */
+        found = op == '#' ? match_at(v, 0, len, pat) : match_at(v, n - len, n, pat);
+        if (found)
+            cut = len;
+    }
+    if (op == '#')
+        nr_buf_addstr(o, v + cut);
+    else
+        nr_buf_add(o, v, n - cut);
+}
+
+/* Append v with the first (or every) longest match of pat replaced. */
+static void replace(nr_buf *o, char *v, bool all, const char *pat, const char *rep)
+{
+    size_t n = strlen(v), i = 0;
+    bool done = !*pat;
+    while (i < n) {
+        size_t end = i;
+        bool found = false;
+        for (size_t e = n; !done && e > i && !found; e--)
+            if (match_at(v, i, e, pat)) {
+                found = true;
+                end = e;
+            }
+        if (!found) {
+            nr_buf_add(o, v + i, 1);
+            i++;
+            continue;
+        }
+        nr_buf_addstr(o, rep);
+        i = end;
+        done = !all;
+    }
+}
+
+/* ${NAME#p} ${NAME##p} ${NAME%p} ${NAME%%p} ${NAME/p/r} ${NAME//p/r}
+ * (BuildKit's Dockerfile 1.7 forms; the second '/' is required, as there):
+ * x->s[x->i] is the operator.  The pattern and the replacement are words
+ * (variables expanded) matched as shell patterns. */
+static int pattern_op(lex *x, nr_buf *o, size_t dollar, const char *name, const char *v)
+{
+    char op = x->s[x->i++];
+    bool twice = x->s[x->i] == op;
+    if (twice)
+        x->i++;
+    if (++x->depth > 32)
+        return fail(x, dollar, "substitution nested too deeply in ${%s...}", name);
+    nr_buf pat = {0}, rep = {0};
+    int rc = word(x, &pat, op == '/' ? "/}" : "}");
+    if (rc == 0 && op == '/') {
+        if (x->s[x->i] != '/')
+            rc = fail(x, dollar, "bad substitution: ${%s/pattern/replacement} needs its second '/'", name);
+        else {
+            x->i++;
+            rc = word(x, &rep, "}");
+        }
+    }
+    x->depth--;
+    if (rc == 0 && x->s[x->i] != '}')
+        rc = fail(x, dollar, "missing '}' in ${%s...}", name);
+    if (rc == 0 && strlen(v) > (op == '/' ? REPL_VALUE_MAX : PAT_VALUE_MAX))
+        rc = fail(x, dollar, "bad substitution: the value of %s is too long for a pattern", name);
+    if (rc == 0) {
+        x->i++;
+        cleanup_free char *val = nr_xstrdup(v);
+        const char *p = pat.data ? pat.data : "";
+        if (op == '/')
+            replace(o, val, twice, p, rep.data ? rep.data : "");
+        else
+            trim(o, val, op, twice, p);
+    }
+    nr_buf_free(&pat);
+    nr_buf_free(&rep);
+    return rc;
 }
 
 /* x->s[x->i] is the character after '$'. */
@@ -65,6 +164,8 @@ static int variable(lex *x, nr_buf *o)
     }
     if (!s[x->i])
         return fail(x, dollar, "missing '}' in ${%s...}", name);
+    if (s[x->i] == '#' || s[x->i] == '%' || s[x->i] == '/')
+        return pattern_op(x, o, dollar, name, v ? v : "");
     bool colon = false;
     if (s[x->i] == ':') {
         colon = true;
@@ -77,7 +178,7 @@ static int variable(lex *x, nr_buf *o)
     if (++x->depth > 32)
         return fail(x, dollar, "substitution nested too deeply in ${%s...}", name);
     nr_buf alt = {0};
-    int wr = word(x, &alt, true);
+    int wr = word(x, &alt, "}");
     x->depth--;
     if (wr < 0) {
         nr_buf_free(&alt);
@@ -104,12 +205,12 @@ static int variable(lex *x, nr_buf *o)
     return rc;
 }
 
-static int word(lex *x, nr_buf *o, bool in_brace)
+static int word(lex *x, nr_buf *o, const char *stop)
 {
     const char *s = x->s;
     while (s[x->i]) {
         char c = s[x->i];
-        if (in_brace && c == '}')
+        if (stop && strchr(stop, c))
             return 0;
         if (c == x->esc) {
             if (s[x->i + 1]) {
@@ -164,7 +265,7 @@ int bld_expand(const char *w, char esc, bld_lookup_fn look, void *ctx, char **ou
 {
     lex x = {.s = w, .esc = esc, .look = look, .ctx = ctx, .err = err};
     nr_buf o = {0};
-    if (word(&x, &o, false) < 0) {
+    if (word(&x, &o, NULL) < 0) {
         nr_buf_free(&o);
         if (errpos)
             *errpos = x.errpos;

@@ -1,7 +1,9 @@
 /* Variable substitution and quote removal for one Nodefile word, with
  * Docker's rules: '...' is literal, "..." expands variables, the escape
  * character (\ or `) quotes the next character, and $VAR, ${VAR},
- * ${VAR:-w} ${VAR-w} ${VAR:+w} ${VAR+w} ${VAR:?msg} ${VAR?msg} substitute.
+ * ${VAR:-w} ${VAR-w} ${VAR:+w} ${VAR+w} ${VAR:?msg} ${VAR?msg} substitute,
+ * and ${VAR#p} ${VAR##p} ${VAR%p} ${VAR%%p} ${VAR/p/r} ${VAR//p/r} (shell
+ * patterns, as BuildKit's Dockerfile 1.7) trim or replace.
  * A `$` not followed by a name is literal.  Pure: no I/O. */
 #ifndef BLD_EXPAND_H
 #define BLD_EXPAND_H

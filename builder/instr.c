@@ -341,6 +341,19 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         nr_buf_addf(&text, " %s", rest);
         break;
     }
+    case BLD_ONBUILD: {
+        /* recorded as written (Docker's config OnBuild), run by the builds
+         * FROM this image */
+        cleanup_free char *rest = bld_instr_rest(in, in->rest_off);
+        json_t *ob = json_object_get(c, "OnBuild");
+        if (!json_is_array(ob)) {
+            ob = json_array();
+            json_object_set_new(c, "OnBuild", ob);
+        }
+        json_array_append_new(ob, json_string(rest));
+        nr_buf_addf(&text, " %s", rest);
+        break;
+    }
     default:
         rc = bld_errat(err, &b->f, in, 0, "%s: internal error (not a metadata instruction)", in->name);
     }

@@ -25,8 +25,8 @@ static const struct {
     {"ENV", BLD_ENV, false, false, NULL},
     {"LABEL", BLD_LABEL, false, false, NULL},
     {"WORKDIR", BLD_WORKDIR, false, true, NULL},
-    {"COPY", BLD_COPY, true, false, "chown chmod from link"},
-    {"ADD", BLD_ADD, true, false, "chown chmod link checksum keep-git-dir"},
+    {"COPY", BLD_COPY, true, false, "chown chmod from link exclude parents"},
+    {"ADD", BLD_ADD, true, false, "chown chmod link checksum keep-git-dir exclude"},
     {"USER", BLD_USER, false, false, NULL},
     {"EXPOSE", BLD_EXPOSE, false, false, NULL},
     {"CMD", BLD_CMD, true, true, NULL},
@@ -120,6 +120,10 @@ static void instr_free(bld_instr *in)
         free(in->heredocs[i].data);
     }
     free(in->heredocs);
+    if (in->trigger) {
+        instr_free(in->trigger);
+        free(in->trigger);
+    }
 }
 
 void bld_nodefile_free(bld_nodefile *f)
@@ -330,6 +334,33 @@ static int parse_flags(const bld_nodefile *f, bld_instr *in, size_t *at, const c
     return 0;
 }
 
+static int parse_line(const bld_nodefile *f, bld_instr *in, nr_err *err);
+
+/* ONBUILD INSTRUCTION: the instruction is parsed now, as BuildKit does, so
+ * its errors name their place in the file; it runs in the builds that use
+ * this image as their base. */
+static int parse_trigger(const bld_nodefile *f, bld_instr *in, nr_err *err)
+{
+    size_t at = skip_ws(in, in->rest_off);
+    if (at >= in->len)
+        return bld_errat(err, f, in, at, "ONBUILD requires at least one argument");
+    if (in->nheredocs)
+        return bld_errat(err, f, in, at, "ONBUILD: a heredoc in a trigger is not supported");
+    bld_instr *t = nr_xcalloc(1, sizeof *t);
+    in->trigger = t;
+    t->len = in->len - at;
+    t->text = nr_xstrndup(in->text + at, t->len);
+    t->lines = nr_xmalloc((t->len + 1) * sizeof *t->lines);
+    t->cols = nr_xmalloc((t->len + 1) * sizeof *t->cols);
+    memcpy(t->lines, in->lines + at, t->len * sizeof *t->lines);
+    memcpy(t->cols, in->cols + at, t->len * sizeof *t->cols);
+    if (parse_line(f, t, err) < 0)
+        return -1;
+    if (t->kind == BLD_ONBUILD || t->kind == BLD_FROM || t->kind == BLD_MAINTAINER)
+        return bld_errat(err, f, in, at, "%s isn't allowed as an ONBUILD trigger", t->name);
+    return 0;
+}
+
 static int check_instr(const bld_nodefile *f, bld_instr *in, bool json_ok, bool raw, nr_err *err)
 {
     size_t at = in->rest_off;
@@ -372,7 +403,11 @@ static int check_instr(const bld_nodefile *f, bld_instr *in, bool json_ok, bool 
         if (n == 1)
             return 0;
         if (n == 3 && !strcasecmp(in->args[1].s, "as")) {
-            const char *s = in->args[2].s;
+            /* BuildKit lowercases a stage name before checking it (and only
+             * lints "Builder"): stage names compare case-insensitively */
+            char *s = in->args[2].s;
+            for (char *p = s; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
             bool ok = islower((unsigned char)s[0]);
             for (const char *p = s; ok && *p; p++)
                 ok = islower((unsigned char)*p) || isdigit((unsigned char)*p) || strchr("-_.", *p);
@@ -410,7 +445,7 @@ static int check_instr(const bld_nodefile *f, bld_instr *in, bool json_ok, bool 
             return bld_errat(err, f, in, at, "%s requires at least two arguments: source... destination", in->name);
         return 0;
     case BLD_ONBUILD:
-        return bld_errat(err, f, in, in->kw_off, "ONBUILD is not supported");
+        return parse_trigger(f, in, err);
     default:
         return 0;
     }

@@ -88,6 +88,8 @@ typedef struct bld_instr {
     size_t hc_off;       /* offset of the command (after "CMD") */
     bld_heredoc *heredocs; /* in the order of their words */
     size_t nheredocs;
+    struct bld_instr *trigger; /* ONBUILD: the instruction it records, parsed
+                                * (its bytes keep their places in the file) */
 } bld_instr;
 
 typedef struct bld_nodefile {

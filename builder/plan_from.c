@@ -223,7 +223,8 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
     return -1;
 }
 
-static int load_base(bld_state *b, const bld_instr *in, const char *ref_in, img_image **img, nr_err *err)
+static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const char *ref_in, img_image **img,
+                     nr_err *err)
 {
     char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2], mapped[IMG_NAME_MAX + IMG_TAG_MAX + 2];
     const char *ref = ref_in;
@@ -255,6 +256,10 @@ static int load_base(bld_state *b, const bld_instr *in, const char *ref_in, img_
         if (m == 1) {
             if (b->o->progress)
                 fprintf(b->o->progress, "--> FROM %s: --base-map gives %s\n", norm, mapped);
+            if (strstr(ref, "alpine") && !strstr(mapped, "alpine")) {
+                snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
+                snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", mapped);
+            }
             if (img_ref_normalize(mapped, norm, sizeof norm, err) < 0)
                 return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map gives \"%s\": %s", ref,
                                  mapped, err->msg);
@@ -355,6 +360,8 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         for (size_t k = 0; k < p->n_dirs; k++)
             bld_stage_set_dir(st, p->dirs[k].path, p->dirs[k].mode, p->dirs[k].uid, p->dirs[k].gid);
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
+        memcpy(st->alpine_from, p->alpine_from, sizeof st->alpine_from);
+        memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);
         return 0;
@@ -367,7 +374,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         return 0;
     }
     img_image *img;
-    if (load_base(b, in, ref, &img, err) < 0)
+    if (load_base(b, st, in, ref, &img, err) < 0)
         return -1;
     json_t *rc = img_image_runconfig(img);
     st->config = rc ? json_deep_copy(rc) : json_object();
@@ -396,6 +403,82 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
 
 /* ---- planning ---- */
 
+static int plan_instr(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
+{
+    switch (in->kind) {
+    case BLD_ARG:
+        return plan_arg(b, st, in, err);
+    case BLD_RUN:
+        return bld_run_plan(b, st, in, err);
+    case BLD_COPY:
+    case BLD_ADD:
+        return bld_copy_plan(b, st, in, err);
+    default:
+        return bld_meta_plan(b, st, in, err);
+    }
+}
+
+#define TRIGGERS_MAX 64
+#define TRIGGER_LEN_MAX 65536
+
+/* The base's ONBUILD triggers (its config's OnBuild), run right after FROM
+ * as Docker does, and not passed on to this image.  They come from an image,
+ * so they are untrusted text: each must parse as one instruction that a
+ * trigger may be; its errors name the trigger and the FROM line. */
+static int run_triggers(bld_state *b, const bld_instr *from, nr_err *err)
+{
+    bld_stage *st = &b->stages[b->n_stages - 1];
+    json_t *ob = json_object_get(st->config, "OnBuild");
+    if (!ob)
+        return 0;
+    json_incref(ob);
+    json_object_del(st->config, "OnBuild");
+    int line, col, rc = 0;
+    bld_instr_pos(from, from->kw_off, &line, &col);
+    size_t n = json_is_array(ob) ? json_array_size(ob) : 0;
+    if (!json_is_array(ob) || n > TRIGGERS_MAX)
+        rc = bld_errat(err, &b->f, from, from->kw_off, "FROM %s: the image's OnBuild is not a list of at most %d "
+                       "instructions", from->args[0].s, TRIGGERS_MAX);
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        const char *t = json_string_value(json_array_get(ob, k));
+        cleanup_free char *path = nr_xasprintf("%s:%d: ONBUILD trigger %zu of %s", b->f.path, line, k + 1,
+                                               from->args[0].s);
+        if (!t || strlen(t) > TRIGGER_LEN_MAX || strchr(t, '\n') || strchr(t, '\r')) {
+            rc = nr_err_set(err, "%s: not one instruction line", path);
+            break;
+        }
+        bld_nodefile tf = {0};
+        if (bld_parse(path, t, strlen(t), &tf, err) < 0) {
+            rc = -1;
+            break;
+        }
+        const bld_instr *in = tf.n == 1 ? &tf.ins[0] : NULL;
+        if (!in)
+            rc = nr_err_set(err, "%s: not one instruction", path);
+        else if (in->kind == BLD_ONBUILD || in->kind == BLD_FROM || in->kind == BLD_MAINTAINER)
+            rc = bld_errat(err, &tf, in, in->kw_off, "%s isn't allowed as an ONBUILD trigger", in->name);
+        if (rc == 0) {
+            if (b->o->progress)
+                fprintf(b->o->progress, "%s--> ONBUILD %s\n", b->prefix ? b->prefix : "", t);
+            /* the trigger's errors name it: the file being planned is it, for now */
+            bld_nodefile saved = b->f;
+            b->f = tf;
+            size_t layers_before = st->n_layers;
+            rc = in->kind == BLD_RUN ? bld_run_check(b, in, err) : 0;
+            if (rc == 0)
+                rc = plan_instr(b, st, in, err);
+            tf = b->f;
+            b->f = saved;
+            if (rc == 0 && st->n_layers > layers_before && b->o->progress && st->layers[st->n_layers - 1]->cached)
+                fprintf(b->o->progress, "%s--> CACHED %.19s\n", b->prefix ? b->prefix : "",
+                        st->layers[st->n_layers - 1]->layer.blob.digest);
+        }
+        bld_nodefile_free(&tf);
+    }
+    json_decref(ob);
+    return rc;
+}
+
 int bld_plan(bld_state *b, nr_err *err)
 {
     for (size_t i = 0; i < NR_ARRAY_LEN(platform_args); i++)
@@ -405,8 +488,6 @@ int bld_plan(bld_state *b, nr_err *err)
         const bld_instr *in = &b->f.ins[i];
         if (in->kind == BLD_RUN && bld_run_check(b, in, err) < 0)
             return -1;
-        if (in->kind == BLD_ONBUILD)
-            return bld_errat(err, &b->f, in, in->kw_off, "ONBUILD is not supported");
         const bld_flag *pf = in->kind == BLD_FROM ? bld_instr_flag(in, "platform") : NULL;
         if (pf && !strchr(pf->value ? pf->value : "", '$') && check_platform(b, in, err) < 0)
             return -1;
@@ -447,27 +528,9 @@ int bld_plan(bld_state *b, nr_err *err)
         }
         if (!st && in->kind != BLD_FROM && in->kind != BLD_ARG)
             return bld_errat(err, &b->f, in, in->kw_off, "%s before FROM: only ARG may come before the first FROM", in->name);
-        int rc;
-        switch (in->kind) {
-        case BLD_FROM:
-            rc = plan_from(b, in, err);
-            break;
-        case BLD_ARG:
-            rc = plan_arg(b, st, in, err);
-            break;
-        case BLD_RUN:
-            rc = bld_run_plan(b, st, in, err);
-            break;
-        case BLD_ONBUILD:
-            rc = bld_errat(err, &b->f, in, in->kw_off, "ONBUILD is not supported");
-            break;
-        case BLD_COPY:
-        case BLD_ADD:
-            rc = bld_copy_plan(b, st, in, err);
-            break;
-        default:
-            rc = bld_meta_plan(b, st, in, err);
-        }
+        int rc = in->kind == BLD_FROM ? plan_from(b, in, err) : plan_instr(b, st, in, err);
+        if (rc == 0 && in->kind == BLD_FROM)
+            rc = run_triggers(b, in, err);
         if (rc < 0)
             return -1;
         if (st && in->kind != BLD_FROM && st->n_layers > layers_before && b->o->progress &&

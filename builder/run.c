@@ -577,6 +577,8 @@ typedef struct run_mounts {
     size_t ntmp;
     char **tmpfs;    /* the runtime's tmpfs specs */
     size_t ntmpfs;
+    char **envs;     /* secrets' env= ("NAME=VALUE"): the step's environment only */
+    size_t nenvs;
     const char **skip; /* the targets: none of them is in the layer */
 } run_mounts;
 
@@ -596,6 +598,9 @@ static void mounts_free(run_mounts *r)
     for (size_t i = 0; i < r->ntmpfs; i++)
         free(r->tmpfs[i]);
     free(r->tmpfs);
+    for (size_t i = 0; i < r->nenvs; i++)
+        free(r->envs[i]); /* NULL once moved into the step's environment */
+    free(r->envs);
     free(r->skip);
 }
 
@@ -604,6 +609,7 @@ static int mounts_parse(bld_state *b, bld_stage *st, const bld_instr *in, run_mo
     const char *wd = json_string_value(json_object_get(st->config, "WorkingDir"));
     r->m = nr_xcalloc(in->nflags + 1, sizeof *r->m);
     r->skip = nr_xcalloc(in->nflags + 2, sizeof *r->skip);
+    size_t ns = 0;
     for (size_t i = 0; i < in->nflags; i++) {
         if (strcmp(in->flags[i].name, "mount"))
             continue;
@@ -614,12 +620,13 @@ static int mounts_parse(bld_state *b, bld_stage *st, const bld_instr *in, run_mo
         r->n++;
         if (bld_run_mount_key(b, in, &r->m[r->n - 1], key, err) < 0)
             return -1;
-        r->skip[r->n - 1] = r->m[r->n - 1].target;
+        if (r->m[r->n - 1].target) /* an env-only secret mounts nothing */
+            r->skip[ns++] = r->m[r->n - 1].target;
     }
     /* the directory the runtime makes for secrets at their default place */
     for (size_t i = 0; i < r->n; i++)
-        if (r->m[i].type == BLD_MOUNT_SECRET && !strncmp(r->m[i].target, "/run/secrets/", 13)) {
-            r->skip[r->n] = "/run/secrets";
+        if (r->m[i].type == BLD_MOUNT_SECRET && r->m[i].target && !strncmp(r->m[i].target, "/run/secrets/", 13)) {
+            r->skip[ns] = "/run/secrets";
             break;
         }
     return 0;
@@ -630,6 +637,7 @@ static int mounts_make(bld_state *b, const bld_instr *in, run_mounts *r, nr_err 
     r->vols = nr_xcalloc(r->n + 2, sizeof *r->vols);
     r->tmp = nr_xcalloc(r->n + 1, sizeof *r->tmp);
     r->tmpfs = nr_xcalloc(r->n + 1, sizeof *r->tmpfs);
+    r->envs = nr_xcalloc(r->n + 1, sizeof *r->envs);
     if (b->o->host_ca)
         r->vols[r->nvols++] = nr_xasprintf("%s:%s:ro", b->o->host_ca, HOST_CA_PATH);
     for (size_t i = 0; i < r->n; i++) {
@@ -639,6 +647,11 @@ static int mounts_make(bld_state *b, const bld_instr *in, run_mounts *r, nr_err 
             r->tmp[r->ntmp++] = tmp;
         if (rc < 0)
             return -1;
+        char *e;
+        if (bld_run_mount_env(b, in, &r->m[i], &e, err) < 0)
+            return -1;
+        if (e)
+            r->envs[r->nenvs++] = e;
         if (vol && r->m[i].type == BLD_MOUNT_TMPFS)
             r->tmpfs[r->ntmpfs++] = vol;
         else if (vol)
@@ -690,8 +703,13 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     if (stage_image(b, st, &img, err) < 0 || mounts_make(b, in, &mnt, err) < 0)
         goto out;
-    /* the step's own environment: ARGs, the proxy settings, and the host's trust anchors */
+    /* the step's own environment: ARGs, the proxy settings, secrets' env=, and the host's trust anchors */
     bld_proxy_env(b, st, &env, &nenv);
+    for (size_t i = 0; i < mnt.nenvs; i++) {
+        env = nr_xrealloc(env, (nenv + 1) * sizeof *env);
+        env[nenv++] = mnt.envs[i]; /* moved: freed with the environment */
+        mnt.envs[i] = NULL;
+    }
     if (b->o->host_ca) {
         static const char *const vars[] = {"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "CURL_CA_BUNDLE",
                                            "REQUESTS_CA_BUNDLE", "GIT_SSL_CAINFO", "npm_config_cafile"};
@@ -752,8 +770,15 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             t = strchr(t, '\n') + 1;
             tl = strlen(t);
         }
-        nr_err_set(err, "%s:%d:%d: %.200s: exit code %d%s%.700s", b->f.path, line, col, c.text, code,
-                   *t ? "; its last output:\n" : "", t);
+        /* 127: a command not found; after --base-map of an Alpine tag, most
+         * likely apk, which the Debian image has not */
+        cleanup_free char *hint = code == 127 && *st->alpine_from
+                                      ? nr_xasprintf(" (this stage's base is %s, which --base-map gave for %s: "
+                                                     "Alpine's commands, such as apk, are not in it)",
+                                                     st->alpine_to, st->alpine_from)
+                                      : NULL;
+        nr_err_set(err, "%s:%d:%d: %.200s: exit code %d%s%s%.700s", b->f.path, line, col, c.text, code,
+                   hint ? hint : "", *t ? "; its last output:\n" : "", t);
         err->errnum = 0;
         goto out;
     }

@@ -5,9 +5,11 @@
  *       a directory kept under the store's cache/build/mounts/ across builds
  *       (the second `npm ci` finds ~/.npm filled); its content is in no
  *       layer and no cache key.
- *   type=secret,id=ID[,target=FILE][,required][,uid=N][,gid=N][,mode=OCTAL]
+ *   type=secret,id=ID[,target=FILE][,env=VAR][,required][,uid=N][,gid=N][,mode=OCTAL]
  *       nbuild --secret id=ID,src=FILE|env=VAR, as a read-only file (default
- *       /run/secrets/ID, mode 0400): in no layer, cache key, history or log.
+ *       /run/secrets/ID, mode 0400) and/or, with env=, the step's variable VAR
+ *       (then no file unless target= is given, as BuildKit does): in no
+ *       layer, cache key, history or log.
  *   type=bind[,source=PATH],target=DIR[,from=STAGE|IMAGE][,rw]
  *       a read-only view of the context's PATH (default the whole context),
  *       resolved beneath it; its content digest is part of the cache key.
@@ -32,6 +34,7 @@
  * overlay mount of their own there (tree/).  Not yet: type=ssh, cache
  * from= (a clear error). */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -75,7 +78,19 @@ void bld_run_mount_free(bld_run_mount *m)
     free(m->source);
     free(m->from);
     free(m->size);
+    free(m->env);
     memset(m, 0, sizeof *m);
+}
+
+/* A POSIX shell variable name: what env= may name. */
+static bool valid_env_name(const char *s)
+{
+    if (!*s || isdigit((unsigned char)*s))
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return false;
+    return true;
 }
 
 static int num(const char *v, unsigned long max, int base, unsigned long *out)
@@ -141,6 +156,9 @@ int bld_run_mount_parse(bld_state *b, const bld_instr *in, const bld_flag *f, co
             mode_set = true;
         } else if (!strcmp(kv, "sharing") && (!strcmp(val, "shared") || !strcmp(val, "private") || !strcmp(val, "locked"))) {
             /* one build at a time uses a cache dir here: shared is what it gets */
+        } else if (!strcmp(kv, "env") && valid_env_name(val)) {
+            free(m->env);
+            m->env = nr_xstrdup(val);
         } else if (!strcmp(kv, "from") && *val) {
             free(m->from);
             m->from = nr_xstrdup(val);
@@ -161,10 +179,17 @@ int bld_run_mount_parse(bld_state *b, const bld_instr *in, const bld_flag *f, co
         }
         if (!m->id || !*m->id)
             return bld_errat(err, &b->f, in, f->off, "RUN --mount=type=secret needs an id");
-        if (!m->target)
+        if (!m->target && !m->env)
             m->target = nr_xasprintf("/run/secrets/%s", m->id);
         if (!mode_set)
             m->mode = 0400;
+    }
+    if (m->env && m->type != BLD_MOUNT_SECRET)
+        return bld_errat(err, &b->f, in, f->off, "RUN --mount: env= applies to type=secret only");
+    if (!m->target && m->env) { /* an env-only secret: nothing is mounted */
+        if (strchr(m->id, '/') || !strcmp(m->id, ".."))
+            return bld_errat(err, &b->f, in, f->off, "RUN --mount=type=secret: bad id \"%s\"", m->id);
+        return 0;
     }
     if (!m->target)
         return bld_errat(err, &b->f, in, f->off, "RUN --mount needs a target");
@@ -244,8 +269,11 @@ static int from_source(bld_state *b, const bld_instr *in, const bld_run_mount *m
 int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m, nr_buf *key, nr_err *err)
 {
     static const char *const types[] = {"bind", "cache", "secret", "tmpfs"};
-    nr_buf_addf(key, "mount type=%s target=%s id=%s ro=%d uid=%u gid=%u mode=%o;", types[m->type], m->target,
-                m->id ? m->id : "", m->readonly, (unsigned)m->uid, (unsigned)m->gid, (unsigned)m->mode);
+    nr_buf_addf(key, "mount type=%s target=%s id=%s ro=%d uid=%u gid=%u mode=%o;", types[m->type],
+                m->target ? m->target : "", m->id ? m->id : "", m->readonly, (unsigned)m->uid, (unsigned)m->gid,
+                (unsigned)m->mode);
+    if (m->env) /* the variable's name, never its value */
+        nr_buf_addf(key, "env=%s;", m->env);
     if (m->type == BLD_MOUNT_TMPFS && m->size)
         nr_buf_addf(key, "size=%s;", m->size);
     if (m->type != BLD_MOUNT_BIND)
@@ -274,6 +302,32 @@ int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m,
     if (rc < 0)
         return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
     nr_buf_addf(key, "content=%s;", digest);
+    return 0;
+}
+
+int bld_run_mount_env(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **out, nr_err *err)
+{
+    *out = NULL;
+    if (m->type != BLD_MOUNT_SECRET || !m->env)
+        return 0;
+    cleanup_free char *data = NULL;
+    size_t len = 0;
+    if (secret_value(b, m->id, &data, &len, err) < 0)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s: %s", m->id, err->msg);
+    if (!data && m->required)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s: required, and no --secret "
+                         "id=%s given", m->id, m->id);
+    if (!data)
+        return 0;
+    /* an environment string ends at the first NUL: a value holding one
+     * would be cut silently */
+    if (memchr(data, '\0', len)) {
+        memset(data, 0, len);
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s,env=%s: the secret holds a NUL byte",
+                         m->id, m->env);
+    }
+    *out = nr_xasprintf("%s=%s", m->env, data);
+    memset(data, 0, len);
     return 0;
 }
 
@@ -541,6 +595,8 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
         *vol = nr_xasprintf("%s:%s%s", path, m->target, m->readonly ? ":ro" : "");
         return 0;
     }
+    if (m->type == BLD_MOUNT_SECRET && !m->target)
+        return 0; /* env= only: bld_run_mount_env gives it */
     if (m->type == BLD_MOUNT_SECRET) {
         cleanup_free char *data = NULL;
         size_t len = 0;

@@ -19,6 +19,7 @@ typedef struct bld_run_mount {
     char *source;      /* bind: context-relative, or in `from` */
     char *from;        /* bind: a stage (name or index) or an image; NULL: the context */
     char *size;        /* tmpfs: size=N[k|m|g] as given, or NULL */
+    char *env;         /* secret: also (or only, without target=) this variable */
     bool readonly, rw, required;
     uid_t uid;
     gid_t gid;
@@ -37,6 +38,9 @@ int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m,
  * rw bind) is undone by bld_run_mount_cleanup after the step. */
 int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **vol, char **tmpfile,
                          nr_err *err);
+/* A secret's env= as "NAME=VALUE" for the step's environment (*out NULL
+ * when the mount has no env= or the optional secret is not given). */
+int bld_run_mount_env(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **out, nr_err *err);
 void bld_run_mount_free(bld_run_mount *m);
 /* Undo what bld_run_mount_volume made for a step (*tmpfile). */
 void bld_run_mount_cleanup(const char *tmpfile);

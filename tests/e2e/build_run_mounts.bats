@@ -111,3 +111,41 @@ changed" ]
     [[ "$output" == *"Nodefile:2:"*"from=nosuch:1"* ]]
     [ -z "$(manifest_of me:4)" ]
 }
+
+@test "RUN --mount=type=secret,env=VAR: the secret as the step's variable (and a file only with target=), in no layer, config or store" {
+    c=$(ctx 'FROM mbase:1' \
+        'RUN --mount=type=secret,id=tok,env=TOK sh -c '"'"'test ! -e /run/secrets/tok && echo "env-only ${#TOK}" > /r1'"'" \
+        'RUN --mount=type=secret,id=tok,env=TOK2,target=/run/t sh -c '"'"'test -n "$TOK2" && test "$TOK2" = "$(cat /run/t)" && echo both > /r2'"'" \
+        'RUN --mount=type=secret,id=absent,env=ABS sh -c '"'"'test -z "${ABS+set}" && echo unset > /r3'"'")
+    SECRET_TOK=s3cr3t-v run "$NBUILD" --progress=plain --secret id=tok,env=SECRET_TOK -t se:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *s3cr3t-v* ]]
+    run rt_run --rm se:1 cat /r1 /r2 /r3
+    [ "$output" = "$(printf 'env-only 8\nboth\nunset')" ]
+    run cfg se:1 '.config.Env'
+    [[ "$output" != *TOK* ]]
+    ! grep -rqF s3cr3t-v "$NRUN_ROOT" || false
+    layer_files se:1 | grep -qx 'run/t' && false
+    # the key holds the variable's name: another name runs the step again
+    c2=$(ctx 'FROM mbase:1' 'RUN --mount=type=secret,id=tok,env=OTHER sh -c '"'"'test -n "$OTHER"'"'")
+    SECRET_TOK=s3cr3t-v run "$NBUILD" --progress=plain --secret id=tok,env=SECRET_TOK -t se:2 "$c2"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *CACHED* ]]
+}
+
+@test "RUN --mount=type=secret,env=: a bad name, env= on another type, a required secret not given: file:line:col, nothing tagged" {
+    run "$NBUILD" -t sb:1 "$(ctx 'FROM mbase:1' 'RUN --mount=type=secret,id=a,env=1X true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:5: RUN --mount: unknown or bad option \"env=1X\""* ]]
+    run "$NBUILD" -t sb:2 "$(ctx 'FROM mbase:1' 'RUN --mount=type=cache,target=/c,env=X true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:5: RUN --mount: env= applies to type=secret only"* ]]
+    run "$NBUILD" -t sb:3 "$(ctx 'FROM mbase:1' 'RUN --mount=type=secret,id=gone,env=G,required true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:5: RUN --mount=type=secret,id=gone: required, and no --secret id=gone given"* ]]
+    run "$NBUILD" -t sb:4 "$(ctx 'FROM mbase:1' 'RUN --mount=type=secret,env=NOID true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:5: RUN --mount=type=secret needs an id"* ]]
+    for t in sb:1 sb:2 sb:3 sb:4; do [ -z "$(manifest_of $t)" ]; done
+}

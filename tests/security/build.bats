@@ -211,3 +211,33 @@ stage-etc" ]
     [ "$status" -ne 0 ]
     [[ "$output" != *"$cred"* ]]
 }
+
+@test "ONBUILD triggers of a hostile base image: not a list, not strings, several lines, FROM, too many, a COPY out of the context: one line naming the trigger, nothing tagged" {
+    local many
+    many=$(jq -nc '[range(65) | "RUN true"]')
+    rt_bb_image ob-notlist:1 '{"Env":["PATH=/bin"],"OnBuild":"RUN true"}'
+    rt_bb_image ob-nonstr:1 '{"Env":["PATH=/bin"],"OnBuild":[7]}'
+    rt_bb_image ob-lines:1 '{"Env":["PATH=/bin"],"OnBuild":["RUN true\nRUN cat /etc/shadow"]}'
+    rt_bb_image ob-from:1 '{"Env":["PATH=/bin"],"OnBuild":["FROM bbase:1"]}'
+    rt_bb_image ob-many:1 "{\"Env\":[\"PATH=/bin\"],\"OnBuild\":$many}"
+    rt_bb_image ob-escape:1 '{"Env":["PATH=/bin"],"OnBuild":["COPY ../../../../../../etc/passwd /x"]}'
+    local want=(
+        "ob-notlist:1:Nodefile:1:1: FROM ob-notlist:1: the image's OnBuild is not a list of at most 64 instructions"
+        "ob-nonstr:1:Nodefile:1: ONBUILD trigger 1 of ob-nonstr:1: not one instruction line"
+        "ob-lines:1:Nodefile:1: ONBUILD trigger 1 of ob-lines:1: not one instruction line"
+        "ob-from:1:Nodefile:1: ONBUILD trigger 1 of ob-from:1:1:1: FROM isn't allowed as an ONBUILD trigger"
+        "ob-many:1:Nodefile:1:1: FROM ob-many:1: the image's OnBuild is not a list of at most 64 instructions"
+        "ob-escape:1:Nodefile:1: ONBUILD trigger 1 of ob-escape:1:1:6: COPY: source ../../../../../../etc/passwd is outside the build context"
+    )
+    local w img
+    for w in "${want[@]}"; do
+        img=${w%%:Nodefile*}
+        printf 'FROM %s\nRUN true\n' "$img" >"$CTX/Nodefile"
+        run "$NBUILD" -t obx:1 "$CTX"
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"${w#"$img":}"* ]]
+        [ "$(echo "$output" | wc -l)" -le 3 ]
+        [ -z "$(manifest_of obx:1)" ]
+    done
+}

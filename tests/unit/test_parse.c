@@ -143,12 +143,14 @@ static void test_errors(void **state)
     bad("FROM scratch\nARG =x\n", "Nodefile:2:5: ARG: invalid name \"\"");
     bad("FROM scratch\nARG a$b\n", "Nodefile:2:5: ARG: invalid name \"a$b\"");
     bad("FROM a b\n", "Nodefile:1:6: FROM requires either one or three arguments (image [AS name])");
-    bad("FROM a AS Bad\n", "Nodefile:1:11: FROM: invalid stage name \"Bad\"");
+    bad("FROM a AS 1bad\n", "Nodefile:1:11: FROM: invalid stage name \"1bad\"");
+    bad("FROM a AS B@d\n", "Nodefile:1:11: FROM: invalid stage name \"b@d\"");
     bad("FROM scratch\nCOPY onlyone\n", "Nodefile:2:6: COPY requires at least two arguments: source... destination");
     bad("FROM scratch\nCOPY --frob=1 a b\n", "Nodefile:2:6: COPY: unknown flag --frob");
     bad("FROM scratch\nSHELL /bin/sh -c\n", "Nodefile:2:7: SHELL requires the arguments in JSON form");
     bad("FROM scratch\nUSER a b\n", "Nodefile:2:6: USER requires exactly one argument");
-    bad("FROM scratch\nONBUILD RUN x\n", "Nodefile:2:1: ONBUILD is not supported");
+    bad("FROM scratch\nONBUILD ONBUILD RUN x\n", "Nodefile:2:9: ONBUILD isn't allowed as an ONBUILD trigger");
+    bad("FROM scratch\nONBUILD RUN --frob x\n", "Nodefile:2:13: RUN: unknown flag --frob");
     bad("", "Nodefile:1:1: file has no instructions");
     bad("# only\n\n   \n", "Nodefile:1:1: file has no instructions");
     {
@@ -315,7 +317,7 @@ static const char *look(void *ctx, const char *name)
 
 static void xp(const char *in, const char *want)
 {
-    const char *vars[] = {"A", "aa", "E", "", "P", "/usr/bin", NULL};
+    const char *vars[] = {"A", "aa", "E", "", "P", "/usr/bin", "V", "20.11.1", "IMG", "node:20-slim", NULL};
     char *out = NULL;
     nr_err e;
     if (bld_expand(in, '\\', look, vars, &out, NULL, &e) < 0)
@@ -326,7 +328,7 @@ static void xp(const char *in, const char *want)
 
 static void xbad(const char *in, size_t pos, const char *msg)
 {
-    const char *vars[] = {"A", "aa", "E", "", NULL};
+    const char *vars[] = {"A", "aa", "E", "", "V", "20.11.1", NULL};
     char *out = NULL;
     nr_err e;
     size_t p = 99;
@@ -362,6 +364,25 @@ static void test_expand(void **state)
     xp("a$", "a$");
     xp("${P}/node", "/usr/bin/node");
     xp("trailing\\", "trailing\\");
+    /* BuildKit's pattern forms (Dockerfile 1.7): trim and replace */
+    xp("${V%%.*}", "20");
+    xp("${V%.*}", "20.11");
+    xp("${V#*.}", "11.1");
+    xp("${V##*.}", "1");
+    xp("${V/./-}", "20-11.1");
+    xp("${V//./-}", "20-11-1");
+    xp("${V//1/}", "20..");
+    xp("${V/x/y}", "20.11.1");
+    xp("${IMG%:*}:stable", "node:stable");
+    xp("${P#/usr}", "/bin");
+    xp("${P//\\//:}", ":usr:bin");
+    xp("${V/$A/x}", "20.11.1");
+    xp("${NOPE%%x}", "");
+    xp("${V#}", "20.11.1");
+    xp("${V%%*}", "");
+    xp("${V#*}", "20.11.1");
+    xbad("${V/1}", 0, "bad substitution: ${V/pattern/replacement} needs its second '/'");
+    xbad("${V%%x", 0, "missing '}' in ${V...}");
     xbad("${", 0, "bad substitution: empty or invalid variable name in ${}");
     xbad("x${A", 1, "missing '}' in ${A...}");
     xbad("${A:=x}", 0, "bad substitution: unsupported modifier in ${A...}");

@@ -1,0 +1,200 @@
+#!/usr/bin/env bats
+# Forms that real Node Dockerfiles use and nbuild reads as BuildKit does:
+# COPY/ADD --exclude and COPY --parents (Dockerfile 1.19).
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_busybox
+    rt_bb_image cbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    export W=$BATS_FILE_TMPDIR
+}
+
+teardown() { rt_rm_all; }
+
+teardown_file() { rt_file_teardown; }
+
+# a context with a small app and the Nodefile given as arguments (one line each)
+ctx() {
+    local c=$W/ctx.$BATS_TEST_NUMBER
+    rm -rf "$c" && mkdir -p "$c/src/lib" "$c/docs"
+    echo '{}' >"$c/package.json"
+    echo '{}' >"$c/package-lock.json"
+    echo m >"$c/src/a.js"
+    echo t >"$c/src/a.test.js"
+    echo t >"$c/src/lib/b.test.js"
+    echo r >"$c/README.md"
+    echo d >"$c/docs/x.md"
+    printf '%s\n' "$@" >"$c/Nodefile"
+    echo "$c"
+}
+
+@test "COPY --exclude: patterns (repeatable, ** and variables) relative to each source leave paths out; the key follows them" {
+    c=$(ctx 'FROM cbase:1' \
+        'COPY --exclude=*.md --exclude=src/**/*.test.js . /all/' \
+        'ARG PAT=*.test.js' \
+        'COPY --exclude=$PAT --exclude=lib src/ /s/' \
+        'COPY --exclude=package-lock.json package*.json /p/' \
+        'ADD --exclude=**/*.md docs /d/')
+    run "$NBUILD" --progress=plain -t ex:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm ex:1 sh -c 'cd / && find all s p d | sort'
+    echo "$output"
+    [ "$output" = "$(printf 'all\nall/Nodefile\nall/docs\nall/docs/x.md\nall/package-lock.json\nall/package.json\nall/src\nall/src/a.js\nall/src/lib\nd\np\np/package.json\ns\ns/a.js')" ]
+    # the history shows the patterns; another pattern is another step
+    run cfg ex:1 '[.history[].created_by] | map(select(test("exclude"))) | length'
+    [ "$output" = 4 ]
+    sed -i 's/--exclude=lib /--exclude=nothing /' "$c/Nodefile"
+    run "$NBUILD" --progress=plain -t ex:2 "$c"
+    [ "$status" -eq 0 ]
+    run rt_run --rm ex:2 sh -c 'cd / && find s | sort'
+    [ "$output" = "$(printf 's\ns/a.js\ns/lib\ns/lib/b.test.js')" ]
+}
+
+@test "COPY --exclude: a blank or comment pattern, or on RUN: file:line:col, nothing tagged" {
+    run "$NBUILD" -t eb:1 "$(ctx 'FROM cbase:1' 'COPY --exclude= . /x/')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:6: COPY --exclude: bad pattern \"\""* ]]
+    run "$NBUILD" -t eb:2 "$(ctx 'FROM cbase:1' 'ARG P=#x' 'COPY --exclude=$P . /x/')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:6: COPY --exclude: bad pattern \"#x\""* ]]
+    run "$NBUILD" -t eb:3 "$(ctx 'FROM cbase:1' 'RUN --exclude=x true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:5: RUN: unknown flag --exclude"* ]]
+    for t in eb:1 eb:2 eb:3; do [ -z "$(manifest_of $t)" ]; done
+}
+
+@test "COPY --parents: each match keeps its path (below a /./ pivot) under the destination, from the context and from a stage" {
+    c=$(ctx 'FROM cbase:1 AS tree' 'RUN mkdir -p /w/pkgs/x/dist && echo o > /w/pkgs/x/dist/o.js' \
+        'FROM cbase:1' \
+        'WORKDIR /app' \
+        'COPY --parents packages/*/package.json ./' \
+        'COPY --parents ./packages/./*/index.js /q/' \
+        'COPY --parents src/lib /r' \
+        'COPY --from=tree --parents /w/./pkgs/*/dist /out/')
+    for p in a b; do mkdir -p "$c/packages/$p" && echo "{\"name\":\"$p\"}" >"$c/packages/$p/package.json"; done
+    echo i >"$c/packages/a/index.js"
+    run "$NBUILD" --progress=plain -t pa:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm pa:1 sh -c 'cd / && find app q r out | sort'
+    echo "$output"
+    [ "$output" = "$(printf 'app\napp/packages\napp/packages/a\napp/packages/a/package.json\napp/packages/b\napp/packages/b/package.json\nout\nout/pkgs\nout/pkgs/x\nout/pkgs/x/dist\nout/pkgs/x/dist/o.js\nq\nq/a\nq/a/index.js\nr\nr/src\nr/src/lib\nr/src/lib/b.test.js')" ]
+    # without --parents, the same sources would land on one name: another step
+    run cfg pa:1 '[.history[].created_by] | map(select(test("--parents"))) | length'
+    [ "$output" = 4 ]
+    run "$NBUILD" -t pb:1 "$(ctx 'FROM cbase:1' 'COPY --parents=yes src /x/')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:6: COPY --parents=yes: want true or false"* ]]
+    run "$NBUILD" -t pb:2 "$(ctx 'FROM cbase:1' 'COPY --parents src/./../../etc /x/')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:"*"outside the build context"* ]]
+    [ -z "$(manifest_of pb:1)" ] && [ -z "$(manifest_of pb:2)" ]
+}
+
+@test "FROM ... AS Builder: stage names are case-insensitive (BuildKit lowercases them), in FROM, COPY --from and --target" {
+    c=$(ctx 'FROM cbase:1 AS Builder' 'RUN echo b > /b' \
+        'FROM BUILDER AS Next' 'RUN echo n > /n' \
+        'FROM cbase:1' 'COPY --from=builder /b /b' 'COPY --from=NEXT /n /n')
+    run "$NBUILD" -t up:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm up:1 cat /b /n
+    [ "$output" = "$(printf 'b\nn')" ]
+    run "$NBUILD" --target next -t up:2 "$c"
+    [ "$status" -eq 0 ]
+    run rt_run --rm up:2 cat /n
+    [ "$output" = n ]
+    run "$NBUILD" -t up:3 "$(ctx 'FROM cbase:1 AS Bu!ld')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1:17: FROM: invalid stage name \"bu!ld\""* ]]
+}
+
+@test "ONBUILD: the trigger is parsed where it is written, recorded in the config, and run right after FROM in the builds that use the image (not passed on)" {
+    c=$(ctx 'FROM cbase:1' 'WORKDIR /app' 'ONBUILD COPY package.json ./' 'onbuild RUN echo ran > /app/ran' 'CMD ["sh"]')
+    run "$NBUILD" --progress=plain -t ob:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run cfg ob:1 '.config.OnBuild'
+    [ "$output" = '["COPY package.json ./","RUN echo ran > /app/ran"]' ]
+    run rt_run --rm ob:1 ls /app
+    [ "$output" = "" ]
+    c2=$(ctx 'FROM ob:1' 'RUN cat /app/package.json /app/ran')
+    run "$NBUILD" --progress=plain -t ob:2 "$c2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--> ONBUILD COPY package.json ./"*"--> ONBUILD RUN echo ran > /app/ran"*"STEP 2/2: RUN cat"* ]]
+    [[ "$output" == *"{}"*"ran"* ]]
+    run cfg ob:2 '.config.OnBuild'
+    [ "$output" = null ]
+    # a trigger's error names the trigger and the FROM line
+    rm "$c2/package.json"
+    run "$NBUILD" -t ob:3 "$c2"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1: ONBUILD trigger 1 of ob:1:1:6: COPY: source package.json not found in the build context"* ]]
+    [ -z "$(manifest_of ob:3)" ]
+}
+
+@test "ONBUILD: a chained, FROM, MAINTAINER, unknown or malformed trigger is an error at its place in the file, nothing tagged" {
+    run "$NBUILD" -t ox:1 "$(ctx 'FROM cbase:1' 'ONBUILD ONBUILD RUN true')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:9: ONBUILD isn't allowed as an ONBUILD trigger"* ]]
+    run "$NBUILD" -t ox:2 "$(ctx 'FROM cbase:1' 'ONBUILD   FROM cbase:1')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:11: FROM isn't allowed as an ONBUILD trigger"* ]]
+    run "$NBUILD" -t ox:3 "$(ctx 'FROM cbase:1' 'ONBUILD FROB x')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:9:"*"FROB"* ]]
+    run "$NBUILD" -t ox:4 "$(ctx 'FROM cbase:1' 'ONBUILD COPY --bogus a b')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:14: COPY: unknown flag --bogus"* ]]
+    run "$NBUILD" -t ox:5 "$(ctx 'FROM cbase:1' 'ONBUILD')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:"* ]]
+    for t in ox:1 ox:2 ox:3 ox:4 ox:5; do [ -z "$(manifest_of $t)" ]; done
+}
+
+@test "--base-map of an Alpine tag to a Debian image: a RUN whose command is not found (apk) says which base the stage has and why" {
+    c=$(ctx 'FROM cbase:1-alpine AS deps' 'RUN true' 'FROM deps' 'RUN apk add --no-cache libc6-compat')
+    run "$NBUILD" --base-map 'cbase:*-alpine=cbase:*' -t al:1 "$c"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:4:1: RUN /bin/sh -c apk add --no-cache libc6-compat: exit code 127 (this stage's base is cbase:1, which --base-map gave for cbase:1-alpine: Alpine's commands, such as apk, are not in it)"* ]]
+    # no mapping, or another failure: no such note
+    run "$NBUILD" -t al:2 "$(ctx 'FROM cbase:1' 'RUN apk add x')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"exit code 127; its last output"* ]]
+    run "$NBUILD" --base-map 'cbase:*-alpine=cbase:*' -t al:3 "$(ctx 'FROM cbase:1-alpine' 'RUN exit 3')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"exit code 3"* && "$output" != *"--base-map gave"* ]]
+    for t in al:1 al:2 al:3; do [ -z "$(manifest_of $t)" ]; done
+}
+
+@test "COPY --from=STAGE of a path the stage lacks (npm ci with no dependencies makes no node_modules): the error names the stage, not the build context" {
+    run "$NBUILD" -t nf:1 "$(ctx 'FROM cbase:1 AS deps' 'RUN mkdir /app' 'FROM cbase:1' 'COPY --from=deps /app/node_modules ./node_modules')"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:4:18: COPY --from=deps: source app/node_modules not found"* ]]
+    [[ "$output" != *"build context"* ]]
+    [ -z "$(manifest_of nf:1)" ]
+}
+
+@test "ARG/ENV pattern forms \${V%%.*} \${V#*.} \${V/a/b} \${V//a/b} (Dockerfile 1.7), in FROM and in a stage; a value too long for a pattern is an error at its place" {
+    c=$(ctx 'ARG BASE=cbase:1-ignored' 'ARG NODE_VERSION=20.11.1' 'FROM ${BASE%-*}' 'ARG NODE_VERSION' \
+        'ENV MAJOR=${NODE_VERSION%%.*} MINOR=${NODE_VERSION%.*} PATCH=${NODE_VERSION##*.} REST=${NODE_VERSION#*.} DASH=${NODE_VERSION//./-} ONE=${NODE_VERSION/./_}' \
+        'RUN echo "$MAJOR $MINOR $PATCH $REST $DASH $ONE" > /v')
+    run "$NBUILD" -t pf:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm pf:1 cat /v
+    [ "$output" = "20 20.11 1 11.1 20-11-1 20_11.1" ]
+    run "$NBUILD" -t pf:2 "$(ctx 'FROM cbase:1' 'ARG V=1.2' 'ENV X=${V/.}')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:7: ENV: bad substitution: \${V/pattern/replacement} needs its second '/'"* ]]
+    run "$NBUILD" --build-arg L="$(head -c 5000 /dev/zero | tr '\0' a)" -t pf:3 "$(ctx 'FROM cbase:1' 'ARG L' 'ENV X=${L%%a}')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:7: ENV: bad substitution: the value of L is too long for a pattern"* ]]
+    [ -z "$(manifest_of pf:2)" ] && [ -z "$(manifest_of pf:3)" ]
+}
