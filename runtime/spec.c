@@ -282,6 +282,12 @@ static int parse_port(const char *spec, json_t *list, nr_err *err)
             struct in6_addr a6;
             if (strlen(ip) >= 64 || (*ip && inet_pton(AF_INET, ip, &a4) != 1 && inet_pton(AF_INET6, ip, &a6) != 1))
                 return nr_err_set(err, "-p %s: bad address \"%s\"", spec, ip);
+            /* the networks are IPv4 only, and the kernel path has no NAT
+             * from an IPv6 address to an IPv4 one: such a port would be
+             * accepted and never reached */
+            if (*ip && inet_pton(AF_INET, ip, &a4) != 1)
+                return nr_err_set(err, "-p %s: an IPv6 host address is not published (container networks are IPv4 "
+                                       "only): give an IPv4 address, or none for all of them", spec);
         }
     }
     long clo, chi, hlo = 0, hhi = 0;

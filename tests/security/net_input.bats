@@ -57,7 +57,7 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     [ "$(nets)" = "$before" ]
 }
 
-@test "-p specs past the limits: port 0 and 65536, 1-2-3, sctp, huge ranges, overflowing numbers, a newline in the address" {
+@test "-p specs past the limits: port 0 and 65536, 1-2-3, sctp, huge ranges, overflowing numbers, a newline in the address, IPv6 host addresses" {
     n=$(ls "$NRUN_ROOT/containers" | wc -l)
     for bad in 65536:80 80:65536 0:80 80:0 -1:80 1-2-3 80/sctp 80/tcp/udp 1-65535:1-65535 8000-7999:80 \
         99999999999999999999:80 80:99999999999999999999 1.2.3.4.5:80:80 $'127.0.0.1\n:80:80' '[::1]x:80:80' \
@@ -70,6 +70,12 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     [ "$(ls "$NRUN_ROOT/containers" | wc -l)" -eq "$n" ]
     run -125 rt_run --rm --network none -p 80 bb:1 true
     [[ "$output" == "nrun: "*"-p"* ]]
+    # an IPv6 host address would be accepted and never forwarded (IPv4 networks)
+    for v6 in '[::1]:8080:80' '[::]:8080:80/udp' '[::ffff:127.0.0.1]::80'; do
+        run -125 rt_run --rm -p "$v6" bb:1 true
+        [ "$output" = "nrun: -p $v6: an IPv6 host address is not published (container networks are IPv4 only): give an IPv4 address, or none for all of them" ]
+    done
+    [ "$(ls "$NRUN_ROOT/containers" | wc -l)" -eq "$n" ]
 }
 
 @test "conflists edited into garbage or hostile JSON: a clear error naming the file, no plugin run with it" {
