@@ -1,7 +1,7 @@
 /* What context.c (the tree, resolution beneath its fd, the stat cache) and
  * select.c (COPY/ADD source selection) share: the context's state and the
  * few internal calls selection makes into the tree.  Not a public interface:
- * the rest of the builder uses context.h. */
+ * the rest of the builder uses context.h and select.h. */
 #ifndef BLD_CONTEXT_INT_H
 #define BLD_CONTEXT_INT_H
 

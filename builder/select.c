@@ -1,9 +1,9 @@
-/* COPY/ADD source selection from a build context or a stage's tree (see
- * context.h for the rules): sources resolved with the tree as the root,
- * globs, directory walks under the ignore file, --exclude and --parents, ADD's
+/* COPY/ADD source selection from a build context or a stage's tree (the
+ * rules: select.h): sources resolved with the tree as the root, globs,
+ * directory walks under the ignore file, --exclude and --parents, ADD's
  * archives, and the selection's digest for the cache key.  Every open goes
  * through the tree's fd (context_int.h). */
-#include "builder/context_int.h"
+#include "builder/select.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "builder/archive.h"
+#include "builder/context_int.h"
 #include "common/util.h"
 
 /* How a source the user wrote resolves: its symlinks are followed with the
