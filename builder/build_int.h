@@ -12,6 +12,7 @@
 #include "builder/context.h"
 #include "builder/owner.h"
 #include "builder/parse.h"
+#include "builder/select.h"
 
 /* A directory's metadata in the image being built. */
 typedef struct bld_dir {

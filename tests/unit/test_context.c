@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "builder/context.h"
+#include "builder/select.h"
 #include "common/util.h"
 
 static char dir[256], cache[300];
