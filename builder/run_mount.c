@@ -305,6 +305,19 @@ int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m,
     return 0;
 }
 
+/* The value of the secret `m` names (*data NULL: an optional one not given,
+ * as BuildKit skips it); a required one not given is an error on its line. */
+static int secret_of(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **data, size_t *len,
+                     nr_err *err)
+{
+    if (secret_value(b, m->id, data, len, err) < 0)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s: %s", m->id, err->msg);
+    if (!*data && m->required)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s: required, and no --secret "
+                         "id=%s given", m->id, m->id);
+    return 0;
+}
+
 int bld_run_mount_env(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **out, nr_err *err)
 {
     *out = NULL;
@@ -312,11 +325,8 @@ int bld_run_mount_env(bld_state *b, const bld_instr *in, const bld_run_mount *m,
         return 0;
     cleanup_free char *data = NULL;
     size_t len = 0;
-    if (secret_value(b, m->id, &data, &len, err) < 0)
-        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s: %s", m->id, err->msg);
-    if (!data && m->required)
-        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s: required, and no --secret "
-                         "id=%s given", m->id, m->id);
+    if (secret_of(b, in, m, &data, &len, err) < 0)
+        return -1;
     if (!data)
         return 0;
     /* an environment string ends at the first NUL: a value holding one
@@ -600,11 +610,8 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
     if (m->type == BLD_MOUNT_SECRET) {
         cleanup_free char *data = NULL;
         size_t len = 0;
-        if (secret_value(b, m->id, &data, &len, err) < 0)
-            return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s: %s", m->id, err->msg);
-        if (!data && m->required)
-            return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=secret,id=%s: required, and no --secret "
-                             "id=%s given", m->id, m->id);
+        if (secret_of(b, in, m, &data, &len, err) < 0)
+            return -1;
         if (!data)
             return 0; /* an optional secret that is not there: no mount, as BuildKit does */
         cleanup_free char *dir = nr_xasprintf("%s/secrets", b->cache_dir);
