@@ -50,18 +50,9 @@ no_bind_left() {
 FROM bbase:1
 RUN --mount=type=bind,source=sub,target=/m1 --mount=type=bind,source=sub/deep,target=/m2 sh -c 'echo seen: $(ls /m1 /m2); cat /m1/* /m2/* 2>/dev/null; true'
 EOF
-    python3 - "$c/sub" "$c/alt/sub" <<'EOF' &
-import ctypes, os, sys, time
-libc = ctypes.CDLL(None, use_errno=True)
-a, b = (os.fsencode(p) for p in sys.argv[1:3])
-AT_FDCWD, RENAME_EXCHANGE = -100, 2
-while True:
-    if libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0:
-        sys.exit("renameat2: " + os.strerror(ctypes.get_errno()))
-    # a pause: the check more often sees one state throughout, while the
-    # longer way to the mount still crosses many swaps
-    time.sleep(0.001)
-EOF
+    # a pause between swaps: the check more often sees one state throughout,
+    # while the longer way to the mount still crosses many swaps
+    python3 "$BATS_TEST_DIRNAME/../lib/swap_dirs.py" "$c/sub" "$c/alt/sub" 0.001 &
     echo $! >"$BATS_TEST_TMPDIR/swapper.pid"
     for i in $(seq 1 30); do
         run "$NBUILD" --no-cache --progress=plain -t race:$i "$c"

@@ -146,15 +146,7 @@ oci_layers_cat() {
         tar --mtime=@0 --owner=0 --group=0 -C ti -cf "$c/sub/a.tar" x && tar --mtime=@0 --owner=0 --group=0 -C to -cf "$OUT/a.tar" x)
     printf 'FROM scratch\nCOPY sub/f /f\nCOPY sub/ /d/\nCOPY sub/deep/f sub/f /e/\nADD sub/a.tar /t/\n' >"$c/Nodefile"
     # the swapper: renameat2(RENAME_EXCHANGE) of c/sub and c/alt/sub, until killed
-    python3 - "$c/sub" "$c/alt/sub" <<'EOF' &
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-a, b = (os.fsencode(p) for p in sys.argv[1:3])
-AT_FDCWD, RENAME_EXCHANGE = -100, 2
-while True:
-    if libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0:
-        sys.exit("renameat2: " + os.strerror(ctypes.get_errno()))
-EOF
+    python3 "$BATS_TEST_DIRNAME/../lib/swap_dirs.py" "$c/sub" "$c/alt/sub" &
     echo $! >"$BATS_TEST_TMPDIR/swapper.pid"
     for i in $(seq 1 40); do
         rm -rf "$BATS_TEST_TMPDIR/oci"
