@@ -342,6 +342,15 @@ int nr_cmd_rm(int argc, char **argv, nr_global *g)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
             continue;
         }
+        /* wait out a start in progress: its cgroups are named in its state
+         * only once it is running, and then -f stops it */
+        cleanup_close int lock = rt_ctr_lock(g->root, id, &err);
+        if (lock < 0) {
+            if (err.errnum == ENOENT)
+                nr_err_set(&err, "no such container: %s", argv[i]);
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+            continue;
+        }
         rt_state st;
         if (!force && rt_state_read(g->root, id, &st, &err) == 0) {
             const char *live = rt_state_live_status(&st);

@@ -234,7 +234,9 @@ static int system_prune(nr_global *g)
     puts("Deleted Containers:");
     for (size_t i = 0; i < n; i++) {
         rt_state st;
-        if (rt_state_read(g->root, ids[i], &st, &err) == 0) {
+        /* a container being started is judged once it runs */
+        cleanup_close int lock = rt_ctr_lock(g->root, ids[i], &err);
+        if (lock >= 0 && rt_state_read(g->root, ids[i], &st, &err) == 0) {
             bool gone = strcmp(rt_state_live_status(&st), "running") && strcmp(rt_state_live_status(&st), "restarting") &&
                         !rt_state_monitor_alive(&st) && strcmp(st.image, RT_BUILD_STEP_IMAGE);
             rt_state_free(&st);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <poll.h>
@@ -108,6 +109,15 @@ static void fg_poll(void *arg)
     rt_alerts_poll(t->a, t->cg);
 }
 
+/* the launched child shares the lock's open file: unlock, not just close */
+static void ctr_unlock(int fd)
+{
+    if (fd >= 0) {
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
+}
+
 /* notify_fd >= 0: report the first start ("OK" or "E<message>") there. */
 static int run_loop(const char *root, const char *id, const rt_launch_io *io, const rt_run_params *rp, bool fg,
                     int notify_fd, nr_err *err)
@@ -124,7 +134,11 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
         rt_launch_io lio = *io;
         if (rp->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0)
             lio.console_sock = sp[1];
-        int lr = rt_launch(root, id, &lio, &p, err);
+        /* from the cgroups to the state naming them, no rm in between */
+        int lock = rt_ctr_lock(root, id, err);
+        if (lock < 0 && err->errnum == ENOENT)
+            nr_err_set(err, "container %.12s was removed before it started", id);
+        int lr = lock < 0 ? -1 : rt_launch(root, id, &lio, &p, err);
         if (sp[1] >= 0)
             close(sp[1]);
         if (lr < 0) {
@@ -135,16 +149,17 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
                 close(notify_fd);
                 notify_fd = -1;
             }
-            if (rt_state_read(root, id, &st, err) == 0) {
+            nr_err ign;
+            if (rt_state_read(root, id, &st, &ign) == 0) {
                 if (restarts > 0) {
                     st.status = "exited";
                     st.exit_code = NR_EXIT_CMD;
                     st.finished = time(NULL);
-                    nr_err ign;
                     rt_state_write(root, &st, &ign);
                 }
                 rt_state_free(&st);
             }
+            ctr_unlock(lock);
             return -1;
         }
         rt_alerts *al = rp->alerts;
@@ -166,6 +181,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             rt_event_container(root, "start", id, &st, NULL);
             rt_state_free(&st);
         }
+        ctr_unlock(lock);
         if (notify_fd >= 0) {
             if (write(notify_fd, "OK", 2) < 0)
                 (void)0;

@@ -355,6 +355,13 @@ int rt_ctr_dir_make(const char *store_root, const char *id, nr_err *err);
 /* Remove a container's directory (already renamed out of the list to path),
  * or keep its emptied skeleton for a later rt_ctr_dir_make. */
 int rt_ctr_dir_discard(const char *store_root, const char *path, const char *id, nr_err *err);
+/* The container's start lock: an flock on its directory, held by the nrun
+ * that launches it until its state says running (or the launch failed), and
+ * by `rm` while it stops and removes it, so a remove never runs between a
+ * launch's cgroups and the state that names them.  A killed holder lets go
+ * with its last fd.  Waits up to 30 s; the fd (close it to let go), or -1
+ * when the container is gone (ENOENT) or still held. */
+int rt_ctr_lock(const char *store_root, const char *id, nr_err *err);
 /* Is the nrun that runs (and would restart or remove) this container alive? */
 bool rt_state_monitor_alive(const rt_state *st);
 /* Remove a --rm (or build step) container whose nrun died: true when it

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -396,6 +397,36 @@ int rt_ctr_dir_make(const char *root, const char *id, nr_err *err)
         return -1;
     }
     return dfd;
+}
+
+int rt_ctr_lock(const char *root, const char *id, nr_err *err)
+{
+    if (!valid_id(id))
+        return nr_err_set(err, "bad container id");
+    cleanup_free char *dir = rt_ctr_dir(root, id);
+    for (int tries = 0;; tries++) {
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return nr_err_sys(err, errno, "container %.12s", id);
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            /* removed (renamed away, maybe recycled for another) while we
+             * waited: the path must still name the directory we hold */
+            struct stat a, b;
+            if (fstat(fd, &a) == 0 && stat(dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+                return fd;
+            close(fd);
+            errno = ENOENT;
+            return nr_err_sys(err, errno, "container %.12s", id);
+        }
+        int e = errno;
+        close(fd);
+        if (e != EWOULDBLOCK)
+            return nr_err_sys(err, e, "lock container %.12s", id);
+        if (tries >= 6000)
+            return nr_err_set(err, "container %.12s: another nrun has been starting it for 30 s", id);
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* A --rm container (or a build step's) whose nrun was killed (SIGKILL: no

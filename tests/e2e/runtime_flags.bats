@@ -169,8 +169,11 @@ teardown_file() { rt_file_teardown; }
     "$NRUN" rm "$id" >/dev/null
     for d in $(rt_cgroup_dirs "$id"); do [ ! -d "$d" ]; done
     # and for real: nrun killed at points all through a start, then rm -f
+    # (a simple command put in the background is exec'd: $! is the wrapper,
+    # then nsenter, then nrun itself, one pid; rt_run, a function, would
+    # run in a subshell and the kill would miss nrun)
     for delay in 0.002 0.004 0.006 0.008 0.012 0.016 0.02 0.03; do
-        rt_run --name "killed" bb:1 sleep 5 >/dev/null 2>&1 &
+        "$NRUN" run --cidfile "$(mktemp -u "$BATS_FILE_TMPDIR/cids/XXXXXX")" --name killed bb:1 sleep 5 >/dev/null 2>&1 &
         pid=$!
         sleep "$delay"
         kill -KILL "$pid" 2>/dev/null || true
@@ -185,6 +188,38 @@ teardown_file() { rt_file_teardown; }
             done
         done
     done
+}
+
+@test "rm -f while another nrun is still starting the container: it waits, then stops and removes all of it" {
+    command -v strace >/dev/null || skip "strace is not installed (make deps installs it)"
+    # the start is held open where a remove used to slip in, between the
+    # container's cgroups and the state that names them: under strace each
+    # mkdir of the starting nrun (the cgroups' among them) waits 100 ms
+    mkdir -p "$BATS_FILE_TMPDIR/cids"
+    cid=$(mktemp -u "$BATS_FILE_TMPDIR/cids/XXXXXX")
+    strace -o /dev/null -e trace=mkdir -e inject=mkdir:delay_enter=100000 \
+        "$NRUN" run --cidfile "$cid" --name racing bb:1 sleep 30 >"$BATS_TEST_TMPDIR/run.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1000); do [ -s "$cid" ] && break; sleep 0.01; done
+    c=$(cat "$cid")
+    # once its first cgroup is there, the start is under way
+    first=$(rt_cgroup_dirs "$c" | head -1)
+    for _ in $(seq 1000); do [ -d "$first" ] && break; sleep 0.01; done
+    [ -d "$first" ]
+    run "$NRUN" rm -f racing
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = racing ]
+    # the run saw its container killed, not a vanished directory
+    rc=0
+    wait "$pid" || rc=$?
+    cat "$BATS_TEST_TMPDIR/run.out"
+    [ "$rc" -eq 137 ]
+    [ ! -d "$NRUN_ROOT/containers/$c" ]
+    for d in $(rt_cgroup_dirs "$c"); do
+        if [ -d "$d" ]; then echo "left: $d"; false; fi
+    done
+    if grep -ls "$c" /proc/[0-9]*/cgroup 2>/dev/null | grep -q .; then echo "left: a process of $c"; false; fi
 }
 
 @test "restart policy: ps says Restarting between runs, rm refuses it without -f, kill turns the policy off (USR1 does not)" {

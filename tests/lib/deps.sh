@@ -8,7 +8,7 @@ APT_PKGS=(
     libarchive-dev libjansson-dev libseccomp-dev libcap-dev libssl-dev libcurl4-openssl-dev
     libcmocka-dev bats jq
     umoci skopeo podman buildah crun runc docker-registry apache2-utils openssl
-    busybox-static tini wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev
+    busybox-static tini wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev strace
     containernetworking-plugins golang-github-containernetworking-plugin-dnsname dnsmasq-base iptables
     nodejs npm mmdebstrap dpkg-dev
     uidmap passwd # rootless nbuild: newuidmap/newgidmap, useradd for its test users
