@@ -98,7 +98,7 @@ teardown_file() { rt_file_teardown; }
 }
 
 @test "--rm: a container whose nrun was killed (SIGKILL) runs on and is removed by the next ps after it ends" {
-    rt_run --rm --name orphan bb:1 sleep 1 &
+    rt_run_bg --rm --name orphan bb:1 sleep 1
     pid=$!
     for _ in $(seq 50); do "$NRUN" ps | grep -q orphan && break; sleep 0.05; done
     kill -KILL "$pid"
@@ -113,7 +113,7 @@ teardown_file() { rt_file_teardown; }
     id=$(cat "$BATS_FILE_TMPDIR"/cids/* 2>/dev/null | while read -r c; do [ -d "$NRUN_ROOT/containers/$c" ] && echo "$c"; done)
     [ -z "$id" ]
     # a kept container that ended the same way is listed as exited, not removed
-    rt_run --name kept bb:1 sleep 1 &
+    rt_run_bg --name kept bb:1 sleep 1
     pid=$!
     for _ in $(seq 50); do "$NRUN" ps | grep -q kept && break; sleep 0.05; done
     kill -KILL "$pid"
@@ -169,11 +169,8 @@ teardown_file() { rt_file_teardown; }
     "$NRUN" rm "$id" >/dev/null
     for d in $(rt_cgroup_dirs "$id"); do [ ! -d "$d" ]; done
     # and for real: nrun killed at points all through a start, then rm -f
-    # (a simple command put in the background is exec'd: $! is the wrapper,
-    # then nsenter, then nrun itself, one pid; rt_run, a function, would
-    # run in a subshell and the kill would miss nrun)
     for delay in 0.002 0.004 0.006 0.008 0.012 0.016 0.02 0.03; do
-        "$NRUN" run --cidfile "$(mktemp -u "$BATS_FILE_TMPDIR/cids/XXXXXX")" --name killed bb:1 sleep 5 >/dev/null 2>&1 &
+        rt_run_bg --name killed bb:1 sleep 5 >/dev/null 2>&1
         pid=$!
         sleep "$delay"
         kill -KILL "$pid" 2>/dev/null || true
@@ -291,7 +288,7 @@ teardown_file() { rt_file_teardown; }
 @test "what an nrun killed at the wrong moment leaves is removed by the next ps: --rm containers never started, dirs without a state, half-removed dirs" {
     before=$(ls "$NRUN_ROOT/containers" | wc -l)
     for i in $(seq 12); do
-        rt_run --rm bb:1 true >/dev/null 2>&1 &
+        rt_run_bg --rm bb:1 true >/dev/null 2>&1
         pid=$!
         sleep "0.00$((i % 9))"
         kill -KILL "$pid" 2>/dev/null || true

@@ -9,6 +9,14 @@ rt_run() {
     "$NRUN" run --cidfile "$(mktemp -u "$BATS_FILE_TMPDIR/cids/XXXXXX")" "$@"
 }
 
+# rt_run in the background, with $! the pid of nrun itself (the wrapper and
+# nsenter exec it), so a test that kills $! kills nrun; `rt_run ... &` would
+# run a subshell, and kill that, while nrun runs on.
+rt_run_bg() {
+    mkdir -p "$BATS_FILE_TMPDIR/cids"
+    "$NRUN" run --cidfile "$(mktemp -u "$BATS_FILE_TMPDIR/cids/XXXXXX")" "$@" &
+}
+
 # A busybox-static rootfs as an uncompressed tar: $1 = output tar.
 rt_busybox_tar() {
     local d
