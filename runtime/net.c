@@ -369,7 +369,7 @@ static int attach_one(int adfd, const char *id, json_t *rec, json_t *conf, const
     json_array_foreach(aliases, k, x) if (json_is_string(x) && rt_net_alias_valid(json_string_value(x)))
         json_array_append(keep, x);
     if (json_array_size(keep))
-        json_object_set_new(rc, "aliases", json_pack("{s:O}", json_string_value(json_object_get(conf, "name")), keep));
+        json_object_set_new(rc, "aliases", json_pack("{s:O}", rt_net_dns_instance(conf), keep)); /* by the name dnsname is given */
     json_decref(keep);
     cleanup_free char *args = cni_args(name);
     json_t *a = json_pack("{s:O, s:s, s:s, s:o}", "conflist", conf, "ifname", ifname, "args", args, "runtimeConfig", rc);

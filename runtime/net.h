@@ -82,6 +82,14 @@ bool rt_net_name_valid(const char *name);
  * (localhost, host.nrun.internal, host.docker.internal). */
 bool rt_net_alias_valid(const char *name);
 #define RT_NET_ALIAS_RULE "expected a DNS name ([a-zA-Z0-9_.-], at most 253), not localhost, host.nrun.internal or host.docker.internal"
+/* dnsname keeps a network's dnsmasq in /run/containers/cni/dnsname/<the
+ * name it is given>, one directory for the whole host: nrun gives it
+ * "nrun-" and 16 hex digits of the store and the network's name (the
+ * dnsname plugin's "nrunInstance" in the conflist), so two stores with a
+ * network of the same name do not share, or stop, each other's DNS.  The
+ * instance of conflist `cl` (its name when it has none: made before). */
+const char *rt_net_dns_instance(const struct json_t *cl);
+bool rt_net_instance_valid(const char *s);
 int rt_net_exists(const char *root, const char *name, nr_err *err);
 int rt_net_create(const char *root, const char *name, const char *subnet, const char *gateway, bool internal,
                   bool dns, nr_err *err);

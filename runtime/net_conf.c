@@ -121,11 +121,27 @@ json_t *rt_net_conflist_make(const char *root, const char *name, const char *bri
     /* same-bridge: traffic from another nrun network (another bridge) is
      * dropped, as docker isolates its networks */
     json_array_append_new(plugins, json_pack("{s:s, s:s}", "type", "firewall", "ingressPolicy", "same-bridge"));
-    if (dns)
-        json_array_append_new(plugins, json_pack("{s:s, s:s, s:{s:b}}", "type", "dnsname", "domainName",
-                                                 RT_NET_DNS_DOMAIN, "capabilities", "aliases", 1));
+    if (dns) {
+        cleanup_free char *key = nr_xasprintf("%s%c%s", ar, 0, name);
+        char hex[65], inst[32];
+        nr_sha256_hex(key, strlen(ar) + 1 + strlen(name), hex);
+        snprintf(inst, sizeof inst, "nrun-%.16s", hex);
+        json_array_append_new(plugins, json_pack("{s:s, s:s, s:s, s:{s:b}}", "type", "dnsname", "domainName",
+                                                 RT_NET_DNS_DOMAIN, "nrunInstance", inst, "capabilities", "aliases", 1));
+    }
     return json_pack("{s:s, s:s, s:o, s:{s:b}}", "cniVersion", "0.4.0", "name", name, "plugins", plugins, "org.nrun",
                      "internal", internal);
+}
+
+bool rt_net_instance_valid(const char *s)
+{
+    return s && strlen(s) == 21 && !strncmp(s, "nrun-", 5) && strspn(s + 5, "0123456789abcdef") == 16;
+}
+
+const char *rt_net_dns_instance(const json_t *cl)
+{
+    const char *inst = json_string_value(json_object_get(rt_net_plugin_of(cl, "dnsname"), "nrunInstance"));
+    return rt_net_instance_valid(inst) ? inst : json_string_value(json_object_get(cl, "name"));
 }
 
 /* Load (and check) networks/<name>.conflist; the default network is made on first use. */

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -120,6 +121,7 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
         return -1;
     int r = -1;
     json_t *cl = NULL;
+    struct ifaddrs *ifs = NULL;
     cleanup_free char *t = NULL;
     cleanup_free char *file = nr_xasprintf("%s.conflist", name);
     nr_err ign;
@@ -139,6 +141,10 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
             goto out;
         }
     }
+    /* the host's own addresses (its LAN, another store's or tool's
+     * bridges) are taken too: a network over them would cut the host off */
+    if (getifaddrs(&ifs) < 0)
+        ifs = NULL;
     bool pick = !subnet;
     /* podman's choice: 10.89.N.0/24, the first not used */
     for (int k = 0; k < 256; k++) {
@@ -160,6 +166,24 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
                 clash = true;
                 if (!pick) {
                     nr_err_set(err, "--subnet %s overlaps network %s (%s)", subnet, nn, s);
+                    goto out;
+                }
+            }
+        }
+        for (struct ifaddrs *f = ifs; f && !clash; f = f->ifa_next) {
+            if (!f->ifa_addr || f->ifa_addr->sa_family != AF_INET || !f->ifa_netmask)
+                continue;
+            uint32_t ia = ntohl(((struct sockaddr_in *)(void *)f->ifa_addr)->sin_addr.s_addr);
+            uint32_t im = ntohl(((struct sockaddr_in *)(void *)f->ifa_netmask)->sin_addr.s_addr);
+            if ((ia >> 24) == 127)
+                continue; /* loopback's 127/8 is no route out */
+            uint32_t m = mask & im; /* the shorter prefix of the two */
+            if ((ia & m) == (net & m)) {
+                clash = true;
+                if (!pick) {
+                    char a[16];
+                    rt_net_ip_str(ia, a);
+                    nr_err_set(err, "--subnet %s overlaps the address %s of %s on this host", subnet, a, f->ifa_name);
                     goto out;
                 }
             }
@@ -208,6 +232,8 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
     t = json_dumps(cl, JSON_INDENT(2));
     r = nr_write_atomic(dfd, file, t, strlen(t), 0600, err);
 out:
+    if (ifs)
+        freeifaddrs(ifs);
     json_decref(cl);
     json_decref(all);
     close(lk), close(adfd), close(dfd);
@@ -263,6 +289,9 @@ int rt_net_remove(const char *root, const char *name, nr_err *err)
     if (cl && json_string_value(json_object_get(rt_net_plugin_of(cl, "bridge"), "bridge")))
         br = nr_xstrdup(json_string_value(json_object_get(rt_net_plugin_of(cl, "bridge"), "bridge")));
     bool internal = json_is_true(json_object_get(json_object_get(cl, "org.nrun"), "internal"));
+    /* its dnsmasq, if it has one (a conflist that no longer loads names
+     * none: better a dnsmasq left than another store's stopped) */
+    cleanup_free char *dns_inst = rt_net_plugin_of(cl, "dnsname") ? nr_xstrdup(rt_net_dns_instance(cl)) : NULL;
     json_decref(cl);
     if (json_object_size(u)) {
         const char *first = json_object_iter_key(json_object_iter(u));
@@ -297,15 +326,17 @@ int rt_net_remove(const char *root, const char *name, nr_err *err)
                 rt_net_internal_guard(br, false, &ign1);
         }
         /* dnsname's dnsmasq for the network keeps its address bound: stop it */
-        cleanup_free char *dd = nr_xasprintf("/run/containers/cni/dnsname/%s", name);
-        cleanup_free char *pf = nr_xasprintf("%s/pidfile", dd), *pt = NULL, *comm = NULL;
-        size_t l;
-        nr_err ign2;
-        long dp = nr_read_file(AT_FDCWD, pf, 64, &pt, &l, &ign2) == 0 ? strtol(pt, NULL, 10) : 0;
-        cleanup_free char *cp = nr_xasprintf("/proc/%ld/comm", dp);
-        if (dp > 1 && nr_read_file(AT_FDCWD, cp, 64, &comm, &l, &ign2) == 0 && !strncmp(comm, "dnsmasq", 7))
-            kill((pid_t)dp, SIGTERM);
-        nr_rm_rf(AT_FDCWD, dd, &ign2);
+        if (dns_inst) {
+            cleanup_free char *dd = nr_xasprintf("/run/containers/cni/dnsname/%s", dns_inst);
+            cleanup_free char *pf = nr_xasprintf("%s/pidfile", dd), *pt = NULL, *comm = NULL;
+            size_t l;
+            nr_err ign2;
+            long dp = nr_read_file(AT_FDCWD, pf, 64, &pt, &l, &ign2) == 0 ? strtol(pt, NULL, 10) : 0;
+            cleanup_free char *cp = nr_xasprintf("/proc/%ld/comm", dp);
+            if (dp > 1 && nr_read_file(AT_FDCWD, cp, 64, &comm, &l, &ign2) == 0 && !strncmp(comm, "dnsmasq", 7))
+                kill((pid_t)dp, SIGTERM);
+            nr_rm_rf(AT_FDCWD, dd, &ign2);
+        }
         r = 0;
     }
     free(br);

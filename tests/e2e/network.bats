@@ -17,6 +17,12 @@ setup_file() {
 teardown_file() {
     p=$(cat "$BATS_FILE_TMPDIR/hostsvc" 2>/dev/null) && kill "$p" 2>/dev/null || true
     for n in $(cat "$BATS_FILE_TMPDIR/outside-netns" 2>/dev/null); do ip netns del "$n" 2>/dev/null || true; done
+    # the second store of the two-stores test, if it failed half way
+    if o=$(cat "$BATS_FILE_TMPDIR/other-store" 2>/dev/null); then
+        for c in $(NRUN_ROOT=$o "$NRUN" ps -aq 2>/dev/null); do NRUN_ROOT=$o "$NRUN" rm -f "$c" >/dev/null 2>&1 || true; done
+        NRUN_ROOT=$o "$NRUN" network rm "tw$SFX" >/dev/null 2>&1 || true
+        case $o in /tmp/nrun-test.*) rm -rf "$o" ;; esac
+    fi
     rt_file_teardown
 }
 
@@ -178,6 +184,46 @@ net_clean() {
     [[ "$output" != *"$a"* ]]
     run -125 rt_run --rm --network "$a" bb:1 true
     [[ "$output" == *"network $a not found"* ]]
+}
+
+@test "two stores with a network of the same name: each its own DNS; removing one's leaves the other's answering" {
+    n=tw$SFX
+    o=$(mktemp -d /tmp/nrun-test.XXXXXX)
+    echo "$o" >"$BATS_FILE_TMPDIR/other-store"
+    "$NRUN" network create "$n" >/dev/null
+    a=$(rt_run -d --network "$n" --name "ta$SFX" bb:1 sleep 120)
+    # the first store's bridge has its address now: the second store's
+    # network takes another subnet (the host's addresses count as taken)
+    NRUN_ROOT=$o "$NRUN" __internal mkimage -t bb:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    NRUN_ROOT=$o "$NRUN" network create "$n" >/dev/null
+    sa=$("$NRUN" network inspect "$n" | jq -r '.[0].IPAM.Config[0].Subnet')
+    sb=$(NRUN_ROOT=$o "$NRUN" network inspect "$n" | jq -r '.[0].IPAM.Config[0].Subnet')
+    [ "$sa" != "$sb" ]
+    run env NRUN_ROOT=$o "$NRUN" network create --subnet "$sa" "x$n"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--subnet $sa overlaps the address ${sa%.0/*}.1 of "* ]]
+    b=$(NRUN_ROOT=$o "$NRUN" run -d --network "$n" --name "tb$SFX" bb:1 sleep 120)
+    da=$(nr_dns_dir "$n")
+    db=$(NRUN_ROOT=$o nr_dns_dir "$n")
+    [ -n "$da" ] && [ -n "$db" ] && [ "$da" != "$db" ]
+    grep -q "ta$SFX" "$da/addnhosts"
+    grep -q "tb$SFX" "$db/addnhosts"
+    ! grep -q "tb$SFX" "$da/addnhosts" || false
+    # each answers for its own containers, on its own bridge
+    "$NRUN" exec "$a" nslookup "ta$SFX" >/dev/null
+    NRUN_ROOT=$o "$NRUN" exec "$b" nslookup "tb$SFX" >/dev/null
+    run env NRUN_ROOT=$o "$NRUN" exec "$b" nslookup "ta$SFX"
+    [ "$status" -ne 0 ]
+    # the first store's network goes, its dnsmasq with it; the other's stays
+    "$NRUN" rm -f "$a" >/dev/null
+    "$NRUN" network rm "$n" >/dev/null
+    [ ! -e "$da" ]
+    NRUN_ROOT=$o "$NRUN" exec "$b" nslookup "tb$SFX" >/dev/null
+    NRUN_ROOT=$o "$NRUN" rm -f "$b" >/dev/null
+    NRUN_ROOT=$o "$NRUN" network rm "$n" >/dev/null
+    [ ! -e "$db" ]
+    rm -rf "$o" "$BATS_FILE_TMPDIR/other-store"
 }
 
 @test "concurrent runs get distinct addresses; a full subnet is a clear error and leaves nothing" {

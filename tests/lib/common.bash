@@ -28,6 +28,17 @@ nr_make_root() {
 }
 nr_in_ns() { nsenter --net="/run/netns/$NR_NETNS" "$@"; }
 
+# dnsname's directory (its dnsmasq's config, hosts file and pidfile) for
+# network $1 of this store: named by the conflist's "nrunInstance"; empty
+# when the network has no DNS.
+nr_dns_dir() {
+    local i
+    i=$(jq -r '[.plugins[] | select(.type == "dnsname")][0] | if . == null then "" else (.nrunInstance // "") end' \
+        "$NRUN_ROOT/networks/$1.conflist" 2>/dev/null) || i=
+    [ -n "$i" ] && echo "/run/containers/cni/dnsname/$i"
+    return 0
+}
+
 # Remove the root made by nr_make_root; refuses anything else.
 nr_remove_root() {
     case ${NRUN_ROOT:-} in
@@ -37,14 +48,14 @@ nr_remove_root() {
     # Nothing may stay mounted below the root.
     grep -F " $NRUN_ROOT/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
     # dnsname's dnsmasq of this file's networks, then the namespace
-    local f n p
-    for f in "$NRUN_ROOT"/networks/*.conflist "$NRUN_ROOT"/networks/ipam/*/; do
+    local f d p
+    for f in "$NRUN_ROOT"/networks/*.conflist; do
         [ -e "$f" ] || continue
-        n=$(basename "$f" .conflist)
-        [ "$n" != bridge ] || continue # the default network has no dnsmasq
-        p=$(cat "/run/containers/cni/dnsname/$n/pidfile" 2>/dev/null) || p=
+        d=$(nr_dns_dir "$(basename "$f" .conflist)")
+        [ -n "$d" ] || continue # the default network has no dnsmasq
+        p=$(cat "$d/pidfile" 2>/dev/null) || p=
         if [ -n "$p" ] && grep -qx dnsmasq "/proc/$p/comm" 2>/dev/null; then kill "$p" 2>/dev/null || true; fi
-        rm -rf "/run/containers/cni/dnsname/$n"
+        rm -rf "$d"
     done
     [ -z "${NR_NETNS:-}" ] || ip netns del "$NR_NETNS" 2>/dev/null || true
     rm -f "$NRUN_ROOT.nrun"

@@ -35,7 +35,7 @@ except socket.timeout:
 
 bridge_mac() { nr_in_ns ip -br link show "$1" | awk '{print $3}'; }
 bridge_ip() { nr_in_ns ip -4 -o addr show "$1" | awk '{print $4}' | cut -d/ -f1; }
-dns_hosts() { cat "/run/containers/cni/dnsname/$1/addnhosts" 2>/dev/null || true; }
+dns_hosts() { cat "$(nr_dns_dir "$1")/addnhosts" 2>/dev/null || true; }
 
 @test "NET_RAW in a container: packets for the host's 127.0.0.0/8 sent on the bridge are dropped (portmap sets route_localnet=1 there)" {
     hp=$(rt_free_port)
