@@ -169,7 +169,27 @@ static void detach_locked(int adfd, const char *id)
         nr_err ign = {0};
         attachment_del(rec, id, json_array_get(as, i), &ign);
     }
-    netns_unpin(rec);
+    if (netns_path(rec)) {
+        netns_unpin(rec);
+    } else if (rt_net_id_plain(id)) {
+        /* a record that no longer reads (or names no namespace): the path
+         * nrun pins the namespace at, from the attach directory's own, so
+         * the namespace, and the container's veth with it, still go */
+        char self[64], dir[PATH_MAX];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", adfd);
+        ssize_t n = readlink(self, dir, sizeof dir - 1);
+        if (n > 0 && (size_t)n < sizeof dir - 80) {
+            dir[n] = 0;
+            char *sl = strrchr(dir, '/');
+            if (sl && !strcmp(sl, "/attach")) {
+                snprintf(sl, sizeof dir - (size_t)(sl - dir), "/ns/%s", id);
+                struct statfs sf;
+                if (statfs(dir, &sf) == 0 && sf.f_type == NSFS_MAGIC)
+                    umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW);
+                unlink(dir);
+            }
+        }
+    }
     json_decref(rec);
     cleanup_free char *f = nr_xasprintf("%s.json", id);
     unlinkat(adfd, f, 0);

@@ -114,8 +114,15 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
         run "$NRUN" network inspect "$n"
         [ "$status" -eq 0 ]
     done
+    br=$("$NRUN" network inspect "$n" | jq -r '.[0].Bridge')
+    [ -n "$(nr_in_ns ip -o link show master "$br")" ]
     run "$NRUN" rm -f "$id"
     [ "$status" -eq 0 ]
+    # its namespace is unpinned from the path nrun pins it at, not the
+    # record's: the container's veth goes with it
+    [ ! -e "$NRUN_ROOT/networks/ns/$id" ]
+    for _ in $(seq 50); do [ -z "$(nr_in_ns ip -o link show master "$br")" ] && break; sleep 0.1; done
+    [ -z "$(nr_in_ns ip -o link show master "$br")" ]
     # the lease it held is a file nrun cannot undo now: take it by hand into garbage
     lease=$(ls "$NRUN_ROOT/networks/ipam/$n" | grep '^10\.' | head -1)
     [ -n "$lease" ]
@@ -126,7 +133,6 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     [ "${#lines[@]}" -eq 1 ]
     rm -f "$NRUN_ROOT/networks/ipam/$n/$lease"
     rt_run --rm --network "$n" bb:1 true
-    # the veth of the garbage-record container is left to the bridge's removal
     "$NRUN" network rm "$n" >/dev/null
 }
 
