@@ -125,7 +125,7 @@ static int walk(img_layer_writer *w, int fd, const char *shown, const char *dest
         if (bytes)
             *bytes += 1024 + ((uint64_t)(archive_entry_size(ent) > 0 ? archive_entry_size(ent) : 0) + 511) / 512 * 512;
         mode_t type = archive_entry_filetype(ent);
-        mode_t mode = o->chmod ? o->mode : (archive_entry_perm(ent) & 07777);
+        mode_t mode = bld_owner_mode(o, archive_entry_perm(ent) & 07777, type == AE_IFDIR);
         uid_t uid = o->chown ? o->uid : (uid_t)archive_entry_uid(ent);
         gid_t gid = o->chown ? o->gid : (gid_t)archive_entry_gid(ent);
         const char *hl = archive_entry_hardlink(ent);

@@ -139,15 +139,6 @@ static int archive_check(bld_state *b, const bld_sel *sel, size_t i, uint64_t *b
     return archive_read(b, NULL, sel, i, NULL, bytes, err);
 }
 
-static int parse_chmod(const char *s, mode_t *out)
-{
-    size_t n = strlen(s);
-    if (n < 3 || n > 4 || strspn(s, "01234567") != n)
-        return -1;
-    *out = (mode_t)strtoul(s, NULL, 8);
-    return 0;
-}
-
 /* Offset of a flag's value ("--chown=" skipped) for error columns. */
 static size_t flag_value_off(const bld_flag *fl)
 {
@@ -228,7 +219,7 @@ static void plan_dirs(bld_state *b, bld_stage *st, bld_step *step)
         if (bld_stage_dir(b, st, it->dest, &m))
             pdir_add(step, it->dest, &m);
         else
-            bld_stage_set_dir(st, it->dest, o->chmod ? o->mode : it->mode, uid, gid);
+            bld_stage_set_dir(st, it->dest, bld_owner_mode(o, it->mode, true), uid, gid);
     }
     if (step->n_pdirs > 1)
         qsort(step->pdirs, step->n_pdirs, sizeof *step->pdirs, pdir_cmp);
@@ -445,12 +436,17 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         cleanup_free char *m = NULL;
         if (bld_expand_word(b, st, in, &w, &m, err) < 0)
             goto fail;
-        if (parse_chmod(m, &own.mode) < 0) {
-            bld_errat(err, &b->f, in, fl->off, "invalid --chmod \"%s\" (want octal, e.g. 0644)", m);
+        if (bld_chmod_parse(m, &own) < 0) {
+            cleanup_free char *shown = nr_escape_controls(m);
+            bld_errat(err, &b->f, in, fl->off, "invalid --chmod \"%s\" (want octal like 0644, or symbolic like u+x,go=rX)",
+                      shown);
             goto fail;
         }
         own.chmod = true;
-        nr_buf_addf(&text, " --chmod=%04o", (unsigned)own.mode);
+        if (own.nops)
+            nr_buf_addf(&text, " --chmod=%s", m);
+        else
+            nr_buf_addf(&text, " --chmod=%04o", (unsigned)own.mode);
     }
     if (exclude_parse(b, st, in, &text, &excl, err) < 0)
         goto fail;
@@ -695,7 +691,7 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
     gid_t gid = o->chown ? o->gid : 0;
     for (size_t i = 0; i < step->sel.n && rc == 0; i++) {
         const bld_item *it = &step->sel.items[i];
-        mode_t mode = o->chmod ? o->mode : it->mode;
+        mode_t mode = bld_owner_mode(o, it->mode, it->type == IMG_ENT_DIR);
         if (it->type == IMG_ENT_DIR && !strcmp(it->dest, "/"))
             continue;
         if (it->type == IMG_ENT_FILE && it->data)

@@ -198,3 +198,30 @@ ctx() {
     [[ "$output" == *"Nodefile:3:7: ENV: bad substitution: the value of L is too long for a pattern"* ]]
     [ -z "$(manifest_of pf:2)" ] && [ -z "$(manifest_of pf:3)" ]
 }
+
+@test "COPY/ADD --chmod symbolic (Dockerfile 1.14): applied to each file's and directory's own mode, as chmod(1) with no umask; a bad one is an error at its place" {
+    c=$(ctx 'FROM cbase:1' \
+        'COPY --chmod=u+x,go=rX src /s/' \
+        'COPY --chmod=a-w package.json /p.json' \
+        'ADD --chmod=go-rwx t.tar /t/' \
+        'ARG M=g+w' \
+        'COPY --chmod=$M README.md /r.md')
+    chmod 0644 "$c/src/a.js" "$c/package.json" "$c/README.md"
+    chmod 0755 "$c/src/lib"
+    chmod 0750 "$c/src/lib/b.test.js"
+    mkdir -p "$W/tt/d" && echo x >"$W/tt/d/f" && chmod 0755 "$W/tt/d" && chmod 0664 "$W/tt/d/f"
+    tar -C "$W/tt" -cf "$c/t.tar" d
+    run "$NBUILD" --progress=plain -t cm:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm cm:1 sh -c 'stat -c "%a %n" /s/a.js /s/lib /s/lib/b.test.js /p.json /t/d /t/d/f /r.md'
+    echo "$output"
+    [ "$output" = "$(printf '755 /s/a.js\n755 /s/lib\n755 /s/lib/b.test.js\n444 /p.json\n700 /t/d\n600 /t/d/f\n664 /r.md')" ]
+    # the mode is part of the step: another one is another layer
+    run cfg cm:1 '[.history[].created_by] | map(select(test("--chmod=u\\+x,go=rX"))) | length'
+    [ "$output" = 1 ]
+    run "$NBUILD" -t cm:2 "$(ctx 'FROM cbase:1' 'COPY --chmod=u+q src /s/')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'Nodefile:2:6: invalid --chmod "u+q" (want octal like 0644, or symbolic like u+x,go=rX)'* ]]
+    [ -z "$(manifest_of cm:2)" ]
+}
