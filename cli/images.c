@@ -62,12 +62,14 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
     static const nr_opt opts[] = {
         {"quiet", 'q', no_argument, NULL, "print image ids only"},
         {"all", 'a', no_argument, NULL, "all images (accepted; there are no intermediate images)"},
-        {"format", 'f', required_argument, "FORMAT", "table (default) or json"},
+        {"format", 'f', required_argument, "FORMAT",
+         "table (default), json, or a template: '{{.Repository}}:{{.Tag}}', 'table {{.ID}}\\t{{.Size}}'"},
         {"no-trunc", 'T' + NR_OPT_LONG, no_argument, NULL, "do not shorten ids"},
         {0},
     };
     static const nr_cmdspec spec = {"images [OPTIONS] [REPOSITORY[:TAG]]", "List images.", opts, true};
     bool quiet = false, json = false, notrunc = false;
+    nr_format fmt = {.kind = NR_FMT_TABLE};
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
@@ -75,10 +77,9 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
         case 'a': break;
         case 'T' + NR_OPT_LONG: notrunc = true; break;
         case 'f':
-            if (!strcmp(optarg, "json"))
-                json = true;
-            else if (strcmp(optarg, "table"))
-                return nr_usage_error(g, "images: --format must be json or table");
+            if (nr_format_parse(g, "images", optarg, &fmt) != 0)
+                return NR_EXIT_USAGE;
+            json = fmt.kind == NR_FMT_JSON;
             break;
         default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
@@ -140,6 +141,42 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
         puts(t);
         free(t);
         json_decref(a);
+    } else if (fmt.tmpl && !quiet) {
+        /* docker's fields: ID, Repository, Tag, Digest, CreatedSince, CreatedAt, Size */
+        static const char *const heads[] = {"ID", "IMAGE ID", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT", NULL};
+        char **lines = nr_xcalloc(nr + 1, sizeof *lines);
+        size_t nl = 0;
+        if (fmt.kind == NR_FMT_TABLE)
+            lines[nl++] = nr_format_header(fmt.tmpl, heads);
+        long long now = (long long)time(NULL);
+        for (size_t i = 0; i < nr; i++) {
+            char size[32], ago[64], created[64] = "N/A";
+            nr_human_size(img_image_size(rows[i].img), size, sizeof size);
+            long long cr = img_image_created(rows[i].img);
+            if (cr <= 0) {
+                snprintf(ago, sizeof ago, "N/A");
+            } else {
+                nr_human_ago(now - cr, ago, sizeof ago);
+                nr_rfc3339(cr, 0, created, sizeof created);
+            }
+            char id[80];
+            snprintf(id, sizeof id, "%.*s", notrunc ? 71 : 12,
+                     notrunc ? rows[i].img->config.digest : img_digest_hex(rows[i].img->config.digest));
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "Repository", rows[i].repo, "Tag",
+                                  rows[i].tag, "Digest", img_image_top(rows[i].img)->digest, "CreatedSince", ago,
+                                  "CreatedAt", created, "Size", size);
+            char *line = nr_format_render(fmt.tmpl, o);
+            json_decref(o);
+            if (fmt.kind == NR_FMT_TABLE)
+                lines[nl++] = line;
+            else
+                puts(line), free(line);
+        }
+        if (fmt.kind == NR_FMT_TABLE)
+            nr_table_print(lines, nl, stdout);
+        for (size_t i = 0; i < nl; i++)
+            free(lines[i]);
+        free(lines);
     } else if (quiet) {
         for (size_t i = 0; i < nr; i++) {
             bool seen = false;

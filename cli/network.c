@@ -48,39 +48,68 @@ static int net_create(int argc, char **argv, nr_global *g)
 
 static int net_ls(int argc, char **argv, nr_global *g)
 {
-    bool quiet = false, js = false;
+    bool quiet = false;
+    nr_format fmt = {.kind = NR_FMT_TABLE};
     for (int i = 1; i < argc; i++) {
+        const char *f = NULL;
         if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
             quiet = true;
-        else if (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json"))
-            js = true, i++;
+        else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+            f = argv[++i];
+        else if (!strncmp(argv[i], "--format=", 9))
+            f = argv[i] + 9;
         else
             return nr_usage_error(g, "network ls: unknown option %s", argv[i]);
+        if (f && nr_format_parse(g, "network ls", f, &fmt) != 0)
+            return NR_EXIT_USAGE;
     }
     nr_err err = {0};
     json_t *l = rt_net_list(g->root, &err);
     if (!l)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
-    if (!quiet && !js)
-        printf("%-20s %-10s %-18s %-8s %s\n", "NAME", "DRIVER", "SUBNET", "BRIDGE", "CONTAINERS");
-    size_t i;
-    json_t *n;
-    json_array_foreach(l, i, n)
-    {
-        const char *name = json_string_value(json_object_get(n, "Name"));
-        if (js) {
-            cleanup_free char *t = json_dumps(n, JSON_COMPACT);
-            puts(t);
-        } else if (quiet) {
+    /* the default table, or a template's over flat rows: Name (ID: a
+     * network has no other id), Driver, Scope, Internal, Subnet, Gateway,
+     * Bridge, Containers (how many) */
+    const char *tmpl = fmt.tmpl ? fmt.tmpl : "{{.Name}}\t{{.Driver}}\t{{.Subnet}}\t{{.Bridge}}\t{{.Containers}}";
+    size_t n = json_array_size(l), nl = 0;
+    char **lines = nr_xcalloc(n + 2, sizeof *lines);
+    if (!quiet && fmt.kind == NR_FMT_TABLE)
+        lines[nl++] = nr_format_header(tmpl, (const char *const[]){"ID", "NETWORK ID", NULL});
+    for (size_t i = 0; i < n; i++) {
+        json_t *net = json_array_get(l, i);
+        const char *name = json_string_value(json_object_get(net, "Name"));
+        if (quiet) {
             puts(name);
-        } else {
-            const json_t *c = json_array_get(json_object_get(json_object_get(n, "IPAM"), "Config"), 0);
-            const char *sub = json_string_value(json_object_get(c, "Subnet"));
-            const char *br = json_string_value(json_object_get(n, "Bridge"));
-            printf("%-20s %-10s %-18s %-8s %zu\n", name, json_string_value(json_object_get(n, "Driver")),
-                   sub ? sub : "-", br ? br : "-", json_object_size(json_object_get(n, "Containers")));
+            continue;
         }
+        if (fmt.kind == NR_FMT_JSON) {
+            cleanup_free char *t = json_dumps(net, JSON_COMPACT);
+            puts(t);
+            continue;
+        }
+        const json_t *c = json_array_get(json_object_get(json_object_get(net, "IPAM"), "Config"), 0);
+        const char *sub = json_string_value(json_object_get(c, "Subnet"));
+        const char *gw = json_string_value(json_object_get(c, "Gateway"));
+        const char *br = json_string_value(json_object_get(net, "Bridge"));
+        const char *drv = json_string_value(json_object_get(net, "Driver"));
+        const char *scope = json_string_value(json_object_get(net, "Scope"));
+        char count[24];
+        snprintf(count, sizeof count, "%zu", json_object_size(json_object_get(net, "Containers")));
+        json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", name, "Name", name, "Driver",
+                                drv ? drv : "-", "Scope", scope ? scope : "local", "Internal",
+                                json_is_true(json_object_get(net, "Internal")) ? "true" : "false", "Subnet",
+                                sub ? sub : "-", "Gateway", gw ? gw : "-", "Bridge", br ? br : "-", "Containers", count);
+        char *line = nr_format_render(tmpl, row);
+        json_decref(row);
+        if (fmt.kind == NR_FMT_TABLE)
+            lines[nl++] = line;
+        else
+            puts(line), free(line);
     }
+    nr_table_print(lines, nl, stdout);
+    for (size_t i = 0; i < nl; i++)
+        free(lines[i]);
+    free(lines);
     json_decref(l);
     return 0;
 }
@@ -182,7 +211,7 @@ int nr_cmd_network(int argc, char **argv, nr_global *g)
     const char *v = nr_group_sub(argc, argv, "network",
                                  "Usage: nrun network COMMAND\n\nManage networks.\n\nCommands:\n"
                                  "  create [--subnet CIDR] [--gateway IP] [--internal] [--disable-dns] NAME\n"
-                                 "  ls [-q] [--format json]\n"
+                                 "  ls [-q] [--format table|json|TEMPLATE]\n"
                                  "  inspect NAME...\n"
                                  "  rm NAME...\n"
                                  "  connect [--alias NAME] NETWORK CONTAINER\n"

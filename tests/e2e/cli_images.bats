@@ -44,6 +44,23 @@ teardown_file() {
     [[ $output == *"Total reclaimed space"* ]]
 }
 
+@test "images --format: a template per image, table TEMPLATE with docker's headers; a malformed one is a usage error" {
+    "$NRUN" tag bb:1 fmt:2
+    run "$NRUN" images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+    [ "$status" -eq 0 ]
+    id=$("$NRUN" image inspect bb:1 | jq -r '.[0].Id' | sed 's/^sha256://' | cut -c1-12)
+    [[ "$output" == *"bb:1 $id"* ]]
+    [[ "$output" == *"fmt:2 $id"* ]]
+    run "$NRUN" images --format 'table {{.Repository}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}' fmt
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "REPOSITORY"*"IMAGE ID"*"CREATED"*"SIZE" ]]
+    [ "${#lines[@]}" -eq 2 ]
+    [[ "${lines[1]}" == "fmt "*"$id"* ]]
+    run -2 "$NRUN" images --format '{{.Tag'
+    [[ "$output" == *"unclosed {{"* ]]
+    "$NRUN" rmi fmt:2 >/dev/null
+}
+
 @test "rmi of an image a container uses is refused without -f, as docker refuses it" {
     "$NRUN" tag bb:1 used:1
     "$NRUN" tag bb:1 used:2

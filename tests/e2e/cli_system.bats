@@ -80,6 +80,12 @@ teardown_file() { rt_file_teardown; }
     run "$NRUN" network ls
     [[ "$output" == *"bridge"*"10.88.0.0/16"*"nrun0"* ]]
     [[ "$output" == *"$n"*"10.91.0.0/24"* ]]
+    run "$NRUN" network ls --format '{{.Name}} {{.Subnet}} {{.Internal}}'
+    [[ "$output" == *"$n 10.91.0.0/24 false"* ]]
+    [[ "$output" == *"bridge 10.88.0.0/16 false"* ]]
+    run "$NRUN" network ls --format 'table {{.ID}}\t{{.Driver}}\t{{.Scope}}'
+    [[ "${lines[0]}" == "NETWORK ID"*"DRIVER"*"SCOPE" ]]
+    [[ "$output" == *"$n"*"bridge"*"local"* ]]
     "$NRUN" network inspect "$n" | jq -e '.[0].IPAM.Config[0].Gateway == "10.91.0.1" and .[0].DNS == true'
     run "$NRUN" network create --subnet 10.91.0.128/25 "x$n"
     [ "$status" -ne 0 ]
