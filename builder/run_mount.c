@@ -51,6 +51,7 @@
 #include "builder/build_int.h"
 #include "builder/fetch.h"
 #include "builder/run_mount.h"
+#include "builder/select.h"
 #include "common/util.h"
 #include "images/unpack.h"
 
@@ -555,13 +556,13 @@ static int bind_tree(bld_state *b, const bld_instr *in, const bld_run_mount *m, 
     at = nr_xasprintf("%s/tree", *dir);
     if (attach_tree((const char *const *)lowers, n, m->rw ? *dir : NULL, at, err) < 0)
         goto out;
-    /* the source inside that tree: a stage's links resolve in its root */
+    /* the source inside that tree: links resolve in its root (a stage's,
+     * the context's, as COPY resolves them) */
     root = open(at, O_PATH | O_DIRECTORY | O_CLOEXEC);
     rel = bld_path_clean(m->source);
     const char *r = rel + strspn(rel, "/");
     struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-                           .resolve = (m->from ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS |
-                                      RESOLVE_NO_XDEV};
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
     fd = root < 0 ? -1 : (int)syscall(SYS_openat2, root, *r ? r : ".", &how, sizeof how);
     if (fd < 0) {
         bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s%s%s: %s", m->source,
@@ -642,20 +643,18 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
     }
     if (m->from)
         return bind_tree(b, in, m, vol, tmpfile, err);
-    /* bind: the context's path, resolved beneath the context */
+    /* bind: the context's path, resolved with the context as its root (a
+     * link to /etc/x or ../../x names the context's etc/x or x, never the
+     * host's: BuildKit's rule, and COPY's) */
     cleanup_free char *rel = bld_path_clean(m->source);
     const char *r = rel[0] == '/' ? rel + 1 : rel;
     if (!strcmp(r, "..") || !strncmp(r, "../", 3))
         return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: outside the build context",
                          m->source);
     /* from the context's own fd: its path, too, is only a name */
-    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-    cleanup_close int fd = (int)syscall(SYS_openat2, bld_ctx_fd(b->ctx), *r ? r : ".", &how, sizeof how);
-    if (fd < 0 && errno == EXDEV)
-        return bld_errat(err, &b->f, in, m->off,
-                         "RUN --mount=type=bind,source=%s: outside the build context (through a symlink)", m->source);
+    cleanup_close int fd = bld_ctx_source_open(b->ctx, r, O_PATH | O_CLOEXEC, err);
     if (fd < 0)
-        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, strerror(errno));
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
     if (none_ignored(b, in, m, fd, *r ? r : ".", err) < 0)
         return -1;
     if (m->rw) /* the step's writes go to an overlay of its own */

@@ -108,6 +108,11 @@ static int open_beneath(const bld_ctx *c, const char *rel, int flags, nr_err *er
     return fd;
 }
 
+int bld_ctx_source_open(const bld_ctx *c, const char *rel, int flags, nr_err *err)
+{
+    return open_beneath(c, *rel ? rel : ".", flags, err, *rel ? rel : ".");
+}
+
 static const char *type_name(mode_t m)
 {
     return S_ISFIFO(m) ? "fifo" : S_ISSOCK(m) ? "socket" : S_ISCHR(m) ? "character device"

@@ -73,6 +73,10 @@ void bld_ctx_set_exclude(bld_ctx *c, const bld_ignore *ex);
  * which is then a directory. */
 void bld_ctx_set_parents(bld_ctx *c, bool on);
 void bld_sel_free(bld_sel *s);
+/* Open `rel` (a source as written, relative to the tree) with links
+ * resolved inside the tree, as COPY does: an fd, or -1 with err saying
+ * "source <rel> ..." (not found, and where a link pointed). */
+int bld_ctx_source_open(const bld_ctx *c, const char *rel, int flags, nr_err *err);
 /* Digest over the selection: dest, type, mode, size, content/link of each
  * item in dest order, and each archive's content digest. */
 int bld_sel_digest(bld_ctx *c, bld_sel *s, char out[65], nr_err *err);

@@ -96,6 +96,23 @@ changed" ]
     no_bind_left
 }
 
+@test "RUN --mount=type=bind: a source through a symlink resolves with the context as its root, as COPY's (an absolute or climbing link names the context's own path)" {
+    c=$(ctx 'FROM mbase:1' \
+        'RUN --mount=type=bind,source=abs,target=/a --mount=type=bind,source=sub/up,target=/u --mount=type=bind,source=abs/f,target=/f.txt cat /a/f /u/f /f.txt' \
+        'RUN --mount=type=bind,rw,source=sub/up,target=/w sh -c "echo changed >/w/f; cat /w/f"')
+    mkdir -p "$c/data" "$c/sub"
+    echo inside >"$c/data/f"
+    ln -s /data "$c/abs"
+    ln -s ../../../../data "$c/sub/up"
+    run "$NBUILD" --no-cache --progress=plain -t bl:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(grep -cx inside <<<"$output")" -eq 3 ]
+    grep -qx changed <<<"$output"
+    [ "$(cat "$c/data/f")" = inside ]
+    no_bind_left
+}
+
 @test "RUN --mount: size= on a bind, from= on a cache, from= a later or unknown stage: errors with file:line:col, nothing tagged" {
     run "$NBUILD" -t me:1 "$(ctx 'FROM mbase:1' 'RUN --mount=type=bind,size=1m,target=/x true')"
     [ "$status" -ne 0 ]
