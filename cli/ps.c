@@ -484,7 +484,9 @@ static json_t *host_config(const json_t *cfg, const json_t *run, const json_t *p
     json_array_foreach(ports, i, p)
     {
         char key[32], hp[16];
-        snprintf(key, sizeof key, "%lld/tcp", (long long)json_integer_value(json_object_get(p, "container")));
+        const char *proto = json_string_value(json_object_get(p, "proto"));
+        snprintf(key, sizeof key, "%lld/%s", (long long)json_integer_value(json_object_get(p, "container")),
+                 proto && !strcmp(proto, "udp") ? "udp" : "tcp");
         snprintf(hp, sizeof hp, "%lld", (long long)json_integer_value(json_object_get(p, "host")));
         json_t *l = json_object_get(pb, key);
         if (!l)

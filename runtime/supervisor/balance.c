@@ -285,6 +285,70 @@ sv_listener *sv_listener_get(const char *key, const char *address, int port, int
     return l;
 }
 
+static void on_udp(void *arg, uint32_t events)
+{
+    (void)arg, (void)events; /* never armed: the workers read it */
+}
+
+sv_listener *sv_udp_get(const char *key, const char *address, int port, bool v6, int flags, nr_err *err)
+{
+    int n = 0;
+    for (sv_listener *l = sv_g->listeners; l; l = l->next, n++)
+        if (!strcmp(l->key, key))
+            return l->fd >= 0 ? l : (nr_err_set(err, "stopping"), NULL);
+    if (sv_g->stopping)
+        return nr_err_set(err, "stopping"), NULL;
+    if (n >= 64)
+        return nr_err_sys(err, EMFILE, "more than 64 listening sockets"), NULL;
+    if (port < 0 || port > 65535)
+        return nr_err_sys(err, EINVAL, "bind port %d", port), NULL;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    socklen_t len;
+    const char *ad = address && *address ? address : v6 ? "::" : "0.0.0.0";
+    if (!v6 && inet_pton(AF_INET, ad, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        len = sizeof *a4;
+    } else if (v6 && inet_pton(AF_INET6, ad, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        len = sizeof *a6;
+    } else {
+        return nr_err_sys(err, EINVAL, "bind udp%d: address %s is not numeric", v6 ? 6 : 4, ad), NULL;
+    }
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "socket"), NULL;
+    int one = 1;
+    if (flags & 4)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (v6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){(flags & 1) ? 1 : 0}, sizeof(int));
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+        int e = errno;
+        close(fd);
+        return nr_err_sys(err, e, "bind udp %s port %d", ad, port), NULL;
+    }
+    sv_listener *l = nr_xcalloc(1, sizeof *l);
+    l->key = nr_xstrdup(key);
+    l->fd = fd;
+    l->port = port;
+    l->udp = true;
+    if (sv_watch_add(&l->w, fd, 0, on_udp, l) < 0) {
+        nr_err_sys(err, errno, "epoll add udp socket");
+        close(fd);
+        free(l->key);
+        free(l);
+        return NULL;
+    }
+    l->next = sv_g->listeners;
+    sv_g->listeners = l;
+    return l;
+}
+
 static bool hand(sv_worker *w, sv_listener *l, int fd, int index)
 {
     char msg[700];

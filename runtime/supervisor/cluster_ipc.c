@@ -110,6 +110,45 @@ static void reply_json(sv_worker *w, json_t *o)
     json_decref(o);
 }
 
+/* A worker's dgram bind (cluster mode): Node's primary answers it with a
+ * shared handle, one socket it binds and sends to every worker that asks;
+ * so do we, as NODE_HANDLE "dgram.Native" with the fd.  r: the reply so far. */
+static void udp_shared(sv_worker *w, json_t *m, json_t *r, const char *address, int port, bool v6, int index)
+{
+    int flags = (int)json_integer_value(json_object_get(m, "flags"));
+    /* Node's key: the index tells a worker's second bind of one address
+     * from its first, and the same bind of every worker shares one socket */
+    char *key = nr_xasprintf("%s:%d:udp%d:-1:%d", address ? address : "", port, v6 ? 6 : 4, index);
+    json_object_set_new(r, "key", json_string(key));
+    nr_err err = {0};
+    sv_listener *l = sv_udp_get(key, address, port, v6, flags, &err);
+    if (!l) {
+        sv_log_sys("worker %d: bind %s: %s", w->slot, key, err.msg);
+        json_object_set_new(r, "errno", json_integer(-(err.errnum ? err.errnum : 22)));
+        reply_json(w, r);
+        free(key);
+        return;
+    }
+    if (w->ipc_out.len > w->ipc_out_off)
+        flush_out(w);
+    json_t *h = json_pack("{s:s, s:s, s:o}", "cmd", "NODE_HANDLE", "type", "dgram.Native", "msg", r);
+    char *s = json_dumps(h, JSON_COMPACT);
+    json_decref(h);
+    nr_buf line = {0};
+    nr_buf_addstr(&line, s ? s : "");
+    nr_buf_add(&line, "\n", 1);
+    free(s);
+    if (sv_ipc_send_fd(w, line.data, line.len, l->fd) < 0) {
+        /* the channel is backed up or gone: the worker's bind fails with EAGAIN */
+        json_t *e = json_pack("{s:s, s:s, s:i, s:n}", "cmd", "NODE_CLUSTER", "key", key, "errno", -11, "data");
+        json_t *seq = json_object_get(m, "seq");
+        json_object_set(e, "ack", seq ? seq : json_null());
+        reply_json(w, e);
+    }
+    nr_buf_free(&line);
+    free(key);
+}
+
 static void query_server(sv_worker *w, json_t *m)
 {
     /* Stopping: no listener any more.  No reply: the worker, already told to
@@ -131,9 +170,15 @@ static void query_server(sv_worker *w, json_t *m)
     json_object_set_new(r, "data", json_null());
     nr_err err = {0};
     sv_listener *l = NULL;
+    const char *ats = json_string_value(at);
+    bool udp = ats && (!strcmp(ats, "udp4") || !strcmp(ats, "udp6"));
+    if (udp && (!json_is_integer(fdv) || json_integer_value(fdv) == -1) && w->nsubs < SV_MAX_KEYS) {
+        udp_shared(w, m, r, address, port, !strcmp(ats, "udp6"), index);
+        return;
+    }
     char *key = nr_xasprintf("%s:%d:%d:%s", address ? address : "", port, type, fdbuf);
     if (json_is_string(at) || json_is_integer(fdv) || (type != 4 && type != 6 && type != -1 && type != 0)) {
-        /* UDP (dgram) and listen({fd}) need a shared handle: not served. */
+        /* listen({fd}) (a socket the worker has) would need its fd: not served */
         json_object_set_new(r, "errno", json_integer(-95 /* EOPNOTSUPP */));
     } else if (w->nsubs >= SV_MAX_KEYS) {
         json_object_set_new(r, "errno", json_integer(-24 /* EMFILE */));

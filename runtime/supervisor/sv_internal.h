@@ -67,6 +67,7 @@ typedef struct sv_listener {
     char sockname[192];     /* JSON object for the queryServer ack */
     sv_watch w;
     bool armed;             /* EPOLLIN wanted (off while no worker can take a connection) */
+    bool udp;               /* a dgram socket the workers share: never armed, nothing accepted */
     unsigned rr_next;
     uint64_t accepted;
     struct sv_listener *next;
@@ -265,6 +266,11 @@ void sv_ipc_close(sv_worker *w);
 
 /* balance.c */
 sv_listener *sv_listener_get(const char *key, const char *address, int port, int addr_type, nr_err *err);
+/* A dgram socket a worker binds (udp4/udp6): made once, bound by PID 1 and
+ * handed to every worker that asks (Node's shared handle: the kernel spreads
+ * the datagrams over the workers reading it).  flags: Node's bind flags
+ * (UV_UDP_IPV6ONLY 1, UV_UDP_REUSEADDR 4). */
+sv_listener *sv_udp_get(const char *key, const char *address, int port, bool v6, int flags, nr_err *err);
 void sv_balance_worker_up(sv_worker *w, sv_listener *l);
 void sv_balance_on_ack(sv_worker *w, uint32_t seq, bool accepted);
 void sv_balance_worker_gone(sv_worker *w);

@@ -103,6 +103,53 @@ net_clean() {
     ! nr_in_ns iptables-save -t nat | grep -q -- "--dport $port " || false
 }
 
+@test "-p HOST:CTR/udp: datagrams reach a UDP server run as cluster workers (node dgram), from the host's 127.0.0.1 and from another namespace with its own address" {
+    rt_node_image nd:1
+    port=$(rt_free_port)
+    id=$(rt_run -d --workers 2 -p "$port:5353/udp" -e PORT=5353 -v "$REPO/tests/apps:/apps:ro" nd:1 node /apps/udp-echo.js)
+    for _ in $(seq 100); do [ "$("$NRUN" logs "$id" 2>&1 | grep -c 'udp listening on 5353')" -ge 2 ] && break; sleep 0.1; done
+    ask() { # ADDRESS PORT MSG: the answer, from this file's namespace
+        nr_in_ns python3 -c "
+import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(2)
+for _ in range(3):
+    s.sendto(sys.argv[3].encode(),(sys.argv[1],int(sys.argv[2])))
+    try:
+        print(s.recvfrom(200)[0].decode()); break
+    except socket.timeout: pass
+else: print('timeout')
+" "$1" "$2" "$3"
+    }
+    run ask 127.0.0.1 "$port" hello
+    echo "$output"
+    [[ "$output" == "hello pid="* ]]
+    # from a client of its own, outside: its address reaches the app
+    out=ou$SFX
+    echo "$out" >>"$BATS_FILE_TMPDIR/outside-netns"
+    ip netns add "$out"
+    nr_in_ns ip link add "o$SFX" type veth peer name eth0 netns "$out"
+    nr_in_ns ip addr add 192.168.77.1/24 dev "o$SFX"
+    nr_in_ns ip link set "o$SFX" up
+    ip -n "$out" addr add 192.168.77.2/24 dev eth0
+    ip -n "$out" link set eth0 up
+    run nsenter --net="/run/netns/$out" python3 -c "
+import socket
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(2)
+for _ in range(3):
+    s.sendto(b'far',('192.168.77.1',$port))
+    try:
+        print(s.recvfrom(200)[0].decode()); break
+    except socket.timeout: pass
+else: print('timeout')
+"
+    echo "$output"
+    [[ "$output" == "far pid="*" from=192.168.77.2" ]]
+    "$NRUN" inspect "$id" | jq -e ".[0].NetworkSettings.Ports[\"5353/udp\"][0].HostPort == \"$port\""
+    "$NRUN" rm -f "$id" >/dev/null
+    ip netns del "$out"
+    net_clean "$id"
+}
+
 @test "-P publishes every EXPOSEd port on a free host port; -p ranges and bad specs" {
     id=$(rt_run -d -P bbx:1 sh -c "$(web exposed)")
     run "$NRUN" port "$id"

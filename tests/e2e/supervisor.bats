@@ -423,3 +423,41 @@ sys.stdout.write(s.recv(65536).decode())' "$SV_CTL" "$1"
     sv_stop
     [ "$SV_RC" = 0 ]
 }
+
+# send each of $2.. to 127.0.0.1:$1 over UDP, print each answer (or "timeout")
+udp_ask() {
+    python3 - "$@" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+for m in sys.argv[2:]:
+    for _ in range(3):
+        s.sendto(m.encode(), ("127.0.0.1", port))
+        try:
+            print(s.recvfrom(200)[0].decode())
+            break
+        except socket.timeout:
+            pass
+    else:
+        print("timeout")
+PY
+}
+
+@test "cluster: a dgram (UDP) server is bound once by the master and shared by every worker, as Node's cluster shares it" {
+    PORT=$(sv_free_port)
+    PORT=$PORT TWICE=1 sv_start --workers 2 -- node "$APPS/udp-echo.js"
+    sv_wait "[ \$(grep -c 'udp listening on' '$SV_LOGS/container.log') -ge 4 ]"
+    run udp_ask "$PORT" $(seq -f 'm%g' 1 40)
+    echo "$output"
+    echo "# workers that answered: $(grep -o 'pid=[0-9]*' <<<"$output" | sort | uniq -c | tr '\n' ' ')" >&3
+    [ "$(grep -c '^m[0-9]* pid=' <<<"$output")" -eq 40 ]
+    # one socket, the master's: the workers read it
+    ss -Hulnp "sport = :$PORT" | grep -q "pid=$SV_PID,"
+    # a worker's second socket (another port) is served too
+    run udp_ask "$((PORT + 1))" second
+    [[ "$output" == "second pid="* ]]
+    ! grep -q 'udp error' "$SV_LOGS/container.log" || false
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
