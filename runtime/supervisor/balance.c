@@ -238,6 +238,35 @@ static int bind_unix(const char *path_in, nr_err *err)
     return fd;
 }
 
+static void on_udp(void *arg, uint32_t events)
+{
+    (void)arg, (void)events; /* never armed: the workers read it */
+}
+
+/* A bound socket of fd's into the list (watched, not armed yet); NULL,
+ * fd closed, when epoll refuses it.  inet: a TCP one, whose address the
+ * workers are told. */
+static sv_listener *listener_add(const char *key, int fd, int port, bool udp, bool inet, nr_err *err)
+{
+    sv_listener *l = nr_xcalloc(1, sizeof *l);
+    l->key = nr_xstrdup(key);
+    l->fd = fd;
+    l->port = port;
+    l->udp = udp;
+    if (inet)
+        sockname_json(l);
+    if (sv_watch_add(&l->w, fd, 0, udp ? on_udp : on_accept, l) < 0) {
+        nr_err_sys(err, errno, "epoll add listener");
+        close(fd);
+        free(l->key);
+        free(l);
+        return NULL;
+    }
+    l->next = sv_g->listeners;
+    sv_g->listeners = l;
+    return l;
+}
+
 sv_listener *sv_listener_get(const char *key, const char *address, int port, int type, nr_err *err)
 {
     for (sv_listener *l = sv_g->listeners; l; l = l->next)
@@ -267,27 +296,7 @@ sv_listener *sv_listener_get(const char *key, const char *address, int port, int
         fd = type == -1 ? bind_unix(address, err) : bind_tcp(address, port, type, err);
     if (fd < 0)
         return NULL;
-    sv_listener *l = nr_xcalloc(1, sizeof *l);
-    l->key = nr_xstrdup(key);
-    l->fd = fd;
-    l->port = port;
-    if (type != -1)
-        sockname_json(l);
-    if (sv_watch_add(&l->w, fd, 0, on_accept, l) < 0) {
-        nr_err_sys(err, errno, "epoll add listener");
-        close(fd);
-        free(l->key);
-        free(l);
-        return NULL;
-    }
-    l->next = sv_g->listeners;
-    sv_g->listeners = l;
-    return l;
-}
-
-static void on_udp(void *arg, uint32_t events)
-{
-    (void)arg, (void)events; /* never armed: the workers read it */
+    return listener_add(key, fd, port, false, type != -1, err);
 }
 
 sv_listener *sv_udp_get(const char *key, const char *address, int port, bool v6, int flags, nr_err *err)
@@ -332,21 +341,7 @@ sv_listener *sv_udp_get(const char *key, const char *address, int port, bool v6,
         close(fd);
         return nr_err_sys(err, e, "bind udp %s port %d", ad, port), NULL;
     }
-    sv_listener *l = nr_xcalloc(1, sizeof *l);
-    l->key = nr_xstrdup(key);
-    l->fd = fd;
-    l->port = port;
-    l->udp = true;
-    if (sv_watch_add(&l->w, fd, 0, on_udp, l) < 0) {
-        nr_err_sys(err, errno, "epoll add udp socket");
-        close(fd);
-        free(l->key);
-        free(l);
-        return NULL;
-    }
-    l->next = sv_g->listeners;
-    sv_g->listeners = l;
-    return l;
+    return listener_add(key, fd, port, true, false, err);
 }
 
 static bool hand(sv_worker *w, sv_listener *l, int fd, int index)
