@@ -213,6 +213,51 @@ int rt_net_lock(const char *root, int *dfd, int *adfd, int *lk, nr_err *err)
     return 0;
 }
 
+/* host-local's leases (ipam/<network>/<address>: the container id, then
+ * the interface) whose container has no attachment record: a record is
+ * written before every ADD and removed after the DEL, so such a lease is
+ * one nothing will release (an nrun killed between, a file edited into
+ * garbage) and its address would be lost until removed by hand. */
+static void leases_gc_locked(int adfd)
+{
+    cleanup_close int ipam = openat(adfd, "../ipam", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *nets = ipam >= 0 ? nr_opendir_fd(ipam) : NULL;
+    if (!nets)
+        return;
+    for (struct dirent *n; (n = readdir(nets));) {
+        if (n->d_name[0] == '.' || !rt_net_name_valid(n->d_name))
+            continue;
+        int nfd = openat(ipam, n->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d = nfd >= 0 ? fdopendir(nfd) : NULL;
+        if (!d) {
+            if (nfd >= 0)
+                close(nfd);
+            continue;
+        }
+        for (struct dirent *e; (e = readdir(d));) {
+            struct in_addr a;
+            if (inet_pton(AF_INET, e->d_name, &a) != 1)
+                continue; /* lock, last_reserved_ip.0 */
+            char buf[160] = "";
+            int fd = openat(nfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+            struct stat st;
+            ssize_t r = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, sizeof buf - 1) : -1;
+            if (fd >= 0)
+                close(fd);
+            if (r < 0)
+                continue;
+            buf[r] = 0;
+            buf[strcspn(buf, "\r\n")] = 0;
+            cleanup_free char *rec = nr_xasprintf("%s.json", buf);
+            if (rt_net_id_plain(buf) && faccessat(adfd, rec, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                continue;
+            unlinkat(nfd, e->d_name, 0);
+        }
+        closedir(d);
+    }
+    closedir(nets);
+}
+
 void rt_net_gc_locked(int adfd)
 {
     DIR *d = nr_opendir_fd(adfd);
@@ -237,6 +282,7 @@ void rt_net_gc_locked(int adfd)
         free(stale[i]);
     }
     free(stale);
+    leases_gc_locked(adfd);
 }
 
 void rt_net_gc(const char *root)

@@ -123,16 +123,27 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     [ ! -e "$NRUN_ROOT/networks/ns/$id" ]
     for _ in $(seq 50); do [ -z "$(nr_in_ns ip -o link show master "$br")" ] && break; sleep 0.1; done
     [ -z "$(nr_in_ns ip -o link show master "$br")" ]
-    # the lease it held is a file nrun cannot undo now: take it by hand into garbage
-    lease=$(ls "$NRUN_ROOT/networks/ipam/$n" | grep '^10\.' | head -1)
+    # a lease edited into garbage, or naming a container with no record
+    # (nothing would ever release either), is collected: the range's only
+    # free address is given again, and the run works
+    id2=$(rt_run -d --network "$n" bb:1 sleep 120)
+    lease=$(grep -l "$id2" "$NRUN_ROOT"/networks/ipam/"$n"/10.* | xargs -n1 basename)
     [ -n "$lease" ]
-    printf '\0\377garbage\n' >"$NRUN_ROOT/networks/ipam/$n/$lease"
-    echo nan >"$NRUN_ROOT/networks/ipam/$n/last_reserved_ip.0"
-    run -125 rt_run --rm --network "$n" bb:1 true
-    [[ "$output" == *"CNI plugin bridge ADD failed (exit 1): failed to allocate for range 0: no IP addresses available in range set: 10.78.0.1-10.78.0.2"* ]]
-    [ "${#lines[@]}" -eq 1 ]
-    rm -f "$NRUN_ROOT/networks/ipam/$n/$lease"
-    rt_run --rm --network "$n" bb:1 true
+    run -125 rt_run --rm --network "$n" bb:1 true # the range (one address) is taken
+    [[ "$output" == *"no IP addresses available in range set: 10.78.0.1-10.78.0.2"* ]]
+    "$NRUN" rm -f "$id2" >/dev/null
+    for junk in $'\0\377garbage\n' "$(printf 'f%.0s' $(seq 64))"$'\neth0'; do
+        printf '%s' "$junk" >"$NRUN_ROOT/networks/ipam/$n/$lease"
+        echo nan >"$NRUN_ROOT/networks/ipam/$n/last_reserved_ip.0"
+        run rt_run --rm --network "$n" bb:1 true
+        echo "$output"
+        [ "$status" -eq 0 ]
+    done
+    # a lease of a container that is attached is kept
+    id3=$(rt_run -d --network "$n" bb:1 sleep 120)
+    "$NRUN" ps >/dev/null
+    grep -l "$id3" "$NRUN_ROOT"/networks/ipam/"$n"/10.* >/dev/null
+    "$NRUN" rm -f "$id3" >/dev/null
     "$NRUN" network rm "$n" >/dev/null
 }
 
