@@ -12,9 +12,11 @@
  *       layer, cache key, history or log.
  *   type=bind[,source=PATH],target=DIR[,from=STAGE|IMAGE][,rw]
  *       a read-only view of the context's PATH (default the whole context),
- *       resolved beneath it; its content digest is part of the cache key.
- *       A directory that holds a path the ignore file excludes is refused:
- *       the step would see what the context hides (BuildKit never sends it).
+ *       resolved with the context as its root; its content digest is part
+ *       of the cache key.  A source that is, or a directory that holds, a
+ *       path the ignore file excludes is refused, judged by the path it
+ *       resolved to: the step would see what the context hides (BuildKit
+ *       never sends it).
  *       from=: PATH in an earlier stage or an image, resolved inside its
  *       root (an absolute link or ".." stays in it, as for COPY --from);
  *       the stage's chain or the image's digest is in the key.  rw: the
