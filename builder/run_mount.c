@@ -12,9 +12,11 @@
  *       layer, cache key, history or log.
  *   type=bind[,source=PATH],target=DIR[,from=STAGE|IMAGE][,rw]
  *       a read-only view of the context's PATH (default the whole context),
- *       resolved beneath it; its content digest is part of the cache key.
- *       A directory that holds a path the ignore file excludes is refused:
- *       the step would see what the context hides (BuildKit never sends it).
+ *       resolved with the context as its root; its content digest is part
+ *       of the cache key.  A source that is, or a directory that holds, a
+ *       path the ignore file excludes is refused, judged by the path it
+ *       resolved to: the step would see what the context hides (BuildKit
+ *       never sends it).
  *       from=: PATH in an earlier stage or an image, resolved inside its
  *       root (an absolute link or ".." stays in it, as for COPY --from);
  *       the stage's chain or the image's digest is in the key.  rw: the
@@ -504,15 +506,45 @@ static int ignored_below(bld_state *b, int dfd, const char *rel, int depth, char
     return rc;
 }
 
-/* A step sees nothing the ignore file keeps out of the context: the
- * directory fd (the context's `rel`) holds no excluded path. */
-static int none_ignored(bld_state *b, const bld_instr *in, const bld_run_mount *m, int fd, const char *rel, nr_err *err)
+/* fd's path below root's, as the ignore file names paths: both as the
+ * kernel resolved them, so no link is left in it ("." for root itself);
+ * NULL when fd is not below root. */
+static char *path_below(int root, int fd)
 {
+    char a[PATH_MAX], p[PATH_MAX], link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", root);
+    ssize_t an = readlink(link, a, sizeof a - 1);
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t pn = readlink(link, p, sizeof p - 1);
+    if (an <= 0 || pn <= 0)
+        return NULL;
+    a[an] = p[pn] = 0;
+    size_t n = strcmp(a, "/") ? (size_t)an : 0;
+    if (strncmp(a, p, n) || a[0] != '/')
+        return NULL;
+    if (!p[n] || !strcmp(p + n, "/"))
+        return nr_xstrdup(".");
+    return p[n] == '/' ? nr_xstrdup(p + n + 1) : NULL;
+}
+
+/* A step sees nothing the ignore file keeps out of the context: the
+ * source (fd, opened below root, the context or its overlay) is no
+ * excluded path, nor holds one.  Judged by the path it resolved to: a link
+ * (pub -> app/conf, or /app/conf) must not show what app/conf's rules hide. */
+static int none_ignored(bld_state *b, const bld_instr *in, const bld_run_mount *m, int root, int fd, nr_err *err)
+{
+    cleanup_free char *real = path_below(root, fd);
+    if (!real)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: cannot tell where it resolved",
+                         m->source);
+    if (strcmp(real, ".") && bld_ignore_match(bld_ctx_ignore(b->ctx), real))
+        return bld_errat(err, &b->f, in, m->off,
+                         "RUN --mount=type=bind,source=%s: it is %s, which the ignore file excludes", m->source, real);
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
         return 0;
     cleanup_free char *hidden = NULL;
-    if (ignored_below(b, fd, rel, 0, &hidden, err) < 0)
+    if (ignored_below(b, fd, real, 0, &hidden, err) < 0)
         return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
     if (hidden)
         return bld_errat(err, &b->f, in, m->off,
@@ -570,7 +602,7 @@ static int bind_tree(bld_state *b, const bld_instr *in, const bld_run_mount *m, 
         goto out;
     }
     /* the context's source resolved again (in the overlay): checked again */
-    if (!m->from && none_ignored(b, in, m, fd, *r ? r : ".", err) < 0)
+    if (!m->from && none_ignored(b, in, m, root, fd, err) < 0)
         goto out;
     rc = attach_fd(fd, *dir, m->target, m->rw, vol, err);
 out:
@@ -655,7 +687,7 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
     cleanup_close int fd = bld_ctx_source_open(b->ctx, r, O_PATH | O_CLOEXEC, err);
     if (fd < 0)
         return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=bind,source=%s: %s", m->source, err->msg);
-    if (none_ignored(b, in, m, fd, *r ? r : ".", err) < 0)
+    if (none_ignored(b, in, m, bld_ctx_fd(b->ctx), fd, err) < 0)
         return -1;
     if (m->rw) /* the step's writes go to an overlay of its own */
         return bind_tree(b, in, m, vol, tmpfile, err);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -144,6 +145,30 @@ const char *rt_net_dns_instance(const json_t *cl)
     return rt_net_instance_valid(inst) ? inst : json_string_value(json_object_get(cl, "name"));
 }
 
+uint32_t rt_net_host_addr_in(uint32_t net, int prefix, char ifname[IF_NAMESIZE])
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) < 0)
+        return 0;
+    uint32_t found = 0;
+    uint32_t mask = prefix > 0 ? ~0U << (32 - prefix) : 0;
+    for (struct ifaddrs *f = ifs; f && !found; f = f->ifa_next) {
+        if (!f->ifa_addr || f->ifa_addr->sa_family != AF_INET || !f->ifa_netmask)
+            continue;
+        uint32_t ia = ntohl(((struct sockaddr_in *)(void *)f->ifa_addr)->sin_addr.s_addr);
+        uint32_t im = ntohl(((struct sockaddr_in *)(void *)f->ifa_netmask)->sin_addr.s_addr);
+        if ((ia >> 24) == 127)
+            continue; /* loopback's 127/8 is no route out */
+        uint32_t m = mask & im; /* the shorter prefix of the two */
+        if ((ia & m) == (net & m)) {
+            found = ia;
+            snprintf(ifname, IF_NAMESIZE, "%s", f->ifa_name);
+        }
+    }
+    freeifaddrs(ifs);
+    return found;
+}
+
 /* Load (and check) networks/<name>.conflist; the default network is made on first use. */
 json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err)
 {
@@ -161,6 +186,20 @@ json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err
         int p;
         if (rt_net_subnet_parse(sub, &n, &p) < 0)
             return nr_err_set(err, "NRUN_BRIDGE_SUBNET=%s: expected an IPv4 network like 10.88.0.0/16", sub), NULL;
+        /* another store's default network (its nrun0 has the address) or
+         * the LAN: this store's host-local would hand out the same
+         * addresses on the same bridge, a container of each on one address */
+        char ifn[IF_NAMESIZE], a[16];
+        uint32_t taken = rt_net_host_addr_in(n, p, ifn);
+        if (taken) {
+            rt_net_ip_str(taken, a);
+            return nr_err_set(err,
+                              "the default network's subnet %s overlaps the address %s of %s on this host (another "
+                              "store's default network?): set NRUN_BRIDGE_SUBNET to a free subnet, or use a network "
+                              "of `nrun network create`",
+                              sub, a, ifn),
+                   NULL;
+        }
         char gw[16];
         rt_net_ip_str(n + 1, gw);
         json_t *cl = rt_net_conflist_make(root, name, RT_NET_DEFAULT_BRIDGE, sub, gw, false, false);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <net/if.h>
 
 #include <jansson.h>
 
@@ -18,6 +19,9 @@ json_t *rt_net_plugin_of(const json_t *cl, const char *type);
 const json_t *rt_net_range_of(const json_t *cl);
 json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
                              const char *gw, bool internal, bool dns);
+/* an address of this host (loopback aside) in net/prefix, its interface's
+ * name in ifname; 0 when none */
+uint32_t rt_net_host_addr_in(uint32_t net, int prefix, char ifname[IF_NAMESIZE]);
 json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err);
 json_t *rt_net_record_read(int adfd, const char *id);
 /* the network an attachment of a record is on (its conflist's name), or NULL */

@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -121,7 +120,6 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
         return -1;
     int r = -1;
     json_t *cl = NULL;
-    struct ifaddrs *ifs = NULL;
     cleanup_free char *t = NULL;
     cleanup_free char *file = nr_xasprintf("%s.conflist", name);
     nr_err ign;
@@ -143,8 +141,6 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
     }
     /* the host's own addresses (its LAN, another store's or tool's
      * bridges) are taken too: a network over them would cut the host off */
-    if (getifaddrs(&ifs) < 0)
-        ifs = NULL;
     bool pick = !subnet;
     /* podman's choice: 10.89.N.0/24, the first not used */
     for (int k = 0; k < 256; k++) {
@@ -170,22 +166,15 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
                 }
             }
         }
-        for (struct ifaddrs *f = ifs; f && !clash; f = f->ifa_next) {
-            if (!f->ifa_addr || f->ifa_addr->sa_family != AF_INET || !f->ifa_netmask)
-                continue;
-            uint32_t ia = ntohl(((struct sockaddr_in *)(void *)f->ifa_addr)->sin_addr.s_addr);
-            uint32_t im = ntohl(((struct sockaddr_in *)(void *)f->ifa_netmask)->sin_addr.s_addr);
-            if ((ia >> 24) == 127)
-                continue; /* loopback's 127/8 is no route out */
-            uint32_t m = mask & im; /* the shorter prefix of the two */
-            if ((ia & m) == (net & m)) {
-                clash = true;
-                if (!pick) {
-                    char a[16];
-                    rt_net_ip_str(ia, a);
-                    nr_err_set(err, "--subnet %s overlaps the address %s of %s on this host", subnet, a, f->ifa_name);
-                    goto out;
-                }
+        char ifn[IF_NAMESIZE];
+        uint32_t ia = clash ? 0 : rt_net_host_addr_in(net, prefix, ifn);
+        if (ia) {
+            clash = true;
+            if (!pick) {
+                char a[16];
+                rt_net_ip_str(ia, a);
+                nr_err_set(err, "--subnet %s overlaps the address %s of %s on this host", subnet, a, ifn);
+                goto out;
             }
         }
         if (!clash)
@@ -232,8 +221,6 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
     t = json_dumps(cl, JSON_INDENT(2));
     r = nr_write_atomic(dfd, file, t, strlen(t), 0600, err);
 out:
-    if (ifs)
-        freeifaddrs(ifs);
     json_decref(cl);
     json_decref(all);
     close(lk), close(adfd), close(dfd);

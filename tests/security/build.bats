@@ -133,6 +133,28 @@ EOF
     no_layer_holds "ignored-cred-$$"
 }
 
+@test "RUN --mount=type=bind through a link to a directory holding an excluded file: refused as the directory itself is" {
+    # the ignore file judges the path the source resolved to: pub -> app/conf
+    # (relative, or absolute as the context's root) showed app/conf/key.pem
+    c=$BATS_FILE_TMPDIR/ign-link
+    mkdir -p "$c/app/conf"
+    echo "ignored-key-$$" >"$c/app/conf/key.pem"
+    ln -s app/conf "$c/pub"
+    ln -s /app/conf "$c/pub-abs"
+    ln -s /app "$c/up"
+    printf 'app/conf/key.pem\n' >"$c/.dockerignore"
+    for src in pub pub-abs up/conf pub,rw pub-abs,rw; do
+        printf 'FROM bbase:1\nRUN --mount=type=bind,source=%s,target=/ctx cat /ctx/key.pem >/leak 2>&1; true\n' \
+            "$src" >"$c/Nodefile"
+        run "$NBUILD" --no-cache -t ignl:1 "$c"
+        echo "$src: $status $output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"it holds app/conf/key.pem, which the ignore file excludes"* ]]
+        [[ "$output" != *ignored-key* ]]
+    done
+    no_layer_holds "ignored-key-$$"
+}
+
 @test "RUN --mount=type=bind,from=STAGE: '..', absolute and relative links in the stage resolve inside the stage, never to the host" {
     mkdir -p "$CTX"
     cat >"$CTX/Nodefile" <<'NF'

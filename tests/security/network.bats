@@ -8,7 +8,14 @@ load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
 setup_file() { rt_file_setup_bb; export SFX=${NR_NETNS#nrt-}; }
-teardown_file() { rt_file_teardown; }
+teardown_file() {
+    # the second store of the two-stores test, if it failed half way
+    if o=$(cat "$BATS_FILE_TMPDIR/other-store" 2>/dev/null); then
+        for c in $(NRUN_ROOT=$o "$NRUN" ps -aq 2>/dev/null); do NRUN_ROOT=$o "$NRUN" rm -f "$c" >/dev/null 2>&1 || true; done
+        case $o in /tmp/nrun-test.*) rm -rf "$o" ;; esac
+    fi
+    rt_file_teardown
+}
 
 # a network whose chain ends in plugin "evil" (a script printing $1)
 evil_net() {
@@ -79,4 +86,32 @@ evil_net() {
     [ "$(nr_in_ns iptables-save -t nat | grep -c -- "--dport $port ")" -eq "$rules" ]
     "$NRUN" rm -f "$id" "$other" >/dev/null
     "$NRUN" network rm "$a" >/dev/null
+}
+
+@test "a second store's default network never hands out the first store's addresses on the same bridge" {
+    # both would make nrun0 with 10.88.0.0/16, each store its own leases:
+    # before, the second store's container got 10.88.0.2 too, next to the
+    # first's, and took its traffic
+    a=$(rt_run -d bb:1 sleep 120)
+    ia=$("$NRUN" exec "$a" ip -4 -o addr show eth0 | awk '{print $4}')
+    o=$(mktemp -d /tmp/nrun-test.XXXXXX)
+    echo "$o" >"$BATS_FILE_TMPDIR/other-store"
+    NRUN_ROOT=$o "$NRUN" __internal mkimage -t bb:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    run env NRUN_ROOT=$o "$NRUN" run -d bb:1 sleep 120
+    echo "$output"
+    if [ "$status" -eq 0 ]; then
+        ib=$(NRUN_ROOT=$o "$NRUN" exec "${lines[-1]}" ip -4 -o addr show eth0 | awk '{print $4}')
+        echo "first store's $ia, second store's $ib"
+        [ "$ia" != "$ib" ]
+    else
+        [[ "$output" == *"the default network's subnet 10.88.0.0/16 overlaps the address 10.88.0.1 of nrun0 on this host"* ]]
+        [ -z "$(NRUN_ROOT=$o "$NRUN" ps -q)" ]
+        [ ! -e "$o/networks/bridge.conflist" ]
+    fi
+    # the first store's container keeps its address and its network
+    "$NRUN" exec "$a" ip -4 -o addr show eth0 | grep -qF "$ia"
+    "$NRUN" rm -f "$a" >/dev/null
+    for c in $(NRUN_ROOT=$o "$NRUN" ps -aq); do NRUN_ROOT=$o "$NRUN" rm -f "$c" >/dev/null; done
+    rm -rf "$o" "$BATS_FILE_TMPDIR/other-store"
 }
