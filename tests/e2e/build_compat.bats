@@ -225,3 +225,37 @@ ctx() {
     [[ "$output" == *'Nodefile:2:6: invalid --chmod "u+q" (want octal like 0644, or symbolic like u+x,go=rX)'* ]]
     [ -z "$(manifest_of cm:2)" ]
 }
+
+@test "EXPOSE [IP:][HOST:]PORT[/PROTO] (a publish spec copied into a Dockerfile): the image exposes PORT with a warning, as BuildKit; a host part that is not a port is an error at its place" {
+    c=$(ctx 'FROM cbase:1' 'ENV PORT=8080' 'EXPOSE 3000:3000 9229 $PORT 127.0.0.1:80:81 [::1]:82:83/udp 4000-4001/udp')
+    run "$NBUILD" -t xp:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Nodefile:3: EXPOSE 3000:3000: an image exposes only 3000"* ]]
+    [[ "$output" == *"EXPOSE [::1]:82:83/udp: an image exposes only 83/udp"* ]]
+    run cfg xp:1 '.config.ExposedPorts | keys'
+    [ "$output" = '["3000/tcp","4000/udp","4001/udp","8080/tcp","81/tcp","83/udp","9229/tcp"]' ]
+    run "$NBUILD" -t xp:2 "$(ctx 'FROM cbase:1' 'EXPOSE 80 abc:80')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'Nodefile:2:11: EXPOSE: invalid port "abc:80": the host part of IP:HOST:PORT is not a port'* ]]
+    run "$NBUILD" -t xp:3 "$(ctx 'FROM cbase:1' 'EXPOSE x%:80:80')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'Nodefile:2:8: EXPOSE: invalid port "x%:80:80": bad address in IP:HOST:PORT'* ]]
+    [ -z "$(manifest_of xp:2)" ] && [ -z "$(manifest_of xp:3)" ]
+}
+
+@test "SHELL is recorded in the image config (BuildKit's Shell) and a build FROM that image runs its shell forms with it" {
+    run "$NBUILD" -t sh:1 "$(ctx 'FROM cbase:1' 'SHELL ["/bin/sh", "-c", "echo \"$0\" >>/log; eval \"$0\""]' 'RUN true')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run cfg sh:1 '.config.Shell'
+    [ "$output" = '["/bin/sh","-c","echo \"$0\" >>/log; eval \"$0\""]' ]
+    run "$NBUILD" -t sh:2 "$(ctx 'FROM sh:1' 'RUN echo ran > /r' 'HEALTHCHECK CMD true')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # the inherited shell logged the command before running it
+    run rt_run --rm sh:2 cat /log /r
+    [ "$output" = "$(printf 'true\necho ran > /r\nran')" ]
+    run cfg sh:2 '.config.Shell'
+    [ "$output" = '["/bin/sh","-c","echo \"$0\" >>/log; eval \"$0\""]' ]
+}
