@@ -259,3 +259,21 @@ ctx() {
     run cfg sh:2 '.config.Shell'
     [ "$output" = '["/bin/sh","-c","echo \"$0\" >>/log; eval \"$0\""]' ]
 }
+
+@test "COPY --chown=NAME and WORKDIR after USER NAME: the group is the user's primary group from /etc/passwd (as BuildKit reads it); --chown=UID alone keeps gid = uid" {
+    # adduser --system puts the user in nogroup, not in a group of its own uid
+    c=$(ctx 'FROM cbase:1' \
+        "RUN printf 'root:x:0:0::/root:/bin/sh\\nnextjs:x:1001:65534::/home/nextjs:/bin/sh\\n' > /etc/passwd && printf 'root:x:0:\\nnogroup:x:65534:\\nnodejs:x:1002:\\n' > /etc/group" \
+        'WORKDIR /app' \
+        'COPY --chown=nextjs package.json ./a' \
+        'COPY --chown=nextjs:nodejs package.json ./b' \
+        'COPY --chown=1001 package.json ./c' \
+        'USER nextjs' \
+        'WORKDIR /app/w')
+    run "$NBUILD" -t co:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm --user 0 co:1 stat -c '%u:%g %n' /app/a /app/b /app/c /app/w
+    echo "$output"
+    [ "$output" = "$(printf '1001:65534 /app/a\n1001:1002 /app/b\n1001:1001 /app/c\n1001:65534 /app/w')" ]
+}
