@@ -277,3 +277,30 @@ ctx() {
     echo "$output"
     [ "$output" = "$(printf '1001:65534 /app/a\n1001:1002 /app/b\n1001:1001 /app/c\n1001:65534 /app/w')" ]
 }
+
+@test "-f DIR/X.Dockerfile: DIR/X.Dockerfile.dockerignore beside it is used instead of the context's .dockerignore (BuildKit's Dockerfile-specific ignore file)" {
+    c=$(ctx 'FROM cbase:1' 'COPY . /c/')
+    mkdir -p "$c/docker"
+    printf 'FROM cbase:1\nCOPY . /c/\n' >"$c/docker/api.Dockerfile"
+    printf 'docs\n' >"$c/.dockerignore"
+    printf '*.md\nsrc/lib\ndocker\n' >"$c/docker/api.Dockerfile.dockerignore"
+    run "$NBUILD" -f "$c/docker/api.Dockerfile" -t di:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm di:1 sh -c 'cd /c && find . | sort'
+    echo "$output"
+    [ "$output" = "$(printf '.\n./.dockerignore\n./Nodefile\n./docs\n./docs/x.md\n./package-lock.json\n./package.json\n./src\n./src/a.js\n./src/a.test.js')" ]
+    # the default Nodefile reads Nodefile.dockerignore the same way
+    printf 'src\n' >"$c/Nodefile.dockerignore"
+    run "$NBUILD" -t di:2 "$c"
+    [ "$status" -eq 0 ]
+    run rt_run --rm di:2 sh -c 'cd /c && ls'
+    [[ "$output" != *src* && "$output" == *docs* ]]
+    # a hostile one is an error naming it (a NUL byte was not seen before)
+    printf 'ok\n\0x\n' >"$c/docker/api.Dockerfile.dockerignore"
+    run "$NBUILD" -f "$c/docker/api.Dockerfile" -t di:3 "$c"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"docker/api.Dockerfile.dockerignore: NUL byte"* ]]
+    [ -z "$(manifest_of di:3)" ]
+}
