@@ -382,6 +382,10 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);
+        /* its ARGs too, with their values: BuildKit passes a stage's build
+         * arguments on to the stages FROM it (its chain already has them) */
+        for (size_t k = 0; k < p->n_args; k++)
+            vars_set(&st->args, &st->n_args, p->args[k].name, p->args[k].value);
         return 0;
     }
     char seed[160];

@@ -304,3 +304,18 @@ ctx() {
     [[ "$output" == *"docker/api.Dockerfile.dockerignore: NUL byte"* ]]
     [ -z "$(manifest_of di:3)" ]
 }
+
+@test "FROM an earlier stage: its ARGs (with their values) are in scope in the new stage, as BuildKit passes them on; a stage FROM an image does not see them" {
+    c=$(ctx 'ARG BASE=cbase:1' 'FROM $BASE AS a' 'ARG APP_ENV=prod' 'ARG BASE' 'ENV E=1' \
+        'FROM a AS b' 'RUN echo "b [$APP_ENV] [$BASE] [$E]" > /b' 'LABEL env=$APP_ENV' \
+        'FROM cbase:1' 'COPY --from=b /b /b' 'RUN echo "c [$APP_ENV]" >> /b')
+    run "$NBUILD" --build-arg APP_ENV=staging -t ai:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm ai:1 cat /b
+    [ "$output" = "$(printf 'b [staging] [cbase:1] [1]\nc []')" ]
+    run "$NBUILD" --target b -t ai:2 "$c"
+    [ "$status" -eq 0 ]
+    run cfg ai:2 '.config.Labels.env'
+    [ "$output" = '"prod"' ]
+}
