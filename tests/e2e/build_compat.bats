@@ -319,3 +319,14 @@ ctx() {
     run cfg ai:2 '.config.Labels.env'
     [ "$output" = '"prod"' ]
 }
+
+@test "ADD of a git repository (URL.git#ref, git@host:path): an error at its place, nothing downloaded or tagged (BuildKit clones; nbuild does not)" {
+    run "$NBUILD" -t gi:1 "$(ctx 'FROM cbase:1' 'ADD https://127.0.0.1:9/o/r.git#v1.2:sub /src')"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:5: ADD https://127.0.0.1:9/o/r.git#v1.2:sub: git repositories are not fetched by nbuild (clone it into the build context)"* ]]
+    run "$NBUILD" -t gi:2 "$(ctx 'FROM cbase:1' 'ARG R=git@127.0.0.1:o/r.git' 'ADD --keep-git-dir=true $R /src')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:25: ADD git@127.0.0.1:o/r.git: git repositories are not fetched"* ]]
+    [ -z "$(manifest_of gi:1)" ] && [ -z "$(manifest_of gi:2)" ]
+}
