@@ -330,3 +330,14 @@ ctx() {
     [[ "$output" == *"Nodefile:3:25: ADD git@127.0.0.1:o/r.git: git repositories are not fetched"* ]]
     [ -z "$(manifest_of gi:1)" ] && [ -z "$(manifest_of gi:2)" ]
 }
+
+@test "FROM image  # note (a comment after the image, seen in real files): BuildKit's error, at the '#', saying where comments may start" {
+    run "$NBUILD" -t fc:1 "$(ctx 'FROM cbase:1          # Debian, smaller')"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1:23: FROM requires either one or three arguments (image [AS name]); '#' starts a comment only at the start of a line"* ]]
+    run "$NBUILD" -t fc:2 "$(ctx 'FROM cbase:1 AS a # x')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1:19: FROM requires"*"'#' starts a comment"* ]]
+    [ -z "$(manifest_of fc:1)" ] && [ -z "$(manifest_of fc:2)" ]
+}
