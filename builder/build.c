@@ -304,6 +304,8 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
         if ((in ? nr_read_file(AT_FDCWD, "/proc/self/fd/0", NODEFILE_MAX, &text, &len, err)
                 : nr_read_user_file(AT_FDCWD, o->file, "Nodefile", NODEFILE_MAX, &text, &len, err)) < 0)
             return -1;
+        if (!in)
+            b->nodefile_disk = nr_xstrdup(o->file);
     } else {
         static const char *names[] = {"Nodefile", "Dockerfile"};
         for (size_t i = 0; i < 2 && !text; i++) {
@@ -313,6 +315,8 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
                 err->errnum != ENOENT)
                 return -1;
         }
+        if (text)
+            b->nodefile_disk = nr_xstrdup(shown);
         if (!text) {
             /* package.json alone: the zero-config recipe, the text --print-nodefile shows */
             free(shown);
@@ -333,6 +337,7 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
 static void state_free(bld_state *b)
 {
     free(b->empty_keys);
+    free(b->nodefile_disk);
     for (size_t i = 0; i < b->n_stages; i++) {
         bld_stage *st = &b->stages[i];
         free(st->name);
@@ -403,7 +408,7 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     if (rc == 0 && b.f.syntax && !o->quiet) /* BuildKit would fetch that frontend: say we did not */
         fprintf(stderr, "nbuild: # syntax=%.200s: ignored, nbuild has its own frontend\n", b.f.syntax);
     if (rc == 0)
-        rc = bld_ctx_open(o->context, b.cache_dir, &b.ctx, err);
+        rc = bld_ctx_open(o->context, b.nodefile_disk, b.cache_dir, &b.ctx, err);
     /* a cache that cannot be had is a miss, as BuildKit treats it */
     for (size_t i = 0; rc == 0 && !o->no_cache && i < o->n_cache_from; i++) {
         nr_err ce = {0};

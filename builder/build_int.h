@@ -84,6 +84,7 @@ typedef struct bld_state {
     img_store *s;
     const bld_opts *o;
     bld_nodefile f;
+    char *nodefile_disk;   /* the Nodefile's path when read from a file (its ignore file sits beside it) */
     bld_ctx *ctx;
     bld_var *gargs;        /* ARGs before the first FROM */
     size_t n_gargs;

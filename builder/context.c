@@ -127,7 +127,7 @@ int bld_ctx_save(bld_ctx *c, nr_err *err)
     return rc;
 }
 
-int bld_ctx_open(const char *dir, const char *cache_dir, bld_ctx **out, nr_err *err)
+int bld_ctx_open(const char *dir, const char *nodefile, const char *cache_dir, bld_ctx **out, nr_err *err)
 {
     char *real = realpath(dir, NULL);
     if (!real)
@@ -140,7 +140,7 @@ int bld_ctx_open(const char *dir, const char *cache_dir, bld_ctx **out, nr_err *
         bld_ctx_free(c);
         return -1;
     }
-    if (bld_ignore_load(c->fd, &c->ig, err) < 0) {
+    if (bld_ignore_load(c->fd, nodefile, &c->ig, err) < 0) {
         nr_err_wrap(err, "build context %s", dir);
         bld_ctx_free(c);
         return -1;

@@ -26,9 +26,10 @@
 
 typedef struct bld_ctx bld_ctx;
 
-/* Open the context directory.  cache_dir (may be NULL: no persistence) holds
- * the stat cache. */
-int bld_ctx_open(const char *dir, const char *cache_dir, bld_ctx **out, nr_err *err);
+/* Open the context directory.  nodefile (may be NULL) is the Nodefile's path
+ * when read from a file: an ignore file beside it comes first.  cache_dir
+ * (may be NULL: no persistence) holds the stat cache. */
+int bld_ctx_open(const char *dir, const char *nodefile, const char *cache_dir, bld_ctx **out, nr_err *err);
 /* A tree that is not the context (an earlier stage, an image: COPY --from):
  * no ignore file, no stat cache; its host paths are /proc/self/fd/N/...,
  * valid while the context is open. */

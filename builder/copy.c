@@ -264,6 +264,19 @@ static bool is_url(const char *w)
     return !strncasecmp(w, "http://", 7) || !strncasecmp(w, "https://", 8);
 }
 
+/* A git repository as BuildKit's ADD reads one (git@host:path, git://,
+ * ssh://, or an http(s) URL whose path ends in .git, each with an optional
+ * #ref): nbuild does not clone, and must not fetch the URL as a file. */
+static bool is_git_ref(const char *w)
+{
+    if (!strncmp(w, "git@", 4) || !strncasecmp(w, "git://", 6) || !strncasecmp(w, "ssh://", 6))
+        return true;
+    if (!is_url(w))
+        return false;
+    size_t n = strcspn(w, "#?");
+    return n >= 4 && !strncasecmp(w + n - 4, ".git", 4);
+}
+
 #define ADD_URL_MAX (2ull << 30) /* a download larger than this is refused */
 
 /* A URL source as an item: the file's name is the last component of the
@@ -473,6 +486,12 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             continue;
         }
         rc = bld_expand_word(b, st, in, &in->args[i], &words[i], err);
+        if (rc == 0 && i + 1 < n && is_add && is_git_ref(words[i])) {
+            cleanup_free char *shown = nr_escape_controls(words[i]);
+            rc = bld_errat(err, &b->f, in, in->args[i].off,
+                           "ADD %s: git repositories are not fetched by nbuild (clone it into the build context)",
+                           shown);
+        }
         if (rc == 0 && i + 1 < n && is_url(words[i])) {
             if (!is_add)
                 rc = bld_errat(err, &b->f, in, in->args[i].off, "COPY cannot download a URL: use ADD");

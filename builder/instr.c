@@ -74,9 +74,49 @@ static bool valid_port(const char *p, const char **why)
         if (strcasecmp(proto, "tcp") && strcasecmp(proto, "udp") && strcasecmp(proto, "sctp"))
             return *why = "protocol must be tcp, udp or sctp", false;
     } else if (*end) {
-        return *why = "want PORT[/PROTO]", false;
+        return *why = "want [IP:][HOST:]PORT[/PROTO]", false;
     }
     return true;
+}
+
+/* EXPOSE [IP:][HOST]:PORT[/PROTO]: BuildKit exposes PORT and ignores the
+ * rest (with a warning), so a publish-style spec copied into a Dockerfile
+ * still builds.  Returns the container part, or NULL when the host part is
+ * not a port (range) or an address. */
+static const char *expose_container_port(const char *p, const char **why)
+{
+    const char *slash = strchr(p, '/'), *end = slash ? slash : p + strlen(p);
+    const char *colon = NULL;
+    for (const char *q = p; q < end; q++)
+        if (*q == ':')
+            colon = q;
+    if (!colon)
+        return p;
+    const char *host = colon - 1; /* host port: after the colon before it, if any */
+    while (host >= p && *host != ':')
+        host--;
+    host++;
+    for (const char *q = host; q < colon; q++)
+        if (!isdigit((unsigned char)*q) && *q != '-')
+            return *why = "the host part of IP:HOST:PORT is not a port", NULL;
+    if (host > p) {
+        if (host - 1 == p)
+            return *why = "empty address in IP:HOST:PORT", NULL;
+        for (const char *q = p; q < host - 1; q++)
+            if (!isxdigit((unsigned char)*q) && !strchr(".:[]", *q))
+                return *why = "bad address in IP:HOST:PORT", NULL;
+    }
+    if (colon > host) {
+        char hp[16];
+        size_t n = (size_t)(colon - host);
+        if (n >= sizeof hp)
+            return *why = "bad host port", NULL;
+        memcpy(hp, host, n);
+        hp[n] = 0;
+        if (!valid_port(hp, why))
+            return NULL;
+    }
+    return colon + 1;
 }
 
 static void expose_add(json_t *ports, const char *p)
@@ -272,11 +312,15 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             const char *why;
             if ((rc = bld_expand_word(b, st, in, &in->args[i], &p, err)) < 0)
                 break;
-            if (!valid_port(p, &why)) {
+            const char *port = expose_container_port(p, &why);
+            if (!port || !valid_port(port, &why)) {
                 rc = bld_errat(err, &b->f, in, in->args[i].off, "EXPOSE: invalid port \"%s\": %s", p, why);
                 break;
             }
-            expose_add(obj_get(c, "ExposedPorts"), p);
+            if (port != p)
+                fprintf(stderr, "nbuild: warning: %s:%d: EXPOSE %s: an image exposes only %s; publish the host side "
+                        "with nrun -p\n", b->f.path, in->lines[in->args[i].off], p, port);
+            expose_add(obj_get(c, "ExposedPorts"), port);
             nr_buf_addf(&text, " %s", p);
         }
         break;
@@ -328,6 +372,9 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         }
         json_decref(st->shell);
         st->shell = cmd_json(st, true, in->args, in->nargs);
+        /* recorded as BuildKit does: later builds FROM this image and its
+         * CMD-SHELL health check use it */
+        json_object_set_new(c, "Shell", json_deep_copy(st->shell));
         {
             cleanup_free char *rest = bld_instr_rest(in, in->rest_off);
             nr_buf_addf(&text, " %s", rest);

@@ -182,15 +182,19 @@ int bld_chown_resolve(const char *spec, const bld_passwd *pw, uid_t *uid, gid_t 
     size_t ul = c ? (size_t)(c - spec) : strlen(spec);
     if (ul == 0 || (c && !c[1]))
         return nr_err_set(err, "invalid --chown \"%s\" (want user[:group])", spec);
-    long long u;
+    long long u, g;
     if (numeric(spec, ul)) {
-        u = strtoll(spec, NULL, 10);
+        g = u = strtoll(spec, NULL, 10);
     } else {
         u = pw && pw->passwd ? lookup(pw->passwd, spec, ul, 3) : -1;
         if (u < 0)
             return nr_err_set(err, "--chown: unknown user \"%.*s\" (not in the image's /etc/passwd)", (int)ul, spec);
+        /* a name alone takes the user's primary group, as BuildKit reads it
+         * (adduser --system puts a user in nogroup, not in a group of its uid) */
+        g = lookup(pw->passwd, spec, ul, 4);
+        if (g < 0)
+            g = u;
     }
-    long long g = u;
     if (c) {
         const char *gs = c + 1;
         if (numeric(gs, strlen(gs))) {

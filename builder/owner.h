@@ -26,7 +26,8 @@ bool bld_chown_needs_names(const char *spec);
 int bld_passwd_load(img_store *s, const img_layer_desc *layers, size_t n, const char *cache_file, bld_passwd *out,
                     nr_err *err);
 void bld_passwd_free(bld_passwd *p);
-/* Resolve; without a group, gid = uid (Docker's rule).  Errors name the part. */
+/* Resolve; without a group, a name takes its passwd entry's group and a
+ * number its own value as gid (BuildKit's rule).  Errors name the part. */
 int bld_chown_resolve(const char *spec, const bld_passwd *pw, uid_t *uid, gid_t *gid, nr_err *err);
 
 #endif

@@ -64,7 +64,7 @@ static _Noreturn void job(bld_state *parent, const bld_state *t, size_t k, int w
     nr_err e = {0};
     int rc = bld_read_nodefile(&c, &e);
     if (rc == 0)
-        rc = bld_ctx_open(o.context, c.cache_dir, &c.ctx, &e);
+        rc = bld_ctx_open(o.context, c.nodefile_disk, c.cache_dir, &c.ctx, &e);
     if (rc == 0)
         rc = bld_plan(&c, &e);
     for (size_t i = 0; i < c.n_downloads; i++)

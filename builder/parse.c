@@ -415,6 +415,10 @@ static int check_instr(const bld_nodefile *f, bld_instr *in, bool json_ok, bool 
                 return bld_errat(err, f, in, in->args[2].off, "FROM: invalid stage name \"%s\"", s);
             return 0;
         }
+        for (size_t i = 1; i < n; i++) /* `FROM node:22-slim  # note`: as in BuildKit, no comment there */
+            if (in->args[i].s[0] == '#')
+                return bld_errat(err, f, in, in->args[i].off, "FROM requires either one or three arguments "
+                                 "(image [AS name]); '#' starts a comment only at the start of a line");
         return bld_errat(err, f, in, at, "FROM requires either one or three arguments (image [AS name])");
     case BLD_ARG:
         if (n == 0)

@@ -327,6 +327,24 @@ static int check_platform(bld_state *b, const bld_instr *in, nr_err *err)
     return bld_errat(err, &b->f, in, fl->off, "FROM --platform=%s: nbuild builds linux/amd64 images only", shown);
 }
 
+/* A base made with SHELL gives its shell to this stage's shell forms, as
+ * BuildKit reads the image's Shell. */
+static int base_shell(bld_state *b, bld_stage *st, const bld_instr *in, const char *ref, nr_err *err)
+{
+    json_t *sh = json_object_get(st->config, "Shell"), *v;
+    size_t i;
+    if (!sh || json_is_null(sh))
+        return 0;
+    bool ok = json_is_array(sh) && json_array_size(sh) > 0;
+    json_array_foreach(sh, i, v)
+        ok = ok && json_is_string(v) && *json_string_value(v);
+    if (!ok)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: the image's Shell is not a list of strings", ref);
+    json_decref(st->shell);
+    st->shell = json_deep_copy(sh);
+    return 0;
+}
+
 static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
 {
     cleanup_free char *ref = NULL;
@@ -364,6 +382,10 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);
+        /* its ARGs too, with their values: BuildKit passes a stage's build
+         * arguments on to the stages FROM it (its chain already has them) */
+        for (size_t k = 0; k < p->n_args; k++)
+            vars_set(&st->args, &st->n_args, p->args[k].name, p->args[k].value);
         return 0;
     }
     char seed[160];
@@ -378,6 +400,10 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         return -1;
     json_t *rc = img_image_runconfig(img);
     st->config = rc ? json_deep_copy(rc) : json_object();
+    if (base_shell(b, st, in, ref, err) < 0) {
+        img_image_free(img);
+        return -1;
+    }
     st->layers = nr_xmalloc((img->n_layers + 1) * sizeof *st->layers);
     for (size_t i = 0; i < img->n_layers; i++)
         st->layers[i] = step_done(b, &img->layers[i]);

@@ -241,7 +241,7 @@ static int run_flags(bld_state *b, const bld_instr *in, const char **network, nr
                 return bld_errat(err, &b->f, in, f->off, "RUN --security=%s: only sandbox is supported", v);
         } else if (!strcmp(f->name, "mount")) {
             bld_run_mount m;
-            int r = bld_run_mount_parse(b, in, f, "/", &m, err);
+            int r = bld_run_mount_parse(b, NULL, in, f, "/", &m, err);
             bld_run_mount_free(&m);
             if (r < 0)
                 return -1;
@@ -472,7 +472,7 @@ static int mounts_parse(bld_state *b, bld_stage *st, const bld_instr *in, run_mo
     for (size_t i = 0; i < in->nflags; i++) {
         if (strcmp(in->flags[i].name, "mount"))
             continue;
-        if (bld_run_mount_parse(b, in, &in->flags[i], wd, &r->m[r->n], err) < 0) {
+        if (bld_run_mount_parse(b, st, in, &in->flags[i], wd, &r->m[r->n], err) < 0) {
             bld_run_mount_free(&r->m[r->n]);
             return -1;
         }

@@ -107,8 +107,8 @@ static int num(const char *v, unsigned long max, int base, unsigned long *out)
     return 0;
 }
 
-int bld_run_mount_parse(bld_state *b, const bld_instr *in, const bld_flag *f, const char *wd, bld_run_mount *m,
-                        nr_err *err)
+int bld_run_mount_parse(bld_state *b, bld_stage *st, const bld_instr *in, const bld_flag *f, const char *wd,
+                        bld_run_mount *m, nr_err *err)
 {
     memset(m, 0, sizeof *m);
     m->off = f->off;
@@ -116,12 +116,21 @@ int bld_run_mount_parse(bld_state *b, const bld_instr *in, const bld_flag *f, co
     m->type = BLD_MOUNT_BIND;
     const char *v = f->value ? f->value : "";
     cleanup_free char *copy = nr_xstrdup(v);
+    if (!st && strchr(v, '$'))
+        return 0; /* its values are known when its step plans */
     bool mode_set = false;
     for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(kv, '=');
         const char *val = eq ? eq + 1 : "";
         if (eq)
             *eq = 0;
+        cleanup_free char *expanded = NULL;
+        if (st && eq && strchr(val, '$')) {
+            bld_word w = {.s = (char *)val, .off = f->off + 2 + strlen(f->name) + 1 + (size_t)(val - copy)};
+            if (bld_expand_word(b, st, in, &w, &expanded, err) < 0)
+                return -1;
+            val = expanded;
+        }
         unsigned long n;
         if (!strcmp(kv, "type")) {
             if (!strcmp(val, "cache"))

@@ -27,9 +27,12 @@ typedef struct bld_run_mount {
     size_t off;        /* of the flag, for errors */
 } bld_run_mount;
 
-/* One --mount flag; wd is the stage's WORKDIR (relative targets). */
-int bld_run_mount_parse(bld_state *b, const bld_instr *in, const bld_flag *f, const char *wd, bld_run_mount *m,
-                        nr_err *err);
+/* One --mount flag; wd is the stage's WORKDIR (relative targets).  Option
+ * values expand the stage's ARG and ENV variables, as BuildKit's do
+ * (id=npm-$TARGETARCH, target=$PNPM_HOME/store).  st NULL: the check before
+ * any step runs, which leaves a flag with a variable to its step (returns 0). */
+int bld_run_mount_parse(bld_state *b, bld_stage *st, const bld_instr *in, const bld_flag *f, const char *wd,
+                        bld_run_mount *m, nr_err *err);
 /* What the step depends on through the mount (a bind's content digest). */
 int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m, nr_buf *key, nr_err *err);
 /* The -v spec ("HOST:CTR[:ro]", NULL for an absent optional secret; for a

@@ -540,7 +540,7 @@ with tarfile.open(sys.argv[1], "w") as t:
     i = tarfile.TarInfo("/abs"); i.size = 1; t.addfile(i, io.BytesIO(b"x"))
 EOF
     bad_build 'entry "/abs" would be written outside the destination' "$d"
-    bad_nodefile url $'FROM scratch\nADD git@127.0.0.1:x.git /x/' "Nodefile:2:5: ADD: ADD from a git repository is not supported (git@127.0.0.1:x.git)"
+    bad_nodefile url $'FROM scratch\nADD git@127.0.0.1:x.git /x/' "Nodefile:2:5: ADD git@127.0.0.1:x.git: git repositories are not fetched by nbuild (clone it into the build context)"
 }
 
 @test "RUN on FROM scratch, RUN --mount=type=ssh and COPY --from an empty stage stop the build, store unchanged" {

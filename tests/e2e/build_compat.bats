@@ -225,3 +225,119 @@ ctx() {
     [[ "$output" == *'Nodefile:2:6: invalid --chmod "u+q" (want octal like 0644, or symbolic like u+x,go=rX)'* ]]
     [ -z "$(manifest_of cm:2)" ]
 }
+
+@test "EXPOSE [IP:][HOST:]PORT[/PROTO] (a publish spec copied into a Dockerfile): the image exposes PORT with a warning, as BuildKit; a host part that is not a port is an error at its place" {
+    c=$(ctx 'FROM cbase:1' 'ENV PORT=8080' 'EXPOSE 3000:3000 9229 $PORT 127.0.0.1:80:81 [::1]:82:83/udp 4000-4001/udp')
+    run "$NBUILD" -t xp:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Nodefile:3: EXPOSE 3000:3000: an image exposes only 3000"* ]]
+    [[ "$output" == *"EXPOSE [::1]:82:83/udp: an image exposes only 83/udp"* ]]
+    run cfg xp:1 '.config.ExposedPorts | keys'
+    [ "$output" = '["3000/tcp","4000/udp","4001/udp","8080/tcp","81/tcp","83/udp","9229/tcp"]' ]
+    run "$NBUILD" -t xp:2 "$(ctx 'FROM cbase:1' 'EXPOSE 80 abc:80')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'Nodefile:2:11: EXPOSE: invalid port "abc:80": the host part of IP:HOST:PORT is not a port'* ]]
+    run "$NBUILD" -t xp:3 "$(ctx 'FROM cbase:1' 'EXPOSE x%:80:80')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'Nodefile:2:8: EXPOSE: invalid port "x%:80:80": bad address in IP:HOST:PORT'* ]]
+    [ -z "$(manifest_of xp:2)" ] && [ -z "$(manifest_of xp:3)" ]
+}
+
+@test "SHELL is recorded in the image config (BuildKit's Shell) and a build FROM that image runs its shell forms with it" {
+    run "$NBUILD" -t sh:1 "$(ctx 'FROM cbase:1' 'SHELL ["/bin/sh", "-c", "echo \"$0\" >>/log; eval \"$0\""]' 'RUN true')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run cfg sh:1 '.config.Shell'
+    [ "$output" = '["/bin/sh","-c","echo \"$0\" >>/log; eval \"$0\""]' ]
+    run "$NBUILD" -t sh:2 "$(ctx 'FROM sh:1' 'RUN echo ran > /r' 'HEALTHCHECK CMD true')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # the inherited shell logged the command before running it
+    run rt_run --rm sh:2 cat /log /r
+    [ "$output" = "$(printf 'true\necho ran > /r\nran')" ]
+    run cfg sh:2 '.config.Shell'
+    [ "$output" = '["/bin/sh","-c","echo \"$0\" >>/log; eval \"$0\""]' ]
+}
+
+@test "COPY --chown=NAME and WORKDIR after USER NAME: the group is the user's primary group from /etc/passwd (as BuildKit reads it); --chown=UID alone keeps gid = uid" {
+    # adduser --system puts the user in nogroup, not in a group of its own uid
+    c=$(ctx 'FROM cbase:1' \
+        "RUN printf 'root:x:0:0::/root:/bin/sh\\nnextjs:x:1001:65534::/home/nextjs:/bin/sh\\n' > /etc/passwd && printf 'root:x:0:\\nnogroup:x:65534:\\nnodejs:x:1002:\\n' > /etc/group" \
+        'WORKDIR /app' \
+        'COPY --chown=nextjs package.json ./a' \
+        'COPY --chown=nextjs:nodejs package.json ./b' \
+        'COPY --chown=1001 package.json ./c' \
+        'USER nextjs' \
+        'WORKDIR /app/w')
+    run "$NBUILD" -t co:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm --user 0 co:1 stat -c '%u:%g %n' /app/a /app/b /app/c /app/w
+    echo "$output"
+    [ "$output" = "$(printf '1001:65534 /app/a\n1001:1002 /app/b\n1001:1001 /app/c\n1001:65534 /app/w')" ]
+}
+
+@test "-f DIR/X.Dockerfile: DIR/X.Dockerfile.dockerignore beside it is used instead of the context's .dockerignore (BuildKit's Dockerfile-specific ignore file)" {
+    c=$(ctx 'FROM cbase:1' 'COPY . /c/')
+    mkdir -p "$c/docker"
+    printf 'FROM cbase:1\nCOPY . /c/\n' >"$c/docker/api.Dockerfile"
+    printf 'docs\n' >"$c/.dockerignore"
+    printf '*.md\nsrc/lib\ndocker\n' >"$c/docker/api.Dockerfile.dockerignore"
+    run "$NBUILD" -f "$c/docker/api.Dockerfile" -t di:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm di:1 sh -c 'cd /c && find . | sort'
+    echo "$output"
+    [ "$output" = "$(printf '.\n./.dockerignore\n./Nodefile\n./docs\n./docs/x.md\n./package-lock.json\n./package.json\n./src\n./src/a.js\n./src/a.test.js')" ]
+    # the default Nodefile reads Nodefile.dockerignore the same way
+    printf 'src\n' >"$c/Nodefile.dockerignore"
+    run "$NBUILD" -t di:2 "$c"
+    [ "$status" -eq 0 ]
+    run rt_run --rm di:2 sh -c 'cd /c && ls'
+    [[ "$output" != *src* && "$output" == *docs* ]]
+    # a hostile one is an error naming it (a NUL byte was not seen before)
+    printf 'ok\n\0x\n' >"$c/docker/api.Dockerfile.dockerignore"
+    run "$NBUILD" -f "$c/docker/api.Dockerfile" -t di:3 "$c"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"docker/api.Dockerfile.dockerignore: NUL byte"* ]]
+    [ -z "$(manifest_of di:3)" ]
+}
+
+@test "FROM an earlier stage: its ARGs (with their values) are in scope in the new stage, as BuildKit passes them on; a stage FROM an image does not see them" {
+    c=$(ctx 'ARG BASE=cbase:1' 'FROM $BASE AS a' 'ARG APP_ENV=prod' 'ARG BASE' 'ENV E=1' \
+        'FROM a AS b' 'RUN echo "b [$APP_ENV] [$BASE] [$E]" > /b' 'LABEL env=$APP_ENV' \
+        'FROM cbase:1' 'COPY --from=b /b /b' 'RUN echo "c [$APP_ENV]" >> /b')
+    run "$NBUILD" --build-arg APP_ENV=staging -t ai:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm ai:1 cat /b
+    [ "$output" = "$(printf 'b [staging] [cbase:1] [1]\nc []')" ]
+    run "$NBUILD" --target b -t ai:2 "$c"
+    [ "$status" -eq 0 ]
+    run cfg ai:2 '.config.Labels.env'
+    [ "$output" = '"prod"' ]
+}
+
+@test "ADD of a git repository (URL.git#ref, git@host:path): an error at its place, nothing downloaded or tagged (BuildKit clones; nbuild does not)" {
+    run "$NBUILD" -t gi:1 "$(ctx 'FROM cbase:1' 'ADD https://127.0.0.1:9/o/r.git#v1.2:sub /src')"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:5: ADD https://127.0.0.1:9/o/r.git#v1.2:sub: git repositories are not fetched by nbuild (clone it into the build context)"* ]]
+    run "$NBUILD" -t gi:2 "$(ctx 'FROM cbase:1' 'ARG R=git@127.0.0.1:o/r.git' 'ADD --keep-git-dir=true $R /src')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:25: ADD git@127.0.0.1:o/r.git: git repositories are not fetched"* ]]
+    [ -z "$(manifest_of gi:1)" ] && [ -z "$(manifest_of gi:2)" ]
+}
+
+@test "FROM image  # note (a comment after the image, seen in real files): BuildKit's error, at the '#', saying where comments may start" {
+    run "$NBUILD" -t fc:1 "$(ctx 'FROM cbase:1          # Debian, smaller')"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1:23: FROM requires either one or three arguments (image [AS name]); '#' starts a comment only at the start of a line"* ]]
+    run "$NBUILD" -t fc:2 "$(ctx 'FROM cbase:1 AS a # x')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1:19: FROM requires"*"'#' starts a comment"* ]]
+    [ -z "$(manifest_of fc:1)" ] && [ -z "$(manifest_of fc:2)" ]
+}

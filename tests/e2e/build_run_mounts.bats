@@ -166,3 +166,22 @@ changed" ]
     [[ "$output" == *"Nodefile:2:5: RUN --mount=type=secret needs an id"* ]]
     for t in sb:1 sb:2 sb:3 sb:4; do [ -z "$(manifest_of $t)" ]; done
 }
+
+@test "RUN --mount option values expand ARG and ENV (id=pnpm-\$TARGETARCH, target=\$PNPM_HOME/store), as BuildKit's do; a bad expanded value is an error at its flag" {
+    c=$(ctx 'FROM mbase:1' 'ENV PNPM_HOME=/pnpm' 'ARG TARGETARCH' 'ARG WHO=1234' \
+        'RUN --mount=type=cache,id=pnpm-$TARGETARCH,target=$PNPM_HOME/store,uid=${WHO} echo kept > /pnpm/store/f && stat -c %u /pnpm/store > /u' \
+        'RUN --mount=type=cache,id=pnpm-amd64,target=/c cat /c/f > /seen')
+    run "$NBUILD" -t mx:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm mx:1 cat /u /seen
+    [ "$output" = "$(printf '1234\nkept')" ]
+    # the cache's content is in no layer
+    run layer_files mx:1
+    [[ "$output" != *store/f* ]]
+    run "$NBUILD" -t mx:2 "$(ctx 'FROM mbase:1' 'RUN echo ran' 'ARG M=0999' 'RUN --mount=type=cache,target=/c,mode=$M true')"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'Nodefile:4:5: RUN --mount: unknown or bad option "mode=0999"'* ]]
+    [ -z "$(manifest_of mx:2)" ]
+}

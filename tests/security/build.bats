@@ -209,6 +209,18 @@ stage-etc" ]
     [ ! -e /up ]
 }
 
+@test "RUN --mount values from variables (a --build-arg) get the checks literal ones get: '..' targets stay inside, a secret id with '/' is refused" {
+    printf 'FROM bbase:1\nARG T\nARG I\nRUN --mount=type=tmpfs,target=$T sh -c "touch /tmp/t3/x"\nRUN --mount=type=secret,id=$I true\n' >"$CTX/Nodefile"
+    run "$NBUILD" --no-cache --build-arg T=../../../../tmp/t3 --build-arg I=../../etc/passwd -t tv:1 "$CTX"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'Nodefile:5:5: RUN --mount=type=secret: bad id "../../etc/passwd"'* ]]
+    [[ "$output" != *"root:x:0"* ]]
+    [ ! -e /tmp/t3 ]
+    ! grep -qE ' /tmp/t3 ' /proc/mounts || false
+    [ -z "$(manifest_of tv:1)" ]
+}
+
 @test "proxy build args: credentials in them reach no layer, config, cache record or output; look-alike names are ordinary args" {
     cred="u:pw-$$-$RANDOM"
     px="http://$cred@127.0.0.1:9/"

@@ -94,3 +94,24 @@ refuses_bad_files() {
     [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
     [[ "$output" == *".dockerignore: a FIFO or pipe, not a regular file"* ]]
 }
+
+@test "nbuild: a Nodefile's own ignore file (X.dockerignore beside -f X) that is a FIFO, /dev/zero or a huge sparse file is refused at once" {
+    c=$BATS_TEST_TMPDIR/ctx
+    mkdir -p "$c/d"
+    printf 'FROM scratch\nCOPY . /\n' >"$c/d/x"
+    mkfifo "$c/d/x.dockerignore"
+    run bounded "$NBUILD" -f "$c/d/x" -t bad:1 "$c"
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [[ "$output" == *"x.dockerignore: a FIFO or pipe, not a regular file"* ]]
+    rm "$c/d/x.dockerignore"
+    ln -s /dev/zero "$c/d/x.dockerignore"
+    run bounded "$NBUILD" -f "$c/d/x" -t bad:1 "$c"
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [[ "$output" == *"x.dockerignore"* ]]
+    rm "$c/d/x.dockerignore"
+    truncate -s 2G "$c/d/x.nbuildignore"
+    run bounded "$NBUILD" -f "$c/d/x" -t bad:1 "$c"
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [[ "$output" == *"2147483648 bytes, more than the"* ]]
+    [ -z "$(manifest_of bad:1)" ]
+}

@@ -76,7 +76,7 @@ static bld_ctx *ctx(void)
 {
     bld_ctx *c;
     nr_err e;
-    if (bld_ctx_open(dir, cache, &c, &e) < 0)
+    if (bld_ctx_open(dir, NULL, cache, &c, &e) < 0)
         fail_msg("%s", e.msg);
     return c;
 }
@@ -349,7 +349,7 @@ static void without_openat2(int errnum)
         nr_err e;
         bld_sel s;
         char d[65];
-        CHILD_CHECK(bld_ctx_open(dir, NULL, &c, &e) == 0);
+        CHILD_CHECK(bld_ctx_open(dir, NULL, NULL, &c, &e) == 0);
         CHILD_CHECK(child_select(c, "src/x/y.txt", &s, &e) == 0 && s.n == 1);
         int fd = bld_ctx_open_host(c, s.items[0].host, O_RDONLY, &e);
         CHILD_CHECK(fd >= 0);
