@@ -145,6 +145,20 @@ const char *rt_net_dns_instance(const json_t *cl)
     return rt_net_instance_valid(inst) ? inst : json_string_value(json_object_get(cl, "name"));
 }
 
+/* An IPv4 address of interface `name` here, or 0. */
+static uint32_t iface_addr(const char *name)
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) < 0)
+        return 0;
+    uint32_t found = 0;
+    for (struct ifaddrs *f = ifs; f && !found; f = f->ifa_next)
+        if (f->ifa_addr && f->ifa_addr->sa_family == AF_INET && !strcmp(f->ifa_name, name))
+            found = ntohl(((struct sockaddr_in *)(void *)f->ifa_addr)->sin_addr.s_addr);
+    freeifaddrs(ifs);
+    return found;
+}
+
 uint32_t rt_net_host_addr_in(uint32_t net, int prefix, char ifname[IF_NAMESIZE])
 {
     struct ifaddrs *ifs = NULL;
@@ -198,6 +212,18 @@ json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err
                               "store's default network?): set NRUN_BRIDGE_SUBNET to a free subnet, or use a network "
                               "of `nrun network create`",
                               sub, a, ifn),
+                   NULL;
+        }
+        /* nrun0 up with an address of another subnet: another store's
+         * default network (NRUN_BRIDGE_SUBNET set apart) would share its
+         * bridge, one L2 segment for the containers of both */
+        uint32_t other = iface_addr(RT_NET_DEFAULT_BRIDGE);
+        if (other) {
+            rt_net_ip_str(other, a);
+            return nr_err_set(err,
+                              "the default network's bridge %s is up with %s, another store's default network: "
+                              "remove that network's bridge, or use a network of `nrun network create`",
+                              RT_NET_DEFAULT_BRIDGE, a),
                    NULL;
         }
         char gw[16];

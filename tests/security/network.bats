@@ -109,6 +109,13 @@ evil_net() {
         [ -z "$(NRUN_ROOT=$o "$NRUN" ps -q)" ]
         [ ! -e "$o/networks/bridge.conflist" ]
     fi
+    # another subnet for it would still put its containers on the first
+    # store's nrun0, one L2 segment for both: refused too
+    run env NRUN_ROOT=$o NRUN_BRIDGE_SUBNET=10.87.0.0/16 "$NRUN" run --rm bb:1 true
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"the default network's bridge nrun0 is up with 10.88.0.1, another store's default network"* ]]
+    [ ! -e "$o/networks/bridge.conflist" ]
     # the first store's container keeps its address and its network
     "$NRUN" exec "$a" ip -4 -o addr show eth0 | grep -qF "$ia"
     "$NRUN" rm -f "$a" >/dev/null
