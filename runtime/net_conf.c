@@ -205,25 +205,25 @@ json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err
          * addresses on the same bridge, a container of each on one address */
         char ifn[IF_NAMESIZE], a[16];
         uint32_t taken = rt_net_host_addr_in(n, p, ifn);
-        if (taken) {
-            rt_net_ip_str(taken, a);
-            return nr_err_set(err,
-                              "the default network's subnet %s overlaps the address %s of %s on this host (another "
-                              "store's default network?): set NRUN_BRIDGE_SUBNET to a free subnet, or use a network "
-                              "of `nrun network create`",
-                              sub, a, ifn),
-                   NULL;
-        }
-        /* nrun0 up with an address of another subnet: another store's
-         * default network (NRUN_BRIDGE_SUBNET set apart) would share its
-         * bridge, one L2 segment for the containers of both */
+        /* nrun0 up already: another store's default network (in this
+         * network namespace); with another subnet too, the containers of
+         * both would share its bridge, one L2 segment */
         uint32_t other = iface_addr(RT_NET_DEFAULT_BRIDGE);
         if (other) {
             rt_net_ip_str(other, a);
             return nr_err_set(err,
-                              "the default network's bridge %s is up with %s, another store's default network: "
-                              "remove that network's bridge, or use a network of `nrun network create`",
+                              "the default network's bridge %s is up with %s, another store's default network: a "
+                              "second store cannot share it; run with --network NAME (`nrun network create NAME`) or "
+                              "--network none, or remove that store's bridge",
                               RT_NET_DEFAULT_BRIDGE, a),
+                   NULL;
+        }
+        if (taken) {
+            rt_net_ip_str(taken, a);
+            return nr_err_set(err,
+                              "the default network's subnet %s overlaps the address %s of %s on this host: set "
+                              "NRUN_BRIDGE_SUBNET to a free subnet, or use a network of `nrun network create`",
+                              sub, a, ifn),
                    NULL;
         }
         char gw[16];

@@ -105,7 +105,7 @@ evil_net() {
         echo "first store's $ia, second store's $ib"
         [ "$ia" != "$ib" ]
     else
-        [[ "$output" == *"the default network's subnet 10.88.0.0/16 overlaps the address 10.88.0.1 of nrun0 on this host"* ]]
+        [[ "$output" == *"the default network's bridge nrun0 is up with 10.88.0.1, another store's default network: a second store cannot share it"* ]]
         [ -z "$(NRUN_ROOT=$o "$NRUN" ps -q)" ]
         [ ! -e "$o/networks/bridge.conflist" ]
     fi
@@ -114,7 +114,19 @@ evil_net() {
     run env NRUN_ROOT=$o NRUN_BRIDGE_SUBNET=10.87.0.0/16 "$NRUN" run --rm bb:1 true
     echo "$output"
     [ "$status" -ne 0 ]
-    [[ "$output" == *"the default network's bridge nrun0 is up with 10.88.0.1, another store's default network"* ]]
+    [[ "$output" == *"the default network's bridge nrun0 is up with 10.88.0.1, another store's default network: a second store cannot share it"* ]]
+    [ ! -e "$o/networks/bridge.conflist" ]
+    # a subnet the host's own LAN has (a namespace of this test's, with an
+    # interface on 10.86.0.0/16, a veth, and no nrun0): refused, naming it
+    ns=lan${NR_NETNS#nrt-}
+    ip netns add "$ns"
+    ip -n "$ns" link add lan0 type veth peer name lan1
+    ip -n "$ns" addr add 10.86.0.7/16 dev lan0
+    run env NRUN_ROOT=$o NRUN_BRIDGE_SUBNET=10.86.0.0/16 nsenter --net="/run/netns/$ns" "$NR_REAL_NRUN" run --rm bb:1 true
+    ip netns del "$ns"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"the default network's subnet 10.86.0.0/16 overlaps the address 10.86.0.7 of lan0 on this host: set NRUN_BRIDGE_SUBNET"* ]]
     [ ! -e "$o/networks/bridge.conflist" ]
     # the first store's container keeps its address and its network
     "$NRUN" exec "$a" ip -4 -o addr show eth0 | grep -qF "$ia"

@@ -217,7 +217,8 @@ sec_store_refused() {
     run "$NRUN" --root "$SEC_TMP/goodlink" images
     [ "$status" -eq 0 ]
     [[ "$output" == *bb* ]]
-    run "$NRUN" --root "$SEC_TMP/goodlink" run --rm bb:1 echo ran
+    # (no network: this file's namespace has the other store's default one)
+    run "$NRUN" --root "$SEC_TMP/goodlink" run --rm --network none bb:1 echo ran
     rm "$SEC_TMP/goodlink"
     [ "$status" -eq 0 ]
     [ "$output" = ran ]
