@@ -38,6 +38,14 @@ nr_dns_dir() {
     [ -n "$i" ] && echo "/run/containers/cni/dnsname/$i"
     return 0
 }
+# The directory nrun names for network $1 of this store whatever its conflist
+# holds now (a test may have spoilt or removed it): "nrun-" and 16 hex of
+# sha256(<absolute store path> NUL <name>), as runtime/net_conf.c makes it.
+nr_dns_dir_made() {
+    local h
+    h=$(printf '%s\0%s' "$(realpath "$NRUN_ROOT")" "$1" | sha256sum | cut -c1-16)
+    echo "/run/containers/cni/dnsname/nrun-$h"
+}
 
 # Remove the root made by nr_make_root; refuses anything else.
 nr_remove_root() {
@@ -48,14 +56,16 @@ nr_remove_root() {
     # Nothing may stay mounted below the root.
     grep -F " $NRUN_ROOT/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
     # dnsname's dnsmasq of this file's networks, then the namespace
-    local f d p
-    for f in "$NRUN_ROOT"/networks/*.conflist; do
+    local f n d p
+    for f in "$NRUN_ROOT"/networks/*.conflist "$NRUN_ROOT"/networks/ipam/*/; do
         [ -e "$f" ] || continue
-        d=$(nr_dns_dir "$(basename "$f" .conflist)")
-        [ -n "$d" ] || continue # the default network has no dnsmasq
-        p=$(cat "$d/pidfile" 2>/dev/null) || p=
-        if [ -n "$p" ] && grep -qx dnsmasq "/proc/$p/comm" 2>/dev/null; then kill "$p" 2>/dev/null || true; fi
-        rm -rf "$d"
+        n=$(basename "$f" .conflist)
+        for d in $(nr_dns_dir "$n") $(nr_dns_dir_made "$n"); do
+            [ -d "$d" ] || continue # (the default network has no dnsmasq)
+            p=$(cat "$d/pidfile" 2>/dev/null) || p=
+            if [ -n "$p" ] && grep -qx dnsmasq "/proc/$p/comm" 2>/dev/null; then kill "$p" 2>/dev/null || true; fi
+            rm -rf "$d"
+        done
     done
     [ -z "${NR_NETNS:-}" ] || ip netns del "$NR_NETNS" 2>/dev/null || true
     rm -f "$NRUN_ROOT.nrun"
