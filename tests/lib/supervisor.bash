@@ -16,6 +16,8 @@ sv_free_port() {
 }
 
 # sv_start [supervise options] -- CMD...: sets SV_PID, SV_DIR, SV_CTL, SV_LOGS.
+# A test may start several: sv_cleanup ends and removes every one of them.
+SV_ALL=()
 sv_start() {
     SV_DIR=$(mktemp -d /tmp/nrun-sv.XXXXXX)
     SV_CTL=$SV_DIR/ctl.sock
@@ -23,6 +25,7 @@ sv_start() {
     "$NRUN" supervise --log-dir "$SV_LOGS" --control "$SV_CTL" --runtime-dir "$SV_DIR/rt" "$@" \
         >"$SV_DIR/out" 2>"$SV_DIR/err" </dev/null &
     SV_PID=$!
+    SV_ALL+=("$SV_PID:$SV_DIR")
 }
 
 # Wait until `cond` (a command string) succeeds, at most $2 seconds (default 20).
@@ -62,11 +65,16 @@ sv_stop() {
 
 # Teardown: make sure nothing of ours is left, remove the temp dir.
 sv_cleanup() {
-    if [ -n "${SV_PID:-}" ] && kill -0 "$SV_PID" 2>/dev/null; then
-        kill -KILL "$SV_PID" 2>/dev/null || true
-        wait "$SV_PID" 2>/dev/null || true
-    fi
-    case ${SV_DIR:-} in /tmp/nrun-sv.*) rm -rf "$SV_DIR" ;; esac
+    local e p d
+    for e in "${SV_ALL[@]}" "${SV_PID:-}:${SV_DIR:-}"; do
+        p=${e%%:*} d=${e#*:}
+        if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+            kill -KILL "$p" 2>/dev/null || true
+            wait "$p" 2>/dev/null || true
+        fi
+        case $d in /tmp/nrun-sv.*) rm -rf "$d" ;; esac
+    done
+    SV_ALL=()
 }
 
 sv_stats() { "$NRUN" stats --json --control "$SV_CTL"; }
