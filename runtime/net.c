@@ -92,42 +92,53 @@ static bool pid_json_alive(const json_t *rec, const char *pk, const char *sk)
  * networks/ns/<id> from before ADD until after DEL: the bridge plugin removes
  * its NAT rule only when it finds the address in the namespace, which dies
  * with the container's last process, before nrun can run DEL. */
-/* The record's "netns", if it is where netns_pin puts it (".../networks/ns/<its id>"):
- * a record edited by hand must not make DEL work in another namespace, nor
- * the unpin unlink another file. */
-static const char *netns_path(const json_t *rec)
+/* Where the container's namespace is pinned: <networks>/ns/<id>, from the
+ * attach directory nrun holds open, never from the record (a record edited
+ * by hand must not make DEL work in another namespace, nor the unpin
+ * unlink another file).  NULL for an id that is not plain hex. */
+static char *pin_path(int adfd, const char *id)
 {
-    const char *p = json_string_value(json_object_get(rec, "netns"));
-    const char *sl = p ? strrchr(p, '/') : NULL;
-    if (!sl || strlen(p) >= PATH_MAX || p[0] != '/' || strstr(p, "/../") || !rt_net_id_plain(sl + 1) ||
-        (size_t)(sl - p) < strlen("/networks/ns") || strncmp(sl - strlen("/networks/ns"), "/networks/ns/", 13))
+    char self[64], dir[PATH_MAX];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", adfd);
+    ssize_t n = rt_net_id_plain(id) ? readlink(self, dir, sizeof dir - 1) : -1;
+    if (n <= 0 || (size_t)n >= sizeof dir - 1)
         return NULL;
-    return p;
+    dir[n] = 0;
+    char *sl = strrchr(dir, '/');
+    if (!sl || strcmp(sl, "/attach"))
+        return NULL;
+    *sl = 0;
+    return nr_xasprintf("%s/ns/%s", dir, id);
 }
 
-static void netns_of(const json_t *rec, char out[PATH_MAX])
+/* the pinned namespace's path, or "" when nothing is pinned there */
+static void netns_of(int adfd, const char *id, char out[PATH_MAX])
 {
     out[0] = 0;
-    const char *p = netns_path(rec);
+    cleanup_free char *p = pin_path(adfd, id);
     struct statfs sf;
-    if (p && statfs(p, &sf) == 0 && sf.f_type == NSFS_MAGIC)
+    if (p && strlen(p) < PATH_MAX && statfs(p, &sf) == 0 && sf.f_type == NSFS_MAGIC)
         strcpy(out, p);
 }
 
-static void netns_unpin(const json_t *rec)
+static void netns_unpin(int adfd, const char *id)
 {
-    const char *p = netns_path(rec);
+    cleanup_free char *p = pin_path(adfd, id);
     if (!p)
         return;
-    umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW);
+    struct statfs sf;
+    if (statfs(p, &sf) == 0 && sf.f_type == NSFS_MAGIC)
+        umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW);
     unlink(p);
 }
 
-static int netns_pin(const char *root, const char *id, pid_t pid, json_t *rec, nr_err *err)
+static int netns_pin(int adfd, const char *id, pid_t pid, nr_err *err)
 {
-    cleanup_free char *ar = rt_net_abs_root(root);
-    cleanup_free char *dir = nr_xasprintf("%s/networks/ns", ar);
-    cleanup_free char *path = nr_xasprintf("%s/%s", dir, id);
+    cleanup_free char *path = pin_path(adfd, id);
+    if (!path)
+        return nr_err_set(err, "container id %s: no path to pin its network namespace at", id);
+    cleanup_free char *dir = nr_xstrdup(path);
+    *strrchr(dir, '/') = 0;
     cleanup_free char *src = nr_xasprintf("/proc/%d/ns/net", (int)pid);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return nr_err_sys(err, errno, "mkdir %s", dir);
@@ -135,16 +146,15 @@ static int netns_pin(const char *root, const char *id, pid_t pid, json_t *rec, n
     if (fd < 0)
         return nr_err_sys(err, errno, "create %s", path);
     close(fd);
-    json_object_set_new(rec, "netns", json_string(path));
     if (mount(src, path, NULL, MS_BIND, NULL) < 0)
         return nr_err_sys(err, errno, "pin the container's network namespace at %s", path);
     return 0;
 }
 
-static int attachment_del(const json_t *rec, const char *id, const json_t *a, nr_err *err)
+static int attachment_del(int adfd, const char *id, const json_t *a, nr_err *err)
 {
     char ns[PATH_MAX];
-    netns_of(rec, ns);
+    netns_of(adfd, id, ns);
     rt_cni_call c = {.container_id = id,
                      .netns = ns,
                      .ifname = json_string_value(json_object_get(a, "ifname")),
@@ -164,32 +174,14 @@ static void detach_locked(int adfd, const char *id)
     json_t *rec = rt_net_record_read(adfd, id);
     if (!rec)
         return;
+    /* a record that no longer reads has no attachments to DEL, but its
+     * namespace still goes, and the container's veth with it */
     const json_t *as = json_object_get(rec, "attachments");
     for (size_t i = json_array_size(as); i-- > 0;) {
         nr_err ign = {0};
-        attachment_del(rec, id, json_array_get(as, i), &ign);
+        attachment_del(adfd, id, json_array_get(as, i), &ign);
     }
-    if (netns_path(rec)) {
-        netns_unpin(rec);
-    } else if (rt_net_id_plain(id)) {
-        /* a record that no longer reads (or names no namespace): the path
-         * nrun pins the namespace at, from the attach directory's own, so
-         * the namespace, and the container's veth with it, still go */
-        char self[64], dir[PATH_MAX];
-        snprintf(self, sizeof self, "/proc/self/fd/%d", adfd);
-        ssize_t n = readlink(self, dir, sizeof dir - 1);
-        if (n > 0 && (size_t)n < sizeof dir - 80) {
-            dir[n] = 0;
-            char *sl = strrchr(dir, '/');
-            if (sl && !strcmp(sl, "/attach")) {
-                snprintf(sl, sizeof dir - (size_t)(sl - dir), "/ns/%s", id);
-                struct statfs sf;
-                if (statfs(dir, &sf) == 0 && sf.f_type == NSFS_MAGIC)
-                    umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW);
-                unlink(dir);
-            }
-        }
-    }
+    netns_unpin(adfd, id);
     json_decref(rec);
     cleanup_free char *f = nr_xasprintf("%s.json", id);
     unlinkat(adfd, f, 0);
@@ -282,7 +274,6 @@ void rt_net_gc_locked(int adfd)
         free(stale[i]);
     }
     free(stale);
-    leases_gc_locked(adfd);
 }
 
 void rt_net_gc(const char *root)
@@ -449,7 +440,7 @@ static int attach_one(int adfd, const char *id, json_t *rec, json_t *conf, const
     if (br && (rt_net_localnet_guard(br, true, err) < 0 || (internal && rt_net_internal_guard(br, true, err) < 0)))
         return nr_err_wrap(err, "network %s", json_string_value(json_object_get(conf, "name")));
     char ns[PATH_MAX];
-    netns_of(rec, ns);
+    netns_of(adfd, id, ns);
     rt_cni_call c = {.container_id = id, .netns = ns, .ifname = ifname, .args = args, .runtime_config = rc};
     if (rt_cni_add(conf, &c, result, err) < 0)
         return -1;
@@ -481,6 +472,7 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
         return -1;
     }
     rt_net_gc_locked(adfd);
+    leases_gc_locked(adfd); /* only here, where an address is wanted: not on every `ps` */
     int r = -1;
     json_t *rec = json_pack("{s:i, s:I, s:i, s:I, s:[]}", "owner_pid", (int)getpid(), "owner_start",
                             (json_int_t)rt_pid_start_time(getpid()), "init_pid", (int)pid, "init_start",
@@ -489,8 +481,7 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
     int *fds = nr_xcalloc(nports + 1, sizeof *fds);
     size_t nf = 0;
     json_t *first_result = NULL;
-    if (record_write(adfd, id, rec, err) < 0 || netns_pin(root, id, pid, rec, err) < 0 ||
-        record_write(adfd, id, rec, err) < 0)
+    if (record_write(adfd, id, rec, err) < 0 || netns_pin(adfd, id, pid, err) < 0)
         goto undo;
     /* a deploy's new container: the old one holds the ports until it goes */
     bool defer = getenv("NRUN_DEPLOY_DEFER_PORTS") != NULL;
@@ -625,7 +616,7 @@ int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long lo
         /* undo this one attachment only */
         nr_err ign = {0};
         size_t last = json_array_size(as) - 1;
-        attachment_del(rec, id, json_array_get(as, last), &ign);
+        attachment_del(adfd, id, json_array_get(as, last), &ign);
         json_array_remove(as, last);
         record_write(adfd, id, rec, &ign);
         goto out;
@@ -654,7 +645,7 @@ int rt_net_disconnect(const char *root, const char *id, const char *network, nr_
         if (!n || strcmp(n, network))
             continue;
         memset(err, 0, sizeof *err);
-        r = attachment_del(rec, id, a, err);
+        r = attachment_del(adfd, id, a, err);
         json_array_remove(as, i);
         nr_err ign;
         record_write(adfd, id, rec, &ign);
@@ -693,7 +684,7 @@ int rt_net_publish(const char *root, const char *id, bool on, nr_err *err)
     json_object_set_new(one, "plugins", json_pack("[O]", plugin));
     json_t *call_rc = json_pack("{s:O}", "portMappings", pm);
     char ns[PATH_MAX];
-    netns_of(rec, ns);
+    netns_of(adfd, id, ns);
     rt_cni_call c = {.container_id = id,
                      .netns = ns,
                      .ifname = ifname,

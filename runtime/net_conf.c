@@ -145,42 +145,52 @@ const char *rt_net_dns_instance(const json_t *cl)
     return rt_net_instance_valid(inst) ? inst : json_string_value(json_object_get(cl, "name"));
 }
 
-/* An IPv4 address of interface `name` here, or 0. */
-static uint32_t iface_addr(const char *name)
+void rt_net_haddrs_read(rt_net_haddrs *h)
 {
+    *h = (rt_net_haddrs){0};
     struct ifaddrs *ifs = NULL;
     if (getifaddrs(&ifs) < 0)
-        return 0;
-    uint32_t found = 0;
-    for (struct ifaddrs *f = ifs; f && !found; f = f->ifa_next)
-        if (f->ifa_addr && f->ifa_addr->sa_family == AF_INET && !strcmp(f->ifa_name, name))
-            found = ntohl(((struct sockaddr_in *)(void *)f->ifa_addr)->sin_addr.s_addr);
-    freeifaddrs(ifs);
-    return found;
-}
-
-uint32_t rt_net_host_addr_in(uint32_t net, int prefix, char ifname[IF_NAMESIZE])
-{
-    struct ifaddrs *ifs = NULL;
-    if (getifaddrs(&ifs) < 0)
-        return 0;
-    uint32_t found = 0;
-    uint32_t mask = prefix > 0 ? ~0U << (32 - prefix) : 0;
-    for (struct ifaddrs *f = ifs; f && !found; f = f->ifa_next) {
+        return;
+    for (struct ifaddrs *f = ifs; f; f = f->ifa_next) {
         if (!f->ifa_addr || f->ifa_addr->sa_family != AF_INET || !f->ifa_netmask)
             continue;
         uint32_t ia = ntohl(((struct sockaddr_in *)(void *)f->ifa_addr)->sin_addr.s_addr);
-        uint32_t im = ntohl(((struct sockaddr_in *)(void *)f->ifa_netmask)->sin_addr.s_addr);
         if ((ia >> 24) == 127)
             continue; /* loopback's 127/8 is no route out */
-        uint32_t m = mask & im; /* the shorter prefix of the two */
-        if ((ia & m) == (net & m)) {
-            found = ia;
-            snprintf(ifname, IF_NAMESIZE, "%s", f->ifa_name);
-        }
+        h->a = nr_xrealloc(h->a, (h->n + 1) * sizeof *h->a);
+        rt_net_haddr *e = &h->a[h->n++];
+        e->addr = ia;
+        e->mask = ntohl(((struct sockaddr_in *)(void *)f->ifa_netmask)->sin_addr.s_addr);
+        snprintf(e->ifname, sizeof e->ifname, "%s", f->ifa_name);
     }
     freeifaddrs(ifs);
-    return found;
+}
+
+void rt_net_haddrs_free(rt_net_haddrs *h)
+{
+    free(h->a);
+    *h = (rt_net_haddrs){0};
+}
+
+uint32_t rt_net_haddr_in(const rt_net_haddrs *h, uint32_t net, int prefix, char ifname[IF_NAMESIZE])
+{
+    uint32_t mask = prefix > 0 ? ~0U << (32 - prefix) : 0;
+    for (size_t i = 0; i < h->n; i++) {
+        uint32_t m = mask & h->a[i].mask; /* the shorter prefix of the two */
+        if ((h->a[i].addr & m) == (net & m)) {
+            snprintf(ifname, IF_NAMESIZE, "%s", h->a[i].ifname);
+            return h->a[i].addr;
+        }
+    }
+    return 0;
+}
+
+uint32_t rt_net_haddr_of(const rt_net_haddrs *h, const char *ifname)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (!strcmp(h->a[i].ifname, ifname))
+            return h->a[i].addr;
+    return 0;
 }
 
 /* Load (and check) networks/<name>.conflist; the default network is made on first use. */
@@ -204,11 +214,14 @@ json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err
          * the LAN: this store's host-local would hand out the same
          * addresses on the same bridge, a container of each on one address */
         char ifn[IF_NAMESIZE], a[16];
-        uint32_t taken = rt_net_host_addr_in(n, p, ifn);
+        rt_net_haddrs h;
+        rt_net_haddrs_read(&h);
+        uint32_t taken = rt_net_haddr_in(&h, n, p, ifn);
         /* nrun0 up already: another store's default network (in this
          * network namespace); with another subnet too, the containers of
          * both would share its bridge, one L2 segment */
-        uint32_t other = iface_addr(RT_NET_DEFAULT_BRIDGE);
+        uint32_t other = rt_net_haddr_of(&h, RT_NET_DEFAULT_BRIDGE);
+        rt_net_haddrs_free(&h);
         if (other) {
             rt_net_ip_str(other, a);
             return nr_err_set(err,

@@ -19,9 +19,21 @@ json_t *rt_net_plugin_of(const json_t *cl, const char *type);
 const json_t *rt_net_range_of(const json_t *cl);
 json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
                              const char *gw, bool internal, bool dns);
-/* an address of this host (loopback aside) in net/prefix, its interface's
- * name in ifname; 0 when none */
-uint32_t rt_net_host_addr_in(uint32_t net, int prefix, char ifname[IF_NAMESIZE]);
+/* this host's IPv4 addresses (loopback's aside), read once with getifaddrs */
+typedef struct {
+    uint32_t addr, mask;
+    char ifname[IF_NAMESIZE];
+} rt_net_haddr;
+typedef struct {
+    rt_net_haddr *a;
+    size_t n;
+} rt_net_haddrs;
+void rt_net_haddrs_read(rt_net_haddrs *h);
+void rt_net_haddrs_free(rt_net_haddrs *h);
+/* the one in net/prefix, its interface's name in ifname; 0 when none */
+uint32_t rt_net_haddr_in(const rt_net_haddrs *h, uint32_t net, int prefix, char ifname[IF_NAMESIZE]);
+/* the first address of interface ifname; 0 when none */
+uint32_t rt_net_haddr_of(const rt_net_haddrs *h, const char *ifname);
 json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err);
 json_t *rt_net_record_read(int adfd, const char *id);
 /* the network an attachment of a record is on (its conflist's name), or NULL */

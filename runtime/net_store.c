@@ -120,6 +120,7 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
         return -1;
     int r = -1;
     json_t *cl = NULL;
+    rt_net_haddrs host = {0};
     cleanup_free char *t = NULL;
     cleanup_free char *file = nr_xasprintf("%s.conflist", name);
     nr_err ign;
@@ -142,6 +143,7 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
     /* the host's own addresses (its LAN, another store's or tool's
      * bridges) are taken too: a network over them would cut the host off */
     bool pick = !subnet;
+    rt_net_haddrs_read(&host);
     /* podman's choice: 10.89.N.0/24, the first not used */
     for (int k = 0; k < 256; k++) {
         if (pick)
@@ -167,7 +169,7 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
             }
         }
         char ifn[IF_NAMESIZE];
-        uint32_t ia = clash ? 0 : rt_net_host_addr_in(net, prefix, ifn);
+        uint32_t ia = clash ? 0 : rt_net_haddr_in(&host, net, prefix, ifn);
         if (ia) {
             clash = true;
             if (!pick) {
@@ -221,6 +223,7 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
     t = json_dumps(cl, JSON_INDENT(2));
     r = nr_write_atomic(dfd, file, t, strlen(t), 0600, err);
 out:
+    rt_net_haddrs_free(&host);
     json_decref(cl);
     json_decref(all);
     close(lk), close(adfd), close(dfd);

@@ -168,6 +168,23 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     "$NRUN" ps >/dev/null
     run ip -n "$ns" -o link show eth0
     [ "$status" -eq 0 ]
+    ip netns del "$ns"
+    # nor in a running container's namespace, by the path nrun pins that one at
+    live=$(rt_run -d --network "$n" bb:1 sleep 120)
+    pin=$NRUN_ROOT/networks/ns/$live
+    grep -qF " $(realpath "$pin") nsfs " /proc/mounts
+    br=$("$NRUN" network inspect "$n" | jq -r '.[0].Bridge')
+    [ -n "$(nr_in_ns ip -o link show master "$br")" ]
+    jq -n --arg f "$pin" --slurpfile c "$NRUN_ROOT/networks/$n.conflist" \
+        '{owner_pid: 999999999, init_pid: 999999999, netns: $f, attachments: [{conflist: $c[0], ifname: "eth0", result: {}}]}' \
+        >"$NRUN_ROOT/networks/attach/$fake.json"
+    "$NRUN" ps >/dev/null
+    [ ! -e "$NRUN_ROOT/networks/attach/$fake.json" ]
+    grep -qF " $(realpath "$pin") nsfs " /proc/mounts
+    [ -n "$(nr_in_ns ip -o link show master "$br")" ]
+    "$NRUN" exec "$live" ip -o -4 addr show eth0 | grep -q ' 10\.'
+    "$NRUN" rm -f "$live" >/dev/null
+    [ ! -e "$pin" ]
     "$NRUN" network rm "$n" >/dev/null
 }
 
