@@ -418,6 +418,10 @@ sys.stdout.write(s.recv(65536).decode())' "$SV_CTL" "$1"
     for i in $(seq 1 10); do curl -sf "http://127.0.0.1:$PORT/" | grep -q '^still fine '; done
     grep -q 'more than 64 listening sockets' "$SV_DIR/err"
     grep -q 'not-an-ip' "$SV_DIR/err"
+    # an address with a newline and an escape: one line of PID 1's, shown escaped
+    grep -qF 'bad\nnrun: forged-line \x1b[2J' "$SV_DIR/err"
+    ! grep -q '^nrun: forged-line' "$SV_DIR/err" || false
+    ! grep -q $'\x1b' "$SV_DIR/err" || false
     # the forged listeners are capped: at most 64 sockets held
     [ "$(ls -l /proc/$SV_PID/fd | grep -c socket)" -lt 80 ]
     sv_stop
