@@ -214,7 +214,9 @@ static int blob_exists(push *p, img_http *h, const img_desc *d, bool *yes, nr_er
     img_http_resp rs;
     int rc = reg_request(p->c, h, p->scope, &rq, NULL, NULL, &rs, err);
     *yes = rc == 0 && rs.status == 200 && (rs.content_length < 0 || (uint64_t)rs.content_length == d->size);
-    if (rc == 0 && rs.status != 200 && rs.status != 404) {
+    /* A registry (or a proxy before it) that does not serve HEAD says 405 or
+     * 501: the blob is then unknown, and uploading it is what answers. */
+    if (rc == 0 && rs.status != 200 && rs.status != 404 && rs.status != 405 && rs.status != 501) {
         char w[1300];
         snprintf(w, sizeof w, "%s/%s: HEAD blob %s", p->c->host, p->r.repo, d->digest);
         rc = reg_status_error(&rs, w, err);

@@ -21,6 +21,7 @@ repository name picks one way of lying:
   badrealm        a 401 whose Bearer realm is a file:// URL
   flakyblob       the layer blob answers 500 with a 1 MiB body twice, then works
   noblob          the layer blob answers 404 BLOB_UNKNOWN
+  nohead          push: every HEAD answers 405 (a registry or proxy that serves no HEAD)
   leak            wants Basic auth, and hands out upload Locations on another host name
                   (localhost): a client must not send its credentials there
   stall           the layer blob sends half, then nothing for 120 s (to kill a pull mid-way)
@@ -142,6 +143,8 @@ class H(BaseHTTPRequestHandler):
         parts = p.split("/")
         k = next((i for i, x in enumerate(parts) if i > 2 and x in ("manifests", "blobs")), 3)
         repo, kind, ref = parts[2], parts[k], "/".join(parts[k + 1:])
+        if repo == "nohead" and self.command == "HEAD":
+            return self.send(405, b"")
         if repo == "leak" and not self.headers.get("Authorization") and not (
                 self.command == "PUT" and "/uploads/" in p):
             self.body()

@@ -113,6 +113,22 @@ refused() {
     grep -q '^PUT /v2/chunky/x/manifests/1' "$HOSTILE_LOG"
 }
 
+@test "push: a registry that answers HEAD with 405 gets every blob uploaded, then the manifest" {
+    mkdir -p "$BATS_FILE_TMPDIR/up3"
+    head -c 1000 /dev/urandom >"$BATS_FILE_TMPDIR/up3/data"
+    tar -C "$BATS_FILE_TMPDIR/up3" -cf "$BATS_FILE_TMPDIR/up3.tar" .
+    NRUN_ROOT=$BATS_FILE_TMPDIR/pushroot3 "$NRUN" __internal mkimage -t up:3 --config '{"Cmd":["true"]}' "$BATS_FILE_TMPDIR/up3.tar" >/dev/null
+    : >"$HOSTILE_LOG"
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/pushroot3" push up:3 "$REG/nohead/x:1"
+    echo "$output"
+    cat "$HOSTILE_LOG"
+    [ "$status" -eq 0 ]
+    grep -q '^HEAD /v2/nohead/x/blobs/sha256:' "$HOSTILE_LOG"
+    # the layer and the config
+    [ "$(grep -c '^PUT /v2/nohead/x/blobs/uploads/u[0-9]*?digest=' "$HOSTILE_LOG")" -eq 2 ]
+    grep -q '^PUT /v2/nohead/x/manifests/1$' "$HOSTILE_LOG"
+}
+
 @test "a pull killed mid-blob leaves nothing; the next pull of the same blobs works" {
     before=$(nr_tree_hash "$NRUN_ROOT")
     "$NRUN" pull "$REG/stall:1" >"$BATS_FILE_TMPDIR/stall.out" 2>&1 3>&- &
