@@ -439,6 +439,29 @@ teardown_file() {
     rm -rf "$WORK/store4"
 }
 
+@test "an exported archive is also a docker-archive (manifest.json, as docker save writes): skopeo reads and unpacks it" {
+    run "$NRUN" save -o "$WORK/demo-d.tar" demo:1
+    [ "$status" -eq 0 ]
+    m=$(tar -xOf "$WORK/demo-d.tar" manifest.json)
+    [ "$(jq -r '.[0].RepoTags | join(",")' <<<"$m")" = demo:1 ]
+    cfg=$("$NRUN" image inspect demo:1 | jq -r '.[0].Id')
+    [ "$(jq -r '.[0].Config' <<<"$m")" = "blobs/sha256/${cfg#sha256:}" ]
+    run skopeo inspect --config "docker-archive:$WORK/demo-d.tar"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.config.Cmd | join(" ")' <<<"$output")" = "node server.js" ]
+    rm -rf "$WORK/fromdocker" "$WORK/dbundle"
+    run skopeo copy -q "docker-archive:$WORK/demo-d.tar" "oci:$WORK/fromdocker:1"
+    [ "$status" -eq 0 ]
+    umoci unpack --image "$WORK/fromdocker:1" "$WORK/dbundle" >/dev/null
+    grep -q createServer "$WORK/dbundle/rootfs/app/server.js"
+    [ ! -e "$WORK/dbundle/rootfs/tmp/.wh.old" ]
+    # a bare --tag is an OCI ref.name, not a docker reference: no RepoTags
+    run "$NRUN" save --tag 1 -o "$WORK/demo-t.tar" demo:1
+    [ "$status" -eq 0 ]
+    [ "$(tar -xOf "$WORK/demo-t.tar" manifest.json | jq '.[0].RepoTags | length')" -eq 0 ]
+    rm -rf "$WORK/fromdocker" "$WORK/dbundle" "$WORK/demo-d.tar" "$WORK/demo-t.tar"
+}
+
 @test "the same image written into two stores has the same digest" {
     d1=$("$MAKE_IMAGE" --make-image "$WORK/s1" r:1)
     d2=$(SOURCE_DATE_EPOCH=0 "$MAKE_IMAGE" --make-image "$WORK/s2" other:2)
