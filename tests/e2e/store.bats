@@ -462,6 +462,32 @@ teardown_file() {
     rm -rf "$WORK/fromdocker" "$WORK/dbundle" "$WORK/demo-d.tar" "$WORK/demo-t.tar"
 }
 
+@test "nrun load of a docker-archive skopeo wrote (docker save's form): the image ID is kept, the layers verify, the name is Docker's short form" {
+    rm -rf "$WORK/oci-d" "$WORK/sk-d.tar"
+    "$NRUN" save --dir --tag 1 -o "$WORK/oci-d" demo:1
+    run skopeo copy -q "oci:$WORK/oci-d:1" "docker-archive:$WORK/sk-d.tar:skopeo/demo:d"
+    [ "$status" -eq 0 ]
+    tar -tf "$WORK/sk-d.tar" | grep -qx manifest.json
+    ! tar -tf "$WORK/sk-d.tar" | grep -qx index.json || false
+    run "$NRUN" --root "$WORK/store5" load -i "$WORK/sk-d.tar"
+    [ "$status" -eq 0 ]
+    # skopeo writes docker.io/skopeo/demo:d; docker load shows the short form, as we do
+    [ "$output" = "Loaded image: skopeo/demo:d" ]
+    want=$("$NRUN" image inspect demo:1 | jq -r '.[0].Id')
+    [ "$("$NRUN" --root "$WORK/store5" image inspect skopeo/demo:d | jq -r '.[0].Id')" = "$want" ]
+    run "$NRUN" --root "$WORK/store5" image inspect skopeo/demo:d
+    [ "$status" -eq 0 ]
+    # what nrun made of it is an OCI image umoci unpacks
+    rm -rf "$WORK/oci-d2" "$WORK/dbundle2"
+    "$NRUN" --root "$WORK/store5" save --dir --tag d -o "$WORK/oci-d2" skopeo/demo:d
+    umoci unpack --image "$WORK/oci-d2:d" "$WORK/dbundle2" >/dev/null
+    grep -q createServer "$WORK/dbundle2/rootfs/app/server.js"
+    # -n REPO keeps the archive's tag, as for an OCI archive
+    run "$NRUN" --root "$WORK/store5" load -i "$WORK/sk-d.tar" -n renamed
+    [ "$output" = "Loaded image: renamed:d" ]
+    rm -rf "$WORK/store5" "$WORK/oci-d" "$WORK/oci-d2" "$WORK/dbundle2" "$WORK/sk-d.tar"
+}
+
 @test "the same image written into two stores has the same digest" {
     d1=$("$MAKE_IMAGE" --make-image "$WORK/s1" r:1)
     d2=$(SOURCE_DATE_EPOCH=0 "$MAKE_IMAGE" --make-image "$WORK/s2" other:2)
