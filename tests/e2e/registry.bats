@@ -151,6 +151,57 @@ served() { grep -cF "\"$1 $2" "$REGDIR/log" || true; }
     [ ! -e "$root/blobs/sha256/${other#sha256:}" ]
 }
 
+# Upload file $2 to repository $1 of the registry with curl (POST, then a
+# monolithic PUT); prints its digest.
+curl_blob() {
+    local d loc
+    d=sha256:$(sha256sum "$2" | cut -c1-64)
+    loc=$(curl -fsS -D - -o /dev/null -X POST "http://$REG/v2/$1/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+    case $loc in http*) ;; *) loc=http://$REG$loc ;; esac
+    case $loc in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
+    curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary @"$2" "$loc" >/dev/null
+    echo "$d"
+}
+
+@test "nrun pull of a layer of no bytes and of an empty gzip tar (as Go tools accept): pulled, verified, runs" {
+    rt_busybox_tar "$WORK/base.tar"
+    : >"$WORK/zero.bin"
+    python3 -c 'import tarfile,sys; tarfile.open(sys.argv[1], "w").close()' "$WORK/empty.tar"
+    gzip -n -c "$WORK/empty.tar" >"$WORK/empty.tar.gz"
+    base=$(curl_blob empty "$WORK/base.tar")
+    for v in zero gz; do
+        if [ $v = zero ]; then
+            f=$WORK/zero.bin mt=application/vnd.oci.image.layer.v1.tar diff=sha256:$(sha256sum <"$WORK/zero.bin" | cut -c1-64)
+        else
+            f=$WORK/empty.tar.gz mt=application/vnd.oci.image.layer.v1.tar+gzip diff=sha256:$(sha256sum <"$WORK/empty.tar" | cut -c1-64)
+        fi
+        l=$(curl_blob empty "$f")
+        jq -nc --arg b "$base" --arg d "$diff" '{architecture:"amd64",os:"linux",
+            config:{Cmd:["sh","-c","echo empty-layer-runs"],Env:["PATH=/bin"]},rootfs:{type:"layers",diff_ids:[$b,$d]}}' >"$WORK/cfg.json"
+        c=$(curl_blob empty "$WORK/cfg.json")
+        jq -nc --arg c "$c" --argjson cs "$(stat -c %s "$WORK/cfg.json")" --arg b "$base" \
+            --argjson bs "$(stat -c %s "$WORK/base.tar")" --arg l "$l" --argjson ls "$(stat -c %s "$f")" --arg mt "$mt" \
+            '{schemaVersion:2,mediaType:"application/vnd.oci.image.manifest.v1+json",
+              config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},
+              layers:[{mediaType:"application/vnd.oci.image.layer.v1.tar",digest:$b,size:$bs},{mediaType:$mt,digest:$l,size:$ls}]}' \
+            >"$WORK/man.json"
+        curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$WORK/man.json" \
+            "http://$REG/v2/empty/manifests/$v"
+        # the control: umoci unpacks what skopeo copies of it
+        rm -rf "$WORK/empty-oci" "$WORK/empty-bundle"
+        skopeo copy -q --src-tls-verify=false "docker://$REG/empty:$v" "oci:$WORK/empty-oci:x"
+        umoci unpack --image "$WORK/empty-oci:x" "$WORK/empty-bundle" >/dev/null
+        root=$(fresh)
+        run "$NRUN" --root "$root" pull "$REG/empty:$v"
+        [ "$status" -eq 0 ]
+        run "$NRUN" --root "$root" run --rm --network none "$REG/empty:$v"
+        echo "$v: $output"
+        [ "$status" -eq 0 ]
+        [[ $output == *empty-layer-runs* ]]
+        rm -rf "$WORK/empty-oci" "$WORK/empty-bundle"
+    done
+}
+
 @test "nrun push mounts a blob from another repository of the same registry" {
     "$NRUN" tag bb:1 "$REG/team/base:1"
     "$NRUN" push "$REG/team/base:1" >/dev/null
