@@ -16,7 +16,10 @@ setup_file() {
     NR_REGISTRY_LOGLEVEL=info reg_start
 }
 
-teardown_file() { reg_teardown_file; }
+teardown_file() {
+    [ -f "$WORK/ext.pid" ] && kill "$(cat "$WORK/ext.pid")" 2>/dev/null
+    reg_teardown_file
+}
 
 setup() {
     REG=$(cat "$WORK/registry")
@@ -200,6 +203,65 @@ curl_blob() {
         [[ $output == *empty-layer-runs* ]]
         rm -rf "$WORK/empty-oci" "$WORK/empty-bundle"
     done
+}
+
+@test "nrun pull of a non-distributable (foreign) layer the registry lacks: fetched from its urls, verified, runs" {
+    # a registry that accepts layer urls on 127.0.0.1 (distribution refuses any by default)
+    NR_REGISTRY_YAML=$'validation:\n  manifests:\n    urls:\n      allow:\n        - \'^http://127\\.0\\.0\\.1:\'' nr_registry_start
+    REG=$NR_REGISTRY
+    mkdir -p "$WORK/ext/f"
+    echo foreign-content >"$WORK/ext/f/hello"
+    tar -C "$WORK/ext/f" -cf "$WORK/foreign.tar" .
+    gzip -n -c "$WORK/foreign.tar" >"$WORK/ext/foreign.tar.gz"
+    hp=$(nr_free_port)
+    (cd "$WORK/ext" && exec python3 -m http.server --bind 127.0.0.1 "$hp") >"$WORK/ext.log" 2>&1 3>&- &
+    hpid=$!
+    echo "$hpid" >"$WORK/ext.pid" # teardown_file stops it if this test fails
+    for _ in $(seq 1 50); do curl -fs -o /dev/null "http://127.0.0.1:$hp/" && break; sleep 0.1; done
+    rt_busybox_tar "$WORK/base.tar"
+    base=$(curl_blob frn "$WORK/base.tar")
+    fl=sha256:$(sha256sum <"$WORK/ext/foreign.tar.gz" | cut -c1-64)
+    jq -nc --arg b "$base" --arg d "sha256:$(sha256sum <"$WORK/foreign.tar" | cut -c1-64)" '{architecture:"amd64",
+        os:"linux",config:{Cmd:["cat","/hello"],Env:["PATH=/bin"]},rootfs:{type:"layers",diff_ids:[$b,$d]}}' >"$WORK/cfg.json"
+    c=$(curl_blob frn "$WORK/cfg.json")
+    for v in oci docker; do
+        if [ $v = oci ]; then
+            mt=application/vnd.oci.image.manifest.v1+json cmt=application/vnd.oci.image.config.v1+json
+            lmt=application/vnd.oci.image.layer.v1.tar fmt=application/vnd.oci.image.layer.nondistributable.v1.tar+gzip
+        else
+            mt=application/vnd.docker.distribution.manifest.v2+json cmt=application/vnd.docker.container.image.v1+json
+            lmt=application/vnd.docker.image.rootfs.diff.tar fmt=application/vnd.docker.image.rootfs.foreign.diff.tar.gzip
+        fi
+        jq -nc --arg mt "$mt" --arg cmt "$cmt" --arg lmt "$lmt" --arg fmt "$fmt" --arg c "$c" \
+            --argjson cs "$(stat -c %s "$WORK/cfg.json")" --arg b "$base" --argjson bs "$(stat -c %s "$WORK/base.tar")" \
+            --arg l "$fl" --argjson ls "$(stat -c %s "$WORK/ext/foreign.tar.gz")" --arg u "http://127.0.0.1:$hp/foreign.tar.gz" \
+            '{schemaVersion:2,mediaType:$mt,config:{mediaType:$cmt,digest:$c,size:$cs},
+              layers:[{mediaType:$lmt,digest:$b,size:$bs},{mediaType:$fmt,digest:$l,size:$ls,urls:[$u]}]}' >"$WORK/man.json"
+        curl -fsS -X PUT -H "Content-Type: $mt" --data-binary @"$WORK/man.json" "http://$REG/v2/frn/manifests/$v"
+        # the registry does not hold the layer: only its url does
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/frn/blobs/$fl")" = 404 ]
+        root=$(fresh)
+        run "$NRUN" --root "$root" pull "$REG/frn:$v"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        run "$NRUN" --root "$root" run --rm --network none "$REG/frn:$v"
+        [ "$status" -eq 0 ]
+        [[ $output == *foreign-content* ]]
+    done
+    [ "$(grep -c 'GET /foreign.tar.gz' "$WORK/ext.log")" -eq 2 ]
+    # a url that serves other bytes: refused by the digest, nothing tagged
+    jq -c --arg u "http://127.0.0.1:$hp/f/hello" '.layers[1].urls=[$u]' "$WORK/man.json" >"$WORK/man2.json"
+    curl -fsS -X PUT -H "Content-Type: application/vnd.docker.distribution.manifest.v2+json" --data-binary @"$WORK/man2.json" \
+        "http://$REG/v2/frn/manifests/bad"
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull "$REG/frn:bad"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ ${lines[-1]} == *"blob $fl: "* ]]
+    [ "$(jq '.manifests | length' "$root/index.json")" -eq 0 ]
+    kill "$hpid"
+    rm -f "$WORK/ext.pid"
+    nr_registry_stop
 }
 
 @test "nrun push mounts a blob from another repository of the same registry" {

@@ -22,6 +22,10 @@ repository name picks one way of lying:
   flakyblob       the layer blob answers 500 with a 1 MiB body twice, then works
   noblob          the layer blob answers 404 BLOB_UNKNOWN
   nohead          push: every HEAD answers 405 (a registry or proxy that serves no HEAD)
+  foreign         wants Basic auth; its layer is non-distributable, the registry answers 404 for it, and
+                  its urls are file://, ftp:// and http://localhost:PORT/ext/layer (which serves it)
+  foreignnohttp   the same, with only file:// and gopher:// urls
+  foreignmany     the same, with 17 urls
   leak            wants Basic auth, and hands out upload Locations on another host name
                   (localhost): a client must not send its credentials there
   stall           the layer blob sends half, then nothing for 120 s (to kill a pull mid-way)
@@ -106,6 +110,13 @@ MANIFEST_D = json.dumps({"schemaVersion": 2, "mediaType": MT_MAN,
                          "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": sha(ATTEST),
                                      "size": len(ATTEST)}]}, sort_keys=True).encode()
 OVERSIZE_MANIFEST = manifest(layer_size=len(LAYER) - 100)
+
+
+def foreign_manifest(urls):
+    m = json.loads(MANIFEST)
+    m["layers"][0].update(mediaType="application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", urls=urls)
+    return json.dumps(m, sort_keys=True).encode()
+
 counts = {}
 uploads = {}
 
@@ -140,12 +151,14 @@ class H(BaseHTTPRequestHandler):
         p = self.path.split("?")[0]
         if p == "/v2/":
             return self.send(200, b"{}")
+        if p == "/ext/layer":  # where the foreign* layers' http url points
+            return self.send(200, LAYER, "application/octet-stream")
         parts = p.split("/")
         k = next((i for i, x in enumerate(parts) if i > 2 and x in ("manifests", "blobs")), 3)
         repo, kind, ref = parts[2], parts[k], "/".join(parts[k + 1:])
         if repo == "nohead" and self.command == "HEAD":
             return self.send(405, b"")
-        if repo == "leak" and not self.headers.get("Authorization") and not (
+        if repo in ("leak", "foreign") and not self.headers.get("Authorization") and not (
                 self.command == "PUT" and "/uploads/" in p):
             self.body()
             return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
@@ -179,6 +192,12 @@ class H(BaseHTTPRequestHandler):
             return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"\\u001b[31mred\\u001b]0;title\\u0007"}]}')
         if repo == "oversize":
             return self.send(200, OVERSIZE_MANIFEST, MT_MAN)
+        if repo.startswith("foreign"):
+            ext = "http://localhost:%d/ext/layer" % self.server.server_address[1]
+            urls = {"foreign": ["file:///etc/passwd", "ftp://127.0.0.1/layer", ext],
+                    "foreignnohttp": ["file:///etc/passwd", "gopher://127.0.0.1/layer"],
+                    "foreignmany": [ext] * 17}[repo]
+            return self.send(200, foreign_manifest(urls), MT_MAN)
         if repo.startswith("multi"):
             if ref == sha(MANIFEST_B):
                 return self.send(200, MANIFEST_B, MT_MAN)
@@ -205,7 +224,7 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, CONFIG_B, "application/octet-stream")
         if digest in (sha(CONFIG_D), sha(ATTEST)):
             return self.send(200, CONFIG_D if digest == sha(CONFIG_D) else ATTEST, "application/octet-stream")
-        if digest != sha(LAYER):
+        if digest != sha(LAYER) or repo.startswith("foreign"):
             return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         if self.command == "HEAD":
             return self.send(404 if repo == "chunky" else 200, length=len(LAYER))

@@ -129,6 +129,29 @@ refused() {
     grep -q '^PUT /v2/nohead/x/manifests/1$' "$HOSTILE_LOG"
 }
 
+@test "a non-distributable layer the registry lacks: fetched from its http url only, with no credential sent there" {
+    mkdir -p "$BATS_FILE_TMPDIR/dcf"
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf 'u:secret-pw' | base64)" >"$BATS_FILE_TMPDIR/dcf/config.json"
+    : >"$HOSTILE_LOG"
+    DOCKER_CONFIG=$BATS_FILE_TMPDIR/dcf run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/frn" pull "$REG/foreign:1"
+    echo "$output"
+    cat "$HOSTILE_LOG"
+    [ "$status" -eq 0 ]
+    grep -q '^GET /v2/foreign/blobs/sha256:.* AUTH$' "$HOSTILE_LOG" # asked the registry first, with credentials
+    grep -qx 'GET /ext/layer' "$HOSTILE_LOG"                        # then the url, without
+    [ "$(grep -c '^GET /ext/layer' "$HOSTILE_LOG")" -eq 1 ]
+    run "$NRUN" --root "$BATS_FILE_TMPDIR/frn" image inspect "$REG/foreign:1"
+    [ "$status" -eq 0 ]
+    rm -rf "$BATS_FILE_TMPDIR/frn"
+}
+
+@test "a non-distributable layer whose urls are none http(s), or too many: refused, nothing fetched" {
+    : >"$HOSTILE_LOG"
+    refused foreignnohttp "blob sha256:*: the registry does not have it and none of its urls is http(s)"
+    refused foreignmany "*manifest sha256:*: layers?0?: urls is not a list of at most 16 URLs"
+    ! grep -q '^GET /ext/' "$HOSTILE_LOG" || false
+}
+
 @test "a pull killed mid-blob leaves nothing; the next pull of the same blobs works" {
     before=$(nr_tree_hash "$NRUN_ROOT")
     "$NRUN" pull "$REG/stall:1" >"$BATS_FILE_TMPDIR/stall.out" 2>&1 3>&- &
