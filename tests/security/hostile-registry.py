@@ -26,6 +26,8 @@ repository name picks one way of lying:
                   its urls are file://, ftp:// and http://localhost:PORT/ext/layer (which serves it)
   foreignnohttp   the same, with only file:// and gopher:// urls
   foreignmany     the same, with 17 urls
+  relloc          push: upload Locations are path-relative references ("uN", then "../uploads/./uN?c=K"),
+                  resolved against the request URL (RFC 3986); a monolithic PUT is refused (413)
   leak            wants Basic auth, and hands out upload Locations on another host name
                   (localhost): a client must not send its credentials there
   stall           the layer blob sends half, then nothing for 120 s (to kill a pull mid-way)
@@ -263,6 +265,8 @@ class H(BaseHTTPRequestHandler):
         if self.command == "POST":
             uid = "u%d" % len(uploads)
             uploads[uid] = b""
+            if repo == "relloc":
+                return self.send(202, headers={"Location": uid, "Range": "0-0"})
             if repo == "leak":
                 return self.send(202, headers={"Location": "http://localhost:%d%s/blobs/uploads/%s" % (
                     self.server.server_address[1], base, uid), "Range": "0-0"})
@@ -271,10 +275,13 @@ class H(BaseHTTPRequestHandler):
         data = self.body()
         if self.command == "PATCH":
             uploads[uid] += data
+            if repo == "relloc":
+                return self.send(202, headers={"Location": "../uploads/./%s?c=%d" % (uid, len(uploads[uid])),
+                                               "Range": "0-%d" % (len(uploads[uid]) - 1)})
             return self.send(202, headers={"Location": "%s/blobs/uploads/%s" % (base, uid),
                                            "Range": "0-%d" % (len(uploads[uid]) - 1)})
         if self.command == "PUT":
-            if data and repo == "chunky":
+            if data and repo in ("chunky", "relloc"):
                 return self.send(413, b'{"errors":[{"code":"SIZE_INVALID","message":"use chunks"}]}')
             uploads[uid] += data
             want = self.path.split("digest=")[1].split("&")[0].replace("%3A", ":")

@@ -113,6 +113,24 @@ refused() {
     grep -q '^PUT /v2/chunky/x/manifests/1' "$HOSTILE_LOG"
 }
 
+@test "push: upload Locations that are path-relative references are resolved against the request (RFC 3986)" {
+    mkdir -p "$BATS_FILE_TMPDIR/up4"
+    head -c 300000 /dev/urandom >"$BATS_FILE_TMPDIR/up4/data"
+    tar -C "$BATS_FILE_TMPDIR/up4" -cf "$BATS_FILE_TMPDIR/up4.tar" .
+    NRUN_ROOT=$BATS_FILE_TMPDIR/pushroot4 "$NRUN" __internal mkimage -t up:4 --config '{"Cmd":["true"]}' "$BATS_FILE_TMPDIR/up4.tar" >/dev/null
+    : >"$HOSTILE_LOG"
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/pushroot4" push up:4 "$REG/relloc/x:1"
+    echo "$output"
+    cat "$HOSTILE_LOG"
+    [ "$status" -eq 0 ]
+    # POST answered "uN": the PUT and PATCH go to /v2/relloc/x/blobs/uploads/uN
+    grep -q '^PUT /v2/relloc/x/blobs/uploads/u[0-9]*?digest=' "$HOSTILE_LOG"
+    grep -q '^PATCH /v2/relloc/x/blobs/uploads/u[0-9]*$' "$HOSTILE_LOG"
+    # a PATCH answered "../uploads/./uN?c=K": the next request goes to .../uploads/uN?c=K
+    grep -q '^PUT /v2/relloc/x/blobs/uploads/u[0-9]*?c=[0-9]*&digest=' "$HOSTILE_LOG"
+    grep -q '^PUT /v2/relloc/x/manifests/1$' "$HOSTILE_LOG"
+}
+
 @test "push: a registry that answers HEAD with 405 gets every blob uploaded, then the manifest" {
     mkdir -p "$BATS_FILE_TMPDIR/up3"
     head -c 1000 /dev/urandom >"$BATS_FILE_TMPDIR/up3/data"
