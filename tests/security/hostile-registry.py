@@ -26,6 +26,8 @@ repository name picks one way of lying:
                   its urls are file://, ftp:// and http://localhost:PORT/ext/layer (which serves it)
   foreignnohttp   the same, with only file:// and gopher:// urls
   foreignmany     the same, with 17 urls
+  redirblob       wants Basic auth; its layer blob answers 307 to http://localhost:PORT/ext/layer (another host,
+                  as a registry redirects to its storage)
   relloc          push: upload Locations are path-relative references ("uN", then "../uploads/./uN?c=K"),
                   resolved against the request URL (RFC 3986); a monolithic PUT is refused (413)
   leak            wants Basic auth, and hands out upload Locations on another host name
@@ -160,7 +162,7 @@ class H(BaseHTTPRequestHandler):
         repo, kind, ref = parts[2], parts[k], "/".join(parts[k + 1:])
         if repo == "nohead" and self.command == "HEAD":
             return self.send(405, b"")
-        if repo in ("leak", "foreign") and not self.headers.get("Authorization") and not (
+        if repo in ("leak", "foreign", "redirblob") and not self.headers.get("Authorization") and not (
                 self.command == "PUT" and "/uploads/" in p):
             self.body()
             return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
@@ -258,6 +260,8 @@ class H(BaseHTTPRequestHandler):
             return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}')
         if repo == "redirectloop":
             return self.send(307, headers={"Location": self.path})
+        if repo == "redirblob":
+            return self.send(307, headers={"Location": "http://localhost:%d/ext/layer" % self.server.server_address[1]})
         return self.send(200, LAYER, "application/octet-stream")
 
     def upload(self, repo, ref):

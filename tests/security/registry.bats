@@ -163,6 +163,19 @@ refused() {
     rm -rf "$BATS_FILE_TMPDIR/frn"
 }
 
+@test "a blob the registry redirects to another host (its storage) is fetched there without the registry's credentials" {
+    mkdir -p "$BATS_FILE_TMPDIR/dcr"
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf 'u:secret-pw' | base64)" >"$BATS_FILE_TMPDIR/dcr/config.json"
+    : >"$HOSTILE_LOG"
+    DOCKER_CONFIG=$BATS_FILE_TMPDIR/dcr run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/rdr" pull "$REG/redirblob:1"
+    echo "$output"
+    cat "$HOSTILE_LOG"
+    [ "$status" -eq 0 ]
+    grep -q '^GET /v2/redirblob/blobs/sha256:.* AUTH$' "$HOSTILE_LOG"
+    grep -qx 'GET /ext/layer' "$HOSTILE_LOG"
+    rm -rf "$BATS_FILE_TMPDIR/rdr"
+}
+
 @test "a non-distributable layer whose urls are none http(s), or too many: refused, nothing fetched" {
     : >"$HOSTILE_LOG"
     refused foreignnohttp "blob sha256:*: the registry does not have it and none of its urls is http(s)"
