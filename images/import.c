@@ -262,6 +262,15 @@ static bool loses_name(const found *f, size_t nf, size_t i)
     return false;
 }
 
+const char *img__imp_familiar(const char *name)
+{
+    if (!strncmp(name, "docker.io/library/", 18) && !strchr(name + 18, '/'))
+        return name + 18;
+    if (!strncmp(name, "docker.io/", 10))
+        return name + 10;
+    return name;
+}
+
 int img__imp_tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, char **out, nr_err *err)
 {
     *out = NULL;
@@ -286,11 +295,22 @@ int img__imp_tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, c
     } else if (rn) {
         if (!img_tag_valid(rn))
             return nr_err_set(err, "%s: ref.name \"%.80s\" is not a valid tag", im->src, rn);
-        if (!repo)
-            return nr_err_set(err, "%s: image is named only by the tag \"%s\"; give a repository name", im->src, rn);
-        if (img_ref_parse(repo, &r, err) < 0)
-            return -1;
-        snprintf(name, sizeof name, "%s:%s", r.name, rn);
+        /* containerd's export and docker save since Docker 25 keep only the
+         * tag in ref.name and the whole name in io.containerd.image.name */
+        json_t *cn = json_object_get(json_object_get(desc, "annotations"), "io.containerd.image.name");
+        const char *full = json_is_string(cn) ? img__imp_familiar(json_string_value(cn)) : NULL;
+        img_ref cr;
+        nr_err e2;
+        if (!repo && full && img_ref_parse(full, &cr, &e2) == 0 && !cr.digest[0] && !strcmp(cr.tag, rn)) {
+            snprintf(name, sizeof name, "%s:%s", cr.name, cr.tag);
+        } else {
+            if (!repo)
+                return nr_err_set(err, "%s: image is named only by the tag \"%s\"; give a repository name", im->src,
+                                  rn);
+            if (img_ref_parse(repo, &r, err) < 0)
+                return -1;
+            snprintf(name, sizeof name, "%s:%s", r.name, rn);
+        }
     } else if (repo) {
         if (img_ref_normalize(repo, name, sizeof name, err) < 0)
             return -1;

@@ -216,11 +216,7 @@ int img__imp_docker_finish(imp *im, const char *repo, img_import_cb cb, void *ar
             /* tag_for reads a name as an OCI ref.name annotation; a Docker
              * Hub name in the short form docker load shows (skopeo writes
              * docker.io/library/x:1), so that it is the name nrun run x:1 finds */
-            const char *rn = nt ? json_string_value(name) : NULL;
-            if (rn && !strncmp(rn, "docker.io/library/", 18) && !strchr(rn + 18, '/'))
-                rn += 18;
-            else if (rn && !strncmp(rn, "docker.io/", 10))
-                rn += 10;
+            const char *rn = nt ? img__imp_familiar(json_string_value(name)) : NULL;
             json_t *desc = rn ? json_pack("{s:{s:s}}", "annotations", IMG_ANNOT_REF_NAME, rn) : json_object();
             f[nf] = (found){.m = md, .amd64 = true};
             int r = img__imp_tag_for(im, desc, repo, n, &f[nf].name, err);

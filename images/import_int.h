@@ -70,7 +70,11 @@ const char *img__imp_json_reason(json_error_t *je);
 /* An image manifest and all it references, staged or stored; `strict` for
  * the image nrun runs. */
 int img__imp_check_manifest(imp *im, const img_desc *md, bool strict, const char *what, nr_err *err);
-/* The "name:tag" an entry gets from its ref.name annotation and -n REPO. */
+/* A Docker Hub name in the short form docker shows ("docker.io/library/x:1"
+ * -> "x:1", "docker.io/team/x:1" -> "team/x:1"): the name nrun run x:1 finds. */
+const char *img__imp_familiar(const char *name);
+/* The "name:tag" an entry gets from its ref.name annotation (or
+ * io.containerd.image.name when ref.name is only the tag) and -n REPO. */
 int img__imp_tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, char **out, nr_err *err);
 /* Link the used staged blobs, drop the others, set the tags. */
 int img__imp_link_and_tag(imp *im, found *f, size_t nf, img_import_cb cb, void *arg, nr_err *err);

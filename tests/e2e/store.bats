@@ -488,6 +488,37 @@ teardown_file() {
     rm -rf "$WORK/store5" "$WORK/oci-d" "$WORK/oci-d2" "$WORK/dbundle2" "$WORK/sk-d.tar"
 }
 
+@test "nrun load of an archive named as containerd and Docker 25 name it (io.containerd.image.name, ref.name only the tag)" {
+    rm -rf "$WORK/d25" && mkdir -p "$WORK/d25"
+    "$NRUN" save -o "$WORK/d25.tar" demo:1
+    tar -C "$WORK/d25" -xf "$WORK/d25.tar"
+    named() { # index.json entry annotations: containerd name $1, ref.name $2
+        jq -c --arg n "$1" --arg t "$2" '.manifests[0].annotations = {"io.containerd.image.name": $n,
+            "org.opencontainers.image.ref.name": $t}' "$WORK/d25/index.json" >"$WORK/d25/i" && mv "$WORK/d25/i" "$WORK/d25/index.json"
+        tar -C "$WORK/d25" -cf "$WORK/d25.tar" .
+    }
+    named docker.io/library/demo:25 25
+    run "$NRUN" --root "$WORK/store6" load -i "$WORK/d25.tar"
+    [ "$status" -eq 0 ]
+    [ "$output" = "Loaded image: demo:25" ]
+    named docker.io/team/demo:26 26
+    run "$NRUN" --root "$WORK/store6" load -i "$WORK/d25.tar"
+    [ "$output" = "Loaded image: team/demo:26" ]
+    named 127.0.0.1:5000/x/demo:27 27
+    run "$NRUN" --root "$WORK/store6" load -i "$WORK/d25.tar"
+    [ "$output" = "Loaded image: 127.0.0.1:5000/x/demo:27" ]
+    # -n REPO still wins; a containerd name whose tag is not ref.name, or not a name, is not used
+    run "$NRUN" --root "$WORK/store6" load -i "$WORK/d25.tar" -n mine
+    [ "$output" = "Loaded image: mine:27" ]
+    for bad in docker.io/library/demo:other 'Not A Name:28'; do
+        named "$bad" 28
+        run "$NRUN" --root "$WORK/store6" load -i "$WORK/d25.tar"
+        [ "$status" -ne 0 ]
+        [[ $output == *'named only by the tag "28"; give a repository name'* ]]
+    done
+    rm -rf "$WORK/store6" "$WORK/d25" "$WORK/d25.tar"
+}
+
 @test "the same image written into two stores has the same digest" {
     d1=$("$MAKE_IMAGE" --make-image "$WORK/s1" r:1)
     d2=$(SOURCE_DATE_EPOCH=0 "$MAKE_IMAGE" --make-image "$WORK/s2" other:2)
