@@ -47,6 +47,39 @@ served() { grep -cF "\"$1 $2" "$REGDIR/log" || true; }
     [ "$(jq -r '.manifests[0].digest' "$WORK/skopeo-bb/index.json")" = "$want" ]
 }
 
+@test "what nrun pushed: skopeo copies it to an OCI layout, umoci unpacks it, runc runs it with the image's config" {
+    mkdir -p "$WORK/ctxr"
+    echo from-the-context >"$WORK/ctxr/msg"
+    printf 'FROM bb:1\nENV GREETING=hello\nWORKDIR /app\nCOPY msg /app/msg\nUSER 1000:1000\nCMD ["sh", "-c", "cat msg; id -u; pwd; echo $GREETING $IMG"]\n' \
+        >"$WORK/ctxr/Nodefile"
+    run "$NBUILD" --progress plain -t runc:1 "$WORK/ctxr"
+    [ "$status" -eq 0 ]
+    "$NRUN" push runc:1 "$REG/runc:1" >/dev/null
+    # the manifest as served: media types, sizes and digests of what nrun stores
+    raw=$(skopeo inspect --raw --tls-verify=false "docker://$REG/runc:1")
+    [ "sha256:$(printf '%s' "$raw" | sha256sum | cut -c1-64)" = "$(digest_of runc:1)" ]
+    [ "$(jq -r .mediaType <<<"$raw")" = application/vnd.oci.image.manifest.v1+json ]
+    [ "$(jq -r .config.mediaType <<<"$raw")" = application/vnd.oci.image.config.v1+json ]
+    for d in $(jq -r '.config.digest, .layers[].digest' <<<"$raw"); do
+        [ "$(jq -r --arg d "$d" '[.config, .layers[]] | map(select(.digest == $d))[0].size' <<<"$raw")" = \
+            "$(stat -c %s "$NRUN_ROOT/blobs/sha256/${d#sha256:}")" ]
+    done
+    rm -rf "$WORK/runc-oci" "$WORK/runc-bundle"
+    skopeo copy -q --src-tls-verify=false "docker://$REG/runc:1" "oci:$WORK/runc-oci:1"
+    umoci unpack --image "$WORK/runc-oci:1" "$WORK/runc-bundle" >/dev/null
+    chmod 755 "$WORK/runc-bundle/rootfs" # the busybox tar's "./" is 0700: uid 1000 could not enter it
+    jq '.process.terminal = false' "$WORK/runc-bundle/config.json" >"$WORK/runc-bundle/c" &&
+        mv "$WORK/runc-bundle/c" "$WORK/runc-bundle/config.json"
+    [ "$(jq -c '.process.user' "$WORK/runc-bundle/config.json")" = '{"uid":1000,"gid":1000}' ]
+    id=nrun-e2e-$$
+    run bash -c "cd '$WORK/runc-bundle' && timeout 60 runc --root '$WORK/runc-state' run '$id' 3>&-"
+    echo "$output"
+    runc --root "$WORK/runc-state" delete -f "$id" 2>/dev/null || true
+    [ "$status" -eq 0 ]
+    [ "$output" = $'from-the-context\n1000\n/app\nhello 1' ]
+    rm -rf "$WORK/runc-oci" "$WORK/runc-bundle" "$WORK/runc-state"
+}
+
 @test "nrun push of an unchanged image uploads nothing (the tag's HEAD names it: no blob is asked for)" {
     "$NRUN" push bb:1 "$REG/bb:again" >/dev/null
     before=$(served PATCH /v2/bb/)/$(served PUT "/v2/bb/blobs")/$(served HEAD "/v2/bb/blobs")/$(served PUT "/v2/bb/manifests")
