@@ -249,6 +249,9 @@ int img__imp_docker_entry(imp *im, const char *file, const char *p, struct archi
         return 0;
     unsigned type = archive_entry_filetype(e);
     const char *hl = archive_entry_hardlink(e);
+    char np[1024]; /* the path as manifest.json's paths are compared: "a//./b.tar" is "a/b.tar" */
+    if (!manifest && norm_path(p, np, sizeof np) < 0)
+        return 0;
     if (manifest && (hl || type != AE_IFREG))
         return nr_err_set(err, "%s: entry \"manifest.json\" is not a regular file: refused", file);
     if (im->n_df >= DOCKER_FILES_MAX)
@@ -268,13 +271,13 @@ int img__imp_docker_entry(imp *im, const char *file, const char *p, struct archi
         if (norm_path(joined, to, sizeof to) < 0)
             return 0; /* points outside the archive: never a file of it */
         im->df = nr_xrealloc(im->df, (im->n_df + 1) * sizeof *im->df);
-        im->df[im->n_df++] = (dfile){.path = nr_xstrdup(p), .link = nr_xstrdup(to)};
+        im->df[im->n_df++] = (dfile){.path = nr_xstrdup(np), .link = nr_xstrdup(to)};
         return 0;
     }
     if (type != AE_IFREG)
         return 0;
     if (!manifest)
-        return img__imp_stage(im, NULL, p, img__imp_ar_read, a, err);
+        return img__imp_stage(im, NULL, np, img__imp_ar_read, a, err);
     if (im->docker)
         return nr_err_set(err, "%s: manifest.json appears twice: refused", file);
     if (archive_entry_size(e) > (la_int64_t)IMG_JSON_MAX)
