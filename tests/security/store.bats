@@ -486,6 +486,9 @@ elif how == "loop":
 elif how == "uplink":
     files.pop()
     links.append(("aaaa/layer.tar", "../../../../../../etc/shadow"))
+elif how == "gzip":
+    import gzip
+    files[1] = ("aaaa/layer.tar", gzip.compress(layer, mtime=0))
 elif how == "diffid":
     files[1] = ("aaaa/layer.tar", layer[:-1024] + b"\1" * 1024)
 elif how == "repeat":
@@ -527,6 +530,16 @@ PY
     run "$NRUN" run --rm --network none evil:1 sh -c 'echo loaded-from-docker-archive'
     [ "$status" -eq 0 ]
     [[ $output == *loaded-from-docker-archive* ]]
+    "$NRUN" rmi evil:1 >/dev/null
+    # a compressed layer (as some docker-archive writers keep it): its type from its bytes
+    sec_docker_tar "$SEC_TMP/docker-gzip.tar" gzip
+    run "$NRUN" load -i "$SEC_TMP/docker-gzip.tar"
+    [ "$status" -eq 0 ]
+    m=$("$NRUN" image inspect evil:1 | jq -r '.[0].Digest')
+    [ "$(jq -r '.layers[0].mediaType' "$NRUN_ROOT/blobs/sha256/${m#sha256:}")" = application/vnd.oci.image.layer.v1.tar+gzip ]
+    run "$NRUN" run --rm --network none evil:1 sh -c 'echo gzip-layer-runs'
+    [ "$status" -eq 0 ]
+    [[ $output == *gzip-layer-runs* ]]
     "$NRUN" rmi evil:1 >/dev/null
     sec_docker_tar "$SEC_TMP/docker-repeat.tar" repeat
     run "$NRUN" load -i "$SEC_TMP/docker-repeat.tar"
