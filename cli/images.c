@@ -568,12 +568,12 @@ static void print_loaded(const char *name, const img_desc *m, void *arg)
 int nr_cmd_load(int argc, char **argv, nr_global *g)
 {
     static const nr_opt opts[] = {
-        {"input", 'i', required_argument, "FILE|DIR", "an OCI archive or OCI layout directory (default stdin)"},
+        {"input", 'i', required_argument, "FILE|DIR", "an OCI archive or layout directory, or a docker-archive (default stdin)"},
         {"name", 'n', required_argument, "REPO[:TAG]", "tag the loaded image(s) with this name"},
         {"quiet", 'q', no_argument, NULL, "print nothing"},
         {0},
     };
-    static const nr_cmdspec spec = {"load [OPTIONS]", "Read images from an OCI archive or layout.", opts, true};
+    static const nr_cmdspec spec = {"load [OPTIONS]", "Read images from an OCI archive or layout, or a docker-archive (docker save).", opts, true};
     const char *input = NULL, *repo = NULL;
     bool quiet = false;
     int c;

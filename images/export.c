@@ -1,4 +1,5 @@
-/* Export an image as an OCI layout directory or a tar archive of one. */
+/* Export an image as an OCI layout directory or a tar archive of one (which
+ * also carries Docker's manifest.json, so docker load reads it). */
 #include "images/oci.h"
 
 #include <archive.h>
@@ -73,6 +74,31 @@ static char *export_index(json_t *old, const img_image *img, const char *name)
     json_array_append_new(m, d);
     char *text = json_dumps(idx, JSON_SORT_KEYS | JSON_COMPACT);
     json_decref(idx);
+    return text;
+}
+
+/* manifest.json of an archive, as `docker save` writes it next to the OCI
+ * layout (Docker 25 and later): docker load and skopeo's docker-archive read
+ * this file, not index.json.  It names the linux/amd64 image by its config
+ * and layer blobs; RepoTags only when the export's name is a "repo:tag"
+ * (a bare --tag is an OCI ref.name, not a Docker reference). */
+static char *export_docker_manifest(const img_image *img, const char *name)
+{
+    json_t *tags = json_array();
+    img_ref r;
+    nr_err e;
+    char back[IMG_NAME_MAX + IMG_TAG_MAX];
+    if (name[0] && img_ref_parse(name, &r, &e) == 0 && !r.digest[0] &&
+        img_ref_format(&r, back, sizeof back) == 0 && !strcmp(back, name))
+        json_array_append_new(tags, json_string(name));
+    json_t *layers = json_array();
+    for (size_t i = 0; i < img->n_layers; i++)
+        json_array_append_new(layers, json_sprintf("blobs/sha256/%s", img_digest_hex(img->layers[i].blob.digest)));
+    json_t *m = json_pack("[{s:o, s:o, s:o}]", "Config",
+                          json_sprintf("blobs/sha256/%s", img_digest_hex(img->config.digest)), "RepoTags", tags,
+                          "Layers", layers);
+    char *text = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
     return text;
 }
 
@@ -301,6 +327,7 @@ int img_export_oci_archive(img_store *s, const char *ref, const char *file, cons
     blob_list bl = {0};
     struct archive *a = NULL;
     cleanup_free char *text = export_index(NULL, img, name);
+    cleanup_free char *docker = export_docker_manifest(img, name);
     bool to_stdout = !strcmp(file, "-");
     int fd = to_stdout ? STDOUT_FILENO : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
@@ -313,7 +340,8 @@ int img_export_oci_archive(img_store *s, const char *ref, const char *file, cons
         goto out;
     }
     if (tar_add_bytes(a, "oci-layout", LAYOUT, strlen(LAYOUT), err) < 0 ||
-        tar_add_bytes(a, "index.json", text, strlen(text), err) < 0 || tar_add_dir(a, "blobs", err) < 0 ||
+        tar_add_bytes(a, "index.json", text, strlen(text), err) < 0 ||
+        tar_add_bytes(a, "manifest.json", docker, strlen(docker), err) < 0 || tar_add_dir(a, "blobs", err) < 0 ||
         tar_add_dir(a, "blobs/sha256", err) < 0 || export_blobs(s, img, &bl, err) < 0)
         goto out;
     for (size_t i = 0; i < bl.n; i++)

@@ -13,10 +13,37 @@
 
 #define MAX_LAYERS 500
 
+/* The layer types pulled and unpacked: OCI and Docker tars, plain or
+ * compressed, and the foreign / non-distributable ones (a tar like the
+ * others; only where it is fetched from differs, see img_desc_urls). */
 static bool layer_media_type_ok(const char *mt)
 {
-    return !strcmp(mt, IMG_MT_LAYER) || !strcmp(mt, IMG_MT_LAYER_GZIP) || !strcmp(mt, IMG_MT_LAYER_ZSTD) ||
-           !strcmp(mt, IMG_MT_DOCKER_LAYER) || !strcmp(mt, IMG_MT_DOCKER_LAYER_TAR);
+    static const char *const ok[] = {
+        IMG_MT_LAYER, IMG_MT_LAYER_GZIP, IMG_MT_LAYER_ZSTD, IMG_MT_DOCKER_LAYER, IMG_MT_DOCKER_LAYER_TAR,
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(ok); i++)
+        if (!strcmp(mt, ok[i]))
+            return true;
+    return false;
+}
+
+int img_desc_urls(json_t *desc, const char *what, json_t **out, nr_err *err)
+{
+    json_t *u = json_object_get(desc, "urls");
+    *out = NULL;
+    if (!u || json_is_null(u))
+        return 0;
+    if (!json_is_array(u) || json_array_size(u) > IMG_DESC_URLS_MAX)
+        return nr_err_set(err, "%s: urls is not a list of at most %d URLs", what, IMG_DESC_URLS_MAX);
+    size_t i;
+    json_t *v;
+    json_array_foreach(u, i, v) if (!json_is_string(v) || json_string_length(v) > 2048) return nr_err_set(
+        err, "%s: urls[%zu] is not a string of at most 2048 bytes", what, i);
+    *out = json_array_size(u) ? u : NULL;
+    return 0;
 }
 
 int img_manifest_validate(json_t *m, const char *what, nr_err *err)
@@ -52,6 +79,9 @@ int img_manifest_validate(json_t *m, const char *what, nr_err *err)
             return -1;
         if (!layer_media_type_ok(d.media_type))
             return nr_err_set(err, "%s: unsupported layer mediaType %s", w, d.media_type);
+        json_t *urls;
+        if (img_desc_urls(v, w, &urls, err) < 0)
+            return -1;
     }
     json_t *a = json_object_get(m, "annotations");
     if (a && !json_is_object(a))

@@ -171,6 +171,12 @@ long long img_image_created(const img_image *img);
 /* Validate a manifest / config / index.json document (exposed for tests and
  * import). `what` names the blob in errors. */
 int img_manifest_validate(json_t *m, const char *what, nr_err *err);
+/* A descriptor's optional "urls" (where a foreign or non-distributable
+ * layer is fetched from when the registry lacks it): at most
+ * IMG_DESC_URLS_MAX strings of at most 2048 bytes.  *out borrows the array
+ * (NULL when there is none). */
+#define IMG_DESC_URLS_MAX 16
+int img_desc_urls(json_t *desc, const char *what, json_t **out, nr_err *err);
 int img_config_validate(json_t *c, const char *what, nr_err *err);
 
 #endif

@@ -11,8 +11,9 @@
  * (a FIFO would hang us, a device or a link would read the host).  In an
  * archive, an entry that is a symlink, hardlink, device or FIFO where the
  * layout has a file (index.json, oci-layout, blobs/sha256/<hex>) or a
- * directory (blobs, blobs/sha256) refuses the whole archive. */
-#include "images/oci.h"
+ * directory (blobs, blobs/sha256) refuses the whole archive.  An archive with
+ * manifest.json and no index.json is a docker-archive (import_docker.c). */
+#include "images/import_int.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -29,39 +30,29 @@
 #include "images/ref.h"
 #include "images/store_int.h"
 
-#define KEEP_IN_MEMORY (1u << 20) /* blobs this small stay in memory too (manifests, configs) */
-#define LAYOUT_FILE_MAX 4096      /* oci-layout: {"imageLayoutVersion":"1.0.0"} */
-
-typedef struct staged {
-    char digest[IMG_DIGEST_MAX];
-    img_blob_writer *w;
-    uint64_t size;
-    char *data; /* when size <= KEEP_IN_MEMORY */
-    bool used;
-} staged;
-
-typedef struct imp {
-    img_store *s;
-    const char *src;
-    staged *b;
-    size_t n, cap;
-    char *index;
-    size_t index_len;
-} imp;
-
-/* Returns bytes read, 0 at the end, -1 with err filled. */
-typedef ssize_t (*read_fn)(void *ctx, void *buf, size_t len, const char *what, nr_err *err);
-
-/* Stream one blob named `hex` into the store (unlinked) and check its hash. */
-static int stage(imp *im, const char *hex, read_fn rd, void *ctx, nr_err *err)
+ssize_t img__imp_ar_read(void *ctx, void *buf, size_t len, const char *what, nr_err *err)
 {
-    char d[IMG_DIGEST_MAX];
-    snprintf(d, sizeof d, "sha256:%s", hex);
-    if (!img_digest_valid(d))
-        return 0; /* not a sha256 blob name: ignored */
-    for (size_t i = 0; i < im->n; i++)
-        if (!strcmp(im->b[i].digest, d))
-            return 0;
+    la_ssize_t n = archive_read_data(ctx, buf, len);
+    if (n < 0)
+        return nr_err_set(err, "%s: %s", what, archive_error_string(ctx));
+    return n;
+}
+
+/* Stream one blob named `hex` into the store (unlinked) and check its hash;
+ * or, hex NULL (a file of a docker-archive, named by its path), stage it
+ * under the digest of its content and remember its path in im->df. */
+int img__imp_stage(imp *im, const char *hex, const char *path, read_fn rd, void *ctx, nr_err *err)
+{
+    char d[IMG_DIGEST_MAX] = "";
+    if (hex) {
+        snprintf(d, sizeof d, "sha256:%s", hex);
+        if (!img_digest_valid(d))
+            return 0; /* not a sha256 blob name: ignored */
+        for (size_t i = 0; i < im->n; i++)
+            if (!strcmp(im->b[i].digest, d))
+                return 0;
+    }
+    unsigned char magic[4] = {0};
     img_blob_writer *w;
     if (img_blob_writer_new(im->s, &w, err) < 0)
         return -1;
@@ -76,6 +67,8 @@ static int stage(imp *im, const char *hex, read_fn rd, void *ctx, nr_err *err)
             break;
         if (img_blob_writer_write(w, buf, (size_t)n, err) < 0)
             goto fail;
+        for (size_t k = 0; size + k < sizeof magic && k < (size_t)n; k++)
+            magic[size + k] = (unsigned char)buf[k];
         size += (uint64_t)n;
         if (size <= KEEP_IN_MEMORY)
             nr_buf_add(&mem, buf, (size_t)n);
@@ -83,9 +76,21 @@ static int stage(imp *im, const char *hex, read_fn rd, void *ctx, nr_err *err)
     char got[IMG_DIGEST_MAX];
     if (img__blob_writer_finish(w, got, NULL, err) < 0)
         goto fail;
-    if (strcmp(got, d)) {
+    if (hex && strcmp(got, d)) {
         nr_err_set(err, "%s: blob %s is corrupt (content hashes to %s)", im->src, d, got);
         goto fail;
+    }
+    if (!hex) {
+        im->df = nr_xrealloc(im->df, (im->n_df + 1) * sizeof *im->df);
+        im->df[im->n_df++] = (dfile){.path = nr_xstrdup(path)};
+        memcpy(im->df[im->n_df - 1].digest, got, sizeof got);
+        for (size_t i = 0; i < im->n; i++)
+            if (!strcmp(im->b[i].digest, got)) { /* the same content twice */
+                nr_buf_free(&mem);
+                img_blob_writer_abort(w);
+                return 0;
+            }
+        memcpy(d, got, sizeof d);
     }
     if (im->n == im->cap) {
         im->cap = im->cap ? im->cap * 2 : 16;
@@ -96,6 +101,7 @@ static int stage(imp *im, const char *hex, read_fn rd, void *ctx, nr_err *err)
     memcpy(st->digest, d, sizeof d);
     st->w = w;
     st->size = size;
+    memcpy(st->magic, magic, sizeof magic);
     if (size <= KEEP_IN_MEMORY) {
         if (!mem.data)
             nr_buf_add(&mem, "", 0);
@@ -110,7 +116,7 @@ fail:
     return -1;
 }
 
-static staged *find_staged(imp *im, const char *digest)
+staged *img__imp_find(imp *im, const char *digest)
 {
     for (size_t i = 0; i < im->n; i++)
         if (!strcmp(im->b[i].digest, digest))
@@ -120,7 +126,7 @@ static staged *find_staged(imp *im, const char *digest)
 
 /* jansson's message without its "near '...'": that would echo bytes of a file
  * that may not be what it claims to be. */
-static const char *json_reason(json_error_t *je)
+const char *img__imp_json_reason(json_error_t *je)
 {
     char *near = strstr(je->text, " near '");
     if (near)
@@ -131,7 +137,7 @@ static const char *json_reason(json_error_t *je)
 /* A small JSON blob from the import or, failing that, from the store. */
 static int get_json(imp *im, const img_desc *d, json_t **out, nr_err *err)
 {
-    staged *st = find_staged(im, d->digest);
+    staged *st = img__imp_find(im, d->digest);
     cleanup_free char *own = NULL;
     const char *data;
     size_t len;
@@ -155,13 +161,13 @@ static int get_json(imp *im, const img_desc *d, json_t **out, nr_err *err)
     *out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
     if (!*out)
         return nr_err_set(err, "%s: blob %s: invalid JSON at %d:%d: %s", im->src, d->digest, je.line, je.column,
-                          json_reason(&je));
+                          img__imp_json_reason(&je));
     return 0;
 }
 
 static int need_blob(imp *im, const img_desc *d, nr_err *err)
 {
-    staged *st = find_staged(im, d->digest);
+    staged *st = img__imp_find(im, d->digest);
     if (st) {
         if (st->size != d->size)
             return nr_err_set(err, "%s: blob %s has %llu bytes, its descriptor says %llu", im->src, d->digest,
@@ -178,7 +184,7 @@ static int need_blob(imp *im, const img_desc *d, nr_err *err)
  * already stored.  `strict`: the image nrun runs (a valid manifest and
  * config, a diff_id per layer); else (another platform of an index) only
  * well-formed descriptors, as a registry keeps them. */
-static int check_manifest(imp *im, const img_desc *md, bool strict, const char *what, nr_err *err)
+int img__imp_check_manifest(imp *im, const img_desc *md, bool strict, const char *what, nr_err *err)
 {
     img_desc cd;
     json_t *m = NULL, *c = NULL;
@@ -239,17 +245,11 @@ static int check_index(imp *im, const img_desc *xd, const char *what, nr_err *er
         char cw[700];
         snprintf(cw, sizeof cw, "%s: manifests[%zu] (%s)", w, i, x->p[i].name);
         if (x->p[i].dup_of < 0)
-            r = check_manifest(im, &x->p[i].manifest, (int)i == x->chosen, cw, err);
+            r = img__imp_check_manifest(im, &x->p[i].manifest, (int)i == x->chosen, cw, err);
     }
     free(x);
     return r;
 }
-
-typedef struct found {
-    char *name; /* "name:tag" or NULL */
-    img_desc m;
-    bool amd64; /* its index.json entry says linux/amd64 */
-} found;
 
 /* index.json may list one name once per platform (a layout that is itself
  * the multi-platform index): the name goes to the linux/amd64 entry, as a
@@ -262,7 +262,16 @@ static bool loses_name(const found *f, size_t nf, size_t i)
     return false;
 }
 
-static int tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, char **out, nr_err *err)
+const char *img__imp_familiar(const char *name)
+{
+    if (!strncmp(name, "docker.io/library/", 18) && !strchr(name + 18, '/'))
+        return name + 18;
+    if (!strncmp(name, "docker.io/", 10))
+        return name + 10;
+    return name;
+}
+
+int img__imp_tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, char **out, nr_err *err)
 {
     *out = NULL;
     json_t *an = json_object_get(json_object_get(desc, "annotations"), IMG_ANNOT_REF_NAME);
@@ -286,11 +295,22 @@ static int tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, cha
     } else if (rn) {
         if (!img_tag_valid(rn))
             return nr_err_set(err, "%s: ref.name \"%.80s\" is not a valid tag", im->src, rn);
-        if (!repo)
-            return nr_err_set(err, "%s: image is named only by the tag \"%s\"; give a repository name", im->src, rn);
-        if (img_ref_parse(repo, &r, err) < 0)
-            return -1;
-        snprintf(name, sizeof name, "%s:%s", r.name, rn);
+        /* containerd's export and docker save since Docker 25 keep only the
+         * tag in ref.name and the whole name in io.containerd.image.name */
+        json_t *cn = json_object_get(json_object_get(desc, "annotations"), "io.containerd.image.name");
+        const char *full = json_is_string(cn) ? img__imp_familiar(json_string_value(cn)) : NULL;
+        img_ref cr;
+        nr_err e2;
+        if (!repo && full && img_ref_parse(full, &cr, &e2) == 0 && !cr.digest[0] && !strcmp(cr.tag, rn)) {
+            snprintf(name, sizeof name, "%s:%s", cr.name, cr.tag);
+        } else {
+            if (!repo)
+                return nr_err_set(err, "%s: image is named only by the tag \"%s\"; give a repository name", im->src,
+                                  rn);
+            if (img_ref_parse(repo, &r, err) < 0)
+                return -1;
+            snprintf(name, sizeof name, "%s:%s", r.name, rn);
+        }
     } else if (repo) {
         if (img_ref_normalize(repo, name, sizeof name, err) < 0)
             return -1;
@@ -307,7 +327,7 @@ static int check_oci_layout(const char *src, const char *data, size_t len, nr_er
     json_error_t je;
     json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        return nr_err_set(err, "%s: oci-layout:%d:%d: %s", src, je.line, je.column, json_reason(&je));
+        return nr_err_set(err, "%s: oci-layout:%d:%d: %s", src, je.line, je.column, img__imp_json_reason(&je));
     bool ok = json_is_string(json_object_get(j, "imageLayoutVersion"));
     json_decref(j);
     if (!ok)
@@ -317,17 +337,18 @@ static int check_oci_layout(const char *src, const char *data, size_t len, nr_er
 
 static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg, nr_err *err)
 {
+    if (!im->index && im->docker)
+        return img__imp_docker_finish(im, repo, cb, arg, err);
     if (!im->index)
-        return nr_err_set(err, "%s: no index.json (not an OCI image layout)", im->src);
+        return nr_err_set(err, "%s: no index.json or manifest.json (neither an OCI image layout nor a docker-archive)",
+                          im->src);
     json_error_t je;
     json_t *idx = json_loadb(im->index, im->index_len, JSON_REJECT_DUPLICATES, &je);
     if (!idx)
-        return nr_err_set(err, "%s: index.json:%d:%d: %s", im->src, je.line, je.column, json_reason(&je));
+        return nr_err_set(err, "%s: index.json:%d:%d: %s", im->src, je.line, je.column, img__imp_json_reason(&je));
     json_t *list = json_object_get(idx, "manifests");
     int ret = -1;
     found *f = nr_xcalloc(json_array_size(list) + 1, sizeof *f);
-    char **linked = NULL;
-    size_t n_linked = 0;
     size_t nf = 0, i;
     json_t *v;
     if (!json_is_array(list) || json_array_size(list) == 0) {
@@ -347,7 +368,7 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
         } else if (!img_mt_is_manifest(md.media_type)) {
             nr_err_set(err, "%s: %s is not supported (only image manifests and indexes)", what, md.media_type);
             goto out;
-        } else if (check_manifest(im, &md, true, what, err) < 0) {
+        } else if (img__imp_check_manifest(im, &md, true, what, err) < 0) {
             goto out;
         }
         f[nf].m = md;
@@ -355,12 +376,25 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
         f[nf].amd64 = json_is_string(json_object_get(pl, "os")) && json_is_string(json_object_get(pl, "architecture")) &&
                       !strcmp(json_string_value(json_object_get(pl, "os")), "linux") &&
                       !strcmp(json_string_value(json_object_get(pl, "architecture")), "amd64");
-        if (tag_for(im, v, repo, json_array_size(list), &f[nf].name, err) < 0)
+        if (img__imp_tag_for(im, v, repo, json_array_size(list), &f[nf].name, err) < 0)
             goto out;
         nf++;
     }
-    /* Everything checked: make the blobs visible, then the tags. */
-    linked = nr_xcalloc(im->n + 1, sizeof *linked);
+    ret = img__imp_link_and_tag(im, f, nf, cb, arg, err);
+out:
+    for (i = 0; i < nf; i++)
+        free(f[i].name);
+    free(f);
+    json_decref(idx);
+    return ret;
+}
+
+/* Everything checked: make the blobs visible, then the tags. */
+int img__imp_link_and_tag(imp *im, found *f, size_t nf, img_import_cb cb, void *arg, nr_err *err)
+{
+    int ret = -1;
+    char **linked = nr_xcalloc(im->n + 1, sizeof *linked);
+    size_t n_linked = 0, i;
     for (i = 0; i < im->n; i++) {
         staged *st = &im->b[i];
         img_blob_writer *w = st->w;
@@ -390,10 +424,6 @@ out:
         img_blobs_remove_unreferenced(im->s, (const char *const *)linked, n_linked, &pr, &e2);
     }
     free(linked);
-    for (i = 0; i < nf; i++)
-        free(f[i].name);
-    free(f);
-    json_decref(idx);
     return ret;
 }
 
@@ -405,6 +435,12 @@ static void imp_free(imp *im)
     }
     free(im->b);
     free(im->index);
+    free(im->docker);
+    for (size_t i = 0; i < im->n_df; i++) {
+        free(im->df[i].path);
+        free(im->df[i].link);
+    }
+    free(im->df);
 }
 
 static ssize_t fd_read(void *ctx, void *buf, size_t len, const char *what, nr_err *err)
@@ -522,7 +558,7 @@ int img_import_oci_dir(img_store *s, const char *dir, const char *repo, img_impo
         cleanup_close int fd = -1;
         if (open_layout_file(dir, bfd, shown, de->d_name, &fd, err) < 0)
             goto out;
-        if (stage(&im, de->d_name, fd_read, &fd, err) < 0)
+        if (img__imp_stage(&im, de->d_name, NULL, fd_read, &fd, err) < 0)
             goto out;
     }
     ret = finish_import(&im, repo, cb, arg, err);
@@ -569,14 +605,6 @@ static int check_entry(const char *file, const char *p, struct archive_entry *e,
     return 0;
 }
 
-static ssize_t ar_read(void *ctx, void *buf, size_t len, const char *what, nr_err *err)
-{
-    la_ssize_t n = archive_read_data(ctx, buf, len);
-    if (n < 0)
-        return nr_err_set(err, "%s: %s", what, archive_error_string(ctx));
-    return n;
-}
-
 int img_import_oci_archive(img_store *s, const char *file, const char *repo, img_import_cb cb, void *arg, nr_err *err)
 {
     imp im = {.s = s, .src = file};
@@ -600,8 +628,11 @@ int img_import_oci_archive(img_store *s, const char *file, const char *repo, img
         while (p[0] == '.' && p[1] == '/')
             p += 2;
         int kind = layout_entry(p);
-        if (kind == ENTRY_OTHER)
+        if (kind == ENTRY_OTHER) {
+            if (img__imp_docker_entry(&im, file, p, a, e, err) < 0)
+                goto out;
             continue;
+        }
         if (check_entry(file, p, e, kind, err) < 0)
             goto out;
         if (kind == ENTRY_DIR)
@@ -650,7 +681,7 @@ int img_import_oci_archive(img_store *s, const char *file, const char *repo, img
             im.index = b.data ? b.data : nr_xstrdup("");
             im.index_len = b.len;
         } else {
-            if (stage(&im, p + 13, ar_read, a, err) < 0)
+            if (img__imp_stage(&im, p + 13, NULL, img__imp_ar_read, a, err) < 0)
                 goto out;
         }
     }

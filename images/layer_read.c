@@ -72,16 +72,23 @@ int img_layer_reader_open(img_store *s, const char *digest, int64_t size, const 
     r->outer = archive_read_new();
     r->inner = archive_read_new();
     struct archive_entry *ae;
+    /* A layer of no bytes (or compressed nothing) is an empty tar stream, as
+     * Go's archive/tar (containerd, umoci, skopeo) reads it: libarchive's
+     * "empty" format takes it, its next header is the end. */
+    int hr = ARCHIVE_FATAL;
     if (!r->outer || !r->inner || archive_read_support_filter_all(r->outer) != ARCHIVE_OK ||
         archive_read_support_format_raw(r->outer) != ARCHIVE_OK ||
+        archive_read_support_format_empty(r->outer) != ARCHIVE_OK ||
         archive_read_open(r->outer, r, NULL, outer_read, NULL) != ARCHIVE_OK ||
-        archive_read_next_header(r->outer, &ae) != ARCHIVE_OK) {
+        ((hr = archive_read_next_header(r->outer, &ae)) != ARCHIVE_OK && hr != ARCHIVE_EOF)) {
         nr_err_set(err, "layer %s: %s", digest,
                    r->blob_failed ? r->blob_err.msg : r->outer ? archive_error_string(r->outer) : "out of memory");
         img_layer_reader_close(r);
         return -1;
     }
+    r->eof = hr == ARCHIVE_EOF;
     if (archive_read_support_format_tar(r->inner) != ARCHIVE_OK ||
+        archive_read_support_format_empty(r->inner) != ARCHIVE_OK ||
         archive_read_open(r->inner, r, NULL, inner_read, NULL) != ARCHIVE_OK) {
         nr_err_set(err, "layer %s: not a tar archive: %s", digest, archive_error_string(r->inner));
         img_layer_reader_close(r);

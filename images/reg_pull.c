@@ -170,10 +170,44 @@ static int dl_reset(void *arg, nr_err *err)
     return img_blob_writer_new(b->p->s, &b->w, err);
 }
 
+/* A foreign or non-distributable layer the registry does not hold, from
+ * the first of its descriptor's urls that serves it, as docker and
+ * containerd fetch them: http(s) only, with no credential of the registry
+ * (another host), into the same counted, hashed blob. */
+static int url_fetch(img_http *h, blob_dl *b, json_t *urls, nr_err *err)
+{
+    const img_desc *d = b->d;
+    int rc = nr_err_set(err, "blob %s: the registry does not have it and none of its urls is http(s)", d->digest);
+    size_t i;
+    json_t *u;
+    json_array_foreach(urls, i, u)
+    {
+        const char *url = json_string_value(u);
+        if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+            continue;
+        if (dl_reset(b, err) < 0)
+            return -1;
+        img_http_req rq = {.method = "GET", .url = url, .sink = dl_sink, .sink_arg = b, .follow = true,
+                           .max_size = d->size};
+        img_http_resp rs;
+        rc = img_http_do(h, &rq, &rs, err);
+        cleanup_free char *shown = nr_escape_controls(url);
+        if (rc < 0)
+            nr_err_wrap(err, "blob %s: GET %.300s", d->digest, shown);
+        else if (rs.status != 200)
+            rc = nr_err_set(err, "blob %s: GET %.300s: HTTP %ld", d->digest, shown, rs.status);
+        img_http_resp_free(&rs);
+        if (rc == 0)
+            return 0;
+    }
+    return rc;
+}
+
 /* Download one blob into an unnamed store blob (*staged), hashed and
  * counted as it comes; nothing is linked here.  A blob the store has is
- * left alone (*staged stays NULL). */
-static int blob_fetch(pull *p, img_http *h, const img_desc *d, img_blob_writer **staged, nr_err *err)
+ * left alone (*staged stays NULL).  A layer the registry answers 404 for
+ * comes from its `urls` when it has some. */
+static int blob_fetch(pull *p, img_http *h, const img_desc *d, json_t *urls, img_blob_writer **staged, nr_err *err)
 {
     uint64_t have;
     nr_err e2;
@@ -192,7 +226,10 @@ static int blob_fetch(pull *p, img_http *h, const img_desc *d, img_blob_writer *
     int rc = reg_request(p->c, h, p->scope, &rq, dl_reset, &b, &rs, err);
     if (rc < 0 && strncmp(err->msg, "blob ", 5))
         nr_err_wrap(err, "blob %s", d->digest);
-    if (rc == 0 && rs.status != 200) {
+    if (rc == 0 && rs.status == 404 && urls) {
+        img_http_resp_free(&rs);
+        rc = url_fetch(h, &b, urls, err);
+    } else if (rc == 0 && rs.status != 200) {
         char w[1200];
         snprintf(w, sizeof w, "%s/%s: blob %s", p->c->host, p->r->repo, d->digest);
         rc = reg_status_error(&rs, w, err);
@@ -266,20 +303,21 @@ static void locks_drop(pull *p)
 typedef struct fetch_set {
     pull *p;
     const img_desc *ds;
+    json_t **urls;
     img_blob_writer **staged;
 } fetch_set;
 
 static int fetch_one(void *arg, img_http *h, size_t i, nr_err *err)
 {
     fetch_set *fs = arg;
-    return blob_fetch(fs->p, h, &fs->ds[i], &fs->staged[i], err);
+    return blob_fetch(fs->p, h, &fs->ds[i], fs->urls[i], &fs->staged[i], err);
 }
 
-static int blobs_fetch(pull *p, const img_desc *ds, img_blob_writer **staged, size_t n, nr_err *err)
+static int blobs_fetch(pull *p, const img_desc *ds, json_t **urls, img_blob_writer **staged, size_t n, nr_err *err)
 {
     if (img_store_hold(p->s, err) < 0)
         return -1;
-    fetch_set fs = {.p = p, .ds = ds, .staged = staged};
+    fetch_set fs = {.p = p, .ds = ds, .urls = urls, .staged = staged};
     return reg_each_parallel(p->c, n, fetch_one, &fs, err);
 }
 
@@ -377,6 +415,8 @@ typedef struct part {
     char mt[128];
     bool strict;
     img_desc *ds; /* config, then the layers */
+    json_t **urls; /* per descriptor: its "urls" (borrowed from m), or NULL */
+    json_t *m;
     size_t nd;
     char *cfg;
     size_t cl;
@@ -387,6 +427,8 @@ static void part_free(part *pt)
 {
     free(pt->cfg);
     free(pt->ds);
+    free(pt->urls);
+    json_decref(pt->m);
     free(pt->data);
 }
 
@@ -417,12 +459,15 @@ static int part_init(pull *p, part *pt, char *data, size_t len, const char *dige
     }
     size_t nl = json_array_size(layers);
     pt->ds = nr_xcalloc(nl + 1, sizeof *pt->ds);
+    pt->urls = nr_xcalloc(nl + 1, sizeof *pt->urls);
     pt->nd = nl + 1;
     if (img__desc_parse(json_object_get(m, "config"), &pt->ds[0], what, err) < 0)
         goto out;
     for (size_t i = 0; i < nl; i++)
-        if (img__desc_parse(json_array_get(layers, i), &pt->ds[i + 1], what, err) < 0)
+        if (img__desc_parse(json_array_get(layers, i), &pt->ds[i + 1], what, err) < 0 ||
+            img_desc_urls(json_array_get(layers, i), what, &pt->urls[i + 1], err) < 0)
             goto out;
+    pt->m = json_incref(m);
     if (pt->ds[0].size > IMG_JSON_MAX) {
         nr_err_set(err, "%s: config of %llu bytes (more than %u)", what, (unsigned long long)pt->ds[0].size,
                    IMG_JSON_MAX);
@@ -460,6 +505,7 @@ static int part_config(pull *p, part *pt, nr_err *err)
 /* The layers of every part, each digest once, fetched in one pool. */
 typedef struct layers {
     img_desc *d;
+    json_t **urls;
     img_blob_writer **staged;
     size_t n;
 } layers;
@@ -471,6 +517,7 @@ static int layers_fetch(pull *p, part *pts, size_t np, layers *ls, nr_err *err)
         total += pts[i].nd;
     ls->d = nr_xcalloc(total + 1, sizeof *ls->d);
     ls->staged = nr_xcalloc(total + 1, sizeof *ls->staged);
+    ls->urls = nr_xcalloc(total + 1, sizeof *ls->urls);
     for (size_t i = 0; i < np; i++)
         for (size_t j = 1; j < pts[i].nd; j++) {
             size_t k = 0;
@@ -480,10 +527,12 @@ static int layers_fetch(pull *p, part *pts, size_t np, layers *ls, nr_err *err)
                 return nr_err_set(err, "%s/%s: layer %s is listed with %llu and %llu bytes", p->c->host, p->r->repo,
                                   ls->d[k].digest, (unsigned long long)ls->d[k].size,
                                   (unsigned long long)pts[i].ds[j].size);
-            if (k == ls->n)
+            if (k == ls->n) {
+                ls->urls[ls->n] = pts[i].urls[j];
                 ls->d[ls->n++] = pts[i].ds[j];
+            }
         }
-    return blobs_fetch(p, ls->d, ls->staged, ls->n, err);
+    return blobs_fetch(p, ls->d, ls->urls, ls->staged, ls->n, err);
 }
 
 static void layers_free(layers *ls)
@@ -491,6 +540,7 @@ static void layers_free(layers *ls)
     for (size_t i = 0; ls->staged && i < ls->n; i++)
         img_blob_writer_abort(ls->staged[i]);
     free(ls->staged);
+    free(ls->urls);
     free(ls->d);
 }
 

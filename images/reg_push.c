@@ -25,19 +25,65 @@ typedef struct push {
     size_t n_mount;
 } push;
 
-/* An upload Location, relative or absolute, as a URL of this registry. */
-static int upload_url(push *p, const img_http_resp *rs, const char *digest, char *out, size_t outlen, nr_err *err)
+/* Remove "." and ".." segments from the path that starts at b->data[from]
+ * and ends at the query (RFC 3986 5.2.4); ".." never climbs above "/". */
+static void remove_dots(nr_buf *b, size_t from)
 {
-    const char *loc = rs->location;
+    size_t end = from + strcspn(b->data + from, "?#");
+    cleanup_free char *rest = nr_xstrdup(b->data + end);
+    char *path = nr_xstrndup(b->data + from, end - from);
+    size_t o = from;
+    for (char *seg = path; seg && *seg;) {
+        char *next = strchr(seg + 1, '/'); /* seg starts with '/' */
+        size_t len = next ? (size_t)(next - seg) : strlen(seg);
+        if ((len == 2 && !strncmp(seg, "/.", 2)) || (len == 3 && !strncmp(seg, "/..", 3))) {
+            if (len == 3)
+                while (o > from && b->data[--o] != '/')
+                    ;
+            if (!next) { /* a trailing "." or "..": the directory itself */
+                b->data[o++] = '/';
+            }
+        } else {
+            memmove(b->data + o, seg, len);
+            o += len;
+        }
+        seg = next;
+    }
+    free(path);
+    b->len = o;
+    b->data[o] = 0;
+    nr_buf_addstr(b, rest);
+}
+
+/* An upload Location as an absolute URL: an absolute one as it is, any
+ * relative reference (RFC 7231: "/v2/...", "uploads/x", "../x", "?state")
+ * resolved against the URL of the request it answered (RFC 3986 5.2). */
+static int upload_url(push *p, const char *req_url, const char *loc, const char *digest, char *out, size_t outlen,
+                      nr_err *err)
+{
     nr_buf b = {0};
-    if (loc[0] == '/') {
-        const char *hs = strstr(p->c->base, "://");
-        const char *path = strchr(hs + 3, '/');
-        nr_buf_addf(&b, "%.*s%s", (int)(path ? path - p->c->base : (long)strlen(p->c->base)), p->c->base, loc);
-    } else if (!strncmp(loc, "https://", 8) || !strncmp(loc, "http://", 7)) {
+    const char *hs = strstr(req_url, "://");
+    size_t origin = hs ? (size_t)(hs + 3 - req_url) + strcspn(hs + 3, "/?#") : 0;
+    size_t path_end = origin + strcspn(req_url + origin, "?#");
+    if (!strncmp(loc, "https://", 8) || !strncmp(loc, "http://", 7)) {
         nr_buf_addstr(&b, loc);
-    } else {
+    } else if (!hs || !loc[0] || loc[strcspn(loc, ":/?#")] == ':') {
+        /* no base to resolve against, empty, or another scheme ("file:...") */
         return nr_err_set(err, "%s/%s: upload reply has no usable Location", p->c->host, p->r.repo);
+    } else if (!strncmp(loc, "//", 2)) {
+        nr_buf_addf(&b, "%.*s%s", (int)(hs - req_url + 1), req_url, loc);
+    } else {
+        if (loc[0] == '/') {
+            nr_buf_addf(&b, "%.*s%s", (int)origin, req_url, loc);
+        } else if (loc[0] == '?') {
+            nr_buf_addf(&b, "%.*s%s", (int)path_end, req_url, loc);
+        } else {
+            size_t dir = path_end;
+            while (dir > origin && req_url[dir - 1] != '/')
+                dir--;
+            nr_buf_addf(&b, "%.*s%s%s", (int)dir, req_url, dir == origin ? "/" : "", loc);
+        }
+        remove_dots(&b, origin);
     }
     if (digest)
         nr_buf_addf(&b, "%cdigest=%s", strchr(b.data, '?') ? '&' : '?', digest);
@@ -99,7 +145,7 @@ static int start_upload(push *p, img_http *h, const img_desc *d, const char *mou
     if (rc == 0 && rs.status == 201 && mount) {
         *mounted = true;
     } else if (rc == 0 && rs.status == 202) {
-        rc = upload_url(p, &rs, NULL, loc, loclen, err);
+        rc = upload_url(p, url, rs.location, NULL, loc, loclen, err);
     } else if (rc == 0) {
         char w[1300];
         snprintf(w, sizeof w, "%s/%s: start upload of %s", p->c->host, p->r.repo, d->digest);
@@ -112,9 +158,7 @@ static int start_upload(push *p, img_http *h, const img_desc *d, const char *mou
 static int put_monolithic(push *p, img_http *h, const img_desc *d, const char *loc, long *status, nr_err *err)
 {
     char url[2200];
-    img_http_resp rs0 = {.location = ""};
-    snprintf(rs0.location, sizeof rs0.location, "%s", loc);
-    if (upload_url(p, &rs0, d->digest, url, sizeof url, err) < 0)
+    if (upload_url(p, loc, loc, d->digest, url, sizeof url, err) < 0)
         return -1;
     up_src u = {.p = p, .d = d};
     if (img_blob_reader_open(p->s, d->digest, (int64_t)d->size, &u.rd, err) < 0)
@@ -159,9 +203,7 @@ static int put_chunked(push *p, img_http *h, const img_desc *d, char *loc, size_
         if (n == 0)
             break;
         char url[2200], range[80];
-        img_http_resp rs0 = {0};
-        snprintf(rs0.location, sizeof rs0.location, "%s", loc);
-        if (upload_url(p, &rs0, NULL, url, sizeof url, err) < 0) {
+        if (upload_url(p, loc, loc, NULL, url, sizeof url, err) < 0) {
             rc = -1;
             goto out;
         }
@@ -177,7 +219,7 @@ static int put_chunked(push *p, img_http *h, const img_desc *d, char *loc, size_
             rc = reg_status_error(&rs, w, err);
         }
         if (rc == 0 && rs.location[0])
-            snprintf(loc, loclen, "%s", rs.location);
+            rc = upload_url(p, url, rs.location, NULL, loc, loclen, err);
         img_http_resp_free(&rs);
         if (rc < 0)
             goto out;
@@ -185,9 +227,7 @@ static int put_chunked(push *p, img_http *h, const img_desc *d, char *loc, size_
         reg_progress(p->c->o, IMG_PROG_BYTES, d->digest, off, d->size, NULL);
     }
     char url[2200];
-    img_http_resp rs0 = {0};
-    snprintf(rs0.location, sizeof rs0.location, "%s", loc);
-    if (upload_url(p, &rs0, d->digest, url, sizeof url, err) < 0) {
+    if (upload_url(p, loc, loc, d->digest, url, sizeof url, err) < 0) {
         rc = -1;
         goto out;
     }
@@ -214,7 +254,9 @@ static int blob_exists(push *p, img_http *h, const img_desc *d, bool *yes, nr_er
     img_http_resp rs;
     int rc = reg_request(p->c, h, p->scope, &rq, NULL, NULL, &rs, err);
     *yes = rc == 0 && rs.status == 200 && (rs.content_length < 0 || (uint64_t)rs.content_length == d->size);
-    if (rc == 0 && rs.status != 200 && rs.status != 404) {
+    /* A registry (or a proxy before it) that does not serve HEAD says 405 or
+     * 501: the blob is then unknown, and uploading it is what answers. */
+    if (rc == 0 && rs.status != 200 && rs.status != 404 && rs.status != 405 && rs.status != 501) {
         char w[1300];
         snprintf(w, sizeof w, "%s/%s: HEAD blob %s", p->c->host, p->r.repo, d->digest);
         rc = reg_status_error(&rs, w, err);

@@ -16,7 +16,10 @@ setup_file() {
     NR_REGISTRY_LOGLEVEL=info reg_start
 }
 
-teardown_file() { reg_teardown_file; }
+teardown_file() {
+    [ -f "$WORK/ext.pid" ] && kill "$(cat "$WORK/ext.pid")" 2>/dev/null
+    reg_teardown_file
+}
 
 setup() {
     REG=$(cat "$WORK/registry")
@@ -42,6 +45,39 @@ served() { grep -cF "\"$1 $2" "$REGDIR/log" || true; }
     run skopeo copy --preserve-digests --src-tls-verify=false "docker://$REG/bb:1" "oci:$WORK/skopeo-bb:1"
     [ "$status" -eq 0 ]
     [ "$(jq -r '.manifests[0].digest' "$WORK/skopeo-bb/index.json")" = "$want" ]
+}
+
+@test "what nrun pushed: skopeo copies it to an OCI layout, umoci unpacks it, runc runs it with the image's config" {
+    mkdir -p "$WORK/ctxr"
+    echo from-the-context >"$WORK/ctxr/msg"
+    printf 'FROM bb:1\nENV GREETING=hello\nWORKDIR /app\nCOPY msg /app/msg\nUSER 1000:1000\nCMD ["sh", "-c", "cat msg; id -u; pwd; echo $GREETING $IMG"]\n' \
+        >"$WORK/ctxr/Nodefile"
+    run "$NBUILD" --progress plain -t runc:1 "$WORK/ctxr"
+    [ "$status" -eq 0 ]
+    "$NRUN" push runc:1 "$REG/runc:1" >/dev/null
+    # the manifest as served: media types, sizes and digests of what nrun stores
+    raw=$(skopeo inspect --raw --tls-verify=false "docker://$REG/runc:1")
+    [ "sha256:$(printf '%s' "$raw" | sha256sum | cut -c1-64)" = "$(digest_of runc:1)" ]
+    [ "$(jq -r .mediaType <<<"$raw")" = application/vnd.oci.image.manifest.v1+json ]
+    [ "$(jq -r .config.mediaType <<<"$raw")" = application/vnd.oci.image.config.v1+json ]
+    for d in $(jq -r '.config.digest, .layers[].digest' <<<"$raw"); do
+        [ "$(jq -r --arg d "$d" '[.config, .layers[]] | map(select(.digest == $d))[0].size' <<<"$raw")" = \
+            "$(stat -c %s "$NRUN_ROOT/blobs/sha256/${d#sha256:}")" ]
+    done
+    rm -rf "$WORK/runc-oci" "$WORK/runc-bundle"
+    skopeo copy -q --src-tls-verify=false "docker://$REG/runc:1" "oci:$WORK/runc-oci:1"
+    umoci unpack --image "$WORK/runc-oci:1" "$WORK/runc-bundle" >/dev/null
+    chmod 755 "$WORK/runc-bundle/rootfs" # the busybox tar's "./" is 0700: uid 1000 could not enter it
+    jq '.process.terminal = false' "$WORK/runc-bundle/config.json" >"$WORK/runc-bundle/c" &&
+        mv "$WORK/runc-bundle/c" "$WORK/runc-bundle/config.json"
+    [ "$(jq -c '.process.user' "$WORK/runc-bundle/config.json")" = '{"uid":1000,"gid":1000}' ]
+    id=nrun-e2e-$$
+    run bash -c "cd '$WORK/runc-bundle' && timeout 60 runc --root '$WORK/runc-state' run '$id' 3>&-"
+    echo "$output"
+    runc --root "$WORK/runc-state" delete -f "$id" 2>/dev/null || true
+    [ "$status" -eq 0 ]
+    [ "$output" = $'from-the-context\n1000\n/app\nhello 1' ]
+    rm -rf "$WORK/runc-oci" "$WORK/runc-bundle" "$WORK/runc-state"
 }
 
 @test "nrun push of an unchanged image uploads nothing (the tag's HEAD names it: no blob is asked for)" {
@@ -149,6 +185,116 @@ served() { grep -cF "\"$1 $2" "$REGDIR/log" || true; }
     [ "$status" -eq 0 ]
     [ "$(digest_of "$REG/multi:latest" "$root")" = "$amd" ]
     [ ! -e "$root/blobs/sha256/${other#sha256:}" ]
+}
+
+# Upload file $2 to repository $1 of the registry with curl (POST, then a
+# monolithic PUT); prints its digest.
+curl_blob() {
+    local d loc
+    d=sha256:$(sha256sum "$2" | cut -c1-64)
+    loc=$(curl -fsS -D - -o /dev/null -X POST "http://$REG/v2/$1/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+    case $loc in http*) ;; *) loc=http://$REG$loc ;; esac
+    case $loc in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
+    curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary @"$2" "$loc" >/dev/null
+    echo "$d"
+}
+
+@test "nrun pull of a layer of no bytes and of an empty gzip tar (as Go tools accept): pulled, verified, runs" {
+    rt_busybox_tar "$WORK/base.tar"
+    : >"$WORK/zero.bin"
+    python3 -c 'import tarfile,sys; tarfile.open(sys.argv[1], "w").close()' "$WORK/empty.tar"
+    gzip -n -c "$WORK/empty.tar" >"$WORK/empty.tar.gz"
+    base=$(curl_blob empty "$WORK/base.tar")
+    for v in zero gz; do
+        if [ $v = zero ]; then
+            f=$WORK/zero.bin mt=application/vnd.oci.image.layer.v1.tar diff=sha256:$(sha256sum <"$WORK/zero.bin" | cut -c1-64)
+        else
+            f=$WORK/empty.tar.gz mt=application/vnd.oci.image.layer.v1.tar+gzip diff=sha256:$(sha256sum <"$WORK/empty.tar" | cut -c1-64)
+        fi
+        l=$(curl_blob empty "$f")
+        jq -nc --arg b "$base" --arg d "$diff" '{architecture:"amd64",os:"linux",
+            config:{Cmd:["sh","-c","echo empty-layer-runs"],Env:["PATH=/bin"]},rootfs:{type:"layers",diff_ids:[$b,$d]}}' >"$WORK/cfg.json"
+        c=$(curl_blob empty "$WORK/cfg.json")
+        jq -nc --arg c "$c" --argjson cs "$(stat -c %s "$WORK/cfg.json")" --arg b "$base" \
+            --argjson bs "$(stat -c %s "$WORK/base.tar")" --arg l "$l" --argjson ls "$(stat -c %s "$f")" --arg mt "$mt" \
+            '{schemaVersion:2,mediaType:"application/vnd.oci.image.manifest.v1+json",
+              config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},
+              layers:[{mediaType:"application/vnd.oci.image.layer.v1.tar",digest:$b,size:$bs},{mediaType:$mt,digest:$l,size:$ls}]}' \
+            >"$WORK/man.json"
+        curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$WORK/man.json" \
+            "http://$REG/v2/empty/manifests/$v"
+        # the control: umoci unpacks what skopeo copies of it
+        rm -rf "$WORK/empty-oci" "$WORK/empty-bundle"
+        skopeo copy -q --src-tls-verify=false "docker://$REG/empty:$v" "oci:$WORK/empty-oci:x"
+        umoci unpack --image "$WORK/empty-oci:x" "$WORK/empty-bundle" >/dev/null
+        root=$(fresh)
+        run "$NRUN" --root "$root" pull "$REG/empty:$v"
+        [ "$status" -eq 0 ]
+        run "$NRUN" --root "$root" run --rm --network none "$REG/empty:$v"
+        echo "$v: $output"
+        [ "$status" -eq 0 ]
+        [[ $output == *empty-layer-runs* ]]
+        rm -rf "$WORK/empty-oci" "$WORK/empty-bundle"
+    done
+}
+
+@test "nrun pull of a non-distributable (foreign) layer the registry lacks: fetched from its urls, verified, runs" {
+    # a registry that accepts layer urls on 127.0.0.1 (distribution refuses any by default)
+    NR_REGISTRY_YAML=$'validation:\n  manifests:\n    urls:\n      allow:\n        - \'^http://127\\.0\\.0\\.1:\'' nr_registry_start
+    REG=$NR_REGISTRY
+    mkdir -p "$WORK/ext/f"
+    echo foreign-content >"$WORK/ext/f/hello"
+    tar -C "$WORK/ext/f" -cf "$WORK/foreign.tar" .
+    gzip -n -c "$WORK/foreign.tar" >"$WORK/ext/foreign.tar.gz"
+    hp=$(nr_free_port)
+    (cd "$WORK/ext" && exec python3 -m http.server --bind 127.0.0.1 "$hp") >"$WORK/ext.log" 2>&1 3>&- &
+    hpid=$!
+    echo "$hpid" >"$WORK/ext.pid" # teardown_file stops it if this test fails
+    for _ in $(seq 1 50); do curl -fs -o /dev/null "http://127.0.0.1:$hp/" && break; sleep 0.1; done
+    rt_busybox_tar "$WORK/base.tar"
+    base=$(curl_blob frn "$WORK/base.tar")
+    fl=sha256:$(sha256sum <"$WORK/ext/foreign.tar.gz" | cut -c1-64)
+    jq -nc --arg b "$base" --arg d "sha256:$(sha256sum <"$WORK/foreign.tar" | cut -c1-64)" '{architecture:"amd64",
+        os:"linux",config:{Cmd:["cat","/hello"],Env:["PATH=/bin"]},rootfs:{type:"layers",diff_ids:[$b,$d]}}' >"$WORK/cfg.json"
+    c=$(curl_blob frn "$WORK/cfg.json")
+    for v in oci docker; do
+        if [ $v = oci ]; then
+            mt=application/vnd.oci.image.manifest.v1+json cmt=application/vnd.oci.image.config.v1+json
+            lmt=application/vnd.oci.image.layer.v1.tar fmt=application/vnd.oci.image.layer.nondistributable.v1.tar+gzip
+        else
+            mt=application/vnd.docker.distribution.manifest.v2+json cmt=application/vnd.docker.container.image.v1+json
+            lmt=application/vnd.docker.image.rootfs.diff.tar fmt=application/vnd.docker.image.rootfs.foreign.diff.tar.gzip
+        fi
+        jq -nc --arg mt "$mt" --arg cmt "$cmt" --arg lmt "$lmt" --arg fmt "$fmt" --arg c "$c" \
+            --argjson cs "$(stat -c %s "$WORK/cfg.json")" --arg b "$base" --argjson bs "$(stat -c %s "$WORK/base.tar")" \
+            --arg l "$fl" --argjson ls "$(stat -c %s "$WORK/ext/foreign.tar.gz")" --arg u "http://127.0.0.1:$hp/foreign.tar.gz" \
+            '{schemaVersion:2,mediaType:$mt,config:{mediaType:$cmt,digest:$c,size:$cs},
+              layers:[{mediaType:$lmt,digest:$b,size:$bs},{mediaType:$fmt,digest:$l,size:$ls,urls:[$u]}]}' >"$WORK/man.json"
+        curl -fsS -X PUT -H "Content-Type: $mt" --data-binary @"$WORK/man.json" "http://$REG/v2/frn/manifests/$v"
+        # the registry does not hold the layer: only its url does
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/frn/blobs/$fl")" = 404 ]
+        root=$(fresh)
+        run "$NRUN" --root "$root" pull "$REG/frn:$v"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        run "$NRUN" --root "$root" run --rm --network none "$REG/frn:$v"
+        [ "$status" -eq 0 ]
+        [[ $output == *foreign-content* ]]
+    done
+    [ "$(grep -c 'GET /foreign.tar.gz' "$WORK/ext.log")" -eq 2 ]
+    # a url that serves other bytes: refused by the digest, nothing tagged
+    jq -c --arg u "http://127.0.0.1:$hp/f/hello" '.layers[1].urls=[$u]' "$WORK/man.json" >"$WORK/man2.json"
+    curl -fsS -X PUT -H "Content-Type: application/vnd.docker.distribution.manifest.v2+json" --data-binary @"$WORK/man2.json" \
+        "http://$REG/v2/frn/manifests/bad"
+    root=$(fresh)
+    run "$NRUN" --root "$root" pull "$REG/frn:bad"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ ${lines[-1]} == *"blob $fl: "* ]]
+    [ "$(jq '.manifests | length' "$root/index.json")" -eq 0 ]
+    kill "$hpid"
+    rm -f "$WORK/ext.pid"
+    nr_registry_stop
 }
 
 @test "nrun push mounts a blob from another repository of the same registry" {

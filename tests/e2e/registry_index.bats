@@ -235,6 +235,13 @@ raw_digest() { skopeo inspect --raw --tls-verify=false "docker://$1" | sha256sum
     [ "$(raw_digest "$REG/saved:multi")" = "$idx" ]
     run "$NRUN" --root "$root" save -o "$WORK/saved.tar" "$REG/src:multi"
     [ "$status" -eq 0 ]
+    # its docker-archive manifest.json (what docker load reads) names the linux/amd64 image
+    amd=$(cat "$WORK/amd.digest")
+    [ "$(tar -xOf "$WORK/saved.tar" manifest.json | jq -r '.[0].Config')" = \
+        "blobs/sha256/$(jq -r '.config.digest[7:]' "$root/blobs/sha256/${amd#sha256:}")" ]
+    run skopeo inspect --config "docker-archive:$WORK/saved.tar"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .architecture <<<"$output")" = amd64 ]
     r2=$(fresh saveload)
     run "$NRUN" --root "$r2" load -i "$WORK/saved.tar"
     [ "$status" -eq 0 ]

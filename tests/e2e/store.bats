@@ -439,6 +439,86 @@ teardown_file() {
     rm -rf "$WORK/store4"
 }
 
+@test "an exported archive is also a docker-archive (manifest.json, as docker save writes): skopeo reads and unpacks it" {
+    run "$NRUN" save -o "$WORK/demo-d.tar" demo:1
+    [ "$status" -eq 0 ]
+    m=$(tar -xOf "$WORK/demo-d.tar" manifest.json)
+    [ "$(jq -r '.[0].RepoTags | join(",")' <<<"$m")" = demo:1 ]
+    cfg=$("$NRUN" image inspect demo:1 | jq -r '.[0].Id')
+    [ "$(jq -r '.[0].Config' <<<"$m")" = "blobs/sha256/${cfg#sha256:}" ]
+    run skopeo inspect --config "docker-archive:$WORK/demo-d.tar"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.config.Cmd | join(" ")' <<<"$output")" = "node server.js" ]
+    rm -rf "$WORK/fromdocker" "$WORK/dbundle"
+    run skopeo copy -q "docker-archive:$WORK/demo-d.tar" "oci:$WORK/fromdocker:1"
+    [ "$status" -eq 0 ]
+    umoci unpack --image "$WORK/fromdocker:1" "$WORK/dbundle" >/dev/null
+    grep -q createServer "$WORK/dbundle/rootfs/app/server.js"
+    [ ! -e "$WORK/dbundle/rootfs/tmp/.wh.old" ]
+    # a bare --tag is an OCI ref.name, not a docker reference: no RepoTags
+    run "$NRUN" save --tag 1 -o "$WORK/demo-t.tar" demo:1
+    [ "$status" -eq 0 ]
+    [ "$(tar -xOf "$WORK/demo-t.tar" manifest.json | jq '.[0].RepoTags | length')" -eq 0 ]
+    rm -rf "$WORK/fromdocker" "$WORK/dbundle" "$WORK/demo-d.tar" "$WORK/demo-t.tar"
+}
+
+@test "nrun load of a docker-archive skopeo wrote (docker save's form): the image ID is kept, the layers verify, the name is Docker's short form" {
+    rm -rf "$WORK/oci-d" "$WORK/sk-d.tar"
+    "$NRUN" save --dir --tag 1 -o "$WORK/oci-d" demo:1
+    run skopeo copy -q "oci:$WORK/oci-d:1" "docker-archive:$WORK/sk-d.tar:skopeo/demo:d"
+    [ "$status" -eq 0 ]
+    tar -tf "$WORK/sk-d.tar" | grep -qx manifest.json
+    ! tar -tf "$WORK/sk-d.tar" | grep -qx index.json || false
+    run "$NRUN" --root "$WORK/store5" load -i "$WORK/sk-d.tar"
+    [ "$status" -eq 0 ]
+    # skopeo writes docker.io/skopeo/demo:d; docker load shows the short form, as we do
+    [ "$output" = "Loaded image: skopeo/demo:d" ]
+    want=$("$NRUN" image inspect demo:1 | jq -r '.[0].Id')
+    [ "$("$NRUN" --root "$WORK/store5" image inspect skopeo/demo:d | jq -r '.[0].Id')" = "$want" ]
+    run "$NRUN" --root "$WORK/store5" image inspect skopeo/demo:d
+    [ "$status" -eq 0 ]
+    # what nrun made of it is an OCI image umoci unpacks
+    rm -rf "$WORK/oci-d2" "$WORK/dbundle2"
+    "$NRUN" --root "$WORK/store5" save --dir --tag d -o "$WORK/oci-d2" skopeo/demo:d
+    umoci unpack --image "$WORK/oci-d2:d" "$WORK/dbundle2" >/dev/null
+    grep -q createServer "$WORK/dbundle2/rootfs/app/server.js"
+    # -n REPO keeps the archive's tag, as for an OCI archive
+    run "$NRUN" --root "$WORK/store5" load -i "$WORK/sk-d.tar" -n renamed
+    [ "$output" = "Loaded image: renamed:d" ]
+    rm -rf "$WORK/store5" "$WORK/oci-d" "$WORK/oci-d2" "$WORK/dbundle2" "$WORK/sk-d.tar"
+}
+
+@test "nrun load of an archive named as containerd and Docker 25 name it (io.containerd.image.name, ref.name only the tag)" {
+    rm -rf "$WORK/d25" && mkdir -p "$WORK/d25"
+    "$NRUN" save -o "$WORK/d25.tar" demo:1
+    tar -C "$WORK/d25" -xf "$WORK/d25.tar"
+    named() { # index.json entry annotations: containerd name $1, ref.name $2
+        jq -c --arg n "$1" --arg t "$2" '.manifests[0].annotations = {"io.containerd.image.name": $n,
+            "org.opencontainers.image.ref.name": $t}' "$WORK/d25/index.json" >"$WORK/d25/i" && mv "$WORK/d25/i" "$WORK/d25/index.json"
+        tar -C "$WORK/d25" -cf "$WORK/d25.tar" .
+    }
+    named docker.io/library/demo:25 25
+    run "$NRUN" --root "$WORK/store6" load -i "$WORK/d25.tar"
+    [ "$status" -eq 0 ]
+    [ "$output" = "Loaded image: demo:25" ]
+    named docker.io/team/demo:26 26
+    run "$NRUN" --root "$WORK/store6" load -i "$WORK/d25.tar"
+    [ "$output" = "Loaded image: team/demo:26" ]
+    named 127.0.0.1:5000/x/demo:27 27
+    run "$NRUN" --root "$WORK/store6" load -i "$WORK/d25.tar"
+    [ "$output" = "Loaded image: 127.0.0.1:5000/x/demo:27" ]
+    # -n REPO still wins; a containerd name whose tag is not ref.name, or not a name, is not used
+    run "$NRUN" --root "$WORK/store6" load -i "$WORK/d25.tar" -n mine
+    [ "$output" = "Loaded image: mine:27" ]
+    for bad in docker.io/library/demo:other 'Not A Name:28'; do
+        named "$bad" 28
+        run "$NRUN" --root "$WORK/store6" load -i "$WORK/d25.tar"
+        [ "$status" -ne 0 ]
+        [[ $output == *'named only by the tag "28"; give a repository name'* ]]
+    done
+    rm -rf "$WORK/store6" "$WORK/d25" "$WORK/d25.tar"
+}
+
 @test "the same image written into two stores has the same digest" {
     d1=$("$MAKE_IMAGE" --make-image "$WORK/s1" r:1)
     d2=$(SOURCE_DATE_EPOCH=0 "$MAKE_IMAGE" --make-image "$WORK/s2" other:2)

@@ -21,6 +21,15 @@ repository name picks one way of lying:
   badrealm        a 401 whose Bearer realm is a file:// URL
   flakyblob       the layer blob answers 500 with a 1 MiB body twice, then works
   noblob          the layer blob answers 404 BLOB_UNKNOWN
+  nohead          push: every HEAD answers 405 (a registry or proxy that serves no HEAD)
+  foreign         wants Basic auth; its layer is non-distributable, the registry answers 404 for it, and
+                  its urls are file://, ftp:// and http://localhost:PORT/ext/layer (which serves it)
+  foreignnohttp   the same, with only file:// and gopher:// urls
+  foreignmany     the same, with 17 urls
+  redirblob       wants Basic auth; its layer blob answers 307 to http://localhost:PORT/ext/layer (another host,
+                  as a registry redirects to its storage)
+  relloc          push: upload Locations are path-relative references ("uN", then "../uploads/./uN?c=K"),
+                  resolved against the request URL (RFC 3986); a monolithic PUT is refused (413)
   leak            wants Basic auth, and hands out upload Locations on another host name
                   (localhost): a client must not send its credentials there
   stall           the layer blob sends half, then nothing for 120 s (to kill a pull mid-way)
@@ -105,6 +114,13 @@ MANIFEST_D = json.dumps({"schemaVersion": 2, "mediaType": MT_MAN,
                          "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": sha(ATTEST),
                                      "size": len(ATTEST)}]}, sort_keys=True).encode()
 OVERSIZE_MANIFEST = manifest(layer_size=len(LAYER) - 100)
+
+
+def foreign_manifest(urls):
+    m = json.loads(MANIFEST)
+    m["layers"][0].update(mediaType="application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", urls=urls)
+    return json.dumps(m, sort_keys=True).encode()
+
 counts = {}
 uploads = {}
 
@@ -139,10 +155,14 @@ class H(BaseHTTPRequestHandler):
         p = self.path.split("?")[0]
         if p == "/v2/":
             return self.send(200, b"{}")
+        if p == "/ext/layer":  # where the foreign* layers' http url points
+            return self.send(200, LAYER, "application/octet-stream")
         parts = p.split("/")
         k = next((i for i, x in enumerate(parts) if i > 2 and x in ("manifests", "blobs")), 3)
         repo, kind, ref = parts[2], parts[k], "/".join(parts[k + 1:])
-        if repo == "leak" and not self.headers.get("Authorization") and not (
+        if repo == "nohead" and self.command == "HEAD":
+            return self.send(405, b"")
+        if repo in ("leak", "foreign", "redirblob") and not self.headers.get("Authorization") and not (
                 self.command == "PUT" and "/uploads/" in p):
             self.body()
             return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
@@ -176,6 +196,12 @@ class H(BaseHTTPRequestHandler):
             return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"\\u001b[31mred\\u001b]0;title\\u0007"}]}')
         if repo == "oversize":
             return self.send(200, OVERSIZE_MANIFEST, MT_MAN)
+        if repo.startswith("foreign"):
+            ext = "http://localhost:%d/ext/layer" % self.server.server_address[1]
+            urls = {"foreign": ["file:///etc/passwd", "ftp://127.0.0.1/layer", ext],
+                    "foreignnohttp": ["file:///etc/passwd", "gopher://127.0.0.1/layer"],
+                    "foreignmany": [ext] * 17}[repo]
+            return self.send(200, foreign_manifest(urls), MT_MAN)
         if repo.startswith("multi"):
             if ref == sha(MANIFEST_B):
                 return self.send(200, MANIFEST_B, MT_MAN)
@@ -202,7 +228,7 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, CONFIG_B, "application/octet-stream")
         if digest in (sha(CONFIG_D), sha(ATTEST)):
             return self.send(200, CONFIG_D if digest == sha(CONFIG_D) else ATTEST, "application/octet-stream")
-        if digest != sha(LAYER):
+        if digest != sha(LAYER) or repo.startswith("foreign"):
             return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         if self.command == "HEAD":
             return self.send(404 if repo == "chunky" else 200, length=len(LAYER))
@@ -234,6 +260,8 @@ class H(BaseHTTPRequestHandler):
             return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}')
         if repo == "redirectloop":
             return self.send(307, headers={"Location": self.path})
+        if repo == "redirblob":
+            return self.send(307, headers={"Location": "http://localhost:%d/ext/layer" % self.server.server_address[1]})
         return self.send(200, LAYER, "application/octet-stream")
 
     def upload(self, repo, ref):
@@ -241,6 +269,8 @@ class H(BaseHTTPRequestHandler):
         if self.command == "POST":
             uid = "u%d" % len(uploads)
             uploads[uid] = b""
+            if repo == "relloc":
+                return self.send(202, headers={"Location": uid, "Range": "0-0"})
             if repo == "leak":
                 return self.send(202, headers={"Location": "http://localhost:%d%s/blobs/uploads/%s" % (
                     self.server.server_address[1], base, uid), "Range": "0-0"})
@@ -249,10 +279,13 @@ class H(BaseHTTPRequestHandler):
         data = self.body()
         if self.command == "PATCH":
             uploads[uid] += data
+            if repo == "relloc":
+                return self.send(202, headers={"Location": "../uploads/./%s?c=%d" % (uid, len(uploads[uid])),
+                                               "Range": "0-%d" % (len(uploads[uid]) - 1)})
             return self.send(202, headers={"Location": "%s/blobs/uploads/%s" % (base, uid),
                                            "Range": "0-%d" % (len(uploads[uid]) - 1)})
         if self.command == "PUT":
-            if data and repo == "chunky":
+            if data and repo in ("chunky", "relloc"):
                 return self.send(413, b'{"errors":[{"code":"SIZE_INVALID","message":"use chunks"}]}')
             uploads[uid] += data
             want = self.path.split("digest=")[1].split("&")[0].replace("%3A", ":")

@@ -113,6 +113,76 @@ refused() {
     grep -q '^PUT /v2/chunky/x/manifests/1' "$HOSTILE_LOG"
 }
 
+@test "push: upload Locations that are path-relative references are resolved against the request (RFC 3986)" {
+    mkdir -p "$BATS_FILE_TMPDIR/up4"
+    head -c 300000 /dev/urandom >"$BATS_FILE_TMPDIR/up4/data"
+    tar -C "$BATS_FILE_TMPDIR/up4" -cf "$BATS_FILE_TMPDIR/up4.tar" .
+    NRUN_ROOT=$BATS_FILE_TMPDIR/pushroot4 "$NRUN" __internal mkimage -t up:4 --config '{"Cmd":["true"]}' "$BATS_FILE_TMPDIR/up4.tar" >/dev/null
+    : >"$HOSTILE_LOG"
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/pushroot4" push up:4 "$REG/relloc/x:1"
+    echo "$output"
+    cat "$HOSTILE_LOG"
+    [ "$status" -eq 0 ]
+    # POST answered "uN": the PUT and PATCH go to /v2/relloc/x/blobs/uploads/uN
+    grep -q '^PUT /v2/relloc/x/blobs/uploads/u[0-9]*?digest=' "$HOSTILE_LOG"
+    grep -q '^PATCH /v2/relloc/x/blobs/uploads/u[0-9]*$' "$HOSTILE_LOG"
+    # a PATCH answered "../uploads/./uN?c=K": the next request goes to .../uploads/uN?c=K
+    grep -q '^PUT /v2/relloc/x/blobs/uploads/u[0-9]*?c=[0-9]*&digest=' "$HOSTILE_LOG"
+    grep -q '^PUT /v2/relloc/x/manifests/1$' "$HOSTILE_LOG"
+}
+
+@test "push: a registry that answers HEAD with 405 gets every blob uploaded, then the manifest" {
+    mkdir -p "$BATS_FILE_TMPDIR/up3"
+    head -c 1000 /dev/urandom >"$BATS_FILE_TMPDIR/up3/data"
+    tar -C "$BATS_FILE_TMPDIR/up3" -cf "$BATS_FILE_TMPDIR/up3.tar" .
+    NRUN_ROOT=$BATS_FILE_TMPDIR/pushroot3 "$NRUN" __internal mkimage -t up:3 --config '{"Cmd":["true"]}' "$BATS_FILE_TMPDIR/up3.tar" >/dev/null
+    : >"$HOSTILE_LOG"
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/pushroot3" push up:3 "$REG/nohead/x:1"
+    echo "$output"
+    cat "$HOSTILE_LOG"
+    [ "$status" -eq 0 ]
+    grep -q '^HEAD /v2/nohead/x/blobs/sha256:' "$HOSTILE_LOG"
+    # the layer and the config
+    [ "$(grep -c '^PUT /v2/nohead/x/blobs/uploads/u[0-9]*?digest=' "$HOSTILE_LOG")" -eq 2 ]
+    grep -q '^PUT /v2/nohead/x/manifests/1$' "$HOSTILE_LOG"
+}
+
+@test "a non-distributable layer the registry lacks: fetched from its http url only, with no credential sent there" {
+    mkdir -p "$BATS_FILE_TMPDIR/dcf"
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf 'u:secret-pw' | base64)" >"$BATS_FILE_TMPDIR/dcf/config.json"
+    : >"$HOSTILE_LOG"
+    DOCKER_CONFIG=$BATS_FILE_TMPDIR/dcf run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/frn" pull "$REG/foreign:1"
+    echo "$output"
+    cat "$HOSTILE_LOG"
+    [ "$status" -eq 0 ]
+    grep -q '^GET /v2/foreign/blobs/sha256:.* AUTH$' "$HOSTILE_LOG" # asked the registry first, with credentials
+    grep -qx 'GET /ext/layer' "$HOSTILE_LOG"                        # then the url, without
+    [ "$(grep -c '^GET /ext/layer' "$HOSTILE_LOG")" -eq 1 ]
+    run "$NRUN" --root "$BATS_FILE_TMPDIR/frn" image inspect "$REG/foreign:1"
+    [ "$status" -eq 0 ]
+    rm -rf "$BATS_FILE_TMPDIR/frn"
+}
+
+@test "a blob the registry redirects to another host (its storage) is fetched there without the registry's credentials" {
+    mkdir -p "$BATS_FILE_TMPDIR/dcr"
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf 'u:secret-pw' | base64)" >"$BATS_FILE_TMPDIR/dcr/config.json"
+    : >"$HOSTILE_LOG"
+    DOCKER_CONFIG=$BATS_FILE_TMPDIR/dcr run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/rdr" pull "$REG/redirblob:1"
+    echo "$output"
+    cat "$HOSTILE_LOG"
+    [ "$status" -eq 0 ]
+    grep -q '^GET /v2/redirblob/blobs/sha256:.* AUTH$' "$HOSTILE_LOG"
+    grep -qx 'GET /ext/layer' "$HOSTILE_LOG"
+    rm -rf "$BATS_FILE_TMPDIR/rdr"
+}
+
+@test "a non-distributable layer whose urls are none http(s), or too many: refused, nothing fetched" {
+    : >"$HOSTILE_LOG"
+    refused foreignnohttp "blob sha256:*: the registry does not have it and none of its urls is http(s)"
+    refused foreignmany "*manifest sha256:*: layers?0?: urls is not a list of at most 16 URLs"
+    ! grep -q '^GET /ext/' "$HOSTILE_LOG" || false
+}
+
 @test "a pull killed mid-blob leaves nothing; the next pull of the same blobs works" {
     before=$(nr_tree_hash "$NRUN_ROOT")
     "$NRUN" pull "$REG/stall:1" >"$BATS_FILE_TMPDIR/stall.out" 2>&1 3>&- &

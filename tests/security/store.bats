@@ -458,6 +458,131 @@ PY
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
 
+# ---- 7b: nrun load of a docker-archive (manifest.json, docker save's form):
+# the paths manifest.json names and the links docker save writes for a
+# repeated layer only ever name entries of the archive ----
+
+# A docker-archive of bb:1 at $1, in docker save's layout before Docker 25
+# (<config>.json, <id>/layer.tar, manifest.json), spoiled as $2 says.
+sec_docker_tar() {
+    python3 - "$SEC_TMP/layout" "$1" "$2" "$SEC_TMP/secret" <<'PY'
+import io, json, sys, tarfile
+lay, out, how, secret = sys.argv[1:5]
+b = lambda h: open("%s/blobs/sha256/%s" % (lay, h), "rb").read()
+man = json.loads(b(json.load(open(lay + "/index.json"))["manifests"][0]["digest"][7:]))
+cfg_hex = man["config"]["digest"][7:]
+layer = b(man["layers"][0]["digest"][7:])
+entry = {"Config": cfg_hex + ".json", "RepoTags": ["evil:1"], "Layers": ["aaaa/layer.tar"]}
+files = [(cfg_hex + ".json", b(cfg_hex)), ("aaaa/layer.tar", layer)]
+links = []
+if how == "escape":
+    entry["Layers"] = ["../../../../etc/shadow"]
+elif how in ("abslink", "secretlink"):
+    files.pop()
+    links.append(("aaaa/layer.tar", "/etc/shadow" if how == "abslink" else secret))
+elif how == "loop":
+    files.pop()
+    links += [("aaaa/layer.tar", "../bbbb/layer.tar"), ("bbbb/layer.tar", "../aaaa/layer.tar")]
+elif how == "uplink":
+    files.pop()
+    links.append(("aaaa/layer.tar", "../../../../../../etc/shadow"))
+elif how == "gzip":
+    import gzip
+    files[1] = ("aaaa/layer.tar", gzip.compress(layer, mtime=0))
+elif how == "diffid":
+    files[1] = ("aaaa/layer.tar", layer[:-1024] + b"\1" * 1024)
+elif how == "repeat":
+    # docker save's own form for a repeated layer: a link to the first
+    import hashlib
+    links.append(("bbbb/layer.tar", "../aaaa/layer.tar"))
+    c = json.loads(b(cfg_hex))
+    c["rootfs"]["diff_ids"] *= 2
+    cfg = json.dumps(c).encode()
+    h = hashlib.sha256(cfg).hexdigest()
+    files[0] = (h + ".json", cfg)
+    entry.update(Config=h + ".json", Layers=["aaaa/layer.tar", "bbbb/layer.tar"])
+mj = json.dumps([entry]).encode()
+if how == "notjson":
+    mj = b"[{\"Config\": "
+elif how == "many":
+    mj = json.dumps([entry] * 65).encode()
+with tarfile.open(out, "w") as t:
+    for name, data in files:
+        i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))
+    for name, target in links:
+        i = tarfile.TarInfo(name); i.type, i.linkname = tarfile.SYMTYPE, target; t.addfile(i)
+    if how == "manifestlink":
+        i = tarfile.TarInfo("manifest.json"); i.type, i.linkname = tarfile.SYMTYPE, "/etc/shadow"; t.addfile(i)
+    else:
+        for _ in range(2 if how == "dup" else 1):
+            i = tarfile.TarInfo("manifest.json"); i.size = len(mj); t.addfile(i, io.BytesIO(mj))
+PY
+}
+
+@test "load: a docker-archive loads (the control, and a layer docker save linked to another), and runs" {
+    sec_layouts
+    sec_docker_tar "$SEC_TMP/docker-good.tar" good
+    run "$NRUN" load -i "$SEC_TMP/docker-good.tar"
+    [ "$status" -eq 0 ]
+    [ "$output" = "Loaded image: evil:1" ]
+    # the config blob is kept as it is: the image ID is bb:1's
+    [ "$("$NRUN" image inspect evil:1 | jq -r '.[0].Id')" = "sha256:$(sec_config_hex)" ]
+    run "$NRUN" run --rm --network none evil:1 sh -c 'echo loaded-from-docker-archive'
+    [ "$status" -eq 0 ]
+    [[ $output == *loaded-from-docker-archive* ]]
+    "$NRUN" rmi evil:1 >/dev/null
+    # a compressed layer (as some docker-archive writers keep it): its type from its bytes
+    sec_docker_tar "$SEC_TMP/docker-gzip.tar" gzip
+    run "$NRUN" load -i "$SEC_TMP/docker-gzip.tar"
+    [ "$status" -eq 0 ]
+    m=$("$NRUN" image inspect evil:1 | jq -r '.[0].Digest')
+    [ "$(jq -r '.layers[0].mediaType' "$NRUN_ROOT/blobs/sha256/${m#sha256:}")" = application/vnd.oci.image.layer.v1.tar+gzip ]
+    run "$NRUN" run --rm --network none evil:1 sh -c 'echo gzip-layer-runs'
+    [ "$status" -eq 0 ]
+    [[ $output == *gzip-layer-runs* ]]
+    "$NRUN" rmi evil:1 >/dev/null
+    sec_docker_tar "$SEC_TMP/docker-repeat.tar" repeat
+    run "$NRUN" load -i "$SEC_TMP/docker-repeat.tar"
+    [ "$status" -eq 0 ]
+    [ "$("$NRUN" image inspect evil:1 | jq '.[0].RootFS.Layers | length')" -eq 2 ]
+    "$NRUN" rmi evil:1 >/dev/null
+    "$NRUN" image prune >/dev/null
+}
+
+@test "load: a docker-archive whose paths or links leave the archive, loop, or lie about the diff_id: refused" {
+    sec_layouts
+    local t=$SEC_TMP/docker-evil.tar
+    sec_docker_tar "$t" escape
+    sec_load_refused "$t" '"../../../../etc/shadow" is not a path inside the archive'
+    sec_docker_tar "$t" abslink
+    sec_load_refused "$t" '"aaaa/layer.tar" is not a file of the archive'
+    sec_docker_tar "$t" secretlink
+    sec_load_refused "$t" '"aaaa/layer.tar" is not a file of the archive'
+    sec_docker_tar "$t" uplink
+    sec_load_refused "$t" '"aaaa/layer.tar" is not a file of the archive'
+    sec_docker_tar "$t" loop
+    sec_load_refused "$t" '"aaaa/layer.tar" is not a file of the archive'
+    sec_docker_tar "$t" diffid
+    sec_load_refused "$t" "layer aaaa/layer.tar hashes to sha256:"
+    sec_docker_tar "$t" notjson
+    sec_load_refused "$t" "manifest.json:1:"
+    sec_docker_tar "$t" many
+    sec_load_refused "$t" "manifest.json is not a list of 1 to 64 images"
+    sec_docker_tar "$t" manifestlink
+    sec_load_refused "$t" '"manifest.json" is not a regular file'
+    sec_docker_tar "$t" dup
+    sec_load_refused "$t" "manifest.json appears twice"
+    # through standard input too
+    sec_docker_tar "$t" secretlink
+    local before
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run bash -c "timeout 20 '$NRUN' load <'$t'"
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [[ "$output" == *'"aaaa/layer.tar" is not a file of the archive'* ]]
+    [[ "$output" != *SECRET* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
+
 # ---- 10a: prune reclaims the unpacked layers nothing uses ----
 
 # A one-file layer tar: $1 = output, $2 = file name; $3 = "ro" adds read-only

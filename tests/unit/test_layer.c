@@ -274,6 +274,31 @@ static void test_layer_reader_garbage(void **state)
     assert_int_equal(err.errnum, ENOENT);
 }
 
+/* A layer blob of no bytes is an empty tar (as Go's archive/tar reads it):
+ * no entry, and its diff_id is the digest of nothing. */
+static void test_layer_reader_empty(void **state)
+{
+    nr_err err;
+    char d[IMG_DIGEST_MAX];
+    assert_int_equal(img_blob_put(S, "", 0, d, &err), 0);
+    img_layer_reader *r = NULL;
+    if (img_layer_reader_open(S, d, 0, d, &r, &err) < 0)
+        fail_msg("open: %s", err.msg);
+    struct archive_entry *e;
+    assert_int_equal(archive_read_next_header(img_layer_reader_archive(r), &e), ARCHIVE_EOF);
+    if (img_layer_reader_finish(r, &err) < 0)
+        fail_msg("finish: %s", err.msg);
+    img_layer_reader_close(r);
+    /* ... and one whose diff_id says otherwise is refused at the end */
+    char other[IMG_DIGEST_MAX];
+    snprintf(other, sizeof other, "sha256:%064d", 1);
+    assert_int_equal(img_layer_reader_open(S, d, 0, other, &r, &err), 0);
+    assert_int_equal(archive_read_next_header(img_layer_reader_archive(r), &e), ARCHIVE_EOF);
+    assert_int_equal(img_layer_reader_finish(r, &err), -1);
+    assert_non_null(strstr(err.msg, "diff_id"));
+    img_layer_reader_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +306,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_layer_pax_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layer_bad_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layer_reader_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layer_reader_empty, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
