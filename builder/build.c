@@ -307,8 +307,10 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
         if (!in)
             b->nodefile_disk = nr_xstrdup(o->file);
     } else {
-        static const char *names[] = {"Nodefile", "Dockerfile"};
-        for (size_t i = 0; i < 2 && !text; i++) {
+        /* "dockerfile" last, as the docker CLI and BuildKit look for it
+         * when there is no "Dockerfile" */
+        static const char *names[] = {"Nodefile", "Dockerfile", "dockerfile"};
+        for (size_t i = 0; i < NR_ARRAY_LEN(names) && !text; i++) {
             free(shown);
             shown = !strcmp(o->context, ".") ? nr_xstrdup(names[i]) : nr_xasprintf("%s/%s", o->context, names[i]);
             if (nr_read_user_file(AT_FDCWD, shown, "Nodefile", NODEFILE_MAX, &text, &len, err) < 0 &&

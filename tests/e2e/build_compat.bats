@@ -341,3 +341,31 @@ ctx() {
     [[ "$output" == *"Nodefile:1:19: FROM requires"*"'#' starts a comment"* ]]
     [ -z "$(manifest_of fc:1)" ] && [ -z "$(manifest_of fc:2)" ]
 }
+
+@test "a context with a lowercase 'dockerfile' and no Dockerfile: it is the default file, as docker build and BuildKit look for it" {
+    c=$(ctx 'FROM cbase:1')
+    rm "$c/Nodefile"
+    printf 'FROM cbase:1\nCOPY src/a.js /a.js\n' >"$c/dockerfile"
+    run "$NBUILD" --progress=plain -t lc:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm lc:1 cat /a.js
+    [ "$output" = m ]
+    # a Dockerfile beside it wins
+    printf 'FROM cbase:1\nCOPY README.md /r\n' >"$c/Dockerfile"
+    run "$NBUILD" -t lc:2 "$c"
+    [ "$status" -eq 0 ]
+    run rt_run --rm lc:2 cat /r
+    [ "$output" = r ]
+}
+
+@test ".dockerignore saved with a UTF-8 BOM and CRLF line ends (a Windows editor): its first pattern applies, as Docker skips the BOM" {
+    c=$(ctx 'FROM cbase:1' 'COPY . /c/')
+    printf '\xef\xbb\xbfdocs\r\n*.md \r\n' >"$c/.dockerignore"
+    run "$NBUILD" -t bo:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm bo:1 sh -c 'cd /c && find . -name "*.md" -o -name docs'
+    echo "$output"
+    [ -z "$output" ]
+}
