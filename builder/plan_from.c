@@ -249,6 +249,8 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
     }
     if (img_ref_normalize(ref, norm, sizeof norm, err) < 0)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref, err->msg);
+    if (bld_base_hub_node(norm, norm, sizeof norm) && b->o->progress)
+        fprintf(b->o->progress, "--> FROM %s: Docker Hub's node image, %s here\n", ref, norm);
     if (b->o->n_base_maps) {
         int m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
         if (m < 0)

@@ -369,3 +369,23 @@ ctx() {
     echo "$output"
     [ -z "$output" ]
 }
+
+@test "FROM docker.io/library/node:TAG (docker.io/node, library/node): Docker Hub's node written out is node:TAG, as in Docker: the store's image, --base-map, COPY --from" {
+    rt_bb_image node:20-slim '{"Cmd":["sh"],"Env":["PATH=/bin","NODE_VERSION=20"]}'
+    c=$(ctx 'FROM docker.io/library/node:20-slim AS a' 'RUN echo a > /a' \
+        'FROM docker.io/node:20-slim' 'COPY --from=a /a /a' 'COPY --from=library/node:20-slim /etc/passwd /p')
+    run "$NBUILD" --progress=plain -t dh:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"FROM docker.io/library/node:20-slim: Docker Hub's node image, node:20-slim here"* ]]
+    [[ "$output" != *PULL* ]]
+    run rt_run --rm dh:1 sh -c 'cat /a && echo $NODE_VERSION && head -1 /p'
+    [ "$output" = "$(printf 'a\n20\nroot:x:0:0:root:/root:/bin/sh')" ]
+    # the alpine substitution a CI sets for node:* applies to the written-out name too
+    run "$NBUILD" --base-map 'node:*-alpine*=node:*-slim' -t dh:2 "$(ctx 'FROM docker.io/library/node:20-alpine3.19' 'RUN echo $NODE_VERSION > /v')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm dh:2 cat /v
+    [ "$output" = 20 ]
+    "$NRUN" rmi node:20-slim >/dev/null
+}
