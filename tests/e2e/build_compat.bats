@@ -389,3 +389,15 @@ ctx() {
     [ "$output" = 20 ]
     "$NRUN" rmi node:20-slim >/dev/null
 }
+
+@test "COPY . of a context holding a unix socket (a dev server's) and a fifo: the socket is skipped and the fifo copied, as BuildKit does" {
+    c=$(ctx 'FROM cbase:1' 'COPY . /c/')
+    python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "$c/src/dev.sock"
+    mkfifo "$c/src/pipe"
+    run "$NBUILD" -t so:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm so:1 sh -c 'cd /c/src && ls && test -p pipe && echo fifo'
+    echo "$output"
+    [ "$output" = "$(printf 'a.js\na.test.js\nlib\npipe\nfifo')" ]
+}
