@@ -215,9 +215,13 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
 {
     if (!*want || !strcmp((*img)->manifest.digest, want) || !strcmp(img_image_top(*img)->digest, want))
         return 0;
+    bool node = !strncmp(norm, "node:", 5);
     bld_errat(err, &b->f, in, in->args[0].off,
-              "FROM %s: digest mismatch: %s is %s in this store, the Nodefile asks for %s", ref, norm,
-              (*img)->manifest.digest, want);
+              "FROM %s: digest mismatch: %s is %s in this store, the Nodefile asks for %s%s", ref, norm,
+              (*img)->manifest.digest, want,
+              node ? " (a node: base made here never has Docker Hub's digest; --base-map 'node:*=node:*' builds "
+                     "from this store's image without the pin)"
+                   : "");
     img_image_free(*img);
     *img = NULL;
     return -1;
@@ -251,13 +255,16 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref, err->msg);
     if (bld_base_hub_node(norm, norm, sizeof norm) && b->o->progress)
         fprintf(b->o->progress, "--> FROM %s: Docker Hub's node image, %s here\n", ref, norm);
+    const char *want = r.digest; /* a pin names the image the Nodefile writes */
     if (b->o->n_base_maps) {
         int m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
         if (m < 0)
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map makes a reference too long", ref);
         if (m == 1) {
             if (b->o->progress)
-                fprintf(b->o->progress, "--> FROM %s: --base-map gives %s\n", norm, mapped);
+                fprintf(b->o->progress, "--> FROM %s: --base-map gives %s%s\n", norm, mapped,
+                        *want ? " (the Nodefile's digest pin is for the image it replaces: not checked)" : "");
+            want = ""; /* the substitute is the caller's choice, not the pinned image */
             if (strstr(ref, "alpine") && !strstr(mapped, "alpine")) {
                 snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
                 snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", mapped);
@@ -269,12 +276,12 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
         }
     }
     if (img_image_load(b->s, norm, img, err) == 0)
-        return check_digest(b, in, ref_in, norm, r.digest, img, err);
+        return check_digest(b, in, ref_in, norm, want, img, err);
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     if (bld_pull(b, norm, err) == 0) {
         if (img_image_load(b->s, norm, img, err) == 0)
-            return check_digest(b, in, ref_in, norm, r.digest, img, err);
+            return check_digest(b, in, ref_in, norm, want, img, err);
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     }
     if (err->errnum != ENOENT)
@@ -282,7 +289,7 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
     {
         if (bld_base_ensure(b->s, norm, err) == 0) {
             if (img_image_load(b->s, norm, img, err) == 0)
-                return check_digest(b, in, ref_in, norm, r.digest, img, err);
+                return check_digest(b, in, ref_in, norm, want, img, err);
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
         }
         if (err->errnum == ENOTSUP)

@@ -418,3 +418,27 @@ ctx() {
     [[ "$output" != *ran-first* ]]
     [ -z "$(manifest_of sh:2)" ]
 }
+
+@test "FROM node:TAG@sha256:<Docker Hub's digest> (a Renovate pin): the mismatch names --base-map; a --base-map that matches substitutes the image and does not check the pin" {
+    rt_bb_image node:20-slim '{"Cmd":["sh"],"Env":["PATH=/bin","NODE_VERSION=20"]}'
+    pin=sha256:$(printf '%064d' 7)
+    run "$NBUILD" -t pn:1 "$(ctx "FROM node:20-slim@$pin" 'RUN echo $NODE_VERSION > /v')"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1:6: FROM node:20-slim@$pin: digest mismatch: "*"the Nodefile asks for $pin (a node: base made here never has Docker Hub's digest; --base-map 'node:*=node:*' builds"* ]]
+    [ -z "$(manifest_of pn:1)" ]
+    run "$NBUILD" --progress=plain --base-map 'node:*=node:*' -t pn:2 "$(ctx "FROM node:20-slim@$pin" 'RUN echo $NODE_VERSION > /v')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--base-map gives node:20-slim (the Nodefile's digest pin is for the image it replaces: not checked)"* ]]
+    run rt_run --rm pn:2 cat /v
+    [ "$output" = 20 ]
+    run "$NBUILD" --base-map 'node:*-alpine*=node:*-slim' -t pn:3 "$(ctx "FROM node:20-alpine3.20@$pin AS b" 'RUN echo $NODE_VERSION > /v')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # an image that is not mapped still has its pin checked
+    run "$NBUILD" --base-map 'other:*=node:*' -t pn:4 "$(ctx "FROM node:20-slim@$pin")"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"digest mismatch"* ]]
+    "$NRUN" rmi node:20-slim >/dev/null
+}
