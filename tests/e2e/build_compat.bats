@@ -442,3 +442,26 @@ ctx() {
     [[ "$output" == *"digest mismatch"* ]]
     "$NRUN" rmi node:20-slim >/dev/null
 }
+
+@test "node:21-slim, node:19, node:23-alpine, node:fermium (14): the odd and older majors real Dockerfiles name resolve offline; zero-config still picks an even major" {
+    pin() { sed -n "s/^$1=//p" "$BATS_TEST_DIRNAME/../../images/node/versions.txt"; }
+    run unshare --net "$NBUILD" --list-bases node:21-slim node:19 node:fermium-slim node:25 node:23-bookworm
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "node:21-slim node:$(pin NODE_21)-bookworm-slim" ]
+    [[ "${lines[1]}" == "node:19 node:$(pin NODE_19)-bookworm  # "*"bullseye is no longer in Debian's archive"* ]]
+    [[ "${lines[2]}" == "node:fermium-slim node:$(pin NODE_14)-bookworm-slim  # "* ]]
+    [ "${lines[3]}" = "node:25 node:$(pin NODE_25)-trixie" ]
+    [ "${lines[4]}" = "node:23-bookworm node:$(pin NODE_23)-bookworm" ]
+    run "$NBUILD" --list-bases node:23-alpine
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"the nearest Debian variant is node:23-slim"* ]]
+    c=$W/zc.$BATS_TEST_NUMBER
+    mkdir -p "$c"
+    echo '{"name":"z","engines":{"node":">=20 <24"}}' >"$c/package.json"
+    run "$NBUILD" --print-nodefile "$c"
+    [[ "$output" == *$'\nFROM node:22 AS deps\n'* ]]
+    echo '{"name":"z","engines":{"node":"^21"}}' >"$c/package.json"
+    run "$NBUILD" --print-nodefile "$c"
+    [[ "$output" == *$'\nFROM node:21 AS deps\n'* ]]
+}
