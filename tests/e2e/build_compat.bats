@@ -405,18 +405,18 @@ ctx() {
 @test "RUN --mount=type=ssh npm ci (no --ssh given): the step runs with no agent, as BuildKit runs an optional ssh mount; required is an error at its place, before any step" {
     c=$(ctx 'FROM cbase:1' 'RUN --mount=type=ssh echo "ran [$SSH_AUTH_SOCK]" > /ran' \
         'RUN --mount=type=ssh,id=github,target=/tmp/agent.sock,mode=0666 test ! -e /tmp/agent.sock')
-    run "$NBUILD" --progress=plain -t sh:1 "$c"
+    run "$NBUILD" --progress=plain -t ss:1 "$c"
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"--mount=type=ssh: no SSH agent is forwarded (nbuild has no --ssh); the step runs without one"* ]]
-    run rt_run --rm sh:1 cat /ran
+    run rt_run --rm ss:1 cat /ran
     [ "$output" = "ran []" ]
-    run "$NBUILD" --progress=plain -t sh:2 "$(ctx 'FROM cbase:1' 'RUN echo ran-first' 'RUN --mount=type=ssh,required echo x')"
+    run "$NBUILD" --progress=plain -t ss:2 "$(ctx 'FROM cbase:1' 'RUN echo ran-first' 'RUN --mount=type=ssh,required echo x')"
     echo "$output"
     [ "$status" -ne 0 ]
     [[ "$output" == *"Nodefile:3:5: RUN --mount=type=ssh,required: nbuild forwards no SSH agent"* ]]
     [[ "$output" != *ran-first* ]]
-    [ -z "$(manifest_of sh:2)" ]
+    [ -z "$(manifest_of ss:2)" ]
 }
 
 @test "FROM node:TAG@sha256:<Docker Hub's digest> (a Renovate pin): the mismatch names --base-map; a --base-map that matches substitutes the image and does not check the pin" {
