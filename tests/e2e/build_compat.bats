@@ -468,14 +468,14 @@ ctx() {
 
 @test "EXPOSE \$PORT of an ARG given no value exposes nothing, and of \"3000 9229/udp\" two ports: the expansion splits into words, as BuildKit's" {
     c=$(ctx 'FROM cbase:1' 'ARG PORT' 'ARG PORTS="3000 9229/udp"' 'EXPOSE $PORT' 'EXPOSE $PORTS 80' 'EXPOSE ${DEBUG_PORT:-9230}')
-    run "$NBUILD" -t xp:1 "$c"
+    run "$NBUILD" -t xw:1 "$c"
     echo "$output"
     [ "$status" -eq 0 ]
-    run cfg xp:1 '.config.ExposedPorts | keys'
+    run cfg xw:1 '.config.ExposedPorts | keys'
     [ "$output" = '["3000/tcp","80/tcp","9229/udp","9230/tcp"]' ]
     # a word that is not a port is still an error at its place
-    run "$NBUILD" -t xp:2 "$(ctx 'FROM cbase:1' 'ARG PORTS="3000 web"' 'EXPOSE $PORTS')"
+    run "$NBUILD" -t xw:2 "$(ctx 'FROM cbase:1' 'ARG PORTS="3000 web"' 'EXPOSE $PORTS')"
     [ "$status" -ne 0 ]
     [[ "$output" == *"Nodefile:3:8: EXPOSE: invalid port \"web\""* ]]
-    [ -z "$(manifest_of xp:2)" ]
+    [ -z "$(manifest_of xw:2)" ]
 }
