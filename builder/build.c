@@ -163,7 +163,8 @@ static int write_image(bld_state *b, bld_stage *st, img_desc *manifest, nr_err *
             fprintf(b->o->progress, "--> --init: %.19s\n", ls[nl - 1].blob.digest);
     }
     img_image_spec spec = {.config = config, .layers = ls, .n_layers = nl, .history = h,
-                           .n_history = nh, .base_history = st->base_history, .created = -1};
+                           .n_history = nh, .base_history = st->base_history, .created = -1,
+                           .author = st->author};
     if (!st->base_history && nh == 0)
         spec.base_history = json_array();
     int rc = img_image_write(b->s, &spec, manifest, err);
@@ -343,6 +344,7 @@ static void state_free(bld_state *b)
     for (size_t i = 0; i < b->n_stages; i++) {
         bld_stage *st = &b->stages[i];
         free(st->name);
+        free(st->author);
         json_decref(st->config);
         json_decref(st->base_history);
         json_decref(st->shell);

@@ -389,8 +389,11 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         rc = healthcheck(b, st, in, &text, err);
         break;
     case BLD_MAINTAINER: {
+        /* the config's "author", as BuildKit sets it */
         cleanup_free char *rest = bld_instr_rest(in, in->rest_off);
         nr_buf_addf(&text, " %s", rest);
+        free(st->author);
+        st->author = nr_xstrdup(rest);
         break;
     }
     case BLD_ONBUILD: {

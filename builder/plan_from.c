@@ -389,6 +389,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
         memcpy(st->alpine_from, p->alpine_from, sizeof st->alpine_from);
         memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
+        st->author = p->author ? nr_xstrdup(p->author) : NULL;
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);
         /* its ARGs too, with their values: BuildKit passes a stage's build
@@ -430,6 +431,10 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
             json_array_append_new(st->base_history, json_pack("{s:s}", "created_by", "base layer"));
     }
     snprintf(st->base_digest, sizeof st->base_digest, "%s", img->manifest.digest);
+    /* the base's author carries on, as BuildKit keeps the base config's */
+    const char *au = json_string_value(json_object_get(img->config_json, "author"));
+    if (au && *au && strlen(au) < 4096)
+        st->author = nr_xstrdup(au);
     snprintf(seed, sizeof seed, "image %s %d %s", img->manifest.digest, (int)b->o->compress, sde());
     nr_sha256_hex(seed, strlen(seed), st->chain);
     img_image_free(img);

@@ -479,3 +479,20 @@ ctx() {
     [[ "$output" == *"Nodefile:3:8: EXPOSE: invalid port \"web\""* ]]
     [ -z "$(manifest_of xw:2)" ]
 }
+
+@test "MAINTAINER (deprecated, still in real files) sets the config's author, as BuildKit; an image FROM it keeps it, a later MAINTAINER replaces it" {
+    run "$NBUILD" -t au:1 "$(ctx 'FROM cbase:1' 'MAINTAINER Jane Doe <jane@example.com>')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run cfg au:1 '.author'
+    [ "$output" = '"Jane Doe <jane@example.com>"' ]
+    run "$NBUILD" -t au:2 "$(ctx 'FROM au:1 AS a' 'FROM a' 'LABEL x=1')"
+    [ "$status" -eq 0 ]
+    run cfg au:2 '.author'
+    [ "$output" = '"Jane Doe <jane@example.com>"' ]
+    run "$NBUILD" -t au:3 "$(ctx 'FROM au:1' 'MAINTAINER Ops')"
+    run cfg au:3 '.author'
+    [ "$output" = '"Ops"' ]
+    run cfg cbase:1 '.author'
+    [ "$output" = null ]
+}
