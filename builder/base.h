@@ -56,6 +56,11 @@ typedef struct bld_base_spec {
  * names the nearest Debian variant); -1 when the pins themselves are broken. */
 int bld_base_resolve(const char *versions, const char *releases, const char *ref, bld_base_spec *out, nr_err *err);
 
+/* Docker Hub's official node repository spelled out ("docker.io/library/node:20",
+ * "docker.io/node:20", "library/node:20", "index.docker.io/library/node:20"):
+ * true, with "node:20" in `out`, as Docker reads them all as one reference. */
+bool bld_base_hub_node(const char *ref, char *out, size_t outlen);
+
 /* Every tag of the pinned majors with what it resolves to, one
  * "TAG CANONICAL" line each, into a malloc'd string (`nrun base --list`). */
 char *bld_base_list(void);

@@ -152,6 +152,23 @@ static int unknown(nr_err *err, const char *ref, const char *why)
     return 1;
 }
 
+bool bld_base_hub_node(const char *ref, char *out, size_t outlen)
+{
+    static const char *const spelled[] = {"docker.io/library/node:", "docker.io/node:", "library/node:",
+                                          "index.docker.io/library/node:", "index.docker.io/node:"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(spelled); i++) {
+        size_t n = strlen(spelled[i]);
+        if (!strncmp(ref, spelled[i], n)) {
+            cleanup_free char *t = nr_xasprintf("node:%s", ref + n); /* out may be ref */
+            if (strlen(t) >= outlen)
+                return false;
+            memcpy(out, t, strlen(t) + 1);
+            return true;
+        }
+    }
+    return false;
+}
+
 int bld_base_resolve(const char *versions, const char *releases, const char *ref, bld_base_spec *out, nr_err *err)
 {
     if (!versions && !(versions = nr_embed_get(VERSIONS_NAME, NULL)))

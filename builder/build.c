@@ -163,7 +163,8 @@ static int write_image(bld_state *b, bld_stage *st, img_desc *manifest, nr_err *
             fprintf(b->o->progress, "--> --init: %.19s\n", ls[nl - 1].blob.digest);
     }
     img_image_spec spec = {.config = config, .layers = ls, .n_layers = nl, .history = h,
-                           .n_history = nh, .base_history = st->base_history, .created = -1};
+                           .n_history = nh, .base_history = st->base_history, .created = -1,
+                           .author = st->author};
     if (!st->base_history && nh == 0)
         spec.base_history = json_array();
     int rc = img_image_write(b->s, &spec, manifest, err);
@@ -307,8 +308,10 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
         if (!in)
             b->nodefile_disk = nr_xstrdup(o->file);
     } else {
-        static const char *names[] = {"Nodefile", "Dockerfile"};
-        for (size_t i = 0; i < 2 && !text; i++) {
+        /* "dockerfile" last, as the docker CLI and BuildKit look for it
+         * when there is no "Dockerfile" */
+        static const char *names[] = {"Nodefile", "Dockerfile", "dockerfile"};
+        for (size_t i = 0; i < NR_ARRAY_LEN(names) && !text; i++) {
             free(shown);
             shown = !strcmp(o->context, ".") ? nr_xstrdup(names[i]) : nr_xasprintf("%s/%s", o->context, names[i]);
             if (nr_read_user_file(AT_FDCWD, shown, "Nodefile", NODEFILE_MAX, &text, &len, err) < 0 &&
@@ -341,6 +344,7 @@ static void state_free(bld_state *b)
     for (size_t i = 0; i < b->n_stages; i++) {
         bld_stage *st = &b->stages[i];
         free(st->name);
+        free(st->author);
         json_decref(st->config);
         json_decref(st->base_history);
         json_decref(st->shell);

@@ -75,6 +75,7 @@ typedef struct bld_stage {
     /* an Alpine tag --base-map rewrote for this stage's base (node:*-slim
      * lacks apk): named when a RUN finds no command; "" otherwise */
     char alpine_from[160], alpine_to[160];
+    char *author;          /* MAINTAINER, else the base image's "author"; NULL: none */
     bool base_dirs_loaded;
     bld_dir *base_dirs;    /* sorted by path */
     size_t n_base_dirs;

@@ -723,6 +723,9 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
             continue; /* exists below: written with its metadata above */
         else if (it->type == IMG_ENT_DIR)
             rc = img_layer_add_dir(w, it->dest, mode, uid, gid, err);
+        else if (it->type == IMG_ENT_FIFO)
+            rc = img_layer_add(w, &(img_layer_entry){.type = IMG_ENT_FIFO, .path = it->dest, .mode = mode,
+                                                     .uid = uid, .gid = gid}, err);
         else
             rc = img_layer_add_symlink(w, it->dest, it->link, uid, gid, err);
     }

@@ -105,6 +105,8 @@ int bld_ignore_parse(const char *name, const char *text, bld_ignore **out, nr_er
 {
     bld_ignore *ig = nr_xcalloc(1, sizeof *ig);
     int line = 0;
+    if (!strncmp(text, "\xef\xbb\xbf", 3))
+        text += 3; /* a UTF-8 BOM (Windows editors write one), as Docker skips it */
     for (const char *p = text; *p;) {
         const char *e = strchr(p, '\n');
         size_t l = e ? (size_t)(e - p) : strlen(p);

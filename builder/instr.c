@@ -312,16 +312,21 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             const char *why;
             if ((rc = bld_expand_word(b, st, in, &in->args[i], &p, err)) < 0)
                 break;
-            const char *port = expose_container_port(p, &why);
-            if (!port || !valid_port(port, &why)) {
-                rc = bld_errat(err, &b->f, in, in->args[i].off, "EXPOSE: invalid port \"%s\": %s", p, why);
-                break;
-            }
-            if (port != p)
-                fprintf(stderr, "nbuild: warning: %s:%d: EXPOSE %s: an image exposes only %s; publish the host side "
-                        "with nrun -p\n", b->f.path, in->lines[in->args[i].off], p, port);
-            expose_add(obj_get(c, "ExposedPorts"), port);
             nr_buf_addf(&text, " %s", p);
+            /* The expansion splits into words, as BuildKit's ProcessWords:
+             * `EXPOSE $PORTS` of "3000 9229" is two ports, of an unset ARG none. */
+            for (char *save = NULL, *w = strtok_r(p, " \t\r\n", &save); w && rc == 0;
+                 w = strtok_r(NULL, " \t\r\n", &save)) {
+                const char *port = expose_container_port(w, &why);
+                if (!port || !valid_port(port, &why)) {
+                    rc = bld_errat(err, &b->f, in, in->args[i].off, "EXPOSE: invalid port \"%s\": %s", w, why);
+                    break;
+                }
+                if (port != w)
+                    fprintf(stderr, "nbuild: warning: %s:%d: EXPOSE %s: an image exposes only %s; publish the host "
+                            "side with nrun -p\n", b->f.path, in->lines[in->args[i].off], w, port);
+                expose_add(obj_get(c, "ExposedPorts"), port);
+            }
         }
         break;
     case BLD_VOLUME:
@@ -384,8 +389,11 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         rc = healthcheck(b, st, in, &text, err);
         break;
     case BLD_MAINTAINER: {
+        /* the config's "author", as BuildKit sets it */
         cleanup_free char *rest = bld_instr_rest(in, in->rest_off);
         nr_buf_addf(&text, " %s", rest);
+        free(st->author);
+        st->author = nr_xstrdup(rest);
         break;
     }
     case BLD_ONBUILD: {

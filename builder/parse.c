@@ -542,6 +542,54 @@ static const char *parse_directives(bld_nodefile *f, const char *p, const char *
     }
 }
 
+/* Unicode White_Space beyond ASCII, UTF-8 encoded (NBSP and friends that a
+ * paste from a web page leaves): BuildKit trims them (Go's unicode.IsSpace)
+ * at both ends of an instruction's line and before a comment's '#'. */
+static size_t uspace_at(const char *s, const char *end)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = (size_t)(end - s);
+    if (n >= 1 && (*u == '\v' || *u == '\f'))
+        return 1;
+    if (n >= 2 && u[0] == 0xc2 && (u[1] == 0x85 || u[1] == 0xa0))
+        return 2;
+    if (n >= 3 && ((u[0] == 0xe1 && u[1] == 0x9a && u[2] == 0x80) || (u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80) ||
+                   (u[0] == 0xe2 && u[1] == 0x80 && (u[2] <= 0x8a || u[2] == 0xa8 || u[2] == 0xa9 || u[2] == 0xaf)) ||
+                   (u[0] == 0xe2 && u[1] == 0x81 && u[2] == 0x9f)))
+        return 3;
+    return 0;
+}
+
+static const char *skip_spaces(const char *s, const char *t)
+{
+    for (size_t k; s < t;) {
+        if (*s == ' ' || *s == '\t')
+            s++;
+        else if ((k = uspace_at(s, t)))
+            s += k;
+        else
+            break;
+    }
+    return s;
+}
+
+static const char *trim_spaces_end(const char *s, const char *t)
+{
+    while (t > s) {
+        if (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\r')
+            t--;
+        else if (t - s >= 1 && uspace_at(t - 1, t) == 1)
+            t--;
+        else if (t - s >= 2 && uspace_at(t - 2, t) == 2)
+            t -= 2;
+        else if (t - s >= 3 && uspace_at(t - 3, t) == 3)
+            t -= 3;
+        else
+            break;
+    }
+    return t;
+}
+
 typedef struct lbuf {
     nr_buf text;
     int *lines, *cols;
@@ -762,18 +810,20 @@ int bld_parse(const char *path, const char *text, size_t len, bld_nodefile *out,
             return nr_err_set(err, "%s:%d:%d: NUL byte in file", path, line,
                               (int)((const char *)memchr(p, '\0', (size_t)(e - p)) - p) + 1);
         }
-        const char *s = p, *t = e;
+        const char *s = p, *t = e, *lstart = p;
         while (t > s && (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\r'))
             t--;
-        const char *nw = s;
-        while (nw < t && (*nw == ' ' || *nw == '\t'))
-            nw++;
+        const char *nw = skip_spaces(s, t);
         p = next;
         line++;
         if (nw == t || *nw == '#') /* blank or comment, also inside a continuation */
             continue;
         bool cont = t[-1] == f.escape;
-        lbuf_add(&cur, s, (size_t)((cont ? t - 1 : t) - s), line - 1, 1);
+        if (!cont) /* the instruction ends here: Unicode spaces go too */
+            t = trim_spaces_end(nw, t);
+        if (!open)
+            s = nw; /* its first line: from the instruction word on */
+        lbuf_add(&cur, s, (size_t)((cont ? t - 1 : t) - s), line - 1, (int)(s - lstart) + 1);
         open = true;
         if (!cont) {
             open = false;

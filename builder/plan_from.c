@@ -215,9 +215,13 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
 {
     if (!*want || !strcmp((*img)->manifest.digest, want) || !strcmp(img_image_top(*img)->digest, want))
         return 0;
+    bool node = !strncmp(norm, "node:", 5);
     bld_errat(err, &b->f, in, in->args[0].off,
-              "FROM %s: digest mismatch: %s is %s in this store, the Nodefile asks for %s", ref, norm,
-              (*img)->manifest.digest, want);
+              "FROM %s: digest mismatch: %s is %s in this store, the Nodefile asks for %s%s", ref, norm,
+              (*img)->manifest.digest, want,
+              node ? " (a node: base made here never has Docker Hub's digest; --base-map 'node:*=node:*' builds "
+                     "from this store's image without the pin)"
+                   : "");
     img_image_free(*img);
     *img = NULL;
     return -1;
@@ -249,13 +253,18 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
     }
     if (img_ref_normalize(ref, norm, sizeof norm, err) < 0)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref, err->msg);
+    if (bld_base_hub_node(norm, norm, sizeof norm) && b->o->progress)
+        fprintf(b->o->progress, "--> FROM %s: Docker Hub's node image, %s here\n", ref, norm);
+    const char *want = r.digest; /* a pin names the image the Nodefile writes */
     if (b->o->n_base_maps) {
         int m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
         if (m < 0)
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map makes a reference too long", ref);
         if (m == 1) {
             if (b->o->progress)
-                fprintf(b->o->progress, "--> FROM %s: --base-map gives %s\n", norm, mapped);
+                fprintf(b->o->progress, "--> FROM %s: --base-map gives %s%s\n", norm, mapped,
+                        *want ? " (the Nodefile's digest pin is for the image it replaces: not checked)" : "");
+            want = ""; /* the substitute is the caller's choice, not the pinned image */
             if (strstr(ref, "alpine") && !strstr(mapped, "alpine")) {
                 snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
                 snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", mapped);
@@ -267,12 +276,12 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
         }
     }
     if (img_image_load(b->s, norm, img, err) == 0)
-        return check_digest(b, in, ref_in, norm, r.digest, img, err);
+        return check_digest(b, in, ref_in, norm, want, img, err);
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     if (bld_pull(b, norm, err) == 0) {
         if (img_image_load(b->s, norm, img, err) == 0)
-            return check_digest(b, in, ref_in, norm, r.digest, img, err);
+            return check_digest(b, in, ref_in, norm, want, img, err);
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     }
     if (err->errnum != ENOENT)
@@ -280,7 +289,7 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
     {
         if (bld_base_ensure(b->s, norm, err) == 0) {
             if (img_image_load(b->s, norm, img, err) == 0)
-                return check_digest(b, in, ref_in, norm, r.digest, img, err);
+                return check_digest(b, in, ref_in, norm, want, img, err);
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
         }
         if (err->errnum == ENOTSUP)
@@ -380,6 +389,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
         memcpy(st->alpine_from, p->alpine_from, sizeof st->alpine_from);
         memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
+        st->author = p->author ? nr_xstrdup(p->author) : NULL;
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);
         /* its ARGs too, with their values: BuildKit passes a stage's build
@@ -421,6 +431,10 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
             json_array_append_new(st->base_history, json_pack("{s:s}", "created_by", "base layer"));
     }
     snprintf(st->base_digest, sizeof st->base_digest, "%s", img->manifest.digest);
+    /* the base's author carries on, as BuildKit keeps the base config's */
+    const char *au = json_string_value(json_object_get(img->config_json, "author"));
+    if (au && *au && strlen(au) < 4096)
+        st->author = nr_xstrdup(au);
     snprintf(seed, sizeof seed, "image %s %d %s", img->manifest.digest, (int)b->o->compress, sde());
     nr_sha256_hex(seed, strlen(seed), st->chain);
     img_image_free(img);

@@ -24,6 +24,11 @@
  *       dropped after the step (never in a layer, never in the source).
  *   type=tmpfs,target=DIR[,size=N[k|m|g]]
  *       an empty tmpfs for the step.
+ *   type=ssh[,id=ID][,target=SOCKET][,required][,uid=N][,gid=N][,mode=OCTAL]
+ *       nbuild forwards no SSH agent (it has no --ssh): the step runs without
+ *       one, as BuildKit runs an optional ssh mount when none is forwarded
+ *       (`RUN --mount=type=ssh npm ci` of public packages builds); with
+ *       required it is an error before any step runs.
  *
  * Each becomes one of the runtime's -v binds (or tmpfs mounts) for the
  * step's container, and its target is left out of the layer
@@ -33,8 +38,8 @@
  * binds that path, which no one but nbuild can change, never the source's
  * own path again (a context writer could have swapped it for a symlink to
  * the host).  Binds from a stage and rw binds resolve their source in an
- * overlay mount of their own there (tree/).  Not yet: type=ssh, cache
- * from= (a clear error). */
+ * overlay mount of their own there (tree/).  Not yet: cache from= (a
+ * clear error). */
 #include <dirent.h>
 #include <ctype.h>
 #include <errno.h>
@@ -141,6 +146,8 @@ int bld_run_mount_parse(bld_state *b, bld_stage *st, const bld_instr *in, const 
                 m->type = BLD_MOUNT_BIND;
             else if (!strcmp(val, "tmpfs"))
                 m->type = BLD_MOUNT_TMPFS;
+            else if (!strcmp(val, "ssh"))
+                m->type = BLD_MOUNT_SSH;
             else
                 return bld_errat(err, &b->f, in, f->off, "RUN --mount=type=%s is not supported yet", val);
         } else if (!strcmp(kv, "target") || !strcmp(kv, "dst") || !strcmp(kv, "destination")) {
@@ -195,6 +202,18 @@ int bld_run_mount_parse(bld_state *b, bld_stage *st, const bld_instr *in, const 
             m->target = nr_xasprintf("/run/secrets/%s", m->id);
         if (!mode_set)
             m->mode = 0400;
+    }
+    if (m->type == BLD_MOUNT_SSH) {
+        if (m->required)
+            return bld_errat(err, &b->f, in, f->off,
+                             "RUN --mount=type=ssh,required: nbuild forwards no SSH agent (it has no --ssh); "
+                             "without required the step runs with none, as BuildKit's does");
+        if (!m->id)
+            m->id = nr_xstrdup("default");
+        if (!m->target)
+            m->target = nr_xstrdup("/run/buildkit/ssh_agent.0");
+        if (!mode_set)
+            m->mode = 0600;
     }
     if (m->env && m->type != BLD_MOUNT_SECRET)
         return bld_errat(err, &b->f, in, f->off, "RUN --mount: env= applies to type=secret only");
@@ -280,7 +299,7 @@ static int from_source(bld_state *b, const bld_instr *in, const bld_run_mount *m
 
 int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m, nr_buf *key, nr_err *err)
 {
-    static const char *const types[] = {"bind", "cache", "secret", "tmpfs"};
+    static const char *const types[] = {"bind", "cache", "secret", "tmpfs", "ssh"};
     nr_buf_addf(key, "mount type=%s target=%s id=%s ro=%d uid=%u gid=%u mode=%o;", types[m->type],
                 m->target ? m->target : "", m->id ? m->id : "", m->readonly, (unsigned)m->uid, (unsigned)m->gid,
                 (unsigned)m->mode);
@@ -676,6 +695,12 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
             return nr_err_sys(err, errno, "secret file %s", path);
         memset(data, 0, len);
         *vol = nr_xasprintf("%s:%s:ro", path, m->target);
+        return 0;
+    }
+    if (m->type == BLD_MOUNT_SSH) { /* no agent to forward: nothing mounted */
+        if (b->o->progress)
+            fprintf(b->o->progress, "--> RUN --mount=type=ssh: no SSH agent is forwarded (nbuild has no --ssh); "
+                                    "the step runs without one\n");
         return 0;
     }
     if (m->type == BLD_MOUNT_TMPFS) {

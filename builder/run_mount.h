@@ -1,4 +1,4 @@
-/* RUN --mount=type=cache|secret|bind|tmpfs (run_mount.c): parsed from the flag,
+/* RUN --mount=type=cache|secret|bind|tmpfs|ssh (run_mount.c): parsed from the flag,
  * part of the step's cache key, and turned into a -v bind of the step's
  * container.  Internal to the builder. */
 #ifndef BLD_RUN_MOUNT_H
@@ -10,7 +10,7 @@
 #include "builder/build_int.h"
 #include "common/util.h"
 
-enum bld_mount_type { BLD_MOUNT_BIND, BLD_MOUNT_CACHE, BLD_MOUNT_SECRET, BLD_MOUNT_TMPFS };
+enum bld_mount_type { BLD_MOUNT_BIND, BLD_MOUNT_CACHE, BLD_MOUNT_SECRET, BLD_MOUNT_TMPFS, BLD_MOUNT_SSH };
 
 typedef struct bld_run_mount {
     enum bld_mount_type type;

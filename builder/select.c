@@ -268,6 +268,12 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *srel, con
             it.link = nr_xstrdup(buf);
             sel_add(s, &it);
             added++;
+        } else if (S_ISFIFO(st.st_mode)) {
+            it.type = IMG_ENT_FIFO; /* as BuildKit copies one (mknod) */
+            sel_add(s, &it);
+            added++;
+        } else if (S_ISSOCK(st.st_mode)) {
+            free(it.dest); /* a socket a dev server left: skipped, as BuildKit and Docker do */
         } else {
             free(it.dest);
             added = nr_err_set(err, "%s: cannot copy a %s", chost, type_name(st.st_mode));

@@ -266,35 +266,39 @@ static int pin_value(const char *key, char *out, size_t outlen, nr_err *err)
     return nr_err_set(err, "images/node/versions.txt: %s is not set", key);
 }
 
-/* The node major: the newest pinned one whose release satisfies engines.node. */
+/* The node major: the newest pinned even one (an LTS line, or the current
+ * one that becomes one) whose release satisfies engines.node; an odd major
+ * (pinned for Nodefiles that name it) only when no even one does. */
 static int pick_major(const char *range, const char *shown, char *major, size_t mlen, nr_err *err)
 {
-    char majors[128];
+    char majors[256];
     if (!range)
         return pin_value("NODE_LTS", major, mlen, err);
     if (pin_value("NODE_MAJORS", majors, sizeof majors, err) < 0)
         return -1;
-    char vers[16][32];
-    const char *vp[16];
-    size_t n = 0;
-    for (char *save = NULL, *m = strtok_r(majors, " \t", &save); m && n < 16; m = strtok_r(NULL, " \t", &save)) {
+    char vers[32][32];
+    const char *vp[2][32];
+    size_t n[2] = {0, 0}, k = 0;
+    for (char *save = NULL, *m = strtok_r(majors, " \t", &save); m && k < 32; m = strtok_r(NULL, " \t", &save)) {
         char ref[48];
         bld_base_spec sp;
         nr_err ign;
         snprintf(ref, sizeof ref, "node:%s-slim", m);
         if (bld_base_resolve(NULL, NULL, ref, &sp, &ign) != 0)
             continue;
-        snprintf(vers[n], sizeof vers[n], "%s", sp.version);
-        vp[n] = vers[n];
-        n++;
+        int odd = (int)(strtol(m, NULL, 10) % 2);
+        snprintf(vers[k], sizeof vers[k], "%s", sp.version);
+        vp[odd][n[odd]++] = vers[k++];
     }
-    int i = bld_semver_pick(range, vp, n, err);
+    int i = bld_semver_pick(range, vp[0], n[0], err), odd = 0;
+    if (i < 0 && (i = bld_semver_pick(range, vp[1], n[1], err)) >= 0)
+        odd = 1;
     if (i < 0) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         return nr_err_set(err, "%s: %s", shown, msg);
     }
-    snprintf(major, mlen, "%ld", strtol(vp[i], NULL, 10));
+    snprintf(major, mlen, "%ld", strtol(vp[odd][i], NULL, 10));
     return 0;
 }
 

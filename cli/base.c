@@ -35,6 +35,8 @@ static int list_refs(nr_global *g, int argc, char **argv)
         nr_err err;
         char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
         const char *ref = img_ref_normalize(argv[i], norm, sizeof norm, &err) == 0 ? norm : argv[i];
+        if (ref == norm)
+            bld_base_hub_node(norm, norm, sizeof norm); /* docker.io/library/node:20 is node:20 */
         int r = bld_base_resolve(NULL, NULL, ref, &sp, &err);
         if (r != 0) {
             fprintf(stderr, "%s: base: %s\n", g->prog, err.msg);

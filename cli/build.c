@@ -21,7 +21,7 @@
 /* The keys stay letters (long-only ones above NR_OPT_LONG) so the cases below read as before. */
 #define L(c) (NR_OPT_LONG + (c))
 static const nr_opt build_opts[] = {
-    {"file", 'f', required_argument, "FILE", "the Nodefile (default CONTEXT/Nodefile, then CONTEXT/Dockerfile)"},
+    {"file", 'f', required_argument, "FILE", "the Nodefile (default CONTEXT/Nodefile, then CONTEXT/Dockerfile, CONTEXT/dockerfile)"},
     {"tag", 't', required_argument, "NAME:TAG", "tag the image (any number of times)"},
     {"build-arg", L('a'), required_argument, "K[=V]", "set a build ARG"},
     {"target", L('T'), required_argument, "STAGE", "build up to this stage"},

@@ -282,6 +282,8 @@ int img_image_write(img_store *s, const img_image_spec *spec, img_desc *manifest
                             spec->architecture ? spec->architecture : "amd64", "os", spec->os ? spec->os : "linux",
                             "created", created, "history", history, "rootfs", "type", "layers", "diff_ids", ids);
     json_object_set_new(cfg, "config", spec->config ? json_deep_copy(spec->config) : json_object());
+    if (spec->author)
+        json_object_set_new(cfg, "author", json_string(spec->author));
     img_desc cd;
     int r = put_json(s, cfg, IMG_MT_CONFIG, &cd, err);
     json_decref(cfg);

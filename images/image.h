@@ -101,6 +101,7 @@ typedef struct img_image_spec {
     const char *architecture;      /* NULL: "amd64" */
     const char *os;                /* NULL: "linux" */
     json_t *manifest_annotations;  /* borrowed, NULL for none */
+    const char *author;            /* the config's "author" (MAINTAINER); NULL: none */
 } img_image_spec;
 
 /* Write config and manifest blobs (sorted keys, compact JSON: same spec, same

@@ -71,7 +71,7 @@ teardown_file() {
 
 @test "base tags: unknown tags and versions are one-line errors; alpine names the nearest Debian variant" {
     before=$(nr_tree_hash "$NRUN_ROOT")
-    for ref in node:19 node:20.99 node:20.11.99 node:20-ubuntu node:nosuch node:20-slim-slim; do
+    for ref in node:13 node:20.99 node:20.11.99 node:20-ubuntu node:nosuch node:20-slim-slim; do
         run "$NRUN" base "$ref"
         [ "$status" -eq 2 ]
         [ "${#lines[@]}" -eq 1 ]

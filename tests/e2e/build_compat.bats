@@ -341,3 +341,158 @@ ctx() {
     [[ "$output" == *"Nodefile:1:19: FROM requires"*"'#' starts a comment"* ]]
     [ -z "$(manifest_of fc:1)" ] && [ -z "$(manifest_of fc:2)" ]
 }
+
+@test "a context with a lowercase 'dockerfile' and no Dockerfile: it is the default file, as docker build and BuildKit look for it" {
+    c=$(ctx 'FROM cbase:1')
+    rm "$c/Nodefile"
+    printf 'FROM cbase:1\nCOPY src/a.js /a.js\n' >"$c/dockerfile"
+    run "$NBUILD" --progress=plain -t lc:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm lc:1 cat /a.js
+    [ "$output" = m ]
+    # a Dockerfile beside it wins
+    printf 'FROM cbase:1\nCOPY README.md /r\n' >"$c/Dockerfile"
+    run "$NBUILD" -t lc:2 "$c"
+    [ "$status" -eq 0 ]
+    run rt_run --rm lc:2 cat /r
+    [ "$output" = r ]
+}
+
+@test ".dockerignore saved with a UTF-8 BOM and CRLF line ends (a Windows editor): its first pattern applies, as Docker skips the BOM" {
+    c=$(ctx 'FROM cbase:1' 'COPY . /c/')
+    printf '\xef\xbb\xbfdocs\r\n*.md \r\n' >"$c/.dockerignore"
+    run "$NBUILD" -t bo:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm bo:1 sh -c 'cd /c && find . -name "*.md" -o -name docs'
+    echo "$output"
+    [ -z "$output" ]
+}
+
+@test "FROM docker.io/library/node:TAG (docker.io/node, library/node): Docker Hub's node written out is node:TAG, as in Docker: the store's image, --base-map, COPY --from" {
+    rt_bb_image node:20-slim '{"Cmd":["sh"],"Env":["PATH=/bin","NODE_VERSION=20"]}'
+    c=$(ctx 'FROM docker.io/library/node:20-slim AS a' 'RUN echo a > /a' \
+        'FROM docker.io/node:20-slim' 'COPY --from=a /a /a' 'COPY --from=library/node:20-slim /etc/passwd /p')
+    run "$NBUILD" --progress=plain -t dh:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"FROM docker.io/library/node:20-slim: Docker Hub's node image, node:20-slim here"* ]]
+    [[ "$output" != *PULL* ]]
+    run rt_run --rm dh:1 sh -c 'cat /a && echo $NODE_VERSION && head -1 /p'
+    [ "$output" = "$(printf 'a\n20\nroot:x:0:0:root:/root:/bin/sh')" ]
+    # the alpine substitution a CI sets for node:* applies to the written-out name too
+    run "$NBUILD" --base-map 'node:*-alpine*=node:*-slim' -t dh:2 "$(ctx 'FROM docker.io/library/node:20-alpine3.19' 'RUN echo $NODE_VERSION > /v')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm dh:2 cat /v
+    [ "$output" = 20 ]
+    "$NRUN" rmi node:20-slim >/dev/null
+}
+
+@test "COPY . of a context holding a unix socket (a dev server's) and a fifo: the socket is skipped and the fifo copied, as BuildKit does" {
+    c=$(ctx 'FROM cbase:1' 'COPY . /c/')
+    python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "$c/src/dev.sock"
+    mkfifo "$c/src/pipe"
+    run "$NBUILD" -t so:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm so:1 sh -c 'cd /c/src && ls && test -p pipe && echo fifo'
+    echo "$output"
+    [ "$output" = "$(printf 'a.js\na.test.js\nlib\npipe\nfifo')" ]
+}
+
+@test "RUN --mount=type=ssh npm ci (no --ssh given): the step runs with no agent, as BuildKit runs an optional ssh mount; required is an error at its place, before any step" {
+    c=$(ctx 'FROM cbase:1' 'RUN --mount=type=ssh echo "ran [$SSH_AUTH_SOCK]" > /ran' \
+        'RUN --mount=type=ssh,id=github,target=/tmp/agent.sock,mode=0666 test ! -e /tmp/agent.sock')
+    run "$NBUILD" --progress=plain -t ss:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--mount=type=ssh: no SSH agent is forwarded (nbuild has no --ssh); the step runs without one"* ]]
+    run rt_run --rm ss:1 cat /ran
+    [ "$output" = "ran []" ]
+    run "$NBUILD" --progress=plain -t ss:2 "$(ctx 'FROM cbase:1' 'RUN echo ran-first' 'RUN --mount=type=ssh,required echo x')"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:5: RUN --mount=type=ssh,required: nbuild forwards no SSH agent"* ]]
+    [[ "$output" != *ran-first* ]]
+    [ -z "$(manifest_of ss:2)" ]
+}
+
+@test "FROM node:TAG@sha256:<Docker Hub's digest> (a Renovate pin): the mismatch names --base-map; a --base-map that matches substitutes the image and does not check the pin" {
+    rt_bb_image node:20-slim '{"Cmd":["sh"],"Env":["PATH=/bin","NODE_VERSION=20"]}'
+    pin=sha256:$(printf '%064d' 7)
+    run "$NBUILD" -t pn:1 "$(ctx "FROM node:20-slim@$pin" 'RUN echo $NODE_VERSION > /v')"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1:6: FROM node:20-slim@$pin: digest mismatch: "*"the Nodefile asks for $pin (a node: base made here never has Docker Hub's digest; --base-map 'node:*=node:*' builds"* ]]
+    [ -z "$(manifest_of pn:1)" ]
+    run "$NBUILD" --progress=plain --base-map 'node:*=node:*' -t pn:2 "$(ctx "FROM node:20-slim@$pin" 'RUN echo $NODE_VERSION > /v')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--base-map gives node:20-slim (the Nodefile's digest pin is for the image it replaces: not checked)"* ]]
+    run rt_run --rm pn:2 cat /v
+    [ "$output" = 20 ]
+    run "$NBUILD" --base-map 'node:*-alpine*=node:*-slim' -t pn:3 "$(ctx "FROM node:20-alpine3.20@$pin AS b" 'RUN echo $NODE_VERSION > /v')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # an image that is not mapped still has its pin checked
+    run "$NBUILD" --base-map 'other:*=node:*' -t pn:4 "$(ctx "FROM node:20-slim@$pin")"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"digest mismatch"* ]]
+    "$NRUN" rmi node:20-slim >/dev/null
+}
+
+@test "node:21-slim, node:19, node:23-alpine, node:fermium (14): the odd and older majors real Dockerfiles name resolve offline; zero-config still picks an even major" {
+    pin() { sed -n "s/^$1=//p" "$BATS_TEST_DIRNAME/../../images/node/versions.txt"; }
+    run unshare --net "$NBUILD" --list-bases node:21-slim node:19 node:fermium-slim node:25 node:23-bookworm
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "node:21-slim node:$(pin NODE_21)-bookworm-slim" ]
+    [[ "${lines[1]}" == "node:19 node:$(pin NODE_19)-bookworm  # "*"bullseye is no longer in Debian's archive"* ]]
+    [[ "${lines[2]}" == "node:fermium-slim node:$(pin NODE_14)-bookworm-slim  # "* ]]
+    [ "${lines[3]}" = "node:25 node:$(pin NODE_25)-trixie" ]
+    [ "${lines[4]}" = "node:23-bookworm node:$(pin NODE_23)-bookworm" ]
+    run "$NBUILD" --list-bases node:23-alpine
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"the nearest Debian variant is node:23-slim"* ]]
+    c=$W/zc.$BATS_TEST_NUMBER
+    mkdir -p "$c"
+    echo '{"name":"z","engines":{"node":">=20 <24"}}' >"$c/package.json"
+    run "$NBUILD" --print-nodefile "$c"
+    [[ "$output" == *$'\nFROM node:22 AS deps\n'* ]]
+    echo '{"name":"z","engines":{"node":"^21"}}' >"$c/package.json"
+    run "$NBUILD" --print-nodefile "$c"
+    [[ "$output" == *$'\nFROM node:21 AS deps\n'* ]]
+}
+
+@test "EXPOSE \$PORT of an ARG given no value exposes nothing, and of \"3000 9229/udp\" two ports: the expansion splits into words, as BuildKit's" {
+    c=$(ctx 'FROM cbase:1' 'ARG PORT' 'ARG PORTS="3000 9229/udp"' 'EXPOSE $PORT' 'EXPOSE $PORTS 80' 'EXPOSE ${DEBUG_PORT:-9230}')
+    run "$NBUILD" -t xw:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run cfg xw:1 '.config.ExposedPorts | keys'
+    [ "$output" = '["3000/tcp","80/tcp","9229/udp","9230/tcp"]' ]
+    # a word that is not a port is still an error at its place
+    run "$NBUILD" -t xw:2 "$(ctx 'FROM cbase:1' 'ARG PORTS="3000 web"' 'EXPOSE $PORTS')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:8: EXPOSE: invalid port \"web\""* ]]
+    [ -z "$(manifest_of xw:2)" ]
+}
+
+@test "MAINTAINER (deprecated, still in real files) sets the config's author, as BuildKit; an image FROM it keeps it, a later MAINTAINER replaces it" {
+    run "$NBUILD" -t au:1 "$(ctx 'FROM cbase:1' 'MAINTAINER Jane Doe <jane@example.com>')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run cfg au:1 '.author'
+    [ "$output" = '"Jane Doe <jane@example.com>"' ]
+    run "$NBUILD" -t au:2 "$(ctx 'FROM au:1 AS a' 'FROM a' 'LABEL x=1')"
+    [ "$status" -eq 0 ]
+    run cfg au:2 '.author'
+    [ "$output" = '"Jane Doe <jane@example.com>"' ]
+    run "$NBUILD" -t au:3 "$(ctx 'FROM au:1' 'MAINTAINER Ops')"
+    run cfg au:3 '.author'
+    [ "$output" = '"Ops"' ]
+    run cfg cbase:1 '.author'
+    [ "$output" = null ]
+}

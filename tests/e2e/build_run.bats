@@ -216,11 +216,11 @@ EOF
     echo "$output"
     [ "$status" -ne 0 ]
     [[ "$output" == *"Nodefile:3:5:"*network* ]]
-    printf 'FROM rbase:1\nRUN echo ran-first\nRUN --mount=type=ssh,target=/x true\n' >"$CTX/Nodefile"
+    printf 'FROM rbase:1\nRUN echo ran-first\nRUN --mount=type=ssh,target=/x,required=true true\n' >"$CTX/Nodefile"
     run "$NBUILD" --no-cache -t r7:2 "$CTX"
     echo "$output"
     [ "$status" -ne 0 ]
-    [[ "$output" == *"Nodefile:3:5:"*"type=ssh is not supported yet"* ]]
+    [[ "$output" == *"Nodefile:3:5:"*"type=ssh,required: nbuild forwards no SSH agent"* ]]
     [[ "$output" != *ran-first* ]]
 }
 

@@ -86,6 +86,7 @@ static void test_escape_directive_and_continuations(void **state)
 {
     bld_nodefile f;
     nr_err e;
+    int line, col;
     const char *t = "# escape=`\n"
                     "FROM scratch\n"
                     "COPY a `\n"
@@ -104,6 +105,20 @@ static void test_escape_directive_and_continuations(void **state)
     /* CRLF line ends. */
     assert_int_equal(parse("FROM scratch\r\nUSER node\r\n", &f, &e), 0);
     assert_string_equal(f.ins[1].args[0].s, "node");
+    bld_nodefile_free(&f);
+    /* Unicode spaces a paste from a web page leaves (NBSP, U+3000, \v) at an
+     * instruction's ends or before a comment go, as BuildKit trims them;
+     * inside the line (and quotes) they stay. */
+    assert_int_equal(parse("\xc2\xa0" "FROM scratch\nWORKDIR /app\xc2\xa0\nCOPY a ./\xe3\x80\x80\v\n"
+                           "RUN a \\\n\xc2\xa0# c\n\xc2\xa0\n b\xc2\xa0\nENV A=\"x\xc2\xa0y\"\n", &f, &e), 0);
+    assert_int_equal(f.n, 5);
+    assert_string_equal(f.ins[1].args[0].s, "/app");
+    assert_string_equal(f.ins[2].args[1].s, "./");
+    assert_string_equal(f.ins[3].args[0].s, "a  b");
+    assert_string_equal(f.ins[4].args[1].s, "\"x\xc2\xa0y\"");
+    bld_instr_pos(&f.ins[1], f.ins[1].args[0].off, &line, &col);
+    assert_int_equal(line, 2);
+    assert_int_equal(col, 9);
     bld_nodefile_free(&f);
 }
 
