@@ -107,6 +107,15 @@ const json_t *rt_net_range_of(const json_t *cl)
     return json_is_object(r) ? r : NULL;
 }
 
+/* the dnsname instance of network `name` of the store at (absolute) `ar` */
+static void dns_instance_of(const char *ar, const char *name, char inst[32])
+{
+    cleanup_free char *key = nr_xasprintf("%s%c%s", ar, 0, name);
+    char hex[65];
+    nr_sha256_hex(key, strlen(ar) + 1 + strlen(name), hex);
+    snprintf(inst, 32, "nrun-%.16s", hex);
+}
+
 json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
                              const char *gw, bool internal, bool dns)
 {
@@ -123,10 +132,8 @@ json_t *rt_net_conflist_make(const char *root, const char *name, const char *bri
      * dropped, as docker isolates its networks */
     json_array_append_new(plugins, json_pack("{s:s, s:s}", "type", "firewall", "ingressPolicy", "same-bridge"));
     if (dns) {
-        cleanup_free char *key = nr_xasprintf("%s%c%s", ar, 0, name);
-        char hex[65], inst[32];
-        nr_sha256_hex(key, strlen(ar) + 1 + strlen(name), hex);
-        snprintf(inst, sizeof inst, "nrun-%.16s", hex);
+        char inst[32];
+        dns_instance_of(ar, name, inst);
         json_array_append_new(plugins, json_pack("{s:s, s:s, s:s, s:{s:b}}", "type", "dnsname", "domainName",
                                                  RT_NET_DNS_DOMAIN, "nrunInstance", inst, "capabilities", "aliases", 1));
     }
@@ -257,6 +264,24 @@ json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err
         !json_is_string(json_object_get(cl, "name")) || strcmp(json_string_value(json_object_get(cl, "name")), name)) {
         json_decref(cl);
         return nr_err_set(err, "%s/networks/%s: not a CNI conflist named \"%s\"", root, file, name), NULL;
+    }
+    /* the dnsmasq instance is this store's and this name's, whatever the
+     * file says: one edited to name another's would add this store's
+     * containers to that DNS, and network rm would stop it.  A conflist
+     * with none (made before) keeps its name, unless the name is one */
+    cleanup_free char *ar = rt_net_abs_root(root);
+    char inst[32];
+    dns_instance_of(ar, name, inst);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(cl, "plugins"), i, p)
+    {
+        const char *type = json_string_value(json_object_get(p, "type"));
+        bool dn = json_is_object(p) && type && !strcmp(type, "dnsname");
+        if (dn && (json_object_get(p, "nrunInstance") || rt_net_instance_valid(name)))
+            json_object_set_new(p, "nrunInstance", json_string(inst));
+        else if (json_is_object(p))
+            json_object_del(p, "nrunInstance");
     }
     return cl;
 }
