@@ -582,6 +582,11 @@ int nr_read_user_file(int dirfd, const char *path, const char *what, size_t max,
     cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return nr_err_sys(err, errno, "%s %s", what, path);
+    return nr_read_user_fd(fd, path, what, max, out, len, err);
+}
+
+int nr_read_user_fd(int fd, const char *path, const char *what, size_t max, char **out, size_t *len, nr_err *err)
+{
     struct stat st;
     if (fstat(fd, &st) < 0)
         return nr_err_sys(err, errno, "%s %s", what, path);

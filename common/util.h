@@ -134,6 +134,8 @@ int nr_unix_addr(const char *path, struct sockaddr_un *sa, int *keep_fd, nr_err 
  * errors): a regular file only, at most `max` bytes, never blocking on a FIFO. */
 int nr_read_user_file(int dirfd, const char *path, const char *what, size_t max, char **out, size_t *len,
                       nr_err *err);
+/* The same for a file opened already (O_NONBLOCK | O_NOCTTY), `path` its name in errors. */
+int nr_read_user_fd(int fd, const char *path, const char *what, size_t max, char **out, size_t *len, nr_err *err);
 /* An absolute path made lexically canonical (no "//", ".", "..", trailing
  * "/"; ".." stops at "/"): malloc'd, or NULL when p is not absolute. */
 char *nr_path_clean(const char *p);
