@@ -147,6 +147,29 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     "$NRUN" network rm "$n" >/dev/null
 }
 
+@test "an attachment record or a container's state that is a FIFO, or a link to /dev/zero: ps, network ls and rm finish" {
+    id=$(rt_run -d bb:1 sleep 120)
+    f=$(printf 'a%.0s' $(seq 64))
+    mkfifo "$NRUN_ROOT/networks/attach/$f.json"
+    ln -s /dev/zero "$NRUN_ROOT/networks/attach/$(printf 'b%.0s' $(seq 64)).json"
+    run sec_bounded 60 "$NRUN" ps
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"${id:0:12}"* ]]
+    run sec_bounded 60 "$NRUN" network ls
+    [ "$status" -eq 0 ]
+    # records of no live nrun: collected, the FIFO with them
+    [ ! -e "$NRUN_ROOT/networks/attach/$f.json" ]
+    "$NRUN" rm -f "$id" >/dev/null
+    c=$("$NRUN" create bb:1 true)
+    rm "$NRUN_ROOT/containers/$c/state.json"
+    mkfifo "$NRUN_ROOT/containers/$c/state.json"
+    run sec_bounded 60 "$NRUN" ps -a
+    [ "$status" -ne 124 ]
+    run sec_bounded 60 "$NRUN" rm -f "$c"
+    [ "$status" -eq 0 ]
+    [ ! -e "$NRUN_ROOT/containers/$c" ]
+}
+
 @test "a forged attachment record cannot make nrun's clean-up unlink a file or DEL an interface in another namespace" {
     n=fg$SFX
     "$NRUN" network create "$n" >/dev/null
