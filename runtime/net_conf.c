@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -52,7 +53,22 @@ int rt_net_dir_open(const char *root, nr_err *err)
     if (nr_mkdir_p(a, 0700, err) < 0)
         return -1;
     int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    return fd < 0 ? nr_err_sys(err, errno, "open %s", d) : fd;
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s", d);
+    /* host-local's leases: the plugin follows a link there (another
+     * store's leases, which that store's sweep then frees under us) */
+    struct stat st;
+    if ((mkdirat(fd, "ipam", 0700) < 0 && errno != EEXIST) || fstatat(fd, "ipam", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        nr_err_sys(err, errno, "%s/ipam", d);
+        close(fd);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        nr_err_set(err, "%s/ipam: not a directory (%s): remove it", d, S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 char *rt_net_abs_root(const char *root)
@@ -282,6 +298,11 @@ json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err
             json_object_set_new(p, "nrunInstance", json_string(inst));
         else if (json_is_object(p))
             json_object_del(p, "nrunInstance");
+        /* host-local's leases are this store's, whatever the file says */
+        json_t *ipam = json_object_get(p, "ipam");
+        const char *it = json_string_value(json_object_get(ipam, "type"));
+        if (json_is_object(ipam) && it && !strcmp(it, "host-local"))
+            json_object_set_new(ipam, "dataDir", json_sprintf("%s/networks/ipam", ar));
     }
     return cl;
 }

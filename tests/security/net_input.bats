@@ -170,6 +170,30 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     [ ! -e "$NRUN_ROOT/containers/$c" ]
 }
 
+@test "host-local's leases stay in the store: a conflist's dataDir edited to another directory, an ipam dir that is a symlink" {
+    n=dd$SFX
+    o=$BATS_TEST_TMPDIR/other-ipam
+    mkdir -p "$o"
+    "$NRUN" network create --subnet 10.79.0.0/29 "$n" >/dev/null
+    jq --arg d "$o" '(.plugins[] | select(.type == "bridge")).ipam.dataDir = $d' \
+        "$NRUN_ROOT/networks/$n.conflist" >"$BATS_TEST_TMPDIR/c"
+    cp "$BATS_TEST_TMPDIR/c" "$NRUN_ROOT/networks/$n.conflist"
+    id=$(rt_run -d --network "$n" bb:1 sleep 120)
+    grep -l "$id" "$NRUN_ROOT"/networks/ipam/"$n"/10.* >/dev/null
+    [ -z "$(ls -A "$o")" ]
+    "$NRUN" rm -f "$id" >/dev/null
+    # the store's ipam directory replaced by a link to another: refused, naming it
+    mv "$NRUN_ROOT/networks/ipam" "$NRUN_ROOT/networks/ipam.real"
+    ln -s "$o" "$NRUN_ROOT/networks/ipam"
+    run -125 rt_run --rm --network "$n" bb:1 true
+    [[ "$output" == *"networks/ipam: not a directory (a symlink): remove it"* ]]
+    [ "${#lines[@]}" -eq 1 ]
+    [ -z "$(ls -A "$o")" ]
+    rm "$NRUN_ROOT/networks/ipam"
+    mv "$NRUN_ROOT/networks/ipam.real" "$NRUN_ROOT/networks/ipam"
+    "$NRUN" network rm "$n" >/dev/null
+}
+
 @test "a forged attachment record cannot make nrun's clean-up unlink a file or DEL an interface in another namespace" {
     n=fg$SFX
     "$NRUN" network create "$n" >/dev/null
