@@ -485,3 +485,36 @@ P
         [[ "$output" == *"/app"* ]]
     done
 }
+
+@test "stop while another nrun is still starting the container: it ends stopped, not left running" {
+    command -v strace >/dev/null || skip "strace is not installed (make deps installs it)"
+    # the start held open as in runtime_flags.bats' rm -f race: each mkdir
+    # of the starting nrun (its cgroups' among them) waits 100 ms
+    mkdir -p "$BATS_FILE_TMPDIR/cids"
+    cid=$(mktemp -u "$BATS_FILE_TMPDIR/cids/XXXXXX")
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -o /dev/null -e trace=mkdir -e inject=mkdir:delay_enter=100000 \
+        "$NRUN" run --cidfile "$cid" --network none sec:1 sleep 60 >"$BATS_TEST_TMPDIR/run.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1000); do [ -s "$cid" ] && break; sleep 0.01; done
+    c=$(cat "$cid")
+    first=$(rt_cgroup_dirs "$c" | head -1)
+    for _ in $(seq 1000); do [ -d "$first" ] && break; sleep 0.01; done
+    [ -d "$first" ]
+    run "$NRUN" stop -t 1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # stop said done: once the start is over (the run ended, or the state
+    # is past created), the container is not running (it used to be started
+    # after the stop had seen no process, and ran on)
+    for _ in $(seq 600); do
+        st=$("$NRUN" inspect "$c" | jq -r '.[0].State.Status')
+        [ "$st" != created ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "status after stop: $st"
+    "$NRUN" rm -f "$c" >/dev/null
+    wait "$pid" || true
+    cat "$BATS_TEST_TMPDIR/run.out"
+    [ "$st" != running ]
+}
