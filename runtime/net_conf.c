@@ -132,6 +132,14 @@ static void dns_instance_of(const char *ar, const char *name, char inst[32])
     snprintf(inst, 32, "nrun-%.16s", hex);
 }
 
+void rt_net_bridge_name(const char *root, const char *name, char br[IF_NAMESIZE])
+{
+    cleanup_free char *ar = rt_net_abs_root(root);
+    char inst[32];
+    dns_instance_of(ar, name, inst);
+    snprintf(br, IF_NAMESIZE, "%.15s", inst); /* nrun- and 10 of its hex digits */
+}
+
 json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
                              const char *gw, bool internal, bool dns)
 {

@@ -17,6 +17,9 @@ int rt_net_subnet_parse(const char *s, uint32_t *net, int *prefix);
 void rt_net_ip_str(uint32_t ip, char out[16]);
 json_t *rt_net_plugin_of(const json_t *cl, const char *type);
 const json_t *rt_net_range_of(const json_t *cl);
+/* a network's bridge device: "nrun-" and hex digits of the store's path and
+ * the name, as its dnsmasq instance, so no other store's network takes it */
+void rt_net_bridge_name(const char *root, const char *name, char br[IF_NAMESIZE]);
 json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
                              const char *gw, bool internal, bool dns);
 /* this host's IPv4 addresses (loopback's aside), read once with getifaddrs */
