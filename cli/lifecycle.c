@@ -440,6 +440,23 @@ static int start_one(nr_global *g, const char *ref, bool attach, nr_err *err)
     }
     if (monitor)
         return nr_err_set(err, "container %s is being stopped or removed: try again", ref);
+    /* this nrun is its monitor from here (the detached one's parent until
+     * it runs): a ps meanwhile must not take a create --rm container for
+     * an orphan (its monitor, the create, long gone) and remove it */
+    int lock = rt_ctr_lock(g->root, id, err);
+    if (lock < 0)
+        return -1;
+    if (rt_state_read(g->root, id, &st, err) < 0) {
+        close(lock);
+        return -1;
+    }
+    st.monitor_pid = getpid();
+    st.monitor_start = rt_pid_start_time(st.monitor_pid);
+    int wr = rt_state_write(g->root, &st, err);
+    rt_state_free(&st);
+    close(lock);
+    if (wr < 0)
+        return -1;
     rt_run_params rp;
     if (nr_run_params_load(g, id, &rp, err) < 0)
         return -1;

@@ -518,3 +518,30 @@ P
     cat "$BATS_TEST_TMPDIR/run.out"
     [ "$st" != running ]
 }
+
+@test "ps while a create --rm container is being started: not taken for an orphan and removed under the start" {
+    command -v strace >/dev/null || skip "strace is not installed (make deps installs it)"
+    c=$("$NRUN" create --rm --network none sec:1 sleep 60)
+    # the start held open (each mkdir, the cgroups' among them, waits 100 ms;
+    # -f: the detached monitor launches it)
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -o /dev/null -e trace=mkdir -e inject=mkdir:delay_enter=100000 \
+        "$NRUN" start "$c" >"$BATS_TEST_TMPDIR/start.out" 2>&1 &
+    pid=$!
+    first=$(rt_cgroup_dirs "$c" | head -1)
+    for _ in $(seq 1000); do [ -d "$first" ] && break; sleep 0.01; done
+    [ -d "$first" ]
+    # the create that was its monitor is gone: ps used to remove it here,
+    # and the start failed on a vanished cgroup
+    "$NRUN" ps -a >/dev/null
+    [ -d "$NRUN_ROOT/containers/$c" ]
+    # the start goes on to run it (strace -f follows its monitor: no wait here)
+    for _ in $(seq 600); do
+        st=$("$NRUN" inspect "$c" 2>/dev/null | jq -r '.[0].State.Status')
+        [ "$st" = created ] || break
+        sleep 0.05
+    done
+    cat "$BATS_TEST_TMPDIR/start.out"
+    [ "$st" = running ]
+    "$NRUN" rm -f "$c" >/dev/null
+    wait "$pid" || true
+}
