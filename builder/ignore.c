@@ -120,6 +120,12 @@ int bld_ignore_parse(const char *name, const char *text, bld_ignore **out, nr_er
             s[--sl] = '\0';
         if (!*s || *s == '#')
             continue;
+        /* each compiled pattern costs kilobytes and every path is matched
+         * against all: 16 MiB of one-letter lines took gigabytes */
+        if (ig->n >= BLD_IGNORE_MAX) {
+            bld_ignore_free(ig);
+            return nr_err_set(err, "%s:%d: more than %d patterns", name, line, BLD_IGNORE_MAX);
+        }
         bool exc = false;
         if (*s == '!') {
             exc = true;
