@@ -55,18 +55,23 @@ int rt_net_dir_open(const char *root, nr_err *err)
     int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return nr_err_sys(err, errno, "open %s", d);
-    /* host-local's leases: the plugin follows a link there (another
-     * store's leases, which that store's sweep then frees under us) */
-    struct stat st;
-    if ((mkdirat(fd, "ipam", 0700) < 0 && errno != EEXIST) || fstatat(fd, "ipam", &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        nr_err_sys(err, errno, "%s/ipam", d);
-        close(fd);
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        nr_err_set(err, "%s/ipam: not a directory (%s): remove it", d, S_ISLNK(st.st_mode) ? "a symlink" : "a file");
-        close(fd);
-        return -1;
+    /* host-local's leases and the pinned namespaces: the plugin, and the
+     * pin's mount, follow a link there (another store's leases, which that
+     * store's sweep then frees under us; a mount and unlink anywhere) */
+    static const char *const subs[] = {"ipam", "ns"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(subs); i++) {
+        struct stat st;
+        if ((mkdirat(fd, subs[i], 0700) < 0 && errno != EEXIST) || fstatat(fd, subs[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            nr_err_sys(err, errno, "%s/%s", d, subs[i]);
+            close(fd);
+            return -1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            nr_err_set(err, "%s/%s: not a directory (%s): remove it", d, subs[i],
+                       S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+            close(fd);
+            return -1;
+        }
     }
     return fd;
 }

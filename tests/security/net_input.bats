@@ -170,7 +170,7 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     [ ! -e "$NRUN_ROOT/containers/$c" ]
 }
 
-@test "host-local's leases stay in the store: a conflist's dataDir edited to another directory, an ipam dir that is a symlink" {
+@test "host-local's leases stay in the store: a conflist's dataDir edited to another directory, an ipam or ns dir that is a symlink" {
     n=dd$SFX
     o=$BATS_TEST_TMPDIR/other-ipam
     mkdir -p "$o"
@@ -191,6 +191,14 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     [ -z "$(ls -A "$o")" ]
     rm "$NRUN_ROOT/networks/ipam"
     mv "$NRUN_ROOT/networks/ipam.real" "$NRUN_ROOT/networks/ipam"
+    # so is the directory the namespaces are pinned in (a mount through it)
+    mv "$NRUN_ROOT/networks/ns" "$NRUN_ROOT/networks/ns.real"
+    ln -s "$o" "$NRUN_ROOT/networks/ns"
+    run -125 rt_run --rm --network "$n" bb:1 true
+    [[ "$output" == *"networks/ns: not a directory (a symlink): remove it"* ]]
+    [ -z "$(ls -A "$o")" ]
+    rm "$NRUN_ROOT/networks/ns"
+    mv "$NRUN_ROOT/networks/ns.real" "$NRUN_ROOT/networks/ns"
     "$NRUN" network rm "$n" >/dev/null
 }
 
