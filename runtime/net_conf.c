@@ -230,6 +230,37 @@ uint32_t rt_net_haddr_of(const rt_net_haddrs *h, const char *ifname)
 }
 
 /* Load (and check) networks/<name>.conflist; the default network is made on first use. */
+int rt_net_conflist_pin(const char *ar, json_t *cl, nr_err *err)
+{
+    const char *name = json_string_value(json_object_get(cl, "name"));
+    /* plugins make paths of it (host-local's dataDir/<name>, dnsname's) */
+    if (!name || !rt_net_name_valid(name))
+        return nr_err_set(err, "a conflist whose name is not a network name");
+    /* the dnsmasq instance is this store's and this name's, whatever the
+     * file says: one edited to name another's would add this store's
+     * containers to that DNS, and network rm would stop it.  A conflist
+     * with none (made before) keeps its name, unless the name is one */
+    char inst[32];
+    dns_instance_of(ar, name, inst);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(cl, "plugins"), i, p)
+    {
+        const char *type = json_string_value(json_object_get(p, "type"));
+        bool dn = json_is_object(p) && type && !strcmp(type, "dnsname");
+        if (dn && (json_object_get(p, "nrunInstance") || rt_net_instance_valid(name)))
+            json_object_set_new(p, "nrunInstance", json_string(inst));
+        else if (json_is_object(p))
+            json_object_del(p, "nrunInstance");
+        /* host-local's leases are this store's, whatever the file says */
+        json_t *ipam = json_object_get(p, "ipam");
+        const char *it = json_string_value(json_object_get(ipam, "type"));
+        if (json_is_object(ipam) && it && !strcmp(it, "host-local"))
+            json_object_set_new(ipam, "dataDir", json_sprintf("%s/networks/ipam", ar));
+    }
+    return 0;
+}
+
 json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err)
 {
     cleanup_free char *file = nr_xasprintf("%s.conflist", name);
@@ -294,28 +325,10 @@ json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err
         json_decref(cl);
         return nr_err_set(err, "%s/networks/%s: not a CNI conflist named \"%s\"", root, file, name), NULL;
     }
-    /* the dnsmasq instance is this store's and this name's, whatever the
-     * file says: one edited to name another's would add this store's
-     * containers to that DNS, and network rm would stop it.  A conflist
-     * with none (made before) keeps its name, unless the name is one */
     cleanup_free char *ar = rt_net_abs_root(root);
-    char inst[32];
-    dns_instance_of(ar, name, inst);
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(cl, "plugins"), i, p)
-    {
-        const char *type = json_string_value(json_object_get(p, "type"));
-        bool dn = json_is_object(p) && type && !strcmp(type, "dnsname");
-        if (dn && (json_object_get(p, "nrunInstance") || rt_net_instance_valid(name)))
-            json_object_set_new(p, "nrunInstance", json_string(inst));
-        else if (json_is_object(p))
-            json_object_del(p, "nrunInstance");
-        /* host-local's leases are this store's, whatever the file says */
-        json_t *ipam = json_object_get(p, "ipam");
-        const char *it = json_string_value(json_object_get(ipam, "type"));
-        if (json_is_object(ipam) && it && !strcmp(it, "host-local"))
-            json_object_set_new(ipam, "dataDir", json_sprintf("%s/networks/ipam", ar));
+    if (rt_net_conflist_pin(ar, cl, err) < 0) {
+        json_decref(cl);
+        return nr_err_wrap(err, "%s/networks/%s", root, file), NULL;
     }
     return cl;
 }

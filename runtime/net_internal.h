@@ -37,6 +37,10 @@ void rt_net_haddrs_free(rt_net_haddrs *h);
 uint32_t rt_net_haddr_in(const rt_net_haddrs *h, uint32_t net, int prefix, char ifname[IF_NAMESIZE]);
 /* the first address of interface ifname; 0 when none */
 uint32_t rt_net_haddr_of(const rt_net_haddrs *h, const char *ifname);
+/* Set what a conflist (a file's, or a record's) may not choose: its dnsname
+ * instance and host-local's dataDir, from the store at (absolute) `ar` and
+ * its name, which must be a network name.  rt_net_conflist_load does it. */
+int rt_net_conflist_pin(const char *ar, json_t *cl, nr_err *err);
 json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err);
 json_t *rt_net_record_read(int adfd, const char *id);
 /* the network an attachment of a record is on (its conflist's name), or NULL */

@@ -243,6 +243,26 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     "$NRUN" network rm "$n" >/dev/null
 }
 
+@test "a forged attachment record cannot make DEL write outside the store: its dataDir and a name with '..' are the store's to decide" {
+    n=fd$SFX
+    o=$BATS_TEST_TMPDIR/elsewhere
+    mkdir -p "$o"
+    "$NRUN" network create "$n" >/dev/null
+    fake=$(printf 'e%.0s' $(seq 64))
+    # host-local's DEL makes <dataDir>/<name>/ (and its lock) before it looks for leases
+    for edit in '.plugins[0].ipam.dataDir = $o' ".name = \"../../../../../../..$o/up\""; do
+        jq --arg o "$o" "$edit" "$NRUN_ROOT/networks/$n.conflist" >"$BATS_TEST_TMPDIR/c"
+        jq -n --slurpfile c "$BATS_TEST_TMPDIR/c" \
+            '{owner_pid: 999999999, init_pid: 999999999, attachments: [{conflist: $c[0], ifname: "eth0", result: {}}]}' \
+            >"$NRUN_ROOT/networks/attach/$fake.json"
+        "$NRUN" ps >/dev/null # its owner is dead: the clean-up runs DEL
+        [ ! -e "$NRUN_ROOT/networks/attach/$fake.json" ]
+        echo "$edit: $(ls -A "$o")"
+        [ -z "$(ls -A "$o")" ]
+    done
+    "$NRUN" network rm "$n" >/dev/null
+}
+
 @test "two nruns creating, then removing, the same network at once: one wins, the other says why" {
     n=cc$SFX
     for _ in 1 2 3; do
