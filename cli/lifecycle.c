@@ -445,7 +445,7 @@ static int start_one(nr_global *g, const char *ref, bool attach, nr_err *err)
      * an orphan (its monitor, the create, long gone) and remove it */
     int lock = rt_ctr_lock(g->root, id, err);
     if (lock < 0)
-        return -1;
+        return err->errnum == ENOENT ? nr_err_set(err, "no such container: %s", ref) : -1;
     if (rt_state_read(g->root, id, &st, err) < 0) {
         close(lock);
         return -1;
