@@ -157,8 +157,9 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     [[ "$output" == *"${id:0:12}"* ]]
     run sec_bounded 60 "$NRUN" network ls
     [ "$status" -eq 0 ]
-    # records of no live nrun: collected, the FIFO with them
+    # records of no live nrun: collected, the FIFO and the link with them
     [ ! -e "$NRUN_ROOT/networks/attach/$f.json" ]
+    [ ! -L "$NRUN_ROOT/networks/attach/$(printf 'b%.0s' $(seq 64)).json" ]
     "$NRUN" rm -f "$id" >/dev/null
     c=$("$NRUN" create bb:1 true)
     rm "$NRUN_ROOT/containers/$c/state.json"
