@@ -127,6 +127,63 @@ int bld_ctx_save(bld_ctx *c, nr_err *err)
     return rc;
 }
 
+/* An ignore file of the context: its links resolve inside the context, as
+ * COPY's sources do (one to a host file made the host's lines patterns, an
+ * oracle of its content); one that resolves to nothing is an error.  -2:
+ * there is no such file. */
+static int ignore_open(const bld_ctx *c, const char *rel, const char *shown, nr_err *err)
+{
+    int fd = bld_ctx_openat(c, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                            RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    if (fd >= 0 || errno != ENOENT)
+        return fd >= 0 ? fd : nr_err_sys(err, errno, "ignore file %s", shown);
+    int l = bld_ctx_openat(c, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    if (l < 0)
+        return -2;
+    close(l);
+    return nr_err_set(err, "ignore file %s: a symlink that resolves inside the build context (as BuildKit does), and "
+                      "nothing is there", shown);
+}
+
+/* NODEFILE.nbuildignore or .dockerignore beside the Nodefile (BuildKit's
+ * Dockerfile-specific one: first), else the context's; none: the empty
+ * set.  Beside a Nodefile in the context, that is a context file too. */
+static int ignore_load(bld_ctx *c, const char *nodefile, nr_err *err)
+{
+    static const char *names[] = {".nbuildignore", ".dockerignore"};
+    cleanup_free char *rel = NULL;
+    if (nodefile) {
+        cleanup_free char *d = nr_xstrdup(nodefile);
+        char *slash = strrchr(d, '/');
+        const char *base = slash ? slash + 1 : nodefile;
+        if (slash)
+            *slash = 0;
+        cleanup_free char *rd = realpath(slash ? (*d ? d : "/") : ".", NULL);
+        size_t n = strlen(c->dir);
+        if (rd && !strcmp(rd, c->dir))
+            rel = nr_xstrdup(base);
+        else if (rd && !strncmp(rd, c->dir, n) && rd[n] == '/')
+            rel = nr_xasprintf("%s/%s", rd + n + 1, base);
+    }
+    for (size_t k = nodefile ? 0 : 1; k < 2; k++) {
+        for (size_t i = 0; i < NR_ARRAY_LEN(names); i++) {
+            cleanup_free char *shown = k ? nr_xstrdup(names[i]) : nr_xasprintf("%s%s", nodefile, names[i]);
+            cleanup_free char *in = k ? nr_xstrdup(names[i]) : rel ? nr_xasprintf("%s%s", rel, names[i]) : NULL;
+            /* -2: no such file */
+            cleanup_close int fd = in ? ignore_open(c, in, shown, err)
+                                      : open(shown, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+            if (fd < 0 && !in && errno != ENOENT)
+                return nr_err_sys(err, errno, "ignore file %s", shown);
+            if (fd == -1 && in)
+                return -1;
+            if (fd < 0)
+                continue;
+            return bld_ignore_read(fd, shown, &c->ig, err);
+        }
+    }
+    return bld_ignore_parse("(none)", "", &c->ig, err);
+}
+
 int bld_ctx_open(const char *dir, const char *nodefile, const char *cache_dir, bld_ctx **out, nr_err *err)
 {
     char *real = realpath(dir, NULL);
@@ -140,7 +197,7 @@ int bld_ctx_open(const char *dir, const char *nodefile, const char *cache_dir, b
         bld_ctx_free(c);
         return -1;
     }
-    if (bld_ignore_load(c->fd, nodefile, &c->ig, err) < 0) {
+    if (ignore_load(c, nodefile, err) < 0) {
         nr_err_wrap(err, "build context %s", dir);
         bld_ctx_free(c);
         return -1;

@@ -122,6 +122,12 @@ int bld_ignore_parse(const char *name, const char *text, bld_ignore **out, nr_er
             s[--sl] = '\0';
         if (!*s || *s == '#')
             continue;
+        /* each compiled pattern costs kilobytes and every path is matched
+         * against all: 16 MiB of one-letter lines took gigabytes */
+        if (ig->n >= BLD_IGNORE_MAX) {
+            bld_ignore_free(ig);
+            return nr_err_set(err, "%s:%d: more than %d patterns", name, line, BLD_IGNORE_MAX);
+        }
         bool exc = false;
         if (*s == '!') {
             exc = true;
@@ -154,37 +160,15 @@ int bld_ignore_parse(const char *name, const char *text, bld_ignore **out, nr_er
     return 0;
 }
 
-/* 1: read into *text, 0: no such file, -1: error */
-static int read_ignore(int dirfd, const char *path, char **text, nr_err *err)
+int bld_ignore_read(int fd, const char *name, bld_ignore **out, nr_err *err)
 {
+    cleanup_free char *text = NULL;
     size_t len;
-    if (nr_read_user_file(dirfd, path, "ignore file", 16u << 20, text, &len, err) < 0)
-        return err->errnum == ENOENT ? 0 : -1;
-    if (memchr(*text, '\0', len) != NULL) {
-        free(*text);
-        *text = NULL;
-        return nr_err_set(err, "%s: NUL byte", path);
-    }
-    return 1;
-}
-
-int bld_ignore_load(int ctxfd, const char *nodefile, bld_ignore **out, nr_err *err)
-{
-    static const char *names[] = {".nbuildignore", ".dockerignore"};
-    for (size_t i = 0; nodefile && i < NR_ARRAY_LEN(names); i++) {
-        cleanup_free char *path = nr_xasprintf("%s%s", nodefile, names[i]);
-        cleanup_free char *text = NULL;
-        int r = read_ignore(AT_FDCWD, path, &text, err);
-        if (r != 0)
-            return r < 0 ? -1 : bld_ignore_parse(path, text, out, err);
-    }
-    for (size_t i = 0; i < NR_ARRAY_LEN(names); i++) {
-        cleanup_free char *text = NULL;
-        int r = read_ignore(ctxfd, names[i], &text, err);
-        if (r != 0)
-            return r < 0 ? -1 : bld_ignore_parse(names[i], text, out, err);
-    }
-    return bld_ignore_parse("(none)", "", out, err);
+    if (nr_read_user_fd(fd, name, "ignore file", 16u << 20, &text, &len, err) < 0)
+        return -1;
+    if (memchr(text, '\0', len) != NULL)
+        return nr_err_set(err, "%s: NUL byte", name);
+    return bld_ignore_parse(name, text, out, err);
 }
 
 static bool pat_match(const pattern *pt, const char *path)

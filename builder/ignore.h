@@ -16,13 +16,12 @@
 
 typedef struct bld_ignore bld_ignore;
 
-/* Parse the text of an ignore file; `name` appears in errors ("name:LINE: ..."). */
+/* Parse the text of an ignore file; `name` appears in errors ("name:LINE: ...").
+ * At most BLD_IGNORE_MAX patterns (real files have tens to hundreds). */
+#define BLD_IGNORE_MAX 10000
 int bld_ignore_parse(const char *name, const char *text, bld_ignore **out, nr_err *err);
-/* Read NODEFILE.nbuildignore or NODEFILE.dockerignore beside the Nodefile
- * (BuildKit's Dockerfile-specific ignore file, first when it exists; nodefile
- * may be NULL), else .nbuildignore or .dockerignore from the context dir fd
- * (none: empty set). */
-int bld_ignore_load(int ctxfd, const char *nodefile, bld_ignore **out, nr_err *err);
+/* Parse the ignore file open at fd (a regular file, at most 16 MiB, no NUL). */
+int bld_ignore_read(int fd, const char *name, bld_ignore **out, nr_err *err);
 void bld_ignore_free(bld_ignore *ig);
 
 /* Is the context-relative path (no leading "./" or "/") excluded? */

@@ -120,13 +120,26 @@ static bool kill_is_fatal(const char *root, const char *id, int sig)
     return sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT || ctr_stop_signal(root, id) == sig;
 }
 
-static int stop_one(const char *root, const char *ref, int timeout_s, int force_sig, nr_err *err)
+/* locked: the caller holds the container's start lock (rm); else a start
+ * in progress is waited out here, so the stop finds it running, or its
+ * monitor finds the mark and does not start it. */
+static int stop_one(const char *root, const char *ref, int timeout_s, int force_sig, bool locked, nr_err *err)
 {
     char id[65];
     rt_state st;
-    if (rt_container_state(root, ref, id, &st, err) < 0)
+    if (rt_container_find(root, ref, id, err) < 0)
         return -1;
+    int lock = locked ? -1 : rt_ctr_lock(root, id, err);
+    if (!locked && lock < 0)
+        return err->errnum == ENOENT ? nr_err_set(err, "no such container: %s", ref) : -1;
+    if (rt_state_read(root, id, &st, err) < 0) {
+        if (lock >= 0)
+            close(lock);
+        return -1;
+    }
     mark_stopping(root, id);
+    if (lock >= 0)
+        close(lock);
     int sig = force_sig;
     if (!sig)
         sig = SIGTERM;
@@ -205,7 +218,7 @@ int nr_cmd_stop(int argc, char **argv, nr_global *g)
     int rc = 0;
     for (; i < argc; i++) {
         nr_err err = {0};
-        if (stop_one(g->root, argv[i], t, 0, &err) < 0)
+        if (stop_one(g->root, argv[i], t, 0, false, &err) < 0)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         else
             printf("%s\n", argv[i]);
@@ -363,7 +376,7 @@ int nr_cmd_rm(int argc, char **argv, nr_global *g)
                 continue;
             }
         }
-        if (force && stop_one(g->root, id, 0, SIGKILL, &err) < 0) {
+        if (force && stop_one(g->root, id, 0, SIGKILL, true, &err) < 0) {
             /* a state that cannot be read names no process to stop: remove the rest */
             rt_state chk;
             nr_err ign = {0};
@@ -427,6 +440,23 @@ static int start_one(nr_global *g, const char *ref, bool attach, nr_err *err)
     }
     if (monitor)
         return nr_err_set(err, "container %s is being stopped or removed: try again", ref);
+    /* this nrun is its monitor from here (the detached one's parent until
+     * it runs): a ps meanwhile must not take a create --rm container for
+     * an orphan (its monitor, the create, long gone) and remove it */
+    int lock = rt_ctr_lock(g->root, id, err);
+    if (lock < 0)
+        return err->errnum == ENOENT ? nr_err_set(err, "no such container: %s", ref) : -1;
+    if (rt_state_read(g->root, id, &st, err) < 0) {
+        close(lock);
+        return -1;
+    }
+    st.monitor_pid = getpid();
+    st.monitor_start = rt_pid_start_time(st.monitor_pid);
+    int wr = rt_state_write(g->root, &st, err);
+    rt_state_free(&st);
+    close(lock);
+    if (wr < 0)
+        return -1;
     rt_run_params rp;
     if (nr_run_params_load(g, id, &rp, err) < 0)
         return -1;
@@ -501,7 +531,7 @@ int nr_cmd_restart(int argc, char **argv, nr_global *g)
     for (int i = optind; i < argc; i++) {
         nr_err err = {0};
         char id[65];
-        if (stop_one(g->root, argv[i], t, 0, &err) < 0 || start_one(g, argv[i], false, &err) < 0) {
+        if (stop_one(g->root, argv[i], t, 0, false, &err) < 0 || start_one(g, argv[i], false, &err) < 0) {
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         } else {
             if (rt_container_find(g->root, argv[i], id, &err) == 0)

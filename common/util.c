@@ -211,8 +211,14 @@ int nr_read_fd(int fd, size_t max, char **out, size_t *len, nr_err *err)
 
 int nr_read_file(int dirfd, const char *path, size_t max, char **out, size_t *len, nr_err *err)
 {
-    cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    /* a FIFO in the store (a record, a state) must not block the open, and
+     * with it every nrun waiting on a lock the reader holds: with no writer
+     * it reads as empty; a pipe with one (stdin) reads as before */
+    cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
+        return nr_err_sys(err, errno, "open %s", path);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
         return nr_err_sys(err, errno, "open %s", path);
     if (nr_read_fd(fd, max, out, len, err) == 0)
         return 0;
@@ -582,6 +588,11 @@ int nr_read_user_file(int dirfd, const char *path, const char *what, size_t max,
     cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return nr_err_sys(err, errno, "%s %s", what, path);
+    return nr_read_user_fd(fd, path, what, max, out, len, err);
+}
+
+int nr_read_user_fd(int fd, const char *path, const char *what, size_t max, char **out, size_t *len, nr_err *err)
+{
     struct stat st;
     if (fstat(fd, &st) < 0)
         return nr_err_sys(err, errno, "%s %s", what, path);

@@ -62,6 +62,7 @@ void nr_buf_free(nr_buf *b);
 int nr_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, nr_err *err);
 /* Read a whole file (at most `max` bytes, else EFBIG) into a NUL-terminated malloc'd buffer. */
 int nr_read_fd(int fd, size_t max, char **out, size_t *len, nr_err *err);
+/* The same for a path: a FIFO is opened without waiting for a writer (none: empty). */
 int nr_read_file(int dirfd, const char *path, size_t max, char **out, size_t *len, nr_err *err);
 /* write(2) the whole buffer, retrying on EINTR and short writes. */
 int nr_write_all(int fd, const void *p, size_t n);
@@ -134,6 +135,8 @@ int nr_unix_addr(const char *path, struct sockaddr_un *sa, int *keep_fd, nr_err 
  * errors): a regular file only, at most `max` bytes, never blocking on a FIFO. */
 int nr_read_user_file(int dirfd, const char *path, const char *what, size_t max, char **out, size_t *len,
                       nr_err *err);
+/* The same for a file opened already (O_NONBLOCK | O_NOCTTY), `path` its name in errors. */
+int nr_read_user_fd(int fd, const char *path, const char *what, size_t max, char **out, size_t *len, nr_err *err);
 /* An absolute path made lexically canonical (no "//", ".", "..", trailing
  * "/"; ".." stops at "/"): malloc'd, or NULL when p is not absolute. */
 char *nr_path_clean(const char *p);

@@ -52,8 +52,10 @@ json_t *rt_net_record_read(int adfd, const char *id)
     cleanup_free char *text = NULL;
     size_t len;
     nr_err ign;
-    if (nr_read_file(adfd, f, 16 << 20, &text, &len, &ign) < 0)
-        return NULL;
+    /* a regular file of bounded size, judged before reading: a link to
+     * /dev/zero was read to its 16 MiB on every ps, and never collected */
+    if (nr_read_user_file(adfd, f, "attachment record", 16 << 20, &text, &len, &ign) < 0)
+        return ign.errnum == ENOENT ? NULL : json_object();
     json_t *r = json_loadb(text, len, 0, NULL);
     if (!json_is_object(r)) {
         json_decref(r);
@@ -96,11 +98,12 @@ static bool pid_json_alive(const json_t *rec, const char *pk, const char *sk)
  * attach directory nrun holds open, never from the record (a record edited
  * by hand must not make DEL work in another namespace, nor the unpin
  * unlink another file).  NULL for an id that is not plain hex. */
-static char *pin_path(int adfd, const char *id)
+/* <store>/networks of the attach directory nrun holds open, or NULL */
+static char *networks_dir(int adfd)
 {
     char self[64], dir[PATH_MAX];
     snprintf(self, sizeof self, "/proc/self/fd/%d", adfd);
-    ssize_t n = rt_net_id_plain(id) ? readlink(self, dir, sizeof dir - 1) : -1;
+    ssize_t n = readlink(self, dir, sizeof dir - 1);
     if (n <= 0 || (size_t)n >= sizeof dir - 1)
         return NULL;
     dir[n] = 0;
@@ -108,7 +111,13 @@ static char *pin_path(int adfd, const char *id)
     if (!sl || strcmp(sl, "/attach"))
         return NULL;
     *sl = 0;
-    return nr_xasprintf("%s/ns/%s", dir, id);
+    return nr_xstrdup(dir);
+}
+
+static char *pin_path(int adfd, const char *id)
+{
+    cleanup_free char *dir = rt_net_id_plain(id) ? networks_dir(adfd) : NULL;
+    return dir ? nr_xasprintf("%s/ns/%s", dir, id) : NULL;
 }
 
 /* the pinned namespace's path, or "" when nothing is pinned there */
@@ -160,12 +169,27 @@ static int attachment_del(int adfd, const char *id, const json_t *a, nr_err *err
                      .ifname = json_string_value(json_object_get(a, "ifname")),
                      .args = json_string_value(json_object_get(a, "args")),
                      .runtime_config = json_object_get(a, "runtimeConfig")};
-    const json_t *cl = json_object_get(a, "conflist");
-    if (!c.ifname || !json_is_object(cl))
+    const json_t *rcl = json_object_get(a, "conflist");
+    if (!c.ifname || !json_is_object(rcl))
         return 0;
+    /* the record's conflist as ADD had it, but what the store decides
+     * (host-local's dataDir, the dnsmasq, a name that is no path) as its
+     * load sets them: a forged record must not make DEL work elsewhere */
+    cleanup_free char *nd = networks_dir(adfd);
+    char *slash = nd ? strrchr(nd, '/') : NULL;
+    if (!slash)
+        return nr_err_set(err, "no store for the attachment of %.12s", id);
+    *slash = 0;
+    json_t *cl = json_deep_copy(rcl);
+    if (rt_net_conflist_pin(nd, cl, err) < 0) {
+        json_decref(cl);
+        return -1;
+    }
     const json_t *prev = json_object_get(a, "result");
     rt_net_spoof_guard(id, c.ifname, cl, json_is_object(prev) ? prev : NULL, false, &(nr_err){0});
-    return rt_cni_del(cl, &c, json_is_object(prev) ? prev : NULL, err);
+    int r = rt_cni_del(cl, &c, json_is_object(prev) ? prev : NULL, err);
+    json_decref(cl);
+    return r;
 }
 
 /* with the lock held */

@@ -87,7 +87,9 @@ bool rt_net_alias_valid(const char *name);
  * "nrun-" and 16 hex digits of the store and the network's name (the
  * dnsname plugin's "nrunInstance" in the conflist), so two stores with a
  * network of the same name do not share, or stop, each other's DNS.  The
- * instance of conflist `cl` (its name when it has none: made before). */
+ * instance of conflist `cl` (its name when it has none: made before);
+ * rt_net_conflist_load sets it from the store and name, whatever the file
+ * says, and only a dnsname plugin has one. */
 const char *rt_net_dns_instance(const struct json_t *cl);
 bool rt_net_instance_valid(const char *s);
 int rt_net_exists(const char *root, const char *name, nr_err *err);

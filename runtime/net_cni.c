@@ -196,7 +196,7 @@ static int plugin_run(const json_t *plugin, const char *netname, const char *ver
         return nr_err_wrap(err, "network %s", netname);
     json_t *conf = json_deep_copy(plugin);
     /* dnsname: the network's instance on this host (net.h rt_net_dns_instance) */
-    const char *inst = json_string_value(json_object_get(plugin, "nrunInstance"));
+    const char *inst = strcmp(type, "dnsname") ? NULL : json_string_value(json_object_get(plugin, "nrunInstance"));
     json_object_set_new(conf, "name", json_string(rt_net_instance_valid(inst) ? inst : netname));
     json_object_set_new(conf, "cniVersion", json_string(version));
     if (prev)

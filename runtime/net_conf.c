@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -52,7 +53,27 @@ int rt_net_dir_open(const char *root, nr_err *err)
     if (nr_mkdir_p(a, 0700, err) < 0)
         return -1;
     int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    return fd < 0 ? nr_err_sys(err, errno, "open %s", d) : fd;
+    if (fd < 0)
+        return nr_err_sys(err, errno, "open %s", d);
+    /* host-local's leases and the pinned namespaces: the plugin, and the
+     * pin's mount, follow a link there (another store's leases, which that
+     * store's sweep then frees under us; a mount and unlink anywhere) */
+    static const char *const subs[] = {"ipam", "ns"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(subs); i++) {
+        struct stat st;
+        if ((mkdirat(fd, subs[i], 0700) < 0 && errno != EEXIST) || fstatat(fd, subs[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            nr_err_sys(err, errno, "%s/%s", d, subs[i]);
+            close(fd);
+            return -1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            nr_err_set(err, "%s/%s: not a directory (%s): remove it", d, subs[i],
+                       S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
 }
 
 char *rt_net_abs_root(const char *root)
@@ -107,6 +128,23 @@ const json_t *rt_net_range_of(const json_t *cl)
     return json_is_object(r) ? r : NULL;
 }
 
+/* the dnsname instance of network `name` of the store at (absolute) `ar` */
+static void dns_instance_of(const char *ar, const char *name, char inst[32])
+{
+    cleanup_free char *key = nr_xasprintf("%s%c%s", ar, 0, name);
+    char hex[65];
+    nr_sha256_hex(key, strlen(ar) + 1 + strlen(name), hex);
+    snprintf(inst, 32, "nrun-%.16s", hex);
+}
+
+void rt_net_bridge_name(const char *root, const char *name, char br[IF_NAMESIZE])
+{
+    cleanup_free char *ar = rt_net_abs_root(root);
+    char inst[32];
+    dns_instance_of(ar, name, inst);
+    snprintf(br, IF_NAMESIZE, "%.15s", inst); /* nrun- and 10 of its hex digits */
+}
+
 json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
                              const char *gw, bool internal, bool dns)
 {
@@ -123,10 +161,8 @@ json_t *rt_net_conflist_make(const char *root, const char *name, const char *bri
      * dropped, as docker isolates its networks */
     json_array_append_new(plugins, json_pack("{s:s, s:s}", "type", "firewall", "ingressPolicy", "same-bridge"));
     if (dns) {
-        cleanup_free char *key = nr_xasprintf("%s%c%s", ar, 0, name);
-        char hex[65], inst[32];
-        nr_sha256_hex(key, strlen(ar) + 1 + strlen(name), hex);
-        snprintf(inst, sizeof inst, "nrun-%.16s", hex);
+        char inst[32];
+        dns_instance_of(ar, name, inst);
         json_array_append_new(plugins, json_pack("{s:s, s:s, s:s, s:{s:b}}", "type", "dnsname", "domainName",
                                                  RT_NET_DNS_DOMAIN, "nrunInstance", inst, "capabilities", "aliases", 1));
     }
@@ -194,6 +230,37 @@ uint32_t rt_net_haddr_of(const rt_net_haddrs *h, const char *ifname)
 }
 
 /* Load (and check) networks/<name>.conflist; the default network is made on first use. */
+int rt_net_conflist_pin(const char *ar, json_t *cl, nr_err *err)
+{
+    const char *name = json_string_value(json_object_get(cl, "name"));
+    /* plugins make paths of it (host-local's dataDir/<name>, dnsname's) */
+    if (!name || !rt_net_name_valid(name))
+        return nr_err_set(err, "a conflist whose name is not a network name");
+    /* the dnsmasq instance is this store's and this name's, whatever the
+     * file says: one edited to name another's would add this store's
+     * containers to that DNS, and network rm would stop it.  A conflist
+     * with none (made before) keeps its name, unless the name is one */
+    char inst[32];
+    dns_instance_of(ar, name, inst);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(cl, "plugins"), i, p)
+    {
+        const char *type = json_string_value(json_object_get(p, "type"));
+        bool dn = json_is_object(p) && type && !strcmp(type, "dnsname");
+        if (dn && (json_object_get(p, "nrunInstance") || rt_net_instance_valid(name)))
+            json_object_set_new(p, "nrunInstance", json_string(inst));
+        else if (json_is_object(p))
+            json_object_del(p, "nrunInstance");
+        /* host-local's leases are this store's, whatever the file says */
+        json_t *ipam = json_object_get(p, "ipam");
+        const char *it = json_string_value(json_object_get(ipam, "type"));
+        if (json_is_object(ipam) && it && !strcmp(it, "host-local"))
+            json_object_set_new(ipam, "dataDir", json_sprintf("%s/networks/ipam", ar));
+    }
+    return 0;
+}
+
 json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err)
 {
     cleanup_free char *file = nr_xasprintf("%s.conflist", name);
@@ -257,6 +324,11 @@ json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err
         !json_is_string(json_object_get(cl, "name")) || strcmp(json_string_value(json_object_get(cl, "name")), name)) {
         json_decref(cl);
         return nr_err_set(err, "%s/networks/%s: not a CNI conflist named \"%s\"", root, file, name), NULL;
+    }
+    cleanup_free char *ar = rt_net_abs_root(root);
+    if (rt_net_conflist_pin(ar, cl, err) < 0) {
+        json_decref(cl);
+        return nr_err_wrap(err, "%s/networks/%s", root, file), NULL;
     }
     return cl;
 }

@@ -17,6 +17,9 @@ int rt_net_subnet_parse(const char *s, uint32_t *net, int *prefix);
 void rt_net_ip_str(uint32_t ip, char out[16]);
 json_t *rt_net_plugin_of(const json_t *cl, const char *type);
 const json_t *rt_net_range_of(const json_t *cl);
+/* a network's bridge device: "nrun-" and hex digits of the store's path and
+ * the name, as its dnsmasq instance, so no other store's network takes it */
+void rt_net_bridge_name(const char *root, const char *name, char br[IF_NAMESIZE]);
 json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
                              const char *gw, bool internal, bool dns);
 /* this host's IPv4 addresses (loopback's aside), read once with getifaddrs */
@@ -34,6 +37,10 @@ void rt_net_haddrs_free(rt_net_haddrs *h);
 uint32_t rt_net_haddr_in(const rt_net_haddrs *h, uint32_t net, int prefix, char ifname[IF_NAMESIZE]);
 /* the first address of interface ifname; 0 when none */
 uint32_t rt_net_haddr_of(const rt_net_haddrs *h, const char *ifname);
+/* Set what a conflist (a file's, or a record's) may not choose: its dnsname
+ * instance and host-local's dataDir, from the store at (absolute) `ar` and
+ * its name, which must be a network name.  rt_net_conflist_load does it. */
+int rt_net_conflist_pin(const char *ar, json_t *cl, nr_err *err);
 json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err);
 json_t *rt_net_record_read(int adfd, const char *id);
 /* the network an attachment of a record is on (its conflist's name), or NULL */

@@ -109,6 +109,22 @@ static json_t *all_conflists(const char *root, int dfd)
     return out;
 }
 
+/* ip(8) with argv, its output discarded: the bridge's own steps */
+static void ip_run(const char *const *argv)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0)
+            dup2(null, 1), dup2(null, 2);
+        execv("/usr/sbin/ip", (char *const *)argv);
+        execv("/sbin/ip", (char *const *)argv);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
 int rt_net_create(const char *root, const char *name, const char *subnet, const char *gateway, bool internal,
                   bool dns, nr_err *err)
 {
@@ -204,24 +220,24 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
     } else {
         rt_net_ip_str(net + 1, gw);
     }
-    /* the bridge: nrun1, nrun2, ... (nrun0 is the default's) */
-    char br[16] = "";
-    for (int k = 1; k < 10000 && !*br; k++) {
-        snprintf(br, sizeof br, "nrun%d", k);
-        const char *nn;
-        json_t *c;
-        json_object_foreach(all, nn, c)
-        {
-            const char *b = json_string_value(json_object_get(rt_net_plugin_of(c, "bridge"), "bridge"));
-            if (b && !strcmp(b, br))
-                br[0] = 0;
-        }
-        if (*br && if_nametoindex(br) > 0)
-            br[0] = 0; /* a device of that name exists here (another tool's, or a leftover) */
-    }
+    /* the bridge: its own name per store and network (nrun1, nrun2, ...
+     * counted in this store only: another store's network, made before
+     * either ran, took the same and shared its segment) */
+    char br[IF_NAMESIZE];
+    rt_net_bridge_name(root, name, br);
     cl = rt_net_conflist_make(root, name, br, sub, gw, internal, dns);
     t = json_dumps(cl, JSON_INDENT(2));
     r = nr_write_atomic(dfd, file, t, strlen(t), 0600, err);
+    if (r == 0 && if_nametoindex(br) == 0) {
+        /* the bridge is made now with the gateway's address, as docker
+         * makes it (not at the first ADD): another store's network create
+         * sees the subnet taken, where it picked the same one */
+        char cidr[32];
+        snprintf(cidr, sizeof cidr, "%s/%d", gw, prefix);
+        ip_run((const char *const[]){"ip", "link", "add", "name", br, "type", "bridge", NULL});
+        ip_run((const char *const[]){"ip", "addr", "add", cidr, "dev", br, NULL});
+        ip_run((const char *const[]){"ip", "link", "set", br, "up", NULL});
+    }
 out:
     rt_net_haddrs_free(&host);
     json_decref(cl);
@@ -296,19 +312,8 @@ int rt_net_remove(const char *root, const char *name, nr_err *err)
     } else {
         /* the bridge goes with the network, as docker's does: the CNI
          * plugins make it on the first ADD and never remove it */
-        if (br && if_nametoindex(br) > 0) {
-            pid_t pid = fork();
-            if (pid == 0) {
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null >= 0)
-                    dup2(null, 1), dup2(null, 2);
-                execl("/usr/sbin/ip", "ip", "link", "delete", br, "type", "bridge", (char *)NULL);
-                execl("/sbin/ip", "ip", "link", "delete", br, "type", "bridge", (char *)NULL);
-                _exit(127);
-            }
-            if (pid > 0)
-                waitpid(pid, NULL, 0);
-        }
+        if (br && if_nametoindex(br) > 0)
+            ip_run((const char *const[]){"ip", "link", "delete", br, "type", "bridge", NULL});
         if (br) {
             nr_err ign1;
             rt_net_localnet_guard(br, false, &ign1);

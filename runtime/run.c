@@ -138,6 +138,19 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
         int lock = rt_ctr_lock(root, id, err);
         if (lock < 0 && err->errnum == ENOENT)
             nr_err_set(err, "container %.12s was removed before it started", id);
+        /* a stop while we waited for the lock (it saw no process to stop):
+         * between two runs the last exit stands; a first start fails */
+        if (lock >= 0 && stop_requested(root, id)) {
+            ctr_unlock(lock);
+            if (restarts > 0) {
+                for (int k = 0; k < 2; k++)
+                    if (sp[k] >= 0)
+                        close(sp[k]);
+                break;
+            }
+            nr_err_set(err, "container %.12s was stopped before it started", id);
+            lock = -1;
+        }
         int lr = lock < 0 ? -1 : rt_launch(root, id, &lio, &p, err);
         if (sp[1] >= 0)
             close(sp[1]);

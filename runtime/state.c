@@ -433,17 +433,32 @@ int rt_ctr_lock(const char *root, const char *id, nr_err *err)
  * chance to remove it) is removed by the next ps or nbuild, as docker's
  * daemon would have: its init is dead, and so is the nrun that ran it and
  * was to remove it.  Frees st then. */
-bool rt_state_orphan_removed(const char *root, rt_state *st)
+static bool orphaned(rt_state *st)
 {
     /* ended (recorded running, init dead), never started (created), or
      * exited and not yet removed (a build step kept until its build ends) */
     bool ended = !strcmp(st->status, "running") && strcmp(rt_state_live_status(st), "running");
-    if (!st->auto_remove || !(ended || !strcmp(st->status, "created") || !strcmp(st->status, "exited")) ||
-        st->monitor_pid <= 0 ||
-        rt_state_monitor_alive(st))
+    return st->auto_remove && (ended || !strcmp(st->status, "created") || !strcmp(st->status, "exited")) &&
+           st->monitor_pid > 0 && !rt_state_monitor_alive(st);
+}
+
+bool rt_state_orphan_removed(const char *root, rt_state *st)
+{
+    if (!orphaned(st))
         return false;
+    /* one being started (nrun start of a create --rm) holds its start
+     * lock: no orphan; and the state read before may be past by now */
+    cleanup_free char *dir = rt_ctr_dir(root, st->id);
+    cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+        return false;
+    rt_state now;
     nr_err ign;
-    if (rt_container_remove(root, st->id, &ign) < 0)
+    if (rt_state_read(root, st->id, &now, &ign) < 0)
+        return false;
+    bool still = orphaned(&now);
+    rt_state_free(&now);
+    if (!still || rt_container_remove(root, st->id, &ign) < 0)
         return false;
     rt_state_free(st);
     return true;

@@ -133,6 +133,34 @@ EOF
     no_layer_holds "ignored-cred-$$"
 }
 
+@test "an ignore file that is a link out of the context (.dockerignore, Nodefile.dockerignore) never reads the host's file" {
+    c=$BATS_FILE_TMPDIR/ignlink
+    mkdir -p "$c/conf"
+    # the host's file names a context file: read as patterns, it would
+    # exclude that file from the image, an oracle of the host file's lines
+    h=$BATS_FILE_TMPDIR/host-patterns
+    echo "guess-$$" >"$h"
+    echo "probe-$$" >"$c/guess-$$"
+    printf 'FROM bbase:1\nCOPY . /ctx/\n' >"$c/Nodefile"
+    for f in .dockerignore .nbuildignore Nodefile.dockerignore; do
+        ln -s "$h" "$c/$f"
+        run "$NBUILD" --no-cache -t ignlink:1 "$c"
+        echo "$f: $status $output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"ignore file "*"$f: a symlink that resolves inside the build context"* ]]
+        [ "${#lines[@]}" -eq 1 ]
+        [ -z "$(manifest_of ignlink:1)" ]
+        rm "$c/$f"
+    done
+    # a link inside the context (absolute: the context is its root) is read
+    echo "guess-$$" >"$c/conf/ignore"
+    ln -s /conf/ignore "$c/.dockerignore"
+    "$NBUILD" --no-cache -t ignlink:2 "$c" >/dev/null
+    run "$NRUN" run --rm ignlink:2 ls /ctx
+    [ "$status" -eq 0 ]
+    [[ "$output" == *conf* && "$output" != *"guess-$$"* ]]
+}
+
 @test "RUN --mount=type=bind through a link to a directory holding an excluded file: refused as the directory itself is" {
     # the ignore file judges the path the source resolved to: pub -> app/conf
     # (relative, or absolute as the context's root) showed app/conf/key.pem

@@ -115,3 +115,17 @@ refuses_bad_files() {
     [[ "$output" == *"2147483648 bytes, more than the"* ]]
     [ -z "$(manifest_of bad:1)" ]
 }
+
+@test "nbuild: an ignore file of a million one-word patterns (under its 16 MiB) is refused at its line, in bounded memory" {
+    c=$BATS_TEST_TMPDIR/ctx
+    mkdir -p "$c"
+    printf 'FROM scratch\nCOPY . /\n' >"$c/Nodefile"
+    # compiled, each pattern took kilobytes: gigabytes for this file
+    seq -f 'p%g' 1 1000000 >"$c/.dockerignore"
+    run bounded "$NBUILD" -t bad:1 "$c"
+    echo "$output"
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [[ "$output" == *".dockerignore:10001: more than 10000 patterns"* ]]
+    [ "${#lines[@]}" -eq 1 ]
+    [ -z "$(manifest_of bad:1)" ]
+}

@@ -147,6 +147,62 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     "$NRUN" network rm "$n" >/dev/null
 }
 
+@test "an attachment record or a container's state that is a FIFO, or a link to /dev/zero: ps, network ls and rm finish" {
+    id=$(rt_run -d bb:1 sleep 120)
+    f=$(printf 'a%.0s' $(seq 64))
+    mkfifo "$NRUN_ROOT/networks/attach/$f.json"
+    ln -s /dev/zero "$NRUN_ROOT/networks/attach/$(printf 'b%.0s' $(seq 64)).json"
+    run sec_bounded 60 "$NRUN" ps
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"${id:0:12}"* ]]
+    run sec_bounded 60 "$NRUN" network ls
+    [ "$status" -eq 0 ]
+    # records of no live nrun: collected, the FIFO and the link with them
+    [ ! -e "$NRUN_ROOT/networks/attach/$f.json" ]
+    [ ! -L "$NRUN_ROOT/networks/attach/$(printf 'b%.0s' $(seq 64)).json" ]
+    "$NRUN" rm -f "$id" >/dev/null
+    c=$("$NRUN" create bb:1 true)
+    rm "$NRUN_ROOT/containers/$c/state.json"
+    mkfifo "$NRUN_ROOT/containers/$c/state.json"
+    run sec_bounded 60 "$NRUN" ps -a
+    [ "$status" -ne 124 ]
+    run sec_bounded 60 "$NRUN" rm -f "$c"
+    [ "$status" -eq 0 ]
+    [ ! -e "$NRUN_ROOT/containers/$c" ]
+}
+
+@test "host-local's leases stay in the store: a conflist's dataDir edited to another directory, an ipam or ns dir that is a symlink" {
+    n=dd$SFX
+    o=$BATS_TEST_TMPDIR/other-ipam
+    mkdir -p "$o"
+    "$NRUN" network create --subnet 10.79.0.0/29 "$n" >/dev/null
+    jq --arg d "$o" '(.plugins[] | select(.type == "bridge")).ipam.dataDir = $d' \
+        "$NRUN_ROOT/networks/$n.conflist" >"$BATS_TEST_TMPDIR/c"
+    cp "$BATS_TEST_TMPDIR/c" "$NRUN_ROOT/networks/$n.conflist"
+    id=$(rt_run -d --network "$n" bb:1 sleep 120)
+    grep -l "$id" "$NRUN_ROOT"/networks/ipam/"$n"/10.* >/dev/null
+    [ -z "$(ls -A "$o")" ]
+    "$NRUN" rm -f "$id" >/dev/null
+    # the store's ipam directory replaced by a link to another: refused, naming it
+    mv "$NRUN_ROOT/networks/ipam" "$NRUN_ROOT/networks/ipam.real"
+    ln -s "$o" "$NRUN_ROOT/networks/ipam"
+    run -125 rt_run --rm --network "$n" bb:1 true
+    [[ "$output" == *"networks/ipam: not a directory (a symlink): remove it"* ]]
+    [ "${#lines[@]}" -eq 1 ]
+    [ -z "$(ls -A "$o")" ]
+    rm "$NRUN_ROOT/networks/ipam"
+    mv "$NRUN_ROOT/networks/ipam.real" "$NRUN_ROOT/networks/ipam"
+    # so is the directory the namespaces are pinned in (a mount through it)
+    mv "$NRUN_ROOT/networks/ns" "$NRUN_ROOT/networks/ns.real"
+    ln -s "$o" "$NRUN_ROOT/networks/ns"
+    run -125 rt_run --rm --network "$n" bb:1 true
+    [[ "$output" == *"networks/ns: not a directory (a symlink): remove it"* ]]
+    [ -z "$(ls -A "$o")" ]
+    rm "$NRUN_ROOT/networks/ns"
+    mv "$NRUN_ROOT/networks/ns.real" "$NRUN_ROOT/networks/ns"
+    "$NRUN" network rm "$n" >/dev/null
+}
+
 @test "a forged attachment record cannot make nrun's clean-up unlink a file or DEL an interface in another namespace" {
     n=fg$SFX
     "$NRUN" network create "$n" >/dev/null
@@ -185,6 +241,26 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     "$NRUN" exec "$live" ip -o -4 addr show eth0 | grep -q ' 10\.'
     "$NRUN" rm -f "$live" >/dev/null
     [ ! -e "$pin" ]
+    "$NRUN" network rm "$n" >/dev/null
+}
+
+@test "a forged attachment record cannot make DEL write outside the store: its dataDir and a name with '..' are the store's to decide" {
+    n=fd$SFX
+    o=$BATS_TEST_TMPDIR/elsewhere
+    mkdir -p "$o"
+    "$NRUN" network create "$n" >/dev/null
+    fake=$(printf 'e%.0s' $(seq 64))
+    # host-local's DEL makes <dataDir>/<name>/ (and its lock) before it looks for leases
+    for edit in '.plugins[0].ipam.dataDir = $o' ".name = \"../../../../../../..$o/up\""; do
+        jq --arg o "$o" "$edit" "$NRUN_ROOT/networks/$n.conflist" >"$BATS_TEST_TMPDIR/c"
+        jq -n --slurpfile c "$BATS_TEST_TMPDIR/c" \
+            '{owner_pid: 999999999, init_pid: 999999999, attachments: [{conflist: $c[0], ifname: "eth0", result: {}}]}' \
+            >"$NRUN_ROOT/networks/attach/$fake.json"
+        "$NRUN" ps >/dev/null # its owner is dead: the clean-up runs DEL
+        [ ! -e "$NRUN_ROOT/networks/attach/$fake.json" ]
+        echo "$edit: $(ls -A "$o")"
+        [ -z "$(ls -A "$o")" ]
+    done
     "$NRUN" network rm "$n" >/dev/null
 }
 

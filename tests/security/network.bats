@@ -134,3 +134,60 @@ evil_net() {
     for c in $(NRUN_ROOT=$o "$NRUN" ps -aq); do NRUN_ROOT=$o "$NRUN" rm -f "$c" >/dev/null; done
     rm -rf "$o" "$BATS_FILE_TMPDIR/other-store"
 }
+
+@test "a conflist edited to name another network's dnsmasq instance: nrun uses its own; that DNS keeps answering" {
+    v=dv$SFX
+    f=df$SFX
+    "$NRUN" network create "$v" >/dev/null
+    "$NRUN" network create "$f" >/dev/null
+    a=$(rt_run -d --network "$v" --name "dv$SFX" bb:1 sleep 120)
+    dv=$(nr_dns_dir "$v")
+    [ -n "$dv" ] && [ -e "$dv/pidfile" ]
+    # $f's file now names $v's instance (another store's works the same),
+    # and a second dnsname plugin names it too
+    iv=${dv##*/}
+    jq --arg i "$iv" '(.plugins[] | select(.type == "dnsname")).nrunInstance = $i
+        | .plugins += [{"type":"dnsname","domainName":"dns.podman","nrunInstance":$i}]' \
+        "$NRUN_ROOT/networks/$f.conflist" >"$BATS_TEST_TMPDIR/c"
+    cp "$BATS_TEST_TMPDIR/c" "$NRUN_ROOT/networks/$f.conflist"
+    b=$(rt_run -d --network "$f" --name "df$SFX" bb:1 sleep 120)
+    # the forged network's container is not in $v's DNS
+    ! grep -q "df$SFX" "$dv/addnhosts" || false
+    "$NRUN" rm -f "$b" >/dev/null
+    "$NRUN" network rm "$f" >/dev/null
+    # $v's dnsmasq was not stopped by the other's rm
+    [ -e "$dv/pidfile" ]
+    "$NRUN" exec "$a" nslookup "dv$SFX" >/dev/null
+    "$NRUN" rm -f "$a" >/dev/null
+    "$NRUN" network rm "$v" >/dev/null
+    [ ! -e "$dv" ]
+}
+
+@test "two stores' networks made before either runs get their own bridges: no shared segment, one's rm leaves the other's bridge" {
+    o=$(mktemp -d /tmp/nrun-test.XXXXXX)
+    echo "$o" >"$BATS_FILE_TMPDIR/other-store"
+    "$NRUN" network create "sa$SFX" >/dev/null
+    NRUN_ROOT=$o "$NRUN" network create "sb$SFX" >/dev/null
+    ba=$("$NRUN" network inspect "sa$SFX" | jq -r '.[0].Bridge')
+    bb=$(NRUN_ROOT=$o "$NRUN" network inspect "sb$SFX" | jq -r '.[0].Bridge')
+    echo "bridges: $ba $bb"
+    [ -n "$ba" ] && [ "$ba" != "$bb" ]
+    # made with its network, the first's bridge holds its subnet: the
+    # second store's network takes another
+    sa=$("$NRUN" network inspect "sa$SFX" | jq -r '.[0].IPAM.Config[0].Subnet')
+    sb=$(NRUN_ROOT=$o "$NRUN" network inspect "sb$SFX" | jq -r '.[0].IPAM.Config[0].Subnet')
+    [ "$sa" != "$sb" ]
+    NRUN_ROOT=$o "$NRUN" __internal mkimage -t bb:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    a=$(rt_run -d --network "sa$SFX" bb:1 sleep 120)
+    b=$(NRUN_ROOT=$o "$NRUN" run -d --network "sb$SFX" bb:1 sleep 120)
+    # the second store's container is not on the first's bridge
+    [ "$(nr_in_ns ip -o link show master "$ba" | wc -l)" -eq 1 ]
+    NRUN_ROOT=$o "$NRUN" rm -f "$b" >/dev/null
+    NRUN_ROOT=$o "$NRUN" network rm "sb$SFX" >/dev/null
+    nr_in_ns ip link show "$ba" >/dev/null
+    "$NRUN" exec "$a" true
+    "$NRUN" rm -f "$a" >/dev/null
+    "$NRUN" network rm "sa$SFX" >/dev/null
+    rm -rf "$o" "$BATS_FILE_TMPDIR/other-store"
+}

@@ -485,3 +485,63 @@ P
         [[ "$output" == *"/app"* ]]
     done
 }
+
+@test "stop while another nrun is still starting the container: it ends stopped, not left running" {
+    command -v strace >/dev/null || skip "strace is not installed (make deps installs it)"
+    # the start held open as in runtime_flags.bats' rm -f race: each mkdir
+    # of the starting nrun (its cgroups' among them) waits 100 ms
+    mkdir -p "$BATS_FILE_TMPDIR/cids"
+    cid=$(mktemp -u "$BATS_FILE_TMPDIR/cids/XXXXXX")
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -o /dev/null -e trace=mkdir -e inject=mkdir:delay_enter=100000 \
+        "$NRUN" run --cidfile "$cid" --network none sec:1 sleep 60 >"$BATS_TEST_TMPDIR/run.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1000); do [ -s "$cid" ] && break; sleep 0.01; done
+    c=$(cat "$cid")
+    first=$(rt_cgroup_dirs "$c" | head -1)
+    for _ in $(seq 1000); do [ -d "$first" ] && break; sleep 0.01; done
+    [ -d "$first" ]
+    run "$NRUN" stop -t 1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # stop said done: once the start is over (the run ended, or the state
+    # is past created), the container is not running (it used to be started
+    # after the stop had seen no process, and ran on)
+    for _ in $(seq 600); do
+        st=$("$NRUN" inspect "$c" | jq -r '.[0].State.Status')
+        [ "$st" != created ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "status after stop: $st"
+    "$NRUN" rm -f "$c" >/dev/null
+    wait "$pid" || true
+    cat "$BATS_TEST_TMPDIR/run.out"
+    [ "$st" != running ]
+}
+
+@test "ps while a create --rm container is being started: not taken for an orphan and removed under the start" {
+    command -v strace >/dev/null || skip "strace is not installed (make deps installs it)"
+    c=$("$NRUN" create --rm --network none sec:1 sleep 60)
+    # the start held open (each mkdir, the cgroups' among them, waits 100 ms;
+    # -f: the detached monitor launches it)
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -o /dev/null -e trace=mkdir -e inject=mkdir:delay_enter=100000 \
+        "$NRUN" start "$c" >"$BATS_TEST_TMPDIR/start.out" 2>&1 &
+    pid=$!
+    first=$(rt_cgroup_dirs "$c" | head -1)
+    for _ in $(seq 1000); do [ -d "$first" ] && break; sleep 0.01; done
+    [ -d "$first" ]
+    # the create that was its monitor is gone: ps used to remove it here,
+    # and the start failed on a vanished cgroup
+    "$NRUN" ps -a >/dev/null
+    [ -d "$NRUN_ROOT/containers/$c" ]
+    # the start goes on to run it (strace -f follows its monitor: no wait here)
+    for _ in $(seq 600); do
+        st=$("$NRUN" inspect "$c" 2>/dev/null | jq -r '.[0].State.Status')
+        [ "$st" = created ] || break
+        sleep 0.05
+    done
+    cat "$BATS_TEST_TMPDIR/start.out"
+    [ "$st" = running ]
+    "$NRUN" rm -f "$c" >/dev/null
+    wait "$pid" || true
+}
