@@ -26,6 +26,8 @@ repository name picks one way of lying:
                   its urls are file://, ftp:// and http://localhost:PORT/ext/layer (which serves it)
   foreignnohttp   the same, with only file:// and gopher:// urls
   foreignmany     the same, with 17 urls
+  foreignplain    the same, with only the http url and no auth
+  urlsgzip        an ordinary (distributable) gzip layer with urls the registry answers 404 for
   redirblob       wants Basic auth; its layer blob answers 307 to http://localhost:PORT/ext/layer (another host,
                   as a registry redirects to its storage)
   relloc          push: upload Locations are path-relative references ("uN", then "../uploads/./uN?c=K"),
@@ -116,9 +118,9 @@ MANIFEST_D = json.dumps({"schemaVersion": 2, "mediaType": MT_MAN,
 OVERSIZE_MANIFEST = manifest(layer_size=len(LAYER) - 100)
 
 
-def foreign_manifest(urls):
+def foreign_manifest(urls, mt="application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"):
     m = json.loads(MANIFEST)
-    m["layers"][0].update(mediaType="application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", urls=urls)
+    m["layers"][0].update(mediaType=mt, urls=urls)
     return json.dumps(m, sort_keys=True).encode()
 
 counts = {}
@@ -199,9 +201,13 @@ class H(BaseHTTPRequestHandler):
         if repo.startswith("foreign"):
             ext = "http://localhost:%d/ext/layer" % self.server.server_address[1]
             urls = {"foreign": ["file:///etc/passwd", "ftp://127.0.0.1/layer", ext],
+                    "foreignplain": [ext],
                     "foreignnohttp": ["file:///etc/passwd", "gopher://127.0.0.1/layer"],
                     "foreignmany": [ext] * 17}[repo]
             return self.send(200, foreign_manifest(urls), MT_MAN)
+        if repo == "urlsgzip":
+            ext = "http://localhost:%d/ext/layer" % self.server.server_address[1]
+            return self.send(200, foreign_manifest([ext], "application/vnd.oci.image.layer.v1.tar+gzip"), MT_MAN)
         if repo.startswith("multi"):
             if ref == sha(MANIFEST_B):
                 return self.send(200, MANIFEST_B, MT_MAN)
@@ -228,7 +234,7 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, CONFIG_B, "application/octet-stream")
         if digest in (sha(CONFIG_D), sha(ATTEST)):
             return self.send(200, CONFIG_D if digest == sha(CONFIG_D) else ATTEST, "application/octet-stream")
-        if digest != sha(LAYER) or repo.startswith("foreign"):
+        if digest != sha(LAYER) or repo.startswith("foreign") or repo == "urlsgzip":
             return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         if self.command == "HEAD":
             return self.send(404 if repo == "chunky" else 200, length=len(LAYER))
