@@ -256,6 +256,14 @@ int img__imp_docker_entry(imp *im, const char *file, const char *p, struct archi
         return nr_err_set(err, "%s: entry \"manifest.json\" is not a regular file: refused", file);
     if (im->n_df >= DOCKER_FILES_MAX)
         return nr_err_set(err, "%s: more than %d layer and config files: refused", file, DOCKER_FILES_MAX);
+    /* One path, one file: docker load extracts the archive and keeps the
+     * last entry of a name, a first-match lookup the first; an archive that
+     * is one image to docker and another to nrun is refused. */
+    for (size_t i = 0; !manifest && i < im->n_df; i++)
+        if (!strcmp(im->df[i].path, np)) {
+            cleanup_free char *shown = nr_escape_controls(np);
+            return nr_err_set(err, "%s: entry \"%.200s\" appears twice: refused", file, shown);
+        }
     if (hl || type == AE_IFLNK) {
         /* docker save writes a repeated layer as a symlink to the first;
          * the link only names another entry, it is never followed on disk */

@@ -489,6 +489,16 @@ elif how == "uplink":
 elif how == "gzip":
     import gzip
     files[1] = ("aaaa/layer.tar", gzip.compress(layer, mtime=0))
+elif how == "dupconfig":
+    # the config's path again, with other content: docker load keeps the last
+    c = json.loads(b(cfg_hex))
+    c["config"] = {"Cmd": ["/bin/sh", "-c", "echo other-config"]}
+    files.append((cfg_hex + ".json", json.dumps(c).encode()))
+elif how == "duplayer":
+    files.append(("./aaaa//layer.tar", layer[:-1024] + b"\1" * 1024))
+elif how == "duplink":
+    files.append(("bbbb/layer.tar", layer))
+    links.append(("aaaa/layer.tar", "../bbbb/layer.tar"))
 elif how == "diffid":
     files[1] = ("aaaa/layer.tar", layer[:-1024] + b"\1" * 1024)
 elif how == "repeat":
@@ -572,6 +582,13 @@ PY
     sec_load_refused "$t" '"manifest.json" is not a regular file'
     sec_docker_tar "$t" dup
     sec_load_refused "$t" "manifest.json appears twice"
+    # one path twice (docker load keeps the last, a lookup finds the first): which image is meant is unclear
+    sec_docker_tar "$t" dupconfig
+    sec_load_refused "$t" "entry \"$(sec_config_hex).json\" appears twice: refused"
+    sec_docker_tar "$t" duplayer
+    sec_load_refused "$t" 'entry "aaaa/layer.tar" appears twice: refused'
+    sec_docker_tar "$t" duplink
+    sec_load_refused "$t" 'entry "aaaa/layer.tar" appears twice: refused'
     # through standard input too
     sec_docker_tar "$t" secretlink
     local before
