@@ -317,6 +317,8 @@ int img__imp_tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, c
     } else {
         return 0;
     }
+    if (!strncmp(name, "sha256:", 7)) /* as img_tag_set refuses it, but before any blob is linked */
+        return nr_err_set(err, "%s: image name \"%s\" reads as an image ID: refused", im->src, name);
     *out = nr_xstrdup(name);
     return 0;
 }

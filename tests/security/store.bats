@@ -499,6 +499,8 @@ elif how == "duplayer":
 elif how == "duplink":
     files.append(("bbbb/layer.tar", layer))
     links.append(("aaaa/layer.tar", "../bbbb/layer.tar"))
+elif how == "idname":
+    entry["RepoTags"] = ["sha256:" + cfg_hex]
 elif how == "diffid":
     files[1] = ("aaaa/layer.tar", layer[:-1024] + b"\1" * 1024)
 elif how == "repeat":
@@ -598,6 +600,26 @@ PY
     [[ "$output" == *'"aaaa/layer.tar" is not a file of the archive'* ]]
     [[ "$output" != *SECRET* ]]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
+
+@test "load: a docker-archive named 'sha256:<hex>' (what every command reads as an image ID) is refused; so is nrun tag to it" {
+    sec_layouts
+    local t=$SEC_TMP/docker-idname.tar before
+    sec_docker_tar "$t" idname
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run timeout 20 "$NRUN" load -i "$t"
+    echo "$output"
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [ "$output" = "nrun: $t: image name \"sha256:$(sec_config_hex)\" reads as an image ID: refused" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    run "$NRUN" tag bb:1 sha256:abc
+    [ "$status" -ne 0 ]
+    [ "$output" = "nrun: tag sha256:abc: a name that reads as an image ID" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # its other spellings name a tag that rmi finds
+    "$NRUN" tag bb:1 library/sha256:abc
+    "$NRUN" rmi library/sha256:abc >/dev/null
+    ! "$NRUN" image inspect library/sha256:abc >/dev/null 2>&1 || false
 }
 
 # ---- 10a: prune reclaims the unpacked layers nothing uses ----
