@@ -602,6 +602,34 @@ PY
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
 
+@test "load: an OCI archive whose manifest.json names another image than index.json (docker load would read that one): refused" {
+    sec_layouts
+    local t=$SEC_TMP/oci-docker-differ.tar
+    # the control: nrun save's own archive has both, naming the same image
+    tar -tf "$SEC_TMP/layout.tar" | grep -qx manifest.json
+    # the same archive, its manifest.json naming a config of its own (another Cmd, the same layers)
+    python3 - "$SEC_TMP/layout.tar" "$t" <<'PY'
+import io, json, sys, tarfile
+src, out = sys.argv[1:3]
+with tarfile.open(src) as i, tarfile.open(out, "w") as o:
+    for m in i.getmembers():
+        data = i.extractfile(m).read() if m.isfile() else None
+        if m.name == "manifest.json":
+            mj = json.loads(data)
+            cfg = json.loads(i.extractfile(mj[0]["Config"]).read())
+            cfg["config"]["Cmd"] = ["/bin/sh", "-c", "echo docker-sees-this"]
+            other = json.dumps(cfg).encode()
+            n = tarfile.TarInfo("other.json"); n.size = len(other); o.addfile(n, io.BytesIO(other))
+            mj[0]["Config"] = "other.json"
+            data = json.dumps(mj).encode()
+            m.size = len(data)
+        o.addfile(m, io.BytesIO(data) if data is not None else None)
+PY
+    sec_load_refused "$t" "manifest.json[0]: config sha256:"
+    run timeout 20 "$NRUN" load -i "$t" --name evil:1
+    [[ $output == *"is of no image index.json names: refused" ]]
+}
+
 @test "load: a docker-archive named 'sha256:<hex>' (what every command reads as an image ID) is refused; so is nrun tag to it" {
     sec_layouts
     local t=$SEC_TMP/docker-idname.tar before
