@@ -27,6 +27,8 @@ repository name picks one way of lying:
   foreignnohttp   the same, with only file:// and gopher:// urls
   foreignmany     the same, with 17 urls
   foreignplain    the same, with only the http url and no auth
+  longloc         answers an upload POST with a 3000-byte Location whose state must come back whole
+  hugeloc         the same with 9000 bytes
   urlsgzip        an ordinary (distributable) gzip layer with urls the registry answers 404 for
   redirblob       wants Basic auth; its layer blob answers 307 to http://localhost:PORT/ext/layer (another host,
                   as a registry redirects to its storage)
@@ -277,12 +279,17 @@ class H(BaseHTTPRequestHandler):
             uploads[uid] = b""
             if repo == "relloc":
                 return self.send(202, headers={"Location": uid, "Range": "0-0"})
+            if repo in ("longloc", "hugeloc"):  # upload state in the Location: it must come back whole
+                return self.send(202, headers={"Location": "%s/blobs/uploads/%s?state=%s" % (
+                    base, uid, "S" * (3000 if repo == "longloc" else 9000)), "Range": "0-0"})
             if repo == "leak":
                 return self.send(202, headers={"Location": "http://localhost:%d%s/blobs/uploads/%s" % (
                     self.server.server_address[1], base, uid), "Range": "0-0"})
             return self.send(202, headers={"Location": "%s/blobs/uploads/%s" % (base, uid), "Range": "0-0"})
         uid = ref.split("/")[1]
         data = self.body()
+        if repo in ("longloc", "hugeloc") and "state=" + "S" * (3000 if repo == "longloc" else 9000) not in self.path:
+            return self.send(400, b'{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"state cut"}]}')
         if self.command == "PATCH":
             uploads[uid] += data
             if repo == "relloc":

@@ -131,6 +131,25 @@ refused() {
     grep -q '^PUT /v2/relloc/x/manifests/1$' "$HOSTILE_LOG"
 }
 
+@test "push: a 3000-byte upload Location is used whole; one longer than 8191 bytes is refused, never sent cut" {
+    mkdir -p "$BATS_FILE_TMPDIR/up5"
+    head -c 1000 /dev/urandom >"$BATS_FILE_TMPDIR/up5/data"
+    tar -C "$BATS_FILE_TMPDIR/up5" -cf "$BATS_FILE_TMPDIR/up5.tar" .
+    NRUN_ROOT=$BATS_FILE_TMPDIR/pushroot5 "$NRUN" __internal mkimage -t up:5 --config '{"Cmd":["true"]}' "$BATS_FILE_TMPDIR/up5.tar" >/dev/null
+    : >"$HOSTILE_LOG"
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/pushroot5" push up:5 "$REG/longloc/x:1"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    grep -q '^PUT /v2/longloc/x/manifests/1$' "$HOSTILE_LOG"
+    : >"$HOSTILE_LOG"
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/pushroot5" push up:5 "$REG/hugeloc/x:1"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ ${lines[-1]} == *"/hugeloc/x: upload Location is longer than 8191 bytes: refused" ]]
+    ! grep -q '^P[UA]T[CH]* /v2/hugeloc/x/blobs/uploads/' "$HOSTILE_LOG" || false
+    rm -rf "$BATS_FILE_TMPDIR/pushroot5"
+}
+
 @test "push: a registry that answers HEAD with 405 gets every blob uploaded, then the manifest" {
     mkdir -p "$BATS_FILE_TMPDIR/up3"
     head -c 1000 /dev/urandom >"$BATS_FILE_TMPDIR/up3/data"
