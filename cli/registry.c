@@ -132,7 +132,7 @@ static void on_progress(void *arg, img_prog_event ev, const char *digest, uint64
 
 /* ---- shared flags ---- */
 
-enum { OPT_TLS = NR_OPT_LONG, OPT_MIRROR, OPT_CONFIG, OPT_PSTDIN, OPT_CERT, OPT_JOBS, OPT_ALLPLAT };
+enum { OPT_TLS = NR_OPT_LONG, OPT_MIRROR, OPT_CONFIG, OPT_PSTDIN, OPT_CERT, OPT_JOBS, OPT_ALLPLAT, OPT_FOREIGN };
 
 typedef struct reg_flags {
     img_reg_opts o;
@@ -240,6 +240,8 @@ int nr_cmd_pull(int argc, char **argv, nr_global *g)
     static const nr_opt opts[] = {
         {"all-platforms", OPT_ALLPLAT, no_argument, NULL,
          "keep a multi-platform image whole: its index and every platform's image (default: linux/amd64 only)"},
+        {"allow-foreign-urls", OPT_FOREIGN, no_argument, NULL,
+         "a foreign (non-distributable) layer the registry lacks may be fetched from the urls its manifest names"},
         COMMON_OPTS,
         {0}};
     static const nr_cmdspec spec = {"pull [OPTIONS] NAME[:TAG|@DIGEST]",
@@ -255,6 +257,10 @@ int nr_cmd_pull(int argc, char **argv, nr_global *g)
         }
         if (c == OPT_ALLPLAT) {
             f.o.all_platforms = true;
+            continue;
+        }
+        if (c == OPT_FOREIGN) {
+            f.o.foreign_urls = true;
             continue;
         }
         if ((rc = common_flag(g, "pull", c, &f))) {

@@ -119,6 +119,7 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *arg)
     if (n >= 5 && !strncmp(p, "HTTP/", 5)) {
         /* A new response (after a redirect or a 100 Continue): forget the last one's headers. */
         rs->content_type[0] = rs->location[0] = rs->docker_digest[0] = rs->www_auth[0] = rs->range[0] = 0;
+        rs->location_cut = false;
         rs->content_length = -1;
         rs->retry_after = 0;
         return n;
@@ -132,9 +133,12 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *arg)
 #define IS(name) (kl == sizeof(name) - 1 && !strncasecmp(p, name, kl))
     if (IS("Content-Type"))
         copy_value(rs->content_type, sizeof rs->content_type, v, vl);
-    else if (IS("Location"))
+    else if (IS("Location")) {
         copy_value(rs->location, sizeof rs->location, v, vl);
-    else if (IS("Docker-Content-Digest"))
+        rs->location_cut = strlen(rs->location) == sizeof rs->location - 1;
+        if (rs->location_cut)
+            rs->location[0] = 0;
+    } else if (IS("Docker-Content-Digest"))
         copy_value(rs->docker_digest, sizeof rs->docker_digest, v, vl);
     else if (IS("WWW-Authenticate") && !rs->www_auth[0])
         copy_value(rs->www_auth, sizeof rs->www_auth, v, vl);

@@ -51,11 +51,15 @@ typedef struct img_http_req {
     const char *user_agent;     /* NULL: "nrun/<version>" */
 } img_http_req;
 
+/* A Location longer than this is refused (location_cut), never used cut:
+ * registries put upload state in it, a few KiB of it on some. */
+#define IMG_HTTP_LOCATION_MAX 8192
+
 typedef struct img_http_resp {
     long status;
     nr_buf body;                /* when no sink (NUL-terminated when non-empty) */
     char content_type[256];
-    char location[2048];
+    char location[IMG_HTTP_LOCATION_MAX];
     char docker_digest[128];
     char www_auth[2048];
     char range[64];
@@ -66,6 +70,7 @@ typedef struct img_http_resp {
     bool tls_verify_error;      /* ... the peer speaks TLS but failed verification */
     bool too_many_redirects;    /* more than the redirect bound */
     bool too_large;             /* the declared size exceeded rq->max_size */
+    bool location_cut;          /* a Location longer than IMG_HTTP_LOCATION_MAX - 1 (location is then "") */
     char detail[256];           /* libcurl's own message for a failure ("" if none) */
 } img_http_resp;
 

@@ -198,6 +198,10 @@ int img__imp_check_manifest(imp *im, const img_desc *md, bool strict, const char
         r = nr_err_set(err, "%s: manifest %s is not a schemaVersion 2 image manifest", what, md->digest);
     if (r == 0)
         r = img__desc_parse(json_object_get(m, "config"), &cd, what, err);
+    if (r == 0) {
+        im->cfg = nr_xrealloc(im->cfg, (im->n_cfg + 1) * sizeof *im->cfg);
+        memcpy(im->cfg[im->n_cfg++], cd.digest, IMG_DIGEST_MAX);
+    }
     if (r == 0 && strict)
         r = get_json(im, &cd, &c, err);
     else if (r == 0)
@@ -317,6 +321,8 @@ int img__imp_tag_for(imp *im, json_t *desc, const char *repo, size_t n_images, c
     } else {
         return 0;
     }
+    if (!strncmp(name, "sha256:", 7)) /* as img_tag_set refuses it, but before any blob is linked */
+        return nr_err_set(err, "%s: image name \"%s\" reads as an image ID: refused", im->src, name);
     *out = nr_xstrdup(name);
     return 0;
 }
@@ -380,6 +386,8 @@ static int finish_import(imp *im, const char *repo, img_import_cb cb, void *arg,
             goto out;
         nf++;
     }
+    if (im->docker && img__imp_docker_agree(im, err) < 0)
+        goto out;
     ret = img__imp_link_and_tag(im, f, nf, cb, arg, err);
 out:
     for (i = 0; i < nf; i++)
@@ -441,6 +449,7 @@ static void imp_free(imp *im)
         free(im->df[i].link);
     }
     free(im->df);
+    free(im->cfg);
 }
 
 static ssize_t fd_read(void *ctx, void *buf, size_t len, const char *what, nr_err *err)

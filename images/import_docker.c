@@ -235,6 +235,41 @@ out:
     return ret;
 }
 
+int img__imp_docker_agree(imp *im, nr_err *err)
+{
+    json_error_t je;
+    json_t *list = json_loadb(im->docker, im->docker_len, JSON_REJECT_DUPLICATES, &je);
+    if (!list)
+        return nr_err_set(err, "%s: manifest.json:%d:%d: %s", im->src, je.line, je.column, img__imp_json_reason(&je));
+    int r = 0;
+    size_t i, n = json_array_size(list);
+    json_t *v;
+    if (!json_is_array(list) || n == 0 || n > DOCKER_IMAGES_MAX)
+        r = nr_err_set(err, "%s: manifest.json is not a list of 1 to %d images", im->src, DOCKER_IMAGES_MAX);
+    json_array_foreach(list, i, v)
+    {
+        char what[256];
+        snprintf(what, sizeof what, "%s: manifest.json[%zu]", im->src, i);
+        json_t *cp = json_object_get(v, "Config");
+        staged *cs = NULL;
+        if (r == 0 && !json_is_string(cp))
+            r = nr_err_set(err, "%s: not {\"Config\": PATH, ...}", what);
+        if (r == 0 && !(cs = docker_file(im, json_string_value(cp), what, err)))
+            r = -1;
+        if (r < 0)
+            break;
+        size_t k = 0;
+        while (k < im->n_cfg && strcmp(im->cfg[k], cs->digest))
+            k++;
+        if (k == im->n_cfg) {
+            r = nr_err_set(err, "%s: config %s is of no image index.json names: refused", what, cs->digest);
+            break;
+        }
+    }
+    json_decref(list);
+    return r;
+}
+
 /* An archive entry outside the OCI layout: manifest.json is kept, a file
  * a docker-archive names (a config *.json, a layer *.tar) staged by
  * content, a link to one remembered; anything else is skipped. */
@@ -256,6 +291,14 @@ int img__imp_docker_entry(imp *im, const char *file, const char *p, struct archi
         return nr_err_set(err, "%s: entry \"manifest.json\" is not a regular file: refused", file);
     if (im->n_df >= DOCKER_FILES_MAX)
         return nr_err_set(err, "%s: more than %d layer and config files: refused", file, DOCKER_FILES_MAX);
+    /* One path, one file: docker load extracts the archive and keeps the
+     * last entry of a name, a first-match lookup the first; an archive that
+     * is one image to docker and another to nrun is refused. */
+    for (size_t i = 0; !manifest && i < im->n_df; i++)
+        if (!strcmp(im->df[i].path, np)) {
+            cleanup_free char *shown = nr_escape_controls(np);
+            return nr_err_set(err, "%s: entry \"%.200s\" appears twice: refused", file, shown);
+        }
     if (hl || type == AE_IFLNK) {
         /* docker save writes a repeated layer as a symlink to the first;
          * the link only names another entry, it is never followed on disk */

@@ -49,6 +49,8 @@ typedef struct imp {
     size_t docker_len;
     dfile *df;
     size_t n_df;
+    char (*cfg)[IMG_DIGEST_MAX]; /* the config of every image manifest checked */
+    size_t n_cfg;
 } imp;
 
 /* Returns bytes read, 0 at the end, -1 with err filled. */
@@ -84,5 +86,10 @@ int img__imp_link_and_tag(imp *im, found *f, size_t nf, img_import_cb cb, void *
 int img__imp_docker_entry(imp *im, const char *file, const char *p, struct archive *a, struct archive_entry *e,
                           nr_err *err);
 int img__imp_docker_finish(imp *im, const char *repo, img_import_cb cb, void *arg, nr_err *err);
+/* An OCI archive that also has manifest.json (docker save since Docker 25,
+ * nrun save): every image manifest.json names must be one index.json names
+ * (by its config, whose diff_ids bind the layers), or docker load and nrun
+ * load would read two different images from one archive. */
+int img__imp_docker_agree(imp *im, nr_err *err);
 
 #endif

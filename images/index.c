@@ -140,6 +140,11 @@ int img_tag_set(img_store *s, const char *ref, const img_desc *manifest, nr_err 
     char name[IMG_NAME_MAX + IMG_TAG_MAX];
     if (img_ref_normalize(ref, name, sizeof name, err) < 0)
         return -1;
+    /* "sha256:<hex>" parses as repository sha256, but every command that
+     * takes an image reads it as an image ID (or a prefix of one): such a
+     * tag could never be named again, not even by rmi */
+    if (!strncmp(name, "sha256:", 7))
+        return nr_err_set(err, "tag %s: a name that reads as an image ID", name);
     if (!img_digest_valid(manifest->digest))
         return nr_err_set(err, "tag %s: invalid manifest digest", name);
     if (!img_blob_exists(s, manifest->digest))

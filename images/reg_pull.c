@@ -203,10 +203,21 @@ static int url_fetch(img_http *h, blob_dl *b, json_t *urls, nr_err *err)
     return rc;
 }
 
+/* A foreign (Docker) or non-distributable (OCI) layer: the only kind whose
+ * urls are ever used.  A urls list on any other descriptor is ignored, as
+ * containerd does: those bytes are the registry's to serve. */
+static bool foreign(const char *mt)
+{
+    return !strncmp(mt, "application/vnd.oci.image.layer.nondistributable.", 49) ||
+           !strcmp(mt, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip");
+}
+
 /* Download one blob into an unnamed store blob (*staged), hashed and
  * counted as it comes; nothing is linked here.  A blob the store has is
- * left alone (*staged stays NULL).  A layer the registry answers 404 for
- * comes from its `urls` when it has some. */
+ * left alone (*staged stays NULL).  A foreign layer the registry answers
+ * 404 for comes from its `urls` when it has some and o->foreign_urls allows
+ * it: a manifest's urls are any address it likes (a service on localhost,
+ * the cloud's metadata endpoint), so by default they are not fetched. */
 static int blob_fetch(pull *p, img_http *h, const img_desc *d, json_t *urls, img_blob_writer **staged, nr_err *err)
 {
     uint64_t have;
@@ -226,9 +237,15 @@ static int blob_fetch(pull *p, img_http *h, const img_desc *d, json_t *urls, img
     int rc = reg_request(p->c, h, p->scope, &rq, dl_reset, &b, &rs, err);
     if (rc < 0 && strncmp(err->msg, "blob ", 5))
         nr_err_wrap(err, "blob %s", d->digest);
-    if (rc == 0 && rs.status == 404 && urls) {
+    if (rc == 0 && rs.status == 404 && urls && foreign(d->media_type)) {
         img_http_resp_free(&rs);
-        rc = url_fetch(h, &b, urls, err);
+        if (p->c->o->foreign_urls)
+            rc = url_fetch(h, &b, urls, err);
+        else
+            rc = nr_err_set(err,
+                            "%s/%s: blob %s: a foreign layer the registry does not have; its urls are fetched only "
+                            "with --allow-foreign-urls",
+                            p->c->host, p->r->repo, d->digest);
     } else if (rc == 0 && rs.status != 200) {
         char w[1200];
         snprintf(w, sizeof w, "%s/%s: blob %s", p->c->host, p->r->repo, d->digest);

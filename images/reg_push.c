@@ -97,6 +97,12 @@ static int upload_url(push *p, const char *req_url, const char *loc, const char 
     return rc;
 }
 
+static int location_cut(push *p, nr_err *err)
+{
+    return nr_err_set(err, "%s/%s: upload Location is longer than %d bytes: refused", p->c->host, p->r.repo,
+                      IMG_HTTP_LOCATION_MAX - 1);
+}
+
 typedef struct up_src {
     push *p;
     const img_desc *d;
@@ -145,7 +151,7 @@ static int start_upload(push *p, img_http *h, const img_desc *d, const char *mou
     if (rc == 0 && rs.status == 201 && mount) {
         *mounted = true;
     } else if (rc == 0 && rs.status == 202) {
-        rc = upload_url(p, url, rs.location, NULL, loc, loclen, err);
+        rc = rs.location_cut ? location_cut(p, err) : upload_url(p, url, rs.location, NULL, loc, loclen, err);
     } else if (rc == 0) {
         char w[1300];
         snprintf(w, sizeof w, "%s/%s: start upload of %s", p->c->host, p->r.repo, d->digest);
@@ -157,7 +163,7 @@ static int start_upload(push *p, img_http *h, const img_desc *d, const char *mou
 
 static int put_monolithic(push *p, img_http *h, const img_desc *d, const char *loc, long *status, nr_err *err)
 {
-    char url[2200];
+    char url[IMG_HTTP_LOCATION_MAX + 200];
     if (upload_url(p, loc, loc, d->digest, url, sizeof url, err) < 0)
         return -1;
     up_src u = {.p = p, .d = d};
@@ -202,7 +208,7 @@ static int put_chunked(push *p, img_http *h, const img_desc *d, char *loc, size_
         }
         if (n == 0)
             break;
-        char url[2200], range[80];
+        char url[IMG_HTTP_LOCATION_MAX + 200], range[80];
         if (upload_url(p, loc, loc, NULL, url, sizeof url, err) < 0) {
             rc = -1;
             goto out;
@@ -218,7 +224,9 @@ static int put_chunked(push *p, img_http *h, const img_desc *d, char *loc, size_
             snprintf(w, sizeof w, "%s/%s: chunk upload of %s", p->c->host, p->r.repo, d->digest);
             rc = reg_status_error(&rs, w, err);
         }
-        if (rc == 0 && rs.location[0])
+        if (rc == 0 && rs.location_cut)
+            rc = location_cut(p, err);
+        else if (rc == 0 && rs.location[0])
             rc = upload_url(p, url, rs.location, NULL, loc, loclen, err);
         img_http_resp_free(&rs);
         if (rc < 0)
@@ -226,7 +234,7 @@ static int put_chunked(push *p, img_http *h, const img_desc *d, char *loc, size_
         off += n;
         reg_progress(p->c->o, IMG_PROG_BYTES, d->digest, off, d->size, NULL);
     }
-    char url[2200];
+    char url[IMG_HTTP_LOCATION_MAX + 200];
     if (upload_url(p, loc, loc, d->digest, url, sizeof url, err) < 0) {
         rc = -1;
         goto out;
@@ -274,7 +282,7 @@ static int blob_push(push *p, img_http *h, const img_desc *d, nr_err *err)
         reg_progress(p->c->o, IMG_PROG_EXISTS, d->digest, d->size, d->size, NULL);
         return 0;
     }
-    char loc[2048] = "";
+    char loc[IMG_HTTP_LOCATION_MAX] = "";
     bool mounted = false;
     for (size_t i = 0; i < p->n_mount && !loc[0]; i++) {
         nr_err e2;

@@ -76,6 +76,7 @@ typedef struct img_reg_opts {
     size_t n_insecure;
     bool mirrors_only;           /* docker.io names: only the mirrors, never docker.io itself */
     bool all_platforms;          /* pull: keep an index and every image it lists (else linux/amd64 only) */
+    bool foreign_urls;           /* pull: a foreign layer the registry lacks may come from its urls */
     int parallel;                /* blob transfers at once (0: 3) */
     img_reg_progress_fn progress;
     void *progress_arg;

@@ -238,7 +238,7 @@ curl_blob() {
     done
 }
 
-@test "nrun pull of a non-distributable (foreign) layer the registry lacks: fetched from its urls, verified, runs" {
+@test "nrun pull --allow-foreign-urls of a non-distributable (foreign) layer the registry lacks: fetched from its urls, verified, runs" {
     # a registry that accepts layer urls on 127.0.0.1 (distribution refuses any by default)
     NR_REGISTRY_YAML=$'validation:\n  manifests:\n    urls:\n      allow:\n        - \'^http://127\\.0\\.0\\.1:\'' nr_registry_start
     REG=$NR_REGISTRY
@@ -274,7 +274,7 @@ curl_blob() {
         # the registry does not hold the layer: only its url does
         [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/frn/blobs/$fl")" = 404 ]
         root=$(fresh)
-        run "$NRUN" --root "$root" pull "$REG/frn:$v"
+        run "$NRUN" --root "$root" pull --allow-foreign-urls "$REG/frn:$v"
         echo "$output"
         [ "$status" -eq 0 ]
         run "$NRUN" --root "$root" run --rm --network none "$REG/frn:$v"
@@ -287,7 +287,7 @@ curl_blob() {
     curl -fsS -X PUT -H "Content-Type: application/vnd.docker.distribution.manifest.v2+json" --data-binary @"$WORK/man2.json" \
         "http://$REG/v2/frn/manifests/bad"
     root=$(fresh)
-    run "$NRUN" --root "$root" pull "$REG/frn:bad"
+    run "$NRUN" --root "$root" pull --allow-foreign-urls "$REG/frn:bad"
     echo "$output"
     [ "$status" -ne 0 ]
     [[ ${lines[-1]} == *"blob $fl: "* ]]

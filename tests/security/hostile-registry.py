@@ -26,6 +26,10 @@ repository name picks one way of lying:
                   its urls are file://, ftp:// and http://localhost:PORT/ext/layer (which serves it)
   foreignnohttp   the same, with only file:// and gopher:// urls
   foreignmany     the same, with 17 urls
+  foreignplain    the same, with only the http url and no auth
+  longloc         answers an upload POST with a 3000-byte Location whose state must come back whole
+  hugeloc         the same with 9000 bytes
+  urlsgzip        an ordinary (distributable) gzip layer with urls the registry answers 404 for
   redirblob       wants Basic auth; its layer blob answers 307 to http://localhost:PORT/ext/layer (another host,
                   as a registry redirects to its storage)
   relloc          push: upload Locations are path-relative references ("uN", then "../uploads/./uN?c=K"),
@@ -116,9 +120,9 @@ MANIFEST_D = json.dumps({"schemaVersion": 2, "mediaType": MT_MAN,
 OVERSIZE_MANIFEST = manifest(layer_size=len(LAYER) - 100)
 
 
-def foreign_manifest(urls):
+def foreign_manifest(urls, mt="application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"):
     m = json.loads(MANIFEST)
-    m["layers"][0].update(mediaType="application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", urls=urls)
+    m["layers"][0].update(mediaType=mt, urls=urls)
     return json.dumps(m, sort_keys=True).encode()
 
 counts = {}
@@ -199,9 +203,13 @@ class H(BaseHTTPRequestHandler):
         if repo.startswith("foreign"):
             ext = "http://localhost:%d/ext/layer" % self.server.server_address[1]
             urls = {"foreign": ["file:///etc/passwd", "ftp://127.0.0.1/layer", ext],
+                    "foreignplain": [ext],
                     "foreignnohttp": ["file:///etc/passwd", "gopher://127.0.0.1/layer"],
                     "foreignmany": [ext] * 17}[repo]
             return self.send(200, foreign_manifest(urls), MT_MAN)
+        if repo == "urlsgzip":
+            ext = "http://localhost:%d/ext/layer" % self.server.server_address[1]
+            return self.send(200, foreign_manifest([ext], "application/vnd.oci.image.layer.v1.tar+gzip"), MT_MAN)
         if repo.startswith("multi"):
             if ref == sha(MANIFEST_B):
                 return self.send(200, MANIFEST_B, MT_MAN)
@@ -228,7 +236,7 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, CONFIG_B, "application/octet-stream")
         if digest in (sha(CONFIG_D), sha(ATTEST)):
             return self.send(200, CONFIG_D if digest == sha(CONFIG_D) else ATTEST, "application/octet-stream")
-        if digest != sha(LAYER) or repo.startswith("foreign"):
+        if digest != sha(LAYER) or repo.startswith("foreign") or repo == "urlsgzip":
             return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         if self.command == "HEAD":
             return self.send(404 if repo == "chunky" else 200, length=len(LAYER))
@@ -271,12 +279,17 @@ class H(BaseHTTPRequestHandler):
             uploads[uid] = b""
             if repo == "relloc":
                 return self.send(202, headers={"Location": uid, "Range": "0-0"})
+            if repo in ("longloc", "hugeloc"):  # upload state in the Location: it must come back whole
+                return self.send(202, headers={"Location": "%s/blobs/uploads/%s?state=%s" % (
+                    base, uid, "S" * (3000 if repo == "longloc" else 9000)), "Range": "0-0"})
             if repo == "leak":
                 return self.send(202, headers={"Location": "http://localhost:%d%s/blobs/uploads/%s" % (
                     self.server.server_address[1], base, uid), "Range": "0-0"})
             return self.send(202, headers={"Location": "%s/blobs/uploads/%s" % (base, uid), "Range": "0-0"})
         uid = ref.split("/")[1]
         data = self.body()
+        if repo in ("longloc", "hugeloc") and "state=" + "S" * (3000 if repo == "longloc" else 9000) not in self.path:
+            return self.send(400, b'{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"state cut"}]}')
         if self.command == "PATCH":
             uploads[uid] += data
             if repo == "relloc":

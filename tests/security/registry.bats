@@ -23,7 +23,7 @@ bounded() { sec_bounded 60 "$@"; }
 refused() {
     local before
     before=$(nr_tree_hash "$NRUN_ROOT")
-    run bounded "$NRUN" pull "$REG/$1:1"
+    run bounded "$NRUN" pull ${3:-} "$REG/$1:1"
     echo "$output"
     [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { echo "exit $status"; return 1; }
     [[ ${lines[-1]} == nrun:\ $2 ]] || { echo "want: nrun: $2"; return 1; }
@@ -131,6 +131,25 @@ refused() {
     grep -q '^PUT /v2/relloc/x/manifests/1$' "$HOSTILE_LOG"
 }
 
+@test "push: a 3000-byte upload Location is used whole; one longer than 8191 bytes is refused, never sent cut" {
+    mkdir -p "$BATS_FILE_TMPDIR/up5"
+    head -c 1000 /dev/urandom >"$BATS_FILE_TMPDIR/up5/data"
+    tar -C "$BATS_FILE_TMPDIR/up5" -cf "$BATS_FILE_TMPDIR/up5.tar" .
+    NRUN_ROOT=$BATS_FILE_TMPDIR/pushroot5 "$NRUN" __internal mkimage -t up:5 --config '{"Cmd":["true"]}' "$BATS_FILE_TMPDIR/up5.tar" >/dev/null
+    : >"$HOSTILE_LOG"
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/pushroot5" push up:5 "$REG/longloc/x:1"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    grep -q '^PUT /v2/longloc/x/manifests/1$' "$HOSTILE_LOG"
+    : >"$HOSTILE_LOG"
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/pushroot5" push up:5 "$REG/hugeloc/x:1"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ ${lines[-1]} == *"/hugeloc/x: upload Location is longer than 8191 bytes: refused" ]]
+    ! grep -q '^P[UA]T[CH]* /v2/hugeloc/x/blobs/uploads/' "$HOSTILE_LOG" || false
+    rm -rf "$BATS_FILE_TMPDIR/pushroot5"
+}
+
 @test "push: a registry that answers HEAD with 405 gets every blob uploaded, then the manifest" {
     mkdir -p "$BATS_FILE_TMPDIR/up3"
     head -c 1000 /dev/urandom >"$BATS_FILE_TMPDIR/up3/data"
@@ -147,11 +166,11 @@ refused() {
     grep -q '^PUT /v2/nohead/x/manifests/1$' "$HOSTILE_LOG"
 }
 
-@test "a non-distributable layer the registry lacks: fetched from its http url only, with no credential sent there" {
+@test "a non-distributable layer the registry lacks, --allow-foreign-urls: fetched from its http url only, with no credential sent there" {
     mkdir -p "$BATS_FILE_TMPDIR/dcf"
     printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf 'u:secret-pw' | base64)" >"$BATS_FILE_TMPDIR/dcf/config.json"
     : >"$HOSTILE_LOG"
-    DOCKER_CONFIG=$BATS_FILE_TMPDIR/dcf run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/frn" pull "$REG/foreign:1"
+    DOCKER_CONFIG=$BATS_FILE_TMPDIR/dcf run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/frn" pull --allow-foreign-urls "$REG/foreign:1"
     echo "$output"
     cat "$HOSTILE_LOG"
     [ "$status" -eq 0 ]
@@ -176,10 +195,30 @@ refused() {
     rm -rf "$BATS_FILE_TMPDIR/rdr"
 }
 
+@test "a non-distributable layer the registry lacks, no --allow-foreign-urls: refused, its url never fetched, store unchanged" {
+    : >"$HOSTILE_LOG"
+    refused foreignplain "*/foreignplain: blob sha256:*: a foreign layer the registry does not have; its urls are fetched only with --allow-foreign-urls"
+    cat "$HOSTILE_LOG"
+    grep -q '^GET /v2/foreignplain/blobs/' "$HOSTILE_LOG"
+    ! grep -q '^GET /ext/' "$HOSTILE_LOG" || false
+}
+
+@test "an ordinary gzip layer with urls the registry lacks: its urls are never fetched, even with --allow-foreign-urls" {
+    : >"$HOSTILE_LOG"
+    run bounded "$NRUN" --root "$BATS_FILE_TMPDIR/ugz" pull --allow-foreign-urls "$REG/urlsgzip:1"
+    echo "$output"
+    cat "$HOSTILE_LOG"
+    [ "$status" -ne 0 ]
+    [[ $output == *"urlsgzip: blob sha256:"* ]]
+    grep -q '^GET /v2/urlsgzip/blobs/' "$HOSTILE_LOG"
+    ! grep -q '^GET /ext/' "$HOSTILE_LOG" || false
+    rm -rf "$BATS_FILE_TMPDIR/ugz"
+}
+
 @test "a non-distributable layer whose urls are none http(s), or too many: refused, nothing fetched" {
     : >"$HOSTILE_LOG"
-    refused foreignnohttp "blob sha256:*: the registry does not have it and none of its urls is http(s)"
-    refused foreignmany "*manifest sha256:*: layers?0?: urls is not a list of at most 16 URLs"
+    refused foreignnohttp "blob sha256:*: the registry does not have it and none of its urls is http(s)" --allow-foreign-urls
+    refused foreignmany "*manifest sha256:*: layers?0?: urls is not a list of at most 16 URLs" --allow-foreign-urls
     ! grep -q '^GET /ext/' "$HOSTILE_LOG" || false
 }
 

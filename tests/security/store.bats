@@ -489,6 +489,18 @@ elif how == "uplink":
 elif how == "gzip":
     import gzip
     files[1] = ("aaaa/layer.tar", gzip.compress(layer, mtime=0))
+elif how == "dupconfig":
+    # the config's path again, with other content: docker load keeps the last
+    c = json.loads(b(cfg_hex))
+    c["config"] = {"Cmd": ["/bin/sh", "-c", "echo other-config"]}
+    files.append((cfg_hex + ".json", json.dumps(c).encode()))
+elif how == "duplayer":
+    files.append(("./aaaa//layer.tar", layer[:-1024] + b"\1" * 1024))
+elif how == "duplink":
+    files.append(("bbbb/layer.tar", layer))
+    links.append(("aaaa/layer.tar", "../bbbb/layer.tar"))
+elif how == "idname":
+    entry["RepoTags"] = ["sha256:" + cfg_hex]
 elif how == "diffid":
     files[1] = ("aaaa/layer.tar", layer[:-1024] + b"\1" * 1024)
 elif how == "repeat":
@@ -572,6 +584,13 @@ PY
     sec_load_refused "$t" '"manifest.json" is not a regular file'
     sec_docker_tar "$t" dup
     sec_load_refused "$t" "manifest.json appears twice"
+    # one path twice (docker load keeps the last, a lookup finds the first): which image is meant is unclear
+    sec_docker_tar "$t" dupconfig
+    sec_load_refused "$t" "entry \"$(sec_config_hex).json\" appears twice: refused"
+    sec_docker_tar "$t" duplayer
+    sec_load_refused "$t" 'entry "aaaa/layer.tar" appears twice: refused'
+    sec_docker_tar "$t" duplink
+    sec_load_refused "$t" 'entry "aaaa/layer.tar" appears twice: refused'
     # through standard input too
     sec_docker_tar "$t" secretlink
     local before
@@ -581,6 +600,54 @@ PY
     [[ "$output" == *'"aaaa/layer.tar" is not a file of the archive'* ]]
     [[ "$output" != *SECRET* ]]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
+
+@test "load: an OCI archive whose manifest.json names another image than index.json (docker load would read that one): refused" {
+    sec_layouts
+    local t=$SEC_TMP/oci-docker-differ.tar
+    # the control: nrun save's own archive has both, naming the same image
+    tar -tf "$SEC_TMP/layout.tar" | grep -qx manifest.json
+    # the same archive, its manifest.json naming a config of its own (another Cmd, the same layers)
+    python3 - "$SEC_TMP/layout.tar" "$t" <<'PY'
+import io, json, sys, tarfile
+src, out = sys.argv[1:3]
+with tarfile.open(src) as i, tarfile.open(out, "w") as o:
+    for m in i.getmembers():
+        data = i.extractfile(m).read() if m.isfile() else None
+        if m.name == "manifest.json":
+            mj = json.loads(data)
+            cfg = json.loads(i.extractfile(mj[0]["Config"]).read())
+            cfg["config"]["Cmd"] = ["/bin/sh", "-c", "echo docker-sees-this"]
+            other = json.dumps(cfg).encode()
+            n = tarfile.TarInfo("other.json"); n.size = len(other); o.addfile(n, io.BytesIO(other))
+            mj[0]["Config"] = "other.json"
+            data = json.dumps(mj).encode()
+            m.size = len(data)
+        o.addfile(m, io.BytesIO(data) if data is not None else None)
+PY
+    sec_load_refused "$t" "manifest.json[0]: config sha256:"
+    run timeout 20 "$NRUN" load -i "$t" --name evil:1
+    [[ $output == *"is of no image index.json names: refused" ]]
+}
+
+@test "load: a docker-archive named 'sha256:<hex>' (what every command reads as an image ID) is refused; so is nrun tag to it" {
+    sec_layouts
+    local t=$SEC_TMP/docker-idname.tar before
+    sec_docker_tar "$t" idname
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run timeout 20 "$NRUN" load -i "$t"
+    echo "$output"
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [ "$output" = "nrun: $t: image name \"sha256:$(sec_config_hex)\" reads as an image ID: refused" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    run "$NRUN" tag bb:1 sha256:abc
+    [ "$status" -ne 0 ]
+    [ "$output" = "nrun: tag sha256:abc: a name that reads as an image ID" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # its other spellings name a tag that rmi finds
+    "$NRUN" tag bb:1 library/sha256:abc
+    "$NRUN" rmi library/sha256:abc >/dev/null
+    ! "$NRUN" image inspect library/sha256:abc >/dev/null 2>&1 || false
 }
 
 # ---- 10a: prune reclaims the unpacked layers nothing uses ----
