@@ -276,6 +276,19 @@ static json_t *users_of(int adfd, const char *name)
     return out;
 }
 
+/* A bridge nrun made for network `name`: the name it gives now (from the
+ * store and the network), or the nrunN of a network made before that. */
+static bool bridge_ours(const char *root, const char *name, const char *br)
+{
+    char mine[IF_NAMESIZE];
+    rt_net_bridge_name(root, name, mine);
+    if (!strcmp(br, mine))
+        return true;
+    if (strncmp(br, "nrun", 4) || !br[4] || br[4] == '0')
+        return false;
+    return strspn(br + 4, "0123456789") == strlen(br + 4);
+}
+
 int rt_net_remove(const char *root, const char *name, nr_err *err)
 {
     if (!strcmp(name, RT_NET_DEFAULT))
@@ -310,9 +323,11 @@ int rt_net_remove(const char *root, const char *name, nr_err *err)
         else
             nr_err_sys(err, errno, "remove %s/networks/%s", root, file);
     } else {
-        /* the bridge goes with the network, as docker's does: the CNI
-         * plugins make it on the first ADD and never remove it */
-        if (br && if_nametoindex(br) > 0)
+        /* the bridge goes with the network, as docker's does (the CNI
+         * plugins never remove it), but only one nrun names: a conflist
+         * edited to join a host bridge (br0, docker0, another store's)
+         * may use it, never have it deleted */
+        if (br && bridge_ours(root, name, br) && if_nametoindex(br) > 0)
             ip_run((const char *const[]){"ip", "link", "delete", br, "type", "bridge", NULL});
         if (br) {
             nr_err ign1;

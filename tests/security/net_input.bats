@@ -304,4 +304,23 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     [ "$output" = "nrun: network bridge is the default network: it cannot be removed" ]
     "$NRUN" rm -f "$id" >/dev/null
     "$NRUN" network rm "$n" >/dev/null
+    ! nr_in_ns ip link show "$br" >/dev/null 2>&1 || false # its own bridge went with it
+}
+
+@test "network rm of a conflist edited to join a bridge nrun did not make: the network goes, the bridge stays" {
+    n=hb$SFX
+    "$NRUN" network create "$n" >/dev/null
+    own=$("$NRUN" network inspect "$n" | jq -r '.[0].Bridge')
+    for hb in "hb$SFX" nrun0; do
+        nr_in_ns ip link add "$hb" type bridge
+        f=$NRUN_ROOT/networks/$n.conflist
+        [ -e "$f" ] || "$NRUN" network create "$n" >/dev/null
+        jq --arg b "$hb" '.plugins[0].bridge = $b' "$f" >"$BATS_TEST_TMPDIR/c" && cp "$BATS_TEST_TMPDIR/c" "$f"
+        "$NRUN" network rm "$n" >/dev/null
+        [ ! -e "$f" ]
+        nr_in_ns ip link show "$hb" >/dev/null
+        nr_in_ns ip link delete "$hb"
+    done
+    # the bridge network create made, and left when the file named another: removed by hand here
+    nr_in_ns ip link delete "$own" 2>/dev/null || true
 }
