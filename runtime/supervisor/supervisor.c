@@ -31,36 +31,22 @@ extern char **environ;
 
 sv_state *sv_g;
 
-/* PID 1's own lines carry what workers said (a listen address, a key):
- * a control character becomes \n or \xNN, so a worker can neither forge a
- * line of its own nor send the terminal an escape. */
-static size_t log_escape(const char *in, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 5 <= cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '\n')
-            o += (size_t)snprintf(out + o, cap - o, "\\n");
-        else if (c < 0x20 || c == 0x7f)
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-        else
-            out[o++] = (char)c;
-    }
-    out[o] = 0;
-    return o;
-}
-
 /* A line from the supervisor itself: in the log (worker 0) and on stderr. */
 void sv_log_sys(const char *fmt, ...)
 {
-    char raw[1024], msg[1024];
+    char raw[1024];
     va_list ap;
     va_start(ap, fmt);
     int r = vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
     if (r < 0)
         return;
-    size_t n = log_escape(raw, (size_t)r < sizeof raw ? (size_t)r : sizeof raw - 1, msg, sizeof msg);
+    /* the line carries what workers said (a listen address, a key): its
+     * control characters escaped, a worker can neither forge a line of
+     * PID 1's nor send the terminal an escape */
+    cleanup_free char *msg = nr_escape_controls(raw);
+    size_t n = strnlen(msg, 1023);
+    msg[n] = 0;
     sv_logs_write(0, sv_g->self, "supervisor", msg, n);
     char line[1100];
     int m = snprintf(line, sizeof line, "nrun: %s\n", msg);
