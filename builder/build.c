@@ -314,8 +314,18 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
         for (size_t i = 0; i < NR_ARRAY_LEN(names) && !text; i++) {
             free(shown);
             shown = !strcmp(o->context, ".") ? nr_xstrdup(names[i]) : nr_xasprintf("%s/%s", o->context, names[i]);
-            if (nr_read_user_file(AT_FDCWD, shown, "Nodefile", NODEFILE_MAX, &text, &len, err) < 0 &&
-                err->errnum != ENOENT)
+            /* a file of the context: a link resolves inside it, as COPY's
+             * sources do (a link to a host file would show its lines in
+             * the parse errors) */
+            cleanup_close int fd = nr_open_in_root(o->context, names[i], O_RDONLY | O_NONBLOCK | O_NOCTTY);
+            struct stat lst;
+            if (fd < 0 && errno == ENOENT && lstat(shown, &lst) == 0 && S_ISLNK(lst.st_mode))
+                return nr_err_set(err, "Nodefile %s: a symlink that resolves inside the build context (as BuildKit "
+                                       "does), and nothing is there",
+                                  shown);
+            if (fd < 0 && errno != ENOENT)
+                return nr_err_sys(err, errno, "Nodefile %s", shown);
+            if (fd >= 0 && nr_read_user_fd(fd, shown, "Nodefile", NODEFILE_MAX, &text, &len, err) < 0)
                 return -1;
         }
         if (text)

@@ -311,8 +311,18 @@ int bld_zeroconf_nodefile(const char *dir, char **out, char **shown_out, nr_err 
 {
     cleanup_free char *shown = nr_xasprintf("%s/package.json", dir), *text = NULL;
     size_t len;
-    if (nr_read_user_file(AT_FDCWD, shown, "package.json", PACKAGE_JSON_MAX, &text, &len, err) < 0)
-        return err->errnum == ENOENT ? 1 : -1;
+    /* the context's file: a link resolves inside the context (a link to a
+     * host file would show its text in the parse error) */
+    cleanup_close int fd = nr_open_in_root(dir, "package.json", O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    struct stat lst;
+    if (fd < 0 && errno == ENOENT && lstat(shown, &lst) == 0 && S_ISLNK(lst.st_mode))
+        return nr_err_set(err, "%s: a symlink that resolves inside the build context (as BuildKit does), and nothing "
+                               "is there",
+                          shown);
+    if (fd < 0)
+        return errno == ENOENT ? 1 : nr_err_sys(err, errno, "package.json %s", shown);
+    if (nr_read_user_fd(fd, shown, "package.json", PACKAGE_JSON_MAX, &text, &len, err) < 0)
+        return -1;
     json_error_t je;
     json_t *pkg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!pkg)

@@ -530,6 +530,22 @@ int nr_openat2_missing(void)
     return errno == ENOSYS || errno == EPERM ? errno : 0;
 }
 
+int nr_open_in_root(const char *dir, const char *rel, int flags)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -1;
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
+    if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+        fd = openat(dfd, rel, flags | O_CLOEXEC | O_NOFOLLOW); /* no openat2: no link at all */
+    int e = errno;
+    close(dfd);
+    errno = e;
+    return fd;
+}
+
 bool nr_in_userns(void)
 {
     /* the host's map is the identity over every id: "0 0 4294967295".

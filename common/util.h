@@ -91,6 +91,10 @@ bool nr_in_userns(void);
  * before 20.10).  Every path nrun resolves in a store, a context or a
  * container goes through openat2, so its absence is said once, plainly. */
 int nr_openat2_missing(void);
+/* Open `rel` under directory `dir` with its links resolved with `dir` as
+ * the root (openat2 RESOLVE_IN_ROOT; where openat2 is missing, a link is
+ * refused): a file of a build context, never the host's.  -1 and errno. */
+int nr_open_in_root(const char *dir, const char *rel, int flags);
 /* In such a namespace, may setgroups(2) be called?  Not with a single
  * mapping the caller wrote itself (the kernel's rule since 3.19). */
 bool nr_setgroups_denied(void);

@@ -161,6 +161,32 @@ EOF
     [[ "$output" == *conf* && "$output" != *"guess-$$"* ]]
 }
 
+@test "the context's Nodefile, Dockerfile or package.json as a link out of the context never shows the host's file" {
+    c=$BATS_FILE_TMPDIR/nflink
+    mkdir -p "$c/docker"
+    h=$BATS_FILE_TMPDIR/host-secret
+    echo "hostline-$$ secret" >"$h"
+    for f in Nodefile Dockerfile dockerfile package.json; do
+        ln -s "$h" "$c/$f"
+        run "$NBUILD" --no-cache -t nflink:1 "$c"
+        echo "$f: $status $output"
+        [ "$status" -ne 0 ]
+        [[ "$output" != *"hostline-$$"* ]]
+        [[ "$output" == *"$f: a symlink that resolves inside the build context"* ]]
+        [ "${#lines[@]}" -eq 1 ]
+        [ -z "$(manifest_of nflink:1)" ]
+        rm "$c/$f"
+    done
+    # a link inside the context is read, relative or absolute (the context is its root)
+    printf 'FROM bbase:1\nCMD ["true"]\n' >"$c/docker/Dockerfile.prod"
+    for target in docker/Dockerfile.prod /docker/Dockerfile.prod; do
+        ln -s "$target" "$c/Dockerfile"
+        "$NBUILD" --no-cache -t nflink:2 "$c" >/dev/null
+        [ -n "$(manifest_of nflink:2)" ]
+        rm "$c/Dockerfile"
+    done
+}
+
 @test "RUN --mount=type=bind through a link to a directory holding an excluded file: refused as the directory itself is" {
     # the ignore file judges the path the source resolved to: pub -> app/conf
     # (relative, or absolute as the context's root) showed app/conf/key.pem
