@@ -276,7 +276,7 @@ sv_listener *sv_listener_get(const char *key, const char *address, int port, int
         return nr_err_set(err, "stopping"), NULL;
     int n = 0;
     for (sv_listener *l = sv_g->listeners; l; l = l->next)
-        n++;
+        n += !l->udp;
     /* Listeners live as long as the container: a worker cannot make us open more. */
     if (n >= 64)
         return nr_err_sys(err, EMFILE, "more than 64 listening sockets"), NULL;
@@ -302,13 +302,21 @@ sv_listener *sv_listener_get(const char *key, const char *address, int port, int
 sv_listener *sv_udp_get(const char *key, const char *address, int port, bool v6, int flags, nr_err *err)
 {
     int n = 0;
-    for (sv_listener *l = sv_g->listeners; l; l = l->next, n++)
-        if (!strcmp(l->key, key))
-            return l->fd >= 0 ? l : (nr_err_set(err, "stopping"), NULL);
+    sv_listener *old = NULL;
+    for (sv_listener *l = sv_g->listeners; l; l = l->next) {
+        if (!strcmp(l->key, key)) {
+            if (l->fd >= 0)
+                return l;
+            old = l; /* released (sv_udp_release): bound again below */
+        }
+        n += l->udp && l->fd >= 0;
+    }
     if (sv_g->stopping)
         return nr_err_set(err, "stopping"), NULL;
-    if (n >= 64)
-        return nr_err_sys(err, EMFILE, "more than 64 listening sockets"), NULL;
+    /* the workers' dgram sockets open now, apart from the TCP listeners:
+     * a worker with many cannot stop the app's listen() */
+    if (n >= SV_MAX_UDP)
+        return nr_err_sys(err, EMFILE, "more than %d shared dgram sockets", SV_MAX_UDP), NULL;
     if (port < 0 || port > 65535)
         return nr_err_sys(err, EINVAL, "bind port %d", port), NULL;
     struct sockaddr_storage ss;
@@ -341,7 +349,31 @@ sv_listener *sv_udp_get(const char *key, const char *address, int port, bool v6,
         close(fd);
         return nr_err_sys(err, e, "bind udp %s port %d", ad, port), NULL;
     }
-    return listener_add(key, fd, port, true, false, err);
+    if (!old)
+        return listener_add(key, fd, port, true, false, err);
+    if (sv_watch_add(&old->w, fd, 0, on_udp, old) < 0) {
+        nr_err_sys(err, errno, "epoll add listener");
+        close(fd);
+        return NULL;
+    }
+    old->fd = fd;
+    return old;
+}
+
+/* Node's primary closes a shared handle no worker holds; so do we for an
+ * ephemeral one (port 0: a client socket each dgram.send() of a worker
+ * binds), else a worker that opens and closes them would run out.  One on
+ * a fixed port stays bound: datagrams wait there for a restarted worker.
+ * The struct stays (an event may name it) and is bound again by key. */
+void sv_udp_release(sv_listener *l)
+{
+    if (l->holders > 0)
+        l->holders--;
+    if (l->holders || l->port != 0 || l->fd < 0)
+        return;
+    sv_watch_del(&l->w);
+    close(l->fd);
+    l->fd = -1;
 }
 
 static bool hand(sv_worker *w, sv_listener *l, int fd, int index)
@@ -557,6 +589,9 @@ void sv_balance_worker_gone(sv_worker *w)
             pend(w->inflight[i].lis, w->inflight[i].fd);
     }
     w->nsubs = 0;
+    for (int i = 0; i < w->nudp; i++)
+        sv_udp_release(w->udp[i]);
+    w->nudp = 0;
     sv_balance_rearm();
 }
 

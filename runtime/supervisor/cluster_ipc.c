@@ -138,7 +138,10 @@ static void udp_shared(sv_worker *w, json_t *m, json_t *r, const char *address, 
     nr_buf_addstr(&line, s ? s : "");
     nr_buf_add(&line, "\n", 1);
     free(s);
-    if (sv_ipc_send_fd(w, line.data, line.len, l->fd) < 0) {
+    if (sv_ipc_send_fd(w, line.data, line.len, l->fd) == 0) {
+        w->udp[w->nudp++] = l;
+        l->holders++;
+    } else {
         /* the channel is backed up or gone: the worker's bind fails with EAGAIN */
         json_t *e = json_pack("{s:s, s:s, s:i, s:n}", "cmd", "NODE_CLUSTER", "key", key, "errno", -11, "data");
         json_t *seq = json_object_get(m, "seq");
@@ -172,8 +175,13 @@ static void query_server(sv_worker *w, json_t *m)
     sv_listener *l = NULL;
     const char *ats = json_string_value(at);
     bool udp = ats && (!strcmp(ats, "udp4") || !strcmp(ats, "udp6"));
-    if (udp && (!json_is_integer(fdv) || json_integer_value(fdv) == -1) && w->nsubs < SV_MAX_KEYS) {
-        udp_shared(w, m, r, address, port, !strcmp(ats, "udp6"), index);
+    if (udp && (!json_is_integer(fdv) || json_integer_value(fdv) == -1)) {
+        if (w->nudp < SV_MAX_UDP) {
+            udp_shared(w, m, r, address, port, !strcmp(ats, "udp6"), index);
+        } else {
+            json_object_set_new(r, "errno", json_integer(-24 /* EMFILE */));
+            reply_json(w, r);
+        }
         return;
     }
     char *key = nr_xasprintf("%s:%d:%d:%s", address ? address : "", port, type, fdbuf);
@@ -214,6 +222,18 @@ static void unsubscribe(sv_worker *w, const char *wkey)
             return;
         }
     }
+}
+
+/* a worker closed its dgram socket of `key` (Node's shared handle close) */
+static void udp_let_go(sv_worker *w, const char *key)
+{
+    for (int i = 0; i < w->nudp; i++)
+        if (!strcmp(w->udp[i]->key, key)) {
+            sv_listener *l = w->udp[i];
+            w->udp[i] = w->udp[--w->nudp];
+            sv_udp_release(l);
+            return;
+        }
 }
 
 /* "<prefix><digits>" at the start of line: the number, else -1. */
@@ -305,8 +325,10 @@ static void on_message(sv_worker *w, const char *line, size_t len)
                 sv_wait_ready_arm(w);
         } else if (!strcmp(act, "close")) {
             const char *key = json_string_value(json_object_get(m, "key"));
-            if (key)
+            if (key) {
                 unsubscribe(w, key);
+                udp_let_go(w, key);
+            }
         } else if (!strcmp(act, "exitedAfterDisconnect")) {
             json_t *r = json_pack("{s:s,s:O}", "cmd", "NODE_CLUSTER", "ack", json_object_get(m, "seq"));
             if (r)

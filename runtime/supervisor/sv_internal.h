@@ -55,6 +55,7 @@ int sv_loop_once(void (*on_signal)(int sig), nr_err *err);
 
 /* ---- shared state ---- */
 #define SV_MAX_KEYS 8       /* listening keys per worker */
+#define SV_MAX_UDP 64       /* shared dgram sockets, per worker and in all */
 #define SV_INFLIGHT_MAX 32  /* connections handed over but not yet acked, per worker */
 #define SV_MAX_SLOTS 256
 #define SV_IPC_PARSE_MAX 65536 /* longest channel message PID 1 parses */
@@ -68,6 +69,7 @@ typedef struct sv_listener {
     sv_watch w;
     bool armed;             /* EPOLLIN wanted (off while no worker can take a connection) */
     bool udp;               /* a dgram socket the workers share: never armed, nothing accepted */
+    int holders;            /* udp: the workers that hold it now */
     unsigned rr_next;
     uint64_t accepted;
     struct sv_listener *next;
@@ -150,6 +152,8 @@ typedef struct sv_worker {
         int index;           /* the worker's own index for this key (Node's indexes map) */
     } subs[SV_MAX_KEYS];
     int nsubs;
+    sv_listener *udp[SV_MAX_UDP]; /* the shared dgram sockets it holds (a bind each) */
+    int nudp;
     bool disconnect_sent;
     bool heard;             /* it has written on its channel (a lazy `node -e` may never open it) */
     bool restart_after_exit; /* single mode reload / memory limit: start again whatever the code */
@@ -271,6 +275,8 @@ sv_listener *sv_listener_get(const char *key, const char *address, int port, int
  * the datagrams over the workers reading it).  flags: Node's bind flags
  * (UV_UDP_IPV6ONLY 1, UV_UDP_REUSEADDR 4). */
 sv_listener *sv_udp_get(const char *key, const char *address, int port, bool v6, int flags, nr_err *err);
+/* A worker let go of a shared dgram socket (closed it, or died). */
+void sv_udp_release(sv_listener *l);
 void sv_balance_worker_up(sv_worker *w, sv_listener *l);
 void sv_balance_on_ack(sv_worker *w, uint32_t seq, bool accepted);
 void sv_balance_worker_gone(sv_worker *w);

@@ -428,6 +428,20 @@ sys.stdout.write(s.recv(65536).decode())' "$SV_CTL" "$1"
     [ "$SV_RC" = 0 ]
 }
 
+@test "cluster: dgram client sockets a worker closes are closed by the master too; they never use up the app's listen()" {
+    PORT=$(sv_free_port)
+    # 4 bursts of 40 sockets, one address each: 160 binds, never more than 40 at once
+    PORT=$PORT BURST=40 ROUNDS=4 sv_start -q --workers 1 -- node "$APPS/udp-churn.js"
+    sv_wait_http "$PORT"
+    run curl -sf "http://127.0.0.1:$PORT/"
+    echo "$output"
+    [ "$output" = ok ]
+    # the master holds the listening socket and no dgram socket now
+    [ -z "$(ss -Huanp | grep "pid=$SV_PID,")" ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
 # send each of $2.. to 127.0.0.1:$1 over UDP, print each answer (or "timeout")
 udp_ask() {
     python3 - "$@" <<'PY'
