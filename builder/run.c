@@ -519,6 +519,16 @@ static int mounts_make(bld_state *b, const bld_instr *in, run_mounts *r, nr_err 
     return 0;
 }
 
+
+/* A step that failed to start or run: where it is (file:line:col) and the
+ * command's first 200 bytes, as an exit code's message says them. */
+static void step_wrap(nr_err *err, const bld_state *b, const bld_instr *in, const char *text)
+{
+    int line, col;
+    bld_instr_pos(in, in->kw_off, &line, &col);
+    nr_err_wrap(err, "%s:%d:%d: %.200s%s", b->f.path, line, col, text, strlen(text) > 200 ? "..." : "");
+}
+
 int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 {
     run_cmd c;
@@ -581,7 +591,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                      .env = env, .nenv = nenv, .mode = 2, .workers = 1, .volumes = mnt.vols,
                      .nvolumes = mnt.nvols, .tmpfs = mnt.tmpfs, .ntmpfs = mnt.ntmpfs, .ephemeral = true /* a killed nbuild's is swept */};
     if (rt_container_create_image(b->s, img_store_root(b->s), &img, RT_BUILD_STEP_IMAGE, &o, &cr, err) < 0) {
-        nr_err_wrap(err, "%s", c.text);
+        step_wrap(err, b, in, c.text);
         goto out;
     }
     created = true;
@@ -610,13 +620,13 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         fprintf(b->o->progress, "%s--> DONE %.1fs\n", b->prefix ? b->prefix : "", secs);
     }
     if (code < 0) {
-        nr_err_wrap(err, "%s", c.text);
+        step_wrap(err, b, in, c.text);
         goto out;
     }
     if (rt_stop_forwarded || bld_stop_sig) {
         /* we were asked to stop: the step is cut short, whatever its code */
         bld_interrupted(err);
-        nr_err_wrap(err, "%s", c.text);
+        step_wrap(err, b, in, c.text);
         goto out;
     }
     if (code != 0) {

@@ -145,6 +145,15 @@ EOF
     [ "$(cat "$NRUN_ROOT/index.json")" = "$idx" ]
     [ -z "$(ls "$NRUN_ROOT/containers" | grep -v '^\.')" ]
     ! grep -qF " $NRUN_ROOT/" /proc/mounts || false
+    # a step that cannot start (one argument over exec's 128 KiB): named at
+    # file:line:col with its command cut short, one line, nothing tagged
+    { echo 'FROM rbase:1'; printf 'RUN echo %0140000d | wc -c\n' 0; } >"$CTX/Nodefile"
+    run "$NBUILD" -t r5:1 "$CTX"
+    [ "$status" -ne 0 ]
+    [ "${#lines[@]}" -le 3 ] # the STEP lines, then the error
+    [[ "${lines[-1]}" == "nbuild: $CTX/Nodefile:2:1: RUN /bin/sh -c echo 0000"*"...: process.args[2] is 140013 bytes: longer than exec takes (128 KiB)" ]]
+    [ "${#lines[-1]}" -lt 400 ]
+    [ "$(cat "$NRUN_ROOT/index.json")" = "$idx" ]
 }
 
 @test "RUN sees the host's trust anchors; they never enter the image" {
