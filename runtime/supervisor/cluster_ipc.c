@@ -142,7 +142,13 @@ static void udp_shared(sv_worker *w, json_t *m, json_t *r, const char *address, 
         w->udp[w->nudp++] = l;
         l->holders++;
     } else {
-        /* the channel is backed up or gone: the worker's bind fails with EAGAIN */
+        /* the channel is backed up or gone: the worker's bind fails with
+         * EAGAIN, and a socket bound for it alone is let go (held by none,
+         * it would stay open for good and count against the cap) */
+        if (!l->holders) {
+            l->holders = 1;
+            sv_udp_release(l);
+        }
         json_t *e = json_pack("{s:s, s:s, s:i, s:n}", "cmd", "NODE_CLUSTER", "key", key, "errno", -11, "data");
         json_t *seq = json_object_get(m, "seq");
         json_object_set(e, "ack", seq ? seq : json_null());

@@ -466,6 +466,17 @@ sys.stdout.write(s.recv(65536).decode())' "$SV_CTL" "$1"
     [ "$SV_RC" = 0 ]
 }
 
+@test "cluster: a dgram socket the master could not hand to a worker (its channel backed up) is closed" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/udp-stuck.js"
+    sv_wait_http "$PORT"
+    ss -Huanp | grep "pid=$SV_PID," || true
+    # none of the dgram sockets bound for it stays in the master
+    [ -z "$(ss -Huanp | grep "pid=$SV_PID,")" ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
 # send each of $2.. to 127.0.0.1:$1 over UDP, print each answer (or "timeout")
 udp_ask() {
     python3 - "$@" <<'PY'
