@@ -477,6 +477,23 @@ sys.stdout.write(s.recv(65536).decode())' "$SV_CTL" "$1"
     [ "$SV_RC" = 0 ]
 }
 
+@test "cluster: a worker that does not read its channel cannot grow the master with the answers it leaves" {
+    PORT=$(sv_free_port)
+    PORT=$PORT sv_start -q --workers 1 -- node "$APPS/ipc-noread.js"
+    sv_wait_http "$PORT" 60
+    grep -o '"msg":"sent [0-9]*' "$SV_LOGS/container.log"
+    anon=$(awk '/^RssAnon:/ {print $2}' /proc/$SV_PID/status)
+    echo "PID 1 anonymous memory: ${anon} kB"
+    # the answers a worker leaves unread are capped at 1 MiB (40 MB of them before)
+    if ! grep -q __asan_init "/proc/$SV_PID/exe"; then
+        [ "$anon" -lt 8192 ]
+    fi
+    run curl -sf "http://127.0.0.1:$PORT/"
+    [ "$output" = ok ]
+    sv_stop
+    [ "$SV_RC" = 0 ]
+}
+
 # send each of $2.. to 127.0.0.1:$1 over UDP, print each answer (or "timeout")
 udp_ask() {
     python3 - "$@" <<'PY'
