@@ -421,6 +421,8 @@ sys.stdout.write(s.recv(65536).decode())' "$SV_CTL" "$1"
     # an address with a newline and an escape: one line of PID 1's, shown escaped
     grep -qF 'bad\nnrun: forged-line \x1b[2J' "$SV_DIR/err"
     ! grep -q '^nrun: forged-line' "$SV_DIR/err" || false
+    ! grep -qF $'\xc2\x9b' "$SV_DIR/err" || false
+    grep -qF 'forged-line \x1b[2J \xc2\x9b2J' "$SV_DIR/err"
     ! grep -q $'\x1b' "$SV_DIR/err" || false
     # the forged listeners are capped: at most 64 sockets held
     [ "$(ls -l /proc/$SV_PID/fd | grep -c socket)" -lt 80 ]
