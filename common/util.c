@@ -693,6 +693,8 @@ char *nr_escape_controls(const char *s)
             nr_buf_addstr(&b, "\\t");
         else if (*p < 0x20 || *p == 0x7f)
             nr_buf_addf(&b, "\\x%02x", *p);
+        else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* a C1 control in UTF-8: CSI is 0x9b */
+            nr_buf_addf(&b, "\\xc2\\x%02x", *++p);
         else
             nr_buf_add(&b, (const char *)p, 1);
     }

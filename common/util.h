@@ -145,8 +145,9 @@ int nr_read_user_fd(int fd, const char *path, const char *what, size_t max, char
  * "/"; ".." stops at "/"): malloc'd, or NULL when p is not absolute. */
 char *nr_path_clean(const char *p);
 
-/* s with control characters escaped (\n, \t, \xNN): safe to print on a
- * terminal whatever a container or a file put in it (malloc'd). */
+/* s with control characters escaped (\n, \t, \xNN; a C1 one in UTF-8 as
+ * \xc2\xNN): safe to print on a terminal whatever a container or a file
+ * put in it (malloc'd). */
 char *nr_escape_controls(const char *s);
 
 #endif

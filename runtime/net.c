@@ -126,7 +126,11 @@ static void netns_of(int adfd, const char *id, char out[PATH_MAX])
     out[0] = 0;
     cleanup_free char *p = pin_path(adfd, id);
     struct statfs sf;
-    if (p && strlen(p) < PATH_MAX && statfs(p, &sf) == 0 && sf.f_type == NSFS_MAGIC)
+    struct stat st;
+    /* a pin is an nsfs mount on our file; a link there (to /run/netns/X,
+     * /proc/1/ns/net) would make DEL run in the namespace it names */
+    if (p && strlen(p) < PATH_MAX && lstat(p, &st) == 0 && !S_ISLNK(st.st_mode) && statfs(p, &sf) == 0 &&
+        sf.f_type == NSFS_MAGIC)
         strcpy(out, p);
 }
 

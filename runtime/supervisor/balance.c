@@ -302,12 +302,14 @@ sv_listener *sv_listener_get(const char *key, const char *address, int port, int
 sv_listener *sv_udp_get(const char *key, const char *address, int port, bool v6, int flags, nr_err *err)
 {
     int n = 0;
-    sv_listener *old = NULL;
+    sv_listener *old = NULL, *spare = NULL;
     for (sv_listener *l = sv_g->listeners; l; l = l->next) {
         if (!strcmp(l->key, key)) {
             if (l->fd >= 0)
                 return l;
             old = l; /* released (sv_udp_release): bound again below */
+        } else if (l->udp && l->fd < 0 && !l->holders) {
+            spare = l;
         }
         n += l->udp && l->fd >= 0;
     }
@@ -348,6 +350,17 @@ sv_listener *sv_udp_get(const char *key, const char *address, int port, bool v6,
         int e = errno;
         close(fd);
         return nr_err_sys(err, e, "bind udp %s port %d", ad, port), NULL;
+    }
+    /* A released struct of another key is taken for this one: the worker
+     * picks the key (its address and index; Node's index only grows while
+     * the worker holds another socket of that address), so a new struct for
+     * each would grow PID 1's list without end.  Structs stay at SV_MAX_UDP:
+     * a new one is made only when none is released, all being bound. */
+    if (!old && spare) {
+        free(spare->key);
+        spare->key = nr_xstrdup(key);
+        spare->port = port;
+        old = spare;
     }
     if (!old)
         return listener_add(key, fd, port, true, false, err);

@@ -19,10 +19,18 @@
 
 #include "runtime/supervisor/sv_internal.h"
 
+/* A worker that does not read what PID 1 answers is not read either while
+ * SV_IPC_OUT_MAX waits for it: each request adds an answer, and the answers
+ * would grow PID 1 without end. */
+static bool out_full(const sv_worker *w)
+{
+    return w->ipc_out.len - w->ipc_out_off > SV_IPC_OUT_MAX;
+}
+
 static void want_out(sv_worker *w, bool on)
 {
     if (w->ipc_fd >= 0)
-        sv_watch_mod(&w->ipc_w, EPOLLIN | (on ? EPOLLOUT : 0));
+        sv_watch_mod(&w->ipc_w, (out_full(w) ? 0 : EPOLLIN) | (on ? EPOLLOUT : 0));
 }
 
 static void flush_out(sv_worker *w)
@@ -142,7 +150,13 @@ static void udp_shared(sv_worker *w, json_t *m, json_t *r, const char *address, 
         w->udp[w->nudp++] = l;
         l->holders++;
     } else {
-        /* the channel is backed up or gone: the worker's bind fails with EAGAIN */
+        /* the channel is backed up or gone: the worker's bind fails with
+         * EAGAIN, and a socket bound for it alone is let go (held by none,
+         * it would stay open for good and count against the cap) */
+        if (!l->holders) {
+            l->holders = 1;
+            sv_udp_release(l);
+        }
         json_t *e = json_pack("{s:s, s:s, s:i, s:n}", "cmd", "NODE_CLUSTER", "key", key, "errno", -11, "data");
         json_t *seq = json_object_get(m, "seq");
         json_object_set(e, "ack", seq ? seq : json_null());
@@ -387,7 +401,7 @@ void sv_ipc_on_event(void *arg, uint32_t events)
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || w->ipc_fd < 0)
         return;
     char buf[65536];
-    for (int rounds = 0; rounds < 4; rounds++) {
+    for (int rounds = 0; rounds < 4 && (!out_full(w) || (events & (EPOLLHUP | EPOLLERR))); rounds++) {
         ssize_t n = recv(w->ipc_fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;

@@ -59,6 +59,7 @@ int sv_loop_once(void (*on_signal)(int sig), nr_err *err);
 #define SV_INFLIGHT_MAX 32  /* connections handed over but not yet acked, per worker */
 #define SV_MAX_SLOTS 256
 #define SV_IPC_PARSE_MAX 65536 /* longest channel message PID 1 parses */
+#define SV_IPC_OUT_MAX (1 << 20) /* answers waiting for a worker past which its channel is not read */
 #define SV_LINE_MAX 16384   /* a log line longer than this is split */
 
 typedef struct sv_listener {

@@ -15,8 +15,8 @@ http.createServer((req, res) => res.end('still fine ' + process.pid + '\n')).lis
     '[1,2,{"cmd":3}]',
     '"\\u0000"',
     '{"cmd":"NODE_CLUSTER","act":"queryServer","address":"not-an-ip","port":1,"addressType":4,"seq":901}',
-    // a forged log line and a terminal escape in the address PID 1 logs
-    '{"cmd":"NODE_CLUSTER","act":"queryServer","address":"bad\\nnrun: forged-line \\u001b[2J","port":1,"addressType":4,"seq":902}',
+    // a forged log line and terminal escapes (ESC, and C1's CSI in UTF-8) in the address PID 1 logs
+    '{"cmd":"NODE_CLUSTER","act":"queryServer","address":"bad\\nnrun: forged-line \\u001b[2J \\u009b2J","port":1,"addressType":4,"seq":902}',
   ];
   // Many listeners (ephemeral ports on distinct loopback addresses): query, "close", query the next...
   for (let i = 0; i < 80; i++) {

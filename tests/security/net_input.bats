@@ -244,6 +244,27 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     "$NRUN" network rm "$n" >/dev/null
 }
 
+@test "a pin that is a symlink (networks/ns/<id> to another namespace) is no pin: DEL does not run in what it names" {
+    n=fl$SFX
+    "$NRUN" network create "$n" >/dev/null
+    ns=dl$SFX
+    ip netns add "$ns"
+    ip -n "$ns" link add eth0 type veth peer name eth1
+    fake=$(printf 'e%.0s' $(seq 64))
+    mkdir -p "$NRUN_ROOT/networks/ns"
+    ln -s "/run/netns/$ns" "$NRUN_ROOT/networks/ns/$fake"
+    jq -n --slurpfile c "$NRUN_ROOT/networks/$n.conflist" \
+        '{owner_pid: 999999999, init_pid: 999999999, attachments: [{conflist: $c[0], ifname: "eth0", result: {}}]}' \
+        >"$NRUN_ROOT/networks/attach/$fake.json"
+    "$NRUN" ps >/dev/null # its owner is dead: the clean-up runs
+    [ ! -e "$NRUN_ROOT/networks/attach/$fake.json" ]
+    [ ! -L "$NRUN_ROOT/networks/ns/$fake" ]
+    run ip -n "$ns" -o link show eth0
+    ip netns del "$ns"
+    [ "$status" -eq 0 ]
+    "$NRUN" network rm "$n" >/dev/null
+}
+
 @test "a forged attachment record cannot make DEL write outside the store: its dataDir and a name with '..' are the store's to decide" {
     n=fd$SFX
     o=$BATS_TEST_TMPDIR/elsewhere
@@ -312,14 +333,16 @@ nets() { ls -a "$NRUN_ROOT/networks" | grep -v '^\.lock$'; }
     "$NRUN" network create "$n" >/dev/null
     own=$("$NRUN" network inspect "$n" | jq -r '.[0].Bridge')
     for hb in "hb$SFX" nrun0; do
-        nr_in_ns ip link add "$hb" type bridge
+        # nrun0 may be there already: the default network of an earlier test
+        made=
+        nr_in_ns ip link show "$hb" >/dev/null 2>&1 || { nr_in_ns ip link add "$hb" type bridge && made=1; }
         f=$NRUN_ROOT/networks/$n.conflist
         [ -e "$f" ] || "$NRUN" network create "$n" >/dev/null
         jq --arg b "$hb" '.plugins[0].bridge = $b' "$f" >"$BATS_TEST_TMPDIR/c" && cp "$BATS_TEST_TMPDIR/c" "$f"
         "$NRUN" network rm "$n" >/dev/null
         [ ! -e "$f" ]
         nr_in_ns ip link show "$hb" >/dev/null
-        nr_in_ns ip link delete "$hb"
+        [ -z "$made" ] || nr_in_ns ip link delete "$hb"
     done
     # the bridge network create made, and left when the file named another: removed by hand here
     nr_in_ns ip link delete "$own" 2>/dev/null || true

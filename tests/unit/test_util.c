@@ -132,6 +132,11 @@ static void test_escape_controls(void **state)
     char *e = nr_escape_controls("up\x1b]0;pwned\x07\nx\ty\x7f\xc3\xa9");
     assert_string_equal(e, "up\\x1b]0;pwned\\x07\\nx\\ty\\x7f\xc3\xa9");
     free(e);
+    /* C1 controls written in UTF-8 (U+009B is CSI to xterm): escaped; the
+     * letters around them (U+00A0, U+00E9) stay */
+    e = nr_escape_controls("a\xc2\x9b" "2J\xc2\x85" "b\xc2\xa0\xc3\xa9");
+    assert_string_equal(e, "a\\xc2\\x9b2J\\xc2\\x85b\xc2\xa0\xc3\xa9");
+    free(e);
 }
 
 static void test_utf8_valid(void **state)
