@@ -38,6 +38,26 @@ ssize_t img__imp_ar_read(void *ctx, void *buf, size_t len, const char *what, nr_
     return n;
 }
 
+int img__imp_ar_json(struct archive *a, struct archive_entry *e, const char *file, const char *name, char **out,
+                     size_t *len, nr_err *err)
+{
+    if (archive_entry_size(e) > (la_int64_t)IMG_JSON_MAX)
+        return nr_err_set(err, "%s: %s is too large", file, name);
+    nr_buf b = {0};
+    char buf[65536];
+    la_ssize_t r;
+    while ((r = archive_read_data(a, buf, sizeof buf)) > 0 && b.len <= IMG_JSON_MAX)
+        nr_buf_add(&b, buf, (size_t)r);
+    if (r < 0 || b.len > IMG_JSON_MAX) {
+        nr_buf_free(&b);
+        return r < 0 ? nr_err_set(err, "%s: %s", file, archive_error_string(a))
+                     : nr_err_set(err, "%s: %s is too large", file, name);
+    }
+    *out = b.data ? b.data : nr_xstrdup("");
+    *len = b.len;
+    return 0;
+}
+
 /* Stream one blob named `hex` into the store (unlinked) and check its hash;
  * or, hex NULL (a file of a docker-archive, named by its path), stage it
  * under the digest of its content and remember its path in im->df. */
@@ -672,23 +692,8 @@ int img_import_oci_archive(img_store *s, const char *file, const char *repo, img
                 nr_err_set(err, "%s: index.json appears twice: refused", file);
                 goto out;
             }
-            if (archive_entry_size(e) > (la_int64_t)IMG_JSON_MAX) {
-                nr_err_set(err, "%s: index.json is too large", file);
+            if (img__imp_ar_json(a, e, file, "index.json", &im.index, &im.index_len, err) < 0)
                 goto out;
-            }
-            nr_buf b = {0};
-            char buf[65536];
-            la_ssize_t n;
-            while ((n = archive_read_data(a, buf, sizeof buf)) > 0 && b.len <= IMG_JSON_MAX)
-                nr_buf_add(&b, buf, (size_t)n);
-            if (n < 0) {
-                nr_buf_free(&b);
-                nr_err_set(err, "%s: %s", file, archive_error_string(a));
-                goto out;
-            }
-            free(im.index);
-            im.index = b.data ? b.data : nr_xstrdup("");
-            im.index_len = b.len;
         } else {
             if (img__imp_stage(&im, p + 13, NULL, img__imp_ar_read, a, err) < 0)
                 goto out;

@@ -323,23 +323,6 @@ int img__imp_docker_entry(imp *im, const char *file, const char *p, struct archi
         return img__imp_stage(im, NULL, np, img__imp_ar_read, a, err);
     if (im->docker)
         return nr_err_set(err, "%s: manifest.json appears twice: refused", file);
-    if (archive_entry_size(e) > (la_int64_t)IMG_JSON_MAX)
-        return nr_err_set(err, "%s: manifest.json is too large", file);
-    nr_buf b = {0};
-    char buf[65536];
-    la_ssize_t r;
-    while ((r = archive_read_data(a, buf, sizeof buf)) > 0 && b.len <= IMG_JSON_MAX)
-        nr_buf_add(&b, buf, (size_t)r);
-    if (r < 0) {
-        nr_buf_free(&b);
-        return nr_err_set(err, "%s: %s", file, archive_error_string(a));
-    }
-    if (b.len > IMG_JSON_MAX) {
-        nr_buf_free(&b);
-        return nr_err_set(err, "%s: manifest.json is too large", file);
-    }
-    im->docker = b.data ? b.data : nr_xstrdup("");
-    im->docker_len = b.len;
-    return 0;
+    return img__imp_ar_json(a, e, file, "manifest.json", &im->docker, &im->docker_len, err);
 }
 

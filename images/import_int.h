@@ -64,6 +64,10 @@ typedef struct found {
 
 /* libarchive's current entry as a read_fn. */
 ssize_t img__imp_ar_read(void *ctx, void *buf, size_t len, const char *what, nr_err *err);
+/* libarchive's current entry, a JSON file (index.json, manifest.json), read
+ * whole into *out (NUL-terminated), refused past IMG_JSON_MAX. */
+int img__imp_ar_json(struct archive *a, struct archive_entry *e, const char *file, const char *name, char **out,
+                     size_t *len, nr_err *err);
 /* Stage a blob named by `hex` (checked), or with hex NULL the docker-archive
  * file `path` under the digest of its content (recorded in im->df). */
 int img__imp_stage(imp *im, const char *hex, const char *path, read_fn rd, void *ctx, nr_err *err);
