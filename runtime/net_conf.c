@@ -229,7 +229,6 @@ uint32_t rt_net_haddr_of(const rt_net_haddrs *h, const char *ifname)
     return 0;
 }
 
-/* Load (and check) networks/<name>.conflist; the default network is made on first use. */
 int rt_net_conflist_pin(const char *ar, json_t *cl, nr_err *err)
 {
     const char *name = json_string_value(json_object_get(cl, "name"));
@@ -261,6 +260,7 @@ int rt_net_conflist_pin(const char *ar, json_t *cl, nr_err *err)
     return 0;
 }
 
+/* Load (and check) networks/<name>.conflist; the default network is made on first use. */
 json_t *rt_net_conflist_load(const char *root, int dfd, const char *name, nr_err *err)
 {
     cleanup_free char *file = nr_xasprintf("%s.conflist", name);

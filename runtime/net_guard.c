@@ -39,8 +39,7 @@
 #include "runtime/net.h"
 #include "runtime/net_internal.h"
 
-/* Run /usr/sbin/<prog> (or /sbin/) with args; its exit status, -1 if it could not run. */
-static int tool_run(const char *prog, const char *const *args)
+int rt_net_tool_run(const char *prog, const char *const *args)
 {
     const char *argv[32] = {prog};
     size_t n = 1;
@@ -80,11 +79,11 @@ int rt_net_localnet_guard(const char *bridge, bool add, nr_err *err)
         return nr_err_set(err, "bridge \"%s\" is not a plain device name", bridge);
     const char *rule[] = {"-w", "-t", "raw", add ? "-C" : "-D", "PREROUTING", "-i", bridge, "-d", "127.0.0.0/8", "-m",
                           "comment", "--comment", "nrun: no host loopback from containers", "-j", "DROP", NULL};
-    int r = tool_run("iptables", rule);
+    int r = rt_net_tool_run("iptables", rule);
     if (!add || r == 0)
         return 0;
     rule[3] = "-I";
-    if (tool_run("iptables", rule) != 0)
+    if (rt_net_tool_run("iptables", rule) != 0)
         return nr_err_set(err, "iptables -t raw -I PREROUTING -i %s -d 127.0.0.0/8 -j DROP failed: containers on %s "
                                "could reach the host's loopback", bridge, bridge);
     return 0;
@@ -99,13 +98,13 @@ int rt_net_internal_guard(const char *bridge, bool add, nr_err *err)
                               out ? "-i" : "-o", bridge, "-m", "comment", "--comment", "nrun: internal network",
                               "-j", "DROP", NULL};
         if (!add) {
-            tool_run("iptables", rule);
+            rt_net_tool_run("iptables", rule);
             continue;
         }
-        if (tool_run("iptables", rule) == 0)
+        if (rt_net_tool_run("iptables", rule) == 0)
             continue;
         rule[3] = "-I";
-        if (tool_run("iptables", rule) != 0)
+        if (rt_net_tool_run("iptables", rule) != 0)
             return nr_err_set(err, "iptables -t mangle -I FORWARD %s %s ! %s %s -j DROP failed: the internal network on %s "
                                    "would forward", out ? "-o" : "-i", bridge, out ? "-i" : "-o", bridge, bridge);
     }
@@ -168,14 +167,14 @@ int rt_net_spoof_guard(const char *id, const char *ifname, const json_t *conf, c
      * the bridge had moved that MAC to the spoofer's port) */
     const char *jump[] = {"-t", "nat", add ? "-A" : "-D", "PREROUTING", "-i", veth, "-j", chain, NULL};
     if (!add) {
-        tool_run("ebtables", jump);
-        tool_run("ebtables", (const char *const[]){"-t", "nat", "-F", chain, NULL});
-        tool_run("ebtables", (const char *const[]){"-t", "nat", "-X", chain, NULL});
+        rt_net_tool_run("ebtables", jump);
+        rt_net_tool_run("ebtables", (const char *const[]){"-t", "nat", "-F", chain, NULL});
+        rt_net_tool_run("ebtables", (const char *const[]){"-t", "nat", "-X", chain, NULL});
         return 0;
     }
     /* a chain left by a killed nrun for the same id and interface is reused */
-    if (tool_run("ebtables", (const char *const[]){"-t", "nat", "-N", chain, NULL}) != 0)
-        tool_run("ebtables", (const char *const[]){"-t", "nat", "-F", chain, NULL});
+    if (rt_net_tool_run("ebtables", (const char *const[]){"-t", "nat", "-N", chain, NULL}) != 0)
+        rt_net_tool_run("ebtables", (const char *const[]){"-t", "nat", "-F", chain, NULL});
     const char *const rules[][12] = {
         {"-t", "nat", "-A", chain, "-s", "!", mac, "-j", "DROP", NULL},
         {"-t", "nat", "-A", chain, "-p", "ARP", "--arp-mac-src", "!", mac, "-j", "DROP", NULL},
@@ -183,9 +182,9 @@ int rt_net_spoof_guard(const char *id, const char *ifname, const json_t *conf, c
         {"-t", "nat", "-A", chain, "-p", "IPv4", "--ip-src", "!", ip, "-j", "DROP", NULL},
     };
     for (size_t k = 0; k < sizeof rules / sizeof *rules; k++)
-        if (tool_run("ebtables", rules[k]) != 0)
+        if (rt_net_tool_run("ebtables", rules[k]) != 0)
             goto fail;
-    if (tool_run("ebtables", jump) != 0)
+    if (rt_net_tool_run("ebtables", jump) != 0)
         goto fail;
     return 0;
 fail:

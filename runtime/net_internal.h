@@ -22,6 +22,9 @@ const json_t *rt_net_range_of(const json_t *cl);
 void rt_net_bridge_name(const char *root, const char *name, char br[IF_NAMESIZE]);
 json_t *rt_net_conflist_make(const char *root, const char *name, const char *bridge, const char *subnet,
                              const char *gw, bool internal, bool dns);
+/* Run /usr/sbin/<prog> (or /sbin/) with args, no stdin or output; its exit
+ * status, -1 if it could not run. */
+int rt_net_tool_run(const char *prog, const char *const *args);
 /* this host's IPv4 addresses (loopback's aside), read once with getifaddrs */
 typedef struct {
     uint32_t addr, mask;

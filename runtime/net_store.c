@@ -109,22 +109,6 @@ static json_t *all_conflists(const char *root, int dfd)
     return out;
 }
 
-/* ip(8) with argv, its output discarded: the bridge's own steps */
-static void ip_run(const char *const *argv)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0)
-            dup2(null, 1), dup2(null, 2);
-        execv("/usr/sbin/ip", (char *const *)argv);
-        execv("/sbin/ip", (char *const *)argv);
-        _exit(127);
-    }
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
-}
-
 int rt_net_create(const char *root, const char *name, const char *subnet, const char *gateway, bool internal,
                   bool dns, nr_err *err)
 {
@@ -234,9 +218,9 @@ int rt_net_create(const char *root, const char *name, const char *subnet, const 
          * sees the subnet taken, where it picked the same one */
         char cidr[32];
         snprintf(cidr, sizeof cidr, "%s/%d", gw, prefix);
-        ip_run((const char *const[]){"ip", "link", "add", "name", br, "type", "bridge", NULL});
-        ip_run((const char *const[]){"ip", "addr", "add", cidr, "dev", br, NULL});
-        ip_run((const char *const[]){"ip", "link", "set", br, "up", NULL});
+        rt_net_tool_run("ip", (const char *const[]){"link", "add", "name", br, "type", "bridge", NULL});
+        rt_net_tool_run("ip", (const char *const[]){"addr", "add", cidr, "dev", br, NULL});
+        rt_net_tool_run("ip", (const char *const[]){"link", "set", br, "up", NULL});
     }
 out:
     rt_net_haddrs_free(&host);
@@ -328,7 +312,7 @@ int rt_net_remove(const char *root, const char *name, nr_err *err)
          * edited to join a host bridge (br0, docker0, another store's)
          * may use it, never have it deleted */
         if (br && bridge_ours(root, name, br) && if_nametoindex(br) > 0)
-            ip_run((const char *const[]){"ip", "link", "delete", br, "type", "bridge", NULL});
+            rt_net_tool_run("ip", (const char *const[]){"link", "delete", br, "type", "bridge", NULL});
         if (br) {
             nr_err ign1;
             rt_net_localnet_guard(br, false, &ign1);
