@@ -151,12 +151,30 @@ static int write_image(bld_state *b, bld_stage *st, img_desc *manifest, nr_err *
         nh++;
     }
     json_t *config = st->config;
+    if (b->o->n_labels) { /* --label: over the Nodefile's, as docker build's */
+        config = config ? json_deep_copy(config) : json_object();
+        json_t *labels = json_object_get(config, "Labels");
+        if (!json_is_object(labels)) {
+            labels = json_object();
+            json_object_set_new(config, "Labels", labels);
+        }
+        for (size_t i = 0; i < b->o->n_labels; i++) {
+            const char *kv = b->o->labels[i], *eq = strchr(kv, '=');
+            cleanup_free char *k = eq ? nr_xstrndup(kv, (size_t)(eq - kv)) : nr_xstrdup(kv);
+            json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
+        }
+    }
     if (b->o->init) {
+        json_t *before = config;
         if (bld_init_apply(b, &config, &ls[nl], err) < 0) {
+            if (config != st->config)
+                json_decref(config);
             free(ls);
             free(h);
             return nr_err_wrap(err, "--init");
         }
+        if (before != st->config) /* the --label copy, copied again */
+            json_decref(before);
         nl++;
         h[nh++].created_by = "nbuild --init: /nrun-init (supervisor as entrypoint)";
         if (b->o->progress)
@@ -292,6 +310,18 @@ static int write_all(bld_state *b, bld_result *res, nr_err *err)
 
 #define NODEFILE_MAX (4u << 20)
 
+/* What docker build takes on stdin as a context: a tar (the ustar magic
+ * at 257), or one compressed with gzip, bzip2, xz or zstd. */
+static bool stdin_is_archive(const char *t, size_t n)
+{
+    static const struct { const char *m; size_t n; } magic[] = {
+        {"\x1f\x8b", 2}, {"BZh", 3}, {"\xfd" "7zXZ\0", 6}, {"\x28\xb5\x2f\xfd", 4}};
+    for (size_t i = 0; i < NR_ARRAY_LEN(magic); i++)
+        if (n >= magic[i].n && !memcmp(t, magic[i].m, magic[i].n))
+            return true;
+    return n >= 262 && !memcmp(t + 257, "ustar", 5);
+}
+
 int bld_read_nodefile(bld_state *b, nr_err *err)
 {
     const bld_opts *o = b->o;
@@ -305,6 +335,9 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
         if ((in ? nr_read_file(AT_FDCWD, "/proc/self/fd/0", NODEFILE_MAX, &text, &len, err)
                 : nr_read_user_file(AT_FDCWD, o->file, "Nodefile", NODEFILE_MAX, &text, &len, err)) < 0)
             return -1;
+        if (in && stdin_is_archive(text, len))
+            return nr_err_set(err, "stdin: a compressed file or tar archive, not a Nodefile (a build context "
+                                   "archive on stdin is not supported: extract it and give its directory)");
         if (!in)
             b->nodefile_disk = nr_xstrdup(o->file);
     } else {

@@ -48,6 +48,9 @@ typedef struct bld_opts {
     size_t n_base_maps;
     unsigned jobs;             /* --jobs: stages built at once (0, 1: one at a time) */
     const img_reg_opts *reg;   /* pulling what the store lacks (FROM, COPY --from); NULL: never */
+    bool pull;                 /* --pull: pull FROM / COPY --from images again when a registry has them */
+    const char **labels;       /* --label K=V (or K: ""), set on the image after the Nodefile's LABELs */
+    size_t n_labels;
 } bld_opts;
 
 typedef struct bld_result {

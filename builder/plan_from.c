@@ -275,11 +275,28 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
             ref = mapped;
         }
     }
+    if (b->o->pull) {
+        /* --pull: the registry's image even when the store has one, where
+         * there is a registry to ask (a failed pull fails the build, as
+         * docker build --pull) */
+        if (bld_pull(b, norm, err) == 0) {
+            if (img_image_load(b->s, norm, img, err) == 0)
+                return check_digest(b, in, ref_in, norm, want, img, err);
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
+        }
+        if (err->errnum != ENOENT)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref, err->msg);
+        if (b->o->progress)
+            fprintf(b->o->progress,
+                    "--> FROM %s: --pull: no registry to pull %s from (a Docker Hub name with no mirror "
+                    "configured, or a node: base made here)\n",
+                    ref, norm);
+    }
     if (img_image_load(b->s, norm, img, err) == 0)
         return check_digest(b, in, ref_in, norm, want, img, err);
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
-    if (bld_pull(b, norm, err) == 0) {
+    if (!b->o->pull && bld_pull(b, norm, err) == 0) {
         if (img_image_load(b->s, norm, img, err) == 0)
             return check_digest(b, in, ref_in, norm, want, img, err);
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);

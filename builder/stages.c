@@ -248,9 +248,15 @@ int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *e
     if (img_ref_normalize(ref, norm, sizeof norm, err) < 0)
         return nr_err_wrap(err, "invalid image reference \"%s\"", ref);
     bld_base_hub_node(norm, norm, sizeof norm);
+    if (b->o->pull) { /* --pull, as for FROM (plan_from.c) */
+        if (bld_pull(b, norm, err) == 0)
+            return img_image_load(b->s, norm, out, err);
+        if (err->errnum != ENOENT)
+            return nr_err_wrap(err, "pull %s", ref);
+    }
     if (img_image_load(b->s, norm, out, err) == 0)
         return 0;
-    if (err->errnum == ENOENT) {
+    if (err->errnum == ENOENT && !b->o->pull) {
         if (bld_pull(b, norm, err) == 0)
             return img_image_load(b->s, norm, out, err);
         if (err->errnum != ENOENT)

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "builder/build.h"
 #include "builder/zeroconf.h"
@@ -48,6 +51,20 @@ static const nr_opt build_opts[] = {
     {"cache-to", L('k'), required_argument, "type=registry,ref=REF[,mode=max]", "push the build cache there"},
     {"init", L('I'), no_argument, NULL, "add /nrun-init as the entrypoint (runc, crun, Kubernetes)"},
     {"print-nodefile", L('Z'), no_argument, NULL, "print the zero-config recipe nbuild would use for CONTEXT"},
+    /* docker build's / buildx's words */
+    {"label", L('l'), required_argument, "KEY=VALUE", "set an image label (repeatable; over the Nodefile's LABEL)"},
+    {"pull", L('u'), optional_argument, "true|false",
+     "pull FROM and COPY --from images again when a registry has them (a failed pull fails the build)"},
+    {"iidfile", L('i'), required_argument, "FILE", "write the image ID (the config digest) to FILE"},
+    {"metadata-file", L('m'), required_argument, "FILE",
+     "write the result as JSON: containerimage.digest, containerimage.config.digest, containerimage.descriptor, "
+     "image.name"},
+    {"platform", L('p'), required_argument, "PLATFORM", "linux/amd64 only: nbuild builds for this host"},
+    {"load", L('D'), no_argument, NULL, "accepted: the image always goes into the store"},
+    {"rm", L('x'), optional_argument, "true", "accepted: RUN steps leave no container behind"},
+    {"force-rm", L('X'), optional_argument, "true", "accepted: RUN steps leave no container behind"},
+    {"provenance", L('v'), optional_argument, "false", "only false: nbuild writes no attestations"},
+    {"sbom", L('s'), optional_argument, "false", "only false: nbuild writes no attestations"},
     {0},
 };
 static const nr_cmdspec build_spec = {"[OPTIONS] CONTEXT", "Build an OCI image from a Nodefile (Dockerfile syntax).",
@@ -112,6 +129,70 @@ static int check_parent(nr_global *g, const char *path, bool need_write)
     return 0;
 }
 
+/* A docker boolean flag's value: none (= true), true/false, 1/0. */
+static int flag_bool(nr_global *g, const char *flag, const char *v, bool *out)
+{
+    if (!v || !strcmp(v, "true") || !strcmp(v, "1"))
+        *out = true;
+    else if (!strcmp(v, "false") || !strcmp(v, "0"))
+        *out = false;
+    else
+        return usage_error(g, "--%s=%s: want true or false", flag, v);
+    return 0;
+}
+
+/* --platform: a comma-separated list as buildx takes; nbuild makes
+ * linux/amd64 images only (the base images and RUN steps are this host's). */
+static int platform_check(nr_global *g, const char *list)
+{
+    cleanup_free char *dup = nr_xstrdup(list);
+    int n = 0;
+    for (char *save = NULL, *p = strtok_r(dup, ",", &save); p; p = strtok_r(NULL, ",", &save), n++) {
+        while (*p == ' ')
+            p++;
+        if (strcasecmp(p, "linux/amd64") && strcasecmp(p, "linux/x86_64") && strcasecmp(p, "linux/x86-64") &&
+            strcasecmp(p, "amd64") && strcasecmp(p, "x86_64") && strcasecmp(p, "linux/amd64/v1") &&
+            strcasecmp(p, "local"))
+            return usage_error(g, "--platform %s: nbuild builds linux/amd64 images only (this host's platform)", p);
+    }
+    return n ? 0 : usage_error(g, "--platform: want linux/amd64");
+}
+
+/* --iidfile / --metadata-file must be writable where they go, checked
+ * before the build so a typo costs nothing. */
+static int out_file_check(nr_global *g, const char *flag, const char *path)
+{
+    cleanup_free char *dup = nr_xstrdup(path);
+    const char *dir = dirname(dup);
+    struct stat st;
+    if (!*path)
+        return usage_error(g, "%s: want a file name", flag);
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return usage_error(g, "%s %s: directory %s does not exist", flag, path, dir);
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return usage_error(g, "%s %s: not a regular file", flag, path);
+    return 0;
+}
+
+/* Write `text` to `path` whole: a temporary file beside it, then rename. */
+static int write_out_file(const char *path, const char *text, nr_err *err)
+{
+    cleanup_free char *dup = nr_xstrdup(path), *dup2 = nr_xstrdup(path);
+    cleanup_free char *tmp = nr_xasprintf("%s/.%s.XXXXXX", dirname(dup), basename(dup2));
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "%s", path);
+    size_t n = strlen(text);
+    bool ok = nr_write_all(fd, text, n) == 0 && fchmod(fd, 0644) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return nr_err_sys(err, e, "%s", path);
+    }
+    return 0;
+}
+
 /* --cache-from / --cache-to, BuildKit's words: "type=registry,ref=REF[,mode=min|max]",
  * or (--cache-from) a bare REF.  Points into `spec` (strtok'd). */
 static int cache_spec(nr_global *g, const char *flag, char *spec, const char **ref, bool *max, int *rc)
@@ -148,6 +229,40 @@ static int cache_spec(nr_global *g, const char *flag, char *spec, const char **r
     return 0;
 }
 
+/* --iidfile: the image ID as docker prints it ("sha256:<config hex>");
+ * --metadata-file: buildx's result keys. */
+static int write_result(img_store *s, const bld_opts *o, const bld_result *res, const char *iidfile,
+                        const char *metafile, nr_err *err)
+{
+    img_image *img;
+    if (img_image_load_digest(s, res->manifest.digest, &img, err) < 0)
+        return -1;
+    int rc = 0;
+    if (iidfile)
+        rc = write_out_file(iidfile, img->config.digest, err);
+    if (rc == 0 && metafile) {
+        nr_buf names = {0};
+        for (size_t i = 0; i < o->n_tags; i++) {
+            if (i)
+                nr_buf_addstr(&names, ",");
+            nr_buf_addstr(&names, o->tags[i]);
+        }
+        json_t *m = json_pack("{s:s, s:s, s:{s:s, s:s, s:I}}", "containerimage.digest", res->manifest.digest,
+                              "containerimage.config.digest", img->config.digest, "containerimage.descriptor",
+                              "mediaType", res->manifest.media_type, "digest", res->manifest.digest, "size",
+                              (json_int_t)res->manifest.size);
+        if (o->n_tags)
+            json_object_set_new(m, "image.name", json_string(names.data));
+        cleanup_free char *text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
+        json_decref(m);
+        nr_buf_free(&names);
+        cleanup_free char *line = nr_xasprintf("%s\n", text);
+        rc = write_out_file(metafile, line, err);
+    }
+    img_image_free(img);
+    return rc;
+}
+
 int nr_cmd_build(int argc, char **argv, nr_global *g)
 {
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
@@ -157,6 +272,10 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **secrets = nr_xcalloc((size_t)argc + 1, sizeof *secrets);
     cleanup_free const char **maps = nr_xcalloc((size_t)argc + 1, sizeof *maps);
     cleanup_free const char **cfrom = nr_xcalloc((size_t)argc + 1, sizeof *cfrom);
+    cleanup_free const char **labels = nr_xcalloc((size_t)argc + 1, sizeof *labels);
+    const char *iidfile = NULL, *metafile = NULL;
+    char stdin_ctx[] = "/tmp/nbuild-stdin.XXXXXX";
+    bool made_ctx = false;
     cleanup_free const char **ncf = NULL;
     cleanup_free char *def_root = NULL; /* the default store, when g->root is NULL */
     size_t n_ncf = 0;
@@ -326,6 +445,53 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
                 goto out;
             }
             break;
+        case L('l'):
+            if (!*optarg || optarg[0] == '=') {
+                rc = usage_error(g, "--label %s: want KEY=VALUE", optarg);
+                goto out;
+            }
+            labels[o.n_labels++] = optarg;
+            break;
+        case L('u'):
+            if ((rc = flag_bool(g, "pull", optarg, &o.pull)) != 0)
+                goto out;
+            break;
+        case L('i'):
+        case L('m'):
+            if ((rc = out_file_check(g, c == L('i') ? "--iidfile" : "--metadata-file", optarg)) != 0)
+                goto out;
+            *(c == L('i') ? &iidfile : &metafile) = optarg;
+            break;
+        case L('p'):
+            if ((rc = platform_check(g, optarg)) != 0)
+                goto out;
+            break;
+        case L('x'):
+        case L('X'): {
+            bool v;
+            if ((rc = flag_bool(g, c == L('x') ? "rm" : "force-rm", optarg, &v)) != 0)
+                goto out;
+            break;
+        }
+        case L('D'):
+            break;
+        case L('v'):
+        case L('s'): {
+            bool v;
+            const char *flag = c == L('v') ? "provenance" : "sbom";
+            if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false") && strcmp(optarg, "1") &&
+                strcmp(optarg, "0")) {
+                rc = usage_error(g, "--%s=%s: nbuild writes no attestations (only --%s=false)", flag, optarg, flag);
+                goto out;
+            }
+            if ((rc = flag_bool(g, flag, optarg, &v)) != 0)
+                goto out;
+            if (v) {
+                rc = usage_error(g, "--%s: nbuild writes no attestations (only --%s=false)", flag, flag);
+                goto out;
+            }
+            break;
+        }
         case NR_OPT_HELP:
             goto out;
         default:
@@ -359,6 +525,21 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
         goto out;
     }
     o.context = argv[optind];
+    if (!strcmp(o.context, "-")) {
+        /* docker build - < Dockerfile: the Nodefile on stdin and no context */
+        if (o.file && strcmp(o.file, "-")) {
+            rc = usage_error(g, "-f %s with CONTEXT -: the Nodefile is stdin, and there is no context", o.file);
+            goto out;
+        }
+        if (!mkdtemp(stdin_ctx)) {
+            rc = NR_EXIT_FAIL;
+            fprintf(stderr, "%s: mkdtemp %s: %s\n", g->prog, stdin_ctx, strerror(errno));
+            goto out;
+        }
+        made_ctx = true;
+        o.context = stdin_ctx;
+        o.file = "-";
+    }
     if (print_nodefile) { /* the recipe the build would parse (builder/zeroconf.c) */
         cleanup_free char *text = NULL, *shown = NULL;
         int z = bld_zeroconf_nodefile(o.context, &text, &shown, &err);
@@ -383,6 +564,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     o.tags = tags;
     o.build_args = bargs;
     o.secrets = secrets;
+    o.labels = labels;
     o.cache_from = cfrom;
     o.no_cache_stages = ncf;
     o.n_no_cache_stages = n_ncf;
@@ -430,6 +612,11 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             goto out;
         }
     }
+    if ((iidfile || metafile) && write_result(s, &o, &res, iidfile, metafile, &err) < 0) {
+        img_store_close(s);
+        rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        goto out;
+    }
     img_store_close(s);
     if (!o.quiet) {
         for (size_t i = 0; i < o.n_tags; i++)
@@ -443,6 +630,8 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     if (fflush(stdout) != 0)
         rc = NR_EXIT_FAIL;
 out:
+    if (made_ctx)
+        rmdir(stdin_ctx);
     for (size_t i = 0; i < n_mirrors; i++)
         free(mirrors[i]);
     for (size_t i = 0; i < n_insecure; i++)

@@ -102,3 +102,47 @@ EOF
     [ "$status" -eq 0 ]
     [[ $output == *"hubonly:1: pulled from http://$REG"* ]]
 }
+
+@test "nbuild --pull: FROM and COPY --from images the store has are pulled again (as docker build --pull); without it the store's stay; a failed pull fails the build" {
+    root=$WORK/bp
+    mkdir -p "$WORK/pv1" "$WORK/pv2" "$WORK/pctx"
+    # two versions of one registry tag, made in the default store
+    printf 'FROM bb:1\nRUN echo one >/v\n' >"$WORK/pv1/Nodefile"
+    printf 'FROM bb:1\nRUN echo two >/v\n' >"$WORK/pv2/Nodefile"
+    "$NBUILD" -q -t pv:1 "$WORK/pv1" >/dev/null
+    "$NBUILD" -q -t pv:2 "$WORK/pv2" >/dev/null
+    "$NRUN" push pv:1 "$REG/base/pv:1" >/dev/null
+    printf 'FROM %s/base/pv:1\nCOPY --from=%s/base/pv:1 /v /copied\nCMD ["cat", "/v", "/copied"]\n' "$REG" "$REG" \
+        >"$WORK/pctx/Nodefile"
+    run "$NBUILD" --root "$root" -q -t app:1 "$WORK/pctx"
+    [ "$status" -eq 0 ]
+    run "$NRUN" --root "$root" run --rm --network none app:1
+    [ "$output" = "$(printf 'one\none')" ]
+    # the registry's tag moves on
+    "$NRUN" push pv:2 "$REG/base/pv:1" >/dev/null
+    run "$NBUILD" --root "$root" --progress plain -t app:2 "$WORK/pctx"
+    [ "$status" -eq 0 ]
+    [[ $output != *"PULL "* ]]
+    run "$NRUN" --root "$root" run --rm --network none app:2
+    [ "$output" = "$(printf 'one\none')" ]
+    run "$NBUILD" --root "$root" --progress plain --pull -t app:3 "$WORK/pctx"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ $output == *"PULL $REG/base/pv:1"* ]]
+    run "$NRUN" --root "$root" run --rm --network none app:3
+    [ "$output" = "$(printf 'two\ntwo')" ]
+    # --pull=false is the default
+    run "$NBUILD" --root "$root" --progress plain --pull=false -t app:4 "$WORK/pctx"
+    [ "$status" -eq 0 ]
+    [[ $output != *"PULL "* ]]
+    # the store has it, the registry does not: --pull fails, naming the place
+    "$NRUN" --root "$root" tag "$REG/base/pv:1" "$REG/base/gone:1"
+    printf 'FROM %s/base/gone:1\n' "$REG" >"$WORK/pctx/Nodefile"
+    run "$NBUILD" --root "$root" -q -t app:5 "$WORK/pctx"
+    [ "$status" -eq 0 ]
+    run "$NBUILD" --root "$root" --pull -t app:6 "$WORK/pctx"
+    [ "$status" -ne 0 ]
+    [[ $output == *"Nodefile:1:"*"FROM $REG/base/gone:1: pull: "*"HTTP 404 MANIFEST_UNKNOWN"* ]]
+    run "$NRUN" --root "$root" images -q app:6
+    [ -z "$output" ]
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bats
+# nbuild with docker build's and buildx's flags as CI scripts write them:
+# --label, --iidfile, --metadata-file, --platform, the accepted no-ops
+# (--rm, --force-rm, --load, --provenance=false, --sbom=false), and a
+# Nodefile on stdin with no context (`nbuild - < Dockerfile`).  (--pull, which
+# needs a registry, is in registry_build.bats.)
+load ../lib/common
+
+setup_file() {
+    nr_make_root
+    export W=$BATS_FILE_TMPDIR
+    mkdir -p "$W/ctx"
+    echo hi >"$W/ctx/a"
+    printf 'FROM scratch\nLABEL a=1 b=2\nCOPY a /a\nCMD ["/a"]\n' >"$W/ctx/Dockerfile"
+}
+
+teardown_file() { nr_remove_root; }
+
+@test "--label sets labels over the Nodefile's (KEY alone: empty); --iidfile holds the image ID, which run and inspect take" {
+    run "$NBUILD" -q --label b=9 --label c --label 'd=x y' --iidfile "$W/iid" -t lab:1 "$W/ctx"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(cfg lab:1 .config.Labels)" = '{"a":"1","b":"9","c":"","d":"x y"}' ]
+    [ "$(cat "$W/iid")" = "$(config_of lab:1)" ]
+    [ "$(cat "$W/iid")" = "$("$NRUN" inspect lab:1 | jq -r '.[0].Id')" ]
+    [ "$(stat -c %a "$W/iid")" = 644 ]
+    # the ID names the image as docker's does
+    run "$NRUN" image inspect "$(cat "$W/iid")"
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | jq -r '.[0].RepoTags[0]')" = lab:1 ]
+    # no label flag: the Nodefile's alone
+    run "$NBUILD" -q -t lab:2 "$W/ctx"
+    [ "$(cfg lab:2 .config.Labels)" = '{"a":"1","b":"2"}' ]
+    run "$NBUILD" --label =x -t lab:3 "$W/ctx"
+    [ "$status" -eq 2 ]
+    [ "$output" = "nbuild: --label =x: want KEY=VALUE" ]
+}
+
+@test "--metadata-file: buildx's keys, the manifest and config digests of what was built" {
+    run "$NBUILD" -q --metadata-file "$W/md.json" -t md:1 -t md:2 "$W/ctx"
+    [ "$status" -eq 0 ]
+    digest=${lines[-1]}
+    [ "$(jq -r '."containerimage.digest"' "$W/md.json")" = "$digest" ]
+    [ "$(jq -r '."containerimage.descriptor".digest' "$W/md.json")" = "$digest" ]
+    [ "$(jq -r '."containerimage.descriptor".mediaType' "$W/md.json")" = application/vnd.oci.image.manifest.v1+json ]
+    [ "$(jq -r '."containerimage.descriptor".size' "$W/md.json")" = "$(stat -c %s "$(blob "$digest")")" ]
+    [ "$(jq -r '."containerimage.config.digest"' "$W/md.json")" = "$(config_of md:1)" ]
+    [ "$(jq -r '."image.name"' "$W/md.json")" = md:1,md:2 ]
+}
+
+@test "--iidfile / --metadata-file that cannot be written are refused before the build: the store unchanged" {
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run "$NBUILD" --iidfile "$W/nodir/iid" -t bad:1 "$W/ctx"
+    [ "$status" -eq 2 ]
+    [ "$output" = "nbuild: --iidfile $W/nodir/iid: directory $W/nodir does not exist" ]
+    ln -sf /etc/passwd "$W/link"
+    run "$NBUILD" --metadata-file "$W/link" -t bad:1 "$W/ctx"
+    [ "$status" -eq 2 ]
+    [ "$output" = "nbuild: --metadata-file $W/link: not a regular file" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    [ "$(readlink "$W/link")" = /etc/passwd ]
+}
+
+@test "--platform linux/amd64 (and its spellings) builds; another platform is refused and nothing is built" {
+    for p in linux/amd64 linux/x86_64 amd64 linux/amd64,linux/amd64; do
+        run "$NBUILD" -q --platform "$p" -t plat:1 "$W/ctx"
+        [ "$status" -eq 0 ]
+    done
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    for p in linux/arm64 linux/amd64,linux/arm64 windows/amd64; do
+        run "$NBUILD" --platform "$p" -t plat:2 "$W/ctx"
+        [ "$status" -eq 2 ]
+        [[ $output == "nbuild: --platform "*": nbuild builds linux/amd64 images only (this host's platform)" ]]
+    done
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
+
+@test "--rm, --force-rm, --load, --provenance=false, --sbom=false are accepted; attestations asked for are refused" {
+    run "$NBUILD" -q --rm --force-rm=true --load --provenance=false --sbom=false -t noop:1 "$W/ctx"
+    [ "$status" -eq 0 ]
+    [ "$(config_of noop:1)" = "$(config_of lab:2)" ]
+    for f in --provenance --provenance=true --provenance=mode=max --sbom=true; do
+        run "$NBUILD" "$f" -t noop:2 "$W/ctx"
+        [ "$status" -eq 2 ]
+        [[ $output == "nbuild: ${f%%=*}"*": nbuild writes no attestations (only ${f%%=*}=false)" ]]
+    done
+    run "$NBUILD" --rm=maybe -t noop:2 "$W/ctx"
+    [ "$status" -eq 2 ]
+    [ "$output" = "nbuild: --rm=maybe: want true or false" ]
+}
+
+@test "nbuild - < Dockerfile: the Nodefile from stdin, no context; errors name stdin:LINE:COL; no temporary directory stays" {
+    ls -d /tmp/nbuild-stdin.* 2>/dev/null >"$W/before" || true
+    run "$NBUILD" -q -t stdin:1 - <<<$'FROM scratch\nENV A=1\nCMD ["x"]'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(cfg stdin:1 '.config.Env[-1]')" = '"A=1"' ]
+    run "$NBUILD" -t stdin:2 - <<<$'FROM scratch\nCOPY a /a'
+    [ "$status" -eq 1 ]
+    [ "${lines[-1]}" = "nbuild: stdin:2:6: COPY: source a not found in the build context" ]
+    run "$NBUILD" -f "$W/ctx/Dockerfile" -t stdin:2 - </dev/null
+    [ "$status" -eq 2 ]
+    [ "$output" = "nbuild: -f $W/ctx/Dockerfile with CONTEXT -: the Nodefile is stdin, and there is no context" ]
+    ls -d /tmp/nbuild-stdin.* 2>/dev/null >"$W/after" || true
+    diff "$W/before" "$W/after"
+}
+
+@test "a context archive on stdin (tar, gzip) is refused in one line, nothing built" {
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    tar -cf "$W/ctx.tar" -C "$W/ctx" .
+    gzip -c "$W/ctx.tar" >"$W/ctx.tgz"
+    for a in ctx.tar ctx.tgz; do
+        run "$NBUILD" -t arc:1 - <"$W/$a"
+        [ "$status" -eq 1 ]
+        [ "$output" = "nbuild: stdin: a compressed file or tar archive, not a Nodefile (a build context archive on stdin is not supported: extract it and give its directory)" ]
+    done
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
