@@ -332,8 +332,10 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
         bool in = !strcmp(o->file, "-");
         shown = nr_xstrdup(in ? "stdin" : o->file);
         /* stdin may be a pipe; a named file must be a regular one (no FIFO, no /dev/zero) */
-        if ((in ? nr_read_file(AT_FDCWD, "/proc/self/fd/0", NODEFILE_MAX, &text, &len, err)
-                : nr_read_user_file(AT_FDCWD, o->file, "Nodefile", NODEFILE_MAX, &text, &len, err)) < 0)
+        if (in && nr_read_file(AT_FDCWD, "/proc/self/fd/0", NODEFILE_MAX, &text, &len, err) < 0)
+            return err->errnum == EFBIG ? nr_err_set(err, "stdin: a Nodefile is at most %u MiB", NODEFILE_MAX >> 20)
+                                        : nr_err_sys(err, err->errnum, "stdin");
+        if (!in && nr_read_user_file(AT_FDCWD, o->file, "Nodefile", NODEFILE_MAX, &text, &len, err) < 0)
             return -1;
         if (in && stdin_is_archive(text, len))
             return nr_err_set(err, "stdin: a compressed file or tar archive, not a Nodefile (a build context "

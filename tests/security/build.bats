@@ -329,3 +329,35 @@ stage-etc" ]
         [ -z "$(manifest_of obx:1)" ]
     done
 }
+
+@test "--iidfile / --metadata-file: a hard link or a symlink planted at the path is replaced or refused, its other file never written" {
+    printf 'FROM bbase:1\nLABEL a=1\n' >"$CTX/Nodefile"
+    echo victim >"$BATS_FILE_TMPDIR/victim"
+    ln -f "$BATS_FILE_TMPDIR/victim" "$BATS_FILE_TMPDIR/iid"
+    ln -f "$BATS_FILE_TMPDIR/victim" "$BATS_FILE_TMPDIR/md.json"
+    run "$NBUILD" -q --iidfile "$BATS_FILE_TMPDIR/iid" --metadata-file "$BATS_FILE_TMPDIR/md.json" -t iid:1 "$CTX"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BATS_FILE_TMPDIR/victim")" = victim ]
+    [[ $(cat "$BATS_FILE_TMPDIR/iid") == sha256:* ]]
+    [ "$(stat -c %h "$BATS_FILE_TMPDIR/victim")" = 1 ]
+    # a symlink (to a host file) is refused before anything is built
+    ln -sf "$SECRET_FILE" "$BATS_FILE_TMPDIR/iid2"
+    before=$(cat "$SECRET_FILE")
+    run "$NBUILD" -q --iidfile "$BATS_FILE_TMPDIR/iid2" -t iid:2 "$CTX"
+    [ "$status" -eq 2 ]
+    [ "$output" = "nbuild: --iidfile $BATS_FILE_TMPDIR/iid2: not a regular file" ]
+    [ "$(cat "$SECRET_FILE")" = "$before" ]
+    # no temporary file is left beside them
+    [ -z "$(find "$BATS_FILE_TMPDIR" -maxdepth 1 -name '.iid*' -o -maxdepth 1 -name '.md.json*')" ]
+}
+
+@test "nbuild -: a Nodefile on stdin past the 4 MiB cap, or endless (/dev/zero), is refused; the store unchanged" {
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run "$NBUILD" -t big:1 - </dev/zero
+    [ "$status" -eq 1 ]
+    [ "$output" = "nbuild: stdin: a Nodefile is at most 4 MiB" ]
+    run "$NBUILD" -t big:1 - < <(head -c $((5 << 20)) /dev/zero | tr '\0' '#')
+    [ "$status" -eq 1 ]
+    [ "$output" = "nbuild: stdin: a Nodefile is at most 4 MiB" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
