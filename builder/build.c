@@ -415,6 +415,7 @@ static void state_free(bld_state *b)
     bld_vars_free(b->gargs, b->n_gargs);
     free(b->build_arg_used);
     bld_ctx_free(b->ctx);
+    bld_named_free(b);
     bld_nodefile_free(&b->f);
     for (size_t i = 0; i < b->n_downloads; i++) {
         unlink(b->downloads[i]);

@@ -51,6 +51,8 @@ typedef struct bld_opts {
     bool pull;                 /* --pull: pull FROM / COPY --from images again when a registry has them */
     const char **labels;       /* --label K=V (or K: ""), set on the image after the Nodefile's LABELs */
     size_t n_labels;
+    const char **build_contexts; /* --build-context NAME=DIR|NAME=docker-image://REF (named.c) */
+    size_t n_build_contexts;
 } bld_opts;
 
 typedef struct bld_result {
@@ -65,6 +67,8 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err);
  * first of `maps` that matches: 1 (out set), 0 (no map matches), -1 (the
  * result does not fit in outlen). */
 int bld_base_map_check(const char *map, nr_err *err);
+/* --build-context: is `spec` NAME=DIR (an existing directory) or NAME=docker-image://REF? */
+int bld_named_check(const char *spec, nr_err *err);
 int bld_base_map(const char *const *maps, size_t n, const char *ref, char *out, size_t outlen);
 
 #endif

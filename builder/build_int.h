@@ -126,7 +126,15 @@ typedef struct bld_state {
         char *dir;         /* <root>/containers/<id>/upper */
     } *uppers;
     size_t n_uppers;
+    bld_ctx **named_ctx;   /* --build-context directories, opened when first used (named.c) */
 } bld_state;
+
+/* --build-context NAME=VALUE (named.c): 0 when no context has that name;
+ * 1 with *image set (docker-image://REF); 2 with *dir set (a directory,
+ * opened on first use, freed by bld_named_free); -1 on error. */
+int bld_named_find(bld_state *b, const char *name, const char **image, bld_ctx **dir, nr_err *err);
+void bld_named_free(bld_state *b);
+bool bld_named_has(const bld_opts *o, const char *name);
 
 /* Variable lookup for the current stage (ENV, then ARG). */
 const char *bld_lookup(void *stage, const char *name);

@@ -393,16 +393,28 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         if (bld_expand_word(b, st, in, &w, &from, err) < 0)
             return -1;
         size_t me = (size_t)(st - b->stages);
-        if (*from && strspn(from, "0123456789") == strlen(from)) {
+        const char *named_img = NULL;
+        bld_ctx *named_dir = NULL;
+        int nk = *from ? bld_named_find(b, from, &named_img, &named_dir, err) : 0;
+        if (nk < 0)
+            return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: %s", from, err->msg);
+        if (nk == 1 && bld_image_for_copy(b, named_img, &from_img, err) < 0)
+            return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s (--build-context %s): %s", from, named_img,
+                             err->msg);
+        if (nk == 2)
+            sctx = named_dir; /* a second context: read as the main one is, its files' digests the key */
+        if (nk) {
+            /* a named context overrides a stage of that name */
+        } else if (*from && strspn(from, "0123456789") == strlen(from)) {
             size_t k = strtoul(from, NULL, 10);
             if (k >= me)
                 return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: not an earlier stage", from);
             from_stage = &b->stages[k];
         }
-        for (size_t k = me; !from_stage && k-- > 0;)
+        for (size_t k = me; !nk && !from_stage && k-- > 0;)
             if (b->stages[k].name && !strcasecmp(b->stages[k].name, from))
                 from_stage = &b->stages[k];
-        if (!from_stage && (!*from || bld_image_for_copy(b, from, &from_img, err) < 0))
+        if (!nk && !from_stage && (!*from || bld_image_for_copy(b, from, &from_img, err) < 0))
             return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: %s", from, *from ? err->msg : "empty value");
         if (from_stage && from_stage->skipped)
             return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: that stage was not built", from);
@@ -519,7 +531,8 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         size_t bad = 0;
         /* --from: the key needs no file of the source; only a miss reads them */
         char from_key[65] = "";
-        if (from) {
+        bool from_tree = from_stage || from_img; /* else the main or a named directory context */
+        if (from_tree) {
             cleanup_free char *fk = nr_xasprintf("%s %s dest=%s dirs2", text.data,
                                                  from_stage ? from_stage->chain : from_img->manifest.digest, dest);
             nr_sha256_hex(fk, strlen(fk), from_key);
@@ -595,7 +608,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         free(csrc);
         free(cidx);
         char digest[65];
-        if (rc == 0 && from)
+        if (rc == 0 && from_tree)
             memcpy(digest, from_key, sizeof digest);
         else if (rc == 0 && bld_sel_digest(sctx, &step->sel, digest, err) < 0)
             rc = bld_errat(err, &b->f, in, in->args[0].off, "%s: %s", in->name, err->msg);
@@ -606,7 +619,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             plan_dirs(b, st, step);
             step->text = nr_xstrdup(text.data);
             /* "dirs2": layers of earlier versions wrote parents as root 0755. */
-            cleanup_free char *ck = from ? nr_xstrdup(digest) : nr_xasprintf("%s %s dirs2", text.data, digest);
+            cleanup_free char *ck = from_tree ? nr_xstrdup(digest) : nr_xasprintf("%s %s dirs2", text.data, digest);
             bld_chain_add(st, ck);
             if (!step->sel.n && !step->sel.n_archives && !step->n_pdirs) {
                 /* wildcards that matched nothing: no change, as a RUN that

@@ -386,7 +386,23 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
     st->shell = json_pack("[s,s]", "/bin/sh", "-c");
     if (in->nargs == 3)
         st->name = nr_xstrdup(in->args[2].s);
-    for (size_t i = 0; i + 1 < b->n_stages; i++) {
+    /* --build-context NAME=...: over a stage of that name (named.c) */
+    const char *named_img = NULL;
+    bld_ctx *named_dir = NULL;
+    int nk = bld_named_find(b, ref, &named_img, &named_dir, err);
+    if (nk < 0)
+        return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
+    if (nk == 2)
+        return bld_errat(err, &b->f, in, in->args[0].off,
+                         "FROM %s: a --build-context directory as a base is not supported (COPY --from=%s reads it)",
+                         ref, ref);
+    if (nk == 1) {
+        if (b->o->progress)
+            fprintf(b->o->progress, "--> FROM %s: --build-context gives %s\n", ref, named_img);
+        free(ref);
+        ref = nr_xstrdup(named_img);
+    }
+    for (size_t i = 0; !nk && i + 1 < b->n_stages; i++) {
         bld_stage *p = &b->stages[i];
         if (!p->name || strcasecmp(p->name, ref))
             continue;

@@ -281,6 +281,22 @@ static int from_source(bld_state *b, const bld_instr *in, const bld_run_mount *m
     *stage = NULL;
     *img = NULL;
     size_t me = b->n_stages ? b->n_stages - 1 : 0; /* the stage being planned */
+    const char *named_img = NULL;
+    bld_ctx *named_dir = NULL;
+    int nk = bld_named_find(b, m->from, &named_img, &named_dir, err);
+    if (nk < 0)
+        return bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: %s", m->from, err->msg);
+    if (nk == 2)
+        return bld_errat(err, &b->f, in, m->off,
+                         "RUN --mount from=%s: a --build-context directory is not supported here (COPY --from=%s "
+                         "reads it)",
+                         m->from, m->from);
+    if (nk == 1) { /* over a stage of that name */
+        if (bld_image_for_copy(b, named_img, img, err) < 0)
+            return bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s (--build-context %s): %s", m->from,
+                             named_img, err->msg);
+        return 0;
+    }
     if (strspn(m->from, "0123456789") == strlen(m->from)) {
         size_t k = strtoul(m->from, NULL, 10);
         if (k >= me)

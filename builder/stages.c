@@ -33,6 +33,8 @@
  * `before`, else -1 (an image). */
 static long stage_named(bld_state *b, const char *v, size_t before)
 {
+    if (bld_named_has(b->o, v))
+        return -1; /* --build-context: over a stage of that name */
     if (*v && strspn(v, "0123456789") == strlen(v)) {
         long i = strtol(v, NULL, 10);
         return i >= 0 && (size_t)i < before ? i : -2;

@@ -65,6 +65,8 @@ static const nr_opt build_opts[] = {
     {"force-rm", L('X'), optional_argument, "true", "accepted: RUN steps leave no container behind"},
     {"provenance", L('v'), optional_argument, "false", "only false: nbuild writes no attestations"},
     {"sbom", L('s'), optional_argument, "false", "only false: nbuild writes no attestations"},
+    {"build-context", L('b'), required_argument, "NAME=DIR|NAME=docker-image://REF",
+     "a named context: FROM NAME, COPY --from=NAME, RUN --mount from=NAME read it (over a stage of that name)"},
     {0},
 };
 static const nr_cmdspec build_spec = {"[OPTIONS] CONTEXT", "Build an OCI image from a Nodefile (Dockerfile syntax).",
@@ -273,6 +275,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **maps = nr_xcalloc((size_t)argc + 1, sizeof *maps);
     cleanup_free const char **cfrom = nr_xcalloc((size_t)argc + 1, sizeof *cfrom);
     cleanup_free const char **labels = nr_xcalloc((size_t)argc + 1, sizeof *labels);
+    cleanup_free const char **bctx = nr_xcalloc((size_t)argc + 1, sizeof *bctx);
     const char *iidfile = NULL, *metafile = NULL;
     char stdin_ctx[] = "/tmp/nbuild-stdin.XXXXXX";
     bool made_ctx = false;
@@ -452,6 +455,13 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             }
             labels[o.n_labels++] = optarg;
             break;
+        case L('b'):
+            if (bld_named_check(optarg, &err) < 0) {
+                rc = usage_error(g, "%s", err.msg);
+                goto out;
+            }
+            bctx[o.n_build_contexts++] = optarg;
+            break;
         case L('u'):
             if ((rc = flag_bool(g, "pull", optarg, &o.pull)) != 0)
                 goto out;
@@ -565,6 +575,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     o.build_args = bargs;
     o.secrets = secrets;
     o.labels = labels;
+    o.build_contexts = bctx;
     o.cache_from = cfrom;
     o.no_cache_stages = ncf;
     o.n_no_cache_stages = n_ncf;

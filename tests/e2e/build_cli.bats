@@ -1,20 +1,26 @@
 #!/usr/bin/env bats
 # nbuild with docker build's and buildx's flags as CI scripts write them:
 # --label, --iidfile, --metadata-file, --platform, the accepted no-ops
-# (--rm, --force-rm, --load, --provenance=false, --sbom=false), and a
-# Nodefile on stdin with no context (`nbuild - < Dockerfile`).  (--pull, which
+# (--rm, --force-rm, --load, --provenance=false, --sbom=false), a
+# Nodefile on stdin with no context (`nbuild - < Dockerfile`), and named
+# contexts (--build-context).  (--pull, which
 # needs a registry, is in registry_build.bats.)
 load ../lib/common
+load ../lib/runtime
 
 setup_file() {
     nr_make_root
+    rt_make_busybox_image
     export W=$BATS_FILE_TMPDIR
     mkdir -p "$W/ctx"
     echo hi >"$W/ctx/a"
     printf 'FROM scratch\nLABEL a=1 b=2\nCOPY a /a\nCMD ["/a"]\n' >"$W/ctx/Dockerfile"
 }
 
-teardown_file() { nr_remove_root; }
+teardown_file() {
+    rt_rm_all
+    nr_remove_root
+}
 
 @test "--label sets labels over the Nodefile's (KEY alone: empty); --iidfile holds the image ID, which run and inspect take" {
     run "$NBUILD" -q --label b=9 --label c --label 'd=x y' --iidfile "$W/iid" -t lab:1 "$W/ctx"
@@ -115,4 +121,77 @@ teardown_file() { nr_remove_root; }
         [ "$output" = "nbuild: stdin: a compressed file or tar archive, not a Nodefile (a build context archive on stdin is not supported: extract it and give its directory)" ]
     done
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
+
+@test "--build-context NAME=DIR: COPY --from=NAME reads that directory as a second context (its .dockerignore, its links kept inside it), over a stage of that name; cached by its content" {
+    d=$W/named && rm -rf "$d" && mkdir -p "$d/docs/sub" "$d/main"
+    echo d1 >"$d/docs/a.md"
+    echo hidden >"$d/docs/secret.env"
+    echo '*.env' >"$d/docs/.dockerignore"
+    echo s >"$d/docs/sub/s"
+    ln -s /etc/passwd "$d/docs/pw"
+    ln -s ../../outside "$d/docs/up"
+    echo host-file >"$d/outside"
+    printf 'FROM bb:1 AS docs\nRUN echo stage >/stage\nFROM bb:1\nCOPY --from=docs / /d/\nCOPY --from=docs sub /sub\n' \
+        >"$d/main/Dockerfile"
+    run "$NBUILD" --progress plain --build-context docs="$d/docs" -t named:1 "$d/main"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ $output != *"echo stage"* ]] # the stage of that name is not built
+    run "$NRUN" run --rm --network none named:1 sh -c 'cd /d && find . | sort; readlink pw; cat a.md sub/s'
+    [ "$output" = "$(printf '.\n./.dockerignore\n./a.md\n./pw\n./sub\n./sub/s\n./up\n/etc/passwd\nd1\ns')" ]
+    # a link out of the named directory resolves inside it, as the main context's links do
+    printf 'FROM bb:1\nCOPY --from=docs up /up\n' >"$d/up.Dockerfile"
+    run "$NBUILD" -f "$d/up.Dockerfile" --build-context docs="$d/docs" -t named:up "$d/main"
+    [ "$status" -eq 1 ]
+    [[ $output == *"up.Dockerfile:2:18: COPY --from=docs: source up not found in the build context: it is a symlink to ../../outside, which resolves inside the context (as BuildKit does), and nothing is there" ]]
+    # unchanged: from the cache; a changed file: built again
+    run "$NBUILD" --progress plain --build-context docs="$d/docs" -t named:2 "$d/main"
+    [[ $output == *"(0 layers built, 2 from cache"* ]]
+    echo d2 >"$d/docs/a.md"
+    run "$NBUILD" --progress plain --build-context docs="$d/docs" -t named:3 "$d/main"
+    [[ $output == *"(2 layers built, 0 from cache"* || $output == *"(1 layers built, 1 from cache"* ]]
+    run "$NRUN" run --rm --network none named:3 cat /d/a.md
+    [ "$output" = d2 ]
+    # without the flag, the stage again
+    run "$NBUILD" -q -t named:4 "$d/main"
+    [ "$status" -eq 1 ]
+    [[ $output == *"Dockerfile:5:18: COPY --from=docs: source sub not found"* ]]
+}
+
+@test "--build-context NAME=docker-image://REF: FROM NAME, COPY --from=NAME and RUN --mount from=NAME read that image" {
+    d=$W/named2 && rm -rf "$d" && mkdir -p "$d"
+    printf 'FROM bb:1\nRUN echo pinned >/which\n' >"$d/Dockerfile.base"
+    "$NBUILD" -q -f "$d/Dockerfile.base" -t pinned:1 "$d" >/dev/null
+    printf 'FROM alpine\nCOPY --from=src /which /copied\nRUN --mount=type=bind,from=src,target=/m cat /m/which >/mounted\n' \
+        >"$d/Dockerfile"
+    run "$NBUILD" --progress plain --build-context alpine=docker-image://pinned:1 \
+        --build-context src=docker-image://pinned:1 -t named:5 "$d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ $output == *"--> FROM alpine: --build-context gives pinned:1"* ]]
+    run "$NRUN" run --rm --network none named:5 cat /which /copied /mounted
+    [ "$output" = "$(printf 'pinned\npinned\npinned')" ]
+}
+
+@test "--build-context values that are not supported or not there: one line each, before anything is built" {
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    for v in 'x=https://example.invalid/repo.git' 'x=git@example.invalid:r.git' 'x=oci-layout:///tmp/l' 'x=target:base' \
+        "x=$W/nonexistent" "x=$W/ctx/a" "1x=$W/ctx" "=$W/ctx" "noequals" 'x=docker-image://UPPER:1'; do
+        run "$NBUILD" --build-context "$v" -t bcx:1 "$W/ctx"
+        echo "$v: $output"
+        [ "$status" -eq 2 ]
+        [ "${#lines[@]}" -eq 1 ]
+        [[ $output == "nbuild: --build-context "* ]]
+    done
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # a directory context where only an image can serve: named at its place
+    printf 'FROM docs\n' >"$W/fromdir.Dockerfile"
+    run "$NBUILD" -f "$W/fromdir.Dockerfile" --build-context docs="$W/ctx" -t bcx:1 "$W/ctx"
+    [ "$status" -eq 1 ]
+    [[ $output == *"fromdir.Dockerfile:1:6: FROM docs: a --build-context directory as a base is not supported (COPY --from=docs reads it)" ]]
+    printf 'FROM bb:1\nRUN --mount=from=docs,target=/m true\n' >"$W/fromdir.Dockerfile"
+    run "$NBUILD" -f "$W/fromdir.Dockerfile" --build-context docs="$W/ctx" -t bcx:1 "$W/ctx"
+    [ "$status" -eq 1 ]
+    [[ $output == *"RUN --mount from=docs: a --build-context directory is not supported here (COPY --from=docs reads it)" ]]
 }

@@ -361,3 +361,27 @@ stage-etc" ]
     [ "$output" = "nbuild: stdin: a Nodefile is at most 4 MiB" ]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
+
+@test "--build-context DIR: links in the named directory (absolute, '..') never read the host's files; its .dockerignore as a link out is not read from the host" {
+    nd=$BATS_FILE_TMPDIR/named && rm -rf "$nd" && mkdir -p "$nd/sub"
+    ln -s "$SECRET_FILE" "$nd/abs"
+    ln -s "../../$(basename "$SECRET_FILE")" "$nd/sub/up"
+    ln -s "$SECRET_FILE" "$nd/.dockerignore"
+    printf 'FROM bbase:1\nCOPY --from=docs / /d/\n' >"$CTX/Nodefile"
+    run "$NBUILD" -q --build-context docs="$nd" -t nd:1 "$CTX"
+    [ "$status" -eq 1 ]
+    [[ $output == *"Nodefile:2:6: COPY --from=docs: --build-context docs: build context $nd: ignore file .dockerignore: a symlink that resolves inside the build context (as BuildKit does), and nothing is there" ]]
+    [[ $output != *"$(cat "$SECRET_FILE")"* ]]
+    rm "$nd/.dockerignore"
+    run "$NBUILD" -q --build-context docs="$nd" -t nd:1 "$CTX"
+    [ "$status" -eq 0 ]
+    no_layer_holds "$(cat "$SECRET_FILE")"
+    for src in abs sub/up; do
+        printf 'FROM bbase:1\nCOPY --from=docs %s /x\n' "$src" >"$CTX/Nodefile"
+        run "$NBUILD" -q --build-context docs="$nd" -t nd:2 "$CTX"
+        [ "$status" -eq 1 ]
+        [[ $output == *"Nodefile:2:"*"COPY --from=docs: source $src not found in the build context: it is a symlink to"* ]]
+        [[ $output != *"$(cat "$SECRET_FILE")"* ]]
+    done
+    no_layer_holds "$(cat "$SECRET_FILE")"
+}
