@@ -545,7 +545,7 @@ EOF
 
 @test "RUN on FROM scratch, RUN --mount=type=ssh,required and COPY --from an empty stage stop the build, store unchanged" {
     bad_nodefile run $'FROM scratch\n  RUN echo hi' "Nodefile:2:3: RUN in an image with no layers (FROM scratch) has nothing to run"
-    bad_nodefile runm $'FROM scratch\nCOPY Nodefile /\nRUN --mount=type=ssh,target=/x,required echo hi' "Nodefile:3:5: RUN --mount=type=ssh,required: nbuild forwards no SSH agent (it has no --ssh)"
+    bad_nodefile runm $'FROM scratch\nCOPY Nodefile /\nRUN --mount=type=ssh,target=/x,required echo hi' "Nodefile:3:5: RUN --mount=type=ssh,id=default,required: no --ssh default given (without required the step runs with no agent, as BuildKit's does)"
     bad_nodefile from $'FROM scratch AS a\nFROM scratch\nCOPY --from=a /x /y' "Nodefile:3:6: COPY --from=a: an image with no layers has no files to copy"
 }
 

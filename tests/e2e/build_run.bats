@@ -229,7 +229,7 @@ EOF
     run "$NBUILD" --no-cache -t r7:2 "$CTX"
     echo "$output"
     [ "$status" -ne 0 ]
-    [[ "$output" == *"Nodefile:3:5:"*"type=ssh,required: nbuild forwards no SSH agent"* ]]
+    [[ "$output" == *"Nodefile:3:5:"*"type=ssh,id=default,required: no --ssh default given"* ]]
     [[ "$output" != *ran-first* ]]
 }
 

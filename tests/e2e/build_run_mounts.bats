@@ -185,3 +185,61 @@ changed" ]
     [[ "$output" == *'Nodefile:4:5: RUN --mount: unknown or bad option "mode=0999"'* ]]
     [ -z "$(manifest_of mx:2)" ]
 }
+
+@test "--ssh: RUN --mount=type=ssh reaches the agent (the caller's socket, or key files in an agent of the build's own) through a socket of the step's own; nothing of it stays" {
+    command -v ssh-agent >/dev/null || skip "no ssh-agent (make deps installs openssh-client)"
+    rt_ssh_image sshbase:1
+    ssh-keygen -q -t ed25519 -N '' -C nbuild-test-key -f "$W/key"
+    fp=$(ssh-keygen -lf "$W/key.pub" | awk '{print $2}')
+    eval "$(ssh-agent -s -a "$W/agent.sock")" >/dev/null
+    ssh-add -q "$W/key"
+    c=$(ctx 'FROM sshbase:1' \
+        'RUN --mount=type=ssh ssh-add -l > /seen; echo "$SSH_AUTH_SOCK" > /sock; stat -c "%a %u:%g %F" /run/buildkit/ssh_agent.0 > /st' \
+        'RUN --mount=type=ssh,id=keys,target=/tmp/a.sock,uid=1000,gid=1000,mode=0660 SSH_AUTH_SOCK=/tmp/a.sock ssh-add -l > /seen2' \
+        'RUN ls /run/buildkit > /after 2>&1 || true')
+    run "$NBUILD" --progress plain --ssh default --ssh "keys=$W/key" -t sshok:1 "$c"
+    echo "$output"
+    kill "$SSH_AGENT_PID"
+    [ "$status" -eq 0 ]
+    run rt_run --rm sshok:1 cat /seen /sock /st /seen2
+    echo "$output"
+    [[ ${lines[0]} == *"$fp nbuild-test-key (ED25519)" ]]
+    [ "${lines[1]}" = /run/buildkit/ssh_agent.0 ]
+    [ "${lines[2]}" = "600 0:0 socket" ]
+    [[ ${lines[3]} == *"$fp nbuild-test-key (ED25519)" ]]
+    # the socket is not in the image, the step after saw none
+    run rt_run --rm sshok:1 sh -c 'test ! -e /run/buildkit/ssh_agent.0 && test ! -e /tmp/a.sock && cat /after'
+    [ "$status" -eq 0 ]
+    [[ $output == *"No such file"* || -z $output ]]
+    # no relay or agent of ours is left, nor their directories
+    [ -z "$(find "$NRUN_ROOT/cache/build" -name 'agent.sock' -o -name relay.pid)" ]
+    ! pgrep -f "ssh-agent -D -a $NRUN_ROOT" >/dev/null
+}
+
+@test "--ssh: bad values are one line before anything runs; required with no --ssh of its ID stops the build at its place" {
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    c=$(ctx 'FROM mbase:1' 'RUN --mount=type=ssh true')
+    for v in "x=$W/nonexistent" 'bad id=x' "other" "x=/dev/null"; do
+        run "$NBUILD" --ssh "$v" -t sshbad:1 "$c"
+        echo "$v: $output"
+        [ "$status" -eq 2 ]
+        [ "${#lines[@]}" -eq 1 ]
+        [[ $output == "nbuild: --ssh"* ]]
+    done
+    run env -u SSH_AUTH_SOCK "$NBUILD" --ssh default -t sshbad:1 "$c"
+    [ "$status" -eq 2 ]
+    [ "$output" = "nbuild: --ssh default: SSH_AUTH_SOCK is not set (start ssh-agent, or give =SOCKET|KEY)" ]
+    echo notakey >"$W/notakey"
+    c=$(ctx 'FROM mbase:1' 'RUN echo ran-first' 'RUN --mount=type=ssh,id=k,required true')
+    run "$NBUILD" --ssh "k=$W/notakey" -t sshbad:1 "$c"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [ "$output" = "nbuild: --ssh k: ssh-add $W/notakey failed (not a private key, or one with a passphrase: add it to your own agent and give --ssh k=\$SSH_AUTH_SOCK)" ]
+    ! pgrep -f "ssh-agent -D -a $NRUN_ROOT" >/dev/null
+    ssh-keygen -q -t ed25519 -N '' -f "$W/key2"
+    run "$NBUILD" --ssh "default=$W/key2" -t sshbad:1 "$c"
+    [ "$status" -eq 1 ]
+    [[ $output == *"Nodefile:3:5: RUN --mount=type=ssh,id=k,required: no --ssh k given"* ]]
+    [[ $output != *ran-first* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}

@@ -12,6 +12,7 @@ APT_PKGS=(
     containernetworking-plugins golang-github-containernetworking-plugin-dnsname dnsmasq-base iptables
     nodejs npm mmdebstrap dpkg-dev
     uidmap passwd # rootless nbuild: newuidmap/newgidmap, useradd for its test users
+    openssh-client # nbuild --ssh KEY: ssh-agent and ssh-add (and the tests' agent)
     chromium
 )
 

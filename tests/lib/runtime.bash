@@ -128,6 +128,25 @@ rt_node_image() {
 
 # The image $1 with config $2 (JSON) of the busybox tar (rt_file_setup_busybox)
 # and the layer tars "$3"... on top.
+# An image $1 of busybox and OpenSSH's ssh-add with its libraries (a real
+# agent client for RUN --mount=type=ssh); needs rt_file_setup_busybox's or
+# rt_make_busybox_image's bb.tar.
+rt_ssh_image() {
+    local d lib
+    d=$(mktemp -d "$BATS_FILE_TMPDIR/sshroot.XXXXXX")
+    tar -C "$d" -xf "$BATS_FILE_TMPDIR/bb.tar"
+    mkdir -p "$d/usr/bin"
+    cp "$(command -v ssh-add)" "$d/usr/bin/ssh-add"
+    for lib in $(ldd "$(command -v ssh-add)" | grep -o '/[^ ]*'); do
+        mkdir -p "$d$(dirname "$lib")"
+        cp -L "$lib" "$d$lib"
+    done
+    tar --numeric-owner -C "$d" -cf "$BATS_FILE_TMPDIR/ssh.tar" .
+    rm -rf "$d"
+    "$NRUN" __internal mkimage -t "$1" --config '{"Cmd":["sh"],"Env":["PATH=/usr/bin:/bin"]}' \
+        "$BATS_FILE_TMPDIR/ssh.tar" >/dev/null
+}
+
 rt_bb_image() {
     local tag=$1 cfg=$2
     shift 2

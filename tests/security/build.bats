@@ -385,3 +385,33 @@ stage-etc" ]
     done
     no_layer_holds "$(cat "$SECRET_FILE")"
 }
+
+@test "--ssh: a step's agent socket keeps the mount's owner and mode (USER 1000 cannot use a 0600 root one), a step without the mount has none, and the caller's agent path is never shown to a step" {
+    command -v ssh-agent >/dev/null || skip "no ssh-agent (make deps installs openssh-client)"
+    rt_ssh_image sshsec:1
+    ssh-keygen -q -t ed25519 -N '' -C sec-key -f "$BATS_FILE_TMPDIR/skey"
+    eval "$(ssh-agent -s -a "$BATS_FILE_TMPDIR/sagent.sock")" >/dev/null
+    ssh-add -q "$BATS_FILE_TMPDIR/skey"
+    cat >"$CTX/Nodefile" <<'EOF'
+FROM sshsec:1
+USER 1000:1000
+RUN --mount=type=ssh ssh-add -l > /tmp/denied 2>&1; echo "rc=$?" >> /tmp/denied
+RUN --mount=type=ssh,uid=1000,gid=1000 ssh-add -l > /tmp/allowed 2>&1
+RUN env > /tmp/env; ls -la /run/buildkit > /tmp/nosock 2>&1; cat /proc/self/mountinfo > /tmp/mounts
+EOF
+    run "$NBUILD" -q --ssh default -t sshsec:2 "$CTX"
+    kill "$SSH_AGENT_PID"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm sshsec:2 cat /tmp/denied
+    [[ $output == *"Permission denied"* ]]
+    [[ $output == *"rc=2"* || $output == *"rc=1"* ]]
+    run rt_run --rm sshsec:2 cat /tmp/allowed
+    [[ $output == *"sec-key (ED25519)" ]]
+    run rt_run --rm sshsec:2 cat /tmp/env /tmp/nosock /tmp/mounts
+    echo "$output"
+    [[ $output != *SSH_AUTH_SOCK* ]]
+    [[ $output == *"No such file or directory"* ]]
+    [[ $output != *"$BATS_FILE_TMPDIR"* ]]
+    no_layer_holds "$(cat "$BATS_FILE_TMPDIR/skey" | sed -n 2p)"
+}
