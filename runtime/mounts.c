@@ -413,7 +413,10 @@ static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
     cleanup_close int fd = ensure_in_root(rootfd, m->dest, file, err);
     if (fd < 0)
         return -1;
-    if ((m->bind || m->copyup) && check_target(rootfd, fd, m->dest, m->copyup, err) < 0)
+    /* a tmpfs of the flags (--tmpfs, --mount type=tmpfs, RUN --mount) is
+     * checked as a volume nrun makes: the runtime's own are /dev and /dev/shm */
+    bool user_tmpfs = !m->bind && !strcmp(m->type, "tmpfs") && strcmp(m->dest, "/dev") && strcmp(m->dest, "/dev/shm");
+    if ((m->bind || m->copyup || user_tmpfs) && check_target(rootfd, fd, m->dest, m->copyup || user_tmpfs, err) < 0)
         return -1;
     if (m->copyup && volume_copyup(fd, m, err) < 0)
         return -1;

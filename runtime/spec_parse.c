@@ -182,8 +182,12 @@ static int parse_mount(const json_t *m, size_t idx, rt_mount *out, nr_err *err)
         return nr_err_set(err, "config.json: %s.source \"%s\" must be an absolute host path", where, out->source);
     /* the kernel's own filesystems go where they belong; a bind or a volume
      * goes only where spec.c would put one */
-    const char *bad = out->bind || out->copyup ? rt_spec_dest_forbidden(out->dest, out->copyup)
-                      : !strcmp(out->dest, "/") ? "the container's root" : NULL;
+    /* a tmpfs other than the runtime's /dev and /dev/shm: where a volume could go */
+    bool user_tmpfs = !out->bind && !strcmp(out->type, "tmpfs") && strcmp(out->dest, "/dev") &&
+                      strcmp(out->dest, "/dev/shm");
+    const char *bad = out->bind || out->copyup || user_tmpfs
+                          ? rt_spec_dest_forbidden(out->dest, out->copyup || user_tmpfs)
+                          : !strcmp(out->dest, "/") ? "the container's root" : NULL;
     if (bad)
         return nr_err_set(err, "config.json: %s.destination \"%s\": nothing may be mounted on %s", where, out->dest,
                           bad);
@@ -221,6 +225,7 @@ static int parse_rlimits(const json_t *proc, rt_spec *s, nr_err *err)
         {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_CPU", RLIMIT_CPU},     {"RLIMIT_DATA", RLIMIT_DATA},
         {"RLIMIT_NICE", RLIMIT_NICE},     {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
         {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_LOCKS", RLIMIT_LOCKS}, {"RLIMIT_RSS", RLIMIT_RSS},
+        {"RLIMIT_RTTIME", RLIMIT_RTTIME},
     };
     const json_t *a = json_object_get(proc, "rlimits");
     if (!a)
@@ -442,6 +447,27 @@ static int parse_linux(const json_t *root, rt_spec *s, nr_err *err)
     for (size_t k = 0; k < s->nreadonly; k++)
         if (!abs_clean(s->readonly[k]))
             return nr_err_set(err, "config.json: linux.readonlyPaths[%zu] must be absolute", k);
+    const json_t *sy = json_object_get(l, "sysctl");
+    if (sy && (!json_is_object(sy) || json_object_size(sy) > 256))
+        return nr_err_set(err, "config.json: linux.sysctl must be an object");
+    if (sy) {
+        s->sysctl_keys = nr_xcalloc(json_object_size(sy) + 1, sizeof(char *));
+        s->sysctl_vals = nr_xcalloc(json_object_size(sy) + 1, sizeof(char *));
+        const char *k;
+        json_t *val;
+        json_object_foreach((json_t *)sy, k, val)
+        {
+            /* a value is one line of text: the kernel's parser gets nothing else */
+            const char *x = json_string_value(val);
+            bool ok = x && strlen(x) == json_string_length(val) && strlen(x) <= 4096;
+            for (const unsigned char *c = (const unsigned char *)x; ok && *c; c++)
+                ok = *c >= ' ' || *c == '\t';
+            if (!ok)
+                return nr_err_set(err, "config.json: linux.sysctl.%s must be a one-line string", k);
+            s->sysctl_keys[s->nsysctl] = nr_xstrdup(k);
+            s->sysctl_vals[s->nsysctl++] = nr_xstrdup(x);
+        }
+    }
     const json_t *sc = json_object_get(l, "seccomp");
     if (sc) {
         if (!json_is_object(sc))
@@ -543,6 +569,13 @@ int rt_spec_parse(const char *text, size_t len, rt_spec *s, nr_err *err)
         nr_err_set(err, "config.json: org.nrun.net-join with a network namespace or networks of its own");
         goto out;
     }
+    for (size_t i = 0; i < s->nsysctl; i++) {
+        const char *why = rt_sysctl_refused(s->sysctl_keys[i], s->ns_net && !s->net_join);
+        if (why) {
+            nr_err_set(err, "config.json: linux.sysctl.%s: %s", s->sysctl_keys[i], why);
+            goto out;
+        }
+    }
     if ((s->nports && !s->networks) || (s->networks && !s->ns_net)) {
         nr_err_set(err, "config.json: %s", s->networks ? "org.nrun.networks needs a network namespace of its own"
                                                        : "org.nrun.ports need org.nrun.networks (ports are published on a network)");
@@ -594,5 +627,7 @@ void rt_spec_free(rt_spec *s)
     free(s->networks);
     free(s->net_join);
     free(s->net_etc);
+    strv_free(s->sysctl_keys);
+    strv_free(s->sysctl_vals);
     memset(s, 0, sizeof *s);
 }

@@ -13,4 +13,11 @@
  * nothing on /dev itself or in /dev/.nrun (nrun's files in the container). */
 const char *rt_spec_dest_forbidden(const char *dest, bool nrun_volume);
 
+/* Why the sysctl `key` (docker's dotted form) may not be set in a container,
+ * or NULL when it may: only what the kernel keeps per namespace and docker
+ * allows (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*; net.* only
+ * with a network namespace of its own, `own_netns`), spelled with
+ * [A-Za-z0-9_-] components between single dots. */
+const char *rt_sysctl_refused(const char *key, bool own_netns);
+
 #endif
