@@ -229,7 +229,7 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err);
 /* After pivot_root: masked and read-only paths, read-only root. */
 int rt_mounts_finish(const rt_spec *s, nr_err *err);
 
-/* sysctl.c ---------------------------------------------------------------- */
+/* sysctl.c, spec_flags.c --------------------------------------------------- */
 /* After pivot_root, before /proc/sys is made read-only: write linux.sysctl
  * through the container's own /proc/sys (its namespaces, never the host's). */
 int rt_sysctls_apply(const rt_spec *s, nr_err *err);
@@ -237,6 +237,9 @@ int rt_sysctls_apply(const rt_spec *s, nr_err *err);
  * the RLIMIT_* name and values; checked against what this process may set. */
 int rt_ulimit_parse(const char *spec, const char **rname, unsigned long long *soft, unsigned long long *hard,
                     nr_err *err);
+/* One --mount as docker's inspect shows it in HostConfig.Mounts ({Type,
+ * Source, Target, ReadOnly, ...}); NULL when it does not parse. */
+struct json_t *rt_mount_flag_json(const char *spec);
 
 /* security.c -------------------------------------------------------------- */
 int rt_rlimits_apply(const rt_spec *s, nr_err *err);

@@ -359,3 +359,25 @@ json_t *spec_flags_sysctl(const rt_run_opts *o, bool own_netns, nr_err *err)
     }
     return m;
 }
+
+json_t *rt_mount_flag_json(const char *spec)
+{
+    cleanup_free char *buf = nr_xstrdup(spec);
+    mount_req r;
+    nr_err ign;
+    if (mount_parse("--mount", buf, &r, &ign) < 0)
+        return NULL;
+    json_t *m = json_pack("{s:s, s:s, s:s, s:b}", "Type", r.type, "Source", r.src ? r.src : "", "Target", r.dst,
+                          "ReadOnly", r.ro);
+    if (!strcmp(r.type, "volume") && r.nocopy)
+        json_object_set_new(m, "VolumeOptions", json_pack("{s:b}", "NoCopy", 1));
+    if (!strcmp(r.type, "tmpfs") && (r.size || r.mode >= 0)) {
+        json_t *t = json_object();
+        if (r.size)
+            json_object_set_new(t, "SizeBytes", json_integer((json_int_t)r.size));
+        if (r.mode >= 0)
+            json_object_set_new(t, "Mode", json_integer(r.mode));
+        json_object_set_new(m, "TmpfsOptions", t);
+    }
+    return m;
+}

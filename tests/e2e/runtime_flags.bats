@@ -490,3 +490,16 @@ teardown_file() { rt_file_teardown; }
         done
     done
 }
+
+@test "inspect: HostConfig ShmSize, Tmpfs, Ulimits, Sysctls and Mounts (--mount) in docker's names; tmpfs in Mounts" {
+    h=$BATS_TEST_TMPDIR/host
+    mkdir "$h"
+    id=$("$NRUN" create --network none --mount type=tmpfs,dst=/t,tmpfs-size=1m --mount "type=bind,src=$h,dst=/h,ro" \
+        --tmpfs /run:size=2m --shm-size 10m --ulimit nofile=10:20 --sysctl kernel.shmmax=4096 bb:1 true)
+    run "$NRUN" inspect "$id"
+    [ "$status" -eq 0 ]
+    hc=$(jq -c '.[0].HostConfig | {ShmSize, Tmpfs, Ulimits, Sysctls, Mounts}' <<<"$output")
+    [ "$hc" = '{"ShmSize":10485760,"Tmpfs":{"/t":"noexec,nosuid,nodev,size=1048576","/run":"noexec,nosuid,nodev,size=2m"},"Ulimits":[{"Name":"nofile","Soft":10,"Hard":20}],"Sysctls":{"kernel.shmmax":"4096"},"Mounts":[{"Type":"tmpfs","Source":"","Target":"/t","ReadOnly":false,"TmpfsOptions":{"SizeBytes":1048576}},{"Type":"bind","Source":"'"$h"'","Target":"/h","ReadOnly":true}]}' ]
+    [ "$(jq -c '[.[0].Mounts[] | {Type, Destination, RW}]' <<<"$output")" = '[{"Type":"tmpfs","Destination":"/t","RW":true},{"Type":"bind","Destination":"/h","RW":false},{"Type":"tmpfs","Destination":"/run","RW":true}]' ]
+    "$NRUN" rm -f "$id" >/dev/null
+}
