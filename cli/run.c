@@ -217,6 +217,7 @@ static void opts_free(rt_run_opts *o)
     strv_free(o->run_tmpfs, o->nrun_tmpfs);
     strv_free(o->ulimits, o->nulimits);
     strv_free(o->sysctls, o->nsysctls);
+    strv_free(o->devices, o->ndevices);
 }
 
 /* A refused `nrun run` exits 125 as docker's does (2 is the app's to give). */
@@ -237,7 +238,7 @@ enum {
     O_ALERT, O_ALERT_EXEC, O_ALERT_WEBHOOK, O_ALERT_RENOTIFY,
     O_LABEL, O_LABELFILE,
     /* docker's mount and limit flags (runtime/spec_flags.c) */
-    O_MOUNT, O_TMPFS, O_SHMSIZE, O_ULIMIT, O_SYSCTL, O_PRIVILEGED,
+    O_MOUNT, O_TMPFS, O_SHMSIZE, O_ULIMIT, O_SYSCTL, O_PRIVILEGED, O_DEVICE,
 };
 static const nr_opt run_opts[] = {
     {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
@@ -289,7 +290,8 @@ static const nr_opt run_opts[] = {
     {"ulimit", O_ULIMIT, required_argument, "NAME=SOFT[:HARD]", "a resource limit (nofile, nproc, core, memlock...)"},
     {"sysctl", O_SYSCTL, required_argument, "K=V", "a namespaced kernel parameter (net.*, kernel.shm*, kernel.msg*, "
                                                    "kernel.sem, fs.mqueue.*)"},
-    {"privileged", O_PRIVILEGED, no_argument, NULL, "not supported: refused (use --cap-add, --security-opt)"},
+    {"device", O_DEVICE, required_argument, "HOST[:CTR][:PERMS]", "a char or block device in /dev (PERMS: of rwm)"},
+    {"privileged", O_PRIVILEGED, no_argument, NULL, "not supported: refused (use --cap-add, --device, --security-opt)"},
     {0},
 };
 
@@ -636,9 +638,11 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
                 return run_usage_error(g, "run: --sysctl %s: expected K=V", val);
             push(&op->sysctls, &op->nsysctls, val);
             break;
+        case O_DEVICE: push(&op->devices, &op->ndevices, val); break;
         case O_PRIVILEGED:
             return run_usage_error(g, "run: --privileged is not supported (it would give every capability and device): "
-                                      "add what the app needs with --cap-add CAP or --security-opt seccomp=PROFILE");
+                                      "add what the app needs with --cap-add CAP, --device PATH or --security-opt "
+                                      "seccomp=PROFILE");
         case NR_OPT_HELP: return 0;
         default: return NR_EXIT_CMD; /* refused as docker does: 125 */
         }

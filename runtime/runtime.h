@@ -40,6 +40,16 @@ typedef struct rt_port {
     bool udp;
 } rt_port;
 
+/* A device node of --device (linux.devices, its access from linux.resources.devices). */
+typedef struct rt_device {
+    char *path;               /* canonical, below /dev (rt_device_path_refused) */
+    char type;                /* 'c' or 'b' */
+    unsigned major, minor, mode;
+    uid_t uid;
+    gid_t gid;
+    char access[4];           /* a subset of "rwm"; "" = never allowed */
+} rt_device;
+
 /* The parsed config.json: everything the launch code needs, nothing else. */
 typedef struct rt_spec {
     /* process */
@@ -83,6 +93,8 @@ typedef struct rt_spec {
     char *net_join;           /* org.nrun.net-join: the container (id) whose network namespace it joins */
     char *net_etc;            /* set by the launch: "HOSTS-LINES\0RESOLV" from the network (mounts.c) */
     char **sysctl_keys, **sysctl_vals; /* linux.sysctl, checked by rt_sysctl_refused (sysctl.c) */
+    rt_device *devices;       /* --device */
+    size_t ndevices;
     size_t nsysctl;
     /* supervisor pass-through */
     int sv_workers, sv_balance, sv_mode;
@@ -129,6 +141,8 @@ typedef struct rt_run_opts {
     size_t nulimits;
     char **sysctls;           /* --sysctl K=V */
     size_t nsysctls;
+    char **devices;           /* --device HOST[:CTR[:PERMS]] */
+    size_t ndevices;
 } rt_run_opts;
 
 /* userns.c --------------------------------------------------------------- */

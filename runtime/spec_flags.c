@@ -6,6 +6,7 @@
  *   --tmpfs CTR[:OPT,...]        (docker's options; noexec,nosuid,nodev first)
  *   --ulimit NAME=SOFT[:HARD]    process.rlimits
  *   --sysctl K=V                 linux.sysctl (policy: sysctl.c)
+ *   --device HOST[:CTR][:PERMS]  linux.devices + an allow rule for exactly that node
  *
  * A bind or a volume is -v's mount (spec_add_mount: the same destination
  * rules, the same named-volume directory, the same copy-up); a tmpfs is
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <unistd.h>
@@ -380,4 +383,83 @@ json_t *rt_mount_flag_json(const char *spec)
         json_object_set_new(m, "TmpfsOptions", t);
     }
     return m;
+}
+
+/* --device HOST[:CTR][:PERMS] (docker's: CTR defaults to HOST, PERMS to rwm) */
+static int device_add(json_t *devs, json_t *rules, const char *spec, nr_err *err)
+{
+    cleanup_free char *buf = nr_xstrdup(spec);
+    char *f[3] = {buf, NULL, NULL};
+    size_t n = 1;
+    for (char *p = buf; n < 3 && (p = strchr(p, ':')); n++) {
+        *p++ = 0;
+        f[n] = p;
+    }
+    if (strchr(f[n - 1], ':'))
+        return nr_err_set(err, "--device %s: expected HOST[:CONTAINER[:PERMS]]", spec);
+    const char *host = f[0], *ctr = f[0], *perms = "rwm";
+    if (n == 3)
+        ctr = f[1], perms = f[2];
+    else if (n == 2 && f[1][0] != '/')
+        perms = f[1];
+    else if (n == 2)
+        ctr = f[1];
+    if (!*perms || strlen(perms) > 3 || strspn(perms, "rwm") != strlen(perms))
+        return nr_err_set(err, "--device %s: permissions \"%s\" are not a subset of rwm", spec, perms);
+    if (host[0] != '/')
+        return nr_err_set(err, "--device %s: the host path must be absolute", spec);
+    struct stat st;
+    if (stat(host, &st) < 0)
+        return nr_err_sys(err, errno, "--device %s", spec);
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+        return nr_err_set(err, "--device %s: %s is not a character or block device", spec, host);
+    cleanup_free char *path = spec_ctr_path(ctr);
+    const char *why = path ? rt_device_path_refused(path) : "must be absolute without \"..\"";
+    if (why)
+        return nr_err_set(err, "--device %s: container path %s: %s", spec, ctr, why);
+    size_t i;
+    json_t *v;
+    json_array_foreach(devs, i, v) if (!strcmp(json_string_value(json_object_get(v, "path")), path))
+        return nr_err_set(err, "--device %s: %s is given twice", spec, path);
+    const char *type = S_ISBLK(st.st_mode) ? "b" : "c";
+    json_int_t maj = major(st.st_rdev), min = minor(st.st_rdev);
+    json_array_append_new(devs, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "path", path, "type", type, "major",
+                                          maj, "minor", min, "fileMode", (json_int_t)(st.st_mode & 0777), "uid",
+                                          (json_int_t)st.st_uid, "gid", (json_int_t)st.st_gid));
+    /* the access of one node: a second --device of the same node adds to it */
+    char acc[4] = "";
+    json_array_foreach(rules, i, v) if (!strcmp(json_string_value(json_object_get(v, "type")), type) &&
+                                        json_integer_value(json_object_get(v, "major")) == maj &&
+                                        json_integer_value(json_object_get(v, "minor")) == min)
+    {
+        snprintf(acc, sizeof acc, "%s", json_string_value(json_object_get(v, "access")));
+        json_array_remove(rules, i);
+        break;
+    }
+    cleanup_free char *all = nr_xasprintf("%s%s", acc, perms);
+    char merged[4] = "";
+    size_t m = 0;
+    for (const char *c = "rwm"; *c; c++)
+        if (strchr(all, *c))
+            merged[m++] = *c;
+    json_array_append_new(rules, json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", type, "major", maj, "minor",
+                                           min, "access", merged));
+    return 0;
+}
+
+int spec_flags_devices(const rt_run_opts *o, json_t *res, json_t **devs_out, nr_err *err)
+{
+    *devs_out = NULL;
+    if (!o->ndevices)
+        return 0;
+    json_t *devs = json_array(), *rules = json_array();
+    for (size_t i = 0; i < o->ndevices; i++)
+        if (device_add(devs, rules, o->devices[i], err) < 0) {
+            json_decref(devs);
+            json_decref(rules);
+            return -1;
+        }
+    json_object_set_new(res, "devices", rules);
+    *devs_out = devs;
+    return 0;
 }

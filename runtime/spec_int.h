@@ -31,4 +31,8 @@ json_t *spec_flags_rlimits(const rt_run_opts *o, nr_err *err);
 /* linux.sysctl from --sysctl (NULL and no error: none) */
 json_t *spec_flags_sysctl(const rt_run_opts *o, bool own_netns, nr_err *err);
 
+/* --device: linux.devices (*devs_out, NULL: none) and res.devices, the
+ * allow rules of exactly those nodes */
+int spec_flags_devices(const rt_run_opts *o, json_t *res, json_t **devs_out, nr_err *err);
+
 #endif

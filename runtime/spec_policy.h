@@ -20,4 +20,10 @@ const char *rt_spec_dest_forbidden(const char *dest, bool nrun_volume);
  * [A-Za-z0-9_-] components between single dots. */
 const char *rt_sysctl_refused(const char *key, bool own_netns);
 
+/* Why a --device node may not go at `path` (canonical), or NULL: only below
+ * /dev, never on /dev itself, nrun's nodes (null, zero, tty, ptmx, ...) or
+ * in /dev/.nrun, /dev/pts, /dev/shm, /dev/mqueue (/dev is nrun's tmpfs: a
+ * node there is never written to a host directory or an image layer). */
+const char *rt_device_path_refused(const char *path);
+
 #endif

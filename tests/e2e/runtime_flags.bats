@@ -476,7 +476,7 @@ teardown_file() { rt_file_teardown; }
 
 @test "--privileged is refused in one line naming what to use instead" {
     run -125 rt_run --rm --privileged bb:1 true
-    [ "$output" = "nrun: run: --privileged is not supported (it would give every capability and device): add what the app needs with --cap-add CAP or --security-opt seccomp=PROFILE" ]
+    [ "$output" = "nrun: run: --privileged is not supported (it would give every capability and device): add what the app needs with --cap-add CAP, --device PATH or --security-opt seccomp=PROFILE" ]
     run -125 "$NRUN" create --privileged bb:1 true
     [ "${#lines[@]}" -eq 1 ]
     [[ "$output" == *"--privileged is not supported"* ]]
@@ -485,7 +485,7 @@ teardown_file() { rt_file_teardown; }
 @test "run --help and create --help list docker's mount and limit flags" {
     for c in run create; do
         run "$NRUN" "$c" --help
-        for f in --mount --tmpfs --shm-size --ulimit --sysctl --privileged; do
+        for f in --mount --tmpfs --shm-size --ulimit --sysctl --device --privileged; do
             grep -qE "^ +$f " <<<"$output" || { echo "$c: $f missing"; return 1; }
         done
     done
@@ -502,4 +502,29 @@ teardown_file() { rt_file_teardown; }
     [ "$hc" = '{"ShmSize":10485760,"Tmpfs":{"/t":"noexec,nosuid,nodev,size=1048576","/run":"noexec,nosuid,nodev,size=2m"},"Ulimits":[{"Name":"nofile","Soft":10,"Hard":20}],"Sysctls":{"kernel.shmmax":"4096"},"Mounts":[{"Type":"tmpfs","Source":"","Target":"/t","ReadOnly":false,"TmpfsOptions":{"SizeBytes":1048576}},{"Type":"bind","Source":"'"$h"'","Target":"/h","ReadOnly":true}]}' ]
     [ "$(jq -c '[.[0].Mounts[] | {Type, Destination, RW}]' <<<"$output")" = '[{"Type":"tmpfs","Destination":"/t","RW":true},{"Type":"bind","Destination":"/h","RW":false},{"Type":"tmpfs","Destination":"/run","RW":true}]' ]
     "$NRUN" rm -f "$id" >/dev/null
+}
+
+@test "--device: the node in /dev, openable with its PERMS only (device cgroup); a non-device path refused" {
+    [ -c /dev/loop-control ] || skip "no /dev/loop-control here"
+    run rt_run --rm --network none --device /dev/loop-control bb:1 \
+        sh -c 'stat -c "%F %t:%T %a" /dev/loop-control; exec 3</dev/loop-control && echo opened'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'character special file a:ed %s\nopened' "$(stat -c %a /dev/loop-control)")" ]
+    run rt_run --rm --network none --device /dev/loop-control:/dev/ctl/lc:r bb:1 \
+        sh -c '(exec 3</dev/ctl/lc) && echo read; (exec 3>/dev/ctl/lc) 2>/dev/null || echo no-write'
+    [ "$output" = "$(printf 'read\nno-write')" ]
+    # without --device the same node, made with CAP_MKNOD, still cannot be opened
+    run rt_run --rm --network none --cap-add MKNOD bb:1 sh -c 'mknod /tmp/lc c 10 237 && (exec 3</tmp/lc) 2>/dev/null || echo denied'
+    [ "$output" = denied ]
+    if [ -b /dev/loop7 ]; then
+        run rt_run --rm --network none --device /dev/loop7:/dev/xvdz:rw bb:1 \
+            sh -c 'stat -c "%F %t:%T" /dev/xvdz; exec 3</dev/xvdz && echo opened; grep "^b 7:7 " /sys/fs/cgroup/devices/devices.list'
+        [ "$output" = "$(printf 'block special file 7:7\nopened\nb 7:7 rw')" ]
+    fi
+    run -125 rt_run --rm --device /etc/passwd bb:1 true
+    [ "$output" = "nrun: --device /etc/passwd: /etc/passwd is not a character or block device" ]
+    run -125 rt_run --rm --device /dev/loop-control:/srv/lc bb:1 true
+    [ "$output" = "nrun: --device /dev/loop-control:/srv/lc: container path /srv/lc: a device goes below /dev in the container" ]
+    run -125 rt_run --rm --device /dev/loop-control:rwx bb:1 true
+    [ "$output" = 'nrun: --device /dev/loop-control:rwx: permissions "rwx" are not a subset of rwm' ]
 }

@@ -606,3 +606,34 @@ P
     [ "$output" -le "$hard" ]
     "$NRUN" rm -f "$id" >/dev/null
 }
+
+@test "--device: nothing but a char or block node below /dev; a config.json edited to open other devices is refused at start" {
+    [ -c /dev/loop-control ] || skip "no /dev/loop-control here"
+    for d in /dev/loop-control:/dev /dev/loop-control:/dev/ /dev/loop-control:/dev/.nrun/x /dev/loop-control:/dev/pts/9 \
+        /dev/loop-control:/dev/shm/x /dev/loop-control:/dev/mqueue/x /dev/loop-control:/dev/null /dev/loop-control:/dev/tty/x \
+        /dev/loop-control:/etc/x /dev/loop-control:/dev/../etc/x /dev/loop-control:/proc/x /dev/loop-control:dev/x \
+        /proc/self/fd /dev /tmp /proc/kcore; do
+        run -125 rt_run --rm --network none --device "$d" sec:1 true
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == "nrun: --device $d: "* ]] || { echo "$d: $output"; return 1; }
+    done
+    id=$("$NRUN" create --network none --device /dev/loop-control:/dev/lc:r sec:1 sh -c 'exec 3</dev/lc && echo opened')
+    c=$NRUN_ROOT/containers/$id/config.json
+    cp "$c" "$BATS_TEST_TMPDIR/good.json"
+    for edit in '.linux.resources.devices += [{"allow": true, "type": "b", "major": 8, "minor": 0, "access": "rwm"}]' \
+        '.linux.resources.devices += [{"allow": true, "type": "a", "access": "rwm"}]' \
+        '.linux.resources.devices[0].major = 1 | .linux.resources.devices[0].minor = 1' \
+        '.linux.resources.devices[0].access = "rwmx"' \
+        '.linux.resources.devices[0].allow = false' \
+        '.linux.devices[0].path = "/dev/.nrun/lc"' '.linux.devices[0].path = "/etc/lc"' \
+        '.linux.devices[0].path = "/dev/x/../../etc/lc"' '.linux.devices[0].type = "p"'; do
+        jq "$edit" "$BATS_TEST_TMPDIR/good.json" >"$c"
+        run "$NRUN" start -a "$id"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"config.json: linux."*"devices"* ]] || { echo "$edit: $output"; return 1; }
+    done
+    cp "$BATS_TEST_TMPDIR/good.json" "$c"
+    run "$NRUN" start -a "$id"
+    [ "$output" = opened ]
+    "$NRUN" rm -f "$id" >/dev/null
+}
