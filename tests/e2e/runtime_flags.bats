@@ -463,8 +463,9 @@ teardown_file() { rt_file_teardown; }
     [ "$(cat /proc/sys/fs/mqueue/msg_max)" = "$mq" ]
     # and the namespace of the file's own network is untouched too
     [ "$(nr_in_ns cat /proc/sys/net/ipv4/ip_default_ttl)" = "$ttl" ]
-    run -125 rt_run --rm --sysctl vm.swappiness=1 bb:1 true
-    [ "$output" = "nrun: run: --sysctl vm.swappiness=1: not a namespaced sysctl docker allows (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)" ]
+    sw=$(cat /proc/sys/vm/swappiness) # the host's own value: a broken guard would change nothing
+    run -125 rt_run --rm --sysctl "vm.swappiness=$sw" bb:1 true
+    [ "$output" = "nrun: run: --sysctl vm.swappiness=$sw: not a namespaced sysctl docker allows (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)" ]
     run -125 rt_run --rm --network host --sysctl net.ipv4.ip_default_ttl=42 bb:1 true
     [ "$output" = "nrun: run: --sysctl net.ipv4.ip_default_ttl=42: net.* needs a network namespace of the container's own (not --network host or container:NAME)" ]
     run -125 rt_run --rm --sysctl kernel.shmmax bb:1 true

@@ -550,9 +550,13 @@ P
 
 @test "--sysctl: host-wide and UTS keys, traversal in the key, net.* without an own network namespace: refused, the host unchanged" {
     before=$(cat /proc/sys/kernel/core_pattern /proc/sys/kernel/hostname /proc/sys/kernel/domainname /proc/sys/vm/overcommit_memory)
-    for kv in kernel.hostname=evil kernel.domainname=evil kernel.core_pattern=/tmp/core vm.overcommit_memory=1 \
-        kernel.modprobe=/tmp/x user.max_user_namespaces=0 net/../kernel/core_pattern=x net.ipv4/../../kernel.core_pattern=x \
-        net..ipv4.ip_forward=1 .net.ipv4.ip_forward=1 net.=1 kernel.shmmax/../core_pattern=x kernel.shmmaxx=1 \
+    # host-wide keys carry the host's own value: should the guard ever break,
+    # the probe fails on the message and still changes nothing on the host
+    cp=$(cat /proc/sys/kernel/core_pattern) oc=$(cat /proc/sys/vm/overcommit_memory)
+    un=$(cat /proc/sys/user/max_user_namespaces)
+    for kv in kernel.hostname=evil kernel.domainname=evil "kernel.core_pattern=$cp" "vm.overcommit_memory=$oc" \
+        "user.max_user_namespaces=$un" "net/../kernel/core_pattern=$cp" "net.ipv4/../../kernel.core_pattern=$cp" \
+        net..ipv4.ip_forward=1 .net.ipv4.ip_forward=1 net.=1 "kernel.shmmax/../core_pattern=$cp" kernel.shmmaxx=1 \
         fs.mqueue..msg_max=1 "net.ipv4.ip forward=1" "=1"; do
         run -125 rt_run --rm --network none --sysctl "$kv" sec:1 true
         [ "${#lines[@]}" -eq 1 ]
@@ -572,7 +576,8 @@ P
     ttl=$(cat /proc/sys/net/ipv4/ip_default_ttl)
     id=$("$NRUN" create --network none --sysctl kernel.shmmax=4096 sec:1 true)
     c=$NRUN_ROOT/containers/$id/config.json
-    jq '.linux.sysctl = {"kernel.core_pattern": "|/tmp/pwn"}' "$c" >"$c.new" && mv "$c.new" "$c"
+    cp=$(cat /proc/sys/kernel/core_pattern) # the host's own value: a broken guard fails here, changing nothing
+    jq --arg v "$cp" '.linux.sysctl = {"kernel.core_pattern": $v}' "$c" >"$c.new" && mv "$c.new" "$c"
     run "$NRUN" start -a "$id"
     [ "$status" -ne 0 ]
     [[ "$output" == *"config.json: linux.sysctl.kernel.core_pattern: not a namespaced sysctl"* ]]
@@ -581,12 +586,12 @@ P
     run "$NRUN" start -a "$id"
     [ "$status" -ne 0 ]
     [[ "$output" == *"config.json: linux.sysctl.net.ipv4.ip_default_ttl: net.* needs a network namespace"* ]]
-    jq '.linux.sysctl = {"net/../../kernel/core_pattern": "x"}' "$c" >"$c.new" && mv "$c.new" "$c"
+    jq --arg v "$cp" '.linux.sysctl = {"net/../../kernel/core_pattern": $v}' "$c" >"$c.new" && mv "$c.new" "$c"
     run "$NRUN" start -a "$id"
     [ "$status" -ne 0 ]
     [[ "$output" == *"config.json: linux.sysctl.net/../../kernel/core_pattern: not a sysctl name"* ]]
     [ "$(cat /proc/sys/net/ipv4/ip_default_ttl)" = "$ttl" ]
-    [ "$(cat /proc/sys/kernel/core_pattern)" != "|/tmp/pwn" ]
+    [ "$(cat /proc/sys/kernel/core_pattern)" = "$cp" ]
     "$NRUN" rm -f "$id" >/dev/null
 }
 
