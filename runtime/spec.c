@@ -653,26 +653,14 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     }
     if (o->pids_limit > 0)
         json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)o->pids_limit));
-    json_t *devs;
-    if (spec_flags_devices(o, res, &devs, err) < 0) {
-        json_decref(ns);
-        json_decref(res);
-        json_decref(spec);
-        return -1;
-    }
     json_t *linux_ = json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", res, "maskedPaths",
                                str_array(masked_paths, NR_ARRAY_LEN(masked_paths)), "readonlyPaths",
                                str_array(readonly_paths, NR_ARRAY_LEN(readonly_paths)));
-    if (devs)
-        json_object_set_new(linux_, "devices", devs);
-    json_t *sysctl = spec_flags_sysctl(o, !hostnet, err);
-    if (!sysctl && o->nsysctls) {
+    if (spec_flags_linux(linux_, o, !hostnet, err) < 0) { /* --device, --sysctl */
         json_decref(linux_);
         json_decref(spec);
         return -1;
     }
-    if (sysctl)
-        json_object_set_new(linux_, "sysctl", sysctl);
     bool unconfined = false;
     const char *profile = NULL;
     for (size_t i = 0; i < o->nsecurity_opt; i++) {

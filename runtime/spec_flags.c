@@ -340,7 +340,7 @@ json_t *spec_flags_rlimits(const rt_run_opts *o, nr_err *err)
     return a;
 }
 
-json_t *spec_flags_sysctl(const rt_run_opts *o, bool own_netns, nr_err *err)
+static json_t *flags_sysctl(const rt_run_opts *o, bool own_netns, nr_err *err)
 {
     if (!o->nsysctls)
         return NULL;
@@ -447,19 +447,23 @@ static int device_add(json_t *devs, json_t *rules, const char *spec, nr_err *err
     return 0;
 }
 
-int spec_flags_devices(const rt_run_opts *o, json_t *res, json_t **devs_out, nr_err *err)
+int spec_flags_linux(json_t *linux_, const rt_run_opts *o, bool own_netns, nr_err *err)
 {
-    *devs_out = NULL;
-    if (!o->ndevices)
-        return 0;
-    json_t *devs = json_array(), *rules = json_array();
-    for (size_t i = 0; i < o->ndevices; i++)
-        if (device_add(devs, rules, o->devices[i], err) < 0) {
-            json_decref(devs);
-            json_decref(rules);
-            return -1;
-        }
-    json_object_set_new(res, "devices", rules);
-    *devs_out = devs;
+    if (o->ndevices) {
+        json_t *devs = json_array(), *rules = json_array();
+        for (size_t i = 0; i < o->ndevices; i++)
+            if (device_add(devs, rules, o->devices[i], err) < 0) {
+                json_decref(devs);
+                json_decref(rules);
+                return -1;
+            }
+        json_object_set_new(json_object_get(linux_, "resources"), "devices", rules);
+        json_object_set_new(linux_, "devices", devs);
+    }
+    json_t *sysctl = flags_sysctl(o, own_netns, err);
+    if (!sysctl && o->nsysctls)
+        return -1;
+    if (sysctl)
+        json_object_set_new(linux_, "sysctl", sysctl);
     return 0;
 }

@@ -28,11 +28,8 @@ int spec_flags_mounts(json_t *mounts, json_t *mk, const rt_run_opts *o, const ch
 bool spec_flags_cover(const rt_run_opts *o, const char *dest);
 /* process.rlimits: --ulimit's, and RLIMIT_NOFILE = our hard limit unless one names it */
 json_t *spec_flags_rlimits(const rt_run_opts *o, nr_err *err);
-/* linux.sysctl from --sysctl (NULL and no error: none) */
-json_t *spec_flags_sysctl(const rt_run_opts *o, bool own_netns, nr_err *err);
-
-/* --device: linux.devices (*devs_out, NULL: none) and res.devices, the
- * allow rules of exactly those nodes */
-int spec_flags_devices(const rt_run_opts *o, json_t *res, json_t **devs_out, nr_err *err);
+/* linux.devices and linux.resources.devices (--device: the allow rules of
+ * exactly those nodes), linux.sysctl (--sysctl) into linux_ */
+int spec_flags_linux(json_t *linux_, const rt_run_opts *o, bool own_netns, nr_err *err);
 
 #endif
