@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,6 +514,74 @@ static json_t *host_config(const json_t *cfg, const json_t *run, const json_t *p
                      "NetworkMode", net && strcmp(net, "private") ? net : "default", "PortBindings", pb);
 }
 
+/* A tmpfs size option's bytes ("65536k", "10485760") */
+static long long size_opt(const char *v)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    int sh = *end == 'k' ? 10 : *end == 'm' ? 20 : *end == 'g' ? 30 : 0;
+    return n << sh;
+}
+
+/* docker's mount and limit flags in HostConfig: ShmSize, Tmpfs, Ulimits,
+ * Sysctls from config.json; Mounts (the --mount flags) from run.json's args */
+static void host_config_flags(json_t *hc, const json_t *cfg, const json_t *run)
+{
+    long long shm = 0;
+    json_t *tmpfs = json_object(), *ul = json_array(), *mounts = json_array();
+    size_t i, k;
+    json_t *m, *o;
+    json_array_foreach(json_object_get(cfg, "mounts"), i, m)
+    {
+        const char *type = json_string_value(json_object_get(m, "type"));
+        const char *dst = json_string_value(json_object_get(m, "destination"));
+        if (!type || !dst || strcmp(type, "tmpfs") || !strcmp(dst, "/dev"))
+            continue;
+        nr_buf opts = {0};
+        json_array_foreach(json_object_get(m, "options"), k, o)
+        {
+            const char *s = json_string_value(o);
+            if (!s)
+                continue;
+            if (!strncmp(s, "size=", 5) && !strcmp(dst, "/dev/shm"))
+                shm = size_opt(s + 5);
+            nr_buf_addf(&opts, "%s%s", opts.len ? "," : "", s);
+        }
+        nr_buf_add(&opts, "", 1);
+        if (strcmp(dst, "/dev/shm"))
+            json_object_set_new(tmpfs, dst, json_string(opts.data));
+        nr_buf_free(&opts);
+    }
+    json_array_foreach(json_object_get(json_object_get(cfg, "process"), "rlimits"), i, m)
+    {
+        const char *t = json_string_value(json_object_get(m, "type"));
+        if (!t || strncmp(t, "RLIMIT_", 7))
+            continue;
+        char name[32];
+        snprintf(name, sizeof name, "%s", t + 7);
+        for (char *c = name; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        json_int_t soft = json_integer_value(json_object_get(m, "soft")), hard = json_integer_value(json_object_get(m, "hard"));
+        json_array_append_new(ul, json_pack("{s:s, s:I, s:I}", "Name", name, "Soft", soft >= INT64_MAX ? -1 : soft,
+                                            "Hard", hard >= INT64_MAX ? -1 : hard));
+    }
+    const json_t *args = json_object_get(run, "args");
+    for (i = 0; i < json_array_size(args); i++) {
+        const char *a = json_string_value(json_array_get(args, i));
+        const char *spec = !a ? NULL : !strncmp(a, "--mount=", 8) ? a + 8
+                         : !strcmp(a, "--mount") ? json_string_value(json_array_get(args, i + 1)) : NULL;
+        json_t *one = spec ? rt_mount_flag_json(spec) : NULL;
+        if (one)
+            json_array_append_new(mounts, one);
+    }
+    const json_t *sysctl = json_object_get(json_object_get(cfg, "linux"), "sysctl");
+    json_object_set_new(hc, "ShmSize", json_integer(shm));
+    json_object_set_new(hc, "Tmpfs", tmpfs);
+    json_object_set_new(hc, "Ulimits", ul);
+    json_object_set_new(hc, "Sysctls", json_is_object(sysctl) ? json_deep_copy(sysctl) : json_object());
+    json_object_set_new(hc, "Mounts", mounts);
+}
+
 static json_t *mounts_of(const json_t *cfg)
 {
     json_t *out = json_array();
@@ -521,6 +590,16 @@ static json_t *mounts_of(const json_t *cfg)
     json_array_foreach(json_object_get(cfg, "mounts"), i, m)
     {
         const char *type = json_string_value(json_object_get(m, "type"));
+        const char *tdst = json_string_value(json_object_get(m, "destination"));
+        if (type && tdst && !strcmp(type, "tmpfs") && strcmp(tdst, "/dev") && strcmp(tdst, "/dev/shm")) {
+            bool tro = false; /* a tmpfs of the flags */
+            size_t tk;
+            json_t *to;
+            json_array_foreach(json_object_get(m, "options"), tk, to) tro |= json_is_string(to) && !strcmp(json_string_value(to), "ro");
+            json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b}", "Type", "tmpfs", "Source", "", "Destination",
+                                                 tdst, "RW", !tro));
+            continue;
+        }
         if (!type || strcmp(type, "bind"))
             continue; /* /proc, /dev, ...: the runtime's own, docker lists none */
         bool ro = false;
@@ -568,6 +647,7 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
                                "User", or_new(json_object_get(dc, "User"), json_string("")),
                                "Labels", or_new(json_object_get(dc, "Labels"), json_object()));
     json_t *hc = host_config(cfg, run, ports, &st);
+    host_config_flags(hc, cfg, run);
     json_t *netports = json_deep_copy(json_object_get(hc, "PortBindings"));
     json_t *state = state_json(&st, live);
     json_object_set_new(state, "Paused", json_false());

@@ -20,6 +20,7 @@
 #include "runtime/events.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
+#include "runtime/spec_policy.h"
 #include "runtime/supervisor/supervisor.h"
 
 static void push(char ***v, size_t *n, const char *s)
@@ -212,6 +213,11 @@ static void opts_free(rt_run_opts *o)
     strv_free(o->cap_drop, o->ncap_drop);
     strv_free(o->security_opt, o->nsecurity_opt);
     strv_free(o->sv_opts, o->nsv_opts);
+    strv_free(o->mounts, o->nmounts);
+    strv_free(o->run_tmpfs, o->nrun_tmpfs);
+    strv_free(o->ulimits, o->nulimits);
+    strv_free(o->sysctls, o->nsysctls);
+    strv_free(o->devices, o->ndevices);
 }
 
 /* A refused `nrun run` exits 125 as docker's does (2 is the app's to give). */
@@ -231,6 +237,8 @@ enum {
     O_NETALIAS, O_PUBALL, O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
     O_ALERT, O_ALERT_EXEC, O_ALERT_WEBHOOK, O_ALERT_RENOTIFY,
     O_LABEL, O_LABELFILE,
+    /* docker's mount and limit flags (runtime/spec_flags.c) */
+    O_MOUNT, O_TMPFS, O_SHMSIZE, O_ULIMIT, O_SYSCTL, O_PRIVILEGED, O_DEVICE,
 };
 static const nr_opt run_opts[] = {
     {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
@@ -274,6 +282,16 @@ static const nr_opt run_opts[] = {
     {"alert-exec", O_ALERT_EXEC, required_argument, "CMD", "run CMD (sh -c, on the host) with the event as JSON on stdin"},
     {"alert-webhook", O_ALERT_WEBHOOK, required_argument, "URL", "POST the event as JSON to URL (retried)"},
     {"alert-renotify", O_ALERT_RENOTIFY, required_argument, "T", "repeat a firing alert every T (default 1h)"},
+    /* docker's mount and limit flags (runtime/spec_flags.c) */
+    {"mount", O_MOUNT, required_argument, "type=bind|volume|tmpfs,...",
+     "src=,dst=[,readonly][,volume-nocopy][,tmpfs-size=,tmpfs-mode=]: as -v, or a tmpfs"},
+    {"tmpfs", O_TMPFS, required_argument, "DST[:OPTS]", "a tmpfs (noexec,nosuid,nodev; size=, mode=, exec, ro...)"},
+    {"shm-size", O_SHMSIZE, required_argument, "SIZE", "size of /dev/shm (default 64m)"},
+    {"ulimit", O_ULIMIT, required_argument, "NAME=SOFT[:HARD]", "a resource limit (nofile, nproc, core, memlock...)"},
+    {"sysctl", O_SYSCTL, required_argument, "K=V", "a namespaced kernel parameter (net.*, kernel.shm*, kernel.msg*, "
+                                                   "kernel.sem, fs.mqueue.*)"},
+    {"device", O_DEVICE, required_argument, "HOST[:CTR][:PERMS]", "a char or block device in /dev (PERMS: of rwm)"},
+    {"privileged", O_PRIVILEGED, no_argument, NULL, "not supported: refused (use --cap-add, --device, --security-opt)"},
     {0},
 };
 
@@ -597,6 +615,34 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
                 return run_usage_error(g, "run: --mode %s: expected auto, cluster or single", val);
             op->mode = !strcmp(val, "cluster") ? 1 : !strcmp(val, "single") ? 2 : 0;
             break;
+        /* docker's mount and limit flags (runtime/spec_flags.c) */
+        case O_MOUNT: push(&op->mounts, &op->nmounts, val); break;
+        case O_TMPFS: push(&op->run_tmpfs, &op->nrun_tmpfs, val); break;
+        case O_SHMSIZE: {
+            unsigned long long v;
+            if (nr_parse_size(val, &v) < 0 || v == 0 || v > (1ULL << 40))
+                return run_usage_error(g, "run: --shm-size %s: expected a size like 64m (b, k, m, g)", val);
+            op->shm_size = (long long)v;
+            break;
+        }
+        case O_ULIMIT: {
+            const char *rname;
+            unsigned long long soft, hard;
+            if (rt_ulimit_parse(val, &rname, &soft, &hard, &err) < 0)
+                return run_usage_error(g, "run: %s", err.msg);
+            push(&op->ulimits, &op->nulimits, val);
+            break;
+        }
+        case O_SYSCTL:
+            if (!strchr(val, '='))
+                return run_usage_error(g, "run: --sysctl %s: expected K=V", val);
+            push(&op->sysctls, &op->nsysctls, val);
+            break;
+        case O_DEVICE: push(&op->devices, &op->ndevices, val); break;
+        case O_PRIVILEGED:
+            return run_usage_error(g, "run: --privileged is not supported (it would give every capability and device): "
+                                      "add what the app needs with --cap-add CAP, --device PATH or --security-opt "
+                                      "seccomp=PROFILE");
         case NR_OPT_HELP: return 0;
         default: return NR_EXIT_CMD; /* refused as docker does: 125 */
         }
@@ -637,6 +683,14 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
     if (rp.rm && rp.restart.policy != RT_RESTART_NO)
         return run_usage_error(g, "run: --rm and --restart cannot be combined");
     op->ephemeral = rp.rm;
+    /* --sysctl: the key against the network mode, now that both are known */
+    bool own_netns = strcmp(op->net, "host") && strncmp(op->net, "container:", 10);
+    for (size_t k = 0; k < op->nsysctls; k++) {
+        cleanup_free char *key = nr_xstrndup(op->sysctls[k], strcspn(op->sysctls[k], "="));
+        const char *why = rt_sysctl_refused(key, own_netns);
+        if (why)
+            return run_usage_error(g, "run: --sysctl %s: %s", op->sysctls[k], why);
+    }
 
     if (strcmp(op->net, "host") && strcmp(op->net, "none") && strcmp(op->net, RT_NET_DEFAULT) &&
         strncmp(op->net, "container:", 10) && rt_net_exists(g->root, op->net, &err) < 0)

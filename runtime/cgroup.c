@@ -135,13 +135,28 @@ static const rt_dev_rule dev_allowed[] = {
     {'c', 10, 229, "rwm"}, /* fuse */
 };
 
+/* The list, and for each --device its own major:minor with its access. */
+static rt_dev_rule *dev_rules(const rt_spec *s, size_t *n)
+{
+    rt_dev_rule *r = nr_xcalloc(NR_ARRAY_LEN(dev_allowed) + s->ndevices + 1, sizeof *r);
+    memcpy(r, dev_allowed, sizeof dev_allowed);
+    *n = NR_ARRAY_LEN(dev_allowed);
+    for (size_t i = 0; i < s->ndevices; i++)
+        if (s->devices[i].access[0])
+            r[(*n)++] = (rt_dev_rule){s->devices[i].type, (int)s->devices[i].major, (int)s->devices[i].minor,
+                                      s->devices[i].access};
+    return r;
+}
+
 /* v1: deny everything, then allow the list (before anything joins). */
-static int devices_v1(const char *dir, nr_err *err)
+static int devices_v1(const char *dir, const rt_spec *s, nr_err *err)
 {
     if (write_file(dir, "devices.deny", "a", err) < 0)
         return -1;
-    for (size_t i = 0; i < NR_ARRAY_LEN(dev_allowed); i++) {
-        const rt_dev_rule *r = &dev_allowed[i];
+    size_t n;
+    cleanup_free rt_dev_rule *rules = dev_rules(s, &n);
+    for (size_t i = 0; i < n; i++) {
+        const rt_dev_rule *r = &rules[i];
         char maj[16] = "*", min[16] = "*", line[64];
         if (r->major >= 0)
             snprintf(maj, sizeof maj, "%d", r->major);
@@ -186,7 +201,7 @@ static int apply_v1(rt_cgroup *cg, const rt_spec *s, nr_err *err)
             if (write_file(d, "cpuset.cpus", s->cpuset_cpus, err) < 0)
                 return -1;
         } else if (!strcmp(c, "devices")) {
-            if (devices_v1(d, err) < 0)
+            if (devices_v1(d, s, err) < 0)
                 return -1;
         }
     }
@@ -215,7 +230,9 @@ static int apply_v2(const char *d, const rt_spec *s, nr_err *err)
     }
     if (s->cpuset_cpus && write_file(d, "cpuset.cpus", s->cpuset_cpus, err) < 0)
         return -1;
-    return rt_cgroup_bpf_devices(d, dev_allowed, NR_ARRAY_LEN(dev_allowed), err);
+    size_t n;
+    cleanup_free rt_dev_rule *rules = dev_rules(s, &n);
+    return rt_cgroup_bpf_devices(d, rules, n, err);
 }
 
 /* v1: the hierarchies a container gets a group in, and where nrun's own

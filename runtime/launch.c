@@ -8,7 +8,7 @@
  *   clone ───────────────────────────────►  join the cgroups (itself: fast),
  *                                            unshare cgroup ns, hostname, lo up,
  *                                            overlay + mounts, pivot_root,
- *                                            masked paths, rlimits, setsid,
+ *                                            --sysctl, masked paths, rlimits, setsid,
  *                                            close every other fd,
  *                                            exec nrun-init (config in a memfd)
  *                                            └ privileges, non-dumpable
@@ -241,7 +241,9 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, con
         s->net_etc[len] = 0;
         free(text);
     }
-    if (rt_mounts_setup(s, &e) < 0 || rt_mounts_finish(s, &e) < 0 || rt_rlimits_apply(s, &e) < 0)
+    /* --sysctl between the two: the container's /proc/sys, still writable */
+    if (rt_mounts_setup(s, &e) < 0 || rt_sysctls_apply(s, &e) < 0 || rt_mounts_finish(s, &e) < 0 ||
+        rt_rlimits_apply(s, &e) < 0)
         child_fail(sync_fd, &e);
     if (setsid() < 0) {
         nr_err_sys(&e, errno, "setsid");

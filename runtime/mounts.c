@@ -130,6 +130,38 @@ static int make_dev(int rootfd, nr_err *err)
     return 0;
 }
 
+/* --device: the nodes, in nrun's fresh /dev tmpfs (made just now by
+ * make_dev, nothing of the image or the host mounted in it yet), parents
+ * made as directories without following anything. */
+static int make_devices(int rootfd, const rt_spec *s, nr_err *err)
+{
+    if (s->ndevices && nr_in_userns())
+        return nr_err_set(err, "--device: no device node can be made in a user namespace");
+    for (size_t i = 0; i < s->ndevices; i++) {
+        const rt_device *d = &s->devices[i];
+        cleanup_close int dir = openat2_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY);
+        if (dir < 0)
+            return nr_err_sys(err, errno, "open /dev in the container");
+        cleanup_free char *rel = nr_xstrdup(d->path + sizeof "/dev/" - 1);
+        char *name = rel;
+        for (char *slash; (slash = strchr(name, '/')); name = slash + 1) {
+            *slash = 0;
+            if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST)
+                return nr_err_sys(err, errno, "--device: mkdir for %s", d->path);
+            int sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0)
+                return nr_err_sys(err, errno, "--device: open the directory of %s", d->path);
+            close(dir);
+            dir = sub;
+        }
+        mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
+        if (mknodat(dir, name, type | d->mode, makedev(d->major, d->minor)) < 0 ||
+            fchmodat(dir, name, d->mode, 0) < 0 || fchownat(dir, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+            return nr_err_sys(err, errno, "--device: mknod %s", d->path);
+    }
+    return 0;
+}
+
 /* The spec's destinations are checked as strings (spec_policy.h); the image
  * can still turn one elsewhere with a symlink (/data -> /proc).  So a bind or
  * volume target is checked once resolved: never on a kernel filesystem (a
@@ -399,7 +431,7 @@ static char *no_gid_option(const char *data)
     return o.data;
 }
 
-static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
+static int do_mount(int rootfd, const rt_spec *s, const rt_mount *m, nr_err *err)
 {
     if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"))
         return mount_cgroupfs(rootfd, m->dest, err);
@@ -413,7 +445,10 @@ static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
     cleanup_close int fd = ensure_in_root(rootfd, m->dest, file, err);
     if (fd < 0)
         return -1;
-    if ((m->bind || m->copyup) && check_target(rootfd, fd, m->dest, m->copyup, err) < 0)
+    /* a tmpfs of the flags (--tmpfs, --mount type=tmpfs, RUN --mount) is
+     * checked as a volume nrun makes: the runtime's own are /dev and /dev/shm */
+    bool user_tmpfs = !m->bind && !strcmp(m->type, "tmpfs") && strcmp(m->dest, "/dev") && strcmp(m->dest, "/dev/shm");
+    if ((m->bind || m->copyup || user_tmpfs) && check_target(rootfd, fd, m->dest, m->copyup || user_tmpfs, err) < 0)
         return -1;
     if (m->copyup && volume_copyup(fd, m, err) < 0)
         return -1;
@@ -453,7 +488,7 @@ static int do_mount(int rootfd, const rt_mount *m, nr_err *err)
             if (mount_at_fd(m->source, fd, m->type, fl, data, m->dest, err) < 0)
                 return -1;
         }
-        if (!strcmp(m->dest, "/dev") && make_dev(rootfd, err) < 0)
+        if (!strcmp(m->dest, "/dev") && (make_dev(rootfd, err) < 0 || make_devices(rootfd, s, err) < 0))
             return -1;
         if (ro_later) {
             close(fd);
@@ -611,7 +646,7 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err)
             m.source = "/sys";
             m.flags |= MS_REC | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
         }
-        if (do_mount(rootfd, &m, err) < 0)
+        if (do_mount(rootfd, s, &m, err) < 0)
             return -1;
     }
     if (s->etc_files && etc_files(rootfd, s, resolv ? resolv : s->net_join ? "# the network of another container\n" : "# no network outside this container\n", hosts, err) < 0)

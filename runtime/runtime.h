@@ -40,6 +40,16 @@ typedef struct rt_port {
     bool udp;
 } rt_port;
 
+/* A device node of --device (linux.devices, its access from linux.resources.devices). */
+typedef struct rt_device {
+    char *path;               /* canonical, below /dev (rt_device_path_refused) */
+    char type;                /* 'c' or 'b' */
+    unsigned major, minor, mode;
+    uid_t uid;
+    gid_t gid;
+    char access[4];           /* a subset of "rwm"; "" = never allowed */
+} rt_device;
+
 /* The parsed config.json: everything the launch code needs, nothing else. */
 typedef struct rt_spec {
     /* process */
@@ -82,6 +92,10 @@ typedef struct rt_spec {
     char *networks;           /* org.nrun.networks (JSON list): attach through CNI (net.c); NULL = none */
     char *net_join;           /* org.nrun.net-join: the container (id) whose network namespace it joins */
     char *net_etc;            /* set by the launch: "HOSTS-LINES\0RESOLV" from the network (mounts.c) */
+    char **sysctl_keys, **sysctl_vals; /* linux.sysctl, checked by rt_sysctl_refused (sysctl.c) */
+    rt_device *devices;       /* --device */
+    size_t ndevices;
+    size_t nsysctl;
     /* supervisor pass-through */
     int sv_workers, sv_balance, sv_mode;
     char **sv_opts;           /* "--opt=value" from org.nrun.supervisor.* (checked by sv_opt_apply) */
@@ -117,6 +131,18 @@ typedef struct rt_run_opts {
     int workers, balance, mode;
     char **sv_opts;           /* supervisor tuning, "--opt=value" (--max-memory, --wait-ready, ...) */
     size_t nsv_opts;
+    /* docker's mount and limit flags, as given (spec_flags.c) */
+    char **mounts;            /* --mount type=bind|volume|tmpfs,... */
+    size_t nmounts;
+    char **run_tmpfs;         /* --tmpfs DEST[:OPTS]: docker's options and defaults (noexec,nosuid,nodev) */
+    size_t nrun_tmpfs;
+    long long shm_size;       /* --shm-size: bytes of /dev/shm, 0 = 64m */
+    char **ulimits;           /* --ulimit NAME=SOFT[:HARD] */
+    size_t nulimits;
+    char **sysctls;           /* --sysctl K=V */
+    size_t nsysctls;
+    char **devices;           /* --device HOST[:CTR[:PERMS]] */
+    size_t ndevices;
 } rt_run_opts;
 
 /* userns.c --------------------------------------------------------------- */
@@ -216,6 +242,18 @@ int rt_cgroup_bpf_devices(const char *dir, const rt_dev_rule *rules, size_t n_ru
 int rt_mounts_setup(const rt_spec *s, nr_err *err);
 /* After pivot_root: masked and read-only paths, read-only root. */
 int rt_mounts_finish(const rt_spec *s, nr_err *err);
+
+/* sysctl.c, spec_flags.c --------------------------------------------------- */
+/* After pivot_root, before /proc/sys is made read-only: write linux.sysctl
+ * through the container's own /proc/sys (its namespaces, never the host's). */
+int rt_sysctls_apply(const rt_spec *s, nr_err *err);
+/* --ulimit NAME=SOFT[:HARD] (docker's names; -1 or "unlimited" = no limit):
+ * the RLIMIT_* name and values; checked against what this process may set. */
+int rt_ulimit_parse(const char *spec, const char **rname, unsigned long long *soft, unsigned long long *hard,
+                    nr_err *err);
+/* One --mount as docker's inspect shows it in HostConfig.Mounts ({Type,
+ * Source, Target, ReadOnly, ...}); NULL when it does not parse. */
+struct json_t *rt_mount_flag_json(const char *spec);
 
 /* security.c -------------------------------------------------------------- */
 int rt_rlimits_apply(const rt_spec *s, nr_err *err);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -59,7 +60,9 @@ uint64_t rt_caps_default(void)
 int rt_rlimits_apply(const rt_spec *s, nr_err *err)
 {
     for (size_t i = 0; i < s->nrlimits; i++) {
-        struct rlimit cur, want = {s->rlimits[i].soft, s->rlimits[i].hard};
+        /* INT64_MAX in config.json (JSON has no 2^64-1): no limit */
+        struct rlimit cur, want = {s->rlimits[i].soft >= INT64_MAX ? RLIM_INFINITY : s->rlimits[i].soft,
+                                   s->rlimits[i].hard >= INT64_MAX ? RLIM_INFINITY : s->rlimits[i].hard};
         if (getrlimit(s->rlimits[i].resource, &cur) < 0)
             return nr_err_sys(err, errno, "getrlimit %d", s->rlimits[i].resource);
         /* Never above the current hard limit: raising it needs CAP_SYS_RESOURCE, which root lacks here. */

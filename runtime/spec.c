@@ -20,6 +20,7 @@
 #include "runtime/net.h"
 #include "runtime/runtime.h"
 #include "runtime/seccomp_default.h"
+#include "runtime/spec_int.h"
 #include "runtime/spec_policy.h"
 
 static const char *const masked_paths[] = {
@@ -39,7 +40,7 @@ static json_t *str_array(const char *const *v, size_t n)
     return a;
 }
 
-static json_t *mount_obj(const char *dest, const char *type, const char *src, const char *opts)
+json_t *spec_mount_obj(const char *dest, const char *type, const char *src, const char *opts)
 {
     json_t *m = json_pack("{s:s, s:s, s:s}", "destination", dest, "type", type, "source", src);
     json_t *o = json_array();
@@ -65,7 +66,7 @@ static bool valid_volume_name(const char *n)
 /* A container path: absolute, without a ".." component, in canonical form
  * (no "//", ".", trailing "/"), so that every check compares the one
  * spelling the kernel will resolve.  NULL when it is not one. */
-static char *ctr_path(const char *p)
+char *spec_ctr_path(const char *p)
 {
     if (p[0] != '/' || strlen(p) >= PATH_MAX)
         return NULL;
@@ -75,30 +76,35 @@ static char *ctr_path(const char *p)
     return nr_path_clean(p);
 }
 
-static bool has_dest(const json_t *mounts, const char *dest)
+/* The runtime's own mounts (/proc ... /sys/fs/cgroup) come first in "mounts" */
+#define BASE_MOUNTS 7
+
+bool spec_has_dest(const json_t *mounts, const char *dest)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(mounts, i, m) if (!strcmp(json_string_value(json_object_get(m, "type")), "bind") &&
+    /* a -v may cover /dev/shm, not another -v or a --tmpfs */
+    json_array_foreach(mounts, i, m) if ((i >= BASE_MOUNTS ||
+                                          !strcmp(json_string_value(json_object_get(m, "type")), "bind")) &&
                                          !strcmp(json_string_value(json_object_get(m, "destination")), dest))
-        return true; /* a -v may cover /dev/shm, not another -v */
+        return true;
     return false;
 }
 
 /* A mount at dest: src a host path (bind), a volume name, or NULL (anonymous).
  * A directory nrun makes for it is only listed in `mk`: created once every
  * flag has been checked, so a refused run leaves no volume behind. */
-static int add_mount(json_t *mounts, json_t *mk, const char *what, const char *src_arg, const char *dest_arg, bool ro,
-                     const char *store_root, const char *ctr_dir, int *anon, nr_err *err)
+int spec_add_mount(json_t *mounts, json_t *mk, const char *what, const char *src_arg, const char *dest_arg, bool ro,
+                   bool nocopy, const char *store_root, const char *ctr_dir, int *anon, nr_err *err)
 {
-    cleanup_free char *dest = ctr_path(dest_arg);
+    cleanup_free char *dest = spec_ctr_path(dest_arg);
     if (!dest)
         return nr_err_set(err, "%s: container path \"%s\" must be absolute without \"..\"", what, dest_arg);
     bool ours = !src_arg || src_arg[0] != '/';
     const char *bad = rt_spec_dest_forbidden(dest, ours);
     if (bad)
         return nr_err_set(err, "%s: nothing may be mounted on %s", what, bad);
-    if (has_dest(mounts, dest))
+    if (spec_has_dest(mounts, dest))
         return nr_err_set(err, "%s: duplicate mount point %s", what, dest);
     cleanup_free char *src = NULL;
     if (!src_arg) {
@@ -122,7 +128,7 @@ static int add_mount(json_t *mounts, json_t *mk, const char *what, const char *s
     /* volumes nrun makes (named, anonymous) start with the image's content, as docker's do */
     const char *opts = ro ? "rbind,ro,rprivate" : "rbind,rprivate";
     cleanup_free char *withcopy = nr_xasprintf("%s,nrun-copyup", opts);
-    json_array_append_new(mounts, mount_obj(dest, "bind", src, ours ? withcopy : opts));
+    json_array_append_new(mounts, spec_mount_obj(dest, "bind", src, ours && !nocopy ? withcopy : opts));
     return 0;
 }
 
@@ -176,7 +182,7 @@ static int add_volume(json_t *mounts, json_t *mk, const char *spec, const char *
     if (parse_volume(spec, &buf, &src, &dest, &ro, err) < 0)
         return -1;
     cleanup_free char *what = nr_xasprintf("-v %s", spec);
-    return add_mount(mounts, mk, what, src, dest, ro, store_root, ctr_dir, anon, err);
+    return spec_add_mount(mounts, mk, what, src, dest, ro, false, store_root, ctr_dir, anon, err);
 }
 
 /* A tmpfs at DEST, "DEST[:OPT,...]" with OPT size=N[k|m|g] or mode=OCTAL only. */
@@ -186,13 +192,13 @@ static int add_tmpfs(json_t *mounts, const char *spec, nr_err *err)
     char *opts = strchr(copy, ':');
     if (opts)
         *opts++ = 0;
-    cleanup_free char *dest = ctr_path(copy);
+    cleanup_free char *dest = spec_ctr_path(copy);
     if (!dest)
         return nr_err_set(err, "tmpfs %s: container path must be absolute without \"..\"", spec);
     const char *bad = rt_spec_dest_forbidden(dest, true);
     if (bad)
         return nr_err_set(err, "tmpfs %s: nothing may be mounted on %s", spec, bad);
-    if (has_dest(mounts, dest))
+    if (spec_has_dest(mounts, dest))
         return nr_err_set(err, "tmpfs %s: duplicate mount point %s", spec, dest);
     nr_buf o = {0};
     nr_buf_addstr(&o, "nosuid,nodev");
@@ -213,7 +219,7 @@ static int add_tmpfs(json_t *mounts, const char *spec, nr_err *err)
     if (!mode)
         nr_buf_addstr(&o, ",mode=1777");
     nr_buf_add(&o, "", 1);
-    json_array_append_new(mounts, mount_obj(dest, "tmpfs", "tmpfs", o.data));
+    json_array_append_new(mounts, spec_mount_obj(dest, "tmpfs", "tmpfs", o.data));
     nr_buf_free(&o);
     return 0;
 }
@@ -532,7 +538,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         wd = json_string_value(iwd);
     if (!wd)
         wd = "/";
-    cleanup_free char *wd_clean = ctr_path(wd);
+    cleanup_free char *wd_clean = spec_ctr_path(wd);
     if (!wd_clean) {
         json_decref(spec);
         json_decref(args);
@@ -542,30 +548,37 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     json_t *groups = json_array();
     for (size_t i = 0; i < u->ngroups; i++)
         json_array_append_new(groups, json_integer(u->groups[i]));
-    struct rlimit rl;
-    unsigned long long nofile = 1048576;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < nofile)
-        nofile = rl.rlim_max; /* never above our own hard limit: we cannot raise it */
+    json_t *rlimits = spec_flags_rlimits(o, err);
+    if (!rlimits) {
+        json_decref(groups);
+        json_decref(args);
+        json_decref(spec);
+        return -1;
+    }
     json_t *process = json_pack(
-        "{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:[{s:s, s:I, s:I}], s:b}",
+        "{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:o, s:b}",
         "terminal", o->tty, "user", "uid", (json_int_t)u->uid, "gid", (json_int_t)u->gid, "additionalGids", groups,
         "args", args, "env", build_env(imgcfg, o, u, hostname, o->tty), "cwd", wd, "capabilities", "bounding",
-        caps_array(caps), "effective", caps_array(caps), "permitted", caps_array(caps), "rlimits", "type",
-        "RLIMIT_NOFILE", "hard", (json_int_t)nofile, "soft", (json_int_t)nofile, "noNewPrivileges", 1);
+        caps_array(caps), "effective", caps_array(caps), "permitted", caps_array(caps), "rlimits", rlimits,
+        "noNewPrivileges", 1);
     json_object_set_new(spec, "process", process);
     json_object_set_new(spec, "root", json_pack("{s:s, s:b}", "path", rf->root_path, "readonly", o->read_only));
     json_object_set_new(spec, "hostname", json_string(hostname));
 
     /* mounts */
     json_t *mounts = json_array();
-    json_array_append_new(mounts, mount_obj("/proc", "proc", "proc", "nosuid,noexec,nodev"));
-    json_array_append_new(mounts, mount_obj("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
-    json_array_append_new(mounts, mount_obj("/dev/pts", "devpts", "devpts",
+    json_array_append_new(mounts, spec_mount_obj("/proc", "proc", "proc", "nosuid,noexec,nodev"));
+    json_array_append_new(mounts, spec_mount_obj("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
+    json_array_append_new(mounts, spec_mount_obj("/dev/pts", "devpts", "devpts",
                                             "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
-    json_array_append_new(mounts, mount_obj("/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k"));
-    json_array_append_new(mounts, mount_obj("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
-    json_array_append_new(mounts, mount_obj("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
-    json_array_append_new(mounts, mount_obj("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,relatime,ro"));
+    cleanup_free char *shm = nr_xasprintf("nosuid,noexec,nodev,mode=1777,size=%lld",
+                                          o->shm_size > 0 ? o->shm_size : 64LL << 20); /* --shm-size */
+    json_array_append_new(mounts, spec_mount_obj("/dev/shm", "tmpfs", "shm", shm));
+    json_array_append_new(mounts, spec_mount_obj("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
+    json_array_append_new(mounts, spec_mount_obj("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
+    json_array_append_new(mounts, spec_mount_obj("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,relatime,ro"));
+    if (json_array_size(mounts) != BASE_MOUNTS)
+        abort(); /* spec_has_dest counts on it */
     int anon = 0;
     json_auto_t *mk = json_array();
     const json_t *ivol = imgcfg ? json_object_get(imgcfg, "Volumes") : NULL;
@@ -576,22 +589,22 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         {
             /* the key is a container path, nothing else: never a source */
             cleanup_free char *what = nr_xasprintf("image VOLUME %s", k);
-            cleanup_free char *kc = ctr_path(k);
+            cleanup_free char *kc = spec_ctr_path(k);
             /* a -v at the same path replaces the image's anonymous volume,
              * and "/data" and "/data/" are one volume */
-            bool overridden = kc && has_dest(mounts, kc);
+            bool overridden = kc && (spec_has_dest(mounts, kc) || spec_flags_cover(o, kc));
             for (size_t i = 0; kc && i < o->nvolumes; i++) {
                 cleanup_free char *buf = NULL, *dc = NULL;
                 const char *src, *dest;
                 bool ro;
                 nr_err ign;
-                if (parse_volume(o->volumes[i], &buf, &src, &dest, &ro, &ign) == 0 && (dc = ctr_path(dest)) &&
+                if (parse_volume(o->volumes[i], &buf, &src, &dest, &ro, &ign) == 0 && (dc = spec_ctr_path(dest)) &&
                     !strcmp(dc, kc))
                     overridden = true;
             }
             if (overridden)
                 continue;
-            if (add_mount(mounts, mk, what, NULL, k, false, store_root, ctr_dir, &anon, err) < 0) {
+            if (spec_add_mount(mounts, mk, what, NULL, k, false, false, store_root, ctr_dir, &anon, err) < 0) {
                 json_decref(mounts);
                 json_decref(spec);
                 return -1;
@@ -610,6 +623,11 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
             json_decref(spec);
             return -1;
         }
+    if (spec_flags_mounts(mounts, mk, o, store_root, ctr_dir, &anon, err) < 0) {
+        json_decref(mounts);
+        json_decref(spec);
+        return -1;
+    }
     json_object_set_new(spec, "mounts", mounts);
 
     /* linux */
@@ -638,6 +656,11 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     json_t *linux_ = json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", res, "maskedPaths",
                                str_array(masked_paths, NR_ARRAY_LEN(masked_paths)), "readonlyPaths",
                                str_array(readonly_paths, NR_ARRAY_LEN(readonly_paths)));
+    if (spec_flags_linux(linux_, o, !hostnet, err) < 0) { /* --device, --sysctl */
+        json_decref(linux_);
+        json_decref(spec);
+        return -1;
+    }
     bool unconfined = false;
     const char *profile = NULL;
     for (size_t i = 0; i < o->nsecurity_opt; i++) {

@@ -60,6 +60,20 @@ const char *rt_spec_dest_forbidden(const char *dest, bool nrun_volume)
     return NULL;
 }
 
+const char *rt_device_path_refused(const char *path)
+{
+    static const char *const ours[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+                                       "/dev/tty", "/dev/console", "/dev/ptmx", "/dev/fd", "/dev/stdin",
+                                       "/dev/stdout", "/dev/stderr", "/dev/pts", "/dev/shm", "/dev/mqueue",
+                                       RT_CTR_RUN_DIR};
+    if (!path_in(path, "/dev") || !strcmp(path, "/dev"))
+        return "a device goes below /dev in the container";
+    for (size_t i = 0; i < NR_ARRAY_LEN(ours); i++)
+        if (path_in(path, ours[i]))
+            return "that place in /dev is nrun's own";
+    return NULL;
+}
+
 static int get_str(const json_t *o, const char *key, bool required, char **out, const char *where, nr_err *err)
 {
     const json_t *v = json_object_get(o, key);
@@ -182,8 +196,12 @@ static int parse_mount(const json_t *m, size_t idx, rt_mount *out, nr_err *err)
         return nr_err_set(err, "config.json: %s.source \"%s\" must be an absolute host path", where, out->source);
     /* the kernel's own filesystems go where they belong; a bind or a volume
      * goes only where spec.c would put one */
-    const char *bad = out->bind || out->copyup ? rt_spec_dest_forbidden(out->dest, out->copyup)
-                      : !strcmp(out->dest, "/") ? "the container's root" : NULL;
+    /* a tmpfs other than the runtime's /dev and /dev/shm: where a volume could go */
+    bool user_tmpfs = !out->bind && !strcmp(out->type, "tmpfs") && strcmp(out->dest, "/dev") &&
+                      strcmp(out->dest, "/dev/shm");
+    const char *bad = out->bind || out->copyup || user_tmpfs
+                          ? rt_spec_dest_forbidden(out->dest, out->copyup || user_tmpfs)
+                          : !strcmp(out->dest, "/") ? "the container's root" : NULL;
     if (bad)
         return nr_err_set(err, "config.json: %s.destination \"%s\": nothing may be mounted on %s", where, out->dest,
                           bad);
@@ -221,6 +239,7 @@ static int parse_rlimits(const json_t *proc, rt_spec *s, nr_err *err)
         {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_CPU", RLIMIT_CPU},     {"RLIMIT_DATA", RLIMIT_DATA},
         {"RLIMIT_NICE", RLIMIT_NICE},     {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
         {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_LOCKS", RLIMIT_LOCKS}, {"RLIMIT_RSS", RLIMIT_RSS},
+        {"RLIMIT_RTTIME", RLIMIT_RTTIME},
     };
     const json_t *a = json_object_get(proc, "rlimits");
     if (!a)
@@ -389,6 +408,64 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
     return 0;
 }
 
+/* linux.devices (the nodes) and linux.resources.devices (allow rules, each
+ * for one of those nodes: nothing else is opened up) */
+static int parse_devices(const json_t *l, const json_t *res, rt_spec *s, nr_err *err)
+{
+    const json_t *d = json_object_get(l, "devices"), *rules = json_object_get(res, "devices");
+    if ((d && (!json_is_array(d) || json_array_size(d) > 64)) || (rules && (!json_is_array(rules) || json_array_size(rules) > 64)))
+        return nr_err_set(err, "config.json: linux.devices and linux.resources.devices must be arrays (at most 64)");
+    s->devices = nr_xcalloc(json_array_size(d) + 1, sizeof *s->devices);
+    size_t i;
+    json_t *v;
+    json_array_foreach(d, i, v)
+    {
+        rt_device *dv = &s->devices[s->ndevices++];
+        const char *t = json_string_value(json_object_get(v, "type"));
+        long long maj = -1, min = -1, mode = 0600, uid = 0, gid = 0;
+        if (get_str(v, "path", true, &dv->path, "linux.devices[]", err) < 0 ||
+            get_int(v, "major", 0, 4095, &maj, "linux.devices[]", err) < 0 ||
+            get_int(v, "minor", 0, 1048575, &min, "linux.devices[]", err) < 0 ||
+            get_int(v, "fileMode", 0, 0777, &mode, "linux.devices[]", err) < 0 ||
+            get_int(v, "uid", 0, 0xfffffffe, &uid, "linux.devices[]", err) < 0 ||
+            get_int(v, "gid", 0, 0xfffffffe, &gid, "linux.devices[]", err) < 0)
+            return -1;
+        if (!t || (strcmp(t, "c") && strcmp(t, "b")) || maj < 0 || min < 0)
+            return nr_err_set(err, "config.json: linux.devices[%zu]: type c or b with major and minor", i);
+        const char *why = abs_clean(dv->path) ? NULL : "must be absolute without \"..\"";
+        if (!why) {
+            char *clean = nr_path_clean(dv->path);
+            free(dv->path);
+            dv->path = clean;
+            why = rt_device_path_refused(dv->path);
+        }
+        if (why)
+            return nr_err_set(err, "config.json: linux.devices[%zu].path \"%s\": %s", i, dv->path, why);
+        for (size_t k = 0; k + 1 < s->ndevices; k++)
+            if (!strcmp(s->devices[k].path, dv->path))
+                return nr_err_set(err, "config.json: linux.devices[%zu].path \"%s\": twice", i, dv->path);
+        dv->type = t[0];
+        dv->major = (unsigned)maj, dv->minor = (unsigned)min, dv->mode = (unsigned)mode;
+        dv->uid = (uid_t)uid, dv->gid = (gid_t)gid;
+    }
+    json_array_foreach(rules, i, v)
+    {
+        const char *t = json_string_value(json_object_get(v, "type")), *a = json_string_value(json_object_get(v, "access"));
+        const json_t *maj = json_object_get(v, "major"), *min = json_object_get(v, "minor");
+        size_t k = s->ndevices; /* the node it is for; none: refused */
+        for (size_t j = 0; t && json_is_integer(maj) && json_is_integer(min) && j < s->ndevices; j++)
+            if (s->devices[j].type == t[0] && !t[1] && s->devices[j].major == json_integer_value(maj) &&
+                s->devices[j].minor == json_integer_value(min))
+                k = j;
+        if (!json_is_true(json_object_get(v, "allow")) || !a || !*a || strlen(a) > 3 || strspn(a, "rwm") != strlen(a) ||
+            k >= s->ndevices)
+            return nr_err_set(err, "config.json: linux.resources.devices[%zu]: only an allow rule (access of rwm) for "
+                                   "a node of linux.devices", i);
+        snprintf(s->devices[k].access, sizeof s->devices[k].access, "%s", a);
+    }
+    return 0;
+}
+
 static int parse_linux(const json_t *root, rt_spec *s, nr_err *err)
 {
     const json_t *l = json_object_get(root, "linux");
@@ -442,6 +519,29 @@ static int parse_linux(const json_t *root, rt_spec *s, nr_err *err)
     for (size_t k = 0; k < s->nreadonly; k++)
         if (!abs_clean(s->readonly[k]))
             return nr_err_set(err, "config.json: linux.readonlyPaths[%zu] must be absolute", k);
+    if (parse_devices(l, r, s, err) < 0)
+        return -1;
+    const json_t *sy = json_object_get(l, "sysctl");
+    if (sy && (!json_is_object(sy) || json_object_size(sy) > 256))
+        return nr_err_set(err, "config.json: linux.sysctl must be an object");
+    if (sy) {
+        s->sysctl_keys = nr_xcalloc(json_object_size(sy) + 1, sizeof(char *));
+        s->sysctl_vals = nr_xcalloc(json_object_size(sy) + 1, sizeof(char *));
+        const char *k;
+        json_t *val;
+        json_object_foreach((json_t *)sy, k, val)
+        {
+            /* a value is one line of text: the kernel's parser gets nothing else */
+            const char *x = json_string_value(val);
+            bool ok = x && strlen(x) == json_string_length(val) && strlen(x) <= 4096;
+            for (const unsigned char *c = (const unsigned char *)x; ok && *c; c++)
+                ok = *c >= ' ' || *c == '\t';
+            if (!ok)
+                return nr_err_set(err, "config.json: linux.sysctl.%s must be a one-line string", k);
+            s->sysctl_keys[s->nsysctl] = nr_xstrdup(k);
+            s->sysctl_vals[s->nsysctl++] = nr_xstrdup(x);
+        }
+    }
     const json_t *sc = json_object_get(l, "seccomp");
     if (sc) {
         if (!json_is_object(sc))
@@ -543,6 +643,13 @@ int rt_spec_parse(const char *text, size_t len, rt_spec *s, nr_err *err)
         nr_err_set(err, "config.json: org.nrun.net-join with a network namespace or networks of its own");
         goto out;
     }
+    for (size_t i = 0; i < s->nsysctl; i++) {
+        const char *why = rt_sysctl_refused(s->sysctl_keys[i], s->ns_net && !s->net_join);
+        if (why) {
+            nr_err_set(err, "config.json: linux.sysctl.%s: %s", s->sysctl_keys[i], why);
+            goto out;
+        }
+    }
     if ((s->nports && !s->networks) || (s->networks && !s->ns_net)) {
         nr_err_set(err, "config.json: %s", s->networks ? "org.nrun.networks needs a network namespace of its own"
                                                        : "org.nrun.ports need org.nrun.networks (ports are published on a network)");
@@ -594,5 +701,10 @@ void rt_spec_free(rt_spec *s)
     free(s->networks);
     free(s->net_join);
     free(s->net_etc);
+    for (size_t i = 0; i < s->ndevices; i++)
+        free(s->devices[i].path);
+    free(s->devices);
+    strv_free(s->sysctl_keys);
+    strv_free(s->sysctl_vals);
     memset(s, 0, sizeof *s);
 }

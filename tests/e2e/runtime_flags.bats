@@ -346,3 +346,186 @@ teardown_file() { rt_file_teardown; }
         grep -q "got-$sig" "$BATS_TEST_TMPDIR/out"
     done
 }
+
+# docker's mount and limit flags (runtime/spec_flags.c) ------------------------
+
+@test "--mount type=bind|volume|tmpfs: mounted as -v mounts, readonly kept; unknown keys and types refused by name" {
+    h=$BATS_TEST_TMPDIR/host
+    mkdir "$h"
+    echo hi >"$h/f"
+    run rt_run --rm --network none --mount "type=bind,source=$h,target=/mnt,readonly" bb:1 \
+        sh -c 'cat /mnt/f; grep " /mnt " /proc/mounts | cut -d" " -f4 | cut -d, -f1; touch /mnt/x 2>/dev/null || echo ro'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'hi\nro\nro')" ]
+    [ ! -e "$h/x" ]
+    run rt_run --rm --network none --mount "type=bind,src=$h,dst=/mnt,ro=false" bb:1 sh -c 'echo w >/mnt/x && echo ok'
+    [ "$output" = ok ]
+    [ "$(cat "$h/x")" = w ]
+    # a named volume: the one -v NAME:/path uses (copy-up from the image's /data, nrun volume sees it)
+    run rt_run --rm --network none --mount type=volume,src=mvol,dst=/data bb:1 sh -c 'echo kept >/data/k'
+    [ "$status" -eq 0 ]
+    run rt_run --rm --network none -v mvol:/d bb:1 cat /d/k
+    [ "$output" = kept ]
+    [ "$(cat "$NRUN_ROOT/volumes/mvol/_data/k")" = kept ]
+    "$NRUN" volume ls | grep -qw mvol
+    # a tmpfs: size and mode, docker's noexec,nosuid,nodev
+    run rt_run --rm --network none --mount type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=700 bb:1 \
+        sh -c 'grep " /t " /proc/mounts; stat -c %a /t'
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "tmpfs /t tmpfs rw,nosuid,nodev,noexec,"*"size=1024k,mode=700 0 0" ]]
+    [ "${lines[1]}" = 700 ]
+    run -125 rt_run --rm --mount type=nfs,dst=/x bb:1 true
+    [ "$output" = 'nrun: --mount type=nfs,dst=/x: unknown type "nfs" (bind, volume or tmpfs)' ]
+    run -125 rt_run --rm --mount "type=bind,src=$h,dst=/x,colour=red" bb:1 true
+    [ "$output" = "nrun: --mount type=bind,src=$h,dst=/x,colour=red: unknown key \"colour\"" ]
+    run -125 rt_run --rm --mount "type=bind,src=$h" bb:1 true
+    [ "$output" = "nrun: --mount type=bind,src=$h: target= (dst=) is required" ]
+    run -125 rt_run --rm --mount "type=bind,src=$h,dst=/x,tmpfs-size=1m" bb:1 true
+    [ "$output" = "nrun: --mount type=bind,src=$h,dst=/x,tmpfs-size=1m: a tmpfs-* key with type=bind" ]
+    run -125 rt_run --rm --mount "type=bind,src=$h,dst=/x,bind-propagation=rshared" bb:1 true
+    [ "$output" = "nrun: --mount type=bind,src=$h,dst=/x,bind-propagation=rshared: bind-propagation=rshared is not supported (binds are rprivate)" ]
+    run -125 rt_run --rm --mount type=tmpfs,dst=/x,tmpfs-mode=999 bb:1 true
+    [ "$output" = "nrun: --mount type=tmpfs,dst=/x,tmpfs-mode=999: tmpfs-mode=999: expected an octal mode like 1777" ]
+    run -125 rt_run --rm --mount "type=volume,src=$h,dst=/x" bb:1 true
+    [ "$output" = "nrun: --mount type=volume,src=$h,dst=/x: type=volume takes a volume name as source= (a host path is type=bind)" ]
+    "$NRUN" volume rm mvol >/dev/null
+}
+
+@test "--tmpfs: docker's noexec,nosuid,nodev unless undone; size, mode, exec; a bad option refused by name" {
+    run rt_run --rm --network none --tmpfs /run --tmpfs /work:size=2m,mode=1770,exec bb:1 \
+        sh -c 'grep -E " /(run|work) " /proc/mounts; stat -c %a /work; cp /bin/busybox /work/true && /work/true && echo ran'
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "tmpfs /run tmpfs rw,nosuid,nodev,noexec,"* ]]
+    [[ "${lines[1]}" == "tmpfs /work tmpfs rw,nosuid,nodev,"*"size=2048k,mode=1770 0 0" ]]
+    [[ "${lines[1]}" != *noexec* ]]
+    [ "${lines[2]}" = 1770 ]
+    [ "${lines[3]}" = ran ]
+    run rt_run --rm --network none --tmpfs /run bb:1 sh -c 'cp /bin/busybox /run/true && /run/true 2>/dev/null || echo denied'
+    [ "$output" = denied ]
+    run -125 rt_run --rm --tmpfs /x:size=1m,huge=always bb:1 true
+    [ "$output" = 'nrun: --tmpfs /x:size=1m,huge=always: unknown option "huge=always" (ro, rw, [no]exec, [no]suid, [no]dev, size=, mode=, uid=, gid=, nr_inodes=)' ]
+    run -125 rt_run --rm --tmpfs /x --tmpfs //x/ bb:1 true
+    [ "$output" = "nrun: --tmpfs //x/: duplicate mount point /x" ]
+}
+
+@test "--shm-size: the size of /dev/shm (64m without it); garbage refused" {
+    run rt_run --rm --network none bb:1 sh -c 'grep " /dev/shm " /proc/mounts'
+    [[ "$output" == *",size=65536k"* ]]
+    run rt_run --rm --network none --shm-size 10m bb:1 sh -c 'grep " /dev/shm " /proc/mounts; df -k /dev/shm | tail -1'
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "shm /dev/shm tmpfs rw,nosuid,nodev,noexec,"*"size=10240k"* ]]
+    [ "$(awk '{print $2}' <<<"${lines[1]}")" = 10240 ]
+    run rt_run --rm --network none --shm-size 1g bb:1 sh -c 'grep " /dev/shm " /proc/mounts'
+    [[ "$output" == *",size=1048576k"* ]]
+    for s in 0 -1 12q ""; do
+        run -125 rt_run --rm --shm-size "$s" bb:1 true
+        [ "$output" = "nrun: run: --shm-size $s: expected a size like 64m (b, k, m, g)" ]
+    done
+}
+
+@test "--ulimit: the limits of the app and of exec; soft above hard, unknown names, above nrun's own hard limit refused" {
+    run rt_run --rm --network none --ulimit nofile=100:200 --ulimit core=0 --ulimit nproc=50:100 --ulimit stack=8388608 bb:1 \
+        sh -c 'ulimit -Sn; ulimit -Hn; ulimit -c; ulimit -Su; ulimit -Hu; ulimit -s'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf '100\n200\n0\n50\n100\n8192')" ]
+    # a later one of the same name wins, as docker's
+    run rt_run --rm --network none --ulimit nofile=100 --ulimit nofile=300 bb:1 sh -c 'ulimit -Sn; ulimit -Hn'
+    [ "$output" = "$(printf '300\n300')" ]
+    id=$(rt_run -d --network none --ulimit nofile=123:456 bb:1 sleep 100)
+    run "$NRUN" exec "$id" sh -c 'ulimit -Sn; ulimit -Hn'
+    [ "$output" = "$(printf '123\n456')" ]
+    "$NRUN" rm -f "$id" >/dev/null
+    run -125 rt_run --rm --ulimit nofile=200:100 bb:1 true
+    [ "$output" = "nrun: run: --ulimit nofile=200:100: the soft limit is above the hard limit" ]
+    run -125 rt_run --rm --ulimit files=1 bb:1 true
+    [ "$output" = 'nrun: run: --ulimit files=1: unknown limit "files" (core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)' ]
+    run -125 rt_run --rm --ulimit nofile=1k bb:1 true
+    [ "$output" = "nrun: run: --ulimit nofile=1k: expected numbers (or -1 for no limit) as SOFT[:HARD]" ]
+    hard=$(ulimit -Hn)
+    if ! capsh --has-p=cap_sys_resource 2>/dev/null; then
+        run -125 rt_run --rm --ulimit "nofile=10:$((hard + 1))" bb:1 true
+        [ "$output" = "nrun: run: --ulimit nofile=10:$((hard + 1)): the hard limit is above nrun's own ($hard), which it cannot raise (no CAP_SYS_RESOURCE)" ]
+    fi
+}
+
+@test "--sysctl: namespaced values set inside the container, the host's untouched; the rest refused" {
+    shm=$(cat /proc/sys/kernel/shmmax) ttl=$(cat /proc/sys/net/ipv4/ip_default_ttl) mq=$(cat /proc/sys/fs/mqueue/msg_max)
+    run rt_run --rm --network none --sysctl kernel.shmmax=123456 --sysctl net.ipv4.ip_default_ttl=42 \
+        --sysctl fs.mqueue.msg_max=20 --sysctl "kernel.sem=250 32000 32 100" bb:1 \
+        sh -c 'cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_default_ttl /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/sem'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = 123456 ]
+    [ "${lines[1]}" = 42 ]
+    [ "${lines[2]}" = 20 ]
+    [ "$(tr -s '\t ' ' ' <<<"${lines[3]}")" = "250 32000 32 100" ]
+    [ "$(cat /proc/sys/kernel/shmmax)" = "$shm" ]
+    [ "$(cat /proc/sys/net/ipv4/ip_default_ttl)" = "$ttl" ]
+    [ "$(cat /proc/sys/fs/mqueue/msg_max)" = "$mq" ]
+    # and the namespace of the file's own network is untouched too
+    [ "$(nr_in_ns cat /proc/sys/net/ipv4/ip_default_ttl)" = "$ttl" ]
+    sw=$(cat /proc/sys/vm/swappiness) # the host's own value: a broken guard would change nothing
+    run -125 rt_run --rm --sysctl "vm.swappiness=$sw" bb:1 true
+    [ "$output" = "nrun: run: --sysctl vm.swappiness=$sw: not a namespaced sysctl docker allows (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)" ]
+    run -125 rt_run --rm --network host --sysctl net.ipv4.ip_default_ttl=42 bb:1 true
+    [ "$output" = "nrun: run: --sysctl net.ipv4.ip_default_ttl=42: net.* needs a network namespace of the container's own (not --network host or container:NAME)" ]
+    run -125 rt_run --rm --sysctl kernel.shmmax bb:1 true
+    [ "$output" = "nrun: run: --sysctl kernel.shmmax: expected K=V" ]
+    # a key this kernel lacks: the setup fails naming it, nothing left running
+    run -125 rt_run --rm --network none --sysctl net.ipv4.no_such_key=1 bb:1 true
+    [ "$output" = "nrun: container setup: --sysctl net.ipv4.no_such_key: ENOENT (No such file or directory)" ]
+}
+
+@test "--privileged is refused in one line naming what to use instead" {
+    run -125 rt_run --rm --privileged bb:1 true
+    [ "$output" = "nrun: run: --privileged is not supported (it would give every capability and device): add what the app needs with --cap-add CAP, --device PATH or --security-opt seccomp=PROFILE" ]
+    run -125 "$NRUN" create --privileged bb:1 true
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"--privileged is not supported"* ]]
+}
+
+@test "run --help and create --help list docker's mount and limit flags" {
+    for c in run create; do
+        run "$NRUN" "$c" --help
+        for f in --mount --tmpfs --shm-size --ulimit --sysctl --device --privileged; do
+            grep -qE "^ +$f " <<<"$output" || { echo "$c: $f missing"; return 1; }
+        done
+    done
+}
+
+@test "inspect: HostConfig ShmSize, Tmpfs, Ulimits, Sysctls and Mounts (--mount) in docker's names; tmpfs in Mounts" {
+    h=$BATS_TEST_TMPDIR/host
+    mkdir "$h"
+    id=$("$NRUN" create --network none --mount type=tmpfs,dst=/t,tmpfs-size=1m --mount "type=bind,src=$h,dst=/h,ro" \
+        --tmpfs /run:size=2m --shm-size 10m --ulimit nofile=10:20 --sysctl kernel.shmmax=4096 bb:1 true)
+    run "$NRUN" inspect "$id"
+    [ "$status" -eq 0 ]
+    hc=$(jq -c '.[0].HostConfig | {ShmSize, Tmpfs, Ulimits, Sysctls, Mounts}' <<<"$output")
+    [ "$hc" = '{"ShmSize":10485760,"Tmpfs":{"/t":"noexec,nosuid,nodev,size=1048576","/run":"noexec,nosuid,nodev,size=2m"},"Ulimits":[{"Name":"nofile","Soft":10,"Hard":20}],"Sysctls":{"kernel.shmmax":"4096"},"Mounts":[{"Type":"tmpfs","Source":"","Target":"/t","ReadOnly":false,"TmpfsOptions":{"SizeBytes":1048576}},{"Type":"bind","Source":"'"$h"'","Target":"/h","ReadOnly":true}]}' ]
+    [ "$(jq -c '[.[0].Mounts[] | {Type, Destination, RW}]' <<<"$output")" = '[{"Type":"tmpfs","Destination":"/t","RW":true},{"Type":"bind","Destination":"/h","RW":false},{"Type":"tmpfs","Destination":"/run","RW":true}]' ]
+    "$NRUN" rm -f "$id" >/dev/null
+}
+
+@test "--device: the node in /dev, openable with its PERMS only (device cgroup); a non-device path refused" {
+    [ -c /dev/loop-control ] || skip "no /dev/loop-control here"
+    run rt_run --rm --network none --device /dev/loop-control bb:1 \
+        sh -c 'stat -c "%F %t:%T %a" /dev/loop-control; exec 3</dev/loop-control && echo opened'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'character special file a:ed %s\nopened' "$(stat -c %a /dev/loop-control)")" ]
+    run rt_run --rm --network none --device /dev/loop-control:/dev/ctl/lc:r bb:1 \
+        sh -c '(exec 3</dev/ctl/lc) && echo read; (exec 3>/dev/ctl/lc) 2>/dev/null || echo no-write'
+    [ "$output" = "$(printf 'read\nno-write')" ]
+    # without --device the same node, made with CAP_MKNOD, still cannot be opened
+    run rt_run --rm --network none --cap-add MKNOD bb:1 sh -c 'mknod /tmp/lc c 10 237 && (exec 3</tmp/lc) 2>/dev/null || echo denied'
+    [ "$output" = denied ]
+    if [ -b /dev/loop7 ]; then
+        run rt_run --rm --network none --device /dev/loop7:/dev/xvdz:rw bb:1 \
+            sh -c 'stat -c "%F %t:%T" /dev/xvdz; exec 3</dev/xvdz && echo opened; grep "^b 7:7 " /sys/fs/cgroup/devices/devices.list'
+        [ "$output" = "$(printf 'block special file 7:7\nopened\nb 7:7 rw')" ]
+    fi
+    run -125 rt_run --rm --device /etc/passwd bb:1 true
+    [ "$output" = "nrun: --device /etc/passwd: /etc/passwd is not a character or block device" ]
+    run -125 rt_run --rm --device /dev/loop-control:/srv/lc bb:1 true
+    [ "$output" = "nrun: --device /dev/loop-control:/srv/lc: container path /srv/lc: a device goes below /dev in the container" ]
+    run -125 rt_run --rm --device /dev/loop-control:rwx bb:1 true
+    [ "$output" = 'nrun: --device /dev/loop-control:rwx: permissions "rwx" are not a subset of rwm' ]
+}

@@ -147,3 +147,66 @@ no_new_containers() {
     used=$(du -k "$f" | cut -f1)
     [ "$used" -lt 1024 ] || { echo "copy-up took ${used} KiB"; return 1; }
 }
+
+# docker's --mount and --tmpfs (runtime/spec_flags.c) take -v's checks --------
+
+@test "--mount (bind, volume, tmpfs) and --tmpfs: every spelling of /, /proc, /sys, /dev, /dev/.nrun refused, the host dir untouched" {
+    h=$BATS_TEST_TMPDIR/host
+    mkdir "$h"
+    n=$(ls "$NRUN_ROOT/containers" | grep -vc '^\.' || true)
+    i=0
+    for v in "${VARIANTS[@]}" /proc/kcore /sys/firmware /proc/sys/kernel/core_pattern; do
+        i=$((i + 1))
+        for m in "--mount=type=bind,src=$h,dst=$v" "--mount=type=bind,source=$h,destination=$v,readonly" \
+            "--mount=type=volume,src=mv$i,dst=$v" "--mount=type=volume,target=$v" "--mount=type=tmpfs,dst=$v" \
+            "--tmpfs=$v" "--tmpfs=$v:size=1m,exec"; do
+            run -125 rt_run --rm "$m" mv:1 sh -c 'echo escaped >/proc/x 2>/dev/null; true'
+            refused_dest || { echo "$m: $output"; return 1; }
+            [ "${#lines[@]}" -eq 1 ]
+        done
+        [ -z "$(ls -A "$h")" ] || { echo "$v: written into the host dir: $(ls -A "$h")"; return 1; }
+        [ ! -e "$NRUN_ROOT/volumes/mv$i" ] || { echo "$v: volume mv$i made"; return 1; }
+    done
+    # no tmpfs of the flags anywhere in /dev (shm and mqueue are nrun's; --shm-size sizes /dev/shm)
+    for v in /dev/shm /dev/mqueue //dev/pts/x /dev/foo; do
+        run -125 rt_run --rm --tmpfs "$v" mv:1 true
+        refused_dest || { echo "$v: $output"; return 1; }
+    done
+    no_new_containers "$n"
+}
+
+@test "--mount type=bind onto an image symlink that leads out of the root: the bind lands inside the container" {
+    h=$BATS_TEST_TMPDIR/src
+    out=$BATS_TEST_TMPDIR/outside # where the symlinks point, seen from the host
+    mkdir "$h" "$out"
+    d=$BATS_TEST_TMPDIR/esc
+    mkdir -p "$d$out" # the image has that path too: the bind must go there
+    ln -s "../../../../../../../../../../..$out" "$d/rel"
+    ln -s "$out" "$d/abs"
+    ln -s "$out/none" "$d/dangling" # there only on the host
+    mkdir "$out/none"
+    tar --numeric-owner -C "$d" -cf "$BATS_TEST_TMPDIR/esc.tar" .
+    rt_bb_image esc:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_TEST_TMPDIR/esc.tar"
+    for l in rel abs; do
+        run rt_run --rm --network none --mount "type=bind,src=$h,dst=/$l" esc:1 sh -c "echo $l >/$l/marker && cat $out/marker"
+        [ "$status" -eq 0 ]
+        [ "$output" = "$l" ] # the bind is at the container's own $out
+        [ "$(cat "$h/marker")" = "$l" ]
+        [ "$(ls -A "$out")" = none ] || { echo "$l: the host's $out got $(ls -A "$out")"; return 1; }
+        ! grep -qF " $out" /proc/mounts
+    done
+    run -125 rt_run --rm --network none --mount "type=bind,src=$h,dst=/dangling" esc:1 true
+    [ "$output" = "nrun: container setup: resolve /dangling in the container: ENOENT (No such file or directory)" ]
+    [ -z "$(ls -A "$out/none")" ]
+    ! grep -qF " $out" /proc/mounts
+}
+
+@test "--tmpfs and --mount type=tmpfs through an image symlink into /proc, /sys or /dev: refused" {
+    for l in toproc tosys todev tonrun toshm tomq topts; do
+        for m in "--tmpfs=/$l" "--mount=type=tmpfs,dst=/$l,tmpfs-size=1m"; do
+            run -125 rt_run --rm --network none "$m" links:1 true
+            [[ "$output" == "nrun: container setup: mount /$l: it resolves"* || "$output" == "nrun: container setup: volume /$l: it resolves into /dev"* ]] ||
+                { echo "$m: $output"; return 1; }
+        done
+    done
+}

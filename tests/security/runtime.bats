@@ -545,3 +545,100 @@ P
     "$NRUN" rm -f "$c" >/dev/null
     wait "$pid" || true
 }
+
+# --sysctl and --ulimit (runtime/sysctl.c, runtime/spec_flags.c) -------------
+
+@test "--sysctl: host-wide and UTS keys, traversal in the key, net.* without an own network namespace: refused, the host unchanged" {
+    before=$(cat /proc/sys/kernel/core_pattern /proc/sys/kernel/hostname /proc/sys/kernel/domainname /proc/sys/vm/overcommit_memory)
+    # host-wide keys carry the host's own value: should the guard ever break,
+    # the probe fails on the message and still changes nothing on the host
+    cp=$(cat /proc/sys/kernel/core_pattern) oc=$(cat /proc/sys/vm/overcommit_memory)
+    un=$(cat /proc/sys/user/max_user_namespaces)
+    for kv in kernel.hostname=evil kernel.domainname=evil "kernel.core_pattern=$cp" "vm.overcommit_memory=$oc" \
+        "user.max_user_namespaces=$un" "net/../kernel/core_pattern=$cp" "net.ipv4/../../kernel.core_pattern=$cp" \
+        net..ipv4.ip_forward=1 .net.ipv4.ip_forward=1 net.=1 "kernel.shmmax/../core_pattern=$cp" kernel.shmmaxx=1 \
+        fs.mqueue..msg_max=1 "net.ipv4.ip forward=1" "=1"; do
+        run -125 rt_run --rm --network none --sysctl "$kv" sec:1 true
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == "nrun: run: --sysctl $kv: not a"* ]] || { echo "$kv: $output"; return 1; }
+    done
+    # a value cannot carry a second line for the kernel's parser
+    run -125 rt_run --rm --network none --sysctl $'kernel.shmmax=1\n2' sec:1 true
+    [[ "$output" == *"the value is one line of text"* ]]
+    for n in host "container:$(rt_run -d --network none sec:1 sleep 100)"; do
+        run -125 rt_run --rm --network "$n" --sysctl net.ipv4.ip_default_ttl=9 sec:1 true
+        [[ "$output" == *"net.* needs a network namespace of the container's own"* ]] || { echo "$n: $output"; return 1; }
+    done
+    [ "$(cat /proc/sys/kernel/core_pattern /proc/sys/kernel/hostname /proc/sys/kernel/domainname /proc/sys/vm/overcommit_memory)" = "$before" ]
+}
+
+@test "--sysctl: a config.json edited to set a host-wide key, or net.* without a network namespace, is refused at start" {
+    ttl=$(cat /proc/sys/net/ipv4/ip_default_ttl)
+    id=$("$NRUN" create --network none --sysctl kernel.shmmax=4096 sec:1 true)
+    c=$NRUN_ROOT/containers/$id/config.json
+    cp=$(cat /proc/sys/kernel/core_pattern) # the host's own value: a broken guard fails here, changing nothing
+    jq --arg v "$cp" '.linux.sysctl = {"kernel.core_pattern": $v}' "$c" >"$c.new" && mv "$c.new" "$c"
+    run "$NRUN" start -a "$id"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"config.json: linux.sysctl.kernel.core_pattern: not a namespaced sysctl"* ]]
+    jq '.linux.sysctl = {"net.ipv4.ip_default_ttl": "9"} | .linux.namespaces -= [{"type": "network"}] | del(.annotations["org.nrun.networks"])' \
+        "$c" >"$c.new" && mv "$c.new" "$c"
+    run "$NRUN" start -a "$id"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"config.json: linux.sysctl.net.ipv4.ip_default_ttl: net.* needs a network namespace"* ]]
+    jq --arg v "$cp" '.linux.sysctl = {"net/../../kernel/core_pattern": $v}' "$c" >"$c.new" && mv "$c.new" "$c"
+    run "$NRUN" start -a "$id"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"config.json: linux.sysctl.net/../../kernel/core_pattern: not a sysctl name"* ]]
+    [ "$(cat /proc/sys/net/ipv4/ip_default_ttl)" = "$ttl" ]
+    [ "$(cat /proc/sys/kernel/core_pattern)" = "$cp" ]
+    "$NRUN" rm -f "$id" >/dev/null
+}
+
+@test "--ulimit garbage is refused in one line; nothing above nrun's own hard limit" {
+    hard=$(ulimit -Hn)
+    for u in nofile nofile= =1 nofile=-5 nofile=1:-2 nofile=1:2:3 nofile=99999999999999999999 "nofile=1 " " nofile=1" \
+        NOFILE=1 nofile=0x10 nofile=1.5 nofile=:1 "nofile=$((hard + 1))" nofile=unlimited nofile=-1; do
+        run -125 rt_run --rm --network none --ulimit "$u" sec:1 true
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == "nrun: run: --ulimit $u: "* ]] || { echo "$u: $output"; return 1; }
+    done
+    # a config.json edited past the hard limit: clamped to nrun's own, never raised
+    id=$("$NRUN" create --network none --ulimit nofile=10:20 sec:1 sh -c 'ulimit -Hn')
+    c=$NRUN_ROOT/containers/$id/config.json
+    jq '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 9000000, "hard": 9000000}]' "$c" >"$c.new" && mv "$c.new" "$c"
+    run "$NRUN" start -a "$id"
+    [ "$output" -le "$hard" ]
+    "$NRUN" rm -f "$id" >/dev/null
+}
+
+@test "--device: nothing but a char or block node below /dev; a config.json edited to open other devices is refused at start" {
+    [ -c /dev/loop-control ] || skip "no /dev/loop-control here"
+    for d in /dev/loop-control:/dev /dev/loop-control:/dev/ /dev/loop-control:/dev/.nrun/x /dev/loop-control:/dev/pts/9 \
+        /dev/loop-control:/dev/shm/x /dev/loop-control:/dev/mqueue/x /dev/loop-control:/dev/null /dev/loop-control:/dev/tty/x \
+        /dev/loop-control:/etc/x /dev/loop-control:/dev/../etc/x /dev/loop-control:/proc/x /dev/loop-control:dev/x \
+        /proc/self/fd /dev /tmp /proc/kcore; do
+        run -125 rt_run --rm --network none --device "$d" sec:1 true
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == "nrun: --device $d: "* ]] || { echo "$d: $output"; return 1; }
+    done
+    id=$("$NRUN" create --network none --device /dev/loop-control:/dev/lc:r sec:1 sh -c 'exec 3</dev/lc && echo opened')
+    c=$NRUN_ROOT/containers/$id/config.json
+    cp "$c" "$BATS_TEST_TMPDIR/good.json"
+    for edit in '.linux.resources.devices += [{"allow": true, "type": "b", "major": 8, "minor": 0, "access": "rwm"}]' \
+        '.linux.resources.devices += [{"allow": true, "type": "a", "access": "rwm"}]' \
+        '.linux.resources.devices[0].major = 1 | .linux.resources.devices[0].minor = 1' \
+        '.linux.resources.devices[0].access = "rwmx"' \
+        '.linux.resources.devices[0].allow = false' \
+        '.linux.devices[0].path = "/dev/.nrun/lc"' '.linux.devices[0].path = "/etc/lc"' \
+        '.linux.devices[0].path = "/dev/x/../../etc/lc"' '.linux.devices[0].type = "p"'; do
+        jq "$edit" "$BATS_TEST_TMPDIR/good.json" >"$c"
+        run "$NRUN" start -a "$id"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"config.json: linux."*"devices"* ]] || { echo "$edit: $output"; return 1; }
+    done
+    cp "$BATS_TEST_TMPDIR/good.json" "$c"
+    run "$NRUN" start -a "$id"
+    [ "$output" = opened ]
+    "$NRUN" rm -f "$id" >/dev/null
+}
