@@ -416,6 +416,7 @@ static void state_free(bld_state *b)
     free(b->build_arg_used);
     bld_ctx_free(b->ctx);
     bld_named_free(b);
+    bld_ssh_free(b);
     bld_nodefile_free(&b->f);
     for (size_t i = 0; i < b->n_downloads; i++) {
         unlink(b->downloads[i]);
@@ -459,6 +460,13 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
         fprintf(stderr, "nbuild: # syntax=%.200s: ignored, nbuild has its own frontend\n", b.f.syntax);
     if (rc == 0)
         rc = bld_ctx_open(o->context, b.nodefile_disk, b.cache_dir, &b.ctx, err);
+    /* --ssh key files are loaded before any step runs: a key that does not
+     * load costs nothing */
+    for (size_t i = 0; rc == 0 && i < o->n_ssh; i++) {
+        cleanup_free char *id = nr_xstrndup(o->ssh[i], strcspn(o->ssh[i], "="));
+        const char *sock;
+        rc = bld_ssh_agent(&b, id, &sock, err);
+    }
     /* a cache that cannot be had is a miss, as BuildKit treats it */
     for (size_t i = 0; rc == 0 && !o->no_cache && i < o->n_cache_from; i++) {
         nr_err ce = {0};

@@ -53,6 +53,8 @@ typedef struct bld_opts {
     size_t n_labels;
     const char **build_contexts; /* --build-context NAME=DIR|NAME=docker-image://REF (named.c) */
     size_t n_build_contexts;
+    const char **ssh;          /* --ssh ID[=SOCKET|KEY[,KEY...]] (ssh.c) */
+    size_t n_ssh;
 } bld_opts;
 
 typedef struct bld_result {
@@ -69,6 +71,8 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err);
 int bld_base_map_check(const char *map, nr_err *err);
 /* --build-context: is `spec` NAME=DIR (an existing directory) or NAME=docker-image://REF? */
 int bld_named_check(const char *spec, nr_err *err);
+/* --ssh: is `spec` ID (default: $SSH_AUTH_SOCK), ID=SOCKET or ID=KEY[,KEY...], each there? */
+int bld_ssh_check(const char *spec, nr_err *err);
 int bld_base_map(const char *const *maps, size_t n, const char *ref, char *out, size_t outlen);
 
 #endif

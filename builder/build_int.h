@@ -127,6 +127,13 @@ typedef struct bld_state {
     } *uppers;
     size_t n_uppers;
     bld_ctx **named_ctx;   /* --build-context directories, opened when first used (named.c) */
+    struct bld_ssh {       /* --ssh agents in use (ssh.c) */
+        char *id;
+        char *sock;        /* the agent's socket */
+        char *dir;         /* our own agent's directory; NULL: the caller's agent */
+        pid_t agent_pid;   /* our own ssh-agent; 0: none */
+    } *ssh;
+    size_t n_ssh;
 } bld_state;
 
 /* --build-context NAME=VALUE (named.c): 0 when no context has that name;
@@ -135,6 +142,12 @@ typedef struct bld_state {
 int bld_named_find(bld_state *b, const char *name, const char **image, bld_ctx **dir, nr_err *err);
 void bld_named_free(bld_state *b);
 bool bld_named_has(const bld_opts *o, const char *name);
+/* --ssh (ssh.c): the agent socket for `id` (*sock NULL: no --ssh of that
+ * ID), our own ssh-agent started on first use when keys were given; the
+ * relay a step's socket (path, uid:gid, mode) gets to it; the end of the build. */
+int bld_ssh_agent(bld_state *b, const char *id, const char **sock, nr_err *err);
+int bld_ssh_relay(const char *agent, const char *path, uid_t uid, gid_t gid, mode_t mode, pid_t *pid, nr_err *err);
+void bld_ssh_free(bld_state *b);
 
 /* Variable lookup for the current stage (ENV, then ARG). */
 const char *bld_lookup(void *stage, const char *name);

@@ -467,7 +467,7 @@ static int mounts_parse(bld_state *b, bld_stage *st, const bld_instr *in, run_mo
 {
     const char *wd = json_string_value(json_object_get(st->config, "WorkingDir"));
     r->m = nr_xcalloc(in->nflags + 1, sizeof *r->m);
-    r->skip = nr_xcalloc(in->nflags + 2, sizeof *r->skip);
+    r->skip = nr_xcalloc(in->nflags + 3, sizeof *r->skip);
     size_t ns = 0;
     for (size_t i = 0; i < in->nflags; i++) {
         if (strcmp(in->flags[i].name, "mount"))
@@ -485,7 +485,13 @@ static int mounts_parse(bld_state *b, bld_stage *st, const bld_instr *in, run_mo
     /* the directory the runtime makes for secrets at their default place */
     for (size_t i = 0; i < r->n; i++)
         if (r->m[i].type == BLD_MOUNT_SECRET && r->m[i].target && !strncmp(r->m[i].target, "/run/secrets/", 13)) {
-            r->skip[ns] = "/run/secrets";
+            r->skip[ns++] = "/run/secrets";
+            break;
+        }
+    /* and for ssh agents (BuildKit's /run/buildkit/ssh_agent.N) */
+    for (size_t i = 0; i < r->n; i++)
+        if (r->m[i].type == BLD_MOUNT_SSH && r->m[i].target && !strncmp(r->m[i].target, "/run/buildkit/", 14)) {
+            r->skip[ns++] = "/run/buildkit";
             break;
         }
     return 0;
@@ -496,7 +502,8 @@ static int mounts_make(bld_state *b, const bld_instr *in, run_mounts *r, nr_err 
     r->vols = nr_xcalloc(r->n + 2, sizeof *r->vols);
     r->tmp = nr_xcalloc(r->n + 1, sizeof *r->tmp);
     r->tmpfs = nr_xcalloc(r->n + 1, sizeof *r->tmpfs);
-    r->envs = nr_xcalloc(r->n + 1, sizeof *r->envs);
+    r->envs = nr_xcalloc(2 * r->n + 1, sizeof *r->envs);
+    bool ssh_env = false;
     if (b->o->host_ca)
         r->vols[r->nvols++] = nr_xasprintf("%s:%s:ro", b->o->host_ca, HOST_CA_PATH);
     for (size_t i = 0; i < r->n; i++) {
@@ -511,6 +518,11 @@ static int mounts_make(bld_state *b, const bld_instr *in, run_mounts *r, nr_err 
             return -1;
         if (e)
             r->envs[r->nenvs++] = e;
+        /* the first ssh mount with an agent is SSH_AUTH_SOCK, as BuildKit sets it */
+        if (vol && r->m[i].type == BLD_MOUNT_SSH && !ssh_env) {
+            r->envs[r->nenvs++] = nr_xasprintf("SSH_AUTH_SOCK=%s", r->m[i].target);
+            ssh_env = true;
+        }
         if (vol && r->m[i].type == BLD_MOUNT_TMPFS)
             r->tmpfs[r->ntmpfs++] = vol;
         else if (vol)

@@ -25,10 +25,13 @@
  *   type=tmpfs,target=DIR[,size=N[k|m|g]]
  *       an empty tmpfs for the step.
  *   type=ssh[,id=ID][,target=SOCKET][,required][,uid=N][,gid=N][,mode=OCTAL]
- *       nbuild forwards no SSH agent (it has no --ssh): the step runs without
- *       one, as BuildKit runs an optional ssh mount when none is forwarded
- *       (`RUN --mount=type=ssh npm ci` of public packages builds); with
- *       required it is an error before any step runs.
+ *       the agent of `nbuild --ssh ID`, through a socket of the step's own
+ *       at target (uid:gid, mode; default /run/buildkit/ssh_agent.0, 0:0,
+ *       0600) relayed to it (ssh.c); SSH_AUTH_SOCK is the first one's
+ *       target.  No --ssh of that ID: the step runs without an agent, as
+ *       BuildKit runs an optional ssh mount when none is forwarded (`RUN
+ *       --mount=type=ssh npm ci` of public packages builds); with required
+ *       it is an error before any step runs.
  *
  * Each becomes one of the runtime's -v binds (or tmpfs mounts) for the
  * step's container, and its target is left out of the layer
@@ -53,6 +56,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "builder/build_int.h"
@@ -71,12 +75,22 @@ static void bind_drop(int dfd, const char *dir, const char *name)
     bld_run_mount_cleanup(p);
 }
 
+static void dir_drop(int dfd, const char *dir, const char *name)
+{
+    (void)dir;
+    nr_err ign;
+    nr_rm_rf(dfd, name, &ign);
+}
+
 void bld_secrets_sweep(bld_state *b)
 {
     cleanup_free char *binds = nr_xasprintf("%s/binds", b->cache_dir);
     bld_sweep_dead(binds, bind_drop);
     cleanup_free char *secrets = nr_xasprintf("%s/secrets", b->cache_dir);
     bld_sweep_dead(secrets, NULL);
+    /* --ssh agents of a killed nbuild (they died with it): their sockets */
+    cleanup_free char *ssh = nr_xasprintf("%s/ssh", b->cache_dir);
+    bld_sweep_dead(ssh, dir_drop);
 }
 
 void bld_run_mount_free(bld_run_mount *m)
@@ -110,6 +124,17 @@ static int num(const char *v, unsigned long max, int base, unsigned long *out)
         return -1;
     *out = n;
     return 0;
+}
+
+/* Does the build have an --ssh of that ID? */
+static bool ssh_given(const bld_opts *o, const char *id)
+{
+    for (size_t i = 0; i < o->n_ssh; i++) {
+        size_t n = strcspn(o->ssh[i], "=");
+        if (n == strlen(id) && !strncmp(o->ssh[i], id, n))
+            return true;
+    }
+    return false;
 }
 
 int bld_run_mount_parse(bld_state *b, bld_stage *st, const bld_instr *in, const bld_flag *f, const char *wd,
@@ -204,12 +229,13 @@ int bld_run_mount_parse(bld_state *b, bld_stage *st, const bld_instr *in, const 
             m->mode = 0400;
     }
     if (m->type == BLD_MOUNT_SSH) {
-        if (m->required)
-            return bld_errat(err, &b->f, in, f->off,
-                             "RUN --mount=type=ssh,required: nbuild forwards no SSH agent (it has no --ssh); "
-                             "without required the step runs with none, as BuildKit's does");
         if (!m->id)
             m->id = nr_xstrdup("default");
+        if (m->required && !ssh_given(b->o, m->id))
+            return bld_errat(err, &b->f, in, f->off,
+                             "RUN --mount=type=ssh,id=%s,required: no --ssh %s given (without required the step "
+                             "runs with no agent, as BuildKit's does)",
+                             m->id, m->id);
         if (!m->target)
             m->target = nr_xstrdup("/run/buildkit/ssh_agent.0");
         if (!mode_set)
@@ -396,6 +422,19 @@ void bld_run_mount_cleanup(const char *path)
     if (!S_ISDIR(st.st_mode)) {
         unlink(path);
         return;
+    }
+    /* an ssh mount's relay (our child): stopped with the step */
+    cleanup_free char *pidfile = nr_xasprintf("%s/relay.pid", path), *pidtext = NULL;
+    size_t pl;
+    nr_err perr;
+    if (nr_read_file(AT_FDCWD, pidfile, 32, &pidtext, &pl, &perr) == 0) {
+        pid_t pid = (pid_t)strtol(pidtext, NULL, 10);
+        siginfo_t si;
+        /* only a child of this nbuild: the file of a killed one names a pid
+         * that may be anyone's now */
+        if (pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && kill(pid, SIGKILL) == 0)
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
     }
     /* src first: it may be a clone of tree's overlay */
     static const char *const mounts[] = {"src", "tree"};
@@ -713,10 +752,33 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
         *vol = nr_xasprintf("%s:%s:ro", path, m->target);
         return 0;
     }
-    if (m->type == BLD_MOUNT_SSH) { /* no agent to forward: nothing mounted */
-        if (b->o->progress)
-            fprintf(b->o->progress, "--> RUN --mount=type=ssh: no SSH agent is forwarded (nbuild has no --ssh); "
-                                    "the step runs without one\n");
+    if (m->type == BLD_MOUNT_SSH) {
+        const char *agent;
+        if (bld_ssh_agent(b, m->id, &agent, err) < 0)
+            return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=ssh,id=%s: %s", m->id, err->msg);
+        if (!agent) { /* no agent to forward: nothing mounted */
+            if (b->o->progress)
+                fprintf(b->o->progress,
+                        "--> RUN --mount=type=ssh,id=%s: no --ssh %s given; the step runs with no agent\n", m->id,
+                        m->id);
+            return 0;
+        }
+        /* a socket of the step's own, relayed to the agent (ssh.c) */
+        if (!(*tmpfile = bind_dir(b, err)))
+            return -1;
+        cleanup_free char *sock = nr_xasprintf("%s/agent.sock", *tmpfile);
+        pid_t pid;
+        if (bld_ssh_relay(agent, sock, m->uid, m->gid, m->mode, &pid, err) < 0)
+            return bld_errat(err, &b->f, in, m->off, "RUN --mount=type=ssh,id=%s: %s", m->id, err->msg);
+        cleanup_free char *pidfile = nr_xasprintf("%s/relay.pid", *tmpfile);
+        char pidtext[24];
+        int pl = snprintf(pidtext, sizeof pidtext, "%d", (int)pid);
+        if (nr_write_atomic(AT_FDCWD, pidfile, pidtext, (size_t)pl, 0600, err) < 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return -1;
+        }
+        *vol = nr_xasprintf("%s:%s", sock, m->target);
         return 0;
     }
     if (m->type == BLD_MOUNT_TMPFS) {

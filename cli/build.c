@@ -65,6 +65,8 @@ static const nr_opt build_opts[] = {
     {"force-rm", L('X'), optional_argument, "true", "accepted: RUN steps leave no container behind"},
     {"provenance", L('v'), optional_argument, "false", "only false: nbuild writes no attestations"},
     {"sbom", L('s'), optional_argument, "false", "only false: nbuild writes no attestations"},
+    {"ssh", L('h'), required_argument, "ID[=SOCKET|KEY[,KEY...]]",
+     "an SSH agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK; key files: an ssh-agent of the build's own)"},
     {"build-context", L('b'), required_argument, "NAME=DIR|NAME=docker-image://REF",
      "a named context: FROM NAME, COPY --from=NAME, RUN --mount from=NAME read it (over a stage of that name)"},
     {0},
@@ -276,6 +278,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **cfrom = nr_xcalloc((size_t)argc + 1, sizeof *cfrom);
     cleanup_free const char **labels = nr_xcalloc((size_t)argc + 1, sizeof *labels);
     cleanup_free const char **bctx = nr_xcalloc((size_t)argc + 1, sizeof *bctx);
+    cleanup_free const char **sshs = nr_xcalloc((size_t)argc + 1, sizeof *sshs);
     const char *iidfile = NULL, *metafile = NULL;
     char stdin_ctx[] = "/tmp/nbuild-stdin.XXXXXX";
     bool made_ctx = false;
@@ -455,6 +458,13 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             }
             labels[o.n_labels++] = optarg;
             break;
+        case L('h'):
+            if (bld_ssh_check(optarg, &err) < 0) {
+                rc = usage_error(g, "%s", err.msg);
+                goto out;
+            }
+            sshs[o.n_ssh++] = optarg;
+            break;
         case L('b'):
             if (bld_named_check(optarg, &err) < 0) {
                 rc = usage_error(g, "%s", err.msg);
@@ -576,6 +586,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     o.secrets = secrets;
     o.labels = labels;
     o.build_contexts = bctx;
+    o.ssh = sshs;
     o.cache_from = cfrom;
     o.no_cache_stages = ncf;
     o.n_no_cache_stages = n_ncf;
