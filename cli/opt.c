@@ -132,8 +132,9 @@ int nr_opt_next(const nr_cmdspec *spec, int argc, char **argv, nr_global *g)
             bad = sh;
         if (c == ':')
             fprintf(stderr, "%s: option %s needs a value (see '%s --help')\n", name, bad, name);
-        else
-            fprintf(stderr, "%s: unknown option %s (see '%s --help')\n", name, bad, name);
+        else /* the option's name, without a value given as --opt=VALUE */
+            fprintf(stderr, "%s: unknown option %.*s (see '%s --help')\n", name,
+                    (int)(bad[0] == '-' && bad[1] == '-' ? strcspn(bad, "=") : strlen(bad)), bad, name);
         active = NULL;
         return NR_OPT_BAD;
     }

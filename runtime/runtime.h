@@ -183,6 +183,8 @@ typedef struct rt_user {
  * NULL; both are modified).  Supplementary groups: the primary one and every
  * group that lists the user.  u->groups is malloc'd. */
 int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_err *err);
+/* --oom-score-adj: this process's (and so its children's) OOM score adjustment */
+int rt_oom_score_adj_apply(int adj, nr_err *err);
 /* --group-add: GIDs or names of `group` (the image's /etc/group text, may be
  * NULL) appended to u->groups. */
 int rt_groups_add(rt_user *u, char **names, size_t n, const char *group, nr_err *err);
