@@ -574,6 +574,8 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
         json_object_update(hc, hx);
     if (json_object_get(dc, "StopSignal"))
         json_object_set(config, "StopSignal", json_object_get(dc, "StopSignal"));
+    if (json_object_get(dc, "ExposedPorts"))
+        json_object_set(config, "ExposedPorts", json_object_get(dc, "ExposedPorts"));
     if (json_object_get(dc, "Domainname"))
         json_object_set(config, "Domainname", json_object_get(dc, "Domainname"));
     json_t *netports = json_deep_copy(json_object_get(hc, "PortBindings"));
