@@ -335,11 +335,6 @@ typedef struct dk_flags {
     const char *log_size, *log_files;    /* --log-opt max-size / max-file */
 } dk_flags;
 
-static void push_checked(char ***v, size_t *n, const char *s)
-{
-    push(v, n, s);
-}
-
 /* The machine's architecture in Go's (docker's) words. */
 static const char *host_arch(char *machine, size_t n)
 {
@@ -368,7 +363,7 @@ static int docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk
         cleanup_free char *line = NULL;
         if (rt_extra_host_parse(val, &line, &err) < 0)
             return run_usage_error(g, "run: %s", err.msg);
-        push_checked(&op->extra_hosts, &op->nextra_hosts, val);
+        push(&op->extra_hosts, &op->nextra_hosts, val);
         return 0;
     }
     case O_DK_DNS:
@@ -376,21 +371,21 @@ static int docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk
             cleanup_free char *e = nr_escape_controls(val);
             return run_usage_error(g, "run: --dns %s: not an IPv4 or IPv6 address", e);
         }
-        push_checked(&op->dns, &op->ndns, val);
+        push(&op->dns, &op->ndns, val);
         return 0;
     case O_DK_DNSSEARCH:
         if (strcmp(val, ".") && !rt_etc_name_valid(val, 253)) {
             cleanup_free char *e = nr_escape_controls(val);
             return run_usage_error(g, "run: --dns-search %s: expected a domain name ([a-zA-Z0-9_.-], at most 253 bytes)", e);
         }
-        push_checked(&op->dns_search, &op->ndns_search, val);
+        push(&op->dns_search, &op->ndns_search, val);
         return 0;
     case O_DK_DNSOPT:
         if (!rt_etc_dns_option_valid(val)) {
             cleanup_free char *e = nr_escape_controls(val);
             return run_usage_error(g, "run: --dns-option %s: expected an option without spaces, '#' or ';' (ndots:2)", e);
         }
-        push_checked(&op->dns_options, &op->ndns_options, val);
+        push(&op->dns_options, &op->ndns_options, val);
         return 0;
     case O_DK_DOMAIN:
         if (!rt_etc_name_valid(val, 64)) {
@@ -426,7 +421,7 @@ static int docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk
         json_auto_t *set = json_object();
         if (rt_expose_parse(val, set, &err) < 0)
             return run_usage_error(g, "run: %s", err.msg);
-        push_checked(&op->expose, &op->nexpose, val);
+        push(&op->expose, &op->nexpose, val);
         return 0;
     }
     case O_DK_GROUPADD:
@@ -434,7 +429,7 @@ static int docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk
             cleanup_free char *e = nr_escape_controls(val);
             return run_usage_error(g, "run: --group-add %s: expected a GID or a group name", e);
         }
-        push_checked(&op->group_add, &op->ngroup_add, val);
+        push(&op->group_add, &op->ngroup_add, val);
         return 0;
     case O_DK_OOMADJ: {
         long long v;
