@@ -73,6 +73,9 @@ typedef struct nr_cmdspec {
 enum { NR_OPT_HELP = -2, NR_OPT_BAD = -3, NR_OPT_LONG = 0x100 };
 
 int nr_opt_next(const nr_cmdspec *spec, int argc, char **argv, nr_global *g);
+/* spec's long options by their full name only, as docker's (getopt_long
+ * would take --pid for --pids-limit, a unique prefix) */
+void nr_opt_exact(const nr_cmdspec *spec);
 /* The help of a command (usage line, about, options) on f. */
 void nr_opt_help(const nr_cmdspec *spec, nr_global *g, const char *verb, FILE *f);
 
@@ -126,6 +129,8 @@ int nr_run_params_load(nr_global *g, const char *id, struct rt_run_params *rp, n
  * checks them with nr_run_flags_check (argv: "run" FLAGS... IMAGE), which
  * refuses what run would refuse and makes nothing. */
 const nr_opt *nr_run_opts(void);
+/* run --pull always (cli/registry.c): 0, or the exit code (error printed) */
+int nr_pull_for_run(nr_global *g, const char *ref, bool quiet);
 int nr_run_flags_check(int argc, char **argv, nr_global *g);
 
 /* Complete or revert the deploys a killed nrun left (cli/deploy.c). */

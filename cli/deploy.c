@@ -590,7 +590,7 @@ static const nr_opt deploy_own_opts[] = {
 
 static const nr_opt *deploy_table(void)
 {
-    static nr_opt buf[160];
+    static nr_opt buf[320];
     if (!buf[0].name)
         nr_dep_opts(deploy_own_opts, buf, NR_ARRAY_LEN(buf));
     return buf;

@@ -435,6 +435,10 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
     int nsfd[6]; /* ipc uts net cgroup mnt, then pid: the order we join them */
     if (exec_prepare(g->root, argv[i], &spec, &prog, nsfd, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    /* the container's --oom-score-adj, as its other processes have it (the
+     * host's /proc: before we enter) */
+    if (spec.oom_score_adj_set && rt_oom_score_adj_apply(spec.oom_score_adj, &err) < 0)
+        leave(&err, "nrun exec");
     /* 3: setns(CLONE_NEWNS) makes our root and cwd the container's root;
      * setns(CLONE_NEWPID) only places the child we fork next */
     static const int types[] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWNS, CLONE_NEWPID};

@@ -8,7 +8,7 @@
 #include "common/util.h"
 #include "runtime/supervisor/options.h"
 
-enum { MAX_OPTS = 128, HELP_KEY = NR_OPT_LONG - 1 };
+enum { MAX_OPTS = 256, HELP_KEY = NR_OPT_LONG - 1 };
 
 static bool has_short(const nr_opt *o, int key)
 {
@@ -58,6 +58,25 @@ void nr_opt_help(const nr_cmdspec *spec, nr_global *g, const char *verb, FILE *f
     fprintf(f, "  %-28s %s\n", has_short(spec->opts, 'h') ? "    --help" : "-h, --help", "print this help");
 }
 
+static const nr_cmdspec *exact_specs[8];
+
+void nr_opt_exact(const nr_cmdspec *spec)
+{
+    for (size_t i = 0; i < NR_ARRAY_LEN(exact_specs); i++)
+        if (exact_specs[i] == spec || !exact_specs[i]) {
+            exact_specs[i] = spec;
+            return;
+        }
+}
+
+static bool is_exact(const nr_cmdspec *spec)
+{
+    for (size_t i = 0; i < NR_ARRAY_LEN(exact_specs); i++)
+        if (exact_specs[i] == spec)
+            return true;
+    return false;
+}
+
 int nr_opt_next(const nr_cmdspec *spec, int argc, char **argv, nr_global *g)
 {
     static const nr_cmdspec *active;
@@ -88,9 +107,19 @@ int nr_opt_next(const nr_cmdspec *spec, int argc, char **argv, nr_global *g)
         optind = 0; /* a full reset of getopt's state: another command may have parsed before */
     }
     opterr = 0;
-    int c = getopt_long(argc, argv, so, lo, NULL);
+    int at = optind ? optind : 1, li = -1;
+    int c = getopt_long(argc, argv, so, lo, &li);
     char name[64];
     cmd_name(g, argv[0], name, sizeof name);
+    if (li >= 0 && is_exact(spec) && c != '?' && c != ':' && at < argc && !strncmp(argv[at], "--", 2) &&
+        strncmp(argv[at] + 2, lo[li].name, strcspn(argv[at] + 2, "=")) == 0 &&
+        strlen(lo[li].name) != strcspn(argv[at] + 2, "=")) {
+        /* getopt_long takes a unique prefix; docker does not (--pid is not --pids-limit) */
+        fprintf(stderr, "%s: unknown option %.*s (see '%s --help')\n", name, (int)strcspn(argv[at], "="), argv[at],
+                name);
+        active = NULL;
+        return NR_OPT_BAD;
+    }
     if (c == HELP_KEY || (c == 'h' && !has_short(spec->opts, 'h'))) {
         nr_opt_help(spec, g, argv[0], stdout);
         active = NULL;
@@ -103,8 +132,9 @@ int nr_opt_next(const nr_cmdspec *spec, int argc, char **argv, nr_global *g)
             bad = sh;
         if (c == ':')
             fprintf(stderr, "%s: option %s needs a value (see '%s --help')\n", name, bad, name);
-        else
-            fprintf(stderr, "%s: unknown option %s (see '%s --help')\n", name, bad, name);
+        else /* the option's name, without a value given as --opt=VALUE */
+            fprintf(stderr, "%s: unknown option %.*s (see '%s --help')\n", name,
+                    (int)(bad[0] == '-' && bad[1] == '-' ? strcspn(bad, "=") : strlen(bad)), bad, name);
         active = NULL;
         return NR_OPT_BAD;
     }

@@ -648,6 +648,16 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
                                "Labels", or_new(json_object_get(dc, "Labels"), json_object()));
     json_t *hc = host_config(cfg, run, ports, &st);
     host_config_flags(hc, cfg, run);
+    /* docker run's flags that config.json keeps in its own shape (run.c) */
+    json_t *hx = json_object_get(dc, "HostExtra");
+    if (json_is_object(hx))
+        json_object_update(hc, hx);
+    if (json_object_get(dc, "StopSignal"))
+        json_object_set(config, "StopSignal", json_object_get(dc, "StopSignal"));
+    if (json_object_get(dc, "ExposedPorts"))
+        json_object_set(config, "ExposedPorts", json_object_get(dc, "ExposedPorts"));
+    if (json_object_get(dc, "Domainname"))
+        json_object_set(config, "Domainname", json_object_get(dc, "Domainname"));
     json_t *netports = json_deep_copy(json_object_get(hc, "PortBindings"));
     json_t *state = state_json(&st, live);
     json_object_set_new(state, "Paused", json_false());

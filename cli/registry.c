@@ -25,6 +25,7 @@ typedef struct prog_line {
 
 typedef struct prog {
     pthread_mutex_t mu;
+    FILE *out;          /* where the lines go: stdout (pull), stderr (run --pull) */
     bool tty, quiet, pushing;
     size_t transferred; /* blobs downloaded or uploaded */
     prog_line *l;
@@ -61,10 +62,10 @@ static void draw(prog *p, bool force)
         return;
     p->last_draw = t;
     if (p->drawn)
-        printf("\033[%zuA", p->drawn);
+        fprintf(p->out, "\033[%zuA", p->drawn);
     for (size_t i = 0; i < p->n; i++) {
         prog_line *l = &p->l[i];
-        printf("\r\033[K%s: %s", l->id, l->status);
+        fprintf(p->out, "\r\033[K%s: %s", l->id, l->status);
         if (l->total && l->done < l->total && l->done) {
             int w = 30, fill = (int)((double)l->done / (double)l->total * w);
             char a[16], b[16], r[16];
@@ -73,14 +74,14 @@ static void draw(prog *p, bool force)
             double el = t - l->t0;
             double rate = el > 0 ? (double)l->done / el : 0;
             nr_human_size((unsigned long long)rate, r, sizeof r);
-            printf(" [%.*s>%*s] %s/%s %s/s", fill, "==============================", w - fill, "", a, b, r);
+            fprintf(p->out, " [%.*s>%*s] %s/%s %s/s", fill, "==============================", w - fill, "", a, b, r);
             if (rate > 0)
-                printf(" %.0fs", (double)(l->total - l->done) / rate);
+                fprintf(p->out, " %.0fs", (double)(l->total - l->done) / rate);
         }
-        putchar('\n');
+        fputc('\n', p->out);
     }
     p->drawn = p->n;
-    fflush(stdout);
+    fflush(p->out);
 }
 
 static void on_progress(void *arg, img_prog_event ev, const char *digest, uint64_t done, uint64_t total,
@@ -125,7 +126,7 @@ static void on_progress(void *arg, img_prog_event ev, const char *digest, uint64
         if (p->tty)
             draw(p, st != NULL);
         else if (st)
-            printf("%s: %s\n", l->id, l->status), fflush(stdout);
+            fprintf(p->out, "%s: %s\n", l->id, l->status), fflush(p->out);
     }
     pthread_mutex_unlock(&p->mu);
 }
@@ -185,7 +186,9 @@ static int flags_finish(nr_global *g, reg_flags *f)
     f->o.n_mirrors = f->nm;
     f->o.insecure = (const char *const *)f->insecure;
     f->o.n_insecure = f->ni;
-    f->pr.tty = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    if (!f->pr.out)
+        f->pr.out = stdout;
+    f->pr.tty = isatty(fileno(f->pr.out)) && !getenv("NO_COLOR");
     pthread_mutex_init(&f->pr.mu, NULL);
     f->o.progress = on_progress;
     f->o.progress_arg = &f->pr;
@@ -467,5 +470,34 @@ int nr_cmd_logout(int argc, char **argv, nr_global *g)
     if (img_reg_logout(host, &o, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_FAIL);
     printf("Removing login credentials for %s\n", host);
+    return 0;
+}
+
+/* run --pull always: the image pulled from its registry with pull's defaults
+ * (the registries config), progress on stderr unless quiet, as docker run
+ * shows it. */
+int nr_pull_for_run(nr_global *g, const char *ref, bool quiet)
+{
+    reg_flags f = {.o = {.tls_verify = -1}, .pr = {.quiet = quiet, .out = stderr}};
+    img_store *s;
+    img_regref r;
+    int rc;
+    if ((rc = transfer_begin(g, &f, ref, &s, &r)))
+        return rc;
+    if (!quiet)
+        fprintf(stderr, "%s: Pulling from %s/%s\n", r.tag[0] ? r.tag : r.digest, r.host, r.repo);
+    nr_err err;
+    img_desc d;
+    char from[300];
+    rc = img_reg_pull(s, ref, &f.o, &d, from, sizeof from, &err);
+    img_store_close(s);
+    if (rc < 0) {
+        flags_free(&f);
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    }
+    if (!quiet)
+        fprintf(stderr, "Digest: %s\nStatus: %s %s\n", d.digest,
+                f.pr.transferred ? "Downloaded newer image for" : "Image is up to date for", r.local[0] ? r.local : ref);
+    flags_free(&f);
     return 0;
 }

@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "runtime/supervisor/options.h"
+#include "common/signal.h"
 #include "common/util.h"
 #include "images/image.h"
 #include "images/store.h"
@@ -212,6 +215,12 @@ static void opts_free(rt_run_opts *o)
     strv_free(o->cap_add, o->ncap_add);
     strv_free(o->cap_drop, o->ncap_drop);
     strv_free(o->security_opt, o->nsecurity_opt);
+    strv_free(o->extra_hosts, o->nextra_hosts);
+    strv_free(o->dns, o->ndns);
+    strv_free(o->dns_search, o->ndns_search);
+    strv_free(o->dns_options, o->ndns_options);
+    strv_free(o->expose, o->nexpose);
+    strv_free(o->group_add, o->ngroup_add);
     strv_free(o->sv_opts, o->nsv_opts);
     strv_free(o->mounts, o->nmounts);
     strv_free(o->run_tmpfs, o->nrun_tmpfs);
@@ -239,6 +248,12 @@ enum {
     O_LABEL, O_LABELFILE,
     /* docker's mount and limit flags (runtime/spec_flags.c) */
     O_MOUNT, O_TMPFS, O_SHMSIZE, O_ULIMIT, O_SYSCTL, O_PRIVILEGED, O_DEVICE,
+};
+/* docker run's flags (keys kept apart from the list above) */
+enum {
+    O_DK_ADDHOST = NR_OPT_LONG + 0x200, O_DK_DNS, O_DK_DNSSEARCH, O_DK_DNSOPT, O_DK_DOMAIN, O_DK_INIT, O_DK_STOPSIG,
+    O_DK_PULL, O_DK_PLATFORM, O_DK_EXPOSE, O_DK_GROUPADD, O_DK_OOMADJ, O_DK_MEMSWAP, O_DK_MEMRES, O_DK_LOGDRV,
+    O_DK_LOGOPT, O_DK_PID, O_DK_IPC, O_DK_USERNS, O_DK_CGROUPNS, O_DK_UTS,
 };
 static const nr_opt run_opts[] = {
     {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
@@ -292,15 +307,251 @@ static const nr_opt run_opts[] = {
                                                    "kernel.sem, fs.mqueue.*)"},
     {"device", O_DEVICE, required_argument, "HOST[:CTR][:PERMS]", "a char or block device in /dev (PERMS: of rwm)"},
     {"privileged", O_PRIVILEGED, no_argument, NULL, "not supported: refused (use --cap-add, --device, --security-opt)"},
+    /* ---- docker run compatibility: names, DNS, init, pull, groups, OOM, cgroup v1 knobs, logs, namespaces ---- */
+    {"add-host", O_DK_ADDHOST, required_argument, "NAME:IP", "a line in /etc/hosts (also NAME=IP; IP may be host-gateway)"},
+    {"dns", O_DK_DNS, required_argument, "IP", "a nameserver in /etc/resolv.conf (repeatable)"},
+    {"dns-search", O_DK_DNSSEARCH, required_argument, "DOMAIN", "a search domain in /etc/resolv.conf (repeatable)"},
+    {"dns-option", O_DK_DNSOPT, required_argument, "OPT", "an option in /etc/resolv.conf (repeatable; also --dns-opt)"},
+    {"dns-opt", O_DK_DNSOPT, required_argument, "OPT", "same as --dns-option"},
+    {"domainname", O_DK_DOMAIN, required_argument, "NAME", "the container's NIS domain name"},
+    {"init", O_DK_INIT, no_argument, NULL,
+     "accepted: PID 1 is always nrun-init, which reaps zombies and forwards signals"},
+    {"stop-signal", O_DK_STOPSIG, required_argument, "SIG", "the signal nrun stop sends first (over the image's)"},
+    {"pull", O_DK_PULL, required_argument, "always|missing|never",
+     "always: pull from the registry first; missing/never: the image must be in the store (default missing)"},
+    {"platform", O_DK_PLATFORM, required_argument, "PLATFORM", "only this machine's (linux/amd64 here)"},
+    {"expose", O_DK_EXPOSE, required_argument, "PORT[/proto]", "expose a port or range (for -P)"},
+    {"group-add", O_DK_GROUPADD, required_argument, "GROUP", "a supplementary group (GID, or a name of the image's /etc/group)"},
+    {"oom-score-adj", O_DK_OOMADJ, required_argument, "N", "the OOM score adjustment, -1000..1000"},
+    {"cpu-shares", 'c', required_argument, "N", "CPU weight relative to others (cpu.shares, 2..262144)"},
+    {"memory-swap", O_DK_MEMSWAP, required_argument, "SIZE", "memory plus swap limit (-1: unlimited); needs --memory"},
+    {"memory-reservation", O_DK_MEMRES, required_argument, "SIZE", "soft memory limit"},
+    {"log-driver", O_DK_LOGDRV, required_argument, "json-file|local", "the log nrun keeps (its own JSON lines, rotated)"},
+    {"log-opt", O_DK_LOGOPT, required_argument, "K=V", "max-size=SIZE, max-file=N (--log-max-size, --log-max-files)"},
+    {"quiet", 'q', no_argument, NULL, "no pull progress"},
+    {"pid", O_DK_PID, required_argument, "MODE", "refused but for the default: a PID namespace of its own"},
+    {"ipc", O_DK_IPC, required_argument, "MODE", "private or shareable (the default); host and container: refused"},
+    {"userns", O_DK_USERNS, required_argument, "MODE", "host (the default: no remapping); others refused"},
+    {"cgroupns", O_DK_CGROUPNS, required_argument, "MODE", "private (the default); host refused"},
+    {"uts", O_DK_UTS, required_argument, "MODE", "refused but for the default: a UTS namespace of its own"},
     {0},
 };
 
 const nr_opt *nr_run_opts(void)
 {
-    static nr_opt all[128];
+    static nr_opt all[256];
     if (!all[0].name)
         nr_opts_with_sv(run_opts, all, NR_ARRAY_LEN(all));
     return all;
+}
+
+/* What docker's flags leave for after the loop (cli/run.c run_main). */
+typedef struct dk_flags {
+    const char *pull;                    /* always|missing|never, NULL = missing */
+    bool quiet;
+    const char *log_driver;              /* json-file|local */
+    const char *log_size, *log_files;    /* --log-opt max-size / max-file */
+} dk_flags;
+
+/* The machine's architecture in Go's (docker's) words. */
+static const char *host_arch(char *machine, size_t n)
+{
+    struct utsname u;
+    snprintf(machine, n, "%s", uname(&u) == 0 ? u.machine : "x86_64");
+    return !strcmp(machine, "x86_64") ? "amd64" : !strcmp(machine, "aarch64") ? "arm64" : machine;
+}
+
+/* --platform: [linux/]ARCH of this machine, in docker's or uname's words */
+static bool platform_ours(const char *p)
+{
+    char machine[65];
+    const char *arch = host_arch(machine, sizeof machine);
+    if (!strncmp(p, "linux/", 6))
+        p += 6;
+    return !strcmp(p, arch) || !strcmp(p, machine);
+}
+
+/* One of docker run's flags (the block in run_opts): 0, or the exit code
+ * with the error printed. */
+static int docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk_flags *dk)
+{
+    nr_err err = {0};
+    switch (c) {
+    case O_DK_ADDHOST: {
+        cleanup_free char *line = NULL;
+        if (rt_extra_host_parse(val, &line, &err) < 0)
+            return run_usage_error(g, "run: %s", err.msg);
+        push(&op->extra_hosts, &op->nextra_hosts, val);
+        return 0;
+    }
+    case O_DK_DNS:
+        if (!rt_etc_ip_valid(val)) {
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --dns %s: not an IPv4 or IPv6 address", e);
+        }
+        push(&op->dns, &op->ndns, val);
+        return 0;
+    case O_DK_DNSSEARCH:
+        if (strcmp(val, ".") && !rt_etc_name_valid(val, 253)) {
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --dns-search %s: expected a domain name ([a-zA-Z0-9_.-], at most 253 bytes)", e);
+        }
+        push(&op->dns_search, &op->ndns_search, val);
+        return 0;
+    case O_DK_DNSOPT:
+        if (!rt_etc_dns_option_valid(val)) {
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --dns-option %s: expected an option without spaces, '#' or ';' (ndots:2)", e);
+        }
+        push(&op->dns_options, &op->ndns_options, val);
+        return 0;
+    case O_DK_DOMAIN:
+        if (!rt_etc_name_valid(val, 64)) {
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --domainname %s: expected a name of [a-zA-Z0-9_.-], at most 64 bytes", e);
+        }
+        op->domainname = val;
+        return 0;
+    case O_DK_INIT: return 0; /* nrun-init is PID 1 with or without it */
+    case O_DK_STOPSIG: {
+        int sig = nr_signal_parse(val);
+        if (sig < 0) {
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --stop-signal %s: not a signal (a name like SIGTERM or TERM, or 1..64)", e);
+        }
+        op->stop_signal = sig;
+        return 0;
+    }
+    case O_DK_PULL:
+        if (strcmp(val, "always") && strcmp(val, "missing") && strcmp(val, "never"))
+            return run_usage_error(g, "run: --pull %s: expected always, missing or never", val);
+        dk->pull = val;
+        return 0;
+    case O_DK_PLATFORM:
+        if (!platform_ours(val)) {
+            char machine[65];
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --platform %s: nrun runs this machine's platform only (linux/%s)", e,
+                                   host_arch(machine, sizeof machine));
+        }
+        return 0;
+    case O_DK_EXPOSE: {
+        json_auto_t *set = json_object();
+        if (rt_expose_parse(val, set, &err) < 0)
+            return run_usage_error(g, "run: %s", err.msg);
+        push(&op->expose, &op->nexpose, val);
+        return 0;
+    }
+    case O_DK_GROUPADD:
+        if (!*val || strchr(val, ':') || strchr(val, '\n')) {
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --group-add %s: expected a GID or a group name", e);
+        }
+        push(&op->group_add, &op->ngroup_add, val);
+        return 0;
+    case O_DK_OOMADJ: {
+        long long v;
+        if (parse_ll(val, &v) < 0 || v < -1000 || v > 1000)
+            return run_usage_error(g, "run: --oom-score-adj %s: expected -1000..1000", val);
+        op->oom_score_adj = (int)v;
+        op->oom_score_adj_set = true;
+        return 0;
+    }
+    case 'c': {
+        long long v;
+        if (parse_ll(val, &v) < 0 || v < 2 || v > 262144)
+            return run_usage_error(g, "run: --cpu-shares %s: expected 2..262144", val);
+        op->cpu_shares = v;
+        return 0;
+    }
+    case O_DK_MEMSWAP: {
+        unsigned long long v;
+        if (!strcmp(val, "-1"))
+            op->memory_swap = -1;
+        else if (nr_parse_size(val, &v) == 0 && v >= 4 * 1024 * 1024 && v <= LLONG_MAX)
+            op->memory_swap = (long long)v;
+        else
+            return run_usage_error(g, "run: --memory-swap %s: expected a size of at least 4m, or -1", val);
+        return 0;
+    }
+    case O_DK_MEMRES: {
+        unsigned long long v;
+        if (nr_parse_size(val, &v) < 0 || v < 4 * 1024 * 1024 || v > LLONG_MAX)
+            return run_usage_error(g, "run: --memory-reservation %s: expected a size of at least 4m", val);
+        op->memory_reservation = (long long)v;
+        return 0;
+    }
+    case O_DK_LOGDRV:
+        if (strcmp(val, "json-file") && strcmp(val, "local")) {
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --log-driver %s: not supported (nrun keeps its own rotated JSON-lines log: "
+                                      "json-file or local)", e);
+        }
+        dk->log_driver = op->log_driver = val;
+        return 0;
+    case O_DK_LOGOPT:
+        if (!strncmp(val, "max-size=", 9))
+            dk->log_size = val + 9;
+        else if (!strncmp(val, "max-file=", 9))
+            dk->log_files = val + 9;
+        else {
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --log-opt %s: not supported (max-size=SIZE, max-file=N)", e);
+        }
+        return 0;
+    case 'q': dk->quiet = true; return 0;
+    case O_DK_PID:
+    case O_DK_UTS:
+        if (*val && c == O_DK_PID)
+            return run_usage_error(g, "run: --pid %s is not supported: nrun-init is PID 1 in the container's own PID "
+                                      "namespace", val);
+        if (*val)
+            return run_usage_error(g, "run: --uts %s is not supported: a container has its own UTS namespace (its "
+                                      "hostname)", val);
+        return 0;
+    case O_DK_IPC:
+        if (*val && strcmp(val, "private") && strcmp(val, "shareable"))
+            return run_usage_error(g, "run: --ipc %s is not supported: a container has its own IPC namespace "
+                                      "(private or shareable)", val);
+        return 0;
+    case O_DK_USERNS:
+        if (*val && strcmp(val, "host"))
+            return run_usage_error(g, "run: --userns %s is not supported: nrun does not remap users (host)", val);
+        return 0;
+    case O_DK_CGROUPNS:
+        if (*val && strcmp(val, "private"))
+            return run_usage_error(g, "run: --cgroupns %s is not supported: a container has its own cgroup namespace "
+                                      "(private)", val);
+        return 0;
+    }
+    return NR_EXIT_CMD;
+}
+
+/* After the loop: --log-driver/--log-opt as the supervisor's log flags,
+ * --memory-swap and --memory-reservation against --memory. */
+static int docker_flags_finish(nr_global *g, rt_run_opts *op, const dk_flags *dk)
+{
+    nr_err err = {0};
+    const char *sv[2][2] = {{"--log-max-size", dk->log_size}, {"--log-max-files", dk->log_files}};
+    for (int i = 0; i < 2; i++) {
+        if (!sv[i][1])
+            continue;
+        sv_config probe;
+        sv_config_init(&probe);
+        int bad = sv_opt_apply(&probe, sv[i][0], sv[i][1], &err);
+        sv_config_fini(&probe);
+        if (bad < 0)
+            return run_usage_error(g, "run: --log-opt %s=%s: %s", i ? "max-file" : "max-size", sv[i][1], err.msg);
+        cleanup_free char *kv = nr_xasprintf("%s=%s", sv[i][0], sv[i][1]);
+        push(&op->sv_opts, &op->nsv_opts, kv);
+    }
+    if (op->memory_swap && !op->memory)
+        return run_usage_error(g, "run: --memory-swap needs --memory (the memory part of it)");
+    if (op->memory_swap > 0 && op->memory_swap < op->memory)
+        return run_usage_error(g, "run: --memory-swap must be at least --memory (it is memory and swap together)");
+    if (op->memory_reservation && op->memory && op->memory_reservation > op->memory)
+        return run_usage_error(g, "run: --memory-reservation must not be more than --memory");
+    return 0;
 }
 
 typedef enum { RUN_START, RUN_CREATE, RUN_CHECK } run_mode;
@@ -383,8 +634,42 @@ static json_t *docker_config(img_store *store, const char *image, const rt_run_o
     json_object_update(all, (json_t *)user_labels); /* --label over the image's LABEL, as docker */
     json_object_set_new(c, "Labels", all);
     json_t *exposed = json_object_get(rc, "ExposedPorts");
-    if (json_is_object(exposed))
-        json_object_set(c, "ExposedPorts", exposed);
+    json_t *ex = json_is_object(exposed) ? json_deep_copy(exposed) : json_object();
+    for (size_t i = 0; i < op->nexpose; i++)
+        rt_expose_parse(op->expose[i], ex, &ign); /* checked when parsed */
+    if (json_object_size(ex))
+        json_object_set(c, "ExposedPorts", ex);
+    json_decref(ex);
+    /* docker's Config.StopSignal and Domainname, and the HostConfig fields
+     * of its run flags (ps.c puts them into inspect's HostConfig) */
+    json_t *iss = json_object_get(rc, "StopSignal");
+    char sb[NR_SIGNAME_MAX];
+    if (op->stop_signal > 0)
+        json_object_set_new(c, "StopSignal", json_string(nr_signal_name(op->stop_signal, sb)));
+    else if (json_is_string(iss) && json_string_length(iss))
+        json_object_set(c, "StopSignal", iss);
+    json_object_set_new(c, "Domainname", json_string(op->domainname ? op->domainname : ""));
+    json_t *hx = json_object();
+    json_object_set_new(hx, "ExtraHosts", op->nextra_hosts ? strv_json(op->extra_hosts, op->nextra_hosts) : json_null());
+    json_object_set_new(hx, "Dns", strv_json(op->dns, op->ndns));
+    json_object_set_new(hx, "DnsSearch", strv_json(op->dns_search, op->ndns_search));
+    json_object_set_new(hx, "DnsOptions", strv_json(op->dns_options, op->ndns_options));
+    json_object_set_new(hx, "GroupAdd", op->ngroup_add ? strv_json(op->group_add, op->ngroup_add) : json_null());
+    json_object_set_new(hx, "OomScoreAdj", json_integer(op->oom_score_adj));
+    json_object_set_new(hx, "CpuShares", json_integer(op->cpu_shares));
+    json_object_set_new(hx, "MemorySwap", json_integer(op->memory_swap ? op->memory_swap : op->memory));
+    json_object_set_new(hx, "MemoryReservation", json_integer(op->memory_reservation));
+    json_t *lc = json_object();
+    for (size_t i = 0; i < op->nsv_opts; i++) {
+        const char *kv = op->sv_opts[i];
+        if (!strncmp(kv, "--log-max-size=", 15))
+            json_object_set_new(lc, "max-size", json_string(kv + 15));
+        else if (!strncmp(kv, "--log-max-files=", 16))
+            json_object_set_new(lc, "max-file", json_string(kv + 16));
+    }
+    json_object_set_new(hx, "LogConfig", json_pack("{s:s, s:o}", "Type", op->log_driver ? op->log_driver : "json-file",
+                                                   "Config", lc));
+    json_object_set_new(c, "HostExtra", hx);
     json_decref(rc);
     return c;
 }
@@ -443,6 +728,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
     size_t nfile_env = 0; /* op->env starts with this many --env-file entries */
     cleanup_free char *join_spec = NULL;
     nr_err err = {0};
+    dk_flags dk = {0};
     /* everything given here ends up in config.json, which is JSON: UTF-8 */
     for (int k = 1; k < argc; k++)
         if (!nr_utf8_valid(argv[k])) {
@@ -454,6 +740,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
                                      "Create a container from an image without starting it (nrun start starts it); "
                                      "the options of nrun run.", NULL, false};
     spec.opts = create_spec.opts = nr_run_opts();
+    nr_opt_exact(&spec);
+    nr_opt_exact(&create_spec);
     int oc;
     while ((oc = nr_opt_next(create_only ? &create_spec : &spec, argc, argv, g)) != -1) {
         const char *val = optarg;
@@ -643,6 +931,14 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
             return run_usage_error(g, "run: --privileged is not supported (it would give every capability and device): "
                                       "add what the app needs with --cap-add CAP, --device PATH or --security-opt "
                                       "seccomp=PROFILE");
+        case O_DK_ADDHOST ... O_DK_UTS:
+        case 'c':
+        case 'q': {
+            int r = docker_flag(g, c, val, op, &dk);
+            if (r)
+                return r;
+            break;
+        }
         case NR_OPT_HELP: return 0;
         default: return NR_EXIT_CMD; /* refused as docker does: 125 */
         }
@@ -650,6 +946,9 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
     int i = optind;
     if (i >= argc)
         return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
+    int dr = docker_flags_finish(g, op, &dk);
+    if (dr)
+        return dr;
     bool no_hc = false, some_hc = false;
     for (size_t k = 0; k < op->nsv_opts; k++) {
         no_hc |= !strncmp(op->sv_opts[k], "--no-healthcheck=", 17);
@@ -697,6 +996,13 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     if (mode == RUN_CHECK)
         return 0;
+    /* --pull always: from the registry first; missing and never: the store's
+     * (nrun run pulls nothing by itself: "no such image" when absent) */
+    if (dk.pull && !strcmp(dk.pull, "always")) {
+        int pr = nr_pull_for_run(g, image, dk.quiet);
+        if (pr)
+            return pr;
+    }
     img_store *store;
     if (img_store_open(g->root, &store, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);

@@ -185,8 +185,32 @@ static int apply_v1(rt_cgroup *cg, const rt_spec *s, nr_err *err)
             if (write_file(d, "memory.limit_in_bytes", v, err) < 0)
                 return -1;
             nr_err ign;
-            write_file(d, "memory.memsw.limit_in_bytes", v, &ign); /* absent without swap accounting */
-        } else if (!strcmp(c, "cpu") && s->cpu_quota > 0) {
+            if (s->mem_swap != 0 && s->mem_swap != s->mem_limit) {
+                /* --memory-swap: memory and swap together, -1 = unlimited */
+                snprintf(v, sizeof v, "%lld", s->mem_swap);
+                cleanup_free char *f = nr_xasprintf("%s/memory.memsw.limit_in_bytes", d);
+                if (access(f, F_OK) < 0)
+                    return nr_err_set(err, "--memory-swap: this kernel does not account swap (no "
+                                           "memory.memsw.limit_in_bytes; boot with swapaccount=1)");
+                if (write_file(d, "memory.memsw.limit_in_bytes", v, err) < 0)
+                    return -1;
+            } else {
+                write_file(d, "memory.memsw.limit_in_bytes", v, &ign); /* absent without swap accounting */
+            }
+        }
+        if (!strcmp(c, "memory") && s->mem_reservation > 0) {
+            snprintf(v, sizeof v, "%lld", s->mem_reservation);
+            if (write_file(d, "memory.soft_limit_in_bytes", v, err) < 0)
+                return -1;
+        }
+        if (!strcmp(c, "cpu") && s->cpu_shares > 0) {
+            snprintf(v, sizeof v, "%lld", s->cpu_shares);
+            if (write_file(d, "cpu.shares", v, err) < 0)
+                return -1;
+        }
+        if (!strcmp(c, "memory"))
+            continue;
+        if (!strcmp(c, "cpu") && s->cpu_quota > 0) {
             snprintf(v, sizeof v, "%lld", s->cpu_period);
             if (write_file(d, "cpu.cfs_period_us", v, err) < 0)
                 return -1;
@@ -216,7 +240,29 @@ static int apply_v2(const char *d, const rt_spec *s, nr_err *err)
         if (write_file(d, "memory.max", v, err) < 0)
             return -1;
         nr_err ign;
-        write_file(d, "memory.swap.max", "0", &ign);
+        if (s->mem_swap != 0 && s->mem_swap != s->mem_limit) {
+            /* v2 counts swap apart: --memory-swap is memory and swap together */
+            if (s->mem_swap < 0)
+                snprintf(v, sizeof v, "max");
+            else
+                snprintf(v, sizeof v, "%lld", s->mem_swap - s->mem_limit);
+            if (write_file(d, "memory.swap.max", v, err) < 0)
+                return -1;
+        } else {
+            write_file(d, "memory.swap.max", "0", &ign);
+        }
+    }
+    if (s->mem_reservation > 0) {
+        snprintf(v, sizeof v, "%lld", s->mem_reservation);
+        if (write_file(d, "memory.low", v, err) < 0)
+            return -1;
+    }
+    if (s->cpu_shares > 0) {
+        /* cgroup v2's weight from v1's shares, as runc converts them */
+        long long w = 1 + ((s->cpu_shares - 2) * 9999) / 262142;
+        snprintf(v, sizeof v, "%lld", w < 1 ? 1 : w > 10000 ? 10000 : w);
+        if (write_file(d, "cpu.weight", v, err) < 0)
+            return -1;
     }
     if (s->cpu_quota > 0) {
         snprintf(v, sizeof v, "%lld %lld", s->cpu_quota, s->cpu_period);

@@ -168,6 +168,36 @@ int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_
     return 0;
 }
 
+int rt_groups_add(rt_user *u, char **names, size_t n, const char *group, nr_err *err)
+{
+    if (!u->groups) { /* no USER: root, its group 0 first */
+        u->groups = nr_xmalloc(sizeof(gid_t));
+        u->groups[u->ngroups++] = u->gid;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id;
+        char *g[4];
+        cleanup_free char *gcopy = group ? nr_xstrdup(group) : NULL;
+        if (all_digits(names[i])) {
+            if (!parse_id(names[i], &id))
+                return nr_err_set(err, "--group-add %s: group id out of range (0-4294967294)", names[i]);
+        } else if (!(gcopy && find_entry(gcopy, names[i], false, g, 4) && parse_id(g[2], &id))) {
+            cleanup_free char *e = nr_escape_controls(names[i]);
+            return nr_err_set(err, "--group-add %s: no such group in the image's /etc/group", e);
+        }
+        bool have = false;
+        for (size_t k = 0; k < u->ngroups; k++)
+            have |= u->groups[k] == id;
+        if (have)
+            continue;
+        if (u->ngroups >= 64)
+            return nr_err_set(err, "--group-add: more than 64 groups");
+        u->groups = nr_xrealloc(u->groups, (u->ngroups + 1) * sizeof(gid_t));
+        u->groups[u->ngroups++] = id;
+    }
+    return 0;
+}
+
 /* Will execve take this command and environment?  Each string is at most
  * 128 KiB (MAX_ARG_STRLEN) and, with an 8 MiB stack, all of them 2 MiB. */
 static int exec_fits(const json_t *args, const json_t *env, nr_err *err)
@@ -386,6 +416,13 @@ int rt_container_create_image(img_store *store, const char *root, const img_imag
         cleanup_free char *passwd = user ? read_etc(layers_dir, lower, nlower, "passwd") : NULL;
         cleanup_free char *group = user ? read_etc(layers_dir, lower, nlower, "group") : NULL;
         if (rt_user_resolve(user, passwd, group, &u, err) < 0)
+            goto out_rm;
+    }
+    if (o->ngroup_add) {
+        /* --group-add: numbers as they are, names from the image's /etc/group
+         * (read_etc: never through a symlink) */
+        cleanup_free char *group = read_etc(layers_dir, lower, nlower, "group");
+        if (rt_groups_add(&u, o->group_add, o->ngroup_add, group, err) < 0)
             goto out_rm;
     }
     if (rt_spec_build(cfg, o, &rf, &u, root, dir, &config, err) < 0)

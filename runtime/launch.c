@@ -192,6 +192,16 @@ static __attribute__((noreturn)) void exec_init(launch_ctx *c, int sync_fd, cons
     child_fail(sync_fd, &e);
 }
 
+int rt_oom_score_adj_apply(int adj, nr_err *err)
+{
+    char v[16];
+    int n = snprintf(v, sizeof v, "%d", adj);
+    cleanup_close int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, v, (size_t)n) != n)
+        return nr_err_sys(err, errno, "--oom-score-adj %d: write /proc/self/oom_score_adj", adj);
+    return 0;
+}
+
 static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, const rt_launch_io *io)
 {
     nr_err e = {0};
@@ -216,6 +226,13 @@ static __attribute__((noreturn)) void child_main(launch_ctx *c, int sync_fd, con
         nr_err_sys(&e, errno, "sethostname");
         child_fail(sync_fd, &e);
     }
+    if (s->domainname && *s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0) {
+        nr_err_sys(&e, errno, "setdomainname");
+        child_fail(sync_fd, &e);
+    }
+    /* --oom-score-adj: inherited by every process the container starts */
+    if (s->oom_score_adj_set && rt_oom_score_adj_apply(s->oom_score_adj, &e) < 0)
+        child_fail(sync_fd, &e);
     if (c->join_fd >= 0) {
         if (setns(c->join_fd, CLONE_NEWNET) < 0) {
             nr_err_sys(&e, errno, "join the network namespace of container %.12s", s->net_join);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 
 static int openat2_in_root(int rootfd, const char *path, int flags)
@@ -523,7 +524,27 @@ static int etc_files(int rootfd, const rt_spec *s, const char *resolv, const cha
                                                           "ip6-loopback\n127.0.1.1\t%s\n", h);
     if (s->net_etc)
         resolv = s->net_etc + strlen(s->net_etc) + 1;
-    const struct { const char *name, *text; } f[] = {{"hostname", hn}, {"hosts", hosts}, {"resolv.conf", resolv}};
+    /* the host's address on the network: host.nrun.internal's line */
+    cleanup_free char *gw = NULL;
+    for (const char *l = net_hosts; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+        size_t ll = strcspn(l, "\n"), al = strcspn(l, "\t");
+        if (al < ll && !strncmp(l + al, "\thost.nrun.internal", 19) && !gw)
+            gw = nr_xstrndup(l, al);
+    }
+    if (s->extra_hosts) {
+        /* --add-host: after nrun's lines, as docker adds them; --net host's
+         * host is this one: host-gateway is its loopback */
+        cleanup_free char *x = rt_extra_hosts_text(s->extra_hosts, gw ? gw : !s->ns_net && !s->net_join ? "127.0.0.1" : NULL, err);
+        if (!x)
+            return -1;
+        char *all = nr_xasprintf("%s%s%s", hosts, *hosts && hosts[strlen(hosts) - 1] != '\n' ? "\n" : "", x);
+        free(hosts);
+        hosts = all;
+    }
+    /* --dns*: in place of the network's (or the host's) lines; a network's
+     * own DNS (dnsname, on the gateway) stays the first nameserver */
+    cleanup_free char *rs = rt_resolv_compose(resolv, s, s->networks ? gw : NULL);
+    const struct { const char *name, *text; } f[] = {{"hostname", hn}, {"hosts", hosts}, {"resolv.conf", rs}};
     cleanup_close int p = ensure_in_root(rootfd, RT_CTR_RUN_DIR, false, err);
     if (p < 0)
         return -1;

@@ -80,6 +80,20 @@ bool rt_net_name_valid(const char *name);
  * alias): a DNS name ([a-zA-Z0-9_.-], at most 253) that dnsname writes into
  * its hosts file for dnsmasq; not one every container has in /etc/hosts
  * (localhost, host.nrun.internal, host.docker.internal). */
+/* etc_extra.c: --add-host, --dns*, --domainname (checks and the lines they make) */
+struct rt_spec;
+bool rt_etc_name_valid(const char *name, size_t max); /* [a-zA-Z0-9_.-], 1..max bytes, no leading '-' */
+bool rt_etc_ip_valid(const char *s);                  /* an IPv4 or IPv6 address */
+bool rt_etc_dns_option_valid(const char *s);          /* printable, no space, '#' or ';' */
+/* NAME:IP or NAME=IP -> "IP\tNAME\n" (malloc'd); IP may be host-gateway */
+int rt_extra_host_parse(const char *spec, char **line, nr_err *err);
+int rt_extra_hosts_check(const char *lines, nr_err *err);
+/* the lines with host-gateway replaced by `gateway` (NULL: an error if used) */
+char *rt_extra_hosts_text(const char *lines, const char *gateway, nr_err *err);
+/* resolv.conf: `base` with the spec's --dns/--dns-search/--dns-option in
+ * place of its nameserver/search/options lines, as docker writes it;
+ * `keep_ns`: a nameserver of base that stays (the network's DNS). */
+char *rt_resolv_compose(const char *base, const struct rt_spec *s, const char *keep_ns);
 bool rt_net_alias_valid(const char *name);
 #define RT_NET_ALIAS_RULE "expected a DNS name ([a-zA-Z0-9_.-], at most 253), not localhost, host.nrun.internal or host.docker.internal"
 /* dnsname keeps a network's dnsmasq in /run/containers/cni/dnsname/<the

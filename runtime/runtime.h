@@ -100,6 +100,15 @@ typedef struct rt_spec {
     int sv_workers, sv_balance, sv_mode;
     char **sv_opts;           /* "--opt=value" from org.nrun.supervisor.* (checked by sv_opt_apply) */
     size_t nsv_opts;
+    /* docker run's --add-host, --dns*, --domainname, --oom-score-adj, --cpu-shares,
+     * --memory-swap, --memory-reservation */
+    char *domainname;
+    bool oom_score_adj_set;
+    int oom_score_adj;
+    long long cpu_shares, mem_swap, mem_reservation; /* 0 = unset; mem_swap -1 = unlimited */
+    char *extra_hosts;        /* org.nrun.extra-hosts: "IP\tNAME\n" lines; IP may be host-gateway (mounts.c) */
+    char **dns, **dns_search, **dns_options; /* org.nrun.dns.*: NULL = the network's (or host's) */
+    size_t ndns, ndns_search, ndns_options;
 } rt_spec;
 
 /* Flags of `nrun run` that shape the spec (spec.c). */
@@ -143,6 +152,21 @@ typedef struct rt_run_opts {
     size_t nsysctls;
     char **devices;           /* --device HOST[:CTR[:PERMS]] */
     size_t ndevices;
+    /* docker run compatibility: each checked by the CLI (cli/run.c) and again here */
+    char **extra_hosts;       /* --add-host NAME:IP (IP may be host-gateway) */
+    size_t nextra_hosts;
+    char **dns, **dns_search, **dns_options;
+    size_t ndns, ndns_search, ndns_options;
+    const char *domainname;
+    int stop_signal;          /* --stop-signal, 0 = the image's */
+    char **expose;            /* --expose PORT[-PORT][/proto]: more ports for -P */
+    size_t nexpose;
+    char **group_add;         /* --group-add GID|NAME (names from the image's /etc/group) */
+    size_t ngroup_add;
+    bool oom_score_adj_set;
+    int oom_score_adj;
+    long long cpu_shares, memory_swap, memory_reservation; /* 0 = unset; memory_swap -1 = unlimited */
+    const char *log_driver;   /* --log-driver as given (inspect's LogConfig) */
 } rt_run_opts;
 
 /* userns.c --------------------------------------------------------------- */
@@ -185,10 +209,17 @@ typedef struct rt_user {
  * NULL; both are modified).  Supplementary groups: the primary one and every
  * group that lists the user.  u->groups is malloc'd. */
 int rt_user_resolve(const char *spec, char *passwd, char *group, rt_user *u, nr_err *err);
+/* --oom-score-adj: this process's (and so its children's) OOM score adjustment */
+int rt_oom_score_adj_apply(int adj, nr_err *err);
+/* --group-add: GIDs or names of `group` (the image's /etc/group text, may be
+ * NULL) appended to u->groups. */
+int rt_groups_add(rt_user *u, char **names, size_t n, const char *group, nr_err *err);
 /* Returns the config.json text (malloc'd).  img_config may be NULL. */
 int rt_spec_build(const struct json_t *img_config, const rt_run_opts *o, const rt_rootfs_desc *rf,
                   const rt_user *u, const char *store_root, const char *ctr_dir, char **json_out,
                   nr_err *err);
+/* --expose PORT[-PORT][/tcp|udp]: its "PORT/proto" keys set in the object `set` */
+int rt_expose_parse(const char *spec, struct json_t *set, nr_err *err);
 int rt_spec_parse(const char *json, size_t len, rt_spec *s, nr_err *err);
 void rt_spec_free(rt_spec *s);
 int rt_spec_load(int dirfd, const char *name, rt_spec *s, nr_err *err);

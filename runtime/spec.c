@@ -310,20 +310,54 @@ static int parse_port(const char *spec, json_t *list, nr_err *err)
     return 0;
 }
 
-/* -P: every port the image EXPOSEs ("3000/tcp"), on any free host port */
-static int expose_ports(const json_t *imgcfg, json_t *list, nr_err *err)
+/* --expose PORT[-PORT][/tcp|udp] as "80/tcp" keys into `set` */
+int rt_expose_parse(const char *spec, json_t *set, nr_err *err)
+{
+    long lo, hi;
+    size_t pl = strcspn(spec, "/");
+    cleanup_free char *range = nr_xstrndup(spec, pl);
+    const char *proto = spec[pl] ? spec + pl + 1 : "tcp";
+    if (port_range(range, &lo, &hi) < 0 || lo < 1 || (strcmp(proto, "tcp") && strcmp(proto, "udp")))
+        return nr_err_set(err, "--expose %s: expected PORT[-PORT][/tcp|udp] with ports 1-65535", spec);
+    if (hi - lo >= 1024)
+        return nr_err_set(err, "--expose %s: more than 1024 ports", spec);
+    for (long p = lo; p <= hi; p++) {
+        char k[32];
+        snprintf(k, sizeof k, "%ld/%s", p, proto);
+        json_object_set_new(set, k, json_object());
+    }
+    return 0;
+}
+
+/* -P: every port the image EXPOSEs ("3000/tcp") and --expose adds, on any free host port */
+static int expose_ports(const json_t *imgcfg, const rt_run_opts *o, json_t *list, nr_err *err)
 {
     const json_t *ex = imgcfg ? json_object_get(imgcfg, "ExposedPorts") : NULL;
+    json_auto_t *all = json_is_object(ex) ? json_deep_copy(ex) : json_object();
+    for (size_t i = 0; i < o->nexpose; i++)
+        if (rt_expose_parse(o->expose[i], all, err) < 0)
+            return -1;
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)ex, k, v)
+    json_object_foreach(all, k, v)
     {
         char *end;
         long p = strtol(k, &end, 10);
         bool udp = !strcmp(end, "/udp");
         if (end == k || p < 1 || p > 65535 || (*end && strcmp(end, "/tcp") && !udp))
             return nr_err_set(err, "image ExposedPorts \"%s\" is not PORT[/tcp|udp]", k);
-        port_add(list, "", 0, p, udp);
+        /* "80" and "80/tcp" are one port */
+        bool dup = false;
+        size_t i;
+        json_t *q;
+        json_array_foreach(list, i, q)
+        {
+            const char *pr = json_string_value(json_object_get(q, "proto"));
+            dup |= json_integer_value(json_object_get(q, "container")) == p && !json_integer_value(json_object_get(q, "host")) &&
+                   (pr && !strcmp(pr, "udp")) == udp;
+        }
+        if (!dup)
+            port_add(list, "", 0, p, udp);
     }
     return 0;
 }
@@ -521,8 +555,46 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         if (*c <= ' ' || *c == 0x7f || *c == '#')
             return nr_err_set(err, "hostname: a space, '#' or a control character at byte %zu",
                               (size_t)(c - (const unsigned char *)hostname) + 1);
+    if (o->domainname && *o->domainname && !rt_etc_name_valid(o->domainname, 64))
+        return nr_err_set(err, "--domainname %s: expected a name of [a-zA-Z0-9_.-], at most 64 bytes", o->domainname);
+    if (o->oom_score_adj_set && (o->oom_score_adj < -1000 || o->oom_score_adj > 1000))
+        return nr_err_set(err, "--oom-score-adj %d: expected -1000..1000", o->oom_score_adj);
+    /* --add-host, --dns*: lines of the container's /etc/hosts and resolv.conf */
+    nr_buf xh = {0}, dns[3] = {{0}};
+    for (size_t i = 0; i < o->nextra_hosts; i++) {
+        cleanup_free char *line = NULL;
+        if (rt_extra_host_parse(o->extra_hosts[i], &line, err) < 0) {
+            nr_buf_free(&xh);
+            return -1;
+        }
+        nr_buf_addstr(&xh, line);
+    }
+    nr_buf_add(&xh, "", 1);
+    char **dv[3] = {o->dns, o->dns_search, o->dns_options};
+    size_t dn[3] = {o->ndns, o->ndns_search, o->ndns_options};
+    static const char *const dflag[3] = {"--dns", "--dns-search", "--dns-option"};
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < dn[k]; i++) {
+            const char *v = dv[k][i];
+            bool ok = k == 0 ? rt_etc_ip_valid(v) : k == 1 ? !strcmp(v, ".") || rt_etc_name_valid(v, 253)
+                                                           : rt_etc_dns_option_valid(v);
+            if (!ok) {
+                cleanup_free char *e = nr_escape_controls(v);
+                nr_buf_free(&xh);
+                for (int j = 0; j < 3; j++)
+                    nr_buf_free(&dns[j]);
+                return nr_err_set(err, "%s %s: %s", dflag[k], e,
+                                  k == 0 ? "not an IPv4 or IPv6 address"
+                                  : k == 1 ? "expected a domain name ([a-zA-Z0-9_.-], at most 253 bytes)"
+                                           : "expected an option without spaces, '#' or ';' (ndots:2)");
+            }
+            nr_buf_addf(&dns[k], "%s%s", i ? " " : "", v);
+        }
+        nr_buf_add(&dns[k], "", 1);
+    }
     bool caps_ok;
     uint64_t caps = caps_from_opts(o, err, &caps_ok);
+    cleanup_free char *xh_s = xh.data, *dns_s = dns[0].data, *search_s = dns[1].data, *opt_s = dns[2].data;
     if (!caps_ok)
         return -1;
     json_t *args = build_args(imgcfg, o, err);
@@ -561,9 +633,13 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         "args", args, "env", build_env(imgcfg, o, u, hostname, o->tty), "cwd", wd, "capabilities", "bounding",
         caps_array(caps), "effective", caps_array(caps), "permitted", caps_array(caps), "rlimits", rlimits,
         "noNewPrivileges", 1);
+    if (o->oom_score_adj_set)
+        json_object_set_new(process, "oomScoreAdj", json_integer(o->oom_score_adj));
     json_object_set_new(spec, "process", process);
     json_object_set_new(spec, "root", json_pack("{s:s, s:b}", "path", rf->root_path, "readonly", o->read_only));
     json_object_set_new(spec, "hostname", json_string(hostname));
+    if (o->domainname && *o->domainname)
+        json_object_set_new(spec, "domainname", json_string(o->domainname));
 
     /* mounts */
     json_t *mounts = json_array();
@@ -639,10 +715,20 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         if (!(hostnet && !strcmp(nsnames[i], "network")))
             json_array_append_new(ns, json_pack("{s:s}", "type", nsnames[i]));
     json_t *res = json_object();
-    if (o->memory > 0)
-        json_object_set_new(res, "memory", json_pack("{s:I, s:I}", "limit", (json_int_t)o->memory, "swap", (json_int_t)o->memory));
-    if (o->cpu_quota > 0 || o->cpuset) {
+    if (o->memory > 0 || o->memory_reservation > 0) {
+        json_t *mem = json_object();
+        if (o->memory > 0) {
+            json_object_set_new(mem, "limit", json_integer(o->memory));
+            json_object_set_new(mem, "swap", json_integer(o->memory_swap ? o->memory_swap : o->memory));
+        }
+        if (o->memory_reservation > 0)
+            json_object_set_new(mem, "reservation", json_integer(o->memory_reservation));
+        json_object_set_new(res, "memory", mem);
+    }
+    if (o->cpu_quota > 0 || o->cpuset || o->cpu_shares > 0) {
         json_t *cpu = json_object();
+        if (o->cpu_shares > 0)
+            json_object_set_new(cpu, "shares", json_integer(o->cpu_shares));
         if (o->cpu_quota > 0) {
             json_object_set_new(cpu, "quota", json_integer(o->cpu_quota));
             json_object_set_new(cpu, "period", json_integer(o->cpu_period));
@@ -705,7 +791,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         nr_buf_free(&lower);
     }
     const json_t *iss = imgcfg ? json_object_get(imgcfg, "StopSignal") : NULL;
-    int sig = stop_signal_of(json_is_string(iss) ? json_string_value(iss) : NULL);
+    int sig = o->stop_signal > 0 ? o->stop_signal : stop_signal_of(json_is_string(iss) ? json_string_value(iss) : NULL);
     if (sig < 0) {
         json_decref(ann);
         json_decref(spec);
@@ -732,7 +818,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
             json_decref(spec);
             return -1;
         }
-    if (o->publish_all && expose_ports(imgcfg, ports, err) < 0) {
+    if (o->publish_all && expose_ports(imgcfg, o, ports, err) < 0) {
         json_decref(ann);
         json_decref(ports);
         json_decref(spec);
@@ -768,6 +854,20 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     /* /etc/hostname, /etc/hosts, /etc/resolv.conf: made by the launch in the
      * container's /dev tmpfs from "hostname" and the network mode (mounts.c) */
     json_object_set_new(ann, "org.nrun.etc-files", json_string("generated"));
+    if (*xh_s) {
+        if (strstr(xh_s, "host-gateway\t") && !cni && strcmp(net, "host")) {
+            json_decref(ann);
+            json_decref(spec);
+            return nr_err_set(err, "--add-host NAME:host-gateway needs a network with the host on it (not --network %s)", net);
+        }
+        json_object_set_new(ann, "org.nrun.extra-hosts", json_string(xh_s));
+    }
+    if (*dns_s)
+        json_object_set_new(ann, "org.nrun.dns", json_string(dns_s));
+    if (*search_s)
+        json_object_set_new(ann, "org.nrun.dns-search", json_string(search_s));
+    if (*opt_s)
+        json_object_set_new(ann, "org.nrun.dns-options", json_string(opt_s));
     cleanup_free char *w = nr_xasprintf("%d", o->workers);
     json_object_set_new(ann, "org.nrun.workers", json_string(w));
     json_object_set_new(ann, "org.nrun.balance", json_string(o->balance == 2 ? "sticky" : o->balance ? "leastconn" : "rr"));

@@ -316,6 +316,35 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
             return nr_err_set(err, "config.json: org.nrun.stop-signal \"%s\" is invalid", sig);
         s->stop_signal = (int)v;
     }
+    /* --add-host, --dns*: checked again, they become lines of /etc files */
+    const char *xh = ann(a, "org.nrun.extra-hosts");
+    if (xh) {
+        if (rt_extra_hosts_check(xh, err) < 0)
+            return -1;
+        s->extra_hosts = nr_xstrdup(xh);
+    }
+    static const struct { const char *key; int kind; } dk[] = {
+        {"org.nrun.dns", 0}, {"org.nrun.dns-search", 1}, {"org.nrun.dns-options", 2}};
+    for (size_t k = 0; k < NR_ARRAY_LEN(dk); k++) {
+        const char *v = ann(a, dk[k].key);
+        if (!v)
+            continue;
+        char ***out = dk[k].kind == 0 ? &s->dns : dk[k].kind == 1 ? &s->dns_search : &s->dns_options;
+        size_t *n = dk[k].kind == 0 ? &s->ndns : dk[k].kind == 1 ? &s->ndns_search : &s->ndns_options;
+        *out = nr_xcalloc(1, sizeof(char *));
+        cleanup_free char *copy = nr_xstrdup(v);
+        char *save = NULL;
+        for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+            bool ok = dk[k].kind == 0 ? rt_etc_ip_valid(t)
+                      : dk[k].kind == 1 ? !strcmp(t, ".") || rt_etc_name_valid(t, 253)
+                                        : rt_etc_dns_option_valid(t);
+            if (!ok || *n >= 64)
+                return nr_err_set(err, "config.json: %s: \"%s\" is invalid", dk[k].key, t);
+            *out = nr_xrealloc(*out, (*n + 2) * sizeof(char *));
+            (*out)[(*n)++] = nr_xstrdup(t);
+            (*out)[*n] = NULL;
+        }
+    }
     const char *ports = ann(a, "org.nrun.ports");
     if (ports) {
         json_error_t je;
@@ -510,6 +539,11 @@ static int parse_linux(const json_t *root, rt_spec *s, nr_err *err)
     }
     if (pids && get_int(pids, "limit", 0, LLONG_MAX, &s->pids_limit, "linux.resources.pids", err) < 0)
         return -1;
+    if (mem && (get_int(mem, "swap", -1, LLONG_MAX, &s->mem_swap, "linux.resources.memory", err) < 0 ||
+                get_int(mem, "reservation", 0, LLONG_MAX, &s->mem_reservation, "linux.resources.memory", err) < 0))
+        return -1;
+    if (cpu && get_int(cpu, "shares", 0, 262144, &s->cpu_shares, "linux.resources.cpu", err) < 0)
+        return -1;
     if (get_strv(l, "maskedPaths", &s->masked, &s->nmasked, "linux", err) < 0 ||
         get_strv(l, "readonlyPaths", &s->readonly, &s->nreadonly, "linux", err) < 0)
         return -1;
@@ -624,6 +658,19 @@ int rt_spec_parse(const char *text, size_t len, rt_spec *s, nr_err *err)
         nr_err_set(err, "config.json: hostname is longer than 64 bytes");
         goto out;
     }
+    if (get_str(root, "domainname", false, &s->domainname, "", err) < 0)
+        goto out;
+    if (s->domainname && *s->domainname && !rt_etc_name_valid(s->domainname, 64)) {
+        nr_err_set(err, "config.json: domainname \"%s\" is invalid", s->domainname);
+        goto out;
+    }
+    {
+        long long adj = 0;
+        if (get_int(proc, "oomScoreAdj", -1000, 1000, &adj, "process", err) < 0)
+            goto out;
+        s->oom_score_adj_set = json_object_get(proc, "oomScoreAdj") != NULL;
+        s->oom_score_adj = (int)adj;
+    }
     const json_t *mounts = json_object_get(root, "mounts");
     if (mounts && (!json_is_array(mounts) || json_array_size(mounts) > MAX_ITEMS)) {
         nr_err_set(err, "config.json: mounts must be an array");
@@ -706,5 +753,10 @@ void rt_spec_free(rt_spec *s)
     free(s->devices);
     strv_free(s->sysctl_keys);
     strv_free(s->sysctl_vals);
+    free(s->domainname);
+    free(s->extra_hosts);
+    strv_free(s->dns);
+    strv_free(s->dns_search);
+    strv_free(s->dns_options);
     memset(s, 0, sizeof *s);
 }

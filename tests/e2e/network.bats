@@ -348,3 +348,79 @@ else: print('timeout')
     ip netns del "$out"
     nr_in_ns ip link del nrto0 2>/dev/null || true
 }
+
+# ---- docker run's --add-host, --dns*, --expose (cli/run.c, runtime/etc_extra.c) ----
+
+@test "--add-host (NAME:IP, NAME=IP, IPv6, host-gateway) and --dns/--dns-search/--dns-option on the default bridge: the lines docker writes" {
+    run rt_run --rm --add-host db:10.1.2.3 --add-host cache=10.1.2.4 --add-host v6:fd00::5 --add-host 'b6:[fd00::6]' \
+        --add-host gw:host-gateway --add-host host.docker.internal:host-gateway \
+        --dns 10.9.9.9 --dns fd00::53 --dns-search corp.example --dns-search b.example --dns-option ndots:2 \
+        --dns-opt timeout:1 bb:1 sh -c 'cat /etc/hosts; echo --; cat /etc/resolv.conf'
+    [ "$status" -eq 0 ]
+    hosts=${output%%--*}
+    [[ "$hosts" == *$'10.88.0.1\thost.nrun.internal host.docker.internal\n10.1.2.3\tdb\n10.1.2.4\tcache\nfd00::5\tv6\nfd00::6\tb6\n10.88.0.1\tgw\n10.88.0.1\thost.docker.internal\n' ]]
+    [ "${output#*--$'\n'}" = "$(printf 'nameserver 10.9.9.9\nnameserver fd00::53\nsearch corp.example b.example\noptions ndots:2 timeout:1')" ]
+    # the name resolves in the container (getaddrinfo reads /etc/hosts)
+    run rt_run --rm --add-host db:10.1.2.3 bb:1 ping -c1 -W1 db
+    [[ "$output" == *"(10.1.2.3)"* ]]
+    # only --dns-search: the host's nameservers stay; "." is no search line
+    run rt_run --rm --dns-search . --dns-option ndots:1 bb:1 cat /etc/resolv.conf
+    [[ "$output" == *"nameserver "* ]]
+    [[ "$output" != *"search"* ]]
+    [[ "$output" == *"options ndots:1" ]]
+    # inspect: docker's HostConfig fields
+    id=$(rt_run -d --add-host db:10.1.2.3 --dns 10.9.9.9 --dns-search corp.example --dns-option ndots:2 bb:1 sleep 30)
+    [ "$("$NRUN" inspect "$id" | jq -c '.[0].HostConfig | [.ExtraHosts, .Dns, .DnsSearch, .DnsOptions]')" = \
+        '[["db:10.1.2.3"],["10.9.9.9"],["corp.example"],["ndots:2"]]' ]
+    "$NRUN" rm -f "$id" >/dev/null
+    # refused by their line
+    run -125 rt_run --rm --add-host db bb:1 true
+    [ "$output" = "nrun: run: --add-host db: expected NAME:IP or NAME=IP" ]
+    run -125 rt_run --rm --add-host db:10.1.2 bb:1 true
+    [ "$output" = 'nrun: run: --add-host db: "10.1.2" is not an IPv4 or IPv6 address (or host-gateway)' ]
+    run -125 rt_run --rm --dns 10.9.9 bb:1 true
+    [ "$output" = "nrun: run: --dns 10.9.9: not an IPv4 or IPv6 address" ]
+    run -125 rt_run --rm --dns-option 'a b' bb:1 true
+    [ "$output" = "nrun: run: --dns-option a b: expected an option without spaces, '#' or ';' (ndots:2)" ]
+    run -125 rt_run --rm --network none --add-host gw:host-gateway bb:1 true
+    [ "$output" = "nrun: --add-host NAME:host-gateway needs a network with the host on it (not --network none)" ]
+    # --network none: the lines all the same
+    run rt_run --rm --network none --add-host db:10.1.2.3 --dns 10.9.9.9 bb:1 sh -c 'tail -1 /etc/hosts; cat /etc/resolv.conf'
+    [ "$output" = "$(printf '10.1.2.3\tdb\nnameserver 10.9.9.9')" ]
+}
+
+@test "--network host: the host's resolv.conf unless --dns* is given, then docker's lines; host-gateway is the host itself" {
+    run rt_run --rm --net host bb:1 cat /etc/resolv.conf
+    [ "$output" = "$(cat /etc/resolv.conf)" ]
+    run rt_run --rm --net host --dns 10.9.9.9 bb:1 cat /etc/resolv.conf
+    want=$({ echo "nameserver 10.9.9.9"; grep -E '^(search|options)[[:space:]]' /etc/resolv.conf; } || true)
+    [ "$output" = "$want" ]
+    run rt_run --rm --net host --add-host me:host-gateway --add-host db:10.1.2.3 bb:1 sh -c 'tail -2 /etc/hosts'
+    [ "$output" = "$(printf '127.0.0.1\tme\n10.1.2.3\tdb')" ]
+}
+
+@test "a user network with DNS: --dns comes after the network's own nameserver, so names on the network still resolve; --expose adds to -P" {
+    n=dn$SFX
+    "$NRUN" network create "$n" >/dev/null
+    web1=$(rt_run -d --name "dw$SFX" --network "$n" bb:1 sh -c "$(web named)")
+    run rt_run --rm --network "$n" --dns 10.9.9.9 --dns-search corp.example --dns-option ndots:1 bb:1 \
+        sh -c "cat /etc/resolv.conf; for i in \$(seq 50); do wget -qO- http://dw$SFX/i && break; sleep 0.1; done"
+    [ "$status" -eq 0 ]
+    gw=$("$NRUN" network inspect "$n" | jq -r '.[0].IPAM.Config[0].Gateway')
+    [ "${lines[0]}" = "nameserver $gw" ]
+    [ "${lines[1]}" = "nameserver 10.9.9.9" ]
+    [ "${lines[2]}" = "search corp.example" ]
+    [ "${lines[3]}" = "options ndots:1" ]
+    [ "${lines[4]}" = named ]
+    "$NRUN" rm -f "$web1" >/dev/null
+    "$NRUN" network rm "$n" >/dev/null
+    # --expose: the image's ExposedPorts and these, each published by -P
+    id=$(rt_run -d -P --expose 90 --expose 91-92/udp --expose 80/tcp bbx:1 sleep 30)
+    run "$NRUN" port "$id"
+    [ "${#lines[@]}" -eq 5 ]
+    [[ "$output" == *"90/tcp -> "* && "$output" == *"91/udp -> "* && "$output" == *"92/udp -> "* ]]
+    [ "$("$NRUN" inspect "$id" | jq -c '.[0].Config.ExposedPorts | keys')" = '["80/tcp","81/tcp","90/tcp","91/udp","92/udp"]' ]
+    "$NRUN" rm -f "$id" >/dev/null
+    run -125 rt_run --rm --expose 90/sctp bb:1 true
+    [ "$output" = "nrun: run: --expose 90/sctp: expected PORT[-PORT][/tcp|udp] with ports 1-65535" ]
+}

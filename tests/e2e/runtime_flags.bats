@@ -528,4 +528,187 @@ teardown_file() { rt_file_teardown; }
     [ "$output" = "nrun: --device /dev/loop-control:/srv/lc: container path /srv/lc: a device goes below /dev in the container" ]
     run -125 rt_run --rm --device /dev/loop-control:rwx bb:1 true
     [ "$output" = 'nrun: --device /dev/loop-control:rwx: permissions "rwx" are not a subset of rwm' ]
+
+# ---- docker run's flags (cli/run.c's docker block) ----
+
+@test "--init: nrun-init is PID 1 of a plain sh -c app; an orphan is reaped and SIGTERM reaches the app" {
+    # an orphan (its parent exits) goes to PID 1, which must reap it when it ends
+    run rt_run --rm --init bb:1 sh -c '(sleep 0.5 & echo $! >/tmp/p); p=$(cat /tmp/p)
+        grep PPid /proc/$p/status; tr "\0" " " </proc/1/cmdline; echo
+        sleep 1.5; if [ -e /proc/$p ]; then echo "left: $(grep State /proc/$p/status)"; else echo reaped; fi'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = $'PPid:\t1' ]
+    [[ "${lines[1]}" == "nrun init "* ]]
+    [ "${lines[2]}" = reaped ]
+    # nrun stop's SIGTERM gets to the app, which ends by it, well before the SIGKILL
+    id=$(rt_run -d --init bb:1 sh -c 'trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.1; done')
+    for _ in $(seq 50); do "$NRUN" logs "$id" | grep -q ready && break; sleep 0.1; done
+    t0=$(date +%s)
+    "$NRUN" stop -t 20 "$id" >/dev/null
+    [ $(($(date +%s) - t0)) -lt 10 ]
+    run "$NRUN" logs "$id"
+    [[ "$output" == *"got TERM"* ]]
+    [ "$("$NRUN" inspect "$id" | jq .[0].State.ExitCode)" -eq 3 ]
+    "$NRUN" rm "$id" >/dev/null
+    run "$NRUN" run --help
+    [[ "$output" == *"--init"*"PID 1 is always nrun-init, which reaps zombies and forwards signals"* ]]
+}
+
+@test "--stop-signal: the signal nrun stop sends first, over the image's StopSignal; inspect's Config.StopSignal" {
+    rt_bb_image bbsig:1 '{"Cmd":["sh"],"Env":["PATH=/bin"],"StopSignal":"SIGUSR1"}'
+    app='trap "echo got USR1; exit 0" USR1; trap "echo got INT; exit 0" INT; trap "echo got HUP; exit 0" HUP; echo ready; while :; do sleep 0.1; done'
+    for s in "" INT SIGHUP 2; do
+        id=$(rt_run -d ${s:+--stop-signal "$s"} bbsig:1 sh -c "$app")
+        for _ in $(seq 50); do "$NRUN" logs "$id" | grep -q ready && break; sleep 0.1; done
+        "$NRUN" stop -t 20 "$id" >/dev/null
+        want=$(case $s in "") echo USR1 ;; INT | 2) echo INT ;; SIGHUP) echo HUP ;; esac)
+        run "$NRUN" logs "$id"
+        [[ "$output" == *"got $want"* ]]
+        [ "$("$NRUN" inspect "$id" | jq -r .[0].Config.StopSignal)" = "SIG$want" ]
+        "$NRUN" rm "$id" >/dev/null
+    done
+    run -125 rt_run --rm --stop-signal SIGNOPE bb:1 true
+    [ "$output" = "nrun: run: --stop-signal SIGNOPE: not a signal (a name like SIGTERM or TERM, or 1..64)" ]
+    run -125 rt_run --rm --stop-signal 65 bb:1 true
+    [ "$output" = "nrun: run: --stop-signal 65: not a signal (a name like SIGTERM or TERM, or 1..64)" ]
+}
+
+@test "--group-add (GIDs and the image's group names), --oom-score-adj, --domainname: seen inside; inspect shows them" {
+    id=$(rt_run -d --group-add extra --group-add 4242 --oom-score-adj 321 --domainname corp.example -u node bb:1 sleep 100)
+    run "$NRUN" exec "$id" id
+    [ "$output" = "uid=1000(node) gid=1000(node) groups=1000(node),2000(extra),4242" ]
+    run "$NRUN" exec "$id" cat /proc/1/oom_score_adj /proc/sys/kernel/domainname
+    [ "$output" = "$(printf '321\ncorp.example')" ]
+    run "$NRUN" exec "$id" sh -c 'cat /proc/self/oom_score_adj'
+    [ "$output" = 321 ]
+    run "$NRUN" inspect "$id"
+    [ "$(jq -c '.[0].HostConfig | [.GroupAdd, .OomScoreAdj]' <<<"$output")" = '[["extra","4242"],321]' ]
+    [ "$(jq -r '.[0].Config.Domainname' <<<"$output")" = corp.example ]
+    "$NRUN" rm -f "$id" >/dev/null
+    # root with no USER: group 0 first, then the added ones
+    run rt_run --rm --group-add node bb:1 id -G
+    [ "$output" = "0 1000" ]
+    run -125 rt_run --rm --group-add nosuch bb:1 true
+    [ "$output" = "nrun: --group-add nosuch: no such group in the image's /etc/group" ]
+    for v in 1001 -1001 x; do
+        run -125 rt_run --rm --oom-score-adj "$v" bb:1 true
+        [ "$output" = "nrun: run: --oom-score-adj $v: expected -1000..1000" ]
+    done
+    run -125 rt_run --rm --domainname 'a b' bb:1 true
+    [ "$output" = "nrun: run: --domainname a b: expected a name of [a-zA-Z0-9_.-], at most 64 bytes" ]
+}
+
+@test "--cpu-shares, --memory-swap, --memory-reservation: the cgroup's files (v1: cpu.shares, memsw, soft limit)" {
+    [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ] || skip "cgroup v1/hybrid files"
+    run rt_run --rm -c 512 -m 64m --memory-swap 128m --memory-reservation 32m bb:1 \
+        cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes \
+        /sys/fs/cgroup/memory/memory.soft_limit_in_bytes
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf '512\n134217728\n33554432')" ]
+    run rt_run --rm -m 64m --memory-swap -1 bb:1 cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes
+    [ "$output" = 9223372036854771712 ]
+    id=$(rt_run -d --cpu-shares 100 -m 64m --memory-swap 96m --memory-reservation 16m bb:1 sleep 100)
+    [ "$("$NRUN" inspect "$id" | jq -c '.[0].HostConfig | [.CpuShares, .MemorySwap, .MemoryReservation]')" = \
+        "[100,$((96 << 20)),$((16 << 20))]" ]
+    "$NRUN" rm -f "$id" >/dev/null
+    run -125 rt_run --rm --memory-swap 100m bb:1 true
+    [ "$output" = "nrun: run: --memory-swap needs --memory (the memory part of it)" ]
+    run -125 rt_run --rm -m 64m --memory-swap 32m bb:1 true
+    [ "$output" = "nrun: run: --memory-swap must be at least --memory (it is memory and swap together)" ]
+    run -125 rt_run --rm -m 16m --memory-reservation 32m bb:1 true
+    [ "$output" = "nrun: run: --memory-reservation must not be more than --memory" ]
+    run -125 rt_run --rm --cpu-shares 1 bb:1 true
+    [ "$output" = "nrun: run: --cpu-shares 1: expected 2..262144" ]
+}
+
+@test "--log-driver json-file|local and --log-opt max-size/max-file are the log's rotation; other drivers and options refused" {
+    id=$(rt_run -d --log-driver json-file --log-opt max-size=1k --log-opt max-file=2 bb:1 \
+        sh -c 'i=0; while [ $i -lt 200 ]; do echo "line $i of the log, long enough to rotate"; i=$((i+1)); done; sleep 100')
+    run "$NRUN" inspect "$id"
+    [ "$(jq -c '.[0].HostConfig.LogConfig' <<<"$output")" = '{"Type":"json-file","Config":{"max-size":"1k","max-file":"2"}}' ]
+    [ "$(jq -r '.[0].Spec.annotations["org.nrun.supervisor.log-max-size"]' <<<"$output")" = 1k ]
+    [ "$(jq -r '.[0].Spec.annotations["org.nrun.supervisor.log-max-files"]' <<<"$output")" = 2 ]
+    "$NRUN" rm -f "$id" >/dev/null
+    run -125 rt_run --rm --log-driver syslog bb:1 true
+    [ "$output" = "nrun: run: --log-driver syslog: not supported (nrun keeps its own rotated JSON-lines log: json-file or local)" ]
+    run -125 rt_run --rm --log-opt tag=x bb:1 true
+    [ "$output" = "nrun: run: --log-opt tag=x: not supported (max-size=SIZE, max-file=N)" ]
+    run -125 rt_run --rm --log-opt max-file=0 bb:1 true
+    [ "$output" = "nrun: run: --log-opt max-file=0: --log-max-files 0: expected 1..1000" ]
+}
+
+@test "--platform: this machine's is accepted in docker's and uname's words, any other refused in one line" {
+    arch=$(uname -m)
+    goarch=$(case $arch in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) echo "$arch" ;; esac)
+    for p in "linux/$goarch" "linux/$arch" "$goarch"; do
+        run rt_run --rm --platform "$p" bb:1 echo ok
+        [ "$output" = ok ]
+    done
+    other=$([ "$goarch" = arm64 ] && echo linux/amd64 || echo linux/arm64)
+    run -125 rt_run --rm --platform "$other" bb:1 true
+    [ "$output" = "nrun: run: --platform $other: nrun runs this machine's platform only (linux/$goarch)" ]
+    run -125 rt_run --rm --platform windows/amd64 bb:1 true
+    [ "$output" = "nrun: run: --platform windows/amd64: nrun runs this machine's platform only (linux/$goarch)" ]
+}
+
+@test "--pid/--ipc/--userns/--cgroupns/--uts: the defaults accepted, the rest refused by their own name; no option is taken for another's prefix" {
+    run rt_run --rm --ipc private --ipc shareable --userns host --cgroupns private bb:1 echo ok
+    [ "$output" = ok ]
+    run -125 rt_run --rm --pid host bb:1 true
+    [ "$output" = "nrun: run: --pid host is not supported: nrun-init is PID 1 in the container's own PID namespace" ]
+    run -125 rt_run --rm --pid container:x bb:1 true
+    [ "$output" = "nrun: run: --pid container:x is not supported: nrun-init is PID 1 in the container's own PID namespace" ]
+    run -125 rt_run --rm --ipc host bb:1 true
+    [ "$output" = "nrun: run: --ipc host is not supported: a container has its own IPC namespace (private or shareable)" ]
+    run -125 rt_run --rm --userns keep-id bb:1 true
+    [ "$output" = "nrun: run: --userns keep-id is not supported: nrun does not remap users (host)" ]
+    run -125 rt_run --rm --cgroupns host bb:1 true
+    [ "$output" = "nrun: run: --cgroupns host is not supported: a container has its own cgroup namespace (private)" ]
+    run -125 rt_run --rm --uts host bb:1 true
+    [ "$output" = "nrun: run: --uts host is not supported: a container has its own UTS namespace (its hostname)" ]
+    # getopt_long would read these as --pids-limit, --memory, --network-alias, --cpus
+    for a in --pids --mem --network-al --cpu; do
+        run -125 rt_run --rm "$a" 1 bb:1 true
+        [ "$output" = "nrun run: unknown option $a (see 'nrun run --help')" ]
+        run -125 "$NRUN" create "$a=1" bb:1 true
+        [ "$output" = "nrun create: unknown option $a (see 'nrun create --help')" ]
+    done
+    run rt_run --rm --pids-limit=50 --memory 64m bb:1 echo ok
+    [ "$output" = ok ]
+}
+
+@test "--pull never|missing|always: a registry in the file's namespace; always pulls a newer image under the same tag, -q keeps it quiet" {
+    port=$(rt_free_port)
+    d=$BATS_FILE_TMPDIR/registry
+    mkdir -p "$d/data"
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+        "$d/data" "$port" >"$d/config.yml"
+    nsenter --net="/run/netns/$NR_NETNS" /usr/bin/docker-registry serve "$d/config.yml" >"$d/log" 2>&1 3>&- &
+    regpid=$!
+    for _ in $(seq 100); do nr_in_ns curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+    ref=127.0.0.1:$port/pulled:1
+    rt_bb_image "$ref" '{"Cmd":["sh"],"Env":["PATH=/bin","REV=one"]}'
+    "$NRUN" push "$ref" >/dev/null
+    "$NRUN" rmi -f "$ref" >/dev/null
+    for p in never missing; do
+        run -125 rt_run --rm --pull "$p" "$ref" true
+        [ "$output" = "nrun: no such image: $ref" ]
+    done
+    run rt_run --rm --pull always -q "$ref" sh -c 'echo $REV'
+    [ "$status" -eq 0 ]
+    [ "$output" = one ]
+    # a newer image under the tag: always fetches it although the store has one
+    rt_bb_image "$ref" '{"Cmd":["sh"],"Env":["PATH=/bin","REV=two"]}'
+    "$NRUN" push "$ref" >/dev/null
+    rt_bb_image "$ref" '{"Cmd":["sh"],"Env":["PATH=/bin","REV=one"]}'
+    run rt_run --rm --pull never "$ref" sh -c 'echo $REV'
+    [ "$output" = one ]
+    run --separate-stderr rt_run --rm --pull always "$ref" sh -c 'echo $REV'
+    [ "$output" = two ]
+    [[ "$stderr" == *"1: Pulling from 127.0.0.1:$port/pulled"* ]]
+    [[ "$stderr" == *"Status: "* ]]
+    run -125 rt_run --rm --pull sometimes "$ref" true
+    [ "$output" = "nrun: run: --pull sometimes: expected always, missing or never" ]
+    kill "$regpid"
+    wait "$regpid" || true
 }

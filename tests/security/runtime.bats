@@ -641,4 +641,92 @@ P
     run "$NRUN" start -a "$id"
     [ "$output" = opened ]
     "$NRUN" rm -f "$id" >/dev/null
+
+# ---- docker run's --add-host, --dns*, --domainname, --oom-score-adj, --group-add ----
+
+@test "--add-host, --dns, --dns-search, --dns-option, --domainname: a newline, space or '#' never forges a line of /etc/hosts or resolv.conf" {
+    run -125 rt_run --rm --network none --add-host $'a\nb:1.1.1.1' sec:1 true
+    [ "$output" = 'nrun: run: --add-host a\nb: expected a host name ([a-zA-Z0-9_.-], at most 253 bytes)' ]
+    run -125 rt_run --rm --network none --add-host 'a b:1.1.1.1' sec:1 true
+    [ "$output" = 'nrun: run: --add-host a b: expected a host name ([a-zA-Z0-9_.-], at most 253 bytes)' ]
+    run -125 rt_run --rm --network none --add-host $'a:1.1.1.1\n6.6.6.6\tevil' sec:1 true
+    [[ "$output" == 'nrun: run: --add-host a: "1.1.1.1\n6.6.6.6'*'evil" is not an IPv4 or IPv6 address (or host-gateway)' ]]
+    run -125 rt_run --rm --network none --dns $'1.1.1.1\nnameserver 6.6.6.6' sec:1 true
+    [ "$output" = 'nrun: run: --dns 1.1.1.1\nnameserver 6.6.6.6: not an IPv4 or IPv6 address' ]
+    run -125 rt_run --rm --network none --dns-search $'a.example\nnameserver 6.6.6.6' sec:1 true
+    [ "$output" = 'nrun: run: --dns-search a.example\nnameserver 6.6.6.6: expected a domain name ([a-zA-Z0-9_.-], at most 253 bytes)' ]
+    run -125 rt_run --rm --network none --dns-search 'a.example nameserver' sec:1 true
+    [ "$output" = 'nrun: run: --dns-search a.example nameserver: expected a domain name ([a-zA-Z0-9_.-], at most 253 bytes)' ]
+    run -125 rt_run --rm --network none --dns-option $'ndots:1\nnameserver 6.6.6.6' sec:1 true
+    [ "$output" = "nrun: run: --dns-option ndots:1\\nnameserver 6.6.6.6: expected an option without spaces, '#' or ';' (ndots:2)" ]
+    run -125 rt_run --rm --network none --domainname $'a\nb' sec:1 true
+    [ "$output" = 'nrun: run: --domainname a\nb: expected a name of [a-zA-Z0-9_.-], at most 64 bytes' ]
+    # the runtime's own check: a config.json carrying one is refused at start
+    id=$("$NRUN" create --network none --dns 1.1.1.1 --add-host a:1.1.1.1 sec:1 cat /etc/resolv.conf /etc/hosts)
+    f=$NRUN_ROOT/containers/$id/config.json
+    cp "$f" "$BATS_TEST_TMPDIR/good.json"
+    forge() { jq "$1" "$BATS_TEST_TMPDIR/good.json" >"$BATS_TEST_TMPDIR/c.json" && cat "$BATS_TEST_TMPDIR/c.json" >"$f"; }
+    forge '.annotations["org.nrun.dns"] = "1.1.1.1\nnameserver 6.6.6.6"'
+    run "$NRUN" start -a "$id"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'config.json: org.nrun.dns: "1.1.1.1'*'nameserver" is invalid'* ]]
+    forge '.annotations["org.nrun.dns-search"] = "a.example\nnameserver"'
+    run "$NRUN" start -a "$id"
+    [[ "$output" == *'config.json: org.nrun.dns-search: "a.example'*'nameserver" is invalid'* ]]
+    forge '.annotations["org.nrun.extra-hosts"] = "1.1.1.1\ta\n6.6.6.6\tevil x\n"'
+    run "$NRUN" start -a "$id"
+    [[ "$output" == *"config.json: org.nrun.extra-hosts: an invalid line"* ]]
+    forge '.domainname = "x\ny"'
+    run "$NRUN" start -a "$id"
+    [[ "$output" == *'config.json: domainname "x'*'y" is invalid'* ]]
+    [[ "$output" != *6.6.6.6* ]]
+    cat "$BATS_TEST_TMPDIR/good.json" >"$f"
+    run "$NRUN" start -a "$id"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "nameserver 1.1.1.1" ]
+    [ "${lines[-1]}" = $'1.1.1.1\ta' ]
+    "$NRUN" rm -f "$id" >/dev/null
+}
+
+@test "--oom-score-adj outside -1000..1000 is refused by the CLI and in config.json" {
+    for v in 1001 -1001 99999999999999999999; do
+        run -125 rt_run --rm --network none --oom-score-adj "$v" sec:1 true
+        [ "$output" = "nrun: run: --oom-score-adj $v: expected -1000..1000" ]
+    done
+    id=$("$NRUN" create --network none --oom-score-adj 10 sec:1 cat /proc/self/oom_score_adj)
+    f=$NRUN_ROOT/containers/$id/config.json
+    jq '.process.oomScoreAdj = -5000' "$f" >"$BATS_TEST_TMPDIR/c.json" && cat "$BATS_TEST_TMPDIR/c.json" >"$f"
+    run "$NRUN" start -a "$id"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"config.json: process.oomScoreAdj must be an integer in [-1000, 1000]"* ]]
+    "$NRUN" rm -f "$id" >/dev/null
+    run rt_run --rm --network none --oom-score-adj 10 sec:1 cat /proc/self/oom_score_adj
+    [ "$output" = 10 ]
+}
+
+@test "--group-add NAME: never resolved through a symlinked /etc/group (or /etc) that leads out of the image" {
+    # a group the host has and the image does not
+    hg=$(awk -F: '$3 > 0 && $3 < 1000 {print $1; exit}' /etc/group)
+    [ -n "$hg" ]
+    for shape in file dir; do
+        d=$BATS_TEST_TMPDIR/l-$shape
+        mkdir -p "$d/etc"
+        if [ $shape = file ]; then
+            ln -s ../../../../../../../../etc/group "$d/etc/group"
+        else
+            rmdir "$d/etc"
+            ln -s /etc "$d/etc"
+        fi
+        tar --numeric-owner -C "$d" -cf "$BATS_TEST_TMPDIR/l-$shape.tar" .
+        rt_bb_image "grp-$shape:1" '{"Cmd":["sh"],"Env":["PATH=/bin"]}' "$BATS_TEST_TMPDIR/l-$shape.tar"
+        run -125 rt_run --rm --network none --group-add "$hg" "grp-$shape:1" id -G
+        [ "$output" = "nrun: --group-add $hg: no such group in the image's /etc/group" ]
+        # a number is taken as it is
+        run rt_run --rm --network none --group-add 4242 "grp-$shape:1" id -G
+        [ "$output" = "0 4242" ]
+    done
+    run -125 rt_run --rm --network none --group-add $'node\nroot' sec:1 true
+    [ "$output" = 'nrun: run: --group-add node\nroot: expected a GID or a group name' ]
+    run -125 rt_run --rm --network none --group-add 4294967295 sec:1 true
+    [ "$output" = "nrun: --group-add 4294967295: group id out of range (0-4294967294)" ]
 }
