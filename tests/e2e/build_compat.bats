@@ -573,3 +573,28 @@ ctx() {
     [ "$output" = 20 ]
     "$NRUN" rmi node:20-slim >/dev/null
 }
+
+@test "RUN <<EOF with #!/usr/bin/env node: the body is a file the step executes (/dev/pipes/EOF, as BuildKit), so node, which resolves its script's path, runs it, as USER too; in no layer; the body is in the key" {
+    rt_node_tar "$W/node.tar"
+    rt_bb_image cnode:1 '{"Cmd":["sh"],"Env":["PATH=/usr/bin:/bin"]}' "$W/node.tar"
+    c=$(ctx 'FROM cnode:1' 'RUN ln -s /bin/env /usr/bin/env && mkdir /out && chown 1000 /out' \
+        'RUN <<EOF' '#!/usr/bin/env node' "require('fs').writeFileSync('/out/a', process.argv[1] + ' ' + process.getuid())" 'EOF' \
+        'USER 1000' \
+        'RUN <<JS' '#!/usr/bin/node' "require('fs').writeFileSync('/out/b', __filename + ' ' + process.getuid())" 'JS')
+    run "$NBUILD" --progress=plain -t nh:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm nh:1 sh -c 'cat /out/a; echo; cat /out/b; echo; ls /dev/pipes 2>&1'
+    echo "$output"
+    [ "$output" = "$(printf '/dev/pipes/EOF 0\n/dev/pipes/JS 1000\nls: /dev/pipes: No such file or directory')" ]
+    run cfg nh:1 '[.history[].created_by | select(startswith("RUN <<"))] | length'
+    [ "$output" = 2 ]
+    # another body is another step; the same is CACHED
+    sed -i "s|__filename + ' '|__filename + ' changed '|" "$c/Nodefile"
+    run "$NBUILD" --progress=plain -t nh:2 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c CACHED <<<"$output")" = 2 ]
+    run rt_run --rm nh:2 cat /out/b
+    [ "$output" = "/dev/pipes/JS changed 1000" ]
+}
