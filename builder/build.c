@@ -383,7 +383,8 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
 }
 
 /* An instruction written as a JSON array that is not JSON runs as the
- * shell form, as in BuildKit (parse.c): the build goes on, and says so. */
+ * shell form, and text after a JSON array is ignored, as in BuildKit
+ * (parse.c): the build goes on, and says so. */
 static void warn_json_notes(const bld_nodefile *f)
 {
     for (size_t i = 0; i < f->n; i++)
@@ -392,8 +393,12 @@ static void warn_json_notes(const bld_nodefile *f)
                 continue;
             int line, col;
             bld_instr_pos(in, in->json_note_off, &line, &col);
-            fprintf(stderr, "nbuild: warning: %s:%d:%d: %s: not a JSON array (%s), so it is the shell form, as "
-                    "BuildKit reads it\n", f->path, line, col, in->name, in->json_note);
+            if (in->json_ignored)
+                fprintf(stderr, "nbuild: warning: %s:%d:%d: %s: the text after the JSON array (%s) is ignored, as "
+                        "BuildKit ignores it\n", f->path, line, col, in->name, in->json_note);
+            else
+                fprintf(stderr, "nbuild: warning: %s:%d:%d: %s: not a JSON array (%s), so it is the shell form, as "
+                        "BuildKit reads it\n", f->path, line, col, in->name, in->json_note);
         }
 }
 

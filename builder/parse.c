@@ -199,12 +199,13 @@ static bool meant_json(const bld_instr *in, size_t i)
     return j >= in->len || in->text[j] == '"' || in->text[j] == '\'' || in->text[j] == ']';
 }
 
-/* The exec form, read as BuildKit reads it: an argument that starts with '['
- * and parses as JSON is an array of strings (anything else in it is an
- * error); one that is not JSON is the shell form as written, so
- * `CMD ["node" "app.js"]` (a comma missing) or `CMD [...] # note` builds as
- * BuildKit builds it, and `RUN [ -f x ] && y` is a shell test.  Returns 1
- * with the strings in *out, 0 for the shell form, -1 on error. */
+/* The exec form, read as BuildKit reads it (Go's json.Decoder): an argument
+ * that starts with a JSON array is that array of strings (anything else in
+ * it is an error), and text after the ']' is ignored, so
+ * `CMD ["node", "app.js"] # note` is the exec form; one that is not JSON is
+ * the shell form as written, so `CMD ["node" "app.js"]` (a comma missing)
+ * builds as BuildKit builds it, and `RUN [ -f x ] && y` is a shell test.
+ * Returns 1 with the strings in *out, 0 for the shell form, -1 on error. */
 static int parse_json(const bld_nodefile *f, bld_instr *in, size_t at, bld_word **out, size_t *nout, nr_err *err)
 {
     if (at >= in->len || in->text[at] != '[')
@@ -213,7 +214,7 @@ static int parse_json(const bld_nodefile *f, bld_instr *in, size_t at, bld_word 
     while (end > at && isspace((unsigned char)in->text[end - 1]))
         end--;
     json_error_t je;
-    json_t *a = json_loadb(in->text + at, end - at, JSON_DECODE_ANY, &je);
+    json_t *a = json_loadb(in->text + at, end - at, JSON_DISABLE_EOF_CHECK, &je);
     if (!a || !json_is_array(a)) {
         if (a)
             json_decref(a);
@@ -224,6 +225,15 @@ static int parse_json(const bld_nodefile *f, bld_instr *in, size_t at, bld_word 
             in->json_note_off = open || at + pos >= end ? at : at + pos;
         }
         return 0;
+    }
+    size_t rest = skip_ws(in, at + (size_t)je.position);
+    if (rest < end && !in->json_note) {
+        in->json_note = nr_xasprintf("%.*s", (int)(end - rest > 60 ? 60 : end - rest), in->text + rest);
+        for (char *p = in->json_note; *p; p++) /* shown in a warning */
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+        in->json_note_off = rest;
+        in->json_ignored = true;
     }
     size_t i;
     json_t *v;

@@ -497,24 +497,26 @@ ctx() {
     [ "$output" = null ]
 }
 
-@test "CMD [ \"node\" \"index.js\" ] (a comma missing), ENTRYPOINT [...] # note: not JSON, so the shell form as BuildKit reads it, with a warning at file:line:col; a JSON array of non-strings is an error" {
+@test "CMD [ \"node\" \"index.js\" ] (a comma missing) is not JSON, so the shell form, and in ENTRYPOINT [...] # note the text after the array is ignored, as BuildKit reads them, each with a warning at file:line:col; a JSON array of non-strings is an error" {
     c=$(ctx 'FROM cbase:1' \
         'RUN ["sh", "-c", "echo exec > /e"]' \
         'RUN [ -f /etc/passwd ] && echo test > /t' \
+        'RUN ["sh", "-c", "echo a > /a"] && echo b > /b' \
         'CMD [ "node" "index.js" ]' \
         'ENTRYPOINT ["sh", "-c", "echo hi"] # nosemgrep: missing-user' \
         'HEALTHCHECK CMD ["wget", "-q", "http://127.0.0.1:3000/",]')
     run "$NBUILD" --progress=plain -t js:1 "$c"
     echo "$output"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"nbuild: warning: "*"/Nodefile:4:23: CMD: not a JSON array (']' expected near '\"index.js\"'), so it is the shell form, as BuildKit reads it"* ]]
-    [[ "$output" == *"nbuild: warning: "*"/Nodefile:5:36: ENTRYPOINT: not a JSON array (end of file expected near '#'), so it is the shell form"* ]]
-    [[ "$output" == *"nbuild: warning: "*"/Nodefile:6:"*": HEALTHCHECK: not a JSON array"* ]]
-    [ "$(grep -c 'warning: ' <<<"$output")" = 3 ] # the exec form and the shell test are what they were
+    [[ "$output" == *"nbuild: warning: "*"/Nodefile:4:33: RUN: the text after the JSON array (&& echo b > /b) is ignored"* ]]
+    [[ "$output" == *"nbuild: warning: "*"/Nodefile:5:23: CMD: not a JSON array (']' expected near '\"index.js\"'), so it is the shell form, as BuildKit reads it"* ]]
+    [[ "$output" == *"nbuild: warning: "*"/Nodefile:6:36: ENTRYPOINT: the text after the JSON array (# nosemgrep: missing-user) is ignored, as BuildKit ignores it"* ]]
+    [[ "$output" == *"nbuild: warning: "*"/Nodefile:7:"*": HEALTHCHECK: not a JSON array"* ]]
+    [ "$(grep -c 'warning: ' <<<"$output")" = 4 ] # the exec form and the shell test are what they were
     run cfg js:1 '[.config.Cmd, .config.Entrypoint, .config.Healthcheck.Test]'
-    [ "$output" = '[["/bin/sh","-c","[ \"node\" \"index.js\" ]"],["/bin/sh","-c","[\"sh\", \"-c\", \"echo hi\"] # nosemgrep: missing-user"],["CMD-SHELL","[\"wget\", \"-q\", \"http://127.0.0.1:3000/\",]"]]' ]
-    run rt_run --rm --entrypoint cat js:1 /e /t
-    [ "$output" = "$(printf 'exec\ntest')" ]
+    [ "$output" = '[["/bin/sh","-c","[ \"node\" \"index.js\" ]"],["sh","-c","echo hi"],["CMD-SHELL","[\"wget\", \"-q\", \"http://127.0.0.1:3000/\",]"]]' ]
+    run rt_run --rm --entrypoint sh js:1 -c 'cat /e /t /a; ls /b'
+    [ "$output" = "$(printf 'exec\ntest\na\nls: /b: No such file or directory')" ]
     # COPY and VOLUME take the words, as BuildKit does (quotes removed)
     c=$(ctx 'FROM cbase:1' 'COPY ["package.json" "README.md"] /x/')
     touch "$c/[package.json" "$c/README.md]"
