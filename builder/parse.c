@@ -189,14 +189,24 @@ static int split_words(const bld_nodefile *f, bld_instr *in, size_t from, bld_wo
 }
 
 /* An argument that starts with '[' but is no JSON at all, written as if it
- * were one (`[` then `"`, `'` or `]`): it becomes the shell form, as in
- * BuildKit, and a warning says why (bld_instr.json_note). */
+ * were one: `[` then `]`, `'`, or a "string" followed by `,`, `]`, another
+ * "string" or nothing (a shell test such as `[ "$A" = x ]` is none).  It
+ * becomes the shell form, as in BuildKit, and a warning says why
+ * (bld_instr.json_note). */
 #define JSON_OPEN "no closing ']' on its line"
 
 static bool meant_json(const bld_instr *in, size_t i)
 {
     size_t j = skip_ws(in, i + 1);
-    return j >= in->len || in->text[j] == '"' || in->text[j] == '\'' || in->text[j] == ']';
+    if (j >= in->len || in->text[j] == ']' || in->text[j] == '\'')
+        return true;
+    if (in->text[j] != '"')
+        return false;
+    for (j++; j < in->len && in->text[j] != '"'; j++)
+        if (in->text[j] == '\\')
+            j++;
+    j = skip_ws(in, j + 1);
+    return j >= in->len || strchr(",]\"", in->text[j]);
 }
 
 /* The exec form, read as BuildKit reads it (Go's json.Decoder): an argument

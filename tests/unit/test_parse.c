@@ -155,9 +155,10 @@ static void test_json_fallback(void **state)
                     "RUN [ -f x ] && y\n"
                     "VOLUME [\"/a\" \"/b\"]\n"
                     "HEALTHCHECK CMD ['curl', 'x']\n"
-                    "CMD [\"ok\"]  \n";
+                    "CMD [\"ok\"]  \n"
+                    "RUN [ \"$A\" = \"x\" ] && y\n";
     assert_int_equal(parse(t, &f, &e), 0);
-    assert_int_equal(f.n, 8);
+    assert_int_equal(f.n, 9);
     bld_instr *c = &f.ins[1];
     assert_false(c->json);
     assert_int_equal(c->nargs, 1);
@@ -187,6 +188,8 @@ static void test_json_fallback(void **state)
     assert_non_null(f.ins[6].json_note);
     assert_true(f.ins[7].json);
     assert_null(f.ins[7].json_note);
+    assert_false(f.ins[8].json); /* a shell test: no note */
+    assert_null(f.ins[8].json_note);
     bld_nodefile_free(&f);
 }
 
