@@ -320,7 +320,7 @@ static int parse_run(bld_state *b, bld_stage *st, const bld_instr *in, run_cmd *
         if (h && !strncmp(h->data, "#!", 2)) {
             /* BuildKit's way: the body is /dev/pipes/NAME, executed (no
              * shell); the kernel runs its interpreter on that path */
-            bool plain = *h->name && !strchr(h->name, '/') && strcmp(h->name, ".") && strcmp(h->name, "..");
+            bool plain = *h->name && !strpbrk(h->name, "/:") && strcmp(h->name, ".") && strcmp(h->name, "..");
             c->script = h->data;
             c->script_at = nr_xasprintf("/dev/pipes/%s", plain ? h->name : "script");
             c->argv = nr_xcalloc(2, sizeof *c->argv);
