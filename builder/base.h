@@ -57,8 +57,12 @@ typedef struct bld_base_spec {
 int bld_base_resolve(const char *versions, const char *releases, const char *ref, bld_base_spec *out, nr_err *err);
 
 /* Docker Hub's official node repository spelled out ("docker.io/library/node:20",
- * "docker.io/node:20", "library/node:20", "index.docker.io/library/node:20"):
- * true, with "node:20" in `out`, as Docker reads them all as one reference. */
+ * "docker.io/node:20", "library/node:20", "index.docker.io/library/node:20"),
+ * or named through a public mirror of Docker's official images (AWS's
+ * "public.ecr.aws/docker/library/node:20", Google's
+ * "mirror.gcr.io/library/node:20", which Dockerfiles use to avoid Docker
+ * Hub's rate limits): true, with "node:20" in `out`, as Docker reads the
+ * first all as one reference and the mirrors serve that same image. */
 bool bld_base_hub_node(const char *ref, char *out, size_t outlen);
 
 /* Every tag of the pinned majors with what it resolves to, one

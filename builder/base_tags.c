@@ -155,7 +155,9 @@ static int unknown(nr_err *err, const char *ref, const char *why)
 bool bld_base_hub_node(const char *ref, char *out, size_t outlen)
 {
     static const char *const spelled[] = {"docker.io/library/node:", "docker.io/node:", "library/node:",
-                                          "index.docker.io/library/node:", "index.docker.io/node:"};
+                                          "index.docker.io/library/node:", "index.docker.io/node:",
+                                          "registry-1.docker.io/library/node:", "public.ecr.aws/docker/library/node:",
+                                          "mirror.gcr.io/library/node:"};
     for (size_t i = 0; i < NR_ARRAY_LEN(spelled); i++) {
         size_t n = strlen(spelled[i]);
         if (!strncmp(ref, spelled[i], n)) {

@@ -382,6 +382,26 @@ int bld_read_nodefile(bld_state *b, nr_err *err)
     return bld_parse(shown, text, len, &b->f, err);
 }
 
+/* An instruction written as a JSON array that is not JSON runs as the
+ * shell form, and text after a JSON array is ignored, as in BuildKit
+ * (parse.c): the build goes on, and says so. */
+static void warn_json_notes(const bld_nodefile *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        for (const bld_instr *in = &f->ins[i]; in; in = in->trigger) {
+            if (!in->json_note)
+                continue;
+            int line, col;
+            bld_instr_pos(in, in->json_note_off, &line, &col);
+            if (in->json_ignored)
+                fprintf(stderr, "nbuild: warning: %s:%d:%d: %s: the text after the JSON array (%s) is ignored, as "
+                        "BuildKit ignores it\n", f->path, line, col, in->name, in->json_note);
+            else
+                fprintf(stderr, "nbuild: warning: %s:%d:%d: %s: not a JSON array (%s), so it is the shell form, as "
+                        "BuildKit reads it\n", f->path, line, col, in->name, in->json_note);
+        }
+}
+
 static void state_free(bld_state *b)
 {
     free(b->empty_keys);
@@ -456,6 +476,8 @@ int bld_build(img_store *s, const bld_opts *o, bld_result *res, nr_err *err)
     bld_fetch_sweep(dl);
     rt_orphans_remove(img_store_root(s), true); /* build steps of a killed nbuild */
     int rc = bld_read_nodefile(&b, err);
+    if (rc == 0)
+        warn_json_notes(&b.f);
     if (rc == 0 && b.f.syntax && !o->quiet) /* BuildKit would fetch that frontend: say we did not */
         fprintf(stderr, "nbuild: # syntax=%.200s: ignored, nbuild has its own frontend\n", b.f.syntax);
     if (rc == 0)

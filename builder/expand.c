@@ -135,13 +135,21 @@ static int variable(lex *x, nr_buf *o)
     size_t dollar = x->i - 1;
     const char *s = x->s;
     if (s[x->i] != '{') {
-        if (!isalpha((unsigned char)s[x->i]) && s[x->i] != '_') {
+        /* as BuildKit's lexer: $1 names "1" (digits only: $1x is $1 then
+         * x) and $@ $* $# $? $- $$ $! are one-character names, all unset
+         * in a Dockerfile; '$' before anything else is itself */
+        size_t a = x->i;
+        if (isdigit((unsigned char)s[x->i]))
+            while (isdigit((unsigned char)s[x->i]))
+                x->i++;
+        else if (s[x->i] && strchr("@*#?-$!", s[x->i]))
+            x->i++;
+        else if (!isalpha((unsigned char)s[x->i]) && s[x->i] != '_') {
             nr_buf_add(o, "$", 1);
             return 0;
-        }
-        size_t a = x->i;
-        while (name_char(s[x->i]))
-            x->i++;
+        } else
+            while (name_char(s[x->i]))
+                x->i++;
         cleanup_free char *name = nr_xstrndup(s + a, x->i - a);
         const char *v = x->look(x->ctx, name);
         if (v)

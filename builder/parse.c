@@ -116,6 +116,7 @@ static void instr_free(bld_instr *in)
     free(in->flags);
     words_free(in->args, in->nargs);
     words_free(in->hc_args, in->hc_nargs);
+    free(in->json_note);
     for (size_t i = 0; i < in->nheredocs; i++) {
         free(in->heredocs[i].name);
         free(in->heredocs[i].body);
@@ -187,32 +188,62 @@ static int split_words(const bld_nodefile *f, bld_instr *in, size_t from, bld_wo
     return 0;
 }
 
-/* Exec form: a JSON array of strings.  `[` followed by `"` or `]` commits to
- * JSON (so `RUN [ -f x ]` stays a shell command, as in Docker). */
-static bool looks_json(const bld_instr *in, size_t i)
+/* An argument that starts with '[' but is no JSON at all, written as if it
+ * were one: `[` then `]`, `'`, or a "string" followed by `,`, `]`, another
+ * "string" or nothing (a shell test such as `[ "$A" = x ]` is none).  It
+ * becomes the shell form, as in BuildKit, and a warning says why
+ * (bld_instr.json_note). */
+#define JSON_OPEN "no closing ']' on its line"
+
+static bool meant_json(const bld_instr *in, size_t i)
 {
-    if (i >= in->len || in->text[i] != '[')
-        return false;
     size_t j = skip_ws(in, i + 1);
-    return j >= in->len || in->text[j] == '"' || in->text[j] == ']';
+    if (j >= in->len || in->text[j] == ']' || in->text[j] == '\'')
+        return true;
+    if (in->text[j] != '"')
+        return false;
+    for (j++; j < in->len && in->text[j] != '"'; j++)
+        if (in->text[j] == '\\')
+            j++;
+    j = skip_ws(in, j + 1);
+    return j >= in->len || strchr(",]\"", in->text[j]);
 }
 
+/* The exec form, read as BuildKit reads it (Go's json.Decoder): an argument
+ * that starts with a JSON array is that array of strings (anything else in
+ * it is an error), and text after the ']' is ignored, so
+ * `CMD ["node", "app.js"] # note` is the exec form; one that is not JSON is
+ * the shell form as written, so `CMD ["node" "app.js"]` (a comma missing)
+ * builds as BuildKit builds it, and `RUN [ -f x ] && y` is a shell test.
+ * Returns 1 with the strings in *out, 0 for the shell form, -1 on error. */
 static int parse_json(const bld_nodefile *f, bld_instr *in, size_t at, bld_word **out, size_t *nout, nr_err *err)
 {
+    if (at >= in->len || in->text[at] != '[')
+        return 0;
     size_t end = in->len;
     while (end > at && isspace((unsigned char)in->text[end - 1]))
         end--;
     json_error_t je;
-    json_t *a = json_loadb(in->text + at, end - at, JSON_DECODE_ANY, &je);
-    if (!a) {
-        if (in->text[end - 1] != ']')
-            return bld_errat(err, f, in, at, "%s: unterminated JSON array", in->name);
-        size_t pos = je.position > 0 ? (size_t)je.position - 1 : 0;
-        return bld_errat(err, f, in, at + pos < end ? at + pos : at, "%s: invalid JSON array: %s", in->name, je.text);
+    json_t *a = json_loadb(in->text + at, end - at, JSON_DISABLE_EOF_CHECK, &je);
+    if (!a || !json_is_array(a)) {
+        if (a)
+            json_decref(a);
+        else if (!in->json_note && meant_json(in, at)) {
+            size_t pos = je.position > 0 ? (size_t)je.position - 1 : 0;
+            bool open = at + pos + 1 >= end && in->text[end - 1] != ']';
+            in->json_note = open ? nr_xstrdup(JSON_OPEN) : nr_xstrdup(je.text);
+            in->json_note_off = open || at + pos >= end ? at : at + pos;
+        }
+        return 0;
     }
-    if (!json_is_array(a)) {
-        json_decref(a);
-        return bld_errat(err, f, in, at, "%s: invalid JSON array", in->name);
+    size_t rest = skip_ws(in, at + (size_t)je.position);
+    if (rest < end && !in->json_note) {
+        in->json_note = nr_xasprintf("%.*s", (int)(end - rest > 60 ? 60 : end - rest), in->text + rest);
+        for (char *p = in->json_note; *p; p++) /* shown in a warning */
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+        in->json_note_off = rest;
+        in->json_ignored = true;
     }
     size_t i;
     json_t *v;
@@ -228,7 +259,7 @@ static int parse_json(const bld_nodefile *f, bld_instr *in, size_t at, bld_word 
         word_push(out, nout, nr_xstrdup(json_string_value(v)), at);
     }
     json_decref(a);
-    return 0;
+    return 1;
 }
 
 /* Parse the command part of CMD/ENTRYPOINT/RUN/SHELL/HEALTHCHECK CMD. */
@@ -236,11 +267,10 @@ static int parse_cmd(const bld_nodefile *f, bld_instr *in, size_t at, bool json_
                      size_t *n, nr_err *err)
 {
     at = skip_ws(in, at);
-    if (json_ok && looks_json(in, at)) {
-        *json = true;
-        return parse_json(f, in, at, w, n, err);
-    }
-    *json = false;
+    int r = json_ok ? parse_json(f, in, at, w, n, err) : 0;
+    *json = r > 0;
+    if (r != 0)
+        return r < 0 ? -1 : 0;
     if (at >= in->len)
         return bld_errat(err, f, in, at, "%s requires at least one argument", in->name);
     word_push(w, n, bld_instr_rest(in, at), at);
@@ -389,13 +419,20 @@ static int check_instr(const bld_nodefile *f, bld_instr *in, bool json_ok, bool 
         break;
     }
     at = skip_ws(in, at);
-    if (raw || (json_ok && looks_json(in, at))) {
-        if (in->kind == BLD_SHELL && !looks_json(in, at))
-            return bld_errat(err, f, in, at, "SHELL requires the arguments in JSON form");
+    if (raw) {
         if (parse_cmd(f, in, at, json_ok, &in->json, &in->args, &in->nargs, err) < 0)
             return -1;
-    } else if (split_words(f, in, at, &in->args, &in->nargs, err) < 0) {
-        return -1;
+        if (in->kind == BLD_SHELL && !in->json)
+            return in->json_note ? bld_errat(err, f, in, in->json_note_off, "SHELL requires the arguments in JSON form "
+                                             "(not JSON: %s)", in->json_note)
+                                 : bld_errat(err, f, in, at, "SHELL requires the arguments in JSON form");
+    } else {
+        int r = json_ok ? parse_json(f, in, at, &in->args, &in->nargs, err) : 0;
+        if (r < 0)
+            return -1;
+        in->json = r > 0;
+        if (r == 0 && split_words(f, in, at, &in->args, &in->nargs, err) < 0)
+            return -1;
     }
     size_t n = in->nargs;
     switch (in->kind) {
@@ -478,5 +515,14 @@ int bld_instr_parse(const bld_nodefile *f, bld_instr *in, nr_err *err)
     for (char *p = word; *p; p++)
         if (!isprint((unsigned char)*p))
             *p = '?';
+    /* `CMD ["node",` then `"app.js"]` on the next line: BuildKit's error
+     * too, but the reason is the line before */
+    const bld_instr *prev = f->n >= 2 && in == &f->ins[f->n - 1] ? &f->ins[f->n - 2] : NULL;
+    if (prev && prev->json_note && !strcmp(prev->json_note, JSON_OPEN)) {
+        int pl, pc;
+        bld_instr_pos(prev, prev->json_note_off, &pl, &pc);
+        return bld_errat(err, f, in, i, "unknown instruction: %s (line %d's JSON array has no closing ']' on its "
+                         "line: a line that goes on ends with '%c')", word, pl, f->escape);
+    }
     return bld_errat(err, f, in, i, "unknown instruction: %s", word);
 }

@@ -78,6 +78,13 @@ typedef struct bld_instr {
     size_t nflags;
     size_t rest_off;     /* first byte after keyword and flags */
     bool json;           /* exec (JSON) form */
+    /* An argument written as a JSON array that is not JSON (a comma
+     * missing): it is the shell form, as BuildKit reads it, and this says
+     * why, for a warning (NULL otherwise). */
+    char *json_note;
+    size_t json_note_off;
+    bool json_ignored;   /* json_note is the text after a JSON array, which
+                          * is ignored, as BuildKit ignores it */
     bld_word *args;
     size_t nargs;
     /* HEALTHCHECK CMD ...: the command part, parsed like CMD. */

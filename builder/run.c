@@ -212,6 +212,8 @@ typedef struct run_cmd {
     size_t argc;
     const char *network; /* the runtime's name: "host" or "none" */
     char *text;          /* history: "RUN ..." */
+    const char *script;  /* a #! heredoc's body (the instruction's), executed at */
+    char *script_at;     /* /dev/pipes/NAME */
 } run_cmd;
 
 static void run_cmd_free(run_cmd *c)
@@ -220,6 +222,7 @@ static void run_cmd_free(run_cmd *c)
         free(c->argv[i]);
     free(c->argv);
     free(c->text);
+    free(c->script_at);
 }
 
 /* The flags of a RUN: checked for the whole file before any step runs. */
@@ -262,74 +265,25 @@ int bld_run_check(bld_state *b, const bld_instr *in, nr_err *err)
     return 0;
 }
 
-/* Single-quoted for a POSIX shell. */
-static void sh_quote(nr_buf *o, const char *s, size_t n)
+/* The RUN that is one heredoc and nothing else, or NULL. */
+static const bld_heredoc *sole_heredoc(const bld_instr *in, const char *cmd)
 {
-    nr_buf_add(o, "'", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\'')
-            nr_buf_addstr(o, "'\\''");
-        else
-            nr_buf_add(o, &s[i], 1);
-    }
-    nr_buf_add(o, "'", 1);
-}
-
-/* A heredoc script that starts with #!: BuildKit writes it to a file and
- * executes that, so the kernel runs its interpreter.  Here the shell runs
- * the interpreter line (program and its one optional argument, as the
- * kernel splits it) on the body, handed over on fd 3 by a quoted heredoc:
- * nothing is written in the container, whatever its USER may write. */
-static char *shebang_script(const char *data)
-{
-    const char *l = data + 2, *le = strchr(data, '\n');
-    if (!le)
-        le = data + strlen(data);
-    while (l < le && (*l == ' ' || *l == '\t'))
-        l++;
-    const char *ie = l;
-    while (ie < le && *ie != ' ' && *ie != '\t' && *ie != '\r')
-        ie++;
-    const char *a = ie, *ae = le;
-    while (a < ae && (*a == ' ' || *a == '\t'))
-        a++;
-    while (ae > a && (ae[-1] == ' ' || ae[-1] == '\t' || ae[-1] == '\r'))
-        ae--;
-    /* a delimiter that is no line of the body */
-    char delim[48];
-    for (unsigned k = 0;; k++) {
-        snprintf(delim, sizeof delim, "NBUILD_SCRIPT_%u", k);
-        size_t dl = strlen(delim);
-        bool clash = false;
-        for (const char *q = data; q && !clash; q = strchr(q, '\n'), q = q ? q + 1 : NULL)
-            clash = !strncmp(q, delim, dl) && (q[dl] == '\n' || q[dl] == '\r' || q[dl] == '\0');
-        if (!clash)
-            break;
-    }
-    nr_buf o = {0};
-    nr_buf_addstr(&o, "exec ");
-    sh_quote(&o, l, (size_t)(ie - l));
-    if (ae > a) {
-        nr_buf_add(&o, " ", 1);
-        sh_quote(&o, a, (size_t)(ae - a));
-    }
-    nr_buf_addf(&o, " /dev/fd/3 3<<'%s'\n%s%s%s\n", delim, data,
-                *data && data[strlen(data) - 1] != '\n' ? "\n" : "", delim);
-    nr_buf_add(&o, "", 1);
-    return o.data;
+    const bld_heredoc *h = in->nheredocs == 1 ? &in->heredocs[0] : NULL;
+    size_t wl = h ? h->end - h->off : 0;
+    return h && strlen(cmd) == wl && !strncmp(cmd, in->text + h->off, wl) ? h : NULL;
 }
 
 /* The shell-form command with its heredocs, as BuildKit runs it: a RUN
  * that is one heredoc and nothing else gives the shell its content as the
- * script (or runs it with its #! interpreter); any other use (`python3
- * <<EOF`, several heredocs) gives the shell the command line followed by
- * the bodies and their delimiters, so the shell's own heredocs apply. */
+ * script (one that starts with #! is a file the step executes:
+ * parse_run); any other use (`python3 <<EOF`, several heredocs) gives the
+ * shell the command line followed by the bodies and their delimiters, so
+ * the shell's own heredocs apply. */
 static char *heredoc_script(const bld_instr *in, const char *cmd)
 {
-    const bld_heredoc *h = &in->heredocs[0];
-    size_t wl = h->end - h->off;
-    if (in->nheredocs == 1 && strlen(cmd) == wl && !strncmp(cmd, in->text + h->off, wl))
-        return strncmp(h->data, "#!", 2) ? nr_xstrdup(h->data) : shebang_script(h->data);
+    const bld_heredoc *h = sole_heredoc(in, cmd);
+    if (h)
+        return nr_xstrdup(h->data);
     nr_buf o = {0};
     nr_buf_addstr(&o, cmd);
     for (size_t i = 0; i < in->nheredocs; i++)
@@ -362,6 +316,21 @@ static int parse_run(bld_state *b, bld_stage *st, const bld_instr *in, run_cmd *
         cleanup_free char *cmd = bld_instr_rest(in, in->rest_off);
         if (!*cmd)
             return bld_errat(err, &b->f, in, in->rest_off, "RUN: an empty command");
+        const bld_heredoc *h = in->nheredocs ? sole_heredoc(in, cmd) : NULL;
+        if (h && !strncmp(h->data, "#!", 2)) {
+            /* BuildKit's way: the body is /dev/pipes/NAME, executed (no
+             * shell); the kernel runs its interpreter on that path */
+            bool plain = *h->name && !strpbrk(h->name, "/:") && strcmp(h->name, ".") && strcmp(h->name, "..");
+            c->script = h->data;
+            c->script_at = nr_xasprintf("/dev/pipes/%s", plain ? h->name : "script");
+            c->argv = nr_xcalloc(2, sizeof *c->argv);
+            c->argv[c->argc++] = nr_xstrdup(c->script_at);
+            nr_buf_addf(&t, "%s\n%s%s%s", cmd, h->data,
+                        *h->data && h->data[strlen(h->data) - 1] != '\n' ? "\n" : "", h->name);
+            nr_buf_add(&t, "", 1);
+            c->text = t.data;
+            return 0;
+        }
         char *script = in->nheredocs ? heredoc_script(in, cmd) : steal_ptr(&cmd);
         size_t ns = json_array_size(st->shell);
         c->argv = nr_xcalloc(ns + 2, sizeof *c->argv);
@@ -559,6 +528,11 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     arg_env(st, &env, &nenv);
     if (mounts_parse(b, st, in, &mnt, &mkey, err) < 0)
         goto out;
+    if (c.script) { /* what the step executes is part of its key */
+        char h[65];
+        nr_sha256_hex(c.script, strlen(c.script), h);
+        nr_buf_addf(&mkey, "\nscript %s sha256:%s", c.script_at, h);
+    }
     nr_buf_add(&mkey, "", 1);
     kt = key_text(st, &c, env, nenv, mkey.data);
     bld_chain_add(st, kt);
@@ -584,6 +558,15 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     if (stage_image(b, st, &img, err) < 0 || mounts_make(b, in, &mnt, err) < 0)
         goto out;
+    if (c.script) {
+        char *vol = NULL, *tmp = NULL;
+        int r = bld_run_script_volume(b, c.script, c.script_at, &vol, &tmp, err);
+        if (tmp)
+            mnt.tmp[mnt.ntmp++] = tmp;
+        if (r < 0)
+            goto out;
+        mnt.vols[mnt.nvols++] = vol;
+    }
     /* the step's own environment: ARGs, the proxy settings, secrets' env=, and the host's trust anchors */
     bld_proxy_env(b, st, &env, &nenv);
     for (size_t i = 0; i < mnt.nenvs; i++) {

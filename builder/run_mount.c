@@ -696,6 +696,45 @@ out:
     return rc;
 }
 
+/* A file of the store's (under cache/build/secrets, never in a layer or
+ * the context) holding data, bound read-only into one step: a secret's
+ * copy, or a #! heredoc's script.  *path is set once the file exists, so
+ * bld_run_mount_cleanup removes it whatever fails after. */
+static int step_file(bld_state *b, const char *what, const char *data, size_t len, uid_t uid, gid_t gid, mode_t mode,
+                     char **path, nr_err *err)
+{
+    *path = NULL;
+    cleanup_free char *dir = nr_xasprintf("%s/secrets", b->cache_dir);
+    if (nr_mkdir_p(dir, 0700, err) < 0)
+        return -1;
+    unsigned char rnd[12];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return nr_err_sys(err, errno, "getrandom");
+    /* <our pid>-<random>: what a killed nbuild left is swept by the next */
+    char name[48];
+    int w = snprintf(name, sizeof name, "%d-", (int)getpid());
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(name + w + 2 * i, 3, "%02x", rnd[i]);
+    cleanup_free char *p = nr_xasprintf("%s/%s", dir, name);
+    cleanup_close int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "%s %s", what, p);
+    *path = nr_xstrdup(p);
+    if (nr_write_all(fd, data, len) < 0 || fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
+        return nr_err_sys(err, errno, "%s %s", what, p);
+    return 0;
+}
+
+int bld_run_script_volume(bld_state *b, const char *data, const char *target, char **vol, char **tmpfile,
+                          nr_err *err)
+{
+    *vol = NULL;
+    if (step_file(b, "heredoc script", data, strlen(data), 0, 0, 0755, tmpfile, err) < 0)
+        return -1;
+    *vol = nr_xasprintf("%s:%s:ro", *tmpfile, target);
+    return 0;
+}
+
 int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **vol, char **tmpfile,
                          nr_err *err)
 {
@@ -730,26 +769,11 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
             return -1;
         if (!data)
             return 0; /* an optional secret that is not there: no mount, as BuildKit does */
-        cleanup_free char *dir = nr_xasprintf("%s/secrets", b->cache_dir);
-        if (nr_mkdir_p(dir, 0700, err) < 0)
-            return -1;
-        unsigned char rnd[12];
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-            return nr_err_sys(err, errno, "getrandom");
-        /* <our pid>-<random>: what a killed nbuild left is swept by the next */
-        char name[48];
-        int w = snprintf(name, sizeof name, "%d-", (int)getpid());
-        for (size_t i = 0; i < sizeof rnd; i++)
-            snprintf(name + w + 2 * i, 3, "%02x", rnd[i]);
-        cleanup_free char *path = nr_xasprintf("%s/%s", dir, name);
-        cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
-        if (fd < 0)
-            return nr_err_sys(err, errno, "secret file %s", path);
-        *tmpfile = nr_xstrdup(path);
-        if (nr_write_all(fd, data, len) < 0 || fchown(fd, m->uid, m->gid) < 0 || fchmod(fd, m->mode) < 0)
-            return nr_err_sys(err, errno, "secret file %s", path);
+        int rc = step_file(b, "secret file", data, len, m->uid, m->gid, m->mode, tmpfile, err);
         memset(data, 0, len);
-        *vol = nr_xasprintf("%s:%s:ro", path, m->target);
+        if (rc < 0)
+            return -1;
+        *vol = nr_xasprintf("%s:%s:ro", *tmpfile, m->target);
         return 0;
     }
     if (m->type == BLD_MOUNT_SSH) {

@@ -41,6 +41,13 @@ int bld_run_mount_key(bld_state *b, const bld_instr *in, const bld_run_mount *m,
  * rw bind) is undone by bld_run_mount_cleanup after the step. */
 int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **vol, char **tmpfile,
                          nr_err *err);
+/* A RUN that is one heredoc starting with #! runs as BuildKit runs it: its
+ * body is a read-only file of mode 0755 at target (/dev/pipes/NAME, in the
+ * step's /dev, never in a layer) that the step executes, so the kernel
+ * starts its interpreter on a real path (node resolves the path of its
+ * script, which a pipe on /dev/fd/N has not).  *tmpfile as above. */
+int bld_run_script_volume(bld_state *b, const char *data, const char *target, char **vol, char **tmpfile,
+                          nr_err *err);
 /* A secret's env= as "NAME=VALUE" for the step's environment (*out NULL
  * when the mount has no env= or the optional secret is not given). */
 int bld_run_mount_env(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **out, nr_err *err);

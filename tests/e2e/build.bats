@@ -551,7 +551,7 @@ EOF
 
 @test "bad Nodefile syntax: one line with file:line:col, store unchanged" {
     bad_nodefile syn $'FROM scratch\n\n# c\nFROBNICATE x' "Nodefile:4:1: unknown instruction: FROBNICATE"
-    bad_nodefile json $'FROM scratch\nCMD ["node",\n    "server.js"' "Nodefile:2:5: CMD: unterminated JSON array"
+    bad_nodefile json $'FROM scratch\nCMD ["node",\n    "server.js"' "Nodefile:3:5: unknown instruction: \"server.js\" (line 2's JSON array has no closing ']' on its line: a line that goes on ends with '\\')"
     bad_nodefile arg $'ARG 9lives=1\nFROM scratch' 'Nodefile:1:5: ARG: invalid name "9lives"'
     bad_nodefile env $'FROM scratch\nENV A=1 B' 'Nodefile:2:9: ENV: syntax error - can'"'"'t find = in "B", must be name=value'
     bad_nodefile env2 $'FROM scratch\nENV ONLY' 'Nodefile:2:5: ENV ONLY: missing value'

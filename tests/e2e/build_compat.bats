@@ -497,3 +497,107 @@ ctx() {
     run cfg cbase:1 '.author'
     [ "$output" = null ]
 }
+
+@test "CMD [ \"node\" \"index.js\" ] (a comma missing) is not JSON, so the shell form, and in ENTRYPOINT [...] # note the text after the array is ignored, as BuildKit reads them, each with a warning at file:line:col; a JSON array of non-strings is an error" {
+    c=$(ctx 'FROM cbase:1' \
+        'RUN ["sh", "-c", "echo exec > /e"]' \
+        'RUN [ -f /etc/passwd ] && echo test > /t' \
+        'RUN ["sh", "-c", "echo a > /a"] && echo b > /b' \
+        'CMD [ "node" "index.js" ]' \
+        'ENTRYPOINT ["sh", "-c", "echo hi"] # nosemgrep: missing-user' \
+        'HEALTHCHECK CMD ["wget", "-q", "http://127.0.0.1:3000/",]')
+    run "$NBUILD" --progress=plain -t js:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"nbuild: warning: "*"/Nodefile:4:33: RUN: the text after the JSON array (&& echo b > /b) is ignored"* ]]
+    [[ "$output" == *"nbuild: warning: "*"/Nodefile:5:23: CMD: not a JSON array (']' expected near '\"index.js\"'), so it is the shell form, as BuildKit reads it"* ]]
+    [[ "$output" == *"nbuild: warning: "*"/Nodefile:6:36: ENTRYPOINT: the text after the JSON array (# nosemgrep: missing-user) is ignored, as BuildKit ignores it"* ]]
+    [[ "$output" == *"nbuild: warning: "*"/Nodefile:7:"*": HEALTHCHECK: not a JSON array"* ]]
+    [ "$(grep -c 'warning: ' <<<"$output")" = 4 ] # the exec form and the shell test are what they were
+    run cfg js:1 '[.config.Cmd, .config.Entrypoint, .config.Healthcheck.Test]'
+    [ "$output" = '[["/bin/sh","-c","[ \"node\" \"index.js\" ]"],["sh","-c","echo hi"],["CMD-SHELL","[\"wget\", \"-q\", \"http://127.0.0.1:3000/\",]"]]' ]
+    run rt_run --rm --entrypoint sh js:1 -c 'cat /e /t /a; ls /b'
+    [ "$output" = "$(printf 'exec\ntest\na\nls: /b: No such file or directory')" ]
+    # COPY and VOLUME take the words, as BuildKit does (quotes removed)
+    c=$(ctx 'FROM cbase:1' 'COPY ["package.json" "README.md"] /x/')
+    touch "$c/[package.json" "$c/README.md]"
+    run "$NBUILD" -t js:2 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm --entrypoint ls js:2 /x
+    [ "$output" = "$(printf 'README.md]\n[package.json')" ]
+    run "$NBUILD" -t js:6 "$(ctx 'FROM cbase:1' 'VOLUME ["/data" "/logs"]')"
+    [ "$status" -eq 0 ]
+    run cfg js:6 '.config.Volumes | keys'
+    [ "$output" = '["/logs]","[/data"]' ]
+    # valid JSON with a number in it is BuildKit's error; an array left open
+    # on its line makes the next line an unknown instruction, which says why
+    run "$NBUILD" -t js:3 "$(ctx 'FROM cbase:1' 'CMD ["node", 3000]')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:5: CMD: JSON array elements must be strings"* ]]
+    run "$NBUILD" -t js:4 "$(ctx 'FROM cbase:1' 'CMD ["node",' '     "server.js"]')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:6: unknown instruction: \"server.js\"] (line 2's JSON array has no closing ']' on its line: a line that goes on ends with '\\')"* ]]
+    run "$NBUILD" -t js:5 "$(ctx 'FROM cbase:1' 'SHELL ["sh" "-c"]')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:16: SHELL requires the arguments in JSON form (not JSON: ']' expected near '\"-c\"')"* ]]
+    for t in js:3 js:4 js:5; do [ -z "$(manifest_of $t)" ]; done
+}
+
+@test "\$1, \$\$ and \$@ in ENV, LABEL and COPY are unset variables, as BuildKit's lexer reads them ('he\$1x' is 'hex'); '\$' before anything else stays" {
+    c=$(ctx 'FROM cbase:1' 'ENV A=he$1x B="a$$b" C=$@ D=x$.y E="$ 5" F=\$1' 'LABEL price="$9.99" shell=$0' 'COPY README.md /r$1.md')
+    run "$NBUILD" -t dl:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run cfg dl:1 '[.config.Env[1:], .config.Labels]'
+    [ "$output" = '[["A=hex","B=ab","C=","D=x$.y","E=$ 5","F=$1"],{"price":".99","shell":""}]' ]
+    run rt_run --rm dl:1 cat /r.md
+    [ "$output" = r ]
+}
+
+@test "FROM public.ecr.aws/docker/library/node:TAG and mirror.gcr.io/library/node:TAG (mirrors of Docker's official images): node:TAG, as docker.io/library/node is: the store's image, COPY --from, --base-map" {
+    rt_bb_image node:20-slim '{"Cmd":["sh"],"Env":["PATH=/bin","NODE_VERSION=20"]}'
+    c=$(ctx 'FROM public.ecr.aws/docker/library/node:20-slim AS a' 'RUN echo a > /a' \
+        'FROM mirror.gcr.io/library/node:20-slim' 'COPY --from=a /a /a' \
+        'COPY --from=public.ecr.aws/docker/library/node:20-slim /etc/passwd /p' \
+        'RUN --mount=type=bind,from=mirror.gcr.io/library/node:20-slim,source=/etc/group,target=/g cp /g /g2')
+    run "$NBUILD" --progress=plain -t mi:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"FROM public.ecr.aws/docker/library/node:20-slim: Docker Hub's node image, node:20-slim here"* ]]
+    [[ "$output" == *"FROM mirror.gcr.io/library/node:20-slim: Docker Hub's node image, node:20-slim here"* ]]
+    [[ "$output" != *PULL* ]]
+    run rt_run --rm mi:1 sh -c 'cat /a && echo $NODE_VERSION && head -1 /p && head -1 /g2'
+    [ "$output" = "$(printf 'a\n20\nroot:x:0:0:root:/root:/bin/sh\nroot:x:0:')" ]
+    run "$NBUILD" --base-map 'node:*-alpine*=node:*-slim' -t mi:2 "$(ctx 'FROM public.ecr.aws/docker/library/node:20-alpine3.20' 'RUN echo $NODE_VERSION > /v')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm mi:2 cat /v
+    [ "$output" = 20 ]
+    "$NRUN" rmi node:20-slim >/dev/null
+}
+
+@test "RUN <<EOF with #!/usr/bin/env node: the body is a file the step executes (/dev/pipes/EOF, as BuildKit), so node, which resolves its script's path, runs it, as USER too; in no layer; the body is in the key" {
+    rt_node_tar "$W/node.tar"
+    rt_bb_image cnode:1 '{"Cmd":["sh"],"Env":["PATH=/usr/bin:/bin"]}' "$W/node.tar"
+    c=$(ctx 'FROM cnode:1' 'RUN ln -s /bin/env /usr/bin/env && mkdir /out && chown 1000 /out' \
+        'RUN <<EOF' '#!/usr/bin/env node' "require('fs').writeFileSync('/out/a', process.argv[1] + ' ' + process.getuid())" 'EOF' \
+        'USER 1000' \
+        'RUN <<JS' '#!/usr/bin/node' "require('fs').writeFileSync('/out/b', __filename + ' ' + process.getuid())" 'JS')
+    run "$NBUILD" --progress=plain -t nh:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm nh:1 sh -c 'cat /out/a; echo; cat /out/b; echo; ls /dev/pipes 2>&1'
+    echo "$output"
+    [ "$output" = "$(printf '/dev/pipes/EOF 0\n/dev/pipes/JS 1000\nls: /dev/pipes: No such file or directory')" ]
+    run cfg nh:1 '[.history[].created_by | select(startswith("RUN <<"))] | length'
+    [ "$output" = 2 ]
+    # another body is another step; the same is CACHED
+    sed -i "s|__filename + ' '|__filename + ' changed '|" "$c/Nodefile"
+    run "$NBUILD" --progress=plain -t nh:2 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c CACHED <<<"$output")" = 2 ]
+    run rt_run --rm nh:2 cat /out/b
+    [ "$output" = "/dev/pipes/JS changed 1000" ]
+}

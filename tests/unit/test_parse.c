@@ -140,14 +140,70 @@ static void test_healthcheck(void **state)
     bad("FROM scratch\nHEALTHCHECK CMD\n", "Nodefile:2:16: HEALTHCHECK requires at least one argument");
 }
 
+/* An argument written as a JSON array that is no JSON is the shell form,
+ * as BuildKit reads it (its words, for COPY and VOLUME), and text after a
+ * JSON array is ignored, with a note for the warning; one that starts with
+ * '[' and is not meant as JSON has none. */
+static void test_json_fallback(void **state)
+{
+    bld_nodefile f;
+    nr_err e;
+    const char *t = "FROM scratch\n"
+                    "CMD [ \"node\" \"index.js\" ]\n"
+                    "ENTRYPOINT [\"sh\", \"-c\", \"x\"] # nosemgrep\n"
+                    "RUN [\"npm\", \"ci\"\n"
+                    "RUN [ -f x ] && y\n"
+                    "VOLUME [\"/a\" \"/b\"]\n"
+                    "HEALTHCHECK CMD ['curl', 'x']\n"
+                    "CMD [\"ok\"]  \n"
+                    "RUN [ \"$A\" = \"x\" ] && y\n";
+    assert_int_equal(parse(t, &f, &e), 0);
+    assert_int_equal(f.n, 9);
+    bld_instr *c = &f.ins[1];
+    assert_false(c->json);
+    assert_int_equal(c->nargs, 1);
+    assert_string_equal(c->args[0].s, "[ \"node\" \"index.js\" ]");
+    assert_string_equal(c->json_note, "']' expected near '\"index.js\"'");
+    int line, col;
+    bld_instr_pos(c, c->json_note_off, &line, &col);
+    assert_int_equal(line, 2);
+    assert_int_equal(col, 23);
+    /* text after a JSON array is ignored, as Go's json.Decoder leaves it */
+    assert_true(f.ins[2].json);
+    assert_int_equal(f.ins[2].nargs, 3);
+    assert_string_equal(f.ins[2].args[2].s, "x");
+    assert_true(f.ins[2].json_ignored);
+    assert_string_equal(f.ins[2].json_note, "# nosemgrep");
+    assert_false(f.ins[3].json);
+    assert_string_equal(f.ins[3].args[0].s, "[\"npm\", \"ci\"");
+    assert_string_equal(f.ins[3].json_note, "no closing ']' on its line");
+    assert_false(f.ins[4].json);
+    assert_null(f.ins[4].json_note);
+    assert_false(f.ins[5].json);
+    assert_int_equal(f.ins[5].nargs, 2);
+    assert_string_equal(f.ins[5].args[1].s, "\"/b\"]");
+    assert_non_null(f.ins[5].json_note);
+    assert_false(f.ins[6].hc_json);
+    assert_string_equal(f.ins[6].hc_args[0].s, "['curl', 'x']");
+    assert_non_null(f.ins[6].json_note);
+    assert_true(f.ins[7].json);
+    assert_null(f.ins[7].json_note);
+    assert_false(f.ins[8].json); /* a shell test: no note */
+    assert_null(f.ins[8].json_note);
+    bld_nodefile_free(&f);
+}
+
 static void test_errors(void **state)
 {
     bad("FROM scratch\nFOO bar\n", "Nodefile:2:1: unknown instruction: FOO");
     bad("FROM scratch\n   frobnicate\n", "Nodefile:2:4: unknown instruction: frobnicate");
-    bad("FROM scratch\nCMD [\"node\", \"x\"\n", "Nodefile:2:5: CMD: unterminated JSON array");
-    bad("FROM scratch\nENTRYPOINT [\"a\",\n  \"b\"\n", "Nodefile:2:12: ENTRYPOINT: unterminated JSON array");
+    bad("FROM scratch\nENTRYPOINT [\"a\",\n  \"b\"\n",
+        "Nodefile:3:3: unknown instruction: \"b\" (line 2's JSON array has no closing ']' on its line: a line that "
+        "goes on ends with '\\')");
     bad("FROM scratch\nCMD [\"a\", 1]\n", "Nodefile:2:5: CMD: JSON array elements must be strings");
-    bad("FROM scratch\nCMD [\"a\" \"b\"]\n", "Nodefile:2:12: CMD: invalid JSON array: ']' expected near '\"b\"'");
+    bad("FROM scratch\nCMD [1]\n", "Nodefile:2:5: CMD: JSON array elements must be strings");
+    bad("FROM scratch\nSHELL [\"sh\" \"-c\"]\n",
+        "Nodefile:2:16: SHELL requires the arguments in JSON form (not JSON: ']' expected near '\"-c\"')");
     bad("FROM scratch\nENV\n", "Nodefile:2:4: ENV requires at least one argument");
     bad("FROM scratch\nENV A=1 B\n", "Nodefile:2:9: ENV: syntax error - can't find = in \"B\", must be name=value");
     bad("FROM scratch\nENV =1\n", "Nodefile:2:5: ENV names can not be blank");
@@ -375,7 +431,13 @@ static void test_expand(void **state)
     xp("\"a\\nb\"", "a\\nb");
     xp("a\\ b", "a b");
     xp("$", "$");
-    xp("$1", "$1");
+    /* BuildKit's lexer: digits and the shell's special parameters are
+     * names (unset in a Dockerfile); '$' before anything else is itself */
+    xp("$1", "");
+    xp("he$1x", "hex");
+    xp("a$$b$@$*$#$?$-$!", "ab");
+    xp("$.x", "$.x");
+    xp("\"$1 $ \"", " $ ");
     xp("a$", "a$");
     xp("${P}/node", "/usr/bin/node");
     xp("trailing\\", "trailing\\");
@@ -491,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_env_forms),
         cmocka_unit_test(test_escape_directive_and_continuations),
         cmocka_unit_test(test_healthcheck),
+        cmocka_unit_test(test_json_fallback),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_heredocs),
         cmocka_unit_test(test_directives),
