@@ -528,6 +528,7 @@ teardown_file() { rt_file_teardown; }
     [ "$output" = "nrun: --device /dev/loop-control:/srv/lc: container path /srv/lc: a device goes below /dev in the container" ]
     run -125 rt_run --rm --device /dev/loop-control:rwx bb:1 true
     [ "$output" = 'nrun: --device /dev/loop-control:rwx: permissions "rwx" are not a subset of rwm' ]
+}
 
 # ---- docker run's flags (cli/run.c's docker block) ----
 

@@ -641,6 +641,7 @@ P
     run "$NRUN" start -a "$id"
     [ "$output" = opened ]
     "$NRUN" rm -f "$id" >/dev/null
+}
 
 # ---- docker run's --add-host, --dns*, --domainname, --oom-score-adj, --group-add ----
 
