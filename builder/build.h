@@ -55,6 +55,8 @@ typedef struct bld_opts {
     size_t n_build_contexts;
     const char **ssh;          /* --ssh ID[=SOCKET|KEY[,KEY...]] (ssh.c) */
     size_t n_ssh;
+    const char **add_hosts;    /* --add-host NAME:IP for RUN steps' /etc/hosts (checked by rt_extra_host_parse) */
+    size_t n_add_hosts;
 } bld_opts;
 
 typedef struct bld_result {

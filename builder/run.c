@@ -347,7 +347,7 @@ static int parse_run(bld_state *b, bld_stage *st, const bld_instr *in, run_cmd *
 }
 
 /* Everything the result depends on besides the layers: part of the key. */
-static char *key_text(bld_stage *st, const run_cmd *c, char **env, size_t nenv, const char *mounts)
+static char *key_text(const bld_state *b, bld_stage *st, const run_cmd *c, char **env, size_t nenv, const char *mounts)
 {
     json_t *k = json_object();
     json_t *a = json_array();
@@ -366,6 +366,12 @@ static char *key_text(bld_stage *st, const run_cmd *c, char **env, size_t nenv, 
             json_object_set(k, *f, v);
     }
     json_object_set_new(k, "network", json_string(c->network));
+    if (b->o->n_add_hosts) { /* --add-host: the step's /etc/hosts, as BuildKit keys it */
+        json_t *h = json_array();
+        for (size_t i = 0; i < b->o->n_add_hosts; i++)
+            json_array_append_new(h, json_string(b->o->add_hosts[i]));
+        json_object_set_new(k, "hosts", h);
+    }
     if (mounts && *mounts)
         json_object_set_new(k, "mounts", json_string(mounts));
     char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
@@ -534,7 +540,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         nr_buf_addf(&mkey, "\nscript %s sha256:%s", c.script_at, h);
     }
     nr_buf_add(&mkey, "", 1);
-    kt = key_text(st, &c, env, nenv, mkey.data);
+    kt = key_text(b, st, &c, env, nenv, mkey.data);
     bld_chain_add(st, kt);
     char key[65];
     memcpy(key, st->chain, sizeof key);
@@ -584,7 +590,8 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     rt_run_opts o = {.net = c.network, .cmd = c.argv, .ncmd = c.argc, .entrypoint_set = true, .entrypoint = "",
                      .env = env, .nenv = nenv, .mode = 2, .workers = 1, .volumes = mnt.vols,
-                     .nvolumes = mnt.nvols, .tmpfs = mnt.tmpfs, .ntmpfs = mnt.ntmpfs, .ephemeral = true /* a killed nbuild's is swept */};
+                     .nvolumes = mnt.nvols, .tmpfs = mnt.tmpfs, .ntmpfs = mnt.ntmpfs, .ephemeral = true /* a killed nbuild's is swept */,
+                     .extra_hosts = (char **)b->o->add_hosts, .nextra_hosts = b->o->n_add_hosts};
     if (rt_container_create_image(b->s, img_store_root(b->s), &img, RT_BUILD_STEP_IMAGE, &o, &cr, err) < 0) {
         step_wrap(err, b, in, c.text);
         goto out;

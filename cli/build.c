@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "images/ref.h"
 #include "images/store.h"
+#include "runtime/net.h"
 #include "runtime/runtime.h"
 
 /* The keys stay letters (long-only ones above NR_OPT_LONG) so the cases below read as before. */
@@ -67,6 +68,7 @@ static const nr_opt build_opts[] = {
     {"sbom", L('s'), optional_argument, "false", "only false: nbuild writes no attestations"},
     {"ssh", L('h'), required_argument, "ID[=SOCKET|KEY[,KEY...]]",
      "an SSH agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK; key files: an ssh-agent of the build's own)"},
+    {"add-host", L('H'), required_argument, "NAME:IP", "a line in RUN steps' /etc/hosts (also NAME=IP; repeatable)"},
     {"build-context", L('b'), required_argument, "NAME=DIR|NAME=docker-image://REF",
      "a named context: FROM NAME, COPY --from=NAME, RUN --mount from=NAME read it (over a stage of that name)"},
     {0},
@@ -279,6 +281,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **labels = nr_xcalloc((size_t)argc + 1, sizeof *labels);
     cleanup_free const char **bctx = nr_xcalloc((size_t)argc + 1, sizeof *bctx);
     cleanup_free const char **sshs = nr_xcalloc((size_t)argc + 1, sizeof *sshs);
+    cleanup_free const char **hosts = nr_xcalloc((size_t)argc + 1, sizeof *hosts);
     const char *iidfile = NULL, *metafile = NULL;
     char stdin_ctx[] = "/tmp/nbuild-stdin.XXXXXX";
     bool made_ctx = false;
@@ -465,6 +468,20 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             }
             sshs[o.n_ssh++] = optarg;
             break;
+        case L('H'): {
+            cleanup_free char *line = NULL;
+            if (rt_extra_host_parse(optarg, &line, &err) < 0) {
+                rc = usage_error(g, "%s", err.msg);
+                goto out;
+            }
+            if (strstr(optarg, "host-gateway")) {
+                rc = usage_error(g, "--add-host %s: host-gateway is not known to RUN steps (they use the host's "
+                                    "network): give an address", optarg);
+                goto out;
+            }
+            hosts[o.n_add_hosts++] = optarg;
+            break;
+        }
         case L('b'):
             if (bld_named_check(optarg, &err) < 0) {
                 rc = usage_error(g, "%s", err.msg);
@@ -587,6 +604,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     o.labels = labels;
     o.build_contexts = bctx;
     o.ssh = sshs;
+    o.add_hosts = hosts;
     o.cache_from = cfrom;
     o.no_cache_stages = ncf;
     o.n_no_cache_stages = n_ncf;

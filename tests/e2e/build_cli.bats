@@ -195,3 +195,29 @@ teardown_file() {
     [ "$status" -eq 1 ]
     [[ $output == *"RUN --mount from=docs: a --build-context directory is not supported here (COPY --from=docs reads it)" ]]
 }
+
+@test "--add-host NAME:IP (and NAME=IP): lines in RUN steps' /etc/hosts, part of the step's key; bad values are one line before anything runs" {
+    d=$W/hosts && rm -rf "$d" && mkdir -p "$d"
+    printf 'FROM bb:1\nRUN grep -E "db|cache" /etc/hosts > /seen || true\n' >"$d/Dockerfile"
+    run "$NBUILD" -q --add-host db:10.1.2.3 --add-host cache=fd00::5 -t hosts:1 "$d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run "$NRUN" run --rm --network none hosts:1 cat /seen
+    [ "$output" = "$(printf '10.1.2.3\tdb\nfd00::5\tcache')" ]
+    # the image's own /etc/hosts is not the step's
+    run "$NRUN" run --rm --network none hosts:1 grep -c db /etc/hosts
+    [ "$output" = 0 ]
+    # another address: the step runs again
+    run "$NBUILD" --progress plain --add-host db:10.9.9.9 -t hosts:2 "$d"
+    [[ $output == *"(1 layers built, 0 from cache"* ]]
+    run "$NRUN" run --rm --network none hosts:2 cat /seen
+    [ "$output" = "$(printf '10.9.9.9\tdb')" ]
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    for v in $'a\nb:1.1.1.1' 'a b:1.1.1.1' 'db:999.1.1.1' 'db' 'db:host-gateway'; do
+        run "$NBUILD" --add-host "$v" -t hosts:3 "$d"
+        [ "$status" -eq 2 ]
+        [ "${#lines[@]}" -eq 1 ]
+        [[ $output == "nbuild: --add-host "* ]]
+    done
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
