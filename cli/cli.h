@@ -152,6 +152,11 @@ int nr_time_parse(const char *s, long long *ns);
 bool nr_confirm(const char *what);
 unsigned long long nr_tree_bytes(int dirfd, int depth);
 
+/* `nrun image history` (cli/image_history.c); `nrun history ARGS` means it
+ * when its operand is an image and no deploy of that name has revisions. */
+int nr_image_history(int argc, char **argv, nr_global *g);
+bool nr_history_is_image(int argc, char **argv, nr_global *g);
+
 /* Print "prog: <msg>" and return NR_EXIT_USAGE. */
 int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same with another exit code (`nrun run` refuses with docker's 125). */
