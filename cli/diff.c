@@ -145,7 +145,8 @@ static int diff_in_view(int imgroot, int upperfd, void *arg, nr_err *err)
     if (r == 0)
         r = walk(&l, upperfd, "/", 0, err);
     if (r == 0) {
-        qsort(l.lines, l.n, sizeof *l.lines, cmp_line);
+        if (l.n)
+            qsort(l.lines, l.n, sizeof *l.lines, cmp_line);
         for (size_t i = 0; i < l.n; i++)
             printf("%s\n", l.lines[i]);
         if (fflush(stdout) != 0)

@@ -106,7 +106,8 @@ static int put_dir(export_ctx *x, int dfd, const char *path, int depth, nr_err *
         names[n++] = nr_xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_name);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_name);
     int r = 0;
     for (size_t i = 0; i < n; i++) {
         if (r == 0) {
