@@ -147,6 +147,21 @@ void nr_deploy_recover(nr_global *g);
 const char *nr_group_sub(int argc, char **argv, const char *group, const char *help, char *label, size_t labellen,
                          int *code);
 
+/* docker's time argument (--since, until=): RFC 3339, unix seconds or a
+ * duration before now (10m), as unix nanoseconds (cli/events.c). */
+int nr_time_parse(const char *s, long long *ns);
+
+/* docker's prune prompt: "WARNING! This will remove <what>." and a y/N
+ * answer read from stdin (EOF: no).  And the bytes of the regular files
+ * below a directory fd, no link followed (cli/container.c). */
+bool nr_confirm(const char *what);
+unsigned long long nr_tree_bytes(int dirfd, int depth);
+
+/* `nrun image history` (cli/image_history.c); `nrun history ARGS` means it
+ * when its operand is an image and no deploy of that name has revisions. */
+int nr_image_history(int argc, char **argv, nr_global *g);
+bool nr_history_is_image(int argc, char **argv, nr_global *g);
+
 /* Print "prog: <msg>" and return NR_EXIT_USAGE. */
 int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same with another exit code (`nrun run` refuses with docker's 125). */

@@ -28,6 +28,12 @@
     X("port", nr_cmd_port, "Containers", "List a container's published ports") \
     X("cp", nr_cmd_cp, "Containers", "Copy files between a container and the host") \
     X("inspect", nr_cmd_inspect, "Containers", "Show containers or images as JSON") \
+    X("pause", nr_cmd_pause, "Containers", "Freeze every process of running containers") \
+    X("unpause", nr_cmd_unpause, "Containers", "Thaw the processes of paused containers") \
+    X("diff", nr_cmd_diff, "Containers", "List a container's file changes against its image (A, C, D)") \
+    X("export", nr_cmd_export, "Containers", "Write a container's whole filesystem as a tar") \
+    X("commit", nr_cmd_commit, "Containers", "Make a new image from a container's changes") \
+    X("container", nr_cmd_container, "Containers", "Manage containers: ls, run, stop, rm, prune, ... (docker's words)") \
     X("events", nr_cmd_events, "Containers", "Show container events as they happen (docker's events)") \
     X("deploy", nr_cmd_deploy, "Supervisor", "Move a container's ports to a new image, zero-downtime, with rollback") \
     X("update", nr_cmd_update, "Supervisor", "Same as deploy: update --image IMAGE NAME") \
@@ -53,6 +59,7 @@
     X("load", nr_cmd_load, "Images", "Read images from an OCI archive") \
     X("build", nr_cmd_build, "Images", "Build an image from a Nodefile (as nbuild)") \
     X("base", nr_cmd_base, "Images", "Make the base Node images now") \
+    X("builder", nr_cmd_builder, "Images", "Manage the build cache: prune") \
     X("network", nr_cmd_network, "Other", "Manage networks: create, ls, inspect, rm, connect, disconnect") \
     X("volume", nr_cmd_volume, "Other", "Manage volumes: ls, inspect, create, rm, prune") \
     X("system", nr_cmd_system, "Other", "Disk usage (df), host and store (info), prune") \

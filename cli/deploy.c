@@ -753,7 +753,10 @@ int nr_cmd_rollback(int argc, char **argv, nr_global *g)
 int nr_cmd_history(int argc, char **argv, nr_global *g)
 {
     static const nr_opt opts[] = {{0}};
-    static const nr_cmdspec spec = {"history NAME", "List the revisions deployed under NAME.", opts, true};
+    static const nr_cmdspec spec = {"history NAME", "List the revisions deployed under NAME (an image with no deploy "
+                                                    "of its name: its layers, as nrun image history).", opts, true};
+    if (nr_history_is_image(argc, argv, g))
+        return nr_image_history(argc, argv, g);
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1)
         return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;

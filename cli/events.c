@@ -372,3 +372,8 @@ out:
     free(r.part.data);
     return rc;
 }
+
+int nr_time_parse(const char *s, long long *ns)
+{
+    return parse_time(s, ns);
+}

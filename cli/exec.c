@@ -317,6 +317,10 @@ static int exec_prepare(const char *root, const char *ref, rt_spec *spec, void *
         nr_err_set(err, "container %s is not running", ref);
         goto out;
     }
+    if (rt_state_paused(&st)) { /* docker's words */
+        nr_err_set(err, "Container %s is paused, unpause the container before exec", id);
+        goto out;
+    }
     {
         cleanup_free char *dir = rt_ctr_dir(root, id);
         cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/images_filter.h"
 #include "common/util.h"
 #include "images/image.h"
 #include "images/oci.h"
@@ -62,14 +63,18 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
     static const nr_opt opts[] = {
         {"quiet", 'q', no_argument, NULL, "print image ids only"},
         {"all", 'a', no_argument, NULL, "all images (accepted; there are no intermediate images)"},
-        {"format", 'f', required_argument, "FORMAT",
+        {"format", 'o' + NR_OPT_LONG, required_argument, "FORMAT",
          "table (default), json, or a template: '{{.Repository}}:{{.Tag}}', 'table {{.ID}}\\t{{.Size}}'"},
+        {"filter", 'f', required_argument, "FILTER",
+         "dangling=true|false, reference=PATTERN (glob on name:tag), label=KEY[=VALUE]"},
         {"no-trunc", 'T' + NR_OPT_LONG, no_argument, NULL, "do not shorten ids"},
         {0},
     };
     static const nr_cmdspec spec = {"images [OPTIONS] [REPOSITORY[:TAG]]", "List images.", opts, true};
     bool quiet = false, json = false, notrunc = false;
     nr_format fmt = {.kind = NR_FMT_TABLE};
+    nr_filter *filters = NULL;
+    size_t nfilters = 0;
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
@@ -77,17 +82,25 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
         case 'a': break;
         case 'T' + NR_OPT_LONG: notrunc = true; break;
         case 'f':
+            if (nr_images_filter_add(g, optarg, &filters, &nfilters) != 0) {
+                nr_images_filter_free(filters, nfilters);
+                return NR_EXIT_USAGE;
+            }
+            break;
+        case 'o' + NR_OPT_LONG:
             if (nr_format_parse(g, "images", optarg, &fmt) != 0)
                 return NR_EXIT_USAGE;
             json = fmt.kind == NR_FMT_JSON;
             break;
-        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+        default: nr_images_filter_free(filters, nfilters); return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
     const char *filter = optind < argc ? argv[optind] : NULL;
     img_store *s;
-    if (open_store(g, &s))
+    if (open_store(g, &s)) {
+        nr_images_filter_free(filters, nfilters);
         return NR_EXIT_STORE;
+    }
     nr_err err;
     img_tag *tags;
     size_t nt;
@@ -121,10 +134,32 @@ int nr_cmd_images(int argc, char **argv, nr_global *g)
             }
             cache[nc++] = img;
         }
+        if (!nr_images_filter_match(filters, nfilters, r.name, r.tag, img))
+            continue;
         snprintf(rows[nr].repo, sizeof rows[nr].repo, "%s", r.name);
         snprintf(rows[nr].tag, sizeof rows[nr].tag, "%s", r.tag);
         rows[nr++].img = img;
     }
+    /* dangling=true: the images no tag reaches, as <none> <none> */
+    if (nr_images_filter_dangling(filters, nfilters)) {
+        img_image **dang = NULL;
+        size_t nd = 0;
+        if (nr_images_dangling(s, tags, nt, &dang, &nd, &err) < 0)
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+        rows = nr_xrealloc(rows, (nr + nd + 1) * sizeof *rows);
+        cache = nr_xrealloc(cache, (nc + nd + 1) * sizeof *cache);
+        for (size_t i = 0; i < nd; i++) {
+            cache[nc++] = dang[i];
+            if (filter || !nr_images_filter_match(filters, nfilters, NULL, NULL, dang[i]))
+                continue;
+            memset(&rows[nr], 0, sizeof rows[nr]);
+            snprintf(rows[nr].repo, sizeof rows[nr].repo, "<none>");
+            snprintf(rows[nr].tag, sizeof rows[nr].tag, "<none>");
+            rows[nr++].img = dang[i];
+        }
+        free(dang);
+    }
+    nr_images_filter_free(filters, nfilters);
     if (json) {
         json_t *a = json_array();
         for (size_t i = 0; i < nr; i++) {
@@ -661,6 +696,7 @@ int nr_cmd_image(int argc, char **argv, nr_global *g)
                                    "  tag      give an image another name (nrun tag)\n"
                                    "  load     read images from an OCI archive (nrun load)\n"
                                    "  save     write an image to an OCI archive (nrun save)\n"
+                                   "  history  show an image's layers and the steps that made them\n"
                                    "\nRun 'nrun image COMMAND --help' for a command's options.\n",
                                    name, sizeof name, &code);
     if (!sub)
@@ -679,5 +715,7 @@ int nr_cmd_image(int argc, char **argv, nr_global *g)
         return nr_cmd_load(argc - 1, argv + 1, g);
     if (!strcmp(sub, "save"))
         return nr_cmd_save(argc - 1, argv + 1, g);
-    return nr_usage_error(g, "image: unknown subcommand %s (ls, rm, inspect, prune, tag, load, save)", sub);
+    if (!strcmp(sub, "history"))
+        return nr_image_history(argc - 1, argv + 1, g);
+    return nr_usage_error(g, "image: unknown subcommand %s (ls, rm, inspect, prune, tag, load, save, history)", sub);
 }

@@ -123,6 +123,19 @@ static bool kill_is_fatal(const char *root, const char *id, int sig)
 /* locked: the caller holds the container's start lock (rm); else a start
  * in progress is waited out here, so the stop finds it running, or its
  * monitor finds the mark and does not start it. */
+/* A paused container is thawed before it is stopped, killed or removed, as
+ * docker does: a frozen process neither answers the control socket nor dies. */
+static void thaw_if_paused(const rt_state *st)
+{
+    if (!rt_state_paused(st))
+        return;
+    rt_cgroup cg;
+    rt_cgroup_from_json(st->cgroups, &cg);
+    nr_err ign;
+    rt_cgroup_freeze(&cg, false, &ign);
+    rt_cgroup_free(&cg);
+}
+
 static int stop_one(const char *root, const char *ref, int timeout_s, int force_sig, bool locked, nr_err *err)
 {
     char id[65];
@@ -140,6 +153,7 @@ static int stop_one(const char *root, const char *ref, int timeout_s, int force_
     mark_stopping(root, id);
     if (lock >= 0)
         close(lock);
+    thaw_if_paused(&st);
     int sig = force_sig;
     if (!sig)
         sig = SIGTERM;
@@ -308,6 +322,7 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
         }
         if (kill_is_fatal(g->root, id, sig))
             mark_stopping(g->root, id);
+        thaw_if_paused(&st);
         int r = sig == SIGSTOP ? stop_children(&st, &err) : 0;
         rt_state_free(&st);
         if (r < 0) {

@@ -95,10 +95,12 @@ static json_t *state_json(const rt_state *st, const char *live)
     nr_rfc3339(st->started, 0, started, sizeof started);
     nr_rfc3339(st->finished, 0, finished, sizeof finished);
     bool lost = !strcmp(live, "exited") && !strcmp(st->status, "running");
-    return json_pack("{s:s, s:b, s:b, s:i, s:i, s:b, s:s, s:s, s:i}", "Status", live, "Running",
-                     !strcmp(live, "running"), "Restarting", !strcmp(live, "restarting"), "Pid", !strcmp(live, "running") ? (int)st->pid : 0, "ExitCode", lost ? -1 : st->exit_code,
+    bool paused = rt_state_paused(st); /* docker: Status "paused", Running and Paused true */
+    json_t *j = json_pack("{s:s, s:b, s:b, s:b, s:i, s:i, s:b, s:s, s:s, s:i}", "Status", paused ? "paused" : live, "Running",
+                     !strcmp(live, "running"), "Paused", paused, "Restarting", !strcmp(live, "restarting"), "Pid", !strcmp(live, "running") ? (int)st->pid : 0, "ExitCode", lost ? -1 : st->exit_code,
                      "OOMKilled", st->oom_killed, "StartedAt", st->started ? started : "", "FinishedAt",
                      st->finished ? finished : "", "RestartCount", st->restart_count);
+    return j;
 }
 
 /* What an nrun killed at the wrong moment leaves: a container dir that never
@@ -352,9 +354,12 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
         if ((all || !strcmp(live, "running")) && nr_filters_match(filters, nfilters, filter_one, &row)) {
             char status[160], ago[64];
             status_text(&st, live, status, sizeof status);
+            bool paused = !quiet && rt_state_paused(&st); /* a frozen PID 1 answers nothing */
+            if (paused)
+                snprintf(status + strlen(status), sizeof status - strlen(status), " (Paused)");
             json_t *cfg = NULL;
             json_t *ports = ports_of(g->root, st.id, &cfg);
-            json_t *health = !quiet && !strcmp(live, "running") ? health_of(g, st.id, cfg) : NULL;
+            json_t *health = !quiet && !paused && !strcmp(live, "running") ? health_of(g, st.id, cfg) : NULL;
             json_decref(cfg);
             status_health(status, sizeof status, health);
             cleanup_free char *ptext = ports_text(ports);
@@ -660,11 +665,11 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
         json_object_set(config, "Domainname", json_object_get(dc, "Domainname"));
     json_t *netports = json_deep_copy(json_object_get(hc, "PortBindings"));
     json_t *state = state_json(&st, live);
-    json_object_set_new(state, "Paused", json_false());
+    bool paused = json_is_true(json_object_get(state, "Paused")); /* a frozen PID 1 answers nothing */
     json_object_set_new(state, "Dead", json_false());
     json_object_set_new(state, "Error", json_string(""));
     /* the HEALTHCHECK's status and last results, from PID 1 while it runs */
-    json_t *health = !strcmp(live, "running") ? health_of(g, id, cfg) : NULL;
+    json_t *health = !paused && !strcmp(live, "running") ? health_of(g, id, cfg) : NULL;
     json_object_set_new(state, "Health", health ? health : json_null());
     json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:i, s:o, s:o, s:{s:o}, s:o, s:o}",
                           "Id", st.id, "Name", "/", "Created", created,
@@ -683,7 +688,7 @@ json_t *nr_inspect_container(nr_global *g, const char *ref, bool *found, nr_err 
     free(name);
     /* What its PID 1 chose (cluster or single, why, the command it runs):
      * asked from PID 1 itself while the container runs. */
-    if (j && !strcmp(live, "running")) {
+    if (j && !paused && !strcmp(live, "running")) {
         nr_err ign = {0};
         cleanup_free char *reply = sv_control_call(g, id, NULL, "{\"cmd\":\"ps\"}", 2000, &ign);
         json_t *r = reply ? json_loads(reply, 0, NULL) : NULL;

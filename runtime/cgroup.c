@@ -286,7 +286,8 @@ static int apply_v2(const char *d, const rt_spec *s, nr_err *err)
 #define V1_MAX 8
 static size_t v1_bases(char *ctrl[V1_MAX], char *base[V1_MAX])
 {
-    static const char *const ctrls[] = {"memory", "cpu", "cpuacct", "pids", "cpuset", "devices"};
+    /* freezer: `nrun pause` (rt_cgroup_freeze) */
+    static const char *const ctrls[] = {"memory", "cpu", "cpuacct", "pids", "cpuset", "devices", "freezer"};
     size_t n = 0;
     char real[V1_MAX][4096];
     for (size_t i = 0; i < NR_ARRAY_LEN(ctrls); i++) {
@@ -431,6 +432,74 @@ static void kill_all(const char *dir)
     }
 }
 
+/* The group that freezes the container: v1's freezer, or v2's own group
+ * (cgroup.freeze); NULL when it has neither (a rootless container, or one
+ * made before nrun gave containers a freezer group). */
+static const char *freezer_dir(const rt_cgroup *cg, bool *v2)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        *v2 = !strcmp(cg->ctrl[i], "unified");
+        if (*v2 || !strcmp(cg->ctrl[i], "freezer"))
+            return cg->paths[i];
+    }
+    return NULL;
+}
+
+bool rt_cgroup_frozen(const rt_cgroup *cg)
+{
+    bool v2;
+    const char *d = freezer_dir(cg, &v2);
+    if (!d)
+        return false;
+    cleanup_free char *t = read_small(d, v2 ? "cgroup.freeze" : "freezer.state");
+    /* v1 FREEZING counts: pause has begun and thaw is what undoes it */
+    return t && (v2 ? !strcmp(t, "1") : strcmp(t, "THAWED") != 0);
+}
+
+int rt_cgroup_freeze(const rt_cgroup *cg, bool freeze, nr_err *err)
+{
+    bool v2;
+    const char *d = freezer_dir(cg, &v2);
+    if (!d)
+        return nr_err_set(err, "the container's cgroups have no freezer (a rootless container, or one created before "
+                               "nrun gave containers a freezer group)");
+    if (write_file(d, v2 ? "cgroup.freeze" : "freezer.state", v2 ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED"),
+                   err) < 0)
+        return -1;
+    /* Wait until the kernel says it is done: every task frozen (v1
+     * FREEZING -> FROZEN; v2 cgroup.events "frozen 1"), at most 10 s. */
+    for (int tries = 0; tries < 5000; tries++) {
+        cleanup_free char *t = read_small(d, v2 ? "cgroup.events" : "freezer.state");
+        if (!t)
+            return nr_err_sys(err, errno ? errno : EIO, "read the freezer state in %s", d);
+        bool done;
+        if (v2) {
+            const char *f = strstr(t, "frozen ");
+            done = f && (f[7] == '1') == freeze;
+        } else {
+            done = !strcmp(t, freeze ? "FROZEN" : "THAWED");
+            if (freeze && !done && !strcmp(t, "THAWED"))
+                return nr_err_set(err, "%s: thawed while freezing", d);
+        }
+        if (done)
+            return 0;
+        if (!v2 && freeze && tries % 50 == 49) /* v1 may need the write again for a task that was busy */
+            write_file(d, "freezer.state", "FROZEN", err);
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return nr_err_set(err, "%s: the kernel did not finish %s the container in 10 s", d, freeze ? "freezing" : "thawing");
+}
+
+static void cgroup_thaw_all(const rt_cgroup *cg)
+{
+    bool v2;
+    const char *d = freezer_dir(cg, &v2);
+    nr_err ign;
+    if (d)
+        write_file(d, v2 ? "cgroup.freeze" : "freezer.state", v2 ? "0" : "THAWED", &ign);
+}
+
 int rt_cgroup_destroy(const rt_cgroup *cg, nr_err *err)
 {
     int r = 0;
@@ -443,6 +512,9 @@ int rt_cgroup_destroy(const rt_cgroup *cg, nr_err *err)
                 r = nr_err_sys(err, errno, "rmdir %s", d);
                 break;
             }
+            /* a paused container's processes die only once thawed */
+            if (tries == 0)
+                cgroup_thaw_all(cg);
             kill_all(d);
             struct timespec ts = {0, 2 * 1000 * 1000};
             nanosleep(&ts, NULL);

@@ -253,6 +253,11 @@ int rt_cgroup_add(const rt_cgroup *cg, pid_t pid, nr_err *err);
 void rt_cgroup_guess(const char *id, rt_cgroup *cg);
 int rt_cgroup_destroy(const rt_cgroup *cg, nr_err *err);
 bool rt_cgroup_oom_killed(const rt_cgroup *cg);
+/* `nrun pause`: freeze (or thaw) every process of the container through v1's
+ * freezer group or v2's cgroup.freeze, and wait until the kernel has; and
+ * whether it is frozen now.  rt_cgroup_destroy thaws before it kills. */
+int rt_cgroup_freeze(const rt_cgroup *cg, bool freeze, nr_err *err);
+bool rt_cgroup_frozen(const rt_cgroup *cg);
 void rt_cgroup_free(rt_cgroup *cg);
 /* Serialise to/from a JSON array of paths (kept in state.json). */
 struct json_t *rt_cgroup_to_json(const rt_cgroup *cg);
@@ -442,5 +447,7 @@ void rt_orphans_remove(const char *root, bool build_steps);
 #define RT_BUILD_STEP_IMAGE "(build step)"
 /* A status string honest about a dead init: running only while pid+start time match. */
 const char *rt_state_live_status(const rt_state *st);
+/* A running container whose cgroup is frozen (`nrun pause`). */
+bool rt_state_paused(const rt_state *st);
 
 #endif

@@ -207,6 +207,17 @@ const char *rt_state_live_status(const rt_state *st)
     return st->status;
 }
 
+bool rt_state_paused(const rt_state *st)
+{
+    if (strcmp(rt_state_live_status(st), "running") || !st->cgroups)
+        return false;
+    rt_cgroup cg;
+    rt_cgroup_from_json(st->cgroups, &cg);
+    bool frozen = rt_cgroup_frozen(&cg);
+    rt_cgroup_free(&cg);
+    return frozen;
+}
+
 int rt_container_list(const char *root, char ***ids, size_t *n, nr_err *err)
 {
     cleanup_free char *dir = nr_xasprintf("%s/containers", root);

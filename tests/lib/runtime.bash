@@ -65,7 +65,7 @@ rt_cgroup_dirs() {
         echo "/sys/fs/cgroup/nrun/$id"
         return
     fi
-    for ctrl in memory cpu cpuacct pids cpuset devices; do
+    for ctrl in memory cpu cpuacct pids cpuset devices freezer; do
         path=$(awk -F: -v c="$ctrl" '{n=split($2,a,","); for(i=1;i<=n;i++) if(a[i]==c) print $3}' /proc/self/cgroup)
         [ "$path" = / ] && path=
         echo "$(readlink -f /sys/fs/cgroup/$ctrl)$path/nrun/$id"
