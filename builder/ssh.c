@@ -17,8 +17,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,12 +110,15 @@ static int start_agent(bld_state *b, struct bld_ssh *a, const char *keys, nr_err
     if (mkdir(a->dir, 0700) < 0)
         return nr_err_sys(err, errno, "mkdir %s", a->dir);
     a->sock = nr_xasprintf("%s/agent.sock", a->dir);
+    pid_t parent = getpid();
     pid_t p = fork();
     if (p < 0)
         return nr_err_sys(err, errno, "fork");
     if (p == 0) {
         child_signals();
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) /* nbuild was gone before the line above */
+            _exit(0);
         int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (nul >= 0) {
             dup2(nul, 0);
@@ -228,32 +231,75 @@ void bld_ssh_free(bld_state *b)
     b->n_ssh = 0;
 }
 
-/* One connection: bytes both ways until either side closes. */
-static _Noreturn void pass(int c, const char *agent)
+/* The agent protocol (draft-miller-ssh-agent): each message is a 4-byte
+ * big-endian length, then a type byte and its body; the client asks, the
+ * agent answers, one at a time.  A step may list the keys and ask for
+ * signatures, as BuildKit's forwarded agent allows; adding, removing and
+ * locking (which would change or lock the caller's own agent for every
+ * other use) and extensions are answered SSH_AGENT_FAILURE and never
+ * reach the agent. */
+#define AGENT_MSG_MAX (256u << 10) /* OpenSSH's own limit */
+#define AGENT_FAILURE 5
+#define AGENT_REQUEST_IDENTITIES 11
+#define AGENT_SIGN_REQUEST 13
+
+static int read_full(int fd, unsigned char *p, size_t n)
+{
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* One message from fd into buf (header included): its total length, or 0
+ * at the end, a short message or one over the limit. */
+static size_t agent_msg(int fd, unsigned char *buf)
+{
+    if (read_full(fd, buf, 4) < 0)
+        return 0;
+    uint32_t n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+    if (n == 0 || n > AGENT_MSG_MAX || read_full(fd, buf + 4, n) < 0)
+        return 0;
+    return 4 + (size_t)n;
+}
+
+/* One connection: requests the step may make passed to the agent, its
+ * answers back, until either side closes. */
+static _Noreturn void pass(int c, const char *agent, pid_t relay)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != relay) /* the relay was gone before the line above */
+        _exit(0);
     int a = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", agent);
     if (a < 0 || connect(a, (struct sockaddr *)&sa, sizeof sa) < 0)
         _exit(1);
-    char buf[16384];
-    struct pollfd p[2] = {{.fd = c, .events = POLLIN}, {.fd = a, .events = POLLIN}};
+    static unsigned char buf[4 + AGENT_MSG_MAX];
+    static const unsigned char failure[] = {0, 0, 0, 1, AGENT_FAILURE};
     for (;;) {
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            _exit(1);
-        }
-        for (int i = 0; i < 2; i++) {
-            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            ssize_t n = read(p[i].fd, buf, sizeof buf);
-            if (n <= 0 || nr_write_all(p[1 - i].fd, buf, (size_t)n) < 0)
+        size_t n = agent_msg(c, buf);
+        if (!n)
+            _exit(0);
+        if (buf[4] != AGENT_REQUEST_IDENTITIES && buf[4] != AGENT_SIGN_REQUEST) {
+            if (nr_write_all(c, failure, sizeof failure) < 0)
                 _exit(0);
+            continue;
         }
+        if (nr_write_all(a, buf, n) < 0 || !(n = agent_msg(a, buf)) || nr_write_all(c, buf, n) < 0)
+            _exit(0);
     }
 }
+
+/* Connections of one step passed at once: more wait in the listen queue
+ * (each is a process of the host's, outside the step's pids limit). */
+#define SSH_RELAY_CONNS 32
 
 int bld_ssh_relay(const char *agent, const char *path, uid_t uid, gid_t gid, mode_t mode, pid_t *pid, nr_err *err)
 {
@@ -266,19 +312,31 @@ int bld_ssh_relay(const char *agent, const char *path, uid_t uid, gid_t gid, mod
         return nr_err_sys(err, errno, "ssh relay %s", path);
     if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
         return nr_err_sys(err, errno, "ssh relay %s", path);
+    pid_t parent = getpid();
     pid_t p = fork();
     if (p < 0)
         return nr_err_sys(err, errno, "fork");
     if (p == 0) {
         child_signals();
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGCHLD, SIG_IGN); /* the connections' processes reap themselves */
+        if (getppid() != parent)
+            _exit(0);
         signal(SIGPIPE, SIG_IGN);
+        pid_t self = getpid();
+        unsigned live = 0;
         /* nothing of nbuild's open files (the store's locks) stays open here */
         if (dup2(l, 3) < 0)
             _exit(1);
         syscall(SYS_close_range, 4, ~0U, 0);
         for (;;) {
+            /* the connections' processes that ended; at the cap, wait for one */
+            pid_t w = waitpid(-1, NULL, live >= SSH_RELAY_CONNS ? 0 : WNOHANG);
+            if (w > 0)
+                live--;
+            else if (w < 0 && errno == ECHILD)
+                live = 0;
+            if (w > 0 || live >= SSH_RELAY_CONNS)
+                continue;
             int c = accept4(3, NULL, NULL, SOCK_CLOEXEC);
             if (c < 0) {
                 if (errno == EINTR || errno == ECONNABORTED)
@@ -288,8 +346,10 @@ int bld_ssh_relay(const char *agent, const char *path, uid_t uid, gid_t gid, mod
             pid_t q = fork();
             if (q == 0) {
                 close(3);
-                pass(c, agent);
+                pass(c, agent, self);
             }
+            if (q > 0)
+                live++;
             close(c);
         }
     }

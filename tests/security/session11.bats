@@ -1,0 +1,72 @@
+#!/usr/bin/env bats
+# Session 11's surfaces under attack: nbuild --ssh's relay (a hostile
+# Dockerfile author holds the socket of the caller's own agent for a step).
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_busybox
+    export CTX="$BATS_FILE_TMPDIR/ctx"
+    mkdir -p "$CTX"
+}
+
+teardown() {
+    [ -z "${SSH_AGENT_PID:-}" ] || kill "$SSH_AGENT_PID" 2>/dev/null || true
+    rt_rm_all
+}
+
+teardown_file() { rt_file_teardown; }
+
+# The caller's agent holding one key: $1 its comment.
+own_agent() {
+    rm -f "$BATS_FILE_TMPDIR/k" "$BATS_FILE_TMPDIR/k.pub" "$BATS_FILE_TMPDIR/a.sock"
+    ssh-keygen -q -t ed25519 -N '' -C "$1" -f "$BATS_FILE_TMPDIR/k"
+    eval "$(ssh-agent -s -a "$BATS_FILE_TMPDIR/a.sock")" >/dev/null
+    ssh-add -q "$BATS_FILE_TMPDIR/k"
+}
+
+@test "--ssh: a step lists and uses the caller's agent but cannot remove its keys (ssh-add -D, -d) or change it" {
+    command -v ssh-agent >/dev/null || skip "no ssh-agent (make deps installs openssh-client)"
+    rt_ssh_image s11ssh:1
+    own_agent s11-key
+    cp "$BATS_FILE_TMPDIR/k.pub" "$CTX/k.pub"
+    cat >"$CTX/Nodefile" <<'EOF2'
+FROM s11ssh:1
+RUN --mount=type=ssh,target=/a.sock --mount=type=bind,source=k.pub,target=/k.pub export SSH_AUTH_SOCK=/a.sock; ssh-add -l > /l1; ssh-add -d /k.pub > /d 2>&1; ssh-add -D > /D 2>&1; ssh-add -l > /l2 2>&1; true
+EOF2
+    run "$NBUILD" -q --ssh default -t s11ssh:2 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run ssh-add -l
+    echo "host agent after the build: $output"
+    [[ $output == *"s11-key (ED25519)"* ]]
+    run rt_run --rm s11ssh:2 cat /l1 /l2
+    echo "$output"
+    [ "$(grep -c 's11-key (ED25519)' <<<"$output")" -eq 2 ]
+}
+
+@test "--ssh: a step that floods its relay with connections gets a bounded number of host processes for them" {
+    command -v ssh-agent >/dev/null || skip "no ssh-agent (make deps installs openssh-client)"
+    sec_build_probes "$BATS_FILE_TMPDIR/probes.tar" agent_conns
+    rt_ssh_image s11ssh:1
+    "$NRUN" __internal mkimage -t s11flood:1 --config '{"Cmd":["sh"],"Env":["PATH=/usr/bin:/bin"]}' \
+        "$BATS_FILE_TMPDIR/ssh.tar" "$BATS_FILE_TMPDIR/probes.tar" >/dev/null
+    own_agent s11-flood
+    printf 'FROM s11flood:1\nRUN --mount=type=ssh agent_conns 400 4 > /held\n' >"$CTX/Nodefile"
+    "$NBUILD" -q --ssh default -t s11flood:2 "$CTX" >"$BATS_FILE_TMPDIR/flood.out" 2>&1 &
+    local nb=$! most=0 n i
+    for i in $(seq 60); do
+        # processes whose parent is a child of this nbuild (the relay's connections)
+        n=$(ps -e -o pid=,ppid= | awk -v nb="$nb" '$2 == nb { kid[$1] = 1 } { pp[$1] = $2 } END { c = 0; for (p in pp) if (pp[p] in kid) c++; print c }')
+        [ "$n" -le "$most" ] || most=$n
+        kill -0 "$nb" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$nb"
+    cat "$BATS_FILE_TMPDIR/flood.out"
+    echo "most grandchildren of nbuild: $most"
+    run rt_run --rm s11flood:2 cat /held
+    echo "$output"
+    [[ $output == "held "* ]]
+    [ "$most" -lt 100 ]
+}
