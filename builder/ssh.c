@@ -157,7 +157,7 @@ static int start_agent(bld_state *b, struct bld_ssh *a, const char *keys, nr_err
             setenv("SSH_AUTH_SOCK", a->sock, 1);
             unsetenv("SSH_ASKPASS");
             unsetenv("DISPLAY");
-            execlp("ssh-add", "ssh-add", "-q", k, (char *)NULL);
+            execlp("ssh-add", "ssh-add", "-q", "--", k, (char *)NULL); /* a name is never an option */
             _exit(127);
         }
         int ws;

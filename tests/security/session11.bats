@@ -70,3 +70,21 @@ EOF2
     [[ $output == "held "* ]]
     [ "$most" -lt 100 ]
 }
+
+@test "--ssh ID=KEY: a key file whose name looks like an option (-k, -D) is loaded as that file, never read as ssh-add's option" {
+    command -v ssh-agent >/dev/null || skip "no ssh-agent (make deps installs openssh-client)"
+    rt_ssh_image s11ssh:1
+    local kd="$BATS_FILE_TMPDIR/optkeys"
+    mkdir -p "$kd"
+    ssh-keygen -q -t ed25519 -N '' -C s11-optkey -f "$kd/-k"
+    printf 'FROM s11ssh:1\nRUN --mount=type=ssh,id=k ssh-add -l > /l 2>&1; true\n' >"$CTX/Nodefile"
+    cd "$kd"
+    run "$NBUILD" -q --ssh k=-k -t s11opt:1 "$CTX"
+    cd - >/dev/null
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm s11opt:1 cat /l
+    echo "$output"
+    [[ $output == *"s11-optkey (ED25519)" ]]
+    [ "${#lines[@]}" -eq 1 ]
+}
