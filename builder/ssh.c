@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,7 +98,49 @@ static void child_signals(void)
     signal(SIGINT, SIG_DFL);
 }
 
-/* ssh-agent -D -a SOCK, then ssh-add KEY...: the build's own agent. */
+/* The guard of the build's ssh-agent, its parent: ends it when nbuild is
+ * gone (the pipe from nbuild reads EOF: bld_ssh_free closed it, or nbuild
+ * died, even by SIGKILL) and ends itself when the agent ends.  ssh-agent
+ * is set-group-ID on Debian, so its exec clears a parent-death signal: one
+ * set for it would never come, and a killed nbuild left the agent, keys
+ * loaded, running. */
+static _Noreturn void agent_guard(int from_nbuild, const char *sock)
+{
+    pid_t ag = fork();
+    if (ag < 0)
+        _exit(1);
+    if (ag == 0) {
+        close(from_nbuild);
+        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (nul >= 0) {
+            dup2(nul, 0);
+            dup2(nul, 1);
+        }
+        execlp("ssh-agent", "ssh-agent", "-D", "-a", sock, (char *)NULL);
+        fprintf(stderr, "nbuild: --ssh: ssh-agent: %s (install openssh-client)\n", strerror(errno));
+        _exit(127);
+    }
+    int pfd = (int)syscall(SYS_pidfd_open, ag, 0);
+    struct pollfd w[2] = {{.fd = from_nbuild, .events = POLLIN}, {.fd = pfd, .events = POLLIN}};
+    for (;;) {
+        w[0].revents = w[1].revents = 0;
+        if (poll(w, pfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+            break;
+        if (w[0].revents)
+            break; /* EOF: nbuild is done or gone */
+        if (pfd >= 0 && w[1].revents) {
+            int ws;
+            waitpid(ag, &ws, 0);
+            _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 1);
+        }
+    }
+    kill(ag, SIGTERM); /* ssh-agent removes its socket */
+    while (waitpid(ag, NULL, 0) < 0 && errno == EINTR)
+        ;
+    _exit(0);
+}
+
+/* ssh-agent -D -a SOCK (under its guard), then ssh-add KEY...: the build's own agent. */
 static int start_agent(bld_state *b, struct bld_ssh *a, const char *keys, nr_err *err)
 {
     cleanup_free char *base = nr_xasprintf("%s/ssh", b->cache_dir);
@@ -110,30 +153,29 @@ static int start_agent(bld_state *b, struct bld_ssh *a, const char *keys, nr_err
     if (mkdir(a->dir, 0700) < 0)
         return nr_err_sys(err, errno, "mkdir %s", a->dir);
     a->sock = nr_xasprintf("%s/agent.sock", a->dir);
-    pid_t parent = getpid();
+    int guard[2];
+    if (pipe2(guard, O_CLOEXEC) < 0)
+        return nr_err_sys(err, errno, "pipe");
     pid_t p = fork();
-    if (p < 0)
+    if (p < 0) {
+        close(guard[0]);
+        close(guard[1]);
         return nr_err_sys(err, errno, "fork");
+    }
     if (p == 0) {
         child_signals();
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) /* nbuild was gone before the line above */
-            _exit(0);
-        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (nul >= 0) {
-            dup2(nul, 0);
-            dup2(nul, 1);
-        }
-        execlp("ssh-agent", "ssh-agent", "-D", "-a", a->sock, (char *)NULL);
-        fprintf(stderr, "nbuild: --ssh: ssh-agent: %s (install openssh-client)\n", strerror(errno));
-        _exit(127);
+        close(guard[1]);
+        agent_guard(guard[0], a->sock);
     }
+    close(guard[0]);
+    a->guard_fd = guard[1];
     a->agent_pid = p;
     struct stat st;
     for (int i = 0; i < 500 && stat(a->sock, &st) < 0; i++) {
         int ws;
         if (waitpid(p, &ws, WNOHANG) == p) {
             a->agent_pid = 0;
+            close(a->guard_fd);
             return nr_err_set(err, "--ssh %s: ssh-agent did not start", a->id);
         }
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
@@ -213,7 +255,7 @@ void bld_ssh_free(bld_state *b)
     for (size_t i = 0; i < b->n_ssh; i++) {
         struct bld_ssh *a = &b->ssh[i];
         if (a->agent_pid > 0) {
-            kill(a->agent_pid, SIGTERM);
+            close(a->guard_fd); /* its guard ends the agent, then itself */
             while (waitpid(a->agent_pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         }

@@ -88,3 +88,32 @@ EOF2
     [[ $output == *"s11-optkey (ED25519)" ]]
     [ "${#lines[@]}" -eq 1 ]
 }
+
+@test "--ssh ID=KEY: the build's own ssh-agent (set-group-ID: no parent-death signal survives its exec) ends when nbuild is killed with -9" {
+    command -v ssh-agent >/dev/null || skip "no ssh-agent (make deps installs openssh-client)"
+    rt_bb_image s11bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    rm -f "$BATS_FILE_TMPDIR/kk" "$BATS_FILE_TMPDIR/kk.pub"
+    ssh-keygen -q -t ed25519 -N '' -C s11-kill -f "$BATS_FILE_TMPDIR/kk"
+    printf 'FROM s11bb:1\nRUN --mount=type=ssh,id=k sleep 5\n' >"$CTX/Nodefile"
+    "$NBUILD" -q --ssh k="$BATS_FILE_TMPDIR/kk" -t s11kill:1 "$CTX" >/dev/null 2>&1 &
+    local nb=$! i agents
+    for i in $(seq 100); do
+        [ -z "$(pgrep -f "ssh-agent -D -a $NRUN_ROOT/cache/build/ssh/$nb-")" ] || break
+        sleep 0.05
+    done
+    [ -n "$(pgrep -f "ssh-agent -D -a $NRUN_ROOT/cache/build/ssh/$nb-")" ]
+    sleep 0.5
+    kill -9 "$nb"
+    wait "$nb" || true
+    for i in $(seq 40); do
+        agents=$(pgrep -f "ssh-agent -D -a $NRUN_ROOT/cache/build/ssh/$nb-" || true)
+        [ -n "$agents" ] || break
+        sleep 0.1
+    done
+    echo "agents left: $agents"
+    if [ -n "$agents" ]; then
+        kill $agents
+        false
+    fi
+    sleep 5 # the killed build's step ends; the next nbuild sweeps it
+}
