@@ -117,3 +117,27 @@ EOF2
     fi
     sleep 5 # the killed build's step ends; the next nbuild sweeps it
 }
+
+@test "diff: a file name with a newline or an escape sequence forges no line and reaches the terminal escaped" {
+    rt_bb_image s11bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    rt_run --name s11diff --network none s11bb:1 sh -c 'mkdir /d && touch "/d/x$(printf "\nA forged\033]0;owned\007")"'
+    run "$NRUN" diff s11diff
+    echo "$output" | od -c | head -20
+    [ "$status" -eq 0 ]
+    [[ $output != *$'\n'"A forged"* ]]
+    [[ $output != *$'\033'* && $output != *$'\007'* ]]
+    [[ $output == *'A /d/x\nA forged\x1b]0;owned\x07'* ]]
+}
+
+@test "image history: an escape sequence in a step's command (the image author's text) reaches the terminal escaped" {
+    rt_bb_image s11bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    printf 'FROM s11bb:1\nRUN echo \047\033]0;owned\007\033[2J\047\n' >"$CTX/Nodefile"
+    "$NBUILD" -q -t s11hist:1 "$CTX"
+    for flags in "" "--no-trunc" "--format {{.CreatedBy}}"; do
+        run "$NRUN" image history $flags s11hist:1
+        echo "$output" | od -c | head -20
+        [ "$status" -eq 0 ]
+        [[ $output != *$'\033'* && $output != *$'\007'* ]]
+        [[ $output == *'\x1b]0;owned'* ]]
+    done
+}
