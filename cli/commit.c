@@ -209,7 +209,7 @@ static int change_apply(json_t *cfg, const char *change, nr_err *err)
 /* Before anything is written: no file in the upper dir that a layer could
  * not hold sensibly (see ctr_too_sparse).  Walked like the layer walk: dir
  * fds, no link followed. */
-static int sparse_check(int dfd, const char *path, int depth, nr_err *err)
+static int sparse_check(int dfd, const char *path, int depth, uint64_t *holes, nr_err *err)
 {
     if (depth > 2048)
         return nr_err_set(err, "%s: too deep", path);
@@ -228,13 +228,18 @@ static int sparse_check(int dfd, const char *path, int depth, nr_err *err)
         if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
         cleanup_free char *p = nr_xasprintf("%s/%s", strcmp(path, "/") ? path : "", e->d_name);
+        /* a file of several names is written once: each name its share */
+        *holes += ctr_holes(&st) / (st.st_nlink > 1 ? st.st_nlink : 1);
         if (ctr_too_sparse(&st)) {
             r = nr_err_set(err, "%s is a sparse file of %lld bytes with %lld allocated: refused (a layer holds every byte)",
                            p, (long long)st.st_size, (long long)st.st_blocks * 512);
+        } else if (*holes > CTR_SPARSE_SLACK) {
+            r = nr_err_set(err, "%s: the layer would hold more than %llu bytes of sparse files' holes: refused (a layer "
+                                "holds every byte)", p, (unsigned long long)CTR_SPARSE_SLACK);
         } else if (S_ISDIR(st.st_mode)) {
             cleanup_close int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0)
-                r = sparse_check(sub, p, depth + 1, err);
+                r = sparse_check(sub, p, depth + 1, holes, err);
         }
     }
     closedir(d);
@@ -267,7 +272,8 @@ static int image_of(nr_global *g, img_store *s, const char *id, const rt_state *
 
 static int commit_layer(img_store *s, int ufd, img_layer_desc *out, bool *empty, nr_err *err)
 {
-    if (sparse_check(ufd, "/", 0, err) < 0)
+    uint64_t holes = 0;
+    if (sparse_check(ufd, "/", 0, &holes, err) < 0)
         return -1;
     img_layer_writer *w;
     if (img_layer_writer_new(s, IMG_COMPRESS_GZIP, time(NULL), &w, err) < 0)

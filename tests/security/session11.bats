@@ -141,3 +141,24 @@ EOF2
         [[ $output == *'\x1b]0;owned'* ]]
     done
 }
+
+@test "export and commit: many sparse files each under the per-file limit are refused together (the tree's holes are bounded, not each file's)" {
+    rt_bb_image s11bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    rt_run --name s11sparse --network none s11bb:1 sh -c 'mkdir /sp && for i in 1 2 3; do truncate -s 900M /sp/f$i; done'
+    run "$NRUN" export s11sparse
+    echo "${output:0:300}"
+    [ "$status" -ne 0 ]
+    [[ $output == *"sparse files' holes: refused"* ]]
+    run "$NRUN" export -o "$BATS_FILE_TMPDIR/sp.tar" s11sparse
+    [ "$status" -ne 0 ]
+    [ ! -e "$BATS_FILE_TMPDIR/sp.tar" ]
+    run "$NRUN" commit s11sparse s11sparse:1
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ $output == *"sparse files' holes: refused"* ]]
+    run -127 "$NRUN" image inspect s11sparse:1
+    # one such file alone is still taken
+    rt_run --name s11sparse1 --network none s11bb:1 sh -c 'truncate -s 900M /f1'
+    run "$NRUN" commit s11sparse1 s11sparse:2
+    [ "$status" -eq 0 ]
+}
