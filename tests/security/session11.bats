@@ -162,3 +162,36 @@ EOF2
     run "$NRUN" commit s11sparse1 s11sparse:2
     [ "$status" -eq 0 ]
 }
+
+@test "commit interrupted (SIGINT, or kill -9) while it has the container paused: the container is thawed, not left frozen" {
+    rt_bb_image s11bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    local id sig pid i st
+    id=$(rt_run -d --name s11frz --network none s11bb:1 sh -c 'head -c 400000000 /dev/urandom > /big; touch /ready; sleep 1000')
+    for i in $(seq 300); do
+        "$NRUN" exec s11frz test -e /ready 2>/dev/null && break
+        sleep 0.2
+    done
+    for sig in INT KILL; do
+        "$NRUN" commit s11frz s11frz:1 >/dev/null 2>&1 &
+        pid=$!
+        for i in $(seq 100); do
+            [ "$("$NRUN" inspect --format '{{.State.Status}}' s11frz)" != paused ] || break
+            sleep 0.05
+        done
+        [ "$("$NRUN" inspect --format '{{.State.Status}}' s11frz)" = paused ]
+        sleep 0.3
+        kill -s "$sig" "$pid"
+        wait "$pid" || true
+        for i in $(seq 50); do
+            st=$("$NRUN" inspect --format '{{.State.Status}}' s11frz)
+            [ "$st" != running ] || break
+            sleep 0.1
+        done
+        echo "after SIG$sig: $st"
+        if [ "$st" != running ]; then
+            "$NRUN" unpause s11frz || true
+            false
+        fi
+    done
+    "$NRUN" rm -f s11frz >/dev/null
+}
