@@ -195,3 +195,18 @@ EOF2
     done
     "$NRUN" rm -f s11frz >/dev/null
 }
+
+@test "ps: an image's labels (its author's text) reach the terminal escaped in the Labels column" {
+    "$NRUN" __internal mkimage -t s11lbl:1 \
+        --config '{"Cmd":["sleep","100"],"Env":["PATH=/bin"],"Labels":{"k":"v\u001b]0;owned\u0007\nforged"}}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    rt_run -d --name s11lbl --network none s11lbl:1 >/dev/null
+    for f in '{{.Labels}}' 'table {{.Names}}\t{{.Labels}}'; do
+        run "$NRUN" ps --filter name=s11lbl --format "$f"
+        echo "$output" | od -c | head
+        [ "$status" -eq 0 ]
+        [[ $output != *$'\033'* && $output != *$'\007'* && $output != *$'\n'forged* ]]
+        [[ $output == *'k=v\x1b]0;owned\x07\nforged'* ]]
+    done
+    "$NRUN" rm -f s11lbl >/dev/null
+}
