@@ -210,3 +210,33 @@ EOF2
     done
     "$NRUN" rm -f s11lbl >/dev/null
 }
+
+@test "export killed with -9 while its reader stalls: the child holding the container's view (a private mount of its layers) ends with it" {
+    rt_bb_image s11bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    rt_run --name s11exp --network none s11bb:1 sh -c 'head -c 20000000 /dev/urandom > /big'
+    local fifo="$BATS_FILE_TMPDIR/exp.fifo" pid kids i
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    # a reader that takes nothing: the export blocks writing
+    sleep 30 <"$fifo" &
+    local reader=$!
+    "$NRUN" export s11exp >"$fifo" &
+    pid=$!
+    for i in $(seq 100); do
+        kids=$(pgrep -P "$pid" || true)
+        [ -z "$kids" ] || break
+        sleep 0.05
+    done
+    [ -n "$kids" ]
+    sleep 0.5
+    kill -9 "$pid"
+    wait "$pid" || true
+    for i in $(seq 20); do
+        ps -p "$kids" >/dev/null || break
+        sleep 0.1
+    done
+    run ps -o pid=,args= -p "$kids"
+    kill "$reader" 2>/dev/null || true
+    echo "left: $output"
+    [ -z "$output" ]
+}
