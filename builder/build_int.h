@@ -132,7 +132,6 @@ typedef struct bld_state {
         char *sock;        /* the agent's socket */
         char *dir;         /* our own agent's directory; NULL: the caller's agent */
         pid_t agent_pid;   /* our own ssh-agent's guard (its parent); 0: none */
-        int guard_fd;      /* the pipe that keeps the guard waiting, while agent_pid > 0 */
     } *ssh;
     size_t n_ssh;
 } bld_state;

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,18 +98,28 @@ static void child_signals(void)
 }
 
 /* The guard of the build's ssh-agent, its parent: ends it when nbuild is
- * gone (the pipe from nbuild reads EOF: bld_ssh_free closed it, or nbuild
- * died, even by SIGKILL) and ends itself when the agent ends.  ssh-agent
- * is set-group-ID on Debian, so its exec clears a parent-death signal: one
- * set for it would never come, and a killed nbuild left the agent, keys
- * loaded, running. */
-static _Noreturn void agent_guard(int from_nbuild, const char *sock)
+ * gone (its parent-death signal, SIGTERM, or bld_ssh_free's SIGTERM) and
+ * ends itself when the agent ends.  ssh-agent is set-group-ID on Debian, so
+ * its exec clears a parent-death signal: one set for the agent itself never
+ * came, and a killed nbuild left the agent, keys loaded, running. */
+static _Noreturn void agent_guard(pid_t nbuild, const char *sock)
 {
+    child_signals();
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t wait_for;
+    sigemptyset(&wait_for);
+    sigaddset(&wait_for, SIGTERM);
+    sigaddset(&wait_for, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &wait_for, NULL);
+    signal(SIGINT, SIG_IGN); /* a terminal's ^C reaches the agent itself */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != nbuild) /* nbuild was gone before the line above */
+        _exit(0);
     pid_t ag = fork();
     if (ag < 0)
         _exit(1);
     if (ag == 0) {
-        close(from_nbuild);
+        child_signals();
         int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (nul >= 0) {
             dup2(nul, 0);
@@ -120,19 +129,13 @@ static _Noreturn void agent_guard(int from_nbuild, const char *sock)
         fprintf(stderr, "nbuild: --ssh: ssh-agent: %s (install openssh-client)\n", strerror(errno));
         _exit(127);
     }
-    int pfd = (int)syscall(SYS_pidfd_open, ag, 0);
-    struct pollfd w[2] = {{.fd = from_nbuild, .events = POLLIN}, {.fd = pfd, .events = POLLIN}};
     for (;;) {
-        w[0].revents = w[1].revents = 0;
-        if (poll(w, pfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
-            break;
-        if (w[0].revents)
-            break; /* EOF: nbuild is done or gone */
-        if (pfd >= 0 && w[1].revents) {
-            int ws;
-            waitpid(ag, &ws, 0);
+        int sig = sigwaitinfo(&wait_for, NULL);
+        int ws;
+        if (sig == SIGCHLD && waitpid(ag, &ws, WNOHANG) == ag)
             _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 1);
-        }
+        if (sig == SIGTERM)
+            break;
     }
     kill(ag, SIGTERM); /* ssh-agent removes its socket */
     while (waitpid(ag, NULL, 0) < 0 && errno == EINTR)
@@ -153,29 +156,18 @@ static int start_agent(bld_state *b, struct bld_ssh *a, const char *keys, nr_err
     if (mkdir(a->dir, 0700) < 0)
         return nr_err_sys(err, errno, "mkdir %s", a->dir);
     a->sock = nr_xasprintf("%s/agent.sock", a->dir);
-    int guard[2];
-    if (pipe2(guard, O_CLOEXEC) < 0)
-        return nr_err_sys(err, errno, "pipe");
+    pid_t parent = getpid();
     pid_t p = fork();
-    if (p < 0) {
-        close(guard[0]);
-        close(guard[1]);
+    if (p < 0)
         return nr_err_sys(err, errno, "fork");
-    }
-    if (p == 0) {
-        child_signals();
-        close(guard[1]);
-        agent_guard(guard[0], a->sock);
-    }
-    close(guard[0]);
-    a->guard_fd = guard[1];
+    if (p == 0)
+        agent_guard(parent, a->sock);
     a->agent_pid = p;
     struct stat st;
     for (int i = 0; i < 500 && stat(a->sock, &st) < 0; i++) {
         int ws;
         if (waitpid(p, &ws, WNOHANG) == p) {
             a->agent_pid = 0;
-            close(a->guard_fd);
             return nr_err_set(err, "--ssh %s: ssh-agent did not start", a->id);
         }
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
@@ -255,7 +247,7 @@ void bld_ssh_free(bld_state *b)
     for (size_t i = 0; i < b->n_ssh; i++) {
         struct bld_ssh *a = &b->ssh[i];
         if (a->agent_pid > 0) {
-            close(a->guard_fd); /* its guard ends the agent, then itself */
+            kill(a->agent_pid, SIGTERM); /* its guard ends the agent, then itself */
             while (waitpid(a->agent_pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         }
@@ -276,14 +268,28 @@ void bld_ssh_free(bld_state *b)
 /* The agent protocol (draft-miller-ssh-agent): each message is a 4-byte
  * big-endian length, then a type byte and its body; the client asks, the
  * agent answers, one at a time.  A step may list the keys and ask for
- * signatures, as BuildKit's forwarded agent allows; adding, removing and
- * locking (which would change or lock the caller's own agent for every
- * other use) and extensions are answered SSH_AGENT_FAILURE and never
- * reach the agent. */
+ * signatures, as BuildKit's forwarded agent allows, and bind its
+ * connection to a host key (OpenSSH's session-bind extension, which ssh
+ * sends before it signs and which keys limited to destinations need);
+ * adding, removing and locking (which would change or lock the caller's
+ * own agent for every other use) and other extensions are answered
+ * SSH_AGENT_FAILURE and never reach the agent. */
 #define AGENT_MSG_MAX (256u << 10) /* OpenSSH's own limit */
 #define AGENT_FAILURE 5
 #define AGENT_REQUEST_IDENTITIES 11
 #define AGENT_SIGN_REQUEST 13
+#define AGENT_EXTENSION 27
+#define SESSION_BIND "session-bind@openssh.com"
+
+/* msg: a whole message (header included), n its length */
+static bool agent_allowed(const unsigned char *msg, size_t n)
+{
+    if (msg[4] == AGENT_REQUEST_IDENTITIES || msg[4] == AGENT_SIGN_REQUEST)
+        return true;
+    size_t name = sizeof SESSION_BIND - 1;
+    return msg[4] == AGENT_EXTENSION && n >= 9 + name && msg[5] == 0 && msg[6] == 0 && msg[7] == 0 &&
+           msg[8] == name && !memcmp(msg + 9, SESSION_BIND, name);
+}
 
 static int read_full(int fd, unsigned char *p, size_t n)
 {
@@ -329,7 +335,7 @@ static _Noreturn void pass(int c, const char *agent, pid_t relay)
         size_t n = agent_msg(c, buf);
         if (!n)
             _exit(0);
-        if (buf[4] != AGENT_REQUEST_IDENTITIES && buf[4] != AGENT_SIGN_REQUEST) {
+        if (!agent_allowed(buf, n)) {
             if (nr_write_all(c, failure, sizeof failure) < 0)
                 _exit(0);
             continue;
