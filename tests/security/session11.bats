@@ -240,3 +240,31 @@ EOF2
     echo "left: $output"
     [ -z "$output" ]
 }
+
+@test "--build-context DIR: a FIFO is never opened (no hang), a device node is refused, a '..' source stays inside the directory" {
+    rt_bb_image s11bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    local nd="$BATS_FILE_TMPDIR/named" out
+    rm -rf "$nd"
+    mkdir -p "$nd/sub"
+    mkfifo "$nd/fifo" "$nd/sub/f2"
+    echo ok >"$nd/ok"
+    printf 'FROM s11bb:1\nCOPY --from=nd . /x/\nRUN test -p /x/fifo && test -p /x/sub/f2 && cat /x/ok\n' >"$CTX/Nodefile"
+    run timeout 60 "$NBUILD" -q --build-context nd="$nd" -t s11nd:1 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    printf 'FROM s11bb:1\nCOPY --from=nd fifo /x\n' >"$CTX/Nodefile"
+    run timeout 60 "$NBUILD" -q --build-context nd="$nd" -t s11nd:2 "$CTX"
+    [ "$status" -eq 1 ]
+    [[ $output == *"COPY --from=nd: source fifo: cannot copy a fifo" ]]
+    printf 'FROM s11bb:1\nCOPY --from=nd sub/../../../../../..%s /x\n' "$BATS_FILE_TMPDIR/host-only" >"$CTX/Nodefile"
+    echo host-only >"$BATS_FILE_TMPDIR/host-only"
+    run timeout 60 "$NBUILD" -q --build-context nd="$nd" -t s11nd:3 "$CTX"
+    [ "$status" -eq 1 ]
+    [[ $output == *"is outside the build context" ]]
+    mknod "$nd/null" c 1 3
+    printf 'FROM s11bb:1\nCOPY --from=nd . /x/\n' >"$CTX/Nodefile"
+    run timeout 60 "$NBUILD" -q --build-context nd="$nd" -t s11nd:4 "$CTX"
+    rm -f "$nd/null"
+    [ "$status" -eq 1 ]
+    [[ $output == *"/null: cannot copy a character device" ]]
+}
