@@ -131,7 +131,7 @@ typedef struct bld_state {
         char *id;
         char *sock;        /* the agent's socket */
         char *dir;         /* our own agent's directory; NULL: the caller's agent */
-        pid_t agent_pid;   /* our own ssh-agent; 0: none */
+        pid_t agent_pid;   /* our own ssh-agent's guard (its parent); 0: none */
     } *ssh;
     size_t n_ssh;
 } bld_state;

@@ -88,7 +88,7 @@ void bld_secrets_sweep(bld_state *b)
     bld_sweep_dead(binds, bind_drop);
     cleanup_free char *secrets = nr_xasprintf("%s/secrets", b->cache_dir);
     bld_sweep_dead(secrets, NULL);
-    /* --ssh agents of a killed nbuild (they died with it): their sockets */
+    /* --ssh agents of a killed nbuild (their guards ended them): their directories */
     cleanup_free char *ssh = nr_xasprintf("%s/ssh", b->cache_dir);
     bld_sweep_dead(ssh, dir_drop);
 }

@@ -17,8 +17,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +97,53 @@ static void child_signals(void)
     signal(SIGINT, SIG_DFL);
 }
 
-/* ssh-agent -D -a SOCK, then ssh-add KEY...: the build's own agent. */
+/* The guard of the build's ssh-agent, its parent: ends it when nbuild is
+ * gone (its parent-death signal, SIGTERM, or bld_ssh_free's SIGTERM) and
+ * ends itself when the agent ends.  ssh-agent is set-group-ID on Debian, so
+ * its exec clears a parent-death signal: one set for the agent itself never
+ * came, and a killed nbuild left the agent, keys loaded, running. */
+static _Noreturn void agent_guard(pid_t nbuild, const char *sock)
+{
+    child_signals();
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t wait_for;
+    sigemptyset(&wait_for);
+    sigaddset(&wait_for, SIGTERM);
+    sigaddset(&wait_for, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &wait_for, NULL);
+    signal(SIGINT, SIG_IGN); /* a terminal's ^C reaches the agent itself */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != nbuild) /* nbuild was gone before the line above */
+        _exit(0);
+    pid_t ag = fork();
+    if (ag < 0)
+        _exit(1);
+    if (ag == 0) {
+        child_signals();
+        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (nul >= 0) {
+            dup2(nul, 0);
+            dup2(nul, 1);
+        }
+        execlp("ssh-agent", "ssh-agent", "-D", "-a", sock, (char *)NULL);
+        fprintf(stderr, "nbuild: --ssh: ssh-agent: %s (install openssh-client)\n", strerror(errno));
+        _exit(127);
+    }
+    for (;;) {
+        int sig = sigwaitinfo(&wait_for, NULL);
+        int ws;
+        if (sig == SIGCHLD && waitpid(ag, &ws, WNOHANG) == ag)
+            _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 1);
+        if (sig == SIGTERM)
+            break;
+    }
+    kill(ag, SIGTERM); /* ssh-agent removes its socket */
+    while (waitpid(ag, NULL, 0) < 0 && errno == EINTR)
+        ;
+    _exit(0);
+}
+
+/* ssh-agent -D -a SOCK (under its guard), then ssh-add KEY...: the build's own agent. */
 static int start_agent(bld_state *b, struct bld_ssh *a, const char *keys, nr_err *err)
 {
     cleanup_free char *base = nr_xasprintf("%s/ssh", b->cache_dir);
@@ -110,21 +156,12 @@ static int start_agent(bld_state *b, struct bld_ssh *a, const char *keys, nr_err
     if (mkdir(a->dir, 0700) < 0)
         return nr_err_sys(err, errno, "mkdir %s", a->dir);
     a->sock = nr_xasprintf("%s/agent.sock", a->dir);
+    pid_t parent = getpid();
     pid_t p = fork();
     if (p < 0)
         return nr_err_sys(err, errno, "fork");
-    if (p == 0) {
-        child_signals();
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (nul >= 0) {
-            dup2(nul, 0);
-            dup2(nul, 1);
-        }
-        execlp("ssh-agent", "ssh-agent", "-D", "-a", a->sock, (char *)NULL);
-        fprintf(stderr, "nbuild: --ssh: ssh-agent: %s (install openssh-client)\n", strerror(errno));
-        _exit(127);
-    }
+    if (p == 0)
+        agent_guard(parent, a->sock);
     a->agent_pid = p;
     struct stat st;
     for (int i = 0; i < 500 && stat(a->sock, &st) < 0; i++) {
@@ -154,7 +191,7 @@ static int start_agent(bld_state *b, struct bld_ssh *a, const char *keys, nr_err
             setenv("SSH_AUTH_SOCK", a->sock, 1);
             unsetenv("SSH_ASKPASS");
             unsetenv("DISPLAY");
-            execlp("ssh-add", "ssh-add", "-q", k, (char *)NULL);
+            execlp("ssh-add", "ssh-add", "-q", "--", k, (char *)NULL); /* a name is never an option */
             _exit(127);
         }
         int ws;
@@ -210,7 +247,7 @@ void bld_ssh_free(bld_state *b)
     for (size_t i = 0; i < b->n_ssh; i++) {
         struct bld_ssh *a = &b->ssh[i];
         if (a->agent_pid > 0) {
-            kill(a->agent_pid, SIGTERM);
+            kill(a->agent_pid, SIGTERM); /* its guard ends the agent, then itself */
             while (waitpid(a->agent_pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         }
@@ -228,32 +265,89 @@ void bld_ssh_free(bld_state *b)
     b->n_ssh = 0;
 }
 
-/* One connection: bytes both ways until either side closes. */
-static _Noreturn void pass(int c, const char *agent)
+/* The agent protocol (draft-miller-ssh-agent): each message is a 4-byte
+ * big-endian length, then a type byte and its body; the client asks, the
+ * agent answers, one at a time.  A step may list the keys and ask for
+ * signatures, as BuildKit's forwarded agent allows, and bind its
+ * connection to a host key (OpenSSH's session-bind extension, which ssh
+ * sends before it signs and which keys limited to destinations need);
+ * adding, removing and locking (which would change or lock the caller's
+ * own agent for every other use) and other extensions are answered
+ * SSH_AGENT_FAILURE and never reach the agent. */
+#define AGENT_MSG_MAX (256u << 10) /* OpenSSH's own limit */
+#define AGENT_FAILURE 5
+#define AGENT_REQUEST_IDENTITIES 11
+#define AGENT_SIGN_REQUEST 13
+#define AGENT_EXTENSION 27
+#define SESSION_BIND "session-bind@openssh.com"
+
+/* msg: a whole message (header included), n its length */
+static bool agent_allowed(const unsigned char *msg, size_t n)
+{
+    if (msg[4] == AGENT_REQUEST_IDENTITIES || msg[4] == AGENT_SIGN_REQUEST)
+        return true;
+    size_t name = sizeof SESSION_BIND - 1;
+    return msg[4] == AGENT_EXTENSION && n >= 9 + name && msg[5] == 0 && msg[6] == 0 && msg[7] == 0 &&
+           msg[8] == name && !memcmp(msg + 9, SESSION_BIND, name);
+}
+
+static int read_full(int fd, unsigned char *p, size_t n)
+{
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* One message from fd into buf (header included): its total length, or 0
+ * at the end, a short message or one over the limit. */
+static size_t agent_msg(int fd, unsigned char *buf)
+{
+    if (read_full(fd, buf, 4) < 0)
+        return 0;
+    uint32_t n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+    if (n == 0 || n > AGENT_MSG_MAX || read_full(fd, buf + 4, n) < 0)
+        return 0;
+    return 4 + (size_t)n;
+}
+
+/* One connection: requests the step may make passed to the agent, its
+ * answers back, until either side closes. */
+static _Noreturn void pass(int c, const char *agent, pid_t relay)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != relay) /* the relay was gone before the line above */
+        _exit(0);
     int a = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", agent);
     if (a < 0 || connect(a, (struct sockaddr *)&sa, sizeof sa) < 0)
         _exit(1);
-    char buf[16384];
-    struct pollfd p[2] = {{.fd = c, .events = POLLIN}, {.fd = a, .events = POLLIN}};
+    static unsigned char buf[4 + AGENT_MSG_MAX];
+    static const unsigned char failure[] = {0, 0, 0, 1, AGENT_FAILURE};
     for (;;) {
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            _exit(1);
-        }
-        for (int i = 0; i < 2; i++) {
-            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            ssize_t n = read(p[i].fd, buf, sizeof buf);
-            if (n <= 0 || nr_write_all(p[1 - i].fd, buf, (size_t)n) < 0)
+        size_t n = agent_msg(c, buf);
+        if (!n)
+            _exit(0);
+        if (!agent_allowed(buf, n)) {
+            if (nr_write_all(c, failure, sizeof failure) < 0)
                 _exit(0);
+            continue;
         }
+        if (nr_write_all(a, buf, n) < 0 || !(n = agent_msg(a, buf)) || nr_write_all(c, buf, n) < 0)
+            _exit(0);
     }
 }
+
+/* Connections of one step passed at once: more wait in the listen queue
+ * (each is a process of the host's, outside the step's pids limit). */
+#define SSH_RELAY_CONNS 32
 
 int bld_ssh_relay(const char *agent, const char *path, uid_t uid, gid_t gid, mode_t mode, pid_t *pid, nr_err *err)
 {
@@ -266,19 +360,31 @@ int bld_ssh_relay(const char *agent, const char *path, uid_t uid, gid_t gid, mod
         return nr_err_sys(err, errno, "ssh relay %s", path);
     if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
         return nr_err_sys(err, errno, "ssh relay %s", path);
+    pid_t parent = getpid();
     pid_t p = fork();
     if (p < 0)
         return nr_err_sys(err, errno, "fork");
     if (p == 0) {
         child_signals();
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGCHLD, SIG_IGN); /* the connections' processes reap themselves */
+        if (getppid() != parent)
+            _exit(0);
         signal(SIGPIPE, SIG_IGN);
+        pid_t self = getpid();
+        unsigned live = 0;
         /* nothing of nbuild's open files (the store's locks) stays open here */
         if (dup2(l, 3) < 0)
             _exit(1);
         syscall(SYS_close_range, 4, ~0U, 0);
         for (;;) {
+            /* the connections' processes that ended; at the cap, wait for one */
+            pid_t w = waitpid(-1, NULL, live >= SSH_RELAY_CONNS ? 0 : WNOHANG);
+            if (w > 0)
+                live--;
+            else if (w < 0 && errno == ECHILD)
+                live = 0;
+            if (w > 0 || live >= SSH_RELAY_CONNS)
+                continue;
             int c = accept4(3, NULL, NULL, SOCK_CLOEXEC);
             if (c < 0) {
                 if (errno == EINTR || errno == ECONNABORTED)
@@ -288,8 +394,10 @@ int bld_ssh_relay(const char *agent, const char *path, uid_t uid, gid_t gid, mod
             pid_t q = fork();
             if (q == 0) {
                 close(3);
-                pass(c, agent);
+                pass(c, agent, self);
             }
+            if (q > 0)
+                live++;
             close(c);
         }
     }

@@ -12,11 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -209,7 +212,7 @@ static int change_apply(json_t *cfg, const char *change, nr_err *err)
 /* Before anything is written: no file in the upper dir that a layer could
  * not hold sensibly (see ctr_too_sparse).  Walked like the layer walk: dir
  * fds, no link followed. */
-static int sparse_check(int dfd, const char *path, int depth, nr_err *err)
+static int sparse_check(int dfd, const char *path, int depth, uint64_t *holes, nr_err *err)
 {
     if (depth > 2048)
         return nr_err_set(err, "%s: too deep", path);
@@ -228,13 +231,18 @@ static int sparse_check(int dfd, const char *path, int depth, nr_err *err)
         if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
         cleanup_free char *p = nr_xasprintf("%s/%s", strcmp(path, "/") ? path : "", e->d_name);
+        /* a file of several names is written once: each name its share */
+        *holes += ctr_holes(&st) / (st.st_nlink > 1 ? st.st_nlink : 1);
         if (ctr_too_sparse(&st)) {
             r = nr_err_set(err, "%s is a sparse file of %lld bytes with %lld allocated: refused (a layer holds every byte)",
                            p, (long long)st.st_size, (long long)st.st_blocks * 512);
+        } else if (*holes > CTR_SPARSE_SLACK) {
+            r = nr_err_set(err, "%s: the layer would hold more than %llu bytes of sparse files' holes: refused (a layer "
+                                "holds every byte)", p, (unsigned long long)CTR_SPARSE_SLACK);
         } else if (S_ISDIR(st.st_mode)) {
             cleanup_close int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0)
-                r = sparse_check(sub, p, depth + 1, err);
+                r = sparse_check(sub, p, depth + 1, holes, err);
         }
     }
     closedir(d);
@@ -267,7 +275,8 @@ static int image_of(nr_global *g, img_store *s, const char *id, const rt_state *
 
 static int commit_layer(img_store *s, int ufd, img_layer_desc *out, bool *empty, nr_err *err)
 {
-    if (sparse_check(ufd, "/", 0, err) < 0)
+    uint64_t holes = 0;
+    if (sparse_check(ufd, "/", 0, &holes, err) < 0)
         return -1;
     img_layer_writer *w;
     if (img_layer_writer_new(s, IMG_COMPRESS_GZIP, time(NULL), &w, err) < 0)
@@ -283,6 +292,69 @@ static int commit_layer(img_store *s, int ufd, img_layer_desc *out, bool *empty,
     return img_layer_writer_commit_desc(w, out, err);
 }
 
+/* The pause commit makes outlives no nrun: a child of ours, which holds
+ * nothing of the store, waits on a pipe and thaws the container when the
+ * pipe ends without a word (nrun killed, even by SIGKILL, while the
+ * container was frozen); thaw_done tells it the thaw is done. */
+typedef struct thaw_guard {
+    rt_cgroup *cg;
+    bool frozen;
+    int fd;
+    pid_t pid;
+} thaw_guard;
+
+static int thaw_guard_start(thaw_guard *t, nr_err *err)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return nr_err_sys(err, errno, "pipe");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return nr_err_sys(err, errno, "fork");
+    }
+    if (pid == 0) {
+        /* a terminal's ^C or a kill of the group is for nrun, not for this */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        if (dup2(p[0], 3) < 0)
+            _exit(1);
+        syscall(SYS_close_range, 4, ~0U, 0); /* the store's locks stay nrun's */
+        char c;
+        ssize_t n;
+        while ((n = read(3, &c, 1)) < 0 && errno == EINTR)
+            ;
+        if (n != 1) {
+            nr_err ign;
+            rt_cgroup_freeze(t->cg, false, &ign);
+        }
+        _exit(0);
+    }
+    close(p[0]);
+    t->fd = p[1];
+    t->pid = pid;
+    return 0;
+}
+
+static void thaw_done(thaw_guard *t)
+{
+    if (t->frozen) {
+        nr_err ign;
+        rt_cgroup_freeze(t->cg, false, &ign);
+        t->frozen = false;
+    }
+    if (t->fd >= 0) {
+        (void)!write(t->fd, "t", 1);
+        close(t->fd);
+        t->fd = -1;
+        while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+}
+
 static int commit(nr_global *g, const char *ref, const commit_opts *o, nr_err *err)
 {
     char id[65];
@@ -294,7 +366,7 @@ static int commit(nr_global *g, const char *ref, const commit_opts *o, nr_err *e
     json_t *cfg = NULL, *base_history = NULL;
     img_layer_desc *layers = NULL;
     rt_cgroup cg = {0};
-    bool thaw = false;
+    thaw_guard thaw = {.cg = &cg, .fd = -1};
     int r = -1;
     cleanup_close int ufd = ctr_upper_open(g, id, err);
     if (ufd < 0)
@@ -308,20 +380,18 @@ static int commit(nr_global *g, const char *ref, const commit_opts *o, nr_err *e
             goto out;
     if (o->pause && !strcmp(rt_state_live_status(&st), "running") && !rt_state_paused(&st)) {
         rt_cgroup_from_json(st.cgroups, &cg);
+        if (thaw_guard_start(&thaw, err) < 0)
+            goto out;
+        thaw.frozen = true; /* a freeze that fails half way is undone too */
         if (rt_cgroup_freeze(&cg, true, err) < 0)
             goto out;
-        thaw = true;
     }
     layers = nr_xcalloc(img->n_layers + 1, sizeof *layers);
     memcpy(layers, img->layers, img->n_layers * sizeof *layers);
     bool empty;
     if (commit_layer(s, ufd, &layers[img->n_layers], &empty, err) < 0)
         goto out;
-    if (thaw) {
-        nr_err e2;
-        rt_cgroup_freeze(&cg, false, &e2);
-        thaw = false;
-    }
+    thaw_done(&thaw);
     /* the base's history, when it names its layers (else a line each) */
     json_t *bh = json_object_get(img->config_json, "history");
     size_t nonempty = 0, i;
@@ -351,10 +421,7 @@ static int commit(nr_global *g, const char *ref, const commit_opts *o, nr_err *e
     rt_event_container(g->root, "commit", id, &st, NULL);
     r = 0;
 out:
-    if (thaw) {
-        nr_err e2;
-        rt_cgroup_freeze(&cg, false, &e2);
-    }
+    thaw_done(&thaw);
     rt_cgroup_free(&cg);
     free(layers);
     json_decref(cfg);

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,6 +105,7 @@ int ctr_view_run(nr_global *g, const char *id, enum ctr_view view, ctr_view_fn f
         return nr_err_sys(err, errno, "pipe");
     }
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         rt_spec_free(&spec);
@@ -111,6 +114,11 @@ int ctr_view_run(nr_global *g, const char *id, enum ctr_view view, ctr_view_fn f
         return nr_err_sys(err, errno, "fork");
     }
     if (pid == 0) {
+        /* the view (and the work on it: a tar to a reader that stalls) ends
+         * with the command, even a command killed with -9 */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
         close(pfd[0]);
         nr_err e = {0};
         int up = open(spec.overlay_upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -36,6 +36,15 @@ static inline bool ctr_too_sparse(const struct stat *st)
     return S_ISREG(st->st_mode) && (uint64_t)st->st_size > (uint64_t)st->st_blocks * 512 + CTR_SPARSE_SLACK;
 }
 
+/* The bytes of a regular file that no block holds (0 for other files).
+ * The whole tree's together may come to CTR_SPARSE_SLACK at most: a
+ * thousand files each just under the limit would be a thousand times it. */
+static inline uint64_t ctr_holes(const struct stat *st)
+{
+    uint64_t alloc = (uint64_t)st->st_blocks * 512;
+    return S_ISREG(st->st_mode) && (uint64_t)st->st_size > alloc ? (uint64_t)st->st_size - alloc : 0;
+}
+
 /* Open name below dirfd: one component, no link followed, nothing but what
  * it is (O_PATH when flags is O_PATH). */
 int ctr_open_beneath(int dirfd, const char *path, int flags);

@@ -38,7 +38,10 @@ static int add(diff_list *l, char kind, const char *path, nr_err *err)
         l->cap = l->cap ? l->cap * 2 : 256;
         l->lines = nr_xrealloc(l->lines, l->cap * sizeof *l->lines);
     }
-    l->lines[l->n++] = nr_xasprintf("%c %s", kind, path);
+    /* the container names its files: a newline or an escape sequence in a
+     * name must not forge a line or drive the terminal */
+    cleanup_free char *shown = nr_escape_controls(path);
+    l->lines[l->n++] = nr_xasprintf("%c %s", kind, shown);
     return 0;
 }
 

@@ -38,7 +38,18 @@ typedef struct export_ctx {
     struct archive *a;
     int out;
     void *links; /* tsearch tree of link_seen: a file's other names become hard links */
+    uint64_t holes; /* zeros written that no file allocates (ctr_holes, and padding) */
 } export_ctx;
+
+/* n more bytes of zeros in the tar that the container's disk does not hold */
+static int holes_add(export_ctx *x, uint64_t n, const char *path, nr_err *err)
+{
+    x->holes += n;
+    if (x->holes > CTR_SPARSE_SLACK)
+        return nr_err_set(err, "/%s: the tar would hold more than %llu bytes of sparse files' holes: refused (a tar "
+                               "holds every byte)", path, (unsigned long long)CTR_SPARSE_SLACK);
+    return 0;
+}
 
 static int cmp_link(const void *x, const void *y)
 {
@@ -67,6 +78,11 @@ static int put_data(export_ctx *x, int fd, off_t size, const char *path, nr_err 
         if (n < 0)
             return nr_err_sys(err, errno, "read %s", path);
         if (n == 0) {
+            /* a file the container shrinks while it is read pads out to its
+             * size: counted, or shrinking each file in turn would be holes
+             * no check saw */
+            if (holes_add(x, (uint64_t)want, path, err) < 0)
+                return -1;
             memset(buf, 0, want);
             n = (ssize_t)want;
         }
@@ -169,6 +185,10 @@ static int put_entry(export_ctx *x, int dfd, const char *name, const char *path,
                 link_seen *l = nr_xcalloc(1, sizeof *l);
                 *l = (link_seen){st.st_dev, st.st_ino, nr_xstrdup(path)};
                 tsearch(l, &x->links, cmp_link);
+            }
+            if (holes_add(x, ctr_holes(&st), path, err) < 0) {
+                archive_entry_free(e);
+                return -1;
             }
             archive_entry_set_size(e, st.st_size);
             data = true;

@@ -28,15 +28,18 @@ static long long parse_created(const char *s)
     return (long long)timegm(&tm);
 }
 
+/* One line of the image's text (its author chose it): blanks for line
+ * breaks, and any other control byte (an escape sequence) shown escaped. */
 static char *one_line(const char *s, bool trunc)
 {
     cleanup_free char *t = nr_xstrdup(s ? s : "");
     for (char *p = t; *p; p++)
         if (*p == '\n' || *p == '\t' || *p == '\r')
             *p = ' ';
-    if (!trunc || strlen(t) <= HIST_BY_WIDTH)
-        return nr_xstrdup(t);
-    return nr_xasprintf("%.*s…", HIST_BY_WIDTH - 1, t);
+    if (trunc && strlen(t) > HIST_BY_WIDTH)
+        t[HIST_BY_WIDTH - 1] = 0;
+    cleanup_free char *e = nr_escape_controls(t);
+    return trunc && strlen(s ? s : "") > HIST_BY_WIDTH ? nr_xasprintf("%s…", e) : nr_xstrdup(e);
 }
 
 int nr_image_history(int argc, char **argv, nr_global *g)
@@ -105,11 +108,11 @@ int nr_image_history(int argc, char **argv, nr_global *g)
         else
             snprintf(sz, sizeof sz, "%llu", (unsigned long long)size);
         cleanup_free char *by = one_line(json_string_value(json_object_get(h, "created_by")), !notrunc && !fmt.tmpl);
-        const char *comment = json_string_value(json_object_get(h, "comment"));
+        cleanup_free char *comment = one_line(json_string_value(json_object_get(h, "comment")), false);
         json_array_insert_new(rows, 0,
                               json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "ID", "<missing>", "CreatedSince",
                                         human ? ago : at, "CreatedAt", at, "CreatedBy", by, "Size", sz, "Comment",
-                                        comment ? comment : "", "Bytes", (json_int_t)size));
+                                        comment, "Bytes", (json_int_t)size));
     }
     if (json_array_size(rows)) {
         char id[80];

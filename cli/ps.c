@@ -393,10 +393,12 @@ int nr_cmd_ps(int argc, char **argv, nr_global *g)
                 char created[64];
                 nr_rfc3339(st.created, 0, created, sizeof created);
                 cleanup_free char *name = nr_escape_controls(st.name);
+                /* the image's labels are its author's text: escaped as the command is */
+                cleanup_free char *lshown = nr_escape_controls(ltext);
                 json_t *row = json_pack("{s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", st.id,
                                         (size_t)(notrunc ? 64 : 12), "Names", name, "Image", st.image, "Command",
                                         qcmd, "CreatedAt", created, "RunningFor", ago, "Status", status, "State", live,
-                                        "Ports", ptext, "Labels", ltext);
+                                        "Ports", ptext, "Labels", lshown);
                 char *line = nr_format_render(tmpl, row);
                 json_decref(row);
                 if (fmt.kind == NR_FMT_TEMPLATE)
