@@ -6,7 +6,7 @@
 #   images/node/versions.txt   for every major in NODE_MAJORS (or the majors given
 #                              as arguments): its newest release, the npm that
 #                              release bundles and the LTS codename (both read
-#                              from the release's own CHANGELOG; before 14, the
+#                              from the release's own CHANGELOG; for 8-13 and 15, the
 #                              codename from the binary and npm as pinned by
 #                              hand), integrities;
 #                              NODE_LTS / NODE_CURRENT (newest LTS / newest major).
@@ -47,7 +47,7 @@ for m in $majors; do
     # An LTS line's releases are titled "Version 20.11.1 'Iron' (LTS)".
     code=$(sed -n "s/.*Version $m\.[0-9.]* '\([A-Za-z]*\)' (LTS).*/\1/p" "$tmp/cl" | head -n1 | tr A-Z a-z)
     if ! grep -q "^## .*Version $m\." "$tmp/cl"; then
-        # Before 14 the package ships node's changelog index, not the major's
+        # The packages of 8-13 and 15 ship node's changelog index, not the major's
         # log: the codename is the binary's own (process.release.lts), and
         # the npm it bundled is the NPM_<major> pinned by hand in versions.txt
         # (from doc/changelogs/CHANGELOG_V<major>.md of node's sources).
@@ -60,7 +60,7 @@ for m in $majors; do
         npmv=$(sed -n "s/^NPM_$m=//p" "$in")
         [ -z "$npmv" ] || echo "node $m: its package has no changelog of $m; npm $npmv as pinned in versions.txt" >&2
     fi
-    [ -n "$npmv" ] || { echo "cannot tell which npm node $v bundles (for a major before 14, set NPM_$m by hand)" >&2; exit 1; }
+    [ -n "$npmv" ] || { echo "cannot tell which npm node $v bundles (where the package lacks the major's changelog, set NPM_$m by hand)" >&2; exit 1; }
     echo "npm for node $m: $npmv; codename: ${code:-none}" >&2
     NEW[NODE_$m]=$v
     NEW[NODE_${m}_INTEGRITY]=$(awk -v v="$v" '$1 == v {print $2}' "$tmp/releases")
