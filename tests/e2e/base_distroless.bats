@@ -204,9 +204,9 @@ teardown_file() {
 }
 
 @test "base: the recipe's bad arguments and a broken versions file are one-line errors" {
-    run bash "$MKBASE" "$VERSIONS" "$NRUN_CACHE_DIR" "$W/none" 15 15.0.0 sha512-x distroless bookworm
+    run bash "$MKBASE" "$VERSIONS" "$NRUN_CACHE_DIR" "$W/none" 11 11.0.0 sha512-x distroless bookworm
     [ "$status" -eq 1 ]
-    [[ "$output" == *"NPM_15 is not set"* ]]
+    [[ "$output" == *"NPM_11 is not set"* ]]
     run bash "$MKBASE" "$VERSIONS" "$NRUN_CACHE_DIR" "$W/none" 20 20.0.0 sha512-x alpine bookworm
     [ "$status" -eq 1 ]
     [[ "$output" == *"makes the distroless flavour only"* ]]
