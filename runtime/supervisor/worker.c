@@ -102,10 +102,14 @@ static char **build_env(sv_worker *w, char **listen_pid)
         if (agent && cfg->hang_report && cfg->heartbeat_timeout_ms > 0)
             env[k++] = nr_xasprintf("NRUN_HANG_MS=%d", cfg->heartbeat_timeout_ms / 3 * 2 > 1100
                                                            ? cfg->heartbeat_timeout_ms / 3 * 2 : 1100);
-        /* first, so that the app's own preloads see a cluster worker */
-        if (agent)
-            env[k++] = nr_xasprintf("NODE_OPTIONS=--require \"%s\"%s%s", sv_g->agent_path,
+        /* first, so that the app's own preloads see a cluster worker;
+         * quoted only when it must be: node 8 splits NODE_OPTIONS at
+         * spaces and keeps quotes as part of the path */
+        if (agent) {
+            const char *q = strpbrk(sv_g->agent_path, " \t\n") ? "\"" : "";
+            env[k++] = nr_xasprintf("NODE_OPTIONS=--require %s%s%s%s%s", q, sv_g->agent_path, q,
                                     node_options && *node_options ? " " : "", node_options ? node_options : "");
+        }
         else if (node_options)
             env[k++] = nr_xasprintf("NODE_OPTIONS=%s", node_options);
         if (agent && sv_g->log_level[0])

@@ -69,9 +69,48 @@ teardown_file() {
     [ "$output" = "$all" ]
 }
 
+@test "base tags: the older majors (8, 10, 12, 13, 15) and their codenames resolve offline, on the nearest served suite" {
+    for m in 8 10 12 13 15; do
+        [[ "$(pin "NODE_$m")" == "$m".* ]]
+        [[ " $(pin NODE_MAJORS) " == *" $m "* ]]
+    done
+    gone="is no longer in Debian's archive; using the nearest suite, bookworm"
+    run unshare --net "$NRUN" base --list node:8 node:carbon node:10-slim node:dubnium node:12 node:erbium-slim \
+        node:12.22 node:13-bookworm-slim node:15-trixie node:12-buster node:8-distroless
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "node:8 node:$(pin NODE_8)-bookworm  # node:8: Debian stretch $gone" ]
+    [ "${lines[1]}" = "node:carbon node:$(pin NODE_8)-bookworm  # node:carbon: Debian stretch $gone" ]
+    [ "${lines[2]}" = "node:10-slim node:$(pin NODE_10)-bookworm-slim  # node:10-slim: Debian buster $gone" ]
+    [ "${lines[3]}" = "node:dubnium node:$(pin NODE_10)-bookworm  # node:dubnium: Debian buster $gone" ]
+    [ "${lines[4]}" = "node:12 node:$(pin NODE_12)-bookworm  # node:12: Debian buster $gone" ]
+    [ "${lines[5]}" = "node:erbium-slim node:$(pin NODE_12)-bookworm-slim  # node:erbium-slim: Debian buster $gone" ]
+    [ "${lines[6]}" = "node:12.22 node:$(newest 12.22)-bookworm  # node:12.22: Debian buster $gone" ]
+    [ "${lines[7]}" = "node:13-bookworm-slim node:$(pin NODE_13)-bookworm-slim" ]
+    [ "${lines[8]}" = "node:15-trixie node:$(pin NODE_15)-trixie" ]
+    [ "${lines[9]}" = "node:12-buster node:$(pin NODE_12)-bookworm  # node:12-buster: Debian buster $gone" ]
+    [ "${lines[10]}" = "node:8-distroless node:$(pin NODE_8)-distroless" ]
+    # nbuild says the same, and its full list has the older majors' tags.
+    run unshare --net "$NBUILD" --list-bases node:12 node:erbium node:10-slim node:8 node:15
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 5 ]
+    [[ "${lines[1]}" == "node:erbium node:$(pin NODE_12)-bookworm  # "* ]]
+    [[ "${lines[4]}" == "node:15 node:$(pin NODE_15)-bookworm  # "* ]]
+    run "$NBUILD" --list-bases
+    [ "$status" -eq 0 ]
+    [[ "$output" == *$'\n'"node:carbon-slim node:$(pin NODE_8)-bookworm-slim"$'\n'* ]]
+    [[ "$output" == *$'\n'"node:13.14-slim node:13.14.0-bookworm-slim"$'\n'* ]]
+    # Each major's npm is the one its newest release bundled (pinned: the
+    # packages of these majors ship no changelog of their own).
+    [ "$(pin NPM_8) $(pin NPM_10) $(pin NPM_12) $(pin NPM_13) $(pin NPM_15)" = "6.13.4 6.14.12 6.14.16 6.14.4 7.7.6" ]
+    # 9 and 11 are in releases.lock but not pinned.
+    run "$NRUN" base --list node:11
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"node 11 is not pinned"* ]]
+}
+
 @test "base tags: unknown tags and versions are one-line errors; alpine names the nearest Debian variant" {
     before=$(nr_tree_hash "$NRUN_ROOT")
-    for ref in node:13 node:20.99 node:20.11.99 node:20-ubuntu node:nosuch node:20-slim-slim; do
+    for ref in node:11 node:20.99 node:20.11.99 node:20-ubuntu node:nosuch node:20-slim-slim; do
         run "$NRUN" base "$ref"
         [ "$status" -eq 2 ]
         [ "${#lines[@]}" -eq 1 ]
@@ -237,6 +276,60 @@ EOF
     # only what node needs: the image of a major that does not link it stays without it
     [ ! -e "$W/u/rootfs/usr/lib/x86_64-linux-gnu/libatomic.so.1" ]
     rm -rf "$W/cur"
+}
+
+@test "base slim of node 12 (erbium): node, npm 6 and yarn run, no corepack; an app with npm install builds and runs under nrun" {
+    run "$NRUN" base node:erbium-slim
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Debian buster is no longer in Debian's archive; using the nearest suite, bookworm"* ]]
+    # the same Debian layer as node:20-slim (one bookworm slim rootfs)
+    r12=$(jq -r '.layers[0].digest' "$(blob "$(digest_of "$NRUN_ROOT" node:erbium-slim)")")
+    [ "$r12" = "$(jq -r '.layers[0].digest' "$(blob "$(digest_of "$NRUN_ROOT" node:20-slim)")")" ]
+    [ "$(digest_of "$NRUN_ROOT" node:erbium-slim)" = "$(digest_of "$NRUN_ROOT" "node:$(pin NODE_12)-bookworm-slim")" ]
+    run "$NRUN" run --rm node:erbium-slim sh -c 'node -v; npm -v; yarn -v; node -e "console.log(6 * 7)"; command -v corepack || echo none'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "v$(pin NODE_12)" ]
+    [ "${lines[1]}" = "$(pin NPM_12)" ]
+    [ "${lines[2]}" = "$(pin YARN_VERSION)" ]
+    [ "${lines[3]}" = 42 ]
+    [ "${lines[4]}" = none ]
+    # An older app: package.json with a (local) dependency, npm install in a RUN step, CMD node.
+    mkdir -p "$W/old12/tiny"
+    printf '{"name": "old12", "version": "1.0.0", "dependencies": {"tiny": "file:./tiny"}}\n' >"$W/old12/package.json"
+    printf '{"name": "tiny", "version": "1.0.0", "main": "index.js"}\n' >"$W/old12/tiny/package.json"
+    printf 'module.exports = function (v) { return "tiny on " + v; };\n' >"$W/old12/tiny/index.js"
+    printf 'console.log(require("tiny")(process.version));\n' >"$W/old12/index.js"
+    printf 'FROM node:12-slim\nWORKDIR /app\nCOPY package.json ./\nCOPY tiny ./tiny\nRUN npm install && ls node_modules\nCOPY index.js ./\nCMD ["node", "index.js"]\n' >"$W/old12/Nodefile"
+    run "$NBUILD" -t old12:1 "$W/old12"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    run "$NRUN" run --rm old12:1
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "tiny on v$(pin NODE_12)" ]
+    [ -z "$("$NRUN" ps -aq)" ]
+}
+
+@test "base slim of node 8 (carbon): npm 6 runs; an app runs as a cluster worker with the agent preloaded" {
+    run "$NRUN" base node:carbon-slim
+    echo "$output" | tail -3
+    [ "$status" -eq 0 ]
+    run "$NRUN" run --rm node:carbon-slim sh -c 'node -v; npm -v'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "v$(pin NODE_8)" ]
+    [ "${lines[1]}" = "$(pin NPM_8)" ]
+    # node 8 keeps quotes in NODE_OPTIONS as part of a path: the agent's --require must reach it
+    mkdir -p "$W/old8"
+    printf 'var c = require("cluster"); console.log(process.version, c.isWorker, typeof process.send);\n' >"$W/old8/app.js"
+    printf 'FROM node:8-slim\nCOPY app.js /app/\nCMD ["node", "/app/app.js"]\n' >"$W/old8/Nodefile"
+    run "$NBUILD" -q -t old8:1 "$W/old8"
+    [ "$status" -eq 0 ]
+    run "$NRUN" run --rm old8:1
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "v$(pin NODE_8) true function" ]
 }
 
 @test "base slim: a second store is made offline from the cache to the same digest" {

@@ -154,9 +154,9 @@ teardown_file() {
     run "$NRUN" base node:22-distroless
     [ "$status" -eq 0 ]
     [ "$output" = "node:22-distroless $(digest_of "$NRUN_ROOT" node:22-distroless)" ]
-    run "$NRUN" base node:15-distroless
+    run "$NRUN" base node:11-distroless
     [ "$status" -eq 2 ]
-    [[ "$output" == *"unknown base image"*"node:15"*"not pinned"* ]]
+    [[ "$output" == *"unknown base image"*"node:11"*"not pinned"* ]]
     run "$NRUN" base node:20.1.99-distroless node:20-nosuch
     [ "$status" -eq 2 ]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
@@ -204,9 +204,9 @@ teardown_file() {
 }
 
 @test "base: the recipe's bad arguments and a broken versions file are one-line errors" {
-    run bash "$MKBASE" "$VERSIONS" "$NRUN_CACHE_DIR" "$W/none" 15 15.0.0 sha512-x distroless bookworm
+    run bash "$MKBASE" "$VERSIONS" "$NRUN_CACHE_DIR" "$W/none" 11 11.0.0 sha512-x distroless bookworm
     [ "$status" -eq 1 ]
-    [[ "$output" == *"NPM_15 is not set"* ]]
+    [[ "$output" == *"NPM_11 is not set"* ]]
     run bash "$MKBASE" "$VERSIONS" "$NRUN_CACHE_DIR" "$W/none" 20 20.0.0 sha512-x alpine bookworm
     [ "$status" -eq 1 ]
     [[ "$output" == *"makes the distroless flavour only"* ]]
@@ -243,11 +243,11 @@ teardown_file() {
     d_base=$(digest_of "$root2" node:20-distroless)
     d_ver=$(digest_of "$root2" "node:$(pin NODE_20)-distroless")
     umoci unpack --image "$root2:hello:1" "$W/uapp" >/dev/null 2>&1
-    printf 'FROM node:15\n' >"$W/app/Nodefile.old"
+    printf 'FROM node:11\n' >"$W/app/Nodefile.old"
     run "$NBUILD" --root "$root2" -f "$W/app/Nodefile.old" -t old:1 "$W/app"
     rm -rf "$root2"
     [ "$status" -eq 1 ]
-    [[ "$output" == *"Nodefile.old:1:"*"unknown base image node:15"*"not pinned"* ]]
+    [[ "$output" == *"Nodefile.old:1:"*"unknown base image node:11"*"not pinned"* ]]
     [ -n "$d_app" ] && [ -n "$d_base" ] && [ "$d_base" = "$d_ver" ]
     [ "$(cat "$W/app.out")" = "$d_app" ]
     grep -q '^base: node:20-distroless is not in the store; making' "$W/app.err"
