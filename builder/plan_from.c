@@ -256,8 +256,9 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
     if (bld_base_hub_node(norm, norm, sizeof norm) && b->o->progress)
         fprintf(b->o->progress, "--> FROM %s: Docker Hub's node image, %s here\n", ref, norm);
     const char *want = r.digest; /* a pin names the image the Nodefile writes */
+    int m = 0;
     if (b->o->n_base_maps) {
-        int m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
+        m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
         if (m < 0)
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map makes a reference too long", ref);
         if (m == 1) {
@@ -274,6 +275,24 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
                                  mapped, err->msg);
             ref = mapped;
         }
+    }
+    if (m == 0 && bld_base_alpine_slim(norm, mapped, sizeof mapped)) {
+        /* nrun cannot make Alpine images and packages come from Debian's
+         * archive only: the Debian slim image of that node version, with
+         * Alpine's apk/adduser/addgroup translated in this stage's RUN
+         * steps (run.c, alpine.c) */
+        if (b->o->progress)
+            fprintf(b->o->progress,
+                    "--> FROM %s: building on %s instead: Debian slim (glibc, not musl), with apk, adduser and "
+                    "addgroup translated to apt-get/useradd in RUN steps; --base-map '%s=IMAGE' chooses "
+                    "another base%s\n",
+                    ref, mapped, norm,
+                    *want ? " (the Nodefile's digest pin is for the Alpine image: not checked)" : "");
+        want = "";
+        snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
+        snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", mapped);
+        snprintf(norm, sizeof norm, "%s", mapped);
+        ref = mapped;
     }
     if (b->o->pull) {
         /* --pull: the registry's image even when the store has one, where
