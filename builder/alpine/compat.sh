@@ -114,9 +114,7 @@ apk_add() {
     shift
     need_apt
     [ $# -gt 0 ] || [ -n "$virtual" ] || die "add: name at least one package"
-    lists
-    debs=
-    alps=
+    names=
     for p in "$@"; do
         case $p in
         *[=\<\>~]*)
@@ -131,6 +129,12 @@ apk_add() {
             ;;
         esac
         name_ok "$p" || die "add: \"$p\" is not a package name"
+        names="$names $p"
+    done
+    lists
+    debs=
+    alps=
+    for p in $names; do
         d=$(debian_of "$p") ||
             die "add: package $p: not in nbuild's Alpine-to-Debian map ($map, README \"Base images\") and Debian has no package $p; install the Debian package with apt-get, or choose another base with --base-map"
         debs="$debs $d"
@@ -428,6 +432,8 @@ adduser_main() {
         set -- "$@" -m ${skel:+-k "$skel"}
     fi
     useradd "$@" -- "$user" || exit 1
+    # busybox makes the home 2755 (useradd: HOME_MODE of login.defs)
+    if [ -z "$nohome" ] && [ -d "$home" ]; then chmod 2755 "$home"; fi
     if [ -n "$also" ]; then
         group_exists "$also" || die "unknown group $also"
         usermod -a -G "$also" -- "$user" || exit 1
