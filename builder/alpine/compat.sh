@@ -61,6 +61,11 @@ lists() {
         chown _apt:root "$state/lists/partial" && chmod 700 "$state/lists/partial"
     fi
     apt update || die "apt-get update failed (the lines above say why)"
+    # apt-get update succeeds with warnings when nothing could be fetched
+    for f in "$state"/lists/*Packages*; do
+        [ -e "$f" ] && break
+        die "apt-get update fetched no package list from Debian's archive (no network: RUN --network=none, or nbuild --network none?)"
+    done
     : >"$state/updated"
 }
 
@@ -156,6 +161,7 @@ apk_add() {
     done
     if [ -n "$virtual" ]; then
         mkdir -p "$groups" || die "add --virtual $virtual: cannot make $groups"
+        # shellcheck disable=SC2086 # one checked name a line
         printf '%s\n' $new >"$groups/$virtual"
     fi
     return 0
@@ -207,7 +213,7 @@ apk_del() {
 }
 
 apk_main() {
-    cmd= virtual=
+    cmd='' virtual=''
     # options may come before or after the command, as apk takes them
     args=
     while [ $# -gt 0 ]; do
@@ -274,7 +280,7 @@ apk_main() {
             if [ -z "$cmd" ]; then
                 cmd=$a
             else
-                name_ok "$a" || case $a in *[=\<\>~@]*) ;; *) die "$cmd: \"$a\" is not a package name" ;; esac
+                name_ok "$a" || constraint_ok "$a" || die "$cmd: \"$a\" is not a package name"
                 args="$args $a"
             fi
             ;;
@@ -315,9 +321,19 @@ apk_main() {
 
 name_ok_all() {
     for bad in "$@"; do
-        name_ok "$bad" || case $bad in *[=\<\>~@]*) name_ok "${bad%%[=<>~@]*}" || return 1 ;; *) return 1 ;; esac
+        name_ok "$bad" || constraint_ok "$bad" || return 1
     done
     return 0
+}
+
+# NAME=VERSION, NAME>VERSION, NAME~VERSION, NAME@TAG: a name, then only
+# characters of versions and tags (no blank, no shell or glob character)
+constraint_ok() {
+    case $1 in
+    *[!A-Za-z0-9+._=\<\>~@-]*) return 1 ;;
+    *[=\<\>~@]*) name_ok "${1%%[=<>~@]*}" ;;
+    *) return 1 ;;
+    esac
 }
 
 # installed without apt's lists: the map's first name, else the same name
@@ -353,8 +369,8 @@ group_exists() { getent group "$1" >/dev/null 2>&1; }
 user_exists() { getent passwd "$1" >/dev/null 2>&1; }
 
 addgroup_main() {
-    for a in "$@"; do case $a in --*) debian_tool "$@" ;; esac; done
-    gid= system=
+    for a in "$@"; do case $a in --?*) debian_tool "$@" ;; esac; done
+    gid='' system=''
     while getopts g:S o; do
         case $o in
         g) gid=$OPTARG ;;
@@ -380,8 +396,8 @@ addgroup_main() {
 }
 
 adduser_main() {
-    for a in "$@"; do case $a in --*) debian_tool "$@" ;; esac; done
-    home= gecos= shell= group= system= nohome= uid= skel= opts=
+    for a in "$@"; do case $a in --?*) debian_tool "$@" ;; esac; done
+    home='' gecos='' shell='' group='' system='' nohome='' uid='' skel='' opts=''
     while getopts h:g:s:G:DSHu:k: o; do
         opts=1
         case $o in
