@@ -62,10 +62,8 @@ lists() {
     fi
     apt update || die "apt-get update failed (the lines above say why)"
     # apt-get update succeeds with warnings when nothing could be fetched
-    for f in "$state"/lists/*Packages*; do
-        [ -e "$f" ] && break
+    find "$state/lists" -maxdepth 1 -name '*Packages*' | grep -q . ||
         die "apt-get update fetched no package list from Debian's archive (no network: RUN --network=none, or nbuild --network none?)"
-    done
     : >"$state/updated"
 }
 

@@ -72,7 +72,7 @@ files_of() {
     done | sed 's|^\./||' | sort -u
 }
 
-@test "FROM node:20-alpine, apk add tini curl, apk add --virtual/apk del, busybox addgroup/adduser: default flags; runs as 1001 through /sbin/tini" {
+@test "FROM node:20-alpine, apk add tini curl, apk add --virtual/apk del, busybox addgroup/adduser: default flags; runs as 1001 with ENTRYPOINT /sbin/tini" {
     need_apt
     : >"$W/apt.log"
     run nb -t alp:1 "$APP"
@@ -108,11 +108,16 @@ files_of() {
     [[ "${lines[3]}" == '!'* ]]
     [ "${lines[4]}" = /usr/sbin/adduser ] # Debian's own again at run time: no apk, no make
     [ "${#lines[@]}" -eq 5 ]
-    # run with the image's ENTRYPOINT and CMD
+    # run with the image's ENTRYPOINT and CMD (nrun's supervisor does tini's
+    # job for `/sbin/tini -- node ...`, as for any image), then tini itself
     run rt_run --rm --network none alp:1
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"uid=1001 gid=1001 via=/usr/bin/tini"* ]]
+    run rt_run --rm --network none --entrypoint sh alp:1 -c '/sbin/tini -s -- id -u; /sbin/tini --version'
+    echo "$output"
+    [ "${lines[0]}" = 1001 ]
+    [[ "${lines[1]}" == "tini version "* ]]
 }
 
 @test "apk add of a package neither the map nor Debian knows: the step fails at file:line:col naming the package and the map" {
@@ -147,6 +152,10 @@ files_of() {
     [[ "${lines[5]}" == "drwxr-"*" carol staff2" ]]
     [ "${lines[6]}" = "$(echo "${lines[7]}"):/home/sysu:/sbin/nologin" ]
     [[ "${lines[8]}" == "uid="*"(dave) gid="*"(dave) groups="*"(dave),"*"(sysg)" ]]
+    # apk with no way to Debian's archive says so, not "no such package"
+    run nr_in_ns "$NBUILD" --network none -t alp:6 "$(ctx 'FROM node:20-alpine' 'RUN apk --no-cache add curl')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Dockerfile:2:1: "*"apk: apt-get update fetched no package list from Debian's archive (no network"* ]]
 }
 
 @test "an explicit --base-map wins over the default substitution; nrun base --list / nbuild --list-bases show it" {
