@@ -158,7 +158,7 @@ files_of() {
     [[ "$output" == *"Dockerfile:2:1: "*"apk: apt-get update fetched no package list from Debian's archive (no network"* ]]
 }
 
-@test "an explicit --base-map wins over the default substitution; nrun base --list / nbuild --list-bases show it" {
+@test "an explicit --base-map, or an image the store has under the Alpine tag, wins over the default substitution; COPY --from substitutes too; nrun base --list / nbuild --list-bases show it" {
     # mapped to another image: that image, its own commands (bb has no apk: the translation says so)
     c=$(ctx 'FROM node:20-alpine' 'RUN echo mapped >/m')
     run nr_in_ns "$NBUILD" --progress=plain --network none --base-map 'node:*-alpine=bb:1' -t alp:4 "$c"
@@ -172,6 +172,21 @@ files_of() {
         "$(ctx 'FROM node:20-alpine' 'RUN apk add --no-cache curl')"
     [ "$status" -ne 0 ]
     [[ "$output" == *"apk: this stage's base has no apt-get"* ]]
+    # COPY --from an Alpine tag: the same substitution
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t alp:7 \
+        "$(ctx 'FROM bb:1' 'COPY --from=node:20-alpine /usr/local/include/node/node_version.h /v.h')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--> node:20-alpine: using node:20-slim instead: Debian slim (glibc, not musl)"* ]]
+    # an image the store has under the Alpine tag (pulled, loaded) is used as it is
+    "$NRUN" tag bb:1 node:22-alpine
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t alp:8 "$(ctx 'FROM node:22-alpine' 'RUN echo real >/r')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"building on"* ]]
+    [ "$(jq -r '.layers[0].digest' "$(blob "$(manifest_of alp:8)")")" = \
+        "$(jq -r '.layers[0].digest' "$(blob "$(manifest_of bb:1)")")" ]
+    "$NRUN" rmi node:22-alpine >/dev/null
     # listed: the Alpine tags with the Debian slim image they build on
     v=$(sed -n 's/^NODE_20=//p' "$REPO/images/node/versions.txt")
     run unshare --net "$NRUN" base --list node:20-alpine node:20-alpine3.19
