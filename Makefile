@@ -77,7 +77,7 @@ link_group = -Wl,--start-group $(1) -Wl,--end-group
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Files embedded into the binary (the JS agent preloaded into workers, ...).
-EMBED_SRCS := $(sort $(wildcard runtime/supervisor/*.js cli/dashboard/*.html cli/dashboard/*.js cli/dashboard/*.css images/node/*.sh images/node/*.txt images/node/*.lock))
+EMBED_SRCS := $(sort $(wildcard runtime/supervisor/*.js cli/dashboard/*.html cli/dashboard/*.js cli/dashboard/*.css images/node/*.sh images/node/*.txt images/node/*.lock builder/alpine/*.sh builder/alpine/*.txt))
 
 # The container's PID 1 (runtime/init/): the supervisor as a small static
 # program, embedded in nrun and executed from a sealed memfd inside the

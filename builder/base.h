@@ -56,6 +56,17 @@ typedef struct bld_base_spec {
  * names the nearest Debian variant); -1 when the pins themselves are broken. */
 int bld_base_resolve(const char *versions, const char *releases, const char *ref, bld_base_spec *out, nr_err *err);
 
+/* node:<VERSION>-alpine[<ver>] (and node:alpine[<ver>]): true, with the
+ * Debian slim tag of the same node version in `out` ("node:20-slim",
+ * "node:slim"), which nbuild builds such a FROM on when no --base-map
+ * matches it (nrun cannot make Alpine images; README, "Base images"). */
+bool bld_base_alpine_slim(const char *ref, char *out, size_t outlen);
+
+/* bld_base_resolve as `nrun base --list` shows it: an Alpine tag gives
+ * the spec of the Debian slim image nbuild substitutes, with `note` saying
+ * so (empty for any other tag). */
+int bld_base_resolve_listed(const char *ref, bld_base_spec *out, char *note, size_t notelen, nr_err *err);
+
 /* Docker Hub's official node repository spelled out ("docker.io/library/node:20",
  * "docker.io/node:20", "library/node:20", "index.docker.io/library/node:20"),
  * or named through a public mirror of Docker's official images (AWS's

@@ -253,8 +253,9 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
         const char *mapped = vl ? "-slim" : "slim";
         nr_err_set(err,
                    "%s: nbuild cannot make Alpine-based images and no registry offers it here; the nearest Debian "
-                   "variant is node:%.*s%s (choose it with --base-map 'node:*-alpine*=node:*-slim')",
-                   ref, (int)vl, vpart, mapped);
+                   "variant is node:%.*s%s, which nbuild builds FROM %s on (Debian slim, glibc; apk, adduser and "
+                   "addgroup translated in RUN steps; --base-map chooses another)",
+                   ref, (int)vl, vpart, mapped, ref);
         err->errnum = ENOTSUP;
         return 2;
     }
@@ -301,17 +302,54 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
     return 0;
 }
 
+bool bld_base_alpine_slim(const char *ref, char *out, size_t outlen)
+{
+    char t[96]; /* the tag, without a digest pin */
+    size_t tl = strcspn(ref, "@");
+    if (strncmp(ref, "node:", 5) || tl >= sizeof t)
+        return false;
+    memcpy(t, ref, tl);
+    t[tl] = '\0';
+    const char *tag = t + 5, *a = NULL;
+    if (!strncmp(tag, "alpine", 6))
+        a = tag;
+    else if (strstr(tag, "-alpine") && !strstr(strstr(tag, "-alpine") + 1, "-"))
+        a = strstr(tag, "-alpine") + 1;
+    if (!a)
+        return false;
+    /* alpine, alpine3.20: nothing else follows Docker's alpine variant */
+    for (const char *c = a + 6; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || *c == '.'))
+            return false;
+    int n = snprintf(out, outlen, "node:%.*sslim", (int)(a - tag), tag);
+    return n > 0 && (size_t)n < outlen;
+}
+
+int bld_base_resolve_listed(const char *ref, bld_base_spec *out, char *note, size_t notelen, nr_err *err)
+{
+    int r = bld_base_resolve(NULL, NULL, ref, out, err);
+    char slim[96];
+    *note = '\0';
+    if (r != 2 || !bld_base_alpine_slim(ref, slim, sizeof slim))
+        return r;
+    r = bld_base_resolve(NULL, NULL, slim, out, err);
+    if (r == 0)
+        snprintf(note, notelen, "Debian slim for Alpine: nbuild's FROM %s builds on %s (glibc, apk translated)", ref,
+                 slim);
+    return r;
+}
+
 static void list_word(FILE *f, const char *word)
 {
     static const char *const variants[] = {"", "-slim", "-bookworm", "-bookworm-slim", "-trixie", "-trixie-slim",
-                                           "-distroless", NULL};
+                                           "-distroless", "-alpine", NULL};
     for (int i = 0; variants[i]; i++) {
-        char ref[96];
+        char ref[96], note[256];
         bld_base_spec sp;
         nr_err err;
         snprintf(ref, sizeof ref, "node:%s%s", word, variants[i]);
-        if (bld_base_resolve(NULL, NULL, ref, &sp, &err) == 0)
-            fprintf(f, "%s %s\n", ref, sp.canonical);
+        if (bld_base_resolve_listed(ref, &sp, note, sizeof note, &err) == 0)
+            fprintf(f, "%s %s%s%s\n", ref, sp.canonical, *note ? "  # " : "", note);
     }
 }
 

@@ -72,8 +72,9 @@ typedef struct bld_stage {
     bld_dir *dirs;
     size_t n_dirs;
     char base_digest[IMG_DIGEST_MAX];  /* manifest of the base; "" for scratch */
-    /* an Alpine tag --base-map rewrote for this stage's base (node:*-slim
-     * lacks apk): named when a RUN finds no command; "" otherwise */
+    /* an Alpine tag this stage's base was substituted for (by default, or
+     * --base-map): its RUN steps get apk/adduser/addgroup translated
+     * (alpine.c), and a RUN that finds no command names it; "" otherwise */
     char alpine_from[160], alpine_to[160];
     char *author;          /* MAINTAINER, else the base image's "author"; NULL: none */
     bool base_dirs_loaded;
@@ -185,6 +186,10 @@ int bld_stage_passwd(bld_state *b, bld_stage *st, nr_err *err);
 int bld_run_check(bld_state *b, const bld_instr *in, nr_err *err);
 /* RUN: run the step in a container now, its changes a layer (run.c). */
 int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);
+/* alpine.c: the directory of Alpine's apk/adduser/addgroup translations
+ * (written once under the build cache) and the hash of its content */
+#define BLD_ALPINE_DIR "/dev/nrun-alpine"
+int bld_alpine_shim(bld_state *b, char **dir, char hash[65], nr_err *err);
 /* After a RUN: the users and groups are read again from all the layers. */
 void bld_stage_pw_stale(bld_stage *st);
 /* stages.c: find the stages and what the target needs (before planning);

@@ -227,6 +227,33 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
     return -1;
 }
 
+/* FROM node:<tag>-alpine that no store image, mirror or --base-map
+ * gives: nrun cannot make Alpine images (its packages come from Debian's
+ * archive and the npm registry only), so the Debian slim image of the same
+ * node version, said in one line; the stage's RUN steps get Alpine's
+ * commands translated (run.c, alpine.c). */
+static int alpine_base(bld_state *b, bld_stage *st, const bld_instr *in, const char *ref, const char *norm,
+                       const char *slim, bool pinned, img_image **img, nr_err *err)
+{
+    if (b->o->progress)
+        fprintf(b->o->progress,
+                "--> FROM %s: building on %s instead: Debian slim (glibc, not musl), with apk, adduser and "
+                "addgroup translated to apt-get/useradd in RUN steps; --base-map '%s=IMAGE' chooses another "
+                "base%s\n",
+                ref, slim, norm, pinned ? " (the Nodefile's digest pin is for the Alpine image: not checked)" : "");
+    snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
+    snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", slim);
+    if (img_image_load(b->s, slim, img, err) == 0)
+        return 0;
+    if (err->errnum == ENOENT && bld_base_ensure(b->s, slim, err) == 0 && img_image_load(b->s, slim, img, err) == 0)
+        return 0;
+    return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: building the base image %s: %s%s", ref, slim,
+                     err->msg,
+                     nr_in_userns() ? "; in a rootless build, make the base as root and `nrun load` it, or pull it "
+                                      "from a registry"
+                                    : "");
+}
+
 static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const char *ref_in, img_image **img,
                      nr_err *err)
 {
@@ -256,8 +283,9 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
     if (bld_base_hub_node(norm, norm, sizeof norm) && b->o->progress)
         fprintf(b->o->progress, "--> FROM %s: Docker Hub's node image, %s here\n", ref, norm);
     const char *want = r.digest; /* a pin names the image the Nodefile writes */
+    int m = 0;
     if (b->o->n_base_maps) {
-        int m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
+        m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
         if (m < 0)
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: --base-map makes a reference too long", ref);
         if (m == 1) {
@@ -309,6 +337,8 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
                 return check_digest(b, in, ref_in, norm, want, img, err);
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
         }
+        if (err->errnum == ENOTSUP && m == 0 && bld_base_alpine_slim(norm, mapped, sizeof mapped))
+            return alpine_base(b, st, in, ref, norm, mapped, *want != '\0', img, err);
         if (err->errnum == ENOTSUP)
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s", err->msg);
         if (err->errnum != ENOENT)

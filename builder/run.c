@@ -474,7 +474,7 @@ static int mounts_parse(bld_state *b, bld_stage *st, const bld_instr *in, run_mo
 
 static int mounts_make(bld_state *b, const bld_instr *in, run_mounts *r, nr_err *err)
 {
-    r->vols = nr_xcalloc(r->n + 2, sizeof *r->vols);
+    r->vols = nr_xcalloc(r->n + 3, sizeof *r->vols); /* + the CA, a #! script, the Alpine translations */
     r->tmp = nr_xcalloc(r->n + 1, sizeof *r->tmp);
     r->tmpfs = nr_xcalloc(r->n + 1, sizeof *r->tmpfs);
     r->envs = nr_xcalloc(2 * r->n + 1, sizeof *r->envs);
@@ -527,7 +527,8 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     img_image img = {0};
     rt_created cr = {0};
     bool created = false;
-    char *kt = NULL, *tail = NULL, *upper = NULL;
+    char *kt = NULL, *tail = NULL, *upper = NULL, *alpine_dir = NULL;
+    char alpine_hash[65];
     nr_buf mkey = {0};
     if (parse_run(b, st, in, &c, err) < 0)
         goto out;
@@ -538,6 +539,13 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         char h[65];
         nr_sha256_hex(c.script, strlen(c.script), h);
         nr_buf_addf(&mkey, "\nscript %s sha256:%s", c.script_at, h);
+    }
+    if (*st->alpine_from) { /* the translations are part of what the step runs */
+        if (bld_alpine_shim(b, &alpine_dir, alpine_hash, err) < 0) {
+            step_wrap(err, b, in, c.text);
+            goto out;
+        }
+        nr_buf_addf(&mkey, "\nalpine-compat sha256:%s", alpine_hash);
     }
     nr_buf_add(&mkey, "", 1);
     kt = key_text(b, st, &c, env, nenv, mkey.data);
@@ -579,6 +587,22 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         env = nr_xrealloc(env, (nenv + 1) * sizeof *env);
         env[nenv++] = mnt.envs[i]; /* moved: freed with the environment */
         mnt.envs[i] = NULL;
+    }
+    if (alpine_dir) {
+        /* apk, adduser, addgroup first on the step's PATH, from a read-only
+         * directory that no layer holds */
+        mnt.vols[mnt.nvols++] = nr_xasprintf("%s:%s:ro", alpine_dir, BLD_ALPINE_DIR);
+        const char *path = NULL;
+        size_t k;
+        json_t *e;
+        json_array_foreach(json_object_get(st->config, "Env"), k, e) {
+            const char *v = json_string_value(e);
+            if (v && !strncmp(v, "PATH=", 5))
+                path = v + 5;
+        }
+        env = nr_xrealloc(env, (nenv + 1) * sizeof *env);
+        env[nenv++] = nr_xasprintf("PATH=%s:%s", BLD_ALPINE_DIR,
+                                   path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     }
     if (b->o->host_ca) {
         static const char *const vars[] = {"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "CURL_CA_BUNDLE",
@@ -641,11 +665,12 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             t = strchr(t, '\n') + 1;
             tl = strlen(t);
         }
-        /* 127: a command not found; after --base-map of an Alpine tag, most
-         * likely apk, which the Debian image has not */
+        /* 127: a command not found; in a Debian image substituted for an
+         * Alpine tag, most likely one of Alpine's */
         cleanup_free char *hint = code == 127 && *st->alpine_from
-                                      ? nr_xasprintf(" (this stage's base is %s, which --base-map gave for %s: "
-                                                     "Alpine's commands, such as apk, are not in it)",
+                                      ? nr_xasprintf(" (this stage's base is %s, which nbuild used for %s: "
+                                                     "Alpine's apk, adduser and addgroup are translated, its other "
+                                                     "commands are not in it)",
                                                      st->alpine_to, st->alpine_from)
                                       : NULL;
         nr_err_set(err, "%s:%d:%d: %.200s: exit code %d%s%s%.700s", b->f.path, line, col, c.text, code,
@@ -688,6 +713,7 @@ out:
     free(kt);
     free(tail);
     free(upper);
+    free(alpine_dir);
     nr_buf_free(&mkey);
     run_cmd_free(&c);
     return rc;

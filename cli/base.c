@@ -37,13 +37,15 @@ static int list_refs(nr_global *g, int argc, char **argv)
         const char *ref = img_ref_normalize(argv[i], norm, sizeof norm, &err) == 0 ? norm : argv[i];
         if (ref == norm)
             bld_base_hub_node(norm, norm, sizeof norm); /* docker.io/library/node:20 is node:20 */
-        int r = bld_base_resolve(NULL, NULL, ref, &sp, &err);
+        char note[256];
+        int r = bld_base_resolve_listed(ref, &sp, note, sizeof note, &err);
         if (r != 0) {
             fprintf(stderr, "%s: base: %s\n", g->prog, err.msg);
             rc = NR_EXIT_FAIL;
             continue;
         }
-        printf("%s %s%s%s\n", ref, sp.canonical, sp.warning[0] ? "  # " : "", sp.warning);
+        printf("%s %s%s%s%s%s\n", ref, sp.canonical, sp.warning[0] || *note ? "  # " : "", note,
+               sp.warning[0] && *note ? "; " : "", sp.warning);
     }
     return rc;
 }

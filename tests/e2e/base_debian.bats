@@ -370,14 +370,14 @@ EOF
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
 
-@test "nbuild --base-map rewrites FROM (alpine to the slim Debian variant); bad maps are usage errors" {
+@test "nbuild --base-map rewrites FROM (alpine to the slim Debian variant, as with no map); bad maps are usage errors" {
     mkdir -p "$W/bm"
     printf 'FROM node:20-alpine AS build\nRUN node -e "require(\\"fs\\").writeFileSync(\\"/o\\", process.version)"\nFROM node:20-alpine3.19\nCOPY --from=build /o /o\n' >"$W/bm/Nodefile"
-    before=$(nr_tree_hash "$NRUN_ROOT")
-    run "$NBUILD" -t bm:1 "$W/bm"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"Nodefile:1:"*"node:20-alpine: nbuild cannot make Alpine-based images"*"node:20-slim"* ]]
-    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # no map: the Debian slim image, said once per FROM
+    run "$NBUILD" --progress=plain -t bm:0 "$W/bm"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"FROM node:20-alpine: building on node:20-slim instead: Debian slim"* ]]
+    [[ "$output" == *"FROM node:20-alpine3.19: building on node:20-slim instead: Debian slim"* ]]
     run "$NBUILD" --base-map 'node:*-alpine=node:*-slim' --base-map 'node:*-alpine*=node:*-slim' -t bm:1 "$W/bm"
     [ "$status" -eq 0 ]
     [[ "$output" == *"FROM node:20-alpine: --base-map gives node:20-slim"* ]]

@@ -8,7 +8,9 @@
 # (tests/apps/shapes/tini-apt) with apt_replay.py in record mode as
 # http_proxy, so it holds exactly the files that build asks for.
 #
-#   apt_replay.sh BUILD_DIR [DIR]     DIR: default $NRUN_CACHE_DIR/apt-replay/tini
+#   apt_replay.sh BUILD_DIR [DIR [APP]]   DIR: default $NRUN_CACHE_DIR/apt-replay/tini
+#                                         APP: the app whose build is recorded
+#                                         (default tests/apps/shapes/tini-apt)
 #
 # DIR/index.json, DIR/files/ (apt_replay.py), DIR/valid-until (the earliest
 # Valid-Until of the recorded InRelease files, epoch seconds; "none").
@@ -17,6 +19,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:?usage: apt_replay.sh BUILD_DIR [DIR]}
 export NRUN_CACHE_DIR=${NRUN_CACHE_DIR:-/var/cache/nrun-test}
 dir=${2:-$NRUN_CACHE_DIR/apt-replay/tini}
+app=${3:-$here/tests/apps/shapes/tini-apt}
 # a recording that stays valid this long is kept
 margin=$((3 * 86400))
 
@@ -31,7 +34,7 @@ fi
     echo "deps: no $build/nbuild: run make build, then make deps, to record apt's files for build_shapes.bats" >&2
     exit 0
 }
-echo "deps: recording apt-get install tini in node:20-slim into $dir"
+echo "deps: recording what apt-get fetches to build $app into $dir"
 mkdir -p "$(dirname "$dir")"
 work=$(mktemp -d "$(dirname "$dir")/.rec.XXXXXX")
 store=$(mktemp -d /tmp/nrun-aptrec.XXXXXX)
@@ -49,7 +52,7 @@ pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 [ -s "$work/port" ] || { echo "deps: apt_replay.py did not start" >&2; exit 1; }
 NRUN_ROOT=$store "$build/nbuild" -q --no-cache --build-arg "http_proxy=http://127.0.0.1:$(cat "$work/port")" \
-    -t tini-rec:1 "$here/tests/apps/shapes/tini-apt" >"$work/log" 2>&1 || {
+    -t tini-rec:1 "$app" >"$work/log" 2>&1 || {
     tail -n 20 "$work/log" >&2
     echo "deps: recording apt's files failed (the lines above are nbuild's last)" >&2
     exit 1

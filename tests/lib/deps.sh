@@ -72,4 +72,8 @@ fi
 # tests/e2e/build_shapes.bats from 127.0.0.1 (needs nbuild built; again when
 # the security suite's InRelease is about to expire).
 "$here/tests/lib/apt_replay.sh" "${BUILD:-$here/build}"
+# ... and for tests/apps/alpine (apk add translated to apt-get), replayed by
+# tests/e2e/build_alpine.bats
+"$here/tests/lib/apt_replay.sh" "${BUILD:-$here/build}" "${NRUN_CACHE_DIR:-/var/cache/nrun-test}/apt-replay/alpine" \
+    "$here/tests/apps/alpine"
 exit 0

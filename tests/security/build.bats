@@ -415,3 +415,46 @@ EOF
     [[ $output != *"$BATS_FILE_TMPDIR"* ]]
     no_layer_holds "$(cat "$BATS_FILE_TMPDIR/skey" | sed -n 2p)"
 }
+
+@test "Alpine translations (FROM node:20-alpine): package, group and user names with shell metacharacters or options are refused before apt or useradd sees them; the translations' directory is read-only and in no layer" {
+    "$NR_REAL_NRUN" base node:20-slim >"$BATS_FILE_TMPDIR/slim.log" 2>&1 || { tail -5 "$BATS_FILE_TMPDIR/slim.log"; false; }
+    cat >"$CTX/Nodefile" <<'EOF'
+FROM node:20-alpine
+RUN r=/probe; : >$r; \
+    t() { if "$@" >>/probe.out 2>&1; then echo "accepted: $*" >>$r; fi; }; \
+    t apk add 'x;touch /pwned'; \
+    t apk add '$(touch /pwned)'; \
+    t apk add '`touch /pwned`'; \
+    t apk add -- '-oDpkg::Pre-Invoke::=touch /pwned' x; \
+    t apk add '-oAPT::Update::Pre-Invoke::=touch /pwned' x; \
+    t apk --virtual '../../../tmp/v' add x; \
+    t apk add -t '/tmp/v' x; \
+    t apk del '../../../etc/passwd'; \
+    t apk add 'x*'; \
+    t apk add 'a=$(touch /pwned)'; \
+    t adduser -D 'u;touch /pwned'; \
+    t adduser -D -- '-ou'; \
+    t addgroup 'g$(touch /pwned)'; \
+    t addgroup -g 1 -- '-r'; \
+    if touch /dev/nrun-alpine/apk 2>/dev/null || touch /dev/nrun-alpine/new 2>/dev/null; then echo "wrote the translations" >>$r; fi; \
+    if [ -e /pwned ] || [ -e /tmp/v ] || getent passwd u >/dev/null || getent group g >/dev/null; then echo pwned >>$r; fi
+EOF
+    run "$NBUILD" --network none -t alsec:1 "$CTX"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    run rt_run --rm alsec:1 sh -c 'cat /probe; echo ---; cat /probe.out'
+    echo "$output"
+    [ "${lines[0]}" = --- ]
+    [ "$(grep -c 'is not a package name' <<<"$output")" -ge 7 ]
+    [[ "$output" == *'add: "a=$(touch /pwned)" is not a package name'* ]]
+    [[ "$output" == *'"/tmp/v" is not a group name'* ]]
+    [[ "$output" == *'option -o is not translated'* ]]
+    [[ "$output" == *'"u;touch /pwned" is not a user name'* ]]
+    [[ "$output" == *'"-r" is not a group name'* ]]
+    # the image holds none of it, and the host's copy is what nbuild wrote
+    no_layer_holds "shellcheck disable=SC2086 # one checked name a line"
+    new=$(find "$NRUN_ROOT/cache/build/alpine" -name compat.sh | head -1)
+    [ -n "$new" ]
+    cmp "$new" "$REPO/builder/alpine/compat.sh"
+    [ "$(find "$NRUN_ROOT/cache/build/alpine" -mindepth 2 | wc -l)" -eq 5 ]
+}

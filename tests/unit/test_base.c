@@ -99,6 +99,30 @@ static void test_resolve_unknown_refs(void **state)
     assert_non_null(strstr(e.msg, "node:lts-slim"));
 }
 
+/* The Debian slim tag nbuild builds an Alpine FROM on. */
+static void test_alpine_slim(void **state)
+{
+    (void)state;
+    char out[96];
+    static const char *const yes[][2] = {
+        {"node:20-alpine", "node:20-slim"},          {"node:alpine", "node:slim"},
+        {"node:lts-alpine", "node:lts-slim"},        {"node:18-alpine3.19", "node:18-slim"},
+        {"node:20.11.1-alpine3.20", "node:20.11.1-slim"}, {"node:alpine3.20", "node:slim"},
+        {"node:iron-alpine@sha256:00", "node:iron-slim"},
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        if (!bld_base_alpine_slim(yes[i][0], out, sizeof out))
+            fail_msg("%s: not an Alpine tag", yes[i][0]);
+        assert_string_equal(out, yes[i][1]);
+    }
+    static const char *const no[] = {"node:20", "node:20-slim", "node:20-alpine-x", "node:20-alpinex", "nodejs:20-alpine",
+                                     "alpine:3", "node:20-bookworm", "mirror.local/node:20-alpine"};
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        if (bld_base_alpine_slim(no[i], out, sizeof out))
+            fail_msg("%s taken for an Alpine node tag (%s)", no[i], out);
+    assert_false(bld_base_alpine_slim("node:20-alpine", out, 10)); /* does not fit */
+}
+
 static void test_resolve_broken_versions(void **state)
 {
     (void)state;
@@ -294,6 +318,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolve_versions_aliases_variants),
         cmocka_unit_test(test_resolve_unknown_refs),
+        cmocka_unit_test(test_alpine_slim),
         cmocka_unit_test(test_resolve_broken_versions),
         cmocka_unit_test(test_embedded_pins),
         cmocka_unit_test(test_base_map),

@@ -1,0 +1,478 @@
+#!/bin/sh
+# Alpine's apk, and busybox's adduser/addgroup, for the RUN steps of a stage
+# whose FROM named an Alpine node tag and got the Debian slim image instead
+# (README, "Base images").  nbuild binds this directory read-only at
+# /dev/nrun-alpine for the step only and puts it first on the step's PATH;
+# the image never holds it.  One script, called by the name of its link:
+#
+#   apk add/del/update/upgrade/info   apt-get with Debian's names (packages.txt)
+#   adduser / addgroup                busybox's options as useradd/groupadd;
+#                                     Debian's long options go to Debian's tools
+#
+# Every argument is data: names are checked against Alpine's grammar before
+# apt sees them, and nothing is evaluated by a shell.
+set -u -f # -f: no word of an argument is ever a glob
+me=${0##*/}
+here=/dev/nrun-alpine
+map=$here/packages.txt
+# this step's apt lists: in the container's /dev/shm (a tmpfs of the step's
+# own), so `apt-get update` runs once per step and its lists are never in a layer
+state=/dev/shm/nrun-apk
+# apk add --virtual NAME: the packages the group installed, until apk del NAME
+groups=/var/lib/nrun/apk-virtual
+
+say() { printf '%s: %s\n' "$me" "$*" >&2; }
+die() {
+    say "$*"
+    exit 1
+}
+
+# ---- apk ----
+
+# Alpine's package names: letters, digits and + . _ -, not starting with -.
+name_ok() {
+    case $1 in
+    '' | -* | . | .. | *[!A-Za-z0-9+._-]*) return 1 ;;
+    esac
+    return 0
+}
+
+need_apt() {
+    command -v apt-get >/dev/null 2>&1 ||
+        die "this stage's base has no apt-get, so $me cannot be translated (nbuild translates apk for the Debian images it substitutes for Alpine tags)"
+    [ "$(id -u)" = 0 ] || die "ERROR: Unable to lock database: Permission denied (apk, translated to apt-get, must run as root)"
+}
+
+apt() { DEBIAN_FRONTEND=noninteractive apt-get -q -o "Dir::State::Lists=$state/lists/" "$@"; }
+apt_cache() { apt-cache -q=2 -o "Dir::State::Lists=$state/lists/" "$@"; }
+
+# apt-get update, once per step (or again when asked: apk update).
+lists() {
+    if [ "${1:-}" != again ] && [ -f "$state/updated" ]; then
+        return 0
+    fi
+    if [ -e "$state" ] && { [ -L "$state" ] || [ ! -O "$state" ]; }; then
+        die "$state is not this step's (not a directory owned by root)"
+    fi
+    mkdir -p "$state/lists/partial" || die "cannot make $state"
+    chmod 755 "$state" "$state/lists"
+    # apt downloads as _apt, into partial/, as into /var/lib/apt/lists
+    if getent passwd _apt >/dev/null 2>&1; then
+        chown _apt:root "$state/lists/partial" && chmod 700 "$state/lists/partial"
+    fi
+    apt update || die "apt-get update failed (the lines above say why)"
+    # apt-get update succeeds with warnings when nothing could be fetched
+    find "$state/lists" -maxdepth 1 -name '*Packages*' | grep -q . ||
+        die "apt-get update fetched no package list from Debian's archive (no network: RUN --network=none, or nbuild --network none?)"
+    : >"$state/updated"
+}
+
+# Debian names of Alpine package $1 (empty: nothing to install); status 1
+# when neither the map nor apt knows it.
+debian_of() {
+    want=$1
+    found=
+    while read -r a rest; do
+        [ "$a" = "$want" ] || continue
+        found=1
+        break
+    done <"$map"
+    if [ -z "$found" ]; then
+        apt_has "$want" || return 1
+        echo "$want"
+        return 0
+    fi
+    for alt in $rest; do
+        [ "$alt" = - ] && continue
+        pick=
+        old_ifs=$IFS
+        IFS='|'
+        for d in $alt; do
+            if [ -z "$pick" ] && apt_has "$d"; then pick=$d; fi
+        done
+        IFS=$old_ifs
+        [ -n "$pick" ] || pick=${alt%%|*}
+        echo "$pick"
+    done
+}
+
+apt_has() {
+    name_ok "$1" || return 1
+    apt_cache show --no-all-versions "$1" 2>/dev/null | grep -q '^Package:'
+}
+
+installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
+
+# Alpine's paths that some packages imply and Debian puts elsewhere
+links_of() {
+    case $1 in
+    tini | tini-static) echo /sbin/tini:/usr/bin/tini ;;
+    su-exec) echo /sbin/su-exec:/usr/sbin/gosu ;;
+    chromium) echo /usr/bin/chromium-browser:/usr/bin/chromium ;;
+    esac
+}
+
+apk_add() {
+    virtual=$1
+    shift
+    need_apt
+    [ $# -gt 0 ] || [ -n "$virtual" ] || die "add: name at least one package"
+    names=
+    for p in "$@"; do
+        case $p in
+        *[=\<\>~]*)
+            say "add: $p: Alpine's version constraint is not Debian's; installing ${p%%[=<>~]*} from Debian's archive"
+            p=${p%%[=<>~]*}
+            ;;
+        esac
+        case $p in
+        *@*)
+            say "add: $p: Alpine's repository tag ignored (packages come from Debian's archive)"
+            p=${p%%@*}
+            ;;
+        esac
+        name_ok "$p" || die "add: \"$p\" is not a package name"
+        names="$names $p"
+    done
+    lists
+    debs=
+    alps=
+    for p in $names; do
+        d=$(debian_of "$p") ||
+            die "add: package $p: not in nbuild's Alpine-to-Debian map ($map, README \"Base images\") and Debian has no package $p; install the Debian package with apt-get, or choose another base with --base-map"
+        debs="$debs $d"
+        alps="$alps $p"
+    done
+    new=
+    for d in $debs; do
+        installed "$d" || new="$new $d"
+    done
+    if [ -n "$debs" ]; then
+        # shellcheck disable=SC2086 # names checked above: words, no globs
+        apt install -y --no-install-recommends $debs || die "add:$alps: apt-get install$debs failed"
+    fi
+    for p in $alps; do
+        for l in $(links_of "$p"); do
+            at=${l%%:*} to=${l#*:}
+            if [ -e "$to" ] && [ ! -e "$at" ] && [ ! -L "$at" ]; then ln -s "$to" "$at"; fi
+        done
+    done
+    if [ -n "$virtual" ]; then
+        mkdir -p "$groups" || die "add --virtual $virtual: cannot make $groups"
+        # shellcheck disable=SC2086 # one checked name a line
+        printf '%s\n' $new >"$groups/$virtual"
+    fi
+    return 0
+}
+
+apk_del() {
+    need_apt
+    [ $# -gt 0 ] || die "del: name at least one package"
+    debs=
+    for p in "$@"; do
+        name_ok "$p" || die "del: \"$p\" is not a package name"
+        if [ -f "$groups/$p" ]; then
+            debs="$debs $(cat "$groups/$p")"
+            rm -f "$groups/$p"
+            continue
+        fi
+        d=$(
+            while read -r a rest; do
+                if [ "$a" = "$p" ]; then
+                    for alt in $rest; do [ "$alt" = - ] || echo "$alt" | tr '|' '\n'; done
+                    exit 0
+                fi
+            done <"$map"
+            echo "$p"
+        )
+        debs="$debs $d"
+    done
+    rmdir "$groups" 2>/dev/null && rmdir "${groups%/*}" 2>/dev/null
+    gone=
+    for d in $debs; do
+        name_ok "$d" && installed "$d" || continue
+        case $(dpkg-query -W -f='${Essential} ${Priority}' "$d" 2>/dev/null) in
+        yes* | *required)
+            say "del: $d is essential to Debian: kept"
+            continue
+            ;;
+        esac
+        gone="$gone $d"
+    done
+    if [ -n "$gone" ]; then
+        # shellcheck disable=SC2086
+        apt purge -y --auto-remove $gone || die "del: apt-get purge$gone failed"
+    fi
+    # links made by apk add whose package went
+    for l in /sbin/tini /sbin/su-exec /usr/bin/chromium-browser; do
+        if [ -L "$l" ] && [ ! -e "$l" ]; then rm -f "$l"; fi
+    done
+    return 0
+}
+
+apk_main() {
+    cmd='' virtual=''
+    # options may come before or after the command, as apk takes them
+    args=
+    while [ $# -gt 0 ]; do
+        a=$1
+        shift
+        case $a in
+        --)
+            for a in "$@"; do args="$args $a"; done
+            name_ok_all "$@" || die "${cmd:-apk}: \"$bad\" is not a package name"
+            break
+            ;;
+        -t | --virtual)
+            [ $# -gt 0 ] || die "$a needs a NAME"
+            virtual=$1
+            shift
+            name_ok "$virtual" || die "--virtual \"$virtual\" is not a group name"
+            ;;
+        --virtual=*) virtual=${a#--virtual=} && { name_ok "$virtual" || die "--virtual \"$virtual\" is not a group name"; } ;;
+        -X | --repository | --repositories-file | --keys-dir | --cache-dir | --wait | --cache-max-age)
+            [ $# -gt 0 ] || die "$a needs a value"
+            say "$a $1 ignored: packages come from Debian's archive"
+            shift
+            ;;
+        --repository=* | --repositories-file=* | --keys-dir=* | --cache-dir=* | --wait=*)
+            say "${a%%=*} ignored: packages come from Debian's archive"
+            ;;
+        --no-cache | --update-cache | --update | -U | -q | --quiet | -v | --verbose | --no-progress | --progress | \
+            --purge | --force-overwrite | --allow-untrusted | --clean-protected | --upgrade | -u | --latest | -l | \
+            --available | -a | --no-interactive | --force-broken-world | --force-refresh | --force | -f | \
+            --no-scripts | --no-check-certificate | --rdepends | -r | --recursive | -R | --simulate | -s | \
+            --no-network | -i | --interactive | --installed | -e | --exists)
+            case $a in -e | --exists | --installed) args="$args -e" ;; esac
+            ;;
+        --print-arch)
+            echo x86_64
+            exit 0
+            ;;
+        -p | --root | --arch | -Q)
+            die "$a is not translated (nbuild translates apk add/del/update/upgrade/info)"
+            ;;
+        -*)
+            # -qU and the like: each letter on its own
+            case $a in
+            --*) die "option $a is not translated (nbuild translates apk add/del/update/upgrade/info)" ;;
+            esac
+            rest=${a#-}
+            while [ -n "$rest" ]; do
+                c=${rest%"${rest#?}"}
+                rest=${rest#?}
+                case $c in
+                q | v | U | u | l | a | f | i | s | r | R) ;;
+                e) args="$args -e" ;;
+                t)
+                    [ -z "$rest" ] && [ $# -gt 0 ] || die "-t needs a NAME"
+                    virtual=$1
+                    shift
+                    name_ok "$virtual" || die "--virtual \"$virtual\" is not a group name"
+                    ;;
+                *) die "option -$c is not translated (nbuild translates apk add/del/update/upgrade/info)" ;;
+                esac
+            done
+            ;;
+        *)
+            if [ -z "$cmd" ]; then
+                cmd=$a
+            else
+                name_ok "$a" || constraint_ok "$a" || die "$cmd: \"$a\" is not a package name"
+                args="$args $a"
+            fi
+            ;;
+        esac
+    done
+    # shellcheck disable=SC2086 # each word checked above
+    set -- $args
+    case $cmd in
+    add) apk_add "$virtual" "$@" ;;
+    del) apk_del "$@" ;;
+    update)
+        need_apt
+        lists again
+        ;;
+    upgrade)
+        need_apt
+        lists
+        apt upgrade -y --no-install-recommends || die "upgrade: apt-get upgrade failed"
+        ;;
+    info)
+        if [ "${1:-}" = -e ]; then
+            shift
+            for p in "$@"; do
+                d=$(debian_installed_of "$p") || exit 1
+                echo "$p"
+            done
+        elif [ $# -eq 0 ]; then
+            dpkg-query -W -f='${Package}\n'
+        else
+            for p in "$@"; do dpkg-query -W -f='${Package}-${Version}\n' "$p" 2>/dev/null; done
+        fi
+        ;;
+    cache | stats) ;; # apt's downloads are not kept: nothing to clean
+    '') die "usage: apk add|del|update|upgrade|info [OPTIONS] PACKAGE... (translated to apt-get by nbuild)" ;;
+    *) die "apk $cmd is not translated (nbuild translates apk add/del/update/upgrade/info)" ;;
+    esac
+}
+
+name_ok_all() {
+    for bad in "$@"; do
+        name_ok "$bad" || constraint_ok "$bad" || return 1
+    done
+    return 0
+}
+
+# NAME=VERSION, NAME>VERSION, NAME~VERSION, NAME@TAG: a name, then only
+# characters of versions and tags (no blank, no shell or glob character)
+constraint_ok() {
+    case $1 in
+    *[!A-Za-z0-9+._=\<\>~@-]*) return 1 ;;
+    *[=\<\>~@]*) name_ok "${1%%[=<>~@]*}" ;;
+    *) return 1 ;;
+    esac
+}
+
+# installed without apt's lists: the map's first name, else the same name
+debian_installed_of() {
+    while read -r a rest; do
+        if [ "$a" = "$1" ]; then
+            for alt in $rest; do
+                [ "$alt" = - ] && continue
+                old_ifs=$IFS
+                IFS='|'
+                ok=
+                for d in $alt; do installed "$d" && ok=1; done
+                IFS=$old_ifs
+                [ -n "$ok" ] || return 1
+            done
+            return 0
+        fi
+    done <"$map"
+    installed "$1"
+}
+
+# ---- adduser, addgroup (busybox's) ----
+
+# Debian's own adduser/addgroup when the arguments are Debian's (long
+# options), as they ran before nbuild translated anything
+debian_tool() {
+    real=/usr/sbin/$me
+    [ -x "$real" ] || die "Debian's $me is not installed in this image: use $me's busybox options (-S -D -H -u -G ...), or useradd/groupadd"
+    exec "$real" "$@"
+}
+
+group_exists() { getent group "$1" >/dev/null 2>&1; }
+user_exists() { getent passwd "$1" >/dev/null 2>&1; }
+
+addgroup_main() {
+    for a in "$@"; do case $a in --?*) debian_tool "$@" ;; esac; done
+    gid='' system=''
+    while getopts g:S o; do
+        case $o in
+        g) gid=$OPTARG ;;
+        S) system=1 ;;
+        *) die "usage: addgroup [-g GID] [-S] [USER] GROUP" ;;
+        esac
+    done
+    shift $((OPTIND - 1))
+    case $# in
+    1)
+        name_ok "$1" || die "\"$1\" is not a group name"
+        set -- ${system:+-r} ${gid:+-g "$gid"} -- "$1"
+        exec groupadd "$@"
+        ;;
+    2)
+        # addgroup USER GROUP: USER joins GROUP
+        user_exists "$1" || die "unknown user $1"
+        group_exists "$2" || die "unknown group $2"
+        exec usermod -a -G "$2" -- "$1"
+        ;;
+    *) die "usage: addgroup [-g GID] [-S] [USER] GROUP" ;;
+    esac
+}
+
+adduser_main() {
+    for a in "$@"; do case $a in --?*) debian_tool "$@" ;; esac; done
+    home='' gecos='' shell='' group='' system='' nohome='' uid='' skel='' opts=''
+    while getopts h:g:s:G:DSHu:k: o; do
+        opts=1
+        case $o in
+        h) home=$OPTARG ;;
+        g) gecos=$OPTARG ;;
+        s) shell=$OPTARG ;;
+        G) group=$OPTARG ;;
+        D) ;; # no password: useradd's default (the account is locked)
+        S) system=1 ;;
+        H) nohome=1 ;;
+        u) uid=$OPTARG ;;
+        k) skel=$OPTARG ;;
+        *) die "usage: adduser [-h DIR] [-g GECOS] [-s SHELL] [-G GROUP] [-S] [-D] [-H] [-u UID] [-k SKEL] USER [GROUP]" ;;
+        esac
+    done
+    shift $((OPTIND - 1))
+    [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: adduser [OPTIONS] USER [GROUP]"
+    user=$1
+    if [ -z "$opts" ] && [ $# -eq 2 ]; then
+        # adduser USER GROUP: USER joins GROUP
+        user_exists "$user" || die "unknown user $user"
+        group_exists "$2" || die "unknown group $2"
+        exec usermod -a -G "$2" -- "$user"
+    fi
+    name_ok "$user" || die "\"$user\" is not a user name"
+    also=${2:-} # adduser [OPTIONS] USER GROUP: the new user joins GROUP too
+    [ -n "$home" ] || home=/home/$user
+    # busybox: a system user's group is nogroup and its shell /sbin/nologin
+    # unless given; any other user gets a group of its own name
+    if [ -n "$system" ] && [ -z "$group" ]; then group=nogroup; fi
+    if [ -n "$system" ] && [ -z "$shell" ]; then shell=/sbin/nologin; fi
+    [ -n "$shell" ] || shell=/bin/sh
+    [ -n "$gecos" ] || gecos="Linux User,,,"
+    set -- -d "$home" -s "$shell" -c "$gecos"
+    if [ -n "$group" ]; then
+        group_exists "$group" || die "unknown group $group"
+        set -- "$@" -g "$group"
+    elif group_exists "$user"; then
+        set -- "$@" -g "$user"
+    else
+        set -- "$@" -U
+    fi
+    [ -z "$uid" ] || set -- "$@" -u "$uid"
+    [ -z "$system" ] || set -- "$@" -r
+    if [ -n "$nohome" ]; then
+        set -- "$@" -M
+    else
+        set -- "$@" -m ${skel:+-k "$skel"}
+    fi
+    useradd "$@" -- "$user" || exit 1
+    # busybox makes the home 2755 (useradd: HOME_MODE of login.defs)
+    if [ -z "$nohome" ] && [ -d "$home" ]; then chmod 2755 "$home"; fi
+    if [ -n "$also" ]; then
+        group_exists "$also" || die "unknown group $also"
+        usermod -a -G "$also" -- "$user" || exit 1
+    fi
+    return 0
+}
+
+# Not a Debian image (--base-map chose another): the image's own command of
+# this name, if it has one, as if this directory were not on PATH
+if ! command -v apt-get >/dev/null 2>&1 || ! command -v useradd >/dev/null 2>&1; then
+    old_ifs=$IFS
+    IFS=:
+    for d in $PATH; do
+        if [ "$d" != "$here" ] && [ -n "$d" ] && [ -x "$d/$me" ]; then
+            IFS=$old_ifs
+            PATH=$(printf '%s' "$PATH" | sed "s|^$here:||")
+            exec "$d/$me" "$@"
+        fi
+    done
+    IFS=$old_ifs
+fi
+
+case $me in
+apk) apk_main "$@" ;;
+adduser) adduser_main "$@" ;;
+addgroup) addgroup_main "$@" ;;
+*) die "called as $me: expected apk, adduser or addgroup" ;;
+esac

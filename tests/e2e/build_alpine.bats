@@ -1,0 +1,203 @@
+#!/usr/bin/env bats
+# FROM node:<tag>-alpine with default flags (README, "Base images"): nbuild
+# builds it on the Debian slim image of the same node, says so in one
+# progress line, and the stage's RUN steps get Alpine's apk (to apt-get, with
+# Debian's names) and busybox's adduser/addgroup (to useradd/groupadd) from a
+# read-only directory that no layer holds.  --base-map still wins.
+#
+# Nothing leaves the machine: the builds run in this file's network namespace
+# and apt reaches only tests/lib/apt_replay.py, replaying what
+# tests/lib/apt_replay.sh recorded for tests/apps/alpine (made here when
+# missing or about to expire; `make deps` makes it too).
+load ../lib/common
+load ../lib/runtime
+bats_require_minimum_version 1.5.0
+
+APP=$REPO/tests/apps/alpine
+APTREC=$NRUN_CACHE_DIR/apt-replay/alpine
+
+recording_ok() {
+    local vu
+    vu=$(cat "$APTREC/valid-until" 2>/dev/null) || return 1
+    [ "$vu" = none ] || [ "$vu" -gt $(($(date +%s) + 600)) ]
+}
+
+setup_file() {
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    nr_make_root
+    export W=$BATS_FILE_TMPDIR
+    # the recording is made by this tree's own nbuild (the only one that
+    # builds the app), whatever $BUILD the tests run
+    recording_ok || "$REPO/tests/lib/apt_replay.sh" "$REPO/build" "$APTREC" "$APP" >"$W/rec.log" 2>&1 || true
+    if recording_ok; then
+        nsenter --net="/run/netns/$NR_NETNS" python3 "$REPO/tests/lib/apt_replay.py" replay "$APTREC" \
+            "$W/apt.port" "$W/apt.log" &
+        echo $! >"$W/apt.pid"
+        for _ in $(seq 100); do [ -s "$W/apt.port" ] && break; sleep 0.05; done
+    else
+        echo "apt's files for $APP are not recorded ($APTREC; $(tail -1 "$W/rec.log" 2>/dev/null)): run make deps" >"$W/skip-apt"
+    fi
+    # the base, from the download cache; outside the network namespace
+    "$NR_REAL_NRUN" base node:20-slim >"$W/base.log" 2>&1 || { tail -5 "$W/base.log"; return 1; }
+    rt_busybox_tar "$W/bb.tar"
+    rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+}
+
+teardown_file() {
+    [ ! -s "${W:-/nonexistent}/apt.pid" ] || kill "$(cat "$W/apt.pid")" 2>/dev/null || true
+    rt_rm_all
+    rt_assert_clean
+    nr_remove_root
+}
+
+need_apt() { [ ! -s "$W/skip-apt" ] || skip "$(cat "$W/skip-apt")"; }
+
+# nbuild in this file's network namespace, apt through the replaying proxy
+nb() {
+    nr_in_ns "$NBUILD" --progress=plain --build-arg "http_proxy=http://127.0.0.1:$(cat "$W/apt.port" 2>/dev/null)" "$@"
+}
+
+# a context whose Dockerfile holds the arguments, one line each
+ctx() {
+    local c=$W/ctx.$BATS_TEST_NUMBER
+    rm -rf "$c" && mkdir -p "$c"
+    printf '%s\n' "$@" >"$c/Dockerfile"
+    echo "$c"
+}
+
+# the files of image $1 (its layers, in order), one path a line
+files_of() {
+    for l in $(jq -r '.layers[].digest' "$(blob "$(manifest_of "$1")")"); do
+        tar tzf "$(blob "$l")" 2>/dev/null
+    done | sed 's|^\./||' | sort -u
+}
+
+@test "FROM node:20-alpine, apk add tini curl, apk add --virtual/apk del, busybox addgroup/adduser: default flags; runs as 1001 with ENTRYPOINT /sbin/tini" {
+    need_apt
+    : >"$W/apt.log"
+    run nb -t alp:1 "$APP"
+    echo "$output" | grep -v '^Get:\|Reading database\|^Selecting\|^Preparing\|^Unpacking\|^Setting up' | tail -30
+    [ "$status" -eq 0 ]
+    # one line says what the base is and how to choose another
+    run grep -c 'FROM node:20-alpine: building on node:20-slim instead: Debian slim (glibc, not musl), with apk, adduser and addgroup translated' <<<"$output"
+    [ "$output" = 1 ]
+    # apt got everything from the recording: an update per step, the packages
+    run grep -c ' miss$' "$W/apt.log"
+    [ "$output" = 0 ]
+    grep -q '/tini_.*_amd64\.deb hit$' "$W/apt.log"
+    grep -q '/curl_.*_amd64\.deb hit$' "$W/apt.log"
+    grep -q '/make_.*_amd64\.deb hit$' "$W/apt.log"
+    # the image: Debian's node:20-slim underneath, tini and curl, no make
+    [ "$(jq -r '.layers[0].digest' "$(blob "$(manifest_of alp:1)")")" = \
+        "$(jq -r '.layers[0].digest' "$(blob "$(manifest_of node:20-slim)")")" ]
+    files_of alp:1 >"$W/files"
+    grep -qx 'usr/bin/tini' "$W/files"
+    grep -qx 'usr/bin/curl' "$W/files"
+    grep -qx 'usr/sbin/tini' "$W/files" # /sbin/tini, as Alpine has it (/sbin is /usr/sbin)
+    run grep -E '^(usr/bin/make|var/lib/nrun|dev/|var/lib/apt/lists/.*_InRelease|.*/nrun-alpine|.*compat\.sh)' "$W/files"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [ "$(cfg alp:1 .config.Entrypoint)" = '["/sbin/tini","--"]' ]
+    # busybox's -S -D -H -u -G: a system user with the given ids, no home, no password
+    run rt_run --rm --network none --user 0 --entrypoint sh alp:1 -c \
+        'getent passwd app; getent group app; [ ! -e /home/app ] && echo no-home; grep "^app:" /etc/shadow | cut -d: -f2; for c in apk make adduser; do command -v $c; done; true'
+    echo "$output"
+    [ "${lines[0]}" = "app:x:1001:1001:Linux User,,,:/home/app:/sbin/nologin" ]
+    [ "${lines[1]}" = "app:x:1001:" ]
+    [ "${lines[2]}" = no-home ]
+    [[ "${lines[3]}" == '!'* ]]
+    [ "${lines[4]}" = /usr/sbin/adduser ] # Debian's own again at run time: no apk, no make
+    [ "${#lines[@]}" -eq 5 ]
+    # run with the image's ENTRYPOINT and CMD (nrun's supervisor does tini's
+    # job for `/sbin/tini -- node ...`, as for any image), then tini itself
+    run rt_run --rm --network none alp:1
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"uid=1001 gid=1001 via=/usr/bin/tini"* ]]
+    run rt_run --rm --network none --entrypoint sh alp:1 -c '/sbin/tini -s -- id -u; /sbin/tini --version'
+    echo "$output"
+    [ "${lines[0]}" = 1001 ]
+    [[ "${lines[1]}" == "tini version "* ]]
+}
+
+@test "apk add of a package neither the map nor Debian knows: the step fails at file:line:col naming the package and the map" {
+    need_apt
+    c=$(ctx 'FROM node:20-alpine' 'RUN apk add --no-cache nrun-no-such-package')
+    run nb -t alp:2 "$c"
+    echo "$output" | tail -3
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Dockerfile:2:1: RUN /bin/sh -c apk add --no-cache nrun-no-such-package: exit code 1"* ]]
+    [[ "$output" == *"apk: add: package nrun-no-such-package: not in nbuild's Alpine-to-Debian map"*"Debian has no package nrun-no-such-package"* ]]
+    [ -z "$(manifest_of alp:2)" ]
+}
+
+@test "busybox adduser/addgroup forms and Debian's long options, in an Alpine stage (no network)" {
+    c=$(ctx 'FROM node:lts-alpine3.20 AS b' \
+        'RUN addgroup --system --gid 1002 deb && adduser --system --uid 1002 --ingroup deb --no-create-home deb' \
+        'RUN adduser -D bob && addgroup bob deb && addgroup -g 1100 staff2 && adduser -D -s /bin/bash -h /srv/carol -u 1200 -G staff2 carol' \
+        'RUN addgroup -S sysg && adduser -S -D sysu && adduser -D -H dave sysg')
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t alp:3 "$c"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"FROM node:lts-alpine3.20: building on node:lts-slim instead"* ]]
+    run rt_run --rm --network none alp:3 sh -c \
+        'id deb; id bob; getent passwd bob carol; stat -c "%A %U %G" /home/bob /srv/carol; getent passwd sysu | cut -d: -f4,6,7; getent group nogroup | cut -d: -f3; [ ! -e /home/dave ] && id dave'
+    echo "$output"
+    [ "${lines[0]}" = "uid=1002(deb) gid=1002(deb) groups=1002(deb)" ]
+    [ "${lines[1]}" = "uid=1000(bob) gid=1000(bob) groups=1000(bob),1002(deb)" ] ||
+        [[ "${lines[1]}" == "uid="*"(bob) gid="*"(bob) groups="*"(bob),1002(deb)" ]]
+    [[ "${lines[2]}" == "bob:x:"*":Linux User,,,:/home/bob:/bin/sh" ]]
+    [ "${lines[3]}" = "carol:x:1200:1100:Linux User,,,:/srv/carol:/bin/bash" ]
+    [[ "${lines[4]}" == "drwxr-"*" bob bob" ]]
+    [[ "${lines[5]}" == "drwxr-"*" carol staff2" ]]
+    [ "${lines[6]}" = "$(echo "${lines[7]}"):/home/sysu:/sbin/nologin" ]
+    [[ "${lines[8]}" == "uid="*"(dave) gid="*"(dave) groups="*"(dave),"*"(sysg)" ]]
+    # apk with no way to Debian's archive says so, not "no such package"
+    run nr_in_ns "$NBUILD" --network none -t alp:6 "$(ctx 'FROM node:20-alpine' 'RUN apk --no-cache add curl')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Dockerfile:2:1: "*"apk: apt-get update fetched no package list from Debian's archive (no network"* ]]
+}
+
+@test "an explicit --base-map, or an image the store has under the Alpine tag, wins over the default substitution; COPY --from substitutes too; nrun base --list / nbuild --list-bases show it" {
+    # mapped to another image: that image, its own commands (bb has no apk: the translation says so)
+    c=$(ctx 'FROM node:20-alpine' 'RUN echo mapped >/m')
+    run nr_in_ns "$NBUILD" --progress=plain --network none --base-map 'node:*-alpine=bb:1' -t alp:4 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"FROM node:20-alpine: --base-map gives bb:1"* ]]
+    [[ "$output" != *"building on"* ]]
+    [ "$(jq -r '.layers[0].digest' "$(blob "$(manifest_of alp:4)")")" = \
+        "$(jq -r '.layers[0].digest' "$(blob "$(manifest_of bb:1)")")" ]
+    run nr_in_ns "$NBUILD" --progress=plain --network none --base-map 'node:*-alpine=bb:1' -t alp:5 \
+        "$(ctx 'FROM node:20-alpine' 'RUN apk add --no-cache curl')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"apk: this stage's base has no apt-get"* ]]
+    # COPY --from an Alpine tag: the same substitution
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t alp:7 \
+        "$(ctx 'FROM bb:1' 'COPY --from=node:20-alpine /usr/local/include/node/node_version.h /v.h')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--> node:20-alpine: using node:20-slim instead: Debian slim (glibc, not musl)"* ]]
+    # an image the store has under the Alpine tag (pulled, loaded) is used as it is
+    "$NRUN" tag bb:1 node:22-alpine
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t alp:8 "$(ctx 'FROM node:22-alpine' 'RUN echo real >/r')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"building on"* ]]
+    [ "$(jq -r '.layers[0].digest' "$(blob "$(manifest_of alp:8)")")" = \
+        "$(jq -r '.layers[0].digest' "$(blob "$(manifest_of bb:1)")")" ]
+    "$NRUN" rmi node:22-alpine >/dev/null
+    # listed: the Alpine tags with the Debian slim image they build on
+    v=$(sed -n 's/^NODE_20=//p' "$REPO/images/node/versions.txt")
+    run unshare --net "$NRUN" base --list node:20-alpine node:20-alpine3.19
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "node:20-alpine node:$v-bookworm-slim  # Debian slim for Alpine: nbuild's FROM node:20-alpine builds on node:20-slim (glibc, apk translated)" ]
+    [[ "${lines[1]}" == "node:20-alpine3.19 node:$v-bookworm-slim  # Debian slim for Alpine"* ]]
+    run "$NBUILD" --list-bases
+    [[ "$output" == *$'\n'"node:20-alpine node:$v-bookworm-slim  # Debian slim for Alpine"* ]]
+    # making one is still refused: nrun makes no Alpine image
+    run "$NRUN" base node:20-alpine
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"nbuild cannot make Alpine-based images"*"node:20-slim, which nbuild builds FROM node:20-alpine on"* ]]
+}
