@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/ctr_view.h"
 #include "common/util.h"
 #include "runtime/lockdown.h"
 #include "runtime/runtime.h"
@@ -213,19 +214,7 @@ static int stopped_copy(nr_global *g, const char *id, bool out_of, const char *s
     }
     close(pfd[1]);
     rt_spec_free(&spec);
-    char msg[sizeof err->msg];
-    size_t n = 0;
-    ssize_t k;
-    while (n < sizeof msg - 1 && (k = read(pfd[0], msg + n, sizeof msg - 1 - n)) > 0)
-        n += (size_t)k;
-    msg[n] = 0;
-    close(pfd[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    return nr_err_set(err, "%s", n ? msg : "the copy ended without a word");
+    return ctr_child_result(pid, pfd[0], "the copy", err);
 }
 
 int nr_cmd_cp(int argc, char **argv, nr_global *g)

@@ -135,10 +135,15 @@ int ctr_view_run(nr_global *g, const char *id, enum ctr_view view, ctr_view_fn f
     }
     close(pfd[1]);
     rt_spec_free(&spec);
+    return ctr_child_result(pid, pfd[0], "the container's view", err);
+}
+
+int ctr_child_result(pid_t pid, int rfd, const char *what, nr_err *err)
+{
     char msg[sizeof err->msg];
     size_t n = 0;
     ssize_t k;
-    while (n < sizeof msg - 1 && (k = read(pfd[0], msg + n, sizeof msg - 1 - n)) != 0) {
+    while (n < sizeof msg - 1 && (k = read(rfd, msg + n, sizeof msg - 1 - n)) != 0) {
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
@@ -146,11 +151,11 @@ int ctr_view_run(nr_global *g, const char *id, enum ctr_view view, ctr_view_fn f
         n += (size_t)k;
     }
     msg[n] = 0;
-    close(pfd[0]);
+    close(rfd);
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
-    return nr_err_set(err, "%s", n ? msg : "the container's view ended without a word");
+    return n ? nr_err_set(err, "%s", msg) : nr_err_set(err, "%s ended without a word", what);
 }

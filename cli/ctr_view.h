@@ -17,12 +17,18 @@
 
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "cli/cli.h"
 
 enum ctr_view { CTR_VIEW_IMAGE, CTR_VIEW_MERGED };
 typedef int (*ctr_view_fn)(int rootfd, int upperfd, void *arg, nr_err *err);
 int ctr_view_run(nr_global *g, const char *id, enum ctr_view view, ctr_view_fn fn, void *arg, nr_err *err);
+
+/* A child that reports its error on a pipe (rfd, its write end closed
+ * here): wait for it; 0 when it exited 0, else its message (or "WHAT ended
+ * without a word").  rfd is closed. */
+int ctr_child_result(pid_t pid, int rfd, const char *what, nr_err *err);
 
 /* The container's upper dir (containers/<id>/upper, as its config.json says),
  * opened O_DIRECTORY | O_NOFOLLOW. */
