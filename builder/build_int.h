@@ -143,6 +143,9 @@ typedef struct bld_state {
 int bld_named_find(bld_state *b, const char *name, const char **image, bld_ctx **dir, nr_err *err);
 void bld_named_free(bld_state *b);
 bool bld_named_has(const bld_opts *o, const char *name);
+/* The last of `specs` ("NAME" or "NAME=VALUE": --build-context, --ssh) whose
+ * NAME is `name` (icase: in any case, as stage names): its index, or -1. */
+long bld_spec_find(const char *const *specs, size_t n, const char *name, bool icase);
 /* --ssh (ssh.c): the agent socket for `id` (*sock NULL: no --ssh of that
  * ID), our own ssh-agent started on first use when keys were given; the
  * relay a step's socket (path, uid:gid, mode) gets to it; the end of the build. */

@@ -403,9 +403,8 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                              err->msg);
         if (nk == 2)
             sctx = named_dir; /* a second context: read as the main one is, its files' digests the key */
-        if (nk) {
-            /* a named context overrides a stage of that name */
-        } else if (*from && strspn(from, "0123456789") == strlen(from)) {
+        /* a named context overrides a stage of that name (!nk below) */
+        if (!nk && *from && strspn(from, "0123456789") == strlen(from)) {
             size_t k = strtoul(from, NULL, 10);
             if (k >= me)
                 return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: not an earlier stage", from);

@@ -59,39 +59,44 @@ int bld_named_check(const char *spec, nr_err *err)
     return 0;
 }
 
+long bld_spec_find(const char *const *specs, size_t n, const char *name, bool icase)
+{
+    size_t len = strlen(name);
+    for (size_t i = n; i-- > 0;) {
+        size_t k = strcspn(specs[i], "=");
+        if (k == len && !(icase ? strncasecmp : strncmp)(specs[i], name, k))
+            return (long)i;
+    }
+    return -1;
+}
+
 bool bld_named_has(const bld_opts *o, const char *name)
 {
-    for (size_t i = 0; i < o->n_build_contexts; i++) {
-        const char *spec = o->build_contexts[i], *eq = strchr(spec, '=');
-        if (eq && (size_t)(eq - spec) == strlen(name) && !strncasecmp(spec, name, (size_t)(eq - spec)))
-            return true;
-    }
-    return false;
+    return bld_spec_find(o->build_contexts, o->n_build_contexts, name, true) >= 0;
 }
 
 int bld_named_find(bld_state *b, const char *name, const char **image, bld_ctx **dir, nr_err *err)
 {
     *image = NULL;
     *dir = NULL;
-    /* the last one given wins, as for a map of names */
-    for (size_t i = b->o->n_build_contexts; i-- > 0;) {
-        const char *spec = b->o->build_contexts[i], *eq = strchr(spec, '=');
-        if (!eq || (size_t)(eq - spec) != strlen(name) || strncasecmp(spec, name, (size_t)(eq - spec)))
-            continue;
-        const char *v = eq + 1;
-        if (!strncmp(v, IMAGE_PREFIX, strlen(IMAGE_PREFIX))) {
-            *image = v + strlen(IMAGE_PREFIX);
-            return 1;
-        }
-        if (!b->named_ctx)
-            b->named_ctx = nr_xcalloc(b->o->n_build_contexts, sizeof *b->named_ctx);
-        /* no stat cache of its own: the main context's file is the one kept */
-        if (!b->named_ctx[i] && bld_ctx_open(v, NULL, NULL, &b->named_ctx[i], err) < 0)
-            return nr_err_wrap(err, "--build-context %.*s", (int)(eq - spec), spec);
-        *dir = b->named_ctx[i];
-        return 2;
+    /* the last one given wins, as for a map of names (stage names: any case) */
+    long k = bld_spec_find(b->o->build_contexts, b->o->n_build_contexts, name, true);
+    if (k < 0)
+        return 0;
+    size_t i = (size_t)k;
+    const char *spec = b->o->build_contexts[i], *eq = strchr(spec, '='); /* checked by bld_named_check */
+    const char *v = eq + 1;
+    if (!strncmp(v, IMAGE_PREFIX, strlen(IMAGE_PREFIX))) {
+        *image = v + strlen(IMAGE_PREFIX);
+        return 1;
     }
-    return 0;
+    if (!b->named_ctx)
+        b->named_ctx = nr_xcalloc(b->o->n_build_contexts, sizeof *b->named_ctx);
+    /* no stat cache of its own: the main context's file is the one kept */
+    if (!b->named_ctx[i] && bld_ctx_open(v, NULL, NULL, &b->named_ctx[i], err) < 0)
+        return nr_err_wrap(err, "--build-context %.*s", (int)(eq - spec), spec);
+    *dir = b->named_ctx[i];
+    return 2;
 }
 
 void bld_named_free(bld_state *b)

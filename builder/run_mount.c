@@ -126,17 +126,6 @@ static int num(const char *v, unsigned long max, int base, unsigned long *out)
     return 0;
 }
 
-/* Does the build have an --ssh of that ID? */
-static bool ssh_given(const bld_opts *o, const char *id)
-{
-    for (size_t i = 0; i < o->n_ssh; i++) {
-        size_t n = strcspn(o->ssh[i], "=");
-        if (n == strlen(id) && !strncmp(o->ssh[i], id, n))
-            return true;
-    }
-    return false;
-}
-
 int bld_run_mount_parse(bld_state *b, bld_stage *st, const bld_instr *in, const bld_flag *f, const char *wd,
                         bld_run_mount *m, nr_err *err)
 {
@@ -231,7 +220,7 @@ int bld_run_mount_parse(bld_state *b, bld_stage *st, const bld_instr *in, const 
     if (m->type == BLD_MOUNT_SSH) {
         if (!m->id)
             m->id = nr_xstrdup("default");
-        if (m->required && !ssh_given(b->o, m->id))
+        if (m->required && bld_spec_find(b->o->ssh, b->o->n_ssh, m->id, false) < 0)
             return bld_errat(err, &b->f, in, f->off,
                              "RUN --mount=type=ssh,id=%s,required: no --ssh %s given (without required the step "
                              "runs with no agent, as BuildKit's does)",

@@ -215,15 +215,10 @@ int bld_ssh_agent(bld_state *b, const char *id, const char **sock, nr_err *err)
             return 0;
         }
     /* the last --ssh of that ID wins */
-    const char *spec = NULL;
-    for (size_t i = b->o->n_ssh; i-- > 0 && !spec;) {
-        const char *s = b->o->ssh[i], *eq = strchr(s, '=');
-        size_t n = eq ? (size_t)(eq - s) : strlen(s);
-        if (n == strlen(id) && !strncmp(s, id, n))
-            spec = s;
-    }
-    if (!spec)
+    long k = bld_spec_find(b->o->ssh, b->o->n_ssh, id, false);
+    if (k < 0)
         return 0;
+    const char *spec = b->o->ssh[k];
     const char *eq = strchr(spec, '=');
     const char *paths = eq ? eq + 1 : getenv("SSH_AUTH_SOCK");
     if (!paths || !*paths)

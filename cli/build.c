@@ -123,15 +123,15 @@ static int rootless_enter(nr_global *g, nr_err *err)
 
 /* The directory that will hold `path` must exist (checked before building,
  * so a bad --output never leaves a half-done build behind). */
-static int check_parent(nr_global *g, const char *path, bool need_write)
+static int check_parent(nr_global *g, const char *what, const char *path, bool need_write)
 {
     cleanup_free char *dup = nr_xstrdup(path);
     const char *dir = dirname(dup);
     struct stat st;
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        return usage_error(g, "--output: directory %s does not exist", dir);
+        return usage_error(g, "%s: directory %s does not exist", what, dir);
     if (need_write && access(dir, W_OK) < 0)
-        return usage_error(g, "--output: directory %s is not writable", dir);
+        return usage_error(g, "%s: directory %s is not writable", what, dir);
     return 0;
 }
 
@@ -168,18 +168,15 @@ static int platform_check(nr_global *g, const char *list)
  * before the build so a typo costs nothing. */
 static int out_file_check(nr_global *g, const char *flag, const char *path)
 {
-    cleanup_free char *dup = nr_xstrdup(path);
-    const char *dir = dirname(dup);
     struct stat st;
     if (!*path)
         return usage_error(g, "%s: want a file name", flag);
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        return usage_error(g, "%s %s: directory %s does not exist", flag, path, dir);
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return usage_error(g, "%s %s: not a regular file", flag, path);
-    return 0;
+    cleanup_free char *what = nr_xasprintf("%s %s", flag, path);
+    int rc = check_parent(g, what, path, false);
+    if (rc == 0 && lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return usage_error(g, "%s: not a regular file", what);
+    return rc;
 }
-
 /* Write `text` to `path` whole: a temporary file beside it, then rename. */
 static int write_out_file(const char *path, const char *text, nr_err *err)
 {
@@ -318,10 +315,10 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             break;
         case L('o'):
             if (!strncmp(optarg, "oci:", 4) && optarg[4]) {
-                if ((rc = check_parent(g, optarg + 4, false)) != 0)
+                if ((rc = check_parent(g, "--output", optarg + 4, false)) != 0)
                     goto out;
             } else if (!strncmp(optarg, "oci-archive:", 12) && optarg[12]) {
-                if ((rc = check_parent(g, optarg + 12, true)) != 0)
+                if ((rc = check_parent(g, "--output", optarg + 12, true)) != 0)
                     goto out;
             } else {
                 rc = usage_error(g, "--output %s: want oci:DIR or oci-archive:FILE", optarg);
