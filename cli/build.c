@@ -1,5 +1,6 @@
 /* nbuild [options] CONTEXT — flags to bld_opts, then bld_build(). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <sched.h>
@@ -177,25 +178,6 @@ static int out_file_check(nr_global *g, const char *flag, const char *path)
         return usage_error(g, "%s: not a regular file", what);
     return rc;
 }
-/* Write `text` to `path` whole: a temporary file beside it, then rename. */
-static int write_out_file(const char *path, const char *text, nr_err *err)
-{
-    cleanup_free char *dup = nr_xstrdup(path), *dup2 = nr_xstrdup(path);
-    cleanup_free char *tmp = nr_xasprintf("%s/.%s.XXXXXX", dirname(dup), basename(dup2));
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return nr_err_sys(err, errno, "%s", path);
-    size_t n = strlen(text);
-    bool ok = nr_write_all(fd, text, n) == 0 && fchmod(fd, 0644) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return nr_err_sys(err, e, "%s", path);
-    }
-    return 0;
-}
-
 /* --cache-from / --cache-to, BuildKit's words: "type=registry,ref=REF[,mode=min|max]",
  * or (--cache-from) a bare REF.  Points into `spec` (strtok'd). */
 static int cache_spec(nr_global *g, const char *flag, char *spec, const char **ref, bool *max, int *rc)
@@ -242,7 +224,7 @@ static int write_result(img_store *s, const bld_opts *o, const bld_result *res, 
         return -1;
     int rc = 0;
     if (iidfile)
-        rc = write_out_file(iidfile, img->config.digest, err);
+        rc = nr_write_atomic(AT_FDCWD, iidfile, img->config.digest, strlen(img->config.digest), 0644, err);
     if (rc == 0 && metafile) {
         nr_buf names = {0};
         for (size_t i = 0; i < o->n_tags; i++) {
@@ -260,7 +242,7 @@ static int write_result(img_store *s, const bld_opts *o, const bld_result *res, 
         json_decref(m);
         nr_buf_free(&names);
         cleanup_free char *line = nr_xasprintf("%s\n", text);
-        rc = write_out_file(metafile, line, err);
+        rc = nr_write_atomic(AT_FDCWD, metafile, line, strlen(line), 0644, err);
     }
     img_image_free(img);
     return rc;

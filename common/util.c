@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -145,17 +146,38 @@ int nr_write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+int nr_open_temp(int dirfd, const char *name, mode_t mode, char *tmp, size_t tmplen)
+{
+    const char *slash = strrchr(name, '/');
+    const char *base = slash ? slash + 1 : name;
+    int dirlen = slash ? (int)(slash - name) : 0;
+    static unsigned counter;
+    for (int tries = 0; tries < 32; tries++) {
+        uint32_t r = 0;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+            r = (uint32_t)time(NULL) * 2654435761u;
+        r ^= __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+        int n = snprintf(tmp, tmplen, "%.*s%s.tmp-%d-%08x-%.180s", dirlen, name, slash ? "/" : "", (int)getpid(),
+                         (unsigned)r, base);
+        if (n < 0 || (size_t)n >= tmplen) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
 int nr_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, nr_err *err)
 {
     char tmp[4096];
     const char *slash = strrchr(name, '/');
-    if (slash)
-        snprintf(tmp, sizeof tmp, "%.*s/.tmp-%d-%s", (int)(slash - name), name, (int)getpid(), slash + 1);
-    else
-        snprintf(tmp, sizeof tmp, ".tmp-%d-%s", (int)getpid(), name);
-    cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    cleanup_close int fd = nr_open_temp(dirfd, name, mode, tmp, sizeof tmp);
     if (fd < 0)
-        return nr_err_sys(err, errno, "create %s", tmp);
+        return nr_err_sys(err, errno, "create a temporary file for %s", name);
     if (nr_write_all(fd, data, len) < 0 || fsync(fd) < 0 || fchmod(fd, mode) < 0) {
         int e = errno;
         unlinkat(dirfd, tmp, 0);

@@ -59,6 +59,10 @@ void nr_buf_free(nr_buf *b);
 
 /* Write `len` bytes to dirfd/name atomically: temp file in the same dir,
  * fsync, rename, fsync the dir.  Readers see the old or the new file, never a mix. */
+/* Create a new file beside `name` (relative to dirfd; a path's directory part is kept):
+ * ".tmp-PID-RANDOM-BASE", O_EXCL and O_NOFOLLOW, so a name planted there is never written
+ * through.  Its name goes to tmp; returns the fd, or -1 with errno. */
+int nr_open_temp(int dirfd, const char *name, mode_t mode, char *tmp, size_t tmplen);
 int nr_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, nr_err *err);
 /* Read a whole file (at most `max` bytes, else EFBIG) into a NUL-terminated malloc'd buffer. */
 int nr_read_fd(int fd, size_t max, char **out, size_t *len, nr_err *err);

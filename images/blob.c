@@ -313,9 +313,8 @@ int img_blob_copy_to(img_store *s, const char *digest, int dst_blobs_dirfd, nr_e
     img_blob_reader *r;
     if (img_blob_reader_open(s, digest, -1, &r, err) < 0)
         return -1;
-    char tmp[128];
-    snprintf(tmp, sizeof tmp, ".tmp-%d-%s", (int)getpid(), hex);
-    cleanup_close int fd = openat(dst_blobs_dirfd, tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    char tmp[256];
+    cleanup_close int fd = nr_open_temp(dst_blobs_dirfd, hex, 0644, tmp, sizeof tmp);
     if (fd < 0) {
         img_blob_reader_close(r);
         return nr_err_sys(err, errno, "create blob %s", digest);

@@ -162,9 +162,8 @@ int rt_state_write(const char *root, const rt_state *st_in, nr_err *err)
  * five fsyncs would double the start time of a container. */
 int rt_write_file(int dirfd, const char *name, const char *text, mode_t mode, nr_err *err)
 {
-    char tmp[300];
-    snprintf(tmp, sizeof tmp, ".tmp-%d-%s", (int)getpid(), name);
-    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    char tmp[512];
+    int fd = nr_open_temp(dirfd, name, mode, tmp, sizeof tmp);
     if (fd < 0)
         return nr_err_sys(err, errno, "create %s", name);
     size_t len = strlen(text);

@@ -97,6 +97,47 @@ static void test_atomic_write_and_rm_rf(void **state)
     assert_int_equal(nr_rm_rf(AT_FDCWD, dir, &e), 0);
 }
 
+/* A file planted where the temporary file would go (the old name was
+ * ".tmp-PID-NAME": a hard link there to another file was truncated and
+ * written through) is never opened: the temporary name is new and O_EXCL. */
+static void test_atomic_write_never_through_planted_temp(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nrun-ut-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    int v = openat(dfd, "victim", O_CREAT | O_WRONLY, 0600);
+    assert_true(v >= 0);
+    assert_int_equal(write(v, "keep", 4), 4);
+    close(v);
+    char planted[64];
+    snprintf(planted, sizeof planted, ".tmp-%d-f.json", (int)getpid());
+    assert_int_equal(linkat(dfd, "victim", dfd, planted, 0), 0);
+    assert_int_equal(mkdirat(dfd, "sub", 0755), 0);
+    snprintf(planted, sizeof planted, "sub/.tmp-%d-f.json", (int)getpid());
+    assert_int_equal(linkat(dfd, "victim", dfd, planted, 0), 0);
+    nr_err e;
+    assert_int_equal(nr_write_atomic(dfd, "f.json", "{}", 2, 0644, &e), 0);
+    assert_int_equal(nr_write_atomic(dfd, "sub/f.json", "[]", 2, 0644, &e), 0);
+    char *buf;
+    size_t len;
+    assert_int_equal(nr_read_file(dfd, "victim", 100, &buf, &len, &e), 0);
+    assert_string_equal(buf, "keep");
+    free(buf);
+    assert_int_equal(nr_read_file(dfd, "sub/f.json", 100, &buf, &len, &e), 0);
+    assert_string_equal(buf, "[]");
+    free(buf);
+    /* two temporary files for one name are two files */
+    char t1[256], t2[256];
+    int a = nr_open_temp(dfd, "x", 0600, t1, sizeof t1), b = nr_open_temp(dfd, "x", 0600, t2, sizeof t2);
+    assert_true(a >= 0 && b >= 0);
+    assert_string_not_equal(t1, t2);
+    close(a);
+    close(b);
+    close(dfd);
+    assert_int_equal(nr_rm_rf(AT_FDCWD, dir, &e), 0);
+}
+
 /* A tree far deeper than the fds we may open is removed all the same. */
 static void test_rm_rf_deep(void **state)
 {
@@ -201,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_signal_parse),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_atomic_write_and_rm_rf),
+        cmocka_unit_test(test_atomic_write_never_through_planted_temp),
         cmocka_unit_test(test_rm_rf_deep),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_lock_transient),
