@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/run_int.h"
 #include "runtime/supervisor/options.h"
 #include "common/signal.h"
 #include "common/util.h"
@@ -26,7 +27,7 @@
 #include "runtime/spec_policy.h"
 #include "runtime/supervisor/supervisor.h"
 
-static void push(char ***v, size_t *n, const char *s)
+void run_push(char ***v, size_t *n, const char *s)
 {
     *v = nr_xrealloc(*v, (*n + 2) * sizeof(char *));
     (*v)[(*n)++] = nr_xstrdup(s);
@@ -37,7 +38,7 @@ static void push(char ***v, size_t *n, const char *s)
  * whatever the order of the flags (docker's: -e wins over a file). */
 static void push_file_env(rt_run_opts *o, size_t *nfile, const char *kv)
 {
-    push(&o->env, &o->nenv, kv);
+    run_push(&o->env, &o->nenv, kv);
     char *last = o->env[o->nenv - 1];
     memmove(o->env + *nfile + 1, o->env + *nfile, (o->nenv - 1 - *nfile) * sizeof *o->env);
     o->env[(*nfile)++] = last;
@@ -188,7 +189,7 @@ static bool cpuset_valid(const char *s)
     }
 }
 
-static int parse_ll(const char *s, long long *out)
+int run_parse_ll(const char *s, long long *out)
 {
     char *end;
     errno = 0;
@@ -230,8 +231,7 @@ static void opts_free(rt_run_opts *o)
 }
 
 /* A refused `nrun run` exits 125 as docker's does (2 is the app's to give). */
-static int run_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run_usage_error(nr_global *g, const char *fmt, ...)
+int run_usage_error(nr_global *g, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -248,12 +248,6 @@ enum {
     O_LABEL, O_LABELFILE,
     /* docker's mount and limit flags (runtime/spec_flags.c) */
     O_MOUNT, O_TMPFS, O_SHMSIZE, O_ULIMIT, O_SYSCTL, O_PRIVILEGED, O_DEVICE,
-};
-/* docker run's flags (keys kept apart from the list above) */
-enum {
-    O_DK_ADDHOST = NR_OPT_LONG + 0x200, O_DK_DNS, O_DK_DNSSEARCH, O_DK_DNSOPT, O_DK_DOMAIN, O_DK_INIT, O_DK_STOPSIG,
-    O_DK_PULL, O_DK_PLATFORM, O_DK_EXPOSE, O_DK_GROUPADD, O_DK_OOMADJ, O_DK_MEMSWAP, O_DK_MEMRES, O_DK_LOGDRV,
-    O_DK_LOGOPT, O_DK_PID, O_DK_IPC, O_DK_USERNS, O_DK_CGROUPNS, O_DK_UTS,
 };
 static const nr_opt run_opts[] = {
     {"detach", 'd', no_argument, NULL, "run in the background, print the id"},
@@ -345,215 +339,6 @@ const nr_opt *nr_run_opts(void)
     return all;
 }
 
-/* What docker's flags leave for after the loop (cli/run.c run_main). */
-typedef struct dk_flags {
-    const char *pull;                    /* always|missing|never, NULL = missing */
-    bool quiet;
-    const char *log_driver;              /* json-file|local */
-    const char *log_size, *log_files;    /* --log-opt max-size / max-file */
-} dk_flags;
-
-/* The machine's architecture in Go's (docker's) words. */
-static const char *host_arch(char *machine, size_t n)
-{
-    struct utsname u;
-    snprintf(machine, n, "%s", uname(&u) == 0 ? u.machine : "x86_64");
-    return !strcmp(machine, "x86_64") ? "amd64" : !strcmp(machine, "aarch64") ? "arm64" : machine;
-}
-
-/* --platform: [linux/]ARCH of this machine, in docker's or uname's words */
-static bool platform_ours(const char *p)
-{
-    char machine[65];
-    const char *arch = host_arch(machine, sizeof machine);
-    if (!strncmp(p, "linux/", 6))
-        p += 6;
-    return !strcmp(p, arch) || !strcmp(p, machine);
-}
-
-/* One of docker run's flags (the block in run_opts): 0, or the exit code
- * with the error printed. */
-static int docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk_flags *dk)
-{
-    nr_err err = {0};
-    switch (c) {
-    case O_DK_ADDHOST: {
-        cleanup_free char *line = NULL;
-        if (rt_extra_host_parse(val, &line, &err) < 0)
-            return run_usage_error(g, "run: %s", err.msg);
-        push(&op->extra_hosts, &op->nextra_hosts, val);
-        return 0;
-    }
-    case O_DK_DNS:
-        if (!rt_etc_ip_valid(val)) {
-            cleanup_free char *e = nr_escape_controls(val);
-            return run_usage_error(g, "run: --dns %s: not an IPv4 or IPv6 address", e);
-        }
-        push(&op->dns, &op->ndns, val);
-        return 0;
-    case O_DK_DNSSEARCH:
-        if (strcmp(val, ".") && !rt_etc_name_valid(val, 253)) {
-            cleanup_free char *e = nr_escape_controls(val);
-            return run_usage_error(g, "run: --dns-search %s: expected a domain name ([a-zA-Z0-9_.-], at most 253 bytes)", e);
-        }
-        push(&op->dns_search, &op->ndns_search, val);
-        return 0;
-    case O_DK_DNSOPT:
-        if (!rt_etc_dns_option_valid(val)) {
-            cleanup_free char *e = nr_escape_controls(val);
-            return run_usage_error(g, "run: --dns-option %s: expected an option without spaces, '#' or ';' (ndots:2)", e);
-        }
-        push(&op->dns_options, &op->ndns_options, val);
-        return 0;
-    case O_DK_DOMAIN:
-        if (!rt_etc_name_valid(val, 64)) {
-            cleanup_free char *e = nr_escape_controls(val);
-            return run_usage_error(g, "run: --domainname %s: expected a name of [a-zA-Z0-9_.-], at most 64 bytes", e);
-        }
-        op->domainname = val;
-        return 0;
-    case O_DK_INIT: return 0; /* nrun-init is PID 1 with or without it */
-    case O_DK_STOPSIG: {
-        int sig = nr_signal_parse(val);
-        if (sig < 0) {
-            cleanup_free char *e = nr_escape_controls(val);
-            return run_usage_error(g, "run: --stop-signal %s: not a signal (a name like SIGTERM or TERM, or 1..64)", e);
-        }
-        op->stop_signal = sig;
-        return 0;
-    }
-    case O_DK_PULL:
-        if (strcmp(val, "always") && strcmp(val, "missing") && strcmp(val, "never"))
-            return run_usage_error(g, "run: --pull %s: expected always, missing or never", val);
-        dk->pull = val;
-        return 0;
-    case O_DK_PLATFORM:
-        if (!platform_ours(val)) {
-            char machine[65];
-            cleanup_free char *e = nr_escape_controls(val);
-            return run_usage_error(g, "run: --platform %s: nrun runs this machine's platform only (linux/%s)", e,
-                                   host_arch(machine, sizeof machine));
-        }
-        return 0;
-    case O_DK_EXPOSE: {
-        json_auto_t *set = json_object();
-        if (rt_expose_parse(val, set, &err) < 0)
-            return run_usage_error(g, "run: %s", err.msg);
-        push(&op->expose, &op->nexpose, val);
-        return 0;
-    }
-    case O_DK_GROUPADD:
-        if (!*val || strchr(val, ':') || strchr(val, '\n')) {
-            cleanup_free char *e = nr_escape_controls(val);
-            return run_usage_error(g, "run: --group-add %s: expected a GID or a group name", e);
-        }
-        push(&op->group_add, &op->ngroup_add, val);
-        return 0;
-    case O_DK_OOMADJ: {
-        long long v;
-        if (parse_ll(val, &v) < 0 || v < -1000 || v > 1000)
-            return run_usage_error(g, "run: --oom-score-adj %s: expected -1000..1000", val);
-        op->oom_score_adj = (int)v;
-        op->oom_score_adj_set = true;
-        return 0;
-    }
-    case 'c': {
-        long long v;
-        if (parse_ll(val, &v) < 0 || v < 2 || v > 262144)
-            return run_usage_error(g, "run: --cpu-shares %s: expected 2..262144", val);
-        op->cpu_shares = v;
-        return 0;
-    }
-    case O_DK_MEMSWAP: {
-        unsigned long long v;
-        if (!strcmp(val, "-1"))
-            op->memory_swap = -1;
-        else if (nr_parse_size(val, &v) == 0 && v >= 4 * 1024 * 1024 && v <= LLONG_MAX)
-            op->memory_swap = (long long)v;
-        else
-            return run_usage_error(g, "run: --memory-swap %s: expected a size of at least 4m, or -1", val);
-        return 0;
-    }
-    case O_DK_MEMRES: {
-        unsigned long long v;
-        if (nr_parse_size(val, &v) < 0 || v < 4 * 1024 * 1024 || v > LLONG_MAX)
-            return run_usage_error(g, "run: --memory-reservation %s: expected a size of at least 4m", val);
-        op->memory_reservation = (long long)v;
-        return 0;
-    }
-    case O_DK_LOGDRV:
-        if (strcmp(val, "json-file") && strcmp(val, "local")) {
-            cleanup_free char *e = nr_escape_controls(val);
-            return run_usage_error(g, "run: --log-driver %s: not supported (nrun keeps its own rotated JSON-lines log: "
-                                      "json-file or local)", e);
-        }
-        dk->log_driver = op->log_driver = val;
-        return 0;
-    case O_DK_LOGOPT:
-        if (!strncmp(val, "max-size=", 9))
-            dk->log_size = val + 9;
-        else if (!strncmp(val, "max-file=", 9))
-            dk->log_files = val + 9;
-        else {
-            cleanup_free char *e = nr_escape_controls(val);
-            return run_usage_error(g, "run: --log-opt %s: not supported (max-size=SIZE, max-file=N)", e);
-        }
-        return 0;
-    case 'q': dk->quiet = true; return 0;
-    case O_DK_PID:
-    case O_DK_UTS:
-        if (*val && c == O_DK_PID)
-            return run_usage_error(g, "run: --pid %s is not supported: nrun-init is PID 1 in the container's own PID "
-                                      "namespace", val);
-        if (*val)
-            return run_usage_error(g, "run: --uts %s is not supported: a container has its own UTS namespace (its "
-                                      "hostname)", val);
-        return 0;
-    case O_DK_IPC:
-        if (*val && strcmp(val, "private") && strcmp(val, "shareable"))
-            return run_usage_error(g, "run: --ipc %s is not supported: a container has its own IPC namespace "
-                                      "(private or shareable)", val);
-        return 0;
-    case O_DK_USERNS:
-        if (*val && strcmp(val, "host"))
-            return run_usage_error(g, "run: --userns %s is not supported: nrun does not remap users (host)", val);
-        return 0;
-    case O_DK_CGROUPNS:
-        if (*val && strcmp(val, "private"))
-            return run_usage_error(g, "run: --cgroupns %s is not supported: a container has its own cgroup namespace "
-                                      "(private)", val);
-        return 0;
-    }
-    return NR_EXIT_CMD;
-}
-
-/* After the loop: --log-driver/--log-opt as the supervisor's log flags,
- * --memory-swap and --memory-reservation against --memory. */
-static int docker_flags_finish(nr_global *g, rt_run_opts *op, const dk_flags *dk)
-{
-    nr_err err = {0};
-    const char *sv[2][2] = {{"--log-max-size", dk->log_size}, {"--log-max-files", dk->log_files}};
-    for (int i = 0; i < 2; i++) {
-        if (!sv[i][1])
-            continue;
-        sv_config probe;
-        sv_config_init(&probe);
-        int bad = sv_opt_apply(&probe, sv[i][0], sv[i][1], &err);
-        sv_config_fini(&probe);
-        if (bad < 0)
-            return run_usage_error(g, "run: --log-opt %s=%s: %s", i ? "max-file" : "max-size", sv[i][1], err.msg);
-        cleanup_free char *kv = nr_xasprintf("%s=%s", sv[i][0], sv[i][1]);
-        push(&op->sv_opts, &op->nsv_opts, kv);
-    }
-    if (op->memory_swap && !op->memory)
-        return run_usage_error(g, "run: --memory-swap needs --memory (the memory part of it)");
-    if (op->memory_swap > 0 && op->memory_swap < op->memory)
-        return run_usage_error(g, "run: --memory-swap must be at least --memory (it is memory and swap together)");
-    if (op->memory_reservation && op->memory && op->memory_reservation > op->memory)
-        return run_usage_error(g, "run: --memory-reservation must not be more than --memory");
-    return 0;
-}
-
 typedef enum { RUN_START, RUN_CREATE, RUN_CHECK } run_mode;
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mode mode);
 
@@ -593,7 +378,7 @@ int nr_cmd_create(int argc, char **argv, nr_global *g)
 
 /* run.json in the container's dir: the flags of run/create that are not in
  * config.json and that `nrun start` needs again (docker's HostConfig part). */
-static json_t *strv_json(char **v, size_t n)
+json_t *run_strv_json(char **v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
@@ -601,78 +386,6 @@ static json_t *strv_json(char **v, size_t n)
     return a;
 }
 
-/* What docker's inspect and ps show of a container that config.json does not
- * keep apart: the image's ID, Entrypoint and Cmd as given (not merged),
- * Labels, and the user as asked for.  Read from the image once, at create. */
-static json_t *docker_config(img_store *store, const char *image, const rt_run_opts *op, const json_t *user_labels,
-                             char *image_id, size_t n)
-{
-    img_image *img = NULL;
-    nr_err ign;
-    json_t *rc = NULL;
-    image_id[0] = 0;
-    if (img_image_load(store, image, &img, &ign) == 0) {
-        rc = json_incref(img_image_runconfig(img)); /* borrowed from img */
-        snprintf(image_id, n, "%s", img->config.digest);
-        img_image_free(img);
-    }
-    json_t *ep = json_object_get(rc, "Entrypoint"), *cmd = json_object_get(rc, "Cmd");
-    json_t *c = json_object();
-    if (op->entrypoint_set)
-        json_object_set_new(c, "Entrypoint", op->entrypoint && *op->entrypoint ? json_pack("[s]", op->entrypoint)
-                                                                               : json_null());
-    else
-        json_object_set(c, "Entrypoint", json_is_array(ep) ? ep : json_null());
-    if (op->ncmd)
-        json_object_set_new(c, "Cmd", strv_json(op->cmd, op->ncmd));
-    else
-        json_object_set(c, "Cmd", !op->entrypoint_set && json_is_array(cmd) ? cmd : json_null());
-    json_t *user = json_object_get(rc, "User");
-    json_object_set_new(c, "User", json_string(op->user ? op->user : json_is_string(user) ? json_string_value(user) : ""));
-    json_t *labels = json_object_get(rc, "Labels");
-    json_t *all = json_is_object(labels) ? json_deep_copy(labels) : json_object();
-    json_object_update(all, (json_t *)user_labels); /* --label over the image's LABEL, as docker */
-    json_object_set_new(c, "Labels", all);
-    json_t *exposed = json_object_get(rc, "ExposedPorts");
-    json_t *ex = json_is_object(exposed) ? json_deep_copy(exposed) : json_object();
-    for (size_t i = 0; i < op->nexpose; i++)
-        rt_expose_parse(op->expose[i], ex, &ign); /* checked when parsed */
-    if (json_object_size(ex))
-        json_object_set(c, "ExposedPorts", ex);
-    json_decref(ex);
-    /* docker's Config.StopSignal and Domainname, and the HostConfig fields
-     * of its run flags (ps.c puts them into inspect's HostConfig) */
-    json_t *iss = json_object_get(rc, "StopSignal");
-    char sb[NR_SIGNAME_MAX];
-    if (op->stop_signal > 0)
-        json_object_set_new(c, "StopSignal", json_string(nr_signal_name(op->stop_signal, sb)));
-    else if (json_is_string(iss) && json_string_length(iss))
-        json_object_set(c, "StopSignal", iss);
-    json_object_set_new(c, "Domainname", json_string(op->domainname ? op->domainname : ""));
-    json_t *hx = json_object();
-    json_object_set_new(hx, "ExtraHosts", op->nextra_hosts ? strv_json(op->extra_hosts, op->nextra_hosts) : json_null());
-    json_object_set_new(hx, "Dns", strv_json(op->dns, op->ndns));
-    json_object_set_new(hx, "DnsSearch", strv_json(op->dns_search, op->ndns_search));
-    json_object_set_new(hx, "DnsOptions", strv_json(op->dns_options, op->ndns_options));
-    json_object_set_new(hx, "GroupAdd", op->ngroup_add ? strv_json(op->group_add, op->ngroup_add) : json_null());
-    json_object_set_new(hx, "OomScoreAdj", json_integer(op->oom_score_adj));
-    json_object_set_new(hx, "CpuShares", json_integer(op->cpu_shares));
-    json_object_set_new(hx, "MemorySwap", json_integer(op->memory_swap ? op->memory_swap : op->memory));
-    json_object_set_new(hx, "MemoryReservation", json_integer(op->memory_reservation));
-    json_t *lc = json_object();
-    for (size_t i = 0; i < op->nsv_opts; i++) {
-        const char *kv = op->sv_opts[i];
-        if (!strncmp(kv, "--log-max-size=", 15))
-            json_object_set_new(lc, "max-size", json_string(kv + 15));
-        else if (!strncmp(kv, "--log-max-files=", 16))
-            json_object_set_new(lc, "max-file", json_string(kv + 16));
-    }
-    json_object_set_new(hx, "LogConfig", json_pack("{s:s, s:o}", "Type", op->log_driver ? op->log_driver : "json-file",
-                                                   "Config", lc));
-    json_object_set_new(c, "HostExtra", hx);
-    json_decref(rc);
-    return c;
-}
 
 static void run_params_save(nr_global *g, const char *id, const char *restart, bool interactive, bool tty,
                             json_t *config, const char *image_id, char **args, size_t nargs)
@@ -682,7 +395,7 @@ static void run_params_save(nr_global *g, const char *id, const char *restart, b
     json_t *j = json_pack("{s:s, s:b, s:b, s:s, s:o}", "restart", restart ? restart : "no", "interactive", interactive,
                           "tty", tty, "image_id", image_id, "config", config);
     /* the flags as given, for `nrun deploy` to start the next revision alike */
-    json_object_set_new(j, "args", strv_json(args, nargs));
+    json_object_set_new(j, "args", run_strv_json(args, nargs));
     /* where relative paths in them (--env-file FILE) point: deploy may run elsewhere */
     char cwd[4096];
     if (getcwd(cwd, sizeof cwd))
@@ -750,7 +463,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
             const char *n = nr_sv_opt_name(c);
             if (sv_opt_arity(n) == 0) {
                 cleanup_free char *kv = nr_xasprintf("%s=true", n);
-                push(&op->sv_opts, &op->nsv_opts, kv);
+                run_push(&op->sv_opts, &op->nsv_opts, kv);
                 continue;
             }
             sv_config probe;
@@ -760,7 +473,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
             if (bad < 0)
                 return run_usage_error(g, "run: %s", err.msg);
             cleanup_free char *kv = nr_xasprintf("%s=%s", n, val);
-            push(&op->sv_opts, &op->nsv_opts, kv);
+            run_push(&op->sv_opts, &op->nsv_opts, kv);
             continue;
         }
         switch (c) {
@@ -809,10 +522,10 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
                 const char *v = getenv(val);
                 if (v) {
                     cleanup_free char *kv = nr_xasprintf("%s=%s", val, v);
-                    push(&op->env, &op->nenv, kv);
+                    run_push(&op->env, &op->nenv, kv);
                 }
             } else {
-                push(&op->env, &op->nenv, val);
+                run_push(&op->env, &op->nenv, val);
             }
             break;
         case O_ENVFILE:
@@ -846,7 +559,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
                                       val, sysconf(_SC_NPROCESSORS_ONLN));
             break;
         case O_PIDS:
-            if (parse_ll(val, &op->pids_limit) < 0)
+            if (run_parse_ll(val, &op->pids_limit) < 0)
                 return run_usage_error(g, "run: --pids-limit %s: expected a number", val);
             break;
         case O_CPUSET:
@@ -855,8 +568,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
                                       sysconf(_SC_NPROCESSORS_CONF) - 1);
             op->cpuset = val;
             break;
-        case 'v': push(&op->volumes, &op->nvolumes, val); break;
-        case 'p': push(&op->ports, &op->nports, val); break;
+        case 'v': run_push(&op->volumes, &op->nvolumes, val); break;
+        case 'p': run_push(&op->ports, &op->nports, val); break;
         case O_NET:
             if (!strncmp(val, "container:", 10)) {
                 char cid[65];
@@ -877,18 +590,18 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
                 cleanup_free char *e = nr_escape_controls(val);
                 return run_usage_error(g, "run: --network-alias %s: " RT_NET_ALIAS_RULE, e);
             }
-            push(&op->net_aliases, &op->nnet_aliases, val);
+            run_push(&op->net_aliases, &op->nnet_aliases, val);
             break;
         case 'P': op->publish_all = true; break;
         case 'h': op->hostname = val; break;
-        case O_CAPADD: push(&op->cap_add, &op->ncap_add, val); break;
-        case O_CAPDROP: push(&op->cap_drop, &op->ncap_drop, val); break;
-        case O_SECOPT: push(&op->security_opt, &op->nsecurity_opt, val); break;
+        case O_CAPADD: run_push(&op->cap_add, &op->ncap_add, val); break;
+        case O_CAPDROP: run_push(&op->cap_drop, &op->ncap_drop, val); break;
+        case O_SECOPT: run_push(&op->security_opt, &op->nsecurity_opt, val); break;
         case O_WORKERS: {
             long long w;
             if (!strcmp(val, "max")) /* pm2's word: one per CPU */
                 w = sysconf(_SC_NPROCESSORS_ONLN);
-            else if (parse_ll(val, &w) < 0 || w < 0 || w > 1024)
+            else if (run_parse_ll(val, &w) < 0 || w < 0 || w > 1024)
                 return run_usage_error(g, "run: --workers %s: expected 0..1024 or max", val);
             op->workers = (int)w;
             break;
@@ -904,8 +617,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
             op->mode = !strcmp(val, "cluster") ? 1 : !strcmp(val, "single") ? 2 : 0;
             break;
         /* docker's mount and limit flags (runtime/spec_flags.c) */
-        case O_MOUNT: push(&op->mounts, &op->nmounts, val); break;
-        case O_TMPFS: push(&op->run_tmpfs, &op->nrun_tmpfs, val); break;
+        case O_MOUNT: run_push(&op->mounts, &op->nmounts, val); break;
+        case O_TMPFS: run_push(&op->run_tmpfs, &op->nrun_tmpfs, val); break;
         case O_SHMSIZE: {
             unsigned long long v;
             if (nr_parse_size(val, &v) < 0 || v == 0 || v > (1ULL << 40))
@@ -918,15 +631,15 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
             unsigned long long soft, hard;
             if (rt_ulimit_parse(val, &rname, &soft, &hard, &err) < 0)
                 return run_usage_error(g, "run: %s", err.msg);
-            push(&op->ulimits, &op->nulimits, val);
+            run_push(&op->ulimits, &op->nulimits, val);
             break;
         }
         case O_SYSCTL:
             if (!strchr(val, '='))
                 return run_usage_error(g, "run: --sysctl %s: expected K=V", val);
-            push(&op->sysctls, &op->nsysctls, val);
+            run_push(&op->sysctls, &op->nsysctls, val);
             break;
-        case O_DEVICE: push(&op->devices, &op->ndevices, val); break;
+        case O_DEVICE: run_push(&op->devices, &op->ndevices, val); break;
         case O_PRIVILEGED:
             return run_usage_error(g, "run: --privileged is not supported (it would give every capability and device): "
                                       "add what the app needs with --cap-add CAP, --device PATH or --security-opt "
@@ -934,7 +647,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
         case O_DK_ADDHOST ... O_DK_UTS:
         case 'c':
         case 'q': {
-            int r = docker_flag(g, c, val, op, &dk);
+            int r = run_docker_flag(g, c, val, op, &dk);
             if (r)
                 return r;
             break;
@@ -946,7 +659,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
     int i = optind;
     if (i >= argc)
         return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
-    int dr = docker_flags_finish(g, op, &dk);
+    int dr = run_docker_flags_finish(g, op, &dk);
     if (dr)
         return dr;
     bool no_hc = false, some_hc = false;
@@ -965,7 +678,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
             return run_usage_error(g, "run: --alert needs --alert-exec CMD or --alert-webhook URL");
         /* a hang alert comes with the hung worker's stack in the log */
         if (rt_alerts_want_hang(&alerts) && !some_sv_opt(op, "--hang-report="))
-            push(&op->sv_opts, &op->nsv_opts, "--hang-report=true");
+            run_push(&op->sv_opts, &op->nsv_opts, "--hang-report=true");
     }
     /* the monitor (-d: the detached one; else this process) polls PID 1:
      * the rules, and health_status events */
@@ -1010,7 +723,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
     rt_timing("store open");
     int r = rt_container_create(store, g->root, image, op, &c, &err);
     char image_id[IMG_DIGEST_MAX];
-    json_t *dconf = r < 0 ? NULL : docker_config(store, image, op, labels, image_id, sizeof image_id);
+    json_t *dconf = r < 0 ? NULL : run_docker_config(store, image, op, labels, image_id, sizeof image_id);
     img_store_close(store);
     if (r < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
