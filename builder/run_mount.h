@@ -52,6 +52,13 @@ int bld_run_script_volume(bld_state *b, const char *data, const char *target, ch
  * when the mount has no env= or the optional secret is not given). */
 int bld_run_mount_env(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **out, nr_err *err);
 void bld_run_mount_free(bld_run_mount *m);
+/* run_mount.c for run_mount_make.c: a bind's from= (an earlier stage, by name
+ * or index, or an image; one of *stage, *img set), and the value of the secret
+ * a mount names (*data NULL: an optional one not given). */
+int bld_run_mount_from(bld_state *b, const bld_instr *in, const bld_run_mount *m, bld_stage **stage, img_image **img,
+                       nr_err *err);
+int bld_run_mount_secret(bld_state *b, const bld_instr *in, const bld_run_mount *m, char **data, size_t *len,
+                         nr_err *err);
 /* Undo what bld_run_mount_volume made for a step (*tmpfile). */
 void bld_run_mount_cleanup(const char *tmpfile);
 /* Remove the secret copies and bind mounts a killed nbuild left (their pid
