@@ -32,4 +32,9 @@ json_t *spec_flags_rlimits(const rt_run_opts *o, nr_err *err);
  * exactly those nodes), linux.sysctl (--sysctl) into linux_ */
 int spec_flags_linux(json_t *linux_, const rt_run_opts *o, bool own_netns, nr_err *err);
 
+/* spec_ports.c: docker's -p [IP:][HOST:]CTR[/tcp|udp] (ports or ranges) and
+ * -P (the image's ExposedPorts and --expose, on any free host port) into list */
+int spec_parse_port(const char *spec, json_t *list, nr_err *err);
+int spec_expose_ports(const json_t *imgcfg, const rt_run_opts *o, json_t *list, nr_err *err);
+
 #endif
