@@ -211,6 +211,18 @@ void bld_vars_free(bld_var *v, size_t n);
 int bld_read_nodefile(bld_state *b, nr_err *err);
 int bld_tree_stage(bld_state *b, bld_stage *src, bld_ctx **out, nr_err *err);
 int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *err);
+/* What a --from value names, for the instruction being planned in stage `me`
+ * (COPY --from=, RUN --mount from=): a --build-context (its image, or its
+ * directory), else an earlier stage by index or name (case-insensitive), else
+ * an image.  One of stage, img (the caller frees it), dir is set.  Errors
+ * read "WHAT=FROM: ..." at off of `in`. */
+typedef struct bld_from {
+    bld_stage *stage;
+    img_image *img;
+    bld_ctx *dir;
+} bld_from;
+int bld_from_resolve(bld_state *b, const bld_instr *in, size_t off, const char *what, const char *from, size_t me,
+                     bld_from *out, nr_err *err);
 /* Pull `norm` ("name:tag") into the store when the build may (builder/pull.c):
  * 0 pulled; -1 with errnum ENOENT when there is nothing to pull it from (or,
  * for node:, the mirrors failed: the local recipe comes next); -1 otherwise. */

@@ -392,31 +392,13 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         bld_word w = {.s = fl->value ? fl->value : "", .off = flag_value_off(fl)};
         if (bld_expand_word(b, st, in, &w, &from, err) < 0)
             return -1;
-        size_t me = (size_t)(st - b->stages);
-        const char *named_img = NULL;
-        bld_ctx *named_dir = NULL;
-        int nk = *from ? bld_named_find(b, from, &named_img, &named_dir, err) : 0;
-        if (nk < 0)
-            return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: %s", from, err->msg);
-        if (nk == 1 && bld_image_for_copy(b, named_img, &from_img, err) < 0)
-            return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s (--build-context %s): %s", from, named_img,
-                             err->msg);
-        if (nk == 2)
-            sctx = named_dir; /* a second context: read as the main one is, its files' digests the key */
-        /* a named context overrides a stage of that name (!nk below) */
-        if (!nk && *from && strspn(from, "0123456789") == strlen(from)) {
-            size_t k = strtoul(from, NULL, 10);
-            if (k >= me)
-                return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: not an earlier stage", from);
-            from_stage = &b->stages[k];
-        }
-        for (size_t k = me; !nk && !from_stage && k-- > 0;)
-            if (b->stages[k].name && !strcasecmp(b->stages[k].name, from))
-                from_stage = &b->stages[k];
-        if (!nk && !from_stage && (!*from || bld_image_for_copy(b, from, &from_img, err) < 0))
-            return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: %s", from, *from ? err->msg : "empty value");
-        if (from_stage && from_stage->skipped)
-            return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: that stage was not built", from);
+        bld_from fr;
+        if (bld_from_resolve(b, in, fl->off, "COPY --from", from, (size_t)(st - b->stages), &fr, err) < 0)
+            return -1;
+        from_stage = fr.stage;
+        from_img = fr.img;
+        if (fr.dir)
+            sctx = fr.dir; /* a second context: read as the main one is, its files' digests the key */
     }
     /* ADD --checksum=sha256:HEX: what a URL's download must be */
     char want[65] = "";

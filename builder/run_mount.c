@@ -295,36 +295,16 @@ int bld_run_mount_from(bld_state *b, const bld_instr *in, const bld_run_mount *m
 {
     *stage = NULL;
     *img = NULL;
-    size_t me = b->n_stages ? b->n_stages - 1 : 0; /* the stage being planned */
-    const char *named_img = NULL;
-    bld_ctx *named_dir = NULL;
-    int nk = bld_named_find(b, m->from, &named_img, &named_dir, err);
-    if (nk < 0)
-        return bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: %s", m->from, err->msg);
-    if (nk == 2)
+    bld_from fr;
+    if (bld_from_resolve(b, in, m->off, "RUN --mount from", m->from, b->n_stages ? b->n_stages - 1 : 0, &fr, err) < 0)
+        return -1;
+    if (fr.dir)
         return bld_errat(err, &b->f, in, m->off,
                          "RUN --mount from=%s: a --build-context directory is not supported here (COPY --from=%s "
                          "reads it)",
                          m->from, m->from);
-    if (nk == 1) { /* over a stage of that name */
-        if (bld_image_for_copy(b, named_img, img, err) < 0)
-            return bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s (--build-context %s): %s", m->from,
-                             named_img, err->msg);
-        return 0;
-    }
-    if (strspn(m->from, "0123456789") == strlen(m->from)) {
-        size_t k = strtoul(m->from, NULL, 10);
-        if (k >= me)
-            return bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: not an earlier stage", m->from);
-        *stage = &b->stages[k];
-    }
-    for (size_t k = me; !*stage && k-- > 0;)
-        if (b->stages[k].name && !strcasecmp(b->stages[k].name, m->from))
-            *stage = &b->stages[k];
-    if (*stage && (*stage)->skipped)
-        return bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: that stage was not built", m->from);
-    if (!*stage && bld_image_for_copy(b, m->from, img, err) < 0)
-        return bld_errat(err, &b->f, in, m->off, "RUN --mount from=%s: %s", m->from, err->msg);
+    *stage = fr.stage;
+    *img = fr.img;
     return 0;
 }
 

@@ -281,6 +281,36 @@ int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *e
     return err->errnum == ENOENT ? nr_err_set(err, "unknown image %s (not a stage before this one either)", ref) : -1;
 }
 
+int bld_from_resolve(bld_state *b, const bld_instr *in, size_t off, const char *what, const char *from, size_t me,
+                     bld_from *out, nr_err *err)
+{
+    *out = (bld_from){0};
+    if (!*from)
+        return bld_errat(err, &b->f, in, off, "%s=%s: empty value", what, from);
+    const char *named_img = NULL;
+    int nk = bld_named_find(b, from, &named_img, &out->dir, err);
+    if (nk < 0)
+        return bld_errat(err, &b->f, in, off, "%s=%s: %s", what, from, err->msg);
+    if (nk == 1 && bld_image_for_copy(b, named_img, &out->img, err) < 0)
+        return bld_errat(err, &b->f, in, off, "%s=%s (--build-context %s): %s", what, from, named_img, err->msg);
+    if (nk) /* a named context overrides a stage of that name */
+        return 0;
+    if (strspn(from, "0123456789") == strlen(from)) {
+        size_t k = strtoul(from, NULL, 10);
+        if (k >= me)
+            return bld_errat(err, &b->f, in, off, "%s=%s: not an earlier stage", what, from);
+        out->stage = &b->stages[k];
+    }
+    for (size_t k = me; !out->stage && k-- > 0;)
+        if (b->stages[k].name && !strcasecmp(b->stages[k].name, from))
+            out->stage = &b->stages[k];
+    if (out->stage && out->stage->skipped)
+        return bld_errat(err, &b->f, in, off, "%s=%s: that stage was not built", what, from);
+    if (!out->stage && bld_image_for_copy(b, from, &out->img, err) < 0)
+        return bld_errat(err, &b->f, in, off, "%s=%s: %s", what, from, err->msg);
+    return 0;
+}
+
 int bld_tree_image(bld_state *b, const img_image *img, bld_ctx **out, nr_err *err)
 {
     return tree_of(b, img->manifest.digest, img->layers, img->n_layers, out, err);
