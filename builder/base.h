@@ -73,10 +73,17 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
  * stable = DEBIAN_DIST_DEFAULT).  Returns as bld_base_resolve. */
 int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
 
+/* alpine[:TAG] (latest, edge, 3, 3.19, 3.19.1): 2 with errnum ENOTSUP and
+ * "debian:<ALPINE_DEBIAN>-slim" (versions.txt) in `out`, the image nbuild
+ * builds such a FROM on with apk translated; 1 (ENOENT) for another tag of
+ * alpine or another image; -1 when the pins are broken. */
+int bld_base_alpine_os(const char *ref, char *out, size_t outlen, nr_err *err);
+
 /* node:<VERSION>-alpine[<ver>] (and node:alpine[<ver>]): true, with the
  * Debian slim tag of the same node version in `out` ("node:20-slim",
  * "node:slim"), which nbuild builds such a FROM on when no --base-map
- * matches it (nrun cannot make Alpine images; README, "Base images"). */
+ * matches it (nrun cannot make Alpine images; README, "Base images");
+ * alpine:TAG gives bld_base_alpine_os's debian:<suite>-slim. */
 bool bld_base_alpine_slim(const char *ref, char *out, size_t outlen);
 
 /* bld_base_resolve as `nrun base --list` shows it: an Alpine tag gives

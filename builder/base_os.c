@@ -3,7 +3,9 @@
  * debian[:TAG], TAG = WORD[-YYYYMMDD][-slim], WORD a suite, a version
  * number, stable, oldstable, oldoldstable or latest.  Which suite is stable
  * is read from versions.txt (DEBIAN_DIST_DEFAULT, the suite of the node
- * images' plain tags), never written here.  See builder/base.h. */
+ * images' plain tags), never written here.  alpine[:TAG] is not made: FROM
+ * builds it on debian:<ALPINE_DEBIAN>-slim with apk translated, as node's
+ * Alpine tags (plan_from.c, alpine.c).  See builder/base.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -146,4 +148,49 @@ void bld_base_list_debian(FILE *f)
             if (bld_base_resolve_debian(NULL, ref, &sp, &err) == 0)
                 fprintf(f, "%s %s%s%s\n", ref, sp.canonical, sp.warning[0] ? "  # " : "", sp.warning);
         }
+}
+
+/* An Alpine release tag: latest, edge, 3, 3.19, 3.19.1, or an edge
+ * snapshot's date (20240923). */
+static bool alpine_tag_ok(const char *t)
+{
+    if (!strcmp(t, "latest") || !strcmp(t, "edge"))
+        return true;
+    size_t n = strlen(t);
+    if (n == 8 && digits(t, 8))
+        return true;
+    if (t[0] != '3' || (t[1] && t[1] != '.'))
+        return false;
+    for (int k = 0, i = 1; t[i]; k++) {
+        if (t[i] != '.' || k == 2)
+            return false;
+        size_t d = strspn(t + i + 1, "0123456789");
+        if (d == 0 || d > 3)
+            return false;
+        i += 1 + (int)d;
+    }
+    return true;
+}
+
+int bld_base_alpine_os(const char *ref, char *out, size_t outlen, nr_err *err)
+{
+    const char *tag = strcmp(ref, "alpine") ? ref + 7 : "latest";
+    if (strncmp(ref, "alpine:", 7) && strcmp(ref, "alpine"))
+        return bld_base_unknown(err, ref, "not an alpine image");
+    if (strlen(tag) > 32 || !alpine_tag_ok(tag))
+        return bld_base_unknown(err, ref,
+                                "not an Alpine release tag (latest, edge, 3, 3.19, 3.19.1) nbuild builds on Debian");
+    const char *versions = nr_embed_get(BLD_BASE_VERSIONS_NAME, NULL);
+    char suite[24];
+    if (!versions || bld_base_pin_get(versions, "ALPINE_DEBIAN", suite, sizeof suite, err) < 0)
+        return versions ? -1 : nr_err_set(err, "%s is not embedded in this binary", BLD_BASE_VERSIONS_NAME);
+    int n = snprintf(out, outlen, "debian:%s-slim", suite);
+    if (n < 0 || (size_t)n >= outlen)
+        return nr_err_set(err, "%s: the Debian tag does not fit", ref);
+    nr_err_set(err,
+               "%s: nbuild cannot make Alpine-based images and no registry offers it here; it builds FROM %s on %s "
+               "(Debian slim, glibc; apk, adduser and addgroup translated in RUN steps; --base-map chooses another)",
+               ref, ref, out);
+    err->errnum = ENOTSUP;
+    return 2;
 }

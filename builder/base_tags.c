@@ -220,6 +220,10 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
         return nr_err_set(err, "%s is not embedded in this binary", RELEASES_NAME);
     if (!strncmp(ref, "debian:", 7) || !strcmp(ref, "debian"))
         return bld_base_resolve_debian(versions, ref, out, err);
+    if (!strncmp(ref, "alpine:", 7) || !strcmp(ref, "alpine")) {
+        char slim[64];
+        return bld_base_alpine_os(ref, slim, sizeof slim, err);
+    }
     if (strncmp(ref, "node:", 5))
         return bld_base_unknown(err, ref, "not a node image");
     const char *tag = ref + 5;
@@ -332,6 +336,12 @@ bool bld_base_alpine_slim(const char *ref, char *out, size_t outlen)
 {
     char t[96]; /* the tag, without a digest pin */
     size_t tl = strcspn(ref, "@");
+    if (!strncmp(ref, "alpine:", 7) && tl < sizeof t) { /* alpine:3.19: Debian without node */
+        memcpy(t, ref, tl);
+        t[tl] = '\0';
+        nr_err e;
+        return bld_base_alpine_os(t, out, outlen, &e) == 2;
+    }
     if (strncmp(ref, "node:", 5) || tl >= sizeof t)
         return false;
     memcpy(t, ref, tl);
