@@ -80,8 +80,8 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
         nr_err_sys(err, errno, "open %s", tmp);
         goto out;
     }
-    static const char *const files[] = {"mkbase.sh", "mkdebian.sh", "common.sh", "docker-entrypoint.sh",
-                                        "versions.txt", NULL};
+    static const char *const files[] = {"mkbase.sh",    "mkdebian.sh", "common.sh", "docker-entrypoint.sh",
+                                        "versions.txt", "nginx.sh",    NULL};
     for (int i = 0; files[i]; i++) {
         char name[64];
         snprintf(name, sizeof name, "images/node/%s", files[i]);
@@ -89,9 +89,9 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
             goto out;
     }
     const char *flav = distroless ? "distroless" : spec->flavour == BLD_BASE_SLIM ? "slim" : "full";
-    bool os = spec->kind == BLD_BASE_DEBIAN; /* the same recipe without node */
+    bool os = spec->kind != BLD_BASE_NODE; /* the same recipe without node */
     if (os)
-        flav = spec->flavour == BLD_BASE_SLIM ? "os-slim" : "os-full";
+        flav = spec->kind == BLD_BASE_NGINX ? "os-nginx" : spec->flavour == BLD_BASE_SLIM ? "os-slim" : "os-full";
     char *const argv[] = {"bash",
                           script,
                           versions,

@@ -41,8 +41,9 @@ typedef enum { BLD_BASE_FULL, BLD_BASE_SLIM, BLD_BASE_DISTROLESS } bld_base_flav
 
 /* What image a spec makes: a node one, or Docker's official debian image
  * (builder/base_os.c: debian:<suite>[-slim], no node; major, version and
- * integrity are empty). */
-typedef enum { BLD_BASE_NODE, BLD_BASE_DEBIAN } bld_base_kind;
+ * integrity are empty), or Docker's official nginx image from Debian's nginx
+ * package (bld_base_resolve_nginx). */
+typedef enum { BLD_BASE_NODE, BLD_BASE_DEBIAN, BLD_BASE_NGINX } bld_base_kind;
 
 typedef struct bld_base_spec {
     bld_base_kind kind;
@@ -72,6 +73,15 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
  * "-slim".  The suites are versions.txt's (DEBIAN_SUITES;
  * stable = DEBIAN_DIST_DEFAULT).  Returns as bld_base_resolve. */
 int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
+
+/* Docker's official nginx image, made from Debian's nginx package on the
+ * Debian slim rootfs: nginx[:TAG], TAG = [VERSION][-VARIANT] with VERSION
+ * latest, stable, mainline, 1, 1.27 or 1.27.3 and VARIANT alpine,
+ * alpine-slim, alpine3.20[-slim], bookworm or trixie.  Every tag gives
+ * nginx:debian-<suite> (the suite of stable, or the one named), with a note
+ * that the nginx version is Debian's, not the tag's, and (for an Alpine
+ * variant) that it is Debian slim.  Returns as bld_base_resolve. */
+int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
 
 /* alpine[:TAG] (latest, edge, 3, 3.19, 3.19.1): 2 with errnum ENOTSUP and
  * "debian:<ALPINE_DEBIAN>-slim" (versions.txt) in `out`, the image nbuild

@@ -194,3 +194,69 @@ int bld_base_alpine_os(const char *ref, char *out, size_t outlen, nr_err *err)
     err->errnum = ENOTSUP;
     return 2;
 }
+
+int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec *out, nr_err *err)
+{
+    if (!versions && !(versions = nr_embed_get(BLD_BASE_VERSIONS_NAME, NULL)))
+        return nr_err_set(err, "%s is not embedded in this binary", BLD_BASE_VERSIONS_NAME);
+    const char *tag = strcmp(ref, "nginx") ? ref + 6 : "latest";
+    size_t tl = strlen(tag);
+    if (tl == 0 || tl > 48)
+        return bld_base_unknown(err, ref, "empty or too long tag");
+    bld_base_spec sp = {.kind = BLD_BASE_NGINX, .flavour = BLD_BASE_SLIM};
+    /* VERSION: up to the first '-' unless it is a variant word itself */
+    size_t vl = strcspn(tag, "-");
+    const char *var = tag + vl + (tag[vl] == '-');
+    bool head_var = !strncmp(tag, "alpine", 6) || bld_base_debian_rank(tag, vl) >= 0 ||
+                    (vl == 4 && (!strncmp(tag, "perl", 4) || !strncmp(tag, "otel", 4)));
+    if (head_var) {
+        vl = 0;
+        var = tag;
+    }
+    if (tag[vl] == '-' && !*var)
+        return bld_base_unknown(err, ref, "empty variant after '-'");
+    char ver[16] = "";
+    if (vl >= sizeof ver)
+        return bld_base_unknown(err, ref, "not a version of nginx (latest, stable, mainline, 1.27, 1.27.3)");
+    memcpy(ver, tag, vl);
+    ver[vl] = '\0';
+    if (vl && strcmp(ver, "latest") && strcmp(ver, "stable") && strcmp(ver, "mainline")) {
+        /* 1, 1.27, 1.27.3 */
+        bool good = ver[0] == '1' && (ver[1] == '\0' || ver[1] == '.');
+        int parts = 0;
+        for (size_t i = 1; good && ver[i]; parts++) {
+            size_t d = strspn(ver + i + 1, "0123456789");
+            good = ver[i] == '.' && d > 0 && d <= 3 && parts < 2;
+            i += 1 + d;
+        }
+        if (!good)
+            return bld_base_unknown(err, ref, "not a version of nginx (latest, stable, mainline, 1.27, 1.27.3)");
+    }
+    bool alpine = false;
+    char suite[24] = "";
+    if (!strncmp(var, "alpine", 6)) {
+        const char *p = var + 6;
+        p += strspn(p, "0123456789.");
+        if (*p && strcmp(p, "-slim"))
+            return bld_base_unknown(err, ref,
+                                    "unknown variant (alpine, alpine-slim, bookworm, trixie; perl and otel modules "
+                                    "are not made here)");
+        alpine = true;
+    } else if (*var) {
+        if (bld_base_debian_rank(var, strlen(var)) < 0)
+            return bld_base_unknown(err, ref,
+                                    "unknown variant (alpine, alpine-slim, bookworm, trixie; perl and otel modules "
+                                    "are not made here)");
+        snprintf(suite, sizeof suite, "%.23s", var);
+    }
+    if (!suite[0] && bld_base_pin_get(versions, "DEBIAN_DIST_DEFAULT", suite, sizeof suite, err) < 0)
+        return -1;
+    snprintf(sp.suite, sizeof sp.suite, "%s", suite);
+    if (bld_base_served(versions, ref, sp.suite, sizeof sp.suite, sp.warning, sizeof sp.warning, err) < 0)
+        return -1;
+    snprintf(sp.canonical, sizeof sp.canonical, "nginx:debian-%s", sp.suite);
+    snprintf(sp.note, sizeof sp.note, "%s: Debian %s's nginx package (its version: NGINX_VERSION in the image)%s%s%s",
+             ref, sp.suite, vl ? ", not nginx " : "", vl ? ver : "", alpine ? "; Debian slim, glibc, not Alpine" : "");
+    *out = sp;
+    return 0;
+}

@@ -220,6 +220,8 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
         return nr_err_set(err, "%s is not embedded in this binary", RELEASES_NAME);
     if (!strncmp(ref, "debian:", 7) || !strcmp(ref, "debian"))
         return bld_base_resolve_debian(versions, ref, out, err);
+    if (!strncmp(ref, "nginx:", 6) || !strcmp(ref, "nginx"))
+        return bld_base_resolve_nginx(versions, ref, out, err);
     if (!strncmp(ref, "alpine:", 7) || !strcmp(ref, "alpine")) {
         char slim[64];
         return bld_base_alpine_os(ref, slim, sizeof slim, err);

@@ -38,9 +38,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 [ $# -eq 8 ] || die "usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE"
 versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6 flavour=$7 suite=$8
-os=0 # 1: Docker's debian image (no node)
+os=0 nginx=0 # os=1: Docker's debian image (no node); nginx=1: its nginx image
 case $flavour in full | slim) ;; os-full | os-slim) os=1 flavour=${flavour#os-} ;;
-*) die "flavour must be full, slim, os-full or os-slim, not '$flavour'" ;; esac
+os-nginx) os=1 nginx=1 flavour=slim ;;
+*) die "flavour must be full, slim, os-full, os-slim or os-nginx, not '$flavour'" ;; esac
 case $suite in '' | *[!a-z]*) die "bad Debian suite '$suite'" ;; esac
 [ "$os" = 1 ] || check_node_args
 offline=${NRUN_OFFLINE:-0}
@@ -60,10 +61,14 @@ if [ "$os" = 0 ]; then
     for m in ${V[NO_COREPACK_MAJORS]:-}; do [ "$m" != "$major" ] || cp_ver=; done
     [ "$flavour" = slim ] || read -r -a extra <<<"$(pin BUILDPACK_PKGS)"
     name=node:$node_ver-$suite
+elif [ "$nginx" = 1 ]; then
+    # Debian's nginx; envsubst (gettext-base) for the templates
+    extra=(nginx gettext-base)
+    name=nginx:debian-$suite
 else
     name=debian:$suite
 fi
-[ "$flavour" = full ] || name+=-slim
+[ "$flavour" = full ] || [ "$nginx" = 1 ] || name+=-slim
 
 [ ! -e "$out" ] || die "output directory $out already exists"
 for t in tar gzip sha256sum sha512sum basenc base64 flock find; do
@@ -100,6 +105,9 @@ recipe_rev=3
 if [ "$os" = 0 ]; then
     key=$(printf '%s\n' "$recipe_rev" "$suite" "$flavour" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
     rdir=$cache/debian/$suite-$flavour-$key
+elif [ "$nginx" = 1 ]; then
+    key=$(printf '%s\n' "$recipe_rev" "$suite" "os-nginx" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
+    rdir=$cache/debian/$suite-os-nginx-$key
 else
     key=$(printf '%s\n' "$recipe_rev" "$suite" "os-$flavour" "$epoch" | sha256sum | cut -c1-16)
     rdir=$cache/debian/$suite-os-$flavour-$key
@@ -273,6 +281,11 @@ else
 fi
 mkdir "$out/rootfs"
 tar --numeric-owner --xattrs --xattrs-include='security.capability' -xpf "$src/rootfs.tar" -C "$out/rootfs"
+if [ "$nginx" = 1 ]; then
+    # shellcheck source=images/node/nginx.sh
+    . "$here/nginx.sh"
+    nginx_setup "$out/rootfs"
+fi
 
 add_node() {
 nd=$out/node
@@ -333,6 +346,20 @@ if [ "$os" = 1 ]; then
     envs=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
     labels=("org.opencontainers.image.title=debian" "org.opencontainers.image.version=$suite"
         "io.nrun.base.flavour=$flavour" "io.nrun.base.debian.suite=$suite" "io.nrun.base.debian=$pkgs")
+    image_cmd_json='"bash"'
+    entry= cmd_by='CMD [\"bash\"]'
+    if [ "$nginx" = 1 ]; then
+        nginx_ver=$(nginx_version "$out/rootfs")
+        [[ $nginx_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "Debian's nginx has an odd version '$nginx_ver'"
+        say "$name: Debian $suite's nginx is $nginx_ver"
+        envs+=("NGINX_VERSION=$nginx_ver")
+        labels=("org.opencontainers.image.title=nginx" "org.opencontainers.image.version=$nginx_ver"
+            "io.nrun.base.flavour=nginx" "io.nrun.base.debian.suite=$suite" "io.nrun.base.debian=$pkgs")
+        image_cmd_json='"nginx", "-g", "daemon off;"'
+        image_extra_json='    "ExposedPorts": {"80/tcp": {}},
+    "StopSignal": "SIGQUIT",'
+        entry=/docker-entrypoint.sh cmd_by='CMD [\"nginx\", \"-g\", \"daemon off;\"]'
+    fi
     check_plain_values
     # --- the image description: Nodefile for people, image.json for base.c
     {
@@ -342,7 +369,12 @@ if [ "$os" = 1 ]; then
         echo "COPY meta/ /"
         for e in "${envs[@]}"; do echo "ENV $e"; done
         echo "LABEL (see image.json)"
-        echo 'CMD ["bash"]'
+        if [ "$nginx" = 1 ]; then
+            echo 'ENTRYPOINT ["/docker-entrypoint.sh"]'
+            echo 'EXPOSE 80'
+            echo 'STOPSIGNAL SIGQUIT'
+        fi
+        echo "${cmd_by//\\/}"
     } >"$out/Nodefile"
     {
         echo "{"
@@ -352,9 +384,14 @@ if [ "$os" = 1 ]; then
         echo "    {\"created_by\": \"COPY meta/ /\", \"layer\": {\"src\": \"meta\", \"dest\": \"/\", \"uid\": 0, \"gid\": 0}},"
         for e in "${envs[@]}"; do echo "    {\"created_by\": \"ENV $e\"},"; done
         echo "    {\"created_by\": \"LABEL io.nrun.base.flavour=$flavour\"},"
-        echo "    {\"created_by\": \"CMD [\\\"bash\\\"]\"}"
+        if [ "$nginx" = 1 ]; then
+            echo "    {\"created_by\": \"ENTRYPOINT [\\\"/docker-entrypoint.sh\\\"]\"},"
+            echo "    {\"created_by\": \"EXPOSE 80/tcp\"},"
+            echo "    {\"created_by\": \"STOPSIGNAL SIGQUIT\"},"
+        fi
+        echo "    {\"created_by\": \"$cmd_by\"}"
         echo "  ],"
-        image_cmd=bash image_json_config ""
+        image_json_config "$entry"
     } >"$out/image.json"
     say "context ready: $out/Nodefile"
     exit 0

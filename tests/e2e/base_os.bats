@@ -4,7 +4,10 @@
 # os-full), its tag grammar (builder/base_os.c) read from the same pins,
 # reproducible and offline from the shared cache (NRUN_CACHE_DIR), and the
 # lookup order FROM keeps (store image, --base-map before making one).
+# nginx:* (Debian's nginx package shaped as Docker's nginx image) serves a
+# single-page app built by a node:20-alpine stage (tests/apps/spa-nginx).
 load ../lib/common
+load ../lib/runtime
 bats_require_minimum_version 1.5.0
 
 VERSIONS=$REPO/images/node/versions.txt
@@ -30,6 +33,8 @@ setup_file() {
 }
 
 teardown_file() {
+    rt_rm_all
+    rt_assert_clean
     nr_remove_root
     case ${W:-} in /tmp/nrun-baseos.*) rm -rf "$W" ;; esac
 }
@@ -173,4 +178,113 @@ teardown_file() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"FROM debian:stable: --base-map gives debian:bookworm-slim"* ]]
     [[ "$output" != *"making debian:trixie"* ]]
+}
+
+@test "nginx tags: versions, aliases and variants resolve offline to Debian's nginx, with a note; others refused" {
+    stable=$(pin DEBIAN_DIST_DEFAULT)
+    run unshare --net "$NRUN" base --list nginx nginx:stable nginx:1.27 nginx:alpine nginx:stable-alpine \
+        nginx:1.27-alpine-slim nginx:mainline-alpine3.20-slim nginx:bookworm docker.io/library/nginx:1.26-alpine
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "nginx:latest nginx:debian-$stable  # nginx:latest: Debian $stable's nginx package"* ]]
+    [[ "${lines[2]}" == "nginx:1.27 nginx:debian-$stable  # "*"not nginx 1.27" ]]
+    [[ "${lines[4]}" == "nginx:stable-alpine nginx:debian-$stable  # "*"not nginx stable; Debian slim, glibc, not Alpine" ]]
+    [[ "${lines[5]}" == "nginx:1.27-alpine-slim nginx:debian-$stable  "* ]]
+    [[ "${lines[6]}" == "nginx:mainline-alpine3.20-slim nginx:debian-$stable  "* ]]
+    [[ "${lines[7]}" == "nginx:bookworm nginx:debian-bookworm  "* ]]
+    [[ "${lines[8]}" == "nginx:1.26-alpine nginx:debian-$stable  "* ]]
+    for ref in nginx:perl nginx:1.27-perl nginx:alpine-otel nginx:2 nginx:1.x nginx:sid nginx:1.27-alpine-slim-slim; do
+        run "$NRUN" base "$ref"
+        [ "$status" -eq 2 ]
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == *"unknown base image"*"$ref"* ]]
+    done
+}
+
+@test "nginx:stable-alpine: Docker's nginx image's shape on Debian's nginx (user nginx, conf.d, logs to stdout/stderr, SIGQUIT)" {
+    run "$NR_REAL_NRUN" base nginx:stable-alpine
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Debian "*"'s nginx is "* ]] || [ -n "$(digest_of "$NRUN_ROOT" nginx:stable-alpine)" ]
+    run skopeo inspect --config "oci:$NRUN_ROOT:nginx:stable-alpine"
+    [ "$status" -eq 0 ]
+    c=$output
+    [ "$(jq -c .config.Cmd <<<"$c")" = '["nginx","-g","daemon off;"]' ]
+    [ "$(jq -c .config.Entrypoint <<<"$c")" = '["/docker-entrypoint.sh"]' ]
+    [ "$(jq -r .config.StopSignal <<<"$c")" = SIGQUIT ]
+    [ "$(jq -c '.config.ExposedPorts | keys' <<<"$c")" = '["80/tcp"]' ]
+    v=$(jq -r '.config.Env[] | select(startswith("NGINX_VERSION=")) | sub("NGINX_VERSION="; "")' <<<"$c")
+    [[ "$v" =~ ^1\.[0-9]+\.[0-9]+$ ]]
+    [[ "$(jq -r '.config.Labels["io.nrun.base.debian"]' <<<"$c")" == *" nginx=$v-"* ]]
+    umoci unpack --image "$NRUN_ROOT:nginx:stable-alpine" "$W/ng" >/dev/null 2>&1
+    r=$W/ng/rootfs
+    grep -q '^user nginx;' "$r/etc/nginx/nginx.conf"
+    grep -q 'include /etc/nginx/conf.d/\*.conf;' "$r/etc/nginx/nginx.conf"
+    grep -q 'root /usr/share/nginx/html;' "$r/etc/nginx/conf.d/default.conf"
+    grep -q '^nginx:x:101:101:' "$r/etc/passwd"
+    grep -q '^nginx:x:101:' "$r/etc/group"
+    [ "$(readlink "$r/var/log/nginx/access.log")" = /dev/stdout ]
+    [ "$(readlink "$r/var/log/nginx/error.log")" = /dev/stderr ]
+    [ -x "$r/docker-entrypoint.sh" ] && [ -x "$r/docker-entrypoint.d/20-envsubst-on-templates.sh" ]
+    [ -x "$r/usr/bin/envsubst" ] && [ -x "$r/usr/sbin/nginx" ]
+    [ ! -e "$r/usr/local/bin/node" ]
+    # nginx accepts its configuration as the image has it (through the entrypoint)
+    run rt_run --rm nginx:stable-alpine nginx -t
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"20-envsubst-on-templates.sh"* ]]
+    [[ "$output" == *"configuration file /etc/nginx/nginx.conf test is successful"* ]]
+}
+
+# build tests/apps/spa-nginx with Dockerfile $1 as $2, serve it on a free port; prints "ID PORT"
+spa_serve() {
+    nr_in_ns "$NBUILD" --progress=plain -f "$REPO/tests/apps/spa-nginx/$1" -t "$2" "$REPO/tests/apps/spa-nginx" >"$W/spa.log" 2>&1 ||
+        { tail -20 "$W/spa.log" >&2; return 1; }
+    local port id
+    port=$(rt_free_port)
+    id=$(rt_run -d -p "127.0.0.1:$port:80" "$2")
+    for _ in $(seq 200); do nr_in_ns curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+    echo "$id $port"
+}
+
+@test "SPA: FROM node:20-alpine AS build, npm run build, FROM nginx:stable-alpine, COPY --from: served on -p, stopped by SIGQUIT" {
+    read -r id port < <(spa_serve Dockerfile spa:1)
+    [ -n "$id" ]
+    grep -q "FROM nginx:stable-alpine" "$W/spa.log"
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"spa index"* ]]
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/assets/app.js"
+    [ "$output" = 'document.title = "spa";' ]
+    # no try_files here: a deep link is nginx's 404
+    run nr_in_ns curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/users/42"
+    [ "$output" = 404 ]
+    # the access log is the container's output
+    run "$NRUN" logs "$id"
+    [[ "$output" == *'"GET /assets/app.js HTTP/1.1" 200'* ]]
+    run "$NRUN" stop "$id"
+    [ "$status" -eq 0 ]
+    run "$NRUN" logs "$id"
+    [[ "$output" == *"signal 3 (SIGQUIT) received"* ]]
+    [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Status')" = exited ]
+}
+
+@test "SPA with its own conf.d/default.conf (try_files \$uri /index.html): a deep link gets index.html" {
+    read -r id port < <(spa_serve Dockerfile.router spa:2)
+    [ -n "$id" ]
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/users/42/profile"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"spa index"* ]]
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/assets/app.js"
+    [ "$output" = 'document.title = "spa";' ]
+    "$NRUN" stop "$id" >/dev/null
+}
+
+@test "nginx templates: /etc/nginx/templates/*.template filled from the environment at start (envsubst), nginx's own \$vars kept" {
+    c=$(ctx 'FROM nginx:alpine' 'RUN mkdir -p /etc/nginx/templates && rm /etc/nginx/conf.d/default.conf && printf "%s\n" "server {" "  listen \${PORT};" "  location / { return 200 \"\${GREETING} \$uri\\n\"; }" "}" >/etc/nginx/templates/site.conf.template')
+    run nr_in_ns "$NBUILD" --progress=plain -t tpl:1 "$c"
+    [ "$status" -eq 0 ]
+    port=$(rt_free_port)
+    id=$(rt_run -d -e PORT=8081 -e GREETING=hello -p "127.0.0.1:$port:8081" tpl:1)
+    for _ in $(seq 200); do nr_in_ns curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/x/y"
+    [ "$output" = "hello /x/y" ]
+    "$NRUN" stop "$id" >/dev/null
 }
