@@ -28,7 +28,7 @@ int bld_base_served(const char *versions, const char *ref, char *suite, size_t s
                     nr_err *err);
 /* err = "REF: WHY", errnum ENOENT; returns 1 ("not a tag nbuild makes"). */
 int bld_base_unknown(nr_err *err, const char *ref, const char *why);
-/* The debian tags, "TAG CANONICAL" a line, for `nrun base --list`. */
-void bld_base_list_debian(FILE *f);
+/* The debian and nginx tags, "TAG CANONICAL[  # NOTE]" a line, for `nrun base --list`. */
+void bld_base_list_os(FILE *f);
 
 #endif

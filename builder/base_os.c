@@ -26,6 +26,17 @@ static const struct {
  * released, so their packages change every day. */
 static const char *const UNRELEASED[] = {"sid", "unstable", "testing", "experimental", "rc-buggy"};
 
+/* Tags nbuild makes are words of a-z, 0-9, '.' and '-', not starting with '-'. */
+static bool tag_chars_ok(const char *t)
+{
+    if (*t == '-' || *t == '.')
+        return false;
+    for (; *t; t++)
+        if (!((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') || *t == '-' || *t == '.'))
+            return false;
+    return true;
+}
+
 static bool digits(const char *s, size_t n)
 {
     if (n == 0)
@@ -61,9 +72,8 @@ int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec
     size_t tl = strlen(tag);
     if (tl > 64)
         return bld_base_unknown(err, ref, "tag too long");
-    for (size_t i = 0; i < tl; i++)
-        if (!((tag[i] >= 'a' && tag[i] <= 'z') || (tag[i] >= '0' && tag[i] <= '9') || tag[i] == '-' || tag[i] == '.'))
-            return bld_base_unknown(err, ref, "a debian tag is made of a-z, 0-9, '.' and '-'");
+    if (!tag_chars_ok(tag))
+        return bld_base_unknown(err, ref, "a debian tag is made of a-z, 0-9, '.' and '-'");
     bld_base_spec sp = {.kind = BLD_BASE_DEBIAN, .flavour = BLD_BASE_FULL};
     /* -slim, then -YYYYMMDD, off the end; what is left is WORD */
     size_t wl = tl;
@@ -133,7 +143,7 @@ int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec
     return 0;
 }
 
-void bld_base_list_debian(FILE *f)
+void bld_base_list_os(FILE *f)
 {
     static const char *const words[] = {"stable", "oldstable", "bookworm", "trixie", "12", "13"};
     static const char *const variants[] = {"", "-slim"};
@@ -148,6 +158,11 @@ void bld_base_list_debian(FILE *f)
             if (bld_base_resolve_debian(NULL, ref, &sp, &err) == 0)
                 fprintf(f, "%s %s%s%s\n", ref, sp.canonical, sp.warning[0] ? "  # " : "", sp.warning);
         }
+    static const char *const nginx[] = {"nginx:latest", "nginx:stable", "nginx:mainline", "nginx:alpine",
+                                        "nginx:stable-alpine", "nginx:alpine-slim", "nginx:bookworm"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(nginx); i++)
+        if (bld_base_resolve_nginx(NULL, nginx[i], &sp, &err) == 0)
+            fprintf(f, "%s %s  # %s\n", nginx[i], sp.canonical, sp.note);
 }
 
 /* An Alpine release tag: latest, edge, 3, 3.19, 3.19.1, or an edge
@@ -177,7 +192,7 @@ int bld_base_alpine_os(const char *ref, char *out, size_t outlen, nr_err *err)
     const char *tag = strcmp(ref, "alpine") ? ref + 7 : "latest";
     if (strncmp(ref, "alpine:", 7) && strcmp(ref, "alpine"))
         return bld_base_unknown(err, ref, "not an alpine image");
-    if (strlen(tag) > 32 || !alpine_tag_ok(tag))
+    if (strlen(tag) > 32 || !tag_chars_ok(tag) || !alpine_tag_ok(tag))
         return bld_base_unknown(err, ref,
                                 "not an Alpine release tag (latest, edge, 3, 3.19, 3.19.1) nbuild builds on Debian");
     const char *versions = nr_embed_get(BLD_BASE_VERSIONS_NAME, NULL);
@@ -203,6 +218,8 @@ int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec 
     size_t tl = strlen(tag);
     if (tl == 0 || tl > 48)
         return bld_base_unknown(err, ref, "empty or too long tag");
+    if (!tag_chars_ok(tag))
+        return bld_base_unknown(err, ref, "an nginx tag is made of a-z, 0-9, '.' and '-'");
     bld_base_spec sp = {.kind = BLD_BASE_NGINX, .flavour = BLD_BASE_SLIM};
     /* VERSION: up to the first '-' unless it is a variant word itself */
     size_t vl = strcspn(tag, "-");
@@ -256,7 +273,8 @@ int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec 
         return -1;
     snprintf(sp.canonical, sizeof sp.canonical, "nginx:debian-%s", sp.suite);
     snprintf(sp.note, sizeof sp.note, "%s: Debian %s's nginx package (its version: NGINX_VERSION in the image)%s%s%s",
-             ref, sp.suite, vl ? ", not nginx " : "", vl ? ver : "", alpine ? "; Debian slim, glibc, not Alpine" : "");
+             ref, sp.suite, vl && strcmp(ver, "latest") ? ", not nginx " : "", vl && strcmp(ver, "latest") ? ver : "",
+             alpine ? "; Debian slim, glibc, not Alpine" : "");
     *out = sp;
     return 0;
 }

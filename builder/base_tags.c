@@ -423,7 +423,7 @@ char *bld_base_list(void)
         if (bld_base_pin_find(versions, key, code, sizeof code, &err) == 0 && strcmp(code, "-"))
             list_word(f, code);
     }
-    bld_base_list_debian(f);
+    bld_base_list_os(f);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

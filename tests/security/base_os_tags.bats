@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Hostile tags of the OS base images nbuild makes (debian:*, alpine:*; the
+# Hostile tags of the OS base images nbuild makes (debian:*, alpine:*, nginx:*; the
 # grammar is builder/base_os.c): long tags, control characters, path
 # pieces, bad digest pins.  Each is one clear line naming the tag, a
 # non-zero exit, no network, nothing made, the store unchanged.
@@ -16,14 +16,16 @@ teardown_file() { nr_remove_root; }
 
 @test "base_os tags: long, control characters, path pieces and odd words are refused in one line by nrun base" {
     # (the grammar is there: a good tag resolves, so the refusals below are its own)
-    run unshare --net "$NRUN" base --list debian:bookworm-slim alpine:3.19
+    run unshare --net "$NRUN" base --list debian:bookworm-slim alpine:3.19 nginx:stable-alpine
     [ "$status" -eq 0 ]
     long=debian:bookworm$(printf 'x%.0s' $(seq 200))
     before=$(nr_tree_hash "$NRUN_ROOT")
     for ref in "$long" debian:../x "debian:bookworm/../../etc" $'debian:book\x01worm' $'debian:bookworm\n-slim' \
         "debian:BOOKWORM" "debian:bookworm-" "debian:-slim" "debian:12..1" "debian:.12" "debian:12.x.y" \
         "debian:bookworm-2024111-slim" "debian:bookworm-99999999999" "debian:oldoldoldoldstable" "debian:%s%n" \
-        "alpine:../x" "alpine:3.19/../../x" $'alpine:3\x1b[2J' "alpine:$(printf '9%.0s' $(seq 200))"; do
+        "alpine:../x" "alpine:3.19/../../x" $'alpine:3\x1b[2J' "alpine:$(printf '9%.0s' $(seq 200))" \
+        "nginx:../x" "nginx:1.27/../../x" $'nginx:1.27\t-alpine' "nginx:1.$(printf '9%.0s' $(seq 100))" \
+        "nginx:1.27-alpine$(printf '.%.0s' $(seq 60))" "nginx:1.27-alpine-slim-slim" "nginx:-alpine" "nginx:1.27-"; do
         run unshare --net "$NRUN" base "$ref"
         [ "$status" -ne 0 ]
         [ "${#lines[@]}" -eq 1 ] || [[ "$ref" == *$'\n'* ]]
@@ -38,7 +40,8 @@ teardown_file() { nr_remove_root; }
     mkdir -p "$d"
     before=$(nr_tree_hash "$NRUN_ROOT")
     for from in "debian:bookworm@sha256:bad" "debian:bookworm@sha256:$(printf 'g%.0s' $(seq 64))" "debian:sid" \
-        "debian:bookworm-slim-slim" "debian:$(printf 'a%.0s' $(seq 100))" "alpine:3.19@md5:00" "alpine:sid"; do
+        "debian:bookworm-slim-slim" "debian:$(printf 'a%.0s' $(seq 100))" "alpine:3.19@md5:00" \
+        "nginx:alpine@sha256:0" "nginx:perl" "alpine:sid"; do
         printf 'FROM %s\nCMD ["sh"]\n' "$from" >"$d/Nodefile"
         run unshare --net "$NBUILD" -t bad:1 "$d"
         [ "$status" -ne 0 ]

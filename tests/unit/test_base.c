@@ -367,6 +367,27 @@ static void test_resolve_debian_alpine(void **state)
     assert_false(bld_base_alpine_slim("alpine:sid", out, sizeof out));
     assert_true(bld_base_alpine_slim("alpine:3.19@sha256:00", out, sizeof out));
     assert_true(!strncmp(out, "debian:", 7) && strstr(out, "-slim"));
+    /* nginx: every tag is Debian's nginx on stable's suite, or the one named */
+    static const char *const ng[][2] = {{"nginx", "nginx:debian-trixie"},
+                                        {"nginx:stable-alpine", "nginx:debian-trixie"},
+                                        {"nginx:1.27-alpine-slim", "nginx:debian-trixie"},
+                                        {"nginx:mainline-alpine3.20", "nginx:debian-trixie"},
+                                        {"nginx:1.26.3-bookworm", "nginx:debian-bookworm"},
+                                        {"nginx:bullseye", "nginx:debian-bookworm"}};
+    for (size_t i = 0; i < sizeof ng / sizeof ng[0]; i++) {
+        bld_base_spec sp = ok(ng[i][0]);
+        assert_string_equal(sp.canonical, ng[i][1]);
+        assert_int_equal(sp.kind, BLD_BASE_NGINX);
+        assert_true(sp.note[0] != '\0');
+    }
+    assert_non_null(strstr(ok("nginx:1.27-alpine").note, "not nginx 1.27; Debian slim, glibc, not Alpine"));
+    static const char *const ngno[] = {"nginx:perl", "nginx:1.27-perl", "nginx:2", "nginx:1.", "nginx:1.2.3.4",
+                                       "nginx:-alpine", "nginx:alpine-slim-slim", "nginx:sid", "nginx:"};
+    for (size_t i = 0; i < sizeof ngno / sizeof ngno[0]; i++) {
+        bld_base_spec sp;
+        if (bld_base_resolve(V, R, ngno[i], &sp, &e) != 1)
+            fail_msg("%s resolved", ngno[i]);
+    }
 }
 
 int main(void)
