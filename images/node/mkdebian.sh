@@ -347,7 +347,7 @@ if [ "$os" = 1 ]; then
     labels=("org.opencontainers.image.title=debian" "org.opencontainers.image.version=$suite"
         "io.nrun.base.flavour=$flavour" "io.nrun.base.debian.suite=$suite" "io.nrun.base.debian=$pkgs")
     image_cmd_json='"bash"'
-    entry= cmd_by='CMD [\"bash\"]'
+    entry='' cmd_by='CMD [\"bash\"]'
     if [ "$nginx" = 1 ]; then
         nginx_ver=$(nginx_version "$out/rootfs")
         [[ $nginx_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "Debian's nginx has an odd version '$nginx_ver'"

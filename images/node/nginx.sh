@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by mkdebian.sh for nginx:* (flavour os-nginx): turn a Debian slim
 # rootfs with Debian's nginx package installed into the shape of Docker's
 # official nginx image.  Our own files; nginx and envsubst are Debian's.
