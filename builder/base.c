@@ -80,8 +80,8 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
         nr_err_sys(err, errno, "open %s", tmp);
         goto out;
     }
-    static const char *const files[] = {"mkbase.sh", "mkdebian.sh", "common.sh", "docker-entrypoint.sh",
-                                        "versions.txt", NULL};
+    static const char *const files[] = {"mkbase.sh",    "mkdebian.sh", "common.sh", "docker-entrypoint.sh",
+                                        "versions.txt", "nginx.sh",    NULL};
     for (int i = 0; files[i]; i++) {
         char name[64];
         snprintf(name, sizeof name, "images/node/%s", files[i]);
@@ -89,8 +89,20 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
             goto out;
     }
     const char *flav = distroless ? "distroless" : spec->flavour == BLD_BASE_SLIM ? "slim" : "full";
-    char *const argv[] = {"bash",         script, versions, (char *)cache_dir, (char *)out_dir, (char *)spec->major,
-                          (char *)spec->version, (char *)spec->integrity, (char *)flav, (char *)spec->suite, NULL};
+    bool os = spec->kind != BLD_BASE_NODE; /* the same recipe without node */
+    if (os)
+        flav = spec->kind == BLD_BASE_NGINX ? "os-nginx" : spec->flavour == BLD_BASE_SLIM ? "os-slim" : "os-full";
+    char *const argv[] = {"bash",
+                          script,
+                          versions,
+                          (char *)cache_dir,
+                          (char *)out_dir,
+                          os ? "-" : (char *)spec->major,
+                          os ? "-" : (char *)spec->version,
+                          os ? "-" : (char *)spec->integrity,
+                          (char *)flav,
+                          (char *)spec->suite,
+                          NULL};
     if (run_child(distroless ? "mkbase.sh" : "mkdebian.sh", argv, err) < 0) {
         nr_err_wrap(err, "making the context of %s", spec->canonical);
         goto out;
@@ -179,9 +191,13 @@ static int ensure(img_store *s, const char *ref, const bld_base_spec *spec_in, n
         return nr_err_sys(err, errno, "open %s", cache);
     if (spec.warning[0])
         fprintf(stderr, "base: warning: %s\n", spec.warning);
-    /* One make of an image at a time; a waiter then finds the tag made. */
+    if (spec.note[0])
+        fprintf(stderr, "base: %s\n", spec.note);
+    /* One make of an image at a time; a waiter then finds the tag made.
+     * (node's lock is named by its tag alone, debian's by its whole name) */
     char lockname[128];
-    snprintf(lockname, sizeof lockname, ".build-%s.lock", spec.canonical + 5);
+    snprintf(lockname, sizeof lockname, ".build-%s.lock",
+             spec.kind == BLD_BASE_NODE ? spec.canonical + 5 : spec.canonical);
     cleanup_close int lfd = -1;
     if (nr_lock(cfd, lockname, true, &lfd, err) < 0)
         return -1;

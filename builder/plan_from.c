@@ -215,13 +215,18 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
 {
     if (!*want || !strcmp((*img)->manifest.digest, want) || !strcmp(img_image_top(*img)->digest, want))
         return 0;
-    bool node = !strncmp(norm, "node:", 5);
+    size_t rl = strcspn(norm, ":");
+    bool made = (rl == 4 && !strncmp(norm, "node", 4)) || (rl == 6 && !strncmp(norm, "debian", 6)) ||
+                (rl == 5 && !strncmp(norm, "nginx", 5));
+    char hint[160] = "";
+    if (made)
+        snprintf(hint, sizeof hint,
+                 " (a %.*s: base made here never has Docker Hub's digest; --base-map '%.*s:*=%.*s:*' builds from "
+                 "this store's image without the pin)",
+                 (int)rl, norm, (int)rl, norm, (int)rl, norm);
     bld_errat(err, &b->f, in, in->args[0].off,
               "FROM %s: digest mismatch: %s is %s in this store, the Nodefile asks for %s%s", ref, norm,
-              (*img)->manifest.digest, want,
-              node ? " (a node: base made here never has Docker Hub's digest; --base-map 'node:*=node:*' builds "
-                     "from this store's image without the pin)"
-                   : "");
+              (*img)->manifest.digest, want, hint);
     img_image_free(*img);
     *img = NULL;
     return -1;
@@ -280,8 +285,9 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
     }
     if (img_ref_normalize(ref, norm, sizeof norm, err) < 0)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM: invalid image reference \"%s\": %s", ref, err->msg);
-    if (bld_base_hub_node(norm, norm, sizeof norm) && b->o->progress)
-        fprintf(b->o->progress, "--> FROM %s: Docker Hub's node image, %s here\n", ref, norm);
+    if (bld_base_hub_official(norm, norm, sizeof norm) && b->o->progress)
+        fprintf(b->o->progress, "--> FROM %s: Docker Hub's %.*s image, %s here\n", ref, (int)strcspn(norm, ":"), norm,
+                norm);
     const char *want = r.digest; /* a pin names the image the Nodefile writes */
     int m = 0;
     if (b->o->n_base_maps) {
@@ -333,6 +339,11 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref, err->msg);
     {
         if (bld_base_ensure(b->s, norm, err) == 0) {
+            if (!strncmp(norm, "nginx:", 6) && strstr(norm, "alpine")) {
+                /* nginx:alpine is made on Debian: its RUN steps get apk translated */
+                snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
+                snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", norm);
+            }
             if (img_image_load(b->s, norm, img, err) == 0)
                 return check_digest(b, in, ref_in, norm, want, img, err);
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
@@ -347,7 +358,8 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
                              nr_in_userns() ? "; in a rootless build, make the base as root and "
                                               "`nrun load` it, or pull it from a registry"
                                             : "");
-        if (!strncmp(norm, "node:", 5))
+        if (!strncmp(norm, "node:", 5) || !strncmp(norm, "debian:", 7) || !strncmp(norm, "alpine:", 7) ||
+            !strncmp(norm, "nginx:", 6))
             return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", err->msg);
     }
     return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", ref);

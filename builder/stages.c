@@ -249,7 +249,7 @@ int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *e
     char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
     if (img_ref_normalize(ref, norm, sizeof norm, err) < 0)
         return nr_err_wrap(err, "invalid image reference \"%s\"", ref);
-    bld_base_hub_node(norm, norm, sizeof norm);
+    bld_base_hub_official(norm, norm, sizeof norm);
     if (b->o->pull) { /* --pull, as for FROM (plan_from.c) */
         if (bld_pull(b, norm, err) == 0)
             return img_image_load(b->s, norm, out, err);

@@ -36,7 +36,7 @@ static int list_refs(nr_global *g, int argc, char **argv)
         char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
         const char *ref = img_ref_normalize(argv[i], norm, sizeof norm, &err) == 0 ? norm : argv[i];
         if (ref == norm)
-            bld_base_hub_node(norm, norm, sizeof norm); /* docker.io/library/node:20 is node:20 */
+            bld_base_hub_official(norm, norm, sizeof norm); /* docker.io/library/node:20 is node:20 */
         char note[256];
         int r = bld_base_resolve_listed(ref, &sp, note, sizeof note, &err);
         if (r != 0) {

@@ -84,6 +84,11 @@ debian_of() {
     fi
     for alt in $rest; do
         [ "$alt" = - ] && continue
+        if [ "$alt" = '!node' ]; then
+            # node:*-alpine's image has node, npm and yarn; alpine:* has none
+            [ -x /usr/local/bin/node ] && return 0
+            continue
+        fi
         pick=
         old_ifs=$IFS
         IFS='|'

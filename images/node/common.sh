@@ -98,7 +98,8 @@ check_plain_values() {
 }
 
 # The end of image.json: its "config" (Env from envs[], Entrypoint $1 when
-# given, Cmd node, Labels from labels[]) and the closing brace.
+# given, Cmd from $image_cmd_json (the JSON list's items; default "node"),
+# $image_extra_json lines when set, Labels from labels[]) and the closing brace.
 image_json_config() {
     local sep="" n=0 e l
     echo "  \"config\": {"
@@ -106,7 +107,8 @@ image_json_config() {
     for e in "${envs[@]}"; do printf '%s"%s"' "$sep" "$e" && sep=", "; done
     echo "],"
     [ -z "${1:-}" ] || echo "    \"Entrypoint\": [\"$1\"],"
-    echo '    "Cmd": ["node"],'
+    echo "    \"Cmd\": [${image_cmd_json:-\"node\"}],"
+    [ -z "${image_extra_json:-}" ] || echo "$image_extra_json"
     echo '    "Labels": {'
     for l in "${labels[@]}"; do
         n=$((n + 1))

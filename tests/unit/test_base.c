@@ -115,8 +115,9 @@ static void test_alpine_slim(void **state)
             fail_msg("%s: not an Alpine tag", yes[i][0]);
         assert_string_equal(out, yes[i][1]);
     }
+    /* (alpine:3 is one now: test_resolve_debian_alpine) */
     static const char *const no[] = {"node:20", "node:20-slim", "node:20-alpine-x", "node:20-alpinex", "nodejs:20-alpine",
-                                     "alpine:3", "node:20-bookworm", "mirror.local/node:20-alpine"};
+                                     "node:20-bookworm", "mirror.local/node:20-alpine"};
     for (size_t i = 0; i < sizeof no / sizeof *no; i++)
         if (bld_base_alpine_slim(no[i], out, sizeof out))
             fail_msg("%s taken for an Alpine node tag (%s)", no[i], out);
@@ -313,12 +314,89 @@ static void test_write_hostile_descriptions(void **state)
     expect_write_error("{\"steps\": [{\"created_by\": \"x\"}], \"config\": {\"Cmd\": \"node\"}}", "Cmd");
 }
 
+/* debian:TAG against pins where stable is trixie and only trixie and
+ * bookworm are served; alpine:TAG to the ALPINE_DEBIAN slim. */
+static void test_resolve_debian_alpine(void **state)
+{
+    (void)state;
+    static const char *const yes[][2] = {
+        {"debian", "debian:trixie"},
+        {"debian:latest", "debian:trixie"},
+        {"debian:stable-slim", "debian:trixie-slim"},
+        {"debian:oldstable", "debian:bookworm"},
+        {"debian:12", "debian:bookworm"},
+        {"debian:12.8-slim", "debian:bookworm-slim"},
+        {"debian:13", "debian:trixie"},
+        {"debian:bookworm-20241111-slim", "debian:bookworm-slim"},
+        {"debian:stable-20250101", "debian:trixie"},
+        {"debian:bullseye-slim", "debian:bookworm-slim"},
+        {"debian:10", "debian:bookworm"},
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        bld_base_spec sp = ok(yes[i][0]);
+        assert_string_equal(sp.canonical, yes[i][1]);
+        assert_int_equal(sp.kind, BLD_BASE_DEBIAN);
+        assert_string_equal(sp.major, "");
+    }
+    assert_true(ok("debian:12.8").note[0] != '\0');
+    assert_true(ok("debian:buster").warning[0] != '\0');
+    assert_true(ok("debian:bookworm").warning[0] == '\0' && ok("debian:bookworm").note[0] == '\0');
+    static const char *const no[] = {"debian:sid", "debian:unstable", "debian:testing-slim", "debian:experimental",
+                                     "debian:rc-buggy", "debian:latest-slim", "debian:slim", "debian:15",
+                                     "debian:12-20241111", "debian:bookworm-1", "debian:Bookworm", "debian:bookworm-",
+                                     "debian:bookworm-backports", "debian:12..1", "debian:", "ubuntu:22.04"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        bld_base_spec sp;
+        nr_err e;
+        if (bld_base_resolve(V, R, no[i], &sp, &e) != 1 || e.errnum != ENOENT)
+            fail_msg("%s resolved", no[i]);
+    }
+    char out[64];
+    nr_err e;
+    for (const char *const *a = (const char *const[]){"alpine", "alpine:3", "alpine:3.19", "alpine:3.19.1",
+                                                      "alpine:latest", "alpine:edge", NULL};
+         *a; a++) {
+        assert_int_equal(bld_base_alpine_os(*a, out, sizeof out, &e), 2);
+        assert_int_equal(e.errnum, ENOTSUP);
+        assert_true(bld_base_alpine_slim(*a, out, sizeof out) || !strcmp(*a, "alpine"));
+    }
+    for (const char *const *a = (const char *const[]){"alpine:sid", "alpine:4", "alpine:3.", "alpine:3.1.2.3",
+                                                      "alpine:3.19-slim", "alpine:../x", NULL};
+         *a; a++)
+        assert_int_equal(bld_base_alpine_os(*a, out, sizeof out, &e), 1);
+    assert_false(bld_base_alpine_slim("alpine:sid", out, sizeof out));
+    assert_true(bld_base_alpine_slim("alpine:3.19@sha256:00", out, sizeof out));
+    assert_true(!strncmp(out, "debian:", 7) && strstr(out, "-slim"));
+    /* nginx: every tag is Debian's nginx on stable's suite, or the one named */
+    static const char *const ng[][2] = {{"nginx", "nginx:debian-trixie"},
+                                        {"nginx:stable-alpine", "nginx:debian-trixie"},
+                                        {"nginx:1.27-alpine-slim", "nginx:debian-trixie"},
+                                        {"nginx:mainline-alpine3.20", "nginx:debian-trixie"},
+                                        {"nginx:1.26.3-bookworm", "nginx:debian-bookworm"},
+                                        {"nginx:bullseye", "nginx:debian-bookworm"}};
+    for (size_t i = 0; i < sizeof ng / sizeof ng[0]; i++) {
+        bld_base_spec sp = ok(ng[i][0]);
+        assert_string_equal(sp.canonical, ng[i][1]);
+        assert_int_equal(sp.kind, BLD_BASE_NGINX);
+        assert_true(sp.note[0] != '\0');
+    }
+    assert_non_null(strstr(ok("nginx:1.27-alpine").note, "not nginx 1.27; Debian slim, glibc, not Alpine"));
+    static const char *const ngno[] = {"nginx:perl", "nginx:1.27-perl", "nginx:2", "nginx:1.", "nginx:1.2.3.4",
+                                       "nginx:-alpine", "nginx:alpine-slim-slim", "nginx:sid", "nginx:"};
+    for (size_t i = 0; i < sizeof ngno / sizeof ngno[0]; i++) {
+        bld_base_spec sp;
+        if (bld_base_resolve(V, R, ngno[i], &sp, &e) != 1)
+            fail_msg("%s resolved", ngno[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolve_versions_aliases_variants),
         cmocka_unit_test(test_resolve_unknown_refs),
         cmocka_unit_test(test_alpine_slim),
+        cmocka_unit_test(test_resolve_debian_alpine),
         cmocka_unit_test(test_resolve_broken_versions),
         cmocka_unit_test(test_embedded_pins),
         cmocka_unit_test(test_base_map),
