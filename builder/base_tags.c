@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "builder/base.h"
+#include "builder/base_gcr.h"
 #include "common/embed.h"
 #include "common/util.h"
 
@@ -327,6 +328,8 @@ bool bld_base_alpine_slim(const char *ref, char *out, size_t outlen)
 
 int bld_base_resolve_listed(const char *ref, bld_base_spec *out, char *note, size_t notelen, nr_err *err)
 {
+    if (bld_gcr_is(ref))
+        return bld_gcr_resolve_listed(ref, out, note, notelen, err);
     int r = bld_base_resolve(NULL, NULL, ref, out, err);
     char slim[96];
     *note = '\0';
@@ -383,6 +386,7 @@ char *bld_base_list(void)
         if (pin_find(versions, key, code, sizeof code, &err) == 0 && strcmp(code, "-"))
             list_word(f, code);
     }
+    bld_gcr_list(f);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;
