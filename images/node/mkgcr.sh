@@ -227,4 +227,4 @@ steps+=("$label_line	" "USER $user	" "WORKDIR $workdir	")
     echo "  }"
     echo "}"
 } >"$out/image.json"
-say "context ready: $out/Nodefile"
+say "reshaped as $ref: $out/Nodefile"
