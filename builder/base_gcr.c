@@ -109,7 +109,7 @@ int bld_gcr_resolve(const char *ref, bld_gcr_spec *out, nr_err *err)
     } else {
         for (size_t i = 0; i < NR_ARRAY_LEN(KINDS) && !g.kind[0]; i++)
             if (strlen(KINDS[i]) == kl && !strncmp(name, KINDS[i], kl))
-                snprintf(g.kind, sizeof g.kind, "%s", !strcmp(KINDS[i], "base-nossl") ? "base" : KINDS[i]);
+                snprintf(g.kind, sizeof g.kind, "%s", KINDS[i]);
         if (!g.kind[0])
             return unknown(err, ref, "not a distroless image nbuild makes");
     }

@@ -19,7 +19,7 @@
 #define BLD_GCR_PREFIX "gcr.io/distroless/"
 
 typedef struct bld_gcr_spec {
-    char kind[8];        /* "nodejs", "static", "base", "cc" */
+    char kind[16];       /* "nodejs", "static", "base", "base-nossl", "cc" */
     char debian[4];      /* "12": the release the name asks for */
     char tag[16];        /* "latest", "nonroot", "debug", "debug-nonroot" */
     char canonical[96];  /* "gcr.io/distroless/nodejs20-debian12:nonroot" */

@@ -8,7 +8,7 @@
 # Usage: mkgcr.sh CTX_DIR CACHE_DIR KIND TAG DEBIAN REF
 #   CTX_DIR   the context mkbase.sh made (os/ node/ home/ meta/ image.json)
 #   CACHE_DIR its download cache (debs/selected.txt names busybox-static)
-#   KIND      nodejs | static | base | cc
+#   KIND      nodejs | static | base | base-nossl | cc
 #   TAG       latest | nonroot | debug | debug-nonroot
 #   DEBIAN    the Debian release the name asks for (11, 12, 13)
 #   REF       the image's name, for the Nodefile and the labels
@@ -24,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 [ $# -eq 6 ] || die "usage: mkgcr.sh CTX_DIR CACHE_DIR KIND TAG DEBIAN REF"
 out=$1 cache=$2 kind=$3 tag=$4 want_deb=$5 ref=$6
-case $kind in nodejs | static | base | cc) ;; *) die "mkgcr.sh: unknown kind '$kind'" ;; esac
+case $kind in nodejs | static | base | base-nossl | cc) ;; *) die "mkgcr.sh: unknown kind '$kind'" ;; esac
 case $tag in latest | nonroot | debug | debug-nonroot) ;; *) die "mkgcr.sh: unknown tag '$tag'" ;; esac
 case $want_deb in 11 | 12 | 13) ;; *) die "mkgcr.sh: unknown Debian release '$want_deb'" ;; esac
 [ -f "$out/image.json" ] && [ -d "$out/os" ] && [ -d "$out/node" ] || die "$out is not a context made by mkbase.sh"
@@ -54,6 +54,27 @@ if [ "$got_deb" != "$want_deb" ]; then
     say "note: $ref names Debian $want_deb; its Debian packages come from this host's apt sources, Debian $got_deb ($codename, libc6 ${DEB_VER[libc6]})"
 fi
 
+# Google's base (and cc, nodejs on top of it) holds libssl: Debian's, named
+# as the host's release names it, with its own selection in the cache so the
+# os layer's stays the same.
+ssl_pkg=
+if [ "$kind" != static ] && [ "$kind" != base-nossl ]; then
+    case $got_deb in
+    11) ssl_pkg=libssl1.1 ;;
+    12) ssl_pkg=libssl3 ;;
+    13) ssl_pkg=libssl3t64 ;;
+    *) die "cannot tell which libssl package this host's Debian (libc6 ${DEB_VER[libc6]}) has" ;;
+    esac
+    offline=${NRUN_OFFLINE:-0}
+    command -v flock >/dev/null || die "flock is needed to make base images (not in PATH)"
+    exec 9>"$cache/.lock"
+    flock 9
+    fetch_debs "selected-$ssl_pkg.txt" "$ssl_pkg"
+    flock -u 9
+    read -r _ v _ f < <(grep -v '^#' "$cache/debs/selected-$ssl_pkg.txt")
+    DEB_VER[$ssl_pkg]=$v DEB_FILE[$ssl_pkg]=$cache/debs/$f
+fi
+
 # --- layers ------------------------------------------------------------------
 pkgs=(ca-certificates tzdata)
 st=
@@ -71,6 +92,20 @@ fi
 # (node 25 and later: libatomic1, in the node layer)
 if [ "$kind" = nodejs ] && [ -f "$out/node/var/lib/dpkg/status.d/libatomic1" ]; then
     pkgs+=(libatomic1)
+fi
+
+# Layer "ssl": libssl and libcrypto with their engines and providers.
+if [ -n "$ssl_pkg" ]; then
+    x=$(mktemp -d "$out/.ssl.XXXXXX")
+    dpkg-deb -x "${DEB_FILE[$ssl_pkg]}" "$x"
+    ml=usr/lib/x86_64-linux-gnu
+    [ -d "$x/$ml" ] || die "$ssl_pkg has no /$ml"
+    mkdir -p "$out/ssl/$ml" "$out/ssl/var/lib/dpkg/status.d" "$out/ssl/usr/share/doc/$ssl_pkg"
+    cp -a "$x/$ml/." "$out/ssl/$ml/"
+    dpkg-deb -f "${DEB_FILE[$ssl_pkg]}" >"$out/ssl/var/lib/dpkg/status.d/$ssl_pkg"
+    [ ! -f "$x/usr/share/doc/$ssl_pkg/copyright" ] || cp "$x/usr/share/doc/$ssl_pkg/copyright" "$out/ssl/usr/share/doc/$ssl_pkg/"
+    rm -rf "$x"
+    pkgs+=("$ssl_pkg")
 fi
 
 # Layer "gcr": Google's accounts and os-release, and node where their image
@@ -152,13 +187,14 @@ mkdir -p "$out/meta/usr/share/nrun"
 } >"$out/meta/usr/share/nrun/sbom.json"
 
 # --- normalise ---------------------------------------------------------------
-for l in gcr home busybox meta ${st:+static}; do
+for l in ssl gcr home busybox meta ${st:+static}; do
     [ ! -d "$out/$l" ] || normalise_modes "$out/$l"
 done
 chmod 0700 "$out/home/nonroot"
 dirs=("$out/gcr" "$out/home" "$out/meta")
 [ -z "${st:-}" ] || dirs+=("$st")
 [ $debug = 0 ] || dirs+=("$out/busybox")
+[ -z "$ssl_pkg" ] || dirs+=("$out/ssl")
 odd=$(find "${dirs[@]}" ! -type f ! -type d ! -type l | head -n1)
 [ -z "$odd" ] || die "unexpected special file $odd"
 
@@ -166,6 +202,7 @@ odd=$(find "${dirs[@]}" ! -type f ! -type d ! -type l | head -n1)
 copies=()
 if [ "$kind" = static ]; then copies+=("static / 0"); else copies+=("os / 0"); fi
 [ "$kind" != nodejs ] || copies+=("node / 0")
+[ -z "$ssl_pkg" ] || copies+=("ssl / 0")
 copies+=("gcr / 0" "home /home/ 65532")
 [ $debug = 0 ] || copies+=("busybox / 0")
 copies+=("meta / 0")

@@ -189,8 +189,9 @@ nb() {
     "$NRUN" rmi "$G/nodejs22-debian12:latest" >/dev/null
 }
 
-@test "gcr: static-, cc- and base-debian12 as Google's: no glibc in static, sh as the debug Entrypoint" {
-    run "$NR_REAL_NRUN" base "$G/static-debian12" "$G/cc-debian12:debug-nonroot" "$G/base-debian12:nonroot"
+@test "gcr: static-, base-nossl-, base- and cc-debian12 as Google's: no glibc in static, libssl in base and cc, sh as the debug Entrypoint" {
+    run "$NR_REAL_NRUN" base "$G/static-debian12" "$G/cc-debian12:debug-nonroot" "$G/base-debian12:nonroot" \
+        "$G/base-nossl-debian12"
     echo "$output" | tail -3
     [ "$status" -eq 0 ]
     umoci unpack --image "$NRUN_ROOT:$G/static-debian12:latest" "$W/u-static" >/dev/null 2>&1
@@ -200,6 +201,12 @@ nb() {
     [ -s "$W/u-static/rootfs/etc/ssl/certs/ca-certificates.crt" ] && [ -f "$W/u-static/rootfs/etc/passwd" ]
     [ -e "$W/u-cc/rootfs/lib/x86_64-linux-gnu/libc.so.6" ] && [ -e "$W/u-cc/rootfs/usr/lib/x86_64-linux-gnu/libstdc++.so.6" ]
     [ ! -e "$W/u-cc/rootfs/usr/local/bin/node" ]
+    [ -e "$W/u-cc/rootfs/usr/lib/x86_64-linux-gnu/libssl.so.3" ] || [ -e "$W/u-cc/rootfs/usr/lib/x86_64-linux-gnu/libssl.so.1.1" ]
+    umoci unpack --image "$NRUN_ROOT:$G/base-nossl-debian12:latest" "$W/u-nossl" >/dev/null 2>&1
+    [ -e "$W/u-nossl/rootfs/lib/x86_64-linux-gnu/libc.so.6" ]
+    ! ls "$W/u-nossl/rootfs/usr/lib/x86_64-linux-gnu/" | grep -q libssl || false
+    # base and cc share the libssl layer with the nodejs image
+    [ "$(layers_of "$G/base-debian12:nonroot" | sed -n 2p)" = "$(layers_of "$G/nodejs20-debian12:latest" | sed -n 3p)" ]
     [ "$(cfg "$G/static-debian12:latest" '[.config.Entrypoint, .config.User]')" = '[null,"0"]' ]
     [ "$(cfg "$G/cc-debian12:debug-nonroot" '[.config.Entrypoint, .config.User]')" = '[["/busybox/sh"],"65532"]' ]
     run rt_run --rm "$G/cc-debian12:debug-nonroot" -c 'id -u; echo $PATH'

@@ -24,7 +24,7 @@ static void test_known_names(void **state)
         {"gcr.io/distroless/nodejs24-debian13:debug@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
          "nodejs", "debug", "gcr.io/distroless/nodejs24-debian13:debug"},
         {"gcr.io/distroless/static-debian12", "static", "latest", "gcr.io/distroless/static-debian12:latest"},
-        {"gcr.io/distroless/base-nossl-debian12:nonroot", "base", "nonroot",
+        {"gcr.io/distroless/base-nossl-debian12:nonroot", "base-nossl", "nonroot",
          "gcr.io/distroless/base-nossl-debian12:nonroot"},
         {"gcr.io/distroless/cc-debian12:latest-amd64", "cc", "latest", "gcr.io/distroless/cc-debian12:latest"},
     };
