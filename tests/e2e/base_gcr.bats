@@ -165,7 +165,7 @@ nb() {
     [ "$(layers_of "$G/nodejs20-debian11:latest" | head -2)" = "$(layers_of node:20-distroless | head -2)" ]
 }
 
-@test "gcr: a digest pin (Google's build) is not checked, with a line saying so; --base-map and a store image win" {
+@test "gcr: a digest pin (Google's build) is not checked, with a line saying so; --base-map and a store image win; COPY --from a name" {
     mkdir -p "$W/pin"
     printf 'FROM %s/nodejs20-debian12@sha256:%s\nCMD ["-e", "0"]\n' "$G" "$(printf 'ab%.0s' $(seq 32))" >"$W/pin/Nodefile"
     run nr_in_ns "$NBUILD" --progress=plain -t pin:1 "$W/pin"
@@ -187,6 +187,13 @@ nb() {
     ! grep -q 'making it here' <<<"$output" || false
     [ "$(layers_of mine:1)" = "$(layers_of node:20-distroless)" ]
     "$NRUN" rmi "$G/nodejs22-debian12:latest" >/dev/null
+    # COPY --from a distroless name makes it the same way
+    printf 'FROM node:20-distroless\nCOPY --from=%s/nodejs20-debian12:debug-nonroot /etc/passwd /gcr-passwd\n' "$G" >"$W/pin/Nodefile"
+    run nr_in_ns "$NBUILD" --progress=plain -t copy:1 "$W/pin"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    grep -q "$G/nodejs20-debian12:debug-nonroot ready" <<<"$output"
+    ! grep -q PULL <<<"$output" || false
 }
 
 @test "gcr: static-, base-nossl-, base- and cc-debian12 as Google's: no glibc in static, libssl in base and cc, sh as the debug Entrypoint" {
