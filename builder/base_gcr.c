@@ -141,6 +141,10 @@ bool bld_gcr_unpin(img_store *s, const char *ref, char *out, size_t outlen)
     const char *pin = strchr(ref, '@');
     if (!bld_gcr_is(ref) || !pin)
         return false;
+    bld_gcr_spec g;
+    nr_err e0;
+    if (bld_gcr_resolve(ref, &g, &e0) != 0)
+        return false; /* a malformed pin or name: the caller's parser says why */
     img_image *img = NULL;
     nr_err e;
     if (img_image_load_digest(s, pin + 1, &img, &e) == 0) {
