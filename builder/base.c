@@ -2,6 +2,7 @@
  * embedded recipe (images/node/mkbase.sh) to assemble a build context, and
  * write that context into the store (base_write.c).  See builder/base.h. */
 #include "builder/base.h"
+#include "builder/base_gcr.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -159,8 +160,15 @@ static bool tag_present(img_store *s, const char *ref)
 
 static int ensure(img_store *s, const char *ref, const bld_base_spec *spec, nr_err *err);
 
+int bld_base_run(const char *what, char *const argv[], nr_err *err)
+{
+    return run_child(what, argv, err);
+}
+
 int bld_base_ensure(img_store *s, const char *ref, nr_err *err)
 {
+    if (bld_gcr_is(ref))
+        return bld_gcr_ensure(s, ref, err); /* Google's distroless names (base_gcr.c) */
     bld_base_spec spec;
     int r = bld_base_resolve(NULL, NULL, ref, &spec, err);
     if (r == 1) {

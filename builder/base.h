@@ -118,6 +118,9 @@ bool bld_base_hub_official(const char *ref, char *out, size_t outlen);
  * "TAG CANONICAL" line each, into a malloc'd string (`nrun base --list`). */
 char *bld_base_list(void);
 
+/* Run a recipe script (argv) with stdin from /dev/null, stdout to stderr. */
+int bld_base_run(const char *what, char *const argv[], nr_err *err);
+
 /* Run the recipe alone: assemble the context (Nodefile + layer dirs) of
  * `spec` into the new directory `out_dir`, downloading into `cache_dir` what
  * is not cached yet. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "builder/base.h"
+#include "builder/base_gcr.h"
 #include "builder/base_int.h"
 #include "common/embed.h"
 #include "common/util.h"
@@ -365,6 +366,8 @@ bool bld_base_alpine_slim(const char *ref, char *out, size_t outlen)
 
 int bld_base_resolve_listed(const char *ref, bld_base_spec *out, char *note, size_t notelen, nr_err *err)
 {
+    if (bld_gcr_is(ref))
+        return bld_gcr_resolve_listed(ref, out, note, notelen, err);
     int r = bld_base_resolve(NULL, NULL, ref, out, err);
     char slim[96];
     *note = '\0';
@@ -424,6 +427,7 @@ char *bld_base_list(void)
             list_word(f, code);
     }
     bld_base_list_os(f);
+    bld_gcr_list(f);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

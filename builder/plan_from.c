@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "builder/base.h"
+#include "builder/base_gcr.h"
 #include "builder/build_int.h"
 #include "builder/expand.h"
 #include "common/util.h"
@@ -263,6 +264,13 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
                      nr_err *err)
 {
     char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2], mapped[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    char unpinned[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    if (bld_gcr_unpin(b->s, ref_in, unpinned, sizeof unpinned)) { /* Google's digest: never the image made here */
+        if (b->o->progress)
+            fprintf(b->o->progress, "--> FROM %s: the digest pin names Google's build: not checked; using %s\n",
+                    ref_in, unpinned);
+        ref_in = unpinned;
+    }
     const char *ref = ref_in;
     img_ref r;
     if (img_ref_parse(ref_in, &r, err) < 0)
@@ -359,7 +367,7 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
                                               "`nrun load` it, or pull it from a registry"
                                             : "");
         if (!strncmp(norm, "node:", 5) || !strncmp(norm, "debian:", 7) || !strncmp(norm, "alpine:", 7) ||
-            !strncmp(norm, "nginx:", 6))
+            !strncmp(norm, "nginx:", 6) || bld_gcr_is(norm))
             return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", err->msg);
     }
     return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", ref);

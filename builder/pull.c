@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "builder/base.h"
+#include "builder/base_gcr.h"
 #include "common/util.h"
 #include "images/registry.h"
 
@@ -46,6 +47,8 @@ int bld_pull(bld_state *b, const char *norm, nr_err *err)
     const img_reg_opts *ro = b->o->reg;
     bool node = !strncmp(norm, "node:", 5);
     bool short_hub = !img_regref_has_host(norm);
+    if (bld_gcr_is(norm))
+        return not_pulled(err, norm); /* made here (base_gcr.c), never pulled from gcr.io */
     if (!ro || (short_hub && ro->n_mirrors == 0))
         return not_pulled(err, norm);
     img_reg_opts o = *ro;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "builder/base.h"
+#include "builder/base_gcr.h"
 #include "cli/cli.h"
 #include "common/embed.h"
 #include "common/util.h"
@@ -84,9 +85,11 @@ int nr_cmd_base(int argc, char **argv, nr_global *g)
     for (; i < argc && rc == 0; i++) {
         int r = bld_base_ensure(s, argv[i], &err);
         img_image *img = NULL;
+        char unpinned[IMG_NAME_MAX + IMG_TAG_MAX + 2]; /* a gcr.io/distroless/ pin names Google's build */
+        const char *made = r == 0 && bld_gcr_unpin(s, argv[i], unpinned, sizeof unpinned) ? unpinned : argv[i];
         if (r == 1)
             rc = usage_error(g, "unknown base image (see nrun base --list): ", err.msg);
-        else if (r < 0 || img_image_load(s, argv[i], &img, &err) < 0)
+        else if (r < 0 || img_image_load(s, made, &img, &err) < 0)
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
         else
             printf("%s %s\n", argv[i], img->manifest.digest);

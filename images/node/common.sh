@@ -1,7 +1,8 @@
 # Shared by the node base image recipes (mkbase.sh: distroless, mkdebian.sh:
 # Debian slim/full); sourced, never run.  Reads the pins (versions.txt) into V,
-# and fetches npm packages into the download cache with their pinned sha512
-# integrity checked on every use.  Needs: $versions_file $cache $offline,
+# fetches npm packages into the download cache with their pinned sha512
+# integrity checked on every use, and Debian packages with apt-get download
+# (fetch_debs, used by mkbase.sh and mkgcr.sh).  Needs: $versions_file $cache $offline,
 # and $ro_cache (may be empty: a read-only cache searched after $cache).
 say() { echo "base: $*" >&2; }
 die() {
@@ -74,6 +75,68 @@ fetch_npm() {
     mv "$tmp/$name-$ver.tgz" "$f"
     rm -rf "$tmp"
     printf '%s' "$f"
+}
+
+# Fill $cache/debs with the Debian packages once; a selection file
+# (selected.txt for DEBIAN_PKGS) names the exact files (package version
+# sha256 file) every later build uses.  fetch_debs SELECTION PKG...
+debs_why=
+debs_ok() {
+    local sel="$cache/debs/$1" p v s f n=0
+    shift
+    local debian_pkgs=("$@")
+    debs_why="they are not in the cache $cache"
+    [ -f "$sel" ] || return 1
+    debs_why="$sel lists other packages than versions.txt"
+    [ "$(head -n1 "$sel")" = "# ${debian_pkgs[*]}" ] || return 1
+    while read -r p v s f; do
+        case $p in '#'*) continue ;; esac
+        debs_why="$cache/debs/$f is missing"
+        [ -f "$cache/debs/$f" ] || return 1
+        debs_why="$cache/debs/$f does not match the sha256 recorded in $sel"
+        [ "$(sha256sum <"$cache/debs/$f" | cut -c1-64)" = "$s" ] || return 1
+        n=$((n + 1))
+    done <"$sel"
+    debs_why="$sel is incomplete"
+    [ $n -eq ${#debian_pkgs[@]} ]
+}
+fetch_debs() {
+    local selname=$1
+    debs_ok "$@" && return 0
+    shift
+    local debian_pkgs=("$@")
+    [ "$offline" != 1 ] || die "Debian packages (${debian_pkgs[*]}) are needed: $debs_why, and NRUN_OFFLINE=1 forbids downloads"
+    say "Debian packages needed: $debs_why"
+    command -v apt-get >/dev/null || die "apt-get is needed to download ${debian_pkgs[*]} (not in PATH)"
+    say "downloading Debian packages ${debian_pkgs[*]} (apt-get download) ..."
+    local tmp d p v s
+    tmp=$(mktemp -d "$cache/debs/.dl.XXXXXX")
+    # apt drops to the _apt user to download when it runs as root; keep root,
+    # since _apt cannot write into our cache.
+    local apt=(apt-get download -q -o APT::Sandbox::User=root)
+    if ! (cd "$tmp" && "${apt[@]}" "${debian_pkgs[@]}" >/dev/null 2>"$tmp/.err"); then
+        say "apt-get download failed ($(tail -n1 "$tmp/.err")); running apt-get update"
+        if ! apt-get update -qq >/dev/null 2>"$tmp/.err" ||
+            ! (cd "$tmp" && "${apt[@]}" "${debian_pkgs[@]}" >/dev/null 2>"$tmp/.err"); then
+            local msg
+            msg=$(tail -n1 "$tmp/.err")
+            rm -rf "$tmp"
+            die "apt-get download ${debian_pkgs[*]} failed: $msg"
+        fi
+    fi
+    {
+        echo "# ${debian_pkgs[*]}"
+        for p in "${debian_pkgs[@]}"; do
+            d=$(ls "$tmp/${p}_"*.deb 2>/dev/null | head -n1)
+            [ -n "$d" ] || die "apt-get download gave no .deb for $p"
+            v=$(dpkg-deb -f "$d" Version)
+            s=$(sha256sum <"$d" | cut -c1-64)
+            mv "$d" "$cache/debs/${p}_${v//:/%3a}.deb"
+            echo "$p $v $s ${p}_${v//:/%3a}.deb"
+        done
+    } >"$tmp/selected.txt"
+    mv "$tmp/selected.txt" "$cache/debs/$selname"
+    rm -rf "$tmp"
 }
 
 # Normalise modes of a layer dir so they depend on the inputs only.
