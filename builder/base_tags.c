@@ -228,7 +228,7 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
         return bld_base_alpine_os(ref, slim, sizeof slim, err);
     }
     if (strncmp(ref, "node:", 5))
-        return bld_base_unknown(err, ref, "not a node image");
+        return bld_base_unknown(err, ref, "not an image nbuild makes (node, debian, alpine, nginx, gcr.io/distroless)");
     const char *tag = ref + 5;
     if (strlen(tag) > 64)
         return bld_base_unknown(err, ref, "tag too long");
