@@ -157,7 +157,11 @@ bool bld_base_hub_node(const char *ref, char *out, size_t outlen)
     static const char *const spelled[] = {"docker.io/library/node:", "docker.io/node:", "library/node:",
                                           "index.docker.io/library/node:", "index.docker.io/node:",
                                           "registry-1.docker.io/library/node:", "public.ecr.aws/docker/library/node:",
-                                          "mirror.gcr.io/library/node:"};
+                                          "mirror.gcr.io/library/node:",
+                                          /* the official image's amd64 build, Docker Hub's per-architecture
+                                           * repository (FROM ${ARCH}/node:... with ARCH=amd64): the same
+                                           * image on linux/amd64, the one platform nbuild builds for */
+                                          "amd64/node:", "docker.io/amd64/node:", "index.docker.io/amd64/node:"};
     for (size_t i = 0; i < NR_ARRAY_LEN(spelled); i++) {
         size_t n = strlen(spelled[i]);
         if (!strncmp(ref, spelled[i], n)) {
