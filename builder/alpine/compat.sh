@@ -371,7 +371,7 @@ debian_tool() {
 getopt_permute() {
     spec=$1 handler=$2
     shift 2
-    nops=0
+    nops=0 op1='' op2=''
     while [ $# -gt 0 ]; do
         OPTIND=1 last=1
         while getopts "$spec" o; do
@@ -500,7 +500,7 @@ adduser_main() {
 # needs perl for --remove-home, which a slim image lacks
 deluser_main() {
     for a in "$@"; do case $a in --remove-home) ;; --?*) debian_tool "$@" ;; esac; done
-    rmhome='' nops=0
+    rmhome='' nops=0 op1='' op2=''
     for a in "$@"; do
         case $a in
         --remove-home) rmhome=1 ;;
