@@ -25,7 +25,7 @@
 #include "common/embed.h"
 #include "common/util.h"
 
-static const char *const names[] = {"apk", "adduser", "addgroup"};
+static const char *const names[] = {"apk", "adduser", "addgroup", "deluser", "delgroup"};
 
 /* Does dir hold exactly what we would write? */
 static bool shim_intact(int dfd, const char *script, size_t slen, const char *map, size_t mlen)

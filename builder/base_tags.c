@@ -187,7 +187,11 @@ bool bld_base_hub_official(const char *ref, char *out, size_t outlen)
 {
     static const char *const spelled[] = {"docker.io/library/", "docker.io/", "library/", "index.docker.io/library/",
                                           "index.docker.io/", "registry-1.docker.io/library/",
-                                          "public.ecr.aws/docker/library/", "mirror.gcr.io/library/"};
+                                          "public.ecr.aws/docker/library/", "mirror.gcr.io/library/",
+                                          /* the official images' amd64 builds, Docker Hub's per-architecture
+                                           * repositories (FROM ${ARCH}/node:... with ARCH=amd64): the same
+                                           * image on linux/amd64, the one platform nbuild builds for */
+                                          "amd64/", "docker.io/amd64/", "index.docker.io/amd64/"};
     static const char *const repos[] = {"node:", "debian:", "alpine:", "nginx:"};
     for (size_t i = 0; i < NR_ARRAY_LEN(spelled); i++) {
         size_t n = strlen(spelled[i]);

@@ -7,6 +7,7 @@
 #
 #   apk add/del/update/upgrade/info   apt-get with Debian's names (packages.txt)
 #   adduser / addgroup                busybox's options as useradd/groupadd;
+#   deluser / delgroup                as userdel/groupdel/gpasswd -d;
 #                                     Debian's long options go to Debian's tools
 #
 # Every argument is data: names are checked against Alpine's grammar before
@@ -368,20 +369,70 @@ debian_tool() {
     exec "$real" "$@"
 }
 
+# busybox's getopt permutes, as musl's getopt_long does: options may follow
+# the operands (`adduser -D NAME -u 1000`), and "--" ends them.  Each option
+# goes to HANDLER (its letter, then its argument); the operands are left in
+# op1..op$nops, in order.
+getopt_permute() {
+    spec=$1 handler=$2
+    shift 2
+    nops=0 op1='' op2=''
+    while [ $# -gt 0 ]; do
+        OPTIND=1 last=1
+        while getopts "$spec" o; do
+            "$handler" "$o" "${OPTARG:-}"
+            last=$OPTIND
+        done
+        # getopts stopped at the end, at an operand (OPTIND where the last
+        # option left it), or after reading "--" (one further)
+        ended=''
+        [ "$OPTIND" -eq "$last" ] || ended=1
+        shift $((OPTIND - 1))
+        while [ $# -gt 0 ]; do
+            case $1 in -?*) [ -z "$ended" ] && break ;; esac
+            nops=$((nops + 1))
+            eval "op$nops=\$1"
+            shift
+        done
+    done
+}
+
+addgroup_opt() {
+    case $1 in
+    g) gid=$2 ;;
+    S) system=1 ;;
+    *) die "usage: addgroup [-g GID] [-S] [USER] GROUP" ;;
+    esac
+}
+
+adduser_opt() {
+    opts=1
+    case $1 in
+    h) home=$2 ;;
+    g) gecos=$2 ;;
+    s) shell=$2 ;;
+    G) group=$2 ;;
+    D) ;; # no password: useradd's default (the account is locked)
+    S) system=1 ;;
+    H) nohome=1 ;;
+    u) uid=$2 ;;
+    k) skel=$2 ;;
+    *) die "usage: adduser [-h DIR] [-g GECOS] [-s SHELL] [-G GROUP] [-S] [-D] [-H] [-u UID] [-k SKEL] USER [GROUP]" ;;
+    esac
+}
+
 group_exists() { getent group "$1" >/dev/null 2>&1; }
 user_exists() { getent passwd "$1" >/dev/null 2>&1; }
 
 addgroup_main() {
     for a in "$@"; do case $a in --?*) debian_tool "$@" ;; esac; done
     gid='' system=''
-    while getopts g:S o; do
-        case $o in
-        g) gid=$OPTARG ;;
-        S) system=1 ;;
-        *) die "usage: addgroup [-g GID] [-S] [USER] GROUP" ;;
-        esac
-    done
-    shift $((OPTIND - 1))
+    getopt_permute g:S addgroup_opt "$@"
+    case $nops in
+    1) set -- "$op1" ;;
+    2) set -- "$op1" "$op2" ;;
+    *) die "usage: addgroup [-g GID] [-S] [USER] GROUP" ;;
+    esac
     case $# in
     1)
         name_ok "$1" || die "\"$1\" is not a group name"
@@ -401,23 +452,12 @@ addgroup_main() {
 adduser_main() {
     for a in "$@"; do case $a in --?*) debian_tool "$@" ;; esac; done
     home='' gecos='' shell='' group='' system='' nohome='' uid='' skel='' opts=''
-    while getopts h:g:s:G:DSHu:k: o; do
-        opts=1
-        case $o in
-        h) home=$OPTARG ;;
-        g) gecos=$OPTARG ;;
-        s) shell=$OPTARG ;;
-        G) group=$OPTARG ;;
-        D) ;; # no password: useradd's default (the account is locked)
-        S) system=1 ;;
-        H) nohome=1 ;;
-        u) uid=$OPTARG ;;
-        k) skel=$OPTARG ;;
-        *) die "usage: adduser [-h DIR] [-g GECOS] [-s SHELL] [-G GROUP] [-S] [-D] [-H] [-u UID] [-k SKEL] USER [GROUP]" ;;
-        esac
-    done
-    shift $((OPTIND - 1))
-    [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: adduser [OPTIONS] USER [GROUP]"
+    getopt_permute h:g:s:G:DSHu:k: adduser_opt "$@"
+    case $nops in
+    1) set -- "$op1" ;;
+    2) set -- "$op1" "$op2" ;;
+    *) die "usage: adduser [OPTIONS] USER [GROUP]" ;;
+    esac
     user=$1
     if [ -z "$opts" ] && [ $# -eq 2 ]; then
         # adduser USER GROUP: USER joins GROUP
@@ -460,6 +500,59 @@ adduser_main() {
     return 0
 }
 
+# busybox's deluser [--remove-home] USER (the same-named group goes too, as
+# userdel's USERGROUPS_ENAB does) and deluser USER GROUP; Debian's deluser
+# needs perl for --remove-home, which a slim image lacks
+deluser_main() {
+    for a in "$@"; do case $a in --remove-home) ;; --?*) debian_tool "$@" ;; esac; done
+    rmhome='' nops=0 op1='' op2=''
+    for a in "$@"; do
+        case $a in
+        --remove-home) rmhome=1 ;;
+        *)
+            nops=$((nops + 1))
+            eval "op$nops=\$a"
+            ;;
+        esac
+    done
+    case $nops in
+    1) set -- "$op1" ;;
+    2) set -- "$op1" "$op2" ;;
+    *) die "usage: deluser [--remove-home] USER [GROUP]" ;;
+    esac
+    for a in "$@"; do name_ok "$a" || die "\"$a\" is not a user or group name"; done
+    case $# in
+    1)
+        user_exists "$1" || die "unknown user $1"
+        exec userdel ${rmhome:+-r} -- "$1"
+        ;;
+    2)
+        user_exists "$1" || die "unknown user $1"
+        group_exists "$2" || die "unknown group $2"
+        exec gpasswd -d "$1" -- "$2" >/dev/null
+        ;;
+    *) die "usage: deluser [--remove-home] USER [GROUP]" ;;
+    esac
+}
+
+# busybox's delgroup GROUP and delgroup USER GROUP
+delgroup_main() {
+    for a in "$@"; do case $a in --?*) debian_tool "$@" ;; esac; done
+    for a in "$@"; do name_ok "$a" || die "\"$a\" is not a user or group name"; done
+    case $# in
+    1)
+        group_exists "$1" || die "unknown group $1"
+        exec groupdel -- "$1"
+        ;;
+    2)
+        user_exists "$1" || die "unknown user $1"
+        group_exists "$2" || die "unknown group $2"
+        exec gpasswd -d "$1" -- "$2" >/dev/null
+        ;;
+    *) die "usage: delgroup [USER] GROUP" ;;
+    esac
+}
+
 # Not a Debian image (--base-map chose another): the image's own command of
 # this name, if it has one, as if this directory were not on PATH
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v useradd >/dev/null 2>&1; then
@@ -479,5 +572,7 @@ case $me in
 apk) apk_main "$@" ;;
 adduser) adduser_main "$@" ;;
 addgroup) addgroup_main "$@" ;;
-*) die "called as $me: expected apk, adduser or addgroup" ;;
+deluser) deluser_main "$@" ;;
+delgroup) delgroup_main "$@" ;;
+*) die "called as $me: expected apk, adduser, addgroup, deluser or delgroup" ;;
 esac

@@ -241,3 +241,22 @@ files_of() {
     [ "$(jq -r '.greeting + " " + .node + " " + .express' <<<"$output")" = "hello from alpine /usr/bin/node 4.21.2" ]
     "$NRUN" stop "$id" >/dev/null
 }
+
+@test "busybox adduser/addgroup read options after the names, as busybox's getopt permutes (node-red: deluser node && adduser -h DIR -D -H node-red -u 1000); -- ends the options" {
+    c=$(ctx 'FROM node:20-alpine' \
+        'RUN deluser --remove-home node && adduser -h /usr/src/node-red -D -H node-red -u 1000' \
+        'RUN addgroup web -g 1500 -S && adduser -D app -G web -u 1501 -s /bin/bash && adduser -D -- -u 2>/dev/null || echo refused' \
+        'RUN addgroup -S tmpg && adduser -D x tmpg && deluser x tmpg && id -nG x > /x-groups && delgroup tmpg && deluser x')
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t alp:7 "$c"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    run rt_run --rm --network none alp:7 sh -c 'getent passwd node-red app; getent group web; [ -e /usr/src/node-red ] || echo no-home; getent passwd node || echo no-node; cat /x-groups; getent passwd x || getent group tmpg || echo x-gone'
+    echo "$output"
+    [ "${lines[0]}" = "node-red:x:1000:1000:Linux User,,,:/usr/src/node-red:/bin/sh" ]
+    [ "${lines[1]}" = "app:x:1501:1500:Linux User,,,:/home/app:/bin/bash" ]
+    [ "${lines[2]}" = "web:x:1500:" ]
+    [ "${lines[3]}" = no-home ]
+    [ "${lines[4]}" = no-node ]
+    [ "${lines[5]}" = x ]
+    [ "${lines[6]}" = x-gone ]
+}

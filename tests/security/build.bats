@@ -436,6 +436,8 @@ RUN r=/probe; : >$r; \
     t adduser -D -- '-ou'; \
     t addgroup 'g$(touch /pwned)'; \
     t addgroup -g 1 -- '-r'; \
+    t deluser 'node;touch /pwned'; \
+    t delgroup -r node; \
     if touch /dev/nrun-alpine/apk 2>/dev/null || touch /dev/nrun-alpine/new 2>/dev/null; then echo "wrote the translations" >>$r; fi; \
     if [ -e /pwned ] || [ -e /tmp/v ] || getent passwd u >/dev/null || getent group g >/dev/null; then echo pwned >>$r; fi
 EOF
@@ -451,10 +453,12 @@ EOF
     [[ "$output" == *'option -o is not translated'* ]]
     [[ "$output" == *'"u;touch /pwned" is not a user name'* ]]
     [[ "$output" == *'"-r" is not a group name'* ]]
+    [[ "$output" == *'"node;touch /pwned" is not a user or group name'* ]]
+    [[ "$output" == *'"-r" is not a user or group name'* ]]
     # the image holds none of it, and the host's copy is what nbuild wrote
     no_layer_holds "shellcheck disable=SC2086 # one checked name a line"
     new=$(find "$NRUN_ROOT/cache/build/alpine" -name compat.sh | head -1)
     [ -n "$new" ]
     cmp "$new" "$REPO/builder/alpine/compat.sh"
-    [ "$(find "$NRUN_ROOT/cache/build/alpine" -mindepth 2 | wc -l)" -eq 5 ]
+    [ "$(find "$NRUN_ROOT/cache/build/alpine" -mindepth 2 | wc -l)" -eq 7 ]
 }
