@@ -525,10 +525,16 @@ json_t *cmp_yaml_load(cmp_ctx *c, const char *path, nr_err *err)
 
 static bool needs_quotes(const char *s)
 {
+    /* what YAML 1.1 readers take for a boolean too ("no", "on"), and a leading indicator */
+    static const char *const words[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON",
+                                        "off", "Off", "OFF", NULL};
+    for (const char *const *w = words; *w; w++)
+        if (!strcmp(s, *w))
+            return true;
     json_t *t = plain_value(s);
     bool q = !json_is_string(t);
     json_decref(t);
-    return q || !*s;
+    return q || !*s || strchr("0123456789.+-", s[0]);
 }
 
 static int emit(yaml_emitter_t *em, const json_t *j)
