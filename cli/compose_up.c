@@ -192,11 +192,13 @@ static int wait_deps(nr_global *g, cmp_project *p, const char *svc, nr_err *err)
             if (!j)
                 return nr_err_set(err, "dependency %s: no container %s", k, name);
             json_t *st = json_object_get(j, "State");
-            const char *status = json_string_value(json_object_get(st, "Status"));
+            const char *sv = json_string_value(json_object_get(st, "Status"));
+            const char *hv = json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
+            cleanup_free char *status = sv ? nr_xstrdup(sv) : NULL;
+            cleanup_free char *health = hv ? nr_xstrdup(hv) : NULL;
             long long code = json_integer_value(json_object_get(st, "ExitCode"));
-            const char *health = json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
             bool running = status && !strcmp(status, "running");
-            bool has_hc = json_object_get(json_object_get(j, "Config"), "Healthcheck") || health;
+            bool has_hc = health != NULL;
             json_decref(j);
             if (!said) {
                 fprintf(stderr, "Container %s  Waiting\n", name);
