@@ -353,7 +353,9 @@ static int do_run(nr_global *g, cmp_project *p, int argc, char **argv)
         cmp_strv_free(&extra);
         return nr_usage_error(g, "compose run: which SERVICE?");
     }
-    const char *svc = argv[optind];
+    /* (cmp_up below parses options too: optind is not ours after it) */
+    int at = optind;
+    const char *svc = argv[at];
     json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
     if (!s) {
         cmp_strv_free(&extra);
@@ -391,7 +393,7 @@ static int do_run(nr_global *g, cmp_project *p, int argc, char **argv)
         cmp_strv_push(&a, tty ? "-it" : "-i");
     for (size_t i = 0; i < extra.n; i++)
         cmp_strv_push(&a, extra.v[i]);
-    if (cmp_run_argv(p, svc, CMP_ARGV_RUN, NULL, argv + optind + 1, (size_t)(argc - optind - 1), &a, &err) < 0) {
+    if (cmp_run_argv(p, svc, CMP_ARGV_RUN, NULL, argv + at + 1, (size_t)(argc - at - 1), &a, &err) < 0) {
         cmp_strv_free(&a);
         cmp_strv_free(&extra);
         return nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);

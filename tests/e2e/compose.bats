@@ -128,7 +128,7 @@ EOF
     run "$NRUN" logs healthy-app-1
     [ "$output" = ready ]
     run cmp logs app
-    [ "$output" = "app-1  | ready" ]
+    [ "$output" = "app-1 | ready" ]
     cmp down
 }
 
@@ -384,7 +384,7 @@ EOF
     cat >"$D/over.yml" <<'EOF'
 services:
   srv:
-    command: ["sh", "-c", "echo over; exec sleep 1000"]
+    command: ["sh", "-c", "echo over; echo hi-srv >/tmp/i; exec httpd -f -p 8080 -h /tmp"]
     environment: [B=2]
     container_name: merged-srv
     networks:
@@ -398,15 +398,19 @@ networks:
   back:
 EOF
     run --separate-stderr cmp -f base.yml -f over.yml config --format json
-    jq -e '.services.srv.environment == {"A": "1", "B": "2"} and .services.srv.command[2] == "echo over; exec sleep 1000"' <<<"$output"
+    jq -e '.services.srv.environment == {"A": "1", "B": "2"} and .services.srv.command[2] == "echo over; echo hi-srv >/tmp/i; exec httpd -f -p 8080 -h /tmp"' <<<"$output"
     run cmp -f base.yml -f over.yml up -d
     echo "$output"
     [ "$status" -eq 0 ]
     for _ in $(seq 50); do [ -n "$("$NRUN" logs merged-srv 2>&1)" ] && break; sleep 0.1; done
     run "$NRUN" logs merged-srv
     [ "$output" = over ]
-    cmp -f base.yml -f over.yml exec -T peer ping -c1 -W2 web-alias
-    cmp -f base.yml -f over.yml exec -T peer ping -c1 -W2 srv
+    # the service's name and its alias, on the network they share
+    for _ in $(seq 50); do cmp -f base.yml -f over.yml exec -T peer wget -qO- http://srv:8080/i 2>/dev/null && break; sleep 0.1; done
+    run cmp -f base.yml -f over.yml exec -T peer wget -qO- http://srv:8080/i
+    [ "$output" = hi-srv ]
+    run cmp -f base.yml -f over.yml exec -T peer wget -qO- http://web-alias:8080/i
+    [ "$output" = hi-srv ]
     "$NRUN" inspect merge-peer-1 | jq -e '.[0].NetworkSettings.Networks | has("merge_front") and has("merge_back")'
     cmp -f base.yml -f over.yml down
     # a container of the same name that is not this project's: refused, nothing made
