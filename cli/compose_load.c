@@ -241,6 +241,7 @@ typedef struct frame {
     yaml_mark_t key_mark;
     char *anchor;
     json_t *merges; /* << values, applied at the mapping's end */
+    yaml_mark_t start;
 } frame;
 
 typedef struct loader {
@@ -413,6 +414,7 @@ static int on_start(loader *l, yaml_event_t *ev, bool map, nr_err *err)
     frame *f = &l->st[l->depth++];
     memset(f, 0, sizeof *f);
     f->map = map;
+    f->start = ev->start_mark;
     f->node = map ? json_object() : json_array();
     const char *anchor = map ? (const char *)ev->data.mapping_start.anchor : (const char *)ev->data.sequence_start.anchor;
     f->anchor = anchor ? nr_xstrdup(anchor) : NULL;
@@ -438,7 +440,7 @@ static int on_end(loader *l, yaml_event_t *ev, nr_err *err)
         }
         json_decref(f.merges);
     }
-    int r = place(l, f.node, ev->start_mark, f.anchor, err);
+    int r = place(l, f.node, f.start, f.anchor, err);
     free(f.anchor);
     return r;
 }

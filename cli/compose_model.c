@@ -677,8 +677,10 @@ static int norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *e
     if (gp && cmp_duration_ms(gp) < 0)
         return nr_err_set(err, "%s.stop_grace_period: expected a duration like 10s or 1m30s", path);
     const char *cn = json_string_value(json_object_get(svc, "container_name"));
-    if (cn && rt_ctr_name_check(cn, err) < 0)
-        return nr_err_wrap(err, "%s.container_name", path);
+    if (cn && rt_ctr_name_check(cn, err) < 0) {
+        cleanup_free char *e = nr_escape_controls(err->msg);
+        return nr_err_set(err, "%s.container_name: %s", path, e);
+    }
     return 0;
 }
 
