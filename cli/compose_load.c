@@ -579,8 +579,17 @@ static int emit(yaml_emitter_t *em, const json_t *j)
     char buf[64];
     const char *s;
     yaml_scalar_style_t style = YAML_PLAIN_SCALAR_STYLE;
+    cleanup_free char *esc = NULL;
     if (json_is_string(j)) {
         s = json_string_value(j);
+        /* $ as $$: the text printed is a compose file that reads back the same */
+        if (strchr(s, '$')) {
+            nr_buf b = {0};
+            for (const char *c = s; *c; c++)
+                nr_buf_add(&b, *c == '$' ? "$$" : c, *c == '$' ? 2 : 1);
+            nr_buf_add(&b, "", 1);
+            s = esc = b.data;
+        }
         if (needs_quotes(s))
             style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
         else

@@ -335,9 +335,9 @@ static int norm_volumes(json_t *svc, json_t *top_vols, const char *dir, const ch
             json_object_set_new(m, "source", json_string(a));
             free(a);
         } else if (!strcmp(type, "volume") && src && !json_object_get(top_vols, src)) {
+            cleanup_free char *e = nr_escape_controls(src);
             json_decref(m);
             json_decref(out);
-            cleanup_free char *e = nr_escape_controls(src);
             return nr_err_set(err, "%s.volumes[%zu]: volume \"%s\" is not declared in the top-level volumes", path, i,
                               e);
         }
