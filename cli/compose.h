@@ -1,10 +1,12 @@
 /* nrun compose: docker compose's words over nrun's own commands.
  *
- * compose_load.c reads the compose files (libyaml), interpolates ${VAR}
- * from the environment and .env, merges -f files in order and checks the
- * shape of what it keeps; every error names file:line:col or the key path
- * (services.web.ports[1]) and nothing is made.  The result is one JSON
- * model (services, networks, volumes, name), which `config` prints.
+ * compose_load.c reads the compose files (libyaml, under limits) and
+ * interpolates ${VAR} from the environment and .env; compose_model.c merges
+ * -f files in order and names the project; compose_service.c checks each
+ * service's keys and puts them in one shape.  Every error names
+ * file:line:col or the key path (services.web.ports[1]) and nothing is
+ * made.  The result is one JSON model (services, networks, volumes, name),
+ * which `config` prints.
  * compose_run.c turns a service into the argv of `nrun run` (so run checks
  * every flag as it always does) and lists a project's containers by their
  * com.docker.compose.* labels; compose_up.c is up and its log follower;

@@ -19,4 +19,13 @@ int cmp_strcmpp(const char **a, const char **b);
 /* compose's word splitting of a string command ("sh -c 'a b'"): a JSON array, or NULL */
 json_t *cmp_shell_split(const char *s);
 
+/* compose_service.c: shapes of values, and one service checked and normalized */
+char *cmp_scalar_str(const json_t *v);
+int cmp_want_str(json_t *obj, const char *key, const char *path, nr_err *err);
+int cmp_want_bool(json_t *obj, const char *key, const char *path, nr_err *err);
+int cmp_want_kvmap(json_t *obj, const char *key, const char *path, nr_err *err);
+char *cmp_abs_path(const char *dir, const char *p);
+struct cmp_project;
+int cmp_norm_service(struct cmp_project *p, const char *name, json_t *svc, nr_err *err);
+
 #endif

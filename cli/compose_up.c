@@ -185,6 +185,7 @@ static int wait_deps(nr_global *g, cmp_project *p, const char *svc, nr_err *err)
             continue;
         cleanup_free char *name = cmp_ctr_name(p, k);
         bool said = false;
+        int tries = 0;
         for (;;) {
             if (got_signal)
                 return nr_err_set(err, "interrupted");
@@ -219,7 +220,6 @@ static int wait_deps(nr_global *g, cmp_project *p, const char *svc, nr_err *err)
                     return nr_err_set(err, "dependency failed to start: container %s exited (%lld)", name, code);
                 if (running && !has_hc) {
                     /* the health is read from PID 1: give it a moment before saying there is none */
-                    static int tries;
                     if (++tries > 50)
                         return nr_err_set(err, "dependency %s: service_healthy, but the container has no healthcheck",
                                           k);
