@@ -422,3 +422,153 @@ EOF
     ! "$NRUN" network ls -q | grep -qx merge_front || false
     "$NRUN" rm -f merged-srv >/dev/null
 }
+
+@test "build: args, target and labels reach nbuild; up keeps a built image until --build, which recreates; --no-build refuses a missing image; down --rmi local removes it" {
+    proj built
+    cat >"$D/app/Dockerfile" <<'EOF'
+FROM bb:1 AS base
+ARG GREETING=unset
+RUN echo "$GREETING" >/greeting
+FROM base AS prod
+RUN echo prod >/stage
+FROM base AS dev
+RUN echo dev >/stage
+EOF
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  app:
+    build:
+      context: ./app
+      target: prod
+      args: {GREETING: "${GREETING:-hello}"}
+      labels: [org.example.team=compose]
+    command: ["sh", "-c", "cat /greeting /stage; exec sleep 1000"]
+EOF
+    run cmp --no-ansi build 2>/dev/null || run cmp build
+    run cmp build
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Service app  Built"* ]]
+    [ "$(cfg built-app:latest '.config.Labels["org.example.team"]')" = '"compose"' ]
+    run cmp up -d --no-build
+    [ "$status" -eq 0 ]
+    for _ in $(seq 50); do [ -n "$("$NRUN" logs built-app-1 2>&1)" ] && break; sleep 0.1; done
+    run "$NRUN" logs built-app-1
+    [ "$output" = $'hello\nprod' ]
+    id1=$("$NRUN" inspect -f '{{.Id}}' built-app-1)
+    # a new argument: up alone keeps the image it has, --build makes the new one and recreates
+    GREETING=again cmp up -d
+    [ "$("$NRUN" inspect -f '{{.Id}}' built-app-1)" = "$id1" ]
+    run env GREETING=again "$NRUN" compose --project-directory "$D" up -d --build
+    echo "$output"
+    [[ "$output" == *"Container built-app-1  Recreate"* ]]
+    for _ in $(seq 50); do [ -n "$("$NRUN" logs built-app-1 2>&1)" ] && break; sleep 0.1; done
+    run "$NRUN" logs built-app-1
+    [ "$output" = $'again\nprod' ]
+    run cmp down --rmi local
+    [[ "$output" == *"Image built-app  Removed"* ]]
+    ! "$NRUN" images --format '{{.Repository}}' | grep -qx built-app || false
+    run cmp up -d --no-build
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"services.app: image built-app is missing and --no-build"* ]]
+    [ -z "$(ids_of built)" ]
+}
+
+@test "external networks and volumes are used, never made or removed; a missing one stops up before anything is made" {
+    proj ext
+    "$NRUN" network create extnet >/dev/null
+    "$NRUN" volume create extvol >/dev/null
+    cat >"$D/compose.yaml" <<EOF
+services:
+  db:
+    image: bb:1
+    command: ["sh", "-c", "$(db_cmd on-extnet) & echo kept >>/v/log; wait"]
+    volumes: [shared:/v]
+    networks: [outside]
+networks:
+  outside: {external: true, name: extnet}
+volumes:
+  shared: {external: true, name: extvol}
+EOF
+    cmp up -d
+    # a plain nrun run container on the same network finds the service by its name
+    run rt_run --rm --network extnet bb:1 sh -c 'for i in $(seq 50); do wget -qO- http://db:8080/i && break; sleep 0.1; done'
+    [ "$output" = on-extnet ]
+    cmp down -v
+    "$NRUN" network ls -q | grep -qx extnet
+    "$NRUN" volume ls -q | grep -qx extvol
+    [ "$(cat "$NRUN_ROOT/volumes/extvol/_data/log")" = kept ]
+    "$NRUN" network rm extnet >/dev/null
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"networks.outside (external)"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    "$NRUN" volume rm extvol >/dev/null
+}
+
+@test "network_mode service:NAME shares the other service's network namespace; network_mode none has only lo" {
+    proj netmode
+    cat >"$D/compose.yaml" <<EOF
+services:
+  db:
+    image: bb:1
+    command: ["sh", "-c", "$(db_cmd via-localhost)"]
+  side:
+    image: bb:1
+    network_mode: "service:db"
+    depends_on: [db]
+    command: ["sleep", "1000"]
+  alone:
+    image: bb:1
+    network_mode: none
+    command: ["sleep", "1000"]
+EOF
+    cmp up -d
+    for _ in $(seq 50); do cmp exec -T side wget -qO- http://127.0.0.1:8080/i 2>/dev/null && break; sleep 0.1; done
+    run cmp exec -T side wget -qO- http://127.0.0.1:8080/i
+    [ "$output" = via-localhost ]
+    run cmp exec -T alone ls /sys/class/net
+    [ "$output" = lo ]
+    cmp down
+}
+
+@test "depends_on service_completed_successfully waits for a job; up SERVICE --no-deps starts that one only; logs --tail and -f" {
+    proj job
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  migrate:
+    image: bb:1
+    command: ["sh", "-c", "sleep 1; echo migrated"]
+  app:
+    image: bb:1
+    command: ["sh", "-c", "echo one; echo two; echo three; exec sleep 1000"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+EOF
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Container job-migrate-1  Exited"* ]]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' job-migrate-1)" = exited ]
+    for _ in $(seq 50); do [ "$("$NRUN" logs job-app-1 2>&1 | wc -l)" -ge 3 ] && break; sleep 0.1; done
+    run cmp logs --tail 1 app
+    [ "$output" = "app-1 | three" ]
+    run cmp logs
+    [[ "$output" == *"migrate-1 | migrated"* && "$output" == *"app-1     | one"* ]]
+    # -f follows until the container stops
+    (cd "$D" && exec "$NRUN" compose logs -f app >"$BATS_TEST_TMPDIR/follow" 2>&1) &
+    pid=$!
+    cmp exec -T app sh -c 'echo late >/proc/1/fd/1'
+    for _ in $(seq 50); do grep -q 'app-1 | late' "$BATS_TEST_TMPDIR/follow" && break; sleep 0.1; done
+    grep -q 'app-1 | late' "$BATS_TEST_TMPDIR/follow"
+    cmp stop app
+    wait $pid
+    cmp down
+    # --no-deps: the job is not run
+    cmp up -d --no-deps app
+    [ "$(ids_of job | wc -l)" -eq 1 ]
+    ! "$NRUN" ps -a --format '{{.Names}}' | grep -qx job-migrate-1 || false
+    cmp down
+}
