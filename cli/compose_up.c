@@ -174,14 +174,17 @@ static void on_signal(int sig)
 }
 
 /* depends_on's conditions of svc, each met or an error */
-static int wait_deps(nr_global *g, cmp_project *p, const char *svc, nr_err *err)
+static int wait_deps(nr_global *g, cmp_project *p, const char *svc, const cmp_strv *order, nr_err *err)
 {
     json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(s, "depends_on"), k, v) {
         const char *cond = json_string_value(json_object_get(v, "condition"));
-        if (!strcmp(cond, "service_started"))
+        bool started_here = false; /* (not with --no-deps) */
+        for (size_t i = 0; i < order->n; i++)
+            started_here |= !strcmp(order->v[i], k);
+        if (!strcmp(cond, "service_started") || !started_here)
             continue;
         cleanup_free char *name = cmp_ctr_name(p, k);
         bool said = false;
@@ -598,7 +601,7 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
     for (size_t i = 0; i < order.n; i++) {
         const char *svc = order.v[i];
         cleanup_free char *name = cmp_ctr_name(p, svc);
-        if (wait_deps(g, p, svc, &err) < 0) {
+        if (wait_deps(g, p, svc, &order, &err) < 0) {
             rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
             goto out;
         }
