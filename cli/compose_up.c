@@ -554,7 +554,10 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
                 goto out;
             }
         }
-        /* the image: built, or pulled, or refused, before anything runs */
+    }
+    /* the images: built, or pulled, or refused, once every service passed */
+    for (size_t i = 0; i < order.n; i++) {
+        const char *svc = order.v[i];
         json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
         cleanup_free char *image = cmp_svc_image(p, svc);
         bool have = cmp_image_exists(g, image);
