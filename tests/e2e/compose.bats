@@ -5,6 +5,7 @@
 # rt_node_image); the second service is a shell-started busybox httpd.
 load ../lib/common
 load ../lib/runtime
+load ../lib/registry
 bats_require_minimum_version 1.5.0
 
 setup_file() {
@@ -12,6 +13,7 @@ setup_file() {
     rt_node_image nd:1
 }
 teardown_file() {
+    nr_registry_stop 2>/dev/null || true
     rt_rm_all
     for n in $("$NRUN" network ls -q 2>/dev/null); do
         case $n in bridge) ;; *) "$NRUN" network rm "$n" >/dev/null 2>&1 || true ;; esac
@@ -339,6 +341,19 @@ EOF
     cat "$BATS_TEST_TMPDIR/out"
     [ "$("$NRUN" inspect -f '{{.State.Status}}' attached-talker-1)" = exited ]
     [ "$("$NRUN" inspect -f '{{.State.Status}}' attached-other-1)" = exited ]
+    # Ctrl-C: the same, exit 130
+    (cd "$D" && exec "$NRUN" compose up >"$BATS_TEST_TMPDIR/out2" 2>&1) &
+    pid=$!
+    for _ in $(seq 100); do grep -q 'Attaching to' "$BATS_TEST_TMPDIR/out2" && break; sleep 0.1; done
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' attached-talker-1)" = running ]
+    kill -INT $pid
+    rc=0
+    wait $pid || rc=$?
+    cat "$BATS_TEST_TMPDIR/out2"
+    [ "$rc" -eq 130 ]
+    grep -q 'Gracefully stopping' "$BATS_TEST_TMPDIR/out2"
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' attached-talker-1)" = exited ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' attached-other-1)" = exited ]
     cmp down
 }
 
@@ -570,4 +585,31 @@ EOF
     [ "$(ids_of job | wc -l)" -eq 1 ]
     ! "$NRUN" ps -a --format '{{.Names}}' | grep -qx job-migrate-1 || false
     cmp down
+}
+
+@test "pull: the services that name an image, through nrun pull (a registry on the host's 127.0.0.1); up pulls a missing one" {
+    nr_registry_start
+    # the registry listens on the host's loopback: these nrun runs stay in the host's namespace
+    "$NR_REAL_NRUN" push bb:1 "$NR_REGISTRY/cmp/bb:1" >/dev/null
+    proj pulled
+    printf 'services:\n  fromreg:\n    image: %s/cmp/bb:1\n    command: ["sleep", "1000"]\n  local:\n    build: ./app\n' \
+        "$NR_REGISTRY" >"$D/compose.yaml"
+    ! "$NRUN" images --format '{{.Repository}}' | grep -qx "$NR_REGISTRY/cmp/bb" || false
+    run bash -c "cd '$D' && '$NR_REAL_NRUN' compose pull"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Service fromreg  Pulling"* && "$output" != *"Service local  Pulling"* ]]
+    "$NRUN" images --format '{{.Repository}}:{{.Tag}}' | grep -qx "$NR_REGISTRY/cmp/bb:1"
+    # up pulls what is missing (network_mode none: this nrun makes no network in the host's namespace)
+    "$NRUN" rmi "$NR_REGISTRY/cmp/bb:1" >/dev/null
+    printf 'services:\n  fromreg:\n    image: %s/cmp/bb:1\n    command: ["sleep", "1000"]\n    network_mode: none\n' \
+        "$NR_REGISTRY" >"$D/up.yaml"
+    run bash -c "cd '$D' && '$NR_REAL_NRUN' compose -f up.yaml up -d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Service fromreg  Pulling"* ]]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' pulled-fromreg-1)" = running ]
+    cmp -f up.yaml down
+    [ -z "$(ids_of pulled)" ]
+    nr_registry_stop
 }
