@@ -97,6 +97,10 @@ static int top_decls(cmp_project *p, const char *key, nr_err *err)
     const char *k;
     json_t *x;
     json_object_foreach(v, k, x) {
+        if (!*k || strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(k)) {
+            cleanup_free char *e = nr_escape_controls(k);
+            return nr_err_set(err, "%s.%s: a name is made of letters, digits, '.', '_' and '-'", key, e);
+        }
         cleanup_free char *path = nr_xasprintf("%s.%s", key, k);
         if (json_is_null(x))
             json_object_set_new(v, k, x = json_object());
@@ -115,7 +119,8 @@ static int top_decls(cmp_project *p, const char *key, nr_err *err)
                 json_object_del(x, mk);
                 continue;
             }
-            fprintf(stderr, "nrun compose: warning: %s.%s: not supported by nrun, ignored\n", path, mk);
+            cleanup_free char *e = nr_escape_controls(mk);
+            fprintf(stderr, "nrun compose: warning: %s.%s: not supported by nrun, ignored\n", path, e);
             json_object_del(x, mk);
         }
         if (cmp_want_bool(x, "external", path, err) < 0 || cmp_want_str(x, "name", path, err) < 0)

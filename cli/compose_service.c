@@ -440,9 +440,10 @@ static int norm_depends(json_t *svc, json_t *services, const char *name, const c
     json_object_foreach(out, k, x) {
         if (!json_object_get(services, k) || !strcmp(k, name)) {
             cleanup_free char *e = nr_escape_controls(k);
+            bool self = !strcmp(k, name);
             json_decref(out);
             return nr_err_set(err, "%s.depends_on: \"%s\" is %s", path, e,
-                              strcmp(k, name) ? "not a service of this project" : "the service itself");
+                              self ? "the service itself" : "not a service of this project");
         }
     }
     json_object_set_new(svc, "depends_on", out);
@@ -483,9 +484,10 @@ static int norm_networks(json_t *svc, json_t *top_nets, const char *path, nr_err
             }
             const char *mk;
             json_t *y;
-            json_object_foreach(m, mk, y) if (strcmp(mk, "aliases")) fprintf(stderr,
-                                                                            "nrun compose: warning: %s.%s: not "
-                                                                            "supported, ignored\n", p2, mk);
+            json_object_foreach(m, mk, y) if (strcmp(mk, "aliases")) {
+                cleanup_free char *e = nr_escape_controls(mk);
+                fprintf(stderr, "nrun compose: warning: %s.%s: not supported, ignored\n", p2, e);
+            }
             size_t i;
             json_array_foreach(json_object_get(m, "aliases"), i, y) if (!rt_net_alias_valid(json_string_value(y))) {
                 cleanup_free char *e = nr_escape_controls(json_string_value(y));
