@@ -669,7 +669,10 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
             cmp_strv_push(&names, nm);
             cmp_strv_pushf(&labels, "%s-1", order.v[i]);
         }
-        printf("Attaching to %s\n", labels.n ? labels.v[0] : "");
+        printf("Attaching to");
+        for (size_t i = 0; i < labels.n; i++)
+            printf("%s %s", i ? "," : "", labels.v[i]);
+        printf("\n");
         int sig = follow(g, names.v, labels.v, names.n, true, NULL);
         cmp_strv_free(&names);
         cmp_strv_free(&labels);
