@@ -78,6 +78,20 @@ refused() {
     refused "$f" "junk.yaml:3:3: mapping key \"s\" already defined"
     printf 'services:\n  s: {image: bb:1, command: *nope}\n' >"$f"
     refused "$f" "junk.yaml:2:29: unknown anchor *nope"
+    # the project's .env as a FIFO, and an env_file of /dev/zero (read by run's --env-file check)
+    d=$BATS_TEST_TMPDIR/envs
+    mkdir -p "$d"
+    printf 'services: {s: {image: bb:1}}\n' >"$d/compose.yaml"
+    mkfifo "$d/.env"
+    refused "$d/compose.yaml" "$d/.env: a FIFO or pipe, not a regular file"
+    rm "$d/.env"
+    printf 'services: {s: {image: bb:1, env_file: /dev/zero}}\n' >"$d/compose.yaml"
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run bounded "$NRUN" compose -f "$d/compose.yaml" up -d
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"/dev/zero: a device, not a regular file"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
 
 @test "names made from the file: container_name, volume and network names with ../ or control characters are refused before anything is made" {
