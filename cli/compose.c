@@ -608,6 +608,32 @@ static int do_ls(nr_global *g, int argc, char **argv)
     return 0;
 }
 
+/* what `up` recorded for project `name` when no compose file is in the
+ * working directory, or NULL */
+static json_t *saved_project(nr_global *g, const char *name)
+{
+    for (const char *const *f = (const char *const[]){"compose.yaml", "compose.yml", "docker-compose.yaml",
+                                                      "docker-compose.yml", NULL};
+         *f; f++)
+        if (access(*f, F_OK) == 0)
+            return NULL;
+    if (!*name || strchr(name, '/') || name[0] == '.')
+        return NULL;
+    cleanup_free char *path = nr_xasprintf("%s/compose/%s.json", g->root, name);
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    const char *dir = json_string_value(json_object_get(j, "working_dir"));
+    json_t *files = json_object_get(j, "config_files");
+    size_t i;
+    json_t *f;
+    bool ok = dir && json_is_array(files) && json_array_size(files) > 0;
+    json_array_foreach(files, i, f) ok &= json_is_string(f);
+    if (!ok) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
 static int dispatch(nr_global *g, cmp_project *p, const char *sub, int argc, char **argv)
 {
     return !strcmp(sub, "up")       ? cmp_up(g, p, argc, argv)
@@ -706,12 +732,25 @@ int nr_cmd_compose(int argc, char **argv, nr_global *g)
     }
     cmp_project p;
     nr_err err = {0};
+    json_t *saved = NULL;
+    const char *saved_files[64];
+    if (!o.nfiles && !o.project_dir && o.project_name && (saved = saved_project(g, o.project_name))) {
+        /* -p NAME away from the project: the files `up` read, from the store (as compose finds a project by name) */
+        size_t i;
+        json_t *f;
+        json_array_foreach(json_object_get(saved, "config_files"), i, f) if (i < 64) saved_files[o.nfiles++] =
+            json_string_value(f);
+        o.files = saved_files;
+        o.project_dir = json_string_value(json_object_get(saved, "working_dir"));
+    }
     if (cmp_load(&o, &p, &err) < 0) {
         cmp_project_free(&p);
         free(sargv);
+        json_decref(saved);
         return nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
     }
     rc = dispatch(g, &p, sub, sargc, sargv);
+    json_decref(saved);
     cmp_project_free(&p);
     free(sargv);
     return rc;

@@ -92,7 +92,10 @@ EOF
     [[ "$output" == *"two"*"running(2)"*"$D/compose.yaml"* ]]
     ids=$(ids_of two)
     [ "$(wc -w <<<"$ids")" -eq 2 ]
-    run cmp down
+    # -p NAME away from the project finds it (the files up read, recorded in the store)
+    run bash -c "cd '$BATS_TEST_TMPDIR' && '$NRUN' compose -p two ps -q"
+    [ "${#lines[@]}" -eq 2 ]
+    run bash -c "cd '$BATS_TEST_TMPDIR' && '$NRUN' compose -p two down"
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"Network two_default  Removed"* ]]
