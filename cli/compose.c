@@ -383,38 +383,25 @@ static int do_run(nr_global *g, cmp_project *p, int argc, char **argv)
         cmp_strv_free(&extra);
         return rc;
     }
-    cmp_strv a = {0};
-    cmp_strv_push(&a, "run");
+    if (name)
+        cmp_strv_pushf(&extra, "--name=%s", name);
+    if (sp) {
+        size_t j;
+        json_array_foreach(json_object_get(s, "ports"), j, v) cmp_strv_pushf(&extra, "--publish=%s", json_string_value(v));
+    }
+    cmp_strv fin = {0};
+    cmp_strv_push(&fin, "run");
     if (rm)
-        cmp_strv_push(&a, "--rm");
+        cmp_strv_push(&fin, "--rm");
     if (detach)
-        cmp_strv_push(&a, "-d");
+        cmp_strv_push(&fin, "-d");
     else
-        cmp_strv_push(&a, tty ? "-it" : "-i");
-    for (size_t i = 0; i < extra.n; i++)
-        cmp_strv_push(&a, extra.v[i]);
-    if (cmp_run_argv(p, svc, CMP_ARGV_RUN, NULL, argv + at + 1, (size_t)(argc - at - 1), &a, &err) < 0) {
-        cmp_strv_free(&a);
+        cmp_strv_push(&fin, tty ? "-it" : "-i");
+    if (cmp_run_argv(p, svc, CMP_ARGV_RUN, NULL, &extra, argv + at + 1, (size_t)(argc - at - 1), &fin, &err) < 0) {
+        cmp_strv_free(&fin);
         cmp_strv_free(&extra);
         return nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
     }
-    /* --name and --service-ports: after the service's own flags, so they win */
-    cmp_strv fin = {0};
-    for (size_t i = 0; i < a.n; i++) {
-        cmp_strv_push(&fin, a.v[i]);
-        if (i == 0) {
-            if (name)
-                cmp_strv_pushf(&fin, "--name=%s", name);
-            if (sp) {
-                size_t j;
-                json_array_foreach(json_object_get(s, "ports"), j, v)
-                    cmp_strv_pushf(&fin, "--publish=%s", json_string_value(v));
-            }
-        }
-        if (name && !strncmp(a.v[i], "--name=", 7))
-            fin.n--, free(fin.v[fin.n]), fin.v[fin.n] = NULL;
-    }
-    cmp_strv_free(&a);
     cmp_strv_free(&extra);
     int r = nr_cmd_run((int)fin.n, fin.v, g);
     cmp_strv_free(&fin);

@@ -67,11 +67,12 @@ json_t *cmp_svc_networks(const cmp_project *p, const char *svc);
 char *cmp_svc_image(const cmp_project *p, const char *svc);
 
 typedef enum { CMP_ARGV_UP, CMP_ARGV_RUN, CMP_ARGV_CHECK } cmp_argv_mode;
-/* argv for `nrun run` ("run" first): flags, IMAGE, CMD...  In CHECK mode
- * without the networks (they are made later), for nr_run_flags_check.  With
- * RUN, cmd (if n > 0) replaces the service's command. */
-int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, const char *hash, char **cmd,
-                 size_t ncmd, cmp_strv *out, nr_err *err);
+/* The argv of `nrun run` after "run" (appended to out): the service's
+ * flags, then extra's (which win), IMAGE, CMD...  In CHECK mode without the
+ * networks (they are made later), for nr_run_flags_check.  With RUN, cmd
+ * (if n > 0) replaces the service's command. */
+int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, const char *hash, const cmp_strv *extra,
+                 char **cmd, size_t ncmd, cmp_strv *out, nr_err *err);
 
 /* One container of a project, as the store has it. */
 typedef struct cmp_ctr {

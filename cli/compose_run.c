@@ -133,8 +133,8 @@ static void push_ms(cmp_strv *a, const char *flag, const char *dur)
     cmp_strv_pushf(a, "%s=%lldms", flag, cmp_duration_ms(dur));
 }
 
-int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, const char *hash, char **cmd,
-                 size_t ncmd, cmp_strv *a, nr_err *err)
+int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, const char *hash, const cmp_strv *extra,
+                 char **cmd, size_t ncmd, cmp_strv *a, nr_err *err)
 {
     json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
     const char *k;
@@ -255,6 +255,9 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
     json_t *ep = json_object_get(s, "entrypoint");
     if (ep)
         cmp_strv_pushf(a, "--entrypoint=%s", json_array_size(ep) ? json_string_value(json_array_get(ep, 0)) : "");
+    /* the caller's flags last, so that they win (run takes the last -w, -u, --name...) */
+    for (i = 0; extra && i < extra->n; i++)
+        cmp_strv_push(a, extra->v[i]);
     cleanup_free char *image = cmp_svc_image(p, svc);
     cmp_strv_push(a, image);
     for (i = 1; i < json_array_size(ep); i++)

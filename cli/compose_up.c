@@ -268,7 +268,7 @@ static int connect_more(nr_global *g, cmp_project *p, const char *svc, const cha
 static char *svc_hash(nr_global *g, cmp_project *p, const char *svc, nr_err *err)
 {
     cmp_strv a = {0};
-    if (cmp_run_argv(p, svc, CMP_ARGV_UP, NULL, NULL, 0, &a, err) < 0) {
+    if (cmp_run_argv(p, svc, CMP_ARGV_UP, NULL, NULL, NULL, 0, &a, err) < 0) {
         cmp_strv_free(&a);
         return NULL;
     }
@@ -524,7 +524,7 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         const char *svc = order.v[i];
         cmp_strv a = {0};
         cmp_strv_push(&a, "run");
-        int r = cmp_run_argv(p, svc, CMP_ARGV_CHECK, "x", NULL, 0, &a, &err);
+        int r = cmp_run_argv(p, svc, CMP_ARGV_CHECK, "x", NULL, NULL, 0, &a, &err);
         if (r == 0) {
             r = cmp_call(g, nr_run_flags_check, &a, true);
             if (r)
@@ -646,7 +646,7 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         }
         cmp_strv a = {0};
         cmp_strv_push(&a, "run");
-        if (cmp_run_argv(p, svc, CMP_ARGV_UP, hash, NULL, 0, &a, &err) < 0) {
+        if (cmp_run_argv(p, svc, CMP_ARGV_UP, hash, NULL, NULL, 0, &a, &err) < 0) {
             cmp_strv_free(&a);
             rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
             goto out;

@@ -379,6 +379,10 @@ EOF
     [ "$("$NRUN" inspect -f '{{.State.Status}}' oneoff-db-1)" = running ]
     # the one-off is gone, only db is left
     [ "$(ids_of oneoff | wc -l)" -eq 1 ]
+    # run's flags win over the service's
+    run --separate-stderr cmp run --rm -T -e WHO=given -w /tmp --name one-off-x tool sh -c 'echo $WHO; pwd; hostname'
+    echo "$output"
+    [ "$output" = $'given\n/tmp\none-off-x' ]
     run cmp exec -T db cat /tmp/i
     [ "$output" = from-db ]
     run cmp exec -T tool true

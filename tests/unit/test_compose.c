@@ -124,7 +124,7 @@ static void test_merge_and_argv(void **state)
     assert_int_equal(cmp_load(&o, &p, &err), 0);
     assert_string_equal(p.name, "proj");
     cmp_strv v = {0};
-    assert_int_equal(cmp_run_argv(&p, "web", CMP_ARGV_UP, "H", NULL, 0, &v, &err), 0);
+    assert_int_equal(cmp_run_argv(&p, "web", CMP_ARGV_UP, "H", NULL, NULL, 0, &v, &err), 0);
     char line[4096] = "";
     for (size_t i = 0; i < v.n; i++)
         snprintf(line + strlen(line), sizeof line - strlen(line), "%s%s", i ? " " : "", v.v[i]);
@@ -141,7 +141,7 @@ static void test_merge_and_argv(void **state)
     cmp_strv_free(&v);
     /* a one-off: no ports, no fixed name, oneoff=True, the command given */
     char *cmd[] = {"echo", "hi"};
-    assert_int_equal(cmp_run_argv(&p, "web", CMP_ARGV_RUN, NULL, cmd, 2, &v, &err), 0);
+    assert_int_equal(cmp_run_argv(&p, "web", CMP_ARGV_RUN, NULL, NULL, cmd, 2, &v, &err), 0);
     bool ports = false, oneoff = false;
     for (size_t i = 0; i < v.n; i++) {
         ports |= !strncmp(v.v[i], "--publish", 9);
