@@ -519,6 +519,23 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
         goto out;
     }
+    /* two services of one container name: the second would fail half way */
+    json_t *names = json_object();
+    const char *sk;
+    json_t *sv;
+    json_object_foreach(json_object_get(p->model, "services"), sk, sv) {
+        cleanup_free char *n = cmp_ctr_name(p, sk);
+        json_t *other = json_object_get(names, n);
+        if (other) {
+            fprintf(stderr, "nrun compose: services.%s and services.%s: both would be the container \"%s\"\n",
+                    json_string_value(other), sk, n);
+            json_decref(names);
+            rc = NR_EXIT_FAIL;
+            goto out;
+        }
+        json_object_set_new(names, n, json_string(sk));
+    }
+    json_decref(names);
     /* every service's flags, as run checks them, before anything is made */
     for (size_t i = 0; i < order.n; i++) {
         const char *svc = order.v[i];

@@ -278,6 +278,9 @@ EOF
     printf 'services:\n  a:\n    image: bb:1\n    ports: ["80:80", [1]]\n' >"$D/compose.yaml"
     run cmp up -d
     [ "$output" = 'nrun compose: services.a.ports[1]: expected "[HOST_IP:][HOST:]CONTAINER[/PROTO]" or a mapping' ]
+    printf 'services:\n  a:\n    image: bb:1\n    container_name: bad-b-1\n  b:\n    image: bb:1\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$output" = 'nrun compose: services.a and services.b: both would be the container "bad-b-1"' ]
     printf 'services:\n  a:\n    image: bb:1\n    comand: [x]\n' >"$D/compose.yaml"
     run cmp up -d
     [ "$output" = "nrun compose: services.a.comand: not a key of a compose service" ]
