@@ -151,6 +151,10 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
             return nr_err_sys(err, errno, "getentropy");
         cmp_strv_pushf(a, "--name=%s-%s-run-%02x%02x%02x", p->name, svc, r[0], r[1], r[2]);
     }
+    /* the file's labels first: compose's own, after them, cannot be overridden (a service
+     * labelled as another project's would be that project's to `down`) */
+    json_object_foreach(json_object_get(s, "labels"), k, v)
+        cmp_strv_pushf(a, "--label=%s=%s", k, json_is_string(v) ? json_string_value(v) : "");
     cmp_strv_pushf(a, "--label=com.docker.compose.project=%s", p->name);
     cmp_strv_pushf(a, "--label=com.docker.compose.service=%s", svc);
     cmp_strv_pushf(a, "--label=com.docker.compose.container-number=1");
@@ -158,8 +162,6 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
     cmp_strv_pushf(a, "--label=com.docker.compose.project.working_dir=%s", p->dir);
     if (hash)
         cmp_strv_pushf(a, "--label=com.docker.compose.config-hash=%s", hash);
-    json_object_foreach(json_object_get(s, "labels"), k, v)
-        cmp_strv_pushf(a, "--label=%s=%s", k, json_is_string(v) ? json_string_value(v) : "");
     /* the first network at run, the others by network connect (compose_up.c) */
     const char *mode_s = json_string_value(json_object_get(s, "network_mode"));
     if (mode_s) {

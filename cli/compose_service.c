@@ -136,6 +136,11 @@ int cmp_want_kvmap(json_t *obj, const char *key, const char *path, nr_err *err)
         const char *k;
         json_t *x;
         json_object_foreach(v, k, x) {
+            if (!*k || strchr(k, '=')) {
+                cleanup_free char *e = nr_escape_controls(k);
+                json_decref(out);
+                return nr_err_set(err, "%s.%s.%s: a name cannot be empty or hold '='", path, key, e);
+            }
             if (json_is_null(x)) {
                 json_object_set_new(out, k, json_null());
                 continue;

@@ -65,6 +65,7 @@ services:
     environment:
       UPSTREAM: db:8080/i
     depends_on: [db]
+    labels: {team: web, com.docker.compose.project: not-this-one}
   db:
     image: bb:1
     command: ["sh", "-c", "$(db_cmd db-says-hi)"]
@@ -82,7 +83,7 @@ EOF
     [ "$output" = two-db-1 ]
     "$NRUN" inspect two-web-1 | jq -e '.[0].Config.Labels | ."com.docker.compose.project" == "two" and
         ."com.docker.compose.service" == "web" and ."com.docker.compose.container-number" == "1" and
-        ."com.docker.compose.oneoff" == "False"'
+        ."com.docker.compose.oneoff" == "False" and .team == "web"'
     "$NRUN" images | grep -q '^two-web '
     run cmp ps
     [[ "$output" == *two-web-1* && "$output" == *two-db-1* ]]
