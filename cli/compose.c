@@ -123,27 +123,58 @@ static int do_down(nr_global *g, cmp_project *p, int argc, char **argv)
     cmp_ctrs_free(cs, n);
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(p->model, "networks"), k, v) {
-        cleanup_free char *name = cmp_net_name(p, k);
-        if (json_is_true(json_object_get(v, "external")) || rt_net_exists(g->root, name, &err) < 0)
-            continue;
-        if (call2(g, nr_cmd_network, "network", "rm", name, true))
-            rc = NR_EXIT_FAIL;
-        else
-            fprintf(stderr, "Network %s  Removed\n", name);
-    }
-    if (vols) {
-        json_object_foreach(json_object_get(p->model, "volumes"), k, v) {
-            cleanup_free char *name = cmp_vol_name(p, k);
-            cleanup_free char *path = nr_xasprintf("%s/volumes/%s", g->root, name);
-            if (json_is_true(json_object_get(v, "external")) || access(path, F_OK) < 0)
+    /* the file's networks and volumes (not external ones), and those up recorded making */
+    json_t *saved = cmp_state_load(g, p->name);
+    static const char *const kinds[] = {"networks", "volumes"};
+    for (int kind = 0; kind < (vols ? 2 : 1); kind++) {
+        json_t *names = json_array();
+        json_object_foreach(json_object_get(p->model, kinds[kind]), k, v) {
+            if (json_is_true(json_object_get(v, "external")))
                 continue;
-            if (call2(g, nr_cmd_volume, "volume", "rm", name, true))
-                rc = NR_EXIT_FAIL;
-            else
-                fprintf(stderr, "Volume %s  Removed\n", name);
+            char *n = kind == 0 ? cmp_net_name(p, k) : cmp_vol_name(p, k);
+            json_array_append_new(names, json_string(n));
+            free(n);
         }
+        size_t i;
+        json_array_foreach(json_object_get(saved, kinds[kind]), i, v) {
+            const char *n = json_string_value(v);
+            bool dup = false, external = false;
+            size_t j;
+            json_t *y;
+            json_array_foreach(names, j, y) dup |= n && !strcmp(json_string_value(y), n);
+            /* recorded, but external in this file: not ours to remove */
+            json_object_foreach(json_object_get(p->model, kinds[kind]), k, y) {
+                char *full = kind == 0 ? cmp_net_name(p, k) : cmp_vol_name(p, k);
+                external |= n && json_is_true(json_object_get(y, "external")) && !strcmp(full, n);
+                free(full);
+            }
+            bool valid = n && (kind == 0 ? rt_net_name_valid(n) : nr_volume_name_ok(n));
+            if (valid && !dup && !external)
+                json_array_append(names, v);
+        }
+        json_array_foreach(names, i, v) {
+            const char *name = json_string_value(v);
+            if (kind == 0) {
+                nr_err ign = {0};
+                if (rt_net_exists(g->root, name, &ign) < 0)
+                    continue;
+                if (call2(g, nr_cmd_network, "network", "rm", name, true))
+                    rc = NR_EXIT_FAIL;
+                else
+                    fprintf(stderr, "Network %s  Removed\n", name);
+            } else {
+                cleanup_free char *path = nr_xasprintf("%s/volumes/%s", g->root, name);
+                if (access(path, F_OK) < 0)
+                    continue;
+                if (call2(g, nr_cmd_volume, "volume", "rm", name, true))
+                    rc = NR_EXIT_FAIL;
+                else
+                    fprintf(stderr, "Volume %s  Removed\n", name);
+            }
+        }
+        json_decref(names);
     }
+    json_decref(saved);
     if (rmi) {
         json_object_foreach(svcs, k, v) {
             bool built = !json_object_get(v, "image");
@@ -604,10 +635,7 @@ static json_t *saved_project(nr_global *g, const char *name)
          *f; f++)
         if (access(*f, F_OK) == 0)
             return NULL;
-    if (!*name || strchr(name, '/') || name[0] == '.')
-        return NULL;
-    cleanup_free char *path = nr_xasprintf("%s/compose/%s.json", g->root, name);
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    json_t *j = cmp_state_load(g, name);
     const char *dir = json_string_value(json_object_get(j, "working_dir"));
     json_t *files = json_object_get(j, "config_files");
     size_t i;

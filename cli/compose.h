@@ -100,7 +100,10 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
 int cmp_make_shared(nr_global *g, cmp_project *p, nr_err *err);
 int cmp_build_service(nr_global *g, cmp_project *p, const char *svc);
 bool cmp_image_exists(nr_global *g, const char *ref);
-/* Record what the project is (files, dir) in the store for `ls` and `down`. */
+/* Record what the project is (files, dir, the networks and volumes it may
+ * make) in the store's compose/<name>.json, for `ls`, `-p NAME` and `down`. */
 void cmp_state_save(nr_global *g, cmp_project *p);
+/* That record, or NULL. */
+json_t *cmp_state_load(nr_global *g, const char *name);
 
 #endif

@@ -144,6 +144,19 @@ int cmp_build_service(nr_global *g, cmp_project *p, const char *svc)
     return r;
 }
 
+json_t *cmp_state_load(nr_global *g, const char *name)
+{
+    if (!*name || strchr(name, '/') || name[0] == '.')
+        return NULL;
+    cleanup_free char *path = nr_xasprintf("%s/compose/%s.json", g->root, name);
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
 void cmp_state_save(nr_global *g, cmp_project *p)
 {
     cleanup_free char *dir = nr_xasprintf("%s/compose", g->root);
@@ -151,6 +164,31 @@ void cmp_state_save(nr_global *g, cmp_project *p)
         return;
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     json_t *j = json_pack("{s:s, s:s, s:O}", "name", p->name, "working_dir", p->dir, "config_files", p->files);
+    /* the networks and volumes the project may make, with those of earlier ups: down removes
+     * them even when a later file no longer names them */
+    json_t *old = cmp_state_load(g, p->name);
+    static const char *const kinds[] = {"networks", "volumes"};
+    for (int k = 0; k < 2; k++) {
+        json_t *made = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(old, kinds[k]), i, v) if (json_is_string(v)) json_array_append(made, v);
+        const char *key;
+        json_object_foreach(json_object_get(p->model, kinds[k]), key, v) {
+            if (json_is_true(json_object_get(v, "external")))
+                continue;
+            char *n = k == 0 ? cmp_net_name(p, key) : cmp_vol_name(p, key);
+            bool seen = false;
+            size_t x;
+            json_t *y;
+            json_array_foreach(made, x, y) seen |= !strcmp(json_string_value(y), n);
+            if (!seen)
+                json_array_append_new(made, json_string(n));
+            free(n);
+        }
+        json_object_set_new(j, kinds[k], made);
+    }
+    json_decref(old);
     char *text = json_dumps(j, JSON_COMPACT);
     cleanup_free char *file = nr_xasprintf("%s.json", p->name);
     nr_err ign;

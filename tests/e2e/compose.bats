@@ -184,7 +184,12 @@ EOF
     cmp up -d
     run cmp exec -T keeper cat /data/log
     [ "$output" = run ]
-    cmp down -v
+    # a file that no longer names the volume: down -v still removes what up made
+    printf 'services:\n  keeper:\n    image: bb:1\n' >"$D/compose.yaml"
+    run cmp down -v
+    echo "$output"
+    [[ "$output" == *"Volume vol_store  Removed"* && "$output" == *"Network vol_default  Removed"* ]]
+    ! "$NRUN" volume ls -q | grep -qx vol_store || false
 }
 
 @test "two projects: the same service name answers within each project, the other project's network is not reachable" {
