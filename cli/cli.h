@@ -162,6 +162,9 @@ unsigned long long nr_tree_bytes(int dirfd, int depth);
 int nr_image_history(int argc, char **argv, nr_global *g);
 bool nr_history_is_image(int argc, char **argv, nr_global *g);
 
+/* A volume name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, under 128 characters (cli/volume.c). */
+bool nr_volume_name_ok(const char *n);
+
 /* Print "prog: <msg>" and return NR_EXIT_USAGE. */
 int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same with another exit code (`nrun run` refuses with docker's 125). */

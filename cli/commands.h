@@ -60,6 +60,7 @@
     X("build", nr_cmd_build, "Images", "Build an image from a Nodefile (as nbuild)") \
     X("base", nr_cmd_base, "Images", "Make the base Node images now") \
     X("builder", nr_cmd_builder, "Images", "Manage the build cache: prune") \
+    X("compose", nr_cmd_compose, "Other", "Run an app of several services from a compose file (docker compose's words)") \
     X("network", nr_cmd_network, "Other", "Manage networks: create, ls, inspect, rm, connect, disconnect") \
     X("volume", nr_cmd_volume, "Other", "Manage volumes: ls, inspect, create, rm, prune") \
     X("system", nr_cmd_system, "Other", "Disk usage (df), host and store (info), prune") \

@@ -707,8 +707,12 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
     if (strcmp(op->net, "host") && strcmp(op->net, "none") && strcmp(op->net, RT_NET_DEFAULT) &&
         strncmp(op->net, "container:", 10) && rt_net_exists(g->root, op->net, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
-    if (mode == RUN_CHECK)
+    if (mode == RUN_CHECK) {
+        /* the -v flags too, as creating the container checks them (deploy's and compose's checks) */
+        if (rt_spec_volumes_check(op->volumes, op->nvolumes, g->root, &err) < 0)
+            return nr_err_report(&err, g->prog, NR_EXIT_CMD);
         return 0;
+    }
     /* --pull always: from the registry first; missing and never: the store's
      * (nrun run pulls nothing by itself: "no such image" when absent) */
     if (dk.pull && !strcmp(dk.pull, "always")) {

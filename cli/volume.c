@@ -16,7 +16,7 @@
 #include "common/util.h"
 #include "runtime/runtime.h"
 
-static bool name_ok(const char *n)
+bool nr_volume_name_ok(const char *n)
 {
     if (!*n || strlen(n) >= 128 || !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", n[0]))
         return false;
@@ -70,7 +70,7 @@ static char **list_names(nr_global *g, size_t *n)
     char **v = NULL;
     *n = 0;
     for (struct dirent *e; d && (e = readdir(d));) {
-        if (!name_ok(e->d_name))
+        if (!nr_volume_name_ok(e->d_name))
             continue;
         v = nr_xrealloc(v, (*n + 1) * sizeof *v);
         v[(*n)++] = nr_xstrdup(e->d_name);
@@ -164,7 +164,7 @@ int nr_cmd_volume(int argc, char **argv, nr_global *g)
             return nr_usage_error(g, "volume create: one NAME at most");
         char name[65];
         if (argc - optind == 1) {
-            if (!name_ok(argv[optind]))
+            if (!nr_volume_name_ok(argv[optind]))
                 return nr_usage_error(g, "volume create: \"%s\": [a-zA-Z0-9][a-zA-Z0-9_.-]*, under 128 characters",
                                       argv[optind]);
             snprintf(name, sizeof name, "%s", argv[optind]);
@@ -191,7 +191,7 @@ int nr_cmd_volume(int argc, char **argv, nr_global *g)
             return nr_usage_error(g, "%s: which volume?", label);
         json_t *out = json_array();
         for (int i = optind; i < argc; i++) {
-            json_t *v = name_ok(argv[i]) ? volume_json(g, argv[i]) : NULL;
+            json_t *v = nr_volume_name_ok(argv[i]) ? volume_json(g, argv[i]) : NULL;
             if (!v) {
                 if (!(spec == &rm && force)) {
                     fprintf(stderr, "%s: no such volume: %s\n", g->prog, argv[i]);

@@ -283,7 +283,7 @@ fail: {
 /* A container name as docker takes it: [a-zA-Z0-9][a-zA-Z0-9_.-]*, here at
  * most 128 characters (it names the container in every command and log). */
 #define NAME_MAX_LEN 128
-static int name_check(const char *name, nr_err *err)
+int rt_ctr_name_check(const char *name, nr_err *err)
 {
     static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     size_t len = strlen(name);
@@ -373,7 +373,7 @@ int rt_container_create_image(img_store *store, const char *root, const img_imag
     short_id[12] = 0;
     out->name = nr_xstrdup(o->name ? o->name : short_id);
     if (o->name) {
-        if (name_check(o->name, err) < 0)
+        if (rt_ctr_name_check(o->name, err) < 0)
             goto out;
         char other[65];
         nr_err ign;
@@ -486,7 +486,7 @@ out:
 int rt_container_rename(const char *root, const char *ref, const char *new_name, nr_err *err)
 {
     char id[65], other[65];
-    if (name_check(new_name, err) < 0)
+    if (rt_ctr_name_check(new_name, err) < 0)
         return -1;
     cleanup_free char *cdir = nr_xasprintf("%s/containers", root);
     cleanup_close int cdfd = open(cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

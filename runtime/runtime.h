@@ -414,6 +414,8 @@ int rt_state_pidfd(const rt_state *st);
 /* Is pid still the process that had start_time? */
 bool rt_pid_alive(pid_t pid, unsigned long long start_time);
 unsigned long long rt_pid_start_time(pid_t pid);
+/* A container name as docker takes it ([a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128). */
+int rt_ctr_name_check(const char *name, nr_err *err);
 /* Resolve a name, full id or unique id prefix to the full id. */
 int rt_container_find(const char *store_root, const char *ref, char id[65], nr_err *err);
 /* rt_container_find, then its state (rt_state_free it). */

@@ -184,6 +184,19 @@ static int add_volume(json_t *mounts, json_t *mk, const char *spec, const char *
     return spec_add_mount(mounts, mk, what, src, dest, ro, false, store_root, ctr_dir, anon, err);
 }
 
+/* The -v flags checked as a container's creation checks them, nothing
+ * made (a volume's directory is only listed, never created, here). */
+int rt_spec_volumes_check(char **vols, size_t n, const char *store_root, nr_err *err)
+{
+    json_t *mounts = json_array(), *mk = json_array();
+    int anon = 0, r = 0;
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = add_volume(mounts, mk, vols[i], store_root, "/nonexistent", &anon, err);
+    json_decref(mounts);
+    json_decref(mk);
+    return r;
+}
+
 /* A tmpfs at DEST, "DEST[:OPT,...]" with OPT size=N[k|m|g] or mode=OCTAL only. */
 static int add_tmpfs(json_t *mounts, const char *spec, nr_err *err)
 {

@@ -1,0 +1,109 @@
+/* nrun compose: docker compose's words over nrun's own commands.
+ *
+ * compose_load.c reads the compose files (libyaml, under limits) and
+ * interpolates ${VAR} from the environment and .env; compose_model.c merges
+ * -f files in order and names the project; compose_service.c checks each
+ * service's keys and puts them in one shape.  Every error names
+ * file:line:col or the key path (services.web.ports[1]) and nothing is
+ * made.  The result is one JSON model (services, networks, volumes, name),
+ * which `config` prints.
+ * compose_run.c turns a service into the argv of `nrun run` (so run checks
+ * every flag as it always does) and lists a project's containers by their
+ * com.docker.compose.* labels; compose_up.c is up and its log follower;
+ * compose.c is the command itself and its smaller verbs. */
+#ifndef NR_COMPOSE_H
+#define NR_COMPOSE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli/cli.h"
+#include "common/err.h"
+
+/* What the global flags say (before the verb). */
+typedef struct cmp_opts {
+    const char **files;
+    size_t nfiles;
+    const char *project_name;
+    const char *project_dir;
+    const char **env_files;
+    size_t nenv_files;
+} cmp_opts;
+
+typedef struct cmp_project {
+    char *name;    /* normalized: [a-z0-9][a-z0-9_-]* */
+    char *dir;     /* absolute project directory */
+    json_t *files; /* the files read, absolute paths */
+    json_t *model; /* {name, services: {NAME: {...}}, networks: {...}, volumes: {...}} */
+} cmp_project;
+
+int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err);
+void cmp_project_free(cmp_project *p);
+/* The model as YAML text (malloc'd), for `config`. */
+char *cmp_yaml_dump(const json_t *model, nr_err *err);
+/* compose's duration ("1m30s", "500ms", "10") in milliseconds; -1 when bad. */
+long long cmp_duration_ms(const char *s);
+
+/* ---- compose_run.c ---- */
+typedef struct cmp_strv {
+    char **v;
+    size_t n;
+} cmp_strv;
+void cmp_strv_push(cmp_strv *s, const char *x);
+void cmp_strv_pushf(cmp_strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cmp_strv_free(cmp_strv *s);
+
+/* The container name of service `svc` (container_name, else P-svc-1). */
+char *cmp_ctr_name(const cmp_project *p, const char *svc);
+/* Full names of the project's networks and volumes (P_name, or the
+ * external name). */
+char *cmp_net_name(const cmp_project *p, const char *net);
+char *cmp_vol_name(const cmp_project *p, const char *vol);
+/* The networks a service joins, in order: [{name, aliases: []}]; NULL
+ * with network_mode. */
+json_t *cmp_svc_networks(const cmp_project *p, const char *svc);
+/* The image a service runs: image:, else P-svc (compose's built name). */
+char *cmp_svc_image(const cmp_project *p, const char *svc);
+
+typedef enum { CMP_ARGV_UP, CMP_ARGV_RUN, CMP_ARGV_CHECK } cmp_argv_mode;
+/* The argv of `nrun run` after "run" (appended to out): the service's
+ * flags, then extra's (which win), IMAGE, CMD...  In CHECK mode without the
+ * networks (they are made later), for nr_run_flags_check.  With RUN, cmd
+ * (if n > 0) replaces the service's command. */
+int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, const char *hash, const cmp_strv *extra,
+                 char **cmd, size_t ncmd, cmp_strv *out, nr_err *err);
+
+/* One container of a project, as the store has it. */
+typedef struct cmp_ctr {
+    char id[65];
+    char *name, *service, *hash, *status; /* status: running, exited, created, ... */
+    bool oneoff;
+} cmp_ctr;
+/* Every container labelled com.docker.compose.project=project. */
+int cmp_ctrs_list(nr_global *g, const char *project, cmp_ctr **out, size_t *n, nr_err *err);
+void cmp_ctrs_free(cmp_ctr *c, size_t n);
+/* The labels of container id (a new reference, or NULL). */
+json_t *cmp_ctr_labels(nr_global *g, const char *id);
+
+/* Run a command of nrun (nr_cmd_*) in a child, as `nrun ARGV` would: its
+ * exit code.  quiet: its stdout to /dev/null. */
+int cmp_call(nr_global *g, nr_cmd_fn fn, cmp_strv *argv, bool quiet);
+/* Services in start order (dependencies first), restricted to `only` and
+ * what they depend on (unless no_deps); an error names a cycle. */
+int cmp_order(const cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv *out, nr_err *err);
+
+/* ---- compose_up.c ---- */
+int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv);
+int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
+/* Make the project's networks and volumes that are missing (quiet). */
+int cmp_make_shared(nr_global *g, cmp_project *p, nr_err *err);
+int cmp_build_service(nr_global *g, cmp_project *p, const char *svc);
+bool cmp_image_exists(nr_global *g, const char *ref);
+/* Record what the project is (files, dir, the networks and volumes it may
+ * make) in the store's compose/<name>.json, for `ls`, `-p NAME` and `down`. */
+void cmp_state_save(nr_global *g, cmp_project *p);
+/* That record, or NULL. */
+json_t *cmp_state_load(nr_global *g, const char *name);
+
+#endif

@@ -1,0 +1,270 @@
+/* The compose model: which files, which project (its name), the merge of
+ * -f files in order and the top-level keys; each service's keys are checked
+ * and put in one shape by compose_service.c.  Errors name the key path. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/compose.h"
+#include "cli/compose_int.h"
+#include "common/util.h"
+#include "runtime/net.h"
+#include "runtime/runtime.h"
+
+static const char *const default_files[] = {"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",
+                                            NULL};
+
+/* later files over earlier, as compose merges them: mappings key by key,
+ * the lists of ports, expose, dns, ... appended (duplicates dropped), a
+ * command, an entrypoint or a healthcheck test replaced */
+static void merge(json_t *dst, json_t *src, int depth)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(src, k, v) {
+        json_t *d = json_object_get(dst, k);
+        if (json_is_object(d) && json_is_object(v) && depth < 4) {
+            merge(d, v, depth + 1);
+        } else if (json_is_array(d) && json_is_array(v) && strcmp(k, "command") && strcmp(k, "entrypoint") &&
+                   strcmp(k, "test")) {
+            size_t i, j;
+            json_t *x, *y;
+            json_array_foreach(v, i, x) {
+                bool dup = false;
+                json_array_foreach(d, j, y) dup |= json_equal(x, y);
+                if (!dup)
+                    json_array_append(d, x);
+            }
+        } else {
+            json_object_set(dst, k, v);
+        }
+    }
+}
+
+/* environment and labels as mappings before the merge, so that a list in
+ * one file and a mapping in the next merge key by key */
+static int pre_merge(json_t *doc, const char *file, nr_err *err)
+{
+    json_t *svcs = json_object_get(doc, "services");
+    if (!svcs)
+        return 0;
+    if (!json_is_object(svcs))
+        return nr_err_set(err, "%s: services: expected a mapping", file);
+    const char *k;
+    json_t *s;
+    json_object_foreach(svcs, k, s) {
+        if (json_is_null(s))
+            json_object_set_new(svcs, k, s = json_object());
+        if (!json_is_object(s))
+            return nr_err_set(err, "%s: services.%s: expected a mapping", file, k);
+        cleanup_free char *path = nr_xasprintf("services.%s", k);
+        if (cmp_want_kvmap(s, "environment", path, err) < 0 || cmp_want_kvmap(s, "labels", path, err) < 0)
+            return nr_err_wrap(err, "%s", file);
+        json_t *b = json_object_get(s, "build");
+        if (json_is_string(b))
+            json_object_set_new(s, "build", json_pack("{s:s}", "context", json_string_value(b)));
+    }
+    return 0;
+}
+
+static char *normalize_name(const char *s)
+{
+    /* compose: lowercase, only [a-z0-9_-], starting with a letter or digit */
+    nr_buf b = {0};
+    for (; *s; s++) {
+        char c = (char)tolower((unsigned char)*s);
+        if (isalnum((unsigned char)c) || ((c == '_' || c == '-') && b.len))
+            nr_buf_add(&b, &c, 1);
+    }
+    nr_buf_add(&b, "", 1);
+    return b.data;
+}
+
+static int top_decls(cmp_project *p, const char *key, nr_err *err)
+{
+    json_t *v = json_object_get(p->model, key);
+    if (!v || json_is_null(v)) {
+        json_object_set_new(p->model, key, json_object());
+        return 0;
+    }
+    if (!json_is_object(v))
+        return nr_err_set(err, "%s: expected a mapping", key);
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+        if (!*k || strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(k)) {
+            cleanup_free char *e = nr_escape_controls(k);
+            return nr_err_set(err, "%s.%s: a name is made of letters, digits, '.', '_' and '-'", key, e);
+        }
+        cleanup_free char *path = nr_xasprintf("%s.%s", key, k);
+        if (json_is_null(x))
+            json_object_set_new(v, k, x = json_object());
+        if (!json_is_object(x))
+            return nr_err_set(err, "%s: expected a mapping", path);
+        const char *mk;
+        json_t *y;
+        void *tmp;
+        json_object_foreach_safe(x, tmp, mk, y) {
+            if (!strcmp(mk, "external") || !strcmp(mk, "name")) {
+                continue;
+            } else if (!strcmp(mk, "driver") && json_is_string(y) &&
+                       !strcmp(json_string_value(y), !strcmp(key, "networks") ? "bridge" : "local")) {
+                continue;
+            } else if (!strcmp(mk, "labels") || !strncmp(mk, "x-", 2)) {
+                json_object_del(x, mk);
+                continue;
+            }
+            cleanup_free char *e = nr_escape_controls(mk);
+            fprintf(stderr, "nrun compose: warning: %s.%s: not supported by nrun, ignored\n", path, e);
+            json_object_del(x, mk);
+        }
+        if (cmp_want_bool(x, "external", path, err) < 0 || cmp_want_str(x, "name", path, err) < 0)
+            return -1;
+        /* the name nrun will use, checked now: nothing is made from a bad one */
+        const char *n = json_string_value(json_object_get(x, "name"));
+        cleanup_free char *full = n ? nr_xstrdup(n) : nr_xasprintf("%s_%s", p->name, k);
+        bool ok = !strcmp(key, "networks") ? rt_net_name_valid(full) : nr_volume_name_ok(full);
+        if (!ok) {
+            cleanup_free char *e = nr_escape_controls(full);
+            return nr_err_set(err, "%s: \"%s\" is not a valid %s name", path, e,
+                              !strcmp(key, "networks") ? "network" : "volume");
+        }
+    }
+    return 0;
+}
+
+int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
+{
+    memset(p, 0, sizeof *p);
+    p->files = json_array();
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return nr_err_sys(err, errno, "getcwd");
+    const char *base = o->project_dir ? o->project_dir : cwd;
+    if (o->nfiles == 0) {
+        for (const char *const *f = default_files; *f; f++) {
+            char *a = cmp_abs_path(base, *f);
+            if (access(a, F_OK) == 0) {
+                json_array_append_new(p->files, json_string(a));
+                free(a);
+                break;
+            }
+            free(a);
+        }
+        if (!json_array_size(p->files))
+            return nr_err_set(err, "no compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in %s "
+                                   "(-f FILE names one)", base);
+    }
+    for (size_t i = 0; i < o->nfiles; i++) {
+        char *a = cmp_abs_path(cwd, o->files[i]);
+        json_array_append_new(p->files, json_string(a));
+        free(a);
+    }
+    if (o->project_dir) {
+        p->dir = cmp_abs_path(cwd, o->project_dir);
+    } else {
+        cleanup_free char *first = nr_xstrdup(json_string_value(json_array_get(p->files, 0)));
+        *strrchr(first, '/') = 0;
+        p->dir = nr_xstrdup(*first ? first : "/");
+    }
+    cmp_ctx c = {.env = json_object(), .warned = json_object()};
+    int r = -1;
+    if (o->nenv_files) {
+        for (size_t i = 0; i < o->nenv_files; i++) {
+            cleanup_free char *a = cmp_abs_path(cwd, o->env_files[i]);
+            if (cmp_env_file_read(a, c.env, false, err) < 0)
+                goto out;
+        }
+    } else {
+        cleanup_free char *a = nr_xasprintf("%s/.env", p->dir);
+        if (cmp_env_file_read(a, c.env, true, err) < 0)
+            goto out;
+    }
+    p->model = json_object();
+    size_t i;
+    json_t *f;
+    json_array_foreach(p->files, i, f) {
+        json_t *doc = cmp_yaml_load(&c, json_string_value(f), err);
+        if (!doc)
+            goto out;
+        if (pre_merge(doc, json_string_value(f), err) < 0) {
+            json_decref(doc);
+            goto out;
+        }
+        merge(p->model, doc, 0);
+        json_decref(doc);
+    }
+    const char *k;
+    json_t *x;
+    void *tmp;
+    json_object_foreach_safe(p->model, tmp, k, x) {
+        if (!strcmp(k, "version") || !strncmp(k, "x-", 2)) {
+            json_object_del(p->model, k);
+        } else if (!strcmp(k, "configs") || !strcmp(k, "secrets") || !strcmp(k, "include") || !strcmp(k, "models")) {
+            fprintf(stderr, "nrun compose: warning: top-level %s: not supported by nrun, ignored\n", k);
+            json_object_del(p->model, k);
+        } else if (strcmp(k, "name") && strcmp(k, "services") && strcmp(k, "networks") && strcmp(k, "volumes")) {
+            cleanup_free char *e = nr_escape_controls(k);
+            nr_err_set(err, "%s: not a top-level key of a compose file", e);
+            goto out;
+        }
+    }
+    /* the project's name: -p, COMPOSE_PROJECT_NAME, name:, the directory */
+    const char *nm = o->project_name;
+    if (!nm)
+        nm = getenv("COMPOSE_PROJECT_NAME");
+    if (!nm)
+        nm = json_string_value(json_object_get(c.env, "COMPOSE_PROJECT_NAME"));
+    if (!nm)
+        nm = json_string_value(json_object_get(p->model, "name"));
+    if (!nm)
+        nm = strrchr(p->dir, '/') + 1;
+    p->name = normalize_name(nm);
+    if (!*p->name || strlen(p->name) > 60) {
+        cleanup_free char *e = nr_escape_controls(nm);
+        nr_err_set(err, "project name \"%s\": lowercase letters, digits, '_' and '-', starting with a letter or a "
+                        "digit, at most 60", e);
+        goto out;
+    }
+    json_object_set_new(p->model, "name", json_string(p->name));
+    if (top_decls(p, "networks", err) < 0 || top_decls(p, "volumes", err) < 0)
+        goto out;
+    json_t *svcs = json_object_get(p->model, "services");
+    if (!json_is_object(svcs) || !json_object_size(svcs)) {
+        nr_err_set(err, "services: no service defined");
+        goto out;
+    }
+    json_object_foreach_safe(svcs, tmp, k, x) {
+        if (!*k || strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(k) ||
+            !rt_net_alias_valid(k)) {
+            cleanup_free char *e = nr_escape_controls(k);
+            nr_err_set(err, "services.%s: a service name is made of letters, digits, '.', '_' and '-'", e);
+            goto out;
+        }
+        if (json_object_get(x, "profiles")) {
+            fprintf(stderr, "nrun compose: warning: services.%s: has profiles, which nrun does not enable: left out\n",
+                    k);
+            json_object_del(svcs, k);
+        }
+    }
+    json_object_foreach(svcs, k, x) if (cmp_norm_service(p, k, x, err) < 0) goto out;
+    r = 0;
+out:
+    json_decref(c.env);
+    json_decref(c.warned);
+    return r;
+}
+
+void cmp_project_free(cmp_project *p)
+{
+    free(p->name);
+    free(p->dir);
+    json_decref(p->files);
+    json_decref(p->model);
+    memset(p, 0, sizeof *p);
+}

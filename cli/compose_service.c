@@ -1,0 +1,689 @@
+/* A compose service's keys checked and put in one shape (lists of K=V as
+ * maps, string commands split as compose splits them, short volume, port and
+ * depends_on forms long, relative paths absolute), so that `config` prints
+ * what `up` will do and compose_run.c reads one form only.  Keys nrun does
+ * not honour are a warning each; errors name the key path
+ * (services.web.ports[1]). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/compose.h"
+#include "cli/compose_int.h"
+#include "common/util.h"
+#include "runtime/net.h"
+#include "runtime/runtime.h"
+
+/* compose's keys of a service that nrun does not honour: a warning each */
+static const char *const unsupported[] = {
+    "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_runtime",
+    "cpu_rt_period", "cgroup", "cgroup_parent", "configs", "credential_spec", "deploy", "develop",
+    "device_cgroup_rules", "dns_opt", "driver_opts", "extends", "external_links", "gpus", "ipc", "isolation",
+    "label_file", "links", "logging", "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform",
+    "post_start", "pre_stop", "provider", "pull_policy", "runtime", "scale", "secrets", "stdin_open", "storage_opt",
+    "tty", "use_api_socket", "userns_mode", "uts", "volumes_from", "memswap_limit", "mem_reservation", "oom_score_adj",
+    "cpu_shares", "ulimits", "devices", "group_add", "dns_search", "domainname", NULL};
+
+static bool in_list(const char *const *l, const char *s)
+{
+    for (; *l; l++)
+        if (!strcmp(*l, s))
+            return true;
+    return false;
+}
+
+static int bad(nr_err *err, const char *path, const char *what)
+{
+    return nr_err_set(err, "%s: %s", path, what);
+}
+
+/* a scalar as a string (numbers and booleans as YAML wrote them); NULL if not a scalar */
+char *cmp_scalar_str(const json_t *v)
+{
+    if (json_is_string(v))
+        return nr_xstrdup(json_string_value(v));
+    if (json_is_integer(v))
+        return nr_xasprintf("%lld", (long long)json_integer_value(v));
+    if (json_is_real(v))
+        return nr_xasprintf("%g", json_real_value(v));
+    if (json_is_boolean(v))
+        return nr_xstrdup(json_is_true(v) ? "true" : "false");
+    return NULL;
+}
+
+/* replace obj[key] with a string form of its scalar */
+int cmp_want_str(json_t *obj, const char *key, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return 0;
+    char *s = cmp_scalar_str(v);
+    if (!s)
+        return nr_err_set(err, "%s.%s: expected a string", path, key);
+    json_object_set_new(obj, key, json_string(s));
+    free(s);
+    return 0;
+}
+
+int cmp_want_bool(json_t *obj, const char *key, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v && !json_is_boolean(v))
+        return nr_err_set(err, "%s.%s: expected true or false", path, key);
+    return 0;
+}
+
+/* a string or a list of strings -> a list of strings */
+static int want_strlist(json_t *obj, const char *key, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return 0;
+    json_t *out = json_array();
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) {
+            char *s = cmp_scalar_str(x);
+            if (!s) {
+                json_decref(out);
+                return nr_err_set(err, "%s.%s[%zu]: expected a string", path, key, i);
+            }
+            json_array_append_new(out, json_string(s));
+            free(s);
+        }
+    } else {
+        char *s = cmp_scalar_str(v);
+        if (!s) {
+            json_decref(out);
+            return nr_err_set(err, "%s.%s: expected a string or a list of strings", path, key);
+        }
+        json_array_append_new(out, json_string(s));
+        free(s);
+    }
+    json_object_set_new(obj, key, out);
+    return 0;
+}
+
+/* K=V list or map -> map of strings (a bare K in a list, or K: null, stays null) */
+int cmp_want_kvmap(json_t *obj, const char *key, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return 0;
+    json_t *out = json_object();
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) {
+            if (!json_is_string(x)) {
+                json_decref(out);
+                return nr_err_set(err, "%s.%s[%zu]: expected \"KEY=VALUE\"", path, key, i);
+            }
+            const char *s = json_string_value(x);
+            const char *eq = strchr(s, '=');
+            if (s[0] == '=' || !*s) {
+                json_decref(out);
+                return nr_err_set(err, "%s.%s[%zu]: an empty name", path, key, i);
+            }
+            cleanup_free char *k = nr_xstrndup(s, eq ? (size_t)(eq - s) : strlen(s));
+            json_object_set_new(out, k, eq ? json_string(eq + 1) : json_null());
+        }
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) {
+            if (!*k || strchr(k, '=')) {
+                cleanup_free char *e = nr_escape_controls(k);
+                json_decref(out);
+                return nr_err_set(err, "%s.%s.%s: a name cannot be empty or hold '='", path, key, e);
+            }
+            if (json_is_null(x)) {
+                json_object_set_new(out, k, json_null());
+                continue;
+            }
+            char *s = cmp_scalar_str(x);
+            if (!s) {
+                json_decref(out);
+                return nr_err_set(err, "%s.%s.%s: expected a string", path, key, k);
+            }
+            json_object_set_new(out, k, json_string(s));
+            free(s);
+        }
+    } else {
+        json_decref(out);
+        return nr_err_set(err, "%s.%s: expected a mapping or a list of KEY=VALUE", path, key);
+    }
+    json_object_set_new(obj, key, out);
+    return 0;
+}
+
+/* compose's splitting of a string command: blanks separate words, '...'
+ * is literal, "..." takes \" \\ \$, a backslash outside quotes escapes the
+ * next character.  NULL when a quote is not closed. */
+json_t *cmp_shell_split(const char *s)
+{
+    json_t *out = json_array();
+    nr_buf w = {0};
+    bool in_word = false;
+    for (const char *p = s;; p++) {
+        if (!*p || *p == ' ' || *p == '\t' || *p == '\n') {
+            if (in_word) {
+                nr_buf_add(&w, "", 1);
+                json_array_append_new(out, json_string(w.data));
+                nr_buf_free(&w);
+                memset(&w, 0, sizeof w);
+                in_word = false;
+            }
+            if (!*p)
+                break;
+            continue;
+        }
+        in_word = true;
+        if (*p == '\'') {
+            const char *e = strchr(p + 1, '\'');
+            if (!e)
+                goto bad;
+            nr_buf_add(&w, p + 1, (size_t)(e - p - 1));
+            p = e;
+        } else if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && (p[1] == '"' || p[1] == '\\' || p[1] == '$'))
+                    p++;
+                nr_buf_add(&w, p, 1);
+            }
+            if (!*p)
+                goto bad;
+        } else if (*p == '\\' && p[1]) {
+            nr_buf_add(&w, ++p, 1);
+        } else {
+            nr_buf_add(&w, p, 1);
+        }
+    }
+    return out;
+bad:
+    nr_buf_free(&w);
+    json_decref(out);
+    return NULL;
+}
+
+static int want_cmd(json_t *obj, const char *key, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_string(v)) {
+        json_t *a = cmp_shell_split(json_string_value(v));
+        if (!a)
+            return nr_err_set(err, "%s.%s: a quote is not closed", path, key);
+        json_object_set_new(obj, key, a);
+        return 0;
+    }
+    return want_strlist(obj, key, path, err);
+}
+
+char *cmp_abs_path(const char *dir, const char *p)
+{
+    if (p[0] == '~' && (p[1] == '/' || !p[1]) && getenv("HOME")) {
+        cleanup_free char *j = nr_xasprintf("%s%s", getenv("HOME"), p + 1);
+        return nr_path_clean(j);
+    }
+    if (p[0] == '/')
+        return nr_path_clean(p);
+    cleanup_free char *j = nr_xasprintf("%s/%s", dir, p);
+    return nr_path_clean(j);
+}
+
+static int norm_volumes(json_t *svc, json_t *top_vols, const char *dir, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(svc, "volumes");
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return nr_err_set(err, "%s.volumes: expected a list", path);
+    json_t *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+        json_t *m;
+        if (json_is_string(x)) {
+            /* SRC:DST[:MODE] or DST */
+            const char *s = json_string_value(x);
+            cleanup_free char *copy = nr_xstrdup(s);
+            char *parts[4] = {0};
+            int np = 0;
+            for (char *t = copy, *c; np < 4; t = c + 1) {
+                parts[np++] = t;
+                c = strchr(t, ':');
+                if (!c)
+                    break;
+                *c = 0;
+            }
+            if (np > 3 || !*parts[0] || (np >= 2 && !*parts[1])) {
+                json_decref(out);
+                return nr_err_set(err, "%s.volumes[%zu]: expected SOURCE:TARGET[:MODE] or TARGET", path, i);
+            }
+            if (np == 1) {
+                m = json_pack("{s:s, s:s}", "type", "volume", "target", parts[0]);
+            } else {
+                const char *src = parts[0];
+                bool bind = src[0] == '.' || src[0] == '/' || src[0] == '~';
+                m = json_pack("{s:s, s:s, s:s}", "type", bind ? "bind" : "volume", "source", src, "target", parts[1]);
+                if (np == 3) {
+                    bool ro = false;
+                    cleanup_free char *modes = nr_xstrdup(parts[2]);
+                    for (char *t = strtok(modes, ","); t; t = strtok(NULL, ",")) {
+                        if (!strcmp(t, "ro"))
+                            ro = true;
+                        else if (strcmp(t, "rw") && strcmp(t, "z") && strcmp(t, "Z") && strcmp(t, "cached") &&
+                                 strcmp(t, "delegated") && strcmp(t, "consistent")) {
+                            json_decref(m);
+                            json_decref(out);
+                            cleanup_free char *e = nr_escape_controls(t);
+                            return nr_err_set(err, "%s.volumes[%zu]: unknown mode \"%s\" (ro or rw)", path, i, e);
+                        }
+                    }
+                    if (ro)
+                        json_object_set_new(m, "read_only", json_true());
+                }
+            }
+        } else if (json_is_object(x)) {
+            m = json_deep_copy(x);
+            const char *k;
+            json_t *y;
+            json_object_foreach(x, k, y) {
+                if (strcmp(k, "type") && strcmp(k, "source") && strcmp(k, "target") && strcmp(k, "read_only") &&
+                    strcmp(k, "bind") && strcmp(k, "volume") && strcmp(k, "tmpfs") && strcmp(k, "consistency")) {
+                    json_decref(m);
+                    json_decref(out);
+                    return nr_err_set(err, "%s.volumes[%zu].%s: not supported", path, i, k);
+                }
+            }
+            cleanup_free char *p2 = nr_xasprintf("%s.volumes[%zu]", path, i);
+            if (cmp_want_str(m, "type", p2, err) < 0 || cmp_want_str(m, "source", p2, err) < 0 ||
+                cmp_want_str(m, "target", p2, err) < 0 || cmp_want_bool(m, "read_only", p2, err) < 0) {
+                json_decref(m);
+                json_decref(out);
+                return -1;
+            }
+            const char *t = json_string_value(json_object_get(m, "type"));
+            if (!t || (strcmp(t, "bind") && strcmp(t, "volume") && strcmp(t, "tmpfs"))) {
+                json_decref(m);
+                json_decref(out);
+                return nr_err_set(err, "%s.type: expected bind, volume or tmpfs", p2);
+            }
+            if (!json_object_get(m, "target")) {
+                json_decref(m);
+                json_decref(out);
+                return nr_err_set(err, "%s.target: missing", p2);
+            }
+            if (!strcmp(t, "bind") && !json_object_get(m, "source")) {
+                json_decref(m);
+                json_decref(out);
+                return nr_err_set(err, "%s.source: a bind needs a source", p2);
+            }
+        } else {
+            json_decref(out);
+            return nr_err_set(err, "%s.volumes[%zu]: expected a string or a mapping", path, i);
+        }
+        const char *type = json_string_value(json_object_get(m, "type"));
+        const char *src = json_string_value(json_object_get(m, "source"));
+        if (!strcmp(type, "bind")) {
+            char *a = cmp_abs_path(dir, src);
+            json_object_set_new(m, "source", json_string(a));
+            free(a);
+        } else if (!strcmp(type, "volume") && src && !json_object_get(top_vols, src)) {
+            cleanup_free char *e = nr_escape_controls(src);
+            json_decref(m);
+            json_decref(out);
+            return nr_err_set(err, "%s.volumes[%zu]: volume \"%s\" is not declared in the top-level volumes", path, i,
+                              e);
+        }
+        json_array_append_new(out, m);
+    }
+    json_object_set_new(svc, "volumes", out);
+    return 0;
+}
+
+static int norm_ports(json_t *svc, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(svc, "ports");
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return nr_err_set(err, "%s.ports: expected a list", path);
+    json_t *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+        if (json_is_object(x)) {
+            /* long syntax -> docker's -p form */
+            json_t *tg = json_object_get(x, "target");
+            const char *k;
+            json_t *y;
+            json_object_foreach(x, k, y) if (strcmp(k, "target") && strcmp(k, "published") && strcmp(k, "host_ip") &&
+                                             strcmp(k, "protocol") && strcmp(k, "mode") && strcmp(k, "name") &&
+                                             strcmp(k, "app_protocol")) {
+                json_decref(out);
+                cleanup_free char *e = nr_escape_controls(k);
+                return nr_err_set(err, "%s.ports[%zu].%s: not a key of a port", path, i, e);
+            }
+            cleanup_free char *t = cmp_scalar_str(tg);
+            cleanup_free char *pub = cmp_scalar_str(json_object_get(x, "published"));
+            cleanup_free char *ip = cmp_scalar_str(json_object_get(x, "host_ip"));
+            cleanup_free char *proto = cmp_scalar_str(json_object_get(x, "protocol"));
+            if (!t) {
+                json_decref(out);
+                return nr_err_set(err, "%s.ports[%zu].target: missing", path, i);
+            }
+            cleanup_free char *s = nr_xasprintf("%s%s%s%s%s%s%s", ip ? ip : "", ip ? ":" : "", pub ? pub : "",
+                                                pub || ip ? ":" : "", t, proto ? "/" : "", proto ? proto : "");
+            json_array_append_new(out, json_string(s));
+            continue;
+        }
+        char *s = cmp_scalar_str(x);
+        if (!s || json_is_boolean(x)) {
+            free(s);
+            json_decref(out);
+            return nr_err_set(err, "%s.ports[%zu]: expected \"[HOST_IP:][HOST:]CONTAINER[/PROTO]\" or a mapping", path, i);
+        }
+        json_array_append_new(out, json_string(s));
+        free(s);
+    }
+    json_object_set_new(svc, "ports", out);
+    return 0;
+}
+
+static int norm_depends(json_t *svc, json_t *services, const char *name, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(svc, "depends_on");
+    if (!v)
+        return 0;
+    json_t *out = json_object();
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) {
+            if (!json_is_string(x)) {
+                json_decref(out);
+                return nr_err_set(err, "%s.depends_on[%zu]: expected a service name", path, i);
+            }
+            json_object_set_new(out, json_string_value(x), json_pack("{s:s}", "condition", "service_started"));
+        }
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) {
+            json_t *m = json_is_object(x) ? json_deep_copy(x) : json_object();
+            cleanup_free char *p2 = nr_xasprintf("%s.depends_on.%s", path, k);
+            if ((!json_is_object(x) && !json_is_null(x)) || cmp_want_str(m, "condition", p2, err) < 0) {
+                json_decref(m);
+                json_decref(out);
+                return err->msg[0] ? -1 : nr_err_set(err, "%s: expected a mapping", p2);
+            }
+            const char *c = json_string_value(json_object_get(m, "condition"));
+            if (!c)
+                json_object_set_new(m, "condition", json_string(c = "service_started"));
+            if (strcmp(c, "service_started") && strcmp(c, "service_healthy") &&
+                strcmp(c, "service_completed_successfully")) {
+                json_decref(m);
+                json_decref(out);
+                return nr_err_set(err, "%s.condition: expected service_started, service_healthy or "
+                                       "service_completed_successfully", p2);
+            }
+            json_object_set_new(out, k, m);
+        }
+    } else {
+        json_decref(out);
+        return nr_err_set(err, "%s.depends_on: expected a list or a mapping", path);
+    }
+    const char *k;
+    json_t *x;
+    json_object_foreach(out, k, x) {
+        if (!json_object_get(services, k) || !strcmp(k, name)) {
+            cleanup_free char *e = nr_escape_controls(k);
+            bool self = !strcmp(k, name);
+            json_decref(out);
+            return nr_err_set(err, "%s.depends_on: \"%s\" is %s", path, e,
+                              self ? "the service itself" : "not a service of this project");
+        }
+    }
+    json_object_set_new(svc, "depends_on", out);
+    return 0;
+}
+
+static int norm_networks(json_t *svc, json_t *top_nets, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(svc, "networks");
+    json_t *mode = json_object_get(svc, "network_mode");
+    if (v && mode)
+        return nr_err_set(err, "%s: network_mode and networks cannot be combined", path);
+    if (mode)
+        return 0;
+    json_t *out = json_object();
+    if (!v) {
+        json_object_set_new(out, "default", json_object());
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) {
+            if (!json_is_string(x)) {
+                json_decref(out);
+                return nr_err_set(err, "%s.networks[%zu]: expected a network name", path, i);
+            }
+            json_object_set_new(out, json_string_value(x), json_object());
+        }
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) {
+            cleanup_free char *p2 = nr_xasprintf("%s.networks.%s", path, k);
+            json_t *m = json_is_object(x) ? json_deep_copy(x) : json_object();
+            if ((!json_is_object(x) && !json_is_null(x)) || want_strlist(m, "aliases", p2, err) < 0) {
+                json_decref(m);
+                json_decref(out);
+                return err->msg[0] ? -1 : nr_err_set(err, "%s: expected a mapping", p2);
+            }
+            const char *mk;
+            json_t *y;
+            json_object_foreach(m, mk, y) if (strcmp(mk, "aliases")) {
+                cleanup_free char *e = nr_escape_controls(mk);
+                fprintf(stderr, "nrun compose: warning: %s.%s: not supported, ignored\n", p2, e);
+            }
+            size_t i;
+            json_array_foreach(json_object_get(m, "aliases"), i, y) if (!rt_net_alias_valid(json_string_value(y))) {
+                cleanup_free char *e = nr_escape_controls(json_string_value(y));
+                json_decref(m);
+                json_decref(out);
+                return nr_err_set(err, "%s.aliases[%zu]: \"%s\": " RT_NET_ALIAS_RULE, p2, i, e);
+            }
+            json_t *keep = json_object();
+            if (json_object_get(m, "aliases"))
+                json_object_set(keep, "aliases", json_object_get(m, "aliases"));
+            json_decref(m);
+            json_object_set_new(out, k, keep);
+        }
+    } else {
+        json_decref(out);
+        return nr_err_set(err, "%s.networks: expected a list or a mapping", path);
+    }
+    const char *k;
+    json_t *x;
+    json_object_foreach(out, k, x) {
+        if (!json_object_get(top_nets, k)) {
+            if (strcmp(k, "default")) {
+                cleanup_free char *e = nr_escape_controls(k);
+                json_decref(out);
+                return nr_err_set(err, "%s.networks: network \"%s\" is not declared in the top-level networks", path, e);
+            }
+            json_object_set_new(top_nets, "default", json_object());
+        }
+    }
+    json_object_set_new(svc, "networks", out);
+    return 0;
+}
+
+static int norm_health(json_t *svc, const char *path, nr_err *err)
+{
+    json_t *h = json_object_get(svc, "healthcheck");
+    if (!h)
+        return 0;
+    cleanup_free char *p2 = nr_xasprintf("%s.healthcheck", path);
+    if (!json_is_object(h))
+        return bad(err, p2, "expected a mapping");
+    const char *k;
+    json_t *x;
+    json_object_foreach(h, k, x) {
+        if (!strcmp(k, "test")) {
+            if (json_is_string(x)) {
+                json_object_set_new(h, "test", json_pack("[s, s]", "CMD-SHELL", json_string_value(x)));
+            } else if (want_strlist(h, "test", p2, err) < 0) {
+                return -1;
+            }
+            json_t *t = json_object_get(h, "test");
+            const char *w = json_string_value(json_array_get(t, 0));
+            if (!w || (strcmp(w, "CMD") && strcmp(w, "CMD-SHELL") && strcmp(w, "NONE")) ||
+                (strcmp(w, "NONE") && json_array_size(t) < 2))
+                return nr_err_set(err, "%s.test: expected [\"CMD\", ...], [\"CMD-SHELL\", \"...\"], [\"NONE\"] or a string",
+                                  p2);
+        } else if (!strcmp(k, "interval") || !strcmp(k, "timeout") || !strcmp(k, "start_period") ||
+                   !strcmp(k, "start_interval")) {
+            cleanup_free char *s = cmp_scalar_str(x);
+            if (!s || cmp_duration_ms(s) < 0)
+                return nr_err_set(err, "%s.%s: expected a duration like 10s or 1m30s", p2, k);
+            json_object_set_new(h, k, json_string(s));
+        } else if (!strcmp(k, "retries")) {
+            if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > 1000000)
+                return nr_err_set(err, "%s.retries: expected a number", p2);
+        } else if (!strcmp(k, "disable")) {
+            if (cmp_want_bool(h, k, p2, err) < 0)
+                return -1;
+        } else {
+            cleanup_free char *e = nr_escape_controls(k);
+            return nr_err_set(err, "%s.%s: not a key of a healthcheck", p2, e);
+        }
+    }
+    return 0;
+}
+
+static int norm_build(json_t *svc, const char *dir, const char *path, nr_err *err)
+{
+    json_t *b = json_object_get(svc, "build");
+    if (!b)
+        return 0;
+    cleanup_free char *p2 = nr_xasprintf("%s.build", path);
+    if (json_is_string(b)) {
+        json_object_set_new(svc, "build", json_pack("{s:s}", "context", json_string_value(b)));
+        b = json_object_get(svc, "build");
+    } else if (!json_is_object(b)) {
+        return bad(err, p2, "expected a path or a mapping");
+    }
+    const char *k;
+    json_t *x;
+    json_object_foreach(b, k, x) {
+        if (strcmp(k, "context") && strcmp(k, "dockerfile") && strcmp(k, "args") && strcmp(k, "target") &&
+            strcmp(k, "labels") && strncmp(k, "x-", 2)) {
+            cleanup_free char *e = nr_escape_controls(k);
+            fprintf(stderr, "nrun compose: warning: %s.%s: not supported, ignored\n", p2, e);
+        }
+    }
+    if (cmp_want_str(b, "context", p2, err) < 0 || cmp_want_str(b, "dockerfile", p2, err) < 0 ||
+        cmp_want_str(b, "target", p2, err) < 0 || cmp_want_kvmap(b, "args", p2, err) < 0 || cmp_want_kvmap(b, "labels", p2, err) < 0)
+        return -1;
+    const char *ctx = json_string_value(json_object_get(b, "context"));
+    char *a = cmp_abs_path(dir, ctx ? ctx : ".");
+    json_object_set_new(b, "context", json_string(a));
+    free(a);
+    return 0;
+}
+
+int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
+{
+    json_t *model = p->model;
+    cleanup_free char *path = nr_xasprintf("services.%s", name);
+    const char *k;
+    json_t *x;
+    void *tmp;
+    json_object_foreach_safe(svc, tmp, k, x) {
+        if (!strncmp(k, "x-", 2)) {
+            json_object_del(svc, k);
+        } else if (in_list(unsupported, k)) {
+            fprintf(stderr, "nrun compose: warning: %s.%s: not supported by nrun, ignored\n", path, k);
+            json_object_del(svc, k);
+        }
+    }
+    static const char *const known[] = {
+        "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes",
+        "working_dir", "user", "labels", "container_name", "hostname", "restart", "healthcheck", "depends_on", "init",
+        "stop_signal", "stop_grace_period", "tmpfs", "cap_add", "cap_drop", "extra_hosts", "dns", "networks",
+        "network_mode", "privileged", "read_only", "mem_limit", "cpus", "cpuset", "pids_limit", "shm_size",
+        "security_opt", "sysctls", "profiles", NULL};
+    json_object_foreach(svc, k, x) if (!in_list(known, k)) {
+        cleanup_free char *e = nr_escape_controls(k);
+        return nr_err_set(err, "%s.%s: not a key of a compose service", path, e);
+    }
+    static const char *const strs[] = {"image", "container_name", "hostname", "working_dir", "user", "restart",
+                                       "stop_signal", "stop_grace_period", "network_mode", "mem_limit", "cpus",
+                                       "cpuset", "pids_limit", "shm_size", NULL};
+    for (const char *const *s = strs; *s; s++)
+        if (cmp_want_str(svc, *s, path, err) < 0)
+            return -1;
+    static const char *const lists[] = {"dns", "tmpfs", "cap_add", "cap_drop", "expose", "security_opt", "env_file",
+                                        "profiles", NULL};
+    for (const char *const *s = lists; *s; s++)
+        if (want_strlist(svc, *s, path, err) < 0)
+            return -1;
+    if (cmp_want_bool(svc, "init", path, err) < 0 || cmp_want_bool(svc, "privileged", path, err) < 0 ||
+        cmp_want_bool(svc, "read_only", path, err) < 0 || cmp_want_kvmap(svc, "environment", path, err) < 0 ||
+        cmp_want_kvmap(svc, "labels", path, err) < 0 || cmp_want_kvmap(svc, "sysctls", path, err) < 0 ||
+        want_cmd(svc, "command", path, err) < 0 || want_cmd(svc, "entrypoint", path, err) < 0 ||
+        norm_ports(svc, path, err) < 0 || norm_health(svc, path, err) < 0 || norm_build(svc, p->dir, path, err) < 0 ||
+        norm_volumes(svc, json_object_get(model, "volumes"), p->dir, path, err) < 0 ||
+        norm_depends(svc, json_object_get(model, "services"), name, path, err) < 0 ||
+        norm_networks(svc, json_object_get(model, "networks"), path, err) < 0)
+        return -1;
+    /* extra_hosts: a list of "host:ip" (or host=ip), or a mapping host: ip */
+    json_t *eh = json_object_get(svc, "extra_hosts");
+    if (json_is_object(eh)) {
+        json_t *l = json_array();
+        json_object_foreach(eh, k, x) {
+            cleanup_free char *s = cmp_scalar_str(x);
+            if (!s) {
+                json_decref(l);
+                return nr_err_set(err, "%s.extra_hosts.%s: expected an address", path, k);
+            }
+            json_array_append_new(l, json_string(nr_xasprintf("%s:%s", k, s)));
+        }
+        json_object_set_new(svc, "extra_hosts", l);
+    } else if (want_strlist(svc, "extra_hosts", path, err) < 0) {
+        return -1;
+    }
+    /* env_file: relative to the project directory, and there now (compose refuses a missing one) */
+    json_t *ef = json_object_get(svc, "env_file");
+    size_t i;
+    json_array_foreach(ef, i, x) {
+        char *a = cmp_abs_path(p->dir, json_string_value(x));
+        json_array_set_new(ef, i, json_string(a));
+        if (access(a, R_OK) < 0) {
+            cleanup_free char *e = nr_escape_controls(a);
+            free(a);
+            return nr_err_set(err, "%s.env_file[%zu]: %s: %s", path, i, e, strerror(errno));
+        }
+        free(a);
+    }
+    if (!json_object_get(svc, "image") && !json_object_get(svc, "build"))
+        return nr_err_set(err, "%s: neither image nor build", path);
+    const char *gp = json_string_value(json_object_get(svc, "stop_grace_period"));
+    if (gp && cmp_duration_ms(gp) < 0)
+        return nr_err_set(err, "%s.stop_grace_period: expected a duration like 10s or 1m30s", path);
+    const char *cn = json_string_value(json_object_get(svc, "container_name"));
+    if (cn && rt_ctr_name_check(cn, err) < 0) {
+        cleanup_free char *e = nr_escape_controls(err->msg);
+        return nr_err_set(err, "%s.container_name: %s", path, e);
+    }
+    return 0;
+}
+

@@ -1,0 +1,746 @@
+/* compose up: check every service's flags first (nothing made when one is
+ * refused), build or pull what is missing, make the networks and volumes,
+ * then start each service after its dependencies (started, healthy or
+ * completed), keeping a container whose config hash is unchanged; without
+ * -d, follow the logs and stop everything on Ctrl-C or SIGTERM.  Also the
+ * prefixed log follower that `compose logs` shares. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/compose.h"
+#include "common/util.h"
+#include "runtime/net.h"
+#include "runtime/runtime.h"
+
+bool cmp_image_exists(nr_global *g, const char *ref)
+{
+    bool found = false;
+    nr_err err = {0};
+    json_t *j = nr_inspect_image(g, ref, false, &found, &err);
+    json_decref(j);
+    return j && found;
+}
+
+static char *image_id(nr_global *g, const char *ref)
+{
+    bool found = false;
+    nr_err err = {0};
+    json_t *j = nr_inspect_image(g, ref, false, &found, &err);
+    const char *id = json_string_value(json_object_get(j, "Id"));
+    char *r = nr_xstrdup(id ? id : "");
+    json_decref(j);
+    return r;
+}
+
+static bool volume_exists(nr_global *g, const char *name)
+{
+    cleanup_free char *p = nr_xasprintf("%s/volumes/%s", g->root, name);
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* what the project needs that must exist before anything is made */
+static int check_external(nr_global *g, cmp_project *p, nr_err *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(p->model, "networks"), k, v) {
+        if (!json_is_true(json_object_get(v, "external")))
+            continue;
+        cleanup_free char *n = cmp_net_name(p, k);
+        if (rt_net_exists(g->root, n, err) < 0)
+            return nr_err_wrap(err, "networks.%s (external)", k);
+    }
+    json_object_foreach(json_object_get(p->model, "volumes"), k, v) {
+        if (!json_is_true(json_object_get(v, "external")))
+            continue;
+        cleanup_free char *n = cmp_vol_name(p, k);
+        if (!volume_exists(g, n))
+            return nr_err_set(err, "volumes.%s (external): no such volume: %s", k, n);
+    }
+    return 0;
+}
+
+int cmp_make_shared(nr_global *g, cmp_project *p, nr_err *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(p->model, "networks"), k, v) {
+        cleanup_free char *n = cmp_net_name(p, k);
+        nr_err ign = {0};
+        if (json_is_true(json_object_get(v, "external")) || rt_net_exists(g->root, n, &ign) == 0)
+            continue;
+        cmp_strv a = {0};
+        cmp_strv_push(&a, "network");
+        cmp_strv_push(&a, "create");
+        cmp_strv_push(&a, n);
+        int r = cmp_call(g, nr_cmd_network, &a, true);
+        cmp_strv_free(&a);
+        if (r)
+            return nr_err_set(err, "network %s: could not be made", n);
+        fprintf(stderr, "Network %s  Created\n", n);
+    }
+    json_object_foreach(json_object_get(p->model, "volumes"), k, v) {
+        cleanup_free char *n = cmp_vol_name(p, k);
+        if (json_is_true(json_object_get(v, "external")) || volume_exists(g, n))
+            continue;
+        cmp_strv a = {0};
+        cmp_strv_push(&a, "volume");
+        cmp_strv_push(&a, "create");
+        cmp_strv_push(&a, n);
+        int r = cmp_call(g, nr_cmd_volume, &a, true);
+        cmp_strv_free(&a);
+        if (r)
+            return nr_err_set(err, "volume %s: could not be made", n);
+        fprintf(stderr, "Volume %s  Created\n", n);
+    }
+    return 0;
+}
+
+int cmp_build_service(nr_global *g, cmp_project *p, const char *svc)
+{
+    json_t *b = json_object_get(json_object_get(json_object_get(p->model, "services"), svc), "build");
+    if (!b)
+        return 0;
+    cleanup_free char *image = cmp_svc_image(p, svc);
+    const char *ctx = json_string_value(json_object_get(b, "context"));
+    const char *df = json_string_value(json_object_get(b, "dockerfile"));
+    cmp_strv a = {0};
+    cmp_strv_push(&a, "build");
+    cmp_strv_pushf(&a, "--tag=%s", image);
+    if (df) {
+        if (df[0] == '/')
+            cmp_strv_pushf(&a, "--file=%s", df);
+        else
+            cmp_strv_pushf(&a, "--file=%s/%s", ctx, df);
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(b, "args"), k, v) {
+        if (json_is_string(v))
+            cmp_strv_pushf(&a, "--build-arg=%s=%s", k, json_string_value(v));
+        else
+            cmp_strv_pushf(&a, "--build-arg=%s", k);
+    }
+    json_object_foreach(json_object_get(b, "labels"), k, v)
+        cmp_strv_pushf(&a, "--label=%s=%s", k, json_is_string(v) ? json_string_value(v) : "");
+    if ((v = json_object_get(b, "target")))
+        cmp_strv_pushf(&a, "--target=%s", json_string_value(v));
+    cmp_strv_push(&a, ctx);
+    fprintf(stderr, "Service %s  Building\n", svc);
+    int r = cmp_call(g, nr_cmd_build, &a, true);
+    cmp_strv_free(&a);
+    if (r)
+        fprintf(stderr, "nrun compose: services.%s: the build failed (exit %d)\n", svc, r);
+    return r;
+}
+
+json_t *cmp_state_load(nr_global *g, const char *name)
+{
+    if (!*name || strchr(name, '/') || name[0] == '.')
+        return NULL;
+    cleanup_free char *path = nr_xasprintf("%s/compose/%s.json", g->root, name);
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+void cmp_state_save(nr_global *g, cmp_project *p)
+{
+    cleanup_free char *dir = nr_xasprintf("%s/compose", g->root);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return;
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    json_t *j = json_pack("{s:s, s:s, s:O}", "name", p->name, "working_dir", p->dir, "config_files", p->files);
+    /* the networks and volumes the project may make, with those of earlier ups: down removes
+     * them even when a later file no longer names them */
+    json_t *old = cmp_state_load(g, p->name);
+    static const char *const kinds[] = {"networks", "volumes"};
+    for (int k = 0; k < 2; k++) {
+        json_t *made = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(old, kinds[k]), i, v) if (json_is_string(v)) json_array_append(made, v);
+        const char *key;
+        json_object_foreach(json_object_get(p->model, kinds[k]), key, v) {
+            if (json_is_true(json_object_get(v, "external")))
+                continue;
+            char *n = k == 0 ? cmp_net_name(p, key) : cmp_vol_name(p, key);
+            bool seen = false;
+            size_t x;
+            json_t *y;
+            json_array_foreach(made, x, y) seen |= !strcmp(json_string_value(y), n);
+            if (!seen)
+                json_array_append_new(made, json_string(n));
+            free(n);
+        }
+        json_object_set_new(j, kinds[k], made);
+    }
+    json_decref(old);
+    char *text = json_dumps(j, JSON_COMPACT);
+    cleanup_free char *file = nr_xasprintf("%s.json", p->name);
+    nr_err ign;
+    if (dfd >= 0 && text)
+        nr_write_atomic(dfd, file, text, strlen(text), 0600, &ign);
+    free(text);
+    json_decref(j);
+}
+
+static json_t *inspect(nr_global *g, const char *name)
+{
+    bool found;
+    nr_err err = {0};
+    return nr_inspect_container(g, name, &found, &err);
+}
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+/* depends_on's conditions of svc, each met or an error */
+static int wait_deps(nr_global *g, cmp_project *p, const char *svc, const cmp_strv *order, nr_err *err)
+{
+    json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(s, "depends_on"), k, v) {
+        const char *cond = json_string_value(json_object_get(v, "condition"));
+        bool started_here = false; /* (not with --no-deps) */
+        for (size_t i = 0; i < order->n; i++)
+            started_here |= !strcmp(order->v[i], k);
+        if (!strcmp(cond, "service_started") || !started_here)
+            continue;
+        cleanup_free char *name = cmp_ctr_name(p, k);
+        bool said = false;
+        int tries = 0;
+        for (;;) {
+            if (got_signal)
+                return nr_err_set(err, "interrupted");
+            json_t *j = inspect(g, name);
+            if (!j)
+                return nr_err_set(err, "dependency %s: no container %s", k, name);
+            json_t *st = json_object_get(j, "State");
+            const char *sv = json_string_value(json_object_get(st, "Status"));
+            const char *hv = json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
+            cleanup_free char *status = sv ? nr_xstrdup(sv) : NULL;
+            cleanup_free char *health = hv ? nr_xstrdup(hv) : NULL;
+            long long code = json_integer_value(json_object_get(st, "ExitCode"));
+            bool running = status && !strcmp(status, "running");
+            bool has_hc = health != NULL;
+            json_decref(j);
+            if (!said) {
+                fprintf(stderr, "Container %s  Waiting\n", name);
+                said = true;
+            }
+            if (!strcmp(cond, "service_completed_successfully")) {
+                if (!running && status && strcmp(status, "created")) {
+                    if (code != 0)
+                        return nr_err_set(err, "service %s didn't complete successfully: exit %lld", k, code);
+                    break;
+                }
+            } else {
+                if (health && !strcmp(health, "healthy"))
+                    break;
+                if (health && !strcmp(health, "unhealthy"))
+                    return nr_err_set(err, "dependency failed to start: container %s is unhealthy", name);
+                if (!running && status && strcmp(status, "created") && strcmp(status, "restarting"))
+                    return nr_err_set(err, "dependency failed to start: container %s exited (%lld)", name, code);
+                if (running && !has_hc) {
+                    /* the health is read from PID 1: give it a moment before saying there is none */
+                    if (++tries > 50)
+                        return nr_err_set(err, "dependency %s: service_healthy, but the container has no healthcheck",
+                                          k);
+                }
+            }
+            struct timespec ts = {0, 200 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        fprintf(stderr, "Container %s  %s\n", name, !strcmp(cond, "service_healthy") ? "Healthy" : "Exited");
+    }
+    return 0;
+}
+
+static int connect_more(nr_global *g, cmp_project *p, const char *svc, const char *ctr)
+{
+    json_t *nets = cmp_svc_networks(p, svc);
+    size_t i;
+    json_t *n;
+    int r = 0;
+    json_array_foreach(nets, i, n) {
+        if (i == 0)
+            continue;
+        cmp_strv a = {0};
+        cmp_strv_push(&a, "network");
+        cmp_strv_push(&a, "connect");
+        size_t j;
+        json_t *al;
+        json_array_foreach(json_object_get(n, "aliases"), j, al) {
+            cmp_strv_push(&a, "--alias");
+            cmp_strv_push(&a, json_string_value(al));
+        }
+        cmp_strv_push(&a, json_string_value(json_object_get(n, "name")));
+        cmp_strv_push(&a, ctr);
+        r = cmp_call(g, nr_cmd_network, &a, true);
+        cmp_strv_free(&a);
+        if (r)
+            break;
+    }
+    json_decref(nets);
+    return r;
+}
+
+static char *svc_hash(nr_global *g, cmp_project *p, const char *svc, nr_err *err)
+{
+    cmp_strv a = {0};
+    if (cmp_run_argv(p, svc, CMP_ARGV_UP, NULL, NULL, NULL, 0, &a, err) < 0) {
+        cmp_strv_free(&a);
+        return NULL;
+    }
+    /* the flags, the networks beyond the first, and the image it is now */
+    nr_sha256 *h = nr_sha256_new();
+    for (size_t i = 0; i < a.n; i++)
+        nr_sha256_update(h, a.v[i], strlen(a.v[i]) + 1);
+    json_t *nets = cmp_svc_networks(p, svc);
+    cleanup_free char *nj = nets ? json_dumps(nets, JSON_COMPACT) : NULL;
+    json_decref(nets);
+    if (nj)
+        nr_sha256_update(h, nj, strlen(nj));
+    cleanup_free char *img = cmp_svc_image(p, svc);
+    cleanup_free char *iid = image_id(g, img);
+    nr_sha256_update(h, iid, strlen(iid) + 1);
+    char hex[65];
+    nr_sha256_final(h, hex);
+    cmp_strv_free(&a);
+    return nr_xstrdup(hex);
+}
+
+static int stop_all(nr_global *g, cmp_project *p, cmp_strv *order)
+{
+    for (size_t i = order->n; i-- > 0;) {
+        cleanup_free char *name = cmp_ctr_name(p, order->v[i]);
+        cmp_strv a = {0};
+        cmp_strv_push(&a, "stop");
+        cmp_strv_push(&a, name);
+        fprintf(stderr, "Container %s  Stopping\n", name);
+        cmp_call(g, nr_cmd_stop, &a, true);
+        cmp_strv_free(&a);
+        fprintf(stderr, "Container %s  Stopped\n", name);
+    }
+    return 0;
+}
+
+/* ---- logs with prefixes ---- */
+
+typedef struct follower {
+    pid_t pid;
+    int fd;
+    char *prefix;
+    nr_buf line;
+} follower;
+
+static void emit_lines(follower *f, bool flush)
+{
+    for (;;) {
+        char *nl = f->line.len ? memchr(f->line.data, '\n', f->line.len) : NULL;
+        if (!nl && !(flush && f->line.len))
+            return;
+        size_t n = nl ? (size_t)(nl - f->line.data) : f->line.len;
+        printf("%s%.*s\n", f->prefix, (int)n, f->line.data);
+        size_t used = nl ? n + 1 : n;
+        memmove(f->line.data, f->line.data + used, f->line.len - used);
+        f->line.len -= used;
+    }
+}
+
+/* follow the logs of containers names[] (labels[] their prefixes) until
+ * each ends or a signal comes: 0, or the signal */
+static int follow(nr_global *g, char **names, char **labels, size_t n, bool follow_on, const char *tail)
+{
+    size_t width = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(labels[i]) > width)
+            width = strlen(labels[i]);
+    follower *fs = nr_xcalloc(n ? n : 1, sizeof *fs);
+    for (size_t i = 0; i < n; i++) {
+        int pfd[2];
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+            continue;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            signal(SIGINT, SIG_IGN); /* the parent stops the containers, which ends these */
+            signal(SIGTERM, SIG_DFL);
+            dup2(pfd[1], 1);
+            dup2(pfd[1], 2);
+            cmp_strv a = {0};
+            cmp_strv_push(&a, "logs");
+            if (follow_on)
+                cmp_strv_push(&a, "-f");
+            if (tail)
+                cmp_strv_pushf(&a, "--tail=%s", tail);
+            cmp_strv_push(&a, names[i]);
+            int code = nr_cmd_logs((int)a.n, a.v, g);
+            fflush(NULL);
+            _exit(code);
+        }
+        close(pfd[1]);
+        fs[i].pid = pid;
+        fs[i].fd = pid > 0 ? pfd[0] : -1;
+        if (pid < 0)
+            close(pfd[0]);
+        fs[i].prefix = nr_xasprintf("%-*s | ", (int)width, labels[i]);
+    }
+    int sig = 0;
+    for (;;) {
+        struct pollfd *pf = nr_xcalloc(n ? n : 1, sizeof *pf);
+        size_t open_n = 0;
+        for (size_t i = 0; i < n; i++) {
+            pf[i].fd = fs[i].fd;
+            pf[i].events = POLLIN;
+            open_n += fs[i].fd >= 0;
+        }
+        if (!open_n) {
+            free(pf);
+            break;
+        }
+        int r = poll(pf, n, 500);
+        if (got_signal) {
+            sig = got_signal;
+            free(pf);
+            break;
+        }
+        if (r < 0) {
+            free(pf);
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (fs[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char buf[8192];
+            ssize_t got = read(fs[i].fd, buf, sizeof buf);
+            if (got > 0) {
+                nr_buf_add(&fs[i].line, buf, (size_t)got);
+                emit_lines(&fs[i], false);
+            } else if (got == 0 || errno != EINTR) {
+                emit_lines(&fs[i], true);
+                close(fs[i].fd);
+                fs[i].fd = -1;
+            }
+        }
+        fflush(stdout);
+        free(pf);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (fs[i].fd >= 0) {
+            kill(fs[i].pid, SIGTERM);
+            close(fs[i].fd);
+        }
+        if (fs[i].pid > 0)
+            while (waitpid(fs[i].pid, NULL, 0) < 0 && errno == EINTR) {
+            }
+        free(fs[i].prefix);
+        nr_buf_free(&fs[i].line);
+    }
+    free(fs);
+    fflush(stdout);
+    return sig;
+}
+
+int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
+{
+    static const nr_opt opts[] = {
+        {"follow", 'f', no_argument, NULL, "follow the output"},
+        {"tail", NR_OPT_LONG, required_argument, "N", "only the last N lines of each container"},
+        {"no-color", NR_OPT_LONG + 1, no_argument, NULL, "accepted (nrun prints no colours)"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"compose logs [-f] [--tail N] [SERVICE...]", "Show the output of the services.",
+                                    opts, true};
+    bool fol = false;
+    const char *tail = NULL;
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        if (c == 'f')
+            fol = true;
+        else if (c == NR_OPT_LONG)
+            tail = optarg;
+        else if (c == NR_OPT_LONG + 1)
+            ;
+        else
+            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++)
+        if (!json_object_get(json_object_get(p->model, "services"), argv[i]))
+            return nr_usage_error(g, "compose logs: no such service: %s", argv[i]);
+    cmp_ctr *cs;
+    size_t n;
+    nr_err err = {0};
+    if (cmp_ctrs_list(g, p->name, &cs, &n, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_STORE);
+    cmp_strv names = {0}, labels = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (cs[i].oneoff)
+            continue;
+        bool want = optind >= argc;
+        for (int k = optind; k < argc; k++)
+            want |= !strcmp(argv[k], cs[i].service);
+        if (!want)
+            continue;
+        cmp_strv_push(&names, cs[i].id);
+        cmp_strv_pushf(&labels, "%s-1", cs[i].service);
+    }
+    cmp_ctrs_free(cs, n);
+    got_signal = 0;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    int sig = follow(g, names.v, labels.v, names.n, fol, tail);
+    cmp_strv_free(&names);
+    cmp_strv_free(&labels);
+    return sig ? 128 + sig : 0;
+}
+
+/* ---- up ---- */
+
+int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
+{
+    enum { O_BUILD = NR_OPT_LONG, O_NOBUILD, O_FORCE, O_NODEPS, O_ORPHANS, O_WAIT };
+    static const nr_opt opts[] = {
+        {"detach", 'd', no_argument, NULL, "start in the background"},
+        {"build", O_BUILD, no_argument, NULL, "build the images first"},
+        {"no-build", O_NOBUILD, no_argument, NULL, "never build (a missing image is an error)"},
+        {"force-recreate", O_FORCE, no_argument, NULL, "recreate the containers even when unchanged"},
+        {"no-deps", O_NODEPS, no_argument, NULL, "not the services the named ones depend on"},
+        {"remove-orphans", O_ORPHANS, no_argument, NULL, "remove containers of services no longer in the file"},
+        {0},
+    };
+    static const nr_cmdspec spec = {"compose up [-d] [--build] [--no-build] [--force-recreate] [--no-deps] [SERVICE...]",
+                                    "Create and start the services' containers (dependencies first).", opts, true};
+    bool detach = false, build = false, no_build = false, force = false, no_deps = false, orphans = false;
+    int c;
+    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
+        switch (c) {
+        case 'd': detach = true; break;
+        case O_BUILD: build = true; break;
+        case O_NOBUILD: no_build = true; break;
+        case O_FORCE: force = true; break;
+        case O_NODEPS: no_deps = true; break;
+        case O_ORPHANS: orphans = true; break;
+        case NR_OPT_HELP: return 0;
+        default: return NR_EXIT_USAGE;
+        }
+    }
+    if (build && no_build)
+        return nr_usage_error(g, "compose up: --build and --no-build cannot be combined");
+    nr_err err = {0};
+    cmp_strv order = {0};
+    int rc = 0;
+    cmp_ctr *cs = NULL;
+    size_t ncs = 0;
+    if (cmp_order(p, argv + optind, (size_t)(argc - optind), no_deps, &order, &err) < 0 ||
+        check_external(g, p, &err) < 0 || cmp_ctrs_list(g, p->name, &cs, &ncs, &err) < 0) {
+        rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+        goto out;
+    }
+    /* two services of one container name: the second would fail half way */
+    json_t *names = json_object();
+    const char *sk;
+    json_t *sv;
+    json_object_foreach(json_object_get(p->model, "services"), sk, sv) {
+        cleanup_free char *n = cmp_ctr_name(p, sk);
+        json_t *other = json_object_get(names, n);
+        if (other) {
+            fprintf(stderr, "nrun compose: services.%s and services.%s: both would be the container \"%s\"\n",
+                    json_string_value(other), sk, n);
+            json_decref(names);
+            rc = NR_EXIT_FAIL;
+            goto out;
+        }
+        json_object_set_new(names, n, json_string(sk));
+    }
+    json_decref(names);
+    /* every service's flags, as run checks them, before anything is made */
+    for (size_t i = 0; i < order.n; i++) {
+        const char *svc = order.v[i];
+        cmp_strv a = {0};
+        cmp_strv_push(&a, "run");
+        int r = cmp_run_argv(p, svc, CMP_ARGV_CHECK, "x", NULL, NULL, 0, &a, &err);
+        if (r == 0) {
+            r = cmp_call(g, nr_run_flags_check, &a, true);
+            if (r)
+                fprintf(stderr, "nrun compose: services.%s: refused by nrun run (above)\n", svc);
+        } else {
+            nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+        }
+        cmp_strv_free(&a);
+        if (r) {
+            rc = NR_EXIT_FAIL;
+            goto out;
+        }
+        /* a name another project (or a plain nrun run) holds is not ours to replace */
+        cleanup_free char *name = cmp_ctr_name(p, svc);
+        char id[65];
+        nr_err ign = {0};
+        if (rt_container_find(g->root, name, id, &ign) == 0) {
+            json_t *l = cmp_ctr_labels(g, id);
+            const char *pr = json_string_value(json_object_get(l, "com.docker.compose.project"));
+            const char *sv = json_string_value(json_object_get(l, "com.docker.compose.service"));
+            bool ours = pr && sv && !strcmp(pr, p->name) && !strcmp(sv, svc);
+            json_decref(l);
+            if (!ours) {
+                fprintf(stderr, "nrun compose: services.%s: the container name \"%s\" is in use by a container that "
+                                "is not this project's service (remove or rename it)\n", svc, name);
+                rc = NR_EXIT_FAIL;
+                goto out;
+            }
+        }
+    }
+    /* the images: built, or pulled, or refused, once every service passed */
+    for (size_t i = 0; i < order.n; i++) {
+        const char *svc = order.v[i];
+        json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
+        cleanup_free char *image = cmp_svc_image(p, svc);
+        bool have = cmp_image_exists(g, image);
+        if (json_object_get(s, "build") && (build || (!have && !no_build))) {
+            if (cmp_build_service(g, p, svc)) {
+                rc = NR_EXIT_FAIL;
+                goto out;
+            }
+        } else if (!have) {
+            if (no_build && json_object_get(s, "build")) {
+                fprintf(stderr, "nrun compose: services.%s: image %s is missing and --no-build\n", svc, image);
+                rc = NR_EXIT_FAIL;
+                goto out;
+            }
+            fprintf(stderr, "Service %s  Pulling\n", svc);
+            if ((rc = nr_pull_for_run(g, image, true)))
+                goto out;
+        }
+    }
+    for (size_t i = 0; i < ncs; i++) {
+        if (cs[i].oneoff || json_object_get(json_object_get(p->model, "services"), cs[i].service))
+            continue;
+        if (orphans) {
+            cmp_strv a = {0};
+            cmp_strv_push(&a, "rm");
+            cmp_strv_push(&a, "-f");
+            cmp_strv_push(&a, cs[i].id);
+            cmp_call(g, nr_cmd_rm, &a, true);
+            cmp_strv_free(&a);
+            fprintf(stderr, "Container %s  Removed\n", cs[i].name);
+        } else {
+            fprintf(stderr, "nrun compose: warning: found orphan container %s (service %s is not in the file); "
+                            "--remove-orphans removes it\n", cs[i].name, cs[i].service);
+        }
+    }
+    cmp_state_save(g, p);
+    if (cmp_make_shared(g, p, &err) < 0) {
+        rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+        goto out;
+    }
+    got_signal = 0;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    for (size_t i = 0; i < order.n; i++) {
+        const char *svc = order.v[i];
+        cleanup_free char *name = cmp_ctr_name(p, svc);
+        if (wait_deps(g, p, svc, &order, &err) < 0) {
+            rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+            goto out;
+        }
+        cleanup_free char *hash = svc_hash(g, p, svc, &err);
+        if (!hash) {
+            rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+            goto out;
+        }
+        cmp_ctr *old = NULL;
+        for (size_t k = 0; k < ncs; k++)
+            if (!cs[k].oneoff && !strcmp(cs[k].service, svc))
+                old = &cs[k];
+        if (old && !force && !strcmp(old->hash, hash)) {
+            if (!strcmp(old->status, "running")) {
+                fprintf(stderr, "Container %s  Running\n", name);
+                continue;
+            }
+            cmp_strv a = {0};
+            cmp_strv_push(&a, "start");
+            cmp_strv_push(&a, old->id);
+            int r = cmp_call(g, nr_cmd_start, &a, true);
+            cmp_strv_free(&a);
+            if (r) {
+                fprintf(stderr, "nrun compose: services.%s: start failed\n", svc);
+                rc = r;
+                goto out;
+            }
+            fprintf(stderr, "Container %s  Started\n", name);
+            continue;
+        }
+        if (old) {
+            cmp_strv a = {0};
+            cmp_strv_push(&a, "rm");
+            cmp_strv_push(&a, "-f");
+            cmp_strv_push(&a, old->id);
+            cmp_call(g, nr_cmd_rm, &a, true);
+            cmp_strv_free(&a);
+            fprintf(stderr, "Container %s  Recreate\n", name);
+        }
+        cmp_strv a = {0};
+        cmp_strv_push(&a, "run");
+        if (cmp_run_argv(p, svc, CMP_ARGV_UP, hash, NULL, NULL, 0, &a, &err) < 0) {
+            cmp_strv_free(&a);
+            rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+            goto out;
+        }
+        int r = cmp_call(g, nr_cmd_run, &a, true);
+        cmp_strv_free(&a);
+        if (r == 0)
+            r = connect_more(g, p, svc, name);
+        if (r) {
+            fprintf(stderr, "nrun compose: services.%s: the container could not be started (exit %d)\n", svc, r);
+            rc = r;
+            goto out;
+        }
+        fprintf(stderr, "Container %s  Started\n", name);
+    }
+    if (!detach) {
+        cmp_strv names = {0}, labels = {0};
+        for (size_t i = 0; i < order.n; i++) {
+            cleanup_free char *nm = cmp_ctr_name(p, order.v[i]);
+            cmp_strv_push(&names, nm);
+            cmp_strv_pushf(&labels, "%s-1", order.v[i]);
+        }
+        printf("Attaching to");
+        for (size_t i = 0; i < labels.n; i++)
+            printf("%s %s", i ? "," : "", labels.v[i]);
+        printf("\n");
+        int sig = follow(g, names.v, labels.v, names.n, true, NULL);
+        cmp_strv_free(&names);
+        cmp_strv_free(&labels);
+        if (sig) {
+            fprintf(stderr, "Gracefully stopping...\n");
+            stop_all(g, p, &order);
+            rc = 128 + sig;
+        }
+    }
+out:
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    cmp_ctrs_free(cs, ncs);
+    cmp_strv_free(&order);
+    return rc;
+}

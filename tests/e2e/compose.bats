@@ -1,0 +1,631 @@
+#!/usr/bin/env bats
+# nrun compose end to end: projects of real containers in this file's own
+# store and network namespace (nr_make_root).  The app image is built by
+# compose from a Dockerfile in the test's directory (FROM the host's node,
+# rt_node_image); the second service is a shell-started busybox httpd.
+load ../lib/common
+load ../lib/runtime
+load ../lib/registry
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_bb
+    rt_node_image nd:1
+}
+teardown_file() {
+    nr_registry_stop 2>/dev/null || true
+    rt_rm_all
+    for n in $("$NRUN" network ls -q 2>/dev/null); do
+        case $n in bridge) ;; *) "$NRUN" network rm "$n" >/dev/null 2>&1 || true ;; esac
+    done
+    rt_file_teardown
+}
+
+# a project directory $1 under the test's tmpdir with the app's build context
+proj() {
+    D=$BATS_TEST_TMPDIR/$1
+    mkdir -p "$D/app"
+    cp "$REPO/tests/apps/compose-app.js" "$D/app/app.js"
+    printf 'FROM nd:1\nCOPY app.js /app.js\nCMD ["node", "/app.js"]\n' >"$D/app/Dockerfile"
+}
+cmp() { (cd "$D" && "$NRUN" compose "$@"); }
+wait_http() { # URL [TEXT]: until it answers (with TEXT)
+    for _ in $(seq 150); do
+        out=$(nr_in_ns curl -s --max-time 2 "$1" 2>/dev/null) && [[ "$out" == *"${2:-}"* ]] && return 0
+        sleep 0.1
+    done
+    echo "no answer from $1: $out"
+    return 1
+}
+# the shell-started server of the second service
+db_cmd() { echo "echo $1 >/tmp/i; exec httpd -f -p 8080 -h /tmp"; }
+ids_of() { "$NRUN" ps -aq --no-trunc --filter "label=com.docker.compose.project=$1"; }
+# nothing of containers $@ (full ids) left: container, cgroup, process, network attachment, lease, veth, netns
+nothing_left() {
+    local id d
+    for id in "$@"; do
+        [ ! -d "$NRUN_ROOT/containers/$id" ] || { echo "left: container $id"; return 1; }
+        for d in $(rt_cgroup_dirs "$id"); do [ ! -d "$d" ] || { echo "left: cgroup $d"; return 1; }; done
+        ! grep -ls "$id" /proc/[0-9]*/cgroup 2>/dev/null | grep -q . || { echo "left: process of $id"; return 1; }
+        [ ! -e "$NRUN_ROOT/networks/attach/$id.json" ] || { echo "left: attachment $id"; return 1; }
+        [ ! -e "$NRUN_ROOT/networks/ns/$id" ] || { echo "left: netns $id"; return 1; }
+        ! grep -rqs "$id" "$NRUN_ROOT/networks/ipam" || { echo "left: lease $id"; return 1; }
+    done
+    ! nr_in_ns ip -o link show type veth 2>/dev/null | grep -q . || { echo "left: veth"; nr_in_ns ip -o link show type veth; return 1; }
+}
+
+@test "two services: up -d builds the app, the app reaches the second service by its name, the published port answers on 127.0.0.1; down leaves nothing" {
+    proj two
+    port=$(rt_free_port)
+    cat >"$D/compose.yaml" <<EOF
+services:
+  web:
+    build: ./app
+    ports: ["127.0.0.1:$port:3000"]
+    environment:
+      UPSTREAM: db:8080/i
+    depends_on: [db]
+    labels: {team: web, com.docker.compose.project: not-this-one}
+  db:
+    image: bb:1
+    command: ["sh", "-c", "$(db_cmd db-says-hi)"]
+EOF
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Network two_default  Created"* ]]
+    [[ "$output" == *"Container two-web-1  Started"* ]]
+    wait_http "http://127.0.0.1:$port/" "db-says-hi"
+    run nr_in_ns curl -s "http://127.0.0.1:$port/"
+    [ "$output" = "app got: db-says-hi" ]
+    # compose's names and labels, found by nrun ps --filter
+    run "$NRUN" ps --format '{{.Names}}' --filter label=com.docker.compose.project=two --filter label=com.docker.compose.service=db
+    [ "$output" = two-db-1 ]
+    "$NRUN" inspect two-web-1 | jq -e '.[0].Config.Labels | ."com.docker.compose.project" == "two" and
+        ."com.docker.compose.service" == "web" and ."com.docker.compose.container-number" == "1" and
+        ."com.docker.compose.oneoff" == "False" and .team == "web"'
+    "$NRUN" images | grep -q '^two-web '
+    run cmp ps
+    [[ "$output" == *two-web-1* && "$output" == *two-db-1* ]]
+    run cmp ps -q
+    [ "${#lines[@]}" -eq 2 ]
+    run "$NRUN" compose ls
+    [[ "$output" == *"two"*"running(2)"*"$D/compose.yaml"* ]]
+    ids=$(ids_of two)
+    [ "$(wc -w <<<"$ids")" -eq 2 ]
+    # -p NAME away from the project finds it (the files up read, recorded in the store)
+    run bash -c "cd '$BATS_TEST_TMPDIR' && '$NRUN' compose -p two ps -q"
+    [ "${#lines[@]}" -eq 2 ]
+    run bash -c "cd '$BATS_TEST_TMPDIR' && '$NRUN' compose -p two down"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Network two_default  Removed"* ]]
+    [ -z "$(ids_of two)" ]
+    ! "$NRUN" network ls -q | grep -qx two_default || false
+    nothing_left $ids
+    run "$NRUN" compose ls -a
+    [[ "$output" != *two* ]]
+}
+
+@test "depends_on service_healthy: the app starts only once the healthcheck passes" {
+    proj healthy
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  app:
+    image: bb:1
+    command: ["sh", "-c", "wget -qO- http://db:8080/i || echo db-not-ready; exec sleep 1000"]
+    depends_on:
+      db:
+        condition: service_healthy
+  db:
+    image: bb:1
+    # serves /i only after 2 s: an app started before the check passes sees a 404
+    command: ["sh", "-c", "httpd -f -p 8080 -h /tmp & sleep 2; echo ready >/tmp/i; touch /tmp/ok; wait"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ok"]
+      interval: 500ms
+      retries: 30
+EOF
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Container healthy-db-1  Healthy"* ]]
+    for _ in $(seq 50); do [ -n "$("$NRUN" logs healthy-app-1 2>&1)" ] && break; sleep 0.1; done
+    run "$NRUN" logs healthy-app-1
+    [ "$output" = ready ]
+    run cmp logs app
+    [ "$output" = "app-1 | ready" ]
+    cmp down
+}
+
+@test "depends_on service_healthy: an unhealthy dependency stops up with an error" {
+    proj sick
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  app:
+    image: bb:1
+    command: ["sleep", "1000"]
+    depends_on: {db: {condition: service_healthy}}
+  db:
+    image: bb:1
+    command: ["sleep", "1000"]
+    healthcheck: {test: "false", interval: 200ms, retries: 2}
+EOF
+    run cmp up -d
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"dependency failed to start: container sick-db-1 is unhealthy"* ]]
+    ! "$NRUN" ps -a --format '{{.Names}}' | grep -qx sick-app-1 || false
+    cmp down
+}
+
+@test "a named volume keeps its data across down and up, down -v removes it" {
+    proj vol
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  keeper:
+    image: bb:1
+    command: ["sh", "-c", "echo run >>/data/log; exec sleep 1000"]
+    volumes: ["store:/data"]
+volumes:
+  store:
+EOF
+    run cmp up -d
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Volume vol_store  Created"* ]]
+    cmp down
+    "$NRUN" volume ls -q | grep -qx vol_store
+    cmp up -d
+    run cmp exec -T keeper cat /data/log
+    [ "$output" = $'run\nrun' ]
+    run cmp down -v
+    [[ "$output" == *"Volume vol_store  Removed"* ]]
+    ! "$NRUN" volume ls -q | grep -qx vol_store || false
+    cmp up -d
+    run cmp exec -T keeper cat /data/log
+    [ "$output" = run ]
+    # a file that no longer names the volume: down -v still removes what up made
+    printf 'services:\n  keeper:\n    image: bb:1\n' >"$D/compose.yaml"
+    run cmp down -v
+    echo "$output"
+    [[ "$output" == *"Volume vol_store  Removed"* && "$output" == *"Network vol_default  Removed"* ]]
+    ! "$NRUN" volume ls -q | grep -qx vol_store || false
+}
+
+@test "two projects: the same service name answers within each project, the other project's network is not reachable" {
+    for p in pa pb; do
+        proj $p
+        cat >"$D/compose.yaml" <<EOF
+services:
+  db:
+    image: bb:1
+    command: ["sh", "-c", "$(db_cmd "db-of-$p")"]
+  client:
+    image: bb:1
+    command: ["sleep", "1000"]
+EOF
+        cmp up -d
+    done
+    D=$BATS_TEST_TMPDIR/pa
+    for _ in $(seq 50); do cmp exec -T client wget -qO- http://db:8080/i 2>/dev/null && break; sleep 0.1; done
+    run cmp exec -T client wget -qO- http://db:8080/i
+    [ "$output" = db-of-pa ]
+    D=$BATS_TEST_TMPDIR/pb
+    run cmp exec -T client wget -qO- http://db:8080/i
+    [ "$output" = db-of-pb ]
+    # pb's db by its address, from pa's client: not reachable
+    ip=$("$NRUN" inspect pb-db-1 | jq -r '.[0].NetworkSettings.Networks.pb_default.IPAddress')
+    [[ "$ip" == [0-9]* ]]
+    D=$BATS_TEST_TMPDIR/pa
+    run cmp exec -T client timeout 3 wget -qO- "http://$ip:8080/i"
+    [ "$status" -ne 0 ]
+    [[ "$output" != *db-of-pb* ]]
+    cmp down
+    D=$BATS_TEST_TMPDIR/pb
+    cmp down
+}
+
+@test ".env and the shell interpolate, \${X:?} stops with file:line:col and nothing is made" {
+    proj interp
+    cat >"$D/compose.yaml" <<'EOF'
+name: ${NAME:-fallback}
+services:
+  s:
+    image: ${IMG}
+    command: ["echo", "${GREETING:-hi} $$HOME ${UNSET-dflt}"]
+    environment:
+      NEED: ${NEEDED:?set NEEDED please}
+EOF
+    printf 'IMG=bb:1\nGREETING="hello there" # a comment\nNEEDED=yes\n' >"$D/.env"
+    run --separate-stderr cmp config --format json
+    [ "$status" -eq 0 ]
+    jq -e '.name == "fallback" and .services.s.image == "bb:1" and
+        .services.s.command == ["echo", "hello there $HOME dflt"] and .services.s.environment.NEED == "yes"' <<<"$output"
+    # the shell wins over .env
+    run --separate-stderr env GREETING=shell NAME=Other_Name "$NRUN" compose --project-directory "$D" config --format json
+    jq -e '.name == "other_name" and .services.s.command[1] == "shell $HOME dflt"' <<<"$output"
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    sed -i /NEEDED/d "$D/.env"
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [ "$output" = "nrun compose: $D/compose.yaml:7:13: required variable NEEDED is missing: set NEEDED please" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # --env-file instead of .env
+    printf 'IMG=bb:1\nNEEDED=from-file\n' >"$BATS_TEST_TMPDIR/other.env"
+    run --separate-stderr cmp --env-file "$BATS_TEST_TMPDIR/other.env" config --format json
+    jq -e '.services.s.environment.NEED == "from-file"' <<<"$output"
+}
+
+@test "a malformed or refused file changes nothing: YAML error at file:line:col, a service run refuses, an unknown key" {
+    proj bad
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    printf 'services:\n  a:\n    image: bb:1\n   command: [x\n' >"$D/compose.yaml"
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == "nrun compose: $D/compose.yaml:4:"* ]]
+    # the second service is refused as nrun run refuses it: the first is not made either
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  first:
+    image: bb:1
+    command: ["sleep", "1000"]
+  second:
+    image: bb:1
+    privileged: true
+EOF
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"--privileged is not supported"* ]]
+    [[ "$output" == *"services.second: refused by nrun run"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    printf 'services:\n  a:\n    image: bb:1\n    ports: ["80:80", [1]]\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$output" = 'nrun compose: services.a.ports[1]: expected "[HOST_IP:][HOST:]CONTAINER[/PROTO]" or a mapping' ]
+    printf 'services:\n  a:\n    image: bb:1\n    container_name: bad-b-1\n  b:\n    image: bb:1\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$output" = 'nrun compose: services.a and services.b: both would be the container "bad-b-1"' ]
+    printf 'services:\n  a:\n    image: bb:1\n    comand: [x]\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$output" = "nrun compose: services.a.comand: not a key of a compose service" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
+
+@test "up again: an unchanged service keeps running, a changed one is recreated; --force-recreate recreates" {
+    proj again
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  a:
+    image: bb:1
+    command: ["sleep", "1000"]
+  b:
+    image: bb:1
+    command: ["sleep", "1000"]
+EOF
+    cmp up -d
+    a1=$("$NRUN" inspect -f '{{.Id}}' again-a-1)
+    b1=$("$NRUN" inspect -f '{{.Id}}' again-b-1)
+    run cmp up -d
+    [[ "$output" == *"Container again-a-1  Running"* && "$output" == *"Container again-b-1  Running"* ]]
+    sed -i '0,/1000/s//2000/' "$D/compose.yaml"
+    run cmp up -d
+    echo "$output"
+    [[ "$output" == *"Container again-a-1  Recreate"* && "$output" == *"Container again-b-1  Running"* ]]
+    [ "$("$NRUN" inspect -f '{{.Id}}' again-a-1)" != "$a1" ]
+    [ "$("$NRUN" inspect -f '{{.Id}}' again-b-1)" = "$b1" ]
+    cmp up -d --force-recreate b
+    [ "$("$NRUN" inspect -f '{{.Id}}' again-b-1)" != "$b1" ]
+    # stop, start, restart by service
+    cmp stop a
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' again-a-1)" = exited ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' again-b-1)" = running ]
+    cmp start a
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' again-a-1)" = running ]
+    run cmp restart b
+    [[ "$output" == *"Container again-b-1  Restarted"* ]]
+    cmp down
+}
+
+@test "up without -d follows the logs with service prefixes and stops everything on SIGTERM" {
+    proj attached
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  talker:
+    image: bb:1
+    command: ["sh", "-c", "echo hello from talker; exec sleep 1000"]
+  other:
+    image: bb:1
+    command: ["sh", "-c", "echo hello from other; exec sleep 1000"]
+EOF
+    (cd "$D" && exec "$NRUN" compose up >"$BATS_TEST_TMPDIR/out" 2>&1) &
+    pid=$!
+    for _ in $(seq 100); do
+        grep -q 'talker-1 | hello from talker' "$BATS_TEST_TMPDIR/out" && grep -q 'other-1  | hello from other' "$BATS_TEST_TMPDIR/out" && break
+        sleep 0.1
+    done
+    cat "$BATS_TEST_TMPDIR/out"
+    grep -q 'talker-1 | hello from talker' "$BATS_TEST_TMPDIR/out"
+    grep -q 'other-1  | hello from other' "$BATS_TEST_TMPDIR/out"
+    kill -TERM $pid
+    wait $pid || true
+    cat "$BATS_TEST_TMPDIR/out"
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' attached-talker-1)" = exited ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' attached-other-1)" = exited ]
+    # Ctrl-C: the same, exit 130
+    (cd "$D" && exec "$NRUN" compose up >"$BATS_TEST_TMPDIR/out2" 2>&1) &
+    pid=$!
+    for _ in $(seq 100); do grep -q 'Attaching to' "$BATS_TEST_TMPDIR/out2" && break; sleep 0.1; done
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' attached-talker-1)" = running ]
+    kill -INT $pid
+    rc=0
+    wait $pid || rc=$?
+    cat "$BATS_TEST_TMPDIR/out2"
+    [ "$rc" -eq 130 ]
+    grep -q 'Gracefully stopping' "$BATS_TEST_TMPDIR/out2"
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' attached-talker-1)" = exited ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' attached-other-1)" = exited ]
+    cmp down
+}
+
+@test "run --rm: a one-off container of a service, its dependency up first; exec into a service" {
+    proj oneoff
+    cat >"$D/compose.yaml" <<EOF
+services:
+  tool:
+    image: bb:1
+    environment: [WHO=tool]
+    depends_on: [db]
+  db:
+    image: bb:1
+    command: ["sh", "-c", "$(db_cmd from-db)"]
+EOF
+    run cmp run --rm -T tool sh -c 'echo $WHO; for i in $(seq 50); do wget -qO- http://db:8080/i && break; sleep 0.1; done'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *$'tool\nfrom-db'* ]]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' oneoff-db-1)" = running ]
+    # the one-off is gone, only db is left
+    [ "$(ids_of oneoff | wc -l)" -eq 1 ]
+    # run's flags win over the service's
+    run --separate-stderr cmp run --rm -T -e WHO=given -w /tmp --name one-off-x tool sh -c 'echo $WHO; pwd; hostname'
+    echo "$output"
+    [ "$output" = $'given\n/tmp\none-off-x' ]
+    run cmp exec -T db cat /tmp/i
+    [ "$output" = from-db ]
+    run cmp exec -T tool true
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'service "tool" is not running'* ]]
+    cmp down
+}
+
+@test "-f files merge in order, networks with aliases, container_name, and a container name of someone else is refused" {
+    proj merge
+    cat >"$D/base.yml" <<'EOF'
+services:
+  srv:
+    image: bb:1
+    command: ["sh", "-c", "echo base; exec sleep 1000"]
+    environment: {A: "1", B: "1"}
+    networks: [front]
+networks:
+  front:
+EOF
+    cat >"$D/over.yml" <<'EOF'
+services:
+  srv:
+    command: ["sh", "-c", "echo over; echo hi-srv >/tmp/i; exec httpd -f -p 8080 -h /tmp"]
+    environment: [B=2]
+    container_name: merged-srv
+    networks:
+      front:
+        aliases: [web-alias]
+  peer:
+    image: bb:1
+    command: ["sleep", "1000"]
+    networks: [front, back]
+networks:
+  back:
+EOF
+    run --separate-stderr cmp -f base.yml -f over.yml config --format json
+    jq -e '.services.srv.environment == {"A": "1", "B": "2"} and .services.srv.command[2] == "echo over; echo hi-srv >/tmp/i; exec httpd -f -p 8080 -h /tmp"' <<<"$output"
+    run cmp -f base.yml -f over.yml up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    for _ in $(seq 50); do [ -n "$("$NRUN" logs merged-srv 2>&1)" ] && break; sleep 0.1; done
+    run "$NRUN" logs merged-srv
+    [ "$output" = over ]
+    # the service's name and its alias, on the network they share
+    for _ in $(seq 50); do cmp -f base.yml -f over.yml exec -T peer wget -qO- http://srv:8080/i 2>/dev/null && break; sleep 0.1; done
+    run cmp -f base.yml -f over.yml exec -T peer wget -qO- http://srv:8080/i
+    [ "$output" = hi-srv ]
+    run cmp -f base.yml -f over.yml exec -T peer wget -qO- http://web-alias:8080/i
+    [ "$output" = hi-srv ]
+    "$NRUN" inspect merge-peer-1 | jq -e '.[0].NetworkSettings.Networks | has("merge_front") and has("merge_back")'
+    cmp -f base.yml -f over.yml down
+    # a container of the same name that is not this project's: refused, nothing made
+    rt_run -d --name merged-srv bb:1 sleep 1000 >/dev/null
+    run cmp -f base.yml -f over.yml up -d
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'the container name "merged-srv" is in use by a container that is not this project'* ]]
+    ! "$NRUN" network ls -q | grep -qx merge_front || false
+    "$NRUN" rm -f merged-srv >/dev/null
+}
+
+@test "build: args, target and labels reach nbuild; up keeps a built image until --build, which recreates; --no-build refuses a missing image; down --rmi local removes it" {
+    proj built
+    cat >"$D/app/Dockerfile" <<'EOF'
+FROM bb:1 AS base
+ARG GREETING=unset
+RUN echo "$GREETING" >/greeting
+FROM base AS prod
+RUN echo prod >/stage
+FROM base AS dev
+RUN echo dev >/stage
+EOF
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  app:
+    build:
+      context: ./app
+      target: prod
+      args: {GREETING: "${GREETING:-hello}"}
+      labels: [org.example.team=compose]
+    command: ["sh", "-c", "cat /greeting /stage; exec sleep 1000"]
+EOF
+    run cmp build
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Service app  Built"* ]]
+    [ "$(cfg built-app:latest '.config.Labels["org.example.team"]')" = '"compose"' ]
+    run cmp up -d --no-build
+    [ "$status" -eq 0 ]
+    for _ in $(seq 50); do [ -n "$("$NRUN" logs built-app-1 2>&1)" ] && break; sleep 0.1; done
+    run "$NRUN" logs built-app-1
+    [ "$output" = $'hello\nprod' ]
+    id1=$("$NRUN" inspect -f '{{.Id}}' built-app-1)
+    # a new argument: up alone keeps the image it has, --build makes the new one and recreates
+    GREETING=again cmp up -d
+    [ "$("$NRUN" inspect -f '{{.Id}}' built-app-1)" = "$id1" ]
+    run env GREETING=again "$NRUN" compose --project-directory "$D" up -d --build
+    echo "$output"
+    [[ "$output" == *"Container built-app-1  Recreate"* ]]
+    for _ in $(seq 50); do [ -n "$("$NRUN" logs built-app-1 2>&1)" ] && break; sleep 0.1; done
+    run "$NRUN" logs built-app-1
+    [ "$output" = $'again\nprod' ]
+    run cmp down --rmi local
+    [[ "$output" == *"Image built-app  Removed"* ]]
+    ! "$NRUN" images --format '{{.Repository}}' | grep -qx built-app || false
+    run cmp up -d --no-build
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"services.app: image built-app is missing and --no-build"* ]]
+    [ -z "$(ids_of built)" ]
+}
+
+@test "external networks and volumes are used, never made or removed; a missing one stops up before anything is made" {
+    proj ext
+    "$NRUN" network create extnet >/dev/null
+    "$NRUN" volume create extvol >/dev/null
+    cat >"$D/compose.yaml" <<EOF
+services:
+  db:
+    image: bb:1
+    command: ["sh", "-c", "$(db_cmd on-extnet) & echo kept >>/v/log; wait"]
+    volumes: [shared:/v]
+    networks: [outside]
+networks:
+  outside: {external: true, name: extnet}
+volumes:
+  shared: {external: true, name: extvol}
+EOF
+    cmp up -d
+    # a plain nrun run container on the same network finds the service by its name
+    run rt_run --rm --network extnet bb:1 sh -c 'for i in $(seq 50); do wget -qO- http://db:8080/i && break; sleep 0.1; done'
+    [ "$output" = on-extnet ]
+    cmp down -v
+    "$NRUN" network ls -q | grep -qx extnet
+    "$NRUN" volume ls -q | grep -qx extvol
+    [ "$(cat "$NRUN_ROOT/volumes/extvol/_data/log")" = kept ]
+    "$NRUN" network rm extnet >/dev/null
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"networks.outside (external)"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    "$NRUN" volume rm extvol >/dev/null
+}
+
+@test "network_mode service:NAME shares the other service's network namespace; network_mode none has only lo" {
+    proj netmode
+    cat >"$D/compose.yaml" <<EOF
+services:
+  db:
+    image: bb:1
+    command: ["sh", "-c", "$(db_cmd via-localhost)"]
+  side:
+    image: bb:1
+    network_mode: "service:db"
+    depends_on: [db]
+    command: ["sleep", "1000"]
+  alone:
+    image: bb:1
+    network_mode: none
+    command: ["sleep", "1000"]
+EOF
+    cmp up -d
+    for _ in $(seq 50); do cmp exec -T side wget -qO- http://127.0.0.1:8080/i 2>/dev/null && break; sleep 0.1; done
+    run cmp exec -T side wget -qO- http://127.0.0.1:8080/i
+    [ "$output" = via-localhost ]
+    run cmp exec -T alone ls /sys/class/net
+    [ "$output" = lo ]
+    cmp down
+}
+
+@test "depends_on service_completed_successfully waits for a job; up SERVICE --no-deps starts that one only; logs --tail and -f" {
+    proj job
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  migrate:
+    image: bb:1
+    command: ["sh", "-c", "sleep 1; echo migrated"]
+  app:
+    image: bb:1
+    command: ["sh", "-c", "echo one; echo two; echo three; while :; do [ -f /tmp/say ] && rm /tmp/say && echo late; sleep 0.2; done"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+EOF
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Container job-migrate-1  Exited"* ]]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' job-migrate-1)" = exited ]
+    for _ in $(seq 50); do [ "$("$NRUN" logs job-app-1 2>&1 | wc -l)" -ge 3 ] && break; sleep 0.1; done
+    run cmp logs --tail 1 app
+    [ "$output" = "app-1 | three" ]
+    run cmp logs
+    [[ "$output" == *"migrate-1 | migrated"* && "$output" == *"app-1     | one"* ]]
+    # -f follows until the container stops
+    (cd "$D" && exec "$NRUN" compose logs -f app >"$BATS_TEST_TMPDIR/follow" 2>&1) &
+    pid=$!
+    cmp exec -T app touch /tmp/say
+    for _ in $(seq 50); do grep -q 'app-1 | late' "$BATS_TEST_TMPDIR/follow" && break; sleep 0.1; done
+    grep -q 'app-1 | late' "$BATS_TEST_TMPDIR/follow"
+    cmp stop app
+    wait $pid
+    cmp down
+    # --no-deps: the job is not run
+    cmp up -d --no-deps app
+    [ "$(ids_of job | wc -l)" -eq 1 ]
+    ! "$NRUN" ps -a --format '{{.Names}}' | grep -qx job-migrate-1 || false
+    cmp down
+}
+
+@test "pull: the services that name an image, through nrun pull (a registry on the host's 127.0.0.1); up pulls a missing one" {
+    nr_registry_start
+    # the registry listens on the host's loopback: these nrun runs stay in the host's namespace
+    "$NR_REAL_NRUN" push bb:1 "$NR_REGISTRY/cmp/bb:1" >/dev/null
+    proj pulled
+    printf 'services:\n  fromreg:\n    image: %s/cmp/bb:1\n    command: ["sleep", "1000"]\n  local:\n    build: ./app\n' \
+        "$NR_REGISTRY" >"$D/compose.yaml"
+    ! "$NRUN" images --format '{{.Repository}}' | grep -qx "$NR_REGISTRY/cmp/bb" || false
+    run bash -c "cd '$D' && '$NR_REAL_NRUN' compose pull"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Service fromreg  Pulling"* && "$output" != *"Service local  Pulling"* ]]
+    "$NRUN" images --format '{{.Repository}}:{{.Tag}}' | grep -qx "$NR_REGISTRY/cmp/bb:1"
+    # up pulls what is missing (network_mode none: this nrun makes no network in the host's namespace)
+    "$NRUN" rmi "$NR_REGISTRY/cmp/bb:1" >/dev/null
+    printf 'services:\n  fromreg:\n    image: %s/cmp/bb:1\n    command: ["sleep", "1000"]\n    network_mode: none\n' \
+        "$NR_REGISTRY" >"$D/up.yaml"
+    run bash -c "cd '$D' && '$NR_REAL_NRUN' compose -f up.yaml up -d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Service fromreg  Pulling"* ]]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' pulled-fromreg-1)" = running ]
+    cmp -f up.yaml down
+    [ -z "$(ids_of pulled)" ]
+    nr_registry_stop
+}
