@@ -16,20 +16,22 @@
 #include "runtime/net.h"
 #include "runtime/runtime.h"
 
+#define COMPOSE_COMMANDS \
+    "Commands:\n" \
+    "  up [-d] [--build] [--no-build] [--force-recreate] [--no-deps] [--remove-orphans] [SERVICE...]\n" \
+    "  down [-v] [--rmi local|all] [--remove-orphans]\n" \
+    "  ps [-a] [-q] [SERVICE]             logs [-f] [--tail N] [SERVICE...]\n" \
+    "  build [SERVICE...]                 pull [SERVICE...]\n" \
+    "  start|stop|restart [SERVICE...]    exec [-T] [-e K=V] [-w DIR] [-u USER] SERVICE CMD...\n" \
+    "  run [--rm] [-d] [-T] [-e K=V] [--no-deps] SERVICE [CMD...]\n" \
+    "  config [--format yaml|json] [--services] [--volumes] [-q]\n" \
+    "  ls [-a] [-q] [--format table|json]\n"
+
 static const char *const help_text =
     "Usage: nrun compose [-f FILE]... [-p NAME] [--project-directory DIR] [--env-file FILE] COMMAND\n"
     "\n"
     "Run an application of several services from a compose file (docker compose's words).\n"
-    "\n"
-    "Commands:\n"
-    "  up [-d] [--build] [--no-build] [--force-recreate] [--no-deps] [--remove-orphans] [SERVICE...]\n"
-    "  down [-v] [--rmi local|all] [--remove-orphans]\n"
-    "  ps [-a] [-q] [SERVICE]             logs [-f] [--tail N] [SERVICE...]\n"
-    "  build [SERVICE...]                 pull [SERVICE...]\n"
-    "  start|stop|restart [SERVICE...]    exec [-T] [-e K=V] [-w DIR] [-u USER] SERVICE CMD...\n"
-    "  run [--rm] [-d] [-T] [-e K=V] [--no-deps] SERVICE [CMD...]\n"
-    "  config [--format yaml|json] [--services] [--volumes] [-q]\n"
-    "  ls [-a] [-q] [--format table|json]\n"
+    "\n" COMPOSE_COMMANDS
     "\n"
     "Options:\n"
     "  -f, --file FILE               the compose file (repeatable: later files merge over earlier; default\n"
@@ -700,8 +702,8 @@ int nr_cmd_compose(int argc, char **argv, nr_global *g)
         case O_PROFILE: return nr_usage_error(g, "compose: --profile: profiles are not supported");
         case O_ANSI:
         case O_PROGRESS: break;
-        case NR_OPT_HELP:
-            fputs(help_text, stdout);
+        case NR_OPT_HELP: /* usage and options are printed: the commands follow */
+            fputs("\n" COMPOSE_COMMANDS, stdout);
             return 0;
         default: return NR_EXIT_USAGE;
         }

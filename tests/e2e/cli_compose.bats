@@ -23,6 +23,9 @@ model() { cmp "$@" config --format json 2>/dev/null; }
     run --separate-stderr "$NRUN" compose --help
     [ "$status" -eq 0 ]
     [[ "${lines[0]}" == "Usage: nrun compose "* ]]
+    # one usage, its options and the commands (the help was printed twice)
+    [ "$(grep -c '^Usage:' <<<"$output")" -eq 1 ]
+    [[ "$output" == *$'\nCommands:\n  up '* ]]
     run --separate-stderr "$NRUN" compose
     [ "$status" -eq 2 ]
     [ -z "$output" ]
