@@ -655,7 +655,8 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
                 json_decref(l);
                 return nr_err_set(err, "%s.extra_hosts.%s: expected an address", path, k);
             }
-            json_array_append_new(l, json_string(nr_xasprintf("%s:%s", k, s)));
+            cleanup_free char *hl = nr_xasprintf("%s:%s", k, s);
+            json_array_append_new(l, json_string(hl));
         }
         json_object_set_new(svc, "extra_hosts", l);
     } else if (want_strlist(svc, "extra_hosts", path, err) < 0) {
