@@ -123,18 +123,12 @@ static int do_down(nr_global *g, cmp_project *p, int argc, char **argv)
     cmp_ctrs_free(cs, n);
     const char *k;
     json_t *v;
-    /* the file's networks and volumes (not external ones), and those up recorded making */
+    /* the networks and volumes up recorded making, never one the file merely names (a
+     * cloned file's `name: pgdata` is not a licence to remove the user's own volume) */
     json_t *saved = cmp_state_load(g, p->name);
     static const char *const kinds[] = {"networks", "volumes"};
     for (int kind = 0; kind < (vols ? 2 : 1); kind++) {
         json_t *names = json_array();
-        json_object_foreach(json_object_get(p->model, kinds[kind]), k, v) {
-            if (json_is_true(json_object_get(v, "external")))
-                continue;
-            char *n = kind == 0 ? cmp_net_name(p, k) : cmp_vol_name(p, k);
-            json_array_append_new(names, json_string(n));
-            free(n);
-        }
         size_t i;
         json_array_foreach(json_object_get(saved, kinds[kind]), i, v) {
             const char *n = json_string_value(v);
@@ -404,7 +398,7 @@ static int do_run(nr_global *g, cmp_project *p, int argc, char **argv)
     int rc = 0;
     if (up.n > 2)
         rc = cmp_up(g, p, (int)up.n, up.v);
-    else if (cmp_make_shared(g, p, &err) < 0)
+    else if (cmp_state_save(g, p), cmp_make_shared(g, p, &err) < 0)
         rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
     cmp_strv_free(&up);
     cleanup_free char *image = cmp_svc_image(p, svc);

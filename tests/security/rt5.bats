@@ -1,0 +1,38 @@
+#!/usr/bin/env bats
+# Red-team round 5: what a compose file from a cloned repository can make
+# nrun compose do that its user did not write.
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_busybox
+    rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+}
+teardown() { rt_rm_all; }
+teardown_file() {
+    for n in $("$NRUN" network ls -q 2>/dev/null); do
+        case $n in bridge) ;; *) "$NRUN" network rm "$n" >/dev/null 2>&1 || true ;; esac
+    done
+    for v in $("$NRUN" volume ls -q 2>/dev/null); do "$NRUN" volume rm "$v" >/dev/null 2>&1 || true; done
+    rt_file_teardown
+}
+
+@test "down -v never removes a volume or network the file only names (name: of one the user made by hand)" {
+    "$NRUN" volume create pgdata
+    "$NRUN" network create mynet
+    d=$BATS_TEST_TMPDIR/app
+    mkdir -p "$d"
+    printf 'services:\n  s: {image: bb:1, command: ["true"]}\nvolumes:\n  db: {name: pgdata}\n  own: {}\nnetworks:\n  n: {name: mynet}\n  m: {}\n' >"$d/compose.yaml"
+    # without any up: nothing of the user's goes
+    (cd "$d" && "$NRUN" compose down -v)
+    "$NRUN" volume ls -q | grep -qx pgdata
+    "$NRUN" network ls -q | grep -qx mynet
+    # after up: what up made goes, what was there before stays
+    (cd "$d" && "$NRUN" compose up -d)
+    "$NRUN" volume ls -q | grep -qx app_own
+    (cd "$d" && "$NRUN" compose down -v)
+    "$NRUN" volume ls -q | grep -qx pgdata
+    "$NRUN" network ls -q | grep -qx mynet
+    [ -z "$("$NRUN" volume ls -q | grep -x app_own)" ]
+    [ -z "$("$NRUN" network ls -q | grep -xE 'app_(m|default)')" ]
+}
