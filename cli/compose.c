@@ -180,8 +180,22 @@ static int do_down(nr_global *g, cmp_project *p, int argc, char **argv)
         }
     }
     cleanup_free char *state = nr_xasprintf("%s/compose/%s.json", g->root, p->name);
-    if (rc == 0)
+    json_t *keep = vols ? NULL : cmp_state_load(g, p->name);
+    if (rc == 0 && json_array_size(json_object_get(keep, "volumes"))) {
+        /* down without -v: the volumes up made stay recorded, so that a later down -v
+         * removes them (and only them) */
+        json_object_set_new(keep, "networks", json_array());
+        cleanup_free char *dir = nr_xasprintf("%s/compose", g->root);
+        cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        cleanup_free char *text = json_dumps(keep, JSON_COMPACT);
+        cleanup_free char *file = nr_xasprintf("%s.json", p->name);
+        nr_err ign;
+        if (dfd < 0 || !text || nr_write_atomic(dfd, file, text, strlen(text), 0600, &ign) < 0)
+            unlink(state);
+    } else if (rc == 0) {
         unlink(state);
+    }
+    json_decref(keep);
     return rc;
 }
 
@@ -578,7 +592,7 @@ static int do_ls(nr_global *g, int argc, char **argv)
         } else {
             n = 0;
         }
-        if (run || all) {
+        if (run || (all && n)) {
             nr_buf files = {0};
             size_t i;
             json_t *f;
