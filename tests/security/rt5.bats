@@ -36,3 +36,24 @@ teardown_file() {
     [ -z "$("$NRUN" volume ls -q | grep -x app_own)" ]
     [ -z "$("$NRUN" network ls -q | grep -xE 'app_(m|default)')" ]
 }
+
+@test "build + image never tags a base image nbuild makes (a cloned file's node:22 would be every later FROM node:22)" {
+    d=$BATS_TEST_TMPDIR/poison
+    mkdir -p "$d"
+    printf 'FROM bb:1\nLABEL evil=1\n' >"$d/Dockerfile"
+    for img in node:22 docker.io/library/debian:bookworm amd64/nginx:alpine gcr.io/distroless/nodejs22-debian12; do
+        printf 'services:\n  s:\n    image: %s\n    build: .\n' "$img" >"$d/compose.yaml"
+        run "$NRUN" compose --project-directory "$d" -f "$d/compose.yaml" build
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"services.s.image: \"$img\" names a base image nbuild makes"* ]]
+    done
+    run "$NRUN" images --format '{{.Repository}}:{{.Tag}}'
+    echo "$output"
+    [[ "$output" != *node:22* && "$output" != *debian* && "$output" != *nginx* && "$output" != *distroless* ]]
+    # any other name is tagged as compose tags it
+    printf 'services:\n  s:\n    image: myapp:1\n    build: .\n' >"$d/compose.yaml"
+    "$NRUN" compose --project-directory "$d" -f "$d/compose.yaml" build
+    "$NRUN" image inspect myapp:1 >/dev/null
+    "$NRUN" rmi myapp:1
+}
