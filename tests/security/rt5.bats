@@ -57,3 +57,16 @@ teardown_file() {
     "$NRUN" image inspect myapp:1 >/dev/null
     "$NRUN" rmi myapp:1
 }
+
+@test "a .env that is a symlink to a file of secrets: its lines never reach the error text" {
+    d=$BATS_TEST_TMPDIR/envleak
+    mkdir -p "$d"
+    printf 'root:$y$j9T$SECRETHASH:19000:0:99999:7:::\n' >"$BATS_TEST_TMPDIR/shadow"
+    ln -s "$BATS_TEST_TMPDIR/shadow" "$d/.env"
+    printf 'services:\n  s: {image: bb:1}\n' >"$d/compose.yaml"
+    run "$NRUN" compose --project-directory "$d" -f "$d/compose.yaml" config
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *".env:1: expected KEY=VALUE"* ]]
+    [[ "$output" != *SECRETHASH* && "$output" != *root:* ]]
+}
