@@ -125,18 +125,12 @@ static int do_down(nr_global *g, cmp_project *p, int argc, char **argv)
     cmp_ctrs_free(cs, n);
     const char *k;
     json_t *v;
-    /* the file's networks and volumes (not external ones), and those up recorded making */
+    /* the networks and volumes up recorded making, never one the file merely names (a
+     * cloned file's `name: pgdata` is not a licence to remove the user's own volume) */
     json_t *saved = cmp_state_load(g, p->name);
     static const char *const kinds[] = {"networks", "volumes"};
     for (int kind = 0; kind < (vols ? 2 : 1); kind++) {
         json_t *names = json_array();
-        json_object_foreach(json_object_get(p->model, kinds[kind]), k, v) {
-            if (json_is_true(json_object_get(v, "external")))
-                continue;
-            char *n = kind == 0 ? cmp_net_name(p, k) : cmp_vol_name(p, k);
-            json_array_append_new(names, json_string(n));
-            free(n);
-        }
         size_t i;
         json_array_foreach(json_object_get(saved, kinds[kind]), i, v) {
             const char *n = json_string_value(v);
@@ -188,8 +182,22 @@ static int do_down(nr_global *g, cmp_project *p, int argc, char **argv)
         }
     }
     cleanup_free char *state = nr_xasprintf("%s/compose/%s.json", g->root, p->name);
-    if (rc == 0)
+    json_t *keep = vols ? NULL : cmp_state_load(g, p->name);
+    if (rc == 0 && json_array_size(json_object_get(keep, "volumes"))) {
+        /* down without -v: the volumes up made stay recorded, so that a later down -v
+         * removes them (and only them) */
+        json_object_set_new(keep, "networks", json_array());
+        cleanup_free char *dir = nr_xasprintf("%s/compose", g->root);
+        cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        cleanup_free char *text = json_dumps(keep, JSON_COMPACT);
+        cleanup_free char *file = nr_xasprintf("%s.json", p->name);
+        nr_err ign;
+        if (dfd < 0 || !text || nr_write_atomic(dfd, file, text, strlen(text), 0600, &ign) < 0)
+            unlink(state);
+    } else if (rc == 0) {
         unlink(state);
+    }
+    json_decref(keep);
     return rc;
 }
 
@@ -406,7 +414,7 @@ static int do_run(nr_global *g, cmp_project *p, int argc, char **argv)
     int rc = 0;
     if (up.n > 2)
         rc = cmp_up(g, p, (int)up.n, up.v);
-    else if (cmp_make_shared(g, p, &err) < 0)
+    else if (cmp_state_save(g, p), cmp_make_shared(g, p, &err) < 0)
         rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
     cmp_strv_free(&up);
     cleanup_free char *image = cmp_svc_image(p, svc);
@@ -586,7 +594,7 @@ static int do_ls(nr_global *g, int argc, char **argv)
         } else {
             n = 0;
         }
-        if (run || all) {
+        if (run || (all && n)) {
             nr_buf files = {0};
             size_t i;
             json_t *f;

@@ -11,9 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builder/base.h"
+#include "builder/base_gcr.h"
 #include "cli/compose.h"
 #include "cli/compose_int.h"
 #include "common/util.h"
+#include "images/ref.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
 
@@ -677,6 +680,21 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     }
     if (!json_object_get(svc, "image") && !json_object_get(svc, "build"))
         return nr_err_set(err, "%s: neither image nor build", path);
+    /* build + image tags what is built: never with a name FROM takes as a base nbuild makes
+     * (node:22, docker.io/library/debian:12...), which every later build on this store would
+     * then start from (a cloned file's image would replace the user's node:22) */
+    const char *img = json_string_value(json_object_get(svc, "image"));
+    char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    nr_err ign = {0};
+    if (img && json_object_get(svc, "build") && img_ref_normalize(img, norm, sizeof norm, &ign) == 0) {
+        bld_base_hub_official(norm, norm, sizeof norm);
+        if (!strncmp(norm, "node:", 5) || !strncmp(norm, "debian:", 7) || !strncmp(norm, "alpine:", 7) ||
+            !strncmp(norm, "nginx:", 6) || bld_gcr_is(norm)) {
+            cleanup_free char *e = nr_escape_controls(img);
+            return nr_err_set(err, "%s.image: \"%s\" names a base image nbuild makes: a build is not tagged with it "
+                                   "(it would replace that base for every FROM in this store)", path, e);
+        }
+    }
     const char *gp = json_string_value(json_object_get(svc, "stop_grace_period"));
     if (gp && cmp_duration_ms(gp) < 0)
         return nr_err_set(err, "%s.stop_grace_period: expected a duration like 10s or 1m30s", path);

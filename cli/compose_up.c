@@ -164,8 +164,10 @@ void cmp_state_save(nr_global *g, cmp_project *p)
         return;
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     json_t *j = json_pack("{s:s, s:s, s:O}", "name", p->name, "working_dir", p->dir, "config_files", p->files);
-    /* the networks and volumes the project may make, with those of earlier ups: down removes
-     * them even when a later file no longer names them */
+    /* the networks and volumes the project may make (those that do not exist yet: called
+     * before cmp_make_shared), with those of earlier ups: down removes them even when a later
+     * file no longer names them, and never one it did not make (a cloned file's name: of a
+     * volume the user made by hand) */
     json_t *old = cmp_state_load(g, p->name);
     static const char *const kinds[] = {"networks", "volumes"};
     for (int k = 0; k < 2; k++) {
@@ -182,7 +184,9 @@ void cmp_state_save(nr_global *g, cmp_project *p)
             size_t x;
             json_t *y;
             json_array_foreach(made, x, y) seen |= !strcmp(json_string_value(y), n);
-            if (!seen)
+            nr_err ign = {0};
+            bool exists = k == 0 ? rt_net_exists(g->root, n, &ign) == 0 : volume_exists(g, n);
+            if (!seen && !exists)
                 json_array_append_new(made, json_string(n));
             free(n);
         }

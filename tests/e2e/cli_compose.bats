@@ -107,7 +107,7 @@ EOF
     jq -e '.services.s.environment == {"X": "plain", "Y": "single $quoted", "Z": "dq\nline"}' <<<"$output"
     printf 'X=1\nnot a line\n' >"$D/.env"
     run cmp config
-    [ "$output" = "nrun compose: $D/.env:2: expected KEY=VALUE, got \"not a line\"" ]
+    [ "$output" = "nrun compose: $D/.env:2: expected KEY=VALUE (a name of letters, digits, '_', '.' and '-', then '=')" ]
 }
 
 @test "the model: short forms made long, string commands split as compose does, relative paths made absolute; YAML output reads back the same" {
