@@ -62,11 +62,20 @@ fetch_npm() {
     command -v npm >/dev/null || die "npm is needed to download $name@$ver (not in PATH)"
     say "downloading $name@$ver (npm registry) ..."
     tmp=$(mktemp -d "$cache/npm/.dl.XXXXXX")
-    if ! npm pack "$name@$ver" --pack-destination "$tmp" --cache "$tmp/.npm" \
-        --ignore-scripts --loglevel=error --no-update-notifier >/dev/null; then
-        rm -rf "$tmp"
-        die "npm pack $name@$ver failed"
-    fi
+    # npm retries a request itself; a registry that fails for longer (seen:
+    # one pack of a 12 MB tarball failing in a test run, fine a minute later)
+    # gets two more tries, 10 and 20 seconds apart.
+    local try
+    for try in 1 2 3; do
+        npm pack "$name@$ver" --pack-destination "$tmp" --cache "$tmp/.npm" \
+            --ignore-scripts --loglevel=error --no-update-notifier >/dev/null && break
+        if [ $try = 3 ]; then
+            rm -rf "$tmp"
+            die "npm pack $name@$ver failed (3 tries)"
+        fi
+        say "npm pack $name@$ver failed; trying again in $((try * 10)) s"
+        sleep $((try * 10))
+    done
     got=$(integrity_of "$tmp/$name-$ver.tgz")
     if [ "$got" != "$want" ]; then
         rm -rf "$tmp"
