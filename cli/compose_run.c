@@ -192,7 +192,13 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
         bool ro = json_is_true(json_object_get(v, "read_only"));
         if (!strcmp(type, "tmpfs")) {
             cmp_strv_pushf(a, "--tmpfs=%s", dst);
+        } else if (!strcmp(type, "bind") && json_is_false(json_object_get(json_object_get(v, "bind"), "create_host_path"))) {
+            /* run's --mount refuses a missing source, as docker's does */
+            if (strchr(src, ',') || strchr(dst, ','))
+                return nr_err_set(err, "services.%s.volumes[%zu]: a ',' in a path with create_host_path: false", svc, i);
+            cmp_strv_pushf(a, "--mount=type=bind,source=%s,target=%s%s", src, dst, ro ? ",readonly" : "");
         } else if (!strcmp(type, "bind")) {
+            /* run's -v makes a missing source (bind.create_host_path, true by default) */
             cmp_strv_pushf(a, "--volume=%s:%s%s", src, dst, ro ? ":ro" : "");
         } else if (src) {
             cleanup_free char *vol = cmp_vol_name(p, src);

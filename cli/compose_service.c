@@ -325,6 +325,18 @@ static int norm_volumes(json_t *svc, json_t *top_vols, const char *dir, const ch
                 json_decref(out);
                 return nr_err_set(err, "%s.source: a bind needs a source", p2);
             }
+            cleanup_free char *p3 = nr_xasprintf("%s.bind", p2);
+            json_t *b = json_object_get(m, "bind");
+            if (b && !json_is_object(b)) {
+                json_decref(m);
+                json_decref(out);
+                return nr_err_set(err, "%s: expected a mapping", p3);
+            }
+            if (b && cmp_want_bool(b, "create_host_path", p3, err) < 0) {
+                json_decref(m);
+                json_decref(out);
+                return -1;
+            }
         } else {
             json_decref(out);
             return nr_err_set(err, "%s.volumes[%zu]: expected a string or a mapping", path, i);
