@@ -207,7 +207,7 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
             cmp_strv_pushf(a, "--volume=%s%s", dst, ro ? ":ro" : "");
         }
     }
-    json_array_foreach(json_object_get(s, "env_file"), i, v) cmp_strv_pushf(a, "--env-file=%s", json_string_value(v));
+    /* env_file was read into environment (compose_service.c), with compose's rules */
     json_object_foreach(json_object_get(s, "environment"), k, v) {
         if (json_is_string(v))
             cmp_strv_pushf(a, "--env=%s=%s", k, json_string_value(v));

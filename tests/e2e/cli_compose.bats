@@ -206,7 +206,7 @@ EOF
     check '    healthcheck: {interval: soon}' 'services.s.healthcheck.interval: expected a duration like 10s or 1m30s'
     check '    environment: 3' "$D/compose.yaml: services.s.environment: expected a mapping or a list of KEY=VALUE"
     check '    command: "sh -c '"'"'unclosed"' 'services.s.command: a quote is not closed'
-    check '    env_file: missing.env' "services.s.env_file[0]: $D/missing.env: No such file or directory"
+    check '    env_file: missing.env' "services.s.env_file[0]: env file $D/missing.env: ENOENT (No such file or directory)"
     check '    network_mode: host
     networks: [default]' 'services.s: network_mode and networks cannot be combined'
     printf 'services:\n  a: {image: bb:1, depends_on: [b]}\n  b: {image: bb:1, depends_on: [c]}\n  c: {image: bb:1, depends_on: [a]}\n' >"$D/compose.yaml"
@@ -229,4 +229,40 @@ EOF
     run cmp pull
     [ "$status" -eq 0 ]
     [ -z "$output" ]
+}
+
+@test "env_file is read with compose's rules (the .env reader): quotes, export, comments, KEY alone from the environment; {path, required: false}; environment wins" {
+    cat >"$D/compose.yaml" <<'YAML'
+services:
+  s:
+    image: bb:1
+    env_file: [a.env, {path: b.env, required: false}, {path: absent.env, required: false}]
+    environment: {OVER: fromyaml}
+YAML
+    cat >"$D/a.env" <<'ENV'
+# a comment
+
+export EXPORTED=yes
+DQ="line1\nline2 \"q\" # kept"
+SQ='lit $HOME \n'
+UNQ=plain value   # cut here
+HASH=a#b
+FROMENV
+UNSETKEY
+OVER=fromfile
+ENV
+    printf 'B=1\n' >"$D/b.env"
+    run --separate-stderr env -u UNSETKEY FROMENV=outside "$NRUN" compose --project-directory "$D" config --format json
+    echo "$output"
+    [ "$status" -eq 0 ]
+    jq -e --arg d "$D" '.services.s.env_file == [$d + "/a.env", $d + "/b.env"] and
+        .services.s.environment == {"B": "1", "DQ": "line1\nline2 \"q\" # kept", "EXPORTED": "yes",
+          "FROMENV": "outside", "HASH": "a#b", "OVER": "fromyaml", "SQ": "lit $HOME \\n", "UNQ": "plain value"}' <<<"$output"
+    printf 'services: {s: {image: bb:1, env_file: [{path: a.env, required: maybe}]}}\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$output" = "nrun compose: services.s.env_file[0].required: expected true or false" ]
+    printf 'BAD="open\n' >"$D/a.env"
+    printf 'services: {s: {image: bb:1, env_file: a.env}}\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$output" = "nrun compose: services.s.env_file[0]: $D/a.env:1: BAD: the quote is not closed" ]
 }

@@ -78,7 +78,7 @@ refused() {
     refused "$f" "junk.yaml:3:3: mapping key \"s\" already defined"
     printf 'services:\n  s: {image: bb:1, command: *nope}\n' >"$f"
     refused "$f" "junk.yaml:2:29: unknown anchor *nope"
-    # the project's .env as a FIFO, and an env_file of /dev/zero (read by run's --env-file check)
+    # the project's .env as a FIFO, and an env_file of /dev/zero (read with .env's reader)
     d=$BATS_TEST_TMPDIR/envs
     mkdir -p "$d"
     printf 'services: {s: {image: bb:1}}\n' >"$d/compose.yaml"
