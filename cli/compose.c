@@ -223,6 +223,11 @@ static int do_ps(nr_global *g, cmp_project *p, int argc, char **argv)
     }
     cmp_strv_pushf(&a, "--filter=label=com.docker.compose.project=%s", p->name);
     cmp_strv_push(&a, "--filter=label=com.docker.compose.oneoff=False");
+    nr_err perr = {0};
+    if (optind < argc && cmp_enable(p, argv + optind, 1, &perr) < 0) {
+        cmp_strv_free(&a);
+        return nr_err_report(&perr, "nrun compose", NR_EXIT_FAIL);
+    }
     if (optind < argc) {
         if (!json_object_get(json_object_get(p->model, "services"), argv[optind])) {
             cmp_strv_free(&a);
@@ -389,6 +394,11 @@ static int do_run(nr_global *g, cmp_project *p, int argc, char **argv)
     /* (cmp_up below parses options too: optind is not ours after it) */
     int at = optind;
     const char *svc = argv[at];
+    nr_err perr = {0};
+    if (cmp_enable(p, argv + at, 1, &perr) < 0) {
+        cmp_strv_free(&extra);
+        return nr_err_report(&perr, "nrun compose", NR_EXIT_FAIL);
+    }
     json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
     if (!s) {
         cmp_strv_free(&extra);
@@ -448,6 +458,9 @@ static int do_pull_build(nr_global *g, cmp_project *p, int argc, char **argv, bo
                          : "Build the images of the services that have build:.");
     if (h)
         return h == -1 ? 0 : NR_EXIT_USAGE;
+    nr_err perr = {0};
+    if (cmp_enable(p, argv + optind, (size_t)(argc - optind), &perr) < 0)
+        return nr_err_report(&perr, "nrun compose", NR_EXIT_FAIL);
     json_t *svcs = json_object_get(p->model, "services");
     for (int i = optind; i < argc; i++)
         if (!json_object_get(svcs, argv[i]))
@@ -673,7 +686,7 @@ int nr_cmd_compose(int argc, char **argv, nr_global *g)
         {"project-name", 'p', required_argument, "NAME", "the project's name"},
         {"project-directory", O_PDIR, required_argument, "DIR", "the project's directory"},
         {"env-file", O_ENVF, required_argument, "FILE", "variables for interpolation (instead of .env)"},
-        {"profile", O_PROFILE, required_argument, "NAME", "refused: profiles are not supported"},
+        {"profile", O_PROFILE, required_argument, "NAME", "enable a profile (repeatable; default: COMPOSE_PROFILES)"},
         {"ansi", O_ANSI, required_argument, "never|auto|always", "accepted (nrun prints no colours)"},
         {"progress", O_PROGRESS, required_argument, "MODE", "accepted"},
         {0},
@@ -681,9 +694,10 @@ int nr_cmd_compose(int argc, char **argv, nr_global *g)
     static nr_cmdspec spec = {"compose [OPTIONS] COMMAND", NULL, opts, false};
     spec.about = "Run an application of several services from a compose file.";
     cmp_opts o = {0};
-    const char *files[64], *envs[16];
+    const char *files[64], *envs[16], *profs[64];
     o.files = files;
     o.env_files = envs;
+    o.profiles = profs;
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
@@ -699,7 +713,11 @@ int nr_cmd_compose(int argc, char **argv, nr_global *g)
                 return nr_usage_error(g, "compose: at most 16 --env-file files");
             envs[o.nenv_files++] = optarg;
             break;
-        case O_PROFILE: return nr_usage_error(g, "compose: --profile: profiles are not supported");
+        case O_PROFILE:
+            if (o.nprofiles == 64)
+                return nr_usage_error(g, "compose: at most 64 --profile");
+            profs[o.nprofiles++] = optarg;
+            break;
         case O_ANSI:
         case O_PROGRESS: break;
         case NR_OPT_HELP: /* usage and options are printed: the commands follow */

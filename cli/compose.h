@@ -29,6 +29,8 @@ typedef struct cmp_opts {
     const char *project_dir;
     const char **env_files;
     size_t nenv_files;
+    const char **profiles; /* --profile (none: COMPOSE_PROFILES) */
+    size_t nprofiles;
 } cmp_opts;
 
 typedef struct cmp_project {
@@ -36,10 +38,15 @@ typedef struct cmp_project {
     char *dir;     /* absolute project directory */
     json_t *files; /* the files read, absolute paths */
     json_t *model; /* {name, services: {NAME: {...}}, networks: {...}, volumes: {...}} */
+    json_t *disabled; /* services whose profiles are not active: NAME -> as read */
+    json_t *profiles; /* the active profiles ("*": all) */
 } cmp_project;
 
 int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err);
 void cmp_project_free(cmp_project *p);
+/* Services named on the command line are enabled with their profiles, as
+ * compose enables them (and the other services of those profiles). */
+int cmp_enable(cmp_project *p, char **names, size_t n, nr_err *err);
 /* The model as YAML text (malloc'd), for `config`. */
 char *cmp_yaml_dump(const json_t *model, nr_err *err);
 /* compose's duration ("1m30s", "500ms", "10") in milliseconds; -1 when bad. */
@@ -91,7 +98,7 @@ json_t *cmp_ctr_labels(nr_global *g, const char *id);
 int cmp_call(nr_global *g, nr_cmd_fn fn, cmp_strv *argv, bool quiet);
 /* Services in start order (dependencies first), restricted to `only` and
  * what they depend on (unless no_deps); an error names a cycle. */
-int cmp_order(const cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv *out, nr_err *err);
+int cmp_order(cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv *out, nr_err *err);
 
 /* ---- compose_up.c ---- */
 int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv);

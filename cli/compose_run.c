@@ -358,8 +358,10 @@ static int visit(const cmp_project *p, const char *svc, json_t *mark, cmp_strv *
     return 0;
 }
 
-int cmp_order(const cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv *out, nr_err *err)
+int cmp_order(cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv *out, nr_err *err)
 {
+    if (cmp_enable(p, only, nonly, err) < 0)
+        return -1;
     json_t *svcs = json_object_get(p->model, "services");
     json_t *mark = json_object();
     int r = 0;

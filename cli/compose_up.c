@@ -485,12 +485,14 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
         else
             return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
     }
-    for (int i = optind; i < argc; i++)
-        if (!json_object_get(json_object_get(p->model, "services"), argv[i]))
-            return nr_usage_error(g, "compose logs: no such service: %s", argv[i]);
     cmp_ctr *cs;
     size_t n;
     nr_err err = {0};
+    if (cmp_enable(p, argv + optind, (size_t)(argc - optind), &err) < 0)
+        return nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+    for (int i = optind; i < argc; i++)
+        if (!json_object_get(json_object_get(p->model, "services"), argv[i]))
+            return nr_usage_error(g, "compose logs: no such service: %s", argv[i]);
     if (cmp_ctrs_list(g, p->name, &cs, &n, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_STORE);
     cmp_strv names = {0}, labels = {0};

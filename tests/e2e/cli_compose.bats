@@ -188,7 +188,7 @@ EOF
     [ "$status" -eq 0 ]
     [[ "$stderr" == *"warning: services.s.deploy: not supported by nrun, ignored"* ]]
     [[ "$stderr" == *"warning: services.s.logging: not supported by nrun, ignored"* ]]
-    [[ "$stderr" == *"warning: services.p: has profiles, which nrun does not enable: left out"* ]]
+    [[ "$stderr" != *services.p* ]] # its profile is not active: left out quietly, as compose does
     [[ "$stderr" == *"warning: top-level secrets: not supported by nrun, ignored"* ]]
     [[ "$stderr" != *x-mine* ]]
     [ "$(jq -c '.services | keys' <<<"$output")" = '["s"]' ]
@@ -265,4 +265,33 @@ ENV
     printf 'services: {s: {image: bb:1, env_file: a.env}}\n' >"$D/compose.yaml"
     run cmp config
     [ "$output" = "nrun compose: services.s.env_file[0]: $D/a.env:1: BAD: the quote is not closed" ]
+}
+
+@test "profiles: a service with profiles runs only when one is active (--profile, repeatable, or COMPOSE_PROFILES; * is all) or when it is named; a reference to a left-out service is an error" {
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  web: {image: bb:1}
+  dbg: {image: bb:1, profiles: [debug], depends_on: [tool]}
+  tool: {image: bb:1, profiles: [debug, ops]}
+  other: {image: bb:1, profiles: [x]}
+EOF
+    svcs() { run --separate-stderr "$@" config --format json; [ "$status" -eq 0 ] || return 1; jq -c '.services | keys' <<<"$output"; }
+    [ "$(svcs cmp)" = '["web"]' ]
+    [ "$(svcs cmp --profile debug)" = '["dbg","tool","web"]' ]
+    [ "$(svcs cmp --profile ops --profile x)" = '["other","tool","web"]' ]
+    [ "$(COMPOSE_PROFILES=x,ops svcs cmp)" = '["other","tool","web"]' ]
+    [ "$(COMPOSE_PROFILES=ops svcs cmp --profile x)" = '["other","web"]' ]
+    [ "$(svcs cmp --profile '*')" = '["dbg","other","tool","web"]' ]
+    echo COMPOSE_PROFILES=debug >"$D/.env"
+    [ "$(svcs cmp)" = '["dbg","tool","web"]' ]
+    rm "$D/.env"
+    # named on the command line: enabled with its profiles (build of a service with an image builds nothing)
+    run cmp build dbg
+    [ "$status" -eq 0 ]
+    run cmp build nosuch
+    [ "$output" = "nrun: compose build: no such service: nosuch" ]
+    printf 'services:\n  web: {image: bb:1, depends_on: [dbg]}\n  dbg: {image: bb:1, profiles: [debug]}\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$output" = 'nrun compose: services.web.depends_on: "dbg" is not a service of this project' ]
+    [ "$(svcs cmp --profile debug)" = '["dbg","web"]' ]
 }
