@@ -9,7 +9,8 @@
  * which `config` prints.
  * compose_run.c turns a service into the argv of `nrun run` (so run checks
  * every flag as it always does) and lists a project's containers by their
- * com.docker.compose.* labels; compose_up.c is up and its log follower;
+ * com.docker.compose.* labels; compose_up.c is up and its log follower
+ * (compose_wait.c its --wait);
  * compose.c is the command itself and its smaller verbs. */
 #ifndef NR_COMPOSE_H
 #define NR_COMPOSE_H
@@ -17,6 +18,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <signal.h>
 
 #include "cli/cli.h"
 #include "common/err.h"
@@ -103,6 +106,13 @@ int cmp_order(cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv 
 /* ---- compose_up.c ---- */
 int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv);
 int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
+/* ---- compose_wait.c ---- */
+/* up --wait: each service of order running (healthy with a health check), or
+ * -1 with err (one exited, unhealthy, timeout_ms passed (0: no limit), *stop) */
+int cmp_wait(nr_global *g, const cmp_project *p, const cmp_strv *order, long long timeout_ms,
+             volatile sig_atomic_t *stop, nr_err *err);
+/* The exit code of container `name`; *running (when not NULL) whether it runs. */
+int cmp_exit_code(nr_global *g, const char *name, bool *running);
 /* Make the project's networks and volumes that are missing (quiet). */
 int cmp_make_shared(nr_global *g, cmp_project *p, nr_err *err);
 int cmp_build_service(nr_global *g, cmp_project *p, const char *svc);

@@ -368,7 +368,7 @@ static void emit_lines(follower *f, bool flush)
 
 /* follow the logs of containers names[] (labels[] their prefixes) until
  * each ends or a signal comes: 0, or the signal */
-static int follow(nr_global *g, char **names, char **labels, size_t n, bool follow_on, const char *tail)
+static int follow(nr_global *g, char **names, char **labels, size_t n, bool follow_on, const char *tail, int *ended)
 {
     size_t width = 0;
     for (size_t i = 0; i < n; i++)
@@ -441,7 +441,14 @@ static int follow(nr_global *g, char **names, char **labels, size_t n, bool foll
                 emit_lines(&fs[i], true);
                 close(fs[i].fd);
                 fs[i].fd = -1;
+                bool running = false;
+                if (ended && *ended < 0 && (cmp_exit_code(g, names[i], &running), !running))
+                    *ended = (int)i;
             }
+        }
+        if (ended && *ended >= 0) {
+            free(pf);
+            break;
         }
         fflush(stdout);
         free(pf);
@@ -511,7 +518,7 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
     got_signal = 0;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    int sig = follow(g, names.v, labels.v, names.n, fol, tail);
+    int sig = follow(g, names.v, labels.v, names.n, fol, tail, NULL);
     cmp_strv_free(&names);
     cmp_strv_free(&labels);
     return sig ? 128 + sig : 0;
@@ -521,7 +528,7 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
 
 int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
 {
-    enum { O_BUILD = NR_OPT_LONG, O_NOBUILD, O_FORCE, O_NODEPS, O_ORPHANS, O_WAIT };
+    enum { O_BUILD = NR_OPT_LONG, O_NOBUILD, O_FORCE, O_NODEPS, O_ORPHANS, O_WAIT, O_WAIT_T, O_ABORT, O_EXITFROM };
     static const nr_opt opts[] = {
         {"detach", 'd', no_argument, NULL, "start in the background"},
         {"build", O_BUILD, no_argument, NULL, "build the images first"},
@@ -529,11 +536,18 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         {"force-recreate", O_FORCE, no_argument, NULL, "recreate the containers even when unchanged"},
         {"no-deps", O_NODEPS, no_argument, NULL, "not the services the named ones depend on"},
         {"remove-orphans", O_ORPHANS, no_argument, NULL, "remove containers of services no longer in the file"},
+        {"wait", O_WAIT, no_argument, NULL, "detach once every service is running (healthy, with a health check)"},
+        {"wait-timeout", O_WAIT_T, required_argument, "SECONDS", "with --wait: give up after SECONDS"},
+        {"abort-on-container-exit", O_ABORT, no_argument, NULL, "stop every container when one exits"},
+        {"exit-code-from", O_EXITFROM, required_argument, "SERVICE", "exit with SERVICE's code (implies the above)"},
         {0},
     };
-    static const nr_cmdspec spec = {"compose up [-d] [--build] [--no-build] [--force-recreate] [--no-deps] [SERVICE...]",
+    static const nr_cmdspec spec = {"compose up [-d | --wait] [--build] [--no-build] [--force-recreate] [--no-deps] [SERVICE...]",
                                     "Create and start the services' containers (dependencies first).", opts, true};
     bool detach = false, build = false, no_build = false, force = false, no_deps = false, orphans = false;
+    bool wait = false, abort_exit = false;
+    long long wait_ms = 0;
+    const char *exit_from = NULL;
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
@@ -543,12 +557,24 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         case O_FORCE: force = true; break;
         case O_NODEPS: no_deps = true; break;
         case O_ORPHANS: orphans = true; break;
+        case O_WAIT: wait = true; break;
+        case O_WAIT_T:
+            wait_ms = strspn(optarg, "0123456789") == strlen(optarg) && strlen(optarg) <= 7 ? atoll(optarg) * 1000 : 0;
+            if (!wait_ms)
+                return nr_usage_error(g, "compose up: --wait-timeout %s: expected seconds", optarg);
+            break;
+        case O_EXITFROM: exit_from = optarg; /* fall through */
+        case O_ABORT: abort_exit = true; break;
         case NR_OPT_HELP: return 0;
         default: return NR_EXIT_USAGE;
         }
     }
     if (build && no_build)
         return nr_usage_error(g, "compose up: --build and --no-build cannot be combined");
+    if (abort_exit && (detach || wait))
+        return nr_usage_error(g, "compose up: --abort-on-container-exit and --exit-code-from follow the logs: not "
+                                 "with -d or --wait");
+    detach |= wait;
     nr_err err = {0};
     cmp_strv order = {0};
     int rc = 0;
@@ -557,6 +583,10 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
     if (cmp_order(p, argv + optind, (size_t)(argc - optind), no_deps, &order, &err) < 0 ||
         check_external(g, p, &err) < 0 || cmp_ctrs_list(g, p->name, &cs, &ncs, &err) < 0) {
         rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+        goto out;
+    }
+    if (exit_from && !json_object_get(json_object_get(p->model, "services"), exit_from)) {
+        rc = nr_usage_error(g, "compose up: --exit-code-from %s: no such service", exit_from);
         goto out;
     }
     /* two services of one container name: the second would fail half way */
@@ -719,6 +749,10 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         }
         fprintf(stderr, "Container %s  Started\n", name);
     }
+    if (wait && cmp_wait(g, p, &order, wait_ms, &got_signal, &err) < 0) {
+        rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+        goto out;
+    }
     if (!detach) {
         cmp_strv names = {0}, labels = {0};
         for (size_t i = 0; i < order.n; i++) {
@@ -730,13 +764,22 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         for (size_t i = 0; i < labels.n; i++)
             printf("%s %s", i ? "," : "", labels.v[i]);
         printf("\n");
-        int sig = follow(g, names.v, labels.v, names.n, true, NULL);
+        int ended = -1;
+        int sig = follow(g, names.v, labels.v, names.n, true, NULL, abort_exit ? &ended : NULL);
         cmp_strv_free(&names);
         cmp_strv_free(&labels);
         if (sig) {
             fprintf(stderr, "Gracefully stopping...\n");
             stop_all(g, p, &order);
             rc = 128 + sig;
+        } else if (ended >= 0) {
+            cleanup_free char *nm = cmp_ctr_name(p, order.v[ended]);
+            int code = cmp_exit_code(g, nm, NULL);
+            printf("%s exited with code %d\nAborting on container exit...\n", nm, code);
+            fflush(stdout);
+            stop_all(g, p, &order);
+            cleanup_free char *from = exit_from ? cmp_ctr_name(p, exit_from) : NULL;
+            rc = from ? cmp_exit_code(g, from, NULL) : code;
         }
     }
 out:

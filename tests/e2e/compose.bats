@@ -629,3 +629,71 @@ EOF
     [ -z "$(ids_of pulled)" ]
     nr_registry_stop
 }
+
+@test "up --wait returns once every service is running (healthy with a health check; a job another waits on may exit 0), non-zero when one exits or the --wait-timeout passes" {
+    proj waiting
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  web:
+    image: bb:1
+    command: ["sh", "-c", "sleep 1; touch /tmp/ok; exec sleep 1000"]
+    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 500ms, retries: 30}
+  job:
+    image: bb:1
+    command: ["true"]
+  app:
+    image: bb:1
+    command: ["sleep", "1000"]
+    depends_on: {job: {condition: service_completed_successfully}}
+EOF
+    run cmp up --wait
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$("$NRUN" inspect -f '{{.State.Health.Status}}' waiting-web-1)" = healthy ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' waiting-app-1)" = running ]
+    cmp down
+    cat >>"$D/compose.yaml" <<'EOF'
+  bad:
+    image: bb:1
+    command: ["sh", "-c", "exit 3"]
+EOF
+    run cmp up --wait
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"nrun compose: container waiting-bad-1 exited (3)"* ]]
+    cmp down
+    printf 'services:\n  never:\n    image: bb:1\n    command: ["sleep", "1000"]\n    healthcheck: {test: ["CMD", "false"], interval: 10s, retries: 30}\n' >"$D/compose.yaml"
+    run cmp up --wait --wait-timeout 1
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"--wait-timeout: the services were not all running (or healthy) in time"* ]]
+    run cmp up --wait -d --abort-on-container-exit
+    [ "$status" -eq 2 ]
+    cmp down
+}
+
+@test "up --abort-on-container-exit stops every service when one exits and exits with its code; --exit-code-from SERVICE exits with that service's code" {
+    proj aborting
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  server:
+    image: bb:1
+    command: ["sh", "-c", "trap 'exit 5' TERM; echo serving; sleep 1000 & wait"]
+  tests:
+    image: bb:1
+    command: ["sh", "-c", "sleep 1; echo tests done; exit 7"]
+EOF
+    run cmp up --abort-on-container-exit
+    echo "$output"
+    [ "$status" -eq 7 ]
+    [[ "$output" == *"tests-1  | tests done"* ]]
+    [[ "$output" == *"aborting-tests-1 exited with code 7"* ]]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' aborting-server-1)" = exited ]
+    run cmp up --exit-code-from server
+    echo "$output"
+    [ "$status" -eq 5 ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' aborting-server-1)" = exited ]
+    run cmp up --exit-code-from nosuch
+    [ "$status" -eq 2 ]
+    cmp down
+}

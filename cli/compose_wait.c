@@ -1,0 +1,101 @@
+/* compose up --wait: every service started by up is running (healthy, when it
+ * has a health check) or an error: one exited (a job another service waits
+ * on with service_completed_successfully may exit 0), turned unhealthy, or
+ * the --wait-timeout passed.  And the exit code of a service's container,
+ * for --abort-on-container-exit / --exit-code-from. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/compose.h"
+#include "common/util.h"
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* some service depends on svc with condition service_completed_successfully */
+static bool is_job(const cmp_project *p, const char *svc)
+{
+    const char *k;
+    json_t *s;
+    json_object_foreach(json_object_get(p->model, "services"), k, s) {
+        const char *c = json_string_value(json_object_get(json_object_get(json_object_get(s, "depends_on"), svc),
+                                                          "condition"));
+        if (c && !strcmp(c, "service_completed_successfully"))
+            return true;
+    }
+    return false;
+}
+
+int cmp_exit_code(nr_global *g, const char *name, bool *running)
+{
+    bool found;
+    nr_err err = {0};
+    json_t *j = nr_inspect_container(g, name, &found, &err);
+    json_t *st = json_object_get(j, "State");
+    const char *sv = json_string_value(json_object_get(st, "Status"));
+    int code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+    if (running)
+        *running = sv && (!strcmp(sv, "running") || !strcmp(sv, "restarting") || !strcmp(sv, "paused"));
+    json_decref(j);
+    return code;
+}
+
+int cmp_wait(nr_global *g, const cmp_project *p, const cmp_strv *order, long long timeout_ms,
+             volatile sig_atomic_t *stop, nr_err *err)
+{
+    long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    bool *done = nr_xcalloc(order->n ? order->n : 1, sizeof *done);
+    int r = 0;
+    for (size_t left = order->n; left && r == 0;) {
+        for (size_t i = 0; i < order->n && r == 0; i++) {
+            if (done[i])
+                continue;
+            const char *svc = order->v[i];
+            cleanup_free char *name = cmp_ctr_name(p, svc);
+            bool found;
+            nr_err ign = {0};
+            json_t *j = nr_inspect_container(g, name, &found, &ign);
+            json_t *st = json_object_get(j, "State");
+            const char *sv = json_string_value(json_object_get(st, "Status"));
+            const char *hv = json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
+            long long code = json_integer_value(json_object_get(st, "ExitCode"));
+            if (!j) {
+                r = nr_err_set(err, "service %s: no container %s", svc, name);
+            } else if (hv && !strcmp(hv, "unhealthy")) {
+                r = nr_err_set(err, "container %s is unhealthy", name);
+            } else if (sv && !strcmp(sv, "running") && (!hv || !strcmp(hv, "healthy"))) {
+                /* (a health check not yet run reads "starting") */
+                done[i] = true;
+            } else if (sv && strcmp(sv, "running") && strcmp(sv, "created") && strcmp(sv, "restarting")) {
+                if (code == 0 && is_job(p, svc))
+                    done[i] = true;
+                else
+                    r = nr_err_set(err, "container %s exited (%lld)", name, code);
+            }
+            json_decref(j);
+            if (done[i]) {
+                fprintf(stderr, "Container %s  %s\n", name, hv ? "Healthy" : sv && strcmp(sv, "running") ? "Exited" : "Running");
+                left--;
+            }
+        }
+        if (r || !left)
+            break;
+        if (*stop) {
+            r = nr_err_set(err, "interrupted");
+            break;
+        }
+        if (deadline && now_ms() >= deadline) {
+            r = nr_err_set(err, "--wait-timeout: the services were not all running (or healthy) in time");
+            break;
+        }
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    free(done);
+    return r;
+}
