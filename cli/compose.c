@@ -107,7 +107,8 @@ static int do_down(nr_global *g, cmp_project *p, int argc, char **argv)
     json_t *svcs = json_object_get(p->model, "services");
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        bool known = json_object_get(svcs, cs[i].service) != NULL;
+        /* a service whose profile is not active is still the project's (no orphan) */
+        bool known = json_object_get(svcs, cs[i].service) || json_object_get(p->disabled, cs[i].service);
         if (!known && !orphans && !cs[i].oneoff) {
             fprintf(stderr, "nrun compose: warning: orphan container %s kept (--remove-orphans removes it)\n",
                     cs[i].name);

@@ -665,7 +665,8 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         }
     }
     for (size_t i = 0; i < ncs; i++) {
-        if (cs[i].oneoff || json_object_get(json_object_get(p->model, "services"), cs[i].service))
+        if (cs[i].oneoff || json_object_get(json_object_get(p->model, "services"), cs[i].service) ||
+            json_object_get(p->disabled, cs[i].service))
             continue;
         if (orphans) {
             cmp_strv a = {0};

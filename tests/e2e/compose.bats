@@ -697,3 +697,25 @@ EOF
     [ "$status" -eq 2 ]
     cmp down
 }
+
+@test "profiles: up starts the services without profiles, --profile adds its services, up SERVICE starts a profile's service and its dependencies; down removes them all" {
+    proj profiled
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  web: {image: bb:1, command: ["sleep", "1000"]}
+  dbg: {image: bb:1, command: ["sleep", "1000"], profiles: [debug], depends_on: [tool]}
+  tool: {image: bb:1, command: ["sleep", "1000"], profiles: [debug]}
+  other: {image: bb:1, command: ["sleep", "1000"], profiles: [x]}
+EOF
+    names() { "$NRUN" ps --filter label=com.docker.compose.project=profiled --format '{{.Names}}' | sort | tr '\n' ' '; }
+    cmp up -d
+    [ "$(names)" = "profiled-web-1 " ]
+    run cmp up -d dbg
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(names)" = "profiled-dbg-1 profiled-tool-1 profiled-web-1 " ]
+    cmp --profile x up -d
+    [ "$(names)" = "profiled-dbg-1 profiled-other-1 profiled-tool-1 profiled-web-1 " ]
+    cmp down
+    [ -z "$(ids_of profiled)" ]
+}
