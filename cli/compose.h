@@ -107,6 +107,9 @@ int cmp_order(cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv 
 int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv);
 int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
 /* ---- compose_wait.c ---- */
+/* depends_on's conditions of svc (of the services in order), each met or -1 with err */
+int cmp_wait_deps(nr_global *g, const cmp_project *p, const char *svc, const cmp_strv *order,
+                  volatile sig_atomic_t *stop, nr_err *err);
 /* up --wait: each service of order running (healthy with a health check), or
  * -1 with err (one exited, unhealthy, timeout_ms passed (0: no limit), *stop) */
 int cmp_wait(nr_global *g, const cmp_project *p, const cmp_strv *order, long long timeout_ms,
