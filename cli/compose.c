@@ -263,21 +263,21 @@ static int do_lifecycle(nr_global *g, cmp_project *p, int argc, char **argv, con
     int rc = 0;
     for (size_t k = 0; k < order.n; k++) {
         const char *svc = order.v[stop ? order.n - 1 - k : k];
-        cmp_ctr *ct = find_ctr(cs, n, svc);
-        if (!ct) {
-            if (argc > optind) {
-                fprintf(stderr, "nrun compose: service %s has no container (compose up makes it)\n", svc);
-                rc = NR_EXIT_FAIL;
-            }
-            continue;
-        }
-        if (!strcmp(verb, "start") && !strcmp(ct->status, "running"))
-            continue;
-        if (call2(g, fn, verb, ct->id, NULL, true)) {
+        if (!find_ctr(cs, n, svc) && argc > optind) {
+            fprintf(stderr, "nrun compose: service %s has no container (compose up makes it)\n", svc);
             rc = NR_EXIT_FAIL;
-            continue;
         }
-        fprintf(stderr, "Container %s  %s\n", ct->name, stop ? "Stopped" : !strcmp(verb, "start") ? "Started" : "Restarted");
+        for (size_t j = 0; j < n; j++) { /* each replica */
+            cmp_ctr *ct = &cs[j];
+            if (ct->oneoff || strcmp(ct->service, svc) || (!strcmp(verb, "start") && !strcmp(ct->status, "running")))
+                continue;
+            if (call2(g, fn, verb, ct->id, NULL, true)) {
+                rc = NR_EXIT_FAIL;
+                continue;
+            }
+            fprintf(stderr, "Container %s  %s\n", ct->name,
+                    stop ? "Stopped" : !strcmp(verb, "start") ? "Started" : "Restarted");
+        }
     }
     cmp_ctrs_free(cs, n);
     cmp_strv_free(&order);

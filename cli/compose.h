@@ -66,6 +66,10 @@ void cmp_strv_free(cmp_strv *s);
 
 /* The container name of service `svc` (container_name, else P-svc-1). */
 char *cmp_ctr_name(const cmp_project *p, const char *svc);
+/* replica n's container: <project>-<svc>-<n> (container_name when set) */
+char *cmp_ctr_name_n(const cmp_project *p, const char *svc, int n);
+/* how many containers svc has: scale (deploy.replicas, up --scale), 1 by default */
+int cmp_scale(const cmp_project *p, const char *svc);
 /* Full names of the project's networks and volumes (P_name, or the
  * external name). */
 char *cmp_net_name(const cmp_project *p, const char *net);

@@ -71,11 +71,22 @@ int cmp_call(nr_global *g, nr_cmd_fn fn, cmp_strv *argv, bool quiet)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-char *cmp_ctr_name(const cmp_project *p, const char *svc)
+char *cmp_ctr_name_n(const cmp_project *p, const char *svc, int n)
 {
     json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
     const char *cn = json_string_value(json_object_get(s, "container_name"));
-    return cn ? nr_xstrdup(cn) : nr_xasprintf("%s-%s-1", p->name, svc);
+    return cn ? nr_xstrdup(cn) : nr_xasprintf("%s-%s-%d", p->name, svc, n);
+}
+
+char *cmp_ctr_name(const cmp_project *p, const char *svc)
+{
+    return cmp_ctr_name_n(p, svc, 1);
+}
+
+int cmp_scale(const cmp_project *p, const char *svc)
+{
+    json_t *sc = json_object_get(json_object_get(json_object_get(p->model, "services"), svc), "scale");
+    return sc ? (int)json_integer_value(sc) : 1;
 }
 
 static char *decl_name(const cmp_project *p, const char *kind, const char *key)

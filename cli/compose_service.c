@@ -23,7 +23,7 @@ static const char *const unsupported[] = {
     "cpu_rt_period", "cgroup", "cgroup_parent", "configs", "credential_spec", "deploy", "develop",
     "device_cgroup_rules", "dns_opt", "driver_opts", "extends", "external_links", "gpus", "ipc", "isolation",
     "label_file", "links", "logging", "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform",
-    "post_start", "pre_stop", "provider", "pull_policy", "runtime", "scale", "secrets", "stdin_open", "storage_opt",
+    "post_start", "pre_stop", "provider", "pull_policy", "runtime", "secrets", "stdin_open", "storage_opt",
     "tty", "use_api_socket", "userns_mode", "uts", "volumes_from", "memswap_limit", "mem_reservation", "oom_score_adj",
     "cpu_shares", "ulimits", "devices", "group_add", "dns_search", "domainname", NULL};
 
@@ -668,6 +668,16 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     const char *k;
     json_t *x;
     void *tmp;
+    /* deploy.replicas is scale (the rest of deploy is not honoured) */
+    json_t *dep = json_object_get(svc, "deploy");
+    json_t *rep = json_object_get(dep, "replicas");
+    if (rep) {
+        if (!json_object_get(svc, "scale"))
+            json_object_set(svc, "scale", rep);
+        json_object_del(dep, "replicas");
+        if (!json_object_size(dep))
+            json_object_del(svc, "deploy");
+    }
     json_object_foreach_safe(svc, tmp, k, x) {
         if (!strncmp(k, "x-", 2)) {
             json_object_del(svc, k);
@@ -681,7 +691,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         "working_dir", "user", "labels", "container_name", "hostname", "restart", "healthcheck", "depends_on", "init",
         "stop_signal", "stop_grace_period", "tmpfs", "cap_add", "cap_drop", "extra_hosts", "dns", "networks",
         "network_mode", "privileged", "read_only", "mem_limit", "cpus", "cpuset", "pids_limit", "shm_size",
-        "security_opt", "sysctls", "profiles", NULL};
+        "security_opt", "sysctls", "profiles", "scale", NULL};
     json_object_foreach(svc, k, x) if (!in_list(known, k)) {
         cleanup_free char *e = nr_escape_controls(k);
         return nr_err_set(err, "%s.%s: not a key of a compose service", path, e);
@@ -724,6 +734,11 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     }
     if (norm_env_file(svc, p->dir, path, err) < 0)
         return -1;
+    json_t *sc = json_object_get(svc, "scale");
+    if (sc && (!json_is_integer(sc) || json_integer_value(sc) < 0 || json_integer_value(sc) > 100))
+        return nr_err_set(err, "%s.scale: expected a number of containers from 0 to 100", path);
+    if (sc && json_integer_value(sc) > 1 && json_object_get(svc, "container_name"))
+        return nr_err_set(err, "%s: container_name and more than one container (scale) cannot be combined", path);
     if (!json_object_get(svc, "image") && !json_object_get(svc, "build"))
         return nr_err_set(err, "%s: neither image nor build", path);
     const char *gp = json_string_value(json_object_get(svc, "stop_grace_period"));

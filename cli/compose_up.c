@@ -260,16 +260,17 @@ static char *svc_hash(nr_global *g, cmp_project *p, const char *svc, nr_err *err
 
 static int stop_all(nr_global *g, cmp_project *p, cmp_strv *order)
 {
-    for (size_t i = order->n; i-- > 0;) {
-        cleanup_free char *name = cmp_ctr_name(p, order->v[i]);
-        cmp_strv a = {0};
-        cmp_strv_push(&a, "stop");
-        cmp_strv_push(&a, name);
-        fprintf(stderr, "Container %s  Stopping\n", name);
-        cmp_call(g, nr_cmd_stop, &a, true);
-        cmp_strv_free(&a);
-        fprintf(stderr, "Container %s  Stopped\n", name);
-    }
+    for (size_t i = order->n; i-- > 0;)
+        for (int n = cmp_scale(p, order->v[i]); n >= 1; n--) {
+            cleanup_free char *name = cmp_ctr_name_n(p, order->v[i], n);
+            cmp_strv a = {0};
+            cmp_strv_push(&a, "stop");
+            cmp_strv_push(&a, name);
+            fprintf(stderr, "Container %s  Stopping\n", name);
+            cmp_call(g, nr_cmd_stop, &a, true);
+            cmp_strv_free(&a);
+            fprintf(stderr, "Container %s  Stopped\n", name);
+        }
     return 0;
 }
 
@@ -442,7 +443,13 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
         if (!want)
             continue;
         cmp_strv_push(&names, cs[i].id);
-        cmp_strv_pushf(&labels, "%s-1", cs[i].service);
+        /* <service>-<number>: the number from <project>-<service>-<number> */
+        size_t pl = strlen(p->name), sl = strlen(cs[i].service);
+        const char *num = !strncmp(cs[i].name, p->name, pl) && cs[i].name[pl] == '-' &&
+                                  !strncmp(cs[i].name + pl + 1, cs[i].service, sl) && cs[i].name[pl + 1 + sl] == '-'
+                              ? cs[i].name + pl + sl + 2
+                              : "1";
+        cmp_strv_pushf(&labels, "%s-%s", cs[i].service, num);
     }
     cmp_ctrs_free(cs, n);
     got_signal = 0;
@@ -454,11 +461,84 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
     return sig ? 128 + sig : 0;
 }
 
+/* replica n's argv from the first's: its name and container number */
+static void renumber(cmp_strv *a, const cmp_project *p, const char *svc, const char *name, int n)
+{
+    cleanup_free char *first = cmp_ctr_name(p, svc);
+    cleanup_free char *fname = nr_xasprintf("--name=%s", first);
+    for (size_t i = 0; i < a->n; i++) {
+        if (!strcmp(a->v[i], fname)) {
+            free(a->v[i]);
+            a->v[i] = nr_xasprintf("--name=%s", name);
+        } else if (!strcmp(a->v[i], "--label=com.docker.compose.container-number=1")) {
+            free(a->v[i]);
+            a->v[i] = nr_xasprintf("--label=com.docker.compose.container-number=%d", n);
+        }
+    }
+}
+
+/* replica n of svc up: kept when its config hash is unchanged (started if
+ * stopped), else (re)created; 0 or the exit code */
+static int up_one(nr_global *g, cmp_project *p, const char *svc, int n, const char *hash, cmp_ctr *cs, size_t ncs,
+                  bool force)
+{
+    nr_err err = {0};
+    cleanup_free char *name = cmp_ctr_name_n(p, svc, n);
+    cmp_ctr *old = NULL;
+    for (size_t k = 0; k < ncs; k++)
+        if (!cs[k].oneoff && !strcmp(cs[k].service, svc) && !strcmp(cs[k].name, name))
+            old = &cs[k];
+    if (old && !force && !strcmp(old->hash, hash)) {
+        if (!strcmp(old->status, "running")) {
+            fprintf(stderr, "Container %s  Running\n", name);
+            return 0;
+        }
+        cmp_strv a = {0};
+        cmp_strv_push(&a, "start");
+        cmp_strv_push(&a, old->id);
+        int r = cmp_call(g, nr_cmd_start, &a, true);
+        cmp_strv_free(&a);
+        if (r) {
+            fprintf(stderr, "nrun compose: services.%s: start failed\n", svc);
+            return r;
+        }
+        fprintf(stderr, "Container %s  Started\n", name);
+        return 0;
+    }
+    if (old) {
+        cmp_strv a = {0};
+        cmp_strv_push(&a, "rm");
+        cmp_strv_push(&a, "-f");
+        cmp_strv_push(&a, old->id);
+        cmp_call(g, nr_cmd_rm, &a, true);
+        cmp_strv_free(&a);
+        fprintf(stderr, "Container %s  Recreate\n", name);
+    }
+    cmp_strv a = {0};
+    cmp_strv_push(&a, "run");
+    if (cmp_run_argv(p, svc, CMP_ARGV_UP, hash, NULL, NULL, 0, &a, &err) < 0) {
+        cmp_strv_free(&a);
+        return nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+    }
+    if (n > 1)
+        renumber(&a, p, svc, name, n);
+    int r = cmp_call(g, nr_cmd_run, &a, true);
+    cmp_strv_free(&a);
+    if (r == 0)
+        r = connect_more(g, p, svc, name);
+    if (r) {
+        fprintf(stderr, "nrun compose: services.%s: the container could not be started (exit %d)\n", svc, r);
+        return r;
+    }
+    fprintf(stderr, "Container %s  Started\n", name);
+    return 0;
+}
+
 /* ---- up ---- */
 
 int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
 {
-    enum { O_BUILD = NR_OPT_LONG, O_NOBUILD, O_FORCE, O_NODEPS, O_ORPHANS, O_WAIT, O_WAIT_T, O_ABORT, O_EXITFROM };
+    enum { O_BUILD = NR_OPT_LONG, O_NOBUILD, O_FORCE, O_NODEPS, O_ORPHANS, O_WAIT, O_WAIT_T, O_ABORT, O_EXITFROM, O_SCALE };
     static const nr_opt opts[] = {
         {"detach", 'd', no_argument, NULL, "start in the background"},
         {"build", O_BUILD, no_argument, NULL, "build the images first"},
@@ -470,6 +550,7 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         {"wait-timeout", O_WAIT_T, required_argument, "SECONDS", "with --wait: give up after SECONDS"},
         {"abort-on-container-exit", O_ABORT, no_argument, NULL, "stop every container when one exits"},
         {"exit-code-from", O_EXITFROM, required_argument, "SERVICE", "exit with SERVICE's code (implies the above)"},
+        {"scale", O_SCALE, required_argument, "SERVICE=N", "N containers of SERVICE (over scale and deploy.replicas)"},
         {0},
     };
     static const nr_cmdspec spec = {"compose up [-d | --wait] [--build] [--no-build] [--force-recreate] [--no-deps] [SERVICE...]",
@@ -478,6 +559,7 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
     bool wait = false, abort_exit = false;
     long long wait_ms = 0;
     const char *exit_from = NULL;
+    json_auto_t *scales = json_object();
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
@@ -495,6 +577,14 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
             break;
         case O_EXITFROM: exit_from = optarg; /* fall through */
         case O_ABORT: abort_exit = true; break;
+        case O_SCALE: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1] || strspn(eq + 1, "0123456789") != strlen(eq + 1) || atoi(eq + 1) > 100)
+                return nr_usage_error(g, "compose up: --scale %s: expected SERVICE=N (0 to 100)", optarg);
+            cleanup_free char *sn = nr_xstrndup(optarg, (size_t)(eq - optarg));
+            json_object_set_new(scales, sn, json_integer(atoi(eq + 1)));
+            break;
+        }
         case NR_OPT_HELP: return 0;
         default: return NR_EXIT_USAGE;
         }
@@ -515,14 +605,26 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
         goto out;
     }
+    const char *sk;
+    json_t *sv;
+    json_object_foreach(scales, sk, sv) {
+        json_t *s = json_object_get(json_object_get(p->model, "services"), sk);
+        if (!s) {
+            rc = nr_usage_error(g, "compose up: --scale %s: no such service", sk);
+            goto out;
+        }
+        if (json_integer_value(sv) > 1 && json_object_get(s, "container_name")) {
+            rc = nr_usage_error(g, "compose up: --scale %s: the service has a container_name", sk);
+            goto out;
+        }
+        json_object_set(s, "scale", sv);
+    }
     if (exit_from && !json_object_get(json_object_get(p->model, "services"), exit_from)) {
         rc = nr_usage_error(g, "compose up: --exit-code-from %s: no such service", exit_from);
         goto out;
     }
     /* two services of one container name: the second would fail half way */
     json_t *names = json_object();
-    const char *sk;
-    json_t *sv;
     json_object_foreach(json_object_get(p->model, "services"), sk, sv) {
         cleanup_free char *n = cmp_ctr_name(p, sk);
         json_t *other = json_object_get(names, n);
@@ -621,7 +723,6 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
     signal(SIGTERM, on_signal);
     for (size_t i = 0; i < order.n; i++) {
         const char *svc = order.v[i];
-        cleanup_free char *name = cmp_ctr_name(p, svc);
         if (cmp_wait_deps(g, p, svc, &order, &got_signal, &err) < 0) {
             rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
             goto out;
@@ -631,54 +732,27 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
             rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
             goto out;
         }
-        cmp_ctr *old = NULL;
-        for (size_t k = 0; k < ncs; k++)
-            if (!cs[k].oneoff && !strcmp(cs[k].service, svc))
-                old = &cs[k];
-        if (old && !force && !strcmp(old->hash, hash)) {
-            if (!strcmp(old->status, "running")) {
-                fprintf(stderr, "Container %s  Running\n", name);
-                continue;
-            }
-            cmp_strv a = {0};
-            cmp_strv_push(&a, "start");
-            cmp_strv_push(&a, old->id);
-            int r = cmp_call(g, nr_cmd_start, &a, true);
-            cmp_strv_free(&a);
-            if (r) {
-                fprintf(stderr, "nrun compose: services.%s: start failed\n", svc);
-                rc = r;
+        int want = cmp_scale(p, svc);
+        for (int n = 1; n <= want; n++)
+            if ((rc = up_one(g, p, svc, n, hash, cs, ncs, force)))
                 goto out;
+        /* replicas beyond the scale: removed */
+        for (size_t k = 0; k < ncs; k++) {
+            bool keep = cs[k].oneoff || strcmp(cs[k].service, svc);
+            for (int n = 1; !keep && n <= want; n++) {
+                cleanup_free char *nm = cmp_ctr_name_n(p, svc, n);
+                keep = !strcmp(nm, cs[k].name);
             }
-            fprintf(stderr, "Container %s  Started\n", name);
-            continue;
+            if (!keep) {
+                cmp_strv a = {0};
+                cmp_strv_push(&a, "rm");
+                cmp_strv_push(&a, "-f");
+                cmp_strv_push(&a, cs[k].id);
+                cmp_call(g, nr_cmd_rm, &a, true);
+                cmp_strv_free(&a);
+                fprintf(stderr, "Container %s  Removed\n", cs[k].name);
+            }
         }
-        if (old) {
-            cmp_strv a = {0};
-            cmp_strv_push(&a, "rm");
-            cmp_strv_push(&a, "-f");
-            cmp_strv_push(&a, old->id);
-            cmp_call(g, nr_cmd_rm, &a, true);
-            cmp_strv_free(&a);
-            fprintf(stderr, "Container %s  Recreate\n", name);
-        }
-        cmp_strv a = {0};
-        cmp_strv_push(&a, "run");
-        if (cmp_run_argv(p, svc, CMP_ARGV_UP, hash, NULL, NULL, 0, &a, &err) < 0) {
-            cmp_strv_free(&a);
-            rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
-            goto out;
-        }
-        int r = cmp_call(g, nr_cmd_run, &a, true);
-        cmp_strv_free(&a);
-        if (r == 0)
-            r = connect_more(g, p, svc, name);
-        if (r) {
-            fprintf(stderr, "nrun compose: services.%s: the container could not be started (exit %d)\n", svc, r);
-            rc = r;
-            goto out;
-        }
-        fprintf(stderr, "Container %s  Started\n", name);
     }
     if (wait && cmp_wait(g, p, &order, wait_ms, &got_signal, &err) < 0) {
         rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
@@ -686,25 +760,26 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
     }
     if (!detach) {
         cmp_strv names = {0}, labels = {0};
-        for (size_t i = 0; i < order.n; i++) {
-            cleanup_free char *nm = cmp_ctr_name(p, order.v[i]);
-            cmp_strv_push(&names, nm);
-            cmp_strv_pushf(&labels, "%s-1", order.v[i]);
-        }
+        for (size_t i = 0; i < order.n; i++)
+            for (int n = 1; n <= cmp_scale(p, order.v[i]); n++) {
+                cleanup_free char *nm = cmp_ctr_name_n(p, order.v[i], n);
+                cmp_strv_push(&names, nm);
+                cmp_strv_pushf(&labels, "%s-%d", order.v[i], n);
+            }
         printf("Attaching to");
         for (size_t i = 0; i < labels.n; i++)
             printf("%s %s", i ? "," : "", labels.v[i]);
         printf("\n");
         int ended = -1;
         int sig = follow(g, names.v, labels.v, names.n, true, NULL, abort_exit ? &ended : NULL);
+        cleanup_free char *nm = ended >= 0 ? nr_xstrdup(names.v[ended]) : NULL;
         cmp_strv_free(&names);
         cmp_strv_free(&labels);
         if (sig) {
             fprintf(stderr, "Gracefully stopping...\n");
             stop_all(g, p, &order);
             rc = 128 + sig;
-        } else if (ended >= 0) {
-            cleanup_free char *nm = cmp_ctr_name(p, order.v[ended]);
+        } else if (nm) {
             int code = cmp_exit_code(g, nm, NULL);
             printf("%s exited with code %d\nAborting on container exit...\n", nm, code);
             fflush(stdout);

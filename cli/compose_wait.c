@@ -98,6 +98,15 @@ int cmp_wait_deps(nr_global *g, const cmp_project *p, const char *svc, const cmp
     return 0;
 }
 
+/* the file gives svc a health check (the image's shows up in its state) */
+static bool has_check(const cmp_project *p, const char *svc)
+{
+    json_t *hc = json_object_get(json_object_get(json_object_get(p->model, "services"), svc), "healthcheck");
+    json_t *t = json_object_get(hc, "test");
+    return t && !json_is_true(json_object_get(hc, "disable")) &&
+           !(json_is_array(t) && !strcmp(json_string_value(json_array_get(t, 0)) ?: "", "NONE"));
+}
+
 int cmp_exit_code(nr_global *g, const char *name, bool *running)
 {
     bool found;
@@ -116,14 +125,20 @@ int cmp_wait(nr_global *g, const cmp_project *p, const cmp_strv *order, long lon
              volatile sig_atomic_t *stop, nr_err *err)
 {
     long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
-    bool *done = nr_xcalloc(order->n ? order->n : 1, sizeof *done);
+    cmp_strv names = {0}, svcs = {0}; /* every replica */
+    for (size_t i = 0; i < order->n; i++)
+        for (int n = 1; n <= cmp_scale(p, order->v[i]); n++) {
+            cleanup_free char *nm = cmp_ctr_name_n(p, order->v[i], n);
+            cmp_strv_push(&names, nm);
+            cmp_strv_push(&svcs, order->v[i]);
+        }
+    bool *done = nr_xcalloc(names.n ? names.n : 1, sizeof *done);
     int r = 0;
-    for (size_t left = order->n; left && r == 0;) {
-        for (size_t i = 0; i < order->n && r == 0; i++) {
+    for (size_t left = names.n; left && r == 0;) {
+        for (size_t i = 0; i < names.n && r == 0; i++) {
             if (done[i])
                 continue;
-            const char *svc = order->v[i];
-            cleanup_free char *name = cmp_ctr_name(p, svc);
+            const char *svc = svcs.v[i], *name = names.v[i];
             bool found;
             nr_err ign = {0};
             json_t *j = nr_inspect_container(g, name, &found, &ign);
@@ -135,8 +150,8 @@ int cmp_wait(nr_global *g, const cmp_project *p, const cmp_strv *order, long lon
                 r = nr_err_set(err, "service %s: no container %s", svc, name);
             } else if (hv && !strcmp(hv, "unhealthy")) {
                 r = nr_err_set(err, "container %s is unhealthy", name);
-            } else if (sv && !strcmp(sv, "running") && (!hv || !strcmp(hv, "healthy"))) {
-                /* (a health check not yet run reads "starting") */
+            } else if (sv && !strcmp(sv, "running") && (hv ? !strcmp(hv, "healthy") : !has_check(p, svc))) {
+                /* (a health check not yet run reads "starting", or nothing for a moment) */
                 done[i] = true;
             } else if (sv && strcmp(sv, "running") && strcmp(sv, "created") && strcmp(sv, "restarting")) {
                 if (code == 0 && is_job(p, svc))
@@ -144,11 +159,11 @@ int cmp_wait(nr_global *g, const cmp_project *p, const cmp_strv *order, long lon
                 else
                     r = nr_err_set(err, "container %s exited (%lld)", name, code);
             }
-            json_decref(j);
             if (done[i]) {
-                fprintf(stderr, "Container %s  %s\n", name, hv ? "Healthy" : sv && strcmp(sv, "running") ? "Exited" : "Running");
+                fprintf(stderr, "Container %s  %s\n", name, hv ? "Healthy" : strcmp(sv, "running") ? "Exited" : "Running");
                 left--;
             }
+            json_decref(j); /* (sv and hv point into it) */
         }
         if (r || !left)
             break;
@@ -164,5 +179,7 @@ int cmp_wait(nr_global *g, const cmp_project *p, const cmp_strv *order, long lon
         nanosleep(&ts, NULL);
     }
     free(done);
+    cmp_strv_free(&names);
+    cmp_strv_free(&svcs);
     return r;
 }

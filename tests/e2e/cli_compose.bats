@@ -175,7 +175,7 @@ EOF
 services:
   s:
     image: bb:1
-    deploy: {replicas: 2}
+    deploy: {replicas: 2, resources: {limits: {cpus: "1"}}}
     logging: {driver: syslog}
     x-mine: ignored quietly
   p:
@@ -192,6 +192,7 @@ EOF
     [[ "$stderr" == *"warning: top-level secrets: not supported by nrun, ignored"* ]]
     [[ "$stderr" != *x-mine* ]]
     [ "$(jq -c '.services | keys' <<<"$output")" = '["s"]' ]
+    [ "$(jq -c '.services.s.scale' <<<"$output")" = 2 ] # deploy.replicas is honoured
     check() { # YAML of service s, the expected error
         printf 'services:\n  s:\n    image: bb:1\n%s\n' "$1" >"$D/compose.yaml"
         run cmp config

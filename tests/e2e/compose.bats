@@ -655,7 +655,9 @@ EOF
     cat >>"$D/compose.yaml" <<'EOF'
   bad:
     image: bb:1
-    command: ["sh", "-c", "exit 3"]
+    # "starting" (its check never ran) until it exits: never seen as up
+    command: ["sh", "-c", "sleep 1; exit 3"]
+    healthcheck: {test: ["CMD", "true"], interval: 1h, start_period: 1h}
 EOF
     run cmp up --wait
     echo "$output"
@@ -718,4 +720,59 @@ EOF
     [ "$(names)" = "profiled-dbg-1 profiled-other-1 profiled-tool-1 profiled-web-1 " ]
     cmp down
     [ -z "$(ids_of profiled)" ]
+}
+
+@test "scale: deploy.replicas and up --scale make <project>-<service>-N, each with the service's name as alias; a lower --scale removes the extra ones; logs name each" {
+    proj scaled
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  web:
+    image: bb:1
+    command: ["sh", "-c", "hostname >/tmp/i; echo serving; exec httpd -f -p 8080 -h /tmp"]
+    deploy: {replicas: 2}
+  client:
+    image: bb:1
+    command: ["sleep", "1000"]
+EOF
+    names() { "$NRUN" ps --filter label=com.docker.compose.project=scaled --format '{{.Names}}' | sort | tr '\n' ' '; }
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(names)" = "scaled-client-1 scaled-web-1 scaled-web-2 " ]
+    [ "$("$NRUN" inspect scaled-web-2 | jq -r '.[0].Config.Labels["com.docker.compose.container-number"]')" = 2 ]
+    for _ in $(seq 50); do "$NRUN" exec scaled-client-1 wget -qO- http://web:8080/i >/dev/null 2>&1 && break; sleep 0.1; done
+    # the service's name answers with each replica's address
+    run "$NRUN" exec scaled-client-1 nslookup web
+    echo "$output"
+    for n in 1 2; do
+        ip=$("$NRUN" inspect scaled-web-$n | jq -r '.[0].NetworkSettings.Networks.scaled_default.IPAddress')
+        [[ "$output" == *"$ip"* ]]
+    done
+    run "$NRUN" exec scaled-client-1 wget -qO- http://web:8080/i
+    [ "$status" -eq 0 ]
+    [ -n "$output" ]
+    run cmp up -d --scale web=3
+    [ "$(names)" = "scaled-client-1 scaled-web-1 scaled-web-2 scaled-web-3 " ]
+    [[ "$output" == *"Container scaled-web-1  Running"* ]]
+    run cmp logs web
+    [[ "$output" == *"web-3 | serving"* ]]
+    run cmp up -d --scale web=1
+    echo "$output"
+    [[ "$output" == *"Container scaled-web-3  Removed"* ]]
+    [ "$(names)" = "scaled-client-1 scaled-web-1 " ]
+    run cmp up -d --scale nosuch=2
+    [ "$status" -eq 2 ]
+    printf 'services:\n  w: {image: bb:1, container_name: only, scale: 2}\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$output" = "nrun compose: services.w: container_name and more than one container (scale) cannot be combined" ]
+    printf 'services:\n  w: {image: bb:1, scale: many}\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$output" = "nrun compose: services.w.scale: expected a number of containers from 0 to 100" ]
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  web: {image: bb:1}
+  client: {image: bb:1}
+EOF
+    cmp down
+    [ -z "$(ids_of scaled)" ]
 }
