@@ -330,6 +330,10 @@ static int do_exec(nr_global *g, cmp_project *p, int argc, char **argv)
         return nr_err_report(&err, g->prog, NR_EXIT_STORE);
     }
     cmp_ctr *ct = find_ctr(cs, n, svc);
+    cleanup_free char *first = cmp_ctr_name(p, svc); /* of several (scale): container 1 */
+    for (size_t i = 0; i < n; i++)
+        if (!cs[i].oneoff && !strcmp(cs[i].name, first))
+            ct = &cs[i];
     if (!ct || strcmp(ct->status, "running")) {
         cmp_ctrs_free(cs, n);
         cmp_strv_free(&a);

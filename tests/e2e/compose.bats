@@ -756,6 +756,9 @@ EOF
     [[ "$output" == *"Container scaled-web-1  Running"* ]]
     run cmp logs web
     [[ "$output" == *"web-3 | serving"* ]]
+    # exec goes to container 1
+    [ "$(cmp exec -T web cat /tmp/i)" = "$("$NRUN" exec scaled-web-1 cat /tmp/i)" ]
+    [ "$(cmp exec -T web cat /tmp/i)" != "$("$NRUN" exec scaled-web-3 cat /tmp/i)" ]
     run cmp up -d --scale web=1
     echo "$output"
     [[ "$output" == *"Container scaled-web-3  Removed"* ]]
