@@ -27,7 +27,7 @@ extern char **environ;
 /* ---- .env ---- */
 
 /* KEY=VALUE lines as compose reads them: # comments, blank lines, an
- * optional "export ", '...' literal, "..." with \n \t \" \\, unquoted
+ * optional "export ", '...' literal (but \'), "..." with \n \t \" \\, unquoted
  * values trimmed and cut at " #", KEY alone taking the environment's value.
  * Both .env and a service's env_file are read here. */
 int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *err)
@@ -91,7 +91,10 @@ int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *er
             char q = *v++;
             char *end = v;
             for (; *end && *end != q; end++) {
-                if (q == '"' && *end == '\\' && end[1]) {
+                if (q == '\'' && *end == '\\' && end[1] == '\'') { /* 'Let\'s go' */
+                    end++;
+                    nr_buf_add(&val, end, 1);
+                } else if (q == '"' && *end == '\\' && end[1]) {
                     end++;
                     char c = *end == 'n' ? '\n' : *end == 't' ? '\t' : *end == 'r' ? '\r' : *end;
                     nr_buf_add(&val, &c, 1);

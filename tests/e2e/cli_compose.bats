@@ -246,6 +246,7 @@ YAML
 export EXPORTED=yes
 DQ="line1\nline2 \"q\" # kept"
 SQ='lit $HOME \n'
+SQE='Let\'s go' # comment
 UNQ=plain value   # cut here
 HASH=a#b
 FROMENV
@@ -258,7 +259,8 @@ ENV
     [ "$status" -eq 0 ]
     jq -e --arg d "$D" '.services.s.env_file == [$d + "/a.env", $d + "/b.env"] and
         .services.s.environment == {"B": "1", "DQ": "line1\nline2 \"q\" # kept", "EXPORTED": "yes",
-          "FROMENV": "outside", "HASH": "a#b", "OVER": "fromyaml", "SQ": "lit $HOME \\n", "UNQ": "plain value"}' <<<"$output"
+          "FROMENV": "outside", "HASH": "a#b", "OVER": "fromyaml", "SQ": "lit $HOME \\n", "SQE": "Let'"'"'s go",
+          "UNQ": "plain value"}' <<<"$output"
     printf 'services: {s: {image: bb:1, env_file: [{path: a.env, required: maybe}]}}\n' >"$D/compose.yaml"
     run cmp config
     [ "$output" = "nrun compose: services.s.env_file[0].required: expected true or false" ]
