@@ -18,7 +18,8 @@
 
 #define COMPOSE_COMMANDS \
     "Commands:\n" \
-    "  up [-d] [--build] [--no-build] [--force-recreate] [--no-deps] [--remove-orphans] [SERVICE...]\n" \
+    "  up [-d | --wait [--wait-timeout S]] [--abort-on-container-exit | --exit-code-from SERVICE]\n" \
+    "     [--scale SERVICE=N] [--build] [--no-build] [--force-recreate] [--no-deps] [--remove-orphans] [SERVICE...]\n" \
     "  down [-v] [--rmi local|all] [--remove-orphans]\n" \
     "  ps [-a] [-q] [SERVICE]             logs [-f] [--tail N] [SERVICE...]\n" \
     "  build [SERVICE...]                 pull [SERVICE...]\n" \
