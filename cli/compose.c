@@ -18,7 +18,8 @@
 
 #define COMPOSE_COMMANDS \
     "Commands:\n" \
-    "  up [-d] [--build] [--no-build] [--force-recreate] [--no-deps] [--remove-orphans] [SERVICE...]\n" \
+    "  up [-d | --wait [--wait-timeout S]] [--abort-on-container-exit | --exit-code-from SERVICE]\n" \
+    "     [--scale SERVICE=N] [--build] [--no-build] [--force-recreate] [--no-deps] [--remove-orphans] [SERVICE...]\n" \
     "  down [-v] [--rmi local|all] [--remove-orphans]\n" \
     "  ps [-a] [-q] [SERVICE]             logs [-f] [--tail N] [SERVICE...]\n" \
     "  build [SERVICE...]                 pull [SERVICE...]\n" \
@@ -107,7 +108,8 @@ static int do_down(nr_global *g, cmp_project *p, int argc, char **argv)
     json_t *svcs = json_object_get(p->model, "services");
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        bool known = json_object_get(svcs, cs[i].service) != NULL;
+        /* a service whose profile is not active is still the project's (no orphan) */
+        bool known = json_object_get(svcs, cs[i].service) || json_object_get(p->disabled, cs[i].service);
         if (!known && !orphans && !cs[i].oneoff) {
             fprintf(stderr, "nrun compose: warning: orphan container %s kept (--remove-orphans removes it)\n",
                     cs[i].name);
@@ -231,6 +233,11 @@ static int do_ps(nr_global *g, cmp_project *p, int argc, char **argv)
     }
     cmp_strv_pushf(&a, "--filter=label=com.docker.compose.project=%s", p->name);
     cmp_strv_push(&a, "--filter=label=com.docker.compose.oneoff=False");
+    nr_err perr = {0};
+    if (optind < argc && cmp_enable(p, argv + optind, 1, &perr) < 0) {
+        cmp_strv_free(&a);
+        return nr_err_report(&perr, "nrun compose", NR_EXIT_FAIL);
+    }
     if (optind < argc) {
         if (!json_object_get(json_object_get(p->model, "services"), argv[optind])) {
             cmp_strv_free(&a);
@@ -265,21 +272,21 @@ static int do_lifecycle(nr_global *g, cmp_project *p, int argc, char **argv, con
     int rc = 0;
     for (size_t k = 0; k < order.n; k++) {
         const char *svc = order.v[stop ? order.n - 1 - k : k];
-        cmp_ctr *ct = find_ctr(cs, n, svc);
-        if (!ct) {
-            if (argc > optind) {
-                fprintf(stderr, "nrun compose: service %s has no container (compose up makes it)\n", svc);
-                rc = NR_EXIT_FAIL;
-            }
-            continue;
-        }
-        if (!strcmp(verb, "start") && !strcmp(ct->status, "running"))
-            continue;
-        if (call2(g, fn, verb, ct->id, NULL, true)) {
+        if (!find_ctr(cs, n, svc) && argc > optind) {
+            fprintf(stderr, "nrun compose: service %s has no container (compose up makes it)\n", svc);
             rc = NR_EXIT_FAIL;
-            continue;
         }
-        fprintf(stderr, "Container %s  %s\n", ct->name, stop ? "Stopped" : !strcmp(verb, "start") ? "Started" : "Restarted");
+        for (size_t j = 0; j < n; j++) { /* each replica */
+            cmp_ctr *ct = &cs[j];
+            if (ct->oneoff || strcmp(ct->service, svc) || (!strcmp(verb, "start") && !strcmp(ct->status, "running")))
+                continue;
+            if (call2(g, fn, verb, ct->id, NULL, true)) {
+                rc = NR_EXIT_FAIL;
+                continue;
+            }
+            fprintf(stderr, "Container %s  %s\n", ct->name,
+                    stop ? "Stopped" : !strcmp(verb, "start") ? "Started" : "Restarted");
+        }
     }
     cmp_ctrs_free(cs, n);
     cmp_strv_free(&order);
@@ -332,6 +339,10 @@ static int do_exec(nr_global *g, cmp_project *p, int argc, char **argv)
         return nr_err_report(&err, g->prog, NR_EXIT_STORE);
     }
     cmp_ctr *ct = find_ctr(cs, n, svc);
+    cleanup_free char *first = cmp_ctr_name(p, svc); /* of several (scale): container 1 */
+    for (size_t i = 0; i < n; i++)
+        if (!cs[i].oneoff && !strcmp(cs[i].name, first))
+            ct = &cs[i];
     if (!ct || strcmp(ct->status, "running")) {
         cmp_ctrs_free(cs, n);
         cmp_strv_free(&a);
@@ -397,6 +408,11 @@ static int do_run(nr_global *g, cmp_project *p, int argc, char **argv)
     /* (cmp_up below parses options too: optind is not ours after it) */
     int at = optind;
     const char *svc = argv[at];
+    nr_err perr = {0};
+    if (cmp_enable(p, argv + at, 1, &perr) < 0) {
+        cmp_strv_free(&extra);
+        return nr_err_report(&perr, "nrun compose", NR_EXIT_FAIL);
+    }
     json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
     if (!s) {
         cmp_strv_free(&extra);
@@ -456,6 +472,9 @@ static int do_pull_build(nr_global *g, cmp_project *p, int argc, char **argv, bo
                          : "Build the images of the services that have build:.");
     if (h)
         return h == -1 ? 0 : NR_EXIT_USAGE;
+    nr_err perr = {0};
+    if (cmp_enable(p, argv + optind, (size_t)(argc - optind), &perr) < 0)
+        return nr_err_report(&perr, "nrun compose", NR_EXIT_FAIL);
     json_t *svcs = json_object_get(p->model, "services");
     for (int i = optind; i < argc; i++)
         if (!json_object_get(svcs, argv[i]))
@@ -681,7 +700,7 @@ int nr_cmd_compose(int argc, char **argv, nr_global *g)
         {"project-name", 'p', required_argument, "NAME", "the project's name"},
         {"project-directory", O_PDIR, required_argument, "DIR", "the project's directory"},
         {"env-file", O_ENVF, required_argument, "FILE", "variables for interpolation (instead of .env)"},
-        {"profile", O_PROFILE, required_argument, "NAME", "refused: profiles are not supported"},
+        {"profile", O_PROFILE, required_argument, "NAME", "enable a profile (repeatable; default: COMPOSE_PROFILES)"},
         {"ansi", O_ANSI, required_argument, "never|auto|always", "accepted (nrun prints no colours)"},
         {"progress", O_PROGRESS, required_argument, "MODE", "accepted"},
         {0},
@@ -689,9 +708,10 @@ int nr_cmd_compose(int argc, char **argv, nr_global *g)
     static nr_cmdspec spec = {"compose [OPTIONS] COMMAND", NULL, opts, false};
     spec.about = "Run an application of several services from a compose file.";
     cmp_opts o = {0};
-    const char *files[64], *envs[16];
+    const char *files[64], *envs[16], *profs[64];
     o.files = files;
     o.env_files = envs;
+    o.profiles = profs;
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
@@ -707,7 +727,11 @@ int nr_cmd_compose(int argc, char **argv, nr_global *g)
                 return nr_usage_error(g, "compose: at most 16 --env-file files");
             envs[o.nenv_files++] = optarg;
             break;
-        case O_PROFILE: return nr_usage_error(g, "compose: --profile: profiles are not supported");
+        case O_PROFILE:
+            if (o.nprofiles == 64)
+                return nr_usage_error(g, "compose: at most 64 --profile");
+            profs[o.nprofiles++] = optarg;
+            break;
         case O_ANSI:
         case O_PROGRESS: break;
         case NR_OPT_HELP: /* usage and options are printed: the commands follow */

@@ -9,7 +9,8 @@
  * which `config` prints.
  * compose_run.c turns a service into the argv of `nrun run` (so run checks
  * every flag as it always does) and lists a project's containers by their
- * com.docker.compose.* labels; compose_up.c is up and its log follower;
+ * com.docker.compose.* labels; compose_up.c is up and its log follower
+ * (compose_wait.c its --wait);
  * compose.c is the command itself and its smaller verbs. */
 #ifndef NR_COMPOSE_H
 #define NR_COMPOSE_H
@@ -17,6 +18,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <signal.h>
 
 #include "cli/cli.h"
 #include "common/err.h"
@@ -29,6 +32,8 @@ typedef struct cmp_opts {
     const char *project_dir;
     const char **env_files;
     size_t nenv_files;
+    const char **profiles; /* --profile (none: COMPOSE_PROFILES) */
+    size_t nprofiles;
 } cmp_opts;
 
 typedef struct cmp_project {
@@ -36,10 +41,15 @@ typedef struct cmp_project {
     char *dir;     /* absolute project directory */
     json_t *files; /* the files read, absolute paths */
     json_t *model; /* {name, services: {NAME: {...}}, networks: {...}, volumes: {...}} */
+    json_t *disabled; /* services whose profiles are not active: NAME -> as read */
+    json_t *profiles; /* the active profiles ("*": all) */
 } cmp_project;
 
 int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err);
 void cmp_project_free(cmp_project *p);
+/* Services named on the command line are enabled with their profiles, as
+ * compose enables them (and the other services of those profiles). */
+int cmp_enable(cmp_project *p, char **names, size_t n, nr_err *err);
 /* The model as YAML text (malloc'd), for `config`. */
 char *cmp_yaml_dump(const json_t *model, nr_err *err);
 /* compose's duration ("1m30s", "500ms", "10") in milliseconds; -1 when bad. */
@@ -56,6 +66,10 @@ void cmp_strv_free(cmp_strv *s);
 
 /* The container name of service `svc` (container_name, else P-svc-1). */
 char *cmp_ctr_name(const cmp_project *p, const char *svc);
+/* replica n's container: <project>-<svc>-<n> (container_name when set) */
+char *cmp_ctr_name_n(const cmp_project *p, const char *svc, int n);
+/* how many containers svc has: scale (deploy.replicas, up --scale), 1 by default */
+int cmp_scale(const cmp_project *p, const char *svc);
 /* Full names of the project's networks and volumes (P_name, or the
  * external name). */
 char *cmp_net_name(const cmp_project *p, const char *net);
@@ -91,11 +105,21 @@ json_t *cmp_ctr_labels(nr_global *g, const char *id);
 int cmp_call(nr_global *g, nr_cmd_fn fn, cmp_strv *argv, bool quiet);
 /* Services in start order (dependencies first), restricted to `only` and
  * what they depend on (unless no_deps); an error names a cycle. */
-int cmp_order(const cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv *out, nr_err *err);
+int cmp_order(cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv *out, nr_err *err);
 
 /* ---- compose_up.c ---- */
 int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv);
 int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
+/* ---- compose_wait.c ---- */
+/* depends_on's conditions of svc (of the services in order), each met or -1 with err */
+int cmp_wait_deps(nr_global *g, const cmp_project *p, const char *svc, const cmp_strv *order,
+                  volatile sig_atomic_t *stop, nr_err *err);
+/* up --wait: each service of order running (healthy with a health check), or
+ * -1 with err (one exited, unhealthy, timeout_ms passed (0: no limit), *stop) */
+int cmp_wait(nr_global *g, const cmp_project *p, const cmp_strv *order, long long timeout_ms,
+             volatile sig_atomic_t *stop, nr_err *err);
+/* The exit code of container `name`; *running (when not NULL) whether it runs. */
+int cmp_exit_code(nr_global *g, const char *name, bool *running);
 /* Make the project's networks and volumes that are missing (quiet). */
 int cmp_make_shared(nr_global *g, cmp_project *p, nr_err *err);
 int cmp_build_service(nr_global *g, cmp_project *p, const char *svc);

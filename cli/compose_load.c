@@ -27,8 +27,9 @@ extern char **environ;
 /* ---- .env ---- */
 
 /* KEY=VALUE lines as compose reads them: # comments, blank lines, an
- * optional "export ", '...' literal, "..." with \n \t \" \\, and unquoted
- * values trimmed and cut at " #". */
+ * optional "export ", '...' literal (but \'), "..." with \n \t \" \\, unquoted
+ * values trimmed and cut at " #", KEY alone taking the environment's value.
+ * Both .env and a service's env_file are read here. */
 int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *err)
 {
     char *text = NULL;
@@ -68,6 +69,14 @@ int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *er
         bool ok = kl > 0 && (isalpha((unsigned char)line[0]) || line[0] == '_');
         for (size_t i = 0; ok && i < kl; i++)
             ok = isalnum((unsigned char)line[i]) || strchr("_.-", line[i]);
+        if (ok && !eq && !line[kl + strspn(line + kl, " \t")]) {
+            /* KEY alone: the environment's value, nothing when it has none */
+            cleanup_free char *key = nr_xstrndup(line, kl);
+            const char *ev = getenv(key);
+            if (ev)
+                json_object_set_new(env, key, json_string(ev));
+            continue;
+        }
         if (!ok || !eq) {
             /* the line itself is not shown: a .env of a cloned repo may be a symlink to
              * /etc/shadow, whose lines would land in a terminal or a CI log */
@@ -84,7 +93,10 @@ int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *er
             char q = *v++;
             char *end = v;
             for (; *end && *end != q; end++) {
-                if (q == '"' && *end == '\\' && end[1]) {
+                if (q == '\'' && *end == '\\' && end[1] == '\'') { /* 'Let\'s go' */
+                    end++;
+                    nr_buf_add(&val, end, 1);
+                } else if (q == '"' && *end == '\\' && end[1]) {
                     end++;
                     char c = *end == 'n' ? '\n' : *end == 't' ? '\t' : *end == 'r' ? '\r' : *end;
                     nr_buf_add(&val, &c, 1);

@@ -138,6 +138,25 @@ static int top_decls(cmp_project *p, const char *key, nr_err *err)
     return 0;
 }
 
+/* A service is enabled when it has no profiles or one of them is active. */
+static bool profile_on(const cmp_project *p, json_t *svc)
+{
+    json_t *ps = json_object_get(svc, "profiles");
+    if (!ps)
+        return true;
+    if (json_is_string(ps))
+        ps = json_pack("[O]", ps);
+    else
+        json_incref(ps);
+    bool on = false;
+    size_t i, j;
+    json_t *x, *a;
+    json_array_foreach(ps, i, x) json_array_foreach(p->profiles, j, a) on |=
+        json_is_string(x) && (!strcmp(json_string_value(a), "*") || json_equal(x, a));
+    json_decref(ps);
+    return on;
+}
+
 int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
 {
     memset(p, 0, sizeof *p);
@@ -186,6 +205,8 @@ int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
             goto out;
     }
     p->model = json_object();
+    p->disabled = json_object();
+    p->profiles = json_array();
     size_t i;
     json_t *f;
     json_array_foreach(p->files, i, f) {
@@ -213,6 +234,17 @@ int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
             nr_err_set(err, "%s: not a top-level key of a compose file", e);
             goto out;
         }
+    }
+    /* the active profiles: --profile, else COMPOSE_PROFILES (the environment's, then .env's) */
+    const char *envp = getenv("COMPOSE_PROFILES");
+    if (!envp)
+        envp = json_string_value(json_object_get(c.env, "COMPOSE_PROFILES"));
+    for (size_t j = 0; j < o->nprofiles; j++)
+        json_array_append_new(p->profiles, json_string(o->profiles[j]));
+    if (!o->nprofiles && envp) {
+        cleanup_free char *list = nr_xstrdup(envp);
+        for (char *sv = NULL, *t = strtok_r(list, ",", &sv); t; t = strtok_r(NULL, ",", &sv))
+            json_array_append_new(p->profiles, json_string(t));
     }
     /* the project's name: -p, COMPOSE_PROJECT_NAME, name:, the directory */
     const char *nm = o->project_name;
@@ -246,9 +278,8 @@ int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
             nr_err_set(err, "services.%s: a service name is made of letters, digits, '.', '_' and '-'", e);
             goto out;
         }
-        if (json_object_get(x, "profiles")) {
-            fprintf(stderr, "nrun compose: warning: services.%s: has profiles, which nrun does not enable: left out\n",
-                    k);
+        if (!profile_on(p, x)) {
+            json_object_set(p->disabled, k, x);
             json_object_del(svcs, k);
         }
     }
@@ -260,11 +291,43 @@ out:
     return r;
 }
 
+int cmp_enable(cmp_project *p, char **names, size_t n, nr_err *err)
+{
+    if (!p->disabled)
+        return 0;
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        json_t *ps = json_object_get(json_object_get(p->disabled, names[i]), "profiles");
+        size_t j;
+        json_t *x;
+        if (json_is_string(ps))
+            json_array_append(p->profiles, ps), any = true;
+        json_array_foreach(ps, j, x) json_array_append(p->profiles, x), any = true;
+    }
+    if (!any)
+        return 0;
+    json_t *svcs = json_object_get(p->model, "services");
+    json_auto_t *moved = json_object();
+    const char *k;
+    json_t *x;
+    void *tmp;
+    json_object_foreach_safe(p->disabled, tmp, k, x) if (profile_on(p, x))
+    {
+        json_object_set(svcs, k, x);
+        json_object_set(moved, k, x);
+        json_object_del(p->disabled, k);
+    }
+    json_object_foreach(moved, k, x) if (cmp_norm_service(p, k, json_object_get(svcs, k), err) < 0) return -1;
+    return 0;
+}
+
 void cmp_project_free(cmp_project *p)
 {
     free(p->name);
     free(p->dir);
     json_decref(p->files);
     json_decref(p->model);
+    json_decref(p->disabled);
+    json_decref(p->profiles);
     memset(p, 0, sizeof *p);
 }

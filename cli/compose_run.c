@@ -71,11 +71,22 @@ int cmp_call(nr_global *g, nr_cmd_fn fn, cmp_strv *argv, bool quiet)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-char *cmp_ctr_name(const cmp_project *p, const char *svc)
+char *cmp_ctr_name_n(const cmp_project *p, const char *svc, int n)
 {
     json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
     const char *cn = json_string_value(json_object_get(s, "container_name"));
-    return cn ? nr_xstrdup(cn) : nr_xasprintf("%s-%s-1", p->name, svc);
+    return cn ? nr_xstrdup(cn) : nr_xasprintf("%s-%s-%d", p->name, svc, n);
+}
+
+char *cmp_ctr_name(const cmp_project *p, const char *svc)
+{
+    return cmp_ctr_name_n(p, svc, 1);
+}
+
+int cmp_scale(const cmp_project *p, const char *svc)
+{
+    json_t *sc = json_object_get(json_object_get(json_object_get(p->model, "services"), svc), "scale");
+    return sc ? (int)json_integer_value(sc) : 1;
 }
 
 static char *decl_name(const cmp_project *p, const char *kind, const char *key)
@@ -192,7 +203,13 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
         bool ro = json_is_true(json_object_get(v, "read_only"));
         if (!strcmp(type, "tmpfs")) {
             cmp_strv_pushf(a, "--tmpfs=%s", dst);
+        } else if (!strcmp(type, "bind") && json_is_false(json_object_get(json_object_get(v, "bind"), "create_host_path"))) {
+            /* run's --mount refuses a missing source, as docker's does */
+            if (strchr(src, ',') || strchr(dst, ','))
+                return nr_err_set(err, "services.%s.volumes[%zu]: a ',' in a path with create_host_path: false", svc, i);
+            cmp_strv_pushf(a, "--mount=type=bind,source=%s,target=%s%s", src, dst, ro ? ",readonly" : "");
         } else if (!strcmp(type, "bind")) {
+            /* run's -v makes a missing source (bind.create_host_path, true by default) */
             cmp_strv_pushf(a, "--volume=%s:%s%s", src, dst, ro ? ":ro" : "");
         } else if (src) {
             cleanup_free char *vol = cmp_vol_name(p, src);
@@ -201,7 +218,7 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
             cmp_strv_pushf(a, "--volume=%s%s", dst, ro ? ":ro" : "");
         }
     }
-    json_array_foreach(json_object_get(s, "env_file"), i, v) cmp_strv_pushf(a, "--env-file=%s", json_string_value(v));
+    /* env_file was read into environment (compose_service.c), with compose's rules */
     json_object_foreach(json_object_get(s, "environment"), k, v) {
         if (json_is_string(v))
             cmp_strv_pushf(a, "--env=%s=%s", k, json_string_value(v));
@@ -352,8 +369,10 @@ static int visit(const cmp_project *p, const char *svc, json_t *mark, cmp_strv *
     return 0;
 }
 
-int cmp_order(const cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv *out, nr_err *err)
+int cmp_order(cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv *out, nr_err *err)
 {
+    if (cmp_enable(p, only, nonly, err) < 0)
+        return -1;
     json_t *svcs = json_object_get(p->model, "services");
     json_t *mark = json_object();
     int r = 0;

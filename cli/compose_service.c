@@ -26,7 +26,7 @@ static const char *const unsupported[] = {
     "cpu_rt_period", "cgroup", "cgroup_parent", "configs", "credential_spec", "deploy", "develop",
     "device_cgroup_rules", "dns_opt", "driver_opts", "extends", "external_links", "gpus", "ipc", "isolation",
     "label_file", "links", "logging", "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform",
-    "post_start", "pre_stop", "provider", "pull_policy", "runtime", "scale", "secrets", "stdin_open", "storage_opt",
+    "post_start", "pre_stop", "provider", "pull_policy", "runtime", "secrets", "stdin_open", "storage_opt",
     "tty", "use_api_socket", "userns_mode", "uts", "volumes_from", "memswap_limit", "mem_reservation", "oom_score_adj",
     "cpu_shares", "ulimits", "devices", "group_add", "dns_search", "domainname", NULL};
 
@@ -328,6 +328,18 @@ static int norm_volumes(json_t *svc, json_t *top_vols, const char *dir, const ch
                 json_decref(out);
                 return nr_err_set(err, "%s.source: a bind needs a source", p2);
             }
+            cleanup_free char *p3 = nr_xasprintf("%s.bind", p2);
+            json_t *b = json_object_get(m, "bind");
+            if (b && !json_is_object(b)) {
+                json_decref(m);
+                json_decref(out);
+                return nr_err_set(err, "%s: expected a mapping", p3);
+            }
+            if (b && cmp_want_bool(b, "create_host_path", p3, err) < 0) {
+                json_decref(m);
+                json_decref(out);
+                return -1;
+            }
         } else {
             json_decref(out);
             return nr_err_set(err, "%s.volumes[%zu]: expected a string or a mapping", path, i);
@@ -348,6 +360,55 @@ static int norm_volumes(json_t *svc, json_t *top_vols, const char *dir, const ch
         json_array_append_new(out, m);
     }
     json_object_set_new(svc, "volumes", out);
+    return 0;
+}
+
+/* env_file: a path, a list of paths, or of {path, required}; relative to the
+ * project directory.  Read now with compose's rules (the .env reader: quotes,
+ * `export`, comments, KEY alone from the environment) into `environment`,
+ * whose own keys win; the model keeps the paths of the files read. */
+static int norm_env_file(json_t *svc, const char *dir, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(svc, "env_file");
+    if (!v)
+        return 0;
+    json_auto_t *list = json_is_array(v) ? json_incref(v) : json_pack("[O]", v);
+    json_auto_t *vars = json_object();
+    json_t *paths = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x) {
+        json_t *f = json_is_object(x) ? json_object_get(x, "path") : x;
+        cleanup_free char *p2 = nr_xasprintf("%s.env_file[%zu]", path, i);
+        cleanup_free char *s = json_is_string(f) ? cmp_scalar_str(f) : NULL;
+        const char *k;
+        json_t *y;
+        if (json_is_object(x))
+            json_object_foreach(x, k, y) if (strcmp(k, "path") && strcmp(k, "required") && strcmp(k, "format")) {
+                json_decref(paths);
+                return nr_err_set(err, "%s.%s: not supported", p2, k);
+            }
+        if (!s || (json_is_object(x) && cmp_want_bool(x, "required", p2, err) < 0)) {
+            json_decref(paths);
+            return s ? -1 : nr_err_set(err, "%s: expected a path or {path, required}", p2);
+        }
+        bool required = !json_is_object(x) || !json_is_false(json_object_get(x, "required"));
+        cleanup_free char *a = cmp_abs_path(dir, s);
+        json_auto_t *one = json_object();
+        if (cmp_env_file_read(a, one, !required, err) < 0) {
+            json_decref(paths);
+            cleanup_free char *e = nr_escape_controls(err->msg);
+            return nr_err_set(err, "%s: %s", p2, e);
+        }
+        if (access(a, F_OK) == 0)
+            json_array_append_new(paths, json_string(a));
+        json_object_update(vars, one);
+    }
+    json_object_set_new(svc, "env_file", paths);
+    json_t *env = json_object_get(svc, "environment");
+    if (!env)
+        json_object_set_new(svc, "environment", env = json_object());
+    json_object_update_missing(env, vars);
     return 0;
 }
 
@@ -610,6 +671,16 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     const char *k;
     json_t *x;
     void *tmp;
+    /* deploy.replicas is scale (the rest of deploy is not honoured) */
+    json_t *dep = json_object_get(svc, "deploy");
+    json_t *rep = json_object_get(dep, "replicas");
+    if (rep) {
+        if (!json_object_get(svc, "scale"))
+            json_object_set(svc, "scale", rep);
+        json_object_del(dep, "replicas");
+        if (!json_object_size(dep))
+            json_object_del(svc, "deploy");
+    }
     json_object_foreach_safe(svc, tmp, k, x) {
         if (!strncmp(k, "x-", 2)) {
             json_object_del(svc, k);
@@ -623,7 +694,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         "working_dir", "user", "labels", "container_name", "hostname", "restart", "healthcheck", "depends_on", "init",
         "stop_signal", "stop_grace_period", "tmpfs", "cap_add", "cap_drop", "extra_hosts", "dns", "networks",
         "network_mode", "privileged", "read_only", "mem_limit", "cpus", "cpuset", "pids_limit", "shm_size",
-        "security_opt", "sysctls", "profiles", NULL};
+        "security_opt", "sysctls", "profiles", "scale", NULL};
     json_object_foreach(svc, k, x) if (!in_list(known, k)) {
         cleanup_free char *e = nr_escape_controls(k);
         return nr_err_set(err, "%s.%s: not a key of a compose service", path, e);
@@ -634,8 +705,8 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     for (const char *const *s = strs; *s; s++)
         if (cmp_want_str(svc, *s, path, err) < 0)
             return -1;
-    static const char *const lists[] = {"dns", "tmpfs", "cap_add", "cap_drop", "expose", "security_opt", "env_file",
-                                        "profiles", NULL};
+    static const char *const lists[] = {"dns", "tmpfs", "cap_add", "cap_drop", "expose", "security_opt", "profiles",
+                                        NULL};
     for (const char *const *s = lists; *s; s++)
         if (want_strlist(svc, *s, path, err) < 0)
             return -1;
@@ -665,19 +736,13 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     } else if (want_strlist(svc, "extra_hosts", path, err) < 0) {
         return -1;
     }
-    /* env_file: relative to the project directory, and there now (compose refuses a missing one) */
-    json_t *ef = json_object_get(svc, "env_file");
-    size_t i;
-    json_array_foreach(ef, i, x) {
-        char *a = cmp_abs_path(p->dir, json_string_value(x));
-        json_array_set_new(ef, i, json_string(a));
-        if (access(a, R_OK) < 0) {
-            cleanup_free char *e = nr_escape_controls(a);
-            free(a);
-            return nr_err_set(err, "%s.env_file[%zu]: %s: %s", path, i, e, strerror(errno));
-        }
-        free(a);
-    }
+    if (norm_env_file(svc, p->dir, path, err) < 0)
+        return -1;
+    json_t *sc = json_object_get(svc, "scale");
+    if (sc && (!json_is_integer(sc) || json_integer_value(sc) < 0 || json_integer_value(sc) > 100))
+        return nr_err_set(err, "%s.scale: expected a number of containers from 0 to 100", path);
+    if (sc && json_integer_value(sc) > 1 && json_object_get(svc, "container_name"))
+        return nr_err_set(err, "%s: container_name and more than one container (scale) cannot be combined", path);
     if (!json_object_get(svc, "image") && !json_object_get(svc, "build"))
         return nr_err_set(err, "%s: neither image nor build", path);
     /* build + image tags what is built: never with a name FROM takes as a base nbuild makes

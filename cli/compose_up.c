@@ -202,80 +202,10 @@ void cmp_state_save(nr_global *g, cmp_project *p)
     json_decref(j);
 }
 
-static json_t *inspect(nr_global *g, const char *name)
-{
-    bool found;
-    nr_err err = {0};
-    return nr_inspect_container(g, name, &found, &err);
-}
-
 static volatile sig_atomic_t got_signal;
 static void on_signal(int sig)
 {
     got_signal = sig;
-}
-
-/* depends_on's conditions of svc, each met or an error */
-static int wait_deps(nr_global *g, cmp_project *p, const char *svc, const cmp_strv *order, nr_err *err)
-{
-    json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_object_get(s, "depends_on"), k, v) {
-        const char *cond = json_string_value(json_object_get(v, "condition"));
-        bool started_here = false; /* (not with --no-deps) */
-        for (size_t i = 0; i < order->n; i++)
-            started_here |= !strcmp(order->v[i], k);
-        if (!strcmp(cond, "service_started") || !started_here)
-            continue;
-        cleanup_free char *name = cmp_ctr_name(p, k);
-        bool said = false;
-        int tries = 0;
-        for (;;) {
-            if (got_signal)
-                return nr_err_set(err, "interrupted");
-            json_t *j = inspect(g, name);
-            if (!j)
-                return nr_err_set(err, "dependency %s: no container %s", k, name);
-            json_t *st = json_object_get(j, "State");
-            const char *sv = json_string_value(json_object_get(st, "Status"));
-            const char *hv = json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
-            cleanup_free char *status = sv ? nr_xstrdup(sv) : NULL;
-            cleanup_free char *health = hv ? nr_xstrdup(hv) : NULL;
-            long long code = json_integer_value(json_object_get(st, "ExitCode"));
-            bool running = status && !strcmp(status, "running");
-            bool has_hc = health != NULL;
-            json_decref(j);
-            if (!said) {
-                fprintf(stderr, "Container %s  Waiting\n", name);
-                said = true;
-            }
-            if (!strcmp(cond, "service_completed_successfully")) {
-                if (!running && status && strcmp(status, "created")) {
-                    if (code != 0)
-                        return nr_err_set(err, "service %s didn't complete successfully: exit %lld", k, code);
-                    break;
-                }
-            } else {
-                if (health && !strcmp(health, "healthy"))
-                    break;
-                if (health && !strcmp(health, "unhealthy"))
-                    return nr_err_set(err, "dependency failed to start: container %s is unhealthy", name);
-                if (!running && status && strcmp(status, "created") && strcmp(status, "restarting"))
-                    return nr_err_set(err, "dependency failed to start: container %s exited (%lld)", name, code);
-                if (running && !has_hc) {
-                    /* the health is read from PID 1: give it a moment before saying there is none */
-                    if (++tries > 50)
-                        return nr_err_set(err, "dependency %s: service_healthy, but the container has no healthcheck",
-                                          k);
-                }
-            }
-            struct timespec ts = {0, 200 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-        fprintf(stderr, "Container %s  %s\n", name, !strcmp(cond, "service_healthy") ? "Healthy" : "Exited");
-    }
-    return 0;
 }
 
 static int connect_more(nr_global *g, cmp_project *p, const char *svc, const char *ctr)
@@ -334,16 +264,17 @@ static char *svc_hash(nr_global *g, cmp_project *p, const char *svc, nr_err *err
 
 static int stop_all(nr_global *g, cmp_project *p, cmp_strv *order)
 {
-    for (size_t i = order->n; i-- > 0;) {
-        cleanup_free char *name = cmp_ctr_name(p, order->v[i]);
-        cmp_strv a = {0};
-        cmp_strv_push(&a, "stop");
-        cmp_strv_push(&a, name);
-        fprintf(stderr, "Container %s  Stopping\n", name);
-        cmp_call(g, nr_cmd_stop, &a, true);
-        cmp_strv_free(&a);
-        fprintf(stderr, "Container %s  Stopped\n", name);
-    }
+    for (size_t i = order->n; i-- > 0;)
+        for (int n = cmp_scale(p, order->v[i]); n >= 1; n--) {
+            cleanup_free char *name = cmp_ctr_name_n(p, order->v[i], n);
+            cmp_strv a = {0};
+            cmp_strv_push(&a, "stop");
+            cmp_strv_push(&a, name);
+            fprintf(stderr, "Container %s  Stopping\n", name);
+            cmp_call(g, nr_cmd_stop, &a, true);
+            cmp_strv_free(&a);
+            fprintf(stderr, "Container %s  Stopped\n", name);
+        }
     return 0;
 }
 
@@ -372,7 +303,7 @@ static void emit_lines(follower *f, bool flush)
 
 /* follow the logs of containers names[] (labels[] their prefixes) until
  * each ends or a signal comes: 0, or the signal */
-static int follow(nr_global *g, char **names, char **labels, size_t n, bool follow_on, const char *tail)
+static int follow(nr_global *g, char **names, char **labels, size_t n, bool follow_on, const char *tail, int *ended)
 {
     size_t width = 0;
     for (size_t i = 0; i < n; i++)
@@ -445,7 +376,14 @@ static int follow(nr_global *g, char **names, char **labels, size_t n, bool foll
                 emit_lines(&fs[i], true);
                 close(fs[i].fd);
                 fs[i].fd = -1;
+                bool running = false;
+                if (ended && *ended < 0 && (cmp_exit_code(g, names[i], &running), !running))
+                    *ended = (int)i;
             }
+        }
+        if (ended && *ended >= 0) {
+            free(pf);
+            break;
         }
         fflush(stdout);
         free(pf);
@@ -489,12 +427,14 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
         else
             return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
     }
-    for (int i = optind; i < argc; i++)
-        if (!json_object_get(json_object_get(p->model, "services"), argv[i]))
-            return nr_usage_error(g, "compose logs: no such service: %s", argv[i]);
     cmp_ctr *cs;
     size_t n;
     nr_err err = {0};
+    if (cmp_enable(p, argv + optind, (size_t)(argc - optind), &err) < 0)
+        return nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+    for (int i = optind; i < argc; i++)
+        if (!json_object_get(json_object_get(p->model, "services"), argv[i]))
+            return nr_usage_error(g, "compose logs: no such service: %s", argv[i]);
     if (cmp_ctrs_list(g, p->name, &cs, &n, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_STORE);
     cmp_strv names = {0}, labels = {0};
@@ -507,23 +447,102 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
         if (!want)
             continue;
         cmp_strv_push(&names, cs[i].id);
-        cmp_strv_pushf(&labels, "%s-1", cs[i].service);
+        /* <service>-<number>: the number from <project>-<service>-<number> */
+        size_t pl = strlen(p->name), sl = strlen(cs[i].service);
+        const char *num = !strncmp(cs[i].name, p->name, pl) && cs[i].name[pl] == '-' &&
+                                  !strncmp(cs[i].name + pl + 1, cs[i].service, sl) && cs[i].name[pl + 1 + sl] == '-'
+                              ? cs[i].name + pl + sl + 2
+                              : "1";
+        cmp_strv_pushf(&labels, "%s-%s", cs[i].service, num);
     }
     cmp_ctrs_free(cs, n);
     got_signal = 0;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    int sig = follow(g, names.v, labels.v, names.n, fol, tail);
+    int sig = follow(g, names.v, labels.v, names.n, fol, tail, NULL);
     cmp_strv_free(&names);
     cmp_strv_free(&labels);
     return sig ? 128 + sig : 0;
+}
+
+/* replica n's argv from the first's: its name and container number */
+static void renumber(cmp_strv *a, const cmp_project *p, const char *svc, const char *name, int n)
+{
+    cleanup_free char *first = cmp_ctr_name(p, svc);
+    cleanup_free char *fname = nr_xasprintf("--name=%s", first);
+    for (size_t i = 0; i < a->n; i++) {
+        if (!strcmp(a->v[i], fname)) {
+            free(a->v[i]);
+            a->v[i] = nr_xasprintf("--name=%s", name);
+        } else if (!strcmp(a->v[i], "--label=com.docker.compose.container-number=1")) {
+            free(a->v[i]);
+            a->v[i] = nr_xasprintf("--label=com.docker.compose.container-number=%d", n);
+        }
+    }
+}
+
+/* replica n of svc up: kept when its config hash is unchanged (started if
+ * stopped), else (re)created; 0 or the exit code */
+static int up_one(nr_global *g, cmp_project *p, const char *svc, int n, const char *hash, cmp_ctr *cs, size_t ncs,
+                  bool force)
+{
+    nr_err err = {0};
+    cleanup_free char *name = cmp_ctr_name_n(p, svc, n);
+    cmp_ctr *old = NULL;
+    for (size_t k = 0; k < ncs; k++)
+        if (!cs[k].oneoff && !strcmp(cs[k].service, svc) && !strcmp(cs[k].name, name))
+            old = &cs[k];
+    if (old && !force && !strcmp(old->hash, hash)) {
+        if (!strcmp(old->status, "running")) {
+            fprintf(stderr, "Container %s  Running\n", name);
+            return 0;
+        }
+        cmp_strv a = {0};
+        cmp_strv_push(&a, "start");
+        cmp_strv_push(&a, old->id);
+        int r = cmp_call(g, nr_cmd_start, &a, true);
+        cmp_strv_free(&a);
+        if (r) {
+            fprintf(stderr, "nrun compose: services.%s: start failed\n", svc);
+            return r;
+        }
+        fprintf(stderr, "Container %s  Started\n", name);
+        return 0;
+    }
+    if (old) {
+        cmp_strv a = {0};
+        cmp_strv_push(&a, "rm");
+        cmp_strv_push(&a, "-f");
+        cmp_strv_push(&a, old->id);
+        cmp_call(g, nr_cmd_rm, &a, true);
+        cmp_strv_free(&a);
+        fprintf(stderr, "Container %s  Recreate\n", name);
+    }
+    cmp_strv a = {0};
+    cmp_strv_push(&a, "run");
+    if (cmp_run_argv(p, svc, CMP_ARGV_UP, hash, NULL, NULL, 0, &a, &err) < 0) {
+        cmp_strv_free(&a);
+        return nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+    }
+    if (n > 1)
+        renumber(&a, p, svc, name, n);
+    int r = cmp_call(g, nr_cmd_run, &a, true);
+    cmp_strv_free(&a);
+    if (r == 0)
+        r = connect_more(g, p, svc, name);
+    if (r) {
+        fprintf(stderr, "nrun compose: services.%s: the container could not be started (exit %d)\n", svc, r);
+        return r;
+    }
+    fprintf(stderr, "Container %s  Started\n", name);
+    return 0;
 }
 
 /* ---- up ---- */
 
 int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
 {
-    enum { O_BUILD = NR_OPT_LONG, O_NOBUILD, O_FORCE, O_NODEPS, O_ORPHANS, O_WAIT };
+    enum { O_BUILD = NR_OPT_LONG, O_NOBUILD, O_FORCE, O_NODEPS, O_ORPHANS, O_WAIT, O_WAIT_T, O_ABORT, O_EXITFROM, O_SCALE };
     static const nr_opt opts[] = {
         {"detach", 'd', no_argument, NULL, "start in the background"},
         {"build", O_BUILD, no_argument, NULL, "build the images first"},
@@ -531,11 +550,20 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         {"force-recreate", O_FORCE, no_argument, NULL, "recreate the containers even when unchanged"},
         {"no-deps", O_NODEPS, no_argument, NULL, "not the services the named ones depend on"},
         {"remove-orphans", O_ORPHANS, no_argument, NULL, "remove containers of services no longer in the file"},
+        {"wait", O_WAIT, no_argument, NULL, "detach once every service is running (healthy, with a health check)"},
+        {"wait-timeout", O_WAIT_T, required_argument, "SECONDS", "with --wait: give up after SECONDS"},
+        {"abort-on-container-exit", O_ABORT, no_argument, NULL, "stop every container when one exits"},
+        {"exit-code-from", O_EXITFROM, required_argument, "SERVICE", "exit with SERVICE's code (implies the above)"},
+        {"scale", O_SCALE, required_argument, "SERVICE=N", "N containers of SERVICE (over scale and deploy.replicas)"},
         {0},
     };
-    static const nr_cmdspec spec = {"compose up [-d] [--build] [--no-build] [--force-recreate] [--no-deps] [SERVICE...]",
+    static const nr_cmdspec spec = {"compose up [-d | --wait] [--build] [--no-build] [--force-recreate] [--no-deps] [SERVICE...]",
                                     "Create and start the services' containers (dependencies first).", opts, true};
     bool detach = false, build = false, no_build = false, force = false, no_deps = false, orphans = false;
+    bool wait = false, abort_exit = false;
+    long long wait_ms = 0;
+    const char *exit_from = NULL;
+    json_auto_t *scales = json_object();
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
@@ -545,12 +573,32 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         case O_FORCE: force = true; break;
         case O_NODEPS: no_deps = true; break;
         case O_ORPHANS: orphans = true; break;
+        case O_WAIT: wait = true; break;
+        case O_WAIT_T:
+            wait_ms = strspn(optarg, "0123456789") == strlen(optarg) && strlen(optarg) <= 7 ? atoll(optarg) * 1000 : 0;
+            if (!wait_ms)
+                return nr_usage_error(g, "compose up: --wait-timeout %s: expected seconds", optarg);
+            break;
+        case O_EXITFROM: exit_from = optarg; /* fall through */
+        case O_ABORT: abort_exit = true; break;
+        case O_SCALE: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1] || strspn(eq + 1, "0123456789") != strlen(eq + 1) || atoi(eq + 1) > 100)
+                return nr_usage_error(g, "compose up: --scale %s: expected SERVICE=N (0 to 100)", optarg);
+            cleanup_free char *sn = nr_xstrndup(optarg, (size_t)(eq - optarg));
+            json_object_set_new(scales, sn, json_integer(atoi(eq + 1)));
+            break;
+        }
         case NR_OPT_HELP: return 0;
         default: return NR_EXIT_USAGE;
         }
     }
     if (build && no_build)
         return nr_usage_error(g, "compose up: --build and --no-build cannot be combined");
+    if (abort_exit && (detach || wait))
+        return nr_usage_error(g, "compose up: --abort-on-container-exit and --exit-code-from follow the logs: not "
+                                 "with -d or --wait");
+    detach |= wait;
     nr_err err = {0};
     cmp_strv order = {0};
     int rc = 0;
@@ -561,10 +609,26 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
         goto out;
     }
-    /* two services of one container name: the second would fail half way */
-    json_t *names = json_object();
     const char *sk;
     json_t *sv;
+    json_object_foreach(scales, sk, sv) {
+        json_t *s = json_object_get(json_object_get(p->model, "services"), sk);
+        if (!s) {
+            rc = nr_usage_error(g, "compose up: --scale %s: no such service", sk);
+            goto out;
+        }
+        if (json_integer_value(sv) > 1 && json_object_get(s, "container_name")) {
+            rc = nr_usage_error(g, "compose up: --scale %s: the service has a container_name", sk);
+            goto out;
+        }
+        json_object_set(s, "scale", sv);
+    }
+    if (exit_from && !json_object_get(json_object_get(p->model, "services"), exit_from)) {
+        rc = nr_usage_error(g, "compose up: --exit-code-from %s: no such service", exit_from);
+        goto out;
+    }
+    /* two services of one container name: the second would fail half way */
+    json_t *names = json_object();
     json_object_foreach(json_object_get(p->model, "services"), sk, sv) {
         cleanup_free char *n = cmp_ctr_name(p, sk);
         json_t *other = json_object_get(names, n);
@@ -637,7 +701,8 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         }
     }
     for (size_t i = 0; i < ncs; i++) {
-        if (cs[i].oneoff || json_object_get(json_object_get(p->model, "services"), cs[i].service))
+        if (cs[i].oneoff || json_object_get(json_object_get(p->model, "services"), cs[i].service) ||
+            json_object_get(p->disabled, cs[i].service))
             continue;
         if (orphans) {
             cmp_strv a = {0};
@@ -662,8 +727,7 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
     signal(SIGTERM, on_signal);
     for (size_t i = 0; i < order.n; i++) {
         const char *svc = order.v[i];
-        cleanup_free char *name = cmp_ctr_name(p, svc);
-        if (wait_deps(g, p, svc, &order, &err) < 0) {
+        if (cmp_wait_deps(g, p, svc, &order, &got_signal, &err) < 0) {
             rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
             goto out;
         }
@@ -672,73 +736,60 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
             rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
             goto out;
         }
-        cmp_ctr *old = NULL;
-        for (size_t k = 0; k < ncs; k++)
-            if (!cs[k].oneoff && !strcmp(cs[k].service, svc))
-                old = &cs[k];
-        if (old && !force && !strcmp(old->hash, hash)) {
-            if (!strcmp(old->status, "running")) {
-                fprintf(stderr, "Container %s  Running\n", name);
-                continue;
-            }
-            cmp_strv a = {0};
-            cmp_strv_push(&a, "start");
-            cmp_strv_push(&a, old->id);
-            int r = cmp_call(g, nr_cmd_start, &a, true);
-            cmp_strv_free(&a);
-            if (r) {
-                fprintf(stderr, "nrun compose: services.%s: start failed\n", svc);
-                rc = r;
+        int want = cmp_scale(p, svc);
+        for (int n = 1; n <= want; n++)
+            if ((rc = up_one(g, p, svc, n, hash, cs, ncs, force)))
                 goto out;
+        /* replicas beyond the scale: removed */
+        for (size_t k = 0; k < ncs; k++) {
+            bool keep = cs[k].oneoff || strcmp(cs[k].service, svc);
+            for (int n = 1; !keep && n <= want; n++) {
+                cleanup_free char *nm = cmp_ctr_name_n(p, svc, n);
+                keep = !strcmp(nm, cs[k].name);
             }
-            fprintf(stderr, "Container %s  Started\n", name);
-            continue;
+            if (!keep) {
+                cmp_strv a = {0};
+                cmp_strv_push(&a, "rm");
+                cmp_strv_push(&a, "-f");
+                cmp_strv_push(&a, cs[k].id);
+                cmp_call(g, nr_cmd_rm, &a, true);
+                cmp_strv_free(&a);
+                fprintf(stderr, "Container %s  Removed\n", cs[k].name);
+            }
         }
-        if (old) {
-            cmp_strv a = {0};
-            cmp_strv_push(&a, "rm");
-            cmp_strv_push(&a, "-f");
-            cmp_strv_push(&a, old->id);
-            cmp_call(g, nr_cmd_rm, &a, true);
-            cmp_strv_free(&a);
-            fprintf(stderr, "Container %s  Recreate\n", name);
-        }
-        cmp_strv a = {0};
-        cmp_strv_push(&a, "run");
-        if (cmp_run_argv(p, svc, CMP_ARGV_UP, hash, NULL, NULL, 0, &a, &err) < 0) {
-            cmp_strv_free(&a);
-            rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
-            goto out;
-        }
-        int r = cmp_call(g, nr_cmd_run, &a, true);
-        cmp_strv_free(&a);
-        if (r == 0)
-            r = connect_more(g, p, svc, name);
-        if (r) {
-            fprintf(stderr, "nrun compose: services.%s: the container could not be started (exit %d)\n", svc, r);
-            rc = r;
-            goto out;
-        }
-        fprintf(stderr, "Container %s  Started\n", name);
+    }
+    if (wait && cmp_wait(g, p, &order, wait_ms, &got_signal, &err) < 0) {
+        rc = nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+        goto out;
     }
     if (!detach) {
         cmp_strv names = {0}, labels = {0};
-        for (size_t i = 0; i < order.n; i++) {
-            cleanup_free char *nm = cmp_ctr_name(p, order.v[i]);
-            cmp_strv_push(&names, nm);
-            cmp_strv_pushf(&labels, "%s-1", order.v[i]);
-        }
+        for (size_t i = 0; i < order.n; i++)
+            for (int n = 1; n <= cmp_scale(p, order.v[i]); n++) {
+                cleanup_free char *nm = cmp_ctr_name_n(p, order.v[i], n);
+                cmp_strv_push(&names, nm);
+                cmp_strv_pushf(&labels, "%s-%d", order.v[i], n);
+            }
         printf("Attaching to");
         for (size_t i = 0; i < labels.n; i++)
             printf("%s %s", i ? "," : "", labels.v[i]);
         printf("\n");
-        int sig = follow(g, names.v, labels.v, names.n, true, NULL);
+        int ended = -1;
+        int sig = follow(g, names.v, labels.v, names.n, true, NULL, abort_exit ? &ended : NULL);
+        cleanup_free char *nm = ended >= 0 ? nr_xstrdup(names.v[ended]) : NULL;
         cmp_strv_free(&names);
         cmp_strv_free(&labels);
         if (sig) {
             fprintf(stderr, "Gracefully stopping...\n");
             stop_all(g, p, &order);
             rc = 128 + sig;
+        } else if (nm) {
+            int code = cmp_exit_code(g, nm, NULL);
+            printf("%s exited with code %d\nAborting on container exit...\n", nm, code);
+            fflush(stdout);
+            stop_all(g, p, &order);
+            cleanup_free char *from = exit_from ? cmp_ctr_name(p, exit_from) : NULL;
+            rc = from ? cmp_exit_code(g, from, NULL) : code;
         }
     }
 out:

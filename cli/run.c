@@ -708,8 +708,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
         strncmp(op->net, "container:", 10) && rt_net_exists(g->root, op->net, &err) < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     if (mode == RUN_CHECK) {
-        /* the -v flags too, as creating the container checks them (deploy's and compose's checks) */
-        if (rt_spec_volumes_check(op->volumes, op->nvolumes, g->root, &err) < 0)
+        /* the -v and --mount flags too, as creating the container checks them (deploy's and compose's checks) */
+        if (rt_spec_volumes_check(op, g->root, &err) < 0)
             return nr_err_report(&err, g->prog, NR_EXIT_CMD);
         return 0;
     }

@@ -53,7 +53,7 @@ int rt_container_rename(const char *root, const char *ref, const char *new_name,
 /* Remove a container that is not running: cgroups left behind, its dir. */
 int rt_container_remove(const char *root, const char *id, nr_err *err);
 
-/* run's -v flags checked as creating the container would check them, nothing made (runtime/spec.c) */
-int rt_spec_volumes_check(char **vols, size_t n, const char *store_root, nr_err *err);
+/* run's -v and --mount flags checked as creating the container would check them, nothing made (runtime/spec.c) */
+int rt_spec_volumes_check(const rt_run_opts *o, const char *store_root, nr_err *err);
 
 #endif

@@ -92,9 +92,11 @@ bool spec_has_dest(const json_t *mounts, const char *dest)
 
 /* A mount at dest: src a host path (bind), a volume name, or NULL (anonymous).
  * A directory nrun makes for it is only listed in `mk`: created once every
- * flag has been checked, so a refused run leaves no volume behind. */
+ * flag has been checked, so a refused run leaves no volume behind.  With
+ * `create` (-v, as docker's -v) a missing host path is such a directory too;
+ * --mount type=bind refuses it, as docker's --mount does. */
 int spec_add_mount(json_t *mounts, json_t *mk, const char *what, const char *src_arg, const char *dest_arg, bool ro,
-                   bool nocopy, const char *store_root, const char *ctr_dir, int *anon, nr_err *err)
+                   bool nocopy, bool create, const char *store_root, const char *ctr_dir, int *anon, nr_err *err)
 {
     cleanup_free char *dest = spec_ctr_path(dest_arg);
     if (!dest)
@@ -110,8 +112,18 @@ int spec_add_mount(json_t *mounts, json_t *mk, const char *what, const char *src
         src = nr_xasprintf("%s/volumes/anon%d", ctr_dir, (*anon)++);
     } else if (src_arg[0] == '/') {
         struct stat st;
-        if (stat(src_arg, &st) < 0)
-            return nr_err_sys(err, errno, "%s: host path %s", what, src_arg);
+        int missing = stat(src_arg, &st) < 0 ? errno : 0;
+        if (missing && (!create || missing != ENOENT || strlen(src_arg) >= PATH_MAX))
+            return nr_err_sys(err, missing, "%s: host path %s", what, src_arg);
+        if (missing) {
+            /* made with the other directories, then resolved (spec_make_dirs) */
+            cleanup_free char *host = nr_path_clean(src_arg);
+            const char *opts = ro ? "rbind,ro,rprivate" : "rbind,rprivate";
+            json_t *m = spec_mount_obj(dest, "bind", host, opts);
+            json_array_append_new(mk, json_pack("{s:s, s:s, s:O}", "dir", host, "what", what, "bind", m));
+            json_array_append_new(mounts, m);
+            return 0;
+        }
         src = realpath(src_arg, NULL);
         if (!src)
             return nr_err_sys(err, errno, "%s: resolve %s", what, src_arg);
@@ -128,15 +140,6 @@ int spec_add_mount(json_t *mounts, json_t *mk, const char *what, const char *src
     const char *opts = ro ? "rbind,ro,rprivate" : "rbind,rprivate";
     cleanup_free char *withcopy = nr_xasprintf("%s,nrun-copyup", opts);
     json_array_append_new(mounts, spec_mount_obj(dest, "bind", src, ours && !nocopy ? withcopy : opts));
-    return 0;
-}
-
-static int make_volume_dirs(const json_t *mk, nr_err *err)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(mk, i, v) if (nr_mkdir_p(json_string_value(json_object_get(v, "dir")), 0755, err) < 0)
-        return nr_err_wrap(err, "%s", json_string_value(json_object_get(v, "what")));
     return 0;
 }
 
@@ -181,17 +184,19 @@ static int add_volume(json_t *mounts, json_t *mk, const char *spec, const char *
     if (parse_volume(spec, &buf, &src, &dest, &ro, err) < 0)
         return -1;
     cleanup_free char *what = nr_xasprintf("-v %s", spec);
-    return spec_add_mount(mounts, mk, what, src, dest, ro, false, store_root, ctr_dir, anon, err);
+    return spec_add_mount(mounts, mk, what, src, dest, ro, false, true, store_root, ctr_dir, anon, err);
 }
 
-/* The -v flags checked as a container's creation checks them, nothing
- * made (a volume's directory is only listed, never created, here). */
-int rt_spec_volumes_check(char **vols, size_t n, const char *store_root, nr_err *err)
+/* The -v and --mount flags checked as a container's creation checks them,
+ * nothing made (a volume's directory is only listed, never created, here). */
+int rt_spec_volumes_check(const rt_run_opts *o, const char *store_root, nr_err *err)
 {
     json_t *mounts = json_array(), *mk = json_array();
     int anon = 0, r = 0;
-    for (size_t i = 0; i < n && r == 0; i++)
-        r = add_volume(mounts, mk, vols[i], store_root, "/nonexistent", &anon, err);
+    for (size_t i = 0; i < o->nvolumes && r == 0; i++)
+        r = add_volume(mounts, mk, o->volumes[i], store_root, "/nonexistent", &anon, err);
+    if (r == 0)
+        r = spec_flags_mounts(mounts, mk, o, store_root, "/nonexistent", &anon, err);
     json_decref(mounts);
     json_decref(mk);
     return r;
@@ -554,7 +559,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
             }
             if (overridden)
                 continue;
-            if (spec_add_mount(mounts, mk, what, NULL, k, false, false, store_root, ctr_dir, &anon, err) < 0) {
+            if (spec_add_mount(mounts, mk, what, NULL, k, false, false, false, store_root, ctr_dir, &anon, err) < 0) {
                 json_decref(mounts);
                 json_decref(spec);
                 return -1;
@@ -757,7 +762,7 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
     health_from_image(ann, imgcfg);
     json_object_set_new(spec, "annotations", ann);
 
-    if (make_volume_dirs(mk, err) < 0) {
+    if (spec_make_dirs(mk, err) < 0) {
         json_decref(spec);
         return -1;
     }

@@ -204,7 +204,7 @@ int spec_flags_mounts(json_t *mounts, json_t *mk, const rt_run_opts *o, const ch
             nr_buf_free(&opts);
             if (rc < 0)
                 return -1;
-        } else if (spec_add_mount(mounts, mk, what, r.src, r.dst, r.ro, r.nocopy, store_root, ctr_dir, anon, err) < 0) {
+        } else if (spec_add_mount(mounts, mk, what, r.src, r.dst, r.ro, r.nocopy, false, store_root, ctr_dir, anon, err) < 0) {
             return -1;
         }
     }
@@ -465,5 +465,57 @@ int spec_flags_linux(json_t *linux_, const rt_run_opts *o, bool own_netns, nr_er
         return -1;
     if (sysctl)
         json_object_set_new(linux_, "sysctl", sysctl);
+    return 0;
+}
+
+/* A missing -v host path is made as docker makes it (root's, 0755, parents
+ * too), following symlinks on the way as docker does, except a symlink owned
+ * by neither root nor the caller: in a directory others can write (/tmp), such
+ * a link would let its owner choose where root makes directories. */
+static int make_bind_dir(const char *dir, const char *what, nr_err *err)
+{
+    cleanup_free char *p = nr_xstrdup(dir);
+    for (char *s = p + 1;; s++) {
+        if (*s && *s != '/')
+            continue;
+        char c = *s;
+        *s = 0;
+        struct stat st;
+        if (lstat(p, &st) < 0) {
+            if (errno != ENOENT)
+                return nr_err_sys(err, errno, "%s: host path %s", what, p);
+            break;
+        }
+        if (S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != geteuid())
+            return nr_err_set(err, "%s: not making %s through the symlink %s (owned by uid %u)", what, dir, p,
+                              (unsigned)st.st_uid);
+        *s = c;
+        if (!c)
+            break;
+    }
+    return nr_mkdir_p(dir, 0755, err);
+}
+
+int spec_make_dirs(const json_t *mk, nr_err *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(mk, i, v)
+    {
+        const char *dir = json_string_value(json_object_get(v, "dir"));
+        const char *what = json_string_value(json_object_get(v, "what"));
+        json_t *bind = json_object_get(v, "bind");
+        if (!bind) {
+            if (nr_mkdir_p(dir, 0755, err) < 0)
+                return nr_err_wrap(err, "%s", what);
+            continue;
+        }
+        if (make_bind_dir(dir, what, err) < 0)
+            return -1;
+        cleanup_free char *real = realpath(dir, NULL);
+        if (!real)
+            return nr_err_sys(err, errno, "%s: resolve %s", what, dir);
+        json_object_set_new(bind, "source", json_string(real));
+    }
     return 0;
 }

@@ -17,10 +17,14 @@ json_t *spec_mount_obj(const char *dest, const char *type, const char *src, cons
 /* Another of the user's mounts (a bind, or a tmpfs of the flags) is at dest. */
 bool spec_has_dest(const json_t *mounts, const char *dest);
 /* -v's mount: src an absolute host path (bind), a volume name, or NULL
- * (anonymous); `nocopy`: a volume nrun makes starts empty. */
+ * (anonymous); `nocopy`: a volume nrun makes starts empty; `create`: a
+ * missing host path is made (docker's -v), only once every flag is checked. */
 int spec_add_mount(json_t *mounts, json_t *mk, const char *what, const char *src_arg, const char *dest_arg, bool ro,
-                   bool nocopy, const char *store_root, const char *ctr_dir, int *anon, nr_err *err);
+                   bool nocopy, bool create, const char *store_root, const char *ctr_dir, int *anon, nr_err *err);
 
+/* spec_flags.c: make the directories listed in mk (volumes, a missing -v
+ * host path), set a made bind's source to its real path */
+int spec_make_dirs(const json_t *mk, nr_err *err);
 /* spec_flags.c: --mount and --tmpfs into mounts (after -v's) */
 int spec_flags_mounts(json_t *mounts, json_t *mk, const rt_run_opts *o, const char *store_root, const char *ctr_dir,
                       int *anon, nr_err *err);

@@ -175,7 +175,7 @@ EOF
 services:
   s:
     image: bb:1
-    deploy: {replicas: 2}
+    deploy: {replicas: 2, resources: {limits: {cpus: "1"}}}
     logging: {driver: syslog}
     x-mine: ignored quietly
   p:
@@ -188,10 +188,11 @@ EOF
     [ "$status" -eq 0 ]
     [[ "$stderr" == *"warning: services.s.deploy: not supported by nrun, ignored"* ]]
     [[ "$stderr" == *"warning: services.s.logging: not supported by nrun, ignored"* ]]
-    [[ "$stderr" == *"warning: services.p: has profiles, which nrun does not enable: left out"* ]]
+    [[ "$stderr" != *services.p* ]] # its profile is not active: left out quietly, as compose does
     [[ "$stderr" == *"warning: top-level secrets: not supported by nrun, ignored"* ]]
     [[ "$stderr" != *x-mine* ]]
     [ "$(jq -c '.services | keys' <<<"$output")" = '["s"]' ]
+    [ "$(jq -c '.services.s.scale' <<<"$output")" = 2 ] # deploy.replicas is honoured
     check() { # YAML of service s, the expected error
         printf 'services:\n  s:\n    image: bb:1\n%s\n' "$1" >"$D/compose.yaml"
         run cmp config
@@ -206,7 +207,7 @@ EOF
     check '    healthcheck: {interval: soon}' 'services.s.healthcheck.interval: expected a duration like 10s or 1m30s'
     check '    environment: 3' "$D/compose.yaml: services.s.environment: expected a mapping or a list of KEY=VALUE"
     check '    command: "sh -c '"'"'unclosed"' 'services.s.command: a quote is not closed'
-    check '    env_file: missing.env' "services.s.env_file[0]: $D/missing.env: No such file or directory"
+    check '    env_file: missing.env' "services.s.env_file[0]: env file $D/missing.env: ENOENT (No such file or directory)"
     check '    network_mode: host
     networks: [default]' 'services.s: network_mode and networks cannot be combined'
     printf 'services:\n  a: {image: bb:1, depends_on: [b]}\n  b: {image: bb:1, depends_on: [c]}\n  c: {image: bb:1, depends_on: [a]}\n' >"$D/compose.yaml"
@@ -229,4 +230,71 @@ EOF
     run cmp pull
     [ "$status" -eq 0 ]
     [ -z "$output" ]
+}
+
+@test "env_file is read with compose's rules (the .env reader): quotes, export, comments, KEY alone from the environment; {path, required: false}; environment wins" {
+    cat >"$D/compose.yaml" <<'YAML'
+services:
+  s:
+    image: bb:1
+    env_file: [a.env, {path: b.env, required: false}, {path: absent.env, required: false}]
+    environment: {OVER: fromyaml}
+YAML
+    cat >"$D/a.env" <<'ENV'
+# a comment
+
+export EXPORTED=yes
+DQ="line1\nline2 \"q\" # kept"
+SQ='lit $HOME \n'
+SQE='Let\'s go' # comment
+UNQ=plain value   # cut here
+HASH=a#b
+FROMENV
+UNSETKEY
+OVER=fromfile
+ENV
+    printf 'B=1\n' >"$D/b.env"
+    run --separate-stderr env -u UNSETKEY FROMENV=outside "$NRUN" compose --project-directory "$D" config --format json
+    echo "$output"
+    [ "$status" -eq 0 ]
+    jq -e --arg d "$D" '.services.s.env_file == [$d + "/a.env", $d + "/b.env"] and
+        .services.s.environment == {"B": "1", "DQ": "line1\nline2 \"q\" # kept", "EXPORTED": "yes",
+          "FROMENV": "outside", "HASH": "a#b", "OVER": "fromyaml", "SQ": "lit $HOME \\n", "SQE": "Let'"'"'s go",
+          "UNQ": "plain value"}' <<<"$output"
+    printf 'services: {s: {image: bb:1, env_file: [{path: a.env, required: maybe}]}}\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$output" = "nrun compose: services.s.env_file[0].required: expected true or false" ]
+    printf 'BAD="open\n' >"$D/a.env"
+    printf 'services: {s: {image: bb:1, env_file: a.env}}\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$output" = "nrun compose: services.s.env_file[0]: $D/a.env:1: BAD: the quote is not closed" ]
+}
+
+@test "profiles: a service with profiles runs only when one is active (--profile, repeatable, or COMPOSE_PROFILES; * is all) or when it is named; a reference to a left-out service is an error" {
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  web: {image: bb:1}
+  dbg: {image: bb:1, profiles: [debug], depends_on: [tool]}
+  tool: {image: bb:1, profiles: [debug, ops]}
+  other: {image: bb:1, profiles: [x]}
+EOF
+    svcs() { run --separate-stderr "$@" config --format json; [ "$status" -eq 0 ] || return 1; jq -c '.services | keys' <<<"$output"; }
+    [ "$(svcs cmp)" = '["web"]' ]
+    [ "$(svcs cmp --profile debug)" = '["dbg","tool","web"]' ]
+    [ "$(svcs cmp --profile ops --profile x)" = '["other","tool","web"]' ]
+    [ "$(COMPOSE_PROFILES=x,ops svcs cmp)" = '["other","tool","web"]' ]
+    [ "$(COMPOSE_PROFILES=ops svcs cmp --profile x)" = '["other","web"]' ]
+    [ "$(svcs cmp --profile '*')" = '["dbg","other","tool","web"]' ]
+    echo COMPOSE_PROFILES=debug >"$D/.env"
+    [ "$(svcs cmp)" = '["dbg","tool","web"]' ]
+    rm "$D/.env"
+    # named on the command line: enabled with its profiles (build of a service with an image builds nothing)
+    run cmp build dbg
+    [ "$status" -eq 0 ]
+    run cmp build nosuch
+    [ "$output" = "nrun: compose build: no such service: nosuch" ]
+    printf 'services:\n  web: {image: bb:1, depends_on: [dbg]}\n  dbg: {image: bb:1, profiles: [debug]}\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$output" = 'nrun compose: services.web.depends_on: "dbg" is not a service of this project' ]
+    [ "$(svcs cmp --profile debug)" = '["dbg","web"]' ]
 }

@@ -629,3 +629,153 @@ EOF
     [ -z "$(ids_of pulled)" ]
     nr_registry_stop
 }
+
+@test "up --wait returns once every service is running (healthy with a health check; a job another waits on may exit 0), non-zero when one exits or the --wait-timeout passes" {
+    proj waiting
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  web:
+    image: bb:1
+    command: ["sh", "-c", "sleep 1; touch /tmp/ok; exec sleep 1000"]
+    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 500ms, retries: 30}
+  job:
+    image: bb:1
+    command: ["true"]
+  app:
+    image: bb:1
+    command: ["sleep", "1000"]
+    depends_on: {job: {condition: service_completed_successfully}}
+EOF
+    run cmp up --wait
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$("$NRUN" inspect -f '{{.State.Health.Status}}' waiting-web-1)" = healthy ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' waiting-app-1)" = running ]
+    cmp down
+    cat >>"$D/compose.yaml" <<'EOF'
+  bad:
+    image: bb:1
+    # "starting" (its check never ran) until it exits: never seen as up
+    command: ["sh", "-c", "sleep 1; exit 3"]
+    healthcheck: {test: ["CMD", "true"], interval: 1h, start_period: 1h}
+EOF
+    run cmp up --wait
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"nrun compose: container waiting-bad-1 exited (3)"* ]]
+    cmp down
+    printf 'services:\n  never:\n    image: bb:1\n    command: ["sleep", "1000"]\n    healthcheck: {test: ["CMD", "false"], interval: 10s, retries: 30}\n' >"$D/compose.yaml"
+    run cmp up --wait --wait-timeout 1
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"--wait-timeout: the services were not all running (or healthy) in time"* ]]
+    run cmp up --wait -d --abort-on-container-exit
+    [ "$status" -eq 2 ]
+    cmp down
+}
+
+@test "up --abort-on-container-exit stops every service when one exits and exits with its code; --exit-code-from SERVICE exits with that service's code" {
+    proj aborting
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  server:
+    image: bb:1
+    command: ["sh", "-c", "trap 'exit 5' TERM; echo serving; sleep 1000 & wait"]
+  tests:
+    image: bb:1
+    command: ["sh", "-c", "sleep 1; echo tests done; exit 7"]
+EOF
+    run cmp up --abort-on-container-exit
+    echo "$output"
+    [ "$status" -eq 7 ]
+    [[ "$output" == *"tests-1  | tests done"* ]]
+    [[ "$output" == *"aborting-tests-1 exited with code 7"* ]]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' aborting-server-1)" = exited ]
+    run cmp up --exit-code-from server
+    echo "$output"
+    [ "$status" -eq 5 ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' aborting-server-1)" = exited ]
+    run cmp up --exit-code-from nosuch
+    [ "$status" -eq 2 ]
+    cmp down
+}
+
+@test "profiles: up starts the services without profiles, --profile adds its services, up SERVICE starts a profile's service and its dependencies; down removes them all" {
+    proj profiled
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  web: {image: bb:1, command: ["sleep", "1000"]}
+  dbg: {image: bb:1, command: ["sleep", "1000"], profiles: [debug], depends_on: [tool]}
+  tool: {image: bb:1, command: ["sleep", "1000"], profiles: [debug]}
+  other: {image: bb:1, command: ["sleep", "1000"], profiles: [x]}
+EOF
+    names() { "$NRUN" ps --filter label=com.docker.compose.project=profiled --format '{{.Names}}' | sort | tr '\n' ' '; }
+    cmp up -d
+    [ "$(names)" = "profiled-web-1 " ]
+    run cmp up -d dbg
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(names)" = "profiled-dbg-1 profiled-tool-1 profiled-web-1 " ]
+    cmp --profile x up -d
+    [ "$(names)" = "profiled-dbg-1 profiled-other-1 profiled-tool-1 profiled-web-1 " ]
+    cmp down
+    [ -z "$(ids_of profiled)" ]
+}
+
+@test "scale: deploy.replicas and up --scale make <project>-<service>-N, each with the service's name as alias; a lower --scale removes the extra ones; logs name each" {
+    proj scaled
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  web:
+    image: bb:1
+    command: ["sh", "-c", "hostname >/tmp/i; echo serving; exec httpd -f -p 8080 -h /tmp"]
+    deploy: {replicas: 2}
+  client:
+    image: bb:1
+    command: ["sleep", "1000"]
+EOF
+    names() { "$NRUN" ps --filter label=com.docker.compose.project=scaled --format '{{.Names}}' | sort | tr '\n' ' '; }
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(names)" = "scaled-client-1 scaled-web-1 scaled-web-2 " ]
+    [ "$("$NRUN" inspect scaled-web-2 | jq -r '.[0].Config.Labels["com.docker.compose.container-number"]')" = 2 ]
+    for _ in $(seq 50); do "$NRUN" exec scaled-client-1 wget -qO- http://web:8080/i >/dev/null 2>&1 && break; sleep 0.1; done
+    # the service's name answers with each replica's address
+    run "$NRUN" exec scaled-client-1 nslookup web
+    echo "$output"
+    for n in 1 2; do
+        ip=$("$NRUN" inspect scaled-web-$n | jq -r '.[0].NetworkSettings.Networks.scaled_default.IPAddress')
+        [[ "$output" == *"$ip"* ]]
+    done
+    run "$NRUN" exec scaled-client-1 wget -qO- http://web:8080/i
+    [ "$status" -eq 0 ]
+    [ -n "$output" ]
+    run cmp up -d --scale web=3
+    [ "$(names)" = "scaled-client-1 scaled-web-1 scaled-web-2 scaled-web-3 " ]
+    [[ "$output" == *"Container scaled-web-1  Running"* ]]
+    run cmp logs web
+    [[ "$output" == *"web-3 | serving"* ]]
+    # exec goes to container 1
+    [ "$(cmp exec -T web cat /tmp/i)" = "$("$NRUN" exec scaled-web-1 cat /tmp/i)" ]
+    [ "$(cmp exec -T web cat /tmp/i)" != "$("$NRUN" exec scaled-web-3 cat /tmp/i)" ]
+    run cmp up -d --scale web=1
+    echo "$output"
+    [[ "$output" == *"Container scaled-web-3  Removed"* ]]
+    [ "$(names)" = "scaled-client-1 scaled-web-1 " ]
+    run cmp up -d --scale nosuch=2
+    [ "$status" -eq 2 ]
+    printf 'services:\n  w: {image: bb:1, container_name: only, scale: 2}\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$output" = "nrun compose: services.w: container_name and more than one container (scale) cannot be combined" ]
+    printf 'services:\n  w: {image: bb:1, scale: many}\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$output" = "nrun compose: services.w.scale: expected a number of containers from 0 to 100" ]
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  web: {image: bb:1}
+  client: {image: bb:1}
+EOF
+    cmp down
+    [ -z "$(ids_of scaled)" ]
+}

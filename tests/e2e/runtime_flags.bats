@@ -713,3 +713,30 @@ teardown_file() { rt_file_teardown; }
     kill "$regpid"
     wait "$regpid" || true
 }
+
+@test "-v makes a missing host path as docker's -v does (root's, 0755, parents), only for a run that is accepted; --mount type=bind refuses it; a symlink of another user is not followed" {
+    umask 022
+    t=$BATS_TEST_TMPDIR
+    h=$t/miss/a/b
+    run -125 rt_run --rm --mount "type=bind,source=$h,target=/x" bb:1 true
+    [[ "$output" == *"host path $h: "* ]]
+    # refused by a later flag: nothing made
+    run -125 rt_run --rm -v "$h:/x" --mount "type=bind,source=$t/nope,target=/y" bb:1 true
+    [ ! -e "$t/miss" ]
+    run rt_run --rm -v "$h:/x" bb:1 sh -c 'echo hi >/x/f'
+    [ "$status" -eq 0 ]
+    [ "$(cat "$h/f")" = hi ]
+    [ "$(stat -c '%a %u %F' "$h")" = "755 0 directory" ]
+    [ "$(stat -c '%a %u' "$t/miss")" = "755 0" ]
+    # through the caller's own symlink: followed, as docker follows it
+    mkdir "$t/real" && ln -s real "$t/mine"
+    run rt_run --rm -v "$t/mine/d:/x" bb:1 true
+    [ "$status" -eq 0 ]
+    [ -d "$t/real/d" ]
+    # through a symlink another user owns (planted in a directory they can write): refused, nothing made
+    mkdir "$t/shared" && chmod 1777 "$t/shared"
+    ln -s "$t/real" "$t/shared/link" && chown -h 4242 "$t/shared/link"
+    run -125 rt_run --rm -v "$t/shared/link/probe:/x" bb:1 true
+    [[ "$output" == *"not making $t/shared/link/probe through the symlink $t/shared/link (owned by uid 4242)"* ]]
+    [ ! -e "$t/real/probe" ]
+}

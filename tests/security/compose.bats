@@ -78,7 +78,7 @@ refused() {
     refused "$f" "junk.yaml:3:3: mapping key \"s\" already defined"
     printf 'services:\n  s: {image: bb:1, command: *nope}\n' >"$f"
     refused "$f" "junk.yaml:2:29: unknown anchor *nope"
-    # the project's .env as a FIFO, and an env_file of /dev/zero (read by run's --env-file check)
+    # the project's .env as a FIFO, and an env_file of /dev/zero (read with .env's reader)
     d=$BATS_TEST_TMPDIR/envs
     mkdir -p "$d"
     printf 'services: {s: {image: bb:1}}\n' >"$d/compose.yaml"
@@ -153,4 +153,42 @@ refused() {
     (cd "$BATS_TEST_TMPDIR/two" && "$NRUN" compose down)
     [ "$("$NRUN" inspect -f '{{.State.Status}}' one-s-1)" = running ]
     (cd "$BATS_TEST_TMPDIR/one" && "$NRUN" compose down)
+}
+
+@test "a missing bind source is made as compose makes it (short syntax, create_host_path default); create_host_path: false refuses it before anything is made" {
+    umask 022
+    d=$BATS_TEST_TMPDIR/mk
+    mkdir -p "$d"
+    cat >"$d/compose.yaml" <<'YAML'
+services:
+  s:
+    image: bb:1
+    command: ["sleep", "1000"]
+    volumes:
+      - ./data/sub:/d
+      - {type: bind, source: ./other, target: /o, bind: {create_host_path: true}}
+YAML
+    (cd "$d" && "$NRUN" compose up -d)
+    [ "$(stat -c '%a %u %F' "$d/data/sub")" = "755 0 directory" ]
+    [ -d "$d/other" ]
+    "$NRUN" exec mk-s-1 sh -c 'echo in >/d/f'
+    [ "$(cat "$d/data/sub/f")" = in ]
+    (cd "$d" && "$NRUN" compose down)
+    cat >"$d/compose.yaml" <<'YAML'
+services:
+  s:
+    image: bb:1
+    volumes:
+      - {type: bind, source: ./absent, target: /o, bind: {create_host_path: false}}
+YAML
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run bounded "$NRUN" compose --project-directory "$d" up -d
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"host path $d/absent: ENOENT"* ]]
+    [ ! -e "$d/absent" ]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    printf 'services:\n  s:\n    image: bb:1\n    volumes: [{type: bind, source: ./x, target: /o, bind: {create_host_path: 3}}]\n' >"$d/compose.yaml"
+    run bounded "$NRUN" compose --project-directory "$d" up -d
+    [[ "$output" == *"services.s.volumes[0].bind.create_host_path: "* ]]
 }
