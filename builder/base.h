@@ -113,6 +113,9 @@ bool bld_base_hub_node(const char *ref, char *out, size_t outlen);
 /* The same for the other official repositories nbuild makes (debian; also
  * node): "docker.io/library/debian:bookworm" gives "debian:bookworm". */
 bool bld_base_hub_official(const char *ref, char *out, size_t outlen);
+/* Is `norm` (a normalized reference) one of the names nbuild makes here:
+ * node:, debian:, alpine:, nginx: or gcr.io/distroless/? */
+bool bld_base_made_here(const char *norm);
 
 /* Every tag of the pinned majors with what it resolves to, one
  * "TAG CANONICAL" line each, into a malloc'd string (`nrun base --list`). */

@@ -210,6 +210,12 @@ bool bld_base_hub_official(const char *ref, char *out, size_t outlen)
     return false;
 }
 
+bool bld_base_made_here(const char *norm)
+{
+    return !strncmp(norm, "node:", 5) || !strncmp(norm, "debian:", 7) || !strncmp(norm, "alpine:", 7) ||
+           !strncmp(norm, "nginx:", 6) || bld_gcr_is(norm);
+}
+
 bool bld_base_hub_node(const char *ref, char *out, size_t outlen)
 {
     size_t n = strcspn(ref, ":");

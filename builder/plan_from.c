@@ -366,8 +366,7 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
                              nr_in_userns() ? "; in a rootless build, make the base as root and "
                                               "`nrun load` it, or pull it from a registry"
                                             : "");
-        if (!strncmp(norm, "node:", 5) || !strncmp(norm, "debian:", 7) || !strncmp(norm, "alpine:", 7) ||
-            !strncmp(norm, "nginx:", 6) || bld_gcr_is(norm))
+        if (bld_base_made_here(norm))
             return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", err->msg);
     }
     return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", ref);

@@ -109,6 +109,13 @@ int cmp_order(cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv 
 
 /* ---- compose_up.c ---- */
 int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv);
+/* compose_exec.c: exec into a service's container, run a one-off container */
+int cmp_exec(nr_global *g, cmp_project *p, int argc, char **argv);
+int cmp_run_oneoff(nr_global *g, cmp_project *p, int argc, char **argv);
+/* compose.c: the project's container of a service (not a one-off), or NULL */
+cmp_ctr *cmp_find_ctr(cmp_ctr *cs, size_t n, const char *svc);
+/* a verb's flags when it has none: 0, -1 after --help, -2 on a bad one */
+int cmp_no_opts(nr_global *g, int argc, char **argv, const char *usage, const char *about);
 int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
 /* ---- compose_wait.c ---- */
 /* depends_on's conditions of svc (of the services in order), each met or -1 with err */
@@ -127,6 +134,8 @@ bool cmp_image_exists(nr_global *g, const char *ref);
 /* Record what the project is (files, dir, the networks and volumes it may
  * make) in the store's compose/<name>.json, for `ls`, `-p NAME` and `down`. */
 void cmp_state_save(nr_global *g, cmp_project *p);
+/* a volume of that name is in the store */
+bool cmp_volume_exists(nr_global *g, const char *name);
 /* That record, or NULL. */
 json_t *cmp_state_load(nr_global *g, const char *name);
 

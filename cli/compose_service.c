@@ -753,8 +753,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     nr_err ign = {0};
     if (img && json_object_get(svc, "build") && img_ref_normalize(img, norm, sizeof norm, &ign) == 0) {
         bld_base_hub_official(norm, norm, sizeof norm);
-        if (!strncmp(norm, "node:", 5) || !strncmp(norm, "debian:", 7) || !strncmp(norm, "alpine:", 7) ||
-            !strncmp(norm, "nginx:", 6) || bld_gcr_is(norm)) {
+        if (bld_base_made_here(norm)) {
             cleanup_free char *e = nr_escape_controls(img);
             return nr_err_set(err, "%s.image: \"%s\" names a base image nbuild makes: a build is not tagged with it "
                                    "(it would replace that base for every FROM in this store)", path, e);
