@@ -108,6 +108,8 @@ int cmp_call(nr_global *g, nr_cmd_fn fn, cmp_strv *argv, bool quiet);
 int cmp_order(cmp_project *p, char **only, size_t nonly, bool no_deps, cmp_strv *out, nr_err *err);
 
 /* ---- compose_up.c ---- */
+/* compose_dockerkeys.c: logging, ulimits, group_add, dns_search, ... as run's flags */
+void cmp_argv_docker_keys(const json_t *s, cmp_strv *a);
 int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv);
 /* compose_exec.c: exec into a service's container, run a one-off container */
 int cmp_exec(nr_global *g, cmp_project *p, int argc, char **argv);

@@ -24,6 +24,11 @@ char *cmp_scalar_str(const json_t *v);
 int cmp_want_str(json_t *obj, const char *key, const char *path, nr_err *err);
 int cmp_want_bool(json_t *obj, const char *key, const char *path, nr_err *err);
 int cmp_want_kvmap(json_t *obj, const char *key, const char *path, nr_err *err);
+/* a string or a list of strings -> a list of strings */
+int cmp_want_strlist(json_t *obj, const char *key, const char *path, nr_err *err);
+/* compose_dockerkeys.c: the keys that are run flags nrun has (logging, ulimits, group_add, ...) */
+bool cmp_docker_key(const char *k);
+int cmp_norm_docker_keys(json_t *svc, const char *path, nr_err *err);
 char *cmp_abs_path(const char *dir, const char *p);
 struct cmp_project;
 int cmp_norm_service(struct cmp_project *p, const char *name, json_t *svc, nr_err *err);

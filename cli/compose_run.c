@@ -232,6 +232,7 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
     for (int f = 0; flags[f][0]; f++)
         if ((v = json_object_get(s, flags[f][0])))
             cmp_strv_pushf(a, "%s=%s", flags[f][1], json_string_value(v));
+    cmp_argv_docker_keys(s, a);
     if ((v = json_object_get(s, "restart")) && mode != CMP_ARGV_RUN)
         cmp_strv_pushf(a, "--restart=%s", json_string_value(v));
     if ((v = json_object_get(s, "stop_grace_period")))

@@ -24,11 +24,10 @@
 static const char *const unsupported[] = {
     "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_runtime",
     "cpu_rt_period", "cgroup", "cgroup_parent", "configs", "credential_spec", "deploy", "develop",
-    "device_cgroup_rules", "dns_opt", "driver_opts", "extends", "external_links", "gpus", "ipc", "isolation",
-    "label_file", "links", "logging", "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform",
-    "post_start", "pre_stop", "provider", "pull_policy", "runtime", "secrets", "stdin_open", "storage_opt",
-    "tty", "use_api_socket", "userns_mode", "uts", "volumes_from", "memswap_limit", "mem_reservation", "oom_score_adj",
-    "cpu_shares", "ulimits", "devices", "group_add", "dns_search", "domainname", NULL};
+    "device_cgroup_rules", "driver_opts", "extends", "external_links", "gpus", "ipc", "isolation", "label_file",
+    "links", "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform", "post_start", "pre_stop",
+    "provider", "pull_policy", "runtime", "secrets", "stdin_open", "storage_opt", "tty", "use_api_socket",
+    "userns_mode", "uts", "volumes_from", "devices", NULL};
 
 static bool in_list(const char *const *l, const char *s)
 {
@@ -80,7 +79,7 @@ int cmp_want_bool(json_t *obj, const char *key, const char *path, nr_err *err)
 }
 
 /* a string or a list of strings -> a list of strings */
-static int want_strlist(json_t *obj, const char *key, const char *path, nr_err *err)
+int cmp_want_strlist(json_t *obj, const char *key, const char *path, nr_err *err)
 {
     json_t *v = json_object_get(obj, key);
     if (!v)
@@ -225,7 +224,7 @@ static int want_cmd(json_t *obj, const char *key, const char *path, nr_err *err)
         json_object_set_new(obj, key, a);
         return 0;
     }
-    return want_strlist(obj, key, path, err);
+    return cmp_want_strlist(obj, key, path, err);
 }
 
 char *cmp_abs_path(const char *dir, const char *p)
@@ -546,7 +545,7 @@ static int norm_networks(json_t *svc, json_t *top_nets, const char *path, nr_err
         json_object_foreach(v, k, x) {
             cleanup_free char *p2 = nr_xasprintf("%s.networks.%s", path, k);
             json_t *m = json_is_object(x) ? json_deep_copy(x) : json_object();
-            if ((!json_is_object(x) && !json_is_null(x)) || want_strlist(m, "aliases", p2, err) < 0) {
+            if ((!json_is_object(x) && !json_is_null(x)) || cmp_want_strlist(m, "aliases", p2, err) < 0) {
                 json_decref(m);
                 json_decref(out);
                 return err->msg[0] ? -1 : nr_err_set(err, "%s: expected a mapping", p2);
@@ -604,7 +603,7 @@ static int norm_health(json_t *svc, const char *path, nr_err *err)
         if (!strcmp(k, "test")) {
             if (json_is_string(x)) {
                 json_object_set_new(h, "test", json_pack("[s, s]", "CMD-SHELL", json_string_value(x)));
-            } else if (want_strlist(h, "test", p2, err) < 0) {
+            } else if (cmp_want_strlist(h, "test", p2, err) < 0) {
                 return -1;
             }
             json_t *t = json_object_get(h, "test");
@@ -695,7 +694,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         "stop_signal", "stop_grace_period", "tmpfs", "cap_add", "cap_drop", "extra_hosts", "dns", "networks",
         "network_mode", "privileged", "read_only", "mem_limit", "cpus", "cpuset", "pids_limit", "shm_size",
         "security_opt", "sysctls", "profiles", "scale", NULL};
-    json_object_foreach(svc, k, x) if (!in_list(known, k)) {
+    json_object_foreach(svc, k, x) if (!in_list(known, k) && !cmp_docker_key(k)) {
         cleanup_free char *e = nr_escape_controls(k);
         return nr_err_set(err, "%s.%s: not a key of a compose service", path, e);
     }
@@ -708,7 +707,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     static const char *const lists[] = {"dns", "tmpfs", "cap_add", "cap_drop", "expose", "security_opt", "profiles",
                                         NULL};
     for (const char *const *s = lists; *s; s++)
-        if (want_strlist(svc, *s, path, err) < 0)
+        if (cmp_want_strlist(svc, *s, path, err) < 0)
             return -1;
     if (cmp_want_bool(svc, "init", path, err) < 0 || cmp_want_bool(svc, "privileged", path, err) < 0 ||
         cmp_want_bool(svc, "read_only", path, err) < 0 || cmp_want_kvmap(svc, "environment", path, err) < 0 ||
@@ -717,7 +716,8 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         norm_ports(svc, path, err) < 0 || norm_health(svc, path, err) < 0 || norm_build(svc, p->dir, path, err) < 0 ||
         norm_volumes(svc, json_object_get(model, "volumes"), p->dir, path, err) < 0 ||
         norm_depends(svc, json_object_get(model, "services"), name, path, err) < 0 ||
-        norm_networks(svc, json_object_get(model, "networks"), path, err) < 0)
+        norm_networks(svc, json_object_get(model, "networks"), path, err) < 0 ||
+        cmp_norm_docker_keys(svc, path, err) < 0)
         return -1;
     /* extra_hosts: a list of "host:ip" (or host=ip), or a mapping host: ip */
     json_t *eh = json_object_get(svc, "extra_hosts");
@@ -733,7 +733,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
             json_array_append_new(l, json_string(hl));
         }
         json_object_set_new(svc, "extra_hosts", l);
-    } else if (want_strlist(svc, "extra_hosts", path, err) < 0) {
+    } else if (cmp_want_strlist(svc, "extra_hosts", path, err) < 0) {
         return -1;
     }
     if (norm_env_file(svc, p->dir, path, err) < 0)

@@ -177,6 +177,7 @@ services:
     image: bb:1
     deploy: {replicas: 2, resources: {limits: {cpus: "1"}}}
     logging: {driver: syslog}
+    stdin_open: true
     x-mine: ignored quietly
   p:
     image: bb:1
@@ -187,7 +188,8 @@ EOF
     run --separate-stderr cmp config --format json
     [ "$status" -eq 0 ]
     [[ "$stderr" == *"warning: services.s.deploy: not supported by nrun, ignored"* ]]
-    [[ "$stderr" == *"warning: services.s.logging: not supported by nrun, ignored"* ]]
+    [[ "$stderr" == *"warning: services.s.stdin_open: not supported by nrun, ignored"* ]]
+    [[ "$stderr" == *"warning: services.s.logging.driver: syslog is not supported by nrun"* ]]
     [[ "$stderr" != *services.p* ]] # its profile is not active: left out quietly, as compose does
     [[ "$stderr" == *"warning: top-level secrets: not supported by nrun, ignored"* ]]
     [[ "$stderr" != *x-mine* ]]
@@ -210,6 +212,8 @@ EOF
     check '    env_file: missing.env' "services.s.env_file[0]: env file $D/missing.env: ENOENT (No such file or directory)"
     check '    network_mode: host
     networks: [default]' 'services.s: network_mode and networks cannot be combined'
+    check '    ulimits: {nofile: {soft: 1}}' 'services.s.ulimits.nofile: expected a number or {soft: N, hard: N}'
+    check '    logging: {drive: json-file}' 'services.s.logging.drive: not a key of logging'
     printf 'services:\n  a: {image: bb:1, depends_on: [b]}\n  b: {image: bb:1, depends_on: [c]}\n  c: {image: bb:1, depends_on: [a]}\n' >"$D/compose.yaml"
     run cmp up -d
     [ "$status" -eq 1 ]

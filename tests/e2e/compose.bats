@@ -779,3 +779,48 @@ EOF
     cmp down
     [ -z "$(ids_of scaled)" ]
 }
+
+@test "logging (json-file), ulimits, group_add, dns_search, dns_opt, domainname, oom_score_adj, cpu_shares, mem_reservation reach the container as run's flags; another log driver is a warning" {
+    proj dk
+    cat >"$D/compose.yaml" <<'EOF2'
+services:
+  s:
+    image: bb:1
+    command: sh -c 'ulimit -Sn; ulimit -Hn; id -G; cat /etc/resolv.conf; cat /proc/sys/kernel/domainname; cat /proc/self/oom_score_adj; sleep 600'
+    logging:
+      driver: json-file
+      options: {max-size: "5m", max-file: "2", compress: "true"}
+    ulimits:
+      nofile: {soft: 2000, hard: 4000}
+    group_add: ["1234"]
+    dns_search: example.test
+    dns_opt: ["ndots:2"]
+    domainname: corp.test
+    oom_score_adj: 100
+    cpu_shares: 512
+    mem_reservation: 32m
+  t:
+    image: bb:1
+    command: sleep 600
+    logging: {driver: syslog}
+EOF2
+    run --separate-stderr cmp up -d
+    echo "$output $stderr"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"services.s.logging.options.compress: not supported by nrun, ignored"* ]]
+    [[ "$stderr" == *"services.t.logging.driver: syslog is not supported by nrun"* ]]
+    [[ "$stderr" != *"services.s.ulimits"* && "$stderr" != *"services.s.group_add"* ]]
+    for _ in $(seq 50); do run "$NRUN" logs dk-s-1; [[ "$output" == *"oom"* || "${#lines[@]}" -ge 7 ]] && break; sleep 0.1; done
+    echo "$output"
+    [ "${lines[0]}" = 2000 ]
+    [ "${lines[1]}" = 4000 ]
+    [[ "${lines[2]}" == *" 1234"* ]]
+    [[ "$output" == *"search example.test"* ]]
+    [[ "$output" == *"options ndots:2"* ]]
+    [[ "$output" == *$'\ncorp.test\n'* ]]
+    [ "${lines[-1]}" = 100 ]
+    run "$NRUN" inspect dk-s-1
+    jq -e '.[0].HostConfig | .LogConfig == {"Type": "json-file", "Config": {"max-size": "5m", "max-file": "2"}} and
+        .CpuShares == 512 and .MemoryReservation == 33554432 and .OomScoreAdj == 100' <<<"$output"
+    cmp down >/dev/null
+}
