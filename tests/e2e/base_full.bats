@@ -20,7 +20,8 @@ setup_file() {
     export W
     W=$(mktemp -d /tmp/nrun-basef.XXXXXX)
     nr_make_root
-    "$NRUN" base node:20 >"$W/base.out" 2>"$W/base.err"
+    # the host's network: downloads ($NRUN runs in the file's namespace)
+    "$NR_REAL_NRUN" base node:20 >"$W/base.out" 2>"$W/base.err" || { tail -20 "$W/base.err" >&2; return 1; }
     umoci unpack --image "$NRUN_ROOT:node:20" "$W/u" >/dev/null 2>&1
 }
 

@@ -52,7 +52,7 @@ setup_file() {
         echo "apt's files for $APP2 are not recorded ($APTREC2) or its npm tarballs are not cached: run make deps" >"$W/skip-apt2"
     fi
     # the bases, from the download cache; outside the network namespace
-    "$NR_REAL_NRUN" base node:20-slim debian:bookworm-slim >"$W/base.log" 2>&1 || { tail -5 "$W/base.log"; return 1; }
+    "$NR_REAL_NRUN" base node:20-slim node:lts-slim debian:bookworm-slim >"$W/base.log" 2>&1 || { tail -5 "$W/base.log"; return 1; }
     rt_busybox_tar "$W/bb.tar"
     rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
 }
