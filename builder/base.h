@@ -88,7 +88,7 @@ int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec 
  * (builder/base_db.c): REPO[:TAG], TAG = [VERSION][-VARIANT], VERSION latest
  * or N[.N[.N]], VARIANT alpine[3.N[.N]], bookworm or trixie.  Every tag gives
  * REPO:debian-<suite>, with a note that the server's version (PostgreSQL's
- * major: POSTGRES_MAJOR_<suite>) is Debian's.  Returns as bld_base_resolve. */
+ * major: POSTGRES_MAJOR_<SUITE>) is Debian's.  Returns as bld_base_resolve. */
 int bld_base_resolve_redis(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
 int bld_base_resolve_postgres(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
 

@@ -88,7 +88,9 @@ static int resolve_db(const char *versions, const char *ref, const char *repo, b
                  "image)%s%.*s%s", ref, sp.suite, latest ? "" : ", not redis ", latest ? 0 : (int)vl, tag, glibc);
     } else {
         char key[48], major[8];
-        snprintf(key, sizeof key, "POSTGRES_MAJOR_%s", sp.suite);
+        int kl = snprintf(key, sizeof key, "POSTGRES_MAJOR_%s", sp.suite);
+        for (int i = 15; i < kl && key[i]; i++)
+            key[i] = (char)(key[i] - 'a' + 'A'); /* a suite is a-z only */
         if (bld_base_pin_get(versions, key, major, sizeof major, err) < 0)
             return -1;
         size_t ml = strcspn(tag, ".-");

@@ -157,7 +157,11 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     rm -rf "$pwdir"
     printf "\nlisten_addresses = '*'\n" >>"$PGDATA/postgresql.conf"
     printf '\nhost all all all %s\n' "$method" >>"$PGDATA/pg_hba.conf"
-    pg_ctl -D "$PGDATA" -o "-c listen_addresses= -p 5432" -w start
+    # the first start listens on a socket of its own only: pg_isready (a
+    # health check) says "no response" until initialization is over
+    sock=$(mktemp -d)
+    pg_ctl -D "$PGDATA" -o "-c listen_addresses= -k $sock" -w start
+    export PGHOST="$sock"
     q() { psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$user" --no-password "$@"; }
     if [ "$db" != postgres ]; then
         printf 'CREATE DATABASE :"db";\n' | q --dbname postgres -v db="$db" >/dev/null
@@ -175,8 +179,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
         *) echo "postgres entrypoint: ignoring $f" ;;
         esac
     done
-    unset PGPASSWORD
+    unset PGPASSWORD PGHOST
     pg_ctl -D "$PGDATA" -m fast -w stop
+    rmdir "$sock" 2>/dev/null || true
     echo "postgres entrypoint: database initialized; starting postgres"
 fi
 exec "$@"
@@ -187,6 +192,8 @@ X
 postgres_config() {
     local v m
     m=$(postgres_major "$1")
+    [ "$m" = "$(pin "POSTGRES_MAJOR_${suite^^}")" ] ||
+        die "Debian $suite's postgresql installed PostgreSQL $m, not the POSTGRES_MAJOR_${suite^^} of $versions_file"
     v=$(db_version "$1" "postgresql-$m")
     [[ $v =~ ^[0-9]+\.[0-9]+$ ]] || die "Debian's postgresql-$m has an odd version '$v'"
     say "$name: Debian $suite's PostgreSQL is $v"
