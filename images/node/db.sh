@@ -143,6 +143,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
         case $n in *"
 "*) err "POSTGRES_USER and POSTGRES_DB are one line each" ;; esac
     done
+    case $user in *[\"\'\$\\]* | *--* | */\** | *\*/*)
+        err "POSTGRES_USER may not hold \", ', \$, \\, --, /* or */ (PostgreSQL refuses them in the superuser's name)" ;;
+    esac
     [ "$method" != trust ] || [ -n "$pw" ] ||
         echo "postgres entrypoint: warning: POSTGRES_HOST_AUTH_METHOD=trust: every connection is let in without a password" >&2
     pwdir=$(mktemp -d)

@@ -129,6 +129,28 @@ host all all all trust' postgres:16)
     [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.ExitCode')" != 0 ]
     run "$NRUN" logs "$id"
     [[ "$output" == *"POSTGRES_HOST_AUTH_METHOD must be trust, reject, scram-sha-256, md5 or password"* ]]
+    id=$(rt_run -d -e POSTGRES_PASSWORD=x -e "POSTGRES_USER=$(printf 'u%.0s' $(seq 64))" postgres:16)
+    for _ in $(seq 100); do [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Status')" = exited ] && break; sleep 0.1; done
+    [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.ExitCode')" != 0 ]
+    run "$NRUN" logs "$id"
+    [[ "$output" == *"POSTGRES_USER and POSTGRES_DB are at most 63 bytes"* ]]
+    id=$(rt_run -d -e POSTGRES_PASSWORD=x -e "POSTGRES_USER=o'neil" postgres:16)
+    for _ in $(seq 100); do [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Status')" = exited ] && break; sleep 0.1; done
+    run "$NRUN" logs "$id"
+    [[ "$output" == *"POSTGRES_USER may not hold \", ', \$, \\, --, /* or */ (PostgreSQL refuses them"* ]]
+}
+
+@test "postgres: POSTGRES_USER and POSTGRES_DB with quotes and SQL in them are names, never SQL; trust without a password warns" {
+    id=$(rt_run -d -e POSTGRES_HOST_AUTH_METHOD=trust -e "POSTGRES_USER=app; x" -e 'POSTGRES_DB=d"b; drop database postgres; --' \
+        -e 'POSTGRES_INITDB_ARGS=--data-checksums -E UTF8' postgres:16)
+    for _ in $(seq 200); do "$NRUN" exec "$id" pg_isready -q 2>/dev/null && break; sleep 0.1; done
+    run "$NRUN" exec "$id" psql -U "app; x" -d 'd"b; drop database postgres; --' -tAc 'select current_database(), current_user'
+    [ "$output" = "d\"b; drop database postgres; --|app; x" ]
+    run "$NRUN" exec "$id" psql -U "app; x" -d postgres -tAc 'show data_checksums'
+    [ "$output" = on ]
+    run "$NRUN" logs "$id"
+    [[ "$output" == *"POSTGRES_HOST_AUTH_METHOD=trust: every connection is let in without a password"* ]]
+    "$NRUN" stop "$id" >/dev/null
 }
 
 @test "compose: a node app with redis and postgres by service name; psql and redis-cli from other services; the volume keeps the database across down/up; init scripts once" {
