@@ -5,7 +5,8 @@
 # compose project of a node app (rt_node_image, no npm client library: node's
 # net module) with redis and postgres reached by service name, checked with
 # the servers' own CLIs, a volume keeping the database across down/up and
-# the init scripts run once.
+# the init scripts run once; compose makes a missing redis:/postgres: image
+# as `nrun base` does.
 load ../lib/common
 load ../lib/runtime
 bats_require_minimum_version 1.5.0
@@ -172,10 +173,10 @@ services:
       redis: {condition: service_started}
       db: {condition: service_healthy}
   redis:
-    image: redis:7-alpine
+    image: redis:alpine
     command: ["redis-server", "--appendonly", "yes"]
   db:
-    image: postgres:16
+    image: docker.io/library/postgres:16-alpine
     environment: {POSTGRES_USER: app, POSTGRES_PASSWORD: s3cret, POSTGRES_DB: shop}
     volumes: [pgdata:/var/lib/postgresql/data, ./initdb:/docker-entrypoint-initdb.d:ro]
     healthcheck:
@@ -198,6 +199,9 @@ EOF
     run cmp up -d
     echo "$output"
     [ "$status" -eq 0 ]
+    # images nbuild makes are made (here: tagged from the images setup_file made), not pulled
+    [[ "$output" == *"Service redis  Making redis:alpine (nrun base)"* ]]
+    [[ "$output" == *"Service db  Making docker.io/library/postgres:16-alpine (nrun base)"* ]]
     for _ in $(seq 150); do out=$(nr_in_ns curl -s --max-time 2 "http://127.0.0.1:$port/") && [[ "$out" == visits* ]] && break; sleep 0.1; done
     [ "$out" = "visits 1, postgres up" ]
     run nr_in_ns curl -s "http://127.0.0.1:$port/"
