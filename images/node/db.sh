@@ -40,8 +40,8 @@ redis_setup() {
 # (`--appendonly yes`) or a config file run redis-server with them.  With
 # no config file, redis-server listens on every address of the container
 # with protected mode off (unless the arguments set it), as Docker's redis
-# image does: the container's network is the boundary.  Run as root, it
-# gives /data to the redis user and runs redis-server as that user.
+# image does: the container's network is the boundary.  Run as root in
+# /data, it gives /data to the redis user; it runs redis-server as that user.
 set -e
 case ${1:-} in
 -* | *.conf) set -- redis-server "$@" ;;
@@ -55,7 +55,8 @@ if [ "${1:-}" = redis-server ]; then
         [ -n "$pm" ] || set -- "$@" --protected-mode no
     fi
     if [ "$(id -u)" = 0 ]; then
-        find . \! -user redis -exec chown redis '{}' + 2>/dev/null || true
+        # (only /data: a command run elsewhere must not take that tree)
+        [ "$(pwd -P)" != /data ] || find . \! -user redis -exec chown redis '{}' + 2>/dev/null || true
         [ "$(umask)" != 0022 ] || umask 0077
         exec setpriv --reuid=redis --regid=redis --init-groups -- "$@"
     fi
