@@ -151,7 +151,11 @@ host all all all trust' postgres:16)
     [ "$output" = on ]
     run "$NRUN" logs "$id"
     [[ "$output" == *"POSTGRES_HOST_AUTH_METHOD=trust: every connection is let in without a password"* ]]
+    # STOPSIGNAL SIGINT: postgres's fast shutdown
     "$NRUN" stop "$id" >/dev/null
+    run "$NRUN" logs "$id"
+    [[ "$output" == *"received fast shutdown request"* ]]
+    [[ "$output" == *"database system is shut down"* ]]
 }
 
 @test "compose: a node app with redis and postgres by service name; psql and redis-cli from other services; the volume keeps the database across down/up; init scripts once" {
@@ -162,6 +166,9 @@ host all all all trust' postgres:16)
     printf 'create table items (name text);\ninsert into items values ($$from-init$$);\n' >"$D/initdb/01-schema.sql"
     printf '#!/bin/sh\necho "init ran as $(id -un) for $POSTGRES_DB" >>"$PGDATA/init-runs"\n' >"$D/initdb/02-note.sh"
     chmod +x "$D/initdb/02-note.sh"
+    printf 'insert into items values ($$from-gz$$);\n' | gzip >"$D/initdb/03-more.sql.gz"
+    printf 'echo "sourced with POSTGRES_USER=$POSTGRES_USER" >>"$PGDATA/init-runs"\n' >"$D/initdb/04-sourced.sh"
+    echo 'not sql' >"$D/initdb/05-readme.txt"
     port=$(rt_free_port)
     cat >"$D/compose.yaml" <<EOF
 services:
@@ -211,7 +218,7 @@ EOF
     run cmp run --rm pgcli 'select 1'
     [ "$output" = 1 ]
     run cmp run --rm pgcli 'insert into items values ($$added$$); select string_agg(name, $$,$$ order by name) from items'
-    [[ "$output" == *"added,from-init"* ]]
+    [[ "$output" == *"added,from-gz,from-init"* ]]
     # wrong password: refused over TCP (host all all all scram-sha-256)
     run cmp run --rm -e PGPASSWORD=nope pgcli 'select 1'
     [ "$status" -ne 0 ]
@@ -222,9 +229,9 @@ EOF
     echo "$output"
     [ "$status" -eq 0 ]
     run cmp run --rm pgcli 'select string_agg(name, $$,$$ order by name) from items'
-    [ "$output" = "added,from-init" ]
+    [ "$output" = "added,from-gz,from-init" ]
     run cmp exec -T db cat /var/lib/postgresql/data/init-runs
-    [ "$output" = "init ran as postgres for shop" ]
+    [ "$output" = $'init ran as postgres for shop\nsourced with POSTGRES_USER=app' ]
     run cmp logs db
     [ "$(grep -c 'running /docker-entrypoint-initdb.d/01-schema.sql' <<<"$output")" -le 1 ]
     run cmp down -v
