@@ -68,6 +68,13 @@ teardown_file() {
     [ "$(jq -c '.config.ExposedPorts | keys' <<<"$c")" = '["6379/tcp"]' ]
     v=$(jq -r '.config.Env[] | select(startswith("REDIS_VERSION=")) | sub("REDIS_VERSION="; "")' <<<"$c")
     [[ "$(jq -r '.config.Labels["io.nrun.base.debian"]' <<<"$c")" == *" redis-server=5:$v-"* ]]
+    # FROM takes it too (another tag of the same image: tagged, nothing downloaded)
+    c=$BATS_TEST_TMPDIR/c
+    mkdir -p "$c"
+    printf 'FROM redis:alpine3.20\nRUN redis-server --version >/version\n' >"$c/Nodefile"
+    run nr_in_ns "$NBUILD" --progress=plain -t r:1 "$c"
+    [ "$status" -eq 0 ]
+    [[ "$(rt_run --rm r:1 cat /version)" == "Redis server v=$v "* ]]
     d1=$(digest_of "$NRUN_ROOT" redis:7-alpine)
     r2=$(mktemp -d /tmp/nrun-test.XXXXXX)
     NRUN_ROOT=$r2 NRUN_OFFLINE=1 run "$NR_REAL_NRUN" base redis:7
