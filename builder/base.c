@@ -82,7 +82,7 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
         goto out;
     }
     static const char *const files[] = {"mkbase.sh",    "mkdebian.sh", "common.sh", "docker-entrypoint.sh",
-                                        "versions.txt", "nginx.sh",    NULL};
+                                        "versions.txt", "nginx.sh",    "db.sh", NULL};
     for (int i = 0; files[i]; i++) {
         char name[64];
         snprintf(name, sizeof name, "images/node/%s", files[i]);
@@ -92,7 +92,11 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
     const char *flav = distroless ? "distroless" : spec->flavour == BLD_BASE_SLIM ? "slim" : "full";
     bool os = spec->kind != BLD_BASE_NODE; /* the same recipe without node */
     if (os)
-        flav = spec->kind == BLD_BASE_NGINX ? "os-nginx" : spec->flavour == BLD_BASE_SLIM ? "os-slim" : "os-full";
+        flav = spec->kind == BLD_BASE_NGINX      ? "os-nginx"
+               : spec->kind == BLD_BASE_REDIS    ? "os-redis"
+               : spec->kind == BLD_BASE_POSTGRES ? "os-postgres"
+               : spec->flavour == BLD_BASE_SLIM  ? "os-slim"
+                                                 : "os-full";
     char *const argv[] = {"bash",
                           script,
                           versions,

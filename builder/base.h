@@ -43,7 +43,7 @@ typedef enum { BLD_BASE_FULL, BLD_BASE_SLIM, BLD_BASE_DISTROLESS } bld_base_flav
  * (builder/base_os.c: debian:<suite>[-slim], no node; major, version and
  * integrity are empty), or Docker's official nginx image from Debian's nginx
  * package (bld_base_resolve_nginx). */
-typedef enum { BLD_BASE_NODE, BLD_BASE_DEBIAN, BLD_BASE_NGINX } bld_base_kind;
+typedef enum { BLD_BASE_NODE, BLD_BASE_DEBIAN, BLD_BASE_NGINX, BLD_BASE_REDIS, BLD_BASE_POSTGRES } bld_base_kind;
 
 typedef struct bld_base_spec {
     bld_base_kind kind;
@@ -83,6 +83,15 @@ int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec
  * variant) that it is Debian slim.  Returns as bld_base_resolve. */
 int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
 
+/* Docker's official redis and postgres images, made from Debian's
+ * redis-server and postgresql packages on the Debian slim rootfs
+ * (builder/base_db.c): REPO[:TAG], TAG = [VERSION][-VARIANT], VERSION latest
+ * or N[.N[.N]], VARIANT alpine[3.N[.N]], bookworm or trixie.  Every tag gives
+ * REPO:debian-<suite>, with a note that the server's version (PostgreSQL's
+ * major: POSTGRES_MAJOR_<SUITE>) is Debian's.  Returns as bld_base_resolve. */
+int bld_base_resolve_redis(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
+int bld_base_resolve_postgres(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
+
 /* alpine[:TAG] (latest, edge, 3, 3.19, 3.19.1): 2 with errnum ENOTSUP and
  * "debian:<ALPINE_DEBIAN>-slim" (versions.txt) in `out`, the image nbuild
  * builds such a FROM on with apk translated; 1 (ENOENT) for another tag of
@@ -114,7 +123,7 @@ bool bld_base_hub_node(const char *ref, char *out, size_t outlen);
  * node): "docker.io/library/debian:bookworm" gives "debian:bookworm". */
 bool bld_base_hub_official(const char *ref, char *out, size_t outlen);
 /* Is `norm` (a normalized reference) one of the names nbuild makes here:
- * node:, debian:, alpine:, nginx: or gcr.io/distroless/? */
+ * node:, debian:, alpine:, nginx:, redis:, postgres: or gcr.io/distroless/? */
 bool bld_base_made_here(const char *norm);
 
 /* Every tag of the pinned majors with what it resolves to, one

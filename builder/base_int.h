@@ -30,5 +30,7 @@ int bld_base_served(const char *versions, const char *ref, char *suite, size_t s
 int bld_base_unknown(nr_err *err, const char *ref, const char *why);
 /* The debian and nginx tags, "TAG CANONICAL[  # NOTE]" a line, for `nrun base --list`. */
 void bld_base_list_os(FILE *f);
+/* The same for redis and postgres (builder/base_db.c). */
+void bld_base_list_db(FILE *f);
 
 #endif

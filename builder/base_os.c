@@ -163,6 +163,7 @@ void bld_base_list_os(FILE *f)
     for (size_t i = 0; i < NR_ARRAY_LEN(nginx); i++)
         if (bld_base_resolve_nginx(NULL, nginx[i], &sp, &err) == 0)
             fprintf(f, "%s %s  # %s\n", nginx[i], sp.canonical, sp.note);
+    bld_base_list_db(f);
 }
 
 /* An Alpine release tag: latest, edge, 3, 3.19, 3.19.1, or an edge

@@ -218,7 +218,8 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
         return 0;
     size_t rl = strcspn(norm, ":");
     bool made = (rl == 4 && !strncmp(norm, "node", 4)) || (rl == 6 && !strncmp(norm, "debian", 6)) ||
-                (rl == 5 && !strncmp(norm, "nginx", 5));
+                (rl == 5 && !strncmp(norm, "nginx", 5)) || (rl == 5 && !strncmp(norm, "redis", 5)) ||
+                (rl == 8 && !strncmp(norm, "postgres", 8));
     char hint[160] = "";
     if (made)
         snprintf(hint, sizeof hint,
@@ -347,8 +348,9 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref, err->msg);
     {
         if (bld_base_ensure(b->s, norm, err) == 0) {
-            if (!strncmp(norm, "nginx:", 6) && strstr(norm, "alpine")) {
-                /* nginx:alpine is made on Debian: its RUN steps get apk translated */
+            if ((!strncmp(norm, "nginx:", 6) || !strncmp(norm, "redis:", 6) || !strncmp(norm, "postgres:", 9)) &&
+                strstr(norm, "alpine")) {
+                /* nginx:alpine (redis:, postgres:) is made on Debian: its RUN steps get apk translated */
                 snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
                 snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", norm);
             }

@@ -16,8 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "builder/base.h"
+#include "builder/base_gcr.h"
 #include "cli/compose.h"
 #include "common/util.h"
+#include "images/ref.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
 
@@ -28,6 +31,19 @@ bool cmp_image_exists(nr_global *g, const char *ref)
     json_t *j = nr_inspect_image(g, ref, false, &found, &err);
     json_decref(j);
     return j && found;
+}
+
+/* An image nbuild makes here (`nrun base` takes it), spelled as Docker Hub's
+ * official one: a missing one is made, not pulled (no registry serves
+ * Docker Hub here; a name with another registry host is pulled). */
+static bool base_made_here(const char *image, char *norm, size_t nlen)
+{
+    nr_err ign = {0};
+    bld_base_spec sp;
+    if (strchr(image, '@') || img_ref_normalize(image, norm, nlen, &ign) < 0)
+        return false;
+    bld_base_hub_official(norm, norm, nlen);
+    return bld_gcr_is(norm) || bld_base_resolve(NULL, NULL, norm, &sp, &ign) == 0;
 }
 
 static char *image_id(nr_global *g, const char *ref)
@@ -629,6 +645,27 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
                 fprintf(stderr, "nrun compose: services.%s: image %s is missing and --no-build\n", svc, image);
                 rc = NR_EXIT_FAIL;
                 goto out;
+            }
+            char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+            if (base_made_here(image, norm, sizeof norm)) {
+                /* node:, debian:, nginx:, redis:, postgres:... as FROM and `nrun base` make them */
+                fprintf(stderr, "Service %s  Making %s (nrun base)\n", svc, image);
+                cmp_strv a = {0};
+                cmp_strv_push(&a, "base");
+                cmp_strv_push(&a, norm);
+                rc = cmp_call(g, nr_cmd_base, &a, true);
+                cmp_strv_free(&a);
+                if (!rc && !cmp_image_exists(g, image)) { /* docker.io/library/redis:7: that name too */
+                    cmp_strv t = {0};
+                    cmp_strv_push(&t, "tag");
+                    cmp_strv_push(&t, norm);
+                    cmp_strv_push(&t, image);
+                    rc = cmp_call(g, nr_cmd_tag, &t, true);
+                    cmp_strv_free(&t);
+                }
+                if (rc)
+                    goto out;
+                continue;
             }
             fprintf(stderr, "Service %s  Pulling\n", svc);
             if ((rc = nr_pull_for_run(g, image, true)))

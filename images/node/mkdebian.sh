@@ -38,10 +38,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 [ $# -eq 8 ] || die "usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE"
 versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6 flavour=$7 suite=$8
-os=0 nginx=0 # os=1: Docker's debian image (no node); nginx=1: its nginx image
+svc_steps=()
+os=0 nginx=0 svc= # os=1: Docker's debian image (no node); nginx=1: its nginx image; svc: redis or postgres (db.sh)
 case $flavour in full | slim) ;; os-full | os-slim) os=1 flavour=${flavour#os-} ;;
 os-nginx) os=1 nginx=1 flavour=slim ;;
-*) die "flavour must be full, slim, os-full, os-slim or os-nginx, not '$flavour'" ;; esac
+os-redis | os-postgres) os=1 svc=${flavour#os-} flavour=slim ;;
+*) die "flavour must be full, slim, os-full, os-slim, os-nginx, os-redis or os-postgres, not '$flavour'" ;; esac
 case $suite in '' | *[!a-z]*) die "bad Debian suite '$suite'" ;; esac
 [ "$os" = 1 ] || check_node_args
 offline=${NRUN_OFFLINE:-0}
@@ -65,10 +67,15 @@ elif [ "$nginx" = 1 ]; then
     # Debian's nginx; envsubst (gettext-base) for the templates
     extra=(nginx gettext-base)
     name=nginx:debian-$suite
+elif [ -n "$svc" ]; then
+    # shellcheck source=images/node/db.sh
+    . "$here/db.sh"
+    read -r -a extra <<<"$(db_packages "$svc")"
+    name=$svc:debian-$suite
 else
     name=debian:$suite
 fi
-[ "$flavour" = full ] || [ "$nginx" = 1 ] || name+=-slim
+[ "$flavour" = full ] || [ "$nginx" = 1 ] || [ -n "$svc" ] || name+=-slim
 
 [ ! -e "$out" ] || die "output directory $out already exists"
 for t in tar gzip sha256sum sha512sum basenc base64 flock find; do
@@ -108,6 +115,9 @@ if [ "$os" = 0 ]; then
 elif [ "$nginx" = 1 ]; then
     key=$(printf '%s\n' "$recipe_rev" "$suite" "os-nginx" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
     rdir=$cache/debian/$suite-os-nginx-$key
+elif [ -n "$svc" ]; then
+    key=$(printf '%s\n' "$recipe_rev" "$suite" "os-$svc" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
+    rdir=$cache/debian/$suite-os-$svc-$key
 else
     key=$(printf '%s\n' "$recipe_rev" "$suite" "os-$flavour" "$epoch" | sha256sum | cut -c1-16)
     rdir=$cache/debian/$suite-os-$flavour-$key
@@ -181,7 +191,9 @@ HOOK
     # (not root's shared .debs: a sync-in of that dir, another owner's, left
     # /var/cache/apt/archives owned by nobody in the rootfs; its unused .debs
     # would be copied into our cache too)
-    local inc=()
+    local inc=() svc_hooks=()
+    # (postgresql-common would initdb a "main" cluster at install: not in an image)
+    [ "$svc" != postgres ] || svc_hooks=(--essential-hook="mkdir -p \"\$1/etc/postgresql-common\" && printf 'create_main_cluster = false\n' >\"\$1/etc/postgresql-common/createcluster.conf\"")
     [ ${#extra[@]} -eq 0 ] || inc=(--include="$(
         IFS=,
         echo "${extra[*]}"
@@ -200,6 +212,7 @@ HOOK
         --skip=output/dev --skip=download/empty --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr "${aptopts[@]}" "${dpkgopts[@]}" "${inc[@]}" \
         --setup-hook="mkdir -p \"\$1/var/cache/apt/archives\"" \
         --setup-hook="sync-in '$cache/debian/archives/$suite' /var/cache/apt/archives/" \
+        "${svc_hooks[@]}" \
         --customize-hook="bash '$hook' \"\$1\"" \
         --customize-hook="sync-out /var/cache/apt/archives '$tmp/archives'" \
         --customize-hook="rm -f \"\$1\"/var/cache/apt/archives/*.deb \"\$1\"/var/cache/apt/*.bin" \
@@ -286,6 +299,7 @@ if [ "$nginx" = 1 ]; then
     . "$here/nginx.sh"
     nginx_setup "$out/rootfs"
 fi
+[ -z "$svc" ] || "${svc}_setup" "$out/rootfs"
 
 add_node() {
 nd=$out/node
@@ -360,6 +374,7 @@ if [ "$os" = 1 ]; then
     "StopSignal": "SIGQUIT",'
         entry=/docker-entrypoint.sh cmd_by='CMD [\"nginx\", \"-g\", \"daemon off;\"]'
     fi
+    [ -z "$svc" ] || "${svc}_config" "$out/rootfs" # envs, labels, image_*_json, entry, cmd_by, svc_steps
     check_plain_values
     # --- the image description: Nodefile for people, image.json for base.c
     {
@@ -374,6 +389,7 @@ if [ "$os" = 1 ]; then
             echo 'EXPOSE 80'
             echo 'STOPSIGNAL SIGQUIT'
         fi
+        [ -z "$svc" ] || printf '%s\n' "${svc_steps[@]}"
         echo "${cmd_by//\\/}"
     } >"$out/Nodefile"
     {
@@ -389,6 +405,7 @@ if [ "$os" = 1 ]; then
             echo "    {\"created_by\": \"EXPOSE 80/tcp\"},"
             echo "    {\"created_by\": \"STOPSIGNAL SIGQUIT\"},"
         fi
+        for st in "${svc_steps[@]}"; do echo "    {\"created_by\": \"${st//\"/\\\"}\"},"; done
         echo "    {\"created_by\": \"$cmd_by\"}"
         echo "  ],"
         image_json_config "$entry"

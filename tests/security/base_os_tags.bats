@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# Hostile tags of the OS base images nbuild makes (debian:*, alpine:*, nginx:*; the
-# grammar is builder/base_os.c): long tags, control characters, path
+# Hostile tags of the OS base images nbuild makes (debian:*, alpine:*, nginx:*,
+# redis:*, postgres:*; the grammars are builder/base_os.c and base_db.c): long tags, control characters, path
 # pieces, bad digest pins.  Each is one clear line naming the tag, a
 # non-zero exit, no network, nothing made, the store unchanged.
 load ../lib/security
@@ -16,7 +16,7 @@ teardown_file() { nr_remove_root; }
 
 @test "base_os tags: long, control characters, path pieces and odd words are refused in one line by nrun base" {
     # (the grammar is there: a good tag resolves, so the refusals below are its own)
-    run unshare --net "$NRUN" base --list debian:bookworm-slim alpine:3.19 nginx:stable-alpine
+    run unshare --net "$NRUN" base --list debian:bookworm-slim alpine:3.19 nginx:stable-alpine redis:7-alpine postgres:16
     [ "$status" -eq 0 ]
     long=debian:bookworm$(printf 'x%.0s' $(seq 200))
     before=$(nr_tree_hash "$NRUN_ROOT")
@@ -25,7 +25,13 @@ teardown_file() { nr_remove_root; }
         "debian:bookworm-2024111-slim" "debian:bookworm-99999999999" "debian:oldoldoldoldstable" "debian:%s%n" \
         "alpine:../x" "alpine:3.19/../../x" $'alpine:3\x1b[2J' "alpine:$(printf '9%.0s' $(seq 200))" \
         "nginx:../x" "nginx:1.27/../../x" $'nginx:1.27\t-alpine' "nginx:1.$(printf '9%.0s' $(seq 100))" \
-        "nginx:1.27-alpine$(printf '.%.0s' $(seq 60))" "nginx:1.27-alpine-slim-slim" "nginx:-alpine" "nginx:1.27-"; do
+        "nginx:1.27-alpine$(printf '.%.0s' $(seq 60))" "nginx:1.27-alpine-slim-slim" "nginx:-alpine" "nginx:1.27-" \
+        "redis:../x" "redis:7/../../x" $'redis:7\t-alpine' "redis:7.$(printf '9%.0s' $(seq 100))" "redis:-alpine" \
+        "redis:7-" "redis:7..2" "redis:.7" "redis:7.2.1.1" "redis:7-alpine4" "redis:7-alpine3.x" "redis:7-sid" \
+        "redis:7-alpine-slim" "redis:%s%n" "redis:$(printf 'a%.0s' $(seq 60))" $'redis:7\x01' "redis:7-Alpine" \
+        "postgres:../x" "postgres:16/../../x" $'postgres:16\n-alpine' "postgres:1$(printf '6%.0s' $(seq 100))" \
+        "postgres:-16" "postgres:16-" "postgres:16-alpine3.19-slim" "postgres:16-bookworm-bookworm" \
+        "postgres:16.x" "postgres:unstable" "postgres:16-\$(id)" "postgres:16;id"; do
         run unshare --net "$NRUN" base "$ref"
         [ "$status" -ne 0 ]
         [ "${#lines[@]}" -eq 1 ] || [[ "$ref" == *$'\n'* ]]
@@ -41,7 +47,8 @@ teardown_file() { nr_remove_root; }
     before=$(nr_tree_hash "$NRUN_ROOT")
     for from in "debian:bookworm@sha256:bad" "debian:bookworm@sha256:$(printf 'g%.0s' $(seq 64))" "debian:sid" \
         "debian:bookworm-slim-slim" "debian:$(printf 'a%.0s' $(seq 100))" "alpine:3.19@md5:00" \
-        "nginx:alpine@sha256:0" "nginx:perl" "alpine:sid"; do
+        "nginx:alpine@sha256:0" "nginx:perl" "redis:7-alpine@sha256:0" "redis:7x" "postgres:16@md5:00" \
+        "postgres:sid" "alpine:sid"; do
         printf 'FROM %s\nCMD ["sh"]\n' "$from" >"$d/Nodefile"
         run unshare --net "$NBUILD" -t bad:1 "$d"
         [ "$status" -ne 0 ]
