@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/embed.h"
@@ -35,6 +36,10 @@ static int run_child(const char *what, char *const argv[], nr_err *err)
         int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (nul < 0 || dup2(nul, 0) < 0 || dup2(2, 1) < 0)
             _exit(126);
+        /* nothing but stdin, stdout and stderr: mmdebstrap's apt hooks talk on
+         * fd 12 (and others), and an fd the caller left open there (a test
+         * runner's) made the Debian download fail with SIGPIPE */
+        syscall(SYS_close_range, 3, ~0U, 0);
         /* a read-only cache is the rootless build's (cli/cli.c checked it
          * before entering the namespace); root reads its own cache only */
         if (!nr_in_userns())

@@ -420,3 +420,18 @@ EOF
     [ -s "$W/cold1.digest" ]
     [ "$(cat "$W/cold1.digest")" = "$(cat "$W/cold2.digest")" ]
 }
+
+@test "base: the recipe inherits no fd of its caller's (a test runner's fd 12 made mmdebstrap's apt hooks fail with SIGPIPE)" {
+    # the npm inputs cached, no rootfs: the recipe goes to mmdebstrap, here a stand-in that lists its fds
+    c=$BATS_TEST_TMPDIR/cache
+    mkdir -p "$c/npm" "$BATS_TEST_TMPDIR/bin"
+    cp "$NRUN_CACHE_DIR"/npm/*.tgz "$c/npm/"
+    printf '#!/bin/sh\nls /proc/$$/fd >%s/fds\nexit 1\n' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/bin/mmdebstrap"
+    chmod 755 "$BATS_TEST_TMPDIR/bin/mmdebstrap"
+    PATH=$BATS_TEST_TMPDIR/bin:$PATH NRUN_ROOT=$BATS_TEST_TMPDIR/st NRUN_CACHE_DIR=$c \
+        run "$NR_REAL_NRUN" base node:20-bookworm-slim 12>/dev/null 13>/dev/null
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"mmdebstrap bookworm failed"* ]]
+    cat "$BATS_TEST_TMPDIR/fds"
+    ! grep -qx -e 12 -e 13 "$BATS_TEST_TMPDIR/fds"
+}
