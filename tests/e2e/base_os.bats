@@ -96,7 +96,7 @@ teardown_file() {
 @test "debian:bookworm-slim: both tags name one image; shaped as Docker's debian image (Cmd bash, PATH only, no node)" {
     d=$(digest_of "$NRUN_ROOT" debian:bookworm-slim)
     [ -n "$d" ]
-    [ "$(cat "$W/base.out")" = "debian:bookworm-slim $d" ]
+    [ "$(head -n1 "$W/base.out")" = "debian:bookworm-slim $d" ] # then node:20-slim's line (setup_file)
     run skopeo inspect --config "oci:$NRUN_ROOT:debian:bookworm-slim"
     [ "$status" -eq 0 ]
     [ "$(jq -c .config.Cmd <<<"$output")" = '["bash"]' ]
