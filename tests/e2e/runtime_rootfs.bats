@@ -106,9 +106,14 @@ teardown_file() { rt_file_teardown; }
     [ "$status" -eq 125 ]
     run rt_run --rm -v "$BATS_TEST_TMPDIR/h:/../escape" vol:1 true
     [ "$status" -eq 125 ]
-    run rt_run --rm -v "/no/such/dir:/x" vol:1 true
+    # a missing host path: -v makes it (as docker's -v does), --mount type=bind refuses it
+    run rt_run --rm -v "$BATS_TEST_TMPDIR/no/such/dir:/x" vol:1 true
+    [ "$status" -eq 0 ]
+    [ -d "$BATS_TEST_TMPDIR/no/such/dir" ]
+    run rt_run --rm --mount "type=bind,source=$BATS_TEST_TMPDIR/not/there,target=/x" vol:1 true
     [ "$status" -eq 125 ]
-    [[ "$output" == */no/such/dir* ]]
+    [[ "$output" == *"$BATS_TEST_TMPDIR/not/there"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/not" ]
 }
 
 @test "named volumes persist under the root's volumes/; image VOLUME gets an anonymous one" {
