@@ -13,11 +13,12 @@ APT_PKGS=(
     nodejs npm mmdebstrap dpkg-dev
     uidmap passwd # rootless nbuild: newuidmap/newgidmap, useradd for its test users
     openssh-client # nbuild --ssh KEY: ssh-agent and ssh-add (and the tests' agent)
+    docker.io # registry_docker.bats: docker pulls, runs and loads what nrun pushed and saved (it skipped without)
     chromium
 )
 
-# Only for `make bench` (deps.sh --bench): BuildKit to compare nbuild with.
-BENCH_PKGS=(docker.io bc)
+# Only for `make bench` (deps.sh --bench); docker.io, BuildKit to compare nbuild with, is above.
+BENCH_PKGS=(bc)
 [ "${1:-}" = --bench ] && APT_PKGS+=("${BENCH_PKGS[@]}")
 
 missing=()
