@@ -3,6 +3,7 @@
  * write that context into the store (base_write.c).  See builder/base.h. */
 #include "builder/base.h"
 #include "builder/base_gcr.h"
+#include "builder/base_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -157,7 +158,7 @@ static void remove_stale(int cache_fd)
     }
 }
 
-static bool tag_present(img_store *s, const char *ref)
+bool bld_base_tag_present(img_store *s, const char *ref)
 {
     img_image *img = NULL;
     nr_err e;
@@ -218,7 +219,7 @@ static int ensure(img_store *s, const char *ref, const bld_base_spec *spec_in, n
     cleanup_close int lfd = -1;
     if (nr_lock(cfd, lockname, true, &lfd, err) < 0)
         return -1;
-    if (tag_present(s, ref))
+    if (bld_base_tag_present(s, ref))
         return 0;
     /* Made before under another of its names (node:20 after node:iron). */
     img_image *have = NULL;

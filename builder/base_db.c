@@ -32,16 +32,6 @@ static bool version_ok(const char *v, size_t n)
     return false;
 }
 
-static bool lower_tag(const char *t)
-{
-    if (*t == '-' || *t == '.')
-        return false;
-    for (; *t; t++)
-        if (!((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') || *t == '-' || *t == '.'))
-            return false;
-    return true;
-}
-
 static int resolve_db(const char *versions, const char *ref, const char *repo, bld_base_kind kind,
                       bld_base_spec *out, nr_err *err)
 {
@@ -52,7 +42,7 @@ static int resolve_db(const char *versions, const char *ref, const char *repo, b
     size_t tl = strlen(tag);
     if (tl == 0 || tl > 48)
         return bld_base_unknown(err, ref, "empty or too long tag");
-    if (!lower_tag(tag))
+    if (!bld_base_tag_chars_ok(tag))
         return bld_base_unknown(err, ref, "a tag is made of a-z, 0-9, '.' and '-'");
     bld_base_spec sp = {.kind = kind, .flavour = BLD_BASE_SLIM};
     size_t vl = strcspn(tag, "-");

@@ -3,6 +3,7 @@
  * image (images/node/mkgcr.sh) and write it into the store.  See
  * builder/base_gcr.h. */
 #include "builder/base_gcr.h"
+#include "builder/base_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -157,16 +158,6 @@ bool bld_gcr_unpin(img_store *s, const char *ref, char *out, size_t outlen)
     return n > 0 && (size_t)n < outlen;
 }
 
-static bool tag_present(img_store *s, const char *ref)
-{
-    img_image *img = NULL;
-    nr_err e;
-    if (img_image_load(s, ref, &img, &e) < 0)
-        return false;
-    img_image_free(img);
-    return true;
-}
-
 /* Reshape the context `ctx` (mkbase.sh's) with the embedded mkgcr.sh. */
 static int reshape(const bld_gcr_spec *g, const char *cache, const char *tmp, const char *ctx, nr_err *err)
 {
@@ -196,7 +187,7 @@ int bld_gcr_ensure(img_store *s, const char *ref, nr_err *err)
     int r = bld_gcr_resolve(ref, &g, err);
     if (r != 0)
         return r;
-    if (tag_present(s, g.asked))
+    if (bld_base_tag_present(s, g.asked))
         return 0;
     const char *env_cache = getenv("NRUN_CACHE_DIR");
     cleanup_free char *cache =
@@ -215,7 +206,7 @@ int bld_gcr_ensure(img_store *s, const char *ref, nr_err *err)
     cleanup_close int lfd = -1;
     if (nr_lock(cfd, lockname, true, &lfd, err) < 0)
         return -1;
-    if (tag_present(s, g.asked))
+    if (bld_base_tag_present(s, g.asked))
         return 0;
     img_image *have = NULL;
     nr_err e;

@@ -28,6 +28,13 @@ int bld_base_served(const char *versions, const char *ref, char *suite, size_t s
                     nr_err *err);
 /* err = "REF: WHY", errnum ENOENT; returns 1 ("not a tag nbuild makes"). */
 int bld_base_unknown(nr_err *err, const char *ref, const char *why);
+/* n > 0 characters, all digits */
+bool bld_base_all_digits(const char *s, size_t n);
+/* Tags nbuild makes are words of a-z, 0-9, '.' and '-', not starting with '-' or '.'. */
+bool bld_base_tag_chars_ok(const char *t);
+struct img_store;
+/* The store holds an image under ref. */
+bool bld_base_tag_present(struct img_store *s, const char *ref);
 /* The debian and nginx tags, "TAG CANONICAL[  # NOTE]" a line, for `nrun base --list`. */
 void bld_base_list_os(FILE *f);
 /* The same for redis and postgres (builder/base_db.c). */

@@ -26,27 +26,6 @@ static const struct {
  * released, so their packages change every day. */
 static const char *const UNRELEASED[] = {"sid", "unstable", "testing", "experimental", "rc-buggy"};
 
-/* Tags nbuild makes are words of a-z, 0-9, '.' and '-', not starting with '-'. */
-static bool tag_chars_ok(const char *t)
-{
-    if (*t == '-' || *t == '.')
-        return false;
-    for (; *t; t++)
-        if (!((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') || *t == '-' || *t == '.'))
-            return false;
-    return true;
-}
-
-static bool digits(const char *s, size_t n)
-{
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 /* The suite `alias` (stable, oldstable, oldoldstable) names today: stable
  * is DEBIAN_DIST_DEFAULT, each "old" one suite before. */
 static int alias_suite(const char *versions, const char *ref, size_t olds, char *suite, size_t slen, nr_err *err)
@@ -72,7 +51,7 @@ int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec
     size_t tl = strlen(tag);
     if (tl > 64)
         return bld_base_unknown(err, ref, "tag too long");
-    if (!tag_chars_ok(tag))
+    if (!bld_base_tag_chars_ok(tag))
         return bld_base_unknown(err, ref, "a debian tag is made of a-z, 0-9, '.' and '-'");
     bld_base_spec sp = {.kind = BLD_BASE_DEBIAN, .flavour = BLD_BASE_FULL};
     /* -slim, then -YYYYMMDD, off the end; what is left is WORD */
@@ -82,7 +61,7 @@ int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec
         wl -= 5;
     }
     const char *date = NULL;
-    if (wl > 9 && tag[wl - 9] == '-' && digits(tag + wl - 8, 8)) {
+    if (wl > 9 && tag[wl - 9] == '-' && bld_base_all_digits(tag + wl - 8, 8)) {
         date = tag + wl - 8;
         wl -= 9;
     }
@@ -102,7 +81,7 @@ int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec
         return bld_base_unknown(err, ref, "backports images are not made here (debian:SUITE, then apt-get from "
                                           "SUITE-backports in a RUN step)");
     size_t dot = strcspn(word, ".");
-    bool number = digits(word, dot) && (word[dot] == '\0' || digits(word + dot + 1, strlen(word + dot + 1)));
+    bool number = bld_base_all_digits(word, dot) && (word[dot] == '\0' || bld_base_all_digits(word + dot + 1, strlen(word + dot + 1)));
     if (!strcmp(word, "latest")) {
         if (sp.flavour == BLD_BASE_SLIM || date)
             return bld_base_unknown(err, ref, "Docker's debian image has only \"latest\" (say stable-slim)");
@@ -173,7 +152,7 @@ static bool alpine_tag_ok(const char *t)
     if (!strcmp(t, "latest") || !strcmp(t, "edge"))
         return true;
     size_t n = strlen(t);
-    if (n == 8 && digits(t, 8))
+    if (n == 8 && bld_base_all_digits(t, 8))
         return true;
     if (t[0] != '3' || (t[1] && t[1] != '.'))
         return false;
@@ -193,7 +172,7 @@ int bld_base_alpine_os(const char *ref, char *out, size_t outlen, nr_err *err)
     const char *tag = strcmp(ref, "alpine") ? ref + 7 : "latest";
     if (strncmp(ref, "alpine:", 7) && strcmp(ref, "alpine"))
         return bld_base_unknown(err, ref, "not an alpine image");
-    if (strlen(tag) > 32 || !tag_chars_ok(tag) || !alpine_tag_ok(tag))
+    if (strlen(tag) > 32 || !bld_base_tag_chars_ok(tag) || !alpine_tag_ok(tag))
         return bld_base_unknown(err, ref,
                                 "not an Alpine release tag (latest, edge, 3, 3.19, 3.19.1) nbuild builds on Debian");
     const char *versions = nr_embed_get(BLD_BASE_VERSIONS_NAME, NULL);
@@ -219,7 +198,7 @@ int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec 
     size_t tl = strlen(tag);
     if (tl == 0 || tl > 48)
         return bld_base_unknown(err, ref, "empty or too long tag");
-    if (!tag_chars_ok(tag))
+    if (!bld_base_tag_chars_ok(tag))
         return bld_base_unknown(err, ref, "an nginx tag is made of a-z, 0-9, '.' and '-'");
     bld_base_spec sp = {.kind = BLD_BASE_NGINX, .flavour = BLD_BASE_SLIM};
     /* VERSION: up to the first '-' unless it is a variant word itself */

@@ -45,12 +45,22 @@ int bld_base_pin_get(const char *text, const char *key, char *out, size_t outlen
     return r;
 }
 
-static bool all_digits(const char *s, size_t n)
+bool bld_base_all_digits(const char *s, size_t n)
 {
     if (n == 0)
         return false;
     for (size_t i = 0; i < n; i++)
         if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+bool bld_base_tag_chars_ok(const char *t)
+{
+    if (*t == '-' || *t == '.')
+        return false;
+    for (; *t; t++)
+        if (!((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') || *t == '-' || *t == '.'))
             return false;
     return true;
 }
@@ -266,7 +276,7 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
 
     bld_base_spec sp = {.flavour = BLD_BASE_FULL};
     char want[32] = "";
-    if (vl && all_digits(vpart, strcspn(vpart, ".") < vl ? strcspn(vpart, ".") : vl)) {
+    if (vl && bld_base_all_digits(vpart, strcspn(vpart, ".") < vl ? strcspn(vpart, ".") : vl)) {
         /* 20 / 20.11 / 20.11.1 */
         size_t ml = strcspn(vpart, ".");
         if (ml > vl)
