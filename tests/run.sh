@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run every test: cmocka unit tests, then bats end-to-end tests (tests/e2e/,
 # then the escape probes of tests/security/), and end with
-# one line "N passed, N failed[, N skipped]".  TAP from both is counted here.
+# one line "N passed, N failed[, N skipped]".  Each test's time is on its
+# line (bats --timing) and each file's after it, to see where the suite's
+# minutes go.  TAP from both is counted here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-$PWD/build}
@@ -42,7 +44,9 @@ if [ $e2e = 1 ]; then
     for f in "${files[@]}"; do
         [ -f "$f" ] || continue
         echo "# e2e: $f"
-        count < <(bats --tap "$f" 2>&1)
+        t0=$SECONDS
+        count < <(bats --tap --timing "$f" 2>&1)
+        echo "# e2e: $f took $((SECONDS - t0)) s"
     done
 fi
 rm -f "$log"
