@@ -43,6 +43,7 @@ typedef struct cmp_project {
     json_t *model; /* {name, services: {NAME: {...}}, networks: {...}, volumes: {...}} */
     json_t *disabled; /* services whose profiles are not active: NAME -> as read */
     json_t *profiles; /* the active profiles ("*": all) */
+    struct cmp_ctx *ctx; /* while cmp_load runs: .env, for env_file's interpolation */
 } cmp_project;
 
 int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err);

@@ -10,9 +10,12 @@
 typedef struct cmp_ctx {
     json_t *env;    /* .env's KEY -> VALUE (the process environment wins) */
     json_t *warned; /* variables already warned about */
+    json_t *local;  /* while an env file is read: its keys so far, which win */
 } cmp_ctx;
 
-int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *err);
+/* KEY=VALUE lines into env, unquoted and "..." values interpolated from the
+ * file's own earlier keys, then the environment, then .env (compose's rules) */
+int cmp_env_file_read(cmp_ctx *c, const char *path, json_t *env, bool missing_ok, nr_err *err);
 json_t *cmp_yaml_load(cmp_ctx *c, const char *path, nr_err *err);
 void cmp_warn_unset(cmp_ctx *c, const char *name);
 int cmp_strcmpp(const char **a, const char **b);

@@ -29,8 +29,12 @@ extern char **environ;
 /* KEY=VALUE lines as compose reads them: # comments, blank lines, an
  * optional "export ", '...' literal (but \'), "..." with \n \t \" \\, unquoted
  * values trimmed and cut at " #", KEY alone taking the environment's value.
+ * Unquoted and "..." values are interpolated as the compose file's are
+ * ('...' is literal), a name looked up in the file's own earlier keys first.
  * Both .env and a service's env_file are read here. */
-int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *err)
+static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_err *err);
+
+int cmp_env_file_read(cmp_ctx *c, const char *path, json_t *env, bool missing_ok, nr_err *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -89,6 +93,7 @@ int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *er
         while (*v == ' ' || *v == '\t')
             v++;
         nr_buf val = {0};
+        bool literal = *v == '\'';
         if (*v == '\'' || *v == '"') {
             char q = *v++;
             char *end = v;
@@ -117,6 +122,22 @@ int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *er
             nr_buf_add(&val, v, vl);
         }
         nr_buf_add(&val, "", 1);
+        if (!literal && strchr(val.data, '$')) {
+            nr_buf x = {0};
+            json_t *saved = c->local;
+            c->local = env;
+            int r = interp(c, val.data, strlen(val.data), &x, 0, err);
+            c->local = saved;
+            nr_buf_free(&val);
+            if (r < 0) {
+                nr_buf_free(&x);
+                free(text);
+                cleanup_free char *e = nr_escape_controls(err->msg);
+                return nr_err_set(err, "%s:%d: %s: %s", path, lineno, key, e);
+            }
+            nr_buf_add(&x, "", 1);
+            val = x;
+        }
         if (!nr_utf8_valid(val.data)) {
             nr_buf_free(&val);
             free(text);
@@ -133,6 +154,9 @@ int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *er
 
 static const char *env_get(const cmp_ctx *c, const char *name)
 {
+    json_t *l = c->local ? json_object_get(c->local, name) : NULL;
+    if (l)
+        return json_string_value(l);
     const char *v = getenv(name);
     if (v)
         return v;

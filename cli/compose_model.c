@@ -196,12 +196,12 @@ int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
     if (o->nenv_files) {
         for (size_t i = 0; i < o->nenv_files; i++) {
             cleanup_free char *a = cmp_abs_path(cwd, o->env_files[i]);
-            if (cmp_env_file_read(a, c.env, false, err) < 0)
+            if (cmp_env_file_read(&c, a, c.env, false, err) < 0)
                 goto out;
         }
     } else {
         cleanup_free char *a = nr_xasprintf("%s/.env", p->dir);
-        if (cmp_env_file_read(a, c.env, true, err) < 0)
+        if (cmp_env_file_read(&c, a, c.env, true, err) < 0)
             goto out;
     }
     p->model = json_object();
@@ -283,9 +283,11 @@ int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
             json_object_del(svcs, k);
         }
     }
+    p->ctx = &c;
     json_object_foreach(svcs, k, x) if (cmp_norm_service(p, k, x, err) < 0) goto out;
     r = 0;
 out:
+    p->ctx = NULL;
     json_decref(c.env);
     json_decref(c.warned);
     return r;

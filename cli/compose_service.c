@@ -366,7 +366,7 @@ static int norm_volumes(json_t *svc, json_t *top_vols, const char *dir, const ch
  * project directory.  Read now with compose's rules (the .env reader: quotes,
  * `export`, comments, KEY alone from the environment) into `environment`,
  * whose own keys win; the model keeps the paths of the files read. */
-static int norm_env_file(json_t *svc, const char *dir, const char *path, nr_err *err)
+static int norm_env_file(cmp_ctx *c, json_t *svc, const char *dir, const char *path, nr_err *err)
 {
     json_t *v = json_object_get(svc, "env_file");
     if (!v)
@@ -394,7 +394,7 @@ static int norm_env_file(json_t *svc, const char *dir, const char *path, nr_err 
         bool required = !json_is_object(x) || !json_is_false(json_object_get(x, "required"));
         cleanup_free char *a = cmp_abs_path(dir, s);
         json_auto_t *one = json_object();
-        if (cmp_env_file_read(a, one, !required, err) < 0) {
+        if (cmp_env_file_read(c, a, one, !required, err) < 0) {
             json_decref(paths);
             cleanup_free char *e = nr_escape_controls(err->msg);
             return nr_err_set(err, "%s: %s", p2, e);
@@ -736,7 +736,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     } else if (cmp_want_strlist(svc, "extra_hosts", path, err) < 0) {
         return -1;
     }
-    if (norm_env_file(svc, p->dir, path, err) < 0)
+    if (norm_env_file(p->ctx, svc, p->dir, path, err) < 0)
         return -1;
     json_t *sc = json_object_get(svc, "scale");
     if (sc && (!json_is_integer(sc) || json_integer_value(sc) < 0 || json_integer_value(sc) > 100))

@@ -302,3 +302,39 @@ EOF
     [ "$output" = 'nrun compose: services.web.depends_on: "dbg" is not a service of this project' ]
     [ "$(svcs cmp --profile debug)" = '["dbg","web"]' ]
 }
+
+@test "env files interpolate as compose's do: unquoted and \"...\" values take \${VAR} forms from the file's earlier keys, then the environment, then .env; '...' is literal; a bad form names file:line" {
+    printf 'HOST=db\nPORT=5432\nURL=pg://${HOST}:$PORT/x\n' >"$D/.env"
+    cat >"$D/compose.yaml" <<'YAML'
+services:
+  s:
+    image: bb:1
+    command: echo $URL
+    env_file: app.env
+YAML
+    cat >"$D/app.env" <<'ENV'
+A=1
+B="${A}-x"
+C=$HOST:${PORT:-1}
+D='${A} $HOST'
+E=${NOPE:-dflt}
+F=$$lit
+G=${FROMENV}
+HOST=own
+H=$HOST
+ENV
+    run --separate-stderr env -u NOPE FROMENV=outside "$NRUN" compose --project-directory "$D" config --format json
+    echo "$output"
+    [ "$status" -eq 0 ]
+    jq -e '.services.s.environment == {"A": "1", "B": "1-x", "C": "db:5432", "D": "${A} $HOST", "E": "dflt",
+          "F": "$lit", "G": "outside", "HOST": "own", "H": "own"} and
+        .services.s.command == ["echo", "pg://db:5432/x"]' <<<"$output"
+    printf 'OK=1\nREQ=${MISSING:?set MISSING}\n' >"$D/app.env"
+    run env -u MISSING "$NRUN" compose --project-directory "$D" config
+    [ "$status" -ne 0 ]
+    [ "$output" = "nrun compose: services.s.env_file[0]: $D/app.env:2: REQ: required variable MISSING is missing: set MISSING" ]
+    printf 'X=${A\n' >"$D/.env"
+    run "$NRUN" compose --project-directory "$D" config
+    [ "$status" -ne 0 ]
+    [ "$output" = "nrun compose: $D/.env:1: X: invalid interpolation: \"\${A\" has no closing }" ]
+}
