@@ -17,15 +17,15 @@ int cmp_exec(nr_global *g, cmp_project *p, int argc, char **argv)
         {"env", 'e', required_argument, "K=V", "set a variable"},
         {"workdir", 'w', required_argument, "DIR", "the working directory"},
         {"user", 'u', required_argument, "USER", "run as this user"},
-        {"index", NR_OPT_LONG, required_argument, "N", "only 1 (one container per service)"},
+        {"index", NR_OPT_LONG, required_argument, "N", "the service's Nth container (scale; default 1)"},
         {0},
     };
-    static const nr_cmdspec spec = {"compose exec [-T] [-e K=V] [-w DIR] [-u USER] SERVICE CMD...",
+    static const nr_cmdspec spec = {"compose exec [-T] [-e K=V] [-w DIR] [-u USER] [--index N] SERVICE CMD...",
                                     "Run a command in a service's running container.", opts, false};
     cmp_strv a = {0};
     cmp_strv_push(&a, "exec");
     bool tty = isatty(0) && isatty(1), detach = false;
-    int c;
+    int c, index = 1;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
         case 'T': tty = false; break;
@@ -33,12 +33,16 @@ int cmp_exec(nr_global *g, cmp_project *p, int argc, char **argv)
         case 'e': cmp_strv_pushf(&a, "--env=%s", optarg); break;
         case 'w': cmp_strv_pushf(&a, "--workdir=%s", optarg); break;
         case 'u': cmp_strv_pushf(&a, "--user=%s", optarg); break;
-        case NR_OPT_LONG:
-            if (strcmp(optarg, "1")) {
+        case NR_OPT_LONG: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 100) {
                 cmp_strv_free(&a);
-                return nr_usage_error(g, "compose exec: --index %s: each service has one container here", optarg);
+                return nr_usage_error(g, "compose exec: --index %s: expected a container number from 1 to 100", optarg);
             }
+            index = (int)v;
             break;
+        }
         default: cmp_strv_free(&a); return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
@@ -54,15 +58,22 @@ int cmp_exec(nr_global *g, cmp_project *p, int argc, char **argv)
         cmp_strv_free(&a);
         return nr_err_report(&err, g->prog, NR_EXIT_STORE);
     }
-    cmp_ctr *ct = cmp_find_ctr(cs, n, svc);
-    cleanup_free char *first = cmp_ctr_name(p, svc); /* of several (scale): container 1 */
-    for (size_t i = 0; i < n; i++)
-        if (!cs[i].oneoff && !strcmp(cs[i].name, first))
+    /* container `index` of the service (1 of several when not given) */
+    cmp_ctr *ct = index == 1 ? cmp_find_ctr(cs, n, svc) : NULL;
+    cleanup_free char *want = cmp_ctr_name_n(p, svc, index);
+    json_t *sm = json_object_get(json_object_get(p->model, "services"), svc);
+    bool named = json_object_get(sm, "container_name") != NULL; /* one container only */
+    for (size_t i = 0; i < n && !(named && index > 1); i++)
+        if (!cs[i].oneoff && !strcmp(cs[i].name, want))
             ct = &cs[i];
     if (!ct || strcmp(ct->status, "running")) {
         cmp_ctrs_free(cs, n);
         cmp_strv_free(&a);
-        fprintf(stderr, "nrun compose: service \"%s\" is not running\n", svc);
+        cleanup_free char *e = nr_escape_controls(svc);
+        if (index > 1)
+            fprintf(stderr, "nrun compose: service \"%s\" has no running container %d\n", e, index);
+        else
+            fprintf(stderr, "nrun compose: service \"%s\" is not running\n", e);
         return NR_EXIT_FAIL;
     }
     if (detach)

@@ -32,7 +32,61 @@ static bool is_job(const cmp_project *p, const char *svc)
     return false;
 }
 
-/* depends_on's conditions of svc, each met or an error */
+/* one container `name` of dependency k meets cond, or an error */
+static int wait_dep(nr_global *g, const char *k, const char *name, const char *cond, volatile sig_atomic_t *stop,
+                    nr_err *err)
+{
+    bool said = false;
+    int tries = 0;
+    for (;;) {
+        if (*stop)
+            return nr_err_set(err, "interrupted");
+        bool found;
+        nr_err ign = {0};
+        json_t *j = nr_inspect_container(g, name, &found, &ign);
+        if (!j)
+            return nr_err_set(err, "dependency %s: no container %s", k, name);
+        json_t *st = json_object_get(j, "State");
+        const char *sv = json_string_value(json_object_get(st, "Status"));
+        const char *hv = json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
+        cleanup_free char *status = sv ? nr_xstrdup(sv) : NULL;
+        cleanup_free char *health = hv ? nr_xstrdup(hv) : NULL;
+        long long code = json_integer_value(json_object_get(st, "ExitCode"));
+        bool running = status && !strcmp(status, "running");
+        bool has_hc = health != NULL;
+        json_decref(j);
+        if (!said) {
+            fprintf(stderr, "Container %s  Waiting\n", name);
+            said = true;
+        }
+        if (!strcmp(cond, "service_completed_successfully")) {
+            if (!running && status && strcmp(status, "created")) {
+                if (code != 0)
+                    return nr_err_set(err, "service %s didn't complete successfully: exit %lld", k, code);
+                break;
+            }
+        } else {
+            if (health && !strcmp(health, "healthy"))
+                break;
+            if (health && !strcmp(health, "unhealthy"))
+                return nr_err_set(err, "dependency failed to start: container %s is unhealthy", name);
+            if (!running && status && strcmp(status, "created") && strcmp(status, "restarting"))
+                return nr_err_set(err, "dependency failed to start: container %s exited (%lld)", name, code);
+            if (running && !has_hc) {
+                /* the health is read from PID 1: give it a moment before saying there is none */
+                if (++tries > 50)
+                    return nr_err_set(err, "dependency %s: service_healthy, but the container has no healthcheck", k);
+            }
+        }
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "Container %s  %s\n", name, !strcmp(cond, "service_healthy") ? "Healthy" : "Exited");
+    return 0;
+}
+
+/* depends_on's conditions of svc, each met by every container of the
+ * dependency (all its replicas, as compose waits for them), or an error */
 int cmp_wait_deps(nr_global *g, const cmp_project *p, const char *svc, const cmp_strv *order,
                   volatile sig_atomic_t *stop, nr_err *err)
 {
@@ -46,54 +100,11 @@ int cmp_wait_deps(nr_global *g, const cmp_project *p, const char *svc, const cmp
             started_here |= !strcmp(order->v[i], k);
         if (!strcmp(cond, "service_started") || !started_here)
             continue;
-        cleanup_free char *name = cmp_ctr_name(p, k);
-        bool said = false;
-        int tries = 0;
-        for (;;) {
-            if (*stop)
-                return nr_err_set(err, "interrupted");
-            bool found;
-            nr_err ign = {0};
-            json_t *j = nr_inspect_container(g, name, &found, &ign);
-            if (!j)
-                return nr_err_set(err, "dependency %s: no container %s", k, name);
-            json_t *st = json_object_get(j, "State");
-            const char *sv = json_string_value(json_object_get(st, "Status"));
-            const char *hv = json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
-            cleanup_free char *status = sv ? nr_xstrdup(sv) : NULL;
-            cleanup_free char *health = hv ? nr_xstrdup(hv) : NULL;
-            long long code = json_integer_value(json_object_get(st, "ExitCode"));
-            bool running = status && !strcmp(status, "running");
-            bool has_hc = health != NULL;
-            json_decref(j);
-            if (!said) {
-                fprintf(stderr, "Container %s  Waiting\n", name);
-                said = true;
-            }
-            if (!strcmp(cond, "service_completed_successfully")) {
-                if (!running && status && strcmp(status, "created")) {
-                    if (code != 0)
-                        return nr_err_set(err, "service %s didn't complete successfully: exit %lld", k, code);
-                    break;
-                }
-            } else {
-                if (health && !strcmp(health, "healthy"))
-                    break;
-                if (health && !strcmp(health, "unhealthy"))
-                    return nr_err_set(err, "dependency failed to start: container %s is unhealthy", name);
-                if (!running && status && strcmp(status, "created") && strcmp(status, "restarting"))
-                    return nr_err_set(err, "dependency failed to start: container %s exited (%lld)", name, code);
-                if (running && !has_hc) {
-                    /* the health is read from PID 1: give it a moment before saying there is none */
-                    if (++tries > 50)
-                        return nr_err_set(err, "dependency %s: service_healthy, but the container has no healthcheck",
-                                          k);
-                }
-            }
-            struct timespec ts = {0, 200 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+        for (int n = 1; n <= cmp_scale(p, k); n++) {
+            cleanup_free char *name = cmp_ctr_name_n(p, k, n);
+            if (wait_dep(g, k, name, cond, stop, err) < 0)
+                return -1;
         }
-        fprintf(stderr, "Container %s  %s\n", name, !strcmp(cond, "service_healthy") ? "Healthy" : "Exited");
     }
     return 0;
 }

@@ -67,7 +67,10 @@ json_t *rt_net_inspect(const char *root, const char *id)
         if (!name || !json_object_get(a, "result") || rt_cni_result_ip(json_object_get(a, "result"), ip, &ign) < 0)
             continue;
         const char *gw = json_string_value(json_object_get(rt_net_range_of(cl), "gateway"));
-        json_t *al = json_object_get(json_object_get(json_object_get(a, "runtimeConfig"), "aliases"), name);
+        /* (runtimeConfig's aliases are keyed by the name dnsname knows the network by) */
+        const char *inst = rt_net_dns_instance(cl);
+        json_t *al = inst ? json_object_get(json_object_get(json_object_get(a, "runtimeConfig"), "aliases"), inst)
+                          : NULL;
         json_object_set_new(nets, name, json_pack("{s:s, s:s?, s:O?, s:s?}", "IPAddress", ip, "Gateway", gw, "Aliases",
                                                   al, "Interface", json_string_value(json_object_get(a, "ifname"))));
         json_t *m;

@@ -107,7 +107,7 @@ EOF
     [[ "$output" != *two* ]]
 }
 
-@test "depends_on service_healthy: the app starts only once the healthcheck passes" {
+@test "depends_on service_healthy: the app starts only once the healthcheck passes, of every replica of the dependency" {
     proj healthy
     cat >"$D/compose.yaml" <<'EOF'
 services:
@@ -125,11 +125,13 @@ services:
       test: ["CMD", "test", "-f", "/tmp/ok"]
       interval: 500ms
       retries: 30
+    deploy: {replicas: 2}
 EOF
     run cmp up -d
     echo "$output"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"Container healthy-db-1  Healthy"* ]]
+    [[ "$output" == *"Container healthy-db-1  Healthy"*"Container healthy-db-2  Healthy"* ]]
+    [ "$("$NRUN" inspect -f '{{.State.Health.Status}}' healthy-db-2)" = healthy ]
     for _ in $(seq 50); do [ -n "$("$NRUN" logs healthy-app-1 2>&1)" ] && break; sleep 0.1; done
     run "$NRUN" logs healthy-app-1
     [ "$output" = ready ]
@@ -740,6 +742,7 @@ EOF
     [ "$status" -eq 0 ]
     [ "$(names)" = "scaled-client-1 scaled-web-1 scaled-web-2 " ]
     [ "$("$NRUN" inspect scaled-web-2 | jq -r '.[0].Config.Labels["com.docker.compose.container-number"]')" = 2 ]
+    [ "$("$NRUN" inspect scaled-web-2 | jq -c '.[0].NetworkSettings.Networks.scaled_default.Aliases')" = '["scaled-web-2","web"]' ]
     for _ in $(seq 50); do "$NRUN" exec scaled-client-1 wget -qO- http://web:8080/i >/dev/null 2>&1 && break; sleep 0.1; done
     # the service's name answers with each replica's address
     run "$NRUN" exec scaled-client-1 nslookup web
@@ -759,6 +762,13 @@ EOF
     # exec goes to container 1
     [ "$(cmp exec -T web cat /tmp/i)" = "$("$NRUN" exec scaled-web-1 cat /tmp/i)" ]
     [ "$(cmp exec -T web cat /tmp/i)" != "$("$NRUN" exec scaled-web-3 cat /tmp/i)" ]
+    # --index N goes to container N, as compose's
+    [ "$(cmp exec -T --index 3 web cat /tmp/i)" = "$("$NRUN" exec scaled-web-3 cat /tmp/i)" ]
+    run cmp exec -T --index 4 web true
+    [ "$status" -ne 0 ]
+    [ "$output" = 'nrun compose: service "web" has no running container 4' ]
+    run cmp exec -T --index 0 web true
+    [ "$status" -eq 2 ]
     run cmp up -d --scale web=1
     echo "$output"
     [[ "$output" == *"Container scaled-web-3  Removed"* ]]

@@ -204,6 +204,8 @@ else: print('timeout')
     [ "${lines[1]}" = one ]
     ip=$("$NRUN" network inspect "$a" | jq -r ".[0].Containers[\"$web1\"].IPv4Address")
     [[ "$ip" == 10.89.* ]]
+    # inspect shows the names the network knows it by, as docker's Aliases
+    [ "$("$NRUN" inspect "$web1" | jq -c ".[0].NetworkSettings.Networks[\"$a\"].Aliases")" = "[\"w1$SFX\",\"api\"]" ]
     # from the other network and from the default one: no way through
     run rt_run --rm --network "$b" bb:1 timeout 3 wget -qO- "http://$ip/i"
     [ "$status" -ne 0 ]
