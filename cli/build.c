@@ -1,5 +1,7 @@
 /* nbuild [options] CONTEXT — flags to bld_opts, then bld_build(). */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -248,6 +251,30 @@ static int write_result(img_store *s, const bld_opts *o, const bld_result *res, 
     return rc;
 }
 
+/* The empty contexts of `nbuild -` are /tmp/nbuild-stdin.PID.XXXXXX; those of
+ * an nbuild that is gone (killed before its rmdir) are removed: only empty
+ * directories of this user whose PID is dead. */
+static void sweep_stdin_contexts(void)
+{
+    DIR *d = opendir("/tmp");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "nbuild-stdin.", 13))
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + 13, &end, 10);
+        struct stat st;
+        if (end == e->d_name + 13 || *end != '.' || pid <= 0 || pid > INT32_MAX ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+            st.st_uid != geteuid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR); /* (fails unless empty) */
+    }
+    closedir(d);
+}
+
 int nr_cmd_build(int argc, char **argv, nr_global *g)
 {
     bld_opts o = {.compress = IMG_COMPRESS_GZIP, .host_ca = HOST_CA_DEFAULT};
@@ -262,7 +289,7 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
     cleanup_free const char **sshs = nr_xcalloc((size_t)argc + 1, sizeof *sshs);
     cleanup_free const char **hosts = nr_xcalloc((size_t)argc + 1, sizeof *hosts);
     const char *iidfile = NULL, *metafile = NULL;
-    char stdin_ctx[] = "/tmp/nbuild-stdin.XXXXXX";
+    char stdin_ctx[64];
     bool made_ctx = false;
     cleanup_free const char **ncf = NULL;
     cleanup_free char *def_root = NULL; /* the default store, when g->root is NULL */
@@ -547,6 +574,8 @@ int nr_cmd_build(int argc, char **argv, nr_global *g)
             rc = usage_error(g, "-f %s with CONTEXT -: the Nodefile is stdin, and there is no context", o.file);
             goto out;
         }
+        sweep_stdin_contexts();
+        snprintf(stdin_ctx, sizeof stdin_ctx, "/tmp/nbuild-stdin.%ld.XXXXXX", (long)getpid());
         if (!mkdtemp(stdin_ctx)) {
             rc = NR_EXIT_FAIL;
             fprintf(stderr, "%s: mkdtemp %s: %s\n", g->prog, stdin_ctx, strerror(errno));

@@ -111,6 +111,30 @@ teardown_file() {
     diff "$W/before" "$W/after"
 }
 
+@test "nbuild - killed with SIGKILL: its empty context directory is removed by the next nbuild -, and nothing of a live nbuild's or another's" {
+    # stdin a FIFO held open and empty: nbuild waits for its Nodefile, its context made
+    mkfifo "$W/in"
+    "$NBUILD" -q -t k:1 - <"$W/in" &
+    pid=$!
+    exec {fd}>"$W/in"
+    for _ in $(seq 100); do compgen -G "/tmp/nbuild-stdin.$pid.*" >/dev/null && break; sleep 0.05; done
+    ctx=$(compgen -G "/tmp/nbuild-stdin.$pid.*")
+    [ -d "$ctx" ]
+    kill -9 "$pid"
+    wait "$pid" || true
+    [ -d "$ctx" ]
+    # decoys: one of a live process (this shell), one not empty
+    live=$(mktemp -d "/tmp/nbuild-stdin.$$.XXXXXX")
+    full=$(mktemp -d "/tmp/nbuild-stdin.$pid.XXXXXX") && touch "$full/f"
+    run "$NBUILD" -q -t k:2 - <<<$'FROM scratch\nENV A=1'
+    [ "$status" -eq 0 ]
+    [ ! -e "$ctx" ]
+    [ -d "$live" ] && [ -f "$full/f" ]
+    rm -rf "$live" "$full"
+    exec {fd}>&-
+    rm -f "$W/in"
+}
+
 @test "a context archive on stdin (tar, gzip) is refused in one line, nothing built" {
     before=$(nr_tree_hash "$NRUN_ROOT")
     tar -cf "$W/ctx.tar" -C "$W/ctx" .
