@@ -3,7 +3,8 @@
  * file is the front (global flags, the verb table) and the verbs that are a
  * loop over the project's containers: down, ps, start, stop, restart, pull,
  * build, config, ls.  up and logs are in compose_up.c, exec and run in
- * compose_exec.c. */
+ * compose_exec.c, kill, rm, port, cp, top, images and the other one-command
+ * verbs in compose_verbs.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,15 @@
     "  start|stop|restart [SERVICE...]    exec [-T] [-e K=V] [-w DIR] [-u USER] SERVICE CMD...\n" \
     "  run [--rm] [-d] [-T] [-e K=V] [--no-deps] SERVICE [CMD...]\n" \
     "  config [--format yaml|json] [--services] [--volumes] [-q]\n" \
-    "  ls [-a] [-q] [--format table|json]\n"
+    "  ls [-a] [-q] [--format table|json]\n" \
+    "  kill [-s SIGNAL] [SERVICE...]      rm [-f] [-s] [-v] [SERVICE...]\n" \
+    "  pause|unpause [SERVICE...]         top [SERVICE...]\n" \
+    "  port [--index N] [--protocol tcp|udp] SERVICE PRIVATE_PORT\n" \
+    "  cp [--index N] SERVICE:SRC DEST | SRC SERVICE:DEST\n" \
+    "  images [-q] [SERVICE...]           wait SERVICE...\n" \
+    "  push [SERVICE...]                  scale SERVICE=N...\n" \
+    "  events [--json] [SERVICE]          attach [--index N] SERVICE\n" \
+    "  version [--short]\n"
 
 static const char *const help_text =
     "Usage: nrun compose [-f FILE]... [-p NAME] [--project-directory DIR] [--env-file FILE] COMMAND\n"
@@ -518,7 +527,9 @@ static int dispatch(nr_global *g, cmp_project *p, const char *sub, int argc, cha
            : !strcmp(sub, "exec")   ? cmp_exec(g, p, argc, argv)
            : !strcmp(sub, "run")    ? cmp_run_oneoff(g, p, argc, argv)
            : !strcmp(sub, "config") ? do_config(g, p, argc, argv)
-                                    : do_lifecycle(g, p, argc, argv, sub);
+           : (!strcmp(sub, "start") || !strcmp(sub, "stop") || !strcmp(sub, "restart"))
+               ? do_lifecycle(g, p, argc, argv, sub)
+               : cmp_more(g, p, sub, argc, argv);
 }
 
 int nr_cmd_compose(int argc, char **argv, nr_global *g)
@@ -575,8 +586,10 @@ int nr_cmd_compose(int argc, char **argv, nr_global *g)
     }
     int sub_at = optind;
     const char *sub = argv[sub_at];
-    static const char *const verbs[] = {"up", "down", "ps", "logs", "build", "start", "stop", "restart", "exec",
-                                        "run", "pull", "config", "ls", NULL};
+    static const char *const verbs[] = {"up",     "down",  "ps",    "logs",    "build", "start",  "stop",
+                                        "restart", "exec", "run",   "pull",    "config", "ls",    "kill",
+                                        "rm",     "pause", "unpause", "port",  "cp",     "top",   "images",
+                                        "wait",   "push",  "scale", "events",  "attach", "version", NULL};
     bool known = false;
     for (const char *const *v = verbs; *v; v++)
         known |= !strcmp(*v, sub);
@@ -591,8 +604,8 @@ int nr_cmd_compose(int argc, char **argv, nr_global *g)
     memcpy(sargv, argv + sub_at, (size_t)sargc * sizeof *sargv);
     sargv[0] = label;
     int rc;
-    if (!strcmp(sub, "ls")) {
-        rc = do_ls(g, sargc, sargv);
+    if (!strcmp(sub, "ls") || !strcmp(sub, "version")) {
+        rc = !strcmp(sub, "ls") ? do_ls(g, sargc, sargv) : cmp_version(g, sargc, sargv);
         free(sargv);
         return rc;
     }

@@ -120,6 +120,10 @@ cmp_ctr *cmp_find_ctr(cmp_ctr *cs, size_t n, const char *svc);
 /* a verb's flags when it has none: 0, -1 after --help, -2 on a bad one */
 int cmp_no_opts(nr_global *g, int argc, char **argv, const char *usage, const char *about);
 int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
+/* compose_verbs.c: kill, rm, pause, unpause, port, cp, top, images, wait,
+ * push, scale, events, attach (-1: not one of them); version needs no project */
+int cmp_more(nr_global *g, cmp_project *p, const char *sub, int argc, char **argv);
+int cmp_version(nr_global *g, int argc, char **argv);
 /* ---- compose_wait.c ---- */
 /* depends_on's conditions of svc (of the services in order), each met or -1 with err */
 int cmp_wait_deps(nr_global *g, const cmp_project *p, const char *svc, const cmp_strv *order,

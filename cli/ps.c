@@ -422,11 +422,11 @@ out:
     return rc;
 }
 
-/* `nrun port CONTAINER [PRIVATE_PORT[/tcp]]`: "80/tcp -> 0.0.0.0:8080" lines. */
+/* `nrun port CONTAINER [PRIVATE_PORT[/tcp|/udp]]`: "80/tcp -> 0.0.0.0:8080" lines. */
 int nr_cmd_port(int argc, char **argv, nr_global *g)
 {
     static const nr_opt opts[] = {{0}};
-    static const nr_cmdspec spec = {"port CONTAINER [PRIVATE_PORT[/tcp]]", "List a container's published ports.",
+    static const nr_cmdspec spec = {"port CONTAINER [PRIVATE_PORT[/tcp|/udp]]", "List a container's published ports.",
                                     opts, false};
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1)
@@ -434,11 +434,14 @@ int nr_cmd_port(int argc, char **argv, nr_global *g)
     if (argc - optind < 1 || argc - optind > 2)
         return nr_usage_error(g, "port: needs CONTAINER [PRIVATE_PORT]");
     long want = 0;
+    const char *want_proto = "tcp";
     if (argc - optind == 2) {
         char *end;
         want = strtol(argv[optind + 1], &end, 10);
-        if (want < 1 || want > 65535 || (*end && strcmp(end, "/tcp")))
-            return nr_usage_error(g, "port: %s: expected a port like 80 or 80/tcp", argv[optind + 1]);
+        if (want < 1 || want > 65535 || (*end && strcmp(end, "/tcp") && strcmp(end, "/udp")))
+            return nr_usage_error(g, "port: %s: expected a port like 80, 80/tcp or 53/udp", argv[optind + 1]);
+        if (*end)
+            want_proto = end + 1;
     }
     char id[65];
     nr_err err = {0};
@@ -450,20 +453,20 @@ int nr_cmd_port(int argc, char **argv, nr_global *g)
     json_array_foreach(ports, i, p)
     {
         long long ctr = json_integer_value(json_object_get(p, "container"));
-        if (want && ctr != want)
+        const char *proto = json_string_value(json_object_get(p, "proto"));
+        if (want && (ctr != want || strcmp(proto ? proto : "tcp", want_proto)))
             continue;
         const char *a = json_string_value(json_object_get(p, "address"));
         if (want)
             printf("%s:%lld\n", a && *a ? a : "0.0.0.0", (long long)json_integer_value(json_object_get(p, "host")));
         else
-            printf("%lld/%s -> %s:%lld\n", ctr,
-                   json_string_value(json_object_get(p, "proto")) ? json_string_value(json_object_get(p, "proto")) : "tcp",
-                   a && *a ? a : "0.0.0.0", (long long)json_integer_value(json_object_get(p, "host")));
+            printf("%lld/%s -> %s:%lld\n", ctr, proto ? proto : "tcp", a && *a ? a : "0.0.0.0",
+                   (long long)json_integer_value(json_object_get(p, "host")));
         shown++;
     }
     json_decref(ports);
     if (want && !shown) {
-        fprintf(stderr, "%s: no public port '%ld/tcp' published for %s\n", g->prog, want, argv[optind]);
+        fprintf(stderr, "%s: no public port '%ld/%s' published for %s\n", g->prog, want, want_proto, argv[optind]);
         return NR_EXIT_FAIL;
     }
     return 0;

@@ -33,7 +33,8 @@ model() { cmp "$@" config --format json 2>/dev/null; }
     run "$NRUN" compose frobnicate
     [ "$status" -eq 2 ]
     [ "$output" = "nrun: compose: unknown command \"frobnicate\" (see 'nrun compose --help')" ]
-    for v in up down ps logs build start stop restart exec run pull config ls; do
+    for v in up down ps logs build start stop restart exec run pull config ls kill rm pause unpause port cp top \
+        images wait push scale events attach version; do
         run --separate-stderr cmp "$v" --help
         [ "$status" -eq 0 ] || { echo "$v: $status $stderr"; return 1; }
         [[ "$output" == "Usage: nrun compose $v"* ]] || { echo "$v: $output"; return 1; }

@@ -834,3 +834,82 @@ EOF2
         .CpuShares == 512 and .MemoryReservation == 33554432 and .OomScoreAdj == 100' <<<"$output"
     cmp down >/dev/null
 }
+
+@test "compose kill, pause/unpause, port, cp, top, images, wait, rm, scale, events, version: docker compose's verbs over the project's containers" {
+    proj verbs
+    port=$(rt_free_port)
+    uport=$(rt_free_port)
+    cat >"$D/compose.yaml" <<EOF
+services:
+  web:
+    image: bb:1
+    command: ["sh", "-c", "echo hi >/tmp/i; exec httpd -f -p 8080 -h /tmp"]
+    ports: ["127.0.0.1:$port:8080", "127.0.0.1:$uport:53/udp"]
+  job:
+    image: bb:1
+    command: ["sh", "-c", "sleep 1; exit 3"]
+EOF
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    wait_http "http://127.0.0.1:$port/i" hi
+    # version needs no project
+    [ "$(cd / && "$NRUN" compose version --short)" = "$("$NRUN" --version | awk '{print $3}')" ]
+    # port: the host address of a service's port, tcp or udp
+    [ "$(cmp port web 8080)" = "127.0.0.1:$port" ]
+    [ "$(cmp port --protocol udp web 53)" = "127.0.0.1:$uport" ]
+    run cmp port web 9999
+    [ "$status" -ne 0 ]
+    run cmp port nosuch 8080
+    [ "$status" -ne 0 ]
+    [ "$output" = "nrun compose: no such service: nosuch" ]
+    # cp both ways, by service name
+    echo payload >"$BATS_TEST_TMPDIR/in"
+    cmp cp "$BATS_TEST_TMPDIR/in" web:/tmp/in
+    [ "$("$NRUN" exec verbs-web-1 cat /tmp/in)" = payload ]
+    cmp cp web:/tmp/i "$BATS_TEST_TMPDIR/out"
+    [ "$(cat "$BATS_TEST_TMPDIR/out")" = hi ]
+    # top: the container's name, then its processes
+    run cmp top web
+    [ "${lines[0]}" = verbs-web-1 ]
+    [[ "$output" == *httpd* ]]
+    # images: the image each container runs
+    run cmp images web
+    [[ "${lines[1]}" == "verbs-web-1 "*" bb "*" 1 "* ]]
+    [ "$(cmp images -q web)" = "$("$NRUN" inspect verbs-web-1 | jq -r '.[0].Image | sub("^sha256:"; "") | .[:12]')" ]
+    # wait: the exit code of the job
+    [ "$(cmp wait job)" = 3 ]
+    # pause/unpause
+    run cmp pause web
+    [[ "$output" == *"Container verbs-web-1  Paused"* ]]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' verbs-web-1)" = paused ]
+    run cmp unpause web
+    [[ "$output" == *"Container verbs-web-1  Unpaused"* ]]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' verbs-web-1)" = running ]
+    # events of the project while it is killed
+    (cd "$D" && exec nsenter --net="/run/netns/$NR_NETNS" "$NR_REAL_NRUN" compose events --json) >"$BATS_TEST_TMPDIR/ev" 2>&1 &
+    evpid=$!
+    sleep 0.5
+    run cmp kill -s TERM web
+    [[ "$output" == *"Container verbs-web-1  Killed"* ]]
+    for _ in $(seq 50); do [ "$("$NRUN" inspect -f '{{.State.Status}}' verbs-web-1)" = exited ] && break; sleep 0.1; done
+    for _ in $(seq 50); do grep -q '"die"' "$BATS_TEST_TMPDIR/ev" && break; sleep 0.1; done
+    kill "$evpid"
+    wait "$evpid" || true
+    grep '"kill"' "$BATS_TEST_TMPDIR/ev" | jq -e 'select(.Actor.Attributes.name == "verbs-web-1")' >/dev/null
+    # rm: stopped containers only, after a yes (no with an empty stdin)
+    run cmp rm </dev/null
+    [[ "$output" == *"Going to remove verbs-job-1, verbs-web-1"* || "$output" == *"Going to remove verbs-web-1, verbs-job-1"* ]]
+    [ -n "$("$NRUN" ps -aq --filter name=verbs-web-1)" ]
+    run cmp rm -f job
+    [[ "$output" == *"Container verbs-job-1  Removed"* ]]
+    [ -z "$("$NRUN" ps -aq --filter name=verbs-job-1)" ]
+    # scale: up -d of the services named with that number of containers (web, with its fixed ports, untouched)
+    run cmp scale job=2
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -n "$("$NRUN" ps -aq --filter name=verbs-job-1)" ] && [ -n "$("$NRUN" ps -aq --filter name=verbs-job-2)" ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' verbs-web-1)" = exited ]
+    cmp down
+    [ -z "$(ids_of verbs)" ]
+}
