@@ -136,7 +136,11 @@ int cmp_wait(nr_global *g, const cmp_project *p, const cmp_strv *order, long lon
 int cmp_exit_code(nr_global *g, const char *name, bool *running);
 /* Make the project's networks and volumes that are missing (quiet). */
 int cmp_make_shared(nr_global *g, cmp_project *p, nr_err *err);
-int cmp_build_service(nr_global *g, cmp_project *p, const char *svc);
+/* nrun build of svc's build: (extra: more flags of nrun build, after the file's) */
+int cmp_build_service(nr_global *g, cmp_project *p, const char *svc, const cmp_strv *extra);
+/* svc's image (not built) into the store: made as `nrun base` makes it when
+ * nbuild makes that name, else pulled; quiet: no progress of the pull */
+int cmp_get_image(nr_global *g, const char *svc, const char *image, bool quiet);
 bool cmp_image_exists(nr_global *g, const char *ref);
 /* Record what the project is (files, dir, the networks and volumes it may
  * make) in the store's compose/<name>.json, for `ls`, `-p NAME` and `down`. */

@@ -162,7 +162,7 @@ int cmp_run_oneoff(nr_global *g, cmp_project *p, int argc, char **argv)
     cmp_strv_free(&up);
     cleanup_free char *image = cmp_svc_image(p, svc);
     if (!rc && json_object_get(s, "build") && !cmp_image_exists(g, image))
-        rc = cmp_build_service(g, p, svc);
+        rc = cmp_build_service(g, p, svc, NULL);
     if (rc) {
         cmp_strv_free(&extra);
         return rc;

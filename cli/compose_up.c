@@ -46,6 +46,31 @@ static bool base_made_here(const char *image, char *norm, size_t nlen)
     return bld_gcr_is(norm) || bld_base_resolve(NULL, NULL, norm, &sp, &ign) == 0;
 }
 
+int cmp_get_image(nr_global *g, const char *svc, const char *image, bool quiet)
+{
+    char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    if (!base_made_here(image, norm, sizeof norm)) {
+        fprintf(stderr, "Service %s  Pulling\n", svc);
+        return nr_pull_for_run(g, image, quiet);
+    }
+    /* node:, debian:, nginx:, redis:, postgres:... as FROM and `nrun base` make them */
+    fprintf(stderr, "Service %s  Making %s (nrun base)\n", svc, image);
+    cmp_strv a = {0};
+    cmp_strv_push(&a, "base");
+    cmp_strv_push(&a, norm);
+    int rc = cmp_call(g, nr_cmd_base, &a, true);
+    cmp_strv_free(&a);
+    if (!rc && !cmp_image_exists(g, image)) { /* docker.io/library/redis:7: that name too */
+        cmp_strv t = {0};
+        cmp_strv_push(&t, "tag");
+        cmp_strv_push(&t, norm);
+        cmp_strv_push(&t, image);
+        rc = cmp_call(g, nr_cmd_tag, &t, true);
+        cmp_strv_free(&t);
+    }
+    return rc;
+}
+
 static char *image_id(nr_global *g, const char *ref)
 {
     bool found = false;
@@ -115,7 +140,7 @@ int cmp_make_shared(nr_global *g, cmp_project *p, nr_err *err)
     return 0;
 }
 
-int cmp_build_service(nr_global *g, cmp_project *p, const char *svc)
+int cmp_build_service(nr_global *g, cmp_project *p, const char *svc, const cmp_strv *extra)
 {
     json_t *b = json_object_get(json_object_get(json_object_get(p->model, "services"), svc), "build");
     if (!b)
@@ -144,6 +169,8 @@ int cmp_build_service(nr_global *g, cmp_project *p, const char *svc)
         cmp_strv_pushf(&a, "--label=%s=%s", k, json_is_string(v) ? json_string_value(v) : "");
     if ((v = json_object_get(b, "target")))
         cmp_strv_pushf(&a, "--target=%s", json_string_value(v));
+    for (size_t i = 0; extra && i < extra->n; i++)
+        cmp_strv_push(&a, extra->v[i]);
     cmp_strv_push(&a, ctx);
     fprintf(stderr, "Service %s  Building\n", svc);
     int r = cmp_call(g, nr_cmd_build, &a, true);
@@ -434,8 +461,9 @@ static void renumber(cmp_strv *a, const cmp_project *p, const char *svc, const c
 
 /* replica n of svc up: kept when its config hash is unchanged (started if
  * stopped), else (re)created; 0 or the exit code */
+/* recreate: 1 when its config changed (or --force-recreate: 2), 0 never (--no-recreate) */
 static int up_one(nr_global *g, cmp_project *p, const char *svc, int n, const char *hash, cmp_ctr *cs, size_t ncs,
-                  bool force)
+                  int recreate)
 {
     nr_err err = {0};
     cleanup_free char *name = cmp_ctr_name_n(p, svc, n);
@@ -443,7 +471,7 @@ static int up_one(nr_global *g, cmp_project *p, const char *svc, int n, const ch
     for (size_t k = 0; k < ncs; k++)
         if (!cs[k].oneoff && !strcmp(cs[k].service, svc) && !strcmp(cs[k].name, name))
             old = &cs[k];
-    if (old && !force && !strcmp(old->hash, hash)) {
+    if (old && (recreate == 0 || (recreate == 1 && !strcmp(old->hash, hash)))) {
         if (!strcmp(old->status, "running")) {
             fprintf(stderr, "Container %s  Running\n", name);
             return 0;
@@ -493,7 +521,10 @@ static int up_one(nr_global *g, cmp_project *p, const char *svc, int n, const ch
 
 int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
 {
-    enum { O_BUILD = NR_OPT_LONG, O_NOBUILD, O_FORCE, O_NODEPS, O_ORPHANS, O_WAIT, O_WAIT_T, O_ABORT, O_EXITFROM, O_SCALE };
+    enum {
+        O_BUILD = NR_OPT_LONG, O_NOBUILD, O_FORCE, O_NODEPS, O_ORPHANS, O_WAIT, O_WAIT_T, O_ABORT, O_EXITFROM, O_SCALE,
+        O_PULL, O_QPULL, O_NOCOLOR, O_NORECREATE
+    };
     static const nr_opt opts[] = {
         {"detach", 'd', no_argument, NULL, "start in the background"},
         {"build", O_BUILD, no_argument, NULL, "build the images first"},
@@ -506,12 +537,20 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         {"abort-on-container-exit", O_ABORT, no_argument, NULL, "stop every container when one exits"},
         {"exit-code-from", O_EXITFROM, required_argument, "SERVICE", "exit with SERVICE's code (implies the above)"},
         {"scale", O_SCALE, required_argument, "SERVICE=N", "N containers of SERVICE (over scale and deploy.replicas)"},
+        {"pull", O_PULL, required_argument, "always|missing|never|build", "when to pull (or make) the images (default missing)"},
+        {"quiet-pull", O_QPULL, no_argument, NULL, "accepted (up shows no pull progress)"},
+        {"no-recreate", O_NORECREATE, no_argument, NULL, "keep existing containers even when their config changed"},
+        {"timeout", 't', required_argument, "S", "accepted (the services' stop_grace_period applies)"},
+        {"renew-anon-volumes", 'V', no_argument, NULL, "accepted (anonymous volumes always go with their container)"},
+        {"no-color", O_NOCOLOR, no_argument, NULL, "accepted (nrun prints no colours)"},
+        {"yes", 'y', no_argument, NULL, "accepted (nothing is asked)"},
         {0},
     };
     static const nr_cmdspec spec = {"compose up [-d | --wait] [--build] [--no-build] [--force-recreate] [--no-deps] [SERVICE...]",
                                     "Create and start the services' containers (dependencies first).", opts, true};
     bool detach = false, build = false, no_build = false, force = false, no_deps = false, orphans = false;
-    bool wait = false, abort_exit = false;
+    bool wait = false, abort_exit = false, no_recreate = false;
+    const char *pull = "missing";
     long long wait_ms = 0;
     const char *exit_from = NULL;
     json_auto_t *scales = json_object();
@@ -519,6 +558,18 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
         case 'd': detach = true; break;
+        case O_PULL:
+            if (strcmp(optarg, "always") && strcmp(optarg, "missing") && strcmp(optarg, "never") && strcmp(optarg, "build"))
+                return nr_usage_error(g, "compose up: --pull %s: always, missing, never or build", optarg);
+            pull = optarg;
+            build |= !strcmp(optarg, "build");
+            break;
+        case O_NORECREATE: no_recreate = true; break;
+        case O_QPULL: /* (a pull's progress is never shown here) */
+        case 't':
+        case 'V':
+        case 'y':
+        case O_NOCOLOR: break;
         case O_BUILD: build = true; break;
         case O_NOBUILD: no_build = true; break;
         case O_FORCE: force = true; break;
@@ -546,6 +597,8 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
     }
     if (build && no_build)
         return nr_usage_error(g, "compose up: --build and --no-build cannot be combined");
+    if (force && no_recreate)
+        return nr_usage_error(g, "compose up: --force-recreate and --no-recreate cannot be combined");
     if (abort_exit && (detach || wait))
         return nr_usage_error(g, "compose up: --abort-on-container-exit and --exit-code-from follow the logs: not "
                                  "with -d or --wait");
@@ -636,39 +689,22 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         cleanup_free char *image = cmp_svc_image(p, svc);
         bool have = cmp_image_exists(g, image);
         if (json_object_get(s, "build") && (build || (!have && !no_build))) {
-            if (cmp_build_service(g, p, svc)) {
+            if (cmp_build_service(g, p, svc, NULL)) {
                 rc = NR_EXIT_FAIL;
                 goto out;
             }
-        } else if (!have) {
+        } else if (!have || (!json_object_get(s, "build") && !strcmp(pull, "always"))) {
             if (no_build && json_object_get(s, "build")) {
                 fprintf(stderr, "nrun compose: services.%s: image %s is missing and --no-build\n", svc, image);
                 rc = NR_EXIT_FAIL;
                 goto out;
             }
-            char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
-            if (base_made_here(image, norm, sizeof norm)) {
-                /* node:, debian:, nginx:, redis:, postgres:... as FROM and `nrun base` make them */
-                fprintf(stderr, "Service %s  Making %s (nrun base)\n", svc, image);
-                cmp_strv a = {0};
-                cmp_strv_push(&a, "base");
-                cmp_strv_push(&a, norm);
-                rc = cmp_call(g, nr_cmd_base, &a, true);
-                cmp_strv_free(&a);
-                if (!rc && !cmp_image_exists(g, image)) { /* docker.io/library/redis:7: that name too */
-                    cmp_strv t = {0};
-                    cmp_strv_push(&t, "tag");
-                    cmp_strv_push(&t, norm);
-                    cmp_strv_push(&t, image);
-                    rc = cmp_call(g, nr_cmd_tag, &t, true);
-                    cmp_strv_free(&t);
-                }
-                if (rc)
-                    goto out;
-                continue;
+            if (!strcmp(pull, "never")) {
+                fprintf(stderr, "nrun compose: services.%s: image %s is missing and --pull never\n", svc, image);
+                rc = NR_EXIT_FAIL;
+                goto out;
             }
-            fprintf(stderr, "Service %s  Pulling\n", svc);
-            if ((rc = nr_pull_for_run(g, image, true)))
+            if ((rc = cmp_get_image(g, svc, image, true)))
                 goto out;
         }
     }
@@ -710,7 +746,7 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         }
         int want = cmp_scale(p, svc);
         for (int n = 1; n <= want; n++)
-            if ((rc = up_one(g, p, svc, n, hash, cs, ncs, force)))
+            if ((rc = up_one(g, p, svc, n, hash, cs, ncs, force ? 2 : no_recreate ? 0 : 1)))
                 goto out;
         /* replicas beyond the scale: removed */
         for (size_t k = 0; k < ncs; k++) {

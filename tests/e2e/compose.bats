@@ -913,3 +913,57 @@ EOF
     cmp down
     [ -z "$(ids_of verbs)" ]
 }
+
+@test "compose build --no-cache --build-arg, pull --policy missing, up --no-recreate, --pull never|always and the flags compose scripts pass (-t, -V, -y, --quiet-pull, --no-color)" {
+    proj flags
+    mkdir -p "$D/b"
+    printf 'FROM bb:1\nARG WHO=file\nRUN echo "$WHO" >/who\nCMD ["sleep", "1000"]\n' >"$D/b/Dockerfile"
+    cat >"$D/compose.yaml" <<'EOF'
+services:
+  app:
+    build: {context: ./b, args: {WHO: fromfile}}
+    environment: {V: "1"}
+  side:
+    image: bb:1
+    command: ["sleep", "1000"]
+EOF
+    run cmp build --build-arg WHO=fromcli -q --progress plain
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$("$NRUN" run --rm flags-app cat /who)" = fromcli ]
+    run cmp build --no-cache --pull app
+    [ "$status" -eq 0 ]
+    [ "$("$NRUN" run --rm flags-app cat /who)" = fromfile ]
+    # pull: bb:1 is in the store, so --policy missing pulls nothing (no registry here)
+    run cmp pull --policy missing -q --ignore-pull-failures
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *Pulling* ]]
+    run cmp up -d -t 3 -V -y --quiet-pull --no-color
+    echo "$output"
+    [ "$status" -eq 0 ]
+    id1=$("$NRUN" inspect -f '{{.Id}}' flags-app-1)
+    # a changed service: --no-recreate keeps the container, a plain up recreates it
+    sed -i 's/V: "1"/V: "2"/' "$D/compose.yaml"
+    run cmp up -d --no-recreate
+    [ "$status" -eq 0 ]
+    [ "$("$NRUN" inspect -f '{{.Id}}' flags-app-1)" = "$id1" ]
+    run cmp up -d --no-recreate --force-recreate
+    [ "$status" -eq 2 ]
+    run cmp up -d
+    [[ "$output" == *"Container flags-app-1  Recreate"* ]]
+    [ "$("$NRUN" exec flags-app-1 sh -c 'echo $V')" = 2 ]
+    # --pull never: a missing image is an error, nothing pulled
+    printf 'services:\n  gone: {image: "nosuch.invalid/x:1"}\n' >"$D/never.yaml"
+    run cmp -f never.yaml -p flagsnever up -d --pull never
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"services.gone: image nosuch.invalid/x:1 is missing and --pull never"* ]]
+    [[ "$output" != *Pulling* ]]
+    # --pull always: the image of a service without build: is pulled even when present
+    run cmp up -d --pull always side
+    [[ "$output" == *"Service side  Pulling"* ]]
+    run cmp up -d --pull sometimes
+    [ "$status" -eq 2 ]
+    cmp down
+    [ -z "$(ids_of flags)" ]
+}
