@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/compose.h"
+#include "cli/compose_int.h"
 #include "common/util.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
@@ -213,30 +214,106 @@ static int do_down(nr_global *g, cmp_project *p, int argc, char **argv)
     return rc;
 }
 
+static bool status_ok(const char *s)
+{
+    static const char *const all[] = {"created", "restarting", "running", "removing", "paused", "exited", "dead", NULL};
+    for (const char *const *x = all; *x; x++)
+        if (!strcmp(*x, s))
+            return true;
+    return false;
+}
+
+/* ps --services: the services that have containers (running ones unless
+ * -a; of the --status given), sorted, once each */
+static int ps_services(nr_global *g, cmp_project *p, bool all, const cmp_strv *status)
+{
+    cmp_ctr *cs;
+    size_t n;
+    nr_err err = {0};
+    if (cmp_ctrs_list(g, p->name, &cs, &n, &err) < 0)
+        return nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
+    json_auto_t *seen = json_object();
+    for (size_t i = 0; i < n; i++) {
+        bool ok = !cs[i].oneoff && (all || status->n || !strcmp(cs[i].status, "running"));
+        if (ok && status->n) {
+            ok = false;
+            for (size_t k = 0; k < status->n; k++)
+                ok |= !strcmp(status->v[k], cs[i].status);
+        }
+        if (ok)
+            json_object_set_new(seen, cs[i].service, json_true());
+    }
+    cmp_ctrs_free(cs, n);
+    size_t m = json_object_size(seen), i = 0;
+    const char **names = nr_xcalloc(m ? m : 1, sizeof *names);
+    const char *k;
+    json_t *v;
+    json_object_foreach(seen, k, v) names[i++] = k;
+    qsort(names, m, sizeof *names, (int (*)(const void *, const void *))cmp_strcmpp);
+    for (i = 0; i < m; i++)
+        puts(names[i]);
+    free(names);
+    return fflush(stdout) ? NR_EXIT_FAIL : 0;
+}
+
 static int do_ps(nr_global *g, cmp_project *p, int argc, char **argv)
 {
-    enum { O_FORMAT = NR_OPT_LONG };
+    enum { O_FORMAT = NR_OPT_LONG, O_SERVICES, O_STATUS, O_FILTER };
     static const nr_opt opts[] = {
         {"all", 'a', no_argument, NULL, "stopped containers too"},
         {"quiet", 'q', no_argument, NULL, "ids only"},
         {"format", O_FORMAT, required_argument, "FORMAT", "as nrun ps --format"},
+        {"services", O_SERVICES, no_argument, NULL, "the services' names only"},
+        {"status", O_STATUS, required_argument, "STATUS", "only containers in that state (repeatable)"},
+        {"filter", O_FILTER, required_argument, "status=STATUS", "the same as --status"},
         {0},
     };
-    static const nr_cmdspec spec = {"compose ps [-a] [-q] [SERVICE]", "List the project's containers (nrun ps of its labels).",
-                                    opts, true};
-    cmp_strv a = {0};
+    static const nr_cmdspec spec = {"compose ps [-a] [-q] [--services] [--status S] [SERVICE]",
+                                    "List the project's containers (nrun ps of its labels).", opts, true};
+    cmp_strv a = {0}, status = {0};
     cmp_strv_push(&a, "ps");
+    bool services = false, all = false;
     int c;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
-        if (c == 'a' || c == 'q')
+        const char *st = c == O_STATUS ? optarg : c == O_FILTER && !strncmp(optarg, "status=", 7) ? optarg + 7 : NULL;
+        if (c == 'a' || c == 'q') {
             cmp_strv_pushf(&a, "-%c", c);
-        else if (c == O_FORMAT)
+            all |= c == 'a';
+        } else if (c == O_FORMAT) {
             cmp_strv_pushf(&a, "--format=%s", optarg);
-        else {
+        } else if (c == O_SERVICES) {
+            services = true;
+        } else if (st && status_ok(st)) {
+            cmp_strv_push(&status, st);
+        } else if (c == O_STATUS || c == O_FILTER) {
             cmp_strv_free(&a);
+            cmp_strv_free(&status);
+            return nr_usage_error(g, "compose ps: %s %s: expected %sone of created, restarting, running, removing, "
+                                     "paused, exited, dead", c == O_STATUS ? "--status" : "--filter", optarg,
+                                  c == O_FILTER ? "status= and " : "");
+        } else {
+            cmp_strv_free(&a);
+            cmp_strv_free(&status);
             return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
+    if (services) {
+        cmp_strv_free(&a);
+        int r = ps_services(g, p, all, &status);
+        cmp_strv_free(&status);
+        return r;
+    }
+    if (status.n) {
+        /* (nrun ps: one status filter; a list of them as docker's, any of them) */
+        if (status.n > 1) {
+            cmp_strv_free(&a);
+            cmp_strv_free(&status);
+            return nr_usage_error(g, "compose ps: one --status at most (with --services, several)");
+        }
+        cmp_strv_push(&a, "-a");
+        cmp_strv_pushf(&a, "--filter=status=%s", status.v[0]);
+    }
+    cmp_strv_free(&status);
     if (argc - optind > 1) {
         cmp_strv_free(&a);
         return nr_usage_error(g, "compose ps: one SERVICE at most");

@@ -279,9 +279,15 @@ static void emit_lines(follower *f, bool flush)
     }
 }
 
+/* what `logs` asks of nrun logs, and whether lines get the "svc-1 | " prefix */
+typedef struct log_opts {
+    bool follow, timestamps, no_prefix;
+    const char *tail, *since;
+} log_opts;
+
 /* follow the logs of containers names[] (labels[] their prefixes) until
  * each ends or a signal comes: 0, or the signal */
-static int follow(nr_global *g, char **names, char **labels, size_t n, bool follow_on, const char *tail, int *ended)
+static int follow(nr_global *g, char **names, char **labels, size_t n, const log_opts *lo, int *ended)
 {
     size_t width = 0;
     for (size_t i = 0; i < n; i++)
@@ -301,10 +307,14 @@ static int follow(nr_global *g, char **names, char **labels, size_t n, bool foll
             dup2(pfd[1], 2);
             cmp_strv a = {0};
             cmp_strv_push(&a, "logs");
-            if (follow_on)
+            if (lo->follow)
                 cmp_strv_push(&a, "-f");
-            if (tail)
-                cmp_strv_pushf(&a, "--tail=%s", tail);
+            if (lo->timestamps)
+                cmp_strv_push(&a, "--timestamps");
+            if (lo->tail)
+                cmp_strv_pushf(&a, "--tail=%s", lo->tail);
+            if (lo->since)
+                cmp_strv_pushf(&a, "--since=%s", lo->since);
             cmp_strv_push(&a, names[i]);
             int code = nr_cmd_logs((int)a.n, a.v, g);
             fflush(NULL);
@@ -315,7 +325,7 @@ static int follow(nr_global *g, char **names, char **labels, size_t n, bool foll
         fs[i].fd = pid > 0 ? pfd[0] : -1;
         if (pid < 0)
             close(pfd[0]);
-        fs[i].prefix = nr_xasprintf("%-*s | ", (int)width, labels[i]);
+        fs[i].prefix = lo->no_prefix ? nr_xstrdup("") : nr_xasprintf("%-*s | ", (int)width, labels[i]);
     }
     int sig = 0;
     for (;;) {
@@ -384,26 +394,39 @@ static int follow(nr_global *g, char **names, char **labels, size_t n, bool foll
 
 int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
 {
+    enum { O_NOCOLOR = NR_OPT_LONG, O_SINCE, O_NOPREFIX, O_INDEX };
     static const nr_opt opts[] = {
         {"follow", 'f', no_argument, NULL, "follow the output"},
-        {"tail", NR_OPT_LONG, required_argument, "N", "only the last N lines of each container"},
-        {"no-color", NR_OPT_LONG + 1, no_argument, NULL, "accepted (nrun prints no colours)"},
+        {"tail", 'n', required_argument, "N", "only the last N lines of each container"},
+        {"timestamps", 't', no_argument, NULL, "each line with its time"},
+        {"since", O_SINCE, required_argument, "WHEN", "only lines since a duration ago (10m) or a time"},
+        {"no-log-prefix", O_NOPREFIX, no_argument, NULL, "no \"service-N | \" before each line"},
+        {"index", O_INDEX, required_argument, "N", "only container N of each service"},
+        {"no-color", O_NOCOLOR, no_argument, NULL, "accepted (nrun prints no colours)"},
         {0},
     };
-    static const nr_cmdspec spec = {"compose logs [-f] [--tail N] [SERVICE...]", "Show the output of the services.",
-                                    opts, true};
-    bool fol = false;
-    const char *tail = NULL;
-    int c;
+    static const nr_cmdspec spec = {"compose logs [-f] [-t] [-n N] [--since WHEN] [--no-log-prefix] [SERVICE...]",
+                                    "Show the output of the services.", opts, true};
+    log_opts lo = {0};
+    int c, index = 0;
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
-        if (c == 'f')
-            fol = true;
-        else if (c == NR_OPT_LONG)
-            tail = optarg;
-        else if (c == NR_OPT_LONG + 1)
-            ;
-        else
-            return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+        switch (c) {
+        case 'f': lo.follow = true; break;
+        case 'n': lo.tail = optarg; break;
+        case 't': lo.timestamps = true; break;
+        case O_SINCE: lo.since = optarg; break;
+        case O_NOPREFIX: lo.no_prefix = true; break;
+        case O_NOCOLOR: break;
+        case O_INDEX: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 100)
+                return nr_usage_error(g, "compose logs: --index %s: expected a container number from 1 to 100", optarg);
+            index = (int)v;
+            break;
+        }
+        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
+        }
     }
     cmp_ctr *cs;
     size_t n;
@@ -422,7 +445,8 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
         bool want = optind >= argc;
         for (int k = optind; k < argc; k++)
             want |= !strcmp(argv[k], cs[i].service);
-        if (!want)
+        cleanup_free char *nth = index ? cmp_ctr_name_n(p, cs[i].service, index) : NULL;
+        if (!want || (nth && strcmp(nth, cs[i].name)))
             continue;
         cmp_strv_push(&names, cs[i].id);
         /* <service>-<number>: the number from <project>-<service>-<number> */
@@ -437,7 +461,7 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
     got_signal = 0;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    int sig = follow(g, names.v, labels.v, names.n, fol, tail, NULL);
+    int sig = follow(g, names.v, labels.v, names.n, &lo, NULL);
     cmp_strv_free(&names);
     cmp_strv_free(&labels);
     return sig ? 128 + sig : 0;
@@ -783,7 +807,8 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
             printf("%s %s", i ? "," : "", labels.v[i]);
         printf("\n");
         int ended = -1;
-        int sig = follow(g, names.v, labels.v, names.n, true, NULL, abort_exit ? &ended : NULL);
+        log_opts lo = {.follow = true};
+        int sig = follow(g, names.v, labels.v, names.n, &lo, abort_exit ? &ended : NULL);
         cleanup_free char *nm = ended >= 0 ? nr_xstrdup(names.v[ended]) : NULL;
         cmp_strv_free(&names);
         cmp_strv_free(&labels);

@@ -843,7 +843,7 @@ EOF2
 services:
   web:
     image: bb:1
-    command: ["sh", "-c", "echo hi >/tmp/i; exec httpd -f -p 8080 -h /tmp"]
+    command: ["sh", "-c", "echo hi >/tmp/i; echo started; exec httpd -f -p 8080 -h /tmp"]
     ports: ["127.0.0.1:$port:8080", "127.0.0.1:$uport:53/udp"]
   job:
     image: bb:1
@@ -879,6 +879,18 @@ EOF
     [ "$(cmp images -q web)" = "$("$NRUN" inspect verbs-web-1 | jq -r '.[0].Image | sub("^sha256:"; "") | .[:12]')" ]
     # wait: the exit code of the job
     [ "$(cmp wait job)" = 3 ]
+    # ps --services (running ones, -a all, --status), ps --status
+    [ "$(cmp ps --services)" = web ]
+    [ "$(cmp ps --services -a | tr '\n' ' ')" = "job web " ]
+    [ "$(cmp ps --services --status exited)" = job ]
+    [ "$(cmp ps --status exited --format '{{.Names}}')" = verbs-job-1 ]
+    [ "$(cmp ps --filter status=running --format '{{.Names}}')" = verbs-web-1 ]
+    run cmp ps --status sleepy
+    [ "$status" -eq 2 ]
+    # logs without the prefix, with timestamps, of container N
+    [ "$(cmp logs --no-log-prefix web)" = started ]
+    [[ "$(cmp logs -t --index 1 web)" =~ ^web-1\ \|\ 20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:.]+Z\ started$ ]]
+    [ -z "$(cmp logs --index 2 web)" ]
     # pause/unpause
     run cmp pause web
     [[ "$output" == *"Container verbs-web-1  Paused"* ]]
