@@ -45,3 +45,25 @@ ctx() {
     [[ "${lines[-1]}" == "nbuild: "*"Nodefile:2:6: COPY: source ../x is outside the build context" ]]
     ! "$NRUN" images | grep -q '^lead *[23] ' || false
 }
+
+@test "a container has docker's empty /.dockerenv (is-docker: fastify-cli then listens on 0.0.0.0); a RUN step has none, as BuildKit's; diff and commit leave it out" {
+    run "$NBUILD" --progress=plain -t denv:1 "$(ctx 'FROM cbase:1' 'RUN if [ -e /.dockerenv ]; then echo step-has-it; else echo step-has-none; fi')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *step-has-none* ]]
+    run rt_run --rm denv:1 sh -c 'stat -c "%F %s %a %u:%g" /.dockerenv'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "regular empty file 0 755 0:0" ]
+    rt_run -d --name denv denv:1 sleep 100
+    run "$NRUN" diff denv
+    echo "$output"
+    [[ "$output" != *dockerenv* ]]
+    "$NRUN" commit denv denv:2 >/dev/null
+    "$NRUN" rm -f denv >/dev/null
+    # the committed image has none: a step FROM it sees none
+    run "$NBUILD" --progress=plain -t denv:3 "$(ctx 'FROM denv:2' 'RUN [ ! -e /.dockerenv ] && echo committed-none')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *committed-none* ]]
+}
