@@ -67,3 +67,29 @@ ctx() {
     [ "$status" -eq 0 ]
     [[ "$output" == *committed-none* ]]
 }
+
+@test "FROM nginx:stable-alpine-slim@sha256:<Alpine's digest> (a Renovate pin) on the image made here on Debian: the pin names the Alpine image, not checked, as a node Alpine tag's; a loaded image of that name and a Debian tag's pin still are" {
+    pin=sha256:2c605dbeab79a6b2a63340474fe58119d0ef95bdc4b1f41df0aa689659b3d13b
+    rt_bb_image nginx:stable-alpine-slim '{"Cmd":["sh"],"Env":["PATH=/bin"],"Labels":{"io.nrun.base.flavour":"nginx"}}'
+    run "$NBUILD" --progress=plain -t pinal:1 "$(ctx "FROM nginx:stable-alpine-slim@$pin" 'RUN echo ok > /ok')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"FROM nginx:stable-alpine-slim@$pin: made here on Debian, not Alpine (the Nodefile's digest pin is for the Alpine image: not checked)"* ]]
+    run rt_run --rm pinal:1 cat /ok
+    [ "$output" = ok ]
+    # no base label: an Alpine image pulled or loaded under that name is checked
+    rt_bb_image nginx:1.27-alpine '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    run "$NBUILD" -t pinal:2 "$(ctx "FROM nginx:1.27-alpine@$pin")"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [ "$(grep -c '^nbuild:' <<<"$output")" -eq 1 ]
+    [[ "${lines[-1]}" == "nbuild: "*"Nodefile:1:6: FROM nginx:1.27-alpine@$pin: digest mismatch"* ]]
+    # a Debian tag made here: its pin names Docker Hub's build, still a mismatch
+    rt_bb_image nginx:1.27 '{"Cmd":["sh"],"Env":["PATH=/bin"],"Labels":{"io.nrun.base.flavour":"nginx"}}'
+    run "$NBUILD" -t pinal:3 "$(ctx "FROM nginx:1.27@$pin")"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "${lines[-1]}" == "nbuild: "*"Nodefile:1:6: FROM nginx:1.27@$pin: digest mismatch"*"--base-map"* ]]
+    ! "$NRUN" images | grep -q '^pinal *[23] ' || false
+    "$NRUN" rmi nginx:stable-alpine-slim nginx:1.27-alpine nginx:1.27 >/dev/null
+}
