@@ -430,20 +430,26 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
     size_t matched_total = n_inline;
     for (size_t i = 0; i < nsrc; i++) {
         *bad = i;
-        const char *src = srcs[i];
-        if (!strncmp(src, "http://", 7) || !strncmp(src, "https://", 8) || !strncmp(src, "git@", 4)) {
+        const char *given = srcs[i];
+        if (!strncmp(given, "http://", 7) || !strncmp(given, "https://", 8) || !strncmp(given, "git@", 4)) {
             bld_sel_free(&s);
             return nr_err_set(err, is_add ? "ADD from a git repository is not supported (%s)" : "COPY source can not be a URL (%s)",
-                              src);
+                              given);
         }
-        if (!*src) {
+        if (!*given) {
             bld_sel_free(&s);
             return nr_err_set(err, "empty source path");
         }
+        /* BuildKit reads a source as join("/", src) in the context: `COPY
+         * /public ./public/` copies the context's public, as RUN
+         * --mount=type=bind,source=/x binds the context's x */
+        const char *src = given + strspn(given, "/");
+        if (!*src)
+            src = ".";
         cleanup_free char *rel = bld_path_clean(src);
         if (rel[0] == '/' || !strcmp(rel, "..") || !strncmp(rel, "../", 3)) {
             bld_sel_free(&s);
-            return nr_err_set(err, "source %s is outside the build context", src);
+            return nr_err_set(err, "source %s is outside the build context", given);
         }
         char **matches = NULL;
         size_t nm = 0;
@@ -471,7 +477,7 @@ int bld_ctx_select_inline(bld_ctx *c, char **srcs, size_t nsrc, size_t n_inline,
         }
         int rc = 0;
         for (size_t k = 0; k < nm; k++) {
-            const char *shown = nm > 1 ? matches[k] : src;
+            const char *shown = nm > 1 ? matches[k] : given;
             if (rc == 0 && c->parents) {
                 /* the kept path names the item itself below the destination */
                 cleanup_free char *d = bld_path_join(dest, parents_kept(src, matches[k]));

@@ -233,39 +233,46 @@ static int write_new(int dfd, const char *name, const char *text, mode_t mode, n
 /* The init layer: the mount points every container needs (/proc, /dev,
  * /sys, /etc/hostname, /etc/hosts, /etc/resolv.conf), shared by all of them
  * as the top lower layer, so that an image lacking one costs no copy-up in
- * each container's upper dir.  Made once per store, atomically. */
+ * each container's upper dir.  Made once per store, atomically.  A
+ * container that nrun run/create makes also gets docker's empty /.dockerenv
+ * (INIT_LAYER_RUN), by which apps and libraries (is-docker, so fastify-cli
+ * listening on 0.0.0.0) know they run in a container; a build step does not,
+ * as BuildKit's RUN has none. */
 #define INIT_LAYER "nrun-init-1"
+#define INIT_LAYER_RUN "nrun-init-2"
 
-static int ensure_init_layer(const char *layers_dir, nr_err *err)
+static int ensure_init_layer(const char *layers_dir, const char *name, nr_err *err)
 {
     cleanup_close int lfd = open(layers_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (lfd < 0)
         return nr_err_sys(err, errno, "open %s", layers_dir);
     struct stat st;
-    if (fstatat(lfd, INIT_LAYER, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+    if (fstatat(lfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
         return 0;
     char tmp[64];
-    snprintf(tmp, sizeof tmp, ".tmp-" INIT_LAYER "-%d", (int)getpid());
+    snprintf(tmp, sizeof tmp, ".tmp-%s-%d", name, (int)getpid());
     nr_err ign;
     nr_rm_rf(lfd, tmp, &ign);
     static const char *const dirs[] = {"", "/proc", "/dev", "/sys", "/etc"};
-    static const char *const files[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
+    static const char *const files[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/.dockerenv"};
+    size_t nfiles = strcmp(name, INIT_LAYER_RUN) ? NR_ARRAY_LEN(files) - 1 : NR_ARRAY_LEN(files);
     for (size_t i = 0; i < NR_ARRAY_LEN(dirs); i++) {
         cleanup_free char *p = nr_xasprintf("%s%s", tmp, dirs[i]);
         if (mkdirat(lfd, p, 0755) < 0 || fchmodat(lfd, p, 0755, 0) < 0)
             goto fail;
     }
-    for (size_t i = 0; i < NR_ARRAY_LEN(files); i++) {
+    for (size_t i = 0; i < nfiles; i++) {
         cleanup_free char *p = nr_xasprintf("%s%s", tmp, files[i]);
-        int fd = openat(lfd, p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0 || fchmod(fd, 0644) < 0) {
+        mode_t mode = strcmp(files[i], "/.dockerenv") ? 0644 : 0755; /* docker's */
+        int fd = openat(lfd, p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0 || fchmod(fd, mode) < 0) {
             if (fd >= 0)
                 close(fd);
             goto fail;
         }
         close(fd);
     }
-    if (renameat(lfd, tmp, lfd, INIT_LAYER) < 0) {
+    if (renameat(lfd, tmp, lfd, name) < 0) {
         int e = errno;
         nr_rm_rf(lfd, tmp, &ign);
         if (e == EEXIST || e == ENOTEMPTY)
@@ -342,9 +349,10 @@ int rt_container_create_image(img_store *store, const char *root, const img_imag
     rt_timing("image loaded+unpacked");
     lower = nr_xcalloc(img->n_layers + 2, sizeof(char *));
     layers_dir = nr_xasprintf("%s/layers", root);
-    if (ensure_init_layer(layers_dir, err) < 0)
+    const char *init = image_ref && !strcmp(image_ref, RT_BUILD_STEP_IMAGE) ? INIT_LAYER : INIT_LAYER_RUN;
+    if (ensure_init_layer(layers_dir, init, err) < 0)
         goto out;
-    lower[nlower++] = nr_xstrdup(INIT_LAYER);
+    lower[nlower++] = nr_xstrdup(init);
     for (size_t i = img->n_layers; i-- > 0;) {
         const char *hex = img_digest_hex(img->layers[i].diff_id);
         bool dup = false;

@@ -563,14 +563,14 @@ EOF
     bad_build "no Nodefile, Dockerfile or package.json in $BATS_FILE_TMPDIR" "$BATS_FILE_TMPDIR"
 }
 
-@test "bad COPY sources: missing, ../x, absolute, a symlink loop or to nothing in the context, ignored" {
+@test "bad COPY sources: missing, ../x, absolute (the context's path, as BuildKit), a symlink loop or to nothing in the context, ignored" {
     d=$(mkctx src <<<$'FROM scratch\nCOPY missing.js /app/')
     bad_build "Nodefile:2:6: COPY: source missing.js not found in the build context" "$d"
     printf 'FROM scratch\nCOPY ../x /app/\n' >"$d/Nodefile"
     bad_build "Nodefile:2:6: COPY: source ../x is outside the build context" "$d"
     printf 'FROM scratch\nCOPY a /etc/passwd /app/\n' >"$d/Nodefile"
     touch "$d/a"
-    bad_build "Nodefile:2:8: COPY: source /etc/passwd is outside the build context" "$d"
+    bad_build "Nodefile:2:8: COPY: source /etc/passwd not found in the build context" "$d"
     # links resolve inside the context, as BuildKit does: etc -> /etc is itself,
     # pw -> /etc/passwd then goes through it
     ln -s /etc "$d/etc"
