@@ -61,6 +61,18 @@ cmp_ctr *cmp_find_ctr(cmp_ctr *cs, size_t n, const char *svc)
     return NULL;
 }
 
+cmp_ctr *cmp_find_ctr_n(cmp_ctr *cs, size_t n, const cmp_project *p, const char *svc, int index)
+{
+    cleanup_free char *want = cmp_ctr_name_n(p, svc, index);
+    json_t *sm = json_object_get(json_object_get(p->model, "services"), svc);
+    if (index > 1 && json_object_get(sm, "container_name")) /* one container only */
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!cs[i].oneoff && !strcmp(cs[i].service, svc) && !strcmp(cs[i].name, want))
+            return &cs[i];
+    return index == 1 ? cmp_find_ctr(cs, n, svc) : NULL;
+}
+
 static int call2(nr_global *g, nr_cmd_fn fn, const char *verb, const char *a1, const char *a2, bool quiet)
 {
     cmp_strv a = {0};

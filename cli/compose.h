@@ -117,6 +117,8 @@ int cmp_exec(nr_global *g, cmp_project *p, int argc, char **argv);
 int cmp_run_oneoff(nr_global *g, cmp_project *p, int argc, char **argv);
 /* compose.c: the project's container of a service (not a one-off), or NULL */
 cmp_ctr *cmp_find_ctr(cmp_ctr *cs, size_t n, const char *svc);
+/* its container `index` (<project>-<svc>-<index>; for 1, any if that name is not there), or NULL */
+cmp_ctr *cmp_find_ctr_n(cmp_ctr *cs, size_t n, const cmp_project *p, const char *svc, int index);
 /* a verb's flags when it has none: 0, -1 after --help, -2 on a bad one */
 int cmp_no_opts(nr_global *g, int argc, char **argv, const char *usage, const char *about);
 int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
@@ -124,6 +126,8 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
  * push, scale, events, attach (-1: not one of them); version needs no project */
 int cmp_more(nr_global *g, cmp_project *p, const char *sub, int argc, char **argv);
 int cmp_version(nr_global *g, int argc, char **argv);
+/* --index N of VERB: 1 to 100, or 0 after a usage error */
+int cmp_parse_index(nr_global *g, const char *verb, const char *s);
 /* ---- compose_wait.c ---- */
 /* depends_on's conditions of svc (of the services in order), each met or -1 with err */
 int cmp_wait_deps(nr_global *g, const cmp_project *p, const char *svc, const cmp_strv *order,

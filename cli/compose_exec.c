@@ -33,16 +33,12 @@ int cmp_exec(nr_global *g, cmp_project *p, int argc, char **argv)
         case 'e': cmp_strv_pushf(&a, "--env=%s", optarg); break;
         case 'w': cmp_strv_pushf(&a, "--workdir=%s", optarg); break;
         case 'u': cmp_strv_pushf(&a, "--user=%s", optarg); break;
-        case NR_OPT_LONG: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (!*optarg || *end || v < 1 || v > 100) {
+        case NR_OPT_LONG:
+            if (!(index = cmp_parse_index(g, "exec", optarg))) {
                 cmp_strv_free(&a);
-                return nr_usage_error(g, "compose exec: --index %s: expected a container number from 1 to 100", optarg);
+                return NR_EXIT_USAGE;
             }
-            index = (int)v;
             break;
-        }
         default: cmp_strv_free(&a); return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
@@ -58,14 +54,7 @@ int cmp_exec(nr_global *g, cmp_project *p, int argc, char **argv)
         cmp_strv_free(&a);
         return nr_err_report(&err, g->prog, NR_EXIT_STORE);
     }
-    /* container `index` of the service (1 of several when not given) */
-    cmp_ctr *ct = index == 1 ? cmp_find_ctr(cs, n, svc) : NULL;
-    cleanup_free char *want = cmp_ctr_name_n(p, svc, index);
-    json_t *sm = json_object_get(json_object_get(p->model, "services"), svc);
-    bool named = json_object_get(sm, "container_name") != NULL; /* one container only */
-    for (size_t i = 0; i < n && !(named && index > 1); i++)
-        if (!cs[i].oneoff && !strcmp(cs[i].name, want))
-            ct = &cs[i];
+    cmp_ctr *ct = cmp_find_ctr_n(cs, n, p, svc, index);
     if (!ct || strcmp(ct->status, "running")) {
         cmp_ctrs_free(cs, n);
         cmp_strv_free(&a);

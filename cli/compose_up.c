@@ -417,14 +417,10 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
         case O_SINCE: lo.since = optarg; break;
         case O_NOPREFIX: lo.no_prefix = true; break;
         case O_NOCOLOR: break;
-        case O_INDEX: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (!*optarg || *end || v < 1 || v > 100)
-                return nr_usage_error(g, "compose logs: --index %s: expected a container number from 1 to 100", optarg);
-            index = (int)v;
+        case O_INDEX:
+            if (!(index = cmp_parse_index(g, "logs", optarg)))
+                return NR_EXIT_USAGE;
             break;
-        }
         default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }

@@ -10,8 +10,7 @@
 #include "cli/compose.h"
 #include "common/util.h"
 
-/* --index N: 1 to 100 (0 with a usage error) */
-static int parse_index(nr_global *g, const char *verb, const char *s)
+int cmp_parse_index(nr_global *g, const char *verb, const char *s)
 {
     char *end;
     long v = strtol(s, &end, 10);
@@ -77,13 +76,8 @@ static char *one_ctr(nr_global *g, cmp_project *p, const char *svc, int index)
         nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
         return NULL;
     }
-    cleanup_free char *want = cmp_ctr_name_n(p, svc, index);
-    json_t *sm = json_object_get(json_object_get(p->model, "services"), svc);
-    bool single = json_object_get(sm, "container_name") != NULL;
-    char *id = NULL;
-    for (size_t i = 0; i < n && !id && !(single && index > 1); i++)
-        if (!cs[i].oneoff && !strcmp(cs[i].name, want))
-            id = nr_xstrdup(cs[i].id);
+    cmp_ctr *ct = cmp_find_ctr_n(cs, n, p, svc, index);
+    char *id = ct ? nr_xstrdup(ct->id) : NULL;
     cmp_ctrs_free(cs, n);
     if (!id) {
         cleanup_free char *e = nr_escape_controls(svc);
@@ -252,7 +246,7 @@ static int do_port(nr_global *g, cmp_project *p, int argc, char **argv)
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
         case O_INDEX:
-            if (!(index = parse_index(g, "port", optarg)))
+            if (!(index = cmp_parse_index(g, "port", optarg)))
                 return NR_EXIT_USAGE;
             break;
         case O_PROTO:
@@ -294,7 +288,7 @@ static int do_cp(nr_global *g, cmp_project *p, int argc, char **argv)
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
         case NR_OPT_LONG:
-            if (!(index = parse_index(g, "cp", optarg)))
+            if (!(index = cmp_parse_index(g, "cp", optarg)))
                 return NR_EXIT_USAGE;
             break;
         default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
@@ -619,7 +613,7 @@ static int do_attach(nr_global *g, cmp_project *p, int argc, char **argv)
     while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
         switch (c) {
         case O_INDEX:
-            if (!(index = parse_index(g, "attach", optarg))) {
+            if (!(index = cmp_parse_index(g, "attach", optarg))) {
                 cmp_strv_free(&a);
                 return NR_EXIT_USAGE;
             }
