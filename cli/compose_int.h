@@ -10,6 +10,7 @@
 typedef struct cmp_ctx {
     json_t *env;    /* .env's KEY -> VALUE (the process environment wins) */
     json_t *warned; /* variables already warned about */
+    size_t room;    /* bytes a value may still grow to (compose_load.c's BYTES_MAX) */
 } cmp_ctx;
 
 int cmp_env_file_read(const char *path, json_t *env, bool missing_ok, nr_err *err);

@@ -21,6 +21,10 @@
 #define FILE_MAX (4 << 20) /* bytes of one compose or .env file */
 #define DEPTH_MAX 64       /* nesting of mappings and sequences */
 #define NODES_MAX 200000   /* nodes of one file, aliases expanded */
+/* bytes of the keys and values of one file, aliases and ${VAR}s expanded: a
+ * 4 MiB scalar aliased 200,000 times, or "$X$X..." with a 4 MiB X in .env, is
+ * few nodes but would be terabytes */
+#define BYTES_MAX (64 << 20)
 
 extern char **environ;
 
@@ -155,6 +159,8 @@ static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_
     if (depth > 8)
         return nr_err_set(err, "interpolation nested too deep");
     for (size_t i = 0; i < n; i++) {
+        if (b->len > c->room)
+            return nr_err_set(err, "more than %d MiB of values (aliases and ${} expanded): refused", BYTES_MAX >> 20);
         if (s[i] != '$') {
             nr_buf_add(b, s + i, 1);
             continue;
@@ -234,6 +240,8 @@ static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_
         }
         i = j;
     }
+    if (b->len > c->room)
+        return nr_err_set(err, "more than %d MiB of values (aliases and ${} expanded): refused", BYTES_MAX >> 20);
     return 0;
 }
 
@@ -265,6 +273,7 @@ typedef struct loader {
     frame st[DEPTH_MAX + 1];
     int depth;
     long nodes;
+    size_t bytes; /* of keys and strings, aliases and ${} expanded (BYTES_MAX) */
     json_t *root;
 } loader;
 
@@ -289,6 +298,20 @@ static long count_nodes(const json_t *j)
         json_object_foreach((json_t *)j, k, v) n += count_nodes(v);
     else if (json_is_array(j))
         json_array_foreach(j, i, v) n += count_nodes(v);
+    return n;
+}
+
+/* bytes of the keys and strings of j */
+static size_t count_bytes(const json_t *j)
+{
+    size_t n = json_is_string(j) ? json_string_length(j) : 0;
+    size_t i;
+    const char *k;
+    json_t *v;
+    if (json_is_object(j))
+        json_object_foreach((json_t *)j, k, v) n += strlen(k) + count_bytes(v);
+    else if (json_is_array(j))
+        json_array_foreach(j, i, v) n += count_bytes(v);
     return n;
 }
 
@@ -397,21 +420,29 @@ static int on_scalar(loader *l, yaml_event_t *ev, nr_err *err)
     const char *tag = (const char *)ev->data.scalar.tag;
     bool is_key = l->depth > 0 && l->st[l->depth - 1].map && !l->st[l->depth - 1].key;
     json_t *node;
+    size_t grew = len;
     if (is_key) {
         node = json_string(raw);
     } else {
         nr_buf b = {0};
+        l->c->room = BYTES_MAX - l->bytes;
         if (interp(l->c, raw, len, &b, 0, err) < 0) {
             nr_buf_free(&b);
             return nr_err_wrap(err, "%s:%zu:%zu", l->path, ev->start_mark.line + 1, ev->start_mark.column + 1);
         }
         nr_buf_add(&b, "", 1);
+        grew = b.len - 1;
         bool changed = strlen(b.data) != len || memcmp(b.data, raw, len);
         node = plain && !tag && !changed ? plain_value(b.data) : json_string(b.data);
         nr_buf_free(&b);
     }
     if (!node)
         return at(l, ev->start_mark, err, "a scalar that is not valid UTF-8");
+    if ((l->bytes += grew) > BYTES_MAX) {
+        json_decref(node);
+        return at(l, ev->start_mark, err, "more than %d MiB of values (aliases and ${} expanded): refused",
+                  BYTES_MAX >> 20);
+    }
     if (++l->nodes > NODES_MAX)
         return at(l, ev->start_mark, err, "more than %d nodes (aliases expanded): refused", NODES_MAX);
     return place(l, node, ev->start_mark, (const char *)ev->data.scalar.anchor, err);
@@ -471,6 +502,9 @@ static int on_alias(loader *l, yaml_event_t *ev, nr_err *err)
     l->nodes += count_nodes(target);
     if (l->nodes > NODES_MAX)
         return at(l, ev->start_mark, err, "more than %d nodes (aliases expanded): refused", NODES_MAX);
+    if ((l->bytes += count_bytes(target)) > BYTES_MAX)
+        return at(l, ev->start_mark, err, "more than %d MiB of values (aliases and ${} expanded): refused",
+                  BYTES_MAX >> 20);
     bool is_key = l->depth > 0 && l->st[l->depth - 1].map && !l->st[l->depth - 1].key;
     if (is_key && !json_is_string(target))
         return at(l, ev->start_mark, err, "a mapping key must be a scalar");

@@ -37,3 +37,41 @@ bounded() { sec_bounded 20 "$@"; }
     [ -z "$("$NRUN" ps -aq)" ]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
+
+# nrun compose -f FILE config: refused with one line containing $2, within
+# sec_bounded's memory, the store unchanged
+refused() {
+    local file=$1 want=$2 before
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run bounded "$NRUN" compose -p probe --project-directory "$(dirname "$file")" -f "$file" config
+    echo "$output" | cut -c1-300
+    [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { echo "exit $status"; return 1; }
+    [ "${#lines[@]}" -eq 1 ] || { echo "more than one line"; return 1; }
+    [[ "$output" == *"$want"* ]] || { echo "expected: $want"; return 1; }
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ] || { echo "the store changed"; return 1; }
+}
+
+@test "few nodes, huge values: a big scalar aliased many times, or \$X\$X... with a big X in .env, is refused at its line in bounded memory" {
+    d=$BATS_TEST_TMPDIR/amp
+    mkdir -p "$d"
+    # 2 MB once, 300 aliases: 600 MB of strings from a 2 MB file (the node count is 302)
+    {
+        printf 'x-a: &a "'; head -c 2000000 /dev/zero | tr '\0' 'A'; printf '"\n'
+        printf 'x-b: ['; for _ in $(seq 299); do printf '*a,'; done; printf '*a]\n'
+        printf 'services: {s: {image: bb:1}}\n'
+    } >"$d/alias.yaml"
+    refused "$d/alias.yaml" "alias.yaml:2:"
+    [[ "$output" == *"MiB of values (aliases and \${} expanded): refused"* ]]
+    # a 1 MB .env value interpolated 1000 times: 1 GB from a 2 KB compose file
+    { printf 'X='; head -c 1000000 /dev/zero | tr '\0' 'B'; echo; } >"$d/.env"
+    { printf 'x-a: "'; for _ in $(seq 1000); do printf '$X'; done; printf '"\nservices: {s: {image: bb:1}}\n'; } \
+        >"$d/interp.yaml"
+    refused "$d/interp.yaml" "interp.yaml:1:6: more than"
+    # what real files do with anchors and .env still reads
+    printf 'X=hello\n' >"$d/.env"
+    printf 'x-e: &e {A: "$X", B: "${X:-d}"}\nservices: {s: {image: bb:1, environment: *e}, t: {image: bb:1, environment: *e}}\n' \
+        >"$d/ok.yaml"
+    run "$NRUN" compose -p probe --project-directory "$d" -f "$d/ok.yaml" config --format json
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'"A": "hello"'* ]]
+}
