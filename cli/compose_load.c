@@ -153,6 +153,17 @@ static size_t name_len(const char *s)
     return n;
 }
 
+/* How much of s[0..n) an error may show: a variable name, at most 40
+ * bytes, never the text around it (a compose file that is a link to
+ * /etc/shadow must not print its hashes). */
+static size_t shown_len(const char *s, size_t n)
+{
+    size_t l = 0;
+    while (l < n && l < 40 && (isalnum((unsigned char)s[l]) || s[l] == '_'))
+        l++;
+    return l;
+}
+
 /* s[0..n) interpolated into b; -1 with err (no file position: the caller adds it) */
 static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_err *err)
 {
@@ -173,7 +184,7 @@ static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_
         if (i + 1 < n && s[i + 1] != '{') {
             size_t nl = name_len(s + i + 1);
             if (nl == 0 || i + 1 + nl > n)
-                return nr_err_set(err, "invalid interpolation at \"%.20s\" ($$ is a literal $)", s + i);
+                return nr_err_set(err, "invalid interpolation: a $ followed by neither a name nor { ($$ is a literal $)");
             cleanup_free char *name = nr_xstrndup(s + i + 1, nl);
             const char *v = env_get(c, name);
             if (!v)
@@ -193,12 +204,13 @@ static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_
                 break;
         }
         if (j >= n)
-            return nr_err_set(err, "invalid interpolation: \"%.20s\" has no closing }", s + i);
+            return nr_err_set(err, "invalid interpolation: \"${%.*s\" has no closing }", (int)shown_len(s + i + 2, n - i - 2),
+                              s + i + 2);
         const char *in = s + i + 2;
         size_t inl = j - (i + 2);
         size_t nl = name_len(in);
         if (nl == 0 || nl > inl)
-            return nr_err_set(err, "invalid interpolation \"${%.*s}\": expected a variable name", (int)(inl > 40 ? 40 : inl), in);
+            return nr_err_set(err, "invalid interpolation: after \"${\", expected a variable name");
         cleanup_free char *name = nr_xstrndup(in, nl);
         const char *v = env_get(c, name);
         const char *op = in + nl;
@@ -235,8 +247,9 @@ static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_
                 nr_buf_addstr(b, v);
             }
         } else {
-            return nr_err_set(err, "invalid interpolation \"${%.*s}\": expected ${%s}, ${%s:-default}, ${%s?error}...",
-                              (int)(inl > 40 ? 40 : inl), in, name, name, name);
+            int sl = (int)shown_len(name, nl);
+            return nr_err_set(err, "invalid interpolation in ${%.*s...}: expected ${%.*s}, ${%.*s:-default}, ${%.*s?error}...",
+                              sl, name, sl, name, sl, name, sl, name);
         }
         i = j;
     }
@@ -384,6 +397,14 @@ static int place(loader *l, json_t *node, yaml_mark_t m, const char *anchor, nr_
             f->key = nr_xstrdup(json_is_true(node) ? "true" : "false");
         f->key_mark = m;
         json_decref(node);
+        /* A top-level key is a word (services, name, x-...), and a later error shows it:
+         * anything else is refused here without being shown, since a compose file that
+         * is a link to /etc/shadow has root's "root:$y$...:::" line as its key. */
+        size_t kl = strlen(f->key);
+        if (l->depth == 1 && strncmp(f->key, "x-", 2) &&
+            (kl == 0 || kl > 64 || strspn(f->key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != kl))
+            return at(l, m, err, "not a compose file: a top-level key is a word (services, networks, volumes, name, "
+                                 "x-...), this one is not (not shown)");
         return 0;
     }
     cleanup_free char *key = f->key;

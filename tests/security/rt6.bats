@@ -75,3 +75,20 @@ refused() {
     [ "$status" -eq 0 ]
     [[ "$output" == *'"A": "hello"'* ]]
 }
+
+@test "a compose file that is a link to a file of secrets (/etc/shadow): no line of it reaches the error text" {
+    d=$BATS_TEST_TMPDIR/shadowlink
+    mkdir -p "$d"
+    printf 'root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\nnode:$6$5ALT5ECRET$H4SH5ECRET:19000:0:99999:7:::\n' \
+        >"$BATS_TEST_TMPDIR/shadow"
+    ln -s "$BATS_TEST_TMPDIR/shadow" "$d/compose.yaml"
+    refused "$d/compose.yaml" "compose.yaml:1:1: not a compose file"
+    [[ "$output" != *SECRET* && "$output" != *root* && "$output" != *'$y$'* ]]
+    # an interpolation error shows where, and a variable's name at most, never the text
+    printf 'services:\n  s:\n    image: bb:1\n    command: ["x$6$5ALT5ECRET$H4SH5ECRET"]\n' >"$d/c2.yaml"
+    refused "$d/c2.yaml" "c2.yaml:4:15: invalid interpolation: a \$ followed by neither a name nor {"
+    [[ "$output" != *SECRET* ]]
+    printf 'services:\n  s:\n    image: bb:1\n    command: ["${SECRET/5ALT5ECRET}"]\n' >"$d/c3.yaml"
+    refused "$d/c3.yaml" "c3.yaml:4:15: invalid interpolation in \${SECRET...}"
+    [[ "$output" != *5ALT* ]]
+}
