@@ -103,8 +103,11 @@ postgres_setup() {
     chown "$ids" "$r/var/lib/postgresql" "$r/var/lib/postgresql/data" "$r/var/run/postgresql"
     chmod 0700 "$r/var/lib/postgresql/data"
     chmod 3777 "$r/var/run/postgresql"
+    # bash, as Docker's entrypoint: it sources the init scripts that are not
+    # executable, which are written for bash (function, arrays, [[ ]])
+    [ -x "$r/bin/bash" ] || die "bash is missing from the rootfs"
     cat >"$r/usr/local/bin/docker-entrypoint.sh" <<'X'
-#!/bin/sh
+#!/bin/bash
 # nrun's postgres image (Debian's postgresql).  When the command is postgres
 # and $PGDATA holds no database yet: initdb as the postgres user with
 # POSTGRES_USER (default postgres) and POSTGRES_PASSWORD (required unless
@@ -114,7 +117,9 @@ postgres_setup() {
 # address, and the server stopped.  Then postgres runs in the foreground,
 # as the postgres user, listening on every address with
 # `host all all all METHOD` (scram-sha-256 unless the method is given).
-set -eu
+# Sourced init scripts run as under Docker's entrypoint: bash, set -Eeo
+# pipefail, no -u (an unset variable is empty), docker_process_sql defined.
+set -Eeo pipefail
 err() { echo "postgres entrypoint: $*" >&2; exit 1; }
 case ${1:-} in -*) set -- postgres "$@" ;; esac
 [ "${1:-}" = postgres ] || exec "$@"
@@ -140,7 +145,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     [ -n "$pw" ] || [ "$method" = trust ] ||
         err "no database in $PGDATA yet and POSTGRES_PASSWORD is empty: set POSTGRES_PASSWORD (or POSTGRES_HOST_AUTH_METHOD=trust to let anyone in without a password, unsafe)"
     for n in "$user" "$db"; do
-        [ "${#n}" -le 63 ] || err "POSTGRES_USER and POSTGRES_DB are at most 63 bytes ('$n' is longer)"
+        # (bytes, whatever the locale: PostgreSQL's NAMEDATALEN)
+        [ "$(printf '%s' "$n" | wc -c)" -le 63 ] || err "POSTGRES_USER and POSTGRES_DB are at most 63 bytes ('$n' is longer)"
         case $n in *"
 "*) err "POSTGRES_USER and POSTGRES_DB are one line each" ;; esac
     done
@@ -167,6 +173,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     pg_ctl -D "$PGDATA" -o "-c listen_addresses= -k $sock" -w start
     export PGHOST="$sock"
     q() { psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$user" --no-password "$@"; }
+    # Docker's helper for sourced scripts: SQL on stdin (or psql's own flags) against POSTGRES_DB
+    docker_process_sql() { q --dbname "$db" "$@"; }
     if [ "$db" != postgres ]; then
         printf 'CREATE DATABASE :"db";\n' | q --dbname postgres -v db="$db" >/dev/null
         echo "postgres entrypoint: database $db made"

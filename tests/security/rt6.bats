@@ -92,3 +92,38 @@ refused() {
     refused "$d/c3.yaml" "c3.yaml:4:15: invalid interpolation in \${SECRET...}"
     [[ "$output" != *5ALT* ]]
 }
+
+# postgres:16 made in this file's store as `nrun base` makes it (the host's
+# network, for Debian's archive; the cache makes it quick)
+need_postgres() {
+    [ "$(id -u)" = 0 ] || skip "needs root (mmdebstrap)"
+    command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed (make deps)"
+    "$NRUN" image inspect postgres:16 >/dev/null 2>&1 && return
+    "$NR_REAL_NRUN" base postgres:16 >"$BATS_FILE_TMPDIR/pg.out" 2>&1 || { tail -5 "$BATS_FILE_TMPDIR/pg.out"; return 1; }
+}
+
+@test "postgres: an init script that is sourced runs as Docker's entrypoint runs it (bash, no -u, docker_process_sql)" {
+    need_postgres
+    d=$BATS_TEST_TMPDIR/init
+    mkdir -p "$d"
+    # not executable: sourced.  bash's function keyword and arrays, a variable nobody set
+    cat >"$d/10-multi.sh" <<'EOF2'
+function make_db() { docker_process_sql <<<"CREATE TABLE \"$1\" (n int);"; }
+if [ -n "$POSTGRES_MULTIPLE_DATABASES" ]; then echo never; fi
+tables=(alpha beta)
+for t in "${tables[@]}"; do make_db "$t"; done
+EOF2
+    chmod 0644 "$d/10-multi.sh"
+    id=$(rt_run -d -e POSTGRES_PASSWORD=x -e POSTGRES_DB=shop -v "$d:/docker-entrypoint-initdb.d:ro" postgres:16)
+    for _ in $(seq 150); do
+        "$NRUN" logs "$id" 2>&1 | grep -q 'database initialized; starting postgres' && break
+        [ "$("$NRUN" inspect -f '{{.State.Running}}' "$id")" = true ] || break
+        sleep 0.2
+    done
+    run "$NRUN" logs "$id"
+    echo "$output" | tail -5
+    [[ "$output" == *"database initialized; starting postgres"* ]]
+    for _ in $(seq 50); do "$NRUN" exec "$id" pg_isready -q && break; sleep 0.2; done
+    run "$NRUN" exec "$id" psql -U postgres -d shop -tAc "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'"
+    [ "$output" = "alpha,beta" ]
+}
