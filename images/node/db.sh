@@ -155,7 +155,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     esac
     [ "$method" != trust ] || [ -n "$pw" ] ||
         echo "postgres entrypoint: warning: POSTGRES_HOST_AUTH_METHOD=trust: every connection is let in without a password" >&2
-    pwdir=$(mktemp -d)
+    pwdir=$(mktemp -d /tmp/pg-init.XXXXXX) # (not in $TMPDIR, which the user's env may point anywhere)
     printf '%s\n' "$pw" >"$pwdir/pw"
     set -f
     # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is split into words, never evaluated
@@ -169,12 +169,16 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     printf '\nhost all all all %s\n' "$method" >>"$PGDATA/pg_hba.conf"
     # the first start listens on a socket of its own only: pg_isready (a
     # health check) says "no response" until initialization is over
-    sock=$(mktemp -d)
+    sock=$(mktemp -d /tmp/pg-sock.XXXXXX)
     pg_ctl -D "$PGDATA" -o "-c listen_addresses= -k $sock" -w start
     export PGHOST="$sock"
     q() { psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$user" --no-password "$@"; }
+    # psql takes a --dbname with '=' in it as a connection string ("my=db",
+    # "shop host=elsewhere"): the database is always named in one, quoted
+    sq="'" dbq=${db//\\/\\\\}
+    dbq="dbname='${dbq//$sq/\\$sq}'"
     # Docker's helper for sourced scripts: SQL on stdin (or psql's own flags) against POSTGRES_DB
-    docker_process_sql() { q --dbname "$db" "$@"; }
+    docker_process_sql() { q --dbname "$dbq" "$@"; }
     if [ "$db" != postgres ]; then
         printf 'CREATE DATABASE :"db";\n' | q --dbname postgres -v db="$db" >/dev/null
         echo "postgres entrypoint: database $db made"
@@ -186,8 +190,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
         *.sh)
             echo "postgres entrypoint: running $f"
             if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
-        *.sql) echo "postgres entrypoint: running $f"; q --dbname "$db" -f "$f" ;;
-        *.sql.gz) echo "postgres entrypoint: running $f"; gzip -dc "$f" | q --dbname "$db" ;;
+        *.sql) echo "postgres entrypoint: running $f"; q --dbname "$dbq" -f "$f" ;;
+        *.sql.gz) echo "postgres entrypoint: running $f"; gzip -dc "$f" | q --dbname "$dbq" ;;
         *) echo "postgres entrypoint: ignoring $f" ;;
         esac
     done

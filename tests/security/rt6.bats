@@ -127,3 +127,33 @@ EOF2
     run "$NRUN" exec "$id" psql -U postgres -d shop -tAc "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'"
     [ "$output" = "alpha,beta" ]
 }
+
+@test "postgres: POSTGRES_DB with = and quotes, a password with quotes and \$(...), init files named with spaces, quotes and a newline, TMPDIR elsewhere: init runs" {
+    need_postgres
+    d=$BATS_TEST_TMPDIR/init2
+    mkdir -p "$d"
+    printf 'create table "t one" (n int);\n' >"$d/01 it's here.sql"
+    printf 'create table t2 (n int);\n' >"$d/02-a"$'\n'"b.sql"
+    pw='it'"'"'s a "p\w" $(id) -x'
+    # psql reads a --dbname with '=' as a connection string: "shop host=elsewhere" would send the
+    # init scripts (and PGPASSWORD) to another server
+    id=$(rt_run -d -e "POSTGRES_PASSWORD=$pw" -e "POSTGRES_DB=my=db na'me\\x host=192.0.2.1" -e POSTGRES_USER=app \
+        -e TMPDIR=/nonexistent -v "$d:/docker-entrypoint-initdb.d:ro" postgres:16)
+    for _ in $(seq 150); do
+        "$NRUN" logs "$id" 2>&1 | grep -q 'database initialized; starting postgres' && break
+        [ "$("$NRUN" inspect -f '{{.State.Running}}' "$id")" = true ] || break
+        sleep 0.2
+    done
+    run "$NRUN" logs "$id"
+    echo "$output" | grep -v '^20' | tail -5
+    [[ "$output" == *"database initialized; starting postgres"* ]]
+    for _ in $(seq 50); do "$NRUN" exec "$id" pg_isready -q && break; sleep 0.2; done
+    run "$NRUN" exec "$id" psql -U app -d postgres -tAc "select datname from pg_database where datname like 'my=%'"
+    [ "$output" = "my=db na'me\\x host=192.0.2.1" ]
+    run "$NRUN" exec "$id" psql -U app -d "dbname='my=db na\\'me\\\\x host=192.0.2.1'" -tAc \
+        "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'"
+    [ "$output" = "t one,t2" ]
+    # the password, over TCP (not the trusted loopback address)
+    run "$NRUN" exec -e "PGPASSWORD=$pw" "$id" psql -h 127.0.0.2 -U app -d postgres -tAc 'select 1'
+    [ "$output" = 1 ]
+}
