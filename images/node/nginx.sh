@@ -103,13 +103,17 @@ X
 # Each /etc/nginx/templates/NAME.template becomes /etc/nginx/conf.d/NAME with
 # the ${VAR}s of variables set in the environment replaced (others, like
 # nginx's own $uri, stay).  NGINX_ENVSUBST_TEMPLATE_DIR, _SUFFIX and
-# NGINX_ENVSUBST_OUTPUT_DIR move them.
+# NGINX_ENVSUBST_OUTPUT_DIR move them; NGINX_ENVSUBST_FILTER (a regular
+# expression) keeps only the variables whose names match it.
 set -e
 dir=${NGINX_ENVSUBST_TEMPLATE_DIR:-/etc/nginx/templates}
 suffix=${NGINX_ENVSUBST_TEMPLATE_SUFFIX:-.template}
 out=${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}
 [ -d "$dir" ] || exit 0
-vars=$(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/${\1}/p' | tr '\n' ' ')
+# the names themselves (not `env`'s lines: a value with a newline and "uri=" in it
+# is no variable uri, and ${uri} must stay for nginx)
+vars=$(awk 'END { f = ENVIRON["NGINX_ENVSUBST_FILTER"]
+    for (n in ENVIRON) if (n ~ /^[A-Za-z_][A-Za-z0-9_]*$/ && n ~ f) printf "${%s} ", n }' </dev/null)
 find "$dir" -follow -type f -name "*$suffix" | while read -r t; do
     rel=${t#"$dir"/}
     o=$out/${rel%"$suffix"}

@@ -157,3 +157,30 @@ EOF2
     run "$NRUN" exec -e "PGPASSWORD=$pw" "$id" psql -h 127.0.0.2 -U app -d postgres -tAc 'select 1'
     [ "$output" = 1 ]
 }
+
+@test "nginx templates: only variables of the environment are substituted (not names inside a value's lines), NGINX_ENVSUBST_FILTER honoured" {
+    [ "$(id -u)" = 0 ] || skip "needs root (mmdebstrap)"
+    command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed (make deps)"
+    "$NRUN" image inspect nginx:latest >/dev/null 2>&1 ||
+        "$NR_REAL_NRUN" base nginx:latest >"$BATS_FILE_TMPDIR/nginx.out" 2>&1 || { tail -5 "$BATS_FILE_TMPDIR/nginx.out"; false; }
+    d=$BATS_TEST_TMPDIR/tpl
+    mkdir -p "$d"
+    printf 'server { listen ${PORT}; location / { return 200 "${uri} ${host}"; } }\n' >"$d/site.conf.template"
+    conf() {
+        local id=$1
+        for _ in $(seq 50); do "$NRUN" exec "$id" test -s /etc/nginx/conf.d/site.conf 2>/dev/null && break; sleep 0.2; done
+        run "$NRUN" exec "$id" cat /etc/nginx/conf.d/site.conf
+        echo "$output"
+    }
+    # ${uri} and ${host} are nginx's: FOO's value has lines "uri=1" and "host=2", which are no variables
+    id=$(rt_run -d -e PORT=8080 -e "FOO=$(printf 'x\nuri=1\nhost=2')" -v "$d:/etc/nginx/templates:ro" nginx:latest)
+    conf "$id"
+    [ "$output" = 'server { listen 8080; location / { return 200 "${uri} ${host}"; } }' ]
+    # a variable named host is substituted, unless the filter leaves it out
+    id=$(rt_run -d -e PORT=8081 -e host=h -v "$d:/etc/nginx/templates:ro" nginx:latest)
+    conf "$id"
+    [ "$output" = 'server { listen 8081; location / { return 200 "${uri} h"; } }' ]
+    id=$(rt_run -d -e PORT=8082 -e host=h -e 'NGINX_ENVSUBST_FILTER=^PORT$' -v "$d:/etc/nginx/templates:ro" nginx:latest)
+    conf "$id"
+    [ "$output" = 'server { listen 8082; location / { return 200 "${uri} ${host}"; } }' ]
+}
