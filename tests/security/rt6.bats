@@ -184,3 +184,20 @@ EOF2
     conf "$id"
     [ "$output" = 'server { listen 8082; location / { return 200 "${uri} ${host}"; } }' ]
 }
+
+@test "a compose file's build.dockerfile naming a file of secrets: the build fails without printing its first line" {
+    d=$BATS_TEST_TMPDIR/dfleak
+    mkdir -p "$d"
+    printf 'root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\n' >"$BATS_TEST_TMPDIR/shadow"
+    printf 'services:\n  s:\n    image: leak:1\n    build: {context: ., dockerfile: %s}\n' "$BATS_TEST_TMPDIR/shadow" \
+        >"$d/compose.yaml"
+    run "$NRUN" compose --project-directory "$d" -f "$d/compose.yaml" build
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"shadow:1:1: unknown instruction (the line does not start with a word of letters; not shown)"* ]]
+    [[ "$output" != *SECRET* && "$output" != *'$y$'* ]]
+    # a misspelt instruction is still named
+    printf 'FROM bb:1\nFROBNICATE x\n' >"$d/Dockerfile"
+    run "$NRUN" build "$d"
+    [[ "$output" == *"Dockerfile:2:1: unknown instruction: FROBNICATE"* ]]
+}
