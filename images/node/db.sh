@@ -37,23 +37,25 @@ redis_setup() {
     cat >"$r/usr/local/bin/docker-entrypoint.sh" <<'X'
 #!/bin/sh
 # nrun's redis image (Debian's redis-server).  Options alone
-# (`--appendonly yes`) or a config file run redis-server with them.  With
-# no config file, redis-server listens on every address of the container
-# with protected mode off (unless the arguments set it), as Docker's redis
-# image does: the container's network is the boundary.  Run as root in
-# /data, it gives /data to the redis user; it runs redis-server as that user.
+# (`--appendonly yes`) or a config file run redis-server with them.
+# redis-server listens on every address of the container with protected
+# mode off unless the arguments or the config file set it, as Docker's
+# redis image does (it builds redis with that default): the container's
+# network is the boundary.  Run as root in /data, it gives /data to the
+# redis user; it runs redis-server as that user.
 set -e
 case ${1:-} in
 -* | *.conf) set -- redis-server "$@" ;;
 esac
 if [ "${1:-}" = redis-server ]; then
-    conf=
-    case ${2:-} in -* | '') ;; *) conf=$2 ;; esac
-    if [ -z "$conf" ]; then
-        pm=
-        for a in "$@"; do [ "$a" != --protected-mode ] || pm=1; done
-        [ -n "$pm" ] || set -- "$@" --protected-mode no
-    fi
+    pm=
+    for a in "$@"; do [ "$a" != --protected-mode ] || pm=1; done
+    # redis-server FILE ...: a protected-mode line of the file wins (options after it would not)
+    case ${2:-} in
+    -* | '') ;;
+    *) [ ! -r "$2" ] || ! grep -qiE '^[[:space:]]*protected-mode[[:space:]]' "$2" || pm=1 ;;
+    esac
+    [ -n "$pm" ] || set -- "$@" --protected-mode no
     if [ "$(id -u)" = 0 ]; then
         # (only /data: a command run elsewhere must not take that tree)
         [ "$(pwd -P)" != /data ] || find . \! -user redis -exec chown redis '{}' + 2>/dev/null || true

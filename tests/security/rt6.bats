@@ -201,3 +201,27 @@ EOF2
     run "$NRUN" build "$d"
     [[ "$output" == *"Dockerfile:2:1: unknown instruction: FROBNICATE"* ]]
 }
+
+@test "redis-server with a config file: reachable from other containers as with Docker's image (protected mode off unless the file sets it)" {
+    [ "$(id -u)" = 0 ] || skip "needs root (mmdebstrap)"
+    command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed (make deps)"
+    "$NRUN" image inspect redis:7 >/dev/null 2>&1 ||
+        "$NR_REAL_NRUN" base redis:7 >"$BATS_FILE_TMPDIR/redis.out" 2>&1 || { tail -5 "$BATS_FILE_TMPDIR/redis.out"; false; }
+    d=$BATS_TEST_TMPDIR/rconf
+    mkdir -p "$d"
+    printf 'appendonly yes\n' >"$d/redis.conf"
+    printf 'appendonly yes\nprotected-mode yes\n' >"$d/strict.conf"
+    id=$(rt_run -d -v "$d:/usr/local/etc/redis:ro" redis:7 redis-server /usr/local/etc/redis/redis.conf)
+    for _ in $(seq 50); do "$NRUN" exec "$id" redis-cli ping 2>/dev/null | grep -q PONG && break; sleep 0.2; done
+    ip=$("$NRUN" exec "$id" hostname -i | awk '{print $1}')
+    run "$NRUN" run --rm redis:7 redis-cli -h "$ip" ping
+    echo "$output" | cut -c1-120
+    [ "$output" = PONG ]
+    run "$NRUN" exec "$id" redis-cli config get appendonly
+    [ "${lines[1]}" = yes ]
+    # the file's own protected-mode line is kept
+    id=$(rt_run -d -v "$d:/usr/local/etc/redis:ro" redis:7 redis-server /usr/local/etc/redis/strict.conf)
+    for _ in $(seq 50); do "$NRUN" exec "$id" redis-cli ping 2>/dev/null | grep -q PONG && break; sleep 0.2; done
+    run "$NRUN" exec "$id" redis-cli config get protected-mode
+    [ "${lines[1]}" = yes ]
+}
