@@ -31,6 +31,7 @@ redis_setup() {
     [ -x "$r/usr/bin/redis-server" ] || die "Debian's redis-server package did not install /usr/bin/redis-server"
     [ -x "$r/usr/bin/setpriv" ] || die "setpriv (util-linux) is missing from the rootfs"
     db_user_ok "$r" redis
+    rootfs_nolink "$r" data usr/local/bin/docker-entrypoint.sh
     mkdir -p "$r/data" "$r/usr/local/bin"
     chown "$(awk -F: '$1 == "redis" {print $3 ":" $4}' "$r/etc/passwd")" "$r/data"
     chmod 0755 "$r/data"
@@ -101,10 +102,12 @@ postgres_setup() {
     [ -x "$r/usr/bin/setpriv" ] || die "setpriv (util-linux) is missing from the rootfs"
     db_user_ok "$r" postgres
     ids=$(awk -F: '$1 == "postgres" {print $3 ":" $4}' "$r/etc/passwd")
-    mkdir -p "$r/var/lib/postgresql/data" "$r/var/run/postgresql" "$r/docker-entrypoint-initdb.d" "$r/usr/local/bin"
-    chown "$ids" "$r/var/lib/postgresql" "$r/var/lib/postgresql/data" "$r/var/run/postgresql"
+    # /var/run/postgresql in the image: run/ (var/run -> /run is absolute, the host's /run here)
+    rootfs_nolink "$r" var/lib/postgresql/data run/postgresql docker-entrypoint-initdb.d usr/local/bin/docker-entrypoint.sh
+    mkdir -p "$r/var/lib/postgresql/data" "$r/run/postgresql" "$r/docker-entrypoint-initdb.d" "$r/usr/local/bin"
+    chown "$ids" "$r/var/lib/postgresql" "$r/var/lib/postgresql/data" "$r/run/postgresql"
     chmod 0700 "$r/var/lib/postgresql/data"
-    chmod 3777 "$r/var/run/postgresql"
+    chmod 3777 "$r/run/postgresql"
     # bash, as Docker's entrypoint: it sources the init scripts that are not
     # executable, which are written for bash (function, arrays, [[ ]])
     [ -x "$r/bin/bash" ] || die "bash is missing from the rootfs"

@@ -17,6 +17,9 @@ nginx_setup() {
     local r=$1 e=/etc/nginx
     [ -x "$r/usr/sbin/nginx" ] || die "Debian's nginx package did not install /usr/sbin/nginx"
     # the official image's ids; refused rather than doubled if Debian took them
+    rootfs_nolink "$r" etc/group etc/gshadow etc/passwd etc/shadow etc/nginx/sites-enabled etc/nginx/conf.d/default.conf \
+        etc/nginx/templates etc/nginx/nginx.conf usr/share/nginx/html/index.html usr/share/nginx/html/50x.html \
+        var/log/nginx docker-entrypoint.d/20-envsubst-on-templates.sh docker-entrypoint.sh
     ! grep -q '^[^:]*:[^:]*:101:' "$r/etc/passwd" "$r/etc/group" || die "uid or gid 101 is taken in the $suite rootfs"
     echo 'nginx:x:101:' >>"$r/etc/group"
     echo 'nginx:!::' >>"$r/etc/gshadow"

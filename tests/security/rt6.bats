@@ -93,13 +93,30 @@ refused() {
     [[ "$output" != *5ALT* ]]
 }
 
-# postgres:16 made in this file's store as `nrun base` makes it (the host's
-# network, for Debian's archive; the cache makes it quick)
-need_postgres() {
+# make_base REF: REF made in this file's store as `nrun base` makes it (the
+# host's network, for Debian's archive; the cache makes it quick), in a mount
+# namespace whose /run is an empty tmpfs: what the make wrote there (through
+# the rootfs's var/run -> /run, say) is listed in "$BATS_FILE_TMPDIR/run.REF"
+# instead of landing in the host's /run.
+make_base() {
+    local ref=$1 out=$BATS_FILE_TMPDIR/base.$1.out
     [ "$(id -u)" = 0 ] || skip "needs root (mmdebstrap)"
     command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed (make deps)"
-    "$NRUN" image inspect postgres:16 >/dev/null 2>&1 && return
-    "$NR_REAL_NRUN" base postgres:16 >"$BATS_FILE_TMPDIR/pg.out" 2>&1 || { tail -5 "$BATS_FILE_TMPDIR/pg.out"; return 1; }
+    "$NRUN" image inspect "$ref" >/dev/null 2>&1 && return
+    unshare -m sh -c 'mount -t tmpfs -o mode=0755 rt6run /run && "$0" base "$1" >"$2" 2>&1; rc=$?
+        find /run -mindepth 1 -printf "%P %m %u\n" >"$3"; exit $rc' \
+        "$NR_REAL_NRUN" "$ref" "$out" "$BATS_FILE_TMPDIR/run.$ref" || { tail -5 "$out"; return 1; }
+}
+need_postgres() { make_base postgres:16; }
+
+@test "making postgres, nginx and redis writes nothing outside the rootfs (var/run -> /run is the host's /run there); the image has /var/run/postgresql" {
+    for ref in postgres:16 nginx:latest redis:7; do
+        make_base "$ref"
+        echo "$ref: $(cat "$BATS_FILE_TMPDIR/run.$ref")"
+        [ ! -s "$BATS_FILE_TMPDIR/run.$ref" ]
+    done
+    run "$NRUN" run --rm --network none postgres:16 stat -c '%a %U:%G' /var/run/postgresql
+    [ "$output" = "3777 postgres:postgres" ]
 }
 
 @test "postgres: an init script that is sourced runs as Docker's entrypoint runs it (bash, no -u, docker_process_sql)" {
@@ -159,10 +176,7 @@ EOF2
 }
 
 @test "nginx templates: only variables of the environment are substituted (not names inside a value's lines), NGINX_ENVSUBST_FILTER honoured" {
-    [ "$(id -u)" = 0 ] || skip "needs root (mmdebstrap)"
-    command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed (make deps)"
-    "$NRUN" image inspect nginx:latest >/dev/null 2>&1 ||
-        "$NR_REAL_NRUN" base nginx:latest >"$BATS_FILE_TMPDIR/nginx.out" 2>&1 || { tail -5 "$BATS_FILE_TMPDIR/nginx.out"; false; }
+    make_base nginx:latest
     d=$BATS_TEST_TMPDIR/tpl
     mkdir -p "$d"
     printf 'server { listen ${PORT}; location / { return 200 "${uri} ${host}"; } }\n' >"$d/site.conf.template"
@@ -203,10 +217,7 @@ EOF2
 }
 
 @test "redis-server with a config file: reachable from other containers as with Docker's image (protected mode off unless the file sets it)" {
-    [ "$(id -u)" = 0 ] || skip "needs root (mmdebstrap)"
-    command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed (make deps)"
-    "$NRUN" image inspect redis:7 >/dev/null 2>&1 ||
-        "$NR_REAL_NRUN" base redis:7 >"$BATS_FILE_TMPDIR/redis.out" 2>&1 || { tail -5 "$BATS_FILE_TMPDIR/redis.out"; false; }
+    make_base redis:7
     d=$BATS_TEST_TMPDIR/rconf
     mkdir -p "$d"
     printf 'appendonly yes\n' >"$d/redis.conf"
