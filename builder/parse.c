@@ -524,5 +524,13 @@ int bld_instr_parse(const bld_nodefile *f, bld_instr *in, nr_err *err)
         return bld_errat(err, f, in, i, "unknown instruction: %s (line %d's JSON array has no closing ']' on its "
                          "line: a line that goes on ends with '%c')", word, pl, f->escape);
     }
+    /* A misspelt instruction is a word of letters, shown; anything else is not: `-f`
+     * (or a compose file's dockerfile:) naming /etc/shadow would print root's hash. */
+    bool letters = kl > 0;
+    for (size_t w = 0; w < kl; w++)
+        letters &= isalpha((unsigned char)in->text[i + w]) != 0;
+    if (!letters)
+        return bld_errat(err, f, in, i, "unknown instruction (the line does not start with a word of letters; "
+                                        "not shown)");
     return bld_errat(err, f, in, i, "unknown instruction: %s", word);
 }

@@ -11,6 +11,7 @@ typedef struct cmp_ctx {
     json_t *env;    /* .env's KEY -> VALUE (the process environment wins) */
     json_t *warned; /* variables already warned about */
     json_t *local;  /* while an env file is read: its keys so far, which win */
+    size_t room;    /* bytes a value may still grow to (compose_load.c's BYTES_MAX) */
 } cmp_ctx;
 
 /* KEY=VALUE lines into env, unquoted and "..." values interpolated from the

@@ -21,6 +21,10 @@
 #define FILE_MAX (4 << 20) /* bytes of one compose or .env file */
 #define DEPTH_MAX 64       /* nesting of mappings and sequences */
 #define NODES_MAX 200000   /* nodes of one file, aliases expanded */
+/* bytes of the keys and values of one file, aliases and ${VAR}s expanded: a
+ * 4 MiB scalar aliased 200,000 times, or "$X$X..." with a 4 MiB X in .env, is
+ * few nodes but would be terabytes */
+#define BYTES_MAX (64 << 20)
 
 extern char **environ;
 
@@ -50,6 +54,7 @@ int cmp_env_file_read(cmp_ctx *c, const char *path, json_t *env, bool missing_ok
         return nr_err_set(err, "%s: a NUL byte in the file", path);
     }
     int lineno = 0;
+    size_t budget = BYTES_MAX;
     char *save = NULL;
     for (char *line = text, *next; line && *line; line = next) {
         lineno++;
@@ -126,8 +131,10 @@ int cmp_env_file_read(cmp_ctx *c, const char *path, json_t *env, bool missing_ok
             nr_buf x = {0};
             json_t *saved = c->local;
             c->local = env;
+            c->room = budget; /* (the file's values together, ${}s expanded) */
             int r = interp(c, val.data, strlen(val.data), &x, 0, err);
             c->local = saved;
+            budget -= x.len < budget ? x.len : budget;
             nr_buf_free(&val);
             if (r < 0) {
                 nr_buf_free(&x);
@@ -173,12 +180,25 @@ static size_t name_len(const char *s)
     return n;
 }
 
+/* How much of s[0..n) an error may show: a variable name, at most 40
+ * bytes, never the text around it (a compose file that is a link to
+ * /etc/shadow must not print its hashes). */
+static size_t shown_len(const char *s, size_t n)
+{
+    size_t l = 0;
+    while (l < n && l < 40 && (isalnum((unsigned char)s[l]) || s[l] == '_'))
+        l++;
+    return l;
+}
+
 /* s[0..n) interpolated into b; -1 with err (no file position: the caller adds it) */
 static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_err *err)
 {
     if (depth > 8)
         return nr_err_set(err, "interpolation nested too deep");
     for (size_t i = 0; i < n; i++) {
+        if (b->len > c->room)
+            return nr_err_set(err, "more than %d MiB of values (aliases and ${} expanded): refused", BYTES_MAX >> 20);
         if (s[i] != '$') {
             nr_buf_add(b, s + i, 1);
             continue;
@@ -191,7 +211,7 @@ static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_
         if (i + 1 < n && s[i + 1] != '{') {
             size_t nl = name_len(s + i + 1);
             if (nl == 0 || i + 1 + nl > n)
-                return nr_err_set(err, "invalid interpolation at \"%.20s\" ($$ is a literal $)", s + i);
+                return nr_err_set(err, "invalid interpolation: a $ followed by neither a name nor { ($$ is a literal $)");
             cleanup_free char *name = nr_xstrndup(s + i + 1, nl);
             const char *v = env_get(c, name);
             if (!v)
@@ -211,12 +231,13 @@ static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_
                 break;
         }
         if (j >= n)
-            return nr_err_set(err, "invalid interpolation: \"%.20s\" has no closing }", s + i);
+            return nr_err_set(err, "invalid interpolation: \"${%.*s\" has no closing }", (int)shown_len(s + i + 2, n - i - 2),
+                              s + i + 2);
         const char *in = s + i + 2;
         size_t inl = j - (i + 2);
         size_t nl = name_len(in);
         if (nl == 0 || nl > inl)
-            return nr_err_set(err, "invalid interpolation \"${%.*s}\": expected a variable name", (int)(inl > 40 ? 40 : inl), in);
+            return nr_err_set(err, "invalid interpolation: after \"${\", expected a variable name");
         cleanup_free char *name = nr_xstrndup(in, nl);
         const char *v = env_get(c, name);
         const char *op = in + nl;
@@ -253,11 +274,14 @@ static int interp(cmp_ctx *c, const char *s, size_t n, nr_buf *b, int depth, nr_
                 nr_buf_addstr(b, v);
             }
         } else {
-            return nr_err_set(err, "invalid interpolation \"${%.*s}\": expected ${%s}, ${%s:-default}, ${%s?error}...",
-                              (int)(inl > 40 ? 40 : inl), in, name, name, name);
+            int sl = (int)shown_len(name, nl);
+            return nr_err_set(err, "invalid interpolation in ${%.*s...}: expected ${%.*s}, ${%.*s:-default}, ${%.*s?error}...",
+                              sl, name, sl, name, sl, name, sl, name);
         }
         i = j;
     }
+    if (b->len > c->room)
+        return nr_err_set(err, "more than %d MiB of values (aliases and ${} expanded): refused", BYTES_MAX >> 20);
     return 0;
 }
 
@@ -289,6 +313,7 @@ typedef struct loader {
     frame st[DEPTH_MAX + 1];
     int depth;
     long nodes;
+    size_t bytes; /* of keys and strings, aliases and ${} expanded (BYTES_MAX) */
     json_t *root;
 } loader;
 
@@ -313,6 +338,20 @@ static long count_nodes(const json_t *j)
         json_object_foreach((json_t *)j, k, v) n += count_nodes(v);
     else if (json_is_array(j))
         json_array_foreach(j, i, v) n += count_nodes(v);
+    return n;
+}
+
+/* bytes of the keys and strings of j */
+static size_t count_bytes(const json_t *j)
+{
+    size_t n = json_is_string(j) ? json_string_length(j) : 0;
+    size_t i;
+    const char *k;
+    json_t *v;
+    if (json_is_object(j))
+        json_object_foreach((json_t *)j, k, v) n += strlen(k) + count_bytes(v);
+    else if (json_is_array(j))
+        json_array_foreach(j, i, v) n += count_bytes(v);
     return n;
 }
 
@@ -385,6 +424,14 @@ static int place(loader *l, json_t *node, yaml_mark_t m, const char *anchor, nr_
             f->key = nr_xstrdup(json_is_true(node) ? "true" : "false");
         f->key_mark = m;
         json_decref(node);
+        /* A top-level key is a word (services, name, x-...), and a later error shows it:
+         * anything else is refused here without being shown, since a compose file that
+         * is a link to /etc/shadow has root's "root:$y$...:::" line as its key. */
+        size_t kl = strlen(f->key);
+        if (l->depth == 1 && strncmp(f->key, "x-", 2) &&
+            (kl == 0 || kl > 64 || strspn(f->key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != kl))
+            return at(l, m, err, "not a compose file: a top-level key is a word (services, networks, volumes, name, "
+                                 "x-...), this one is not (not shown)");
         return 0;
     }
     cleanup_free char *key = f->key;
@@ -421,21 +468,29 @@ static int on_scalar(loader *l, yaml_event_t *ev, nr_err *err)
     const char *tag = (const char *)ev->data.scalar.tag;
     bool is_key = l->depth > 0 && l->st[l->depth - 1].map && !l->st[l->depth - 1].key;
     json_t *node;
+    size_t grew = len;
     if (is_key) {
         node = json_string(raw);
     } else {
         nr_buf b = {0};
+        l->c->room = BYTES_MAX - l->bytes;
         if (interp(l->c, raw, len, &b, 0, err) < 0) {
             nr_buf_free(&b);
             return nr_err_wrap(err, "%s:%zu:%zu", l->path, ev->start_mark.line + 1, ev->start_mark.column + 1);
         }
         nr_buf_add(&b, "", 1);
+        grew = b.len - 1;
         bool changed = strlen(b.data) != len || memcmp(b.data, raw, len);
         node = plain && !tag && !changed ? plain_value(b.data) : json_string(b.data);
         nr_buf_free(&b);
     }
     if (!node)
         return at(l, ev->start_mark, err, "a scalar that is not valid UTF-8");
+    if ((l->bytes += grew) > BYTES_MAX) {
+        json_decref(node);
+        return at(l, ev->start_mark, err, "more than %d MiB of values (aliases and ${} expanded): refused",
+                  BYTES_MAX >> 20);
+    }
     if (++l->nodes > NODES_MAX)
         return at(l, ev->start_mark, err, "more than %d nodes (aliases expanded): refused", NODES_MAX);
     return place(l, node, ev->start_mark, (const char *)ev->data.scalar.anchor, err);
@@ -495,6 +550,9 @@ static int on_alias(loader *l, yaml_event_t *ev, nr_err *err)
     l->nodes += count_nodes(target);
     if (l->nodes > NODES_MAX)
         return at(l, ev->start_mark, err, "more than %d nodes (aliases expanded): refused", NODES_MAX);
+    if ((l->bytes += count_bytes(target)) > BYTES_MAX)
+        return at(l, ev->start_mark, err, "more than %d MiB of values (aliases and ${} expanded): refused",
+                  BYTES_MAX >> 20);
     bool is_key = l->depth > 0 && l->st[l->depth - 1].map && !l->st[l->depth - 1].key;
     if (is_key && !json_is_string(target))
         return at(l, ev->start_mark, err, "a mapping key must be a scalar");

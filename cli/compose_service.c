@@ -751,6 +751,13 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     const char *img = json_string_value(json_object_get(svc, "image"));
     char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
     nr_err ign = {0};
+    /* a reference, checked now: the image is an argument of nrun run (and rmi, pull), where
+     * "--device=/dev/sda" would be read as a flag compose has no key for */
+    img_ref ref;
+    if (img && img_ref_parse(img, &ref, &ign) < 0) {
+        cleanup_free char *why = nr_escape_controls(ign.msg);
+        return nr_err_set(err, "%s.image: %.300s", path, why);
+    }
     if (img && json_object_get(svc, "build") && img_ref_normalize(img, norm, sizeof norm, &ign) == 0) {
         bld_base_hub_official(norm, norm, sizeof norm);
         if (bld_base_made_here(norm)) {

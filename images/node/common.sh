@@ -148,6 +148,22 @@ fetch_debs() {
     rm -rf "$tmp"
 }
 
+# rootfs_nolink ROOT PATH...: no part of ROOT/PATH is a symlink of the rootfs.
+# A rootfs being shaped here is a directory of the host: Debian's var/run ->
+# /run is absolute, so "$r/var/run/postgresql" is the host's /run/postgresql.
+rootfs_nolink() {
+    local r=$1 p part cur IFS=/
+    shift
+    for p in "$@"; do
+        cur=$r
+        for part in $p; do
+            [ -n "$part" ] || continue
+            cur=$cur/$part
+            [ ! -L "$cur" ] || die "$cur is a symlink in the rootfs: not followed (it would be the host's /${cur#"$r"/})"
+        done
+    done
+}
+
 # Normalise modes of a layer dir so they depend on the inputs only.
 normalise_modes() {
     find "$1" -type d -exec chmod 0755 {} +

@@ -31,29 +31,32 @@ redis_setup() {
     [ -x "$r/usr/bin/redis-server" ] || die "Debian's redis-server package did not install /usr/bin/redis-server"
     [ -x "$r/usr/bin/setpriv" ] || die "setpriv (util-linux) is missing from the rootfs"
     db_user_ok "$r" redis
+    rootfs_nolink "$r" data usr/local/bin/docker-entrypoint.sh
     mkdir -p "$r/data" "$r/usr/local/bin"
     chown "$(awk -F: '$1 == "redis" {print $3 ":" $4}' "$r/etc/passwd")" "$r/data"
     chmod 0755 "$r/data"
     cat >"$r/usr/local/bin/docker-entrypoint.sh" <<'X'
 #!/bin/sh
 # nrun's redis image (Debian's redis-server).  Options alone
-# (`--appendonly yes`) or a config file run redis-server with them.  With
-# no config file, redis-server listens on every address of the container
-# with protected mode off (unless the arguments set it), as Docker's redis
-# image does: the container's network is the boundary.  Run as root in
-# /data, it gives /data to the redis user; it runs redis-server as that user.
+# (`--appendonly yes`) or a config file run redis-server with them.
+# redis-server listens on every address of the container with protected
+# mode off unless the arguments or the config file set it, as Docker's
+# redis image does (it builds redis with that default): the container's
+# network is the boundary.  Run as root in /data, it gives /data to the
+# redis user; it runs redis-server as that user.
 set -e
 case ${1:-} in
 -* | *.conf) set -- redis-server "$@" ;;
 esac
 if [ "${1:-}" = redis-server ]; then
-    conf=
-    case ${2:-} in -* | '') ;; *) conf=$2 ;; esac
-    if [ -z "$conf" ]; then
-        pm=
-        for a in "$@"; do [ "$a" != --protected-mode ] || pm=1; done
-        [ -n "$pm" ] || set -- "$@" --protected-mode no
-    fi
+    pm=
+    for a in "$@"; do [ "$a" != --protected-mode ] || pm=1; done
+    # redis-server FILE ...: a protected-mode line of the file wins (options after it would not)
+    case ${2:-} in
+    -* | '') ;;
+    *) [ ! -r "$2" ] || ! grep -qiE '^[[:space:]]*protected-mode[[:space:]]' "$2" || pm=1 ;;
+    esac
+    [ -n "$pm" ] || set -- "$@" --protected-mode no
     if [ "$(id -u)" = 0 ]; then
         # (only /data: a command run elsewhere must not take that tree)
         [ "$(pwd -P)" != /data ] || find . \! -user redis -exec chown redis '{}' + 2>/dev/null || true
@@ -99,12 +102,17 @@ postgres_setup() {
     [ -x "$r/usr/bin/setpriv" ] || die "setpriv (util-linux) is missing from the rootfs"
     db_user_ok "$r" postgres
     ids=$(awk -F: '$1 == "postgres" {print $3 ":" $4}' "$r/etc/passwd")
-    mkdir -p "$r/var/lib/postgresql/data" "$r/var/run/postgresql" "$r/docker-entrypoint-initdb.d" "$r/usr/local/bin"
-    chown "$ids" "$r/var/lib/postgresql" "$r/var/lib/postgresql/data" "$r/var/run/postgresql"
+    # /var/run/postgresql in the image: run/ (var/run -> /run is absolute, the host's /run here)
+    rootfs_nolink "$r" var/lib/postgresql/data run/postgresql docker-entrypoint-initdb.d usr/local/bin/docker-entrypoint.sh
+    mkdir -p "$r/var/lib/postgresql/data" "$r/run/postgresql" "$r/docker-entrypoint-initdb.d" "$r/usr/local/bin"
+    chown "$ids" "$r/var/lib/postgresql" "$r/var/lib/postgresql/data" "$r/run/postgresql"
     chmod 0700 "$r/var/lib/postgresql/data"
-    chmod 3777 "$r/var/run/postgresql"
+    chmod 3777 "$r/run/postgresql"
+    # bash, as Docker's entrypoint: it sources the init scripts that are not
+    # executable, which are written for bash (function, arrays, [[ ]])
+    [ -x "$r/bin/bash" ] || die "bash is missing from the rootfs"
     cat >"$r/usr/local/bin/docker-entrypoint.sh" <<'X'
-#!/bin/sh
+#!/bin/bash
 # nrun's postgres image (Debian's postgresql).  When the command is postgres
 # and $PGDATA holds no database yet: initdb as the postgres user with
 # POSTGRES_USER (default postgres) and POSTGRES_PASSWORD (required unless
@@ -114,7 +122,9 @@ postgres_setup() {
 # address, and the server stopped.  Then postgres runs in the foreground,
 # as the postgres user, listening on every address with
 # `host all all all METHOD` (scram-sha-256 unless the method is given).
-set -eu
+# Sourced init scripts run as under Docker's entrypoint: bash, set -Eeo
+# pipefail, no -u (an unset variable is empty), docker_process_sql defined.
+set -Eeo pipefail
 err() { echo "postgres entrypoint: $*" >&2; exit 1; }
 case ${1:-} in -*) set -- postgres "$@" ;; esac
 [ "${1:-}" = postgres ] || exec "$@"
@@ -140,7 +150,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     [ -n "$pw" ] || [ "$method" = trust ] ||
         err "no database in $PGDATA yet and POSTGRES_PASSWORD is empty: set POSTGRES_PASSWORD (or POSTGRES_HOST_AUTH_METHOD=trust to let anyone in without a password, unsafe)"
     for n in "$user" "$db"; do
-        [ "${#n}" -le 63 ] || err "POSTGRES_USER and POSTGRES_DB are at most 63 bytes ('$n' is longer)"
+        # (bytes, whatever the locale: PostgreSQL's NAMEDATALEN)
+        [ "$(printf '%s' "$n" | wc -c)" -le 63 ] || err "POSTGRES_USER and POSTGRES_DB are at most 63 bytes ('$n' is longer)"
         case $n in *"
 "*) err "POSTGRES_USER and POSTGRES_DB are one line each" ;; esac
     done
@@ -149,7 +160,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     esac
     [ "$method" != trust ] || [ -n "$pw" ] ||
         echo "postgres entrypoint: warning: POSTGRES_HOST_AUTH_METHOD=trust: every connection is let in without a password" >&2
-    pwdir=$(mktemp -d)
+    pwdir=$(mktemp -d /tmp/pg-init.XXXXXX) # (not in $TMPDIR, which the user's env may point anywhere)
     printf '%s\n' "$pw" >"$pwdir/pw"
     set -f
     # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is split into words, never evaluated
@@ -163,10 +174,16 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     printf '\nhost all all all %s\n' "$method" >>"$PGDATA/pg_hba.conf"
     # the first start listens on a socket of its own only: pg_isready (a
     # health check) says "no response" until initialization is over
-    sock=$(mktemp -d)
+    sock=$(mktemp -d /tmp/pg-sock.XXXXXX)
     pg_ctl -D "$PGDATA" -o "-c listen_addresses= -k $sock" -w start
     export PGHOST="$sock"
     q() { psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$user" --no-password "$@"; }
+    # psql takes a --dbname with '=' in it as a connection string ("my=db",
+    # "shop host=elsewhere"): the database is always named in one, quoted
+    sq="'" dbq=${db//\\/\\\\}
+    dbq="dbname='${dbq//$sq/\\$sq}'"
+    # Docker's helper for sourced scripts: SQL on stdin (or psql's own flags) against POSTGRES_DB
+    docker_process_sql() { q --dbname "$dbq" "$@"; }
     if [ "$db" != postgres ]; then
         printf 'CREATE DATABASE :"db";\n' | q --dbname postgres -v db="$db" >/dev/null
         echo "postgres entrypoint: database $db made"
@@ -178,8 +195,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
         *.sh)
             echo "postgres entrypoint: running $f"
             if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
-        *.sql) echo "postgres entrypoint: running $f"; q --dbname "$db" -f "$f" ;;
-        *.sql.gz) echo "postgres entrypoint: running $f"; gzip -dc "$f" | q --dbname "$db" ;;
+        *.sql) echo "postgres entrypoint: running $f"; q --dbname "$dbq" -f "$f" ;;
+        *.sql.gz) echo "postgres entrypoint: running $f"; gzip -dc "$f" | q --dbname "$dbq" ;;
         *) echo "postgres entrypoint: ignoring $f" ;;
         esac
     done

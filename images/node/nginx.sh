@@ -17,6 +17,9 @@ nginx_setup() {
     local r=$1 e=/etc/nginx
     [ -x "$r/usr/sbin/nginx" ] || die "Debian's nginx package did not install /usr/sbin/nginx"
     # the official image's ids; refused rather than doubled if Debian took them
+    rootfs_nolink "$r" etc/group etc/gshadow etc/passwd etc/shadow etc/nginx/sites-enabled etc/nginx/conf.d/default.conf \
+        etc/nginx/templates etc/nginx/nginx.conf usr/share/nginx/html/index.html usr/share/nginx/html/50x.html \
+        var/log/nginx docker-entrypoint.d/20-envsubst-on-templates.sh docker-entrypoint.sh
     ! grep -q '^[^:]*:[^:]*:101:' "$r/etc/passwd" "$r/etc/group" || die "uid or gid 101 is taken in the $suite rootfs"
     echo 'nginx:x:101:' >>"$r/etc/group"
     echo 'nginx:!::' >>"$r/etc/gshadow"
@@ -103,13 +106,17 @@ X
 # Each /etc/nginx/templates/NAME.template becomes /etc/nginx/conf.d/NAME with
 # the ${VAR}s of variables set in the environment replaced (others, like
 # nginx's own $uri, stay).  NGINX_ENVSUBST_TEMPLATE_DIR, _SUFFIX and
-# NGINX_ENVSUBST_OUTPUT_DIR move them.
+# NGINX_ENVSUBST_OUTPUT_DIR move them; NGINX_ENVSUBST_FILTER (a regular
+# expression) keeps only the variables whose names match it.
 set -e
 dir=${NGINX_ENVSUBST_TEMPLATE_DIR:-/etc/nginx/templates}
 suffix=${NGINX_ENVSUBST_TEMPLATE_SUFFIX:-.template}
 out=${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}
 [ -d "$dir" ] || exit 0
-vars=$(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/${\1}/p' | tr '\n' ' ')
+# the names themselves (not `env`'s lines: a value with a newline and "uri=" in it
+# is no variable uri, and ${uri} must stay for nginx)
+vars=$(awk 'END { f = ENVIRON["NGINX_ENVSUBST_FILTER"]
+    for (n in ENVIRON) if (n ~ /^[A-Za-z_][A-Za-z0-9_]*$/ && n ~ f) printf "${%s} ", n }' </dev/null)
 find "$dir" -follow -type f -name "*$suffix" | while read -r t; do
     rel=${t#"$dir"/}
     o=$out/${rel%"$suffix"}

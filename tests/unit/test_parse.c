@@ -231,7 +231,9 @@ static void test_errors(void **state)
         assert_int_equal(bld_parse("Nodefile", nul, sizeof nul - 1, &f, &e), -1);
         assert_string_equal(e.msg, "Nodefile:2:9: NUL byte in file");
     }
-    bad("FROM scratch\n\x01\x02\x03 x\n", "Nodefile:2:1: unknown instruction: ???");
+    bad("FROM scratch\n\x01\x02\x03 x\n", "Nodefile:2:1: unknown instruction (the line does not start with a word of letters; not shown)");
+    bad("root:$y$j9T$SALT$HASH:19000:0:99999:7:::\n",
+        "Nodefile:1:1: unknown instruction (the line does not start with a word of letters; not shown)");
 }
 
 static void test_hostile_no_crash(void **state)
