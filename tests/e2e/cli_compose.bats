@@ -338,4 +338,10 @@ ENV
     run "$NRUN" compose --project-directory "$D" config
     [ "$status" -ne 0 ]
     [ "$output" = "nrun compose: $D/.env:1: X: invalid interpolation: \"\${A\" has no closing }" ]
+    # a bomb: 1 MiB in .env, 70 times in a value of a 300-byte env_file, is refused
+    { printf 'X='; head -c 1048576 /dev/zero | tr '\0' a; echo; } >"$D/.env"
+    { printf 'Y='; for _ in $(seq 70); do printf '$X'; done; echo; } >"$D/app.env"
+    run "$NRUN" compose --project-directory "$D" config
+    [ "$status" -ne 0 ]
+    [ "${lines[-1]}" = "nrun compose: services.s.env_file[0]: $D/app.env:1: Y: more than 64 MiB of values (aliases and \${} expanded): refused" ]
 }
