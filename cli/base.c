@@ -83,10 +83,17 @@ int nr_cmd_base(int argc, char **argv, nr_global *g)
         return nr_err_report(&err, g->prog, NR_EXIT_STORE);
     int rc = 0;
     for (; i < argc && rc == 0; i++) {
-        int r = bld_base_ensure(s, argv[i], &err);
+        /* docker.io/library/redis:7 is redis:7, as FROM and --list read it */
+        char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+        nr_err nerr;
+        const char *ref = argv[i];
+        if (!strchr(ref, '@') && img_ref_normalize(ref, norm, sizeof norm, &nerr) == 0 &&
+            bld_base_hub_official(norm, norm, sizeof norm))
+            ref = norm;
+        int r = bld_base_ensure(s, ref, &err);
         img_image *img = NULL;
         char unpinned[IMG_NAME_MAX + IMG_TAG_MAX + 2]; /* a gcr.io/distroless/ pin names Google's build */
-        const char *made = r == 0 && bld_gcr_unpin(s, argv[i], unpinned, sizeof unpinned) ? unpinned : argv[i];
+        const char *made = r == 0 && bld_gcr_unpin(s, ref, unpinned, sizeof unpinned) ? unpinned : ref;
         if (r == 1)
             rc = usage_error(g, "unknown base image (see nrun base --list): ", err.msg);
         else if (r < 0 || img_image_load(s, made, &img, &err) < 0)

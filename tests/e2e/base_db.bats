@@ -77,7 +77,8 @@ teardown_file() {
     [[ "$(rt_run --rm r:1 cat /version)" == "Redis server v=$v "* ]]
     d1=$(digest_of "$NRUN_ROOT" redis:7-alpine)
     r2=$(mktemp -d /tmp/nrun-test.XXXXXX)
-    NRUN_ROOT=$r2 NRUN_OFFLINE=1 run "$NR_REAL_NRUN" base redis:7
+    # (Docker Hub's full name is the same image, as FROM and --list read it)
+    NRUN_ROOT=$r2 NRUN_OFFLINE=1 run "$NR_REAL_NRUN" base docker.io/library/redis:7
     d2=$(digest_of "$r2" redis:7)
     rm -rf "$r2"
     [ "$status" -eq 0 ]
