@@ -43,7 +43,7 @@ setup_file() {
     mkdir -p "$W/app"
     cp "$APP/package.json" "$APP/package-lock.json" "$APP/app.js" "$W/app/"
     cat >"$W/app/Dockerfile" <<'EOF'
-FROM node:20 AS build
+FROM node:20-slim AS build
 WORKDIR /app
 COPY package*.json ./
 RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci --omit=dev --no-audit --no-fund
@@ -58,7 +58,8 @@ CMD ["app.js"]
 EOF
     # outside this file's network namespace (no way out), so a cold
     # download cache can still fill
-    "$NR_REAL_NRUN" base node:20 node:20-distroless "$G/nodejs20-debian12" "$G/nodejs20-debian12:nonroot" \
+    # (the build stage on node:20-slim: the full node:20 costs this file 40 s more to make)
+    "$NR_REAL_NRUN" base node:20-slim node:20-distroless "$G/nodejs20-debian12" "$G/nodejs20-debian12:nonroot" \
         "$G/nodejs20-debian12:debug" >"$W/base.log" 2>&1 || { tail -5 "$W/base.log"; return 1; }
     for t in latest nonroot debug; do
         umoci unpack --image "$NRUN_ROOT:$G/nodejs20-debian12:$t" "$W/u-$t" >/dev/null 2>&1
@@ -76,7 +77,7 @@ nb() {
     nr_in_ns "$NBUILD" --progress=plain --host-ca="$NPMREG_CA" --secret "id=npmrc,src=$NPMREG_RC" "$@"
 }
 
-@test "gcr: the typical Dockerfile (npm ci on node:20, then gcr.io/distroless/nodejs20-debian12, CMD [\"app.js\"]) builds and serves over -p" {
+@test "gcr: the typical Dockerfile (npm ci on node:20-slim, then gcr.io/distroless/nodejs20-debian12, CMD [\"app.js\"]) builds and serves over -p" {
     [ ! -s "$W/skip-npm" ] || skip "$(cat "$W/skip-npm")"
     run nb -t gapp:1 "$W/app"
     echo "$output" | tail -8
