@@ -456,6 +456,54 @@ GRANT ALL ON *.* TO 'root'@$(lit "$root_host") WITH GRANT OPTION;
 exec "$@"
 X
     chmod 0755 "$r/usr/local/bin/docker-entrypoint.sh"
+    cat >"$r/usr/local/bin/healthcheck.sh" <<'X'
+#!/bin/bash
+# nrun's healthcheck.sh (the tests of Docker's mariadb image's, written for
+# nrun), for `healthcheck: test: ["CMD", "healthcheck.sh", "--connect",
+# "--innodb_initialized"]`.  Exit 0 when every test named passes:
+#   --connect                  the server accepts TCP connections on localhost
+#                              (not while the entrypoint initializes: that
+#                              server listens on no address)
+#   --innodb_initialized       InnoDB is up
+#   --innodb_buffer_pool_loaded  the buffer pool is loaded
+# No test: --connect.  The queries connect through the server's socket as the
+# account of this process's user (root and mysql are let in by the socket).
+# --no-defaults and --defaults-*file=FILE go to the client; --su-mysql and
+# --su=USER are accepted and ignored; other tests are refused.
+set -eo pipefail
+opts=() tests=()
+for a in "$@"; do
+    case $a in
+    --connect | --innodb_initialized | --innodb_buffer_pool_loaded) tests+=("${a#--}") ;;
+    --no-defaults | --defaults-file=* | --defaults-extra-file=* | --defaults-group-suffix=*) opts+=("$a") ;;
+    --su-mysql | --su=*) ;;
+    *)
+        echo "healthcheck.sh: $a is not a test nrun's image has (--connect, --innodb_initialized, --innodb_buffer_pool_loaded)" >&2
+        exit 2
+        ;;
+    esac
+done
+[ ${#tests[@]} -gt 0 ] || tests=(connect)
+query() { mariadb "${opts[@]}" --protocol=socket --batch --skip-column-names -e "$1"; }
+for t in "${tests[@]}"; do
+    case $t in
+    connect)
+        # (an account refusing us still means the server listens)
+        if out=$(mariadb "${opts[@]}" --protocol=tcp -h localhost --skip-ssl -e 'select 1' 2>&1); then continue; fi
+        case $out in *"Can't connect"* | *"Lost connection"*) echo "healthcheck.sh: connect: $out" >&2 && exit 1 ;; esac
+        ;;
+    innodb_initialized)
+        [ "$(query "select 1 from information_schema.ENGINES where engine = 'InnoDB' and support in ('YES', 'DEFAULT', 'ENABLED')")" = 1 ] ||
+            { echo "healthcheck.sh: InnoDB is not initialized" >&2 && exit 1; }
+        ;;
+    innodb_buffer_pool_loaded)
+        [[ "$(query "select variable_value from information_schema.GLOBAL_STATUS where variable_name = 'INNODB_BUFFER_POOL_LOAD_STATUS'")" == "Buffer pool(s) load completed"* ]] ||
+            { echo "healthcheck.sh: the buffer pool is not loaded" >&2 && exit 1; }
+        ;;
+    esac
+done
+X
+    chmod 0755 "$r/usr/local/bin/healthcheck.sh"
 }
 mysql_setup() { mariadb_setup "$@"; }
 
