@@ -101,6 +101,8 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
         flav = spec->kind == BLD_BASE_NGINX      ? "os-nginx"
                : spec->kind == BLD_BASE_REDIS    ? "os-redis"
                : spec->kind == BLD_BASE_POSTGRES ? "os-postgres"
+               : spec->kind == BLD_BASE_MYSQL    ? "os-mysql"
+               : spec->kind == BLD_BASE_MARIADB  ? "os-mariadb"
                : spec->flavour == BLD_BASE_SLIM  ? "os-slim"
                                                  : "os-full";
     char *const argv[] = {"bash",

@@ -43,7 +43,15 @@ typedef enum { BLD_BASE_FULL, BLD_BASE_SLIM, BLD_BASE_DISTROLESS } bld_base_flav
  * (builder/base_os.c: debian:<suite>[-slim], no node; major, version and
  * integrity are empty), or Docker's official nginx image from Debian's nginx
  * package (bld_base_resolve_nginx). */
-typedef enum { BLD_BASE_NODE, BLD_BASE_DEBIAN, BLD_BASE_NGINX, BLD_BASE_REDIS, BLD_BASE_POSTGRES } bld_base_kind;
+typedef enum {
+    BLD_BASE_NODE,
+    BLD_BASE_DEBIAN,
+    BLD_BASE_NGINX,
+    BLD_BASE_REDIS,
+    BLD_BASE_POSTGRES,
+    BLD_BASE_MYSQL,
+    BLD_BASE_MARIADB
+} bld_base_kind;
 
 typedef struct bld_base_spec {
     bld_base_kind kind;
@@ -53,7 +61,7 @@ typedef struct bld_base_spec {
     bld_base_flavour flavour;
     char suite[24];          /* Debian suite ("bookworm"); "" for distroless */
     char warning[192];       /* non-empty: a substitution the user should hear of */
-    char note[192];          /* non-empty: what the tag is made from, said once */
+    char note[256];          /* non-empty: what the tag is made from, said once */
     char canonical[96];      /* "node:20.20.2-bookworm-slim": the tag the image gets */
 } bld_base_spec;
 
@@ -92,6 +100,19 @@ int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec 
 int bld_base_resolve_redis(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
 int bld_base_resolve_postgres(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
 
+/* Docker's official mysql and mariadb images, both made from Debian's
+ * MariaDB server (mariadb-server, mariadb-client) on the Debian slim rootfs
+ * (builder/base_db.c): VERSION latest, N[.N[.N]], lts (and mysql's
+ * innovation); VARIANT bookworm or trixie, or the builds on another
+ * distribution Docker has (mysql: oracle, oraclelinux8/9, debian; mariadb:
+ * jammy, noble, focal, ubi, ubi8/9/10), made on Debian all the same.  Every
+ * tag gives mysql:debian-<suite> or mariadb:debian-<suite>, with a note
+ * naming Debian's MariaDB series (MARIADB_MAJOR_<SUITE>): for mysql, that it
+ * is MariaDB, not MySQL.  Any of the four repositories (bld_base_is_db: is
+ * `ref` one of them?).  Returns as bld_base_resolve. */
+bool bld_base_is_db(const char *ref);
+int bld_base_resolve_db(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
+
 /* alpine[:TAG] (latest, edge, 3, 3.19, 3.19.1): 2 with errnum ENOTSUP and
  * "debian:<ALPINE_DEBIAN>-slim" (versions.txt) in `out`, the image nbuild
  * builds such a FROM on with apk translated; 1 (ENOENT) for another tag of
@@ -123,7 +144,8 @@ bool bld_base_hub_node(const char *ref, char *out, size_t outlen);
  * node): "docker.io/library/debian:bookworm" gives "debian:bookworm". */
 bool bld_base_hub_official(const char *ref, char *out, size_t outlen);
 /* Is `norm` (a normalized reference) one of the names nbuild makes here:
- * node:, debian:, alpine:, nginx:, redis:, postgres: or gcr.io/distroless/? */
+ * node:, debian:, alpine:, nginx:, redis:, postgres:, mysql:, mariadb: or
+ * gcr.io/distroless/? */
 bool bld_base_made_here(const char *norm);
 
 /* Every tag of the pinned majors with what it resolves to, one

@@ -37,7 +37,7 @@ struct img_store;
 bool bld_base_tag_present(struct img_store *s, const char *ref);
 /* The debian and nginx tags, "TAG CANONICAL[  # NOTE]" a line, for `nrun base --list`. */
 void bld_base_list_os(FILE *f);
-/* The same for redis and postgres (builder/base_db.c). */
+/* The same for redis, postgres, mysql and mariadb (builder/base_db.c). */
 void bld_base_list_db(FILE *f);
 
 #endif

@@ -202,7 +202,8 @@ bool bld_base_hub_official(const char *ref, char *out, size_t outlen)
                                            * repositories (FROM ${ARCH}/node:... with ARCH=amd64): the same
                                            * image on linux/amd64, the one platform nbuild builds for */
                                           "amd64/", "docker.io/amd64/", "index.docker.io/amd64/"};
-    static const char *const repos[] = {"node:", "debian:", "alpine:", "nginx:", "redis:", "postgres:"};
+    static const char *const repos[] = {"node:",  "debian:",   "alpine:", "nginx:",
+                                        "redis:", "postgres:", "mysql:",  "mariadb:"};
     for (size_t i = 0; i < NR_ARRAY_LEN(spelled); i++) {
         size_t n = strlen(spelled[i]);
         if (strncmp(ref, spelled[i], n))
@@ -223,8 +224,7 @@ bool bld_base_hub_official(const char *ref, char *out, size_t outlen)
 bool bld_base_made_here(const char *norm)
 {
     return !strncmp(norm, "node:", 5) || !strncmp(norm, "debian:", 7) || !strncmp(norm, "alpine:", 7) ||
-           !strncmp(norm, "nginx:", 6) || !strncmp(norm, "redis:", 6) || !strncmp(norm, "postgres:", 9) ||
-           bld_gcr_is(norm);
+           !strncmp(norm, "nginx:", 6) || bld_base_is_db(norm) || bld_gcr_is(norm);
 }
 
 bool bld_base_hub_node(const char *ref, char *out, size_t outlen)
@@ -244,16 +244,16 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
         return bld_base_resolve_debian(versions, ref, out, err);
     if (!strncmp(ref, "nginx:", 6) || !strcmp(ref, "nginx"))
         return bld_base_resolve_nginx(versions, ref, out, err);
-    if (!strncmp(ref, "redis:", 6) || !strcmp(ref, "redis"))
-        return bld_base_resolve_redis(versions, ref, out, err);
-    if (!strncmp(ref, "postgres:", 9) || !strcmp(ref, "postgres"))
-        return bld_base_resolve_postgres(versions, ref, out, err);
+    if (bld_base_is_db(ref)) /* redis, postgres, mysql, mariadb */
+        return bld_base_resolve_db(versions, ref, out, err);
     if (!strncmp(ref, "alpine:", 7) || !strcmp(ref, "alpine")) {
         char slim[64];
         return bld_base_alpine_os(ref, slim, sizeof slim, err);
     }
     if (strncmp(ref, "node:", 5))
-        return bld_base_unknown(err, ref, "not an image nbuild makes (node, debian, alpine, nginx, redis, postgres, gcr.io/distroless)");
+        return bld_base_unknown(err, ref,
+                                "not an image nbuild makes (node, debian, alpine, nginx, redis, postgres, mysql, "
+                                "mariadb, gcr.io/distroless)");
     const char *tag = ref + 5;
     if (strlen(tag) > 64)
         return bld_base_unknown(err, ref, "tag too long");

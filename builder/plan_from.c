@@ -233,7 +233,8 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
     size_t rl = strcspn(norm, ":");
     bool made = (rl == 4 && !strncmp(norm, "node", 4)) || (rl == 6 && !strncmp(norm, "debian", 6)) ||
                 (rl == 5 && !strncmp(norm, "nginx", 5)) || (rl == 5 && !strncmp(norm, "redis", 5)) ||
-                (rl == 8 && !strncmp(norm, "postgres", 8));
+                (rl == 8 && !strncmp(norm, "postgres", 8)) || (rl == 5 && !strncmp(norm, "mysql", 5)) ||
+                (rl == 7 && !strncmp(norm, "mariadb", 7));
     char hint[160] = "";
     if (made)
         snprintf(hint, sizeof hint,

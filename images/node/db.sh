@@ -1,10 +1,13 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034,SC2154 # sets and reads mkdebian.sh's variables
-# Sourced by mkdebian.sh for redis:* and postgres:* (flavours os-redis and
-# os-postgres): a Debian slim rootfs with Debian's redis-server or
-# postgresql, shaped as Docker's official redis and postgres images.  The
-# servers are Debian's; the entrypoints are our own.
+# Sourced by mkdebian.sh for redis:*, postgres:*, mysql:* and mariadb:*
+# (flavours os-redis, os-postgres, os-mysql and os-mariadb): a Debian slim
+# rootfs with Debian's redis-server, postgresql or MariaDB server, shaped as
+# Docker's official redis, postgres, mysql and mariadb images.  The servers
+# are Debian's (mysql:* is MariaDB); the entrypoints are our own.
 #   db_packages SVC       the Debian packages to install
+#   db_rootfs SVC         the name of its rootfs in the cache (mysql and
+#                         mariadb share one)
 #   SVC_setup ROOTFS      dirs, entrypoint (/usr/local/bin/docker-entrypoint.sh)
 #   SVC_config ROOTFS     envs, labels, image_cmd_json, image_extra_json,
 #                         entry, cmd_by and svc_steps for mkdebian.sh
@@ -13,8 +16,13 @@ db_packages() {
     case $1 in
     redis) echo redis-server redis-tools ;;
     postgres) echo postgresql postgresql-client ;;
+    mysql | mariadb) echo mariadb-server mariadb-client ;;
     *) die "no such service image '$1'" ;;
     esac
+}
+
+db_rootfs() {
+    case $1 in mysql) echo mariadb ;; *) echo "$1" ;; esac
 }
 
 # The upstream version of an installed package: 5:7.0.15-1~deb12u10 -> 7.0.15.
@@ -230,3 +238,310 @@ postgres_config() {
     svc_steps=('VOLUME ["/var/lib/postgresql/data"]' 'ENTRYPOINT ["docker-entrypoint.sh"]' 'EXPOSE 5432/tcp'
         'STOPSIGNAL SIGINT')
 }
+
+# mysql:* and mariadb:*: one rootfs (Debian's mariadb-server and
+# mariadb-client, whose mysql, mysqladmin and mysqld names are links to the
+# mariadb ones), two images differing in their Cmd and labels.
+mariadb_setup() {
+    local r=$1 ids
+    [ -x "$r/usr/sbin/mariadbd" ] || die "Debian's mariadb-server did not install /usr/sbin/mariadbd"
+    for p in mysqld mariadb-install-db mariadb mysql mariadb-admin mysqladmin; do
+        [ -x "$r/usr/bin/$p" ] || [ -x "$r/usr/sbin/$p" ] || die "Debian's MariaDB packages did not install $p"
+    done
+    [ -x "$r/usr/bin/setpriv" ] || die "setpriv (util-linux) is missing from the rootfs"
+    db_user_ok "$r" mysql
+    ids=$(awk -F: '$1 == "mysql" {print $3 ":" $4}' "$r/etc/passwd")
+    # the package's postinst made a database (and Debian's flag files): an
+    # image has none, the entrypoint makes it where the container's volume is
+    rm -rf "$r/var/lib/mysql" "$r/run/mysqld"
+    mkdir -p "$r/var/lib/mysql" "$r/run/mysqld" "$r/docker-entrypoint-initdb.d" "$r/usr/local/bin"
+    chown "$ids" "$r/var/lib/mysql" "$r/run/mysqld"
+    chmod 0755 "$r/var/lib/mysql"
+    chmod 1777 "$r/run/mysqld" # (a container run with --user of another uid makes its socket there)
+    # Debian binds to 127.0.0.1; in a container the server listens on every
+    # address, as in Docker's images (the container's network is the boundary)
+    local cnf=$r/etc/mysql/mariadb.conf.d/50-server.cnf
+    grep -q '^bind-address' "$cnf" || die "$cnf has no bind-address line to take out"
+    sed -i 's/^bind-address/#&/' "$cnf"
+    ! grep -q '^bind-address' "$cnf" || die "$cnf still binds one address"
+    cat >"$r/etc/mysql/mariadb.conf.d/05-container.cnf" <<'X'
+# nrun's mysql and mariadb images, as Docker's: no DNS look-up of a client's
+# address (accounts are name@'%' or IP addresses; a container's peers often
+# have no reverse name), no host cache.
+[mariadbd]
+skip-name-resolve
+host-cache-size = 0
+X
+    cat >"$r/usr/local/bin/docker-entrypoint.sh" <<'X'
+#!/bin/bash
+# nrun's mysql and mariadb images (Debian's MariaDB server; written for nrun).
+# Options alone (`--character-set-server=utf8mb4`) are mariadbd's.  When the
+# command is mariadbd or mysqld and its data directory holds no database yet:
+# mariadb-install-db as the mysql user, then a first server that listens on
+# no address and on a socket of its own only (so a `mysqladmin ping` health
+# check waits for the end of initialization) gives root (root@localhost and
+# root@MYSQL_ROOT_HOST, default '%') the password MYSQL_ROOT_PASSWORD, an
+# empty one (MYSQL_ALLOW_EMPTY_PASSWORD) or a random one it prints
+# (MYSQL_RANDOM_ROOT_PASSWORD): one of the three is required; root@localhost
+# is also let in by the socket as the container's root.  It makes
+# MYSQL_DATABASE and the user MYSQL_USER with MYSQL_PASSWORD (every right on
+# that database), loads the time zones (unless MYSQL_INITDB_SKIP_TZINFO), and
+# runs /docker-entrypoint-initdb.d/*.sh (sourced unless executable), *.sql
+# and *.sql.gz once, in order, as root on MYSQL_DATABASE.  Every MYSQL_X may
+# be spelt MARIADB_X (first), and X_FILE names a file holding X.  Names and
+# passwords reach SQL as quoted literals and identifiers, never pasted in.
+# Then the server runs in the foreground as the mysql user, on every address.
+# (no set -u: sourced init scripts run in this shell, as in Docker's images)
+set -eo pipefail
+say() { echo "mariadb entrypoint: $*"; }
+err() {
+    echo "mariadb entrypoint: error: $*" >&2
+    exit 1
+}
+case ${1:-} in -*) set -- mariadbd "$@" ;; esac
+case ${1:-} in mariadbd | mysqld) ;; *) exec "$@" ;; esac
+for a in "$@"; do
+    case $a in -'?' | --help | --print-defaults | -V | --version) exec "$@" ;; esac
+done
+
+# The server's own reading of its options and config files.
+conf=$("$@" --verbose --help 2>&1) ||
+    err "$1 refuses its options: $(grep -m1 -i error <<<"$conf" || head -n1 <<<"$conf")"
+# (a value of the table after the line of dashes, not a word of the help text)
+option() { awk -v k="$1" '/^-+ +-+$/ { t = 1; next } t && $1 == k { print $2; exit }' <<<"$conf"; }
+datadir=$(option datadir)
+datadir=${datadir%/}
+socket=$(option socket)
+[ -n "$datadir" ] || err "$1 --verbose --help names no datadir"
+[ -n "$socket" ] || err "$1 --verbose --help names no socket"
+
+if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$datadir"
+    # (a link in the data directory is never followed)
+    find "$datadir" \! -user mysql -exec chown -h mysql:mysql '{}' +
+    sockdir=${socket%/*}
+    if [ ! -d "$sockdir" ]; then
+        mkdir -p "$sockdir"
+        chown mysql:mysql "$sockdir"
+    fi
+    exec setpriv --reuid=mysql --regid=mysql --init-groups -- "$0" "$@"
+fi
+
+# setting VAR NAME...: VAR = the first of the NAMEs set, or the contents of
+# the file NAME_FILE names (docker secrets)
+setting() {
+    local var=$1 n f
+    shift
+    printf -v "$var" '%s' ''
+    for n in "$@"; do
+        f=${n}_FILE
+        [ -z "${!n:-}" ] || [ -z "${!f:-}" ] || err "both $n and $f are set: set one"
+        if [ -n "${!n:-}" ]; then
+            printf -v "$var" '%s' "${!n}"
+            return
+        elif [ -n "${!f:-}" ]; then
+            [ -f "${!f}" ] || err "$f names ${!f}, which is not a file"
+            [ -r "${!f}" ] || err "$f names ${!f}, which the mysql user cannot read"
+            printf -v "$var" '%s' "$(<"${!f}")"
+            return
+        fi
+    done
+}
+# an SQL string literal and an identifier
+lit() {
+    local s=${1//\\/\\\\}
+    printf "'%s'" "${s//\'/\'\'}"
+}
+# shellcheck disable=SC2016 # (backquotes, not an expansion)
+ident() { printf '`%s`' "${1//\`/\`\`}"; }
+
+initialize() {
+    local root_pw allow_empty random_pw root_host db user user_pw skip_tz v tmp sock pid i sql f
+    setting root_pw MARIADB_ROOT_PASSWORD MYSQL_ROOT_PASSWORD
+    setting allow_empty MARIADB_ALLOW_EMPTY_ROOT_PASSWORD MARIADB_ALLOW_EMPTY_PASSWORD MYSQL_ALLOW_EMPTY_PASSWORD
+    setting random_pw MARIADB_RANDOM_ROOT_PASSWORD MYSQL_RANDOM_ROOT_PASSWORD
+    setting root_host MARIADB_ROOT_HOST MYSQL_ROOT_HOST
+    setting db MARIADB_DATABASE MYSQL_DATABASE
+    setting user MARIADB_USER MYSQL_USER
+    setting user_pw MARIADB_PASSWORD MYSQL_PASSWORD
+    setting skip_tz MARIADB_INITDB_SKIP_TZINFO MYSQL_INITDB_SKIP_TZINFO
+    root_host=${root_host:-%}
+    [ -n "$root_pw$allow_empty$random_pw" ] ||
+        err "database is uninitialized and password option is not specified: set MYSQL_ROOT_PASSWORD, MYSQL_ALLOW_EMPTY_PASSWORD=yes or MYSQL_RANDOM_ROOT_PASSWORD=yes (or MARIADB_ROOT_PASSWORD, MARIADB_ALLOW_EMPTY_ROOT_PASSWORD, MARIADB_RANDOM_ROOT_PASSWORD)"
+    [ "$user" != root ] ||
+        err "MYSQL_USER=root: MYSQL_USER and MYSQL_PASSWORD make another user; root's password is MYSQL_ROOT_PASSWORD"
+    for v in "$db" "$user" "$root_host"; do
+        [[ $v != *[[:cntrl:]]* ]] || err "MYSQL_DATABASE, MYSQL_USER and MYSQL_ROOT_HOST are one line of printable characters"
+    done
+    if [ -n "$random_pw" ]; then
+        root_pw=$(head -c 24 /dev/urandom | base64)
+        say "GENERATED ROOT PASSWORD: $root_pw"
+    fi
+    say "no database in $datadir yet: initializing it"
+    if ! v=$(mariadb-install-db --rpm --datadir="$datadir" --auth-root-authentication-method=socket \
+        --auth-root-socket-user=mysql --skip-test-db --skip-name-resolve "${@:2}" 2>&1); then
+        printf '%s\n' "$v" >&2
+        err "mariadb-install-db failed (its output is above)"
+    fi
+    tmp=$(mktemp -d)
+    sock=$tmp/mysqld.sock
+    "$@" --skip-networking --socket="$sock" --pid-file="$tmp/mysqld.pid" &
+    pid=$!
+    # (a failure below stops it: the container ends with the entrypoint)
+    trap 'kill "$pid" 2>/dev/null; wait "$pid"' EXIT
+    for i in $(seq 600); do
+        ! mariadb-admin --socket="$sock" --user=mysql ping >/dev/null 2>&1 || break
+        kill -0 "$pid" 2>/dev/null || err "the first server stopped (its log is above)"
+        [ "$i" != 600 ] || err "the first server did not answer in 60 s"
+        sleep 0.1
+    done
+    # as the mysql account (the socket's), with the client's commands off
+    own() { mariadb --protocol=socket --socket="$sock" --user=mysql --binary-mode --batch "$@"; }
+    # (the proxy grant install-db gives mysql@<this host's name>, an account
+    # that does not exist, would be warned of at every start)
+    sql="SET @@SESSION.SQL_LOG_BIN = 0;
+SET @@SESSION.SQL_MODE = REPLACE(@@SESSION.SQL_MODE, 'NO_BACKSLASH_ESCAPES', '');
+DELETE FROM mysql.proxies_priv WHERE Host NOT IN ('localhost', '%');
+FLUSH PRIVILEGES;
+ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD($(lit "$root_pw")) OR unix_socket;
+"
+    if [ "$root_host" != localhost ]; then
+        sql+="CREATE USER 'root'@$(lit "$root_host") IDENTIFIED BY $(lit "$root_pw");
+GRANT ALL ON *.* TO 'root'@$(lit "$root_host") WITH GRANT OPTION;
+"
+    fi
+    if [ -n "$db" ]; then
+        say "making database $db"
+        sql+="CREATE DATABASE IF NOT EXISTS $(ident "$db");
+"
+    fi
+    if [ -n "$user" ] && [ -n "$user_pw" ]; then
+        say "making user $user"
+        sql+="CREATE USER $(lit "$user")@'%' IDENTIFIED BY $(lit "$user_pw");
+"
+        if [ -n "$db" ]; then
+            # (in GRANT, _ and % in a database name are wildcards)
+            v=${db//\\/\\\\}
+            v=${v//_/\\_}
+            sql+="GRANT ALL ON $(ident "${v//%/\\%}").* TO $(lit "$user")@'%';
+"
+        fi
+    elif [ -n "$user$user_pw" ]; then
+        say "warning: MYSQL_USER and MYSQL_PASSWORD go together: no user made"
+    fi
+    printf '%s' "$sql" | own || err "setting up root, MYSQL_DATABASE and MYSQL_USER failed (the server's error is above)"
+    if [ -z "$skip_tz" ] && [ -d /usr/share/zoneinfo ]; then
+        mariadb-tzinfo-to-sql --skip-write-binlog /usr/share/zoneinfo 2>/dev/null | own mysql ||
+            err "loading the time zones failed (set MYSQL_INITDB_SKIP_TZINFO=1 to skip it)"
+    fi
+    # init scripts, in a subshell: as root with its password, and a script's
+    # own mysql or mariadb reaches this first server ($MYSQL_HOME/my.cnf is
+    # read after /etc/mysql/my.cnf); both spellings of the settings are set
+    # (with the password made for MYSQL_RANDOM_ROOT_PASSWORD)
+    printf '[client]\nsocket = %s\n' "$sock" >"$tmp/my.cnf"
+    (
+        export MYSQL_HOME=$tmp MYSQL_ROOT_PASSWORD=$root_pw MARIADB_ROOT_PASSWORD=$root_pw MYSQL_DATABASE=$db \
+            MARIADB_DATABASE=$db MYSQL_USER=$user MARIADB_USER=$user MYSQL_PASSWORD=$user_pw MARIADB_PASSWORD=$user_pw
+        as_root() { MYSQL_PWD=$root_pw mariadb --protocol=socket --socket="$sock" --user=root ${db:+--database="$db"}; }
+        for f in /docker-entrypoint-initdb.d/*; do
+            [ -f "$f" ] || continue
+            case $f in
+            *.sh)
+                say "running $f"
+                # shellcheck disable=SC1090 # (the user's script)
+                if [ -x "$f" ]; then "$f"; else . "$f"; fi
+                ;;
+            *.sql)
+                say "running $f"
+                as_root <"$f" || err "$f failed (the server's error is above)"
+                ;;
+            *.sql.gz)
+                say "running $f"
+                gzip -dc "$f" | as_root || err "$f failed (the server's error is above)"
+                ;;
+            *) say "ignoring $f" ;;
+            esac
+        done
+    ) || exit 1
+    kill "$pid"
+    wait "$pid" || true
+    trap - EXIT
+    rm -rf "$tmp"
+    say "database initialized; starting $1"
+}
+[ -d "$datadir/mysql" ] || initialize "$@"
+exec "$@"
+X
+    chmod 0755 "$r/usr/local/bin/docker-entrypoint.sh"
+    cat >"$r/usr/local/bin/healthcheck.sh" <<'X'
+#!/bin/bash
+# nrun's healthcheck.sh (the tests of Docker's mariadb image's, written for
+# nrun), for `healthcheck: test: ["CMD", "healthcheck.sh", "--connect",
+# "--innodb_initialized"]`.  Exit 0 when every test named passes:
+#   --connect                  the server accepts TCP connections on localhost
+#                              (not while the entrypoint initializes: that
+#                              server listens on no address)
+#   --innodb_initialized       InnoDB is up
+#   --innodb_buffer_pool_loaded  the buffer pool is loaded
+# No test: --connect.  The queries connect through the server's socket as the
+# account of this process's user (root and mysql are let in by the socket).
+# --no-defaults and --defaults-*file=FILE go to the client; --su-mysql and
+# --su=USER are accepted and ignored; other tests are refused.
+set -eo pipefail
+opts=() tests=()
+for a in "$@"; do
+    case $a in
+    --connect | --innodb_initialized | --innodb_buffer_pool_loaded) tests+=("${a#--}") ;;
+    --no-defaults | --defaults-file=* | --defaults-extra-file=* | --defaults-group-suffix=*) opts+=("$a") ;;
+    --su-mysql | --su=*) ;;
+    *)
+        echo "healthcheck.sh: $a is not a test nrun's image has (--connect, --innodb_initialized, --innodb_buffer_pool_loaded)" >&2
+        exit 2
+        ;;
+    esac
+done
+[ ${#tests[@]} -gt 0 ] || tests=(connect)
+query() { mariadb "${opts[@]}" --protocol=socket --batch --skip-column-names -e "$1"; }
+for t in "${tests[@]}"; do
+    case $t in
+    connect)
+        # (an account refusing us still means the server listens)
+        if out=$(mariadb "${opts[@]}" --protocol=tcp -h localhost --skip-ssl -e 'select 1' 2>&1); then continue; fi
+        case $out in *"Can't connect"* | *"Lost connection"*) echo "healthcheck.sh: connect: $out" >&2 && exit 1 ;; esac
+        ;;
+    innodb_initialized)
+        [ "$(query "select 1 from information_schema.ENGINES where engine = 'InnoDB' and support in ('YES', 'DEFAULT', 'ENABLED')")" = 1 ] ||
+            { echo "healthcheck.sh: InnoDB is not initialized" >&2 && exit 1; }
+        ;;
+    innodb_buffer_pool_loaded)
+        [[ "$(query "select variable_value from information_schema.GLOBAL_STATUS where variable_name = 'INNODB_BUFFER_POOL_LOAD_STATUS'")" == "Buffer pool(s) load completed"* ]] ||
+            { echo "healthcheck.sh: the buffer pool is not loaded" >&2 && exit 1; }
+        ;;
+    esac
+done
+X
+    chmod 0755 "$r/usr/local/bin/healthcheck.sh"
+}
+mysql_setup() { mariadb_setup "$@"; }
+
+# maria_config ROOTFS REPO SERVER
+maria_config() {
+    local v m
+    v=$(db_version "$1" mariadb-server)
+    [[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "Debian's mariadb-server has an odd version '$v'"
+    m=${v%.*}
+    [ "$m" = "$(pin "MARIADB_MAJOR_${suite^^}")" ] ||
+        die "Debian $suite's mariadb-server installed MariaDB $m, not the MARIADB_MAJOR_${suite^^} of $versions_file"
+    say "$name: Debian $suite's MariaDB is $v"
+    envs+=("MARIADB_MAJOR=$m" "MARIADB_VERSION=$v")
+    labels=("org.opencontainers.image.title=$2" "org.opencontainers.image.version=$v"
+        "org.opencontainers.image.description=MariaDB $v from Debian $suite" "io.nrun.base.flavour=$2"
+        "io.nrun.base.debian.suite=$suite" "io.nrun.base.debian=$pkgs")
+    image_cmd_json="\"$3\""
+    image_extra_json='    "Volumes": {"/var/lib/mysql": {}},
+    "ExposedPorts": {"3306/tcp": {}},'
+    entry=docker-entrypoint.sh cmd_by="CMD [\\\"$3\\\"]"
+    svc_steps=('VOLUME ["/var/lib/mysql"]' 'ENTRYPOINT ["docker-entrypoint.sh"]' 'EXPOSE 3306/tcp')
+}
+mysql_config() { maria_config "$1" mysql mysqld; }
+mariadb_config() { maria_config "$1" mariadb mariadbd; }

@@ -39,11 +39,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 8 ] || die "usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE"
 versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6 flavour=$7 suite=$8
 svc_steps=()
-os=0 nginx=0 svc= # os=1: Docker's debian image (no node); nginx=1: its nginx image; svc: redis or postgres (db.sh)
+os=0 nginx=0 svc= # os=1: Docker's debian image (no node); nginx=1: its nginx image; svc: redis, postgres, mysql or mariadb (db.sh)
 case $flavour in full | slim) ;; os-full | os-slim) os=1 flavour=${flavour#os-} ;;
 os-nginx) os=1 nginx=1 flavour=slim ;;
-os-redis | os-postgres) os=1 svc=${flavour#os-} flavour=slim ;;
-*) die "flavour must be full, slim, os-full, os-slim, os-nginx, os-redis or os-postgres, not '$flavour'" ;; esac
+os-redis | os-postgres | os-mysql | os-mariadb) os=1 svc=${flavour#os-} flavour=slim ;;
+*) die "flavour must be full, slim, os-full, os-slim, os-nginx, os-redis, os-postgres, os-mysql or os-mariadb, not '$flavour'" ;; esac
 case $suite in '' | *[!a-z]*) die "bad Debian suite '$suite'" ;; esac
 [ "$os" = 1 ] || check_node_args
 offline=${NRUN_OFFLINE:-0}
@@ -71,6 +71,7 @@ elif [ -n "$svc" ]; then
     # shellcheck source=images/node/db.sh
     . "$here/db.sh"
     read -r -a extra <<<"$(db_packages "$svc")"
+    rsvc=$(db_rootfs "$svc")
     name=$svc:debian-$suite
 else
     name=debian:$suite
@@ -116,8 +117,8 @@ elif [ "$nginx" = 1 ]; then
     key=$(printf '%s\n' "$recipe_rev" "$suite" "os-nginx" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
     rdir=$cache/debian/$suite-os-nginx-$key
 elif [ -n "$svc" ]; then
-    key=$(printf '%s\n' "$recipe_rev" "$suite" "os-$svc" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
-    rdir=$cache/debian/$suite-os-$svc-$key
+    key=$(printf '%s\n' "$recipe_rev" "$suite" "os-$rsvc" "$epoch" "${extra[*]}" | sha256sum | cut -c1-16)
+    rdir=$cache/debian/$suite-os-$rsvc-$key
 else
     key=$(printf '%s\n' "$recipe_rev" "$suite" "os-$flavour" "$epoch" | sha256sum | cut -c1-16)
     rdir=$cache/debian/$suite-os-$flavour-$key
@@ -194,6 +195,8 @@ HOOK
     local inc=() svc_hooks=()
     # (postgresql-common would initdb a "main" cluster at install: not in an image)
     [ "$svc" != postgres ] || svc_hooks=(--essential-hook="mkdir -p \"\$1/etc/postgresql-common\" && printf 'create_main_cluster = false\n' >\"\$1/etc/postgresql-common/createcluster.conf\"")
+    # (mariadb-server's postinst makes a 140 MB database: not kept in the cache)
+    [ "${rsvc:-}" != mariadb ] || svc_hooks=(--customize-hook="rm -rf \"\$1\"/var/lib/mysql/*")
     [ ${#extra[@]} -eq 0 ] || inc=(--include="$(
         IFS=,
         echo "${extra[*]}"

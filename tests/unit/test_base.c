@@ -26,7 +26,9 @@ static const char *V = "# pins\n"
                        "DEBIAN_SUITES=bookworm trixie\n"
                        "DEBIAN_DIST_DEFAULT=trixie\n"
                        "DEBIAN_DIST_20=bullseye\n"
-                       "DEBIAN_DIST_22=bookworm\n";
+                       "DEBIAN_DIST_22=bookworm\n"
+                       "MARIADB_MAJOR_BOOKWORM=10.11\n"
+                       "MARIADB_MAJOR_TRIXIE=11.8\n";
 static const char *R = "# releases\n"
                        "20.9.0 sha512-a\n"
                        "20.11.0 sha512-b\n"
@@ -390,6 +392,65 @@ static void test_resolve_debian_alpine(void **state)
     }
 }
 
+/* mysql and mariadb: Debian's MariaDB, with a note that says so */
+static void test_resolve_mysql_mariadb(void **state)
+{
+    (void)state;
+    static const char *const yes[][3] = {
+        {"mysql", "mysql:debian-trixie", "not MySQL: "},
+        {"mysql:8", "mysql:debian-trixie", "MariaDB 11.8 from Debian trixie"},
+        {"mysql:8.0.40", "mysql:debian-trixie", "not MySQL 8.0.40: "},
+        {"mysql:5.7", "mysql:debian-trixie", "not MySQL 5.7: "},
+        {"mysql:lts", "mysql:debian-trixie", "not MySQL: "},
+        {"mysql:innovation-oracle", "mysql:debian-trixie", "; Debian, not Oracle Linux"},
+        {"mysql:8.4-oraclelinux9", "mysql:debian-trixie", "; Debian, not Oracle Linux"},
+        {"mysql:8.0-debian", "mysql:debian-trixie", "not MySQL 8.0: "},
+        {"mysql:debian", "mysql:debian-trixie", "not MySQL: "},
+        {"mysql:oracle", "mysql:debian-trixie", "Oracle Linux"},
+        {"mysql:8.0-bookworm", "mysql:debian-bookworm", "MariaDB 10.11 from Debian bookworm"},
+        {"mariadb", "mariadb:debian-trixie", "Debian trixie's MariaDB 11.8 (MARIADB_VERSION in the image)"},
+        {"mariadb:11", "mariadb:debian-trixie", "MariaDB 11.8 (MARIADB_VERSION in the image)"},
+        {"mariadb:11.8.2", "mariadb:debian-trixie", "MariaDB 11.8 (MARIADB_VERSION in the image)"},
+        {"mariadb:lts-noble", "mariadb:debian-trixie", "; Debian, not Ubuntu or UBI"},
+        {"mariadb:10.11-jammy", "mariadb:debian-trixie", ", not 10.11: "},
+        {"mariadb:11.4", "mariadb:debian-trixie", ", not 11.4: "},
+        {"mariadb:12-ubi9", "mariadb:debian-trixie", ", not 12: "},
+        {"mariadb:10-bookworm", "mariadb:debian-bookworm", "Debian bookworm's MariaDB 10.11 (MARIADB_VERSION"},
+        {"mariadb:bullseye", "mariadb:debian-bookworm", "MariaDB 10.11"},
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        bld_base_spec sp = ok(yes[i][0]);
+        assert_string_equal(sp.canonical, yes[i][1]);
+        assert_int_equal(sp.kind, yes[i][0][1] == 'y' ? BLD_BASE_MYSQL : BLD_BASE_MARIADB);
+        if (!strstr(sp.note, yes[i][2]))
+            fail_msg("%s: note \"%s\" lacks \"%s\"", yes[i][0], sp.note, yes[i][2]);
+    }
+    assert_null(strstr(ok("mariadb:11").note, "not"));
+    assert_null(strstr(ok("mariadb:lts").note, "not"));
+    static const char *const no[] = {"mysql:", "mysql:8-alpine", "mysql:8.0-jammy", "mysql:8-", "mysql:-8",
+                                     "mysql:8..0", "mysql:8.0.0.0", "mysql:eight", "mysql:8-oracle-oracle",
+                                     "mysql:8-oraclelinux", "mysql:8-oracle9", "mysql:sid", "mysql:8.x",
+                                     "mysql:8_0", "mysql:8.0-Debian", "mariadb:11-oracle", "mariadb:innovation",
+                                     "mariadb:11-debian", "mariadb:11-ubi7", "mariadb:11-noble-noble", "mariadb:rc",
+                                     "mariadb:11-alpine", "mariadb:../x", "mysql:8/../../x", "mysqlx:8",
+                                     "mariadbd:11"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        bld_base_spec sp;
+        nr_err e;
+        if (bld_base_resolve(V, R, no[i], &sp, &e) != 1 || e.errnum != ENOENT)
+            fail_msg("%s resolved", no[i]);
+        if (strncmp(e.msg, no[i], strlen(no[i])))
+            fail_msg("%s: the error does not name it: %s", no[i], e.msg);
+    }
+    /* the pins broken: an error, not a guess */
+    bld_base_spec sp;
+    nr_err e;
+    assert_int_equal(bld_base_resolve("DEBIAN_SUITES=bookworm trixie\nDEBIAN_DIST_DEFAULT=trixie\n", R, "mysql:8",
+                                      &sp, &e),
+                     -1);
+    assert_non_null(strstr(e.msg, "MARIADB_MAJOR_TRIXIE"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_resolve_unknown_refs),
         cmocka_unit_test(test_alpine_slim),
         cmocka_unit_test(test_resolve_debian_alpine),
+        cmocka_unit_test(test_resolve_mysql_mariadb),
         cmocka_unit_test(test_resolve_broken_versions),
         cmocka_unit_test(test_embedded_pins),
         cmocka_unit_test(test_base_map),
