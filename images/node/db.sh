@@ -253,6 +253,8 @@ mariadb_setup() {
     ids=$(awk -F: '$1 == "mysql" {print $3 ":" $4}' "$r/etc/passwd")
     # the package's postinst made a database (and Debian's flag files): an
     # image has none, the entrypoint makes it where the container's volume is
+    rootfs_nolink "$r" var/lib/mysql run/mysqld docker-entrypoint-initdb.d usr/local/bin/docker-entrypoint.sh \
+        usr/local/bin/healthcheck.sh etc/mysql/mariadb.conf.d/05-container.cnf etc/mysql/mariadb.conf.d/50-server.cnf
     rm -rf "$r/var/lib/mysql" "$r/run/mysqld"
     mkdir -p "$r/var/lib/mysql" "$r/run/mysqld" "$r/docker-entrypoint-initdb.d" "$r/usr/local/bin"
     chown "$ids" "$r/var/lib/mysql" "$r/run/mysqld"
