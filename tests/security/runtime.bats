@@ -265,6 +265,7 @@ EOF
     [[ "$output" == *"clone_newns=EPERM"* ]]
     [[ "$output" == *"init_module=EPERM"* ]]
     [[ "$output" == *"getpid=ok"* ]]
+    [[ "$output" == *"io_setup=ok"*"io_destroy=ok"* ]]
     run rt_run --rm --security-opt seccomp=unconfined sec:1 sh -c 'grep Seccomp: /proc/self/status; probe'
     [[ "$output" == *"Seccomp:	0"* ]]
     [[ "$output" == *"clone3=EFAULT"* || "$output" == *"clone3=EINVAL"* ]]
