@@ -143,5 +143,8 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
  * layer mtimes = 0: the same context gives the same manifest digest. */
 int bld_base_write(img_store *s, const char *ctx_dir, const char *const *tags, size_t n_tags, img_desc *manifest_out,
                    nr_err *err);
+/* The same on top of `base` (its layers, history, created and config, the
+ * context's Labels added; image.json's config holds Labels only), untagged. */
+int bld_base_write_on(img_store *s, const img_image *base, const char *ctx_dir, img_desc *manifest_out, nr_err *err);
 
 #endif
