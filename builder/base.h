@@ -165,5 +165,17 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
  * layer mtimes = 0: the same context gives the same manifest digest. */
 int bld_base_write(img_store *s, const char *ctx_dir, const char *const *tags, size_t n_tags, img_desc *manifest_out,
                    nr_err *err);
+/* The same on top of `base` (its layers, history, created and config, the
+ * context's Labels added; image.json's config holds Labels only), untagged. */
+int bld_base_write_on(img_store *s, const img_image *base, const char *ctx_dir, img_desc *manifest_out, nr_err *err);
+
+/* FROM node:<tag>-alpine on the Debian slim image (plan_from.c, and COPY
+ * --from in stages.c): *img, that slim image, is replaced by the image of
+ * it plus one layer of Alpine's busybox tools that Debian slim lacks
+ * (images/node/alpine-tools.sh: Debian's busybox-static at /bin/busybox,
+ * wget, nc, ash... linked to it), written into the store untagged.  Same
+ * slim image and cached package, same digest; the second make is offline.
+ * 0, or -1 with err set and *img left as it was. */
+int bld_base_alpine_tools(img_store *s, img_image **img, nr_err *err);
 
 #endif

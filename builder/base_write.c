@@ -3,7 +3,9 @@
  * directory becomes one layer through the store's reproducible layer writer
  * (sorted entries, mtime 0, numeric owners), and the config carries Env, Cmd
  * and Labels with a fixed `created` of 0, so the same context always gives
- * the same manifest digest, whatever the clock or SOURCE_DATE_EPOCH. */
+ * the same manifest digest, whatever the clock or SOURCE_DATE_EPOCH.  A
+ * context may also go on top of an image (bld_base_write_on: its layers,
+ * history and config, with the context's Labels added). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -109,8 +111,8 @@ static int write_tree_layer(img_store *s, const char *ctx, const char *src, cons
 }
 
 /* One COPY step: the directory ctx/<src> as a layer at <dest>. */
-static int write_layer(img_store *s, const char *ctx, json_t *layer, const char *by, img_layer_desc *out,
-                       nr_err *err)
+static int write_layer(img_store *s, const char *ctx, json_t *layer, const char *by, bool quiet,
+                       img_layer_desc *out, nr_err *err)
 {
     const char *src = json_string_value(json_object_get(layer, "src"));
     const char *dest = json_string_value(json_object_get(layer, "dest"));
@@ -123,7 +125,8 @@ static int write_layer(img_store *s, const char *ctx, json_t *layer, const char 
         !json_is_integer(ju) || !json_is_integer(jg) || json_integer_value(ju) < 0 || json_integer_value(jg) < 0 ||
         json_integer_value(ju) > 65535 || json_integer_value(jg) > 65535)
         return nr_err_set(err, "%s/image.json: a layer needs src (a name), dest (absolute) and uid/gid", ctx);
-    fprintf(stderr, "base: %s\n", by);
+    if (!quiet)
+        fprintf(stderr, "base: %s\n", by);
     /* In-image prefix: "/" -> "", "/home/" -> "home". */
     cleanup_free char *prefix = nr_xstrdup(dest + 1);
     size_t pl = strlen(prefix);
@@ -143,8 +146,10 @@ static int write_layer(img_store *s, const char *ctx, json_t *layer, const char 
     return 0;
 }
 
-int bld_base_write(img_store *s, const char *ctx, const char *const *tags, size_t n_tags, img_desc *manifest_out,
-                   nr_err *err)
+/* ctx's image.json into the store: its steps from scratch with its config,
+ * or (base non-NULL) on top of base, whose config gets the context's Labels. */
+static int write_ctx(img_store *s, const img_image *base, const char *ctx, const char *const *tags, size_t n_tags,
+                     img_desc *manifest_out, nr_err *err)
 {
     cleanup_close int cfd = open(ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cfd < 0)
@@ -161,10 +166,16 @@ int bld_base_write(img_store *s, const char *ctx, const char *const *tags, size_
     size_t n = json_array_size(steps);
     if (!json_is_array(steps) || n == 0 || n > MAX_STEPS || !json_is_object(config))
         return nr_err_set(err, "%s/image.json: needs a steps array (1..%d) and a config object", ctx, MAX_STEPS);
+    json_t *labels = json_object_get(config, "Labels");
+    if (base && (json_object_size(config) != (labels ? 1 : 0) || (labels && !json_is_object(labels))))
+        return nr_err_set(err, "%s/image.json: on top of an image, the config may hold Labels only", ctx);
 
+    size_t nb = base ? base->n_layers : 0;
     img_history_entry hist[MAX_STEPS];
-    img_layer_desc layers[MAX_STEPS];
-    size_t n_layers = 0;
+    cleanup_free img_layer_desc *layers = nr_xcalloc(nb + MAX_STEPS, sizeof *layers);
+    for (size_t i = 0; i < nb; i++)
+        layers[i] = base->layers[i];
+    size_t n_layers = nb;
     for (size_t i = 0; i < n; i++) {
         json_t *st = json_array_get(steps, i);
         const char *by = json_string_value(json_object_get(st, "created_by"));
@@ -174,9 +185,28 @@ int bld_base_write(img_store *s, const char *ctx, const char *const *tags, size_
         hist[i] = (img_history_entry){.created_by = by, .empty_layer = !layer};
         if (!layer)
             continue;
-        if (write_layer(s, ctx, layer, by, &layers[n_layers], err) < 0)
+        if (write_layer(s, ctx, layer, by, base != NULL, &layers[n_layers], err) < 0)
             return -1;
         n_layers++;
+    }
+    json_auto_t *merged = NULL;
+    json_t *base_history = NULL;
+    const char *author = NULL;
+    if (base) {
+        json_t *rc = img_image_runconfig(base);
+        merged = rc ? json_deep_copy(rc) : json_object();
+        json_t *ml = json_object_get(merged, "Labels");
+        if (!json_is_object(ml)) {
+            ml = json_object();
+            json_object_set_new(merged, "Labels", ml);
+        }
+        if (labels)
+            json_object_update(ml, labels);
+        config = merged;
+        base_history = json_object_get(base->config_json, "history");
+        if (!json_is_array(base_history))
+            return nr_err_set(err, "the image %s has no history to build on", base->manifest.digest);
+        author = json_string_value(json_object_get(base->config_json, "author"));
     }
     img_image_spec spec = {
         .config = config,
@@ -184,7 +214,9 @@ int bld_base_write(img_store *s, const char *ctx, const char *const *tags, size_
         .n_layers = n_layers,
         .history = hist,
         .n_history = n,
-        .created = 0,
+        .base_history = base_history,
+        .created = base ? img_image_created(base) : 0,
+        .author = author,
     };
     if (img_image_write(s, &spec, manifest_out, err) < 0)
         return -1;
@@ -192,4 +224,15 @@ int bld_base_write(img_store *s, const char *ctx, const char *const *tags, size_
         if (img_tag_set(s, tags[i], manifest_out, err) < 0)
             return -1;
     return 0;
+}
+
+int bld_base_write(img_store *s, const char *ctx, const char *const *tags, size_t n_tags, img_desc *manifest_out,
+                   nr_err *err)
+{
+    return write_ctx(s, NULL, ctx, tags, n_tags, manifest_out, err);
+}
+
+int bld_base_write_on(img_store *s, const img_image *base, const char *ctx, img_desc *manifest_out, nr_err *err)
+{
+    return write_ctx(s, base, ctx, NULL, 0, manifest_out, err);
 }

@@ -193,6 +193,9 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);
  * (written once under the build cache) and the hash of its content */
 #define BLD_ALPINE_DIR "/dev/nrun-alpine"
 int bld_alpine_shim(bld_state *b, char **dir, char hash[65], nr_err *err);
+/* plan_from.c: the slim image *img substituted for Alpine tag `ref` gets
+ * Alpine's busybox tools (bld_base_alpine_tools), or a warning says why not */
+void bld_alpine_tools_add(bld_state *b, const char *ref, img_image **img);
 /* After a RUN: the users and groups are read again from all the layers. */
 void bld_stage_pw_stale(bld_stage *st);
 /* stages.c: find the stages and what the target needs (before planning);

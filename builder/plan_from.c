@@ -249,26 +249,38 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
     return -1;
 }
 
+/* Alpine's busybox tools on the slim image *img (base_alpine.c); without
+ * them (no busybox-static in the cache and no network), the slim image as
+ * before, said in one line. */
+void bld_alpine_tools_add(bld_state *b, const char *ref, img_image **img)
+{
+    nr_err e;
+    if (bld_base_alpine_tools(b->s, img, &e) < 0)
+        fprintf(stderr, "nbuild: warning: %s: Alpine's busybox tools (wget, nc, ash...) are not added: %s\n", ref,
+                e.msg);
+}
+
 /* FROM node:<tag>-alpine that no store image, mirror or --base-map
  * gives: nrun cannot make Alpine images (its packages come from Debian's
  * archive and the npm registry only), so the Debian slim image of the same
- * node version, said in one line; the stage's RUN steps get Alpine's
- * commands translated (run.c, alpine.c). */
+ * node version with Alpine's busybox tools on top, said in one line; the
+ * stage's RUN steps get Alpine's commands translated (run.c, alpine.c). */
 static int alpine_base(bld_state *b, bld_stage *st, const bld_instr *in, const char *ref, const char *norm,
                        const char *slim, bool pinned, img_image **img, nr_err *err)
 {
     if (b->o->progress)
         fprintf(b->o->progress,
                 "--> FROM %s: building on %s instead: Debian slim (glibc, not musl), with apk, adduser and "
-                "addgroup translated to apt-get/useradd in RUN steps; --base-map '%s=IMAGE' chooses another "
-                "base%s\n",
+                "addgroup translated to apt-get/useradd in RUN steps, and Alpine's busybox tools (wget, nc, ash...: "
+                "Debian's busybox-static at /bin/busybox); --base-map '%s=IMAGE' chooses another base%s\n",
                 ref, slim, norm, pinned ? " (the Nodefile's digest pin is for the Alpine image: not checked)" : "");
     snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
     snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", slim);
-    if (img_image_load(b->s, slim, img, err) == 0)
+    if (img_image_load(b->s, slim, img, err) == 0 ||
+        (err->errnum == ENOENT && bld_base_ensure(b->s, slim, err) == 0 && img_image_load(b->s, slim, img, err) == 0)) {
+        bld_alpine_tools_add(b, ref, img);
         return 0;
-    if (err->errnum == ENOENT && bld_base_ensure(b->s, slim, err) == 0 && img_image_load(b->s, slim, img, err) == 0)
-        return 0;
+    }
     return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: building the base image %s: %s%s", ref, slim,
                      err->msg,
                      nr_in_userns() ? "; in a rootless build, make the base as root and `nrun load` it, or pull it "

@@ -271,11 +271,15 @@ int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *e
     if (err->errnum == ENOTSUP && bld_base_alpine_slim(norm, slim, sizeof slim)) {
         /* an Alpine node tag: the Debian slim image, as FROM has it (plan_from.c) */
         if (b->o->progress)
-            fprintf(b->o->progress, "--> %s: using %s instead: Debian slim (glibc, not musl)\n", ref, slim);
-        if (img_image_load(b->s, slim, out, err) == 0)
+            fprintf(b->o->progress,
+                    "--> %s: using %s instead: Debian slim (glibc, not musl), with Alpine's busybox tools\n", ref,
+                    slim);
+        if (img_image_load(b->s, slim, out, err) == 0 ||
+            (err->errnum == ENOENT && bld_base_ensure(b->s, slim, err) == 0 &&
+             img_image_load(b->s, slim, out, err) == 0)) {
+            bld_alpine_tools_add(b, ref, out);
             return 0;
-        if (err->errnum == ENOENT && bld_base_ensure(b->s, slim, err) == 0)
-            return img_image_load(b->s, slim, out, err);
+        }
         return -1;
     }
     return err->errnum == ENOENT ? nr_err_set(err, "unknown image %s (not a stage before this one either)", ref) : -1;

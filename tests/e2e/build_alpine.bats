@@ -260,3 +260,78 @@ files_of() {
     [ "${lines[5]}" = x ]
     [ "${lines[6]}" = x-gone ]
 }
+
+# an app whose health check is Alpine's busybox wget, as public Alpine apps write it
+hc_ctx() {
+    local c
+    c=$(ctx 'FROM node:20-alpine' 'WORKDIR /app' 'COPY server.js .' \
+        'HEALTHCHECK --interval=1s --timeout=3s CMD wget -qO- http://localhost:3000/health || exit 1' \
+        'CMD ["node", "server.js"]')
+    echo "require('http').createServer((q, r) => r.end(q.url === '/health' ? 'ok' : 'hi')).listen(3000)" >"$c/server.js"
+    echo "$c"
+}
+
+@test "FROM node:20-alpine has Alpine's busybox tools (Debian's busybox-static): wget fetches the app's page, nc and ash work, a HEALTHCHECK with wget turns healthy; node:20-slim is unchanged, no wget, none of its files shadowed" {
+    slim=$(manifest_of node:20-slim)
+    c=$(hc_ctx)
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t abb:1 "$c"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    [ "$(grep -c "FROM node:20-alpine: building on node:20-slim instead: Debian slim (glibc, not musl), with apk, adduser and addgroup translated to apt-get/useradd in RUN steps, and Alpine's busybox tools (wget, nc, ash" <<<"$output")" -eq 1 ]
+    [[ "$output" != *"warning"* ]]
+    # one layer on top of the slim image's: busybox and links to it, owned by root, mtime 0
+    [ "$(manifest_of node:20-slim)" = "$slim" ]
+    nslim=$(jq '.layers | length' "$(blob "$slim")")
+    [ "$(jq -c "[.layers[:$nslim][].digest]" "$(blob "$(manifest_of abb:1)")")" = "$(jq -c '[.layers[].digest]' "$(blob "$slim")")" ]
+    tl=$(jq -r ".layers[$nslim].digest" "$(blob "$(manifest_of abb:1)")")
+    tar tvzf "$(blob "$tl")" 2>/dev/null >"$W/tools.list"
+    grep -E ' usr/bin/busybox$' "$W/tools.list" | grep -q '^-rwxr-xr-x 0/0 .* 1970-01-01 00:00 '
+    grep -q ' usr/bin/wget -> busybox$' "$W/tools.list"
+    grep -q ' usr/bin/nc -> busybox$' "$W/tools.list"
+    grep -q ' usr/bin/ash -> busybox$' "$W/tools.list"
+    grep -q ' usr/sbin/ip -> ../bin/busybox$' "$W/tools.list"
+    ver=$(awk '$1 == "busybox-static" {print $2}' "$NRUN_CACHE_DIR/debs/selected.txt")
+    [ "$(cfg abb:1 '.config.Labels["io.nrun.base.busybox"]')" = "\"busybox-static=$ver\"" ]
+    [[ "$(cfg abb:1 '.history[-6].created_by')" == *"Alpine's busybox tools (Debian's busybox-static $ver at /bin/busybox)"* ]]
+    # wget fetches the app's own page (--spider waits for it), nc speaks to it, ash runs them
+    run rt_run --rm --network none --entrypoint /bin/ash abb:1 -c \
+        'node server.js & for i in $(seq 50); do wget -q --spider http://127.0.0.1:3000/ 2>/dev/null && break; sleep 0.1; done; wget -qO- http://localhost:3000/health; echo; printf "GET /health HTTP/1.0\r\n\r\n" | nc 127.0.0.1 3000 | tail -n1; echo; readlink /bin/wget; kill $!'
+    echo "$output"
+    [ "${lines[0]}" = ok ]
+    [ "${lines[1]}" = ok ]
+    [ "${lines[2]}" = busybox ]
+    # the HEALTHCHECK, as the image runs
+    id=$(rt_run -d --network none abb:1)
+    for _ in $(seq 100); do [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Health.Status')" = healthy ] && break; sleep 0.1; done
+    "$NRUN" inspect "$id" | jq -c '.[0].State.Health'
+    [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Health.Status')" = healthy ]
+    "$NRUN" rm -f "$id" >/dev/null
+    # the slim image: no wget or busybox, and no file at a path the layer adds
+    paths=$(awk '$1 ~ /^[-l]/ {print "/" $6}' "$W/tools.list" | tr '\n' ' ')
+    run rt_run --rm --network none node:20-slim sh -c "for p in $paths; do if [ -e \$p ] || [ -L \$p ]; then echo \"has \$p\"; fi; done; command -v wget nc ash busybox; echo end"
+    echo "$output"
+    [ "$output" = end ]
+    [ "$(wc -w <<<"$paths")" -gt 30 ]
+}
+
+@test "FROM node:20-alpine: the same digest from another store, offline (no apt-get, npm or mmdebstrap), from the download cache" {
+    c=$(hc_ctx)
+    run nr_in_ns "$NBUILD" --network none -t abb:2 "$c"
+    [ "$status" -eq 0 ]
+    mkdir -p "$W/shim"
+    for t in npm apt-get mmdebstrap; do
+        printf '#!/bin/sh\necho called >>"%s/%s.called"\nexit 1\n' "$W" "$t" >"$W/shim/$t"
+        chmod +x "$W/shim/$t"
+    done
+    root2=$(mktemp -d /tmp/nrun-test.XXXXXX)
+    PATH="$W/shim:$PATH" NRUN_OFFLINE=1 run nr_in_ns "$NBUILD" --root "$root2" --progress=plain --network none -t abb:2 "$c"
+    echo "$output" | tail -3
+    d2=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "abb:2") | .digest' "$root2/index.json")
+    rm -rf "$root2"
+    [ "$status" -eq 0 ]
+    [ -z "$(ls "$W"/*.called 2>/dev/null)" ]
+    [[ "$output" != *downloading* ]]
+    [[ "$output" == *"and Alpine's busybox tools"* ]]
+    [ "$(cfg abb:2 '.config.Labels["io.nrun.base.busybox"]' | cut -c1-16)" = '"busybox-static=' ]
+    [ "$d2" = "$(manifest_of abb:2)" ]
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Make the context of the one layer that FROM node:<tag>-alpine gets on top of
+# the Debian slim image nbuild builds it on (builder/base_alpine.c): Alpine's
+# busybox tools that Debian slim lacks, so a `HEALTHCHECK CMD wget -qO- ...`,
+# a `nc -z db 5432` wait loop or a `#!/bin/ash` script written for Alpine
+# runs.  The busybox is Debian's busybox-static, the file mkbase.sh's
+# selection (DEBIAN_PKGS, debs/selected.txt) already downloads into the same
+# cache, so the distroless image, Google's :debug names and this layer share
+# one download; the second make is offline.
+#
+# Usage: alpine-tools.sh VERSIONS_FILE CACHE_DIR OUT_DIR
+#   OUT_DIR   created; receives Nodefile, image.json (steps and the config
+#             to add) and tools/ (the layer)
+# Environment: NRUN_OFFLINE=1 forbids any download (a missing input is an error).
+#
+# The layer: /usr/bin/busybox (/bin/busybox: /bin is /usr/bin in Debian) and
+# a link to it for each applet below, at Alpine's place (/bin or /sbin, so
+# /usr/bin or /usr/sbin here).  Only applets whose path Debian slim (bookworm
+# and trixie minbase, node or not) does not have: nothing of Debian's is
+# shadowed, and a package apt installs later replaces a link as it would
+# any file.  Modes fixed, owners and mtimes by the layer writer (0:0, 0).
+set -euo pipefail
+umask 022
+export LC_ALL=C
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=images/node/common.sh
+. "$here/common.sh"
+
+# Alpine's busybox applets (its base image, not busybox-extras) that scripts
+# and health checks use and Debian slim has no file of: network, processes,
+# archives, editors and text tools.
+applets=(ash bc bunzip2 bzcat bzip2 dc dos2unix free hexdump ifconfig ip kill killall less nc netstat
+    nslookup ping ps route strings top traceroute unix2dos unxz unzip uptime vi watch wget xxd xz xzcat)
+
+[ $# -eq 3 ] || die "usage: alpine-tools.sh VERSIONS_FILE CACHE_DIR OUT_DIR"
+versions_file=$1 cache=$2 out=$3
+[ ! -e "$out" ] || die "output directory $out already exists"
+for t in dpkg-deb sha256sum flock; do
+    command -v "$t" >/dev/null || die "$t is needed to make base images (not in PATH)"
+done
+offline=${NRUN_OFFLINE:-0}
+ro_cache= # common.sh's fetch_npm: no read-only cache for this recipe
+load_pins
+read -r -a debian_pkgs <<<"$(pin DEBIAN_PKGS)"
+
+mkdir -p "$cache/debs"
+exec 9>"$cache/.lock"
+flock 9
+rm -rf "$cache"/debs/.dl.*
+fetch_debs selected.txt "${debian_pkgs[@]}"
+bb_ver= bb_file=
+while read -r p v _ f; do
+    [ "$p" != busybox-static ] || bb_ver=$v bb_file=$cache/debs/$f
+done <"$cache/debs/selected.txt"
+[ -n "$bb_file" ] || die "$cache/debs/selected.txt names no busybox-static (DEBIAN_PKGS in versions.txt)"
+mkdir -p "$out"
+x="$out/.extract"
+mkdir -p "$x"
+trap 'rm -rf "$x"' EXIT
+dpkg-deb -x "$bb_file" "$x"
+flock -u 9
+
+t="$out/tools"
+mkdir -p "$t/usr/bin" "$t/usr/sbin"
+cp "$x/bin/busybox" "$t/usr/bin/busybox"
+declare -A where=()
+while read -r p; do where[${p##*/}]=${p%/*}; done < <("$t/usr/bin/busybox" --list-full)
+for a in "${applets[@]}"; do
+    case ${where[$a]:-} in
+    bin | usr/bin) ln -s busybox "$t/usr/bin/$a" ;;
+    sbin | usr/sbin) ln -s ../bin/busybox "$t/usr/sbin/$a" ;;
+    '') say "note: Debian's busybox-static $bb_ver has no $a applet" ;;
+    *) die "busybox places $a in ${where[$a]}, not a bin directory" ;;
+    esac
+done
+[ -L "$t/usr/bin/wget" ] || die "Debian's busybox-static $bb_ver has no wget applet"
+normalise_modes "$t"
+
+# --- the description: a Nodefile for people, image.json for base_write.c ----
+labels=("io.nrun.base.busybox=busybox-static=$bb_ver")
+envs=()
+check_plain_values
+by="COPY tools/ / # Alpine's busybox tools (Debian's busybox-static $bb_ver at /bin/busybox): ${applets[*]}"
+{
+    echo "# Alpine's busybox tools on the Debian slim image, made by nrun images/node/alpine-tools.sh."
+    echo "FROM node:slim"
+    echo "$by"
+    echo "LABEL ${labels[0]%%=*}=\"${labels[0]#*=}\""
+} >"$out/Nodefile"
+{
+    echo "{"
+    echo "  \"steps\": ["
+    echo "    {\"created_by\": $(json_str "$by"), \"layer\": {\"src\": \"tools\", \"dest\": \"/\", \"uid\": 0, \"gid\": 0}},"
+    echo "    {\"created_by\": $(json_str "LABEL ${labels[0]}")}"
+    echo "  ],"
+    echo "  \"config\": {\"Labels\": {\"${labels[0]%%=*}\": \"${labels[0]#*=}\"}}"
+    echo "}"
+} >"$out/image.json"
