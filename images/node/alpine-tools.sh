@@ -66,6 +66,7 @@ cp "$x/bin/busybox" "$t/usr/bin/busybox"
 declare -A where=()
 while read -r p; do where[${p##*/}]=${p%/*}; done < <("$t/usr/bin/busybox" --list-full)
 for a in "${applets[@]}"; do
+    [ "$a" != nc ] || continue # (a script: below)
     case ${where[$a]:-} in
     bin | usr/bin) ln -s busybox "$t/usr/bin/$a" ;;
     sbin | usr/sbin) ln -s ../bin/busybox "$t/usr/sbin/$a" ;;
@@ -74,6 +75,34 @@ for a in "${applets[@]}"; do
     esac
 done
 [ -L "$t/usr/bin/wget" ] || die "Debian's busybox-static $bb_ver has no wget applet"
+# nc: Debian's busybox-static has the small nc, without Alpine's -z (does
+# the port open?), which wait loops use (`until nc -z db 5432; do sleep 1;
+# done`); -z is a connect that runs true (-e), anything else busybox's nc.
+[ "${where[nc]:-}" = bin ] || [ "${where[nc]:-}" = usr/bin ] || die "Debian's busybox-static $bb_ver has no nc applet"
+cat >"$t/usr/bin/nc" <<'NC'
+#!/bin/sh
+# nc of Alpine's busybox on Debian's busybox-static (nrun's Alpine tools):
+# -z [-v] [-w SEC] HOST PORT only checks that HOST:PORT accepts a connection.
+z=
+for a in "$@"; do
+    case $a in --) break ;; --*) ;; -*z*) z=1 ;; esac
+done
+[ -n "$z" ] || exec /usr/bin/busybox nc "$@"
+host= port= w=2
+while [ $# -gt 0 ]; do
+    case $1 in
+    -w) w=${2:-2} && shift ;;
+    --*) ;;
+    -*w?*) w=${1##*w} ;;
+    -*) ;;
+    *) if [ -z "$host" ]; then host=$1; elif [ -z "$port" ]; then port=$1; fi ;;
+    esac
+    shift
+done
+[ -n "$host" ] && [ -n "$port" ] || { echo "nc: -z needs HOST PORT" >&2 && exit 1; }
+exec /usr/bin/busybox nc -w "$w" "$host" "$port" -e /bin/true
+NC
+chmod 0755 "$t/usr/bin/nc"
 normalise_modes "$t"
 
 # --- the description: a Nodefile for people, image.json for base_write.c ----

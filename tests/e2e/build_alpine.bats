@@ -287,7 +287,7 @@ hc_ctx() {
     tar tvzf "$(blob "$tl")" 2>/dev/null >"$W/tools.list"
     grep -E ' usr/bin/busybox$' "$W/tools.list" | grep -q '^-rwxr-xr-x 0/0 .* 1970-01-01 00:00 '
     grep -q ' usr/bin/wget -> busybox$' "$W/tools.list"
-    grep -q ' usr/bin/nc -> busybox$' "$W/tools.list"
+    grep -E ' usr/bin/nc$' "$W/tools.list" | grep -q '^-rwxr-xr-x 0/0 .* 1970-01-01 00:00 ' # (a script: -z)
     grep -q ' usr/bin/ash -> busybox$' "$W/tools.list"
     grep -q ' usr/sbin/ip -> ../bin/busybox$' "$W/tools.list"
     ver=$(awk '$1 == "busybox-static" {print $2}' "$NRUN_CACHE_DIR/debs/selected.txt")
@@ -295,11 +295,15 @@ hc_ctx() {
     [[ "$(cfg abb:1 '.history[-6].created_by')" == *"Alpine's busybox tools (Debian's busybox-static $ver at /bin/busybox)"* ]]
     # wget fetches the app's own page (--spider waits for it), nc speaks to it, ash runs them
     run rt_run --rm --network none --entrypoint /bin/ash abb:1 -c \
-        'node server.js & for i in $(seq 50); do wget -q --spider http://127.0.0.1:3000/ 2>/dev/null && break; sleep 0.1; done; wget -qO- http://localhost:3000/health; echo; printf "GET /health HTTP/1.0\r\n\r\n" | nc 127.0.0.1 3000 | tail -n1; echo; readlink /bin/wget; kill $!'
+        'node server.js & for i in $(seq 50); do wget -q --spider http://127.0.0.1:3000/ 2>/dev/null && break; sleep 0.1; done; wget -qO- http://localhost:3000/health; echo; printf "GET /health HTTP/1.0\r\n\r\n" | nc 127.0.0.1 3000 | tail -n1; echo; readlink /bin/wget; dash -c "nc -z 127.0.0.1 3000 && echo open; nc -zv -w 1 127.0.0.1 3001 2>/dev/null || echo closed"; kill $!'
     echo "$output"
     [ "${lines[0]}" = ok ]
     [ "${lines[1]}" = ok ]
     [ "${lines[2]}" = busybox ]
+    # nc -z, as Alpine's wait loops use it, from sh (dash): open, then a closed port (under
+    # ash, busybox runs its own nc applet, which has no -z: README)
+    [ "${lines[3]}" = open ]
+    [ "${lines[-1]}" = closed ]
     # the HEALTHCHECK, as the image runs
     id=$(rt_run -d --network none abb:1)
     for _ in $(seq 100); do [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Health.Status')" = healthy ] && break; sleep 0.1; done
