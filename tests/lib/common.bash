@@ -75,9 +75,17 @@ nr_remove_root() {
 # Hash of every file of a tree (names, symlink targets, modes, mtimes, contents): "the store is
 # unchanged".  A directory's st_size is left out: ext4 grows a directory's
 # blocks when entries are added and never shrinks them when they are removed.
+# Blobs and unpacked layers are hashed by size and inode, not read.
 nr_tree_hash() {
+    # file contents but of the content-addressed blobs and unpacked layers
+    # (hundreds of MB in a store with node images, read twice per check),
+    # which nothing rewrites in place: theirs show as size and inode
     (cd "$1" && find . -path ./cache -prune -o -print0 | LC_ALL=C sort -z |
-        xargs -0 stat -c '%N %f %Y' | sha256sum && find . -path ./cache -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum) | sha256sum | cut -c1-64
+        xargs -0 stat -c '%N %f %Y' | sha256sum &&
+        find . \( -path ./cache -o -path ./blobs -o -path ./layers \) -prune -o -type f -print0 | LC_ALL=C sort -z |
+        xargs -0 -r sha256sum | sha256sum &&
+        find ./blobs ./layers -type f -print0 2>/dev/null | LC_ALL=C sort -z | xargs -0 -r stat -c '%n %s %i' |
+        sha256sum) | sha256sum | cut -c1-64
 }
 
 # An image in the store by its tag ($1 = "name:tag"): its blobs' paths and
