@@ -279,8 +279,10 @@ int nr_dep_journal_recover(nr_global *g, const char *name, json_t **canary, nr_e
         fprintf(stderr, "%s: %s: finishing the deploy a killed nrun left (%s serves)\n", g->prog, name, nn);
         if (have_made) {
             rt_net_publish(g->root, made.id, true, &ign); /* already on: no second rule */
-            if (have_named && !strcmp(named.id, old))
+            if (have_named && !strcmp(named.id, old)) {
+                nr_dep_run(g, "stop", old, NULL); /* drained, as deploy drains it */
                 nr_dep_run(g, "rm", "-f", old);
+            }
             nr_dep_run(g, "rename", made.id, name);
         }
     } else {
@@ -290,6 +292,9 @@ int nr_dep_journal_recover(nr_global *g, const char *name, json_t **canary, nr_e
         if (have_made) {
             nr_dep_canary_del(made.id);
             rt_net_publish(g->root, made.id, false, &ign);
+            /* its connections of before the switch back finish first (a
+             * removal alone reset them: a failed request under load) */
+            nr_dep_run(g, "stop", made.id, NULL);
             nr_dep_run(g, "rm", "-f", made.id);
         }
     }
