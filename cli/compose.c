@@ -22,11 +22,14 @@
 #define COMPOSE_COMMANDS \
     "Commands:\n" \
     "  up [-d | --wait [--wait-timeout S]] [--abort-on-container-exit | --exit-code-from SERVICE]\n" \
-    "     [--scale SERVICE=N] [--build] [--no-build] [--force-recreate] [--no-deps] [--remove-orphans] [SERVICE...]\n" \
+    "     [--scale SERVICE=N] [--build] [--no-build] [--force-recreate | --no-recreate] [--no-deps]\n" \
+    "     [--pull always|missing|never|build] [--remove-orphans] [SERVICE...]\n" \
     "  down [-v] [--rmi local|all] [--remove-orphans]\n" \
-    "  ps [-a] [-q] [SERVICE]             logs [-f] [--tail N] [SERVICE...]\n" \
-    "  build [SERVICE...]                 pull [SERVICE...]\n" \
-    "  start|stop|restart [SERVICE...]    exec [-T] [-e K=V] [-w DIR] [-u USER] SERVICE CMD...\n" \
+    "  ps [-a] [-q] [--services] [--status S] [SERVICE]\n" \
+    "  logs [-f] [-t] [-n N] [--since WHEN] [--no-log-prefix] [--index N] [SERVICE...]\n" \
+    "  build [--no-cache] [--pull] [--build-arg K=V]... [SERVICE...]\n" \
+    "  pull [-q] [--ignore-pull-failures] [--include-deps] [--policy missing|always] [SERVICE...]\n" \
+    "  start|stop|restart [SERVICE...]    exec [-T] [-e K=V] [-w DIR] [-u USER] [--index N] SERVICE CMD...\n" \
     "  run [--rm] [-d] [-T] [-e K=V] [--no-deps] SERVICE [CMD...]\n" \
     "  config [--format yaml|json] [--services] [--volumes] [-q]\n" \
     "  ls [-a] [-q] [--format table|json]\n" \
