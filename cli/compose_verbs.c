@@ -42,25 +42,33 @@ static int check_services(const cmp_project *p, char **svcs, size_t n)
     return 0;
 }
 
-/* The project's containers (not one-off ones) of the services named (all
- * when none), in the store's order (cs and n for cmp_ctrs_free). */
-static int pick(nr_global *g, cmp_project *p, char **svcs, size_t nsvcs, cmp_ctr **cs, size_t *n, cmp_strv *ids,
+typedef enum { PICK_ANY, PICK_STOPPED, PICK_LIVE } pick_which;
+
+/* The ids and names of the project's containers (not one-off ones) of the
+ * services named (all when none), in the store's order: any, the stopped
+ * ones (rm), or the running and paused ones (top). */
+static int pick(nr_global *g, cmp_project *p, char **svcs, size_t nsvcs, pick_which which, cmp_strv *ids,
                 cmp_strv *names)
 {
     nr_err err = {0};
+    cmp_ctr *cs;
+    size_t n;
     if (check_services(p, svcs, nsvcs) < 0)
         return -1;
-    if (cmp_ctrs_list(g, p->name, cs, n, &err) < 0) {
+    if (cmp_ctrs_list(g, p->name, &cs, &n, &err) < 0) {
         nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
         return -1;
     }
-    for (size_t i = 0; i < *n; i++) {
-        cmp_ctr *c = &(*cs)[i];
-        if (c->oneoff || (nsvcs && !named(svcs, nsvcs, c->service)))
+    for (size_t i = 0; i < n; i++) {
+        const cmp_ctr *c = &cs[i];
+        bool live = !strcmp(c->status, "running") || !strcmp(c->status, "paused");
+        if (c->oneoff || (nsvcs && !named(svcs, nsvcs, c->service)) ||
+            (which == PICK_STOPPED && (live || !strcmp(c->status, "restarting"))) || (which == PICK_LIVE && !live))
             continue;
         cmp_strv_push(ids, c->id);
         cmp_strv_push(names, c->name);
     }
+    cmp_ctrs_free(cs, n);
     return 0;
 }
 
@@ -86,33 +94,37 @@ static char *one_ctr(nr_global *g, cmp_project *p, const char *svc, int index)
     return id;
 }
 
-/* kill, pause, unpause: nrun's verb on each container, one line each */
-static int each(nr_global *g, cmp_project *p, char **svcs, size_t nsvcs, nr_cmd_fn fn, const char *verb,
-                const char *flag, const char *done)
+/* nrun's verb (with flag) on each of ids, a line "Container NAME  DONE" each */
+static int run_all(nr_global *g, const cmp_strv *ids, const cmp_strv *names, nr_cmd_fn fn, const char *verb,
+                   const char *flag, const char *done)
 {
-    cmp_ctr *cs;
-    size_t n;
-    cmp_strv ids = {0}, names = {0};
-    if (pick(g, p, svcs, nsvcs, &cs, &n, &ids, &names) < 0)
-        return NR_EXIT_FAIL;
     int rc = 0;
-    for (size_t i = 0; i < ids.n; i++) {
+    for (size_t i = 0; i < ids->n; i++) {
         cmp_strv a = {0};
         cmp_strv_push(&a, verb);
         if (flag)
             cmp_strv_push(&a, flag);
-        cmp_strv_push(&a, ids.v[i]);
+        cmp_strv_push(&a, ids->v[i]);
         if (cmp_call(g, fn, &a, true)) {
             rc = NR_EXIT_FAIL;
         } else {
-            cleanup_free char *e = nr_escape_controls(names.v[i]);
+            cleanup_free char *e = nr_escape_controls(names->v[i]);
             fprintf(stderr, "Container %s  %s\n", e, done);
         }
         cmp_strv_free(&a);
     }
+    return rc;
+}
+
+/* kill, pause, unpause, stop: nrun's verb on each container, one line each */
+static int each(nr_global *g, cmp_project *p, char **svcs, size_t nsvcs, nr_cmd_fn fn, const char *verb,
+                const char *flag, const char *done)
+{
+    cmp_strv ids = {0}, names = {0};
+    int rc = pick(g, p, svcs, nsvcs, PICK_ANY, &ids, &names) < 0 ? NR_EXIT_FAIL
+                                                                   : run_all(g, &ids, &names, fn, verb, flag, done);
     cmp_strv_free(&ids);
     cmp_strv_free(&names);
-    cmp_ctrs_free(cs, n);
     return rc;
 }
 
@@ -175,23 +187,9 @@ static int do_rm(nr_global *g, cmp_project *p, int argc, char **argv)
         if (r)
             return r;
     }
-    cmp_ctr *cs;
-    size_t n;
-    nr_err err = {0};
-    if (check_services(p, svcs, nsvcs) < 0)
-        return NR_EXIT_FAIL;
-    if (cmp_ctrs_list(g, p->name, &cs, &n, &err) < 0)
-        return nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
     cmp_strv ids = {0}, names = {0};
-    for (size_t i = 0; i < n; i++) {
-        const cmp_ctr *ct = &cs[i];
-        if (ct->oneoff || (nsvcs && !named(svcs, nsvcs, ct->service)) || !strcmp(ct->status, "running") ||
-            !strcmp(ct->status, "paused") || !strcmp(ct->status, "restarting"))
-            continue;
-        cmp_strv_push(&ids, ct->id);
-        cmp_strv_push(&names, ct->name);
-    }
-    cmp_ctrs_free(cs, n);
+    if (pick(g, p, svcs, nsvcs, PICK_STOPPED, &ids, &names) < 0)
+        return NR_EXIT_FAIL;
     int rc = 0;
     if (!ids.n) {
         fprintf(stderr, "No stopped containers\n");
@@ -210,20 +208,7 @@ static int do_rm(nr_global *g, cmp_project *p, int argc, char **argv)
             goto out;
         }
     }
-    for (size_t i = 0; i < ids.n; i++) {
-        cmp_strv a = {0};
-        cmp_strv_push(&a, "rm");
-        if (vols)
-            cmp_strv_push(&a, "-v");
-        cmp_strv_push(&a, ids.v[i]);
-        if (cmp_call(g, nr_cmd_rm, &a, true)) {
-            rc = NR_EXIT_FAIL;
-        } else {
-            cleanup_free char *e = nr_escape_controls(names.v[i]);
-            fprintf(stderr, "Container %s  Removed\n", e);
-        }
-        cmp_strv_free(&a);
-    }
+    rc = run_all(g, &ids, &names, nr_cmd_rm, "rm", vols ? "-v" : NULL, "Removed");
 out:
     cmp_strv_free(&ids);
     cmp_strv_free(&names);
@@ -332,20 +317,12 @@ static int do_top(nr_global *g, cmp_project *p, int argc, char **argv)
     int h = cmp_no_opts(g, argc, argv, "compose top [SERVICE...]", "Show the processes of the services' containers.");
     if (h)
         return h == -1 ? 0 : NR_EXIT_USAGE;
-    cmp_ctr *cs;
-    size_t n;
     cmp_strv ids = {0}, names = {0};
-    if (pick(g, p, argv + optind, (size_t)(argc - optind), &cs, &n, &ids, &names) < 0)
+    if (pick(g, p, argv + optind, (size_t)(argc - optind), PICK_LIVE, &ids, &names) < 0)
         return NR_EXIT_FAIL;
     int rc = 0;
     bool first = true;
     for (size_t i = 0; i < ids.n; i++) {
-        bool running = false; /* (ids is a subset of cs: look it up) */
-        for (size_t j = 0; j < n; j++)
-            if (!strcmp(cs[j].id, ids.v[i]))
-                running = !strcmp(cs[j].status, "running") || !strcmp(cs[j].status, "paused");
-        if (!running)
-            continue;
         cleanup_free char *e = nr_escape_controls(names.v[i]);
         printf("%s%s\n", first ? "" : "\n", e);
         first = false;
@@ -358,7 +335,6 @@ static int do_top(nr_global *g, cmp_project *p, int argc, char **argv)
     }
     cmp_strv_free(&ids);
     cmp_strv_free(&names);
-    cmp_ctrs_free(cs, n);
     return rc;
 }
 
@@ -385,10 +361,8 @@ static int do_images(nr_global *g, cmp_project *p, int argc, char **argv)
         default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
         }
     }
-    cmp_ctr *cs;
-    size_t n;
     cmp_strv ids = {0}, names = {0};
-    if (pick(g, p, argv + optind, (size_t)(argc - optind), &cs, &n, &ids, &names) < 0)
+    if (pick(g, p, argv + optind, (size_t)(argc - optind), PICK_ANY, &ids, &names) < 0)
         return NR_EXIT_FAIL;
     json_t *rows = json_array();
     for (size_t i = 0; i < ids.n; i++) {
@@ -437,7 +411,6 @@ static int do_images(nr_global *g, cmp_project *p, int argc, char **argv)
     json_decref(rows);
     cmp_strv_free(&ids);
     cmp_strv_free(&names);
-    cmp_ctrs_free(cs, n);
     return fflush(stdout) ? NR_EXIT_FAIL : 0;
 }
 
@@ -449,12 +422,9 @@ static int do_wait(nr_global *g, cmp_project *p, int argc, char **argv)
         return h == -1 ? 0 : NR_EXIT_USAGE;
     if (optind >= argc)
         return nr_usage_error(g, "compose wait: which SERVICE?");
-    cmp_ctr *cs;
-    size_t n;
     cmp_strv ids = {0}, names = {0};
-    if (pick(g, p, argv + optind, (size_t)(argc - optind), &cs, &n, &ids, &names) < 0)
+    if (pick(g, p, argv + optind, (size_t)(argc - optind), PICK_ANY, &ids, &names) < 0)
         return NR_EXIT_FAIL;
-    cmp_ctrs_free(cs, n);
     int rc = 0;
     if (!ids.n) {
         fprintf(stderr, "nrun compose: no containers for the services named\n");
