@@ -122,6 +122,16 @@ cmp_ctr *cmp_find_ctr_n(cmp_ctr *cs, size_t n, const cmp_project *p, const char 
 /* a verb's flags when it has none: 0, -1 after --help, -2 on a bad one */
 int cmp_no_opts(nr_global *g, int argc, char **argv, const char *usage, const char *about);
 int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
+/* compose_logs.c: what `logs` asks of nrun logs, and whether lines get the
+ * "svc-1 | " prefix; the logs of containers names[] (labels[] their
+ * prefixes) until each ends (with ended: the first that exited, its index)
+ * or *stop is set: 0, or *stop */
+typedef struct cmp_log_opts {
+    bool follow, timestamps, no_prefix;
+    const char *tail, *since;
+} cmp_log_opts;
+int cmp_follow(nr_global *g, char **names, char **labels, size_t n, const cmp_log_opts *lo,
+               volatile sig_atomic_t *stop, int *ended);
 /* compose_verbs.c: kill, rm, pause, unpause, port, cp, top, images, wait,
  * push, scale, events, attach (-1: not one of them); version needs no project */
 int cmp_more(nr_global *g, cmp_project *p, const char *sub, int argc, char **argv);
