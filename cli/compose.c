@@ -1,10 +1,10 @@
 /* nrun compose [-f FILE]... [-p NAME] [--project-directory DIR] [--env-file F] SUB:
  * docker compose's verbs over nrun's own commands (cli/compose.h).  This
  * file is the front (global flags, the verb table) and the verbs that are a
- * loop over the project's containers: down, ps, start, stop, restart, pull,
- * build, config, ls.  up and logs are in compose_up.c, exec and run in
- * compose_exec.c, kill, rm, port, cp, top, images and the other one-command
- * verbs in compose_verbs.c. */
+ * loop over the project's containers: down, ps, start, stop, restart,
+ * config, ls.  up is in compose_up.c, logs in compose_logs.c, build and pull
+ * in compose_images.c, exec and run in compose_exec.c, kill, rm, port, cp,
+ * top, images and the other one-command verbs in compose_verbs.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -395,138 +395,6 @@ static int do_lifecycle(nr_global *g, cmp_project *p, int argc, char **argv, con
     return rc;
 }
 
-/* the services named (all when none), each checked: -1 after a usage error */
-static int named_ok(nr_global *g, cmp_project *p, const char *verb, char **names, size_t n)
-{
-    nr_err perr = {0};
-    if (cmp_enable(p, names, n, &perr) < 0) {
-        nr_err_report(&perr, "nrun compose", NR_EXIT_FAIL);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!json_object_get(json_object_get(p->model, "services"), names[i])) {
-            cleanup_free char *e = nr_escape_controls(names[i]);
-            nr_usage_error(g, "compose %s: no such service: %s", verb, e);
-            return -1;
-        }
-    return 0;
-}
-
-static bool wanted(char **names, size_t n, const char *svc)
-{
-    bool want = n == 0;
-    for (size_t i = 0; i < n; i++)
-        want |= !strcmp(names[i], svc);
-    return want;
-}
-
-/* build [--no-cache] [--pull] [--build-arg K=V]... [SERVICE...] */
-static int do_build(nr_global *g, cmp_project *p, int argc, char **argv)
-{
-    enum { O_NOCACHE = NR_OPT_LONG, O_PULL, O_ARG, O_PROGRESS, O_SSH };
-    static const nr_opt opts[] = {
-        {"no-cache", O_NOCACHE, no_argument, NULL, "run every step again"},
-        {"pull", O_PULL, no_argument, NULL, "pull the FROM images again when a registry has them"},
-        {"build-arg", O_ARG, required_argument, "K[=V]", "set a build ARG (over the file's args)"},
-        {"ssh", O_SSH, required_argument, "ID[=SOCKET|KEY]", "an ssh agent for RUN --mount=type=ssh"},
-        {"quiet", 'q', no_argument, NULL, "no progress"},
-        {"progress", O_PROGRESS, required_argument, "MODE", "accepted"},
-        {0},
-    };
-    static const nr_cmdspec spec = {"compose build [--no-cache] [--pull] [--build-arg K=V]... [SERVICE...]",
-                                    "Build the images of the services that have build:.", opts, false};
-    cmp_strv extra = {0};
-    int c;
-    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
-        switch (c) {
-        case O_NOCACHE: cmp_strv_push(&extra, "--no-cache"); break;
-        case O_PULL: cmp_strv_push(&extra, "--pull"); break;
-        case O_ARG: cmp_strv_pushf(&extra, "--build-arg=%s", optarg); break;
-        case O_SSH: cmp_strv_pushf(&extra, "--ssh=%s", optarg); break;
-        case 'q':
-        case O_PROGRESS: break;
-        default: cmp_strv_free(&extra); return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
-        }
-    }
-    char **names = argv + optind;
-    size_t n = (size_t)(argc - optind);
-    if (named_ok(g, p, "build", names, n) < 0) {
-        cmp_strv_free(&extra);
-        return NR_EXIT_USAGE;
-    }
-    const char *k;
-    json_t *v;
-    int rc = 0;
-    json_object_foreach(json_object_get(p->model, "services"), k, v) {
-        if (!wanted(names, n, k) || !json_object_get(v, "build"))
-            continue;
-        if (cmp_build_service(g, p, k, &extra))
-            rc = NR_EXIT_FAIL;
-        else
-            fprintf(stderr, "Service %s  Built\n", k);
-    }
-    cmp_strv_free(&extra);
-    return rc;
-}
-
-/* pull [-q] [--ignore-pull-failures] [SERVICE...]: the images of services
- * without build: (the ones nbuild makes are made, as up makes them) */
-static int do_pull(nr_global *g, cmp_project *p, int argc, char **argv)
-{
-    enum { O_IGNORE = NR_OPT_LONG, O_DEPS, O_POLICY };
-    static const nr_opt opts[] = {
-        {"quiet", 'q', no_argument, NULL, "no progress"},
-        {"ignore-pull-failures", O_IGNORE, no_argument, NULL, "go on after a failed pull"},
-        {"include-deps", O_DEPS, no_argument, NULL, "also the services the named ones depend on"},
-        {"policy", O_POLICY, required_argument, "missing|always", "pull only the missing images, or all (default)"},
-        {0},
-    };
-    static const nr_cmdspec spec = {"compose pull [-q] [--ignore-pull-failures] [--include-deps] [SERVICE...]",
-                                    "Pull the images of the services that name one (nrun pull).", opts, false};
-    bool quiet = false, ignore = false, deps = false, missing = false;
-    int c;
-    while ((c = nr_opt_next(&spec, argc, argv, g)) != -1) {
-        switch (c) {
-        case 'q': quiet = true; break;
-        case O_IGNORE: ignore = true; break;
-        case O_DEPS: deps = true; break;
-        case O_POLICY:
-            if (strcmp(optarg, "missing") && strcmp(optarg, "always"))
-                return nr_usage_error(g, "compose pull: --policy %s: missing or always", optarg);
-            missing = !strcmp(optarg, "missing");
-            break;
-        default: return c == NR_OPT_HELP ? 0 : NR_EXIT_USAGE;
-        }
-    }
-    char **names = argv + optind;
-    size_t n = (size_t)(argc - optind);
-    if (named_ok(g, p, "pull", names, n) < 0)
-        return NR_EXIT_USAGE;
-    cmp_strv order = {0};
-    nr_err err = {0};
-    if (n && cmp_order(p, names, n, !deps, &order, &err) < 0)
-        return nr_err_report(&err, "nrun compose", NR_EXIT_FAIL);
-    const char *k;
-    json_t *v;
-    int rc = 0;
-    json_object_foreach(json_object_get(p->model, "services"), k, v) {
-        const char *image = json_string_value(json_object_get(v, "image"));
-        if ((n && !wanted(order.v, order.n, k)) || json_object_get(v, "build") || !image)
-            continue;
-        if (missing && cmp_image_exists(g, image))
-            continue;
-        if (cmp_get_image(g, k, image, quiet)) {
-            cleanup_free char *e = nr_escape_controls(k);
-            fprintf(stderr, "nrun compose: service %s: %s could not be had\n", e, image);
-            rc = NR_EXIT_FAIL;
-            if (!ignore)
-                break;
-        }
-    }
-    cmp_strv_free(&order);
-    return ignore ? 0 : rc;
-}
-
 static int do_config(nr_global *g, cmp_project *p, int argc, char **argv)
 {
     enum { O_FORMAT = NR_OPT_LONG, O_SERVICES, O_VOLUMES, O_NETWORKS };
@@ -707,8 +575,8 @@ static int dispatch(nr_global *g, cmp_project *p, const char *sub, int argc, cha
            : !strcmp(sub, "down")   ? do_down(g, p, argc, argv)
            : !strcmp(sub, "ps")     ? do_ps(g, p, argc, argv)
            : !strcmp(sub, "logs")   ? cmp_logs(g, p, argc, argv)
-           : !strcmp(sub, "build")  ? do_build(g, p, argc, argv)
-           : !strcmp(sub, "pull")   ? do_pull(g, p, argc, argv)
+           : !strcmp(sub, "build")  ? cmp_build(g, p, argc, argv)
+           : !strcmp(sub, "pull")   ? cmp_pull(g, p, argc, argv)
            : !strcmp(sub, "exec")   ? cmp_exec(g, p, argc, argv)
            : !strcmp(sub, "run")    ? cmp_run_oneoff(g, p, argc, argv)
            : !strcmp(sub, "config") ? do_config(g, p, argc, argv)

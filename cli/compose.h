@@ -122,6 +122,9 @@ cmp_ctr *cmp_find_ctr_n(cmp_ctr *cs, size_t n, const cmp_project *p, const char 
 /* a verb's flags when it has none: 0, -1 after --help, -2 on a bad one */
 int cmp_no_opts(nr_global *g, int argc, char **argv, const char *usage, const char *about);
 int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv);
+/* compose_images.c: compose build, compose pull */
+int cmp_build(nr_global *g, cmp_project *p, int argc, char **argv);
+int cmp_pull(nr_global *g, cmp_project *p, int argc, char **argv);
 /* compose_logs.c: what `logs` asks of nrun logs, and whether lines get the
  * "svc-1 | " prefix; the logs of containers names[] (labels[] their
  * prefixes) until each ends (with ended: the first that exited, its index)
