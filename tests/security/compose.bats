@@ -192,3 +192,28 @@ YAML
     run bounded "$NRUN" compose --project-directory "$d" up -d
     [[ "$output" == *"services.s.volumes[0].bind.create_host_path: "* ]]
 }
+
+@test "compose cp and port name a service: a path with .. or a link inside the container stays in its root; a service name that is a flag or a path is refused" {
+    d=$BATS_TEST_TMPDIR/cpp && mkdir -p "$d"
+    printf 'services:\n  s: {image: bb:1, command: [sh, -c, "ln -s /etc /tmp/up; ln -s ../../../../etc/shadow /tmp/sh; exec sleep 600"]}\n' >"$d/compose.yaml"
+    (cd "$d" && "$NRUN" compose -p cpp up -d) >/dev/null 2>&1
+    for _ in $(seq 50); do "$NRUN" exec cpp-s-1 test -L /tmp/sh 2>/dev/null && break; sleep 0.1; done
+    # the host's /etc/shadow never comes out: .. and links resolve inside the container
+    for src in s:/../../../../etc/shadow s:/tmp/sh s:/tmp/up/shadow; do
+        rm -f "$d/out"
+        (cd "$d" && "$NRUN" compose -p cpp cp "$src" "$d/out") >/dev/null 2>&1 || true
+        [ ! -e "$d/out" ] || ! cmp -s "$d/out" /etc/shadow || { echo "$src gave the host's shadow"; false; }
+    done
+    # (cp itself works: through the container's /tmp/up link, the container's own passwd)
+    (cd "$d" && "$NRUN" compose -p cpp cp s:/tmp/up/passwd "$d/pw")
+    [ -s "$d/pw" ] && ! cmp -s "$d/pw" /etc/passwd
+    # a service name that is a flag, a path or unknown reaches no nrun verb
+    for svc in --help ../s /s nosuch; do
+        run bash -c "cd '$d' && '$NRUN' compose -p cpp cp '$svc:/etc/hostname' '$d/o2'"
+        [ "$status" -ne 0 ]
+        [ ! -e "$d/o2" ]
+        run bash -c "cd '$d' && '$NRUN' compose -p cpp port -- '$svc' 80"
+        [ "$status" -ne 0 ]
+    done
+    (cd "$d" && "$NRUN" compose -p cpp down) >/dev/null 2>&1
+}
