@@ -4,7 +4,7 @@
 NR_VERSION := 0.1.0
 BUILD ?= build
 CC ?= gcc
-PKGS := libarchive jansson libseccomp libcap libcrypto libcurl yaml-0.1
+PKGS := libarchive jansson libseccomp libcap libcrypto libcurl yaml-0.1 zlib
 OPT ?= -O2 -g
 SAN ?=
 # Evaluated lazily: `make deps` may have just installed the libraries.
@@ -17,7 +17,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 # exactly that.  (The price: an OpenSSL or libarchive update needs a rebuild.)
 # --as-needed drops what goes unreferenced; a library without a .a (or a dev
 # symlink) is named by its soname.
-LINK_LIBS := jansson seccomp cap crypto archive yaml
+LINK_LIBS := jansson seccomp cap crypto archive z yaml
 LIB_FLAGS = $(shell for n in $(LINK_LIBS) $$(pkg-config --static --libs-only-l libarchive | sed 's/-l//g'); do \
 	echo " $$seen " | grep -q " $$n " && continue; seen="$$seen $$n"; \
 	if [ -e "$$($(CC) -print-file-name=lib$$n.a)" ]; then echo -l:lib$$n.a; \

@@ -18,6 +18,7 @@
 
 #include "common/util.h"
 #include "images/image.h"
+#include "images/pgzip.h"
 
 typedef struct ent {
     img_entry_type type;
@@ -358,7 +359,8 @@ static int prepare(img_layer_writer *w, nr_err *err)
 
 typedef struct sink {
     img_blob_writer *bw;
-    struct archive *z;  /* compressor (raw format) */
+    struct archive *z;  /* zstd: libarchive's compressor (raw format) */
+    img_pgz *gz;        /* gzip: ours, on every CPU */
     nr_sha256 *diff;
     nr_err *err;
     bool failed;
@@ -375,10 +377,24 @@ static la_ssize_t blob_cb(struct archive *a, void *ctx, const void *buf, size_t 
     return (la_ssize_t)len;
 }
 
+static int gz_cb(void *ctx, const void *buf, size_t len, nr_err *err)
+{
+    sink *k = ctx;
+    return img_blob_writer_write(k->bw, buf, len, err);
+}
+
 static la_ssize_t tar_cb(struct archive *a, void *ctx, const void *buf, size_t len)
 {
     sink *k = ctx;
     nr_sha256_update(k->diff, buf, len);
+    if (k->gz) {
+        if (img_pgz_write(k->gz, buf, len, k->err) < 0) {
+            k->failed = true;
+            archive_set_error(a, k->err->errnum ? k->err->errnum : EIO, "%s", k->err->msg);
+            return -1;
+        }
+        return (la_ssize_t)len;
+    }
     if (archive_write_data(k->z, buf, len) < 0) {
         if (!k->failed)
             nr_err_set(k->err, "compress layer: %s", archive_error_string(k->z));
@@ -500,6 +516,37 @@ static int write_entries(img_layer_writer *w, struct archive *a, sink *k, nr_err
     return ret;
 }
 
+/* zstd: libarchive's compressor in "raw" format (no container) into the blob. */
+static int open_zstd(img_layer_writer *w, sink *k, nr_err *err)
+{
+    k->z = archive_write_new();
+    if (!k->z)
+        return nr_err_set(err, "libarchive: out of memory");
+    int r = archive_write_add_filter_zstd(k->z);
+    if (r == ARCHIVE_OK && w->level) {
+        char lv[8];
+        snprintf(lv, sizeof lv, "%d", w->level);
+        r = archive_write_set_filter_option(k->z, NULL, "compression-level", lv);
+    }
+    if (r == ARCHIVE_OK)
+        r = archive_write_set_format_raw(k->z);
+    if (r == ARCHIVE_OK)
+        r = archive_write_set_bytes_per_block(k->z, 0);
+    if (r == ARCHIVE_OK)
+        r = archive_write_open2(k->z, k, NULL, blob_cb, NULL, NULL);
+    if (r == ARCHIVE_OK) {
+        struct archive_entry *ze = archive_entry_new();
+        archive_entry_set_pathname(ze, "layer.tar");
+        archive_entry_set_filetype(ze, AE_IFREG);
+        archive_entry_set_perm(ze, 0644);
+        r = archive_write_header(k->z, ze);
+        archive_entry_free(ze);
+    }
+    if (r != ARCHIVE_OK)
+        return nr_err_set(err, "layer compressor: %s", archive_error_string(k->z));
+    return 0;
+}
+
 int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *err)
 {
     int ret = -1;
@@ -510,39 +557,16 @@ int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *er
     if (img_blob_writer_new(w->s, &k.bw, err) < 0)
         goto done;
     k.diff = nr_sha256_new();
-    k.z = archive_write_new();
     a = archive_write_new();
-    if (!k.z || !a) {
+    if (!a) {
         nr_err_set(err, "libarchive: out of memory");
         goto done;
     }
-    /* The compressor: raw format (no container) over gzip/zstd. */
-    int r = w->c == IMG_COMPRESS_ZSTD ? archive_write_add_filter_zstd(k.z) : archive_write_add_filter_gzip(k.z);
-    if (r == ARCHIVE_OK && w->c == IMG_COMPRESS_GZIP)
-        r = archive_write_set_filter_option(k.z, "gzip", "timestamp", NULL);
-    if (r == ARCHIVE_OK && w->level) {
-        char lv[8];
-        snprintf(lv, sizeof lv, "%d", w->level);
-        r = archive_write_set_filter_option(k.z, NULL, "compression-level", lv);
-    }
-    if (r == ARCHIVE_OK)
-        r = archive_write_set_format_raw(k.z);
-    if (r == ARCHIVE_OK)
-        r = archive_write_set_bytes_per_block(k.z, 0);
-    if (r == ARCHIVE_OK)
-        r = archive_write_open2(k.z, &k, NULL, blob_cb, NULL, NULL);
-    if (r != ARCHIVE_OK) {
-        nr_err_set(err, "layer compressor: %s", archive_error_string(k.z));
-        goto done;
-    }
-    struct archive_entry *ze = archive_entry_new();
-    archive_entry_set_pathname(ze, "layer.tar");
-    archive_entry_set_filetype(ze, AE_IFREG);
-    archive_entry_set_perm(ze, 0644);
-    r = archive_write_header(k.z, ze);
-    archive_entry_free(ze);
-    if (r != ARCHIVE_OK) {
-        nr_err_set(err, "layer compressor: %s", archive_error_string(k.z));
+    if (w->c == IMG_COMPRESS_GZIP) {
+        /* gzip: ours, compressed on every CPU into one member whose bytes do
+         * not depend on their number (images/pgzip.h) */
+        k.gz = img_pgz_new(w->level, 0, gz_cb, &k);
+    } else if (open_zstd(w, &k, err) < 0) {
         goto done;
     }
     /* The tar: plain ustar headers unless a field needs PAX; no blocking
@@ -563,8 +587,9 @@ int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *er
         la_fail(a, &k, "finish layer", "tar", err);
         goto done;
     }
-    if (archive_write_close(k.z) != ARCHIVE_OK) {
-        la_fail(k.z, &k, "finish layer", "compression", err);
+    if (k.gz ? img_pgz_finish(k.gz, err) < 0 : archive_write_close(k.z) != ARCHIVE_OK) {
+        if (!k.gz)
+            la_fail(k.z, &k, "finish layer", "compression", err);
         goto done;
     }
     char hex[65];
@@ -581,6 +606,7 @@ done:
         archive_write_free(a);
     if (k.z)
         archive_write_free(k.z);
+    img_pgz_free(k.gz);
     if (k.diff) {
         char hex[65];
         nr_sha256_final(k.diff, hex);

@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_PKGS=(
     gcc make pkg-config git ca-certificates
-    libarchive-dev libjansson-dev libseccomp-dev libcap-dev libssl-dev libcurl4-openssl-dev libyaml-dev
+    libarchive-dev libjansson-dev libseccomp-dev libcap-dev libssl-dev libcurl4-openssl-dev libyaml-dev zlib1g-dev
     libcmocka-dev bats jq
     umoci skopeo podman buildah crun runc docker-registry apache2-utils openssl
     busybox-static tini wrk hyperfine iproute2 util-linux procps psmisc curl python3 libc6-dev strace
