@@ -3,8 +3,8 @@
 # its own unmodified Dockerfile and answered over HTTP through -p
 # (tests/apps/shapes): express started by `npm start` on node:20-slim, a yarn
 # classic app with a shell-form CMD on the full node:20, tini installed by
-# apt-get as the entrypoint, better-sqlite3 compiled by node-gyp in a node:20
-# build stage and run on node:20-slim.
+# apt-get as the entrypoint, bcrypt compiled by node-gyp in a node:20 build
+# stage and run on node:20-slim.
 #
 # Nothing leaves the machine: the builds run in this file's network
 # namespace, where npm and yarn reach only the registry of tests/lib/npmreg.bash
@@ -163,26 +163,33 @@ files_of() {
     "$NRUN" rm -f "$id" >/dev/null
 }
 
-@test "better-sqlite3 compiled from source in a node:20 build stage, run on node:20-slim: notes over HTTP" {
-    run nb -t notes:1 "$SHAPES/sqlite-native"
+@test "bcrypt compiled from source (npm ci --build-from-source: node-gyp-build runs node-gyp) in a node:20 build stage, run on node:20-slim: hashes over HTTP" {
+    run nb -t pw:1 "$SHAPES/bcrypt-native"
     echo "$output" | tail -12
     [ "$status" -eq 0 ]
-    files_of notes:1 >"$W/notes.files"
-    grep -qx 'app/node_modules/better-sqlite3/build/Release/better_sqlite3.node' "$W/notes.files"
-    # compiled here by node-gyp (a prebuilt binary comes without objects; the
-    # namespace has no route to download one, or node's headers)
-    grep -qx 'app/node_modules/better-sqlite3/build/Release/obj.target/better_sqlite3/src/better_sqlite3.o' "$W/notes.files"
-    run grep -c '^usr/bin/g++\|^usr/bin/gcc\|^usr/bin/make$' "$W/notes.files" # the final stage is slim
+    files_of pw:1 >"$W/pw.files"
+    grep -qx 'app/node_modules/bcrypt/build/Release/bcrypt_lib.node' "$W/pw.files"
+    # compiled here by node-gyp, against node's headers in the image: the
+    # objects are there (bcrypt's tarball also carries prebuilt binaries,
+    # which --build-from-source passes over; the namespace has no route to
+    # download headers)
+    grep -qx 'app/node_modules/bcrypt/build/Release/obj.target/bcrypt_lib/src/bcrypt_node.o' "$W/pw.files"
+    run grep -c '^usr/bin/g++\|^usr/bin/gcc\|^usr/bin/make$' "$W/pw.files" # the final stage is slim
     [ "$output" = 0 ]
-    read -r id port < <(serve notes:1 3000 /notes)
-    for body in "buy milk" "call bob"; do
-        nr_in_ns curl -sf -X POST --data "$body" "http://127.0.0.1:$port/notes"
-    done
-    run nr_in_ns curl -sf "http://127.0.0.1:$port/notes"
+    read -r id port < <(serve pw:1 3000 /healthz)
+    run nr_in_ns curl -sf -X POST --data "buy milk" "http://127.0.0.1:$port/hash"
     echo "$output"
     [ "$status" -eq 0 ]
-    [ "$(jq -r '[.notes[].body] | join(",")' <<<"$output")" = "buy milk,call bob" ]
-    [[ "$(jq -r .sqlite <<<"$output")" == 3.* ]]
+    hash=$(jq -r .hash <<<"$output")
+    [[ "$hash" == '$2b$04$'* ]] && [ "${#hash}" -eq 60 ]
+    [ "$(jq -r .rounds <<<"$output")" = 4 ]
+    [ "$(nr_in_ns curl -sf "http://127.0.0.1:$port/healthz" | jq -r .bcrypt)" = 6.0.0 ]
+    # checked by any worker: the compiled module answers both ways
+    for pw_ok in "buy milk:true" "buy milk!:false"; do
+        run nr_in_ns curl -sf -X POST --data "$(jq -cn --arg p "${pw_ok%:*}" --arg h "$hash" '{password: $p, hash: $h}')" \
+            "http://127.0.0.1:$port/check"
+        [ "$(jq -r .ok <<<"$output")" = "${pw_ok##*:}" ]
+    done
     [[ "$(mode_of "$id")" == "cluster 2: "* ]]
     "$NRUN" rm -f "$id" >/dev/null
 }
