@@ -1,0 +1,51 @@
+#!/usr/bin/env bats
+# Red-team round 7: the dashboard on loopback, compose's project labels,
+# and what else round 7 found (see each test's comment).
+load ../lib/security
+load ../lib/dashboard
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_busybox
+    rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+}
+teardown() {
+    dash_stop
+    rt_rm_all
+}
+teardown_file() { rt_file_teardown; }
+
+# an unprivileged host user (nobody), as a local process that is not root
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+
+# Found: on loopback the dashboard answered every GET without its token, and
+# GET /api/session handed the token itself to whoever asked with the right
+# Host header; the POST check only kept foreign web pages out.  Any local
+# user, a build's RUN step or a --net host container read root's container
+# logs and stopped, reloaded, scaled or dyed every container.
+@test "dashboard on loopback: a local process without the token gets no token, no log line, no container list, and stops nothing" {
+    rt_run -d --name victim --network none bb:1 sh -c 'echo rt7-secret-in-the-log; exec sleep 1000' >/dev/null
+    for _ in $(seq 100); do grep -q rt7-secret "$NRUN_ROOT"/containers/*/logs/container.log 2>/dev/null && break; sleep 0.1; done
+    dash_start --listen "127.0.0.1:$(dash_port)"
+    u=http://$DASH_ADDR
+    for path in /api/session /api/containers /api/containers/victim /api/containers/victim/logs /; do
+        out=$(as_nobody curl -s --max-time 10 -H "Host: $DASH_ADDR" -w '\n%{http_code}' "$u$path")
+        echo "$path: $out"
+        [ "$(tail -n1 <<<"$out")" = 401 ]
+        [[ "$out" != *"$DASH_TOKEN"* ]]
+        [[ "$out" != *rt7-secret* ]]
+        [[ "$out" != *victim* ]]
+    done
+    # a guessed token and a forged cookie are no better
+    [ "$(as_nobody curl -s --max-time 10 -o /dev/null -w '%{http_code}' -H 'X-Nrun-Token: 0123456789abcdef0123456789abcdef' \
+        -d '{}' "$u/api/containers/victim/stop")" = 401 ]
+    [ "$(as_nobody curl -s --max-time 10 -o /dev/null -w '%{http_code}' -H 'Cookie: nrun_token=x' "$u/api/containers")" = 401 ]
+    sleep 0.5
+    [ "$("$NRUN" inspect victim | jq -r '.[0].State.Status')" = running ]
+    # the owner of the token (the printed address, the page) still has it all
+    [ "$(curl -sf --max-time 10 -H "X-Nrun-Token: $DASH_TOKEN" "$u/api/session" | jq -r .token)" = "$DASH_TOKEN" ]
+    head=$(curl -s --max-time 10 -D - -o /dev/null "$u/?token=$DASH_TOKEN")
+    grep -qi "^set-cookie: nrun_token=$DASH_TOKEN;" <<<"$head"
+    curl -sf --max-time 10 -H "Cookie: nrun_token=$DASH_TOKEN" "$u/api/containers/victim/logs" |
+        jq -e '[.[] | select(.msg | contains("rt7-secret"))] | length == 1'
+}
