@@ -11,6 +11,8 @@ setup_file() {
 }
 teardown() {
     dash_stop
+    [ -z "${RT7_SRV:-}" ] || { kill "$RT7_SRV" 2>/dev/null; wait "$RT7_SRV" 2>/dev/null; } || true
+    RT7_SRV=
     rt_rm_all
 }
 teardown_file() { rt_file_teardown; }
@@ -48,4 +50,42 @@ as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
     grep -qi "^set-cookie: nrun_token=$DASH_TOKEN;" <<<"$head"
     curl -sf --max-time 10 -H "Cookie: nrun_token=$DASH_TOKEN" "$u/api/containers/victim/logs" |
         jq -e '[.[] | select(.msg | contains("rt7-secret"))] | length == 1'
+}
+
+# Found: a container's labels are its image's LABELs with --label over them,
+# and compose finds its containers by com.docker.compose.project/service.  An
+# image labelled as service db of project victim, run by hand (no compose),
+# was that service's container: compose exec/cp/attach of victim entered it
+# (cp sent the host's file to it) and ps, logs and top showed it.
+@test "an image's com.docker.compose.* labels make no container one of a compose project: exec and cp never reach it" {
+    rt_bb_image squat:1 '{"Cmd":["sh"],"Env":["PATH=/bin"],"Labels":{"com.docker.compose.project":"victim","com.docker.compose.service":"db","com.docker.compose.oneoff":"False","com.docker.compose.config-hash":"x","org.example.kept":"yes"}}'
+    rt_run -d --name squatter --network none squat:1 sleep 1000 >/dev/null
+    d=$BATS_TEST_TMPDIR/victim
+    mkdir -p "$d"
+    printf 'services:\n  db:\n    image: bb:1\n    command: ["sleep", "1000"]\n    network_mode: none\n' >"$d/compose.yaml"
+    echo rt7-host-secret >"$d/secret.txt"
+    c() { "$NRUN" compose -p victim --project-directory "$d" -f "$d/compose.yaml" "$@"; }
+    run c ps -q
+    echo "$output"
+    [ -z "$output" ]
+    run c exec -T db cat /etc/hostname
+    echo "$output"
+    [ "$status" -ne 0 ]
+    run c cp "$d/secret.txt" db:/tmp/got
+    echo "$output"
+    [ "$status" -ne 0 ]
+    run "$NRUN" exec squatter cat /tmp/got
+    [ "$status" -ne 0 ]
+    [[ "$output" != *rt7-host-secret* ]]
+    # the image's other labels stay, as docker keeps them; --label may still set compose's
+    "$NRUN" inspect squatter | jq -e '.[0].Config.Labels | has("com.docker.compose.project") | not'
+    [ "$("$NRUN" inspect squatter | jq -r '.[0].Config.Labels["org.example.kept"]')" = yes ]
+    # compose's own containers are found as before
+    c up -d >/dev/null 2>&1
+    run c exec -T db cat /etc/hostname
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(c ps -q | wc -l)" = 1 ]
+    c down >/dev/null 2>&1
+    [ "$("$NRUN" inspect squatter | jq -r '.[0].State.Status')" = running ]
 }
