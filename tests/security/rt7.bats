@@ -89,3 +89,49 @@ as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
     c down >/dev/null 2>&1
     [ "$("$NRUN" inspect squatter | jq -r '.[0].State.Status')" = running ]
 }
+
+# Found: nbuild --network none, the defence runtime/README's threat model
+# names for a Dockerfile one does not trust, was lifted by the Dockerfile
+# itself: RUN --network=host (and =default, which read as host) ran the step
+# in the host's network namespace (its 127.0.0.1 services, its ports), and
+# ADD <url> downloaded on the host's network whatever --network said.
+@test "nbuild --network none: a Dockerfile's RUN --network=host is refused, =default is none, ADD <url> fetches nothing" {
+    # all of it in this file's network namespace: a failing guard reaches a decoy there, never the host
+    ip -n "$NR_NETNS" link add rt7decoy type veth peer name rt7decoy2
+    port=$(nr_in_ns python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    srv=$BATS_TEST_TMPDIR/srv
+    mkdir -p "$srv"
+    echo rt7-host-only >"$srv/secret"
+    nr_in_ns python3 -m http.server --bind 127.0.0.1 --directory "$srv" "$port" 2>"$BATS_TEST_TMPDIR/srv.log" &
+    RT7_SRV=$!
+    for _ in $(seq 50); do nr_in_ns bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
+    ctx=$BATS_TEST_TMPDIR/ctx
+    mkdir -p "$ctx"
+    nb() { nr_in_ns "$NBUILD" --network none "$@"; }
+    printf 'FROM bb:1\nRUN echo step-one-ran\nRUN --network=host cat /proc/net/dev >/netdev\n' >"$ctx/Nodefile"
+    run nb -t probe:host "$ctx"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:"*"RUN --network=host: this build runs with nbuild --network none"* ]]
+    [[ "$output" != *step-one-ran* ]]
+    run -127 "$NRUN" image inspect probe:host # no such image
+    printf 'FROM bb:1\nRUN --network=default cat /proc/net/dev >/netdev\n' >"$ctx/Nodefile"
+    nb -t probe:default "$ctx"
+    run "$NRUN" run --rm --network none probe:default cat /netdev
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *lo:* ]]
+    [[ "$output" != *rt7decoy* ]]
+    printf 'FROM bb:1\nADD http://127.0.0.1:%s/secret /secret\n' "$port" >"$ctx/Nodefile"
+    run nb -t probe:add "$ctx"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:2:"*"nbuild --network none: nothing is downloaded"* ]]
+    run -127 "$NRUN" image inspect probe:add # no such image
+    kill "$RT7_SRV"
+    wait "$RT7_SRV" || true
+    RT7_SRV=
+    ! grep -q 'GET /secret' "$BATS_TEST_TMPDIR/srv.log" || false
+    "$NRUN" rmi probe:default >/dev/null
+    ip -n "$NR_NETNS" link del rt7decoy
+}
