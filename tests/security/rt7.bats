@@ -102,7 +102,9 @@ as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
     srv=$BATS_TEST_TMPDIR/srv
     mkdir -p "$srv"
     echo rt7-host-only >"$srv/secret"
-    nr_in_ns python3 -m http.server --bind 127.0.0.1 --directory "$srv" "$port" 2>"$BATS_TEST_TMPDIR/srv.log" &
+    # (nsenter execs python: $! is the server itself, which teardown kills on a failure)
+    nsenter --net="/run/netns/$NR_NETNS" python3 -m http.server --bind 127.0.0.1 --directory "$srv" "$port" \
+        2>"$BATS_TEST_TMPDIR/srv.log" >/dev/null 3>&- &
     RT7_SRV=$!
     for _ in $(seq 50); do nr_in_ns bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
     ctx=$BATS_TEST_TMPDIR/ctx
