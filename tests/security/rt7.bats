@@ -137,3 +137,32 @@ as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
     "$NRUN" rmi probe:default >/dev/null
     ip -n "$NR_NETNS" link del rt7decoy
 }
+
+# Found: a FROM's digest pin was not checked when the image found carried
+# the label io.nrun.base.flavour and its tag said alpine (for the Alpine
+# tags nbuild makes on Debian, whose pin names Alpine's image).  Any image
+# can carry a label: a registry's reg.example/app:1-alpine (pulled, or
+# pulled now by --pull) that is not the pinned one was built on with a
+# "not checked" line, the pin defeated by the very image it guards against.
+@test "FROM REGISTRY/NAME:TAG-alpine@sha256 pin: the image's io.nrun.base.flavour label does not skip it; a base nbuild makes still does" {
+    cfg='{"Cmd":["sh"],"Env":["PATH=/bin"],"Labels":{"io.nrun.base.flavour":"slim"}}'
+    "$NRUN" __internal mkimage -t localhost:5999/app:1-alpine --config "$cfg" "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    pin=sha256:$(printf '%064d' 7)
+    ctx=$BATS_TEST_TMPDIR/ctx
+    mkdir -p "$ctx"
+    printf 'FROM localhost:5999/app:1-alpine@%s\nLABEL built=yes\n' "$pin" >"$ctx/Nodefile"
+    run nr_in_ns "$NBUILD" --network none -t pinned:1 "$ctx"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:1:"*"digest mismatch"*"$pin"* ]]
+    [[ "$output" != *"not checked"* ]]
+    run -127 "$NRUN" image inspect pinned:1 # no such image
+    # the Alpine tag of a base nbuild makes on Debian: its pin names Alpine's image, not checked, as before
+    "$NRUN" __internal mkimage -t redis:7-alpine --config "$cfg" "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    printf 'FROM redis:7-alpine@%s\nLABEL built=yes\n' "$pin" >"$ctx/Nodefile"
+    run nr_in_ns "$NBUILD" --network none -t pinned:2 "$ctx"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"made here on Debian"*"not checked"* ]]
+    "$NRUN" rmi pinned:2 redis:7-alpine localhost:5999/app:1-alpine >/dev/null
+}
