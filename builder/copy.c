@@ -490,6 +490,12 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                 rc = bld_errat(err, &b->f, in, in->args[i].off, "COPY cannot download a URL: use ADD");
             else if (from)
                 rc = bld_errat(err, &b->f, in, in->args[i].off, "ADD --from cannot download a URL");
+            else if (b->o->network && !strcmp(b->o->network, "none"))
+                /* the download is nbuild's own, on the host's network: under
+                 * --network none it would reach what no RUN step may (the
+                 * host's 127.0.0.1 services, a cloud's metadata address) */
+                rc = bld_errat(err, &b->f, in, in->args[i].off,
+                               "ADD <url>: this build runs with nbuild --network none: nothing is downloaded");
             n_url++;
         }
     }

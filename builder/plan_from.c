@@ -210,18 +210,22 @@ static bld_step *step_done(bld_state *b, const img_layer_desc *l)
     return s;
 }
 
-/* FROM x@sha256:...: the image found for x must be that one. */
+/* FROM x@sha256:...: the image found for x must be that one (`pulled`: it
+ * came from a registry in this build). */
 static int check_digest(bld_state *b, const bld_instr *in, const char *ref, const char *norm, const char *want,
-                        img_image **img, nr_err *err)
+                        bool pulled, img_image **img, nr_err *err)
 {
     if (!*want || !strcmp((*img)->manifest.digest, want) || !strcmp(img_image_top(*img)->digest, want))
         return 0;
     /* an Alpine tag made here on Debian (nginx:stable-alpine, redis:, postgres:,
      * alpine:): the pin names Alpine's image, which this one never is, as a
-     * node Alpine tag's pin (alpine_base); an Alpine image pulled or loaded
-     * under that name has no base label and is checked */
+     * node Alpine tag's pin (alpine_base).  The base label alone is no
+     * proof: any image can carry it, and the pin is what stands between the
+     * build and a registry that serves another image.  So only a name nbuild
+     * makes (no registry's, as reg.example/app:1-alpine), not pulled now */
     json_t *labels = json_object_get(json_object_get((*img)->config_json, "config"), "Labels");
-    bool made_here = json_is_string(json_object_get(labels, "io.nrun.base.flavour"));
+    bool made_here = !pulled && bld_base_made_here(norm) &&
+                     json_is_string(json_object_get(labels, "io.nrun.base.flavour"));
     if (made_here && strstr(norm + strcspn(norm, ":"), "alpine")) {
         if (b->o->progress)
             fprintf(b->o->progress,
@@ -351,7 +355,7 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
          * docker build --pull) */
         if (bld_pull(b, norm, err) == 0) {
             if (img_image_load(b->s, norm, img, err) == 0)
-                return check_digest(b, in, ref_in, norm, want, img, err);
+                return check_digest(b, in, ref_in, norm, want, true, img, err);
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
         }
         if (err->errnum != ENOENT)
@@ -363,12 +367,12 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
                     ref, norm);
     }
     if (img_image_load(b->s, norm, img, err) == 0)
-        return check_digest(b, in, ref_in, norm, want, img, err);
+        return check_digest(b, in, ref_in, norm, want, false, img, err);
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     if (!b->o->pull && bld_pull(b, norm, err) == 0) {
         if (img_image_load(b->s, norm, img, err) == 0)
-            return check_digest(b, in, ref_in, norm, want, img, err);
+            return check_digest(b, in, ref_in, norm, want, true, img, err);
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     }
     if (err->errnum != ENOENT)
@@ -382,7 +386,7 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
                 snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", norm);
             }
             if (img_image_load(b->s, norm, img, err) == 0)
-                return check_digest(b, in, ref_in, norm, want, img, err);
+                return check_digest(b, in, ref_in, norm, want, false, img, err);
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
         }
         if (err->errnum == ENOTSUP && m == 0 && bld_base_alpine_slim(norm, mapped, sizeof mapped))

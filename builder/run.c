@@ -228,12 +228,23 @@ static void run_cmd_free(run_cmd *c)
 /* The flags of a RUN: checked for the whole file before any step runs. */
 static int run_flags(bld_state *b, const bld_instr *in, const char **network, nr_err *err)
 {
-    *network = b->o->network ? b->o->network : "host";
+    /* the build's (nbuild --network): a Dockerfile may narrow it, never
+     * widen it; --network none is what a Dockerfile one does not trust
+     * runs under (as BuildKit's RUN --network=host needs the caller's
+     * network.host entitlement), and `default` is the build's, not host */
+    const char *build_net = b->o->network ? b->o->network : "host";
+    *network = build_net;
     for (size_t i = 0; i < in->nflags; i++) {
         const bld_flag *f = &in->flags[i];
         const char *v = f->value ? f->value : "";
         if (!strcmp(f->name, "network")) {
-            if (!strcmp(v, "host") || !strcmp(v, "default"))
+            if (!strcmp(v, "default"))
+                *network = build_net;
+            else if (!strcmp(v, "host") && !strcmp(build_net, "none"))
+                return bld_errat(err, &b->f, in, f->off,
+                                 "RUN --network=host: this build runs with nbuild --network none, which a Dockerfile "
+                                 "cannot lift");
+            else if (!strcmp(v, "host"))
                 *network = "host";
             else if (!strcmp(v, "none"))
                 *network = "none";

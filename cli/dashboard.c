@@ -7,9 +7,12 @@
  *   GET  /api/containers/NAME/logs  ?stream=stdout|stderr&worker=N&q=TEXT&tail=N
  *   POST /api/containers/NAME/{reload,stop,scale,loglevel,dye}   JSON bodies
  *
- * Access: a random token, printed at start.  Off loopback, every request needs
- * it (?token= once, then an HttpOnly SameSite=Strict cookie); on loopback the
- * Host header must be the listen address (no DNS rebinding).  Every POST needs
+ * Access: a random token, printed at start.  Every request needs it (?token=
+ * once, then an HttpOnly SameSite=Strict cookie, or the X-Nrun-Token header),
+ * on loopback too: 127.0.0.1 is every local user's and every process's of the
+ * host's network namespace (a RUN step, a --net host container), and the
+ * answers are root's (logs, the token itself at /api/session).  On loopback
+ * the Host header must also be the listen address (no DNS rebinding).  Every POST needs
  * the token in X-Nrun-Token (a form or fetch from a foreign page cannot set
  * it) and an Origin, when sent, of this server.  Requests are bounded (head
  * 8 KiB, body 16 KiB), at most MAX_CLIENTS at once, each closed after its
@@ -341,7 +344,7 @@ static void route(dash *d, client *c, nr_http_req *r, const char *body)
                  d->token);
         return respond(c, 302, "text/plain", "", 0, extra);
     }
-    if (!d->loopback && !authed)
+    if (!authed) /* on loopback too: see the top of this file */
         return respond_error(c, 401, "this dashboard needs its token: open the address nrun dashboard printed");
     if (post) {
         char want[300];

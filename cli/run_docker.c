@@ -249,6 +249,14 @@ json_t *run_docker_config(img_store *store, const char *image, const rt_run_opts
     json_object_set_new(c, "User", json_string(op->user ? op->user : json_is_string(user) ? json_string_value(user) : ""));
     json_t *labels = json_object_get(rc, "Labels");
     json_t *all = json_is_object(labels) ? json_deep_copy(labels) : json_object();
+    /* com.docker.compose.* say which project and service a container is of,
+     * and only compose (through --label) may say it: an image's own would
+     * make every container of it, run by hand, one of that project's, which
+     * compose exec, cp and attach would then enter (and ps, logs, down list) */
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(all, tmp, k, v) if (!strncmp(k, "com.docker.compose.", 19)) json_object_del(all, k);
     json_object_update(all, (json_t *)user_labels); /* --label over the image's LABEL, as docker */
     json_object_set_new(c, "Labels", all);
     json_t *exposed = json_object_get(rc, "ExposedPorts");

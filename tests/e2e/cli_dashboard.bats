@@ -28,7 +28,7 @@ teardown_file() {
 
 teardown() { dash_stop; }
 
-api() { curl -sf --max-time 10 -H "Host: $DASH_ADDR" "http://$DASH_ADDR$1"; }
+api() { curl -H "X-Nrun-Token: $DASH_TOKEN" -sf --max-time 10 -H "Host: $DASH_ADDR" "http://$DASH_ADDR$1"; }
 post() { curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "X-Nrun-Token: $DASH_TOKEN" \
     -H 'Content-Type: application/json' -d "$2" "http://$DASH_ADDR$1"; }
 
@@ -63,10 +63,10 @@ post() { curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "X-Nrun-Token: 
     # a prefix of the id works as a name does; an unknown name is 404
     id=$(jq -r .Id <<<"$one")
     [ "$(api "/api/containers/${id:0:12}" | jq -r .Name)" = web ]
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$DASH_ADDR/api/containers/nope")" = 404 ]
+    [ "$(curl -H "X-Nrun-Token: $DASH_TOKEN" -s -o /dev/null -w '%{http_code}' "http://$DASH_ADDR/api/containers/nope")" = 404 ]
     # the page and its assets, with the CSP
-    curl -sfi "http://$DASH_ADDR/" | grep -qi "^content-security-policy: default-src 'self'"
-    curl -sf "http://$DASH_ADDR/app.js" | grep -q textContent
+    curl -H "X-Nrun-Token: $DASH_TOKEN" -sfi "http://$DASH_ADDR/" | grep -qi "^content-security-policy: default-src 'self'"
+    curl -H "X-Nrun-Token: $DASH_TOKEN" -sf "http://$DASH_ADDR/app.js" | grep -q textContent
 }
 
 @test "dashboard API: a container's health as inspect has it" {
@@ -74,16 +74,16 @@ post() { curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "X-Nrun-Token: 
         bb:1 sleep 1000 >/dev/null
     for _ in $(seq 100); do [ "$("$NRUN" inspect sick | jq -r '.[0].State.Health.Status')" = unhealthy ] && break; sleep 0.1; done
     dash_start --listen "127.0.0.1:$(dash_port)"
-    [ "$(curl -sf "http://$DASH_ADDR/api/containers/sick" | jq -r .Health)" = unhealthy ]
+    [ "$(curl -H "X-Nrun-Token: $DASH_TOKEN" -sf "http://$DASH_ADDR/api/containers/sick" | jq -r .Health)" = unhealthy ]
     "$NRUN" exec sick touch /tmp/ok
     for _ in $(seq 100); do [ "$("$NRUN" inspect sick | jq -r '.[0].State.Health.Status')" = healthy ] && break; sleep 0.1; done
-    [ "$(curl -sf "http://$DASH_ADDR/api/containers" | jq -r '.[] | select(.Name == "sick") | .Health')" = healthy ]
-    [ "$(curl -sf "http://$DASH_ADDR/api/containers/web" | jq -r .Health)" = "$("$NRUN" inspect web | jq -r '.[0].State.Health.Status // null')" ]
+    [ "$(curl -H "X-Nrun-Token: $DASH_TOKEN" -sf "http://$DASH_ADDR/api/containers" | jq -r '.[] | select(.Name == "sick") | .Health')" = healthy ]
+    [ "$(curl -H "X-Nrun-Token: $DASH_TOKEN" -sf "http://$DASH_ADDR/api/containers/web" | jq -r .Health)" = "$("$NRUN" inspect web | jq -r '.[0].State.Health.Status // null')" ]
     # the stop button's POST: 202, then `nrun stop` runs
     [ "$(post /api/containers/sick/stop '{}')" = 202 ]
     for _ in $(seq 150); do [ "$("$NRUN" inspect sick | jq -r '.[0].State.Status')" = exited ] && break; sleep 0.2; done
     [ "$("$NRUN" inspect sick | jq -r '.[0].State.Status')" = exited ]
-    [ "$(curl -sf "http://$DASH_ADDR/api/containers/sick" | jq -r '.Status + " " + (.Workers | length | tostring)')" = "exited 0" ]
+    [ "$(curl -H "X-Nrun-Token: $DASH_TOKEN" -sf "http://$DASH_ADDR/api/containers/sick" | jq -r '.Status + " " + (.Workers | length | tostring)')" = "exited 0" ]
     "$NRUN" rm -f sick >/dev/null
 }
 
