@@ -168,6 +168,10 @@ int bld_base_write(img_store *s, const char *ctx_dir, const char *const *tags, s
 /* The same on top of `base` (its layers, history, created and config, the
  * context's Labels added; image.json's config holds Labels only), untagged. */
 int bld_base_write_on(img_store *s, const img_image *base, const char *ctx_dir, img_desc *manifest_out, nr_err *err);
+/* Did this store make the image of manifest `digest` (bld_base_write*
+ * leave a mark, cache/made-bases/<hex>, once it is written)?  A label in
+ * the image says nothing: any image can carry it. */
+bool bld_base_made_by_store(img_store *s, const char *digest);
 
 /* FROM node:<tag>-alpine on the Debian slim image (plan_from.c, and COPY
  * --from in stages.c): *img, that slim image, is replaced by the image of

@@ -146,6 +146,36 @@ static int write_layer(img_store *s, const char *ctx, json_t *layer, const char 
     return 0;
 }
 
+
+#define MADE_DIR "cache/made-bases"
+
+/* The mark of a base this store made: an empty file named by the manifest's
+ * hex digest (a digest names its content, so a mark outlives nothing it
+ * should not: the same digest is the same image). */
+static int mark_made(img_store *s, const char *digest, nr_err *err)
+{
+    if (strncmp(digest, "sha256:", 7) || strlen(digest) != 71)
+        return nr_err_set(err, "base image: odd manifest digest %s", digest);
+    cleanup_free char *dir = nr_xasprintf("%s/" MADE_DIR, img_store_root(s));
+    if (nr_mkdir_p(dir, 0755, err) < 0)
+        return nr_err_wrap(err, "base image mark");
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = dfd < 0 ? -1 : openat(dfd, digest + 7, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return nr_err_sys(err, errno, "base image mark in %s", dir);
+    close(fd);
+    return 0;
+}
+
+bool bld_base_made_by_store(img_store *s, const char *digest)
+{
+    if (strncmp(digest, "sha256:", 7) || strlen(digest) != 71 || strspn(digest + 7, "0123456789abcdef") != 64)
+        return false;
+    cleanup_free char *p = nr_xasprintf("%s/" MADE_DIR "/%s", img_store_root(s), digest + 7);
+    struct stat st;
+    return lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* ctx's image.json into the store: its steps from scratch with its config,
  * or (base non-NULL) on top of base, whose config gets the context's Labels. */
 static int write_ctx(img_store *s, const img_image *base, const char *ctx, const char *const *tags, size_t n_tags,
@@ -218,7 +248,7 @@ static int write_ctx(img_store *s, const img_image *base, const char *ctx, const
         .created = base ? img_image_created(base) : 0,
         .author = author,
     };
-    if (img_image_write(s, &spec, manifest_out, err) < 0)
+    if (img_image_write(s, &spec, manifest_out, err) < 0 || mark_made(s, manifest_out->digest, err) < 0)
         return -1;
     for (size_t i = 0; i < n_tags; i++)
         if (img_tag_set(s, tags[i], manifest_out, err) < 0)

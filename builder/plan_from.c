@@ -222,10 +222,13 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
      * node Alpine tag's pin (alpine_base).  The base label alone is no
      * proof: any image can carry it, and the pin is what stands between the
      * build and a registry that serves another image.  So only a name nbuild
-     * makes (no registry's, as reg.example/app:1-alpine), not pulled now */
+     * makes (no registry's, as reg.example/app:1-alpine), not pulled now,
+     * and an image this store made (a mark bld_base_write leaves: an image
+     * pulled earlier from a Docker Hub mirror under that name has none) */
     json_t *labels = json_object_get(json_object_get((*img)->config_json, "config"), "Labels");
     bool made_here = !pulled && bld_base_made_here(norm) &&
-                     json_is_string(json_object_get(labels, "io.nrun.base.flavour"));
+                     json_is_string(json_object_get(labels, "io.nrun.base.flavour")) &&
+                     bld_base_made_by_store(b->s, (*img)->manifest.digest);
     if (made_here && strstr(norm + strcspn(norm, ":"), "alpine")) {
         if (b->o->progress)
             fprintf(b->o->progress,

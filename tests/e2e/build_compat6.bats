@@ -71,6 +71,7 @@ ctx() {
 @test "FROM nginx:stable-alpine-slim@sha256:<Alpine's digest> (a Renovate pin) on the image made here on Debian: the pin names the Alpine image, not checked, as a node Alpine tag's; a loaded image of that name and a Debian tag's pin still are" {
     pin=sha256:2c605dbeab79a6b2a63340474fe58119d0ef95bdc4b1f41df0aa689659b3d13b
     rt_bb_image nginx:stable-alpine-slim '{"Cmd":["sh"],"Env":["PATH=/bin"],"Labels":{"io.nrun.base.flavour":"nginx"}}'
+    nr_mark_made nginx:stable-alpine-slim
     run "$NBUILD" --progress=plain -t pinal:1 "$(ctx "FROM nginx:stable-alpine-slim@$pin" 'RUN echo ok > /ok')"
     echo "$output"
     [ "$status" -eq 0 ]

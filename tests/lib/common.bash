@@ -96,5 +96,14 @@ manifest_of() {
         "$NRUN_ROOT/index.json"
 }
 config_of() { jq -r .config.digest "$(blob "$(manifest_of "$1")")"; }
+# image $1 as if this store had made it (the mark bld_base_write leaves on a
+# base it makes, cache/made-bases/<hex>): a stand-in for a made base
+nr_mark_made() {
+    local d
+    d=$("$NRUN" image inspect "$1" | jq -r '.[0].Digest')
+    [[ $d =~ ^sha256:[0-9a-f]{64}$ ]] || return 1
+    mkdir -p "$NRUN_ROOT/cache/made-bases"
+    : >"$NRUN_ROOT/cache/made-bases/${d#sha256:}"
+}
 # jq expression $2 over the config of image $1, compact
 cfg() { jq -c "$2" "$(blob "$(config_of "$1")")"; }
