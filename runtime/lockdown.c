@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <grp.h>
 #include <unistd.h>
 
@@ -91,11 +90,10 @@ void rt_stdio_own(uid_t uid)
         struct statfs fs;
         if (fstat(fd, &st) < 0 || st.st_uid == uid)
             continue;
-        /* an anonymous pipe (pipefs: never a FIFO of some file system), or a
-         * pseudo-terminal's slave (Unix98 majors 136-143) */
-        bool pipe = S_ISFIFO(st.st_mode) && fstatfs(fd, &fs) == 0 && fs.f_type == PIPEFS_MAGIC;
-        bool pty = S_ISCHR(st.st_mode) && major(st.st_rdev) >= 136 && major(st.st_rdev) <= 143;
-        if (pipe || pty)
+        /* an anonymous pipe only (pipefs: never a FIFO of some file system);
+         * a terminal is left alone: -t's pty is already the user's, and the
+         * caller's own terminal (exec without -t) must stay the caller's */
+        if (S_ISFIFO(st.st_mode) && fstatfs(fd, &fs) == 0 && fs.f_type == PIPEFS_MAGIC)
             (void)!fchown(fd, uid, (gid_t)-1);
     }
 }
