@@ -8,7 +8,10 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/magic.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <grp.h>
 #include <unistd.h>
@@ -78,6 +81,21 @@ int rt_lockdown_exec(uint64_t caps, uid_t uid, bool nnp, nr_err *err)
     if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return nr_err_sys(err, errno, "PR_SET_NO_NEW_PRIVS");
     return 0;
+}
+
+void rt_stdio_own(uid_t uid)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        struct stat st;
+        struct statfs fs;
+        if (fstat(fd, &st) < 0 || st.st_uid == uid)
+            continue;
+        /* an anonymous pipe only (pipefs: never a FIFO of some file system);
+         * a terminal is left alone: -t's pty is already the user's, and the
+         * caller's own terminal (exec without -t) must stay the caller's */
+        if (S_ISFIFO(st.st_mode) && fstatfs(fd, &fs) == 0 && fs.f_type == PIPEFS_MAGIC)
+            (void)!fchown(fd, uid, (gid_t)-1);
+    }
 }
 
 int rt_setgroups(size_t n, const gid_t *groups)

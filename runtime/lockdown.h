@@ -24,6 +24,13 @@ int rt_lockdown_exec(uint64_t caps, uid_t uid, bool nnp, nr_err *err);
  * single-mapping user namespace (runtime/userns.c) keeps the groups it was
  * given, which map to no group inside and give no more than the caller had. */
 int rt_setgroups(size_t n, const gid_t *groups);
+/* Before a container process becomes uid: its stdio (fds 0-2) that are
+ * anonymous pipes owned by another uid become uid's, as runc's
+ * fixStdioPermissions does, so a non-root process can open /dev/stdout,
+ * /dev/stderr or /dev/fd/N of them (nginx, lighttpd, `echo >/dev/stderr`).
+ * Files, FIFOs, terminals, sockets and /dev/null are left alone; failures
+ * are ignored. */
+void rt_stdio_own(uid_t uid);
 /* Install a compiled BPF program (struct sock_filter[]); len 0 = none. */
 int rt_seccomp_load_raw(const void *filter, size_t len, nr_err *err);
 

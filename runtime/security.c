@@ -78,6 +78,7 @@ int rt_rlimits_apply(const rt_spec *s, nr_err *err)
 
 int rt_user_switch(const rt_spec *s, nr_err *err)
 {
+    rt_stdio_own(s->uid);
     if (rt_setgroups(s->ngroups, s->groups) < 0)
         return nr_err_sys(err, errno, "setgroups");
     if (setresgid(s->gid, s->gid, s->gid) < 0)

@@ -361,8 +361,9 @@ debian_installed_of() {
 
 # ---- adduser, addgroup (busybox's) ----
 
-# Debian's own adduser/addgroup when the arguments are Debian's (long
-# options), as they ran before nbuild translated anything
+# Debian's own adduser/addgroup when the arguments hold a long option busybox
+# does not know (Debian's: --firstuid, --disabled-login...), as they ran
+# before nbuild translated anything
 debian_tool() {
     real=/usr/sbin/$me
     [ -x "$real" ] || die "Debian's $me is not installed in this image: use $me's busybox options (-S -D -H -u -G ...), or useradd/groupadd"
@@ -397,6 +398,85 @@ getopt_permute() {
     done
 }
 
+# busybox's long options (Alpine's busybox is built with them), NAME=L words:
+# L the short option it is, L: when it takes a value
+ADDUSER_LONG='home=h: gecos=g: shell=s: ingroup=G: disabled-password=D empty-password=D system=S no-create-home=H uid=u: skel=k:'
+ADDGROUP_LONG='gid=g: system=S'
+
+# The long option $1 (--NAME or --NAME=VALUE; NAME whole or an unambiguous
+# prefix, as getopt_long reads it) in the table $2: sets lopt (L or L:),
+# lhas (1 when =VALUE was given) and lval; false when busybox knows no such
+# option
+long_opt() {
+    la=${1#--} lhas='' lval='' lopt='' lnum=0
+    case $la in *=*) lhas=1 lval=${la#*=} la=${la%%=*} ;; esac
+    [ -n "$la" ] || return 1
+    for w in $2; do
+        if [ "${w%%=*}" = "$la" ]; then
+            lopt=${w#*=}
+            return 0
+        fi
+        case ${w%%=*} in "$la"*) lnum=$((lnum + 1)) lopt=${w#*=} ;; esac
+    done
+    [ "$lnum" -eq 1 ]
+}
+
+# every long option of the arguments (up to "--") is one of table $1's
+long_all_known() {
+    tbl=$1
+    shift
+    for a in "$@"; do
+        case $a in
+        --) return 0 ;;
+        --?*) long_opt "$a" "$tbl" || return 1 ;;
+        esac
+    done
+    return 0
+}
+
+# The arguments with each busybox long option of table $1 written as its
+# short one (--shell=X and --shell X: -s X), into s1..s$sn; "--" and what
+# follows it, and an option's separate value, are kept as they are
+short_of_long() {
+    tbl=$1
+    shift
+    sn=0 ended='' want=''
+    for a in "$@"; do
+        if [ -z "$ended$want" ]; then
+            case $a in
+            --) ended=1 ;;
+            --?*)
+                long_opt "$a" "$tbl" || die "unrecognized option '$a'"
+                case $lopt:$lhas in
+                *::1) short_add "-${lopt%:}" "$lval" ;;
+                *::) short_add "-${lopt%:}" && want=1 ;;
+                *:1) die "option '--${la}' doesn't allow an argument" ;;
+                *) short_add "-$lopt" ;;
+                esac
+                continue
+                ;;
+            esac
+        fi
+        want=''
+        short_add "$a"
+    done
+}
+short_add() {
+    # shellcheck disable=SC2034 # v is read by the eval
+    for v in "$@"; do
+        sn=$((sn + 1))
+        eval "s$sn=\$v"
+    done
+}
+# sargs: the words "$s1" ... "$sN" for the caller's eval "set -- $sargs"
+short_set() {
+    i=1 sargs=''
+    while [ "$i" -le "$sn" ]; do
+        sargs="$sargs \"\$s$i\""
+        i=$((i + 1))
+    done
+}
+
 addgroup_opt() {
     case $1 in
     g) gid=$2 ;;
@@ -425,8 +505,11 @@ group_exists() { getent group "$1" >/dev/null 2>&1; }
 user_exists() { getent passwd "$1" >/dev/null 2>&1; }
 
 addgroup_main() {
-    for a in "$@"; do case $a in --?*) debian_tool "$@" ;; esac; done
+    long_all_known "$ADDGROUP_LONG" "$@" || debian_tool "$@"
     gid='' system=''
+    short_of_long "$ADDGROUP_LONG" "$@"
+    short_set
+    eval "set -- $sargs"
     getopt_permute g:S addgroup_opt "$@"
     case $nops in
     1) set -- "$op1" ;;
@@ -450,8 +533,11 @@ addgroup_main() {
 }
 
 adduser_main() {
-    for a in "$@"; do case $a in --?*) debian_tool "$@" ;; esac; done
-    home='' gecos='' shell='' group='' system='' nohome='' uid='' skel='' opts=''
+    long_all_known "$ADDUSER_LONG" "$@" || debian_tool "$@"
+    home='' gecos="Linux User,,," shell='' group='' system='' nohome='' uid='' skel='' opts=''
+    short_of_long "$ADDUSER_LONG" "$@"
+    short_set
+    eval "set -- $sargs"
     getopt_permute h:g:s:G:DSHu:k: adduser_opt "$@"
     case $nops in
     1) set -- "$op1" ;;
@@ -473,7 +559,6 @@ adduser_main() {
     if [ -n "$system" ] && [ -z "$group" ]; then group=nogroup; fi
     if [ -n "$system" ] && [ -z "$shell" ]; then shell=/sbin/nologin; fi
     [ -n "$shell" ] || shell=/bin/sh
-    [ -n "$gecos" ] || gecos="Linux User,,,"
     set -- -d "$home" -s "$shell" -c "$gecos"
     if [ -n "$group" ]; then
         group_exists "$group" || die "unknown group $group"

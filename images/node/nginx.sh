@@ -3,7 +3,8 @@
 # rootfs with Debian's nginx package installed into the shape of Docker's
 # official nginx image.  Our own files; nginx and envsubst are Debian's.
 #   nginx_setup ROOTFS   user/group nginx (101), /etc/nginx/nginx.conf with
-#                        `user nginx;` and conf.d/*.conf, conf.d/default.conf
+#                        `user nginx;`, temp files in /var/cache/nginx and
+#                        conf.d/*.conf, conf.d/default.conf
 #                        serving /usr/share/nginx/html on port 80, logs to
 #                        the container's stdout/stderr, /docker-entrypoint.sh
 #                        and /docker-entrypoint.d/ (templates through envsubst)
@@ -19,7 +20,7 @@ nginx_setup() {
     # the official image's ids; refused rather than doubled if Debian took them
     rootfs_nolink "$r" etc/group etc/gshadow etc/passwd etc/shadow etc/nginx/sites-enabled etc/nginx/conf.d/default.conf \
         etc/nginx/templates etc/nginx/nginx.conf usr/share/nginx/html/index.html usr/share/nginx/html/50x.html \
-        var/log/nginx docker-entrypoint.d/20-envsubst-on-templates.sh docker-entrypoint.sh
+        var/log/nginx var/cache/nginx docker-entrypoint.d/20-envsubst-on-templates.sh docker-entrypoint.sh
     ! grep -q '^[^:]*:[^:]*:101:' "$r/etc/passwd" "$r/etc/group" || die "uid or gid 101 is taken in the $suite rootfs"
     echo 'nginx:x:101:' >>"$r/etc/group"
     echo 'nginx:!::' >>"$r/etc/gshadow"
@@ -28,6 +29,11 @@ nginx_setup() {
     # Debian's default site is not part of this image's shape (conf.d is)
     rm -f "$r$e/sites-enabled/default"
     mkdir -p "$r$e/conf.d" "$r$e/templates" "$r/usr/share/nginx/html" "$r/docker-entrypoint.d"
+    # Docker's nginx keeps its temporary files in /var/cache/nginx (compiled
+    # in; Debian's are in /var/lib/nginx): Dockerfiles chown/chgrp it to run
+    # nginx as another user, so it exists and nginx.conf points there
+    mkdir -p "$r/var/cache/nginx"
+    chmod 0755 "$r/var/cache/nginx"
     cat >"$r$e/nginx.conf" <<'X'
 # nrun's nginx image (Debian's nginx package): the main context.  Sites go in
 # /etc/nginx/conf.d/*.conf (or /etc/nginx/templates/*.template, filled from
@@ -49,6 +55,11 @@ http {
     sendfile on;
     tcp_nopush on;
     keepalive_timeout 65;
+    client_body_temp_path /var/cache/nginx/client_temp;
+    proxy_temp_path /var/cache/nginx/proxy_temp;
+    fastcgi_temp_path /var/cache/nginx/fastcgi_temp;
+    uwsgi_temp_path /var/cache/nginx/uwsgi_temp;
+    scgi_temp_path /var/cache/nginx/scgi_temp;
     include /etc/nginx/conf.d/*.conf;
 }
 X

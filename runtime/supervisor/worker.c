@@ -206,6 +206,7 @@ void sv_child_reset(void)
 int sv_child_identity(const sv_config *cfg)
 {
     if (cfg->uid != (uid_t)-1 && cfg->uid != getuid()) {
+        rt_stdio_own(cfg->uid);
         if (rt_setgroups(cfg->ngroups, cfg->groups) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
             return -1;
     } else if (cfg->gid != (gid_t)-1 && cfg->gid != getgid() && setgid(cfg->gid) < 0) {

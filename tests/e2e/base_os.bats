@@ -202,7 +202,7 @@ teardown_file() {
     done
 }
 
-@test "nginx:stable-alpine: Docker's nginx image's shape on Debian's nginx (user nginx, conf.d, logs to stdout/stderr, SIGQUIT)" {
+@test "nginx:stable-alpine: Docker's nginx image's shape on Debian's nginx (user nginx, conf.d, logs to stdout/stderr, temp files in /var/cache/nginx, SIGQUIT)" {
     run "$NR_REAL_NRUN" base nginx:stable-alpine
     [ "$status" -eq 0 ]
     [[ "$output" == *"Debian "*"'s nginx is "* ]] || [ -n "$(digest_of "$NRUN_ROOT" nginx:stable-alpine)" ]
@@ -228,6 +228,13 @@ teardown_file() {
     [ -x "$r/docker-entrypoint.sh" ] && [ -x "$r/docker-entrypoint.d/20-envsubst-on-templates.sh" ]
     [ -x "$r/usr/bin/envsubst" ] && [ -x "$r/usr/sbin/nginx" ]
     [ ! -e "$r/usr/local/bin/node" ]
+    # Docker's nginx keeps temporary files in /var/cache/nginx, which Dockerfiles chgrp/chown
+    # (redoc: chgrp -R 0 /var/cache/nginx && chmod -R g+rwX /var/cache/nginx)
+    [ "$(stat -c '%F %a %u:%g' "$r/var/cache/nginx")" = "directory 755 0:0" ]
+    grep -q 'client_body_temp_path /var/cache/nginx/client_temp;' "$r/etc/nginx/nginx.conf"
+    run nr_in_ns "$NBUILD" -t ngc:1 "$(ctx 'FROM nginx:stable-alpine' 'RUN chgrp -R 0 /var/cache/nginx && chmod -R g+rwX /var/cache/nginx')"
+    echo "$output"
+    [ "$status" -eq 0 ]
     # nginx accepts its configuration as the image has it (through the entrypoint)
     run rt_run --rm nginx:stable-alpine nginx -t
     [ "$status" -eq 0 ]

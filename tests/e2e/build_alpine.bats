@@ -261,6 +261,28 @@ files_of() {
     [ "${lines[6]}" = x-gone ]
 }
 
+@test "busybox adduser/addgroup long options (mockoon: adduser --shell /bin/sh --disabled-password --gecos \"\" NAME) are translated as busybox reads them, with no Debian adduser in the image; a long option busybox lacks still goes to Debian's" {
+    # node:26-slim (trixie) has no Debian adduser: the image here loses it
+    c=$(ctx 'FROM node:20-alpine' 'RUN rm /usr/sbin/adduser /usr/sbin/addgroup' \
+        'RUN addgroup --gid 1300 --system svc && adduser --shell /bin/sh --disabled-password --gecos "" --ingroup svc --uid=1300 --home=/srv/app app' \
+        'RUN adduser --sys --no-create-home sysu && adduser -D late --uid 1400 && adduser --empty-password -- --odd 2>/dev/null || echo refused')
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t alp:9 "$c"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    [[ "$output" == *refused* ]]
+    run rt_run --rm --network none alp:9 sh -c 'id app; getent passwd app; stat -c %a /srv/app; getent passwd sysu | cut -d: -f6,7; [ ! -e /home/sysu ] && id -u late'
+    echo "$output"
+    [ "${lines[0]}" = "uid=1300(app) gid=1300(svc) groups=1300(svc)" ]
+    [ "${lines[1]}" = "app:x:1300:1300::/srv/app:/bin/sh" ]
+    [ "${lines[2]}" = 2755 ]
+    [ "${lines[3]}" = /home/sysu:/sbin/nologin ]
+    [ "${lines[4]}" = 1400 ]
+    # --firstuid is Debian's only: Debian's adduser, which this image lacks
+    run nr_in_ns "$NBUILD" --network none -t alp:10 "$(ctx 'FROM node:20-alpine' 'RUN rm /usr/sbin/adduser' 'RUN adduser --firstuid 2000 x')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Dockerfile:3:1: "*"adduser: Debian's adduser is not installed in this image"* ]]
+}
+
 # an app whose health check is Alpine's busybox wget, as public Alpine apps write it
 hc_ctx() {
     local c
