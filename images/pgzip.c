@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,12 +179,20 @@ img_pgz *img_pgz_new(int level, int threads, img_pgz_write_fn fn, void *ctx)
 static void start(img_pgz *z)
 {
     z->started = true;
-    if (z->nthreads > 1)
+    if (z->nthreads > 1) {
+        /* the workers block every signal: a stop (SIGINT, SIGTERM) still
+         * lands on the caller's thread, whose handler and interrupted calls
+         * the build's stop relies on, as before there were threads */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         for (int i = 0; i < z->nthreads; i++) {
             if (pthread_create(&z->th[z->nth], NULL, worker, z) != 0)
                 break;
             z->nth++;
         }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
     if (z->nth == 0)
         z->inl_ok = strm_init(&z->inl, z->level) == Z_OK;
 }

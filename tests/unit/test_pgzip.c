@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "images/pgzip.h"
@@ -164,6 +168,47 @@ static void test_sink_error_stops(void **state)
     free(in);
 }
 
+/* The workers block SIGINT and SIGTERM: a stop lands on the caller's thread,
+ * whose handler and interrupted calls the build relies on. */
+static void test_workers_block_signals(void **state)
+{
+    (void)state;
+    size_t n = 8 * IMG_PGZ_BLOCK;
+    unsigned char *in = sample(n);
+    out_buf o = {0};
+    nr_err err;
+    img_pgz *z = img_pgz_new(6, 3, sink, &o);
+    assert_int_equal(img_pgz_write(z, in, n, &err), 0); /* full blocks: the workers run */
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    struct dirent *de;
+    int others = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || atoi(de->d_name) == getpid())
+            continue;
+        char path[300], line[256];
+        snprintf(path, sizeof path, "/proc/self/task/%s/status", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        unsigned long long blk = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "SigBlk: %llx", &blk) == 1)
+                break;
+        fclose(f);
+        assert_true(blk & (1ULL << (SIGINT - 1)));
+        assert_true(blk & (1ULL << (SIGTERM - 1)));
+        others++;
+    }
+    closedir(d);
+    assert_int_equal(others, 3);
+    assert_int_equal(img_pgz_finish(z, &err), 0);
+    img_pgz_free(z);
+    assert_gunzips_to(&o, in, n);
+    free(o.p);
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_levels),
         cmocka_unit_test(test_ratio_near_single_stream),
         cmocka_unit_test(test_sink_error_stops),
+        cmocka_unit_test(test_workers_block_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
