@@ -1,0 +1,50 @@
+#!/usr/bin/env bats
+# Red-team round 8: image-controlled configuration, this session's changes
+# (stdio hand-over, gzip threads, made-base marks), races (see each test's comment).
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_busybox
+    rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+}
+setup() {
+    CTX="$BATS_TEST_TMPDIR/ctx"
+    mkdir -p "$CTX"
+}
+teardown() {
+    [ -z "${RT8_AGENT:-}" ] || kill "$RT8_AGENT" 2>/dev/null || true
+    RT8_AGENT=
+    rt_rm_all
+}
+teardown_file() { rt_file_teardown; }
+
+# Found: an ONBUILD trigger of a base image could RUN --mount=type=secret
+# (or type=ssh): a secret the caller gave the build for one stage (FROM a
+# base it trusts) was read, and baked into the image, by a trigger of an
+# untrusted base in another stage; type=ssh lent it the caller's agent.
+@test "an ONBUILD trigger of a base image mounts no --secret and no --ssh of the build; the Dockerfile's own step still does" {
+    rt_bb_image ob-secret:1 '{"Env":["PATH=/bin"],"OnBuild":["RUN --mount=type=secret,id=tok cp /run/secrets/tok /leak"]}'
+    rt_bb_image ob-secenv:1 '{"Env":["PATH=/bin"],"OnBuild":["ARG K=secret","RUN --mount=type=$K,id=tok,env=T sh -c \"echo $T >/leak\""]}'
+    rt_bb_image ob-ssh:1 '{"Env":["PATH=/bin"],"OnBuild":["RUN --mount=type=ssh,required cat /run/buildkit/ssh_agent.0"]}'
+    # an agent of the test's own, as the caller's
+    local img sock="$BATS_TEST_TMPDIR/agent.sock"
+    eval "$(ssh-agent -a "$sock" -s)" >/dev/null
+    RT8_AGENT=$SSH_AGENT_PID
+    for img in ob-secret:1 ob-secenv:1 ob-ssh:1; do
+        printf 'FROM bb:1 AS trusted\nRUN --mount=type=secret,id=tok test -s /run/secrets/tok\nFROM %s\nCOPY --from=trusted /etc/passwd /p\n' \
+            "$img" >"$CTX/Nodefile"
+        TOK=rt8-secret-value run "$NBUILD" --progress=plain --network none --secret id=tok,env=TOK \
+            --ssh "default=$sock" -t obs:1 "$CTX"
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"ONBUILD trigger"*"in an ONBUILD trigger: the build's --s"* ]]
+        [[ "$output" != *rt8-secret-value* ]]
+        [ -z "$(manifest_of obs:1)" ]
+    done
+    # the Dockerfile's own RUN still gets it
+    printf 'FROM bb:1\nRUN --mount=type=secret,id=tok test "$(cat /run/secrets/tok)" = rt8-secret-value\n' >"$CTX/Nodefile"
+    TOK=rt8-secret-value run "$NBUILD" --network none --secret id=tok,env=TOK -t obs:2 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
