@@ -14,7 +14,8 @@ setup() {
 }
 teardown() {
     [ -z "${RT8_AGENT:-}" ] || kill "$RT8_AGENT" 2>/dev/null || true
-    RT8_AGENT=
+    [ -z "${RT8_NB:-}" ] || { kill -KILL "$RT8_NB" 2>/dev/null; wait "$RT8_NB" 2>/dev/null; } || true
+    RT8_AGENT= RT8_NB=
     rt_rm_all
 }
 teardown_file() { rt_file_teardown; }
@@ -47,4 +48,35 @@ teardown_file() { rt_file_teardown; }
     TOK=rt8-secret-value run "$NBUILD" --network none --secret id=tok,env=TOK -t obs:2 "$CTX"
     echo "$output"
     [ "$status" -eq 0 ]
+}
+
+# Found: after a RUN step's container ran, nbuild kept the runtime's signal
+# set (SIGINT, SIGTERM, SIGHUP blocked, no-op handlers) and the layer writer
+# never looked at a stop: a Dockerfile's RUN truncate -s 1T made nbuild
+# compress a terabyte of zeros on every CPU with ^C and SIGTERM queued and
+# never seen (only SIGKILL ended it), and a stop after the last RUN was lost:
+# the build went on and tagged its image.
+@test "a stop while nbuild writes a huge layer (a sparse file of a RUN step): it stops at once, tags nothing, adds no blob, leaves no container" {
+    printf 'FROM bb:1\nRUN truncate -s 100G /big\n' >"$CTX/Nodefile"
+    local before out="$BATS_TEST_TMPDIR/nb.out" blk
+    before=$(ls -A "$NRUN_ROOT/blobs/sha256")
+    "$NBUILD" --progress=plain --network none -t sparse:1 "$CTX" >"$out" 2>&1 &
+    RT8_NB=$!
+    for _ in $(seq 600); do grep -q -- '--> DONE' "$out" && break; sleep 0.1; done
+    grep -q -- '--> DONE' "$out"
+    # the step is done and its layer is being written: the build's stop
+    # signals are its own again (not blocked)
+    blk=$(awk '/^SigBlk:/ {print $2}' "/proc/$RT8_NB/task/$RT8_NB/status")
+    echo "SigBlk $blk"
+    (( (0x$blk & (1 << 1)) == 0 && (0x$blk & (1 << 14)) == 0 ))
+    kill -INT "$RT8_NB"
+    local st=0
+    wait "$RT8_NB" || st=$?
+    RT8_NB=
+    cat "$out"
+    [ "$st" -ne 0 ]
+    grep -q interrupted "$out"
+    [ -z "$(manifest_of sparse:1)" ]
+    [ "$(ls -A "$NRUN_ROOT/blobs/sha256")" = "$before" ]
+    [ -z "$(ls "$NRUN_ROOT/containers" | grep -v '^\.')" ]
 }
