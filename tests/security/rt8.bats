@@ -24,7 +24,7 @@ teardown_file() { rt_file_teardown; }
 # (or type=ssh): a secret the caller gave the build for one stage (FROM a
 # base it trusts) was read, and baked into the image, by a trigger of an
 # untrusted base in another stage; type=ssh lent it the caller's agent.
-@test "an ONBUILD trigger of a base image mounts no --secret and no --ssh of the build; the Dockerfile's own step still does" {
+@test "an ONBUILD trigger of a base image mounts no --secret or --ssh and reads no stage or --build-context of the build; an image still, and the Dockerfile's own steps all of them" {
     rt_bb_image ob-secret:1 '{"Env":["PATH=/bin"],"OnBuild":["RUN --mount=type=secret,id=tok cp /run/secrets/tok /leak"]}'
     rt_bb_image ob-secenv:1 '{"Env":["PATH=/bin"],"OnBuild":["ARG K=secret","RUN --mount=type=$K,id=tok,env=T sh -c \"echo $T >/leak\""]}'
     rt_bb_image ob-ssh:1 '{"Env":["PATH=/bin"],"OnBuild":["RUN --mount=type=ssh,required cat /run/buildkit/ssh_agent.0"]}'
@@ -43,6 +43,35 @@ teardown_file() { rt_file_teardown; }
         [[ "$output" != *rt8-secret-value* ]]
         [ -z "$(manifest_of obs:1)" ]
     done
+    # nor another stage of the build (by number or name, COPY or RUN --mount),
+    # nor a --build-context directory: only images
+    rt_bb_image ob-from0:1 '{"Env":["PATH=/bin"],"OnBuild":["COPY --from=0 /secret /leak"]}'
+    rt_bb_image ob-fromname:1 '{"Env":["PATH=/bin"],"OnBuild":["ARG S=Builder","RUN --mount=type=bind,from=$S,target=/s cp /s/secret /leak"]}'
+    rt_bb_image ob-fromctx:1 '{"Env":["PATH=/bin"],"OnBuild":["COPY --from=keys id_rsa /leak"]}'
+    rt_bb_image ob-fromimg:1 '{"Env":["PATH=/bin"],"OnBuild":["COPY --from=bb:1 /etc/passwd /from-image"]}'
+    mkdir -p "$BATS_TEST_TMPDIR/keys"
+    echo rt8-key >"$BATS_TEST_TMPDIR/keys/id_rsa"
+    for img in ob-from0:1 ob-fromname:1 ob-fromctx:1; do
+        printf 'FROM bb:1 AS builder
+RUN echo rt8-stage-secret >/secret
+FROM %s
+COPY --from=builder /etc/passwd /p
+' \
+            "$img" >"$CTX/Nodefile"
+        run "$NBUILD" --network none --build-context "keys=$BATS_TEST_TMPDIR/keys" -t obs:1 "$CTX"
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"ONBUILD trigger"*"in an ONBUILD trigger: a base image's trigger reads no stage"* ]]
+        [ -z "$(manifest_of obs:1)" ]
+    done
+    printf 'FROM bb:1 AS builder
+RUN echo rt8-stage-secret >/secret
+FROM ob-fromimg:1
+COPY --from=builder /secret /s
+' >"$CTX/Nodefile"
+    run "$NBUILD" --network none -t obs:3 "$CTX"
+    echo "$output"
+    [ "$status" -eq 0 ]
     # the Dockerfile's own RUN still gets it
     printf 'FROM bb:1\nRUN --mount=type=secret,id=tok test "$(cat /run/secrets/tok)" = rt8-secret-value\n' >"$CTX/Nodefile"
     TOK=rt8-secret-value run "$NBUILD" --network none --secret id=tok,env=TOK -t obs:2 "$CTX"
