@@ -248,7 +248,11 @@ static int write_ctx(img_store *s, const img_image *base, const char *ctx, const
         .created = base ? img_image_created(base) : 0,
         .author = author,
     };
-    if (img_image_write(s, &spec, manifest_out, err) < 0 || mark_made(s, manifest_out->digest, err) < 0)
+    /* the mark says this store made all of it: on top of an image it did
+     * not make (a node:20-slim pulled from a registry under that name),
+     * what is made here is not marked */
+    if (img_image_write(s, &spec, manifest_out, err) < 0 ||
+        ((!base || bld_base_made_by_store(s, base->manifest.digest)) && mark_made(s, manifest_out->digest, err) < 0))
         return -1;
     for (size_t i = 0; i < n_tags; i++)
         if (img_tag_set(s, tags[i], manifest_out, err) < 0)

@@ -700,6 +700,7 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
     img_layer_writer *w;
     if (img_layer_writer_new(b->s, b->o->compress, -1, &w, err) < 0)
         return -1;
+    img_layer_writer_set_stop(w, &bld_stop_sig);
     int rc = 0;
     for (size_t i = 0; i < step->n_pdirs && rc == 0; i++) {
         const bld_dir *d = &step->pdirs[i];
@@ -736,7 +737,7 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
         return -1;
     }
     if (img_layer_writer_commit_desc(w, &step->layer, err) < 0)
-        return -1;
+        return bld_stop_sig ? bld_interrupted(err) : -1;
     step->done = true;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "builder/base_gcr.h"
 #include "builder/build_int.h"
 #include "builder/expand.h"
+#include "builder/run_mount.h"
 #include "common/util.h"
 #include "images/oci.h"
 #include "images/ref.h"
@@ -579,6 +580,66 @@ static int plan_instr(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *
 #define TRIGGERS_MAX 64
 #define TRIGGER_LEN_MAX 65536
 
+/* --from of a trigger: an image only, never a stage of this file (by name or
+ * number) nor a --build-context directory the caller gave. */
+static int trigger_from_check(bld_state *b, bld_stage *st, const bld_instr *in, size_t off, const char *what,
+                              const char *from, nr_err *err)
+{
+    const char *img;
+    bld_ctx *dir;
+    int nk = bld_named_find(b, from, &img, &dir, err);
+    if (nk < 0)
+        return -1;
+    bool ours = nk == 2;
+    if (nk == 0 && *from && strspn(from, "0123456789") == strlen(from))
+        ours = true;
+    for (size_t k = (size_t)(st - b->stages); nk == 0 && !ours && k-- > 0;)
+        ours = b->stages[k].name && !strcasecmp(b->stages[k].name, from);
+    if (ours)
+        return bld_errat(err, &b->f, in, off,
+                         "%s=%s in an ONBUILD trigger: a base image's trigger reads no stage and no --build-context "
+                         "of the build, only images",
+                         what, from);
+    return 0;
+}
+
+/* A trigger is the base image's text, not the Dockerfile's: what the caller
+ * hands this build for its own steps (--secret, --ssh) is not the image's to
+ * mount, and the build's other stages are not the image's to read.  A stage
+ * FROM an untrusted image would otherwise read a secret given for another
+ * stage, sign with the caller's ssh agent, or copy what a builder stage
+ * holds (an .npmrc with a token) into the image, from a trigger. */
+static int trigger_mounts_check(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
+{
+    const bld_flag *ff = in->kind == BLD_COPY || in->kind == BLD_ADD ? bld_instr_flag(in, "from") : NULL;
+    if (ff) {
+        bld_word w = {.s = ff->value ? ff->value : "", .off = ff->off};
+        cleanup_free char *from = NULL;
+        if (bld_expand_word(b, st, in, &w, &from, err) < 0 ||
+            trigger_from_check(b, st, in, ff->off, in->kind == BLD_COPY ? "COPY --from" : "ADD --from", from, err) < 0)
+            return -1;
+    }
+    for (size_t i = 0; in->kind == BLD_RUN && i < in->nflags; i++) {
+        const bld_flag *f = &in->flags[i];
+        if (strcmp(f->name, "mount"))
+            continue;
+        bld_run_mount m;
+        int r = bld_run_mount_parse(b, st, in, f, "/", &m, err);
+        enum bld_mount_type t = m.type;
+        if (r == 0 && m.from)
+            r = trigger_from_check(b, st, in, f->off, "RUN --mount from", m.from, err);
+        bld_run_mount_free(&m);
+        if (r < 0)
+            return -1;
+        if (t == BLD_MOUNT_SECRET || t == BLD_MOUNT_SSH)
+            return bld_errat(err, &b->f, in, f->off,
+                             "RUN --mount=type=%s in an ONBUILD trigger: the build's %s are for its own Dockerfile, "
+                             "not for a base image's triggers",
+                             t == BLD_MOUNT_SECRET ? "secret" : "ssh", t == BLD_MOUNT_SECRET ? "--secret" : "--ssh");
+    }
+    return 0;
+}
+
 /* The base's ONBUILD triggers (its config's OnBuild), run right after FROM
  * as Docker does, and not passed on to this image.  They come from an image,
  * so they are untrusted text: each must parse as one instruction that a
@@ -622,7 +683,9 @@ static int run_triggers(bld_state *b, const bld_instr *from, nr_err *err)
             bld_nodefile saved = b->f;
             b->f = tf;
             size_t layers_before = st->n_layers;
-            rc = in->kind == BLD_RUN ? bld_run_check(b, in, err) : 0;
+            rc = trigger_mounts_check(b, st, in, err);
+            if (rc == 0 && in->kind == BLD_RUN)
+                rc = bld_run_check(b, in, err);
             if (rc == 0)
                 rc = plan_instr(b, st, in, err);
             tf = b->f;

@@ -175,6 +175,7 @@ static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, const 
     img_layer_writer *w;
     if (img_layer_writer_new(b->s, b->o->compress, -1, &w, err) < 0)
         return -1;
+    img_layer_writer_set_stop(w, &bld_stop_sig);
     /* files that only record when the step ran, as npm and apt leave them:
      * left out, so two builds of one context give one layer (npm's cache
      * index holds each entry's time: its content store stays, unindexed) */
@@ -202,7 +203,7 @@ static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, const 
         return n < 0 ? -1 : 0;
     }
     if (img_layer_writer_commit_desc(w, out, err) < 0)
-        return -1;
+        return bld_stop_sig ? bld_interrupted(err) : -1;
     *entries = (size_t)n;
     return 0;
 }
@@ -638,12 +639,29 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     rt_run_params rp = {0};
     rt_stop_forwarded = 0;
     if (bld_stop_sig) { /* came while the step's container was made */
+        /* our stdout and stderr back first: the error said next must not go
+         * into the relay's pipe, which dies with us before showing it */
+        size_t none;
+        free(bld_relay_end(&r, &none));
         bld_interrupted(err);
         goto out;
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* the runtime's foreground wait takes every signal it forwards (blocked,
+     * its own no-op handlers) and keeps them so after the step: the build's
+     * own come back, or a stop while the layer is written, or in any later
+     * step that is not a RUN, would be queued and never seen (bld_stop_sig) */
+    struct sigaction acts[NSIG];
+    sigset_t mask;
+    for (int s = 1; s < NSIG; s++)
+        sigaction(s, NULL, &acts[s]);
+    sigprocmask(SIG_SETMASK, NULL, &mask);
     int code = rt_run_foreground(img_store_root(b->s), cr.id, &rp, err);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &acts[s], NULL);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
     size_t shown = 0;
     tail = bld_relay_end(&r, &shown);
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -45,6 +45,7 @@ struct img_layer_writer {
     long long mtime;
     ent *e;
     size_t n, cap;
+    volatile sig_atomic_t *stop;
 };
 
 int img_compress_parse(const char *s, img_compress *out, nr_err *err)
@@ -363,6 +364,7 @@ typedef struct sink {
     img_pgz *gz;        /* gzip: ours, on every CPU */
     nr_sha256 *diff;
     nr_err *err;
+    volatile sig_atomic_t *stop;
     bool failed;
 } sink;
 
@@ -386,6 +388,13 @@ static int gz_cb(void *ctx, const void *buf, size_t len, nr_err *err)
 static la_ssize_t tar_cb(struct archive *a, void *ctx, const void *buf, size_t len)
 {
     sink *k = ctx;
+    if (k->stop && *k->stop) {
+        if (!k->failed)
+            nr_err_sys(k->err, EINTR, "write layer: stopped");
+        k->failed = true;
+        archive_set_error(a, EINTR, "%s", k->err->msg);
+        return -1;
+    }
     nr_sha256_update(k->diff, buf, len);
     if (k->gz) {
         if (img_pgz_write(k->gz, buf, len, k->err) < 0) {
@@ -547,10 +556,15 @@ static int open_zstd(img_layer_writer *w, sink *k, nr_err *err)
     return 0;
 }
 
+void img_layer_writer_set_stop(img_layer_writer *w, volatile sig_atomic_t *stop)
+{
+    w->stop = stop;
+}
+
 int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *err)
 {
     int ret = -1;
-    sink k = {.err = err};
+    sink k = {.err = err, .stop = w->stop};
     struct archive *a = NULL;
     if (prepare(w, err) < 0)
         goto done;

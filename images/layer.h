@@ -14,6 +14,7 @@
 #define IMG_LAYER_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -81,6 +82,10 @@ typedef struct img_layer_info {
 char *img_layer_path_norm(const char *p);
 
 int img_layer_writer_new(img_store *s, img_compress c, long long mtime, img_layer_writer **out, nr_err *err);
+/* A stop flag (a signal handler's): once *stop is set, the commit fails with
+ * EINTR at the next block it writes and the store keeps nothing of it, so a
+ * stopped build does not read and compress a huge layer to its end first. */
+void img_layer_writer_set_stop(img_layer_writer *w, volatile sig_atomic_t *stop);
 int img_layer_add(img_layer_writer *w, const img_layer_entry *e, nr_err *err);
 /* Shorthands for img_layer_add. */
 int img_layer_add_file(img_layer_writer *w, const char *path, const char *host_path, uint64_t size, mode_t mode, uid_t uid, gid_t gid, nr_err *err);

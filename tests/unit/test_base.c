@@ -273,6 +273,43 @@ static void test_write_reproducible(void **state)
     rmtree(c1), rmtree(c2), rmtree(r1), rmtree(r2);
 }
 
+/* The made-base mark: on top of a base this store made, the result is
+ * marked; on top of one it did not make (its mark gone: a pulled image under
+ * that name), the result is not (rt8). */
+static void test_write_on_marks_only_made(void **state)
+{
+    (void)state;
+    char *c = make_ctx(GOOD_JSON), *root = tmpdir();
+    char *on = make_ctx("{\"steps\": [{\"created_by\": \"COPY os/ /\", \"layer\": {\"src\": \"os\", \"dest\": \"/\", "
+                        "\"uid\": 0, \"gid\": 0}}], \"config\": {\"Labels\": {\"io.nrun.base.flavour\": \"alpine\"}}}");
+    put(on, "os/etc/extra", "x\n");
+    img_store *s;
+    nr_err e;
+    img_desc m, top;
+    const char *tags[] = {"node:mk"};
+    assert_int_equal(img_store_open(root, &s, &e), 0);
+    if (bld_base_write(s, c, tags, 1, &m, &e) < 0)
+        fail_msg("%s", e.msg);
+    assert_true(bld_base_made_by_store(s, m.digest));
+    img_image *base;
+    assert_int_equal(img_image_load(s, "node:mk", &base, &e), 0);
+    if (bld_base_write_on(s, base, on, &top, &e) < 0)
+        fail_msg("%s", e.msg);
+    assert_true(bld_base_made_by_store(s, top.digest));
+    /* the same base, not made here: no mark on what is built on it */
+    char *mk = nr_xasprintf("%s/cache/made-bases/%s", root, m.digest + 7);
+    char *mt = nr_xasprintf("%s/cache/made-bases/%s", root, top.digest + 7);
+    assert_int_equal(unlink(mk), 0);
+    assert_int_equal(unlink(mt), 0);
+    if (bld_base_write_on(s, base, on, &top, &e) < 0)
+        fail_msg("%s", e.msg);
+    assert_false(bld_base_made_by_store(s, top.digest));
+    free(mk), free(mt);
+    img_image_free(base);
+    img_store_close(s);
+    rmtree(c), rmtree(on), rmtree(root);
+}
+
 static void expect_write_error(const char *json, const char *want)
 {
     char *c = make_ctx(json), *root = tmpdir();
@@ -464,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_base_map),
         cmocka_unit_test(test_write_reproducible),
         cmocka_unit_test(test_write_hostile_descriptions),
+        cmocka_unit_test(test_write_on_marks_only_made),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
