@@ -61,6 +61,7 @@ if [ "$os" = 0 ]; then
     # No corepack where no release of the major bundled it (Docker's image has
     # none, and it needs a newer node than those majors).
     for m in ${V[NO_COREPACK_MAJORS]:-}; do [ "$m" != "$major" ] || cp_ver=; done
+    [ "$major" -lt "$(pin NO_COREPACK_FROM)" ] || cp_ver=
     # No yarn classic from the major Docker's image stopped shipping it
     # (no /usr/local/bin/yarn, no YARN_VERSION): `npm install -g yarn` works there.
     [ "$major" -lt "$(pin NO_YARN_FROM)" ] || yarn_ver=
