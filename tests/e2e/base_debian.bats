@@ -265,7 +265,7 @@ EOF
     [ -z "$(find "$W/uapt/rootfs/var/cache/apt" -name '*.deb' | head -n1)" ]
 }
 
-@test "base slim of the current major (trixie): node runs (libatomic1 kept, as Docker's image keeps what node links to)" {
+@test "base slim of the current major (trixie): node runs (libatomic1 kept, as Docker's image keeps what node links to); no yarn classic from NO_YARN_FROM on and no corepack from NO_COREPACK_FROM on, as Docker's node 26 images" {
     cur=$(pin NODE_CURRENT)
     # made with the host's network (downloads), as setup_file makes node:20-slim: $NRUN runs in
     # the file's network namespace, which reaches no registry on a machine whose cache is empty
@@ -280,6 +280,23 @@ EOF
     [ "$output" = "v$(pin "NODE_$cur")" ]
     # only what node needs: the image of a major that does not link it stays without it
     [ ! -e "$W/u/rootfs/usr/lib/x86_64-linux-gnu/libatomic.so.1" ]
+    # yarn classic as Docker's images ship it: in node 20's, none from NO_YARN_FROM on
+    # (a Dockerfile's `npm install -g yarn` then finds no /usr/local/bin/yarn in its way)
+    [ -L "$W/u/rootfs/usr/local/bin/yarn" ]
+    [ "$(jq -r '.process.env[] | select(startswith("YARN_VERSION="))' "$W/u/config.json")" = "YARN_VERSION=$(pin YARN_VERSION)" ]
+    [ "$cur" -ge "$(pin NO_YARN_FROM)" ]
+    [ ! -e "$W/cur/rootfs/usr/local/bin/yarn" ] && [ ! -L "$W/cur/rootfs/usr/local/bin/yarn" ]
+    [ ! -e "$W/cur/rootfs/usr/local/bin/yarnpkg" ] && [ ! -L "$W/cur/rootfs/usr/local/bin/yarnpkg" ]
+    [ -z "$(find "$W/cur/rootfs/opt" -maxdepth 1 -name 'yarn-v*')" ]
+    [ -z "$(jq -r '.process.env[] | select(startswith("YARN_VERSION="))' "$W/cur/config.json")" ]
+    jq -e '.npm | map(.name) | index("yarn") == null' "$W/cur/rootfs/usr/share/nrun/sbom.json"
+    # nor corepack from NO_COREPACK_FROM on (node stopped distributing it with 25)
+    [ -L "$W/u/rootfs/usr/local/bin/corepack" ]
+    [ "$cur" -ge "$(pin NO_COREPACK_FROM)" ]
+    [ ! -e "$W/cur/rootfs/usr/local/bin/corepack" ] && [ ! -L "$W/cur/rootfs/usr/local/bin/corepack" ]
+    [ ! -e "$W/cur/rootfs/usr/local/lib/node_modules/corepack" ]
+    jq -e '.npm | map(.name) | index("corepack") == null' "$W/cur/rootfs/usr/share/nrun/sbom.json"
+    jq -e '.npm | map(.name) | index("npm") != null' "$W/cur/rootfs/usr/share/nrun/sbom.json"
     rm -rf "$W/cur"
 }
 

@@ -62,6 +62,27 @@ teardown_file() { rt_file_teardown; }
     printf '{"engines":{"node":">=18"}}' >"$d/package.json"
     run "$NBUILD" --print-nodefile "$d"
     grep -qx "FROM node:$newest-slim" <<<"$output"
+    # yarn classic on a major whose image ships no yarn: installed in the stages that run it
+    yv=$(sed -n 's/^YARN_VERSION=//p' "$REPO/images/node/versions.txt")
+    [ "$newest" -ge "$(sed -n 's/^NO_YARN_FROM=//p' "$REPO/images/node/versions.txt")" ]
+    [ "$(grep -cxF "RUN npm install -g yarn@$yv" <<<"$output")" = 2 ]
+    grep -A1 -x "FROM node:$newest AS deps" <<<"$output" | grep -qxF "RUN npm install -g yarn@$yv"
+    grep -A1 -x "FROM node:$newest AS build" <<<"$output" | grep -qxF "RUN npm install -g yarn@$yv"
+    printf '{}' >"$d/package.json"
+    run "$NBUILD" --print-nodefile "$d"
+    [[ "$output" != *"npm install -g yarn"* ]]
+    # pnpm (through corepack) on a major whose image has no corepack: corepack installed first
+    cv=$(sed -n 's/^COREPACK_VERSION=//p' "$REPO/images/node/versions.txt")
+    rm "$d/yarn.lock" && touch "$d/pnpm-lock.yaml"
+    [ "$newest" -ge "$(sed -n 's/^NO_COREPACK_FROM=//p' "$REPO/images/node/versions.txt")" ]
+    printf '{"engines":{"node":">=%s"}}' "$newest" >"$d/package.json"
+    run "$NBUILD" --print-nodefile "$d"
+    grep -A1 -x "FROM node:$newest AS deps" <<<"$output" | grep -qxF "RUN npm install -g corepack@$cv"
+    grep -A1 -x "FROM node:$newest AS build" <<<"$output" | grep -qxF "RUN npm install -g corepack@$cv"
+    grep -q 'corepack enable pnpm && pnpm install --frozen-lockfile$' <<<"$output"
+    printf '{}' >"$d/package.json"
+    run "$NBUILD" --print-nodefile "$d"
+    [[ "$output" != *"npm install -g corepack"* ]]
 }
 
 @test "a bad package.json is one line naming the file, and nothing is built" {
