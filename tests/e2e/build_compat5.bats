@@ -1,28 +1,8 @@
 #!/usr/bin/env bats
 # Forms found building public Node apps with their own Dockerfiles (round 5),
 # each reproduced by a Nodefile written here.
-load ../lib/common
-load ../lib/runtime
+load ../lib/compat
 bats_require_minimum_version 1.5.0
-
-setup_file() {
-    rt_file_setup_busybox
-    rt_bb_image cbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
-    export W=$BATS_FILE_TMPDIR
-}
-
-teardown() { rt_rm_all; }
-
-teardown_file() { rt_file_teardown; }
-
-# a context holding the Nodefile given as arguments (one line each)
-ctx() {
-    local c=$W/ctx.$BATS_TEST_NUMBER
-    rm -rf "$c" && mkdir -p "$c"
-    echo '{}' >"$c/package.json"
-    printf '%s\n' "$@" >"$c/Nodefile"
-    echo "$c"
-}
 
 @test "FROM \${ARCH}/node:TAG with ARCH=amd64 (Docker Hub's amd64 repository of node): node:TAG on linux/amd64, as FROM, COPY --from and --base-map; another architecture's is not" {
     rt_bb_image node:20-slim '{"Cmd":["sh"],"Env":["PATH=/bin","NODE_VERSION=20"]}'

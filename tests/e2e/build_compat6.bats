@@ -1,28 +1,8 @@
 #!/usr/bin/env bats
 # Forms found building public Node apps with their own Dockerfiles (round 6),
 # each reproduced by a Nodefile written here.
-load ../lib/common
-load ../lib/runtime
+load ../lib/compat
 bats_require_minimum_version 1.5.0
-
-setup_file() {
-    rt_file_setup_busybox
-    rt_bb_image cbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
-    export W=$BATS_FILE_TMPDIR
-}
-
-teardown() { rt_rm_all; }
-
-teardown_file() { rt_file_teardown; }
-
-# a context holding the Nodefile given as arguments (one line each)
-ctx() {
-    local c=$W/ctx.$BATS_TEST_NUMBER
-    rm -rf "$c" && mkdir -p "$c"
-    echo '{}' >"$c/package.json"
-    printf '%s\n' "$@" >"$c/Nodefile"
-    echo "$c"
-}
 
 @test "COPY/ADD source with a leading / names the context's root, as BuildKit's join(\"/\", src): /dir, /glob, / alone; .. is still refused at file:line:col" {
     c=$(ctx 'FROM cbase:1' 'COPY /public ./p/' 'COPY /public/*.txt /g/' 'ADD //public/a.txt /add.txt' \

@@ -1,28 +1,8 @@
 #!/usr/bin/env bats
 # Forms found building and running public Node apps with their own
 # Dockerfiles (round 7), each reproduced by a Nodefile written here.
-load ../lib/common
-load ../lib/runtime
+load ../lib/compat
 bats_require_minimum_version 1.5.0
-
-setup_file() {
-    rt_file_setup_busybox
-    rt_bb_image cbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
-    export W=$BATS_FILE_TMPDIR
-}
-
-teardown() { rt_rm_all; }
-
-teardown_file() { rt_file_teardown; }
-
-# a context holding the Nodefile given as arguments (one line each)
-ctx() {
-    local c=$W/ctx.$BATS_TEST_NUMBER
-    rm -rf "$c" && mkdir -p "$c"
-    echo '{}' >"$c/package.json"
-    printf '%s\n' "$@" >"$c/Nodefile"
-    echo "$c"
-}
 
 @test "a non-root process opens /dev/stdout, /dev/stderr and /dev/fd/N of its stdio pipes, as runc gives them to the container's user (homer: lighttpd's accesslog /dev/fd/3 after exec 3>&1 under USER 1000); run -d, run, exec and a RUN step; a file given as stdout is not chowned" {
     c=$(ctx 'FROM cbase:1' 'USER 1000:1000' 'RUN echo step-out >/dev/stdout && echo step-err >/dev/stderr' \
