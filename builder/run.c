@@ -648,20 +648,9 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    /* the runtime's foreground wait takes every signal it forwards (blocked,
-     * its own no-op handlers) and keeps them so after the step: the build's
-     * own come back, or a stop while the layer is written, or in any later
-     * step that is not a RUN, would be queued and never seen (bld_stop_sig) */
-    struct sigaction acts[NSIG];
-    sigset_t mask;
-    for (int s = 1; s < NSIG; s++)
-        sigaction(s, NULL, &acts[s]);
-    sigprocmask(SIG_SETMASK, NULL, &mask);
+    /* the runtime's foreground wait gives our handlers and mask back: a
+     * stop while the layer is written is seen (bld_stop_sig) */
     int code = rt_run_foreground(img_store_root(b->s), cr.id, &rp, err);
-    for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            sigaction(s, &acts[s], NULL);
-    sigprocmask(SIG_SETMASK, &mask, NULL);
     size_t shown = 0;
     tail = bld_relay_end(&r, &shown);
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -41,7 +41,9 @@ typedef struct rt_run_params {
     struct rt_alerts *alerts; /* --alert rules, evaluated by the detached monitor; NULL = none */
 } rt_run_params;
 
-/* Foreground: returns the app's exit code (125 when nrun failed). */
+/* Foreground: returns the app's exit code (125 when nrun failed).  The signals
+ * it forwards are blocked while it waits; the caller's handlers and mask are
+ * given back when it returns. */
 int rt_run_foreground(const char *root, const char *id, const rt_run_params *p, nr_err *err);
 /* Detached: returns 0 once the container runs under its monitor. */
 int rt_run_detached(const char *root, const char *id, const rt_run_params *p, nr_err *err);

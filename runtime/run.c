@@ -291,7 +291,19 @@ int rt_run_foreground(const char *root, const char *id, const rt_run_params *rp,
         null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         io.stdin_fd = null;
     }
+    /* the wait blocks every signal it forwards and gives them no-op
+     * handlers; the caller's come back when it returns (nbuild's stop flag
+     * must see a ^C after a RUN step, and while it writes the layer) */
+    struct sigaction acts[NSIG];
+    sigset_t mask;
+    for (int s = 1; s < NSIG; s++)
+        sigaction(s, NULL, &acts[s]);
+    sigprocmask(SIG_SETMASK, NULL, &mask);
     int code = run_loop(root, id, &io, rp, true, -1, err);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &acts[s], NULL);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
     if (rp->rm) {
         nr_err ign;
         container_remove(root, id, true, &ign);
