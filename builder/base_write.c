@@ -146,7 +146,6 @@ static int write_layer(img_store *s, const char *ctx, json_t *layer, const char 
     return 0;
 }
 
-
 #define MADE_DIR "cache/made-bases"
 
 /* The mark of a base this store made: an empty file named by the manifest's
@@ -154,7 +153,7 @@ static int write_layer(img_store *s, const char *ctx, json_t *layer, const char 
  * should not: the same digest is the same image). */
 static int mark_made(img_store *s, const char *digest, nr_err *err)
 {
-    if (strncmp(digest, "sha256:", 7) || strlen(digest) != 71)
+    if (!img_digest_valid(digest))
         return nr_err_set(err, "base image: odd manifest digest %s", digest);
     cleanup_free char *dir = nr_xasprintf("%s/" MADE_DIR, img_store_root(s));
     if (nr_mkdir_p(dir, 0755, err) < 0)
@@ -169,7 +168,7 @@ static int mark_made(img_store *s, const char *digest, nr_err *err)
 
 bool bld_base_made_by_store(img_store *s, const char *digest)
 {
-    if (strncmp(digest, "sha256:", 7) || strlen(digest) != 71 || strspn(digest + 7, "0123456789abcdef") != 64)
+    if (!img_digest_valid(digest))
         return false;
     cleanup_free char *p = nr_xasprintf("%s/" MADE_DIR "/%s", img_store_root(s), digest + 7);
     struct stat st;
