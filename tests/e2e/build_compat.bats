@@ -1,21 +1,11 @@
 #!/usr/bin/env bats
 # Forms that real Node Dockerfiles use and nbuild reads as BuildKit does:
 # COPY/ADD --exclude and COPY --parents (Dockerfile 1.19).
-load ../lib/common
-load ../lib/runtime
+load ../lib/compat
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    rt_file_setup_busybox
-    rt_bb_image cbase:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
-    export W=$BATS_FILE_TMPDIR
-}
-
-teardown() { rt_rm_all; }
-
-teardown_file() { rt_file_teardown; }
-
-# a context with a small app and the Nodefile given as arguments (one line each)
+# a context with a small app and the Nodefile given as arguments (one line
+# each): this file's own ctx, in place of tests/lib/compat.bash's
 ctx() {
     local c=$W/ctx.$BATS_TEST_NUMBER
     rm -rf "$c" && mkdir -p "$c/src/lib" "$c/docs"

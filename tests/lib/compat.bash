@@ -1,5 +1,6 @@
-# The set-up of the public-Dockerfile rounds (tests/e2e/build_compat5.bats and
-# later): a store with the busybox image cbase:1, W = the file's directory,
+# The set-up of the public-Dockerfile files (tests/e2e/build_compat*.bats;
+# build_compat.bats defines a richer ctx after loading this): a store with
+# the busybox image cbase:1, W = the file's directory,
 # containers removed after each test, and ctx, a context holding a Nodefile.
 load ../lib/common
 load ../lib/runtime
