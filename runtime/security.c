@@ -78,7 +78,9 @@ int rt_rlimits_apply(const rt_spec *s, nr_err *err)
 
 int rt_user_switch(const rt_spec *s, nr_err *err)
 {
-    rt_stdio_own(s->uid);
+    /* no rt_stdio_own here: its one caller, nrun exec, switches before it
+     * makes the relay pipes (so they are the user's already), while its
+     * stdio are still the caller's own, which must keep their owner */
     if (rt_setgroups(s->ngroups, s->groups) < 0)
         return nr_err_sys(err, errno, "setgroups");
     if (setresgid(s->gid, s->gid, s->gid) < 0)

@@ -109,3 +109,19 @@ COPY --from=builder /secret /s
     [ "$(ls -A "$NRUN_ROOT/blobs/sha256")" = "$before" ]
     [ -z "$(ls "$NRUN_ROOT/containers" | grep -v '^\.')" ]
 }
+
+@test "the stdio hand-over to a non-root user (rt_stdio_own) never reaches the caller's own pipes: run and exec from a host pipe keep its owner" {
+    id=$(rt_run -d bb:1 sleep 100)
+    # the pipe nrun writes to is this shell's; the reader stats it while the
+    # container's uid 1000 writes through /dev/stdout
+    for cmd in "run --rm -u 1000 bb:1" "exec -u 1000 $id"; do
+        run bash -c "\"\$NRUN\" $cmd sh -c 'sleep 1; echo hi >/dev/stdout' | { sleep 0.5; stat -L -c %u /proc/self/fd/0; cat; }"
+        echo "$cmd: $output"
+        [ "${lines[0]}" = 0 ]
+        [ "${lines[1]}" = hi ]
+    done
+    # the same from the caller's stdin
+    run bash -c "{ sleep 1.5; echo in; } | \"\$NRUN\" exec -i -u 1000 $id sh -c 'cat /dev/stdin' & p=\$!; sleep 0.7; stat -L -c %u /proc/\$p/fd/0 2>/dev/null || stat -L -c %u /proc/\$(pgrep -P \$\$ -n)/fd/0; wait"
+    echo "$output"
+    [ "${lines[0]}" = 0 ]
+}
