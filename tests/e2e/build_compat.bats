@@ -405,6 +405,7 @@ ctx() {
     [[ "$output" == *"--> RUN --mount=type=ssh,id=default: no --ssh default given; the step runs with no agent"* ]]
     [[ "$output" == *"--> RUN --mount=type=ssh,id=github: no --ssh github given; the step runs with no agent"* ]]
     run rt_run --rm ss:1 cat /ran
+    echo "$output"
     [ "$output" = "ran []" ]
     run "$NBUILD" --progress=plain -t ss:2 "$(ctx 'FROM cbase:1' 'RUN echo ran-first' 'RUN --mount=type=ssh,required echo x')"
     echo "$output"
