@@ -90,6 +90,7 @@ typedef struct bld_state {
     bld_ctx *ctx;
     bld_var *gargs;        /* ARGs before the first FROM */
     size_t n_gargs;
+    bool gargs_ready;      /* gargs planned (bld_global_args) */
     bool *build_arg_used;
     bld_stage *stages;
     size_t n_stages;
@@ -208,7 +209,10 @@ int bld_overlay_open(const char *what, nr_err *err);
  * is done; their RUN layers land in the build cache, so the sequential
  * pass that follows finds them there. */
 int bld_par_prebuild(bld_state *b, nr_err *err);
-/* plan_from.c: plan (and run) the file up to b's target; free ARG lists. */
+/* plan_from.c: plan (and run) the file up to b's target; free ARG lists.
+ * bld_global_args: the ARGs before the first FROM (and the platform ARGs)
+ * into b->gargs, once: what a FROM's ${VAR} expands with. */
+int bld_global_args(bld_state *b, nr_err *err);
 int bld_plan(bld_state *b, nr_err *err);
 void bld_vars_free(bld_var *v, size_t n);
 int bld_read_nodefile(bld_state *b, nr_err *err);

@@ -85,6 +85,7 @@ int bld_par_prebuild(bld_state *b, nr_err *err)
     bld_state t = {.s = b->s, .o = o, .f = b->f};
     if (bld_stages_analyze(&t, err) < 0) {
         bld_trees_free(&t);
+        bld_vars_free(t.gargs, t.n_gargs);
         return -1;
     }
     size_t n = t.n_all_stages, want = 0;
@@ -98,6 +99,7 @@ int bld_par_prebuild(bld_state *b, nr_err *err)
     }
     if (want < 2) {
         bld_trees_free(&t);
+        bld_vars_free(t.gargs, t.n_gargs);
         return 0; /* nothing runs beside anything else */
     }
     enum { WAIT, RUNNING, DONE } *state = nr_xcalloc(n, sizeof *state);
@@ -205,5 +207,6 @@ int bld_par_prebuild(bld_state *b, nr_err *err)
     free(pid);
     free(rfd);
     bld_trees_free(&t);
+    bld_vars_free(t.gargs, t.n_gargs);
     return rc < 0 ? -1 : 0;
 }

@@ -97,7 +97,8 @@ static bool build_arg(bld_state *b, const char *name, const char **value)
         const char *a = b->o->build_args[i];
         if (strncmp(a, name, nl) || (a[nl] != '=' && a[nl] != '\0'))
             continue;
-        b->build_arg_used[i] = true;
+        if (b->build_arg_used) /* NULL in --jobs' analysis copy */
+            b->build_arg_used[i] = true;
         *value = a[nl] == '=' ? a + nl + 1 : getenv(name);
         return *value != NULL;
     }
@@ -700,10 +701,85 @@ static int run_triggers(bld_state *b, const bld_instr *from, nr_err *err)
     return rc;
 }
 
-int bld_plan(bld_state *b, nr_err *err)
+/* Before the first stage builds: the base of every stage the target needs
+ * that nothing can give (not in the store, no registry to ask, not an
+ * image nbuild makes, or a tag of one that it cannot make) is the build's
+ * error at its FROM, as BuildKit resolves every base first: a typo in the
+ * last stage's FROM costs no earlier stage's RUN steps, and leaves nothing
+ * in the store.  Only the certain cases: a name a registry or a mirror
+ * might have, a digest, a --build-context, a variable this point cannot
+ * expand is left to the stage's own FROM. */
+static int bases_precheck(bld_state *b, size_t first, nr_err *err)
 {
+    const img_reg_opts *ro = b->o->reg;
+    size_t k = 0;
+    for (size_t i = first; i < b->f.n; i++) {
+        const bld_instr *in = &b->f.ins[i];
+        if (in->kind != BLD_FROM)
+            continue;
+        size_t me = k++;
+        if (me > b->target)
+            break;
+        if (me == 0 || !b->stage_needed[me] || !in->nargs)
+            continue; /* the first FROM is planned next anyway */
+        cleanup_free char *ref = NULL;
+        nr_err e;
+        if (bld_expand_word(b, NULL, in, &in->args[0], &ref, &e) < 0 || !*ref || !strcmp(ref, "scratch") ||
+            strchr(ref, '@') || strchr(ref, '$') || bld_named_has(b->o, ref))
+            continue;
+        bool stage = false;
+        for (size_t d = 0; d < me && !stage; d++)
+            stage = b->stage_names[d] && !strcasecmp(b->stage_names[d], ref);
+        char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2], mapped[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+        if (stage || img_ref_normalize(ref, norm, sizeof norm, &e) < 0)
+            continue;
+        bld_base_hub_official(norm, norm, sizeof norm);
+        const char *shown = ref;
+        if (b->o->n_base_maps) {
+            int m = bld_base_map(b->o->base_maps, b->o->n_base_maps, norm, mapped, sizeof mapped);
+            if (m < 0 || (m == 1 && img_ref_normalize(mapped, norm, sizeof norm, &e) < 0))
+                continue;
+            if (m == 1)
+                shown = mapped;
+        }
+        img_image *have = NULL;
+        if (img_image_load(b->s, norm, &have, &e) == 0) {
+            img_image_free(have);
+            continue;
+        }
+        if (img_regref_has_host(norm) || (ro && ro->n_mirrors))
+            continue; /* a registry may have it: its pull decides */
+        if (!bld_base_made_here(norm))
+            return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", shown);
+        bld_base_spec spec;
+        char note[512];
+        int r = bld_base_resolve_listed(norm, &spec, note, sizeof note, &e);
+        if (r == 1)
+            return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", e.msg);
+        if (r != 0)
+            return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s", e.msg);
+    }
+    return 0;
+}
+
+int bld_global_args(bld_state *b, nr_err *err)
+{
+    if (b->gargs_ready)
+        return 0;
+    b->gargs_ready = true;
     for (size_t i = 0; i < NR_ARRAY_LEN(platform_args); i++)
         vars_set(&b->gargs, &b->n_gargs, platform_args[i][0], platform_args[i][1]);
+    /* planned again in the walk, where their STEP lines print: the same values */
+    for (size_t i = 0; i < b->f.n && b->f.ins[i].kind != BLD_FROM; i++)
+        if (b->f.ins[i].kind == BLD_ARG && plan_arg(b, NULL, &b->f.ins[i], err) < 0)
+            return -1;
+    return 0;
+}
+
+int bld_plan(bld_state *b, nr_err *err)
+{
+    if (bld_global_args(b, err) < 0)
+        return -1;
     /* what needs no variable or image: checked before any RUN runs */
     for (size_t i = 0; i < b->f.n; i++) {
         const bld_instr *in = &b->f.ins[i];
@@ -715,12 +791,18 @@ int bld_plan(bld_state *b, nr_err *err)
     }
     if (bld_stages_analyze(b, err) < 0)
         return -1;
+    bool checked = false;
     for (size_t i = 0; i < b->f.n; i++) {
         const bld_instr *in = &b->f.ins[i];
         bld_stage *st = b->n_stages ? &b->stages[b->n_stages - 1] : NULL;
         size_t layers_before = st ? st->n_layers : 0;
         if (bld_stop_sig)
             return bld_interrupted(err);
+        if (in->kind == BLD_FROM && !checked) {
+            checked = true; /* the global ARGs are known now */
+            if (bases_precheck(b, i, err) < 0)
+                return -1;
+        }
         if (in->kind == BLD_FROM && b->n_stages == b->target + 1)
             break; /* the stages after the target are not built */
         if (in->kind == BLD_FROM && !b->stage_needed[b->n_stages]) {

@@ -75,7 +75,24 @@ int bld_stages_analyze(bld_state *b, nr_err *err)
             if (in->nargs == 3)
                 b->stage_names[k] = in->args[2].s;
             const char *ref = in->nargs ? in->args[0].s : "";
-            long d = stage_named(b, ref, (size_t)k);
+            /* FROM ${ARG}: the global ARGs may name a stage (BuildKit
+             * expands them first); one that does not expand here (its
+             * error comes at the FROM) may read any stage before it */
+            cleanup_free char *x = NULL;
+            long d = -1;
+            if (strchr(ref, '$')) {
+                nr_err e;
+                if (bld_global_args(b, err) < 0)
+                    rc = -1;
+                else if (bld_expand_word(b, NULL, in, &in->args[0], &x, &e) == 0)
+                    d = stage_named(b, x, (size_t)k);
+                else
+                    d = -3;
+            } else {
+                d = stage_named(b, ref, (size_t)k);
+            }
+            for (long e = 0; d == -3 && e < k; e++)
+                deps[k][e] = true;
             if (d >= 0)
                 deps[k][d] = true;
             continue;

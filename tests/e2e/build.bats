@@ -592,6 +592,39 @@ EOF
     bad_nodefile base $'FROM scratch\nFROM no-such-image:1.0' "Nodefile:2:6: unknown base image no-such-image:1.0"
 }
 
+@test "an unknown base in a later stage is the error before the first stage builds (BuildKit resolves every base first); a stage name, an ARG, scratch and a stage the target skips are not checked" {
+    d=$(mkctx latebase <<<$'FROM scratch AS a\nCOPY Nodefile /x\nFROM no-such-image:1.0\nCOPY --from=a /x /y')
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run "$NBUILD" --progress=plain -t late:1 "$d"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:6: unknown base image no-such-image:1.0"* ]]
+    [[ "$output" != *"STEP 2/"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # a tag of a name nbuild makes that it cannot make: its own message, there too
+    printf 'FROM scratch AS a\nCOPY Nodefile /x\nFROM node:1.2.3.4\n' >"$d/Nodefile"
+    run "$NBUILD" --progress=plain -t late:1 "$d"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:3:6: "*"node:1.2.3.4"* ]]
+    [[ "$output" != *"STEP 2/"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # what the check leaves alone still builds: FROM an earlier stage, a
+    # global ARG naming one, scratch; a stage --target does not need is not
+    # resolved at all (as BuildKit skips it)
+    printf 'ARG B=a\nFROM scratch AS a\nCOPY Nodefile /x\nFROM no-such-image:2 AS unused\nFROM ${B} AS b\nFROM scratch\nCOPY --from=b /x /y\n' >"$d/Nodefile"
+    run "$NBUILD" -q -t late:2 "$d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run "$NBUILD" -q --target a -t late:3 "$d"
+    [ "$status" -eq 0 ]
+    run "$NBUILD" -q --jobs 2 --no-cache -t late:4 "$d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(manifest_of late:4)" = "$(manifest_of late:2)" ]
+    "$NRUN" rmi late:2 late:3 late:4 >/dev/null
+}
+
 @test "unreadable context file (no DAC override) fails naming the path" {
     command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
     d=$(mkctx unread <<<$'FROM scratch\nCOPY . /app/')
