@@ -701,37 +701,83 @@ static int run_triggers(bld_state *b, const bld_instr *from, nr_err *err)
     return rc;
 }
 
-/* Before the first stage builds: the base of every stage the target needs
- * that nothing can give (not in the store, no registry to ask, not an
- * image nbuild makes, or a tag of one that it cannot make) is the build's
- * error at its FROM, as BuildKit resolves every base first: a typo in the
- * last stage's FROM costs no earlier stage's RUN steps, and leaves nothing
- * in the store.  Only the certain cases: a name a registry or a mirror
- * might have, a digest, a --build-context, a variable this point cannot
- * expand is left to the stage's own FROM. */
-static int bases_precheck(bld_state *b, size_t first, nr_err *err)
+/* Can nothing give the image norm?  0: something may (the store has it, a
+ * registry or a mirror might, nbuild makes it); 1: nothing (e->msg names
+ * why when nbuild makes that name but not that tag); 2: nbuild makes the
+ * name but cannot make the tag (e->msg says why). */
+static int image_unknown(bld_state *b, const char *norm, nr_err *e)
 {
     const img_reg_opts *ro = b->o->reg;
-    size_t k = 0;
+    img_image *have = NULL;
+    *e->msg = '\0';
+    if (img_image_load(b->s, norm, &have, e) == 0) {
+        img_image_free(have);
+        return 0;
+    }
+    *e->msg = '\0';
+    if (img_regref_has_host(norm) || (ro && ro->n_mirrors))
+        return 0; /* a registry may have it: its pull decides */
+    if (!bld_base_made_here(norm))
+        return 1;
+    bld_base_spec spec;
+    char note[512];
+    int r = bld_base_resolve_listed(norm, &spec, note, sizeof note, e);
+    return r == 1 ? 1 : r != 0 ? 2 : 0;
+}
+
+/* Is v, a FROM or --from value, a stage before stage me (or a name the
+ * check leaves to the step: a --build-context, a variable, a digest)? */
+static bool precheck_skip(bld_state *b, const char *v, size_t me, bool digits_are_stages)
+{
+    if (!*v || !strcmp(v, "scratch") || strchr(v, '@') || strchr(v, '$') || bld_named_has(b->o, v))
+        return true;
+    if (digits_are_stages && strspn(v, "0123456789") == strlen(v))
+        return true;
+    for (size_t d = 0; d < me; d++)
+        if (b->stage_names[d] && !strcasecmp(b->stage_names[d], v))
+            return true;
+    return false;
+}
+
+/* Before the first stage builds: an image that a stage the target needs
+ * starts FROM or copies from (COPY --from) and that nothing can give (not
+ * in the store, no registry to ask, not an image nbuild makes, or a tag of
+ * one that it cannot make) is the build's error at its place, as BuildKit
+ * resolves every image first: a typo in the last stage costs no earlier
+ * stage's RUN steps and leaves nothing in the store.  Only the certain
+ * cases: a name a registry or a mirror might have, a digest, a
+ * --build-context, a variable this point cannot expand is left to the
+ * instruction itself, as are the first stage's FROM (planned next anyway). */
+static int images_precheck(bld_state *b, size_t first, nr_err *err)
+{
+    long k = -1;
     for (size_t i = first; i < b->f.n; i++) {
         const bld_instr *in = &b->f.ins[i];
-        if (in->kind != BLD_FROM)
-            continue;
-        size_t me = k++;
-        if (me > b->target)
+        if (in->kind == BLD_FROM && (size_t)++k > b->target)
             break;
-        if (me == 0 || !b->stage_needed[me] || !in->nargs)
-            continue; /* the first FROM is planned next anyway */
-        cleanup_free char *ref = NULL;
-        nr_err e;
-        if (bld_expand_word(b, NULL, in, &in->args[0], &ref, &e) < 0 || !*ref || !strcmp(ref, "scratch") ||
-            strchr(ref, '@') || strchr(ref, '$') || bld_named_has(b->o, ref))
+        if (!b->stage_needed[k])
             continue;
-        bool stage = false;
-        for (size_t d = 0; d < me && !stage; d++)
-            stage = b->stage_names[d] && !strcasecmp(b->stage_names[d], ref);
+        nr_err e;
         char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2], mapped[IMG_NAME_MAX + IMG_TAG_MAX + 2];
-        if (stage || img_ref_normalize(ref, norm, sizeof norm, &e) < 0)
+        if (in->kind == BLD_COPY) {
+            const bld_flag *fl = bld_instr_flag(in, "from");
+            const char *v = fl && fl->value ? fl->value : "";
+            if (!fl || precheck_skip(b, v, (size_t)k, true) || img_ref_normalize(v, norm, sizeof norm, &e) < 0)
+                continue;
+            bld_base_hub_official(norm, norm, sizeof norm);
+            int r = image_unknown(b, norm, &e);
+            if (r == 1)
+                return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: unknown image %s (not a stage before "
+                                 "this one either)", v, v);
+            if (r == 2)
+                return bld_errat(err, &b->f, in, fl->off, "COPY --from=%s: %s", v, e.msg);
+            continue;
+        }
+        if (in->kind != BLD_FROM || k == 0 || !in->nargs)
+            continue;
+        cleanup_free char *ref = NULL;
+        if (bld_expand_word(b, NULL, in, &in->args[0], &ref, &e) < 0 || precheck_skip(b, ref, (size_t)k, false) ||
+            img_ref_normalize(ref, norm, sizeof norm, &e) < 0)
             continue;
         bld_base_hub_official(norm, norm, sizeof norm);
         const char *shown = ref;
@@ -742,21 +788,10 @@ static int bases_precheck(bld_state *b, size_t first, nr_err *err)
             if (m == 1)
                 shown = mapped;
         }
-        img_image *have = NULL;
-        if (img_image_load(b->s, norm, &have, &e) == 0) {
-            img_image_free(have);
-            continue;
-        }
-        if (img_regref_has_host(norm) || (ro && ro->n_mirrors))
-            continue; /* a registry may have it: its pull decides */
-        if (!bld_base_made_here(norm))
-            return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", shown);
-        bld_base_spec spec;
-        char note[512];
-        int r = bld_base_resolve_listed(norm, &spec, note, sizeof note, &e);
+        int r = image_unknown(b, norm, &e);
         if (r == 1)
-            return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", e.msg);
-        if (r != 0)
+            return bld_errat(err, &b->f, in, in->args[0].off, "unknown base image %s", *e.msg ? e.msg : shown);
+        if (r == 2)
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s", e.msg);
     }
     return 0;
@@ -800,7 +835,7 @@ int bld_plan(bld_state *b, nr_err *err)
             return bld_interrupted(err);
         if (in->kind == BLD_FROM && !checked) {
             checked = true; /* the global ARGs are known now */
-            if (bases_precheck(b, i, err) < 0)
+            if (images_precheck(b, i, err) < 0)
                 return -1;
         }
         if (in->kind == BLD_FROM && b->n_stages == b->target + 1)

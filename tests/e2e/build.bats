@@ -592,7 +592,7 @@ EOF
     bad_nodefile base $'FROM scratch\nFROM no-such-image:1.0' "Nodefile:2:6: unknown base image no-such-image:1.0"
 }
 
-@test "an unknown base in a later stage is the error before the first stage builds (BuildKit resolves every base first); a stage name, an ARG, scratch and a stage the target skips are not checked" {
+@test "an unknown base or COPY --from image in a later stage is the error before the first stage builds (BuildKit resolves every image first); a stage name, an ARG, scratch and a stage the target skips are not checked" {
     d=$(mkctx latebase <<<$'FROM scratch AS a\nCOPY Nodefile /x\nFROM no-such-image:1.0\nCOPY --from=a /x /y')
     before=$(nr_tree_hash "$NRUN_ROOT")
     run "$NBUILD" --progress=plain -t late:1 "$d"
@@ -607,6 +607,14 @@ EOF
     echo "$output"
     [ "$status" -ne 0 ]
     [[ "$output" == *"Nodefile:3:6: "*"node:1.2.3.4"* ]]
+    [[ "$output" != *"STEP 2/"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # an image a later stage copies from, as well
+    printf 'FROM scratch AS a\nCOPY Nodefile /x\nFROM scratch\nCOPY --from=no-such-image:3 /x /y\n' >"$d/Nodefile"
+    run "$NBUILD" --progress=plain -t late:1 "$d"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:4:6: COPY --from=no-such-image:3: unknown image no-such-image:3"* ]]
     [[ "$output" != *"STEP 2/"* ]]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
     # what the check leaves alone still builds: FROM an earlier stage, a
