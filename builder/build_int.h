@@ -213,6 +213,9 @@ int bld_par_prebuild(bld_state *b, nr_err *err);
  * bld_global_args: the ARGs before the first FROM (and the platform ARGs)
  * into b->gargs, once: what a FROM's ${VAR} expands with. */
 int bld_global_args(bld_state *b, nr_err *err);
+/* An image a needed stage starts FROM or copies from that nothing can give:
+ * the error at its place, before anything builds (plan_from.c). */
+int bld_images_precheck(bld_state *b, nr_err *err);
 int bld_plan(bld_state *b, nr_err *err);
 void bld_vars_free(bld_var *v, size_t n);
 int bld_read_nodefile(bld_state *b, nr_err *err);

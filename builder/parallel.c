@@ -83,7 +83,8 @@ int bld_par_prebuild(bld_state *b, nr_err *err)
     if (o->jobs <= 1)
         return 0;
     bld_state t = {.s = b->s, .o = o, .f = b->f};
-    if (bld_stages_analyze(&t, err) < 0) {
+    /* every image the stages need, before any job starts (plan_from.c) */
+    if (bld_stages_analyze(&t, err) < 0 || bld_images_precheck(&t, err) < 0) {
         bld_trees_free(&t);
         bld_vars_free(t.gargs, t.n_gargs);
         return -1;

@@ -748,8 +748,13 @@ static bool precheck_skip(bld_state *b, const char *v, size_t me, bool digits_ar
  * cases: a name a registry or a mirror might have, a digest, a
  * --build-context, a variable this point cannot expand is left to the
  * instruction itself, as are the first stage's FROM (planned next anyway). */
-static int images_precheck(bld_state *b, size_t first, nr_err *err)
+int bld_images_precheck(bld_state *b, nr_err *err)
 {
+    size_t first = 0;
+    while (first < b->f.n && b->f.ins[first].kind != BLD_FROM)
+        first++;
+    if (bld_global_args(b, err) < 0)
+        return -1;
     long k = -1;
     for (size_t i = first; i < b->f.n; i++) {
         const bld_instr *in = &b->f.ins[i];
@@ -835,7 +840,7 @@ int bld_plan(bld_state *b, nr_err *err)
             return bld_interrupted(err);
         if (in->kind == BLD_FROM && !checked) {
             checked = true; /* the global ARGs are known now */
-            if (images_precheck(b, i, err) < 0)
+            if (bld_images_precheck(b, err) < 0)
                 return -1;
         }
         if (in->kind == BLD_FROM && b->n_stages == b->target + 1)

@@ -609,6 +609,14 @@ EOF
     [[ "$output" == *"Nodefile:3:6: "*"node:1.2.3.4"* ]]
     [[ "$output" != *"STEP 2/"* ]]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # with stages that --jobs builds at once: before any job starts
+    printf 'FROM scratch AS a\nCOPY Nodefile /x\nFROM scratch AS b\nCOPY Nodefile /z\nFROM no-such-image:1.0\nCOPY --from=a /x /y\nCOPY --from=b /z /w\n' >"$d/Nodefile"
+    run "$NBUILD" --progress=plain --jobs 2 -t late:1 "$d"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Nodefile:5:6: unknown base image no-such-image:1.0"* ]]
+    [[ "$output" != *"STEP"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
     # an image a later stage copies from, as well
     printf 'FROM scratch AS a\nCOPY Nodefile /x\nFROM scratch\nCOPY --from=no-such-image:3 /x /y\n' >"$d/Nodefile"
     run "$NBUILD" --progress=plain -t late:1 "$d"
