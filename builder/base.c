@@ -177,6 +177,34 @@ int bld_base_run(const char *what, char *const argv[], nr_err *err)
     return run_child(what, argv, err);
 }
 
+/* An Alpine tag as an image of its own (`nrun base node:20-alpine`, a
+ * compose service's `image:`): the Debian slim image with Alpine's busybox
+ * tools, the base FROM that tag builds on, tagged with the Alpine name.  A
+ * FROM of that name still substitutes in each build (plan_from.c: its RUN
+ * steps get apk translated), finding this image marked as made here. */
+static int alpine_ensure(img_store *s, const char *ref, const char *slim, nr_err *err)
+{
+    if (bld_base_tag_present(s, ref))
+        return 0;
+    int r = bld_base_ensure(s, slim, err);
+    if (r != 0)
+        return r < 0 ? -1 : nr_err_set(err, "%s: its Debian base %s is not one nbuild makes", ref, slim);
+    img_image *img = NULL;
+    if (img_image_load(s, slim, &img, err) < 0)
+        return -1;
+    if (bld_base_alpine_tools(s, &img, err) < 0) {
+        img_image_free(img);
+        return -1;
+    }
+    fprintf(stderr,
+            "base: %s is made on Debian: %s with Alpine's busybox tools (glibc, not musl; no apk in the image: "
+            "nbuild translates apk in the RUN steps of a FROM %s)\n",
+            ref, slim, ref);
+    r = img_tag_set(s, ref, img_image_top(img), err);
+    img_image_free(img);
+    return r;
+}
+
 int bld_base_ensure(img_store *s, const char *ref, nr_err *err)
 {
     if (bld_gcr_is(ref))
@@ -186,6 +214,13 @@ int bld_base_ensure(img_store *s, const char *ref, nr_err *err)
     if (r == 1) {
         err->errnum = ENOENT;
         return 1;
+    }
+    char slim[96];
+    if (r == 2 && bld_base_alpine_slim(ref, slim, sizeof slim)) {
+        r = alpine_ensure(s, ref, slim, err);
+        if (r < 0 && err->errnum == ENOENT)
+            err->errnum = EIO;
+        return r;
     }
     if (r == 2)
         return -1; /* errnum ENOTSUP: a Docker tag nbuild cannot make */

@@ -371,8 +371,16 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
                     "configured, or a node: base made here)\n",
                     ref, norm);
     }
-    if (img_image_load(b->s, norm, img, err) == 0)
-        return check_digest(b, in, ref_in, norm, want, false, img, err);
+    bool alpine = m == 0 && bld_base_alpine_slim(norm, mapped, sizeof mapped);
+    if (img_image_load(b->s, norm, img, err) == 0) {
+        /* `nrun base node:20-alpine` made it (base.c): built on as FROM always
+         * does, so that the steps get apk translated; a pulled one is Alpine */
+        if (!alpine || !bld_base_made_by_store(b->s, (*img)->manifest.digest))
+            return check_digest(b, in, ref_in, norm, want, false, img, err);
+        img_image_free(*img);
+        *img = NULL;
+        return alpine_base(b, st, in, ref, norm, mapped, *want != '\0', img, err);
+    }
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
     if (!b->o->pull && bld_pull(b, norm, err) == 0) {
@@ -382,6 +390,8 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
     }
     if (err->errnum != ENOENT)
         return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: pull: %s", ref, err->msg);
+    if (alpine) /* not tagged by a build: `nrun base` makes that name */
+        return alpine_base(b, st, in, ref, norm, mapped, *want != '\0', img, err);
     {
         if (bld_base_ensure(b->s, norm, err) == 0) {
             if ((!strncmp(norm, "nginx:", 6) || !strncmp(norm, "redis:", 6) || !strncmp(norm, "postgres:", 9)) &&
@@ -394,8 +404,6 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
                 return check_digest(b, in, ref_in, norm, want, false, img, err);
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s: %s", ref, err->msg);
         }
-        if (err->errnum == ENOTSUP && m == 0 && bld_base_alpine_slim(norm, mapped, sizeof mapped))
-            return alpine_base(b, st, in, ref, norm, mapped, *want != '\0', img, err);
         if (err->errnum == ENOTSUP)
             return bld_errat(err, &b->f, in, in->args[0].off, "FROM %s", err->msg);
         if (err->errnum != ENOENT)

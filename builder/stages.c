@@ -281,11 +281,12 @@ int bld_image_for_copy(bld_state *b, const char *ref, img_image **out, nr_err *e
         if (err->errnum != ENOENT)
             return nr_err_wrap(err, "pull %s", ref);
     }
-    if (err->errnum == ENOENT && bld_base_ensure(b->s, norm, err) == 0 &&
+    char slim[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    bool alpine = err->errnum == ENOENT && bld_base_alpine_slim(norm, slim, sizeof slim);
+    if (err->errnum == ENOENT && !alpine && bld_base_ensure(b->s, norm, err) == 0 &&
         img_image_load(b->s, norm, out, err) == 0)
         return 0;
-    char slim[IMG_NAME_MAX + IMG_TAG_MAX + 2];
-    if (err->errnum == ENOTSUP && bld_base_alpine_slim(norm, slim, sizeof slim)) {
+    if (alpine) { /* not tagged by a build: `nrun base` makes that name */
         /* an Alpine node tag: the Debian slim image, as FROM has it (plan_from.c) */
         if (b->o->progress)
             fprintf(b->o->progress,

@@ -40,7 +40,9 @@ static bool base_made_here(const char *image, char *norm, size_t nlen)
     if (strchr(image, '@') || img_ref_normalize(image, norm, nlen, &ign) < 0)
         return false;
     bld_base_hub_official(norm, norm, nlen);
-    return bld_gcr_is(norm) || bld_base_resolve(NULL, NULL, norm, &sp, &ign) == 0;
+    char slim[IMG_NAME_MAX + IMG_TAG_MAX + 2]; /* node:20-alpine: on Debian slim (base.c) */
+    return bld_gcr_is(norm) || bld_base_resolve(NULL, NULL, norm, &sp, &ign) == 0 ||
+           bld_base_alpine_slim(norm, slim, sizeof slim);
 }
 
 int cmp_get_image(nr_global *g, const char *svc, const char *image, bool quiet)

@@ -212,10 +212,43 @@ files_of() {
     [[ "${lines[1]}" == "node:20-alpine3.19 node:$v-bookworm-slim  # Debian slim for Alpine"* ]]
     run "$NBUILD" --list-bases
     [[ "$output" == *$'\n'"node:20-alpine node:$v-bookworm-slim  # Debian slim for Alpine"* ]]
-    # making one is still refused: nrun makes no Alpine image
-    run "$NRUN" base node:20-alpine
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"nbuild cannot make Alpine-based images"*"node:20-slim, which nbuild builds FROM node:20-alpine on"* ]]
+}
+
+@test "a compose service's image: node:20-alpine and nrun base node:20-alpine make it here (offline): node:20-slim with the busybox tools layer under the Alpine name; it runs; a FROM of that name still gets apk translated" {
+    mkdir -p "$W/cmp"
+    cat >"$W/cmp/compose.yaml" <<'EOF'
+services:
+  app:
+    image: node:20-alpine
+    command: ["sh", "-c", "node -e 'console.log(6*7)' && wget --help 2>&1 | head -n 1"]
+EOF
+    run "$NRUN" compose -f "$W/cmp/compose.yaml" pull
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Making node:20-alpine (nrun base)"* ]]
+    [[ "$output" == *"node:20-alpine is made on Debian: node:20-slim with Alpine's busybox tools"* ]]
+    run "$NRUN" compose -f "$W/cmp/compose.yaml" run --rm app
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[-2]}" = 42 ]
+    [[ "${lines[-1]}" == *BusyBox* ]]
+    # the slim image's layers and one more; made again: the same image
+    slim=$(jq -r '[.layers[].digest] | join(" ")' "$(blob "$(manifest_of node:20-slim)")")
+    alp=$(jq -r '[.layers[].digest] | join(" ")' "$(blob "$(manifest_of node:20-alpine)")")
+    [[ "$alp" == "$slim "sha256:* ]]
+    [ "$(jq '.layers | length' "$(blob "$(manifest_of node:20-alpine)")")" = \
+        "$(($(jq '.layers | length' "$(blob "$(manifest_of node:20-slim)")") + 1))" ]
+    run unshare --net "$NRUN" base node:20-alpine
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "node:20-alpine $(manifest_of node:20-alpine)" ]
+    # a FROM of that name builds on the substitution as before: apk is there
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t alp:9 "$(ctx 'FROM node:20-alpine' 'RUN command -v apk')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"FROM node:20-alpine: building on node:20-slim instead"* ]]
+    "$NRUN" compose -f "$W/cmp/compose.yaml" down >/dev/null 2>&1
+    "$NRUN" rmi alp:9 node:20-alpine >/dev/null
 }
 
 @test "FROM alpine:3.19, apk add nodejs npm, npm ci: built on debian:bookworm-slim with Debian's node, served with nrun run -d -p" {
