@@ -327,10 +327,9 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
     if (varl >= 6 && !strncmp(var, "alpine", 6)) {
         const char *mapped = vl ? "-slim" : "slim";
         nr_err_set(err,
-                   "%s: nbuild cannot make Alpine-based images and no registry offers it here; the nearest Debian "
-                   "variant is node:%.*s%s, which nbuild builds FROM %s on (Debian slim, glibc; apk, adduser and "
-                   "addgroup translated in RUN steps; --base-map chooses another)",
-                   ref, (int)vl, vpart, mapped, ref);
+                   "%s: not an Alpine variant of Docker's node image (-alpine, -alpine<version>), and nrun makes no "
+                   "Alpine image; the nearest Debian variant is node:%.*s%s (--base-map chooses another)",
+                   ref, (int)vl, vpart, mapped);
         err->errnum = ENOTSUP;
         return 2;
     }
