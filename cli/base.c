@@ -12,6 +12,23 @@
 #include "images/ref.h"
 #include "images/store.h"
 
+/* An image nbuild makes here (`nrun base` takes it), spelled as Docker Hub's
+ * official one: a missing one is made, not pulled (no registry serves
+ * Docker Hub here; a name with another registry host is pulled).  norm: the
+ * name nrun base makes. */
+bool nr_base_makes(const char *image, char *norm, size_t nlen)
+{
+    nr_err ign = {0};
+    bld_base_spec sp;
+    if (strchr(image, '@') || img_ref_normalize(image, norm, nlen, &ign) < 0)
+        return false;
+    bld_base_hub_official(norm, norm, nlen);
+    char slim[IMG_NAME_MAX + IMG_TAG_MAX + 2]; /* node:20-alpine: on Debian slim (builder/base.c) */
+    return bld_gcr_is(norm) || bld_base_resolve(NULL, NULL, norm, &sp, &ign) == 0 ||
+           bld_base_alpine_slim(norm, slim, sizeof slim);
+}
+
+
 /* nr_usage_error lives in nrun_main.c; this file is linked into nbuild too. */
 static int usage_error(nr_global *g, const char *msg, const char *arg)
 {

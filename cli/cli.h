@@ -131,6 +131,9 @@ int nr_run_params_load(nr_global *g, const char *id, struct rt_run_params *rp, n
 const nr_opt *nr_run_opts(void);
 /* run --pull always (cli/registry.c): 0, or the exit code (error printed) */
 int nr_pull_for_run(nr_global *g, const char *ref, bool quiet);
+/* Is image one `nrun base` makes (node:20, redis:7, node:20-alpine...)?
+ * norm gets the name it makes (cli/base.c). */
+bool nr_base_makes(const char *image, char *norm, size_t nlen);
 int nr_run_flags_check(int argc, char **argv, nr_global *g);
 
 /* Complete or revert the deploys a killed nrun left (cli/deploy.c). */

@@ -30,25 +30,10 @@ bool cmp_image_exists(nr_global *g, const char *ref)
     return j && found;
 }
 
-/* An image nbuild makes here (`nrun base` takes it), spelled as Docker Hub's
- * official one: a missing one is made, not pulled (no registry serves
- * Docker Hub here; a name with another registry host is pulled). */
-static bool base_made_here(const char *image, char *norm, size_t nlen)
-{
-    nr_err ign = {0};
-    bld_base_spec sp;
-    if (strchr(image, '@') || img_ref_normalize(image, norm, nlen, &ign) < 0)
-        return false;
-    bld_base_hub_official(norm, norm, nlen);
-    char slim[IMG_NAME_MAX + IMG_TAG_MAX + 2]; /* node:20-alpine: on Debian slim (base.c) */
-    return bld_gcr_is(norm) || bld_base_resolve(NULL, NULL, norm, &sp, &ign) == 0 ||
-           bld_base_alpine_slim(norm, slim, sizeof slim);
-}
-
 int cmp_get_image(nr_global *g, const char *svc, const char *image, bool quiet)
 {
     char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
-    if (!base_made_here(image, norm, sizeof norm)) {
+    if (!nr_base_makes(image, norm, sizeof norm)) {
         fprintf(stderr, "Service %s  Pulling\n", svc);
         return nr_pull_for_run(g, image, quiet);
     }

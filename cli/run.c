@@ -12,12 +12,14 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "builder/base.h"
 #include "cli/cli.h"
 #include "cli/run_int.h"
 #include "runtime/supervisor/options.h"
 #include "common/signal.h"
 #include "common/util.h"
 #include "images/image.h"
+#include "images/ref.h"
 #include "images/store.h"
 #include "runtime/alert.h"
 #include "runtime/create.h"
@@ -312,7 +314,8 @@ static const nr_opt run_opts[] = {
      "accepted: PID 1 is always nrun-init, which reaps zombies and forwards signals"},
     {"stop-signal", O_DK_STOPSIG, required_argument, "SIG", "the signal nrun stop sends first (over the image's)"},
     {"pull", O_DK_PULL, required_argument, "always|missing|never",
-     "always: pull from the registry first; missing/never: the image must be in the store (default missing)"},
+     "always: pull from the registry first; missing: pull it (or make a base image nrun makes) when the store "
+     "lacks it; never: the store's (the default: nrun run fetches nothing by itself)"},
     {"platform", O_DK_PLATFORM, required_argument, "PLATFORM", "only this machine's (linux/amd64 here)"},
     {"expose", O_DK_EXPOSE, required_argument, "PORT[/proto]", "expose a port or range (for -P)"},
     {"group-add", O_DK_GROUPADD, required_argument, "GROUP", "a supplementary group (GID, or a name of the image's /etc/group)"},
@@ -427,6 +430,50 @@ int nr_run_flags_check(int argc, char **argv, nr_global *g)
     int r = run_main(argc, argv, g, &o, RUN_CHECK);
     opts_free(&o);
     return r;
+}
+
+static bool run_image_present(nr_global *g, const char *image)
+{
+    img_store *s;
+    img_image *img = NULL;
+    nr_err e;
+    if (img_store_open(g->root, &s, &e) < 0)
+        return true; /* the create below says why */
+    bool have = img_image_load(s, image, &img, &e) == 0;
+    img_image_free(img);
+    img_store_close(s);
+    return have;
+}
+
+/* --pull missing of a base nrun makes (node:20, redis:7-alpine): made as
+ * `nrun base` makes it, and tagged with the name given too */
+static int run_make_base(nr_global *g, const char *image, const char *norm)
+{
+    img_store *s;
+    nr_err err;
+    if (img_store_open(g->root, &s, &err) < 0)
+        return nr_err_report(&err, g->prog, NR_EXIT_CMD);
+    int r = bld_base_ensure(s, norm, &err);
+    img_image *img = NULL;
+    if (r == 0 && strcmp(norm, image) && img_image_load(s, norm, &img, &err) == 0)
+        r = img_tag_set(s, image, img_image_top(img), &err); /* docker.io/library/node:20 */
+    else if (r == 0 && strcmp(norm, image))
+        r = -1;
+    img_image_free(img);
+    img_store_close(s);
+    return r == 0 ? 0 : nr_err_report(&err, g->prog, NR_EXIT_CMD);
+}
+
+/* nrun run pulls nothing by itself: a missing image's error says what gives it */
+static void run_missing_hint(const char *image, nr_err *err)
+{
+    char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+    cleanup_free char *m = nr_xstrdup(err->msg);
+    if (nr_base_makes(image, norm, sizeof norm))
+        nr_err_set(err, "%s (nrun makes it from pinned packages: nrun base %s)", m, norm);
+    else
+        nr_err_set(err, "%s (nrun run pulls nothing by itself: nrun pull %s, or run --pull always)", m, image);
+    err->errnum = ENOENT;
 }
 
 static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mode mode)
@@ -713,10 +760,19 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
             return nr_err_report(&err, g->prog, NR_EXIT_CMD);
         return 0;
     }
-    /* --pull always: from the registry first; missing and never: the store's
-     * (nrun run pulls nothing by itself: "no such image" when absent) */
+    /* --pull always: from the registry first; missing: when the store lacks
+     * it, pulled, or made if nrun base makes it (as compose's pull); never,
+     * and no --pull: the store's (nrun run fetches nothing by itself: "no
+     * such image" when absent, saying what gives it) */
     if (dk.pull && !strcmp(dk.pull, "always")) {
         int pr = nr_pull_for_run(g, image, dk.quiet);
+        if (pr)
+            return pr;
+    }
+    if (dk.pull && !strcmp(dk.pull, "missing") && !run_image_present(g, image)) {
+        char norm[IMG_NAME_MAX + IMG_TAG_MAX + 2];
+        int pr = nr_base_makes(image, norm, sizeof norm) ? run_make_base(g, image, norm)
+                                                         : nr_pull_for_run(g, image, dk.quiet);
         if (pr)
             return pr;
     }
@@ -729,6 +785,8 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
     char image_id[IMG_DIGEST_MAX];
     json_t *dconf = r < 0 ? NULL : run_docker_config(store, image, op, labels, image_id, sizeof image_id);
     img_store_close(store);
+    if (r < 0 && err.errnum == ENOENT && !strncmp(err.msg, "no such image: ", 15))
+        run_missing_hint(image, &err);
     if (r < 0)
         return nr_err_report(&err, g->prog, NR_EXIT_CMD);
     rt_timing("created");

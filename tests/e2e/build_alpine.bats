@@ -249,6 +249,15 @@ EOF
     [[ "$output" == *"FROM node:20-alpine: building on node:20-slim instead"* ]]
     "$NRUN" compose -f "$W/cmp/compose.yaml" down >/dev/null 2>&1
     "$NRUN" rmi alp:9 node:20-alpine >/dev/null
+    # nrun run: the missing image named, with what makes it; --pull missing makes it
+    run -125 rt_run --rm node:20-alpine true
+    [ "$output" = "nrun: no such image: node:20-alpine (nrun makes it from pinned packages: nrun base node:20-alpine)" ]
+    run rt_run --rm --pull missing docker.io/library/node:20-alpine node -p 6*7
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = 42 ]
+    [ "$(manifest_of node:20-alpine)" = "$(manifest_of docker.io/library/node:20-alpine)" ]
+    "$NRUN" rmi node:20-alpine docker.io/library/node:20-alpine >/dev/null
 }
 
 @test "FROM alpine:3.19, apk add nodejs npm, npm ci: built on debian:bookworm-slim with Debian's node, served with nrun run -d -p" {

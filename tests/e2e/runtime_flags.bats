@@ -691,10 +691,17 @@ teardown_file() { rt_file_teardown; }
     rt_bb_image "$ref" '{"Cmd":["sh"],"Env":["PATH=/bin","REV=one"]}'
     "$NRUN" push "$ref" >/dev/null
     "$NRUN" rmi -f "$ref" >/dev/null
-    for p in never missing; do
-        run -125 rt_run --rm --pull "$p" "$ref" true
-        [ "$output" = "nrun: no such image: $ref" ]
+    # never, and no --pull: the store's only, the error says what gives it
+    for p in --pull=never ""; do
+        run -125 rt_run --rm $p "$ref" true
+        [ "$output" = "nrun: no such image: $ref (nrun run pulls nothing by itself: nrun pull $ref, or run --pull always)" ]
     done
+    # missing: pulled as it is missing (as docker's), then the store's
+    run rt_run --rm --pull missing -q "$ref" sh -c 'echo $REV'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = one ]
+    "$NRUN" rmi -f "$ref" >/dev/null
     run rt_run --rm --pull always -q "$ref" sh -c 'echo $REV'
     [ "$status" -eq 0 ]
     [ "$output" = one ]
@@ -703,6 +710,8 @@ teardown_file() { rt_file_teardown; }
     "$NRUN" push "$ref" >/dev/null
     rt_bb_image "$ref" '{"Cmd":["sh"],"Env":["PATH=/bin","REV=one"]}'
     run rt_run --rm --pull never "$ref" sh -c 'echo $REV'
+    [ "$output" = one ]
+    run rt_run --rm --pull missing "$ref" sh -c 'echo $REV'
     [ "$output" = one ]
     run --separate-stderr rt_run --rm --pull always "$ref" sh -c 'echo $REV'
     [ "$output" = two ]
