@@ -592,39 +592,32 @@ EOF
     bad_nodefile base $'FROM scratch\nFROM no-such-image:1.0' "Nodefile:2:6: unknown base image no-such-image:1.0"
 }
 
+# a build of the Nodefile $1 (printf's format) in $d that fails with $2 at
+# once: no STEP after the first (none at all with --jobs: $3 = STEP), the
+# store as it was ($before)
+early_fail() {
+    printf "$1" >"$d/Nodefile"
+    run "$NBUILD" --progress=plain ${4:-} -t late:1 "$d"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"$2"* ]]
+    [[ "$output" != *"${3:-STEP 2/}"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
+
 @test "an unknown base or COPY --from image in a later stage is the error before the first stage builds (BuildKit resolves every image first); a stage name, an ARG, scratch and a stage the target skips are not checked" {
-    d=$(mkctx latebase <<<$'FROM scratch AS a\nCOPY Nodefile /x\nFROM no-such-image:1.0\nCOPY --from=a /x /y')
+    d=$(mkctx latebase <<<'FROM scratch')
     before=$(nr_tree_hash "$NRUN_ROOT")
-    run "$NBUILD" --progress=plain -t late:1 "$d"
-    echo "$output"
-    [ "$status" -ne 0 ]
-    [[ "$output" == *"Nodefile:3:6: unknown base image no-such-image:1.0"* ]]
-    [[ "$output" != *"STEP 2/"* ]]
-    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    early_fail 'FROM scratch AS a\nCOPY Nodefile /x\nFROM no-such-image:1.0\nCOPY --from=a /x /y\n' \
+        "Nodefile:3:6: unknown base image no-such-image:1.0"
     # a tag of a name nbuild makes that it cannot make: its own message, there too
-    printf 'FROM scratch AS a\nCOPY Nodefile /x\nFROM node:1.2.3.4\n' >"$d/Nodefile"
-    run "$NBUILD" --progress=plain -t late:1 "$d"
-    echo "$output"
-    [ "$status" -ne 0 ]
-    [[ "$output" == *"Nodefile:3:6: "*"node:1.2.3.4"* ]]
-    [[ "$output" != *"STEP 2/"* ]]
-    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    early_fail 'FROM scratch AS a\nCOPY Nodefile /x\nFROM node:1.2.3.4\n' "Nodefile:3:6: unknown base image node:1.2.3.4"
     # with stages that --jobs builds at once: before any job starts
-    printf 'FROM scratch AS a\nCOPY Nodefile /x\nFROM scratch AS b\nCOPY Nodefile /z\nFROM no-such-image:1.0\nCOPY --from=a /x /y\nCOPY --from=b /z /w\n' >"$d/Nodefile"
-    run "$NBUILD" --progress=plain --jobs 2 -t late:1 "$d"
-    echo "$output"
-    [ "$status" -ne 0 ]
-    [[ "$output" == *"Nodefile:5:6: unknown base image no-such-image:1.0"* ]]
-    [[ "$output" != *"STEP"* ]]
-    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    early_fail 'FROM scratch AS a\nCOPY Nodefile /x\nFROM scratch AS b\nCOPY Nodefile /z\nFROM no-such-image:1.0\nCOPY --from=a /x /y\nCOPY --from=b /z /w\n' \
+        "Nodefile:5:6: unknown base image no-such-image:1.0" STEP "--jobs 2"
     # an image a later stage copies from, as well
-    printf 'FROM scratch AS a\nCOPY Nodefile /x\nFROM scratch\nCOPY --from=no-such-image:3 /x /y\n' >"$d/Nodefile"
-    run "$NBUILD" --progress=plain -t late:1 "$d"
-    echo "$output"
-    [ "$status" -ne 0 ]
-    [[ "$output" == *"Nodefile:4:6: COPY --from=no-such-image:3: unknown image no-such-image:3"* ]]
-    [[ "$output" != *"STEP 2/"* ]]
-    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    early_fail 'FROM scratch AS a\nCOPY Nodefile /x\nFROM scratch\nCOPY --from=no-such-image:3 /x /y\n' \
+        "Nodefile:4:6: COPY --from=no-such-image:3: unknown image no-such-image:3"
     # what the check leaves alone still builds: FROM an earlier stage, a
     # global ARG naming one, scratch; a stage --target does not need is not
     # resolved at all (as BuildKit skips it)
