@@ -151,6 +151,13 @@ static int do_down(nr_global *g, cmp_project *p, int argc, char **argv)
             fprintf(stderr, "Container %s  Removed\n", cs[i].name);
     }
     cmp_ctrs_free(cs, n);
+    {
+        /* the secret and config files up wrote (write_contents, compose_up.c) */
+        cleanup_free char *files = nr_xasprintf("%s/compose/%s.files", g->root, p->name);
+        nr_err ign;
+        if (access(files, F_OK) == 0 && nr_rm_rf(AT_FDCWD, files, &ign) < 0)
+            fprintf(stderr, "nrun compose: %s\n", ign.msg);
+    }
     const char *k;
     json_t *v;
     /* the networks and volumes up recorded making, never one the file merely names (a

@@ -44,6 +44,8 @@ typedef struct cmp_project {
     json_t *disabled; /* services whose profiles are not active: NAME -> as read */
     json_t *profiles; /* the active profiles ("*": all) */
     struct cmp_ctx *ctx; /* while cmp_load runs: .env, for env_file's interpolation */
+    json_t *contents; /* "secrets/NAME", "configs/NAME" -> the text of an environment or content
+                       * source (not in model: `config` does not print a secret's value) */
 } cmp_project;
 
 int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err);

@@ -85,6 +85,84 @@ static char *normalize_name(const char *s)
     return b.data;
 }
 
+/* Top-level secrets and configs: NAME -> {file} (made absolute),
+ * {environment: VAR} (its value now: the environment's, then .env's) or, a
+ * config's, {content}.  The text of the last two goes to p->contents, which
+ * up writes to files (cmp_write_contents); swarm's `external` is refused. */
+static int top_files(cmp_project *p, cmp_ctx *c, const char *key, nr_err *err)
+{
+    json_t *v = json_object_get(p->model, key);
+    if (!v || json_is_null(v)) {
+        json_object_set_new(p->model, key, json_object());
+        return 0;
+    }
+    if (!json_is_object(v))
+        return nr_err_set(err, "%s: expected a mapping", key);
+    bool config = !strcmp(key, "configs");
+    if (!p->contents)
+        p->contents = json_object();
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+        cleanup_free char *e = nr_escape_controls(k);
+        if (!*k || strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(k) ||
+            !strcmp(k, ".") || !strcmp(k, ".."))
+            return nr_err_set(err, "%s.%s: a name is made of letters, digits, '.', '_' and '-'", key, e);
+        cleanup_free char *path = nr_xasprintf("%s.%s", key, k);
+        if (!json_is_object(x))
+            return nr_err_set(err, "%s: expected a mapping", path);
+        json_t *out = json_object();
+        int sources = 0;
+        const char *mk;
+        json_t *y;
+        json_object_foreach(x, mk, y) {
+            bool src = !strcmp(mk, "file") || !strcmp(mk, "environment") || (config && !strcmp(mk, "content"));
+            if (src && !json_is_string(y)) {
+                json_decref(out);
+                return nr_err_set(err, "%s.%s: expected a string", path, mk);
+            }
+            const char *sv = json_string_value(y);
+            cleanup_free char *ckey = nr_xasprintf("%s/%s", key, k);
+            if (!strcmp(mk, "file")) {
+                char *a = cmp_abs_path(p->dir, sv);
+                json_object_set_new(out, "file", json_string(a));
+                free(a);
+            } else if (!strcmp(mk, "environment")) {
+                const char *val = getenv(sv);
+                if (!val)
+                    val = json_string_value(json_object_get(c->env, sv));
+                if (!val) {
+                    json_decref(out);
+                    cleanup_free char *ev = nr_escape_controls(sv);
+                    return nr_err_set(err, "%s.environment: the variable %s is not set", path, ev);
+                }
+                json_object_set_new(out, "environment", json_string(sv));
+                json_object_set_new(p->contents, ckey, json_string(val));
+            } else if (src) { /* a config's content */
+                json_object_set_new(out, "content", json_string(sv));
+                json_object_set_new(p->contents, ckey, json_string(sv));
+            } else if (!strcmp(mk, "external") && json_is_true(y)) {
+                json_decref(out);
+                return nr_err_set(err, "%s.external: swarm's %s are not supported (a file%s source is)", path, key,
+                                  config ? ", environment or content" : " or environment");
+            } else {
+                if (strcmp(mk, "name") && strcmp(mk, "external") && strcmp(mk, "labels") && strncmp(mk, "x-", 2)) {
+                    cleanup_free char *em = nr_escape_controls(mk);
+                    fprintf(stderr, "nrun compose: warning: %s.%s: not supported by nrun, ignored\n", path, em);
+                }
+                continue;
+            }
+            sources++;
+        }
+        if (sources != 1) {
+            json_decref(out);
+            return nr_err_set(err, "%s: needs one source: file, environment%s", path, config ? " or content" : "");
+        }
+        json_object_set_new(v, k, out);
+    }
+    return 0;
+}
+
 static int top_decls(cmp_project *p, const char *key, nr_err *err)
 {
     json_t *v = json_object_get(p->model, key);
@@ -226,10 +304,11 @@ int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
     json_object_foreach_safe(p->model, tmp, k, x) {
         if (!strcmp(k, "version") || !strncmp(k, "x-", 2)) {
             json_object_del(p->model, k);
-        } else if (!strcmp(k, "configs") || !strcmp(k, "secrets") || !strcmp(k, "include") || !strcmp(k, "models")) {
+        } else if (!strcmp(k, "include") || !strcmp(k, "models")) {
             fprintf(stderr, "nrun compose: warning: top-level %s: not supported by nrun, ignored\n", k);
             json_object_del(p->model, k);
-        } else if (strcmp(k, "name") && strcmp(k, "services") && strcmp(k, "networks") && strcmp(k, "volumes")) {
+        } else if (strcmp(k, "name") && strcmp(k, "services") && strcmp(k, "networks") && strcmp(k, "volumes") &&
+                   strcmp(k, "secrets") && strcmp(k, "configs")) {
             cleanup_free char *e = nr_escape_controls(k);
             nr_err_set(err, "%s: not a top-level key of a compose file", e);
             goto out;
@@ -264,7 +343,8 @@ int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
         goto out;
     }
     json_object_set_new(p->model, "name", json_string(p->name));
-    if (top_decls(p, "networks", err) < 0 || top_decls(p, "volumes", err) < 0)
+    if (top_decls(p, "networks", err) < 0 || top_decls(p, "volumes", err) < 0 ||
+        top_files(p, &c, "secrets", err) < 0 || top_files(p, &c, "configs", err) < 0)
         goto out;
     json_t *svcs = json_object_get(p->model, "services");
     if (!json_is_object(svcs) || !json_object_size(svcs)) {
@@ -331,5 +411,6 @@ void cmp_project_free(cmp_project *p)
     json_decref(p->model);
     json_decref(p->disabled);
     json_decref(p->profiles);
+    json_decref(p->contents);
     memset(p, 0, sizeof *p);
 }

@@ -218,6 +218,23 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
             cmp_strv_pushf(a, "--volume=%s%s", dst, ro ? ":ro" : "");
         }
     }
+    /* secrets and configs: the top-level entry's file, bound read-only (an
+     * environment or content source: the file up wrote, cmp_write_contents) */
+    static const char *const kinds[] = {"secrets", "configs"};
+    for (size_t kk = 0; kk < 2; kk++)
+        json_array_foreach(json_object_get(s, kinds[kk]), i, v) {
+            const char *src = json_string_value(json_object_get(v, "source"));
+            json_t *decl = json_object_get(json_object_get(p->model, kinds[kk]), src);
+            const char *file = json_string_value(json_object_get(decl, "file"));
+            if (!file && mode == CMP_ARGV_CHECK)
+                continue; /* written by up, just before the containers */
+            if (!file)
+                return nr_err_set(err, "services.%s.%s[%zu]: %s.%s was not written", svc, kinds[kk], i, kinds[kk], src);
+            if (strchr(file, ','))
+                return nr_err_set(err, "%s.%s.file: a ',' in the path", kinds[kk], src);
+            cmp_strv_pushf(a, "--mount=type=bind,source=%s,target=%s,readonly", file,
+                           json_string_value(json_object_get(v, "target")));
+        }
     /* env_file was read into environment (compose_service.c), with compose's rules */
     json_object_foreach(json_object_get(s, "environment"), k, v) {
         if (json_is_string(v))

@@ -23,10 +23,10 @@
 /* compose's keys of a service that nrun does not honour: a warning each */
 static const char *const unsupported[] = {
     "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_runtime",
-    "cpu_rt_period", "cgroup", "cgroup_parent", "configs", "credential_spec", "deploy", "develop",
+    "cpu_rt_period", "cgroup", "cgroup_parent", "credential_spec", "deploy", "develop",
     "device_cgroup_rules", "driver_opts", "extends", "external_links", "gpus", "ipc", "isolation", "label_file",
     "links", "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform", "post_start", "pre_stop",
-    "provider", "pull_policy", "runtime", "secrets", "stdin_open", "storage_opt", "tty", "use_api_socket",
+    "provider", "pull_policy", "runtime", "stdin_open", "storage_opt", "tty", "use_api_socket",
     "userns_mode", "uts", "volumes_from", "devices", NULL};
 
 static bool in_list(const char *const *l, const char *s)
@@ -237,6 +237,66 @@ char *cmp_abs_path(const char *dir, const char *p)
         return nr_path_clean(p);
     cleanup_free char *j = nr_xasprintf("%s/%s", dir, p);
     return nr_path_clean(j);
+}
+
+/* secrets: [NAME | {source, target, uid, gid, mode}], and configs alike: a
+ * list of {source, target}, the target absolute (a secret's under
+ * /run/secrets/, a config's under /, as compose places them).  Each is the
+ * top-level entry's file bound read-only (compose_run.c), as compose binds a
+ * file secret outside swarm: uid, gid and mode cannot change a bound file,
+ * so they are a warning. */
+static int norm_files(json_t *model, json_t *svc, const char *key, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(svc, key);
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return nr_err_set(err, "%s.%s: expected a list", path, key);
+    json_t *top = json_object_get(model, key);
+    bool secret = !strcmp(key, "secrets");
+    json_auto_t *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+        cleanup_free char *p2 = nr_xasprintf("%s.%s[%zu]", path, key, i);
+        json_auto_t *m = json_is_string(x) ? json_pack("{s:O}", "source", x) : json_is_object(x) ? json_deep_copy(x) : NULL;
+        if (!m)
+            return nr_err_set(err, "%s: expected a name or a mapping", p2);
+        const char *k;
+        json_t *y;
+        void *tmp;
+        json_object_foreach_safe(m, tmp, k, y) {
+            if (!strcmp(k, "uid") || !strcmp(k, "gid") || !strcmp(k, "mode")) {
+                fprintf(stderr, "nrun compose: warning: %s.%s: not applied (the file is bound read-only as it is)\n",
+                        p2, k);
+                json_object_del(m, k);
+            } else if (strcmp(k, "source") && strcmp(k, "target")) {
+                cleanup_free char *e = nr_escape_controls(k);
+                return nr_err_set(err, "%s.%s: not supported", p2, e);
+            }
+        }
+        if (cmp_want_str(m, "source", p2, err) < 0 || cmp_want_str(m, "target", p2, err) < 0)
+            return -1;
+        const char *src = json_string_value(json_object_get(m, "source"));
+        const char *t = json_string_value(json_object_get(m, "target"));
+        if (!src)
+            return nr_err_set(err, "%s.source: missing", p2);
+        if (!json_object_get(top, src)) {
+            cleanup_free char *e = nr_escape_controls(src);
+            return nr_err_set(err, "%s: \"%s\" is not declared in the top-level %s", p2, e, key);
+        }
+        if (t && (!*t || strchr(t, ',') || strpbrk(t, "\n\r"))) {
+            cleanup_free char *e = nr_escape_controls(t);
+            return nr_err_set(err, "%s.target: \"%s\": a path without ','", p2, e);
+        }
+        const char *name = t ? t : src;
+        char *abs = name[0] == '/' ? nr_xstrdup(name) : nr_xasprintf("%s/%s", secret ? "/run/secrets" : "", name);
+        json_object_set_new(m, "target", json_string(abs));
+        free(abs);
+        json_array_append(out, m);
+    }
+    json_object_set(svc, key, out);
+    return 0;
 }
 
 static int norm_volumes(json_t *svc, json_t *top_vols, const char *dir, const char *path, nr_err *err)
@@ -693,7 +753,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         "working_dir", "user", "labels", "container_name", "hostname", "restart", "healthcheck", "depends_on", "init",
         "stop_signal", "stop_grace_period", "tmpfs", "cap_add", "cap_drop", "extra_hosts", "dns", "networks",
         "network_mode", "privileged", "read_only", "mem_limit", "cpus", "cpuset", "pids_limit", "shm_size",
-        "security_opt", "sysctls", "profiles", "scale", NULL};
+        "security_opt", "sysctls", "profiles", "scale", "secrets", "configs", NULL};
     json_object_foreach(svc, k, x) if (!in_list(known, k) && !cmp_docker_key(k)) {
         cleanup_free char *e = nr_escape_controls(k);
         return nr_err_set(err, "%s.%s: not a key of a compose service", path, e);
@@ -717,6 +777,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         norm_volumes(svc, json_object_get(model, "volumes"), p->dir, path, err) < 0 ||
         norm_depends(svc, json_object_get(model, "services"), name, path, err) < 0 ||
         norm_networks(svc, json_object_get(model, "networks"), path, err) < 0 ||
+        norm_files(model, svc, "secrets", path, err) < 0 || norm_files(model, svc, "configs", path, err) < 0 ||
         cmp_norm_docker_keys(svc, path, err) < 0)
         return -1;
     /* extra_hosts: a list of "host:ip" (or host=ip), or a mapping host: ip */

@@ -5,6 +5,7 @@
  * -d, follow the logs (compose_logs.c) and stop everything on Ctrl-C or
  * SIGTERM. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +89,40 @@ static int check_external(nr_global *g, cmp_project *p, nr_err *err)
     return 0;
 }
 
+/* The environment and content sources of secrets and configs as files,
+ * <root>/compose/<project>.files/<kind>.<name> (0444: read by a container
+ * of any user; the directory is root's, 0700), named in the model so the
+ * services bind them; down removes them. */
+static int write_contents(nr_global *g, cmp_project *p, nr_err *err)
+{
+    if (!json_object_size(p->contents))
+        return 0;
+    cleanup_free char *base = nr_xasprintf("%s/compose", g->root);
+    cleanup_free char *dir = nr_xasprintf("%s/%s.files", base, p->name);
+    if ((mkdir(base, 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+        return nr_err_sys(err, errno, "mkdir %s", dir);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", dir);
+    const char *k;
+    json_t *v;
+    json_object_foreach(p->contents, k, v) {
+        const char *text = json_string_value(v);
+        cleanup_free char *kind = nr_xstrndup(k, strcspn(k, "/"));
+        const char *name = k + strlen(kind) + 1;
+        cleanup_free char *file = nr_xasprintf("%s.%s", kind, name);
+        if (nr_write_atomic(dfd, file, text, strlen(text), 0444, err) < 0)
+            return -1;
+        cleanup_free char *full = nr_xasprintf("%s/%s", dir, file);
+        json_object_set_new(json_object_get(json_object_get(p->model, kind), name), "file", json_string(full));
+    }
+    return 0;
+}
+
 int cmp_make_shared(nr_global *g, cmp_project *p, nr_err *err)
 {
+    if (write_contents(g, p, err) < 0)
+        return -1;
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(p->model, "networks"), k, v) {

@@ -979,3 +979,74 @@ EOF
     cmp down
     [ -z "$(ids_of flags)" ]
 }
+
+@test "secrets and configs: a file, an environment variable and a config's content, bound read-only at /run/secrets/NAME, a target, /NAME; config shows no secret's value; down removes the files written; an undeclared or swarm one is an error, nothing made" {
+    D=$BATS_TEST_TMPDIR/sec
+    mkdir -p "$D"
+    printf 'file-secret\n' >"$D/db_password.txt"
+    cat >"$D/compose.yaml" <<'YAML'
+services:
+  app:
+    image: bb:1
+    command: ["sh", "-c", "for f in /run/secrets/db_password /run/secrets/api_key /etc/app/token /app.conf; do echo \"[$$(cat $$f)]\"; done; id -u; sleep 100"]
+    user: "1000"
+    secrets:
+      - db_password
+      - source: token
+        target: /etc/app/token
+        mode: 0400
+      - api_key
+    configs:
+      - app.conf
+secrets:
+  db_password:
+    file: ./db_password.txt
+  api_key:
+    environment: NR_TEST_API_KEY
+  token:
+    environment: NR_TEST_TOKEN
+configs:
+  app.conf:
+    content: |
+      listen 8080
+YAML
+    export NR_TEST_API_KEY=env-secret NR_TEST_TOKEN=tok-secret
+    run cmp config
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *env-secret* ]]
+    [[ "$output" == *"target: /run/secrets/db_password"* ]]
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"secrets[1].mode: not applied"* ]]
+    for _ in $(seq 50); do "$NRUN" logs sec-app-1 2>&1 | grep -q '^1000$' && break; sleep 0.1; done
+    run "$NRUN" logs sec-app-1
+    echo "$output"
+    [ "$output" = "$(printf '[file-secret]\n[env-secret]\n[tok-secret]\n[listen 8080]\n1000')" ]
+    # read-only, for root too
+    run "$NRUN" exec -u 0 sec-app-1 sh -c 'echo x >/run/secrets/db_password'
+    [ "$status" -ne 0 ]
+    [ "$(cat "$D/db_password.txt")" = file-secret ]
+    files=$NRUN_ROOT/compose/sec.files
+    [ "$(stat -c %a "$files")" = 700 ]
+    [ "$(cat "$files/secrets.api_key")" = env-secret ]
+    run cmp down
+    [ "$status" -eq 0 ]
+    [ ! -e "$files" ]
+    # errors, before anything is made
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    printf 'services:\n  app:\n    image: bb:1\n    secrets: [nope]\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'services.app.secrets[0]: "nope" is not declared in the top-level secrets'* ]]
+    printf 'services:\n  app:\n    image: bb:1\n    secrets: [s]\nsecrets:\n  s:\n    external: true\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"secrets.s.external: swarm's secrets are not supported"* ]]
+    printf 'services:\n  app:\n    image: bb:1\n    secrets: [s]\nsecrets:\n  s:\n    environment: NR_TEST_UNSET_VAR\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"secrets.s.environment: the variable NR_TEST_UNSET_VAR is not set"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
