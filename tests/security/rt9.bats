@@ -78,3 +78,24 @@ PY
     # no spool file is left in the store
     [ -z "$(ls -A "$NRUN_ROOT/blobs/sha256" | grep -v '^[0-9a-f]\{64\}$')" ]
 }
+
+# Found: nrun cp read a container's file to its end and wrote every byte: a
+# hostile container's sparse file (truncate -s 1T, no disk of its own) in a
+# directory the user copies out filled the host's disk with zeros.  Holes
+# now stay holes, as volume copy-up keeps them.
+@test "cp out of a container with a 1 GiB sparse file: the host copy takes no 1 GiB; content and sizes whole" {
+    id=$(rt_run -d bb:1 sh -c 'mkdir /d && truncate -s 1G /d/big && echo hi >/d/small && printf x | dd of=/d/big bs=1 seek=4096 conv=notrunc 2>/dev/null && sleep 100')
+    sleep 0.5
+    out="$BATS_TEST_TMPDIR/out"
+    mkdir "$out"
+    run "$NRUN" cp "$id:/d" "$out/"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(stat -c %s "$out/d/big")" = 1073741824 ]
+    [ "$(cat "$out/d/small")" = hi ]
+    [ "$(dd if="$out/d/big" bs=1 skip=4096 count=1 2>/dev/null)" = x ]
+    used=$(du -k "$out/d/big" | cut -f1)
+    echo "allocated: ${used} KiB"
+    [ "$used" -lt 1024 ]
+    "$NRUN" rm -f "$id" >/dev/null
+}
