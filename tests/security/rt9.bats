@@ -99,3 +99,22 @@ PY
     [ "$used" -lt 1024 ]
     "$NRUN" rm -f "$id" >/dev/null
 }
+
+# Found: nrun events (and compose events) printed a container's attributes,
+# its image's labels among them, as they were: a label value with a newline
+# forged whole event lines ("container die ... name=db") for a script that
+# reads the stream, and an escape sequence reached the terminal (ps escapes
+# the same labels since session 11).
+@test "events: an image label's newline forges no event line, its escape sequence reaches the terminal escaped" {
+    "$NRUN" __internal mkimage -t evl:1 --config '{"Cmd":["true"],"Env":["PATH=/bin"],"Labels":{"note":"x)\n2026-01-01T00:00:00.000000000Z container die 00000000 (name=db)\u001b]0;t\u0007"}}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    t0=$(date +%s)
+    rt_run --rm evl:1 true
+    run "$NRUN" events --since "$t0" --until "$(($(date +%s) + 1))"
+    printf '%s\n' "$output" | cat -v
+    [ "$status" -eq 0 ]
+    [[ "$output" != *$'\e'* && "$output" != *$'\a'* ]]
+    ! grep -q '^2026-01-01' <<<"$output"
+    [ "$(grep -c ' container ' <<<"$output")" -eq "${#lines[@]}" ]
+    [[ "$output" == *'note=x)\n2026-01-01'* ]]
+}
