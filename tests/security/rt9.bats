@@ -5,7 +5,7 @@ load ../lib/security
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-    sec_file_setup_probes sec:1 tiocsti
+    sec_file_setup_probes sec:1 tiocsti deeptree
     rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
 }
 teardown() {
@@ -117,4 +117,27 @@ PY
     ! grep -q '^2026-01-01' <<<"$output"
     [ "$(grep -c ' container ' <<<"$output")" -eq "${#lines[@]}" ]
     [[ "$output" == *'note=x)\n2026-01-01'* ]]
+}
+
+# Found: nrun diff kept every changed path in memory, bounded in count only:
+# a default container's chain of 1000 directories with 250-byte names makes
+# each file below it a 250 KB line; 3000 inodes took nrun diff to 790 MB,
+# 200,000 (a few MB of the container's disk) to 50 GB.  The listing's bytes
+# are bounded now: refused in bounded memory, with one line saying why.
+@test "diff of a container with a deep chain of long names: refused in bounded memory, not out of memory" {
+    id=$(rt_run -d sec:1 sh -c 'deeptree /w 1000 3000 && echo hi >/small && sleep 300')
+    for _ in $(seq 1 60); do [ "$("$NRUN" logs "$id" 2>/dev/null)" = made ] && break; sleep 0.5; done
+    [ "$("$NRUN" logs "$id")" = made ]
+    run sec_bounded 60 "$NRUN" diff "$id"
+    echo "${output:0:300}"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"take more than 128 MiB: refused"* ]]
+    [[ "$output" != *"out of memory"* ]]
+    # an ordinary container's diff is as before
+    id2=$(rt_run -d sec:1 sh -c 'echo hi >/small && sleep 300')
+    sleep 0.5
+    run "$NRUN" diff "$id2"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"A /small"* ]]
+    "$NRUN" rm -f "$id" "$id2" >/dev/null
 }
