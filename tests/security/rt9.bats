@@ -165,3 +165,22 @@ PY
     [ "$(tar -xOf "$out/ok.tar" small)" = hi ]
     "$NRUN" rm -f "$id" "$id2" >/dev/null
 }
+
+# Found with the terminal case: `nrun run -i` whose stdin is a socket (a
+# service manager's or inetd's stdin, sshd's socketpair) handed that host
+# socket to the app, against DESIGN's "no host socket crosses into a
+# container".  It is relayed through a pipe as the terminal is.
+@test "run -i from a socket: the app reads a pipe, never the host's socket; the bytes arrive" {
+    run python3 - "$NRUN" <<'PY'
+import socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.Popen([sys.argv[1], "run", "--rm", "-i", "bb:1", "sh", "-c", "readlink /proc/self/fd/0; head -c 5"],
+                     stdin=b, stdout=subprocess.PIPE)
+b.close()
+a.sendall(b"hello"); a.shutdown(socket.SHUT_WR)
+print(p.communicate(timeout=60)[0].decode())
+PY
+    echo "$output"
+    [[ "${lines[0]}" == pipe:* ]]
+    [ "${lines[1]}" = hello ]
+}
