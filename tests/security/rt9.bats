@@ -184,3 +184,29 @@ PY
     [[ "${lines[0]}" == pipe:* ]]
     [ "${lines[1]}" = hello ]
 }
+
+# Found: an ONBUILD trigger of an untrusted base image could RUN
+# --mount=type=cache and fill the store's shared cache directories (the id
+# defaults to the target): a later, unrelated build FROM a trusted base that
+# caches /root/.npm read what the trigger left (rt8 kept --secret, --ssh,
+# stages and contexts from triggers, not the caches that outlive the build).
+# A trigger's cache mounts are now its base image's own.
+@test "an ONBUILD trigger's cache mount is its base's own: a later build's steps never read what it left there" {
+    "$NRUN" __internal mkimage -t onb:1 --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"OnBuild":["RUN --mount=type=cache,target=/root/.npm echo poisoned >/root/.npm/index"]}' \
+        "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
+    ctx="$BATS_TEST_TMPDIR"
+    mkdir -p "$ctx/a" "$ctx/b" "$ctx/c"
+    printf 'FROM onb:1\nRUN true\n' >"$ctx/a/Dockerfile"
+    printf 'FROM bb:1\nRUN --mount=type=cache,target=/root/.npm cat /root/.npm/index >/seen 2>&1; echo own >/root/.npm/own\n' >"$ctx/b/Dockerfile"
+    printf 'FROM bb:1\nRUN --mount=type=cache,target=/root/.npm cat /root/.npm/own >/seen2\n' >"$ctx/c/Dockerfile"
+    NS="nsenter --net=/run/netns/$NR_NETNS"
+    $NS "$NBUILD" -q --no-cache -t onb-child:1 "$ctx/a"
+    $NS "$NBUILD" -q --no-cache -t trusted:1 "$ctx/b"
+    run "$NRUN" run --rm trusted:1 cat /seen
+    echo "$output"
+    [[ "$output" != *poisoned* ]]
+    # the Dockerfile's own steps still share their cache across builds
+    $NS "$NBUILD" -q --no-cache -t trusted:2 "$ctx/c"
+    run "$NRUN" run --rm trusted:2 cat /seen2
+    [ "$output" = own ]
+}
