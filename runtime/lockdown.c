@@ -83,9 +83,9 @@ int rt_lockdown_exec(uint64_t caps, uid_t uid, bool nnp, nr_err *err)
     return 0;
 }
 
-void rt_stdio_own(uid_t uid, int first)
+void rt_stdio_own(uid_t uid)
 {
-    for (int fd = first; fd < 3; fd++) {
+    for (int fd = 0; fd < 3; fd++) {
         struct stat st;
         struct statfs fs;
         if (fstat(fd, &st) < 0 || st.st_uid == uid)

@@ -29,9 +29,8 @@ int rt_setgroups(size_t n, const gid_t *groups);
  * fixStdioPermissions does, so a non-root process can open /dev/stdout,
  * /dev/stderr or /dev/fd/N of them (nginx, lighttpd, `echo >/dev/stderr`).
  * Files, FIFOs, terminals, sockets and /dev/null are left alone; failures
- * are ignored.  Only fds from `first` on: a stdin that is the caller's own
- * (run -i hands nrun's stdin on) is not nrun's to give away (first = 1). */
-void rt_stdio_own(uid_t uid, int first);
+ * are ignored. */
+void rt_stdio_own(uid_t uid);
 /* Install a compiled BPF program (struct sock_filter[]); len 0 = none. */
 int rt_seccomp_load_raw(const void *filter, size_t len, nr_err *err);
 

@@ -131,7 +131,7 @@ int rt_pid1_fallback(const sv_config *cfg)
             dprintf(2, "nrun: chdir %s: %s (%s)\n", cfg->cwd, strerrorname_np(e), strerror(e));
             _exit(NR_EXIT_NOEXEC);
         }
-        rt_stdio_own(cfg->uid, cfg->pass_stdin ? 1 : 0);
+        rt_stdio_own(cfg->uid);
         if (rt_setgroups(cfg->ngroups, cfg->groups) < 0 || setresgid(cfg->gid, cfg->gid, cfg->gid) < 0 ||
             setresuid(cfg->uid, cfg->uid, cfg->uid) < 0) {
             dprintf(2, "nrun: switch to uid %u: %s\n", (unsigned)cfg->uid, strerror(errno));

@@ -283,13 +283,16 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
     return code;
 }
 
-/* run -i without -t from a terminal or a socket: the app reads a pipe that
- * a child of ours fills from it, as exec -i's relay and docker's do, never
- * the caller's terminal itself (whose ioctls, O_NONBLOCK on the shell's own
- * open file, and a copy of the fd passed on to a process that outlives the
- * run would all be the container's) nor a socket of the host (DESIGN: no
- * host socket crosses into a container).  The read end in *in_fd; the
- * child's pid (killed when the run ends) returned, -1 on failure. */
+/* run -i without -t: the app reads a pipe that a child of ours fills from
+ * our stdin, as exec -i's relay and docker's do, never the caller's stdin
+ * itself: a host file (`< /etc/passwd`) the container could reopen for
+ * writing, chmod and chown through /proc/self/fd/0, a terminal (its ioctls,
+ * O_NONBLOCK on the shell's own open file, a copy passed on to a process
+ * that outlives the run), a host socket (DESIGN: none crosses into a
+ * container), a pipe of the caller's.  The pipe is nrun's own, so a
+ * non-root app gets it as its other stdio (rt_stdio_own).  The read end in
+ * *in_fd; the child's pid (killed when the run ends) returned, -1 on
+ * failure. */
 static pid_t stdin_relay(int *in_fd, nr_err *err)
 {
     int p[2];
@@ -331,11 +334,10 @@ int rt_run_foreground(const char *root, const char *id, const rt_run_params *rp,
                        .pass_stdin = rp->interactive};
     cleanup_close int null = -1, relay_in = -1;
     pid_t relay = -1;
-    struct stat st0;
     if (!rp->interactive && !rp->tty) {
         null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         io.stdin_fd = null;
-    } else if (rp->interactive && !rp->tty && (isatty(0) || (fstat(0, &st0) == 0 && S_ISSOCK(st0.st_mode)))) {
+    } else if (rp->interactive && !rp->tty) {
         if ((relay = stdin_relay(&relay_in, err)) < 0) {
             nr_err ign;
             if (rp->rm)

@@ -210,7 +210,7 @@ static void child(int out)
         _exit(126);
     /* nothing of PID 1 (log dir, control socket, listening sockets, channels) */
     syscall(SYS_close_range, 3, ~0U, 0);
-    if (sv_child_identity(cfg, false) < 0)
+    if (sv_child_identity(cfg) < 0)
         _exit(126);
     if (cfg->cwd && rt_chdir_in_root(cfg->cwd) < 0)
         _exit(126);

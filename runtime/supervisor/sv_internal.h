@@ -251,9 +251,8 @@ int sv_exit_code_of(int status);
 /* In a forked child of PID 1 (a worker, the health check): default signal
  * dispositions and an empty mask, its own process group, killed with PID 1. */
 void sv_child_reset(void);
-/* The same child taking the workers' uid, gid and groups: -1 (errno) when refused;
- * caller_stdin: its stdin is nrun's own (run -i), kept as it is. */
-int sv_child_identity(const sv_config *cfg, bool caller_stdin);
+/* The same child taking the workers' uid, gid and groups: -1 (errno) when refused. */
+int sv_child_identity(const sv_config *cfg);
 /* execve argv[0] searched in the PATH of `env` (returns only on failure) */
 void sv_exec_in_path(char *const argv[], char **env);
 

@@ -203,10 +203,10 @@ void sv_child_reset(void)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-int sv_child_identity(const sv_config *cfg, bool caller_stdin)
+int sv_child_identity(const sv_config *cfg)
 {
     if (cfg->uid != (uid_t)-1 && cfg->uid != getuid()) {
-        rt_stdio_own(cfg->uid, caller_stdin ? 1 : 0);
+        rt_stdio_own(cfg->uid);
         if (rt_setgroups(cfg->ngroups, cfg->groups) < 0 || setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
             return -1;
     } else if (cfg->gid != (gid_t)-1 && cfg->gid != getgid() && setgid(cfg->gid) < 0) {
@@ -259,7 +259,7 @@ static void child_setup(sv_worker *w, int out, int err, int ipc, int errfd, char
         syscall(SYS_close_range, ef + 1, ~0U, 0);
     }
     errfd = ef;
-    if (sv_child_identity(cfg, keep_stdin) < 0)
+    if (sv_child_identity(cfg) < 0)
         goto fail;
     const char *cwd = sv_g->cwd ? sv_g->cwd : cfg->cwd;
     if (cwd && rt_chdir_in_root(cwd) < 0) {

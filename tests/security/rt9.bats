@@ -166,6 +166,26 @@ PY
     "$NRUN" rm -f "$id" "$id2" >/dev/null
 }
 
+# Found: `nrun run -i IMG ... < FILE` handed the host file's fd itself to the
+# app: root in a default container reopened it through /proc/self/fd/0 for
+# writing (CAP_DAC_OVERRIDE) and chmod/chowned it (CAP_FOWNER, CAP_CHOWN), so
+# `nrun run -i img cmd < /etc/passwd` gave the container the host's passwd.
+# stdin is now always relayed through nrun's own pipe, as docker's is.
+@test "run -i < a host file: the container can neither write, chmod nor chown it; a non-root app still opens /dev/stdin" {
+    f="$BATS_TEST_TMPDIR/hostfile"
+    echo data >"$f"
+    chown 0:0 "$f"
+    chmod 0600 "$f"
+    run "$NRUN" run --rm -i bb:1 sh -c 'readlink /proc/self/fd/0; chown 1000:1000 /proc/self/fd/0; chmod 6777 /proc/self/fd/0; echo pwned >>/proc/self/fd/0; cat >/dev/null' <"$f"
+    echo "$output"
+    [[ "${lines[0]}" == pipe:* ]]
+    [ "$(stat -c '%u:%g %a' "$f")" = "0:0 600" ]
+    [ "$(cat "$f")" = data ]
+    run bash -c "echo in | '$NRUN' run --rm -i -u 1000 bb:1 sh -c 'cat /dev/stdin; id -u'"
+    [ "${lines[0]}" = in ]
+    [ "${lines[1]}" = 1000 ]
+}
+
 # Found with the terminal case: `nrun run -i` whose stdin is a socket (a
 # service manager's or inetd's stdin, sshd's socketpair) handed that host
 # socket to the app, against DESIGN's "no host socket crosses into a
