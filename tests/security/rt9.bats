@@ -13,10 +13,12 @@ teardown() {
 }
 teardown_file() { rt_file_teardown; }
 
-# Found: `nrun run -i` hands the caller's own stdin to the app (slot 1), and
+# Found: `nrun run -i` handed the caller's own stdin to the app (slot 1), and
 # the stdio hand-over to a non-root user (rt_stdio_own, compat7) chowned that
 # pipe -- the host process's pipe that feeds nrun -- to the container's uid,
-# as rt8 found for exec; a host user of that uid could then open it.
+# as rt8 found for exec; a host user of that uid could then open it.  First
+# fixed by sparing fd 0; now the caller's stdin never reaches the container
+# (the relay below), which fixes this too.
 @test "run -i -u 1000: the caller's stdin pipe keeps its owner; the app still reads it" {
     pidf="$BATS_TEST_TMPDIR/writer.pid"
     run bash -c "{ echo \$BASHPID >'$pidf'; sleep 1.5; echo in; } | \"\$NRUN\" run --rm -i -u 1000 bb:1 sh -c 'cat; id -u' & sleep 0.8; stat -L -c %u /proc/\$(cat '$pidf')/fd/1; wait"
