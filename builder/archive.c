@@ -85,6 +85,21 @@ static char *safe_name(const char *raw)
     return c;
 }
 
+typedef struct entry_src {
+    struct archive *a;
+    const char *shown, *raw;
+} entry_src;
+
+/* The current entry's data, for img_layer_add_spooled */
+static ssize_t entry_read(void *ctx, void *buf, size_t len, nr_err *err)
+{
+    entry_src *s = ctx;
+    la_ssize_t n = archive_read_data(s->a, buf, len);
+    if (n < 0)
+        return nr_err_set(err, "ADD %s: entry \"%s\": %s", s->shown, s->raw, archive_error_string(s->a));
+    return (ssize_t)n;
+}
+
 static int walk(img_layer_writer *w, int fd, const char *shown, const char *dest, const bld_owner *o,
                 uint64_t *bytes, nr_err *err)
 {
@@ -152,20 +167,20 @@ static int walk(img_layer_writer *w, int fd, const char *shown, const char *dest
                 rc = nr_err_set(err, "ADD %s: entry \"%s\" has a bad size", shown, raw);
                 break;
             }
-            nr_buf data = {0};
-            char chunk[65536];
-            la_ssize_t n;
-            while ((n = archive_read_data(a, chunk, sizeof chunk)) > 0)
-                if (w)
-                    nr_buf_add(&data, chunk, (size_t)n);
-            if (n < 0) {
-                nr_buf_free(&data);
-                rc = nr_err_set(err, "ADD %s: entry \"%s\": %s", shown, raw, archive_error_string(a));
-                break;
+            /* spooled to the store's disk, never held in memory: a few MB
+             * of gzip can unpack to more than the machine has */
+            entry_src src = {a, shown, raw};
+            if (w) {
+                if (img_layer_add_spooled(w, path, entry_read, &src, mode, uid, gid, err) < 0)
+                    rc = -1;
+            } else {
+                char chunk[65536];
+                ssize_t n;
+                while ((n = entry_read(&src, chunk, sizeof chunk, err)) > 0)
+                    ;
+                if (n < 0)
+                    rc = -1;
             }
-            if (w && img_layer_add_data(w, path, data.data ? data.data : "", data.len, mode, uid, gid, err) < 0)
-                rc = -1;
-            nr_buf_free(&data);
         } else {
             rc = nr_err_set(err, "ADD %s: entry \"%s\" is a special file (not supported)", shown, raw);
         }

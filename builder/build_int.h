@@ -100,6 +100,9 @@ typedef struct bld_state {
     char **downloads;      /* ADD <url>: files under cache_dir/downloads, removed at the end */
     size_t n_downloads;
     bool stage_no_cache;   /* --no-cache-filter names the stage being planned */
+    /* while a base image's ONBUILD trigger is planned (and its RUN runs):
+     * that base's manifest digest, whose cache mounts are its own; NULL */
+    const char *trigger_of;
     /* stages.c: every stage of the file, what the target needs */
     char **stage_names;    /* AS name per stage (NULL: none); points into f */
     bool *stage_needed;

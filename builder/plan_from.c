@@ -695,8 +695,10 @@ static int run_triggers(bld_state *b, const bld_instr *from, nr_err *err)
             rc = trigger_mounts_check(b, st, in, err);
             if (rc == 0 && in->kind == BLD_RUN)
                 rc = bld_run_check(b, in, err);
+            b->trigger_of = st->base_digest;
             if (rc == 0)
                 rc = plan_instr(b, st, in, err);
+            b->trigger_of = NULL;
             tf = b->f;
             b->f = saved;
             if (rc == 0 && st->n_layers > layers_before && b->o->progress && st->layers[st->n_layers - 1]->cached)

@@ -355,7 +355,10 @@ int bld_run_mount_volume(bld_state *b, const bld_instr *in, const bld_run_mount 
     *vol = *tmpfile = NULL;
     if (m->type == BLD_MOUNT_CACHE) {
         char h[65];
-        cleanup_free char *seed = nr_xasprintf("cache %s", m->id);
+        /* a base image's trigger gets caches of its own: the ones the
+         * build's own steps (and later builds) share are not its to fill */
+        cleanup_free char *seed = b->trigger_of ? nr_xasprintf("onbuild %s cache %s", b->trigger_of, m->id)
+                                                : nr_xasprintf("cache %s", m->id);
         nr_sha256_hex(seed, strlen(seed), h);
         cleanup_free char *dir = nr_xasprintf("%s/mounts", b->cache_dir);
         if (nr_mkdir_p(dir, 0700, err) < 0)

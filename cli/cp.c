@@ -6,7 +6,8 @@
  * inside the container.  Below the first path, a tree is walked through
  * directory fds with O_NOFOLLOW: a symlink is copied as a symlink, never
  * followed, on either side; files the copy makes are created O_EXCL|O_NOFOLLOW
- * or, for the named destination, opened through the same resolution. */
+ * or, for the named destination, opened through the same resolution; a
+ * file's holes stay holes (rt_copy_sparse). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,22 +27,6 @@
 #include "runtime/runtime.h"
 
 enum { CP_DEPTH = 256 };
-
-static int copy_fd(int in, int out, const char *what, nr_err *err)
-{
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return nr_err_sys(err, errno, "read %s", what);
-        if (n == 0)
-            return 0;
-        if (nr_write_all(out, buf, (size_t)n) < 0)
-            return nr_err_sys(err, errno, "write %s", what);
-    }
-}
 
 /* Copy the entry `name` of directory sfd into directory dfd as `dname`
  * (both walked without following links). */
@@ -90,11 +75,17 @@ static int copy_entry(int sfd, const char *name, int dfd, const char *dname, int
     cleanup_close int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (in < 0)
         return nr_err_sys(err, errno, "open %s", name);
+    struct stat fst;
+    if (fstat(in, &fst) < 0 || !S_ISREG(fst.st_mode))
+        return nr_err_set(err, "%s: no longer a regular file", name);
     unlinkat(dfd, dname, 0);
     cleanup_close int out = openat(dfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0777);
     if (out < 0)
         return nr_err_sys(err, errno, "create %s", dname);
-    return copy_fd(in, out, name, err);
+    /* holes stay holes: a container's 1 TB sparse file is no 1 TB on the host */
+    if (rt_copy_sparse(in, out, fst.st_size) < 0)
+        return nr_err_sys(err, errno, "copy %s", name);
+    return 0;
 }
 
 /* The container's root dir, checked to belong to its init still. */

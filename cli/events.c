@@ -165,8 +165,11 @@ static void print_text(const json_t *e, long long t)
             keys[j - 1] = tmp;
         }
     for (size_t i = 0; i < k; i++) {
+        /* labels are the image author's text: a newline would forge an
+         * event line, an escape sequence reach the terminal */
         const char *s = json_string_value(json_object_get(attrs, keys[i]));
-        printf("%s%s=%s", i ? ", " : " (", keys[i], s ? s : "");
+        cleanup_free char *ek = nr_escape_controls(keys[i]), *ev = nr_escape_controls(s ? s : "");
+        printf("%s%s=%s", i ? ", " : " (", ek, ev);
     }
     printf("%s\n", k ? ")" : "");
     free(keys);

@@ -36,6 +36,8 @@ typedef struct ent {
     size_t caps_len;
     char *link;
     size_t seq;
+    bool spooled;   /* its size bytes are in the writer's spool at off */
+    uint64_t off;
 } ent;
 
 struct img_layer_writer {
@@ -46,6 +48,8 @@ struct img_layer_writer {
     ent *e;
     size_t n, cap;
     volatile sig_atomic_t *stop;
+    int spool;          /* -1 until the first spooled file */
+    uint64_t spool_len;
 };
 
 int img_compress_parse(const char *s, img_compress *out, nr_err *err)
@@ -83,6 +87,7 @@ int img_layer_writer_new(img_store *s, img_compress c, long long mtime, img_laye
     w->s = s;
     w->c = c;
     w->mtime = mtime;
+    w->spool = -1;
     *out = w;
     return 0;
 }
@@ -234,6 +239,57 @@ int img_layer_add_data(img_layer_writer *w, const char *path, const void *data, 
                          .data = data ? data : "", .data_len = len};
     return img_layer_add(w, &e, err);
 }
+/* The spool: one unnamed file in the store's blobs dir (its file system,
+ * whose space the build checked), so a spooled file costs disk, not memory,
+ * and no descriptor of its own. */
+static int spool_open(img_layer_writer *w, nr_err *err)
+{
+    int dfd = img_store_blobs_dirfd(w->s);
+    w->spool = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (w->spool >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+        return w->spool >= 0 ? 0 : nr_err_sys(err, errno, "layer spool in %s", img_store_root(w->s));
+    char name[64];
+    snprintf(name, sizeof name, ".tmp-spool-%d-%lx", (int)getpid(), (unsigned long)random());
+    w->spool = openat(dfd, name, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (w->spool < 0)
+        return nr_err_sys(err, errno, "layer spool in %s", img_store_root(w->s));
+    unlinkat(dfd, name, 0);
+    return 0;
+}
+
+int img_layer_add_spooled(img_layer_writer *w, const char *path, img_layer_read_fn rd, void *ctx, mode_t mode,
+                          uid_t uid, gid_t gid, nr_err *err)
+{
+    if (w->spool < 0 && spool_open(w, err) < 0)
+        return -1;
+    uint64_t off = w->spool_len, len = 0;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = rd(ctx, buf, sizeof buf, err);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        for (size_t done = 0; done < (size_t)n;) {
+            ssize_t k = pwrite(w->spool, buf + done, (size_t)n - done, (off_t)(off + len + done));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0)
+                return nr_err_sys(err, errno, "layer entry %s: spool", path);
+            done += (size_t)k;
+        }
+        len += (uint64_t)n;
+    }
+    w->spool_len = off + len;
+    if (img_layer_add_data(w, path, "", 0, mode, uid, gid, err) < 0)
+        return -1;
+    ent *e = &w->e[w->n - 1];
+    e->spooled = true;
+    e->off = off;
+    e->size = len;
+    return 0;
+}
+
 int img_layer_add_dir(img_layer_writer *w, const char *path, mode_t mode, uid_t uid, gid_t gid, nr_err *err)
 {
     img_layer_entry e = {.type = IMG_ENT_DIR, .path = path, .mode = mode, .uid = uid, .gid = gid, .fd = -1};
@@ -281,6 +337,8 @@ void img_layer_writer_abort(img_layer_writer *w)
     for (size_t i = 0; i < w->n; i++)
         ent_free(&w->e[i]);
     free(w->e);
+    if (w->spool >= 0)
+        close(w->spool);
     free(w);
 }
 
@@ -421,9 +479,9 @@ static int la_fail(struct archive *a, sink *k, const char *what, const char *pat
     return nr_err_set(err, "%s %s: %s", what, path, archive_error_string(a));
 }
 
-static int write_content(struct archive *a, sink *k, ent *e, nr_err *err)
+static int write_content(struct archive *a, sink *k, ent *e, int spool, nr_err *err)
 {
-    if (e->data) {
+    if (e->data && !e->spooled) {
         if (e->data_len && archive_write_data(a, e->data, e->data_len) < 0)
             return la_fail(a, k, "write layer entry", e->path, err);
         return 0;
@@ -451,9 +509,14 @@ static int write_content(struct archive *a, sink *k, ent *e, nr_err *err)
     }
     const char *src = e->host_path ? e->host_path : e->path;
     char buf[65536];
-    uint64_t off = 0;
+    uint64_t off = 0, base = 0;
+    if (e->spooled)
+        fd = spool, base = e->off;
     for (;;) {
-        ssize_t r = pread(fd, buf, sizeof buf, (off_t)off);
+        size_t want = sizeof buf;
+        if (e->spooled && e->size - off < want)
+            want = (size_t)(e->size - off);
+        ssize_t r = want ? pread(fd, buf, want, (off_t)(base + off)) : 0;
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -519,7 +582,7 @@ static int write_entries(img_layer_writer *w, struct archive *a, sink *k, nr_err
             break;
         }
         if (e->type == IMG_ENT_FILE && e->size)
-            ret = write_content(a, k, e, err);
+            ret = write_content(a, k, e, w->spool, err);
     }
     archive_entry_free(ae);
     return ret;

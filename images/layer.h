@@ -92,6 +92,12 @@ int img_layer_add_file(img_layer_writer *w, const char *path, const char *host_p
 int img_layer_add_file_fd(img_layer_writer *w, const char *path, int fd, uint64_t size, mode_t mode, uid_t uid, gid_t gid, nr_err *err);
 int img_layer_add_file_at(img_layer_writer *w, const char *path, int at_fd, const char *rel, uint64_t size, mode_t mode, uid_t uid, gid_t gid, nr_err *err);
 int img_layer_add_data(img_layer_writer *w, const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid, nr_err *err);
+/* A regular file whose bytes come from rd (called until it returns 0; < 0
+ * with err set fails), kept in one unnamed spool file of the writer in the
+ * store, not in memory: what an ADD archive unpacks to is not bounded by
+ * its own size. */
+typedef ssize_t (*img_layer_read_fn)(void *ctx, void *buf, size_t len, nr_err *err);
+int img_layer_add_spooled(img_layer_writer *w, const char *path, img_layer_read_fn rd, void *ctx, mode_t mode, uid_t uid, gid_t gid, nr_err *err);
 int img_layer_add_dir(img_layer_writer *w, const char *path, mode_t mode, uid_t uid, gid_t gid, nr_err *err);
 int img_layer_add_symlink(img_layer_writer *w, const char *path, const char *target, uid_t uid, gid_t gid, nr_err *err);
 int img_layer_add_hardlink(img_layer_writer *w, const char *path, const char *target, nr_err *err);

@@ -43,6 +43,12 @@ int rt_open_in_root(const char *path, int flags);
  * every "..", absolute symlink and component stays below it, no magic link
  * is followed.  mode for O_CREAT. */
 int rt_open_at_root(int rootfd, const char *path, int flags, mode_t mode);
+/* Copy `size` bytes of the regular file `in` to `out` keeping its holes
+ * (only SEEK_DATA's extents are read; out is then truncated to size): a
+ * container's sparse file costs the host no more disk than it costs the
+ * container, and a file the container keeps growing is copied to the size
+ * it had.  -1 (errno) on failure. */
+int rt_copy_sparse(int in, int out, off_t size);
 /* chdir through rt_open_in_root: the working directory of every process
  * that enters a container (PID 1's app, its workers, nrun exec). */
 int rt_chdir_in_root(const char *path);

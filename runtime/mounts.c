@@ -308,6 +308,11 @@ static int copy_data(int a, int b, off_t size)
     return ftruncate(b, size);
 }
 
+int rt_copy_sparse(int in, int out, off_t size)
+{
+    return copy_data(in, out, size);
+}
+
 /* Copy a directory tree from the image into a fresh volume.  The image is
  * hostile: nothing is followed (O_NOFOLLOW everywhere, symlinks recreated as
  * symlinks), everything is created exclusively below the volume's own fd,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <poll.h>
@@ -282,14 +283,68 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
     return code;
 }
 
+/* run -i without -t: the app reads a pipe that a child of ours fills from
+ * our stdin, as exec -i's relay and docker's do, never the caller's stdin
+ * itself: a host file (`< /etc/passwd`) the container could reopen for
+ * writing, chmod and chown through /proc/self/fd/0, a terminal (its ioctls,
+ * O_NONBLOCK on the shell's own open file, a copy passed on to a process
+ * that outlives the run), a host socket (DESIGN: none crosses into a
+ * container), a pipe of the caller's.  The pipe is nrun's own, so a
+ * non-root app gets it as its other stdio (rt_stdio_own).  The read end in
+ * *in_fd; the child's pid (killed when the run ends) returned, -1 on
+ * failure. */
+static pid_t stdin_relay(int *in_fd, nr_err *err)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return nr_err_sys(err, errno, "pipe");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        return nr_err_sys(err, e, "fork");
+    }
+    if (pid == 0) {
+        int keep[2] = {0, p[1]};
+        rt_close_fds_except(keep, 2);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* the terminal's ^C and ^\ are for nrun, which forwards them */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGQUIT, SIG_IGN);
+        signal(SIGPIPE, SIG_DFL);
+        char buf[4096];
+        for (;;) {
+            ssize_t n = read(0, buf, sizeof buf);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0 || nr_write_all(p[1], buf, (size_t)n) < 0)
+                _exit(0);
+        }
+    }
+    close(p[1]);
+    *in_fd = p[0];
+    return pid;
+}
+
 int rt_run_foreground(const char *root, const char *id, const rt_run_params *rp, nr_err *err)
 {
     rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = true, .console_sock = -1,
                        .pass_stdin = rp->interactive};
-    cleanup_close int null = -1;
+    cleanup_close int null = -1, relay_in = -1;
+    pid_t relay = -1;
     if (!rp->interactive && !rp->tty) {
         null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         io.stdin_fd = null;
+    } else if (rp->interactive && !rp->tty) {
+        if ((relay = stdin_relay(&relay_in, err)) < 0) {
+            nr_err ign;
+            if (rp->rm)
+                container_remove(root, id, true, &ign);
+            return -1;
+        }
+        io.stdin_fd = relay_in;
     }
     /* the wait blocks every signal it forwards and gives them no-op
      * handlers; the caller's come back when it returns (nbuild's stop flag
@@ -300,6 +355,10 @@ int rt_run_foreground(const char *root, const char *id, const rt_run_params *rp,
         sigaction(s, NULL, &acts[s]);
     sigprocmask(SIG_SETMASK, NULL, &mask);
     int code = run_loop(root, id, &io, rp, true, -1, err);
+    if (relay > 0) {
+        kill(relay, SIGKILL);
+        waitpid(relay, NULL, 0);
+    }
     for (int s = 1; s < NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP)
             sigaction(s, &acts[s], NULL);
