@@ -72,6 +72,133 @@ static int pre_merge(json_t *doc, const char *file, nr_err *err)
     return 0;
 }
 
+/* A relative path of an extended service's file, rebased on that file's
+ * directory (dir) so it means what it meant there: build context, env_file,
+ * bind sources. */
+static json_t *rebase(const char *dir, json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (!s || s[0] == '/' || s[0] == '~' || strstr(s, "://"))
+        return json_incref(v);
+    char *a = cmp_abs_path(dir, s);
+    json_t *r = json_string(a);
+    free(a);
+    return r;
+}
+
+static void rebase_service(json_t *svc, const char *dir)
+{
+    json_t *b = json_object_get(svc, "build"), *v;
+    if (json_object_get(b, "context"))
+        json_object_set_new(b, "context", rebase(dir, json_object_get(b, "context")));
+    json_t *ef = json_object_get(svc, "env_file");
+    if (json_is_string(ef))
+        json_object_set_new(svc, "env_file", rebase(dir, ef));
+    size_t i;
+    json_array_foreach(ef, i, v) {
+        if (json_is_object(v) && json_object_get(v, "path"))
+            json_object_set_new(v, "path", rebase(dir, json_object_get(v, "path")));
+        else if (json_is_string(v))
+            json_array_set_new(ef, i, rebase(dir, v));
+    }
+    json_array_foreach(json_object_get(svc, "volumes"), i, v) {
+        const char *t = json_string_value(v);
+        if (t && (t[0] == '.') && strchr(t, ':')) { /* ./data:/data[:ro] */
+            size_t n = strcspn(t, ":");
+            cleanup_free char *src = nr_xstrndup(t, n);
+            cleanup_free char *a = cmp_abs_path(dir, src);
+            cleanup_free char *nv = nr_xasprintf("%s%s", a, t + n);
+            json_array_set_new(json_object_get(svc, "volumes"), i, json_string(nv));
+        } else if (json_is_object(v) && json_is_string(json_object_get(v, "type")) &&
+                   !strcmp(json_string_value(json_object_get(v, "type")), "bind")) {
+            json_object_set_new(v, "source", rebase(dir, json_object_get(v, "source")));
+        }
+    }
+}
+
+#define EXTENDS_DEPTH 16
+
+/* services.NAME.extends of the document doc (read from file, in dir):
+ * {service, file} or a service name; the base service (of this document or
+ * of that file, itself extended first) with this one merged over it by the
+ * rules of -f files, as compose's extends: depends_on and volumes_from are
+ * never taken from the base. */
+static int resolve_extends(cmp_ctx *c, json_t *doc, const char *file, const char *dir, const char *name, int depth,
+                           nr_err *err)
+{
+    json_t *svcs = json_object_get(doc, "services");
+    json_t *svc = json_object_get(svcs, name);
+    json_t *ext = json_object_get(svc, "extends");
+    if (!ext)
+        return 0;
+    cleanup_free char *e = nr_escape_controls(name);
+    if (depth >= EXTENDS_DEPTH)
+        return nr_err_set(err, "%s: services.%s.extends: more than %d levels (a loop?)", file, e, EXTENDS_DEPTH);
+    const char *base = json_is_string(ext) ? json_string_value(ext) : json_string_value(json_object_get(ext, "service"));
+    json_t *f = json_is_object(ext) ? json_object_get(ext, "file") : NULL;
+    if (!base || (f && !json_is_string(f)))
+        return nr_err_set(err, "%s: services.%s.extends: expected a service name, or service: and file:", file, e);
+    json_incref(svc); /* held while doc's services may change under it */
+    json_t *other = NULL, *bsvc = NULL;
+    cleanup_free char *ofile = NULL, *odir = NULL;
+    int r = -1;
+    if (f) {
+        ofile = cmp_abs_path(dir, json_string_value(f));
+        odir = nr_xstrndup(ofile, (size_t)(strrchr(ofile, '/') - ofile));
+        if (!odir[0]) {
+            free(odir);
+            odir = nr_xstrdup("/");
+        }
+        other = cmp_yaml_load(c, ofile, err);
+        if (!other || pre_merge(other, ofile, err) < 0)
+            goto out;
+        if (resolve_extends(c, other, ofile, odir, base, depth + 1, err) < 0)
+            goto out;
+        bsvc = json_object_get(json_object_get(other, "services"), base);
+    } else {
+        if (!strcmp(base, name))
+            goto loop;
+        if (resolve_extends(c, doc, file, dir, base, depth + 1, err) < 0)
+            goto out;
+        bsvc = json_object_get(svcs, base);
+    }
+    if (!json_is_object(bsvc)) {
+        cleanup_free char *eb = nr_escape_controls(base);
+        nr_err_set(err, "%s: services.%s.extends: no service %s in %s", file, e, eb, f ? ofile : file);
+        goto out;
+    }
+    json_t *merged = json_deep_copy(bsvc);
+    json_object_del(merged, "depends_on");
+    json_object_del(merged, "volumes_from");
+    json_object_del(merged, "extends");
+    if (f && strcmp(odir, dir))
+        rebase_service(merged, odir);
+    json_object_del(svc, "extends");
+    merge(merged, svc, 0);
+    json_object_set_new(svcs, name, merged);
+    r = 0;
+    goto out;
+loop:
+    nr_err_set(err, "%s: services.%s.extends: extends itself", file, e);
+out:
+    json_decref(svc);
+    json_decref(other);
+    return r;
+}
+
+static int doc_extends(cmp_ctx *c, json_t *doc, const char *file, nr_err *err)
+{
+    cleanup_free char *dir = nr_xstrndup(file, (size_t)(strrchr(file, '/') - file));
+    json_t *svcs = json_object_get(doc, "services");
+    const char *k;
+    json_t *v;
+    json_auto_t *names = json_array();
+    json_object_foreach(svcs, k, v) json_array_append_new(names, json_string(k));
+    size_t i;
+    json_array_foreach(names, i, v) if (resolve_extends(c, doc, file, dir[0] ? dir : "/", json_string_value(v), 0, err) < 0) return -1;
+    return 0;
+}
+
 static char *normalize_name(const char *s)
 {
     /* compose: lowercase, only [a-z0-9_-], starting with a letter or digit */
@@ -291,7 +418,7 @@ int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
         json_t *doc = cmp_yaml_load(&c, json_string_value(f), err);
         if (!doc)
             goto out;
-        if (pre_merge(doc, json_string_value(f), err) < 0) {
+        if (pre_merge(doc, json_string_value(f), err) < 0 || doc_extends(&c, doc, json_string_value(f), err) < 0) {
             json_decref(doc);
             goto out;
         }

@@ -24,7 +24,7 @@
 static const char *const unsupported[] = {
     "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_runtime",
     "cpu_rt_period", "cgroup", "cgroup_parent", "credential_spec", "deploy", "develop",
-    "device_cgroup_rules", "driver_opts", "extends", "external_links", "gpus", "ipc", "isolation", "label_file",
+    "device_cgroup_rules", "driver_opts", "external_links", "gpus", "ipc", "isolation", "label_file",
     "links", "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform", "post_start", "pre_stop",
     "provider", "pull_policy", "runtime", "stdin_open", "storage_opt", "tty", "use_api_socket",
     "userns_mode", "uts", "volumes_from", "devices", NULL};

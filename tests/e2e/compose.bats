@@ -1050,3 +1050,56 @@ YAML
     [[ "$output" == *"secrets.s.environment: the variable NR_TEST_UNSET_VAR is not set"* ]]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
+
+@test "extends: a service of this file or of another (its relative paths its own), merged as -f files merge; depends_on not taken from the base; chains; a loop or a missing base is an error" {
+    D=$BATS_TEST_TMPDIR/ext
+    mkdir -p "$D/common/data"
+    echo from-common-dir >"$D/common/data/f"
+    cat >"$D/common/base.yml" <<'YAML'
+services:
+  base:
+    image: bb:1
+    environment:
+      A: from-base
+      B: base
+    volumes:
+      - ./data:/data:ro
+    depends_on: [nowhere]
+YAML
+    cat >"$D/compose.yaml" <<'YAML'
+services:
+  web:
+    extends:
+      file: common/base.yml
+      service: base
+    environment:
+      B: web
+    command: ["sh", "-c", "echo $$A $$B; cat /data/f; sleep 100"]
+  worker:
+    extends: web
+    command: ["sh", "-c", "echo worker $$A $$B; sleep 100"]
+YAML
+    run cmp config
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *nowhere* ]]
+    [[ "$output" == *"source: $D/common/data"* ]]
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    for _ in $(seq 50); do "$NRUN" logs ext-web-1 2>&1 | grep -q from-common && break; sleep 0.1; done
+    [ "$("$NRUN" logs ext-web-1 2>&1)" = "$(printf 'from-base web\nfrom-common-dir')" ]
+    for _ in $(seq 50); do "$NRUN" logs ext-worker-1 2>&1 | grep -q worker && break; sleep 0.1; done
+    [ "$("$NRUN" logs ext-worker-1 2>&1)" = "worker from-base web" ]
+    cmp down >/dev/null 2>&1
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    printf 'services:\n  a:\n    image: bb:1\n    extends: b\n  b:\n    image: bb:1\n    extends: a\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"compose.yaml: services."*".extends: more than 16 levels (a loop?)"* ]]
+    printf 'services:\n  a:\n    extends: {service: base, file: common/base.yml}\n  c:\n    extends: nosuch\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"compose.yaml: services.c.extends: no service nosuch in $D/compose.yaml"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
