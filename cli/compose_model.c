@@ -199,6 +199,70 @@ static int doc_extends(cmp_ctx *c, json_t *doc, const char *file, nr_err *err)
     return 0;
 }
 
+#define INCLUDE_DEPTH 8
+
+/* include: [PATH | {path: PATH | [PATH...], project_directory}] of doc (read
+ * from file): each file's project (its own includes and extends resolved,
+ * its relative paths its directory's, or project_directory's) goes into
+ * model before doc, as compose's include; a service both define is an error. */
+static int doc_includes(cmp_ctx *c, json_t *model, json_t *doc, const char *file, int depth, nr_err *err)
+{
+    json_t *inc = json_object_get(doc, "include");
+    if (!inc)
+        return 0;
+    if (depth >= INCLUDE_DEPTH)
+        return nr_err_set(err, "%s: include: more than %d levels (a loop?)", file, INCLUDE_DEPTH);
+    if (!json_is_array(inc))
+        return nr_err_set(err, "%s: include: expected a list", file);
+    cleanup_free char *dir = nr_xstrndup(file, (size_t)(strrchr(file, '/') - file));
+    size_t i, j;
+    json_t *e, *pth;
+    json_array_foreach(inc, i, e) {
+        json_auto_t *paths = json_is_string(e) ? json_pack("[O]", e) : NULL;
+        const char *pd = NULL;
+        if (json_is_object(e)) {
+            json_t *pv = json_object_get(e, "path");
+            paths = json_is_string(pv) ? json_pack("[O]", pv) : json_is_array(pv) ? json_incref(pv) : NULL;
+            pd = json_string_value(json_object_get(e, "project_directory"));
+            if (json_object_get(e, "env_file"))
+                fprintf(stderr, "nrun compose: warning: %s: include[%zu].env_file: not supported by nrun, ignored\n",
+                        file, i);
+        }
+        if (!paths)
+            return nr_err_set(err, "%s: include[%zu]: expected a path, or a mapping with path:", file, i);
+        json_array_foreach(paths, j, pth) {
+            if (!json_is_string(pth))
+                return nr_err_set(err, "%s: include[%zu]: expected a path", file, i);
+            cleanup_free char *ipath = cmp_abs_path(dir[0] ? dir : "/", json_string_value(pth));
+            json_auto_t *idoc = cmp_yaml_load(c, ipath, err);
+            if (!idoc || pre_merge(idoc, ipath, err) < 0 || doc_includes(c, model, idoc, ipath, depth + 1, err) < 0 ||
+                doc_extends(c, idoc, ipath, err) < 0)
+                return -1;
+            cleanup_free char *idir = pd ? cmp_abs_path(dir[0] ? dir : "/", pd)
+                                         : nr_xstrndup(ipath, (size_t)(strrchr(ipath, '/') - ipath));
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(idoc, "services"), k, v) {
+                if (json_object_get(json_object_get(doc, "services"), k) ||
+                    json_object_get(json_object_get(model, "services"), k)) {
+                    cleanup_free char *ek = nr_escape_controls(k);
+                    return nr_err_set(err, "%s: include %s: service %s is defined twice", file, ipath, ek);
+                }
+                rebase_service(v, idir[0] ? idir : "/");
+            }
+            static const char *const tops[] = {"secrets", "configs"};
+            for (int t = 0; t < 2; t++)
+                json_object_foreach(json_object_get(idoc, tops[t]), k, v) if (json_is_object(v) && json_object_get(v, "file"))
+                    json_object_set_new(v, "file", rebase(idir[0] ? idir : "/", json_object_get(v, "file")));
+            json_object_del(idoc, "include");
+            json_object_del(idoc, "name");
+            merge(model, idoc, 0);
+        }
+    }
+    json_object_del(doc, "include");
+    return 0;
+}
+
 static char *normalize_name(const char *s)
 {
     /* compose: lowercase, only [a-z0-9_-], starting with a letter or digit */
@@ -418,7 +482,9 @@ int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
         json_t *doc = cmp_yaml_load(&c, json_string_value(f), err);
         if (!doc)
             goto out;
-        if (pre_merge(doc, json_string_value(f), err) < 0 || doc_extends(&c, doc, json_string_value(f), err) < 0) {
+        if (pre_merge(doc, json_string_value(f), err) < 0 ||
+            doc_includes(&c, p->model, doc, json_string_value(f), 0, err) < 0 ||
+            doc_extends(&c, doc, json_string_value(f), err) < 0) {
             json_decref(doc);
             goto out;
         }
@@ -431,7 +497,7 @@ int cmp_load(const cmp_opts *o, cmp_project *p, nr_err *err)
     json_object_foreach_safe(p->model, tmp, k, x) {
         if (!strcmp(k, "version") || !strncmp(k, "x-", 2)) {
             json_object_del(p->model, k);
-        } else if (!strcmp(k, "include") || !strcmp(k, "models")) {
+        } else if (!strcmp(k, "models")) {
             fprintf(stderr, "nrun compose: warning: top-level %s: not supported by nrun, ignored\n", k);
             json_object_del(p->model, k);
         } else if (strcmp(k, "name") && strcmp(k, "services") && strcmp(k, "networks") && strcmp(k, "volumes") &&

@@ -1103,3 +1103,40 @@ YAML
     [[ "$output" == *"compose.yaml: services.c.extends: no service nosuch in $D/compose.yaml"* ]]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
+
+@test "include: another file's services, networks and secrets join the project with their relative paths their directory's; a service defined twice is an error" {
+    D=$BATS_TEST_TMPDIR/inc
+    mkdir -p "$D/db/data"
+    echo db-data >"$D/db/data/f"
+    echo db-secret >"$D/db/pw.txt"
+    cat >"$D/db/compose.yaml" <<'YAML'
+services:
+  db:
+    image: bb:1
+    command: ["sh", "-c", "cat /data/f /run/secrets/pw; sleep 100"]
+    volumes: ["./data:/data:ro"]
+    secrets: [pw]
+secrets:
+  pw:
+    file: ./pw.txt
+YAML
+    cat >"$D/compose.yaml" <<'YAML'
+include:
+  - db/compose.yaml
+services:
+  web:
+    image: bb:1
+    command: ["sh", "-c", "echo web; sleep 100"]
+YAML
+    run cmp up -d
+    echo "$output"
+    [ "$status" -eq 0 ]
+    for _ in $(seq 50); do "$NRUN" logs inc-db-1 2>&1 | grep -q db-secret && break; sleep 0.1; done
+    [ "$("$NRUN" logs inc-db-1 2>&1)" = "$(printf 'db-data\ndb-secret')" ]
+    [ "$("$NRUN" inspect -f '{{.State.Status}}' inc-web-1)" = running ]
+    cmp down >/dev/null 2>&1
+    printf 'include: [db/compose.yaml]\nservices:\n  db:\n    image: bb:1\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"include $D/db/compose.yaml: service db is defined twice"* ]]
+}
