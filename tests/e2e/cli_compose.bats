@@ -183,8 +183,8 @@ services:
   p:
     image: bb:1
     profiles: [debug]
-secrets:
-  token: {file: ./t}
+models:
+  llm: {model: ai/smollm2}
 EOF
     run --separate-stderr cmp config --format json
     [ "$status" -eq 0 ]
@@ -192,7 +192,7 @@ EOF
     [[ "$stderr" == *"warning: services.s.stdin_open: not supported by nrun, ignored"* ]]
     [[ "$stderr" == *"warning: services.s.logging.driver: syslog is not supported by nrun"* ]]
     [[ "$stderr" != *services.p* ]] # its profile is not active: left out quietly, as compose does
-    [[ "$stderr" == *"warning: top-level secrets: not supported by nrun, ignored"* ]]
+    [[ "$stderr" == *"warning: top-level models: not supported by nrun, ignored"* ]]
     [[ "$stderr" != *x-mine* ]]
     [ "$(jq -c '.services | keys' <<<"$output")" = '["s"]' ]
     [ "$(jq -c '.services.s.scale' <<<"$output")" = 2 ] # deploy.replicas is honoured
