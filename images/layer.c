@@ -577,7 +577,9 @@ static int write_entries(img_layer_writer *w, struct archive *a, sink *k, nr_err
         archive_entry_set_perm(ae, e->mode);
         if (e->type == IMG_ENT_FILE && e->caps)
             archive_entry_xattr_add_entry(ae, "security.capability", e->caps, e->caps_len);
-        if (archive_write_header(a, ae) != ARCHIVE_OK) {
+        int hr = archive_write_header(a, ae);
+        /* ARCHIVE_WARN: a name written as its bytes (hdrcharset=BINARY), whole */
+        if (hr != ARCHIVE_OK && hr != ARCHIVE_WARN) {
             ret = la_fail(a, k, "write layer entry", e->path, err);
             break;
         }
@@ -646,13 +648,14 @@ int img_layer_writer_commit(img_layer_writer *w, img_layer_info *out, nr_err *er
     } else if (open_zstd(w, &k, err) < 0) {
         goto done;
     }
-    /* The tar: plain ustar headers unless a field needs PAX; no blocking
-     * padding beyond the two end-of-archive blocks. */
-    /* hdrcharset=BINARY: names are written as the bytes we were given
-     * (UTF-8 in practice), not converted through the C locale, which
-     * cannot represent them. */
+    /* The tar: plain ustar headers unless a field needs PAX (as BuildKit's
+     * and docker's layers); no blocking padding beyond the two
+     * end-of-archive blocks.  A name the C locale cannot represent (UTF-8
+     * beyond ASCII) gets a PAX header of its own with hdrcharset=BINARY:
+     * its bytes as we were given them, not converted (write_entries takes
+     * libarchive's warning about it).  Set for every entry, that record
+     * cost each one two more blocks and made GNU tar warn on each. */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-        archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
         archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
         archive_write_open2(a, &k, NULL, tar_cb, NULL, NULL) != ARCHIVE_OK) {
         nr_err_set(err, "layer tar: %s", archive_error_string(a));
