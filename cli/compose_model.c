@@ -150,7 +150,11 @@ static int resolve_extends(cmp_ctx *c, json_t *doc, const char *file, const char
             odir = nr_xstrdup("/");
         }
         other = cmp_yaml_load(c, ofile, err);
-        if (!other || pre_merge(other, ofile, err) < 0)
+        if (!other) {
+            nr_err_wrap(err, "%s: services.%s.extends.file", file, e);
+            goto out;
+        }
+        if (pre_merge(other, ofile, err) < 0)
             goto out;
         if (resolve_extends(c, other, ofile, odir, base, depth + 1, err) < 0)
             goto out;
@@ -235,7 +239,9 @@ static int doc_includes(cmp_ctx *c, json_t *model, json_t *doc, const char *file
                 return nr_err_set(err, "%s: include[%zu]: expected a path", file, i);
             cleanup_free char *ipath = cmp_abs_path(dir[0] ? dir : "/", json_string_value(pth));
             json_auto_t *idoc = cmp_yaml_load(c, ipath, err);
-            if (!idoc || pre_merge(idoc, ipath, err) < 0 || doc_includes(c, model, idoc, ipath, depth + 1, err) < 0 ||
+            if (!idoc)
+                return nr_err_wrap(err, "%s: include[%zu]", file, i);
+            if (pre_merge(idoc, ipath, err) < 0 || doc_includes(c, model, idoc, ipath, depth + 1, err) < 0 ||
                 doc_extends(c, idoc, ipath, err) < 0)
                 return -1;
             cleanup_free char *idir = pd ? cmp_abs_path(dir[0] ? dir : "/", pd)
@@ -302,8 +308,11 @@ static int top_files(cmp_project *p, cmp_ctx *c, const char *key, nr_err *err)
         cleanup_free char *path = nr_xasprintf("%s.%s", key, k);
         if (!json_is_object(x))
             return nr_err_set(err, "%s: expected a mapping", path);
+        int sources = !!json_object_get(x, "file") + !!json_object_get(x, "environment") +
+                      (config && json_object_get(x, "content"));
+        if (sources != 1)
+            return nr_err_set(err, "%s: needs one source: file, environment%s", path, config ? " or content" : "");
         json_t *out = json_object();
-        int sources = 0;
         const char *mk;
         json_t *y;
         json_object_foreach(x, mk, y) {
@@ -343,11 +352,6 @@ static int top_files(cmp_project *p, cmp_ctx *c, const char *key, nr_err *err)
                 }
                 continue;
             }
-            sources++;
-        }
-        if (sources != 1) {
-            json_decref(out);
-            return nr_err_set(err, "%s: needs one source: file, environment%s", path, config ? " or content" : "");
         }
         json_object_set_new(v, k, out);
     }

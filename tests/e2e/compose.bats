@@ -1048,6 +1048,10 @@ YAML
     run cmp up -d
     [ "$status" -ne 0 ]
     [[ "$output" == *"secrets.s.environment: the variable NR_TEST_UNSET_VAR is not set"* ]]
+    printf 'services:\n  app:\n    image: bb:1\n    secrets: [s]\nsecrets:\n  s: {file: ./x, environment: NR_TEST_UNSET_VAR}\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"secrets.s: needs one source: file, environment"* ]]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
 
@@ -1101,6 +1105,10 @@ YAML
     run cmp up -d
     [ "$status" -ne 0 ]
     [[ "$output" == *"compose.yaml: services.c.extends: no service nosuch in $D/compose.yaml"* ]]
+    printf 'services:\n  a:\n    extends: {service: base, file: gone.yml}\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"compose.yaml: services.a.extends.file: compose file $D/gone.yml: ENOENT"* ]]
     [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
 }
 
@@ -1139,4 +1147,8 @@ YAML
     run cmp config
     [ "$status" -ne 0 ]
     [[ "$output" == *"include $D/db/compose.yaml: service db is defined twice"* ]]
+    printf 'include: [gone.yml]\nservices:\n  a:\n    image: bb:1\n' >"$D/compose.yaml"
+    run cmp config
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"compose.yaml: include[0]: compose file $D/gone.yml: ENOENT"* ]]
 }
