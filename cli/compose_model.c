@@ -308,6 +308,9 @@ static int top_files(cmp_project *p, cmp_ctx *c, const char *key, nr_err *err)
         cleanup_free char *path = nr_xasprintf("%s.%s", key, k);
         if (!json_is_object(x))
             return nr_err_set(err, "%s: expected a mapping", path);
+        if (json_is_true(json_object_get(x, "external")))
+            return nr_err_set(err, "%s.external: swarm's %s are not supported (a file%s source is)", path, key,
+                              config ? ", environment or content" : " or environment");
         int sources = !!json_object_get(x, "file") + !!json_object_get(x, "environment") +
                       (config && json_object_get(x, "content"));
         if (sources != 1)
@@ -341,10 +344,6 @@ static int top_files(cmp_project *p, cmp_ctx *c, const char *key, nr_err *err)
             } else if (src) { /* a config's content */
                 json_object_set_new(out, "content", json_string(sv));
                 json_object_set_new(p->contents, ckey, json_string(sv));
-            } else if (!strcmp(mk, "external") && json_is_true(y)) {
-                json_decref(out);
-                return nr_err_set(err, "%s.external: swarm's %s are not supported (a file%s source is)", path, key,
-                                  config ? ", environment or content" : " or environment");
             } else {
                 if (strcmp(mk, "name") && strcmp(mk, "external") && strcmp(mk, "labels") && strncmp(mk, "x-", 2)) {
                     cleanup_free char *em = nr_escape_controls(mk);
