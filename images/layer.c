@@ -50,7 +50,15 @@ struct img_layer_writer {
     volatile sig_atomic_t *stop;
     int spool;          /* -1 until the first spooled file */
     uint64_t spool_len;
+    uint64_t held;      /* bytes the entries hold in memory (LAYER_HELD_MAX) */
 };
+
+/* What a layer's entries may hold in memory until the commit writes them
+ * (names, host paths, link targets, in-memory data): a container's own
+ * files (nrun commit, a RUN step) can be many with long names; past this the
+ * layer is refused rather than the host's memory spent (as nrun diff's
+ * listing and export's names are bounded). */
+#define LAYER_HELD_MAX (256ull << 20)
 
 int img_compress_parse(const char *s, img_compress *out, nr_err *err)
 {
@@ -199,6 +207,16 @@ int img_layer_add(img_layer_writer *w, const img_layer_entry *in, nr_err *err)
         return nr_err_set(err, "layer entry %s: unknown type %d", p, (int)in->type);
     }
     e.path = steal_ptr(&p);
+    uint64_t held = sizeof e + strlen(e.path) + (e.host_path ? strlen(e.host_path) : 0) +
+                    (e.link ? strlen(e.link) : 0) + e.data_len + e.caps_len;
+    if (w->held + held > LAYER_HELD_MAX) {
+        nr_err_set(err, "layer: its %zu entries' names and data reach %llu MiB (too many files or too long names); "
+                        "refused at %.200s",
+                   w->n, (unsigned long long)(LAYER_HELD_MAX >> 20), e.path);
+        ent_free(&e);
+        return -1;
+    }
+    w->held += held;
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 64;
         w->e = nr_xrealloc(w->e, w->cap * sizeof *w->e);
