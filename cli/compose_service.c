@@ -26,7 +26,7 @@ static const char *const unsupported[] = {
     "cpu_rt_period", "cgroup", "cgroup_parent", "credential_spec", "deploy", "develop",
     "device_cgroup_rules", "driver_opts", "external_links", "gpus", "ipc", "isolation", "label_file",
     "links", "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform", "post_start", "pre_stop",
-    "provider", "pull_policy", "runtime", "stdin_open", "storage_opt", "tty", "use_api_socket",
+    "provider", "runtime", "stdin_open", "storage_opt", "tty", "use_api_socket",
     "userns_mode", "uts", "volumes_from", "devices", NULL};
 
 static bool in_list(const char *const *l, const char *s)
@@ -753,7 +753,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         "working_dir", "user", "labels", "container_name", "hostname", "restart", "healthcheck", "depends_on", "init",
         "stop_signal", "stop_grace_period", "tmpfs", "cap_add", "cap_drop", "extra_hosts", "dns", "networks",
         "network_mode", "privileged", "read_only", "mem_limit", "cpus", "cpuset", "pids_limit", "shm_size",
-        "security_opt", "sysctls", "profiles", "scale", "secrets", "configs", NULL};
+        "security_opt", "sysctls", "profiles", "scale", "secrets", "configs", "pull_policy", NULL};
     json_object_foreach(svc, k, x) if (!in_list(known, k) && !cmp_docker_key(k)) {
         cleanup_free char *e = nr_escape_controls(k);
         return nr_err_set(err, "%s.%s: not a key of a compose service", path, e);
@@ -780,6 +780,25 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         norm_files(model, svc, "secrets", path, err) < 0 || norm_files(model, svc, "configs", path, err) < 0 ||
         cmp_norm_docker_keys(svc, path, err) < 0)
         return -1;
+    /* pull_policy: compose's words; a refresh period (daily, weekly,
+     * every_<duration>) is missing here: nrun keeps no pull times */
+    if (cmp_want_str(svc, "pull_policy", path, err) < 0)
+        return -1;
+    const char *pp = json_string_value(json_object_get(svc, "pull_policy"));
+    if (pp) {
+        const char *norm = !strcmp(pp, "if_not_present") || !strcmp(pp, "daily") || !strcmp(pp, "weekly") ||
+                                   !strncmp(pp, "every_", 6)
+                               ? "missing"
+                               : pp;
+        if (strcmp(norm, "always") && strcmp(norm, "never") && strcmp(norm, "missing") && strcmp(norm, "build")) {
+            cleanup_free char *e = nr_escape_controls(pp);
+            return nr_err_set(err, "%s.pull_policy: \"%s\": always, never, missing, build, if_not_present, daily, "
+                                   "weekly or every_<duration>", path, e);
+        }
+        if (!strcmp(norm, "build") && !json_object_get(svc, "build"))
+            return nr_err_set(err, "%s.pull_policy: build, but the service has no build", path);
+        json_object_set_new(svc, "pull_policy", json_string(norm));
+    }
     /* extra_hosts: a list of "host:ip" (or host=ip), or a mapping host: ip */
     json_t *eh = json_object_get(svc, "extra_hosts");
     if (json_is_object(eh)) {

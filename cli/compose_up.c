@@ -380,7 +380,7 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
                                     "Create and start the services' containers (dependencies first).", opts, true};
     bool detach = false, build = false, no_build = false, force = false, no_deps = false, orphans = false;
     bool wait = false, abort_exit = false, no_recreate = false;
-    const char *pull = "missing";
+    const char *pull = NULL; /* --pull: over every service's pull_policy (default missing) */
     long long wait_ms = 0;
     const char *exit_from = NULL;
     json_auto_t *scales = json_object();
@@ -518,19 +518,23 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         json_t *s = json_object_get(json_object_get(p->model, "services"), svc);
         cleanup_free char *image = cmp_svc_image(p, svc);
         bool have = cmp_image_exists(g, image);
-        if (json_object_get(s, "build") && (build || (!have && !no_build))) {
+        const char *pol = json_string_value(json_object_get(s, "pull_policy"));
+        const char *pull_s = pull ? pull : pol ? pol : "missing";
+        bool build_s = build || (!pull && pol && !strcmp(pol, "build"));
+        if (json_object_get(s, "build") && (build_s || (!have && !no_build))) {
             if (cmp_build_service(g, p, svc, NULL)) {
                 rc = NR_EXIT_FAIL;
                 goto out;
             }
-        } else if (!have || (!json_object_get(s, "build") && !strcmp(pull, "always"))) {
+        } else if (!have || (!json_object_get(s, "build") && !strcmp(pull_s, "always"))) {
             if (no_build && json_object_get(s, "build")) {
                 fprintf(stderr, "nrun compose: services.%s: image %s is missing and --no-build\n", svc, image);
                 rc = NR_EXIT_FAIL;
                 goto out;
             }
-            if (!strcmp(pull, "never")) {
-                fprintf(stderr, "nrun compose: services.%s: image %s is missing and --pull never\n", svc, image);
+            if (!strcmp(pull_s, "never")) {
+                fprintf(stderr, "nrun compose: services.%s: image %s is missing and %s never\n", svc, image,
+                        pull ? "--pull" : "pull_policy:");
                 rc = NR_EXIT_FAIL;
                 goto out;
             }

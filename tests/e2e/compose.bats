@@ -504,6 +504,16 @@ EOF
     [ "$status" -eq 1 ]
     [[ "$output" == *"services.app: image built-app is missing and --no-build"* ]]
     [ -z "$(ids_of built)" ]
+    # pull_policy: build builds at every up, as --build does
+    printf 'services:\n  app:\n    build: {context: ./app, target: prod}\n    pull_policy: build\n    command: ["sleep", "1000"]\n' >"$D/pp.yaml"
+    for round in 1 2; do
+        run cmp -f pp.yaml up -d
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"Service app  Building"* ]]
+    done
+    cmp -f pp.yaml down --rmi local >/dev/null 2>&1
+    [ -z "$(ids_of built)" ]
 }
 
 @test "external networks and volumes are used, never made or removed; a missing one stops up before anything is made" {
@@ -628,6 +638,29 @@ EOF
     [[ "$output" == *"Service fromreg  Pulling"* ]]
     [ "$("$NRUN" inspect -f '{{.State.Status}}' pulled-fromreg-1)" = running ]
     cmp -f up.yaml down
+    [ -z "$(ids_of pulled)" ]
+    # a service's pull_policy: always pulls although the store has it, never
+    # refuses a missing one; --pull on the command line wins over it
+    printf 'services:\n  fromreg:\n    image: %s/cmp/bb:1\n    command: ["sleep", "1000"]\n    network_mode: none\n    pull_policy: always\n' \
+        "$NR_REGISTRY" >"$D/pp.yaml"
+    run bash -c "cd '$D' && '$NR_REAL_NRUN' compose -f pp.yaml up -d"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Service fromreg  Pulling"* ]]
+    cmp -f pp.yaml down
+    run bash -c "cd '$D' && '$NR_REAL_NRUN' compose -f pp.yaml up -d --pull missing"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"Pulling"* ]]
+    cmp -f pp.yaml down
+    "$NRUN" rmi "$NR_REGISTRY/cmp/bb:1" >/dev/null
+    sed -i 's/pull_policy: always/pull_policy: never/' "$D/pp.yaml"
+    run bash -c "cd '$D' && '$NR_REAL_NRUN' compose -f pp.yaml up -d"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"services.fromreg: image $NR_REGISTRY/cmp/bb:1 is missing and pull_policy: never"* ]]
+    sed -i 's/pull_policy: never/pull_policy: sometimes/' "$D/pp.yaml"
+    run bash -c "cd '$D' && '$NR_REAL_NRUN' compose -f pp.yaml config"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'services.fromreg.pull_policy: "sometimes": always, never, missing, build'* ]]
     [ -z "$(ids_of pulled)" ]
     nr_registry_stop
 }
