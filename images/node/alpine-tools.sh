@@ -18,7 +18,8 @@
 # /usr/bin or /usr/sbin here).  Only applets whose path Debian slim (bookworm
 # and trixie minbase, node or not) does not have: nothing of Debian's is
 # shadowed, and a package apt installs later replaces a link as it would
-# any file.  Modes fixed, owners and mtimes by the layer writer (0:0, 0).
+# any file.  One path of Debian's is changed on purpose: /bin/sh is bash
+# (below).  Modes fixed, owners and mtimes by the layer writer (0:0, 0).
 set -euo pipefail
 umask 022
 export LC_ALL=C
@@ -103,13 +104,23 @@ done
 exec /usr/bin/busybox nc -w "$w" "$host" "$port" -e /bin/true
 NC
 chmod 0755 "$t/usr/bin/nc"
+# /bin/sh: Alpine's is busybox ash, built with its bash extensions (source,
+# function NAME {, [[ ]], ${v//a/b}, ${v:1:2}, echo -e, local), which dash
+# refuses and Alpine's scripts use.  Not this busybox: Debian's
+# busybox-static runs its own applets before PATH (FEATURE_SH_STANDALONE),
+# so every script under it, dpkg's maintainer scripts too, would get
+# busybox's dpkg, sed and find.  bash takes ash's extensions and is a /bin/sh
+# Debian supports.  (A dpkg path-exclude to keep it through a dash upgrade
+# makes dpkg remove /bin/sh instead; compat.sh puts the link back after apk's
+# apt-get runs.)
+ln -s bash "$t/usr/bin/sh"
 normalise_modes "$t"
 
 # --- the description: a Nodefile for people, image.json for base_write.c ----
 labels=("io.nrun.base.busybox=busybox-static=$bb_ver")
 envs=()
 check_plain_values
-by="COPY tools/ / # Alpine's busybox tools (Debian's busybox-static $bb_ver at /bin/busybox): ${applets[*]}"
+by="COPY tools/ / # Alpine's busybox tools (Debian's busybox-static $bb_ver at /bin/busybox): ${applets[*]}; /bin/sh is bash"
 {
     echo "# Alpine's busybox tools on the Debian slim image, made by nrun images/node/alpine-tools.sh."
     echo "FROM node:slim"
