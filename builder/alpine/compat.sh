@@ -162,16 +162,6 @@ npm_install() {
     done
 }
 
-# /bin/sh is bash in these images (images/node/alpine-tools.sh): a dash
-# upgrade or reinstall puts dash's link back, so it is made again
-sh_was=
-sh_keep() { sh_was=$(readlink /usr/bin/sh 2>/dev/null); }
-sh_restore() {
-    if [ "$sh_was" = bash ] && [ "$(readlink /usr/bin/sh 2>/dev/null)" != bash ]; then
-        ln -sfn bash /usr/bin/sh.nrun-tmp && mv -f /usr/bin/sh.nrun-tmp /usr/bin/sh
-    fi
-}
-
 # Alpine's paths that some packages imply and Debian puts elsewhere
 links_of() {
     case $1 in
@@ -225,10 +215,8 @@ apk_add() {
         case $d in npm:*) npms="$npms ${d#npm:}" ;; *) apts="$apts $d" ;; esac
     done
     if [ -n "$apts" ]; then
-        sh_keep
         # shellcheck disable=SC2086 # names checked above: words, no globs
         apt install -y --no-install-recommends $apts || die "add:$alps: apt-get install$apts failed"
-        sh_restore
     fi
     # shellcheck disable=SC2086
     [ -z "$npms" ] || npm_install $npms
@@ -295,10 +283,8 @@ apk_del() {
         gone="$gone $d"
     done
     if [ -n "$gone" ]; then
-        sh_keep
         # shellcheck disable=SC2086
         apt purge -y --auto-remove $gone || die "del: apt-get purge$gone failed"
-        sh_restore
     fi
     # links made by apk add whose package went
     for l in /sbin/tini /sbin/su-exec /usr/bin/chromium-browser; do
@@ -393,9 +379,7 @@ apk_main() {
     upgrade)
         need_apt
         lists
-        sh_keep
         apt upgrade -y --no-install-recommends || die "upgrade: apt-get upgrade failed"
-        sh_restore
         ;;
     info)
         if [ "${1:-}" = -e ]; then

@@ -340,8 +340,8 @@ hc_ctx() {
     "$NRUN" inspect "$id" | jq -c '.[0].State.Health'
     [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Health.Status')" = healthy ]
     "$NRUN" rm -f "$id" >/dev/null
-    # the slim image: no wget or busybox, and no file at a path the layer adds (but /bin/sh)
-    paths=$(awk '$1 ~ /^[-l]/ && $6 != "usr/bin/sh" {print "/" $6}' "$W/tools.list" | tr '\n' ' ')
+    # the slim image: no wget or busybox, and no file at a path the layer adds (but /bin/sh and dpkg's diversions)
+    paths=$(awk '$1 ~ /^[-l]/ && $6 != "usr/bin/sh" && $6 != "var/lib/dpkg/diversions" {print "/" $6}' "$W/tools.list" | tr '\n' ' ')
     run rt_run --rm --network none node:20-slim sh -c "for p in $paths; do if [ -e \$p ] || [ -L \$p ]; then echo \"has \$p\"; fi; done; command -v wget nc ash busybox; echo end"
     echo "$output"
     [ "$output" = end ]
@@ -396,6 +396,9 @@ hc_ctx() {
     "$NRUN" rm -f "$id" >/dev/null
     echo "$output"
     [ "$output" = $'exec\tru' ]
+    # as Debian's admins make bash /bin/sh: a local diversion, so no dash upgrade puts dash back
+    run rt_run --rm --network none --entrypoint sh ash:1 -c 'dpkg-divert --listpackage /bin/sh; dpkg-divert --truename /bin/sh; readlink /bin/sh.distrib'
+    [ "$output" = $'LOCAL\n/bin/sh.distrib\ndash' ]
     # Debian's own images keep dash
     run rt_run --rm --network none node:20-slim readlink /bin/sh
     [ "$output" = dash ]
@@ -427,4 +430,11 @@ hc_ctx() {
     [ "${lines[3]}" = /usr/local/bin/yarn ]
     [ "${lines[4]}" = no-npm-cache ]
     [ "$(cfg y26:1 '.config.Env | map(select(startswith("YARN_VERSION="))) | length')" = 0 ]
+    # trixie's diversions (usr-is-merged) kept in the Alpine layer's diversions file, sh's local ones added
+    run rt_run --rm --network none --entrypoint dpkg-divert node:26-slim --list
+    [ "$status" -eq 0 ] && [ -n "$output" ]
+    want=$(printf '%s\n' "$output" 'local diversion of /bin/sh to /bin/sh.distrib' 'local diversion of /usr/bin/sh to /usr/bin/sh.distrib' | sort)
+    run rt_run --rm --network none --entrypoint dpkg-divert y26:1 --list
+    echo "$output"
+    [ "$(sort <<<"$output")" = "$want" ]
 }
