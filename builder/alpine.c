@@ -11,9 +11,11 @@
  * ALPINE_DIR in the container's /dev tmpfs, they leave nothing in the layer
  * but what the step itself installs, as the host's CA bundle does.  The
  * directory is written once per content under the build cache
- * (cache/build/alpine/<sha256>/), its name the hash of both files, which
+ * (cache/build/alpine/<sha256>/), its name the hash of its files, which
  * is also part of each step's cache key: a changed translation runs the
- * steps again. */
+ * steps again.  pins.txt holds the one pin of versions.txt the script
+ * needs (YARN_VERSION: `apk add yarn` on a node image without yarn), not
+ * the whole file, so another node pin changes no Alpine step's key. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/base_int.h"
 #include "builder/build_int.h"
 #include "common/embed.h"
 #include "common/util.h"
@@ -28,11 +31,12 @@
 static const char *const names[] = {"apk", "adduser", "addgroup", "deluser", "delgroup"};
 
 /* Does dir hold exactly what we would write? */
-static bool shim_intact(int dfd, const char *script, size_t slen, const char *map, size_t mlen)
+static bool shim_intact(int dfd, const char *script, size_t slen, const char *map, size_t mlen, const char *pins,
+                        size_t plen)
 {
-    const char *want[][2] = {{"compat.sh", script}, {"packages.txt", map}};
-    size_t wlen[] = {slen, mlen};
-    for (size_t i = 0; i < 2; i++) {
+    const char *want[][2] = {{"compat.sh", script}, {"packages.txt", map}, {"pins.txt", pins}};
+    size_t wlen[] = {slen, mlen, plen};
+    for (size_t i = 0; i < NR_ARRAY_LEN(wlen); i++) {
         cleanup_free char *have = NULL;
         size_t hl = 0;
         nr_err e;
@@ -56,11 +60,18 @@ int bld_alpine_shim(bld_state *b, char **dir_out, char hash[65], nr_err *err)
     size_t slen, mlen;
     const char *script = nr_embed_get("builder/alpine/compat.sh", &slen);
     const char *map = nr_embed_get("builder/alpine/packages.txt", &mlen);
-    if (!script || !map)
+    const char *versions = nr_embed_get(BLD_BASE_VERSIONS_NAME, NULL);
+    if (!script || !map || !versions)
         return nr_err_set(err, "builder/alpine/ is not embedded in this binary");
+    char yarn[32];
+    if (bld_base_pin_get(versions, "YARN_VERSION", yarn, sizeof yarn, err) < 0)
+        return -1;
+    char pins[64];
+    size_t plen = (size_t)snprintf(pins, sizeof pins, "YARN_VERSION=%s\n", yarn);
     nr_sha256 *h = nr_sha256_new();
     nr_sha256_update(h, script, slen + 1);
     nr_sha256_update(h, map, mlen + 1);
+    nr_sha256_update(h, pins, plen + 1);
     nr_sha256_final(h, hash);
     cleanup_free char *parent = nr_xasprintf("%s/alpine", b->cache_dir);
     cleanup_free char *dir = nr_xasprintf("%s/%s", parent, hash);
@@ -71,7 +82,7 @@ int bld_alpine_shim(bld_state *b, char **dir_out, char hash[65], nr_err *err)
         return nr_err_sys(err, errno, "open %s", parent);
     {
         cleanup_close int dfd = openat(pfd, hash, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dfd >= 0 && shim_intact(dfd, script, slen, map, mlen)) {
+        if (dfd >= 0 && shim_intact(dfd, script, slen, map, mlen, pins, plen)) {
             *dir_out = steal_ptr(&dir);
             return 0;
         }
@@ -92,6 +103,8 @@ int bld_alpine_shim(bld_state *b, char **dir_out, char hash[65], nr_err *err)
         rc = nr_write_atomic(tfd, "compat.sh", script, slen, 0755, err);
     if (rc == 0)
         rc = nr_write_atomic(tfd, "packages.txt", map, mlen, 0644, err);
+    if (rc == 0)
+        rc = nr_write_atomic(tfd, "pins.txt", pins, plen, 0644, err);
     if (rc == 0 && fchmodat(tfd, "compat.sh", 0755, 0) < 0) /* whatever the umask */
         rc = nr_err_sys(err, errno, "chmod %s/%s/compat.sh", parent, tmp);
     if (rc == 0 && fchmod(tfd, 0755) < 0)

@@ -1,6 +1,6 @@
 /* Shared by the base image tag grammars (builder/base_tags.c: node,
  * builder/base_os.c: debian, alpine): the pins of versions.txt and Debian's
- * suites.  Internal to builder/base*.c. */
+ * suites.  Internal to builder/ (base*.c; alpine.c reads a pin). */
 #ifndef BLD_BASE_INT_H
 #define BLD_BASE_INT_H
 

@@ -258,15 +258,17 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
     return -1;
 }
 
-/* Alpine's busybox tools on the slim image *img (base_alpine.c); without
- * them (no busybox-static in the cache and no network), the slim image as
- * before, said in one line. */
+/* Alpine's busybox tools and bash as /bin/sh on the slim image *img
+ * (base_alpine.c); without them (no busybox-static in the cache and no
+ * network), the slim image as before, said in one line. */
 void bld_alpine_tools_add(bld_state *b, const char *ref, img_image **img)
 {
     nr_err e;
     if (bld_base_alpine_tools(b->s, img, &e) < 0)
-        fprintf(stderr, "nbuild: warning: %s: Alpine's busybox tools (wget, nc, ash...) are not added: %s\n", ref,
-                e.msg);
+        fprintf(stderr,
+                "nbuild: warning: %s: Alpine's busybox tools (wget, nc, ash...) and bash as /bin/sh are not added: "
+                "%s\n",
+                ref, e.msg);
 }
 
 /* FROM node:<tag>-alpine that no store image, mirror or --base-map

@@ -5,7 +5,9 @@
 # /dev/nrun-alpine for the step only and puts it first on the step's PATH;
 # the image never holds it.  One script, called by the name of its link:
 #
-#   apk add/del/update/upgrade/info   apt-get with Debian's names (packages.txt)
+#   apk add/del/update/upgrade/info   apt-get with Debian's names (packages.txt);
+#                                     yarn classic from the npm registry on a
+#                                     node image that has none (node 26 on)
 #   adduser / addgroup                busybox's options as useradd/groupadd;
 #   deluser / delgroup                as userdel/groupdel/gpasswd -d;
 #                                     Debian's long options go to Debian's tools
@@ -16,6 +18,9 @@ set -u -f # -f: no word of an argument is ever a glob
 me=${0##*/}
 here=/dev/nrun-alpine
 map=$here/packages.txt
+# YARN_VERSION=: the yarn classic `apk add yarn` installs where the node
+# image has none (images/node/versions.txt's pin, written by builder/alpine.c)
+pins=$here/pins.txt
 # this step's apt lists: in the container's /dev/shm (a tmpfs of the step's
 # own), so `apt-get update` runs once per step and its lists are never in a layer
 state=/dev/shm/nrun-apk
@@ -90,6 +95,15 @@ debian_of() {
             [ -x /usr/local/bin/node ] && return 0
             continue
         fi
+        if [ "$alt" = '!node-yarn' ]; then
+            # a node image's yarn; node 26's and later have none: yarn
+            # classic from the npm registry, as Alpine's yarn package is
+            if [ -x /usr/local/bin/node ]; then
+                command -v yarn >/dev/null 2>&1 || echo npm:yarn
+                return 0
+            fi
+            continue
+        fi
         pick=
         old_ifs=$IFS
         IFS='|'
@@ -107,7 +121,46 @@ apt_has() {
     apt_cache show --no-all-versions "$1" 2>/dev/null | grep -q '^Package:'
 }
 
-installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
+installed() {
+    case $1 in
+    npm:*) [ -e "/usr/local/lib/node_modules/${1#npm:}/package.json" ] ;;
+    *) [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ] ;;
+    esac
+}
+
+# Does Alpine package $1 need apt at all?  Not when the map says the image
+# has it or nothing is needed (a node image's nodejs, npm, yarn; musl's
+# compatibility layers): no apt-get update then, as nothing comes from
+# Debian's archive.
+apt_free() {
+    while read -r a rest; do
+        [ "$a" = "$1" ] || continue
+        for alt in $rest; do
+            case $alt in
+            -) ;;
+            '!node' | '!node-yarn')
+                [ -x /usr/local/bin/node ]
+                return
+                ;;
+            *) return 1 ;;
+            esac
+        done
+        return 0
+    done <"$map"
+    return 1
+}
+
+# yarn classic from the npm registry at the pinned version, where the node
+# image has none; npm's cache in this step's /dev/shm, never in the layer
+npm_install() {
+    ver=$(sed -n 's/^YARN_VERSION=//p' "$pins")
+    case $ver in '' | *[!0-9.]*) die "add: no yarn version pinned in $pins" ;; esac
+    for n in "$@"; do
+        [ "$n" = yarn ] || die "add: $n: no npm package is pinned for it"
+        npm install -g --no-fund --no-audit --no-update-notifier --cache "$state/npm" "yarn@$ver" >&2 ||
+            die "add: yarn: npm install -g yarn@$ver failed (the lines above say why)"
+    done
+}
 
 # Alpine's paths that some packages imply and Debian puts elsewhere
 links_of() {
@@ -140,7 +193,12 @@ apk_add() {
         name_ok "$p" || die "add: \"$p\" is not a package name"
         names="$names $p"
     done
-    lists
+    for p in $names; do
+        apt_free "$p" || {
+            lists
+            break
+        }
+    done
     debs=
     alps=
     for p in $names; do
@@ -150,13 +208,18 @@ apk_add() {
         alps="$alps $p"
     done
     new=
+    npms=
+    apts=
     for d in $debs; do
         installed "$d" || new="$new $d"
+        case $d in npm:*) npms="$npms ${d#npm:}" ;; *) apts="$apts $d" ;; esac
     done
-    if [ -n "$debs" ]; then
+    if [ -n "$apts" ]; then
         # shellcheck disable=SC2086 # names checked above: words, no globs
-        apt install -y --no-install-recommends $debs || die "add:$alps: apt-get install$debs failed"
+        apt install -y --no-install-recommends $apts || die "add:$alps: apt-get install$apts failed"
     fi
+    # shellcheck disable=SC2086
+    [ -z "$npms" ] || npm_install $npms
     for p in $alps; do
         for l in $(links_of "$p"); do
             at=${l%%:*} to=${l#*:}
@@ -185,7 +248,13 @@ apk_del() {
         d=$(
             while read -r a rest; do
                 if [ "$a" = "$p" ]; then
-                    for alt in $rest; do [ "$alt" = - ] || echo "$alt" | tr '|' '\n'; done
+                    for alt in $rest; do
+                        case $alt in
+                        -) ;;
+                        '!node-yarn') [ ! -x /usr/local/bin/node ] || echo npm:yarn ;;
+                        *) echo "$alt" | tr '|' '\n' ;;
+                        esac
+                    done
                     exit 0
                 fi
             done <"$map"
@@ -196,6 +265,14 @@ apk_del() {
     rmdir "$groups" 2>/dev/null && rmdir "${groups%/*}" 2>/dev/null
     gone=
     for d in $debs; do
+        case $d in
+        npm:yarn)
+            if installed "$d"; then
+                npm uninstall -g --no-fund --no-audit --cache "$state/npm" yarn >&2 || die "del: npm uninstall -g yarn failed"
+            fi
+            continue
+            ;;
+        esac
         name_ok "$d" && installed "$d" || continue
         case $(dpkg-query -W -f='${Essential} ${Priority}' "$d" 2>/dev/null) in
         yes* | *required)

@@ -8,9 +8,10 @@
 # cache, so the distroless image, Google's :debug names and this layer share
 # one download; the second make is offline.
 #
-# Usage: alpine-tools.sh VERSIONS_FILE CACHE_DIR OUT_DIR
+# Usage: alpine-tools.sh VERSIONS_FILE CACHE_DIR OUT_DIR [DIVERSIONS]
 #   OUT_DIR   created; receives Nodefile, image.json (steps and the config
 #             to add) and tools/ (the layer)
+#   DIVERSIONS  the slim image's /var/lib/dpkg/diversions (absent: it has none)
 # Environment: NRUN_OFFLINE=1 forbids any download (a missing input is an error).
 #
 # The layer: /usr/bin/busybox (/bin/busybox: /bin is /usr/bin in Debian) and
@@ -18,7 +19,8 @@
 # /usr/bin or /usr/sbin here).  Only applets whose path Debian slim (bookworm
 # and trixie minbase, node or not) does not have: nothing of Debian's is
 # shadowed, and a package apt installs later replaces a link as it would
-# any file.  Modes fixed, owners and mtimes by the layer writer (0:0, 0).
+# any file.  One path of Debian's is changed on purpose: /bin/sh is bash
+# (below).  Modes fixed, owners and mtimes by the layer writer (0:0, 0).
 set -euo pipefail
 umask 022
 export LC_ALL=C
@@ -32,8 +34,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 applets=(ash bc bunzip2 bzcat bzip2 dc dos2unix free hexdump ifconfig ip kill killall less nc netstat
     nslookup ping ps route strings top traceroute unix2dos unxz unzip uptime vi watch wget xxd xz xzcat)
 
-[ $# -eq 3 ] || die "usage: alpine-tools.sh VERSIONS_FILE CACHE_DIR OUT_DIR"
-versions_file=$1 cache=$2 out=$3
+[ $# -eq 3 ] || [ $# -eq 4 ] || die "usage: alpine-tools.sh VERSIONS_FILE CACHE_DIR OUT_DIR [DIVERSIONS]"
+versions_file=$1 cache=$2 out=$3 diversions=${4:-}
 [ ! -e "$out" ] || die "output directory $out already exists"
 for t in dpkg-deb sha256sum flock; do
     command -v "$t" >/dev/null || die "$t is needed to make base images (not in PATH)"
@@ -103,13 +105,36 @@ done
 exec /usr/bin/busybox nc -w "$w" "$host" "$port" -e /bin/true
 NC
 chmod 0755 "$t/usr/bin/nc"
+# /bin/sh: Alpine's is busybox ash, built with its bash extensions (source,
+# function NAME {, [[ ]], ${v//a/b}, ${v:1:2}, echo -e, local), which dash
+# refuses and Alpine's scripts use.  Not this busybox: Debian's
+# busybox-static runs its own applets before PATH (FEATURE_SH_STANDALONE),
+# so every script under it, dpkg's maintainer scripts too, would get
+# busybox's dpkg, sed and find.  bash takes ash's extensions and is a /bin/sh
+# Debian supports, set up as Debian's admins do it: a local diversion of
+# dash's /bin/sh (bookworm's path) and /usr/bin/sh (trixie's), so dpkg puts
+# dash's link at sh.distrib on an upgrade and dash's postinst leaves it
+# ("LOCAL": the sysadmin's choice).  The diversions file holds every
+# diversion: the slim image's, dash's own one of /bin/sh (bookworm) left out.
+ln -s bash "$t/usr/bin/sh"
+ln -s dash "$t/usr/bin/sh.distrib"
+mkdir -p "$t/var/lib/dpkg"
+{
+    if [ -n "$diversions" ] && [ -f "$diversions" ]; then
+        while IFS= read -r from && IFS= read -r to && IFS= read -r by; do
+            case $from in /bin/sh | /usr/bin/sh) continue ;; esac
+            printf '%s\n%s\n%s\n' "$from" "$to" "$by"
+        done <"$diversions"
+    fi
+    printf '%s\n' /bin/sh /bin/sh.distrib : /usr/bin/sh /usr/bin/sh.distrib :
+} >"$t/var/lib/dpkg/diversions"
 normalise_modes "$t"
 
 # --- the description: a Nodefile for people, image.json for base_write.c ----
 labels=("io.nrun.base.busybox=busybox-static=$bb_ver")
 envs=()
 check_plain_values
-by="COPY tools/ / # Alpine's busybox tools (Debian's busybox-static $bb_ver at /bin/busybox): ${applets[*]}"
+by="COPY tools/ / # Alpine's busybox tools (Debian's busybox-static $bb_ver at /bin/busybox): ${applets[*]}; /bin/sh is bash"
 {
     echo "# Alpine's busybox tools on the Debian slim image, made by nrun images/node/alpine-tools.sh."
     echo "FROM node:slim"

@@ -61,6 +61,7 @@ teardown_file() {
     [ ! -s "${W:-/nonexistent}/apt.pid" ] || kill "$(cat "$W/apt.pid")" 2>/dev/null || true
     [ ! -s "${W:-/nonexistent}/apt2.pid" ] || kill "$(cat "$W/apt2.pid")" 2>/dev/null || true
     [ -z "${W:-}" ] || npmreg_stop "$W/reg"
+    [ -z "${W:-}" ] || npmreg_stop "$W/reg26"
     rt_rm_all
     rt_assert_clean
     nr_remove_root
@@ -124,6 +125,9 @@ files_of() {
     [[ "${lines[3]}" == '!'* ]]
     [ "${lines[4]}" = /usr/sbin/adduser ] # Debian's own again at run time: no apk, no make
     [ "${#lines[@]}" -eq 5 ]
+    # apt's maintainer scripts and triggers ran under /bin/sh, which is bash here: all configured
+    run rt_run --rm --network none --user 0 --entrypoint sh alp:1 -c 'readlink /bin/sh; dpkg --audit; echo end'
+    [ "$output" = $'bash\nend' ]
     # run with the image's ENTRYPOINT and CMD (nrun's supervisor does tini's
     # job for `/sbin/tini -- node ...`, as for any image), then tini itself
     run rt_run --rm --network none alp:1
@@ -274,6 +278,9 @@ EOF
     grep -qx 'usr/bin/node' "$W/alpnode.files" || grep -qx 'usr/bin/nodejs' "$W/alpnode.files"
     grep -q '^app/node_modules/express/package.json$' "$W/alpnode.files"
     ! grep -q '^dev/nrun-alpine' "$W/alpnode.files"
+    # nodejs, npm, python3, ca-certificates: their maintainer scripts ran under /bin/sh = bash
+    run rt_run --rm --network none --entrypoint sh alpnode:1 -c 'readlink /bin/sh; dpkg --audit; echo end'
+    [ "$output" = $'bash\nend' ]
     port=$(rt_free_port)
     id=$(rt_run -d -p "127.0.0.1:$port:8080" alpnode:1)
     for _ in $(seq 200); do nr_in_ns curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
@@ -354,6 +361,7 @@ hc_ctx() {
     grep -E ' usr/bin/nc$' "$W/tools.list" | grep -q '^-rwxr-xr-x 0/0 .* 1970-01-01 00:00 ' # (a script: -z)
     grep -q ' usr/bin/ash -> busybox$' "$W/tools.list"
     grep -q ' usr/sbin/ip -> ../bin/busybox$' "$W/tools.list"
+    grep -q ' usr/bin/sh -> bash$' "$W/tools.list" # /bin/sh: bash, not dash (README)
     ver=$(awk '$1 == "busybox-static" {print $2}' "$NRUN_CACHE_DIR/debs/selected.txt")
     [ "$(cfg abb:1 '.config.Labels["io.nrun.base.busybox"]')" = "\"busybox-static=$ver\"" ]
     [[ "$(cfg abb:1 '.history[-6].created_by')" == *"Alpine's busybox tools (Debian's busybox-static $ver at /bin/busybox)"* ]]
@@ -374,8 +382,8 @@ hc_ctx() {
     "$NRUN" inspect "$id" | jq -c '.[0].State.Health'
     [ "$("$NRUN" inspect "$id" | jq -r '.[0].State.Health.Status')" = healthy ]
     "$NRUN" rm -f "$id" >/dev/null
-    # the slim image: no wget or busybox, and no file at a path the layer adds
-    paths=$(awk '$1 ~ /^[-l]/ {print "/" $6}' "$W/tools.list" | tr '\n' ' ')
+    # the slim image: no wget or busybox, and no file at a path the layer adds (but /bin/sh and dpkg's diversions)
+    paths=$(awk '$1 ~ /^[-l]/ && $6 != "usr/bin/sh" && $6 != "var/lib/dpkg/diversions" {print "/" $6}' "$W/tools.list" | tr '\n' ' ')
     run rt_run --rm --network none node:20-slim sh -c "for p in $paths; do if [ -e \$p ] || [ -L \$p ]; then echo \"has \$p\"; fi; done; command -v wget nc ash busybox; echo end"
     echo "$output"
     [ "$output" = end ]
@@ -402,4 +410,73 @@ hc_ctx() {
     [[ "$output" == *"and Alpine's busybox tools"* ]]
     [ "$(cfg abb:2 '.config.Labels["io.nrun.base.busybox"]' | cut -c1-16)" = '"busybox-static=' ]
     [ "$d2" = "$(manifest_of abb:2)" ]
+}
+
+# Alpine's /bin/sh is busybox ash, with its bash extensions; public Alpine
+# scripts use them.  Here /bin/sh is bash in an Alpine-tag image (README).
+@test "FROM node:20-alpine: /bin/sh takes what Alpine's ash takes (source, function NAME {, [[ ]], \${v//a/b}, \${v:1:2}, echo -e, local) in RUN, an entrypoint script, CMD's shell form and nrun exec sh -c; node:20-slim's /bin/sh stays dash" {
+    c=$(ctx 'FROM node:20-alpine' 'WORKDIR /app' 'COPY entry.sh env.sh ./' \
+        'RUN source /app/env.sh && [[ $NAME == w* ]] && echo -e "${NAME:0:3}\t${NAME//o/0}" >/built && readlink /bin/sh >>/built' \
+        'ENTRYPOINT ["/app/entry.sh"]' \
+        'CMD function f { local v=$1; [[ $v == b* ]] && echo "cmd ${v//a/A} ${v:1:2}"; }; f banana')
+    printf '%s\n' '#!/bin/sh' 'source /app/env.sh' 'function greet { local who=$1; [[ $who == w* ]] && echo -e "hi\t${who//o/0} ${who:1:2}"; }' \
+        'greet "$NAME"' 'exec "$@"' >"$c/entry.sh"
+    chmod +x "$c/entry.sh"
+    echo 'NAME=world' >"$c/env.sh"
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t ash:1 "$c"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    run rt_run --rm --network none ash:1
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = $'hi\tw0rld or' ]
+    [ "${lines[1]}" = "cmd bAnAnA an" ]
+    run rt_run --rm --network none --entrypoint cat ash:1 /built
+    [ "$output" = $'wor\tw0rld\nbash' ]
+    id=$(rt_run -d --network none --entrypoint sleep ash:1 30)
+    run "$NRUN" exec "$id" sh -c 'function f { local v=$1; [[ -n $v ]] && echo -e "exec\t${v:1:2}"; }; f nrun'
+    "$NRUN" rm -f "$id" >/dev/null
+    echo "$output"
+    [ "$output" = $'exec\tru' ]
+    # as Debian's admins make bash /bin/sh: a local diversion, so no dash upgrade puts dash back
+    run rt_run --rm --network none --entrypoint sh ash:1 -c 'dpkg-divert --listpackage /bin/sh; dpkg-divert --truename /bin/sh; readlink /bin/sh.distrib'
+    [ "$output" = $'LOCAL\n/bin/sh.distrib\ndash' ]
+    # Debian's own images keep dash
+    run rt_run --rm --network none node:20-slim readlink /bin/sh
+    [ "$output" = dash ]
+}
+
+@test "apk add yarn in a node:26-alpine stage (no yarn in node 26's image) installs yarn classic at the pinned version from the npm registry, no apt-get, npm's cache in no layer; apk del of its --virtual group removes it; node:20-alpine's own yarn is kept" {
+    yv=$(sed -n 's/^YARN_VERSION=//p' "$REPO/images/node/versions.txt")
+    [ -s "$NRUN_CACHE_DIR/npm/yarn-$yv.tgz" ] || skip "yarn-$yv.tgz is not in $NRUN_CACHE_DIR/npm (make deps)"
+    "$NR_REAL_NRUN" base node:26-slim >"$W/base26.log" 2>&1 || { tail -5 "$W/base26.log"; false; }
+    # a registry serving yarn alone, in this file's namespace
+    mkdir -p "$W/yarn-tgz" && ln -sf "$NRUN_CACHE_DIR/npm/yarn-$yv.tgz" "$W/yarn-tgz/"
+    NPMREG_TARBALLS=$W/yarn-tgz NPMREG_NETNS=$NR_NETNS npmreg_start "$W/reg26"
+    m='RUN --mount=type=secret,id=npmrc,target=/root/.npmrc'
+    c=$(ctx 'FROM node:20-alpine AS y20' 'RUN apk add --no-cache yarn && yarn --version >/v' \
+        'FROM node:26-alpine' 'COPY --from=y20 /v /v20' \
+        "$m apk add --no-cache --virtual .tools yarn && yarn --version >/v-virtual && apk del .tools && [ ! -e /usr/local/bin/yarn ]" \
+        "$m apk add --no-cache yarn")
+    run nr_in_ns "$NBUILD" --progress=plain --host-ca="$NPMREG_CA" --secret "id=npmrc,src=$NPMREG_RC" -t y26:1 "$c"
+    npmreg_stop "$W/reg26"
+    echo "$output" | tail -15
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"FROM node:26-alpine: building on node:26-slim instead"* ]]
+    [[ "$output" != *"apt-get update"* ]] && [[ "$output" != *"Reading package lists"* ]]
+    run rt_run --rm --network none --entrypoint sh y26:1 -c 'yarn --version; cat /v-virtual /v20; command -v yarn; [ -e /root/.npm ] || echo no-npm-cache'
+    echo "$output"
+    [ "${lines[0]}" = "$yv" ]
+    [ "${lines[1]}" = "$yv" ]
+    [ "${lines[2]}" = "$yv" ] # node:20's own yarn (its image has one)
+    [ "${lines[3]}" = /usr/local/bin/yarn ]
+    [ "${lines[4]}" = no-npm-cache ]
+    [ "$(cfg y26:1 '.config.Env | map(select(startswith("YARN_VERSION="))) | length')" = 0 ]
+    # trixie's diversions (usr-is-merged) kept in the Alpine layer's diversions file, sh's local ones added
+    run rt_run --rm --network none --entrypoint dpkg-divert node:26-slim --list
+    [ "$status" -eq 0 ] && [ -n "$output" ]
+    want=$(printf '%s\n' "$output" 'local diversion of /bin/sh to /bin/sh.distrib' 'local diversion of /usr/bin/sh to /usr/bin/sh.distrib' | sort)
+    run rt_run --rm --network none --entrypoint dpkg-divert y26:1 --list
+    echo "$output"
+    [ "$(sort <<<"$output")" = "$want" ]
 }

@@ -460,5 +460,5 @@ EOF
     new=$(find "$NRUN_ROOT/cache/build/alpine" -name compat.sh | head -1)
     [ -n "$new" ]
     cmp "$new" "$REPO/builder/alpine/compat.sh"
-    [ "$(find "$NRUN_ROOT/cache/build/alpine" -mindepth 2 | wc -l)" -eq 7 ]
+    [ "$(find "$NRUN_ROOT/cache/build/alpine" -mindepth 2 | wc -l)" -eq 8 ] # compat.sh, packages.txt, pins.txt, 5 links
 }
