@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/util.h"
 #include "runtime/net.h"
 #include "runtime/runtime.h"
@@ -151,4 +153,78 @@ char *rt_resolv_compose(const char *base, const rt_spec *s, const char *keep_ns)
     nr_buf_free(&se);
     nr_buf_free(&op);
     return out.data;
+}
+
+/* the address of a "nameserver ADDR" line, NULL for any other line */
+static bool ns_line(const char *l, size_t len, char addr[64])
+{
+    const char *v = after_key(l, "nameserver");
+    if (!v || (size_t)(v - l) >= len)
+        return false;
+    v += strspn(v, " \t");
+    size_t n = strcspn(v, " \t\n");
+    if (n == 0 || n >= 64 || (size_t)(v - l) + n > len)
+        return false;
+    memcpy(addr, v, n);
+    addr[n] = 0;
+    return true;
+}
+
+static bool in_list(const json_t *list, const char *s)
+{
+    size_t i;
+    const json_t *x;
+    json_array_foreach(list, i, x) if (json_is_string(x) && !strcmp(json_string_value(x), s)) return true;
+    return false;
+}
+
+char *rt_resolv_add_network(const char *text, const json_t *net_ns, const json_t *add)
+{
+    nr_buf b = {0}, mid = {0};
+    for (size_t i = 0; i < json_array_size(add); i++) {
+        const char *a = json_string_value(json_array_get(add, i));
+        char have[64];
+        bool dup = false;
+        for (const char *l = text; *l && !dup; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] == '\n'))
+            dup = ns_line(l, strcspn(l, "\n"), have) && !strcmp(have, a);
+        if (a && !dup && rt_etc_ip_valid(a) && !strchr(a, ':'))
+            nr_buf_addf(&mid, "nameserver %s\n", a);
+    }
+    bool placed = !mid.len;
+    for (const char *l = text; *l;) {
+        size_t n = strcspn(l, "\n");
+        char addr[64];
+        /* before the first nameserver that is not a network's own: names of
+         * the networks first, then the servers for everything else */
+        if (!placed && ns_line(l, n, addr) && !in_list(net_ns, addr)) {
+            nr_buf_add(&b, mid.data, mid.len);
+            placed = true;
+        }
+        nr_buf_add(&b, l, n);
+        nr_buf_addstr(&b, "\n");
+        l += n + (l[n] == '\n');
+    }
+    if (!placed) {
+        /* after the last nameserver line (or at the end) */
+        nr_buf out = {0};
+        const char *t = b.data ? b.data : "";
+        size_t cut = 0, off = 0;
+        char addr[64];
+        while (off < b.len) {
+            size_t n = strcspn(t + off, "\n");
+            if (ns_line(t + off, n, addr))
+                cut = off + n + 1;
+            off += n + 1;
+        }
+        if (!cut)
+            cut = b.len;
+        nr_buf_add(&out, t, cut);
+        nr_buf_add(&out, mid.data, mid.len);
+        nr_buf_add(&out, t + cut, b.len - cut);
+        nr_buf_free(&b);
+        b = out;
+    }
+    nr_buf_free(&mid);
+    nr_buf_add(&b, "", 1);
+    return b.data;
 }

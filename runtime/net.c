@@ -598,6 +598,40 @@ static int lock_for(const char *root, const char *id, int *dfd, int *adfd, int *
     return rt_net_lock(root, dfd, adfd, lk, err);
 }
 
+/* A running container connected to one more network resolves that network's
+ * names too, as docker's (one DNS for all its networks): its DNS server
+ * joins the container's resolv.conf (/dev/.nrun/resolv.conf, bind-mounted
+ * on /etc/resolv.conf, rewritten in place). A server that does not know a
+ * name refuses it (dnsname's dnsmasq has no upstream for a name it does not
+ * hold), so the resolver asks the next. Best effort: the connection stands
+ * without it; a resolv.conf of the user's own (a mount) is left alone. */
+static void resolv_connect(pid_t pid, unsigned long long start, const json_t *rec, const json_t *res)
+{
+    const json_t *add = json_object_get(json_object_get(res, "dns"), "nameservers");
+    if (!json_array_size(add))
+        return;
+    char root[64];
+    snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
+    cleanup_close int fd = nr_open_in_root(root, &RT_CTR_RUN_DIR "/resolv.conf"[1], O_RDWR | O_NOFOLLOW);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 16) || !rt_pid_alive(pid, start))
+        return;
+    cleanup_free char *text = nr_xcalloc(1, (size_t)st.st_size + 1);
+    if (pread(fd, text, (size_t)st.st_size, 0) != st.st_size)
+        return;
+    json_t *all = json_array();
+    size_t i, j;
+    const json_t *a, *x;
+    json_array_foreach(json_object_get(rec, "attachments"), i, a)
+        json_array_foreach(json_object_get(json_object_get(json_object_get(a, "result"), "dns"), "nameservers"), j, x)
+            json_array_append(all, (json_t *)x);
+    cleanup_free char *out = rt_resolv_add_network(text, all, add);
+    json_decref(all);
+    size_t n = strlen(out);
+    if (strcmp(out, text) && pwrite(fd, out, n, 0) == (ssize_t)n)
+        (void)!ftruncate(fd, (off_t)n);
+}
+
 int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long long start, const char *network,
                    const char *hostname, char **aliases, size_t naliases, nr_err *err)
 {
@@ -649,6 +683,7 @@ int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long lo
         record_write(adfd, id, rec, &ign);
         goto out;
     }
+    resolv_connect(pid, start, rec, res);
     r = 0;
 out:
     json_decref(res);

@@ -94,6 +94,11 @@ char *rt_extra_hosts_text(const char *lines, const char *gateway, nr_err *err);
  * place of its nameserver/search/options lines, as docker writes it;
  * `keep_ns`: a nameserver of base that stays (the network's DNS). */
 char *rt_resolv_compose(const char *base, const struct rt_spec *s, const char *keep_ns);
+/* resolv.conf `text` of a running container connected to one more network:
+ * `add` (that network's DNS servers, a JSON list) as nameservers before the
+ * first one that is none of `net_ns` (the DNS servers of all its networks),
+ * or after the last nameserver; ones already there are not repeated. */
+char *rt_resolv_add_network(const char *text, const struct json_t *net_ns, const struct json_t *add);
 bool rt_net_alias_valid(const char *name);
 #define RT_NET_ALIAS_RULE "expected a DNS name ([a-zA-Z0-9_.-], at most 253), not localhost, host.nrun.internal or host.docker.internal"
 /* dnsname keeps a network's dnsmasq in /run/containers/cni/dnsname/<the
