@@ -228,3 +228,19 @@ char *rt_resolv_add_network(const char *text, const json_t *net_ns, const json_t
     nr_buf_add(&b, "", 1);
     return b.data;
 }
+
+char *rt_resolv_drop_network(const char *text, const json_t *drop)
+{
+    nr_buf b = {0};
+    for (const char *l = text; *l;) {
+        size_t n = strcspn(l, "\n");
+        char addr[64];
+        if (!(ns_line(l, n, addr) && in_list(drop, addr))) {
+            nr_buf_add(&b, l, n);
+            nr_buf_addstr(&b, "\n");
+        }
+        l += n + (l[n] == '\n');
+    }
+    nr_buf_add(&b, "", 1);
+    return b.data;
+}

@@ -603,9 +603,10 @@ static int lock_for(const char *root, const char *id, int *dfd, int *adfd, int *
  * joins the container's resolv.conf (/dev/.nrun/resolv.conf, bind-mounted
  * on /etc/resolv.conf, rewritten in place). A server that does not know a
  * name refuses it (dnsname's dnsmasq has no upstream for a name it does not
- * hold), so the resolver asks the next. Best effort: the connection stands
+ * hold), so the resolver asks the next. A disconnect (add_it false) takes
+ * out the servers no network left has. Best effort: the connection stands
  * without it; a resolv.conf of the user's own (a mount) is left alone. */
-static void resolv_connect(pid_t pid, unsigned long long start, const json_t *rec, const json_t *res)
+static void resolv_connect(pid_t pid, unsigned long long start, const json_t *rec, const json_t *res, bool add_it)
 {
     const json_t *add = json_object_get(json_object_get(res, "dns"), "nameservers");
     if (!json_array_size(add))
@@ -619,14 +620,22 @@ static void resolv_connect(pid_t pid, unsigned long long start, const json_t *re
     cleanup_free char *text = nr_xcalloc(1, (size_t)st.st_size + 1);
     if (pread(fd, text, (size_t)st.st_size, 0) != st.st_size)
         return;
-    json_t *all = json_array();
+    json_t *all = json_array(), *drop = json_array();
     size_t i, j;
     const json_t *a, *x;
     json_array_foreach(json_object_get(rec, "attachments"), i, a)
         json_array_foreach(json_object_get(json_object_get(json_object_get(a, "result"), "dns"), "nameservers"), j, x)
             json_array_append(all, (json_t *)x);
-    cleanup_free char *out = rt_resolv_add_network(text, all, add);
+    /* a disconnect: the servers of no network left */
+    json_array_foreach(add, i, x) {
+        bool kept = false;
+        json_array_foreach(all, j, a) kept = kept || json_equal(a, x);
+        if (!kept)
+            json_array_append(drop, (json_t *)x);
+    }
+    cleanup_free char *out = add_it ? rt_resolv_add_network(text, all, add) : rt_resolv_drop_network(text, drop);
     json_decref(all);
+    json_decref(drop);
     size_t n = strlen(out);
     if (strcmp(out, text) && pwrite(fd, out, n, 0) == (ssize_t)n)
         (void)!ftruncate(fd, (off_t)n);
@@ -683,7 +692,7 @@ int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long lo
         record_write(adfd, id, rec, &ign);
         goto out;
     }
-    resolv_connect(pid, start, rec, res);
+    resolv_connect(pid, start, rec, res, true);
     r = 0;
 out:
     json_decref(res);
@@ -709,7 +718,11 @@ int rt_net_disconnect(const char *root, const char *id, const char *network, nr_
             continue;
         memset(err, 0, sizeof *err);
         r = attachment_del(adfd, id, a, err);
+        json_t *res = json_incref(json_object_get(a, "result"));
         json_array_remove(as, i);
+        resolv_connect((pid_t)json_integer_value(json_object_get(rec, "init_pid")),
+                       (unsigned long long)json_integer_value(json_object_get(rec, "init_start")), rec, res, false);
+        json_decref(res);
         nr_err ign;
         record_write(adfd, id, rec, &ign);
         break;

@@ -99,6 +99,8 @@ char *rt_resolv_compose(const char *base, const struct rt_spec *s, const char *k
  * first one that is none of `net_ns` (the DNS servers of all its networks),
  * or after the last nameserver; ones already there are not repeated. */
 char *rt_resolv_add_network(const char *text, const struct json_t *net_ns, const struct json_t *add);
+/* resolv.conf `text` without the nameserver lines of `drop` (a JSON list) */
+char *rt_resolv_drop_network(const char *text, const struct json_t *drop);
 bool rt_net_alias_valid(const char *name);
 #define RT_NET_ALIAS_RULE "expected a DNS name ([a-zA-Z0-9_.-], at most 253), not localhost, host.nrun.internal or host.docker.internal"
 /* dnsname keeps a network's dnsmasq in /run/containers/cni/dnsname/<the

@@ -4,7 +4,7 @@
 load ../lib/compat
 bats_require_minimum_version 1.5.0
 
-@test "a container on two networks resolves the names of both, as docker's (example-voting-app: result on front-tier and back-tier looked up db, only on back-tier, with EAI_AGAIN); one on one network still does not see the other's" {
+@test "a container on two networks resolves the names of both, as docker's (example-voting-app: result on front-tier and back-tier looked up db, only on back-tier, with EAI_AGAIN); one on one network still does not see the other's; a disconnect takes the server out" {
     d=$W/twonet && mkdir -p "$d"
     cat >"$d/compose.yaml" <<'YAML'
 services:
@@ -33,5 +33,9 @@ YAML
     # web shares no network with db: not found
     run sh -c "cd '$d' && '$NRUN' compose exec -T web wget -T 2 -qO- http://db:8080/i"
     [ "$status" -ne 0 ]
+    # a disconnect takes the network's server out again
+    "$NRUN" network disconnect twonet_back twonet-app-1
+    run "$NRUN" exec twonet-app-1 grep -c ^nameserver /etc/resolv.conf
+    [ "$output" = 1 ]
     (cd "$d" && "$NRUN" compose down) >/dev/null
 }
