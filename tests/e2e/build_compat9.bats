@@ -39,3 +39,50 @@ YAML
     [ "$output" = 1 ]
     (cd "$d" && "$NRUN" compose down) >/dev/null
 }
+
+@test "compose file secrets are mounted read-only at /run/secrets/NAME (or target), as docker compose does (awesome-compose react-express-mysql: DATABASE_PASSWORD=/run/secrets/db-password, MYSQL_ROOT_PASSWORD_FILE); an environment secret is the variable's value" {
+    d=$W/secrets && mkdir -p "$d/db"
+    echo s3cret >"$d/db/password.txt"
+    echo other >"$d/other.txt"
+    cat >"$d/compose.yaml" <<'YAML'
+services:
+  app:
+    image: cbase:1
+    command: ["sleep", "1000"]
+    secrets:
+      - db-password
+      - source: other
+        target: renamed
+      - source: other
+        target: /etc/abs-other
+      - from-env
+secrets:
+  db-password:
+    file: db/password.txt
+  other:
+    file: ./other.txt
+  from-env:
+    environment: HOME
+YAML
+    run sh -c "cd '$d' && '$NRUN' compose up -d 2>&1"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"services.app.secrets"* ]]
+    run sh -c "cd '$d' && '$NRUN' compose exec -T app sh -c 'cat /run/secrets/db-password /run/secrets/renamed /etc/abs-other; echo \"[\$(cat /run/secrets/from-env)]\"; ls /run/secrets; (echo x >/run/secrets/db-password) 2>&1' 2>/dev/null"
+    echo "$output"
+    [ "${lines[0]}" = s3cret ]
+    [ "${lines[1]}" = other ]
+    [ "${lines[2]}" = other ]
+    [ "${lines[3]}" = "[$HOME]" ]
+    [ "${lines[4]}" = "db-password" ]
+    [ "${lines[5]}" = from-env ]
+    [ "${lines[6]}" = renamed ]
+    [[ "$output" == *"Read-only file system"* ]]
+    [ "$(cat "$d/db/password.txt")" = s3cret ]
+    (cd "$d" && "$NRUN" compose down) >/dev/null 2>&1
+    # a secret no top-level entry declares: an error, as docker compose's
+    sed -i 's/- from-env/- nowhere/' "$d/compose.yaml"
+    run sh -c "cd '$d' && '$NRUN' compose up -d 2>&1"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'services.app.secrets[3]: "nowhere" is not declared in the top-level secrets'* ]]
+}
