@@ -25,7 +25,7 @@ static const char *const unsupported[] = {
     "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_runtime",
     "cpu_rt_period", "cgroup", "cgroup_parent", "credential_spec", "deploy", "develop",
     "device_cgroup_rules", "driver_opts", "external_links", "gpus", "ipc", "isolation", "label_file",
-    "links", "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform", "post_start", "pre_stop",
+    "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform", "post_start", "pre_stop",
     "provider", "runtime", "stdin_open", "storage_opt", "tty", "use_api_socket",
     "userns_mode", "uts", "volumes_from", "devices", NULL};
 
@@ -520,6 +520,54 @@ static int norm_ports(json_t *svc, const char *path, nr_err *err)
     return 0;
 }
 
+/* links: "SERVICE" or "SERVICE:ALIAS". Service names resolve on the
+ * project's networks anyway; what a link still does in docker compose is
+ * order the start, as depends_on does: each becomes a depends_on entry
+ * (service_started) unless depends_on names it. An alias other than the
+ * service's name is not made (a warning). */
+static int norm_links(json_t *svc, json_t *services, const char *path, nr_err *err)
+{
+    json_t *v = json_object_get(svc, "links");
+    if (!v)
+        return 0;
+    if (cmp_want_strlist(svc, "links", path, err) < 0)
+        return -1;
+    v = json_object_get(svc, "links"); /* as cmp_want_strlist left it */
+    json_t *dep = json_object_get(svc, "depends_on");
+    if (!dep) {
+        json_object_set_new(svc, "depends_on", json_object());
+        dep = json_object_get(svc, "depends_on");
+    }
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+        cleanup_free char *s = nr_xstrdup(json_string_value(x));
+        char *alias = strchr(s, ':');
+        if (alias)
+            *alias++ = 0;
+        cleanup_free char *e = nr_escape_controls(s);
+        if (!json_object_get(services, s))
+            return nr_err_set(err, "%s.links[%zu]: \"%s\" is not a service of this project", path, i, e);
+        if (alias && strcmp(alias, s)) {
+            cleanup_free char *ea = nr_escape_controls(alias);
+            fprintf(stderr, "nrun compose: warning: %s.links[%zu]: the alias %s is not made (the service's name %s resolves)\n",
+                    path, i, ea, e);
+        }
+        if (json_is_array(dep)) {
+            bool have = false;
+            size_t j;
+            json_t *y;
+            json_array_foreach(dep, j, y) have = have || (json_is_string(y) && !strcmp(json_string_value(y), s));
+            if (!have)
+                json_array_append_new(dep, json_string(s));
+        } else if (json_is_object(dep) && !json_object_get(dep, s)) {
+            json_object_set_new(dep, s, json_pack("{s:s}", "condition", "service_started"));
+        }
+    }
+    json_object_del(svc, "links");
+    return 0;
+}
+
 static int norm_depends(json_t *svc, json_t *services, const char *name, const char *path, nr_err *err)
 {
     json_t *v = json_object_get(svc, "depends_on");
@@ -753,7 +801,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         "working_dir", "user", "labels", "container_name", "hostname", "restart", "healthcheck", "depends_on", "init",
         "stop_signal", "stop_grace_period", "tmpfs", "cap_add", "cap_drop", "extra_hosts", "dns", "networks",
         "network_mode", "privileged", "read_only", "mem_limit", "cpus", "cpuset", "pids_limit", "shm_size",
-        "security_opt", "sysctls", "profiles", "scale", "secrets", "configs", "pull_policy", NULL};
+        "security_opt", "sysctls", "profiles", "scale", "secrets", "configs", "pull_policy", "links", NULL};
     json_object_foreach(svc, k, x) if (!in_list(known, k) && !cmp_docker_key(k)) {
         cleanup_free char *e = nr_escape_controls(k);
         return nr_err_set(err, "%s.%s: not a key of a compose service", path, e);
@@ -775,6 +823,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         want_cmd(svc, "command", path, err) < 0 || want_cmd(svc, "entrypoint", path, err) < 0 ||
         norm_ports(svc, path, err) < 0 || norm_health(svc, path, err) < 0 || norm_build(svc, p->dir, path, err) < 0 ||
         norm_volumes(svc, json_object_get(model, "volumes"), p->dir, path, err) < 0 ||
+        norm_links(svc, json_object_get(model, "services"), path, err) < 0 ||
         norm_depends(svc, json_object_get(model, "services"), name, path, err) < 0 ||
         norm_networks(svc, json_object_get(model, "networks"), path, err) < 0 ||
         norm_files(model, svc, "secrets", path, err) < 0 || norm_files(model, svc, "configs", path, err) < 0 ||

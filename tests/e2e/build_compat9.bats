@@ -86,3 +86,38 @@ YAML
     [ "$status" -ne 0 ]
     [[ "$output" == *'services.app.secrets[3]: "nowhere" is not declared in the top-level secrets'* ]]
 }
+
+@test "compose links order the start as depends_on does, as docker compose's (socket.io cluster-nginx: nginx, first in the file, linked the four servers and failed: host not found in upstream); an alias is not made (one warning), a link to no service is an error" {
+    d=$W/links && mkdir -p "$d"
+    cat >"$d/compose.yaml" <<'YAML'
+services:
+  front:
+    image: cbase:1
+    command: ["sh", "-c", "if nslookup back >/dev/null 2>&1; then echo found; else echo not-found; fi; exec sleep 1000"]
+    links:
+      - back
+      - other:db
+  back:
+    image: cbase:1
+    command: ["sleep", "1000"]
+  other:
+    image: cbase:1
+    command: ["sleep", "1000"]
+YAML
+    run --separate-stderr sh -c "cd '$d' && '$NRUN' compose config --format json"
+    [ "$status" -eq 0 ]
+    jq -e '.services.front.depends_on == {"back": {"condition": "service_started"}, "other": {"condition": "service_started"}} and (.services.front | has("links") | not)' <<<"$output"
+    [[ "$stderr" == *"services.front.links[1]: the alias db is not made (the service's name other resolves)"* ]]
+    run sh -c "cd '$d' && '$NRUN' compose up -d 2>&1"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"back-1  Started"*"front-1  Started"* ]]
+    for _ in $(seq 50); do [ -n "$("$NRUN" logs links-front-1 2>&1)" ] && break; sleep 0.1; done
+    run "$NRUN" logs links-front-1
+    [ "$output" = found ]
+    (cd "$d" && "$NRUN" compose down) >/dev/null 2>&1
+    sed -i 's/- back$/- nowhere/' "$d/compose.yaml"
+    run sh -c "cd '$d' && '$NRUN' compose config 2>&1"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'services.front.links[0]: "nowhere" is not a service of this project'* ]]
+}
