@@ -222,14 +222,15 @@ teardown_file() {
 
 @test "--add-host NAME:IP (and NAME=IP): lines in RUN steps' /etc/hosts, part of the step's key; bad values are one line before anything runs" {
     d=$W/hosts && rm -rf "$d" && mkdir -p "$d"
-    printf 'FROM bb:1\nRUN grep -E "db|cache" /etc/hosts > /seen || true\n' >"$d/Dockerfile"
+    # -w: a hostname of hex digits may hold "db" (the container's id: 1 run in 25)
+    printf 'FROM bb:1\nRUN grep -wE "db|cache" /etc/hosts > /seen || true\n' >"$d/Dockerfile"
     run "$NBUILD" -q --add-host db:10.1.2.3 --add-host cache=fd00::5 -t hosts:1 "$d"
     echo "$output"
     [ "$status" -eq 0 ]
     run "$NRUN" run --rm --network none hosts:1 cat /seen
     [ "$output" = "$(printf '10.1.2.3\tdb\nfd00::5\tcache')" ]
     # the image's own /etc/hosts is not the step's
-    run "$NRUN" run --rm --network none hosts:1 grep -c db /etc/hosts
+    run "$NRUN" run --rm --network none hosts:1 grep -cw db /etc/hosts
     [ "$output" = 0 ]
     # another address: the step runs again
     run "$NBUILD" --progress plain --add-host db:10.9.9.9 -t hosts:2 "$d"
