@@ -508,7 +508,7 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
     json_t *pm = json_array();
     int *fds = nr_xcalloc(nports + 1, sizeof *fds);
     size_t nf = 0;
-    json_t *first_result = NULL;
+    json_t *first_result = NULL, *more_ns = json_array(); /* the DNS servers of networks after the first */
     if (record_write(adfd, id, rec, err) < 0 || netns_pin(adfd, id, pid, err) < 0)
         goto undo;
     /* a deploy's new container: the old one holds the ports until it goes */
@@ -561,6 +561,10 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
             first_result = res;
             first_conf = conf; /* kept alive by rec */
         } else {
+            json_t *x;
+            size_t k;
+            json_array_foreach(json_object_get(json_object_get(res, "dns"), "nameservers"), k, x)
+                json_array_append(more_ns, x);
             json_decref(res);
         }
         json_decref(conf);
@@ -568,6 +572,23 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
     /* once: a restart of the new container (its monitor) publishes as usual */
     unsetenv("NRUN_DEPLOY_DEFER_PORTS");
     *etc = etc_text(root, first_result, first_conf, hostname, ip);
+    if (json_array_size(more_ns)) {
+        /* the other networks' DNS servers too, as a connect adds them
+         * (resolv_connect): a restart resolves the names of every network */
+        json_t *all = json_deep_copy(more_ns), *x;
+        size_t k;
+        json_array_foreach(json_object_get(json_object_get(first_result, "dns"), "nameservers"), k, x)
+            json_array_append(all, x);
+        size_t hl = strlen(*etc);
+        cleanup_free char *rs = rt_resolv_add_network(*etc + hl + 1, all, more_ns);
+        size_t rl = strlen(rs);
+        char *joined = nr_xmalloc(hl + 1 + rl + 1);
+        memcpy(joined, *etc, hl + 1);
+        memcpy(joined + hl + 1, rs, rl + 1);
+        free(*etc);
+        *etc = joined;
+        json_decref(all);
+    }
     json_decref(first_result);
     *hold = fds;
     *nhold = nf;
@@ -578,6 +599,7 @@ undo:
     json_decref(first_result);
     detach_locked(adfd, id);
 out:
+    json_decref(more_ns);
     for (size_t k = 0; fds && k < nf; k++)
         close(fds[k]);
     free(fds);
@@ -641,6 +663,44 @@ static void resolv_connect(pid_t pid, unsigned long long start, const json_t *re
         (void)!ftruncate(fd, (off_t)n);
 }
 
+/* The networks a container starts on are its config.json's
+ * (org.nrun.networks, read at every launch): a connect adds one there, a
+ * disconnect takes it out, so a restart (--restart, nrun start) attaches
+ * what it had, as docker's.  aliases NULL: take network out.  The last
+ * network stays (a container without one has no place for its ports). */
+static int networks_persist(const char *root, const char *id, const char *network, json_t *aliases, nr_err *err)
+{
+    cleanup_free char *dir = rt_ctr_dir(root, id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_err_sys(err, errno, "open %s", dir);
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    if (nr_read_file(dfd, "config.json", 16 << 20, &text, &len, err) < 0)
+        return -1;
+    json_auto_t *cfg = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *ann = json_object_get(cfg, "annotations");
+    const char *nets_s = json_string_value(json_object_get(ann, "org.nrun.networks"));
+    json_auto_t *nets = nets_s ? json_loads(nets_s, 0, NULL) : NULL;
+    if (!json_is_array(nets))
+        return nr_err_set(err, "%s/config.json: no org.nrun.networks list", dir);
+    for (size_t i = json_array_size(nets); i-- > 0;)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(nets, i), "name")) ?: "", network) &&
+            (aliases || json_array_size(nets) > 1))
+            json_array_remove(nets, i);
+    if (aliases) {
+        if (json_array_size(nets) >= 16)
+            return nr_err_set(err, "container %.12s: at most 16 networks", id);
+        json_array_append_new(nets, json_pack("{s:s, s:O}", "name", network, "aliases", aliases));
+    }
+    cleanup_free char *ns = json_dumps(nets, JSON_COMPACT);
+    json_object_set_new(ann, "org.nrun.networks", json_string(ns));
+    cleanup_free char *out = json_dumps(cfg, JSON_INDENT(2));
+    if (!out)
+        return nr_err_set(err, "%s/config.json: cannot write it", dir);
+    return nr_write_atomic(dfd, "config.json", out, strlen(out), 0600, err);
+}
+
 int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long long start, const char *network,
                    const char *hostname, char **aliases, size_t naliases, nr_err *err)
 {
@@ -693,7 +753,7 @@ int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long lo
         goto out;
     }
     resolv_connect(pid, start, rec, res, true);
-    r = 0;
+    r = networks_persist(root, id, network, al, err) < 0 ? nr_err_wrap(err, "connected, but not kept for a restart") : 0;
 out:
     json_decref(res);
     json_decref(al);
@@ -727,6 +787,8 @@ int rt_net_disconnect(const char *root, const char *id, const char *network, nr_
         record_write(adfd, id, rec, &ign);
         break;
     }
+    if (r == 0 && networks_persist(root, id, network, NULL, err) < 0)
+        r = nr_err_wrap(err, "disconnected, but a restart would attach it again");
     json_decref(rec);
     close(lk), close(adfd), close(dfd);
     return r;

@@ -426,3 +426,39 @@ else: print('timeout')
     run -125 rt_run --rm --expose 90/sctp bb:1 true
     [ "$output" = "nrun: run: --expose 90/sctp: expected PORT[-PORT][/tcp|udp] with ports 1-65535" ]
 }
+
+@test "network connect lasts a restart, as docker's: a --restart container whose app exits comes back on both networks, its alias answering; after a disconnect it comes back on the first alone" {
+    a=ra$SFX
+    "$NRUN" network create "$a" >/dev/null
+    web=$(rt_run -d --name "rw$SFX" --network "$a" bb:1 sh -c "$(web one)")
+    # on the default network; the app exits when /dev/shm/bye exists (a
+    # tmpfs of each start's own)
+    c=$(rt_run -d --name "rc$SFX" --restart always bb:1 sh -c 'while [ ! -e /dev/shm/bye ]; do sleep 0.1; done; exit 3')
+    "$NRUN" network connect --alias extra "$a" "$c"
+    run "$NRUN" exec "$c" sh -c "for i in \$(seq 50); do wget -qO- http://rw$SFX/i && break; sleep 0.1; done"
+    [ "$output" = one ]
+    # the app ends: the monitor starts it again, attached to what it had
+    "$NRUN" exec "$c" touch /dev/shm/bye
+    for _ in $(seq 100); do
+        [ "$("$NRUN" inspect -f '{{.RestartCount}}' "$c" 2>/dev/null)" -ge 1 ] 2>/dev/null &&
+            [ "$("$NRUN" inspect -f '{{.State.Status}}' "$c")" = running ] && break
+        sleep 0.1
+    done
+    [ "$("$NRUN" inspect -f '{{.RestartCount}}' "$c")" -ge 1 ]
+    run "$NRUN" exec "$c" sh -c "for i in \$(seq 50); do wget -qO- http://rw$SFX/i && break; sleep 0.1; done"
+    echo "$output"
+    [ "$output" = one ]
+    run rt_run --rm --network "$a" bb:1 sh -c 'for i in $(seq 50); do nslookup extra >/dev/null 2>&1 && echo found && break; sleep 0.1; done'
+    [ "$output" = found ]
+    [ "$("$NRUN" inspect "$c" | jq -c ".[0].NetworkSettings.Networks | keys | length")" = 2 ]
+    # disconnected, then restarted: the default network alone
+    "$NRUN" network disconnect "$a" "$c"
+    "$NRUN" restart "$c" >/dev/null
+    [ "$("$NRUN" inspect "$c" | jq -c ".[0].NetworkSettings.Networks | keys | length")" = 1 ]
+    run "$NRUN" exec "$c" timeout 3 wget -qO- "http://rw$SFX/i"
+    [ "$status" -ne 0 ]
+    "$NRUN" rm -f "$web" "$c" >/dev/null
+    net_clean "$web"
+    net_clean "$c"
+    "$NRUN" network rm "$a"
+}
