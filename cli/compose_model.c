@@ -285,7 +285,7 @@ static char *normalize_name(const char *s)
 /* Top-level secrets and configs: NAME -> {file} (made absolute),
  * {environment: VAR} (its value now: the environment's, then .env's) or, a
  * config's, {content}.  The text of the last two goes to p->contents, which
- * up writes to files (cmp_write_contents); swarm's `external` is refused. */
+ * up writes to files (write_contents, compose_up.c); swarm's `external` is refused. */
 static int top_files(cmp_project *p, cmp_ctx *c, const char *key, nr_err *err)
 {
     json_t *v = json_object_get(p->model, key);

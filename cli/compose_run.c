@@ -219,7 +219,7 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
         }
     }
     /* secrets and configs: the top-level entry's file, bound read-only (an
-     * environment or content source: the file up wrote, cmp_write_contents) */
+     * environment or content source: the file up wrote: write_contents, compose_up.c) */
     static const char *const kinds[] = {"secrets", "configs"};
     for (size_t kk = 0; kk < 2; kk++)
         json_array_foreach(json_object_get(s, kinds[kk]), i, v) {
