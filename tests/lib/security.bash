@@ -30,16 +30,16 @@ sec_no_marker() {
     fi
 }
 
-# Run "$2"... with at most 512 MiB and $1 seconds: an unbounded read or a hang
+# Run "$2"... with at most 512 MiB (SEC_BOUND_MB) and $1 seconds: an unbounded read or a hang
 # fails (124 for the time).  Under ASAN, which reserves a huge shadow, the
 # bound is on RSS.
 sec_bounded() {
-    local secs=$1
+    local secs=$1 mb=${SEC_BOUND_MB:-512}
     shift
     if [ -n "${ASAN_OPTIONS:-}" ]; then
-        (export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=512"; exec timeout "$secs" "$@")
+        (export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=$mb"; exec timeout "$secs" "$@")
     else
-        (ulimit -v 524288; exec timeout "$secs" "$@")
+        (ulimit -v $((mb * 1024)); exec timeout "$secs" "$@")
     fi
 }
 
