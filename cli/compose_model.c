@@ -282,19 +282,29 @@ static char *normalize_name(const char *s)
     return b.data;
 }
 
+/* The model's top-level mapping key (made empty when absent or null); NULL
+ * with err set when it is not a mapping. */
+static json_t *top_map(cmp_project *p, const char *key, nr_err *err)
+{
+    json_t *v = json_object_get(p->model, key);
+    if (!v || json_is_null(v))
+        json_object_set_new(p->model, key, v = json_object());
+    if (!json_is_object(v)) {
+        nr_err_set(err, "%s: expected a mapping", key);
+        return NULL;
+    }
+    return v;
+}
+
 /* Top-level secrets and configs: NAME -> {file} (made absolute),
  * {environment: VAR} (its value now: the environment's, then .env's) or, a
  * config's, {content}.  The text of the last two goes to p->contents, which
  * up writes to files (write_contents, compose_up.c); swarm's `external` is refused. */
 static int top_files(cmp_project *p, cmp_ctx *c, const char *key, nr_err *err)
 {
-    json_t *v = json_object_get(p->model, key);
-    if (!v || json_is_null(v)) {
-        json_object_set_new(p->model, key, json_object());
-        return 0;
-    }
-    if (!json_is_object(v))
-        return nr_err_set(err, "%s: expected a mapping", key);
+    json_t *v = top_map(p, key, err);
+    if (!v)
+        return -1;
     bool config = !strcmp(key, "configs");
     if (!p->contents)
         p->contents = json_object();
@@ -359,13 +369,9 @@ static int top_files(cmp_project *p, cmp_ctx *c, const char *key, nr_err *err)
 
 static int top_decls(cmp_project *p, const char *key, nr_err *err)
 {
-    json_t *v = json_object_get(p->model, key);
-    if (!v || json_is_null(v)) {
-        json_object_set_new(p->model, key, json_object());
-        return 0;
-    }
-    if (!json_is_object(v))
-        return nr_err_set(err, "%s: expected a mapping", key);
+    json_t *v = top_map(p, key, err);
+    if (!v)
+        return -1;
     const char *k;
     json_t *x;
     json_object_foreach(v, k, x) {
