@@ -254,3 +254,28 @@ PY
     run -127 "$NRUN" image inspect deep:1 # no such image
     "$NRUN" rm -f "$id" >/dev/null
 }
+
+# Held (probed in the read-back): compose's include, extends and secrets read
+# files the compose file names, as root.  A cloned compose file naming a
+# host secret gets a parse error naming the file and place, never its bytes;
+# an environment secret's value never reaches `config`.
+@test "compose include/extends of a host secret file: the error names the file, echoes none of it; an environment secret's value stays out of config" {
+    d=$BATS_TEST_TMPDIR/p && mkdir -p "$d"
+    printf 'topsecret-line: [unclosed\nroot:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n' >"$BATS_TEST_TMPDIR/shadow"
+    chmod 600 "$BATS_TEST_TMPDIR/shadow"
+    for doc in "include: [$BATS_TEST_TMPDIR/shadow]" \
+        "services: {a: {extends: {service: x, file: $BATS_TEST_TMPDIR/shadow}}}"; do
+        printf '%s\nservices:\n  b:\n    image: bb:1\n' "$doc" >"$d/compose.yaml"
+        [[ "$doc" == services:* ]] && printf '%s\n' "$doc" >"$d/compose.yaml"
+        run sh -c "cd '$d' && '$NRUN' compose config 2>&1"
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"$BATS_TEST_TMPDIR/shadow"* ]]
+        [[ "$output" != *topsecret* && "$output" != *saltsalt* && "$output" != *hashhash* ]]
+    done
+    printf 'services:\n  b:\n    image: bb:1\n    secrets: [s]\nsecrets:\n  s:\n    environment: NR_PROBE_SECRET\n' >"$d/compose.yaml"
+    run sh -c "cd '$d' && NR_PROBE_SECRET=hunter2-value '$NRUN' compose config 2>&1"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"environment: NR_PROBE_SECRET"* ]]
+    [[ "$output" != *hunter2* ]]
+}
