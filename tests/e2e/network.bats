@@ -13,6 +13,7 @@ setup_file() {
         --config '{"Cmd":["sh"],"Env":["PATH=/bin"],"ExposedPorts":{"80/tcp":{},"81/tcp":{}}}' \
         "$BATS_FILE_TMPDIR/bb.tar" >/dev/null
     export SFX=${NR_NETNS#nrt-}
+    host_nrun0 >"$BATS_FILE_TMPDIR/host-nrun0"
 }
 teardown_file() {
     p=$(cat "$BATS_FILE_TMPDIR/hostsvc" 2>/dev/null) && kill "$p" 2>/dev/null || true
@@ -26,6 +27,10 @@ teardown_file() {
     rt_file_teardown
 }
 
+# the host namespace's nrun0 and what is on it: `make demo` (an nrun run in
+# the host's namespace) leaves the default bridge there, as docker leaves
+# docker0; this file must add nothing to it
+host_nrun0() { ip -o link show nrun0 2>/dev/null | cut -d: -f1-2; ip -o link show master nrun0 2>/dev/null | cut -d: -f2; true; }
 # an httpd in a container answering /i with $1
 web() { echo "echo $1 >/tmp/i; exec httpd -f -p 80 -h /tmp"; }
 wait_http() { # URL: until it answers (in the file's namespace)
@@ -51,9 +56,10 @@ net_clean() {
     ip=$(awk '{print $4}' <<<"${lines[0]}"); ip=${ip%/*}
     [[ "$output" == *"$ip"$'\t'"net1"* ]]
     [[ "$output" == *"nameserver "* ]]
-    # in this file's namespace only
+    # in this file's namespace only: the host's nrun0 (absent, or left by
+    # make demo) and its ports as they were
     nr_in_ns ip link show nrun0 >/dev/null
-    ! ip link show nrun0 2>/dev/null || false
+    [ "$(host_nrun0)" = "$(cat "$BATS_FILE_TMPDIR/host-nrun0")" ]
     # the default network is listed, and bridge/private/default name it
     run "$NRUN" network ls -q
     [[ "$output" == *bridge* ]]
