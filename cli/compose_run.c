@@ -258,6 +258,13 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
         cmp_strv_push(a, "--init");
     if (json_is_true(json_object_get(s, "read_only")))
         cmp_strv_push(a, "--read-only");
+    /* stdin_open: the app's stdin stays open (a dev server that exits when it
+     * ends keeps running); tty: a terminal, its output the log.  compose run
+     * takes its own -i/-T */
+    if (mode != CMP_ARGV_RUN && json_is_true(json_object_get(s, "stdin_open")))
+        cmp_strv_push(a, "--interactive");
+    if (mode != CMP_ARGV_RUN && json_is_true(json_object_get(s, "tty")))
+        cmp_strv_push(a, "--tty");
     /* refused by run as `nrun run --privileged` is: one check, run's */
     if (json_is_true(json_object_get(s, "privileged")))
         cmp_strv_push(a, "--privileged");

@@ -26,7 +26,7 @@ static const char *const unsupported[] = {
     "cpu_rt_period", "cgroup", "cgroup_parent", "credential_spec", "deploy", "develop",
     "device_cgroup_rules", "driver_opts", "external_links", "gpus", "ipc", "isolation", "label_file",
     "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform", "post_start", "pre_stop",
-    "provider", "runtime", "stdin_open", "storage_opt", "tty", "use_api_socket",
+    "provider", "runtime", "storage_opt", "use_api_socket",
     "userns_mode", "uts", "volumes_from", "devices", NULL};
 
 static bool in_list(const char *const *l, const char *s)
@@ -801,7 +801,8 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         "working_dir", "user", "labels", "container_name", "hostname", "restart", "healthcheck", "depends_on", "init",
         "stop_signal", "stop_grace_period", "tmpfs", "cap_add", "cap_drop", "extra_hosts", "dns", "networks",
         "network_mode", "privileged", "read_only", "mem_limit", "cpus", "cpuset", "pids_limit", "shm_size",
-        "security_opt", "sysctls", "profiles", "scale", "secrets", "configs", "pull_policy", "links", NULL};
+        "security_opt", "sysctls", "profiles", "scale", "secrets", "configs", "pull_policy", "links", "stdin_open",
+        "tty", NULL};
     json_object_foreach(svc, k, x) if (!in_list(known, k) && !cmp_docker_key(k)) {
         cleanup_free char *e = nr_escape_controls(k);
         return nr_err_set(err, "%s.%s: not a key of a compose service", path, e);
@@ -818,7 +819,8 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         if (cmp_want_strlist(svc, *s, path, err) < 0)
             return -1;
     if (cmp_want_bool(svc, "init", path, err) < 0 || cmp_want_bool(svc, "privileged", path, err) < 0 ||
-        cmp_want_bool(svc, "read_only", path, err) < 0 || cmp_want_kvmap(svc, "environment", path, err) < 0 ||
+        cmp_want_bool(svc, "read_only", path, err) < 0 || cmp_want_bool(svc, "stdin_open", path, err) < 0 ||
+        cmp_want_bool(svc, "tty", path, err) < 0 || cmp_want_kvmap(svc, "environment", path, err) < 0 ||
         cmp_want_kvmap(svc, "labels", path, err) < 0 || cmp_want_kvmap(svc, "sysctls", path, err) < 0 ||
         want_cmd(svc, "command", path, err) < 0 || want_cmd(svc, "entrypoint", path, err) < 0 ||
         norm_ports(svc, path, err) < 0 || norm_health(svc, path, err) < 0 || norm_build(svc, p->dir, path, err) < 0 ||

@@ -7,7 +7,15 @@
  * Protocol (SOCK_SEQPACKET: one message a packet): a client's bytes go to the app's terminal as they are, except a
  * window size, sent as the 8 bytes "\0WSZ" + rows + cols (u16 each, host
  * order); the terminal's output goes to every client.  Output while nobody
- * is attached is read and dropped (the app never blocks on a full pty). */
+ * is attached is read and dropped (the app never blocks on a full pty).
+ *
+ * The terminal's output is also the container's log, as docker's is for a
+ * -t container (no supervisor reads the app's stdio then: its stdio is the
+ * pty): JSON lines of the supervisor's shape, stream "stdout", worker 1,
+ * the "\r\n" the terminal makes a line's end (a line without one after a
+ * second of quiet), rotated by the container's
+ * --log-max-size / --log-max-files (docker's --log-opt) as the supervisor
+ * rotates its own. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,12 +28,155 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "runtime/runtime.h"
+#include "runtime/supervisor/options.h"
+#include "runtime/supervisor/supervisor.h"
 
 #define MAX_CLIENTS 8
+#define LOG_NAME "container.log"
+#define LINE_MAX_BYTES 16384 /* a longer line is split, as the supervisor splits */
+
+typedef struct {
+    int dir;                      /* containers/<id>/logs */
+    int fd;                       /* its container.log, appended */
+    unsigned long long size, max; /* bytes in it; rotate past max */
+    int keep;                     /* files in all */
+    int pid;
+    size_t len;
+    char line[LINE_MAX_BYTES];
+} tty_log;
+
+/* The log's limits from the container's config.json (its supervisor
+ * options), else the supervisor's defaults. */
+static void tty_log_open(tty_log *l, const char *root, const char *id, int pid)
+{
+    *l = (tty_log){.dir = -1, .fd = -1, .max = 10ull << 20, .keep = 5, .pid = pid};
+    cleanup_free char *d = nr_xasprintf("%s/containers/%s", root, id);
+    cleanup_close int cd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (cd < 0)
+        return;
+    rt_spec sp;
+    nr_err ign = {0};
+    if (rt_spec_load(cd, "config.json", &sp, &ign) == 0) {
+        sv_config cfg = {0};
+        for (size_t i = 0; i < sp.nsv_opts; i++) {
+            const char *eq = strchr(sp.sv_opts[i], '=');
+            if (!eq || (strncmp(sp.sv_opts[i], "--log-max-size=", 15) && strncmp(sp.sv_opts[i], "--log-max-files=", 16)))
+                continue;
+            cleanup_free char *opt = nr_xstrndup(sp.sv_opts[i], (size_t)(eq - sp.sv_opts[i]));
+            sv_opt_apply(&cfg, opt, eq + 1, &ign);
+        }
+        if (cfg.log_max_size)
+            l->max = cfg.log_max_size;
+        if (cfg.log_max_files > 0)
+            l->keep = cfg.log_max_files;
+        rt_spec_free(&sp);
+    }
+    l->dir = openat(cd, "logs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (l->dir >= 0)
+        l->fd = openat(l->dir, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    struct stat st;
+    if (l->fd >= 0 && fstat(l->fd, &st) == 0)
+        l->size = (unsigned long long)st.st_size;
+}
+
+static void tty_log_rotate(tty_log *l)
+{
+    char from[64], to[64];
+    snprintf(to, sizeof to, LOG_NAME ".%d", l->keep - 1);
+    unlinkat(l->dir, l->keep > 1 ? to : LOG_NAME, 0);
+    for (int i = l->keep - 2; i >= 1; i--) {
+        snprintf(from, sizeof from, LOG_NAME ".%d", i);
+        snprintf(to, sizeof to, LOG_NAME ".%d", i + 1);
+        renameat(l->dir, from, l->dir, to);
+    }
+    if (l->keep > 1)
+        renameat(l->dir, LOG_NAME, l->dir, LOG_NAME ".1");
+    close(l->fd);
+    l->fd = openat(l->dir, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    l->size = 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t k = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+    if (!k || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((k == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (k == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+        (k == 4 && p[0] == 0xf0 && p[1] < 0x90) || (k == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return k;
+}
+
+static void tty_log_emit(tty_log *l)
+{
+    if (l->fd < 0) {
+        l->len = 0;
+        return;
+    }
+    size_t n = l->len;
+    if (n && l->line[n - 1] == '\r')
+        n--;
+    static char out[LINE_MAX_BYTES * 6 + 256];
+    char when[64];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    nr_rfc3339(ts.tv_sec, ts.tv_nsec, when, sizeof when);
+    int h = snprintf(out, 256, "{\"time\":\"%s\",\"worker\":1,\"pid\":%d,\"stream\":\"stdout\",\"msg\":\"", when,
+                     l->pid);
+    if (h < 0 || h >= 256)
+        return;
+    size_t o = (size_t)h;
+    const unsigned char *p = (const unsigned char *)l->line;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        size_t k = utf8_seq(p + i, n - i);
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
+        } else if (!k) {
+            memcpy(out + o, "\\ufffd", 6); /* not UTF-8: JSON holds no raw byte of it */
+            o += 6;
+            k = 1;
+        } else {
+            memcpy(out + o, p + i, k);
+            o += k;
+        }
+        i += k ? k : 1;
+    }
+    memcpy(out + o, "\"}\n", 3);
+    o += 3;
+    l->len = 0;
+    if (l->size > 0 && l->size + o > l->max)
+        tty_log_rotate(l);
+    if (l->fd >= 0 && nr_write_all(l->fd, out, o) == 0)
+        l->size += o;
+}
+
+static void tty_log_feed(tty_log *l, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\n') {
+            tty_log_emit(l);
+            continue;
+        }
+        l->line[l->len++] = p[i];
+        if (l->len == sizeof l->line)
+            tty_log_emit(l);
+    }
+}
 
 char *rt_attach_path(const char *root, const char *id)
 {
@@ -66,8 +217,10 @@ static void client_input(int master, const char *buf, size_t n)
     nr_write_all(master, buf, n);
 }
 
-void rt_attach_serve(const char *root, const char *id, int master)
+void rt_attach_serve(const char *root, const char *id, int master, int pid)
 {
+    tty_log log;
+    tty_log_open(&log, root, id, pid);
     cleanup_free char *path = rt_attach_path(root, id);
     cleanup_close int ls = listen_on(path);
     int cl[MAX_CLIENTS];
@@ -77,15 +230,24 @@ void rt_attach_serve(const char *root, const char *id, int master)
         struct pollfd p[2 + MAX_CLIENTS] = {{.fd = master, .events = POLLIN}, {.fd = ls, .events = POLLIN}};
         for (size_t i = 0; i < ncl; i++)
             p[2 + i] = (struct pollfd){.fd = cl[i], .events = POLLIN};
-        if (poll(p, 2 + ncl, -1) < 0) {
+        /* a line without its end yet (a prompt) is logged after a second
+         * of quiet */
+        int ready = poll(p, 2 + ncl, log.len ? 1000 : -1);
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             break;
+        }
+        if (ready == 0) {
+            tty_log_emit(&log);
+            continue;
         }
         if (p[0].revents) {
             ssize_t r = read(master, buf, 8192); /* a packet attach reads whole */
             if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
                 break; /* EIO: every slave is closed, the app is gone */
+            if (r > 0)
+                tty_log_feed(&log, buf, (size_t)r);
             for (size_t i = 0; r > 0 && i < ncl; i++)
                 if (send(cl[i], buf, (size_t)r, MSG_NOSIGNAL) != r) { /* gone or stuck: dropped */
                     close(cl[i]);
@@ -128,4 +290,10 @@ void rt_attach_serve(const char *root, const char *id, int master)
     for (size_t i = 0; i < ncl; i++)
         close(cl[i]);
     unlink(path);
+    if (log.len)
+        tty_log_emit(&log);
+    if (log.fd >= 0)
+        close(log.fd);
+    if (log.dir >= 0)
+        close(log.dir);
 }

@@ -209,7 +209,7 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
                 if (fg)
                     rt_tty_relay(master, p.pid);
                 else
-                    rt_attach_serve(root, id, master); /* -dt: `nrun attach` reaches it here */
+                    rt_attach_serve(root, id, master, p.pid); /* -dt: `nrun attach` reaches it here */
                 close(master);
             }
         }
@@ -398,6 +398,20 @@ int rt_run_detached(const char *root, const char *id, const rt_run_params *rp, n
         close(in);
         close(out);
         rt_launch_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .echo_stdio = false, .console_sock = -1};
+        /* -d -i (compose's stdin_open): the app's stdin stays open, as
+         * docker's, where /dev/null would end it at once (a dev server that
+         * exits when its stdin ends, react-scripts start's, stopped): a pipe
+         * of ours whose write end this monitor holds and never writes, the
+         * same one over restarts */
+        int hold[2] = {-1, -1};
+        if (rp->interactive && !rp->tty) {
+            if (pipe2(hold, O_CLOEXEC) < 0) {
+                dprintf(pfd[1], "Ethe container's stdin: %s", strerror(errno));
+                _exit(NR_EXIT_CMD);
+            }
+            io.stdin_fd = hold[0];
+            io.pass_stdin = true;
+        }
         nr_err e = {0};
         int code = run_loop(root, id, &io, rp, false, pfd[1], &e);
         if (rp->alerts)

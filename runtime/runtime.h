@@ -385,7 +385,7 @@ int rt_tty_wait(struct pollfd *p, int peer, bool in_open, int sfd);
 /* attach.c: a detached -t container's pty, served on containers/<id>/attach.sock
  * (0600, SO_PEERCRED-checked) until the app closes it; see attach.c for the bytes. */
 char *rt_attach_path(const char *store_root, const char *id);
-void rt_attach_serve(const char *store_root, const char *id, int master);
+void rt_attach_serve(const char *store_root, const char *id, int master, int pid);
 
 /* state.c ----------------------------------------------------------------- */
 typedef struct rt_state {

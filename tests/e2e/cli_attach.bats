@@ -73,6 +73,28 @@ att() { python3 "$BATS_FILE_TMPDIR/att.py" "$NRUN" "$@"; }
     "$NRUN" rm tty1 >/dev/null
 }
 
+@test "run -dt: what the terminal shows is the container's log (nrun logs), rotated by --log-opt; run -d -i: the app's stdin stays open, as docker's" {
+    id=$(rt_run -dt --log-opt max-size=1k --log-opt max-file=2 bb:1 sh -c \
+        '[ -t 1 ] && echo on-a-tty; for i in $(seq 100); do echo line-$i; done; printf "\377 \"q\" no newline"; sleep 600')
+    for _ in $(seq 100); do run "$NRUN" logs "$id"; [[ "$output" == *"no newline"* ]] && break; sleep 0.1; done
+    echo "$output"
+    [[ "${lines[-1]}" == *' "q" no newline' ]]
+    [ "${lines[-2]}" = line-100 ]
+    # 1 KiB in two files at most: the first lines rotated away, none torn
+    [[ "$output" != *on-a-tty* ]]
+    d=$NRUN_ROOT/containers/$id/logs
+    [ -f "$d/container.log.1" ] && [ ! -e "$d/container.log.2" ]
+    [ "$(stat -c %s "$d/container.log.1")" -le 1024 ]
+    jq -e -s 'all(.stream == "stdout" and .worker == 1)' "$d/container.log.1" "$d/container.log"
+    "$NRUN" rm -f "$id" >/dev/null
+    # -d -i: a pipe nobody writes, never its end (cat is ended by timeout's TERM)
+    id=$(rt_run -d -i bb:1 sh -c 'timeout 1 cat; echo "cat-ended $?"; sleep 600')
+    for _ in $(seq 100); do run "$NRUN" logs "$id"; [[ "$output" == *cat-ended* ]] && break; sleep 0.1; done
+    echo "$output"
+    [[ "$output" == *"cat-ended 143"* ]]
+    "$NRUN" rm -f "$id" >/dev/null
+}
+
 @test "--detach-keys: other keys detach; a broken sequence reaches the app; bad keys refused" {
     rt_run -dit --name tty2 bb:1 sh >/dev/null
     # "q" then "$" is not the sequence q,w: both reach the shell (q2 is printed), then q w detaches

@@ -823,7 +823,7 @@ EOF
     [ -z "$(ids_of scaled)" ]
 }
 
-@test "logging (json-file), ulimits, group_add, dns_search, dns_opt, domainname, oom_score_adj, cpu_shares, mem_reservation reach the container as run's flags; another log driver is a warning" {
+@test "logging (json-file), ulimits, group_add, dns_search, dns_opt, domainname, oom_score_adj, cpu_shares, mem_reservation, stdin_open, tty reach the container as run's flags; another log driver is a warning" {
     proj dk
     cat >"$D/compose.yaml" <<'EOF2'
 services:
@@ -846,6 +846,14 @@ services:
     image: bb:1
     command: sleep 600
     logging: {driver: syslog}
+  u:
+    image: bb:1
+    stdin_open: true
+    command: sh -c 'timeout 1 cat; echo "cat-ended $$?"; sleep 600'
+  v:
+    image: bb:1
+    tty: true
+    command: sh -c '[ -t 0 ] && [ -t 1 ] && echo on-a-tty; sleep 600'
 EOF2
     run --separate-stderr cmp up -d
     echo "$output $stderr"
@@ -862,6 +870,15 @@ EOF2
     [[ "$output" == *"options ndots:2"* ]]
     [[ "$output" == *$'\ncorp.test\n'* ]]
     [ "${lines[-1]}" = 100 ]
+    # stdin_open: stdin stays open (cat is ended by timeout's TERM, not by
+    # an end of input); tty: a terminal, whose output is the log
+    [[ "$stderr" != *"stdin_open"* && "$stderr" != *"services.v.tty"* ]]
+    for _ in $(seq 50); do run "$NRUN" logs dk-u-1; [[ "$output" == *cat-ended* ]] && break; sleep 0.1; done
+    echo "u: $output"
+    [[ "$output" == *"cat-ended 143"* ]] # (and sh's "Terminated")
+    for _ in $(seq 50); do run "$NRUN" logs dk-v-1; [[ "$output" == *on-a-tty* ]] && break; sleep 0.1; done
+    echo "v: $output"
+    [ "$output" = "on-a-tty" ]
     run "$NRUN" inspect dk-s-1
     jq -e '.[0].HostConfig | .LogConfig == {"Type": "json-file", "Config": {"max-size": "5m", "max-file": "2"}} and
         .CpuShares == 512 and .MemoryReservation == 33554432 and .OomScoreAdj == 100' <<<"$output"
