@@ -331,6 +331,8 @@ static const nr_opt run_opts[] = {
     {"userns", O_DK_USERNS, required_argument, "MODE", "host (the default: no remapping); others refused"},
     {"cgroupns", O_DK_CGROUPNS, required_argument, "MODE", "private (the default); host refused"},
     {"uts", O_DK_UTS, required_argument, "MODE", "refused but for the default: a UTS namespace of its own"},
+    {"volumes-from", O_DK_VOLFROM, required_argument, "CONTAINER[:ro|:rw]",
+     "the volumes and binds of CONTAINER, at its paths (repeatable)"},
     {0},
 };
 
@@ -691,7 +693,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
             return run_usage_error(g, "run: --privileged is not supported (it would give every capability and device): "
                                       "add what the app needs with --cap-add CAP, --device PATH or --security-opt "
                                       "seccomp=PROFILE");
-        case O_DK_ADDHOST ... O_DK_UTS:
+        case O_DK_ADDHOST ... O_DK_VOLFROM:
         case 'c':
         case 'q': {
             int r = run_docker_flag(g, c, val, op, &dk);
@@ -707,6 +709,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
     if (i >= argc)
         return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
     int dr = run_docker_flags_finish(g, op, &dk);
+    strv_free(dk.volumes_from, dk.nvolumes_from);
     if (dr)
         return dr;
     bool no_hc = false, some_hc = false;

@@ -165,6 +165,15 @@ int run_docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk_fl
         return 0;
     case 'q': dk->quiet = true; return 0;
     case O_DK_PID:
+    case O_DK_VOLFROM: {
+        const char *colon = strrchr(val, ':');
+        if (!*val || *val == ':' || (colon && strcmp(colon, ":ro") && strcmp(colon, ":rw"))) {
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --volumes-from %s: expected CONTAINER, CONTAINER:ro or CONTAINER:rw", e);
+        }
+        run_push(&dk->volumes_from, &dk->nvolumes_from, val);
+        return 0;
+    }
     case O_DK_UTS:
         if (*val && c == O_DK_PID)
             return run_usage_error(g, "run: --pid %s is not supported: nrun-init is PID 1 in the container's own PID "
@@ -191,6 +200,69 @@ int run_docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk_fl
     return NR_EXIT_CMD;
 }
 
+/* --volumes-from C[:ro|:rw]: each volume and bind of container C (running or
+ * not) at its own path, as docker's: its config.json's binds but nrun's own
+ * (/etc/hosts and the like, the run dir); a named volume as that volume (-v
+ * NAME:DST), the rest as binds of their sources (an anonymous volume is C's:
+ * it goes with C).  The mode: C's, or the one given. */
+static int volumes_from(nr_global *g, rt_run_opts *op, const char *spec)
+{
+    nr_err err = {0};
+    cleanup_free char *ref = nr_xstrdup(spec);
+    const char *mode = NULL;
+    char *colon = strrchr(ref, ':');
+    if (colon && (!strcmp(colon, ":ro") || !strcmp(colon, ":rw"))) {
+        mode = colon + 1;
+        *colon = 0;
+    }
+    char id[65];
+    if (rt_container_find(g->root, ref, id, &err) < 0)
+        return run_usage_error(g, "run: --volumes-from %s: %s", spec, err.msg);
+    cleanup_free char *path = nr_xasprintf("%s/containers/%s/config.json", g->root, id);
+    json_error_t je;
+    json_auto_t *cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!cfg)
+        return run_usage_error(g, "run: --volumes-from %s: %s: %s", spec, path, je.text);
+    cleanup_free char *vols = nr_xasprintf("%s/volumes/", g->root);
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(cfg, "mounts"), i, m)
+    {
+        const char *type = json_string_value(json_object_get(m, "type"));
+        const char *src = json_string_value(json_object_get(m, "source"));
+        const char *dst = json_string_value(json_object_get(m, "destination"));
+        if (!type || strcmp(type, "bind") || !src || !dst || !strncmp(dst, "/etc/", 5) ||
+            !strncmp(dst, RT_CTR_RUN_DIR, strlen(RT_CTR_RUN_DIR)))
+            continue;
+        bool ro = false;
+        size_t k;
+        json_t *o;
+        json_array_foreach(json_object_get(m, "options"), k, o) ro |= json_is_string(o) && !strcmp(json_string_value(o), "ro");
+        if (mode)
+            ro = !strcmp(mode, "ro");
+        /* <root>/volumes/NAME/_data: the named volume */
+        size_t vl = strlen(vols);
+        const char *name = !strncmp(src, vols, vl) ? src + vl : NULL;
+        const char *slash = name ? strchr(name, '/') : NULL;
+        cleanup_free char *v = NULL;
+        if (slash && slash > name && !strcmp(slash, "/_data") && !strchr(dst, ':'))
+            v = nr_xasprintf("%.*s:%s%s", (int)(slash - name), name, dst, ro ? ":ro" : "");
+        else if (!strchr(src, ':') && !strchr(dst, ':'))
+            v = nr_xasprintf("%s:%s%s", src, dst, ro ? ":ro" : "");
+        if (v) {
+            run_push(&op->volumes, &op->nvolumes, v);
+            continue;
+        }
+        if (strchr(src, ',') || strchr(dst, ',') || strchr(src, '"') || strchr(dst, '"')) {
+            cleanup_free char *e = nr_escape_controls(dst);
+            return run_usage_error(g, "run: --volumes-from %s: the mount at %s has a path nrun cannot pass on", spec, e);
+        }
+        cleanup_free char *mt = nr_xasprintf("type=bind,source=%s,target=%s%s", src, dst, ro ? ",readonly" : "");
+        run_push(&op->mounts, &op->nmounts, mt);
+    }
+    return 0;
+}
+
 /* After the loop: --log-driver/--log-opt as the supervisor's log flags,
  * --memory-swap and --memory-reservation against --memory. */
 int run_docker_flags_finish(nr_global *g, rt_run_opts *op, const dk_flags *dk)
@@ -209,6 +281,9 @@ int run_docker_flags_finish(nr_global *g, rt_run_opts *op, const dk_flags *dk)
         cleanup_free char *kv = nr_xasprintf("%s=%s", sv[i][0], sv[i][1]);
         run_push(&op->sv_opts, &op->nsv_opts, kv);
     }
+    for (size_t i = 0; i < dk->nvolumes_from; i++)
+        if (volumes_from(g, op, dk->volumes_from[i]) != 0)
+            return NR_EXIT_CMD;
     if (op->memory_swap && !op->memory)
         return run_usage_error(g, "run: --memory-swap needs --memory (the memory part of it)");
     if (op->memory_swap > 0 && op->memory_swap < op->memory)

@@ -16,7 +16,7 @@
 enum {
     O_DK_ADDHOST = NR_OPT_LONG + 0x200, O_DK_DNS, O_DK_DNSSEARCH, O_DK_DNSOPT, O_DK_DOMAIN, O_DK_INIT, O_DK_STOPSIG,
     O_DK_PULL, O_DK_PLATFORM, O_DK_EXPOSE, O_DK_GROUPADD, O_DK_OOMADJ, O_DK_MEMSWAP, O_DK_MEMRES, O_DK_LOGDRV,
-    O_DK_LOGOPT, O_DK_PID, O_DK_IPC, O_DK_USERNS, O_DK_CGROUPNS, O_DK_UTS,
+    O_DK_LOGOPT, O_DK_PID, O_DK_IPC, O_DK_USERNS, O_DK_CGROUPNS, O_DK_UTS, O_DK_VOLFROM,
 };
 /* What docker's flags leave for after the loop (cli/run.c run_main). */
 typedef struct dk_flags {
@@ -24,6 +24,8 @@ typedef struct dk_flags {
     bool quiet;
     const char *log_driver;              /* json-file|local */
     const char *log_size, *log_files;    /* --log-opt max-size / max-file */
+    char **volumes_from;                 /* --volumes-from CONTAINER[:ro|:rw] */
+    size_t nvolumes_from;
 } dk_flags;
 
 void run_push(char ***v, size_t *n, const char *s);
@@ -32,7 +34,8 @@ int run_parse_ll(const char *s, long long *out);
 int run_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One of docker run's flags: 0, or the exit code with the error printed. */
 int run_docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk_flags *dk);
-/* After the option loop: --log-opt as supervisor flags, --memory-swap/--memory-reservation checks. */
+/* After the option loop: --log-opt as supervisor flags, --memory-swap/--memory-reservation checks,
+ * --volumes-from as the other container's -v flags. */
 int run_docker_flags_finish(nr_global *g, rt_run_opts *op, const dk_flags *dk);
 
 /* The strings as a JSON array. */

@@ -391,6 +391,31 @@ teardown_file() { rt_file_teardown; }
     "$NRUN" volume rm mvol >/dev/null
 }
 
+@test "--volumes-from C[:ro|:rw]: C's named and anonymous volumes and binds at their paths, C's mode or the one given; nrun's own files and C's tmpfs not; an unknown container or mode refused" {
+    h=$BATS_TEST_TMPDIR/host
+    mkdir "$h"
+    echo hosty >"$h/f"
+    rt_run -d --name vfdata --network none -v vfvol:/data -v /anon -v "$h:/h:ro" --tmpfs /t bb:1 \
+        sh -c 'echo named >/data/f; echo anon >/anon/f; touch /t/x; sleep 600' >/dev/null
+    for _ in $(seq 50); do [ -e "$NRUN_ROOT/volumes/vfvol/_data/f" ] && break; sleep 0.1; done
+    run rt_run --rm --network none --volumes-from vfdata bb:1 sh -c \
+        'cat /data/f /anon/f /h/f; echo w >/data/w && echo data-rw; (echo w >/h/w) 2>/dev/null || echo h-ro; [ -e /t/x ] || echo no-t'
+    echo "$output"
+    [ "$output" = "$(printf 'named\nanon\nhosty\ndata-rw\nh-ro\nno-t')" ]
+    [ "$(cat "$NRUN_ROOT/volumes/vfvol/_data/w")" = w ]
+    run rt_run --rm --network none --volumes-from vfdata:ro bb:1 sh -c '(echo x >/data/x) 2>/dev/null || echo data-ro; grep -c " /etc/hosts " /proc/mounts'
+    [ "$output" = "$(printf 'data-ro\n1')" ]
+    # the volume is the named volume itself (nrun volume rm refuses it in use)
+    run "$NRUN" inspect vfdata
+    jq -e '.[0].Mounts | map(.Destination) | sort == ["/anon", "/data", "/h", "/t"]' <<<"$output"
+    run -125 rt_run --rm --volumes-from nosuch bb:1 true
+    [ "$output" = "nrun: run: --volumes-from nosuch: no such container: nosuch" ]
+    run -125 rt_run --rm --volumes-from vfdata:rx bb:1 true
+    [ "$output" = "nrun: run: --volumes-from vfdata:rx: expected CONTAINER, CONTAINER:ro or CONTAINER:rw" ]
+    "$NRUN" rm -f vfdata >/dev/null
+    "$NRUN" volume rm vfvol >/dev/null
+}
+
 @test "--tmpfs: docker's noexec,nosuid,nodev unless undone; size, mode, exec; a bad option refused by name" {
     run rt_run --rm --network none --tmpfs /run --tmpfs /work:size=2m,mode=1770,exec bb:1 \
         sh -c 'grep -E " /(run|work) " /proc/mounts; stat -c %a /work; cp /bin/busybox /work/true && /work/true && echo ran'
