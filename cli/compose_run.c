@@ -218,6 +218,22 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
             cmp_strv_pushf(a, "--volume=%s%s", dst, ro ? ":ro" : "");
         }
     }
+    /* volumes_from: a service's first container, or container:NAME (not
+     * in the check before up: they are made by up) */
+    json_array_foreach(mode == CMP_ARGV_CHECK ? NULL : json_object_get(s, "volumes_from"), i, v) {
+        const char *vf = json_string_value(v);
+        const char *mode = strrchr(vf, ':');
+        if (!mode || (strcmp(mode, ":ro") && strcmp(mode, ":rw")))
+            mode = "";
+        size_t nl = strlen(vf) - strlen(mode);
+        if (!strncmp(vf, "container:", 10)) {
+            cmp_strv_pushf(a, "--volumes-from=%.*s%s", (int)(nl - 10), vf + 10, mode);
+        } else {
+            cleanup_free char *svn = nr_xstrndup(vf, nl);
+            cleanup_free char *other = cmp_ctr_name(p, svn);
+            cmp_strv_pushf(a, "--volumes-from=%s%s", other, mode);
+        }
+    }
     /* secrets and configs: the top-level entry's file, bound read-only (an
      * environment or content source: the file up wrote: write_contents, compose_up.c) */
     static const char *const kinds[] = {"secrets", "configs"};

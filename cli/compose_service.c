@@ -27,7 +27,7 @@ static const char *const unsupported[] = {
     "device_cgroup_rules", "driver_opts", "external_links", "gpus", "ipc", "isolation", "label_file",
     "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform", "post_start", "pre_stop",
     "provider", "runtime", "storage_opt", "use_api_socket",
-    "userns_mode", "uts", "volumes_from", "devices", NULL};
+    "userns_mode", "uts", "devices", NULL};
 
 static bool in_list(const char *const *l, const char *s)
 {
@@ -520,6 +520,26 @@ static int norm_ports(json_t *svc, const char *path, nr_err *err)
     return 0;
 }
 
+/* svc starts after service name (service_started), unless its depends_on names it */
+static void depend_started(json_t *svc, const char *name)
+{
+    json_t *dep = json_object_get(svc, "depends_on");
+    if (!dep) {
+        json_object_set_new(svc, "depends_on", json_object());
+        dep = json_object_get(svc, "depends_on");
+    }
+    if (json_is_array(dep)) {
+        bool have = false;
+        size_t j;
+        json_t *y;
+        json_array_foreach(dep, j, y) have = have || (json_is_string(y) && !strcmp(json_string_value(y), name));
+        if (!have)
+            json_array_append_new(dep, json_string(name));
+    } else if (json_is_object(dep) && !json_object_get(dep, name)) {
+        json_object_set_new(dep, name, json_pack("{s:s}", "condition", "service_started"));
+    }
+}
+
 /* links: "SERVICE" or "SERVICE:ALIAS". Service names resolve on the
  * project's networks anyway; what a link still does in docker compose is
  * order the start, as depends_on does: each becomes a depends_on entry
@@ -533,11 +553,6 @@ static int norm_links(json_t *svc, json_t *services, const char *path, nr_err *e
     if (cmp_want_strlist(svc, "links", path, err) < 0)
         return -1;
     v = json_object_get(svc, "links"); /* as cmp_want_strlist left it */
-    json_t *dep = json_object_get(svc, "depends_on");
-    if (!dep) {
-        json_object_set_new(svc, "depends_on", json_object());
-        dep = json_object_get(svc, "depends_on");
-    }
     size_t i;
     json_t *x;
     json_array_foreach(v, i, x) {
@@ -553,18 +568,41 @@ static int norm_links(json_t *svc, json_t *services, const char *path, nr_err *e
             fprintf(stderr, "nrun compose: warning: %s.links[%zu]: the alias %s is not made (the service's name %s resolves)\n",
                     path, i, ea, e);
         }
-        if (json_is_array(dep)) {
-            bool have = false;
-            size_t j;
-            json_t *y;
-            json_array_foreach(dep, j, y) have = have || (json_is_string(y) && !strcmp(json_string_value(y), s));
-            if (!have)
-                json_array_append_new(dep, json_string(s));
-        } else if (json_is_object(dep) && !json_object_get(dep, s)) {
-            json_object_set_new(dep, s, json_pack("{s:s}", "condition", "service_started"));
-        }
+        depend_started(svc, s);
     }
     json_object_del(svc, "links");
+    return 0;
+}
+
+/* volumes_from: "SERVICE[:ro|:rw]" or "container:NAME[:ro|:rw]", each run's
+ * --volumes-from (of the service's first container); a service is started
+ * first, as depends_on orders it (compose does so) */
+static int norm_volumes_from(json_t *svc, json_t *services, const char *path, nr_err *err)
+{
+    if (!json_object_get(svc, "volumes_from"))
+        return 0;
+    if (cmp_want_strlist(svc, "volumes_from", path, err) < 0)
+        return -1;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(svc, "volumes_from"), i, x) {
+        cleanup_free char *s = nr_xstrdup(json_string_value(x));
+        char *mode = strrchr(s, ':');
+        if (mode && (!strcmp(mode, ":ro") || !strcmp(mode, ":rw")))
+            *mode = 0;
+        cleanup_free char *e = nr_escape_controls(json_string_value(x));
+        if (!strncmp(s, "container:", 10)) {
+            if (!s[10] || strchr(s + 10, ':'))
+                return nr_err_set(err, "%s.volumes_from[%zu]: \"%s\": expected container:NAME[:ro|:rw]", path, i, e);
+            continue;
+        }
+        if (strchr(s, ':'))
+            return nr_err_set(err, "%s.volumes_from[%zu]: \"%s\": expected SERVICE[:ro|:rw] or container:NAME[:ro|:rw]",
+                              path, i, e);
+        if (!json_object_get(services, s))
+            return nr_err_set(err, "%s.volumes_from[%zu]: \"%s\" is not a service of this project", path, i, e);
+        depend_started(svc, s);
+    }
     return 0;
 }
 
@@ -802,7 +840,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         "stop_signal", "stop_grace_period", "tmpfs", "cap_add", "cap_drop", "extra_hosts", "dns", "networks",
         "network_mode", "privileged", "read_only", "mem_limit", "cpus", "cpuset", "pids_limit", "shm_size",
         "security_opt", "sysctls", "profiles", "scale", "secrets", "configs", "pull_policy", "links", "stdin_open",
-        "tty", NULL};
+        "tty", "volumes_from", NULL};
     json_object_foreach(svc, k, x) if (!in_list(known, k) && !cmp_docker_key(k)) {
         cleanup_free char *e = nr_escape_controls(k);
         return nr_err_set(err, "%s.%s: not a key of a compose service", path, e);
@@ -826,6 +864,7 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         norm_ports(svc, path, err) < 0 || norm_health(svc, path, err) < 0 || norm_build(svc, p->dir, path, err) < 0 ||
         norm_volumes(svc, json_object_get(model, "volumes"), p->dir, path, err) < 0 ||
         norm_links(svc, json_object_get(model, "services"), path, err) < 0 ||
+        norm_volumes_from(svc, json_object_get(model, "services"), path, err) < 0 ||
         norm_depends(svc, json_object_get(model, "services"), name, path, err) < 0 ||
         norm_networks(svc, json_object_get(model, "networks"), path, err) < 0 ||
         norm_files(model, svc, "secrets", path, err) < 0 || norm_files(model, svc, "configs", path, err) < 0 ||

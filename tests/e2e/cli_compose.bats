@@ -178,7 +178,7 @@ services:
     image: bb:1
     deploy: {replicas: 2, resources: {limits: {cpus: "1"}}}
     logging: {driver: syslog}
-    volumes_from: [other]
+    devices: ["/dev/kmsg"]
     x-mine: ignored quietly
   p:
     image: bb:1
@@ -189,7 +189,7 @@ EOF
     run --separate-stderr cmp config --format json
     [ "$status" -eq 0 ]
     [[ "$stderr" == *"warning: services.s.deploy: not supported by nrun, ignored"* ]]
-    [[ "$stderr" == *"warning: services.s.volumes_from: not supported by nrun, ignored"* ]]
+    [[ "$stderr" == *"warning: services.s.devices: not supported by nrun, ignored"* ]]
     [[ "$stderr" == *"warning: services.s.logging.driver: syslog is not supported by nrun"* ]]
     [[ "$stderr" != *services.p* ]] # its profile is not active: left out quietly, as compose does
     [[ "$stderr" == *"warning: top-level models: not supported by nrun, ignored"* ]]
@@ -216,6 +216,8 @@ EOF
     check '    ulimits: {nofile: {soft: 1}}' 'services.s.ulimits.nofile: expected a number or {soft: N, hard: N}'
     check '    logging: {drive: json-file}' 'services.s.logging.drive: not a key of logging'
     check '    tty: maybe' 'services.s.tty: expected true or false'
+    check '    volumes_from: [ghost]' 'services.s.volumes_from[0]: "ghost" is not a service of this project'
+    check '    volumes_from: ["s:rx"]' 'services.s.volumes_from[0]: "s:rx": expected SERVICE[:ro|:rw] or container:NAME[:ro|:rw]'
     printf 'services:\n  a: {image: bb:1, depends_on: [b]}\n  b: {image: bb:1, depends_on: [c]}\n  c: {image: bb:1, depends_on: [a]}\n' >"$D/compose.yaml"
     run cmp up -d
     [ "$status" -eq 1 ]

@@ -161,10 +161,14 @@ EOF
     cmp down
 }
 
-@test "a named volume keeps its data across down and up, down -v removes it" {
+@test "a named volume keeps its data across down and up, down -v removes it; volumes_from another service's (started first), read-only" {
     proj vol
     cat >"$D/compose.yaml" <<'EOF'
 services:
+  reader:
+    image: bb:1
+    volumes_from: ["keeper:ro"]
+    command: ["sh", "-c", "(echo x >/data/x) 2>/dev/null || echo ro; exec sleep 1000"]
   keeper:
     image: bb:1
     command: ["sh", "-c", "echo run >>/data/log; exec sleep 1000"]
@@ -175,6 +179,11 @@ EOF
     run cmp up -d
     [ "$status" -eq 0 ]
     [[ "$output" == *"Volume vol_store  Created"* ]]
+    [[ "$output" == *"vol-keeper-1  Started"*"vol-reader-1  Started"* ]]
+    for _ in $(seq 50); do run "$NRUN" logs vol-reader-1; [ "$output" = ro ] && break; sleep 0.1; done
+    [ "$output" = ro ]
+    run cmp exec -T reader cat /data/log
+    [ "$output" = run ]
     cmp down
     "$NRUN" volume ls -q | grep -qx vol_store
     cmp up -d
@@ -187,7 +196,7 @@ EOF
     run cmp exec -T keeper cat /data/log
     [ "$output" = run ]
     # a file that no longer names the volume: down -v still removes what up made
-    printf 'services:\n  keeper:\n    image: bb:1\n' >"$D/compose.yaml"
+    printf 'services:\n  keeper:\n    image: bb:1\n  reader:\n    image: bb:1\n' >"$D/compose.yaml"
     run cmp down -v
     echo "$output"
     [[ "$output" == *"Volume vol_store  Removed"* && "$output" == *"Network vol_default  Removed"* ]]
