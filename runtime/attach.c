@@ -62,7 +62,8 @@ static void tty_log_open(tty_log *l, const char *root, const char *id, int pid)
     rt_spec sp;
     nr_err ign = {0};
     if (rt_spec_load(cd, "config.json", &sp, &ign) == 0) {
-        sv_config cfg = {0};
+        sv_config cfg;
+        sv_config_init(&cfg);
         for (size_t i = 0; i < sp.nsv_opts; i++) {
             const char *eq = strchr(sp.sv_opts[i], '=');
             if (!eq || (strncmp(sp.sv_opts[i], "--log-max-size=", 15) && strncmp(sp.sv_opts[i], "--log-max-files=", 16)))
@@ -74,6 +75,7 @@ static void tty_log_open(tty_log *l, const char *root, const char *id, int pid)
             l->max = cfg.log_max_size;
         if (cfg.log_max_files > 0)
             l->keep = cfg.log_max_files;
+        sv_config_fini(&cfg);
         rt_spec_free(&sp);
     }
     l->dir = openat(cd, "logs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
