@@ -1,6 +1,7 @@
 /* The compose model: which files, which project (its name), the merge of
  * -f files in order and the top-level keys; each service's keys are checked
  * and put in one shape by compose_service.c.  Errors name the key path. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -367,6 +368,87 @@ static int top_files(cmp_project *p, cmp_ctx *c, const char *key, nr_err *err)
     return 0;
 }
 
+/* A subnet "A.B.C.D/N" (N 8..30) or, with prefix NULL, an address: the
+ * shapes network create takes (it checks the rest) */
+static bool ipv4_shape(const char *s, bool prefix)
+{
+    const char *slash = strchr(s, '/');
+    if (prefix != !!slash || strlen(s) >= 32)
+        return false;
+    char a[32];
+    snprintf(a, sizeof a, "%.*s", (int)(slash ? (size_t)(slash - s) : strlen(s)), s);
+    struct in_addr in;
+    if (inet_pton(AF_INET, a, &in) != 1)
+        return false;
+    if (!slash)
+        return true;
+    return strspn(slash + 1, "0123456789") == strlen(slash + 1) && strlen(slash + 1) <= 2 && atoi(slash + 1) >= 8 &&
+           atoi(slash + 1) <= 30;
+}
+
+/* A network's ipam: driver default, config's first IPv4 entry's subnet and
+ * gateway (network create's --subnet and --gateway); ip_range,
+ * aux_addresses, another entry and options are warnings */
+static int norm_ipam(json_t *net, const char *path, nr_err *err)
+{
+    json_t *ipam = json_object_get(net, "ipam");
+    if (!ipam)
+        return 0;
+    cleanup_free char *p2 = nr_xasprintf("%s.ipam", path);
+    if (!json_is_object(ipam))
+        return nr_err_set(err, "%s: expected a mapping", p2);
+    const char *k;
+    json_t *v;
+    json_object_foreach(ipam, k, v) {
+        if (!strcmp(k, "config") || (!strcmp(k, "driver") && json_is_string(v) && !strcmp(json_string_value(v), "default")))
+            continue;
+        cleanup_free char *e = nr_escape_controls(k);
+        fprintf(stderr, "nrun compose: warning: %s.%s: not supported by nrun, ignored\n", p2, e);
+    }
+    json_t *cfg = json_object_get(ipam, "config");
+    if (cfg && !json_is_array(cfg))
+        return nr_err_set(err, "%s.config: expected a list", p2);
+    json_t *keep = json_object();
+    size_t i;
+    json_array_foreach(cfg, i, v) {
+        cleanup_free char *p3 = nr_xasprintf("%s.config[%zu]", p2, i);
+        if (!json_is_object(v)) {
+            json_decref(keep);
+            return nr_err_set(err, "%s: expected a mapping", p3);
+        }
+        const char *sub = json_string_value(json_object_get(v, "subnet"));
+        const char *gw = json_string_value(json_object_get(v, "gateway"));
+        if (sub && strchr(sub, ':'))
+            continue; /* IPv6: nrun's networks are IPv4 (enable_ipv6 says so) */
+        if (json_object_size(keep)) {
+            fprintf(stderr, "nrun compose: warning: %s: a second subnet is not supported by nrun, ignored\n", p3);
+            continue;
+        }
+        if (!sub || !ipv4_shape(sub, true)) {
+            cleanup_free char *e = nr_escape_controls(sub ? sub : "");
+            json_decref(keep);
+            return nr_err_set(err, "%s.subnet: \"%s\": expected an IPv4 subnet like 172.28.0.0/16", p3, e);
+        }
+        if (json_object_get(v, "gateway") && (!gw || !ipv4_shape(gw, false))) {
+            cleanup_free char *e = nr_escape_controls(gw ? gw : "");
+            json_decref(keep);
+            return nr_err_set(err, "%s.gateway: \"%s\": expected an IPv4 address", p3, e);
+        }
+        json_object_set_new(keep, "subnet", json_string(sub));
+        if (gw)
+            json_object_set_new(keep, "gateway", json_string(gw));
+        json_t *w;
+        json_object_foreach(v, k, w) if (strcmp(k, "subnet") && strcmp(k, "gateway")) {
+            cleanup_free char *e = nr_escape_controls(k);
+            fprintf(stderr, "nrun compose: warning: %s.%s: not supported by nrun, ignored\n", p3, e);
+        }
+    }
+    json_object_set_new(net, "ipam", json_object_size(keep) ? json_pack("{s:[o]}", "config", keep) : json_object());
+    if (!json_object_size(keep))
+        json_decref(keep);
+    return 0;
+}
+
 static int top_decls(cmp_project *p, const char *key, nr_err *err)
 {
     json_t *v = top_map(p, key, err);
@@ -393,15 +475,20 @@ static int top_decls(cmp_project *p, const char *key, nr_err *err)
             } else if (!strcmp(mk, "driver") && json_is_string(y) &&
                        !strcmp(json_string_value(y), !strcmp(key, "networks") ? "bridge" : "local")) {
                 continue;
-            } else if (!strcmp(mk, "labels") || !strncmp(mk, "x-", 2)) {
-                json_object_del(x, mk);
+            } else if (!strcmp(mk, "labels") || !strncmp(mk, "x-", 2) ||
+                       (!strcmp(key, "networks") && (!strcmp(mk, "attachable") ||
+                                                     (!strcmp(mk, "enable_ipv6") && json_is_false(y))))) {
+                json_object_del(x, mk); /* (attachable: swarm's) */
+                continue;
+            } else if (!strcmp(key, "networks") && (!strcmp(mk, "internal") || !strcmp(mk, "ipam"))) {
                 continue;
             }
             cleanup_free char *e = nr_escape_controls(mk);
             fprintf(stderr, "nrun compose: warning: %s.%s: not supported by nrun, ignored\n", path, e);
             json_object_del(x, mk);
         }
-        if (cmp_want_bool(x, "external", path, err) < 0 || cmp_want_str(x, "name", path, err) < 0)
+        if (cmp_want_bool(x, "external", path, err) < 0 || cmp_want_str(x, "name", path, err) < 0 ||
+            cmp_want_bool(x, "internal", path, err) < 0 || (!strcmp(key, "networks") && norm_ipam(x, path, err) < 0))
             return -1;
         /* the name nrun will use, checked now: nothing is made from a bad one */
         const char *n = json_string_value(json_object_get(x, "name"));

@@ -127,6 +127,9 @@ json_t *cmp_svc_networks(const cmp_project *p, const char *svc)
         json_t *a;
         json_array_foreach(json_object_get(v, "aliases"), i, a) json_array_append(al, a);
         json_array_append_new(out, json_pack("{s:s, s:o}", "name", full, "aliases", al));
+        json_t *ip4 = json_object_get(v, "ipv4_address");
+        if (ip4)
+            json_object_set(json_array_get(out, json_array_size(out) - 1), "ipv4_address", ip4);
         free(full);
     }
     return out;
@@ -191,6 +194,9 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
         cmp_strv_pushf(a, "--network=%s", json_string_value(json_object_get(first, "name")));
         json_array_foreach(json_object_get(first, "aliases"), i, v)
             cmp_strv_pushf(a, "--network-alias=%s", json_string_value(v));
+        /* one address is one container's: not for compose run's one-offs */
+        if (json_object_get(first, "ipv4_address") && mode != CMP_ARGV_RUN)
+            cmp_strv_pushf(a, "--ip=%s", json_string_value(json_object_get(first, "ipv4_address")));
         json_decref(nets);
     }
     if (mode != CMP_ARGV_RUN)

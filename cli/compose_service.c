@@ -4,6 +4,7 @@
  * what `up` will do and compose_run.c reads one form only.  Keys nrun does
  * not honour are a warning each; errors name the key path
  * (services.web.ports[1]). */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -698,9 +699,23 @@ static int norm_networks(json_t *svc, json_t *top_nets, const char *path, nr_err
             }
             const char *mk;
             json_t *y;
-            json_object_foreach(m, mk, y) if (strcmp(mk, "aliases")) {
+            json_object_foreach(m, mk, y) if (strcmp(mk, "aliases") && strcmp(mk, "ipv4_address")) {
                 cleanup_free char *e = nr_escape_controls(mk);
                 fprintf(stderr, "nrun compose: warning: %s.%s: not supported, ignored\n", p2, e);
+            }
+            /* ipv4_address: run's --ip (network connect --ip on the others) */
+            if (cmp_want_str(m, "ipv4_address", p2, err) < 0) {
+                json_decref(m);
+                json_decref(out);
+                return -1;
+            }
+            const char *ip4 = json_string_value(json_object_get(m, "ipv4_address"));
+            struct in_addr a4;
+            if (ip4 && inet_pton(AF_INET, ip4, &a4) != 1) {
+                cleanup_free char *e = nr_escape_controls(ip4);
+                json_decref(m);
+                json_decref(out);
+                return nr_err_set(err, "%s.ipv4_address: \"%s\" is not an IPv4 address", p2, e);
             }
             size_t i;
             json_array_foreach(json_object_get(m, "aliases"), i, y) if (!rt_net_alias_valid(json_string_value(y))) {
@@ -712,6 +727,8 @@ static int norm_networks(json_t *svc, json_t *top_nets, const char *path, nr_err
             json_t *keep = json_object();
             if (json_object_get(m, "aliases"))
                 json_object_set(keep, "aliases", json_object_get(m, "aliases"));
+            if (ip4)
+                json_object_set(keep, "ipv4_address", json_object_get(m, "ipv4_address"));
             json_decref(m);
             json_object_set_new(out, k, keep);
         }

@@ -133,6 +133,17 @@ int cmp_make_shared(nr_global *g, cmp_project *p, nr_err *err)
         cmp_strv a = {0};
         cmp_strv_push(&a, "network");
         cmp_strv_push(&a, "create");
+        json_t *ic = json_array_get(json_object_get(json_object_get(v, "ipam"), "config"), 0);
+        if (json_object_get(ic, "subnet")) {
+            cmp_strv_push(&a, "--subnet");
+            cmp_strv_push(&a, json_string_value(json_object_get(ic, "subnet")));
+        }
+        if (json_object_get(ic, "gateway")) {
+            cmp_strv_push(&a, "--gateway");
+            cmp_strv_push(&a, json_string_value(json_object_get(ic, "gateway")));
+        }
+        if (json_is_true(json_object_get(v, "internal")))
+            cmp_strv_push(&a, "--internal");
         cmp_strv_push(&a, n);
         int r = cmp_call(g, nr_cmd_network, &a, true);
         cmp_strv_free(&a);
@@ -220,6 +231,10 @@ static int connect_more(nr_global *g, cmp_project *p, const char *svc, const cha
         json_array_foreach(json_object_get(n, "aliases"), j, al) {
             cmp_strv_push(&a, "--alias");
             cmp_strv_push(&a, json_string_value(al));
+        }
+        if (json_object_get(n, "ipv4_address")) {
+            cmp_strv_push(&a, "--ip");
+            cmp_strv_push(&a, json_string_value(json_object_get(n, "ipv4_address")));
         }
         cmp_strv_push(&a, json_string_value(json_object_get(n, "name")));
         cmp_strv_push(&a, ctr);

@@ -1,5 +1,6 @@
 /* nrun network create|ls|inspect|rm|connect|disconnect: docker's verbs and
  * flags over runtime/net.c. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,7 @@ static int net_connect(int argc, char **argv, nr_global *g, bool connect)
 {
     char **aliases = NULL;
     size_t nal = 0;
+    const char *ip = NULL;
     const char *pos[2] = {0};
     int np = 0;
     for (int i = 1; i < argc; i++) {
@@ -175,6 +177,15 @@ static int net_connect(int argc, char **argv, nr_global *g, bool connect)
             }
             aliases = nr_xrealloc(aliases, (nal + 1) * sizeof *aliases);
             aliases[nal++] = argv[++i];
+        } else if (connect && (!strcmp(argv[i], "--ip") || !strncmp(argv[i], "--ip=", 5)) &&
+                   (argv[i][4] == '=' || i + 1 < argc)) {
+            ip = argv[i][4] == '=' ? argv[i] + 5 : argv[++i];
+            struct in_addr a4;
+            if (inet_pton(AF_INET, ip, &a4) != 1) {
+                free(aliases);
+                cleanup_free char *e = nr_escape_controls(ip);
+                return nr_usage_error(g, "network connect: --ip %s: not an IPv4 address", e);
+            }
         } else if (argv[i][0] == '-' && strcmp(argv[i], "-f") && strcmp(argv[i], "--force")) {
             free(aliases);
             return nr_usage_error(g, "%s: unknown option %s", argv[0], argv[i]);
@@ -184,7 +195,7 @@ static int net_connect(int argc, char **argv, nr_global *g, bool connect)
     }
     if (np != 2) {
         free(aliases);
-        return nr_usage_error(g, "%s%s NETWORK CONTAINER", argv[0], connect ? " [--alias NAME]" : "");
+        return nr_usage_error(g, "%s%s NETWORK CONTAINER", argv[0], connect ? " [--alias NAME] [--ip IPv4]" : "");
     }
     nr_err err = {0};
     char id[65];
@@ -196,7 +207,7 @@ static int net_connect(int argc, char **argv, nr_global *g, bool connect)
         else if (strcmp(rt_state_live_status(&st), "running"))
             r = nr_err_set(&err, "container %s is not running", pos[1]);
         else if (rt_net_exists(g->root, pos[0], &err) == 0)
-            r = rt_net_connect(g->root, id, st.pid, st.start_time, pos[0], st.name ? st.name : id, aliases, nal,
+            r = rt_net_connect(g->root, id, st.pid, st.start_time, pos[0], st.name ? st.name : id, aliases, nal, ip,
                                &err);
         rt_state_free(&st);
     }

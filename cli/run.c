@@ -1,5 +1,6 @@
 /* nrun run [OPTIONS] IMAGE [CMD...]: flags -> rt_run_opts, then create the
  * container and run it in the foreground or detached. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -245,7 +246,7 @@ int run_usage_error(nr_global *g, const char *fmt, ...)
 /* run's flags: also create's, and the overrides nrun deploy takes (cli/deploy.c) */
 enum {
     O_NAME = NR_OPT_LONG, O_CIDFILE, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_CPUS, O_PIDS, O_CPUSET, O_NET,
-    O_NETALIAS, O_PUBALL, O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
+    O_NETALIAS, O_IP, O_IP6, O_PUBALL, O_CAPADD, O_CAPDROP, O_SECOPT, O_WORKERS, O_BALANCE, O_MODE, O_RM, O_READONLY,
     O_ALERT, O_ALERT_EXEC, O_ALERT_WEBHOOK, O_ALERT_RENOTIFY,
     O_LABEL, O_LABELFILE,
     /* docker's mount and limit flags (runtime/spec_flags.c) */
@@ -280,6 +281,8 @@ static const nr_opt run_opts[] = {
     {"net", O_NET, required_argument, "NET", "same as --network"},
     {"network-alias", O_NETALIAS, required_argument, "NAME", "another name on a user network (also --net-alias)"},
     {"net-alias", O_NETALIAS, required_argument, "NAME", "same as --network-alias"},
+    {"ip", O_IP, required_argument, "IPv4", "this address on a user network (in its subnet, not taken)"},
+    {"ip6", O_IP6, required_argument, "IPv6", "refused: nrun's networks are IPv4"},
     {"hostname", 'h', required_argument, "NAME", "the container's host name"},
     {"cap-add", O_CAPADD, required_argument, "CAP", "add a capability"},
     {"cap-drop", O_CAPDROP, required_argument, "CAP", "drop a capability"},
@@ -641,6 +644,16 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
             }
             run_push(&op->net_aliases, &op->nnet_aliases, val);
             break;
+        case O_IP: {
+            struct in_addr a4;
+            if (inet_pton(AF_INET, val, &a4) != 1) {
+                cleanup_free char *e = nr_escape_controls(val);
+                return run_usage_error(g, "run: --ip %s: not an IPv4 address", e);
+            }
+            op->ip = val;
+            break;
+        }
+        case O_IP6: return run_usage_error(g, "run: --ip6: nrun's networks are IPv4 only");
         case 'P': op->publish_all = true; break;
         case 'h': op->hostname = val; break;
         case O_CAPADD: run_push(&op->cap_add, &op->ncap_add, val); break;

@@ -441,9 +441,19 @@ static char *cni_args(const char *name)
 }
 
 static int attach_one(int adfd, const char *id, json_t *rec, json_t *conf, const char *ifname, const char *name,
-                      json_t *aliases, json_t *portmaps, json_t **result, nr_err *err)
+                      json_t *aliases, json_t *portmaps, const char *ipv4, json_t **result, nr_err *err)
 {
     json_t *rc = json_object();
+    /* --ip: host-local's "ips" (the CNI convention), which the bridge
+     * plugin hands to its IPAM; declared here for conflists made before */
+    json_t *bp = ipv4 ? (json_t *)rt_net_plugin_of(conf, "bridge") : NULL;
+    if (bp) {
+        json_object_set_new(rc, "ips", json_pack("[s]", ipv4));
+        json_t *caps = json_object_get(bp, "capabilities");
+        if (!json_is_object(caps))
+            json_object_set_new(bp, "capabilities", caps = json_object());
+        json_object_set_new(caps, "ips", json_true());
+    }
     bool defer = portmaps && json_array_size(portmaps) && getenv("NRUN_DEPLOY_DEFER_PORTS");
     if (portmaps && json_array_size(portmaps))
         json_object_set(rc, defer ? "deferredPortMappings" : "portMappings", portmaps);
@@ -546,7 +556,8 @@ int rt_net_attach(const char *root, const char *id, pid_t pid, const char *netwo
         snprintf(ifname, sizeof ifname, "eth%u", (unsigned)(i & 0xff));
         const char *cname = json_string_value(json_array_get(aliases, 0));
         json_t *res = NULL;
-        int ar = attach_one(adfd, id, rec, conf, ifname, cname ? cname : id, aliases, i == 0 ? pm : NULL, &res, err);
+        int ar = attach_one(adfd, id, rec, conf, ifname, cname ? cname : id, aliases, i == 0 ? pm : NULL,
+                            json_string_value(json_object_get(n, "ipv4")), &res, err);
         if (ar < 0) {
             json_decref(conf);
             goto undo;
@@ -668,7 +679,8 @@ static void resolv_connect(pid_t pid, unsigned long long start, const json_t *re
  * disconnect takes it out, so a restart (--restart, nrun start) attaches
  * what it had, as docker's.  aliases NULL: take network out.  The last
  * network stays (a container without one has no place for its ports). */
-static int networks_persist(const char *root, const char *id, const char *network, json_t *aliases, nr_err *err)
+static int networks_persist(const char *root, const char *id, const char *network, json_t *aliases, const char *ip,
+                            nr_err *err)
 {
     cleanup_free char *dir = rt_ctr_dir(root, id);
     cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -692,6 +704,8 @@ static int networks_persist(const char *root, const char *id, const char *networ
         if (json_array_size(nets) >= 16)
             return nr_err_set(err, "container %.12s: at most 16 networks", id);
         json_array_append_new(nets, json_pack("{s:s, s:O}", "name", network, "aliases", aliases));
+        if (ip)
+            json_object_set_new(json_array_get(nets, json_array_size(nets) - 1), "ipv4", json_string(ip));
     }
     cleanup_free char *ns = json_dumps(nets, JSON_COMPACT);
     json_object_set_new(ann, "org.nrun.networks", json_string(ns));
@@ -702,7 +716,7 @@ static int networks_persist(const char *root, const char *id, const char *networ
 }
 
 int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long long start, const char *network,
-                   const char *hostname, char **aliases, size_t naliases, nr_err *err)
+                   const char *hostname, char **aliases, size_t naliases, const char *ip, nr_err *err)
 {
     int dfd, adfd, lk;
     if (lock_for(root, id, &dfd, &adfd, &lk, err) < 0)
@@ -743,7 +757,7 @@ int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long lo
     json_array_append_new(al, json_string(hostname));
     for (size_t k = 0; k < naliases; k++)
         json_array_append_new(al, json_string(aliases[k]));
-    if (attach_one(adfd, id, rec, conf, ifname, hostname, al, NULL, &res, err) < 0) {
+    if (attach_one(adfd, id, rec, conf, ifname, hostname, al, NULL, ip, &res, err) < 0) {
         /* undo this one attachment only */
         nr_err ign = {0};
         size_t last = json_array_size(as) - 1;
@@ -753,7 +767,8 @@ int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long lo
         goto out;
     }
     resolv_connect(pid, start, rec, res, true);
-    r = networks_persist(root, id, network, al, err) < 0 ? nr_err_wrap(err, "connected, but not kept for a restart") : 0;
+    r = networks_persist(root, id, network, al, ip, err) < 0 ? nr_err_wrap(err, "connected, but not kept for a restart")
+                                                             : 0;
 out:
     json_decref(res);
     json_decref(al);
@@ -787,7 +802,7 @@ int rt_net_disconnect(const char *root, const char *id, const char *network, nr_
         record_write(adfd, id, rec, &ign);
         break;
     }
-    if (r == 0 && networks_persist(root, id, network, NULL, err) < 0)
+    if (r == 0 && networks_persist(root, id, network, NULL, NULL, err) < 0)
         r = nr_err_wrap(err, "disconnected, but a restart would attach it again");
     json_decref(rec);
     close(lk), close(adfd), close(dfd);

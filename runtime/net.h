@@ -121,7 +121,7 @@ int rt_net_remove(const char *root, const char *name, nr_err *err);
 struct json_t *rt_net_list(const char *root, nr_err *err);
 /* connect/disconnect a running container (init `pid`) to/from a network */
 int rt_net_connect(const char *root, const char *id, pid_t pid, unsigned long long start, const char *network,
-                   const char *hostname, char **aliases, size_t naliases, nr_err *err);
+                   const char *hostname, char **aliases, size_t naliases, const char *ip, nr_err *err);
 int rt_net_disconnect(const char *root, const char *id, const char *network, nr_err *err);
 /* docker inspect's NetworkSettings of `id` as attached now:
  * {Networks: {name: {IPAddress, Gateway, Aliases, Interface}}, Ports: {"80/tcp": [{HostIp, HostPort}]}} */

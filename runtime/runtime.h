@@ -132,6 +132,7 @@ typedef struct rt_run_opts {
     const char *net;          /* a network name (default "bridge"), "host", "none" */
     char **net_aliases;       /* --network-alias */
     size_t nnet_aliases;
+    const char *ip;           /* --ip: this IPv4 address on the (user) network */
     bool publish_all;         /* -P */
     bool read_only, tty;
     bool ephemeral;           /* --rm: the upper layer is deleted at the end, never reused */

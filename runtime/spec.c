@@ -703,11 +703,12 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         json_decref(spec);
         return -1;
     }
-    if (o->nnet_aliases && (!cni || !strcmp(net, RT_NET_DEFAULT))) {
+    if ((o->nnet_aliases || o->ip) && (!cni || !strcmp(net, RT_NET_DEFAULT))) {
         json_decref(ann);
         json_decref(ports);
         json_decref(spec);
-        return nr_err_set(err, "--network-alias is only for user-defined networks (nrun network create)");
+        return nr_err_set(err, "%s is only for user-defined networks (nrun network create)",
+                          o->ip ? "--ip" : "--network-alias");
     }
     cleanup_free char *ports_s = json_dumps(ports, JSON_COMPACT);
     json_decref(ports);
@@ -726,6 +727,8 @@ int rt_spec_build(const json_t *imgcfg, const rt_run_opts *o, const rt_rootfs_de
         for (size_t i = 0; i < o->nnet_aliases; i++)
             json_array_append_new(al, json_string(o->net_aliases[i]));
         json_t *nets = json_pack("[{s:s, s:o}]", "name", net, "aliases", al);
+        if (o->ip)
+            json_object_set_new(json_array_get(nets, 0), "ipv4", json_string(o->ip));
         cleanup_free char *nets_s = json_dumps(nets, JSON_COMPACT);
         json_decref(nets);
         json_object_set_new(ann, "org.nrun.networks", json_string(nets_s));

@@ -1,6 +1,7 @@
 /* Parse a config.json back into an rt_spec.  The file is treated as hostile
  * input: every field is type-checked, paths must be absolute and free of
  * "..", sizes are bounded, and the first problem is reported by its JSON path. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -387,9 +388,11 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
         json_t *n = json_loads(nets, 0, NULL);
         bool ok = json_is_array(n) && json_array_size(n) >= 1 && json_array_size(n) <= 16;
         for (size_t i = 0; ok && i < json_array_size(n); i++) {
-            const json_t *e = json_array_get(n, i), *al = json_object_get(e, "aliases");
+            const json_t *e = json_array_get(n, i), *al = json_object_get(e, "aliases"), *ip = json_object_get(e, "ipv4");
             const char *nm = json_string_value(json_object_get(e, "name"));
-            ok = nm && (rt_net_name_valid(nm) || !strcmp(nm, RT_NET_DEFAULT)) && (!al || json_is_array(al));
+            struct in_addr a4;
+            ok = nm && (rt_net_name_valid(nm) || !strcmp(nm, RT_NET_DEFAULT)) && (!al || json_is_array(al)) &&
+                 (!ip || (json_is_string(ip) && inet_pton(AF_INET, json_string_value(ip), &a4) == 1));
             for (size_t k = 0; ok && k < json_array_size(al); k++) {
                 const char *x = json_string_value(json_array_get(al, k));
                 /* the reserved names of rt_net_alias_valid are dropped at attach, not refused
@@ -400,7 +403,8 @@ static int parse_annotations(const json_t *root, rt_spec *s, nr_err *err)
         }
         json_decref(n);
         if (!ok)
-            return nr_err_set(err, "config.json: org.nrun.networks must be a list of {name, aliases} with valid names");
+            return nr_err_set(err, "config.json: org.nrun.networks must be a list of {name, aliases, ipv4} with valid "
+                                   "names and addresses");
         s->networks = nr_xstrdup(nets);
     }
     const char *w = ann(a, "org.nrun.workers");

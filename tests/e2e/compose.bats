@@ -1211,3 +1211,44 @@ YAML
     [ "$status" -ne 0 ]
     [[ "$output" == *"compose.yaml: include[0]: compose file $D/gone.yml: ENOENT"* ]]
 }
+
+@test "networks' ipam subnet and gateway, internal; a service's ipv4_address on its first network and on another (connect --ip); a bad subnet is an error at its path, nothing made" {
+    proj ipam
+    cat >"$D/compose.yaml" <<'EOF2'
+services:
+  s:
+    image: bb:1
+    command: sleep 600
+    networks:
+      front: {ipv4_address: 172.29.0.5}
+      back: {ipv4_address: 10.67.1.9}
+networks:
+  front:
+    ipam:
+      driver: default
+      config:
+        - {subnet: 172.29.0.0/16, gateway: 172.29.0.254, ip_range: 172.29.5.0/24}
+        - {subnet: "fd00:1::/64"}
+  back:
+    internal: true
+    attachable: true
+    ipam: {config: [{subnet: 10.67.1.0/24}]}
+EOF2
+    run --separate-stderr cmp up -d
+    echo "$output $stderr"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"networks.front.ipam.config[0].ip_range: not supported by nrun, ignored"* ]]
+    [[ "$stderr" != *attachable* && "$stderr" != *internal* && "$stderr" != *ipv4_address* ]]
+    for _ in $(seq 50); do run "$NRUN" exec ipam-s-1 ip -4 -o addr; [[ "$output" == *10.67.1.9* ]] && break; sleep 0.1; done
+    echo "$output"
+    [[ "$output" == *"inet 172.29.0.5/16"* && "$output" == *"inet 10.67.1.9/24"* ]]
+    run "$NRUN" network inspect ipam_front
+    jq -e '.[0].IPAM.Config == [{"Subnet": "172.29.0.0/16", "Gateway": "172.29.0.254"}] and .[0].Internal == false' <<<"$output"
+    [ "$("$NRUN" network inspect ipam_back | jq '.[0].Internal')" = true ]
+    cmp down >/dev/null
+    printf 'services:\n  s: {image: bb:1}\nnetworks:\n  n:\n    ipam: {config: [{subnet: 10.1.2.3}]}\n' >"$D/compose.yaml"
+    run cmp up -d
+    [ "$status" -eq 1 ]
+    [ "$output" = 'nrun compose: networks.n.ipam.config[0].subnet: "10.1.2.3": expected an IPv4 subnet like 172.28.0.0/16' ]
+    ! "$NRUN" network ls -q | grep -q ipam_ || false
+}

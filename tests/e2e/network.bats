@@ -468,3 +468,35 @@ else: print('timeout')
     net_clean "$c"
     "$NRUN" network rm "$a"
 }
+
+@test "--ip and network connect --ip: the address asked for on a user network, kept over a restart; a taken one, one outside the subnet, the default network and --ip6 refused" {
+    s=si$SFX
+    t=sj$SFX
+    "$NRUN" network create --subnet 10.78.0.0/24 "$s" >/dev/null
+    "$NRUN" network create --subnet 10.79.0.0/24 "$t" >/dev/null
+    a=$(rt_run -d --network "$s" --ip 10.78.0.50 bb:1 sleep 600)
+    [ "$("$NRUN" inspect "$a" | jq -r ".[0].NetworkSettings.Networks[\"$s\"].IPAddress")" = 10.78.0.50 ]
+    "$NRUN" network connect --ip 10.79.0.7 "$t" "$a"
+    run "$NRUN" exec "$a" ip -4 -o addr
+    [[ "$output" == *"eth0"*"inet 10.78.0.50/24"* && "$output" == *"eth1"*"inet 10.79.0.7/24"* ]]
+    "$NRUN" restart -t 1 "$a" >/dev/null
+    run "$NRUN" exec "$a" ip -4 -o addr
+    echo "$output"
+    [[ "$output" == *"inet 10.78.0.50/24"* && "$output" == *"inet 10.79.0.7/24"* ]]
+    run -125 rt_run --rm --network "$s" --ip 10.78.0.50 bb:1 true
+    [[ "$output" == *"network $s"*"10.78.0.50 is not available"* ]]
+    run -125 rt_run --rm --network "$s" --ip 10.99.0.5 bb:1 true
+    [[ "$output" == *"network $s"*"10.99.0.5"* ]]
+    run -125 rt_run --rm --ip 10.88.0.9 bb:1 true
+    [ "$output" = "nrun: --ip is only for user-defined networks (nrun network create)" ]
+    run -125 rt_run --rm --network "$s" --ip 10.78.0.999 bb:1 true
+    [ "$output" = "nrun: run: --ip 10.78.0.999: not an IPv4 address" ]
+    run -125 rt_run --rm --network "$s" --ip6 fd00::5 bb:1 true
+    [ "$output" = "nrun: run: --ip6: nrun's networks are IPv4 only" ]
+    run "$NRUN" network connect --ip nope "$t" "$a"
+    [ "$status" -ne 0 ]
+    [ "$output" = "nrun: network connect: --ip nope: not an IPv4 address" ]
+    "$NRUN" rm -f "$a" >/dev/null
+    net_clean "$a"
+    "$NRUN" network rm "$s" "$t" >/dev/null
+}
