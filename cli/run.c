@@ -336,6 +336,8 @@ static const nr_opt run_opts[] = {
     {"uts", O_DK_UTS, required_argument, "MODE", "refused but for the default: a UTS namespace of its own"},
     {"volumes-from", O_DK_VOLFROM, required_argument, "CONTAINER[:ro|:rw]",
      "the volumes and binds of CONTAINER, at its paths (repeatable)"},
+    {"link", O_DK_LINK, required_argument, "CONTAINER[:ALIAS]",
+     "CONTAINER's address on this network in /etc/hosts, by its name and ALIAS (legacy docker links)"},
     {0},
 };
 
@@ -706,7 +708,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
             return run_usage_error(g, "run: --privileged is not supported (it would give every capability and device): "
                                       "add what the app needs with --cap-add CAP, --device PATH or --security-opt "
                                       "seccomp=PROFILE");
-        case O_DK_ADDHOST ... O_DK_VOLFROM:
+        case O_DK_ADDHOST ... O_DK_LINK:
         case 'c':
         case 'q': {
             int r = run_docker_flag(g, c, val, op, &dk);
@@ -723,6 +725,7 @@ static int run_main(int argc, char **argv, nr_global *g, rt_run_opts *op, run_mo
         return run_usage_error(g, "run: which image? (nrun run [OPTIONS] IMAGE [CMD...])");
     int dr = run_docker_flags_finish(g, op, &dk);
     strv_free(dk.volumes_from, dk.nvolumes_from);
+    strv_free(dk.links, dk.nlinks);
     if (dr)
         return dr;
     bool no_hc = false, some_hc = false;

@@ -174,6 +174,15 @@ int run_docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk_fl
         run_push(&dk->volumes_from, &dk->nvolumes_from, val);
         return 0;
     }
+    case O_DK_LINK: {
+        const char *colon = strchr(val, ':');
+        if (!*val || *val == ':' || (colon && (!colon[1] || !rt_net_alias_valid(colon + 1)))) {
+            cleanup_free char *e = nr_escape_controls(val);
+            return run_usage_error(g, "run: --link %s: expected CONTAINER or CONTAINER:ALIAS (a DNS name)", e);
+        }
+        run_push(&dk->links, &dk->nlinks, val);
+        return 0;
+    }
     case O_DK_UTS:
         if (*val && c == O_DK_PID)
             return run_usage_error(g, "run: --pid %s is not supported: nrun-init is PID 1 in the container's own PID "
@@ -263,6 +272,43 @@ static int volumes_from(nr_global *g, rt_run_opts *op, const char *spec)
     return 0;
 }
 
+/* --link C[:ALIAS] (docker's legacy links): C's address on the network this
+ * container joins, as /etc/hosts lines for C's name and ALIAS (--add-host's);
+ * the address as C has it now (docker updates the line when C restarts:
+ * nrun does not; on a user network the names resolve by DNS anyway).  C
+ * must be running on that network. */
+static int link_host(nr_global *g, rt_run_opts *op, const char *spec)
+{
+    nr_err err = {0};
+    cleanup_free char *ref = nr_xstrdup(spec);
+    char *alias = strchr(ref, ':');
+    if (alias)
+        *alias++ = 0;
+    char id[65];
+    rt_state st;
+    if (rt_container_state(g->root, ref, id, &st, &err) < 0)
+        return run_usage_error(g, "run: --link %s: %s", spec, err.msg);
+    bool running = !strcmp(rt_state_live_status(&st), "running");
+    rt_state_free(&st);
+    if (!running)
+        return run_usage_error(g, "run: --link %s: container %s is not running", spec, ref);
+    const char *net = op->net ? op->net : RT_NET_DEFAULT;
+    json_t *ins = rt_net_inspect(g->root, id);
+    const char *ip = json_string_value(json_object_get(json_object_get(json_object_get(ins, "Networks"), net), "IPAddress"));
+    cleanup_free char *ipc = ip ? nr_xstrdup(ip) : NULL;
+    json_decref(ins);
+    if (!ipc)
+        return run_usage_error(g, "run: --link %s: container %s is not on network %s", spec, ref, net);
+    const char *names[2] = {ref, alias};
+    for (int k = 0; k < 2; k++) {
+        if (!names[k] || (k == 1 && !strcmp(names[1], ref)) || !rt_net_alias_valid(names[k]))
+            continue;
+        cleanup_free char *h = nr_xasprintf("%s:%s", names[k], ipc);
+        run_push(&op->extra_hosts, &op->nextra_hosts, h);
+    }
+    return 0;
+}
+
 /* After the loop: --log-driver/--log-opt as the supervisor's log flags,
  * --memory-swap and --memory-reservation against --memory. */
 int run_docker_flags_finish(nr_global *g, rt_run_opts *op, const dk_flags *dk)
@@ -283,6 +329,9 @@ int run_docker_flags_finish(nr_global *g, rt_run_opts *op, const dk_flags *dk)
     }
     for (size_t i = 0; i < dk->nvolumes_from; i++)
         if (volumes_from(g, op, dk->volumes_from[i]) != 0)
+            return NR_EXIT_CMD;
+    for (size_t i = 0; i < dk->nlinks; i++)
+        if (link_host(g, op, dk->links[i]) != 0)
             return NR_EXIT_CMD;
     if (op->memory_swap && !op->memory)
         return run_usage_error(g, "run: --memory-swap needs --memory (the memory part of it)");

@@ -16,7 +16,7 @@
 enum {
     O_DK_ADDHOST = NR_OPT_LONG + 0x200, O_DK_DNS, O_DK_DNSSEARCH, O_DK_DNSOPT, O_DK_DOMAIN, O_DK_INIT, O_DK_STOPSIG,
     O_DK_PULL, O_DK_PLATFORM, O_DK_EXPOSE, O_DK_GROUPADD, O_DK_OOMADJ, O_DK_MEMSWAP, O_DK_MEMRES, O_DK_LOGDRV,
-    O_DK_LOGOPT, O_DK_PID, O_DK_IPC, O_DK_USERNS, O_DK_CGROUPNS, O_DK_UTS, O_DK_VOLFROM,
+    O_DK_LOGOPT, O_DK_PID, O_DK_IPC, O_DK_USERNS, O_DK_CGROUPNS, O_DK_UTS, O_DK_VOLFROM, O_DK_LINK,
 };
 /* What docker's flags leave for after the loop (cli/run.c run_main). */
 typedef struct dk_flags {
@@ -26,6 +26,8 @@ typedef struct dk_flags {
     const char *log_size, *log_files;    /* --log-opt max-size / max-file */
     char **volumes_from;                 /* --volumes-from CONTAINER[:ro|:rw] */
     size_t nvolumes_from;
+    char **links;                        /* --link CONTAINER[:ALIAS] */
+    size_t nlinks;
 } dk_flags;
 
 void run_push(char ***v, size_t *n, const char *s);

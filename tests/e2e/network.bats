@@ -500,3 +500,20 @@ else: print('timeout')
     net_clean "$a"
     "$NRUN" network rm "$s" "$t" >/dev/null
 }
+
+@test "--link C:ALIAS on the default bridge: C's address in /etc/hosts by its name and the alias, its server answers by them; a container not running or not on the network refused" {
+    db=$(rt_run -d --name "ld$SFX" bb:1 sh -c "$(web linked)")
+    run rt_run --rm --link "ld$SFX:database" bb:1 sh -c \
+        'grep -c -e "ld'"$SFX"'\$" -e "database\$" /etc/hosts; for i in $(seq 50); do wget -qO- http://database/i && break; sleep 0.1; done'
+    echo "$output"
+    [ "$output" = "$(printf '2\nlinked')" ]
+    run -125 rt_run --rm --network none --link "ld$SFX" bb:1 true
+    [ "$output" = "nrun: run: --link ld$SFX: container ld$SFX is not on network none" ]
+    run -125 rt_run --rm --link "ld$SFX:no way" bb:1 true
+    [ "$output" = "nrun: run: --link ld$SFX:no way: expected CONTAINER or CONTAINER:ALIAS (a DNS name)" ]
+    "$NRUN" stop -t 1 "$db" >/dev/null
+    run -125 rt_run --rm --link "ld$SFX" bb:1 true
+    [ "$output" = "nrun: run: --link ld$SFX: container ld$SFX is not running" ]
+    "$NRUN" rm -f "$db" >/dev/null
+    net_clean "$db"
+}
