@@ -164,7 +164,6 @@ int run_docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk_fl
         }
         return 0;
     case 'q': dk->quiet = true; return 0;
-    case O_DK_PID:
     case O_DK_VOLFROM: {
         const char *colon = strrchr(val, ':');
         if (!*val || *val == ':' || (colon && strcmp(colon, ":ro") && strcmp(colon, ":rw"))) {
@@ -183,6 +182,7 @@ int run_docker_flag(nr_global *g, int c, const char *val, rt_run_opts *op, dk_fl
         run_push(&dk->links, &dk->nlinks, val);
         return 0;
     }
+    case O_DK_PID:
     case O_DK_UTS:
         if (*val && c == O_DK_PID)
             return run_usage_error(g, "run: --pid %s is not supported: nrun-init is PID 1 in the container's own PID "
