@@ -487,7 +487,7 @@ int nr_cmd_exec(int argc, char **argv, nr_global *g)
         int master = rt_recv_fd(sp[0]);
         close(sp[0]);
         if (master >= 0) {
-            rt_tty_relay(master, pid);
+            rt_tty_relay(master, pid, NULL); /* exec -t: not the container's log, as docker's */
             close(master);
         }
         int s2;

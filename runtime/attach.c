@@ -40,7 +40,7 @@
 #define LOG_NAME "container.log"
 #define LINE_MAX_BYTES 16384 /* a longer line is split, as the supervisor splits */
 
-typedef struct {
+struct rt_ttylog {
     int dir;                      /* containers/<id>/logs */
     int fd;                       /* its container.log, appended */
     unsigned long long size, max; /* bytes in it; rotate past max */
@@ -48,17 +48,20 @@ typedef struct {
     int pid;
     size_t len;
     char line[LINE_MAX_BYTES];
-} tty_log;
+};
 
 /* The log's limits from the container's config.json (its supervisor
  * options), else the supervisor's defaults. */
-static void tty_log_open(tty_log *l, const char *root, const char *id, int pid)
+static void tty_log_emit(rt_ttylog *l);
+
+rt_ttylog *rt_ttylog_open(const char *root, const char *id, int pid)
 {
-    *l = (tty_log){.dir = -1, .fd = -1, .max = 10ull << 20, .keep = 5, .pid = pid};
+    rt_ttylog *l = nr_xmalloc(sizeof *l);
+    *l = (rt_ttylog){.dir = -1, .fd = -1, .max = 10ull << 20, .keep = 5, .pid = pid};
     cleanup_free char *d = nr_xasprintf("%s/containers/%s", root, id);
     cleanup_close int cd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (cd < 0)
-        return;
+        return l;
     rt_spec sp;
     nr_err ign = {0};
     if (rt_spec_load(cd, "config.json", &sp, &ign) == 0) {
@@ -84,9 +87,23 @@ static void tty_log_open(tty_log *l, const char *root, const char *id, int pid)
     struct stat st;
     if (l->fd >= 0 && fstat(l->fd, &st) == 0)
         l->size = (unsigned long long)st.st_size;
+    return l;
 }
 
-static void tty_log_rotate(tty_log *l)
+void rt_ttylog_close(rt_ttylog *l)
+{
+    if (!l)
+        return;
+    if (l->len)
+        tty_log_emit(l);
+    if (l->fd >= 0)
+        close(l->fd);
+    if (l->dir >= 0)
+        close(l->dir);
+    free(l);
+}
+
+static void tty_log_rotate(rt_ttylog *l)
 {
     char from[64], to[64];
     snprintf(to, sizeof to, LOG_NAME ".%d", l->keep - 1);
@@ -120,7 +137,7 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     return k;
 }
 
-static void tty_log_emit(tty_log *l)
+static void tty_log_emit(rt_ttylog *l)
 {
     if (l->fd < 0) {
         l->len = 0;
@@ -167,8 +184,10 @@ static void tty_log_emit(tty_log *l)
         l->size += o;
 }
 
-static void tty_log_feed(tty_log *l, const char *p, size_t n)
+void rt_ttylog_feed(rt_ttylog *l, const char *p, size_t n)
 {
+    if (!l)
+        return;
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '\n') {
             tty_log_emit(l);
@@ -221,8 +240,7 @@ static void client_input(int master, const char *buf, size_t n)
 
 void rt_attach_serve(const char *root, const char *id, int master, int pid)
 {
-    tty_log log;
-    tty_log_open(&log, root, id, pid);
+    rt_ttylog *log = rt_ttylog_open(root, id, pid);
     cleanup_free char *path = rt_attach_path(root, id);
     cleanup_close int ls = listen_on(path);
     int cl[MAX_CLIENTS];
@@ -234,14 +252,14 @@ void rt_attach_serve(const char *root, const char *id, int master, int pid)
             p[2 + i] = (struct pollfd){.fd = cl[i], .events = POLLIN};
         /* a line without its end yet (a prompt) is logged after a second
          * of quiet */
-        int ready = poll(p, 2 + ncl, log.len ? 1000 : -1);
+        int ready = poll(p, 2 + ncl, log->len ? 1000 : -1);
         if (ready < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
         if (ready == 0) {
-            tty_log_emit(&log);
+            tty_log_emit(log);
             continue;
         }
         if (p[0].revents) {
@@ -249,7 +267,7 @@ void rt_attach_serve(const char *root, const char *id, int master, int pid)
             if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
                 break; /* EIO: every slave is closed, the app is gone */
             if (r > 0)
-                tty_log_feed(&log, buf, (size_t)r);
+                rt_ttylog_feed(log, buf, (size_t)r);
             for (size_t i = 0; r > 0 && i < ncl; i++)
                 if (send(cl[i], buf, (size_t)r, MSG_NOSIGNAL) != r) { /* gone or stuck: dropped */
                     close(cl[i]);
@@ -292,10 +310,5 @@ void rt_attach_serve(const char *root, const char *id, int master, int pid)
     for (size_t i = 0; i < ncl; i++)
         close(cl[i]);
     unlink(path);
-    if (log.len)
-        tty_log_emit(&log);
-    if (log.fd >= 0)
-        close(log.fd);
-    if (log.dir >= 0)
-        close(log.dir);
+    rt_ttylog_close(log);
 }

@@ -206,9 +206,11 @@ static int run_loop(const char *root, const char *id, const rt_launch_io *io, co
             int master = rt_recv_fd(sp[0]);
             close(sp[0]);
             if (master >= 0) {
-                if (fg)
-                    rt_tty_relay(master, p.pid);
-                else
+                if (fg) {
+                    rt_ttylog *log = rt_ttylog_open(root, id, p.pid);
+                    rt_tty_relay(master, p.pid, log);
+                    rt_ttylog_close(log);
+                } else
                     rt_attach_serve(root, id, master, p.pid); /* -dt: `nrun attach` reaches it here */
                 close(master);
             }

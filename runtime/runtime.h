@@ -371,7 +371,17 @@ int rt_recv_fd(int sock);
 /* In the container: a pty from its devpts, the master sent over console_sock,
  * the slave (our controlling terminal now) returned.  Needs setsid() first. */
 int rt_pty_open_slave(int console_sock, nr_err *err);
-void rt_tty_relay(int master, pid_t pid);
+/* The container's log of what a terminal shows (attach.c): JSON lines of
+ * the supervisor's shape, stream stdout, rotated by the container's
+ * --log-max-size/--log-max-files; a -t container has no supervisor reading
+ * its stdio.  Never NULL; a store it cannot open logs nothing. */
+typedef struct rt_ttylog rt_ttylog;
+rt_ttylog *rt_ttylog_open(const char *store_root, const char *id, int pid);
+void rt_ttylog_feed(rt_ttylog *l, const char *p, size_t n);
+void rt_ttylog_close(rt_ttylog *l); /* logs a last line without its end */
+/* Relays the caller's terminal and the container's pty; what the pty shows
+ * goes to log too (NULL: nowhere). */
+void rt_tty_relay(int master, pid_t pid, rt_ttylog *log);
 /* The relay's pieces, shared with `nrun attach`.  Our terminal (fd 0) in raw
  * mode: true when done, then *saved is what to restore.  A signalfd for the
  * signals a relay handles (those it forwards, and SIGWINCH), blocked first. */

@@ -125,7 +125,7 @@ int rt_tty_wait(struct pollfd *p, int peer, bool in_open, int sfd)
 /* rt_tty_signalfd blocks the signals it forwards to pid; callers block them
  * before the launch already (rt_forward_block), so that one sent before the
  * relay starts is queued and forwarded, not fatal to nrun. */
-void rt_tty_relay(int master, pid_t pid)
+void rt_tty_relay(int master, pid_t pid, rt_ttylog *log)
 {
     struct termios saved;
     bool raw = isatty(0) && rt_tty_raw(&saved);
@@ -150,6 +150,7 @@ void rt_tty_relay(int master, pid_t pid)
             ssize_t r = read(master, buf, sizeof buf);
             if (r <= 0)
                 break; /* EIO: every slave is closed, the container side is gone */
+            rt_ttylog_feed(log, buf, (size_t)r);
             if (nr_write_all(1, buf, (size_t)r) < 0)
                 break;
         }

@@ -73,7 +73,7 @@ att() { python3 "$BATS_FILE_TMPDIR/att.py" "$NRUN" "$@"; }
     "$NRUN" rm tty1 >/dev/null
 }
 
-@test "run -dt: what the terminal shows is the container's log (nrun logs), rotated by --log-opt; run -d -i: the app's stdin stays open, as docker's" {
+@test "run -dt and run -t: what the terminal shows is the container's log (nrun logs), rotated by --log-opt; run -d -i: the app's stdin stays open, as docker's" {
     id=$(rt_run -dt --log-opt max-size=1k --log-opt max-file=2 bb:1 sh -c \
         '[ -t 1 ] && echo on-a-tty; for i in $(seq 100); do echo line-$i; done; printf "\377 \"q\" no newline"; sleep 600')
     for _ in $(seq 100); do run "$NRUN" logs "$id"; [[ "$output" == *"no newline"* ]] && break; sleep 0.1; done
@@ -93,6 +93,12 @@ att() { python3 "$BATS_FILE_TMPDIR/att.py" "$NRUN" "$@"; }
     echo "$output"
     [[ "$output" == *"cat-ended 143"* ]]
     "$NRUN" rm -f "$id" >/dev/null
+    # run -t in the foreground: the log has what the terminal showed, as docker's
+    run rt_run -t --name fgt bb:1 sh -c 'echo fg-line; printf no-end' </dev/null
+    [ "$output" = "$(printf 'fg-line\r\nno-end')" ]
+    run "$NRUN" logs fgt
+    [ "$output" = "$(printf 'fg-line\nno-end')" ]
+    "$NRUN" rm fgt >/dev/null
 }
 
 @test "--detach-keys: other keys detach; a broken sequence reaches the app; bad keys refused" {
