@@ -224,6 +224,14 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
             cmp_strv_pushf(a, "--volume=%s%s", dst, ro ? ":ro" : "");
         }
     }
+    /* links with an alias: run's --link to the service's first container */
+    json_array_foreach(mode == CMP_ARGV_CHECK ? NULL : json_object_get(s, "links"), i, v) {
+        const char *l = json_string_value(v);
+        const char *colon = strchr(l, ':');
+        cleanup_free char *svn = nr_xstrndup(l, (size_t)(colon - l));
+        cleanup_free char *other = cmp_ctr_name(p, svn);
+        cmp_strv_pushf(a, "--link=%s%s", other, colon);
+    }
     /* volumes_from: a service's first container, or container:NAME (not
      * in the check before up: they are made by up) */
     json_array_foreach(mode == CMP_ARGV_CHECK ? NULL : json_object_get(s, "volumes_from"), i, v) {

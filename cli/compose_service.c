@@ -542,10 +542,12 @@ static void depend_started(json_t *svc, const char *name)
 }
 
 /* links: "SERVICE" or "SERVICE:ALIAS". Service names resolve on the
- * project's networks anyway; what a link still does in docker compose is
- * order the start, as depends_on does: each becomes a depends_on entry
- * (service_started) unless depends_on names it. An alias other than the
- * service's name is not made (a warning). */
+ * project's networks anyway; a link orders the start, as depends_on does:
+ * each becomes a depends_on entry (service_started) unless depends_on names
+ * it. An alias other than the service's name stays in "links" as
+ * SERVICE:ALIAS, for run's --link (the linked container's address under the
+ * alias in /etc/hosts, as the link's alias resolves in docker compose from
+ * the linking container only). */
 static int norm_links(json_t *svc, json_t *services, const char *path, nr_err *err)
 {
     json_t *v = json_object_get(svc, "links");
@@ -554,6 +556,7 @@ static int norm_links(json_t *svc, json_t *services, const char *path, nr_err *e
     if (cmp_want_strlist(svc, "links", path, err) < 0)
         return -1;
     v = json_object_get(svc, "links"); /* as cmp_want_strlist left it */
+    json_auto_t *keep = json_array();
     size_t i;
     json_t *x;
     json_array_foreach(v, i, x) {
@@ -565,13 +568,18 @@ static int norm_links(json_t *svc, json_t *services, const char *path, nr_err *e
         if (!json_object_get(services, s))
             return nr_err_set(err, "%s.links[%zu]: \"%s\" is not a service of this project", path, i, e);
         if (alias && strcmp(alias, s)) {
-            cleanup_free char *ea = nr_escape_controls(alias);
-            fprintf(stderr, "nrun compose: warning: %s.links[%zu]: the alias %s is not made (the service's name %s resolves)\n",
-                    path, i, ea, e);
+            if (!rt_net_alias_valid(alias)) {
+                cleanup_free char *ea = nr_escape_controls(alias);
+                return nr_err_set(err, "%s.links[%zu]: the alias \"%s\": " RT_NET_ALIAS_RULE, path, i, ea);
+            }
+            json_array_append_new(keep, json_sprintf("%s:%s", s, alias));
         }
         depend_started(svc, s);
     }
-    json_object_del(svc, "links");
+    if (json_array_size(keep))
+        json_object_set(svc, "links", keep);
+    else
+        json_object_del(svc, "links");
     return 0;
 }
 
