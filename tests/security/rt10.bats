@@ -1,0 +1,57 @@
+#!/usr/bin/env bats
+# Red-team round 10: network connect/disconnect on a running container,
+# compose include/extends/secrets, the files nrun opens for the user (see
+# each test's comment).
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_busybox
+    rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    export SFX=${NR_NETNS#nrt-}
+    # host-side: did anyone open this node while a command ran?
+    gcc -O1 -Wall -o "$BATS_FILE_TMPDIR/openwatch" "$REPO/tests/security/probes/openwatch.c"
+}
+teardown() {
+    rt_rm_all
+    local n
+    for n in a$SFX b$SFX; do "$NRUN" network rm "$n" >/dev/null 2>&1 || true; done
+}
+teardown_file() { rt_file_teardown; }
+
+# Found: network connect and disconnect rewrite the running container's
+# resolv.conf (/dev/.nrun/resolv.conf in its /dev tmpfs, which its root
+# owns) from the host, and opened it O_RDWR before looking at what it was.
+# Root in a container with CAP_MKNOD (docker's default set has it; --cap-add
+# MKNOD here) replaces it by a node of any device -- the host's disk, a
+# watchdog that reboots the machine once opened and closed -- and the host's
+# nrun, outside the container's device rules, opened it.  Now the path is
+# looked at through O_PATH and only a regular file is opened (O_NONBLOCK: a
+# lease of the container's does not hold the network lock either).
+@test "network connect/disconnect: a device node at the container's resolv.conf is never opened by the host; a plain one is still rewritten" {
+    "$NRUN" network create "a$SFX" >/dev/null
+    "$NRUN" network create "b$SFX" >/dev/null
+    id=$(rt_run -d --cap-add MKNOD --network "a$SFX" bb:1 sleep 600)
+    pid=$("$NRUN" inspect "$id" | jq -r '.[0].State.Pid')
+    [ "$pid" -gt 1 ]
+    # /dev/null's numbers: harmless to open, and the open is what is watched
+    "$NRUN" exec "$id" sh -c 'rm /dev/.nrun/resolv.conf && mknod /dev/.nrun/resolv.conf c 1 3'
+    node=/proc/$pid/root/dev/.nrun/resolv.conf
+    [ -c "$node" ]
+    run "$BATS_FILE_TMPDIR/openwatch" "$node" "$NRUN" network connect "b$SFX" "$id"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = not-opened ]
+    run "$BATS_FILE_TMPDIR/openwatch" "$node" "$NRUN" network disconnect "b$SFX" "$id"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = not-opened ]
+    [ -c "$node" ]
+    # a container that left its resolv.conf alone gets the network's DNS server
+    ok=$(rt_run -d --network "a$SFX" bb:1 sleep 600)
+    before=$("$NRUN" exec "$ok" grep -c '^nameserver' /etc/resolv.conf)
+    "$NRUN" network connect "b$SFX" "$ok"
+    [ "$("$NRUN" exec "$ok" grep -c '^nameserver' /etc/resolv.conf)" -eq $((before + 1)) ]
+    "$NRUN" network disconnect "b$SFX" "$ok"
+    [ "$("$NRUN" exec "$ok" grep -c '^nameserver' /etc/resolv.conf)" -eq "$before" ]
+}
