@@ -55,3 +55,29 @@ teardown_file() { rt_file_teardown; }
     "$NRUN" network disconnect "b$SFX" "$ok"
     [ "$("$NRUN" exec "$ok" grep -c '^nameserver' /etc/resolv.conf)" -eq "$before" ]
 }
+
+# Found: the files a user names to nrun (compose -f, include, extends.file,
+# env_file, .env, --env-file...) were opened, then refused when not a
+# regular file: the open itself reached a device a cloned project names
+# (include: [/dev/watchdog] arms the watchdog, a tape rewinds), as root.
+# Now the path is looked at through O_PATH and only a regular file opened.
+@test "compose include/extends/env_file of a device node: refused, and the node is never opened" {
+    d=$BATS_TEST_TMPDIR/p && mkdir -p "$d"
+    mknod "$d/node" c 1 3
+    for doc in "include: [node]" \
+        "services: {a: {image: bb:1, extends: {service: x, file: node}}}" \
+        "services: {a: {image: bb:1, env_file: node}}"; do
+        printf '%s\n' "$doc" >"$d/compose.yaml"
+        [[ "$doc" == include:* ]] && printf 'services:\n  b:\n    image: bb:1\n' >>"$d/compose.yaml"
+        run "$BATS_FILE_TMPDIR/openwatch" "$d/node" sh -c "cd '$d' && '$NRUN' compose config 2>&1"
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"$d/node: a device, not a regular file"* ]]
+        [ "${lines[-1]}" = not-opened ]
+    done
+    # nrun run --env-file goes through the same reader
+    run "$BATS_FILE_TMPDIR/openwatch" "$d/node" "$NRUN" run --rm --env-file "$d/node" bb:1 true
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [ "${lines[-1]}" = not-opened ]
+}
