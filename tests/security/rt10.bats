@@ -81,3 +81,27 @@ teardown_file() { rt_file_teardown; }
     [ "$status" -ne 0 ]
     [ "${lines[-1]}" = not-opened ]
 }
+
+# Found: compose's include and extends read the files they name each time
+# they are named, with no bound on the whole: five small files, each
+# including the next one 40 times (no loop, no service, so neither the
+# depth limit nor "defined twice" stops it), made `compose config` read 100
+# million files -- a cloned project's compose.yaml hung every compose verb.
+# Now one project reads at most 1000 files (and 256 MiB) in all.
+@test "compose include fan-out (40^5 reads of service-less files): refused in one line, not hung" {
+    d=$BATS_TEST_TMPDIR/p && mkdir -p "$d"
+    for i in 1 2 3 4 5; do
+        { printf 'include:\n'; for _ in $(seq 40); do printf '  - f%d.yaml\n' $((i + 1)); done; } >"$d/f$i.yaml"
+    done
+    printf 'x-empty: 1\n' >"$d/f6.yaml"
+    printf 'include: [f1.yaml]\nservices:\n  b:\n    image: bb:1\n' >"$d/compose.yaml"
+    run sec_bounded 60 sh -c "cd '$d' && '$NRUN' compose config 2>&1"
+    echo "$output" | tail -3
+    [ "$status" -ne 124 ]
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"more than 1000 compose files read"* ]]
+    # a project that reads a file a few times is fine
+    printf 'include: [f5.yaml]\nservices:\n  b:\n    image: bb:1\n' >"$d/compose.yaml"
+    run sh -c "cd '$d' && '$NRUN' compose config"
+    [ "$status" -eq 0 ]
+}
