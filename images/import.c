@@ -641,7 +641,11 @@ int img_import_oci_archive(img_store *s, const char *file, const char *repo, img
     if (img_store_hold(s, err) < 0) /* blobs found in the store stay until tagged */
         return -1;
     struct archive *a = archive_read_new();
-    archive_read_support_filter_all(a);
+    /* docker load's compressions; none of filter_all's host programs */
+    archive_read_support_filter_gzip(a);
+    archive_read_support_filter_zstd(a);
+    archive_read_support_filter_bzip2(a);
+    archive_read_support_filter_xz(a);
     archive_read_support_format_tar(a);
     int r = !strcmp(file, "-") ? archive_read_open_fd(a, STDIN_FILENO, 65536) : archive_read_open_filename(a, file, 65536);
     if (r != ARCHIVE_OK) {

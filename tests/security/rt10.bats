@@ -105,3 +105,46 @@ teardown_file() { rt_file_teardown; }
     run sh -c "cd '$d' && '$NRUN' compose config"
     [ "$status" -eq 0 ]
 }
+
+# Found: a layer's bytes were read through libarchive's filter_all, which
+# takes every compression it knows and runs some as host programs (lrzip,
+# grzip always, lzop without liblzo) on the bytes: an image from a hostile
+# registry or archive whose layer starts with lrzip's magic made `nrun load`
+# (or the unpack of run/pull) run `lrzip -d` on the host, as root, on bytes
+# the image chose.  Now a layer is gzip, zstd, bzip2 or xz (docker's set),
+# read in process, and anything else is not a layer.
+@test "an image whose layer is lrzip, lzop or grzip data: refused, and no host decompressor runs on it" {
+    d=$BATS_TEST_TMPDIR
+    mkdir -p "$d/bin"
+    for p in lrzip lzop grzip; do
+        printf '#!/bin/sh\ntouch "%s/ran-%s"\ncat >/dev/null\n' "$d" "$p" >"$d/bin/$p"
+        chmod 755 "$d/bin/$p"
+    done
+    "$NRUN" save --dir -o "$d/lay" bb:1
+    for magic in 'LRZI\x00\x06' '\x89LZO\x00\x0d\x0a\x1a\x0a' 'GRZipII\x00\x02\x04:)'; do
+        rm -rf "$d/l"
+        cp -a "$d/lay" "$d/l"
+        python3 - "$d/l" "$magic" <<'PY'
+import hashlib, json, os, sys
+lay, magic = sys.argv[1], sys.argv[2].encode().decode("unicode_escape").encode("latin-1")
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(os.path.join(lay, "blobs/sha256", h), "wb").write(data)
+    return "sha256:" + h, len(data)
+idx = json.load(open(os.path.join(lay, "index.json")))
+man = json.load(open(os.path.join(lay, "blobs/sha256", idx["manifests"][0]["digest"][7:])))
+man["layers"][0]["digest"], man["layers"][0]["size"] = put(magic + bytes(4096))
+idx["manifests"][0]["digest"], idx["manifests"][0]["size"] = put(json.dumps(man).encode())
+json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
+PY
+        PATH="$d/bin:$PATH" run "$NRUN" load -i "$d/l" --name evil:1
+        echo "load: $status $output"
+        if [ "$status" -eq 0 ]; then
+            PATH="$d/bin:$PATH" run "$NRUN" run --rm evil:1 true
+            echo "run: $status $output"
+            [ "$status" -ne 0 ]
+            "$NRUN" rmi evil:1 >/dev/null
+        fi
+        for p in lrzip lzop grzip; do sec_no_marker "$d/ran-$p"; done
+    done
+}
