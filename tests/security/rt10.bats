@@ -148,3 +148,53 @@ PY
         for p in lrzip lzop grzip; do sec_no_marker "$d/ran-$p"; done
     done
 }
+
+# Held (probed in the read-back of 205adcd, PAX headers only where needed):
+# names a build context holds -- a newline, text that reads as a PAX
+# record, bytes that are not UTF-8, past ustar's 100 and 155, a symlink
+# target past 100 and not UTF-8 -- are written so that GNU tar and
+# Python's tarfile read back each name, target and content as given, and
+# no name makes a header of its own (one entry each, nothing else).
+@test "layer names with a newline, a PAX-like record, non-UTF-8 bytes, long paths and link targets read back the same with GNU tar" {
+    ctx=$BATS_TEST_TMPDIR/ctx
+    mkdir -p "$ctx"
+    python3 - "$ctx" <<'PY'
+import os, sys
+d = os.fsencode(sys.argv[1]) + b"/"
+names = [b"nl\nx", b"inj\n30 path=evil\n", b"bad\xff\xfe", b"u\xc3\xa9", b"L" * 150,
+         b"d" * 90 + b"/" + b"e" * 90 + b"/" + b"f" * 90, b"x" * 99 + b"\xff"]
+for n in names:
+    os.makedirs(os.path.dirname(d + n), exist_ok=True)
+    open(d + n, "wb").write(b"data:" + n)
+os.symlink(b"/" + b"t" * 200, d + b"longlink")
+os.symlink(b"\xff\n../../etc", d + b"oddlink")
+PY
+    printf 'FROM scratch\nCOPY . /c/\n' >"$BATS_TEST_TMPDIR/Dockerfile"
+    nr_in_ns "$NBUILD" -q -f "$BATS_TEST_TMPDIR/Dockerfile" -t names:1 "$ctx" >/dev/null
+    "$NRUN" save --dir -o "$BATS_TEST_TMPDIR/lay" names:1
+    lay=$BATS_TEST_TMPDIR/lay/blobs/sha256
+    man=$(jq -r '.manifests[0].digest' "$BATS_TEST_TMPDIR/lay/index.json" | cut -d: -f2)
+    layer=$lay/$(jq -r '.layers[0].digest' "$lay/$man" | cut -d: -f2)
+    mkdir "$BATS_TEST_TMPDIR/out"
+    LC_ALL=C tar -C "$BATS_TEST_TMPDIR/out" -xzf "$layer"
+    run python3 - "$ctx" "$BATS_TEST_TMPDIR/out/c" "$layer" <<'PY'
+import os, sys, tarfile
+src, out = os.fsencode(sys.argv[1]), os.fsencode(sys.argv[2])
+def tree(top):
+    r = {}
+    for root, ds, fs in os.walk(top):
+        for f in fs + [x for x in ds if os.path.islink(os.path.join(root, x))]:
+            p = os.path.join(root, f)
+            r[os.path.relpath(p, top)] = (b"-> " + os.readlink(p)) if os.path.islink(p) else open(p, "rb").read()
+    return r
+a, b = tree(src), tree(out)
+print("same" if a == b else "differ: %r" % (set(a.items()) ^ set(b.items())))
+with tarfile.open(sys.argv[3], encoding="utf-8", errors="surrogateescape") as t:
+    got = sorted(m.name.encode("utf-8", "surrogateescape") for m in t.getmembers() if not m.isdir())
+want = sorted(b"c/" + n for n in a)
+print("entries", "same" if got == want else "differ: %r %r" % (got, want))
+PY
+    echo "$output"
+    [ "${lines[0]}" = same ]
+    [ "${lines[1]}" = "entries same" ]
+}
