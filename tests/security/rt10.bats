@@ -198,3 +198,57 @@ PY
     [ "${lines[0]}" = same ]
     [ "${lines[1]}" = "entries same" ]
 }
+
+# Found: ADD of a local .tar.xz decoded it with libarchive's xz reader,
+# which lets the decoder take up to 1 GiB: a stream declares its dictionary
+# size, and the dictionary fills as it unpacks, so a 60 KB .tar.xz of
+# zeros whose header declares 768 MiB (xz's own presets stop at 64 MiB)
+# took nbuild to 300 MB resident for 300 MiB unpacked, 768 MB for more,
+# where rt9's spool keeps an ADD to a few MB.  xz is now decoded in nbuild
+# with a 128 MiB bound; past it, the ADD's error.
+@test "ADD of a .tar.xz that declares a 768 MiB dictionary: refused at the ADD, store unchanged; an xz -9e archive still unpacks" {
+    ctx=$BATS_TEST_TMPDIR/ctx
+    mkdir -p "$ctx/t"
+    python3 - "$ctx/big.tar.xz" <<'PY'
+import io, lzma, struct, sys, tarfile, zlib
+class Z(io.RawIOBase):
+    def __init__(s, n): s.n = n
+    def readable(s): return True
+    def readinto(s, b):
+        k = min(len(b), s.n); b[:k] = bytes(k); s.n -= k; return k
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as t:
+    ti = tarfile.TarInfo("z"); ti.size = 300 << 20
+    t.addfile(ti, io.BufferedReader(Z(ti.size), 1 << 20))
+b = bytearray(lzma.compress(buf.getvalue(), format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32,
+                            filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 1 << 20}]))
+# the first block header: size, flags, [sizes], filter 0x21 (LZMA2), 1 byte of
+# properties (the dictionary: 35 is 768 MiB), padding, CRC32 of the header
+h, p = 12, 14
+hsize = (b[h] + 1) * 4
+def varint(p):
+    while b[p] & 0x80: p += 1
+    return p + 1
+if b[h + 1] & 0x40: p = varint(p)
+if b[h + 1] & 0x80: p = varint(p)
+assert b[p] == 0x21 and b[p + 1] == 1
+b[p + 2] = 35
+b[h + hsize - 4:h + hsize] = struct.pack("<I", zlib.crc32(bytes(b[h:h + hsize - 4])) & 0xffffffff)
+open(sys.argv[1], "wb").write(b)
+PY
+    [ "$(stat -c %s "$ctx/big.tar.xz")" -lt $((256 << 10)) ]
+    printf 'FROM bb:1\nADD big.tar.xz /x/\n' >"$ctx/Dockerfile"
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    SEC_BOUND_MB=1024 run sec_bounded 120 nsenter --net="/run/netns/$NR_NETNS" "$NBUILD" -t bigxz:1 "$ctx"
+    echo "$output" | tail -3
+    [ "$status" -ne 0 ]
+    [ "$status" -ne 124 ]
+    [[ "$output" == *"Dockerfile:2:"*"ADD big.tar.xz"*"xz: decoding needs more than 128 MiB"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+    # xz's strongest preset still unpacks
+    echo hi >"$ctx/t/a"
+    tar -C "$ctx" -cf - t | xz -9e >"$ctx/real.tar.xz"
+    printf 'FROM bb:1\nADD real.tar.xz /x/\n' >"$ctx/Dockerfile"
+    nr_in_ns "$NBUILD" -q -t realxz:1 "$ctx" >/dev/null
+    [ "$("$NRUN" run --rm realxz:1 cat /x/t/a)" = hi ]
+}
