@@ -134,6 +134,10 @@ def put(data):
 idx = json.load(open(os.path.join(lay, "index.json")))
 man = json.load(open(os.path.join(lay, "blobs/sha256", idx["manifests"][0]["digest"][7:])))
 man["layers"][0]["digest"], man["layers"][0]["size"] = put(magic + bytes(4096))
+# a diff_id of its own: no layer of the store unpacked under it already
+cfg = json.load(open(os.path.join(lay, "blobs/sha256", man["config"]["digest"][7:])))
+cfg["rootfs"]["diff_ids"][0] = "sha256:" + hashlib.sha256(magic).hexdigest()
+man["config"]["digest"], man["config"]["size"] = put(json.dumps(cfg).encode())
 idx["manifests"][0]["digest"], idx["manifests"][0]["size"] = put(json.dumps(man).encode())
 json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
 PY
