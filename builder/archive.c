@@ -5,88 +5,46 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <lzma.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "builder/context.h"
 #include "common/util.h"
+#include "images/xz.h"
 
-/* xz is decoded here, with a bound on the decoder's memory: libarchive's
- * own xz reader allows 1 GiB, and the decoder's dictionary is what the
- * stream declares, filled as it unpacks, so a 60 KB .tar.xz that declares
- * a 768 MiB dictionary took nbuild to as many MB as it unpacked.  xz -9
- * (and -9e) use 64 MiB: 128 MiB decodes whatever xz's presets make. */
-#define XZ_MEMLIMIT (128ull << 20)
-
-typedef struct xz_in {
+/* fd as a libarchive source, through img_xz_open: an xz archive is
+ * decoded within IMG_XZ_MEMLIMIT (libarchive's own reader allows 1 GiB) */
+typedef struct fd_src {
     int fd;
-    bool end;
-    lzma_stream z;
-    uint8_t in[65536], out[65536];
-} xz_in;
+    char buf[65536];
+} fd_src;
 
-static la_ssize_t xz_read(struct archive *a, void *ctx, const void **buf)
+static la_ssize_t fd_read(struct archive *a, void *ctx, const void **buf)
 {
-    xz_in *x = ctx;
-    x->z.next_out = x->out;
-    x->z.avail_out = sizeof x->out;
-    while (x->z.avail_out == sizeof x->out && !x->end) {
-        lzma_action act = LZMA_RUN;
-        if (x->z.avail_in == 0) {
-            ssize_t n = read(x->fd, x->in, sizeof x->in);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0) {
-                archive_set_error(a, errno, "read");
-                return -1;
-            }
-            x->z.next_in = x->in;
-            x->z.avail_in = (size_t)n;
-            if (n == 0)
-                act = LZMA_FINISH;
-        }
-        lzma_ret r = lzma_code(&x->z, act);
-        if (r == LZMA_STREAM_END) {
-            x->end = true;
-        } else if (r == LZMA_MEMLIMIT_ERROR) {
-            archive_set_error(a, ENOMEM, "xz: decoding needs more than %d MiB (the dictionary it declares): refused",
-                              (int)(XZ_MEMLIMIT >> 20));
-            return -1;
-        } else if (r != LZMA_OK) {
-            archive_set_error(a, EINVAL, "xz: %s", r == LZMA_BUF_ERROR ? "truncated data" : "corrupt data");
-            return -1;
-        }
+    fd_src *f = ctx;
+    ssize_t n;
+    while ((n = read(f->fd, f->buf, sizeof f->buf)) < 0 && errno == EINTR)
+        ;
+    if (n < 0) {
+        archive_set_error(a, errno, "read");
+        return -1;
     }
-    *buf = x->out;
-    return (la_ssize_t)(sizeof x->out - x->z.avail_out);
+    *buf = f->buf;
+    return n;
 }
 
-static int xz_close(struct archive *a, void *ctx)
+static int fd_close(struct archive *a, void *ctx)
 {
-    xz_in *x = ctx;
-    lzma_end(&x->z);
-    free(x);
+    free(ctx);
     return ARCHIVE_OK;
 }
 
-/* fd's archive, opened; an xz one through xz_read */
 static int open_fd(struct archive *a, int fd)
 {
-    static const unsigned char magic[6] = {0xfd, '7', 'z', 'X', 'Z', 0};
-    unsigned char head[6];
-    if (pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head || memcmp(head, magic, sizeof magic))
-        return archive_read_open_fd(a, fd, 65536);
-    xz_in *x = nr_xcalloc(1, sizeof *x);
-    x->fd = fd;
-    x->z = (lzma_stream)LZMA_STREAM_INIT;
-    if (lzma_stream_decoder(&x->z, XZ_MEMLIMIT, LZMA_CONCATENATED) != LZMA_OK) {
-        free(x);
-        archive_set_error(a, ENOMEM, "xz: cannot start the decoder");
-        return ARCHIVE_FATAL;
-    }
-    return archive_read_open(a, x, NULL, xz_read, xz_close);
+    fd_src *f = nr_xcalloc(1, sizeof *f);
+    f->fd = fd;
+    return img_xz_open(a, f, fd_read, fd_close);
 }
 
 static struct archive *open_archive(int fd, const char *shown, nr_err *err)
@@ -98,7 +56,6 @@ static struct archive *open_archive(int fd, const char *shown, nr_err *err)
     }
     archive_read_support_filter_gzip(a);
     archive_read_support_filter_bzip2(a);
-    archive_read_support_filter_xz(a);
     archive_read_support_filter_zstd(a);
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
@@ -116,7 +73,7 @@ bool bld_archive_probe(int fd, const char *shown)
     nr_err e;
     struct archive *a = open_archive(fd, shown, &e);
     if (!a)
-        return e.errnum == ENOMEM; /* an xz past XZ_MEMLIMIT: the ADD's error, not a file to copy */
+        return e.errnum == ENOMEM; /* an xz past IMG_XZ_MEMLIMIT: the ADD's error, not a file to copy */
     struct archive_entry *ent;
     int r = archive_read_next_header(a, &ent);
     archive_read_free(a);

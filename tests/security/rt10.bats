@@ -256,3 +256,60 @@ PY
     nr_in_ns "$NBUILD" -q -t realxz:1 "$ctx" >/dev/null
     [ "$("$NRUN" run --rm realxz:1 cat /x/t/a)" = hi ]
 }
+
+# Found with the ADD one: a pulled or loaded layer in xz went through
+# libarchive's xz reader too, up to 1 GiB for a dictionary the layer
+# declares.  Layers are decoded by the same bounded reader now.
+@test "a layer in xz that declares a 768 MiB dictionary: refused at the layer; an ordinary xz layer still runs" {
+    d=$BATS_TEST_TMPDIR
+    "$NRUN" save --dir -o "$d/lay" bb:1
+    for dict in 20 35; do
+        rm -rf "$d/l"
+        cp -a "$d/lay" "$d/l"
+        python3 - "$d/l" "$dict" <<'PY'
+import hashlib, io, json, lzma, os, struct, sys, tarfile, zlib
+lay, dict_byte = sys.argv[1], int(sys.argv[2])
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(os.path.join(lay, "blobs/sha256", h), "wb").write(data)
+    return "sha256:" + h, len(data)
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+    body = b"xz layer %d\n" % dict_byte
+    ti = tarfile.TarInfo("f"); ti.size = len(body)
+    t.addfile(ti, io.BytesIO(body))
+raw = buf.getvalue()
+b = bytearray(lzma.compress(raw, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32,
+                            filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 1 << 20}]))
+h, p = 12, 14
+hsize = (b[h] + 1) * 4
+def varint(p):
+    while b[p] & 0x80: p += 1
+    return p + 1
+if b[h + 1] & 0x40: p = varint(p)
+if b[h + 1] & 0x80: p = varint(p)
+assert b[p] == 0x21 and b[p + 1] == 1
+b[p + 2] = dict_byte  # 20: 4 MiB, 35: 768 MiB
+b[h + hsize - 4:h + hsize] = struct.pack("<I", zlib.crc32(bytes(b[h:h + hsize - 4])) & 0xffffffff)
+idx = json.load(open(os.path.join(lay, "index.json")))
+man = json.load(open(os.path.join(lay, "blobs/sha256", idx["manifests"][0]["digest"][7:])))
+dg, sz = put(bytes(b))
+man["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": dg, "size": sz})
+cfg = json.load(open(os.path.join(lay, "blobs/sha256", man["config"]["digest"][7:])))
+cfg["rootfs"]["diff_ids"].append("sha256:" + hashlib.sha256(raw).hexdigest())
+man["config"]["digest"], man["config"]["size"] = put(json.dumps(cfg).encode())
+idx["manifests"][0]["digest"], idx["manifests"][0]["size"] = put(json.dumps(man).encode())
+json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
+PY
+        "$NRUN" load -i "$d/l" --name "xzl$dict:1" >/dev/null
+        run "$NRUN" run --rm "xzl$dict:1" cat /f
+        echo "$dict: $status $output"
+        if [ "$dict" = 20 ]; then
+            [ "$status" -eq 0 ]
+            [ "$output" = "xz layer 20" ]
+        else
+            [ "$status" -ne 0 ]
+            [[ "$output" == *"xz: decoding needs more than 128 MiB"* ]]
+        fi
+    done
+}
