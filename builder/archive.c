@@ -13,40 +13,6 @@
 #include "common/util.h"
 #include "images/xz.h"
 
-/* fd as a libarchive source, through img_xz_open: an xz archive is
- * decoded within IMG_XZ_MEMLIMIT (libarchive's own reader allows 1 GiB) */
-typedef struct fd_src {
-    int fd;
-    char buf[65536];
-} fd_src;
-
-static la_ssize_t fd_read(struct archive *a, void *ctx, const void **buf)
-{
-    fd_src *f = ctx;
-    ssize_t n;
-    while ((n = read(f->fd, f->buf, sizeof f->buf)) < 0 && errno == EINTR)
-        ;
-    if (n < 0) {
-        archive_set_error(a, errno, "read");
-        return -1;
-    }
-    *buf = f->buf;
-    return n;
-}
-
-static int fd_close(struct archive *a, void *ctx)
-{
-    free(ctx);
-    return ARCHIVE_OK;
-}
-
-static int open_fd(struct archive *a, int fd)
-{
-    fd_src *f = nr_xcalloc(1, sizeof *f);
-    f->fd = fd;
-    return img_xz_open(a, f, fd_read, fd_close);
-}
-
 static struct archive *open_archive(int fd, const char *shown, nr_err *err)
 {
     struct archive *a = archive_read_new();
@@ -59,7 +25,7 @@ static struct archive *open_archive(int fd, const char *shown, nr_err *err)
     archive_read_support_filter_zstd(a);
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
-    if (lseek(fd, 0, SEEK_SET) < 0 || open_fd(a, fd) != ARCHIVE_OK) {
+    if (lseek(fd, 0, SEEK_SET) < 0 || img_xz_open_fd(a, fd, false) != ARCHIVE_OK) {
         nr_err_set(err, "%s: %s", shown, archive_error_string(a) ? archive_error_string(a) : "not an archive");
         err->errnum = archive_errno(a);
         archive_read_free(a);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -85,4 +86,41 @@ int img_xz_open(struct archive *a, void *ctx, archive_read_callback *rd, archive
         return ARCHIVE_FATAL;
     }
     return archive_read_open(a, x, NULL, xz_read, xz_close);
+}
+
+typedef struct fd_src {
+    int fd;
+    bool own;
+    char buf[65536];
+} fd_src;
+
+static la_ssize_t fd_read(struct archive *a, void *ctx, const void **buf)
+{
+    fd_src *f = ctx;
+    ssize_t n;
+    while ((n = read(f->fd, f->buf, sizeof f->buf)) < 0 && errno == EINTR)
+        ;
+    if (n < 0) {
+        archive_set_error(a, errno, "read");
+        return -1;
+    }
+    *buf = f->buf;
+    return n;
+}
+
+static int fd_close(struct archive *a, void *ctx)
+{
+    fd_src *f = ctx;
+    if (f->own)
+        close(f->fd);
+    free(f);
+    return ARCHIVE_OK;
+}
+
+int img_xz_open_fd(struct archive *a, int fd, bool own_fd)
+{
+    fd_src *f = nr_xcalloc(1, sizeof *f);
+    f->fd = fd;
+    f->own = own_fd;
+    return img_xz_open(a, f, fd_read, fd_close);
 }

@@ -12,7 +12,10 @@
 #pragma once
 
 #include <archive.h>
+#include <stdbool.h>
 
 #define IMG_XZ_MEMLIMIT (128ull << 20) /* xz -9e's 64 MiB dictionary decodes in 65 MiB */
 
 int img_xz_open(struct archive *a, void *ctx, archive_read_callback *rd, archive_close_callback *cl);
+/* img_xz_open on file descriptor fd (closed with `a` when own_fd) */
+int img_xz_open_fd(struct archive *a, int fd, bool own_fd);

@@ -313,3 +313,43 @@ PY
         fi
     done
 }
+
+# The dictionary byte of the first block of xz file $1 set to $2 (35: 768
+# MiB), its header's CRC32 made again: what the stream declares, not what
+# it needs.
+xz_declare() {
+    python3 - "$1" "$2" <<'PY'
+import struct, sys, zlib
+b = bytearray(open(sys.argv[1], "rb").read())
+h, p = 12, 14
+hsize = (b[h] + 1) * 4
+def varint(p):
+    while b[p] & 0x80: p += 1
+    return p + 1
+if b[h + 1] & 0x40: p = varint(p)
+if b[h + 1] & 0x80: p = varint(p)
+assert b[p] == 0x21 and b[p + 1] == 1
+b[p + 2] = int(sys.argv[2])
+b[h + hsize - 4:h + hsize] = struct.pack("<I", zlib.crc32(bytes(b[h:h + hsize - 4])) & 0xffffffff)
+open(sys.argv[1], "wb").write(b)
+PY
+}
+
+# And nrun load of an archive in xz (docker load takes `docker save | xz`)
+# read it through libarchive's xz reader too.
+@test "nrun load of an archive in xz: an ordinary one loads (file and stdin); one that declares a 768 MiB dictionary is refused, store unchanged" {
+    d=$BATS_TEST_TMPDIR
+    "$NRUN" save -o "$d/bb.tar" bb:1
+    xz -T1 -k -c "$d/bb.tar" >"$d/bb.tar.xz"
+    "$NRUN" load -i "$d/bb.tar.xz" --name xzload:1 >/dev/null
+    "$NRUN" load -i - --name xzload:2 <"$d/bb.tar.xz" >/dev/null
+    [ "$("$NRUN" run --rm xzload:2 echo ok)" = ok ]
+    "$NRUN" rmi xzload:1 xzload:2 >/dev/null
+    xz_declare "$d/bb.tar.xz" 35
+    before=$(nr_tree_hash "$NRUN_ROOT")
+    run "$NRUN" load -i "$d/bb.tar.xz" --name xzbig:1
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"$d/bb.tar.xz"*"xz: decoding needs more than 128 MiB"* ]]
+    [ "$(nr_tree_hash "$NRUN_ROOT")" = "$before" ]
+}
