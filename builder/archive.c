@@ -11,6 +11,7 @@
 
 #include "builder/context.h"
 #include "common/util.h"
+#include "images/xz.h"
 
 static struct archive *open_archive(int fd, const char *shown, nr_err *err)
 {
@@ -21,12 +22,12 @@ static struct archive *open_archive(int fd, const char *shown, nr_err *err)
     }
     archive_read_support_filter_gzip(a);
     archive_read_support_filter_bzip2(a);
-    archive_read_support_filter_xz(a);
     archive_read_support_filter_zstd(a);
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
-    if (lseek(fd, 0, SEEK_SET) < 0 || archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+    if (lseek(fd, 0, SEEK_SET) < 0 || img_xz_open_fd(a, fd, false) != ARCHIVE_OK) {
         nr_err_set(err, "%s: %s", shown, archive_error_string(a) ? archive_error_string(a) : "not an archive");
+        err->errnum = archive_errno(a);
         archive_read_free(a);
         return NULL;
     }
@@ -38,7 +39,7 @@ bool bld_archive_probe(int fd, const char *shown)
     nr_err e;
     struct archive *a = open_archive(fd, shown, &e);
     if (!a)
-        return false;
+        return e.errnum == ENOMEM; /* an xz past IMG_XZ_MEMLIMIT: the ADD's error, not a file to copy */
     struct archive_entry *ent;
     int r = archive_read_next_header(a, &ent);
     archive_read_free(a);

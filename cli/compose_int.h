@@ -12,6 +12,8 @@ typedef struct cmp_ctx {
     json_t *warned; /* variables already warned about */
     json_t *local;  /* while an env file is read: its keys so far, which win */
     size_t room;    /* bytes a value may still grow to (compose_load.c's BYTES_MAX) */
+    size_t loads;   /* compose files read so far (-f, include, extends: LOADS_MAX) */
+    size_t loaded;  /* and their bytes, read and expanded (PROJECT_BYTES_MAX) */
 } cmp_ctx;
 
 /* KEY=VALUE lines into env, unquoted and "..." values interpolated from the

@@ -25,6 +25,11 @@
  * 4 MiB scalar aliased 200,000 times, or "$X$X..." with a 4 MiB X in .env, is
  * few nodes but would be terabytes */
 #define BYTES_MAX (64 << 20)
+/* the files one project reads, a file read again counted again: include and
+ * extends name files, and a few levels of includes that each name the next
+ * file many times (no loop: no file includes itself) were read N^depth times */
+#define LOADS_MAX 1000
+#define PROJECT_BYTES_MAX (256 << 20)
 
 extern char **environ;
 
@@ -564,8 +569,18 @@ json_t *cmp_yaml_load(cmp_ctx *c, const char *path, nr_err *err)
 {
     char *text = NULL;
     size_t len = 0;
+    if (++c->loads > LOADS_MAX || c->loaded > PROJECT_BYTES_MAX) {
+        if (c->loads > LOADS_MAX)
+            nr_err_set(err, "%s: more than %d compose files read (include, extends; each read counts): refused", path,
+                       LOADS_MAX);
+        else
+            nr_err_set(err, "%s: more than %d MiB of compose files read (include, extends; each read counts): refused",
+                       path, PROJECT_BYTES_MAX >> 20);
+        return NULL;
+    }
     if (nr_read_user_file(AT_FDCWD, path, "compose file", FILE_MAX, &text, &len, err) < 0)
         return NULL;
+    c->loaded += len;
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -602,6 +617,7 @@ json_t *cmp_yaml_load(cmp_ctx *c, const char *path, nr_err *err)
         free(f->anchor);
     }
     json_decref(l.anchors);
+    c->loaded += l.bytes;
     if (r < 0) {
         json_decref(l.root);
         return NULL;

@@ -623,7 +623,20 @@ bool nr_utf8_valid(const char *s)
 int nr_read_user_file(int dirfd, const char *path, const char *what, size_t max, char **out, size_t *len,
                       nr_err *err)
 {
-    cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    /* Looked at before it is opened: a device named by a file of a cloned
+     * project (include: /dev/watchdog, a tape, a serial line) is refused
+     * without the open and what the open does to it. */
+    cleanup_close int pfd = openat(dirfd, path, O_PATH | O_CLOEXEC);
+    struct stat st;
+    if (pfd < 0 || fstat(pfd, &st) < 0)
+        return nr_err_sys(err, errno, "%s %s", what, path);
+    if (!S_ISREG(st.st_mode))
+        return nr_read_user_fd(pfd, path, what, max, out, len, err); /* its error */
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+    cleanup_close int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) /* no /proc */
+        fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return nr_err_sys(err, errno, "%s %s", what, path);
     return nr_read_user_fd(fd, path, what, max, out, len, err);

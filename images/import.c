@@ -29,6 +29,7 @@
 #include "common/util.h"
 #include "images/ref.h"
 #include "images/store_int.h"
+#include "images/xz.h"
 
 ssize_t img__imp_ar_read(void *ctx, void *buf, size_t len, const char *what, nr_err *err)
 {
@@ -641,9 +642,18 @@ int img_import_oci_archive(img_store *s, const char *file, const char *repo, img
     if (img_store_hold(s, err) < 0) /* blobs found in the store stay until tagged */
         return -1;
     struct archive *a = archive_read_new();
-    archive_read_support_filter_all(a);
+    /* docker load's compressions, none of filter_all's host programs; xz
+     * within img_xz_open's memory bound */
+    archive_read_support_filter_gzip(a);
+    archive_read_support_filter_zstd(a);
+    archive_read_support_filter_bzip2(a);
     archive_read_support_format_tar(a);
-    int r = !strcmp(file, "-") ? archive_read_open_fd(a, STDIN_FILENO, 65536) : archive_read_open_filename(a, file, 65536);
+    int fd = !strcmp(file, "-") ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        nr_err_sys(err, errno, "open %s", file);
+        goto out;
+    }
+    int r = img_xz_open_fd(a, fd, fd != STDIN_FILENO);
     if (r != ARCHIVE_OK) {
         nr_err_set(err, "open %s: %s", file, archive_error_string(a));
         goto out;

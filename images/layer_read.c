@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "images/xz.h"
 
 struct img_layer_reader {
     img_blob_reader *blob;
@@ -76,10 +77,16 @@ int img_layer_reader_open(img_store *s, const char *digest, int64_t size, const 
      * Go's archive/tar (containerd, umoci, skopeo) reads it: libarchive's
      * "empty" format takes it, its next header is the end. */
     int hr = ARCHIVE_FATAL;
-    if (!r->outer || !r->inner || archive_read_support_filter_all(r->outer) != ARCHIVE_OK ||
+    /* the compressions docker reads a layer in (gzip, zstd; bzip2 and xz of
+     * old saves), never filter_all's others: libarchive runs some of them
+     * (lrzip, lzop, grzip) as host programs on the image's bytes.  xz is
+     * img_xz_open's, within its memory bound. */
+    if (!r->outer || !r->inner || archive_read_support_filter_gzip(r->outer) != ARCHIVE_OK ||
+        archive_read_support_filter_zstd(r->outer) != ARCHIVE_OK ||
+        archive_read_support_filter_bzip2(r->outer) != ARCHIVE_OK ||
         archive_read_support_format_raw(r->outer) != ARCHIVE_OK ||
         archive_read_support_format_empty(r->outer) != ARCHIVE_OK ||
-        archive_read_open(r->outer, r, NULL, outer_read, NULL) != ARCHIVE_OK ||
+        img_xz_open(r->outer, r, outer_read, NULL) != ARCHIVE_OK ||
         ((hr = archive_read_next_header(r->outer, &ae)) != ARCHIVE_OK && hr != ARCHIVE_EOF)) {
         nr_err_set(err, "layer %s: %s", digest,
                    r->blob_failed ? r->blob_err.msg : r->outer ? archive_error_string(r->outer) : "out of memory");

@@ -644,10 +644,18 @@ static void resolv_connect(pid_t pid, unsigned long long start, const json_t *re
     const json_t *add = json_object_get(json_object_get(res, "dns"), "nameservers");
     if (!json_array_size(add))
         return;
-    char root[64];
+    char root[64], self[64];
     snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
-    cleanup_close int fd = nr_open_in_root(root, &RT_CTR_RUN_DIR "/resolv.conf"[1], O_RDWR | O_NOFOLLOW);
+    /* Looked at before it is opened: root in the container can put a node
+     * of its own there (with CAP_MKNOD, any disk or watchdog), which this
+     * host process, outside the container's device rules, must not open;
+     * O_NONBLOCK: a lease the container holds on it does not hold us. */
+    cleanup_close int pfd = nr_open_in_root(root, &RT_CTR_RUN_DIR "/resolv.conf"[1], O_PATH | O_NOFOLLOW);
     struct stat st;
+    if (pfd < 0 || fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode) || !rt_pid_alive(pid, start))
+        return;
+    snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+    cleanup_close int fd = open(self, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 16) || !rt_pid_alive(pid, start))
         return;
     cleanup_free char *text = nr_xcalloc(1, (size_t)st.st_size + 1);
