@@ -114,3 +114,36 @@ PY
     [ "$(tr -d '\r' <<<"${lines[0]}")" = '/ # ###' ]
     "$NRUN" rm -f t2 >/dev/null
 }
+
+@test "a -t container's output is its log as JSON lines: a forged record, control bytes, bytes that are not UTF-8 and a 1 MiB line without an end stay in their msg, one stdout line per 16 KiB; the files stay within --log-opt" {
+    id=$(rt_run -dt --log-opt max-size=64k --log-opt max-file=2 at:1 sh -c '
+        printf "%s\n" "x\"},{\"stream\":\"stderr\",\"msg\":\"forged"
+        printf "bell\a esc\033[31m nul-free \377\376 end\n"
+        head -c 1048576 /dev/zero | tr "\0" a
+        sleep 600')
+    d=$NRUN_ROOT/containers/$id/logs
+    for _ in $(seq 100); do
+        [ "$(cat "$d"/container.log* 2>/dev/null | wc -c)" -gt 60000 ] && grep -qs '"msg":"a' "$d/container.log" && break
+        sleep 0.1
+    done
+    sleep 1.5 # a line without its end is written after a second of quiet
+    # every line one JSON record of stream stdout; none longer than the split
+    run jq -c -s 'map(.stream) | unique' "$d/container.log.1" "$d/container.log"
+    [ "$output" = '["stdout"]' ]
+    while IFS= read -r l; do [ "${#l}" -le $((16384 * 6 + 256)) ] || { echo "long: ${#l}"; false; }; done <"$d/container.log"
+    [ "$(stat -c %s "$d/container.log")" -le 65536 ] && [ "$(stat -c %s "$d/container.log.1")" -le 65536 ]
+    [ ! -e "$d/container.log.2" ]
+    # (the first lines rotated away: 1 MiB of a's is 64 records) the last is the a's, whole
+    [ -z "$(jq -c 'select(.msg | test("^a+$") | not)' "$d/container.log")" ]
+    [ "$(jq -s 'map(.msg | length) | max' "$d/container.log")" = 16384 ]
+    "$NRUN" rm -f "$id" >/dev/null
+    # and with room for them: the forged record is the text of one stdout line, the bytes escaped
+    id=$(rt_run -dt at:1 sh -c 'printf "%s\n" "x\"},{\"stream\":\"stderr\",\"msg\":\"forged"; printf "bell\a \377 end\n"; sleep 600')
+    d=$NRUN_ROOT/containers/$id/logs
+    for _ in $(seq 100); do [ "$(wc -l <"$d/container.log" 2>/dev/null)" -ge 2 ] && break; sleep 0.1; done
+    run jq -r -s 'map(.stream + "|" + .msg) | .[]' "$d/container.log"
+    echo "$output"
+    [ "${lines[0]}" = 'stdout|x"},{"stream":"stderr","msg":"forged' ]
+    [ "${lines[1]}" = "$(printf 'stdout|bell\a \xef\xbf\xbd end')" ]
+    "$NRUN" rm -f "$id" >/dev/null
+}

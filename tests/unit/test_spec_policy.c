@@ -187,6 +187,18 @@ static void test_parse_ports_networks(void **state)
     /* a network name that could climb out of networks/ */
     assert_int_equal(parse(",\"annotations\":{\"org.nrun.networks\":\"[{\\\"name\\\":\\\"../x\\\"}]\"}", &s, &err), -1);
     assert_non_null(strstr(err.msg, "org.nrun.networks"));
+    /* --ip's address: an IPv4 address, nothing else reaches the plugin */
+    assert_int_equal(parse(",\"annotations\":{\"org.nrun.networks\":\"[{\\\"name\\\":\\\"n1\\\",\\\"ipv4\\\":\\\"10.1.2.3\\\"}]\"}", &s, &err), 0);
+    rt_spec_free(&s);
+    static const char *const bad[] = {"10.1.2.3/24", "10.1.2.3\\\\n", "fd00::1", "", "10.1.2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (asprintf(&text, ",\"annotations\":{\"org.nrun.networks\":\"[{\\\"name\\\":\\\"n1\\\",\\\"ipv4\\\":\\\"%s\\\"}]\"}", bad[i]) < 0)
+            fail();
+        assert_int_equal(parse(text, &s, &err), -1);
+        assert_non_null(strstr(err.msg, "org.nrun.networks"));
+        free(text);
+    }
+    assert_int_equal(parse(",\"annotations\":{\"org.nrun.networks\":\"[{\\\"name\\\":\\\"n1\\\",\\\"ipv4\\\":7}]\"}", &s, &err), -1);
 }
 
 int main(void)
