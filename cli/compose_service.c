@@ -24,7 +24,7 @@
 /* compose's keys of a service that nrun does not honour: a warning each */
 static const char *const unsupported[] = {
     "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_runtime",
-    "cpu_rt_period", "cgroup", "cgroup_parent", "credential_spec", "deploy", "develop",
+    "cpu_rt_period", "cgroup", "cgroup_parent", "credential_spec", "develop",
     "device_cgroup_rules", "driver_opts", "external_links", "gpus", "ipc", "isolation", "label_file",
     "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform", "post_start", "pre_stop",
     "provider", "runtime", "storage_opt", "use_api_socket",
@@ -834,6 +834,83 @@ static int norm_build(json_t *svc, const char *dir, const char *path, nr_err *er
     return 0;
 }
 
+/* svc[key] = v, unless the service sets key itself */
+static void set_if_absent(json_t *svc, const char *key, json_t *v)
+{
+    if (v && !json_object_get(svc, key))
+        json_object_set_new(svc, key, v);
+    else
+        json_decref(v);
+}
+
+static void warn_rest(const json_t *o, const char *path, const char *const *done)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v) if (!in_list(done, k)) {
+        cleanup_free char *e = nr_escape_controls(k);
+        fprintf(stderr, "nrun compose: warning: %s.%s: not supported by nrun, ignored\n", path, e);
+    }
+}
+
+static int deploy_keys(json_t *svc, json_t *dep, const char *path, nr_err *err)
+{
+    if (!dep)
+        return 0;
+    cleanup_free char *dp = nr_xasprintf("%s.deploy", path);
+    json_t *rep = json_object_get(dep, "replicas");
+    if (rep && !json_object_get(svc, "scale"))
+        json_object_set(svc, "scale", rep);
+    json_t *res = json_object_get(dep, "resources");
+    cleanup_free char *rp = nr_xasprintf("%s.resources", dp);
+    if (res && !json_is_object(res))
+        return nr_err_set(err, "%s: expected a mapping", rp);
+    json_t *lim = json_object_get(res, "limits"), *rsv = json_object_get(res, "reservations");
+    if ((lim && !json_is_object(lim)) || (rsv && !json_is_object(rsv)))
+        return nr_err_set(err, "%s: limits and reservations are mappings", rp);
+    cleanup_free char *cpus = cmp_scalar_str(json_object_get(lim, "cpus"));
+    set_if_absent(svc, "cpus", cpus ? json_string(cpus) : NULL);
+    set_if_absent(svc, "mem_limit", json_incref(json_object_get(lim, "memory")));
+    set_if_absent(svc, "pids_limit", json_incref(json_object_get(lim, "pids")));
+    set_if_absent(svc, "mem_reservation", json_incref(json_object_get(rsv, "memory")));
+    static const char *const lim_done[] = {"cpus", "memory", "pids", NULL}, *const rsv_done[] = {"memory", NULL},
+                             *const res_done[] = {"limits", "reservations", NULL};
+    cleanup_free char *lp = nr_xasprintf("%s.limits", rp), *sp = nr_xasprintf("%s.reservations", rp);
+    if (lim)
+        warn_rest(lim, lp, lim_done);
+    if (rsv)
+        warn_rest(rsv, sp, rsv_done);
+    if (res)
+        warn_rest(res, rp, res_done);
+    /* restart_policy: condition none|on-failure|any, max_attempts */
+    json_t *rpol = json_object_get(dep, "restart_policy");
+    if (rpol) {
+        cleanup_free char *pp = nr_xasprintf("%s.restart_policy", dp);
+        const char *cond = json_string_value(json_object_get(rpol, "condition"));
+        if (!json_is_object(rpol) || (json_object_get(rpol, "condition") && !cond) ||
+            (cond && strcmp(cond, "none") && strcmp(cond, "on-failure") && strcmp(cond, "any")))
+            return nr_err_set(err, "%s.condition: expected none, on-failure or any", pp);
+        json_t *max = json_object_get(rpol, "max_attempts");
+        if (max && (!json_is_integer(max) || json_integer_value(max) < 0))
+            return nr_err_set(err, "%s.max_attempts: expected a number", pp);
+        const char *r = !cond || !strcmp(cond, "any") ? "always" : !strcmp(cond, "none") ? "no" : "on-failure";
+        set_if_absent(svc, "restart",
+                      !strcmp(r, "on-failure") && max && json_integer_value(max) > 0
+                          ? json_sprintf("on-failure:%lld", (long long)json_integer_value(max))
+                          : json_string(r));
+        static const char *const pol_done[] = {"condition", "max_attempts", NULL};
+        warn_rest(rpol, pp, pol_done);
+    }
+    static const char *const dep_done[] = {"replicas", "resources", "restart_policy", "mode", NULL};
+    warn_rest(dep, dp, dep_done);
+    const char *mode = json_string_value(json_object_get(dep, "mode"));
+    if (mode && strcmp(mode, "replicated")) {
+        cleanup_free char *e = nr_escape_controls(mode);
+        fprintf(stderr, "nrun compose: warning: %s.mode: %s is swarm's, ignored\n", dp, e);
+    }
+    return 0;
+}
+
 int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
 {
     json_t *model = p->model;
@@ -841,16 +918,17 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
     const char *k;
     json_t *x;
     void *tmp;
-    /* deploy.replicas is scale (the rest of deploy is not honoured) */
+    /* deploy outside swarm, as docker compose takes it: replicas is scale,
+     * resources' limits and reservations.memory and restart_policy are the
+     * service's keys of those meanings (a service's own key wins); the rest
+     * (placement, update_config, ...) a warning each */
     json_t *dep = json_object_get(svc, "deploy");
-    json_t *rep = json_object_get(dep, "replicas");
-    if (rep) {
-        if (!json_object_get(svc, "scale"))
-            json_object_set(svc, "scale", rep);
-        json_object_del(dep, "replicas");
-        if (!json_object_size(dep))
-            json_object_del(svc, "deploy");
-    }
+    if (dep && !json_is_object(dep))
+        return nr_err_set(err, "%s.deploy: expected a mapping", path);
+    if (deploy_keys(svc, dep, path, err) < 0)
+        return -1;
+    if (dep)
+        json_object_del(svc, "deploy");
     json_object_foreach_safe(svc, tmp, k, x) {
         if (!strncmp(k, "x-", 2)) {
             json_object_del(svc, k);

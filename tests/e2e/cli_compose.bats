@@ -176,7 +176,7 @@ EOF
 services:
   s:
     image: bb:1
-    deploy: {replicas: 2, resources: {limits: {cpus: "1"}}}
+    deploy: {replicas: 2, resources: {limits: {cpus: "1"}}, update_config: {parallelism: 2}}
     logging: {driver: syslog}
     devices: ["/dev/kmsg"]
     x-mine: ignored quietly
@@ -188,7 +188,7 @@ models:
 EOF
     run --separate-stderr cmp config --format json
     [ "$status" -eq 0 ]
-    [[ "$stderr" == *"warning: services.s.deploy: not supported by nrun, ignored"* ]]
+    [[ "$stderr" == *"warning: services.s.deploy.update_config: not supported by nrun, ignored"* ]]
     [[ "$stderr" == *"warning: services.s.devices: not supported by nrun, ignored"* ]]
     [[ "$stderr" == *"warning: services.s.logging.driver: syslog is not supported by nrun"* ]]
     [[ "$stderr" != *services.p* ]] # its profile is not active: left out quietly, as compose does
@@ -196,6 +196,7 @@ EOF
     [[ "$stderr" != *x-mine* ]]
     [ "$(jq -c '.services | keys' <<<"$output")" = '["s"]' ]
     [ "$(jq -c '.services.s.scale' <<<"$output")" = 2 ] # deploy.replicas is honoured
+    [ "$(jq -c '.services.s.cpus' <<<"$output")" = '"1"' ] # and deploy.resources.limits
     check() { # YAML of service s, the expected error
         printf 'services:\n  s:\n    image: bb:1\n%s\n' "$1" >"$D/compose.yaml"
         run cmp config
@@ -216,6 +217,7 @@ EOF
     check '    ulimits: {nofile: {soft: 1}}' 'services.s.ulimits.nofile: expected a number or {soft: N, hard: N}'
     check '    logging: {drive: json-file}' 'services.s.logging.drive: not a key of logging'
     check '    tty: maybe' 'services.s.tty: expected true or false'
+    check '    deploy: {restart_policy: {condition: sometimes}}' 'services.s.deploy.restart_policy.condition: expected none, on-failure or any'
     check '    volumes_from: [ghost]' 'services.s.volumes_from[0]: "ghost" is not a service of this project'
     check '    volumes_from: ["s:rx"]' 'services.s.volumes_from[0]: "s:rx": expected SERVICE[:ro|:rw] or container:NAME[:ro|:rw]'
     printf 'services:\n  a: {image: bb:1, depends_on: [b]}\n  b: {image: bb:1, depends_on: [c]}\n  c: {image: bb:1, depends_on: [a]}\n' >"$D/compose.yaml"

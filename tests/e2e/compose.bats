@@ -832,7 +832,7 @@ EOF
     [ -z "$(ids_of scaled)" ]
 }
 
-@test "logging (json-file), ulimits, group_add, dns_search, dns_opt, domainname, oom_score_adj, cpu_shares, mem_reservation, stdin_open, tty reach the container as run's flags; another log driver is a warning" {
+@test "logging (json-file), ulimits, group_add, dns_search, dns_opt, domainname, oom_score_adj, cpu_shares, mem_reservation, stdin_open, tty, deploy.resources and restart_policy reach the container as run's flags; another log driver is a warning" {
     proj dk
     cat >"$D/compose.yaml" <<'EOF2'
 services:
@@ -863,6 +863,15 @@ services:
     image: bb:1
     tty: true
     command: sh -c '[ -t 0 ] && [ -t 1 ] && echo on-a-tty; sleep 600'
+  w:
+    image: bb:1
+    command: sleep 600
+    deploy:
+      resources:
+        limits: {cpus: '0.50', memory: 64M, pids: 100}
+        reservations: {memory: 32M}
+      restart_policy: {condition: on-failure, max_attempts: 3}
+      placement: {constraints: [node.role==manager]}
 EOF2
     run --separate-stderr cmp up -d
     echo "$output $stderr"
@@ -891,6 +900,11 @@ EOF2
     run "$NRUN" inspect dk-s-1
     jq -e '.[0].HostConfig | .LogConfig == {"Type": "json-file", "Config": {"max-size": "5m", "max-file": "2"}} and
         .CpuShares == 512 and .MemoryReservation == 33554432 and .OomScoreAdj == 100' <<<"$output"
+    # deploy.resources and restart_policy outside swarm, as docker compose takes them; placement a warning
+    [[ "$stderr" == *"services.w.deploy.placement: not supported by nrun, ignored"* && "$stderr" != *"services.w.deploy: "* ]]
+    run "$NRUN" inspect dk-w-1
+    jq -e '.[0].HostConfig | .NanoCpus == 500000000 and .Memory == 67108864 and .PidsLimit == 100 and
+        .MemoryReservation == 33554432 and .RestartPolicy == {"Name": "on-failure", "MaximumRetryCount": 3}' <<<"$output"
     cmp down >/dev/null
 }
 
