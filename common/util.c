@@ -757,3 +757,77 @@ int nr_exec_missing_interp(const char *path, char *out, size_t n)
     out[len] = 0;
     return access(out, F_OK) < 0 && errno == ENOENT;
 }
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 (overlong forms and
+ * surrogates included: they are not UTF-8). */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t k = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 && p[0] < 0xf0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+    if (!k || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((k == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (k == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+        (k == 4 && p[0] == 0xf0 && p[1] < 0x90) || (k == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return k;
+}
+
+size_t nr_json_escape(char *out, const char *in, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+            i++;
+        } else if (c == '\n') {
+            out[o++] = '\\', out[o++] = 'n', i++;
+        } else if (c == '\t') {
+            out[o++] = '\\', out[o++] = 't', i++;
+        } else if (c == '\r') {
+            out[o++] = '\\', out[o++] = 'r', i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(out + o, "\\u00", 4);
+            out[o + 4] = hex[c >> 4];
+            out[o + 5] = hex[c & 15];
+            o += 6, i++;
+        } else if (c < 0x80) {
+            out[o++] = (char)c, i++;
+        } else {
+            size_t l = utf8_seq(s + i, n - i);
+            if (l) {
+                memcpy(out + o, s + i, l);
+                o += l, i += l;
+            } else {
+                memcpy(out + o, "\\ufffd", 6);
+                o += 6, i++;
+            }
+        }
+    }
+    return o;
+}
+
+void nr_log_rotate(int dirfd, const char *name, int keep)
+{
+    char from[300], to[300];
+    snprintf(to, sizeof to, "%s.%d", name, keep);
+    unlinkat(dirfd, to, 0); /* left by an nrun that kept one more */
+    snprintf(to, sizeof to, "%s.%d", name, keep - 1);
+    unlinkat(dirfd, keep > 1 ? to : name, 0);
+    for (int i = keep - 2; i >= 1; i--) {
+        snprintf(from, sizeof from, "%s.%d", name, i);
+        snprintf(to, sizeof to, "%s.%d", name, i + 1);
+        renameat(dirfd, from, dirfd, to);
+    }
+    if (keep > 1) {
+        snprintf(to, sizeof to, "%s.1", name);
+        renameat(dirfd, name, dirfd, to);
+    }
+}

@@ -154,4 +154,14 @@ char *nr_path_clean(const char *p);
  * put in it (malloc'd). */
 char *nr_escape_controls(const char *s);
 
+/* n bytes of in as the inside of a JSON string, into out (room for 6 * n):
+ * quotes, backslashes and controls escaped, bytes that are not UTF-8 as
+ * U+FFFD, so a log line stays valid JSON whatever an app wrote.  Returns
+ * the bytes written. */
+size_t nr_json_escape(char *out, const char *in, size_t n);
+/* Rotate log file name in directory dirfd, keeping keep files in all (name,
+ * name.1 .. name.<keep-1>), as docker's max-file: the oldest goes, name
+ * becomes name.1.  The caller opens name anew. */
+void nr_log_rotate(int dirfd, const char *name, int keep);
+
 #endif

@@ -105,36 +105,10 @@ void rt_ttylog_close(rt_ttylog *l)
 
 static void tty_log_rotate(rt_ttylog *l)
 {
-    char from[64], to[64];
-    snprintf(to, sizeof to, LOG_NAME ".%d", l->keep - 1);
-    unlinkat(l->dir, l->keep > 1 ? to : LOG_NAME, 0);
-    for (int i = l->keep - 2; i >= 1; i--) {
-        snprintf(from, sizeof from, LOG_NAME ".%d", i);
-        snprintf(to, sizeof to, LOG_NAME ".%d", i + 1);
-        renameat(l->dir, from, l->dir, to);
-    }
-    if (l->keep > 1)
-        renameat(l->dir, LOG_NAME, l->dir, LOG_NAME ".1");
+    nr_log_rotate(l->dir, LOG_NAME, l->keep);
     close(l->fd);
     l->fd = openat(l->dir, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
     l->size = 0;
-}
-
-/* Length of the valid UTF-8 sequence at p (1..4), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    if (p[0] < 0x80)
-        return 1;
-    size_t k = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
-    if (!k || k > n)
-        return 0;
-    for (size_t i = 1; i < k; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((k == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (k == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
-        (k == 4 && p[0] == 0xf0 && p[1] < 0x90) || (k == 4 && p[0] == 0xf4 && p[1] >= 0x90))
-        return 0;
-    return k;
 }
 
 static void tty_log_emit(rt_ttylog *l)
@@ -155,26 +129,7 @@ static void tty_log_emit(rt_ttylog *l)
                      l->pid);
     if (h < 0 || h >= 256)
         return;
-    size_t o = (size_t)h;
-    const unsigned char *p = (const unsigned char *)l->line;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = p[i];
-        size_t k = utf8_seq(p + i, n - i);
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
-        } else if (!k) {
-            memcpy(out + o, "\\ufffd", 6); /* not UTF-8: JSON holds no raw byte of it */
-            o += 6;
-            k = 1;
-        } else {
-            memcpy(out + o, p + i, k);
-            o += k;
-        }
-        i += k ? k : 1;
-    }
+    size_t o = (size_t)h + nr_json_escape(out + h, l->line, n);
     memcpy(out + o, "\"}\n", 3);
     o += 3;
     l->len = 0;

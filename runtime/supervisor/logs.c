@@ -62,75 +62,16 @@ static void rotate(void)
 {
     const sv_config *cfg = sv_g->cfg;
     /* N files in all, as docker's max-file: the current one and N-1 rotated */
-    int keep = cfg->log_max_files > 0 ? cfg->log_max_files : DEFAULT_MAX_FILES;
-    char from[64], to[64];
-    snprintf(to, sizeof to, LOG_NAME ".%d", keep);
-    unlinkat(cfg->log_dir_fd, to, 0); /* left by an nrun that kept one more */
-    snprintf(to, sizeof to, LOG_NAME ".%d", keep - 1);
-    unlinkat(cfg->log_dir_fd, keep > 1 ? to : LOG_NAME, 0);
-    for (int i = keep - 2; i >= 1; i--) {
-        snprintf(from, sizeof from, LOG_NAME ".%d", i);
-        snprintf(to, sizeof to, LOG_NAME ".%d", i + 1);
-        renameat(cfg->log_dir_fd, from, cfg->log_dir_fd, to);
-    }
-    if (keep > 1)
-        renameat(cfg->log_dir_fd, LOG_NAME, cfg->log_dir_fd, LOG_NAME ".1");
+    nr_log_rotate(cfg->log_dir_fd, LOG_NAME, cfg->log_max_files > 0 ? cfg->log_max_files : DEFAULT_MAX_FILES);
     close(sv_g->log_fd);
     sv_g->log_fd = openat(cfg->log_dir_fd, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
     sv_g->log_size = 0;
 }
 
-/* Length of a valid UTF-8 sequence at p (1..4), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    if (p[0] < 0x80)
-        return 1;
-    size_t len = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
-    if (!len || len > n || (len == 2 && p[0] < 0xc2))
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return len;
-}
-
 /* JSON string escaping; invalid UTF-8 becomes U+FFFD so the line stays valid JSON. */
 size_t sv_json_escape(char *out, const char *in, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)in;
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-            i++;
-        } else if (c == '\n') {
-            out[o++] = '\\', out[o++] = 'n', i++;
-        } else if (c == '\t') {
-            out[o++] = '\\', out[o++] = 't', i++;
-        } else if (c == '\r') {
-            out[o++] = '\\', out[o++] = 'r', i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            memcpy(out + o, "\\u00", 4);
-            out[o + 4] = hex[c >> 4];
-            out[o + 5] = hex[c & 15];
-            o += 6, i++;
-        } else if (c < 0x80) {
-            out[o++] = (char)c, i++;
-        } else {
-            size_t l = utf8_len(s + i, n - i);
-            if (l) {
-                memcpy(out + o, s + i, l);
-                o += l, i += l;
-            } else {
-                memcpy(out + o, "\\ufffd", 6);
-                o += 6, i++;
-            }
-        }
-    }
-    return o;
+    return nr_json_escape(out, in, n);
 }
 
 void sv_logs_write(int slot, pid_t pid, const char *stream, const char *msg, size_t len)

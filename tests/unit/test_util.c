@@ -167,6 +167,31 @@ static void test_rm_rf_deep(void **state)
     assert_int_equal(access(dir, F_OK), -1);
 }
 
+static void test_json_escape(void **state)
+{
+    (void)state;
+    char out[256];
+    /* quotes, backslash, controls; valid UTF-8 kept; overlong, surrogate, stray and cut bytes as U+FFFD */
+    static const struct {
+        const char *in;
+        const char *want;
+    } c[] = {
+        {"a\"b\\c\n\t\r\x01\x7f", "a\\\"b\\\\c\\n\\t\\r\\u0001\\u007f"},
+        {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"},
+        {"\xc0\xaf", "\\ufffd\\ufffd"},
+        {"\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"},
+        {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"},
+        {"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"},
+        {"x\xe2\x82", "x\\ufffd\\ufffd"},
+        {"\xff", "\\ufffd"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+        size_t n = nr_json_escape(out, c[i].in, strlen(c[i].in));
+        out[n] = 0;
+        assert_string_equal(out, c[i].want);
+    }
+}
+
 static void test_escape_controls(void **state)
 {
     (void)state;
@@ -238,6 +263,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_sys_names_errno),
         cmocka_unit_test(test_escape_controls),
+        cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_signal_parse),
         cmocka_unit_test(test_sha256),
