@@ -22,6 +22,12 @@ typedef struct bld_dir {
     gid_t gid;
 } bld_dir;
 
+/* A symlink of the base image (dirs.c). */
+typedef struct bld_link {
+    char *path;            /* absolute, cleaned */
+    char *target;          /* as the link holds it */
+} bld_link;
+
 /* One layer of a stage: a base layer (done, text NULL) or a COPY/ADD. */
 typedef struct bld_step {
     char *text;            /* history created_by */
@@ -80,6 +86,8 @@ typedef struct bld_stage {
     bool base_dirs_loaded;
     bld_dir *base_dirs;    /* sorted by path */
     size_t n_base_dirs;
+    bld_link *base_links;  /* the base's symlinks, sorted by path */
+    size_t n_base_links;
 } bld_stage;
 
 typedef struct bld_state {
@@ -179,7 +187,12 @@ void bld_stage_set_dir(bld_stage *st, const char *path, mode_t mode, uid_t uid, 
  * metadata (not to be freed; path points into the stage). */
 bool bld_stage_dir(bld_state *b, bld_stage *st, const char *path, bld_dir *out);
 bool bld_stage_is_dir(bld_state *b, bld_stage *st, const char *path);
+/* `path` (absolute) with the base image's symlinks in it resolved inside
+ * the image, as BuildKit resolves a COPY or WORKDIR destination: /bin/x of
+ * a usrmerged Debian is /usr/bin/x.  Returns a cleaned path to free. */
+char *bld_stage_resolve(bld_state *b, bld_stage *st, const char *path);
 void bld_dirs_free(bld_dir *v, size_t n);
+void bld_links_free(bld_link *v, size_t n);
 
 /* COPY / ADD: plan (select, hash, cache lookup) and write. */
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);

@@ -506,7 +506,10 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         size_t dl = strlen(d);
         bool dest_dir = dl == 0 || d[dl - 1] == '/' || !strcmp(d, ".") || (dl >= 2 && !strcmp(d + dl - 2, "/."));
         const char *wd = json_string_value(json_object_get(st->config, "WorkingDir"));
-        cleanup_free char *dest = d[0] == '/' ? bld_path_clean(d) : bld_path_join(wd && *wd ? wd : "/", d);
+        cleanup_free char *dest0 = d[0] == '/' ? bld_path_clean(d) : bld_path_join(wd && *wd ? wd : "/", d);
+        /* inside the image, as BuildKit resolves it: COPY x /bin/ on a
+         * usrmerged base writes /usr/bin/x and /bin stays the symlink */
+        cleanup_free char *dest = bld_stage_resolve(b, st, dest0);
         /* Docker: an existing directory is a directory destination. */
         if (!dest_dir && bld_stage_is_dir(b, st, dest))
             dest_dir = true;
@@ -661,7 +664,11 @@ int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *te
     step->sel.n = 1;
     step->max_bytes = 4096 * 8;
     step->text = nr_xstrdup(text);
-    cleanup_free char *ck = nr_xasprintf("%s dirs2", text);
+    /* a path the text does not end with was resolved through a symlink of
+     * the base (WORKDIR /var/run/app makes /run/app): it is in the key */
+    size_t tl = strlen(text), pl = strlen(path);
+    bool as_written = tl >= pl && !strcmp(text + tl - pl, path);
+    cleanup_free char *ck = as_written ? nr_xasprintf("%s dirs2", text) : nr_xasprintf("%s dirs2 at=%s", text, path);
     bld_chain_add(st, ck);
     memcpy(step->key, st->chain, 65);
     step->cached = step->done = bld_cache_get(b, step->key, &step->layer);

@@ -378,6 +378,39 @@ EOF
     bad_build 'Nodefile:3:9: WORKDIR: owner from USER ghost: --chown: unknown user "ghost"' "$d2"
 }
 
+@test "COPY and WORKDIR follow the base image's symlinks inside it, as BuildKit: /bin -> usr/bin (usrmerged Debian), /var/run -> /run; the symlinks stay" {
+    d=$(mkctx lbase <<'EOF'
+FROM scratch
+COPY root/ /
+EOF
+    )
+    mkdir -p "$d/root/usr/bin" "$d/root/run" "$d/root/var"
+    echo sh >"$d/root/usr/bin/sh"
+    ln -s usr/bin "$d/root/bin"
+    ln -s /run "$d/root/var/run"
+    run "$NBUILD" -q -t lbase:1 "$d"
+    [ "$status" -eq 0 ]
+    d2=$(mkctx lchild <<'EOF'
+FROM lbase:1
+COPY f /bin/
+COPY d/ /bin
+WORKDIR /var/run/app
+COPY f ../g
+EOF
+    )
+    echo f >"$d2/f"
+    mkdir "$d2/d"
+    echo n >"$d2/d/n"
+    build_and_list lchild:1 "$d2"
+    [[ "$output" == *"-rw-r--r-- 0/0 usr/bin/f"* ]]
+    [[ "$output" == *"-rw-r--r-- 0/0 usr/bin/n"* ]]
+    [[ "$output" == *"drwxr-xr-x 0/0 run/app/"* ]]
+    [[ "$output" == *"-rw-r--r-- 0/0 run/g"* ]]
+    # no entry below bin/ or var/run/, which would replace the symlink by a directory
+    ! grep -E ' (bin|var/run)/' <<<"$output" || false
+    [ "$(cfg lchild:1 .config.WorkingDir)" = '"/var/run/app"' ]
+}
+
 @test "8 concurrent builds into one store leave 8 tags" {
     d=$(mkctx conc <<<$'FROM scratch\nARG N\nCOPY Nodefile /n-$N')
     pids=()
