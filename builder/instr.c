@@ -416,7 +416,10 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     if (rc == 0 && !made_layer) {
         bld_chain_add(st, text.data);
-        bld_hist_add(st, text.data, true);
+        /* BuildKit records ONBUILD in the config's OnBuild only, with no
+         * history entry */
+        if (in->kind != BLD_ONBUILD)
+            bld_hist_add(st, text.data, true);
     }
     nr_buf_free(&text);
     return rc;

@@ -530,7 +530,9 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
     }
     char seed[160];
     if (!strcmp(ref, "scratch")) {
-        st->config = json_pack("{s:[s]}", "Env", DEFAULT_PATH);
+        /* BuildKit's empty image: PATH and WorkingDir "/" (the classic
+         * builder left WorkingDir empty) */
+        st->config = json_pack("{s:[s], s:s}", "Env", DEFAULT_PATH, "WorkingDir", "/");
         snprintf(seed, sizeof seed, "scratch %d %s", (int)b->o->compress, sde());
         nr_sha256_hex(seed, strlen(seed), st->chain);
         return 0;

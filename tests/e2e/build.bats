@@ -130,6 +130,25 @@ bad_nodefile() { bad_build "$3" "$(mkctx "$1" <<<"$2")"; }
     [ "$(tar tvzf "$(blob "$l0")" | awk '{print $1, $2, $6}')" = "drwxr-xr-x 0/0 app/" ]
 }
 
+@test "FROM scratch config as BuildKit writes it: WorkingDir \"/\"; ONBUILD only in OnBuild (no history entry); a bare CMD or ENTRYPOINT is the shell form of an empty command" {
+    d=$(mkctx scratchmeta <<'EOF'
+FROM scratch AS one
+ONBUILD COPY f /f
+ENTRYPOINT
+FROM scratch
+CMD
+LABEL a=1
+EOF
+    )
+    run "$NBUILD" -q --target one -t smeta:1 "$d"
+    [ "$status" -eq 0 ]
+    [ "$(cfg smeta:1 '[.config.WorkingDir, .config.OnBuild, .config.Entrypoint]')" = '["/",["COPY f /f"],["/bin/sh","-c",""]]' ]
+    [ "$(cfg smeta:1 '.history | length')" = 1 ]
+    run "$NBUILD" -q -t smeta:2 "$d"
+    [ "$status" -eq 0 ]
+    [ "$(cfg smeta:2 '[.config.WorkingDir, .config.Cmd, (.history | length)]')" = '["/",["/bin/sh","-c",""],2]' ]
+}
+
 @test "COPY semantics: dest dir, rename, dir contents, glob, chown, chmod, ignore file" {
     run listing app:1
     echo "$output"
