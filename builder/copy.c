@@ -609,7 +609,12 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             plan_dirs(b, st, step);
             step->text = nr_xstrdup(text.data);
             /* "dirs2": layers of earlier versions wrote parents as root 0755. */
-            cleanup_free char *ck = from_tree ? nr_xstrdup(digest) : nr_xasprintf("%s %s dirs2", text.data, digest);
+            /* "archive-owners": earlier versions applied --chown/--chmod to an
+             * archive's entries */
+            bool arch_own = step->sel.n_archives && (own.chown || own.chmod);
+            cleanup_free char *ck = from_tree ? nr_xstrdup(digest)
+                                              : nr_xasprintf("%s %s dirs2%s", text.data, digest,
+                                                             arch_own ? " archive-owners" : "");
             bld_chain_add(st, ck);
             if (!step->sel.n && !step->sel.n_archives && !step->n_pdirs) {
                 /* wildcards that matched nothing: no change, as a RUN that
@@ -737,8 +742,12 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
         else
             rc = img_layer_add_symlink(w, it->dest, it->link, uid, gid, err);
     }
+    /* an unpacked archive keeps its entries' owners and modes: BuildKit's
+     * --chown and --chmod apply to what ADD copies, and only --chown to the
+     * destination directory it creates for an archive */
+    static const bld_owner as_archived = {0};
     for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++)
-        rc = archive_read(b, w, &step->sel, i, o, NULL, err);
+        rc = archive_read(b, w, &step->sel, i, &as_archived, NULL, err);
     if (rc < 0) {
         img_layer_writer_abort(w);
         return -1;

@@ -545,6 +545,7 @@ ADD app.tar.bz2 /b/
 ADD app.tar.xz /x/
 ADD app.tar.zst /z/
 ADD --chown=7:8 plain.txt /p/
+ADD --chown=7:8 --chmod=0600 own.tar /o/
 EOF
     )
     mkdir -p "$BATS_TEST_TMPDIR/t/pkg"
@@ -555,6 +556,9 @@ EOF
     tar -C "$BATS_TEST_TMPDIR/t" -cJf "$d/app.tar.xz" pkg
     tar -C "$BATS_TEST_TMPDIR/t" -cf - pkg | zstd -q >"$d/app.tar.zst"
     printf 'plain\n' >"$d/plain.txt"
+    chmod 0644 "$BATS_TEST_TMPDIR/t/pkg/a.txt"
+    chmod 0755 "$BATS_TEST_TMPDIR/t/pkg"
+    tar -C "$BATS_TEST_TMPDIR/t" --owner=3 --group=4 -cf "$d/own.tar" pkg
     build_and_list add:1 "$d"
     echo "$output"
     for p in srv b x z; do
@@ -562,6 +566,11 @@ EOF
         [[ "$output" == *" $p/pkg/l -> a.txt"* ]]
     done
     [[ "$output" == *"-rw-r--r-- 7/8 p/plain.txt"* ]]
+    # an archive's entries keep their owners and modes, as BuildKit unpacks
+    # them; --chown gives only the destination directory ADD creates
+    [[ "$output" == *"drwxr-xr-x 7/8 o/"* ]]
+    [[ "$output" == *"drwxr-xr-x 3/4 o/pkg/"* ]]
+    [[ "$output" == *"-rw-r--r-- 3/4 o/pkg/a.txt"* ]]
 }
 
 @test "ADD refuses hostile archives and URLs, store unchanged" {
