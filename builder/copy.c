@@ -219,7 +219,8 @@ static void plan_dirs(bld_state *b, bld_stage *st, bld_step *step)
         if (bld_stage_dir(b, st, it->dest, &m))
             pdir_add(step, it->dest, &m);
         else
-            bld_stage_set_dir(st, it->dest, bld_owner_mode(o, it->mode, true), uid, gid);
+            bld_stage_set_dir(st, it->dest, bld_owner_mode(o, it->mode, true), o->chown || !it->owned ? uid : it->uid,
+                              o->chown || !it->owned ? gid : it->gid);
     }
     if (step->n_pdirs > 1)
         qsort(step->pdirs, step->n_pdirs, sizeof *step->pdirs, pdir_cmp);
@@ -523,7 +524,8 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         char from_key[65] = "";
         bool from_tree = from_stage || from_img; /* else the main or a named directory context */
         if (from_tree) {
-            cleanup_free char *fk = nr_xasprintf("%s %s dest=%s dirs2", text.data,
+            /* "owners": earlier versions gave every file root's owner */
+            cleanup_free char *fk = nr_xasprintf("%s %s dest=%s dirs2 owners", text.data,
                                                  from_stage ? from_stage->chain : from_img->manifest.digest, dest);
             nr_sha256_hex(fk, strlen(fk), from_key);
             char key[65];
@@ -719,13 +721,15 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
         rc = img_layer_add_dir(w, d->path, d->mode, d->uid, d->gid, err);
     }
     const bld_owner *o = &step->own;
-    uid_t uid = o->chown ? o->uid : 0;
-    gid_t gid = o->chown ? o->gid : 0;
+    uid_t step_uid = o->chown ? o->uid : 0;
+    gid_t step_gid = o->chown ? o->gid : 0;
     for (size_t i = 0; i < step->sel.n && rc == 0; i++) {
         const bld_item *it = &step->sel.items[i];
         mode_t mode = bld_owner_mode(o, it->mode, it->type == IMG_ENT_DIR);
         if (it->type == IMG_ENT_DIR && !strcmp(it->dest, "/"))
             continue;
+        uid_t uid = o->chown || !it->owned ? step_uid : it->uid;
+        gid_t gid = o->chown || !it->owned ? step_gid : it->gid;
         if (it->type == IMG_ENT_FILE && it->data)
             rc = img_layer_add_data(w, it->dest, it->data, it->data_len, mode, uid, gid, err);
         else if (it->type == IMG_ENT_FILE && it->in_tree)

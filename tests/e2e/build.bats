@@ -430,6 +430,29 @@ EOF
     [ "$(cfg lchild:1 .config.WorkingDir)" = '"/var/run/app"' ]
 }
 
+@test "COPY --from a stage keeps each file's owner there, as BuildKit copies between stages; --chown still sets it; the build context's files are root's" {
+    d=$(mkctx fromown <<'EOF'
+FROM scratch AS src
+COPY --chown=5:6 f /out/f
+COPY --chown=7:8 f /out/sub/g
+FROM scratch
+COPY --from=src /out /o
+COPY --from=src /out/f /one
+COPY --from=src --chown=9:9 /out/f /c
+COPY f /ctx
+EOF
+    )
+    echo f >"$d/f"
+    build_and_list fromown:1 "$d"
+    echo "$output"
+    [[ "$output" == *"-rw-r--r-- 5/6 o/f"* ]]
+    [[ "$output" == *"drwxr-xr-x 7/8 o/sub/"* ]]
+    [[ "$output" == *"-rw-r--r-- 7/8 o/sub/g"* ]]
+    [[ "$output" == *"-rw-r--r-- 5/6 one"* ]]
+    [[ "$output" == *"-rw-r--r-- 9/9 c"* ]]
+    [[ "$output" == *"-rw-r--r-- 0/0 ctx"* ]]
+}
+
 @test "8 concurrent builds into one store leave 8 tags" {
     d=$(mkctx conc <<<$'FROM scratch\nARG N\nCOPY Nodefile /n-$N')
     pids=()
