@@ -361,6 +361,8 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         json_t *a = cmd_json(st, in->json, in->args, in->nargs);
         if (in->kind == BLD_CMD) {
             json_object_set_new(c, "Cmd", a);
+            /* as BuildKit sets it on every CMD (a Windows field, ignored on Linux) */
+            json_object_set_new(c, "ArgsEscaped", json_true());
             st->cmd_set = true;
         } else {
             json_object_set_new(c, "Entrypoint", a);

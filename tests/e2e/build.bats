@@ -130,7 +130,7 @@ bad_nodefile() { bad_build "$3" "$(mkctx "$1" <<<"$2")"; }
     [ "$(tar tvzf "$(blob "$l0")" | awk '{print $1, $2, $6}')" = "drwxr-xr-x 0/0 app/" ]
 }
 
-@test "FROM scratch config as BuildKit writes it: WorkingDir \"/\"; ONBUILD only in OnBuild (no history entry); a bare CMD or ENTRYPOINT is the shell form of an empty command" {
+@test "FROM scratch config as BuildKit writes it: WorkingDir \"/\"; ONBUILD only in OnBuild (no history entry); a bare CMD or ENTRYPOINT is the shell form of an empty command; CMD sets ArgsEscaped" {
     d=$(mkctx scratchmeta <<'EOF'
 FROM scratch AS one
 ONBUILD COPY f /f
@@ -146,7 +146,8 @@ EOF
     [ "$(cfg smeta:1 '.history | length')" = 1 ]
     run "$NBUILD" -q -t smeta:2 "$d"
     [ "$status" -eq 0 ]
-    [ "$(cfg smeta:2 '[.config.WorkingDir, .config.Cmd, (.history | length)]')" = '["/",["/bin/sh","-c",""],2]' ]
+    [ "$(cfg smeta:2 '[.config.WorkingDir, .config.Cmd, .config.ArgsEscaped, (.history | length)]')" = '["/",["/bin/sh","-c",""],true,2]' ]
+    [ "$(cfg smeta:1 .config.ArgsEscaped)" = null ] # set by CMD only
 }
 
 @test "COPY semantics: dest dir, rename, dir contents, glob, chown, chmod, ignore file" {
