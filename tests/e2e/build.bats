@@ -454,6 +454,25 @@ EOF
     [[ "$output" == *"-rw-r--r-- 0/0 ctx"* ]]
 }
 
+@test "COPY --chown with an empty part takes id 0 for it, as BuildKit: :staff is 0:50, node: is 1000:0" {
+    d=$(mkctx cbase <<'EOF'
+FROM scratch
+COPY passwd group /etc/
+EOF
+    )
+    build_with_users cbase:1 "$d"
+    d2=$(mkctx cempty <<'EOF'
+FROM cbase:1
+COPY --chown=:staff f /a
+COPY --chown=node: f /b
+EOF
+    )
+    echo f >"$d2/f"
+    build_and_list cempty:1 "$d2"
+    [[ "$output" == *"-rw-r--r-- 0/50 a"* ]]
+    [[ "$output" == *"-rw-r--r-- 1000/0 b"* ]]
+}
+
 @test "8 concurrent builds into one store leave 8 tags" {
     d=$(mkctx conc <<<$'FROM scratch\nARG N\nCOPY Nodefile /n-$N')
     pids=()
