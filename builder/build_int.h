@@ -191,6 +191,10 @@ bool bld_stage_is_dir(bld_state *b, bld_stage *st, const char *path);
  * the image, as BuildKit resolves a COPY or WORKDIR destination: /bin/x of
  * a usrmerged Debian is /usr/bin/x.  Returns a cleaned path to free. */
 char *bld_stage_resolve(bld_state *b, bld_stage *st, const char *path);
+/* The directories of layer l (a RUN step's, taken from the cache) become
+ * known to the stage, with their metadata, as running the step makes them
+ * known: a later COPY into one keeps its owner and mode. */
+void bld_stage_learn_layer(bld_state *b, bld_stage *st, const img_layer_desc *l);
 void bld_dirs_free(bld_dir *v, size_t n);
 void bld_links_free(bld_link *v, size_t n);
 

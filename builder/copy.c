@@ -525,7 +525,7 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         bool from_tree = from_stage || from_img; /* else the main or a named directory context */
         if (from_tree) {
             /* "owners": earlier versions gave every file root's owner */
-            cleanup_free char *fk = nr_xasprintf("%s %s dest=%s dirs2 owners", text.data,
+            cleanup_free char *fk = nr_xasprintf("%s %s dest=%s dirs3 owners", text.data,
                                                  from_stage ? from_stage->chain : from_img->manifest.digest, dest);
             nr_sha256_hex(fk, strlen(fk), from_key);
             char key[65];
@@ -610,12 +610,13 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         } else {
             plan_dirs(b, st, step);
             step->text = nr_xstrdup(text.data);
-            /* "dirs2": layers of earlier versions wrote parents as root 0755. */
+            /* "dirs3": layers of earlier versions wrote parents as root 0755 (dirs2: also
+             * those a RUN taken from the cache had made) */
             /* "archive-owners": earlier versions applied --chown/--chmod to an
              * archive's entries */
             bool arch_own = step->sel.n_archives && (own.chown || own.chmod);
             cleanup_free char *ck = from_tree ? nr_xstrdup(digest)
-                                              : nr_xasprintf("%s %s dirs2%s", text.data, digest,
+                                              : nr_xasprintf("%s %s dirs3%s", text.data, digest,
                                                              arch_own ? " archive-owners" : "");
             bld_chain_add(st, ck);
             if (!step->sel.n && !step->sel.n_archives && !step->n_pdirs) {
@@ -675,7 +676,7 @@ int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *te
      * the base (WORKDIR /var/run/app makes /run/app): it is in the key */
     size_t tl = strlen(text), pl = strlen(path);
     bool as_written = tl >= pl && !strcmp(text + tl - pl, path);
-    cleanup_free char *ck = as_written ? nr_xasprintf("%s dirs2", text) : nr_xasprintf("%s dirs2 at=%s", text, path);
+    cleanup_free char *ck = as_written ? nr_xasprintf("%s dirs3", text) : nr_xasprintf("%s dirs3 at=%s", text, path);
     bld_chain_add(st, ck);
     memcpy(step->key, st->chain, 65);
     step->cached = step->done = bld_cache_get(b, step->key, &step->layer);

@@ -253,6 +253,69 @@ static int scan_unpacked(scan *sc, int dfd, const char *prefix, int depth, nr_er
     return rc;
 }
 
+/* Add layer l's entries to sc: from its unpacked directory in the store
+ * when there is one, else from its blob. */
+static int scan_layer(bld_state *b, scan *sc, const img_layer_desc *l, nr_err *err)
+{
+    cleanup_free char *ud = nr_xasprintf("%s/layers/%s", img_store_root(b->s), img_digest_hex(l->diff_id));
+    cleanup_close int ufd = open(ud, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (ufd >= 0) /* a layer directory appears only complete (unpack.h) */
+        return scan_unpacked(sc, ufd, "/", 0, err);
+    img_layer_reader *r;
+    if (img_layer_reader_open(b->s, l->blob.digest, (int64_t)l->blob.size, l->diff_id, &r, err) < 0)
+        return -1;
+    struct archive *a = img_layer_reader_archive(r);
+    struct archive_entry *e;
+    int ar, rc = 0;
+    while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN)
+        scan_entry(sc, e);
+    if (ar != ARCHIVE_EOF)
+        rc = nr_err_set(err, "layer %s: %s", l->blob.digest, archive_error_string(a));
+    if (rc == 0)
+        rc = img_layer_reader_finish(r, err);
+    img_layer_reader_close(r);
+    return rc;
+}
+
+static bool parse_list(const char *text, bld_stage *st);
+
+void bld_stage_learn_layer(bld_state *b, bld_stage *st, const img_layer_desc *l)
+{
+    /* the list of a layer's directories is kept in the cache: the scan
+     * runs once per layer, not at every rebuild */
+    cleanup_free char *p = nr_xasprintf("%s/dirs/layer-%s.v1", b->cache_dir, img_digest_hex(l->diff_id));
+    cleanup_free char *text = NULL;
+    nr_err e;
+    bld_stage tmp = {0};
+    if (nr_read_file(AT_FDCWD, p, 256u << 20, &text, NULL, &e) < 0 || !parse_list(text, &tmp)) {
+        scan sc = {0};
+        int rc = scan_layer(b, &sc, l, &e);
+        scan_resolve(&sc, &tmp.base_dirs, &tmp.n_base_dirs, &tmp.base_links, &tmp.n_base_links);
+        if (rc < 0) { /* unreadable: the next step that reads the layer says so */
+            bld_dirs_free(tmp.base_dirs, tmp.n_base_dirs);
+            bld_links_free(tmp.base_links, tmp.n_base_links);
+            return;
+        }
+        nr_buf out = {0};
+        for (size_t i = 0; i < tmp.n_base_dirs; i++) {
+            const bld_dir *d = &tmp.base_dirs[i];
+            nr_buf_addf(&out, "%o %u %u %s\n", (unsigned)d->mode, (unsigned)d->uid, (unsigned)d->gid, d->path);
+        }
+        cleanup_free char *dir = nr_xasprintf("%s/dirs", b->cache_dir);
+        if (nr_mkdir_p(dir, 0700, &e) == 0) {
+            cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd >= 0)
+                nr_write_atomic(dfd, strrchr(p, '/') + 1, out.data ? out.data : "", out.len, 0600, &e);
+        }
+        nr_buf_free(&out);
+    }
+    for (size_t i = 0; i < tmp.n_base_dirs; i++)
+        bld_stage_set_dir(st, tmp.base_dirs[i].path, tmp.base_dirs[i].mode, tmp.base_dirs[i].uid,
+                          tmp.base_dirs[i].gid);
+    bld_dirs_free(tmp.base_dirs, tmp.n_base_dirs);
+    bld_links_free(tmp.base_links, tmp.n_base_links);
+}
+
 static int scan_base(bld_state *b, bld_stage *st, nr_err *err)
 {
     bld_dir **out = &st->base_dirs;

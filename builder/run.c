@@ -566,6 +566,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     memcpy(key, st->chain, sizeof key);
     if (bld_cache_get(b, key, &l)) {
         add_layer(b, st, c.text, &l, true);
+        bld_stage_learn_layer(b, st, &l);
         bld_stage_pw_stale(st);
         rc = 0;
         goto out;

@@ -130,6 +130,19 @@ EOF
     [ "$(manifest_of r4:4)" != "$(manifest_of r4:3)" ]
 }
 
+@test "a RUN taken from the cache makes its directories known as running it does: a later COPY into one, or WORKDIR, keeps its mode and owner" {
+    printf 'FROM rbase:1\nRUN mkdir -m 700 /x && chown 5:5 /x && mkdir /w && chown 6:6 /w\nCOPY rcd.txt /x/\nWORKDIR /w\n' >"$CTX/Nodefile"
+    echo 1 >"$CTX/rcd.txt"
+    build_ok rcd:1
+    echo 2 >"$CTX/rcd.txt"
+    build_ok rcd:2
+    [[ "$output" == *"CACHED"* ]]
+    for t in rcd:1 rcd:2; do
+        [ "$(rt_run --rm "$t" stat -c '%a %u:%g %n' /x /w)" = "$(printf '700 5:5 /x\n755 6:6 /w')" ]
+    done
+    rm "$CTX/rcd.txt"
+}
+
 @test "a failing RUN: its exit code and last output named at file:line:col, nothing tagged, nothing left" {
     printf 'FROM rbase:1\nRUN echo made >/made\nRUN echo step-output-1; echo step-output-2 >&2; exit 7\nRUN echo never\n' \
         >"$CTX/Nodefile"
