@@ -77,6 +77,10 @@ typedef struct bld_stage {
      * their metadata): made by this build, and those of the base image. */
     bld_dir *dirs;
     size_t n_dirs;
+    /* Symlinks made by this build (a RUN's, a COPY's): a destination
+     * through one resolves as through the base's (base_links). */
+    bld_link *links;
+    size_t n_links;
     char base_digest[IMG_DIGEST_MAX];  /* manifest of the base; "" for scratch */
     /* an Alpine tag this stage's base was substituted for (by default, or
      * --base-map): its RUN steps get apk/adduser/addgroup translated
@@ -183,13 +187,15 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 /* Known directories of a stage (dirs.c).  set_dir records (or replaces) the
  * metadata of one directory made by this build. */
 void bld_stage_set_dir(bld_stage *st, const char *path, mode_t mode, uid_t uid, gid_t gid);
+void bld_stage_set_link(bld_stage *st, const char *path, const char *target);
 /* Is `path` a directory in the stage?  *out (may be NULL) gets its
  * metadata (not to be freed; path points into the stage). */
 bool bld_stage_dir(bld_state *b, bld_stage *st, const char *path, bld_dir *out);
 bool bld_stage_is_dir(bld_state *b, bld_stage *st, const char *path);
-/* `path` (absolute) with the base image's symlinks in it resolved inside
- * the image, as BuildKit resolves a COPY or WORKDIR destination: /bin/x of
- * a usrmerged Debian is /usr/bin/x.  Returns a cleaned path to free. */
+/* `path` (absolute) with the symlinks in it (the base image's, and those
+ * this build's RUN and COPY steps made) resolved inside the image, as
+ * BuildKit resolves a COPY or WORKDIR destination: /bin/x of a usrmerged
+ * Debian is /usr/bin/x.  Returns a cleaned path to free. */
 char *bld_stage_resolve(bld_state *b, bld_stage *st, const char *path);
 /* The directories of layer l (a RUN step's, taken from the cache) become
  * known to the stage, with their metadata, as running the step makes them

@@ -214,6 +214,10 @@ static void plan_dirs(bld_state *b, bld_stage *st, bld_step *step)
     for (size_t i = 0; i < step->sel.n; i++) {
         const bld_item *it = &step->sel.items[i];
         bld_dir m;
+        if (it->type == IMG_ENT_SYMLINK) { /* a later destination through it resolves */
+            bld_stage_set_link(st, it->dest, it->link);
+            continue;
+        }
         if (it->type != IMG_ENT_DIR || !strcmp(it->dest, "/"))
             continue; /* `COPY dir/ /`: the root itself is never a layer entry */
         if (bld_stage_dir(b, st, it->dest, &m))

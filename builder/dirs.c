@@ -44,9 +44,38 @@ void bld_links_free(bld_link *v, size_t n)
     free(v);
 }
 
+/* Forget a symlink this build made at p (a directory or another link replaces it). */
+static void unset_link(bld_stage *st, const char *p)
+{
+    for (size_t i = 0; i < st->n_links; i++) {
+        if (!strcmp(st->links[i].path, p)) {
+            free(st->links[i].path);
+            free(st->links[i].target);
+            st->links[i] = st->links[--st->n_links];
+            return;
+        }
+    }
+}
+
+void bld_stage_set_link(bld_stage *st, const char *path, const char *target)
+{
+    cleanup_free char *p = bld_path_clean(path);
+    unset_link(st, p);
+    for (size_t i = 0; i < st->n_dirs; i++) {
+        if (!strcmp(st->dirs[i].path, p)) {
+            free(st->dirs[i].path);
+            st->dirs[i] = st->dirs[--st->n_dirs];
+            break;
+        }
+    }
+    st->links = nr_xrealloc(st->links, (st->n_links + 1) * sizeof *st->links);
+    st->links[st->n_links++] = (bld_link){.path = steal_ptr(&p), .target = nr_xstrdup(target)};
+}
+
 void bld_stage_set_dir(bld_stage *st, const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
     cleanup_free char *p = bld_path_clean(path);
+    unset_link(st, p);
     for (size_t i = 0; i < st->n_dirs; i++) {
         if (!strcmp(st->dirs[i].path, p)) {
             st->dirs[i].mode = mode & 07777;
@@ -283,7 +312,7 @@ void bld_stage_learn_layer(bld_state *b, bld_stage *st, const img_layer_desc *l)
 {
     /* the list of a layer's directories is kept in the cache: the scan
      * runs once per layer, not at every rebuild */
-    cleanup_free char *p = nr_xasprintf("%s/dirs/layer-%s.v1", b->cache_dir, img_digest_hex(l->diff_id));
+    cleanup_free char *p = nr_xasprintf("%s/dirs/layer-%s.v2", b->cache_dir, img_digest_hex(l->diff_id));
     cleanup_free char *text = NULL;
     nr_err e;
     bld_stage tmp = {0};
@@ -301,6 +330,8 @@ void bld_stage_learn_layer(bld_state *b, bld_stage *st, const img_layer_desc *l)
             const bld_dir *d = &tmp.base_dirs[i];
             nr_buf_addf(&out, "%o %u %u %s\n", (unsigned)d->mode, (unsigned)d->uid, (unsigned)d->gid, d->path);
         }
+        for (size_t i = 0; i < tmp.n_base_links; i++)
+            nr_buf_addf(&out, "@%s\n%s\n", tmp.base_links[i].path, tmp.base_links[i].target);
         cleanup_free char *dir = nr_xasprintf("%s/dirs", b->cache_dir);
         if (nr_mkdir_p(dir, 0700, &e) == 0) {
             cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -312,6 +343,8 @@ void bld_stage_learn_layer(bld_state *b, bld_stage *st, const img_layer_desc *l)
     for (size_t i = 0; i < tmp.n_base_dirs; i++)
         bld_stage_set_dir(st, tmp.base_dirs[i].path, tmp.base_dirs[i].mode, tmp.base_dirs[i].uid,
                           tmp.base_dirs[i].gid);
+    for (size_t i = 0; i < tmp.n_base_links; i++)
+        bld_stage_set_link(st, tmp.base_links[i].path, tmp.base_links[i].target);
     bld_dirs_free(tmp.base_dirs, tmp.n_base_dirs);
     bld_links_free(tmp.base_links, tmp.n_base_links);
 }
@@ -445,6 +478,9 @@ bool bld_stage_dir(bld_state *b, bld_stage *st, const char *path, bld_dir *out)
             return true;
         }
     }
+    for (size_t i = 0; i < st->n_links; i++)
+        if (!strcmp(st->links[i].path, path))
+            return false;
     if (!st->base_digest[0])
         return false;
     if (!st->base_dirs_loaded)
@@ -466,10 +502,14 @@ static int link_cmp(const void *a, const void *b)
     return strcmp(((const bld_link *)a)->path, ((const bld_link *)b)->path);
 }
 
-/* The target of `path` when it is a symlink of the base image that this
- * build has not made a directory since; NULL otherwise. */
+/* The target of `path` when it is a symlink this build made, or one of
+ * the base image that this build has not made a directory since; NULL
+ * otherwise. */
 static const char *stage_link(bld_stage *st, const char *path)
 {
+    for (size_t i = 0; i < st->n_links; i++)
+        if (!strcmp(st->links[i].path, path))
+            return st->links[i].target;
     for (size_t i = 0; i < st->n_dirs; i++)
         if (!strcmp(st->dirs[i].path, path))
             return NULL;
@@ -482,7 +522,7 @@ char *bld_stage_resolve(bld_state *b, bld_stage *st, const char *path)
 {
     if (st->base_digest[0] && !st->base_dirs_loaded)
         load_base(b, st);
-    if (!st->n_base_links)
+    if (!st->n_base_links && !st->n_links)
         return bld_path_clean(path);
     char *rest = nr_xstrdup(path);
     char *cur = nr_xstrdup(""); /* resolved so far: "" (the root) or "/a/b" */

@@ -516,6 +516,8 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         memcpy(st->chain, p->chain, 65);
         for (size_t k = 0; k < p->n_dirs; k++)
             bld_stage_set_dir(st, p->dirs[k].path, p->dirs[k].mode, p->dirs[k].uid, p->dirs[k].gid);
+        for (size_t k = 0; k < p->n_links; k++)
+            bld_stage_set_link(st, p->links[k].path, p->links[k].target);
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
         memcpy(st->alpine_from, p->alpine_from, sizeof st->alpine_from);
         memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
