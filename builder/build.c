@@ -420,7 +420,9 @@ static void state_free(bld_state *b)
         bld_vars_free(st->args, st->n_args);
         bld_passwd_free(&st->pw);
         bld_dirs_free(st->dirs, st->n_dirs);
+        bld_links_free(st->links, st->n_links);
         bld_dirs_free(st->base_dirs, st->n_base_dirs);
+        bld_links_free(st->base_links, st->n_base_links);
     }
     free(b->stages);
     bld_trees_free(b);

@@ -22,6 +22,12 @@ typedef struct bld_dir {
     gid_t gid;
 } bld_dir;
 
+/* A symlink of the base image (dirs.c). */
+typedef struct bld_link {
+    char *path;            /* absolute, cleaned */
+    char *target;          /* as the link holds it */
+} bld_link;
+
 /* One layer of a stage: a base layer (done, text NULL) or a COPY/ADD. */
 typedef struct bld_step {
     char *text;            /* history created_by */
@@ -71,6 +77,10 @@ typedef struct bld_stage {
      * their metadata): made by this build, and those of the base image. */
     bld_dir *dirs;
     size_t n_dirs;
+    /* Symlinks made by this build (a RUN's, a COPY's): a destination
+     * through one resolves as through the base's (base_links). */
+    bld_link *links;
+    size_t n_links;
     char base_digest[IMG_DIGEST_MAX];  /* manifest of the base; "" for scratch */
     /* an Alpine tag this stage's base was substituted for (by default, or
      * --base-map): its RUN steps get apk/adduser/addgroup translated
@@ -80,6 +90,8 @@ typedef struct bld_stage {
     bool base_dirs_loaded;
     bld_dir *base_dirs;    /* sorted by path */
     size_t n_base_dirs;
+    bld_link *base_links;  /* the base's symlinks, sorted by path */
+    size_t n_base_links;
 } bld_stage;
 
 typedef struct bld_state {
@@ -175,11 +187,22 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
 /* Known directories of a stage (dirs.c).  set_dir records (or replaces) the
  * metadata of one directory made by this build. */
 void bld_stage_set_dir(bld_stage *st, const char *path, mode_t mode, uid_t uid, gid_t gid);
+void bld_stage_set_link(bld_stage *st, const char *path, const char *target);
 /* Is `path` a directory in the stage?  *out (may be NULL) gets its
  * metadata (not to be freed; path points into the stage). */
 bool bld_stage_dir(bld_state *b, bld_stage *st, const char *path, bld_dir *out);
 bool bld_stage_is_dir(bld_state *b, bld_stage *st, const char *path);
+/* `path` (absolute) with the symlinks in it (the base image's, and those
+ * this build's RUN and COPY steps made) resolved inside the image, as
+ * BuildKit resolves a COPY or WORKDIR destination: /bin/x of a usrmerged
+ * Debian is /usr/bin/x.  Returns a cleaned path to free. */
+char *bld_stage_resolve(bld_state *b, bld_stage *st, const char *path);
+/* The directories of layer l (a RUN step's, taken from the cache) become
+ * known to the stage, with their metadata, as running the step makes them
+ * known: a later COPY into one keeps its owner and mode. */
+void bld_stage_learn_layer(bld_state *b, bld_stage *st, const img_layer_desc *l);
 void bld_dirs_free(bld_dir *v, size_t n);
+void bld_links_free(bld_link *v, size_t n);
 
 /* COPY / ADD: plan (select, hash, cache lookup) and write. */
 int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);

@@ -214,12 +214,17 @@ static void plan_dirs(bld_state *b, bld_stage *st, bld_step *step)
     for (size_t i = 0; i < step->sel.n; i++) {
         const bld_item *it = &step->sel.items[i];
         bld_dir m;
+        if (it->type == IMG_ENT_SYMLINK) { /* a later destination through it resolves */
+            bld_stage_set_link(st, it->dest, it->link);
+            continue;
+        }
         if (it->type != IMG_ENT_DIR || !strcmp(it->dest, "/"))
             continue; /* `COPY dir/ /`: the root itself is never a layer entry */
         if (bld_stage_dir(b, st, it->dest, &m))
             pdir_add(step, it->dest, &m);
         else
-            bld_stage_set_dir(st, it->dest, bld_owner_mode(o, it->mode, true), uid, gid);
+            bld_stage_set_dir(st, it->dest, bld_owner_mode(o, it->mode, true), o->chown || !it->owned ? uid : it->uid,
+                              o->chown || !it->owned ? gid : it->gid);
     }
     if (step->n_pdirs > 1)
         qsort(step->pdirs, step->n_pdirs, sizeof *step->pdirs, pdir_cmp);
@@ -506,7 +511,10 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         size_t dl = strlen(d);
         bool dest_dir = dl == 0 || d[dl - 1] == '/' || !strcmp(d, ".") || (dl >= 2 && !strcmp(d + dl - 2, "/."));
         const char *wd = json_string_value(json_object_get(st->config, "WorkingDir"));
-        cleanup_free char *dest = d[0] == '/' ? bld_path_clean(d) : bld_path_join(wd && *wd ? wd : "/", d);
+        cleanup_free char *dest0 = d[0] == '/' ? bld_path_clean(d) : bld_path_join(wd && *wd ? wd : "/", d);
+        /* inside the image, as BuildKit resolves it: COPY x /bin/ on a
+         * usrmerged base writes /usr/bin/x and /bin stays the symlink */
+        cleanup_free char *dest = bld_stage_resolve(b, st, dest0);
         /* Docker: an existing directory is a directory destination. */
         if (!dest_dir && bld_stage_is_dir(b, st, dest))
             dest_dir = true;
@@ -520,7 +528,8 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         char from_key[65] = "";
         bool from_tree = from_stage || from_img; /* else the main or a named directory context */
         if (from_tree) {
-            cleanup_free char *fk = nr_xasprintf("%s %s dest=%s dirs2", text.data,
+            /* "owners": earlier versions gave every file root's owner */
+            cleanup_free char *fk = nr_xasprintf("%s %s dest=%s dirs3 owners", text.data,
                                                  from_stage ? from_stage->chain : from_img->manifest.digest, dest);
             nr_sha256_hex(fk, strlen(fk), from_key);
             char key[65];
@@ -605,8 +614,14 @@ int bld_copy_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         } else {
             plan_dirs(b, st, step);
             step->text = nr_xstrdup(text.data);
-            /* "dirs2": layers of earlier versions wrote parents as root 0755. */
-            cleanup_free char *ck = from_tree ? nr_xstrdup(digest) : nr_xasprintf("%s %s dirs2", text.data, digest);
+            /* "dirs3": layers of earlier versions wrote parents as root 0755 (dirs2: also
+             * those a RUN taken from the cache had made) */
+            /* "archive-owners": earlier versions applied --chown/--chmod to an
+             * archive's entries */
+            bool arch_own = step->sel.n_archives && (own.chown || own.chmod);
+            cleanup_free char *ck = from_tree ? nr_xstrdup(digest)
+                                              : nr_xasprintf("%s %s dirs3%s", text.data, digest,
+                                                             arch_own ? " archive-owners" : "");
             bld_chain_add(st, ck);
             if (!step->sel.n && !step->sel.n_archives && !step->n_pdirs) {
                 /* wildcards that matched nothing: no change, as a RUN that
@@ -661,7 +676,11 @@ int bld_mkdir_plan(bld_state *b, bld_stage *st, const char *path, const char *te
     step->sel.n = 1;
     step->max_bytes = 4096 * 8;
     step->text = nr_xstrdup(text);
-    cleanup_free char *ck = nr_xasprintf("%s dirs2", text);
+    /* a path the text does not end with was resolved through a symlink of
+     * the base (WORKDIR /var/run/app makes /run/app): it is in the key */
+    size_t tl = strlen(text), pl = strlen(path);
+    bool as_written = tl >= pl && !strcmp(text + tl - pl, path);
+    cleanup_free char *ck = as_written ? nr_xasprintf("%s dirs3", text) : nr_xasprintf("%s dirs3 at=%s", text, path);
     bld_chain_add(st, ck);
     memcpy(step->key, st->chain, 65);
     step->cached = step->done = bld_cache_get(b, step->key, &step->layer);
@@ -707,13 +726,15 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
         rc = img_layer_add_dir(w, d->path, d->mode, d->uid, d->gid, err);
     }
     const bld_owner *o = &step->own;
-    uid_t uid = o->chown ? o->uid : 0;
-    gid_t gid = o->chown ? o->gid : 0;
+    uid_t step_uid = o->chown ? o->uid : 0;
+    gid_t step_gid = o->chown ? o->gid : 0;
     for (size_t i = 0; i < step->sel.n && rc == 0; i++) {
         const bld_item *it = &step->sel.items[i];
         mode_t mode = bld_owner_mode(o, it->mode, it->type == IMG_ENT_DIR);
         if (it->type == IMG_ENT_DIR && !strcmp(it->dest, "/"))
             continue;
+        uid_t uid = o->chown || !it->owned ? step_uid : it->uid;
+        gid_t gid = o->chown || !it->owned ? step_gid : it->gid;
         if (it->type == IMG_ENT_FILE && it->data)
             rc = img_layer_add_data(w, it->dest, it->data, it->data_len, mode, uid, gid, err);
         else if (it->type == IMG_ENT_FILE && it->in_tree)
@@ -730,8 +751,12 @@ int bld_step_write(bld_state *b, bld_step *step, nr_err *err)
         else
             rc = img_layer_add_symlink(w, it->dest, it->link, uid, gid, err);
     }
+    /* an unpacked archive keeps its entries' owners and modes: BuildKit's
+     * --chown and --chmod apply to what ADD copies, and only --chown to the
+     * destination directory it creates for an archive */
+    static const bld_owner as_archived = {0};
     for (size_t i = 0; i < step->sel.n_archives && rc == 0; i++)
-        rc = archive_read(b, w, &step->sel, i, o, NULL, err);
+        rc = archive_read(b, w, &step->sel, i, &as_archived, NULL, err);
     if (rc < 0) {
         img_layer_writer_abort(w);
         return -1;

@@ -273,7 +273,9 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         cleanup_free char *p = w[0] == '/' ? bld_path_clean(w) : bld_path_join(cur && *cur ? cur : "/", w);
         json_object_set_new(c, "WorkingDir", json_string(p));
         nr_buf_addf(&text, " %s", p);
-        if (strcmp(p, "/") && !bld_stage_is_dir(b, st, p)) {
+        /* made inside the image: a symlink of the base on the way is followed */
+        cleanup_free char *rp = bld_stage_resolve(b, st, p);
+        if (strcmp(rp, "/") && !bld_stage_is_dir(b, st, rp)) {
             /* BuildKit creates a missing WORKDIR as the current USER. */
             const char *u = json_string_value(json_object_get(c, "User"));
             uid_t uid = 0;
@@ -289,7 +291,7 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                     break;
                 }
             }
-            bld_mkdir_plan(b, st, p, text.data, uid, gid);
+            bld_mkdir_plan(b, st, rp, text.data, uid, gid);
             made_layer = true;
         }
         break;
@@ -359,6 +361,8 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         json_t *a = cmd_json(st, in->json, in->args, in->nargs);
         if (in->kind == BLD_CMD) {
             json_object_set_new(c, "Cmd", a);
+            /* as BuildKit sets it on every CMD (a Windows field, ignored on Linux) */
+            json_object_set_new(c, "ArgsEscaped", json_true());
             st->cmd_set = true;
         } else {
             json_object_set_new(c, "Entrypoint", a);
@@ -414,7 +418,10 @@ int bld_meta_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     }
     if (rc == 0 && !made_layer) {
         bld_chain_add(st, text.data);
-        bld_hist_add(st, text.data, true);
+        /* BuildKit records ONBUILD in the config's OnBuild only, with no
+         * history entry */
+        if (in->kind != BLD_ONBUILD)
+            bld_hist_add(st, text.data, true);
     }
     nr_buf_free(&text);
     return rc;

@@ -26,7 +26,7 @@ bool bld_chown_needs_names(const char *spec)
 {
     const char *c = strchr(spec, ':');
     size_t ul = c ? (size_t)(c - spec) : strlen(spec);
-    return !numeric(spec, ul) || (c && !numeric(c + 1, strlen(c + 1)));
+    return (ul && !numeric(spec, ul)) || (c && c[1] && !numeric(c + 1, strlen(c + 1)));
 }
 
 void bld_passwd_free(bld_passwd *p)
@@ -180,10 +180,14 @@ int bld_chown_resolve(const char *spec, const bld_passwd *pw, uid_t *uid, gid_t 
 {
     const char *c = strchr(spec, ':');
     size_t ul = c ? (size_t)(c - spec) : strlen(spec);
-    if (ul == 0 || (c && !c[1]))
+    if (!*spec)
         return nr_err_set(err, "invalid --chown \"%s\" (want user[:group])", spec);
     long long u, g;
-    if (numeric(spec, ul)) {
+    /* an empty part is id 0, as BuildKit's llb.WithUser marshals it:
+     * --chown=:staff is 0:staff, --chown=node: is node's uid and gid 0 */
+    if (ul == 0) {
+        u = g = 0;
+    } else if (numeric(spec, ul)) {
         g = u = strtoll(spec, NULL, 10);
     } else {
         u = pw && pw->passwd ? lookup(pw->passwd, spec, ul, 3) : -1;
@@ -197,7 +201,9 @@ int bld_chown_resolve(const char *spec, const bld_passwd *pw, uid_t *uid, gid_t 
     }
     if (c) {
         const char *gs = c + 1;
-        if (numeric(gs, strlen(gs))) {
+        if (!*gs) {
+            g = 0;
+        } else if (numeric(gs, strlen(gs))) {
             g = strtoll(gs, NULL, 10);
         } else {
             g = pw && pw->group ? lookup(pw->group, gs, strlen(gs), 3) : -1;

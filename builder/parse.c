@@ -271,8 +271,15 @@ static int parse_cmd(const bld_nodefile *f, bld_instr *in, size_t at, bool json_
     *json = r > 0;
     if (r != 0)
         return r < 0 ? -1 : 0;
-    if (at >= in->len)
+    if (at >= in->len) {
+        /* BuildKit takes a bare CMD or ENTRYPOINT: the shell form of an
+         * empty command (["/bin/sh", "-c", ""]) */
+        if (in->kind == BLD_CMD || in->kind == BLD_ENTRYPOINT) {
+            word_push(w, n, nr_xstrdup(""), at);
+            return 0;
+        }
         return bld_errat(err, f, in, at, "%s requires at least one argument", in->name);
+    }
     word_push(w, n, bld_instr_rest(in, at), at);
     return 0;
 }

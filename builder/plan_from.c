@@ -516,6 +516,8 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         memcpy(st->chain, p->chain, 65);
         for (size_t k = 0; k < p->n_dirs; k++)
             bld_stage_set_dir(st, p->dirs[k].path, p->dirs[k].mode, p->dirs[k].uid, p->dirs[k].gid);
+        for (size_t k = 0; k < p->n_links; k++)
+            bld_stage_set_link(st, p->links[k].path, p->links[k].target);
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
         memcpy(st->alpine_from, p->alpine_from, sizeof st->alpine_from);
         memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
@@ -530,7 +532,9 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
     }
     char seed[160];
     if (!strcmp(ref, "scratch")) {
-        st->config = json_pack("{s:[s]}", "Env", DEFAULT_PATH);
+        /* BuildKit's empty image: PATH and WorkingDir "/" (the classic
+         * builder left WorkingDir empty) */
+        st->config = json_pack("{s:[s], s:s}", "Env", DEFAULT_PATH, "WorkingDir", "/");
         snprintf(seed, sizeof seed, "scratch %d %s", (int)b->o->compress, sde());
         nr_sha256_hex(seed, strlen(seed), st->chain);
         return 0;

@@ -142,6 +142,11 @@ static void dir_seen(void *arg, const char *path, mode_t mode, uid_t uid, gid_t 
     bld_stage_set_dir(arg, path, mode, uid, gid);
 }
 
+static void link_seen(void *arg, const char *path, const char *target)
+{
+    bld_stage_set_link(arg, path, target);
+}
+
 /* The ARGs of the stage as environment entries, where ENV does not set the
  * same name (ENV wins, as Docker's RUN sees it). */
 static void arg_env(bld_stage *st, char ***env, size_t *n)
@@ -194,7 +199,7 @@ static int upper_to_layer(bld_state *b, bld_stage *st, const char *upper, const 
         all[i] = skip[i];
     for (size_t i = 0; i < NR_ARRAY_LEN(stamps); i++)
         all[ns + i] = stamps[i];
-    img_upper_opts uo = {.skip = all, .prune = true, .dir_cb = dir_seen, .arg = st, .userxattr = nr_in_userns()};
+    img_upper_opts uo = {.skip = all, .prune = true, .dir_cb = dir_seen, .link_cb = link_seen, .arg = st, .userxattr = nr_in_userns()};
     long n = img_layer_add_upper(w, ufd, &uo, err);
     free(all);
     if (n <= 0) {
@@ -566,6 +571,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
     memcpy(key, st->chain, sizeof key);
     if (bld_cache_get(b, key, &l)) {
         add_layer(b, st, c.text, &l, true);
+        bld_stage_learn_layer(b, st, &l);
         bld_stage_pw_stale(st);
         rc = 0;
         goto out;

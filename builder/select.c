@@ -35,6 +35,18 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* COPY --from a stage or an image keeps each file's owner there, as
+ * BuildKit copies between its snapshots; the build context's files are
+ * root's (BuildKit's context transfer does not carry owners). */
+static void tree_owner(const bld_ctx *c, const struct stat *st, bld_item *it)
+{
+    if (!c->tree)
+        return;
+    it->owned = true;
+    it->uid = st->st_uid;
+    it->gid = st->st_gid;
+}
+
 static void sel_add(bld_sel *s, const bld_item *it)
 {
     s->items = nr_xrealloc(s->items, (s->n + 1) * sizeof *s->items);
@@ -220,6 +232,7 @@ static long walk_dir(bld_ctx *c, int dfd, const char *rel, const char *srel, con
             excluded = true; /* kept only for what an exception re-includes */
         }
         bld_item it = {.dest = bld_path_join(dest, nm), .mode = st.st_mode & 07777};
+        tree_owner(c, &st, &it);
         if (S_ISDIR(st.st_mode)) {
             cleanup_close int cfd = openat(dfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (cfd < 0) {
@@ -400,6 +413,7 @@ static int add_source(bld_ctx *c, const char *rel, const char *shown, const char
     if (c->ex && bld_ignore_match(c->ex, base))
         return 0; /* a file source that --exclude names */
     bld_item it = {.type = IMG_ENT_FILE, .mode = st.st_mode & 07777, .size = (uint64_t)st.st_size};
+    tree_owner(c, &st, &it);
     bool maybe_archive;
     if (bld_ctx_hash_kind(c, host, &st, it.sha, &maybe_archive, err) < 0)
         return -1;

@@ -41,6 +41,9 @@ typedef struct bld_item {
     size_t data_len;
     char *link;            /* symlink target */
     char sha[65];          /* file content digest */
+    bool owned;            /* from a stage's or image's tree: uid/gid are its owner there */
+    uid_t uid;
+    gid_t gid;
 } bld_item;
 
 typedef struct bld_sel {

@@ -165,6 +165,8 @@ typedef struct img_upper_opts {
     bool prune;
     /* Called for each directory added, with its in-image path ("/app"). */
     void (*dir_cb)(void *arg, const char *path, mode_t mode, uid_t uid, gid_t gid);
+    /* Called for each symlink added, with its in-image path and target. */
+    void (*link_cb)(void *arg, const char *path, const char *target);
     void *arg;
 } img_upper_opts;
 

@@ -161,6 +161,10 @@ static int add_symlink(walk *k, int dirfd, const char *name, const char *path, c
     if (n == 0 || (size_t)n >= sizeof target - 1)
         return nr_err_set(err, "upper \"%s\": symlink target empty or too long", path);
     target[n] = 0;
+    if (k->o->link_cb) {
+        cleanup_free char *abs = nr_xasprintf("/%s", path);
+        k->o->link_cb(k->o->arg, abs, target);
+    }
     return counted(k, img_layer_add_symlink(k->w, path, target, st->st_uid, st->st_gid, err));
 }
 

@@ -130,6 +130,26 @@ bad_nodefile() { bad_build "$3" "$(mkctx "$1" <<<"$2")"; }
     [ "$(tar tvzf "$(blob "$l0")" | awk '{print $1, $2, $6}')" = "drwxr-xr-x 0/0 app/" ]
 }
 
+@test "FROM scratch config as BuildKit writes it: WorkingDir \"/\"; ONBUILD only in OnBuild (no history entry); a bare CMD or ENTRYPOINT is the shell form of an empty command; CMD sets ArgsEscaped" {
+    d=$(mkctx scratchmeta <<'EOF'
+FROM scratch AS one
+ONBUILD COPY f /f
+ENTRYPOINT
+FROM scratch
+CMD
+LABEL a=1
+EOF
+    )
+    run "$NBUILD" -q --target one -t smeta:1 "$d"
+    [ "$status" -eq 0 ]
+    [ "$(cfg smeta:1 '[.config.WorkingDir, .config.OnBuild, .config.Entrypoint]')" = '["/",["COPY f /f"],["/bin/sh","-c",""]]' ]
+    [ "$(cfg smeta:1 '.history | length')" = 1 ]
+    run "$NBUILD" -q -t smeta:2 "$d"
+    [ "$status" -eq 0 ]
+    [ "$(cfg smeta:2 '[.config.WorkingDir, .config.Cmd, .config.ArgsEscaped, (.history | length)]')" = '["/",["/bin/sh","-c",""],true,2]' ]
+    [ "$(cfg smeta:1 .config.ArgsEscaped)" = null ] # set by CMD only
+}
+
 @test "COPY semantics: dest dir, rename, dir contents, glob, chown, chmod, ignore file" {
     run listing app:1
     echo "$output"
@@ -378,6 +398,81 @@ EOF
     bad_build 'Nodefile:3:9: WORKDIR: owner from USER ghost: --chown: unknown user "ghost"' "$d2"
 }
 
+@test "COPY and WORKDIR follow the base image's symlinks inside it, as BuildKit: /bin -> usr/bin (usrmerged Debian), /var/run -> /run; the symlinks stay" {
+    d=$(mkctx lbase <<'EOF'
+FROM scratch
+COPY root/ /
+EOF
+    )
+    mkdir -p "$d/root/usr/bin" "$d/root/run" "$d/root/var"
+    echo sh >"$d/root/usr/bin/sh"
+    ln -s usr/bin "$d/root/bin"
+    ln -s /run "$d/root/var/run"
+    run "$NBUILD" -q -t lbase:1 "$d"
+    [ "$status" -eq 0 ]
+    d2=$(mkctx lchild <<'EOF'
+FROM lbase:1
+COPY f /bin/
+COPY d/ /bin
+WORKDIR /var/run/app
+COPY f ../g
+EOF
+    )
+    echo f >"$d2/f"
+    mkdir "$d2/d"
+    echo n >"$d2/d/n"
+    build_and_list lchild:1 "$d2"
+    [[ "$output" == *"-rw-r--r-- 0/0 usr/bin/f"* ]]
+    [[ "$output" == *"-rw-r--r-- 0/0 usr/bin/n"* ]]
+    [[ "$output" == *"drwxr-xr-x 0/0 run/app/"* ]]
+    [[ "$output" == *"-rw-r--r-- 0/0 run/g"* ]]
+    # no entry below bin/ or var/run/, which would replace the symlink by a directory
+    ! grep -E ' (bin|var/run)/' <<<"$output" || false
+    [ "$(cfg lchild:1 .config.WorkingDir)" = '"/var/run/app"' ]
+}
+
+@test "COPY --from a stage keeps each file's owner there, as BuildKit copies between stages; --chown still sets it; the build context's files are root's" {
+    d=$(mkctx fromown <<'EOF'
+FROM scratch AS src
+COPY --chown=5:6 f /out/f
+COPY --chown=7:8 f /out/sub/g
+FROM scratch
+COPY --from=src /out /o
+COPY --from=src /out/f /one
+COPY --from=src --chown=9:9 /out/f /c
+COPY f /ctx
+EOF
+    )
+    echo f >"$d/f"
+    build_and_list fromown:1 "$d"
+    echo "$output"
+    [[ "$output" == *"-rw-r--r-- 5/6 o/f"* ]]
+    [[ "$output" == *"drwxr-xr-x 7/8 o/sub/"* ]]
+    [[ "$output" == *"-rw-r--r-- 7/8 o/sub/g"* ]]
+    [[ "$output" == *"-rw-r--r-- 5/6 one"* ]]
+    [[ "$output" == *"-rw-r--r-- 9/9 c"* ]]
+    [[ "$output" == *"-rw-r--r-- 0/0 ctx"* ]]
+}
+
+@test "COPY --chown with an empty part takes id 0 for it, as BuildKit: :staff is 0:50, node: is 1000:0" {
+    d=$(mkctx cbase <<'EOF'
+FROM scratch
+COPY passwd group /etc/
+EOF
+    )
+    build_with_users cbase:1 "$d"
+    d2=$(mkctx cempty <<'EOF'
+FROM cbase:1
+COPY --chown=:staff f /a
+COPY --chown=node: f /b
+EOF
+    )
+    echo f >"$d2/f"
+    build_and_list cempty:1 "$d2"
+    [[ "$output" == *"-rw-r--r-- 0/50 a"* ]]
+    [[ "$output" == *"-rw-r--r-- 1000/0 b"* ]]
+}
+
 @test "8 concurrent builds into one store leave 8 tags" {
     d=$(mkctx conc <<<$'FROM scratch\nARG N\nCOPY Nodefile /n-$N')
     pids=()
@@ -493,6 +588,7 @@ ADD app.tar.bz2 /b/
 ADD app.tar.xz /x/
 ADD app.tar.zst /z/
 ADD --chown=7:8 plain.txt /p/
+ADD --chown=7:8 --chmod=0600 own.tar /o/
 EOF
     )
     mkdir -p "$BATS_TEST_TMPDIR/t/pkg"
@@ -503,6 +599,9 @@ EOF
     tar -C "$BATS_TEST_TMPDIR/t" -cJf "$d/app.tar.xz" pkg
     tar -C "$BATS_TEST_TMPDIR/t" -cf - pkg | zstd -q >"$d/app.tar.zst"
     printf 'plain\n' >"$d/plain.txt"
+    chmod 0644 "$BATS_TEST_TMPDIR/t/pkg/a.txt"
+    chmod 0755 "$BATS_TEST_TMPDIR/t/pkg"
+    tar -C "$BATS_TEST_TMPDIR/t" --owner=3 --group=4 -cf "$d/own.tar" pkg
     build_and_list add:1 "$d"
     echo "$output"
     for p in srv b x z; do
@@ -510,6 +609,11 @@ EOF
         [[ "$output" == *" $p/pkg/l -> a.txt"* ]]
     done
     [[ "$output" == *"-rw-r--r-- 7/8 p/plain.txt"* ]]
+    # an archive's entries keep their owners and modes, as BuildKit unpacks
+    # them; --chown gives only the destination directory ADD creates
+    [[ "$output" == *"drwxr-xr-x 7/8 o/"* ]]
+    [[ "$output" == *"drwxr-xr-x 3/4 o/pkg/"* ]]
+    [[ "$output" == *"-rw-r--r-- 3/4 o/pkg/a.txt"* ]]
 }
 
 @test "ADD refuses hostile archives and URLs, store unchanged" {

@@ -178,7 +178,7 @@ EOF
     [ ! -e "$ctx/w" ] # an rw bind writes into an overlay of its own
     layer_owners "$(rl_store "$RU")" ms:1 >"$W/owners"
     cat "$W/owners"
-    grep -qx -- '-rw-r--r-- 0/0 app/a' "$W/owners" # COPY --from without --chown: root's, as in Docker
+    grep -qx -- '-rw-r--r-- 1000/1000 app/a' "$W/owners" # COPY --from without --chown: the owner in the stage, as BuildKit
     grep -qx -- '-rw-r--r-- 0/0 app/b' "$W/owners"
     grep -qx -- '-rw-r--r-- 1000/1000 app2/a' "$W/owners"
     grep -q ' app/roctx$' "$W/owners" # the context's ro view, rootless too (open_tree in the user's namespace)

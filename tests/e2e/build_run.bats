@@ -130,6 +130,34 @@ EOF
     [ "$(manifest_of r4:4)" != "$(manifest_of r4:3)" ]
 }
 
+@test "a RUN taken from the cache makes its directories known as running it does: a later COPY into one, or WORKDIR, keeps its mode and owner" {
+    printf 'FROM rbase:1\nRUN mkdir -m 700 /x && chown 5:5 /x && mkdir /w && chown 6:6 /w\nCOPY rcd.txt /x/\nWORKDIR /w\n' >"$CTX/Nodefile"
+    echo 1 >"$CTX/rcd.txt"
+    build_ok rcd:1
+    echo 2 >"$CTX/rcd.txt"
+    build_ok rcd:2
+    [[ "$output" == *"CACHED"* ]]
+    for t in rcd:1 rcd:2; do
+        [ "$(rt_run --rm "$t" stat -c '%a %u:%g %n' /x /w)" = "$(printf '700 5:5 /x\n755 6:6 /w')" ]
+    done
+    rm "$CTX/rcd.txt"
+}
+
+@test "COPY and WORKDIR through a symlink a RUN or a COPY made follow it, as BuildKit, with the RUN run or taken from the cache: the symlinks stay" {
+    printf 'FROM rbase:1\nRUN mkdir /store && ln -s /store /app\nCOPY rcl.txt /app/\nCOPY tree/ /\nCOPY rcl.txt /l/l2.txt\nWORKDIR /app/w\n' >"$CTX/Nodefile"
+    mkdir -p "$CTX/tree"
+    ln -s /store "$CTX/tree/l"
+    echo 1 >"$CTX/rcl.txt"
+    build_ok rcl:1
+    echo 2 >"$CTX/rcl.txt"
+    build_ok rcl:2
+    [[ "$output" == *"CACHED"* ]]
+    for t in rcl:1 rcl:2; do
+        [ "$(rt_run --rm "$t" sh -c 'readlink /app; readlink /l; ls /store')" = "$(printf '/store\n/store\nl2.txt\nrcl.txt\nw')" ]
+    done
+    rm -r "$CTX/rcl.txt" "$CTX/tree"
+}
+
 @test "a failing RUN: its exit code and last output named at file:line:col, nothing tagged, nothing left" {
     printf 'FROM rbase:1\nRUN echo made >/made\nRUN echo step-output-1; echo step-output-2 >&2; exit 7\nRUN echo never\n' \
         >"$CTX/Nodefile"
