@@ -287,6 +287,8 @@ static int alpine_base(bld_state *b, bld_stage *st, const bld_instr *in, const c
                 ref, slim, norm, pinned ? " (the Nodefile's digest pin is for the Alpine image: not checked)" : "");
     snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
     snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", slim);
+    if (!bld_alpine_branch(norm, st->alpine_branch, sizeof st->alpine_branch))
+        st->alpine_branch[0] = '\0'; /* node:*-alpine: the image has node */
     if (img_image_load(b->s, slim, img, err) == 0 ||
         (err->errnum == ENOENT && bld_base_ensure(b->s, slim, err) == 0 && img_image_load(b->s, slim, img, err) == 0)) {
         bld_alpine_tools_add(b, ref, img);
@@ -519,6 +521,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
         memcpy(st->alpine_from, p->alpine_from, sizeof st->alpine_from);
         memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
+        memcpy(st->alpine_branch, p->alpine_branch, sizeof st->alpine_branch);
         st->author = p->author ? nr_xstrdup(p->author) : NULL;
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);
