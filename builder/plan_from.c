@@ -301,6 +301,13 @@ static int alpine_base(bld_state *b, bld_stage *st, const bld_instr *in, const c
                                     : "");
 }
 
+/* nginx:*alpine*, redis:*alpine*, postgres:*alpine*: made here on Debian */
+static bool db_alpine(const char *norm)
+{
+    return (!strncmp(norm, "nginx:", 6) || !strncmp(norm, "redis:", 6) || !strncmp(norm, "postgres:", 9)) &&
+           strstr(norm, "alpine");
+}
+
 static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const char *ref_in, img_image **img,
                      nr_err *err)
 {
@@ -377,6 +384,18 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
     }
     bool alpine = m == 0 && bld_base_alpine_slim(norm, mapped, sizeof mapped);
     if (img_image_load(b->s, norm, img, err) == 0) {
+        if (!alpine && bld_base_made_by_store(b->s, (*img)->manifest.digest) && db_alpine(norm)) {
+            /* nginx:alpine made here before: its RUN steps get apk too, and
+             * one made without Alpine's tools (an older nrun) gets them */
+            if (check_digest(b, in, ref_in, norm, want, false, img, err) < 0)
+                return -1;
+            snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
+            snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", norm);
+            json_t *labels = json_object_get(json_object_get((*img)->config_json, "config"), "Labels");
+            if (!json_object_get(labels, "io.nrun.base.busybox"))
+                bld_alpine_tools_add(b, ref, img);
+            return 0;
+        }
         /* `nrun base node:20-alpine` made it (base.c): built on as FROM always
          * does, so that the steps get apk translated; a pulled one is Alpine */
         if (!alpine || !bld_base_made_by_store(b->s, (*img)->manifest.digest))
@@ -398,9 +417,9 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
         return alpine_base(b, st, in, ref, norm, mapped, *want != '\0', img, err);
     {
         if (bld_base_ensure(b->s, norm, err) == 0) {
-            if ((!strncmp(norm, "nginx:", 6) || !strncmp(norm, "redis:", 6) || !strncmp(norm, "postgres:", 9)) &&
-                strstr(norm, "alpine")) {
-                /* nginx:alpine (redis:, postgres:) is made on Debian: its RUN steps get apk translated */
+            if (db_alpine(norm)) {
+                /* nginx:alpine (redis:, postgres:) is made on Debian, with
+                 * Alpine's busybox tools (base.c): its RUN steps get apk translated */
                 snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
                 snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", norm);
             }

@@ -525,3 +525,30 @@ hc_ctx() {
     echo "$output"
     [ "$(sort <<<"$output")" = "$want" ]
 }
+
+@test "nginx:alpine and redis:7-alpine are their Debian images with Alpine's busybox tools on top (nginx:latest's and redis:latest's layers untouched): wget checks nginx's page on 127.0.0.1 (localhost is ::1 first, where nginx does not listen: README), /bin/sh is bash; FROM nginx:alpine, RUN has ash and apk" {
+    "$NR_REAL_NRUN" base nginx:latest nginx:alpine redis:latest redis:7-alpine >"$W/db.log" 2>&1 || { tail -5 "$W/db.log"; false; }
+    for p in nginx:latest=nginx:alpine redis:latest=redis:7-alpine; do
+        deb=$(jq -c '[.layers[].digest]' "$(blob "$(manifest_of "${p%%=*}")")")
+        alp=$(jq -c '[.layers[].digest]' "$(blob "$(manifest_of "${p#*=}")")")
+        [ "$(jq -c '.[:-1]' <<<"$alp")" = "$deb" ]
+        [ "$(jq 'length' <<<"$alp")" = "$(($(jq 'length' <<<"$deb") + 1))" ]
+    done
+    [ "$(cfg redis:7-alpine '.config.Labels["io.nrun.base.busybox"]' | cut -c1-16)" = '"busybox-static=' ]
+    # what Alpine users' health checks run
+    run rt_run --rm --network none --entrypoint sh nginx:alpine -c \
+        'readlink /bin/sh; nginx; for i in $(seq 50); do wget -q --spider http://127.0.0.1/ 2>/dev/null && break; sleep 0.1; done; wget -qO- http://127.0.0.1/ >/dev/null && echo up; nginx -s quit 2>/dev/null'
+    echo "$output"
+    [ "${lines[0]}" = bash ]
+    grep -qx up <<<"$output" # (nginx's log lines go to stderr)
+    run rt_run --rm --network none --entrypoint sh redis:7-alpine -c 'readlink /usr/bin/wget; ash -c "echo ash"; redis-server --version | cut -c1-5'
+    echo "$output"
+    [ "$output" = $'busybox\nash\nRedis' ]
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t ngx:1 \
+        "$(ctx 'FROM nginx:alpine' 'RUN [ "$(readlink /bin/sh)" = bash ] && ash -c "echo \${0##*/}" >/ash && command -v apk >/apk && apk info -e nginx >/info')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm --network none --entrypoint cat ngx:1 /ash /apk /info
+    [ "$output" = $'ash\n/dev/nrun-alpine/apk\nnginx' ]
+    "$NRUN" rmi ngx:1 >/dev/null
+}
