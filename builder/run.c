@@ -708,6 +708,12 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                                                      "commands are not in it)",
                                                      st->alpine_to, st->alpine_from)
                                       : NULL;
+        /* Alpine's apk configuration (echo ... >>/etc/apk/repositories) has no file here */
+        if (!hint && *st->alpine_from && strstr(c.text, "/etc/apk/"))
+            hint = nr_xasprintf(" (this stage's base is %s, which nbuild used for %s: it has no /etc/apk, apk "
+                                "is translated to apt-get and its packages come from Debian's archive, so Alpine's "
+                                "repositories and keys have no place; --base-map chooses another base)",
+                                st->alpine_to, st->alpine_from);
         nr_err_set(err, "%s:%d:%d: %.200s: exit code %d%s%s%.700s", b->f.path, line, col, c.text, code,
                    hint ? hint : "", *t ? "; its last output:\n" : "", t);
         err->errnum = 0;

@@ -176,6 +176,10 @@ files_of() {
     run nr_in_ns "$NBUILD" --network none -t alp:6 "$(ctx 'FROM node:20-alpine' 'RUN apk --no-cache add curl')"
     [ "$status" -ne 0 ]
     [[ "$output" == *"Dockerfile:2:1: "*"apk: apt-get update fetched no package list from Debian's archive (no network"* ]]
+    # Alpine's repositories file: none here, said so
+    run nr_in_ns "$NBUILD" --network none -t alp:11 "$(ctx 'FROM node:20-alpine' 'RUN echo https://dl-cdn.alpinelinux.org/alpine/edge/testing >>/etc/apk/repositories')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Dockerfile:2:1: "*": exit code 1 (this stage's base is node:20-slim, which nbuild used for node:20-alpine: it has no /etc/apk"* ]]
 }
 
 @test "an explicit --base-map, or an image the store has under the Alpine tag, wins over the default substitution; COPY --from substitutes too; nrun base --list / nbuild --list-bases show it" {
