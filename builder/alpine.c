@@ -13,9 +13,11 @@
  * directory is written once per content under the build cache
  * (cache/build/alpine/<sha256>/), its name the hash of its files, which
  * is also part of each step's cache key: a changed translation runs the
- * steps again.  pins.txt holds the one pin of versions.txt the script
- * needs (YARN_VERSION: `apk add yarn` on a node image without yarn), not
- * the whole file, so another node pin changes no Alpine step's key. */
+ * steps again.  pins.txt holds the pins of versions.txt the script
+ * needs (YARN_VERSION: `apk add yarn` on a node image without yarn; in a
+ * FROM alpine:<branch> stage, the node releases of that branch's nodejs and
+ * nodejs-current: alpine_node.c), not the whole file, so another node pin
+ * changes no Alpine step's key. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -55,7 +57,7 @@ static bool shim_intact(int dfd, const char *script, size_t slen, const char *ma
            (st.st_mode & 07777) == 0755 && st.st_uid == geteuid();
 }
 
-int bld_alpine_shim(bld_state *b, char **dir_out, char hash[65], nr_err *err)
+int bld_alpine_shim(bld_state *b, const char *branch, char **dir_out, char hash[65], nr_err *err)
 {
     size_t slen, mlen;
     const char *script = nr_embed_get("builder/alpine/compat.sh", &slen);
@@ -66,8 +68,15 @@ int bld_alpine_shim(bld_state *b, char **dir_out, char hash[65], nr_err *err)
     char yarn[32];
     if (bld_base_pin_get(versions, "YARN_VERSION", yarn, sizeof yarn, err) < 0)
         return -1;
-    char pins[64];
-    size_t plen = (size_t)snprintf(pins, sizeof pins, "YARN_VERSION=%s\n", yarn);
+    nr_buf pb = {0};
+    nr_buf_addf(&pb, "YARN_VERSION=%s\n", yarn);
+    if (bld_alpine_node_pins(branch, &pb, err) < 0) {
+        nr_buf_free(&pb);
+        return -1;
+    }
+    nr_buf_add(&pb, "", 1);
+    cleanup_free char *pins = pb.data;
+    size_t plen = pb.len - 1;
     nr_sha256 *h = nr_sha256_new();
     nr_sha256_update(h, script, slen + 1);
     nr_sha256_update(h, map, mlen + 1);

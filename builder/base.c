@@ -170,8 +170,6 @@ bool bld_base_tag_present(img_store *s, const char *ref)
     return true;
 }
 
-static int ensure(img_store *s, const char *ref, const bld_base_spec *spec, nr_err *err);
-
 int bld_base_run(const char *what, char *const argv[], nr_err *err)
 {
     return run_child(what, argv, err);
@@ -205,6 +203,42 @@ static int alpine_ensure(img_store *s, const char *ref, const char *slim, nr_err
     return r;
 }
 
+static int ensure(img_store *s, const char *ref, const bld_base_spec *spec, nr_err *err);
+
+/* nginx:*alpine*, redis:*alpine*, postgres:*alpine* (made on Debian): the
+ * image of the Debian tag (spec->canonical, nginx:debian-trixie) with
+ * Alpine's busybox tools on top, as node's Alpine tags have them: Alpine
+ * users' health checks (`wget -qO- http://localhost/`) and ash scripts
+ * work.  The Debian tags are not touched: their digests stay. */
+static int db_alpine_ensure(img_store *s, const char *ref, const bld_base_spec *spec, nr_err *err)
+{
+    if (bld_base_tag_present(s, ref))
+        return 0;
+    if (ensure(s, spec->canonical, spec, err) < 0)
+        return -1;
+    img_image *img = NULL;
+    if (img_image_load(s, spec->canonical, &img, err) < 0)
+        return -1;
+    if (bld_base_alpine_tools(s, &img, err) < 0) {
+        img_image_free(img);
+        return -1;
+    }
+    fprintf(stderr,
+            "base: %s is made on Debian: %s with Alpine's busybox tools (wget, nc, ash...; /bin/sh is bash; no apk "
+            "in the image: nbuild translates apk in the RUN steps of a FROM %s)\n",
+            ref, spec->canonical, ref);
+    int r = img_tag_set(s, ref, img_image_top(img), err);
+    img_image_free(img);
+    return r;
+}
+
+bool bld_base_db_alpine(const char *ref, const bld_base_spec *spec)
+{
+    const char *tag = strchr(ref, ':');
+    return (spec->kind == BLD_BASE_NGINX || spec->kind == BLD_BASE_REDIS || spec->kind == BLD_BASE_POSTGRES) &&
+           tag && strstr(tag, "alpine");
+}
+
 int bld_base_ensure(img_store *s, const char *ref, nr_err *err)
 {
     if (bld_gcr_is(ref))
@@ -225,7 +259,7 @@ int bld_base_ensure(img_store *s, const char *ref, nr_err *err)
     if (r == 2)
         return -1; /* errnum ENOTSUP: a Docker tag nbuild cannot make */
     if (r == 0)
-        r = ensure(s, ref, &spec, err);
+        r = bld_base_db_alpine(ref, &spec) ? db_alpine_ensure(s, ref, &spec, err) : ensure(s, ref, &spec, err);
     /* ENOENT means "not a base image" to the caller: a real failure that
      * happens to come from ENOENT keeps its message but not that errnum. */
     if (r < 0 && err->errnum == ENOENT)

@@ -126,6 +126,10 @@ int bld_base_alpine_os(const char *ref, char *out, size_t outlen, nr_err *err);
  * alpine:TAG gives bld_base_alpine_os's debian:<suite>-slim. */
 bool bld_base_alpine_slim(const char *ref, char *out, size_t outlen);
 
+/* An nginx, redis or postgres Alpine tag (spec: its bld_base_resolve): made
+ * as the Debian tag spec->canonical with Alpine's busybox tools on top. */
+bool bld_base_db_alpine(const char *ref, const bld_base_spec *spec);
+
 /* bld_base_resolve as `nrun base --list` shows it: an Alpine tag gives
  * the spec of the Debian slim image nbuild substitutes, with `note` saying
  * so (empty for any other tag). */

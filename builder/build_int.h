@@ -13,6 +13,7 @@
 #include "builder/owner.h"
 #include "builder/parse.h"
 #include "builder/select.h"
+#include "common/util.h"
 
 /* A directory's metadata in the image being built. */
 typedef struct bld_dir {
@@ -86,6 +87,9 @@ typedef struct bld_stage {
      * --base-map): its RUN steps get apk/adduser/addgroup translated
      * (alpine.c), and a RUN that finds no command names it; "" otherwise */
     char alpine_from[160], alpine_to[160];
+    /* FROM alpine:<tag>: Alpine's branch ("3.21", "edge"), whose node apk
+     * add nodejs installs (alpine_node.c); "" otherwise */
+    char alpine_branch[16];
     char *author;          /* MAINTAINER, else the base image's "author"; NULL: none */
     bool base_dirs_loaded;
     bld_dir *base_dirs;    /* sorted by path */
@@ -219,7 +223,16 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err);
 /* alpine.c: the directory of Alpine's apk/adduser/addgroup translations
  * (written once under the build cache) and the hash of its content */
 #define BLD_ALPINE_DIR "/dev/nrun-alpine"
-int bld_alpine_shim(bld_state *b, char **dir, char hash[65], nr_err *err);
+int bld_alpine_shim(bld_state *b, const char *branch, char **dir, char hash[65], nr_err *err);
+/* alpine_node.c: Alpine's branch of an alpine[:TAG] name (false: not one);
+ * the node pins of a branch for pins.txt; and for a step that may `apk add
+ * nodejs npm yarn` (its texts name them), the pinned tarballs fetched into
+ * the download cache and bound read-only at BLD_ALPINE_PKGS (*vols grows) */
+#define BLD_ALPINE_PKGS "/dev/nrun-alpine-pkgs"
+bool bld_alpine_branch(const char *norm, char *out, size_t outlen);
+int bld_alpine_node_pins(const char *branch, nr_buf *out, nr_err *err);
+int bld_alpine_node_binds(bld_state *b, const char *branch, const char *const *texts, size_t ntexts, char ***vols,
+                          size_t *nvols, nr_err *err);
 /* plan_from.c: the slim image *img substituted for Alpine tag `ref` gets
  * Alpine's busybox tools (bld_base_alpine_tools), or a warning says why not */
 void bld_alpine_tools_add(bld_state *b, const char *ref, img_image **img);

@@ -287,6 +287,8 @@ static int alpine_base(bld_state *b, bld_stage *st, const bld_instr *in, const c
                 ref, slim, norm, pinned ? " (the Nodefile's digest pin is for the Alpine image: not checked)" : "");
     snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
     snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", slim);
+    if (!bld_alpine_branch(norm, st->alpine_branch, sizeof st->alpine_branch))
+        st->alpine_branch[0] = '\0'; /* node:*-alpine: the image has node */
     if (img_image_load(b->s, slim, img, err) == 0 ||
         (err->errnum == ENOENT && bld_base_ensure(b->s, slim, err) == 0 && img_image_load(b->s, slim, img, err) == 0)) {
         bld_alpine_tools_add(b, ref, img);
@@ -297,6 +299,13 @@ static int alpine_base(bld_state *b, bld_stage *st, const bld_instr *in, const c
                      nr_in_userns() ? "; in a rootless build, make the base as root and `nrun load` it, or pull it "
                                       "from a registry"
                                     : "");
+}
+
+/* nginx:*alpine*, redis:*alpine*, postgres:*alpine*: made here on Debian */
+static bool db_alpine(const char *norm)
+{
+    return (!strncmp(norm, "nginx:", 6) || !strncmp(norm, "redis:", 6) || !strncmp(norm, "postgres:", 9)) &&
+           strstr(norm, "alpine");
 }
 
 static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const char *ref_in, img_image **img,
@@ -375,6 +384,18 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
     }
     bool alpine = m == 0 && bld_base_alpine_slim(norm, mapped, sizeof mapped);
     if (img_image_load(b->s, norm, img, err) == 0) {
+        if (!alpine && bld_base_made_by_store(b->s, (*img)->manifest.digest) && db_alpine(norm)) {
+            /* nginx:alpine made here before: its RUN steps get apk too, and
+             * one made without Alpine's tools (an older nrun) gets them */
+            if (check_digest(b, in, ref_in, norm, want, false, img, err) < 0)
+                return -1;
+            snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
+            snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", norm);
+            json_t *labels = json_object_get(json_object_get((*img)->config_json, "config"), "Labels");
+            if (!json_object_get(labels, "io.nrun.base.busybox"))
+                bld_alpine_tools_add(b, ref, img);
+            return 0;
+        }
         /* `nrun base node:20-alpine` made it (base.c): built on as FROM always
          * does, so that the steps get apk translated; a pulled one is Alpine */
         if (!alpine || !bld_base_made_by_store(b->s, (*img)->manifest.digest))
@@ -396,9 +417,9 @@ static int load_base(bld_state *b, bld_stage *st, const bld_instr *in, const cha
         return alpine_base(b, st, in, ref, norm, mapped, *want != '\0', img, err);
     {
         if (bld_base_ensure(b->s, norm, err) == 0) {
-            if ((!strncmp(norm, "nginx:", 6) || !strncmp(norm, "redis:", 6) || !strncmp(norm, "postgres:", 9)) &&
-                strstr(norm, "alpine")) {
-                /* nginx:alpine (redis:, postgres:) is made on Debian: its RUN steps get apk translated */
+            if (db_alpine(norm)) {
+                /* nginx:alpine (redis:, postgres:) is made on Debian, with
+                 * Alpine's busybox tools (base.c): its RUN steps get apk translated */
                 snprintf(st->alpine_from, sizeof st->alpine_from, "%.159s", ref);
                 snprintf(st->alpine_to, sizeof st->alpine_to, "%.159s", norm);
             }
@@ -521,6 +542,7 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
         memcpy(st->alpine_from, p->alpine_from, sizeof st->alpine_from);
         memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
+        memcpy(st->alpine_branch, p->alpine_branch, sizeof st->alpine_branch);
         st->author = p->author ? nr_xstrdup(p->author) : NULL;
         json_decref(st->shell);
         st->shell = json_deep_copy(p->shell);

@@ -558,7 +558,7 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
         nr_buf_addf(&mkey, "\nscript %s sha256:%s", c.script_at, h);
     }
     if (*st->alpine_from) { /* the translations are part of what the step runs */
-        if (bld_alpine_shim(b, &alpine_dir, alpine_hash, err) < 0) {
+        if (bld_alpine_shim(b, st->alpine_branch, &alpine_dir, alpine_hash, err) < 0) {
             step_wrap(err, b, in, c.text);
             goto out;
         }
@@ -617,6 +617,23 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
             const char *v = json_string_value(e);
             if (v && !strncmp(v, "PATH=", 5))
                 path = v + 5;
+        }
+        /* FROM alpine:<branch>: the node release apk add nodejs installs,
+         * when the step may ask for it (its command, ARG or ENV values name it) */
+        size_t nt = 0;
+        const char **texts = nr_xcalloc(nenv + json_array_size(json_object_get(st->config, "Env")) + 1, sizeof *texts);
+        texts[nt++] = c.text;
+        for (size_t i = 0; i < nenv; i++)
+            texts[nt++] = env[i];
+        json_array_foreach(json_object_get(st->config, "Env"), k, e) {
+            if (json_string_value(e))
+                texts[nt++] = json_string_value(e);
+        }
+        int nb = bld_alpine_node_binds(b, st->alpine_branch, texts, nt, &mnt.vols, &mnt.nvols, err);
+        free(texts);
+        if (nb < 0) {
+            step_wrap(err, b, in, c.text);
+            goto out;
         }
         env = nr_xrealloc(env, (nenv + 1) * sizeof *env);
         env[nenv++] = nr_xasprintf("PATH=%s:%s", BLD_ALPINE_DIR,
@@ -697,6 +714,12 @@ int bld_run_plan(bld_state *b, bld_stage *st, const bld_instr *in, nr_err *err)
                                                      "commands are not in it)",
                                                      st->alpine_to, st->alpine_from)
                                       : NULL;
+        /* Alpine's apk configuration (echo ... >>/etc/apk/repositories) has no file here */
+        if (!hint && *st->alpine_from && strstr(c.text, "/etc/apk/"))
+            hint = nr_xasprintf(" (this stage's base is %s, which nbuild used for %s: it has no /etc/apk, apk "
+                                "is translated to apt-get and its packages come from Debian's archive, so Alpine's "
+                                "repositories and keys have no place; --base-map chooses another base)",
+                                st->alpine_to, st->alpine_from);
         nr_err_set(err, "%s:%d:%d: %.200s: exit code %d%s%s%.700s", b->f.path, line, col, c.text, code,
                    hint ? hint : "", *t ? "; its last output:\n" : "", t);
         err->errnum = 0;

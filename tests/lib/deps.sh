@@ -77,8 +77,4 @@ fi
 # tests/e2e/build_alpine.bats
 "$here/tests/lib/apt_replay.sh" "${BUILD:-$here/build}" "${NRUN_CACHE_DIR:-/var/cache/nrun-test}/apt-replay/alpine" \
     "$here/tests/apps/alpine"
-# ... and for tests/apps/alpine-node (FROM alpine:3.19, apk add nodejs npm:
-# Debian's nodejs and npm), replayed by tests/e2e/build_alpine.bats
-"$here/tests/lib/apt_replay.sh" "${BUILD:-$here/build}" "${NRUN_CACHE_DIR:-/var/cache/nrun-test}/apt-replay/alpine-node" \
-    "$here/tests/apps/alpine-node/apt"
 exit 0

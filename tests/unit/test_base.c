@@ -12,6 +12,7 @@
 
 #include "builder/base.h"
 #include "builder/build.h"
+#include "builder/build_int.h"
 #include "common/embed.h"
 #include "common/util.h"
 #include "images/image.h"
@@ -124,6 +125,40 @@ static void test_alpine_slim(void **state)
         if (bld_base_alpine_slim(no[i], out, sizeof out))
             fail_msg("%s taken for an Alpine node tag (%s)", no[i], out);
     assert_false(bld_base_alpine_slim("node:20-alpine", out, 10)); /* does not fit */
+}
+
+/* FROM alpine:<tag>: Alpine's branch, and the node releases apk add nodejs
+ * and nodejs-current install there (builder/alpine_node.c) */
+static void test_alpine_node_pins(void **state)
+{
+    (void)state;
+    char br[16];
+    assert_true(bld_alpine_branch("alpine:3.21.3", br, sizeof br));
+    assert_string_equal(br, "3.21");
+    assert_true(bld_alpine_branch("alpine:edge", br, sizeof br));
+    assert_string_equal(br, "edge");
+    assert_true(bld_alpine_branch("alpine:20240923", br, sizeof br));
+    assert_string_equal(br, "edge");
+    assert_true(bld_alpine_branch("alpine", br, sizeof br));
+    assert_string_equal(br, "3.23");
+    assert_true(bld_alpine_branch("alpine:3@sha256:00", br, sizeof br));
+    assert_string_equal(br, "3.23");
+    assert_false(bld_alpine_branch("node:20-alpine", br, sizeof br));
+    assert_false(bld_alpine_branch("alpine:3.19-slim", br, sizeof br));
+    static const char *const cases[][3] = {
+        {"3.19", "NODEJS=20 ", "NODEJS_CURRENT=21 "}, {"3.21", "NODEJS=22 ", "NODEJS_CURRENT=23 "},
+        {"3.24", "NODEJS=24 ", "ALPINE_BRANCH=3.24 newer\n"}, {"3.7", "NODEJS=-\n", "NODEJS_CURRENT=-\n"},
+        {"3.9", "NODEJS=10 ", "NODEJS_CURRENT=-\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nr_buf b = {0};
+        nr_err e;
+        assert_int_equal(bld_alpine_node_pins(cases[i][0], &b, &e), 0);
+        nr_buf_add(&b, "", 1);
+        if (!strstr(b.data, cases[i][1]) || !strstr(b.data, cases[i][2]))
+            fail_msg("alpine %s: %s", cases[i][0], b.data);
+        nr_buf_free(&b);
+    }
 }
 
 static void test_resolve_broken_versions(void **state)
@@ -494,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_resolve_versions_aliases_variants),
         cmocka_unit_test(test_resolve_unknown_refs),
         cmocka_unit_test(test_alpine_slim),
+        cmocka_unit_test(test_alpine_node_pins),
         cmocka_unit_test(test_resolve_debian_alpine),
         cmocka_unit_test(test_resolve_mysql_mariadb),
         cmocka_unit_test(test_resolve_broken_versions),
