@@ -20,7 +20,8 @@ nginx_setup() {
     # the official image's ids; refused rather than doubled if Debian took them
     rootfs_nolink "$r" etc/group etc/gshadow etc/passwd etc/shadow etc/nginx/sites-enabled etc/nginx/conf.d/default.conf \
         etc/nginx/templates etc/nginx/nginx.conf usr/share/nginx/html/index.html usr/share/nginx/html/50x.html \
-        var/log/nginx var/cache/nginx docker-entrypoint.d/20-envsubst-on-templates.sh docker-entrypoint.sh
+        var/log/nginx var/cache/nginx docker-entrypoint.d/20-envsubst-on-templates.sh docker-entrypoint.sh \
+        docker-entrypoint.d/10-listen-on-ipv6-by-default.sh
     ! grep -q '^[^:]*:[^:]*:101:' "$r/etc/passwd" "$r/etc/group" || die "uid or gid 101 is taken in the $suite rootfs"
     echo 'nginx:x:101:' >>"$r/etc/group"
     echo 'nginx:!::' >>"$r/etc/gshadow"
@@ -140,6 +141,25 @@ find "$dir" -follow -type f -name "*$suffix" | while read -r t; do
     echo "$0: $t -> $o"
 done
 X
-    chmod 0755 "$r/docker-entrypoint.sh" "$r/docker-entrypoint.d/20-envsubst-on-templates.sh"
+    # the default site on [::]:80 too when the container has IPv6, as Docker's
+    # image does at start (a HEALTHCHECK's `wget http://localhost/` tries ::1
+    # first); only while default.conf is the image's own (its sha256 below)
+    local sum
+    sum=$(sha256sum "$r$e/conf.d/default.conf" | cut -d' ' -f1)
+    cat >"$r/docker-entrypoint.d/10-listen-on-ipv6-by-default.sh" <<X
+#!/bin/sh
+# The default site listens on [::]:80 as well as port 80 when the container
+# has IPv6 and /etc/nginx/conf.d/default.conf is still this image's own; a
+# file of yours, or a read-only one, is left as it is.
+say() { [ -n "\${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ] || echo "\$0: \$*"; }
+f=/etc/nginx/conf.d/default.conf
+[ -e /proc/net/if_inet6 ] || { say "no IPv6 here: default.conf left as it is"; exit 0; }
+[ -f "\$f" ] && [ -w "\$f" ] || exit 0
+[ "\$(sha256sum "\$f" | cut -d' ' -f1)" = $sum ] || { say "\$f is not the image's own: left as it is"; exit 0; }
+sed -i 's/^    listen 80;\$/    listen 80;\n    listen [::]:80;/' "\$f"
+say "the default site listens on [::]:80 too"
+X
+    chmod 0755 "$r/docker-entrypoint.sh" "$r/docker-entrypoint.d/20-envsubst-on-templates.sh" \
+        "$r/docker-entrypoint.d/10-listen-on-ipv6-by-default.sh"
     chmod 0644 "$r$e/nginx.conf" "$r$e/conf.d/default.conf" "$r/usr/share/nginx/html/"*.html
 }

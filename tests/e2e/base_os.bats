@@ -265,6 +265,12 @@ spa_serve() {
     # no try_files here: a deep link is nginx's 404
     run nr_in_ns curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/users/42"
     [ "$output" = 404 ]
+    # the default site listens on [::]:80 too, as Docker's image makes it at
+    # start: busybox wget's localhost (::1 first) answers, as a HEALTHCHECK asks it
+    run "$NRUN" exec "$id" wget -qO- http://localhost/
+    [[ "$output" == *"spa index"* ]]
+    run "$NRUN" exec "$id" grep -c 'listen \[::\]:80;' /etc/nginx/conf.d/default.conf
+    [ "$output" = 1 ]
     # the access log is the container's output
     run "$NRUN" logs "$id"
     [[ "$output" == *'"GET /assets/app.js HTTP/1.1" 200'* ]]
