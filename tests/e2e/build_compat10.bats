@@ -1,0 +1,32 @@
+#!/usr/bin/env bats
+# Forms found building and running public Node apps with their own
+# Dockerfiles and compose files (round 10), each reproduced here.
+load ../lib/compat
+bats_require_minimum_version 1.5.0
+
+@test "a volume nrun makes below a bind mount starts with the image's content at its path, as docker's (awesome-compose angular: ./angular:/project and /project/node_modules, so ng found no node_modules); a named one too; the host directory gets only the mount point; a used volume keeps its content" {
+    c=$(ctx 'FROM cbase:1' 'COPY nm /app/node_modules/')
+    mkdir -p "$c/nm/pkg" && echo from-image >"$c/nm/pkg/index.js"
+    run "$NBUILD" -t nmvol:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    h=$W/host.$BATS_TEST_NUMBER
+    rm -rf "$h" && mkdir -p "$h" && echo host-file >"$h/own"
+    run "$NRUN" run --rm --network none -v "$h:/app" -v /app/node_modules nmvol:1 \
+        sh -c 'cat /app/node_modules/pkg/index.js /app/own'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = from-image ]
+    [ "${lines[1]}" = host-file ]
+    # the host directory has the mount point, empty: nothing was copied there
+    [ -d "$h/node_modules" ] && [ -z "$(ls -A "$h/node_modules")" ]
+    run "$NRUN" run --rm --network none -v "$h:/app" -v nmvol10:/app/node_modules nmvol:1 \
+        sh -c 'cat /app/node_modules/pkg/index.js; echo changed >/app/node_modules/pkg/index.js'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = from-image ]
+    run "$NRUN" run --rm --network none -v "$h:/app" -v nmvol10:/app/node_modules nmvol:1 cat /app/node_modules/pkg/index.js
+    "$NRUN" volume rm nmvol10 >/dev/null
+    [ "$output" = changed ]
+    [ -z "$(ls -A "$h/node_modules")" ]
+}
