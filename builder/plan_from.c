@@ -517,6 +517,9 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         for (size_t k = 0; k < p->n_dirs; k++)
             bld_stage_set_dir(st, p->dirs[k].path, p->dirs[k].mode, p->dirs[k].uid, p->dirs[k].gid);
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
+        /* a RUN of that stage may have added users (useradd): --chown and
+         * USER names are read from its layers, not the image's first ones */
+        st->pw_stale = p->pw_stale;
         memcpy(st->alpine_from, p->alpine_from, sizeof st->alpine_from);
         memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
         st->author = p->author ? nr_xstrdup(p->author) : NULL;

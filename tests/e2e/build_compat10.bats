@@ -30,3 +30,19 @@ bats_require_minimum_version 1.5.0
     [ "$output" = changed ]
     [ -z "$(ls -A "$h/node_modules")" ]
 }
+
+@test "COPY --chown=NAME in a stage FROM an earlier stage whose RUN added the user, and in an ONBUILD trigger of such a stage (etherpad-lite's build_git: unknown user etherpad), read that stage's /etc/passwd as BuildKit does; WORKDIR after USER NAME there too" {
+    c=$(ctx 'FROM cbase:1 AS base' \
+        'RUN echo "ep:x:5001:5002::/home/ep:/bin/sh" >>/etc/passwd && echo "ep:x:5002:" >>/etc/group && mkdir /o' \
+        'FROM base AS git' 'ONBUILD COPY --chown=ep:ep ./gi[t] /o/git' \
+        'FROM git' 'COPY --chown=ep package.json /o/p' 'USER ep' 'WORKDIR /o/w' \
+        'RUN stat -c "%u:%g %n" /o/git/HEAD /o/p /o/w')
+    mkdir -p "$c/git" && echo ref >"$c/git/HEAD"
+    run "$NBUILD" --progress=plain -t stagepw:1 "$c"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--> ONBUILD COPY --chown=ep:ep ./gi[t] /o/git"* ]]
+    [[ "$output" == *"5001:5002 /o/git/HEAD"* ]]
+    [[ "$output" == *"5001:5002 /o/p"* ]]
+    [[ "$output" == *"5001:5002 /o/w"* ]]
+}
