@@ -46,3 +46,29 @@ bats_require_minimum_version 1.5.0
     [[ "$output" == *"5001:5002 /o/p"* ]]
     [[ "$output" == *"5001:5002 /o/w"* ]]
 }
+
+@test "compose logs and up (attached) prefix a container_name's lines with that name, as docker compose does (awesome-compose react-nginx: container_name frontend printed as frontend-1); other services keep service-N" {
+    d=$W/cname && mkdir -p "$d"
+    cat >"$d/compose.yaml" <<'YAML'
+services:
+  web:
+    image: cbase:1
+    container_name: front10
+    command: ["sh", "-c", "echo from-web; exec sleep 1000"]
+  job:
+    image: cbase:1
+    command: ["sh", "-c", "echo from-job"]
+YAML
+    (cd "$d" && "$NRUN" compose up -d) >/dev/null
+    for _ in $(seq 50); do (cd "$d" && "$NRUN" compose logs) 2>/dev/null | grep -q from-job && break; sleep 0.1; done
+    run sh -c "cd '$d' && '$NRUN' compose logs"
+    echo "$output"
+    [[ "$output" == *"front10 | from-web"* ]]
+    [[ "$output" == *"job-1   | from-job"* ]]
+    (cd "$d" && "$NRUN" compose down -t 1) >/dev/null
+    run sh -c "cd '$d' && timeout 20 '$NRUN' compose up --abort-on-container-exit"
+    echo "$output"
+    [[ "$output" == *"Attaching to front10, job-1"* ]]
+    [[ "$output" == *"job-1   | from-job"* ]]
+    (cd "$d" && "$NRUN" compose down -t 1) >/dev/null
+}
