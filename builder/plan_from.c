@@ -540,6 +540,9 @@ static int plan_from(bld_state *b, const bld_instr *in, nr_err *err)
         for (size_t k = 0; k < p->n_links; k++)
             bld_stage_set_link(st, p->links[k].path, p->links[k].target);
         memcpy(st->base_digest, p->base_digest, sizeof st->base_digest);
+        /* a RUN of that stage may have added users (useradd): --chown and
+         * USER names are read from its layers, not the image's first ones */
+        st->pw_stale = p->pw_stale;
         memcpy(st->alpine_from, p->alpine_from, sizeof st->alpine_from);
         memcpy(st->alpine_to, p->alpine_to, sizeof st->alpine_to);
         memcpy(st->alpine_branch, p->alpine_branch, sizeof st->alpine_branch);

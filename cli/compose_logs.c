@@ -202,13 +202,17 @@ int cmp_logs(nr_global *g, cmp_project *p, int argc, char **argv)
         if (!want || (nth && strcmp(nth, cs[i].name)))
             continue;
         cmp_strv_push(&names, cs[i].id);
-        /* <service>-<number>: the number from <project>-<service>-<number> */
+        /* <service>-<number>: the number from <project>-<service>-<number>;
+         * a container_name is its own label, as docker compose prints it */
         size_t pl = strlen(p->name), sl = strlen(cs[i].service);
         const char *num = !strncmp(cs[i].name, p->name, pl) && cs[i].name[pl] == '-' &&
                                   !strncmp(cs[i].name + pl + 1, cs[i].service, sl) && cs[i].name[pl + 1 + sl] == '-'
                               ? cs[i].name + pl + sl + 2
-                              : "1";
-        cmp_strv_pushf(&labels, "%s-%s", cs[i].service, num);
+                              : NULL;
+        if (num)
+            cmp_strv_pushf(&labels, "%s-%s", cs[i].service, num);
+        else
+            cmp_strv_push(&labels, cs[i].name);
     }
     cmp_ctrs_free(cs, n);
     got_signal = 0;

@@ -624,8 +624,12 @@ int cmp_up(nr_global *g, cmp_project *p, int argc, char **argv)
         for (size_t i = 0; i < order.n; i++)
             for (int n = 1; n <= cmp_scale(p, order.v[i]); n++) {
                 cleanup_free char *nm = cmp_ctr_name_n(p, order.v[i], n);
+                cleanup_free char *dflt = nr_xasprintf("%s-%s-%d", p->name, order.v[i], n);
                 cmp_strv_push(&names, nm);
-                cmp_strv_pushf(&labels, "%s-%d", order.v[i], n);
+                if (strcmp(nm, dflt)) /* a container_name is its own label, as docker compose's */
+                    cmp_strv_push(&labels, nm);
+                else
+                    cmp_strv_pushf(&labels, "%s-%d", order.v[i], n);
             }
         printf("Attaching to");
         for (size_t i = 0; i < labels.n; i++)

@@ -404,7 +404,7 @@ static bool dir_empty(int fd)
 }
 
 /* Fill a fresh volume from the image's directory at its target (`target`,
- * resolved in the root and checked by check_target). */
+ * resolved in the root before any mount: see volumes_copyup). */
 static int volume_copyup(int target, const rt_mount *m, nr_err *err)
 {
     cleanup_close int img = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -437,6 +437,28 @@ static char *no_gid_option(const char *data)
     return o.data;
 }
 
+/* Volumes nrun makes start with the image's directory at their target, as
+ * docker's do: read from the image itself, before any mount is made, so a
+ * volume below a bind (compose's `./app:/app` and `/app/node_modules`) gets
+ * the image's node_modules, not the empty view of the host directory, and
+ * one below another volume gets the image's too.  Only the image is seen
+ * here (no kernel filesystem, no /dev yet); each target is still checked by
+ * check_target when it is mounted. */
+static int volumes_copyup(int rootfd, const rt_spec *s, nr_err *err)
+{
+    for (size_t i = 0; i < s->nmounts; i++) {
+        const rt_mount *m = &s->mounts[i];
+        if (!m->copyup)
+            continue;
+        cleanup_close int fd = openat2_in_root(rootfd, m->dest, O_RDONLY | O_DIRECTORY);
+        if (fd < 0)
+            continue; /* not a directory in the image: nothing to copy */
+        if (volume_copyup(fd, m, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int do_mount(int rootfd, const rt_spec *s, const rt_mount *m, nr_err *err)
 {
     if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"))
@@ -455,8 +477,6 @@ static int do_mount(int rootfd, const rt_spec *s, const rt_mount *m, nr_err *err
      * checked as a volume nrun makes: the runtime's own are /dev and /dev/shm */
     bool user_tmpfs = !m->bind && !strcmp(m->type, "tmpfs") && strcmp(m->dest, "/dev") && strcmp(m->dest, "/dev/shm");
     if ((m->bind || m->copyup || user_tmpfs) && check_target(rootfd, fd, m->dest, m->copyup || user_tmpfs, err) < 0)
-        return -1;
-    if (m->copyup && volume_copyup(fd, m, err) < 0)
         return -1;
     if (m->bind) {
         if (mount_at_fd(m->source, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL, m->dest, err) < 0)
@@ -662,6 +682,8 @@ int rt_mounts_setup(const rt_spec *s, nr_err *err)
     cleanup_close int rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return nr_err_sys(err, errno, "open rootfs %s", s->root_path);
+    if (volumes_copyup(rootfd, s, err) < 0)
+        return -1;
     for (size_t i = 0; i < s->nmounts; i++) {
         rt_mount m = s->mounts[i];
         /* rootless on the host's network: sysfs may be mounted only by the
