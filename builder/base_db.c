@@ -114,6 +114,31 @@ static bool same_series(const char *v, size_t vl, const char *series)
     return vl >= sl && !strncmp(v, series, sl) && (vl == sl || v[sl] == '.');
 }
 
+/* The suite of DEBIAN_SUITES whose postgres major (mariadb series) the
+ * version v[0..vl) names, into suite; none: suite left empty.  -1 only
+ * when the pins cannot be read. */
+static int suite_of_major(const char *versions, const db_repo *r, const char *v, size_t vl, char *suite, size_t n)
+{
+    char list[128];
+    nr_err ign = {0};
+    if (bld_base_pin_get(versions, "DEBIAN_SUITES", list, sizeof list, &ign) < 0)
+        return 0;
+    char *save = NULL;
+    for (char *s = strtok_r(list, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
+        char got[16];
+        bool pg = r->kind == BLD_BASE_POSTGRES;
+        if (strspn(s, "abcdefghijklmnopqrstuvwxyz") != strlen(s) || strlen(s) >= n ||
+            suite_pin(versions, pg ? "POSTGRES_MAJOR_" : "MARIADB_MAJOR_", s, got, sizeof got, &ign) < 0)
+            continue;
+        size_t ml = strcspn(v, ".-");
+        if (pg ? ml == strlen(got) && !strncmp(v, got, ml) && ml <= vl : same_series(v, vl, got)) {
+            snprintf(suite, n, "%s", s);
+            return 0;
+        }
+    }
+    return 0;
+}
+
 static int resolve_db(const char *versions, const char *ref, const db_repo *r, bld_base_spec *out, nr_err *err)
 {
     if (!versions && !(versions = nr_embed_get(BLD_BASE_VERSIONS_NAME, NULL)))
@@ -153,6 +178,12 @@ static int resolve_db(const char *versions, const char *ref, const db_repo *r, b
         }
         snprintf(suite, sizeof suite, "%.23s", var);
     }
+    /* a version with no suite named: the suite whose package is that major
+     * (postgres:15 is bookworm's PostgreSQL 15, as a data directory of 15
+     * needs; mariadb:10.11 bookworm's), else the default suite */
+    if (!suite[0] && !latest && !word && (r->kind == BLD_BASE_POSTGRES || r->kind == BLD_BASE_MARIADB) &&
+        suite_of_major(versions, r, tag, vl, suite, sizeof suite) < 0)
+        return -1;
     if (!suite[0] && bld_base_pin_get(versions, "DEBIAN_DIST_DEFAULT", suite, sizeof suite, err) < 0)
         return -1;
     snprintf(sp.suite, sizeof sp.suite, "%s", suite);

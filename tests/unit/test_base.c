@@ -29,7 +29,9 @@ static const char *V = "# pins\n"
                        "DEBIAN_DIST_20=bullseye\n"
                        "DEBIAN_DIST_22=bookworm\n"
                        "MARIADB_MAJOR_BOOKWORM=10.11\n"
-                       "MARIADB_MAJOR_TRIXIE=11.8\n";
+                       "MARIADB_MAJOR_TRIXIE=11.8\n"
+                       "POSTGRES_MAJOR_BOOKWORM=15\n"
+                       "POSTGRES_MAJOR_TRIXIE=17\n";
 static const char *R = "# releases\n"
                        "20.9.0 sha512-a\n"
                        "20.11.0 sha512-b\n"
@@ -464,6 +466,26 @@ static void test_resolve_debian_alpine(void **state)
     }
 }
 
+/* postgres: a major a suite packages is that suite's; another, the default suite's, with a note */
+static void test_resolve_postgres(void **state)
+{
+    (void)state;
+    static const char *const yes[][3] = {
+        {"postgres", "postgres:debian-trixie", "Debian trixie's PostgreSQL 17 (PG_VERSION in the image)"},
+        {"postgres:15", "postgres:debian-bookworm", "Debian bookworm's PostgreSQL 15 (PG_VERSION in the image)"},
+        {"postgres:15.8-alpine", "postgres:debian-bookworm", "PostgreSQL 15 (PG_VERSION in the image); Debian slim"},
+        {"postgres:17-bookworm", "postgres:debian-bookworm", "PostgreSQL 15 (PG_VERSION in the image), not 17: "},
+        {"postgres:16", "postgres:debian-trixie", "PostgreSQL 17 (PG_VERSION in the image), not 16: "},
+        {"postgres:1", "postgres:debian-trixie", ", not 1: "},
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        bld_base_spec sp = ok(yes[i][0]);
+        assert_string_equal(sp.canonical, yes[i][1]);
+        if (!strstr(sp.note, yes[i][2]))
+            fail_msg("%s: note \"%s\" lacks \"%s\"", yes[i][0], sp.note, yes[i][2]);
+    }
+}
+
 /* mysql and mariadb: Debian's MariaDB, with a note that says so */
 static void test_resolve_mysql_mariadb(void **state)
 {
@@ -484,7 +506,9 @@ static void test_resolve_mysql_mariadb(void **state)
         {"mariadb:11", "mariadb:debian-trixie", "MariaDB 11.8 (MARIADB_VERSION in the image)"},
         {"mariadb:11.8.2", "mariadb:debian-trixie", "MariaDB 11.8 (MARIADB_VERSION in the image)"},
         {"mariadb:lts-noble", "mariadb:debian-trixie", "; Debian, not Ubuntu or UBI"},
-        {"mariadb:10.11-jammy", "mariadb:debian-trixie", ", not 10.11: "},
+        {"mariadb:10.11-jammy", "mariadb:debian-bookworm", "Debian bookworm's MariaDB 10.11 (MARIADB_VERSION"},
+        {"mariadb:10.11", "mariadb:debian-bookworm", "Debian bookworm's MariaDB 10.11 (MARIADB_VERSION"},
+        {"mariadb:10.6", "mariadb:debian-trixie", ", not 10.6: "},
         {"mariadb:11.4", "mariadb:debian-trixie", ", not 11.4: "},
         {"mariadb:12-ubi9", "mariadb:debian-trixie", ", not 12: "},
         {"mariadb:10-bookworm", "mariadb:debian-bookworm", "Debian bookworm's MariaDB 10.11 (MARIADB_VERSION"},
@@ -532,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_alpine_node_pins),
         cmocka_unit_test(test_resolve_debian_alpine),
         cmocka_unit_test(test_resolve_mysql_mariadb),
+        cmocka_unit_test(test_resolve_postgres),
         cmocka_unit_test(test_resolve_broken_versions),
         cmocka_unit_test(test_embedded_pins),
         cmocka_unit_test(test_base_map),
