@@ -245,19 +245,9 @@ int bld_alpine_node_binds(bld_state *b, const char *branch, const char *const *t
         nr_err_sys(err, errno, "open %s", tmp);
         goto out;
     }
-    static const char *const files[] = {"fetch-npm.sh", "common.sh", "versions.txt"};
-    for (size_t i = 0; i < NR_ARRAY_LEN(files); i++) {
-        char name[64];
-        size_t len;
-        snprintf(name, sizeof name, "images/node/%s", files[i]);
-        const char *data = nr_embed_get(name, &len);
-        if (!data) {
-            nr_err_set(err, "%s is not embedded in this binary", name);
-            goto out;
-        }
-        if (nr_write_atomic(tfd, files[i], data, len, 0600, err) < 0)
-            goto out;
-    }
+    static const char *const files[] = {"fetch-npm.sh", "common.sh", "versions.txt", NULL};
+    if (bld_base_put_recipes(tfd, files, err) < 0)
+        goto out;
     char *argv[4 + 3 * 8 + 1] = {"bash", script, vfile, cache};
     size_t a = 4;
     for (size_t i = 0; i < n; i++)

@@ -61,13 +61,19 @@ static int run_child(const char *what, char *const argv[], nr_err *err)
 }
 
 /* Write an embedded file into dirfd/name. */
-static int put_embedded(int dirfd, const char *embed_name, const char *name, nr_err *err)
+int bld_base_put_recipes(int dirfd, const char *const *names, nr_err *err)
 {
-    size_t len;
-    const char *data = nr_embed_get(embed_name, &len);
-    if (!data)
-        return nr_err_set(err, "%s is not embedded in this binary", embed_name);
-    return nr_write_atomic(dirfd, name, data, len, 0600, err);
+    for (; *names; names++) {
+        char embed_name[64];
+        size_t len;
+        snprintf(embed_name, sizeof embed_name, "images/node/%s", *names);
+        const char *data = nr_embed_get(embed_name, &len);
+        if (!data)
+            return nr_err_set(err, "%s is not embedded in this binary", embed_name);
+        if (nr_write_atomic(dirfd, *names, data, len, 0600, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, const char *out_dir, nr_err *err)
@@ -89,12 +95,8 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
     }
     static const char *const files[] = {"mkbase.sh",    "mkdebian.sh", "common.sh", "docker-entrypoint.sh",
                                         "versions.txt", "nginx.sh",    "db.sh", NULL};
-    for (int i = 0; files[i]; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "images/node/%s", files[i]);
-        if (put_embedded(tfd, name, files[i], err) < 0)
-            goto out;
-    }
+    if (bld_base_put_recipes(tfd, files, err) < 0)
+        goto out;
     const char *flav = distroless ? "distroless" : spec->flavour == BLD_BASE_SLIM ? "slim" : "full";
     bool os = spec->kind != BLD_BASE_NODE; /* the same recipe without node */
     if (os)

@@ -158,6 +158,9 @@ char *bld_base_list(void);
 
 /* Run a recipe script (argv) with stdin from /dev/null, stdout to stderr. */
 int bld_base_run(const char *what, char *const argv[], nr_err *err);
+/* Write the embedded images/node/<name> of each of names (NULL-ended) into
+ * directory dirfd (0600): the recipes a base make runs. */
+int bld_base_put_recipes(int dirfd, const char *const *names, nr_err *err);
 
 /* Run the recipe alone: assemble the context (Nodefile + layer dirs) of
  * `spec` into the new directory `out_dir`, downloading into `cache_dir` what

@@ -101,19 +101,9 @@ int bld_base_alpine_tools(img_store *s, img_image **img, nr_err *err)
         nr_err_sys(err, errno, "open %s", tmp);
         goto out;
     }
-    static const char *const files[] = {"alpine-tools.sh", "common.sh", "versions.txt"};
-    for (size_t i = 0; i < NR_ARRAY_LEN(files); i++) {
-        char name[64];
-        size_t len;
-        snprintf(name, sizeof name, "images/node/%s", files[i]);
-        const char *data = nr_embed_get(name, &len);
-        if (!data) {
-            nr_err_set(err, "%s is not embedded in this binary", name);
-            goto out;
-        }
-        if (nr_write_atomic(tfd, files[i], data, len, 0600, err) < 0)
-            goto out;
-    }
+    static const char *const files[] = {"alpine-tools.sh", "common.sh", "versions.txt", NULL};
+    if (bld_base_put_recipes(tfd, files, err) < 0)
+        goto out;
     if (base_diversions(s, *img, tfd, err) < 0)
         goto out;
     char *const argv[] = {"bash", script, versions, cache, ctx, diversions, NULL};

@@ -164,17 +164,9 @@ static int reshape(const bld_gcr_spec *g, const char *cache, const char *tmp, co
     cleanup_close int tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (tfd < 0)
         return nr_err_sys(err, errno, "open %s", tmp);
-    static const char *const files[] = {"mkgcr.sh", "common.sh"};
-    for (size_t i = 0; i < NR_ARRAY_LEN(files); i++) {
-        char name[64];
-        size_t len;
-        snprintf(name, sizeof name, "images/node/%s", files[i]);
-        const char *data = nr_embed_get(name, &len);
-        if (!data)
-            return nr_err_set(err, "%s is not embedded in this binary", name);
-        if (nr_write_atomic(tfd, files[i], data, len, 0600, err) < 0)
-            return -1;
-    }
+    static const char *const files[] = {"mkgcr.sh", "common.sh", NULL};
+    if (bld_base_put_recipes(tfd, files, err) < 0)
+        return -1;
     cleanup_free char *script = nr_xasprintf("%s/mkgcr.sh", tmp);
     char *const argv[] = {"bash",           script,         (char *)ctx,         (char *)cache, (char *)g->kind,
                           (char *)g->tag, (char *)g->debian, (char *)g->canonical, NULL};
