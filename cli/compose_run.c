@@ -275,7 +275,7 @@ int cmp_run_argv(const cmp_project *p, const char *svc, cmp_argv_mode mode, cons
     static const char *const flags[][2] = {
         {"working_dir", "--workdir"}, {"user", "--user"}, {"hostname", "--hostname"}, {"stop_signal", "--stop-signal"},
         {"mem_limit", "--memory"}, {"cpus", "--cpus"}, {"cpuset", "--cpuset-cpus"}, {"pids_limit", "--pids-limit"},
-        {"shm_size", "--shm-size"}, {NULL, NULL}};
+        {"shm_size", "--shm-size"}, {"platform", "--platform"}, {NULL, NULL}};
     for (int f = 0; flags[f][0]; f++)
         if ((v = json_object_get(s, flags[f][0])))
             cmp_strv_pushf(a, "%s=%s", flags[f][1], json_string_value(v));

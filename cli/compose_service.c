@@ -26,7 +26,7 @@ static const char *const unsupported[] = {
     "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_runtime",
     "cpu_rt_period", "cgroup", "cgroup_parent", "credential_spec", "develop",
     "device_cgroup_rules", "driver_opts", "external_links", "gpus", "ipc", "isolation", "label_file",
-    "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "platform", "post_start", "pre_stop",
+    "mac_address", "mem_swappiness", "oom_kill_disable", "pid", "post_start", "pre_stop",
     "provider", "runtime", "storage_opt", "use_api_socket",
     "userns_mode", "uts", "devices", NULL};
 
@@ -943,14 +943,14 @@ int cmp_norm_service(cmp_project *p, const char *name, json_t *svc, nr_err *err)
         "stop_signal", "stop_grace_period", "tmpfs", "cap_add", "cap_drop", "extra_hosts", "dns", "networks",
         "network_mode", "privileged", "read_only", "mem_limit", "cpus", "cpuset", "pids_limit", "shm_size",
         "security_opt", "sysctls", "profiles", "scale", "secrets", "configs", "pull_policy", "links", "stdin_open",
-        "tty", "volumes_from", NULL};
+        "tty", "volumes_from", "platform", NULL};
     json_object_foreach(svc, k, x) if (!in_list(known, k) && !cmp_docker_key(k)) {
         cleanup_free char *e = nr_escape_controls(k);
         return nr_err_set(err, "%s.%s: not a key of a compose service", path, e);
     }
     static const char *const strs[] = {"image", "container_name", "hostname", "working_dir", "user", "restart",
                                        "stop_signal", "stop_grace_period", "network_mode", "mem_limit", "cpus",
-                                       "cpuset", "pids_limit", "shm_size", NULL};
+                                       "cpuset", "pids_limit", "shm_size", "platform", NULL};
     for (const char *const *s = strs; *s; s++)
         if (cmp_want_str(svc, *s, path, err) < 0)
             return -1;

@@ -224,6 +224,14 @@ EOF
     run cmp up -d
     [ "$status" -eq 1 ]
     [[ "$output" == *"depends_on: a dependency cycle" ]]
+    # a platform other than this machine's: run's --platform refuses it before anything is made
+    printf 'services:\n  s: {image: bb:1, platform: linux/s390x}\n' >"$D/compose.yaml"
+    [ "$(uname -m)" = s390x ] || {
+        run cmp up -d
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"--platform linux/s390x: nrun runs this machine's platform only"* ]]
+        ! "$NRUN" network ls -q | grep -q _default || false
+    }
     printf 'servics: {}\n' >"$D/compose.yaml"
     run cmp config
     [ "$output" = "nrun compose: servics: not a top-level key of a compose file" ]

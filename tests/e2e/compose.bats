@@ -866,6 +866,7 @@ services:
   w:
     image: bb:1
     command: sleep 600
+    platform: ${NRPLAT}
     deploy:
       resources:
         limits: {cpus: '0.50', memory: 64M, pids: 100}
@@ -873,10 +874,11 @@ services:
       restart_policy: {condition: on-failure, max_attempts: 3}
       placement: {constraints: [node.role==manager]}
 EOF2
-    run --separate-stderr cmp up -d
+    NRPLAT=linux/$(uname -m) run --separate-stderr cmp up -d
     echo "$output $stderr"
     [ "$status" -eq 0 ]
     [[ "$stderr" == *"services.s.logging.options.compress: not supported by nrun, ignored"* ]]
+    [[ "$stderr" != *platform* ]] # this machine's: run's --platform takes it
     [[ "$stderr" == *"services.t.logging.driver: syslog is not supported by nrun"* ]]
     [[ "$stderr" != *"services.s.ulimits"* && "$stderr" != *"services.s.group_add"* ]]
     for _ in $(seq 50); do run "$NRUN" logs dk-s-1; [[ "$output" == *"oom"* || "${#lines[@]}" -ge 7 ]] && break; sleep 0.1; done
