@@ -39,7 +39,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 8 ] || die "usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE"
 versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6 flavour=$7 suite=$8
 svc_steps=()
-os=0 nginx=0 unpriv=0 svc= # unpriv=1: nginxinc/nginx-unprivileged (nginx.sh); os=1: Docker's debian image (no node); nginx=1: its nginx image; svc: redis, postgres, mysql or mariadb (db.sh)
+# unpriv=1: nginxinc/nginx-unprivileged (nginx_unpriv in nginx.sh)
+os=0 nginx=0 unpriv=0 svc= # os=1: Docker's debian image (no node); nginx=1: its nginx image; svc: redis, postgres, mysql or mariadb (db.sh)
 case $flavour in full | slim) ;; os-full | os-slim) os=1 flavour=${flavour#os-} ;;
 os-nginx) os=1 nginx=1 flavour=slim ;;
 os-nginx-unpriv) os=1 nginx=1 unpriv=1 flavour=slim ;;
