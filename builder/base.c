@@ -100,7 +100,7 @@ int bld_base_make_context(const bld_base_spec *spec, const char *cache_dir, cons
     const char *flav = distroless ? "distroless" : spec->flavour == BLD_BASE_SLIM ? "slim" : "full";
     bool os = spec->kind != BLD_BASE_NODE; /* the same recipe without node */
     if (os)
-        flav = spec->kind == BLD_BASE_NGINX      ? "os-nginx"
+        flav = spec->kind == BLD_BASE_NGINX      ? (spec->unpriv ? "os-nginx-unpriv" : "os-nginx")
                : spec->kind == BLD_BASE_REDIS    ? "os-redis"
                : spec->kind == BLD_BASE_POSTGRES ? "os-postgres"
                : spec->kind == BLD_BASE_MYSQL    ? "os-mysql"
@@ -289,6 +289,9 @@ static int ensure(img_store *s, const char *ref, const bld_base_spec *spec_in, n
     char lockname[128];
     snprintf(lockname, sizeof lockname, ".build-%s.lock",
              spec.kind == BLD_BASE_NODE ? spec.canonical + 5 : spec.canonical);
+    for (char *c = lockname; *c; c++)
+        if (*c == '/') /* nginxinc/nginx-unprivileged:... */
+            *c = '_';
     cleanup_close int lfd = -1;
     if (nr_lock(cfd, lockname, true, &lfd, err) < 0)
         return -1;

@@ -63,6 +63,7 @@ typedef struct bld_base_spec {
     char warning[192];       /* non-empty: a substitution the user should hear of */
     char note[256];          /* non-empty: what the tag is made from, said once */
     char canonical[96];      /* "node:20.20.2-bookworm-slim": the tag the image gets */
+    bool unpriv;             /* nginxinc/nginx-unprivileged: nginx as user 101 on port 8080 */
 } bld_base_spec;
 
 /* Map a ref to its spec (`versions` / `releases`: the texts of versions.txt
@@ -90,6 +91,12 @@ int bld_base_resolve_debian(const char *versions, const char *ref, bld_base_spec
  * that the nginx version is Debian's, not the tag's, and (for an Alpine
  * variant) that it is Debian slim.  Returns as bld_base_resolve. */
 int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec *out, nr_err *err);
+
+/* nginxinc/nginx-unprivileged[:TAG] (the same tags as nginx): that image as
+ * its non-root variant, canonical nginxinc/nginx-unprivileged:debian-<suite>.
+ * True when ref names that repository (docker.io/ spellings included). */
+#define BLD_NGINX_UNPRIV "nginxinc/nginx-unprivileged"
+bool bld_base_is_nginx_unpriv(const char *ref);
 
 /* Docker's official redis and postgres images, made from Debian's
  * redis-server and postgresql packages on the Debian slim rootfs

@@ -142,6 +142,11 @@ void bld_base_list_os(FILE *f)
     for (size_t i = 0; i < NR_ARRAY_LEN(nginx); i++)
         if (bld_base_resolve_nginx(NULL, nginx[i], &sp, &err) == 0)
             fprintf(f, "%s %s  # %s\n", nginx[i], sp.canonical, sp.note);
+    static const char *const unpriv[] = {BLD_NGINX_UNPRIV ":latest", BLD_NGINX_UNPRIV ":stable-alpine",
+                                         BLD_NGINX_UNPRIV ":alpine-slim"};
+    for (size_t i = 0; i < NR_ARRAY_LEN(unpriv); i++)
+        if (bld_base_resolve_nginx(NULL, unpriv[i], &sp, &err) == 0)
+            fprintf(f, "%s %s  # %s\n", unpriv[i], sp.canonical, sp.note);
     bld_base_list_db(f);
 }
 
@@ -194,13 +199,17 @@ int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec 
 {
     if (!versions && !(versions = nr_embed_get(BLD_BASE_VERSIONS_NAME, NULL)))
         return nr_err_set(err, "%s is not embedded in this binary", BLD_BASE_VERSIONS_NAME);
-    const char *tag = strcmp(ref, "nginx") ? ref + 6 : "latest";
+    bool unpriv = !strncmp(ref, BLD_NGINX_UNPRIV, strlen(BLD_NGINX_UNPRIV));
+    size_t rl = unpriv ? strlen(BLD_NGINX_UNPRIV) : 5;
+    const char *tag = ref[rl] == ':' ? ref + rl + 1 : "latest";
+    if (ref[rl] && ref[rl] != ':')
+        return bld_base_unknown(err, ref, "not an nginx image");
     size_t tl = strlen(tag);
     if (tl == 0 || tl > 48)
         return bld_base_unknown(err, ref, "empty or too long tag");
     if (!bld_base_tag_chars_ok(tag))
         return bld_base_unknown(err, ref, "an nginx tag is made of a-z, 0-9, '.' and '-'");
-    bld_base_spec sp = {.kind = BLD_BASE_NGINX, .flavour = BLD_BASE_SLIM};
+    bld_base_spec sp = {.kind = BLD_BASE_NGINX, .flavour = BLD_BASE_SLIM, .unpriv = unpriv};
     /* VERSION: up to the first '-' unless it is a variant word itself */
     size_t vl = strcspn(tag, "-");
     const char *var = tag + vl + (tag[vl] == '-');
@@ -251,10 +260,22 @@ int bld_base_resolve_nginx(const char *versions, const char *ref, bld_base_spec 
     snprintf(sp.suite, sizeof sp.suite, "%s", suite);
     if (bld_base_served(versions, ref, sp.suite, sizeof sp.suite, sp.warning, sizeof sp.warning, err) < 0)
         return -1;
-    snprintf(sp.canonical, sizeof sp.canonical, "nginx:debian-%s", sp.suite);
-    snprintf(sp.note, sizeof sp.note, "%s: Debian %s's nginx package (its version: NGINX_VERSION in the image)%s%s%s",
+    snprintf(sp.canonical, sizeof sp.canonical, "%s:debian-%s", unpriv ? BLD_NGINX_UNPRIV : "nginx", sp.suite);
+    snprintf(sp.note, sizeof sp.note, "%s: Debian %s's nginx package (its version: NGINX_VERSION in the image)%s%s%s%s",
              ref, sp.suite, vl && strcmp(ver, "latest") ? ", not nginx " : "", vl && strcmp(ver, "latest") ? ver : "",
-             alpine ? "; Debian slim, glibc, not Alpine" : "");
+             alpine ? "; Debian slim, glibc, not Alpine" : "", unpriv ? "; as user 101 on port 8080" : "");
     *out = sp;
     return 0;
+}
+
+bool bld_base_is_nginx_unpriv(const char *ref)
+{
+    static const char *const hosts[] = {"", "docker.io/", "index.docker.io/", "registry-1.docker.io/"};
+    size_t n = strlen(BLD_NGINX_UNPRIV);
+    for (size_t i = 0; i < NR_ARRAY_LEN(hosts); i++) {
+        size_t h = strlen(hosts[i]);
+        if (!strncmp(ref, hosts[i], h) && !strncmp(ref + h, BLD_NGINX_UNPRIV, n) && (!ref[h + n] || ref[h + n] == ':'))
+            return true;
+    }
+    return false;
 }

@@ -218,13 +218,22 @@ bool bld_base_hub_official(const char *ref, char *out, size_t outlen)
             return true;
         }
     }
+    /* nginxinc/nginx-unprivileged (not an official image: no library/) */
+    if (bld_base_is_nginx_unpriv(ref) && strncmp(ref, BLD_NGINX_UNPRIV, strlen(BLD_NGINX_UNPRIV))) {
+        const char *t = strstr(ref, BLD_NGINX_UNPRIV);
+        if (strlen(t) >= outlen)
+            return false;
+        memmove(out, t, strlen(t) + 1);
+        return true;
+    }
     return false;
 }
 
 bool bld_base_made_here(const char *norm)
 {
     return !strncmp(norm, "node:", 5) || !strncmp(norm, "debian:", 7) || !strncmp(norm, "alpine:", 7) ||
-           !strncmp(norm, "nginx:", 6) || bld_base_is_db(norm) || bld_gcr_is(norm);
+           !strncmp(norm, "nginx:", 6) || !strncmp(norm, BLD_NGINX_UNPRIV ":", strlen(BLD_NGINX_UNPRIV) + 1) ||
+           bld_base_is_db(norm) || bld_gcr_is(norm);
 }
 
 bool bld_base_hub_node(const char *ref, char *out, size_t outlen)
@@ -242,7 +251,8 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
         return nr_err_set(err, "%s is not embedded in this binary", RELEASES_NAME);
     if (!strncmp(ref, "debian:", 7) || !strcmp(ref, "debian"))
         return bld_base_resolve_debian(versions, ref, out, err);
-    if (!strncmp(ref, "nginx:", 6) || !strcmp(ref, "nginx"))
+    if (!strncmp(ref, "nginx:", 6) || !strcmp(ref, "nginx") ||
+        (bld_base_is_nginx_unpriv(ref) && !strncmp(ref, BLD_NGINX_UNPRIV, strlen(BLD_NGINX_UNPRIV))))
         return bld_base_resolve_nginx(versions, ref, out, err);
     if (bld_base_is_db(ref)) /* redis, postgres, mysql, mariadb */
         return bld_base_resolve_db(versions, ref, out, err);
@@ -252,8 +262,8 @@ int bld_base_resolve(const char *versions, const char *releases, const char *ref
     }
     if (strncmp(ref, "node:", 5))
         return bld_base_unknown(err, ref,
-                                "not an image nbuild makes (node, debian, alpine, nginx, redis, postgres, mysql, "
-                                "mariadb, gcr.io/distroless)");
+                                "not an image nbuild makes (node, debian, alpine, nginx, nginxinc/nginx-unprivileged, "
+                                "redis, postgres, mysql, mariadb, gcr.io/distroless)");
     const char *tag = ref + 5;
     if (strlen(tag) > 64)
         return bld_base_unknown(err, ref, "tag too long");

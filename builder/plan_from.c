@@ -243,7 +243,8 @@ static int check_digest(bld_state *b, const bld_instr *in, const char *ref, cons
     bool made = (rl == 4 && !strncmp(norm, "node", 4)) || (rl == 6 && !strncmp(norm, "debian", 6)) ||
                 (rl == 5 && !strncmp(norm, "nginx", 5)) || (rl == 5 && !strncmp(norm, "redis", 5)) ||
                 (rl == 8 && !strncmp(norm, "postgres", 8)) || (rl == 5 && !strncmp(norm, "mysql", 5)) ||
-                (rl == 7 && !strncmp(norm, "mariadb", 7));
+                (rl == 7 && !strncmp(norm, "mariadb", 7)) ||
+                (rl == strlen(BLD_NGINX_UNPRIV) && !strncmp(norm, BLD_NGINX_UNPRIV, rl));
     char hint[160] = "";
     if (made)
         snprintf(hint, sizeof hint,
@@ -304,7 +305,8 @@ static int alpine_base(bld_state *b, bld_stage *st, const bld_instr *in, const c
 /* nginx:*alpine*, redis:*alpine*, postgres:*alpine*: made here on Debian */
 static bool db_alpine(const char *norm)
 {
-    return (!strncmp(norm, "nginx:", 6) || !strncmp(norm, "redis:", 6) || !strncmp(norm, "postgres:", 9)) &&
+    return (!strncmp(norm, "nginx:", 6) || !strncmp(norm, "redis:", 6) || !strncmp(norm, "postgres:", 9) ||
+            !strncmp(norm, BLD_NGINX_UNPRIV ":", strlen(BLD_NGINX_UNPRIV) + 1)) &&
            strstr(norm, "alpine");
 }
 

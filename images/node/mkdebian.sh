@@ -39,11 +39,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 8 ] || die "usage: mkdebian.sh VERSIONS_FILE CACHE_DIR OUT_DIR MAJOR NODE_VERSION NODE_INTEGRITY slim|full SUITE"
 versions_file=$1 cache=$2 out=$3 major=$4 node_ver=$5 node_int=$6 flavour=$7 suite=$8
 svc_steps=()
-os=0 nginx=0 svc= # os=1: Docker's debian image (no node); nginx=1: its nginx image; svc: redis, postgres, mysql or mariadb (db.sh)
+# unpriv=1: nginxinc/nginx-unprivileged (nginx_unpriv in nginx.sh)
+os=0 nginx=0 unpriv=0 svc= # os=1: Docker's debian image (no node); nginx=1: its nginx image; svc: redis, postgres, mysql or mariadb (db.sh)
 case $flavour in full | slim) ;; os-full | os-slim) os=1 flavour=${flavour#os-} ;;
 os-nginx) os=1 nginx=1 flavour=slim ;;
+os-nginx-unpriv) os=1 nginx=1 unpriv=1 flavour=slim ;;
 os-redis | os-postgres | os-mysql | os-mariadb) os=1 svc=${flavour#os-} flavour=slim ;;
-*) die "flavour must be full, slim, os-full, os-slim, os-nginx, os-redis, os-postgres, os-mysql or os-mariadb, not '$flavour'" ;; esac
+*) die "flavour must be full, slim, os-full, os-slim, os-nginx, os-nginx-unpriv, os-redis, os-postgres, os-mysql or os-mariadb, not '$flavour'" ;; esac
 case $suite in '' | *[!a-z]*) die "bad Debian suite '$suite'" ;; esac
 [ "$os" = 1 ] || check_node_args
 offline=${NRUN_OFFLINE:-0}
@@ -71,6 +73,7 @@ elif [ "$nginx" = 1 ]; then
     # Debian's nginx; envsubst (gettext-base) for the templates
     extra=(nginx gettext-base)
     name=nginx:debian-$suite
+    [ "$unpriv" = 0 ] || name=nginxinc/nginx-unprivileged:debian-$suite
 elif [ -n "$svc" ]; then
     # shellcheck source=images/node/db.sh
     . "$here/db.sh"
@@ -305,6 +308,7 @@ if [ "$nginx" = 1 ]; then
     # shellcheck source=images/node/nginx.sh
     . "$here/nginx.sh"
     nginx_setup "$out/rootfs"
+    [ "$unpriv" = 0 ] || nginx_unpriv "$out/rootfs"
 fi
 [ -z "$svc" ] || "${svc}_setup" "$out/rootfs"
 
@@ -385,6 +389,14 @@ if [ "$os" = 1 ]; then
         image_extra_json='    "ExposedPorts": {"80/tcp": {}},
     "StopSignal": "SIGQUIT",'
         entry=/docker-entrypoint.sh cmd_by='CMD [\"nginx\", \"-g\", \"daemon off;\"]'
+        port=80
+        if [ "$unpriv" = 1 ]; then
+            port=8080
+            labels[0]="org.opencontainers.image.title=nginx-unprivileged"
+            image_extra_json='    "ExposedPorts": {"8080/tcp": {}},
+    "User": "101",
+    "StopSignal": "SIGQUIT",'
+        fi
     fi
     [ -z "$svc" ] || "${svc}_config" "$out/rootfs" # envs, labels, image_*_json, entry, cmd_by, svc_steps
     check_plain_values
@@ -398,8 +410,9 @@ if [ "$os" = 1 ]; then
         echo "LABEL (see image.json)"
         if [ "$nginx" = 1 ]; then
             echo 'ENTRYPOINT ["/docker-entrypoint.sh"]'
-            echo 'EXPOSE 80'
+            echo "EXPOSE $port"
             echo 'STOPSIGNAL SIGQUIT'
+            [ "$unpriv" = 0 ] || echo 'USER 101'
         fi
         [ -z "$svc" ] || printf '%s\n' "${svc_steps[@]}"
         echo "${cmd_by//\\/}"
@@ -414,8 +427,9 @@ if [ "$os" = 1 ]; then
         echo "    {\"created_by\": \"LABEL io.nrun.base.flavour=$flavour\"},"
         if [ "$nginx" = 1 ]; then
             echo "    {\"created_by\": \"ENTRYPOINT [\\\"/docker-entrypoint.sh\\\"]\"},"
-            echo "    {\"created_by\": \"EXPOSE 80/tcp\"},"
+            echo "    {\"created_by\": \"EXPOSE $port/tcp\"},"
             echo "    {\"created_by\": \"STOPSIGNAL SIGQUIT\"},"
+            [ "$unpriv" = 0 ] || echo "    {\"created_by\": \"USER 101\"},"
         fi
         for st in "${svc_steps[@]}"; do echo "    {\"created_by\": \"${st//\"/\\\"}\"},"; done
         echo "    {\"created_by\": \"$cmd_by\"}"

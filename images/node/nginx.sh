@@ -163,3 +163,26 @@ X
         "$r/docker-entrypoint.d/10-listen-on-ipv6-by-default.sh"
     chmod 0644 "$r$e/nginx.conf" "$r$e/conf.d/default.conf" "$r/usr/share/nginx/html/"*.html
 }
+
+# nginxinc/nginx-unprivileged (flavour os-nginx-unpriv): the image of
+# nginx_setup made to run as user 101 (USER 101 in its config): no `user`
+# line, the pid file and temporary files in /tmp, the default site on port
+# 8080, and /var/cache/nginx, /etc/nginx and /usr/share/nginx/html owned by
+# 101:0 and group-writable (an arbitrary uid of group 0 replaces a config or
+# the site, as `COPY --chown=101:101 dist /usr/share/nginx/html` does).
+nginx_unpriv() {
+    local r=$1 e=/etc/nginx old new
+    old=$(sha256sum "$r$e/conf.d/default.conf" | cut -d' ' -f1)
+    sed -i '/^user nginx;$/d; s|^pid /run/nginx.pid;$|pid /tmp/nginx.pid;|; s|/var/cache/nginx/\([a-z]*_temp\);|/tmp/\1;|' \
+        "$r$e/nginx.conf"
+    sed -i '1s|^# nrun.s nginx image|# nrun'"'"'s nginx-unprivileged image|' "$r$e/nginx.conf"
+    sed -i 's/^    listen 80;$/    listen 8080;/; s/on port 80\.$/on port 8080./' "$r$e/conf.d/default.conf"
+    grep -q '^    listen 8080;$' "$r$e/conf.d/default.conf" || die "default.conf: no 'listen 80;' to move to 8080"
+    ! grep -q '^user \|/run/nginx.pid\|/var/cache/nginx/' "$r$e/nginx.conf" || die "nginx.conf: not made unprivileged"
+    new=$(sha256sum "$r$e/conf.d/default.conf" | cut -d' ' -f1)
+    sed -i "s/\[::\]:80\b/[::]:8080/g; s/listen 80;/listen 8080;/g; s/port 80 /port 8080 /; s/$old/$new/" \
+        "$r/docker-entrypoint.d/10-listen-on-ipv6-by-default.sh"
+    grep -q "$new" "$r/docker-entrypoint.d/10-listen-on-ipv6-by-default.sh" || die "the IPv6 script: its sha256 not moved"
+    chown -R 101:0 "$r/var/cache/nginx" "$r$e" "$r/usr/share/nginx/html"
+    chmod -R g+w "$r/var/cache/nginx" "$r$e" "$r/usr/share/nginx/html"
+}

@@ -303,3 +303,37 @@ spa_serve() {
     [ "$output" = "hello /x/y" ]
     "$NRUN" stop "$id" >/dev/null
 }
+
+@test "nginxinc/nginx-unprivileged:stable-alpine: nginx as user 101 on 8080 (pid and temp files in /tmp), COPY --chown=101:101 and a config replaced as 101, apk translated; nginx:* untouched" {
+    stable=$(pin DEBIAN_DIST_DEFAULT)
+    run unshare --net "$NRUN" base --list nginxinc/nginx-unprivileged:1.27-alpine docker.io/nginxinc/nginx-unprivileged:alpine-slim
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "nginxinc/nginx-unprivileged:1.27-alpine nginxinc/nginx-unprivileged:debian-$stable  # "*"; as user 101 on port 8080" ]]
+    [[ "${lines[1]}" == "nginxinc/nginx-unprivileged:alpine-slim nginxinc/nginx-unprivileged:debian-$stable  "* ]]
+    run unshare --net "$NRUN" base --list nginxinc/nginx-unprivileged:1.27-perl
+    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"nginxinc/nginx-unprivileged:1.27-perl: unknown variant"* ]]
+    before=$(digest_of "$NRUN_ROOT" nginx:stable-alpine)
+    # made offline from the cached nginx rootfs by the FROM; the usual non-root SPA steps (no apk in
+    # the image: `apk info` runs translated)
+    c=$(ctx 'FROM nginxinc/nginx-unprivileged:stable-alpine' 'USER root' 'RUN apk info >/dev/null' 'USER 101' \
+        'COPY --chown=101:101 index.html /usr/share/nginx/html/index.html' \
+        'RUN id -u >/usr/share/nginx/html/uid.txt && printf "server {\n listen 8080;\n listen [::]:8080;\n root /usr/share/nginx/html;\n add_header X-Un 1;\n}\n" >/etc/nginx/conf.d/default.conf')
+    echo '<p>unpriv site</p>' >"$c/index.html"
+    run nr_in_ns "$NBUILD" --progress=plain -t unpriv:1 "$c"
+    [ "$status" -eq 0 ]
+    [ "$(digest_of "$NRUN_ROOT" nginx:stable-alpine)" = "$before" ]
+    run skopeo inspect --config "oci:$NRUN_ROOT:nginxinc/nginx-unprivileged:stable-alpine"
+    [ "$(jq -c '[.config.User, .config.ExposedPorts, .config.StopSignal]' <<<"$output")" = '["101",{"8080/tcp":{}},"SIGQUIT"]' ]
+    port=$(rt_free_port)
+    id=$(rt_run -d -p "127.0.0.1:$port:8080" unpriv:1)
+    for _ in $(seq 200); do nr_in_ns curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+    run nr_in_ns curl -si "http://127.0.0.1:$port/"
+    [[ "$output" == *"X-Un: 1"*"unpriv site"* ]]
+    run nr_in_ns curl -sf "http://127.0.0.1:$port/uid.txt"
+    [ "$output" = 101 ]
+    # the master runs as 101 with its pid file and temp files in /tmp
+    run "$NRUN" exec "$id" sh -c 'stat -c %u "/proc/$(cat /tmp/nginx.pid)"; ls -d /tmp/client_temp; wget -qO- http://localhost:8080/'
+    [[ "$output" == "101"*"/tmp/client_temp"*"unpriv site"* ]]
+    "$NRUN" stop "$id" >/dev/null
+}
