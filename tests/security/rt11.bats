@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# Red-team round 11: run -d -i's stdin, the -t container log the host's
+# monitor writes, --volumes-from, --link, --ip and networks' ipam, compose's
+# deploy keys (see each test's comment).
+load ../lib/security
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    rt_file_setup_busybox
+    rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+}
+teardown() { rt_rm_all; }
+teardown_file() { rt_file_teardown; }
+
+# Found (high): the logs dir of a -t container is reachable from inside it
+# (PID 1 holds it; a process with CAP_SYS_PTRACE opens /proc/1/fd/N), and the
+# host-side monitor, as root and outside the container's device rules,
+# opened whatever container.log was there at each (re)start and rotation:
+# with CAP_MKNOD a node of the host's disk took the log's JSON (a FIFO held
+# the monitor in open forever).  Now a container.log that is not a regular
+# file is removed and made afresh, and only a regular file is opened.
+@test "-t log: a device node the container plants as container.log is never opened or written by the host's monitor" {
+    id=$(rt_run -dt --restart on-failure:2 --cap-add SYS_PTRACE --cap-add MKNOD --log-opt max-size=2k --log-opt max-file=20 bb:1 sh -c '
+        if [ ! -e /tmp/planted ]; then
+            n=0 # until the monitor has made the log
+            while [ ! -e /tmp/planted ] && [ $n -lt 300 ]; do
+                for f in /proc/1/fd/*; do
+                    [ -f "$f/container.log" ] || continue
+                    rm "$f/container.log" && mknod "$f/container.log" c 1 3 && touch /tmp/planted
+                done
+                n=$((n + 1)); sleep 0.1
+            done
+            [ -e /tmp/planted ] || echo no-logs-dir-reached
+            exit 1
+        fi
+        i=0; while [ $i -lt 200 ]; do echo "second-run line $i"; i=$((i + 1)); done
+        echo second-run-done
+        sleep 600')
+    d=$NRUN_ROOT/containers/$id/logs
+    for _ in $(seq 300); do
+        grep -qs second-run-done "$d/container.log" && break
+        grep -qs no-logs-dir-reached "$d/container.log" && break
+        sleep 0.1
+    done
+    ls -l "$d"
+    grep -qs no-logs-dir-reached "$d/container.log" && skip "the logs dir was not reachable from the container here"
+    grep -qs second-run-done "$d/container.log"
+    # nothing but regular files, and the second run's lines in them
+    [ -z "$(find "$d" -mindepth 1 ! -type f)" ]
+    [ "$(stat -c %h "$d/container.log")" = 1 ]
+    # and no line of it went to the node
+    grep -qs '"msg":"second-run line 0"' "$d"/container.log*
+}
