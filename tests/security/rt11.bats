@@ -8,6 +8,8 @@ bats_require_minimum_version 1.5.0
 setup_file() {
     rt_file_setup_busybox
     rt_bb_image bb:1 '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    # host-side: did anyone open this node while a command ran? (rt10's)
+    gcc -O1 -Wall -o "$BATS_FILE_TMPDIR/openwatch" "$REPO/tests/security/probes/openwatch.c"
 }
 teardown() { rt_rm_all; }
 teardown_file() { rt_file_teardown; }
@@ -50,4 +52,26 @@ teardown_file() { rt_file_teardown; }
     [ "$(stat -c %h "$d/container.log")" = 1 ]
     # and no line of it went to the node
     grep -qs '"msg":"second-run line 0"' "$d"/container.log*
+}
+
+# Found (high, older than the round): nrun logs read container.log and its
+# rotated files by name in the same container-reachable logs dir, opened
+# O_RDONLY: a FIFO planted there held `nrun logs` forever, a device node was
+# opened (a watchdog armed) and read by root on the host (a host disk's
+# blocks printed as the container's log).  Now only a regular file is opened.
+@test "nrun logs: a device node the container plants among its log files is never opened; the real lines are still shown" {
+    id=$(rt_run -d --cap-add SYS_PTRACE --cap-add MKNOD bb:1 sh -c '
+        echo real-line
+        for f in /proc/1/fd/*; do
+            [ -f "$f/container.log" ] && mknod "$f/container.log.3" c 1 3 && mknod "$f/container.log.2" p
+        done
+        sleep 600')
+    d=$NRUN_ROOT/containers/$id/logs
+    for _ in $(seq 100); do [ -p "$d/container.log.2" ] && break; sleep 0.1; done
+    [ -c "$d/container.log.3" ] || skip "the logs dir was not reachable from the container here"
+    run timeout 20 "$BATS_FILE_TMPDIR/openwatch" "$d/container.log.3" "$NRUN" logs "$id"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = real-line ]
+    [ "${lines[-1]}" = not-opened ]
 }
