@@ -11,7 +11,12 @@ setup_file() {
     # host-side: did anyone open this node while a command ran? (rt10's)
     gcc -O1 -Wall -o "$BATS_FILE_TMPDIR/openwatch" "$REPO/tests/security/probes/openwatch.c"
 }
-teardown() { rt_rm_all; }
+teardown() {
+    rt_rm_all
+    local sfx n
+    sfx=$(printf %s "$NR_NETNS" | tail -c 6 | tr -dc a-z0-9)
+    for n in ipa$sfx ipb$sfx lka$sfx lkb$sfx; do "$NRUN" network rm "$n" >/dev/null 2>&1 || true; done
+}
 teardown_file() { rt_file_teardown; }
 
 # Found (high): the logs dir of a -t container is reachable from inside it
@@ -74,4 +79,60 @@ teardown_file() { rt_file_teardown; }
     [ "$status" -eq 0 ]
     [ "${lines[0]}" = real-line ]
     [ "${lines[-1]}" = not-opened ]
+}
+
+# Held (pinned): --ip asks host-local for the address, which refuses the
+# network's gateway, its network and broadcast addresses and another
+# network's address; nothing is left of a refused run (no container, no
+# lease), and the gateway stays the bridge's.
+@test "--ip: the gateway, the network and broadcast addresses, another network's address are refused; nothing left" {
+    sfx=$(printf %s "$NR_NETNS" | tail -c 6 | tr -dc a-z0-9)
+    s=ipa$sfx t=ipb$sfx
+    "$NRUN" network create --subnet 10.71.0.0/24 "$s" >/dev/null
+    "$NRUN" network create --subnet 10.72.0.0/24 "$t" >/dev/null
+    other=$(rt_run -d --network "$t" --ip 10.72.0.9 bb:1 sleep 600)
+    before=$("$NRUN" ps -aq | sort)
+    for ip in 10.71.0.1 10.71.0.0 10.71.0.255 10.72.0.9 10.72.0.1; do
+        run rt_run --rm --network "$s" --ip "$ip" bb:1 true
+        echo "$ip: $status $output"
+        [ "$status" -ne 0 ]
+        [ "$("$NRUN" ps -aq | sort)" = "$before" ]
+    done
+    run "$NRUN" network connect --ip 10.71.0.1 "$s" "$other"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    # no lease of a refused run (host-local's files: the address, named)
+    [ -z "$(ls "$NRUN_ROOT/networks/ipam/$s" 2>/dev/null | grep -E '^10\.71\.')" ]
+    ok=$(rt_run -d --network "$s" --ip 10.71.0.7 bb:1 sleep 600)
+    [ "$("$NRUN" inspect "$ok" | jq -r --arg n "$s" '.[0].NetworkSettings.Networks[$n].IPAddress')" = 10.71.0.7 ]
+    "$NRUN" rm -f "$ok" "$other" >/dev/null
+    "$NRUN" network rm "$s" "$t" >/dev/null
+}
+
+# Held (pinned): --link's names reach /etc/hosts only as DNS names: a
+# name or alias with a newline, a space or a '#' is refused before anything
+# is made, and a link to a container of another network is refused.
+@test "--link: an alias with a newline, a space or '#' is refused; a container on another network is refused" {
+    sfx=$(printf %s "$NR_NETNS" | tail -c 6 | tr -dc a-z0-9)
+    s=lka$sfx t=lkb$sfx
+    "$NRUN" network create "$s" >/dev/null
+    "$NRUN" network create "$t" >/dev/null
+    c=$(rt_run -d --network "$s" --name "lk$sfx" bb:1 sleep 600)
+    before=$("$NRUN" ps -aq | sort)
+    for al in $'x\n10.0.0.1 evil' 'x evil' 'x#y' 'x:y' ''; do
+        run rt_run --rm --network "$s" --link "lk$sfx:$al" bb:1 cat /etc/hosts
+        echo "$status $output"
+        [ "$status" -eq 125 ]
+        [ "${#lines[@]}" -eq 1 ] # the name escaped in the error, no line of its own
+        [ "$("$NRUN" ps -aq | sort)" = "$before" ]
+    done
+    run rt_run --rm --network "$t" --link "lk$sfx:db" bb:1 true
+    echo "$output"
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"not on network $t"* ]]
+    run rt_run --rm --network "$s" --link "lk$sfx:db" bb:1 cat /etc/hosts
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'db$' <<<"$output")" = 1 ]
+    "$NRUN" rm -f "$c" >/dev/null
+    "$NRUN" network rm "$s" "$t" >/dev/null
 }
