@@ -136,3 +136,45 @@ teardown_file() { rt_file_teardown; }
     "$NRUN" rm -f "$c" >/dev/null
     "$NRUN" network rm "$s" "$t" >/dev/null
 }
+
+# Held (pinned): run -d -i's stdin is a pipe whose write end only the
+# host-side monitor holds: no process of the container has it.  The app
+# may open its own stdin for writing (/proc/self/fd/0) and fill it; that
+# reaches no one else, and stop and rm still end the container and its
+# monitor.
+@test "run -d -i: the stdin pipe's write end is in no container process; filling it from inside holds nothing up" {
+    id=$(rt_run -d -i bb:1 sh -c 'sleep 600')
+    pid=$("$NRUN" inspect "$id" | jq -r '.[0].State.Pid')
+    procs=""
+    for _ in $(seq 100); do
+        procs=$(for c in $(rt_cgroup_dirs "$id"); do cat "$c/cgroup.procs" 2>/dev/null; done | sort -u)
+        [ -n "$procs" ] && pgrep -P "$pid" >/dev/null && break
+        sleep 0.1
+    done
+    # the app's stdin: a pipe
+    app=$(for p in $procs; do [ "$(cat /proc/$p/comm)" = sleep ] && echo "$p"; done | head -1)
+    [ -n "$app" ]
+    in=$(readlink "/proc/$app/fd/0")
+    [[ "$in" == pipe:* ]]
+    # no fd of any container process on that pipe is open for writing
+    seen=0
+    for p in $procs; do
+        for f in /proc/$p/fd/*; do
+            [ "$(readlink "$f")" = "$in" ] || continue
+            seen=$((seen + 1))
+            flags=$(awk '/^flags:/ {print $2}' "/proc/$p/fdinfo/${f##*/}")
+            [ $((8#$flags & 3)) -eq 0 ] || { echo "pid $p fd ${f##*/} writes $in"; false; }
+        done
+    done
+    echo "readers: $seen"
+    [ "$seen" -ge 1 ]
+    # filled from inside: the writer blocks in the container, nothing else
+    cpid=$(awk '/^NSpid/ {print $NF}' "/proc/$app/status")
+    timeout 60 "$NRUN" exec "$id" sh -c "head -c 1048576 /dev/zero >/proc/$cpid/fd/0 2>/dev/null </dev/null & echo started"
+    "$NRUN" exec "$id" sh -c 'exec 3>/proc/self/fd/0; echo opened'
+    run timeout 60 "$NRUN" stop -t 1 "$id"
+    [ "$status" -eq 0 ]
+    run timeout 60 "$NRUN" rm "$id"
+    [ "$status" -eq 0 ]
+    [ ! -d "$NRUN_ROOT/containers/$id" ]
+}
