@@ -178,3 +178,33 @@ teardown_file() { rt_file_teardown; }
     [ "$status" -eq 0 ]
     [ ! -d "$NRUN_ROOT/containers/$id" ]
 }
+
+# Held (pinned): --volumes-from C:ro makes every mount it takes from C
+# read-only (a named volume, a host bind, an anonymous volume, a bind whose
+# path has a ':'), never nrun's own files of C (/etc/hosts) or its run dir;
+# a path with a ',' is passed on as the same bind.
+@test "--volumes-from C:ro: every mount taken read-only, none of nrun's own; a path with ',' the same bind" {
+    h=$BATS_TEST_TMPDIR/h && mkdir -p "$h/plain" "$h/co:lon" "$h/com,ma"
+    c=$(rt_run -d -v "rt11v:/a" -v "$h/plain:/b" -v /c --mount "type=bind,source=$h/co:lon,target=/d" \
+        --add-host "evil.example:10.9.9.9" bb:1 sleep 600)
+    run rt_run --rm --volumes-from "$c:ro" bb:1 sh -c '
+        for d in /a /b /c /d; do touch $d/x 2>/dev/null && echo "wrote $d"; done
+        grep -c evil.example /etc/hosts; ls -d /dev/.nrun/* 2>/dev/null | wc -l'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *wrote* ]]
+    [ "${lines[0]}" = 0 ]
+    [ ! -e "$h/plain/x" ] && [ ! -e "$h/co:lon/x" ]
+    # without :ro, C's own modes: all writable here
+    run rt_run --rm --volumes-from "$c" bb:1 sh -c 'for d in /a /b /c /d; do touch $d/x && echo "wrote $d"; done'
+    [ "${#lines[@]}" -eq 4 ]
+    # a ',' in a path (C had it by -v): passed on as the same bind, read-only as C's
+    c2=$(rt_run -d -v "$h/com,ma:/e:ro" bb:1 sleep 600)
+    run rt_run --rm --volumes-from "$c2" bb:1 sh -c 'touch /e/x 2>/dev/null && echo wrote; grep " /e " /proc/mounts'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *wrote* ]]
+    [[ "$output" == *" /e "*"ro,"* ]]
+    "$NRUN" rm -f "$c" "$c2" >/dev/null
+    "$NRUN" volume rm rt11v >/dev/null 2>&1 || true
+}
