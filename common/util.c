@@ -830,4 +830,7 @@ void nr_log_rotate(int dirfd, const char *name, int keep)
         snprintf(to, sizeof to, "%s.1", name);
         renameat(dirfd, name, dirfd, to);
     }
+    /* not moved (a directory at name.1, which a container can plant in its
+     * logs dir): dropped, or the file reopened would grow past every limit */
+    unlinkat(dirfd, name, 0);
 }

@@ -161,7 +161,7 @@ char *nr_escape_controls(const char *s);
 size_t nr_json_escape(char *out, const char *in, size_t n);
 /* Rotate log file name in directory dirfd, keeping keep files in all (name,
  * name.1 .. name.<keep-1>), as docker's max-file: the oldest goes, name
- * becomes name.1.  The caller opens name anew. */
+ * becomes name.1 (or is removed when it cannot be).  The caller opens name anew. */
 void nr_log_rotate(int dirfd, const char *name, int keep);
 
 #endif

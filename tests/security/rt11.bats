@@ -208,3 +208,33 @@ teardown_file() { rt_file_teardown; }
     "$NRUN" rm -f "$c" "$c2" >/dev/null
     "$NRUN" volume rm rt11v >/dev/null 2>&1 || true
 }
+
+# Found (medium): a directory the container plants as container.log.1 in its
+# logs dir (reached as above) made every rotation fail to move container.log
+# away; the writer reopened the same file and counted from 0, so the log
+# grew past --log-opt max-size without bound (the host's store filled).
+# Now a file rotation cannot move is removed, and the limit holds.
+@test "-t log: a directory planted as container.log.1 does not let the log grow past --log-opt max-size" {
+    id=$(rt_run -dt --cap-add SYS_PTRACE --log-opt max-size=4k --log-opt max-file=2 bb:1 sh -c '
+        n=0
+        while [ ! -e /tmp/planted ] && [ $n -lt 300 ]; do
+            for f in /proc/1/fd/*; do
+                [ -f "$f/container.log" ] || continue
+                mkdir -p "$f/container.log.1/keep" && touch /tmp/planted
+            done
+            n=$((n + 1)); sleep 0.1
+        done
+        [ -e /tmp/planted ] || echo no-logs-dir-reached
+        i=0; while [ $i -lt 2000 ]; do echo "line $i of the flood"; i=$((i + 1)); done
+        echo flood-done
+        sleep 600')
+    d=$NRUN_ROOT/containers/$id/logs
+    for _ in $(seq 300); do
+        grep -qs -e flood-done -e no-logs-dir-reached "$d/container.log" && break
+        sleep 0.1
+    done
+    grep -qs no-logs-dir-reached "$d/container.log" && skip "the logs dir was not reachable from the container here"
+    grep -qs flood-done "$d/container.log"
+    ls -l "$d"
+    [ "$(stat -c %s "$d/container.log")" -le 4096 ]
+}
