@@ -238,3 +238,26 @@ teardown_file() { rt_file_teardown; }
     ls -l "$d"
     [ "$(stat -c %s "$d/container.log")" -le 4096 ]
 }
+
+# Held (pinned): deploy.resources and restart_policy become run's flags as
+# --flag=VALUE, so a value never becomes a flag of its own ("--privileged"
+# is a bad --cpus); a negative, huge or non-numeric value is an error and
+# no container is left; max_attempts that is not a count is refused.
+@test "compose deploy: hostile resources values are errors, never flags; nothing left" {
+    d=$BATS_TEST_TMPDIR/p && mkdir -p "$d"
+    for lim in 'cpus: "--privileged"' 'memory: "-5"' 'memory: "99999999999999999999999"' 'cpus: "1e308"' \
+        'pids: "--cap-add=ALL"'; do
+        printf 'services:\n  a:\n    image: bb:1\n    command: ["true"]\n    deploy:\n      resources:\n        limits: {%s}\n' \
+            "$lim" >"$d/compose.yaml"
+        run -0 sh -c "cd '$d' && '$NRUN' compose config"
+        run sh -c "cd '$d' && '$NRUN' compose -p rt11d up -d 2>&1"
+        echo "$lim: $status $output"
+        [ "$status" -ne 0 ]
+        [ -z "$("$NRUN" ps -aq)" ]
+        (cd "$d" && "$NRUN" compose -p rt11d down >/dev/null 2>&1) || true
+    done
+    printf 'services:\n  a:\n    image: bb:1\n    deploy:\n      restart_policy: {condition: on-failure, max_attempts: "--privileged"}\n' >"$d/compose.yaml"
+    run sh -c "cd '$d' && '$NRUN' compose config 2>&1"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"services.a.deploy.restart_policy.max_attempts: expected a number"* ]]
+}
