@@ -64,30 +64,18 @@ static void tty_log_emit(rt_ttylog *l);
 static int tty_log_file(int dir)
 {
     for (int tries = 0; tries < 4; tries++) {
-        cleanup_close int pfd = openat(dir, LOG_NAME, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        struct stat st;
-        if (pfd < 0) {
-            if (errno != ENOENT)
-                return -1;
-            int fd = openat(dir, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-            if (fd >= 0 || errno != EEXIST)
-                return fd;
+        int fd = nr_open_append_regular(dir, LOG_NAME);
+        if (fd >= 0 || (errno != ENOENT && errno != EINVAL))
+            return fd;
+        if (errno == EINVAL) {
+            struct stat st;
+            bool isdir = fstatat(dir, LOG_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+            unlinkat(dir, LOG_NAME, isdir ? AT_REMOVEDIR : 0);
             continue;
         }
-        if (fstat(pfd, &st) < 0)
-            return -1;
-        if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
-            unlinkat(dir, LOG_NAME, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
-            continue;
-        }
-        char self[64];
-        snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
-        int fd = open(self, O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
-            close(fd);
-            fd = -1;
-        }
-        return fd;
+        fd = openat(dir, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
     }
     return -1;
 }
