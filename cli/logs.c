@@ -138,6 +138,28 @@ static void flush_ring(logs_opts *o)
     o->nring = 0;
 }
 
+/* A log file of the container's logs dir, a regular file only: the
+ * container reaches that dir (its PID 1 holds it; /proc/1/fd/N with
+ * CAP_SYS_PTRACE) and may plant a FIFO (logs would wait on it forever) or,
+ * with CAP_MKNOD, a node of any device, which this host process, outside
+ * the container's device rules, must never open.  Looked at through
+ * O_PATH, then reopened.  -1: none to read. */
+static int open_log(int dfd, const char *name)
+{
+    cleanup_close int pfd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (pfd < 0 || fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode))
+        return -1;
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+    int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* Read what is new in container.log; when it was rotated (or created),
  * finish the old file, then read the new one from its start. */
 static void follow_step(logs_opts *o, int dfd, int *fd, nr_buf *part)
@@ -151,7 +173,7 @@ static void follow_step(logs_opts *o, int dfd, int *fd, nr_buf *part)
             close(*fd);
         }
         part->len = 0;
-        *fd = openat(dfd, log_base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        *fd = open_log(dfd, log_base);
         if (*fd >= 0)
             read_lines(o, *fd, part);
     }
@@ -252,14 +274,14 @@ int nr_cmd_logs(int argc, char **argv, nr_global *g)
     for (int k = 1000; k >= 1 && o.tail != 0; k--) {
         char name[64];
         snprintf(name, sizeof name, "%s.%d", log_base, k);
-        int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        int fd = open_log(dfd, name);
         if (fd < 0)
             continue;
         read_lines(&o, fd, &part);
         part.len = 0;
         close(fd);
     }
-    int fd = openat(dfd, log_base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open_log(dfd, log_base);
     if (fd >= 0)
         read_lines(&o, fd, &part);
     if (o.tail == 0) {

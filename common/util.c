@@ -814,6 +814,27 @@ size_t nr_json_escape(char *out, const char *in, size_t n)
     return o;
 }
 
+int nr_open_append_regular(int dirfd, const char *name)
+{
+    cleanup_close int pfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (pfd < 0 || fstat(pfd, &st) < 0)
+        return -1;
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        return -1;
+    }
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+    int fd = open(self, O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        errno = EINVAL;
+        fd = -1;
+    }
+    return fd;
+}
+
 void nr_log_rotate(int dirfd, const char *name, int keep)
 {
     char from[300], to[300];
@@ -830,4 +851,7 @@ void nr_log_rotate(int dirfd, const char *name, int keep)
         snprintf(to, sizeof to, "%s.1", name);
         renameat(dirfd, name, dirfd, to);
     }
+    /* not moved (a directory at name.1, which a container can plant in its
+     * logs dir): dropped, or the file reopened would grow past every limit */
+    unlinkat(dirfd, name, 0);
 }

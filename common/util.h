@@ -161,7 +161,12 @@ char *nr_escape_controls(const char *s);
 size_t nr_json_escape(char *out, const char *in, size_t n);
 /* Rotate log file name in directory dirfd, keeping keep files in all (name,
  * name.1 .. name.<keep-1>), as docker's max-file: the oldest goes, name
- * becomes name.1.  The caller opens name anew. */
+ * becomes name.1 (or is removed when it cannot be).  The caller opens name anew. */
 void nr_log_rotate(int dirfd, const char *name, int keep);
+/* An existing regular file name of dirfd, opened O_WRONLY|O_APPEND (and
+ * O_NONBLOCK, O_NOCTTY): looked at through O_PATH first, so a node or FIFO
+ * put there (a container's logs dir) is never opened.  -1 with errno
+ * (ENOENT: none; EINVAL: not a regular file). */
+int nr_open_append_regular(int dirfd, const char *name);
 
 #endif

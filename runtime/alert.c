@@ -212,8 +212,11 @@ static void log_event(rt_alerts *a, json_t *ev, const char *msg)
     json_decref(line);
     if (!text)
         return;
-    cleanup_free char *path = nr_xasprintf("%s/containers/%s/logs/container.log", a->root, a->id);
-    cleanup_close int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    /* the logs dir is the container's to reach (/proc/1/fd/N): only a
+     * regular file there is opened, never a node or FIFO it put there */
+    cleanup_free char *dir = nr_xasprintf("%s/containers/%s/logs", a->root, a->id);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    cleanup_close int fd = dfd >= 0 ? nr_open_append_regular(dfd, "container.log") : -1;
     size_t n = strlen(text);
     text[n] = 0;
     char *buf = nr_xasprintf("%s\n", text);

@@ -54,6 +54,32 @@ struct rt_ttylog {
  * options), else the supervisor's defaults. */
 static void tty_log_emit(rt_ttylog *l);
 
+/* containers/<id>/logs/container.log for appending, a regular file only.
+ * The container reaches its logs dir (PID 1 holds it: /proc/1/fd/N with
+ * CAP_SYS_PTRACE) and may put anything there; this host process, outside
+ * its device rules, must never open a node of its (a disk, a watchdog) or
+ * wait on its FIFO.  What is not a regular file is removed; a new file is
+ * made with O_EXCL (never an existing name), an existing one opened
+ * through the O_PATH fd that was looked at.  -1: no log. */
+static int tty_log_file(int dir)
+{
+    for (int tries = 0; tries < 4; tries++) {
+        int fd = nr_open_append_regular(dir, LOG_NAME);
+        if (fd >= 0 || (errno != ENOENT && errno != EINVAL))
+            return fd;
+        if (errno == EINVAL) {
+            struct stat st;
+            bool isdir = fstatat(dir, LOG_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+            unlinkat(dir, LOG_NAME, isdir ? AT_REMOVEDIR : 0);
+            continue;
+        }
+        fd = openat(dir, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
 rt_ttylog *rt_ttylog_open(const char *root, const char *id, int pid)
 {
     rt_ttylog *l = nr_xmalloc(sizeof *l);
@@ -83,7 +109,7 @@ rt_ttylog *rt_ttylog_open(const char *root, const char *id, int pid)
     }
     l->dir = openat(cd, "logs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (l->dir >= 0)
-        l->fd = openat(l->dir, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        l->fd = tty_log_file(l->dir);
     struct stat st;
     if (l->fd >= 0 && fstat(l->fd, &st) == 0)
         l->size = (unsigned long long)st.st_size;
@@ -107,7 +133,7 @@ static void tty_log_rotate(rt_ttylog *l)
 {
     nr_log_rotate(l->dir, LOG_NAME, l->keep);
     close(l->fd);
-    l->fd = openat(l->dir, LOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    l->fd = tty_log_file(l->dir);
     l->size = 0;
 }
 
