@@ -173,4 +173,10 @@ int nr_usage_error(nr_global *g, const char *fmt, ...) __attribute__((format(pri
 /* The same with another exit code (`nrun run` refuses with docker's 125). */
 int nr_usage_verror(nr_global *g, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
+/* cli/lifecycle.c: the name (or short id) of another container that binds
+ * one of container id's anonymous volumes (--volumes-from), NULL if none
+ * (malloc'd): rm and prune leave such a container, as docker keeps a volume
+ * in use. */
+char *nr_ctr_volume_user(const char *root, const char *id);
+
 #endif

@@ -164,6 +164,8 @@ static int container_prune(int argc, char **argv, nr_global *g)
                 if (dfd >= 0)
                     size = nr_tree_bytes(dfd, 0);
             }
+            cleanup_free char *user = gone ? nr_ctr_volume_user(g->root, ids[i]) : NULL;
+            gone = gone && !user; /* its anonymous volume is another's: kept */
             if (gone && rt_container_remove(g->root, ids[i], &err) == 0) {
                 if (!header)
                     puts("Deleted Containers:"), header = true;

@@ -341,6 +341,44 @@ int nr_cmd_kill(int argc, char **argv, nr_global *g)
     return rc;
 }
 
+/* The name (or short id) of another container that binds one of id's
+ * anonymous volumes (containers/<id>/volumes/...), NULL if none (malloc'd). */
+char *nr_ctr_volume_user(const char *root, const char *id)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    nr_err ign = {0};
+    if (rt_container_list(root, &ids, &n, &ign) < 0)
+        return NULL;
+    cleanup_free char *mine = nr_xasprintf("%s/containers/%s/volumes/", root, id);
+    size_t ml = strlen(mine);
+    char *found = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!found && strcmp(ids[i], id)) {
+            cleanup_free char *path = nr_xasprintf("%s/containers/%s/config.json", root, ids[i]);
+            json_auto_t *cfg = json_load_file(path, 0, NULL);
+            size_t k;
+            json_t *m;
+            json_array_foreach(json_object_get(cfg, "mounts"), k, m)
+            {
+                const char *src = json_string_value(json_object_get(m, "source"));
+                if (!found && src && !strncmp(src, mine, ml)) {
+                    rt_state st;
+                    if (rt_state_read(root, ids[i], &st, &ign) == 0) {
+                        found = st.name ? nr_xstrdup(st.name) : nr_xstrndup(ids[i], 12);
+                        rt_state_free(&st);
+                    } else {
+                        found = nr_xstrndup(ids[i], 12);
+                    }
+                }
+            }
+        }
+        free(ids[i]);
+    }
+    free(ids);
+    return found;
+}
+
 int nr_cmd_rm(int argc, char **argv, nr_global *g)
 {
     static const nr_opt opts[] = {
@@ -367,6 +405,16 @@ int nr_cmd_rm(int argc, char **argv, nr_global *g)
         nr_err err = {0};
         char id[65];
         if (rt_container_find(g->root, argv[i], id, &err) < 0) {
+            rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
+            continue;
+        }
+        /* an anonymous volume of this container that another one took
+         * with --volumes-from: removing it would delete the other's data
+         * (docker keeps a volume in use) */
+        cleanup_free char *user = nr_ctr_volume_user(g->root, id);
+        if (user) {
+            nr_err_set(&err, "container %s: its anonymous volume is in use by container %s (--volumes-from): remove "
+                       "that one first", argv[i], user);
             rc = nr_err_report(&err, g->prog, NR_EXIT_FAIL);
             continue;
         }

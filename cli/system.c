@@ -240,6 +240,8 @@ static int system_prune(nr_global *g)
             bool gone = strcmp(rt_state_live_status(&st), "running") && strcmp(rt_state_live_status(&st), "restarting") &&
                         !rt_state_monitor_alive(&st) && strcmp(st.image, RT_BUILD_STEP_IMAGE);
             rt_state_free(&st);
+            cleanup_free char *user = gone ? nr_ctr_volume_user(g->root, ids[i]) : NULL;
+            gone = gone && !user; /* its anonymous volume is another's: kept */
             if (gone && rt_container_remove(g->root, ids[i], &err) == 0)
                 printf("%s\n", ids[i]), removed++;
             else if (gone)

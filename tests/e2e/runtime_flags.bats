@@ -412,6 +412,16 @@ teardown_file() { rt_file_teardown; }
     [ "$output" = "nrun: run: --volumes-from nosuch: no such container: nosuch" ]
     run -125 rt_run --rm --volumes-from vfdata:rx bb:1 true
     [ "$output" = "nrun: run: --volumes-from vfdata:rx: expected CONTAINER, CONTAINER:ro or CONTAINER:rw" ]
+    # while another container has its anonymous volume, rm (even -f) and prune leave it, its data kept
+    rt_run -d --name vfuser --network none --volumes-from vfdata bb:1 sleep 600 >/dev/null
+    "$NRUN" stop -t 0 vfdata >/dev/null
+    run "$NRUN" rm -f vfdata
+    [ "$status" -ne 0 ]
+    [ "$output" = "nrun: container vfdata: its anonymous volume is in use by container vfuser (--volumes-from): remove that one first" ]
+    run "$NRUN" container prune -f
+    [[ "$output" != *"$("$NRUN" inspect -f '{{.Id}}' vfdata)"* ]]
+    [ "$("$NRUN" exec vfuser cat /anon/f)" = anon ]
+    "$NRUN" rm -f vfuser >/dev/null
     "$NRUN" rm -f vfdata >/dev/null
     "$NRUN" volume rm vfvol >/dev/null
 }
