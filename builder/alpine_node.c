@@ -228,11 +228,9 @@ int bld_alpine_node_binds(bld_state *b, const char *branch, const char *const *t
     if (n == 0)
         return 0; /* the branch has none: compat.sh says so if apk asks */
 
-    const char *env_cache = getenv("NRUN_CACHE_DIR");
-    cleanup_free char *cache =
-        env_cache && *env_cache ? nr_xstrdup(env_cache) : nr_xasprintf("%s/cache/base", img_store_root(b->s));
-    if (nr_mkdir_p(cache, 0755, err) < 0)
-        return nr_err_wrap(err, "base image cache");
+    cleanup_free char *cache = bld_base_cache_dir(b->s, err);
+    if (!cache)
+        return -1;
     /* ".ctx-<pid>-": a killed make's is removed by the next base make (base.c) */
     cleanup_free char *tmp = nr_xasprintf("%s/.ctx-%d-XXXXXX", cache, (int)getpid());
     if (!mkdtemp(tmp))

@@ -61,6 +61,18 @@ static int run_child(const char *what, char *const argv[], nr_err *err)
 }
 
 /* Write an embedded file into dirfd/name. */
+char *bld_base_cache_dir(img_store *s, nr_err *err)
+{
+    const char *env_cache = getenv("NRUN_CACHE_DIR");
+    char *cache = env_cache && *env_cache ? nr_xstrdup(env_cache) : nr_xasprintf("%s/cache/base", img_store_root(s));
+    if (nr_mkdir_p(cache, 0755, err) < 0) {
+        free(cache);
+        nr_err_wrap(err, "base image cache");
+        return NULL;
+    }
+    return cache;
+}
+
 int bld_base_put_recipes(int dirfd, const char *const *names, nr_err *err)
 {
     for (; *names; names++) {
@@ -272,11 +284,9 @@ int bld_base_ensure(img_store *s, const char *ref, nr_err *err)
 static int ensure(img_store *s, const char *ref, const bld_base_spec *spec_in, nr_err *err)
 {
     bld_base_spec spec = *spec_in;
-    const char *root = img_store_root(s);
-    const char *env_cache = getenv("NRUN_CACHE_DIR");
-    cleanup_free char *cache = env_cache && *env_cache ? nr_xstrdup(env_cache) : nr_xasprintf("%s/cache/base", root);
-    if (nr_mkdir_p(cache, 0755, err) < 0)
-        return nr_err_wrap(err, "base image cache");
+    cleanup_free char *cache = bld_base_cache_dir(s, err);
+    if (!cache)
+        return -1;
     cleanup_close int cfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cfd < 0)
         return nr_err_sys(err, errno, "open %s", cache);

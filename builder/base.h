@@ -168,6 +168,9 @@ int bld_base_run(const char *what, char *const argv[], nr_err *err);
 /* Write the embedded images/node/<name> of each of names (NULL-ended) into
  * directory dirfd (0600): the recipes a base make runs. */
 int bld_base_put_recipes(int dirfd, const char *const *names, nr_err *err);
+/* The base makes' download cache: $NRUN_CACHE_DIR, else <store>/cache/base,
+ * made if missing (malloc'd; NULL with err set). */
+char *bld_base_cache_dir(struct img_store *s, nr_err *err);
 
 /* Run the recipe alone: assemble the context (Nodefile + layer dirs) of
  * `spec` into the new directory `out_dir`, downloading into `cache_dir` what

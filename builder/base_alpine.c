@@ -81,11 +81,9 @@ static int base_diversions(img_store *s, const img_image *img, int tmpfd, nr_err
 
 int bld_base_alpine_tools(img_store *s, img_image **img, nr_err *err)
 {
-    const char *env_cache = getenv("NRUN_CACHE_DIR");
-    cleanup_free char *cache =
-        env_cache && *env_cache ? nr_xstrdup(env_cache) : nr_xasprintf("%s/cache/base", img_store_root(s));
-    if (nr_mkdir_p(cache, 0755, err) < 0)
-        return nr_err_wrap(err, "base image cache");
+    cleanup_free char *cache = bld_base_cache_dir(s, err);
+    if (!cache)
+        return -1;
     /* ".ctx-<pid>-": a killed make's is removed by the next base make (base.c) */
     cleanup_free char *tmp = nr_xasprintf("%s/.ctx-%d-XXXXXX", cache, (int)getpid());
     if (!mkdtemp(tmp))

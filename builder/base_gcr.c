@@ -181,11 +181,9 @@ int bld_gcr_ensure(img_store *s, const char *ref, nr_err *err)
         return r;
     if (bld_base_tag_present(s, g.asked))
         return 0;
-    const char *env_cache = getenv("NRUN_CACHE_DIR");
-    cleanup_free char *cache =
-        env_cache && *env_cache ? nr_xstrdup(env_cache) : nr_xasprintf("%s/cache/base", img_store_root(s));
-    if (nr_mkdir_p(cache, 0755, err) < 0)
-        return nr_err_wrap(err, "base image cache");
+    cleanup_free char *cache = bld_base_cache_dir(s, err);
+    if (!cache)
+        return -1;
     cleanup_close int cfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cfd < 0)
         return nr_err_sys(err, errno, "open %s", cache);
